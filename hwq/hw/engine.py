@@ -1,12 +1,12 @@
 """The streaming GEMM engine and its Verilog top level ``hwq_top``."""
 
-from amaranth.hdl import Cat, Const, Module, Mux, Signal, signed, unsigned
+from amaranth.hdl import Cat, Module, Mux, Signal, signed, unsigned
 from amaranth.lib import data, stream, wiring
 from amaranth.lib.fifo import SyncFIFO
-from amaranth.lib.memory import Memory
 from amaranth.lib.wiring import In, Out
 
 from ..config import HwConfig
+from .bram import RegisteredRam
 from .layouts import PARAM_WIDTH, ParamChannel, ParamHeader, lanes
 from .mac_array import MacArray
 from .requant import Requantizer
@@ -86,11 +86,16 @@ class GemmEngine(wiring.Component):
         else:
             lane_shape = data.StructLayout({"bias": signed(32)})
         blocks = -(-cfg.max_n // C)
-        # one word per requantizer beat: channels n0 + b·L .. n0 + b·L + L − 1 of a block
-        m.submodules.params = params = Memory(shape=lanes(lane_shape, L), depth=blocks * B,
-                                              init=[])
-        wp = params.write_port(granularity=1)
-        rp = params.read_port(domain="sync")
+        # one word per requantizer beat and lane: channel n0 + b·L + j of a block in lane j's
+        # memory, read two steps after its address (the memory's read, then a register: on
+        # ECP5 the block RAM's own output register)
+        rams = []
+        for j in range(L):
+            ram = RegisteredRam(lane_shape.size, blocks * B, cfg.target, self._model)
+            m.submodules[f"params{j}"] = ram
+            rams.append(ram)
+        w_word = Signal(lane_shape)
+        p_word = [data.View(lane_shape, ram.r_data) for ram in rams]
 
         # ------------------------------------------------------------ layer registers
         hdr = Signal(ParamHeader)
@@ -173,13 +178,13 @@ class GemmEngine(wiring.Component):
                     m.next = "CHANNELS"
             with m.State("CHANNELS"):
                 m.d.comb += self.s_param.ready.eq(1)
-                for j in range(L):
-                    m.d.comb += wp.data[j].bias.eq(chan.bias)
-                    if cfg.per_channel:
-                        m.d.comb += [wp.data[j].multiplier.eq(chan.multiplier[:31]),
-                                     wp.data[j].shift.eq(chan.shift[:6])]
-                m.d.comb += [wp.addr.eq(wa), wp.en.eq(Mux(self.s_param.valid,
-                                                          Const(1, L) << lane, 0))]
+                m.d.comb += w_word.bias.eq(chan.bias)
+                if cfg.per_channel:
+                    m.d.comb += [w_word.multiplier.eq(chan.multiplier[:31]),
+                                 w_word.shift.eq(chan.shift[:6])]
+                for j, ram in enumerate(rams):
+                    m.d.comb += [ram.w_addr.eq(wa), ram.w_data.eq(w_word),
+                                 ram.w_en.eq(self.s_param.valid & (lane == j))]
                 with m.If(self.s_param.valid):
                     with m.If(ch == 0):
                         m.d.sync += [pt_mult.eq(chan.multiplier[:31]),
@@ -265,7 +270,7 @@ class GemmEngine(wiring.Component):
                 m.d.comb += ra_next.eq(0)
             with m.Else():
                 m.d.comb += ra_next.eq(ra_inc)
-        m.d.comb += rp.addr.eq(ra_next)
+        m.d.comb += [ram.r_addr.eq(ra_next) for ram in rams]
         with m.If(header_taken):        # the previous layer has fully drained by now
             m.d.sync += [d.eq(0), dn.eq(0), beat.eq(0), ra.eq(0), ra_inc.eq(1),
                          ra_row.eq(0), row.eq(0), row_valid.eq(1)]
@@ -284,15 +289,11 @@ class GemmEngine(wiring.Component):
                     m.d.sync += dn.eq(dn + 1)
             with m.Else():
                 m.d.sync += d.eq(d + 1)
-        # One register stage between the drain and the requantizer: the parameter word read
-        # from memory and the beat's accumulators, flags alike (the memory's clock-to-out is
-        # then off the path into the requantizer; Yosys does not put this register into the
-        # ECP5 block RAM's own output register, so memory → p_word is a path of its own).
-        p_word = Signal.like(rp.data, reset_less=True)
+        # One register stage between the drain and the requantizer: the beat's accumulators
+        # and flags here, the parameter word in the memory's read register (RegisteredRam)
         acc_part = Signal(lanes(signed(cfg.accumulator_width), L), reset_less=True)
         part_valid, part_last = Signal(), Signal()
         m.d.sync += [
-            p_word.eq(rp.data),
             part_valid.eq(array.o_valid & row_valid),
             part_last.eq(row_end & row_valid & (row == m_last) & (dn == nb_last)),
         ]

@@ -132,80 +132,80 @@ endmodule
 module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_en, clk, rst, m_out__valid, m_out__payload, s_param__ready, i_valid, i_a);
   wire [5:0] _000_;
   wire _001_;
-  wire [7:0] _002_;
-  wire [15:0] _003_;
-  wire [9:0] _004_;
-  wire [2:0] _005_;
-  wire [4:0] _006_;
-  wire [4:0] _007_;
-  wire _008_;
-  wire [15:0] _009_;
-  wire _010_;
-  wire [1:0] _011_;
+  wire _002_;
+  wire _003_;
+  wire _004_;
+  wire _005_;
+  wire [1:0] _006_;
+  wire _007_;
+  wire [4:0] _008_;
+  wire _009_;
+  wire [15:0] _010_;
+  wire [15:0] _011_;
   wire _012_;
-  wire [30:0] _013_;
-  wire [5:0] _014_;
-  wire [4:0] _015_;
-  wire [9:0] _016_;
-  wire _017_;
-  wire [16:0] _018_;
-  wire [4:0] _019_;
-  wire _020_;
-  wire _021_;
-  wire [5:0] _022_;
+  wire [16:0] _013_;
+  wire [15:0] _014_;
+  wire [7:0] _015_;
+  wire [7:0] _016_;
+  wire [7:0] _017_;
+  wire [15:0] _018_;
+  wire [9:0] _019_;
+  wire [2:0] _020_;
+  wire [4:0] _021_;
+  wire [4:0] _022_;
   wire _023_;
-  wire [2:0] _024_;
-  wire [4:0] _025_;
+  wire _024_;
+  wire [15:0] _025_;
   wire _026_;
-  wire [4:0] _027_;
-  wire [4:0] _028_;
-  wire [4:0] _029_;
-  wire [16:0] _030_;
-  wire _031_;
+  wire [1:0] _027_;
+  wire [30:0] _028_;
+  wire [5:0] _029_;
+  wire [4:0] _030_;
+  wire [9:0] _031_;
   wire _032_;
-  wire _033_;
+  wire [16:0] _033_;
   wire _034_;
-  wire [1:0] _035_;
+  wire [4:0] _035_;
   wire _036_;
   wire _037_;
-  wire _038_;
-  wire _039_;
-  wire [17:0] _040_;
-  wire [17:0] _041_;
-  wire [3:0] _042_;
-  wire [18:0] _043_;
-  wire _044_;
+  wire [5:0] _038_;
+  wire [2:0] _039_;
+  wire [4:0] _040_;
+  wire _041_;
+  wire [4:0] _042_;
+  wire [4:0] _043_;
+  wire [4:0] _044_;
   wire _045_;
-  wire _046_;
+  wire [16:0] _046_;
   wire _047_;
   wire _048_;
   wire _049_;
-  wire _050_;
+  wire [1:0] _050_;
   wire _051_;
   wire _052_;
-  wire [6:0] _053_;
-  wire [17:0] _054_;
+  wire _053_;
+  wire _054_;
   wire _055_;
-  wire _056_;
-  wire [16:0] _057_;
-  wire [16:0] _058_;
-  wire [16:0] _059_;
-  wire [16:0] _060_;
+  wire [3:0] _056_;
+  wire _057_;
+  wire _058_;
+  wire _059_;
+  wire _060_;
   wire _061_;
-  wire [15:0] _062_;
-  wire [16:0] _063_;
-  wire [14:0] _064_;
+  wire _062_;
+  wire _063_;
+  wire _064_;
   wire _065_;
   wire _066_;
-  wire [16:0] _067_;
+  wire [6:0] _067_;
   wire _068_;
-  wire [5:0] _069_;
-  wire _070_;
-  wire [5:0] _071_;
-  wire [1:0] _072_;
-  wire [3:0] _073_;
-  wire [16:0] _074_;
-  wire [14:0] _075_;
+  wire _069_;
+  wire [17:0] _070_;
+  wire [17:0] _071_;
+  wire [18:0] _072_;
+  wire _073_;
+  wire _074_;
+  wire _075_;
   wire _076_;
   wire _077_;
   wire _078_;
@@ -213,94 +213,94 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   wire _080_;
   wire _081_;
   wire _082_;
-  wire _083_;
-  wire [17:0] _084_;
-  wire [5:0] _085_;
-  wire _086_;
-  wire [10:0] _087_;
-  wire [10:0] _088_;
+  wire [17:0] _083_;
+  wire _084_;
+  wire _085_;
+  wire [16:0] _086_;
+  wire [16:0] _087_;
+  wire [16:0] _088_;
   wire _089_;
-  wire [10:0] _090_;
+  wire [16:0] _090_;
   wire _091_;
-  wire _092_;
-  wire [6:0] _093_;
+  wire [15:0] _092_;
+  wire [16:0] _093_;
   wire _094_;
-  wire [5:0] _095_;
-  wire [5:0] _096_;
+  wire _095_;
+  wire [16:0] _096_;
   wire _097_;
-  wire _098_;
+  wire [5:0] _098_;
   wire _099_;
   wire _100_;
-  wire _101_;
-  wire _102_;
-  wire _103_;
-  wire [1:0] _104_;
+  wire [5:0] _101_;
+  wire [1:0] _102_;
+  wire [3:0] _103_;
+  wire [16:0] _104_;
   wire _105_;
   wire _106_;
-  wire [5:0] _107_;
+  wire _107_;
   wire _108_;
-  wire [3:0] _109_;
+  wire _109_;
   wire _110_;
   wire _111_;
   wire _112_;
   wire _113_;
-  wire _114_;
-  wire _115_;
-  wire _116_;
-  wire _117_;
+  wire [17:0] _114_;
+  wire [5:0] _115_;
+  wire [10:0] _116_;
+  wire [10:0] _117_;
   wire _118_;
-  wire _119_;
-  wire [1:0] _120_;
+  wire [10:0] _119_;
+  wire _120_;
   wire _121_;
-  wire [4:0] _122_;
-  wire _123_;
-  wire [15:0] _124_;
-  wire [15:0] _125_;
-  wire [16:0] _126_;
-  wire [15:0] _127_;
-  wire [7:0] _128_;
-  wire [7:0] _129_;
-  wire [1:0] _130_;
+  wire _122_;
+  wire [6:0] _123_;
+  wire _124_;
+  wire [5:0] _125_;
+  wire [5:0] _126_;
+  wire _127_;
+  wire _128_;
+  wire _129_;
+  wire _130_;
   wire _131_;
   wire _132_;
   wire _133_;
-  wire _134_;
+  wire [1:0] _134_;
   wire _135_;
   wire _136_;
-  wire _137_;
-  wire _138_;
+  wire [5:0] _137_;
+  wire [3:0] _138_;
   wire _139_;
   wire _140_;
   wire _141_;
   wire _142_;
   wire _143_;
-  wire [16:0] _144_;
+  wire [1:0] _144_;
   wire _145_;
-  wire [16:0] _146_;
+  wire _146_;
   wire _147_;
-  wire [16:0] _148_;
+  wire _148_;
   wire _149_;
-  wire [16:0] _150_;
+  wire _150_;
   wire _151_;
-  wire [4:0] _152_;
+  wire _152_;
   wire _153_;
-  wire [4:0] _154_;
+  wire _154_;
   wire _155_;
-  wire [4:0] _156_;
+  wire _156_;
   wire _157_;
-  wire [4:0] _158_;
+  wire [16:0] _158_;
   wire _159_;
-  wire [4:0] _160_;
+  wire [16:0] _160_;
   wire _161_;
-  wire [4:0] _162_;
+  wire [16:0] _162_;
   wire _163_;
-  wire _164_;
+  wire [16:0] _164_;
   wire _165_;
-  wire _166_;
+  wire [4:0] _166_;
   wire _167_;
-  wire _168_;
+  wire [4:0] _168_;
   wire _169_;
-  wire _170_;
+  wire [4:0] _170_;
   wire _171_;
   wire [4:0] _172_;
   wire _173_;
@@ -308,48 +308,48 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   wire _175_;
   wire [4:0] _176_;
   wire _177_;
-  wire [4:0] _178_;
+  wire _178_;
   wire _179_;
-  wire [4:0] _180_;
+  wire _180_;
   wire _181_;
-  wire [4:0] _182_;
+  wire _182_;
   wire _183_;
-  wire [2:0] _184_;
+  wire _184_;
   wire _185_;
-  wire [2:0] _186_;
+  wire [4:0] _186_;
   wire _187_;
-  wire [2:0] _188_;
+  wire [4:0] _188_;
   wire _189_;
-  wire [2:0] _190_;
+  wire [4:0] _190_;
   wire _191_;
-  wire [2:0] _192_;
+  wire [4:0] _192_;
   wire _193_;
-  wire [5:0] _194_;
+  wire [4:0] _194_;
   wire _195_;
-  wire [5:0] _196_;
+  wire [4:0] _196_;
   wire _197_;
-  wire [5:0] _198_;
+  wire [2:0] _198_;
   wire _199_;
-  wire [5:0] _200_;
+  wire [2:0] _200_;
   wire _201_;
-  wire [5:0] _202_;
+  wire [2:0] _202_;
   wire _203_;
-  wire _204_;
-  wire [5:0] _205_;
-  wire _206_;
+  wire [2:0] _204_;
+  wire _205_;
+  wire [2:0] _206_;
   wire _207_;
-  wire _208_;
+  wire [5:0] _208_;
   wire _209_;
-  wire _210_;
+  wire [5:0] _210_;
   wire _211_;
-  wire _212_;
+  wire [5:0] _212_;
   wire _213_;
-  wire _214_;
+  wire [5:0] _214_;
   wire _215_;
-  wire _216_;
+  wire [5:0] _216_;
   wire _217_;
   wire _218_;
-  wire _219_;
+  wire [5:0] _219_;
   wire _220_;
   wire _221_;
   wire _222_;
@@ -363,220 +363,220 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   wire _230_;
   wire _231_;
   wire _232_;
-  wire [4:0] _233_;
+  wire _233_;
   wire _234_;
-  wire [4:0] _235_;
+  wire _235_;
   wire _236_;
-  wire [4:0] _237_;
+  wire _237_;
   wire _238_;
-  wire [4:0] _239_;
+  wire _239_;
   wire _240_;
-  wire [4:0] _241_;
+  wire _241_;
   wire _242_;
-  wire [4:0] _243_;
+  wire _243_;
   wire _244_;
   wire _245_;
-  wire [4:0] _246_;
-  wire _247_;
-  wire [16:0] _248_;
-  wire _249_;
-  wire [16:0] _250_;
-  wire _251_;
-  wire [16:0] _252_;
-  wire _253_;
-  wire [16:0] _254_;
-  wire _255_;
-  wire [16:0] _256_;
-  wire _257_;
-  wire [16:0] _258_;
+  wire _246_;
+  wire [4:0] _247_;
+  wire _248_;
+  wire [4:0] _249_;
+  wire _250_;
+  wire [4:0] _251_;
+  wire _252_;
+  wire [4:0] _253_;
+  wire _254_;
+  wire [4:0] _255_;
+  wire _256_;
+  wire [4:0] _257_;
+  wire _258_;
   wire _259_;
-  wire _260_;
-  wire [16:0] _261_;
-  wire _262_;
+  wire [4:0] _260_;
+  wire _261_;
+  wire [16:0] _262_;
   wire _263_;
-  wire _264_;
+  wire [16:0] _264_;
   wire _265_;
-  wire _266_;
+  wire [16:0] _266_;
   wire _267_;
-  wire _268_;
+  wire [16:0] _268_;
   wire _269_;
-  wire _270_;
+  wire [16:0] _270_;
   wire _271_;
-  wire _272_;
+  wire [16:0] _272_;
   wire _273_;
   wire _274_;
-  wire _275_;
+  wire [16:0] _275_;
   wire _276_;
   wire _277_;
-  wire [9:0] _278_;
+  wire _278_;
   wire _279_;
-  wire [9:0] _280_;
+  wire _280_;
   wire _281_;
-  wire [9:0] _282_;
+  wire _282_;
   wire _283_;
-  wire [9:0] _284_;
+  wire _284_;
   wire _285_;
-  wire [9:0] _286_;
+  wire _286_;
   wire _287_;
   wire _288_;
-  wire [9:0] _289_;
+  wire _289_;
   wire _290_;
-  wire [4:0] _291_;
-  wire _292_;
-  wire [4:0] _293_;
-  wire _294_;
-  wire [4:0] _295_;
-  wire _296_;
-  wire [4:0] _297_;
-  wire _298_;
-  wire [5:0] _299_;
-  wire _300_;
-  wire [5:0] _301_;
+  wire _291_;
+  wire [9:0] _292_;
+  wire _293_;
+  wire [9:0] _294_;
+  wire _295_;
+  wire [9:0] _296_;
+  wire _297_;
+  wire [9:0] _298_;
+  wire _299_;
+  wire [9:0] _300_;
+  wire _301_;
   wire _302_;
-  wire [5:0] _303_;
+  wire [9:0] _303_;
   wire _304_;
-  wire [5:0] _305_;
+  wire [4:0] _305_;
   wire _306_;
-  wire [30:0] _307_;
+  wire [4:0] _307_;
   wire _308_;
-  wire [30:0] _309_;
+  wire [4:0] _309_;
   wire _310_;
-  wire [30:0] _311_;
+  wire [4:0] _311_;
   wire _312_;
-  wire [30:0] _313_;
+  wire [5:0] _313_;
   wire _314_;
-  wire [1:0] _315_;
+  wire [5:0] _315_;
   wire _316_;
-  wire [1:0] _317_;
+  wire [5:0] _317_;
   wire _318_;
-  wire [1:0] _319_;
+  wire [5:0] _319_;
   wire _320_;
-  wire [1:0] _321_;
+  wire [30:0] _321_;
   wire _322_;
-  wire [1:0] _323_;
+  wire [30:0] _323_;
   wire _324_;
-  wire [1:0] _325_;
+  wire [30:0] _325_;
   wire _326_;
-  wire _327_;
-  wire [1:0] _328_;
-  wire _329_;
-  wire [1:0] _330_;
-  wire _331_;
+  wire [30:0] _327_;
+  wire _328_;
+  wire [1:0] _329_;
+  wire _330_;
+  wire [1:0] _331_;
   wire _332_;
   wire [1:0] _333_;
   wire _334_;
-  wire _335_;
-  wire [1:0] _336_;
-  wire _337_;
+  wire [1:0] _335_;
+  wire _336_;
+  wire [1:0] _337_;
   wire _338_;
-  wire _339_;
+  wire [1:0] _339_;
   wire _340_;
   wire _341_;
-  wire _342_;
+  wire [1:0] _342_;
   wire _343_;
-  wire _344_;
+  wire [1:0] _344_;
   wire _345_;
   wire _346_;
-  wire [15:0] _347_;
+  wire [1:0] _347_;
   wire _348_;
-  wire [15:0] _349_;
-  wire _350_;
-  wire [15:0] _351_;
+  wire _349_;
+  wire [1:0] _350_;
+  wire _351_;
   wire _352_;
   wire _353_;
-  wire [15:0] _354_;
+  wire _354_;
   wire _355_;
   wire _356_;
   wire _357_;
   wire _358_;
   wire _359_;
   wire _360_;
-  wire _361_;
+  wire [15:0] _361_;
   wire _362_;
-  wire _363_;
+  wire [15:0] _363_;
   wire _364_;
-  wire _365_;
+  wire [15:0] _365_;
   wire _366_;
   wire _367_;
-  wire _368_;
-  wire [4:0] _369_;
+  wire [15:0] _368_;
+  wire _369_;
   wire _370_;
-  wire [4:0] _371_;
+  wire _371_;
   wire _372_;
-  wire [4:0] _373_;
+  wire _373_;
   wire _374_;
-  wire [4:0] _375_;
+  wire _375_;
   wire _376_;
   wire _377_;
-  wire [4:0] _378_;
+  wire _378_;
   wire _379_;
-  wire [4:0] _380_;
+  wire _380_;
   wire _381_;
-  wire [4:0] _382_;
-  wire _383_;
-  wire [4:0] _384_;
-  wire _385_;
-  wire [4:0] _386_;
-  wire _387_;
-  wire [4:0] _388_;
-  wire _389_;
+  wire _382_;
+  wire [4:0] _383_;
+  wire _384_;
+  wire [4:0] _385_;
+  wire _386_;
+  wire [4:0] _387_;
+  wire _388_;
+  wire [4:0] _389_;
   wire _390_;
-  wire [4:0] _391_;
-  wire _392_;
-  wire [2:0] _393_;
-  wire _394_;
-  wire [2:0] _395_;
-  wire _396_;
-  wire [2:0] _397_;
-  wire _398_;
-  wire [2:0] _399_;
-  wire _400_;
+  wire _391_;
+  wire [4:0] _392_;
+  wire _393_;
+  wire [4:0] _394_;
+  wire _395_;
+  wire [4:0] _396_;
+  wire _397_;
+  wire [4:0] _398_;
+  wire _399_;
+  wire [4:0] _400_;
   wire _401_;
-  wire [2:0] _402_;
+  wire [4:0] _402_;
   wire _403_;
-  wire [9:0] _404_;
-  wire _405_;
-  wire [9:0] _406_;
-  wire _407_;
-  wire [9:0] _408_;
-  wire _409_;
-  wire [15:0] _410_;
-  wire _411_;
-  wire [15:0] _412_;
-  wire _413_;
-  wire [15:0] _414_;
+  wire _404_;
+  wire [4:0] _405_;
+  wire _406_;
+  wire [2:0] _407_;
+  wire _408_;
+  wire [2:0] _409_;
+  wire _410_;
+  wire [2:0] _411_;
+  wire _412_;
+  wire [2:0] _413_;
+  wire _414_;
   wire _415_;
-  wire [7:0] _416_;
+  wire [2:0] _416_;
   wire _417_;
-  wire [7:0] _418_;
+  wire [9:0] _418_;
   wire _419_;
-  wire [7:0] _420_;
+  wire [9:0] _420_;
   wire _421_;
-  wire [7:0] _422_;
+  wire [9:0] _422_;
   wire _423_;
-  wire [7:0] _424_;
+  wire [15:0] _424_;
   wire _425_;
-  wire [7:0] _426_;
+  wire [15:0] _426_;
   wire _427_;
-  wire [7:0] _428_;
+  wire [15:0] _428_;
   wire _429_;
   wire [7:0] _430_;
   wire _431_;
   wire [7:0] _432_;
   wire _433_;
-  wire [15:0] _434_;
+  wire [7:0] _434_;
   wire _435_;
-  wire [15:0] _436_;
+  wire [7:0] _436_;
   wire _437_;
-  wire [15:0] _438_;
+  wire [7:0] _438_;
   wire _439_;
-  wire [16:0] _440_;
+  wire [7:0] _440_;
   wire _441_;
-  wire [16:0] _442_;
+  wire [7:0] _442_;
   wire _443_;
-  wire [16:0] _444_;
+  wire [7:0] _444_;
   wire _445_;
-  wire [15:0] _446_;
+  wire [7:0] _446_;
   wire _447_;
   wire [15:0] _448_;
   wire _449_;
@@ -584,93 +584,109 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   wire _451_;
   wire [15:0] _452_;
   wire _453_;
-  wire [15:0] _454_;
+  wire [16:0] _454_;
   wire _455_;
-  wire [15:0] _456_;
+  wire [16:0] _456_;
   wire _457_;
-  wire _458_;
+  wire [16:0] _458_;
   wire _459_;
-  wire [4:0] _460_;
+  wire [15:0] _460_;
   wire _461_;
-  wire _462_;
+  wire [15:0] _462_;
   wire _463_;
-  wire [4:0] _464_;
+  wire [15:0] _464_;
   wire _465_;
-  wire [4:0] _466_;
+  wire [15:0] _466_;
   wire _467_;
-  wire [4:0] _468_;
+  wire [15:0] _468_;
   wire _469_;
-  wire [4:0] _470_;
+  wire [15:0] _470_;
   wire _471_;
   wire _472_;
   wire _473_;
-  wire _474_;
+  wire [4:0] _474_;
   wire _475_;
-  wire [7:0] _476_;
+  wire _476_;
   wire _477_;
   wire [4:0] _478_;
   wire _479_;
-  wire [5:0] _480_;
+  wire [4:0] _480_;
   wire _481_;
-  wire [30:0] _482_;
+  wire [4:0] _482_;
   wire _483_;
-  wire [31:0] _484_;
+  wire [4:0] _484_;
   wire _485_;
-  wire [5:0] _486_;
+  wire _486_;
   wire _487_;
-  wire [30:0] _488_;
+  wire _488_;
   wire _489_;
-  wire [31:0] _490_;
+  wire _490_;
   wire _491_;
-  wire [5:0] _492_;
+  wire [68:0] _492_;
   wire _493_;
-  wire [30:0] _494_;
+  wire [4:0] _494_;
   wire _495_;
-  wire [31:0] _496_;
+  wire _496_;
   wire _497_;
-  wire [5:0] _498_;
+  wire [68:0] _498_;
   wire _499_;
-  wire [30:0] _500_;
+  wire [4:0] _500_;
   wire _501_;
-  wire [31:0] _502_;
+  wire _502_;
   wire _503_;
-  wire [5:0] _504_;
+  wire [68:0] _504_;
   wire _505_;
-  wire [30:0] _506_;
+  wire [4:0] _506_;
   wire _507_;
-  wire [31:0] _508_;
+  wire _508_;
   wire _509_;
-  wire [5:0] _510_;
+  wire [68:0] _510_;
   wire _511_;
-  wire [30:0] _512_;
+  wire [4:0] _512_;
   wire _513_;
-  wire [31:0] _514_;
+  wire _514_;
   wire _515_;
-  wire [5:0] _516_;
+  wire [68:0] _516_;
   wire _517_;
-  wire [30:0] _518_;
+  wire [4:0] _518_;
   wire _519_;
-  wire [31:0] _520_;
+  wire _520_;
   wire _521_;
-  wire [5:0] _522_;
+  wire [68:0] _522_;
   wire _523_;
-  wire [30:0] _524_;
+  wire [4:0] _524_;
   wire _525_;
-  wire [31:0] _526_;
+  wire _526_;
   wire _527_;
-  wire _528_;
+  wire [68:0] _528_;
   wire _529_;
-  wire _530_;
+  wire [4:0] _530_;
   wire _531_;
   wire _532_;
+  wire _533_;
+  wire [68:0] _534_;
+  wire _535_;
+  wire [4:0] _536_;
+  wire _537_;
+  wire [5:0] _538_;
+  wire _539_;
+  wire [30:0] _540_;
+  wire _541_;
+  wire [31:0] _542_;
+  wire _543_;
+  wire _544_;
+  wire _545_;
+  wire _546_;
+  wire _547_;
+  wire _548_;
   wire \$signal ;
+  reg [30:0] \$signal$125  = 31'h00000000;
   (* init = 1'h0 *)
-  wire \$signal$50 ;
+  wire \$signal$79 ;
   (* init = 8'h00 *)
-  wire [7:0] \$signal$56 ;
+  wire [7:0] \$signal$85 ;
   (* init = 8'h00 *)
-  wire [7:0] \$signal$58 ;
-  reg [30:0] \$signal$89  = 31'h00000000;
+  wire [7:0] \$signal$87 ;
   reg [15:0] M_ = 16'h0000;
   (* init = 208'h0000000000000000000000000000000000000000000000000000 *)
   wire [207:0] acc_part;
@@ -684,7 +700,7 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   wire [25:0] \acc_part[7] ;
   reg [7:0] act_max = 8'h00;
   (* init = 8'h00 *)
-  wire [7:0] \act_max$60 ;
+  wire [7:0] \act_max$89 ;
   reg [7:0] act_min = 8'h00;
   reg at_k_last = 1'h0;
   reg at_tile_last = 1'h0;
@@ -748,7 +764,7 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   wire [31:0] \i_bias[6] ;
   wire [31:0] \i_bias[7] ;
   wire i_last;
-  reg \i_last$51  = 1'h0;
+  reg \i_last$80  = 1'h0;
   wire [247:0] i_multiplier;
   wire [30:0] \i_multiplier[0] ;
   wire [30:0] \i_multiplier[1] ;
@@ -769,7 +785,7 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   wire [5:0] \i_shift[7] ;
   output i_valid;
   wire i_valid;
-  reg \i_valid$49  = 1'h0;
+  reg \i_valid$78  = 1'h0;
   input [63:0] i_w;
   wire [63:0] i_w;
   wire [7:0] \i_w[0] ;
@@ -805,15 +821,15 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   reg [15:0] n_last = 16'h0000;
   reg [4:0] nb_last = 5'h00;
   wire [63:0] o_data;
-  wire [207:0] \o_data$97 ;
-  wire [25:0] \o_data$97[0] ;
-  wire [25:0] \o_data$97[1] ;
-  wire [25:0] \o_data$97[2] ;
-  wire [25:0] \o_data$97[3] ;
-  wire [25:0] \o_data$97[4] ;
-  wire [25:0] \o_data$97[5] ;
-  wire [25:0] \o_data$97[6] ;
-  wire [25:0] \o_data$97[7] ;
+  wire [207:0] \o_data$132 ;
+  wire [25:0] \o_data$132[0] ;
+  wire [25:0] \o_data$132[1] ;
+  wire [25:0] \o_data$132[2] ;
+  wire [25:0] \o_data$132[3] ;
+  wire [25:0] \o_data$132[4] ;
+  wire [25:0] \o_data$132[5] ;
+  wire [25:0] \o_data$132[6] ;
+  wire [25:0] \o_data$132[7] ;
   wire [7:0] \o_data[0] ;
   wire [7:0] \o_data[1] ;
   wire [7:0] \o_data[2] ;
@@ -824,7 +840,7 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   wire [7:0] \o_data[7] ;
   wire o_last;
   wire o_valid;
-  wire \o_valid$68 ;
+  wire \o_valid$104 ;
   wire [64:0] out_w;
   wire [63:0] \out_w.data ;
   wire [7:0] \out_w.data[0] ;
@@ -836,43 +852,26 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   wire [7:0] \out_w.data[6] ;
   wire [7:0] \out_w.data[7] ;
   wire \out_w.last ;
-  reg [551:0] p_word = 552'h000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000;
-  wire [68:0] \p_word[0] ;
-  wire [31:0] \p_word[0].bias ;
-  wire [30:0] \p_word[0].multiplier ;
-  wire [5:0] \p_word[0].shift ;
-  wire [68:0] \p_word[1] ;
-  wire [31:0] \p_word[1].bias ;
-  wire [30:0] \p_word[1].multiplier ;
-  wire [5:0] \p_word[1].shift ;
-  wire [68:0] \p_word[2] ;
-  wire [31:0] \p_word[2].bias ;
-  wire [30:0] \p_word[2].multiplier ;
-  wire [5:0] \p_word[2].shift ;
-  wire [68:0] \p_word[3] ;
-  wire [31:0] \p_word[3].bias ;
-  wire [30:0] \p_word[3].multiplier ;
-  wire [5:0] \p_word[3].shift ;
-  wire [68:0] \p_word[4] ;
-  wire [31:0] \p_word[4].bias ;
-  wire [30:0] \p_word[4].multiplier ;
-  wire [5:0] \p_word[4].shift ;
-  wire [68:0] \p_word[5] ;
-  wire [31:0] \p_word[5].bias ;
-  wire [30:0] \p_word[5].multiplier ;
-  wire [5:0] \p_word[5].shift ;
-  wire [68:0] \p_word[6] ;
-  wire [31:0] \p_word[6].bias ;
-  wire [30:0] \p_word[6].multiplier ;
-  wire [5:0] \p_word[6].shift ;
-  wire [68:0] \p_word[7] ;
-  wire [31:0] \p_word[7].bias ;
-  wire [30:0] \p_word[7].multiplier ;
-  wire [5:0] \p_word[7].shift ;
   (* init = 1'h0 *)
   wire part_last;
   reg [5:0] pt_shift = 6'h00;
-  wire [64:0] r_data;
+  wire [4:0] r_addr;
+  wire [4:0] \r_addr$71 ;
+  wire [4:0] \r_addr$72 ;
+  wire [4:0] \r_addr$73 ;
+  wire [4:0] \r_addr$74 ;
+  wire [4:0] \r_addr$75 ;
+  wire [4:0] \r_addr$76 ;
+  wire [4:0] \r_addr$77 ;
+  wire [68:0] r_data;
+  wire [64:0] \r_data$110 ;
+  wire [68:0] \r_data$92 ;
+  wire [68:0] \r_data$93 ;
+  wire [68:0] \r_data$94 ;
+  wire [68:0] \r_data$95 ;
+  wire [68:0] \r_data$96 ;
+  wire [68:0] \r_data$97 ;
+  wire [68:0] \r_data$98 ;
   input r_en;
   wire r_en;
   wire r_rdy;
@@ -885,40 +884,6 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   wire [16:0] row_next;
   reg row_valid = 1'h0;
   wire row_valid_next;
-  wire [4:0] rp__addr;
-  wire [551:0] rp__data;
-  wire [68:0] \rp__data[0] ;
-  wire [31:0] \rp__data[0].bias ;
-  wire [30:0] \rp__data[0].multiplier ;
-  wire [5:0] \rp__data[0].shift ;
-  wire [68:0] \rp__data[1] ;
-  wire [31:0] \rp__data[1].bias ;
-  wire [30:0] \rp__data[1].multiplier ;
-  wire [5:0] \rp__data[1].shift ;
-  wire [68:0] \rp__data[2] ;
-  wire [31:0] \rp__data[2].bias ;
-  wire [30:0] \rp__data[2].multiplier ;
-  wire [5:0] \rp__data[2].shift ;
-  wire [68:0] \rp__data[3] ;
-  wire [31:0] \rp__data[3].bias ;
-  wire [30:0] \rp__data[3].multiplier ;
-  wire [5:0] \rp__data[3].shift ;
-  wire [68:0] \rp__data[4] ;
-  wire [31:0] \rp__data[4].bias ;
-  wire [30:0] \rp__data[4].multiplier ;
-  wire [5:0] \rp__data[4].shift ;
-  wire [68:0] \rp__data[5] ;
-  wire [31:0] \rp__data[5].bias ;
-  wire [30:0] \rp__data[5].multiplier ;
-  wire [5:0] \rp__data[5].shift ;
-  wire [68:0] \rp__data[6] ;
-  wire [31:0] \rp__data[6].bias ;
-  wire [30:0] \rp__data[6].multiplier ;
-  wire [5:0] \rp__data[6].shift ;
-  wire [68:0] \rp__data[7] ;
-  wire [31:0] \rp__data[7].bias ;
-  wire [30:0] \rp__data[7].multiplier ;
-  wire [5:0] \rp__data[7].shift ;
   input rst;
   wire rst;
   wire [63:0] s_act__payload;
@@ -952,314 +917,261 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   wire s_wgt__valid;
   wire take;
   reg [9:0] tile_last = 10'h000;
-  wire [64:0] w_data;
+  wire [4:0] w_addr;
+  wire [4:0] \w_addr$29 ;
+  wire [4:0] \w_addr$32 ;
+  wire [4:0] \w_addr$35 ;
+  wire [4:0] \w_addr$38 ;
+  wire [4:0] \w_addr$41 ;
+  wire [4:0] \w_addr$44 ;
+  wire [4:0] \w_addr$47 ;
+  wire [68:0] w_data;
+  wire [64:0] \w_data$106 ;
+  wire [68:0] \w_data$30 ;
+  wire [68:0] \w_data$33 ;
+  wire [68:0] \w_data$36 ;
+  wire [68:0] \w_data$39 ;
+  wire [68:0] \w_data$42 ;
+  wire [68:0] \w_data$45 ;
+  wire [68:0] \w_data$48 ;
   wire w_en;
+  wire \w_en$103 ;
+  wire \w_en$31 ;
+  wire \w_en$34 ;
+  wire \w_en$37 ;
+  wire \w_en$40 ;
+  wire \w_en$43 ;
+  wire \w_en$46 ;
+  wire \w_en$49 ;
+  wire [68:0] w_word;
+  wire [31:0] \w_word.bias ;
+  wire [30:0] \w_word.multiplier ;
+  wire [5:0] \w_word.shift ;
   reg [4:0] wa = 5'h00;
   reg wb = 1'h0;
-  wire [4:0] wp__addr;
-  wire [551:0] wp__data;
-  wire [68:0] \wp__data[0] ;
-  wire [31:0] \wp__data[0].bias ;
-  wire [30:0] \wp__data[0].multiplier ;
-  wire [5:0] \wp__data[0].shift ;
-  wire [68:0] \wp__data[1] ;
-  wire [31:0] \wp__data[1].bias ;
-  wire [30:0] \wp__data[1].multiplier ;
-  wire [5:0] \wp__data[1].shift ;
-  wire [68:0] \wp__data[2] ;
-  wire [31:0] \wp__data[2].bias ;
-  wire [30:0] \wp__data[2].multiplier ;
-  wire [5:0] \wp__data[2].shift ;
-  wire [68:0] \wp__data[3] ;
-  wire [31:0] \wp__data[3].bias ;
-  wire [30:0] \wp__data[3].multiplier ;
-  wire [5:0] \wp__data[3].shift ;
-  wire [68:0] \wp__data[4] ;
-  wire [31:0] \wp__data[4].bias ;
-  wire [30:0] \wp__data[4].multiplier ;
-  wire [5:0] \wp__data[4].shift ;
-  wire [68:0] \wp__data[5] ;
-  wire [31:0] \wp__data[5].bias ;
-  wire [30:0] \wp__data[5].multiplier ;
-  wire [5:0] \wp__data[5].shift ;
-  wire [68:0] \wp__data[6] ;
-  wire [31:0] \wp__data[6].bias ;
-  wire [30:0] \wp__data[6].multiplier ;
-  wire [5:0] \wp__data[6].shift ;
-  wire [68:0] \wp__data[7] ;
-  wire [31:0] \wp__data[7].bias ;
-  wire [30:0] \wp__data[7].multiplier ;
-  wire [5:0] \wp__data[7].shift ;
-  wire [7:0] wp__en;
   wire wrap;
   reg [7:0] zero_point = 8'h00;
-  reg [551:0] params [31:0];
-  initial begin
-    params[0] = 552'h000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000;
-    params[1] = 552'h000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000;
-    params[2] = 552'h000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000;
-    params[3] = 552'h000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000;
-    params[4] = 552'h000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000;
-    params[5] = 552'h000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000;
-    params[6] = 552'h000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000;
-    params[7] = 552'h000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000;
-    params[8] = 552'h000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000;
-    params[9] = 552'h000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000;
-    params[10] = 552'h000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000;
-    params[11] = 552'h000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000;
-    params[12] = 552'h000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000;
-    params[13] = 552'h000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000;
-    params[14] = 552'h000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000;
-    params[15] = 552'h000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000;
-    params[16] = 552'h000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000;
-    params[17] = 552'h000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000;
-    params[18] = 552'h000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000;
-    params[19] = 552'h000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000;
-    params[20] = 552'h000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000;
-    params[21] = 552'h000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000;
-    params[22] = 552'h000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000;
-    params[23] = 552'h000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000;
-    params[24] = 552'h000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000;
-    params[25] = 552'h000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000;
-    params[26] = 552'h000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000;
-    params[27] = 552'h000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000;
-    params[28] = 552'h000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000;
-    params[29] = 552'h000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000;
-    params[30] = 552'h000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000;
-    params[31] = 552'h000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000;
-  end
-  always @(posedge clk) begin
-    if (wp__en[0])
-      params[wp__addr][68:0] <= wp__data[68:0];
-    if (wp__en[1])
-      params[wp__addr][137:69] <= wp__data[137:69];
-    if (wp__en[2])
-      params[wp__addr][206:138] <= wp__data[206:138];
-    if (wp__en[3])
-      params[wp__addr][275:207] <= wp__data[275:207];
-    if (wp__en[4])
-      params[wp__addr][344:276] <= wp__data[344:276];
-    if (wp__en[5])
-      params[wp__addr][413:345] <= wp__data[413:345];
-    if (wp__en[6])
-      params[wp__addr][482:414] <= wp__data[482:414];
-    if (wp__en[7])
-      params[wp__addr][551:483] <= wp__data[551:483];
-  end
-  reg [551:0] _933_;
-  always @(posedge clk) begin
-    _933_ <= params[ra_next];
-  end
-  assign rp__data = _933_;
   assign _000_ = credits + give_back;
-  assign _042_ = \$signal  ? 4'h8 : 4'h0;
-  assign _053_ = _000_ - _042_;
+  assign _056_ = \$signal  ? 4'h8 : 4'h0;
+  assign _067_ = _000_ - _056_;
   assign i_last = i_valid & at_k_last;
-  assign _064_ = 1'h1 << lane;
-  assign _075_ = s_param__valid ? _064_ : 15'h0000;
-  assign _086_ = s_act__valid & s_wgt__valid;
-  assign _097_ = in_data & _086_;
-  assign _108_ = ~ at_k_last;
-  assign _119_ = credit_ok | _108_;
-  assign _001_ = _097_ & _119_;
-  assign _012_ = s_act__valid & s_wgt__valid;
-  assign _023_ = in_data & _012_;
-  assign _034_ = _023_ & credit_ok;
-  assign _036_ = _034_ & at_k_last;
-  assign _037_ = ! beat;
-  assign row_end = o_valid & _037_;
-  assign _038_ = d == 3'h7;
-  assign _039_ = dn != nb_last;
-  assign wrap = _038_ & _039_;
-  assign _040_ = row - 3'h7;
-  assign _041_ = row + 1'h1;
-  assign _043_ = wrap ? { _040_[17], _040_ } : { 1'h0, _041_ };
-  assign _044_ = row < m_wrap;
-  assign _045_ = row < m_last;
-  assign row_valid_next = wrap ? _044_ : _045_;
-  assign _047_ = d != 3'h7;
-  assign _048_ = dn == nb_last;
-  assign _049_ = ! ctrl_state;
-  assign _050_ = ctrl_state == 1'h1;
-  assign _051_ = ctrl_state == 2'h2;
-  assign _052_ = ctrl_state == 2'h3;
-  assign _054_ = fm0 + 4'h8;
-  assign _055_ = _054_ >= M_;
-  assign _056_ = _053_[4:0] >= 4'h8;
-  assign _057_ = hdr[15:0] - 1'h1;
-  assign _058_ = hdr[15:0] + 3'h7;
-  assign _059_ = hdr[31:16] - 1'h1;
-  assign _060_ = hdr[47:32] - 1'h1;
-  assign _061_ = hdr[47:32] > 4'hf;
-  assign _062_ = _061_ ? hdr[47:32] : 16'h000f;
-  assign _063_ = _062_ - 1'h1;
-  assign _065_ = hdr[31:16] == 1'h1;
-  assign _066_ = ! ch;
-  assign _067_ = ch + 1'h1;
-  assign _068_ = lane == 3'h7;
-  assign _069_ = wa + 1'h1;
-  assign _070_ = ! wb;
-  assign _071_ = blk + 1'h1;
-  assign _072_ = wb + 1'h1;
-  assign _073_ = lane + 1'h1;
-  assign _074_ = ch + 1'h1;
-  assign _076_ = _074_ == n_last;
-  assign _077_ = ! k_last;
-  assign _078_ = ! tile_last;
-  assign _079_ = ~ in_data;
-  assign _080_ = i_valid | _079_;
-  assign _081_ = ! k_last;
-  assign _082_ = ! tile_last;
-  assign _083_ = fn == nb_last;
-  assign _084_ = fm0 + 4'h8;
-  assign _085_ = fn + 1'h1;
-  assign _087_ = kk + 1'h1;
-  assign _088_ = kk + 1'h1;
-  assign _089_ = _088_ == k_last;
-  assign _090_ = kk + 1'h1;
-  assign _091_ = _090_ == tile_last;
-  assign _092_ = kk == k_last;
-  assign _093_ = flush - 1'h1;
-  assign _094_ = ! flush;
-  assign _095_ = ra_next + 1'h1;
-  assign _096_ = ra_next - 1'h0;
-  assign _098_ = ~ header_taken;
-  assign _099_ = _098_ & o_valid;
-  assign _101_ = _099_ & _100_;
-  assign _102_ = ~ header_taken;
-  assign _103_ = _102_ & row_end;
-  assign _104_ = beat + 1'h1;
-  assign _105_ = d == 3'h7;
-  assign _106_ = dn == nb_last;
-  assign _107_ = dn + 1'h1;
-  assign _109_ = d + 1'h1;
-  assign _110_ = o_valid & row_valid;
-  assign _111_ = row_end & row_valid;
-  assign _112_ = row == m_last;
-  assign _113_ = _111_ & _112_;
-  assign _114_ = dn == nb_last;
-  assign _115_ = _113_ & _114_;
-  assign _116_ = r_en & m_out__valid;
-  assign _117_ = ~ row_valid;
-  assign _118_ = row_end & _117_;
-  assign _120_ = _116_ + _118_;
+  assign _078_ = ! lane;
+  assign _089_ = s_param__valid & _078_;
+  assign _100_ = lane == 1'h1;
+  assign _111_ = s_param__valid & _100_;
+  assign _122_ = lane == 2'h2;
+  assign _133_ = s_param__valid & _122_;
+  assign _001_ = lane == 2'h3;
+  assign _012_ = s_param__valid & _001_;
+  assign _023_ = lane == 3'h4;
+  assign _034_ = s_param__valid & _023_;
+  assign _045_ = lane == 3'h5;
+  assign _051_ = s_param__valid & _045_;
+  assign _052_ = lane == 3'h6;
+  assign _053_ = s_param__valid & _052_;
+  assign _054_ = lane == 3'h7;
+  assign _055_ = s_param__valid & _054_;
+  assign _057_ = s_act__valid & s_wgt__valid;
+  assign _058_ = in_data & _057_;
+  assign _059_ = ~ at_k_last;
+  assign _060_ = credit_ok | _059_;
+  assign _061_ = _058_ & _060_;
+  assign _062_ = s_act__valid & s_wgt__valid;
+  assign _063_ = in_data & _062_;
+  assign _064_ = _063_ & credit_ok;
+  assign _065_ = _064_ & at_k_last;
+  assign _066_ = ! beat;
+  assign row_end = o_valid & _066_;
+  assign _068_ = d == 3'h7;
+  assign _069_ = dn != nb_last;
+  assign wrap = _068_ & _069_;
+  assign _070_ = row - 3'h7;
+  assign _071_ = row + 1'h1;
+  assign _072_ = wrap ? { _070_[17], _070_ } : { 1'h0, _071_ };
+  assign _073_ = row < m_wrap;
+  assign _074_ = row < m_last;
+  assign row_valid_next = wrap ? _073_ : _074_;
+  assign _076_ = d != 3'h7;
+  assign _077_ = dn == nb_last;
+  assign _079_ = ! ctrl_state;
+  assign _080_ = ctrl_state == 1'h1;
+  assign _081_ = ctrl_state == 2'h2;
+  assign _082_ = ctrl_state == 2'h3;
+  assign _083_ = fm0 + 4'h8;
+  assign _084_ = _083_ >= M_;
+  assign _085_ = _067_[4:0] >= 4'h8;
+  assign _086_ = hdr[15:0] - 1'h1;
+  assign _087_ = hdr[15:0] + 3'h7;
+  assign _088_ = hdr[31:16] - 1'h1;
+  assign _090_ = hdr[47:32] - 1'h1;
+  assign _091_ = hdr[47:32] > 4'hf;
+  assign _092_ = _091_ ? hdr[47:32] : 16'h000f;
+  assign _093_ = _092_ - 1'h1;
+  assign _094_ = hdr[31:16] == 1'h1;
+  assign _095_ = ! ch;
+  assign _096_ = ch + 1'h1;
+  assign _097_ = lane == 3'h7;
+  assign _098_ = wa + 1'h1;
+  assign _099_ = ! wb;
+  assign _101_ = blk + 1'h1;
+  assign _102_ = wb + 1'h1;
+  assign _103_ = lane + 1'h1;
+  assign _104_ = ch + 1'h1;
+  assign _105_ = _104_ == n_last;
+  assign _106_ = ! k_last;
+  assign _107_ = ! tile_last;
+  assign _108_ = ~ in_data;
+  assign _109_ = i_valid | _108_;
+  assign _110_ = ! k_last;
+  assign _112_ = ! tile_last;
+  assign _113_ = fn == nb_last;
+  assign _114_ = fm0 + 4'h8;
+  assign _115_ = fn + 1'h1;
+  assign _116_ = kk + 1'h1;
+  assign _117_ = kk + 1'h1;
+  assign _118_ = _117_ == k_last;
+  assign _119_ = kk + 1'h1;
+  assign _120_ = _119_ == tile_last;
+  assign _121_ = kk == k_last;
+  assign _123_ = flush - 1'h1;
+  assign _124_ = ! flush;
+  assign _125_ = ra_next + 1'h1;
+  assign _126_ = ra_next - 1'h0;
+  assign _127_ = ~ header_taken;
+  assign _128_ = _127_ & o_valid;
+  assign _130_ = _128_ & _129_;
+  assign _131_ = ~ header_taken;
+  assign _132_ = _131_ & row_end;
+  assign _134_ = beat + 1'h1;
+  assign _135_ = d == 3'h7;
+  assign _136_ = dn == nb_last;
+  assign _137_ = dn + 1'h1;
+  assign _138_ = d + 1'h1;
+  assign _139_ = o_valid & row_valid;
+  assign _140_ = row_end & row_valid;
+  assign _141_ = row == m_last;
+  assign _142_ = _140_ & _141_;
+  assign _143_ = dn == nb_last;
+  assign _002_ = _142_ & _143_;
+  assign _003_ = r_en & m_out__valid;
+  assign _004_ = ~ row_valid;
+  assign _005_ = row_end & _004_;
+  assign _006_ = _003_ + _005_;
   always @(posedge clk)
-    last_mblock <= _121_;
+    last_mblock <= _007_;
   always @(posedge clk)
-    credits <= _122_;
+    credits <= _008_;
   always @(posedge clk)
-    credit_ok <= _123_;
+    credit_ok <= _009_;
   always @(posedge clk)
-    M_ <= _124_;
+    M_ <= _010_;
   always @(posedge clk)
-    m_last <= _125_;
+    m_last <= _011_;
   always @(posedge clk)
-    m_wrap <= _126_;
+    m_wrap <= _013_;
   always @(posedge clk)
-    n_last <= _127_;
+    n_last <= _014_;
   always @(posedge clk)
-    zero_point <= _128_;
+    zero_point <= _015_;
   always @(posedge clk)
-    act_min <= _129_;
+    act_min <= _016_;
   always @(posedge clk)
-    act_max <= _002_;
+    act_max <= _017_;
   always @(posedge clk)
-    k_last <= _003_;
+    k_last <= _018_;
   always @(posedge clk)
-    tile_last <= _004_;
+    tile_last <= _019_;
   always @(posedge clk)
-    lane <= _005_;
+    lane <= _020_;
   always @(posedge clk)
-    blk <= _006_;
+    blk <= _021_;
   always @(posedge clk)
-    wa <= _007_;
+    wa <= _022_;
   always @(posedge clk)
-    wb <= _008_;
+    wb <= _024_;
   always @(posedge clk)
-    ch <= _009_;
+    ch <= _025_;
   always @(posedge clk)
-    ch_last <= _010_;
+    ch_last <= _026_;
   always @(posedge clk)
-    ctrl_state <= _011_;
+    ctrl_state <= _027_;
   always @(posedge clk)
-    \$signal$89  <= _013_;
+    \$signal$125  <= _028_;
   always @(posedge clk)
-    pt_shift <= _014_;
+    pt_shift <= _029_;
   always @(posedge clk)
-    nb_last <= _015_;
+    nb_last <= _030_;
   always @(posedge clk)
-    kk <= _016_;
+    kk <= _031_;
   always @(posedge clk)
-    in_data <= _017_;
+    in_data <= _032_;
   always @(posedge clk)
-    fm0 <= _018_;
+    fm0 <= _033_;
   always @(posedge clk)
-    fn <= _019_;
+    fn <= _035_;
   always @(posedge clk)
-    at_k_last <= _020_;
+    at_k_last <= _036_;
   always @(posedge clk)
-    at_tile_last <= _021_;
+    at_tile_last <= _037_;
   always @(posedge clk)
-    flush <= _022_;
+    flush <= _038_;
   always @(posedge clk)
-    d <= _024_;
+    d <= _039_;
   always @(posedge clk)
-    dn <= _025_;
+    dn <= _040_;
   always @(posedge clk)
-    beat <= _026_;
+    beat <= _041_;
   always @(posedge clk)
-    ra <= _027_;
+    ra <= _042_;
   always @(posedge clk)
-    ra_inc <= _028_;
+    ra_inc <= _043_;
   always @(posedge clk)
-    ra_row <= _029_;
+    ra_row <= _044_;
   always @(posedge clk)
-    row <= _030_;
+    row <= _046_;
   always @(posedge clk)
-    row_valid <= _031_;
+    row_valid <= _047_;
   always @(posedge clk)
-    p_word <= rp__data;
+    \i_valid$78  <= _048_;
   always @(posedge clk)
-    \i_valid$49  <= _032_;
+    \i_last$80  <= _049_;
   always @(posedge clk)
-    \i_last$51  <= _033_;
+    i_acc <= \o_data$132 ;
   always @(posedge clk)
-    i_acc <= \o_data$97 ;
-  always @(posedge clk)
-    give_back <= _035_;
-  assign _130_ = _131_ ? 2'h0 : _120_;
-  assign _132_ = _133_ ? 1'h0 : _115_;
-  assign _134_ = _135_ ? 1'h0 : _110_;
-  assign _136_ = _137_ ? 1'h1 : row_valid;
-  assign _138_ = _139_ ? row_valid_next : _136_;
-  assign _140_ = _141_ ? _136_ : _138_;
-  assign _142_ = _143_ ? 1'h0 : _140_;
-  assign _144_ = _145_ ? 17'h00000 : row;
-  assign _146_ = _147_ ? _043_[16:0] : _144_;
-  assign _148_ = _149_ ? _144_ : _146_;
-  assign _150_ = _151_ ? 17'h00000 : _148_;
-  assign _152_ = _153_ ? (* full_case = 32'd1 *) 5'h00 : _096_[4:0];
-  assign _154_ = _155_ ? 5'h00 : _152_;
-  assign _156_ = _157_ ? (* full_case = 32'd1 *) 5'h01 : _095_[4:0];
-  assign _158_ = _159_ ? 5'h00 : _156_;
-  assign _160_ = _161_ ? (* full_case = 32'd1 *) 5'h00 : ra_next;
-  assign _162_ = _163_ ? 5'h00 : _160_;
-  assign _164_ = _165_ ? 1'h0 : beat;
-  assign _166_ = _167_ ? 1'h0 : _164_;
-  assign _168_ = _169_ ? _104_[0] : _166_;
-  assign _170_ = _171_ ? 1'h0 : _168_;
-  assign _172_ = _173_ ? 5'h00 : dn;
-  assign _174_ = _175_ ? (* full_case = 32'd1 *) 5'h00 : _107_[4:0];
-  assign _176_ = _177_ ? _174_ : _172_;
-  assign _178_ = _179_ ? _176_ : _172_;
-  assign _180_ = _181_ ? _172_ : _178_;
-  assign _182_ = _183_ ? 5'h00 : _180_;
-  assign _184_ = _185_ ? 3'h0 : d;
-  assign _186_ = _187_ ? (* full_case = 32'd1 *) 3'h0 : _109_[2:0];
-  assign _188_ = _189_ ? _186_ : _184_;
-  assign _190_ = _191_ ? _184_ : _188_;
-  assign _192_ = _193_ ? 3'h0 : _190_;
-  function [5:0] _699_;
+    give_back <= _050_;
+  assign _144_ = _145_ ? 2'h0 : _006_;
+  assign _146_ = _147_ ? 1'h0 : _002_;
+  assign _148_ = _149_ ? 1'h0 : _139_;
+  assign _150_ = _151_ ? 1'h1 : row_valid;
+  assign _152_ = _153_ ? row_valid_next : _150_;
+  assign _154_ = _155_ ? _150_ : _152_;
+  assign _156_ = _157_ ? 1'h0 : _154_;
+  assign _158_ = _159_ ? 17'h00000 : row;
+  assign _160_ = _161_ ? _072_[16:0] : _158_;
+  assign _162_ = _163_ ? _158_ : _160_;
+  assign _164_ = _165_ ? 17'h00000 : _162_;
+  assign _166_ = _167_ ? (* full_case = 32'd1 *) 5'h00 : _126_[4:0];
+  assign _168_ = _169_ ? 5'h00 : _166_;
+  assign _170_ = _171_ ? (* full_case = 32'd1 *) 5'h01 : _125_[4:0];
+  assign _172_ = _173_ ? 5'h00 : _170_;
+  assign _174_ = _175_ ? (* full_case = 32'd1 *) 5'h00 : ra_next;
+  assign _176_ = _177_ ? 5'h00 : _174_;
+  assign _178_ = _179_ ? 1'h0 : beat;
+  assign _180_ = _181_ ? 1'h0 : _178_;
+  assign _182_ = _183_ ? _134_[0] : _180_;
+  assign _184_ = _185_ ? 1'h0 : _182_;
+  assign _186_ = _187_ ? 5'h00 : dn;
+  assign _188_ = _189_ ? (* full_case = 32'd1 *) 5'h00 : _137_[4:0];
+  assign _190_ = _191_ ? _188_ : _186_;
+  assign _192_ = _193_ ? _190_ : _186_;
+  assign _194_ = _195_ ? _186_ : _192_;
+  assign _196_ = _197_ ? 5'h00 : _194_;
+  assign _198_ = _199_ ? 3'h0 : d;
+  assign _200_ = _201_ ? (* full_case = 32'd1 *) 3'h0 : _138_[2:0];
+  assign _202_ = _203_ ? _200_ : _198_;
+  assign _204_ = _205_ ? _198_ : _202_;
+  assign _206_ = _207_ ? 3'h0 : _204_;
+  function [5:0] _728_;
     input [5:0] a;
     input [11:0] b;
     input [1:0] s;
@@ -1267,173 +1179,173 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
     (* parallel_case *)
     casez (s)
       2'b?1:
-        _699_ = b[5:0];
+        _728_ = b[5:0];
       2'b1?:
-        _699_ = b[11:6];
+        _728_ = b[11:6];
       default:
-        _699_ = a;
+        _728_ = a;
     endcase
   endfunction
-  assign _194_ = _699_(flush, { _202_, _093_[5:0] }, { _204_, _195_ });
-  assign _195_ = ctrl_state == (* full_case = 32'd1 *) 2'h3;
-  assign _196_ = _197_ ? 6'h21 : flush;
-  assign _198_ = _199_ ? _196_ : flush;
-  assign _200_ = _201_ ? _198_ : flush;
-  assign _202_ = _203_ ? _200_ : flush;
-  assign _204_ = ctrl_state == (* full_case = 32'd1 *) 2'h2;
-  assign _205_ = _206_ ? 6'h00 : _194_;
-  assign _207_ = _208_ ? (* full_case = 32'd1 *) _082_ : _091_;
-  assign _209_ = _210_ ? _207_ : at_tile_last;
-  function [0:0] _709_;
+  assign _208_ = _728_(flush, { _216_, _123_[5:0] }, { _218_, _209_ });
+  assign _209_ = ctrl_state == (* full_case = 32'd1 *) 2'h3;
+  assign _210_ = _211_ ? 6'h21 : flush;
+  assign _212_ = _213_ ? _210_ : flush;
+  assign _214_ = _215_ ? _212_ : flush;
+  assign _216_ = _217_ ? _214_ : flush;
+  assign _218_ = ctrl_state == (* full_case = 32'd1 *) 2'h2;
+  assign _219_ = _220_ ? 6'h00 : _208_;
+  assign _221_ = _222_ ? (* full_case = 32'd1 *) _112_ : _120_;
+  assign _223_ = _224_ ? _221_ : at_tile_last;
+  function [0:0] _738_;
     input [0:0] a;
     input [1:0] b;
     input [1:0] s;
     (* parallel_case *)
     casez (s)
       2'b?1:
-        _709_ = b[0:0];
+        _738_ = b[0:0];
       2'b1?:
-        _709_ = b[1:1];
+        _738_ = b[1:1];
       default:
-        _709_ = a;
+        _738_ = a;
     endcase
   endfunction
-  assign _211_ = _709_(at_tile_last, { _215_, _209_ }, { _217_, _212_ });
-  assign _212_ = ctrl_state == 2'h2;
-  assign _213_ = _214_ ? _078_ : at_tile_last;
-  assign _215_ = _216_ ? _213_ : at_tile_last;
-  assign _217_ = ctrl_state == 2'h1;
-  assign _218_ = _219_ ? 1'h0 : _211_;
-  assign _220_ = _221_ ? (* full_case = 32'd1 *) _081_ : _089_;
-  assign _222_ = _223_ ? _220_ : at_k_last;
-  function [0:0] _717_;
+  assign _225_ = _738_(at_tile_last, { _229_, _223_ }, { _231_, _226_ });
+  assign _226_ = ctrl_state == 2'h2;
+  assign _227_ = _228_ ? _107_ : at_tile_last;
+  assign _229_ = _230_ ? _227_ : at_tile_last;
+  assign _231_ = ctrl_state == 2'h1;
+  assign _232_ = _233_ ? 1'h0 : _225_;
+  assign _234_ = _235_ ? (* full_case = 32'd1 *) _110_ : _118_;
+  assign _236_ = _237_ ? _234_ : at_k_last;
+  function [0:0] _746_;
     input [0:0] a;
     input [1:0] b;
     input [1:0] s;
     (* parallel_case *)
     casez (s)
       2'b?1:
-        _717_ = b[0:0];
+        _746_ = b[0:0];
       2'b1?:
-        _717_ = b[1:1];
+        _746_ = b[1:1];
       default:
-        _717_ = a;
+        _746_ = a;
     endcase
   endfunction
-  assign _224_ = _717_(at_k_last, { _228_, _222_ }, { _230_, _225_ });
-  assign _225_ = ctrl_state == 2'h2;
-  assign _226_ = _227_ ? _077_ : at_k_last;
-  assign _228_ = _229_ ? _226_ : at_k_last;
-  assign _230_ = ctrl_state == 2'h1;
-  assign _231_ = _232_ ? 1'h0 : _224_;
-  assign _233_ = _234_ ? (* full_case = 32'd1 *) 5'h00 : _085_[4:0];
-  assign _235_ = _236_ ? _233_ : fn;
-  assign _237_ = _238_ ? _235_ : fn;
-  function [4:0] _726_;
+  assign _238_ = _746_(at_k_last, { _242_, _236_ }, { _244_, _239_ });
+  assign _239_ = ctrl_state == 2'h2;
+  assign _240_ = _241_ ? _106_ : at_k_last;
+  assign _242_ = _243_ ? _240_ : at_k_last;
+  assign _244_ = ctrl_state == 2'h1;
+  assign _245_ = _246_ ? 1'h0 : _238_;
+  assign _247_ = _248_ ? (* full_case = 32'd1 *) 5'h00 : _115_[4:0];
+  assign _249_ = _250_ ? _247_ : fn;
+  assign _251_ = _252_ ? _249_ : fn;
+  function [4:0] _755_;
     input [4:0] a;
     input [9:0] b;
     input [1:0] s;
     (* parallel_case *)
     casez (s)
       2'b?1:
-        _726_ = b[4:0];
+        _755_ = b[4:0];
       2'b1?:
-        _726_ = b[9:5];
+        _755_ = b[9:5];
       default:
-        _726_ = a;
+        _755_ = a;
     endcase
   endfunction
-  assign _239_ = _726_(fn, { _243_, _237_ }, { _245_, _240_ });
-  assign _240_ = ctrl_state == 2'h2;
-  assign _241_ = _242_ ? 5'h00 : fn;
-  assign _243_ = _244_ ? _241_ : fn;
-  assign _245_ = ctrl_state == 2'h1;
-  assign _246_ = _247_ ? 5'h00 : _239_;
-  assign _248_ = _249_ ? _084_[16:0] : fm0;
-  assign _250_ = _251_ ? _248_ : fm0;
-  assign _252_ = _253_ ? _250_ : fm0;
-  function [16:0] _735_;
+  assign _253_ = _755_(fn, { _257_, _251_ }, { _259_, _254_ });
+  assign _254_ = ctrl_state == 2'h2;
+  assign _255_ = _256_ ? 5'h00 : fn;
+  assign _257_ = _258_ ? _255_ : fn;
+  assign _259_ = ctrl_state == 2'h1;
+  assign _260_ = _261_ ? 5'h00 : _253_;
+  assign _262_ = _263_ ? _114_[16:0] : fm0;
+  assign _264_ = _265_ ? _262_ : fm0;
+  assign _266_ = _267_ ? _264_ : fm0;
+  function [16:0] _764_;
     input [16:0] a;
     input [33:0] b;
     input [1:0] s;
     (* parallel_case *)
     casez (s)
       2'b?1:
-        _735_ = b[16:0];
+        _764_ = b[16:0];
       2'b1?:
-        _735_ = b[33:17];
+        _764_ = b[33:17];
       default:
-        _735_ = a;
+        _764_ = a;
     endcase
   endfunction
-  assign _254_ = _735_(fm0, { _258_, _252_ }, { _260_, _255_ });
-  assign _255_ = ctrl_state == 2'h2;
-  assign _256_ = _257_ ? 17'h00000 : fm0;
-  assign _258_ = _259_ ? _256_ : fm0;
-  assign _260_ = ctrl_state == 2'h1;
-  assign _261_ = _262_ ? 17'h00000 : _254_;
-  assign _263_ = _264_ ? 1'h0 : in_data;
-  assign _265_ = _266_ ? (* full_case = 32'd1 *) 1'h1 : _263_;
-  assign _267_ = _268_ ? _265_ : in_data;
-  function [0:0] _744_;
+  assign _268_ = _764_(fm0, { _272_, _266_ }, { _274_, _269_ });
+  assign _269_ = ctrl_state == 2'h2;
+  assign _270_ = _271_ ? 17'h00000 : fm0;
+  assign _272_ = _273_ ? _270_ : fm0;
+  assign _274_ = ctrl_state == 2'h1;
+  assign _275_ = _276_ ? 17'h00000 : _268_;
+  assign _277_ = _278_ ? 1'h0 : in_data;
+  assign _279_ = _280_ ? (* full_case = 32'd1 *) 1'h1 : _277_;
+  assign _281_ = _282_ ? _279_ : in_data;
+  function [0:0] _773_;
     input [0:0] a;
     input [1:0] b;
     input [1:0] s;
     (* parallel_case *)
     casez (s)
       2'b?1:
-        _744_ = b[0:0];
+        _773_ = b[0:0];
       2'b1?:
-        _744_ = b[1:1];
+        _773_ = b[1:1];
       default:
-        _744_ = a;
+        _773_ = a;
     endcase
   endfunction
-  assign _269_ = _744_(in_data, { _273_, _267_ }, { _275_, _270_ });
-  assign _270_ = ctrl_state == 2'h2;
-  assign _271_ = _272_ ? 1'h1 : in_data;
-  assign _273_ = _274_ ? _271_ : in_data;
-  assign _275_ = ctrl_state == 2'h1;
-  assign _276_ = _277_ ? 1'h0 : _269_;
-  assign _278_ = _279_ ? (* full_case = 32'd1 *) 10'h000 : _087_[9:0];
-  assign _280_ = _281_ ? _278_ : kk;
-  function [9:0] _752_;
+  assign _283_ = _773_(in_data, { _287_, _281_ }, { _289_, _284_ });
+  assign _284_ = ctrl_state == 2'h2;
+  assign _285_ = _286_ ? 1'h1 : in_data;
+  assign _287_ = _288_ ? _285_ : in_data;
+  assign _289_ = ctrl_state == 2'h1;
+  assign _290_ = _291_ ? 1'h0 : _283_;
+  assign _292_ = _293_ ? (* full_case = 32'd1 *) 10'h000 : _116_[9:0];
+  assign _294_ = _295_ ? _292_ : kk;
+  function [9:0] _781_;
     input [9:0] a;
     input [19:0] b;
     input [1:0] s;
     (* parallel_case *)
     casez (s)
       2'b?1:
-        _752_ = b[9:0];
+        _781_ = b[9:0];
       2'b1?:
-        _752_ = b[19:10];
+        _781_ = b[19:10];
       default:
-        _752_ = a;
+        _781_ = a;
     endcase
   endfunction
-  assign _282_ = _752_(kk, { _286_, _280_ }, { _288_, _283_ });
-  assign _283_ = ctrl_state == 2'h2;
-  assign _284_ = _285_ ? 10'h000 : kk;
-  assign _286_ = _287_ ? _284_ : kk;
-  assign _288_ = ctrl_state == 2'h1;
-  assign _289_ = _290_ ? 10'h000 : _282_;
-  assign _291_ = _292_ ? blk : nb_last;
-  assign _293_ = _294_ ? _291_ : nb_last;
-  assign _295_ = _296_ ? _293_ : nb_last;
-  assign _296_ = ctrl_state == 2'h1;
-  assign _297_ = _298_ ? 5'h00 : _295_;
-  assign _299_ = _300_ ? hdr[69:64] : pt_shift;
-  assign _301_ = _302_ ? _299_ : pt_shift;
-  assign _303_ = _304_ ? _301_ : pt_shift;
-  assign _304_ = ctrl_state == 2'h1;
-  assign _305_ = _306_ ? 6'h00 : _303_;
-  assign _307_ = _308_ ? hdr[62:32] : \$signal$89 ;
-  assign _309_ = _310_ ? _307_ : \$signal$89 ;
-  assign _311_ = _312_ ? _309_ : \$signal$89 ;
-  assign _312_ = ctrl_state == 2'h1;
-  assign _313_ = _314_ ? 31'h00000000 : _311_;
-  assign _315_ = _316_ ? 2'h0 : ctrl_state;
-  function [1:0] _774_;
+  assign _296_ = _781_(kk, { _300_, _294_ }, { _302_, _297_ });
+  assign _297_ = ctrl_state == 2'h2;
+  assign _298_ = _299_ ? 10'h000 : kk;
+  assign _300_ = _301_ ? _298_ : kk;
+  assign _302_ = ctrl_state == 2'h1;
+  assign _303_ = _304_ ? 10'h000 : _296_;
+  assign _305_ = _306_ ? blk : nb_last;
+  assign _307_ = _308_ ? _305_ : nb_last;
+  assign _309_ = _310_ ? _307_ : nb_last;
+  assign _310_ = ctrl_state == 2'h1;
+  assign _311_ = _312_ ? 5'h00 : _309_;
+  assign _313_ = _314_ ? hdr[69:64] : pt_shift;
+  assign _315_ = _316_ ? _313_ : pt_shift;
+  assign _317_ = _318_ ? _315_ : pt_shift;
+  assign _318_ = ctrl_state == 2'h1;
+  assign _319_ = _320_ ? 6'h00 : _317_;
+  assign _321_ = _322_ ? hdr[62:32] : \$signal$125 ;
+  assign _323_ = _324_ ? _321_ : \$signal$125 ;
+  assign _325_ = _326_ ? _323_ : \$signal$125 ;
+  assign _326_ = ctrl_state == 2'h1;
+  assign _327_ = _328_ ? 31'h00000000 : _325_;
+  assign _329_ = _330_ ? 2'h0 : ctrl_state;
+  function [1:0] _803_;
     input [1:0] a;
     input [7:0] b;
     input [3:0] s;
@@ -1441,274 +1353,276 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
     (* parallel_case *)
     casez (s)
       4'b???1:
-        _774_ = b[1:0];
+        _803_ = b[1:0];
       4'b??1?:
-        _774_ = b[3:2];
+        _803_ = b[3:2];
       4'b?1??:
-        _774_ = b[5:4];
+        _803_ = b[5:4];
       4'b1???:
-        _774_ = b[7:6];
+        _803_ = b[7:6];
       default:
-        _774_ = a;
+        _803_ = a;
     endcase
   endfunction
-  assign _317_ = _774_(ctrl_state, { _333_, _330_, _325_, _315_ }, { _335_, _332_, _327_, _318_ });
-  assign _318_ = ctrl_state == (* full_case = 32'd1 *) 2'h3;
-  assign _319_ = _320_ ? 2'h3 : ctrl_state;
-  assign _321_ = _322_ ? _319_ : ctrl_state;
-  assign _323_ = _324_ ? _321_ : ctrl_state;
-  assign _325_ = _326_ ? _323_ : ctrl_state;
-  assign _327_ = ctrl_state == (* full_case = 32'd1 *) 2'h2;
-  assign _328_ = _329_ ? 2'h2 : ctrl_state;
-  assign _330_ = _331_ ? _328_ : ctrl_state;
-  assign _332_ = ctrl_state == (* full_case = 32'd1 *) 2'h1;
-  assign _333_ = _334_ ? 2'h1 : ctrl_state;
-  assign _335_ = ! (* full_case = 32'd1 *) ctrl_state;
-  assign _336_ = _337_ ? 2'h0 : _317_;
-  assign _338_ = _339_ ? _076_ : ch_last;
-  function [0:0] _788_;
+  assign _331_ = _803_(ctrl_state, { _347_, _344_, _339_, _329_ }, { _349_, _346_, _341_, _332_ });
+  assign _332_ = ctrl_state == (* full_case = 32'd1 *) 2'h3;
+  assign _333_ = _334_ ? 2'h3 : ctrl_state;
+  assign _335_ = _336_ ? _333_ : ctrl_state;
+  assign _337_ = _338_ ? _335_ : ctrl_state;
+  assign _339_ = _340_ ? _337_ : ctrl_state;
+  assign _341_ = ctrl_state == (* full_case = 32'd1 *) 2'h2;
+  assign _342_ = _343_ ? 2'h2 : ctrl_state;
+  assign _344_ = _345_ ? _342_ : ctrl_state;
+  assign _346_ = ctrl_state == (* full_case = 32'd1 *) 2'h1;
+  assign _347_ = _348_ ? 2'h1 : ctrl_state;
+  assign _349_ = ! (* full_case = 32'd1 *) ctrl_state;
+  assign _350_ = _351_ ? 2'h0 : _331_;
+  assign _352_ = _353_ ? _105_ : ch_last;
+  function [0:0] _817_;
     input [0:0] a;
     input [1:0] b;
     input [1:0] s;
     (* parallel_case *)
     casez (s)
       2'b?1:
-        _788_ = b[0:0];
+        _817_ = b[0:0];
       2'b1?:
-        _788_ = b[1:1];
+        _817_ = b[1:1];
       default:
-        _788_ = a;
+        _817_ = a;
     endcase
   endfunction
-  assign _340_ = _788_(ch_last, { _342_, _338_ }, { _344_, _341_ });
-  assign _341_ = ctrl_state == 2'h1;
-  assign _342_ = _343_ ? _065_ : ch_last;
-  assign _344_ = ! ctrl_state;
-  assign _345_ = _346_ ? 1'h0 : _340_;
-  assign _347_ = _348_ ? _067_[15:0] : ch;
-  function [15:0] _794_;
+  assign _354_ = _817_(ch_last, { _356_, _352_ }, { _358_, _355_ });
+  assign _355_ = ctrl_state == 2'h1;
+  assign _356_ = _357_ ? _094_ : ch_last;
+  assign _358_ = ! ctrl_state;
+  assign _359_ = _360_ ? 1'h0 : _354_;
+  assign _361_ = _362_ ? _096_[15:0] : ch;
+  function [15:0] _823_;
     input [15:0] a;
     input [31:0] b;
     input [1:0] s;
     (* parallel_case *)
     casez (s)
       2'b?1:
-        _794_ = b[15:0];
+        _823_ = b[15:0];
       2'b1?:
-        _794_ = b[31:16];
+        _823_ = b[31:16];
       default:
-        _794_ = a;
+        _823_ = a;
     endcase
   endfunction
-  assign _349_ = _794_(ch, { _351_, _347_ }, { _353_, _350_ });
-  assign _350_ = ctrl_state == 2'h1;
-  assign _351_ = _352_ ? 16'h0000 : ch;
-  assign _353_ = ! ctrl_state;
-  assign _354_ = _355_ ? 16'h0000 : _349_;
-  assign _356_ = wb ? (* full_case = 32'd1 *) _072_[0] : 1'h0;
-  assign _358_ = _359_ ? _356_ : wb;
-  assign _360_ = _361_ ? _358_ : wb;
-  function [0:0] _802_;
+  assign _363_ = _823_(ch, { _365_, _361_ }, { _367_, _364_ });
+  assign _364_ = ctrl_state == 2'h1;
+  assign _365_ = _366_ ? 16'h0000 : ch;
+  assign _367_ = ! ctrl_state;
+  assign _368_ = _369_ ? 16'h0000 : _363_;
+  assign _370_ = wb ? (* full_case = 32'd1 *) _102_[0] : 1'h0;
+  assign _372_ = _373_ ? _370_ : wb;
+  assign _374_ = _375_ ? _372_ : wb;
+  function [0:0] _831_;
     input [0:0] a;
     input [1:0] b;
     input [1:0] s;
     (* parallel_case *)
     casez (s)
       2'b?1:
-        _802_ = b[0:0];
+        _831_ = b[0:0];
       2'b1?:
-        _802_ = b[1:1];
+        _831_ = b[1:1];
       default:
-        _802_ = a;
+        _831_ = a;
     endcase
   endfunction
-  assign _362_ = _802_(wb, { _364_, _360_ }, { _366_, _363_ });
-  assign _363_ = ctrl_state == 2'h1;
-  assign _364_ = _365_ ? 1'h0 : wb;
-  assign _366_ = ! ctrl_state;
-  assign _367_ = _368_ ? 1'h0 : _362_;
-  assign _369_ = _370_ ? _069_[4:0] : wa;
-  assign _371_ = _372_ ? _369_ : wa;
-  function [4:0] _809_;
+  assign _376_ = _831_(wb, { _378_, _374_ }, { _380_, _377_ });
+  assign _377_ = ctrl_state == 2'h1;
+  assign _378_ = _379_ ? 1'h0 : wb;
+  assign _380_ = ! ctrl_state;
+  assign _381_ = _382_ ? 1'h0 : _376_;
+  assign _383_ = _384_ ? _098_[4:0] : wa;
+  assign _385_ = _386_ ? _383_ : wa;
+  function [4:0] _838_;
     input [4:0] a;
     input [9:0] b;
     input [1:0] s;
     (* parallel_case *)
     casez (s)
       2'b?1:
-        _809_ = b[4:0];
+        _838_ = b[4:0];
       2'b1?:
-        _809_ = b[9:5];
+        _838_ = b[9:5];
       default:
-        _809_ = a;
+        _838_ = a;
     endcase
   endfunction
-  assign _373_ = _809_(wa, { _375_, _371_ }, { _377_, _374_ });
-  assign _374_ = ctrl_state == 2'h1;
-  assign _375_ = _376_ ? 5'h00 : wa;
-  assign _377_ = ! ctrl_state;
-  assign _378_ = _379_ ? 5'h00 : _373_;
-  assign _380_ = wb ? blk : _071_[4:0];
-  assign _382_ = _383_ ? _380_ : blk;
-  assign _384_ = _385_ ? _382_ : blk;
-  function [4:0] _817_;
+  assign _387_ = _838_(wa, { _389_, _385_ }, { _391_, _388_ });
+  assign _388_ = ctrl_state == 2'h1;
+  assign _389_ = _390_ ? 5'h00 : wa;
+  assign _391_ = ! ctrl_state;
+  assign _392_ = _393_ ? 5'h00 : _387_;
+  assign _394_ = wb ? blk : _101_[4:0];
+  assign _396_ = _397_ ? _394_ : blk;
+  assign _398_ = _399_ ? _396_ : blk;
+  function [4:0] _846_;
     input [4:0] a;
     input [9:0] b;
     input [1:0] s;
     (* parallel_case *)
     casez (s)
       2'b?1:
-        _817_ = b[4:0];
+        _846_ = b[4:0];
       2'b1?:
-        _817_ = b[9:5];
+        _846_ = b[9:5];
       default:
-        _817_ = a;
+        _846_ = a;
     endcase
   endfunction
-  assign _386_ = _817_(blk, { _388_, _384_ }, { _390_, _387_ });
-  assign _387_ = ctrl_state == 2'h1;
-  assign _388_ = _389_ ? 5'h00 : blk;
-  assign _390_ = ! ctrl_state;
-  assign _391_ = _392_ ? 5'h00 : _386_;
-  assign _393_ = _394_ ? (* full_case = 32'd1 *) 3'h0 : _073_[2:0];
-  assign _395_ = _396_ ? _393_ : lane;
-  function [2:0] _824_;
+  assign _400_ = _846_(blk, { _402_, _398_ }, { _404_, _401_ });
+  assign _401_ = ctrl_state == 2'h1;
+  assign _402_ = _403_ ? 5'h00 : blk;
+  assign _404_ = ! ctrl_state;
+  assign _405_ = _406_ ? 5'h00 : _400_;
+  assign _407_ = _408_ ? (* full_case = 32'd1 *) 3'h0 : _103_[2:0];
+  assign _409_ = _410_ ? _407_ : lane;
+  function [2:0] _853_;
     input [2:0] a;
     input [5:0] b;
     input [1:0] s;
     (* parallel_case *)
     casez (s)
       2'b?1:
-        _824_ = b[2:0];
+        _853_ = b[2:0];
       2'b1?:
-        _824_ = b[5:3];
+        _853_ = b[5:3];
       default:
-        _824_ = a;
+        _853_ = a;
     endcase
   endfunction
-  assign _397_ = _824_(lane, { _399_, _395_ }, { _401_, _398_ });
-  assign _398_ = ctrl_state == 2'h1;
-  assign _399_ = _400_ ? 3'h0 : lane;
-  assign _401_ = ! ctrl_state;
-  assign _402_ = _403_ ? 3'h0 : _397_;
-  assign _404_ = _405_ ? _063_[9:0] : tile_last;
-  assign _406_ = _407_ ? _404_ : tile_last;
-  assign _407_ = ! ctrl_state;
-  assign _408_ = _409_ ? 10'h000 : _406_;
-  assign _410_ = _411_ ? _060_[15:0] : k_last;
-  assign _412_ = _413_ ? _410_ : k_last;
-  assign _413_ = ! ctrl_state;
-  assign _414_ = _415_ ? 16'h0000 : _412_;
-  assign _416_ = _417_ ? hdr[71:64] : act_max;
-  assign _418_ = _419_ ? _416_ : act_max;
-  assign _419_ = ! ctrl_state;
-  assign _420_ = _421_ ? 8'h00 : _418_;
-  assign _422_ = _423_ ? hdr[63:56] : act_min;
-  assign _424_ = _425_ ? _422_ : act_min;
-  assign _425_ = ! ctrl_state;
-  assign _426_ = _427_ ? 8'h00 : _424_;
-  assign _428_ = _429_ ? hdr[55:48] : zero_point;
-  assign _430_ = _431_ ? _428_ : zero_point;
-  assign _431_ = ! ctrl_state;
-  assign _432_ = _433_ ? 8'h00 : _430_;
-  assign _434_ = _435_ ? _059_[15:0] : n_last;
-  assign _436_ = _437_ ? _434_ : n_last;
-  assign _437_ = ! ctrl_state;
-  assign _438_ = _439_ ? 16'h0000 : _436_;
-  assign _440_ = _441_ ? _058_ : m_wrap;
-  assign _442_ = _443_ ? _440_ : m_wrap;
-  assign _443_ = ! ctrl_state;
-  assign _444_ = _445_ ? 17'h00000 : _442_;
-  assign _446_ = _447_ ? _057_[15:0] : m_last;
-  assign _448_ = _449_ ? _446_ : m_last;
-  assign _449_ = ! ctrl_state;
-  assign _450_ = _451_ ? 16'h0000 : _448_;
-  assign _452_ = _453_ ? hdr[15:0] : M_;
-  assign _454_ = _455_ ? _452_ : M_;
-  assign _455_ = ! ctrl_state;
-  assign _456_ = _457_ ? 16'h0000 : _454_;
-  assign _458_ = _459_ ? 1'h1 : _056_;
-  assign _460_ = _461_ ? 5'h14 : _053_[4:0];
-  assign _462_ = _463_ ? 1'h0 : _055_;
-  assign _464_ = _465_ ? (* full_case = 32'd1 *) 5'h00 : ra_inc;
-  assign _466_ = _467_ ? (* full_case = 32'd1 *) ra_row : _464_;
-  assign _468_ = _469_ ? (* full_case = 32'd1 *) ra_inc : _466_;
-  assign _470_ = _471_ ? _468_ : ra;
-  assign _472_ = _473_ ? _036_ : 1'h0;
-  assign _473_ = ctrl_state == 2'h2;
-  assign _474_ = _475_ ? _001_ : 1'h0;
-  assign _475_ = ctrl_state == 2'h2;
-  assign _476_ = _477_ ? _075_[7:0] : 8'h00;
-  assign _477_ = ctrl_state == 2'h1;
-  assign _478_ = _479_ ? wa : 5'h00;
-  assign _479_ = ctrl_state == 2'h1;
-  assign _480_ = _481_ ? hdr[69:64] : 6'h00;
-  assign _481_ = ctrl_state == 2'h1;
-  assign _482_ = _483_ ? hdr[62:32] : 31'h00000000;
-  assign _483_ = ctrl_state == 2'h1;
-  assign _484_ = _485_ ? hdr[31:0] : 32'd0;
-  assign _485_ = ctrl_state == 2'h1;
-  assign _486_ = _487_ ? hdr[69:64] : 6'h00;
-  assign _487_ = ctrl_state == 2'h1;
-  assign _488_ = _489_ ? hdr[62:32] : 31'h00000000;
-  assign _489_ = ctrl_state == 2'h1;
-  assign _490_ = _491_ ? hdr[31:0] : 32'd0;
+  assign _411_ = _853_(lane, { _413_, _409_ }, { _415_, _412_ });
+  assign _412_ = ctrl_state == 2'h1;
+  assign _413_ = _414_ ? 3'h0 : lane;
+  assign _415_ = ! ctrl_state;
+  assign _416_ = _417_ ? 3'h0 : _411_;
+  assign _418_ = _419_ ? _093_[9:0] : tile_last;
+  assign _420_ = _421_ ? _418_ : tile_last;
+  assign _421_ = ! ctrl_state;
+  assign _422_ = _423_ ? 10'h000 : _420_;
+  assign _424_ = _425_ ? _090_[15:0] : k_last;
+  assign _426_ = _427_ ? _424_ : k_last;
+  assign _427_ = ! ctrl_state;
+  assign _428_ = _429_ ? 16'h0000 : _426_;
+  assign _430_ = _431_ ? hdr[71:64] : act_max;
+  assign _432_ = _433_ ? _430_ : act_max;
+  assign _433_ = ! ctrl_state;
+  assign _434_ = _435_ ? 8'h00 : _432_;
+  assign _436_ = _437_ ? hdr[63:56] : act_min;
+  assign _438_ = _439_ ? _436_ : act_min;
+  assign _439_ = ! ctrl_state;
+  assign _440_ = _441_ ? 8'h00 : _438_;
+  assign _442_ = _443_ ? hdr[55:48] : zero_point;
+  assign _444_ = _445_ ? _442_ : zero_point;
+  assign _445_ = ! ctrl_state;
+  assign _446_ = _447_ ? 8'h00 : _444_;
+  assign _448_ = _449_ ? _088_[15:0] : n_last;
+  assign _450_ = _451_ ? _448_ : n_last;
+  assign _451_ = ! ctrl_state;
+  assign _452_ = _453_ ? 16'h0000 : _450_;
+  assign _454_ = _455_ ? _087_ : m_wrap;
+  assign _456_ = _457_ ? _454_ : m_wrap;
+  assign _457_ = ! ctrl_state;
+  assign _458_ = _459_ ? 17'h00000 : _456_;
+  assign _460_ = _461_ ? _086_[15:0] : m_last;
+  assign _462_ = _463_ ? _460_ : m_last;
+  assign _463_ = ! ctrl_state;
+  assign _464_ = _465_ ? 16'h0000 : _462_;
+  assign _466_ = _467_ ? hdr[15:0] : M_;
+  assign _468_ = _469_ ? _466_ : M_;
+  assign _469_ = ! ctrl_state;
+  assign _470_ = _471_ ? 16'h0000 : _468_;
+  assign _472_ = _473_ ? 1'h1 : _085_;
+  assign _474_ = _475_ ? 5'h14 : _067_[4:0];
+  assign _476_ = _477_ ? 1'h0 : _084_;
+  assign _478_ = _479_ ? (* full_case = 32'd1 *) 5'h00 : ra_inc;
+  assign _480_ = _481_ ? (* full_case = 32'd1 *) ra_row : _478_;
+  assign _482_ = _483_ ? (* full_case = 32'd1 *) ra_inc : _480_;
+  assign _484_ = _485_ ? _482_ : ra;
+  assign _486_ = _487_ ? _065_ : 1'h0;
+  assign _487_ = ctrl_state == 2'h2;
+  assign _488_ = _489_ ? _061_ : 1'h0;
+  assign _489_ = ctrl_state == 2'h2;
+  assign _490_ = _491_ ? _055_ : 1'h0;
   assign _491_ = ctrl_state == 2'h1;
-  assign _492_ = _493_ ? hdr[69:64] : 6'h00;
+  assign _492_ = _493_ ? w_word : 69'h000000000000000000;
   assign _493_ = ctrl_state == 2'h1;
-  assign _494_ = _495_ ? hdr[62:32] : 31'h00000000;
+  assign _494_ = _495_ ? wa : 5'h00;
   assign _495_ = ctrl_state == 2'h1;
-  assign _496_ = _497_ ? hdr[31:0] : 32'd0;
+  assign _496_ = _497_ ? _053_ : 1'h0;
   assign _497_ = ctrl_state == 2'h1;
-  assign _498_ = _499_ ? hdr[69:64] : 6'h00;
+  assign _498_ = _499_ ? w_word : 69'h000000000000000000;
   assign _499_ = ctrl_state == 2'h1;
-  assign _500_ = _501_ ? hdr[62:32] : 31'h00000000;
+  assign _500_ = _501_ ? wa : 5'h00;
   assign _501_ = ctrl_state == 2'h1;
-  assign _502_ = _503_ ? hdr[31:0] : 32'd0;
+  assign _502_ = _503_ ? _051_ : 1'h0;
   assign _503_ = ctrl_state == 2'h1;
-  assign _504_ = _505_ ? hdr[69:64] : 6'h00;
+  assign _504_ = _505_ ? w_word : 69'h000000000000000000;
   assign _505_ = ctrl_state == 2'h1;
-  assign _506_ = _507_ ? hdr[62:32] : 31'h00000000;
+  assign _506_ = _507_ ? wa : 5'h00;
   assign _507_ = ctrl_state == 2'h1;
-  assign _508_ = _509_ ? hdr[31:0] : 32'd0;
+  assign _508_ = _509_ ? _034_ : 1'h0;
   assign _509_ = ctrl_state == 2'h1;
-  assign _510_ = _511_ ? hdr[69:64] : 6'h00;
+  assign _510_ = _511_ ? w_word : 69'h000000000000000000;
   assign _511_ = ctrl_state == 2'h1;
-  assign _512_ = _513_ ? hdr[62:32] : 31'h00000000;
+  assign _512_ = _513_ ? wa : 5'h00;
   assign _513_ = ctrl_state == 2'h1;
-  assign _514_ = _515_ ? hdr[31:0] : 32'd0;
+  assign _514_ = _515_ ? _012_ : 1'h0;
   assign _515_ = ctrl_state == 2'h1;
-  assign _516_ = _517_ ? hdr[69:64] : 6'h00;
+  assign _516_ = _517_ ? w_word : 69'h000000000000000000;
   assign _517_ = ctrl_state == 2'h1;
-  assign _518_ = _519_ ? hdr[62:32] : 31'h00000000;
+  assign _518_ = _519_ ? wa : 5'h00;
   assign _519_ = ctrl_state == 2'h1;
-  assign _520_ = _521_ ? hdr[31:0] : 32'd0;
+  assign _520_ = _521_ ? _133_ : 1'h0;
   assign _521_ = ctrl_state == 2'h1;
-  assign _522_ = _523_ ? hdr[69:64] : 6'h00;
+  assign _522_ = _523_ ? w_word : 69'h000000000000000000;
   assign _523_ = ctrl_state == 2'h1;
-  assign _524_ = _525_ ? hdr[62:32] : 31'h00000000;
+  assign _524_ = _525_ ? wa : 5'h00;
   assign _525_ = ctrl_state == 2'h1;
-  assign _526_ = _527_ ? hdr[31:0] : 32'd0;
+  assign _526_ = _527_ ? _111_ : 1'h0;
   assign _527_ = ctrl_state == 2'h1;
-  assign _528_ = _529_ ? s_param__valid : 1'h0;
-  assign _529_ = ! ctrl_state;
-  function [0:0] _930_;
+  assign _528_ = _529_ ? w_word : 69'h000000000000000000;
+  assign _529_ = ctrl_state == 2'h1;
+  assign _530_ = _531_ ? wa : 5'h00;
+  assign _531_ = ctrl_state == 2'h1;
+  assign _532_ = _533_ ? _089_ : 1'h0;
+  assign _533_ = ctrl_state == 2'h1;
+  assign _534_ = _535_ ? w_word : 69'h000000000000000000;
+  assign _535_ = ctrl_state == 2'h1;
+  assign _536_ = _537_ ? wa : 5'h00;
+  assign _537_ = ctrl_state == 2'h1;
+  assign _538_ = _539_ ? hdr[69:64] : 6'h00;
+  assign _539_ = ctrl_state == 2'h1;
+  assign _540_ = _541_ ? hdr[62:32] : 31'h00000000;
+  assign _541_ = ctrl_state == 2'h1;
+  assign _542_ = _543_ ? hdr[31:0] : 32'd0;
+  assign _543_ = ctrl_state == 2'h1;
+  assign _544_ = _545_ ? s_param__valid : 1'h0;
+  assign _545_ = ! ctrl_state;
+  function [0:0] _961_;
     input [0:0] a;
     input [1:0] b;
     input [1:0] s;
     (* parallel_case *)
     casez (s)
       2'b?1:
-        _930_ = b[0:0];
+        _961_ = b[0:0];
       2'b1?:
-        _930_ = b[1:1];
+        _961_ = b[1:1];
       default:
-        _930_ = a;
+        _961_ = a;
     endcase
   endfunction
-  assign _530_ = _930_(1'h0, 2'h3, { _532_, _531_ });
-  assign _531_ = ctrl_state == 2'h1;
-  assign _532_ = ! ctrl_state;
+  assign _546_ = _961_(1'h0, 2'h3, { _548_, _547_ });
+  assign _547_ = ctrl_state == 2'h1;
+  assign _548_ = ! ctrl_state;
   \hwq_top.engine.array  array (
     .clk(clk),
     .drain_valid(o_valid),
@@ -1716,7 +1630,7 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
     .i_last(i_last),
     .i_valid(i_valid),
     .i_w(i_w),
-    .o_data(\o_data$97 ),
+    .o_data(\o_data$132 ),
     .rst(rst)
   );
   \hwq_top.engine.fifo  fifo (
@@ -1725,8 +1639,80 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
     .r_en(r_en),
     .r_rdy(m_out__valid),
     .rst(rst),
-    .w_en(w_en),
+    .w_en(\w_en$103 ),
     .w_port__data(out_w)
+  );
+  \hwq_top.engine.params0  params0 (
+    .clk(clk),
+    .r_data(r_data),
+    .rp__addr(ra_next),
+    .rst(rst),
+    .wp__addr(w_addr),
+    .wp__data(w_data),
+    .wp__en(w_en)
+  );
+  \hwq_top.engine.params1  params1 (
+    .clk(clk),
+    .r_data(\r_data$92 ),
+    .rp__addr(ra_next),
+    .rst(rst),
+    .wp__addr(\w_addr$29 ),
+    .wp__data(\w_data$30 ),
+    .wp__en(\w_en$31 )
+  );
+  \hwq_top.engine.params2  params2 (
+    .clk(clk),
+    .r_data(\r_data$93 ),
+    .rp__addr(ra_next),
+    .rst(rst),
+    .wp__addr(\w_addr$32 ),
+    .wp__data(\w_data$33 ),
+    .wp__en(\w_en$34 )
+  );
+  \hwq_top.engine.params3  params3 (
+    .clk(clk),
+    .r_data(\r_data$94 ),
+    .rp__addr(ra_next),
+    .rst(rst),
+    .wp__addr(\w_addr$35 ),
+    .wp__data(\w_data$36 ),
+    .wp__en(\w_en$37 )
+  );
+  \hwq_top.engine.params4  params4 (
+    .clk(clk),
+    .r_data(\r_data$95 ),
+    .rp__addr(ra_next),
+    .rst(rst),
+    .wp__addr(\w_addr$38 ),
+    .wp__data(\w_data$39 ),
+    .wp__en(\w_en$40 )
+  );
+  \hwq_top.engine.params5  params5 (
+    .clk(clk),
+    .r_data(\r_data$96 ),
+    .rp__addr(ra_next),
+    .rst(rst),
+    .wp__addr(\w_addr$41 ),
+    .wp__data(\w_data$42 ),
+    .wp__en(\w_en$43 )
+  );
+  \hwq_top.engine.params6  params6 (
+    .clk(clk),
+    .r_data(\r_data$97 ),
+    .rp__addr(ra_next),
+    .rst(rst),
+    .wp__addr(\w_addr$44 ),
+    .wp__data(\w_data$45 ),
+    .wp__en(\w_en$46 )
+  );
+  \hwq_top.engine.params7  params7 (
+    .clk(clk),
+    .r_data(\r_data$98 ),
+    .rp__addr(ra_next),
+    .rst(rst),
+    .wp__addr(\w_addr$47 ),
+    .wp__data(\w_data$48 ),
+    .wp__en(\w_en$49 )
   );
   \hwq_top.engine.requant  requant (
     .act_max(act_max),
@@ -1734,19 +1720,19 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
     .clk(clk),
     .i_acc(i_acc),
     .i_bias(i_bias),
-    .i_last(\i_last$51 ),
+    .i_last(\i_last$80 ),
     .i_multiplier(i_multiplier),
     .i_shift(i_shift),
-    .i_valid(\i_valid$49 ),
+    .i_valid(\i_valid$78 ),
     .o_data(o_data),
     .o_last(o_last),
-    .o_valid(w_en),
+    .o_valid(\w_en$103 ),
     .rst(rst),
     .zero_point(zero_point)
   );
   assign s_param__payload = hdr;
   assign chan = hdr;
-  assign credits_next = _053_[4:0];
+  assign credits_next = _067_[4:0];
   assign en = 1'h1;
   assign \en$8  = 1'h1;
   assign take = i_valid;
@@ -1754,18 +1740,25 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   assign s_wgt__payload = i_w;
   assign s_act__ready = i_valid;
   assign s_wgt__ready = i_valid;
-  assign row_next = _043_[16:0];
-  assign rp__addr = ra_next;
-  assign \$signal$50  = \i_valid$49 ;
-  assign part_last = \i_last$51 ;
+  assign row_next = _072_[16:0];
+  assign r_addr = ra_next;
+  assign \r_addr$71  = ra_next;
+  assign \r_addr$72  = ra_next;
+  assign \r_addr$73  = ra_next;
+  assign \r_addr$74  = ra_next;
+  assign \r_addr$75  = ra_next;
+  assign \r_addr$76  = ra_next;
+  assign \r_addr$77  = ra_next;
+  assign \$signal$79  = \i_valid$78 ;
+  assign part_last = \i_last$80 ;
   assign acc_part = i_acc;
-  assign \$signal$56  = zero_point;
-  assign \$signal$58  = act_min;
-  assign \act_max$60  = act_max;
-  assign \o_valid$68  = w_en;
-  assign w_data = out_w;
+  assign \$signal$85  = zero_point;
+  assign \$signal$87  = act_min;
+  assign \act_max$89  = act_max;
+  assign \o_valid$104  = \w_en$103 ;
+  assign \w_data$106  = out_w;
   assign r_rdy = m_out__valid;
-  assign r_data = m_out__payload;
+  assign \r_data$110  = m_out__payload;
   assign m_out__ready = r_en;
   assign \hdr.m  = hdr[15:0];
   assign \hdr.n  = hdr[31:16];
@@ -1808,38 +1801,9 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   assign \s_wgt__payload[5]  = i_w[47:40];
   assign \s_wgt__payload[6]  = i_w[55:48];
   assign \s_wgt__payload[7]  = i_w[63:56];
-  assign \wp__data[0]  = wp__data[68:0];
-  assign \wp__data[0].bias  = wp__data[31:0];
-  assign \wp__data[0].multiplier  = wp__data[62:32];
-  assign \wp__data[0].shift  = wp__data[68:63];
-  assign \wp__data[1]  = wp__data[137:69];
-  assign \wp__data[1].bias  = wp__data[100:69];
-  assign \wp__data[1].multiplier  = wp__data[131:101];
-  assign \wp__data[1].shift  = wp__data[137:132];
-  assign \wp__data[2]  = wp__data[206:138];
-  assign \wp__data[2].bias  = wp__data[169:138];
-  assign \wp__data[2].multiplier  = wp__data[200:170];
-  assign \wp__data[2].shift  = wp__data[206:201];
-  assign \wp__data[3]  = wp__data[275:207];
-  assign \wp__data[3].bias  = wp__data[238:207];
-  assign \wp__data[3].multiplier  = wp__data[269:239];
-  assign \wp__data[3].shift  = wp__data[275:270];
-  assign \wp__data[4]  = wp__data[344:276];
-  assign \wp__data[4].bias  = wp__data[307:276];
-  assign \wp__data[4].multiplier  = wp__data[338:308];
-  assign \wp__data[4].shift  = wp__data[344:339];
-  assign \wp__data[5]  = wp__data[413:345];
-  assign \wp__data[5].bias  = wp__data[376:345];
-  assign \wp__data[5].multiplier  = wp__data[407:377];
-  assign \wp__data[5].shift  = wp__data[413:408];
-  assign \wp__data[6]  = wp__data[482:414];
-  assign \wp__data[6].bias  = wp__data[445:414];
-  assign \wp__data[6].multiplier  = wp__data[476:446];
-  assign \wp__data[6].shift  = wp__data[482:477];
-  assign \wp__data[7]  = wp__data[551:483];
-  assign \wp__data[7].bias  = wp__data[514:483];
-  assign \wp__data[7].multiplier  = wp__data[545:515];
-  assign \wp__data[7].shift  = wp__data[551:546];
+  assign \w_word.bias  = w_word[31:0];
+  assign \w_word.multiplier  = w_word[62:32];
+  assign \w_word.shift  = w_word[68:63];
   assign \i_acc[0]  = i_acc[25:0];
   assign \i_acc[1]  = i_acc[51:26];
   assign \i_acc[2]  = i_acc[77:52];
@@ -1864,38 +1828,6 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   assign \i_bias[5]  = i_bias[191:160];
   assign \i_bias[6]  = i_bias[223:192];
   assign \i_bias[7]  = i_bias[255:224];
-  assign \p_word[0]  = p_word[68:0];
-  assign \p_word[0].bias  = p_word[31:0];
-  assign \p_word[0].multiplier  = p_word[62:32];
-  assign \p_word[0].shift  = p_word[68:63];
-  assign \p_word[1]  = p_word[137:69];
-  assign \p_word[1].bias  = p_word[100:69];
-  assign \p_word[1].multiplier  = p_word[131:101];
-  assign \p_word[1].shift  = p_word[137:132];
-  assign \p_word[2]  = p_word[206:138];
-  assign \p_word[2].bias  = p_word[169:138];
-  assign \p_word[2].multiplier  = p_word[200:170];
-  assign \p_word[2].shift  = p_word[206:201];
-  assign \p_word[3]  = p_word[275:207];
-  assign \p_word[3].bias  = p_word[238:207];
-  assign \p_word[3].multiplier  = p_word[269:239];
-  assign \p_word[3].shift  = p_word[275:270];
-  assign \p_word[4]  = p_word[344:276];
-  assign \p_word[4].bias  = p_word[307:276];
-  assign \p_word[4].multiplier  = p_word[338:308];
-  assign \p_word[4].shift  = p_word[344:339];
-  assign \p_word[5]  = p_word[413:345];
-  assign \p_word[5].bias  = p_word[376:345];
-  assign \p_word[5].multiplier  = p_word[407:377];
-  assign \p_word[5].shift  = p_word[413:408];
-  assign \p_word[6]  = p_word[482:414];
-  assign \p_word[6].bias  = p_word[445:414];
-  assign \p_word[6].multiplier  = p_word[476:446];
-  assign \p_word[6].shift  = p_word[482:477];
-  assign \p_word[7]  = p_word[551:483];
-  assign \p_word[7].bias  = p_word[514:483];
-  assign \p_word[7].multiplier  = p_word[545:515];
-  assign \p_word[7].shift  = p_word[551:546];
   assign \i_multiplier[0]  = i_multiplier[30:0];
   assign \i_multiplier[1]  = i_multiplier[61:31];
   assign \i_multiplier[2]  = i_multiplier[92:62];
@@ -1940,282 +1872,251 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   assign \m_out__payload.data[6]  = m_out__payload[55:48];
   assign \m_out__payload.data[7]  = m_out__payload[63:56];
   assign \m_out__payload.last  = m_out__payload[64];
-  assign \rp__data[0]  = rp__data[68:0];
-  assign \rp__data[0].bias  = rp__data[31:0];
-  assign \rp__data[0].multiplier  = rp__data[62:32];
-  assign \rp__data[0].shift  = rp__data[68:63];
-  assign \rp__data[1]  = rp__data[137:69];
-  assign \rp__data[1].bias  = rp__data[100:69];
-  assign \rp__data[1].multiplier  = rp__data[131:101];
-  assign \rp__data[1].shift  = rp__data[137:132];
-  assign \rp__data[2]  = rp__data[206:138];
-  assign \rp__data[2].bias  = rp__data[169:138];
-  assign \rp__data[2].multiplier  = rp__data[200:170];
-  assign \rp__data[2].shift  = rp__data[206:201];
-  assign \rp__data[3]  = rp__data[275:207];
-  assign \rp__data[3].bias  = rp__data[238:207];
-  assign \rp__data[3].multiplier  = rp__data[269:239];
-  assign \rp__data[3].shift  = rp__data[275:270];
-  assign \rp__data[4]  = rp__data[344:276];
-  assign \rp__data[4].bias  = rp__data[307:276];
-  assign \rp__data[4].multiplier  = rp__data[338:308];
-  assign \rp__data[4].shift  = rp__data[344:339];
-  assign \rp__data[5]  = rp__data[413:345];
-  assign \rp__data[5].bias  = rp__data[376:345];
-  assign \rp__data[5].multiplier  = rp__data[407:377];
-  assign \rp__data[5].shift  = rp__data[413:408];
-  assign \rp__data[6]  = rp__data[482:414];
-  assign \rp__data[6].bias  = rp__data[445:414];
-  assign \rp__data[6].multiplier  = rp__data[476:446];
-  assign \rp__data[6].shift  = rp__data[482:477];
-  assign \rp__data[7]  = rp__data[551:483];
-  assign \rp__data[7].bias  = rp__data[514:483];
-  assign \rp__data[7].multiplier  = rp__data[545:515];
-  assign \rp__data[7].shift  = rp__data[551:546];
-  assign \o_data$97[0]  = \o_data$97 [25:0];
-  assign \o_data$97[1]  = \o_data$97 [51:26];
-  assign \o_data$97[2]  = \o_data$97 [77:52];
-  assign \o_data$97[3]  = \o_data$97 [103:78];
-  assign \o_data$97[4]  = \o_data$97 [129:104];
-  assign \o_data$97[5]  = \o_data$97 [155:130];
-  assign \o_data$97[6]  = \o_data$97 [181:156];
-  assign \o_data$97[7]  = \o_data$97 [207:182];
+  assign \o_data$132[0]  = \o_data$132 [25:0];
+  assign \o_data$132[1]  = \o_data$132 [51:26];
+  assign \o_data$132[2]  = \o_data$132 [77:52];
+  assign \o_data$132[3]  = \o_data$132 [103:78];
+  assign \o_data$132[4]  = \o_data$132 [129:104];
+  assign \o_data$132[5]  = \o_data$132 [155:130];
+  assign \o_data$132[6]  = \o_data$132 [181:156];
+  assign \o_data$132[7]  = \o_data$132 [207:182];
   assign out_w[64] = o_last;
   assign out_w[63:0] = o_data;
-  assign i_shift[47:42] = p_word[551:546];
-  assign i_shift[41:36] = p_word[482:477];
-  assign i_shift[35:30] = p_word[413:408];
-  assign i_shift[29:24] = p_word[344:339];
-  assign i_shift[23:18] = p_word[275:270];
-  assign i_shift[17:12] = p_word[206:201];
-  assign i_shift[11:6] = p_word[137:132];
-  assign i_shift[5:0] = p_word[68:63];
-  assign i_multiplier[247:217] = p_word[545:515];
-  assign i_multiplier[216:186] = p_word[476:446];
-  assign i_multiplier[185:155] = p_word[407:377];
-  assign i_multiplier[154:124] = p_word[338:308];
-  assign i_multiplier[123:93] = p_word[269:239];
-  assign i_multiplier[92:62] = p_word[200:170];
-  assign i_multiplier[61:31] = p_word[131:101];
-  assign i_multiplier[30:0] = p_word[62:32];
-  assign i_bias[255:224] = p_word[514:483];
-  assign i_bias[223:192] = p_word[445:414];
-  assign i_bias[191:160] = p_word[376:345];
-  assign i_bias[159:128] = p_word[307:276];
-  assign i_bias[127:96] = p_word[238:207];
-  assign i_bias[95:64] = p_word[169:138];
-  assign i_bias[63:32] = p_word[100:69];
-  assign i_bias[31:0] = p_word[31:0];
-  assign _131_ = rst;
-  assign _035_ = _130_;
-  assign _133_ = rst;
-  assign _033_ = _132_;
-  assign _135_ = rst;
-  assign _032_ = _134_;
-  assign _137_ = header_taken;
-  assign _139_ = _103_;
-  assign _141_ = _101_;
-  assign _143_ = rst;
-  assign _031_ = _142_;
-  assign _145_ = header_taken;
-  assign _147_ = _103_;
-  assign _149_ = _101_;
-  assign _151_ = rst;
-  assign _030_ = _150_;
-  assign _153_ = header_taken;
-  assign _155_ = rst;
-  assign _029_ = _154_;
-  assign _157_ = header_taken;
-  assign _159_ = rst;
-  assign _028_ = _158_;
-  assign _161_ = header_taken;
-  assign _163_ = rst;
-  assign _027_ = _162_;
-  assign _165_ = header_taken;
-  assign _167_ = _103_;
-  assign _169_ = _101_;
-  assign _171_ = rst;
-  assign _026_ = _170_;
-  assign _173_ = header_taken;
-  assign _175_ = _106_;
-  assign _177_ = _105_;
-  assign _179_ = _103_;
-  assign _181_ = _101_;
-  assign _183_ = rst;
-  assign _025_ = _182_;
-  assign _185_ = header_taken;
-  assign _187_ = _105_;
-  assign _189_ = _103_;
-  assign _191_ = _101_;
-  assign _193_ = rst;
-  assign _024_ = _192_;
-  assign _197_ = last_mblock;
-  assign _199_ = _083_;
-  assign _201_ = at_tile_last;
-  assign _203_ = _080_;
-  assign _206_ = rst;
-  assign _022_ = _205_;
-  assign _208_ = at_tile_last;
-  assign _210_ = _080_;
-  assign _214_ = ch_last;
-  assign _216_ = s_param__valid;
-  assign _219_ = rst;
-  assign _021_ = _218_;
-  assign _221_ = at_tile_last;
-  assign _223_ = _080_;
-  assign _227_ = ch_last;
-  assign _229_ = s_param__valid;
-  assign _232_ = rst;
-  assign _020_ = _231_;
-  assign _234_ = _083_;
-  assign _236_ = at_tile_last;
-  assign _238_ = _080_;
-  assign _242_ = ch_last;
-  assign _244_ = s_param__valid;
-  assign _247_ = rst;
-  assign _019_ = _246_;
-  assign _249_ = _083_;
-  assign _251_ = at_tile_last;
-  assign _253_ = _080_;
-  assign _257_ = ch_last;
-  assign _259_ = s_param__valid;
-  assign _262_ = rst;
-  assign _018_ = _261_;
-  assign _264_ = _092_;
-  assign _266_ = at_tile_last;
-  assign _268_ = _080_;
-  assign _272_ = ch_last;
-  assign _274_ = s_param__valid;
-  assign _277_ = rst;
-  assign _017_ = _276_;
-  assign _279_ = at_tile_last;
-  assign _281_ = _080_;
-  assign _285_ = ch_last;
-  assign _287_ = s_param__valid;
-  assign _290_ = rst;
-  assign _016_ = _289_;
-  assign _292_ = ch_last;
-  assign _294_ = s_param__valid;
-  assign _298_ = rst;
-  assign _015_ = _297_;
-  assign _300_ = _066_;
-  assign _302_ = s_param__valid;
-  assign _306_ = rst;
-  assign _014_ = _305_;
-  assign _308_ = _066_;
-  assign _310_ = s_param__valid;
-  assign _314_ = rst;
-  assign _013_ = _313_;
-  assign _316_ = _094_;
-  assign _320_ = last_mblock;
-  assign _322_ = _083_;
-  assign _324_ = at_tile_last;
-  assign _326_ = _080_;
-  assign _329_ = ch_last;
-  assign _331_ = s_param__valid;
-  assign _334_ = s_param__valid;
-  assign _337_ = rst;
-  assign _011_ = _336_;
-  assign _339_ = s_param__valid;
-  assign _343_ = s_param__valid;
-  assign _346_ = rst;
-  assign _010_ = _345_;
+  assign i_shift[47:42] = \r_data$98 [68:63];
+  assign i_shift[41:36] = \r_data$97 [68:63];
+  assign i_shift[35:30] = \r_data$96 [68:63];
+  assign i_shift[29:24] = \r_data$95 [68:63];
+  assign i_shift[23:18] = \r_data$94 [68:63];
+  assign i_shift[17:12] = \r_data$93 [68:63];
+  assign i_shift[11:6] = \r_data$92 [68:63];
+  assign i_shift[5:0] = r_data[68:63];
+  assign i_multiplier[247:217] = \r_data$98 [62:32];
+  assign i_multiplier[216:186] = \r_data$97 [62:32];
+  assign i_multiplier[185:155] = \r_data$96 [62:32];
+  assign i_multiplier[154:124] = \r_data$95 [62:32];
+  assign i_multiplier[123:93] = \r_data$94 [62:32];
+  assign i_multiplier[92:62] = \r_data$93 [62:32];
+  assign i_multiplier[61:31] = \r_data$92 [62:32];
+  assign i_multiplier[30:0] = r_data[62:32];
+  assign i_bias[255:224] = \r_data$98 [31:0];
+  assign i_bias[223:192] = \r_data$97 [31:0];
+  assign i_bias[191:160] = \r_data$96 [31:0];
+  assign i_bias[159:128] = \r_data$95 [31:0];
+  assign i_bias[127:96] = \r_data$94 [31:0];
+  assign i_bias[95:64] = \r_data$93 [31:0];
+  assign i_bias[63:32] = \r_data$92 [31:0];
+  assign i_bias[31:0] = r_data[31:0];
+  assign _145_ = rst;
+  assign _050_ = _144_;
+  assign _147_ = rst;
+  assign _049_ = _146_;
+  assign _149_ = rst;
+  assign _048_ = _148_;
+  assign _151_ = header_taken;
+  assign _153_ = _132_;
+  assign _155_ = _130_;
+  assign _157_ = rst;
+  assign _047_ = _156_;
+  assign _159_ = header_taken;
+  assign _161_ = _132_;
+  assign _163_ = _130_;
+  assign _165_ = rst;
+  assign _046_ = _164_;
+  assign _167_ = header_taken;
+  assign _169_ = rst;
+  assign _044_ = _168_;
+  assign _171_ = header_taken;
+  assign _173_ = rst;
+  assign _043_ = _172_;
+  assign _175_ = header_taken;
+  assign _177_ = rst;
+  assign _042_ = _176_;
+  assign _179_ = header_taken;
+  assign _181_ = _132_;
+  assign _183_ = _130_;
+  assign _185_ = rst;
+  assign _041_ = _184_;
+  assign _187_ = header_taken;
+  assign _189_ = _136_;
+  assign _191_ = _135_;
+  assign _193_ = _132_;
+  assign _195_ = _130_;
+  assign _197_ = rst;
+  assign _040_ = _196_;
+  assign _199_ = header_taken;
+  assign _201_ = _135_;
+  assign _203_ = _132_;
+  assign _205_ = _130_;
+  assign _207_ = rst;
+  assign _039_ = _206_;
+  assign _211_ = last_mblock;
+  assign _213_ = _113_;
+  assign _215_ = at_tile_last;
+  assign _217_ = _109_;
+  assign _220_ = rst;
+  assign _038_ = _219_;
+  assign _222_ = at_tile_last;
+  assign _224_ = _109_;
+  assign _228_ = ch_last;
+  assign _230_ = s_param__valid;
+  assign _233_ = rst;
+  assign _037_ = _232_;
+  assign _235_ = at_tile_last;
+  assign _237_ = _109_;
+  assign _241_ = ch_last;
+  assign _243_ = s_param__valid;
+  assign _246_ = rst;
+  assign _036_ = _245_;
+  assign _248_ = _113_;
+  assign _250_ = at_tile_last;
+  assign _252_ = _109_;
+  assign _256_ = ch_last;
+  assign _258_ = s_param__valid;
+  assign _261_ = rst;
+  assign _035_ = _260_;
+  assign _263_ = _113_;
+  assign _265_ = at_tile_last;
+  assign _267_ = _109_;
+  assign _271_ = ch_last;
+  assign _273_ = s_param__valid;
+  assign _276_ = rst;
+  assign _033_ = _275_;
+  assign _278_ = _121_;
+  assign _280_ = at_tile_last;
+  assign _282_ = _109_;
+  assign _286_ = ch_last;
+  assign _288_ = s_param__valid;
+  assign _291_ = rst;
+  assign _032_ = _290_;
+  assign _293_ = at_tile_last;
+  assign _295_ = _109_;
+  assign _299_ = ch_last;
+  assign _301_ = s_param__valid;
+  assign _304_ = rst;
+  assign _031_ = _303_;
+  assign _306_ = ch_last;
+  assign _308_ = s_param__valid;
+  assign _312_ = rst;
+  assign _030_ = _311_;
+  assign _314_ = _095_;
+  assign _316_ = s_param__valid;
+  assign _320_ = rst;
+  assign _029_ = _319_;
+  assign _322_ = _095_;
+  assign _324_ = s_param__valid;
+  assign _328_ = rst;
+  assign _028_ = _327_;
+  assign _330_ = _124_;
+  assign _334_ = last_mblock;
+  assign _336_ = _113_;
+  assign _338_ = at_tile_last;
+  assign _340_ = _109_;
+  assign _343_ = ch_last;
+  assign _345_ = s_param__valid;
   assign _348_ = s_param__valid;
-  assign _352_ = s_param__valid;
-  assign _355_ = rst;
-  assign _009_ = _354_;
-  assign _357_ = _070_;
-  assign _359_ = _068_;
-  assign _361_ = s_param__valid;
-  assign _365_ = s_param__valid;
-  assign _368_ = rst;
-  assign _008_ = _367_;
-  assign _370_ = _068_;
-  assign _372_ = s_param__valid;
-  assign _376_ = s_param__valid;
-  assign _379_ = rst;
-  assign _007_ = _378_;
-  assign _381_ = _070_;
-  assign _383_ = _068_;
-  assign _385_ = s_param__valid;
-  assign _389_ = s_param__valid;
-  assign _392_ = rst;
-  assign _006_ = _391_;
-  assign _394_ = _068_;
-  assign _396_ = s_param__valid;
-  assign _400_ = s_param__valid;
-  assign _403_ = rst;
-  assign _005_ = _402_;
-  assign _405_ = s_param__valid;
-  assign _409_ = rst;
-  assign _004_ = _408_;
-  assign _411_ = s_param__valid;
-  assign _415_ = rst;
-  assign _003_ = _414_;
-  assign _417_ = s_param__valid;
-  assign _421_ = rst;
-  assign _002_ = _420_;
-  assign _423_ = s_param__valid;
-  assign _427_ = rst;
-  assign _129_ = _426_;
-  assign _429_ = s_param__valid;
-  assign _433_ = rst;
-  assign _128_ = _432_;
-  assign _435_ = s_param__valid;
-  assign _439_ = rst;
-  assign _127_ = _438_;
-  assign _441_ = s_param__valid;
-  assign _445_ = rst;
-  assign _126_ = _444_;
-  assign _447_ = s_param__valid;
-  assign _451_ = rst;
-  assign _125_ = _450_;
-  assign _453_ = s_param__valid;
-  assign _457_ = rst;
-  assign _124_ = _456_;
+  assign _351_ = rst;
+  assign _027_ = _350_;
+  assign _353_ = s_param__valid;
+  assign _357_ = s_param__valid;
+  assign _360_ = rst;
+  assign _026_ = _359_;
+  assign _362_ = s_param__valid;
+  assign _366_ = s_param__valid;
+  assign _369_ = rst;
+  assign _025_ = _368_;
+  assign _371_ = _099_;
+  assign _373_ = _097_;
+  assign _375_ = s_param__valid;
+  assign _379_ = s_param__valid;
+  assign _382_ = rst;
+  assign _024_ = _381_;
+  assign _384_ = _097_;
+  assign _386_ = s_param__valid;
+  assign _390_ = s_param__valid;
+  assign _393_ = rst;
+  assign _022_ = _392_;
+  assign _395_ = _099_;
+  assign _397_ = _097_;
+  assign _399_ = s_param__valid;
+  assign _403_ = s_param__valid;
+  assign _406_ = rst;
+  assign _021_ = _405_;
+  assign _408_ = _097_;
+  assign _410_ = s_param__valid;
+  assign _414_ = s_param__valid;
+  assign _417_ = rst;
+  assign _020_ = _416_;
+  assign _419_ = s_param__valid;
+  assign _423_ = rst;
+  assign _019_ = _422_;
+  assign _425_ = s_param__valid;
+  assign _429_ = rst;
+  assign _018_ = _428_;
+  assign _431_ = s_param__valid;
+  assign _435_ = rst;
+  assign _017_ = _434_;
+  assign _437_ = s_param__valid;
+  assign _441_ = rst;
+  assign _016_ = _440_;
+  assign _443_ = s_param__valid;
+  assign _447_ = rst;
+  assign _015_ = _446_;
+  assign _449_ = s_param__valid;
+  assign _453_ = rst;
+  assign _014_ = _452_;
+  assign _455_ = s_param__valid;
   assign _459_ = rst;
-  assign _123_ = _458_;
-  assign _461_ = rst;
-  assign _122_ = _460_;
-  assign _463_ = rst;
-  assign _121_ = _462_;
-  assign _465_ = _048_;
-  assign _467_ = _047_;
-  assign _469_ = _046_;
-  assign _471_ = o_valid;
-  assign ra_next = _470_;
-  assign \$signal  = _472_;
-  assign i_valid = _474_;
-  assign wp__en = _476_;
-  assign wp__addr = _478_;
-  assign wp__data[551:546] = _480_;
-  assign wp__data[545:515] = _482_;
-  assign wp__data[514:483] = _484_;
-  assign wp__data[482:477] = _486_;
-  assign wp__data[476:446] = _488_;
-  assign wp__data[445:414] = _490_;
-  assign wp__data[413:408] = _492_;
-  assign wp__data[407:377] = _494_;
-  assign wp__data[376:345] = _496_;
-  assign wp__data[344:339] = _498_;
-  assign wp__data[338:308] = _500_;
-  assign wp__data[307:276] = _502_;
-  assign wp__data[275:270] = _504_;
-  assign wp__data[269:239] = _506_;
-  assign wp__data[238:207] = _508_;
-  assign wp__data[206:201] = _510_;
-  assign wp__data[200:170] = _512_;
-  assign wp__data[169:138] = _514_;
-  assign wp__data[137:132] = _516_;
-  assign wp__data[131:101] = _518_;
-  assign wp__data[100:69] = _520_;
-  assign wp__data[68:63] = _522_;
-  assign wp__data[62:32] = _524_;
-  assign wp__data[31:0] = _526_;
-  assign header_taken = _528_;
-  assign s_param__ready = _530_;
-  assign _046_ = beat;
-  assign _100_ = beat;
+  assign _013_ = _458_;
+  assign _461_ = s_param__valid;
+  assign _465_ = rst;
+  assign _011_ = _464_;
+  assign _467_ = s_param__valid;
+  assign _471_ = rst;
+  assign _010_ = _470_;
+  assign _473_ = rst;
+  assign _009_ = _472_;
+  assign _475_ = rst;
+  assign _008_ = _474_;
+  assign _477_ = rst;
+  assign _007_ = _476_;
+  assign _479_ = _077_;
+  assign _481_ = _076_;
+  assign _483_ = _075_;
+  assign _485_ = o_valid;
+  assign ra_next = _484_;
+  assign \$signal  = _486_;
+  assign i_valid = _488_;
+  assign \w_en$49  = _490_;
+  assign \w_data$48  = _492_;
+  assign \w_addr$47  = _494_;
+  assign \w_en$46  = _496_;
+  assign \w_data$45  = _498_;
+  assign \w_addr$44  = _500_;
+  assign \w_en$43  = _502_;
+  assign \w_data$42  = _504_;
+  assign \w_addr$41  = _506_;
+  assign \w_en$40  = _508_;
+  assign \w_data$39  = _510_;
+  assign \w_addr$38  = _512_;
+  assign \w_en$37  = _514_;
+  assign \w_data$36  = _516_;
+  assign \w_addr$35  = _518_;
+  assign \w_en$34  = _520_;
+  assign \w_data$33  = _522_;
+  assign \w_addr$32  = _524_;
+  assign \w_en$31  = _526_;
+  assign \w_data$30  = _528_;
+  assign \w_addr$29  = _530_;
+  assign w_en = _532_;
+  assign w_data = _534_;
+  assign w_addr = _536_;
+  assign w_word[68:63] = _538_;
+  assign w_word[62:32] = _540_;
+  assign w_word[31:0] = _542_;
+  assign header_taken = _544_;
+  assign s_param__ready = _546_;
+  assign _075_ = beat;
+  assign _129_ = beat;
 endmodule
 
 (* generator = "Amaranth" *)
@@ -7772,6 +7673,622 @@ module \hwq_top.engine.fifo (clk, rst, r_rdy, r_data, w_port__data, w_en, r_en);
   assign _23_ = _00_;
   assign _25_ = rst;
   assign _10_ = _24_;
+endmodule
+
+(* generator = "Amaranth" *)
+module \hwq_top.engine.params0 (rst, wp__addr, wp__data, wp__en, rp__addr, r_data, clk);
+  input clk;
+  wire clk;
+  wire [4:0] r_addr;
+  output [68:0] r_data;
+  reg [68:0] r_data = 69'h000000000000000000;
+  (* init = 69'h000000000000000000 *)
+  wire [68:0] r_q;
+  input [4:0] rp__addr;
+  wire [4:0] rp__addr;
+  wire [68:0] rp__data;
+  input rst;
+  wire rst;
+  wire [4:0] w_addr;
+  wire [68:0] w_data;
+  wire w_en;
+  input [4:0] wp__addr;
+  wire [4:0] wp__addr;
+  input [68:0] wp__data;
+  wire [68:0] wp__data;
+  input wp__en;
+  wire wp__en;
+  (* no_rw_check = 32'd1 *)
+  reg [68:0] mem [31:0];
+  initial begin
+    mem[0] = 69'h000000000000000000;
+    mem[1] = 69'h000000000000000000;
+    mem[2] = 69'h000000000000000000;
+    mem[3] = 69'h000000000000000000;
+    mem[4] = 69'h000000000000000000;
+    mem[5] = 69'h000000000000000000;
+    mem[6] = 69'h000000000000000000;
+    mem[7] = 69'h000000000000000000;
+    mem[8] = 69'h000000000000000000;
+    mem[9] = 69'h000000000000000000;
+    mem[10] = 69'h000000000000000000;
+    mem[11] = 69'h000000000000000000;
+    mem[12] = 69'h000000000000000000;
+    mem[13] = 69'h000000000000000000;
+    mem[14] = 69'h000000000000000000;
+    mem[15] = 69'h000000000000000000;
+    mem[16] = 69'h000000000000000000;
+    mem[17] = 69'h000000000000000000;
+    mem[18] = 69'h000000000000000000;
+    mem[19] = 69'h000000000000000000;
+    mem[20] = 69'h000000000000000000;
+    mem[21] = 69'h000000000000000000;
+    mem[22] = 69'h000000000000000000;
+    mem[23] = 69'h000000000000000000;
+    mem[24] = 69'h000000000000000000;
+    mem[25] = 69'h000000000000000000;
+    mem[26] = 69'h000000000000000000;
+    mem[27] = 69'h000000000000000000;
+    mem[28] = 69'h000000000000000000;
+    mem[29] = 69'h000000000000000000;
+    mem[30] = 69'h000000000000000000;
+    mem[31] = 69'h000000000000000000;
+  end
+  always @(posedge clk) begin
+    if (wp__en)
+      mem[wp__addr] <= wp__data;
+  end
+  reg [68:0] _1_;
+  always @(posedge clk) begin
+    _1_ <= mem[rp__addr];
+  end
+  assign rp__data = _1_;
+  always @(posedge clk)
+    r_data <= rp__data;
+  assign w_addr = wp__addr;
+  assign w_data = wp__data;
+  assign w_en = wp__en;
+  assign r_addr = rp__addr;
+  assign r_q = r_data;
+endmodule
+
+(* generator = "Amaranth" *)
+module \hwq_top.engine.params1 (rst, wp__addr, wp__data, wp__en, rp__addr, r_data, clk);
+  input clk;
+  wire clk;
+  wire [4:0] r_addr;
+  output [68:0] r_data;
+  reg [68:0] r_data = 69'h000000000000000000;
+  (* init = 69'h000000000000000000 *)
+  wire [68:0] r_q;
+  input [4:0] rp__addr;
+  wire [4:0] rp__addr;
+  wire [68:0] rp__data;
+  input rst;
+  wire rst;
+  wire [4:0] w_addr;
+  wire [68:0] w_data;
+  wire w_en;
+  input [4:0] wp__addr;
+  wire [4:0] wp__addr;
+  input [68:0] wp__data;
+  wire [68:0] wp__data;
+  input wp__en;
+  wire wp__en;
+  (* no_rw_check = 32'd1 *)
+  reg [68:0] mem [31:0];
+  initial begin
+    mem[0] = 69'h000000000000000000;
+    mem[1] = 69'h000000000000000000;
+    mem[2] = 69'h000000000000000000;
+    mem[3] = 69'h000000000000000000;
+    mem[4] = 69'h000000000000000000;
+    mem[5] = 69'h000000000000000000;
+    mem[6] = 69'h000000000000000000;
+    mem[7] = 69'h000000000000000000;
+    mem[8] = 69'h000000000000000000;
+    mem[9] = 69'h000000000000000000;
+    mem[10] = 69'h000000000000000000;
+    mem[11] = 69'h000000000000000000;
+    mem[12] = 69'h000000000000000000;
+    mem[13] = 69'h000000000000000000;
+    mem[14] = 69'h000000000000000000;
+    mem[15] = 69'h000000000000000000;
+    mem[16] = 69'h000000000000000000;
+    mem[17] = 69'h000000000000000000;
+    mem[18] = 69'h000000000000000000;
+    mem[19] = 69'h000000000000000000;
+    mem[20] = 69'h000000000000000000;
+    mem[21] = 69'h000000000000000000;
+    mem[22] = 69'h000000000000000000;
+    mem[23] = 69'h000000000000000000;
+    mem[24] = 69'h000000000000000000;
+    mem[25] = 69'h000000000000000000;
+    mem[26] = 69'h000000000000000000;
+    mem[27] = 69'h000000000000000000;
+    mem[28] = 69'h000000000000000000;
+    mem[29] = 69'h000000000000000000;
+    mem[30] = 69'h000000000000000000;
+    mem[31] = 69'h000000000000000000;
+  end
+  always @(posedge clk) begin
+    if (wp__en)
+      mem[wp__addr] <= wp__data;
+  end
+  reg [68:0] _1_;
+  always @(posedge clk) begin
+    _1_ <= mem[rp__addr];
+  end
+  assign rp__data = _1_;
+  always @(posedge clk)
+    r_data <= rp__data;
+  assign w_addr = wp__addr;
+  assign w_data = wp__data;
+  assign w_en = wp__en;
+  assign r_addr = rp__addr;
+  assign r_q = r_data;
+endmodule
+
+(* generator = "Amaranth" *)
+module \hwq_top.engine.params2 (rst, wp__addr, wp__data, wp__en, rp__addr, r_data, clk);
+  input clk;
+  wire clk;
+  wire [4:0] r_addr;
+  output [68:0] r_data;
+  reg [68:0] r_data = 69'h000000000000000000;
+  (* init = 69'h000000000000000000 *)
+  wire [68:0] r_q;
+  input [4:0] rp__addr;
+  wire [4:0] rp__addr;
+  wire [68:0] rp__data;
+  input rst;
+  wire rst;
+  wire [4:0] w_addr;
+  wire [68:0] w_data;
+  wire w_en;
+  input [4:0] wp__addr;
+  wire [4:0] wp__addr;
+  input [68:0] wp__data;
+  wire [68:0] wp__data;
+  input wp__en;
+  wire wp__en;
+  (* no_rw_check = 32'd1 *)
+  reg [68:0] mem [31:0];
+  initial begin
+    mem[0] = 69'h000000000000000000;
+    mem[1] = 69'h000000000000000000;
+    mem[2] = 69'h000000000000000000;
+    mem[3] = 69'h000000000000000000;
+    mem[4] = 69'h000000000000000000;
+    mem[5] = 69'h000000000000000000;
+    mem[6] = 69'h000000000000000000;
+    mem[7] = 69'h000000000000000000;
+    mem[8] = 69'h000000000000000000;
+    mem[9] = 69'h000000000000000000;
+    mem[10] = 69'h000000000000000000;
+    mem[11] = 69'h000000000000000000;
+    mem[12] = 69'h000000000000000000;
+    mem[13] = 69'h000000000000000000;
+    mem[14] = 69'h000000000000000000;
+    mem[15] = 69'h000000000000000000;
+    mem[16] = 69'h000000000000000000;
+    mem[17] = 69'h000000000000000000;
+    mem[18] = 69'h000000000000000000;
+    mem[19] = 69'h000000000000000000;
+    mem[20] = 69'h000000000000000000;
+    mem[21] = 69'h000000000000000000;
+    mem[22] = 69'h000000000000000000;
+    mem[23] = 69'h000000000000000000;
+    mem[24] = 69'h000000000000000000;
+    mem[25] = 69'h000000000000000000;
+    mem[26] = 69'h000000000000000000;
+    mem[27] = 69'h000000000000000000;
+    mem[28] = 69'h000000000000000000;
+    mem[29] = 69'h000000000000000000;
+    mem[30] = 69'h000000000000000000;
+    mem[31] = 69'h000000000000000000;
+  end
+  always @(posedge clk) begin
+    if (wp__en)
+      mem[wp__addr] <= wp__data;
+  end
+  reg [68:0] _1_;
+  always @(posedge clk) begin
+    _1_ <= mem[rp__addr];
+  end
+  assign rp__data = _1_;
+  always @(posedge clk)
+    r_data <= rp__data;
+  assign w_addr = wp__addr;
+  assign w_data = wp__data;
+  assign w_en = wp__en;
+  assign r_addr = rp__addr;
+  assign r_q = r_data;
+endmodule
+
+(* generator = "Amaranth" *)
+module \hwq_top.engine.params3 (rst, wp__addr, wp__data, wp__en, rp__addr, r_data, clk);
+  input clk;
+  wire clk;
+  wire [4:0] r_addr;
+  output [68:0] r_data;
+  reg [68:0] r_data = 69'h000000000000000000;
+  (* init = 69'h000000000000000000 *)
+  wire [68:0] r_q;
+  input [4:0] rp__addr;
+  wire [4:0] rp__addr;
+  wire [68:0] rp__data;
+  input rst;
+  wire rst;
+  wire [4:0] w_addr;
+  wire [68:0] w_data;
+  wire w_en;
+  input [4:0] wp__addr;
+  wire [4:0] wp__addr;
+  input [68:0] wp__data;
+  wire [68:0] wp__data;
+  input wp__en;
+  wire wp__en;
+  (* no_rw_check = 32'd1 *)
+  reg [68:0] mem [31:0];
+  initial begin
+    mem[0] = 69'h000000000000000000;
+    mem[1] = 69'h000000000000000000;
+    mem[2] = 69'h000000000000000000;
+    mem[3] = 69'h000000000000000000;
+    mem[4] = 69'h000000000000000000;
+    mem[5] = 69'h000000000000000000;
+    mem[6] = 69'h000000000000000000;
+    mem[7] = 69'h000000000000000000;
+    mem[8] = 69'h000000000000000000;
+    mem[9] = 69'h000000000000000000;
+    mem[10] = 69'h000000000000000000;
+    mem[11] = 69'h000000000000000000;
+    mem[12] = 69'h000000000000000000;
+    mem[13] = 69'h000000000000000000;
+    mem[14] = 69'h000000000000000000;
+    mem[15] = 69'h000000000000000000;
+    mem[16] = 69'h000000000000000000;
+    mem[17] = 69'h000000000000000000;
+    mem[18] = 69'h000000000000000000;
+    mem[19] = 69'h000000000000000000;
+    mem[20] = 69'h000000000000000000;
+    mem[21] = 69'h000000000000000000;
+    mem[22] = 69'h000000000000000000;
+    mem[23] = 69'h000000000000000000;
+    mem[24] = 69'h000000000000000000;
+    mem[25] = 69'h000000000000000000;
+    mem[26] = 69'h000000000000000000;
+    mem[27] = 69'h000000000000000000;
+    mem[28] = 69'h000000000000000000;
+    mem[29] = 69'h000000000000000000;
+    mem[30] = 69'h000000000000000000;
+    mem[31] = 69'h000000000000000000;
+  end
+  always @(posedge clk) begin
+    if (wp__en)
+      mem[wp__addr] <= wp__data;
+  end
+  reg [68:0] _1_;
+  always @(posedge clk) begin
+    _1_ <= mem[rp__addr];
+  end
+  assign rp__data = _1_;
+  always @(posedge clk)
+    r_data <= rp__data;
+  assign w_addr = wp__addr;
+  assign w_data = wp__data;
+  assign w_en = wp__en;
+  assign r_addr = rp__addr;
+  assign r_q = r_data;
+endmodule
+
+(* generator = "Amaranth" *)
+module \hwq_top.engine.params4 (rst, wp__addr, wp__data, wp__en, rp__addr, r_data, clk);
+  input clk;
+  wire clk;
+  wire [4:0] r_addr;
+  output [68:0] r_data;
+  reg [68:0] r_data = 69'h000000000000000000;
+  (* init = 69'h000000000000000000 *)
+  wire [68:0] r_q;
+  input [4:0] rp__addr;
+  wire [4:0] rp__addr;
+  wire [68:0] rp__data;
+  input rst;
+  wire rst;
+  wire [4:0] w_addr;
+  wire [68:0] w_data;
+  wire w_en;
+  input [4:0] wp__addr;
+  wire [4:0] wp__addr;
+  input [68:0] wp__data;
+  wire [68:0] wp__data;
+  input wp__en;
+  wire wp__en;
+  (* no_rw_check = 32'd1 *)
+  reg [68:0] mem [31:0];
+  initial begin
+    mem[0] = 69'h000000000000000000;
+    mem[1] = 69'h000000000000000000;
+    mem[2] = 69'h000000000000000000;
+    mem[3] = 69'h000000000000000000;
+    mem[4] = 69'h000000000000000000;
+    mem[5] = 69'h000000000000000000;
+    mem[6] = 69'h000000000000000000;
+    mem[7] = 69'h000000000000000000;
+    mem[8] = 69'h000000000000000000;
+    mem[9] = 69'h000000000000000000;
+    mem[10] = 69'h000000000000000000;
+    mem[11] = 69'h000000000000000000;
+    mem[12] = 69'h000000000000000000;
+    mem[13] = 69'h000000000000000000;
+    mem[14] = 69'h000000000000000000;
+    mem[15] = 69'h000000000000000000;
+    mem[16] = 69'h000000000000000000;
+    mem[17] = 69'h000000000000000000;
+    mem[18] = 69'h000000000000000000;
+    mem[19] = 69'h000000000000000000;
+    mem[20] = 69'h000000000000000000;
+    mem[21] = 69'h000000000000000000;
+    mem[22] = 69'h000000000000000000;
+    mem[23] = 69'h000000000000000000;
+    mem[24] = 69'h000000000000000000;
+    mem[25] = 69'h000000000000000000;
+    mem[26] = 69'h000000000000000000;
+    mem[27] = 69'h000000000000000000;
+    mem[28] = 69'h000000000000000000;
+    mem[29] = 69'h000000000000000000;
+    mem[30] = 69'h000000000000000000;
+    mem[31] = 69'h000000000000000000;
+  end
+  always @(posedge clk) begin
+    if (wp__en)
+      mem[wp__addr] <= wp__data;
+  end
+  reg [68:0] _1_;
+  always @(posedge clk) begin
+    _1_ <= mem[rp__addr];
+  end
+  assign rp__data = _1_;
+  always @(posedge clk)
+    r_data <= rp__data;
+  assign w_addr = wp__addr;
+  assign w_data = wp__data;
+  assign w_en = wp__en;
+  assign r_addr = rp__addr;
+  assign r_q = r_data;
+endmodule
+
+(* generator = "Amaranth" *)
+module \hwq_top.engine.params5 (rst, wp__addr, wp__data, wp__en, rp__addr, r_data, clk);
+  input clk;
+  wire clk;
+  wire [4:0] r_addr;
+  output [68:0] r_data;
+  reg [68:0] r_data = 69'h000000000000000000;
+  (* init = 69'h000000000000000000 *)
+  wire [68:0] r_q;
+  input [4:0] rp__addr;
+  wire [4:0] rp__addr;
+  wire [68:0] rp__data;
+  input rst;
+  wire rst;
+  wire [4:0] w_addr;
+  wire [68:0] w_data;
+  wire w_en;
+  input [4:0] wp__addr;
+  wire [4:0] wp__addr;
+  input [68:0] wp__data;
+  wire [68:0] wp__data;
+  input wp__en;
+  wire wp__en;
+  (* no_rw_check = 32'd1 *)
+  reg [68:0] mem [31:0];
+  initial begin
+    mem[0] = 69'h000000000000000000;
+    mem[1] = 69'h000000000000000000;
+    mem[2] = 69'h000000000000000000;
+    mem[3] = 69'h000000000000000000;
+    mem[4] = 69'h000000000000000000;
+    mem[5] = 69'h000000000000000000;
+    mem[6] = 69'h000000000000000000;
+    mem[7] = 69'h000000000000000000;
+    mem[8] = 69'h000000000000000000;
+    mem[9] = 69'h000000000000000000;
+    mem[10] = 69'h000000000000000000;
+    mem[11] = 69'h000000000000000000;
+    mem[12] = 69'h000000000000000000;
+    mem[13] = 69'h000000000000000000;
+    mem[14] = 69'h000000000000000000;
+    mem[15] = 69'h000000000000000000;
+    mem[16] = 69'h000000000000000000;
+    mem[17] = 69'h000000000000000000;
+    mem[18] = 69'h000000000000000000;
+    mem[19] = 69'h000000000000000000;
+    mem[20] = 69'h000000000000000000;
+    mem[21] = 69'h000000000000000000;
+    mem[22] = 69'h000000000000000000;
+    mem[23] = 69'h000000000000000000;
+    mem[24] = 69'h000000000000000000;
+    mem[25] = 69'h000000000000000000;
+    mem[26] = 69'h000000000000000000;
+    mem[27] = 69'h000000000000000000;
+    mem[28] = 69'h000000000000000000;
+    mem[29] = 69'h000000000000000000;
+    mem[30] = 69'h000000000000000000;
+    mem[31] = 69'h000000000000000000;
+  end
+  always @(posedge clk) begin
+    if (wp__en)
+      mem[wp__addr] <= wp__data;
+  end
+  reg [68:0] _1_;
+  always @(posedge clk) begin
+    _1_ <= mem[rp__addr];
+  end
+  assign rp__data = _1_;
+  always @(posedge clk)
+    r_data <= rp__data;
+  assign w_addr = wp__addr;
+  assign w_data = wp__data;
+  assign w_en = wp__en;
+  assign r_addr = rp__addr;
+  assign r_q = r_data;
+endmodule
+
+(* generator = "Amaranth" *)
+module \hwq_top.engine.params6 (rst, wp__addr, wp__data, wp__en, rp__addr, r_data, clk);
+  input clk;
+  wire clk;
+  wire [4:0] r_addr;
+  output [68:0] r_data;
+  reg [68:0] r_data = 69'h000000000000000000;
+  (* init = 69'h000000000000000000 *)
+  wire [68:0] r_q;
+  input [4:0] rp__addr;
+  wire [4:0] rp__addr;
+  wire [68:0] rp__data;
+  input rst;
+  wire rst;
+  wire [4:0] w_addr;
+  wire [68:0] w_data;
+  wire w_en;
+  input [4:0] wp__addr;
+  wire [4:0] wp__addr;
+  input [68:0] wp__data;
+  wire [68:0] wp__data;
+  input wp__en;
+  wire wp__en;
+  (* no_rw_check = 32'd1 *)
+  reg [68:0] mem [31:0];
+  initial begin
+    mem[0] = 69'h000000000000000000;
+    mem[1] = 69'h000000000000000000;
+    mem[2] = 69'h000000000000000000;
+    mem[3] = 69'h000000000000000000;
+    mem[4] = 69'h000000000000000000;
+    mem[5] = 69'h000000000000000000;
+    mem[6] = 69'h000000000000000000;
+    mem[7] = 69'h000000000000000000;
+    mem[8] = 69'h000000000000000000;
+    mem[9] = 69'h000000000000000000;
+    mem[10] = 69'h000000000000000000;
+    mem[11] = 69'h000000000000000000;
+    mem[12] = 69'h000000000000000000;
+    mem[13] = 69'h000000000000000000;
+    mem[14] = 69'h000000000000000000;
+    mem[15] = 69'h000000000000000000;
+    mem[16] = 69'h000000000000000000;
+    mem[17] = 69'h000000000000000000;
+    mem[18] = 69'h000000000000000000;
+    mem[19] = 69'h000000000000000000;
+    mem[20] = 69'h000000000000000000;
+    mem[21] = 69'h000000000000000000;
+    mem[22] = 69'h000000000000000000;
+    mem[23] = 69'h000000000000000000;
+    mem[24] = 69'h000000000000000000;
+    mem[25] = 69'h000000000000000000;
+    mem[26] = 69'h000000000000000000;
+    mem[27] = 69'h000000000000000000;
+    mem[28] = 69'h000000000000000000;
+    mem[29] = 69'h000000000000000000;
+    mem[30] = 69'h000000000000000000;
+    mem[31] = 69'h000000000000000000;
+  end
+  always @(posedge clk) begin
+    if (wp__en)
+      mem[wp__addr] <= wp__data;
+  end
+  reg [68:0] _1_;
+  always @(posedge clk) begin
+    _1_ <= mem[rp__addr];
+  end
+  assign rp__data = _1_;
+  always @(posedge clk)
+    r_data <= rp__data;
+  assign w_addr = wp__addr;
+  assign w_data = wp__data;
+  assign w_en = wp__en;
+  assign r_addr = rp__addr;
+  assign r_q = r_data;
+endmodule
+
+(* generator = "Amaranth" *)
+module \hwq_top.engine.params7 (rst, wp__addr, wp__data, wp__en, rp__addr, r_data, clk);
+  input clk;
+  wire clk;
+  wire [4:0] r_addr;
+  output [68:0] r_data;
+  reg [68:0] r_data = 69'h000000000000000000;
+  (* init = 69'h000000000000000000 *)
+  wire [68:0] r_q;
+  input [4:0] rp__addr;
+  wire [4:0] rp__addr;
+  wire [68:0] rp__data;
+  input rst;
+  wire rst;
+  wire [4:0] w_addr;
+  wire [68:0] w_data;
+  wire w_en;
+  input [4:0] wp__addr;
+  wire [4:0] wp__addr;
+  input [68:0] wp__data;
+  wire [68:0] wp__data;
+  input wp__en;
+  wire wp__en;
+  (* no_rw_check = 32'd1 *)
+  reg [68:0] mem [31:0];
+  initial begin
+    mem[0] = 69'h000000000000000000;
+    mem[1] = 69'h000000000000000000;
+    mem[2] = 69'h000000000000000000;
+    mem[3] = 69'h000000000000000000;
+    mem[4] = 69'h000000000000000000;
+    mem[5] = 69'h000000000000000000;
+    mem[6] = 69'h000000000000000000;
+    mem[7] = 69'h000000000000000000;
+    mem[8] = 69'h000000000000000000;
+    mem[9] = 69'h000000000000000000;
+    mem[10] = 69'h000000000000000000;
+    mem[11] = 69'h000000000000000000;
+    mem[12] = 69'h000000000000000000;
+    mem[13] = 69'h000000000000000000;
+    mem[14] = 69'h000000000000000000;
+    mem[15] = 69'h000000000000000000;
+    mem[16] = 69'h000000000000000000;
+    mem[17] = 69'h000000000000000000;
+    mem[18] = 69'h000000000000000000;
+    mem[19] = 69'h000000000000000000;
+    mem[20] = 69'h000000000000000000;
+    mem[21] = 69'h000000000000000000;
+    mem[22] = 69'h000000000000000000;
+    mem[23] = 69'h000000000000000000;
+    mem[24] = 69'h000000000000000000;
+    mem[25] = 69'h000000000000000000;
+    mem[26] = 69'h000000000000000000;
+    mem[27] = 69'h000000000000000000;
+    mem[28] = 69'h000000000000000000;
+    mem[29] = 69'h000000000000000000;
+    mem[30] = 69'h000000000000000000;
+    mem[31] = 69'h000000000000000000;
+  end
+  always @(posedge clk) begin
+    if (wp__en)
+      mem[wp__addr] <= wp__data;
+  end
+  reg [68:0] _1_;
+  always @(posedge clk) begin
+    _1_ <= mem[rp__addr];
+  end
+  assign rp__data = _1_;
+  always @(posedge clk)
+    r_data <= rp__data;
+  assign w_addr = wp__addr;
+  assign w_data = wp__data;
+  assign w_en = wp__en;
+  assign r_addr = rp__addr;
+  assign r_q = r_data;
 endmodule
 
 (* generator = "Amaranth" *)

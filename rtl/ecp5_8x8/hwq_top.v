@@ -208,7 +208,7 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   wire [16:0] _075_;
   wire _076_;
   wire [15:0] _077_;
-  wire [1:0] _078_;
+  wire _078_;
   wire [16:0] _079_;
   wire _080_;
   wire _081_;
@@ -219,7 +219,7 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   wire [5:0] _086_;
   wire [3:0] _087_;
   wire [1:0] _088_;
-  wire [1:0] _089_;
+  wire _089_;
   wire [16:0] _090_;
   wire _091_;
   wire _092_;
@@ -668,34 +668,36 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   wire _535_;
   wire _536_;
   wire _537_;
-  wire [7:0] _538_;
+  wire [68:0] _538_;
   wire _539_;
-  wire [5:0] _540_;
+  wire [7:0] _540_;
   wire _541_;
-  wire [30:0] _542_;
+  wire [5:0] _542_;
   wire _543_;
-  wire [31:0] _544_;
+  wire [30:0] _544_;
   wire _545_;
-  wire _546_;
+  wire [31:0] _546_;
   wire _547_;
   wire _548_;
   wire _549_;
   wire _550_;
+  wire _551_;
+  wire _552_;
   wire \$signal ;
   (* init = 1'h0 *)
-  wire \$signal$50 ;
+  wire \$signal$51 ;
   (* init = 8'h00 *)
-  wire [7:0] \$signal$56 ;
+  wire [7:0] \$signal$57 ;
   (* init = 8'h00 *)
-  wire [7:0] \$signal$58 ;
-  reg [30:0] \$signal$97  = 31'h00000000;
+  wire [7:0] \$signal$59 ;
+  reg [30:0] \$signal$98  = 31'h00000000;
   reg [15:0] M_ = 16'h0000;
   (* init = 26'h0000000 *)
   wire [25:0] acc_part;
   wire [25:0] \acc_part[0] ;
   reg [7:0] act_max = 8'h00;
   (* init = 8'h00 *)
-  wire [7:0] \act_max$60 ;
+  wire [7:0] \act_max$61 ;
   reg [7:0] act_min = 8'h00;
   reg at_k_last = 1'h0;
   reg at_tile_last = 1'h0;
@@ -745,14 +747,14 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   wire [31:0] i_bias;
   wire [31:0] \i_bias[0] ;
   wire i_last;
-  reg \i_last$51  = 1'h0;
+  reg \i_last$52  = 1'h0;
   wire [30:0] i_multiplier;
   wire [30:0] \i_multiplier[0] ;
   wire [5:0] i_shift;
   wire [5:0] \i_shift[0] ;
   output i_valid;
   wire i_valid;
-  reg \i_valid$49  = 1'h0;
+  reg \i_valid$50  = 1'h0;
   input [63:0] i_w;
   wire [63:0] i_w;
   wire [7:0] \i_w[0] ;
@@ -800,7 +802,7 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   wire [7:0] \o_data[0] ;
   wire o_last;
   wire o_valid;
-  wire \o_valid$75 ;
+  wire \o_valid$76 ;
   reg [2:0] ob = 3'h0;
   wire [64:0] out_w;
   wire [63:0] \out_w.data ;
@@ -813,11 +815,6 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   wire [7:0] \out_w.data[6] ;
   wire [7:0] \out_w.data[7] ;
   wire \out_w.last ;
-  reg [68:0] p_word = 69'h000000000000000000;
-  wire [68:0] \p_word[0] ;
-  wire [31:0] \p_word[0].bias ;
-  wire [30:0] \p_word[0].multiplier ;
-  wire [5:0] \p_word[0].shift ;
   reg [7:0] part0 = 8'h00;
   wire [7:0] \part0[0] ;
   reg [7:0] part1 = 8'h00;
@@ -835,7 +832,9 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   (* init = 1'h0 *)
   wire part_last;
   reg [5:0] pt_shift = 6'h00;
-  wire [64:0] r_data;
+  wire [7:0] r_addr;
+  wire [68:0] r_data;
+  wire [64:0] \r_data$83 ;
   input r_en;
   wire r_en;
   wire r_rdy;
@@ -848,12 +847,6 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   wire [16:0] row_next;
   reg row_valid = 1'h0;
   wire row_valid_next;
-  wire [7:0] rp__addr;
-  wire [68:0] rp__data;
-  wire [68:0] \rp__data[0] ;
-  wire [31:0] \rp__data[0].bias ;
-  wire [30:0] \rp__data[0].multiplier ;
-  wire [5:0] \rp__data[0].shift ;
   input rst;
   wire rst;
   wire [63:0] s_act__payload;
@@ -887,293 +880,25 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   wire s_wgt__valid;
   wire take;
   reg [9:0] tile_last = 10'h000;
-  wire [64:0] w_data;
+  wire [7:0] w_addr;
+  wire [68:0] w_data;
+  wire [64:0] \w_data$79 ;
   wire w_en;
+  wire \w_en$75 ;
+  wire [68:0] w_word;
+  wire [31:0] \w_word.bias ;
+  wire [30:0] \w_word.multiplier ;
+  wire [5:0] \w_word.shift ;
   reg [7:0] wa = 8'h00;
   reg [2:0] wb = 3'h0;
-  wire [7:0] wp__addr;
-  wire [68:0] wp__data;
-  wire [68:0] \wp__data[0] ;
-  wire [31:0] \wp__data[0].bias ;
-  wire [30:0] \wp__data[0].multiplier ;
-  wire [5:0] \wp__data[0].shift ;
-  wire wp__en;
   wire wrap;
   reg [7:0] zero_point = 8'h00;
-  reg [68:0] params [255:0];
-  initial begin
-    params[0] = 69'h000000000000000000;
-    params[1] = 69'h000000000000000000;
-    params[2] = 69'h000000000000000000;
-    params[3] = 69'h000000000000000000;
-    params[4] = 69'h000000000000000000;
-    params[5] = 69'h000000000000000000;
-    params[6] = 69'h000000000000000000;
-    params[7] = 69'h000000000000000000;
-    params[8] = 69'h000000000000000000;
-    params[9] = 69'h000000000000000000;
-    params[10] = 69'h000000000000000000;
-    params[11] = 69'h000000000000000000;
-    params[12] = 69'h000000000000000000;
-    params[13] = 69'h000000000000000000;
-    params[14] = 69'h000000000000000000;
-    params[15] = 69'h000000000000000000;
-    params[16] = 69'h000000000000000000;
-    params[17] = 69'h000000000000000000;
-    params[18] = 69'h000000000000000000;
-    params[19] = 69'h000000000000000000;
-    params[20] = 69'h000000000000000000;
-    params[21] = 69'h000000000000000000;
-    params[22] = 69'h000000000000000000;
-    params[23] = 69'h000000000000000000;
-    params[24] = 69'h000000000000000000;
-    params[25] = 69'h000000000000000000;
-    params[26] = 69'h000000000000000000;
-    params[27] = 69'h000000000000000000;
-    params[28] = 69'h000000000000000000;
-    params[29] = 69'h000000000000000000;
-    params[30] = 69'h000000000000000000;
-    params[31] = 69'h000000000000000000;
-    params[32] = 69'h000000000000000000;
-    params[33] = 69'h000000000000000000;
-    params[34] = 69'h000000000000000000;
-    params[35] = 69'h000000000000000000;
-    params[36] = 69'h000000000000000000;
-    params[37] = 69'h000000000000000000;
-    params[38] = 69'h000000000000000000;
-    params[39] = 69'h000000000000000000;
-    params[40] = 69'h000000000000000000;
-    params[41] = 69'h000000000000000000;
-    params[42] = 69'h000000000000000000;
-    params[43] = 69'h000000000000000000;
-    params[44] = 69'h000000000000000000;
-    params[45] = 69'h000000000000000000;
-    params[46] = 69'h000000000000000000;
-    params[47] = 69'h000000000000000000;
-    params[48] = 69'h000000000000000000;
-    params[49] = 69'h000000000000000000;
-    params[50] = 69'h000000000000000000;
-    params[51] = 69'h000000000000000000;
-    params[52] = 69'h000000000000000000;
-    params[53] = 69'h000000000000000000;
-    params[54] = 69'h000000000000000000;
-    params[55] = 69'h000000000000000000;
-    params[56] = 69'h000000000000000000;
-    params[57] = 69'h000000000000000000;
-    params[58] = 69'h000000000000000000;
-    params[59] = 69'h000000000000000000;
-    params[60] = 69'h000000000000000000;
-    params[61] = 69'h000000000000000000;
-    params[62] = 69'h000000000000000000;
-    params[63] = 69'h000000000000000000;
-    params[64] = 69'h000000000000000000;
-    params[65] = 69'h000000000000000000;
-    params[66] = 69'h000000000000000000;
-    params[67] = 69'h000000000000000000;
-    params[68] = 69'h000000000000000000;
-    params[69] = 69'h000000000000000000;
-    params[70] = 69'h000000000000000000;
-    params[71] = 69'h000000000000000000;
-    params[72] = 69'h000000000000000000;
-    params[73] = 69'h000000000000000000;
-    params[74] = 69'h000000000000000000;
-    params[75] = 69'h000000000000000000;
-    params[76] = 69'h000000000000000000;
-    params[77] = 69'h000000000000000000;
-    params[78] = 69'h000000000000000000;
-    params[79] = 69'h000000000000000000;
-    params[80] = 69'h000000000000000000;
-    params[81] = 69'h000000000000000000;
-    params[82] = 69'h000000000000000000;
-    params[83] = 69'h000000000000000000;
-    params[84] = 69'h000000000000000000;
-    params[85] = 69'h000000000000000000;
-    params[86] = 69'h000000000000000000;
-    params[87] = 69'h000000000000000000;
-    params[88] = 69'h000000000000000000;
-    params[89] = 69'h000000000000000000;
-    params[90] = 69'h000000000000000000;
-    params[91] = 69'h000000000000000000;
-    params[92] = 69'h000000000000000000;
-    params[93] = 69'h000000000000000000;
-    params[94] = 69'h000000000000000000;
-    params[95] = 69'h000000000000000000;
-    params[96] = 69'h000000000000000000;
-    params[97] = 69'h000000000000000000;
-    params[98] = 69'h000000000000000000;
-    params[99] = 69'h000000000000000000;
-    params[100] = 69'h000000000000000000;
-    params[101] = 69'h000000000000000000;
-    params[102] = 69'h000000000000000000;
-    params[103] = 69'h000000000000000000;
-    params[104] = 69'h000000000000000000;
-    params[105] = 69'h000000000000000000;
-    params[106] = 69'h000000000000000000;
-    params[107] = 69'h000000000000000000;
-    params[108] = 69'h000000000000000000;
-    params[109] = 69'h000000000000000000;
-    params[110] = 69'h000000000000000000;
-    params[111] = 69'h000000000000000000;
-    params[112] = 69'h000000000000000000;
-    params[113] = 69'h000000000000000000;
-    params[114] = 69'h000000000000000000;
-    params[115] = 69'h000000000000000000;
-    params[116] = 69'h000000000000000000;
-    params[117] = 69'h000000000000000000;
-    params[118] = 69'h000000000000000000;
-    params[119] = 69'h000000000000000000;
-    params[120] = 69'h000000000000000000;
-    params[121] = 69'h000000000000000000;
-    params[122] = 69'h000000000000000000;
-    params[123] = 69'h000000000000000000;
-    params[124] = 69'h000000000000000000;
-    params[125] = 69'h000000000000000000;
-    params[126] = 69'h000000000000000000;
-    params[127] = 69'h000000000000000000;
-    params[128] = 69'h000000000000000000;
-    params[129] = 69'h000000000000000000;
-    params[130] = 69'h000000000000000000;
-    params[131] = 69'h000000000000000000;
-    params[132] = 69'h000000000000000000;
-    params[133] = 69'h000000000000000000;
-    params[134] = 69'h000000000000000000;
-    params[135] = 69'h000000000000000000;
-    params[136] = 69'h000000000000000000;
-    params[137] = 69'h000000000000000000;
-    params[138] = 69'h000000000000000000;
-    params[139] = 69'h000000000000000000;
-    params[140] = 69'h000000000000000000;
-    params[141] = 69'h000000000000000000;
-    params[142] = 69'h000000000000000000;
-    params[143] = 69'h000000000000000000;
-    params[144] = 69'h000000000000000000;
-    params[145] = 69'h000000000000000000;
-    params[146] = 69'h000000000000000000;
-    params[147] = 69'h000000000000000000;
-    params[148] = 69'h000000000000000000;
-    params[149] = 69'h000000000000000000;
-    params[150] = 69'h000000000000000000;
-    params[151] = 69'h000000000000000000;
-    params[152] = 69'h000000000000000000;
-    params[153] = 69'h000000000000000000;
-    params[154] = 69'h000000000000000000;
-    params[155] = 69'h000000000000000000;
-    params[156] = 69'h000000000000000000;
-    params[157] = 69'h000000000000000000;
-    params[158] = 69'h000000000000000000;
-    params[159] = 69'h000000000000000000;
-    params[160] = 69'h000000000000000000;
-    params[161] = 69'h000000000000000000;
-    params[162] = 69'h000000000000000000;
-    params[163] = 69'h000000000000000000;
-    params[164] = 69'h000000000000000000;
-    params[165] = 69'h000000000000000000;
-    params[166] = 69'h000000000000000000;
-    params[167] = 69'h000000000000000000;
-    params[168] = 69'h000000000000000000;
-    params[169] = 69'h000000000000000000;
-    params[170] = 69'h000000000000000000;
-    params[171] = 69'h000000000000000000;
-    params[172] = 69'h000000000000000000;
-    params[173] = 69'h000000000000000000;
-    params[174] = 69'h000000000000000000;
-    params[175] = 69'h000000000000000000;
-    params[176] = 69'h000000000000000000;
-    params[177] = 69'h000000000000000000;
-    params[178] = 69'h000000000000000000;
-    params[179] = 69'h000000000000000000;
-    params[180] = 69'h000000000000000000;
-    params[181] = 69'h000000000000000000;
-    params[182] = 69'h000000000000000000;
-    params[183] = 69'h000000000000000000;
-    params[184] = 69'h000000000000000000;
-    params[185] = 69'h000000000000000000;
-    params[186] = 69'h000000000000000000;
-    params[187] = 69'h000000000000000000;
-    params[188] = 69'h000000000000000000;
-    params[189] = 69'h000000000000000000;
-    params[190] = 69'h000000000000000000;
-    params[191] = 69'h000000000000000000;
-    params[192] = 69'h000000000000000000;
-    params[193] = 69'h000000000000000000;
-    params[194] = 69'h000000000000000000;
-    params[195] = 69'h000000000000000000;
-    params[196] = 69'h000000000000000000;
-    params[197] = 69'h000000000000000000;
-    params[198] = 69'h000000000000000000;
-    params[199] = 69'h000000000000000000;
-    params[200] = 69'h000000000000000000;
-    params[201] = 69'h000000000000000000;
-    params[202] = 69'h000000000000000000;
-    params[203] = 69'h000000000000000000;
-    params[204] = 69'h000000000000000000;
-    params[205] = 69'h000000000000000000;
-    params[206] = 69'h000000000000000000;
-    params[207] = 69'h000000000000000000;
-    params[208] = 69'h000000000000000000;
-    params[209] = 69'h000000000000000000;
-    params[210] = 69'h000000000000000000;
-    params[211] = 69'h000000000000000000;
-    params[212] = 69'h000000000000000000;
-    params[213] = 69'h000000000000000000;
-    params[214] = 69'h000000000000000000;
-    params[215] = 69'h000000000000000000;
-    params[216] = 69'h000000000000000000;
-    params[217] = 69'h000000000000000000;
-    params[218] = 69'h000000000000000000;
-    params[219] = 69'h000000000000000000;
-    params[220] = 69'h000000000000000000;
-    params[221] = 69'h000000000000000000;
-    params[222] = 69'h000000000000000000;
-    params[223] = 69'h000000000000000000;
-    params[224] = 69'h000000000000000000;
-    params[225] = 69'h000000000000000000;
-    params[226] = 69'h000000000000000000;
-    params[227] = 69'h000000000000000000;
-    params[228] = 69'h000000000000000000;
-    params[229] = 69'h000000000000000000;
-    params[230] = 69'h000000000000000000;
-    params[231] = 69'h000000000000000000;
-    params[232] = 69'h000000000000000000;
-    params[233] = 69'h000000000000000000;
-    params[234] = 69'h000000000000000000;
-    params[235] = 69'h000000000000000000;
-    params[236] = 69'h000000000000000000;
-    params[237] = 69'h000000000000000000;
-    params[238] = 69'h000000000000000000;
-    params[239] = 69'h000000000000000000;
-    params[240] = 69'h000000000000000000;
-    params[241] = 69'h000000000000000000;
-    params[242] = 69'h000000000000000000;
-    params[243] = 69'h000000000000000000;
-    params[244] = 69'h000000000000000000;
-    params[245] = 69'h000000000000000000;
-    params[246] = 69'h000000000000000000;
-    params[247] = 69'h000000000000000000;
-    params[248] = 69'h000000000000000000;
-    params[249] = 69'h000000000000000000;
-    params[250] = 69'h000000000000000000;
-    params[251] = 69'h000000000000000000;
-    params[252] = 69'h000000000000000000;
-    params[253] = 69'h000000000000000000;
-    params[254] = 69'h000000000000000000;
-    params[255] = 69'h000000000000000000;
-  end
-  always @(posedge clk) begin
-    if (wp__en)
-      params[wp__addr] <= wp__data;
-  end
-  reg [68:0] _956_;
-  always @(posedge clk) begin
-    _956_ <= params[ra_next];
-  end
-  assign rp__data = _956_;
   assign _000_ = credits + give_back;
   assign _055_ = \$signal  ? 4'h8 : 4'h0;
   assign _067_ = _000_ - _055_;
   assign i_last = i_valid & at_k_last;
-  assign _078_ = 1'h1 << lane;
-  assign _089_ = s_param__valid ? _078_ : 2'h0;
+  assign _078_ = ! lane;
+  assign _089_ = s_param__valid & _078_;
   assign _100_ = s_act__valid & s_wgt__valid;
   assign _111_ = in_data & _100_;
   assign _122_ = ~ at_k_last;
@@ -1198,7 +923,7 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   assign _061_ = d != 3'h7;
   assign _062_ = dn == nb_last;
   assign _063_ = ob == 3'h7;
-  assign w_en = \o_valid$75  & _063_;
+  assign \w_en$75  = \o_valid$76  & _063_;
   assign _064_ = ! ctrl_state;
   assign _065_ = ctrl_state == 1'h1;
   assign _066_ = ctrl_state == 2'h2;
@@ -1308,7 +1033,7 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   always @(posedge clk)
     ctrl_state <= _017_;
   always @(posedge clk)
-    \$signal$97  <= _018_;
+    \$signal$98  <= _018_;
   always @(posedge clk)
     pt_shift <= _019_;
   always @(posedge clk)
@@ -1344,11 +1069,9 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   always @(posedge clk)
     row_valid <= _037_;
   always @(posedge clk)
-    p_word <= rp__data;
+    \i_valid$50  <= _038_;
   always @(posedge clk)
-    \i_valid$49  <= _038_;
-  always @(posedge clk)
-    \i_last$51  <= _039_;
+    \i_last$52  <= _039_;
   always @(posedge clk)
     i_acc <= _131_;
   always @(posedge clk)
@@ -1431,7 +1154,7 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   assign _248_ = _249_ ? _246_ : _244_;
   assign _250_ = _251_ ? _244_ : _248_;
   assign _252_ = _253_ ? 3'h0 : _250_;
-  function [6:0] _764_;
+  function [6:0] _765_;
     input [6:0] a;
     input [13:0] b;
     input [1:0] s;
@@ -1439,14 +1162,14 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
     (* parallel_case *)
     casez (s)
       2'b?1:
-        _764_ = b[6:0];
+        _765_ = b[6:0];
       2'b1?:
-        _764_ = b[13:7];
+        _765_ = b[13:7];
       default:
-        _764_ = a;
+        _765_ = a;
     endcase
   endfunction
-  assign _254_ = _764_(flush, { _262_, _108_[6:0] }, { _264_, _255_ });
+  assign _254_ = _765_(flush, { _262_, _108_[6:0] }, { _264_, _255_ });
   assign _255_ = ctrl_state == (* full_case = 32'd1 *) 2'h3;
   assign _256_ = _257_ ? 7'h62 : flush;
   assign _258_ = _259_ ? _256_ : flush;
@@ -1456,21 +1179,21 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   assign _265_ = _266_ ? 7'h00 : _254_;
   assign _267_ = _268_ ? (* full_case = 32'd1 *) _097_ : _106_;
   assign _269_ = _270_ ? _267_ : at_tile_last;
-  function [0:0] _774_;
+  function [0:0] _775_;
     input [0:0] a;
     input [1:0] b;
     input [1:0] s;
     (* parallel_case *)
     casez (s)
       2'b?1:
-        _774_ = b[0:0];
+        _775_ = b[0:0];
       2'b1?:
-        _774_ = b[1:1];
+        _775_ = b[1:1];
       default:
-        _774_ = a;
+        _775_ = a;
     endcase
   endfunction
-  assign _271_ = _774_(at_tile_last, { _275_, _269_ }, { _277_, _272_ });
+  assign _271_ = _775_(at_tile_last, { _275_, _269_ }, { _277_, _272_ });
   assign _272_ = ctrl_state == 2'h2;
   assign _273_ = _274_ ? _093_ : at_tile_last;
   assign _275_ = _276_ ? _273_ : at_tile_last;
@@ -1478,21 +1201,21 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   assign _278_ = _279_ ? 1'h0 : _271_;
   assign _280_ = _281_ ? (* full_case = 32'd1 *) _096_ : _104_;
   assign _282_ = _283_ ? _280_ : at_k_last;
-  function [0:0] _782_;
+  function [0:0] _783_;
     input [0:0] a;
     input [1:0] b;
     input [1:0] s;
     (* parallel_case *)
     casez (s)
       2'b?1:
-        _782_ = b[0:0];
+        _783_ = b[0:0];
       2'b1?:
-        _782_ = b[1:1];
+        _783_ = b[1:1];
       default:
-        _782_ = a;
+        _783_ = a;
     endcase
   endfunction
-  assign _284_ = _782_(at_k_last, { _288_, _282_ }, { _290_, _285_ });
+  assign _284_ = _783_(at_k_last, { _288_, _282_ }, { _290_, _285_ });
   assign _285_ = ctrl_state == 2'h2;
   assign _286_ = _287_ ? _092_ : at_k_last;
   assign _288_ = _289_ ? _286_ : at_k_last;
@@ -1501,21 +1224,21 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   assign _293_ = _294_ ? (* full_case = 32'd1 *) 5'h00 : _101_[4:0];
   assign _295_ = _296_ ? _293_ : fn;
   assign _297_ = _298_ ? _295_ : fn;
-  function [4:0] _791_;
+  function [4:0] _792_;
     input [4:0] a;
     input [9:0] b;
     input [1:0] s;
     (* parallel_case *)
     casez (s)
       2'b?1:
-        _791_ = b[4:0];
+        _792_ = b[4:0];
       2'b1?:
-        _791_ = b[9:5];
+        _792_ = b[9:5];
       default:
-        _791_ = a;
+        _792_ = a;
     endcase
   endfunction
-  assign _299_ = _791_(fn, { _303_, _297_ }, { _305_, _300_ });
+  assign _299_ = _792_(fn, { _303_, _297_ }, { _305_, _300_ });
   assign _300_ = ctrl_state == 2'h2;
   assign _301_ = _302_ ? 5'h00 : fn;
   assign _303_ = _304_ ? _301_ : fn;
@@ -1524,21 +1247,21 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   assign _308_ = _309_ ? _099_[16:0] : fm0;
   assign _310_ = _311_ ? _308_ : fm0;
   assign _312_ = _313_ ? _310_ : fm0;
-  function [16:0] _800_;
+  function [16:0] _801_;
     input [16:0] a;
     input [33:0] b;
     input [1:0] s;
     (* parallel_case *)
     casez (s)
       2'b?1:
-        _800_ = b[16:0];
+        _801_ = b[16:0];
       2'b1?:
-        _800_ = b[33:17];
+        _801_ = b[33:17];
       default:
-        _800_ = a;
+        _801_ = a;
     endcase
   endfunction
-  assign _314_ = _800_(fm0, { _318_, _312_ }, { _320_, _315_ });
+  assign _314_ = _801_(fm0, { _318_, _312_ }, { _320_, _315_ });
   assign _315_ = ctrl_state == 2'h2;
   assign _316_ = _317_ ? 17'h00000 : fm0;
   assign _318_ = _319_ ? _316_ : fm0;
@@ -1547,21 +1270,21 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   assign _323_ = _324_ ? 1'h0 : in_data;
   assign _325_ = _326_ ? (* full_case = 32'd1 *) 1'h1 : _323_;
   assign _327_ = _328_ ? _325_ : in_data;
-  function [0:0] _809_;
+  function [0:0] _810_;
     input [0:0] a;
     input [1:0] b;
     input [1:0] s;
     (* parallel_case *)
     casez (s)
       2'b?1:
-        _809_ = b[0:0];
+        _810_ = b[0:0];
       2'b1?:
-        _809_ = b[1:1];
+        _810_ = b[1:1];
       default:
-        _809_ = a;
+        _810_ = a;
     endcase
   endfunction
-  assign _329_ = _809_(in_data, { _333_, _327_ }, { _335_, _330_ });
+  assign _329_ = _810_(in_data, { _333_, _327_ }, { _335_, _330_ });
   assign _330_ = ctrl_state == 2'h2;
   assign _331_ = _332_ ? 1'h1 : in_data;
   assign _333_ = _334_ ? _331_ : in_data;
@@ -1569,21 +1292,21 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   assign _336_ = _337_ ? 1'h0 : _329_;
   assign _338_ = _339_ ? (* full_case = 32'd1 *) 10'h000 : _102_[9:0];
   assign _340_ = _341_ ? _338_ : kk;
-  function [9:0] _817_;
+  function [9:0] _818_;
     input [9:0] a;
     input [19:0] b;
     input [1:0] s;
     (* parallel_case *)
     casez (s)
       2'b?1:
-        _817_ = b[9:0];
+        _818_ = b[9:0];
       2'b1?:
-        _817_ = b[19:10];
+        _818_ = b[19:10];
       default:
-        _817_ = a;
+        _818_ = a;
     endcase
   endfunction
-  assign _342_ = _817_(kk, { _346_, _340_ }, { _348_, _343_ });
+  assign _342_ = _818_(kk, { _346_, _340_ }, { _348_, _343_ });
   assign _343_ = ctrl_state == 2'h2;
   assign _344_ = _345_ ? 10'h000 : kk;
   assign _346_ = _347_ ? _344_ : kk;
@@ -1599,13 +1322,13 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   assign _363_ = _364_ ? _361_ : pt_shift;
   assign _364_ = ctrl_state == 2'h1;
   assign _365_ = _366_ ? 6'h00 : _363_;
-  assign _367_ = _368_ ? hdr[62:32] : \$signal$97 ;
-  assign _369_ = _370_ ? _367_ : \$signal$97 ;
-  assign _371_ = _372_ ? _369_ : \$signal$97 ;
+  assign _367_ = _368_ ? hdr[62:32] : \$signal$98 ;
+  assign _369_ = _370_ ? _367_ : \$signal$98 ;
+  assign _371_ = _372_ ? _369_ : \$signal$98 ;
   assign _372_ = ctrl_state == 2'h1;
   assign _373_ = _374_ ? 31'h00000000 : _371_;
   assign _375_ = _376_ ? 2'h0 : ctrl_state;
-  function [1:0] _839_;
+  function [1:0] _840_;
     input [1:0] a;
     input [7:0] b;
     input [3:0] s;
@@ -1613,18 +1336,18 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
     (* parallel_case *)
     casez (s)
       4'b???1:
-        _839_ = b[1:0];
+        _840_ = b[1:0];
       4'b??1?:
-        _839_ = b[3:2];
+        _840_ = b[3:2];
       4'b?1??:
-        _839_ = b[5:4];
+        _840_ = b[5:4];
       4'b1???:
-        _839_ = b[7:6];
+        _840_ = b[7:6];
       default:
-        _839_ = a;
+        _840_ = a;
     endcase
   endfunction
-  assign _377_ = _839_(ctrl_state, { _393_, _390_, _385_, _375_ }, { _395_, _392_, _387_, _378_ });
+  assign _377_ = _840_(ctrl_state, { _393_, _390_, _385_, _375_ }, { _395_, _392_, _387_, _378_ });
   assign _378_ = ctrl_state == (* full_case = 32'd1 *) 2'h3;
   assign _379_ = _380_ ? 2'h3 : ctrl_state;
   assign _381_ = _382_ ? _379_ : ctrl_state;
@@ -1638,41 +1361,41 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   assign _395_ = ! (* full_case = 32'd1 *) ctrl_state;
   assign _396_ = _397_ ? 2'h0 : _377_;
   assign _398_ = _399_ ? _091_ : ch_last;
-  function [0:0] _853_;
+  function [0:0] _854_;
     input [0:0] a;
     input [1:0] b;
     input [1:0] s;
     (* parallel_case *)
     casez (s)
       2'b?1:
-        _853_ = b[0:0];
+        _854_ = b[0:0];
       2'b1?:
-        _853_ = b[1:1];
+        _854_ = b[1:1];
       default:
-        _853_ = a;
+        _854_ = a;
     endcase
   endfunction
-  assign _400_ = _853_(ch_last, { _402_, _398_ }, { _404_, _401_ });
+  assign _400_ = _854_(ch_last, { _402_, _398_ }, { _404_, _401_ });
   assign _401_ = ctrl_state == 2'h1;
   assign _402_ = _403_ ? _080_ : ch_last;
   assign _404_ = ! ctrl_state;
   assign _405_ = _406_ ? 1'h0 : _400_;
   assign _407_ = _408_ ? _082_[15:0] : ch;
-  function [15:0] _859_;
+  function [15:0] _860_;
     input [15:0] a;
     input [31:0] b;
     input [1:0] s;
     (* parallel_case *)
     casez (s)
       2'b?1:
-        _859_ = b[15:0];
+        _860_ = b[15:0];
       2'b1?:
-        _859_ = b[31:16];
+        _860_ = b[31:16];
       default:
-        _859_ = a;
+        _860_ = a;
     endcase
   endfunction
-  assign _409_ = _859_(ch, { _411_, _407_ }, { _413_, _410_ });
+  assign _409_ = _860_(ch, { _411_, _407_ }, { _413_, _410_ });
   assign _410_ = ctrl_state == 2'h1;
   assign _411_ = _412_ ? 16'h0000 : ch;
   assign _413_ = ! ctrl_state;
@@ -1680,42 +1403,42 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   assign _416_ = _417_ ? (* full_case = 32'd1 *) 3'h0 : _087_[2:0];
   assign _418_ = lane ? wb : _416_;
   assign _420_ = _421_ ? _418_ : wb;
-  function [2:0] _867_;
+  function [2:0] _868_;
     input [2:0] a;
     input [5:0] b;
     input [1:0] s;
     (* parallel_case *)
     casez (s)
       2'b?1:
-        _867_ = b[2:0];
+        _868_ = b[2:0];
       2'b1?:
-        _867_ = b[5:3];
+        _868_ = b[5:3];
       default:
-        _867_ = a;
+        _868_ = a;
     endcase
   endfunction
-  assign _422_ = _867_(wb, { _424_, _420_ }, { _426_, _423_ });
+  assign _422_ = _868_(wb, { _424_, _420_ }, { _426_, _423_ });
   assign _423_ = ctrl_state == 2'h1;
   assign _424_ = _425_ ? 3'h0 : wb;
   assign _426_ = ! ctrl_state;
   assign _427_ = _428_ ? 3'h0 : _422_;
   assign _429_ = lane ? wa : _084_[7:0];
   assign _431_ = _432_ ? _429_ : wa;
-  function [7:0] _874_;
+  function [7:0] _875_;
     input [7:0] a;
     input [15:0] b;
     input [1:0] s;
     (* parallel_case *)
     casez (s)
       2'b?1:
-        _874_ = b[7:0];
+        _875_ = b[7:0];
       2'b1?:
-        _874_ = b[15:8];
+        _875_ = b[15:8];
       default:
-        _874_ = a;
+        _875_ = a;
     endcase
   endfunction
-  assign _433_ = _874_(wa, { _435_, _431_ }, { _437_, _434_ });
+  assign _433_ = _875_(wa, { _435_, _431_ }, { _437_, _434_ });
   assign _434_ = ctrl_state == 2'h1;
   assign _435_ = _436_ ? 8'h00 : wa;
   assign _437_ = ! ctrl_state;
@@ -1723,42 +1446,42 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   assign _440_ = _441_ ? _086_[4:0] : blk;
   assign _442_ = lane ? blk : _440_;
   assign _444_ = _445_ ? _442_ : blk;
-  function [4:0] _882_;
+  function [4:0] _883_;
     input [4:0] a;
     input [9:0] b;
     input [1:0] s;
     (* parallel_case *)
     casez (s)
       2'b?1:
-        _882_ = b[4:0];
+        _883_ = b[4:0];
       2'b1?:
-        _882_ = b[9:5];
+        _883_ = b[9:5];
       default:
-        _882_ = a;
+        _883_ = a;
     endcase
   endfunction
-  assign _446_ = _882_(blk, { _448_, _444_ }, { _450_, _447_ });
+  assign _446_ = _883_(blk, { _448_, _444_ }, { _450_, _447_ });
   assign _447_ = ctrl_state == 2'h1;
   assign _448_ = _449_ ? 5'h00 : blk;
   assign _450_ = ! ctrl_state;
   assign _451_ = _452_ ? 5'h00 : _446_;
   assign _453_ = lane ? (* full_case = 32'd1 *) _088_[0] : 1'h0;
   assign _455_ = _456_ ? _453_ : lane;
-  function [0:0] _889_;
+  function [0:0] _890_;
     input [0:0] a;
     input [1:0] b;
     input [1:0] s;
     (* parallel_case *)
     casez (s)
       2'b?1:
-        _889_ = b[0:0];
+        _890_ = b[0:0];
       2'b1?:
-        _889_ = b[1:1];
+        _890_ = b[1:1];
       default:
-        _889_ = a;
+        _890_ = a;
     endcase
   endfunction
-  assign _457_ = _889_(lane, { _459_, _455_ }, { _461_, _458_ });
+  assign _457_ = _890_(lane, { _459_, _455_ }, { _461_, _458_ });
   assign _458_ = ctrl_state == 2'h1;
   assign _459_ = _460_ ? 1'h0 : lane;
   assign _461_ = ! ctrl_state;
@@ -1810,35 +1533,37 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   assign _533_ = ctrl_state == 2'h2;
   assign _534_ = _535_ ? _001_ : 1'h0;
   assign _535_ = ctrl_state == 2'h2;
-  assign _536_ = _537_ ? _089_[0] : 1'h0;
+  assign _536_ = _537_ ? _089_ : 1'h0;
   assign _537_ = ctrl_state == 2'h1;
-  assign _538_ = _539_ ? wa : 8'h00;
+  assign _538_ = _539_ ? w_word : 69'h000000000000000000;
   assign _539_ = ctrl_state == 2'h1;
-  assign _540_ = _541_ ? hdr[69:64] : 6'h00;
+  assign _540_ = _541_ ? wa : 8'h00;
   assign _541_ = ctrl_state == 2'h1;
-  assign _542_ = _543_ ? hdr[62:32] : 31'h00000000;
+  assign _542_ = _543_ ? hdr[69:64] : 6'h00;
   assign _543_ = ctrl_state == 2'h1;
-  assign _544_ = _545_ ? hdr[31:0] : 32'd0;
+  assign _544_ = _545_ ? hdr[62:32] : 31'h00000000;
   assign _545_ = ctrl_state == 2'h1;
-  assign _546_ = _547_ ? s_param__valid : 1'h0;
-  assign _547_ = ! ctrl_state;
-  function [0:0] _953_;
+  assign _546_ = _547_ ? hdr[31:0] : 32'd0;
+  assign _547_ = ctrl_state == 2'h1;
+  assign _548_ = _549_ ? s_param__valid : 1'h0;
+  assign _549_ = ! ctrl_state;
+  function [0:0] _956_;
     input [0:0] a;
     input [1:0] b;
     input [1:0] s;
     (* parallel_case *)
     casez (s)
       2'b?1:
-        _953_ = b[0:0];
+        _956_ = b[0:0];
       2'b1?:
-        _953_ = b[1:1];
+        _956_ = b[1:1];
       default:
-        _953_ = a;
+        _956_ = a;
     endcase
   endfunction
-  assign _548_ = _953_(1'h0, 2'h3, { _550_, _549_ });
-  assign _549_ = ctrl_state == 2'h1;
-  assign _550_ = ! ctrl_state;
+  assign _550_ = _956_(1'h0, 2'h3, { _552_, _551_ });
+  assign _551_ = ctrl_state == 2'h1;
+  assign _552_ = ! ctrl_state;
   \hwq_top.engine.array  array (
     .clk(clk),
     .drain_valid(o_valid),
@@ -1855,20 +1580,28 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
     .r_en(r_en),
     .r_rdy(m_out__valid),
     .rst(rst),
-    .w_en(w_en),
+    .w_en(\w_en$75 ),
     .w_port__data(out_w)
+  );
+  \hwq_top.engine.params0  params0 (
+    .clk(clk),
+    .\r_addr$3 (ra_next),
+    .r_data(r_data),
+    .w_addr(w_addr),
+    .w_data(w_data),
+    .w_en(w_en)
   );
   \hwq_top.engine.requant  requant (
     .act_max(act_max),
     .act_min(act_min),
     .clk(clk),
     .i_acc(i_acc),
-    .i_last(\i_last$51 ),
-    .i_valid(\i_valid$49 ),
+    .i_last(\i_last$52 ),
+    .i_valid(\i_valid$50 ),
     .o_data(o_data),
     .o_last(o_last),
-    .o_valid(\o_valid$75 ),
-    .\port$752$0 (p_word),
+    .o_valid(\o_valid$76 ),
+    .\port$2280$0 (r_data),
     .rst(rst),
     .zero_point(zero_point)
   );
@@ -1883,19 +1616,19 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   assign s_act__ready = i_valid;
   assign s_wgt__ready = i_valid;
   assign row_next = _056_[16:0];
-  assign rp__addr = ra_next;
-  assign \$signal$50  = \i_valid$49 ;
-  assign part_last = \i_last$51 ;
+  assign r_addr = ra_next;
+  assign \$signal$51  = \i_valid$50 ;
+  assign part_last = \i_last$52 ;
   assign acc_part = i_acc;
-  assign \$signal$56  = zero_point;
-  assign \$signal$58  = act_min;
-  assign \act_max$60  = act_max;
-  assign i_bias = p_word[31:0];
-  assign i_multiplier = p_word[62:32];
-  assign i_shift = p_word[68:63];
-  assign w_data = out_w;
+  assign \$signal$57  = zero_point;
+  assign \$signal$59  = act_min;
+  assign \act_max$61  = act_max;
+  assign i_bias = r_data[31:0];
+  assign i_multiplier = r_data[62:32];
+  assign i_shift = r_data[68:63];
+  assign \w_data$79  = out_w;
   assign r_rdy = m_out__valid;
-  assign r_data = m_out__payload;
+  assign \r_data$83  = m_out__payload;
   assign m_out__ready = r_en;
   assign \hdr.m  = hdr[15:0];
   assign \hdr.n  = hdr[31:16];
@@ -1938,19 +1671,14 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   assign \s_wgt__payload[5]  = i_w[47:40];
   assign \s_wgt__payload[6]  = i_w[55:48];
   assign \s_wgt__payload[7]  = i_w[63:56];
-  assign \wp__data[0]  = wp__data;
-  assign \wp__data[0].bias  = wp__data[31:0];
-  assign \wp__data[0].multiplier  = wp__data[62:32];
-  assign \wp__data[0].shift  = wp__data[68:63];
+  assign \w_word.bias  = w_word[31:0];
+  assign \w_word.multiplier  = w_word[62:32];
+  assign \w_word.shift  = w_word[68:63];
   assign \i_acc[0]  = i_acc;
   assign \acc_part[0]  = i_acc;
-  assign \i_bias[0]  = p_word[31:0];
-  assign \p_word[0]  = p_word;
-  assign \p_word[0].bias  = p_word[31:0];
-  assign \p_word[0].multiplier  = p_word[62:32];
-  assign \p_word[0].shift  = p_word[68:63];
-  assign \i_multiplier[0]  = p_word[62:32];
-  assign \i_shift[0]  = p_word[68:63];
+  assign \i_bias[0]  = r_data[31:0];
+  assign \i_multiplier[0]  = r_data[62:32];
+  assign \i_shift[0]  = r_data[68:63];
   assign \out_w.data  = out_w[63:0];
   assign \out_w.data[0]  = out_w[7:0];
   assign \out_w.data[1]  = out_w[15:8];
@@ -1979,10 +1707,6 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   assign \m_out__payload.data[6]  = m_out__payload[55:48];
   assign \m_out__payload.data[7]  = m_out__payload[63:56];
   assign \m_out__payload.last  = m_out__payload[64];
-  assign \rp__data[0]  = rp__data;
-  assign \rp__data[0].bias  = rp__data[31:0];
-  assign \rp__data[0].multiplier  = rp__data[62:32];
-  assign \rp__data[0].shift  = rp__data[68:63];
   assign \o_data$105[0]  = \o_data$105 [25:0];
   assign \o_data$105[1]  = \o_data$105 [51:26];
   assign \o_data$105[2]  = \o_data$105 [77:52];
@@ -1995,28 +1719,28 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   assign out_w[63:0] = { o_data, part6, part5, part4, part3, part2, part1, part0 };
   assign _145_ = rst;
   assign _049_ = _144_;
-  assign _149_ = \o_valid$75 ;
+  assign _149_ = \o_valid$76 ;
   assign _151_ = rst;
   assign _048_ = _150_;
-  assign _155_ = \o_valid$75 ;
+  assign _155_ = \o_valid$76 ;
   assign _157_ = rst;
   assign _047_ = _156_;
-  assign _161_ = \o_valid$75 ;
+  assign _161_ = \o_valid$76 ;
   assign _163_ = rst;
   assign _046_ = _162_;
-  assign _167_ = \o_valid$75 ;
+  assign _167_ = \o_valid$76 ;
   assign _169_ = rst;
   assign _044_ = _168_;
-  assign _173_ = \o_valid$75 ;
+  assign _173_ = \o_valid$76 ;
   assign _175_ = rst;
   assign _043_ = _174_;
-  assign _179_ = \o_valid$75 ;
+  assign _179_ = \o_valid$76 ;
   assign _181_ = rst;
   assign _042_ = _180_;
-  assign _185_ = \o_valid$75 ;
+  assign _185_ = \o_valid$76 ;
   assign _187_ = rst;
   assign _041_ = _186_;
-  assign _189_ = \o_valid$75 ;
+  assign _189_ = \o_valid$76 ;
   assign _191_ = rst;
   assign _040_ = _190_;
   assign _193_ = rst;
@@ -2197,13 +1921,14 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   assign ra_next = _530_;
   assign \$signal  = _532_;
   assign i_valid = _534_;
-  assign wp__en = _536_;
-  assign wp__addr = _538_;
-  assign wp__data[68:63] = _540_;
-  assign wp__data[62:32] = _542_;
-  assign wp__data[31:0] = _544_;
-  assign header_taken = _546_;
-  assign s_param__ready = _548_;
+  assign w_en = _536_;
+  assign w_data = _538_;
+  assign w_addr = _540_;
+  assign w_word[68:63] = _542_;
+  assign w_word[62:32] = _544_;
+  assign w_word[31:0] = _546_;
+  assign header_taken = _548_;
+  assign s_param__ready = _550_;
 endmodule
 
 (* generator = "Amaranth" *)
@@ -26030,7 +25755,369 @@ module \hwq_top.engine.fifo (clk, rst, w_en, r_rdy, r_data, w_port__data, r_en);
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.requant (rst, zero_point, act_min, act_max, \port$752$0 , i_valid, i_last, i_acc, o_data, o_valid, o_last, clk);
+module \hwq_top.engine.params0 (w_addr, w_data, w_en, \r_addr$3 , r_data, clk);
+  wire _00_;
+  wire _01_;
+  wire _02_;
+  wire _03_;
+  wire _04_;
+  wire _05_;
+  wire _06_;
+  wire _07_;
+  wire _08_;
+  wire _09_;
+  wire _10_;
+  wire _11_;
+  wire _12_;
+  wire _13_;
+  wire _14_;
+  wire _15_;
+  wire _16_;
+  wire _17_;
+  wire _18_;
+  wire _19_;
+  wire _20_;
+  wire _21_;
+  wire _22_;
+  wire _23_;
+  wire _24_;
+  wire _25_;
+  wire _26_;
+  wire _27_;
+  wire _28_;
+  wire _29_;
+  wire _30_;
+  wire _31_;
+  wire _32_;
+  wire _33_;
+  wire _34_;
+  wire _35_;
+  wire _36_;
+  wire _37_;
+  wire _38_;
+  wire _39_;
+  wire _40_;
+  wire _41_;
+  wire _42_;
+  wire _43_;
+  wire _44_;
+  wire _45_;
+  wire _46_;
+  wire _47_;
+  wire _48_;
+  wire _49_;
+  wire _50_;
+  wire _51_;
+  wire _52_;
+  wire _53_;
+  wire _54_;
+  wire _55_;
+  wire _56_;
+  wire _57_;
+  wire _58_;
+  wire _59_;
+  wire _60_;
+  wire _61_;
+  wire _62_;
+  wire _63_;
+  wire _64_;
+  wire _65_;
+  wire _66_;
+  wire _67_;
+  wire _68_;
+  wire _69_;
+  wire _70_;
+  wire _71_;
+  wire [8:0] \$signal ;
+  wire [35:0] \$signal$4 ;
+  wire [35:0] \$signal$8 ;
+  input clk;
+  wire clk;
+  wire [35:0] \do ;
+  wire [35:0] \do$9 ;
+  wire [8:0] r_addr;
+  input [7:0] \r_addr$3 ;
+  wire [7:0] \r_addr$3 ;
+  output [68:0] r_data;
+  wire [68:0] r_data;
+  input [7:0] w_addr;
+  wire [7:0] w_addr;
+  input [68:0] w_data;
+  wire [68:0] w_data;
+  input w_en;
+  wire w_en;
+  DP16KD #(
+    .ASYNC_RESET_RELEASE("SYNC"),
+    .CSDECODE_A("0b000"),
+    .CSDECODE_B("0b000"),
+    .DATA_WIDTH_A(32'd36),
+    .DATA_WIDTH_B(32'd36),
+    .GSR("DISABLED"),
+    .REGMODE_A("NOREG"),
+    .REGMODE_B("OUTREG"),
+    .RESETMODE("SYNC"),
+    .WRITEMODE_A("NORMAL"),
+    .WRITEMODE_B("NORMAL")
+  ) bram0 (
+    .ADA0(w_en),
+    .ADA1(w_en),
+    .ADA10(w_addr[5]),
+    .ADA11(w_addr[6]),
+    .ADA12(w_addr[7]),
+    .ADA13(1'h0),
+    .ADA2(w_en),
+    .ADA3(w_en),
+    .ADA4(1'h0),
+    .ADA5(w_addr[0]),
+    .ADA6(w_addr[1]),
+    .ADA7(w_addr[2]),
+    .ADA8(w_addr[3]),
+    .ADA9(w_addr[4]),
+    .ADB0(1'h0),
+    .ADB1(1'h0),
+    .ADB10(\r_addr$3 [5]),
+    .ADB11(\r_addr$3 [6]),
+    .ADB12(\r_addr$3 [7]),
+    .ADB13(1'h0),
+    .ADB2(1'h0),
+    .ADB3(1'h0),
+    .ADB4(1'h0),
+    .ADB5(\r_addr$3 [0]),
+    .ADB6(\r_addr$3 [1]),
+    .ADB7(\r_addr$3 [2]),
+    .ADB8(\r_addr$3 [3]),
+    .ADB9(\r_addr$3 [4]),
+    .CEA(1'h1),
+    .CEB(1'h1),
+    .CLKA(clk),
+    .CLKB(clk),
+    .CSA0(1'h0),
+    .CSA1(1'h0),
+    .CSA2(1'h0),
+    .CSB0(1'h0),
+    .CSB1(1'h0),
+    .CSB2(1'h0),
+    .DIA0(w_data[0]),
+    .DIA1(w_data[1]),
+    .DIA10(w_data[10]),
+    .DIA11(w_data[11]),
+    .DIA12(w_data[12]),
+    .DIA13(w_data[13]),
+    .DIA14(w_data[14]),
+    .DIA15(w_data[15]),
+    .DIA16(w_data[16]),
+    .DIA17(w_data[17]),
+    .DIA2(w_data[2]),
+    .DIA3(w_data[3]),
+    .DIA4(w_data[4]),
+    .DIA5(w_data[5]),
+    .DIA6(w_data[6]),
+    .DIA7(w_data[7]),
+    .DIA8(w_data[8]),
+    .DIA9(w_data[9]),
+    .DIB0(w_data[18]),
+    .DIB1(w_data[19]),
+    .DIB10(w_data[28]),
+    .DIB11(w_data[29]),
+    .DIB12(w_data[30]),
+    .DIB13(w_data[31]),
+    .DIB14(w_data[32]),
+    .DIB15(w_data[33]),
+    .DIB16(w_data[34]),
+    .DIB17(w_data[35]),
+    .DIB2(w_data[20]),
+    .DIB3(w_data[21]),
+    .DIB4(w_data[22]),
+    .DIB5(w_data[23]),
+    .DIB6(w_data[24]),
+    .DIB7(w_data[25]),
+    .DIB8(w_data[26]),
+    .DIB9(w_data[27]),
+    .DOA0(_00_),
+    .DOA1(_22_),
+    .DOA10(_13_),
+    .DOA11(_15_),
+    .DOA12(_17_),
+    .DOA13(_19_),
+    .DOA14(_21_),
+    .DOA15(_24_),
+    .DOA16(_26_),
+    .DOA17(_28_),
+    .DOA2(_44_),
+    .DOA3(_66_),
+    .DOA4(_71_),
+    .DOA5(_02_),
+    .DOA6(_04_),
+    .DOA7(_06_),
+    .DOA8(_08_),
+    .DOA9(_10_),
+    .DOB0(_11_),
+    .DOB1(_33_),
+    .DOB10(_14_),
+    .DOB11(_16_),
+    .DOB12(_18_),
+    .DOB13(_20_),
+    .DOB14(_23_),
+    .DOB15(_25_),
+    .DOB16(_27_),
+    .DOB17(_29_),
+    .DOB2(_55_),
+    .DOB3(_70_),
+    .DOB4(_01_),
+    .DOB5(_03_),
+    .DOB6(_05_),
+    .DOB7(_07_),
+    .DOB8(_09_),
+    .DOB9(_12_),
+    .OCEA(1'h0),
+    .OCEB(1'h1),
+    .RSTA(1'h0),
+    .RSTB(1'h0),
+    .WEA(1'h1),
+    .WEB(1'h0)
+  );
+  DP16KD #(
+    .ASYNC_RESET_RELEASE("SYNC"),
+    .CSDECODE_A("0b000"),
+    .CSDECODE_B("0b000"),
+    .DATA_WIDTH_A(32'd36),
+    .DATA_WIDTH_B(32'd36),
+    .GSR("DISABLED"),
+    .REGMODE_A("NOREG"),
+    .REGMODE_B("OUTREG"),
+    .RESETMODE("SYNC"),
+    .WRITEMODE_A("NORMAL"),
+    .WRITEMODE_B("NORMAL")
+  ) bram1 (
+    .ADA0(w_en),
+    .ADA1(w_en),
+    .ADA10(w_addr[5]),
+    .ADA11(w_addr[6]),
+    .ADA12(w_addr[7]),
+    .ADA13(1'h0),
+    .ADA2(w_en),
+    .ADA3(w_en),
+    .ADA4(1'h0),
+    .ADA5(w_addr[0]),
+    .ADA6(w_addr[1]),
+    .ADA7(w_addr[2]),
+    .ADA8(w_addr[3]),
+    .ADA9(w_addr[4]),
+    .ADB0(1'h0),
+    .ADB1(1'h0),
+    .ADB10(\r_addr$3 [5]),
+    .ADB11(\r_addr$3 [6]),
+    .ADB12(\r_addr$3 [7]),
+    .ADB13(1'h0),
+    .ADB2(1'h0),
+    .ADB3(1'h0),
+    .ADB4(1'h0),
+    .ADB5(\r_addr$3 [0]),
+    .ADB6(\r_addr$3 [1]),
+    .ADB7(\r_addr$3 [2]),
+    .ADB8(\r_addr$3 [3]),
+    .ADB9(\r_addr$3 [4]),
+    .CEA(1'h1),
+    .CEB(1'h1),
+    .CLKA(clk),
+    .CLKB(clk),
+    .CSA0(1'h0),
+    .CSA1(1'h0),
+    .CSA2(1'h0),
+    .CSB0(1'h0),
+    .CSB1(1'h0),
+    .CSB2(1'h0),
+    .DIA0(w_data[36]),
+    .DIA1(w_data[37]),
+    .DIA10(w_data[46]),
+    .DIA11(w_data[47]),
+    .DIA12(w_data[48]),
+    .DIA13(w_data[49]),
+    .DIA14(w_data[50]),
+    .DIA15(w_data[51]),
+    .DIA16(w_data[52]),
+    .DIA17(w_data[53]),
+    .DIA2(w_data[38]),
+    .DIA3(w_data[39]),
+    .DIA4(w_data[40]),
+    .DIA5(w_data[41]),
+    .DIA6(w_data[42]),
+    .DIA7(w_data[43]),
+    .DIA8(w_data[44]),
+    .DIA9(w_data[45]),
+    .DIB0(w_data[54]),
+    .DIB1(w_data[55]),
+    .DIB10(w_data[64]),
+    .DIB11(w_data[65]),
+    .DIB12(w_data[66]),
+    .DIB13(w_data[67]),
+    .DIB14(w_data[68]),
+    .DIB15(1'h0),
+    .DIB16(1'h0),
+    .DIB17(1'h0),
+    .DIB2(w_data[56]),
+    .DIB3(w_data[57]),
+    .DIB4(w_data[58]),
+    .DIB5(w_data[59]),
+    .DIB6(w_data[60]),
+    .DIB7(w_data[61]),
+    .DIB8(w_data[62]),
+    .DIB9(w_data[63]),
+    .DOA0(_30_),
+    .DOA1(_32_),
+    .DOA10(_52_),
+    .DOA11(_54_),
+    .DOA12(_57_),
+    .DOA13(_59_),
+    .DOA14(_61_),
+    .DOA15(_63_),
+    .DOA16(_65_),
+    .DOA17(_68_),
+    .DOA2(_35_),
+    .DOA3(_37_),
+    .DOA4(_39_),
+    .DOA5(_41_),
+    .DOA6(_43_),
+    .DOA7(_46_),
+    .DOA8(_48_),
+    .DOA9(_50_),
+    .DOB0(_31_),
+    .DOB1(_34_),
+    .DOB10(_53_),
+    .DOB11(_56_),
+    .DOB12(_58_),
+    .DOB13(_60_),
+    .DOB14(_62_),
+    .DOB15(_64_),
+    .DOB16(_67_),
+    .DOB17(_69_),
+    .DOB2(_36_),
+    .DOB3(_38_),
+    .DOB4(_40_),
+    .DOB5(_42_),
+    .DOB6(_45_),
+    .DOB7(_47_),
+    .DOB8(_49_),
+    .DOB9(_51_),
+    .OCEA(1'h0),
+    .OCEB(1'h1),
+    .RSTA(1'h0),
+    .RSTB(1'h0),
+    .WEA(1'h1),
+    .WEB(1'h0)
+  );
+  assign \$signal  = { 1'h0, w_addr };
+  assign r_addr = { 1'h0, \r_addr$3  };
+  assign \$signal$4  = w_data[35:0];
+  assign \do  = { _29_, _27_, _25_, _23_, _20_, _18_, _16_, _14_, _12_, _09_, _07_, _05_, _03_, _01_, _70_, _55_, _33_, _11_, _28_, _26_, _24_, _21_, _19_, _17_, _15_, _13_, _10_, _08_, _06_, _04_, _02_, _71_, _66_, _44_, _22_, _00_ };
+  assign \$signal$8  = { 3'h0, w_data[68:36] };
+  assign \do$9  = { _69_, _67_, _64_, _62_, _60_, _58_, _56_, _53_, _51_, _49_, _47_, _45_, _42_, _40_, _38_, _36_, _34_, _31_, _68_, _65_, _63_, _61_, _59_, _57_, _54_, _52_, _50_, _48_, _46_, _43_, _41_, _39_, _37_, _35_, _32_, _30_ };
+  assign r_data[68:36] = { _62_, _60_, _58_, _56_, _53_, _51_, _49_, _47_, _45_, _42_, _40_, _38_, _36_, _34_, _31_, _68_, _65_, _63_, _61_, _59_, _57_, _54_, _52_, _50_, _48_, _46_, _43_, _41_, _39_, _37_, _35_, _32_, _30_ };
+  assign r_data[35:0] = { _29_, _27_, _25_, _23_, _20_, _18_, _16_, _14_, _12_, _09_, _07_, _05_, _03_, _01_, _70_, _55_, _33_, _11_, _28_, _26_, _24_, _21_, _19_, _17_, _15_, _13_, _10_, _08_, _06_, _04_, _02_, _71_, _66_, _44_, _22_, _00_ };
+endmodule
+
+(* generator = "Amaranth" *)
+module \hwq_top.engine.requant (rst, zero_point, act_min, act_max, i_valid, i_last, i_acc, o_data, o_valid, o_last, \port$2280$0 , clk);
   wire _000_;
   wire [32:0] _001_;
   wire _002_;
@@ -26392,8 +26479,8 @@ module \hwq_top.engine.requant (rst, zero_point, act_min, act_max, \port$752$0 ,
   wire [30:0] \p$45 ;
   wire [31:0] \p$47 ;
   wire [28:0] \p$49 ;
-  input [68:0] \port$752$0 ;
-  wire [68:0] \port$752$0 ;
+  input [68:0] \port$2280$0 ;
+  wire [68:0] \port$2280$0 ;
   wire [4:0] r_0;
   reg [25:0] rq0_acc0 = 26'h0000000;
   reg [31:0] rq0_b0 = 32'd0;
@@ -26590,10 +26677,10 @@ module \hwq_top.engine.requant (rst, zero_point, act_min, act_max, \port$752$0 ,
   assign _210_ = _211_ ? 31'h00000000 : rq0_m0;
   assign _212_ = _213_ ? 1'h0 : rq0_last;
   assign _214_ = _215_ ? 1'h0 : rq0_valid;
-  assign _216_ = _217_ ? 32'd0 : \port$752$0 [31:0];
+  assign _216_ = _217_ ? 32'd0 : \port$2280$0 [31:0];
   assign _218_ = _219_ ? 26'h0000000 : i_acc;
-  assign _220_ = _221_ ? 6'h00 : \port$752$0 [68:63];
-  assign _222_ = _223_ ? 31'h00000000 : \port$752$0 [62:32];
+  assign _220_ = _221_ ? 6'h00 : \port$2280$0 [68:63];
+  assign _222_ = _223_ ? 31'h00000000 : \port$2280$0 [62:32];
   assign _224_ = _225_ ? 1'h0 : i_last;
   assign _226_ = _227_ ? 1'h0 : i_valid;
   assign _228_ = _229_ ? 1'h0 : rq3_last;
@@ -26789,9 +26876,9 @@ module \hwq_top.engine.requant (rst, zero_point, act_min, act_max, \port$752$0 ,
     .rst(rst)
   );
   assign en = 1'h1;
-  assign i_multiplier = \port$752$0 [62:32];
-  assign i_shift = \port$752$0 [68:63];
-  assign i_bias = \port$752$0 [31:0];
+  assign i_multiplier = \port$2280$0 [62:32];
+  assign i_shift = \port$2280$0 [68:63];
+  assign i_bias = \port$2280$0 [31:0];
   assign left_0 = _134_[4:0];
   assign r_0 = _167_[4:0];
   assign s_0 = _178_[31:0];
@@ -26816,10 +26903,10 @@ module \hwq_top.engine.requant (rst, zero_point, act_min, act_max, \port$752$0 ,
   assign \en$89  = 1'h1;
   assign \a$90  = rq2a_a0[31:17];
   assign \b$91  = rq2a_m0[30:17];
-  assign \i_multiplier[0]  = \port$752$0 [62:32];
-  assign \i_shift[0]  = \port$752$0 [68:63];
+  assign \i_multiplier[0]  = \port$2280$0 [62:32];
+  assign \i_shift[0]  = \port$2280$0 [68:63];
   assign \i_acc[0]  = i_acc;
-  assign \i_bias[0]  = \port$752$0 [31:0];
+  assign \i_bias[0]  = \port$2280$0 [31:0];
   assign \o_data[0]  = o_data;
   assign _229_ = rst;
   assign _172_ = _228_;

@@ -1,2 +1,3 @@
 hwq_top.v
+ecp5_dp16kd.v
 ecp5_mult18x18d.v

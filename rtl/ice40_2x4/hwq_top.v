@@ -176,7 +176,7 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   wire [16:0] _071_;
   wire _072_;
   wire [15:0] _073_;
-  wire [1:0] _074_;
+  wire _074_;
   wire [16:0] _075_;
   wire _076_;
   wire _077_;
@@ -187,7 +187,7 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   wire [4:0] _082_;
   wire [2:0] _083_;
   wire [1:0] _084_;
-  wire [1:0] _085_;
+  wire _085_;
   wire [16:0] _086_;
   wire _087_;
   wire _088_;
@@ -612,34 +612,36 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   wire _507_;
   wire _508_;
   wire _509_;
-  wire [5:0] _510_;
+  wire [68:0] _510_;
   wire _511_;
   wire [5:0] _512_;
   wire _513_;
-  wire [30:0] _514_;
+  wire [5:0] _514_;
   wire _515_;
-  wire [31:0] _516_;
+  wire [30:0] _516_;
   wire _517_;
-  wire _518_;
+  wire [31:0] _518_;
   wire _519_;
   wire _520_;
   wire _521_;
   wire _522_;
+  wire _523_;
+  wire _524_;
   wire \$signal ;
   (* init = 1'h0 *)
-  wire \$signal$50 ;
+  wire \$signal$51 ;
   (* init = 8'h00 *)
-  wire [7:0] \$signal$56 ;
+  wire [7:0] \$signal$57 ;
   (* init = 8'h00 *)
-  wire [7:0] \$signal$58 ;
-  reg [30:0] \$signal$93  = 31'h00000000;
+  wire [7:0] \$signal$59 ;
+  reg [30:0] \$signal$94  = 31'h00000000;
   reg [15:0] M_ = 16'h0000;
   (* init = 24'h000000 *)
   wire [23:0] acc_part;
   wire [23:0] \acc_part[0] ;
   reg [7:0] act_max = 8'h00;
   (* init = 8'h00 *)
-  wire [7:0] \act_max$60 ;
+  wire [7:0] \act_max$61 ;
   reg [7:0] act_min = 8'h00;
   reg at_k_last = 1'h0;
   reg at_tile_last = 1'h0;
@@ -683,14 +685,14 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   wire [31:0] i_bias;
   wire [31:0] \i_bias[0] ;
   wire i_last;
-  reg \i_last$51  = 1'h0;
+  reg \i_last$52  = 1'h0;
   wire [30:0] i_multiplier;
   wire [30:0] \i_multiplier[0] ;
   wire [5:0] i_shift;
   wire [5:0] \i_shift[0] ;
   output i_valid;
   wire i_valid;
-  reg \i_valid$49  = 1'h0;
+  reg \i_valid$50  = 1'h0;
   input [31:0] i_w;
   wire [31:0] i_w;
   wire [7:0] \i_w[0] ;
@@ -726,7 +728,7 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   wire [7:0] \o_data[0] ;
   wire o_last;
   wire o_valid;
-  wire \o_valid$71 ;
+  wire \o_valid$72 ;
   reg [1:0] ob = 2'h0;
   wire [32:0] out_w;
   wire [31:0] \out_w.data ;
@@ -735,11 +737,6 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   wire [7:0] \out_w.data[2] ;
   wire [7:0] \out_w.data[3] ;
   wire \out_w.last ;
-  reg [68:0] p_word = 69'h000000000000000000;
-  wire [68:0] \p_word[0] ;
-  wire [31:0] \p_word[0].bias ;
-  wire [30:0] \p_word[0].multiplier ;
-  wire [5:0] \p_word[0].shift ;
   reg [7:0] part0 = 8'h00;
   wire [7:0] \part0[0] ;
   reg [7:0] part1 = 8'h00;
@@ -749,7 +746,9 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   (* init = 1'h0 *)
   wire part_last;
   reg [5:0] pt_shift = 6'h00;
-  wire [32:0] r_data;
+  wire [5:0] r_addr;
+  wire [68:0] r_data;
+  wire [32:0] \r_data$79 ;
   input r_en;
   wire r_en;
   wire r_rdy;
@@ -762,12 +761,6 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   wire [16:0] row_next;
   reg row_valid = 1'h0;
   wire row_valid_next;
-  wire [5:0] rp__addr;
-  wire [68:0] rp__data;
-  wire [68:0] \rp__data[0] ;
-  wire [31:0] \rp__data[0].bias ;
-  wire [30:0] \rp__data[0].multiplier ;
-  wire [5:0] \rp__data[0].shift ;
   input rst;
   wire rst;
   wire [15:0] s_act__payload;
@@ -791,101 +784,25 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   wire s_wgt__valid;
   wire take;
   reg [7:0] tile_last = 8'h00;
-  wire [32:0] w_data;
+  wire [5:0] w_addr;
+  wire [68:0] w_data;
+  wire [32:0] \w_data$75 ;
   wire w_en;
+  wire \w_en$71 ;
+  wire [68:0] w_word;
+  wire [31:0] \w_word.bias ;
+  wire [30:0] \w_word.multiplier ;
+  wire [5:0] \w_word.shift ;
   reg [5:0] wa = 6'h00;
   reg [1:0] wb = 2'h0;
-  wire [5:0] wp__addr;
-  wire [68:0] wp__data;
-  wire [68:0] \wp__data[0] ;
-  wire [31:0] \wp__data[0].bias ;
-  wire [30:0] \wp__data[0].multiplier ;
-  wire [5:0] \wp__data[0].shift ;
-  wire wp__en;
   wire wrap;
   reg [7:0] zero_point = 8'h00;
-  reg [68:0] params [63:0];
-  initial begin
-    params[0] = 69'h000000000000000000;
-    params[1] = 69'h000000000000000000;
-    params[2] = 69'h000000000000000000;
-    params[3] = 69'h000000000000000000;
-    params[4] = 69'h000000000000000000;
-    params[5] = 69'h000000000000000000;
-    params[6] = 69'h000000000000000000;
-    params[7] = 69'h000000000000000000;
-    params[8] = 69'h000000000000000000;
-    params[9] = 69'h000000000000000000;
-    params[10] = 69'h000000000000000000;
-    params[11] = 69'h000000000000000000;
-    params[12] = 69'h000000000000000000;
-    params[13] = 69'h000000000000000000;
-    params[14] = 69'h000000000000000000;
-    params[15] = 69'h000000000000000000;
-    params[16] = 69'h000000000000000000;
-    params[17] = 69'h000000000000000000;
-    params[18] = 69'h000000000000000000;
-    params[19] = 69'h000000000000000000;
-    params[20] = 69'h000000000000000000;
-    params[21] = 69'h000000000000000000;
-    params[22] = 69'h000000000000000000;
-    params[23] = 69'h000000000000000000;
-    params[24] = 69'h000000000000000000;
-    params[25] = 69'h000000000000000000;
-    params[26] = 69'h000000000000000000;
-    params[27] = 69'h000000000000000000;
-    params[28] = 69'h000000000000000000;
-    params[29] = 69'h000000000000000000;
-    params[30] = 69'h000000000000000000;
-    params[31] = 69'h000000000000000000;
-    params[32] = 69'h000000000000000000;
-    params[33] = 69'h000000000000000000;
-    params[34] = 69'h000000000000000000;
-    params[35] = 69'h000000000000000000;
-    params[36] = 69'h000000000000000000;
-    params[37] = 69'h000000000000000000;
-    params[38] = 69'h000000000000000000;
-    params[39] = 69'h000000000000000000;
-    params[40] = 69'h000000000000000000;
-    params[41] = 69'h000000000000000000;
-    params[42] = 69'h000000000000000000;
-    params[43] = 69'h000000000000000000;
-    params[44] = 69'h000000000000000000;
-    params[45] = 69'h000000000000000000;
-    params[46] = 69'h000000000000000000;
-    params[47] = 69'h000000000000000000;
-    params[48] = 69'h000000000000000000;
-    params[49] = 69'h000000000000000000;
-    params[50] = 69'h000000000000000000;
-    params[51] = 69'h000000000000000000;
-    params[52] = 69'h000000000000000000;
-    params[53] = 69'h000000000000000000;
-    params[54] = 69'h000000000000000000;
-    params[55] = 69'h000000000000000000;
-    params[56] = 69'h000000000000000000;
-    params[57] = 69'h000000000000000000;
-    params[58] = 69'h000000000000000000;
-    params[59] = 69'h000000000000000000;
-    params[60] = 69'h000000000000000000;
-    params[61] = 69'h000000000000000000;
-    params[62] = 69'h000000000000000000;
-    params[63] = 69'h000000000000000000;
-  end
-  always @(posedge clk) begin
-    if (wp__en)
-      params[wp__addr] <= wp__data;
-  end
-  reg [68:0] _906_;
-  always @(posedge clk) begin
-    _906_ <= params[ra_next];
-  end
-  assign rp__data = _906_;
   assign _000_ = credits + give_back;
   assign _051_ = \$signal  ? 2'h2 : 2'h0;
   assign _063_ = _000_ - _051_;
   assign i_last = i_valid & at_k_last;
-  assign _074_ = 1'h1 << lane;
-  assign _085_ = s_param__valid ? _074_ : 2'h0;
+  assign _074_ = ! lane;
+  assign _085_ = s_param__valid & _074_;
   assign _096_ = s_act__valid & s_wgt__valid;
   assign _107_ = in_data & _096_;
   assign _118_ = ~ at_k_last;
@@ -909,7 +826,7 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   assign _057_ = ~ d;
   assign _058_ = dn == nb_last;
   assign _059_ = ob == 2'h3;
-  assign w_en = \o_valid$71  & _059_;
+  assign \w_en$71  = \o_valid$72  & _059_;
   assign _060_ = ! ctrl_state;
   assign _061_ = ctrl_state == 1'h1;
   assign _062_ = ctrl_state == 2'h2;
@@ -1018,7 +935,7 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   always @(posedge clk)
     ctrl_state <= _017_;
   always @(posedge clk)
-    \$signal$93  <= _018_;
+    \$signal$94  <= _018_;
   always @(posedge clk)
     pt_shift <= _019_;
   always @(posedge clk)
@@ -1054,11 +971,9 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   always @(posedge clk)
     row_valid <= _037_;
   always @(posedge clk)
-    p_word <= rp__data;
+    \i_valid$50  <= _038_;
   always @(posedge clk)
-    \i_valid$49  <= _038_;
-  always @(posedge clk)
-    \i_last$51  <= _039_;
+    \i_last$52  <= _039_;
   always @(posedge clk)
     i_acc <= _127_;
   always @(posedge clk)
@@ -1117,7 +1032,7 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   assign _220_ = _221_ ? _218_ : _216_;
   assign _222_ = _223_ ? _216_ : _220_;
   assign _224_ = _225_ ? 1'h0 : _222_;
-  function [4:0] _714_;
+  function [4:0] _715_;
     input [4:0] a;
     input [9:0] b;
     input [1:0] s;
@@ -1125,14 +1040,14 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
     (* parallel_case *)
     casez (s)
       2'b?1:
-        _714_ = b[4:0];
+        _715_ = b[4:0];
       2'b1?:
-        _714_ = b[9:5];
+        _715_ = b[9:5];
       default:
-        _714_ = a;
+        _715_ = a;
     endcase
   endfunction
-  assign _226_ = _714_(flush, { _234_, _104_[4:0] }, { _236_, _227_ });
+  assign _226_ = _715_(flush, { _234_, _104_[4:0] }, { _236_, _227_ });
   assign _227_ = ctrl_state == (* full_case = 32'd1 *) 2'h3;
   assign _228_ = _229_ ? 5'h1c : flush;
   assign _230_ = _231_ ? _228_ : flush;
@@ -1142,21 +1057,21 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   assign _237_ = _238_ ? 5'h00 : _226_;
   assign _239_ = _240_ ? (* full_case = 32'd1 *) _093_ : _102_;
   assign _241_ = _242_ ? _239_ : at_tile_last;
-  function [0:0] _724_;
+  function [0:0] _725_;
     input [0:0] a;
     input [1:0] b;
     input [1:0] s;
     (* parallel_case *)
     casez (s)
       2'b?1:
-        _724_ = b[0:0];
+        _725_ = b[0:0];
       2'b1?:
-        _724_ = b[1:1];
+        _725_ = b[1:1];
       default:
-        _724_ = a;
+        _725_ = a;
     endcase
   endfunction
-  assign _243_ = _724_(at_tile_last, { _247_, _241_ }, { _249_, _244_ });
+  assign _243_ = _725_(at_tile_last, { _247_, _241_ }, { _249_, _244_ });
   assign _244_ = ctrl_state == 2'h2;
   assign _245_ = _246_ ? _089_ : at_tile_last;
   assign _247_ = _248_ ? _245_ : at_tile_last;
@@ -1164,21 +1079,21 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   assign _250_ = _251_ ? 1'h0 : _243_;
   assign _252_ = _253_ ? (* full_case = 32'd1 *) _092_ : _100_;
   assign _254_ = _255_ ? _252_ : at_k_last;
-  function [0:0] _732_;
+  function [0:0] _733_;
     input [0:0] a;
     input [1:0] b;
     input [1:0] s;
     (* parallel_case *)
     casez (s)
       2'b?1:
-        _732_ = b[0:0];
+        _733_ = b[0:0];
       2'b1?:
-        _732_ = b[1:1];
+        _733_ = b[1:1];
       default:
-        _732_ = a;
+        _733_ = a;
     endcase
   endfunction
-  assign _256_ = _732_(at_k_last, { _260_, _254_ }, { _262_, _257_ });
+  assign _256_ = _733_(at_k_last, { _260_, _254_ }, { _262_, _257_ });
   assign _257_ = ctrl_state == 2'h2;
   assign _258_ = _259_ ? _088_ : at_k_last;
   assign _260_ = _261_ ? _258_ : at_k_last;
@@ -1187,21 +1102,21 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   assign _265_ = _266_ ? (* full_case = 32'd1 *) 4'h0 : _097_[3:0];
   assign _267_ = _268_ ? _265_ : fn;
   assign _269_ = _270_ ? _267_ : fn;
-  function [3:0] _741_;
+  function [3:0] _742_;
     input [3:0] a;
     input [7:0] b;
     input [1:0] s;
     (* parallel_case *)
     casez (s)
       2'b?1:
-        _741_ = b[3:0];
+        _742_ = b[3:0];
       2'b1?:
-        _741_ = b[7:4];
+        _742_ = b[7:4];
       default:
-        _741_ = a;
+        _742_ = a;
     endcase
   endfunction
-  assign _271_ = _741_(fn, { _275_, _269_ }, { _277_, _272_ });
+  assign _271_ = _742_(fn, { _275_, _269_ }, { _277_, _272_ });
   assign _272_ = ctrl_state == 2'h2;
   assign _273_ = _274_ ? 4'h0 : fn;
   assign _275_ = _276_ ? _273_ : fn;
@@ -1210,21 +1125,21 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   assign _280_ = _281_ ? _095_[16:0] : fm0;
   assign _282_ = _283_ ? _280_ : fm0;
   assign _284_ = _285_ ? _282_ : fm0;
-  function [16:0] _750_;
+  function [16:0] _751_;
     input [16:0] a;
     input [33:0] b;
     input [1:0] s;
     (* parallel_case *)
     casez (s)
       2'b?1:
-        _750_ = b[16:0];
+        _751_ = b[16:0];
       2'b1?:
-        _750_ = b[33:17];
+        _751_ = b[33:17];
       default:
-        _750_ = a;
+        _751_ = a;
     endcase
   endfunction
-  assign _286_ = _750_(fm0, { _290_, _284_ }, { _292_, _287_ });
+  assign _286_ = _751_(fm0, { _290_, _284_ }, { _292_, _287_ });
   assign _287_ = ctrl_state == 2'h2;
   assign _288_ = _289_ ? 17'h00000 : fm0;
   assign _290_ = _291_ ? _288_ : fm0;
@@ -1233,21 +1148,21 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   assign _295_ = _296_ ? 1'h0 : in_data;
   assign _297_ = _298_ ? (* full_case = 32'd1 *) 1'h1 : _295_;
   assign _299_ = _300_ ? _297_ : in_data;
-  function [0:0] _759_;
+  function [0:0] _760_;
     input [0:0] a;
     input [1:0] b;
     input [1:0] s;
     (* parallel_case *)
     casez (s)
       2'b?1:
-        _759_ = b[0:0];
+        _760_ = b[0:0];
       2'b1?:
-        _759_ = b[1:1];
+        _760_ = b[1:1];
       default:
-        _759_ = a;
+        _760_ = a;
     endcase
   endfunction
-  assign _301_ = _759_(in_data, { _305_, _299_ }, { _307_, _302_ });
+  assign _301_ = _760_(in_data, { _305_, _299_ }, { _307_, _302_ });
   assign _302_ = ctrl_state == 2'h2;
   assign _303_ = _304_ ? 1'h1 : in_data;
   assign _305_ = _306_ ? _303_ : in_data;
@@ -1255,21 +1170,21 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   assign _308_ = _309_ ? 1'h0 : _301_;
   assign _310_ = _311_ ? (* full_case = 32'd1 *) 8'h00 : _098_[7:0];
   assign _312_ = _313_ ? _310_ : kk;
-  function [7:0] _767_;
+  function [7:0] _768_;
     input [7:0] a;
     input [15:0] b;
     input [1:0] s;
     (* parallel_case *)
     casez (s)
       2'b?1:
-        _767_ = b[7:0];
+        _768_ = b[7:0];
       2'b1?:
-        _767_ = b[15:8];
+        _768_ = b[15:8];
       default:
-        _767_ = a;
+        _768_ = a;
     endcase
   endfunction
-  assign _314_ = _767_(kk, { _318_, _312_ }, { _320_, _315_ });
+  assign _314_ = _768_(kk, { _318_, _312_ }, { _320_, _315_ });
   assign _315_ = ctrl_state == 2'h2;
   assign _316_ = _317_ ? 8'h00 : kk;
   assign _318_ = _319_ ? _316_ : kk;
@@ -1285,13 +1200,13 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   assign _335_ = _336_ ? _333_ : pt_shift;
   assign _336_ = ctrl_state == 2'h1;
   assign _337_ = _338_ ? 6'h00 : _335_;
-  assign _339_ = _340_ ? hdr[62:32] : \$signal$93 ;
-  assign _341_ = _342_ ? _339_ : \$signal$93 ;
-  assign _343_ = _344_ ? _341_ : \$signal$93 ;
+  assign _339_ = _340_ ? hdr[62:32] : \$signal$94 ;
+  assign _341_ = _342_ ? _339_ : \$signal$94 ;
+  assign _343_ = _344_ ? _341_ : \$signal$94 ;
   assign _344_ = ctrl_state == 2'h1;
   assign _345_ = _346_ ? 31'h00000000 : _343_;
   assign _347_ = _348_ ? 2'h0 : ctrl_state;
-  function [1:0] _789_;
+  function [1:0] _790_;
     input [1:0] a;
     input [7:0] b;
     input [3:0] s;
@@ -1299,18 +1214,18 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
     (* parallel_case *)
     casez (s)
       4'b???1:
-        _789_ = b[1:0];
+        _790_ = b[1:0];
       4'b??1?:
-        _789_ = b[3:2];
+        _790_ = b[3:2];
       4'b?1??:
-        _789_ = b[5:4];
+        _790_ = b[5:4];
       4'b1???:
-        _789_ = b[7:6];
+        _790_ = b[7:6];
       default:
-        _789_ = a;
+        _790_ = a;
     endcase
   endfunction
-  assign _349_ = _789_(ctrl_state, { _365_, _362_, _357_, _347_ }, { _367_, _364_, _359_, _350_ });
+  assign _349_ = _790_(ctrl_state, { _365_, _362_, _357_, _347_ }, { _367_, _364_, _359_, _350_ });
   assign _350_ = ctrl_state == (* full_case = 32'd1 *) 2'h3;
   assign _351_ = _352_ ? 2'h3 : ctrl_state;
   assign _353_ = _354_ ? _351_ : ctrl_state;
@@ -1324,41 +1239,41 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   assign _367_ = ! (* full_case = 32'd1 *) ctrl_state;
   assign _368_ = _369_ ? 2'h0 : _349_;
   assign _370_ = _371_ ? _087_ : ch_last;
-  function [0:0] _803_;
+  function [0:0] _804_;
     input [0:0] a;
     input [1:0] b;
     input [1:0] s;
     (* parallel_case *)
     casez (s)
       2'b?1:
-        _803_ = b[0:0];
+        _804_ = b[0:0];
       2'b1?:
-        _803_ = b[1:1];
+        _804_ = b[1:1];
       default:
-        _803_ = a;
+        _804_ = a;
     endcase
   endfunction
-  assign _372_ = _803_(ch_last, { _374_, _370_ }, { _376_, _373_ });
+  assign _372_ = _804_(ch_last, { _374_, _370_ }, { _376_, _373_ });
   assign _373_ = ctrl_state == 2'h1;
   assign _374_ = _375_ ? _076_ : ch_last;
   assign _376_ = ! ctrl_state;
   assign _377_ = _378_ ? 1'h0 : _372_;
   assign _379_ = _380_ ? _078_[15:0] : ch;
-  function [15:0] _809_;
+  function [15:0] _810_;
     input [15:0] a;
     input [31:0] b;
     input [1:0] s;
     (* parallel_case *)
     casez (s)
       2'b?1:
-        _809_ = b[15:0];
+        _810_ = b[15:0];
       2'b1?:
-        _809_ = b[31:16];
+        _810_ = b[31:16];
       default:
-        _809_ = a;
+        _810_ = a;
     endcase
   endfunction
-  assign _381_ = _809_(ch, { _383_, _379_ }, { _385_, _382_ });
+  assign _381_ = _810_(ch, { _383_, _379_ }, { _385_, _382_ });
   assign _382_ = ctrl_state == 2'h1;
   assign _383_ = _384_ ? 16'h0000 : ch;
   assign _385_ = ! ctrl_state;
@@ -1366,42 +1281,42 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   assign _388_ = _389_ ? (* full_case = 32'd1 *) 2'h0 : _083_[1:0];
   assign _390_ = lane ? wb : _388_;
   assign _392_ = _393_ ? _390_ : wb;
-  function [1:0] _817_;
+  function [1:0] _818_;
     input [1:0] a;
     input [3:0] b;
     input [1:0] s;
     (* parallel_case *)
     casez (s)
       2'b?1:
-        _817_ = b[1:0];
+        _818_ = b[1:0];
       2'b1?:
-        _817_ = b[3:2];
+        _818_ = b[3:2];
       default:
-        _817_ = a;
+        _818_ = a;
     endcase
   endfunction
-  assign _394_ = _817_(wb, { _396_, _392_ }, { _398_, _395_ });
+  assign _394_ = _818_(wb, { _396_, _392_ }, { _398_, _395_ });
   assign _395_ = ctrl_state == 2'h1;
   assign _396_ = _397_ ? 2'h0 : wb;
   assign _398_ = ! ctrl_state;
   assign _399_ = _400_ ? 2'h0 : _394_;
   assign _401_ = lane ? wa : _080_[5:0];
   assign _403_ = _404_ ? _401_ : wa;
-  function [5:0] _824_;
+  function [5:0] _825_;
     input [5:0] a;
     input [11:0] b;
     input [1:0] s;
     (* parallel_case *)
     casez (s)
       2'b?1:
-        _824_ = b[5:0];
+        _825_ = b[5:0];
       2'b1?:
-        _824_ = b[11:6];
+        _825_ = b[11:6];
       default:
-        _824_ = a;
+        _825_ = a;
     endcase
   endfunction
-  assign _405_ = _824_(wa, { _407_, _403_ }, { _409_, _406_ });
+  assign _405_ = _825_(wa, { _407_, _403_ }, { _409_, _406_ });
   assign _406_ = ctrl_state == 2'h1;
   assign _407_ = _408_ ? 6'h00 : wa;
   assign _409_ = ! ctrl_state;
@@ -1409,42 +1324,42 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   assign _412_ = _413_ ? _082_[3:0] : blk;
   assign _414_ = lane ? blk : _412_;
   assign _416_ = _417_ ? _414_ : blk;
-  function [3:0] _832_;
+  function [3:0] _833_;
     input [3:0] a;
     input [7:0] b;
     input [1:0] s;
     (* parallel_case *)
     casez (s)
       2'b?1:
-        _832_ = b[3:0];
+        _833_ = b[3:0];
       2'b1?:
-        _832_ = b[7:4];
+        _833_ = b[7:4];
       default:
-        _832_ = a;
+        _833_ = a;
     endcase
   endfunction
-  assign _418_ = _832_(blk, { _420_, _416_ }, { _422_, _419_ });
+  assign _418_ = _833_(blk, { _420_, _416_ }, { _422_, _419_ });
   assign _419_ = ctrl_state == 2'h1;
   assign _420_ = _421_ ? 4'h0 : blk;
   assign _422_ = ! ctrl_state;
   assign _423_ = _424_ ? 4'h0 : _418_;
   assign _425_ = lane ? (* full_case = 32'd1 *) _084_[0] : 1'h0;
   assign _427_ = _428_ ? _425_ : lane;
-  function [0:0] _839_;
+  function [0:0] _840_;
     input [0:0] a;
     input [1:0] b;
     input [1:0] s;
     (* parallel_case *)
     casez (s)
       2'b?1:
-        _839_ = b[0:0];
+        _840_ = b[0:0];
       2'b1?:
-        _839_ = b[1:1];
+        _840_ = b[1:1];
       default:
-        _839_ = a;
+        _840_ = a;
     endcase
   endfunction
-  assign _429_ = _839_(lane, { _431_, _427_ }, { _433_, _430_ });
+  assign _429_ = _840_(lane, { _431_, _427_ }, { _433_, _430_ });
   assign _430_ = ctrl_state == 2'h1;
   assign _431_ = _432_ ? 1'h0 : lane;
   assign _433_ = ! ctrl_state;
@@ -1496,35 +1411,37 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   assign _505_ = ctrl_state == 2'h2;
   assign _506_ = _507_ ? _001_ : 1'h0;
   assign _507_ = ctrl_state == 2'h2;
-  assign _508_ = _509_ ? _085_[0] : 1'h0;
+  assign _508_ = _509_ ? _085_ : 1'h0;
   assign _509_ = ctrl_state == 2'h1;
-  assign _510_ = _511_ ? wa : 6'h00;
+  assign _510_ = _511_ ? w_word : 69'h000000000000000000;
   assign _511_ = ctrl_state == 2'h1;
-  assign _512_ = _513_ ? hdr[69:64] : 6'h00;
+  assign _512_ = _513_ ? wa : 6'h00;
   assign _513_ = ctrl_state == 2'h1;
-  assign _514_ = _515_ ? hdr[62:32] : 31'h00000000;
+  assign _514_ = _515_ ? hdr[69:64] : 6'h00;
   assign _515_ = ctrl_state == 2'h1;
-  assign _516_ = _517_ ? hdr[31:0] : 32'd0;
+  assign _516_ = _517_ ? hdr[62:32] : 31'h00000000;
   assign _517_ = ctrl_state == 2'h1;
-  assign _518_ = _519_ ? s_param__valid : 1'h0;
-  assign _519_ = ! ctrl_state;
-  function [0:0] _903_;
+  assign _518_ = _519_ ? hdr[31:0] : 32'd0;
+  assign _519_ = ctrl_state == 2'h1;
+  assign _520_ = _521_ ? s_param__valid : 1'h0;
+  assign _521_ = ! ctrl_state;
+  function [0:0] _906_;
     input [0:0] a;
     input [1:0] b;
     input [1:0] s;
     (* parallel_case *)
     casez (s)
       2'b?1:
-        _903_ = b[0:0];
+        _906_ = b[0:0];
       2'b1?:
-        _903_ = b[1:1];
+        _906_ = b[1:1];
       default:
-        _903_ = a;
+        _906_ = a;
     endcase
   endfunction
-  assign _520_ = _903_(1'h0, 2'h3, { _522_, _521_ });
-  assign _521_ = ctrl_state == 2'h1;
-  assign _522_ = ! ctrl_state;
+  assign _522_ = _906_(1'h0, 2'h3, { _524_, _523_ });
+  assign _523_ = ctrl_state == 2'h1;
+  assign _524_ = ! ctrl_state;
   \hwq_top.engine.array  array (
     .clk(clk),
     .drain_valid(o_valid),
@@ -1541,20 +1458,29 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
     .r_en(r_en),
     .r_rdy(m_out__valid),
     .rst(rst),
-    .w_en(w_en),
+    .w_en(\w_en$71 ),
     .w_port__data(out_w)
+  );
+  \hwq_top.engine.params0  params0 (
+    .clk(clk),
+    .r_data(r_data),
+    .rp__addr(ra_next),
+    .rst(rst),
+    .wp__addr(w_addr),
+    .wp__data(w_data),
+    .wp__en(w_en)
   );
   \hwq_top.engine.requant  requant (
     .act_max(act_max),
     .act_min(act_min),
     .clk(clk),
     .i_acc(i_acc),
-    .i_last(\i_last$51 ),
-    .i_valid(\i_valid$49 ),
+    .i_last(\i_last$52 ),
+    .i_valid(\i_valid$50 ),
     .o_data(o_data),
     .o_last(o_last),
-    .o_valid(\o_valid$71 ),
-    .\port$392$0 (p_word),
+    .o_valid(\o_valid$72 ),
+    .\port$687$0 (r_data),
     .rst(rst),
     .zero_point(zero_point)
   );
@@ -1569,19 +1495,19 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   assign s_act__ready = i_valid;
   assign s_wgt__ready = i_valid;
   assign row_next = _052_[16:0];
-  assign rp__addr = ra_next;
-  assign \$signal$50  = \i_valid$49 ;
-  assign part_last = \i_last$51 ;
+  assign r_addr = ra_next;
+  assign \$signal$51  = \i_valid$50 ;
+  assign part_last = \i_last$52 ;
   assign acc_part = i_acc;
-  assign \$signal$56  = zero_point;
-  assign \$signal$58  = act_min;
-  assign \act_max$60  = act_max;
-  assign i_bias = p_word[31:0];
-  assign i_multiplier = p_word[62:32];
-  assign i_shift = p_word[68:63];
-  assign w_data = out_w;
+  assign \$signal$57  = zero_point;
+  assign \$signal$59  = act_min;
+  assign \act_max$61  = act_max;
+  assign i_bias = r_data[31:0];
+  assign i_multiplier = r_data[62:32];
+  assign i_shift = r_data[68:63];
+  assign \w_data$75  = out_w;
   assign r_rdy = m_out__valid;
-  assign r_data = m_out__payload;
+  assign \r_data$79  = m_out__payload;
   assign m_out__ready = r_en;
   assign \hdr.m  = hdr[15:0];
   assign \hdr.n  = hdr[31:16];
@@ -1604,19 +1530,14 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   assign \s_wgt__payload[1]  = i_w[15:8];
   assign \s_wgt__payload[2]  = i_w[23:16];
   assign \s_wgt__payload[3]  = i_w[31:24];
-  assign \wp__data[0]  = wp__data;
-  assign \wp__data[0].bias  = wp__data[31:0];
-  assign \wp__data[0].multiplier  = wp__data[62:32];
-  assign \wp__data[0].shift  = wp__data[68:63];
+  assign \w_word.bias  = w_word[31:0];
+  assign \w_word.multiplier  = w_word[62:32];
+  assign \w_word.shift  = w_word[68:63];
   assign \i_acc[0]  = i_acc;
   assign \acc_part[0]  = i_acc;
-  assign \i_bias[0]  = p_word[31:0];
-  assign \p_word[0]  = p_word;
-  assign \p_word[0].bias  = p_word[31:0];
-  assign \p_word[0].multiplier  = p_word[62:32];
-  assign \p_word[0].shift  = p_word[68:63];
-  assign \i_multiplier[0]  = p_word[62:32];
-  assign \i_shift[0]  = p_word[68:63];
+  assign \i_bias[0]  = r_data[31:0];
+  assign \i_multiplier[0]  = r_data[62:32];
+  assign \i_shift[0]  = r_data[68:63];
   assign \out_w.data  = out_w[31:0];
   assign \out_w.data[0]  = out_w[7:0];
   assign \out_w.data[1]  = out_w[15:8];
@@ -1633,10 +1554,6 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   assign \m_out__payload.data[2]  = m_out__payload[23:16];
   assign \m_out__payload.data[3]  = m_out__payload[31:24];
   assign \m_out__payload.last  = m_out__payload[32];
-  assign \rp__data[0]  = rp__data;
-  assign \rp__data[0].bias  = rp__data[31:0];
-  assign \rp__data[0].multiplier  = rp__data[62:32];
-  assign \rp__data[0].shift  = rp__data[68:63];
   assign \o_data$101[0]  = \o_data$101 [23:0];
   assign \o_data$101[1]  = \o_data$101 [47:24];
   assign \o_data$101[2]  = \o_data$101 [71:48];
@@ -1645,16 +1562,16 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   assign out_w[31:0] = { o_data, part2, part1, part0 };
   assign _141_ = rst;
   assign _044_ = _140_;
-  assign _145_ = \o_valid$71 ;
+  assign _145_ = \o_valid$72 ;
   assign _147_ = rst;
   assign _043_ = _146_;
-  assign _151_ = \o_valid$71 ;
+  assign _151_ = \o_valid$72 ;
   assign _153_ = rst;
   assign _042_ = _152_;
-  assign _157_ = \o_valid$71 ;
+  assign _157_ = \o_valid$72 ;
   assign _159_ = rst;
   assign _041_ = _158_;
-  assign _161_ = \o_valid$71 ;
+  assign _161_ = \o_valid$72 ;
   assign _163_ = rst;
   assign _040_ = _162_;
   assign _165_ = rst;
@@ -1835,13 +1752,14 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   assign ra_next = _502_;
   assign \$signal  = _504_;
   assign i_valid = _506_;
-  assign wp__en = _508_;
-  assign wp__addr = _510_;
-  assign wp__data[68:63] = _512_;
-  assign wp__data[62:32] = _514_;
-  assign wp__data[31:0] = _516_;
-  assign header_taken = _518_;
-  assign s_param__ready = _520_;
+  assign w_en = _508_;
+  assign w_data = _510_;
+  assign w_addr = _512_;
+  assign w_word[68:63] = _514_;
+  assign w_word[62:32] = _516_;
+  assign w_word[31:0] = _518_;
+  assign header_taken = _520_;
+  assign s_param__ready = _522_;
   assign _047_ = d;
   assign _116_ = d;
 endmodule
@@ -3352,7 +3270,116 @@ module \hwq_top.engine.fifo (clk, rst, w_en, r_rdy, r_data, w_port__data, r_en);
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.requant (rst, zero_point, act_min, act_max, \port$392$0 , i_valid, i_last, i_acc, o_data, o_valid, o_last, clk);
+module \hwq_top.engine.params0 (rst, wp__addr, wp__data, wp__en, rp__addr, r_data, clk);
+  input clk;
+  wire clk;
+  wire [5:0] r_addr;
+  output [68:0] r_data;
+  reg [68:0] r_data = 69'h000000000000000000;
+  (* init = 69'h000000000000000000 *)
+  wire [68:0] r_q;
+  input [5:0] rp__addr;
+  wire [5:0] rp__addr;
+  wire [68:0] rp__data;
+  input rst;
+  wire rst;
+  wire [5:0] w_addr;
+  wire [68:0] w_data;
+  wire w_en;
+  input [5:0] wp__addr;
+  wire [5:0] wp__addr;
+  input [68:0] wp__data;
+  wire [68:0] wp__data;
+  input wp__en;
+  wire wp__en;
+  (* no_rw_check = 32'd1 *)
+  reg [68:0] mem [63:0];
+  initial begin
+    mem[0] = 69'h000000000000000000;
+    mem[1] = 69'h000000000000000000;
+    mem[2] = 69'h000000000000000000;
+    mem[3] = 69'h000000000000000000;
+    mem[4] = 69'h000000000000000000;
+    mem[5] = 69'h000000000000000000;
+    mem[6] = 69'h000000000000000000;
+    mem[7] = 69'h000000000000000000;
+    mem[8] = 69'h000000000000000000;
+    mem[9] = 69'h000000000000000000;
+    mem[10] = 69'h000000000000000000;
+    mem[11] = 69'h000000000000000000;
+    mem[12] = 69'h000000000000000000;
+    mem[13] = 69'h000000000000000000;
+    mem[14] = 69'h000000000000000000;
+    mem[15] = 69'h000000000000000000;
+    mem[16] = 69'h000000000000000000;
+    mem[17] = 69'h000000000000000000;
+    mem[18] = 69'h000000000000000000;
+    mem[19] = 69'h000000000000000000;
+    mem[20] = 69'h000000000000000000;
+    mem[21] = 69'h000000000000000000;
+    mem[22] = 69'h000000000000000000;
+    mem[23] = 69'h000000000000000000;
+    mem[24] = 69'h000000000000000000;
+    mem[25] = 69'h000000000000000000;
+    mem[26] = 69'h000000000000000000;
+    mem[27] = 69'h000000000000000000;
+    mem[28] = 69'h000000000000000000;
+    mem[29] = 69'h000000000000000000;
+    mem[30] = 69'h000000000000000000;
+    mem[31] = 69'h000000000000000000;
+    mem[32] = 69'h000000000000000000;
+    mem[33] = 69'h000000000000000000;
+    mem[34] = 69'h000000000000000000;
+    mem[35] = 69'h000000000000000000;
+    mem[36] = 69'h000000000000000000;
+    mem[37] = 69'h000000000000000000;
+    mem[38] = 69'h000000000000000000;
+    mem[39] = 69'h000000000000000000;
+    mem[40] = 69'h000000000000000000;
+    mem[41] = 69'h000000000000000000;
+    mem[42] = 69'h000000000000000000;
+    mem[43] = 69'h000000000000000000;
+    mem[44] = 69'h000000000000000000;
+    mem[45] = 69'h000000000000000000;
+    mem[46] = 69'h000000000000000000;
+    mem[47] = 69'h000000000000000000;
+    mem[48] = 69'h000000000000000000;
+    mem[49] = 69'h000000000000000000;
+    mem[50] = 69'h000000000000000000;
+    mem[51] = 69'h000000000000000000;
+    mem[52] = 69'h000000000000000000;
+    mem[53] = 69'h000000000000000000;
+    mem[54] = 69'h000000000000000000;
+    mem[55] = 69'h000000000000000000;
+    mem[56] = 69'h000000000000000000;
+    mem[57] = 69'h000000000000000000;
+    mem[58] = 69'h000000000000000000;
+    mem[59] = 69'h000000000000000000;
+    mem[60] = 69'h000000000000000000;
+    mem[61] = 69'h000000000000000000;
+    mem[62] = 69'h000000000000000000;
+    mem[63] = 69'h000000000000000000;
+  end
+  always @(posedge clk) begin
+    if (wp__en)
+      mem[wp__addr] <= wp__data;
+  end
+  reg [68:0] _1_;
+  always @(posedge clk) begin
+    _1_ <= mem[rp__addr];
+  end
+  assign rp__data = _1_;
+  always @(posedge clk)
+    r_data <= rp__data;
+  assign w_addr = wp__addr;
+  assign w_data = wp__data;
+  assign w_en = wp__en;
+  assign r_addr = rp__addr;
+  assign r_q = r_data;
+endmodule
+
+(* generator = "Amaranth" *)
+module \hwq_top.engine.requant (rst, zero_point, act_min, act_max, i_valid, i_last, i_acc, o_data, o_valid, o_last, \port$687$0 , clk);
   wire _000_;
   wire [32:0] _001_;
   wire [64:0] _002_;
@@ -3522,8 +3549,8 @@ module \hwq_top.engine.requant (rst, zero_point, act_min, act_max, \port$392$0 ,
   output o_valid;
   reg o_valid = 1'h0;
   wire [64:0] outer_0;
-  input [68:0] \port$392$0 ;
-  wire [68:0] \port$392$0 ;
+  input [68:0] \port$687$0 ;
+  wire [68:0] \port$687$0 ;
   wire [4:0] r_0;
   reg [4:0] rq1_l0 = 5'h00;
   reg rq1_last = 1'h0;
@@ -3627,12 +3654,12 @@ module \hwq_top.engine.requant (rst, zero_point, act_min, act_max, \port$392$0 ,
     o_valid <= _056_;
   always @(posedge clk)
     o_last <= _057_;
-  assign _000_ = $signed(\port$392$0 [68:63]) > $signed(1'h0);
-  assign _011_ = _000_ ? \port$392$0 [68:63] : 6'h00;
-  assign _022_ = $signed(\port$392$0 [68:63]) < $signed(1'h0);
-  assign _033_ = - $signed(\port$392$0 [68:63]);
+  assign _000_ = $signed(\port$687$0 [68:63]) > $signed(1'h0);
+  assign _011_ = _000_ ? \port$687$0 [68:63] : 6'h00;
+  assign _022_ = $signed(\port$687$0 [68:63]) < $signed(1'h0);
+  assign _033_ = - $signed(\port$687$0 [68:63]);
   assign _044_ = _022_ ? _033_ : 7'h00;
-  assign _055_ = $signed(i_acc) + $signed(\port$392$0 [31:0]);
+  assign _055_ = $signed(i_acc) + $signed(\port$687$0 [31:0]);
   assign _058_ = $signed(rq1_s0) << rq1_l0;
   assign _059_ = rq2b_ng0 ? rq2b_m0 : 31'h00000000;
   assign _060_ = rq2b_phh0 - _059_;
@@ -3695,14 +3722,14 @@ module \hwq_top.engine.requant (rst, zero_point, act_min, act_max, \port$392$0 ,
   assign _123_ = _124_ ? 32'd0 : _055_[31:0];
   assign _125_ = _126_ ? 5'h00 : _044_[4:0];
   assign _127_ = _128_ ? 5'h00 : _011_[4:0];
-  assign _129_ = _130_ ? 31'h00000000 : \port$392$0 [62:32];
+  assign _129_ = _130_ ? 31'h00000000 : \port$687$0 [62:32];
   assign _131_ = _132_ ? 1'h0 : i_last;
   assign _133_ = _134_ ? 1'h0 : i_valid;
   assign left_0 = _011_[4:0];
-  assign i_shift = \port$392$0 [68:63];
+  assign i_shift = \port$687$0 [68:63];
   assign r_0 = _044_[4:0];
   assign s_0 = _055_[31:0];
-  assign i_bias = \port$392$0 [31:0];
+  assign i_bias = \port$687$0 [31:0];
   assign a_0 = _058_[31:0];
   assign high_0 = { _060_[31], _060_ };
   assign outer_0 = { _060_[31], _060_, rq2b_pll0 };
@@ -3710,11 +3737,11 @@ module \hwq_top.engine.requant (rst, zero_point, act_min, act_max, \port$392$0 ,
   assign half_0 = _006_[31:0];
   assign u_0 = _012_[33:0];
   assign en = 1'h1;
-  assign i_multiplier = \port$392$0 [62:32];
-  assign \i_shift[0]  = \port$392$0 [68:63];
+  assign i_multiplier = \port$687$0 [62:32];
+  assign \i_shift[0]  = \port$687$0 [68:63];
   assign \i_acc[0]  = i_acc;
-  assign \i_bias[0]  = \port$392$0 [31:0];
-  assign \i_multiplier[0]  = \port$392$0 [62:32];
+  assign \i_bias[0]  = \port$687$0 [31:0];
+  assign \i_multiplier[0]  = \port$687$0 [62:32];
   assign \o_data[0]  = o_data;
   assign _062_ = rst;
   assign _057_ = _061_;

@@ -108,114 +108,114 @@ endmodule
 module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_en, clk, rst, m_out__valid, m_out__payload, s_param__ready, i_valid, i_a);
   wire [4:0] _000_;
   wire _001_;
-  wire [7:0] _002_;
+  wire [15:0] _002_;
   wire [15:0] _003_;
-  wire [5:0] _004_;
-  wire [1:0] _005_;
-  wire [2:0] _006_;
-  wire [2:0] _007_;
-  wire _008_;
+  wire [16:0] _004_;
+  wire [15:0] _005_;
+  wire [7:0] _006_;
+  wire [7:0] _007_;
+  wire [7:0] _008_;
   wire [15:0] _009_;
-  wire _010_;
+  wire [5:0] _010_;
   wire [1:0] _011_;
   wire _012_;
-  wire [30:0] _013_;
-  wire [5:0] _014_;
-  wire [2:0] _015_;
-  wire [5:0] _016_;
+  wire [2:0] _013_;
+  wire [2:0] _014_;
+  wire _015_;
+  wire [15:0] _016_;
   wire _017_;
-  wire [16:0] _018_;
-  wire [2:0] _019_;
-  wire _020_;
-  wire _021_;
-  wire [4:0] _022_;
+  wire [1:0] _018_;
+  wire [30:0] _019_;
+  wire [5:0] _020_;
+  wire [2:0] _021_;
+  wire [5:0] _022_;
   wire _023_;
-  wire [1:0] _024_;
-  wire [2:0] _025_;
-  wire _026_;
-  wire [2:0] _027_;
-  wire [2:0] _028_;
-  wire [2:0] _029_;
-  wire [16:0] _030_;
-  wire _031_;
+  wire _024_;
+  wire [16:0] _025_;
+  wire [2:0] _026_;
+  wire _027_;
+  wire _028_;
+  wire [4:0] _029_;
+  wire [1:0] _030_;
+  wire [2:0] _031_;
   wire _032_;
-  wire _033_;
+  wire [2:0] _033_;
   wire _034_;
-  wire [1:0] _035_;
-  wire _036_;
-  wire _037_;
+  wire [2:0] _035_;
+  wire [2:0] _036_;
+  wire [16:0] _037_;
   wire _038_;
   wire _039_;
-  wire [17:0] _040_;
-  wire [17:0] _041_;
-  wire [2:0] _042_;
-  wire [18:0] _043_;
+  wire _040_;
+  wire [1:0] _041_;
+  wire _042_;
+  wire _043_;
   wire _044_;
   wire _045_;
   wire _046_;
   wire _047_;
-  wire _048_;
+  wire [2:0] _048_;
   wire _049_;
   wire _050_;
   wire _051_;
   wire _052_;
-  wire [5:0] _053_;
+  wire [17:0] _053_;
   wire [17:0] _054_;
-  wire _055_;
+  wire [18:0] _055_;
   wire _056_;
-  wire [16:0] _057_;
-  wire [16:0] _058_;
-  wire [16:0] _059_;
-  wire [16:0] _060_;
+  wire _057_;
+  wire _058_;
+  wire [5:0] _059_;
+  wire _060_;
   wire _061_;
-  wire [15:0] _062_;
-  wire [16:0] _063_;
-  wire [6:0] _064_;
+  wire _062_;
+  wire _063_;
+  wire _064_;
   wire _065_;
-  wire _066_;
-  wire [16:0] _067_;
+  wire [17:0] _066_;
+  wire _067_;
   wire _068_;
-  wire [3:0] _069_;
+  wire [16:0] _069_;
   wire _070_;
-  wire [3:0] _071_;
-  wire [1:0] _072_;
-  wire [2:0] _073_;
-  wire [16:0] _074_;
-  wire [6:0] _075_;
-  wire _076_;
+  wire [16:0] _071_;
+  wire [16:0] _072_;
+  wire [16:0] _073_;
+  wire _074_;
+  wire [15:0] _075_;
+  wire [16:0] _076_;
   wire _077_;
   wire _078_;
-  wire _079_;
+  wire [16:0] _079_;
   wire _080_;
   wire _081_;
-  wire _082_;
+  wire [3:0] _082_;
   wire _083_;
-  wire [17:0] _084_;
-  wire [3:0] _085_;
-  wire _086_;
-  wire [6:0] _087_;
-  wire [6:0] _088_;
+  wire [3:0] _084_;
+  wire [1:0] _085_;
+  wire [2:0] _086_;
+  wire [16:0] _087_;
+  wire _088_;
   wire _089_;
-  wire [6:0] _090_;
+  wire _090_;
   wire _091_;
   wire _092_;
-  wire [5:0] _093_;
+  wire _093_;
   wire _094_;
-  wire [3:0] _095_;
-  wire [3:0] _096_;
-  wire _097_;
-  wire _098_;
-  wire _099_;
-  wire _100_;
+  wire _095_;
+  wire _096_;
+  wire [17:0] _097_;
+  wire [3:0] _098_;
+  wire [6:0] _099_;
+  wire [6:0] _100_;
   wire _101_;
-  wire _102_;
+  wire [6:0] _102_;
   wire _103_;
-  wire [1:0] _104_;
+  wire _104_;
   wire _105_;
-  wire _106_;
-  wire [3:0] _107_;
-  wire _108_;
-  wire [2:0] _109_;
+  wire [5:0] _106_;
+  wire _107_;
+  wire [3:0] _108_;
+  wire [3:0] _109_;
   wire _110_;
   wire _111_;
   wire _112_;
@@ -223,26 +223,26 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   wire _114_;
   wire _115_;
   wire _116_;
-  wire _117_;
+  wire [1:0] _117_;
   wire _118_;
   wire _119_;
-  wire [1:0] _120_;
-  wire _121_;
-  wire [3:0] _122_;
+  wire [3:0] _120_;
+  wire [2:0] _121_;
+  wire _122_;
   wire _123_;
-  wire [15:0] _124_;
-  wire [15:0] _125_;
-  wire [16:0] _126_;
-  wire [15:0] _127_;
-  wire [7:0] _128_;
-  wire [7:0] _129_;
-  wire [1:0] _130_;
+  wire _124_;
+  wire _125_;
+  wire _126_;
+  wire _127_;
+  wire _128_;
+  wire _129_;
+  wire _130_;
   wire _131_;
-  wire _132_;
+  wire [1:0] _132_;
   wire _133_;
-  wire _134_;
+  wire [3:0] _134_;
   wire _135_;
-  wire _136_;
+  wire [1:0] _136_;
   wire _137_;
   wire _138_;
   wire _139_;
@@ -250,19 +250,19 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   wire _141_;
   wire _142_;
   wire _143_;
-  wire [16:0] _144_;
+  wire _144_;
   wire _145_;
-  wire [16:0] _146_;
+  wire _146_;
   wire _147_;
-  wire [16:0] _148_;
+  wire _148_;
   wire _149_;
   wire [16:0] _150_;
   wire _151_;
-  wire [2:0] _152_;
+  wire [16:0] _152_;
   wire _153_;
-  wire [2:0] _154_;
+  wire [16:0] _154_;
   wire _155_;
-  wire [2:0] _156_;
+  wire [16:0] _156_;
   wire _157_;
   wire [2:0] _158_;
   wire _159_;
@@ -270,19 +270,19 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   wire _161_;
   wire [2:0] _162_;
   wire _163_;
-  wire _164_;
+  wire [2:0] _164_;
   wire _165_;
-  wire _166_;
+  wire [2:0] _166_;
   wire _167_;
-  wire _168_;
+  wire [2:0] _168_;
   wire _169_;
   wire _170_;
   wire _171_;
-  wire [2:0] _172_;
+  wire _172_;
   wire _173_;
-  wire [2:0] _174_;
+  wire _174_;
   wire _175_;
-  wire [2:0] _176_;
+  wire _176_;
   wire _177_;
   wire [2:0] _178_;
   wire _179_;
@@ -290,34 +290,34 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   wire _181_;
   wire [2:0] _182_;
   wire _183_;
-  wire [1:0] _184_;
+  wire [2:0] _184_;
   wire _185_;
-  wire [1:0] _186_;
+  wire [2:0] _186_;
   wire _187_;
-  wire [1:0] _188_;
+  wire [2:0] _188_;
   wire _189_;
   wire [1:0] _190_;
   wire _191_;
   wire [1:0] _192_;
   wire _193_;
-  wire [4:0] _194_;
+  wire [1:0] _194_;
   wire _195_;
-  wire [4:0] _196_;
+  wire [1:0] _196_;
   wire _197_;
-  wire [4:0] _198_;
+  wire [1:0] _198_;
   wire _199_;
   wire [4:0] _200_;
   wire _201_;
   wire [4:0] _202_;
   wire _203_;
-  wire _204_;
-  wire [4:0] _205_;
-  wire _206_;
+  wire [4:0] _204_;
+  wire _205_;
+  wire [4:0] _206_;
   wire _207_;
-  wire _208_;
+  wire [4:0] _208_;
   wire _209_;
   wire _210_;
-  wire _211_;
+  wire [4:0] _211_;
   wire _212_;
   wire _213_;
   wire _214_;
@@ -339,11 +339,11 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   wire _230_;
   wire _231_;
   wire _232_;
-  wire [2:0] _233_;
+  wire _233_;
   wire _234_;
-  wire [2:0] _235_;
+  wire _235_;
   wire _236_;
-  wire [2:0] _237_;
+  wire _237_;
   wire _238_;
   wire [2:0] _239_;
   wire _240_;
@@ -351,14 +351,14 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   wire _242_;
   wire [2:0] _243_;
   wire _244_;
-  wire _245_;
-  wire [2:0] _246_;
-  wire _247_;
-  wire [16:0] _248_;
-  wire _249_;
-  wire [16:0] _250_;
+  wire [2:0] _245_;
+  wire _246_;
+  wire [2:0] _247_;
+  wire _248_;
+  wire [2:0] _249_;
+  wire _250_;
   wire _251_;
-  wire [16:0] _252_;
+  wire [2:0] _252_;
   wire _253_;
   wire [16:0] _254_;
   wire _255_;
@@ -366,14 +366,14 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   wire _257_;
   wire [16:0] _258_;
   wire _259_;
-  wire _260_;
-  wire [16:0] _261_;
-  wire _262_;
+  wire [16:0] _260_;
+  wire _261_;
+  wire [16:0] _262_;
   wire _263_;
-  wire _264_;
+  wire [16:0] _264_;
   wire _265_;
   wire _266_;
-  wire _267_;
+  wire [16:0] _267_;
   wire _268_;
   wire _269_;
   wire _270_;
@@ -384,48 +384,48 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   wire _275_;
   wire _276_;
   wire _277_;
-  wire [5:0] _278_;
+  wire _278_;
   wire _279_;
-  wire [5:0] _280_;
+  wire _280_;
   wire _281_;
-  wire [5:0] _282_;
+  wire _282_;
   wire _283_;
   wire [5:0] _284_;
   wire _285_;
   wire [5:0] _286_;
   wire _287_;
-  wire _288_;
-  wire [5:0] _289_;
-  wire _290_;
-  wire [2:0] _291_;
-  wire _292_;
-  wire [2:0] _293_;
+  wire [5:0] _288_;
+  wire _289_;
+  wire [5:0] _290_;
+  wire _291_;
+  wire [5:0] _292_;
+  wire _293_;
   wire _294_;
-  wire [2:0] _295_;
+  wire [5:0] _295_;
   wire _296_;
   wire [2:0] _297_;
   wire _298_;
-  wire [5:0] _299_;
+  wire [2:0] _299_;
   wire _300_;
-  wire [5:0] _301_;
+  wire [2:0] _301_;
   wire _302_;
-  wire [5:0] _303_;
+  wire [2:0] _303_;
   wire _304_;
   wire [5:0] _305_;
   wire _306_;
-  wire [30:0] _307_;
+  wire [5:0] _307_;
   wire _308_;
-  wire [30:0] _309_;
+  wire [5:0] _309_;
   wire _310_;
-  wire [30:0] _311_;
+  wire [5:0] _311_;
   wire _312_;
   wire [30:0] _313_;
   wire _314_;
-  wire [1:0] _315_;
+  wire [30:0] _315_;
   wire _316_;
-  wire [1:0] _317_;
+  wire [30:0] _317_;
   wire _318_;
-  wire [1:0] _319_;
+  wire [30:0] _319_;
   wire _320_;
   wire [1:0] _321_;
   wire _322_;
@@ -433,40 +433,40 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   wire _324_;
   wire [1:0] _325_;
   wire _326_;
-  wire _327_;
-  wire [1:0] _328_;
-  wire _329_;
-  wire [1:0] _330_;
-  wire _331_;
+  wire [1:0] _327_;
+  wire _328_;
+  wire [1:0] _329_;
+  wire _330_;
+  wire [1:0] _331_;
   wire _332_;
-  wire [1:0] _333_;
-  wire _334_;
+  wire _333_;
+  wire [1:0] _334_;
   wire _335_;
   wire [1:0] _336_;
   wire _337_;
   wire _338_;
-  wire _339_;
+  wire [1:0] _339_;
   wire _340_;
   wire _341_;
-  wire _342_;
+  wire [1:0] _342_;
   wire _343_;
   wire _344_;
   wire _345_;
   wire _346_;
-  wire [15:0] _347_;
+  wire _347_;
   wire _348_;
-  wire [15:0] _349_;
+  wire _349_;
   wire _350_;
-  wire [15:0] _351_;
+  wire _351_;
   wire _352_;
-  wire _353_;
-  wire [15:0] _354_;
-  wire _355_;
+  wire [15:0] _353_;
+  wire _354_;
+  wire [15:0] _355_;
   wire _356_;
-  wire _357_;
+  wire [15:0] _357_;
   wire _358_;
   wire _359_;
-  wire _360_;
+  wire [15:0] _360_;
   wire _361_;
   wire _362_;
   wire _363_;
@@ -475,20 +475,20 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   wire _366_;
   wire _367_;
   wire _368_;
-  wire [2:0] _369_;
+  wire _369_;
   wire _370_;
-  wire [2:0] _371_;
+  wire _371_;
   wire _372_;
-  wire [2:0] _373_;
+  wire _373_;
   wire _374_;
   wire [2:0] _375_;
   wire _376_;
-  wire _377_;
-  wire [2:0] _378_;
-  wire _379_;
-  wire [2:0] _380_;
-  wire _381_;
-  wire [2:0] _382_;
+  wire [2:0] _377_;
+  wire _378_;
+  wire [2:0] _379_;
+  wire _380_;
+  wire [2:0] _381_;
+  wire _382_;
   wire _383_;
   wire [2:0] _384_;
   wire _385_;
@@ -496,37 +496,37 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   wire _387_;
   wire [2:0] _388_;
   wire _389_;
-  wire _390_;
-  wire [2:0] _391_;
-  wire _392_;
-  wire [1:0] _393_;
-  wire _394_;
-  wire [1:0] _395_;
+  wire [2:0] _390_;
+  wire _391_;
+  wire [2:0] _392_;
+  wire _393_;
+  wire [2:0] _394_;
+  wire _395_;
   wire _396_;
-  wire [1:0] _397_;
+  wire [2:0] _397_;
   wire _398_;
   wire [1:0] _399_;
   wire _400_;
-  wire _401_;
-  wire [1:0] _402_;
-  wire _403_;
-  wire [5:0] _404_;
-  wire _405_;
-  wire [5:0] _406_;
+  wire [1:0] _401_;
+  wire _402_;
+  wire [1:0] _403_;
+  wire _404_;
+  wire [1:0] _405_;
+  wire _406_;
   wire _407_;
-  wire [5:0] _408_;
+  wire [1:0] _408_;
   wire _409_;
-  wire [15:0] _410_;
+  wire [5:0] _410_;
   wire _411_;
-  wire [15:0] _412_;
+  wire [5:0] _412_;
   wire _413_;
-  wire [15:0] _414_;
+  wire [5:0] _414_;
   wire _415_;
-  wire [7:0] _416_;
+  wire [15:0] _416_;
   wire _417_;
-  wire [7:0] _418_;
+  wire [15:0] _418_;
   wire _419_;
-  wire [7:0] _420_;
+  wire [15:0] _420_;
   wire _421_;
   wire [7:0] _422_;
   wire _423_;
@@ -540,23 +540,23 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   wire _431_;
   wire [7:0] _432_;
   wire _433_;
-  wire [15:0] _434_;
+  wire [7:0] _434_;
   wire _435_;
-  wire [15:0] _436_;
+  wire [7:0] _436_;
   wire _437_;
-  wire [15:0] _438_;
+  wire [7:0] _438_;
   wire _439_;
-  wire [16:0] _440_;
+  wire [15:0] _440_;
   wire _441_;
-  wire [16:0] _442_;
+  wire [15:0] _442_;
   wire _443_;
-  wire [16:0] _444_;
+  wire [15:0] _444_;
   wire _445_;
-  wire [15:0] _446_;
+  wire [16:0] _446_;
   wire _447_;
-  wire [15:0] _448_;
+  wire [16:0] _448_;
   wire _449_;
-  wire [15:0] _450_;
+  wire [16:0] _450_;
   wire _451_;
   wire [15:0] _452_;
   wire _453_;
@@ -564,65 +564,73 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   wire _455_;
   wire [15:0] _456_;
   wire _457_;
-  wire _458_;
+  wire [15:0] _458_;
   wire _459_;
-  wire [3:0] _460_;
+  wire [15:0] _460_;
   wire _461_;
-  wire _462_;
+  wire [15:0] _462_;
   wire _463_;
-  wire [2:0] _464_;
+  wire _464_;
   wire _465_;
-  wire [2:0] _466_;
+  wire [3:0] _466_;
   wire _467_;
-  wire [2:0] _468_;
+  wire _468_;
   wire _469_;
   wire [2:0] _470_;
   wire _471_;
-  wire _472_;
+  wire [2:0] _472_;
   wire _473_;
-  wire _474_;
+  wire [2:0] _474_;
   wire _475_;
-  wire [3:0] _476_;
+  wire [2:0] _476_;
   wire _477_;
-  wire [2:0] _478_;
+  wire _478_;
   wire _479_;
-  wire [5:0] _480_;
+  wire _480_;
   wire _481_;
-  wire [30:0] _482_;
+  wire _482_;
   wire _483_;
-  wire [31:0] _484_;
+  wire [68:0] _484_;
   wire _485_;
-  wire [5:0] _486_;
+  wire [2:0] _486_;
   wire _487_;
-  wire [30:0] _488_;
+  wire _488_;
   wire _489_;
-  wire [31:0] _490_;
+  wire [68:0] _490_;
   wire _491_;
-  wire [5:0] _492_;
+  wire [2:0] _492_;
   wire _493_;
-  wire [30:0] _494_;
+  wire _494_;
   wire _495_;
-  wire [31:0] _496_;
+  wire [68:0] _496_;
   wire _497_;
-  wire [5:0] _498_;
+  wire [2:0] _498_;
   wire _499_;
-  wire [30:0] _500_;
+  wire _500_;
   wire _501_;
-  wire [31:0] _502_;
+  wire [68:0] _502_;
   wire _503_;
-  wire _504_;
+  wire [2:0] _504_;
   wire _505_;
-  wire _506_;
+  wire [5:0] _506_;
   wire _507_;
-  wire _508_;
+  wire [30:0] _508_;
+  wire _509_;
+  wire [31:0] _510_;
+  wire _511_;
+  wire _512_;
+  wire _513_;
+  wire _514_;
+  wire _515_;
+  wire _516_;
   wire \$signal ;
+  reg [30:0] \$signal$105  = 31'h00000000;
   (* init = 1'h0 *)
-  wire \$signal$50 ;
+  wire \$signal$63 ;
   (* init = 8'h00 *)
-  wire [7:0] \$signal$56 ;
+  wire [7:0] \$signal$69 ;
   (* init = 8'h00 *)
-  wire [7:0] \$signal$58 ;
-  reg [30:0] \$signal$89  = 31'h00000000;
+  wire [7:0] \$signal$71 ;
   reg [15:0] M_ = 16'h0000;
   (* init = 88'h0000000000000000000000 *)
   wire [87:0] acc_part;
@@ -632,7 +640,7 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   wire [21:0] \acc_part[3] ;
   reg [7:0] act_max = 8'h00;
   (* init = 8'h00 *)
-  wire [7:0] \act_max$60 ;
+  wire [7:0] \act_max$73 ;
   reg [7:0] act_min = 8'h00;
   reg at_k_last = 1'h0;
   reg at_tile_last = 1'h0;
@@ -684,7 +692,7 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   wire [31:0] \i_bias[2] ;
   wire [31:0] \i_bias[3] ;
   wire i_last;
-  reg \i_last$51  = 1'h0;
+  reg \i_last$64  = 1'h0;
   wire [123:0] i_multiplier;
   wire [30:0] \i_multiplier[0] ;
   wire [30:0] \i_multiplier[1] ;
@@ -697,7 +705,7 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   wire [5:0] \i_shift[3] ;
   output i_valid;
   wire i_valid;
-  reg \i_valid$49  = 1'h0;
+  reg \i_valid$62  = 1'h0;
   input [31:0] i_w;
   wire [31:0] i_w;
   wire [7:0] \i_w[0] ;
@@ -725,18 +733,18 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   reg [15:0] n_last = 16'h0000;
   reg [2:0] nb_last = 3'h0;
   wire [31:0] o_data;
-  wire [87:0] \o_data$97 ;
-  wire [21:0] \o_data$97[0] ;
-  wire [21:0] \o_data$97[1] ;
-  wire [21:0] \o_data$97[2] ;
-  wire [21:0] \o_data$97[3] ;
+  wire [87:0] \o_data$112 ;
+  wire [21:0] \o_data$112[0] ;
+  wire [21:0] \o_data$112[1] ;
+  wire [21:0] \o_data$112[2] ;
+  wire [21:0] \o_data$112[3] ;
   wire [7:0] \o_data[0] ;
   wire [7:0] \o_data[1] ;
   wire [7:0] \o_data[2] ;
   wire [7:0] \o_data[3] ;
   wire o_last;
   wire o_valid;
-  wire \o_valid$68 ;
+  wire \o_valid$84 ;
   wire [32:0] out_w;
   wire [31:0] \out_w.data ;
   wire [7:0] \out_w.data[0] ;
@@ -744,27 +752,18 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   wire [7:0] \out_w.data[2] ;
   wire [7:0] \out_w.data[3] ;
   wire \out_w.last ;
-  reg [275:0] p_word = 276'h000000000000000000000000000000000000000000000000000000000000000000000;
-  wire [68:0] \p_word[0] ;
-  wire [31:0] \p_word[0].bias ;
-  wire [30:0] \p_word[0].multiplier ;
-  wire [5:0] \p_word[0].shift ;
-  wire [68:0] \p_word[1] ;
-  wire [31:0] \p_word[1].bias ;
-  wire [30:0] \p_word[1].multiplier ;
-  wire [5:0] \p_word[1].shift ;
-  wire [68:0] \p_word[2] ;
-  wire [31:0] \p_word[2].bias ;
-  wire [30:0] \p_word[2].multiplier ;
-  wire [5:0] \p_word[2].shift ;
-  wire [68:0] \p_word[3] ;
-  wire [31:0] \p_word[3].bias ;
-  wire [30:0] \p_word[3].multiplier ;
-  wire [5:0] \p_word[3].shift ;
   (* init = 1'h0 *)
   wire part_last;
   reg [5:0] pt_shift = 6'h00;
-  wire [32:0] r_data;
+  wire [2:0] r_addr;
+  wire [2:0] \r_addr$59 ;
+  wire [2:0] \r_addr$60 ;
+  wire [2:0] \r_addr$61 ;
+  wire [68:0] r_data;
+  wire [68:0] \r_data$76 ;
+  wire [68:0] \r_data$77 ;
+  wire [68:0] \r_data$78 ;
+  wire [32:0] \r_data$90 ;
   input r_en;
   wire r_en;
   wire r_rdy;
@@ -777,24 +776,6 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   wire [16:0] row_next;
   reg row_valid = 1'h0;
   wire row_valid_next;
-  wire [2:0] rp__addr;
-  wire [275:0] rp__data;
-  wire [68:0] \rp__data[0] ;
-  wire [31:0] \rp__data[0].bias ;
-  wire [30:0] \rp__data[0].multiplier ;
-  wire [5:0] \rp__data[0].shift ;
-  wire [68:0] \rp__data[1] ;
-  wire [31:0] \rp__data[1].bias ;
-  wire [30:0] \rp__data[1].multiplier ;
-  wire [5:0] \rp__data[1].shift ;
-  wire [68:0] \rp__data[2] ;
-  wire [31:0] \rp__data[2].bias ;
-  wire [30:0] \rp__data[2].multiplier ;
-  wire [5:0] \rp__data[2].shift ;
-  wire [68:0] \rp__data[3] ;
-  wire [31:0] \rp__data[3].bias ;
-  wire [30:0] \rp__data[3].multiplier ;
-  wire [5:0] \rp__data[3].shift ;
   input rst;
   wire rst;
   wire [31:0] s_act__payload;
@@ -820,266 +801,241 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   wire s_wgt__valid;
   wire take;
   reg [5:0] tile_last = 6'h00;
-  wire [32:0] w_data;
+  wire [2:0] w_addr;
+  wire [2:0] \w_addr$29 ;
+  wire [2:0] \w_addr$32 ;
+  wire [2:0] \w_addr$35 ;
+  wire [68:0] w_data;
+  wire [68:0] \w_data$30 ;
+  wire [68:0] \w_data$33 ;
+  wire [68:0] \w_data$36 ;
+  wire [32:0] \w_data$86 ;
   wire w_en;
+  wire \w_en$31 ;
+  wire \w_en$34 ;
+  wire \w_en$37 ;
+  wire \w_en$83 ;
+  wire [68:0] w_word;
+  wire [31:0] \w_word.bias ;
+  wire [30:0] \w_word.multiplier ;
+  wire [5:0] \w_word.shift ;
   reg [2:0] wa = 3'h0;
   reg wb = 1'h0;
-  wire [2:0] wp__addr;
-  wire [275:0] wp__data;
-  wire [68:0] \wp__data[0] ;
-  wire [31:0] \wp__data[0].bias ;
-  wire [30:0] \wp__data[0].multiplier ;
-  wire [5:0] \wp__data[0].shift ;
-  wire [68:0] \wp__data[1] ;
-  wire [31:0] \wp__data[1].bias ;
-  wire [30:0] \wp__data[1].multiplier ;
-  wire [5:0] \wp__data[1].shift ;
-  wire [68:0] \wp__data[2] ;
-  wire [31:0] \wp__data[2].bias ;
-  wire [30:0] \wp__data[2].multiplier ;
-  wire [5:0] \wp__data[2].shift ;
-  wire [68:0] \wp__data[3] ;
-  wire [31:0] \wp__data[3].bias ;
-  wire [30:0] \wp__data[3].multiplier ;
-  wire [5:0] \wp__data[3].shift ;
-  wire [3:0] wp__en;
   wire wrap;
   reg [7:0] zero_point = 8'h00;
-  reg [275:0] params [7:0];
-  initial begin
-    params[0] = 276'h000000000000000000000000000000000000000000000000000000000000000000000;
-    params[1] = 276'h000000000000000000000000000000000000000000000000000000000000000000000;
-    params[2] = 276'h000000000000000000000000000000000000000000000000000000000000000000000;
-    params[3] = 276'h000000000000000000000000000000000000000000000000000000000000000000000;
-    params[4] = 276'h000000000000000000000000000000000000000000000000000000000000000000000;
-    params[5] = 276'h000000000000000000000000000000000000000000000000000000000000000000000;
-    params[6] = 276'h000000000000000000000000000000000000000000000000000000000000000000000;
-    params[7] = 276'h000000000000000000000000000000000000000000000000000000000000000000000;
-  end
-  always @(posedge clk) begin
-    if (wp__en[0])
-      params[wp__addr][68:0] <= wp__data[68:0];
-    if (wp__en[1])
-      params[wp__addr][137:69] <= wp__data[137:69];
-    if (wp__en[2])
-      params[wp__addr][206:138] <= wp__data[206:138];
-    if (wp__en[3])
-      params[wp__addr][275:207] <= wp__data[275:207];
-  end
-  reg [275:0] _885_;
-  always @(posedge clk) begin
-    _885_ <= params[ra_next];
-  end
-  assign rp__data = _885_;
   assign _000_ = credits + give_back;
-  assign _042_ = \$signal  ? 3'h4 : 3'h0;
-  assign _053_ = _000_ - _042_;
+  assign _048_ = \$signal  ? 3'h4 : 3'h0;
+  assign _059_ = _000_ - _048_;
   assign i_last = i_valid & at_k_last;
-  assign _064_ = 1'h1 << lane;
-  assign _075_ = s_param__valid ? _064_ : 7'h00;
-  assign _086_ = s_act__valid & s_wgt__valid;
-  assign _097_ = in_data & _086_;
-  assign _108_ = ~ at_k_last;
-  assign _119_ = credit_ok | _108_;
-  assign _001_ = _097_ & _119_;
-  assign _012_ = s_act__valid & s_wgt__valid;
-  assign _023_ = in_data & _012_;
-  assign _034_ = _023_ & credit_ok;
-  assign _036_ = _034_ & at_k_last;
-  assign _037_ = ! beat;
-  assign row_end = o_valid & _037_;
-  assign _038_ = d == 2'h3;
-  assign _039_ = dn != nb_last;
-  assign wrap = _038_ & _039_;
-  assign _040_ = row - 2'h3;
-  assign _041_ = row + 1'h1;
-  assign _043_ = wrap ? { _040_[17], _040_ } : { 1'h0, _041_ };
-  assign _044_ = row < m_wrap;
-  assign _045_ = row < m_last;
-  assign row_valid_next = wrap ? _044_ : _045_;
-  assign _047_ = d != 2'h3;
-  assign _048_ = dn == nb_last;
-  assign _049_ = ! ctrl_state;
-  assign _050_ = ctrl_state == 1'h1;
-  assign _051_ = ctrl_state == 2'h2;
-  assign _052_ = ctrl_state == 2'h3;
-  assign _054_ = fm0 + 3'h4;
-  assign _055_ = _054_ >= M_;
-  assign _056_ = _053_[4:0] >= 3'h4;
-  assign _057_ = hdr[15:0] - 1'h1;
-  assign _058_ = hdr[15:0] + 2'h3;
-  assign _059_ = hdr[31:16] - 1'h1;
-  assign _060_ = hdr[47:32] - 1'h1;
-  assign _061_ = hdr[47:32] > 3'h7;
-  assign _062_ = _061_ ? hdr[47:32] : 16'h0007;
-  assign _063_ = _062_ - 1'h1;
-  assign _065_ = hdr[31:16] == 1'h1;
-  assign _066_ = ! ch;
-  assign _067_ = ch + 1'h1;
-  assign _068_ = lane == 2'h3;
-  assign _069_ = wa + 1'h1;
-  assign _070_ = ! wb;
-  assign _071_ = blk + 1'h1;
-  assign _072_ = wb + 1'h1;
-  assign _073_ = lane + 1'h1;
-  assign _074_ = ch + 1'h1;
-  assign _076_ = _074_ == n_last;
-  assign _077_ = ! k_last;
-  assign _078_ = ! tile_last;
-  assign _079_ = ~ in_data;
-  assign _080_ = i_valid | _079_;
-  assign _081_ = ! k_last;
-  assign _082_ = ! tile_last;
-  assign _083_ = fn == nb_last;
-  assign _084_ = fm0 + 3'h4;
-  assign _085_ = fn + 1'h1;
-  assign _087_ = kk + 1'h1;
-  assign _088_ = kk + 1'h1;
-  assign _089_ = _088_ == k_last;
-  assign _090_ = kk + 1'h1;
-  assign _091_ = _090_ == tile_last;
-  assign _092_ = kk == k_last;
-  assign _093_ = flush - 1'h1;
-  assign _094_ = ! flush;
-  assign _095_ = ra_next + 1'h1;
-  assign _096_ = ra_next - 1'h0;
-  assign _098_ = ~ header_taken;
-  assign _099_ = _098_ & o_valid;
-  assign _101_ = _099_ & _100_;
-  assign _102_ = ~ header_taken;
-  assign _103_ = _102_ & row_end;
-  assign _104_ = beat + 1'h1;
-  assign _105_ = d == 2'h3;
-  assign _106_ = dn == nb_last;
-  assign _107_ = dn + 1'h1;
-  assign _109_ = d + 1'h1;
-  assign _110_ = o_valid & row_valid;
-  assign _111_ = row_end & row_valid;
-  assign _112_ = row == m_last;
+  assign _070_ = ! lane;
+  assign _081_ = s_param__valid & _070_;
+  assign _092_ = lane == 1'h1;
+  assign _103_ = s_param__valid & _092_;
+  assign _114_ = lane == 2'h2;
+  assign _125_ = s_param__valid & _114_;
+  assign _001_ = lane == 2'h3;
+  assign _012_ = s_param__valid & _001_;
+  assign _023_ = s_act__valid & s_wgt__valid;
+  assign _034_ = in_data & _023_;
+  assign _042_ = ~ at_k_last;
+  assign _043_ = credit_ok | _042_;
+  assign _044_ = _034_ & _043_;
+  assign _045_ = s_act__valid & s_wgt__valid;
+  assign _046_ = in_data & _045_;
+  assign _047_ = _046_ & credit_ok;
+  assign _049_ = _047_ & at_k_last;
+  assign _050_ = ! beat;
+  assign row_end = o_valid & _050_;
+  assign _051_ = d == 2'h3;
+  assign _052_ = dn != nb_last;
+  assign wrap = _051_ & _052_;
+  assign _053_ = row - 2'h3;
+  assign _054_ = row + 1'h1;
+  assign _055_ = wrap ? { _053_[17], _053_ } : { 1'h0, _054_ };
+  assign _056_ = row < m_wrap;
+  assign _057_ = row < m_last;
+  assign row_valid_next = wrap ? _056_ : _057_;
+  assign _060_ = d != 2'h3;
+  assign _061_ = dn == nb_last;
+  assign _062_ = ! ctrl_state;
+  assign _063_ = ctrl_state == 1'h1;
+  assign _064_ = ctrl_state == 2'h2;
+  assign _065_ = ctrl_state == 2'h3;
+  assign _066_ = fm0 + 3'h4;
+  assign _067_ = _066_ >= M_;
+  assign _068_ = _059_[4:0] >= 3'h4;
+  assign _069_ = hdr[15:0] - 1'h1;
+  assign _071_ = hdr[15:0] + 2'h3;
+  assign _072_ = hdr[31:16] - 1'h1;
+  assign _073_ = hdr[47:32] - 1'h1;
+  assign _074_ = hdr[47:32] > 3'h7;
+  assign _075_ = _074_ ? hdr[47:32] : 16'h0007;
+  assign _076_ = _075_ - 1'h1;
+  assign _077_ = hdr[31:16] == 1'h1;
+  assign _078_ = ! ch;
+  assign _079_ = ch + 1'h1;
+  assign _080_ = lane == 2'h3;
+  assign _082_ = wa + 1'h1;
+  assign _083_ = ! wb;
+  assign _084_ = blk + 1'h1;
+  assign _085_ = wb + 1'h1;
+  assign _086_ = lane + 1'h1;
+  assign _087_ = ch + 1'h1;
+  assign _088_ = _087_ == n_last;
+  assign _089_ = ! k_last;
+  assign _090_ = ! tile_last;
+  assign _091_ = ~ in_data;
+  assign _093_ = i_valid | _091_;
+  assign _094_ = ! k_last;
+  assign _095_ = ! tile_last;
+  assign _096_ = fn == nb_last;
+  assign _097_ = fm0 + 3'h4;
+  assign _098_ = fn + 1'h1;
+  assign _099_ = kk + 1'h1;
+  assign _100_ = kk + 1'h1;
+  assign _101_ = _100_ == k_last;
+  assign _102_ = kk + 1'h1;
+  assign _104_ = _102_ == tile_last;
+  assign _105_ = kk == k_last;
+  assign _106_ = flush - 1'h1;
+  assign _107_ = ! flush;
+  assign _108_ = ra_next + 1'h1;
+  assign _109_ = ra_next - 1'h0;
+  assign _110_ = ~ header_taken;
+  assign _111_ = _110_ & o_valid;
   assign _113_ = _111_ & _112_;
-  assign _114_ = dn == nb_last;
-  assign _115_ = _113_ & _114_;
-  assign _116_ = r_en & m_out__valid;
-  assign _117_ = ~ row_valid;
-  assign _118_ = row_end & _117_;
-  assign _120_ = _116_ + _118_;
+  assign _115_ = ~ header_taken;
+  assign _116_ = _115_ & row_end;
+  assign _117_ = beat + 1'h1;
+  assign _118_ = d == 2'h3;
+  assign _119_ = dn == nb_last;
+  assign _120_ = dn + 1'h1;
+  assign _121_ = d + 1'h1;
+  assign _122_ = o_valid & row_valid;
+  assign _123_ = row_end & row_valid;
+  assign _124_ = row == m_last;
+  assign _126_ = _123_ & _124_;
+  assign _127_ = dn == nb_last;
+  assign _128_ = _126_ & _127_;
+  assign _129_ = r_en & m_out__valid;
+  assign _130_ = ~ row_valid;
+  assign _131_ = row_end & _130_;
+  assign _132_ = _129_ + _131_;
   always @(posedge clk)
-    last_mblock <= _121_;
+    last_mblock <= _133_;
   always @(posedge clk)
-    credits <= _122_;
+    credits <= _134_;
   always @(posedge clk)
-    credit_ok <= _123_;
+    credit_ok <= _135_;
   always @(posedge clk)
-    M_ <= _124_;
+    M_ <= _002_;
   always @(posedge clk)
-    m_last <= _125_;
+    m_last <= _003_;
   always @(posedge clk)
-    m_wrap <= _126_;
+    m_wrap <= _004_;
   always @(posedge clk)
-    n_last <= _127_;
+    n_last <= _005_;
   always @(posedge clk)
-    zero_point <= _128_;
+    zero_point <= _006_;
   always @(posedge clk)
-    act_min <= _129_;
+    act_min <= _007_;
   always @(posedge clk)
-    act_max <= _002_;
+    act_max <= _008_;
   always @(posedge clk)
-    k_last <= _003_;
+    k_last <= _009_;
   always @(posedge clk)
-    tile_last <= _004_;
+    tile_last <= _010_;
   always @(posedge clk)
-    lane <= _005_;
+    lane <= _011_;
   always @(posedge clk)
-    blk <= _006_;
+    blk <= _013_;
   always @(posedge clk)
-    wa <= _007_;
+    wa <= _014_;
   always @(posedge clk)
-    wb <= _008_;
+    wb <= _015_;
   always @(posedge clk)
-    ch <= _009_;
+    ch <= _016_;
   always @(posedge clk)
-    ch_last <= _010_;
+    ch_last <= _017_;
   always @(posedge clk)
-    ctrl_state <= _011_;
+    ctrl_state <= _018_;
   always @(posedge clk)
-    \$signal$89  <= _013_;
+    \$signal$105  <= _019_;
   always @(posedge clk)
-    pt_shift <= _014_;
+    pt_shift <= _020_;
   always @(posedge clk)
-    nb_last <= _015_;
+    nb_last <= _021_;
   always @(posedge clk)
-    kk <= _016_;
+    kk <= _022_;
   always @(posedge clk)
-    in_data <= _017_;
+    in_data <= _024_;
   always @(posedge clk)
-    fm0 <= _018_;
+    fm0 <= _025_;
   always @(posedge clk)
-    fn <= _019_;
+    fn <= _026_;
   always @(posedge clk)
-    at_k_last <= _020_;
+    at_k_last <= _027_;
   always @(posedge clk)
-    at_tile_last <= _021_;
+    at_tile_last <= _028_;
   always @(posedge clk)
-    flush <= _022_;
+    flush <= _029_;
   always @(posedge clk)
-    d <= _024_;
+    d <= _030_;
   always @(posedge clk)
-    dn <= _025_;
+    dn <= _031_;
   always @(posedge clk)
-    beat <= _026_;
+    beat <= _032_;
   always @(posedge clk)
-    ra <= _027_;
+    ra <= _033_;
   always @(posedge clk)
-    ra_inc <= _028_;
+    ra_inc <= _035_;
   always @(posedge clk)
-    ra_row <= _029_;
+    ra_row <= _036_;
   always @(posedge clk)
-    row <= _030_;
+    row <= _037_;
   always @(posedge clk)
-    row_valid <= _031_;
+    row_valid <= _038_;
   always @(posedge clk)
-    p_word <= rp__data;
+    \i_valid$62  <= _039_;
   always @(posedge clk)
-    \i_valid$49  <= _032_;
+    \i_last$64  <= _040_;
   always @(posedge clk)
-    \i_last$51  <= _033_;
+    i_acc <= \o_data$112 ;
   always @(posedge clk)
-    i_acc <= \o_data$97 ;
-  always @(posedge clk)
-    give_back <= _035_;
-  assign _130_ = _131_ ? 2'h0 : _120_;
-  assign _132_ = _133_ ? 1'h0 : _115_;
-  assign _134_ = _135_ ? 1'h0 : _110_;
-  assign _136_ = _137_ ? 1'h1 : row_valid;
-  assign _138_ = _139_ ? row_valid_next : _136_;
-  assign _140_ = _141_ ? _136_ : _138_;
-  assign _142_ = _143_ ? 1'h0 : _140_;
-  assign _144_ = _145_ ? 17'h00000 : row;
-  assign _146_ = _147_ ? _043_[16:0] : _144_;
-  assign _148_ = _149_ ? _144_ : _146_;
-  assign _150_ = _151_ ? 17'h00000 : _148_;
-  assign _152_ = _153_ ? (* full_case = 32'd1 *) 3'h0 : _096_[2:0];
-  assign _154_ = _155_ ? 3'h0 : _152_;
-  assign _156_ = _157_ ? (* full_case = 32'd1 *) 3'h1 : _095_[2:0];
-  assign _158_ = _159_ ? 3'h0 : _156_;
-  assign _160_ = _161_ ? (* full_case = 32'd1 *) 3'h0 : ra_next;
-  assign _162_ = _163_ ? 3'h0 : _160_;
-  assign _164_ = _165_ ? 1'h0 : beat;
-  assign _166_ = _167_ ? 1'h0 : _164_;
-  assign _168_ = _169_ ? _104_[0] : _166_;
-  assign _170_ = _171_ ? 1'h0 : _168_;
-  assign _172_ = _173_ ? 3'h0 : dn;
-  assign _174_ = _175_ ? (* full_case = 32'd1 *) 3'h0 : _107_[2:0];
-  assign _176_ = _177_ ? _174_ : _172_;
-  assign _178_ = _179_ ? _176_ : _172_;
-  assign _180_ = _181_ ? _172_ : _178_;
-  assign _182_ = _183_ ? 3'h0 : _180_;
-  assign _184_ = _185_ ? 2'h0 : d;
-  assign _186_ = _187_ ? (* full_case = 32'd1 *) 2'h0 : _109_[1:0];
-  assign _188_ = _189_ ? _186_ : _184_;
-  assign _190_ = _191_ ? _184_ : _188_;
-  assign _192_ = _193_ ? 2'h0 : _190_;
-  function [4:0] _675_;
+    give_back <= _041_;
+  assign _136_ = _137_ ? 2'h0 : _132_;
+  assign _138_ = _139_ ? 1'h0 : _128_;
+  assign _140_ = _141_ ? 1'h0 : _122_;
+  assign _142_ = _143_ ? 1'h1 : row_valid;
+  assign _144_ = _145_ ? row_valid_next : _142_;
+  assign _146_ = _147_ ? _142_ : _144_;
+  assign _148_ = _149_ ? 1'h0 : _146_;
+  assign _150_ = _151_ ? 17'h00000 : row;
+  assign _152_ = _153_ ? _055_[16:0] : _150_;
+  assign _154_ = _155_ ? _150_ : _152_;
+  assign _156_ = _157_ ? 17'h00000 : _154_;
+  assign _158_ = _159_ ? (* full_case = 32'd1 *) 3'h0 : _109_[2:0];
+  assign _160_ = _161_ ? 3'h0 : _158_;
+  assign _162_ = _163_ ? (* full_case = 32'd1 *) 3'h1 : _108_[2:0];
+  assign _164_ = _165_ ? 3'h0 : _162_;
+  assign _166_ = _167_ ? (* full_case = 32'd1 *) 3'h0 : ra_next;
+  assign _168_ = _169_ ? 3'h0 : _166_;
+  assign _170_ = _171_ ? 1'h0 : beat;
+  assign _172_ = _173_ ? 1'h0 : _170_;
+  assign _174_ = _175_ ? _117_[0] : _172_;
+  assign _176_ = _177_ ? 1'h0 : _174_;
+  assign _178_ = _179_ ? 3'h0 : dn;
+  assign _180_ = _181_ ? (* full_case = 32'd1 *) 3'h0 : _120_[2:0];
+  assign _182_ = _183_ ? _180_ : _178_;
+  assign _184_ = _185_ ? _182_ : _178_;
+  assign _186_ = _187_ ? _178_ : _184_;
+  assign _188_ = _189_ ? 3'h0 : _186_;
+  assign _190_ = _191_ ? 2'h0 : d;
+  assign _192_ = _193_ ? (* full_case = 32'd1 *) 2'h0 : _121_[1:0];
+  assign _194_ = _195_ ? _192_ : _190_;
+  assign _196_ = _197_ ? _190_ : _194_;
+  assign _198_ = _199_ ? 2'h0 : _196_;
+  function [4:0] _688_;
     input [4:0] a;
     input [9:0] b;
     input [1:0] s;
@@ -1087,173 +1043,173 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
     (* parallel_case *)
     casez (s)
       2'b?1:
-        _675_ = b[4:0];
+        _688_ = b[4:0];
       2'b1?:
-        _675_ = b[9:5];
+        _688_ = b[9:5];
       default:
-        _675_ = a;
+        _688_ = a;
     endcase
   endfunction
-  assign _194_ = _675_(flush, { _202_, _093_[4:0] }, { _204_, _195_ });
-  assign _195_ = ctrl_state == (* full_case = 32'd1 *) 2'h3;
-  assign _196_ = _197_ ? 5'h13 : flush;
-  assign _198_ = _199_ ? _196_ : flush;
-  assign _200_ = _201_ ? _198_ : flush;
-  assign _202_ = _203_ ? _200_ : flush;
-  assign _204_ = ctrl_state == (* full_case = 32'd1 *) 2'h2;
-  assign _205_ = _206_ ? 5'h00 : _194_;
-  assign _207_ = _208_ ? (* full_case = 32'd1 *) _082_ : _091_;
-  assign _209_ = _210_ ? _207_ : at_tile_last;
-  function [0:0] _685_;
-    input [0:0] a;
-    input [1:0] b;
-    input [1:0] s;
-    (* parallel_case *)
-    casez (s)
-      2'b?1:
-        _685_ = b[0:0];
-      2'b1?:
-        _685_ = b[1:1];
-      default:
-        _685_ = a;
-    endcase
-  endfunction
-  assign _211_ = _685_(at_tile_last, { _215_, _209_ }, { _217_, _212_ });
-  assign _212_ = ctrl_state == 2'h2;
-  assign _213_ = _214_ ? _078_ : at_tile_last;
+  assign _200_ = _688_(flush, { _208_, _106_[4:0] }, { _210_, _201_ });
+  assign _201_ = ctrl_state == (* full_case = 32'd1 *) 2'h3;
+  assign _202_ = _203_ ? 5'h13 : flush;
+  assign _204_ = _205_ ? _202_ : flush;
+  assign _206_ = _207_ ? _204_ : flush;
+  assign _208_ = _209_ ? _206_ : flush;
+  assign _210_ = ctrl_state == (* full_case = 32'd1 *) 2'h2;
+  assign _211_ = _212_ ? 5'h00 : _200_;
+  assign _213_ = _214_ ? (* full_case = 32'd1 *) _095_ : _104_;
   assign _215_ = _216_ ? _213_ : at_tile_last;
-  assign _217_ = ctrl_state == 2'h1;
-  assign _218_ = _219_ ? 1'h0 : _211_;
-  assign _220_ = _221_ ? (* full_case = 32'd1 *) _081_ : _089_;
-  assign _222_ = _223_ ? _220_ : at_k_last;
-  function [0:0] _693_;
+  function [0:0] _698_;
     input [0:0] a;
     input [1:0] b;
     input [1:0] s;
     (* parallel_case *)
     casez (s)
       2'b?1:
-        _693_ = b[0:0];
+        _698_ = b[0:0];
       2'b1?:
-        _693_ = b[1:1];
+        _698_ = b[1:1];
       default:
-        _693_ = a;
+        _698_ = a;
     endcase
   endfunction
-  assign _224_ = _693_(at_k_last, { _228_, _222_ }, { _230_, _225_ });
-  assign _225_ = ctrl_state == 2'h2;
-  assign _226_ = _227_ ? _077_ : at_k_last;
+  assign _217_ = _698_(at_tile_last, { _221_, _215_ }, { _223_, _218_ });
+  assign _218_ = ctrl_state == 2'h2;
+  assign _219_ = _220_ ? _090_ : at_tile_last;
+  assign _221_ = _222_ ? _219_ : at_tile_last;
+  assign _223_ = ctrl_state == 2'h1;
+  assign _224_ = _225_ ? 1'h0 : _217_;
+  assign _226_ = _227_ ? (* full_case = 32'd1 *) _094_ : _101_;
   assign _228_ = _229_ ? _226_ : at_k_last;
-  assign _230_ = ctrl_state == 2'h1;
-  assign _231_ = _232_ ? 1'h0 : _224_;
-  assign _233_ = _234_ ? (* full_case = 32'd1 *) 3'h0 : _085_[2:0];
-  assign _235_ = _236_ ? _233_ : fn;
-  assign _237_ = _238_ ? _235_ : fn;
-  function [2:0] _702_;
+  function [0:0] _706_;
+    input [0:0] a;
+    input [1:0] b;
+    input [1:0] s;
+    (* parallel_case *)
+    casez (s)
+      2'b?1:
+        _706_ = b[0:0];
+      2'b1?:
+        _706_ = b[1:1];
+      default:
+        _706_ = a;
+    endcase
+  endfunction
+  assign _230_ = _706_(at_k_last, { _234_, _228_ }, { _236_, _231_ });
+  assign _231_ = ctrl_state == 2'h2;
+  assign _232_ = _233_ ? _089_ : at_k_last;
+  assign _234_ = _235_ ? _232_ : at_k_last;
+  assign _236_ = ctrl_state == 2'h1;
+  assign _237_ = _238_ ? 1'h0 : _230_;
+  assign _239_ = _240_ ? (* full_case = 32'd1 *) 3'h0 : _098_[2:0];
+  assign _241_ = _242_ ? _239_ : fn;
+  assign _243_ = _244_ ? _241_ : fn;
+  function [2:0] _715_;
     input [2:0] a;
     input [5:0] b;
     input [1:0] s;
     (* parallel_case *)
     casez (s)
       2'b?1:
-        _702_ = b[2:0];
+        _715_ = b[2:0];
       2'b1?:
-        _702_ = b[5:3];
+        _715_ = b[5:3];
       default:
-        _702_ = a;
+        _715_ = a;
     endcase
   endfunction
-  assign _239_ = _702_(fn, { _243_, _237_ }, { _245_, _240_ });
-  assign _240_ = ctrl_state == 2'h2;
-  assign _241_ = _242_ ? 3'h0 : fn;
-  assign _243_ = _244_ ? _241_ : fn;
-  assign _245_ = ctrl_state == 2'h1;
-  assign _246_ = _247_ ? 3'h0 : _239_;
-  assign _248_ = _249_ ? _084_[16:0] : fm0;
-  assign _250_ = _251_ ? _248_ : fm0;
-  assign _252_ = _253_ ? _250_ : fm0;
-  function [16:0] _711_;
+  assign _245_ = _715_(fn, { _249_, _243_ }, { _251_, _246_ });
+  assign _246_ = ctrl_state == 2'h2;
+  assign _247_ = _248_ ? 3'h0 : fn;
+  assign _249_ = _250_ ? _247_ : fn;
+  assign _251_ = ctrl_state == 2'h1;
+  assign _252_ = _253_ ? 3'h0 : _245_;
+  assign _254_ = _255_ ? _097_[16:0] : fm0;
+  assign _256_ = _257_ ? _254_ : fm0;
+  assign _258_ = _259_ ? _256_ : fm0;
+  function [16:0] _724_;
     input [16:0] a;
     input [33:0] b;
     input [1:0] s;
     (* parallel_case *)
     casez (s)
       2'b?1:
-        _711_ = b[16:0];
+        _724_ = b[16:0];
       2'b1?:
-        _711_ = b[33:17];
+        _724_ = b[33:17];
       default:
-        _711_ = a;
+        _724_ = a;
     endcase
   endfunction
-  assign _254_ = _711_(fm0, { _258_, _252_ }, { _260_, _255_ });
-  assign _255_ = ctrl_state == 2'h2;
-  assign _256_ = _257_ ? 17'h00000 : fm0;
-  assign _258_ = _259_ ? _256_ : fm0;
-  assign _260_ = ctrl_state == 2'h1;
-  assign _261_ = _262_ ? 17'h00000 : _254_;
-  assign _263_ = _264_ ? 1'h0 : in_data;
-  assign _265_ = _266_ ? (* full_case = 32'd1 *) 1'h1 : _263_;
-  assign _267_ = _268_ ? _265_ : in_data;
-  function [0:0] _720_;
+  assign _260_ = _724_(fm0, { _264_, _258_ }, { _266_, _261_ });
+  assign _261_ = ctrl_state == 2'h2;
+  assign _262_ = _263_ ? 17'h00000 : fm0;
+  assign _264_ = _265_ ? _262_ : fm0;
+  assign _266_ = ctrl_state == 2'h1;
+  assign _267_ = _268_ ? 17'h00000 : _260_;
+  assign _269_ = _270_ ? 1'h0 : in_data;
+  assign _271_ = _272_ ? (* full_case = 32'd1 *) 1'h1 : _269_;
+  assign _273_ = _274_ ? _271_ : in_data;
+  function [0:0] _733_;
     input [0:0] a;
     input [1:0] b;
     input [1:0] s;
     (* parallel_case *)
     casez (s)
       2'b?1:
-        _720_ = b[0:0];
+        _733_ = b[0:0];
       2'b1?:
-        _720_ = b[1:1];
+        _733_ = b[1:1];
       default:
-        _720_ = a;
+        _733_ = a;
     endcase
   endfunction
-  assign _269_ = _720_(in_data, { _273_, _267_ }, { _275_, _270_ });
-  assign _270_ = ctrl_state == 2'h2;
-  assign _271_ = _272_ ? 1'h1 : in_data;
-  assign _273_ = _274_ ? _271_ : in_data;
-  assign _275_ = ctrl_state == 2'h1;
-  assign _276_ = _277_ ? 1'h0 : _269_;
-  assign _278_ = _279_ ? (* full_case = 32'd1 *) 6'h00 : _087_[5:0];
-  assign _280_ = _281_ ? _278_ : kk;
-  function [5:0] _728_;
+  assign _275_ = _733_(in_data, { _279_, _273_ }, { _281_, _276_ });
+  assign _276_ = ctrl_state == 2'h2;
+  assign _277_ = _278_ ? 1'h1 : in_data;
+  assign _279_ = _280_ ? _277_ : in_data;
+  assign _281_ = ctrl_state == 2'h1;
+  assign _282_ = _283_ ? 1'h0 : _275_;
+  assign _284_ = _285_ ? (* full_case = 32'd1 *) 6'h00 : _099_[5:0];
+  assign _286_ = _287_ ? _284_ : kk;
+  function [5:0] _741_;
     input [5:0] a;
     input [11:0] b;
     input [1:0] s;
     (* parallel_case *)
     casez (s)
       2'b?1:
-        _728_ = b[5:0];
+        _741_ = b[5:0];
       2'b1?:
-        _728_ = b[11:6];
+        _741_ = b[11:6];
       default:
-        _728_ = a;
+        _741_ = a;
     endcase
   endfunction
-  assign _282_ = _728_(kk, { _286_, _280_ }, { _288_, _283_ });
-  assign _283_ = ctrl_state == 2'h2;
-  assign _284_ = _285_ ? 6'h00 : kk;
-  assign _286_ = _287_ ? _284_ : kk;
-  assign _288_ = ctrl_state == 2'h1;
-  assign _289_ = _290_ ? 6'h00 : _282_;
-  assign _291_ = _292_ ? blk : nb_last;
-  assign _293_ = _294_ ? _291_ : nb_last;
-  assign _295_ = _296_ ? _293_ : nb_last;
-  assign _296_ = ctrl_state == 2'h1;
-  assign _297_ = _298_ ? 3'h0 : _295_;
-  assign _299_ = _300_ ? hdr[69:64] : pt_shift;
-  assign _301_ = _302_ ? _299_ : pt_shift;
-  assign _303_ = _304_ ? _301_ : pt_shift;
-  assign _304_ = ctrl_state == 2'h1;
-  assign _305_ = _306_ ? 6'h00 : _303_;
-  assign _307_ = _308_ ? hdr[62:32] : \$signal$89 ;
-  assign _309_ = _310_ ? _307_ : \$signal$89 ;
-  assign _311_ = _312_ ? _309_ : \$signal$89 ;
-  assign _312_ = ctrl_state == 2'h1;
-  assign _313_ = _314_ ? 31'h00000000 : _311_;
-  assign _315_ = _316_ ? 2'h0 : ctrl_state;
-  function [1:0] _750_;
+  assign _288_ = _741_(kk, { _292_, _286_ }, { _294_, _289_ });
+  assign _289_ = ctrl_state == 2'h2;
+  assign _290_ = _291_ ? 6'h00 : kk;
+  assign _292_ = _293_ ? _290_ : kk;
+  assign _294_ = ctrl_state == 2'h1;
+  assign _295_ = _296_ ? 6'h00 : _288_;
+  assign _297_ = _298_ ? blk : nb_last;
+  assign _299_ = _300_ ? _297_ : nb_last;
+  assign _301_ = _302_ ? _299_ : nb_last;
+  assign _302_ = ctrl_state == 2'h1;
+  assign _303_ = _304_ ? 3'h0 : _301_;
+  assign _305_ = _306_ ? hdr[69:64] : pt_shift;
+  assign _307_ = _308_ ? _305_ : pt_shift;
+  assign _309_ = _310_ ? _307_ : pt_shift;
+  assign _310_ = ctrl_state == 2'h1;
+  assign _311_ = _312_ ? 6'h00 : _309_;
+  assign _313_ = _314_ ? hdr[62:32] : \$signal$105 ;
+  assign _315_ = _316_ ? _313_ : \$signal$105 ;
+  assign _317_ = _318_ ? _315_ : \$signal$105 ;
+  assign _318_ = ctrl_state == 2'h1;
+  assign _319_ = _320_ ? 31'h00000000 : _317_;
+  assign _321_ = _322_ ? 2'h0 : ctrl_state;
+  function [1:0] _763_;
     input [1:0] a;
     input [7:0] b;
     input [3:0] s;
@@ -1261,250 +1217,252 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
     (* parallel_case *)
     casez (s)
       4'b???1:
-        _750_ = b[1:0];
+        _763_ = b[1:0];
       4'b??1?:
-        _750_ = b[3:2];
+        _763_ = b[3:2];
       4'b?1??:
-        _750_ = b[5:4];
+        _763_ = b[5:4];
       4'b1???:
-        _750_ = b[7:6];
+        _763_ = b[7:6];
       default:
-        _750_ = a;
+        _763_ = a;
     endcase
   endfunction
-  assign _317_ = _750_(ctrl_state, { _333_, _330_, _325_, _315_ }, { _335_, _332_, _327_, _318_ });
-  assign _318_ = ctrl_state == (* full_case = 32'd1 *) 2'h3;
-  assign _319_ = _320_ ? 2'h3 : ctrl_state;
-  assign _321_ = _322_ ? _319_ : ctrl_state;
-  assign _323_ = _324_ ? _321_ : ctrl_state;
-  assign _325_ = _326_ ? _323_ : ctrl_state;
-  assign _327_ = ctrl_state == (* full_case = 32'd1 *) 2'h2;
-  assign _328_ = _329_ ? 2'h2 : ctrl_state;
-  assign _330_ = _331_ ? _328_ : ctrl_state;
-  assign _332_ = ctrl_state == (* full_case = 32'd1 *) 2'h1;
-  assign _333_ = _334_ ? 2'h1 : ctrl_state;
-  assign _335_ = ! (* full_case = 32'd1 *) ctrl_state;
-  assign _336_ = _337_ ? 2'h0 : _317_;
-  assign _338_ = _339_ ? _076_ : ch_last;
-  function [0:0] _764_;
+  assign _323_ = _763_(ctrl_state, { _339_, _336_, _331_, _321_ }, { _341_, _338_, _333_, _324_ });
+  assign _324_ = ctrl_state == (* full_case = 32'd1 *) 2'h3;
+  assign _325_ = _326_ ? 2'h3 : ctrl_state;
+  assign _327_ = _328_ ? _325_ : ctrl_state;
+  assign _329_ = _330_ ? _327_ : ctrl_state;
+  assign _331_ = _332_ ? _329_ : ctrl_state;
+  assign _333_ = ctrl_state == (* full_case = 32'd1 *) 2'h2;
+  assign _334_ = _335_ ? 2'h2 : ctrl_state;
+  assign _336_ = _337_ ? _334_ : ctrl_state;
+  assign _338_ = ctrl_state == (* full_case = 32'd1 *) 2'h1;
+  assign _339_ = _340_ ? 2'h1 : ctrl_state;
+  assign _341_ = ! (* full_case = 32'd1 *) ctrl_state;
+  assign _342_ = _343_ ? 2'h0 : _323_;
+  assign _344_ = _345_ ? _088_ : ch_last;
+  function [0:0] _777_;
     input [0:0] a;
     input [1:0] b;
     input [1:0] s;
     (* parallel_case *)
     casez (s)
       2'b?1:
-        _764_ = b[0:0];
+        _777_ = b[0:0];
       2'b1?:
-        _764_ = b[1:1];
+        _777_ = b[1:1];
       default:
-        _764_ = a;
+        _777_ = a;
     endcase
   endfunction
-  assign _340_ = _764_(ch_last, { _342_, _338_ }, { _344_, _341_ });
-  assign _341_ = ctrl_state == 2'h1;
-  assign _342_ = _343_ ? _065_ : ch_last;
-  assign _344_ = ! ctrl_state;
-  assign _345_ = _346_ ? 1'h0 : _340_;
-  assign _347_ = _348_ ? _067_[15:0] : ch;
-  function [15:0] _770_;
+  assign _346_ = _777_(ch_last, { _348_, _344_ }, { _350_, _347_ });
+  assign _347_ = ctrl_state == 2'h1;
+  assign _348_ = _349_ ? _077_ : ch_last;
+  assign _350_ = ! ctrl_state;
+  assign _351_ = _352_ ? 1'h0 : _346_;
+  assign _353_ = _354_ ? _079_[15:0] : ch;
+  function [15:0] _783_;
     input [15:0] a;
     input [31:0] b;
     input [1:0] s;
     (* parallel_case *)
     casez (s)
       2'b?1:
-        _770_ = b[15:0];
+        _783_ = b[15:0];
       2'b1?:
-        _770_ = b[31:16];
+        _783_ = b[31:16];
       default:
-        _770_ = a;
+        _783_ = a;
     endcase
   endfunction
-  assign _349_ = _770_(ch, { _351_, _347_ }, { _353_, _350_ });
-  assign _350_ = ctrl_state == 2'h1;
-  assign _351_ = _352_ ? 16'h0000 : ch;
-  assign _353_ = ! ctrl_state;
-  assign _354_ = _355_ ? 16'h0000 : _349_;
-  assign _356_ = wb ? (* full_case = 32'd1 *) _072_[0] : 1'h0;
-  assign _358_ = _359_ ? _356_ : wb;
-  assign _360_ = _361_ ? _358_ : wb;
-  function [0:0] _778_;
+  assign _355_ = _783_(ch, { _357_, _353_ }, { _359_, _356_ });
+  assign _356_ = ctrl_state == 2'h1;
+  assign _357_ = _358_ ? 16'h0000 : ch;
+  assign _359_ = ! ctrl_state;
+  assign _360_ = _361_ ? 16'h0000 : _355_;
+  assign _362_ = wb ? (* full_case = 32'd1 *) _085_[0] : 1'h0;
+  assign _364_ = _365_ ? _362_ : wb;
+  assign _366_ = _367_ ? _364_ : wb;
+  function [0:0] _791_;
     input [0:0] a;
     input [1:0] b;
     input [1:0] s;
     (* parallel_case *)
     casez (s)
       2'b?1:
-        _778_ = b[0:0];
+        _791_ = b[0:0];
       2'b1?:
-        _778_ = b[1:1];
+        _791_ = b[1:1];
       default:
-        _778_ = a;
+        _791_ = a;
     endcase
   endfunction
-  assign _362_ = _778_(wb, { _364_, _360_ }, { _366_, _363_ });
-  assign _363_ = ctrl_state == 2'h1;
-  assign _364_ = _365_ ? 1'h0 : wb;
-  assign _366_ = ! ctrl_state;
-  assign _367_ = _368_ ? 1'h0 : _362_;
-  assign _369_ = _370_ ? _069_[2:0] : wa;
-  assign _371_ = _372_ ? _369_ : wa;
-  function [2:0] _785_;
+  assign _368_ = _791_(wb, { _370_, _366_ }, { _372_, _369_ });
+  assign _369_ = ctrl_state == 2'h1;
+  assign _370_ = _371_ ? 1'h0 : wb;
+  assign _372_ = ! ctrl_state;
+  assign _373_ = _374_ ? 1'h0 : _368_;
+  assign _375_ = _376_ ? _082_[2:0] : wa;
+  assign _377_ = _378_ ? _375_ : wa;
+  function [2:0] _798_;
     input [2:0] a;
     input [5:0] b;
     input [1:0] s;
     (* parallel_case *)
     casez (s)
       2'b?1:
-        _785_ = b[2:0];
+        _798_ = b[2:0];
       2'b1?:
-        _785_ = b[5:3];
+        _798_ = b[5:3];
       default:
-        _785_ = a;
+        _798_ = a;
     endcase
   endfunction
-  assign _373_ = _785_(wa, { _375_, _371_ }, { _377_, _374_ });
-  assign _374_ = ctrl_state == 2'h1;
-  assign _375_ = _376_ ? 3'h0 : wa;
-  assign _377_ = ! ctrl_state;
-  assign _378_ = _379_ ? 3'h0 : _373_;
-  assign _380_ = wb ? blk : _071_[2:0];
-  assign _382_ = _383_ ? _380_ : blk;
-  assign _384_ = _385_ ? _382_ : blk;
-  function [2:0] _793_;
+  assign _379_ = _798_(wa, { _381_, _377_ }, { _383_, _380_ });
+  assign _380_ = ctrl_state == 2'h1;
+  assign _381_ = _382_ ? 3'h0 : wa;
+  assign _383_ = ! ctrl_state;
+  assign _384_ = _385_ ? 3'h0 : _379_;
+  assign _386_ = wb ? blk : _084_[2:0];
+  assign _388_ = _389_ ? _386_ : blk;
+  assign _390_ = _391_ ? _388_ : blk;
+  function [2:0] _806_;
     input [2:0] a;
     input [5:0] b;
     input [1:0] s;
     (* parallel_case *)
     casez (s)
       2'b?1:
-        _793_ = b[2:0];
+        _806_ = b[2:0];
       2'b1?:
-        _793_ = b[5:3];
+        _806_ = b[5:3];
       default:
-        _793_ = a;
+        _806_ = a;
     endcase
   endfunction
-  assign _386_ = _793_(blk, { _388_, _384_ }, { _390_, _387_ });
-  assign _387_ = ctrl_state == 2'h1;
-  assign _388_ = _389_ ? 3'h0 : blk;
-  assign _390_ = ! ctrl_state;
-  assign _391_ = _392_ ? 3'h0 : _386_;
-  assign _393_ = _394_ ? (* full_case = 32'd1 *) 2'h0 : _073_[1:0];
-  assign _395_ = _396_ ? _393_ : lane;
-  function [1:0] _800_;
+  assign _392_ = _806_(blk, { _394_, _390_ }, { _396_, _393_ });
+  assign _393_ = ctrl_state == 2'h1;
+  assign _394_ = _395_ ? 3'h0 : blk;
+  assign _396_ = ! ctrl_state;
+  assign _397_ = _398_ ? 3'h0 : _392_;
+  assign _399_ = _400_ ? (* full_case = 32'd1 *) 2'h0 : _086_[1:0];
+  assign _401_ = _402_ ? _399_ : lane;
+  function [1:0] _813_;
     input [1:0] a;
     input [3:0] b;
     input [1:0] s;
     (* parallel_case *)
     casez (s)
       2'b?1:
-        _800_ = b[1:0];
+        _813_ = b[1:0];
       2'b1?:
-        _800_ = b[3:2];
+        _813_ = b[3:2];
       default:
-        _800_ = a;
+        _813_ = a;
     endcase
   endfunction
-  assign _397_ = _800_(lane, { _399_, _395_ }, { _401_, _398_ });
-  assign _398_ = ctrl_state == 2'h1;
-  assign _399_ = _400_ ? 2'h0 : lane;
-  assign _401_ = ! ctrl_state;
-  assign _402_ = _403_ ? 2'h0 : _397_;
-  assign _404_ = _405_ ? _063_[5:0] : tile_last;
-  assign _406_ = _407_ ? _404_ : tile_last;
+  assign _403_ = _813_(lane, { _405_, _401_ }, { _407_, _404_ });
+  assign _404_ = ctrl_state == 2'h1;
+  assign _405_ = _406_ ? 2'h0 : lane;
   assign _407_ = ! ctrl_state;
-  assign _408_ = _409_ ? 6'h00 : _406_;
-  assign _410_ = _411_ ? _060_[15:0] : k_last;
-  assign _412_ = _413_ ? _410_ : k_last;
+  assign _408_ = _409_ ? 2'h0 : _403_;
+  assign _410_ = _411_ ? _076_[5:0] : tile_last;
+  assign _412_ = _413_ ? _410_ : tile_last;
   assign _413_ = ! ctrl_state;
-  assign _414_ = _415_ ? 16'h0000 : _412_;
-  assign _416_ = _417_ ? hdr[71:64] : act_max;
-  assign _418_ = _419_ ? _416_ : act_max;
+  assign _414_ = _415_ ? 6'h00 : _412_;
+  assign _416_ = _417_ ? _073_[15:0] : k_last;
+  assign _418_ = _419_ ? _416_ : k_last;
   assign _419_ = ! ctrl_state;
-  assign _420_ = _421_ ? 8'h00 : _418_;
-  assign _422_ = _423_ ? hdr[63:56] : act_min;
-  assign _424_ = _425_ ? _422_ : act_min;
+  assign _420_ = _421_ ? 16'h0000 : _418_;
+  assign _422_ = _423_ ? hdr[71:64] : act_max;
+  assign _424_ = _425_ ? _422_ : act_max;
   assign _425_ = ! ctrl_state;
   assign _426_ = _427_ ? 8'h00 : _424_;
-  assign _428_ = _429_ ? hdr[55:48] : zero_point;
-  assign _430_ = _431_ ? _428_ : zero_point;
+  assign _428_ = _429_ ? hdr[63:56] : act_min;
+  assign _430_ = _431_ ? _428_ : act_min;
   assign _431_ = ! ctrl_state;
   assign _432_ = _433_ ? 8'h00 : _430_;
-  assign _434_ = _435_ ? _059_[15:0] : n_last;
-  assign _436_ = _437_ ? _434_ : n_last;
+  assign _434_ = _435_ ? hdr[55:48] : zero_point;
+  assign _436_ = _437_ ? _434_ : zero_point;
   assign _437_ = ! ctrl_state;
-  assign _438_ = _439_ ? 16'h0000 : _436_;
-  assign _440_ = _441_ ? _058_ : m_wrap;
-  assign _442_ = _443_ ? _440_ : m_wrap;
+  assign _438_ = _439_ ? 8'h00 : _436_;
+  assign _440_ = _441_ ? _072_[15:0] : n_last;
+  assign _442_ = _443_ ? _440_ : n_last;
   assign _443_ = ! ctrl_state;
-  assign _444_ = _445_ ? 17'h00000 : _442_;
-  assign _446_ = _447_ ? _057_[15:0] : m_last;
-  assign _448_ = _449_ ? _446_ : m_last;
+  assign _444_ = _445_ ? 16'h0000 : _442_;
+  assign _446_ = _447_ ? _071_ : m_wrap;
+  assign _448_ = _449_ ? _446_ : m_wrap;
   assign _449_ = ! ctrl_state;
-  assign _450_ = _451_ ? 16'h0000 : _448_;
-  assign _452_ = _453_ ? hdr[15:0] : M_;
-  assign _454_ = _455_ ? _452_ : M_;
+  assign _450_ = _451_ ? 17'h00000 : _448_;
+  assign _452_ = _453_ ? _069_[15:0] : m_last;
+  assign _454_ = _455_ ? _452_ : m_last;
   assign _455_ = ! ctrl_state;
   assign _456_ = _457_ ? 16'h0000 : _454_;
-  assign _458_ = _459_ ? 1'h1 : _056_;
-  assign _460_ = _461_ ? 4'hc : _053_[3:0];
-  assign _462_ = _463_ ? 1'h0 : _055_;
-  assign _464_ = _465_ ? (* full_case = 32'd1 *) 3'h0 : ra_inc;
-  assign _466_ = _467_ ? (* full_case = 32'd1 *) ra_row : _464_;
-  assign _468_ = _469_ ? (* full_case = 32'd1 *) ra_inc : _466_;
-  assign _470_ = _471_ ? _468_ : ra;
-  assign _472_ = _473_ ? _036_ : 1'h0;
-  assign _473_ = ctrl_state == 2'h2;
-  assign _474_ = _475_ ? _001_ : 1'h0;
-  assign _475_ = ctrl_state == 2'h2;
-  assign _476_ = _477_ ? _075_[3:0] : 4'h0;
-  assign _477_ = ctrl_state == 2'h1;
-  assign _478_ = _479_ ? wa : 3'h0;
-  assign _479_ = ctrl_state == 2'h1;
-  assign _480_ = _481_ ? hdr[69:64] : 6'h00;
-  assign _481_ = ctrl_state == 2'h1;
-  assign _482_ = _483_ ? hdr[62:32] : 31'h00000000;
+  assign _458_ = _459_ ? hdr[15:0] : M_;
+  assign _460_ = _461_ ? _458_ : M_;
+  assign _461_ = ! ctrl_state;
+  assign _462_ = _463_ ? 16'h0000 : _460_;
+  assign _464_ = _465_ ? 1'h1 : _068_;
+  assign _466_ = _467_ ? 4'hc : _059_[3:0];
+  assign _468_ = _469_ ? 1'h0 : _067_;
+  assign _470_ = _471_ ? (* full_case = 32'd1 *) 3'h0 : ra_inc;
+  assign _472_ = _473_ ? (* full_case = 32'd1 *) ra_row : _470_;
+  assign _474_ = _475_ ? (* full_case = 32'd1 *) ra_inc : _472_;
+  assign _476_ = _477_ ? _474_ : ra;
+  assign _478_ = _479_ ? _049_ : 1'h0;
+  assign _479_ = ctrl_state == 2'h2;
+  assign _480_ = _481_ ? _044_ : 1'h0;
+  assign _481_ = ctrl_state == 2'h2;
+  assign _482_ = _483_ ? _012_ : 1'h0;
   assign _483_ = ctrl_state == 2'h1;
-  assign _484_ = _485_ ? hdr[31:0] : 32'd0;
+  assign _484_ = _485_ ? w_word : 69'h000000000000000000;
   assign _485_ = ctrl_state == 2'h1;
-  assign _486_ = _487_ ? hdr[69:64] : 6'h00;
+  assign _486_ = _487_ ? wa : 3'h0;
   assign _487_ = ctrl_state == 2'h1;
-  assign _488_ = _489_ ? hdr[62:32] : 31'h00000000;
+  assign _488_ = _489_ ? _125_ : 1'h0;
   assign _489_ = ctrl_state == 2'h1;
-  assign _490_ = _491_ ? hdr[31:0] : 32'd0;
+  assign _490_ = _491_ ? w_word : 69'h000000000000000000;
   assign _491_ = ctrl_state == 2'h1;
-  assign _492_ = _493_ ? hdr[69:64] : 6'h00;
+  assign _492_ = _493_ ? wa : 3'h0;
   assign _493_ = ctrl_state == 2'h1;
-  assign _494_ = _495_ ? hdr[62:32] : 31'h00000000;
+  assign _494_ = _495_ ? _103_ : 1'h0;
   assign _495_ = ctrl_state == 2'h1;
-  assign _496_ = _497_ ? hdr[31:0] : 32'd0;
+  assign _496_ = _497_ ? w_word : 69'h000000000000000000;
   assign _497_ = ctrl_state == 2'h1;
-  assign _498_ = _499_ ? hdr[69:64] : 6'h00;
+  assign _498_ = _499_ ? wa : 3'h0;
   assign _499_ = ctrl_state == 2'h1;
-  assign _500_ = _501_ ? hdr[62:32] : 31'h00000000;
+  assign _500_ = _501_ ? _081_ : 1'h0;
   assign _501_ = ctrl_state == 2'h1;
-  assign _502_ = _503_ ? hdr[31:0] : 32'd0;
+  assign _502_ = _503_ ? w_word : 69'h000000000000000000;
   assign _503_ = ctrl_state == 2'h1;
-  assign _504_ = _505_ ? s_param__valid : 1'h0;
-  assign _505_ = ! ctrl_state;
-  function [0:0] _882_;
+  assign _504_ = _505_ ? wa : 3'h0;
+  assign _505_ = ctrl_state == 2'h1;
+  assign _506_ = _507_ ? hdr[69:64] : 6'h00;
+  assign _507_ = ctrl_state == 2'h1;
+  assign _508_ = _509_ ? hdr[62:32] : 31'h00000000;
+  assign _509_ = ctrl_state == 2'h1;
+  assign _510_ = _511_ ? hdr[31:0] : 32'd0;
+  assign _511_ = ctrl_state == 2'h1;
+  assign _512_ = _513_ ? s_param__valid : 1'h0;
+  assign _513_ = ! ctrl_state;
+  function [0:0] _897_;
     input [0:0] a;
     input [1:0] b;
     input [1:0] s;
     (* parallel_case *)
     casez (s)
       2'b?1:
-        _882_ = b[0:0];
+        _897_ = b[0:0];
       2'b1?:
-        _882_ = b[1:1];
+        _897_ = b[1:1];
       default:
-        _882_ = a;
+        _897_ = a;
     endcase
   endfunction
-  assign _506_ = _882_(1'h0, 2'h3, { _508_, _507_ });
-  assign _507_ = ctrl_state == 2'h1;
-  assign _508_ = ! ctrl_state;
+  assign _514_ = _897_(1'h0, 2'h3, { _516_, _515_ });
+  assign _515_ = ctrl_state == 2'h1;
+  assign _516_ = ! ctrl_state;
   \hwq_top.engine.array  array (
     .clk(clk),
     .drain_valid(o_valid),
@@ -1512,7 +1470,7 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
     .i_last(i_last),
     .i_valid(i_valid),
     .i_w(i_w),
-    .o_data(\o_data$97 ),
+    .o_data(\o_data$112 ),
     .rst(rst)
   );
   \hwq_top.engine.fifo  fifo (
@@ -1521,8 +1479,44 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
     .r_en(r_en),
     .r_rdy(m_out__valid),
     .rst(rst),
-    .w_en(w_en),
+    .w_en(\w_en$83 ),
     .w_port__data(out_w)
+  );
+  \hwq_top.engine.params0  params0 (
+    .clk(clk),
+    .r_data(r_data),
+    .rp__addr(ra_next),
+    .rst(rst),
+    .wp__addr(w_addr),
+    .wp__data(w_data),
+    .wp__en(w_en)
+  );
+  \hwq_top.engine.params1  params1 (
+    .clk(clk),
+    .r_data(\r_data$76 ),
+    .rp__addr(ra_next),
+    .rst(rst),
+    .wp__addr(\w_addr$29 ),
+    .wp__data(\w_data$30 ),
+    .wp__en(\w_en$31 )
+  );
+  \hwq_top.engine.params2  params2 (
+    .clk(clk),
+    .r_data(\r_data$77 ),
+    .rp__addr(ra_next),
+    .rst(rst),
+    .wp__addr(\w_addr$32 ),
+    .wp__data(\w_data$33 ),
+    .wp__en(\w_en$34 )
+  );
+  \hwq_top.engine.params3  params3 (
+    .clk(clk),
+    .r_data(\r_data$78 ),
+    .rp__addr(ra_next),
+    .rst(rst),
+    .wp__addr(\w_addr$35 ),
+    .wp__data(\w_data$36 ),
+    .wp__en(\w_en$37 )
   );
   \hwq_top.engine.requant  requant (
     .act_max(act_max),
@@ -1530,19 +1524,19 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
     .clk(clk),
     .i_acc(i_acc),
     .i_bias(i_bias),
-    .i_last(\i_last$51 ),
+    .i_last(\i_last$64 ),
     .i_multiplier(i_multiplier),
     .i_shift(i_shift),
-    .i_valid(\i_valid$49 ),
+    .i_valid(\i_valid$62 ),
     .o_data(o_data),
     .o_last(o_last),
-    .o_valid(w_en),
+    .o_valid(\w_en$83 ),
     .rst(rst),
     .zero_point(zero_point)
   );
   assign s_param__payload = hdr;
   assign chan = hdr;
-  assign credits_next = _053_[4:0];
+  assign credits_next = _059_[4:0];
   assign en = 1'h1;
   assign \en$8  = 1'h1;
   assign take = i_valid;
@@ -1550,18 +1544,21 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   assign s_wgt__payload = i_w;
   assign s_act__ready = i_valid;
   assign s_wgt__ready = i_valid;
-  assign row_next = _043_[16:0];
-  assign rp__addr = ra_next;
-  assign \$signal$50  = \i_valid$49 ;
-  assign part_last = \i_last$51 ;
+  assign row_next = _055_[16:0];
+  assign r_addr = ra_next;
+  assign \r_addr$59  = ra_next;
+  assign \r_addr$60  = ra_next;
+  assign \r_addr$61  = ra_next;
+  assign \$signal$63  = \i_valid$62 ;
+  assign part_last = \i_last$64 ;
   assign acc_part = i_acc;
-  assign \$signal$56  = zero_point;
-  assign \$signal$58  = act_min;
-  assign \act_max$60  = act_max;
-  assign \o_valid$68  = w_en;
-  assign w_data = out_w;
+  assign \$signal$69  = zero_point;
+  assign \$signal$71  = act_min;
+  assign \act_max$73  = act_max;
+  assign \o_valid$84  = \w_en$83 ;
+  assign \w_data$86  = out_w;
   assign r_rdy = m_out__valid;
-  assign r_data = m_out__payload;
+  assign \r_data$90  = m_out__payload;
   assign m_out__ready = r_en;
   assign \hdr.m  = hdr[15:0];
   assign \hdr.n  = hdr[31:16];
@@ -1588,22 +1585,9 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   assign \s_wgt__payload[1]  = i_w[15:8];
   assign \s_wgt__payload[2]  = i_w[23:16];
   assign \s_wgt__payload[3]  = i_w[31:24];
-  assign \wp__data[0]  = wp__data[68:0];
-  assign \wp__data[0].bias  = wp__data[31:0];
-  assign \wp__data[0].multiplier  = wp__data[62:32];
-  assign \wp__data[0].shift  = wp__data[68:63];
-  assign \wp__data[1]  = wp__data[137:69];
-  assign \wp__data[1].bias  = wp__data[100:69];
-  assign \wp__data[1].multiplier  = wp__data[131:101];
-  assign \wp__data[1].shift  = wp__data[137:132];
-  assign \wp__data[2]  = wp__data[206:138];
-  assign \wp__data[2].bias  = wp__data[169:138];
-  assign \wp__data[2].multiplier  = wp__data[200:170];
-  assign \wp__data[2].shift  = wp__data[206:201];
-  assign \wp__data[3]  = wp__data[275:207];
-  assign \wp__data[3].bias  = wp__data[238:207];
-  assign \wp__data[3].multiplier  = wp__data[269:239];
-  assign \wp__data[3].shift  = wp__data[275:270];
+  assign \w_word.bias  = w_word[31:0];
+  assign \w_word.multiplier  = w_word[62:32];
+  assign \w_word.shift  = w_word[68:63];
   assign \i_acc[0]  = i_acc[21:0];
   assign \i_acc[1]  = i_acc[43:22];
   assign \i_acc[2]  = i_acc[65:44];
@@ -1616,22 +1600,6 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   assign \i_bias[1]  = i_bias[63:32];
   assign \i_bias[2]  = i_bias[95:64];
   assign \i_bias[3]  = i_bias[127:96];
-  assign \p_word[0]  = p_word[68:0];
-  assign \p_word[0].bias  = p_word[31:0];
-  assign \p_word[0].multiplier  = p_word[62:32];
-  assign \p_word[0].shift  = p_word[68:63];
-  assign \p_word[1]  = p_word[137:69];
-  assign \p_word[1].bias  = p_word[100:69];
-  assign \p_word[1].multiplier  = p_word[131:101];
-  assign \p_word[1].shift  = p_word[137:132];
-  assign \p_word[2]  = p_word[206:138];
-  assign \p_word[2].bias  = p_word[169:138];
-  assign \p_word[2].multiplier  = p_word[200:170];
-  assign \p_word[2].shift  = p_word[206:201];
-  assign \p_word[3]  = p_word[275:207];
-  assign \p_word[3].bias  = p_word[238:207];
-  assign \p_word[3].multiplier  = p_word[269:239];
-  assign \p_word[3].shift  = p_word[275:270];
   assign \i_multiplier[0]  = i_multiplier[30:0];
   assign \i_multiplier[1]  = i_multiplier[61:31];
   assign \i_multiplier[2]  = i_multiplier[92:62];
@@ -1656,238 +1624,223 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   assign \m_out__payload.data[2]  = m_out__payload[23:16];
   assign \m_out__payload.data[3]  = m_out__payload[31:24];
   assign \m_out__payload.last  = m_out__payload[32];
-  assign \rp__data[0]  = rp__data[68:0];
-  assign \rp__data[0].bias  = rp__data[31:0];
-  assign \rp__data[0].multiplier  = rp__data[62:32];
-  assign \rp__data[0].shift  = rp__data[68:63];
-  assign \rp__data[1]  = rp__data[137:69];
-  assign \rp__data[1].bias  = rp__data[100:69];
-  assign \rp__data[1].multiplier  = rp__data[131:101];
-  assign \rp__data[1].shift  = rp__data[137:132];
-  assign \rp__data[2]  = rp__data[206:138];
-  assign \rp__data[2].bias  = rp__data[169:138];
-  assign \rp__data[2].multiplier  = rp__data[200:170];
-  assign \rp__data[2].shift  = rp__data[206:201];
-  assign \rp__data[3]  = rp__data[275:207];
-  assign \rp__data[3].bias  = rp__data[238:207];
-  assign \rp__data[3].multiplier  = rp__data[269:239];
-  assign \rp__data[3].shift  = rp__data[275:270];
-  assign \o_data$97[0]  = \o_data$97 [21:0];
-  assign \o_data$97[1]  = \o_data$97 [43:22];
-  assign \o_data$97[2]  = \o_data$97 [65:44];
-  assign \o_data$97[3]  = \o_data$97 [87:66];
+  assign \o_data$112[0]  = \o_data$112 [21:0];
+  assign \o_data$112[1]  = \o_data$112 [43:22];
+  assign \o_data$112[2]  = \o_data$112 [65:44];
+  assign \o_data$112[3]  = \o_data$112 [87:66];
   assign out_w[32] = o_last;
   assign out_w[31:0] = o_data;
-  assign i_shift[23:18] = p_word[275:270];
-  assign i_shift[17:12] = p_word[206:201];
-  assign i_shift[11:6] = p_word[137:132];
-  assign i_shift[5:0] = p_word[68:63];
-  assign i_multiplier[123:93] = p_word[269:239];
-  assign i_multiplier[92:62] = p_word[200:170];
-  assign i_multiplier[61:31] = p_word[131:101];
-  assign i_multiplier[30:0] = p_word[62:32];
-  assign i_bias[127:96] = p_word[238:207];
-  assign i_bias[95:64] = p_word[169:138];
-  assign i_bias[63:32] = p_word[100:69];
-  assign i_bias[31:0] = p_word[31:0];
-  assign _131_ = rst;
-  assign _035_ = _130_;
-  assign _133_ = rst;
-  assign _033_ = _132_;
-  assign _135_ = rst;
-  assign _032_ = _134_;
-  assign _137_ = header_taken;
-  assign _139_ = _103_;
-  assign _141_ = _101_;
-  assign _143_ = rst;
-  assign _031_ = _142_;
-  assign _145_ = header_taken;
-  assign _147_ = _103_;
-  assign _149_ = _101_;
-  assign _151_ = rst;
-  assign _030_ = _150_;
-  assign _153_ = header_taken;
-  assign _155_ = rst;
-  assign _029_ = _154_;
-  assign _157_ = header_taken;
-  assign _159_ = rst;
-  assign _028_ = _158_;
-  assign _161_ = header_taken;
-  assign _163_ = rst;
-  assign _027_ = _162_;
-  assign _165_ = header_taken;
-  assign _167_ = _103_;
-  assign _169_ = _101_;
-  assign _171_ = rst;
-  assign _026_ = _170_;
-  assign _173_ = header_taken;
-  assign _175_ = _106_;
-  assign _177_ = _105_;
-  assign _179_ = _103_;
-  assign _181_ = _101_;
-  assign _183_ = rst;
-  assign _025_ = _182_;
-  assign _185_ = header_taken;
-  assign _187_ = _105_;
-  assign _189_ = _103_;
-  assign _191_ = _101_;
-  assign _193_ = rst;
-  assign _024_ = _192_;
-  assign _197_ = last_mblock;
-  assign _199_ = _083_;
-  assign _201_ = at_tile_last;
-  assign _203_ = _080_;
-  assign _206_ = rst;
-  assign _022_ = _205_;
-  assign _208_ = at_tile_last;
-  assign _210_ = _080_;
-  assign _214_ = ch_last;
-  assign _216_ = s_param__valid;
-  assign _219_ = rst;
-  assign _021_ = _218_;
-  assign _221_ = at_tile_last;
-  assign _223_ = _080_;
-  assign _227_ = ch_last;
-  assign _229_ = s_param__valid;
-  assign _232_ = rst;
-  assign _020_ = _231_;
-  assign _234_ = _083_;
-  assign _236_ = at_tile_last;
-  assign _238_ = _080_;
-  assign _242_ = ch_last;
-  assign _244_ = s_param__valid;
-  assign _247_ = rst;
-  assign _019_ = _246_;
-  assign _249_ = _083_;
-  assign _251_ = at_tile_last;
-  assign _253_ = _080_;
-  assign _257_ = ch_last;
-  assign _259_ = s_param__valid;
-  assign _262_ = rst;
-  assign _018_ = _261_;
-  assign _264_ = _092_;
-  assign _266_ = at_tile_last;
-  assign _268_ = _080_;
-  assign _272_ = ch_last;
-  assign _274_ = s_param__valid;
-  assign _277_ = rst;
-  assign _017_ = _276_;
-  assign _279_ = at_tile_last;
-  assign _281_ = _080_;
-  assign _285_ = ch_last;
-  assign _287_ = s_param__valid;
-  assign _290_ = rst;
-  assign _016_ = _289_;
-  assign _292_ = ch_last;
-  assign _294_ = s_param__valid;
-  assign _298_ = rst;
-  assign _015_ = _297_;
-  assign _300_ = _066_;
-  assign _302_ = s_param__valid;
-  assign _306_ = rst;
-  assign _014_ = _305_;
-  assign _308_ = _066_;
-  assign _310_ = s_param__valid;
-  assign _314_ = rst;
-  assign _013_ = _313_;
-  assign _316_ = _094_;
-  assign _320_ = last_mblock;
-  assign _322_ = _083_;
-  assign _324_ = at_tile_last;
-  assign _326_ = _080_;
-  assign _329_ = ch_last;
-  assign _331_ = s_param__valid;
-  assign _334_ = s_param__valid;
-  assign _337_ = rst;
-  assign _011_ = _336_;
-  assign _339_ = s_param__valid;
-  assign _343_ = s_param__valid;
-  assign _346_ = rst;
-  assign _010_ = _345_;
-  assign _348_ = s_param__valid;
-  assign _352_ = s_param__valid;
-  assign _355_ = rst;
-  assign _009_ = _354_;
-  assign _357_ = _070_;
-  assign _359_ = _068_;
-  assign _361_ = s_param__valid;
-  assign _365_ = s_param__valid;
-  assign _368_ = rst;
-  assign _008_ = _367_;
-  assign _370_ = _068_;
-  assign _372_ = s_param__valid;
-  assign _376_ = s_param__valid;
-  assign _379_ = rst;
-  assign _007_ = _378_;
-  assign _381_ = _070_;
-  assign _383_ = _068_;
-  assign _385_ = s_param__valid;
-  assign _389_ = s_param__valid;
-  assign _392_ = rst;
-  assign _006_ = _391_;
-  assign _394_ = _068_;
-  assign _396_ = s_param__valid;
-  assign _400_ = s_param__valid;
-  assign _403_ = rst;
-  assign _005_ = _402_;
-  assign _405_ = s_param__valid;
+  assign i_shift[23:18] = \r_data$78 [68:63];
+  assign i_shift[17:12] = \r_data$77 [68:63];
+  assign i_shift[11:6] = \r_data$76 [68:63];
+  assign i_shift[5:0] = r_data[68:63];
+  assign i_multiplier[123:93] = \r_data$78 [62:32];
+  assign i_multiplier[92:62] = \r_data$77 [62:32];
+  assign i_multiplier[61:31] = \r_data$76 [62:32];
+  assign i_multiplier[30:0] = r_data[62:32];
+  assign i_bias[127:96] = \r_data$78 [31:0];
+  assign i_bias[95:64] = \r_data$77 [31:0];
+  assign i_bias[63:32] = \r_data$76 [31:0];
+  assign i_bias[31:0] = r_data[31:0];
+  assign _137_ = rst;
+  assign _041_ = _136_;
+  assign _139_ = rst;
+  assign _040_ = _138_;
+  assign _141_ = rst;
+  assign _039_ = _140_;
+  assign _143_ = header_taken;
+  assign _145_ = _116_;
+  assign _147_ = _113_;
+  assign _149_ = rst;
+  assign _038_ = _148_;
+  assign _151_ = header_taken;
+  assign _153_ = _116_;
+  assign _155_ = _113_;
+  assign _157_ = rst;
+  assign _037_ = _156_;
+  assign _159_ = header_taken;
+  assign _161_ = rst;
+  assign _036_ = _160_;
+  assign _163_ = header_taken;
+  assign _165_ = rst;
+  assign _035_ = _164_;
+  assign _167_ = header_taken;
+  assign _169_ = rst;
+  assign _033_ = _168_;
+  assign _171_ = header_taken;
+  assign _173_ = _116_;
+  assign _175_ = _113_;
+  assign _177_ = rst;
+  assign _032_ = _176_;
+  assign _179_ = header_taken;
+  assign _181_ = _119_;
+  assign _183_ = _118_;
+  assign _185_ = _116_;
+  assign _187_ = _113_;
+  assign _189_ = rst;
+  assign _031_ = _188_;
+  assign _191_ = header_taken;
+  assign _193_ = _118_;
+  assign _195_ = _116_;
+  assign _197_ = _113_;
+  assign _199_ = rst;
+  assign _030_ = _198_;
+  assign _203_ = last_mblock;
+  assign _205_ = _096_;
+  assign _207_ = at_tile_last;
+  assign _209_ = _093_;
+  assign _212_ = rst;
+  assign _029_ = _211_;
+  assign _214_ = at_tile_last;
+  assign _216_ = _093_;
+  assign _220_ = ch_last;
+  assign _222_ = s_param__valid;
+  assign _225_ = rst;
+  assign _028_ = _224_;
+  assign _227_ = at_tile_last;
+  assign _229_ = _093_;
+  assign _233_ = ch_last;
+  assign _235_ = s_param__valid;
+  assign _238_ = rst;
+  assign _027_ = _237_;
+  assign _240_ = _096_;
+  assign _242_ = at_tile_last;
+  assign _244_ = _093_;
+  assign _248_ = ch_last;
+  assign _250_ = s_param__valid;
+  assign _253_ = rst;
+  assign _026_ = _252_;
+  assign _255_ = _096_;
+  assign _257_ = at_tile_last;
+  assign _259_ = _093_;
+  assign _263_ = ch_last;
+  assign _265_ = s_param__valid;
+  assign _268_ = rst;
+  assign _025_ = _267_;
+  assign _270_ = _105_;
+  assign _272_ = at_tile_last;
+  assign _274_ = _093_;
+  assign _278_ = ch_last;
+  assign _280_ = s_param__valid;
+  assign _283_ = rst;
+  assign _024_ = _282_;
+  assign _285_ = at_tile_last;
+  assign _287_ = _093_;
+  assign _291_ = ch_last;
+  assign _293_ = s_param__valid;
+  assign _296_ = rst;
+  assign _022_ = _295_;
+  assign _298_ = ch_last;
+  assign _300_ = s_param__valid;
+  assign _304_ = rst;
+  assign _021_ = _303_;
+  assign _306_ = _078_;
+  assign _308_ = s_param__valid;
+  assign _312_ = rst;
+  assign _020_ = _311_;
+  assign _314_ = _078_;
+  assign _316_ = s_param__valid;
+  assign _320_ = rst;
+  assign _019_ = _319_;
+  assign _322_ = _107_;
+  assign _326_ = last_mblock;
+  assign _328_ = _096_;
+  assign _330_ = at_tile_last;
+  assign _332_ = _093_;
+  assign _335_ = ch_last;
+  assign _337_ = s_param__valid;
+  assign _340_ = s_param__valid;
+  assign _343_ = rst;
+  assign _018_ = _342_;
+  assign _345_ = s_param__valid;
+  assign _349_ = s_param__valid;
+  assign _352_ = rst;
+  assign _017_ = _351_;
+  assign _354_ = s_param__valid;
+  assign _358_ = s_param__valid;
+  assign _361_ = rst;
+  assign _016_ = _360_;
+  assign _363_ = _083_;
+  assign _365_ = _080_;
+  assign _367_ = s_param__valid;
+  assign _371_ = s_param__valid;
+  assign _374_ = rst;
+  assign _015_ = _373_;
+  assign _376_ = _080_;
+  assign _378_ = s_param__valid;
+  assign _382_ = s_param__valid;
+  assign _385_ = rst;
+  assign _014_ = _384_;
+  assign _387_ = _083_;
+  assign _389_ = _080_;
+  assign _391_ = s_param__valid;
+  assign _395_ = s_param__valid;
+  assign _398_ = rst;
+  assign _013_ = _397_;
+  assign _400_ = _080_;
+  assign _402_ = s_param__valid;
+  assign _406_ = s_param__valid;
   assign _409_ = rst;
-  assign _004_ = _408_;
+  assign _011_ = _408_;
   assign _411_ = s_param__valid;
   assign _415_ = rst;
-  assign _003_ = _414_;
+  assign _010_ = _414_;
   assign _417_ = s_param__valid;
   assign _421_ = rst;
-  assign _002_ = _420_;
+  assign _009_ = _420_;
   assign _423_ = s_param__valid;
   assign _427_ = rst;
-  assign _129_ = _426_;
+  assign _008_ = _426_;
   assign _429_ = s_param__valid;
   assign _433_ = rst;
-  assign _128_ = _432_;
+  assign _007_ = _432_;
   assign _435_ = s_param__valid;
   assign _439_ = rst;
-  assign _127_ = _438_;
+  assign _006_ = _438_;
   assign _441_ = s_param__valid;
   assign _445_ = rst;
-  assign _126_ = _444_;
+  assign _005_ = _444_;
   assign _447_ = s_param__valid;
   assign _451_ = rst;
-  assign _125_ = _450_;
+  assign _004_ = _450_;
   assign _453_ = s_param__valid;
   assign _457_ = rst;
-  assign _124_ = _456_;
-  assign _459_ = rst;
-  assign _123_ = _458_;
-  assign _461_ = rst;
-  assign _122_ = _460_;
+  assign _003_ = _456_;
+  assign _459_ = s_param__valid;
   assign _463_ = rst;
-  assign _121_ = _462_;
-  assign _465_ = _048_;
-  assign _467_ = _047_;
-  assign _469_ = _046_;
-  assign _471_ = o_valid;
-  assign ra_next = _470_;
-  assign \$signal  = _472_;
-  assign i_valid = _474_;
-  assign wp__en = _476_;
-  assign wp__addr = _478_;
-  assign wp__data[275:270] = _480_;
-  assign wp__data[269:239] = _482_;
-  assign wp__data[238:207] = _484_;
-  assign wp__data[206:201] = _486_;
-  assign wp__data[200:170] = _488_;
-  assign wp__data[169:138] = _490_;
-  assign wp__data[137:132] = _492_;
-  assign wp__data[131:101] = _494_;
-  assign wp__data[100:69] = _496_;
-  assign wp__data[68:63] = _498_;
-  assign wp__data[62:32] = _500_;
-  assign wp__data[31:0] = _502_;
-  assign header_taken = _504_;
-  assign s_param__ready = _506_;
-  assign _046_ = beat;
-  assign _100_ = beat;
+  assign _002_ = _462_;
+  assign _465_ = rst;
+  assign _135_ = _464_;
+  assign _467_ = rst;
+  assign _134_ = _466_;
+  assign _469_ = rst;
+  assign _133_ = _468_;
+  assign _471_ = _061_;
+  assign _473_ = _060_;
+  assign _475_ = _058_;
+  assign _477_ = o_valid;
+  assign ra_next = _476_;
+  assign \$signal  = _478_;
+  assign i_valid = _480_;
+  assign \w_en$37  = _482_;
+  assign \w_data$36  = _484_;
+  assign \w_addr$35  = _486_;
+  assign \w_en$34  = _488_;
+  assign \w_data$33  = _490_;
+  assign \w_addr$32  = _492_;
+  assign \w_en$31  = _494_;
+  assign \w_data$30  = _496_;
+  assign \w_addr$29  = _498_;
+  assign w_en = _500_;
+  assign w_data = _502_;
+  assign w_addr = _504_;
+  assign w_word[68:63] = _506_;
+  assign w_word[62:32] = _508_;
+  assign w_word[31:0] = _510_;
+  assign header_taken = _512_;
+  assign s_param__ready = _514_;
+  assign _058_ = beat;
+  assign _112_ = beat;
 endmodule
 
 (* generator = "Amaranth" *)
@@ -3498,6 +3451,218 @@ module \hwq_top.engine.fifo (clk, rst, r_rdy, r_data, w_port__data, w_en, r_en);
   assign _23_ = _00_;
   assign _25_ = rst;
   assign _10_ = _24_;
+endmodule
+
+(* generator = "Amaranth" *)
+module \hwq_top.engine.params0 (rst, wp__addr, wp__data, wp__en, rp__addr, r_data, clk);
+  input clk;
+  wire clk;
+  wire [2:0] r_addr;
+  output [68:0] r_data;
+  reg [68:0] r_data = 69'h000000000000000000;
+  (* init = 69'h000000000000000000 *)
+  wire [68:0] r_q;
+  input [2:0] rp__addr;
+  wire [2:0] rp__addr;
+  wire [68:0] rp__data;
+  input rst;
+  wire rst;
+  wire [2:0] w_addr;
+  wire [68:0] w_data;
+  wire w_en;
+  input [2:0] wp__addr;
+  wire [2:0] wp__addr;
+  input [68:0] wp__data;
+  wire [68:0] wp__data;
+  input wp__en;
+  wire wp__en;
+  (* no_rw_check = 32'd1 *)
+  reg [68:0] mem [7:0];
+  initial begin
+    mem[0] = 69'h000000000000000000;
+    mem[1] = 69'h000000000000000000;
+    mem[2] = 69'h000000000000000000;
+    mem[3] = 69'h000000000000000000;
+    mem[4] = 69'h000000000000000000;
+    mem[5] = 69'h000000000000000000;
+    mem[6] = 69'h000000000000000000;
+    mem[7] = 69'h000000000000000000;
+  end
+  always @(posedge clk) begin
+    if (wp__en)
+      mem[wp__addr] <= wp__data;
+  end
+  reg [68:0] _1_;
+  always @(posedge clk) begin
+    _1_ <= mem[rp__addr];
+  end
+  assign rp__data = _1_;
+  always @(posedge clk)
+    r_data <= rp__data;
+  assign w_addr = wp__addr;
+  assign w_data = wp__data;
+  assign w_en = wp__en;
+  assign r_addr = rp__addr;
+  assign r_q = r_data;
+endmodule
+
+(* generator = "Amaranth" *)
+module \hwq_top.engine.params1 (rst, wp__addr, wp__data, wp__en, rp__addr, r_data, clk);
+  input clk;
+  wire clk;
+  wire [2:0] r_addr;
+  output [68:0] r_data;
+  reg [68:0] r_data = 69'h000000000000000000;
+  (* init = 69'h000000000000000000 *)
+  wire [68:0] r_q;
+  input [2:0] rp__addr;
+  wire [2:0] rp__addr;
+  wire [68:0] rp__data;
+  input rst;
+  wire rst;
+  wire [2:0] w_addr;
+  wire [68:0] w_data;
+  wire w_en;
+  input [2:0] wp__addr;
+  wire [2:0] wp__addr;
+  input [68:0] wp__data;
+  wire [68:0] wp__data;
+  input wp__en;
+  wire wp__en;
+  (* no_rw_check = 32'd1 *)
+  reg [68:0] mem [7:0];
+  initial begin
+    mem[0] = 69'h000000000000000000;
+    mem[1] = 69'h000000000000000000;
+    mem[2] = 69'h000000000000000000;
+    mem[3] = 69'h000000000000000000;
+    mem[4] = 69'h000000000000000000;
+    mem[5] = 69'h000000000000000000;
+    mem[6] = 69'h000000000000000000;
+    mem[7] = 69'h000000000000000000;
+  end
+  always @(posedge clk) begin
+    if (wp__en)
+      mem[wp__addr] <= wp__data;
+  end
+  reg [68:0] _1_;
+  always @(posedge clk) begin
+    _1_ <= mem[rp__addr];
+  end
+  assign rp__data = _1_;
+  always @(posedge clk)
+    r_data <= rp__data;
+  assign w_addr = wp__addr;
+  assign w_data = wp__data;
+  assign w_en = wp__en;
+  assign r_addr = rp__addr;
+  assign r_q = r_data;
+endmodule
+
+(* generator = "Amaranth" *)
+module \hwq_top.engine.params2 (rst, wp__addr, wp__data, wp__en, rp__addr, r_data, clk);
+  input clk;
+  wire clk;
+  wire [2:0] r_addr;
+  output [68:0] r_data;
+  reg [68:0] r_data = 69'h000000000000000000;
+  (* init = 69'h000000000000000000 *)
+  wire [68:0] r_q;
+  input [2:0] rp__addr;
+  wire [2:0] rp__addr;
+  wire [68:0] rp__data;
+  input rst;
+  wire rst;
+  wire [2:0] w_addr;
+  wire [68:0] w_data;
+  wire w_en;
+  input [2:0] wp__addr;
+  wire [2:0] wp__addr;
+  input [68:0] wp__data;
+  wire [68:0] wp__data;
+  input wp__en;
+  wire wp__en;
+  (* no_rw_check = 32'd1 *)
+  reg [68:0] mem [7:0];
+  initial begin
+    mem[0] = 69'h000000000000000000;
+    mem[1] = 69'h000000000000000000;
+    mem[2] = 69'h000000000000000000;
+    mem[3] = 69'h000000000000000000;
+    mem[4] = 69'h000000000000000000;
+    mem[5] = 69'h000000000000000000;
+    mem[6] = 69'h000000000000000000;
+    mem[7] = 69'h000000000000000000;
+  end
+  always @(posedge clk) begin
+    if (wp__en)
+      mem[wp__addr] <= wp__data;
+  end
+  reg [68:0] _1_;
+  always @(posedge clk) begin
+    _1_ <= mem[rp__addr];
+  end
+  assign rp__data = _1_;
+  always @(posedge clk)
+    r_data <= rp__data;
+  assign w_addr = wp__addr;
+  assign w_data = wp__data;
+  assign w_en = wp__en;
+  assign r_addr = rp__addr;
+  assign r_q = r_data;
+endmodule
+
+(* generator = "Amaranth" *)
+module \hwq_top.engine.params3 (rst, wp__addr, wp__data, wp__en, rp__addr, r_data, clk);
+  input clk;
+  wire clk;
+  wire [2:0] r_addr;
+  output [68:0] r_data;
+  reg [68:0] r_data = 69'h000000000000000000;
+  (* init = 69'h000000000000000000 *)
+  wire [68:0] r_q;
+  input [2:0] rp__addr;
+  wire [2:0] rp__addr;
+  wire [68:0] rp__data;
+  input rst;
+  wire rst;
+  wire [2:0] w_addr;
+  wire [68:0] w_data;
+  wire w_en;
+  input [2:0] wp__addr;
+  wire [2:0] wp__addr;
+  input [68:0] wp__data;
+  wire [68:0] wp__data;
+  input wp__en;
+  wire wp__en;
+  (* no_rw_check = 32'd1 *)
+  reg [68:0] mem [7:0];
+  initial begin
+    mem[0] = 69'h000000000000000000;
+    mem[1] = 69'h000000000000000000;
+    mem[2] = 69'h000000000000000000;
+    mem[3] = 69'h000000000000000000;
+    mem[4] = 69'h000000000000000000;
+    mem[5] = 69'h000000000000000000;
+    mem[6] = 69'h000000000000000000;
+    mem[7] = 69'h000000000000000000;
+  end
+  always @(posedge clk) begin
+    if (wp__en)
+      mem[wp__addr] <= wp__data;
+  end
+  reg [68:0] _1_;
+  always @(posedge clk) begin
+    _1_ <= mem[rp__addr];
+  end
+  assign rp__data = _1_;
+  always @(posedge clk)
+    r_data <= rp__data;
+  assign w_addr = wp__addr;
+  assign w_data = wp__data;
+  assign w_en = wp__en;
+  assign r_addr = rp__addr;
+  assign r_q = r_data;
 endmodule
 
 (* generator = "Amaranth" *)

@@ -116,146 +116,146 @@ endmodule
 module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_en, clk, rst, m_out__valid, m_out__payload, s_param__ready, i_valid, i_a);
   wire [4:0] _000_;
   wire _001_;
-  wire [15:0] _002_;
-  wire [16:0] _003_;
+  wire _002_;
+  wire [15:0] _003_;
   wire [15:0] _004_;
-  wire [7:0] _005_;
-  wire [7:0] _006_;
+  wire [16:0] _005_;
+  wire [15:0] _006_;
   wire [7:0] _007_;
-  wire [15:0] _008_;
-  wire [8:0] _009_;
-  wire _010_;
-  wire [3:0] _011_;
+  wire [7:0] _008_;
+  wire [7:0] _009_;
+  wire [15:0] _010_;
+  wire [8:0] _011_;
   wire _012_;
-  wire [5:0] _013_;
-  wire [1:0] _014_;
-  wire [15:0] _015_;
-  wire _016_;
-  wire [1:0] _017_;
-  wire [30:0] _018_;
-  wire [5:0] _019_;
-  wire [3:0] _020_;
-  wire [8:0] _021_;
-  wire _022_;
+  wire _013_;
+  wire [3:0] _014_;
+  wire [5:0] _015_;
+  wire [1:0] _016_;
+  wire [15:0] _017_;
+  wire _018_;
+  wire [1:0] _019_;
+  wire [30:0] _020_;
+  wire [5:0] _021_;
+  wire [3:0] _022_;
   wire _023_;
-  wire [16:0] _024_;
-  wire [3:0] _025_;
-  wire _026_;
-  wire _027_;
-  wire [4:0] _028_;
-  wire [1:0] _029_;
-  wire [3:0] _030_;
+  wire [8:0] _024_;
+  wire _025_;
+  wire [16:0] _026_;
+  wire [3:0] _027_;
+  wire _028_;
+  wire _029_;
+  wire [4:0] _030_;
   wire [1:0] _031_;
-  wire [5:0] _032_;
-  wire [5:0] _033_;
+  wire [3:0] _032_;
+  wire [1:0] _033_;
   wire _034_;
   wire [5:0] _035_;
-  wire [16:0] _036_;
-  wire _037_;
-  wire _038_;
+  wire [5:0] _036_;
+  wire [5:0] _037_;
+  wire [16:0] _038_;
   wire _039_;
-  wire [1:0] _040_;
-  wire [15:0] _041_;
-  wire [15:0] _042_;
-  wire [1:0] _043_;
-  wire _044_;
+  wire _040_;
+  wire _041_;
+  wire [1:0] _042_;
+  wire [15:0] _043_;
+  wire [15:0] _044_;
   wire _045_;
-  wire _046_;
+  wire [1:0] _046_;
   wire _047_;
-  wire [17:0] _048_;
-  wire [17:0] _049_;
-  wire [2:0] _050_;
-  wire [18:0] _051_;
-  wire _052_;
-  wire _053_;
-  wire _054_;
-  wire [7:0] _055_;
+  wire _048_;
+  wire _049_;
+  wire _050_;
+  wire _051_;
+  wire [2:0] _052_;
+  wire [17:0] _053_;
+  wire [17:0] _054_;
+  wire [18:0] _055_;
   wire _056_;
-  wire _057_;
+  wire [7:0] _057_;
   wire _058_;
   wire _059_;
   wire _060_;
   wire _061_;
-  wire [5:0] _062_;
+  wire _062_;
   wire _063_;
-  wire [17:0] _064_;
+  wire [5:0] _064_;
   wire _065_;
   wire _066_;
-  wire [16:0] _067_;
-  wire [16:0] _068_;
-  wire [16:0] _069_;
-  wire [16:0] _070_;
-  wire _071_;
-  wire [15:0] _072_;
-  wire [2:0] _073_;
+  wire _067_;
+  wire [17:0] _068_;
+  wire _069_;
+  wire _070_;
+  wire [16:0] _071_;
+  wire [16:0] _072_;
+  wire [16:0] _073_;
   wire [16:0] _074_;
   wire _075_;
   wire _076_;
-  wire [16:0] _077_;
-  wire _078_;
-  wire [6:0] _079_;
+  wire [15:0] _077_;
+  wire [16:0] _078_;
+  wire _079_;
   wire _080_;
-  wire [4:0] _081_;
-  wire [2:0] _082_;
-  wire [1:0] _083_;
-  wire [2:0] _084_;
-  wire [16:0] _085_;
+  wire [16:0] _081_;
+  wire _082_;
+  wire [6:0] _083_;
+  wire _084_;
+  wire [4:0] _085_;
   wire _086_;
-  wire _087_;
-  wire _088_;
-  wire _089_;
+  wire [2:0] _087_;
+  wire [1:0] _088_;
+  wire [16:0] _089_;
   wire _090_;
   wire _091_;
   wire _092_;
   wire _093_;
-  wire [17:0] _094_;
+  wire _094_;
   wire _095_;
-  wire [4:0] _096_;
-  wire [9:0] _097_;
-  wire [9:0] _098_;
-  wire _099_;
-  wire [9:0] _100_;
-  wire _101_;
-  wire _102_;
-  wire [5:0] _103_;
-  wire _104_;
-  wire [6:0] _105_;
+  wire _096_;
+  wire _097_;
+  wire _098_;
+  wire [17:0] _099_;
+  wire [4:0] _100_;
+  wire [9:0] _101_;
+  wire [9:0] _102_;
+  wire _103_;
+  wire [9:0] _104_;
+  wire _105_;
   wire _106_;
-  wire [6:0] _107_;
+  wire [5:0] _107_;
   wire _108_;
   wire _109_;
-  wire _110_;
-  wire _111_;
+  wire [6:0] _110_;
+  wire [6:0] _111_;
   wire _112_;
   wire _113_;
-  wire [2:0] _114_;
+  wire _114_;
   wire _115_;
   wire _116_;
   wire _117_;
-  wire [4:0] _118_;
-  wire [2:0] _119_;
+  wire [2:0] _118_;
+  wire _119_;
   wire _120_;
   wire _121_;
-  wire _122_;
-  wire _123_;
+  wire [4:0] _122_;
+  wire [2:0] _123_;
   wire _124_;
   wire _125_;
-  wire [49:0] _126_;
+  wire _126_;
   wire _127_;
   wire _128_;
-  wire [2:0] _129_;
-  wire [2:0] _130_;
-  wire _131_;
+  wire _129_;
+  wire _130_;
+  wire [49:0] _131_;
   wire _132_;
-  wire _133_;
-  wire [1:0] _134_;
+  wire [2:0] _133_;
+  wire [2:0] _134_;
   wire _135_;
-  wire [3:0] _136_;
+  wire _136_;
   wire _137_;
-  wire [15:0] _138_;
-  wire [1:0] _139_;
-  wire _140_;
-  wire [15:0] _141_;
+  wire [1:0] _138_;
+  wire _139_;
+  wire [3:0] _140_;
+  wire [1:0] _141_;
   wire _142_;
   wire [15:0] _143_;
   wire _144_;
@@ -267,11 +267,11 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   wire _150_;
   wire [15:0] _151_;
   wire _152_;
-  wire [1:0] _153_;
+  wire [15:0] _153_;
   wire _154_;
   wire [1:0] _155_;
   wire _156_;
-  wire _157_;
+  wire [1:0] _157_;
   wire _158_;
   wire _159_;
   wire _160_;
@@ -283,7 +283,7 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   wire _166_;
   wire _167_;
   wire _168_;
-  wire [16:0] _169_;
+  wire _169_;
   wire _170_;
   wire [16:0] _171_;
   wire _172_;
@@ -291,7 +291,7 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   wire _174_;
   wire [16:0] _175_;
   wire _176_;
-  wire [5:0] _177_;
+  wire [16:0] _177_;
   wire _178_;
   wire [5:0] _179_;
   wire _180_;
@@ -303,7 +303,7 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   wire _186_;
   wire [5:0] _187_;
   wire _188_;
-  wire [1:0] _189_;
+  wire [5:0] _189_;
   wire _190_;
   wire [1:0] _191_;
   wire _192_;
@@ -311,7 +311,7 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   wire _194_;
   wire [1:0] _195_;
   wire _196_;
-  wire [3:0] _197_;
+  wire [1:0] _197_;
   wire _198_;
   wire [3:0] _199_;
   wire _200_;
@@ -323,7 +323,7 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   wire _206_;
   wire [3:0] _207_;
   wire _208_;
-  wire [1:0] _209_;
+  wire [3:0] _209_;
   wire _210_;
   wire [1:0] _211_;
   wire _212_;
@@ -333,7 +333,7 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   wire _216_;
   wire [1:0] _217_;
   wire _218_;
-  wire [4:0] _219_;
+  wire [1:0] _219_;
   wire _220_;
   wire [4:0] _221_;
   wire _222_;
@@ -343,10 +343,10 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   wire _226_;
   wire [4:0] _227_;
   wire _228_;
-  wire _229_;
-  wire [4:0] _230_;
+  wire [4:0] _229_;
+  wire _230_;
   wire _231_;
-  wire _232_;
+  wire [4:0] _232_;
   wire _233_;
   wire _234_;
   wire _235_;
@@ -372,7 +372,7 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   wire _255_;
   wire _256_;
   wire _257_;
-  wire [3:0] _258_;
+  wire _258_;
   wire _259_;
   wire [3:0] _260_;
   wire _261_;
@@ -384,10 +384,10 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   wire _267_;
   wire [3:0] _268_;
   wire _269_;
-  wire _270_;
-  wire [3:0] _271_;
+  wire [3:0] _270_;
+  wire _271_;
   wire _272_;
-  wire [16:0] _273_;
+  wire [3:0] _273_;
   wire _274_;
   wire [16:0] _275_;
   wire _276_;
@@ -399,10 +399,10 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   wire _282_;
   wire [16:0] _283_;
   wire _284_;
-  wire _285_;
-  wire [16:0] _286_;
+  wire [16:0] _285_;
+  wire _286_;
   wire _287_;
-  wire _288_;
+  wire [16:0] _288_;
   wire _289_;
   wire _290_;
   wire _291_;
@@ -417,7 +417,7 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   wire _300_;
   wire _301_;
   wire _302_;
-  wire [8:0] _303_;
+  wire _303_;
   wire _304_;
   wire [8:0] _305_;
   wire _306_;
@@ -427,10 +427,10 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   wire _310_;
   wire [8:0] _311_;
   wire _312_;
-  wire _313_;
-  wire [8:0] _314_;
+  wire [8:0] _313_;
+  wire _314_;
   wire _315_;
-  wire [3:0] _316_;
+  wire [8:0] _316_;
   wire _317_;
   wire [3:0] _318_;
   wire _319_;
@@ -438,7 +438,7 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   wire _321_;
   wire [3:0] _322_;
   wire _323_;
-  wire [5:0] _324_;
+  wire [3:0] _324_;
   wire _325_;
   wire [5:0] _326_;
   wire _327_;
@@ -446,7 +446,7 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   wire _329_;
   wire [5:0] _330_;
   wire _331_;
-  wire [30:0] _332_;
+  wire [5:0] _332_;
   wire _333_;
   wire [30:0] _334_;
   wire _335_;
@@ -454,7 +454,7 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   wire _337_;
   wire [30:0] _338_;
   wire _339_;
-  wire [1:0] _340_;
+  wire [30:0] _340_;
   wire _341_;
   wire [1:0] _342_;
   wire _343_;
@@ -466,18 +466,18 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   wire _349_;
   wire [1:0] _350_;
   wire _351_;
-  wire _352_;
-  wire [1:0] _353_;
+  wire [1:0] _352_;
+  wire _353_;
   wire _354_;
   wire [1:0] _355_;
   wire _356_;
-  wire _357_;
-  wire [1:0] _358_;
+  wire [1:0] _357_;
+  wire _358_;
   wire _359_;
-  wire _360_;
-  wire [1:0] _361_;
+  wire [1:0] _360_;
+  wire _361_;
   wire _362_;
-  wire _363_;
+  wire [1:0] _363_;
   wire _364_;
   wire _365_;
   wire _366_;
@@ -486,16 +486,16 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   wire _369_;
   wire _370_;
   wire _371_;
-  wire [15:0] _372_;
+  wire _372_;
   wire _373_;
   wire [15:0] _374_;
   wire _375_;
   wire [15:0] _376_;
   wire _377_;
-  wire _378_;
-  wire [15:0] _379_;
+  wire [15:0] _378_;
+  wire _379_;
   wire _380_;
-  wire [1:0] _381_;
+  wire [15:0] _381_;
   wire _382_;
   wire [1:0] _383_;
   wire _384_;
@@ -505,10 +505,10 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   wire _388_;
   wire [1:0] _389_;
   wire _390_;
-  wire _391_;
-  wire [1:0] _392_;
+  wire [1:0] _391_;
+  wire _392_;
   wire _393_;
-  wire [5:0] _394_;
+  wire [1:0] _394_;
   wire _395_;
   wire [5:0] _396_;
   wire _397_;
@@ -516,10 +516,10 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   wire _399_;
   wire [5:0] _400_;
   wire _401_;
-  wire _402_;
-  wire [5:0] _403_;
+  wire [5:0] _402_;
+  wire _403_;
   wire _404_;
-  wire [3:0] _405_;
+  wire [5:0] _405_;
   wire _406_;
   wire [3:0] _407_;
   wire _408_;
@@ -529,10 +529,10 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   wire _412_;
   wire [3:0] _413_;
   wire _414_;
-  wire _415_;
-  wire [3:0] _416_;
+  wire [3:0] _415_;
+  wire _416_;
   wire _417_;
-  wire _418_;
+  wire [3:0] _418_;
   wire _419_;
   wire _420_;
   wire _421_;
@@ -543,19 +543,19 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   wire _426_;
   wire _427_;
   wire _428_;
-  wire [8:0] _429_;
+  wire _429_;
   wire _430_;
   wire [8:0] _431_;
   wire _432_;
   wire [8:0] _433_;
   wire _434_;
-  wire [15:0] _435_;
+  wire [8:0] _435_;
   wire _436_;
   wire [15:0] _437_;
   wire _438_;
   wire [15:0] _439_;
   wire _440_;
-  wire [7:0] _441_;
+  wire [15:0] _441_;
   wire _442_;
   wire [7:0] _443_;
   wire _444_;
@@ -573,19 +573,19 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   wire _456_;
   wire [7:0] _457_;
   wire _458_;
-  wire [15:0] _459_;
+  wire [7:0] _459_;
   wire _460_;
   wire [15:0] _461_;
   wire _462_;
   wire [15:0] _463_;
   wire _464_;
-  wire [16:0] _465_;
+  wire [15:0] _465_;
   wire _466_;
   wire [16:0] _467_;
   wire _468_;
   wire [16:0] _469_;
   wire _470_;
-  wire [15:0] _471_;
+  wire [16:0] _471_;
   wire _472_;
   wire [15:0] _473_;
   wire _474_;
@@ -597,13 +597,13 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   wire _480_;
   wire [15:0] _481_;
   wire _482_;
-  wire _483_;
+  wire [15:0] _483_;
   wire _484_;
-  wire [3:0] _485_;
+  wire _485_;
   wire _486_;
-  wire _487_;
+  wire [3:0] _487_;
   wire _488_;
-  wire [5:0] _489_;
+  wire _489_;
   wire _490_;
   wire [5:0] _491_;
   wire _492_;
@@ -611,39 +611,43 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   wire _494_;
   wire [5:0] _495_;
   wire _496_;
-  wire _497_;
+  wire [5:0] _497_;
   wire _498_;
   wire _499_;
   wire _500_;
-  wire [1:0] _501_;
+  wire _501_;
   wire _502_;
-  wire [5:0] _503_;
+  wire _503_;
   wire _504_;
-  wire [5:0] _505_;
+  wire [68:0] _505_;
   wire _506_;
-  wire [30:0] _507_;
+  wire [5:0] _507_;
   wire _508_;
-  wire [31:0] _509_;
+  wire _509_;
   wire _510_;
-  wire [5:0] _511_;
+  wire [68:0] _511_;
   wire _512_;
-  wire [30:0] _513_;
+  wire [5:0] _513_;
   wire _514_;
-  wire [31:0] _515_;
+  wire [5:0] _515_;
   wire _516_;
-  wire _517_;
+  wire [30:0] _517_;
   wire _518_;
-  wire _519_;
+  wire [31:0] _519_;
   wire _520_;
   wire _521_;
+  wire _522_;
+  wire _523_;
+  wire _524_;
+  wire _525_;
   wire \$signal ;
   (* init = 1'h0 *)
-  wire \$signal$50 ;
+  wire \$signal$55 ;
   (* init = 8'h00 *)
-  wire [7:0] \$signal$56 ;
+  wire [7:0] \$signal$61 ;
   (* init = 8'h00 *)
-  wire [7:0] \$signal$58 ;
-  reg [30:0] \$signal$92  = 31'h00000000;
+  wire [7:0] \$signal$63 ;
+  reg [30:0] \$signal$98  = 31'h00000000;
   reg [15:0] M_ = 16'h0000;
   (* init = 50'h0000000000000 *)
   wire [49:0] acc_part;
@@ -651,7 +655,7 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   wire [24:0] \acc_part[1] ;
   reg [7:0] act_max = 8'h00;
   (* init = 8'h00 *)
-  wire [7:0] \act_max$60 ;
+  wire [7:0] \act_max$65 ;
   reg [7:0] act_min = 8'h00;
   reg at_k_last = 1'h0;
   reg at_tile_last = 1'h0;
@@ -699,7 +703,7 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   wire [31:0] \i_bias[0] ;
   wire [31:0] \i_bias[1] ;
   wire i_last;
-  reg \i_last$51  = 1'h0;
+  reg \i_last$56  = 1'h0;
   wire [61:0] i_multiplier;
   wire [30:0] \i_multiplier[0] ;
   wire [30:0] \i_multiplier[1] ;
@@ -708,7 +712,7 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   wire [5:0] \i_shift[1] ;
   output i_valid;
   wire i_valid;
-  reg \i_valid$49  = 1'h0;
+  reg \i_valid$54  = 1'h0;
   input [47:0] i_w;
   wire [47:0] i_w;
   wire [7:0] \i_w[0] ;
@@ -740,18 +744,18 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   reg [15:0] n_last = 16'h0000;
   reg [3:0] nb_last = 4'h0;
   wire [15:0] o_data;
-  wire [149:0] \o_data$100 ;
-  wire [24:0] \o_data$100[0] ;
-  wire [24:0] \o_data$100[1] ;
-  wire [24:0] \o_data$100[2] ;
-  wire [24:0] \o_data$100[3] ;
-  wire [24:0] \o_data$100[4] ;
-  wire [24:0] \o_data$100[5] ;
+  wire [149:0] \o_data$105 ;
+  wire [24:0] \o_data$105[0] ;
+  wire [24:0] \o_data$105[1] ;
+  wire [24:0] \o_data$105[2] ;
+  wire [24:0] \o_data$105[3] ;
+  wire [24:0] \o_data$105[4] ;
+  wire [24:0] \o_data$105[5] ;
   wire [7:0] \o_data[0] ;
   wire [7:0] \o_data[1] ;
   wire o_last;
   wire o_valid;
-  wire \o_valid$70 ;
+  wire \o_valid$76 ;
   reg [1:0] ob = 2'h0;
   wire [48:0] out_w;
   wire [47:0] \out_w.data ;
@@ -762,15 +766,6 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   wire [7:0] \out_w.data[4] ;
   wire [7:0] \out_w.data[5] ;
   wire \out_w.last ;
-  reg [137:0] p_word = 138'h00000000000000000000000000000000000;
-  wire [68:0] \p_word[0] ;
-  wire [31:0] \p_word[0].bias ;
-  wire [30:0] \p_word[0].multiplier ;
-  wire [5:0] \p_word[0].shift ;
-  wire [68:0] \p_word[1] ;
-  wire [31:0] \p_word[1].bias ;
-  wire [30:0] \p_word[1].multiplier ;
-  wire [5:0] \p_word[1].shift ;
   reg [15:0] part0 = 16'h0000;
   wire [7:0] \part0[0] ;
   wire [7:0] \part0[1] ;
@@ -780,7 +775,11 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   (* init = 1'h0 *)
   wire part_last;
   reg [5:0] pt_shift = 6'h00;
-  wire [48:0] r_data;
+  wire [5:0] r_addr;
+  wire [5:0] \r_addr$53 ;
+  wire [68:0] r_data;
+  wire [68:0] \r_data$68 ;
+  wire [48:0] \r_data$83 ;
   input r_en;
   wire r_en;
   wire r_rdy;
@@ -793,16 +792,6 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   wire [16:0] row_next;
   reg row_valid = 1'h0;
   wire row_valid_next;
-  wire [5:0] rp__addr;
-  wire [137:0] rp__data;
-  wire [68:0] \rp__data[0] ;
-  wire [31:0] \rp__data[0].bias ;
-  wire [30:0] \rp__data[0].multiplier ;
-  wire [5:0] \rp__data[0].shift ;
-  wire [68:0] \rp__data[1] ;
-  wire [31:0] \rp__data[1].bias ;
-  wire [30:0] \rp__data[1].multiplier ;
-  wire [5:0] \rp__data[1].shift ;
   input rst;
   wire rst;
   wire [31:0] s_act__payload;
@@ -830,318 +819,254 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   wire s_wgt__valid;
   wire take;
   reg [8:0] tile_last = 9'h000;
-  wire [48:0] w_data;
+  wire [5:0] w_addr;
+  wire [5:0] \w_addr$29 ;
+  wire [68:0] w_data;
+  wire [68:0] \w_data$30 ;
+  wire [48:0] \w_data$79 ;
   wire w_en;
+  wire \w_en$31 ;
+  wire \w_en$75 ;
+  wire [68:0] w_word;
+  wire [31:0] \w_word.bias ;
+  wire [30:0] \w_word.multiplier ;
+  wire [5:0] \w_word.shift ;
   reg [5:0] wa = 6'h00;
   reg [1:0] wb = 2'h0;
-  wire [5:0] wp__addr;
-  wire [137:0] wp__data;
-  wire [68:0] \wp__data[0] ;
-  wire [31:0] \wp__data[0].bias ;
-  wire [30:0] \wp__data[0].multiplier ;
-  wire [5:0] \wp__data[0].shift ;
-  wire [68:0] \wp__data[1] ;
-  wire [31:0] \wp__data[1].bias ;
-  wire [30:0] \wp__data[1].multiplier ;
-  wire [5:0] \wp__data[1].shift ;
-  wire [1:0] wp__en;
   wire wrap;
   reg [7:0] zero_point = 8'h00;
-  reg [137:0] params [47:0];
-  initial begin
-    params[0] = 138'h00000000000000000000000000000000000;
-    params[1] = 138'h00000000000000000000000000000000000;
-    params[2] = 138'h00000000000000000000000000000000000;
-    params[3] = 138'h00000000000000000000000000000000000;
-    params[4] = 138'h00000000000000000000000000000000000;
-    params[5] = 138'h00000000000000000000000000000000000;
-    params[6] = 138'h00000000000000000000000000000000000;
-    params[7] = 138'h00000000000000000000000000000000000;
-    params[8] = 138'h00000000000000000000000000000000000;
-    params[9] = 138'h00000000000000000000000000000000000;
-    params[10] = 138'h00000000000000000000000000000000000;
-    params[11] = 138'h00000000000000000000000000000000000;
-    params[12] = 138'h00000000000000000000000000000000000;
-    params[13] = 138'h00000000000000000000000000000000000;
-    params[14] = 138'h00000000000000000000000000000000000;
-    params[15] = 138'h00000000000000000000000000000000000;
-    params[16] = 138'h00000000000000000000000000000000000;
-    params[17] = 138'h00000000000000000000000000000000000;
-    params[18] = 138'h00000000000000000000000000000000000;
-    params[19] = 138'h00000000000000000000000000000000000;
-    params[20] = 138'h00000000000000000000000000000000000;
-    params[21] = 138'h00000000000000000000000000000000000;
-    params[22] = 138'h00000000000000000000000000000000000;
-    params[23] = 138'h00000000000000000000000000000000000;
-    params[24] = 138'h00000000000000000000000000000000000;
-    params[25] = 138'h00000000000000000000000000000000000;
-    params[26] = 138'h00000000000000000000000000000000000;
-    params[27] = 138'h00000000000000000000000000000000000;
-    params[28] = 138'h00000000000000000000000000000000000;
-    params[29] = 138'h00000000000000000000000000000000000;
-    params[30] = 138'h00000000000000000000000000000000000;
-    params[31] = 138'h00000000000000000000000000000000000;
-    params[32] = 138'h00000000000000000000000000000000000;
-    params[33] = 138'h00000000000000000000000000000000000;
-    params[34] = 138'h00000000000000000000000000000000000;
-    params[35] = 138'h00000000000000000000000000000000000;
-    params[36] = 138'h00000000000000000000000000000000000;
-    params[37] = 138'h00000000000000000000000000000000000;
-    params[38] = 138'h00000000000000000000000000000000000;
-    params[39] = 138'h00000000000000000000000000000000000;
-    params[40] = 138'h00000000000000000000000000000000000;
-    params[41] = 138'h00000000000000000000000000000000000;
-    params[42] = 138'h00000000000000000000000000000000000;
-    params[43] = 138'h00000000000000000000000000000000000;
-    params[44] = 138'h00000000000000000000000000000000000;
-    params[45] = 138'h00000000000000000000000000000000000;
-    params[46] = 138'h00000000000000000000000000000000000;
-    params[47] = 138'h00000000000000000000000000000000000;
-  end
-  always @(posedge clk) begin
-    if (wp__en[0])
-      params[wp__addr][68:0] <= wp__data[68:0];
-    if (wp__en[1])
-      params[wp__addr][137:69] <= wp__data[137:69];
-  end
-  reg [137:0] _907_;
-  always @(posedge clk) begin
-    _907_ <= params[ra_next];
-  end
-  assign rp__data = _907_;
   assign _000_ = credits + give_back;
-  assign _050_ = \$signal  ? 3'h4 : 3'h0;
-  assign _062_ = _000_ - _050_;
+  assign _052_ = \$signal  ? 3'h4 : 3'h0;
+  assign _064_ = _000_ - _052_;
   assign i_last = i_valid & at_k_last;
-  assign _073_ = 1'h1 << lane;
-  assign _084_ = s_param__valid ? _073_ : 3'h0;
-  assign _095_ = s_act__valid & s_wgt__valid;
-  assign _106_ = in_data & _095_;
-  assign _117_ = ~ at_k_last;
-  assign _128_ = credit_ok | _117_;
-  assign _001_ = _106_ & _128_;
-  assign _012_ = s_act__valid & s_wgt__valid;
-  assign _023_ = in_data & _012_;
-  assign _034_ = _023_ & credit_ok;
-  assign _044_ = _034_ & at_k_last;
-  assign _045_ = beat == 2'h2;
-  assign row_end = o_valid & _045_;
-  assign _046_ = d == 2'h3;
-  assign _047_ = dn != nb_last;
-  assign wrap = _046_ & _047_;
-  assign _048_ = row - 2'h3;
-  assign _049_ = row + 1'h1;
-  assign _051_ = wrap ? { _048_[17], _048_ } : { 1'h0, _049_ };
-  assign _052_ = row < m_wrap;
-  assign _053_ = row < m_last;
-  assign row_valid_next = wrap ? _052_ : _053_;
-  assign _054_ = beat != 2'h2;
-  assign _056_ = d != 2'h3;
-  assign _057_ = dn == nb_last;
-  assign _058_ = ob == 2'h2;
-  assign w_en = \o_valid$70  & _058_;
-  assign _059_ = ! ctrl_state;
-  assign _060_ = ctrl_state == 1'h1;
-  assign _061_ = ctrl_state == 2'h2;
-  assign _063_ = ctrl_state == 2'h3;
-  assign _064_ = fm0 + 3'h4;
-  assign _065_ = _064_ >= M_;
-  assign _066_ = _062_[4:0] >= 3'h4;
-  assign _067_ = hdr[15:0] - 1'h1;
-  assign _068_ = hdr[15:0] + 2'h3;
-  assign _069_ = hdr[31:16] - 1'h1;
-  assign _070_ = hdr[47:32] - 1'h1;
-  assign _071_ = hdr[47:32] > 5'h11;
-  assign _072_ = _071_ ? hdr[47:32] : 16'h0011;
-  assign _074_ = _072_ - 1'h1;
-  assign _075_ = hdr[31:16] == 1'h1;
-  assign _076_ = ! ch;
-  assign _077_ = ch + 1'h1;
-  assign _079_ = wa + 1'h1;
-  assign _080_ = wb == 2'h2;
-  assign _081_ = blk + 1'h1;
-  assign _082_ = wb + 1'h1;
-  assign _083_ = lane + 1'h1;
-  assign _085_ = ch + 1'h1;
-  assign _086_ = _085_ == n_last;
-  assign _087_ = ! k_last;
-  assign _088_ = ! tile_last;
-  assign _089_ = ~ in_data;
-  assign _090_ = i_valid | _089_;
+  assign _075_ = ! lane;
+  assign _086_ = s_param__valid & _075_;
+  assign _108_ = s_param__valid & _097_;
+  assign _119_ = s_act__valid & s_wgt__valid;
+  assign _130_ = in_data & _119_;
+  assign _001_ = ~ at_k_last;
+  assign _012_ = credit_ok | _001_;
+  assign _023_ = _130_ & _012_;
+  assign _034_ = s_act__valid & s_wgt__valid;
+  assign _045_ = in_data & _034_;
+  assign _047_ = _045_ & credit_ok;
+  assign _048_ = _047_ & at_k_last;
+  assign _049_ = beat == 2'h2;
+  assign row_end = o_valid & _049_;
+  assign _050_ = d == 2'h3;
+  assign _051_ = dn != nb_last;
+  assign wrap = _050_ & _051_;
+  assign _053_ = row - 2'h3;
+  assign _054_ = row + 1'h1;
+  assign _055_ = wrap ? { _053_[17], _053_ } : { 1'h0, _054_ };
+  assign _056_ = row < m_wrap;
+  assign _058_ = row < m_last;
+  assign row_valid_next = wrap ? _056_ : _058_;
+  assign _059_ = beat != 2'h2;
+  assign _060_ = d != 2'h3;
+  assign _061_ = dn == nb_last;
+  assign _062_ = ob == 2'h2;
+  assign \w_en$75  = \o_valid$76  & _062_;
+  assign _063_ = ! ctrl_state;
+  assign _065_ = ctrl_state == 1'h1;
+  assign _066_ = ctrl_state == 2'h2;
+  assign _067_ = ctrl_state == 2'h3;
+  assign _068_ = fm0 + 3'h4;
+  assign _069_ = _068_ >= M_;
+  assign _070_ = _064_[4:0] >= 3'h4;
+  assign _071_ = hdr[15:0] - 1'h1;
+  assign _072_ = hdr[15:0] + 2'h3;
+  assign _073_ = hdr[31:16] - 1'h1;
+  assign _074_ = hdr[47:32] - 1'h1;
+  assign _076_ = hdr[47:32] > 5'h11;
+  assign _077_ = _076_ ? hdr[47:32] : 16'h0011;
+  assign _078_ = _077_ - 1'h1;
+  assign _079_ = hdr[31:16] == 1'h1;
+  assign _080_ = ! ch;
+  assign _081_ = ch + 1'h1;
+  assign _083_ = wa + 1'h1;
+  assign _084_ = wb == 2'h2;
+  assign _085_ = blk + 1'h1;
+  assign _087_ = wb + 1'h1;
+  assign _088_ = lane + 1'h1;
+  assign _089_ = ch + 1'h1;
+  assign _090_ = _089_ == n_last;
   assign _091_ = ! k_last;
   assign _092_ = ! tile_last;
-  assign _093_ = fn == nb_last;
-  assign _094_ = fm0 + 3'h4;
-  assign _096_ = fn + 1'h1;
-  assign _097_ = kk + 1'h1;
-  assign _098_ = kk + 1'h1;
-  assign _099_ = _098_ == k_last;
-  assign _100_ = kk + 1'h1;
-  assign _101_ = _100_ == tile_last;
-  assign _102_ = kk == k_last;
-  assign _103_ = flush - 1'h1;
-  assign _104_ = ! flush;
-  assign _105_ = ra_next + 1'h1;
-  assign _107_ = ra_next - 2'h2;
-  assign _108_ = ~ header_taken;
-  assign _109_ = _108_ & o_valid;
-  assign _110_ = beat != 2'h2;
-  assign _111_ = _109_ & _110_;
+  assign _093_ = ~ in_data;
+  assign _094_ = i_valid | _093_;
+  assign _095_ = ! k_last;
+  assign _096_ = ! tile_last;
+  assign _098_ = fn == nb_last;
+  assign _099_ = fm0 + 3'h4;
+  assign _100_ = fn + 1'h1;
+  assign _101_ = kk + 1'h1;
+  assign _102_ = kk + 1'h1;
+  assign _103_ = _102_ == k_last;
+  assign _104_ = kk + 1'h1;
+  assign _105_ = _104_ == tile_last;
+  assign _106_ = kk == k_last;
+  assign _107_ = flush - 1'h1;
+  assign _109_ = ! flush;
+  assign _110_ = ra_next + 1'h1;
+  assign _111_ = ra_next - 2'h2;
   assign _112_ = ~ header_taken;
-  assign _113_ = _112_ & row_end;
-  assign _114_ = beat + 1'h1;
-  assign _115_ = d == 2'h3;
-  assign _116_ = dn == nb_last;
-  assign _118_ = dn + 1'h1;
-  assign _119_ = d + 1'h1;
-  assign _120_ = o_valid & row_valid;
-  assign _121_ = row_end & row_valid;
-  assign _122_ = row == m_last;
-  assign _123_ = _121_ & _122_;
-  assign _124_ = dn == nb_last;
-  assign _125_ = _123_ & _124_;
-  assign _055_ = beat * 6'h32;
-  assign _126_ = \o_data$100  >> _055_;
-  assign _127_ = ob == 2'h2;
-  assign _129_ = ob + 1'h1;
-  assign _130_ = _127_ ? 3'h0 : _129_;
-  assign _131_ = r_en & m_out__valid;
-  assign _132_ = ~ row_valid;
-  assign _133_ = row_end & _132_;
-  assign _134_ = _131_ + _133_;
+  assign _113_ = _112_ & o_valid;
+  assign _114_ = beat != 2'h2;
+  assign _115_ = _113_ & _114_;
+  assign _116_ = ~ header_taken;
+  assign _117_ = _116_ & row_end;
+  assign _118_ = beat + 1'h1;
+  assign _120_ = d == 2'h3;
+  assign _121_ = dn == nb_last;
+  assign _122_ = dn + 1'h1;
+  assign _123_ = d + 1'h1;
+  assign _124_ = o_valid & row_valid;
+  assign _125_ = row_end & row_valid;
+  assign _126_ = row == m_last;
+  assign _127_ = _125_ & _126_;
+  assign _128_ = dn == nb_last;
+  assign _129_ = _127_ & _128_;
+  assign _057_ = beat * 6'h32;
+  assign _131_ = \o_data$105  >> _057_;
+  assign _132_ = ob == 2'h2;
+  assign _133_ = ob + 1'h1;
+  assign _134_ = _132_ ? 3'h0 : _133_;
+  assign _135_ = r_en & m_out__valid;
+  assign _136_ = ~ row_valid;
+  assign _137_ = row_end & _136_;
+  assign _138_ = _135_ + _137_;
   always @(posedge clk)
-    last_mblock <= _135_;
+    last_mblock <= _139_;
   always @(posedge clk)
-    credits <= _136_;
+    credits <= _140_;
   always @(posedge clk)
-    credit_ok <= _137_;
+    credit_ok <= _002_;
   always @(posedge clk)
-    M_ <= _138_;
+    M_ <= _003_;
   always @(posedge clk)
-    m_last <= _002_;
+    m_last <= _004_;
   always @(posedge clk)
-    m_wrap <= _003_;
+    m_wrap <= _005_;
   always @(posedge clk)
-    n_last <= _004_;
+    n_last <= _006_;
   always @(posedge clk)
-    zero_point <= _005_;
+    zero_point <= _007_;
   always @(posedge clk)
-    act_min <= _006_;
+    act_min <= _008_;
   always @(posedge clk)
-    act_max <= _007_;
+    act_max <= _009_;
   always @(posedge clk)
-    k_last <= _008_;
+    k_last <= _010_;
   always @(posedge clk)
-    tile_last <= _009_;
+    tile_last <= _011_;
   always @(posedge clk)
-    lane <= _010_;
+    lane <= _013_;
   always @(posedge clk)
-    blk <= _011_;
+    blk <= _014_;
   always @(posedge clk)
-    wa <= _013_;
+    wa <= _015_;
   always @(posedge clk)
-    wb <= _014_;
+    wb <= _016_;
   always @(posedge clk)
-    ch <= _015_;
+    ch <= _017_;
   always @(posedge clk)
-    ch_last <= _016_;
+    ch_last <= _018_;
   always @(posedge clk)
-    ctrl_state <= _017_;
+    ctrl_state <= _019_;
   always @(posedge clk)
-    \$signal$92  <= _018_;
+    \$signal$98  <= _020_;
   always @(posedge clk)
-    pt_shift <= _019_;
+    pt_shift <= _021_;
   always @(posedge clk)
-    nb_last <= _020_;
+    nb_last <= _022_;
   always @(posedge clk)
-    kk <= _021_;
+    kk <= _024_;
   always @(posedge clk)
-    in_data <= _022_;
+    in_data <= _025_;
   always @(posedge clk)
-    fm0 <= _024_;
+    fm0 <= _026_;
   always @(posedge clk)
-    fn <= _025_;
+    fn <= _027_;
   always @(posedge clk)
-    at_k_last <= _026_;
+    at_k_last <= _028_;
   always @(posedge clk)
-    at_tile_last <= _027_;
+    at_tile_last <= _029_;
   always @(posedge clk)
-    flush <= _028_;
+    flush <= _030_;
   always @(posedge clk)
-    d <= _029_;
+    d <= _031_;
   always @(posedge clk)
-    dn <= _030_;
+    dn <= _032_;
   always @(posedge clk)
-    beat <= _031_;
+    beat <= _033_;
   always @(posedge clk)
-    ra <= _032_;
+    ra <= _035_;
   always @(posedge clk)
-    ra_inc <= _033_;
+    ra_inc <= _036_;
   always @(posedge clk)
-    ra_row <= _035_;
+    ra_row <= _037_;
   always @(posedge clk)
-    row <= _036_;
+    row <= _038_;
   always @(posedge clk)
-    row_valid <= _037_;
+    row_valid <= _039_;
   always @(posedge clk)
-    p_word <= rp__data;
+    \i_valid$54  <= _040_;
   always @(posedge clk)
-    \i_valid$49  <= _038_;
+    \i_last$56  <= _041_;
   always @(posedge clk)
-    \i_last$51  <= _039_;
+    i_acc <= _131_;
   always @(posedge clk)
-    i_acc <= _126_;
+    ob <= _042_;
   always @(posedge clk)
-    ob <= _040_;
+    part0 <= _043_;
   always @(posedge clk)
-    part0 <= _041_;
+    part1 <= _044_;
   always @(posedge clk)
-    part1 <= _042_;
-  always @(posedge clk)
-    give_back <= _043_;
-  assign _139_ = _140_ ? 2'h0 : _134_;
-  assign _141_ = _142_ ? o_data : part1;
-  assign _142_ = ob == 2'h1;
-  assign _143_ = _144_ ? _141_ : part1;
-  assign _145_ = _146_ ? 16'h0000 : _143_;
-  assign _147_ = _148_ ? o_data : part0;
-  assign _148_ = ! ob;
-  assign _149_ = _150_ ? _147_ : part0;
-  assign _151_ = _152_ ? 16'h0000 : _149_;
-  assign _153_ = _154_ ? _130_[1:0] : ob;
-  assign _155_ = _156_ ? 2'h0 : _153_;
-  assign _157_ = _158_ ? 1'h0 : _125_;
-  assign _159_ = _160_ ? 1'h0 : _120_;
-  assign _161_ = _162_ ? 1'h1 : row_valid;
-  assign _163_ = _164_ ? row_valid_next : _161_;
-  assign _165_ = _166_ ? _161_ : _163_;
-  assign _167_ = _168_ ? 1'h0 : _165_;
-  assign _169_ = _170_ ? 17'h00000 : row;
-  assign _171_ = _172_ ? _051_[16:0] : _169_;
-  assign _173_ = _174_ ? _169_ : _171_;
-  assign _175_ = _176_ ? 17'h00000 : _173_;
-  assign _177_ = _178_ ? (* full_case = 32'd1 *) 6'h00 : _107_[5:0];
-  assign _179_ = _180_ ? 6'h00 : _177_;
-  assign _181_ = _182_ ? (* full_case = 32'd1 *) 6'h01 : _105_[5:0];
-  assign _183_ = _184_ ? 6'h00 : _181_;
-  assign _185_ = _186_ ? (* full_case = 32'd1 *) 6'h00 : ra_next;
-  assign _187_ = _188_ ? 6'h00 : _185_;
-  assign _189_ = _190_ ? 2'h0 : beat;
-  assign _191_ = _192_ ? 2'h0 : _189_;
-  assign _193_ = _194_ ? _114_[1:0] : _191_;
-  assign _195_ = _196_ ? 2'h0 : _193_;
-  assign _197_ = _198_ ? 4'h0 : dn;
-  assign _199_ = _200_ ? (* full_case = 32'd1 *) 4'h0 : _118_[3:0];
-  assign _201_ = _202_ ? _199_ : _197_;
-  assign _203_ = _204_ ? _201_ : _197_;
-  assign _205_ = _206_ ? _197_ : _203_;
-  assign _207_ = _208_ ? 4'h0 : _205_;
-  assign _209_ = _210_ ? 2'h0 : d;
-  assign _211_ = _212_ ? (* full_case = 32'd1 *) 2'h0 : _119_[1:0];
-  assign _213_ = _214_ ? _211_ : _209_;
-  assign _215_ = _216_ ? _209_ : _213_;
-  assign _217_ = _218_ ? 2'h0 : _215_;
-  function [4:0] _709_;
+    give_back <= _046_;
+  assign _141_ = _142_ ? 2'h0 : _138_;
+  assign _143_ = _144_ ? o_data : part1;
+  assign _144_ = ob == 2'h1;
+  assign _145_ = _146_ ? _143_ : part1;
+  assign _147_ = _148_ ? 16'h0000 : _145_;
+  assign _149_ = _150_ ? o_data : part0;
+  assign _150_ = ! ob;
+  assign _151_ = _152_ ? _149_ : part0;
+  assign _153_ = _154_ ? 16'h0000 : _151_;
+  assign _155_ = _156_ ? _134_[1:0] : ob;
+  assign _157_ = _158_ ? 2'h0 : _155_;
+  assign _159_ = _160_ ? 1'h0 : _129_;
+  assign _161_ = _162_ ? 1'h0 : _124_;
+  assign _163_ = _164_ ? 1'h1 : row_valid;
+  assign _165_ = _166_ ? row_valid_next : _163_;
+  assign _167_ = _168_ ? _163_ : _165_;
+  assign _169_ = _170_ ? 1'h0 : _167_;
+  assign _171_ = _172_ ? 17'h00000 : row;
+  assign _173_ = _174_ ? _055_[16:0] : _171_;
+  assign _175_ = _176_ ? _171_ : _173_;
+  assign _177_ = _178_ ? 17'h00000 : _175_;
+  assign _179_ = _180_ ? (* full_case = 32'd1 *) 6'h00 : _111_[5:0];
+  assign _181_ = _182_ ? 6'h00 : _179_;
+  assign _183_ = _184_ ? (* full_case = 32'd1 *) 6'h01 : _110_[5:0];
+  assign _185_ = _186_ ? 6'h00 : _183_;
+  assign _187_ = _188_ ? (* full_case = 32'd1 *) 6'h00 : ra_next;
+  assign _189_ = _190_ ? 6'h00 : _187_;
+  assign _191_ = _192_ ? 2'h0 : beat;
+  assign _193_ = _194_ ? 2'h0 : _191_;
+  assign _195_ = _196_ ? _118_[1:0] : _193_;
+  assign _197_ = _198_ ? 2'h0 : _195_;
+  assign _199_ = _200_ ? 4'h0 : dn;
+  assign _201_ = _202_ ? (* full_case = 32'd1 *) 4'h0 : _122_[3:0];
+  assign _203_ = _204_ ? _201_ : _199_;
+  assign _205_ = _206_ ? _203_ : _199_;
+  assign _207_ = _208_ ? _199_ : _205_;
+  assign _209_ = _210_ ? 4'h0 : _207_;
+  assign _211_ = _212_ ? 2'h0 : d;
+  assign _213_ = _214_ ? (* full_case = 32'd1 *) 2'h0 : _123_[1:0];
+  assign _215_ = _216_ ? _213_ : _211_;
+  assign _217_ = _218_ ? _211_ : _215_;
+  assign _219_ = _220_ ? 2'h0 : _217_;
+  function [4:0] _713_;
     input [4:0] a;
     input [9:0] b;
     input [1:0] s;
@@ -1149,173 +1074,173 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
     (* parallel_case *)
     casez (s)
       2'b?1:
-        _709_ = b[4:0];
+        _713_ = b[4:0];
       2'b1?:
-        _709_ = b[9:5];
+        _713_ = b[9:5];
       default:
-        _709_ = a;
+        _713_ = a;
     endcase
   endfunction
-  assign _219_ = _709_(flush, { _227_, _103_[4:0] }, { _229_, _220_ });
-  assign _220_ = ctrl_state == (* full_case = 32'd1 *) 2'h3;
-  assign _221_ = _222_ ? 5'h1d : flush;
-  assign _223_ = _224_ ? _221_ : flush;
+  assign _221_ = _713_(flush, { _229_, _107_[4:0] }, { _231_, _222_ });
+  assign _222_ = ctrl_state == (* full_case = 32'd1 *) 2'h3;
+  assign _223_ = _224_ ? 5'h1d : flush;
   assign _225_ = _226_ ? _223_ : flush;
   assign _227_ = _228_ ? _225_ : flush;
-  assign _229_ = ctrl_state == (* full_case = 32'd1 *) 2'h2;
-  assign _230_ = _231_ ? 5'h00 : _219_;
-  assign _232_ = _233_ ? (* full_case = 32'd1 *) _092_ : _101_;
-  assign _234_ = _235_ ? _232_ : at_tile_last;
-  function [0:0] _719_;
+  assign _229_ = _230_ ? _227_ : flush;
+  assign _231_ = ctrl_state == (* full_case = 32'd1 *) 2'h2;
+  assign _232_ = _233_ ? 5'h00 : _221_;
+  assign _234_ = _235_ ? (* full_case = 32'd1 *) _096_ : _105_;
+  assign _236_ = _237_ ? _234_ : at_tile_last;
+  function [0:0] _723_;
     input [0:0] a;
     input [1:0] b;
     input [1:0] s;
     (* parallel_case *)
     casez (s)
       2'b?1:
-        _719_ = b[0:0];
+        _723_ = b[0:0];
       2'b1?:
-        _719_ = b[1:1];
+        _723_ = b[1:1];
       default:
-        _719_ = a;
+        _723_ = a;
     endcase
   endfunction
-  assign _236_ = _719_(at_tile_last, { _240_, _234_ }, { _242_, _237_ });
-  assign _237_ = ctrl_state == 2'h2;
-  assign _238_ = _239_ ? _088_ : at_tile_last;
-  assign _240_ = _241_ ? _238_ : at_tile_last;
-  assign _242_ = ctrl_state == 2'h1;
-  assign _243_ = _244_ ? 1'h0 : _236_;
-  assign _245_ = _246_ ? (* full_case = 32'd1 *) _091_ : _099_;
-  assign _247_ = _248_ ? _245_ : at_k_last;
-  function [0:0] _727_;
+  assign _238_ = _723_(at_tile_last, { _242_, _236_ }, { _244_, _239_ });
+  assign _239_ = ctrl_state == 2'h2;
+  assign _240_ = _241_ ? _092_ : at_tile_last;
+  assign _242_ = _243_ ? _240_ : at_tile_last;
+  assign _244_ = ctrl_state == 2'h1;
+  assign _245_ = _246_ ? 1'h0 : _238_;
+  assign _247_ = _248_ ? (* full_case = 32'd1 *) _095_ : _103_;
+  assign _249_ = _250_ ? _247_ : at_k_last;
+  function [0:0] _731_;
     input [0:0] a;
     input [1:0] b;
     input [1:0] s;
     (* parallel_case *)
     casez (s)
       2'b?1:
-        _727_ = b[0:0];
+        _731_ = b[0:0];
       2'b1?:
-        _727_ = b[1:1];
+        _731_ = b[1:1];
       default:
-        _727_ = a;
+        _731_ = a;
     endcase
   endfunction
-  assign _249_ = _727_(at_k_last, { _253_, _247_ }, { _255_, _250_ });
-  assign _250_ = ctrl_state == 2'h2;
-  assign _251_ = _252_ ? _087_ : at_k_last;
-  assign _253_ = _254_ ? _251_ : at_k_last;
-  assign _255_ = ctrl_state == 2'h1;
-  assign _256_ = _257_ ? 1'h0 : _249_;
-  assign _258_ = _259_ ? (* full_case = 32'd1 *) 4'h0 : _096_[3:0];
-  assign _260_ = _261_ ? _258_ : fn;
+  assign _251_ = _731_(at_k_last, { _255_, _249_ }, { _257_, _252_ });
+  assign _252_ = ctrl_state == 2'h2;
+  assign _253_ = _254_ ? _091_ : at_k_last;
+  assign _255_ = _256_ ? _253_ : at_k_last;
+  assign _257_ = ctrl_state == 2'h1;
+  assign _258_ = _259_ ? 1'h0 : _251_;
+  assign _260_ = _261_ ? (* full_case = 32'd1 *) 4'h0 : _100_[3:0];
   assign _262_ = _263_ ? _260_ : fn;
-  function [3:0] _736_;
+  assign _264_ = _265_ ? _262_ : fn;
+  function [3:0] _740_;
     input [3:0] a;
     input [7:0] b;
     input [1:0] s;
     (* parallel_case *)
     casez (s)
       2'b?1:
-        _736_ = b[3:0];
+        _740_ = b[3:0];
       2'b1?:
-        _736_ = b[7:4];
+        _740_ = b[7:4];
       default:
-        _736_ = a;
+        _740_ = a;
     endcase
   endfunction
-  assign _264_ = _736_(fn, { _268_, _262_ }, { _270_, _265_ });
-  assign _265_ = ctrl_state == 2'h2;
-  assign _266_ = _267_ ? 4'h0 : fn;
-  assign _268_ = _269_ ? _266_ : fn;
-  assign _270_ = ctrl_state == 2'h1;
-  assign _271_ = _272_ ? 4'h0 : _264_;
-  assign _273_ = _274_ ? _094_[16:0] : fm0;
-  assign _275_ = _276_ ? _273_ : fm0;
+  assign _266_ = _740_(fn, { _270_, _264_ }, { _272_, _267_ });
+  assign _267_ = ctrl_state == 2'h2;
+  assign _268_ = _269_ ? 4'h0 : fn;
+  assign _270_ = _271_ ? _268_ : fn;
+  assign _272_ = ctrl_state == 2'h1;
+  assign _273_ = _274_ ? 4'h0 : _266_;
+  assign _275_ = _276_ ? _099_[16:0] : fm0;
   assign _277_ = _278_ ? _275_ : fm0;
-  function [16:0] _745_;
+  assign _279_ = _280_ ? _277_ : fm0;
+  function [16:0] _749_;
     input [16:0] a;
     input [33:0] b;
     input [1:0] s;
     (* parallel_case *)
     casez (s)
       2'b?1:
-        _745_ = b[16:0];
+        _749_ = b[16:0];
       2'b1?:
-        _745_ = b[33:17];
+        _749_ = b[33:17];
       default:
-        _745_ = a;
+        _749_ = a;
     endcase
   endfunction
-  assign _279_ = _745_(fm0, { _283_, _277_ }, { _285_, _280_ });
-  assign _280_ = ctrl_state == 2'h2;
-  assign _281_ = _282_ ? 17'h00000 : fm0;
-  assign _283_ = _284_ ? _281_ : fm0;
-  assign _285_ = ctrl_state == 2'h1;
-  assign _286_ = _287_ ? 17'h00000 : _279_;
-  assign _288_ = _289_ ? 1'h0 : in_data;
-  assign _290_ = _291_ ? (* full_case = 32'd1 *) 1'h1 : _288_;
-  assign _292_ = _293_ ? _290_ : in_data;
-  function [0:0] _754_;
+  assign _281_ = _749_(fm0, { _285_, _279_ }, { _287_, _282_ });
+  assign _282_ = ctrl_state == 2'h2;
+  assign _283_ = _284_ ? 17'h00000 : fm0;
+  assign _285_ = _286_ ? _283_ : fm0;
+  assign _287_ = ctrl_state == 2'h1;
+  assign _288_ = _289_ ? 17'h00000 : _281_;
+  assign _290_ = _291_ ? 1'h0 : in_data;
+  assign _292_ = _293_ ? (* full_case = 32'd1 *) 1'h1 : _290_;
+  assign _294_ = _295_ ? _292_ : in_data;
+  function [0:0] _758_;
     input [0:0] a;
     input [1:0] b;
     input [1:0] s;
     (* parallel_case *)
     casez (s)
       2'b?1:
-        _754_ = b[0:0];
+        _758_ = b[0:0];
       2'b1?:
-        _754_ = b[1:1];
+        _758_ = b[1:1];
       default:
-        _754_ = a;
+        _758_ = a;
     endcase
   endfunction
-  assign _294_ = _754_(in_data, { _298_, _292_ }, { _300_, _295_ });
-  assign _295_ = ctrl_state == 2'h2;
-  assign _296_ = _297_ ? 1'h1 : in_data;
-  assign _298_ = _299_ ? _296_ : in_data;
-  assign _300_ = ctrl_state == 2'h1;
-  assign _301_ = _302_ ? 1'h0 : _294_;
-  assign _303_ = _304_ ? (* full_case = 32'd1 *) 9'h000 : _097_[8:0];
-  assign _305_ = _306_ ? _303_ : kk;
-  function [8:0] _762_;
+  assign _296_ = _758_(in_data, { _300_, _294_ }, { _302_, _297_ });
+  assign _297_ = ctrl_state == 2'h2;
+  assign _298_ = _299_ ? 1'h1 : in_data;
+  assign _300_ = _301_ ? _298_ : in_data;
+  assign _302_ = ctrl_state == 2'h1;
+  assign _303_ = _304_ ? 1'h0 : _296_;
+  assign _305_ = _306_ ? (* full_case = 32'd1 *) 9'h000 : _101_[8:0];
+  assign _307_ = _308_ ? _305_ : kk;
+  function [8:0] _766_;
     input [8:0] a;
     input [17:0] b;
     input [1:0] s;
     (* parallel_case *)
     casez (s)
       2'b?1:
-        _762_ = b[8:0];
+        _766_ = b[8:0];
       2'b1?:
-        _762_ = b[17:9];
+        _766_ = b[17:9];
       default:
-        _762_ = a;
+        _766_ = a;
     endcase
   endfunction
-  assign _307_ = _762_(kk, { _311_, _305_ }, { _313_, _308_ });
-  assign _308_ = ctrl_state == 2'h2;
-  assign _309_ = _310_ ? 9'h000 : kk;
-  assign _311_ = _312_ ? _309_ : kk;
-  assign _313_ = ctrl_state == 2'h1;
-  assign _314_ = _315_ ? 9'h000 : _307_;
-  assign _316_ = _317_ ? blk : nb_last;
-  assign _318_ = _319_ ? _316_ : nb_last;
+  assign _309_ = _766_(kk, { _313_, _307_ }, { _315_, _310_ });
+  assign _310_ = ctrl_state == 2'h2;
+  assign _311_ = _312_ ? 9'h000 : kk;
+  assign _313_ = _314_ ? _311_ : kk;
+  assign _315_ = ctrl_state == 2'h1;
+  assign _316_ = _317_ ? 9'h000 : _309_;
+  assign _318_ = _319_ ? blk : nb_last;
   assign _320_ = _321_ ? _318_ : nb_last;
-  assign _321_ = ctrl_state == 2'h1;
-  assign _322_ = _323_ ? 4'h0 : _320_;
-  assign _324_ = _325_ ? hdr[69:64] : pt_shift;
-  assign _326_ = _327_ ? _324_ : pt_shift;
+  assign _322_ = _323_ ? _320_ : nb_last;
+  assign _323_ = ctrl_state == 2'h1;
+  assign _324_ = _325_ ? 4'h0 : _322_;
+  assign _326_ = _327_ ? hdr[69:64] : pt_shift;
   assign _328_ = _329_ ? _326_ : pt_shift;
-  assign _329_ = ctrl_state == 2'h1;
-  assign _330_ = _331_ ? 6'h00 : _328_;
-  assign _332_ = _333_ ? hdr[62:32] : \$signal$92 ;
-  assign _334_ = _335_ ? _332_ : \$signal$92 ;
-  assign _336_ = _337_ ? _334_ : \$signal$92 ;
-  assign _337_ = ctrl_state == 2'h1;
-  assign _338_ = _339_ ? 31'h00000000 : _336_;
-  assign _340_ = _341_ ? 2'h0 : ctrl_state;
-  function [1:0] _784_;
+  assign _330_ = _331_ ? _328_ : pt_shift;
+  assign _331_ = ctrl_state == 2'h1;
+  assign _332_ = _333_ ? 6'h00 : _330_;
+  assign _334_ = _335_ ? hdr[62:32] : \$signal$98 ;
+  assign _336_ = _337_ ? _334_ : \$signal$98 ;
+  assign _338_ = _339_ ? _336_ : \$signal$98 ;
+  assign _339_ = ctrl_state == 2'h1;
+  assign _340_ = _341_ ? 31'h00000000 : _338_;
+  assign _342_ = _343_ ? 2'h0 : ctrl_state;
+  function [1:0] _788_;
     input [1:0] a;
     input [7:0] b;
     input [3:0] s;
@@ -1323,238 +1248,240 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
     (* parallel_case *)
     casez (s)
       4'b???1:
-        _784_ = b[1:0];
+        _788_ = b[1:0];
       4'b??1?:
-        _784_ = b[3:2];
+        _788_ = b[3:2];
       4'b?1??:
-        _784_ = b[5:4];
+        _788_ = b[5:4];
       4'b1???:
-        _784_ = b[7:6];
+        _788_ = b[7:6];
       default:
-        _784_ = a;
+        _788_ = a;
     endcase
   endfunction
-  assign _342_ = _784_(ctrl_state, { _358_, _355_, _350_, _340_ }, { _360_, _357_, _352_, _343_ });
-  assign _343_ = ctrl_state == (* full_case = 32'd1 *) 2'h3;
-  assign _344_ = _345_ ? 2'h3 : ctrl_state;
-  assign _346_ = _347_ ? _344_ : ctrl_state;
+  assign _344_ = _788_(ctrl_state, { _360_, _357_, _352_, _342_ }, { _362_, _359_, _354_, _345_ });
+  assign _345_ = ctrl_state == (* full_case = 32'd1 *) 2'h3;
+  assign _346_ = _347_ ? 2'h3 : ctrl_state;
   assign _348_ = _349_ ? _346_ : ctrl_state;
   assign _350_ = _351_ ? _348_ : ctrl_state;
-  assign _352_ = ctrl_state == (* full_case = 32'd1 *) 2'h2;
-  assign _353_ = _354_ ? 2'h2 : ctrl_state;
-  assign _355_ = _356_ ? _353_ : ctrl_state;
-  assign _357_ = ctrl_state == (* full_case = 32'd1 *) 2'h1;
-  assign _358_ = _359_ ? 2'h1 : ctrl_state;
-  assign _360_ = ! (* full_case = 32'd1 *) ctrl_state;
-  assign _361_ = _362_ ? 2'h0 : _342_;
-  assign _363_ = _364_ ? _086_ : ch_last;
-  function [0:0] _798_;
+  assign _352_ = _353_ ? _350_ : ctrl_state;
+  assign _354_ = ctrl_state == (* full_case = 32'd1 *) 2'h2;
+  assign _355_ = _356_ ? 2'h2 : ctrl_state;
+  assign _357_ = _358_ ? _355_ : ctrl_state;
+  assign _359_ = ctrl_state == (* full_case = 32'd1 *) 2'h1;
+  assign _360_ = _361_ ? 2'h1 : ctrl_state;
+  assign _362_ = ! (* full_case = 32'd1 *) ctrl_state;
+  assign _363_ = _364_ ? 2'h0 : _344_;
+  assign _365_ = _366_ ? _090_ : ch_last;
+  function [0:0] _802_;
     input [0:0] a;
     input [1:0] b;
     input [1:0] s;
     (* parallel_case *)
     casez (s)
       2'b?1:
-        _798_ = b[0:0];
+        _802_ = b[0:0];
       2'b1?:
-        _798_ = b[1:1];
+        _802_ = b[1:1];
       default:
-        _798_ = a;
+        _802_ = a;
     endcase
   endfunction
-  assign _365_ = _798_(ch_last, { _367_, _363_ }, { _369_, _366_ });
-  assign _366_ = ctrl_state == 2'h1;
-  assign _367_ = _368_ ? _075_ : ch_last;
-  assign _369_ = ! ctrl_state;
-  assign _370_ = _371_ ? 1'h0 : _365_;
-  assign _372_ = _373_ ? _077_[15:0] : ch;
-  function [15:0] _804_;
+  assign _367_ = _802_(ch_last, { _369_, _365_ }, { _371_, _368_ });
+  assign _368_ = ctrl_state == 2'h1;
+  assign _369_ = _370_ ? _079_ : ch_last;
+  assign _371_ = ! ctrl_state;
+  assign _372_ = _373_ ? 1'h0 : _367_;
+  assign _374_ = _375_ ? _081_[15:0] : ch;
+  function [15:0] _808_;
     input [15:0] a;
     input [31:0] b;
     input [1:0] s;
     (* parallel_case *)
     casez (s)
       2'b?1:
-        _804_ = b[15:0];
+        _808_ = b[15:0];
       2'b1?:
-        _804_ = b[31:16];
+        _808_ = b[31:16];
       default:
-        _804_ = a;
+        _808_ = a;
     endcase
   endfunction
-  assign _374_ = _804_(ch, { _376_, _372_ }, { _378_, _375_ });
-  assign _375_ = ctrl_state == 2'h1;
-  assign _376_ = _377_ ? 16'h0000 : ch;
-  assign _378_ = ! ctrl_state;
-  assign _379_ = _380_ ? 16'h0000 : _374_;
-  assign _381_ = _382_ ? (* full_case = 32'd1 *) 2'h0 : _082_[1:0];
-  assign _383_ = _384_ ? _381_ : wb;
+  assign _376_ = _808_(ch, { _378_, _374_ }, { _380_, _377_ });
+  assign _377_ = ctrl_state == 2'h1;
+  assign _378_ = _379_ ? 16'h0000 : ch;
+  assign _380_ = ! ctrl_state;
+  assign _381_ = _382_ ? 16'h0000 : _376_;
+  assign _383_ = _384_ ? (* full_case = 32'd1 *) 2'h0 : _087_[1:0];
   assign _385_ = _386_ ? _383_ : wb;
-  function [1:0] _812_;
+  assign _387_ = _388_ ? _385_ : wb;
+  function [1:0] _816_;
     input [1:0] a;
     input [3:0] b;
     input [1:0] s;
     (* parallel_case *)
     casez (s)
       2'b?1:
-        _812_ = b[1:0];
+        _816_ = b[1:0];
       2'b1?:
-        _812_ = b[3:2];
+        _816_ = b[3:2];
       default:
-        _812_ = a;
+        _816_ = a;
     endcase
   endfunction
-  assign _387_ = _812_(wb, { _389_, _385_ }, { _391_, _388_ });
-  assign _388_ = ctrl_state == 2'h1;
-  assign _389_ = _390_ ? 2'h0 : wb;
-  assign _391_ = ! ctrl_state;
-  assign _392_ = _393_ ? 2'h0 : _387_;
-  assign _394_ = _395_ ? _079_[5:0] : wa;
-  assign _396_ = _397_ ? _394_ : wa;
-  function [5:0] _819_;
+  assign _389_ = _816_(wb, { _391_, _387_ }, { _393_, _390_ });
+  assign _390_ = ctrl_state == 2'h1;
+  assign _391_ = _392_ ? 2'h0 : wb;
+  assign _393_ = ! ctrl_state;
+  assign _394_ = _395_ ? 2'h0 : _389_;
+  assign _396_ = _397_ ? _083_[5:0] : wa;
+  assign _398_ = _399_ ? _396_ : wa;
+  function [5:0] _823_;
     input [5:0] a;
     input [11:0] b;
     input [1:0] s;
     (* parallel_case *)
     casez (s)
       2'b?1:
-        _819_ = b[5:0];
+        _823_ = b[5:0];
       2'b1?:
-        _819_ = b[11:6];
+        _823_ = b[11:6];
       default:
-        _819_ = a;
+        _823_ = a;
     endcase
   endfunction
-  assign _398_ = _819_(wa, { _400_, _396_ }, { _402_, _399_ });
-  assign _399_ = ctrl_state == 2'h1;
-  assign _400_ = _401_ ? 6'h00 : wa;
-  assign _402_ = ! ctrl_state;
-  assign _403_ = _404_ ? 6'h00 : _398_;
-  assign _405_ = _406_ ? _081_[3:0] : blk;
-  assign _407_ = _408_ ? _405_ : blk;
+  assign _400_ = _823_(wa, { _402_, _398_ }, { _404_, _401_ });
+  assign _401_ = ctrl_state == 2'h1;
+  assign _402_ = _403_ ? 6'h00 : wa;
+  assign _404_ = ! ctrl_state;
+  assign _405_ = _406_ ? 6'h00 : _400_;
+  assign _407_ = _408_ ? _085_[3:0] : blk;
   assign _409_ = _410_ ? _407_ : blk;
-  function [3:0] _827_;
+  assign _411_ = _412_ ? _409_ : blk;
+  function [3:0] _831_;
     input [3:0] a;
     input [7:0] b;
     input [1:0] s;
     (* parallel_case *)
     casez (s)
       2'b?1:
-        _827_ = b[3:0];
+        _831_ = b[3:0];
       2'b1?:
-        _827_ = b[7:4];
+        _831_ = b[7:4];
       default:
-        _827_ = a;
+        _831_ = a;
     endcase
   endfunction
-  assign _411_ = _827_(blk, { _413_, _409_ }, { _415_, _412_ });
-  assign _412_ = ctrl_state == 2'h1;
-  assign _413_ = _414_ ? 4'h0 : blk;
-  assign _415_ = ! ctrl_state;
-  assign _416_ = _417_ ? 4'h0 : _411_;
-  assign _418_ = _419_ ? (* full_case = 32'd1 *) 1'h0 : _083_[0];
-  assign _420_ = _421_ ? _418_ : lane;
-  function [0:0] _834_;
+  assign _413_ = _831_(blk, { _415_, _411_ }, { _417_, _414_ });
+  assign _414_ = ctrl_state == 2'h1;
+  assign _415_ = _416_ ? 4'h0 : blk;
+  assign _417_ = ! ctrl_state;
+  assign _418_ = _419_ ? 4'h0 : _413_;
+  assign _420_ = _421_ ? (* full_case = 32'd1 *) 1'h0 : _088_[0];
+  assign _422_ = _423_ ? _420_ : lane;
+  function [0:0] _838_;
     input [0:0] a;
     input [1:0] b;
     input [1:0] s;
     (* parallel_case *)
     casez (s)
       2'b?1:
-        _834_ = b[0:0];
+        _838_ = b[0:0];
       2'b1?:
-        _834_ = b[1:1];
+        _838_ = b[1:1];
       default:
-        _834_ = a;
+        _838_ = a;
     endcase
   endfunction
-  assign _422_ = _834_(lane, { _424_, _420_ }, { _426_, _423_ });
-  assign _423_ = ctrl_state == 2'h1;
-  assign _424_ = _425_ ? 1'h0 : lane;
-  assign _426_ = ! ctrl_state;
-  assign _427_ = _428_ ? 1'h0 : _422_;
-  assign _429_ = _430_ ? _074_[8:0] : tile_last;
-  assign _431_ = _432_ ? _429_ : tile_last;
-  assign _432_ = ! ctrl_state;
-  assign _433_ = _434_ ? 9'h000 : _431_;
-  assign _435_ = _436_ ? _070_[15:0] : k_last;
-  assign _437_ = _438_ ? _435_ : k_last;
-  assign _438_ = ! ctrl_state;
-  assign _439_ = _440_ ? 16'h0000 : _437_;
-  assign _441_ = _442_ ? hdr[71:64] : act_max;
-  assign _443_ = _444_ ? _441_ : act_max;
-  assign _444_ = ! ctrl_state;
-  assign _445_ = _446_ ? 8'h00 : _443_;
-  assign _447_ = _448_ ? hdr[63:56] : act_min;
-  assign _449_ = _450_ ? _447_ : act_min;
-  assign _450_ = ! ctrl_state;
-  assign _451_ = _452_ ? 8'h00 : _449_;
-  assign _453_ = _454_ ? hdr[55:48] : zero_point;
-  assign _455_ = _456_ ? _453_ : zero_point;
-  assign _456_ = ! ctrl_state;
-  assign _457_ = _458_ ? 8'h00 : _455_;
-  assign _459_ = _460_ ? _069_[15:0] : n_last;
-  assign _461_ = _462_ ? _459_ : n_last;
-  assign _462_ = ! ctrl_state;
-  assign _463_ = _464_ ? 16'h0000 : _461_;
-  assign _465_ = _466_ ? _068_ : m_wrap;
-  assign _467_ = _468_ ? _465_ : m_wrap;
-  assign _468_ = ! ctrl_state;
-  assign _469_ = _470_ ? 17'h00000 : _467_;
-  assign _471_ = _472_ ? _067_[15:0] : m_last;
-  assign _473_ = _474_ ? _471_ : m_last;
-  assign _474_ = ! ctrl_state;
-  assign _475_ = _476_ ? 16'h0000 : _473_;
-  assign _477_ = _478_ ? hdr[15:0] : M_;
-  assign _479_ = _480_ ? _477_ : M_;
-  assign _480_ = ! ctrl_state;
-  assign _481_ = _482_ ? 16'h0000 : _479_;
-  assign _483_ = _484_ ? 1'h1 : _066_;
-  assign _485_ = _486_ ? 4'hc : _062_[3:0];
-  assign _487_ = _488_ ? 1'h0 : _065_;
-  assign _489_ = _490_ ? (* full_case = 32'd1 *) 6'h00 : ra_inc;
-  assign _491_ = _492_ ? (* full_case = 32'd1 *) ra_row : _489_;
-  assign _493_ = _494_ ? (* full_case = 32'd1 *) ra_inc : _491_;
-  assign _495_ = _496_ ? _493_ : ra;
-  assign _497_ = _498_ ? _044_ : 1'h0;
-  assign _498_ = ctrl_state == 2'h2;
-  assign _499_ = _500_ ? _001_ : 1'h0;
+  assign _424_ = _838_(lane, { _426_, _422_ }, { _428_, _425_ });
+  assign _425_ = ctrl_state == 2'h1;
+  assign _426_ = _427_ ? 1'h0 : lane;
+  assign _428_ = ! ctrl_state;
+  assign _429_ = _430_ ? 1'h0 : _424_;
+  assign _431_ = _432_ ? _078_[8:0] : tile_last;
+  assign _433_ = _434_ ? _431_ : tile_last;
+  assign _434_ = ! ctrl_state;
+  assign _435_ = _436_ ? 9'h000 : _433_;
+  assign _437_ = _438_ ? _074_[15:0] : k_last;
+  assign _439_ = _440_ ? _437_ : k_last;
+  assign _440_ = ! ctrl_state;
+  assign _441_ = _442_ ? 16'h0000 : _439_;
+  assign _443_ = _444_ ? hdr[71:64] : act_max;
+  assign _445_ = _446_ ? _443_ : act_max;
+  assign _446_ = ! ctrl_state;
+  assign _447_ = _448_ ? 8'h00 : _445_;
+  assign _449_ = _450_ ? hdr[63:56] : act_min;
+  assign _451_ = _452_ ? _449_ : act_min;
+  assign _452_ = ! ctrl_state;
+  assign _453_ = _454_ ? 8'h00 : _451_;
+  assign _455_ = _456_ ? hdr[55:48] : zero_point;
+  assign _457_ = _458_ ? _455_ : zero_point;
+  assign _458_ = ! ctrl_state;
+  assign _459_ = _460_ ? 8'h00 : _457_;
+  assign _461_ = _462_ ? _073_[15:0] : n_last;
+  assign _463_ = _464_ ? _461_ : n_last;
+  assign _464_ = ! ctrl_state;
+  assign _465_ = _466_ ? 16'h0000 : _463_;
+  assign _467_ = _468_ ? _072_ : m_wrap;
+  assign _469_ = _470_ ? _467_ : m_wrap;
+  assign _470_ = ! ctrl_state;
+  assign _471_ = _472_ ? 17'h00000 : _469_;
+  assign _473_ = _474_ ? _071_[15:0] : m_last;
+  assign _475_ = _476_ ? _473_ : m_last;
+  assign _476_ = ! ctrl_state;
+  assign _477_ = _478_ ? 16'h0000 : _475_;
+  assign _479_ = _480_ ? hdr[15:0] : M_;
+  assign _481_ = _482_ ? _479_ : M_;
+  assign _482_ = ! ctrl_state;
+  assign _483_ = _484_ ? 16'h0000 : _481_;
+  assign _485_ = _486_ ? 1'h1 : _070_;
+  assign _487_ = _488_ ? 4'hc : _064_[3:0];
+  assign _489_ = _490_ ? 1'h0 : _069_;
+  assign _491_ = _492_ ? (* full_case = 32'd1 *) 6'h00 : ra_inc;
+  assign _493_ = _494_ ? (* full_case = 32'd1 *) ra_row : _491_;
+  assign _495_ = _496_ ? (* full_case = 32'd1 *) ra_inc : _493_;
+  assign _497_ = _498_ ? _495_ : ra;
+  assign _499_ = _500_ ? _048_ : 1'h0;
   assign _500_ = ctrl_state == 2'h2;
-  assign _501_ = _502_ ? _084_[1:0] : 2'h0;
-  assign _502_ = ctrl_state == 2'h1;
-  assign _503_ = _504_ ? wa : 6'h00;
+  assign _501_ = _502_ ? _023_ : 1'h0;
+  assign _502_ = ctrl_state == 2'h2;
+  assign _503_ = _504_ ? _108_ : 1'h0;
   assign _504_ = ctrl_state == 2'h1;
-  assign _505_ = _506_ ? hdr[69:64] : 6'h00;
+  assign _505_ = _506_ ? w_word : 69'h000000000000000000;
   assign _506_ = ctrl_state == 2'h1;
-  assign _507_ = _508_ ? hdr[62:32] : 31'h00000000;
+  assign _507_ = _508_ ? wa : 6'h00;
   assign _508_ = ctrl_state == 2'h1;
-  assign _509_ = _510_ ? hdr[31:0] : 32'd0;
+  assign _509_ = _510_ ? _086_ : 1'h0;
   assign _510_ = ctrl_state == 2'h1;
-  assign _511_ = _512_ ? hdr[69:64] : 6'h00;
+  assign _511_ = _512_ ? w_word : 69'h000000000000000000;
   assign _512_ = ctrl_state == 2'h1;
-  assign _513_ = _514_ ? hdr[62:32] : 31'h00000000;
+  assign _513_ = _514_ ? wa : 6'h00;
   assign _514_ = ctrl_state == 2'h1;
-  assign _515_ = _516_ ? hdr[31:0] : 32'd0;
+  assign _515_ = _516_ ? hdr[69:64] : 6'h00;
   assign _516_ = ctrl_state == 2'h1;
-  assign _517_ = _518_ ? s_param__valid : 1'h0;
-  assign _518_ = ! ctrl_state;
-  function [0:0] _904_;
+  assign _517_ = _518_ ? hdr[62:32] : 31'h00000000;
+  assign _518_ = ctrl_state == 2'h1;
+  assign _519_ = _520_ ? hdr[31:0] : 32'd0;
+  assign _520_ = ctrl_state == 2'h1;
+  assign _521_ = _522_ ? s_param__valid : 1'h0;
+  assign _522_ = ! ctrl_state;
+  function [0:0] _910_;
     input [0:0] a;
     input [1:0] b;
     input [1:0] s;
     (* parallel_case *)
     casez (s)
       2'b?1:
-        _904_ = b[0:0];
+        _910_ = b[0:0];
       2'b1?:
-        _904_ = b[1:1];
+        _910_ = b[1:1];
       default:
-        _904_ = a;
+        _910_ = a;
     endcase
   endfunction
-  assign _519_ = _904_(1'h0, 2'h3, { _521_, _520_ });
-  assign _520_ = ctrl_state == 2'h1;
-  assign _521_ = ! ctrl_state;
+  assign _523_ = _910_(1'h0, 2'h3, { _525_, _524_ });
+  assign _524_ = ctrl_state == 2'h1;
+  assign _525_ = ! ctrl_state;
   \hwq_top.engine.array  array (
     .clk(clk),
     .drain_valid(o_valid),
@@ -1562,7 +1489,7 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
     .i_last(i_last),
     .i_valid(i_valid),
     .i_w(i_w),
-    .o_data(\o_data$100 ),
+    .o_data(\o_data$105 ),
     .rst(rst)
   );
   \hwq_top.engine.fifo  fifo (
@@ -1571,8 +1498,26 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
     .r_en(r_en),
     .r_rdy(m_out__valid),
     .rst(rst),
-    .w_en(w_en),
+    .w_en(\w_en$75 ),
     .w_port__data(out_w)
+  );
+  \hwq_top.engine.params0  params0 (
+    .clk(clk),
+    .r_data(r_data),
+    .rp__addr(ra_next),
+    .rst(rst),
+    .wp__addr(w_addr),
+    .wp__data(w_data),
+    .wp__en(w_en)
+  );
+  \hwq_top.engine.params1  params1 (
+    .clk(clk),
+    .r_data(\r_data$68 ),
+    .rp__addr(ra_next),
+    .rst(rst),
+    .wp__addr(\w_addr$29 ),
+    .wp__data(\w_data$30 ),
+    .wp__en(\w_en$31 )
   );
   \hwq_top.engine.requant  requant (
     .act_max(act_max),
@@ -1580,19 +1525,19 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
     .clk(clk),
     .i_acc(i_acc),
     .i_bias(i_bias),
-    .i_last(\i_last$51 ),
+    .i_last(\i_last$56 ),
     .i_multiplier(i_multiplier),
     .i_shift(i_shift),
-    .i_valid(\i_valid$49 ),
+    .i_valid(\i_valid$54 ),
     .o_data(o_data),
     .o_last(o_last),
-    .o_valid(\o_valid$70 ),
+    .o_valid(\o_valid$76 ),
     .rst(rst),
     .zero_point(zero_point)
   );
   assign s_param__payload = hdr;
   assign chan = hdr;
-  assign credits_next = _062_[4:0];
+  assign credits_next = _064_[4:0];
   assign en = 1'h1;
   assign \en$8  = 1'h1;
   assign take = i_valid;
@@ -1600,17 +1545,18 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   assign s_wgt__payload = i_w;
   assign s_act__ready = i_valid;
   assign s_wgt__ready = i_valid;
-  assign row_next = _051_[16:0];
-  assign rp__addr = ra_next;
-  assign \$signal$50  = \i_valid$49 ;
-  assign part_last = \i_last$51 ;
+  assign row_next = _055_[16:0];
+  assign r_addr = ra_next;
+  assign \r_addr$53  = ra_next;
+  assign \$signal$55  = \i_valid$54 ;
+  assign part_last = \i_last$56 ;
   assign acc_part = i_acc;
-  assign \$signal$56  = zero_point;
-  assign \$signal$58  = act_min;
-  assign \act_max$60  = act_max;
-  assign w_data = out_w;
+  assign \$signal$61  = zero_point;
+  assign \$signal$63  = act_min;
+  assign \act_max$65  = act_max;
+  assign \w_data$79  = out_w;
   assign r_rdy = m_out__valid;
-  assign r_data = m_out__payload;
+  assign \r_data$83  = m_out__payload;
   assign m_out__ready = r_en;
   assign \hdr.m  = hdr[15:0];
   assign \hdr.n  = hdr[31:16];
@@ -1641,28 +1587,15 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   assign \s_wgt__payload[3]  = i_w[31:24];
   assign \s_wgt__payload[4]  = i_w[39:32];
   assign \s_wgt__payload[5]  = i_w[47:40];
-  assign \wp__data[0]  = wp__data[68:0];
-  assign \wp__data[0].bias  = wp__data[31:0];
-  assign \wp__data[0].multiplier  = wp__data[62:32];
-  assign \wp__data[0].shift  = wp__data[68:63];
-  assign \wp__data[1]  = wp__data[137:69];
-  assign \wp__data[1].bias  = wp__data[100:69];
-  assign \wp__data[1].multiplier  = wp__data[131:101];
-  assign \wp__data[1].shift  = wp__data[137:132];
+  assign \w_word.bias  = w_word[31:0];
+  assign \w_word.multiplier  = w_word[62:32];
+  assign \w_word.shift  = w_word[68:63];
   assign \i_acc[0]  = i_acc[24:0];
   assign \i_acc[1]  = i_acc[49:25];
   assign \acc_part[0]  = i_acc[24:0];
   assign \acc_part[1]  = i_acc[49:25];
   assign \i_bias[0]  = i_bias[31:0];
   assign \i_bias[1]  = i_bias[63:32];
-  assign \p_word[0]  = p_word[68:0];
-  assign \p_word[0].bias  = p_word[31:0];
-  assign \p_word[0].multiplier  = p_word[62:32];
-  assign \p_word[0].shift  = p_word[68:63];
-  assign \p_word[1]  = p_word[137:69];
-  assign \p_word[1].bias  = p_word[100:69];
-  assign \p_word[1].multiplier  = p_word[131:101];
-  assign \p_word[1].shift  = p_word[137:132];
   assign \i_multiplier[0]  = i_multiplier[30:0];
   assign \i_multiplier[1]  = i_multiplier[61:31];
   assign \i_shift[0]  = i_shift[5:0];
@@ -1689,228 +1622,222 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   assign \m_out__payload.data[4]  = m_out__payload[39:32];
   assign \m_out__payload.data[5]  = m_out__payload[47:40];
   assign \m_out__payload.last  = m_out__payload[48];
-  assign \rp__data[0]  = rp__data[68:0];
-  assign \rp__data[0].bias  = rp__data[31:0];
-  assign \rp__data[0].multiplier  = rp__data[62:32];
-  assign \rp__data[0].shift  = rp__data[68:63];
-  assign \rp__data[1]  = rp__data[137:69];
-  assign \rp__data[1].bias  = rp__data[100:69];
-  assign \rp__data[1].multiplier  = rp__data[131:101];
-  assign \rp__data[1].shift  = rp__data[137:132];
-  assign \o_data$100[0]  = \o_data$100 [24:0];
-  assign \o_data$100[1]  = \o_data$100 [49:25];
-  assign \o_data$100[2]  = \o_data$100 [74:50];
-  assign \o_data$100[3]  = \o_data$100 [99:75];
-  assign \o_data$100[4]  = \o_data$100 [124:100];
-  assign \o_data$100[5]  = \o_data$100 [149:125];
+  assign \o_data$105[0]  = \o_data$105 [24:0];
+  assign \o_data$105[1]  = \o_data$105 [49:25];
+  assign \o_data$105[2]  = \o_data$105 [74:50];
+  assign \o_data$105[3]  = \o_data$105 [99:75];
+  assign \o_data$105[4]  = \o_data$105 [124:100];
+  assign \o_data$105[5]  = \o_data$105 [149:125];
   assign out_w[48] = o_last;
   assign out_w[47:0] = { o_data, part1, part0 };
-  assign i_shift[11:6] = p_word[137:132];
-  assign i_shift[5:0] = p_word[68:63];
-  assign i_multiplier[61:31] = p_word[131:101];
-  assign i_multiplier[30:0] = p_word[62:32];
-  assign i_bias[63:32] = p_word[100:69];
-  assign i_bias[31:0] = p_word[31:0];
-  assign _140_ = rst;
-  assign _043_ = _139_;
-  assign _144_ = \o_valid$70 ;
-  assign _146_ = rst;
-  assign _042_ = _145_;
-  assign _150_ = \o_valid$70 ;
-  assign _152_ = rst;
-  assign _041_ = _151_;
-  assign _154_ = \o_valid$70 ;
-  assign _156_ = rst;
-  assign _040_ = _155_;
+  assign i_shift[11:6] = \r_data$68 [68:63];
+  assign i_shift[5:0] = r_data[68:63];
+  assign i_multiplier[61:31] = \r_data$68 [62:32];
+  assign i_multiplier[30:0] = r_data[62:32];
+  assign i_bias[63:32] = \r_data$68 [31:0];
+  assign i_bias[31:0] = r_data[31:0];
+  assign _142_ = rst;
+  assign _046_ = _141_;
+  assign _146_ = \o_valid$76 ;
+  assign _148_ = rst;
+  assign _044_ = _147_;
+  assign _152_ = \o_valid$76 ;
+  assign _154_ = rst;
+  assign _043_ = _153_;
+  assign _156_ = \o_valid$76 ;
   assign _158_ = rst;
-  assign _039_ = _157_;
+  assign _042_ = _157_;
   assign _160_ = rst;
-  assign _038_ = _159_;
-  assign _162_ = header_taken;
-  assign _164_ = _113_;
-  assign _166_ = _111_;
-  assign _168_ = rst;
-  assign _037_ = _167_;
-  assign _170_ = header_taken;
-  assign _172_ = _113_;
-  assign _174_ = _111_;
-  assign _176_ = rst;
-  assign _036_ = _175_;
-  assign _178_ = header_taken;
-  assign _180_ = rst;
-  assign _035_ = _179_;
-  assign _182_ = header_taken;
-  assign _184_ = rst;
-  assign _033_ = _183_;
-  assign _186_ = header_taken;
-  assign _188_ = rst;
-  assign _032_ = _187_;
-  assign _190_ = header_taken;
-  assign _192_ = _113_;
-  assign _194_ = _111_;
-  assign _196_ = rst;
-  assign _031_ = _195_;
-  assign _198_ = header_taken;
-  assign _200_ = _116_;
-  assign _202_ = _115_;
-  assign _204_ = _113_;
-  assign _206_ = _111_;
-  assign _208_ = rst;
-  assign _030_ = _207_;
-  assign _210_ = header_taken;
-  assign _212_ = _115_;
-  assign _214_ = _113_;
-  assign _216_ = _111_;
-  assign _218_ = rst;
-  assign _029_ = _217_;
-  assign _222_ = last_mblock;
-  assign _224_ = _093_;
-  assign _226_ = at_tile_last;
-  assign _228_ = _090_;
-  assign _231_ = rst;
-  assign _028_ = _230_;
-  assign _233_ = at_tile_last;
-  assign _235_ = _090_;
-  assign _239_ = ch_last;
-  assign _241_ = s_param__valid;
-  assign _244_ = rst;
-  assign _027_ = _243_;
-  assign _246_ = at_tile_last;
-  assign _248_ = _090_;
-  assign _252_ = ch_last;
-  assign _254_ = s_param__valid;
-  assign _257_ = rst;
-  assign _026_ = _256_;
-  assign _259_ = _093_;
-  assign _261_ = at_tile_last;
-  assign _263_ = _090_;
-  assign _267_ = ch_last;
-  assign _269_ = s_param__valid;
-  assign _272_ = rst;
-  assign _025_ = _271_;
-  assign _274_ = _093_;
-  assign _276_ = at_tile_last;
-  assign _278_ = _090_;
-  assign _282_ = ch_last;
-  assign _284_ = s_param__valid;
-  assign _287_ = rst;
-  assign _024_ = _286_;
-  assign _289_ = _102_;
-  assign _291_ = at_tile_last;
-  assign _293_ = _090_;
-  assign _297_ = ch_last;
-  assign _299_ = s_param__valid;
-  assign _302_ = rst;
-  assign _022_ = _301_;
-  assign _304_ = at_tile_last;
-  assign _306_ = _090_;
-  assign _310_ = ch_last;
-  assign _312_ = s_param__valid;
-  assign _315_ = rst;
-  assign _021_ = _314_;
-  assign _317_ = ch_last;
-  assign _319_ = s_param__valid;
-  assign _323_ = rst;
-  assign _020_ = _322_;
-  assign _325_ = _076_;
-  assign _327_ = s_param__valid;
-  assign _331_ = rst;
-  assign _019_ = _330_;
-  assign _333_ = _076_;
-  assign _335_ = s_param__valid;
-  assign _339_ = rst;
-  assign _018_ = _338_;
-  assign _341_ = _104_;
-  assign _345_ = last_mblock;
-  assign _347_ = _093_;
-  assign _349_ = at_tile_last;
-  assign _351_ = _090_;
-  assign _354_ = ch_last;
-  assign _356_ = s_param__valid;
-  assign _359_ = s_param__valid;
-  assign _362_ = rst;
-  assign _017_ = _361_;
-  assign _364_ = s_param__valid;
-  assign _368_ = s_param__valid;
-  assign _371_ = rst;
-  assign _016_ = _370_;
-  assign _373_ = s_param__valid;
-  assign _377_ = s_param__valid;
-  assign _380_ = rst;
-  assign _015_ = _379_;
-  assign _382_ = _080_;
-  assign _384_ = _078_;
-  assign _386_ = s_param__valid;
-  assign _390_ = s_param__valid;
-  assign _393_ = rst;
-  assign _014_ = _392_;
-  assign _395_ = _078_;
-  assign _397_ = s_param__valid;
-  assign _401_ = s_param__valid;
-  assign _404_ = rst;
-  assign _013_ = _403_;
-  assign _406_ = _080_;
-  assign _408_ = _078_;
-  assign _410_ = s_param__valid;
-  assign _414_ = s_param__valid;
-  assign _417_ = rst;
-  assign _011_ = _416_;
-  assign _419_ = _078_;
-  assign _421_ = s_param__valid;
-  assign _425_ = s_param__valid;
-  assign _428_ = rst;
-  assign _010_ = _427_;
-  assign _430_ = s_param__valid;
-  assign _434_ = rst;
-  assign _009_ = _433_;
-  assign _436_ = s_param__valid;
-  assign _440_ = rst;
-  assign _008_ = _439_;
-  assign _442_ = s_param__valid;
-  assign _446_ = rst;
-  assign _007_ = _445_;
-  assign _448_ = s_param__valid;
-  assign _452_ = rst;
-  assign _006_ = _451_;
-  assign _454_ = s_param__valid;
-  assign _458_ = rst;
-  assign _005_ = _457_;
-  assign _460_ = s_param__valid;
-  assign _464_ = rst;
-  assign _004_ = _463_;
-  assign _466_ = s_param__valid;
-  assign _470_ = rst;
-  assign _003_ = _469_;
-  assign _472_ = s_param__valid;
-  assign _476_ = rst;
-  assign _002_ = _475_;
-  assign _478_ = s_param__valid;
-  assign _482_ = rst;
-  assign _138_ = _481_;
+  assign _041_ = _159_;
+  assign _162_ = rst;
+  assign _040_ = _161_;
+  assign _164_ = header_taken;
+  assign _166_ = _117_;
+  assign _168_ = _115_;
+  assign _170_ = rst;
+  assign _039_ = _169_;
+  assign _172_ = header_taken;
+  assign _174_ = _117_;
+  assign _176_ = _115_;
+  assign _178_ = rst;
+  assign _038_ = _177_;
+  assign _180_ = header_taken;
+  assign _182_ = rst;
+  assign _037_ = _181_;
+  assign _184_ = header_taken;
+  assign _186_ = rst;
+  assign _036_ = _185_;
+  assign _188_ = header_taken;
+  assign _190_ = rst;
+  assign _035_ = _189_;
+  assign _192_ = header_taken;
+  assign _194_ = _117_;
+  assign _196_ = _115_;
+  assign _198_ = rst;
+  assign _033_ = _197_;
+  assign _200_ = header_taken;
+  assign _202_ = _121_;
+  assign _204_ = _120_;
+  assign _206_ = _117_;
+  assign _208_ = _115_;
+  assign _210_ = rst;
+  assign _032_ = _209_;
+  assign _212_ = header_taken;
+  assign _214_ = _120_;
+  assign _216_ = _117_;
+  assign _218_ = _115_;
+  assign _220_ = rst;
+  assign _031_ = _219_;
+  assign _224_ = last_mblock;
+  assign _226_ = _098_;
+  assign _228_ = at_tile_last;
+  assign _230_ = _094_;
+  assign _233_ = rst;
+  assign _030_ = _232_;
+  assign _235_ = at_tile_last;
+  assign _237_ = _094_;
+  assign _241_ = ch_last;
+  assign _243_ = s_param__valid;
+  assign _246_ = rst;
+  assign _029_ = _245_;
+  assign _248_ = at_tile_last;
+  assign _250_ = _094_;
+  assign _254_ = ch_last;
+  assign _256_ = s_param__valid;
+  assign _259_ = rst;
+  assign _028_ = _258_;
+  assign _261_ = _098_;
+  assign _263_ = at_tile_last;
+  assign _265_ = _094_;
+  assign _269_ = ch_last;
+  assign _271_ = s_param__valid;
+  assign _274_ = rst;
+  assign _027_ = _273_;
+  assign _276_ = _098_;
+  assign _278_ = at_tile_last;
+  assign _280_ = _094_;
+  assign _284_ = ch_last;
+  assign _286_ = s_param__valid;
+  assign _289_ = rst;
+  assign _026_ = _288_;
+  assign _291_ = _106_;
+  assign _293_ = at_tile_last;
+  assign _295_ = _094_;
+  assign _299_ = ch_last;
+  assign _301_ = s_param__valid;
+  assign _304_ = rst;
+  assign _025_ = _303_;
+  assign _306_ = at_tile_last;
+  assign _308_ = _094_;
+  assign _312_ = ch_last;
+  assign _314_ = s_param__valid;
+  assign _317_ = rst;
+  assign _024_ = _316_;
+  assign _319_ = ch_last;
+  assign _321_ = s_param__valid;
+  assign _325_ = rst;
+  assign _022_ = _324_;
+  assign _327_ = _080_;
+  assign _329_ = s_param__valid;
+  assign _333_ = rst;
+  assign _021_ = _332_;
+  assign _335_ = _080_;
+  assign _337_ = s_param__valid;
+  assign _341_ = rst;
+  assign _020_ = _340_;
+  assign _343_ = _109_;
+  assign _347_ = last_mblock;
+  assign _349_ = _098_;
+  assign _351_ = at_tile_last;
+  assign _353_ = _094_;
+  assign _356_ = ch_last;
+  assign _358_ = s_param__valid;
+  assign _361_ = s_param__valid;
+  assign _364_ = rst;
+  assign _019_ = _363_;
+  assign _366_ = s_param__valid;
+  assign _370_ = s_param__valid;
+  assign _373_ = rst;
+  assign _018_ = _372_;
+  assign _375_ = s_param__valid;
+  assign _379_ = s_param__valid;
+  assign _382_ = rst;
+  assign _017_ = _381_;
+  assign _384_ = _084_;
+  assign _386_ = _082_;
+  assign _388_ = s_param__valid;
+  assign _392_ = s_param__valid;
+  assign _395_ = rst;
+  assign _016_ = _394_;
+  assign _397_ = _082_;
+  assign _399_ = s_param__valid;
+  assign _403_ = s_param__valid;
+  assign _406_ = rst;
+  assign _015_ = _405_;
+  assign _408_ = _084_;
+  assign _410_ = _082_;
+  assign _412_ = s_param__valid;
+  assign _416_ = s_param__valid;
+  assign _419_ = rst;
+  assign _014_ = _418_;
+  assign _421_ = _082_;
+  assign _423_ = s_param__valid;
+  assign _427_ = s_param__valid;
+  assign _430_ = rst;
+  assign _013_ = _429_;
+  assign _432_ = s_param__valid;
+  assign _436_ = rst;
+  assign _011_ = _435_;
+  assign _438_ = s_param__valid;
+  assign _442_ = rst;
+  assign _010_ = _441_;
+  assign _444_ = s_param__valid;
+  assign _448_ = rst;
+  assign _009_ = _447_;
+  assign _450_ = s_param__valid;
+  assign _454_ = rst;
+  assign _008_ = _453_;
+  assign _456_ = s_param__valid;
+  assign _460_ = rst;
+  assign _007_ = _459_;
+  assign _462_ = s_param__valid;
+  assign _466_ = rst;
+  assign _006_ = _465_;
+  assign _468_ = s_param__valid;
+  assign _472_ = rst;
+  assign _005_ = _471_;
+  assign _474_ = s_param__valid;
+  assign _478_ = rst;
+  assign _004_ = _477_;
+  assign _480_ = s_param__valid;
   assign _484_ = rst;
-  assign _137_ = _483_;
+  assign _003_ = _483_;
   assign _486_ = rst;
-  assign _136_ = _485_;
+  assign _002_ = _485_;
   assign _488_ = rst;
-  assign _135_ = _487_;
-  assign _490_ = _057_;
-  assign _492_ = _056_;
-  assign _494_ = _054_;
-  assign _496_ = o_valid;
-  assign ra_next = _495_;
-  assign \$signal  = _497_;
-  assign i_valid = _499_;
-  assign wp__en = _501_;
-  assign wp__addr = _503_;
-  assign wp__data[137:132] = _505_;
-  assign wp__data[131:101] = _507_;
-  assign wp__data[100:69] = _509_;
-  assign wp__data[68:63] = _511_;
-  assign wp__data[62:32] = _513_;
-  assign wp__data[31:0] = _515_;
-  assign header_taken = _517_;
-  assign s_param__ready = _519_;
-  assign _078_ = lane;
+  assign _140_ = _487_;
+  assign _490_ = rst;
+  assign _139_ = _489_;
+  assign _492_ = _061_;
+  assign _494_ = _060_;
+  assign _496_ = _059_;
+  assign _498_ = o_valid;
+  assign ra_next = _497_;
+  assign \$signal  = _499_;
+  assign i_valid = _501_;
+  assign \w_en$31  = _503_;
+  assign \w_data$30  = _505_;
+  assign \w_addr$29  = _507_;
+  assign w_en = _509_;
+  assign w_data = _511_;
+  assign w_addr = _513_;
+  assign w_word[68:63] = _515_;
+  assign w_word[62:32] = _517_;
+  assign w_word[31:0] = _519_;
+  assign header_taken = _521_;
+  assign s_param__ready = _523_;
+  assign _097_ = lane;
+  assign _082_ = lane;
 endmodule
 
 (* generator = "Amaranth" *)
@@ -3757,6 +3684,192 @@ module \hwq_top.engine.fifo (clk, rst, w_en, r_rdy, r_data, w_port__data, r_en);
   assign _23_ = _00_;
   assign _25_ = rst;
   assign _10_ = _24_;
+endmodule
+
+(* generator = "Amaranth" *)
+module \hwq_top.engine.params0 (rst, wp__addr, wp__data, wp__en, rp__addr, r_data, clk);
+  input clk;
+  wire clk;
+  wire [5:0] r_addr;
+  output [68:0] r_data;
+  reg [68:0] r_data = 69'h000000000000000000;
+  (* init = 69'h000000000000000000 *)
+  wire [68:0] r_q;
+  input [5:0] rp__addr;
+  wire [5:0] rp__addr;
+  wire [68:0] rp__data;
+  input rst;
+  wire rst;
+  wire [5:0] w_addr;
+  wire [68:0] w_data;
+  wire w_en;
+  input [5:0] wp__addr;
+  wire [5:0] wp__addr;
+  input [68:0] wp__data;
+  wire [68:0] wp__data;
+  input wp__en;
+  wire wp__en;
+  (* no_rw_check = 32'd1 *)
+  reg [68:0] mem [47:0];
+  initial begin
+    mem[0] = 69'h000000000000000000;
+    mem[1] = 69'h000000000000000000;
+    mem[2] = 69'h000000000000000000;
+    mem[3] = 69'h000000000000000000;
+    mem[4] = 69'h000000000000000000;
+    mem[5] = 69'h000000000000000000;
+    mem[6] = 69'h000000000000000000;
+    mem[7] = 69'h000000000000000000;
+    mem[8] = 69'h000000000000000000;
+    mem[9] = 69'h000000000000000000;
+    mem[10] = 69'h000000000000000000;
+    mem[11] = 69'h000000000000000000;
+    mem[12] = 69'h000000000000000000;
+    mem[13] = 69'h000000000000000000;
+    mem[14] = 69'h000000000000000000;
+    mem[15] = 69'h000000000000000000;
+    mem[16] = 69'h000000000000000000;
+    mem[17] = 69'h000000000000000000;
+    mem[18] = 69'h000000000000000000;
+    mem[19] = 69'h000000000000000000;
+    mem[20] = 69'h000000000000000000;
+    mem[21] = 69'h000000000000000000;
+    mem[22] = 69'h000000000000000000;
+    mem[23] = 69'h000000000000000000;
+    mem[24] = 69'h000000000000000000;
+    mem[25] = 69'h000000000000000000;
+    mem[26] = 69'h000000000000000000;
+    mem[27] = 69'h000000000000000000;
+    mem[28] = 69'h000000000000000000;
+    mem[29] = 69'h000000000000000000;
+    mem[30] = 69'h000000000000000000;
+    mem[31] = 69'h000000000000000000;
+    mem[32] = 69'h000000000000000000;
+    mem[33] = 69'h000000000000000000;
+    mem[34] = 69'h000000000000000000;
+    mem[35] = 69'h000000000000000000;
+    mem[36] = 69'h000000000000000000;
+    mem[37] = 69'h000000000000000000;
+    mem[38] = 69'h000000000000000000;
+    mem[39] = 69'h000000000000000000;
+    mem[40] = 69'h000000000000000000;
+    mem[41] = 69'h000000000000000000;
+    mem[42] = 69'h000000000000000000;
+    mem[43] = 69'h000000000000000000;
+    mem[44] = 69'h000000000000000000;
+    mem[45] = 69'h000000000000000000;
+    mem[46] = 69'h000000000000000000;
+    mem[47] = 69'h000000000000000000;
+  end
+  always @(posedge clk) begin
+    if (wp__en)
+      mem[wp__addr] <= wp__data;
+  end
+  reg [68:0] _1_;
+  always @(posedge clk) begin
+    _1_ <= mem[rp__addr];
+  end
+  assign rp__data = _1_;
+  always @(posedge clk)
+    r_data <= rp__data;
+  assign w_addr = wp__addr;
+  assign w_data = wp__data;
+  assign w_en = wp__en;
+  assign r_addr = rp__addr;
+  assign r_q = r_data;
+endmodule
+
+(* generator = "Amaranth" *)
+module \hwq_top.engine.params1 (rst, wp__addr, wp__data, wp__en, rp__addr, r_data, clk);
+  input clk;
+  wire clk;
+  wire [5:0] r_addr;
+  output [68:0] r_data;
+  reg [68:0] r_data = 69'h000000000000000000;
+  (* init = 69'h000000000000000000 *)
+  wire [68:0] r_q;
+  input [5:0] rp__addr;
+  wire [5:0] rp__addr;
+  wire [68:0] rp__data;
+  input rst;
+  wire rst;
+  wire [5:0] w_addr;
+  wire [68:0] w_data;
+  wire w_en;
+  input [5:0] wp__addr;
+  wire [5:0] wp__addr;
+  input [68:0] wp__data;
+  wire [68:0] wp__data;
+  input wp__en;
+  wire wp__en;
+  (* no_rw_check = 32'd1 *)
+  reg [68:0] mem [47:0];
+  initial begin
+    mem[0] = 69'h000000000000000000;
+    mem[1] = 69'h000000000000000000;
+    mem[2] = 69'h000000000000000000;
+    mem[3] = 69'h000000000000000000;
+    mem[4] = 69'h000000000000000000;
+    mem[5] = 69'h000000000000000000;
+    mem[6] = 69'h000000000000000000;
+    mem[7] = 69'h000000000000000000;
+    mem[8] = 69'h000000000000000000;
+    mem[9] = 69'h000000000000000000;
+    mem[10] = 69'h000000000000000000;
+    mem[11] = 69'h000000000000000000;
+    mem[12] = 69'h000000000000000000;
+    mem[13] = 69'h000000000000000000;
+    mem[14] = 69'h000000000000000000;
+    mem[15] = 69'h000000000000000000;
+    mem[16] = 69'h000000000000000000;
+    mem[17] = 69'h000000000000000000;
+    mem[18] = 69'h000000000000000000;
+    mem[19] = 69'h000000000000000000;
+    mem[20] = 69'h000000000000000000;
+    mem[21] = 69'h000000000000000000;
+    mem[22] = 69'h000000000000000000;
+    mem[23] = 69'h000000000000000000;
+    mem[24] = 69'h000000000000000000;
+    mem[25] = 69'h000000000000000000;
+    mem[26] = 69'h000000000000000000;
+    mem[27] = 69'h000000000000000000;
+    mem[28] = 69'h000000000000000000;
+    mem[29] = 69'h000000000000000000;
+    mem[30] = 69'h000000000000000000;
+    mem[31] = 69'h000000000000000000;
+    mem[32] = 69'h000000000000000000;
+    mem[33] = 69'h000000000000000000;
+    mem[34] = 69'h000000000000000000;
+    mem[35] = 69'h000000000000000000;
+    mem[36] = 69'h000000000000000000;
+    mem[37] = 69'h000000000000000000;
+    mem[38] = 69'h000000000000000000;
+    mem[39] = 69'h000000000000000000;
+    mem[40] = 69'h000000000000000000;
+    mem[41] = 69'h000000000000000000;
+    mem[42] = 69'h000000000000000000;
+    mem[43] = 69'h000000000000000000;
+    mem[44] = 69'h000000000000000000;
+    mem[45] = 69'h000000000000000000;
+    mem[46] = 69'h000000000000000000;
+    mem[47] = 69'h000000000000000000;
+  end
+  always @(posedge clk) begin
+    if (wp__en)
+      mem[wp__addr] <= wp__data;
+  end
+  reg [68:0] _1_;
+  always @(posedge clk) begin
+    _1_ <= mem[rp__addr];
+  end
+  assign rp__data = _1_;
+  always @(posedge clk)
+    r_data <= rp__data;
+  assign w_addr = wp__addr;
+  assign w_data = wp__data;
+  assign w_en = wp__en;
+  assign r_addr = rp__addr;
+  assign r_q = r_data;
 endmodule
 
 (* generator = "Amaranth" *)

@@ -180,7 +180,7 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   wire [16:0] _071_;
   wire _072_;
   wire [15:0] _073_;
-  wire [1:0] _074_;
+  wire _074_;
   wire [16:0] _075_;
   wire _076_;
   wire _077_;
@@ -191,7 +191,7 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   wire [4:0] _082_;
   wire [2:0] _083_;
   wire [1:0] _084_;
-  wire [1:0] _085_;
+  wire _085_;
   wire [16:0] _086_;
   wire _087_;
   wire _088_;
@@ -616,31 +616,33 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   wire _507_;
   wire _508_;
   wire _509_;
-  wire [5:0] _510_;
+  wire [31:0] _510_;
   wire _511_;
-  wire [31:0] _512_;
+  wire [5:0] _512_;
   wire _513_;
-  wire _514_;
+  wire [31:0] _514_;
   wire _515_;
   wire _516_;
   wire _517_;
   wire _518_;
+  wire _519_;
+  wire _520_;
   wire \$signal ;
   (* init = 1'h0 *)
-  wire \$signal$50 ;
+  wire \$signal$51 ;
   (* init = 8'h00 *)
-  wire [7:0] \$signal$56 ;
+  wire [7:0] \$signal$57 ;
   (* init = 8'h00 *)
-  wire [7:0] \$signal$58 ;
+  wire [7:0] \$signal$59 ;
   (* init = 31'h00000000 *)
-  wire [30:0] \$signal$64 ;
+  wire [30:0] \$signal$65 ;
   reg [15:0] M_ = 16'h0000;
   (* init = 24'h000000 *)
   wire [23:0] acc_part;
   wire [23:0] \acc_part[0] ;
   reg [7:0] act_max = 8'h00;
   (* init = 8'h00 *)
-  wire [7:0] \act_max$60 ;
+  wire [7:0] \act_max$61 ;
   reg [7:0] act_min = 8'h00;
   reg at_k_last = 1'h0;
   reg at_tile_last = 1'h0;
@@ -683,17 +685,17 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   wire [7:0] \i_a[3] ;
   reg [23:0] i_acc = 24'h000000;
   wire [23:0] \i_acc[0] ;
-  reg [31:0] i_bias = 32'd0;
+  wire [31:0] i_bias;
   wire [31:0] \i_bias[0] ;
   wire i_last;
-  reg \i_last$51  = 1'h0;
+  reg \i_last$52  = 1'h0;
   reg [30:0] i_multiplier = 31'h00000000;
   wire [30:0] \i_multiplier[0] ;
   reg [5:0] i_shift = 6'h00;
   wire [5:0] \i_shift[0] ;
   output i_valid;
   wire i_valid;
-  reg \i_valid$49  = 1'h0;
+  reg \i_valid$50  = 1'h0;
   input [31:0] i_w;
   wire [31:0] i_w;
   wire [7:0] \i_w[0] ;
@@ -729,7 +731,7 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   wire [7:0] \o_data[0] ;
   wire o_last;
   wire o_valid;
-  wire \o_valid$73 ;
+  wire \o_valid$74 ;
   reg [1:0] ob = 2'h0;
   wire [32:0] out_w;
   wire [31:0] \out_w.data ;
@@ -738,10 +740,6 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   wire [7:0] \out_w.data[2] ;
   wire [7:0] \out_w.data[3] ;
   wire \out_w.last ;
-  (* init = 32'd0 *)
-  wire [31:0] p_word;
-  wire [31:0] \p_word[0] ;
-  wire [31:0] \p_word[0].bias ;
   reg [7:0] part0 = 8'h00;
   wire [7:0] \part0[0] ;
   reg [7:0] part1 = 8'h00;
@@ -752,7 +750,9 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   wire part_last;
   (* init = 6'h00 *)
   wire [5:0] pt_shift;
-  wire [32:0] r_data;
+  wire [5:0] r_addr;
+  wire [31:0] r_data;
+  wire [32:0] \r_data$81 ;
   input r_en;
   wire r_en;
   wire r_rdy;
@@ -765,10 +765,6 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   wire [16:0] row_next;
   reg row_valid = 1'h0;
   wire row_valid_next;
-  wire [5:0] rp__addr;
-  wire [31:0] rp__data;
-  wire [31:0] \rp__data[0] ;
-  wire [31:0] \rp__data[0].bias ;
   input rst;
   wire rst;
   wire [31:0] s_act__payload;
@@ -794,99 +790,23 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   wire s_wgt__valid;
   wire take;
   reg [7:0] tile_last = 8'h00;
-  wire [32:0] w_data;
+  wire [5:0] w_addr;
+  wire [31:0] w_data;
+  wire [32:0] \w_data$77 ;
   wire w_en;
+  wire \w_en$73 ;
+  wire [31:0] w_word;
+  wire [31:0] \w_word.bias ;
   reg [5:0] wa = 6'h00;
   reg [1:0] wb = 2'h0;
-  wire [5:0] wp__addr;
-  wire [31:0] wp__data;
-  wire [31:0] \wp__data[0] ;
-  wire [31:0] \wp__data[0].bias ;
-  wire wp__en;
   wire wrap;
   reg [7:0] zero_point = 8'h00;
-  reg [31:0] params [63:0];
-  initial begin
-    params[0] = 32'd0;
-    params[1] = 32'd0;
-    params[2] = 32'd0;
-    params[3] = 32'd0;
-    params[4] = 32'd0;
-    params[5] = 32'd0;
-    params[6] = 32'd0;
-    params[7] = 32'd0;
-    params[8] = 32'd0;
-    params[9] = 32'd0;
-    params[10] = 32'd0;
-    params[11] = 32'd0;
-    params[12] = 32'd0;
-    params[13] = 32'd0;
-    params[14] = 32'd0;
-    params[15] = 32'd0;
-    params[16] = 32'd0;
-    params[17] = 32'd0;
-    params[18] = 32'd0;
-    params[19] = 32'd0;
-    params[20] = 32'd0;
-    params[21] = 32'd0;
-    params[22] = 32'd0;
-    params[23] = 32'd0;
-    params[24] = 32'd0;
-    params[25] = 32'd0;
-    params[26] = 32'd0;
-    params[27] = 32'd0;
-    params[28] = 32'd0;
-    params[29] = 32'd0;
-    params[30] = 32'd0;
-    params[31] = 32'd0;
-    params[32] = 32'd0;
-    params[33] = 32'd0;
-    params[34] = 32'd0;
-    params[35] = 32'd0;
-    params[36] = 32'd0;
-    params[37] = 32'd0;
-    params[38] = 32'd0;
-    params[39] = 32'd0;
-    params[40] = 32'd0;
-    params[41] = 32'd0;
-    params[42] = 32'd0;
-    params[43] = 32'd0;
-    params[44] = 32'd0;
-    params[45] = 32'd0;
-    params[46] = 32'd0;
-    params[47] = 32'd0;
-    params[48] = 32'd0;
-    params[49] = 32'd0;
-    params[50] = 32'd0;
-    params[51] = 32'd0;
-    params[52] = 32'd0;
-    params[53] = 32'd0;
-    params[54] = 32'd0;
-    params[55] = 32'd0;
-    params[56] = 32'd0;
-    params[57] = 32'd0;
-    params[58] = 32'd0;
-    params[59] = 32'd0;
-    params[60] = 32'd0;
-    params[61] = 32'd0;
-    params[62] = 32'd0;
-    params[63] = 32'd0;
-  end
-  always @(posedge clk) begin
-    if (wp__en)
-      params[wp__addr] <= wp__data;
-  end
-  reg [31:0] _900_;
-  always @(posedge clk) begin
-    _900_ <= params[ra_next];
-  end
-  assign rp__data = _900_;
   assign _000_ = credits + give_back;
   assign _051_ = \$signal  ? 3'h4 : 3'h0;
   assign _063_ = _000_ - _051_;
   assign i_last = i_valid & at_k_last;
-  assign _074_ = 1'h1 << lane;
-  assign _085_ = s_param__valid ? _074_ : 2'h0;
+  assign _074_ = ! lane;
+  assign _085_ = s_param__valid & _074_;
   assign _096_ = s_act__valid & s_wgt__valid;
   assign _107_ = in_data & _096_;
   assign _118_ = ~ at_k_last;
@@ -911,7 +831,7 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   assign _057_ = d != 2'h3;
   assign _058_ = dn == nb_last;
   assign _059_ = ob == 2'h3;
-  assign w_en = \o_valid$73  & _059_;
+  assign \w_en$73  = \o_valid$74  & _059_;
   assign _060_ = ! ctrl_state;
   assign _061_ = ctrl_state == 1'h1;
   assign _062_ = ctrl_state == 2'h2;
@@ -1057,11 +977,9 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   always @(posedge clk)
     row_valid <= _037_;
   always @(posedge clk)
-    i_bias <= rp__data;
+    \i_valid$50  <= _038_;
   always @(posedge clk)
-    \i_valid$49  <= _038_;
-  always @(posedge clk)
-    \i_last$51  <= _039_;
+    \i_last$52  <= _039_;
   always @(posedge clk)
     i_acc <= _127_;
   always @(posedge clk)
@@ -1120,7 +1038,7 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   assign _220_ = _221_ ? _218_ : _216_;
   assign _222_ = _223_ ? _216_ : _220_;
   assign _224_ = _225_ ? 2'h0 : _222_;
-  function [5:0] _712_;
+  function [5:0] _713_;
     input [5:0] a;
     input [11:0] b;
     input [1:0] s;
@@ -1128,14 +1046,14 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
     (* parallel_case *)
     casez (s)
       2'b?1:
-        _712_ = b[5:0];
+        _713_ = b[5:0];
       2'b1?:
-        _712_ = b[11:6];
+        _713_ = b[11:6];
       default:
-        _712_ = a;
+        _713_ = a;
     endcase
   endfunction
-  assign _226_ = _712_(flush, { _234_, _104_[5:0] }, { _236_, _227_ });
+  assign _226_ = _713_(flush, { _234_, _104_[5:0] }, { _236_, _227_ });
   assign _227_ = ctrl_state == (* full_case = 32'd1 *) 2'h3;
   assign _228_ = _229_ ? 6'h21 : flush;
   assign _230_ = _231_ ? _228_ : flush;
@@ -1145,21 +1063,21 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   assign _237_ = _238_ ? 6'h00 : _226_;
   assign _239_ = _240_ ? (* full_case = 32'd1 *) _093_ : _102_;
   assign _241_ = _242_ ? _239_ : at_tile_last;
-  function [0:0] _722_;
+  function [0:0] _723_;
     input [0:0] a;
     input [1:0] b;
     input [1:0] s;
     (* parallel_case *)
     casez (s)
       2'b?1:
-        _722_ = b[0:0];
+        _723_ = b[0:0];
       2'b1?:
-        _722_ = b[1:1];
+        _723_ = b[1:1];
       default:
-        _722_ = a;
+        _723_ = a;
     endcase
   endfunction
-  assign _243_ = _722_(at_tile_last, { _247_, _241_ }, { _249_, _244_ });
+  assign _243_ = _723_(at_tile_last, { _247_, _241_ }, { _249_, _244_ });
   assign _244_ = ctrl_state == 2'h2;
   assign _245_ = _246_ ? _089_ : at_tile_last;
   assign _247_ = _248_ ? _245_ : at_tile_last;
@@ -1167,21 +1085,21 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   assign _250_ = _251_ ? 1'h0 : _243_;
   assign _252_ = _253_ ? (* full_case = 32'd1 *) _092_ : _100_;
   assign _254_ = _255_ ? _252_ : at_k_last;
-  function [0:0] _730_;
+  function [0:0] _731_;
     input [0:0] a;
     input [1:0] b;
     input [1:0] s;
     (* parallel_case *)
     casez (s)
       2'b?1:
-        _730_ = b[0:0];
+        _731_ = b[0:0];
       2'b1?:
-        _730_ = b[1:1];
+        _731_ = b[1:1];
       default:
-        _730_ = a;
+        _731_ = a;
     endcase
   endfunction
-  assign _256_ = _730_(at_k_last, { _260_, _254_ }, { _262_, _257_ });
+  assign _256_ = _731_(at_k_last, { _260_, _254_ }, { _262_, _257_ });
   assign _257_ = ctrl_state == 2'h2;
   assign _258_ = _259_ ? _088_ : at_k_last;
   assign _260_ = _261_ ? _258_ : at_k_last;
@@ -1190,21 +1108,21 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   assign _265_ = _266_ ? (* full_case = 32'd1 *) 4'h0 : _097_[3:0];
   assign _267_ = _268_ ? _265_ : fn;
   assign _269_ = _270_ ? _267_ : fn;
-  function [3:0] _739_;
+  function [3:0] _740_;
     input [3:0] a;
     input [7:0] b;
     input [1:0] s;
     (* parallel_case *)
     casez (s)
       2'b?1:
-        _739_ = b[3:0];
+        _740_ = b[3:0];
       2'b1?:
-        _739_ = b[7:4];
+        _740_ = b[7:4];
       default:
-        _739_ = a;
+        _740_ = a;
     endcase
   endfunction
-  assign _271_ = _739_(fn, { _275_, _269_ }, { _277_, _272_ });
+  assign _271_ = _740_(fn, { _275_, _269_ }, { _277_, _272_ });
   assign _272_ = ctrl_state == 2'h2;
   assign _273_ = _274_ ? 4'h0 : fn;
   assign _275_ = _276_ ? _273_ : fn;
@@ -1213,21 +1131,21 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   assign _280_ = _281_ ? _095_[16:0] : fm0;
   assign _282_ = _283_ ? _280_ : fm0;
   assign _284_ = _285_ ? _282_ : fm0;
-  function [16:0] _748_;
+  function [16:0] _749_;
     input [16:0] a;
     input [33:0] b;
     input [1:0] s;
     (* parallel_case *)
     casez (s)
       2'b?1:
-        _748_ = b[16:0];
+        _749_ = b[16:0];
       2'b1?:
-        _748_ = b[33:17];
+        _749_ = b[33:17];
       default:
-        _748_ = a;
+        _749_ = a;
     endcase
   endfunction
-  assign _286_ = _748_(fm0, { _290_, _284_ }, { _292_, _287_ });
+  assign _286_ = _749_(fm0, { _290_, _284_ }, { _292_, _287_ });
   assign _287_ = ctrl_state == 2'h2;
   assign _288_ = _289_ ? 17'h00000 : fm0;
   assign _290_ = _291_ ? _288_ : fm0;
@@ -1236,21 +1154,21 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   assign _295_ = _296_ ? 1'h0 : in_data;
   assign _297_ = _298_ ? (* full_case = 32'd1 *) 1'h1 : _295_;
   assign _299_ = _300_ ? _297_ : in_data;
-  function [0:0] _757_;
+  function [0:0] _758_;
     input [0:0] a;
     input [1:0] b;
     input [1:0] s;
     (* parallel_case *)
     casez (s)
       2'b?1:
-        _757_ = b[0:0];
+        _758_ = b[0:0];
       2'b1?:
-        _757_ = b[1:1];
+        _758_ = b[1:1];
       default:
-        _757_ = a;
+        _758_ = a;
     endcase
   endfunction
-  assign _301_ = _757_(in_data, { _305_, _299_ }, { _307_, _302_ });
+  assign _301_ = _758_(in_data, { _305_, _299_ }, { _307_, _302_ });
   assign _302_ = ctrl_state == 2'h2;
   assign _303_ = _304_ ? 1'h1 : in_data;
   assign _305_ = _306_ ? _303_ : in_data;
@@ -1258,21 +1176,21 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   assign _308_ = _309_ ? 1'h0 : _301_;
   assign _310_ = _311_ ? (* full_case = 32'd1 *) 8'h00 : _098_[7:0];
   assign _312_ = _313_ ? _310_ : kk;
-  function [7:0] _765_;
+  function [7:0] _766_;
     input [7:0] a;
     input [15:0] b;
     input [1:0] s;
     (* parallel_case *)
     casez (s)
       2'b?1:
-        _765_ = b[7:0];
+        _766_ = b[7:0];
       2'b1?:
-        _765_ = b[15:8];
+        _766_ = b[15:8];
       default:
-        _765_ = a;
+        _766_ = a;
     endcase
   endfunction
-  assign _314_ = _765_(kk, { _318_, _312_ }, { _320_, _315_ });
+  assign _314_ = _766_(kk, { _318_, _312_ }, { _320_, _315_ });
   assign _315_ = ctrl_state == 2'h2;
   assign _316_ = _317_ ? 8'h00 : kk;
   assign _318_ = _319_ ? _316_ : kk;
@@ -1294,7 +1212,7 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   assign _344_ = ctrl_state == 2'h1;
   assign _345_ = _346_ ? 31'h00000000 : _343_;
   assign _347_ = _348_ ? 2'h0 : ctrl_state;
-  function [1:0] _787_;
+  function [1:0] _788_;
     input [1:0] a;
     input [7:0] b;
     input [3:0] s;
@@ -1302,18 +1220,18 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
     (* parallel_case *)
     casez (s)
       4'b???1:
-        _787_ = b[1:0];
+        _788_ = b[1:0];
       4'b??1?:
-        _787_ = b[3:2];
+        _788_ = b[3:2];
       4'b?1??:
-        _787_ = b[5:4];
+        _788_ = b[5:4];
       4'b1???:
-        _787_ = b[7:6];
+        _788_ = b[7:6];
       default:
-        _787_ = a;
+        _788_ = a;
     endcase
   endfunction
-  assign _349_ = _787_(ctrl_state, { _365_, _362_, _357_, _347_ }, { _367_, _364_, _359_, _350_ });
+  assign _349_ = _788_(ctrl_state, { _365_, _362_, _357_, _347_ }, { _367_, _364_, _359_, _350_ });
   assign _350_ = ctrl_state == (* full_case = 32'd1 *) 2'h3;
   assign _351_ = _352_ ? 2'h3 : ctrl_state;
   assign _353_ = _354_ ? _351_ : ctrl_state;
@@ -1327,41 +1245,41 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   assign _367_ = ! (* full_case = 32'd1 *) ctrl_state;
   assign _368_ = _369_ ? 2'h0 : _349_;
   assign _370_ = _371_ ? _087_ : ch_last;
-  function [0:0] _801_;
+  function [0:0] _802_;
     input [0:0] a;
     input [1:0] b;
     input [1:0] s;
     (* parallel_case *)
     casez (s)
       2'b?1:
-        _801_ = b[0:0];
+        _802_ = b[0:0];
       2'b1?:
-        _801_ = b[1:1];
+        _802_ = b[1:1];
       default:
-        _801_ = a;
+        _802_ = a;
     endcase
   endfunction
-  assign _372_ = _801_(ch_last, { _374_, _370_ }, { _376_, _373_ });
+  assign _372_ = _802_(ch_last, { _374_, _370_ }, { _376_, _373_ });
   assign _373_ = ctrl_state == 2'h1;
   assign _374_ = _375_ ? _076_ : ch_last;
   assign _376_ = ! ctrl_state;
   assign _377_ = _378_ ? 1'h0 : _372_;
   assign _379_ = _380_ ? _078_[15:0] : ch;
-  function [15:0] _807_;
+  function [15:0] _808_;
     input [15:0] a;
     input [31:0] b;
     input [1:0] s;
     (* parallel_case *)
     casez (s)
       2'b?1:
-        _807_ = b[15:0];
+        _808_ = b[15:0];
       2'b1?:
-        _807_ = b[31:16];
+        _808_ = b[31:16];
       default:
-        _807_ = a;
+        _808_ = a;
     endcase
   endfunction
-  assign _381_ = _807_(ch, { _383_, _379_ }, { _385_, _382_ });
+  assign _381_ = _808_(ch, { _383_, _379_ }, { _385_, _382_ });
   assign _382_ = ctrl_state == 2'h1;
   assign _383_ = _384_ ? 16'h0000 : ch;
   assign _385_ = ! ctrl_state;
@@ -1369,42 +1287,42 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   assign _388_ = _389_ ? (* full_case = 32'd1 *) 2'h0 : _083_[1:0];
   assign _390_ = lane ? wb : _388_;
   assign _392_ = _393_ ? _390_ : wb;
-  function [1:0] _815_;
+  function [1:0] _816_;
     input [1:0] a;
     input [3:0] b;
     input [1:0] s;
     (* parallel_case *)
     casez (s)
       2'b?1:
-        _815_ = b[1:0];
+        _816_ = b[1:0];
       2'b1?:
-        _815_ = b[3:2];
+        _816_ = b[3:2];
       default:
-        _815_ = a;
+        _816_ = a;
     endcase
   endfunction
-  assign _394_ = _815_(wb, { _396_, _392_ }, { _398_, _395_ });
+  assign _394_ = _816_(wb, { _396_, _392_ }, { _398_, _395_ });
   assign _395_ = ctrl_state == 2'h1;
   assign _396_ = _397_ ? 2'h0 : wb;
   assign _398_ = ! ctrl_state;
   assign _399_ = _400_ ? 2'h0 : _394_;
   assign _401_ = lane ? wa : _080_[5:0];
   assign _403_ = _404_ ? _401_ : wa;
-  function [5:0] _822_;
+  function [5:0] _823_;
     input [5:0] a;
     input [11:0] b;
     input [1:0] s;
     (* parallel_case *)
     casez (s)
       2'b?1:
-        _822_ = b[5:0];
+        _823_ = b[5:0];
       2'b1?:
-        _822_ = b[11:6];
+        _823_ = b[11:6];
       default:
-        _822_ = a;
+        _823_ = a;
     endcase
   endfunction
-  assign _405_ = _822_(wa, { _407_, _403_ }, { _409_, _406_ });
+  assign _405_ = _823_(wa, { _407_, _403_ }, { _409_, _406_ });
   assign _406_ = ctrl_state == 2'h1;
   assign _407_ = _408_ ? 6'h00 : wa;
   assign _409_ = ! ctrl_state;
@@ -1412,42 +1330,42 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   assign _412_ = _413_ ? _082_[3:0] : blk;
   assign _414_ = lane ? blk : _412_;
   assign _416_ = _417_ ? _414_ : blk;
-  function [3:0] _830_;
+  function [3:0] _831_;
     input [3:0] a;
     input [7:0] b;
     input [1:0] s;
     (* parallel_case *)
     casez (s)
       2'b?1:
-        _830_ = b[3:0];
+        _831_ = b[3:0];
       2'b1?:
-        _830_ = b[7:4];
+        _831_ = b[7:4];
       default:
-        _830_ = a;
+        _831_ = a;
     endcase
   endfunction
-  assign _418_ = _830_(blk, { _420_, _416_ }, { _422_, _419_ });
+  assign _418_ = _831_(blk, { _420_, _416_ }, { _422_, _419_ });
   assign _419_ = ctrl_state == 2'h1;
   assign _420_ = _421_ ? 4'h0 : blk;
   assign _422_ = ! ctrl_state;
   assign _423_ = _424_ ? 4'h0 : _418_;
   assign _425_ = lane ? (* full_case = 32'd1 *) _084_[0] : 1'h0;
   assign _427_ = _428_ ? _425_ : lane;
-  function [0:0] _837_;
+  function [0:0] _838_;
     input [0:0] a;
     input [1:0] b;
     input [1:0] s;
     (* parallel_case *)
     casez (s)
       2'b?1:
-        _837_ = b[0:0];
+        _838_ = b[0:0];
       2'b1?:
-        _837_ = b[1:1];
+        _838_ = b[1:1];
       default:
-        _837_ = a;
+        _838_ = a;
     endcase
   endfunction
-  assign _429_ = _837_(lane, { _431_, _427_ }, { _433_, _430_ });
+  assign _429_ = _838_(lane, { _431_, _427_ }, { _433_, _430_ });
   assign _430_ = ctrl_state == 2'h1;
   assign _431_ = _432_ ? 1'h0 : lane;
   assign _433_ = ! ctrl_state;
@@ -1499,31 +1417,33 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   assign _505_ = ctrl_state == 2'h2;
   assign _506_ = _507_ ? _001_ : 1'h0;
   assign _507_ = ctrl_state == 2'h2;
-  assign _508_ = _509_ ? _085_[0] : 1'h0;
+  assign _508_ = _509_ ? _085_ : 1'h0;
   assign _509_ = ctrl_state == 2'h1;
-  assign _510_ = _511_ ? wa : 6'h00;
+  assign _510_ = _511_ ? w_word : 32'd0;
   assign _511_ = ctrl_state == 2'h1;
-  assign _512_ = _513_ ? hdr[31:0] : 32'd0;
+  assign _512_ = _513_ ? wa : 6'h00;
   assign _513_ = ctrl_state == 2'h1;
-  assign _514_ = _515_ ? s_param__valid : 1'h0;
-  assign _515_ = ! ctrl_state;
-  function [0:0] _897_;
+  assign _514_ = _515_ ? hdr[31:0] : 32'd0;
+  assign _515_ = ctrl_state == 2'h1;
+  assign _516_ = _517_ ? s_param__valid : 1'h0;
+  assign _517_ = ! ctrl_state;
+  function [0:0] _900_;
     input [0:0] a;
     input [1:0] b;
     input [1:0] s;
     (* parallel_case *)
     casez (s)
       2'b?1:
-        _897_ = b[0:0];
+        _900_ = b[0:0];
       2'b1?:
-        _897_ = b[1:1];
+        _900_ = b[1:1];
       default:
-        _897_ = a;
+        _900_ = a;
     endcase
   endfunction
-  assign _516_ = _897_(1'h0, 2'h3, { _518_, _517_ });
-  assign _517_ = ctrl_state == 2'h1;
-  assign _518_ = ! ctrl_state;
+  assign _518_ = _900_(1'h0, 2'h3, { _520_, _519_ });
+  assign _519_ = ctrl_state == 2'h1;
+  assign _520_ = ! ctrl_state;
   \hwq_top.engine.array  array (
     .clk(clk),
     .drain_valid(o_valid),
@@ -1540,20 +1460,29 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
     .r_en(r_en),
     .r_rdy(m_out__valid),
     .rst(rst),
-    .w_en(w_en),
+    .w_en(\w_en$73 ),
     .w_port__data(out_w)
+  );
+  \hwq_top.engine.params0  params0 (
+    .clk(clk),
+    .r_data(i_bias),
+    .rp__addr(ra_next),
+    .rst(rst),
+    .wp__addr(w_addr),
+    .wp__data(w_data),
+    .wp__en(w_en)
   );
   \hwq_top.engine.requant  requant (
     .clk(clk),
     .i_acc(i_acc),
     .i_bias(i_bias),
-    .i_last(\i_last$51 ),
+    .i_last(\i_last$52 ),
     .i_multiplier(i_multiplier),
     .i_shift(i_shift),
-    .i_valid(\i_valid$49 ),
+    .i_valid(\i_valid$50 ),
     .o_data(o_data),
     .o_last(o_last),
-    .o_valid(\o_valid$73 ),
+    .o_valid(\o_valid$74 ),
     .rst(rst),
     .zero_point(zero_point)
   );
@@ -1568,19 +1497,19 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   assign s_act__ready = i_valid;
   assign s_wgt__ready = i_valid;
   assign row_next = _052_[16:0];
-  assign rp__addr = ra_next;
-  assign \$signal$50  = \i_valid$49 ;
-  assign part_last = \i_last$51 ;
+  assign r_addr = ra_next;
+  assign \$signal$51  = \i_valid$50 ;
+  assign part_last = \i_last$52 ;
   assign acc_part = i_acc;
-  assign \$signal$56  = zero_point;
-  assign \$signal$58  = act_min;
-  assign \act_max$60  = act_max;
-  assign p_word = i_bias;
-  assign \$signal$64  = i_multiplier;
+  assign \$signal$57  = zero_point;
+  assign \$signal$59  = act_min;
+  assign \act_max$61  = act_max;
+  assign r_data = i_bias;
+  assign \$signal$65  = i_multiplier;
   assign pt_shift = i_shift;
-  assign w_data = out_w;
+  assign \w_data$77  = out_w;
   assign r_rdy = m_out__valid;
-  assign r_data = m_out__payload;
+  assign \r_data$81  = m_out__payload;
   assign m_out__ready = r_en;
   assign \hdr.m  = hdr[15:0];
   assign \hdr.n  = hdr[31:16];
@@ -1607,13 +1536,10 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   assign \s_wgt__payload[1]  = i_w[15:8];
   assign \s_wgt__payload[2]  = i_w[23:16];
   assign \s_wgt__payload[3]  = i_w[31:24];
-  assign \wp__data[0]  = wp__data;
-  assign \wp__data[0].bias  = wp__data;
+  assign \w_word.bias  = w_word;
   assign \i_acc[0]  = i_acc;
   assign \acc_part[0]  = i_acc;
   assign \i_bias[0]  = i_bias;
-  assign \p_word[0]  = i_bias;
-  assign \p_word[0].bias  = i_bias;
   assign \i_multiplier[0]  = i_multiplier;
   assign \i_shift[0]  = i_shift;
   assign \out_w.data  = out_w[31:0];
@@ -1632,8 +1558,6 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   assign \m_out__payload.data[2]  = m_out__payload[23:16];
   assign \m_out__payload.data[3]  = m_out__payload[31:24];
   assign \m_out__payload.last  = m_out__payload[32];
-  assign \rp__data[0]  = rp__data;
-  assign \rp__data[0].bias  = rp__data;
   assign \o_data$101[0]  = \o_data$101 [23:0];
   assign \o_data$101[1]  = \o_data$101 [47:24];
   assign \o_data$101[2]  = \o_data$101 [71:48];
@@ -1642,16 +1566,16 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   assign out_w[31:0] = { o_data, part2, part1, part0 };
   assign _141_ = rst;
   assign _044_ = _140_;
-  assign _145_ = \o_valid$73 ;
+  assign _145_ = \o_valid$74 ;
   assign _147_ = rst;
   assign _043_ = _146_;
-  assign _151_ = \o_valid$73 ;
+  assign _151_ = \o_valid$74 ;
   assign _153_ = rst;
   assign _042_ = _152_;
-  assign _157_ = \o_valid$73 ;
+  assign _157_ = \o_valid$74 ;
   assign _159_ = rst;
   assign _041_ = _158_;
-  assign _161_ = \o_valid$73 ;
+  assign _161_ = \o_valid$74 ;
   assign _163_ = rst;
   assign _040_ = _162_;
   assign _165_ = rst;
@@ -1832,11 +1756,12 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   assign ra_next = _502_;
   assign \$signal  = _504_;
   assign i_valid = _506_;
-  assign wp__en = _508_;
-  assign wp__addr = _510_;
-  assign wp__data = _512_;
-  assign header_taken = _514_;
-  assign s_param__ready = _516_;
+  assign w_en = _508_;
+  assign w_data = _510_;
+  assign w_addr = _512_;
+  assign w_word = _514_;
+  assign header_taken = _516_;
+  assign s_param__ready = _518_;
 endmodule
 
 (* generator = "Amaranth" *)
@@ -3479,7 +3404,116 @@ module \hwq_top.engine.fifo (clk, rst, w_en, r_rdy, r_data, w_port__data, r_en);
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.requant (rst, zero_point, i_multiplier, i_shift, i_bias, i_valid, i_last, i_acc, o_data, o_valid, o_last, clk);
+module \hwq_top.engine.params0 (rst, wp__addr, wp__data, wp__en, rp__addr, r_data, clk);
+  input clk;
+  wire clk;
+  wire [5:0] r_addr;
+  output [31:0] r_data;
+  reg [31:0] r_data = 32'd0;
+  (* init = 32'd0 *)
+  wire [31:0] r_q;
+  input [5:0] rp__addr;
+  wire [5:0] rp__addr;
+  wire [31:0] rp__data;
+  input rst;
+  wire rst;
+  wire [5:0] w_addr;
+  wire [31:0] w_data;
+  wire w_en;
+  input [5:0] wp__addr;
+  wire [5:0] wp__addr;
+  input [31:0] wp__data;
+  wire [31:0] wp__data;
+  input wp__en;
+  wire wp__en;
+  (* no_rw_check = 32'd1 *)
+  reg [31:0] mem [63:0];
+  initial begin
+    mem[0] = 32'd0;
+    mem[1] = 32'd0;
+    mem[2] = 32'd0;
+    mem[3] = 32'd0;
+    mem[4] = 32'd0;
+    mem[5] = 32'd0;
+    mem[6] = 32'd0;
+    mem[7] = 32'd0;
+    mem[8] = 32'd0;
+    mem[9] = 32'd0;
+    mem[10] = 32'd0;
+    mem[11] = 32'd0;
+    mem[12] = 32'd0;
+    mem[13] = 32'd0;
+    mem[14] = 32'd0;
+    mem[15] = 32'd0;
+    mem[16] = 32'd0;
+    mem[17] = 32'd0;
+    mem[18] = 32'd0;
+    mem[19] = 32'd0;
+    mem[20] = 32'd0;
+    mem[21] = 32'd0;
+    mem[22] = 32'd0;
+    mem[23] = 32'd0;
+    mem[24] = 32'd0;
+    mem[25] = 32'd0;
+    mem[26] = 32'd0;
+    mem[27] = 32'd0;
+    mem[28] = 32'd0;
+    mem[29] = 32'd0;
+    mem[30] = 32'd0;
+    mem[31] = 32'd0;
+    mem[32] = 32'd0;
+    mem[33] = 32'd0;
+    mem[34] = 32'd0;
+    mem[35] = 32'd0;
+    mem[36] = 32'd0;
+    mem[37] = 32'd0;
+    mem[38] = 32'd0;
+    mem[39] = 32'd0;
+    mem[40] = 32'd0;
+    mem[41] = 32'd0;
+    mem[42] = 32'd0;
+    mem[43] = 32'd0;
+    mem[44] = 32'd0;
+    mem[45] = 32'd0;
+    mem[46] = 32'd0;
+    mem[47] = 32'd0;
+    mem[48] = 32'd0;
+    mem[49] = 32'd0;
+    mem[50] = 32'd0;
+    mem[51] = 32'd0;
+    mem[52] = 32'd0;
+    mem[53] = 32'd0;
+    mem[54] = 32'd0;
+    mem[55] = 32'd0;
+    mem[56] = 32'd0;
+    mem[57] = 32'd0;
+    mem[58] = 32'd0;
+    mem[59] = 32'd0;
+    mem[60] = 32'd0;
+    mem[61] = 32'd0;
+    mem[62] = 32'd0;
+    mem[63] = 32'd0;
+  end
+  always @(posedge clk) begin
+    if (wp__en)
+      mem[wp__addr] <= wp__data;
+  end
+  reg [31:0] _1_;
+  always @(posedge clk) begin
+    _1_ <= mem[rp__addr];
+  end
+  assign rp__data = _1_;
+  always @(posedge clk)
+    r_data <= rp__data;
+  assign w_addr = wp__addr;
+  assign w_data = wp__data;
+  assign w_en = wp__en;
+  assign r_addr = rp__addr;
+  assign r_q = r_data;
+endmodule
+
+(* generator = "Amaranth" *)
+module \hwq_top.engine.requant (rst, zero_point, i_multiplier, i_shift, i_valid, i_last, i_acc, o_data, o_valid, o_last, i_bias, clk);
   wire _000_;
   wire [31:0] _001_;
   wire [30:0] _002_;

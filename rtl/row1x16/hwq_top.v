@@ -150,80 +150,80 @@ endmodule
 module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_en, clk, rst, m_out__valid, m_out__payload, s_param__ready, i_valid, i_a);
   wire [3:0] _0000_;
   wire _0001_;
-  wire [7:0] _0002_;
-  wire [15:0] _0003_;
-  wire [10:0] _0004_;
-  wire [3:0] _0005_;
-  wire [3:0] _0006_;
-  wire [3:0] _0007_;
-  wire _0008_;
-  wire [15:0] _0009_;
+  wire _0002_;
+  wire _0003_;
+  wire _0004_;
+  wire _0005_;
+  wire _0006_;
+  wire _0007_;
+  wire [1:0] _0008_;
+  wire _0009_;
   wire _0010_;
-  wire [1:0] _0011_;
+  wire [4:0] _0011_;
   wire _0012_;
-  wire [30:0] _0013_;
-  wire [5:0] _0014_;
-  wire [3:0] _0015_;
-  wire [10:0] _0016_;
+  wire [1:0] _0013_;
+  wire _0014_;
+  wire _0015_;
+  wire _0016_;
   wire _0017_;
-  wire [16:0] _0018_;
-  wire [3:0] _0019_;
+  wire _0018_;
+  wire _0019_;
   wire _0020_;
   wire _0021_;
-  wire [4:0] _0022_;
+  wire _0022_;
   wire _0023_;
-  wire _0024_;
-  wire [3:0] _0025_;
-  wire _0026_;
-  wire [3:0] _0027_;
-  wire [3:0] _0028_;
-  wire [3:0] _0029_;
+  wire [1:0] _0024_;
+  wire _0025_;
+  wire [2:0] _0026_;
+  wire _0027_;
+  wire [15:0] _0028_;
+  wire [15:0] _0029_;
   wire [16:0] _0030_;
-  wire _0031_;
-  wire _0032_;
-  wire _0033_;
+  wire [15:0] _0031_;
+  wire [7:0] _0032_;
+  wire [7:0] _0033_;
   wire _0034_;
-  wire [1:0] _0035_;
-  wire _0036_;
-  wire _0037_;
-  wire _0038_;
-  wire _0039_;
-  wire [17:0] _0040_;
-  wire [17:0] _0041_;
-  wire _0042_;
-  wire [18:0] _0043_;
-  wire _0044_;
+  wire [7:0] _0035_;
+  wire [15:0] _0036_;
+  wire [10:0] _0037_;
+  wire [3:0] _0038_;
+  wire [3:0] _0039_;
+  wire [3:0] _0040_;
+  wire _0041_;
+  wire [15:0] _0042_;
+  wire _0043_;
+  wire [1:0] _0044_;
   wire _0045_;
-  wire _0046_;
-  wire _0047_;
-  wire _0048_;
-  wire _0049_;
+  wire [30:0] _0046_;
+  wire [5:0] _0047_;
+  wire [3:0] _0048_;
+  wire [10:0] _0049_;
   wire _0050_;
-  wire _0051_;
-  wire _0052_;
-  wire [4:0] _0053_;
-  wire [17:0] _0054_;
-  wire _0055_;
+  wire [16:0] _0051_;
+  wire [3:0] _0052_;
+  wire _0053_;
+  wire _0054_;
+  wire [4:0] _0055_;
   wire _0056_;
-  wire [16:0] _0057_;
-  wire [16:0] _0058_;
-  wire [16:0] _0059_;
-  wire [16:0] _0060_;
-  wire _0061_;
-  wire [15:0] _0062_;
+  wire _0057_;
+  wire [3:0] _0058_;
+  wire _0059_;
+  wire [3:0] _0060_;
+  wire [3:0] _0061_;
+  wire [3:0] _0062_;
   wire [16:0] _0063_;
-  wire [30:0] _0064_;
+  wire _0064_;
   wire _0065_;
   wire _0066_;
-  wire [16:0] _0067_;
-  wire _0068_;
-  wire [4:0] _0069_;
+  wire _0067_;
+  wire [1:0] _0068_;
+  wire _0069_;
   wire _0070_;
-  wire [4:0] _0071_;
-  wire [1:0] _0072_;
-  wire [4:0] _0073_;
-  wire [16:0] _0074_;
-  wire [30:0] _0075_;
+  wire _0071_;
+  wire _0072_;
+  wire _0073_;
+  wire _0074_;
+  wire _0075_;
   wire _0076_;
   wire _0077_;
   wire _0078_;
@@ -231,33 +231,33 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   wire _0080_;
   wire _0081_;
   wire _0082_;
-  wire _0083_;
-  wire [17:0] _0084_;
-  wire [4:0] _0085_;
+  wire [4:0] _0083_;
+  wire _0084_;
+  wire _0085_;
   wire _0086_;
-  wire [11:0] _0087_;
-  wire [11:0] _0088_;
+  wire _0087_;
+  wire _0088_;
   wire _0089_;
-  wire [11:0] _0090_;
+  wire _0090_;
   wire _0091_;
   wire _0092_;
-  wire [5:0] _0093_;
+  wire _0093_;
   wire _0094_;
-  wire [4:0] _0095_;
-  wire [4:0] _0096_;
+  wire _0095_;
+  wire _0096_;
   wire _0097_;
   wire _0098_;
   wire _0099_;
   wire _0100_;
   wire _0101_;
   wire _0102_;
-  wire _0103_;
-  wire [1:0] _0104_;
+  wire [17:0] _0103_;
+  wire [17:0] _0104_;
   wire _0105_;
-  wire _0106_;
-  wire [4:0] _0107_;
+  wire [18:0] _0106_;
+  wire _0107_;
   wire _0108_;
-  wire [1:0] _0109_;
+  wire _0109_;
   wire _0110_;
   wire _0111_;
   wire _0112_;
@@ -265,125 +265,125 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   wire _0114_;
   wire _0115_;
   wire _0116_;
-  wire _0117_;
+  wire [17:0] _0117_;
   wire _0118_;
   wire _0119_;
-  wire [1:0] _0120_;
-  wire _0121_;
-  wire [2:0] _0122_;
-  wire _0123_;
-  wire [15:0] _0124_;
+  wire [16:0] _0120_;
+  wire [16:0] _0121_;
+  wire [16:0] _0122_;
+  wire [16:0] _0123_;
+  wire _0124_;
   wire [15:0] _0125_;
   wire [16:0] _0126_;
-  wire [15:0] _0127_;
-  wire [7:0] _0128_;
-  wire [7:0] _0129_;
-  wire [31:0] _0130_;
+  wire _0127_;
+  wire _0128_;
+  wire _0129_;
+  wire [16:0] _0130_;
   wire _0131_;
-  wire [5:0] _0132_;
+  wire [4:0] _0132_;
   wire _0133_;
-  wire [30:0] _0134_;
-  wire _0135_;
-  wire [31:0] _0136_;
-  wire _0137_;
-  wire [5:0] _0138_;
+  wire [4:0] _0134_;
+  wire [1:0] _0135_;
+  wire [4:0] _0136_;
+  wire [16:0] _0137_;
+  wire _0138_;
   wire _0139_;
-  wire [30:0] _0140_;
+  wire _0140_;
   wire _0141_;
-  wire [31:0] _0142_;
+  wire _0142_;
   wire _0143_;
-  wire [5:0] _0144_;
+  wire _0144_;
   wire _0145_;
-  wire [30:0] _0146_;
-  wire _0147_;
-  wire [31:0] _0148_;
+  wire _0146_;
+  wire [17:0] _0147_;
+  wire [4:0] _0148_;
   wire _0149_;
-  wire [5:0] _0150_;
-  wire _0151_;
-  wire [30:0] _0152_;
-  wire _0153_;
-  wire [31:0] _0154_;
+  wire [11:0] _0150_;
+  wire [11:0] _0151_;
+  wire _0152_;
+  wire [11:0] _0153_;
+  wire _0154_;
   wire _0155_;
   wire [5:0] _0156_;
   wire _0157_;
-  wire [30:0] _0158_;
-  wire _0159_;
-  wire [31:0] _0160_;
+  wire [4:0] _0158_;
+  wire [4:0] _0159_;
+  wire [68:0] _0160_;
   wire _0161_;
-  wire [5:0] _0162_;
+  wire [3:0] _0162_;
   wire _0163_;
-  wire [30:0] _0164_;
+  wire _0164_;
   wire _0165_;
-  wire [31:0] _0166_;
+  wire [68:0] _0166_;
   wire _0167_;
-  wire [5:0] _0168_;
+  wire [3:0] _0168_;
   wire _0169_;
-  wire [30:0] _0170_;
+  wire _0170_;
   wire _0171_;
-  wire [31:0] _0172_;
+  wire [68:0] _0172_;
   wire _0173_;
-  wire [5:0] _0174_;
+  wire [3:0] _0174_;
   wire _0175_;
-  wire [30:0] _0176_;
+  wire _0176_;
   wire _0177_;
-  wire [31:0] _0178_;
+  wire [68:0] _0178_;
   wire _0179_;
-  wire [5:0] _0180_;
+  wire [3:0] _0180_;
   wire _0181_;
-  wire [30:0] _0182_;
+  wire _0182_;
   wire _0183_;
-  wire [31:0] _0184_;
+  wire [68:0] _0184_;
   wire _0185_;
-  wire [5:0] _0186_;
+  wire [3:0] _0186_;
   wire _0187_;
-  wire [30:0] _0188_;
+  wire _0188_;
   wire _0189_;
-  wire [31:0] _0190_;
+  wire [68:0] _0190_;
   wire _0191_;
-  wire [5:0] _0192_;
+  wire [3:0] _0192_;
   wire _0193_;
-  wire [30:0] _0194_;
+  wire _0194_;
   wire _0195_;
-  wire [31:0] _0196_;
+  wire [68:0] _0196_;
   wire _0197_;
-  wire _0198_;
+  wire [3:0] _0198_;
   wire _0199_;
   wire _0200_;
   wire _0201_;
-  wire _0202_;
-  wire [1:0] _0203_;
-  wire _0204_;
+  wire [68:0] _0202_;
+  wire _0203_;
+  wire [3:0] _0204_;
   wire _0205_;
   wire _0206_;
   wire _0207_;
-  wire _0208_;
+  wire [68:0] _0208_;
   wire _0209_;
-  wire _0210_;
+  wire [3:0] _0210_;
   wire _0211_;
   wire _0212_;
   wire _0213_;
-  wire _0214_;
+  wire [68:0] _0214_;
   wire _0215_;
-  wire _0216_;
-  wire [16:0] _0217_;
+  wire [3:0] _0216_;
+  wire _0217_;
   wire _0218_;
-  wire [16:0] _0219_;
-  wire _0220_;
-  wire [16:0] _0221_;
-  wire _0222_;
-  wire [16:0] _0223_;
-  wire _0224_;
-  wire [3:0] _0225_;
-  wire _0226_;
-  wire [3:0] _0227_;
-  wire _0228_;
-  wire [3:0] _0229_;
+  wire _0219_;
+  wire [68:0] _0220_;
+  wire _0221_;
+  wire [3:0] _0222_;
+  wire _0223_;
+  wire [5:0] _0224_;
+  wire _0225_;
+  wire [30:0] _0226_;
+  wire _0227_;
+  wire [31:0] _0228_;
+  wire _0229_;
   wire _0230_;
-  wire [3:0] _0231_;
+  wire _0231_;
   wire _0232_;
-  wire [3:0] _0233_;
+  wire _0233_;
   wire _0234_;
-  wire [3:0] _0235_;
+  wire [1:0] _0235_;
   wire _0236_;
   wire _0237_;
   wire _0238_;
@@ -393,49 +393,49 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   wire _0242_;
   wire _0243_;
   wire _0244_;
-  wire [3:0] _0245_;
+  wire _0245_;
   wire _0246_;
-  wire [3:0] _0247_;
+  wire _0247_;
   wire _0248_;
-  wire [3:0] _0249_;
+  wire [16:0] _0249_;
   wire _0250_;
-  wire [3:0] _0251_;
+  wire [16:0] _0251_;
   wire _0252_;
-  wire [3:0] _0253_;
+  wire [16:0] _0253_;
   wire _0254_;
-  wire [3:0] _0255_;
+  wire [16:0] _0255_;
   wire _0256_;
-  wire _0257_;
+  wire [3:0] _0257_;
   wire _0258_;
-  wire _0259_;
+  wire [3:0] _0259_;
   wire _0260_;
-  wire _0261_;
+  wire [3:0] _0261_;
   wire _0262_;
-  wire _0263_;
+  wire [3:0] _0263_;
   wire _0264_;
-  wire _0265_;
+  wire [3:0] _0265_;
   wire _0266_;
-  wire [4:0] _0267_;
+  wire [3:0] _0267_;
   wire _0268_;
-  wire [4:0] _0269_;
+  wire _0269_;
   wire _0270_;
-  wire [4:0] _0271_;
+  wire _0271_;
   wire _0272_;
-  wire [4:0] _0273_;
+  wire _0273_;
   wire _0274_;
-  wire [4:0] _0275_;
+  wire _0275_;
   wire _0276_;
-  wire _0277_;
-  wire [4:0] _0278_;
-  wire _0279_;
+  wire [3:0] _0277_;
+  wire _0278_;
+  wire [3:0] _0279_;
   wire _0280_;
-  wire _0281_;
+  wire [3:0] _0281_;
   wire _0282_;
-  wire _0283_;
+  wire [3:0] _0283_;
   wire _0284_;
-  wire _0285_;
+  wire [3:0] _0285_;
   wire _0286_;
-  wire _0287_;
+  wire [3:0] _0287_;
   wire _0288_;
   wire _0289_;
   wire _0290_;
@@ -447,296 +447,328 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   wire _0296_;
   wire _0297_;
   wire _0298_;
-  wire _0299_;
+  wire [4:0] _0299_;
   wire _0300_;
-  wire _0301_;
+  wire [4:0] _0301_;
   wire _0302_;
-  wire _0303_;
+  wire [4:0] _0303_;
   wire _0304_;
-  wire _0305_;
-  wire [3:0] _0306_;
-  wire _0307_;
-  wire [3:0] _0308_;
+  wire [4:0] _0305_;
+  wire _0306_;
+  wire [4:0] _0307_;
+  wire _0308_;
   wire _0309_;
-  wire [3:0] _0310_;
+  wire [4:0] _0310_;
   wire _0311_;
-  wire [3:0] _0312_;
+  wire _0312_;
   wire _0313_;
-  wire [3:0] _0314_;
+  wire _0314_;
   wire _0315_;
-  wire [3:0] _0316_;
+  wire _0316_;
   wire _0317_;
   wire _0318_;
-  wire [3:0] _0319_;
+  wire _0319_;
   wire _0320_;
-  wire [16:0] _0321_;
+  wire _0321_;
   wire _0322_;
-  wire [16:0] _0323_;
+  wire _0323_;
   wire _0324_;
-  wire [16:0] _0325_;
+  wire _0325_;
   wire _0326_;
-  wire [16:0] _0327_;
+  wire _0327_;
   wire _0328_;
-  wire [16:0] _0329_;
+  wire _0329_;
   wire _0330_;
-  wire [16:0] _0331_;
+  wire _0331_;
   wire _0332_;
   wire _0333_;
-  wire [16:0] _0334_;
+  wire _0334_;
   wire _0335_;
   wire _0336_;
   wire _0337_;
-  wire _0338_;
+  wire [3:0] _0338_;
   wire _0339_;
-  wire _0340_;
+  wire [3:0] _0340_;
   wire _0341_;
-  wire _0342_;
+  wire [3:0] _0342_;
   wire _0343_;
-  wire _0344_;
+  wire [3:0] _0344_;
   wire _0345_;
-  wire _0346_;
+  wire [3:0] _0346_;
   wire _0347_;
-  wire _0348_;
+  wire [3:0] _0348_;
   wire _0349_;
   wire _0350_;
-  wire [10:0] _0351_;
+  wire [3:0] _0351_;
   wire _0352_;
-  wire [10:0] _0353_;
+  wire [16:0] _0353_;
   wire _0354_;
-  wire [10:0] _0355_;
+  wire [16:0] _0355_;
   wire _0356_;
-  wire [10:0] _0357_;
+  wire [16:0] _0357_;
   wire _0358_;
-  wire [10:0] _0359_;
+  wire [16:0] _0359_;
   wire _0360_;
-  wire _0361_;
-  wire [10:0] _0362_;
-  wire _0363_;
-  wire [3:0] _0364_;
+  wire [16:0] _0361_;
+  wire _0362_;
+  wire [16:0] _0363_;
+  wire _0364_;
   wire _0365_;
-  wire [3:0] _0366_;
+  wire [16:0] _0366_;
   wire _0367_;
-  wire [3:0] _0368_;
+  wire _0368_;
   wire _0369_;
-  wire [3:0] _0370_;
+  wire _0370_;
   wire _0371_;
-  wire [5:0] _0372_;
+  wire _0372_;
   wire _0373_;
-  wire [5:0] _0374_;
+  wire _0374_;
   wire _0375_;
-  wire [5:0] _0376_;
+  wire _0376_;
   wire _0377_;
-  wire [5:0] _0378_;
+  wire _0378_;
   wire _0379_;
-  wire [30:0] _0380_;
+  wire _0380_;
   wire _0381_;
-  wire [30:0] _0382_;
-  wire _0383_;
-  wire [30:0] _0384_;
-  wire _0385_;
-  wire [30:0] _0386_;
-  wire _0387_;
-  wire [1:0] _0388_;
-  wire _0389_;
-  wire [1:0] _0390_;
-  wire _0391_;
-  wire [1:0] _0392_;
+  wire _0382_;
+  wire [10:0] _0383_;
+  wire _0384_;
+  wire [10:0] _0385_;
+  wire _0386_;
+  wire [10:0] _0387_;
+  wire _0388_;
+  wire [10:0] _0389_;
+  wire _0390_;
+  wire [10:0] _0391_;
+  wire _0392_;
   wire _0393_;
-  wire [1:0] _0394_;
+  wire [10:0] _0394_;
   wire _0395_;
-  wire [1:0] _0396_;
+  wire [3:0] _0396_;
   wire _0397_;
-  wire [1:0] _0398_;
+  wire [3:0] _0398_;
   wire _0399_;
-  wire _0400_;
-  wire [1:0] _0401_;
-  wire _0402_;
-  wire [1:0] _0403_;
-  wire _0404_;
+  wire [3:0] _0400_;
+  wire _0401_;
+  wire [3:0] _0402_;
+  wire _0403_;
+  wire [5:0] _0404_;
   wire _0405_;
-  wire [1:0] _0406_;
+  wire [5:0] _0406_;
   wire _0407_;
-  wire _0408_;
-  wire [1:0] _0409_;
-  wire _0410_;
+  wire [5:0] _0408_;
+  wire _0409_;
+  wire [5:0] _0410_;
   wire _0411_;
-  wire _0412_;
+  wire [30:0] _0412_;
   wire _0413_;
-  wire _0414_;
+  wire [30:0] _0414_;
   wire _0415_;
-  wire _0416_;
+  wire [30:0] _0416_;
   wire _0417_;
-  wire _0418_;
+  wire [30:0] _0418_;
   wire _0419_;
-  wire [15:0] _0420_;
+  wire [1:0] _0420_;
   wire _0421_;
-  wire [15:0] _0422_;
+  wire [1:0] _0422_;
   wire _0423_;
-  wire [15:0] _0424_;
+  wire [1:0] _0424_;
   wire _0425_;
-  wire _0426_;
-  wire [15:0] _0427_;
-  wire _0428_;
+  wire [1:0] _0426_;
+  wire _0427_;
+  wire [1:0] _0428_;
   wire _0429_;
-  wire _0430_;
+  wire [1:0] _0430_;
   wire _0431_;
   wire _0432_;
-  wire _0433_;
+  wire [1:0] _0433_;
   wire _0434_;
-  wire _0435_;
+  wire [1:0] _0435_;
   wire _0436_;
   wire _0437_;
-  wire _0438_;
+  wire [1:0] _0438_;
   wire _0439_;
   wire _0440_;
-  wire _0441_;
-  wire [3:0] _0442_;
+  wire [1:0] _0441_;
+  wire _0442_;
   wire _0443_;
-  wire [3:0] _0444_;
+  wire _0444_;
   wire _0445_;
-  wire [3:0] _0446_;
+  wire _0446_;
   wire _0447_;
-  wire [3:0] _0448_;
+  wire _0448_;
   wire _0449_;
   wire _0450_;
-  wire [3:0] _0451_;
-  wire _0452_;
-  wire [3:0] _0453_;
-  wire _0454_;
-  wire [3:0] _0455_;
-  wire _0456_;
-  wire [3:0] _0457_;
+  wire _0451_;
+  wire [15:0] _0452_;
+  wire _0453_;
+  wire [15:0] _0454_;
+  wire _0455_;
+  wire [15:0] _0456_;
+  wire _0457_;
   wire _0458_;
-  wire [3:0] _0459_;
+  wire [15:0] _0459_;
   wire _0460_;
-  wire [3:0] _0461_;
+  wire _0461_;
   wire _0462_;
   wire _0463_;
-  wire [3:0] _0464_;
+  wire _0464_;
   wire _0465_;
-  wire [3:0] _0466_;
+  wire _0466_;
   wire _0467_;
-  wire [3:0] _0468_;
+  wire _0468_;
   wire _0469_;
-  wire [3:0] _0470_;
+  wire _0470_;
   wire _0471_;
-  wire [3:0] _0472_;
+  wire _0472_;
   wire _0473_;
-  wire _0474_;
-  wire [3:0] _0475_;
-  wire _0476_;
-  wire [10:0] _0477_;
-  wire _0478_;
-  wire [10:0] _0479_;
-  wire _0480_;
-  wire [10:0] _0481_;
+  wire [3:0] _0474_;
+  wire _0475_;
+  wire [3:0] _0476_;
+  wire _0477_;
+  wire [3:0] _0478_;
+  wire _0479_;
+  wire [3:0] _0480_;
+  wire _0481_;
   wire _0482_;
-  wire [15:0] _0483_;
+  wire [3:0] _0483_;
   wire _0484_;
-  wire [15:0] _0485_;
+  wire [3:0] _0485_;
   wire _0486_;
-  wire [15:0] _0487_;
+  wire [3:0] _0487_;
   wire _0488_;
-  wire [7:0] _0489_;
+  wire [3:0] _0489_;
   wire _0490_;
-  wire [7:0] _0491_;
+  wire [3:0] _0491_;
   wire _0492_;
-  wire [7:0] _0493_;
+  wire [3:0] _0493_;
   wire _0494_;
-  wire [7:0] _0495_;
-  wire _0496_;
-  wire [7:0] _0497_;
-  wire _0498_;
-  wire [7:0] _0499_;
-  wire _0500_;
-  wire [7:0] _0501_;
-  wire _0502_;
-  wire [7:0] _0503_;
-  wire _0504_;
-  wire [7:0] _0505_;
+  wire _0495_;
+  wire [3:0] _0496_;
+  wire _0497_;
+  wire [3:0] _0498_;
+  wire _0499_;
+  wire [3:0] _0500_;
+  wire _0501_;
+  wire [3:0] _0502_;
+  wire _0503_;
+  wire [3:0] _0504_;
+  wire _0505_;
   wire _0506_;
-  wire [15:0] _0507_;
+  wire [3:0] _0507_;
   wire _0508_;
-  wire [15:0] _0509_;
+  wire [10:0] _0509_;
   wire _0510_;
-  wire [15:0] _0511_;
+  wire [10:0] _0511_;
   wire _0512_;
-  wire [16:0] _0513_;
+  wire [10:0] _0513_;
   wire _0514_;
-  wire [16:0] _0515_;
+  wire [15:0] _0515_;
   wire _0516_;
-  wire [16:0] _0517_;
+  wire [15:0] _0517_;
   wire _0518_;
   wire [15:0] _0519_;
   wire _0520_;
-  wire [15:0] _0521_;
+  wire [7:0] _0521_;
   wire _0522_;
-  wire [15:0] _0523_;
+  wire [7:0] _0523_;
   wire _0524_;
-  wire [15:0] _0525_;
+  wire [7:0] _0525_;
   wire _0526_;
-  wire [15:0] _0527_;
+  wire [7:0] _0527_;
   wire _0528_;
-  wire [15:0] _0529_;
+  wire [7:0] _0529_;
   wire _0530_;
-  wire _0531_;
+  wire [7:0] _0531_;
   wire _0532_;
-  wire [2:0] _0533_;
+  wire [7:0] _0533_;
   wire _0534_;
-  wire _0535_;
+  wire [7:0] _0535_;
   wire _0536_;
-  wire [3:0] _0537_;
+  wire [7:0] _0537_;
   wire _0538_;
-  wire [3:0] _0539_;
+  wire [15:0] _0539_;
   wire _0540_;
-  wire [3:0] _0541_;
+  wire [15:0] _0541_;
   wire _0542_;
-  wire [3:0] _0543_;
+  wire [15:0] _0543_;
   wire _0544_;
-  wire _0545_;
+  wire [16:0] _0545_;
   wire _0546_;
-  wire _0547_;
+  wire [16:0] _0547_;
   wire _0548_;
-  wire [15:0] _0549_;
+  wire [16:0] _0549_;
   wire _0550_;
-  wire [3:0] _0551_;
+  wire [15:0] _0551_;
   wire _0552_;
-  wire [5:0] _0553_;
+  wire [15:0] _0553_;
   wire _0554_;
-  wire [30:0] _0555_;
+  wire [15:0] _0555_;
   wire _0556_;
-  wire [31:0] _0557_;
+  wire [15:0] _0557_;
   wire _0558_;
-  wire [5:0] _0559_;
+  wire [15:0] _0559_;
   wire _0560_;
-  wire [30:0] _0561_;
+  wire [15:0] _0561_;
   wire _0562_;
-  wire [31:0] _0563_;
+  wire _0563_;
   wire _0564_;
-  wire [5:0] _0565_;
+  wire [2:0] _0565_;
   wire _0566_;
-  wire [30:0] _0567_;
+  wire _0567_;
   wire _0568_;
-  wire [31:0] _0569_;
+  wire [3:0] _0569_;
   wire _0570_;
-  wire [5:0] _0571_;
+  wire [3:0] _0571_;
   wire _0572_;
-  wire [30:0] _0573_;
+  wire [3:0] _0573_;
   wire _0574_;
-  wire [31:0] _0575_;
+  wire [3:0] _0575_;
   wire _0576_;
-  wire [5:0] _0577_;
+  wire _0577_;
   wire _0578_;
-  wire [30:0] _0579_;
+  wire _0579_;
   wire _0580_;
+  wire _0581_;
+  wire _0582_;
+  wire [68:0] _0583_;
+  wire _0584_;
+  wire [3:0] _0585_;
+  wire _0586_;
+  wire _0587_;
+  wire _0588_;
+  wire [68:0] _0589_;
+  wire _0590_;
+  wire [3:0] _0591_;
+  wire _0592_;
+  wire _0593_;
+  wire _0594_;
+  wire [68:0] _0595_;
+  wire _0596_;
+  wire [3:0] _0597_;
+  wire _0598_;
+  wire _0599_;
+  wire _0600_;
+  wire [68:0] _0601_;
+  wire _0602_;
+  wire [3:0] _0603_;
+  wire _0604_;
+  wire _0605_;
+  wire _0606_;
+  wire [68:0] _0607_;
+  wire _0608_;
+  wire [3:0] _0609_;
+  wire _0610_;
+  wire _0611_;
+  wire _0612_;
   wire \$signal ;
   (* init = 1'h0 *)
-  wire \$signal$50 ;
+  wire \$signal$111 ;
   (* init = 8'h00 *)
-  wire [7:0] \$signal$56 ;
+  wire [7:0] \$signal$117 ;
   (* init = 8'h00 *)
-  wire [7:0] \$signal$58 ;
-  reg [30:0] \$signal$89  = 31'h00000000;
+  wire [7:0] \$signal$119 ;
+  reg [30:0] \$signal$165  = 31'h00000000;
   reg [15:0] M_ = 16'h0000;
   (* init = 432'h000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000 *)
   wire [431:0] acc_part;
@@ -758,7 +790,7 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   wire [26:0] \acc_part[9] ;
   reg [7:0] act_max = 8'h00;
   (* init = 8'h00 *)
-  wire [7:0] \act_max$60 ;
+  wire [7:0] \act_max$121 ;
   reg [7:0] act_min = 8'h00;
   reg at_k_last = 1'h0;
   reg at_tile_last = 1'h0;
@@ -831,7 +863,7 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   wire [31:0] \i_bias[8] ;
   wire [31:0] \i_bias[9] ;
   wire i_last;
-  reg \i_last$51  = 1'h0;
+  reg \i_last$112  = 1'h0;
   wire [495:0] i_multiplier;
   wire [30:0] \i_multiplier[0] ;
   wire [30:0] \i_multiplier[10] ;
@@ -868,7 +900,7 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   wire [5:0] \i_shift[9] ;
   output i_valid;
   wire i_valid;
-  reg \i_valid$49  = 1'h0;
+  reg \i_valid$110  = 1'h0;
   input [127:0] i_w;
   wire [127:0] i_w;
   wire [7:0] \i_w[0] ;
@@ -920,23 +952,23 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   reg [15:0] n_last = 16'h0000;
   reg [3:0] nb_last = 4'h0;
   wire [127:0] o_data;
-  wire [431:0] \o_data$97 ;
-  wire [26:0] \o_data$97[0] ;
-  wire [26:0] \o_data$97[10] ;
-  wire [26:0] \o_data$97[11] ;
-  wire [26:0] \o_data$97[12] ;
-  wire [26:0] \o_data$97[13] ;
-  wire [26:0] \o_data$97[14] ;
-  wire [26:0] \o_data$97[15] ;
-  wire [26:0] \o_data$97[1] ;
-  wire [26:0] \o_data$97[2] ;
-  wire [26:0] \o_data$97[3] ;
-  wire [26:0] \o_data$97[4] ;
-  wire [26:0] \o_data$97[5] ;
-  wire [26:0] \o_data$97[6] ;
-  wire [26:0] \o_data$97[7] ;
-  wire [26:0] \o_data$97[8] ;
-  wire [26:0] \o_data$97[9] ;
+  wire [431:0] \o_data$172 ;
+  wire [26:0] \o_data$172[0] ;
+  wire [26:0] \o_data$172[10] ;
+  wire [26:0] \o_data$172[11] ;
+  wire [26:0] \o_data$172[12] ;
+  wire [26:0] \o_data$172[13] ;
+  wire [26:0] \o_data$172[14] ;
+  wire [26:0] \o_data$172[15] ;
+  wire [26:0] \o_data$172[1] ;
+  wire [26:0] \o_data$172[2] ;
+  wire [26:0] \o_data$172[3] ;
+  wire [26:0] \o_data$172[4] ;
+  wire [26:0] \o_data$172[5] ;
+  wire [26:0] \o_data$172[6] ;
+  wire [26:0] \o_data$172[7] ;
+  wire [26:0] \o_data$172[8] ;
+  wire [26:0] \o_data$172[9] ;
   wire [7:0] \o_data[0] ;
   wire [7:0] \o_data[10] ;
   wire [7:0] \o_data[11] ;
@@ -955,7 +987,7 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   wire [7:0] \o_data[9] ;
   wire o_last;
   wire o_valid;
-  wire \o_valid$68 ;
+  wire \o_valid$144 ;
   wire [128:0] out_w;
   wire [127:0] \out_w.data ;
   wire [7:0] \out_w.data[0] ;
@@ -975,75 +1007,42 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   wire [7:0] \out_w.data[8] ;
   wire [7:0] \out_w.data[9] ;
   wire \out_w.last ;
-  reg [1103:0] p_word = 1104'h000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000;
-  wire [68:0] \p_word[0] ;
-  wire [31:0] \p_word[0].bias ;
-  wire [30:0] \p_word[0].multiplier ;
-  wire [5:0] \p_word[0].shift ;
-  wire [68:0] \p_word[10] ;
-  wire [31:0] \p_word[10].bias ;
-  wire [30:0] \p_word[10].multiplier ;
-  wire [5:0] \p_word[10].shift ;
-  wire [68:0] \p_word[11] ;
-  wire [31:0] \p_word[11].bias ;
-  wire [30:0] \p_word[11].multiplier ;
-  wire [5:0] \p_word[11].shift ;
-  wire [68:0] \p_word[12] ;
-  wire [31:0] \p_word[12].bias ;
-  wire [30:0] \p_word[12].multiplier ;
-  wire [5:0] \p_word[12].shift ;
-  wire [68:0] \p_word[13] ;
-  wire [31:0] \p_word[13].bias ;
-  wire [30:0] \p_word[13].multiplier ;
-  wire [5:0] \p_word[13].shift ;
-  wire [68:0] \p_word[14] ;
-  wire [31:0] \p_word[14].bias ;
-  wire [30:0] \p_word[14].multiplier ;
-  wire [5:0] \p_word[14].shift ;
-  wire [68:0] \p_word[15] ;
-  wire [31:0] \p_word[15].bias ;
-  wire [30:0] \p_word[15].multiplier ;
-  wire [5:0] \p_word[15].shift ;
-  wire [68:0] \p_word[1] ;
-  wire [31:0] \p_word[1].bias ;
-  wire [30:0] \p_word[1].multiplier ;
-  wire [5:0] \p_word[1].shift ;
-  wire [68:0] \p_word[2] ;
-  wire [31:0] \p_word[2].bias ;
-  wire [30:0] \p_word[2].multiplier ;
-  wire [5:0] \p_word[2].shift ;
-  wire [68:0] \p_word[3] ;
-  wire [31:0] \p_word[3].bias ;
-  wire [30:0] \p_word[3].multiplier ;
-  wire [5:0] \p_word[3].shift ;
-  wire [68:0] \p_word[4] ;
-  wire [31:0] \p_word[4].bias ;
-  wire [30:0] \p_word[4].multiplier ;
-  wire [5:0] \p_word[4].shift ;
-  wire [68:0] \p_word[5] ;
-  wire [31:0] \p_word[5].bias ;
-  wire [30:0] \p_word[5].multiplier ;
-  wire [5:0] \p_word[5].shift ;
-  wire [68:0] \p_word[6] ;
-  wire [31:0] \p_word[6].bias ;
-  wire [30:0] \p_word[6].multiplier ;
-  wire [5:0] \p_word[6].shift ;
-  wire [68:0] \p_word[7] ;
-  wire [31:0] \p_word[7].bias ;
-  wire [30:0] \p_word[7].multiplier ;
-  wire [5:0] \p_word[7].shift ;
-  wire [68:0] \p_word[8] ;
-  wire [31:0] \p_word[8].bias ;
-  wire [30:0] \p_word[8].multiplier ;
-  wire [5:0] \p_word[8].shift ;
-  wire [68:0] \p_word[9] ;
-  wire [31:0] \p_word[9].bias ;
-  wire [30:0] \p_word[9].multiplier ;
-  wire [5:0] \p_word[9].shift ;
   (* init = 1'h0 *)
   wire part_last;
   reg [5:0] pt_shift = 6'h00;
-  wire [128:0] r_data;
+  wire [3:0] r_addr;
+  wire [3:0] \r_addr$100 ;
+  wire [3:0] \r_addr$101 ;
+  wire [3:0] \r_addr$102 ;
+  wire [3:0] \r_addr$103 ;
+  wire [3:0] \r_addr$104 ;
+  wire [3:0] \r_addr$105 ;
+  wire [3:0] \r_addr$106 ;
+  wire [3:0] \r_addr$107 ;
+  wire [3:0] \r_addr$108 ;
+  wire [3:0] \r_addr$109 ;
+  wire [3:0] \r_addr$95 ;
+  wire [3:0] \r_addr$96 ;
+  wire [3:0] \r_addr$97 ;
+  wire [3:0] \r_addr$98 ;
+  wire [3:0] \r_addr$99 ;
+  wire [68:0] r_data;
+  wire [68:0] \r_data$124 ;
+  wire [68:0] \r_data$125 ;
+  wire [68:0] \r_data$126 ;
+  wire [68:0] \r_data$127 ;
+  wire [68:0] \r_data$128 ;
+  wire [68:0] \r_data$129 ;
+  wire [68:0] \r_data$130 ;
+  wire [68:0] \r_data$131 ;
+  wire [68:0] \r_data$132 ;
+  wire [68:0] \r_data$133 ;
+  wire [68:0] \r_data$134 ;
+  wire [68:0] \r_data$135 ;
+  wire [68:0] \r_data$136 ;
+  wire [68:0] \r_data$137 ;
+  wire [68:0] \r_data$138 ;
+  wire [128:0] \r_data$150 ;
   input r_en;
   wire r_en;
   wire r_rdy;
@@ -1056,72 +1055,6 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   wire [16:0] row_next;
   reg row_valid = 1'h0;
   wire row_valid_next;
-  wire [3:0] rp__addr;
-  wire [1103:0] rp__data;
-  wire [68:0] \rp__data[0] ;
-  wire [31:0] \rp__data[0].bias ;
-  wire [30:0] \rp__data[0].multiplier ;
-  wire [5:0] \rp__data[0].shift ;
-  wire [68:0] \rp__data[10] ;
-  wire [31:0] \rp__data[10].bias ;
-  wire [30:0] \rp__data[10].multiplier ;
-  wire [5:0] \rp__data[10].shift ;
-  wire [68:0] \rp__data[11] ;
-  wire [31:0] \rp__data[11].bias ;
-  wire [30:0] \rp__data[11].multiplier ;
-  wire [5:0] \rp__data[11].shift ;
-  wire [68:0] \rp__data[12] ;
-  wire [31:0] \rp__data[12].bias ;
-  wire [30:0] \rp__data[12].multiplier ;
-  wire [5:0] \rp__data[12].shift ;
-  wire [68:0] \rp__data[13] ;
-  wire [31:0] \rp__data[13].bias ;
-  wire [30:0] \rp__data[13].multiplier ;
-  wire [5:0] \rp__data[13].shift ;
-  wire [68:0] \rp__data[14] ;
-  wire [31:0] \rp__data[14].bias ;
-  wire [30:0] \rp__data[14].multiplier ;
-  wire [5:0] \rp__data[14].shift ;
-  wire [68:0] \rp__data[15] ;
-  wire [31:0] \rp__data[15].bias ;
-  wire [30:0] \rp__data[15].multiplier ;
-  wire [5:0] \rp__data[15].shift ;
-  wire [68:0] \rp__data[1] ;
-  wire [31:0] \rp__data[1].bias ;
-  wire [30:0] \rp__data[1].multiplier ;
-  wire [5:0] \rp__data[1].shift ;
-  wire [68:0] \rp__data[2] ;
-  wire [31:0] \rp__data[2].bias ;
-  wire [30:0] \rp__data[2].multiplier ;
-  wire [5:0] \rp__data[2].shift ;
-  wire [68:0] \rp__data[3] ;
-  wire [31:0] \rp__data[3].bias ;
-  wire [30:0] \rp__data[3].multiplier ;
-  wire [5:0] \rp__data[3].shift ;
-  wire [68:0] \rp__data[4] ;
-  wire [31:0] \rp__data[4].bias ;
-  wire [30:0] \rp__data[4].multiplier ;
-  wire [5:0] \rp__data[4].shift ;
-  wire [68:0] \rp__data[5] ;
-  wire [31:0] \rp__data[5].bias ;
-  wire [30:0] \rp__data[5].multiplier ;
-  wire [5:0] \rp__data[5].shift ;
-  wire [68:0] \rp__data[6] ;
-  wire [31:0] \rp__data[6].bias ;
-  wire [30:0] \rp__data[6].multiplier ;
-  wire [5:0] \rp__data[6].shift ;
-  wire [68:0] \rp__data[7] ;
-  wire [31:0] \rp__data[7].bias ;
-  wire [30:0] \rp__data[7].multiplier ;
-  wire [5:0] \rp__data[7].shift ;
-  wire [68:0] \rp__data[8] ;
-  wire [31:0] \rp__data[8].bias ;
-  wire [30:0] \rp__data[8].multiplier ;
-  wire [5:0] \rp__data[8].shift ;
-  wire [68:0] \rp__data[9] ;
-  wire [31:0] \rp__data[9].bias ;
-  wire [30:0] \rp__data[9].multiplier ;
-  wire [5:0] \rp__data[9].shift ;
   input rst;
   wire rst;
   wire [7:0] s_act__payload;
@@ -1156,432 +1089,389 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   wire s_wgt__valid;
   wire take;
   reg [10:0] tile_last = 11'h000;
-  wire [128:0] w_data;
+  wire [3:0] w_addr;
+  wire [3:0] \w_addr$29 ;
+  wire [3:0] \w_addr$32 ;
+  wire [3:0] \w_addr$35 ;
+  wire [3:0] \w_addr$38 ;
+  wire [3:0] \w_addr$41 ;
+  wire [3:0] \w_addr$44 ;
+  wire [3:0] \w_addr$47 ;
+  wire [3:0] \w_addr$50 ;
+  wire [3:0] \w_addr$53 ;
+  wire [3:0] \w_addr$56 ;
+  wire [3:0] \w_addr$59 ;
+  wire [3:0] \w_addr$62 ;
+  wire [3:0] \w_addr$65 ;
+  wire [3:0] \w_addr$68 ;
+  wire [3:0] \w_addr$71 ;
+  wire [68:0] w_data;
+  wire [128:0] \w_data$146 ;
+  wire [68:0] \w_data$30 ;
+  wire [68:0] \w_data$33 ;
+  wire [68:0] \w_data$36 ;
+  wire [68:0] \w_data$39 ;
+  wire [68:0] \w_data$42 ;
+  wire [68:0] \w_data$45 ;
+  wire [68:0] \w_data$48 ;
+  wire [68:0] \w_data$51 ;
+  wire [68:0] \w_data$54 ;
+  wire [68:0] \w_data$57 ;
+  wire [68:0] \w_data$60 ;
+  wire [68:0] \w_data$63 ;
+  wire [68:0] \w_data$66 ;
+  wire [68:0] \w_data$69 ;
+  wire [68:0] \w_data$72 ;
   wire w_en;
+  wire \w_en$143 ;
+  wire \w_en$31 ;
+  wire \w_en$34 ;
+  wire \w_en$37 ;
+  wire \w_en$40 ;
+  wire \w_en$43 ;
+  wire \w_en$46 ;
+  wire \w_en$49 ;
+  wire \w_en$52 ;
+  wire \w_en$55 ;
+  wire \w_en$58 ;
+  wire \w_en$61 ;
+  wire \w_en$64 ;
+  wire \w_en$67 ;
+  wire \w_en$70 ;
+  wire \w_en$73 ;
+  wire [68:0] w_word;
+  wire [31:0] \w_word.bias ;
+  wire [30:0] \w_word.multiplier ;
+  wire [5:0] \w_word.shift ;
   reg [3:0] wa = 4'h0;
   reg wb = 1'h0;
-  wire [3:0] wp__addr;
-  wire [1103:0] wp__data;
-  wire [68:0] \wp__data[0] ;
-  wire [31:0] \wp__data[0].bias ;
-  wire [30:0] \wp__data[0].multiplier ;
-  wire [5:0] \wp__data[0].shift ;
-  wire [68:0] \wp__data[10] ;
-  wire [31:0] \wp__data[10].bias ;
-  wire [30:0] \wp__data[10].multiplier ;
-  wire [5:0] \wp__data[10].shift ;
-  wire [68:0] \wp__data[11] ;
-  wire [31:0] \wp__data[11].bias ;
-  wire [30:0] \wp__data[11].multiplier ;
-  wire [5:0] \wp__data[11].shift ;
-  wire [68:0] \wp__data[12] ;
-  wire [31:0] \wp__data[12].bias ;
-  wire [30:0] \wp__data[12].multiplier ;
-  wire [5:0] \wp__data[12].shift ;
-  wire [68:0] \wp__data[13] ;
-  wire [31:0] \wp__data[13].bias ;
-  wire [30:0] \wp__data[13].multiplier ;
-  wire [5:0] \wp__data[13].shift ;
-  wire [68:0] \wp__data[14] ;
-  wire [31:0] \wp__data[14].bias ;
-  wire [30:0] \wp__data[14].multiplier ;
-  wire [5:0] \wp__data[14].shift ;
-  wire [68:0] \wp__data[15] ;
-  wire [31:0] \wp__data[15].bias ;
-  wire [30:0] \wp__data[15].multiplier ;
-  wire [5:0] \wp__data[15].shift ;
-  wire [68:0] \wp__data[1] ;
-  wire [31:0] \wp__data[1].bias ;
-  wire [30:0] \wp__data[1].multiplier ;
-  wire [5:0] \wp__data[1].shift ;
-  wire [68:0] \wp__data[2] ;
-  wire [31:0] \wp__data[2].bias ;
-  wire [30:0] \wp__data[2].multiplier ;
-  wire [5:0] \wp__data[2].shift ;
-  wire [68:0] \wp__data[3] ;
-  wire [31:0] \wp__data[3].bias ;
-  wire [30:0] \wp__data[3].multiplier ;
-  wire [5:0] \wp__data[3].shift ;
-  wire [68:0] \wp__data[4] ;
-  wire [31:0] \wp__data[4].bias ;
-  wire [30:0] \wp__data[4].multiplier ;
-  wire [5:0] \wp__data[4].shift ;
-  wire [68:0] \wp__data[5] ;
-  wire [31:0] \wp__data[5].bias ;
-  wire [30:0] \wp__data[5].multiplier ;
-  wire [5:0] \wp__data[5].shift ;
-  wire [68:0] \wp__data[6] ;
-  wire [31:0] \wp__data[6].bias ;
-  wire [30:0] \wp__data[6].multiplier ;
-  wire [5:0] \wp__data[6].shift ;
-  wire [68:0] \wp__data[7] ;
-  wire [31:0] \wp__data[7].bias ;
-  wire [30:0] \wp__data[7].multiplier ;
-  wire [5:0] \wp__data[7].shift ;
-  wire [68:0] \wp__data[8] ;
-  wire [31:0] \wp__data[8].bias ;
-  wire [30:0] \wp__data[8].multiplier ;
-  wire [5:0] \wp__data[8].shift ;
-  wire [68:0] \wp__data[9] ;
-  wire [31:0] \wp__data[9].bias ;
-  wire [30:0] \wp__data[9].multiplier ;
-  wire [5:0] \wp__data[9].shift ;
-  wire [15:0] wp__en;
   wire wrap;
   reg [7:0] zero_point = 8'h00;
-  reg [1103:0] params [15:0];
-  initial begin
-    params[0] = 1104'h000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000;
-    params[1] = 1104'h000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000;
-    params[2] = 1104'h000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000;
-    params[3] = 1104'h000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000;
-    params[4] = 1104'h000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000;
-    params[5] = 1104'h000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000;
-    params[6] = 1104'h000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000;
-    params[7] = 1104'h000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000;
-    params[8] = 1104'h000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000;
-    params[9] = 1104'h000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000;
-    params[10] = 1104'h000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000;
-    params[11] = 1104'h000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000;
-    params[12] = 1104'h000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000;
-    params[13] = 1104'h000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000;
-    params[14] = 1104'h000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000;
-    params[15] = 1104'h000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000;
-  end
-  always @(posedge clk) begin
-    if (wp__en[0])
-      params[wp__addr][68:0] <= wp__data[68:0];
-    if (wp__en[1])
-      params[wp__addr][137:69] <= wp__data[137:69];
-    if (wp__en[2])
-      params[wp__addr][206:138] <= wp__data[206:138];
-    if (wp__en[3])
-      params[wp__addr][275:207] <= wp__data[275:207];
-    if (wp__en[4])
-      params[wp__addr][344:276] <= wp__data[344:276];
-    if (wp__en[5])
-      params[wp__addr][413:345] <= wp__data[413:345];
-    if (wp__en[6])
-      params[wp__addr][482:414] <= wp__data[482:414];
-    if (wp__en[7])
-      params[wp__addr][551:483] <= wp__data[551:483];
-    if (wp__en[8])
-      params[wp__addr][620:552] <= wp__data[620:552];
-    if (wp__en[9])
-      params[wp__addr][689:621] <= wp__data[689:621];
-    if (wp__en[10])
-      params[wp__addr][758:690] <= wp__data[758:690];
-    if (wp__en[11])
-      params[wp__addr][827:759] <= wp__data[827:759];
-    if (wp__en[12])
-      params[wp__addr][896:828] <= wp__data[896:828];
-    if (wp__en[13])
-      params[wp__addr][965:897] <= wp__data[965:897];
-    if (wp__en[14])
-      params[wp__addr][1034:966] <= wp__data[1034:966];
-    if (wp__en[15])
-      params[wp__addr][1103:1035] <= wp__data[1103:1035];
-  end
-  reg [1103:0] _1028_;
-  always @(posedge clk) begin
-    _1028_ <= params[ra_next];
-  end
-  assign rp__data = _1028_;
   assign _0000_ = credits + give_back;
-  assign _0042_ = \$signal  ? 1'h1 : 1'h0;
-  assign _0053_ = _0000_ - _0042_;
+  assign _0072_ = \$signal  ? 1'h1 : 1'h0;
+  assign _0083_ = _0000_ - _0072_;
   assign i_last = i_valid & at_k_last;
-  assign _0064_ = 1'h1 << lane;
-  assign _0075_ = s_param__valid ? _0064_ : 31'h00000000;
-  assign _0086_ = s_act__valid & s_wgt__valid;
-  assign _0097_ = in_data & _0086_;
-  assign _0108_ = ~ at_k_last;
-  assign _0119_ = credit_ok | _0108_;
-  assign _0001_ = _0097_ & _0119_;
-  assign _0012_ = s_act__valid & s_wgt__valid;
-  assign _0023_ = in_data & _0012_;
-  assign _0034_ = _0023_ & credit_ok;
-  assign _0036_ = _0034_ & at_k_last;
-  assign _0037_ = ! beat;
-  assign row_end = o_valid & _0037_;
-  assign _0038_ = ! d;
-  assign _0039_ = dn != nb_last;
-  assign wrap = _0038_ & _0039_;
-  assign _0040_ = row - 1'h0;
-  assign _0041_ = row + 1'h1;
-  assign _0043_ = wrap ? { _0040_[17], _0040_ } : { 1'h0, _0041_ };
-  assign _0044_ = row < m_wrap;
-  assign _0045_ = row < m_last;
-  assign row_valid_next = wrap ? _0044_ : _0045_;
-  assign _0048_ = dn == nb_last;
-  assign _0049_ = ! ctrl_state;
-  assign _0050_ = ctrl_state == 1'h1;
-  assign _0051_ = ctrl_state == 2'h2;
-  assign _0052_ = ctrl_state == 2'h3;
-  assign _0054_ = fm0 + 1'h1;
-  assign _0055_ = _0054_ >= M_;
-  assign _0056_ = _0053_[3:0] >= 1'h1;
-  assign _0057_ = hdr[15:0] - 1'h1;
-  assign _0058_ = hdr[15:0] + 1'h0;
-  assign _0059_ = hdr[31:16] - 1'h1;
-  assign _0060_ = hdr[47:32] - 1'h1;
-  assign _0061_ = hdr[47:32] > 5'h10;
-  assign _0062_ = _0061_ ? hdr[47:32] : 16'h0010;
-  assign _0063_ = _0062_ - 1'h1;
-  assign _0065_ = hdr[31:16] == 1'h1;
-  assign _0066_ = ! ch;
-  assign _0067_ = ch + 1'h1;
-  assign _0068_ = lane == 4'hf;
-  assign _0069_ = wa + 1'h1;
-  assign _0070_ = ! wb;
-  assign _0071_ = blk + 1'h1;
-  assign _0072_ = wb + 1'h1;
-  assign _0073_ = lane + 1'h1;
-  assign _0074_ = ch + 1'h1;
-  assign _0076_ = _0074_ == n_last;
-  assign _0077_ = ! k_last;
-  assign _0078_ = ! tile_last;
-  assign _0079_ = ~ in_data;
-  assign _0080_ = i_valid | _0079_;
-  assign _0081_ = ! k_last;
-  assign _0082_ = ! tile_last;
-  assign _0083_ = fn == nb_last;
-  assign _0084_ = fm0 + 1'h1;
-  assign _0085_ = fn + 1'h1;
-  assign _0087_ = kk + 1'h1;
-  assign _0088_ = kk + 1'h1;
-  assign _0089_ = _0088_ == k_last;
-  assign _0090_ = kk + 1'h1;
-  assign _0091_ = _0090_ == tile_last;
-  assign _0092_ = kk == k_last;
-  assign _0093_ = flush - 1'h1;
-  assign _0094_ = ! flush;
-  assign _0095_ = ra_next + 1'h1;
-  assign _0096_ = ra_next - 1'h0;
-  assign _0098_ = ~ header_taken;
-  assign _0099_ = _0098_ & o_valid;
-  assign _0101_ = _0099_ & _0100_;
-  assign _0102_ = ~ header_taken;
-  assign _0103_ = _0102_ & row_end;
-  assign _0104_ = beat + 1'h1;
-  assign _0105_ = ! d;
-  assign _0106_ = dn == nb_last;
-  assign _0107_ = dn + 1'h1;
-  assign _0109_ = d + 1'h1;
-  assign _0110_ = o_valid & row_valid;
-  assign _0111_ = row_end & row_valid;
-  assign _0112_ = row == m_last;
-  assign _0113_ = _0111_ & _0112_;
-  assign _0114_ = dn == nb_last;
-  assign _0115_ = _0113_ & _0114_;
-  assign _0116_ = r_en & m_out__valid;
-  assign _0117_ = ~ row_valid;
-  assign _0118_ = row_end & _0117_;
-  assign _0120_ = _0116_ + _0118_;
+  assign _0094_ = ! lane;
+  assign _0105_ = s_param__valid & _0094_;
+  assign _0116_ = lane == 1'h1;
+  assign _0127_ = s_param__valid & _0116_;
+  assign _0138_ = lane == 2'h2;
+  assign _0149_ = s_param__valid & _0138_;
+  assign _0001_ = lane == 2'h3;
+  assign _0012_ = s_param__valid & _0001_;
+  assign _0023_ = lane == 3'h4;
+  assign _0034_ = s_param__valid & _0023_;
+  assign _0045_ = lane == 3'h5;
+  assign _0056_ = s_param__valid & _0045_;
+  assign _0067_ = lane == 3'h6;
+  assign _0069_ = s_param__valid & _0067_;
+  assign _0070_ = lane == 3'h7;
+  assign _0071_ = s_param__valid & _0070_;
+  assign _0073_ = lane == 4'h8;
+  assign _0074_ = s_param__valid & _0073_;
+  assign _0075_ = lane == 4'h9;
+  assign _0076_ = s_param__valid & _0075_;
+  assign _0077_ = lane == 4'ha;
+  assign _0078_ = s_param__valid & _0077_;
+  assign _0079_ = lane == 4'hb;
+  assign _0080_ = s_param__valid & _0079_;
+  assign _0081_ = lane == 4'hc;
+  assign _0082_ = s_param__valid & _0081_;
+  assign _0084_ = lane == 4'hd;
+  assign _0085_ = s_param__valid & _0084_;
+  assign _0086_ = lane == 4'he;
+  assign _0087_ = s_param__valid & _0086_;
+  assign _0088_ = lane == 4'hf;
+  assign _0089_ = s_param__valid & _0088_;
+  assign _0090_ = s_act__valid & s_wgt__valid;
+  assign _0091_ = in_data & _0090_;
+  assign _0092_ = ~ at_k_last;
+  assign _0093_ = credit_ok | _0092_;
+  assign _0095_ = _0091_ & _0093_;
+  assign _0096_ = s_act__valid & s_wgt__valid;
+  assign _0097_ = in_data & _0096_;
+  assign _0098_ = _0097_ & credit_ok;
+  assign _0099_ = _0098_ & at_k_last;
+  assign _0100_ = ! beat;
+  assign row_end = o_valid & _0100_;
+  assign _0101_ = ! d;
+  assign _0102_ = dn != nb_last;
+  assign wrap = _0101_ & _0102_;
+  assign _0103_ = row - 1'h0;
+  assign _0104_ = row + 1'h1;
+  assign _0106_ = wrap ? { _0103_[17], _0103_ } : { 1'h0, _0104_ };
+  assign _0107_ = row < m_wrap;
+  assign _0108_ = row < m_last;
+  assign row_valid_next = wrap ? _0107_ : _0108_;
+  assign _0111_ = dn == nb_last;
+  assign _0112_ = ! ctrl_state;
+  assign _0113_ = ctrl_state == 1'h1;
+  assign _0114_ = ctrl_state == 2'h2;
+  assign _0115_ = ctrl_state == 2'h3;
+  assign _0117_ = fm0 + 1'h1;
+  assign _0118_ = _0117_ >= M_;
+  assign _0119_ = _0083_[3:0] >= 1'h1;
+  assign _0120_ = hdr[15:0] - 1'h1;
+  assign _0121_ = hdr[15:0] + 1'h0;
+  assign _0122_ = hdr[31:16] - 1'h1;
+  assign _0123_ = hdr[47:32] - 1'h1;
+  assign _0124_ = hdr[47:32] > 5'h10;
+  assign _0125_ = _0124_ ? hdr[47:32] : 16'h0010;
+  assign _0126_ = _0125_ - 1'h1;
+  assign _0128_ = hdr[31:16] == 1'h1;
+  assign _0129_ = ! ch;
+  assign _0130_ = ch + 1'h1;
+  assign _0131_ = lane == 4'hf;
+  assign _0132_ = wa + 1'h1;
+  assign _0133_ = ! wb;
+  assign _0134_ = blk + 1'h1;
+  assign _0135_ = wb + 1'h1;
+  assign _0136_ = lane + 1'h1;
+  assign _0137_ = ch + 1'h1;
+  assign _0139_ = _0137_ == n_last;
+  assign _0140_ = ! k_last;
+  assign _0141_ = ! tile_last;
+  assign _0142_ = ~ in_data;
+  assign _0143_ = i_valid | _0142_;
+  assign _0144_ = ! k_last;
+  assign _0145_ = ! tile_last;
+  assign _0146_ = fn == nb_last;
+  assign _0147_ = fm0 + 1'h1;
+  assign _0148_ = fn + 1'h1;
+  assign _0150_ = kk + 1'h1;
+  assign _0151_ = kk + 1'h1;
+  assign _0152_ = _0151_ == k_last;
+  assign _0153_ = kk + 1'h1;
+  assign _0154_ = _0153_ == tile_last;
+  assign _0155_ = kk == k_last;
+  assign _0156_ = flush - 1'h1;
+  assign _0157_ = ! flush;
+  assign _0158_ = ra_next + 1'h1;
+  assign _0159_ = ra_next - 1'h0;
+  assign _0002_ = ~ header_taken;
+  assign _0003_ = _0002_ & o_valid;
+  assign _0005_ = _0003_ & _0004_;
+  assign _0006_ = ~ header_taken;
+  assign _0007_ = _0006_ & row_end;
+  assign _0008_ = beat + 1'h1;
+  assign _0009_ = ! d;
+  assign _0010_ = dn == nb_last;
+  assign _0011_ = dn + 1'h1;
+  assign _0013_ = d + 1'h1;
+  assign _0014_ = o_valid & row_valid;
+  assign _0015_ = row_end & row_valid;
+  assign _0016_ = row == m_last;
+  assign _0017_ = _0015_ & _0016_;
+  assign _0018_ = dn == nb_last;
+  assign _0019_ = _0017_ & _0018_;
+  assign _0020_ = r_en & m_out__valid;
+  assign _0021_ = ~ row_valid;
+  assign _0022_ = row_end & _0021_;
+  assign _0024_ = _0020_ + _0022_;
   always @(posedge clk)
-    last_mblock <= _0121_;
+    last_mblock <= _0025_;
   always @(posedge clk)
-    credits <= _0122_;
+    credits <= _0026_;
   always @(posedge clk)
-    credit_ok <= _0123_;
+    credit_ok <= _0027_;
   always @(posedge clk)
-    M_ <= _0124_;
+    M_ <= _0028_;
   always @(posedge clk)
-    m_last <= _0125_;
+    m_last <= _0029_;
   always @(posedge clk)
-    m_wrap <= _0126_;
+    m_wrap <= _0030_;
   always @(posedge clk)
-    n_last <= _0127_;
+    n_last <= _0031_;
   always @(posedge clk)
-    zero_point <= _0128_;
+    zero_point <= _0032_;
   always @(posedge clk)
-    act_min <= _0129_;
+    act_min <= _0033_;
   always @(posedge clk)
-    act_max <= _0002_;
+    act_max <= _0035_;
   always @(posedge clk)
-    k_last <= _0003_;
+    k_last <= _0036_;
   always @(posedge clk)
-    tile_last <= _0004_;
+    tile_last <= _0037_;
   always @(posedge clk)
-    lane <= _0005_;
+    lane <= _0038_;
   always @(posedge clk)
-    blk <= _0006_;
+    blk <= _0039_;
   always @(posedge clk)
-    wa <= _0007_;
+    wa <= _0040_;
   always @(posedge clk)
-    wb <= _0008_;
+    wb <= _0041_;
   always @(posedge clk)
-    ch <= _0009_;
+    ch <= _0042_;
   always @(posedge clk)
-    ch_last <= _0010_;
+    ch_last <= _0043_;
   always @(posedge clk)
-    ctrl_state <= _0011_;
+    ctrl_state <= _0044_;
   always @(posedge clk)
-    \$signal$89  <= _0013_;
+    \$signal$165  <= _0046_;
   always @(posedge clk)
-    pt_shift <= _0014_;
+    pt_shift <= _0047_;
   always @(posedge clk)
-    nb_last <= _0015_;
+    nb_last <= _0048_;
   always @(posedge clk)
-    kk <= _0016_;
+    kk <= _0049_;
   always @(posedge clk)
-    in_data <= _0017_;
+    in_data <= _0050_;
   always @(posedge clk)
-    fm0 <= _0018_;
+    fm0 <= _0051_;
   always @(posedge clk)
-    fn <= _0019_;
+    fn <= _0052_;
   always @(posedge clk)
-    at_k_last <= _0020_;
+    at_k_last <= _0053_;
   always @(posedge clk)
-    at_tile_last <= _0021_;
+    at_tile_last <= _0054_;
   always @(posedge clk)
-    flush <= _0022_;
+    flush <= _0055_;
   always @(posedge clk)
-    d <= _0024_;
+    d <= _0057_;
   always @(posedge clk)
-    dn <= _0025_;
+    dn <= _0058_;
   always @(posedge clk)
-    beat <= _0026_;
+    beat <= _0059_;
   always @(posedge clk)
-    ra <= _0027_;
+    ra <= _0060_;
   always @(posedge clk)
-    ra_inc <= _0028_;
+    ra_inc <= _0061_;
   always @(posedge clk)
-    ra_row <= _0029_;
+    ra_row <= _0062_;
   always @(posedge clk)
-    row <= _0030_;
+    row <= _0063_;
   always @(posedge clk)
-    row_valid <= _0031_;
+    row_valid <= _0064_;
   always @(posedge clk)
-    p_word <= rp__data;
+    \i_valid$110  <= _0065_;
   always @(posedge clk)
-    \i_valid$49  <= _0032_;
+    \i_last$112  <= _0066_;
   always @(posedge clk)
-    \i_last$51  <= _0033_;
+    i_acc <= \o_data$172 ;
   always @(posedge clk)
-    i_acc <= \o_data$97 ;
-  always @(posedge clk)
-    give_back <= _0035_;
-  assign _0130_ = _0131_ ? hdr[31:0] : 32'd0;
-  assign _0131_ = ctrl_state == 2'h1;
-  assign _0132_ = _0133_ ? hdr[69:64] : 6'h00;
-  assign _0133_ = ctrl_state == 2'h1;
-  assign _0134_ = _0135_ ? hdr[62:32] : 31'h00000000;
-  assign _0135_ = ctrl_state == 2'h1;
-  assign _0136_ = _0137_ ? hdr[31:0] : 32'd0;
-  assign _0137_ = ctrl_state == 2'h1;
-  assign _0138_ = _0139_ ? hdr[69:64] : 6'h00;
-  assign _0139_ = ctrl_state == 2'h1;
-  assign _0140_ = _0141_ ? hdr[62:32] : 31'h00000000;
-  assign _0141_ = ctrl_state == 2'h1;
-  assign _0142_ = _0143_ ? hdr[31:0] : 32'd0;
-  assign _0143_ = ctrl_state == 2'h1;
-  assign _0144_ = _0145_ ? hdr[69:64] : 6'h00;
-  assign _0145_ = ctrl_state == 2'h1;
-  assign _0146_ = _0147_ ? hdr[62:32] : 31'h00000000;
-  assign _0147_ = ctrl_state == 2'h1;
-  assign _0148_ = _0149_ ? hdr[31:0] : 32'd0;
-  assign _0149_ = ctrl_state == 2'h1;
-  assign _0150_ = _0151_ ? hdr[69:64] : 6'h00;
-  assign _0151_ = ctrl_state == 2'h1;
-  assign _0152_ = _0153_ ? hdr[62:32] : 31'h00000000;
-  assign _0153_ = ctrl_state == 2'h1;
-  assign _0154_ = _0155_ ? hdr[31:0] : 32'd0;
-  assign _0155_ = ctrl_state == 2'h1;
-  assign _0156_ = _0157_ ? hdr[69:64] : 6'h00;
-  assign _0157_ = ctrl_state == 2'h1;
-  assign _0158_ = _0159_ ? hdr[62:32] : 31'h00000000;
-  assign _0159_ = ctrl_state == 2'h1;
-  assign _0160_ = _0161_ ? hdr[31:0] : 32'd0;
+    give_back <= _0068_;
+  assign _0160_ = _0161_ ? w_word : 69'h000000000000000000;
   assign _0161_ = ctrl_state == 2'h1;
-  assign _0162_ = _0163_ ? hdr[69:64] : 6'h00;
+  assign _0162_ = _0163_ ? wa : 4'h0;
   assign _0163_ = ctrl_state == 2'h1;
-  assign _0164_ = _0165_ ? hdr[62:32] : 31'h00000000;
+  assign _0164_ = _0165_ ? _0076_ : 1'h0;
   assign _0165_ = ctrl_state == 2'h1;
-  assign _0166_ = _0167_ ? hdr[31:0] : 32'd0;
+  assign _0166_ = _0167_ ? w_word : 69'h000000000000000000;
   assign _0167_ = ctrl_state == 2'h1;
-  assign _0168_ = _0169_ ? hdr[69:64] : 6'h00;
+  assign _0168_ = _0169_ ? wa : 4'h0;
   assign _0169_ = ctrl_state == 2'h1;
-  assign _0170_ = _0171_ ? hdr[62:32] : 31'h00000000;
+  assign _0170_ = _0171_ ? _0074_ : 1'h0;
   assign _0171_ = ctrl_state == 2'h1;
-  assign _0172_ = _0173_ ? hdr[31:0] : 32'd0;
+  assign _0172_ = _0173_ ? w_word : 69'h000000000000000000;
   assign _0173_ = ctrl_state == 2'h1;
-  assign _0174_ = _0175_ ? hdr[69:64] : 6'h00;
+  assign _0174_ = _0175_ ? wa : 4'h0;
   assign _0175_ = ctrl_state == 2'h1;
-  assign _0176_ = _0177_ ? hdr[62:32] : 31'h00000000;
+  assign _0176_ = _0177_ ? _0071_ : 1'h0;
   assign _0177_ = ctrl_state == 2'h1;
-  assign _0178_ = _0179_ ? hdr[31:0] : 32'd0;
+  assign _0178_ = _0179_ ? w_word : 69'h000000000000000000;
   assign _0179_ = ctrl_state == 2'h1;
-  assign _0180_ = _0181_ ? hdr[69:64] : 6'h00;
+  assign _0180_ = _0181_ ? wa : 4'h0;
   assign _0181_ = ctrl_state == 2'h1;
-  assign _0182_ = _0183_ ? hdr[62:32] : 31'h00000000;
+  assign _0182_ = _0183_ ? _0069_ : 1'h0;
   assign _0183_ = ctrl_state == 2'h1;
-  assign _0184_ = _0185_ ? hdr[31:0] : 32'd0;
+  assign _0184_ = _0185_ ? w_word : 69'h000000000000000000;
   assign _0185_ = ctrl_state == 2'h1;
-  assign _0186_ = _0187_ ? hdr[69:64] : 6'h00;
+  assign _0186_ = _0187_ ? wa : 4'h0;
   assign _0187_ = ctrl_state == 2'h1;
-  assign _0188_ = _0189_ ? hdr[62:32] : 31'h00000000;
+  assign _0188_ = _0189_ ? _0056_ : 1'h0;
   assign _0189_ = ctrl_state == 2'h1;
-  assign _0190_ = _0191_ ? hdr[31:0] : 32'd0;
+  assign _0190_ = _0191_ ? w_word : 69'h000000000000000000;
   assign _0191_ = ctrl_state == 2'h1;
-  assign _0192_ = _0193_ ? hdr[69:64] : 6'h00;
+  assign _0192_ = _0193_ ? wa : 4'h0;
   assign _0193_ = ctrl_state == 2'h1;
-  assign _0194_ = _0195_ ? hdr[62:32] : 31'h00000000;
+  assign _0194_ = _0195_ ? _0034_ : 1'h0;
   assign _0195_ = ctrl_state == 2'h1;
-  assign _0196_ = _0197_ ? hdr[31:0] : 32'd0;
+  assign _0196_ = _0197_ ? w_word : 69'h000000000000000000;
   assign _0197_ = ctrl_state == 2'h1;
-  assign _0198_ = _0199_ ? s_param__valid : 1'h0;
-  assign _0199_ = ! ctrl_state;
-  function [0:0] _0784_;
+  assign _0198_ = _0199_ ? wa : 4'h0;
+  assign _0199_ = ctrl_state == 2'h1;
+  assign _0200_ = _0201_ ? _0012_ : 1'h0;
+  assign _0201_ = ctrl_state == 2'h1;
+  assign _0202_ = _0203_ ? w_word : 69'h000000000000000000;
+  assign _0203_ = ctrl_state == 2'h1;
+  assign _0204_ = _0205_ ? wa : 4'h0;
+  assign _0205_ = ctrl_state == 2'h1;
+  assign _0206_ = _0207_ ? _0149_ : 1'h0;
+  assign _0207_ = ctrl_state == 2'h1;
+  assign _0208_ = _0209_ ? w_word : 69'h000000000000000000;
+  assign _0209_ = ctrl_state == 2'h1;
+  assign _0210_ = _0211_ ? wa : 4'h0;
+  assign _0211_ = ctrl_state == 2'h1;
+  assign _0212_ = _0213_ ? _0127_ : 1'h0;
+  assign _0213_ = ctrl_state == 2'h1;
+  assign _0214_ = _0215_ ? w_word : 69'h000000000000000000;
+  assign _0215_ = ctrl_state == 2'h1;
+  assign _0216_ = _0217_ ? wa : 4'h0;
+  assign _0217_ = ctrl_state == 2'h1;
+  assign _0218_ = _0219_ ? _0105_ : 1'h0;
+  assign _0219_ = ctrl_state == 2'h1;
+  assign _0220_ = _0221_ ? w_word : 69'h000000000000000000;
+  assign _0221_ = ctrl_state == 2'h1;
+  assign _0222_ = _0223_ ? wa : 4'h0;
+  assign _0223_ = ctrl_state == 2'h1;
+  assign _0224_ = _0225_ ? hdr[69:64] : 6'h00;
+  assign _0225_ = ctrl_state == 2'h1;
+  assign _0226_ = _0227_ ? hdr[62:32] : 31'h00000000;
+  assign _0227_ = ctrl_state == 2'h1;
+  assign _0228_ = _0229_ ? hdr[31:0] : 32'd0;
+  assign _0229_ = ctrl_state == 2'h1;
+  assign _0230_ = _0231_ ? s_param__valid : 1'h0;
+  assign _0231_ = ! ctrl_state;
+  function [0:0] _0847_;
     input [0:0] a;
     input [1:0] b;
     input [1:0] s;
     (* parallel_case *)
     casez (s)
       2'b?1:
-        _0784_ = b[0:0];
+        _0847_ = b[0:0];
       2'b1?:
-        _0784_ = b[1:1];
+        _0847_ = b[1:1];
       default:
-        _0784_ = a;
+        _0847_ = a;
     endcase
   endfunction
-  assign _0200_ = _0784_(1'h0, 2'h3, { _0202_, _0201_ });
-  assign _0201_ = ctrl_state == 2'h1;
-  assign _0202_ = ! ctrl_state;
-  assign _0203_ = _0204_ ? 2'h0 : _0120_;
-  assign _0205_ = _0206_ ? 1'h0 : _0115_;
-  assign _0207_ = _0208_ ? 1'h0 : _0110_;
-  assign _0209_ = _0210_ ? 1'h1 : row_valid;
-  assign _0211_ = _0212_ ? row_valid_next : _0209_;
-  assign _0213_ = _0214_ ? _0209_ : _0211_;
-  assign _0215_ = _0216_ ? 1'h0 : _0213_;
-  assign _0217_ = _0218_ ? 17'h00000 : row;
-  assign _0219_ = _0220_ ? _0043_[16:0] : _0217_;
-  assign _0221_ = _0222_ ? _0217_ : _0219_;
-  assign _0223_ = _0224_ ? 17'h00000 : _0221_;
-  assign _0225_ = _0226_ ? (* full_case = 32'd1 *) 4'h0 : _0096_[3:0];
-  assign _0227_ = _0228_ ? 4'h0 : _0225_;
-  assign _0229_ = _0230_ ? (* full_case = 32'd1 *) 4'h1 : _0095_[3:0];
-  assign _0231_ = _0232_ ? 4'h0 : _0229_;
-  assign _0233_ = _0234_ ? (* full_case = 32'd1 *) 4'h0 : ra_next;
-  assign _0235_ = _0236_ ? 4'h0 : _0233_;
-  assign _0237_ = _0238_ ? 1'h0 : beat;
-  assign _0239_ = _0240_ ? 1'h0 : _0237_;
-  assign _0241_ = _0242_ ? _0104_[0] : _0239_;
-  assign _0243_ = _0244_ ? 1'h0 : _0241_;
-  assign _0245_ = _0246_ ? 4'h0 : dn;
-  assign _0247_ = _0248_ ? (* full_case = 32'd1 *) 4'h0 : _0107_[3:0];
-  assign _0249_ = d ? _0245_ : _0247_;
-  assign _0251_ = _0252_ ? _0249_ : _0245_;
-  assign _0253_ = _0254_ ? _0245_ : _0251_;
-  assign _0255_ = _0256_ ? 4'h0 : _0253_;
-  assign _0257_ = _0258_ ? 1'h0 : d;
-  assign _0259_ = d ? (* full_case = 32'd1 *) _0109_[0] : 1'h0;
-  assign _0261_ = _0262_ ? _0259_ : _0257_;
-  assign _0263_ = _0264_ ? _0257_ : _0261_;
-  assign _0265_ = _0266_ ? 1'h0 : _0263_;
-  function [4:0] _0819_;
+  assign _0232_ = _0847_(1'h0, 2'h3, { _0234_, _0233_ });
+  assign _0233_ = ctrl_state == 2'h1;
+  assign _0234_ = ! ctrl_state;
+  assign _0235_ = _0236_ ? 2'h0 : _0024_;
+  assign _0237_ = _0238_ ? 1'h0 : _0019_;
+  assign _0239_ = _0240_ ? 1'h0 : _0014_;
+  assign _0241_ = _0242_ ? 1'h1 : row_valid;
+  assign _0243_ = _0244_ ? row_valid_next : _0241_;
+  assign _0245_ = _0246_ ? _0241_ : _0243_;
+  assign _0247_ = _0248_ ? 1'h0 : _0245_;
+  assign _0249_ = _0250_ ? 17'h00000 : row;
+  assign _0251_ = _0252_ ? _0106_[16:0] : _0249_;
+  assign _0253_ = _0254_ ? _0249_ : _0251_;
+  assign _0255_ = _0256_ ? 17'h00000 : _0253_;
+  assign _0257_ = _0258_ ? (* full_case = 32'd1 *) 4'h0 : _0159_[3:0];
+  assign _0259_ = _0260_ ? 4'h0 : _0257_;
+  assign _0261_ = _0262_ ? (* full_case = 32'd1 *) 4'h1 : _0158_[3:0];
+  assign _0263_ = _0264_ ? 4'h0 : _0261_;
+  assign _0265_ = _0266_ ? (* full_case = 32'd1 *) 4'h0 : ra_next;
+  assign _0267_ = _0268_ ? 4'h0 : _0265_;
+  assign _0269_ = _0270_ ? 1'h0 : beat;
+  assign _0271_ = _0272_ ? 1'h0 : _0269_;
+  assign _0273_ = _0274_ ? _0008_[0] : _0271_;
+  assign _0275_ = _0276_ ? 1'h0 : _0273_;
+  assign _0277_ = _0278_ ? 4'h0 : dn;
+  assign _0279_ = _0280_ ? (* full_case = 32'd1 *) 4'h0 : _0011_[3:0];
+  assign _0281_ = d ? _0277_ : _0279_;
+  assign _0283_ = _0284_ ? _0281_ : _0277_;
+  assign _0285_ = _0286_ ? _0277_ : _0283_;
+  assign _0287_ = _0288_ ? 4'h0 : _0285_;
+  assign _0289_ = _0290_ ? 1'h0 : d;
+  assign _0291_ = d ? (* full_case = 32'd1 *) _0013_[0] : 1'h0;
+  assign _0293_ = _0294_ ? _0291_ : _0289_;
+  assign _0295_ = _0296_ ? _0289_ : _0293_;
+  assign _0297_ = _0298_ ? 1'h0 : _0295_;
+  function [4:0] _0882_;
     input [4:0] a;
     input [9:0] b;
     input [1:0] s;
@@ -1589,173 +1479,173 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
     (* parallel_case *)
     casez (s)
       2'b?1:
-        _0819_ = b[4:0];
+        _0882_ = b[4:0];
       2'b1?:
-        _0819_ = b[9:5];
+        _0882_ = b[9:5];
       default:
-        _0819_ = a;
+        _0882_ = a;
     endcase
   endfunction
-  assign _0267_ = _0819_(flush, { _0275_, _0093_[4:0] }, { _0277_, _0268_ });
-  assign _0268_ = ctrl_state == (* full_case = 32'd1 *) 2'h3;
-  assign _0269_ = _0270_ ? 5'h1a : flush;
-  assign _0271_ = _0272_ ? _0269_ : flush;
-  assign _0273_ = _0274_ ? _0271_ : flush;
-  assign _0275_ = _0276_ ? _0273_ : flush;
-  assign _0277_ = ctrl_state == (* full_case = 32'd1 *) 2'h2;
-  assign _0278_ = _0279_ ? 5'h00 : _0267_;
-  assign _0280_ = _0281_ ? (* full_case = 32'd1 *) _0082_ : _0091_;
-  assign _0282_ = _0283_ ? _0280_ : at_tile_last;
-  function [0:0] _0829_;
+  assign _0299_ = _0882_(flush, { _0307_, _0156_[4:0] }, { _0309_, _0300_ });
+  assign _0300_ = ctrl_state == (* full_case = 32'd1 *) 2'h3;
+  assign _0301_ = _0302_ ? 5'h1a : flush;
+  assign _0303_ = _0304_ ? _0301_ : flush;
+  assign _0305_ = _0306_ ? _0303_ : flush;
+  assign _0307_ = _0308_ ? _0305_ : flush;
+  assign _0309_ = ctrl_state == (* full_case = 32'd1 *) 2'h2;
+  assign _0310_ = _0311_ ? 5'h00 : _0299_;
+  assign _0312_ = _0313_ ? (* full_case = 32'd1 *) _0145_ : _0154_;
+  assign _0314_ = _0315_ ? _0312_ : at_tile_last;
+  function [0:0] _0892_;
     input [0:0] a;
     input [1:0] b;
     input [1:0] s;
     (* parallel_case *)
     casez (s)
       2'b?1:
-        _0829_ = b[0:0];
+        _0892_ = b[0:0];
       2'b1?:
-        _0829_ = b[1:1];
+        _0892_ = b[1:1];
       default:
-        _0829_ = a;
+        _0892_ = a;
     endcase
   endfunction
-  assign _0284_ = _0829_(at_tile_last, { _0288_, _0282_ }, { _0290_, _0285_ });
-  assign _0285_ = ctrl_state == 2'h2;
-  assign _0286_ = _0287_ ? _0078_ : at_tile_last;
-  assign _0288_ = _0289_ ? _0286_ : at_tile_last;
-  assign _0290_ = ctrl_state == 2'h1;
-  assign _0291_ = _0292_ ? 1'h0 : _0284_;
-  assign _0293_ = _0294_ ? (* full_case = 32'd1 *) _0081_ : _0089_;
-  assign _0295_ = _0296_ ? _0293_ : at_k_last;
-  function [0:0] _0837_;
+  assign _0316_ = _0892_(at_tile_last, { _0320_, _0314_ }, { _0322_, _0317_ });
+  assign _0317_ = ctrl_state == 2'h2;
+  assign _0318_ = _0319_ ? _0141_ : at_tile_last;
+  assign _0320_ = _0321_ ? _0318_ : at_tile_last;
+  assign _0322_ = ctrl_state == 2'h1;
+  assign _0323_ = _0324_ ? 1'h0 : _0316_;
+  assign _0325_ = _0326_ ? (* full_case = 32'd1 *) _0144_ : _0152_;
+  assign _0327_ = _0328_ ? _0325_ : at_k_last;
+  function [0:0] _0900_;
     input [0:0] a;
     input [1:0] b;
     input [1:0] s;
     (* parallel_case *)
     casez (s)
       2'b?1:
-        _0837_ = b[0:0];
+        _0900_ = b[0:0];
       2'b1?:
-        _0837_ = b[1:1];
+        _0900_ = b[1:1];
       default:
-        _0837_ = a;
+        _0900_ = a;
     endcase
   endfunction
-  assign _0297_ = _0837_(at_k_last, { _0301_, _0295_ }, { _0303_, _0298_ });
-  assign _0298_ = ctrl_state == 2'h2;
-  assign _0299_ = _0300_ ? _0077_ : at_k_last;
-  assign _0301_ = _0302_ ? _0299_ : at_k_last;
-  assign _0303_ = ctrl_state == 2'h1;
-  assign _0304_ = _0305_ ? 1'h0 : _0297_;
-  assign _0306_ = _0307_ ? (* full_case = 32'd1 *) 4'h0 : _0085_[3:0];
-  assign _0308_ = _0309_ ? _0306_ : fn;
-  assign _0310_ = _0311_ ? _0308_ : fn;
-  function [3:0] _0846_;
+  assign _0329_ = _0900_(at_k_last, { _0333_, _0327_ }, { _0335_, _0330_ });
+  assign _0330_ = ctrl_state == 2'h2;
+  assign _0331_ = _0332_ ? _0140_ : at_k_last;
+  assign _0333_ = _0334_ ? _0331_ : at_k_last;
+  assign _0335_ = ctrl_state == 2'h1;
+  assign _0336_ = _0337_ ? 1'h0 : _0329_;
+  assign _0338_ = _0339_ ? (* full_case = 32'd1 *) 4'h0 : _0148_[3:0];
+  assign _0340_ = _0341_ ? _0338_ : fn;
+  assign _0342_ = _0343_ ? _0340_ : fn;
+  function [3:0] _0909_;
     input [3:0] a;
     input [7:0] b;
     input [1:0] s;
     (* parallel_case *)
     casez (s)
       2'b?1:
-        _0846_ = b[3:0];
+        _0909_ = b[3:0];
       2'b1?:
-        _0846_ = b[7:4];
+        _0909_ = b[7:4];
       default:
-        _0846_ = a;
+        _0909_ = a;
     endcase
   endfunction
-  assign _0312_ = _0846_(fn, { _0316_, _0310_ }, { _0318_, _0313_ });
-  assign _0313_ = ctrl_state == 2'h2;
-  assign _0314_ = _0315_ ? 4'h0 : fn;
-  assign _0316_ = _0317_ ? _0314_ : fn;
-  assign _0318_ = ctrl_state == 2'h1;
-  assign _0319_ = _0320_ ? 4'h0 : _0312_;
-  assign _0321_ = _0322_ ? _0084_[16:0] : fm0;
-  assign _0323_ = _0324_ ? _0321_ : fm0;
-  assign _0325_ = _0326_ ? _0323_ : fm0;
-  function [16:0] _0855_;
+  assign _0344_ = _0909_(fn, { _0348_, _0342_ }, { _0350_, _0345_ });
+  assign _0345_ = ctrl_state == 2'h2;
+  assign _0346_ = _0347_ ? 4'h0 : fn;
+  assign _0348_ = _0349_ ? _0346_ : fn;
+  assign _0350_ = ctrl_state == 2'h1;
+  assign _0351_ = _0352_ ? 4'h0 : _0344_;
+  assign _0353_ = _0354_ ? _0147_[16:0] : fm0;
+  assign _0355_ = _0356_ ? _0353_ : fm0;
+  assign _0357_ = _0358_ ? _0355_ : fm0;
+  function [16:0] _0918_;
     input [16:0] a;
     input [33:0] b;
     input [1:0] s;
     (* parallel_case *)
     casez (s)
       2'b?1:
-        _0855_ = b[16:0];
+        _0918_ = b[16:0];
       2'b1?:
-        _0855_ = b[33:17];
+        _0918_ = b[33:17];
       default:
-        _0855_ = a;
+        _0918_ = a;
     endcase
   endfunction
-  assign _0327_ = _0855_(fm0, { _0331_, _0325_ }, { _0333_, _0328_ });
-  assign _0328_ = ctrl_state == 2'h2;
-  assign _0329_ = _0330_ ? 17'h00000 : fm0;
-  assign _0331_ = _0332_ ? _0329_ : fm0;
-  assign _0333_ = ctrl_state == 2'h1;
-  assign _0334_ = _0335_ ? 17'h00000 : _0327_;
-  assign _0336_ = _0337_ ? 1'h0 : in_data;
-  assign _0338_ = _0339_ ? (* full_case = 32'd1 *) 1'h1 : _0336_;
-  assign _0340_ = _0341_ ? _0338_ : in_data;
-  function [0:0] _0864_;
+  assign _0359_ = _0918_(fm0, { _0363_, _0357_ }, { _0365_, _0360_ });
+  assign _0360_ = ctrl_state == 2'h2;
+  assign _0361_ = _0362_ ? 17'h00000 : fm0;
+  assign _0363_ = _0364_ ? _0361_ : fm0;
+  assign _0365_ = ctrl_state == 2'h1;
+  assign _0366_ = _0367_ ? 17'h00000 : _0359_;
+  assign _0368_ = _0369_ ? 1'h0 : in_data;
+  assign _0370_ = _0371_ ? (* full_case = 32'd1 *) 1'h1 : _0368_;
+  assign _0372_ = _0373_ ? _0370_ : in_data;
+  function [0:0] _0927_;
     input [0:0] a;
     input [1:0] b;
     input [1:0] s;
     (* parallel_case *)
     casez (s)
       2'b?1:
-        _0864_ = b[0:0];
+        _0927_ = b[0:0];
       2'b1?:
-        _0864_ = b[1:1];
+        _0927_ = b[1:1];
       default:
-        _0864_ = a;
+        _0927_ = a;
     endcase
   endfunction
-  assign _0342_ = _0864_(in_data, { _0346_, _0340_ }, { _0348_, _0343_ });
-  assign _0343_ = ctrl_state == 2'h2;
-  assign _0344_ = _0345_ ? 1'h1 : in_data;
-  assign _0346_ = _0347_ ? _0344_ : in_data;
-  assign _0348_ = ctrl_state == 2'h1;
-  assign _0349_ = _0350_ ? 1'h0 : _0342_;
-  assign _0351_ = _0352_ ? (* full_case = 32'd1 *) 11'h000 : _0087_[10:0];
-  assign _0353_ = _0354_ ? _0351_ : kk;
-  function [10:0] _0872_;
+  assign _0374_ = _0927_(in_data, { _0378_, _0372_ }, { _0380_, _0375_ });
+  assign _0375_ = ctrl_state == 2'h2;
+  assign _0376_ = _0377_ ? 1'h1 : in_data;
+  assign _0378_ = _0379_ ? _0376_ : in_data;
+  assign _0380_ = ctrl_state == 2'h1;
+  assign _0381_ = _0382_ ? 1'h0 : _0374_;
+  assign _0383_ = _0384_ ? (* full_case = 32'd1 *) 11'h000 : _0150_[10:0];
+  assign _0385_ = _0386_ ? _0383_ : kk;
+  function [10:0] _0935_;
     input [10:0] a;
     input [21:0] b;
     input [1:0] s;
     (* parallel_case *)
     casez (s)
       2'b?1:
-        _0872_ = b[10:0];
+        _0935_ = b[10:0];
       2'b1?:
-        _0872_ = b[21:11];
+        _0935_ = b[21:11];
       default:
-        _0872_ = a;
+        _0935_ = a;
     endcase
   endfunction
-  assign _0355_ = _0872_(kk, { _0359_, _0353_ }, { _0361_, _0356_ });
-  assign _0356_ = ctrl_state == 2'h2;
-  assign _0357_ = _0358_ ? 11'h000 : kk;
-  assign _0359_ = _0360_ ? _0357_ : kk;
-  assign _0361_ = ctrl_state == 2'h1;
-  assign _0362_ = _0363_ ? 11'h000 : _0355_;
-  assign _0364_ = _0365_ ? blk : nb_last;
-  assign _0366_ = _0367_ ? _0364_ : nb_last;
-  assign _0368_ = _0369_ ? _0366_ : nb_last;
-  assign _0369_ = ctrl_state == 2'h1;
-  assign _0370_ = _0371_ ? 4'h0 : _0368_;
-  assign _0372_ = _0373_ ? hdr[69:64] : pt_shift;
-  assign _0374_ = _0375_ ? _0372_ : pt_shift;
-  assign _0376_ = _0377_ ? _0374_ : pt_shift;
-  assign _0377_ = ctrl_state == 2'h1;
-  assign _0378_ = _0379_ ? 6'h00 : _0376_;
-  assign _0380_ = _0381_ ? hdr[62:32] : \$signal$89 ;
-  assign _0382_ = _0383_ ? _0380_ : \$signal$89 ;
-  assign _0384_ = _0385_ ? _0382_ : \$signal$89 ;
-  assign _0385_ = ctrl_state == 2'h1;
-  assign _0386_ = _0387_ ? 31'h00000000 : _0384_;
-  assign _0388_ = _0389_ ? 2'h0 : ctrl_state;
-  function [1:0] _0894_;
+  assign _0387_ = _0935_(kk, { _0391_, _0385_ }, { _0393_, _0388_ });
+  assign _0388_ = ctrl_state == 2'h2;
+  assign _0389_ = _0390_ ? 11'h000 : kk;
+  assign _0391_ = _0392_ ? _0389_ : kk;
+  assign _0393_ = ctrl_state == 2'h1;
+  assign _0394_ = _0395_ ? 11'h000 : _0387_;
+  assign _0396_ = _0397_ ? blk : nb_last;
+  assign _0398_ = _0399_ ? _0396_ : nb_last;
+  assign _0400_ = _0401_ ? _0398_ : nb_last;
+  assign _0401_ = ctrl_state == 2'h1;
+  assign _0402_ = _0403_ ? 4'h0 : _0400_;
+  assign _0404_ = _0405_ ? hdr[69:64] : pt_shift;
+  assign _0406_ = _0407_ ? _0404_ : pt_shift;
+  assign _0408_ = _0409_ ? _0406_ : pt_shift;
+  assign _0409_ = ctrl_state == 2'h1;
+  assign _0410_ = _0411_ ? 6'h00 : _0408_;
+  assign _0412_ = _0413_ ? hdr[62:32] : \$signal$165 ;
+  assign _0414_ = _0415_ ? _0412_ : \$signal$165 ;
+  assign _0416_ = _0417_ ? _0414_ : \$signal$165 ;
+  assign _0417_ = ctrl_state == 2'h1;
+  assign _0418_ = _0419_ ? 31'h00000000 : _0416_;
+  assign _0420_ = _0421_ ? 2'h0 : ctrl_state;
+  function [1:0] _0957_;
     input [1:0] a;
     input [7:0] b;
     input [3:0] s;
@@ -1763,235 +1653,235 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
     (* parallel_case *)
     casez (s)
       4'b???1:
-        _0894_ = b[1:0];
+        _0957_ = b[1:0];
       4'b??1?:
-        _0894_ = b[3:2];
+        _0957_ = b[3:2];
       4'b?1??:
-        _0894_ = b[5:4];
+        _0957_ = b[5:4];
       4'b1???:
-        _0894_ = b[7:6];
+        _0957_ = b[7:6];
       default:
-        _0894_ = a;
+        _0957_ = a;
     endcase
   endfunction
-  assign _0390_ = _0894_(ctrl_state, { _0406_, _0403_, _0398_, _0388_ }, { _0408_, _0405_, _0400_, _0391_ });
-  assign _0391_ = ctrl_state == (* full_case = 32'd1 *) 2'h3;
-  assign _0392_ = _0393_ ? 2'h3 : ctrl_state;
-  assign _0394_ = _0395_ ? _0392_ : ctrl_state;
-  assign _0396_ = _0397_ ? _0394_ : ctrl_state;
-  assign _0398_ = _0399_ ? _0396_ : ctrl_state;
-  assign _0400_ = ctrl_state == (* full_case = 32'd1 *) 2'h2;
-  assign _0401_ = _0402_ ? 2'h2 : ctrl_state;
-  assign _0403_ = _0404_ ? _0401_ : ctrl_state;
-  assign _0405_ = ctrl_state == (* full_case = 32'd1 *) 2'h1;
-  assign _0406_ = _0407_ ? 2'h1 : ctrl_state;
-  assign _0408_ = ! (* full_case = 32'd1 *) ctrl_state;
-  assign _0409_ = _0410_ ? 2'h0 : _0390_;
-  assign _0411_ = _0412_ ? _0076_ : ch_last;
-  function [0:0] _0908_;
+  assign _0422_ = _0957_(ctrl_state, { _0438_, _0435_, _0430_, _0420_ }, { _0440_, _0437_, _0432_, _0423_ });
+  assign _0423_ = ctrl_state == (* full_case = 32'd1 *) 2'h3;
+  assign _0424_ = _0425_ ? 2'h3 : ctrl_state;
+  assign _0426_ = _0427_ ? _0424_ : ctrl_state;
+  assign _0428_ = _0429_ ? _0426_ : ctrl_state;
+  assign _0430_ = _0431_ ? _0428_ : ctrl_state;
+  assign _0432_ = ctrl_state == (* full_case = 32'd1 *) 2'h2;
+  assign _0433_ = _0434_ ? 2'h2 : ctrl_state;
+  assign _0435_ = _0436_ ? _0433_ : ctrl_state;
+  assign _0437_ = ctrl_state == (* full_case = 32'd1 *) 2'h1;
+  assign _0438_ = _0439_ ? 2'h1 : ctrl_state;
+  assign _0440_ = ! (* full_case = 32'd1 *) ctrl_state;
+  assign _0441_ = _0442_ ? 2'h0 : _0422_;
+  assign _0443_ = _0444_ ? _0139_ : ch_last;
+  function [0:0] _0971_;
     input [0:0] a;
     input [1:0] b;
     input [1:0] s;
     (* parallel_case *)
     casez (s)
       2'b?1:
-        _0908_ = b[0:0];
+        _0971_ = b[0:0];
       2'b1?:
-        _0908_ = b[1:1];
+        _0971_ = b[1:1];
       default:
-        _0908_ = a;
+        _0971_ = a;
     endcase
   endfunction
-  assign _0413_ = _0908_(ch_last, { _0415_, _0411_ }, { _0417_, _0414_ });
-  assign _0414_ = ctrl_state == 2'h1;
-  assign _0415_ = _0416_ ? _0065_ : ch_last;
-  assign _0417_ = ! ctrl_state;
-  assign _0418_ = _0419_ ? 1'h0 : _0413_;
-  assign _0420_ = _0421_ ? _0067_[15:0] : ch;
-  function [15:0] _0914_;
+  assign _0445_ = _0971_(ch_last, { _0447_, _0443_ }, { _0449_, _0446_ });
+  assign _0446_ = ctrl_state == 2'h1;
+  assign _0447_ = _0448_ ? _0128_ : ch_last;
+  assign _0449_ = ! ctrl_state;
+  assign _0450_ = _0451_ ? 1'h0 : _0445_;
+  assign _0452_ = _0453_ ? _0130_[15:0] : ch;
+  function [15:0] _0977_;
     input [15:0] a;
     input [31:0] b;
     input [1:0] s;
     (* parallel_case *)
     casez (s)
       2'b?1:
-        _0914_ = b[15:0];
+        _0977_ = b[15:0];
       2'b1?:
-        _0914_ = b[31:16];
+        _0977_ = b[31:16];
       default:
-        _0914_ = a;
+        _0977_ = a;
     endcase
   endfunction
-  assign _0422_ = _0914_(ch, { _0424_, _0420_ }, { _0426_, _0423_ });
-  assign _0423_ = ctrl_state == 2'h1;
-  assign _0424_ = _0425_ ? 16'h0000 : ch;
-  assign _0426_ = ! ctrl_state;
-  assign _0427_ = _0428_ ? 16'h0000 : _0422_;
-  assign _0429_ = wb ? (* full_case = 32'd1 *) _0072_[0] : 1'h0;
-  assign _0431_ = _0432_ ? _0429_ : wb;
-  assign _0433_ = _0434_ ? _0431_ : wb;
-  function [0:0] _0922_;
+  assign _0454_ = _0977_(ch, { _0456_, _0452_ }, { _0458_, _0455_ });
+  assign _0455_ = ctrl_state == 2'h1;
+  assign _0456_ = _0457_ ? 16'h0000 : ch;
+  assign _0458_ = ! ctrl_state;
+  assign _0459_ = _0460_ ? 16'h0000 : _0454_;
+  assign _0461_ = wb ? (* full_case = 32'd1 *) _0135_[0] : 1'h0;
+  assign _0463_ = _0464_ ? _0461_ : wb;
+  assign _0465_ = _0466_ ? _0463_ : wb;
+  function [0:0] _0985_;
     input [0:0] a;
     input [1:0] b;
     input [1:0] s;
     (* parallel_case *)
     casez (s)
       2'b?1:
-        _0922_ = b[0:0];
+        _0985_ = b[0:0];
       2'b1?:
-        _0922_ = b[1:1];
+        _0985_ = b[1:1];
       default:
-        _0922_ = a;
+        _0985_ = a;
     endcase
   endfunction
-  assign _0435_ = _0922_(wb, { _0437_, _0433_ }, { _0439_, _0436_ });
-  assign _0436_ = ctrl_state == 2'h1;
-  assign _0437_ = _0438_ ? 1'h0 : wb;
-  assign _0439_ = ! ctrl_state;
-  assign _0440_ = _0441_ ? 1'h0 : _0435_;
-  assign _0442_ = _0443_ ? _0069_[3:0] : wa;
-  assign _0444_ = _0445_ ? _0442_ : wa;
-  function [3:0] _0929_;
+  assign _0467_ = _0985_(wb, { _0469_, _0465_ }, { _0471_, _0468_ });
+  assign _0468_ = ctrl_state == 2'h1;
+  assign _0469_ = _0470_ ? 1'h0 : wb;
+  assign _0471_ = ! ctrl_state;
+  assign _0472_ = _0473_ ? 1'h0 : _0467_;
+  assign _0474_ = _0475_ ? _0132_[3:0] : wa;
+  assign _0476_ = _0477_ ? _0474_ : wa;
+  function [3:0] _0992_;
     input [3:0] a;
     input [7:0] b;
     input [1:0] s;
     (* parallel_case *)
     casez (s)
       2'b?1:
-        _0929_ = b[3:0];
+        _0992_ = b[3:0];
       2'b1?:
-        _0929_ = b[7:4];
+        _0992_ = b[7:4];
       default:
-        _0929_ = a;
+        _0992_ = a;
     endcase
   endfunction
-  assign _0446_ = _0929_(wa, { _0448_, _0444_ }, { _0450_, _0447_ });
-  assign _0447_ = ctrl_state == 2'h1;
-  assign _0448_ = _0449_ ? 4'h0 : wa;
-  assign _0450_ = ! ctrl_state;
-  assign _0451_ = _0452_ ? 4'h0 : _0446_;
-  assign _0453_ = wb ? blk : _0071_[3:0];
-  assign _0455_ = _0456_ ? _0453_ : blk;
-  assign _0457_ = _0458_ ? _0455_ : blk;
-  function [3:0] _0937_;
+  assign _0478_ = _0992_(wa, { _0480_, _0476_ }, { _0482_, _0479_ });
+  assign _0479_ = ctrl_state == 2'h1;
+  assign _0480_ = _0481_ ? 4'h0 : wa;
+  assign _0482_ = ! ctrl_state;
+  assign _0483_ = _0484_ ? 4'h0 : _0478_;
+  assign _0485_ = wb ? blk : _0134_[3:0];
+  assign _0487_ = _0488_ ? _0485_ : blk;
+  assign _0489_ = _0490_ ? _0487_ : blk;
+  function [3:0] _1000_;
     input [3:0] a;
     input [7:0] b;
     input [1:0] s;
     (* parallel_case *)
     casez (s)
       2'b?1:
-        _0937_ = b[3:0];
+        _1000_ = b[3:0];
       2'b1?:
-        _0937_ = b[7:4];
+        _1000_ = b[7:4];
       default:
-        _0937_ = a;
+        _1000_ = a;
     endcase
   endfunction
-  assign _0459_ = _0937_(blk, { _0461_, _0457_ }, { _0463_, _0460_ });
-  assign _0460_ = ctrl_state == 2'h1;
-  assign _0461_ = _0462_ ? 4'h0 : blk;
-  assign _0463_ = ! ctrl_state;
-  assign _0464_ = _0465_ ? 4'h0 : _0459_;
-  assign _0466_ = _0467_ ? (* full_case = 32'd1 *) 4'h0 : _0073_[3:0];
-  assign _0468_ = _0469_ ? _0466_ : lane;
-  function [3:0] _0944_;
+  assign _0491_ = _1000_(blk, { _0493_, _0489_ }, { _0495_, _0492_ });
+  assign _0492_ = ctrl_state == 2'h1;
+  assign _0493_ = _0494_ ? 4'h0 : blk;
+  assign _0495_ = ! ctrl_state;
+  assign _0496_ = _0497_ ? 4'h0 : _0491_;
+  assign _0498_ = _0499_ ? (* full_case = 32'd1 *) 4'h0 : _0136_[3:0];
+  assign _0500_ = _0501_ ? _0498_ : lane;
+  function [3:0] _1007_;
     input [3:0] a;
     input [7:0] b;
     input [1:0] s;
     (* parallel_case *)
     casez (s)
       2'b?1:
-        _0944_ = b[3:0];
+        _1007_ = b[3:0];
       2'b1?:
-        _0944_ = b[7:4];
+        _1007_ = b[7:4];
       default:
-        _0944_ = a;
+        _1007_ = a;
     endcase
   endfunction
-  assign _0470_ = _0944_(lane, { _0472_, _0468_ }, { _0474_, _0471_ });
-  assign _0471_ = ctrl_state == 2'h1;
-  assign _0472_ = _0473_ ? 4'h0 : lane;
-  assign _0474_ = ! ctrl_state;
-  assign _0475_ = _0476_ ? 4'h0 : _0470_;
-  assign _0477_ = _0478_ ? _0063_[10:0] : tile_last;
-  assign _0479_ = _0480_ ? _0477_ : tile_last;
-  assign _0480_ = ! ctrl_state;
-  assign _0481_ = _0482_ ? 11'h000 : _0479_;
-  assign _0483_ = _0484_ ? _0060_[15:0] : k_last;
-  assign _0485_ = _0486_ ? _0483_ : k_last;
-  assign _0486_ = ! ctrl_state;
-  assign _0487_ = _0488_ ? 16'h0000 : _0485_;
-  assign _0489_ = _0490_ ? hdr[71:64] : act_max;
-  assign _0491_ = _0492_ ? _0489_ : act_max;
-  assign _0492_ = ! ctrl_state;
-  assign _0493_ = _0494_ ? 8'h00 : _0491_;
-  assign _0495_ = _0496_ ? hdr[63:56] : act_min;
-  assign _0497_ = _0498_ ? _0495_ : act_min;
-  assign _0498_ = ! ctrl_state;
-  assign _0499_ = _0500_ ? 8'h00 : _0497_;
-  assign _0501_ = _0502_ ? hdr[55:48] : zero_point;
-  assign _0503_ = _0504_ ? _0501_ : zero_point;
-  assign _0504_ = ! ctrl_state;
-  assign _0505_ = _0506_ ? 8'h00 : _0503_;
-  assign _0507_ = _0508_ ? _0059_[15:0] : n_last;
-  assign _0509_ = _0510_ ? _0507_ : n_last;
-  assign _0510_ = ! ctrl_state;
-  assign _0511_ = _0512_ ? 16'h0000 : _0509_;
-  assign _0513_ = _0514_ ? _0058_ : m_wrap;
-  assign _0515_ = _0516_ ? _0513_ : m_wrap;
-  assign _0516_ = ! ctrl_state;
-  assign _0517_ = _0518_ ? 17'h00000 : _0515_;
-  assign _0519_ = _0520_ ? _0057_[15:0] : m_last;
-  assign _0521_ = _0522_ ? _0519_ : m_last;
-  assign _0522_ = ! ctrl_state;
-  assign _0523_ = _0524_ ? 16'h0000 : _0521_;
-  assign _0525_ = _0526_ ? hdr[15:0] : M_;
-  assign _0527_ = _0528_ ? _0525_ : M_;
-  assign _0528_ = ! ctrl_state;
-  assign _0529_ = _0530_ ? 16'h0000 : _0527_;
-  assign _0531_ = _0532_ ? 1'h1 : _0056_;
-  assign _0533_ = _0534_ ? 3'h6 : _0053_[2:0];
-  assign _0535_ = _0536_ ? 1'h0 : _0055_;
-  assign _0537_ = _0538_ ? (* full_case = 32'd1 *) 4'h0 : ra_inc;
-  assign _0539_ = _0540_ ? (* full_case = 32'd1 *) ra_row : _0537_;
-  assign _0541_ = _0542_ ? (* full_case = 32'd1 *) ra_inc : _0539_;
-  assign _0543_ = _0544_ ? _0541_ : ra;
-  assign _0545_ = _0546_ ? _0036_ : 1'h0;
-  assign _0546_ = ctrl_state == 2'h2;
-  assign _0547_ = _0548_ ? _0001_ : 1'h0;
-  assign _0548_ = ctrl_state == 2'h2;
-  assign _0549_ = _0550_ ? _0075_[15:0] : 16'h0000;
-  assign _0550_ = ctrl_state == 2'h1;
-  assign _0551_ = _0552_ ? wa : 4'h0;
-  assign _0552_ = ctrl_state == 2'h1;
-  assign _0553_ = _0554_ ? hdr[69:64] : 6'h00;
-  assign _0554_ = ctrl_state == 2'h1;
-  assign _0555_ = _0556_ ? hdr[62:32] : 31'h00000000;
-  assign _0556_ = ctrl_state == 2'h1;
-  assign _0557_ = _0558_ ? hdr[31:0] : 32'd0;
-  assign _0558_ = ctrl_state == 2'h1;
-  assign _0559_ = _0560_ ? hdr[69:64] : 6'h00;
-  assign _0560_ = ctrl_state == 2'h1;
-  assign _0561_ = _0562_ ? hdr[62:32] : 31'h00000000;
-  assign _0562_ = ctrl_state == 2'h1;
-  assign _0563_ = _0564_ ? hdr[31:0] : 32'd0;
-  assign _0564_ = ctrl_state == 2'h1;
-  assign _0565_ = _0566_ ? hdr[69:64] : 6'h00;
-  assign _0566_ = ctrl_state == 2'h1;
-  assign _0567_ = _0568_ ? hdr[62:32] : 31'h00000000;
-  assign _0568_ = ctrl_state == 2'h1;
-  assign _0569_ = _0570_ ? hdr[31:0] : 32'd0;
-  assign _0570_ = ctrl_state == 2'h1;
-  assign _0571_ = _0572_ ? hdr[69:64] : 6'h00;
-  assign _0572_ = ctrl_state == 2'h1;
-  assign _0573_ = _0574_ ? hdr[62:32] : 31'h00000000;
-  assign _0574_ = ctrl_state == 2'h1;
-  assign _0575_ = _0576_ ? hdr[31:0] : 32'd0;
-  assign _0576_ = ctrl_state == 2'h1;
-  assign _0577_ = _0578_ ? hdr[69:64] : 6'h00;
-  assign _0578_ = ctrl_state == 2'h1;
-  assign _0579_ = _0580_ ? hdr[62:32] : 31'h00000000;
-  assign _0580_ = ctrl_state == 2'h1;
+  assign _0502_ = _1007_(lane, { _0504_, _0500_ }, { _0506_, _0503_ });
+  assign _0503_ = ctrl_state == 2'h1;
+  assign _0504_ = _0505_ ? 4'h0 : lane;
+  assign _0506_ = ! ctrl_state;
+  assign _0507_ = _0508_ ? 4'h0 : _0502_;
+  assign _0509_ = _0510_ ? _0126_[10:0] : tile_last;
+  assign _0511_ = _0512_ ? _0509_ : tile_last;
+  assign _0512_ = ! ctrl_state;
+  assign _0513_ = _0514_ ? 11'h000 : _0511_;
+  assign _0515_ = _0516_ ? _0123_[15:0] : k_last;
+  assign _0517_ = _0518_ ? _0515_ : k_last;
+  assign _0518_ = ! ctrl_state;
+  assign _0519_ = _0520_ ? 16'h0000 : _0517_;
+  assign _0521_ = _0522_ ? hdr[71:64] : act_max;
+  assign _0523_ = _0524_ ? _0521_ : act_max;
+  assign _0524_ = ! ctrl_state;
+  assign _0525_ = _0526_ ? 8'h00 : _0523_;
+  assign _0527_ = _0528_ ? hdr[63:56] : act_min;
+  assign _0529_ = _0530_ ? _0527_ : act_min;
+  assign _0530_ = ! ctrl_state;
+  assign _0531_ = _0532_ ? 8'h00 : _0529_;
+  assign _0533_ = _0534_ ? hdr[55:48] : zero_point;
+  assign _0535_ = _0536_ ? _0533_ : zero_point;
+  assign _0536_ = ! ctrl_state;
+  assign _0537_ = _0538_ ? 8'h00 : _0535_;
+  assign _0539_ = _0540_ ? _0122_[15:0] : n_last;
+  assign _0541_ = _0542_ ? _0539_ : n_last;
+  assign _0542_ = ! ctrl_state;
+  assign _0543_ = _0544_ ? 16'h0000 : _0541_;
+  assign _0545_ = _0546_ ? _0121_ : m_wrap;
+  assign _0547_ = _0548_ ? _0545_ : m_wrap;
+  assign _0548_ = ! ctrl_state;
+  assign _0549_ = _0550_ ? 17'h00000 : _0547_;
+  assign _0551_ = _0552_ ? _0120_[15:0] : m_last;
+  assign _0553_ = _0554_ ? _0551_ : m_last;
+  assign _0554_ = ! ctrl_state;
+  assign _0555_ = _0556_ ? 16'h0000 : _0553_;
+  assign _0557_ = _0558_ ? hdr[15:0] : M_;
+  assign _0559_ = _0560_ ? _0557_ : M_;
+  assign _0560_ = ! ctrl_state;
+  assign _0561_ = _0562_ ? 16'h0000 : _0559_;
+  assign _0563_ = _0564_ ? 1'h1 : _0119_;
+  assign _0565_ = _0566_ ? 3'h6 : _0083_[2:0];
+  assign _0567_ = _0568_ ? 1'h0 : _0118_;
+  assign _0569_ = _0570_ ? (* full_case = 32'd1 *) 4'h0 : ra_inc;
+  assign _0571_ = _0572_ ? (* full_case = 32'd1 *) ra_row : _0569_;
+  assign _0573_ = _0574_ ? (* full_case = 32'd1 *) ra_inc : _0571_;
+  assign _0575_ = _0576_ ? _0573_ : ra;
+  assign _0577_ = _0578_ ? _0099_ : 1'h0;
+  assign _0578_ = ctrl_state == 2'h2;
+  assign _0579_ = _0580_ ? _0095_ : 1'h0;
+  assign _0580_ = ctrl_state == 2'h2;
+  assign _0581_ = _0582_ ? _0089_ : 1'h0;
+  assign _0582_ = ctrl_state == 2'h1;
+  assign _0583_ = _0584_ ? w_word : 69'h000000000000000000;
+  assign _0584_ = ctrl_state == 2'h1;
+  assign _0585_ = _0586_ ? wa : 4'h0;
+  assign _0586_ = ctrl_state == 2'h1;
+  assign _0587_ = _0588_ ? _0087_ : 1'h0;
+  assign _0588_ = ctrl_state == 2'h1;
+  assign _0589_ = _0590_ ? w_word : 69'h000000000000000000;
+  assign _0590_ = ctrl_state == 2'h1;
+  assign _0591_ = _0592_ ? wa : 4'h0;
+  assign _0592_ = ctrl_state == 2'h1;
+  assign _0593_ = _0594_ ? _0085_ : 1'h0;
+  assign _0594_ = ctrl_state == 2'h1;
+  assign _0595_ = _0596_ ? w_word : 69'h000000000000000000;
+  assign _0596_ = ctrl_state == 2'h1;
+  assign _0597_ = _0598_ ? wa : 4'h0;
+  assign _0598_ = ctrl_state == 2'h1;
+  assign _0599_ = _0600_ ? _0082_ : 1'h0;
+  assign _0600_ = ctrl_state == 2'h1;
+  assign _0601_ = _0602_ ? w_word : 69'h000000000000000000;
+  assign _0602_ = ctrl_state == 2'h1;
+  assign _0603_ = _0604_ ? wa : 4'h0;
+  assign _0604_ = ctrl_state == 2'h1;
+  assign _0605_ = _0606_ ? _0080_ : 1'h0;
+  assign _0606_ = ctrl_state == 2'h1;
+  assign _0607_ = _0608_ ? w_word : 69'h000000000000000000;
+  assign _0608_ = ctrl_state == 2'h1;
+  assign _0609_ = _0610_ ? wa : 4'h0;
+  assign _0610_ = ctrl_state == 2'h1;
+  assign _0611_ = _0612_ ? _0078_ : 1'h0;
+  assign _0612_ = ctrl_state == 2'h1;
   \hwq_top.engine.array  array (
     .clk(clk),
     .draining(o_valid),
@@ -1999,7 +1889,7 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
     .i_last(i_last),
     .i_valid(i_valid),
     .i_w(i_w),
-    .o_data(\o_data$97 ),
+    .o_data(\o_data$172 ),
     .rst(rst)
   );
   \hwq_top.engine.fifo  fifo (
@@ -2008,8 +1898,152 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
     .r_en(r_en),
     .r_rdy(m_out__valid),
     .rst(rst),
-    .w_en(w_en),
+    .w_en(\w_en$143 ),
     .w_port__data(out_w)
+  );
+  \hwq_top.engine.params0  params0 (
+    .clk(clk),
+    .r_data(r_data),
+    .rp__addr(ra_next),
+    .rst(rst),
+    .wp__addr(w_addr),
+    .wp__data(w_data),
+    .wp__en(w_en)
+  );
+  \hwq_top.engine.params1  params1 (
+    .clk(clk),
+    .r_data(\r_data$124 ),
+    .rp__addr(ra_next),
+    .rst(rst),
+    .wp__addr(\w_addr$29 ),
+    .wp__data(\w_data$30 ),
+    .wp__en(\w_en$31 )
+  );
+  \hwq_top.engine.params10  params10 (
+    .clk(clk),
+    .r_data(\r_data$133 ),
+    .rp__addr(ra_next),
+    .rst(rst),
+    .wp__addr(\w_addr$56 ),
+    .wp__data(\w_data$57 ),
+    .wp__en(\w_en$58 )
+  );
+  \hwq_top.engine.params11  params11 (
+    .clk(clk),
+    .r_data(\r_data$134 ),
+    .rp__addr(ra_next),
+    .rst(rst),
+    .wp__addr(\w_addr$59 ),
+    .wp__data(\w_data$60 ),
+    .wp__en(\w_en$61 )
+  );
+  \hwq_top.engine.params12  params12 (
+    .clk(clk),
+    .r_data(\r_data$135 ),
+    .rp__addr(ra_next),
+    .rst(rst),
+    .wp__addr(\w_addr$62 ),
+    .wp__data(\w_data$63 ),
+    .wp__en(\w_en$64 )
+  );
+  \hwq_top.engine.params13  params13 (
+    .clk(clk),
+    .r_data(\r_data$136 ),
+    .rp__addr(ra_next),
+    .rst(rst),
+    .wp__addr(\w_addr$65 ),
+    .wp__data(\w_data$66 ),
+    .wp__en(\w_en$67 )
+  );
+  \hwq_top.engine.params14  params14 (
+    .clk(clk),
+    .r_data(\r_data$137 ),
+    .rp__addr(ra_next),
+    .rst(rst),
+    .wp__addr(\w_addr$68 ),
+    .wp__data(\w_data$69 ),
+    .wp__en(\w_en$70 )
+  );
+  \hwq_top.engine.params15  params15 (
+    .clk(clk),
+    .r_data(\r_data$138 ),
+    .rp__addr(ra_next),
+    .rst(rst),
+    .wp__addr(\w_addr$71 ),
+    .wp__data(\w_data$72 ),
+    .wp__en(\w_en$73 )
+  );
+  \hwq_top.engine.params2  params2 (
+    .clk(clk),
+    .r_data(\r_data$125 ),
+    .rp__addr(ra_next),
+    .rst(rst),
+    .wp__addr(\w_addr$32 ),
+    .wp__data(\w_data$33 ),
+    .wp__en(\w_en$34 )
+  );
+  \hwq_top.engine.params3  params3 (
+    .clk(clk),
+    .r_data(\r_data$126 ),
+    .rp__addr(ra_next),
+    .rst(rst),
+    .wp__addr(\w_addr$35 ),
+    .wp__data(\w_data$36 ),
+    .wp__en(\w_en$37 )
+  );
+  \hwq_top.engine.params4  params4 (
+    .clk(clk),
+    .r_data(\r_data$127 ),
+    .rp__addr(ra_next),
+    .rst(rst),
+    .wp__addr(\w_addr$38 ),
+    .wp__data(\w_data$39 ),
+    .wp__en(\w_en$40 )
+  );
+  \hwq_top.engine.params5  params5 (
+    .clk(clk),
+    .r_data(\r_data$128 ),
+    .rp__addr(ra_next),
+    .rst(rst),
+    .wp__addr(\w_addr$41 ),
+    .wp__data(\w_data$42 ),
+    .wp__en(\w_en$43 )
+  );
+  \hwq_top.engine.params6  params6 (
+    .clk(clk),
+    .r_data(\r_data$129 ),
+    .rp__addr(ra_next),
+    .rst(rst),
+    .wp__addr(\w_addr$44 ),
+    .wp__data(\w_data$45 ),
+    .wp__en(\w_en$46 )
+  );
+  \hwq_top.engine.params7  params7 (
+    .clk(clk),
+    .r_data(\r_data$130 ),
+    .rp__addr(ra_next),
+    .rst(rst),
+    .wp__addr(\w_addr$47 ),
+    .wp__data(\w_data$48 ),
+    .wp__en(\w_en$49 )
+  );
+  \hwq_top.engine.params8  params8 (
+    .clk(clk),
+    .r_data(\r_data$131 ),
+    .rp__addr(ra_next),
+    .rst(rst),
+    .wp__addr(\w_addr$50 ),
+    .wp__data(\w_data$51 ),
+    .wp__en(\w_en$52 )
+  );
+  \hwq_top.engine.params9  params9 (
+    .clk(clk),
+    .r_data(\r_data$132 ),
+    .rp__addr(ra_next),
+    .rst(rst),
+    .wp__addr(\w_addr$53 ),
+    .wp__data(\w_data$54 ),
+    .wp__en(\w_en$55 )
   );
   \hwq_top.engine.requant  requant (
     .act_max(act_max),
@@ -2017,19 +2051,19 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
     .clk(clk),
     .i_acc(i_acc),
     .i_bias(i_bias),
-    .i_last(\i_last$51 ),
+    .i_last(\i_last$112 ),
     .i_multiplier(i_multiplier),
     .i_shift(i_shift),
-    .i_valid(\i_valid$49 ),
+    .i_valid(\i_valid$110 ),
     .o_data(o_data),
     .o_last(o_last),
-    .o_valid(w_en),
+    .o_valid(\w_en$143 ),
     .rst(rst),
     .zero_point(zero_point)
   );
   assign s_param__payload = hdr;
   assign chan = hdr;
-  assign credits_next = _0053_[3:0];
+  assign credits_next = _0083_[3:0];
   assign en = 1'h1;
   assign \en$8  = 1'h1;
   assign take = i_valid;
@@ -2037,18 +2071,33 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   assign s_wgt__payload = i_w;
   assign s_act__ready = i_valid;
   assign s_wgt__ready = i_valid;
-  assign row_next = _0043_[16:0];
-  assign rp__addr = ra_next;
-  assign \$signal$50  = \i_valid$49 ;
-  assign part_last = \i_last$51 ;
+  assign row_next = _0106_[16:0];
+  assign r_addr = ra_next;
+  assign \r_addr$95  = ra_next;
+  assign \r_addr$96  = ra_next;
+  assign \r_addr$97  = ra_next;
+  assign \r_addr$98  = ra_next;
+  assign \r_addr$99  = ra_next;
+  assign \r_addr$100  = ra_next;
+  assign \r_addr$101  = ra_next;
+  assign \r_addr$102  = ra_next;
+  assign \r_addr$103  = ra_next;
+  assign \r_addr$104  = ra_next;
+  assign \r_addr$105  = ra_next;
+  assign \r_addr$106  = ra_next;
+  assign \r_addr$107  = ra_next;
+  assign \r_addr$108  = ra_next;
+  assign \r_addr$109  = ra_next;
+  assign \$signal$111  = \i_valid$110 ;
+  assign part_last = \i_last$112 ;
   assign acc_part = i_acc;
-  assign \$signal$56  = zero_point;
-  assign \$signal$58  = act_min;
-  assign \act_max$60  = act_max;
-  assign \o_valid$68  = w_en;
-  assign w_data = out_w;
+  assign \$signal$117  = zero_point;
+  assign \$signal$119  = act_min;
+  assign \act_max$121  = act_max;
+  assign \o_valid$144  = \w_en$143 ;
+  assign \w_data$146  = out_w;
   assign r_rdy = m_out__valid;
-  assign r_data = m_out__payload;
+  assign \r_data$150  = m_out__payload;
   assign m_out__ready = r_en;
   assign \hdr.m  = hdr[15:0];
   assign \hdr.n  = hdr[31:16];
@@ -2093,70 +2142,9 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   assign \s_wgt__payload[13]  = i_w[111:104];
   assign \s_wgt__payload[14]  = i_w[119:112];
   assign \s_wgt__payload[15]  = i_w[127:120];
-  assign \wp__data[0]  = wp__data[68:0];
-  assign \wp__data[0].bias  = wp__data[31:0];
-  assign \wp__data[0].multiplier  = wp__data[62:32];
-  assign \wp__data[0].shift  = wp__data[68:63];
-  assign \wp__data[1]  = wp__data[137:69];
-  assign \wp__data[1].bias  = wp__data[100:69];
-  assign \wp__data[1].multiplier  = wp__data[131:101];
-  assign \wp__data[1].shift  = wp__data[137:132];
-  assign \wp__data[2]  = wp__data[206:138];
-  assign \wp__data[2].bias  = wp__data[169:138];
-  assign \wp__data[2].multiplier  = wp__data[200:170];
-  assign \wp__data[2].shift  = wp__data[206:201];
-  assign \wp__data[3]  = wp__data[275:207];
-  assign \wp__data[3].bias  = wp__data[238:207];
-  assign \wp__data[3].multiplier  = wp__data[269:239];
-  assign \wp__data[3].shift  = wp__data[275:270];
-  assign \wp__data[4]  = wp__data[344:276];
-  assign \wp__data[4].bias  = wp__data[307:276];
-  assign \wp__data[4].multiplier  = wp__data[338:308];
-  assign \wp__data[4].shift  = wp__data[344:339];
-  assign \wp__data[5]  = wp__data[413:345];
-  assign \wp__data[5].bias  = wp__data[376:345];
-  assign \wp__data[5].multiplier  = wp__data[407:377];
-  assign \wp__data[5].shift  = wp__data[413:408];
-  assign \wp__data[6]  = wp__data[482:414];
-  assign \wp__data[6].bias  = wp__data[445:414];
-  assign \wp__data[6].multiplier  = wp__data[476:446];
-  assign \wp__data[6].shift  = wp__data[482:477];
-  assign \wp__data[7]  = wp__data[551:483];
-  assign \wp__data[7].bias  = wp__data[514:483];
-  assign \wp__data[7].multiplier  = wp__data[545:515];
-  assign \wp__data[7].shift  = wp__data[551:546];
-  assign \wp__data[8]  = wp__data[620:552];
-  assign \wp__data[8].bias  = wp__data[583:552];
-  assign \wp__data[8].multiplier  = wp__data[614:584];
-  assign \wp__data[8].shift  = wp__data[620:615];
-  assign \wp__data[9]  = wp__data[689:621];
-  assign \wp__data[9].bias  = wp__data[652:621];
-  assign \wp__data[9].multiplier  = wp__data[683:653];
-  assign \wp__data[9].shift  = wp__data[689:684];
-  assign \wp__data[10]  = wp__data[758:690];
-  assign \wp__data[10].bias  = wp__data[721:690];
-  assign \wp__data[10].multiplier  = wp__data[752:722];
-  assign \wp__data[10].shift  = wp__data[758:753];
-  assign \wp__data[11]  = wp__data[827:759];
-  assign \wp__data[11].bias  = wp__data[790:759];
-  assign \wp__data[11].multiplier  = wp__data[821:791];
-  assign \wp__data[11].shift  = wp__data[827:822];
-  assign \wp__data[12]  = wp__data[896:828];
-  assign \wp__data[12].bias  = wp__data[859:828];
-  assign \wp__data[12].multiplier  = wp__data[890:860];
-  assign \wp__data[12].shift  = wp__data[896:891];
-  assign \wp__data[13]  = wp__data[965:897];
-  assign \wp__data[13].bias  = wp__data[928:897];
-  assign \wp__data[13].multiplier  = wp__data[959:929];
-  assign \wp__data[13].shift  = wp__data[965:960];
-  assign \wp__data[14]  = wp__data[1034:966];
-  assign \wp__data[14].bias  = wp__data[997:966];
-  assign \wp__data[14].multiplier  = wp__data[1028:998];
-  assign \wp__data[14].shift  = wp__data[1034:1029];
-  assign \wp__data[15]  = wp__data[1103:1035];
-  assign \wp__data[15].bias  = wp__data[1066:1035];
-  assign \wp__data[15].multiplier  = wp__data[1097:1067];
-  assign \wp__data[15].shift  = wp__data[1103:1098];
+  assign \w_word.bias  = w_word[31:0];
+  assign \w_word.multiplier  = w_word[62:32];
+  assign \w_word.shift  = w_word[68:63];
   assign \i_acc[0]  = i_acc[26:0];
   assign \i_acc[1]  = i_acc[53:27];
   assign \i_acc[2]  = i_acc[80:54];
@@ -2205,70 +2193,6 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   assign \i_bias[13]  = i_bias[447:416];
   assign \i_bias[14]  = i_bias[479:448];
   assign \i_bias[15]  = i_bias[511:480];
-  assign \p_word[0]  = p_word[68:0];
-  assign \p_word[0].bias  = p_word[31:0];
-  assign \p_word[0].multiplier  = p_word[62:32];
-  assign \p_word[0].shift  = p_word[68:63];
-  assign \p_word[1]  = p_word[137:69];
-  assign \p_word[1].bias  = p_word[100:69];
-  assign \p_word[1].multiplier  = p_word[131:101];
-  assign \p_word[1].shift  = p_word[137:132];
-  assign \p_word[2]  = p_word[206:138];
-  assign \p_word[2].bias  = p_word[169:138];
-  assign \p_word[2].multiplier  = p_word[200:170];
-  assign \p_word[2].shift  = p_word[206:201];
-  assign \p_word[3]  = p_word[275:207];
-  assign \p_word[3].bias  = p_word[238:207];
-  assign \p_word[3].multiplier  = p_word[269:239];
-  assign \p_word[3].shift  = p_word[275:270];
-  assign \p_word[4]  = p_word[344:276];
-  assign \p_word[4].bias  = p_word[307:276];
-  assign \p_word[4].multiplier  = p_word[338:308];
-  assign \p_word[4].shift  = p_word[344:339];
-  assign \p_word[5]  = p_word[413:345];
-  assign \p_word[5].bias  = p_word[376:345];
-  assign \p_word[5].multiplier  = p_word[407:377];
-  assign \p_word[5].shift  = p_word[413:408];
-  assign \p_word[6]  = p_word[482:414];
-  assign \p_word[6].bias  = p_word[445:414];
-  assign \p_word[6].multiplier  = p_word[476:446];
-  assign \p_word[6].shift  = p_word[482:477];
-  assign \p_word[7]  = p_word[551:483];
-  assign \p_word[7].bias  = p_word[514:483];
-  assign \p_word[7].multiplier  = p_word[545:515];
-  assign \p_word[7].shift  = p_word[551:546];
-  assign \p_word[8]  = p_word[620:552];
-  assign \p_word[8].bias  = p_word[583:552];
-  assign \p_word[8].multiplier  = p_word[614:584];
-  assign \p_word[8].shift  = p_word[620:615];
-  assign \p_word[9]  = p_word[689:621];
-  assign \p_word[9].bias  = p_word[652:621];
-  assign \p_word[9].multiplier  = p_word[683:653];
-  assign \p_word[9].shift  = p_word[689:684];
-  assign \p_word[10]  = p_word[758:690];
-  assign \p_word[10].bias  = p_word[721:690];
-  assign \p_word[10].multiplier  = p_word[752:722];
-  assign \p_word[10].shift  = p_word[758:753];
-  assign \p_word[11]  = p_word[827:759];
-  assign \p_word[11].bias  = p_word[790:759];
-  assign \p_word[11].multiplier  = p_word[821:791];
-  assign \p_word[11].shift  = p_word[827:822];
-  assign \p_word[12]  = p_word[896:828];
-  assign \p_word[12].bias  = p_word[859:828];
-  assign \p_word[12].multiplier  = p_word[890:860];
-  assign \p_word[12].shift  = p_word[896:891];
-  assign \p_word[13]  = p_word[965:897];
-  assign \p_word[13].bias  = p_word[928:897];
-  assign \p_word[13].multiplier  = p_word[959:929];
-  assign \p_word[13].shift  = p_word[965:960];
-  assign \p_word[14]  = p_word[1034:966];
-  assign \p_word[14].bias  = p_word[997:966];
-  assign \p_word[14].multiplier  = p_word[1028:998];
-  assign \p_word[14].shift  = p_word[1034:1029];
-  assign \p_word[15]  = p_word[1103:1035];
-  assign \p_word[15].bias  = p_word[1066:1035];
-  assign \p_word[15].multiplier  = p_word[1097:1067];
-  assign \p_word[15].shift  = p_word[1103:1098];
   assign \i_multiplier[0]  = i_multiplier[30:0];
   assign \i_multiplier[1]  = i_multiplier[61:31];
   assign \i_multiplier[2]  = i_multiplier[92:62];
@@ -2353,371 +2277,308 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   assign \m_out__payload.data[14]  = m_out__payload[119:112];
   assign \m_out__payload.data[15]  = m_out__payload[127:120];
   assign \m_out__payload.last  = m_out__payload[128];
-  assign \rp__data[0]  = rp__data[68:0];
-  assign \rp__data[0].bias  = rp__data[31:0];
-  assign \rp__data[0].multiplier  = rp__data[62:32];
-  assign \rp__data[0].shift  = rp__data[68:63];
-  assign \rp__data[1]  = rp__data[137:69];
-  assign \rp__data[1].bias  = rp__data[100:69];
-  assign \rp__data[1].multiplier  = rp__data[131:101];
-  assign \rp__data[1].shift  = rp__data[137:132];
-  assign \rp__data[2]  = rp__data[206:138];
-  assign \rp__data[2].bias  = rp__data[169:138];
-  assign \rp__data[2].multiplier  = rp__data[200:170];
-  assign \rp__data[2].shift  = rp__data[206:201];
-  assign \rp__data[3]  = rp__data[275:207];
-  assign \rp__data[3].bias  = rp__data[238:207];
-  assign \rp__data[3].multiplier  = rp__data[269:239];
-  assign \rp__data[3].shift  = rp__data[275:270];
-  assign \rp__data[4]  = rp__data[344:276];
-  assign \rp__data[4].bias  = rp__data[307:276];
-  assign \rp__data[4].multiplier  = rp__data[338:308];
-  assign \rp__data[4].shift  = rp__data[344:339];
-  assign \rp__data[5]  = rp__data[413:345];
-  assign \rp__data[5].bias  = rp__data[376:345];
-  assign \rp__data[5].multiplier  = rp__data[407:377];
-  assign \rp__data[5].shift  = rp__data[413:408];
-  assign \rp__data[6]  = rp__data[482:414];
-  assign \rp__data[6].bias  = rp__data[445:414];
-  assign \rp__data[6].multiplier  = rp__data[476:446];
-  assign \rp__data[6].shift  = rp__data[482:477];
-  assign \rp__data[7]  = rp__data[551:483];
-  assign \rp__data[7].bias  = rp__data[514:483];
-  assign \rp__data[7].multiplier  = rp__data[545:515];
-  assign \rp__data[7].shift  = rp__data[551:546];
-  assign \rp__data[8]  = rp__data[620:552];
-  assign \rp__data[8].bias  = rp__data[583:552];
-  assign \rp__data[8].multiplier  = rp__data[614:584];
-  assign \rp__data[8].shift  = rp__data[620:615];
-  assign \rp__data[9]  = rp__data[689:621];
-  assign \rp__data[9].bias  = rp__data[652:621];
-  assign \rp__data[9].multiplier  = rp__data[683:653];
-  assign \rp__data[9].shift  = rp__data[689:684];
-  assign \rp__data[10]  = rp__data[758:690];
-  assign \rp__data[10].bias  = rp__data[721:690];
-  assign \rp__data[10].multiplier  = rp__data[752:722];
-  assign \rp__data[10].shift  = rp__data[758:753];
-  assign \rp__data[11]  = rp__data[827:759];
-  assign \rp__data[11].bias  = rp__data[790:759];
-  assign \rp__data[11].multiplier  = rp__data[821:791];
-  assign \rp__data[11].shift  = rp__data[827:822];
-  assign \rp__data[12]  = rp__data[896:828];
-  assign \rp__data[12].bias  = rp__data[859:828];
-  assign \rp__data[12].multiplier  = rp__data[890:860];
-  assign \rp__data[12].shift  = rp__data[896:891];
-  assign \rp__data[13]  = rp__data[965:897];
-  assign \rp__data[13].bias  = rp__data[928:897];
-  assign \rp__data[13].multiplier  = rp__data[959:929];
-  assign \rp__data[13].shift  = rp__data[965:960];
-  assign \rp__data[14]  = rp__data[1034:966];
-  assign \rp__data[14].bias  = rp__data[997:966];
-  assign \rp__data[14].multiplier  = rp__data[1028:998];
-  assign \rp__data[14].shift  = rp__data[1034:1029];
-  assign \rp__data[15]  = rp__data[1103:1035];
-  assign \rp__data[15].bias  = rp__data[1066:1035];
-  assign \rp__data[15].multiplier  = rp__data[1097:1067];
-  assign \rp__data[15].shift  = rp__data[1103:1098];
-  assign \o_data$97[0]  = \o_data$97 [26:0];
-  assign \o_data$97[1]  = \o_data$97 [53:27];
-  assign \o_data$97[2]  = \o_data$97 [80:54];
-  assign \o_data$97[3]  = \o_data$97 [107:81];
-  assign \o_data$97[4]  = \o_data$97 [134:108];
-  assign \o_data$97[5]  = \o_data$97 [161:135];
-  assign \o_data$97[6]  = \o_data$97 [188:162];
-  assign \o_data$97[7]  = \o_data$97 [215:189];
-  assign \o_data$97[8]  = \o_data$97 [242:216];
-  assign \o_data$97[9]  = \o_data$97 [269:243];
-  assign \o_data$97[10]  = \o_data$97 [296:270];
-  assign \o_data$97[11]  = \o_data$97 [323:297];
-  assign \o_data$97[12]  = \o_data$97 [350:324];
-  assign \o_data$97[13]  = \o_data$97 [377:351];
-  assign \o_data$97[14]  = \o_data$97 [404:378];
-  assign \o_data$97[15]  = \o_data$97 [431:405];
+  assign \o_data$172[0]  = \o_data$172 [26:0];
+  assign \o_data$172[1]  = \o_data$172 [53:27];
+  assign \o_data$172[2]  = \o_data$172 [80:54];
+  assign \o_data$172[3]  = \o_data$172 [107:81];
+  assign \o_data$172[4]  = \o_data$172 [134:108];
+  assign \o_data$172[5]  = \o_data$172 [161:135];
+  assign \o_data$172[6]  = \o_data$172 [188:162];
+  assign \o_data$172[7]  = \o_data$172 [215:189];
+  assign \o_data$172[8]  = \o_data$172 [242:216];
+  assign \o_data$172[9]  = \o_data$172 [269:243];
+  assign \o_data$172[10]  = \o_data$172 [296:270];
+  assign \o_data$172[11]  = \o_data$172 [323:297];
+  assign \o_data$172[12]  = \o_data$172 [350:324];
+  assign \o_data$172[13]  = \o_data$172 [377:351];
+  assign \o_data$172[14]  = \o_data$172 [404:378];
+  assign \o_data$172[15]  = \o_data$172 [431:405];
   assign out_w[128] = o_last;
   assign out_w[127:0] = o_data;
-  assign i_shift[95:90] = p_word[1103:1098];
-  assign i_shift[89:84] = p_word[1034:1029];
-  assign i_shift[83:78] = p_word[965:960];
-  assign i_shift[77:72] = p_word[896:891];
-  assign i_shift[71:66] = p_word[827:822];
-  assign i_shift[65:60] = p_word[758:753];
-  assign i_shift[59:54] = p_word[689:684];
-  assign i_shift[53:48] = p_word[620:615];
-  assign i_shift[47:42] = p_word[551:546];
-  assign i_shift[41:36] = p_word[482:477];
-  assign i_shift[35:30] = p_word[413:408];
-  assign i_shift[29:24] = p_word[344:339];
-  assign i_shift[23:18] = p_word[275:270];
-  assign i_shift[17:12] = p_word[206:201];
-  assign i_shift[11:6] = p_word[137:132];
-  assign i_shift[5:0] = p_word[68:63];
-  assign i_multiplier[495:465] = p_word[1097:1067];
-  assign i_multiplier[464:434] = p_word[1028:998];
-  assign i_multiplier[433:403] = p_word[959:929];
-  assign i_multiplier[402:372] = p_word[890:860];
-  assign i_multiplier[371:341] = p_word[821:791];
-  assign i_multiplier[340:310] = p_word[752:722];
-  assign i_multiplier[309:279] = p_word[683:653];
-  assign i_multiplier[278:248] = p_word[614:584];
-  assign i_multiplier[247:217] = p_word[545:515];
-  assign i_multiplier[216:186] = p_word[476:446];
-  assign i_multiplier[185:155] = p_word[407:377];
-  assign i_multiplier[154:124] = p_word[338:308];
-  assign i_multiplier[123:93] = p_word[269:239];
-  assign i_multiplier[92:62] = p_word[200:170];
-  assign i_multiplier[61:31] = p_word[131:101];
-  assign i_multiplier[30:0] = p_word[62:32];
-  assign i_bias[511:480] = p_word[1066:1035];
-  assign i_bias[479:448] = p_word[997:966];
-  assign i_bias[447:416] = p_word[928:897];
-  assign i_bias[415:384] = p_word[859:828];
-  assign i_bias[383:352] = p_word[790:759];
-  assign i_bias[351:320] = p_word[721:690];
-  assign i_bias[319:288] = p_word[652:621];
-  assign i_bias[287:256] = p_word[583:552];
-  assign i_bias[255:224] = p_word[514:483];
-  assign i_bias[223:192] = p_word[445:414];
-  assign i_bias[191:160] = p_word[376:345];
-  assign i_bias[159:128] = p_word[307:276];
-  assign i_bias[127:96] = p_word[238:207];
-  assign i_bias[95:64] = p_word[169:138];
-  assign i_bias[63:32] = p_word[100:69];
-  assign i_bias[31:0] = p_word[31:0];
-  assign _0204_ = rst;
-  assign _0035_ = _0203_;
-  assign _0206_ = rst;
-  assign _0033_ = _0205_;
-  assign _0208_ = rst;
-  assign _0032_ = _0207_;
-  assign _0210_ = header_taken;
-  assign _0212_ = _0103_;
-  assign _0214_ = _0101_;
-  assign _0216_ = rst;
-  assign _0031_ = _0215_;
-  assign _0218_ = header_taken;
-  assign _0220_ = _0103_;
-  assign _0222_ = _0101_;
-  assign _0224_ = rst;
-  assign _0030_ = _0223_;
-  assign _0226_ = header_taken;
-  assign _0228_ = rst;
-  assign _0029_ = _0227_;
-  assign _0230_ = header_taken;
-  assign _0232_ = rst;
-  assign _0028_ = _0231_;
-  assign _0234_ = header_taken;
+  assign i_shift[95:90] = \r_data$138 [68:63];
+  assign i_shift[89:84] = \r_data$137 [68:63];
+  assign i_shift[83:78] = \r_data$136 [68:63];
+  assign i_shift[77:72] = \r_data$135 [68:63];
+  assign i_shift[71:66] = \r_data$134 [68:63];
+  assign i_shift[65:60] = \r_data$133 [68:63];
+  assign i_shift[59:54] = \r_data$132 [68:63];
+  assign i_shift[53:48] = \r_data$131 [68:63];
+  assign i_shift[47:42] = \r_data$130 [68:63];
+  assign i_shift[41:36] = \r_data$129 [68:63];
+  assign i_shift[35:30] = \r_data$128 [68:63];
+  assign i_shift[29:24] = \r_data$127 [68:63];
+  assign i_shift[23:18] = \r_data$126 [68:63];
+  assign i_shift[17:12] = \r_data$125 [68:63];
+  assign i_shift[11:6] = \r_data$124 [68:63];
+  assign i_shift[5:0] = r_data[68:63];
+  assign i_multiplier[495:465] = \r_data$138 [62:32];
+  assign i_multiplier[464:434] = \r_data$137 [62:32];
+  assign i_multiplier[433:403] = \r_data$136 [62:32];
+  assign i_multiplier[402:372] = \r_data$135 [62:32];
+  assign i_multiplier[371:341] = \r_data$134 [62:32];
+  assign i_multiplier[340:310] = \r_data$133 [62:32];
+  assign i_multiplier[309:279] = \r_data$132 [62:32];
+  assign i_multiplier[278:248] = \r_data$131 [62:32];
+  assign i_multiplier[247:217] = \r_data$130 [62:32];
+  assign i_multiplier[216:186] = \r_data$129 [62:32];
+  assign i_multiplier[185:155] = \r_data$128 [62:32];
+  assign i_multiplier[154:124] = \r_data$127 [62:32];
+  assign i_multiplier[123:93] = \r_data$126 [62:32];
+  assign i_multiplier[92:62] = \r_data$125 [62:32];
+  assign i_multiplier[61:31] = \r_data$124 [62:32];
+  assign i_multiplier[30:0] = r_data[62:32];
+  assign i_bias[511:480] = \r_data$138 [31:0];
+  assign i_bias[479:448] = \r_data$137 [31:0];
+  assign i_bias[447:416] = \r_data$136 [31:0];
+  assign i_bias[415:384] = \r_data$135 [31:0];
+  assign i_bias[383:352] = \r_data$134 [31:0];
+  assign i_bias[351:320] = \r_data$133 [31:0];
+  assign i_bias[319:288] = \r_data$132 [31:0];
+  assign i_bias[287:256] = \r_data$131 [31:0];
+  assign i_bias[255:224] = \r_data$130 [31:0];
+  assign i_bias[223:192] = \r_data$129 [31:0];
+  assign i_bias[191:160] = \r_data$128 [31:0];
+  assign i_bias[159:128] = \r_data$127 [31:0];
+  assign i_bias[127:96] = \r_data$126 [31:0];
+  assign i_bias[95:64] = \r_data$125 [31:0];
+  assign i_bias[63:32] = \r_data$124 [31:0];
+  assign i_bias[31:0] = r_data[31:0];
   assign _0236_ = rst;
-  assign _0027_ = _0235_;
-  assign _0238_ = header_taken;
-  assign _0240_ = _0103_;
-  assign _0242_ = _0101_;
-  assign _0244_ = rst;
-  assign _0026_ = _0243_;
-  assign _0246_ = header_taken;
-  assign _0248_ = _0106_;
-  assign _0250_ = _0105_;
-  assign _0252_ = _0103_;
-  assign _0254_ = _0101_;
+  assign _0068_ = _0235_;
+  assign _0238_ = rst;
+  assign _0066_ = _0237_;
+  assign _0240_ = rst;
+  assign _0065_ = _0239_;
+  assign _0242_ = header_taken;
+  assign _0244_ = _0007_;
+  assign _0246_ = _0005_;
+  assign _0248_ = rst;
+  assign _0064_ = _0247_;
+  assign _0250_ = header_taken;
+  assign _0252_ = _0007_;
+  assign _0254_ = _0005_;
   assign _0256_ = rst;
-  assign _0025_ = _0255_;
+  assign _0063_ = _0255_;
   assign _0258_ = header_taken;
-  assign _0260_ = _0105_;
-  assign _0262_ = _0103_;
-  assign _0264_ = _0101_;
-  assign _0266_ = rst;
-  assign _0024_ = _0265_;
-  assign _0270_ = last_mblock;
-  assign _0272_ = _0083_;
-  assign _0274_ = at_tile_last;
-  assign _0276_ = _0080_;
-  assign _0279_ = rst;
-  assign _0022_ = _0278_;
-  assign _0281_ = at_tile_last;
-  assign _0283_ = _0080_;
-  assign _0287_ = ch_last;
-  assign _0289_ = s_param__valid;
-  assign _0292_ = rst;
-  assign _0021_ = _0291_;
-  assign _0294_ = at_tile_last;
-  assign _0296_ = _0080_;
-  assign _0300_ = ch_last;
-  assign _0302_ = s_param__valid;
-  assign _0305_ = rst;
-  assign _0020_ = _0304_;
-  assign _0307_ = _0083_;
-  assign _0309_ = at_tile_last;
-  assign _0311_ = _0080_;
-  assign _0315_ = ch_last;
-  assign _0317_ = s_param__valid;
-  assign _0320_ = rst;
-  assign _0019_ = _0319_;
-  assign _0322_ = _0083_;
-  assign _0324_ = at_tile_last;
-  assign _0326_ = _0080_;
-  assign _0330_ = ch_last;
-  assign _0332_ = s_param__valid;
-  assign _0335_ = rst;
-  assign _0018_ = _0334_;
-  assign _0337_ = _0092_;
-  assign _0339_ = at_tile_last;
-  assign _0341_ = _0080_;
-  assign _0345_ = ch_last;
-  assign _0347_ = s_param__valid;
-  assign _0350_ = rst;
-  assign _0017_ = _0349_;
-  assign _0352_ = at_tile_last;
-  assign _0354_ = _0080_;
-  assign _0358_ = ch_last;
-  assign _0360_ = s_param__valid;
-  assign _0363_ = rst;
-  assign _0016_ = _0362_;
-  assign _0365_ = ch_last;
-  assign _0367_ = s_param__valid;
-  assign _0371_ = rst;
-  assign _0015_ = _0370_;
-  assign _0373_ = _0066_;
-  assign _0375_ = s_param__valid;
-  assign _0379_ = rst;
-  assign _0014_ = _0378_;
-  assign _0381_ = _0066_;
-  assign _0383_ = s_param__valid;
-  assign _0387_ = rst;
-  assign _0013_ = _0386_;
-  assign _0389_ = _0094_;
-  assign _0393_ = last_mblock;
-  assign _0395_ = _0083_;
-  assign _0397_ = at_tile_last;
-  assign _0399_ = _0080_;
-  assign _0402_ = ch_last;
-  assign _0404_ = s_param__valid;
+  assign _0260_ = rst;
+  assign _0062_ = _0259_;
+  assign _0262_ = header_taken;
+  assign _0264_ = rst;
+  assign _0061_ = _0263_;
+  assign _0266_ = header_taken;
+  assign _0268_ = rst;
+  assign _0060_ = _0267_;
+  assign _0270_ = header_taken;
+  assign _0272_ = _0007_;
+  assign _0274_ = _0005_;
+  assign _0276_ = rst;
+  assign _0059_ = _0275_;
+  assign _0278_ = header_taken;
+  assign _0280_ = _0010_;
+  assign _0282_ = _0009_;
+  assign _0284_ = _0007_;
+  assign _0286_ = _0005_;
+  assign _0288_ = rst;
+  assign _0058_ = _0287_;
+  assign _0290_ = header_taken;
+  assign _0292_ = _0009_;
+  assign _0294_ = _0007_;
+  assign _0296_ = _0005_;
+  assign _0298_ = rst;
+  assign _0057_ = _0297_;
+  assign _0302_ = last_mblock;
+  assign _0304_ = _0146_;
+  assign _0306_ = at_tile_last;
+  assign _0308_ = _0143_;
+  assign _0311_ = rst;
+  assign _0055_ = _0310_;
+  assign _0313_ = at_tile_last;
+  assign _0315_ = _0143_;
+  assign _0319_ = ch_last;
+  assign _0321_ = s_param__valid;
+  assign _0324_ = rst;
+  assign _0054_ = _0323_;
+  assign _0326_ = at_tile_last;
+  assign _0328_ = _0143_;
+  assign _0332_ = ch_last;
+  assign _0334_ = s_param__valid;
+  assign _0337_ = rst;
+  assign _0053_ = _0336_;
+  assign _0339_ = _0146_;
+  assign _0341_ = at_tile_last;
+  assign _0343_ = _0143_;
+  assign _0347_ = ch_last;
+  assign _0349_ = s_param__valid;
+  assign _0352_ = rst;
+  assign _0052_ = _0351_;
+  assign _0354_ = _0146_;
+  assign _0356_ = at_tile_last;
+  assign _0358_ = _0143_;
+  assign _0362_ = ch_last;
+  assign _0364_ = s_param__valid;
+  assign _0367_ = rst;
+  assign _0051_ = _0366_;
+  assign _0369_ = _0155_;
+  assign _0371_ = at_tile_last;
+  assign _0373_ = _0143_;
+  assign _0377_ = ch_last;
+  assign _0379_ = s_param__valid;
+  assign _0382_ = rst;
+  assign _0050_ = _0381_;
+  assign _0384_ = at_tile_last;
+  assign _0386_ = _0143_;
+  assign _0390_ = ch_last;
+  assign _0392_ = s_param__valid;
+  assign _0395_ = rst;
+  assign _0049_ = _0394_;
+  assign _0397_ = ch_last;
+  assign _0399_ = s_param__valid;
+  assign _0403_ = rst;
+  assign _0048_ = _0402_;
+  assign _0405_ = _0129_;
   assign _0407_ = s_param__valid;
-  assign _0410_ = rst;
-  assign _0011_ = _0409_;
-  assign _0412_ = s_param__valid;
-  assign _0416_ = s_param__valid;
+  assign _0411_ = rst;
+  assign _0047_ = _0410_;
+  assign _0413_ = _0129_;
+  assign _0415_ = s_param__valid;
   assign _0419_ = rst;
-  assign _0010_ = _0418_;
-  assign _0421_ = s_param__valid;
-  assign _0425_ = s_param__valid;
-  assign _0428_ = rst;
-  assign _0009_ = _0427_;
-  assign _0430_ = _0070_;
-  assign _0432_ = _0068_;
-  assign _0434_ = s_param__valid;
-  assign _0438_ = s_param__valid;
-  assign _0441_ = rst;
-  assign _0008_ = _0440_;
-  assign _0443_ = _0068_;
-  assign _0445_ = s_param__valid;
-  assign _0449_ = s_param__valid;
-  assign _0452_ = rst;
-  assign _0007_ = _0451_;
-  assign _0454_ = _0070_;
-  assign _0456_ = _0068_;
-  assign _0458_ = s_param__valid;
-  assign _0462_ = s_param__valid;
-  assign _0465_ = rst;
-  assign _0006_ = _0464_;
-  assign _0467_ = _0068_;
-  assign _0469_ = s_param__valid;
-  assign _0473_ = s_param__valid;
-  assign _0476_ = rst;
-  assign _0005_ = _0475_;
-  assign _0478_ = s_param__valid;
-  assign _0482_ = rst;
-  assign _0004_ = _0481_;
-  assign _0484_ = s_param__valid;
-  assign _0488_ = rst;
-  assign _0003_ = _0487_;
+  assign _0046_ = _0418_;
+  assign _0421_ = _0157_;
+  assign _0425_ = last_mblock;
+  assign _0427_ = _0146_;
+  assign _0429_ = at_tile_last;
+  assign _0431_ = _0143_;
+  assign _0434_ = ch_last;
+  assign _0436_ = s_param__valid;
+  assign _0439_ = s_param__valid;
+  assign _0442_ = rst;
+  assign _0044_ = _0441_;
+  assign _0444_ = s_param__valid;
+  assign _0448_ = s_param__valid;
+  assign _0451_ = rst;
+  assign _0043_ = _0450_;
+  assign _0453_ = s_param__valid;
+  assign _0457_ = s_param__valid;
+  assign _0460_ = rst;
+  assign _0042_ = _0459_;
+  assign _0462_ = _0133_;
+  assign _0464_ = _0131_;
+  assign _0466_ = s_param__valid;
+  assign _0470_ = s_param__valid;
+  assign _0473_ = rst;
+  assign _0041_ = _0472_;
+  assign _0475_ = _0131_;
+  assign _0477_ = s_param__valid;
+  assign _0481_ = s_param__valid;
+  assign _0484_ = rst;
+  assign _0040_ = _0483_;
+  assign _0486_ = _0133_;
+  assign _0488_ = _0131_;
   assign _0490_ = s_param__valid;
-  assign _0494_ = rst;
-  assign _0002_ = _0493_;
-  assign _0496_ = s_param__valid;
-  assign _0500_ = rst;
-  assign _0129_ = _0499_;
-  assign _0502_ = s_param__valid;
-  assign _0506_ = rst;
-  assign _0128_ = _0505_;
-  assign _0508_ = s_param__valid;
-  assign _0512_ = rst;
-  assign _0127_ = _0511_;
-  assign _0514_ = s_param__valid;
-  assign _0518_ = rst;
-  assign _0126_ = _0517_;
-  assign _0520_ = s_param__valid;
-  assign _0524_ = rst;
-  assign _0125_ = _0523_;
-  assign _0526_ = s_param__valid;
-  assign _0530_ = rst;
-  assign _0124_ = _0529_;
+  assign _0494_ = s_param__valid;
+  assign _0497_ = rst;
+  assign _0039_ = _0496_;
+  assign _0499_ = _0131_;
+  assign _0501_ = s_param__valid;
+  assign _0505_ = s_param__valid;
+  assign _0508_ = rst;
+  assign _0038_ = _0507_;
+  assign _0510_ = s_param__valid;
+  assign _0514_ = rst;
+  assign _0037_ = _0513_;
+  assign _0516_ = s_param__valid;
+  assign _0520_ = rst;
+  assign _0036_ = _0519_;
+  assign _0522_ = s_param__valid;
+  assign _0526_ = rst;
+  assign _0035_ = _0525_;
+  assign _0528_ = s_param__valid;
   assign _0532_ = rst;
-  assign _0123_ = _0531_;
-  assign _0534_ = rst;
-  assign _0122_ = _0533_;
-  assign _0536_ = rst;
-  assign _0121_ = _0535_;
-  assign _0538_ = _0048_;
-  assign _0540_ = _0047_;
-  assign _0542_ = _0046_;
-  assign _0544_ = o_valid;
-  assign ra_next = _0543_;
-  assign \$signal  = _0545_;
-  assign i_valid = _0547_;
-  assign wp__en = _0549_;
-  assign wp__addr = _0551_;
-  assign wp__data[1103:1098] = _0553_;
-  assign wp__data[1097:1067] = _0555_;
-  assign wp__data[1066:1035] = _0557_;
-  assign wp__data[1034:1029] = _0559_;
-  assign wp__data[1028:998] = _0561_;
-  assign wp__data[997:966] = _0563_;
-  assign wp__data[965:960] = _0565_;
-  assign wp__data[959:929] = _0567_;
-  assign wp__data[928:897] = _0569_;
-  assign wp__data[896:891] = _0571_;
-  assign wp__data[890:860] = _0573_;
-  assign wp__data[859:828] = _0575_;
-  assign wp__data[827:822] = _0577_;
-  assign wp__data[821:791] = _0579_;
-  assign wp__data[790:759] = _0130_;
-  assign wp__data[758:753] = _0132_;
-  assign wp__data[752:722] = _0134_;
-  assign wp__data[721:690] = _0136_;
-  assign wp__data[689:684] = _0138_;
-  assign wp__data[683:653] = _0140_;
-  assign wp__data[652:621] = _0142_;
-  assign wp__data[620:615] = _0144_;
-  assign wp__data[614:584] = _0146_;
-  assign wp__data[583:552] = _0148_;
-  assign wp__data[551:546] = _0150_;
-  assign wp__data[545:515] = _0152_;
-  assign wp__data[514:483] = _0154_;
-  assign wp__data[482:477] = _0156_;
-  assign wp__data[476:446] = _0158_;
-  assign wp__data[445:414] = _0160_;
-  assign wp__data[413:408] = _0162_;
-  assign wp__data[407:377] = _0164_;
-  assign wp__data[376:345] = _0166_;
-  assign wp__data[344:339] = _0168_;
-  assign wp__data[338:308] = _0170_;
-  assign wp__data[307:276] = _0172_;
-  assign wp__data[275:270] = _0174_;
-  assign wp__data[269:239] = _0176_;
-  assign wp__data[238:207] = _0178_;
-  assign wp__data[206:201] = _0180_;
-  assign wp__data[200:170] = _0182_;
-  assign wp__data[169:138] = _0184_;
-  assign wp__data[137:132] = _0186_;
-  assign wp__data[131:101] = _0188_;
-  assign wp__data[100:69] = _0190_;
-  assign wp__data[68:63] = _0192_;
-  assign wp__data[62:32] = _0194_;
-  assign wp__data[31:0] = _0196_;
-  assign header_taken = _0198_;
-  assign s_param__ready = _0200_;
-  assign _0046_ = beat;
-  assign _0047_ = d;
-  assign _0100_ = beat;
+  assign _0033_ = _0531_;
+  assign _0534_ = s_param__valid;
+  assign _0538_ = rst;
+  assign _0032_ = _0537_;
+  assign _0540_ = s_param__valid;
+  assign _0544_ = rst;
+  assign _0031_ = _0543_;
+  assign _0546_ = s_param__valid;
+  assign _0550_ = rst;
+  assign _0030_ = _0549_;
+  assign _0552_ = s_param__valid;
+  assign _0556_ = rst;
+  assign _0029_ = _0555_;
+  assign _0558_ = s_param__valid;
+  assign _0562_ = rst;
+  assign _0028_ = _0561_;
+  assign _0564_ = rst;
+  assign _0027_ = _0563_;
+  assign _0566_ = rst;
+  assign _0026_ = _0565_;
+  assign _0568_ = rst;
+  assign _0025_ = _0567_;
+  assign _0570_ = _0111_;
+  assign _0572_ = _0110_;
+  assign _0574_ = _0109_;
+  assign _0576_ = o_valid;
+  assign ra_next = _0575_;
+  assign \$signal  = _0577_;
+  assign i_valid = _0579_;
+  assign \w_en$73  = _0581_;
+  assign \w_data$72  = _0583_;
+  assign \w_addr$71  = _0585_;
+  assign \w_en$70  = _0587_;
+  assign \w_data$69  = _0589_;
+  assign \w_addr$68  = _0591_;
+  assign \w_en$67  = _0593_;
+  assign \w_data$66  = _0595_;
+  assign \w_addr$65  = _0597_;
+  assign \w_en$64  = _0599_;
+  assign \w_data$63  = _0601_;
+  assign \w_addr$62  = _0603_;
+  assign \w_en$61  = _0605_;
+  assign \w_data$60  = _0607_;
+  assign \w_addr$59  = _0609_;
+  assign \w_en$58  = _0611_;
+  assign \w_data$57  = _0160_;
+  assign \w_addr$56  = _0162_;
+  assign \w_en$55  = _0164_;
+  assign \w_data$54  = _0166_;
+  assign \w_addr$53  = _0168_;
+  assign \w_en$52  = _0170_;
+  assign \w_data$51  = _0172_;
+  assign \w_addr$50  = _0174_;
+  assign \w_en$49  = _0176_;
+  assign \w_data$48  = _0178_;
+  assign \w_addr$47  = _0180_;
+  assign \w_en$46  = _0182_;
+  assign \w_data$45  = _0184_;
+  assign \w_addr$44  = _0186_;
+  assign \w_en$43  = _0188_;
+  assign \w_data$42  = _0190_;
+  assign \w_addr$41  = _0192_;
+  assign \w_en$40  = _0194_;
+  assign \w_data$39  = _0196_;
+  assign \w_addr$38  = _0198_;
+  assign \w_en$37  = _0200_;
+  assign \w_data$36  = _0202_;
+  assign \w_addr$35  = _0204_;
+  assign \w_en$34  = _0206_;
+  assign \w_data$33  = _0208_;
+  assign \w_addr$32  = _0210_;
+  assign \w_en$31  = _0212_;
+  assign \w_data$30  = _0214_;
+  assign \w_addr$29  = _0216_;
+  assign w_en = _0218_;
+  assign w_data = _0220_;
+  assign w_addr = _0222_;
+  assign w_word[68:63] = _0224_;
+  assign w_word[62:32] = _0226_;
+  assign w_word[31:0] = _0228_;
+  assign header_taken = _0230_;
+  assign s_param__ready = _0232_;
+  assign _0109_ = beat;
+  assign _0110_ = d;
+  assign _0004_ = beat;
 endmodule
 
 (* generator = "Amaranth" *)
@@ -4855,6 +4716,982 @@ module \hwq_top.engine.fifo (clk, rst, r_rdy, r_data, w_port__data, w_en, r_en);
   assign _23_ = _00_;
   assign _25_ = rst;
   assign _10_ = _24_;
+endmodule
+
+(* generator = "Amaranth" *)
+module \hwq_top.engine.params0 (rst, wp__addr, wp__data, wp__en, rp__addr, r_data, clk);
+  input clk;
+  wire clk;
+  wire [3:0] r_addr;
+  output [68:0] r_data;
+  reg [68:0] r_data = 69'h000000000000000000;
+  (* init = 69'h000000000000000000 *)
+  wire [68:0] r_q;
+  input [3:0] rp__addr;
+  wire [3:0] rp__addr;
+  wire [68:0] rp__data;
+  input rst;
+  wire rst;
+  wire [3:0] w_addr;
+  wire [68:0] w_data;
+  wire w_en;
+  input [3:0] wp__addr;
+  wire [3:0] wp__addr;
+  input [68:0] wp__data;
+  wire [68:0] wp__data;
+  input wp__en;
+  wire wp__en;
+  (* no_rw_check = 32'd1 *)
+  reg [68:0] mem [15:0];
+  initial begin
+    mem[0] = 69'h000000000000000000;
+    mem[1] = 69'h000000000000000000;
+    mem[2] = 69'h000000000000000000;
+    mem[3] = 69'h000000000000000000;
+    mem[4] = 69'h000000000000000000;
+    mem[5] = 69'h000000000000000000;
+    mem[6] = 69'h000000000000000000;
+    mem[7] = 69'h000000000000000000;
+    mem[8] = 69'h000000000000000000;
+    mem[9] = 69'h000000000000000000;
+    mem[10] = 69'h000000000000000000;
+    mem[11] = 69'h000000000000000000;
+    mem[12] = 69'h000000000000000000;
+    mem[13] = 69'h000000000000000000;
+    mem[14] = 69'h000000000000000000;
+    mem[15] = 69'h000000000000000000;
+  end
+  always @(posedge clk) begin
+    if (wp__en)
+      mem[wp__addr] <= wp__data;
+  end
+  reg [68:0] _1_;
+  always @(posedge clk) begin
+    _1_ <= mem[rp__addr];
+  end
+  assign rp__data = _1_;
+  always @(posedge clk)
+    r_data <= rp__data;
+  assign w_addr = wp__addr;
+  assign w_data = wp__data;
+  assign w_en = wp__en;
+  assign r_addr = rp__addr;
+  assign r_q = r_data;
+endmodule
+
+(* generator = "Amaranth" *)
+module \hwq_top.engine.params1 (rst, wp__addr, wp__data, wp__en, rp__addr, r_data, clk);
+  input clk;
+  wire clk;
+  wire [3:0] r_addr;
+  output [68:0] r_data;
+  reg [68:0] r_data = 69'h000000000000000000;
+  (* init = 69'h000000000000000000 *)
+  wire [68:0] r_q;
+  input [3:0] rp__addr;
+  wire [3:0] rp__addr;
+  wire [68:0] rp__data;
+  input rst;
+  wire rst;
+  wire [3:0] w_addr;
+  wire [68:0] w_data;
+  wire w_en;
+  input [3:0] wp__addr;
+  wire [3:0] wp__addr;
+  input [68:0] wp__data;
+  wire [68:0] wp__data;
+  input wp__en;
+  wire wp__en;
+  (* no_rw_check = 32'd1 *)
+  reg [68:0] mem [15:0];
+  initial begin
+    mem[0] = 69'h000000000000000000;
+    mem[1] = 69'h000000000000000000;
+    mem[2] = 69'h000000000000000000;
+    mem[3] = 69'h000000000000000000;
+    mem[4] = 69'h000000000000000000;
+    mem[5] = 69'h000000000000000000;
+    mem[6] = 69'h000000000000000000;
+    mem[7] = 69'h000000000000000000;
+    mem[8] = 69'h000000000000000000;
+    mem[9] = 69'h000000000000000000;
+    mem[10] = 69'h000000000000000000;
+    mem[11] = 69'h000000000000000000;
+    mem[12] = 69'h000000000000000000;
+    mem[13] = 69'h000000000000000000;
+    mem[14] = 69'h000000000000000000;
+    mem[15] = 69'h000000000000000000;
+  end
+  always @(posedge clk) begin
+    if (wp__en)
+      mem[wp__addr] <= wp__data;
+  end
+  reg [68:0] _1_;
+  always @(posedge clk) begin
+    _1_ <= mem[rp__addr];
+  end
+  assign rp__data = _1_;
+  always @(posedge clk)
+    r_data <= rp__data;
+  assign w_addr = wp__addr;
+  assign w_data = wp__data;
+  assign w_en = wp__en;
+  assign r_addr = rp__addr;
+  assign r_q = r_data;
+endmodule
+
+(* generator = "Amaranth" *)
+module \hwq_top.engine.params10 (rst, wp__addr, wp__data, wp__en, rp__addr, r_data, clk);
+  input clk;
+  wire clk;
+  wire [3:0] r_addr;
+  output [68:0] r_data;
+  reg [68:0] r_data = 69'h000000000000000000;
+  (* init = 69'h000000000000000000 *)
+  wire [68:0] r_q;
+  input [3:0] rp__addr;
+  wire [3:0] rp__addr;
+  wire [68:0] rp__data;
+  input rst;
+  wire rst;
+  wire [3:0] w_addr;
+  wire [68:0] w_data;
+  wire w_en;
+  input [3:0] wp__addr;
+  wire [3:0] wp__addr;
+  input [68:0] wp__data;
+  wire [68:0] wp__data;
+  input wp__en;
+  wire wp__en;
+  (* no_rw_check = 32'd1 *)
+  reg [68:0] mem [15:0];
+  initial begin
+    mem[0] = 69'h000000000000000000;
+    mem[1] = 69'h000000000000000000;
+    mem[2] = 69'h000000000000000000;
+    mem[3] = 69'h000000000000000000;
+    mem[4] = 69'h000000000000000000;
+    mem[5] = 69'h000000000000000000;
+    mem[6] = 69'h000000000000000000;
+    mem[7] = 69'h000000000000000000;
+    mem[8] = 69'h000000000000000000;
+    mem[9] = 69'h000000000000000000;
+    mem[10] = 69'h000000000000000000;
+    mem[11] = 69'h000000000000000000;
+    mem[12] = 69'h000000000000000000;
+    mem[13] = 69'h000000000000000000;
+    mem[14] = 69'h000000000000000000;
+    mem[15] = 69'h000000000000000000;
+  end
+  always @(posedge clk) begin
+    if (wp__en)
+      mem[wp__addr] <= wp__data;
+  end
+  reg [68:0] _1_;
+  always @(posedge clk) begin
+    _1_ <= mem[rp__addr];
+  end
+  assign rp__data = _1_;
+  always @(posedge clk)
+    r_data <= rp__data;
+  assign w_addr = wp__addr;
+  assign w_data = wp__data;
+  assign w_en = wp__en;
+  assign r_addr = rp__addr;
+  assign r_q = r_data;
+endmodule
+
+(* generator = "Amaranth" *)
+module \hwq_top.engine.params11 (rst, wp__addr, wp__data, wp__en, rp__addr, r_data, clk);
+  input clk;
+  wire clk;
+  wire [3:0] r_addr;
+  output [68:0] r_data;
+  reg [68:0] r_data = 69'h000000000000000000;
+  (* init = 69'h000000000000000000 *)
+  wire [68:0] r_q;
+  input [3:0] rp__addr;
+  wire [3:0] rp__addr;
+  wire [68:0] rp__data;
+  input rst;
+  wire rst;
+  wire [3:0] w_addr;
+  wire [68:0] w_data;
+  wire w_en;
+  input [3:0] wp__addr;
+  wire [3:0] wp__addr;
+  input [68:0] wp__data;
+  wire [68:0] wp__data;
+  input wp__en;
+  wire wp__en;
+  (* no_rw_check = 32'd1 *)
+  reg [68:0] mem [15:0];
+  initial begin
+    mem[0] = 69'h000000000000000000;
+    mem[1] = 69'h000000000000000000;
+    mem[2] = 69'h000000000000000000;
+    mem[3] = 69'h000000000000000000;
+    mem[4] = 69'h000000000000000000;
+    mem[5] = 69'h000000000000000000;
+    mem[6] = 69'h000000000000000000;
+    mem[7] = 69'h000000000000000000;
+    mem[8] = 69'h000000000000000000;
+    mem[9] = 69'h000000000000000000;
+    mem[10] = 69'h000000000000000000;
+    mem[11] = 69'h000000000000000000;
+    mem[12] = 69'h000000000000000000;
+    mem[13] = 69'h000000000000000000;
+    mem[14] = 69'h000000000000000000;
+    mem[15] = 69'h000000000000000000;
+  end
+  always @(posedge clk) begin
+    if (wp__en)
+      mem[wp__addr] <= wp__data;
+  end
+  reg [68:0] _1_;
+  always @(posedge clk) begin
+    _1_ <= mem[rp__addr];
+  end
+  assign rp__data = _1_;
+  always @(posedge clk)
+    r_data <= rp__data;
+  assign w_addr = wp__addr;
+  assign w_data = wp__data;
+  assign w_en = wp__en;
+  assign r_addr = rp__addr;
+  assign r_q = r_data;
+endmodule
+
+(* generator = "Amaranth" *)
+module \hwq_top.engine.params12 (rst, wp__addr, wp__data, wp__en, rp__addr, r_data, clk);
+  input clk;
+  wire clk;
+  wire [3:0] r_addr;
+  output [68:0] r_data;
+  reg [68:0] r_data = 69'h000000000000000000;
+  (* init = 69'h000000000000000000 *)
+  wire [68:0] r_q;
+  input [3:0] rp__addr;
+  wire [3:0] rp__addr;
+  wire [68:0] rp__data;
+  input rst;
+  wire rst;
+  wire [3:0] w_addr;
+  wire [68:0] w_data;
+  wire w_en;
+  input [3:0] wp__addr;
+  wire [3:0] wp__addr;
+  input [68:0] wp__data;
+  wire [68:0] wp__data;
+  input wp__en;
+  wire wp__en;
+  (* no_rw_check = 32'd1 *)
+  reg [68:0] mem [15:0];
+  initial begin
+    mem[0] = 69'h000000000000000000;
+    mem[1] = 69'h000000000000000000;
+    mem[2] = 69'h000000000000000000;
+    mem[3] = 69'h000000000000000000;
+    mem[4] = 69'h000000000000000000;
+    mem[5] = 69'h000000000000000000;
+    mem[6] = 69'h000000000000000000;
+    mem[7] = 69'h000000000000000000;
+    mem[8] = 69'h000000000000000000;
+    mem[9] = 69'h000000000000000000;
+    mem[10] = 69'h000000000000000000;
+    mem[11] = 69'h000000000000000000;
+    mem[12] = 69'h000000000000000000;
+    mem[13] = 69'h000000000000000000;
+    mem[14] = 69'h000000000000000000;
+    mem[15] = 69'h000000000000000000;
+  end
+  always @(posedge clk) begin
+    if (wp__en)
+      mem[wp__addr] <= wp__data;
+  end
+  reg [68:0] _1_;
+  always @(posedge clk) begin
+    _1_ <= mem[rp__addr];
+  end
+  assign rp__data = _1_;
+  always @(posedge clk)
+    r_data <= rp__data;
+  assign w_addr = wp__addr;
+  assign w_data = wp__data;
+  assign w_en = wp__en;
+  assign r_addr = rp__addr;
+  assign r_q = r_data;
+endmodule
+
+(* generator = "Amaranth" *)
+module \hwq_top.engine.params13 (rst, wp__addr, wp__data, wp__en, rp__addr, r_data, clk);
+  input clk;
+  wire clk;
+  wire [3:0] r_addr;
+  output [68:0] r_data;
+  reg [68:0] r_data = 69'h000000000000000000;
+  (* init = 69'h000000000000000000 *)
+  wire [68:0] r_q;
+  input [3:0] rp__addr;
+  wire [3:0] rp__addr;
+  wire [68:0] rp__data;
+  input rst;
+  wire rst;
+  wire [3:0] w_addr;
+  wire [68:0] w_data;
+  wire w_en;
+  input [3:0] wp__addr;
+  wire [3:0] wp__addr;
+  input [68:0] wp__data;
+  wire [68:0] wp__data;
+  input wp__en;
+  wire wp__en;
+  (* no_rw_check = 32'd1 *)
+  reg [68:0] mem [15:0];
+  initial begin
+    mem[0] = 69'h000000000000000000;
+    mem[1] = 69'h000000000000000000;
+    mem[2] = 69'h000000000000000000;
+    mem[3] = 69'h000000000000000000;
+    mem[4] = 69'h000000000000000000;
+    mem[5] = 69'h000000000000000000;
+    mem[6] = 69'h000000000000000000;
+    mem[7] = 69'h000000000000000000;
+    mem[8] = 69'h000000000000000000;
+    mem[9] = 69'h000000000000000000;
+    mem[10] = 69'h000000000000000000;
+    mem[11] = 69'h000000000000000000;
+    mem[12] = 69'h000000000000000000;
+    mem[13] = 69'h000000000000000000;
+    mem[14] = 69'h000000000000000000;
+    mem[15] = 69'h000000000000000000;
+  end
+  always @(posedge clk) begin
+    if (wp__en)
+      mem[wp__addr] <= wp__data;
+  end
+  reg [68:0] _1_;
+  always @(posedge clk) begin
+    _1_ <= mem[rp__addr];
+  end
+  assign rp__data = _1_;
+  always @(posedge clk)
+    r_data <= rp__data;
+  assign w_addr = wp__addr;
+  assign w_data = wp__data;
+  assign w_en = wp__en;
+  assign r_addr = rp__addr;
+  assign r_q = r_data;
+endmodule
+
+(* generator = "Amaranth" *)
+module \hwq_top.engine.params14 (rst, wp__addr, wp__data, wp__en, rp__addr, r_data, clk);
+  input clk;
+  wire clk;
+  wire [3:0] r_addr;
+  output [68:0] r_data;
+  reg [68:0] r_data = 69'h000000000000000000;
+  (* init = 69'h000000000000000000 *)
+  wire [68:0] r_q;
+  input [3:0] rp__addr;
+  wire [3:0] rp__addr;
+  wire [68:0] rp__data;
+  input rst;
+  wire rst;
+  wire [3:0] w_addr;
+  wire [68:0] w_data;
+  wire w_en;
+  input [3:0] wp__addr;
+  wire [3:0] wp__addr;
+  input [68:0] wp__data;
+  wire [68:0] wp__data;
+  input wp__en;
+  wire wp__en;
+  (* no_rw_check = 32'd1 *)
+  reg [68:0] mem [15:0];
+  initial begin
+    mem[0] = 69'h000000000000000000;
+    mem[1] = 69'h000000000000000000;
+    mem[2] = 69'h000000000000000000;
+    mem[3] = 69'h000000000000000000;
+    mem[4] = 69'h000000000000000000;
+    mem[5] = 69'h000000000000000000;
+    mem[6] = 69'h000000000000000000;
+    mem[7] = 69'h000000000000000000;
+    mem[8] = 69'h000000000000000000;
+    mem[9] = 69'h000000000000000000;
+    mem[10] = 69'h000000000000000000;
+    mem[11] = 69'h000000000000000000;
+    mem[12] = 69'h000000000000000000;
+    mem[13] = 69'h000000000000000000;
+    mem[14] = 69'h000000000000000000;
+    mem[15] = 69'h000000000000000000;
+  end
+  always @(posedge clk) begin
+    if (wp__en)
+      mem[wp__addr] <= wp__data;
+  end
+  reg [68:0] _1_;
+  always @(posedge clk) begin
+    _1_ <= mem[rp__addr];
+  end
+  assign rp__data = _1_;
+  always @(posedge clk)
+    r_data <= rp__data;
+  assign w_addr = wp__addr;
+  assign w_data = wp__data;
+  assign w_en = wp__en;
+  assign r_addr = rp__addr;
+  assign r_q = r_data;
+endmodule
+
+(* generator = "Amaranth" *)
+module \hwq_top.engine.params15 (rst, wp__addr, wp__data, wp__en, rp__addr, r_data, clk);
+  input clk;
+  wire clk;
+  wire [3:0] r_addr;
+  output [68:0] r_data;
+  reg [68:0] r_data = 69'h000000000000000000;
+  (* init = 69'h000000000000000000 *)
+  wire [68:0] r_q;
+  input [3:0] rp__addr;
+  wire [3:0] rp__addr;
+  wire [68:0] rp__data;
+  input rst;
+  wire rst;
+  wire [3:0] w_addr;
+  wire [68:0] w_data;
+  wire w_en;
+  input [3:0] wp__addr;
+  wire [3:0] wp__addr;
+  input [68:0] wp__data;
+  wire [68:0] wp__data;
+  input wp__en;
+  wire wp__en;
+  (* no_rw_check = 32'd1 *)
+  reg [68:0] mem [15:0];
+  initial begin
+    mem[0] = 69'h000000000000000000;
+    mem[1] = 69'h000000000000000000;
+    mem[2] = 69'h000000000000000000;
+    mem[3] = 69'h000000000000000000;
+    mem[4] = 69'h000000000000000000;
+    mem[5] = 69'h000000000000000000;
+    mem[6] = 69'h000000000000000000;
+    mem[7] = 69'h000000000000000000;
+    mem[8] = 69'h000000000000000000;
+    mem[9] = 69'h000000000000000000;
+    mem[10] = 69'h000000000000000000;
+    mem[11] = 69'h000000000000000000;
+    mem[12] = 69'h000000000000000000;
+    mem[13] = 69'h000000000000000000;
+    mem[14] = 69'h000000000000000000;
+    mem[15] = 69'h000000000000000000;
+  end
+  always @(posedge clk) begin
+    if (wp__en)
+      mem[wp__addr] <= wp__data;
+  end
+  reg [68:0] _1_;
+  always @(posedge clk) begin
+    _1_ <= mem[rp__addr];
+  end
+  assign rp__data = _1_;
+  always @(posedge clk)
+    r_data <= rp__data;
+  assign w_addr = wp__addr;
+  assign w_data = wp__data;
+  assign w_en = wp__en;
+  assign r_addr = rp__addr;
+  assign r_q = r_data;
+endmodule
+
+(* generator = "Amaranth" *)
+module \hwq_top.engine.params2 (rst, wp__addr, wp__data, wp__en, rp__addr, r_data, clk);
+  input clk;
+  wire clk;
+  wire [3:0] r_addr;
+  output [68:0] r_data;
+  reg [68:0] r_data = 69'h000000000000000000;
+  (* init = 69'h000000000000000000 *)
+  wire [68:0] r_q;
+  input [3:0] rp__addr;
+  wire [3:0] rp__addr;
+  wire [68:0] rp__data;
+  input rst;
+  wire rst;
+  wire [3:0] w_addr;
+  wire [68:0] w_data;
+  wire w_en;
+  input [3:0] wp__addr;
+  wire [3:0] wp__addr;
+  input [68:0] wp__data;
+  wire [68:0] wp__data;
+  input wp__en;
+  wire wp__en;
+  (* no_rw_check = 32'd1 *)
+  reg [68:0] mem [15:0];
+  initial begin
+    mem[0] = 69'h000000000000000000;
+    mem[1] = 69'h000000000000000000;
+    mem[2] = 69'h000000000000000000;
+    mem[3] = 69'h000000000000000000;
+    mem[4] = 69'h000000000000000000;
+    mem[5] = 69'h000000000000000000;
+    mem[6] = 69'h000000000000000000;
+    mem[7] = 69'h000000000000000000;
+    mem[8] = 69'h000000000000000000;
+    mem[9] = 69'h000000000000000000;
+    mem[10] = 69'h000000000000000000;
+    mem[11] = 69'h000000000000000000;
+    mem[12] = 69'h000000000000000000;
+    mem[13] = 69'h000000000000000000;
+    mem[14] = 69'h000000000000000000;
+    mem[15] = 69'h000000000000000000;
+  end
+  always @(posedge clk) begin
+    if (wp__en)
+      mem[wp__addr] <= wp__data;
+  end
+  reg [68:0] _1_;
+  always @(posedge clk) begin
+    _1_ <= mem[rp__addr];
+  end
+  assign rp__data = _1_;
+  always @(posedge clk)
+    r_data <= rp__data;
+  assign w_addr = wp__addr;
+  assign w_data = wp__data;
+  assign w_en = wp__en;
+  assign r_addr = rp__addr;
+  assign r_q = r_data;
+endmodule
+
+(* generator = "Amaranth" *)
+module \hwq_top.engine.params3 (rst, wp__addr, wp__data, wp__en, rp__addr, r_data, clk);
+  input clk;
+  wire clk;
+  wire [3:0] r_addr;
+  output [68:0] r_data;
+  reg [68:0] r_data = 69'h000000000000000000;
+  (* init = 69'h000000000000000000 *)
+  wire [68:0] r_q;
+  input [3:0] rp__addr;
+  wire [3:0] rp__addr;
+  wire [68:0] rp__data;
+  input rst;
+  wire rst;
+  wire [3:0] w_addr;
+  wire [68:0] w_data;
+  wire w_en;
+  input [3:0] wp__addr;
+  wire [3:0] wp__addr;
+  input [68:0] wp__data;
+  wire [68:0] wp__data;
+  input wp__en;
+  wire wp__en;
+  (* no_rw_check = 32'd1 *)
+  reg [68:0] mem [15:0];
+  initial begin
+    mem[0] = 69'h000000000000000000;
+    mem[1] = 69'h000000000000000000;
+    mem[2] = 69'h000000000000000000;
+    mem[3] = 69'h000000000000000000;
+    mem[4] = 69'h000000000000000000;
+    mem[5] = 69'h000000000000000000;
+    mem[6] = 69'h000000000000000000;
+    mem[7] = 69'h000000000000000000;
+    mem[8] = 69'h000000000000000000;
+    mem[9] = 69'h000000000000000000;
+    mem[10] = 69'h000000000000000000;
+    mem[11] = 69'h000000000000000000;
+    mem[12] = 69'h000000000000000000;
+    mem[13] = 69'h000000000000000000;
+    mem[14] = 69'h000000000000000000;
+    mem[15] = 69'h000000000000000000;
+  end
+  always @(posedge clk) begin
+    if (wp__en)
+      mem[wp__addr] <= wp__data;
+  end
+  reg [68:0] _1_;
+  always @(posedge clk) begin
+    _1_ <= mem[rp__addr];
+  end
+  assign rp__data = _1_;
+  always @(posedge clk)
+    r_data <= rp__data;
+  assign w_addr = wp__addr;
+  assign w_data = wp__data;
+  assign w_en = wp__en;
+  assign r_addr = rp__addr;
+  assign r_q = r_data;
+endmodule
+
+(* generator = "Amaranth" *)
+module \hwq_top.engine.params4 (rst, wp__addr, wp__data, wp__en, rp__addr, r_data, clk);
+  input clk;
+  wire clk;
+  wire [3:0] r_addr;
+  output [68:0] r_data;
+  reg [68:0] r_data = 69'h000000000000000000;
+  (* init = 69'h000000000000000000 *)
+  wire [68:0] r_q;
+  input [3:0] rp__addr;
+  wire [3:0] rp__addr;
+  wire [68:0] rp__data;
+  input rst;
+  wire rst;
+  wire [3:0] w_addr;
+  wire [68:0] w_data;
+  wire w_en;
+  input [3:0] wp__addr;
+  wire [3:0] wp__addr;
+  input [68:0] wp__data;
+  wire [68:0] wp__data;
+  input wp__en;
+  wire wp__en;
+  (* no_rw_check = 32'd1 *)
+  reg [68:0] mem [15:0];
+  initial begin
+    mem[0] = 69'h000000000000000000;
+    mem[1] = 69'h000000000000000000;
+    mem[2] = 69'h000000000000000000;
+    mem[3] = 69'h000000000000000000;
+    mem[4] = 69'h000000000000000000;
+    mem[5] = 69'h000000000000000000;
+    mem[6] = 69'h000000000000000000;
+    mem[7] = 69'h000000000000000000;
+    mem[8] = 69'h000000000000000000;
+    mem[9] = 69'h000000000000000000;
+    mem[10] = 69'h000000000000000000;
+    mem[11] = 69'h000000000000000000;
+    mem[12] = 69'h000000000000000000;
+    mem[13] = 69'h000000000000000000;
+    mem[14] = 69'h000000000000000000;
+    mem[15] = 69'h000000000000000000;
+  end
+  always @(posedge clk) begin
+    if (wp__en)
+      mem[wp__addr] <= wp__data;
+  end
+  reg [68:0] _1_;
+  always @(posedge clk) begin
+    _1_ <= mem[rp__addr];
+  end
+  assign rp__data = _1_;
+  always @(posedge clk)
+    r_data <= rp__data;
+  assign w_addr = wp__addr;
+  assign w_data = wp__data;
+  assign w_en = wp__en;
+  assign r_addr = rp__addr;
+  assign r_q = r_data;
+endmodule
+
+(* generator = "Amaranth" *)
+module \hwq_top.engine.params5 (rst, wp__addr, wp__data, wp__en, rp__addr, r_data, clk);
+  input clk;
+  wire clk;
+  wire [3:0] r_addr;
+  output [68:0] r_data;
+  reg [68:0] r_data = 69'h000000000000000000;
+  (* init = 69'h000000000000000000 *)
+  wire [68:0] r_q;
+  input [3:0] rp__addr;
+  wire [3:0] rp__addr;
+  wire [68:0] rp__data;
+  input rst;
+  wire rst;
+  wire [3:0] w_addr;
+  wire [68:0] w_data;
+  wire w_en;
+  input [3:0] wp__addr;
+  wire [3:0] wp__addr;
+  input [68:0] wp__data;
+  wire [68:0] wp__data;
+  input wp__en;
+  wire wp__en;
+  (* no_rw_check = 32'd1 *)
+  reg [68:0] mem [15:0];
+  initial begin
+    mem[0] = 69'h000000000000000000;
+    mem[1] = 69'h000000000000000000;
+    mem[2] = 69'h000000000000000000;
+    mem[3] = 69'h000000000000000000;
+    mem[4] = 69'h000000000000000000;
+    mem[5] = 69'h000000000000000000;
+    mem[6] = 69'h000000000000000000;
+    mem[7] = 69'h000000000000000000;
+    mem[8] = 69'h000000000000000000;
+    mem[9] = 69'h000000000000000000;
+    mem[10] = 69'h000000000000000000;
+    mem[11] = 69'h000000000000000000;
+    mem[12] = 69'h000000000000000000;
+    mem[13] = 69'h000000000000000000;
+    mem[14] = 69'h000000000000000000;
+    mem[15] = 69'h000000000000000000;
+  end
+  always @(posedge clk) begin
+    if (wp__en)
+      mem[wp__addr] <= wp__data;
+  end
+  reg [68:0] _1_;
+  always @(posedge clk) begin
+    _1_ <= mem[rp__addr];
+  end
+  assign rp__data = _1_;
+  always @(posedge clk)
+    r_data <= rp__data;
+  assign w_addr = wp__addr;
+  assign w_data = wp__data;
+  assign w_en = wp__en;
+  assign r_addr = rp__addr;
+  assign r_q = r_data;
+endmodule
+
+(* generator = "Amaranth" *)
+module \hwq_top.engine.params6 (rst, wp__addr, wp__data, wp__en, rp__addr, r_data, clk);
+  input clk;
+  wire clk;
+  wire [3:0] r_addr;
+  output [68:0] r_data;
+  reg [68:0] r_data = 69'h000000000000000000;
+  (* init = 69'h000000000000000000 *)
+  wire [68:0] r_q;
+  input [3:0] rp__addr;
+  wire [3:0] rp__addr;
+  wire [68:0] rp__data;
+  input rst;
+  wire rst;
+  wire [3:0] w_addr;
+  wire [68:0] w_data;
+  wire w_en;
+  input [3:0] wp__addr;
+  wire [3:0] wp__addr;
+  input [68:0] wp__data;
+  wire [68:0] wp__data;
+  input wp__en;
+  wire wp__en;
+  (* no_rw_check = 32'd1 *)
+  reg [68:0] mem [15:0];
+  initial begin
+    mem[0] = 69'h000000000000000000;
+    mem[1] = 69'h000000000000000000;
+    mem[2] = 69'h000000000000000000;
+    mem[3] = 69'h000000000000000000;
+    mem[4] = 69'h000000000000000000;
+    mem[5] = 69'h000000000000000000;
+    mem[6] = 69'h000000000000000000;
+    mem[7] = 69'h000000000000000000;
+    mem[8] = 69'h000000000000000000;
+    mem[9] = 69'h000000000000000000;
+    mem[10] = 69'h000000000000000000;
+    mem[11] = 69'h000000000000000000;
+    mem[12] = 69'h000000000000000000;
+    mem[13] = 69'h000000000000000000;
+    mem[14] = 69'h000000000000000000;
+    mem[15] = 69'h000000000000000000;
+  end
+  always @(posedge clk) begin
+    if (wp__en)
+      mem[wp__addr] <= wp__data;
+  end
+  reg [68:0] _1_;
+  always @(posedge clk) begin
+    _1_ <= mem[rp__addr];
+  end
+  assign rp__data = _1_;
+  always @(posedge clk)
+    r_data <= rp__data;
+  assign w_addr = wp__addr;
+  assign w_data = wp__data;
+  assign w_en = wp__en;
+  assign r_addr = rp__addr;
+  assign r_q = r_data;
+endmodule
+
+(* generator = "Amaranth" *)
+module \hwq_top.engine.params7 (rst, wp__addr, wp__data, wp__en, rp__addr, r_data, clk);
+  input clk;
+  wire clk;
+  wire [3:0] r_addr;
+  output [68:0] r_data;
+  reg [68:0] r_data = 69'h000000000000000000;
+  (* init = 69'h000000000000000000 *)
+  wire [68:0] r_q;
+  input [3:0] rp__addr;
+  wire [3:0] rp__addr;
+  wire [68:0] rp__data;
+  input rst;
+  wire rst;
+  wire [3:0] w_addr;
+  wire [68:0] w_data;
+  wire w_en;
+  input [3:0] wp__addr;
+  wire [3:0] wp__addr;
+  input [68:0] wp__data;
+  wire [68:0] wp__data;
+  input wp__en;
+  wire wp__en;
+  (* no_rw_check = 32'd1 *)
+  reg [68:0] mem [15:0];
+  initial begin
+    mem[0] = 69'h000000000000000000;
+    mem[1] = 69'h000000000000000000;
+    mem[2] = 69'h000000000000000000;
+    mem[3] = 69'h000000000000000000;
+    mem[4] = 69'h000000000000000000;
+    mem[5] = 69'h000000000000000000;
+    mem[6] = 69'h000000000000000000;
+    mem[7] = 69'h000000000000000000;
+    mem[8] = 69'h000000000000000000;
+    mem[9] = 69'h000000000000000000;
+    mem[10] = 69'h000000000000000000;
+    mem[11] = 69'h000000000000000000;
+    mem[12] = 69'h000000000000000000;
+    mem[13] = 69'h000000000000000000;
+    mem[14] = 69'h000000000000000000;
+    mem[15] = 69'h000000000000000000;
+  end
+  always @(posedge clk) begin
+    if (wp__en)
+      mem[wp__addr] <= wp__data;
+  end
+  reg [68:0] _1_;
+  always @(posedge clk) begin
+    _1_ <= mem[rp__addr];
+  end
+  assign rp__data = _1_;
+  always @(posedge clk)
+    r_data <= rp__data;
+  assign w_addr = wp__addr;
+  assign w_data = wp__data;
+  assign w_en = wp__en;
+  assign r_addr = rp__addr;
+  assign r_q = r_data;
+endmodule
+
+(* generator = "Amaranth" *)
+module \hwq_top.engine.params8 (rst, wp__addr, wp__data, wp__en, rp__addr, r_data, clk);
+  input clk;
+  wire clk;
+  wire [3:0] r_addr;
+  output [68:0] r_data;
+  reg [68:0] r_data = 69'h000000000000000000;
+  (* init = 69'h000000000000000000 *)
+  wire [68:0] r_q;
+  input [3:0] rp__addr;
+  wire [3:0] rp__addr;
+  wire [68:0] rp__data;
+  input rst;
+  wire rst;
+  wire [3:0] w_addr;
+  wire [68:0] w_data;
+  wire w_en;
+  input [3:0] wp__addr;
+  wire [3:0] wp__addr;
+  input [68:0] wp__data;
+  wire [68:0] wp__data;
+  input wp__en;
+  wire wp__en;
+  (* no_rw_check = 32'd1 *)
+  reg [68:0] mem [15:0];
+  initial begin
+    mem[0] = 69'h000000000000000000;
+    mem[1] = 69'h000000000000000000;
+    mem[2] = 69'h000000000000000000;
+    mem[3] = 69'h000000000000000000;
+    mem[4] = 69'h000000000000000000;
+    mem[5] = 69'h000000000000000000;
+    mem[6] = 69'h000000000000000000;
+    mem[7] = 69'h000000000000000000;
+    mem[8] = 69'h000000000000000000;
+    mem[9] = 69'h000000000000000000;
+    mem[10] = 69'h000000000000000000;
+    mem[11] = 69'h000000000000000000;
+    mem[12] = 69'h000000000000000000;
+    mem[13] = 69'h000000000000000000;
+    mem[14] = 69'h000000000000000000;
+    mem[15] = 69'h000000000000000000;
+  end
+  always @(posedge clk) begin
+    if (wp__en)
+      mem[wp__addr] <= wp__data;
+  end
+  reg [68:0] _1_;
+  always @(posedge clk) begin
+    _1_ <= mem[rp__addr];
+  end
+  assign rp__data = _1_;
+  always @(posedge clk)
+    r_data <= rp__data;
+  assign w_addr = wp__addr;
+  assign w_data = wp__data;
+  assign w_en = wp__en;
+  assign r_addr = rp__addr;
+  assign r_q = r_data;
+endmodule
+
+(* generator = "Amaranth" *)
+module \hwq_top.engine.params9 (rst, wp__addr, wp__data, wp__en, rp__addr, r_data, clk);
+  input clk;
+  wire clk;
+  wire [3:0] r_addr;
+  output [68:0] r_data;
+  reg [68:0] r_data = 69'h000000000000000000;
+  (* init = 69'h000000000000000000 *)
+  wire [68:0] r_q;
+  input [3:0] rp__addr;
+  wire [3:0] rp__addr;
+  wire [68:0] rp__data;
+  input rst;
+  wire rst;
+  wire [3:0] w_addr;
+  wire [68:0] w_data;
+  wire w_en;
+  input [3:0] wp__addr;
+  wire [3:0] wp__addr;
+  input [68:0] wp__data;
+  wire [68:0] wp__data;
+  input wp__en;
+  wire wp__en;
+  (* no_rw_check = 32'd1 *)
+  reg [68:0] mem [15:0];
+  initial begin
+    mem[0] = 69'h000000000000000000;
+    mem[1] = 69'h000000000000000000;
+    mem[2] = 69'h000000000000000000;
+    mem[3] = 69'h000000000000000000;
+    mem[4] = 69'h000000000000000000;
+    mem[5] = 69'h000000000000000000;
+    mem[6] = 69'h000000000000000000;
+    mem[7] = 69'h000000000000000000;
+    mem[8] = 69'h000000000000000000;
+    mem[9] = 69'h000000000000000000;
+    mem[10] = 69'h000000000000000000;
+    mem[11] = 69'h000000000000000000;
+    mem[12] = 69'h000000000000000000;
+    mem[13] = 69'h000000000000000000;
+    mem[14] = 69'h000000000000000000;
+    mem[15] = 69'h000000000000000000;
+  end
+  always @(posedge clk) begin
+    if (wp__en)
+      mem[wp__addr] <= wp__data;
+  end
+  reg [68:0] _1_;
+  always @(posedge clk) begin
+    _1_ <= mem[rp__addr];
+  end
+  assign rp__data = _1_;
+  always @(posedge clk)
+    r_data <= rp__data;
+  assign w_addr = wp__addr;
+  assign w_data = wp__data;
+  assign w_en = wp__en;
+  assign r_addr = rp__addr;
+  assign r_q = r_data;
 endmodule
 
 (* generator = "Amaranth" *)

@@ -116,114 +116,114 @@ endmodule
 module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_en, clk, rst, m_out__valid, m_out__payload, s_param__ready, i_valid, i_a);
   wire [5:0] _000_;
   wire _001_;
-  wire [7:0] _002_;
+  wire [15:0] _002_;
   wire [15:0] _003_;
-  wire [9:0] _004_;
-  wire [1:0] _005_;
-  wire [4:0] _006_;
-  wire [4:0] _007_;
-  wire _008_;
+  wire [16:0] _004_;
+  wire [15:0] _005_;
+  wire [7:0] _006_;
+  wire [7:0] _007_;
+  wire [7:0] _008_;
   wire [15:0] _009_;
-  wire _010_;
+  wire [9:0] _010_;
   wire [1:0] _011_;
   wire _012_;
-  wire [30:0] _013_;
-  wire [5:0] _014_;
-  wire [4:0] _015_;
-  wire [9:0] _016_;
+  wire [4:0] _013_;
+  wire [4:0] _014_;
+  wire _015_;
+  wire [15:0] _016_;
   wire _017_;
-  wire [16:0] _018_;
-  wire [4:0] _019_;
-  wire _020_;
-  wire _021_;
-  wire [4:0] _022_;
+  wire [1:0] _018_;
+  wire [30:0] _019_;
+  wire [5:0] _020_;
+  wire [4:0] _021_;
+  wire [9:0] _022_;
   wire _023_;
-  wire [2:0] _024_;
-  wire [4:0] _025_;
-  wire _026_;
-  wire [4:0] _027_;
-  wire [4:0] _028_;
+  wire _024_;
+  wire [16:0] _025_;
+  wire [4:0] _026_;
+  wire _027_;
+  wire _028_;
   wire [4:0] _029_;
-  wire [16:0] _030_;
-  wire _031_;
+  wire [2:0] _030_;
+  wire [4:0] _031_;
   wire _032_;
-  wire _033_;
+  wire [4:0] _033_;
   wire _034_;
-  wire [1:0] _035_;
-  wire _036_;
-  wire _037_;
+  wire [4:0] _035_;
+  wire [4:0] _036_;
+  wire [16:0] _037_;
   wire _038_;
   wire _039_;
-  wire [17:0] _040_;
-  wire [17:0] _041_;
-  wire [3:0] _042_;
-  wire [18:0] _043_;
+  wire _040_;
+  wire [1:0] _041_;
+  wire _042_;
+  wire _043_;
   wire _044_;
   wire _045_;
   wire _046_;
   wire _047_;
-  wire _048_;
+  wire [3:0] _048_;
   wire _049_;
   wire _050_;
   wire _051_;
   wire _052_;
-  wire [6:0] _053_;
+  wire [17:0] _053_;
   wire [17:0] _054_;
-  wire _055_;
+  wire [18:0] _055_;
   wire _056_;
-  wire [16:0] _057_;
-  wire [16:0] _058_;
-  wire [16:0] _059_;
-  wire [16:0] _060_;
+  wire _057_;
+  wire _058_;
+  wire [6:0] _059_;
+  wire _060_;
   wire _061_;
-  wire [15:0] _062_;
-  wire [16:0] _063_;
-  wire [6:0] _064_;
+  wire _062_;
+  wire _063_;
+  wire _064_;
   wire _065_;
-  wire _066_;
-  wire [16:0] _067_;
+  wire [17:0] _066_;
+  wire _067_;
   wire _068_;
-  wire [5:0] _069_;
+  wire [16:0] _069_;
   wire _070_;
-  wire [5:0] _071_;
-  wire [1:0] _072_;
-  wire [2:0] _073_;
-  wire [16:0] _074_;
-  wire [6:0] _075_;
-  wire _076_;
+  wire [16:0] _071_;
+  wire [16:0] _072_;
+  wire [16:0] _073_;
+  wire _074_;
+  wire [15:0] _075_;
+  wire [16:0] _076_;
   wire _077_;
   wire _078_;
-  wire _079_;
+  wire [16:0] _079_;
   wire _080_;
   wire _081_;
-  wire _082_;
+  wire [5:0] _082_;
   wire _083_;
-  wire [17:0] _084_;
-  wire [5:0] _085_;
-  wire _086_;
-  wire [10:0] _087_;
-  wire [10:0] _088_;
+  wire [5:0] _084_;
+  wire [1:0] _085_;
+  wire [2:0] _086_;
+  wire [16:0] _087_;
+  wire _088_;
   wire _089_;
-  wire [10:0] _090_;
+  wire _090_;
   wire _091_;
   wire _092_;
-  wire [5:0] _093_;
+  wire _093_;
   wire _094_;
-  wire [5:0] _095_;
-  wire [5:0] _096_;
-  wire _097_;
-  wire _098_;
-  wire _099_;
-  wire _100_;
+  wire _095_;
+  wire _096_;
+  wire [17:0] _097_;
+  wire [5:0] _098_;
+  wire [10:0] _099_;
+  wire [10:0] _100_;
   wire _101_;
-  wire _102_;
+  wire [10:0] _102_;
   wire _103_;
-  wire [1:0] _104_;
+  wire _104_;
   wire _105_;
-  wire _106_;
-  wire [5:0] _107_;
-  wire _108_;
-  wire [3:0] _109_;
+  wire [5:0] _106_;
+  wire _107_;
+  wire [5:0] _108_;
+  wire [5:0] _109_;
   wire _110_;
   wire _111_;
   wire _112_;
@@ -231,118 +231,118 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   wire _114_;
   wire _115_;
   wire _116_;
-  wire _117_;
+  wire [1:0] _117_;
   wire _118_;
   wire _119_;
-  wire [1:0] _120_;
-  wire _121_;
-  wire [4:0] _122_;
+  wire [5:0] _120_;
+  wire [3:0] _121_;
+  wire _122_;
   wire _123_;
-  wire [15:0] _124_;
-  wire [15:0] _125_;
-  wire [16:0] _126_;
-  wire [15:0] _127_;
-  wire [7:0] _128_;
-  wire [7:0] _129_;
-  wire [30:0] _130_;
+  wire _124_;
+  wire _125_;
+  wire _126_;
+  wire _127_;
+  wire _128_;
+  wire _129_;
+  wire _130_;
   wire _131_;
-  wire [31:0] _132_;
+  wire [1:0] _132_;
   wire _133_;
-  wire [5:0] _134_;
+  wire [4:0] _134_;
   wire _135_;
-  wire [30:0] _136_;
+  wire _136_;
   wire _137_;
-  wire [31:0] _138_;
+  wire [68:0] _138_;
   wire _139_;
-  wire _140_;
+  wire [4:0] _140_;
   wire _141_;
-  wire _142_;
+  wire [5:0] _142_;
   wire _143_;
-  wire _144_;
-  wire [1:0] _145_;
-  wire _146_;
+  wire [30:0] _144_;
+  wire _145_;
+  wire [31:0] _146_;
   wire _147_;
   wire _148_;
   wire _149_;
   wire _150_;
   wire _151_;
   wire _152_;
-  wire _153_;
+  wire [1:0] _153_;
   wire _154_;
   wire _155_;
   wire _156_;
   wire _157_;
   wire _158_;
-  wire [16:0] _159_;
+  wire _159_;
   wire _160_;
-  wire [16:0] _161_;
+  wire _161_;
   wire _162_;
-  wire [16:0] _163_;
+  wire _163_;
   wire _164_;
-  wire [16:0] _165_;
+  wire _165_;
   wire _166_;
-  wire [4:0] _167_;
+  wire [16:0] _167_;
   wire _168_;
-  wire [4:0] _169_;
+  wire [16:0] _169_;
   wire _170_;
-  wire [4:0] _171_;
+  wire [16:0] _171_;
   wire _172_;
-  wire [4:0] _173_;
+  wire [16:0] _173_;
   wire _174_;
   wire [4:0] _175_;
   wire _176_;
   wire [4:0] _177_;
   wire _178_;
-  wire _179_;
+  wire [4:0] _179_;
   wire _180_;
-  wire _181_;
+  wire [4:0] _181_;
   wire _182_;
-  wire _183_;
+  wire [4:0] _183_;
   wire _184_;
-  wire _185_;
+  wire [4:0] _185_;
   wire _186_;
-  wire [4:0] _187_;
+  wire _187_;
   wire _188_;
-  wire [4:0] _189_;
+  wire _189_;
   wire _190_;
-  wire [4:0] _191_;
+  wire _191_;
   wire _192_;
-  wire [4:0] _193_;
+  wire _193_;
   wire _194_;
   wire [4:0] _195_;
   wire _196_;
   wire [4:0] _197_;
   wire _198_;
-  wire [2:0] _199_;
+  wire [4:0] _199_;
   wire _200_;
-  wire [2:0] _201_;
+  wire [4:0] _201_;
   wire _202_;
-  wire [2:0] _203_;
+  wire [4:0] _203_;
   wire _204_;
-  wire [2:0] _205_;
+  wire [4:0] _205_;
   wire _206_;
   wire [2:0] _207_;
   wire _208_;
-  wire [4:0] _209_;
+  wire [2:0] _209_;
   wire _210_;
-  wire [4:0] _211_;
+  wire [2:0] _211_;
   wire _212_;
-  wire [4:0] _213_;
+  wire [2:0] _213_;
   wire _214_;
-  wire [4:0] _215_;
+  wire [2:0] _215_;
   wire _216_;
   wire [4:0] _217_;
   wire _218_;
-  wire _219_;
-  wire [4:0] _220_;
-  wire _221_;
+  wire [4:0] _219_;
+  wire _220_;
+  wire [4:0] _221_;
   wire _222_;
-  wire _223_;
+  wire [4:0] _223_;
   wire _224_;
-  wire _225_;
+  wire [4:0] _225_;
   wire _226_;
   wire _227_;
-  wire _228_;
+  wire [4:0] _228_;
   wire _229_;
   wire _230_;
   wire _231_;
@@ -362,43 +362,43 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   wire _245_;
   wire _246_;
   wire _247_;
-  wire [4:0] _248_;
+  wire _248_;
   wire _249_;
-  wire [4:0] _250_;
+  wire _250_;
   wire _251_;
-  wire [4:0] _252_;
+  wire _252_;
   wire _253_;
-  wire [4:0] _254_;
+  wire _254_;
   wire _255_;
   wire [4:0] _256_;
   wire _257_;
   wire [4:0] _258_;
   wire _259_;
-  wire _260_;
-  wire [4:0] _261_;
-  wire _262_;
-  wire [16:0] _263_;
-  wire _264_;
-  wire [16:0] _265_;
-  wire _266_;
-  wire [16:0] _267_;
+  wire [4:0] _260_;
+  wire _261_;
+  wire [4:0] _262_;
+  wire _263_;
+  wire [4:0] _264_;
+  wire _265_;
+  wire [4:0] _266_;
+  wire _267_;
   wire _268_;
-  wire [16:0] _269_;
+  wire [4:0] _269_;
   wire _270_;
   wire [16:0] _271_;
   wire _272_;
   wire [16:0] _273_;
   wire _274_;
-  wire _275_;
-  wire [16:0] _276_;
-  wire _277_;
+  wire [16:0] _275_;
+  wire _276_;
+  wire [16:0] _277_;
   wire _278_;
-  wire _279_;
+  wire [16:0] _279_;
   wire _280_;
-  wire _281_;
+  wire [16:0] _281_;
   wire _282_;
   wire _283_;
-  wire _284_;
+  wire [16:0] _284_;
   wire _285_;
   wire _286_;
   wire _287_;
@@ -407,151 +407,151 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   wire _290_;
   wire _291_;
   wire _292_;
-  wire [9:0] _293_;
+  wire _293_;
   wire _294_;
-  wire [9:0] _295_;
+  wire _295_;
   wire _296_;
-  wire [9:0] _297_;
+  wire _297_;
   wire _298_;
-  wire [9:0] _299_;
+  wire _299_;
   wire _300_;
   wire [9:0] _301_;
   wire _302_;
-  wire _303_;
-  wire [9:0] _304_;
-  wire _305_;
-  wire [4:0] _306_;
-  wire _307_;
-  wire [4:0] _308_;
-  wire _309_;
-  wire [4:0] _310_;
+  wire [9:0] _303_;
+  wire _304_;
+  wire [9:0] _305_;
+  wire _306_;
+  wire [9:0] _307_;
+  wire _308_;
+  wire [9:0] _309_;
+  wire _310_;
   wire _311_;
-  wire [4:0] _312_;
+  wire [9:0] _312_;
   wire _313_;
-  wire [5:0] _314_;
+  wire [4:0] _314_;
   wire _315_;
-  wire [5:0] _316_;
+  wire [4:0] _316_;
   wire _317_;
-  wire [5:0] _318_;
+  wire [4:0] _318_;
   wire _319_;
-  wire [5:0] _320_;
+  wire [4:0] _320_;
   wire _321_;
-  wire [30:0] _322_;
+  wire [5:0] _322_;
   wire _323_;
-  wire [30:0] _324_;
+  wire [5:0] _324_;
   wire _325_;
-  wire [30:0] _326_;
+  wire [5:0] _326_;
   wire _327_;
-  wire [30:0] _328_;
+  wire [5:0] _328_;
   wire _329_;
-  wire [1:0] _330_;
+  wire [30:0] _330_;
   wire _331_;
-  wire [1:0] _332_;
+  wire [30:0] _332_;
   wire _333_;
-  wire [1:0] _334_;
+  wire [30:0] _334_;
   wire _335_;
-  wire [1:0] _336_;
+  wire [30:0] _336_;
   wire _337_;
   wire [1:0] _338_;
   wire _339_;
   wire [1:0] _340_;
   wire _341_;
-  wire _342_;
-  wire [1:0] _343_;
-  wire _344_;
-  wire [1:0] _345_;
-  wire _346_;
+  wire [1:0] _342_;
+  wire _343_;
+  wire [1:0] _344_;
+  wire _345_;
+  wire [1:0] _346_;
   wire _347_;
   wire [1:0] _348_;
   wire _349_;
   wire _350_;
   wire [1:0] _351_;
   wire _352_;
-  wire _353_;
+  wire [1:0] _353_;
   wire _354_;
   wire _355_;
-  wire _356_;
+  wire [1:0] _356_;
   wire _357_;
   wire _358_;
-  wire _359_;
+  wire [1:0] _359_;
   wire _360_;
   wire _361_;
-  wire [15:0] _362_;
+  wire _362_;
   wire _363_;
-  wire [15:0] _364_;
+  wire _364_;
   wire _365_;
-  wire [15:0] _366_;
+  wire _366_;
   wire _367_;
   wire _368_;
-  wire [15:0] _369_;
-  wire _370_;
+  wire _369_;
+  wire [15:0] _370_;
   wire _371_;
-  wire _372_;
+  wire [15:0] _372_;
   wire _373_;
-  wire _374_;
+  wire [15:0] _374_;
   wire _375_;
   wire _376_;
-  wire _377_;
+  wire [15:0] _377_;
   wire _378_;
   wire _379_;
   wire _380_;
   wire _381_;
   wire _382_;
   wire _383_;
-  wire [4:0] _384_;
+  wire _384_;
   wire _385_;
-  wire [4:0] _386_;
+  wire _386_;
   wire _387_;
-  wire [4:0] _388_;
+  wire _388_;
   wire _389_;
-  wire [4:0] _390_;
+  wire _390_;
   wire _391_;
-  wire _392_;
-  wire [4:0] _393_;
-  wire _394_;
-  wire [4:0] _395_;
-  wire _396_;
-  wire [4:0] _397_;
-  wire _398_;
-  wire [4:0] _399_;
+  wire [4:0] _392_;
+  wire _393_;
+  wire [4:0] _394_;
+  wire _395_;
+  wire [4:0] _396_;
+  wire _397_;
+  wire [4:0] _398_;
+  wire _399_;
   wire _400_;
   wire [4:0] _401_;
   wire _402_;
   wire [4:0] _403_;
   wire _404_;
-  wire _405_;
-  wire [4:0] _406_;
-  wire _407_;
-  wire [1:0] _408_;
-  wire _409_;
-  wire [1:0] _410_;
-  wire _411_;
-  wire [1:0] _412_;
+  wire [4:0] _405_;
+  wire _406_;
+  wire [4:0] _407_;
+  wire _408_;
+  wire [4:0] _409_;
+  wire _410_;
+  wire [4:0] _411_;
+  wire _412_;
   wire _413_;
-  wire [1:0] _414_;
+  wire [4:0] _414_;
   wire _415_;
-  wire _416_;
-  wire [1:0] _417_;
-  wire _418_;
-  wire [9:0] _419_;
-  wire _420_;
-  wire [9:0] _421_;
-  wire _422_;
-  wire [9:0] _423_;
+  wire [1:0] _416_;
+  wire _417_;
+  wire [1:0] _418_;
+  wire _419_;
+  wire [1:0] _420_;
+  wire _421_;
+  wire [1:0] _422_;
+  wire _423_;
   wire _424_;
-  wire [15:0] _425_;
+  wire [1:0] _425_;
   wire _426_;
-  wire [15:0] _427_;
+  wire [9:0] _427_;
   wire _428_;
-  wire [15:0] _429_;
+  wire [9:0] _429_;
   wire _430_;
-  wire [7:0] _431_;
+  wire [9:0] _431_;
   wire _432_;
-  wire [7:0] _433_;
+  wire [15:0] _433_;
   wire _434_;
-  wire [7:0] _435_;
+  wire [15:0] _435_;
   wire _436_;
-  wire [7:0] _437_;
+  wire [15:0] _437_;
   wire _438_;
   wire [7:0] _439_;
   wire _440_;
@@ -563,74 +563,82 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   wire _446_;
   wire [7:0] _447_;
   wire _448_;
-  wire [15:0] _449_;
+  wire [7:0] _449_;
   wire _450_;
-  wire [15:0] _451_;
+  wire [7:0] _451_;
   wire _452_;
-  wire [15:0] _453_;
+  wire [7:0] _453_;
   wire _454_;
-  wire [16:0] _455_;
+  wire [7:0] _455_;
   wire _456_;
-  wire [16:0] _457_;
+  wire [15:0] _457_;
   wire _458_;
-  wire [16:0] _459_;
+  wire [15:0] _459_;
   wire _460_;
   wire [15:0] _461_;
   wire _462_;
-  wire [15:0] _463_;
+  wire [16:0] _463_;
   wire _464_;
-  wire [15:0] _465_;
+  wire [16:0] _465_;
   wire _466_;
-  wire [15:0] _467_;
+  wire [16:0] _467_;
   wire _468_;
   wire [15:0] _469_;
   wire _470_;
   wire [15:0] _471_;
   wire _472_;
-  wire _473_;
+  wire [15:0] _473_;
   wire _474_;
-  wire [4:0] _475_;
+  wire [15:0] _475_;
   wire _476_;
-  wire _477_;
+  wire [15:0] _477_;
   wire _478_;
-  wire [4:0] _479_;
+  wire [15:0] _479_;
   wire _480_;
-  wire [4:0] _481_;
+  wire _481_;
   wire _482_;
   wire [4:0] _483_;
   wire _484_;
-  wire [4:0] _485_;
+  wire _485_;
   wire _486_;
-  wire _487_;
+  wire [4:0] _487_;
   wire _488_;
-  wire _489_;
+  wire [4:0] _489_;
   wire _490_;
-  wire [3:0] _491_;
+  wire [4:0] _491_;
   wire _492_;
   wire [4:0] _493_;
   wire _494_;
-  wire [5:0] _495_;
+  wire _495_;
   wire _496_;
-  wire [30:0] _497_;
+  wire _497_;
   wire _498_;
-  wire [31:0] _499_;
+  wire _499_;
   wire _500_;
-  wire [5:0] _501_;
+  wire [68:0] _501_;
   wire _502_;
-  wire [30:0] _503_;
+  wire [4:0] _503_;
   wire _504_;
-  wire [31:0] _505_;
+  wire _505_;
   wire _506_;
-  wire [5:0] _507_;
+  wire [68:0] _507_;
   wire _508_;
+  wire [4:0] _509_;
+  wire _510_;
+  wire _511_;
+  wire _512_;
+  wire [68:0] _513_;
+  wire _514_;
+  wire [4:0] _515_;
+  wire _516_;
   wire \$signal ;
+  reg [30:0] \$signal$105  = 31'h00000000;
   (* init = 1'h0 *)
-  wire \$signal$50 ;
+  wire \$signal$63 ;
   (* init = 8'h00 *)
-  wire [7:0] \$signal$56 ;
+  wire [7:0] \$signal$69 ;
   (* init = 8'h00 *)
-  wire [7:0] \$signal$58 ;
-  reg [30:0] \$signal$89  = 31'h00000000;
+  wire [7:0] \$signal$71 ;
   reg [15:0] M_ = 16'h0000;
   (* init = 104'h00000000000000000000000000 *)
   wire [103:0] acc_part;
@@ -640,7 +648,7 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   wire [25:0] \acc_part[3] ;
   reg [7:0] act_max = 8'h00;
   (* init = 8'h00 *)
-  wire [7:0] \act_max$60 ;
+  wire [7:0] \act_max$73 ;
   reg [7:0] act_min = 8'h00;
   reg at_k_last = 1'h0;
   reg at_tile_last = 1'h0;
@@ -696,7 +704,7 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   wire [31:0] \i_bias[2] ;
   wire [31:0] \i_bias[3] ;
   wire i_last;
-  reg \i_last$51  = 1'h0;
+  reg \i_last$64  = 1'h0;
   wire [123:0] i_multiplier;
   wire [30:0] \i_multiplier[0] ;
   wire [30:0] \i_multiplier[1] ;
@@ -709,7 +717,7 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   wire [5:0] \i_shift[3] ;
   output i_valid;
   wire i_valid;
-  reg \i_valid$49  = 1'h0;
+  reg \i_valid$62  = 1'h0;
   input [31:0] i_w;
   wire [31:0] i_w;
   wire [7:0] \i_w[0] ;
@@ -737,18 +745,18 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   reg [15:0] n_last = 16'h0000;
   reg [4:0] nb_last = 5'h00;
   wire [31:0] o_data;
-  wire [103:0] \o_data$97 ;
-  wire [25:0] \o_data$97[0] ;
-  wire [25:0] \o_data$97[1] ;
-  wire [25:0] \o_data$97[2] ;
-  wire [25:0] \o_data$97[3] ;
+  wire [103:0] \o_data$112 ;
+  wire [25:0] \o_data$112[0] ;
+  wire [25:0] \o_data$112[1] ;
+  wire [25:0] \o_data$112[2] ;
+  wire [25:0] \o_data$112[3] ;
   wire [7:0] \o_data[0] ;
   wire [7:0] \o_data[1] ;
   wire [7:0] \o_data[2] ;
   wire [7:0] \o_data[3] ;
   wire o_last;
   wire o_valid;
-  wire \o_valid$68 ;
+  wire \o_valid$84 ;
   wire [32:0] out_w;
   wire [31:0] \out_w.data ;
   wire [7:0] \out_w.data[0] ;
@@ -756,27 +764,18 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   wire [7:0] \out_w.data[2] ;
   wire [7:0] \out_w.data[3] ;
   wire \out_w.last ;
-  reg [275:0] p_word = 276'h000000000000000000000000000000000000000000000000000000000000000000000;
-  wire [68:0] \p_word[0] ;
-  wire [31:0] \p_word[0].bias ;
-  wire [30:0] \p_word[0].multiplier ;
-  wire [5:0] \p_word[0].shift ;
-  wire [68:0] \p_word[1] ;
-  wire [31:0] \p_word[1].bias ;
-  wire [30:0] \p_word[1].multiplier ;
-  wire [5:0] \p_word[1].shift ;
-  wire [68:0] \p_word[2] ;
-  wire [31:0] \p_word[2].bias ;
-  wire [30:0] \p_word[2].multiplier ;
-  wire [5:0] \p_word[2].shift ;
-  wire [68:0] \p_word[3] ;
-  wire [31:0] \p_word[3].bias ;
-  wire [30:0] \p_word[3].multiplier ;
-  wire [5:0] \p_word[3].shift ;
   (* init = 1'h0 *)
   wire part_last;
   reg [5:0] pt_shift = 6'h00;
-  wire [32:0] r_data;
+  wire [4:0] r_addr;
+  wire [4:0] \r_addr$59 ;
+  wire [4:0] \r_addr$60 ;
+  wire [4:0] \r_addr$61 ;
+  wire [68:0] r_data;
+  wire [68:0] \r_data$76 ;
+  wire [68:0] \r_data$77 ;
+  wire [68:0] \r_data$78 ;
+  wire [32:0] \r_data$90 ;
   input r_en;
   wire r_en;
   wire r_rdy;
@@ -789,24 +788,6 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   wire [16:0] row_next;
   reg row_valid = 1'h0;
   wire row_valid_next;
-  wire [4:0] rp__addr;
-  wire [275:0] rp__data;
-  wire [68:0] \rp__data[0] ;
-  wire [31:0] \rp__data[0].bias ;
-  wire [30:0] \rp__data[0].multiplier ;
-  wire [5:0] \rp__data[0].shift ;
-  wire [68:0] \rp__data[1] ;
-  wire [31:0] \rp__data[1].bias ;
-  wire [30:0] \rp__data[1].multiplier ;
-  wire [5:0] \rp__data[1].shift ;
-  wire [68:0] \rp__data[2] ;
-  wire [31:0] \rp__data[2].bias ;
-  wire [30:0] \rp__data[2].multiplier ;
-  wire [5:0] \rp__data[2].shift ;
-  wire [68:0] \rp__data[3] ;
-  wire [31:0] \rp__data[3].bias ;
-  wire [30:0] \rp__data[3].multiplier ;
-  wire [5:0] \rp__data[3].shift ;
   input rst;
   wire rst;
   wire [63:0] s_act__payload;
@@ -836,319 +817,272 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   wire s_wgt__valid;
   wire take;
   reg [9:0] tile_last = 10'h000;
-  wire [32:0] w_data;
+  wire [4:0] w_addr;
+  wire [4:0] \w_addr$29 ;
+  wire [4:0] \w_addr$32 ;
+  wire [4:0] \w_addr$35 ;
+  wire [68:0] w_data;
+  wire [68:0] \w_data$30 ;
+  wire [68:0] \w_data$33 ;
+  wire [68:0] \w_data$36 ;
+  wire [32:0] \w_data$86 ;
   wire w_en;
+  wire \w_en$31 ;
+  wire \w_en$34 ;
+  wire \w_en$37 ;
+  wire \w_en$83 ;
+  wire [68:0] w_word;
+  wire [31:0] \w_word.bias ;
+  wire [30:0] \w_word.multiplier ;
+  wire [5:0] \w_word.shift ;
   reg [4:0] wa = 5'h00;
   reg wb = 1'h0;
-  wire [4:0] wp__addr;
-  wire [275:0] wp__data;
-  wire [68:0] \wp__data[0] ;
-  wire [31:0] \wp__data[0].bias ;
-  wire [30:0] \wp__data[0].multiplier ;
-  wire [5:0] \wp__data[0].shift ;
-  wire [68:0] \wp__data[1] ;
-  wire [31:0] \wp__data[1].bias ;
-  wire [30:0] \wp__data[1].multiplier ;
-  wire [5:0] \wp__data[1].shift ;
-  wire [68:0] \wp__data[2] ;
-  wire [31:0] \wp__data[2].bias ;
-  wire [30:0] \wp__data[2].multiplier ;
-  wire [5:0] \wp__data[2].shift ;
-  wire [68:0] \wp__data[3] ;
-  wire [31:0] \wp__data[3].bias ;
-  wire [30:0] \wp__data[3].multiplier ;
-  wire [5:0] \wp__data[3].shift ;
-  wire [3:0] wp__en;
   wire wrap;
   reg [7:0] zero_point = 8'h00;
-  reg [275:0] params [31:0];
-  initial begin
-    params[0] = 276'h000000000000000000000000000000000000000000000000000000000000000000000;
-    params[1] = 276'h000000000000000000000000000000000000000000000000000000000000000000000;
-    params[2] = 276'h000000000000000000000000000000000000000000000000000000000000000000000;
-    params[3] = 276'h000000000000000000000000000000000000000000000000000000000000000000000;
-    params[4] = 276'h000000000000000000000000000000000000000000000000000000000000000000000;
-    params[5] = 276'h000000000000000000000000000000000000000000000000000000000000000000000;
-    params[6] = 276'h000000000000000000000000000000000000000000000000000000000000000000000;
-    params[7] = 276'h000000000000000000000000000000000000000000000000000000000000000000000;
-    params[8] = 276'h000000000000000000000000000000000000000000000000000000000000000000000;
-    params[9] = 276'h000000000000000000000000000000000000000000000000000000000000000000000;
-    params[10] = 276'h000000000000000000000000000000000000000000000000000000000000000000000;
-    params[11] = 276'h000000000000000000000000000000000000000000000000000000000000000000000;
-    params[12] = 276'h000000000000000000000000000000000000000000000000000000000000000000000;
-    params[13] = 276'h000000000000000000000000000000000000000000000000000000000000000000000;
-    params[14] = 276'h000000000000000000000000000000000000000000000000000000000000000000000;
-    params[15] = 276'h000000000000000000000000000000000000000000000000000000000000000000000;
-    params[16] = 276'h000000000000000000000000000000000000000000000000000000000000000000000;
-    params[17] = 276'h000000000000000000000000000000000000000000000000000000000000000000000;
-    params[18] = 276'h000000000000000000000000000000000000000000000000000000000000000000000;
-    params[19] = 276'h000000000000000000000000000000000000000000000000000000000000000000000;
-    params[20] = 276'h000000000000000000000000000000000000000000000000000000000000000000000;
-    params[21] = 276'h000000000000000000000000000000000000000000000000000000000000000000000;
-    params[22] = 276'h000000000000000000000000000000000000000000000000000000000000000000000;
-    params[23] = 276'h000000000000000000000000000000000000000000000000000000000000000000000;
-    params[24] = 276'h000000000000000000000000000000000000000000000000000000000000000000000;
-    params[25] = 276'h000000000000000000000000000000000000000000000000000000000000000000000;
-    params[26] = 276'h000000000000000000000000000000000000000000000000000000000000000000000;
-    params[27] = 276'h000000000000000000000000000000000000000000000000000000000000000000000;
-    params[28] = 276'h000000000000000000000000000000000000000000000000000000000000000000000;
-    params[29] = 276'h000000000000000000000000000000000000000000000000000000000000000000000;
-    params[30] = 276'h000000000000000000000000000000000000000000000000000000000000000000000;
-    params[31] = 276'h000000000000000000000000000000000000000000000000000000000000000000000;
-  end
-  always @(posedge clk) begin
-    if (wp__en[0])
-      params[wp__addr][68:0] <= wp__data[68:0];
-    if (wp__en[1])
-      params[wp__addr][137:69] <= wp__data[137:69];
-    if (wp__en[2])
-      params[wp__addr][206:138] <= wp__data[206:138];
-    if (wp__en[3])
-      params[wp__addr][275:207] <= wp__data[275:207];
-  end
-  reg [275:0] _885_;
-  always @(posedge clk) begin
-    _885_ <= params[ra_next];
-  end
-  assign rp__data = _885_;
   assign _000_ = credits + give_back;
-  assign _042_ = \$signal  ? 4'h8 : 4'h0;
-  assign _053_ = _000_ - _042_;
+  assign _048_ = \$signal  ? 4'h8 : 4'h0;
+  assign _059_ = _000_ - _048_;
   assign i_last = i_valid & at_k_last;
-  assign _064_ = 1'h1 << lane;
-  assign _075_ = s_param__valid ? _064_ : 7'h00;
-  assign _086_ = s_act__valid & s_wgt__valid;
-  assign _097_ = in_data & _086_;
-  assign _108_ = ~ at_k_last;
-  assign _119_ = credit_ok | _108_;
-  assign _001_ = _097_ & _119_;
-  assign _012_ = s_act__valid & s_wgt__valid;
-  assign _023_ = in_data & _012_;
-  assign _034_ = _023_ & credit_ok;
-  assign _036_ = _034_ & at_k_last;
-  assign _037_ = ! beat;
-  assign row_end = o_valid & _037_;
-  assign _038_ = d == 3'h7;
-  assign _039_ = dn != nb_last;
-  assign wrap = _038_ & _039_;
-  assign _040_ = row - 3'h7;
-  assign _041_ = row + 1'h1;
-  assign _043_ = wrap ? { _040_[17], _040_ } : { 1'h0, _041_ };
-  assign _044_ = row < m_wrap;
-  assign _045_ = row < m_last;
-  assign row_valid_next = wrap ? _044_ : _045_;
-  assign _047_ = d != 3'h7;
-  assign _048_ = dn == nb_last;
-  assign _049_ = ! ctrl_state;
-  assign _050_ = ctrl_state == 1'h1;
-  assign _051_ = ctrl_state == 2'h2;
-  assign _052_ = ctrl_state == 2'h3;
-  assign _054_ = fm0 + 4'h8;
-  assign _055_ = _054_ >= M_;
-  assign _056_ = _053_[4:0] >= 4'h8;
-  assign _057_ = hdr[15:0] - 1'h1;
-  assign _058_ = hdr[15:0] + 3'h7;
-  assign _059_ = hdr[31:16] - 1'h1;
-  assign _060_ = hdr[47:32] - 1'h1;
-  assign _061_ = hdr[47:32] > 4'hb;
-  assign _062_ = _061_ ? hdr[47:32] : 16'h000b;
-  assign _063_ = _062_ - 1'h1;
-  assign _065_ = hdr[31:16] == 1'h1;
-  assign _066_ = ! ch;
-  assign _067_ = ch + 1'h1;
-  assign _068_ = lane == 2'h3;
-  assign _069_ = wa + 1'h1;
-  assign _070_ = ! wb;
-  assign _071_ = blk + 1'h1;
-  assign _072_ = wb + 1'h1;
-  assign _073_ = lane + 1'h1;
-  assign _074_ = ch + 1'h1;
-  assign _076_ = _074_ == n_last;
-  assign _077_ = ! k_last;
-  assign _078_ = ! tile_last;
-  assign _079_ = ~ in_data;
-  assign _080_ = i_valid | _079_;
-  assign _081_ = ! k_last;
-  assign _082_ = ! tile_last;
-  assign _083_ = fn == nb_last;
-  assign _084_ = fm0 + 4'h8;
-  assign _085_ = fn + 1'h1;
-  assign _087_ = kk + 1'h1;
-  assign _088_ = kk + 1'h1;
-  assign _089_ = _088_ == k_last;
-  assign _090_ = kk + 1'h1;
-  assign _091_ = _090_ == tile_last;
-  assign _092_ = kk == k_last;
-  assign _093_ = flush - 1'h1;
-  assign _094_ = ! flush;
-  assign _095_ = ra_next + 1'h1;
-  assign _096_ = ra_next - 1'h0;
-  assign _098_ = ~ header_taken;
-  assign _099_ = _098_ & o_valid;
-  assign _101_ = _099_ & _100_;
-  assign _102_ = ~ header_taken;
-  assign _103_ = _102_ & row_end;
-  assign _104_ = beat + 1'h1;
-  assign _105_ = d == 3'h7;
-  assign _106_ = dn == nb_last;
-  assign _107_ = dn + 1'h1;
-  assign _109_ = d + 1'h1;
-  assign _110_ = o_valid & row_valid;
-  assign _111_ = row_end & row_valid;
-  assign _112_ = row == m_last;
+  assign _070_ = ! lane;
+  assign _081_ = s_param__valid & _070_;
+  assign _092_ = lane == 1'h1;
+  assign _103_ = s_param__valid & _092_;
+  assign _114_ = lane == 2'h2;
+  assign _125_ = s_param__valid & _114_;
+  assign _001_ = lane == 2'h3;
+  assign _012_ = s_param__valid & _001_;
+  assign _023_ = s_act__valid & s_wgt__valid;
+  assign _034_ = in_data & _023_;
+  assign _042_ = ~ at_k_last;
+  assign _043_ = credit_ok | _042_;
+  assign _044_ = _034_ & _043_;
+  assign _045_ = s_act__valid & s_wgt__valid;
+  assign _046_ = in_data & _045_;
+  assign _047_ = _046_ & credit_ok;
+  assign _049_ = _047_ & at_k_last;
+  assign _050_ = ! beat;
+  assign row_end = o_valid & _050_;
+  assign _051_ = d == 3'h7;
+  assign _052_ = dn != nb_last;
+  assign wrap = _051_ & _052_;
+  assign _053_ = row - 3'h7;
+  assign _054_ = row + 1'h1;
+  assign _055_ = wrap ? { _053_[17], _053_ } : { 1'h0, _054_ };
+  assign _056_ = row < m_wrap;
+  assign _057_ = row < m_last;
+  assign row_valid_next = wrap ? _056_ : _057_;
+  assign _060_ = d != 3'h7;
+  assign _061_ = dn == nb_last;
+  assign _062_ = ! ctrl_state;
+  assign _063_ = ctrl_state == 1'h1;
+  assign _064_ = ctrl_state == 2'h2;
+  assign _065_ = ctrl_state == 2'h3;
+  assign _066_ = fm0 + 4'h8;
+  assign _067_ = _066_ >= M_;
+  assign _068_ = _059_[4:0] >= 4'h8;
+  assign _069_ = hdr[15:0] - 1'h1;
+  assign _071_ = hdr[15:0] + 3'h7;
+  assign _072_ = hdr[31:16] - 1'h1;
+  assign _073_ = hdr[47:32] - 1'h1;
+  assign _074_ = hdr[47:32] > 4'hb;
+  assign _075_ = _074_ ? hdr[47:32] : 16'h000b;
+  assign _076_ = _075_ - 1'h1;
+  assign _077_ = hdr[31:16] == 1'h1;
+  assign _078_ = ! ch;
+  assign _079_ = ch + 1'h1;
+  assign _080_ = lane == 2'h3;
+  assign _082_ = wa + 1'h1;
+  assign _083_ = ! wb;
+  assign _084_ = blk + 1'h1;
+  assign _085_ = wb + 1'h1;
+  assign _086_ = lane + 1'h1;
+  assign _087_ = ch + 1'h1;
+  assign _088_ = _087_ == n_last;
+  assign _089_ = ! k_last;
+  assign _090_ = ! tile_last;
+  assign _091_ = ~ in_data;
+  assign _093_ = i_valid | _091_;
+  assign _094_ = ! k_last;
+  assign _095_ = ! tile_last;
+  assign _096_ = fn == nb_last;
+  assign _097_ = fm0 + 4'h8;
+  assign _098_ = fn + 1'h1;
+  assign _099_ = kk + 1'h1;
+  assign _100_ = kk + 1'h1;
+  assign _101_ = _100_ == k_last;
+  assign _102_ = kk + 1'h1;
+  assign _104_ = _102_ == tile_last;
+  assign _105_ = kk == k_last;
+  assign _106_ = flush - 1'h1;
+  assign _107_ = ! flush;
+  assign _108_ = ra_next + 1'h1;
+  assign _109_ = ra_next - 1'h0;
+  assign _110_ = ~ header_taken;
+  assign _111_ = _110_ & o_valid;
   assign _113_ = _111_ & _112_;
-  assign _114_ = dn == nb_last;
-  assign _115_ = _113_ & _114_;
-  assign _116_ = r_en & m_out__valid;
-  assign _117_ = ~ row_valid;
-  assign _118_ = row_end & _117_;
-  assign _120_ = _116_ + _118_;
+  assign _115_ = ~ header_taken;
+  assign _116_ = _115_ & row_end;
+  assign _117_ = beat + 1'h1;
+  assign _118_ = d == 3'h7;
+  assign _119_ = dn == nb_last;
+  assign _120_ = dn + 1'h1;
+  assign _121_ = d + 1'h1;
+  assign _122_ = o_valid & row_valid;
+  assign _123_ = row_end & row_valid;
+  assign _124_ = row == m_last;
+  assign _126_ = _123_ & _124_;
+  assign _127_ = dn == nb_last;
+  assign _128_ = _126_ & _127_;
+  assign _129_ = r_en & m_out__valid;
+  assign _130_ = ~ row_valid;
+  assign _131_ = row_end & _130_;
+  assign _132_ = _129_ + _131_;
   always @(posedge clk)
-    last_mblock <= _121_;
+    last_mblock <= _133_;
   always @(posedge clk)
-    credits <= _122_;
+    credits <= _134_;
   always @(posedge clk)
-    credit_ok <= _123_;
+    credit_ok <= _135_;
   always @(posedge clk)
-    M_ <= _124_;
+    M_ <= _002_;
   always @(posedge clk)
-    m_last <= _125_;
+    m_last <= _003_;
   always @(posedge clk)
-    m_wrap <= _126_;
+    m_wrap <= _004_;
   always @(posedge clk)
-    n_last <= _127_;
+    n_last <= _005_;
   always @(posedge clk)
-    zero_point <= _128_;
+    zero_point <= _006_;
   always @(posedge clk)
-    act_min <= _129_;
+    act_min <= _007_;
   always @(posedge clk)
-    act_max <= _002_;
+    act_max <= _008_;
   always @(posedge clk)
-    k_last <= _003_;
+    k_last <= _009_;
   always @(posedge clk)
-    tile_last <= _004_;
+    tile_last <= _010_;
   always @(posedge clk)
-    lane <= _005_;
+    lane <= _011_;
   always @(posedge clk)
-    blk <= _006_;
+    blk <= _013_;
   always @(posedge clk)
-    wa <= _007_;
+    wa <= _014_;
   always @(posedge clk)
-    wb <= _008_;
+    wb <= _015_;
   always @(posedge clk)
-    ch <= _009_;
+    ch <= _016_;
   always @(posedge clk)
-    ch_last <= _010_;
+    ch_last <= _017_;
   always @(posedge clk)
-    ctrl_state <= _011_;
+    ctrl_state <= _018_;
   always @(posedge clk)
-    \$signal$89  <= _013_;
+    \$signal$105  <= _019_;
   always @(posedge clk)
-    pt_shift <= _014_;
+    pt_shift <= _020_;
   always @(posedge clk)
-    nb_last <= _015_;
+    nb_last <= _021_;
   always @(posedge clk)
-    kk <= _016_;
+    kk <= _022_;
   always @(posedge clk)
-    in_data <= _017_;
+    in_data <= _024_;
   always @(posedge clk)
-    fm0 <= _018_;
+    fm0 <= _025_;
   always @(posedge clk)
-    fn <= _019_;
+    fn <= _026_;
   always @(posedge clk)
-    at_k_last <= _020_;
+    at_k_last <= _027_;
   always @(posedge clk)
-    at_tile_last <= _021_;
+    at_tile_last <= _028_;
   always @(posedge clk)
-    flush <= _022_;
+    flush <= _029_;
   always @(posedge clk)
-    d <= _024_;
+    d <= _030_;
   always @(posedge clk)
-    dn <= _025_;
+    dn <= _031_;
   always @(posedge clk)
-    beat <= _026_;
+    beat <= _032_;
   always @(posedge clk)
-    ra <= _027_;
+    ra <= _033_;
   always @(posedge clk)
-    ra_inc <= _028_;
+    ra_inc <= _035_;
   always @(posedge clk)
-    ra_row <= _029_;
+    ra_row <= _036_;
   always @(posedge clk)
-    row <= _030_;
+    row <= _037_;
   always @(posedge clk)
-    row_valid <= _031_;
+    row_valid <= _038_;
   always @(posedge clk)
-    p_word <= rp__data;
+    \i_valid$62  <= _039_;
   always @(posedge clk)
-    \i_valid$49  <= _032_;
+    \i_last$64  <= _040_;
   always @(posedge clk)
-    \i_last$51  <= _033_;
+    i_acc <= \o_data$112 ;
   always @(posedge clk)
-    i_acc <= \o_data$97 ;
-  always @(posedge clk)
-    give_back <= _035_;
-  assign _130_ = _131_ ? hdr[62:32] : 31'h00000000;
-  assign _131_ = ctrl_state == 2'h1;
-  assign _132_ = _133_ ? hdr[31:0] : 32'd0;
-  assign _133_ = ctrl_state == 2'h1;
-  assign _134_ = _135_ ? hdr[69:64] : 6'h00;
-  assign _135_ = ctrl_state == 2'h1;
-  assign _136_ = _137_ ? hdr[62:32] : 31'h00000000;
+    give_back <= _041_;
+  assign _136_ = _137_ ? _081_ : 1'h0;
   assign _137_ = ctrl_state == 2'h1;
-  assign _138_ = _139_ ? hdr[31:0] : 32'd0;
+  assign _138_ = _139_ ? w_word : 69'h000000000000000000;
   assign _139_ = ctrl_state == 2'h1;
-  assign _140_ = _141_ ? s_param__valid : 1'h0;
-  assign _141_ = ! ctrl_state;
-  function [0:0] _655_;
+  assign _140_ = _141_ ? wa : 5'h00;
+  assign _141_ = ctrl_state == 2'h1;
+  assign _142_ = _143_ ? hdr[69:64] : 6'h00;
+  assign _143_ = ctrl_state == 2'h1;
+  assign _144_ = _145_ ? hdr[62:32] : 31'h00000000;
+  assign _145_ = ctrl_state == 2'h1;
+  assign _146_ = _147_ ? hdr[31:0] : 32'd0;
+  assign _147_ = ctrl_state == 2'h1;
+  assign _148_ = _149_ ? s_param__valid : 1'h0;
+  assign _149_ = ! ctrl_state;
+  function [0:0] _670_;
     input [0:0] a;
     input [1:0] b;
     input [1:0] s;
     (* parallel_case *)
     casez (s)
       2'b?1:
-        _655_ = b[0:0];
+        _670_ = b[0:0];
       2'b1?:
-        _655_ = b[1:1];
+        _670_ = b[1:1];
       default:
-        _655_ = a;
+        _670_ = a;
     endcase
   endfunction
-  assign _142_ = _655_(1'h0, 2'h3, { _144_, _143_ });
-  assign _143_ = ctrl_state == 2'h1;
-  assign _144_ = ! ctrl_state;
-  assign _145_ = _146_ ? 2'h0 : _120_;
-  assign _147_ = _148_ ? 1'h0 : _115_;
-  assign _149_ = _150_ ? 1'h0 : _110_;
-  assign _151_ = _152_ ? 1'h1 : row_valid;
-  assign _153_ = _154_ ? row_valid_next : _151_;
-  assign _155_ = _156_ ? _151_ : _153_;
-  assign _157_ = _158_ ? 1'h0 : _155_;
-  assign _159_ = _160_ ? 17'h00000 : row;
-  assign _161_ = _162_ ? _043_[16:0] : _159_;
+  assign _150_ = _670_(1'h0, 2'h3, { _152_, _151_ });
+  assign _151_ = ctrl_state == 2'h1;
+  assign _152_ = ! ctrl_state;
+  assign _153_ = _154_ ? 2'h0 : _132_;
+  assign _155_ = _156_ ? 1'h0 : _128_;
+  assign _157_ = _158_ ? 1'h0 : _122_;
+  assign _159_ = _160_ ? 1'h1 : row_valid;
+  assign _161_ = _162_ ? row_valid_next : _159_;
   assign _163_ = _164_ ? _159_ : _161_;
-  assign _165_ = _166_ ? 17'h00000 : _163_;
-  assign _167_ = _168_ ? (* full_case = 32'd1 *) 5'h00 : _096_[4:0];
-  assign _169_ = _170_ ? 5'h00 : _167_;
-  assign _171_ = _172_ ? (* full_case = 32'd1 *) 5'h01 : _095_[4:0];
-  assign _173_ = _174_ ? 5'h00 : _171_;
-  assign _175_ = _176_ ? (* full_case = 32'd1 *) 5'h00 : ra_next;
+  assign _165_ = _166_ ? 1'h0 : _163_;
+  assign _167_ = _168_ ? 17'h00000 : row;
+  assign _169_ = _170_ ? _055_[16:0] : _167_;
+  assign _171_ = _172_ ? _167_ : _169_;
+  assign _173_ = _174_ ? 17'h00000 : _171_;
+  assign _175_ = _176_ ? (* full_case = 32'd1 *) 5'h00 : _109_[4:0];
   assign _177_ = _178_ ? 5'h00 : _175_;
-  assign _179_ = _180_ ? 1'h0 : beat;
-  assign _181_ = _182_ ? 1'h0 : _179_;
-  assign _183_ = _184_ ? _104_[0] : _181_;
-  assign _185_ = _186_ ? 1'h0 : _183_;
-  assign _187_ = _188_ ? 5'h00 : dn;
-  assign _189_ = _190_ ? (* full_case = 32'd1 *) 5'h00 : _107_[4:0];
-  assign _191_ = _192_ ? _189_ : _187_;
-  assign _193_ = _194_ ? _191_ : _187_;
-  assign _195_ = _196_ ? _187_ : _193_;
-  assign _197_ = _198_ ? 5'h00 : _195_;
-  assign _199_ = _200_ ? 3'h0 : d;
-  assign _201_ = _202_ ? (* full_case = 32'd1 *) 3'h0 : _109_[2:0];
-  assign _203_ = _204_ ? _201_ : _199_;
-  assign _205_ = _206_ ? _199_ : _203_;
-  assign _207_ = _208_ ? 3'h0 : _205_;
-  function [4:0] _690_;
+  assign _179_ = _180_ ? (* full_case = 32'd1 *) 5'h01 : _108_[4:0];
+  assign _181_ = _182_ ? 5'h00 : _179_;
+  assign _183_ = _184_ ? (* full_case = 32'd1 *) 5'h00 : ra_next;
+  assign _185_ = _186_ ? 5'h00 : _183_;
+  assign _187_ = _188_ ? 1'h0 : beat;
+  assign _189_ = _190_ ? 1'h0 : _187_;
+  assign _191_ = _192_ ? _117_[0] : _189_;
+  assign _193_ = _194_ ? 1'h0 : _191_;
+  assign _195_ = _196_ ? 5'h00 : dn;
+  assign _197_ = _198_ ? (* full_case = 32'd1 *) 5'h00 : _120_[4:0];
+  assign _199_ = _200_ ? _197_ : _195_;
+  assign _201_ = _202_ ? _199_ : _195_;
+  assign _203_ = _204_ ? _195_ : _201_;
+  assign _205_ = _206_ ? 5'h00 : _203_;
+  assign _207_ = _208_ ? 3'h0 : d;
+  assign _209_ = _210_ ? (* full_case = 32'd1 *) 3'h0 : _121_[2:0];
+  assign _211_ = _212_ ? _209_ : _207_;
+  assign _213_ = _214_ ? _207_ : _211_;
+  assign _215_ = _216_ ? 3'h0 : _213_;
+  function [4:0] _705_;
     input [4:0] a;
     input [9:0] b;
     input [1:0] s;
@@ -1156,173 +1090,173 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
     (* parallel_case *)
     casez (s)
       2'b?1:
-        _690_ = b[4:0];
+        _705_ = b[4:0];
       2'b1?:
-        _690_ = b[9:5];
+        _705_ = b[9:5];
       default:
-        _690_ = a;
+        _705_ = a;
     endcase
   endfunction
-  assign _209_ = _690_(flush, { _217_, _093_[4:0] }, { _219_, _210_ });
-  assign _210_ = ctrl_state == (* full_case = 32'd1 *) 2'h3;
-  assign _211_ = _212_ ? 5'h1d : flush;
-  assign _213_ = _214_ ? _211_ : flush;
-  assign _215_ = _216_ ? _213_ : flush;
-  assign _217_ = _218_ ? _215_ : flush;
-  assign _219_ = ctrl_state == (* full_case = 32'd1 *) 2'h2;
-  assign _220_ = _221_ ? 5'h00 : _209_;
-  assign _222_ = _223_ ? (* full_case = 32'd1 *) _082_ : _091_;
-  assign _224_ = _225_ ? _222_ : at_tile_last;
-  function [0:0] _700_;
+  assign _217_ = _705_(flush, { _225_, _106_[4:0] }, { _227_, _218_ });
+  assign _218_ = ctrl_state == (* full_case = 32'd1 *) 2'h3;
+  assign _219_ = _220_ ? 5'h1d : flush;
+  assign _221_ = _222_ ? _219_ : flush;
+  assign _223_ = _224_ ? _221_ : flush;
+  assign _225_ = _226_ ? _223_ : flush;
+  assign _227_ = ctrl_state == (* full_case = 32'd1 *) 2'h2;
+  assign _228_ = _229_ ? 5'h00 : _217_;
+  assign _230_ = _231_ ? (* full_case = 32'd1 *) _095_ : _104_;
+  assign _232_ = _233_ ? _230_ : at_tile_last;
+  function [0:0] _715_;
     input [0:0] a;
     input [1:0] b;
     input [1:0] s;
     (* parallel_case *)
     casez (s)
       2'b?1:
-        _700_ = b[0:0];
+        _715_ = b[0:0];
       2'b1?:
-        _700_ = b[1:1];
+        _715_ = b[1:1];
       default:
-        _700_ = a;
+        _715_ = a;
     endcase
   endfunction
-  assign _226_ = _700_(at_tile_last, { _230_, _224_ }, { _232_, _227_ });
-  assign _227_ = ctrl_state == 2'h2;
-  assign _228_ = _229_ ? _078_ : at_tile_last;
-  assign _230_ = _231_ ? _228_ : at_tile_last;
-  assign _232_ = ctrl_state == 2'h1;
-  assign _233_ = _234_ ? 1'h0 : _226_;
-  assign _235_ = _236_ ? (* full_case = 32'd1 *) _081_ : _089_;
-  assign _237_ = _238_ ? _235_ : at_k_last;
-  function [0:0] _708_;
+  assign _234_ = _715_(at_tile_last, { _238_, _232_ }, { _240_, _235_ });
+  assign _235_ = ctrl_state == 2'h2;
+  assign _236_ = _237_ ? _090_ : at_tile_last;
+  assign _238_ = _239_ ? _236_ : at_tile_last;
+  assign _240_ = ctrl_state == 2'h1;
+  assign _241_ = _242_ ? 1'h0 : _234_;
+  assign _243_ = _244_ ? (* full_case = 32'd1 *) _094_ : _101_;
+  assign _245_ = _246_ ? _243_ : at_k_last;
+  function [0:0] _723_;
     input [0:0] a;
     input [1:0] b;
     input [1:0] s;
     (* parallel_case *)
     casez (s)
       2'b?1:
-        _708_ = b[0:0];
+        _723_ = b[0:0];
       2'b1?:
-        _708_ = b[1:1];
+        _723_ = b[1:1];
       default:
-        _708_ = a;
+        _723_ = a;
     endcase
   endfunction
-  assign _239_ = _708_(at_k_last, { _243_, _237_ }, { _245_, _240_ });
-  assign _240_ = ctrl_state == 2'h2;
-  assign _241_ = _242_ ? _077_ : at_k_last;
-  assign _243_ = _244_ ? _241_ : at_k_last;
-  assign _245_ = ctrl_state == 2'h1;
-  assign _246_ = _247_ ? 1'h0 : _239_;
-  assign _248_ = _249_ ? (* full_case = 32'd1 *) 5'h00 : _085_[4:0];
-  assign _250_ = _251_ ? _248_ : fn;
-  assign _252_ = _253_ ? _250_ : fn;
-  function [4:0] _717_;
+  assign _247_ = _723_(at_k_last, { _251_, _245_ }, { _253_, _248_ });
+  assign _248_ = ctrl_state == 2'h2;
+  assign _249_ = _250_ ? _089_ : at_k_last;
+  assign _251_ = _252_ ? _249_ : at_k_last;
+  assign _253_ = ctrl_state == 2'h1;
+  assign _254_ = _255_ ? 1'h0 : _247_;
+  assign _256_ = _257_ ? (* full_case = 32'd1 *) 5'h00 : _098_[4:0];
+  assign _258_ = _259_ ? _256_ : fn;
+  assign _260_ = _261_ ? _258_ : fn;
+  function [4:0] _732_;
     input [4:0] a;
     input [9:0] b;
     input [1:0] s;
     (* parallel_case *)
     casez (s)
       2'b?1:
-        _717_ = b[4:0];
+        _732_ = b[4:0];
       2'b1?:
-        _717_ = b[9:5];
+        _732_ = b[9:5];
       default:
-        _717_ = a;
+        _732_ = a;
     endcase
   endfunction
-  assign _254_ = _717_(fn, { _258_, _252_ }, { _260_, _255_ });
-  assign _255_ = ctrl_state == 2'h2;
-  assign _256_ = _257_ ? 5'h00 : fn;
-  assign _258_ = _259_ ? _256_ : fn;
-  assign _260_ = ctrl_state == 2'h1;
-  assign _261_ = _262_ ? 5'h00 : _254_;
-  assign _263_ = _264_ ? _084_[16:0] : fm0;
-  assign _265_ = _266_ ? _263_ : fm0;
-  assign _267_ = _268_ ? _265_ : fm0;
-  function [16:0] _726_;
+  assign _262_ = _732_(fn, { _266_, _260_ }, { _268_, _263_ });
+  assign _263_ = ctrl_state == 2'h2;
+  assign _264_ = _265_ ? 5'h00 : fn;
+  assign _266_ = _267_ ? _264_ : fn;
+  assign _268_ = ctrl_state == 2'h1;
+  assign _269_ = _270_ ? 5'h00 : _262_;
+  assign _271_ = _272_ ? _097_[16:0] : fm0;
+  assign _273_ = _274_ ? _271_ : fm0;
+  assign _275_ = _276_ ? _273_ : fm0;
+  function [16:0] _741_;
     input [16:0] a;
     input [33:0] b;
     input [1:0] s;
     (* parallel_case *)
     casez (s)
       2'b?1:
-        _726_ = b[16:0];
+        _741_ = b[16:0];
       2'b1?:
-        _726_ = b[33:17];
+        _741_ = b[33:17];
       default:
-        _726_ = a;
+        _741_ = a;
     endcase
   endfunction
-  assign _269_ = _726_(fm0, { _273_, _267_ }, { _275_, _270_ });
-  assign _270_ = ctrl_state == 2'h2;
-  assign _271_ = _272_ ? 17'h00000 : fm0;
-  assign _273_ = _274_ ? _271_ : fm0;
-  assign _275_ = ctrl_state == 2'h1;
-  assign _276_ = _277_ ? 17'h00000 : _269_;
-  assign _278_ = _279_ ? 1'h0 : in_data;
-  assign _280_ = _281_ ? (* full_case = 32'd1 *) 1'h1 : _278_;
-  assign _282_ = _283_ ? _280_ : in_data;
-  function [0:0] _735_;
+  assign _277_ = _741_(fm0, { _281_, _275_ }, { _283_, _278_ });
+  assign _278_ = ctrl_state == 2'h2;
+  assign _279_ = _280_ ? 17'h00000 : fm0;
+  assign _281_ = _282_ ? _279_ : fm0;
+  assign _283_ = ctrl_state == 2'h1;
+  assign _284_ = _285_ ? 17'h00000 : _277_;
+  assign _286_ = _287_ ? 1'h0 : in_data;
+  assign _288_ = _289_ ? (* full_case = 32'd1 *) 1'h1 : _286_;
+  assign _290_ = _291_ ? _288_ : in_data;
+  function [0:0] _750_;
     input [0:0] a;
     input [1:0] b;
     input [1:0] s;
     (* parallel_case *)
     casez (s)
       2'b?1:
-        _735_ = b[0:0];
+        _750_ = b[0:0];
       2'b1?:
-        _735_ = b[1:1];
+        _750_ = b[1:1];
       default:
-        _735_ = a;
+        _750_ = a;
     endcase
   endfunction
-  assign _284_ = _735_(in_data, { _288_, _282_ }, { _290_, _285_ });
-  assign _285_ = ctrl_state == 2'h2;
-  assign _286_ = _287_ ? 1'h1 : in_data;
-  assign _288_ = _289_ ? _286_ : in_data;
-  assign _290_ = ctrl_state == 2'h1;
-  assign _291_ = _292_ ? 1'h0 : _284_;
-  assign _293_ = _294_ ? (* full_case = 32'd1 *) 10'h000 : _087_[9:0];
-  assign _295_ = _296_ ? _293_ : kk;
-  function [9:0] _743_;
+  assign _292_ = _750_(in_data, { _296_, _290_ }, { _298_, _293_ });
+  assign _293_ = ctrl_state == 2'h2;
+  assign _294_ = _295_ ? 1'h1 : in_data;
+  assign _296_ = _297_ ? _294_ : in_data;
+  assign _298_ = ctrl_state == 2'h1;
+  assign _299_ = _300_ ? 1'h0 : _292_;
+  assign _301_ = _302_ ? (* full_case = 32'd1 *) 10'h000 : _099_[9:0];
+  assign _303_ = _304_ ? _301_ : kk;
+  function [9:0] _758_;
     input [9:0] a;
     input [19:0] b;
     input [1:0] s;
     (* parallel_case *)
     casez (s)
       2'b?1:
-        _743_ = b[9:0];
+        _758_ = b[9:0];
       2'b1?:
-        _743_ = b[19:10];
+        _758_ = b[19:10];
       default:
-        _743_ = a;
+        _758_ = a;
     endcase
   endfunction
-  assign _297_ = _743_(kk, { _301_, _295_ }, { _303_, _298_ });
-  assign _298_ = ctrl_state == 2'h2;
-  assign _299_ = _300_ ? 10'h000 : kk;
-  assign _301_ = _302_ ? _299_ : kk;
-  assign _303_ = ctrl_state == 2'h1;
-  assign _304_ = _305_ ? 10'h000 : _297_;
-  assign _306_ = _307_ ? blk : nb_last;
-  assign _308_ = _309_ ? _306_ : nb_last;
-  assign _310_ = _311_ ? _308_ : nb_last;
+  assign _305_ = _758_(kk, { _309_, _303_ }, { _311_, _306_ });
+  assign _306_ = ctrl_state == 2'h2;
+  assign _307_ = _308_ ? 10'h000 : kk;
+  assign _309_ = _310_ ? _307_ : kk;
   assign _311_ = ctrl_state == 2'h1;
-  assign _312_ = _313_ ? 5'h00 : _310_;
-  assign _314_ = _315_ ? hdr[69:64] : pt_shift;
-  assign _316_ = _317_ ? _314_ : pt_shift;
-  assign _318_ = _319_ ? _316_ : pt_shift;
+  assign _312_ = _313_ ? 10'h000 : _305_;
+  assign _314_ = _315_ ? blk : nb_last;
+  assign _316_ = _317_ ? _314_ : nb_last;
+  assign _318_ = _319_ ? _316_ : nb_last;
   assign _319_ = ctrl_state == 2'h1;
-  assign _320_ = _321_ ? 6'h00 : _318_;
-  assign _322_ = _323_ ? hdr[62:32] : \$signal$89 ;
-  assign _324_ = _325_ ? _322_ : \$signal$89 ;
-  assign _326_ = _327_ ? _324_ : \$signal$89 ;
+  assign _320_ = _321_ ? 5'h00 : _318_;
+  assign _322_ = _323_ ? hdr[69:64] : pt_shift;
+  assign _324_ = _325_ ? _322_ : pt_shift;
+  assign _326_ = _327_ ? _324_ : pt_shift;
   assign _327_ = ctrl_state == 2'h1;
-  assign _328_ = _329_ ? 31'h00000000 : _326_;
-  assign _330_ = _331_ ? 2'h0 : ctrl_state;
-  function [1:0] _765_;
+  assign _328_ = _329_ ? 6'h00 : _326_;
+  assign _330_ = _331_ ? hdr[62:32] : \$signal$105 ;
+  assign _332_ = _333_ ? _330_ : \$signal$105 ;
+  assign _334_ = _335_ ? _332_ : \$signal$105 ;
+  assign _335_ = ctrl_state == 2'h1;
+  assign _336_ = _337_ ? 31'h00000000 : _334_;
+  assign _338_ = _339_ ? 2'h0 : ctrl_state;
+  function [1:0] _780_;
     input [1:0] a;
     input [7:0] b;
     input [3:0] s;
@@ -1330,221 +1264,221 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
     (* parallel_case *)
     casez (s)
       4'b???1:
-        _765_ = b[1:0];
+        _780_ = b[1:0];
       4'b??1?:
-        _765_ = b[3:2];
+        _780_ = b[3:2];
       4'b?1??:
-        _765_ = b[5:4];
+        _780_ = b[5:4];
       4'b1???:
-        _765_ = b[7:6];
+        _780_ = b[7:6];
       default:
-        _765_ = a;
+        _780_ = a;
     endcase
   endfunction
-  assign _332_ = _765_(ctrl_state, { _348_, _345_, _340_, _330_ }, { _350_, _347_, _342_, _333_ });
-  assign _333_ = ctrl_state == (* full_case = 32'd1 *) 2'h3;
-  assign _334_ = _335_ ? 2'h3 : ctrl_state;
-  assign _336_ = _337_ ? _334_ : ctrl_state;
-  assign _338_ = _339_ ? _336_ : ctrl_state;
-  assign _340_ = _341_ ? _338_ : ctrl_state;
-  assign _342_ = ctrl_state == (* full_case = 32'd1 *) 2'h2;
-  assign _343_ = _344_ ? 2'h2 : ctrl_state;
-  assign _345_ = _346_ ? _343_ : ctrl_state;
-  assign _347_ = ctrl_state == (* full_case = 32'd1 *) 2'h1;
-  assign _348_ = _349_ ? 2'h1 : ctrl_state;
-  assign _350_ = ! (* full_case = 32'd1 *) ctrl_state;
-  assign _351_ = _352_ ? 2'h0 : _332_;
-  assign _353_ = _354_ ? _076_ : ch_last;
-  function [0:0] _779_;
+  assign _340_ = _780_(ctrl_state, { _356_, _353_, _348_, _338_ }, { _358_, _355_, _350_, _341_ });
+  assign _341_ = ctrl_state == (* full_case = 32'd1 *) 2'h3;
+  assign _342_ = _343_ ? 2'h3 : ctrl_state;
+  assign _344_ = _345_ ? _342_ : ctrl_state;
+  assign _346_ = _347_ ? _344_ : ctrl_state;
+  assign _348_ = _349_ ? _346_ : ctrl_state;
+  assign _350_ = ctrl_state == (* full_case = 32'd1 *) 2'h2;
+  assign _351_ = _352_ ? 2'h2 : ctrl_state;
+  assign _353_ = _354_ ? _351_ : ctrl_state;
+  assign _355_ = ctrl_state == (* full_case = 32'd1 *) 2'h1;
+  assign _356_ = _357_ ? 2'h1 : ctrl_state;
+  assign _358_ = ! (* full_case = 32'd1 *) ctrl_state;
+  assign _359_ = _360_ ? 2'h0 : _340_;
+  assign _361_ = _362_ ? _088_ : ch_last;
+  function [0:0] _794_;
     input [0:0] a;
     input [1:0] b;
     input [1:0] s;
     (* parallel_case *)
     casez (s)
       2'b?1:
-        _779_ = b[0:0];
+        _794_ = b[0:0];
       2'b1?:
-        _779_ = b[1:1];
+        _794_ = b[1:1];
       default:
-        _779_ = a;
+        _794_ = a;
     endcase
   endfunction
-  assign _355_ = _779_(ch_last, { _357_, _353_ }, { _359_, _356_ });
-  assign _356_ = ctrl_state == 2'h1;
-  assign _357_ = _358_ ? _065_ : ch_last;
-  assign _359_ = ! ctrl_state;
-  assign _360_ = _361_ ? 1'h0 : _355_;
-  assign _362_ = _363_ ? _067_[15:0] : ch;
-  function [15:0] _785_;
+  assign _363_ = _794_(ch_last, { _365_, _361_ }, { _367_, _364_ });
+  assign _364_ = ctrl_state == 2'h1;
+  assign _365_ = _366_ ? _077_ : ch_last;
+  assign _367_ = ! ctrl_state;
+  assign _368_ = _369_ ? 1'h0 : _363_;
+  assign _370_ = _371_ ? _079_[15:0] : ch;
+  function [15:0] _800_;
     input [15:0] a;
     input [31:0] b;
     input [1:0] s;
     (* parallel_case *)
     casez (s)
       2'b?1:
-        _785_ = b[15:0];
+        _800_ = b[15:0];
       2'b1?:
-        _785_ = b[31:16];
+        _800_ = b[31:16];
       default:
-        _785_ = a;
+        _800_ = a;
     endcase
   endfunction
-  assign _364_ = _785_(ch, { _366_, _362_ }, { _368_, _365_ });
-  assign _365_ = ctrl_state == 2'h1;
-  assign _366_ = _367_ ? 16'h0000 : ch;
-  assign _368_ = ! ctrl_state;
-  assign _369_ = _370_ ? 16'h0000 : _364_;
-  assign _371_ = wb ? (* full_case = 32'd1 *) _072_[0] : 1'h0;
-  assign _373_ = _374_ ? _371_ : wb;
-  assign _375_ = _376_ ? _373_ : wb;
-  function [0:0] _793_;
+  assign _372_ = _800_(ch, { _374_, _370_ }, { _376_, _373_ });
+  assign _373_ = ctrl_state == 2'h1;
+  assign _374_ = _375_ ? 16'h0000 : ch;
+  assign _376_ = ! ctrl_state;
+  assign _377_ = _378_ ? 16'h0000 : _372_;
+  assign _379_ = wb ? (* full_case = 32'd1 *) _085_[0] : 1'h0;
+  assign _381_ = _382_ ? _379_ : wb;
+  assign _383_ = _384_ ? _381_ : wb;
+  function [0:0] _808_;
     input [0:0] a;
     input [1:0] b;
     input [1:0] s;
     (* parallel_case *)
     casez (s)
       2'b?1:
-        _793_ = b[0:0];
+        _808_ = b[0:0];
       2'b1?:
-        _793_ = b[1:1];
-      default:
-        _793_ = a;
-    endcase
-  endfunction
-  assign _377_ = _793_(wb, { _379_, _375_ }, { _381_, _378_ });
-  assign _378_ = ctrl_state == 2'h1;
-  assign _379_ = _380_ ? 1'h0 : wb;
-  assign _381_ = ! ctrl_state;
-  assign _382_ = _383_ ? 1'h0 : _377_;
-  assign _384_ = _385_ ? _069_[4:0] : wa;
-  assign _386_ = _387_ ? _384_ : wa;
-  function [4:0] _800_;
-    input [4:0] a;
-    input [9:0] b;
-    input [1:0] s;
-    (* parallel_case *)
-    casez (s)
-      2'b?1:
-        _800_ = b[4:0];
-      2'b1?:
-        _800_ = b[9:5];
-      default:
-        _800_ = a;
-    endcase
-  endfunction
-  assign _388_ = _800_(wa, { _390_, _386_ }, { _392_, _389_ });
-  assign _389_ = ctrl_state == 2'h1;
-  assign _390_ = _391_ ? 5'h00 : wa;
-  assign _392_ = ! ctrl_state;
-  assign _393_ = _394_ ? 5'h00 : _388_;
-  assign _395_ = wb ? blk : _071_[4:0];
-  assign _397_ = _398_ ? _395_ : blk;
-  assign _399_ = _400_ ? _397_ : blk;
-  function [4:0] _808_;
-    input [4:0] a;
-    input [9:0] b;
-    input [1:0] s;
-    (* parallel_case *)
-    casez (s)
-      2'b?1:
-        _808_ = b[4:0];
-      2'b1?:
-        _808_ = b[9:5];
+        _808_ = b[1:1];
       default:
         _808_ = a;
     endcase
   endfunction
-  assign _401_ = _808_(blk, { _403_, _399_ }, { _405_, _402_ });
-  assign _402_ = ctrl_state == 2'h1;
-  assign _403_ = _404_ ? 5'h00 : blk;
-  assign _405_ = ! ctrl_state;
-  assign _406_ = _407_ ? 5'h00 : _401_;
-  assign _408_ = _409_ ? (* full_case = 32'd1 *) 2'h0 : _073_[1:0];
-  assign _410_ = _411_ ? _408_ : lane;
-  function [1:0] _815_;
+  assign _385_ = _808_(wb, { _387_, _383_ }, { _389_, _386_ });
+  assign _386_ = ctrl_state == 2'h1;
+  assign _387_ = _388_ ? 1'h0 : wb;
+  assign _389_ = ! ctrl_state;
+  assign _390_ = _391_ ? 1'h0 : _385_;
+  assign _392_ = _393_ ? _082_[4:0] : wa;
+  assign _394_ = _395_ ? _392_ : wa;
+  function [4:0] _815_;
+    input [4:0] a;
+    input [9:0] b;
+    input [1:0] s;
+    (* parallel_case *)
+    casez (s)
+      2'b?1:
+        _815_ = b[4:0];
+      2'b1?:
+        _815_ = b[9:5];
+      default:
+        _815_ = a;
+    endcase
+  endfunction
+  assign _396_ = _815_(wa, { _398_, _394_ }, { _400_, _397_ });
+  assign _397_ = ctrl_state == 2'h1;
+  assign _398_ = _399_ ? 5'h00 : wa;
+  assign _400_ = ! ctrl_state;
+  assign _401_ = _402_ ? 5'h00 : _396_;
+  assign _403_ = wb ? blk : _084_[4:0];
+  assign _405_ = _406_ ? _403_ : blk;
+  assign _407_ = _408_ ? _405_ : blk;
+  function [4:0] _823_;
+    input [4:0] a;
+    input [9:0] b;
+    input [1:0] s;
+    (* parallel_case *)
+    casez (s)
+      2'b?1:
+        _823_ = b[4:0];
+      2'b1?:
+        _823_ = b[9:5];
+      default:
+        _823_ = a;
+    endcase
+  endfunction
+  assign _409_ = _823_(blk, { _411_, _407_ }, { _413_, _410_ });
+  assign _410_ = ctrl_state == 2'h1;
+  assign _411_ = _412_ ? 5'h00 : blk;
+  assign _413_ = ! ctrl_state;
+  assign _414_ = _415_ ? 5'h00 : _409_;
+  assign _416_ = _417_ ? (* full_case = 32'd1 *) 2'h0 : _086_[1:0];
+  assign _418_ = _419_ ? _416_ : lane;
+  function [1:0] _830_;
     input [1:0] a;
     input [3:0] b;
     input [1:0] s;
     (* parallel_case *)
     casez (s)
       2'b?1:
-        _815_ = b[1:0];
+        _830_ = b[1:0];
       2'b1?:
-        _815_ = b[3:2];
+        _830_ = b[3:2];
       default:
-        _815_ = a;
+        _830_ = a;
     endcase
   endfunction
-  assign _412_ = _815_(lane, { _414_, _410_ }, { _416_, _413_ });
-  assign _413_ = ctrl_state == 2'h1;
-  assign _414_ = _415_ ? 2'h0 : lane;
-  assign _416_ = ! ctrl_state;
-  assign _417_ = _418_ ? 2'h0 : _412_;
-  assign _419_ = _420_ ? _063_[9:0] : tile_last;
-  assign _421_ = _422_ ? _419_ : tile_last;
-  assign _422_ = ! ctrl_state;
-  assign _423_ = _424_ ? 10'h000 : _421_;
-  assign _425_ = _426_ ? _060_[15:0] : k_last;
-  assign _427_ = _428_ ? _425_ : k_last;
-  assign _428_ = ! ctrl_state;
-  assign _429_ = _430_ ? 16'h0000 : _427_;
-  assign _431_ = _432_ ? hdr[71:64] : act_max;
-  assign _433_ = _434_ ? _431_ : act_max;
-  assign _434_ = ! ctrl_state;
-  assign _435_ = _436_ ? 8'h00 : _433_;
-  assign _437_ = _438_ ? hdr[63:56] : act_min;
-  assign _439_ = _440_ ? _437_ : act_min;
-  assign _440_ = ! ctrl_state;
-  assign _441_ = _442_ ? 8'h00 : _439_;
-  assign _443_ = _444_ ? hdr[55:48] : zero_point;
-  assign _445_ = _446_ ? _443_ : zero_point;
-  assign _446_ = ! ctrl_state;
-  assign _447_ = _448_ ? 8'h00 : _445_;
-  assign _449_ = _450_ ? _059_[15:0] : n_last;
-  assign _451_ = _452_ ? _449_ : n_last;
-  assign _452_ = ! ctrl_state;
-  assign _453_ = _454_ ? 16'h0000 : _451_;
-  assign _455_ = _456_ ? _058_ : m_wrap;
-  assign _457_ = _458_ ? _455_ : m_wrap;
-  assign _458_ = ! ctrl_state;
-  assign _459_ = _460_ ? 17'h00000 : _457_;
-  assign _461_ = _462_ ? _057_[15:0] : m_last;
-  assign _463_ = _464_ ? _461_ : m_last;
-  assign _464_ = ! ctrl_state;
-  assign _465_ = _466_ ? 16'h0000 : _463_;
-  assign _467_ = _468_ ? hdr[15:0] : M_;
-  assign _469_ = _470_ ? _467_ : M_;
-  assign _470_ = ! ctrl_state;
-  assign _471_ = _472_ ? 16'h0000 : _469_;
-  assign _473_ = _474_ ? 1'h1 : _056_;
-  assign _475_ = _476_ ? 5'h14 : _053_[4:0];
-  assign _477_ = _478_ ? 1'h0 : _055_;
-  assign _479_ = _480_ ? (* full_case = 32'd1 *) 5'h00 : ra_inc;
-  assign _481_ = _482_ ? (* full_case = 32'd1 *) ra_row : _479_;
-  assign _483_ = _484_ ? (* full_case = 32'd1 *) ra_inc : _481_;
-  assign _485_ = _486_ ? _483_ : ra;
-  assign _487_ = _488_ ? _036_ : 1'h0;
-  assign _488_ = ctrl_state == 2'h2;
-  assign _489_ = _490_ ? _001_ : 1'h0;
-  assign _490_ = ctrl_state == 2'h2;
-  assign _491_ = _492_ ? _075_[3:0] : 4'h0;
-  assign _492_ = ctrl_state == 2'h1;
-  assign _493_ = _494_ ? wa : 5'h00;
-  assign _494_ = ctrl_state == 2'h1;
-  assign _495_ = _496_ ? hdr[69:64] : 6'h00;
-  assign _496_ = ctrl_state == 2'h1;
-  assign _497_ = _498_ ? hdr[62:32] : 31'h00000000;
-  assign _498_ = ctrl_state == 2'h1;
-  assign _499_ = _500_ ? hdr[31:0] : 32'd0;
+  assign _420_ = _830_(lane, { _422_, _418_ }, { _424_, _421_ });
+  assign _421_ = ctrl_state == 2'h1;
+  assign _422_ = _423_ ? 2'h0 : lane;
+  assign _424_ = ! ctrl_state;
+  assign _425_ = _426_ ? 2'h0 : _420_;
+  assign _427_ = _428_ ? _076_[9:0] : tile_last;
+  assign _429_ = _430_ ? _427_ : tile_last;
+  assign _430_ = ! ctrl_state;
+  assign _431_ = _432_ ? 10'h000 : _429_;
+  assign _433_ = _434_ ? _073_[15:0] : k_last;
+  assign _435_ = _436_ ? _433_ : k_last;
+  assign _436_ = ! ctrl_state;
+  assign _437_ = _438_ ? 16'h0000 : _435_;
+  assign _439_ = _440_ ? hdr[71:64] : act_max;
+  assign _441_ = _442_ ? _439_ : act_max;
+  assign _442_ = ! ctrl_state;
+  assign _443_ = _444_ ? 8'h00 : _441_;
+  assign _445_ = _446_ ? hdr[63:56] : act_min;
+  assign _447_ = _448_ ? _445_ : act_min;
+  assign _448_ = ! ctrl_state;
+  assign _449_ = _450_ ? 8'h00 : _447_;
+  assign _451_ = _452_ ? hdr[55:48] : zero_point;
+  assign _453_ = _454_ ? _451_ : zero_point;
+  assign _454_ = ! ctrl_state;
+  assign _455_ = _456_ ? 8'h00 : _453_;
+  assign _457_ = _458_ ? _072_[15:0] : n_last;
+  assign _459_ = _460_ ? _457_ : n_last;
+  assign _460_ = ! ctrl_state;
+  assign _461_ = _462_ ? 16'h0000 : _459_;
+  assign _463_ = _464_ ? _071_ : m_wrap;
+  assign _465_ = _466_ ? _463_ : m_wrap;
+  assign _466_ = ! ctrl_state;
+  assign _467_ = _468_ ? 17'h00000 : _465_;
+  assign _469_ = _470_ ? _069_[15:0] : m_last;
+  assign _471_ = _472_ ? _469_ : m_last;
+  assign _472_ = ! ctrl_state;
+  assign _473_ = _474_ ? 16'h0000 : _471_;
+  assign _475_ = _476_ ? hdr[15:0] : M_;
+  assign _477_ = _478_ ? _475_ : M_;
+  assign _478_ = ! ctrl_state;
+  assign _479_ = _480_ ? 16'h0000 : _477_;
+  assign _481_ = _482_ ? 1'h1 : _068_;
+  assign _483_ = _484_ ? 5'h14 : _059_[4:0];
+  assign _485_ = _486_ ? 1'h0 : _067_;
+  assign _487_ = _488_ ? (* full_case = 32'd1 *) 5'h00 : ra_inc;
+  assign _489_ = _490_ ? (* full_case = 32'd1 *) ra_row : _487_;
+  assign _491_ = _492_ ? (* full_case = 32'd1 *) ra_inc : _489_;
+  assign _493_ = _494_ ? _491_ : ra;
+  assign _495_ = _496_ ? _049_ : 1'h0;
+  assign _496_ = ctrl_state == 2'h2;
+  assign _497_ = _498_ ? _044_ : 1'h0;
+  assign _498_ = ctrl_state == 2'h2;
+  assign _499_ = _500_ ? _012_ : 1'h0;
   assign _500_ = ctrl_state == 2'h1;
-  assign _501_ = _502_ ? hdr[69:64] : 6'h00;
+  assign _501_ = _502_ ? w_word : 69'h000000000000000000;
   assign _502_ = ctrl_state == 2'h1;
-  assign _503_ = _504_ ? hdr[62:32] : 31'h00000000;
+  assign _503_ = _504_ ? wa : 5'h00;
   assign _504_ = ctrl_state == 2'h1;
-  assign _505_ = _506_ ? hdr[31:0] : 32'd0;
+  assign _505_ = _506_ ? _125_ : 1'h0;
   assign _506_ = ctrl_state == 2'h1;
-  assign _507_ = _508_ ? hdr[69:64] : 6'h00;
+  assign _507_ = _508_ ? w_word : 69'h000000000000000000;
   assign _508_ = ctrl_state == 2'h1;
+  assign _509_ = _510_ ? wa : 5'h00;
+  assign _510_ = ctrl_state == 2'h1;
+  assign _511_ = _512_ ? _103_ : 1'h0;
+  assign _512_ = ctrl_state == 2'h1;
+  assign _513_ = _514_ ? w_word : 69'h000000000000000000;
+  assign _514_ = ctrl_state == 2'h1;
+  assign _515_ = _516_ ? wa : 5'h00;
+  assign _516_ = ctrl_state == 2'h1;
   \hwq_top.engine.array  array (
     .clk(clk),
     .drain_valid(o_valid),
@@ -1552,7 +1486,7 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
     .i_last(i_last),
     .i_valid(i_valid),
     .i_w(i_w),
-    .o_data(\o_data$97 ),
+    .o_data(\o_data$112 ),
     .rst(rst)
   );
   \hwq_top.engine.fifo  fifo (
@@ -1561,8 +1495,44 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
     .r_en(r_en),
     .r_rdy(m_out__valid),
     .rst(rst),
-    .w_en(w_en),
+    .w_en(\w_en$83 ),
     .w_port__data(out_w)
+  );
+  \hwq_top.engine.params0  params0 (
+    .clk(clk),
+    .r_data(r_data),
+    .rp__addr(ra_next),
+    .rst(rst),
+    .wp__addr(w_addr),
+    .wp__data(w_data),
+    .wp__en(w_en)
+  );
+  \hwq_top.engine.params1  params1 (
+    .clk(clk),
+    .r_data(\r_data$76 ),
+    .rp__addr(ra_next),
+    .rst(rst),
+    .wp__addr(\w_addr$29 ),
+    .wp__data(\w_data$30 ),
+    .wp__en(\w_en$31 )
+  );
+  \hwq_top.engine.params2  params2 (
+    .clk(clk),
+    .r_data(\r_data$77 ),
+    .rp__addr(ra_next),
+    .rst(rst),
+    .wp__addr(\w_addr$32 ),
+    .wp__data(\w_data$33 ),
+    .wp__en(\w_en$34 )
+  );
+  \hwq_top.engine.params3  params3 (
+    .clk(clk),
+    .r_data(\r_data$78 ),
+    .rp__addr(ra_next),
+    .rst(rst),
+    .wp__addr(\w_addr$35 ),
+    .wp__data(\w_data$36 ),
+    .wp__en(\w_en$37 )
   );
   \hwq_top.engine.requant  requant (
     .act_max(act_max),
@@ -1570,19 +1540,19 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
     .clk(clk),
     .i_acc(i_acc),
     .i_bias(i_bias),
-    .i_last(\i_last$51 ),
+    .i_last(\i_last$64 ),
     .i_multiplier(i_multiplier),
     .i_shift(i_shift),
-    .i_valid(\i_valid$49 ),
+    .i_valid(\i_valid$62 ),
     .o_data(o_data),
     .o_last(o_last),
-    .o_valid(w_en),
+    .o_valid(\w_en$83 ),
     .rst(rst),
     .zero_point(zero_point)
   );
   assign s_param__payload = hdr;
   assign chan = hdr;
-  assign credits_next = _053_[4:0];
+  assign credits_next = _059_[4:0];
   assign en = 1'h1;
   assign \en$8  = 1'h1;
   assign take = i_valid;
@@ -1590,18 +1560,21 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   assign s_wgt__payload = i_w;
   assign s_act__ready = i_valid;
   assign s_wgt__ready = i_valid;
-  assign row_next = _043_[16:0];
-  assign rp__addr = ra_next;
-  assign \$signal$50  = \i_valid$49 ;
-  assign part_last = \i_last$51 ;
+  assign row_next = _055_[16:0];
+  assign r_addr = ra_next;
+  assign \r_addr$59  = ra_next;
+  assign \r_addr$60  = ra_next;
+  assign \r_addr$61  = ra_next;
+  assign \$signal$63  = \i_valid$62 ;
+  assign part_last = \i_last$64 ;
   assign acc_part = i_acc;
-  assign \$signal$56  = zero_point;
-  assign \$signal$58  = act_min;
-  assign \act_max$60  = act_max;
-  assign \o_valid$68  = w_en;
-  assign w_data = out_w;
+  assign \$signal$69  = zero_point;
+  assign \$signal$71  = act_min;
+  assign \act_max$73  = act_max;
+  assign \o_valid$84  = \w_en$83 ;
+  assign \w_data$86  = out_w;
   assign r_rdy = m_out__valid;
-  assign r_data = m_out__payload;
+  assign \r_data$90  = m_out__payload;
   assign m_out__ready = r_en;
   assign \hdr.m  = hdr[15:0];
   assign \hdr.n  = hdr[31:16];
@@ -1636,22 +1609,9 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   assign \s_wgt__payload[1]  = i_w[15:8];
   assign \s_wgt__payload[2]  = i_w[23:16];
   assign \s_wgt__payload[3]  = i_w[31:24];
-  assign \wp__data[0]  = wp__data[68:0];
-  assign \wp__data[0].bias  = wp__data[31:0];
-  assign \wp__data[0].multiplier  = wp__data[62:32];
-  assign \wp__data[0].shift  = wp__data[68:63];
-  assign \wp__data[1]  = wp__data[137:69];
-  assign \wp__data[1].bias  = wp__data[100:69];
-  assign \wp__data[1].multiplier  = wp__data[131:101];
-  assign \wp__data[1].shift  = wp__data[137:132];
-  assign \wp__data[2]  = wp__data[206:138];
-  assign \wp__data[2].bias  = wp__data[169:138];
-  assign \wp__data[2].multiplier  = wp__data[200:170];
-  assign \wp__data[2].shift  = wp__data[206:201];
-  assign \wp__data[3]  = wp__data[275:207];
-  assign \wp__data[3].bias  = wp__data[238:207];
-  assign \wp__data[3].multiplier  = wp__data[269:239];
-  assign \wp__data[3].shift  = wp__data[275:270];
+  assign \w_word.bias  = w_word[31:0];
+  assign \w_word.multiplier  = w_word[62:32];
+  assign \w_word.shift  = w_word[68:63];
   assign \i_acc[0]  = i_acc[25:0];
   assign \i_acc[1]  = i_acc[51:26];
   assign \i_acc[2]  = i_acc[77:52];
@@ -1664,22 +1624,6 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   assign \i_bias[1]  = i_bias[63:32];
   assign \i_bias[2]  = i_bias[95:64];
   assign \i_bias[3]  = i_bias[127:96];
-  assign \p_word[0]  = p_word[68:0];
-  assign \p_word[0].bias  = p_word[31:0];
-  assign \p_word[0].multiplier  = p_word[62:32];
-  assign \p_word[0].shift  = p_word[68:63];
-  assign \p_word[1]  = p_word[137:69];
-  assign \p_word[1].bias  = p_word[100:69];
-  assign \p_word[1].multiplier  = p_word[131:101];
-  assign \p_word[1].shift  = p_word[137:132];
-  assign \p_word[2]  = p_word[206:138];
-  assign \p_word[2].bias  = p_word[169:138];
-  assign \p_word[2].multiplier  = p_word[200:170];
-  assign \p_word[2].shift  = p_word[206:201];
-  assign \p_word[3]  = p_word[275:207];
-  assign \p_word[3].bias  = p_word[238:207];
-  assign \p_word[3].multiplier  = p_word[269:239];
-  assign \p_word[3].shift  = p_word[275:270];
   assign \i_multiplier[0]  = i_multiplier[30:0];
   assign \i_multiplier[1]  = i_multiplier[61:31];
   assign \i_multiplier[2]  = i_multiplier[92:62];
@@ -1704,238 +1648,223 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   assign \m_out__payload.data[2]  = m_out__payload[23:16];
   assign \m_out__payload.data[3]  = m_out__payload[31:24];
   assign \m_out__payload.last  = m_out__payload[32];
-  assign \rp__data[0]  = rp__data[68:0];
-  assign \rp__data[0].bias  = rp__data[31:0];
-  assign \rp__data[0].multiplier  = rp__data[62:32];
-  assign \rp__data[0].shift  = rp__data[68:63];
-  assign \rp__data[1]  = rp__data[137:69];
-  assign \rp__data[1].bias  = rp__data[100:69];
-  assign \rp__data[1].multiplier  = rp__data[131:101];
-  assign \rp__data[1].shift  = rp__data[137:132];
-  assign \rp__data[2]  = rp__data[206:138];
-  assign \rp__data[2].bias  = rp__data[169:138];
-  assign \rp__data[2].multiplier  = rp__data[200:170];
-  assign \rp__data[2].shift  = rp__data[206:201];
-  assign \rp__data[3]  = rp__data[275:207];
-  assign \rp__data[3].bias  = rp__data[238:207];
-  assign \rp__data[3].multiplier  = rp__data[269:239];
-  assign \rp__data[3].shift  = rp__data[275:270];
-  assign \o_data$97[0]  = \o_data$97 [25:0];
-  assign \o_data$97[1]  = \o_data$97 [51:26];
-  assign \o_data$97[2]  = \o_data$97 [77:52];
-  assign \o_data$97[3]  = \o_data$97 [103:78];
+  assign \o_data$112[0]  = \o_data$112 [25:0];
+  assign \o_data$112[1]  = \o_data$112 [51:26];
+  assign \o_data$112[2]  = \o_data$112 [77:52];
+  assign \o_data$112[3]  = \o_data$112 [103:78];
   assign out_w[32] = o_last;
   assign out_w[31:0] = o_data;
-  assign i_shift[23:18] = p_word[275:270];
-  assign i_shift[17:12] = p_word[206:201];
-  assign i_shift[11:6] = p_word[137:132];
-  assign i_shift[5:0] = p_word[68:63];
-  assign i_multiplier[123:93] = p_word[269:239];
-  assign i_multiplier[92:62] = p_word[200:170];
-  assign i_multiplier[61:31] = p_word[131:101];
-  assign i_multiplier[30:0] = p_word[62:32];
-  assign i_bias[127:96] = p_word[238:207];
-  assign i_bias[95:64] = p_word[169:138];
-  assign i_bias[63:32] = p_word[100:69];
-  assign i_bias[31:0] = p_word[31:0];
-  assign _146_ = rst;
-  assign _035_ = _145_;
-  assign _148_ = rst;
-  assign _033_ = _147_;
-  assign _150_ = rst;
-  assign _032_ = _149_;
-  assign _152_ = header_taken;
-  assign _154_ = _103_;
-  assign _156_ = _101_;
+  assign i_shift[23:18] = \r_data$78 [68:63];
+  assign i_shift[17:12] = \r_data$77 [68:63];
+  assign i_shift[11:6] = \r_data$76 [68:63];
+  assign i_shift[5:0] = r_data[68:63];
+  assign i_multiplier[123:93] = \r_data$78 [62:32];
+  assign i_multiplier[92:62] = \r_data$77 [62:32];
+  assign i_multiplier[61:31] = \r_data$76 [62:32];
+  assign i_multiplier[30:0] = r_data[62:32];
+  assign i_bias[127:96] = \r_data$78 [31:0];
+  assign i_bias[95:64] = \r_data$77 [31:0];
+  assign i_bias[63:32] = \r_data$76 [31:0];
+  assign i_bias[31:0] = r_data[31:0];
+  assign _154_ = rst;
+  assign _041_ = _153_;
+  assign _156_ = rst;
+  assign _040_ = _155_;
   assign _158_ = rst;
-  assign _031_ = _157_;
+  assign _039_ = _157_;
   assign _160_ = header_taken;
-  assign _162_ = _103_;
-  assign _164_ = _101_;
+  assign _162_ = _116_;
+  assign _164_ = _113_;
   assign _166_ = rst;
-  assign _030_ = _165_;
+  assign _038_ = _165_;
   assign _168_ = header_taken;
-  assign _170_ = rst;
-  assign _029_ = _169_;
-  assign _172_ = header_taken;
+  assign _170_ = _116_;
+  assign _172_ = _113_;
   assign _174_ = rst;
-  assign _028_ = _173_;
+  assign _037_ = _173_;
   assign _176_ = header_taken;
   assign _178_ = rst;
-  assign _027_ = _177_;
+  assign _036_ = _177_;
   assign _180_ = header_taken;
-  assign _182_ = _103_;
-  assign _184_ = _101_;
+  assign _182_ = rst;
+  assign _035_ = _181_;
+  assign _184_ = header_taken;
   assign _186_ = rst;
-  assign _026_ = _185_;
+  assign _033_ = _185_;
   assign _188_ = header_taken;
-  assign _190_ = _106_;
-  assign _192_ = _105_;
-  assign _194_ = _103_;
-  assign _196_ = _101_;
-  assign _198_ = rst;
-  assign _025_ = _197_;
-  assign _200_ = header_taken;
-  assign _202_ = _105_;
-  assign _204_ = _103_;
-  assign _206_ = _101_;
-  assign _208_ = rst;
-  assign _024_ = _207_;
-  assign _212_ = last_mblock;
-  assign _214_ = _083_;
-  assign _216_ = at_tile_last;
-  assign _218_ = _080_;
-  assign _221_ = rst;
-  assign _022_ = _220_;
-  assign _223_ = at_tile_last;
-  assign _225_ = _080_;
-  assign _229_ = ch_last;
-  assign _231_ = s_param__valid;
-  assign _234_ = rst;
-  assign _021_ = _233_;
-  assign _236_ = at_tile_last;
-  assign _238_ = _080_;
-  assign _242_ = ch_last;
-  assign _244_ = s_param__valid;
-  assign _247_ = rst;
-  assign _020_ = _246_;
-  assign _249_ = _083_;
-  assign _251_ = at_tile_last;
-  assign _253_ = _080_;
-  assign _257_ = ch_last;
-  assign _259_ = s_param__valid;
-  assign _262_ = rst;
-  assign _019_ = _261_;
-  assign _264_ = _083_;
-  assign _266_ = at_tile_last;
-  assign _268_ = _080_;
-  assign _272_ = ch_last;
-  assign _274_ = s_param__valid;
-  assign _277_ = rst;
-  assign _018_ = _276_;
-  assign _279_ = _092_;
-  assign _281_ = at_tile_last;
-  assign _283_ = _080_;
-  assign _287_ = ch_last;
-  assign _289_ = s_param__valid;
-  assign _292_ = rst;
-  assign _017_ = _291_;
-  assign _294_ = at_tile_last;
-  assign _296_ = _080_;
-  assign _300_ = ch_last;
-  assign _302_ = s_param__valid;
-  assign _305_ = rst;
-  assign _016_ = _304_;
-  assign _307_ = ch_last;
-  assign _309_ = s_param__valid;
+  assign _190_ = _116_;
+  assign _192_ = _113_;
+  assign _194_ = rst;
+  assign _032_ = _193_;
+  assign _196_ = header_taken;
+  assign _198_ = _119_;
+  assign _200_ = _118_;
+  assign _202_ = _116_;
+  assign _204_ = _113_;
+  assign _206_ = rst;
+  assign _031_ = _205_;
+  assign _208_ = header_taken;
+  assign _210_ = _118_;
+  assign _212_ = _116_;
+  assign _214_ = _113_;
+  assign _216_ = rst;
+  assign _030_ = _215_;
+  assign _220_ = last_mblock;
+  assign _222_ = _096_;
+  assign _224_ = at_tile_last;
+  assign _226_ = _093_;
+  assign _229_ = rst;
+  assign _029_ = _228_;
+  assign _231_ = at_tile_last;
+  assign _233_ = _093_;
+  assign _237_ = ch_last;
+  assign _239_ = s_param__valid;
+  assign _242_ = rst;
+  assign _028_ = _241_;
+  assign _244_ = at_tile_last;
+  assign _246_ = _093_;
+  assign _250_ = ch_last;
+  assign _252_ = s_param__valid;
+  assign _255_ = rst;
+  assign _027_ = _254_;
+  assign _257_ = _096_;
+  assign _259_ = at_tile_last;
+  assign _261_ = _093_;
+  assign _265_ = ch_last;
+  assign _267_ = s_param__valid;
+  assign _270_ = rst;
+  assign _026_ = _269_;
+  assign _272_ = _096_;
+  assign _274_ = at_tile_last;
+  assign _276_ = _093_;
+  assign _280_ = ch_last;
+  assign _282_ = s_param__valid;
+  assign _285_ = rst;
+  assign _025_ = _284_;
+  assign _287_ = _105_;
+  assign _289_ = at_tile_last;
+  assign _291_ = _093_;
+  assign _295_ = ch_last;
+  assign _297_ = s_param__valid;
+  assign _300_ = rst;
+  assign _024_ = _299_;
+  assign _302_ = at_tile_last;
+  assign _304_ = _093_;
+  assign _308_ = ch_last;
+  assign _310_ = s_param__valid;
   assign _313_ = rst;
-  assign _015_ = _312_;
-  assign _315_ = _066_;
+  assign _022_ = _312_;
+  assign _315_ = ch_last;
   assign _317_ = s_param__valid;
   assign _321_ = rst;
-  assign _014_ = _320_;
-  assign _323_ = _066_;
+  assign _021_ = _320_;
+  assign _323_ = _078_;
   assign _325_ = s_param__valid;
   assign _329_ = rst;
-  assign _013_ = _328_;
-  assign _331_ = _094_;
-  assign _335_ = last_mblock;
-  assign _337_ = _083_;
-  assign _339_ = at_tile_last;
-  assign _341_ = _080_;
-  assign _344_ = ch_last;
-  assign _346_ = s_param__valid;
-  assign _349_ = s_param__valid;
-  assign _352_ = rst;
-  assign _011_ = _351_;
+  assign _020_ = _328_;
+  assign _331_ = _078_;
+  assign _333_ = s_param__valid;
+  assign _337_ = rst;
+  assign _019_ = _336_;
+  assign _339_ = _107_;
+  assign _343_ = last_mblock;
+  assign _345_ = _096_;
+  assign _347_ = at_tile_last;
+  assign _349_ = _093_;
+  assign _352_ = ch_last;
   assign _354_ = s_param__valid;
-  assign _358_ = s_param__valid;
-  assign _361_ = rst;
-  assign _010_ = _360_;
-  assign _363_ = s_param__valid;
-  assign _367_ = s_param__valid;
-  assign _370_ = rst;
-  assign _009_ = _369_;
-  assign _372_ = _070_;
-  assign _374_ = _068_;
-  assign _376_ = s_param__valid;
-  assign _380_ = s_param__valid;
-  assign _383_ = rst;
-  assign _008_ = _382_;
-  assign _385_ = _068_;
-  assign _387_ = s_param__valid;
-  assign _391_ = s_param__valid;
-  assign _394_ = rst;
-  assign _007_ = _393_;
-  assign _396_ = _070_;
-  assign _398_ = _068_;
-  assign _400_ = s_param__valid;
-  assign _404_ = s_param__valid;
-  assign _407_ = rst;
-  assign _006_ = _406_;
-  assign _409_ = _068_;
-  assign _411_ = s_param__valid;
-  assign _415_ = s_param__valid;
-  assign _418_ = rst;
-  assign _005_ = _417_;
-  assign _420_ = s_param__valid;
-  assign _424_ = rst;
-  assign _004_ = _423_;
-  assign _426_ = s_param__valid;
-  assign _430_ = rst;
-  assign _003_ = _429_;
-  assign _432_ = s_param__valid;
-  assign _436_ = rst;
-  assign _002_ = _435_;
-  assign _438_ = s_param__valid;
-  assign _442_ = rst;
-  assign _129_ = _441_;
-  assign _444_ = s_param__valid;
-  assign _448_ = rst;
-  assign _128_ = _447_;
-  assign _450_ = s_param__valid;
-  assign _454_ = rst;
-  assign _127_ = _453_;
-  assign _456_ = s_param__valid;
-  assign _460_ = rst;
-  assign _126_ = _459_;
-  assign _462_ = s_param__valid;
-  assign _466_ = rst;
-  assign _125_ = _465_;
-  assign _468_ = s_param__valid;
-  assign _472_ = rst;
-  assign _124_ = _471_;
+  assign _357_ = s_param__valid;
+  assign _360_ = rst;
+  assign _018_ = _359_;
+  assign _362_ = s_param__valid;
+  assign _366_ = s_param__valid;
+  assign _369_ = rst;
+  assign _017_ = _368_;
+  assign _371_ = s_param__valid;
+  assign _375_ = s_param__valid;
+  assign _378_ = rst;
+  assign _016_ = _377_;
+  assign _380_ = _083_;
+  assign _382_ = _080_;
+  assign _384_ = s_param__valid;
+  assign _388_ = s_param__valid;
+  assign _391_ = rst;
+  assign _015_ = _390_;
+  assign _393_ = _080_;
+  assign _395_ = s_param__valid;
+  assign _399_ = s_param__valid;
+  assign _402_ = rst;
+  assign _014_ = _401_;
+  assign _404_ = _083_;
+  assign _406_ = _080_;
+  assign _408_ = s_param__valid;
+  assign _412_ = s_param__valid;
+  assign _415_ = rst;
+  assign _013_ = _414_;
+  assign _417_ = _080_;
+  assign _419_ = s_param__valid;
+  assign _423_ = s_param__valid;
+  assign _426_ = rst;
+  assign _011_ = _425_;
+  assign _428_ = s_param__valid;
+  assign _432_ = rst;
+  assign _010_ = _431_;
+  assign _434_ = s_param__valid;
+  assign _438_ = rst;
+  assign _009_ = _437_;
+  assign _440_ = s_param__valid;
+  assign _444_ = rst;
+  assign _008_ = _443_;
+  assign _446_ = s_param__valid;
+  assign _450_ = rst;
+  assign _007_ = _449_;
+  assign _452_ = s_param__valid;
+  assign _456_ = rst;
+  assign _006_ = _455_;
+  assign _458_ = s_param__valid;
+  assign _462_ = rst;
+  assign _005_ = _461_;
+  assign _464_ = s_param__valid;
+  assign _468_ = rst;
+  assign _004_ = _467_;
+  assign _470_ = s_param__valid;
   assign _474_ = rst;
-  assign _123_ = _473_;
-  assign _476_ = rst;
-  assign _122_ = _475_;
-  assign _478_ = rst;
-  assign _121_ = _477_;
-  assign _480_ = _048_;
-  assign _482_ = _047_;
-  assign _484_ = _046_;
-  assign _486_ = o_valid;
-  assign ra_next = _485_;
-  assign \$signal  = _487_;
-  assign i_valid = _489_;
-  assign wp__en = _491_;
-  assign wp__addr = _493_;
-  assign wp__data[275:270] = _495_;
-  assign wp__data[269:239] = _497_;
-  assign wp__data[238:207] = _499_;
-  assign wp__data[206:201] = _501_;
-  assign wp__data[200:170] = _503_;
-  assign wp__data[169:138] = _505_;
-  assign wp__data[137:132] = _507_;
-  assign wp__data[131:101] = _130_;
-  assign wp__data[100:69] = _132_;
-  assign wp__data[68:63] = _134_;
-  assign wp__data[62:32] = _136_;
-  assign wp__data[31:0] = _138_;
-  assign header_taken = _140_;
-  assign s_param__ready = _142_;
-  assign _046_ = beat;
-  assign _100_ = beat;
+  assign _003_ = _473_;
+  assign _476_ = s_param__valid;
+  assign _480_ = rst;
+  assign _002_ = _479_;
+  assign _482_ = rst;
+  assign _135_ = _481_;
+  assign _484_ = rst;
+  assign _134_ = _483_;
+  assign _486_ = rst;
+  assign _133_ = _485_;
+  assign _488_ = _061_;
+  assign _490_ = _060_;
+  assign _492_ = _058_;
+  assign _494_ = o_valid;
+  assign ra_next = _493_;
+  assign \$signal  = _495_;
+  assign i_valid = _497_;
+  assign \w_en$37  = _499_;
+  assign \w_data$36  = _501_;
+  assign \w_addr$35  = _503_;
+  assign \w_en$34  = _505_;
+  assign \w_data$33  = _507_;
+  assign \w_addr$32  = _509_;
+  assign \w_en$31  = _511_;
+  assign \w_data$30  = _513_;
+  assign \w_addr$29  = _515_;
+  assign w_en = _136_;
+  assign w_data = _138_;
+  assign w_addr = _140_;
+  assign w_word[68:63] = _142_;
+  assign w_word[62:32] = _144_;
+  assign w_word[31:0] = _146_;
+  assign header_taken = _148_;
+  assign s_param__ready = _150_;
+  assign _058_ = beat;
+  assign _112_ = beat;
 endmodule
 
 (* generator = "Amaranth" *)
@@ -5090,6 +5019,314 @@ module \hwq_top.engine.fifo (clk, rst, r_rdy, r_data, w_port__data, w_en, r_en);
   assign _23_ = _00_;
   assign _25_ = rst;
   assign _10_ = _24_;
+endmodule
+
+(* generator = "Amaranth" *)
+module \hwq_top.engine.params0 (rst, wp__addr, wp__data, wp__en, rp__addr, r_data, clk);
+  input clk;
+  wire clk;
+  wire [4:0] r_addr;
+  output [68:0] r_data;
+  reg [68:0] r_data = 69'h000000000000000000;
+  (* init = 69'h000000000000000000 *)
+  wire [68:0] r_q;
+  input [4:0] rp__addr;
+  wire [4:0] rp__addr;
+  wire [68:0] rp__data;
+  input rst;
+  wire rst;
+  wire [4:0] w_addr;
+  wire [68:0] w_data;
+  wire w_en;
+  input [4:0] wp__addr;
+  wire [4:0] wp__addr;
+  input [68:0] wp__data;
+  wire [68:0] wp__data;
+  input wp__en;
+  wire wp__en;
+  (* no_rw_check = 32'd1 *)
+  reg [68:0] mem [31:0];
+  initial begin
+    mem[0] = 69'h000000000000000000;
+    mem[1] = 69'h000000000000000000;
+    mem[2] = 69'h000000000000000000;
+    mem[3] = 69'h000000000000000000;
+    mem[4] = 69'h000000000000000000;
+    mem[5] = 69'h000000000000000000;
+    mem[6] = 69'h000000000000000000;
+    mem[7] = 69'h000000000000000000;
+    mem[8] = 69'h000000000000000000;
+    mem[9] = 69'h000000000000000000;
+    mem[10] = 69'h000000000000000000;
+    mem[11] = 69'h000000000000000000;
+    mem[12] = 69'h000000000000000000;
+    mem[13] = 69'h000000000000000000;
+    mem[14] = 69'h000000000000000000;
+    mem[15] = 69'h000000000000000000;
+    mem[16] = 69'h000000000000000000;
+    mem[17] = 69'h000000000000000000;
+    mem[18] = 69'h000000000000000000;
+    mem[19] = 69'h000000000000000000;
+    mem[20] = 69'h000000000000000000;
+    mem[21] = 69'h000000000000000000;
+    mem[22] = 69'h000000000000000000;
+    mem[23] = 69'h000000000000000000;
+    mem[24] = 69'h000000000000000000;
+    mem[25] = 69'h000000000000000000;
+    mem[26] = 69'h000000000000000000;
+    mem[27] = 69'h000000000000000000;
+    mem[28] = 69'h000000000000000000;
+    mem[29] = 69'h000000000000000000;
+    mem[30] = 69'h000000000000000000;
+    mem[31] = 69'h000000000000000000;
+  end
+  always @(posedge clk) begin
+    if (wp__en)
+      mem[wp__addr] <= wp__data;
+  end
+  reg [68:0] _1_;
+  always @(posedge clk) begin
+    _1_ <= mem[rp__addr];
+  end
+  assign rp__data = _1_;
+  always @(posedge clk)
+    r_data <= rp__data;
+  assign w_addr = wp__addr;
+  assign w_data = wp__data;
+  assign w_en = wp__en;
+  assign r_addr = rp__addr;
+  assign r_q = r_data;
+endmodule
+
+(* generator = "Amaranth" *)
+module \hwq_top.engine.params1 (rst, wp__addr, wp__data, wp__en, rp__addr, r_data, clk);
+  input clk;
+  wire clk;
+  wire [4:0] r_addr;
+  output [68:0] r_data;
+  reg [68:0] r_data = 69'h000000000000000000;
+  (* init = 69'h000000000000000000 *)
+  wire [68:0] r_q;
+  input [4:0] rp__addr;
+  wire [4:0] rp__addr;
+  wire [68:0] rp__data;
+  input rst;
+  wire rst;
+  wire [4:0] w_addr;
+  wire [68:0] w_data;
+  wire w_en;
+  input [4:0] wp__addr;
+  wire [4:0] wp__addr;
+  input [68:0] wp__data;
+  wire [68:0] wp__data;
+  input wp__en;
+  wire wp__en;
+  (* no_rw_check = 32'd1 *)
+  reg [68:0] mem [31:0];
+  initial begin
+    mem[0] = 69'h000000000000000000;
+    mem[1] = 69'h000000000000000000;
+    mem[2] = 69'h000000000000000000;
+    mem[3] = 69'h000000000000000000;
+    mem[4] = 69'h000000000000000000;
+    mem[5] = 69'h000000000000000000;
+    mem[6] = 69'h000000000000000000;
+    mem[7] = 69'h000000000000000000;
+    mem[8] = 69'h000000000000000000;
+    mem[9] = 69'h000000000000000000;
+    mem[10] = 69'h000000000000000000;
+    mem[11] = 69'h000000000000000000;
+    mem[12] = 69'h000000000000000000;
+    mem[13] = 69'h000000000000000000;
+    mem[14] = 69'h000000000000000000;
+    mem[15] = 69'h000000000000000000;
+    mem[16] = 69'h000000000000000000;
+    mem[17] = 69'h000000000000000000;
+    mem[18] = 69'h000000000000000000;
+    mem[19] = 69'h000000000000000000;
+    mem[20] = 69'h000000000000000000;
+    mem[21] = 69'h000000000000000000;
+    mem[22] = 69'h000000000000000000;
+    mem[23] = 69'h000000000000000000;
+    mem[24] = 69'h000000000000000000;
+    mem[25] = 69'h000000000000000000;
+    mem[26] = 69'h000000000000000000;
+    mem[27] = 69'h000000000000000000;
+    mem[28] = 69'h000000000000000000;
+    mem[29] = 69'h000000000000000000;
+    mem[30] = 69'h000000000000000000;
+    mem[31] = 69'h000000000000000000;
+  end
+  always @(posedge clk) begin
+    if (wp__en)
+      mem[wp__addr] <= wp__data;
+  end
+  reg [68:0] _1_;
+  always @(posedge clk) begin
+    _1_ <= mem[rp__addr];
+  end
+  assign rp__data = _1_;
+  always @(posedge clk)
+    r_data <= rp__data;
+  assign w_addr = wp__addr;
+  assign w_data = wp__data;
+  assign w_en = wp__en;
+  assign r_addr = rp__addr;
+  assign r_q = r_data;
+endmodule
+
+(* generator = "Amaranth" *)
+module \hwq_top.engine.params2 (rst, wp__addr, wp__data, wp__en, rp__addr, r_data, clk);
+  input clk;
+  wire clk;
+  wire [4:0] r_addr;
+  output [68:0] r_data;
+  reg [68:0] r_data = 69'h000000000000000000;
+  (* init = 69'h000000000000000000 *)
+  wire [68:0] r_q;
+  input [4:0] rp__addr;
+  wire [4:0] rp__addr;
+  wire [68:0] rp__data;
+  input rst;
+  wire rst;
+  wire [4:0] w_addr;
+  wire [68:0] w_data;
+  wire w_en;
+  input [4:0] wp__addr;
+  wire [4:0] wp__addr;
+  input [68:0] wp__data;
+  wire [68:0] wp__data;
+  input wp__en;
+  wire wp__en;
+  (* no_rw_check = 32'd1 *)
+  reg [68:0] mem [31:0];
+  initial begin
+    mem[0] = 69'h000000000000000000;
+    mem[1] = 69'h000000000000000000;
+    mem[2] = 69'h000000000000000000;
+    mem[3] = 69'h000000000000000000;
+    mem[4] = 69'h000000000000000000;
+    mem[5] = 69'h000000000000000000;
+    mem[6] = 69'h000000000000000000;
+    mem[7] = 69'h000000000000000000;
+    mem[8] = 69'h000000000000000000;
+    mem[9] = 69'h000000000000000000;
+    mem[10] = 69'h000000000000000000;
+    mem[11] = 69'h000000000000000000;
+    mem[12] = 69'h000000000000000000;
+    mem[13] = 69'h000000000000000000;
+    mem[14] = 69'h000000000000000000;
+    mem[15] = 69'h000000000000000000;
+    mem[16] = 69'h000000000000000000;
+    mem[17] = 69'h000000000000000000;
+    mem[18] = 69'h000000000000000000;
+    mem[19] = 69'h000000000000000000;
+    mem[20] = 69'h000000000000000000;
+    mem[21] = 69'h000000000000000000;
+    mem[22] = 69'h000000000000000000;
+    mem[23] = 69'h000000000000000000;
+    mem[24] = 69'h000000000000000000;
+    mem[25] = 69'h000000000000000000;
+    mem[26] = 69'h000000000000000000;
+    mem[27] = 69'h000000000000000000;
+    mem[28] = 69'h000000000000000000;
+    mem[29] = 69'h000000000000000000;
+    mem[30] = 69'h000000000000000000;
+    mem[31] = 69'h000000000000000000;
+  end
+  always @(posedge clk) begin
+    if (wp__en)
+      mem[wp__addr] <= wp__data;
+  end
+  reg [68:0] _1_;
+  always @(posedge clk) begin
+    _1_ <= mem[rp__addr];
+  end
+  assign rp__data = _1_;
+  always @(posedge clk)
+    r_data <= rp__data;
+  assign w_addr = wp__addr;
+  assign w_data = wp__data;
+  assign w_en = wp__en;
+  assign r_addr = rp__addr;
+  assign r_q = r_data;
+endmodule
+
+(* generator = "Amaranth" *)
+module \hwq_top.engine.params3 (rst, wp__addr, wp__data, wp__en, rp__addr, r_data, clk);
+  input clk;
+  wire clk;
+  wire [4:0] r_addr;
+  output [68:0] r_data;
+  reg [68:0] r_data = 69'h000000000000000000;
+  (* init = 69'h000000000000000000 *)
+  wire [68:0] r_q;
+  input [4:0] rp__addr;
+  wire [4:0] rp__addr;
+  wire [68:0] rp__data;
+  input rst;
+  wire rst;
+  wire [4:0] w_addr;
+  wire [68:0] w_data;
+  wire w_en;
+  input [4:0] wp__addr;
+  wire [4:0] wp__addr;
+  input [68:0] wp__data;
+  wire [68:0] wp__data;
+  input wp__en;
+  wire wp__en;
+  (* no_rw_check = 32'd1 *)
+  reg [68:0] mem [31:0];
+  initial begin
+    mem[0] = 69'h000000000000000000;
+    mem[1] = 69'h000000000000000000;
+    mem[2] = 69'h000000000000000000;
+    mem[3] = 69'h000000000000000000;
+    mem[4] = 69'h000000000000000000;
+    mem[5] = 69'h000000000000000000;
+    mem[6] = 69'h000000000000000000;
+    mem[7] = 69'h000000000000000000;
+    mem[8] = 69'h000000000000000000;
+    mem[9] = 69'h000000000000000000;
+    mem[10] = 69'h000000000000000000;
+    mem[11] = 69'h000000000000000000;
+    mem[12] = 69'h000000000000000000;
+    mem[13] = 69'h000000000000000000;
+    mem[14] = 69'h000000000000000000;
+    mem[15] = 69'h000000000000000000;
+    mem[16] = 69'h000000000000000000;
+    mem[17] = 69'h000000000000000000;
+    mem[18] = 69'h000000000000000000;
+    mem[19] = 69'h000000000000000000;
+    mem[20] = 69'h000000000000000000;
+    mem[21] = 69'h000000000000000000;
+    mem[22] = 69'h000000000000000000;
+    mem[23] = 69'h000000000000000000;
+    mem[24] = 69'h000000000000000000;
+    mem[25] = 69'h000000000000000000;
+    mem[26] = 69'h000000000000000000;
+    mem[27] = 69'h000000000000000000;
+    mem[28] = 69'h000000000000000000;
+    mem[29] = 69'h000000000000000000;
+    mem[30] = 69'h000000000000000000;
+    mem[31] = 69'h000000000000000000;
+  end
+  always @(posedge clk) begin
+    if (wp__en)
+      mem[wp__addr] <= wp__data;
+  end
+  reg [68:0] _1_;
+  always @(posedge clk) begin
+    _1_ <= mem[rp__addr];
+  end
+  assign rp__data = _1_;
+  always @(posedge clk)
+    r_data <= rp__data;
+  assign w_addr = wp__addr;
+  assign w_data = wp__data;
+  assign w_en = wp__en;
+  assign r_addr = rp__addr;
+  assign r_q = r_data;
 endmodule
 
 (* generator = "Amaranth" *)
