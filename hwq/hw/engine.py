@@ -115,6 +115,7 @@ class GemmEngine(wiring.Component):
         # (index counters get at least one bit: a zero-width signal of a 1-row, 1-column or
         # 1-block engine becomes a `[-1:0]` vector in Verilog)
         nb_last = Signal(range(max(blocks, 2)))
+        dn_last = Signal()                       # the drain's column block dn == nb_last
         lane = Signal(range(max(L, 2)))
         blk = Signal(range(max(blocks, 2)))
         wa = Signal(range(max(blocks * B, 2)))     # parameter word written next
@@ -201,8 +202,8 @@ class GemmEngine(wiring.Component):
                         m.d.sync += lane.eq(lane + 1)
                     m.d.sync += ch_last.eq(ch + 1 == n_last)
                     with m.If(ch_last):
-                        m.d.sync += [nb_last.eq(blk), kk.eq(0), in_data.eq(1), fm0.eq(0),
-                                     fn.eq(0), at_k_last.eq(k_last == 0),
+                        m.d.sync += [nb_last.eq(blk), dn_last.eq(blk == 0), kk.eq(0),
+                                     in_data.eq(1), fm0.eq(0), fn.eq(0), at_k_last.eq(k_last == 0),
                                      at_tile_last.eq(tile_last == 0)]
                         m.next = "COMPUTE"
             with m.State("COMPUTE"):
@@ -253,49 +254,56 @@ class GemmEngine(wiring.Component):
         row_valid = Signal()
         row_valid_next = Signal()
         wrap = Signal()                 # the next row is the first of the next column block
+        # beat == B − 1, d == R − 1 and dn == nb_last as registers kept with the counters: the
+        # memory's read address (through the block RAM's address setup) and the row bookkeeping
+        # select on flip-flops instead of compares
+        beat_last = Signal(init=B == 1)
+        d_last = Signal(init=R == 1)
         # row_next < M, compared from `row` (no adder before the compare): row + 1 < M is
         # row < M − 1, and row − (rows − 1) < M is row < M + rows − 1
-        m.d.comb += [row_end.eq(array.o_valid & (beat == B - 1)),
-                     wrap.eq((d == R - 1) & (dn != nb_last)),
+        m.d.comb += [row_end.eq(array.o_valid & beat_last),
+                     wrap.eq(d_last & ~dn_last),
                      row_next.eq(Mux(wrap, row - (R - 1), row + 1)),
                      row_valid_next.eq(Mux(wrap, row < m_wrap, row < m_last))]
         # the parameter memory reads synchronously: it is addressed with the next beat's word
         m.d.comb += ra_next.eq(ra)
         with m.If(array.o_valid):
-            with m.If(beat != B - 1):
+            with m.If(~beat_last):
                 m.d.comb += ra_next.eq(ra_inc)
-            with m.Elif(d != R - 1):
+            with m.Elif(~d_last):
                 m.d.comb += ra_next.eq(ra_row)            # the same block for the next row
-            with m.Elif(dn == nb_last):
+            with m.Elif(dn_last):
                 m.d.comb += ra_next.eq(0)
             with m.Else():
                 m.d.comb += ra_next.eq(ra_inc)
         m.d.comb += [ram.r_addr.eq(ra_next) for ram in rams]
         with m.If(header_taken):        # the previous layer has fully drained by now
             m.d.sync += [d.eq(0), dn.eq(0), beat.eq(0), ra.eq(0), ra_inc.eq(1),
-                         ra_row.eq(0), row.eq(0), row_valid.eq(1)]
+                         ra_row.eq(0), row.eq(0), row_valid.eq(1),
+                         beat_last.eq(B == 1), d_last.eq(R == 1)]
         with m.Else():
             # (ra_row wraps while ra is not a block's last beat; it is read only there)
             m.d.sync += [ra.eq(ra_next), ra_inc.eq(ra_next + 1), ra_row.eq(ra_next - (B - 1))]
-        with m.If(~header_taken & array.o_valid & (beat != B - 1)):
-            m.d.sync += beat.eq(beat + 1)
+        with m.If(~header_taken & array.o_valid & ~beat_last):
+            m.d.sync += [beat.eq(beat + 1), beat_last.eq(beat == B - 2)]
         with m.Elif(~header_taken & row_end):
-            m.d.sync += [beat.eq(0), row.eq(row_next), row_valid.eq(row_valid_next)]
-            with m.If(d == R - 1):
-                m.d.sync += d.eq(0)
-                with m.If(dn == nb_last):
-                    m.d.sync += dn.eq(0)
+            m.d.sync += [beat.eq(0), beat_last.eq(B == 1), row.eq(row_next),
+                         row_valid.eq(row_valid_next)]
+            with m.If(d_last):
+                m.d.sync += [d.eq(0), d_last.eq(R == 1)]
+                with m.If(dn_last):
+                    m.d.sync += [dn.eq(0), dn_last.eq(nb_last == 0)]
                 with m.Else():
-                    m.d.sync += dn.eq(dn + 1)
+                    m.d.sync += [dn.eq(dn + 1), dn_last.eq(dn + 1 == nb_last)]
             with m.Else():
-                m.d.sync += d.eq(d + 1)
+                m.d.sync += [d.eq(d + 1), d_last.eq(d == R - 2)]
         # One register stage between the drain and the requantizer: the beat's accumulators
         # and flags here, the parameter word in the memory's read register (RegisteredRam)
         acc_part = Signal(lanes(signed(cfg.accumulator_width), L), reset_less=True)
         part_valid, part_last = Signal(), Signal()
         m.d.sync += [
             part_valid.eq(array.o_valid & row_valid),
-            part_last.eq(row_end & row_valid & (row == m_last) & (dn == nb_last)),
+            part_last.eq(row_end & row_valid & (row == m_last) & dn_last),
         ]
         if B == 1:
             m.d.sync += acc_part.eq(array.o_data)

@@ -154,12 +154,12 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   wire _0003_;
   wire _0004_;
   wire _0005_;
-  wire _0006_;
+  wire [1:0] _0006_;
   wire _0007_;
-  wire [1:0] _0008_;
-  wire _0009_;
-  wire _0010_;
-  wire [4:0] _0011_;
+  wire _0008_;
+  wire [4:0] _0009_;
+  wire [4:0] _0010_;
+  wire _0011_;
   wire _0012_;
   wire [1:0] _0013_;
   wire _0014_;
@@ -197,29 +197,29 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   wire [30:0] _0046_;
   wire [5:0] _0047_;
   wire [3:0] _0048_;
-  wire [10:0] _0049_;
-  wire _0050_;
-  wire [16:0] _0051_;
-  wire [3:0] _0052_;
-  wire _0053_;
+  wire _0049_;
+  wire [10:0] _0050_;
+  wire _0051_;
+  wire [16:0] _0052_;
+  wire [3:0] _0053_;
   wire _0054_;
-  wire [4:0] _0055_;
+  wire _0055_;
   wire _0056_;
-  wire _0057_;
-  wire [3:0] _0058_;
-  wire _0059_;
-  wire [3:0] _0060_;
+  wire [4:0] _0057_;
+  wire _0058_;
+  wire [3:0] _0059_;
+  wire _0060_;
   wire [3:0] _0061_;
   wire [3:0] _0062_;
-  wire [16:0] _0063_;
-  wire _0064_;
+  wire [3:0] _0063_;
+  wire [16:0] _0064_;
   wire _0065_;
   wire _0066_;
   wire _0067_;
-  wire [1:0] _0068_;
+  wire _0068_;
   wire _0069_;
   wire _0070_;
-  wire _0071_;
+  wire [1:0] _0071_;
   wire _0072_;
   wire _0073_;
   wire _0074_;
@@ -231,10 +231,10 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   wire _0080_;
   wire _0081_;
   wire _0082_;
-  wire [4:0] _0083_;
+  wire _0083_;
   wire _0084_;
   wire _0085_;
-  wire _0086_;
+  wire [4:0] _0086_;
   wire _0087_;
   wire _0088_;
   wire _0089_;
@@ -251,9 +251,9 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   wire _0100_;
   wire _0101_;
   wire _0102_;
-  wire [17:0] _0103_;
+  wire _0103_;
   wire [17:0] _0104_;
-  wire _0105_;
+  wire [17:0] _0105_;
   wire [18:0] _0106_;
   wire _0107_;
   wire _0108_;
@@ -264,8 +264,8 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   wire _0113_;
   wire _0114_;
   wire _0115_;
-  wire _0116_;
-  wire [17:0] _0117_;
+  wire [17:0] _0116_;
+  wire _0117_;
   wire _0118_;
   wire _0119_;
   wire [16:0] _0120_;
@@ -277,8 +277,8 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   wire [16:0] _0126_;
   wire _0127_;
   wire _0128_;
-  wire _0129_;
-  wire [16:0] _0130_;
+  wire [16:0] _0129_;
+  wire _0130_;
   wire _0131_;
   wire [4:0] _0132_;
   wire _0133_;
@@ -295,147 +295,147 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   wire _0144_;
   wire _0145_;
   wire _0146_;
-  wire [17:0] _0147_;
-  wire [4:0] _0148_;
-  wire _0149_;
+  wire _0147_;
+  wire [17:0] _0148_;
+  wire [4:0] _0149_;
   wire [11:0] _0150_;
   wire [11:0] _0151_;
   wire _0152_;
-  wire [11:0] _0153_;
-  wire _0154_;
+  wire _0153_;
+  wire [11:0] _0154_;
   wire _0155_;
-  wire [5:0] _0156_;
-  wire _0157_;
-  wire [4:0] _0158_;
+  wire _0156_;
+  wire [5:0] _0157_;
+  wire _0158_;
   wire [4:0] _0159_;
-  wire [68:0] _0160_;
+  wire [4:0] _0160_;
   wire _0161_;
-  wire [3:0] _0162_;
+  wire _0162_;
   wire _0163_;
   wire _0164_;
   wire _0165_;
-  wire [68:0] _0166_;
+  wire _0166_;
   wire _0167_;
-  wire [3:0] _0168_;
-  wire _0169_;
+  wire _0168_;
+  wire [68:0] _0169_;
   wire _0170_;
-  wire _0171_;
-  wire [68:0] _0172_;
+  wire [3:0] _0171_;
+  wire _0172_;
   wire _0173_;
-  wire [3:0] _0174_;
-  wire _0175_;
+  wire _0174_;
+  wire [68:0] _0175_;
   wire _0176_;
-  wire _0177_;
-  wire [68:0] _0178_;
+  wire [3:0] _0177_;
+  wire _0178_;
   wire _0179_;
-  wire [3:0] _0180_;
-  wire _0181_;
+  wire _0180_;
+  wire [68:0] _0181_;
   wire _0182_;
-  wire _0183_;
-  wire [68:0] _0184_;
+  wire [3:0] _0183_;
+  wire _0184_;
   wire _0185_;
-  wire [3:0] _0186_;
-  wire _0187_;
+  wire _0186_;
+  wire [68:0] _0187_;
   wire _0188_;
-  wire _0189_;
-  wire [68:0] _0190_;
+  wire [3:0] _0189_;
+  wire _0190_;
   wire _0191_;
-  wire [3:0] _0192_;
-  wire _0193_;
+  wire _0192_;
+  wire [68:0] _0193_;
   wire _0194_;
-  wire _0195_;
-  wire [68:0] _0196_;
+  wire [3:0] _0195_;
+  wire _0196_;
   wire _0197_;
-  wire [3:0] _0198_;
-  wire _0199_;
+  wire _0198_;
+  wire [68:0] _0199_;
   wire _0200_;
-  wire _0201_;
-  wire [68:0] _0202_;
+  wire [3:0] _0201_;
+  wire _0202_;
   wire _0203_;
-  wire [3:0] _0204_;
-  wire _0205_;
+  wire _0204_;
+  wire [68:0] _0205_;
   wire _0206_;
-  wire _0207_;
-  wire [68:0] _0208_;
+  wire [3:0] _0207_;
+  wire _0208_;
   wire _0209_;
-  wire [3:0] _0210_;
-  wire _0211_;
+  wire _0210_;
+  wire [68:0] _0211_;
   wire _0212_;
-  wire _0213_;
-  wire [68:0] _0214_;
+  wire [3:0] _0213_;
+  wire _0214_;
   wire _0215_;
-  wire [3:0] _0216_;
-  wire _0217_;
+  wire _0216_;
+  wire [68:0] _0217_;
   wire _0218_;
-  wire _0219_;
-  wire [68:0] _0220_;
+  wire [3:0] _0219_;
+  wire _0220_;
   wire _0221_;
-  wire [3:0] _0222_;
-  wire _0223_;
-  wire [5:0] _0224_;
-  wire _0225_;
-  wire [30:0] _0226_;
+  wire _0222_;
+  wire [68:0] _0223_;
+  wire _0224_;
+  wire [3:0] _0225_;
+  wire _0226_;
   wire _0227_;
-  wire [31:0] _0228_;
-  wire _0229_;
+  wire _0228_;
+  wire [68:0] _0229_;
   wire _0230_;
-  wire _0231_;
+  wire [3:0] _0231_;
   wire _0232_;
   wire _0233_;
   wire _0234_;
-  wire [1:0] _0235_;
+  wire [68:0] _0235_;
   wire _0236_;
-  wire _0237_;
+  wire [3:0] _0237_;
   wire _0238_;
   wire _0239_;
   wire _0240_;
-  wire _0241_;
+  wire [68:0] _0241_;
   wire _0242_;
-  wire _0243_;
+  wire [3:0] _0243_;
   wire _0244_;
   wire _0245_;
   wire _0246_;
-  wire _0247_;
+  wire [68:0] _0247_;
   wire _0248_;
-  wire [16:0] _0249_;
+  wire [3:0] _0249_;
   wire _0250_;
-  wire [16:0] _0251_;
+  wire _0251_;
   wire _0252_;
-  wire [16:0] _0253_;
+  wire [68:0] _0253_;
   wire _0254_;
-  wire [16:0] _0255_;
+  wire [3:0] _0255_;
   wire _0256_;
-  wire [3:0] _0257_;
+  wire _0257_;
   wire _0258_;
-  wire [3:0] _0259_;
+  wire [68:0] _0259_;
   wire _0260_;
   wire [3:0] _0261_;
   wire _0262_;
-  wire [3:0] _0263_;
+  wire [5:0] _0263_;
   wire _0264_;
-  wire [3:0] _0265_;
+  wire [30:0] _0265_;
   wire _0266_;
-  wire [3:0] _0267_;
+  wire [31:0] _0267_;
   wire _0268_;
   wire _0269_;
   wire _0270_;
   wire _0271_;
   wire _0272_;
   wire _0273_;
-  wire _0274_;
+  wire [1:0] _0274_;
   wire _0275_;
   wire _0276_;
-  wire [3:0] _0277_;
+  wire _0277_;
   wire _0278_;
-  wire [3:0] _0279_;
+  wire _0279_;
   wire _0280_;
-  wire [3:0] _0281_;
+  wire _0281_;
   wire _0282_;
-  wire [3:0] _0283_;
+  wire _0283_;
   wire _0284_;
-  wire [3:0] _0285_;
+  wire _0285_;
   wire _0286_;
-  wire [3:0] _0287_;
+  wire _0287_;
   wire _0288_;
   wire _0289_;
   wire _0290_;
@@ -447,32 +447,32 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   wire _0296_;
   wire _0297_;
   wire _0298_;
-  wire [4:0] _0299_;
+  wire _0299_;
   wire _0300_;
-  wire [4:0] _0301_;
+  wire _0301_;
   wire _0302_;
-  wire [4:0] _0303_;
+  wire _0303_;
   wire _0304_;
-  wire [4:0] _0305_;
-  wire _0306_;
-  wire [4:0] _0307_;
-  wire _0308_;
+  wire _0305_;
+  wire [16:0] _0306_;
+  wire _0307_;
+  wire [16:0] _0308_;
   wire _0309_;
-  wire [4:0] _0310_;
+  wire [16:0] _0310_;
   wire _0311_;
-  wire _0312_;
+  wire [16:0] _0312_;
   wire _0313_;
-  wire _0314_;
+  wire [3:0] _0314_;
   wire _0315_;
-  wire _0316_;
+  wire [3:0] _0316_;
   wire _0317_;
-  wire _0318_;
+  wire [3:0] _0318_;
   wire _0319_;
-  wire _0320_;
+  wire [3:0] _0320_;
   wire _0321_;
-  wire _0322_;
+  wire [3:0] _0322_;
   wire _0323_;
-  wire _0324_;
+  wire [3:0] _0324_;
   wire _0325_;
   wire _0326_;
   wire _0327_;
@@ -482,9 +482,9 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   wire _0331_;
   wire _0332_;
   wire _0333_;
-  wire _0334_;
+  wire [3:0] _0334_;
   wire _0335_;
-  wire _0336_;
+  wire [3:0] _0336_;
   wire _0337_;
   wire [3:0] _0338_;
   wire _0339_;
@@ -494,28 +494,28 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   wire _0343_;
   wire [3:0] _0344_;
   wire _0345_;
-  wire [3:0] _0346_;
+  wire _0346_;
   wire _0347_;
-  wire [3:0] _0348_;
+  wire _0348_;
   wire _0349_;
   wire _0350_;
-  wire [3:0] _0351_;
+  wire _0351_;
   wire _0352_;
-  wire [16:0] _0353_;
+  wire _0353_;
   wire _0354_;
-  wire [16:0] _0355_;
-  wire _0356_;
-  wire [16:0] _0357_;
-  wire _0358_;
-  wire [16:0] _0359_;
-  wire _0360_;
-  wire [16:0] _0361_;
-  wire _0362_;
-  wire [16:0] _0363_;
-  wire _0364_;
+  wire _0355_;
+  wire [4:0] _0356_;
+  wire _0357_;
+  wire [4:0] _0358_;
+  wire _0359_;
+  wire [4:0] _0360_;
+  wire _0361_;
+  wire [4:0] _0362_;
+  wire _0363_;
+  wire [4:0] _0364_;
   wire _0365_;
-  wire [16:0] _0366_;
-  wire _0367_;
+  wire _0366_;
+  wire [4:0] _0367_;
   wire _0368_;
   wire _0369_;
   wire _0370_;
@@ -531,83 +531,83 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   wire _0380_;
   wire _0381_;
   wire _0382_;
-  wire [10:0] _0383_;
+  wire _0383_;
   wire _0384_;
-  wire [10:0] _0385_;
+  wire _0385_;
   wire _0386_;
-  wire [10:0] _0387_;
+  wire _0387_;
   wire _0388_;
-  wire [10:0] _0389_;
+  wire _0389_;
   wire _0390_;
-  wire [10:0] _0391_;
+  wire _0391_;
   wire _0392_;
   wire _0393_;
-  wire [10:0] _0394_;
-  wire _0395_;
-  wire [3:0] _0396_;
-  wire _0397_;
-  wire [3:0] _0398_;
-  wire _0399_;
-  wire [3:0] _0400_;
-  wire _0401_;
-  wire [3:0] _0402_;
-  wire _0403_;
-  wire [5:0] _0404_;
-  wire _0405_;
-  wire [5:0] _0406_;
+  wire _0394_;
+  wire [3:0] _0395_;
+  wire _0396_;
+  wire [3:0] _0397_;
+  wire _0398_;
+  wire [3:0] _0399_;
+  wire _0400_;
+  wire [3:0] _0401_;
+  wire _0402_;
+  wire [3:0] _0403_;
+  wire _0404_;
+  wire [3:0] _0405_;
+  wire _0406_;
   wire _0407_;
-  wire [5:0] _0408_;
+  wire [3:0] _0408_;
   wire _0409_;
-  wire [5:0] _0410_;
+  wire [16:0] _0410_;
   wire _0411_;
-  wire [30:0] _0412_;
+  wire [16:0] _0412_;
   wire _0413_;
-  wire [30:0] _0414_;
+  wire [16:0] _0414_;
   wire _0415_;
-  wire [30:0] _0416_;
+  wire [16:0] _0416_;
   wire _0417_;
-  wire [30:0] _0418_;
+  wire [16:0] _0418_;
   wire _0419_;
-  wire [1:0] _0420_;
+  wire [16:0] _0420_;
   wire _0421_;
-  wire [1:0] _0422_;
-  wire _0423_;
-  wire [1:0] _0424_;
+  wire _0422_;
+  wire [16:0] _0423_;
+  wire _0424_;
   wire _0425_;
-  wire [1:0] _0426_;
+  wire _0426_;
   wire _0427_;
-  wire [1:0] _0428_;
+  wire _0428_;
   wire _0429_;
-  wire [1:0] _0430_;
+  wire _0430_;
   wire _0431_;
   wire _0432_;
-  wire [1:0] _0433_;
+  wire _0433_;
   wire _0434_;
-  wire [1:0] _0435_;
+  wire _0435_;
   wire _0436_;
   wire _0437_;
-  wire [1:0] _0438_;
+  wire _0438_;
   wire _0439_;
-  wire _0440_;
-  wire [1:0] _0441_;
-  wire _0442_;
+  wire [10:0] _0440_;
+  wire _0441_;
+  wire [10:0] _0442_;
   wire _0443_;
-  wire _0444_;
+  wire [10:0] _0444_;
   wire _0445_;
-  wire _0446_;
+  wire [10:0] _0446_;
   wire _0447_;
-  wire _0448_;
+  wire [10:0] _0448_;
   wire _0449_;
   wire _0450_;
-  wire _0451_;
-  wire [15:0] _0452_;
+  wire [10:0] _0451_;
+  wire _0452_;
   wire _0453_;
-  wire [15:0] _0454_;
+  wire _0454_;
   wire _0455_;
-  wire [15:0] _0456_;
+  wire _0456_;
   wire _0457_;
   wire _0458_;
-  wire [15:0] _0459_;
+  wire _0459_;
   wire _0460_;
   wire _0461_;
   wire _0462_;
@@ -617,104 +617,104 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   wire _0466_;
   wire _0467_;
   wire _0468_;
-  wire _0469_;
+  wire [3:0] _0469_;
   wire _0470_;
-  wire _0471_;
+  wire [3:0] _0471_;
   wire _0472_;
-  wire _0473_;
-  wire [3:0] _0474_;
-  wire _0475_;
-  wire [3:0] _0476_;
-  wire _0477_;
-  wire [3:0] _0478_;
-  wire _0479_;
-  wire [3:0] _0480_;
-  wire _0481_;
+  wire [3:0] _0473_;
+  wire _0474_;
+  wire [3:0] _0475_;
+  wire _0476_;
+  wire [5:0] _0477_;
+  wire _0478_;
+  wire [5:0] _0479_;
+  wire _0480_;
+  wire [5:0] _0481_;
   wire _0482_;
-  wire [3:0] _0483_;
+  wire [5:0] _0483_;
   wire _0484_;
-  wire [3:0] _0485_;
+  wire [30:0] _0485_;
   wire _0486_;
-  wire [3:0] _0487_;
+  wire [30:0] _0487_;
   wire _0488_;
-  wire [3:0] _0489_;
+  wire [30:0] _0489_;
   wire _0490_;
-  wire [3:0] _0491_;
+  wire [30:0] _0491_;
   wire _0492_;
-  wire [3:0] _0493_;
+  wire [1:0] _0493_;
   wire _0494_;
-  wire _0495_;
-  wire [3:0] _0496_;
-  wire _0497_;
-  wire [3:0] _0498_;
-  wire _0499_;
-  wire [3:0] _0500_;
-  wire _0501_;
-  wire [3:0] _0502_;
-  wire _0503_;
-  wire [3:0] _0504_;
+  wire [1:0] _0495_;
+  wire _0496_;
+  wire [1:0] _0497_;
+  wire _0498_;
+  wire [1:0] _0499_;
+  wire _0500_;
+  wire [1:0] _0501_;
+  wire _0502_;
+  wire [1:0] _0503_;
+  wire _0504_;
   wire _0505_;
-  wire _0506_;
-  wire [3:0] _0507_;
-  wire _0508_;
-  wire [10:0] _0509_;
+  wire [1:0] _0506_;
+  wire _0507_;
+  wire [1:0] _0508_;
+  wire _0509_;
   wire _0510_;
-  wire [10:0] _0511_;
+  wire [1:0] _0511_;
   wire _0512_;
-  wire [10:0] _0513_;
-  wire _0514_;
-  wire [15:0] _0515_;
+  wire _0513_;
+  wire [1:0] _0514_;
+  wire _0515_;
   wire _0516_;
-  wire [15:0] _0517_;
+  wire _0517_;
   wire _0518_;
-  wire [15:0] _0519_;
+  wire _0519_;
   wire _0520_;
-  wire [7:0] _0521_;
+  wire _0521_;
   wire _0522_;
-  wire [7:0] _0523_;
+  wire _0523_;
   wire _0524_;
-  wire [7:0] _0525_;
+  wire [15:0] _0525_;
   wire _0526_;
-  wire [7:0] _0527_;
+  wire [15:0] _0527_;
   wire _0528_;
-  wire [7:0] _0529_;
+  wire [15:0] _0529_;
   wire _0530_;
-  wire [7:0] _0531_;
-  wire _0532_;
-  wire [7:0] _0533_;
+  wire _0531_;
+  wire [15:0] _0532_;
+  wire _0533_;
   wire _0534_;
-  wire [7:0] _0535_;
+  wire _0535_;
   wire _0536_;
-  wire [7:0] _0537_;
+  wire _0537_;
   wire _0538_;
-  wire [15:0] _0539_;
+  wire _0539_;
   wire _0540_;
-  wire [15:0] _0541_;
+  wire _0541_;
   wire _0542_;
-  wire [15:0] _0543_;
+  wire _0543_;
   wire _0544_;
-  wire [16:0] _0545_;
+  wire _0545_;
   wire _0546_;
-  wire [16:0] _0547_;
+  wire [3:0] _0547_;
   wire _0548_;
-  wire [16:0] _0549_;
+  wire [3:0] _0549_;
   wire _0550_;
-  wire [15:0] _0551_;
+  wire [3:0] _0551_;
   wire _0552_;
-  wire [15:0] _0553_;
+  wire [3:0] _0553_;
   wire _0554_;
-  wire [15:0] _0555_;
-  wire _0556_;
-  wire [15:0] _0557_;
-  wire _0558_;
-  wire [15:0] _0559_;
-  wire _0560_;
-  wire [15:0] _0561_;
-  wire _0562_;
+  wire _0555_;
+  wire [3:0] _0556_;
+  wire _0557_;
+  wire [3:0] _0558_;
+  wire _0559_;
+  wire [3:0] _0560_;
+  wire _0561_;
+  wire [3:0] _0562_;
   wire _0563_;
-  wire _0564_;
-  wire [2:0] _0565_;
-  wire _0566_;
+  wire [3:0] _0564_;
+  wire _0565_;
+  wire [3:0] _0566_;
   wire _0567_;
   wire _0568_;
   wire [3:0] _0569_;
@@ -725,50 +725,87 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   wire _0574_;
   wire [3:0] _0575_;
   wire _0576_;
-  wire _0577_;
+  wire [3:0] _0577_;
   wire _0578_;
   wire _0579_;
-  wire _0580_;
+  wire [3:0] _0580_;
   wire _0581_;
-  wire _0582_;
-  wire [68:0] _0583_;
-  wire _0584_;
-  wire [3:0] _0585_;
-  wire _0586_;
+  wire [10:0] _0582_;
+  wire _0583_;
+  wire [10:0] _0584_;
+  wire _0585_;
+  wire [10:0] _0586_;
   wire _0587_;
-  wire _0588_;
-  wire [68:0] _0589_;
-  wire _0590_;
-  wire [3:0] _0591_;
-  wire _0592_;
+  wire [15:0] _0588_;
+  wire _0589_;
+  wire [15:0] _0590_;
+  wire _0591_;
+  wire [15:0] _0592_;
   wire _0593_;
-  wire _0594_;
-  wire [68:0] _0595_;
-  wire _0596_;
-  wire [3:0] _0597_;
-  wire _0598_;
+  wire [7:0] _0594_;
+  wire _0595_;
+  wire [7:0] _0596_;
+  wire _0597_;
+  wire [7:0] _0598_;
   wire _0599_;
-  wire _0600_;
-  wire [68:0] _0601_;
-  wire _0602_;
-  wire [3:0] _0603_;
-  wire _0604_;
+  wire [7:0] _0600_;
+  wire _0601_;
+  wire [7:0] _0602_;
+  wire _0603_;
+  wire [7:0] _0604_;
   wire _0605_;
-  wire _0606_;
-  wire [68:0] _0607_;
-  wire _0608_;
-  wire [3:0] _0609_;
-  wire _0610_;
+  wire [7:0] _0606_;
+  wire _0607_;
+  wire [7:0] _0608_;
+  wire _0609_;
+  wire [7:0] _0610_;
   wire _0611_;
-  wire _0612_;
+  wire [15:0] _0612_;
+  wire _0613_;
+  wire [15:0] _0614_;
+  wire _0615_;
+  wire [15:0] _0616_;
+  wire _0617_;
+  wire [16:0] _0618_;
+  wire _0619_;
+  wire [16:0] _0620_;
+  wire _0621_;
+  wire [16:0] _0622_;
+  wire _0623_;
+  wire [15:0] _0624_;
+  wire _0625_;
+  wire [15:0] _0626_;
+  wire _0627_;
+  wire [15:0] _0628_;
+  wire _0629_;
+  wire [15:0] _0630_;
+  wire _0631_;
+  wire [15:0] _0632_;
+  wire _0633_;
+  wire [15:0] _0634_;
+  wire _0635_;
+  wire _0636_;
+  wire _0637_;
+  wire [2:0] _0638_;
+  wire _0639_;
+  wire _0640_;
+  wire _0641_;
+  wire [3:0] _0642_;
+  wire _0643_;
+  wire [3:0] _0644_;
+  wire _0645_;
+  wire [3:0] _0646_;
+  wire _0647_;
+  wire [3:0] _0648_;
+  wire _0649_;
   wire \$signal ;
   (* init = 1'h0 *)
-  wire \$signal$111 ;
+  wire \$signal$110 ;
   (* init = 8'h00 *)
-  wire [7:0] \$signal$117 ;
+  wire [7:0] \$signal$116 ;
   (* init = 8'h00 *)
-  wire [7:0] \$signal$119 ;
-  reg [30:0] \$signal$165  = 31'h00000000;
+  wire [7:0] \$signal$118 ;
+  reg [30:0] \$signal$164  = 31'h00000000;
   reg [15:0] M_ = 16'h0000;
   (* init = 432'h000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000 *)
   wire [431:0] acc_part;
@@ -790,11 +827,12 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   wire [26:0] \acc_part[9] ;
   reg [7:0] act_max = 8'h00;
   (* init = 8'h00 *)
-  wire [7:0] \act_max$121 ;
+  wire [7:0] \act_max$120 ;
   reg [7:0] act_min = 8'h00;
   reg at_k_last = 1'h0;
   reg at_tile_last = 1'h0;
   reg beat = 1'h0;
+  reg beat_last = 1'h1;
   reg [3:0] blk = 4'h0;
   reg [15:0] ch = 16'h0000;
   reg ch_last = 1'h0;
@@ -809,7 +847,9 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   wire [3:0] credits_next;
   reg [1:0] ctrl_state = 2'h0;
   reg d = 1'h0;
+  reg d_last = 1'h1;
   reg [3:0] dn = 4'h0;
+  reg dn_last = 1'h0;
   wire en;
   wire \en$8 ;
   reg [4:0] flush = 5'h00;
@@ -863,7 +903,7 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   wire [31:0] \i_bias[8] ;
   wire [31:0] \i_bias[9] ;
   wire i_last;
-  reg \i_last$112  = 1'h0;
+  reg \i_last$111  = 1'h0;
   wire [495:0] i_multiplier;
   wire [30:0] \i_multiplier[0] ;
   wire [30:0] \i_multiplier[10] ;
@@ -900,7 +940,7 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   wire [5:0] \i_shift[9] ;
   output i_valid;
   wire i_valid;
-  reg \i_valid$110  = 1'h0;
+  reg \i_valid$109  = 1'h0;
   input [127:0] i_w;
   wire [127:0] i_w;
   wire [7:0] \i_w[0] ;
@@ -952,23 +992,23 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   reg [15:0] n_last = 16'h0000;
   reg [3:0] nb_last = 4'h0;
   wire [127:0] o_data;
-  wire [431:0] \o_data$172 ;
-  wire [26:0] \o_data$172[0] ;
-  wire [26:0] \o_data$172[10] ;
-  wire [26:0] \o_data$172[11] ;
-  wire [26:0] \o_data$172[12] ;
-  wire [26:0] \o_data$172[13] ;
-  wire [26:0] \o_data$172[14] ;
-  wire [26:0] \o_data$172[15] ;
-  wire [26:0] \o_data$172[1] ;
-  wire [26:0] \o_data$172[2] ;
-  wire [26:0] \o_data$172[3] ;
-  wire [26:0] \o_data$172[4] ;
-  wire [26:0] \o_data$172[5] ;
-  wire [26:0] \o_data$172[6] ;
-  wire [26:0] \o_data$172[7] ;
-  wire [26:0] \o_data$172[8] ;
-  wire [26:0] \o_data$172[9] ;
+  wire [431:0] \o_data$175 ;
+  wire [26:0] \o_data$175[0] ;
+  wire [26:0] \o_data$175[10] ;
+  wire [26:0] \o_data$175[11] ;
+  wire [26:0] \o_data$175[12] ;
+  wire [26:0] \o_data$175[13] ;
+  wire [26:0] \o_data$175[14] ;
+  wire [26:0] \o_data$175[15] ;
+  wire [26:0] \o_data$175[1] ;
+  wire [26:0] \o_data$175[2] ;
+  wire [26:0] \o_data$175[3] ;
+  wire [26:0] \o_data$175[4] ;
+  wire [26:0] \o_data$175[5] ;
+  wire [26:0] \o_data$175[6] ;
+  wire [26:0] \o_data$175[7] ;
+  wire [26:0] \o_data$175[8] ;
+  wire [26:0] \o_data$175[9] ;
   wire [7:0] \o_data[0] ;
   wire [7:0] \o_data[10] ;
   wire [7:0] \o_data[11] ;
@@ -987,7 +1027,7 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   wire [7:0] \o_data[9] ;
   wire o_last;
   wire o_valid;
-  wire \o_valid$144 ;
+  wire \o_valid$143 ;
   wire [128:0] out_w;
   wire [127:0] \out_w.data ;
   wire [7:0] \out_w.data[0] ;
@@ -1020,13 +1060,14 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   wire [3:0] \r_addr$106 ;
   wire [3:0] \r_addr$107 ;
   wire [3:0] \r_addr$108 ;
-  wire [3:0] \r_addr$109 ;
+  wire [3:0] \r_addr$94 ;
   wire [3:0] \r_addr$95 ;
   wire [3:0] \r_addr$96 ;
   wire [3:0] \r_addr$97 ;
   wire [3:0] \r_addr$98 ;
   wire [3:0] \r_addr$99 ;
   wire [68:0] r_data;
+  wire [68:0] \r_data$123 ;
   wire [68:0] \r_data$124 ;
   wire [68:0] \r_data$125 ;
   wire [68:0] \r_data$126 ;
@@ -1041,8 +1082,7 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   wire [68:0] \r_data$135 ;
   wire [68:0] \r_data$136 ;
   wire [68:0] \r_data$137 ;
-  wire [68:0] \r_data$138 ;
-  wire [128:0] \r_data$150 ;
+  wire [128:0] \r_data$149 ;
   input r_en;
   wire r_en;
   wire r_rdy;
@@ -1106,7 +1146,7 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   wire [3:0] \w_addr$68 ;
   wire [3:0] \w_addr$71 ;
   wire [68:0] w_data;
-  wire [128:0] \w_data$146 ;
+  wire [128:0] \w_data$145 ;
   wire [68:0] \w_data$30 ;
   wire [68:0] \w_data$33 ;
   wire [68:0] \w_data$36 ;
@@ -1123,7 +1163,7 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   wire [68:0] \w_data$69 ;
   wire [68:0] \w_data$72 ;
   wire w_en;
-  wire \w_en$143 ;
+  wire \w_en$142 ;
   wire \w_en$31 ;
   wire \w_en$34 ;
   wire \w_en$37 ;
@@ -1148,15 +1188,15 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   wire wrap;
   reg [7:0] zero_point = 8'h00;
   assign _0000_ = credits + give_back;
-  assign _0072_ = \$signal  ? 1'h1 : 1'h0;
-  assign _0083_ = _0000_ - _0072_;
+  assign _0075_ = \$signal  ? 1'h1 : 1'h0;
+  assign _0086_ = _0000_ - _0075_;
   assign i_last = i_valid & at_k_last;
-  assign _0094_ = ! lane;
-  assign _0105_ = s_param__valid & _0094_;
-  assign _0116_ = lane == 1'h1;
-  assign _0127_ = s_param__valid & _0116_;
-  assign _0138_ = lane == 2'h2;
-  assign _0149_ = s_param__valid & _0138_;
+  assign _0097_ = ! lane;
+  assign _0108_ = s_param__valid & _0097_;
+  assign _0119_ = lane == 1'h1;
+  assign _0130_ = s_param__valid & _0119_;
+  assign _0141_ = lane == 2'h2;
+  assign _0152_ = s_param__valid & _0141_;
   assign _0001_ = lane == 2'h3;
   assign _0012_ = s_param__valid & _0001_;
   assign _0023_ = lane == 3'h4;
@@ -1164,53 +1204,52 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   assign _0045_ = lane == 3'h5;
   assign _0056_ = s_param__valid & _0045_;
   assign _0067_ = lane == 3'h6;
-  assign _0069_ = s_param__valid & _0067_;
-  assign _0070_ = lane == 3'h7;
-  assign _0071_ = s_param__valid & _0070_;
-  assign _0073_ = lane == 4'h8;
+  assign _0072_ = s_param__valid & _0067_;
+  assign _0073_ = lane == 3'h7;
   assign _0074_ = s_param__valid & _0073_;
-  assign _0075_ = lane == 4'h9;
-  assign _0076_ = s_param__valid & _0075_;
-  assign _0077_ = lane == 4'ha;
-  assign _0078_ = s_param__valid & _0077_;
-  assign _0079_ = lane == 4'hb;
-  assign _0080_ = s_param__valid & _0079_;
-  assign _0081_ = lane == 4'hc;
-  assign _0082_ = s_param__valid & _0081_;
-  assign _0084_ = lane == 4'hd;
+  assign _0076_ = lane == 4'h8;
+  assign _0077_ = s_param__valid & _0076_;
+  assign _0078_ = lane == 4'h9;
+  assign _0079_ = s_param__valid & _0078_;
+  assign _0080_ = lane == 4'ha;
+  assign _0081_ = s_param__valid & _0080_;
+  assign _0082_ = lane == 4'hb;
+  assign _0083_ = s_param__valid & _0082_;
+  assign _0084_ = lane == 4'hc;
   assign _0085_ = s_param__valid & _0084_;
-  assign _0086_ = lane == 4'he;
-  assign _0087_ = s_param__valid & _0086_;
-  assign _0088_ = lane == 4'hf;
-  assign _0089_ = s_param__valid & _0088_;
-  assign _0090_ = s_act__valid & s_wgt__valid;
-  assign _0091_ = in_data & _0090_;
-  assign _0092_ = ~ at_k_last;
-  assign _0093_ = credit_ok | _0092_;
-  assign _0095_ = _0091_ & _0093_;
-  assign _0096_ = s_act__valid & s_wgt__valid;
-  assign _0097_ = in_data & _0096_;
-  assign _0098_ = _0097_ & credit_ok;
-  assign _0099_ = _0098_ & at_k_last;
-  assign _0100_ = ! beat;
-  assign row_end = o_valid & _0100_;
-  assign _0101_ = ! d;
-  assign _0102_ = dn != nb_last;
-  assign wrap = _0101_ & _0102_;
-  assign _0103_ = row - 1'h0;
-  assign _0104_ = row + 1'h1;
-  assign _0106_ = wrap ? { _0103_[17], _0103_ } : { 1'h0, _0104_ };
+  assign _0087_ = lane == 4'hd;
+  assign _0088_ = s_param__valid & _0087_;
+  assign _0089_ = lane == 4'he;
+  assign _0090_ = s_param__valid & _0089_;
+  assign _0091_ = lane == 4'hf;
+  assign _0092_ = s_param__valid & _0091_;
+  assign _0093_ = s_act__valid & s_wgt__valid;
+  assign _0094_ = in_data & _0093_;
+  assign _0095_ = ~ at_k_last;
+  assign _0096_ = credit_ok | _0095_;
+  assign _0098_ = _0094_ & _0096_;
+  assign _0099_ = s_act__valid & s_wgt__valid;
+  assign _0100_ = in_data & _0099_;
+  assign _0101_ = _0100_ & credit_ok;
+  assign _0102_ = _0101_ & at_k_last;
+  assign row_end = o_valid & beat_last;
+  assign _0103_ = ~ dn_last;
+  assign wrap = d_last & _0103_;
+  assign _0104_ = row - 1'h0;
+  assign _0105_ = row + 1'h1;
+  assign _0106_ = wrap ? { _0104_[17], _0104_ } : { 1'h0, _0105_ };
   assign _0107_ = row < m_wrap;
-  assign _0108_ = row < m_last;
-  assign row_valid_next = wrap ? _0107_ : _0108_;
-  assign _0111_ = dn == nb_last;
+  assign _0109_ = row < m_last;
+  assign row_valid_next = wrap ? _0107_ : _0109_;
+  assign _0110_ = ~ beat_last;
+  assign _0111_ = ~ d_last;
   assign _0112_ = ! ctrl_state;
   assign _0113_ = ctrl_state == 1'h1;
   assign _0114_ = ctrl_state == 2'h2;
   assign _0115_ = ctrl_state == 2'h3;
-  assign _0117_ = fm0 + 1'h1;
-  assign _0118_ = _0117_ >= M_;
-  assign _0119_ = _0083_[3:0] >= 1'h1;
+  assign _0116_ = fm0 + 1'h1;
+  assign _0117_ = _0116_ >= M_;
+  assign _0118_ = _0086_[3:0] >= 1'h1;
   assign _0120_ = hdr[15:0] - 1'h1;
   assign _0121_ = hdr[15:0] + 1'h0;
   assign _0122_ = hdr[31:16] - 1'h1;
@@ -1218,9 +1257,9 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   assign _0124_ = hdr[47:32] > 5'h10;
   assign _0125_ = _0124_ ? hdr[47:32] : 16'h0010;
   assign _0126_ = _0125_ - 1'h1;
-  assign _0128_ = hdr[31:16] == 1'h1;
-  assign _0129_ = ! ch;
-  assign _0130_ = ch + 1'h1;
+  assign _0127_ = hdr[31:16] == 1'h1;
+  assign _0128_ = ! ch;
+  assign _0129_ = ch + 1'h1;
   assign _0131_ = lane == 4'hf;
   assign _0132_ = wa + 1'h1;
   assign _0133_ = ! wb;
@@ -1228,42 +1267,44 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   assign _0135_ = wb + 1'h1;
   assign _0136_ = lane + 1'h1;
   assign _0137_ = ch + 1'h1;
-  assign _0139_ = _0137_ == n_last;
+  assign _0138_ = _0137_ == n_last;
+  assign _0139_ = ! blk;
   assign _0140_ = ! k_last;
-  assign _0141_ = ! tile_last;
-  assign _0142_ = ~ in_data;
-  assign _0143_ = i_valid | _0142_;
-  assign _0144_ = ! k_last;
-  assign _0145_ = ! tile_last;
-  assign _0146_ = fn == nb_last;
-  assign _0147_ = fm0 + 1'h1;
-  assign _0148_ = fn + 1'h1;
+  assign _0142_ = ! tile_last;
+  assign _0143_ = ~ in_data;
+  assign _0144_ = i_valid | _0143_;
+  assign _0145_ = ! k_last;
+  assign _0146_ = ! tile_last;
+  assign _0147_ = fn == nb_last;
+  assign _0148_ = fm0 + 1'h1;
+  assign _0149_ = fn + 1'h1;
   assign _0150_ = kk + 1'h1;
   assign _0151_ = kk + 1'h1;
-  assign _0152_ = _0151_ == k_last;
-  assign _0153_ = kk + 1'h1;
-  assign _0154_ = _0153_ == tile_last;
-  assign _0155_ = kk == k_last;
-  assign _0156_ = flush - 1'h1;
-  assign _0157_ = ! flush;
-  assign _0158_ = ra_next + 1'h1;
-  assign _0159_ = ra_next - 1'h0;
-  assign _0002_ = ~ header_taken;
-  assign _0003_ = _0002_ & o_valid;
-  assign _0005_ = _0003_ & _0004_;
-  assign _0006_ = ~ header_taken;
-  assign _0007_ = _0006_ & row_end;
-  assign _0008_ = beat + 1'h1;
-  assign _0009_ = ! d;
-  assign _0010_ = dn == nb_last;
-  assign _0011_ = dn + 1'h1;
+  assign _0153_ = _0151_ == k_last;
+  assign _0154_ = kk + 1'h1;
+  assign _0155_ = _0154_ == tile_last;
+  assign _0156_ = kk == k_last;
+  assign _0157_ = flush - 1'h1;
+  assign _0158_ = ! flush;
+  assign _0159_ = ra_next + 1'h1;
+  assign _0160_ = ra_next - 1'h0;
+  assign _0161_ = ~ header_taken;
+  assign _0162_ = _0161_ & o_valid;
+  assign _0002_ = ~ beat_last;
+  assign _0003_ = _0162_ & _0002_;
+  assign _0004_ = ~ header_taken;
+  assign _0005_ = _0004_ & row_end;
+  assign _0006_ = beat + 1'h1;
+  assign _0008_ = ! nb_last;
+  assign _0009_ = dn + 1'h1;
+  assign _0010_ = dn + 1'h1;
+  assign _0011_ = _0010_ == nb_last;
   assign _0013_ = d + 1'h1;
-  assign _0014_ = o_valid & row_valid;
-  assign _0015_ = row_end & row_valid;
-  assign _0016_ = row == m_last;
-  assign _0017_ = _0015_ & _0016_;
-  assign _0018_ = dn == nb_last;
-  assign _0019_ = _0017_ & _0018_;
+  assign _0015_ = o_valid & row_valid;
+  assign _0016_ = row_end & row_valid;
+  assign _0017_ = row == m_last;
+  assign _0018_ = _0016_ & _0017_;
+  assign _0019_ = _0018_ & dn_last;
   assign _0020_ = r_en & m_out__valid;
   assign _0021_ = ~ row_valid;
   assign _0022_ = row_end & _0021_;
@@ -1307,171 +1348,222 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   always @(posedge clk)
     ctrl_state <= _0044_;
   always @(posedge clk)
-    \$signal$165  <= _0046_;
+    \$signal$164  <= _0046_;
   always @(posedge clk)
     pt_shift <= _0047_;
   always @(posedge clk)
     nb_last <= _0048_;
   always @(posedge clk)
-    kk <= _0049_;
+    dn_last <= _0049_;
   always @(posedge clk)
-    in_data <= _0050_;
+    kk <= _0050_;
   always @(posedge clk)
-    fm0 <= _0051_;
+    in_data <= _0051_;
   always @(posedge clk)
-    fn <= _0052_;
+    fm0 <= _0052_;
   always @(posedge clk)
-    at_k_last <= _0053_;
+    fn <= _0053_;
   always @(posedge clk)
-    at_tile_last <= _0054_;
+    at_k_last <= _0054_;
   always @(posedge clk)
-    flush <= _0055_;
+    at_tile_last <= _0055_;
   always @(posedge clk)
-    d <= _0057_;
+    flush <= _0057_;
   always @(posedge clk)
-    dn <= _0058_;
+    d <= _0058_;
   always @(posedge clk)
-    beat <= _0059_;
+    dn <= _0059_;
   always @(posedge clk)
-    ra <= _0060_;
+    beat <= _0060_;
   always @(posedge clk)
-    ra_inc <= _0061_;
+    ra <= _0061_;
   always @(posedge clk)
-    ra_row <= _0062_;
+    ra_inc <= _0062_;
   always @(posedge clk)
-    row <= _0063_;
+    ra_row <= _0063_;
   always @(posedge clk)
-    row_valid <= _0064_;
+    row <= _0064_;
   always @(posedge clk)
-    \i_valid$110  <= _0065_;
+    row_valid <= _0065_;
   always @(posedge clk)
-    \i_last$112  <= _0066_;
+    beat_last <= _0066_;
   always @(posedge clk)
-    i_acc <= \o_data$172 ;
+    d_last <= _0068_;
   always @(posedge clk)
-    give_back <= _0068_;
-  assign _0160_ = _0161_ ? w_word : 69'h000000000000000000;
-  assign _0161_ = ctrl_state == 2'h1;
-  assign _0162_ = _0163_ ? wa : 4'h0;
-  assign _0163_ = ctrl_state == 2'h1;
-  assign _0164_ = _0165_ ? _0076_ : 1'h0;
-  assign _0165_ = ctrl_state == 2'h1;
-  assign _0166_ = _0167_ ? w_word : 69'h000000000000000000;
-  assign _0167_ = ctrl_state == 2'h1;
-  assign _0168_ = _0169_ ? wa : 4'h0;
-  assign _0169_ = ctrl_state == 2'h1;
-  assign _0170_ = _0171_ ? _0074_ : 1'h0;
-  assign _0171_ = ctrl_state == 2'h1;
-  assign _0172_ = _0173_ ? w_word : 69'h000000000000000000;
-  assign _0173_ = ctrl_state == 2'h1;
-  assign _0174_ = _0175_ ? wa : 4'h0;
-  assign _0175_ = ctrl_state == 2'h1;
-  assign _0176_ = _0177_ ? _0071_ : 1'h0;
-  assign _0177_ = ctrl_state == 2'h1;
-  assign _0178_ = _0179_ ? w_word : 69'h000000000000000000;
-  assign _0179_ = ctrl_state == 2'h1;
-  assign _0180_ = _0181_ ? wa : 4'h0;
-  assign _0181_ = ctrl_state == 2'h1;
-  assign _0182_ = _0183_ ? _0069_ : 1'h0;
-  assign _0183_ = ctrl_state == 2'h1;
-  assign _0184_ = _0185_ ? w_word : 69'h000000000000000000;
-  assign _0185_ = ctrl_state == 2'h1;
-  assign _0186_ = _0187_ ? wa : 4'h0;
-  assign _0187_ = ctrl_state == 2'h1;
-  assign _0188_ = _0189_ ? _0056_ : 1'h0;
-  assign _0189_ = ctrl_state == 2'h1;
-  assign _0190_ = _0191_ ? w_word : 69'h000000000000000000;
-  assign _0191_ = ctrl_state == 2'h1;
-  assign _0192_ = _0193_ ? wa : 4'h0;
-  assign _0193_ = ctrl_state == 2'h1;
-  assign _0194_ = _0195_ ? _0034_ : 1'h0;
-  assign _0195_ = ctrl_state == 2'h1;
-  assign _0196_ = _0197_ ? w_word : 69'h000000000000000000;
-  assign _0197_ = ctrl_state == 2'h1;
-  assign _0198_ = _0199_ ? wa : 4'h0;
-  assign _0199_ = ctrl_state == 2'h1;
-  assign _0200_ = _0201_ ? _0012_ : 1'h0;
-  assign _0201_ = ctrl_state == 2'h1;
-  assign _0202_ = _0203_ ? w_word : 69'h000000000000000000;
-  assign _0203_ = ctrl_state == 2'h1;
-  assign _0204_ = _0205_ ? wa : 4'h0;
-  assign _0205_ = ctrl_state == 2'h1;
-  assign _0206_ = _0207_ ? _0149_ : 1'h0;
-  assign _0207_ = ctrl_state == 2'h1;
-  assign _0208_ = _0209_ ? w_word : 69'h000000000000000000;
-  assign _0209_ = ctrl_state == 2'h1;
-  assign _0210_ = _0211_ ? wa : 4'h0;
-  assign _0211_ = ctrl_state == 2'h1;
-  assign _0212_ = _0213_ ? _0127_ : 1'h0;
-  assign _0213_ = ctrl_state == 2'h1;
-  assign _0214_ = _0215_ ? w_word : 69'h000000000000000000;
-  assign _0215_ = ctrl_state == 2'h1;
-  assign _0216_ = _0217_ ? wa : 4'h0;
-  assign _0217_ = ctrl_state == 2'h1;
-  assign _0218_ = _0219_ ? _0105_ : 1'h0;
-  assign _0219_ = ctrl_state == 2'h1;
-  assign _0220_ = _0221_ ? w_word : 69'h000000000000000000;
-  assign _0221_ = ctrl_state == 2'h1;
-  assign _0222_ = _0223_ ? wa : 4'h0;
-  assign _0223_ = ctrl_state == 2'h1;
-  assign _0224_ = _0225_ ? hdr[69:64] : 6'h00;
-  assign _0225_ = ctrl_state == 2'h1;
-  assign _0226_ = _0227_ ? hdr[62:32] : 31'h00000000;
-  assign _0227_ = ctrl_state == 2'h1;
-  assign _0228_ = _0229_ ? hdr[31:0] : 32'd0;
-  assign _0229_ = ctrl_state == 2'h1;
-  assign _0230_ = _0231_ ? s_param__valid : 1'h0;
-  assign _0231_ = ! ctrl_state;
-  function [0:0] _0847_;
+    \i_valid$109  <= _0069_;
+  always @(posedge clk)
+    \i_last$111  <= _0070_;
+  always @(posedge clk)
+    i_acc <= \o_data$175 ;
+  always @(posedge clk)
+    give_back <= _0071_;
+  assign _0163_ = _0164_ ? _0102_ : 1'h0;
+  assign _0164_ = ctrl_state == 2'h2;
+  assign _0165_ = _0166_ ? _0098_ : 1'h0;
+  assign _0166_ = ctrl_state == 2'h2;
+  assign _0167_ = _0168_ ? _0092_ : 1'h0;
+  assign _0168_ = ctrl_state == 2'h1;
+  assign _0169_ = _0170_ ? w_word : 69'h000000000000000000;
+  assign _0170_ = ctrl_state == 2'h1;
+  assign _0171_ = _0172_ ? wa : 4'h0;
+  assign _0172_ = ctrl_state == 2'h1;
+  assign _0173_ = _0174_ ? _0090_ : 1'h0;
+  assign _0174_ = ctrl_state == 2'h1;
+  assign _0175_ = _0176_ ? w_word : 69'h000000000000000000;
+  assign _0176_ = ctrl_state == 2'h1;
+  assign _0177_ = _0178_ ? wa : 4'h0;
+  assign _0178_ = ctrl_state == 2'h1;
+  assign _0179_ = _0180_ ? _0088_ : 1'h0;
+  assign _0180_ = ctrl_state == 2'h1;
+  assign _0181_ = _0182_ ? w_word : 69'h000000000000000000;
+  assign _0182_ = ctrl_state == 2'h1;
+  assign _0183_ = _0184_ ? wa : 4'h0;
+  assign _0184_ = ctrl_state == 2'h1;
+  assign _0185_ = _0186_ ? _0085_ : 1'h0;
+  assign _0186_ = ctrl_state == 2'h1;
+  assign _0187_ = _0188_ ? w_word : 69'h000000000000000000;
+  assign _0188_ = ctrl_state == 2'h1;
+  assign _0189_ = _0190_ ? wa : 4'h0;
+  assign _0190_ = ctrl_state == 2'h1;
+  assign _0191_ = _0192_ ? _0083_ : 1'h0;
+  assign _0192_ = ctrl_state == 2'h1;
+  assign _0193_ = _0194_ ? w_word : 69'h000000000000000000;
+  assign _0194_ = ctrl_state == 2'h1;
+  assign _0195_ = _0196_ ? wa : 4'h0;
+  assign _0196_ = ctrl_state == 2'h1;
+  assign _0197_ = _0198_ ? _0081_ : 1'h0;
+  assign _0198_ = ctrl_state == 2'h1;
+  assign _0199_ = _0200_ ? w_word : 69'h000000000000000000;
+  assign _0200_ = ctrl_state == 2'h1;
+  assign _0201_ = _0202_ ? wa : 4'h0;
+  assign _0202_ = ctrl_state == 2'h1;
+  assign _0203_ = _0204_ ? _0079_ : 1'h0;
+  assign _0204_ = ctrl_state == 2'h1;
+  assign _0205_ = _0206_ ? w_word : 69'h000000000000000000;
+  assign _0206_ = ctrl_state == 2'h1;
+  assign _0207_ = _0208_ ? wa : 4'h0;
+  assign _0208_ = ctrl_state == 2'h1;
+  assign _0209_ = _0210_ ? _0077_ : 1'h0;
+  assign _0210_ = ctrl_state == 2'h1;
+  assign _0211_ = _0212_ ? w_word : 69'h000000000000000000;
+  assign _0212_ = ctrl_state == 2'h1;
+  assign _0213_ = _0214_ ? wa : 4'h0;
+  assign _0214_ = ctrl_state == 2'h1;
+  assign _0215_ = _0216_ ? _0074_ : 1'h0;
+  assign _0216_ = ctrl_state == 2'h1;
+  assign _0217_ = _0218_ ? w_word : 69'h000000000000000000;
+  assign _0218_ = ctrl_state == 2'h1;
+  assign _0219_ = _0220_ ? wa : 4'h0;
+  assign _0220_ = ctrl_state == 2'h1;
+  assign _0221_ = _0222_ ? _0072_ : 1'h0;
+  assign _0222_ = ctrl_state == 2'h1;
+  assign _0223_ = _0224_ ? w_word : 69'h000000000000000000;
+  assign _0224_ = ctrl_state == 2'h1;
+  assign _0225_ = _0226_ ? wa : 4'h0;
+  assign _0226_ = ctrl_state == 2'h1;
+  assign _0227_ = _0228_ ? _0056_ : 1'h0;
+  assign _0228_ = ctrl_state == 2'h1;
+  assign _0229_ = _0230_ ? w_word : 69'h000000000000000000;
+  assign _0230_ = ctrl_state == 2'h1;
+  assign _0231_ = _0232_ ? wa : 4'h0;
+  assign _0232_ = ctrl_state == 2'h1;
+  assign _0233_ = _0234_ ? _0034_ : 1'h0;
+  assign _0234_ = ctrl_state == 2'h1;
+  assign _0235_ = _0236_ ? w_word : 69'h000000000000000000;
+  assign _0236_ = ctrl_state == 2'h1;
+  assign _0237_ = _0238_ ? wa : 4'h0;
+  assign _0238_ = ctrl_state == 2'h1;
+  assign _0239_ = _0240_ ? _0012_ : 1'h0;
+  assign _0240_ = ctrl_state == 2'h1;
+  assign _0241_ = _0242_ ? w_word : 69'h000000000000000000;
+  assign _0242_ = ctrl_state == 2'h1;
+  assign _0243_ = _0244_ ? wa : 4'h0;
+  assign _0244_ = ctrl_state == 2'h1;
+  assign _0245_ = _0246_ ? _0152_ : 1'h0;
+  assign _0246_ = ctrl_state == 2'h1;
+  assign _0247_ = _0248_ ? w_word : 69'h000000000000000000;
+  assign _0248_ = ctrl_state == 2'h1;
+  assign _0249_ = _0250_ ? wa : 4'h0;
+  assign _0250_ = ctrl_state == 2'h1;
+  assign _0251_ = _0252_ ? _0130_ : 1'h0;
+  assign _0252_ = ctrl_state == 2'h1;
+  assign _0253_ = _0254_ ? w_word : 69'h000000000000000000;
+  assign _0254_ = ctrl_state == 2'h1;
+  assign _0255_ = _0256_ ? wa : 4'h0;
+  assign _0256_ = ctrl_state == 2'h1;
+  assign _0257_ = _0258_ ? _0108_ : 1'h0;
+  assign _0258_ = ctrl_state == 2'h1;
+  assign _0259_ = _0260_ ? w_word : 69'h000000000000000000;
+  assign _0260_ = ctrl_state == 2'h1;
+  assign _0261_ = _0262_ ? wa : 4'h0;
+  assign _0262_ = ctrl_state == 2'h1;
+  assign _0263_ = _0264_ ? hdr[69:64] : 6'h00;
+  assign _0264_ = ctrl_state == 2'h1;
+  assign _0265_ = _0266_ ? hdr[62:32] : 31'h00000000;
+  assign _0266_ = ctrl_state == 2'h1;
+  assign _0267_ = _0268_ ? hdr[31:0] : 32'd0;
+  assign _0268_ = ctrl_state == 2'h1;
+  assign _0269_ = _0270_ ? s_param__valid : 1'h0;
+  assign _0270_ = ! ctrl_state;
+  function [0:0] _0924_;
     input [0:0] a;
     input [1:0] b;
     input [1:0] s;
     (* parallel_case *)
     casez (s)
       2'b?1:
-        _0847_ = b[0:0];
+        _0924_ = b[0:0];
       2'b1?:
-        _0847_ = b[1:1];
+        _0924_ = b[1:1];
       default:
-        _0847_ = a;
+        _0924_ = a;
     endcase
   endfunction
-  assign _0232_ = _0847_(1'h0, 2'h3, { _0234_, _0233_ });
-  assign _0233_ = ctrl_state == 2'h1;
-  assign _0234_ = ! ctrl_state;
-  assign _0235_ = _0236_ ? 2'h0 : _0024_;
-  assign _0237_ = _0238_ ? 1'h0 : _0019_;
-  assign _0239_ = _0240_ ? 1'h0 : _0014_;
-  assign _0241_ = _0242_ ? 1'h1 : row_valid;
-  assign _0243_ = _0244_ ? row_valid_next : _0241_;
-  assign _0245_ = _0246_ ? _0241_ : _0243_;
-  assign _0247_ = _0248_ ? 1'h0 : _0245_;
-  assign _0249_ = _0250_ ? 17'h00000 : row;
-  assign _0251_ = _0252_ ? _0106_[16:0] : _0249_;
-  assign _0253_ = _0254_ ? _0249_ : _0251_;
-  assign _0255_ = _0256_ ? 17'h00000 : _0253_;
-  assign _0257_ = _0258_ ? (* full_case = 32'd1 *) 4'h0 : _0159_[3:0];
-  assign _0259_ = _0260_ ? 4'h0 : _0257_;
-  assign _0261_ = _0262_ ? (* full_case = 32'd1 *) 4'h1 : _0158_[3:0];
-  assign _0263_ = _0264_ ? 4'h0 : _0261_;
-  assign _0265_ = _0266_ ? (* full_case = 32'd1 *) 4'h0 : ra_next;
-  assign _0267_ = _0268_ ? 4'h0 : _0265_;
-  assign _0269_ = _0270_ ? 1'h0 : beat;
-  assign _0271_ = _0272_ ? 1'h0 : _0269_;
-  assign _0273_ = _0274_ ? _0008_[0] : _0271_;
-  assign _0275_ = _0276_ ? 1'h0 : _0273_;
-  assign _0277_ = _0278_ ? 4'h0 : dn;
-  assign _0279_ = _0280_ ? (* full_case = 32'd1 *) 4'h0 : _0011_[3:0];
-  assign _0281_ = d ? _0277_ : _0279_;
-  assign _0283_ = _0284_ ? _0281_ : _0277_;
-  assign _0285_ = _0286_ ? _0277_ : _0283_;
-  assign _0287_ = _0288_ ? 4'h0 : _0285_;
-  assign _0289_ = _0290_ ? 1'h0 : d;
-  assign _0291_ = d ? (* full_case = 32'd1 *) _0013_[0] : 1'h0;
-  assign _0293_ = _0294_ ? _0291_ : _0289_;
-  assign _0295_ = _0296_ ? _0289_ : _0293_;
-  assign _0297_ = _0298_ ? 1'h0 : _0295_;
-  function [4:0] _0882_;
+  assign _0271_ = _0924_(1'h0, 2'h3, { _0273_, _0272_ });
+  assign _0272_ = ctrl_state == 2'h1;
+  assign _0273_ = ! ctrl_state;
+  assign _0274_ = _0275_ ? 2'h0 : _0024_;
+  assign _0276_ = _0277_ ? 1'h0 : _0019_;
+  assign _0278_ = _0279_ ? 1'h0 : _0015_;
+  assign _0280_ = _0281_ ? 1'h1 : d_last;
+  assign _0282_ = _0283_ ? (* full_case = 32'd1 *) 1'h1 : 1'h0;
+  assign _0284_ = _0285_ ? _0282_ : _0280_;
+  assign _0286_ = _0287_ ? _0280_ : _0284_;
+  assign _0288_ = _0289_ ? 1'h1 : _0286_;
+  assign _0290_ = _0291_ ? 1'h1 : beat_last;
+  assign _0292_ = _0293_ ? 1'h1 : _0290_;
+  assign _0294_ = _0295_ ? 1'h0 : _0292_;
+  assign _0296_ = _0297_ ? 1'h1 : _0294_;
+  assign _0298_ = _0299_ ? 1'h1 : row_valid;
+  assign _0300_ = _0301_ ? row_valid_next : _0298_;
+  assign _0302_ = _0303_ ? _0298_ : _0300_;
+  assign _0304_ = _0305_ ? 1'h0 : _0302_;
+  assign _0306_ = _0307_ ? 17'h00000 : row;
+  assign _0308_ = _0309_ ? _0106_[16:0] : _0306_;
+  assign _0310_ = _0311_ ? _0306_ : _0308_;
+  assign _0312_ = _0313_ ? 17'h00000 : _0310_;
+  assign _0314_ = _0315_ ? (* full_case = 32'd1 *) 4'h0 : _0160_[3:0];
+  assign _0316_ = _0317_ ? 4'h0 : _0314_;
+  assign _0318_ = _0319_ ? (* full_case = 32'd1 *) 4'h1 : _0159_[3:0];
+  assign _0320_ = _0321_ ? 4'h0 : _0318_;
+  assign _0322_ = _0323_ ? (* full_case = 32'd1 *) 4'h0 : ra_next;
+  assign _0324_ = _0325_ ? 4'h0 : _0322_;
+  assign _0326_ = _0327_ ? 1'h0 : beat;
+  assign _0328_ = _0329_ ? 1'h0 : _0326_;
+  assign _0330_ = _0331_ ? _0006_[0] : _0328_;
+  assign _0332_ = _0333_ ? 1'h0 : _0330_;
+  assign _0334_ = _0335_ ? 4'h0 : dn;
+  assign _0336_ = _0337_ ? (* full_case = 32'd1 *) 4'h0 : _0009_[3:0];
+  assign _0338_ = _0339_ ? _0336_ : _0334_;
+  assign _0340_ = _0341_ ? _0338_ : _0334_;
+  assign _0342_ = _0343_ ? _0334_ : _0340_;
+  assign _0344_ = _0345_ ? 4'h0 : _0342_;
+  assign _0346_ = _0347_ ? 1'h0 : d;
+  assign _0348_ = _0349_ ? (* full_case = 32'd1 *) 1'h0 : _0013_[0];
+  assign _0350_ = _0351_ ? _0348_ : _0346_;
+  assign _0352_ = _0353_ ? _0346_ : _0350_;
+  assign _0354_ = _0355_ ? 1'h0 : _0352_;
+  function [4:0] _0968_;
     input [4:0] a;
     input [9:0] b;
     input [1:0] s;
@@ -1479,173 +1571,182 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
     (* parallel_case *)
     casez (s)
       2'b?1:
-        _0882_ = b[4:0];
+        _0968_ = b[4:0];
       2'b1?:
-        _0882_ = b[9:5];
+        _0968_ = b[9:5];
       default:
-        _0882_ = a;
+        _0968_ = a;
     endcase
   endfunction
-  assign _0299_ = _0882_(flush, { _0307_, _0156_[4:0] }, { _0309_, _0300_ });
-  assign _0300_ = ctrl_state == (* full_case = 32'd1 *) 2'h3;
-  assign _0301_ = _0302_ ? 5'h1a : flush;
-  assign _0303_ = _0304_ ? _0301_ : flush;
-  assign _0305_ = _0306_ ? _0303_ : flush;
-  assign _0307_ = _0308_ ? _0305_ : flush;
-  assign _0309_ = ctrl_state == (* full_case = 32'd1 *) 2'h2;
-  assign _0310_ = _0311_ ? 5'h00 : _0299_;
-  assign _0312_ = _0313_ ? (* full_case = 32'd1 *) _0145_ : _0154_;
-  assign _0314_ = _0315_ ? _0312_ : at_tile_last;
-  function [0:0] _0892_;
+  assign _0356_ = _0968_(flush, { _0364_, _0157_[4:0] }, { _0366_, _0357_ });
+  assign _0357_ = ctrl_state == (* full_case = 32'd1 *) 2'h3;
+  assign _0358_ = _0359_ ? 5'h1a : flush;
+  assign _0360_ = _0361_ ? _0358_ : flush;
+  assign _0362_ = _0363_ ? _0360_ : flush;
+  assign _0364_ = _0365_ ? _0362_ : flush;
+  assign _0366_ = ctrl_state == (* full_case = 32'd1 *) 2'h2;
+  assign _0367_ = _0368_ ? 5'h00 : _0356_;
+  assign _0369_ = _0370_ ? (* full_case = 32'd1 *) _0146_ : _0155_;
+  assign _0371_ = _0372_ ? _0369_ : at_tile_last;
+  function [0:0] _0978_;
     input [0:0] a;
     input [1:0] b;
     input [1:0] s;
     (* parallel_case *)
     casez (s)
       2'b?1:
-        _0892_ = b[0:0];
+        _0978_ = b[0:0];
       2'b1?:
-        _0892_ = b[1:1];
+        _0978_ = b[1:1];
       default:
-        _0892_ = a;
+        _0978_ = a;
     endcase
   endfunction
-  assign _0316_ = _0892_(at_tile_last, { _0320_, _0314_ }, { _0322_, _0317_ });
-  assign _0317_ = ctrl_state == 2'h2;
-  assign _0318_ = _0319_ ? _0141_ : at_tile_last;
-  assign _0320_ = _0321_ ? _0318_ : at_tile_last;
-  assign _0322_ = ctrl_state == 2'h1;
-  assign _0323_ = _0324_ ? 1'h0 : _0316_;
-  assign _0325_ = _0326_ ? (* full_case = 32'd1 *) _0144_ : _0152_;
-  assign _0327_ = _0328_ ? _0325_ : at_k_last;
-  function [0:0] _0900_;
+  assign _0373_ = _0978_(at_tile_last, { _0377_, _0371_ }, { _0379_, _0374_ });
+  assign _0374_ = ctrl_state == 2'h2;
+  assign _0375_ = _0376_ ? _0142_ : at_tile_last;
+  assign _0377_ = _0378_ ? _0375_ : at_tile_last;
+  assign _0379_ = ctrl_state == 2'h1;
+  assign _0380_ = _0381_ ? 1'h0 : _0373_;
+  assign _0382_ = _0383_ ? (* full_case = 32'd1 *) _0145_ : _0153_;
+  assign _0384_ = _0385_ ? _0382_ : at_k_last;
+  function [0:0] _0986_;
     input [0:0] a;
     input [1:0] b;
     input [1:0] s;
     (* parallel_case *)
     casez (s)
       2'b?1:
-        _0900_ = b[0:0];
+        _0986_ = b[0:0];
       2'b1?:
-        _0900_ = b[1:1];
+        _0986_ = b[1:1];
       default:
-        _0900_ = a;
+        _0986_ = a;
     endcase
   endfunction
-  assign _0329_ = _0900_(at_k_last, { _0333_, _0327_ }, { _0335_, _0330_ });
-  assign _0330_ = ctrl_state == 2'h2;
-  assign _0331_ = _0332_ ? _0140_ : at_k_last;
-  assign _0333_ = _0334_ ? _0331_ : at_k_last;
-  assign _0335_ = ctrl_state == 2'h1;
-  assign _0336_ = _0337_ ? 1'h0 : _0329_;
-  assign _0338_ = _0339_ ? (* full_case = 32'd1 *) 4'h0 : _0148_[3:0];
-  assign _0340_ = _0341_ ? _0338_ : fn;
-  assign _0342_ = _0343_ ? _0340_ : fn;
-  function [3:0] _0909_;
+  assign _0386_ = _0986_(at_k_last, { _0390_, _0384_ }, { _0392_, _0387_ });
+  assign _0387_ = ctrl_state == 2'h2;
+  assign _0388_ = _0389_ ? _0140_ : at_k_last;
+  assign _0390_ = _0391_ ? _0388_ : at_k_last;
+  assign _0392_ = ctrl_state == 2'h1;
+  assign _0393_ = _0394_ ? 1'h0 : _0386_;
+  assign _0395_ = _0396_ ? (* full_case = 32'd1 *) 4'h0 : _0149_[3:0];
+  assign _0397_ = _0398_ ? _0395_ : fn;
+  assign _0399_ = _0400_ ? _0397_ : fn;
+  function [3:0] _0995_;
     input [3:0] a;
     input [7:0] b;
     input [1:0] s;
     (* parallel_case *)
     casez (s)
       2'b?1:
-        _0909_ = b[3:0];
+        _0995_ = b[3:0];
       2'b1?:
-        _0909_ = b[7:4];
+        _0995_ = b[7:4];
       default:
-        _0909_ = a;
+        _0995_ = a;
     endcase
   endfunction
-  assign _0344_ = _0909_(fn, { _0348_, _0342_ }, { _0350_, _0345_ });
-  assign _0345_ = ctrl_state == 2'h2;
-  assign _0346_ = _0347_ ? 4'h0 : fn;
-  assign _0348_ = _0349_ ? _0346_ : fn;
-  assign _0350_ = ctrl_state == 2'h1;
-  assign _0351_ = _0352_ ? 4'h0 : _0344_;
-  assign _0353_ = _0354_ ? _0147_[16:0] : fm0;
-  assign _0355_ = _0356_ ? _0353_ : fm0;
-  assign _0357_ = _0358_ ? _0355_ : fm0;
-  function [16:0] _0918_;
+  assign _0401_ = _0995_(fn, { _0405_, _0399_ }, { _0407_, _0402_ });
+  assign _0402_ = ctrl_state == 2'h2;
+  assign _0403_ = _0404_ ? 4'h0 : fn;
+  assign _0405_ = _0406_ ? _0403_ : fn;
+  assign _0407_ = ctrl_state == 2'h1;
+  assign _0408_ = _0409_ ? 4'h0 : _0401_;
+  assign _0410_ = _0411_ ? _0148_[16:0] : fm0;
+  assign _0412_ = _0413_ ? _0410_ : fm0;
+  assign _0414_ = _0415_ ? _0412_ : fm0;
+  function [16:0] _1004_;
     input [16:0] a;
     input [33:0] b;
     input [1:0] s;
     (* parallel_case *)
     casez (s)
       2'b?1:
-        _0918_ = b[16:0];
+        _1004_ = b[16:0];
       2'b1?:
-        _0918_ = b[33:17];
+        _1004_ = b[33:17];
       default:
-        _0918_ = a;
+        _1004_ = a;
     endcase
   endfunction
-  assign _0359_ = _0918_(fm0, { _0363_, _0357_ }, { _0365_, _0360_ });
-  assign _0360_ = ctrl_state == 2'h2;
-  assign _0361_ = _0362_ ? 17'h00000 : fm0;
-  assign _0363_ = _0364_ ? _0361_ : fm0;
-  assign _0365_ = ctrl_state == 2'h1;
-  assign _0366_ = _0367_ ? 17'h00000 : _0359_;
-  assign _0368_ = _0369_ ? 1'h0 : in_data;
-  assign _0370_ = _0371_ ? (* full_case = 32'd1 *) 1'h1 : _0368_;
-  assign _0372_ = _0373_ ? _0370_ : in_data;
-  function [0:0] _0927_;
+  assign _0416_ = _1004_(fm0, { _0420_, _0414_ }, { _0422_, _0417_ });
+  assign _0417_ = ctrl_state == 2'h2;
+  assign _0418_ = _0419_ ? 17'h00000 : fm0;
+  assign _0420_ = _0421_ ? _0418_ : fm0;
+  assign _0422_ = ctrl_state == 2'h1;
+  assign _0423_ = _0424_ ? 17'h00000 : _0416_;
+  assign _0425_ = _0426_ ? 1'h0 : in_data;
+  assign _0427_ = _0428_ ? (* full_case = 32'd1 *) 1'h1 : _0425_;
+  assign _0429_ = _0430_ ? _0427_ : in_data;
+  function [0:0] _1013_;
     input [0:0] a;
     input [1:0] b;
     input [1:0] s;
     (* parallel_case *)
     casez (s)
       2'b?1:
-        _0927_ = b[0:0];
+        _1013_ = b[0:0];
       2'b1?:
-        _0927_ = b[1:1];
+        _1013_ = b[1:1];
       default:
-        _0927_ = a;
+        _1013_ = a;
     endcase
   endfunction
-  assign _0374_ = _0927_(in_data, { _0378_, _0372_ }, { _0380_, _0375_ });
-  assign _0375_ = ctrl_state == 2'h2;
-  assign _0376_ = _0377_ ? 1'h1 : in_data;
-  assign _0378_ = _0379_ ? _0376_ : in_data;
-  assign _0380_ = ctrl_state == 2'h1;
-  assign _0381_ = _0382_ ? 1'h0 : _0374_;
-  assign _0383_ = _0384_ ? (* full_case = 32'd1 *) 11'h000 : _0150_[10:0];
-  assign _0385_ = _0386_ ? _0383_ : kk;
-  function [10:0] _0935_;
+  assign _0431_ = _1013_(in_data, { _0435_, _0429_ }, { _0437_, _0432_ });
+  assign _0432_ = ctrl_state == 2'h2;
+  assign _0433_ = _0434_ ? 1'h1 : in_data;
+  assign _0435_ = _0436_ ? _0433_ : in_data;
+  assign _0437_ = ctrl_state == 2'h1;
+  assign _0438_ = _0439_ ? 1'h0 : _0431_;
+  assign _0440_ = _0441_ ? (* full_case = 32'd1 *) 11'h000 : _0150_[10:0];
+  assign _0442_ = _0443_ ? _0440_ : kk;
+  function [10:0] _1021_;
     input [10:0] a;
     input [21:0] b;
     input [1:0] s;
     (* parallel_case *)
     casez (s)
       2'b?1:
-        _0935_ = b[10:0];
+        _1021_ = b[10:0];
       2'b1?:
-        _0935_ = b[21:11];
+        _1021_ = b[21:11];
       default:
-        _0935_ = a;
+        _1021_ = a;
     endcase
   endfunction
-  assign _0387_ = _0935_(kk, { _0391_, _0385_ }, { _0393_, _0388_ });
-  assign _0388_ = ctrl_state == 2'h2;
-  assign _0389_ = _0390_ ? 11'h000 : kk;
-  assign _0391_ = _0392_ ? _0389_ : kk;
-  assign _0393_ = ctrl_state == 2'h1;
-  assign _0394_ = _0395_ ? 11'h000 : _0387_;
-  assign _0396_ = _0397_ ? blk : nb_last;
-  assign _0398_ = _0399_ ? _0396_ : nb_last;
-  assign _0400_ = _0401_ ? _0398_ : nb_last;
-  assign _0401_ = ctrl_state == 2'h1;
-  assign _0402_ = _0403_ ? 4'h0 : _0400_;
-  assign _0404_ = _0405_ ? hdr[69:64] : pt_shift;
-  assign _0406_ = _0407_ ? _0404_ : pt_shift;
-  assign _0408_ = _0409_ ? _0406_ : pt_shift;
-  assign _0409_ = ctrl_state == 2'h1;
-  assign _0410_ = _0411_ ? 6'h00 : _0408_;
-  assign _0412_ = _0413_ ? hdr[62:32] : \$signal$165 ;
-  assign _0414_ = _0415_ ? _0412_ : \$signal$165 ;
-  assign _0416_ = _0417_ ? _0414_ : \$signal$165 ;
-  assign _0417_ = ctrl_state == 2'h1;
-  assign _0418_ = _0419_ ? 31'h00000000 : _0416_;
-  assign _0420_ = _0421_ ? 2'h0 : ctrl_state;
-  function [1:0] _0957_;
+  assign _0444_ = _1021_(kk, { _0448_, _0442_ }, { _0450_, _0445_ });
+  assign _0445_ = ctrl_state == 2'h2;
+  assign _0446_ = _0447_ ? 11'h000 : kk;
+  assign _0448_ = _0449_ ? _0446_ : kk;
+  assign _0450_ = ctrl_state == 2'h1;
+  assign _0451_ = _0452_ ? 11'h000 : _0444_;
+  assign _0453_ = _0454_ ? _0139_ : dn_last;
+  assign _0455_ = _0456_ ? _0453_ : dn_last;
+  assign _0457_ = _0458_ ? _0455_ : dn_last;
+  assign _0458_ = ctrl_state == 2'h1;
+  assign _0459_ = _0460_ ? (* full_case = 32'd1 *) _0008_ : _0011_;
+  assign _0461_ = _0462_ ? _0459_ : _0457_;
+  assign _0463_ = _0464_ ? _0461_ : _0457_;
+  assign _0465_ = _0466_ ? _0457_ : _0463_;
+  assign _0467_ = _0468_ ? 1'h0 : _0465_;
+  assign _0469_ = _0470_ ? blk : nb_last;
+  assign _0471_ = _0472_ ? _0469_ : nb_last;
+  assign _0473_ = _0474_ ? _0471_ : nb_last;
+  assign _0474_ = ctrl_state == 2'h1;
+  assign _0475_ = _0476_ ? 4'h0 : _0473_;
+  assign _0477_ = _0478_ ? hdr[69:64] : pt_shift;
+  assign _0479_ = _0480_ ? _0477_ : pt_shift;
+  assign _0481_ = _0482_ ? _0479_ : pt_shift;
+  assign _0482_ = ctrl_state == 2'h1;
+  assign _0483_ = _0484_ ? 6'h00 : _0481_;
+  assign _0485_ = _0486_ ? hdr[62:32] : \$signal$164 ;
+  assign _0487_ = _0488_ ? _0485_ : \$signal$164 ;
+  assign _0489_ = _0490_ ? _0487_ : \$signal$164 ;
+  assign _0490_ = ctrl_state == 2'h1;
+  assign _0491_ = _0492_ ? 31'h00000000 : _0489_;
+  assign _0493_ = _0494_ ? 2'h0 : ctrl_state;
+  function [1:0] _1052_;
     input [1:0] a;
     input [7:0] b;
     input [3:0] s;
@@ -1653,235 +1754,199 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
     (* parallel_case *)
     casez (s)
       4'b???1:
-        _0957_ = b[1:0];
+        _1052_ = b[1:0];
       4'b??1?:
-        _0957_ = b[3:2];
+        _1052_ = b[3:2];
       4'b?1??:
-        _0957_ = b[5:4];
+        _1052_ = b[5:4];
       4'b1???:
-        _0957_ = b[7:6];
+        _1052_ = b[7:6];
       default:
-        _0957_ = a;
+        _1052_ = a;
     endcase
   endfunction
-  assign _0422_ = _0957_(ctrl_state, { _0438_, _0435_, _0430_, _0420_ }, { _0440_, _0437_, _0432_, _0423_ });
-  assign _0423_ = ctrl_state == (* full_case = 32'd1 *) 2'h3;
-  assign _0424_ = _0425_ ? 2'h3 : ctrl_state;
-  assign _0426_ = _0427_ ? _0424_ : ctrl_state;
-  assign _0428_ = _0429_ ? _0426_ : ctrl_state;
-  assign _0430_ = _0431_ ? _0428_ : ctrl_state;
-  assign _0432_ = ctrl_state == (* full_case = 32'd1 *) 2'h2;
-  assign _0433_ = _0434_ ? 2'h2 : ctrl_state;
-  assign _0435_ = _0436_ ? _0433_ : ctrl_state;
-  assign _0437_ = ctrl_state == (* full_case = 32'd1 *) 2'h1;
-  assign _0438_ = _0439_ ? 2'h1 : ctrl_state;
-  assign _0440_ = ! (* full_case = 32'd1 *) ctrl_state;
-  assign _0441_ = _0442_ ? 2'h0 : _0422_;
-  assign _0443_ = _0444_ ? _0139_ : ch_last;
-  function [0:0] _0971_;
+  assign _0495_ = _1052_(ctrl_state, { _0511_, _0508_, _0503_, _0493_ }, { _0513_, _0510_, _0505_, _0496_ });
+  assign _0496_ = ctrl_state == (* full_case = 32'd1 *) 2'h3;
+  assign _0497_ = _0498_ ? 2'h3 : ctrl_state;
+  assign _0499_ = _0500_ ? _0497_ : ctrl_state;
+  assign _0501_ = _0502_ ? _0499_ : ctrl_state;
+  assign _0503_ = _0504_ ? _0501_ : ctrl_state;
+  assign _0505_ = ctrl_state == (* full_case = 32'd1 *) 2'h2;
+  assign _0506_ = _0507_ ? 2'h2 : ctrl_state;
+  assign _0508_ = _0509_ ? _0506_ : ctrl_state;
+  assign _0510_ = ctrl_state == (* full_case = 32'd1 *) 2'h1;
+  assign _0511_ = _0512_ ? 2'h1 : ctrl_state;
+  assign _0513_ = ! (* full_case = 32'd1 *) ctrl_state;
+  assign _0514_ = _0515_ ? 2'h0 : _0495_;
+  assign _0516_ = _0517_ ? _0138_ : ch_last;
+  function [0:0] _1066_;
     input [0:0] a;
     input [1:0] b;
     input [1:0] s;
     (* parallel_case *)
     casez (s)
       2'b?1:
-        _0971_ = b[0:0];
+        _1066_ = b[0:0];
       2'b1?:
-        _0971_ = b[1:1];
+        _1066_ = b[1:1];
       default:
-        _0971_ = a;
+        _1066_ = a;
     endcase
   endfunction
-  assign _0445_ = _0971_(ch_last, { _0447_, _0443_ }, { _0449_, _0446_ });
-  assign _0446_ = ctrl_state == 2'h1;
-  assign _0447_ = _0448_ ? _0128_ : ch_last;
-  assign _0449_ = ! ctrl_state;
-  assign _0450_ = _0451_ ? 1'h0 : _0445_;
-  assign _0452_ = _0453_ ? _0130_[15:0] : ch;
-  function [15:0] _0977_;
+  assign _0518_ = _1066_(ch_last, { _0520_, _0516_ }, { _0522_, _0519_ });
+  assign _0519_ = ctrl_state == 2'h1;
+  assign _0520_ = _0521_ ? _0127_ : ch_last;
+  assign _0522_ = ! ctrl_state;
+  assign _0523_ = _0524_ ? 1'h0 : _0518_;
+  assign _0525_ = _0526_ ? _0129_[15:0] : ch;
+  function [15:0] _1072_;
     input [15:0] a;
     input [31:0] b;
     input [1:0] s;
     (* parallel_case *)
     casez (s)
       2'b?1:
-        _0977_ = b[15:0];
+        _1072_ = b[15:0];
       2'b1?:
-        _0977_ = b[31:16];
+        _1072_ = b[31:16];
       default:
-        _0977_ = a;
+        _1072_ = a;
     endcase
   endfunction
-  assign _0454_ = _0977_(ch, { _0456_, _0452_ }, { _0458_, _0455_ });
-  assign _0455_ = ctrl_state == 2'h1;
-  assign _0456_ = _0457_ ? 16'h0000 : ch;
-  assign _0458_ = ! ctrl_state;
-  assign _0459_ = _0460_ ? 16'h0000 : _0454_;
-  assign _0461_ = wb ? (* full_case = 32'd1 *) _0135_[0] : 1'h0;
-  assign _0463_ = _0464_ ? _0461_ : wb;
-  assign _0465_ = _0466_ ? _0463_ : wb;
-  function [0:0] _0985_;
+  assign _0527_ = _1072_(ch, { _0529_, _0525_ }, { _0531_, _0528_ });
+  assign _0528_ = ctrl_state == 2'h1;
+  assign _0529_ = _0530_ ? 16'h0000 : ch;
+  assign _0531_ = ! ctrl_state;
+  assign _0532_ = _0533_ ? 16'h0000 : _0527_;
+  assign _0534_ = wb ? (* full_case = 32'd1 *) _0135_[0] : 1'h0;
+  assign _0536_ = _0537_ ? _0534_ : wb;
+  assign _0538_ = _0539_ ? _0536_ : wb;
+  function [0:0] _1080_;
     input [0:0] a;
     input [1:0] b;
     input [1:0] s;
     (* parallel_case *)
     casez (s)
       2'b?1:
-        _0985_ = b[0:0];
+        _1080_ = b[0:0];
       2'b1?:
-        _0985_ = b[1:1];
+        _1080_ = b[1:1];
       default:
-        _0985_ = a;
+        _1080_ = a;
     endcase
   endfunction
-  assign _0467_ = _0985_(wb, { _0469_, _0465_ }, { _0471_, _0468_ });
-  assign _0468_ = ctrl_state == 2'h1;
-  assign _0469_ = _0470_ ? 1'h0 : wb;
-  assign _0471_ = ! ctrl_state;
-  assign _0472_ = _0473_ ? 1'h0 : _0467_;
-  assign _0474_ = _0475_ ? _0132_[3:0] : wa;
-  assign _0476_ = _0477_ ? _0474_ : wa;
-  function [3:0] _0992_;
+  assign _0540_ = _1080_(wb, { _0542_, _0538_ }, { _0544_, _0541_ });
+  assign _0541_ = ctrl_state == 2'h1;
+  assign _0542_ = _0543_ ? 1'h0 : wb;
+  assign _0544_ = ! ctrl_state;
+  assign _0545_ = _0546_ ? 1'h0 : _0540_;
+  assign _0547_ = _0548_ ? _0132_[3:0] : wa;
+  assign _0549_ = _0550_ ? _0547_ : wa;
+  function [3:0] _1087_;
     input [3:0] a;
     input [7:0] b;
     input [1:0] s;
     (* parallel_case *)
     casez (s)
       2'b?1:
-        _0992_ = b[3:0];
+        _1087_ = b[3:0];
       2'b1?:
-        _0992_ = b[7:4];
+        _1087_ = b[7:4];
       default:
-        _0992_ = a;
+        _1087_ = a;
     endcase
   endfunction
-  assign _0478_ = _0992_(wa, { _0480_, _0476_ }, { _0482_, _0479_ });
-  assign _0479_ = ctrl_state == 2'h1;
-  assign _0480_ = _0481_ ? 4'h0 : wa;
-  assign _0482_ = ! ctrl_state;
-  assign _0483_ = _0484_ ? 4'h0 : _0478_;
-  assign _0485_ = wb ? blk : _0134_[3:0];
-  assign _0487_ = _0488_ ? _0485_ : blk;
-  assign _0489_ = _0490_ ? _0487_ : blk;
-  function [3:0] _1000_;
+  assign _0551_ = _1087_(wa, { _0553_, _0549_ }, { _0555_, _0552_ });
+  assign _0552_ = ctrl_state == 2'h1;
+  assign _0553_ = _0554_ ? 4'h0 : wa;
+  assign _0555_ = ! ctrl_state;
+  assign _0556_ = _0557_ ? 4'h0 : _0551_;
+  assign _0558_ = wb ? blk : _0134_[3:0];
+  assign _0560_ = _0561_ ? _0558_ : blk;
+  assign _0562_ = _0563_ ? _0560_ : blk;
+  function [3:0] _1095_;
     input [3:0] a;
     input [7:0] b;
     input [1:0] s;
     (* parallel_case *)
     casez (s)
       2'b?1:
-        _1000_ = b[3:0];
+        _1095_ = b[3:0];
       2'b1?:
-        _1000_ = b[7:4];
+        _1095_ = b[7:4];
       default:
-        _1000_ = a;
+        _1095_ = a;
     endcase
   endfunction
-  assign _0491_ = _1000_(blk, { _0493_, _0489_ }, { _0495_, _0492_ });
-  assign _0492_ = ctrl_state == 2'h1;
-  assign _0493_ = _0494_ ? 4'h0 : blk;
-  assign _0495_ = ! ctrl_state;
-  assign _0496_ = _0497_ ? 4'h0 : _0491_;
-  assign _0498_ = _0499_ ? (* full_case = 32'd1 *) 4'h0 : _0136_[3:0];
-  assign _0500_ = _0501_ ? _0498_ : lane;
-  function [3:0] _1007_;
+  assign _0564_ = _1095_(blk, { _0566_, _0562_ }, { _0568_, _0565_ });
+  assign _0565_ = ctrl_state == 2'h1;
+  assign _0566_ = _0567_ ? 4'h0 : blk;
+  assign _0568_ = ! ctrl_state;
+  assign _0569_ = _0570_ ? 4'h0 : _0564_;
+  assign _0571_ = _0572_ ? (* full_case = 32'd1 *) 4'h0 : _0136_[3:0];
+  assign _0573_ = _0574_ ? _0571_ : lane;
+  function [3:0] _1102_;
     input [3:0] a;
     input [7:0] b;
     input [1:0] s;
     (* parallel_case *)
     casez (s)
       2'b?1:
-        _1007_ = b[3:0];
+        _1102_ = b[3:0];
       2'b1?:
-        _1007_ = b[7:4];
+        _1102_ = b[7:4];
       default:
-        _1007_ = a;
+        _1102_ = a;
     endcase
   endfunction
-  assign _0502_ = _1007_(lane, { _0504_, _0500_ }, { _0506_, _0503_ });
-  assign _0503_ = ctrl_state == 2'h1;
-  assign _0504_ = _0505_ ? 4'h0 : lane;
-  assign _0506_ = ! ctrl_state;
-  assign _0507_ = _0508_ ? 4'h0 : _0502_;
-  assign _0509_ = _0510_ ? _0126_[10:0] : tile_last;
-  assign _0511_ = _0512_ ? _0509_ : tile_last;
-  assign _0512_ = ! ctrl_state;
-  assign _0513_ = _0514_ ? 11'h000 : _0511_;
-  assign _0515_ = _0516_ ? _0123_[15:0] : k_last;
-  assign _0517_ = _0518_ ? _0515_ : k_last;
-  assign _0518_ = ! ctrl_state;
-  assign _0519_ = _0520_ ? 16'h0000 : _0517_;
-  assign _0521_ = _0522_ ? hdr[71:64] : act_max;
-  assign _0523_ = _0524_ ? _0521_ : act_max;
-  assign _0524_ = ! ctrl_state;
-  assign _0525_ = _0526_ ? 8'h00 : _0523_;
-  assign _0527_ = _0528_ ? hdr[63:56] : act_min;
-  assign _0529_ = _0530_ ? _0527_ : act_min;
-  assign _0530_ = ! ctrl_state;
-  assign _0531_ = _0532_ ? 8'h00 : _0529_;
-  assign _0533_ = _0534_ ? hdr[55:48] : zero_point;
-  assign _0535_ = _0536_ ? _0533_ : zero_point;
-  assign _0536_ = ! ctrl_state;
-  assign _0537_ = _0538_ ? 8'h00 : _0535_;
-  assign _0539_ = _0540_ ? _0122_[15:0] : n_last;
-  assign _0541_ = _0542_ ? _0539_ : n_last;
-  assign _0542_ = ! ctrl_state;
-  assign _0543_ = _0544_ ? 16'h0000 : _0541_;
-  assign _0545_ = _0546_ ? _0121_ : m_wrap;
-  assign _0547_ = _0548_ ? _0545_ : m_wrap;
-  assign _0548_ = ! ctrl_state;
-  assign _0549_ = _0550_ ? 17'h00000 : _0547_;
-  assign _0551_ = _0552_ ? _0120_[15:0] : m_last;
-  assign _0553_ = _0554_ ? _0551_ : m_last;
-  assign _0554_ = ! ctrl_state;
-  assign _0555_ = _0556_ ? 16'h0000 : _0553_;
-  assign _0557_ = _0558_ ? hdr[15:0] : M_;
-  assign _0559_ = _0560_ ? _0557_ : M_;
-  assign _0560_ = ! ctrl_state;
-  assign _0561_ = _0562_ ? 16'h0000 : _0559_;
-  assign _0563_ = _0564_ ? 1'h1 : _0119_;
-  assign _0565_ = _0566_ ? 3'h6 : _0083_[2:0];
-  assign _0567_ = _0568_ ? 1'h0 : _0118_;
-  assign _0569_ = _0570_ ? (* full_case = 32'd1 *) 4'h0 : ra_inc;
-  assign _0571_ = _0572_ ? (* full_case = 32'd1 *) ra_row : _0569_;
-  assign _0573_ = _0574_ ? (* full_case = 32'd1 *) ra_inc : _0571_;
-  assign _0575_ = _0576_ ? _0573_ : ra;
-  assign _0577_ = _0578_ ? _0099_ : 1'h0;
-  assign _0578_ = ctrl_state == 2'h2;
-  assign _0579_ = _0580_ ? _0095_ : 1'h0;
-  assign _0580_ = ctrl_state == 2'h2;
-  assign _0581_ = _0582_ ? _0089_ : 1'h0;
-  assign _0582_ = ctrl_state == 2'h1;
-  assign _0583_ = _0584_ ? w_word : 69'h000000000000000000;
-  assign _0584_ = ctrl_state == 2'h1;
-  assign _0585_ = _0586_ ? wa : 4'h0;
-  assign _0586_ = ctrl_state == 2'h1;
-  assign _0587_ = _0588_ ? _0087_ : 1'h0;
-  assign _0588_ = ctrl_state == 2'h1;
-  assign _0589_ = _0590_ ? w_word : 69'h000000000000000000;
-  assign _0590_ = ctrl_state == 2'h1;
-  assign _0591_ = _0592_ ? wa : 4'h0;
-  assign _0592_ = ctrl_state == 2'h1;
-  assign _0593_ = _0594_ ? _0085_ : 1'h0;
-  assign _0594_ = ctrl_state == 2'h1;
-  assign _0595_ = _0596_ ? w_word : 69'h000000000000000000;
-  assign _0596_ = ctrl_state == 2'h1;
-  assign _0597_ = _0598_ ? wa : 4'h0;
-  assign _0598_ = ctrl_state == 2'h1;
-  assign _0599_ = _0600_ ? _0082_ : 1'h0;
-  assign _0600_ = ctrl_state == 2'h1;
-  assign _0601_ = _0602_ ? w_word : 69'h000000000000000000;
-  assign _0602_ = ctrl_state == 2'h1;
-  assign _0603_ = _0604_ ? wa : 4'h0;
-  assign _0604_ = ctrl_state == 2'h1;
-  assign _0605_ = _0606_ ? _0080_ : 1'h0;
-  assign _0606_ = ctrl_state == 2'h1;
-  assign _0607_ = _0608_ ? w_word : 69'h000000000000000000;
-  assign _0608_ = ctrl_state == 2'h1;
-  assign _0609_ = _0610_ ? wa : 4'h0;
-  assign _0610_ = ctrl_state == 2'h1;
-  assign _0611_ = _0612_ ? _0078_ : 1'h0;
-  assign _0612_ = ctrl_state == 2'h1;
+  assign _0575_ = _1102_(lane, { _0577_, _0573_ }, { _0579_, _0576_ });
+  assign _0576_ = ctrl_state == 2'h1;
+  assign _0577_ = _0578_ ? 4'h0 : lane;
+  assign _0579_ = ! ctrl_state;
+  assign _0580_ = _0581_ ? 4'h0 : _0575_;
+  assign _0582_ = _0583_ ? _0126_[10:0] : tile_last;
+  assign _0584_ = _0585_ ? _0582_ : tile_last;
+  assign _0585_ = ! ctrl_state;
+  assign _0586_ = _0587_ ? 11'h000 : _0584_;
+  assign _0588_ = _0589_ ? _0123_[15:0] : k_last;
+  assign _0590_ = _0591_ ? _0588_ : k_last;
+  assign _0591_ = ! ctrl_state;
+  assign _0592_ = _0593_ ? 16'h0000 : _0590_;
+  assign _0594_ = _0595_ ? hdr[71:64] : act_max;
+  assign _0596_ = _0597_ ? _0594_ : act_max;
+  assign _0597_ = ! ctrl_state;
+  assign _0598_ = _0599_ ? 8'h00 : _0596_;
+  assign _0600_ = _0601_ ? hdr[63:56] : act_min;
+  assign _0602_ = _0603_ ? _0600_ : act_min;
+  assign _0603_ = ! ctrl_state;
+  assign _0604_ = _0605_ ? 8'h00 : _0602_;
+  assign _0606_ = _0607_ ? hdr[55:48] : zero_point;
+  assign _0608_ = _0609_ ? _0606_ : zero_point;
+  assign _0609_ = ! ctrl_state;
+  assign _0610_ = _0611_ ? 8'h00 : _0608_;
+  assign _0612_ = _0613_ ? _0122_[15:0] : n_last;
+  assign _0614_ = _0615_ ? _0612_ : n_last;
+  assign _0615_ = ! ctrl_state;
+  assign _0616_ = _0617_ ? 16'h0000 : _0614_;
+  assign _0618_ = _0619_ ? _0121_ : m_wrap;
+  assign _0620_ = _0621_ ? _0618_ : m_wrap;
+  assign _0621_ = ! ctrl_state;
+  assign _0622_ = _0623_ ? 17'h00000 : _0620_;
+  assign _0624_ = _0625_ ? _0120_[15:0] : m_last;
+  assign _0626_ = _0627_ ? _0624_ : m_last;
+  assign _0627_ = ! ctrl_state;
+  assign _0628_ = _0629_ ? 16'h0000 : _0626_;
+  assign _0630_ = _0631_ ? hdr[15:0] : M_;
+  assign _0632_ = _0633_ ? _0630_ : M_;
+  assign _0633_ = ! ctrl_state;
+  assign _0634_ = _0635_ ? 16'h0000 : _0632_;
+  assign _0636_ = _0637_ ? 1'h1 : _0118_;
+  assign _0638_ = _0639_ ? 3'h6 : _0086_[2:0];
+  assign _0640_ = _0641_ ? 1'h0 : _0117_;
+  assign _0642_ = _0643_ ? (* full_case = 32'd1 *) 4'h0 : ra_inc;
+  assign _0644_ = d_last ? (* full_case = 32'd1 *) _0642_ : ra_row;
+  assign _0646_ = beat_last ? (* full_case = 32'd1 *) _0644_ : ra_inc;
+  assign _0648_ = _0649_ ? _0646_ : ra;
   \hwq_top.engine.array  array (
     .clk(clk),
     .draining(o_valid),
@@ -1889,7 +1954,7 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
     .i_last(i_last),
     .i_valid(i_valid),
     .i_w(i_w),
-    .o_data(\o_data$172 ),
+    .o_data(\o_data$175 ),
     .rst(rst)
   );
   \hwq_top.engine.fifo  fifo (
@@ -1898,7 +1963,7 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
     .r_en(r_en),
     .r_rdy(m_out__valid),
     .rst(rst),
-    .w_en(\w_en$143 ),
+    .w_en(\w_en$142 ),
     .w_port__data(out_w)
   );
   \hwq_top.engine.params0  params0 (
@@ -1912,7 +1977,7 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   );
   \hwq_top.engine.params1  params1 (
     .clk(clk),
-    .r_data(\r_data$124 ),
+    .r_data(\r_data$123 ),
     .rp__addr(ra_next),
     .rst(rst),
     .wp__addr(\w_addr$29 ),
@@ -1921,7 +1986,7 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   );
   \hwq_top.engine.params10  params10 (
     .clk(clk),
-    .r_data(\r_data$133 ),
+    .r_data(\r_data$132 ),
     .rp__addr(ra_next),
     .rst(rst),
     .wp__addr(\w_addr$56 ),
@@ -1930,7 +1995,7 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   );
   \hwq_top.engine.params11  params11 (
     .clk(clk),
-    .r_data(\r_data$134 ),
+    .r_data(\r_data$133 ),
     .rp__addr(ra_next),
     .rst(rst),
     .wp__addr(\w_addr$59 ),
@@ -1939,7 +2004,7 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   );
   \hwq_top.engine.params12  params12 (
     .clk(clk),
-    .r_data(\r_data$135 ),
+    .r_data(\r_data$134 ),
     .rp__addr(ra_next),
     .rst(rst),
     .wp__addr(\w_addr$62 ),
@@ -1948,7 +2013,7 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   );
   \hwq_top.engine.params13  params13 (
     .clk(clk),
-    .r_data(\r_data$136 ),
+    .r_data(\r_data$135 ),
     .rp__addr(ra_next),
     .rst(rst),
     .wp__addr(\w_addr$65 ),
@@ -1957,7 +2022,7 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   );
   \hwq_top.engine.params14  params14 (
     .clk(clk),
-    .r_data(\r_data$137 ),
+    .r_data(\r_data$136 ),
     .rp__addr(ra_next),
     .rst(rst),
     .wp__addr(\w_addr$68 ),
@@ -1966,7 +2031,7 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   );
   \hwq_top.engine.params15  params15 (
     .clk(clk),
-    .r_data(\r_data$138 ),
+    .r_data(\r_data$137 ),
     .rp__addr(ra_next),
     .rst(rst),
     .wp__addr(\w_addr$71 ),
@@ -1975,7 +2040,7 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   );
   \hwq_top.engine.params2  params2 (
     .clk(clk),
-    .r_data(\r_data$125 ),
+    .r_data(\r_data$124 ),
     .rp__addr(ra_next),
     .rst(rst),
     .wp__addr(\w_addr$32 ),
@@ -1984,7 +2049,7 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   );
   \hwq_top.engine.params3  params3 (
     .clk(clk),
-    .r_data(\r_data$126 ),
+    .r_data(\r_data$125 ),
     .rp__addr(ra_next),
     .rst(rst),
     .wp__addr(\w_addr$35 ),
@@ -1993,7 +2058,7 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   );
   \hwq_top.engine.params4  params4 (
     .clk(clk),
-    .r_data(\r_data$127 ),
+    .r_data(\r_data$126 ),
     .rp__addr(ra_next),
     .rst(rst),
     .wp__addr(\w_addr$38 ),
@@ -2002,7 +2067,7 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   );
   \hwq_top.engine.params5  params5 (
     .clk(clk),
-    .r_data(\r_data$128 ),
+    .r_data(\r_data$127 ),
     .rp__addr(ra_next),
     .rst(rst),
     .wp__addr(\w_addr$41 ),
@@ -2011,7 +2076,7 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   );
   \hwq_top.engine.params6  params6 (
     .clk(clk),
-    .r_data(\r_data$129 ),
+    .r_data(\r_data$128 ),
     .rp__addr(ra_next),
     .rst(rst),
     .wp__addr(\w_addr$44 ),
@@ -2020,7 +2085,7 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   );
   \hwq_top.engine.params7  params7 (
     .clk(clk),
-    .r_data(\r_data$130 ),
+    .r_data(\r_data$129 ),
     .rp__addr(ra_next),
     .rst(rst),
     .wp__addr(\w_addr$47 ),
@@ -2029,7 +2094,7 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   );
   \hwq_top.engine.params8  params8 (
     .clk(clk),
-    .r_data(\r_data$131 ),
+    .r_data(\r_data$130 ),
     .rp__addr(ra_next),
     .rst(rst),
     .wp__addr(\w_addr$50 ),
@@ -2038,7 +2103,7 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   );
   \hwq_top.engine.params9  params9 (
     .clk(clk),
-    .r_data(\r_data$132 ),
+    .r_data(\r_data$131 ),
     .rp__addr(ra_next),
     .rst(rst),
     .wp__addr(\w_addr$53 ),
@@ -2051,19 +2116,19 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
     .clk(clk),
     .i_acc(i_acc),
     .i_bias(i_bias),
-    .i_last(\i_last$112 ),
+    .i_last(\i_last$111 ),
     .i_multiplier(i_multiplier),
     .i_shift(i_shift),
-    .i_valid(\i_valid$110 ),
+    .i_valid(\i_valid$109 ),
     .o_data(o_data),
     .o_last(o_last),
-    .o_valid(\w_en$143 ),
+    .o_valid(\w_en$142 ),
     .rst(rst),
     .zero_point(zero_point)
   );
   assign s_param__payload = hdr;
   assign chan = hdr;
-  assign credits_next = _0083_[3:0];
+  assign credits_next = _0086_[3:0];
   assign en = 1'h1;
   assign \en$8  = 1'h1;
   assign take = i_valid;
@@ -2073,6 +2138,7 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   assign s_wgt__ready = i_valid;
   assign row_next = _0106_[16:0];
   assign r_addr = ra_next;
+  assign \r_addr$94  = ra_next;
   assign \r_addr$95  = ra_next;
   assign \r_addr$96  = ra_next;
   assign \r_addr$97  = ra_next;
@@ -2087,17 +2153,16 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   assign \r_addr$106  = ra_next;
   assign \r_addr$107  = ra_next;
   assign \r_addr$108  = ra_next;
-  assign \r_addr$109  = ra_next;
-  assign \$signal$111  = \i_valid$110 ;
-  assign part_last = \i_last$112 ;
+  assign \$signal$110  = \i_valid$109 ;
+  assign part_last = \i_last$111 ;
   assign acc_part = i_acc;
-  assign \$signal$117  = zero_point;
-  assign \$signal$119  = act_min;
-  assign \act_max$121  = act_max;
-  assign \o_valid$144  = \w_en$143 ;
-  assign \w_data$146  = out_w;
+  assign \$signal$116  = zero_point;
+  assign \$signal$118  = act_min;
+  assign \act_max$120  = act_max;
+  assign \o_valid$143  = \w_en$142 ;
+  assign \w_data$145  = out_w;
   assign r_rdy = m_out__valid;
-  assign \r_data$150  = m_out__payload;
+  assign \r_data$149  = m_out__payload;
   assign m_out__ready = r_en;
   assign \hdr.m  = hdr[15:0];
   assign \hdr.n  = hdr[31:16];
@@ -2277,308 +2342,326 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   assign \m_out__payload.data[14]  = m_out__payload[119:112];
   assign \m_out__payload.data[15]  = m_out__payload[127:120];
   assign \m_out__payload.last  = m_out__payload[128];
-  assign \o_data$172[0]  = \o_data$172 [26:0];
-  assign \o_data$172[1]  = \o_data$172 [53:27];
-  assign \o_data$172[2]  = \o_data$172 [80:54];
-  assign \o_data$172[3]  = \o_data$172 [107:81];
-  assign \o_data$172[4]  = \o_data$172 [134:108];
-  assign \o_data$172[5]  = \o_data$172 [161:135];
-  assign \o_data$172[6]  = \o_data$172 [188:162];
-  assign \o_data$172[7]  = \o_data$172 [215:189];
-  assign \o_data$172[8]  = \o_data$172 [242:216];
-  assign \o_data$172[9]  = \o_data$172 [269:243];
-  assign \o_data$172[10]  = \o_data$172 [296:270];
-  assign \o_data$172[11]  = \o_data$172 [323:297];
-  assign \o_data$172[12]  = \o_data$172 [350:324];
-  assign \o_data$172[13]  = \o_data$172 [377:351];
-  assign \o_data$172[14]  = \o_data$172 [404:378];
-  assign \o_data$172[15]  = \o_data$172 [431:405];
+  assign \o_data$175[0]  = \o_data$175 [26:0];
+  assign \o_data$175[1]  = \o_data$175 [53:27];
+  assign \o_data$175[2]  = \o_data$175 [80:54];
+  assign \o_data$175[3]  = \o_data$175 [107:81];
+  assign \o_data$175[4]  = \o_data$175 [134:108];
+  assign \o_data$175[5]  = \o_data$175 [161:135];
+  assign \o_data$175[6]  = \o_data$175 [188:162];
+  assign \o_data$175[7]  = \o_data$175 [215:189];
+  assign \o_data$175[8]  = \o_data$175 [242:216];
+  assign \o_data$175[9]  = \o_data$175 [269:243];
+  assign \o_data$175[10]  = \o_data$175 [296:270];
+  assign \o_data$175[11]  = \o_data$175 [323:297];
+  assign \o_data$175[12]  = \o_data$175 [350:324];
+  assign \o_data$175[13]  = \o_data$175 [377:351];
+  assign \o_data$175[14]  = \o_data$175 [404:378];
+  assign \o_data$175[15]  = \o_data$175 [431:405];
   assign out_w[128] = o_last;
   assign out_w[127:0] = o_data;
-  assign i_shift[95:90] = \r_data$138 [68:63];
-  assign i_shift[89:84] = \r_data$137 [68:63];
-  assign i_shift[83:78] = \r_data$136 [68:63];
-  assign i_shift[77:72] = \r_data$135 [68:63];
-  assign i_shift[71:66] = \r_data$134 [68:63];
-  assign i_shift[65:60] = \r_data$133 [68:63];
-  assign i_shift[59:54] = \r_data$132 [68:63];
-  assign i_shift[53:48] = \r_data$131 [68:63];
-  assign i_shift[47:42] = \r_data$130 [68:63];
-  assign i_shift[41:36] = \r_data$129 [68:63];
-  assign i_shift[35:30] = \r_data$128 [68:63];
-  assign i_shift[29:24] = \r_data$127 [68:63];
-  assign i_shift[23:18] = \r_data$126 [68:63];
-  assign i_shift[17:12] = \r_data$125 [68:63];
-  assign i_shift[11:6] = \r_data$124 [68:63];
+  assign i_shift[95:90] = \r_data$137 [68:63];
+  assign i_shift[89:84] = \r_data$136 [68:63];
+  assign i_shift[83:78] = \r_data$135 [68:63];
+  assign i_shift[77:72] = \r_data$134 [68:63];
+  assign i_shift[71:66] = \r_data$133 [68:63];
+  assign i_shift[65:60] = \r_data$132 [68:63];
+  assign i_shift[59:54] = \r_data$131 [68:63];
+  assign i_shift[53:48] = \r_data$130 [68:63];
+  assign i_shift[47:42] = \r_data$129 [68:63];
+  assign i_shift[41:36] = \r_data$128 [68:63];
+  assign i_shift[35:30] = \r_data$127 [68:63];
+  assign i_shift[29:24] = \r_data$126 [68:63];
+  assign i_shift[23:18] = \r_data$125 [68:63];
+  assign i_shift[17:12] = \r_data$124 [68:63];
+  assign i_shift[11:6] = \r_data$123 [68:63];
   assign i_shift[5:0] = r_data[68:63];
-  assign i_multiplier[495:465] = \r_data$138 [62:32];
-  assign i_multiplier[464:434] = \r_data$137 [62:32];
-  assign i_multiplier[433:403] = \r_data$136 [62:32];
-  assign i_multiplier[402:372] = \r_data$135 [62:32];
-  assign i_multiplier[371:341] = \r_data$134 [62:32];
-  assign i_multiplier[340:310] = \r_data$133 [62:32];
-  assign i_multiplier[309:279] = \r_data$132 [62:32];
-  assign i_multiplier[278:248] = \r_data$131 [62:32];
-  assign i_multiplier[247:217] = \r_data$130 [62:32];
-  assign i_multiplier[216:186] = \r_data$129 [62:32];
-  assign i_multiplier[185:155] = \r_data$128 [62:32];
-  assign i_multiplier[154:124] = \r_data$127 [62:32];
-  assign i_multiplier[123:93] = \r_data$126 [62:32];
-  assign i_multiplier[92:62] = \r_data$125 [62:32];
-  assign i_multiplier[61:31] = \r_data$124 [62:32];
+  assign i_multiplier[495:465] = \r_data$137 [62:32];
+  assign i_multiplier[464:434] = \r_data$136 [62:32];
+  assign i_multiplier[433:403] = \r_data$135 [62:32];
+  assign i_multiplier[402:372] = \r_data$134 [62:32];
+  assign i_multiplier[371:341] = \r_data$133 [62:32];
+  assign i_multiplier[340:310] = \r_data$132 [62:32];
+  assign i_multiplier[309:279] = \r_data$131 [62:32];
+  assign i_multiplier[278:248] = \r_data$130 [62:32];
+  assign i_multiplier[247:217] = \r_data$129 [62:32];
+  assign i_multiplier[216:186] = \r_data$128 [62:32];
+  assign i_multiplier[185:155] = \r_data$127 [62:32];
+  assign i_multiplier[154:124] = \r_data$126 [62:32];
+  assign i_multiplier[123:93] = \r_data$125 [62:32];
+  assign i_multiplier[92:62] = \r_data$124 [62:32];
+  assign i_multiplier[61:31] = \r_data$123 [62:32];
   assign i_multiplier[30:0] = r_data[62:32];
-  assign i_bias[511:480] = \r_data$138 [31:0];
-  assign i_bias[479:448] = \r_data$137 [31:0];
-  assign i_bias[447:416] = \r_data$136 [31:0];
-  assign i_bias[415:384] = \r_data$135 [31:0];
-  assign i_bias[383:352] = \r_data$134 [31:0];
-  assign i_bias[351:320] = \r_data$133 [31:0];
-  assign i_bias[319:288] = \r_data$132 [31:0];
-  assign i_bias[287:256] = \r_data$131 [31:0];
-  assign i_bias[255:224] = \r_data$130 [31:0];
-  assign i_bias[223:192] = \r_data$129 [31:0];
-  assign i_bias[191:160] = \r_data$128 [31:0];
-  assign i_bias[159:128] = \r_data$127 [31:0];
-  assign i_bias[127:96] = \r_data$126 [31:0];
-  assign i_bias[95:64] = \r_data$125 [31:0];
-  assign i_bias[63:32] = \r_data$124 [31:0];
+  assign i_bias[511:480] = \r_data$137 [31:0];
+  assign i_bias[479:448] = \r_data$136 [31:0];
+  assign i_bias[447:416] = \r_data$135 [31:0];
+  assign i_bias[415:384] = \r_data$134 [31:0];
+  assign i_bias[383:352] = \r_data$133 [31:0];
+  assign i_bias[351:320] = \r_data$132 [31:0];
+  assign i_bias[319:288] = \r_data$131 [31:0];
+  assign i_bias[287:256] = \r_data$130 [31:0];
+  assign i_bias[255:224] = \r_data$129 [31:0];
+  assign i_bias[223:192] = \r_data$128 [31:0];
+  assign i_bias[191:160] = \r_data$127 [31:0];
+  assign i_bias[159:128] = \r_data$126 [31:0];
+  assign i_bias[127:96] = \r_data$125 [31:0];
+  assign i_bias[95:64] = \r_data$124 [31:0];
+  assign i_bias[63:32] = \r_data$123 [31:0];
   assign i_bias[31:0] = r_data[31:0];
-  assign _0236_ = rst;
-  assign _0068_ = _0235_;
-  assign _0238_ = rst;
-  assign _0066_ = _0237_;
-  assign _0240_ = rst;
-  assign _0065_ = _0239_;
-  assign _0242_ = header_taken;
-  assign _0244_ = _0007_;
-  assign _0246_ = _0005_;
-  assign _0248_ = rst;
-  assign _0064_ = _0247_;
-  assign _0250_ = header_taken;
-  assign _0252_ = _0007_;
-  assign _0254_ = _0005_;
-  assign _0256_ = rst;
-  assign _0063_ = _0255_;
-  assign _0258_ = header_taken;
-  assign _0260_ = rst;
-  assign _0062_ = _0259_;
-  assign _0262_ = header_taken;
-  assign _0264_ = rst;
-  assign _0061_ = _0263_;
-  assign _0266_ = header_taken;
-  assign _0268_ = rst;
-  assign _0060_ = _0267_;
-  assign _0270_ = header_taken;
-  assign _0272_ = _0007_;
-  assign _0274_ = _0005_;
-  assign _0276_ = rst;
-  assign _0059_ = _0275_;
-  assign _0278_ = header_taken;
-  assign _0280_ = _0010_;
-  assign _0282_ = _0009_;
-  assign _0284_ = _0007_;
-  assign _0286_ = _0005_;
-  assign _0288_ = rst;
-  assign _0058_ = _0287_;
-  assign _0290_ = header_taken;
-  assign _0292_ = _0009_;
-  assign _0294_ = _0007_;
-  assign _0296_ = _0005_;
-  assign _0298_ = rst;
-  assign _0057_ = _0297_;
-  assign _0302_ = last_mblock;
-  assign _0304_ = _0146_;
-  assign _0306_ = at_tile_last;
-  assign _0308_ = _0143_;
-  assign _0311_ = rst;
-  assign _0055_ = _0310_;
-  assign _0313_ = at_tile_last;
-  assign _0315_ = _0143_;
-  assign _0319_ = ch_last;
-  assign _0321_ = s_param__valid;
-  assign _0324_ = rst;
-  assign _0054_ = _0323_;
-  assign _0326_ = at_tile_last;
-  assign _0328_ = _0143_;
-  assign _0332_ = ch_last;
-  assign _0334_ = s_param__valid;
-  assign _0337_ = rst;
-  assign _0053_ = _0336_;
-  assign _0339_ = _0146_;
-  assign _0341_ = at_tile_last;
-  assign _0343_ = _0143_;
-  assign _0347_ = ch_last;
-  assign _0349_ = s_param__valid;
-  assign _0352_ = rst;
-  assign _0052_ = _0351_;
-  assign _0354_ = _0146_;
-  assign _0356_ = at_tile_last;
-  assign _0358_ = _0143_;
-  assign _0362_ = ch_last;
-  assign _0364_ = s_param__valid;
-  assign _0367_ = rst;
-  assign _0051_ = _0366_;
-  assign _0369_ = _0155_;
-  assign _0371_ = at_tile_last;
-  assign _0373_ = _0143_;
-  assign _0377_ = ch_last;
-  assign _0379_ = s_param__valid;
-  assign _0382_ = rst;
-  assign _0050_ = _0381_;
-  assign _0384_ = at_tile_last;
-  assign _0386_ = _0143_;
-  assign _0390_ = ch_last;
-  assign _0392_ = s_param__valid;
-  assign _0395_ = rst;
-  assign _0049_ = _0394_;
-  assign _0397_ = ch_last;
-  assign _0399_ = s_param__valid;
-  assign _0403_ = rst;
-  assign _0048_ = _0402_;
-  assign _0405_ = _0129_;
-  assign _0407_ = s_param__valid;
-  assign _0411_ = rst;
-  assign _0047_ = _0410_;
-  assign _0413_ = _0129_;
-  assign _0415_ = s_param__valid;
-  assign _0419_ = rst;
-  assign _0046_ = _0418_;
-  assign _0421_ = _0157_;
-  assign _0425_ = last_mblock;
-  assign _0427_ = _0146_;
-  assign _0429_ = at_tile_last;
-  assign _0431_ = _0143_;
+  assign _0275_ = rst;
+  assign _0071_ = _0274_;
+  assign _0277_ = rst;
+  assign _0070_ = _0276_;
+  assign _0279_ = rst;
+  assign _0069_ = _0278_;
+  assign _0281_ = header_taken;
+  assign _0283_ = d_last;
+  assign _0285_ = _0005_;
+  assign _0287_ = _0003_;
+  assign _0289_ = rst;
+  assign _0068_ = _0288_;
+  assign _0291_ = header_taken;
+  assign _0293_ = _0005_;
+  assign _0295_ = _0003_;
+  assign _0297_ = rst;
+  assign _0066_ = _0296_;
+  assign _0299_ = header_taken;
+  assign _0301_ = _0005_;
+  assign _0303_ = _0003_;
+  assign _0305_ = rst;
+  assign _0065_ = _0304_;
+  assign _0307_ = header_taken;
+  assign _0309_ = _0005_;
+  assign _0311_ = _0003_;
+  assign _0313_ = rst;
+  assign _0064_ = _0312_;
+  assign _0315_ = header_taken;
+  assign _0317_ = rst;
+  assign _0063_ = _0316_;
+  assign _0319_ = header_taken;
+  assign _0321_ = rst;
+  assign _0062_ = _0320_;
+  assign _0323_ = header_taken;
+  assign _0325_ = rst;
+  assign _0061_ = _0324_;
+  assign _0327_ = header_taken;
+  assign _0329_ = _0005_;
+  assign _0331_ = _0003_;
+  assign _0333_ = rst;
+  assign _0060_ = _0332_;
+  assign _0335_ = header_taken;
+  assign _0337_ = dn_last;
+  assign _0339_ = d_last;
+  assign _0341_ = _0005_;
+  assign _0343_ = _0003_;
+  assign _0345_ = rst;
+  assign _0059_ = _0344_;
+  assign _0347_ = header_taken;
+  assign _0349_ = d_last;
+  assign _0351_ = _0005_;
+  assign _0353_ = _0003_;
+  assign _0355_ = rst;
+  assign _0058_ = _0354_;
+  assign _0359_ = last_mblock;
+  assign _0361_ = _0147_;
+  assign _0363_ = at_tile_last;
+  assign _0365_ = _0144_;
+  assign _0368_ = rst;
+  assign _0057_ = _0367_;
+  assign _0370_ = at_tile_last;
+  assign _0372_ = _0144_;
+  assign _0376_ = ch_last;
+  assign _0378_ = s_param__valid;
+  assign _0381_ = rst;
+  assign _0055_ = _0380_;
+  assign _0383_ = at_tile_last;
+  assign _0385_ = _0144_;
+  assign _0389_ = ch_last;
+  assign _0391_ = s_param__valid;
+  assign _0394_ = rst;
+  assign _0054_ = _0393_;
+  assign _0396_ = _0147_;
+  assign _0398_ = at_tile_last;
+  assign _0400_ = _0144_;
+  assign _0404_ = ch_last;
+  assign _0406_ = s_param__valid;
+  assign _0409_ = rst;
+  assign _0053_ = _0408_;
+  assign _0411_ = _0147_;
+  assign _0413_ = at_tile_last;
+  assign _0415_ = _0144_;
+  assign _0419_ = ch_last;
+  assign _0421_ = s_param__valid;
+  assign _0424_ = rst;
+  assign _0052_ = _0423_;
+  assign _0426_ = _0156_;
+  assign _0428_ = at_tile_last;
+  assign _0430_ = _0144_;
   assign _0434_ = ch_last;
   assign _0436_ = s_param__valid;
-  assign _0439_ = s_param__valid;
-  assign _0442_ = rst;
-  assign _0044_ = _0441_;
-  assign _0444_ = s_param__valid;
-  assign _0448_ = s_param__valid;
-  assign _0451_ = rst;
-  assign _0043_ = _0450_;
-  assign _0453_ = s_param__valid;
-  assign _0457_ = s_param__valid;
-  assign _0460_ = rst;
-  assign _0042_ = _0459_;
-  assign _0462_ = _0133_;
-  assign _0464_ = _0131_;
-  assign _0466_ = s_param__valid;
-  assign _0470_ = s_param__valid;
-  assign _0473_ = rst;
-  assign _0041_ = _0472_;
-  assign _0475_ = _0131_;
-  assign _0477_ = s_param__valid;
-  assign _0481_ = s_param__valid;
+  assign _0439_ = rst;
+  assign _0051_ = _0438_;
+  assign _0441_ = at_tile_last;
+  assign _0443_ = _0144_;
+  assign _0447_ = ch_last;
+  assign _0449_ = s_param__valid;
+  assign _0452_ = rst;
+  assign _0050_ = _0451_;
+  assign _0454_ = ch_last;
+  assign _0456_ = s_param__valid;
+  assign _0460_ = dn_last;
+  assign _0462_ = d_last;
+  assign _0464_ = _0005_;
+  assign _0466_ = _0003_;
+  assign _0468_ = rst;
+  assign _0049_ = _0467_;
+  assign _0470_ = ch_last;
+  assign _0472_ = s_param__valid;
+  assign _0476_ = rst;
+  assign _0048_ = _0475_;
+  assign _0478_ = _0128_;
+  assign _0480_ = s_param__valid;
   assign _0484_ = rst;
-  assign _0040_ = _0483_;
-  assign _0486_ = _0133_;
-  assign _0488_ = _0131_;
-  assign _0490_ = s_param__valid;
-  assign _0494_ = s_param__valid;
-  assign _0497_ = rst;
-  assign _0039_ = _0496_;
-  assign _0499_ = _0131_;
-  assign _0501_ = s_param__valid;
-  assign _0505_ = s_param__valid;
-  assign _0508_ = rst;
-  assign _0038_ = _0507_;
-  assign _0510_ = s_param__valid;
-  assign _0514_ = rst;
-  assign _0037_ = _0513_;
-  assign _0516_ = s_param__valid;
-  assign _0520_ = rst;
-  assign _0036_ = _0519_;
-  assign _0522_ = s_param__valid;
-  assign _0526_ = rst;
-  assign _0035_ = _0525_;
-  assign _0528_ = s_param__valid;
-  assign _0532_ = rst;
-  assign _0033_ = _0531_;
-  assign _0534_ = s_param__valid;
-  assign _0538_ = rst;
-  assign _0032_ = _0537_;
-  assign _0540_ = s_param__valid;
-  assign _0544_ = rst;
-  assign _0031_ = _0543_;
-  assign _0546_ = s_param__valid;
-  assign _0550_ = rst;
-  assign _0030_ = _0549_;
-  assign _0552_ = s_param__valid;
-  assign _0556_ = rst;
-  assign _0029_ = _0555_;
-  assign _0558_ = s_param__valid;
-  assign _0562_ = rst;
-  assign _0028_ = _0561_;
-  assign _0564_ = rst;
-  assign _0027_ = _0563_;
-  assign _0566_ = rst;
-  assign _0026_ = _0565_;
-  assign _0568_ = rst;
-  assign _0025_ = _0567_;
-  assign _0570_ = _0111_;
-  assign _0572_ = _0110_;
-  assign _0574_ = _0109_;
-  assign _0576_ = o_valid;
-  assign ra_next = _0575_;
-  assign \$signal  = _0577_;
-  assign i_valid = _0579_;
-  assign \w_en$73  = _0581_;
-  assign \w_data$72  = _0583_;
-  assign \w_addr$71  = _0585_;
-  assign \w_en$70  = _0587_;
-  assign \w_data$69  = _0589_;
-  assign \w_addr$68  = _0591_;
-  assign \w_en$67  = _0593_;
-  assign \w_data$66  = _0595_;
-  assign \w_addr$65  = _0597_;
-  assign \w_en$64  = _0599_;
-  assign \w_data$63  = _0601_;
-  assign \w_addr$62  = _0603_;
-  assign \w_en$61  = _0605_;
-  assign \w_data$60  = _0607_;
-  assign \w_addr$59  = _0609_;
-  assign \w_en$58  = _0611_;
-  assign \w_data$57  = _0160_;
-  assign \w_addr$56  = _0162_;
-  assign \w_en$55  = _0164_;
-  assign \w_data$54  = _0166_;
-  assign \w_addr$53  = _0168_;
-  assign \w_en$52  = _0170_;
-  assign \w_data$51  = _0172_;
-  assign \w_addr$50  = _0174_;
-  assign \w_en$49  = _0176_;
-  assign \w_data$48  = _0178_;
-  assign \w_addr$47  = _0180_;
-  assign \w_en$46  = _0182_;
-  assign \w_data$45  = _0184_;
-  assign \w_addr$44  = _0186_;
-  assign \w_en$43  = _0188_;
-  assign \w_data$42  = _0190_;
-  assign \w_addr$41  = _0192_;
-  assign \w_en$40  = _0194_;
-  assign \w_data$39  = _0196_;
-  assign \w_addr$38  = _0198_;
-  assign \w_en$37  = _0200_;
-  assign \w_data$36  = _0202_;
-  assign \w_addr$35  = _0204_;
-  assign \w_en$34  = _0206_;
-  assign \w_data$33  = _0208_;
-  assign \w_addr$32  = _0210_;
-  assign \w_en$31  = _0212_;
-  assign \w_data$30  = _0214_;
-  assign \w_addr$29  = _0216_;
-  assign w_en = _0218_;
-  assign w_data = _0220_;
-  assign w_addr = _0222_;
-  assign w_word[68:63] = _0224_;
-  assign w_word[62:32] = _0226_;
-  assign w_word[31:0] = _0228_;
-  assign header_taken = _0230_;
-  assign s_param__ready = _0232_;
-  assign _0109_ = beat;
-  assign _0110_ = d;
-  assign _0004_ = beat;
+  assign _0047_ = _0483_;
+  assign _0486_ = _0128_;
+  assign _0488_ = s_param__valid;
+  assign _0492_ = rst;
+  assign _0046_ = _0491_;
+  assign _0494_ = _0158_;
+  assign _0498_ = last_mblock;
+  assign _0500_ = _0147_;
+  assign _0502_ = at_tile_last;
+  assign _0504_ = _0144_;
+  assign _0507_ = ch_last;
+  assign _0509_ = s_param__valid;
+  assign _0512_ = s_param__valid;
+  assign _0515_ = rst;
+  assign _0044_ = _0514_;
+  assign _0517_ = s_param__valid;
+  assign _0521_ = s_param__valid;
+  assign _0524_ = rst;
+  assign _0043_ = _0523_;
+  assign _0526_ = s_param__valid;
+  assign _0530_ = s_param__valid;
+  assign _0533_ = rst;
+  assign _0042_ = _0532_;
+  assign _0535_ = _0133_;
+  assign _0537_ = _0131_;
+  assign _0539_ = s_param__valid;
+  assign _0543_ = s_param__valid;
+  assign _0546_ = rst;
+  assign _0041_ = _0545_;
+  assign _0548_ = _0131_;
+  assign _0550_ = s_param__valid;
+  assign _0554_ = s_param__valid;
+  assign _0557_ = rst;
+  assign _0040_ = _0556_;
+  assign _0559_ = _0133_;
+  assign _0561_ = _0131_;
+  assign _0563_ = s_param__valid;
+  assign _0567_ = s_param__valid;
+  assign _0570_ = rst;
+  assign _0039_ = _0569_;
+  assign _0572_ = _0131_;
+  assign _0574_ = s_param__valid;
+  assign _0578_ = s_param__valid;
+  assign _0581_ = rst;
+  assign _0038_ = _0580_;
+  assign _0583_ = s_param__valid;
+  assign _0587_ = rst;
+  assign _0037_ = _0586_;
+  assign _0589_ = s_param__valid;
+  assign _0593_ = rst;
+  assign _0036_ = _0592_;
+  assign _0595_ = s_param__valid;
+  assign _0599_ = rst;
+  assign _0035_ = _0598_;
+  assign _0601_ = s_param__valid;
+  assign _0605_ = rst;
+  assign _0033_ = _0604_;
+  assign _0607_ = s_param__valid;
+  assign _0611_ = rst;
+  assign _0032_ = _0610_;
+  assign _0613_ = s_param__valid;
+  assign _0617_ = rst;
+  assign _0031_ = _0616_;
+  assign _0619_ = s_param__valid;
+  assign _0623_ = rst;
+  assign _0030_ = _0622_;
+  assign _0625_ = s_param__valid;
+  assign _0629_ = rst;
+  assign _0029_ = _0628_;
+  assign _0631_ = s_param__valid;
+  assign _0635_ = rst;
+  assign _0028_ = _0634_;
+  assign _0637_ = rst;
+  assign _0027_ = _0636_;
+  assign _0639_ = rst;
+  assign _0026_ = _0638_;
+  assign _0641_ = rst;
+  assign _0025_ = _0640_;
+  assign _0643_ = dn_last;
+  assign _0645_ = _0111_;
+  assign _0647_ = _0110_;
+  assign _0649_ = o_valid;
+  assign ra_next = _0648_;
+  assign \$signal  = _0163_;
+  assign i_valid = _0165_;
+  assign \w_en$73  = _0167_;
+  assign \w_data$72  = _0169_;
+  assign \w_addr$71  = _0171_;
+  assign \w_en$70  = _0173_;
+  assign \w_data$69  = _0175_;
+  assign \w_addr$68  = _0177_;
+  assign \w_en$67  = _0179_;
+  assign \w_data$66  = _0181_;
+  assign \w_addr$65  = _0183_;
+  assign \w_en$64  = _0185_;
+  assign \w_data$63  = _0187_;
+  assign \w_addr$62  = _0189_;
+  assign \w_en$61  = _0191_;
+  assign \w_data$60  = _0193_;
+  assign \w_addr$59  = _0195_;
+  assign \w_en$58  = _0197_;
+  assign \w_data$57  = _0199_;
+  assign \w_addr$56  = _0201_;
+  assign \w_en$55  = _0203_;
+  assign \w_data$54  = _0205_;
+  assign \w_addr$53  = _0207_;
+  assign \w_en$52  = _0209_;
+  assign \w_data$51  = _0211_;
+  assign \w_addr$50  = _0213_;
+  assign \w_en$49  = _0215_;
+  assign \w_data$48  = _0217_;
+  assign \w_addr$47  = _0219_;
+  assign \w_en$46  = _0221_;
+  assign \w_data$45  = _0223_;
+  assign \w_addr$44  = _0225_;
+  assign \w_en$43  = _0227_;
+  assign \w_data$42  = _0229_;
+  assign \w_addr$41  = _0231_;
+  assign \w_en$40  = _0233_;
+  assign \w_data$39  = _0235_;
+  assign \w_addr$38  = _0237_;
+  assign \w_en$37  = _0239_;
+  assign \w_data$36  = _0241_;
+  assign \w_addr$35  = _0243_;
+  assign \w_en$34  = _0245_;
+  assign \w_data$33  = _0247_;
+  assign \w_addr$32  = _0249_;
+  assign \w_en$31  = _0251_;
+  assign \w_data$30  = _0253_;
+  assign \w_addr$29  = _0255_;
+  assign w_en = _0257_;
+  assign w_data = _0259_;
+  assign w_addr = _0261_;
+  assign w_word[68:63] = _0263_;
+  assign w_word[62:32] = _0265_;
+  assign w_word[31:0] = _0267_;
+  assign header_taken = _0269_;
+  assign s_param__ready = _0271_;
+  assign _0007_ = 1'h0;
+  assign _0014_ = 1'h0;
 endmodule
 
 (* generator = "Amaranth" *)
