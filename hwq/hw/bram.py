@@ -3,13 +3,16 @@
 :class:`RegisteredRam` is a simple dual-port memory whose read data is the word at the
 address presented two clocks earlier: the memory's synchronous read, then a register. Yosys
 maps the synchronous read onto ECP5's DP16KD but never its output register (REGMODE
-"OUTREG"); the register then sits in the fabric and the block RAM's clock-to-out (~4 ns) and
-the route out of it make one of the engine's longest paths. With ``target="ecp5"`` the class
-instantiates DP16KD in its 512 × 36 pseudo-dual-port mode with the output register on, in
-Yosys' own pin order for that mode (``{DIB, DIA}`` written at ``ADA[13:5]`` with the byte
-enables on ``ADA[3:0]``, ``{DOB, DOA}`` read at ``ADB[13:5]``); ``ceil(width / 36)``
-primitives side by side hold a word. Deeper memories, other targets and ``model=True`` (for
-Amaranth's simulator) use an Amaranth ``Memory`` and a fabric register with the same timing.
+"OUTREG"); the register then sits in the fabric, and the block RAM's clock-to-out (5.6 ns in
+nextpnr's model) and the route out of it make one of the engine's longest paths. With
+``target="ecp5"`` the class instantiates DP16KD in its 512 × 36 pseudo-dual-port mode with
+the output register on, in Yosys' own pin order for that mode (``{DIB, DIA}`` written at
+``ADA[13:5]`` with the byte enables on ``ADA[3:0]``, ``{DOB, DOA}`` read at ``ADB[13:5]``);
+``ceil(width / 36)`` primitives side by side hold a word. The read's low half leaves on port
+A's pins, so both ports' output registers are on (REGMODE_A and REGMODE_B "OUTREG", OCEA and
+OCEB high): nextpnr times DOA by port A's setting. Deeper memories, other targets and
+``model=True`` (for Amaranth's simulator) use an Amaranth ``Memory`` and a fabric register
+with the same timing.
 
 Reads and writes of one address in the same clock never happen in the engine (parameters
 are written while no layer drains), and the device leaves their outcome undefined: the
@@ -70,7 +73,7 @@ class RegisteredRam(wiring.Component):
             top = min(self._width, lo + DP16KD_WIDTH)
             m.d.comb += self.r_data[lo:top].eq(do[:top - lo])
             ports = {"i_CLKA": ClockSignal(), "i_CLKB": ClockSignal(),
-                     "i_CEA": one, "i_OCEA": zero, "i_WEA": one, "i_RSTA": zero,
+                     "i_CEA": one, "i_OCEA": one, "i_WEA": one, "i_RSTA": zero,
                      "i_CEB": one, "i_OCEB": one, "i_WEB": zero, "i_RSTB": zero}
             for i in range(3):
                 ports |= {f"i_CSA{i}": zero, f"i_CSB{i}": zero}
@@ -85,7 +88,7 @@ class RegisteredRam(wiring.Component):
             m.submodules[f"bram{n}"] = Instance(
                 "DP16KD",
                 p_DATA_WIDTH_A=DP16KD_WIDTH, p_DATA_WIDTH_B=DP16KD_WIDTH,
-                p_REGMODE_A="NOREG", p_REGMODE_B="OUTREG",
+                p_REGMODE_A="OUTREG", p_REGMODE_B="OUTREG",
                 p_RESETMODE="SYNC", p_ASYNC_RESET_RELEASE="SYNC",
                 p_CSDECODE_A="0b000", p_CSDECODE_B="0b000",
                 p_WRITEMODE_A="NORMAL", p_WRITEMODE_B="NORMAL", p_GSR="DISABLED",

@@ -36,6 +36,7 @@ class Requantizer(wiring.Component):
     i_multiplier : In(ArrayLayout(unsigned(31), lanes or 1))
     i_shift : In(ArrayLayout(signed(6), lanes or 1))
     zero_point, act_min, act_max : In(signed(8)) — held constant while results are in flight
+    (the clamp reads them through a register: they take effect one step after they change)
     o_valid, o_last : Out(1)
     o_data : Out(ArrayLayout(signed(8), lanes))
 
@@ -285,19 +286,26 @@ class Requantizer(wiring.Component):
             s3[f"y{lane}"] = y
         s3 = stage(s3, reg_round, "rq3")
 
-        # step 4: zero-point and clamp, always registered
+        # step 4: zero-point and clamp, always registered. The clamp compares y with the
+        # bounds less the zero-point (t = y + z < lo exactly when y < lo − z), registers
+        # beside the layer's constants, and only the result's low byte is added: the compares
+        # and that addition run side by side instead of one carry chain after the other
         lo = self.act_min if self._clamp else Const(-128, signed(8))
         hi = self.act_max if self._clamp else Const(127, signed(8))
+        lo_z, hi_z = Signal(signed(10), name="lo_z"), Signal(signed(10), name="hi_z")
+        with m.If(en):
+            m.d.sync += [lo_z.eq(lo - self.zero_point), hi_z.eq(hi - self.zero_point)]
         for lane in range(L):
-            t = Signal(signed(len(s3[f"y{lane}"]) + 1), name=f"t_{lane}")
-            m.d.comb += t.eq(s3[f"y{lane}"] + self.zero_point)
+            y = s3[f"y{lane}"]
+            t = Signal(8, name=f"t_{lane}")
+            m.d.comb += t.eq(y[:8] + self.zero_point.as_unsigned())
             with m.If(en):
-                with m.If(t < lo):
+                with m.If(y < lo_z):
                     m.d.sync += self.o_data[lane].eq(lo)
-                with m.Elif(t > hi):
+                with m.Elif(y > hi_z):
                     m.d.sync += self.o_data[lane].eq(hi)
                 with m.Else():
-                    m.d.sync += self.o_data[lane].eq(t[:8])
+                    m.d.sync += self.o_data[lane].eq(t)
         with m.If(en):
             m.d.sync += [self.o_valid.eq(s3["valid"]), self.o_last.eq(s3["last"])]
         return m

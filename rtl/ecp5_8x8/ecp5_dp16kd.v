@@ -2,9 +2,12 @@
 // configs with `target: ecp5` (hwq/hw/bram.py). It covers the subset hwq instantiates: the
 // pseudo-dual-port 512 x 36 mode (DATA_WIDTH_A = DATA_WIDTH_B = 36) as Yosys' own mapping
 // uses it — port A writes {DIB, DIA} at ADA[13:5] with the four 9-bit byte enables on
-// ADA[3:0] (WEA high), port B reads {DOB, DOA} at ADB[13:5] — with port B's output register
-// (REGMODE_B = "OUTREG", or "NOREG"), both ports clocked on the rising edge, chip selects
-// decoded as 0b000, synchronous reset of port B's output (RSTB). A read of the address
+// ADA[3:0] (WEA high), port B reads {DOB, DOA} at ADB[13:5] — with or without the output
+// register, both ports clocked on the rising edge, chip selects decoded as 0b000,
+// synchronous reset of the read (RSTB). The read's low half leaves on port A's pins: hwq sets
+// both ports' output registers alike (REGMODE_A = REGMODE_B, OCEA and OCEB high), and the
+// model registers DOA under REGMODE_A and OCEA, DOB under REGMODE_B and OCEB, so it does not
+// matter which port's settings the device applies to which half. A read of the address
 // written on the same edge is undefined on the device: the model reads x. The memory starts
 // at zero (no INITVAL). Any other setting stops the simulation. Written from the primitive's
 // documented behaviour; synthesis uses the real primitive, never this file.
@@ -47,7 +50,7 @@ module DP16KD (
     localparam OUTREG = REGMODE_B == "OUTREG";
 
     initial begin
-        if (DATA_WIDTH_A != 36 || DATA_WIDTH_B != 36 || REGMODE_A != "NOREG"
+        if (DATA_WIDTH_A != 36 || DATA_WIDTH_B != 36 || REGMODE_A != REGMODE_B
                 || (REGMODE_B != "NOREG" && !OUTREG) || RESETMODE != "SYNC"
                 || CSDECODE_A != "0b000" || CSDECODE_B != "0b000"
                 || CLKAMUX != "CLKA" || CLKBMUX != "CLKB") begin
@@ -87,8 +90,10 @@ module DP16KD (
         end else begin
             if (CEB && sel_b)
                 rd <= (we != 4'b0000 && wa == ra) ? {36{1'bx}} : mem[ra];
+            if (OCEA)
+                rd_q[17:0] <= rd[17:0];
             if (OCEB)
-                rd_q <= rd;
+                rd_q[35:18] <= rd[35:18];
         end
     end
     wire [35:0] dout = OUTREG ? rd_q : rd;

@@ -3,7 +3,7 @@
 (* top =  1  *)
 (* generator = "Amaranth" *)
 module hwq_requant(i_valid, i_last, i_acc, i_bias, i_multiplier, i_shift, zero_point, act_min, act_max, clk, rst, o_valid, o_last, o_data, en);
-  wire _000_;
+  wire [8:0] _000_;
   wire [32:0] _001_;
   wire _002_;
   wire _003_;
@@ -26,7 +26,7 @@ module hwq_requant(i_valid, i_last, i_acc, i_bias, i_multiplier, i_shift, zero_p
   wire _020_;
   wire _021_;
   wire _022_;
-  wire [63:0] _023_;
+  wire [32:0] _023_;
   wire _024_;
   wire _025_;
   wire _026_;
@@ -37,7 +37,7 @@ module hwq_requant(i_valid, i_last, i_acc, i_bias, i_multiplier, i_shift, zero_p
   wire _031_;
   wire _032_;
   wire _033_;
-  wire [63:0] _034_;
+  wire [62:0] _034_;
   wire _035_;
   wire _036_;
   wire _037_;
@@ -70,7 +70,7 @@ module hwq_requant(i_valid, i_last, i_acc, i_bias, i_multiplier, i_shift, zero_p
   wire _064_;
   wire _065_;
   wire _066_;
-  wire [33:0] _067_;
+  wire [63:0] _067_;
   wire _068_;
   wire _069_;
   wire _070_;
@@ -81,7 +81,7 @@ module hwq_requant(i_valid, i_last, i_acc, i_bias, i_multiplier, i_shift, zero_p
   wire _075_;
   wire _076_;
   wire _077_;
-  wire _078_;
+  wire [63:0] _078_;
   wire _079_;
   wire _080_;
   wire _081_;
@@ -92,7 +92,7 @@ module hwq_requant(i_valid, i_last, i_acc, i_bias, i_multiplier, i_shift, zero_p
   wire _086_;
   wire _087_;
   wire _088_;
-  wire _089_;
+  wire [33:0] _089_;
   wire _090_;
   wire _091_;
   wire _092_;
@@ -114,264 +114,264 @@ module hwq_requant(i_valid, i_last, i_acc, i_bias, i_multiplier, i_shift, zero_p
   wire _108_;
   wire _109_;
   wire _110_;
-  wire _111_;
-  wire [34:0] _112_;
+  wire [8:0] _111_;
+  wire _112_;
   wire _113_;
   wire _114_;
   wire _115_;
-  wire [30:0] _116_;
-  wire [5:0] _117_;
-  wire [25:0] _118_;
-  wire [31:0] _119_;
-  wire _120_;
-  wire _121_;
-  wire [30:0] _122_;
+  wire _116_;
+  wire _117_;
+  wire _118_;
+  wire _119_;
+  wire [34:0] _120_;
+  wire [8:0] _121_;
+  wire _122_;
   wire _123_;
-  wire [4:0] _124_;
-  wire [4:0] _125_;
-  wire [31:0] _126_;
-  wire _127_;
+  wire [30:0] _124_;
+  wire [5:0] _125_;
+  wire [25:0] _126_;
+  wire [31:0] _127_;
   wire _128_;
-  wire [30:0] _129_;
-  wire [4:0] _130_;
-  wire [31:0] _131_;
-  wire _132_;
-  wire _133_;
-  wire [5:0] _134_;
-  wire [30:0] _135_;
-  wire [4:0] _136_;
-  wire _137_;
-  wire _138_;
-  wire [30:0] _139_;
-  wire [4:0] _140_;
+  wire _129_;
+  wire _130_;
+  wire [30:0] _131_;
+  wire [4:0] _132_;
+  wire [4:0] _133_;
+  wire [31:0] _134_;
+  wire _135_;
+  wire _136_;
+  wire [30:0] _137_;
+  wire [4:0] _138_;
+  wire _139_;
+  wire [31:0] _140_;
   wire _141_;
   wire _142_;
   wire [30:0] _143_;
   wire [4:0] _144_;
   wire _145_;
-  wire [33:0] _146_;
+  wire _146_;
   wire [30:0] _147_;
-  wire [31:0] _148_;
-  wire [28:0] _149_;
+  wire [4:0] _148_;
+  wire _149_;
   wire _150_;
   wire _151_;
   wire [30:0] _152_;
   wire [4:0] _153_;
-  wire [62:0] _154_;
-  wire [33:0] _155_;
-  wire [6:0] _156_;
-  wire _157_;
+  wire [33:0] _154_;
+  wire [30:0] _155_;
+  wire [31:0] _156_;
+  wire [28:0] _157_;
   wire _158_;
-  wire [4:0] _159_;
-  wire [32:0] _160_;
-  wire [31:0] _161_;
-  wire _162_;
-  wire _163_;
-  wire [4:0] _164_;
-  wire [33:0] _165_;
+  wire _159_;
+  wire [30:0] _160_;
+  wire [5:0] _161_;
+  wire [4:0] _162_;
+  wire [62:0] _163_;
+  wire [33:0] _164_;
+  wire _165_;
   wire _166_;
-  wire [6:0] _167_;
-  wire _168_;
-  wire [33:0] _169_;
-  wire [7:0] _170_;
+  wire [4:0] _167_;
+  wire [32:0] _168_;
+  wire [31:0] _169_;
+  wire _170_;
   wire _171_;
   wire _172_;
-  wire _173_;
-  wire _174_;
+  wire [4:0] _173_;
+  wire [33:0] _174_;
   wire _175_;
   wire _176_;
-  wire _177_;
-  wire [32:0] _178_;
-  wire _179_;
-  wire _180_;
+  wire [33:0] _177_;
+  wire [9:0] _178_;
+  wire [9:0] _179_;
+  wire [7:0] _180_;
   wire _181_;
   wire _182_;
-  wire _183_;
+  wire [6:0] _183_;
   wire _184_;
   wire _185_;
   wire _186_;
   wire _187_;
   wire _188_;
-  wire [62:0] _189_;
+  wire _189_;
   wire _190_;
   wire _191_;
   wire _192_;
   wire _193_;
-  wire _194_;
+  wire [6:0] _194_;
   wire _195_;
   wire _196_;
   wire _197_;
   wire _198_;
   wire _199_;
-  wire [30:0] _200_;
+  wire _200_;
   wire _201_;
-  wire [33:0] _202_;
+  wire _202_;
   wire _203_;
-  wire [33:0] _204_;
-  wire _205_;
-  wire [4:0] _206_;
-  wire _207_;
-  wire [4:0] _208_;
-  wire _209_;
-  wire [7:0] _210_;
+  wire _204_;
+  wire [28:0] _205_;
+  wire _206_;
+  wire [31:0] _207_;
+  wire _208_;
+  wire [31:0] _209_;
+  wire _210_;
   wire [30:0] _211_;
   wire _212_;
   wire [30:0] _213_;
   wire _214_;
-  wire _215_;
-  wire _216_;
+  wire [7:0] _215_;
+  wire [33:0] _216_;
   wire _217_;
-  wire _218_;
+  wire [33:0] _218_;
   wire _219_;
-  wire _220_;
+  wire [4:0] _220_;
   wire _221_;
-  wire _222_;
+  wire [4:0] _222_;
   wire _223_;
-  wire [4:0] _224_;
+  wire [30:0] _224_;
   wire _225_;
-  wire [4:0] _226_;
-  wire _227_;
-  wire [30:0] _228_;
+  wire _226_;
+  wire [30:0] _227_;
+  wire _228_;
   wire _229_;
-  wire [30:0] _230_;
+  wire _230_;
   wire _231_;
-  wire [7:0] _232_;
+  wire _232_;
   wire _233_;
   wire _234_;
   wire _235_;
   wire _236_;
-  wire _237_;
-  wire _238_;
+  wire [7:0] _237_;
+  wire [4:0] _238_;
   wire _239_;
-  wire _240_;
-  wire [4:0] _241_;
-  wire _242_;
+  wire [4:0] _240_;
+  wire _241_;
+  wire [30:0] _242_;
   wire _243_;
-  wire [4:0] _244_;
+  wire [30:0] _244_;
   wire _245_;
-  wire [30:0] _246_;
+  wire _246_;
   wire _247_;
-  wire [30:0] _248_;
+  wire _248_;
   wire _249_;
   wire _250_;
   wire _251_;
   wire _252_;
   wire _253_;
-  wire [7:0] _254_;
-  wire _255_;
+  wire _254_;
+  wire [4:0] _255_;
   wire _256_;
-  wire _257_;
+  wire [4:0] _257_;
   wire _258_;
-  wire [31:0] _259_;
-  wire _260_;
-  wire [31:0] _261_;
-  wire _262_;
-  wire [4:0] _263_;
+  wire [7:0] _259_;
+  wire [30:0] _260_;
+  wire _261_;
+  wire [30:0] _262_;
+  wire _263_;
   wire _264_;
   wire _265_;
-  wire [4:0] _266_;
+  wire _266_;
   wire _267_;
-  wire [30:0] _268_;
+  wire _268_;
   wire _269_;
-  wire [30:0] _270_;
+  wire _270_;
   wire _271_;
   wire _272_;
-  wire _273_;
+  wire [31:0] _273_;
   wire _274_;
-  wire _275_;
-  wire [7:0] _276_;
-  wire _277_;
+  wire [31:0] _275_;
+  wire _276_;
+  wire [4:0] _277_;
   wire _278_;
-  wire _279_;
+  wire [4:0] _279_;
   wire _280_;
-  wire [31:0] _281_;
-  wire _282_;
-  wire [31:0] _283_;
-  wire _284_;
-  wire [4:0] _285_;
+  wire [7:0] _281_;
+  wire [30:0] _282_;
+  wire _283_;
+  wire [30:0] _284_;
+  wire _285_;
   wire _286_;
   wire _287_;
-  wire [4:0] _288_;
+  wire _288_;
   wire _289_;
-  wire [4:0] _290_;
+  wire _290_;
   wire _291_;
-  wire [4:0] _292_;
+  wire _292_;
   wire _293_;
-  wire [30:0] _294_;
-  wire _295_;
-  wire [30:0] _296_;
-  wire _297_;
-  wire [33:0] _298_;
-  wire _299_;
+  wire _294_;
+  wire [31:0] _295_;
+  wire _296_;
+  wire [31:0] _297_;
+  wire _298_;
+  wire [4:0] _299_;
   wire _300_;
-  wire _301_;
+  wire [4:0] _301_;
   wire _302_;
-  wire _303_;
-  wire _304_;
+  wire [9:0] _303_;
+  wire [4:0] _304_;
   wire _305_;
-  wire _306_;
-  wire [31:0] _307_;
-  wire _308_;
+  wire [4:0] _306_;
+  wire _307_;
+  wire [30:0] _308_;
   wire _309_;
-  wire _310_;
-  wire [31:0] _311_;
+  wire [30:0] _310_;
+  wire _311_;
   wire _312_;
-  wire [25:0] _313_;
+  wire _313_;
   wire _314_;
-  wire [25:0] _315_;
+  wire _315_;
   wire _316_;
-  wire [5:0] _317_;
+  wire _317_;
   wire _318_;
-  wire [5:0] _319_;
+  wire _319_;
   wire _320_;
-  wire [33:0] _321_;
-  wire [30:0] _322_;
+  wire _321_;
+  wire [31:0] _322_;
   wire _323_;
-  wire [30:0] _324_;
+  wire [31:0] _324_;
   wire _325_;
-  wire _326_;
-  wire _327_;
+  wire [9:0] _326_;
+  wire [25:0] _327_;
   wire _328_;
-  wire _329_;
+  wire [25:0] _329_;
   wire _330_;
-  wire _331_;
+  wire [5:0] _331_;
   wire _332_;
-  wire _333_;
+  wire [5:0] _333_;
   wire _334_;
-  wire _335_;
+  wire [30:0] _335_;
   wire _336_;
   wire _337_;
-  wire _338_;
+  wire [30:0] _338_;
   wire _339_;
   wire _340_;
   wire _341_;
   wire _342_;
   wire _343_;
-  wire [33:0] _344_;
+  wire _344_;
   wire _345_;
-  wire [33:0] _346_;
+  wire _346_;
   wire _347_;
-  wire [4:0] _348_;
+  wire [9:0] _348_;
   wire _349_;
-  wire [4:0] _350_;
+  wire [9:0] _350_;
   wire _351_;
-  wire _352_;
+  wire [33:0] _352_;
   wire _353_;
-  wire _354_;
+  wire [33:0] _354_;
   wire _355_;
   wire _356_;
   wire _357_;
   wire _358_;
   wire _359_;
   wire _360_;
-  wire [31:0] _361_;
+  wire _361_;
   wire _362_;
-  wire [31:0] _363_;
+  wire _363_;
   wire _364_;
-  wire _365_;
-  wire [32:0] _366_;
+  wire [33:0] _365_;
+  wire _366_;
   wire _367_;
-  wire [32:0] _368_;
+  wire [33:0] _368_;
   wire _369_;
   wire [4:0] _370_;
   wire _371_;
@@ -386,66 +386,80 @@ module hwq_requant(i_valid, i_last, i_acc, i_bias, i_multiplier, i_shift, zero_p
   wire _380_;
   wire _381_;
   wire _382_;
-  wire [33:0] _383_;
+  wire [31:0] _383_;
   wire _384_;
-  wire [33:0] _385_;
+  wire [31:0] _385_;
   wire _386_;
-  wire _387_;
-  wire [62:0] _388_;
+  wire [32:0] _387_;
+  wire _388_;
   wire _389_;
-  wire [62:0] _390_;
+  wire [32:0] _390_;
   wire _391_;
   wire [4:0] _392_;
   wire _393_;
   wire [4:0] _394_;
   wire _395_;
-  wire [30:0] _396_;
+  wire _396_;
   wire _397_;
   wire _398_;
-  wire [30:0] _399_;
+  wire _399_;
   wire _400_;
   wire _401_;
   wire _402_;
   wire _403_;
   wire _404_;
-  wire _405_;
+  wire [33:0] _405_;
   wire _406_;
-  wire _407_;
+  wire [33:0] _407_;
   wire _408_;
-  wire _409_;
-  wire [28:0] _410_;
+  wire [62:0] _409_;
+  wire _410_;
   wire _411_;
-  wire [28:0] _412_;
+  wire [62:0] _412_;
   wire _413_;
-  wire [31:0] _414_;
+  wire [4:0] _414_;
   wire _415_;
-  wire [31:0] _416_;
+  wire [4:0] _416_;
   wire _417_;
   wire [30:0] _418_;
   wire _419_;
+  wire [30:0] _420_;
+  wire _421_;
+  wire _422_;
+  wire _423_;
+  wire _424_;
+  wire _425_;
+  wire _426_;
+  wire _427_;
+  wire _428_;
+  wire _429_;
+  wire _430_;
+  wire [28:0] _431_;
+  wire _432_;
   wire [16:0] a;
-  wire [16:0] \a$85 ;
-  wire [14:0] \a$88 ;
-  wire [14:0] \a$91 ;
+  wire [16:0] \a$87 ;
+  wire [14:0] \a$90 ;
+  wire [14:0] \a$93 ;
   wire [31:0] a_0;
   input [7:0] act_max;
   wire [7:0] act_max;
   input [7:0] act_min;
   wire [7:0] act_min;
   wire [16:0] b;
-  wire [13:0] \b$86 ;
-  wire [16:0] \b$89 ;
-  wire [13:0] \b$92 ;
+  wire [13:0] \b$88 ;
+  wire [16:0] \b$91 ;
+  wire [13:0] \b$94 ;
   input clk;
   wire clk;
   input en;
   wire en;
-  wire \en$81 ;
-  wire \en$84 ;
-  wire \en$87 ;
-  wire \en$90 ;
+  wire \en$83 ;
+  wire \en$86 ;
+  wire \en$89 ;
+  wire \en$92 ;
   wire [32:0] h_0;
   wire [31:0] half_0;
+  reg [9:0] hi_z = 10'h000;
   input [25:0] i_acc;
   wire [25:0] i_acc;
   wire [25:0] \i_acc[0] ;
@@ -463,6 +477,7 @@ module hwq_requant(i_valid, i_last, i_acc, i_bias, i_multiplier, i_shift, zero_p
   input i_valid;
   wire i_valid;
   wire [4:0] left_0;
+  reg [9:0] lo_z = 10'h000;
   wire [33:0] mid_0;
   output [7:0] o_data;
   reg [7:0] o_data = 8'h00;
@@ -531,283 +546,293 @@ module hwq_requant(i_valid, i_last, i_acc, i_bias, i_multiplier, i_shift, zero_p
   input rst;
   wire rst;
   wire [31:0] s_0;
-  wire [34:0] t_0;
+  wire [7:0] t_0;
   wire [33:0] u_0;
   wire [33:0] y_0;
   input [7:0] zero_point;
   wire [7:0] zero_point;
-  assign _000_ = $signed(t_0) < $signed(act_min);
-  assign _111_ = $signed(t_0) > $signed(act_max);
-  assign _123_ = $signed(rq0_e0) > $signed(1'h0);
-  assign _134_ = _123_ ? rq0_e0 : 6'h00;
-  assign _145_ = $signed(rq0_e0) < $signed(1'h0);
-  assign _156_ = - $signed(rq0_e0);
-  assign _167_ = _145_ ? _156_ : 7'h00;
-  assign _178_ = $signed(rq0_acc0) + $signed(rq0_b0);
-  assign _189_ = $signed(rq1_s0) << rq1_l0;
-  assign _001_ = $signed(rq2p_phl0) + $signed({ 1'h0, rq2p_plh0 });
-  assign mid_0 = $signed(_001_) + $signed(15'h2000);
-  assign _023_ = $signed(_012_) + $signed(rq2m_mi0);
-  assign _045_ = 1'h1 << rq2m_r0;
-  assign _067_ = $signed(rq2_h0) + $signed({ 1'h0, rq2_hf0 });
-  assign _078_ = | rq2_hf0;
-  assign _089_ = $signed(rq2_h0) < $signed(1'h0);
-  assign _100_ = _078_ & _089_;
-  assign _112_ = $signed(_067_) - $signed({ 1'h0, _100_ });
+  assign _000_ = $signed(act_min) - $signed(zero_point);
+  assign _111_ = $signed(act_max) - $signed(zero_point);
+  assign _128_ = $signed(rq3_y0) < $signed(lo_z);
+  assign _139_ = $signed(rq3_y0) > $signed(hi_z);
+  assign _150_ = $signed(rq0_e0) > $signed(1'h0);
+  assign _161_ = _150_ ? rq0_e0 : 6'h00;
+  assign _172_ = $signed(rq0_e0) < $signed(1'h0);
+  assign _183_ = - $signed(rq0_e0);
+  assign _194_ = _172_ ? _183_ : 7'h00;
+  assign _001_ = $signed(rq0_acc0) + $signed(rq0_b0);
+  assign _012_ = $signed(rq1_s0) << rq1_l0;
+  assign _023_ = $signed(rq2p_phl0) + $signed({ 1'h0, rq2p_plh0 });
+  assign mid_0 = $signed(_023_) + $signed(15'h2000);
+  assign _045_ = $signed(_034_) + $signed(rq2m_mi0);
+  assign _067_ = 1'h1 << rq2m_r0;
+  assign _089_ = $signed(rq2_h0) + $signed({ 1'h0, rq2_hf0 });
+  assign _100_ = | rq2_hf0;
+  assign _112_ = $signed(rq2_h0) < $signed(1'h0);
+  assign _119_ = _100_ & _112_;
+  assign _120_ = $signed(_089_) - $signed({ 1'h0, _119_ });
   assign y_0 = $signed(rq3a_u0) >>> rq3a_r0;
-  assign t_0 = $signed(rq3_y0) + $signed(zero_point);
+  assign _121_ = rq3_y0[7:0] + zero_point;
   always @(posedge clk)
-    rq0_valid <= _114_;
+    rq0_valid <= _122_;
   always @(posedge clk)
-    rq0_last <= _115_;
+    rq0_last <= _123_;
   always @(posedge clk)
-    rq0_m0 <= _116_;
+    rq0_m0 <= _124_;
   always @(posedge clk)
-    rq0_e0 <= _117_;
+    rq0_e0 <= _125_;
   always @(posedge clk)
-    rq0_acc0 <= _118_;
+    rq0_acc0 <= _126_;
   always @(posedge clk)
-    rq0_b0 <= _119_;
+    rq0_b0 <= _127_;
   always @(posedge clk)
-    rq1_valid <= _120_;
+    rq1_valid <= _129_;
   always @(posedge clk)
-    rq1_last <= _121_;
+    rq1_last <= _130_;
   always @(posedge clk)
-    rq1_m0 <= _122_;
+    rq1_m0 <= _131_;
   always @(posedge clk)
-    rq1_l0 <= _124_;
+    rq1_l0 <= _132_;
   always @(posedge clk)
-    rq1_r0 <= _125_;
+    rq1_r0 <= _133_;
   always @(posedge clk)
-    rq1_s0 <= _126_;
+    rq1_s0 <= _134_;
   always @(posedge clk)
-    rq2a_valid <= _127_;
+    rq2a_valid <= _135_;
   always @(posedge clk)
-    rq2a_last <= _128_;
+    rq2a_last <= _136_;
   always @(posedge clk)
-    rq2a_m0 <= _129_;
+    rq2a_m0 <= _137_;
   always @(posedge clk)
-    rq2a_r0 <= _130_;
+    rq2a_r0 <= _138_;
   always @(posedge clk)
-    rq2a_a0 <= _131_;
+    rq2a_a0 <= _140_;
   always @(posedge clk)
-    rq2b_valid <= _132_;
+    rq2b_valid <= _141_;
   always @(posedge clk)
-    rq2b_last <= _133_;
+    rq2b_last <= _142_;
   always @(posedge clk)
-    rq2b_m0 <= _135_;
+    rq2b_m0 <= _143_;
   always @(posedge clk)
-    rq2b_r0 <= _136_;
+    rq2b_r0 <= _144_;
   always @(posedge clk)
-    rq2c_valid <= _137_;
+    rq2c_valid <= _145_;
   always @(posedge clk)
-    rq2c_last <= _138_;
+    rq2c_last <= _146_;
   always @(posedge clk)
-    rq2c_m0 <= _139_;
+    rq2c_m0 <= _147_;
   always @(posedge clk)
-    rq2c_r0 <= _140_;
+    rq2c_r0 <= _148_;
   always @(posedge clk)
-    rq2d_valid <= _141_;
+    rq2d_valid <= _149_;
   always @(posedge clk)
-    rq2d_last <= _142_;
+    rq2d_last <= _151_;
   always @(posedge clk)
-    rq2d_m0 <= _143_;
+    rq2d_m0 <= _152_;
   always @(posedge clk)
-    rq2d_r0 <= _144_;
+    rq2d_r0 <= _153_;
   always @(posedge clk)
-    rq2p_pll0 <= _146_;
+    rq2p_pll0 <= _154_;
   always @(posedge clk)
-    rq2p_plh0 <= _147_;
+    rq2p_plh0 <= _155_;
   always @(posedge clk)
-    rq2p_phl0 <= _148_;
+    rq2p_phl0 <= _156_;
   always @(posedge clk)
-    rq2p_phh0 <= _149_;
+    rq2p_phh0 <= _157_;
   always @(posedge clk)
-    rq2m_valid <= _150_;
+    rq2m_valid <= _158_;
   always @(posedge clk)
-    rq2m_last <= _151_;
+    rq2m_last <= _159_;
   always @(posedge clk)
-    rq2m_m0 <= _152_;
+    rq2m_m0 <= _160_;
   always @(posedge clk)
-    rq2m_r0 <= _153_;
+    rq2m_r0 <= _162_;
   always @(posedge clk)
-    rq2m_o0 <= _154_;
+    rq2m_o0 <= _163_;
   always @(posedge clk)
-    rq2m_mi0 <= _155_;
+    rq2m_mi0 <= _164_;
   always @(posedge clk)
-    rq2_valid <= _157_;
+    rq2_valid <= _165_;
   always @(posedge clk)
-    rq2_last <= _158_;
+    rq2_last <= _166_;
   always @(posedge clk)
-    rq2_r0 <= _159_;
+    rq2_r0 <= _167_;
   always @(posedge clk)
-    rq2_h0 <= _160_;
+    rq2_h0 <= _168_;
   always @(posedge clk)
-    rq2_hf0 <= _161_;
+    rq2_hf0 <= _169_;
   always @(posedge clk)
-    rq3a_valid <= _162_;
+    rq3a_valid <= _170_;
   always @(posedge clk)
-    rq3a_last <= _163_;
+    rq3a_last <= _171_;
   always @(posedge clk)
-    rq3a_r0 <= _164_;
+    rq3a_r0 <= _173_;
   always @(posedge clk)
-    rq3a_u0 <= _165_;
+    rq3a_u0 <= _174_;
   always @(posedge clk)
-    rq3_valid <= _166_;
+    rq3_valid <= _175_;
   always @(posedge clk)
-    rq3_last <= _168_;
+    rq3_last <= _176_;
   always @(posedge clk)
-    rq3_y0 <= _169_;
+    rq3_y0 <= _177_;
   always @(posedge clk)
-    o_data <= _170_;
+    lo_z <= _178_;
   always @(posedge clk)
-    o_valid <= _171_;
+    hi_z <= _179_;
   always @(posedge clk)
-    o_last <= _172_;
-  assign _310_ = _343_ ? rq3_last : o_last;
-  assign _210_ = _221_ ? (* full_case = 32'd1 *) act_max : t_0[7:0];
-  assign _200_ = _201_ ? 31'h00000000 : _418_;
-  assign _202_ = _203_ ? { _010_, _009_, _008_, _007_, _006_, _005_, _004_, _003_, _002_, _199_, _198_, _197_, _196_, _195_, _194_, _193_, _192_, _191_, _190_, _188_, _187_, _186_, _185_, _184_, _183_, _182_, _181_, _180_, _179_, _177_, _176_, _175_, _174_, _173_ } : rq2p_pll0;
-  assign _204_ = _205_ ? 34'h000000000 : _202_;
-  assign _206_ = _207_ ? rq2c_r0 : rq2d_r0;
-  assign _208_ = _209_ ? 5'h00 : _206_;
-  assign _211_ = _212_ ? rq2c_m0 : rq2d_m0;
+    o_data <= _180_;
+  always @(posedge clk)
+    o_valid <= _181_;
+  always @(posedge clk)
+    o_last <= _182_;
+  assign _315_ = _356_ ? rq3_last : o_last;
+  assign _215_ = _226_ ? (* full_case = 32'd1 *) act_max : _121_[7:0];
+  assign _205_ = _206_ ? 29'h00000000 : _431_;
+  assign _207_ = _208_ ? { _085_, _084_, _083_, _082_, _081_, _080_, _079_, _077_, _076_, _075_, _074_, _073_, _072_, _071_, _070_, _069_, _068_, _066_, _065_, _064_, _063_, _062_, _061_, _060_, _059_, _058_, _057_, _055_, _054_, _053_, _052_, _051_ } : rq2p_phl0;
+  assign _209_ = _210_ ? 32'd0 : _207_;
+  assign _211_ = _212_ ? { _050_, _049_, _048_, _047_, _046_, _044_, _043_, _042_, _041_, _040_, _039_, _038_, _037_, _036_, _035_, _033_, _032_, _031_, _030_, _029_, _028_, _027_, _026_, _025_, _024_, _022_, _021_, _020_, _019_, _018_, _017_ } : rq2p_plh0;
   assign _213_ = _214_ ? 31'h00000000 : _211_;
-  assign _215_ = _216_ ? rq2c_last : rq2d_last;
-  assign _217_ = _218_ ? 1'h0 : _215_;
-  assign _219_ = _220_ ? rq2c_valid : rq2d_valid;
-  assign _232_ = _243_ ? (* full_case = 32'd1 *) act_min : _210_;
-  assign _222_ = _223_ ? 1'h0 : _219_;
-  assign _224_ = _225_ ? rq2b_r0 : rq2c_r0;
-  assign _226_ = _227_ ? 5'h00 : _224_;
-  assign _228_ = _229_ ? rq2b_m0 : rq2c_m0;
-  assign _230_ = _231_ ? 31'h00000000 : _228_;
-  assign _233_ = _234_ ? rq2b_last : rq2c_last;
+  assign _216_ = _217_ ? { _016_, _015_, _014_, _013_, _011_, _010_, _009_, _008_, _007_, _006_, _005_, _004_, _003_, _002_, _204_, _203_, _202_, _201_, _200_, _199_, _198_, _197_, _196_, _195_, _193_, _192_, _191_, _190_, _189_, _188_, _187_, _186_, _185_, _184_ } : rq2p_pll0;
+  assign _218_ = _219_ ? 34'h000000000 : _216_;
+  assign _220_ = _221_ ? rq2c_r0 : rq2d_r0;
+  assign _222_ = _223_ ? 5'h00 : _220_;
+  assign _224_ = _225_ ? rq2c_m0 : rq2d_m0;
+  assign _237_ = _248_ ? (* full_case = 32'd1 *) act_min : _215_;
+  assign _227_ = _228_ ? 31'h00000000 : _224_;
+  assign _229_ = _230_ ? rq2c_last : rq2d_last;
+  assign _231_ = _232_ ? 1'h0 : _229_;
+  assign _233_ = _234_ ? rq2c_valid : rq2d_valid;
   assign _235_ = _236_ ? 1'h0 : _233_;
-  assign _237_ = _238_ ? rq2b_valid : rq2c_valid;
-  assign _239_ = _240_ ? 1'h0 : _237_;
-  assign _241_ = _242_ ? rq2a_r0 : rq2b_r0;
-  assign _254_ = _265_ ? _232_ : o_data;
-  assign _244_ = _245_ ? 5'h00 : _241_;
-  assign _246_ = _247_ ? rq2a_m0 : rq2b_m0;
-  assign _248_ = _249_ ? 31'h00000000 : _246_;
-  assign _250_ = _251_ ? rq2a_last : rq2b_last;
-  assign _252_ = _253_ ? 1'h0 : _250_;
-  assign _255_ = _256_ ? rq2a_valid : rq2b_valid;
-  assign _257_ = _258_ ? 1'h0 : _255_;
-  assign _259_ = _260_ ? _189_[31:0] : rq2a_a0;
-  assign _261_ = _262_ ? 32'd0 : _259_;
-  assign _263_ = _264_ ? rq1_r0 : rq2a_r0;
-  assign _276_ = _287_ ? 8'h00 : _254_;
-  assign _266_ = _267_ ? 5'h00 : _263_;
-  assign _268_ = _269_ ? rq1_m0 : rq2a_m0;
-  assign _270_ = _271_ ? 31'h00000000 : _268_;
-  assign _272_ = _273_ ? rq1_last : rq2a_last;
-  assign _274_ = _275_ ? 1'h0 : _272_;
-  assign _277_ = _278_ ? rq1_valid : rq2a_valid;
-  assign _279_ = _280_ ? 1'h0 : _277_;
-  assign _281_ = _282_ ? _178_[31:0] : rq1_s0;
-  assign _283_ = _284_ ? 32'd0 : _281_;
-  assign _285_ = _286_ ? _167_[4:0] : rq1_r0;
-  assign _298_ = _309_ ? y_0 : rq3_y0;
-  assign _288_ = _289_ ? 5'h00 : _285_;
-  assign _290_ = _291_ ? _134_[4:0] : rq1_l0;
-  assign _292_ = _293_ ? 5'h00 : _290_;
-  assign _294_ = _295_ ? rq0_m0 : rq1_m0;
-  assign _296_ = _297_ ? 31'h00000000 : _294_;
-  assign _299_ = _300_ ? rq0_last : rq1_last;
-  assign _301_ = _302_ ? 1'h0 : _299_;
-  assign _303_ = _304_ ? rq0_valid : rq1_valid;
-  assign _305_ = _306_ ? 1'h0 : _303_;
-  assign _307_ = _308_ ? i_bias : rq0_b0;
-  assign _321_ = _332_ ? 34'h000000000 : _298_;
-  assign _311_ = _312_ ? 32'd0 : _307_;
-  assign _313_ = _314_ ? i_acc : rq0_acc0;
-  assign _315_ = _316_ ? 26'h0000000 : _313_;
-  assign _317_ = _318_ ? i_shift : rq0_e0;
-  assign _319_ = _320_ ? 6'h00 : _317_;
-  assign _322_ = _323_ ? i_multiplier : rq0_m0;
-  assign _324_ = _325_ ? 31'h00000000 : _322_;
-  assign _326_ = _327_ ? i_last : rq0_last;
-  assign _328_ = _329_ ? 1'h0 : _326_;
-  assign _330_ = _331_ ? i_valid : rq0_valid;
-  assign _335_ = _336_ ? rq3a_last : rq3_last;
-  assign _333_ = _334_ ? 1'h0 : _330_;
-  assign _337_ = _338_ ? 1'h0 : _335_;
-  assign _339_ = _340_ ? rq3a_valid : rq3_valid;
-  assign _341_ = _342_ ? 1'h0 : _339_;
-  assign _354_ = _365_ ? 1'h0 : _310_;
-  assign _344_ = _345_ ? _112_[33:0] : rq3a_u0;
-  assign _346_ = _347_ ? 34'h000000000 : _344_;
-  assign _348_ = _349_ ? rq2_r0 : rq3a_r0;
-  assign _350_ = _351_ ? 5'h00 : _348_;
-  assign _352_ = _353_ ? rq2_last : rq3a_last;
-  assign _355_ = _356_ ? 1'h0 : _352_;
-  assign _357_ = _358_ ? rq2_valid : rq3a_valid;
+  assign _238_ = _239_ ? rq2b_r0 : rq2c_r0;
+  assign _240_ = _241_ ? 5'h00 : _238_;
+  assign _242_ = _243_ ? rq2b_m0 : rq2c_m0;
+  assign _244_ = _245_ ? 31'h00000000 : _242_;
+  assign _246_ = _247_ ? rq2b_last : rq2c_last;
+  assign _259_ = _270_ ? _237_ : o_data;
+  assign _249_ = _250_ ? 1'h0 : _246_;
+  assign _251_ = _252_ ? rq2b_valid : rq2c_valid;
+  assign _253_ = _254_ ? 1'h0 : _251_;
+  assign _255_ = _256_ ? rq2a_r0 : rq2b_r0;
+  assign _257_ = _258_ ? 5'h00 : _255_;
+  assign _260_ = _261_ ? rq2a_m0 : rq2b_m0;
+  assign _262_ = _263_ ? 31'h00000000 : _260_;
+  assign _264_ = _265_ ? rq2a_last : rq2b_last;
+  assign _266_ = _267_ ? 1'h0 : _264_;
+  assign _268_ = _269_ ? rq2a_valid : rq2b_valid;
+  assign _281_ = _292_ ? 8'h00 : _259_;
+  assign _271_ = _272_ ? 1'h0 : _268_;
+  assign _273_ = _274_ ? _012_[31:0] : rq2a_a0;
+  assign _275_ = _276_ ? 32'd0 : _273_;
+  assign _277_ = _278_ ? rq1_r0 : rq2a_r0;
+  assign _279_ = _280_ ? 5'h00 : _277_;
+  assign _282_ = _283_ ? rq1_m0 : rq2a_m0;
+  assign _284_ = _285_ ? 31'h00000000 : _282_;
+  assign _286_ = _287_ ? rq1_last : rq2a_last;
+  assign _288_ = _289_ ? 1'h0 : _286_;
+  assign _290_ = _291_ ? rq1_valid : rq2a_valid;
+  assign _303_ = _314_ ? { _111_[8], _111_ } : hi_z;
+  assign _293_ = _294_ ? 1'h0 : _290_;
+  assign _295_ = _296_ ? _001_[31:0] : rq1_s0;
+  assign _297_ = _298_ ? 32'd0 : _295_;
+  assign _299_ = _300_ ? _194_[4:0] : rq1_r0;
+  assign _301_ = _302_ ? 5'h00 : _299_;
+  assign _304_ = _305_ ? _161_[4:0] : rq1_l0;
+  assign _306_ = _307_ ? 5'h00 : _304_;
+  assign _308_ = _309_ ? rq0_m0 : rq1_m0;
+  assign _310_ = _311_ ? 31'h00000000 : _308_;
+  assign _312_ = _313_ ? rq0_last : rq1_last;
+  assign _326_ = _337_ ? 10'h000 : _303_;
+  assign _316_ = _317_ ? 1'h0 : _312_;
+  assign _318_ = _319_ ? rq0_valid : rq1_valid;
+  assign _320_ = _321_ ? 1'h0 : _318_;
+  assign _322_ = _323_ ? i_bias : rq0_b0;
+  assign _324_ = _325_ ? 32'd0 : _322_;
+  assign _327_ = _328_ ? i_acc : rq0_acc0;
+  assign _329_ = _330_ ? 26'h0000000 : _327_;
+  assign _331_ = _332_ ? i_shift : rq0_e0;
+  assign _333_ = _334_ ? 6'h00 : _331_;
+  assign _335_ = _336_ ? i_multiplier : rq0_m0;
+  assign _348_ = _349_ ? { _000_[8], _000_ } : lo_z;
+  assign _338_ = _339_ ? 31'h00000000 : _335_;
+  assign _340_ = _341_ ? i_last : rq0_last;
+  assign _342_ = _343_ ? 1'h0 : _340_;
+  assign _344_ = _345_ ? i_valid : rq0_valid;
+  assign _346_ = _347_ ? 1'h0 : _344_;
+  assign _350_ = _351_ ? 10'h000 : _348_;
+  assign _352_ = _353_ ? y_0 : rq3_y0;
+  assign _354_ = _355_ ? 34'h000000000 : _352_;
+  assign _367_ = _378_ ? 1'h0 : _315_;
+  assign _357_ = _358_ ? rq3a_last : rq3_last;
   assign _359_ = _360_ ? 1'h0 : _357_;
-  assign _361_ = _362_ ? _056_[31:0] : rq2_hf0;
-  assign _363_ = _364_ ? 32'd0 : _361_;
-  assign _376_ = _387_ ? rq3_valid : o_valid;
-  assign _366_ = _367_ ? _034_[32:0] : rq2_h0;
-  assign _368_ = _369_ ? 33'h000000000 : _366_;
-  assign _370_ = _371_ ? rq2m_r0 : rq2_r0;
+  assign _361_ = _362_ ? rq3a_valid : rq3_valid;
+  assign _363_ = _364_ ? 1'h0 : _361_;
+  assign _365_ = _366_ ? _120_[33:0] : rq3a_u0;
+  assign _368_ = _369_ ? 34'h000000000 : _365_;
+  assign _370_ = _371_ ? rq2_r0 : rq3a_r0;
   assign _372_ = _373_ ? 5'h00 : _370_;
-  assign _374_ = _375_ ? rq2m_last : rq2_last;
-  assign _377_ = _378_ ? 1'h0 : _374_;
-  assign _379_ = _380_ ? rq2m_valid : rq2_valid;
+  assign _374_ = _375_ ? rq2_last : rq3a_last;
+  assign _376_ = _377_ ? 1'h0 : _374_;
+  assign _389_ = _400_ ? rq3_valid : o_valid;
+  assign _379_ = _380_ ? rq2_valid : rq3a_valid;
   assign _381_ = _382_ ? 1'h0 : _379_;
-  assign _383_ = _384_ ? mid_0 : rq2m_mi0;
-  assign _385_ = _386_ ? 34'h000000000 : _383_;
-  assign _398_ = _409_ ? 1'h0 : _376_;
-  assign _388_ = _389_ ? { rq2p_phh0, rq2p_pll0 } : rq2m_o0;
-  assign _390_ = _391_ ? 63'h0000000000000000 : _388_;
-  assign _392_ = _393_ ? rq2d_r0 : rq2m_r0;
+  assign _383_ = _384_ ? _078_[31:0] : rq2_hf0;
+  assign _385_ = _386_ ? 32'd0 : _383_;
+  assign _387_ = _388_ ? _056_[32:0] : rq2_h0;
+  assign _390_ = _391_ ? 33'h000000000 : _387_;
+  assign _392_ = _393_ ? rq2m_r0 : rq2_r0;
   assign _394_ = _395_ ? 5'h00 : _392_;
-  assign _396_ = _397_ ? rq2d_m0 : rq2m_m0;
-  assign _399_ = _400_ ? 31'h00000000 : _396_;
-  assign _401_ = _402_ ? rq2d_last : rq2m_last;
+  assign _396_ = _397_ ? rq2m_last : rq2_last;
+  assign _398_ = _399_ ? 1'h0 : _396_;
+  assign _411_ = _422_ ? 1'h0 : _389_;
+  assign _401_ = _402_ ? rq2m_valid : rq2_valid;
   assign _403_ = _404_ ? 1'h0 : _401_;
-  assign _405_ = _406_ ? rq2d_valid : rq2m_valid;
-  assign _407_ = _408_ ? 1'h0 : _405_;
-  assign _410_ = _411_ ? { _113_, _110_, _109_, _108_, _107_, _106_, _105_, _104_, _103_, _102_, _101_, _099_, _098_, _097_, _096_, _095_, _094_, _093_, _092_, _091_, _090_, _088_, _087_, _086_, _085_, _084_, _083_, _082_, _081_ } : rq2p_phh0;
-  assign _412_ = _413_ ? 29'h00000000 : _410_;
-  assign _414_ = _415_ ? { _080_, _079_, _077_, _076_, _075_, _074_, _073_, _072_, _071_, _070_, _069_, _068_, _066_, _065_, _064_, _063_, _062_, _061_, _060_, _059_, _058_, _057_, _055_, _054_, _053_, _052_, _051_, _050_, _049_, _048_, _047_, _046_ } : rq2p_phl0;
-  assign _416_ = _417_ ? 32'd0 : _414_;
-  assign _418_ = _419_ ? { _044_, _043_, _042_, _041_, _040_, _039_, _038_, _037_, _036_, _035_, _033_, _032_, _031_, _030_, _029_, _028_, _027_, _026_, _025_, _024_, _022_, _021_, _020_, _019_, _018_, _017_, _016_, _015_, _014_, _013_, _011_ } : rq2p_plh0;
+  assign _405_ = _406_ ? mid_0 : rq2m_mi0;
+  assign _407_ = _408_ ? 34'h000000000 : _405_;
+  assign _409_ = _410_ ? { rq2p_phh0, rq2p_pll0 } : rq2m_o0;
+  assign _412_ = _413_ ? 63'h0000000000000000 : _409_;
+  assign _414_ = _415_ ? rq2d_r0 : rq2m_r0;
+  assign _416_ = _417_ ? 5'h00 : _414_;
+  assign _418_ = _419_ ? rq2d_m0 : rq2m_m0;
+  assign _420_ = _421_ ? 31'h00000000 : _418_;
+  assign _423_ = _424_ ? rq2d_last : rq2m_last;
+  assign _425_ = _426_ ? 1'h0 : _423_;
+  assign _427_ = _428_ ? rq2d_valid : rq2m_valid;
+  assign _429_ = _430_ ? 1'h0 : _427_;
+  assign _431_ = _432_ ? { _118_, _117_, _116_, _115_, _114_, _113_, _110_, _109_, _108_, _107_, _106_, _105_, _104_, _103_, _102_, _101_, _099_, _098_, _097_, _096_, _095_, _094_, _093_, _092_, _091_, _090_, _088_, _087_, _086_ } : rq2p_phh0;
   \hwq_requant.phh_0  phh_0 (
     .a(rq2a_a0[31:17]),
     .b(rq2a_m0[30:17]),
     .clk(clk),
     .en(en),
-    .\port$36$0 (_081_),
-    .\port$36$1 (_082_),
-    .\port$36$10 (_092_),
-    .\port$36$11 (_093_),
-    .\port$36$12 (_094_),
-    .\port$36$13 (_095_),
-    .\port$36$14 (_096_),
-    .\port$36$15 (_097_),
-    .\port$36$16 (_098_),
-    .\port$36$17 (_099_),
-    .\port$36$18 (_101_),
-    .\port$36$19 (_102_),
-    .\port$36$2 (_083_),
-    .\port$36$20 (_103_),
-    .\port$36$21 (_104_),
-    .\port$36$22 (_105_),
-    .\port$36$23 (_106_),
-    .\port$36$24 (_107_),
-    .\port$36$25 (_108_),
-    .\port$36$26 (_109_),
-    .\port$36$27 (_110_),
-    .\port$36$28 (_113_),
-    .\port$36$3 (_084_),
-    .\port$36$4 (_085_),
-    .\port$36$5 (_086_),
-    .\port$36$6 (_087_),
-    .\port$36$7 (_088_),
-    .\port$36$8 (_090_),
-    .\port$36$9 (_091_),
+    .\port$40$0 (_086_),
+    .\port$40$1 (_087_),
+    .\port$40$10 (_097_),
+    .\port$40$11 (_098_),
+    .\port$40$12 (_099_),
+    .\port$40$13 (_101_),
+    .\port$40$14 (_102_),
+    .\port$40$15 (_103_),
+    .\port$40$16 (_104_),
+    .\port$40$17 (_105_),
+    .\port$40$18 (_106_),
+    .\port$40$19 (_107_),
+    .\port$40$2 (_088_),
+    .\port$40$20 (_108_),
+    .\port$40$21 (_109_),
+    .\port$40$22 (_110_),
+    .\port$40$23 (_113_),
+    .\port$40$24 (_114_),
+    .\port$40$25 (_115_),
+    .\port$40$26 (_116_),
+    .\port$40$27 (_117_),
+    .\port$40$28 (_118_),
+    .\port$40$3 (_090_),
+    .\port$40$4 (_091_),
+    .\port$40$5 (_092_),
+    .\port$40$6 (_093_),
+    .\port$40$7 (_094_),
+    .\port$40$8 (_095_),
+    .\port$40$9 (_096_),
     .rst(rst)
   );
   \hwq_requant.phl_0  phl_0 (
@@ -815,38 +840,38 @@ module hwq_requant(i_valid, i_last, i_acc, i_bias, i_multiplier, i_shift, zero_p
     .b(rq2a_m0[16:0]),
     .clk(clk),
     .en(en),
-    .\port$35$0 (_046_),
-    .\port$35$1 (_047_),
-    .\port$35$10 (_057_),
-    .\port$35$11 (_058_),
-    .\port$35$12 (_059_),
-    .\port$35$13 (_060_),
-    .\port$35$14 (_061_),
-    .\port$35$15 (_062_),
-    .\port$35$16 (_063_),
-    .\port$35$17 (_064_),
-    .\port$35$18 (_065_),
-    .\port$35$19 (_066_),
-    .\port$35$2 (_048_),
-    .\port$35$20 (_068_),
-    .\port$35$21 (_069_),
-    .\port$35$22 (_070_),
-    .\port$35$23 (_071_),
-    .\port$35$24 (_072_),
-    .\port$35$25 (_073_),
-    .\port$35$26 (_074_),
-    .\port$35$27 (_075_),
-    .\port$35$28 (_076_),
-    .\port$35$29 (_077_),
-    .\port$35$3 (_049_),
-    .\port$35$30 (_079_),
-    .\port$35$31 (_080_),
-    .\port$35$4 (_050_),
-    .\port$35$5 (_051_),
-    .\port$35$6 (_052_),
-    .\port$35$7 (_053_),
-    .\port$35$8 (_054_),
-    .\port$35$9 (_055_),
+    .\port$39$0 (_051_),
+    .\port$39$1 (_052_),
+    .\port$39$10 (_062_),
+    .\port$39$11 (_063_),
+    .\port$39$12 (_064_),
+    .\port$39$13 (_065_),
+    .\port$39$14 (_066_),
+    .\port$39$15 (_068_),
+    .\port$39$16 (_069_),
+    .\port$39$17 (_070_),
+    .\port$39$18 (_071_),
+    .\port$39$19 (_072_),
+    .\port$39$2 (_053_),
+    .\port$39$20 (_073_),
+    .\port$39$21 (_074_),
+    .\port$39$22 (_075_),
+    .\port$39$23 (_076_),
+    .\port$39$24 (_077_),
+    .\port$39$25 (_079_),
+    .\port$39$26 (_080_),
+    .\port$39$27 (_081_),
+    .\port$39$28 (_082_),
+    .\port$39$29 (_083_),
+    .\port$39$3 (_054_),
+    .\port$39$30 (_084_),
+    .\port$39$31 (_085_),
+    .\port$39$4 (_055_),
+    .\port$39$5 (_057_),
+    .\port$39$6 (_058_),
+    .\port$39$7 (_059_),
+    .\port$39$8 (_060_),
+    .\port$39$9 (_061_),
     .rst(rst)
   );
   \hwq_requant.plh_0  plh_0 (
@@ -854,37 +879,37 @@ module hwq_requant(i_valid, i_last, i_acc, i_bias, i_multiplier, i_shift, zero_p
     .b(rq2a_m0[30:17]),
     .clk(clk),
     .en(en),
-    .\port$34$0 (_011_),
-    .\port$34$1 (_013_),
-    .\port$34$10 (_022_),
-    .\port$34$11 (_024_),
-    .\port$34$12 (_025_),
-    .\port$34$13 (_026_),
-    .\port$34$14 (_027_),
-    .\port$34$15 (_028_),
-    .\port$34$16 (_029_),
-    .\port$34$17 (_030_),
-    .\port$34$18 (_031_),
-    .\port$34$19 (_032_),
-    .\port$34$2 (_014_),
-    .\port$34$20 (_033_),
-    .\port$34$21 (_035_),
-    .\port$34$22 (_036_),
-    .\port$34$23 (_037_),
-    .\port$34$24 (_038_),
-    .\port$34$25 (_039_),
-    .\port$34$26 (_040_),
-    .\port$34$27 (_041_),
-    .\port$34$28 (_042_),
-    .\port$34$29 (_043_),
-    .\port$34$3 (_015_),
-    .\port$34$30 (_044_),
-    .\port$34$4 (_016_),
-    .\port$34$5 (_017_),
-    .\port$34$6 (_018_),
-    .\port$34$7 (_019_),
-    .\port$34$8 (_020_),
-    .\port$34$9 (_021_),
+    .\port$38$0 (_017_),
+    .\port$38$1 (_018_),
+    .\port$38$10 (_028_),
+    .\port$38$11 (_029_),
+    .\port$38$12 (_030_),
+    .\port$38$13 (_031_),
+    .\port$38$14 (_032_),
+    .\port$38$15 (_033_),
+    .\port$38$16 (_035_),
+    .\port$38$17 (_036_),
+    .\port$38$18 (_037_),
+    .\port$38$19 (_038_),
+    .\port$38$2 (_019_),
+    .\port$38$20 (_039_),
+    .\port$38$21 (_040_),
+    .\port$38$22 (_041_),
+    .\port$38$23 (_042_),
+    .\port$38$24 (_043_),
+    .\port$38$25 (_044_),
+    .\port$38$26 (_046_),
+    .\port$38$27 (_047_),
+    .\port$38$28 (_048_),
+    .\port$38$29 (_049_),
+    .\port$38$3 (_020_),
+    .\port$38$30 (_050_),
+    .\port$38$4 (_021_),
+    .\port$38$5 (_022_),
+    .\port$38$6 (_024_),
+    .\port$38$7 (_025_),
+    .\port$38$8 (_026_),
+    .\port$38$9 (_027_),
     .rst(rst)
   );
   \hwq_requant.pll_0  pll_0 (
@@ -892,243 +917,250 @@ module hwq_requant(i_valid, i_last, i_acc, i_bias, i_multiplier, i_shift, zero_p
     .b(rq2a_m0[16:0]),
     .clk(clk),
     .en(en),
-    .\port$33$0 (_173_),
-    .\port$33$1 (_174_),
-    .\port$33$10 (_184_),
-    .\port$33$11 (_185_),
-    .\port$33$12 (_186_),
-    .\port$33$13 (_187_),
-    .\port$33$14 (_188_),
-    .\port$33$15 (_190_),
-    .\port$33$16 (_191_),
-    .\port$33$17 (_192_),
-    .\port$33$18 (_193_),
-    .\port$33$19 (_194_),
-    .\port$33$2 (_175_),
-    .\port$33$20 (_195_),
-    .\port$33$21 (_196_),
-    .\port$33$22 (_197_),
-    .\port$33$23 (_198_),
-    .\port$33$24 (_199_),
-    .\port$33$25 (_002_),
-    .\port$33$26 (_003_),
-    .\port$33$27 (_004_),
-    .\port$33$28 (_005_),
-    .\port$33$29 (_006_),
-    .\port$33$3 (_176_),
-    .\port$33$30 (_007_),
-    .\port$33$31 (_008_),
-    .\port$33$32 (_009_),
-    .\port$33$33 (_010_),
-    .\port$33$4 (_177_),
-    .\port$33$5 (_179_),
-    .\port$33$6 (_180_),
-    .\port$33$7 (_181_),
-    .\port$33$8 (_182_),
-    .\port$33$9 (_183_),
+    .\port$37$0 (_184_),
+    .\port$37$1 (_185_),
+    .\port$37$10 (_195_),
+    .\port$37$11 (_196_),
+    .\port$37$12 (_197_),
+    .\port$37$13 (_198_),
+    .\port$37$14 (_199_),
+    .\port$37$15 (_200_),
+    .\port$37$16 (_201_),
+    .\port$37$17 (_202_),
+    .\port$37$18 (_203_),
+    .\port$37$19 (_204_),
+    .\port$37$2 (_186_),
+    .\port$37$20 (_002_),
+    .\port$37$21 (_003_),
+    .\port$37$22 (_004_),
+    .\port$37$23 (_005_),
+    .\port$37$24 (_006_),
+    .\port$37$25 (_007_),
+    .\port$37$26 (_008_),
+    .\port$37$27 (_009_),
+    .\port$37$28 (_010_),
+    .\port$37$29 (_011_),
+    .\port$37$3 (_187_),
+    .\port$37$30 (_013_),
+    .\port$37$31 (_014_),
+    .\port$37$32 (_015_),
+    .\port$37$33 (_016_),
+    .\port$37$4 (_188_),
+    .\port$37$5 (_189_),
+    .\port$37$6 (_190_),
+    .\port$37$7 (_191_),
+    .\port$37$8 (_192_),
+    .\port$37$9 (_193_),
     .rst(rst)
   );
-  assign left_0 = _134_[4:0];
-  assign r_0 = _167_[4:0];
-  assign s_0 = _178_[31:0];
-  assign a_0 = _189_[31:0];
-  assign p = { _010_, _009_, _008_, _007_, _006_, _005_, _004_, _003_, _002_, _199_, _198_, _197_, _196_, _195_, _194_, _193_, _192_, _191_, _190_, _188_, _187_, _186_, _185_, _184_, _183_, _182_, _181_, _180_, _179_, _177_, _176_, _175_, _174_, _173_ };
-  assign \p$51  = { _044_, _043_, _042_, _041_, _040_, _039_, _038_, _037_, _036_, _035_, _033_, _032_, _031_, _030_, _029_, _028_, _027_, _026_, _025_, _024_, _022_, _021_, _020_, _019_, _018_, _017_, _016_, _015_, _014_, _013_, _011_ };
-  assign \p$53  = { _080_, _079_, _077_, _076_, _075_, _074_, _073_, _072_, _071_, _070_, _069_, _068_, _066_, _065_, _064_, _063_, _062_, _061_, _060_, _059_, _058_, _057_, _055_, _054_, _053_, _052_, _051_, _050_, _049_, _048_, _047_, _046_ };
-  assign \p$55  = { _113_, _110_, _109_, _108_, _107_, _106_, _105_, _104_, _103_, _102_, _101_, _099_, _098_, _097_, _096_, _095_, _094_, _093_, _092_, _091_, _090_, _088_, _087_, _086_, _085_, _084_, _083_, _082_, _081_ };
+  assign left_0 = _161_[4:0];
+  assign r_0 = _194_[4:0];
+  assign s_0 = _001_[31:0];
+  assign a_0 = _012_[31:0];
+  assign p = { _016_, _015_, _014_, _013_, _011_, _010_, _009_, _008_, _007_, _006_, _005_, _004_, _003_, _002_, _204_, _203_, _202_, _201_, _200_, _199_, _198_, _197_, _196_, _195_, _193_, _192_, _191_, _190_, _189_, _188_, _187_, _186_, _185_, _184_ };
+  assign \p$51  = { _050_, _049_, _048_, _047_, _046_, _044_, _043_, _042_, _041_, _040_, _039_, _038_, _037_, _036_, _035_, _033_, _032_, _031_, _030_, _029_, _028_, _027_, _026_, _025_, _024_, _022_, _021_, _020_, _019_, _018_, _017_ };
+  assign \p$53  = { _085_, _084_, _083_, _082_, _081_, _080_, _079_, _077_, _076_, _075_, _074_, _073_, _072_, _071_, _070_, _069_, _068_, _066_, _065_, _064_, _063_, _062_, _061_, _060_, _059_, _058_, _057_, _055_, _054_, _053_, _052_, _051_ };
+  assign \p$55  = { _118_, _117_, _116_, _115_, _114_, _113_, _110_, _109_, _108_, _107_, _106_, _105_, _104_, _103_, _102_, _101_, _099_, _098_, _097_, _096_, _095_, _094_, _093_, _092_, _091_, _090_, _088_, _087_, _086_ };
   assign outer_0 = { rq2p_phh0, rq2p_pll0 };
-  assign h_0 = _034_[32:0];
-  assign half_0 = _056_[31:0];
-  assign u_0 = _112_[33:0];
-  assign \en$81  = en;
+  assign h_0 = _056_[32:0];
+  assign half_0 = _078_[31:0];
+  assign u_0 = _120_[33:0];
+  assign t_0 = _121_[7:0];
+  assign \en$83  = en;
   assign a = rq2a_a0[16:0];
   assign b = rq2a_m0[16:0];
-  assign \en$84  = en;
-  assign \a$85  = rq2a_a0[16:0];
-  assign \b$86  = rq2a_m0[30:17];
-  assign \en$87  = en;
-  assign \a$88  = rq2a_a0[31:17];
-  assign \b$89  = rq2a_m0[16:0];
-  assign \en$90  = en;
-  assign \a$91  = rq2a_a0[31:17];
-  assign \b$92  = rq2a_m0[30:17];
+  assign \en$86  = en;
+  assign \a$87  = rq2a_a0[16:0];
+  assign \b$88  = rq2a_m0[30:17];
+  assign \en$89  = en;
+  assign \a$90  = rq2a_a0[31:17];
+  assign \b$91  = rq2a_m0[16:0];
+  assign \en$92  = en;
+  assign \a$93  = rq2a_a0[31:17];
+  assign \b$94  = rq2a_m0[30:17];
   assign \i_acc[0]  = i_acc;
   assign \i_bias[0]  = i_bias;
   assign \i_multiplier[0]  = i_multiplier;
   assign \i_shift[0]  = i_shift;
   assign \o_data[0]  = o_data;
-  assign _343_ = en;
-  assign _365_ = rst;
-  assign _172_ = _354_;
-  assign _387_ = en;
-  assign _409_ = rst;
-  assign _171_ = _398_;
-  assign _221_ = _111_;
-  assign _243_ = _000_;
-  assign _265_ = en;
-  assign _287_ = rst;
-  assign _170_ = _276_;
-  assign _309_ = en;
-  assign _332_ = rst;
-  assign _169_ = _321_;
-  assign _336_ = en;
-  assign _338_ = rst;
-  assign _168_ = _337_;
-  assign _340_ = en;
-  assign _342_ = rst;
-  assign _166_ = _341_;
-  assign _345_ = en;
-  assign _347_ = rst;
-  assign _165_ = _346_;
+  assign _356_ = en;
+  assign _378_ = rst;
+  assign _182_ = _367_;
+  assign _400_ = en;
+  assign _422_ = rst;
+  assign _181_ = _411_;
+  assign _226_ = _139_;
+  assign _248_ = _128_;
+  assign _270_ = en;
+  assign _292_ = rst;
+  assign _180_ = _281_;
+  assign _314_ = en;
+  assign _337_ = rst;
+  assign _179_ = _326_;
   assign _349_ = en;
   assign _351_ = rst;
-  assign _164_ = _350_;
+  assign _178_ = _350_;
   assign _353_ = en;
-  assign _356_ = rst;
-  assign _163_ = _355_;
+  assign _355_ = rst;
+  assign _177_ = _354_;
   assign _358_ = en;
   assign _360_ = rst;
-  assign _162_ = _359_;
+  assign _176_ = _359_;
   assign _362_ = en;
   assign _364_ = rst;
-  assign _161_ = _363_;
-  assign _367_ = en;
+  assign _175_ = _363_;
+  assign _366_ = en;
   assign _369_ = rst;
-  assign _160_ = _368_;
+  assign _174_ = _368_;
   assign _371_ = en;
   assign _373_ = rst;
-  assign _159_ = _372_;
+  assign _173_ = _372_;
   assign _375_ = en;
-  assign _378_ = rst;
-  assign _158_ = _377_;
+  assign _377_ = rst;
+  assign _171_ = _376_;
   assign _380_ = en;
   assign _382_ = rst;
-  assign _157_ = _381_;
+  assign _170_ = _381_;
   assign _384_ = en;
   assign _386_ = rst;
-  assign _155_ = _385_;
-  assign _389_ = en;
+  assign _169_ = _385_;
+  assign _388_ = en;
   assign _391_ = rst;
-  assign _154_ = _390_;
+  assign _168_ = _390_;
   assign _393_ = en;
   assign _395_ = rst;
-  assign _153_ = _394_;
+  assign _167_ = _394_;
   assign _397_ = en;
-  assign _400_ = rst;
-  assign _152_ = _399_;
+  assign _399_ = rst;
+  assign _166_ = _398_;
   assign _402_ = en;
   assign _404_ = rst;
-  assign _151_ = _403_;
+  assign _165_ = _403_;
   assign _406_ = en;
   assign _408_ = rst;
-  assign _150_ = _407_;
-  assign _411_ = en;
+  assign _164_ = _407_;
+  assign _410_ = en;
   assign _413_ = rst;
-  assign _149_ = _412_;
+  assign _163_ = _412_;
   assign _415_ = en;
   assign _417_ = rst;
-  assign _148_ = _416_;
+  assign _162_ = _416_;
   assign _419_ = en;
-  assign _201_ = rst;
-  assign _147_ = _200_;
-  assign _203_ = en;
-  assign _205_ = rst;
-  assign _146_ = _204_;
-  assign _207_ = en;
-  assign _209_ = rst;
-  assign _144_ = _208_;
+  assign _421_ = rst;
+  assign _160_ = _420_;
+  assign _424_ = en;
+  assign _426_ = rst;
+  assign _159_ = _425_;
+  assign _428_ = en;
+  assign _430_ = rst;
+  assign _158_ = _429_;
+  assign _432_ = en;
+  assign _206_ = rst;
+  assign _157_ = _205_;
+  assign _208_ = en;
+  assign _210_ = rst;
+  assign _156_ = _209_;
   assign _212_ = en;
   assign _214_ = rst;
-  assign _143_ = _213_;
-  assign _216_ = en;
-  assign _218_ = rst;
-  assign _142_ = _217_;
-  assign _220_ = en;
+  assign _155_ = _213_;
+  assign _217_ = en;
+  assign _219_ = rst;
+  assign _154_ = _218_;
+  assign _221_ = en;
   assign _223_ = rst;
-  assign _141_ = _222_;
+  assign _153_ = _222_;
   assign _225_ = en;
-  assign _227_ = rst;
-  assign _140_ = _226_;
-  assign _229_ = en;
-  assign _231_ = rst;
-  assign _139_ = _230_;
+  assign _228_ = rst;
+  assign _152_ = _227_;
+  assign _230_ = en;
+  assign _232_ = rst;
+  assign _151_ = _231_;
   assign _234_ = en;
   assign _236_ = rst;
-  assign _138_ = _235_;
-  assign _238_ = en;
-  assign _240_ = rst;
-  assign _137_ = _239_;
-  assign _242_ = en;
+  assign _149_ = _235_;
+  assign _239_ = en;
+  assign _241_ = rst;
+  assign _148_ = _240_;
+  assign _243_ = en;
   assign _245_ = rst;
-  assign _136_ = _244_;
+  assign _147_ = _244_;
   assign _247_ = en;
-  assign _249_ = rst;
-  assign _135_ = _248_;
-  assign _251_ = en;
-  assign _253_ = rst;
-  assign _133_ = _252_;
+  assign _250_ = rst;
+  assign _146_ = _249_;
+  assign _252_ = en;
+  assign _254_ = rst;
+  assign _145_ = _253_;
   assign _256_ = en;
   assign _258_ = rst;
-  assign _132_ = _257_;
-  assign _260_ = en;
-  assign _262_ = rst;
-  assign _131_ = _261_;
-  assign _264_ = en;
+  assign _144_ = _257_;
+  assign _261_ = en;
+  assign _263_ = rst;
+  assign _143_ = _262_;
+  assign _265_ = en;
   assign _267_ = rst;
-  assign _130_ = _266_;
+  assign _142_ = _266_;
   assign _269_ = en;
-  assign _271_ = rst;
-  assign _129_ = _270_;
-  assign _273_ = en;
-  assign _275_ = rst;
-  assign _128_ = _274_;
+  assign _272_ = rst;
+  assign _141_ = _271_;
+  assign _274_ = en;
+  assign _276_ = rst;
+  assign _140_ = _275_;
   assign _278_ = en;
   assign _280_ = rst;
-  assign _127_ = _279_;
-  assign _282_ = en;
-  assign _284_ = rst;
-  assign _126_ = _283_;
-  assign _286_ = en;
+  assign _138_ = _279_;
+  assign _283_ = en;
+  assign _285_ = rst;
+  assign _137_ = _284_;
+  assign _287_ = en;
   assign _289_ = rst;
-  assign _125_ = _288_;
+  assign _136_ = _288_;
   assign _291_ = en;
-  assign _293_ = rst;
-  assign _124_ = _292_;
-  assign _295_ = en;
-  assign _297_ = rst;
-  assign _122_ = _296_;
+  assign _294_ = rst;
+  assign _135_ = _293_;
+  assign _296_ = en;
+  assign _298_ = rst;
+  assign _134_ = _297_;
   assign _300_ = en;
   assign _302_ = rst;
-  assign _121_ = _301_;
-  assign _304_ = en;
-  assign _306_ = rst;
-  assign _120_ = _305_;
-  assign _308_ = en;
-  assign _312_ = rst;
-  assign _119_ = _311_;
-  assign _314_ = en;
-  assign _316_ = rst;
-  assign _118_ = _315_;
-  assign _318_ = en;
-  assign _320_ = rst;
-  assign _117_ = _319_;
+  assign _133_ = _301_;
+  assign _305_ = en;
+  assign _307_ = rst;
+  assign _132_ = _306_;
+  assign _309_ = en;
+  assign _311_ = rst;
+  assign _131_ = _310_;
+  assign _313_ = en;
+  assign _317_ = rst;
+  assign _130_ = _316_;
+  assign _319_ = en;
+  assign _321_ = rst;
+  assign _129_ = _320_;
   assign _323_ = en;
   assign _325_ = rst;
-  assign _116_ = _324_;
-  assign _327_ = en;
-  assign _329_ = rst;
-  assign _115_ = _328_;
-  assign _331_ = en;
+  assign _127_ = _324_;
+  assign _328_ = en;
+  assign _330_ = rst;
+  assign _126_ = _329_;
+  assign _332_ = en;
   assign _334_ = rst;
-  assign _114_ = _333_;
-  assign _012_ = { rq2m_o0[62], rq2m_o0[62], rq2m_o0[62], rq2m_o0[62], rq2m_o0[62], rq2m_o0[62], rq2m_o0[62], rq2m_o0[62], rq2m_o0[62], rq2m_o0[62], rq2m_o0[62], rq2m_o0[62], rq2m_o0[62], rq2m_o0[62], rq2m_o0[62], rq2m_o0[62], rq2m_o0[62], rq2m_o0[62:17] };
-  assign _034_ = { _023_[63], _023_[63], _023_[63], _023_[63], _023_[63], _023_[63], _023_[63], _023_[63], _023_[63], _023_[63], _023_[63], _023_[63], _023_[63], _023_[63], _023_[63:14] };
-  assign _056_ = { 1'h0, _045_[63:1] };
+  assign _125_ = _333_;
+  assign _336_ = en;
+  assign _339_ = rst;
+  assign _124_ = _338_;
+  assign _341_ = en;
+  assign _343_ = rst;
+  assign _123_ = _342_;
+  assign _345_ = en;
+  assign _347_ = rst;
+  assign _122_ = _346_;
+  assign _034_ = { rq2m_o0[62], rq2m_o0[62], rq2m_o0[62], rq2m_o0[62], rq2m_o0[62], rq2m_o0[62], rq2m_o0[62], rq2m_o0[62], rq2m_o0[62], rq2m_o0[62], rq2m_o0[62], rq2m_o0[62], rq2m_o0[62], rq2m_o0[62], rq2m_o0[62], rq2m_o0[62], rq2m_o0[62], rq2m_o0[62:17] };
+  assign _056_ = { _045_[63], _045_[63], _045_[63], _045_[63], _045_[63], _045_[63], _045_[63], _045_[63], _045_[63], _045_[63], _045_[63], _045_[63], _045_[63], _045_[63], _045_[63:14] };
+  assign _078_ = { 1'h0, _067_[63:1] };
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_requant.phh_0 (clk, rst, \port$36$0 , \port$36$1 , \port$36$2 , \port$36$3 , \port$36$4 , \port$36$5 , \port$36$6 , \port$36$7 , \port$36$8 , \port$36$9 , \port$36$10 , \port$36$11 , \port$36$12 , \port$36$13 , \port$36$14 , \port$36$15 , \port$36$16 , \port$36$17 , \port$36$18 
-, \port$36$19 , \port$36$20 , \port$36$21 , \port$36$22 , \port$36$23 , \port$36$24 , \port$36$25 , \port$36$26 , \port$36$27 , \port$36$28 , b, a, en);
+module \hwq_requant.phh_0 (clk, rst, \port$40$0 , \port$40$1 , \port$40$2 , \port$40$3 , \port$40$4 , \port$40$5 , \port$40$6 , \port$40$7 , \port$40$8 , \port$40$9 , \port$40$10 , \port$40$11 , \port$40$12 , \port$40$13 , \port$40$14 , \port$40$15 , \port$40$16 , \port$40$17 , \port$40$18 
+, \port$40$19 , \port$40$20 , \port$40$21 , \port$40$22 , \port$40$23 , \port$40$24 , \port$40$25 , \port$40$26 , \port$40$27 , \port$40$28 , b, a, en);
   wire _00_;
   wire _01_;
   wire _02_;
@@ -1177,64 +1209,64 @@ module \hwq_requant.phh_0 (clk, rst, \port$36$0 , \port$36$1 , \port$36$2 , \por
   wire en;
   wire [28:0] p;
   wire [35:0] p36;
-  output \port$36$0 ;
-  wire \port$36$0 ;
-  output \port$36$1 ;
-  wire \port$36$1 ;
-  output \port$36$10 ;
-  wire \port$36$10 ;
-  output \port$36$11 ;
-  wire \port$36$11 ;
-  output \port$36$12 ;
-  wire \port$36$12 ;
-  output \port$36$13 ;
-  wire \port$36$13 ;
-  output \port$36$14 ;
-  wire \port$36$14 ;
-  output \port$36$15 ;
-  wire \port$36$15 ;
-  output \port$36$16 ;
-  wire \port$36$16 ;
-  output \port$36$17 ;
-  wire \port$36$17 ;
-  output \port$36$18 ;
-  wire \port$36$18 ;
-  output \port$36$19 ;
-  wire \port$36$19 ;
-  output \port$36$2 ;
-  wire \port$36$2 ;
-  output \port$36$20 ;
-  wire \port$36$20 ;
-  output \port$36$21 ;
-  wire \port$36$21 ;
-  output \port$36$22 ;
-  wire \port$36$22 ;
-  output \port$36$23 ;
-  wire \port$36$23 ;
-  output \port$36$24 ;
-  wire \port$36$24 ;
-  output \port$36$25 ;
-  wire \port$36$25 ;
-  output \port$36$26 ;
-  wire \port$36$26 ;
-  output \port$36$27 ;
-  wire \port$36$27 ;
-  output \port$36$28 ;
-  wire \port$36$28 ;
-  output \port$36$3 ;
-  wire \port$36$3 ;
-  output \port$36$4 ;
-  wire \port$36$4 ;
-  output \port$36$5 ;
-  wire \port$36$5 ;
-  output \port$36$6 ;
-  wire \port$36$6 ;
-  output \port$36$7 ;
-  wire \port$36$7 ;
-  output \port$36$8 ;
-  wire \port$36$8 ;
-  output \port$36$9 ;
-  wire \port$36$9 ;
+  output \port$40$0 ;
+  wire \port$40$0 ;
+  output \port$40$1 ;
+  wire \port$40$1 ;
+  output \port$40$10 ;
+  wire \port$40$10 ;
+  output \port$40$11 ;
+  wire \port$40$11 ;
+  output \port$40$12 ;
+  wire \port$40$12 ;
+  output \port$40$13 ;
+  wire \port$40$13 ;
+  output \port$40$14 ;
+  wire \port$40$14 ;
+  output \port$40$15 ;
+  wire \port$40$15 ;
+  output \port$40$16 ;
+  wire \port$40$16 ;
+  output \port$40$17 ;
+  wire \port$40$17 ;
+  output \port$40$18 ;
+  wire \port$40$18 ;
+  output \port$40$19 ;
+  wire \port$40$19 ;
+  output \port$40$2 ;
+  wire \port$40$2 ;
+  output \port$40$20 ;
+  wire \port$40$20 ;
+  output \port$40$21 ;
+  wire \port$40$21 ;
+  output \port$40$22 ;
+  wire \port$40$22 ;
+  output \port$40$23 ;
+  wire \port$40$23 ;
+  output \port$40$24 ;
+  wire \port$40$24 ;
+  output \port$40$25 ;
+  wire \port$40$25 ;
+  output \port$40$26 ;
+  wire \port$40$26 ;
+  output \port$40$27 ;
+  wire \port$40$27 ;
+  output \port$40$28 ;
+  wire \port$40$28 ;
+  output \port$40$3 ;
+  wire \port$40$3 ;
+  output \port$40$4 ;
+  wire \port$40$4 ;
+  output \port$40$5 ;
+  wire \port$40$5 ;
+  output \port$40$6 ;
+  wire \port$40$6 ;
+  output \port$40$7 ;
+  wire \port$40$7 ;
+  output \port$40$8 ;
+  wire \port$40$8 ;
+  output \port$40$9 ;
+  wire \port$40$9 ;
   input rst;
   wire rst;
   MULT18X18D #(
@@ -1356,40 +1388,40 @@ module \hwq_requant.phh_0 (clk, rst, \port$36$0 , \port$36$1 , \port$36$2 , \por
   assign b18 = { 4'h0, b };
   assign p = { _21_, _20_, _19_, _18_, _17_, _16_, _15_, _14_, _13_, _12_, _10_, _09_, _08_, _07_, _06_, _05_, _04_, _03_, _02_, _01_, _35_, _34_, _33_, _32_, _31_, _30_, _22_, _11_, _00_ };
   assign p36 = { _29_, _28_, _27_, _26_, _25_, _24_, _23_, _21_, _20_, _19_, _18_, _17_, _16_, _15_, _14_, _13_, _12_, _10_, _09_, _08_, _07_, _06_, _05_, _04_, _03_, _02_, _01_, _35_, _34_, _33_, _32_, _31_, _30_, _22_, _11_, _00_ };
-  assign \port$36$0  = _00_;
-  assign \port$36$1  = _11_;
-  assign \port$36$2  = _22_;
-  assign \port$36$3  = _30_;
-  assign \port$36$4  = _31_;
-  assign \port$36$5  = _32_;
-  assign \port$36$6  = _33_;
-  assign \port$36$7  = _34_;
-  assign \port$36$8  = _35_;
-  assign \port$36$9  = _01_;
-  assign \port$36$10  = _02_;
-  assign \port$36$11  = _03_;
-  assign \port$36$12  = _04_;
-  assign \port$36$13  = _05_;
-  assign \port$36$14  = _06_;
-  assign \port$36$15  = _07_;
-  assign \port$36$16  = _08_;
-  assign \port$36$17  = _09_;
-  assign \port$36$18  = _10_;
-  assign \port$36$19  = _12_;
-  assign \port$36$20  = _13_;
-  assign \port$36$21  = _14_;
-  assign \port$36$22  = _15_;
-  assign \port$36$23  = _16_;
-  assign \port$36$24  = _17_;
-  assign \port$36$25  = _18_;
-  assign \port$36$26  = _19_;
-  assign \port$36$27  = _20_;
-  assign \port$36$28  = _21_;
+  assign \port$40$0  = _00_;
+  assign \port$40$1  = _11_;
+  assign \port$40$2  = _22_;
+  assign \port$40$3  = _30_;
+  assign \port$40$4  = _31_;
+  assign \port$40$5  = _32_;
+  assign \port$40$6  = _33_;
+  assign \port$40$7  = _34_;
+  assign \port$40$8  = _35_;
+  assign \port$40$9  = _01_;
+  assign \port$40$10  = _02_;
+  assign \port$40$11  = _03_;
+  assign \port$40$12  = _04_;
+  assign \port$40$13  = _05_;
+  assign \port$40$14  = _06_;
+  assign \port$40$15  = _07_;
+  assign \port$40$16  = _08_;
+  assign \port$40$17  = _09_;
+  assign \port$40$18  = _10_;
+  assign \port$40$19  = _12_;
+  assign \port$40$20  = _13_;
+  assign \port$40$21  = _14_;
+  assign \port$40$22  = _15_;
+  assign \port$40$23  = _16_;
+  assign \port$40$24  = _17_;
+  assign \port$40$25  = _18_;
+  assign \port$40$26  = _19_;
+  assign \port$40$27  = _20_;
+  assign \port$40$28  = _21_;
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_requant.phl_0 (clk, rst, \port$35$0 , \port$35$1 , \port$35$2 , \port$35$3 , \port$35$4 , \port$35$5 , \port$35$6 , \port$35$7 , \port$35$8 , \port$35$9 , \port$35$10 , \port$35$11 , \port$35$12 , \port$35$13 , \port$35$14 , \port$35$15 , \port$35$16 , \port$35$17 , \port$35$18 
-, \port$35$19 , \port$35$20 , \port$35$21 , \port$35$22 , \port$35$23 , \port$35$24 , \port$35$25 , \port$35$26 , \port$35$27 , \port$35$28 , \port$35$29 , \port$35$30 , \port$35$31 , b, a, en);
+module \hwq_requant.phl_0 (clk, rst, \port$39$0 , \port$39$1 , \port$39$2 , \port$39$3 , \port$39$4 , \port$39$5 , \port$39$6 , \port$39$7 , \port$39$8 , \port$39$9 , \port$39$10 , \port$39$11 , \port$39$12 , \port$39$13 , \port$39$14 , \port$39$15 , \port$39$16 , \port$39$17 , \port$39$18 
+, \port$39$19 , \port$39$20 , \port$39$21 , \port$39$22 , \port$39$23 , \port$39$24 , \port$39$25 , \port$39$26 , \port$39$27 , \port$39$28 , \port$39$29 , \port$39$30 , \port$39$31 , b, a, en);
   wire _00_;
   wire _01_;
   wire _02_;
@@ -1438,70 +1470,70 @@ module \hwq_requant.phl_0 (clk, rst, \port$35$0 , \port$35$1 , \port$35$2 , \por
   wire en;
   wire [31:0] p;
   wire [35:0] p36;
-  output \port$35$0 ;
-  wire \port$35$0 ;
-  output \port$35$1 ;
-  wire \port$35$1 ;
-  output \port$35$10 ;
-  wire \port$35$10 ;
-  output \port$35$11 ;
-  wire \port$35$11 ;
-  output \port$35$12 ;
-  wire \port$35$12 ;
-  output \port$35$13 ;
-  wire \port$35$13 ;
-  output \port$35$14 ;
-  wire \port$35$14 ;
-  output \port$35$15 ;
-  wire \port$35$15 ;
-  output \port$35$16 ;
-  wire \port$35$16 ;
-  output \port$35$17 ;
-  wire \port$35$17 ;
-  output \port$35$18 ;
-  wire \port$35$18 ;
-  output \port$35$19 ;
-  wire \port$35$19 ;
-  output \port$35$2 ;
-  wire \port$35$2 ;
-  output \port$35$20 ;
-  wire \port$35$20 ;
-  output \port$35$21 ;
-  wire \port$35$21 ;
-  output \port$35$22 ;
-  wire \port$35$22 ;
-  output \port$35$23 ;
-  wire \port$35$23 ;
-  output \port$35$24 ;
-  wire \port$35$24 ;
-  output \port$35$25 ;
-  wire \port$35$25 ;
-  output \port$35$26 ;
-  wire \port$35$26 ;
-  output \port$35$27 ;
-  wire \port$35$27 ;
-  output \port$35$28 ;
-  wire \port$35$28 ;
-  output \port$35$29 ;
-  wire \port$35$29 ;
-  output \port$35$3 ;
-  wire \port$35$3 ;
-  output \port$35$30 ;
-  wire \port$35$30 ;
-  output \port$35$31 ;
-  wire \port$35$31 ;
-  output \port$35$4 ;
-  wire \port$35$4 ;
-  output \port$35$5 ;
-  wire \port$35$5 ;
-  output \port$35$6 ;
-  wire \port$35$6 ;
-  output \port$35$7 ;
-  wire \port$35$7 ;
-  output \port$35$8 ;
-  wire \port$35$8 ;
-  output \port$35$9 ;
-  wire \port$35$9 ;
+  output \port$39$0 ;
+  wire \port$39$0 ;
+  output \port$39$1 ;
+  wire \port$39$1 ;
+  output \port$39$10 ;
+  wire \port$39$10 ;
+  output \port$39$11 ;
+  wire \port$39$11 ;
+  output \port$39$12 ;
+  wire \port$39$12 ;
+  output \port$39$13 ;
+  wire \port$39$13 ;
+  output \port$39$14 ;
+  wire \port$39$14 ;
+  output \port$39$15 ;
+  wire \port$39$15 ;
+  output \port$39$16 ;
+  wire \port$39$16 ;
+  output \port$39$17 ;
+  wire \port$39$17 ;
+  output \port$39$18 ;
+  wire \port$39$18 ;
+  output \port$39$19 ;
+  wire \port$39$19 ;
+  output \port$39$2 ;
+  wire \port$39$2 ;
+  output \port$39$20 ;
+  wire \port$39$20 ;
+  output \port$39$21 ;
+  wire \port$39$21 ;
+  output \port$39$22 ;
+  wire \port$39$22 ;
+  output \port$39$23 ;
+  wire \port$39$23 ;
+  output \port$39$24 ;
+  wire \port$39$24 ;
+  output \port$39$25 ;
+  wire \port$39$25 ;
+  output \port$39$26 ;
+  wire \port$39$26 ;
+  output \port$39$27 ;
+  wire \port$39$27 ;
+  output \port$39$28 ;
+  wire \port$39$28 ;
+  output \port$39$29 ;
+  wire \port$39$29 ;
+  output \port$39$3 ;
+  wire \port$39$3 ;
+  output \port$39$30 ;
+  wire \port$39$30 ;
+  output \port$39$31 ;
+  wire \port$39$31 ;
+  output \port$39$4 ;
+  wire \port$39$4 ;
+  output \port$39$5 ;
+  wire \port$39$5 ;
+  output \port$39$6 ;
+  wire \port$39$6 ;
+  output \port$39$7 ;
+  wire \port$39$7 ;
+  output \port$39$8 ;
+  wire \port$39$8 ;
+  output \port$39$9 ;
+  wire \port$39$9 ;
   input rst;
   wire rst;
   MULT18X18D #(
@@ -1623,43 +1655,43 @@ module \hwq_requant.phl_0 (clk, rst, \port$35$0 , \port$35$1 , \port$35$2 , \por
   assign b18 = { 1'h0, b };
   assign p = { _25_, _24_, _23_, _21_, _20_, _19_, _18_, _17_, _16_, _15_, _14_, _13_, _12_, _10_, _09_, _08_, _07_, _06_, _05_, _04_, _03_, _02_, _01_, _35_, _34_, _33_, _32_, _31_, _30_, _22_, _11_, _00_ };
   assign p36 = { _29_, _28_, _27_, _26_, _25_, _24_, _23_, _21_, _20_, _19_, _18_, _17_, _16_, _15_, _14_, _13_, _12_, _10_, _09_, _08_, _07_, _06_, _05_, _04_, _03_, _02_, _01_, _35_, _34_, _33_, _32_, _31_, _30_, _22_, _11_, _00_ };
-  assign \port$35$0  = _00_;
-  assign \port$35$1  = _11_;
-  assign \port$35$2  = _22_;
-  assign \port$35$3  = _30_;
-  assign \port$35$4  = _31_;
-  assign \port$35$5  = _32_;
-  assign \port$35$6  = _33_;
-  assign \port$35$7  = _34_;
-  assign \port$35$8  = _35_;
-  assign \port$35$9  = _01_;
-  assign \port$35$10  = _02_;
-  assign \port$35$11  = _03_;
-  assign \port$35$12  = _04_;
-  assign \port$35$13  = _05_;
-  assign \port$35$14  = _06_;
-  assign \port$35$15  = _07_;
-  assign \port$35$16  = _08_;
-  assign \port$35$17  = _09_;
-  assign \port$35$18  = _10_;
-  assign \port$35$19  = _12_;
-  assign \port$35$20  = _13_;
-  assign \port$35$21  = _14_;
-  assign \port$35$22  = _15_;
-  assign \port$35$23  = _16_;
-  assign \port$35$24  = _17_;
-  assign \port$35$25  = _18_;
-  assign \port$35$26  = _19_;
-  assign \port$35$27  = _20_;
-  assign \port$35$28  = _21_;
-  assign \port$35$29  = _23_;
-  assign \port$35$30  = _24_;
-  assign \port$35$31  = _25_;
+  assign \port$39$0  = _00_;
+  assign \port$39$1  = _11_;
+  assign \port$39$2  = _22_;
+  assign \port$39$3  = _30_;
+  assign \port$39$4  = _31_;
+  assign \port$39$5  = _32_;
+  assign \port$39$6  = _33_;
+  assign \port$39$7  = _34_;
+  assign \port$39$8  = _35_;
+  assign \port$39$9  = _01_;
+  assign \port$39$10  = _02_;
+  assign \port$39$11  = _03_;
+  assign \port$39$12  = _04_;
+  assign \port$39$13  = _05_;
+  assign \port$39$14  = _06_;
+  assign \port$39$15  = _07_;
+  assign \port$39$16  = _08_;
+  assign \port$39$17  = _09_;
+  assign \port$39$18  = _10_;
+  assign \port$39$19  = _12_;
+  assign \port$39$20  = _13_;
+  assign \port$39$21  = _14_;
+  assign \port$39$22  = _15_;
+  assign \port$39$23  = _16_;
+  assign \port$39$24  = _17_;
+  assign \port$39$25  = _18_;
+  assign \port$39$26  = _19_;
+  assign \port$39$27  = _20_;
+  assign \port$39$28  = _21_;
+  assign \port$39$29  = _23_;
+  assign \port$39$30  = _24_;
+  assign \port$39$31  = _25_;
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_requant.plh_0 (clk, rst, \port$34$0 , \port$34$1 , \port$34$2 , \port$34$3 , \port$34$4 , \port$34$5 , \port$34$6 , \port$34$7 , \port$34$8 , \port$34$9 , \port$34$10 , \port$34$11 , \port$34$12 , \port$34$13 , \port$34$14 , \port$34$15 , \port$34$16 , \port$34$17 , \port$34$18 
-, \port$34$19 , \port$34$20 , \port$34$21 , \port$34$22 , \port$34$23 , \port$34$24 , \port$34$25 , \port$34$26 , \port$34$27 , \port$34$28 , \port$34$29 , \port$34$30 , b, a, en);
+module \hwq_requant.plh_0 (clk, rst, \port$38$0 , \port$38$1 , \port$38$2 , \port$38$3 , \port$38$4 , \port$38$5 , \port$38$6 , \port$38$7 , \port$38$8 , \port$38$9 , \port$38$10 , \port$38$11 , \port$38$12 , \port$38$13 , \port$38$14 , \port$38$15 , \port$38$16 , \port$38$17 , \port$38$18 
+, \port$38$19 , \port$38$20 , \port$38$21 , \port$38$22 , \port$38$23 , \port$38$24 , \port$38$25 , \port$38$26 , \port$38$27 , \port$38$28 , \port$38$29 , \port$38$30 , b, a, en);
   wire _00_;
   wire _01_;
   wire _02_;
@@ -1708,68 +1740,68 @@ module \hwq_requant.plh_0 (clk, rst, \port$34$0 , \port$34$1 , \port$34$2 , \por
   wire en;
   wire [30:0] p;
   wire [35:0] p36;
-  output \port$34$0 ;
-  wire \port$34$0 ;
-  output \port$34$1 ;
-  wire \port$34$1 ;
-  output \port$34$10 ;
-  wire \port$34$10 ;
-  output \port$34$11 ;
-  wire \port$34$11 ;
-  output \port$34$12 ;
-  wire \port$34$12 ;
-  output \port$34$13 ;
-  wire \port$34$13 ;
-  output \port$34$14 ;
-  wire \port$34$14 ;
-  output \port$34$15 ;
-  wire \port$34$15 ;
-  output \port$34$16 ;
-  wire \port$34$16 ;
-  output \port$34$17 ;
-  wire \port$34$17 ;
-  output \port$34$18 ;
-  wire \port$34$18 ;
-  output \port$34$19 ;
-  wire \port$34$19 ;
-  output \port$34$2 ;
-  wire \port$34$2 ;
-  output \port$34$20 ;
-  wire \port$34$20 ;
-  output \port$34$21 ;
-  wire \port$34$21 ;
-  output \port$34$22 ;
-  wire \port$34$22 ;
-  output \port$34$23 ;
-  wire \port$34$23 ;
-  output \port$34$24 ;
-  wire \port$34$24 ;
-  output \port$34$25 ;
-  wire \port$34$25 ;
-  output \port$34$26 ;
-  wire \port$34$26 ;
-  output \port$34$27 ;
-  wire \port$34$27 ;
-  output \port$34$28 ;
-  wire \port$34$28 ;
-  output \port$34$29 ;
-  wire \port$34$29 ;
-  output \port$34$3 ;
-  wire \port$34$3 ;
-  output \port$34$30 ;
-  wire \port$34$30 ;
-  output \port$34$4 ;
-  wire \port$34$4 ;
-  output \port$34$5 ;
-  wire \port$34$5 ;
-  output \port$34$6 ;
-  wire \port$34$6 ;
-  output \port$34$7 ;
-  wire \port$34$7 ;
-  output \port$34$8 ;
-  wire \port$34$8 ;
-  output \port$34$9 ;
-  wire \port$34$9 ;
+  output \port$38$0 ;
+  wire \port$38$0 ;
+  output \port$38$1 ;
+  wire \port$38$1 ;
+  output \port$38$10 ;
+  wire \port$38$10 ;
+  output \port$38$11 ;
+  wire \port$38$11 ;
+  output \port$38$12 ;
+  wire \port$38$12 ;
+  output \port$38$13 ;
+  wire \port$38$13 ;
+  output \port$38$14 ;
+  wire \port$38$14 ;
+  output \port$38$15 ;
+  wire \port$38$15 ;
+  output \port$38$16 ;
+  wire \port$38$16 ;
+  output \port$38$17 ;
+  wire \port$38$17 ;
+  output \port$38$18 ;
+  wire \port$38$18 ;
+  output \port$38$19 ;
+  wire \port$38$19 ;
+  output \port$38$2 ;
+  wire \port$38$2 ;
+  output \port$38$20 ;
+  wire \port$38$20 ;
+  output \port$38$21 ;
+  wire \port$38$21 ;
+  output \port$38$22 ;
+  wire \port$38$22 ;
+  output \port$38$23 ;
+  wire \port$38$23 ;
+  output \port$38$24 ;
+  wire \port$38$24 ;
+  output \port$38$25 ;
+  wire \port$38$25 ;
+  output \port$38$26 ;
+  wire \port$38$26 ;
+  output \port$38$27 ;
+  wire \port$38$27 ;
+  output \port$38$28 ;
+  wire \port$38$28 ;
+  output \port$38$29 ;
+  wire \port$38$29 ;
+  output \port$38$3 ;
+  wire \port$38$3 ;
+  output \port$38$30 ;
+  wire \port$38$30 ;
+  output \port$38$4 ;
+  wire \port$38$4 ;
+  output \port$38$5 ;
+  wire \port$38$5 ;
+  output \port$38$6 ;
+  wire \port$38$6 ;
+  output \port$38$7 ;
+  wire \port$38$7 ;
+  output \port$38$8 ;
+  wire \port$38$8 ;
+  output \port$38$9 ;
+  wire \port$38$9 ;
   input rst;
   wire rst;
   MULT18X18D #(
@@ -1891,42 +1923,42 @@ module \hwq_requant.plh_0 (clk, rst, \port$34$0 , \port$34$1 , \port$34$2 , \por
   assign b18 = { 4'h0, b };
   assign p = { _24_, _23_, _21_, _20_, _19_, _18_, _17_, _16_, _15_, _14_, _13_, _12_, _10_, _09_, _08_, _07_, _06_, _05_, _04_, _03_, _02_, _01_, _35_, _34_, _33_, _32_, _31_, _30_, _22_, _11_, _00_ };
   assign p36 = { _29_, _28_, _27_, _26_, _25_, _24_, _23_, _21_, _20_, _19_, _18_, _17_, _16_, _15_, _14_, _13_, _12_, _10_, _09_, _08_, _07_, _06_, _05_, _04_, _03_, _02_, _01_, _35_, _34_, _33_, _32_, _31_, _30_, _22_, _11_, _00_ };
-  assign \port$34$0  = _00_;
-  assign \port$34$1  = _11_;
-  assign \port$34$2  = _22_;
-  assign \port$34$3  = _30_;
-  assign \port$34$4  = _31_;
-  assign \port$34$5  = _32_;
-  assign \port$34$6  = _33_;
-  assign \port$34$7  = _34_;
-  assign \port$34$8  = _35_;
-  assign \port$34$9  = _01_;
-  assign \port$34$10  = _02_;
-  assign \port$34$11  = _03_;
-  assign \port$34$12  = _04_;
-  assign \port$34$13  = _05_;
-  assign \port$34$14  = _06_;
-  assign \port$34$15  = _07_;
-  assign \port$34$16  = _08_;
-  assign \port$34$17  = _09_;
-  assign \port$34$18  = _10_;
-  assign \port$34$19  = _12_;
-  assign \port$34$20  = _13_;
-  assign \port$34$21  = _14_;
-  assign \port$34$22  = _15_;
-  assign \port$34$23  = _16_;
-  assign \port$34$24  = _17_;
-  assign \port$34$25  = _18_;
-  assign \port$34$26  = _19_;
-  assign \port$34$27  = _20_;
-  assign \port$34$28  = _21_;
-  assign \port$34$29  = _23_;
-  assign \port$34$30  = _24_;
+  assign \port$38$0  = _00_;
+  assign \port$38$1  = _11_;
+  assign \port$38$2  = _22_;
+  assign \port$38$3  = _30_;
+  assign \port$38$4  = _31_;
+  assign \port$38$5  = _32_;
+  assign \port$38$6  = _33_;
+  assign \port$38$7  = _34_;
+  assign \port$38$8  = _35_;
+  assign \port$38$9  = _01_;
+  assign \port$38$10  = _02_;
+  assign \port$38$11  = _03_;
+  assign \port$38$12  = _04_;
+  assign \port$38$13  = _05_;
+  assign \port$38$14  = _06_;
+  assign \port$38$15  = _07_;
+  assign \port$38$16  = _08_;
+  assign \port$38$17  = _09_;
+  assign \port$38$18  = _10_;
+  assign \port$38$19  = _12_;
+  assign \port$38$20  = _13_;
+  assign \port$38$21  = _14_;
+  assign \port$38$22  = _15_;
+  assign \port$38$23  = _16_;
+  assign \port$38$24  = _17_;
+  assign \port$38$25  = _18_;
+  assign \port$38$26  = _19_;
+  assign \port$38$27  = _20_;
+  assign \port$38$28  = _21_;
+  assign \port$38$29  = _23_;
+  assign \port$38$30  = _24_;
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_requant.pll_0 (clk, rst, \port$33$0 , \port$33$1 , \port$33$2 , \port$33$3 , \port$33$4 , \port$33$5 , \port$33$6 , \port$33$7 , \port$33$8 , \port$33$9 , \port$33$10 , \port$33$11 , \port$33$12 , \port$33$13 , \port$33$14 , \port$33$15 , \port$33$16 , \port$33$17 , \port$33$18 
-, \port$33$19 , \port$33$20 , \port$33$21 , \port$33$22 , \port$33$23 , \port$33$24 , \port$33$25 , \port$33$26 , \port$33$27 , \port$33$28 , \port$33$29 , \port$33$30 , \port$33$31 , \port$33$32 , \port$33$33 , b, a, en);
+module \hwq_requant.pll_0 (clk, rst, \port$37$0 , \port$37$1 , \port$37$2 , \port$37$3 , \port$37$4 , \port$37$5 , \port$37$6 , \port$37$7 , \port$37$8 , \port$37$9 , \port$37$10 , \port$37$11 , \port$37$12 , \port$37$13 , \port$37$14 , \port$37$15 , \port$37$16 , \port$37$17 , \port$37$18 
+, \port$37$19 , \port$37$20 , \port$37$21 , \port$37$22 , \port$37$23 , \port$37$24 , \port$37$25 , \port$37$26 , \port$37$27 , \port$37$28 , \port$37$29 , \port$37$30 , \port$37$31 , \port$37$32 , \port$37$33 , b, a, en);
   wire _00_;
   wire _01_;
   wire _02_;
@@ -1975,74 +2007,74 @@ module \hwq_requant.pll_0 (clk, rst, \port$33$0 , \port$33$1 , \port$33$2 , \por
   wire en;
   wire [33:0] p;
   wire [35:0] p36;
-  output \port$33$0 ;
-  wire \port$33$0 ;
-  output \port$33$1 ;
-  wire \port$33$1 ;
-  output \port$33$10 ;
-  wire \port$33$10 ;
-  output \port$33$11 ;
-  wire \port$33$11 ;
-  output \port$33$12 ;
-  wire \port$33$12 ;
-  output \port$33$13 ;
-  wire \port$33$13 ;
-  output \port$33$14 ;
-  wire \port$33$14 ;
-  output \port$33$15 ;
-  wire \port$33$15 ;
-  output \port$33$16 ;
-  wire \port$33$16 ;
-  output \port$33$17 ;
-  wire \port$33$17 ;
-  output \port$33$18 ;
-  wire \port$33$18 ;
-  output \port$33$19 ;
-  wire \port$33$19 ;
-  output \port$33$2 ;
-  wire \port$33$2 ;
-  output \port$33$20 ;
-  wire \port$33$20 ;
-  output \port$33$21 ;
-  wire \port$33$21 ;
-  output \port$33$22 ;
-  wire \port$33$22 ;
-  output \port$33$23 ;
-  wire \port$33$23 ;
-  output \port$33$24 ;
-  wire \port$33$24 ;
-  output \port$33$25 ;
-  wire \port$33$25 ;
-  output \port$33$26 ;
-  wire \port$33$26 ;
-  output \port$33$27 ;
-  wire \port$33$27 ;
-  output \port$33$28 ;
-  wire \port$33$28 ;
-  output \port$33$29 ;
-  wire \port$33$29 ;
-  output \port$33$3 ;
-  wire \port$33$3 ;
-  output \port$33$30 ;
-  wire \port$33$30 ;
-  output \port$33$31 ;
-  wire \port$33$31 ;
-  output \port$33$32 ;
-  wire \port$33$32 ;
-  output \port$33$33 ;
-  wire \port$33$33 ;
-  output \port$33$4 ;
-  wire \port$33$4 ;
-  output \port$33$5 ;
-  wire \port$33$5 ;
-  output \port$33$6 ;
-  wire \port$33$6 ;
-  output \port$33$7 ;
-  wire \port$33$7 ;
-  output \port$33$8 ;
-  wire \port$33$8 ;
-  output \port$33$9 ;
-  wire \port$33$9 ;
+  output \port$37$0 ;
+  wire \port$37$0 ;
+  output \port$37$1 ;
+  wire \port$37$1 ;
+  output \port$37$10 ;
+  wire \port$37$10 ;
+  output \port$37$11 ;
+  wire \port$37$11 ;
+  output \port$37$12 ;
+  wire \port$37$12 ;
+  output \port$37$13 ;
+  wire \port$37$13 ;
+  output \port$37$14 ;
+  wire \port$37$14 ;
+  output \port$37$15 ;
+  wire \port$37$15 ;
+  output \port$37$16 ;
+  wire \port$37$16 ;
+  output \port$37$17 ;
+  wire \port$37$17 ;
+  output \port$37$18 ;
+  wire \port$37$18 ;
+  output \port$37$19 ;
+  wire \port$37$19 ;
+  output \port$37$2 ;
+  wire \port$37$2 ;
+  output \port$37$20 ;
+  wire \port$37$20 ;
+  output \port$37$21 ;
+  wire \port$37$21 ;
+  output \port$37$22 ;
+  wire \port$37$22 ;
+  output \port$37$23 ;
+  wire \port$37$23 ;
+  output \port$37$24 ;
+  wire \port$37$24 ;
+  output \port$37$25 ;
+  wire \port$37$25 ;
+  output \port$37$26 ;
+  wire \port$37$26 ;
+  output \port$37$27 ;
+  wire \port$37$27 ;
+  output \port$37$28 ;
+  wire \port$37$28 ;
+  output \port$37$29 ;
+  wire \port$37$29 ;
+  output \port$37$3 ;
+  wire \port$37$3 ;
+  output \port$37$30 ;
+  wire \port$37$30 ;
+  output \port$37$31 ;
+  wire \port$37$31 ;
+  output \port$37$32 ;
+  wire \port$37$32 ;
+  output \port$37$33 ;
+  wire \port$37$33 ;
+  output \port$37$4 ;
+  wire \port$37$4 ;
+  output \port$37$5 ;
+  wire \port$37$5 ;
+  output \port$37$6 ;
+  wire \port$37$6 ;
+  output \port$37$7 ;
+  wire \port$37$7 ;
+  output \port$37$8 ;
+  wire \port$37$8 ;
+  output \port$37$9 ;
+  wire \port$37$9 ;
   input rst;
   wire rst;
   MULT18X18D #(
@@ -2164,38 +2196,38 @@ module \hwq_requant.pll_0 (clk, rst, \port$33$0 , \port$33$1 , \port$33$2 , \por
   assign b18 = { 1'h0, b };
   assign p = { _27_, _26_, _25_, _24_, _23_, _21_, _20_, _19_, _18_, _17_, _16_, _15_, _14_, _13_, _12_, _10_, _09_, _08_, _07_, _06_, _05_, _04_, _03_, _02_, _01_, _35_, _34_, _33_, _32_, _31_, _30_, _22_, _11_, _00_ };
   assign p36 = { _29_, _28_, _27_, _26_, _25_, _24_, _23_, _21_, _20_, _19_, _18_, _17_, _16_, _15_, _14_, _13_, _12_, _10_, _09_, _08_, _07_, _06_, _05_, _04_, _03_, _02_, _01_, _35_, _34_, _33_, _32_, _31_, _30_, _22_, _11_, _00_ };
-  assign \port$33$0  = _00_;
-  assign \port$33$1  = _11_;
-  assign \port$33$2  = _22_;
-  assign \port$33$3  = _30_;
-  assign \port$33$4  = _31_;
-  assign \port$33$5  = _32_;
-  assign \port$33$6  = _33_;
-  assign \port$33$7  = _34_;
-  assign \port$33$8  = _35_;
-  assign \port$33$9  = _01_;
-  assign \port$33$10  = _02_;
-  assign \port$33$11  = _03_;
-  assign \port$33$12  = _04_;
-  assign \port$33$13  = _05_;
-  assign \port$33$14  = _06_;
-  assign \port$33$15  = _07_;
-  assign \port$33$16  = _08_;
-  assign \port$33$17  = _09_;
-  assign \port$33$18  = _10_;
-  assign \port$33$19  = _12_;
-  assign \port$33$20  = _13_;
-  assign \port$33$21  = _14_;
-  assign \port$33$22  = _15_;
-  assign \port$33$23  = _16_;
-  assign \port$33$24  = _17_;
-  assign \port$33$25  = _18_;
-  assign \port$33$26  = _19_;
-  assign \port$33$27  = _20_;
-  assign \port$33$28  = _21_;
-  assign \port$33$29  = _23_;
-  assign \port$33$30  = _24_;
-  assign \port$33$31  = _25_;
-  assign \port$33$32  = _26_;
-  assign \port$33$33  = _27_;
+  assign \port$37$0  = _00_;
+  assign \port$37$1  = _11_;
+  assign \port$37$2  = _22_;
+  assign \port$37$3  = _30_;
+  assign \port$37$4  = _31_;
+  assign \port$37$5  = _32_;
+  assign \port$37$6  = _33_;
+  assign \port$37$7  = _34_;
+  assign \port$37$8  = _35_;
+  assign \port$37$9  = _01_;
+  assign \port$37$10  = _02_;
+  assign \port$37$11  = _03_;
+  assign \port$37$12  = _04_;
+  assign \port$37$13  = _05_;
+  assign \port$37$14  = _06_;
+  assign \port$37$15  = _07_;
+  assign \port$37$16  = _08_;
+  assign \port$37$17  = _09_;
+  assign \port$37$18  = _10_;
+  assign \port$37$19  = _12_;
+  assign \port$37$20  = _13_;
+  assign \port$37$21  = _14_;
+  assign \port$37$22  = _15_;
+  assign \port$37$23  = _16_;
+  assign \port$37$24  = _17_;
+  assign \port$37$25  = _18_;
+  assign \port$37$26  = _19_;
+  assign \port$37$27  = _20_;
+  assign \port$37$28  = _21_;
+  assign \port$37$29  = _23_;
+  assign \port$37$30  = _24_;
+  assign \port$37$31  = _25_;
+  assign \port$37$32  = _26_;
+  assign \port$37$33  = _27_;
 endmodule
