@@ -111,11 +111,18 @@ class GemmEngine(wiring.Component):
         # enable that every register of the datapath waits on is then one gate from flip-flops
         k_last = Signal(16)
         tile_last = Signal(range(max(cfg.max_k, cfg.min_tile_steps)))
+        # K − 2 and the tile length − 2 (wrapping below 0 to values kk never takes): kk + 1
+        # equals K − 1 exactly when kk equals K − 2, a compare without the increment before it
+        k_pen = Signal(17)
+        tile_pen = Signal(17)
+        n_pen = Signal(17)                       # N − 2, likewise for ch (a channel index)
         in_data = Signal()
         # (index counters get at least one bit: a zero-width signal of a 1-row, 1-column or
         # 1-block engine becomes a `[-1:0]` vector in Verilog)
         nb_last = Signal(range(max(blocks, 2)))
         dn_last = Signal()                       # the drain's column block dn == nb_last
+        nb_pen = Signal(len(nb_last) + 1)        # nb_last − 1 (wrapping when it is 0)
+        fn_last = Signal()                       # the issue side's column block fn == nb_last
         lane = Signal(range(max(L, 2)))
         blk = Signal(range(max(blocks, 2)))
         wa = Signal(range(max(blocks * B, 2)))     # parameter word written next
@@ -171,6 +178,9 @@ class GemmEngine(wiring.Component):
                         zp.eq(hdr.zero_point),
                         act_min.eq(hdr.act_min), act_max.eq(hdr.act_max),
                         k_last.eq(hdr.k - 1),
+                        k_pen.eq(hdr.k - 2), n_pen.eq(hdr.n - 2),
+                        tile_pen.eq(Mux(hdr.k > cfg.min_tile_steps, hdr.k,
+                                        cfg.min_tile_steps) - 2),
                         tile_last.eq(Mux(hdr.k > cfg.min_tile_steps, hdr.k,
                                          cfg.min_tile_steps) - 1),
                         lane.eq(0), blk.eq(0), wa.eq(0), wb.eq(0),
@@ -200,10 +210,12 @@ class GemmEngine(wiring.Component):
                             m.d.sync += wb.eq(wb + 1)
                     with m.Else():
                         m.d.sync += lane.eq(lane + 1)
-                    m.d.sync += ch_last.eq(ch + 1 == n_last)
+                    m.d.sync += ch_last.eq(ch == n_pen)
                     with m.If(ch_last):
-                        m.d.sync += [nb_last.eq(blk), dn_last.eq(blk == 0), kk.eq(0),
-                                     in_data.eq(1), fm0.eq(0), fn.eq(0), at_k_last.eq(k_last == 0),
+                        m.d.sync += [nb_last.eq(blk), nb_pen.eq(blk - 1), dn_last.eq(blk == 0),
+                                     kk.eq(0), in_data.eq(1), fm0.eq(0), fn.eq(0),
+                                     fn_last.eq(blk == 0),
+                                     at_k_last.eq(k_last == 0),
                                      at_tile_last.eq(tile_last == 0)]
                         m.next = "COMPUTE"
             with m.State("COMPUTE"):
@@ -216,16 +228,16 @@ class GemmEngine(wiring.Component):
                     with m.If(at_tile_last):
                         m.d.sync += [kk.eq(0), in_data.eq(1), at_k_last.eq(k_last == 0),
                                      at_tile_last.eq(tile_last == 0)]
-                        with m.If(fn == nb_last):
-                            m.d.sync += [fn.eq(0), fm0.eq(fm0 + R)]
+                        with m.If(fn_last):
+                            m.d.sync += [fn.eq(0), fn_last.eq(nb_last == 0), fm0.eq(fm0 + R)]
                             with m.If(last_mblock):
                                 m.d.sync += flush.eq(flush_len)
                                 m.next = "FLUSH"
                         with m.Else():
-                            m.d.sync += fn.eq(fn + 1)
+                            m.d.sync += [fn.eq(fn + 1), fn_last.eq(fn == nb_pen)]
                     with m.Else():
-                        m.d.sync += [kk.eq(kk + 1), at_k_last.eq(kk + 1 == k_last),
-                                     at_tile_last.eq(kk + 1 == tile_last)]
+                        m.d.sync += [kk.eq(kk + 1), at_k_last.eq(kk == k_pen),
+                                     at_tile_last.eq(kk == tile_pen)]
                         with m.If(kk == k_last):
                             m.d.sync += in_data.eq(0)     # idle steps pad a short tile
             with m.State("FLUSH"):
@@ -294,7 +306,7 @@ class GemmEngine(wiring.Component):
                 with m.If(dn_last):
                     m.d.sync += [dn.eq(0), dn_last.eq(nb_last == 0)]
                 with m.Else():
-                    m.d.sync += [dn.eq(dn + 1), dn_last.eq(dn + 1 == nb_last)]
+                    m.d.sync += [dn.eq(dn + 1), dn_last.eq(dn == nb_pen)]
             with m.Else():
                 m.d.sync += [d.eq(d + 1), d_last.eq(d == R - 2)]
         # One register stage between the drain and the requantizer: the beat's accumulators

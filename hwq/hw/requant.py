@@ -40,13 +40,14 @@ class Requantizer(wiring.Component):
     o_valid, o_last : Out(1)
     o_data : Out(ArrayLayout(signed(8), lanes))
 
-    Latency: ``stages`` steps (2..9): registers after the multiplier and on the output always,
+    Latency: ``stages`` steps (2..10): registers after the multiplier and on the output always,
     after the bias addition from 3 stages, after the rounding shift from 4, after the left shift
     from 5, on the four partial products of the 32×31 multiply from 6 (each fits one 18×18
     DSP multiplier, so the registers sit right behind the DSPs; with ``target="ice40"`` they
     are four unsigned 16×16 products instead, one SB_MAC16 each), between the rounding
     addition and the right shift from 7, on the inputs from 8, and between the middle and
-    the final sum of the partial products at 9. The shift amount is decoded
+    the final sum of the partial products at 9, and on the clamp's two compares and the
+    output's low byte (before the final selection) at 10. The shift amount is decoded
     (``max(±e, 0)``, the rounding constants) a step ahead of where it is used. With
     ``target="ecp5"`` and 6+ stages the partial products go through MULT18X18D primitives with
     their input and output registers (:class:`~hwq.hw.dsp.Mul18`) and a fabric register: two
@@ -59,8 +60,8 @@ class Requantizer(wiring.Component):
         if rounding not in ("double", "single", "double_half_up"):
             raise ValueError(f"rounding must be one of double, single, double_half_up, not "
                              f"{rounding!r}")
-        if not 2 <= stages <= 9:
-            raise ValueError(f"stages must be 2..9, not {stages!r}")
+        if not 2 <= stages <= 10:
+            raise ValueError(f"stages must be 2..10, not {stages!r}")
         self._lanes = lanes_
         self._acc_width = accumulator_width
         self._rounding = rounding
@@ -110,6 +111,7 @@ class Requantizer(wiring.Component):
         reg_add = self._stages >= 7
         reg_in = self._stages >= 8
         reg_mid = self._stages >= 9
+        reg_clamp = self._stages >= 10
 
         def stage(values, registered, tag):
             """Pass ``values`` (dict of name -> value) through an optional register stage."""
@@ -295,17 +297,20 @@ class Requantizer(wiring.Component):
         lo_z, hi_z = Signal(signed(10), name="lo_z"), Signal(signed(10), name="hi_z")
         with m.If(en):
             m.d.sync += [lo_z.eq(lo - self.zero_point), hi_z.eq(hi - self.zero_point)]
+        s4 = {"valid": s3["valid"], "last": s3["last"]}
         for lane in range(L):
             y = s3[f"y{lane}"]
             t = Signal(8, name=f"t_{lane}")
             m.d.comb += t.eq(y[:8] + self.zero_point.as_unsigned())
-            with m.If(en):
-                with m.If(y < lo_z):
+            s4 |= {f"t{lane}": t, f"below{lane}": y < lo_z, f"above{lane}": y > hi_z}
+        s4 = stage(s4, reg_clamp, "rq4")
+        with m.If(en):
+            for lane in range(L):
+                with m.If(s4[f"below{lane}"]):
                     m.d.sync += self.o_data[lane].eq(lo)
-                with m.Elif(y > hi_z):
+                with m.Elif(s4[f"above{lane}"]):
                     m.d.sync += self.o_data[lane].eq(hi)
                 with m.Else():
-                    m.d.sync += self.o_data[lane].eq(t)
-        with m.If(en):
-            m.d.sync += [self.o_valid.eq(s3["valid"]), self.o_last.eq(s3["last"])]
+                    m.d.sync += self.o_data[lane].eq(s4[f"t{lane}"])
+            m.d.sync += [self.o_valid.eq(s4["valid"]), self.o_last.eq(s4["last"])]
         return m

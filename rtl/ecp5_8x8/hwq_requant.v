@@ -123,198 +123,198 @@ module hwq_requant(i_valid, i_last, i_acc, i_bias, i_multiplier, i_shift, zero_p
   wire _117_;
   wire _118_;
   wire _119_;
-  wire [34:0] _120_;
-  wire [8:0] _121_;
+  wire _120_;
+  wire _121_;
   wire _122_;
   wire _123_;
-  wire [30:0] _124_;
-  wire [5:0] _125_;
-  wire [25:0] _126_;
-  wire [31:0] _127_;
+  wire _124_;
+  wire [34:0] _125_;
+  wire [8:0] _126_;
+  wire _127_;
   wire _128_;
-  wire _129_;
-  wire _130_;
-  wire [30:0] _131_;
-  wire [4:0] _132_;
-  wire [4:0] _133_;
-  wire [31:0] _134_;
+  wire [30:0] _129_;
+  wire [5:0] _130_;
+  wire [25:0] _131_;
+  wire [31:0] _132_;
+  wire _133_;
+  wire _134_;
   wire _135_;
-  wire _136_;
-  wire [30:0] _137_;
+  wire [30:0] _136_;
+  wire [4:0] _137_;
   wire [4:0] _138_;
-  wire _139_;
-  wire [31:0] _140_;
+  wire [31:0] _139_;
+  wire _140_;
   wire _141_;
-  wire _142_;
-  wire [30:0] _143_;
-  wire [4:0] _144_;
-  wire _145_;
+  wire [30:0] _142_;
+  wire [4:0] _143_;
+  wire _144_;
+  wire [31:0] _145_;
   wire _146_;
-  wire [30:0] _147_;
-  wire [4:0] _148_;
-  wire _149_;
+  wire _147_;
+  wire [30:0] _148_;
+  wire [4:0] _149_;
   wire _150_;
   wire _151_;
   wire [30:0] _152_;
   wire [4:0] _153_;
-  wire [33:0] _154_;
-  wire [30:0] _155_;
-  wire [31:0] _156_;
-  wire [28:0] _157_;
-  wire _158_;
-  wire _159_;
+  wire _154_;
+  wire _155_;
+  wire _156_;
+  wire [30:0] _157_;
+  wire [4:0] _158_;
+  wire [33:0] _159_;
   wire [30:0] _160_;
-  wire [5:0] _161_;
-  wire [4:0] _162_;
-  wire [62:0] _163_;
-  wire [33:0] _164_;
-  wire _165_;
-  wire _166_;
+  wire [31:0] _161_;
+  wire [28:0] _162_;
+  wire _163_;
+  wire _164_;
+  wire [30:0] _165_;
+  wire [5:0] _166_;
   wire [4:0] _167_;
-  wire [32:0] _168_;
-  wire [31:0] _169_;
+  wire [62:0] _168_;
+  wire [33:0] _169_;
   wire _170_;
   wire _171_;
-  wire _172_;
-  wire [4:0] _173_;
-  wire [33:0] _174_;
+  wire [4:0] _172_;
+  wire [32:0] _173_;
+  wire [31:0] _174_;
   wire _175_;
   wire _176_;
-  wire [33:0] _177_;
-  wire [9:0] _178_;
-  wire [9:0] _179_;
-  wire [7:0] _180_;
+  wire _177_;
+  wire [4:0] _178_;
+  wire [33:0] _179_;
+  wire _180_;
   wire _181_;
-  wire _182_;
-  wire [6:0] _183_;
-  wire _184_;
+  wire [33:0] _182_;
+  wire [9:0] _183_;
+  wire [9:0] _184_;
   wire _185_;
   wire _186_;
-  wire _187_;
-  wire _188_;
+  wire [7:0] _187_;
+  wire [6:0] _188_;
   wire _189_;
   wire _190_;
-  wire _191_;
+  wire [7:0] _191_;
   wire _192_;
   wire _193_;
-  wire [6:0] _194_;
+  wire _194_;
   wire _195_;
   wire _196_;
   wire _197_;
   wire _198_;
-  wire _199_;
+  wire [6:0] _199_;
   wire _200_;
   wire _201_;
   wire _202_;
   wire _203_;
   wire _204_;
-  wire [28:0] _205_;
+  wire _205_;
   wire _206_;
-  wire [31:0] _207_;
+  wire _207_;
   wire _208_;
-  wire [31:0] _209_;
-  wire _210_;
-  wire [30:0] _211_;
-  wire _212_;
-  wire [30:0] _213_;
-  wire _214_;
-  wire [7:0] _215_;
-  wire [33:0] _216_;
+  wire _209_;
+  wire [62:0] _210_;
+  wire _211_;
+  wire [4:0] _212_;
+  wire _213_;
+  wire [4:0] _214_;
+  wire _215_;
+  wire [30:0] _216_;
   wire _217_;
-  wire [33:0] _218_;
+  wire [30:0] _218_;
   wire _219_;
-  wire [4:0] _220_;
+  wire [7:0] _220_;
   wire _221_;
-  wire [4:0] _222_;
+  wire _222_;
   wire _223_;
-  wire [30:0] _224_;
+  wire _224_;
   wire _225_;
   wire _226_;
-  wire [30:0] _227_;
+  wire _227_;
   wire _228_;
-  wire _229_;
+  wire [28:0] _229_;
   wire _230_;
   wire _231_;
-  wire _232_;
+  wire [28:0] _232_;
   wire _233_;
-  wire _234_;
+  wire [31:0] _234_;
   wire _235_;
-  wire _236_;
-  wire [7:0] _237_;
-  wire [4:0] _238_;
+  wire [31:0] _236_;
+  wire _237_;
+  wire [30:0] _238_;
   wire _239_;
-  wire [4:0] _240_;
+  wire [30:0] _240_;
   wire _241_;
-  wire [30:0] _242_;
-  wire _243_;
-  wire [30:0] _244_;
-  wire _245_;
+  wire [7:0] _242_;
+  wire [33:0] _243_;
+  wire _244_;
+  wire [33:0] _245_;
   wire _246_;
-  wire _247_;
+  wire [4:0] _247_;
   wire _248_;
-  wire _249_;
+  wire [4:0] _249_;
   wire _250_;
-  wire _251_;
+  wire [30:0] _251_;
   wire _252_;
   wire _253_;
-  wire _254_;
-  wire [4:0] _255_;
+  wire [30:0] _254_;
+  wire _255_;
   wire _256_;
-  wire [4:0] _257_;
+  wire _257_;
   wire _258_;
-  wire [7:0] _259_;
-  wire [30:0] _260_;
+  wire _259_;
+  wire _260_;
   wire _261_;
-  wire [30:0] _262_;
+  wire _262_;
   wire _263_;
-  wire _264_;
-  wire _265_;
+  wire [7:0] _264_;
+  wire [4:0] _265_;
   wire _266_;
-  wire _267_;
+  wire [4:0] _267_;
   wire _268_;
-  wire _269_;
+  wire [30:0] _269_;
   wire _270_;
-  wire _271_;
+  wire [30:0] _271_;
   wire _272_;
-  wire [31:0] _273_;
+  wire _273_;
   wire _274_;
-  wire [31:0] _275_;
+  wire _275_;
   wire _276_;
-  wire [4:0] _277_;
+  wire _277_;
   wire _278_;
-  wire [4:0] _279_;
+  wire _279_;
   wire _280_;
-  wire [7:0] _281_;
-  wire [30:0] _282_;
+  wire _281_;
+  wire [4:0] _282_;
   wire _283_;
-  wire [30:0] _284_;
+  wire [4:0] _284_;
   wire _285_;
-  wire _286_;
-  wire _287_;
+  wire [7:0] _286_;
+  wire [30:0] _287_;
   wire _288_;
-  wire _289_;
+  wire [30:0] _289_;
   wire _290_;
   wire _291_;
   wire _292_;
   wire _293_;
   wire _294_;
-  wire [31:0] _295_;
+  wire _295_;
   wire _296_;
-  wire [31:0] _297_;
+  wire _297_;
   wire _298_;
-  wire [4:0] _299_;
-  wire _300_;
-  wire [4:0] _301_;
-  wire _302_;
-  wire [9:0] _303_;
+  wire _299_;
+  wire [31:0] _300_;
+  wire _301_;
+  wire [31:0] _302_;
+  wire _303_;
   wire [4:0] _304_;
   wire _305_;
   wire [4:0] _306_;
   wire _307_;
-  wire [30:0] _308_;
-  wire _309_;
-  wire [30:0] _310_;
-  wire _311_;
+  wire _308_;
+  wire [30:0] _309_;
+  wire _310_;
+  wire [30:0] _311_;
   wire _312_;
   wire _313_;
   wire _314_;
@@ -325,21 +325,21 @@ module hwq_requant(i_valid, i_last, i_acc, i_bias, i_multiplier, i_shift, zero_p
   wire _319_;
   wire _320_;
   wire _321_;
-  wire [31:0] _322_;
-  wire _323_;
-  wire [31:0] _324_;
-  wire _325_;
-  wire [9:0] _326_;
-  wire [25:0] _327_;
+  wire _322_;
+  wire [31:0] _323_;
+  wire _324_;
+  wire [31:0] _325_;
+  wire _326_;
+  wire [4:0] _327_;
   wire _328_;
-  wire [25:0] _329_;
+  wire [4:0] _329_;
   wire _330_;
-  wire [5:0] _331_;
-  wire _332_;
-  wire [5:0] _333_;
-  wire _334_;
-  wire [30:0] _335_;
-  wire _336_;
+  wire _331_;
+  wire [4:0] _332_;
+  wire _333_;
+  wire [4:0] _334_;
+  wire _335_;
+  wire [30:0] _336_;
   wire _337_;
   wire [30:0] _338_;
   wire _339_;
@@ -351,79 +351,79 @@ module hwq_requant(i_valid, i_last, i_acc, i_bias, i_multiplier, i_shift, zero_p
   wire _345_;
   wire _346_;
   wire _347_;
-  wire [9:0] _348_;
-  wire _349_;
-  wire [9:0] _350_;
-  wire _351_;
-  wire [33:0] _352_;
+  wire _348_;
+  wire [31:0] _349_;
+  wire _350_;
+  wire [31:0] _351_;
+  wire _352_;
   wire _353_;
-  wire [33:0] _354_;
+  wire [25:0] _354_;
   wire _355_;
-  wire _356_;
+  wire [25:0] _356_;
   wire _357_;
-  wire _358_;
+  wire [5:0] _358_;
   wire _359_;
-  wire _360_;
+  wire [5:0] _360_;
   wire _361_;
-  wire _362_;
+  wire [30:0] _362_;
   wire _363_;
   wire _364_;
-  wire [33:0] _365_;
+  wire [30:0] _365_;
   wire _366_;
   wire _367_;
-  wire [33:0] _368_;
+  wire _368_;
   wire _369_;
-  wire [4:0] _370_;
+  wire _370_;
   wire _371_;
-  wire [4:0] _372_;
+  wire _372_;
   wire _373_;
   wire _374_;
   wire _375_;
   wire _376_;
-  wire _377_;
+  wire [7:0] _377_;
   wire _378_;
-  wire _379_;
+  wire [7:0] _379_;
   wire _380_;
   wire _381_;
   wire _382_;
-  wire [31:0] _383_;
+  wire _383_;
   wire _384_;
-  wire [31:0] _385_;
+  wire _385_;
   wire _386_;
-  wire [32:0] _387_;
+  wire _387_;
   wire _388_;
   wire _389_;
-  wire [32:0] _390_;
+  wire [9:0] _390_;
   wire _391_;
-  wire [4:0] _392_;
-  wire _393_;
-  wire [4:0] _394_;
-  wire _395_;
+  wire _392_;
+  wire [9:0] _393_;
+  wire _394_;
+  wire [9:0] _395_;
   wire _396_;
-  wire _397_;
+  wire [9:0] _397_;
   wire _398_;
-  wire _399_;
+  wire [33:0] _399_;
   wire _400_;
-  wire _401_;
+  wire [33:0] _401_;
   wire _402_;
   wire _403_;
   wire _404_;
-  wire [33:0] _405_;
+  wire _405_;
   wire _406_;
-  wire [33:0] _407_;
+  wire _407_;
   wire _408_;
-  wire [62:0] _409_;
+  wire _409_;
   wire _410_;
   wire _411_;
-  wire [62:0] _412_;
+  wire [33:0] _412_;
   wire _413_;
-  wire [4:0] _414_;
-  wire _415_;
-  wire [4:0] _416_;
-  wire _417_;
-  wire [30:0] _418_;
-  wire _419_;
-  wire [30:0] _420_;
+  wire _414_;
+  wire [33:0] _415_;
+  wire _416_;
+  wire [4:0] _417_;
+  wire _418_;
+  wire [4:0] _419_;
+  wire _420_;
   wire _421_;
   wire _422_;
   wire _423_;
@@ -433,30 +433,55 @@ module hwq_requant(i_valid, i_last, i_acc, i_bias, i_multiplier, i_shift, zero_p
   wire _427_;
   wire _428_;
   wire _429_;
-  wire _430_;
-  wire [28:0] _431_;
-  wire _432_;
+  wire [31:0] _430_;
+  wire _431_;
+  wire [31:0] _432_;
+  wire _433_;
+  wire [32:0] _434_;
+  wire _435_;
+  wire _436_;
+  wire [32:0] _437_;
+  wire _438_;
+  wire [4:0] _439_;
+  wire _440_;
+  wire [4:0] _441_;
+  wire _442_;
+  wire _443_;
+  wire _444_;
+  wire _445_;
+  wire _446_;
+  wire _447_;
+  wire _448_;
+  wire _449_;
+  wire _450_;
+  wire _451_;
+  wire [33:0] _452_;
+  wire _453_;
+  wire [33:0] _454_;
+  wire _455_;
+  wire [62:0] _456_;
+  wire _457_;
   wire [16:0] a;
-  wire [16:0] \a$87 ;
-  wire [14:0] \a$90 ;
-  wire [14:0] \a$93 ;
+  wire [16:0] \a$92 ;
+  wire [14:0] \a$95 ;
+  wire [14:0] \a$98 ;
   wire [31:0] a_0;
   input [7:0] act_max;
   wire [7:0] act_max;
   input [7:0] act_min;
   wire [7:0] act_min;
   wire [16:0] b;
-  wire [13:0] \b$88 ;
-  wire [16:0] \b$91 ;
-  wire [13:0] \b$94 ;
+  wire [13:0] \b$93 ;
+  wire [16:0] \b$96 ;
+  wire [13:0] \b$99 ;
   input clk;
   wire clk;
   input en;
   wire en;
-  wire \en$83 ;
-  wire \en$86 ;
-  wire \en$89 ;
-  wire \en$92 ;
+  wire \en$88 ;
+  wire \en$91 ;
+  wire \en$94 ;
+  wire \en$97 ;
   wire [32:0] h_0;
   wire [31:0] half_0;
   reg [9:0] hi_z = 10'h000;
@@ -543,6 +568,11 @@ module hwq_requant(i_valid, i_last, i_acc, i_bias, i_multiplier, i_shift, zero_p
   reg [4:0] rq3a_r0 = 5'h00;
   reg [33:0] rq3a_u0 = 34'h000000000;
   reg rq3a_valid = 1'h0;
+  reg rq4_above0 = 1'h0;
+  reg rq4_below0 = 1'h0;
+  reg rq4_last = 1'h0;
+  reg [7:0] rq4_t0 = 8'h00;
+  reg rq4_valid = 1'h0;
   input rst;
   wire rst;
   wire [31:0] s_0;
@@ -553,13 +583,13 @@ module hwq_requant(i_valid, i_last, i_acc, i_bias, i_multiplier, i_shift, zero_p
   wire [7:0] zero_point;
   assign _000_ = $signed(act_min) - $signed(zero_point);
   assign _111_ = $signed(act_max) - $signed(zero_point);
-  assign _128_ = $signed(rq3_y0) < $signed(lo_z);
-  assign _139_ = $signed(rq3_y0) > $signed(hi_z);
-  assign _150_ = $signed(rq0_e0) > $signed(1'h0);
-  assign _161_ = _150_ ? rq0_e0 : 6'h00;
-  assign _172_ = $signed(rq0_e0) < $signed(1'h0);
-  assign _183_ = - $signed(rq0_e0);
-  assign _194_ = _172_ ? _183_ : 7'h00;
+  assign _133_ = $signed(rq3_y0) < $signed(lo_z);
+  assign _144_ = $signed(rq3_y0) > $signed(hi_z);
+  assign _155_ = $signed(rq0_e0) > $signed(1'h0);
+  assign _166_ = _155_ ? rq0_e0 : 6'h00;
+  assign _177_ = $signed(rq0_e0) < $signed(1'h0);
+  assign _188_ = - $signed(rq0_e0);
+  assign _199_ = _177_ ? _188_ : 7'h00;
   assign _001_ = $signed(rq0_acc0) + $signed(rq0_b0);
   assign _012_ = $signed(rq1_s0) << rq1_l0;
   assign _023_ = $signed(rq2p_phl0) + $signed({ 1'h0, rq2p_plh0 });
@@ -569,270 +599,290 @@ module hwq_requant(i_valid, i_last, i_acc, i_bias, i_multiplier, i_shift, zero_p
   assign _089_ = $signed(rq2_h0) + $signed({ 1'h0, rq2_hf0 });
   assign _100_ = | rq2_hf0;
   assign _112_ = $signed(rq2_h0) < $signed(1'h0);
-  assign _119_ = _100_ & _112_;
-  assign _120_ = $signed(_089_) - $signed({ 1'h0, _119_ });
+  assign _123_ = _100_ & _112_;
+  assign _125_ = $signed(_089_) - $signed({ 1'h0, _123_ });
   assign y_0 = $signed(rq3a_u0) >>> rq3a_r0;
-  assign _121_ = rq3_y0[7:0] + zero_point;
+  assign _126_ = rq3_y0[7:0] + zero_point;
   always @(posedge clk)
-    rq0_valid <= _122_;
+    rq0_valid <= _127_;
   always @(posedge clk)
-    rq0_last <= _123_;
+    rq0_last <= _128_;
   always @(posedge clk)
-    rq0_m0 <= _124_;
+    rq0_m0 <= _129_;
   always @(posedge clk)
-    rq0_e0 <= _125_;
+    rq0_e0 <= _130_;
   always @(posedge clk)
-    rq0_acc0 <= _126_;
+    rq0_acc0 <= _131_;
   always @(posedge clk)
-    rq0_b0 <= _127_;
+    rq0_b0 <= _132_;
   always @(posedge clk)
-    rq1_valid <= _129_;
+    rq1_valid <= _134_;
   always @(posedge clk)
-    rq1_last <= _130_;
+    rq1_last <= _135_;
   always @(posedge clk)
-    rq1_m0 <= _131_;
+    rq1_m0 <= _136_;
   always @(posedge clk)
-    rq1_l0 <= _132_;
+    rq1_l0 <= _137_;
   always @(posedge clk)
-    rq1_r0 <= _133_;
+    rq1_r0 <= _138_;
   always @(posedge clk)
-    rq1_s0 <= _134_;
+    rq1_s0 <= _139_;
   always @(posedge clk)
-    rq2a_valid <= _135_;
+    rq2a_valid <= _140_;
   always @(posedge clk)
-    rq2a_last <= _136_;
+    rq2a_last <= _141_;
   always @(posedge clk)
-    rq2a_m0 <= _137_;
+    rq2a_m0 <= _142_;
   always @(posedge clk)
-    rq2a_r0 <= _138_;
+    rq2a_r0 <= _143_;
   always @(posedge clk)
-    rq2a_a0 <= _140_;
+    rq2a_a0 <= _145_;
   always @(posedge clk)
-    rq2b_valid <= _141_;
+    rq2b_valid <= _146_;
   always @(posedge clk)
-    rq2b_last <= _142_;
+    rq2b_last <= _147_;
   always @(posedge clk)
-    rq2b_m0 <= _143_;
+    rq2b_m0 <= _148_;
   always @(posedge clk)
-    rq2b_r0 <= _144_;
+    rq2b_r0 <= _149_;
   always @(posedge clk)
-    rq2c_valid <= _145_;
+    rq2c_valid <= _150_;
   always @(posedge clk)
-    rq2c_last <= _146_;
+    rq2c_last <= _151_;
   always @(posedge clk)
-    rq2c_m0 <= _147_;
+    rq2c_m0 <= _152_;
   always @(posedge clk)
-    rq2c_r0 <= _148_;
+    rq2c_r0 <= _153_;
   always @(posedge clk)
-    rq2d_valid <= _149_;
+    rq2d_valid <= _154_;
   always @(posedge clk)
-    rq2d_last <= _151_;
+    rq2d_last <= _156_;
   always @(posedge clk)
-    rq2d_m0 <= _152_;
+    rq2d_m0 <= _157_;
   always @(posedge clk)
-    rq2d_r0 <= _153_;
+    rq2d_r0 <= _158_;
   always @(posedge clk)
-    rq2p_pll0 <= _154_;
+    rq2p_pll0 <= _159_;
   always @(posedge clk)
-    rq2p_plh0 <= _155_;
+    rq2p_plh0 <= _160_;
   always @(posedge clk)
-    rq2p_phl0 <= _156_;
+    rq2p_phl0 <= _161_;
   always @(posedge clk)
-    rq2p_phh0 <= _157_;
+    rq2p_phh0 <= _162_;
   always @(posedge clk)
-    rq2m_valid <= _158_;
+    rq2m_valid <= _163_;
   always @(posedge clk)
-    rq2m_last <= _159_;
+    rq2m_last <= _164_;
   always @(posedge clk)
-    rq2m_m0 <= _160_;
+    rq2m_m0 <= _165_;
   always @(posedge clk)
-    rq2m_r0 <= _162_;
+    rq2m_r0 <= _167_;
   always @(posedge clk)
-    rq2m_o0 <= _163_;
+    rq2m_o0 <= _168_;
   always @(posedge clk)
-    rq2m_mi0 <= _164_;
+    rq2m_mi0 <= _169_;
   always @(posedge clk)
-    rq2_valid <= _165_;
+    rq2_valid <= _170_;
   always @(posedge clk)
-    rq2_last <= _166_;
+    rq2_last <= _171_;
   always @(posedge clk)
-    rq2_r0 <= _167_;
+    rq2_r0 <= _172_;
   always @(posedge clk)
-    rq2_h0 <= _168_;
+    rq2_h0 <= _173_;
   always @(posedge clk)
-    rq2_hf0 <= _169_;
+    rq2_hf0 <= _174_;
   always @(posedge clk)
-    rq3a_valid <= _170_;
+    rq3a_valid <= _175_;
   always @(posedge clk)
-    rq3a_last <= _171_;
+    rq3a_last <= _176_;
   always @(posedge clk)
-    rq3a_r0 <= _173_;
+    rq3a_r0 <= _178_;
   always @(posedge clk)
-    rq3a_u0 <= _174_;
+    rq3a_u0 <= _179_;
   always @(posedge clk)
-    rq3_valid <= _175_;
+    rq3_valid <= _180_;
   always @(posedge clk)
-    rq3_last <= _176_;
+    rq3_last <= _181_;
   always @(posedge clk)
-    rq3_y0 <= _177_;
+    rq3_y0 <= _182_;
   always @(posedge clk)
-    lo_z <= _178_;
+    lo_z <= _183_;
   always @(posedge clk)
-    hi_z <= _179_;
+    hi_z <= _184_;
   always @(posedge clk)
-    o_data <= _180_;
+    rq4_valid <= _185_;
   always @(posedge clk)
-    o_valid <= _181_;
+    rq4_last <= _186_;
   always @(posedge clk)
-    o_last <= _182_;
-  assign _315_ = _356_ ? rq3_last : o_last;
-  assign _215_ = _226_ ? (* full_case = 32'd1 *) act_max : _121_[7:0];
-  assign _205_ = _206_ ? 29'h00000000 : _431_;
-  assign _207_ = _208_ ? { _085_, _084_, _083_, _082_, _081_, _080_, _079_, _077_, _076_, _075_, _074_, _073_, _072_, _071_, _070_, _069_, _068_, _066_, _065_, _064_, _063_, _062_, _061_, _060_, _059_, _058_, _057_, _055_, _054_, _053_, _052_, _051_ } : rq2p_phl0;
-  assign _209_ = _210_ ? 32'd0 : _207_;
-  assign _211_ = _212_ ? { _050_, _049_, _048_, _047_, _046_, _044_, _043_, _042_, _041_, _040_, _039_, _038_, _037_, _036_, _035_, _033_, _032_, _031_, _030_, _029_, _028_, _027_, _026_, _025_, _024_, _022_, _021_, _020_, _019_, _018_, _017_ } : rq2p_plh0;
-  assign _213_ = _214_ ? 31'h00000000 : _211_;
-  assign _216_ = _217_ ? { _016_, _015_, _014_, _013_, _011_, _010_, _009_, _008_, _007_, _006_, _005_, _004_, _003_, _002_, _204_, _203_, _202_, _201_, _200_, _199_, _198_, _197_, _196_, _195_, _193_, _192_, _191_, _190_, _189_, _188_, _187_, _186_, _185_, _184_ } : rq2p_pll0;
-  assign _218_ = _219_ ? 34'h000000000 : _216_;
-  assign _220_ = _221_ ? rq2c_r0 : rq2d_r0;
-  assign _222_ = _223_ ? 5'h00 : _220_;
-  assign _224_ = _225_ ? rq2c_m0 : rq2d_m0;
-  assign _237_ = _248_ ? (* full_case = 32'd1 *) act_min : _215_;
-  assign _227_ = _228_ ? 31'h00000000 : _224_;
-  assign _229_ = _230_ ? rq2c_last : rq2d_last;
-  assign _231_ = _232_ ? 1'h0 : _229_;
-  assign _233_ = _234_ ? rq2c_valid : rq2d_valid;
-  assign _235_ = _236_ ? 1'h0 : _233_;
-  assign _238_ = _239_ ? rq2b_r0 : rq2c_r0;
-  assign _240_ = _241_ ? 5'h00 : _238_;
-  assign _242_ = _243_ ? rq2b_m0 : rq2c_m0;
-  assign _244_ = _245_ ? 31'h00000000 : _242_;
-  assign _246_ = _247_ ? rq2b_last : rq2c_last;
-  assign _259_ = _270_ ? _237_ : o_data;
-  assign _249_ = _250_ ? 1'h0 : _246_;
-  assign _251_ = _252_ ? rq2b_valid : rq2c_valid;
-  assign _253_ = _254_ ? 1'h0 : _251_;
-  assign _255_ = _256_ ? rq2a_r0 : rq2b_r0;
-  assign _257_ = _258_ ? 5'h00 : _255_;
-  assign _260_ = _261_ ? rq2a_m0 : rq2b_m0;
-  assign _262_ = _263_ ? 31'h00000000 : _260_;
-  assign _264_ = _265_ ? rq2a_last : rq2b_last;
-  assign _266_ = _267_ ? 1'h0 : _264_;
-  assign _268_ = _269_ ? rq2a_valid : rq2b_valid;
-  assign _281_ = _292_ ? 8'h00 : _259_;
-  assign _271_ = _272_ ? 1'h0 : _268_;
-  assign _273_ = _274_ ? _012_[31:0] : rq2a_a0;
-  assign _275_ = _276_ ? 32'd0 : _273_;
-  assign _277_ = _278_ ? rq1_r0 : rq2a_r0;
-  assign _279_ = _280_ ? 5'h00 : _277_;
-  assign _282_ = _283_ ? rq1_m0 : rq2a_m0;
-  assign _284_ = _285_ ? 31'h00000000 : _282_;
-  assign _286_ = _287_ ? rq1_last : rq2a_last;
-  assign _288_ = _289_ ? 1'h0 : _286_;
-  assign _290_ = _291_ ? rq1_valid : rq2a_valid;
-  assign _303_ = _314_ ? { _111_[8], _111_ } : hi_z;
-  assign _293_ = _294_ ? 1'h0 : _290_;
-  assign _295_ = _296_ ? _001_[31:0] : rq1_s0;
-  assign _297_ = _298_ ? 32'd0 : _295_;
-  assign _299_ = _300_ ? _194_[4:0] : rq1_r0;
-  assign _301_ = _302_ ? 5'h00 : _299_;
-  assign _304_ = _305_ ? _161_[4:0] : rq1_l0;
+    rq4_t0 <= _187_;
+  always @(posedge clk)
+    rq4_below0 <= _189_;
+  always @(posedge clk)
+    rq4_above0 <= _190_;
+  always @(posedge clk)
+    o_data <= _191_;
+  always @(posedge clk)
+    o_valid <= _192_;
+  always @(posedge clk)
+    o_last <= _193_;
+  assign _320_ = _381_ ? rq4_last : o_last;
+  assign _220_ = _231_ ? (* full_case = 32'd1 *) act_max : rq4_t0;
+  assign _210_ = _211_ ? 63'h0000000000000000 : _456_;
+  assign _212_ = _213_ ? rq2d_r0 : rq2m_r0;
+  assign _214_ = _215_ ? 5'h00 : _212_;
+  assign _216_ = _217_ ? rq2d_m0 : rq2m_m0;
+  assign _218_ = _219_ ? 31'h00000000 : _216_;
+  assign _221_ = _222_ ? rq2d_last : rq2m_last;
+  assign _223_ = _224_ ? 1'h0 : _221_;
+  assign _225_ = _226_ ? rq2d_valid : rq2m_valid;
+  assign _227_ = _228_ ? 1'h0 : _225_;
+  assign _229_ = _230_ ? { _124_, _122_, _121_, _120_, _119_, _118_, _117_, _116_, _115_, _114_, _113_, _110_, _109_, _108_, _107_, _106_, _105_, _104_, _103_, _102_, _101_, _099_, _098_, _097_, _096_, _095_, _094_, _093_, _092_ } : rq2p_phh0;
+  assign _242_ = _253_ ? (* full_case = 32'd1 *) act_min : _220_;
+  assign _232_ = _233_ ? 29'h00000000 : _229_;
+  assign _234_ = _235_ ? { _091_, _090_, _088_, _087_, _086_, _085_, _084_, _083_, _082_, _081_, _080_, _079_, _077_, _076_, _075_, _074_, _073_, _072_, _071_, _070_, _069_, _068_, _066_, _065_, _064_, _063_, _062_, _061_, _060_, _059_, _058_, _057_ } : rq2p_phl0;
+  assign _236_ = _237_ ? 32'd0 : _234_;
+  assign _238_ = _239_ ? { _055_, _054_, _053_, _052_, _051_, _050_, _049_, _048_, _047_, _046_, _044_, _043_, _042_, _041_, _040_, _039_, _038_, _037_, _036_, _035_, _033_, _032_, _031_, _030_, _029_, _028_, _027_, _026_, _025_, _024_, _022_ } : rq2p_plh0;
+  assign _240_ = _241_ ? 31'h00000000 : _238_;
+  assign _243_ = _244_ ? { _021_, _020_, _019_, _018_, _017_, _016_, _015_, _014_, _013_, _011_, _010_, _009_, _008_, _007_, _006_, _005_, _004_, _003_, _002_, _209_, _208_, _207_, _206_, _205_, _204_, _203_, _202_, _201_, _200_, _198_, _197_, _196_, _195_, _194_ } : rq2p_pll0;
+  assign _245_ = _246_ ? 34'h000000000 : _243_;
+  assign _247_ = _248_ ? rq2c_r0 : rq2d_r0;
+  assign _249_ = _250_ ? 5'h00 : _247_;
+  assign _251_ = _252_ ? rq2c_m0 : rq2d_m0;
+  assign _264_ = _275_ ? _242_ : o_data;
+  assign _254_ = _255_ ? 31'h00000000 : _251_;
+  assign _256_ = _257_ ? rq2c_last : rq2d_last;
+  assign _258_ = _259_ ? 1'h0 : _256_;
+  assign _260_ = _261_ ? rq2c_valid : rq2d_valid;
+  assign _262_ = _263_ ? 1'h0 : _260_;
+  assign _265_ = _266_ ? rq2b_r0 : rq2c_r0;
+  assign _267_ = _268_ ? 5'h00 : _265_;
+  assign _269_ = _270_ ? rq2b_m0 : rq2c_m0;
+  assign _271_ = _272_ ? 31'h00000000 : _269_;
+  assign _273_ = _274_ ? rq2b_last : rq2c_last;
+  assign _286_ = _297_ ? 8'h00 : _264_;
+  assign _276_ = _277_ ? 1'h0 : _273_;
+  assign _278_ = _279_ ? rq2b_valid : rq2c_valid;
+  assign _280_ = _281_ ? 1'h0 : _278_;
+  assign _282_ = _283_ ? rq2a_r0 : rq2b_r0;
+  assign _284_ = _285_ ? 5'h00 : _282_;
+  assign _287_ = _288_ ? rq2a_m0 : rq2b_m0;
+  assign _289_ = _290_ ? 31'h00000000 : _287_;
+  assign _291_ = _292_ ? rq2a_last : rq2b_last;
+  assign _293_ = _294_ ? 1'h0 : _291_;
+  assign _295_ = _296_ ? rq2a_valid : rq2b_valid;
+  assign _308_ = _319_ ? _144_ : rq4_above0;
+  assign _298_ = _299_ ? 1'h0 : _295_;
+  assign _300_ = _301_ ? _012_[31:0] : rq2a_a0;
+  assign _302_ = _303_ ? 32'd0 : _300_;
+  assign _304_ = _305_ ? rq1_r0 : rq2a_r0;
   assign _306_ = _307_ ? 5'h00 : _304_;
-  assign _308_ = _309_ ? rq0_m0 : rq1_m0;
-  assign _310_ = _311_ ? 31'h00000000 : _308_;
-  assign _312_ = _313_ ? rq0_last : rq1_last;
-  assign _326_ = _337_ ? 10'h000 : _303_;
-  assign _316_ = _317_ ? 1'h0 : _312_;
-  assign _318_ = _319_ ? rq0_valid : rq1_valid;
-  assign _320_ = _321_ ? 1'h0 : _318_;
-  assign _322_ = _323_ ? i_bias : rq0_b0;
-  assign _324_ = _325_ ? 32'd0 : _322_;
-  assign _327_ = _328_ ? i_acc : rq0_acc0;
-  assign _329_ = _330_ ? 26'h0000000 : _327_;
-  assign _331_ = _332_ ? i_shift : rq0_e0;
-  assign _333_ = _334_ ? 6'h00 : _331_;
-  assign _335_ = _336_ ? i_multiplier : rq0_m0;
-  assign _348_ = _349_ ? { _000_[8], _000_ } : lo_z;
-  assign _338_ = _339_ ? 31'h00000000 : _335_;
-  assign _340_ = _341_ ? i_last : rq0_last;
-  assign _342_ = _343_ ? 1'h0 : _340_;
-  assign _344_ = _345_ ? i_valid : rq0_valid;
-  assign _346_ = _347_ ? 1'h0 : _344_;
-  assign _350_ = _351_ ? 10'h000 : _348_;
-  assign _352_ = _353_ ? y_0 : rq3_y0;
-  assign _354_ = _355_ ? 34'h000000000 : _352_;
-  assign _367_ = _378_ ? 1'h0 : _315_;
-  assign _357_ = _358_ ? rq3a_last : rq3_last;
-  assign _359_ = _360_ ? 1'h0 : _357_;
-  assign _361_ = _362_ ? rq3a_valid : rq3_valid;
-  assign _363_ = _364_ ? 1'h0 : _361_;
-  assign _365_ = _366_ ? _120_[33:0] : rq3a_u0;
-  assign _368_ = _369_ ? 34'h000000000 : _365_;
-  assign _370_ = _371_ ? rq2_r0 : rq3a_r0;
-  assign _372_ = _373_ ? 5'h00 : _370_;
-  assign _374_ = _375_ ? rq2_last : rq3a_last;
-  assign _376_ = _377_ ? 1'h0 : _374_;
-  assign _389_ = _400_ ? rq3_valid : o_valid;
-  assign _379_ = _380_ ? rq2_valid : rq3a_valid;
-  assign _381_ = _382_ ? 1'h0 : _379_;
-  assign _383_ = _384_ ? _078_[31:0] : rq2_hf0;
-  assign _385_ = _386_ ? 32'd0 : _383_;
-  assign _387_ = _388_ ? _056_[32:0] : rq2_h0;
-  assign _390_ = _391_ ? 33'h000000000 : _387_;
-  assign _392_ = _393_ ? rq2m_r0 : rq2_r0;
-  assign _394_ = _395_ ? 5'h00 : _392_;
-  assign _396_ = _397_ ? rq2m_last : rq2_last;
-  assign _398_ = _399_ ? 1'h0 : _396_;
-  assign _411_ = _422_ ? 1'h0 : _389_;
-  assign _401_ = _402_ ? rq2m_valid : rq2_valid;
-  assign _403_ = _404_ ? 1'h0 : _401_;
-  assign _405_ = _406_ ? mid_0 : rq2m_mi0;
-  assign _407_ = _408_ ? 34'h000000000 : _405_;
-  assign _409_ = _410_ ? { rq2p_phh0, rq2p_pll0 } : rq2m_o0;
-  assign _412_ = _413_ ? 63'h0000000000000000 : _409_;
-  assign _414_ = _415_ ? rq2d_r0 : rq2m_r0;
-  assign _416_ = _417_ ? 5'h00 : _414_;
-  assign _418_ = _419_ ? rq2d_m0 : rq2m_m0;
-  assign _420_ = _421_ ? 31'h00000000 : _418_;
-  assign _423_ = _424_ ? rq2d_last : rq2m_last;
-  assign _425_ = _426_ ? 1'h0 : _423_;
-  assign _427_ = _428_ ? rq2d_valid : rq2m_valid;
-  assign _429_ = _430_ ? 1'h0 : _427_;
-  assign _431_ = _432_ ? { _118_, _117_, _116_, _115_, _114_, _113_, _110_, _109_, _108_, _107_, _106_, _105_, _104_, _103_, _102_, _101_, _099_, _098_, _097_, _096_, _095_, _094_, _093_, _092_, _091_, _090_, _088_, _087_, _086_ } : rq2p_phh0;
+  assign _309_ = _310_ ? rq1_m0 : rq2a_m0;
+  assign _311_ = _312_ ? 31'h00000000 : _309_;
+  assign _313_ = _314_ ? rq1_last : rq2a_last;
+  assign _315_ = _316_ ? 1'h0 : _313_;
+  assign _317_ = _318_ ? rq1_valid : rq2a_valid;
+  assign _331_ = _342_ ? 1'h0 : _308_;
+  assign _321_ = _322_ ? 1'h0 : _317_;
+  assign _323_ = _324_ ? _001_[31:0] : rq1_s0;
+  assign _325_ = _326_ ? 32'd0 : _323_;
+  assign _327_ = _328_ ? _199_[4:0] : rq1_r0;
+  assign _329_ = _330_ ? 5'h00 : _327_;
+  assign _332_ = _333_ ? _166_[4:0] : rq1_l0;
+  assign _334_ = _335_ ? 5'h00 : _332_;
+  assign _336_ = _337_ ? rq0_m0 : rq1_m0;
+  assign _338_ = _339_ ? 31'h00000000 : _336_;
+  assign _340_ = _341_ ? rq0_last : rq1_last;
+  assign _353_ = _364_ ? _133_ : rq4_below0;
+  assign _343_ = _344_ ? 1'h0 : _340_;
+  assign _345_ = _346_ ? rq0_valid : rq1_valid;
+  assign _347_ = _348_ ? 1'h0 : _345_;
+  assign _349_ = _350_ ? i_bias : rq0_b0;
+  assign _351_ = _352_ ? 32'd0 : _349_;
+  assign _354_ = _355_ ? i_acc : rq0_acc0;
+  assign _356_ = _357_ ? 26'h0000000 : _354_;
+  assign _358_ = _359_ ? i_shift : rq0_e0;
+  assign _360_ = _361_ ? 6'h00 : _358_;
+  assign _362_ = _363_ ? i_multiplier : rq0_m0;
+  assign _375_ = _376_ ? 1'h0 : _353_;
+  assign _365_ = _366_ ? 31'h00000000 : _362_;
+  assign _367_ = _368_ ? i_last : rq0_last;
+  assign _369_ = _370_ ? 1'h0 : _367_;
+  assign _371_ = _372_ ? i_valid : rq0_valid;
+  assign _373_ = _374_ ? 1'h0 : _371_;
+  assign _377_ = _378_ ? _126_[7:0] : rq4_t0;
+  assign _379_ = _380_ ? 8'h00 : _377_;
+  assign _392_ = _403_ ? 1'h0 : _320_;
+  assign _382_ = _383_ ? rq3_last : rq4_last;
+  assign _384_ = _385_ ? 1'h0 : _382_;
+  assign _386_ = _387_ ? rq3_valid : rq4_valid;
+  assign _388_ = _389_ ? 1'h0 : _386_;
+  assign _390_ = _391_ ? { _111_[8], _111_ } : hi_z;
+  assign _393_ = _394_ ? 10'h000 : _390_;
+  assign _395_ = _396_ ? { _000_[8], _000_ } : lo_z;
+  assign _397_ = _398_ ? 10'h000 : _395_;
+  assign _399_ = _400_ ? y_0 : rq3_y0;
+  assign _401_ = _402_ ? 34'h000000000 : _399_;
+  assign _414_ = _425_ ? rq4_valid : o_valid;
+  assign _404_ = _405_ ? rq3a_last : rq3_last;
+  assign _406_ = _407_ ? 1'h0 : _404_;
+  assign _408_ = _409_ ? rq3a_valid : rq3_valid;
+  assign _410_ = _411_ ? 1'h0 : _408_;
+  assign _412_ = _413_ ? _125_[33:0] : rq3a_u0;
+  assign _415_ = _416_ ? 34'h000000000 : _412_;
+  assign _417_ = _418_ ? rq2_r0 : rq3a_r0;
+  assign _419_ = _420_ ? 5'h00 : _417_;
+  assign _421_ = _422_ ? rq2_last : rq3a_last;
+  assign _423_ = _424_ ? 1'h0 : _421_;
+  assign _436_ = _447_ ? 1'h0 : _414_;
+  assign _426_ = _427_ ? rq2_valid : rq3a_valid;
+  assign _428_ = _429_ ? 1'h0 : _426_;
+  assign _430_ = _431_ ? _078_[31:0] : rq2_hf0;
+  assign _432_ = _433_ ? 32'd0 : _430_;
+  assign _434_ = _435_ ? _056_[32:0] : rq2_h0;
+  assign _437_ = _438_ ? 33'h000000000 : _434_;
+  assign _439_ = _440_ ? rq2m_r0 : rq2_r0;
+  assign _441_ = _442_ ? 5'h00 : _439_;
+  assign _443_ = _444_ ? rq2m_last : rq2_last;
+  assign _445_ = _446_ ? 1'h0 : _443_;
+  assign _448_ = _449_ ? rq2m_valid : rq2_valid;
+  assign _450_ = _451_ ? 1'h0 : _448_;
+  assign _452_ = _453_ ? mid_0 : rq2m_mi0;
+  assign _454_ = _455_ ? 34'h000000000 : _452_;
+  assign _456_ = _457_ ? { rq2p_phh0, rq2p_pll0 } : rq2m_o0;
   \hwq_requant.phh_0  phh_0 (
     .a(rq2a_a0[31:17]),
     .b(rq2a_m0[30:17]),
     .clk(clk),
     .en(en),
-    .\port$40$0 (_086_),
-    .\port$40$1 (_087_),
-    .\port$40$10 (_097_),
-    .\port$40$11 (_098_),
-    .\port$40$12 (_099_),
-    .\port$40$13 (_101_),
-    .\port$40$14 (_102_),
-    .\port$40$15 (_103_),
-    .\port$40$16 (_104_),
-    .\port$40$17 (_105_),
-    .\port$40$18 (_106_),
-    .\port$40$19 (_107_),
-    .\port$40$2 (_088_),
-    .\port$40$20 (_108_),
-    .\port$40$21 (_109_),
-    .\port$40$22 (_110_),
-    .\port$40$23 (_113_),
-    .\port$40$24 (_114_),
-    .\port$40$25 (_115_),
-    .\port$40$26 (_116_),
-    .\port$40$27 (_117_),
-    .\port$40$28 (_118_),
-    .\port$40$3 (_090_),
-    .\port$40$4 (_091_),
-    .\port$40$5 (_092_),
-    .\port$40$6 (_093_),
-    .\port$40$7 (_094_),
-    .\port$40$8 (_095_),
-    .\port$40$9 (_096_),
+    .\port$38$0 (_092_),
+    .\port$38$1 (_093_),
+    .\port$38$10 (_103_),
+    .\port$38$11 (_104_),
+    .\port$38$12 (_105_),
+    .\port$38$13 (_106_),
+    .\port$38$14 (_107_),
+    .\port$38$15 (_108_),
+    .\port$38$16 (_109_),
+    .\port$38$17 (_110_),
+    .\port$38$18 (_113_),
+    .\port$38$19 (_114_),
+    .\port$38$2 (_094_),
+    .\port$38$20 (_115_),
+    .\port$38$21 (_116_),
+    .\port$38$22 (_117_),
+    .\port$38$23 (_118_),
+    .\port$38$24 (_119_),
+    .\port$38$25 (_120_),
+    .\port$38$26 (_121_),
+    .\port$38$27 (_122_),
+    .\port$38$28 (_124_),
+    .\port$38$3 (_095_),
+    .\port$38$4 (_096_),
+    .\port$38$5 (_097_),
+    .\port$38$6 (_098_),
+    .\port$38$7 (_099_),
+    .\port$38$8 (_101_),
+    .\port$38$9 (_102_),
     .rst(rst)
   );
   \hwq_requant.phl_0  phl_0 (
@@ -840,38 +890,38 @@ module hwq_requant(i_valid, i_last, i_acc, i_bias, i_multiplier, i_shift, zero_p
     .b(rq2a_m0[16:0]),
     .clk(clk),
     .en(en),
-    .\port$39$0 (_051_),
-    .\port$39$1 (_052_),
-    .\port$39$10 (_062_),
-    .\port$39$11 (_063_),
-    .\port$39$12 (_064_),
-    .\port$39$13 (_065_),
-    .\port$39$14 (_066_),
-    .\port$39$15 (_068_),
-    .\port$39$16 (_069_),
-    .\port$39$17 (_070_),
-    .\port$39$18 (_071_),
-    .\port$39$19 (_072_),
-    .\port$39$2 (_053_),
-    .\port$39$20 (_073_),
-    .\port$39$21 (_074_),
-    .\port$39$22 (_075_),
-    .\port$39$23 (_076_),
-    .\port$39$24 (_077_),
-    .\port$39$25 (_079_),
-    .\port$39$26 (_080_),
-    .\port$39$27 (_081_),
-    .\port$39$28 (_082_),
-    .\port$39$29 (_083_),
-    .\port$39$3 (_054_),
-    .\port$39$30 (_084_),
-    .\port$39$31 (_085_),
-    .\port$39$4 (_055_),
-    .\port$39$5 (_057_),
-    .\port$39$6 (_058_),
-    .\port$39$7 (_059_),
-    .\port$39$8 (_060_),
-    .\port$39$9 (_061_),
+    .\port$37$0 (_057_),
+    .\port$37$1 (_058_),
+    .\port$37$10 (_068_),
+    .\port$37$11 (_069_),
+    .\port$37$12 (_070_),
+    .\port$37$13 (_071_),
+    .\port$37$14 (_072_),
+    .\port$37$15 (_073_),
+    .\port$37$16 (_074_),
+    .\port$37$17 (_075_),
+    .\port$37$18 (_076_),
+    .\port$37$19 (_077_),
+    .\port$37$2 (_059_),
+    .\port$37$20 (_079_),
+    .\port$37$21 (_080_),
+    .\port$37$22 (_081_),
+    .\port$37$23 (_082_),
+    .\port$37$24 (_083_),
+    .\port$37$25 (_084_),
+    .\port$37$26 (_085_),
+    .\port$37$27 (_086_),
+    .\port$37$28 (_087_),
+    .\port$37$29 (_088_),
+    .\port$37$3 (_060_),
+    .\port$37$30 (_090_),
+    .\port$37$31 (_091_),
+    .\port$37$4 (_061_),
+    .\port$37$5 (_062_),
+    .\port$37$6 (_063_),
+    .\port$37$7 (_064_),
+    .\port$37$8 (_065_),
+    .\port$37$9 (_066_),
     .rst(rst)
   );
   \hwq_requant.plh_0  plh_0 (
@@ -879,37 +929,37 @@ module hwq_requant(i_valid, i_last, i_acc, i_bias, i_multiplier, i_shift, zero_p
     .b(rq2a_m0[30:17]),
     .clk(clk),
     .en(en),
-    .\port$38$0 (_017_),
-    .\port$38$1 (_018_),
-    .\port$38$10 (_028_),
-    .\port$38$11 (_029_),
-    .\port$38$12 (_030_),
-    .\port$38$13 (_031_),
-    .\port$38$14 (_032_),
-    .\port$38$15 (_033_),
-    .\port$38$16 (_035_),
-    .\port$38$17 (_036_),
-    .\port$38$18 (_037_),
-    .\port$38$19 (_038_),
-    .\port$38$2 (_019_),
-    .\port$38$20 (_039_),
-    .\port$38$21 (_040_),
-    .\port$38$22 (_041_),
-    .\port$38$23 (_042_),
-    .\port$38$24 (_043_),
-    .\port$38$25 (_044_),
-    .\port$38$26 (_046_),
-    .\port$38$27 (_047_),
-    .\port$38$28 (_048_),
-    .\port$38$29 (_049_),
-    .\port$38$3 (_020_),
-    .\port$38$30 (_050_),
-    .\port$38$4 (_021_),
-    .\port$38$5 (_022_),
-    .\port$38$6 (_024_),
-    .\port$38$7 (_025_),
-    .\port$38$8 (_026_),
-    .\port$38$9 (_027_),
+    .\port$36$0 (_022_),
+    .\port$36$1 (_024_),
+    .\port$36$10 (_033_),
+    .\port$36$11 (_035_),
+    .\port$36$12 (_036_),
+    .\port$36$13 (_037_),
+    .\port$36$14 (_038_),
+    .\port$36$15 (_039_),
+    .\port$36$16 (_040_),
+    .\port$36$17 (_041_),
+    .\port$36$18 (_042_),
+    .\port$36$19 (_043_),
+    .\port$36$2 (_025_),
+    .\port$36$20 (_044_),
+    .\port$36$21 (_046_),
+    .\port$36$22 (_047_),
+    .\port$36$23 (_048_),
+    .\port$36$24 (_049_),
+    .\port$36$25 (_050_),
+    .\port$36$26 (_051_),
+    .\port$36$27 (_052_),
+    .\port$36$28 (_053_),
+    .\port$36$29 (_054_),
+    .\port$36$3 (_026_),
+    .\port$36$30 (_055_),
+    .\port$36$4 (_027_),
+    .\port$36$5 (_028_),
+    .\port$36$6 (_029_),
+    .\port$36$7 (_030_),
+    .\port$36$8 (_031_),
+    .\port$36$9 (_032_),
     .rst(rst)
   );
   \hwq_requant.pll_0  pll_0 (
@@ -917,250 +967,265 @@ module hwq_requant(i_valid, i_last, i_acc, i_bias, i_multiplier, i_shift, zero_p
     .b(rq2a_m0[16:0]),
     .clk(clk),
     .en(en),
-    .\port$37$0 (_184_),
-    .\port$37$1 (_185_),
-    .\port$37$10 (_195_),
-    .\port$37$11 (_196_),
-    .\port$37$12 (_197_),
-    .\port$37$13 (_198_),
-    .\port$37$14 (_199_),
-    .\port$37$15 (_200_),
-    .\port$37$16 (_201_),
-    .\port$37$17 (_202_),
-    .\port$37$18 (_203_),
-    .\port$37$19 (_204_),
-    .\port$37$2 (_186_),
-    .\port$37$20 (_002_),
-    .\port$37$21 (_003_),
-    .\port$37$22 (_004_),
-    .\port$37$23 (_005_),
-    .\port$37$24 (_006_),
-    .\port$37$25 (_007_),
-    .\port$37$26 (_008_),
-    .\port$37$27 (_009_),
-    .\port$37$28 (_010_),
-    .\port$37$29 (_011_),
-    .\port$37$3 (_187_),
-    .\port$37$30 (_013_),
-    .\port$37$31 (_014_),
-    .\port$37$32 (_015_),
-    .\port$37$33 (_016_),
-    .\port$37$4 (_188_),
-    .\port$37$5 (_189_),
-    .\port$37$6 (_190_),
-    .\port$37$7 (_191_),
-    .\port$37$8 (_192_),
-    .\port$37$9 (_193_),
+    .\port$35$0 (_194_),
+    .\port$35$1 (_195_),
+    .\port$35$10 (_205_),
+    .\port$35$11 (_206_),
+    .\port$35$12 (_207_),
+    .\port$35$13 (_208_),
+    .\port$35$14 (_209_),
+    .\port$35$15 (_002_),
+    .\port$35$16 (_003_),
+    .\port$35$17 (_004_),
+    .\port$35$18 (_005_),
+    .\port$35$19 (_006_),
+    .\port$35$2 (_196_),
+    .\port$35$20 (_007_),
+    .\port$35$21 (_008_),
+    .\port$35$22 (_009_),
+    .\port$35$23 (_010_),
+    .\port$35$24 (_011_),
+    .\port$35$25 (_013_),
+    .\port$35$26 (_014_),
+    .\port$35$27 (_015_),
+    .\port$35$28 (_016_),
+    .\port$35$29 (_017_),
+    .\port$35$3 (_197_),
+    .\port$35$30 (_018_),
+    .\port$35$31 (_019_),
+    .\port$35$32 (_020_),
+    .\port$35$33 (_021_),
+    .\port$35$4 (_198_),
+    .\port$35$5 (_200_),
+    .\port$35$6 (_201_),
+    .\port$35$7 (_202_),
+    .\port$35$8 (_203_),
+    .\port$35$9 (_204_),
     .rst(rst)
   );
-  assign left_0 = _161_[4:0];
-  assign r_0 = _194_[4:0];
+  assign left_0 = _166_[4:0];
+  assign r_0 = _199_[4:0];
   assign s_0 = _001_[31:0];
   assign a_0 = _012_[31:0];
-  assign p = { _016_, _015_, _014_, _013_, _011_, _010_, _009_, _008_, _007_, _006_, _005_, _004_, _003_, _002_, _204_, _203_, _202_, _201_, _200_, _199_, _198_, _197_, _196_, _195_, _193_, _192_, _191_, _190_, _189_, _188_, _187_, _186_, _185_, _184_ };
-  assign \p$51  = { _050_, _049_, _048_, _047_, _046_, _044_, _043_, _042_, _041_, _040_, _039_, _038_, _037_, _036_, _035_, _033_, _032_, _031_, _030_, _029_, _028_, _027_, _026_, _025_, _024_, _022_, _021_, _020_, _019_, _018_, _017_ };
-  assign \p$53  = { _085_, _084_, _083_, _082_, _081_, _080_, _079_, _077_, _076_, _075_, _074_, _073_, _072_, _071_, _070_, _069_, _068_, _066_, _065_, _064_, _063_, _062_, _061_, _060_, _059_, _058_, _057_, _055_, _054_, _053_, _052_, _051_ };
-  assign \p$55  = { _118_, _117_, _116_, _115_, _114_, _113_, _110_, _109_, _108_, _107_, _106_, _105_, _104_, _103_, _102_, _101_, _099_, _098_, _097_, _096_, _095_, _094_, _093_, _092_, _091_, _090_, _088_, _087_, _086_ };
+  assign p = { _021_, _020_, _019_, _018_, _017_, _016_, _015_, _014_, _013_, _011_, _010_, _009_, _008_, _007_, _006_, _005_, _004_, _003_, _002_, _209_, _208_, _207_, _206_, _205_, _204_, _203_, _202_, _201_, _200_, _198_, _197_, _196_, _195_, _194_ };
+  assign \p$51  = { _055_, _054_, _053_, _052_, _051_, _050_, _049_, _048_, _047_, _046_, _044_, _043_, _042_, _041_, _040_, _039_, _038_, _037_, _036_, _035_, _033_, _032_, _031_, _030_, _029_, _028_, _027_, _026_, _025_, _024_, _022_ };
+  assign \p$53  = { _091_, _090_, _088_, _087_, _086_, _085_, _084_, _083_, _082_, _081_, _080_, _079_, _077_, _076_, _075_, _074_, _073_, _072_, _071_, _070_, _069_, _068_, _066_, _065_, _064_, _063_, _062_, _061_, _060_, _059_, _058_, _057_ };
+  assign \p$55  = { _124_, _122_, _121_, _120_, _119_, _118_, _117_, _116_, _115_, _114_, _113_, _110_, _109_, _108_, _107_, _106_, _105_, _104_, _103_, _102_, _101_, _099_, _098_, _097_, _096_, _095_, _094_, _093_, _092_ };
   assign outer_0 = { rq2p_phh0, rq2p_pll0 };
   assign h_0 = _056_[32:0];
   assign half_0 = _078_[31:0];
-  assign u_0 = _120_[33:0];
-  assign t_0 = _121_[7:0];
-  assign \en$83  = en;
+  assign u_0 = _125_[33:0];
+  assign t_0 = _126_[7:0];
+  assign \en$88  = en;
   assign a = rq2a_a0[16:0];
   assign b = rq2a_m0[16:0];
-  assign \en$86  = en;
-  assign \a$87  = rq2a_a0[16:0];
-  assign \b$88  = rq2a_m0[30:17];
-  assign \en$89  = en;
-  assign \a$90  = rq2a_a0[31:17];
-  assign \b$91  = rq2a_m0[16:0];
-  assign \en$92  = en;
-  assign \a$93  = rq2a_a0[31:17];
-  assign \b$94  = rq2a_m0[30:17];
+  assign \en$91  = en;
+  assign \a$92  = rq2a_a0[16:0];
+  assign \b$93  = rq2a_m0[30:17];
+  assign \en$94  = en;
+  assign \a$95  = rq2a_a0[31:17];
+  assign \b$96  = rq2a_m0[16:0];
+  assign \en$97  = en;
+  assign \a$98  = rq2a_a0[31:17];
+  assign \b$99  = rq2a_m0[30:17];
   assign \i_acc[0]  = i_acc;
   assign \i_bias[0]  = i_bias;
   assign \i_multiplier[0]  = i_multiplier;
   assign \i_shift[0]  = i_shift;
   assign \o_data[0]  = o_data;
-  assign _356_ = en;
-  assign _378_ = rst;
-  assign _182_ = _367_;
+  assign _381_ = en;
+  assign _403_ = rst;
+  assign _193_ = _392_;
+  assign _425_ = en;
+  assign _447_ = rst;
+  assign _192_ = _436_;
+  assign _231_ = rq4_above0;
+  assign _253_ = rq4_below0;
+  assign _275_ = en;
+  assign _297_ = rst;
+  assign _191_ = _286_;
+  assign _319_ = en;
+  assign _342_ = rst;
+  assign _190_ = _331_;
+  assign _364_ = en;
+  assign _376_ = rst;
+  assign _189_ = _375_;
+  assign _378_ = en;
+  assign _380_ = rst;
+  assign _187_ = _379_;
+  assign _383_ = en;
+  assign _385_ = rst;
+  assign _186_ = _384_;
+  assign _387_ = en;
+  assign _389_ = rst;
+  assign _185_ = _388_;
+  assign _391_ = en;
+  assign _394_ = rst;
+  assign _184_ = _393_;
+  assign _396_ = en;
+  assign _398_ = rst;
+  assign _183_ = _397_;
   assign _400_ = en;
-  assign _422_ = rst;
-  assign _181_ = _411_;
-  assign _226_ = _139_;
-  assign _248_ = _128_;
-  assign _270_ = en;
-  assign _292_ = rst;
-  assign _180_ = _281_;
-  assign _314_ = en;
-  assign _337_ = rst;
-  assign _179_ = _326_;
-  assign _349_ = en;
-  assign _351_ = rst;
-  assign _178_ = _350_;
-  assign _353_ = en;
-  assign _355_ = rst;
-  assign _177_ = _354_;
-  assign _358_ = en;
-  assign _360_ = rst;
-  assign _176_ = _359_;
-  assign _362_ = en;
-  assign _364_ = rst;
-  assign _175_ = _363_;
-  assign _366_ = en;
-  assign _369_ = rst;
-  assign _174_ = _368_;
-  assign _371_ = en;
-  assign _373_ = rst;
-  assign _173_ = _372_;
-  assign _375_ = en;
-  assign _377_ = rst;
-  assign _171_ = _376_;
-  assign _380_ = en;
-  assign _382_ = rst;
-  assign _170_ = _381_;
-  assign _384_ = en;
-  assign _386_ = rst;
-  assign _169_ = _385_;
-  assign _388_ = en;
-  assign _391_ = rst;
-  assign _168_ = _390_;
-  assign _393_ = en;
-  assign _395_ = rst;
-  assign _167_ = _394_;
-  assign _397_ = en;
-  assign _399_ = rst;
-  assign _166_ = _398_;
-  assign _402_ = en;
-  assign _404_ = rst;
-  assign _165_ = _403_;
-  assign _406_ = en;
-  assign _408_ = rst;
-  assign _164_ = _407_;
-  assign _410_ = en;
-  assign _413_ = rst;
-  assign _163_ = _412_;
-  assign _415_ = en;
-  assign _417_ = rst;
-  assign _162_ = _416_;
-  assign _419_ = en;
-  assign _421_ = rst;
-  assign _160_ = _420_;
-  assign _424_ = en;
-  assign _426_ = rst;
-  assign _159_ = _425_;
-  assign _428_ = en;
-  assign _430_ = rst;
-  assign _158_ = _429_;
-  assign _432_ = en;
-  assign _206_ = rst;
-  assign _157_ = _205_;
-  assign _208_ = en;
-  assign _210_ = rst;
-  assign _156_ = _209_;
-  assign _212_ = en;
-  assign _214_ = rst;
-  assign _155_ = _213_;
+  assign _402_ = rst;
+  assign _182_ = _401_;
+  assign _405_ = en;
+  assign _407_ = rst;
+  assign _181_ = _406_;
+  assign _409_ = en;
+  assign _411_ = rst;
+  assign _180_ = _410_;
+  assign _413_ = en;
+  assign _416_ = rst;
+  assign _179_ = _415_;
+  assign _418_ = en;
+  assign _420_ = rst;
+  assign _178_ = _419_;
+  assign _422_ = en;
+  assign _424_ = rst;
+  assign _176_ = _423_;
+  assign _427_ = en;
+  assign _429_ = rst;
+  assign _175_ = _428_;
+  assign _431_ = en;
+  assign _433_ = rst;
+  assign _174_ = _432_;
+  assign _435_ = en;
+  assign _438_ = rst;
+  assign _173_ = _437_;
+  assign _440_ = en;
+  assign _442_ = rst;
+  assign _172_ = _441_;
+  assign _444_ = en;
+  assign _446_ = rst;
+  assign _171_ = _445_;
+  assign _449_ = en;
+  assign _451_ = rst;
+  assign _170_ = _450_;
+  assign _453_ = en;
+  assign _455_ = rst;
+  assign _169_ = _454_;
+  assign _457_ = en;
+  assign _211_ = rst;
+  assign _168_ = _210_;
+  assign _213_ = en;
+  assign _215_ = rst;
+  assign _167_ = _214_;
   assign _217_ = en;
   assign _219_ = rst;
-  assign _154_ = _218_;
-  assign _221_ = en;
-  assign _223_ = rst;
-  assign _153_ = _222_;
-  assign _225_ = en;
+  assign _165_ = _218_;
+  assign _222_ = en;
+  assign _224_ = rst;
+  assign _164_ = _223_;
+  assign _226_ = en;
   assign _228_ = rst;
-  assign _152_ = _227_;
+  assign _163_ = _227_;
   assign _230_ = en;
-  assign _232_ = rst;
-  assign _151_ = _231_;
-  assign _234_ = en;
-  assign _236_ = rst;
-  assign _149_ = _235_;
+  assign _233_ = rst;
+  assign _162_ = _232_;
+  assign _235_ = en;
+  assign _237_ = rst;
+  assign _161_ = _236_;
   assign _239_ = en;
   assign _241_ = rst;
-  assign _148_ = _240_;
-  assign _243_ = en;
-  assign _245_ = rst;
-  assign _147_ = _244_;
-  assign _247_ = en;
+  assign _160_ = _240_;
+  assign _244_ = en;
+  assign _246_ = rst;
+  assign _159_ = _245_;
+  assign _248_ = en;
   assign _250_ = rst;
-  assign _146_ = _249_;
+  assign _158_ = _249_;
   assign _252_ = en;
-  assign _254_ = rst;
-  assign _145_ = _253_;
-  assign _256_ = en;
-  assign _258_ = rst;
-  assign _144_ = _257_;
+  assign _255_ = rst;
+  assign _157_ = _254_;
+  assign _257_ = en;
+  assign _259_ = rst;
+  assign _156_ = _258_;
   assign _261_ = en;
   assign _263_ = rst;
-  assign _143_ = _262_;
-  assign _265_ = en;
-  assign _267_ = rst;
-  assign _142_ = _266_;
-  assign _269_ = en;
+  assign _154_ = _262_;
+  assign _266_ = en;
+  assign _268_ = rst;
+  assign _153_ = _267_;
+  assign _270_ = en;
   assign _272_ = rst;
-  assign _141_ = _271_;
+  assign _152_ = _271_;
   assign _274_ = en;
-  assign _276_ = rst;
-  assign _140_ = _275_;
-  assign _278_ = en;
-  assign _280_ = rst;
-  assign _138_ = _279_;
+  assign _277_ = rst;
+  assign _151_ = _276_;
+  assign _279_ = en;
+  assign _281_ = rst;
+  assign _150_ = _280_;
   assign _283_ = en;
   assign _285_ = rst;
-  assign _137_ = _284_;
-  assign _287_ = en;
-  assign _289_ = rst;
-  assign _136_ = _288_;
-  assign _291_ = en;
+  assign _149_ = _284_;
+  assign _288_ = en;
+  assign _290_ = rst;
+  assign _148_ = _289_;
+  assign _292_ = en;
   assign _294_ = rst;
-  assign _135_ = _293_;
+  assign _147_ = _293_;
   assign _296_ = en;
-  assign _298_ = rst;
-  assign _134_ = _297_;
-  assign _300_ = en;
-  assign _302_ = rst;
-  assign _133_ = _301_;
+  assign _299_ = rst;
+  assign _146_ = _298_;
+  assign _301_ = en;
+  assign _303_ = rst;
+  assign _145_ = _302_;
   assign _305_ = en;
   assign _307_ = rst;
-  assign _132_ = _306_;
-  assign _309_ = en;
-  assign _311_ = rst;
-  assign _131_ = _310_;
-  assign _313_ = en;
-  assign _317_ = rst;
-  assign _130_ = _316_;
-  assign _319_ = en;
-  assign _321_ = rst;
-  assign _129_ = _320_;
-  assign _323_ = en;
-  assign _325_ = rst;
-  assign _127_ = _324_;
+  assign _143_ = _306_;
+  assign _310_ = en;
+  assign _312_ = rst;
+  assign _142_ = _311_;
+  assign _314_ = en;
+  assign _316_ = rst;
+  assign _141_ = _315_;
+  assign _318_ = en;
+  assign _322_ = rst;
+  assign _140_ = _321_;
+  assign _324_ = en;
+  assign _326_ = rst;
+  assign _139_ = _325_;
   assign _328_ = en;
   assign _330_ = rst;
-  assign _126_ = _329_;
-  assign _332_ = en;
-  assign _334_ = rst;
-  assign _125_ = _333_;
-  assign _336_ = en;
+  assign _138_ = _329_;
+  assign _333_ = en;
+  assign _335_ = rst;
+  assign _137_ = _334_;
+  assign _337_ = en;
   assign _339_ = rst;
-  assign _124_ = _338_;
+  assign _136_ = _338_;
   assign _341_ = en;
-  assign _343_ = rst;
-  assign _123_ = _342_;
-  assign _345_ = en;
-  assign _347_ = rst;
-  assign _122_ = _346_;
+  assign _344_ = rst;
+  assign _135_ = _343_;
+  assign _346_ = en;
+  assign _348_ = rst;
+  assign _134_ = _347_;
+  assign _350_ = en;
+  assign _352_ = rst;
+  assign _132_ = _351_;
+  assign _355_ = en;
+  assign _357_ = rst;
+  assign _131_ = _356_;
+  assign _359_ = en;
+  assign _361_ = rst;
+  assign _130_ = _360_;
+  assign _363_ = en;
+  assign _366_ = rst;
+  assign _129_ = _365_;
+  assign _368_ = en;
+  assign _370_ = rst;
+  assign _128_ = _369_;
+  assign _372_ = en;
+  assign _374_ = rst;
+  assign _127_ = _373_;
   assign _034_ = { rq2m_o0[62], rq2m_o0[62], rq2m_o0[62], rq2m_o0[62], rq2m_o0[62], rq2m_o0[62], rq2m_o0[62], rq2m_o0[62], rq2m_o0[62], rq2m_o0[62], rq2m_o0[62], rq2m_o0[62], rq2m_o0[62], rq2m_o0[62], rq2m_o0[62], rq2m_o0[62], rq2m_o0[62], rq2m_o0[62:17] };
   assign _056_ = { _045_[63], _045_[63], _045_[63], _045_[63], _045_[63], _045_[63], _045_[63], _045_[63], _045_[63], _045_[63], _045_[63], _045_[63], _045_[63], _045_[63], _045_[63:14] };
   assign _078_ = { 1'h0, _067_[63:1] };
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_requant.phh_0 (clk, rst, \port$40$0 , \port$40$1 , \port$40$2 , \port$40$3 , \port$40$4 , \port$40$5 , \port$40$6 , \port$40$7 , \port$40$8 , \port$40$9 , \port$40$10 , \port$40$11 , \port$40$12 , \port$40$13 , \port$40$14 , \port$40$15 , \port$40$16 , \port$40$17 , \port$40$18 
-, \port$40$19 , \port$40$20 , \port$40$21 , \port$40$22 , \port$40$23 , \port$40$24 , \port$40$25 , \port$40$26 , \port$40$27 , \port$40$28 , b, a, en);
+module \hwq_requant.phh_0 (clk, rst, \port$38$0 , \port$38$1 , \port$38$2 , \port$38$3 , \port$38$4 , \port$38$5 , \port$38$6 , \port$38$7 , \port$38$8 , \port$38$9 , \port$38$10 , \port$38$11 , \port$38$12 , \port$38$13 , \port$38$14 , \port$38$15 , \port$38$16 , \port$38$17 , \port$38$18 
+, \port$38$19 , \port$38$20 , \port$38$21 , \port$38$22 , \port$38$23 , \port$38$24 , \port$38$25 , \port$38$26 , \port$38$27 , \port$38$28 , b, a, en);
   wire _00_;
   wire _01_;
   wire _02_;
@@ -1209,64 +1274,64 @@ module \hwq_requant.phh_0 (clk, rst, \port$40$0 , \port$40$1 , \port$40$2 , \por
   wire en;
   wire [28:0] p;
   wire [35:0] p36;
-  output \port$40$0 ;
-  wire \port$40$0 ;
-  output \port$40$1 ;
-  wire \port$40$1 ;
-  output \port$40$10 ;
-  wire \port$40$10 ;
-  output \port$40$11 ;
-  wire \port$40$11 ;
-  output \port$40$12 ;
-  wire \port$40$12 ;
-  output \port$40$13 ;
-  wire \port$40$13 ;
-  output \port$40$14 ;
-  wire \port$40$14 ;
-  output \port$40$15 ;
-  wire \port$40$15 ;
-  output \port$40$16 ;
-  wire \port$40$16 ;
-  output \port$40$17 ;
-  wire \port$40$17 ;
-  output \port$40$18 ;
-  wire \port$40$18 ;
-  output \port$40$19 ;
-  wire \port$40$19 ;
-  output \port$40$2 ;
-  wire \port$40$2 ;
-  output \port$40$20 ;
-  wire \port$40$20 ;
-  output \port$40$21 ;
-  wire \port$40$21 ;
-  output \port$40$22 ;
-  wire \port$40$22 ;
-  output \port$40$23 ;
-  wire \port$40$23 ;
-  output \port$40$24 ;
-  wire \port$40$24 ;
-  output \port$40$25 ;
-  wire \port$40$25 ;
-  output \port$40$26 ;
-  wire \port$40$26 ;
-  output \port$40$27 ;
-  wire \port$40$27 ;
-  output \port$40$28 ;
-  wire \port$40$28 ;
-  output \port$40$3 ;
-  wire \port$40$3 ;
-  output \port$40$4 ;
-  wire \port$40$4 ;
-  output \port$40$5 ;
-  wire \port$40$5 ;
-  output \port$40$6 ;
-  wire \port$40$6 ;
-  output \port$40$7 ;
-  wire \port$40$7 ;
-  output \port$40$8 ;
-  wire \port$40$8 ;
-  output \port$40$9 ;
-  wire \port$40$9 ;
+  output \port$38$0 ;
+  wire \port$38$0 ;
+  output \port$38$1 ;
+  wire \port$38$1 ;
+  output \port$38$10 ;
+  wire \port$38$10 ;
+  output \port$38$11 ;
+  wire \port$38$11 ;
+  output \port$38$12 ;
+  wire \port$38$12 ;
+  output \port$38$13 ;
+  wire \port$38$13 ;
+  output \port$38$14 ;
+  wire \port$38$14 ;
+  output \port$38$15 ;
+  wire \port$38$15 ;
+  output \port$38$16 ;
+  wire \port$38$16 ;
+  output \port$38$17 ;
+  wire \port$38$17 ;
+  output \port$38$18 ;
+  wire \port$38$18 ;
+  output \port$38$19 ;
+  wire \port$38$19 ;
+  output \port$38$2 ;
+  wire \port$38$2 ;
+  output \port$38$20 ;
+  wire \port$38$20 ;
+  output \port$38$21 ;
+  wire \port$38$21 ;
+  output \port$38$22 ;
+  wire \port$38$22 ;
+  output \port$38$23 ;
+  wire \port$38$23 ;
+  output \port$38$24 ;
+  wire \port$38$24 ;
+  output \port$38$25 ;
+  wire \port$38$25 ;
+  output \port$38$26 ;
+  wire \port$38$26 ;
+  output \port$38$27 ;
+  wire \port$38$27 ;
+  output \port$38$28 ;
+  wire \port$38$28 ;
+  output \port$38$3 ;
+  wire \port$38$3 ;
+  output \port$38$4 ;
+  wire \port$38$4 ;
+  output \port$38$5 ;
+  wire \port$38$5 ;
+  output \port$38$6 ;
+  wire \port$38$6 ;
+  output \port$38$7 ;
+  wire \port$38$7 ;
+  output \port$38$8 ;
+  wire \port$38$8 ;
+  output \port$38$9 ;
+  wire \port$38$9 ;
   input rst;
   wire rst;
   MULT18X18D #(
@@ -1388,40 +1453,40 @@ module \hwq_requant.phh_0 (clk, rst, \port$40$0 , \port$40$1 , \port$40$2 , \por
   assign b18 = { 4'h0, b };
   assign p = { _21_, _20_, _19_, _18_, _17_, _16_, _15_, _14_, _13_, _12_, _10_, _09_, _08_, _07_, _06_, _05_, _04_, _03_, _02_, _01_, _35_, _34_, _33_, _32_, _31_, _30_, _22_, _11_, _00_ };
   assign p36 = { _29_, _28_, _27_, _26_, _25_, _24_, _23_, _21_, _20_, _19_, _18_, _17_, _16_, _15_, _14_, _13_, _12_, _10_, _09_, _08_, _07_, _06_, _05_, _04_, _03_, _02_, _01_, _35_, _34_, _33_, _32_, _31_, _30_, _22_, _11_, _00_ };
-  assign \port$40$0  = _00_;
-  assign \port$40$1  = _11_;
-  assign \port$40$2  = _22_;
-  assign \port$40$3  = _30_;
-  assign \port$40$4  = _31_;
-  assign \port$40$5  = _32_;
-  assign \port$40$6  = _33_;
-  assign \port$40$7  = _34_;
-  assign \port$40$8  = _35_;
-  assign \port$40$9  = _01_;
-  assign \port$40$10  = _02_;
-  assign \port$40$11  = _03_;
-  assign \port$40$12  = _04_;
-  assign \port$40$13  = _05_;
-  assign \port$40$14  = _06_;
-  assign \port$40$15  = _07_;
-  assign \port$40$16  = _08_;
-  assign \port$40$17  = _09_;
-  assign \port$40$18  = _10_;
-  assign \port$40$19  = _12_;
-  assign \port$40$20  = _13_;
-  assign \port$40$21  = _14_;
-  assign \port$40$22  = _15_;
-  assign \port$40$23  = _16_;
-  assign \port$40$24  = _17_;
-  assign \port$40$25  = _18_;
-  assign \port$40$26  = _19_;
-  assign \port$40$27  = _20_;
-  assign \port$40$28  = _21_;
+  assign \port$38$0  = _00_;
+  assign \port$38$1  = _11_;
+  assign \port$38$2  = _22_;
+  assign \port$38$3  = _30_;
+  assign \port$38$4  = _31_;
+  assign \port$38$5  = _32_;
+  assign \port$38$6  = _33_;
+  assign \port$38$7  = _34_;
+  assign \port$38$8  = _35_;
+  assign \port$38$9  = _01_;
+  assign \port$38$10  = _02_;
+  assign \port$38$11  = _03_;
+  assign \port$38$12  = _04_;
+  assign \port$38$13  = _05_;
+  assign \port$38$14  = _06_;
+  assign \port$38$15  = _07_;
+  assign \port$38$16  = _08_;
+  assign \port$38$17  = _09_;
+  assign \port$38$18  = _10_;
+  assign \port$38$19  = _12_;
+  assign \port$38$20  = _13_;
+  assign \port$38$21  = _14_;
+  assign \port$38$22  = _15_;
+  assign \port$38$23  = _16_;
+  assign \port$38$24  = _17_;
+  assign \port$38$25  = _18_;
+  assign \port$38$26  = _19_;
+  assign \port$38$27  = _20_;
+  assign \port$38$28  = _21_;
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_requant.phl_0 (clk, rst, \port$39$0 , \port$39$1 , \port$39$2 , \port$39$3 , \port$39$4 , \port$39$5 , \port$39$6 , \port$39$7 , \port$39$8 , \port$39$9 , \port$39$10 , \port$39$11 , \port$39$12 , \port$39$13 , \port$39$14 , \port$39$15 , \port$39$16 , \port$39$17 , \port$39$18 
-, \port$39$19 , \port$39$20 , \port$39$21 , \port$39$22 , \port$39$23 , \port$39$24 , \port$39$25 , \port$39$26 , \port$39$27 , \port$39$28 , \port$39$29 , \port$39$30 , \port$39$31 , b, a, en);
+module \hwq_requant.phl_0 (clk, rst, \port$37$0 , \port$37$1 , \port$37$2 , \port$37$3 , \port$37$4 , \port$37$5 , \port$37$6 , \port$37$7 , \port$37$8 , \port$37$9 , \port$37$10 , \port$37$11 , \port$37$12 , \port$37$13 , \port$37$14 , \port$37$15 , \port$37$16 , \port$37$17 , \port$37$18 
+, \port$37$19 , \port$37$20 , \port$37$21 , \port$37$22 , \port$37$23 , \port$37$24 , \port$37$25 , \port$37$26 , \port$37$27 , \port$37$28 , \port$37$29 , \port$37$30 , \port$37$31 , b, a, en);
   wire _00_;
   wire _01_;
   wire _02_;
@@ -1470,70 +1535,70 @@ module \hwq_requant.phl_0 (clk, rst, \port$39$0 , \port$39$1 , \port$39$2 , \por
   wire en;
   wire [31:0] p;
   wire [35:0] p36;
-  output \port$39$0 ;
-  wire \port$39$0 ;
-  output \port$39$1 ;
-  wire \port$39$1 ;
-  output \port$39$10 ;
-  wire \port$39$10 ;
-  output \port$39$11 ;
-  wire \port$39$11 ;
-  output \port$39$12 ;
-  wire \port$39$12 ;
-  output \port$39$13 ;
-  wire \port$39$13 ;
-  output \port$39$14 ;
-  wire \port$39$14 ;
-  output \port$39$15 ;
-  wire \port$39$15 ;
-  output \port$39$16 ;
-  wire \port$39$16 ;
-  output \port$39$17 ;
-  wire \port$39$17 ;
-  output \port$39$18 ;
-  wire \port$39$18 ;
-  output \port$39$19 ;
-  wire \port$39$19 ;
-  output \port$39$2 ;
-  wire \port$39$2 ;
-  output \port$39$20 ;
-  wire \port$39$20 ;
-  output \port$39$21 ;
-  wire \port$39$21 ;
-  output \port$39$22 ;
-  wire \port$39$22 ;
-  output \port$39$23 ;
-  wire \port$39$23 ;
-  output \port$39$24 ;
-  wire \port$39$24 ;
-  output \port$39$25 ;
-  wire \port$39$25 ;
-  output \port$39$26 ;
-  wire \port$39$26 ;
-  output \port$39$27 ;
-  wire \port$39$27 ;
-  output \port$39$28 ;
-  wire \port$39$28 ;
-  output \port$39$29 ;
-  wire \port$39$29 ;
-  output \port$39$3 ;
-  wire \port$39$3 ;
-  output \port$39$30 ;
-  wire \port$39$30 ;
-  output \port$39$31 ;
-  wire \port$39$31 ;
-  output \port$39$4 ;
-  wire \port$39$4 ;
-  output \port$39$5 ;
-  wire \port$39$5 ;
-  output \port$39$6 ;
-  wire \port$39$6 ;
-  output \port$39$7 ;
-  wire \port$39$7 ;
-  output \port$39$8 ;
-  wire \port$39$8 ;
-  output \port$39$9 ;
-  wire \port$39$9 ;
+  output \port$37$0 ;
+  wire \port$37$0 ;
+  output \port$37$1 ;
+  wire \port$37$1 ;
+  output \port$37$10 ;
+  wire \port$37$10 ;
+  output \port$37$11 ;
+  wire \port$37$11 ;
+  output \port$37$12 ;
+  wire \port$37$12 ;
+  output \port$37$13 ;
+  wire \port$37$13 ;
+  output \port$37$14 ;
+  wire \port$37$14 ;
+  output \port$37$15 ;
+  wire \port$37$15 ;
+  output \port$37$16 ;
+  wire \port$37$16 ;
+  output \port$37$17 ;
+  wire \port$37$17 ;
+  output \port$37$18 ;
+  wire \port$37$18 ;
+  output \port$37$19 ;
+  wire \port$37$19 ;
+  output \port$37$2 ;
+  wire \port$37$2 ;
+  output \port$37$20 ;
+  wire \port$37$20 ;
+  output \port$37$21 ;
+  wire \port$37$21 ;
+  output \port$37$22 ;
+  wire \port$37$22 ;
+  output \port$37$23 ;
+  wire \port$37$23 ;
+  output \port$37$24 ;
+  wire \port$37$24 ;
+  output \port$37$25 ;
+  wire \port$37$25 ;
+  output \port$37$26 ;
+  wire \port$37$26 ;
+  output \port$37$27 ;
+  wire \port$37$27 ;
+  output \port$37$28 ;
+  wire \port$37$28 ;
+  output \port$37$29 ;
+  wire \port$37$29 ;
+  output \port$37$3 ;
+  wire \port$37$3 ;
+  output \port$37$30 ;
+  wire \port$37$30 ;
+  output \port$37$31 ;
+  wire \port$37$31 ;
+  output \port$37$4 ;
+  wire \port$37$4 ;
+  output \port$37$5 ;
+  wire \port$37$5 ;
+  output \port$37$6 ;
+  wire \port$37$6 ;
+  output \port$37$7 ;
+  wire \port$37$7 ;
+  output \port$37$8 ;
+  wire \port$37$8 ;
+  output \port$37$9 ;
+  wire \port$37$9 ;
   input rst;
   wire rst;
   MULT18X18D #(
@@ -1655,43 +1720,43 @@ module \hwq_requant.phl_0 (clk, rst, \port$39$0 , \port$39$1 , \port$39$2 , \por
   assign b18 = { 1'h0, b };
   assign p = { _25_, _24_, _23_, _21_, _20_, _19_, _18_, _17_, _16_, _15_, _14_, _13_, _12_, _10_, _09_, _08_, _07_, _06_, _05_, _04_, _03_, _02_, _01_, _35_, _34_, _33_, _32_, _31_, _30_, _22_, _11_, _00_ };
   assign p36 = { _29_, _28_, _27_, _26_, _25_, _24_, _23_, _21_, _20_, _19_, _18_, _17_, _16_, _15_, _14_, _13_, _12_, _10_, _09_, _08_, _07_, _06_, _05_, _04_, _03_, _02_, _01_, _35_, _34_, _33_, _32_, _31_, _30_, _22_, _11_, _00_ };
-  assign \port$39$0  = _00_;
-  assign \port$39$1  = _11_;
-  assign \port$39$2  = _22_;
-  assign \port$39$3  = _30_;
-  assign \port$39$4  = _31_;
-  assign \port$39$5  = _32_;
-  assign \port$39$6  = _33_;
-  assign \port$39$7  = _34_;
-  assign \port$39$8  = _35_;
-  assign \port$39$9  = _01_;
-  assign \port$39$10  = _02_;
-  assign \port$39$11  = _03_;
-  assign \port$39$12  = _04_;
-  assign \port$39$13  = _05_;
-  assign \port$39$14  = _06_;
-  assign \port$39$15  = _07_;
-  assign \port$39$16  = _08_;
-  assign \port$39$17  = _09_;
-  assign \port$39$18  = _10_;
-  assign \port$39$19  = _12_;
-  assign \port$39$20  = _13_;
-  assign \port$39$21  = _14_;
-  assign \port$39$22  = _15_;
-  assign \port$39$23  = _16_;
-  assign \port$39$24  = _17_;
-  assign \port$39$25  = _18_;
-  assign \port$39$26  = _19_;
-  assign \port$39$27  = _20_;
-  assign \port$39$28  = _21_;
-  assign \port$39$29  = _23_;
-  assign \port$39$30  = _24_;
-  assign \port$39$31  = _25_;
+  assign \port$37$0  = _00_;
+  assign \port$37$1  = _11_;
+  assign \port$37$2  = _22_;
+  assign \port$37$3  = _30_;
+  assign \port$37$4  = _31_;
+  assign \port$37$5  = _32_;
+  assign \port$37$6  = _33_;
+  assign \port$37$7  = _34_;
+  assign \port$37$8  = _35_;
+  assign \port$37$9  = _01_;
+  assign \port$37$10  = _02_;
+  assign \port$37$11  = _03_;
+  assign \port$37$12  = _04_;
+  assign \port$37$13  = _05_;
+  assign \port$37$14  = _06_;
+  assign \port$37$15  = _07_;
+  assign \port$37$16  = _08_;
+  assign \port$37$17  = _09_;
+  assign \port$37$18  = _10_;
+  assign \port$37$19  = _12_;
+  assign \port$37$20  = _13_;
+  assign \port$37$21  = _14_;
+  assign \port$37$22  = _15_;
+  assign \port$37$23  = _16_;
+  assign \port$37$24  = _17_;
+  assign \port$37$25  = _18_;
+  assign \port$37$26  = _19_;
+  assign \port$37$27  = _20_;
+  assign \port$37$28  = _21_;
+  assign \port$37$29  = _23_;
+  assign \port$37$30  = _24_;
+  assign \port$37$31  = _25_;
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_requant.plh_0 (clk, rst, \port$38$0 , \port$38$1 , \port$38$2 , \port$38$3 , \port$38$4 , \port$38$5 , \port$38$6 , \port$38$7 , \port$38$8 , \port$38$9 , \port$38$10 , \port$38$11 , \port$38$12 , \port$38$13 , \port$38$14 , \port$38$15 , \port$38$16 , \port$38$17 , \port$38$18 
-, \port$38$19 , \port$38$20 , \port$38$21 , \port$38$22 , \port$38$23 , \port$38$24 , \port$38$25 , \port$38$26 , \port$38$27 , \port$38$28 , \port$38$29 , \port$38$30 , b, a, en);
+module \hwq_requant.plh_0 (clk, rst, \port$36$0 , \port$36$1 , \port$36$2 , \port$36$3 , \port$36$4 , \port$36$5 , \port$36$6 , \port$36$7 , \port$36$8 , \port$36$9 , \port$36$10 , \port$36$11 , \port$36$12 , \port$36$13 , \port$36$14 , \port$36$15 , \port$36$16 , \port$36$17 , \port$36$18 
+, \port$36$19 , \port$36$20 , \port$36$21 , \port$36$22 , \port$36$23 , \port$36$24 , \port$36$25 , \port$36$26 , \port$36$27 , \port$36$28 , \port$36$29 , \port$36$30 , b, a, en);
   wire _00_;
   wire _01_;
   wire _02_;
@@ -1740,68 +1805,68 @@ module \hwq_requant.plh_0 (clk, rst, \port$38$0 , \port$38$1 , \port$38$2 , \por
   wire en;
   wire [30:0] p;
   wire [35:0] p36;
-  output \port$38$0 ;
-  wire \port$38$0 ;
-  output \port$38$1 ;
-  wire \port$38$1 ;
-  output \port$38$10 ;
-  wire \port$38$10 ;
-  output \port$38$11 ;
-  wire \port$38$11 ;
-  output \port$38$12 ;
-  wire \port$38$12 ;
-  output \port$38$13 ;
-  wire \port$38$13 ;
-  output \port$38$14 ;
-  wire \port$38$14 ;
-  output \port$38$15 ;
-  wire \port$38$15 ;
-  output \port$38$16 ;
-  wire \port$38$16 ;
-  output \port$38$17 ;
-  wire \port$38$17 ;
-  output \port$38$18 ;
-  wire \port$38$18 ;
-  output \port$38$19 ;
-  wire \port$38$19 ;
-  output \port$38$2 ;
-  wire \port$38$2 ;
-  output \port$38$20 ;
-  wire \port$38$20 ;
-  output \port$38$21 ;
-  wire \port$38$21 ;
-  output \port$38$22 ;
-  wire \port$38$22 ;
-  output \port$38$23 ;
-  wire \port$38$23 ;
-  output \port$38$24 ;
-  wire \port$38$24 ;
-  output \port$38$25 ;
-  wire \port$38$25 ;
-  output \port$38$26 ;
-  wire \port$38$26 ;
-  output \port$38$27 ;
-  wire \port$38$27 ;
-  output \port$38$28 ;
-  wire \port$38$28 ;
-  output \port$38$29 ;
-  wire \port$38$29 ;
-  output \port$38$3 ;
-  wire \port$38$3 ;
-  output \port$38$30 ;
-  wire \port$38$30 ;
-  output \port$38$4 ;
-  wire \port$38$4 ;
-  output \port$38$5 ;
-  wire \port$38$5 ;
-  output \port$38$6 ;
-  wire \port$38$6 ;
-  output \port$38$7 ;
-  wire \port$38$7 ;
-  output \port$38$8 ;
-  wire \port$38$8 ;
-  output \port$38$9 ;
-  wire \port$38$9 ;
+  output \port$36$0 ;
+  wire \port$36$0 ;
+  output \port$36$1 ;
+  wire \port$36$1 ;
+  output \port$36$10 ;
+  wire \port$36$10 ;
+  output \port$36$11 ;
+  wire \port$36$11 ;
+  output \port$36$12 ;
+  wire \port$36$12 ;
+  output \port$36$13 ;
+  wire \port$36$13 ;
+  output \port$36$14 ;
+  wire \port$36$14 ;
+  output \port$36$15 ;
+  wire \port$36$15 ;
+  output \port$36$16 ;
+  wire \port$36$16 ;
+  output \port$36$17 ;
+  wire \port$36$17 ;
+  output \port$36$18 ;
+  wire \port$36$18 ;
+  output \port$36$19 ;
+  wire \port$36$19 ;
+  output \port$36$2 ;
+  wire \port$36$2 ;
+  output \port$36$20 ;
+  wire \port$36$20 ;
+  output \port$36$21 ;
+  wire \port$36$21 ;
+  output \port$36$22 ;
+  wire \port$36$22 ;
+  output \port$36$23 ;
+  wire \port$36$23 ;
+  output \port$36$24 ;
+  wire \port$36$24 ;
+  output \port$36$25 ;
+  wire \port$36$25 ;
+  output \port$36$26 ;
+  wire \port$36$26 ;
+  output \port$36$27 ;
+  wire \port$36$27 ;
+  output \port$36$28 ;
+  wire \port$36$28 ;
+  output \port$36$29 ;
+  wire \port$36$29 ;
+  output \port$36$3 ;
+  wire \port$36$3 ;
+  output \port$36$30 ;
+  wire \port$36$30 ;
+  output \port$36$4 ;
+  wire \port$36$4 ;
+  output \port$36$5 ;
+  wire \port$36$5 ;
+  output \port$36$6 ;
+  wire \port$36$6 ;
+  output \port$36$7 ;
+  wire \port$36$7 ;
+  output \port$36$8 ;
+  wire \port$36$8 ;
+  output \port$36$9 ;
+  wire \port$36$9 ;
   input rst;
   wire rst;
   MULT18X18D #(
@@ -1923,42 +1988,42 @@ module \hwq_requant.plh_0 (clk, rst, \port$38$0 , \port$38$1 , \port$38$2 , \por
   assign b18 = { 4'h0, b };
   assign p = { _24_, _23_, _21_, _20_, _19_, _18_, _17_, _16_, _15_, _14_, _13_, _12_, _10_, _09_, _08_, _07_, _06_, _05_, _04_, _03_, _02_, _01_, _35_, _34_, _33_, _32_, _31_, _30_, _22_, _11_, _00_ };
   assign p36 = { _29_, _28_, _27_, _26_, _25_, _24_, _23_, _21_, _20_, _19_, _18_, _17_, _16_, _15_, _14_, _13_, _12_, _10_, _09_, _08_, _07_, _06_, _05_, _04_, _03_, _02_, _01_, _35_, _34_, _33_, _32_, _31_, _30_, _22_, _11_, _00_ };
-  assign \port$38$0  = _00_;
-  assign \port$38$1  = _11_;
-  assign \port$38$2  = _22_;
-  assign \port$38$3  = _30_;
-  assign \port$38$4  = _31_;
-  assign \port$38$5  = _32_;
-  assign \port$38$6  = _33_;
-  assign \port$38$7  = _34_;
-  assign \port$38$8  = _35_;
-  assign \port$38$9  = _01_;
-  assign \port$38$10  = _02_;
-  assign \port$38$11  = _03_;
-  assign \port$38$12  = _04_;
-  assign \port$38$13  = _05_;
-  assign \port$38$14  = _06_;
-  assign \port$38$15  = _07_;
-  assign \port$38$16  = _08_;
-  assign \port$38$17  = _09_;
-  assign \port$38$18  = _10_;
-  assign \port$38$19  = _12_;
-  assign \port$38$20  = _13_;
-  assign \port$38$21  = _14_;
-  assign \port$38$22  = _15_;
-  assign \port$38$23  = _16_;
-  assign \port$38$24  = _17_;
-  assign \port$38$25  = _18_;
-  assign \port$38$26  = _19_;
-  assign \port$38$27  = _20_;
-  assign \port$38$28  = _21_;
-  assign \port$38$29  = _23_;
-  assign \port$38$30  = _24_;
+  assign \port$36$0  = _00_;
+  assign \port$36$1  = _11_;
+  assign \port$36$2  = _22_;
+  assign \port$36$3  = _30_;
+  assign \port$36$4  = _31_;
+  assign \port$36$5  = _32_;
+  assign \port$36$6  = _33_;
+  assign \port$36$7  = _34_;
+  assign \port$36$8  = _35_;
+  assign \port$36$9  = _01_;
+  assign \port$36$10  = _02_;
+  assign \port$36$11  = _03_;
+  assign \port$36$12  = _04_;
+  assign \port$36$13  = _05_;
+  assign \port$36$14  = _06_;
+  assign \port$36$15  = _07_;
+  assign \port$36$16  = _08_;
+  assign \port$36$17  = _09_;
+  assign \port$36$18  = _10_;
+  assign \port$36$19  = _12_;
+  assign \port$36$20  = _13_;
+  assign \port$36$21  = _14_;
+  assign \port$36$22  = _15_;
+  assign \port$36$23  = _16_;
+  assign \port$36$24  = _17_;
+  assign \port$36$25  = _18_;
+  assign \port$36$26  = _19_;
+  assign \port$36$27  = _20_;
+  assign \port$36$28  = _21_;
+  assign \port$36$29  = _23_;
+  assign \port$36$30  = _24_;
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_requant.pll_0 (clk, rst, \port$37$0 , \port$37$1 , \port$37$2 , \port$37$3 , \port$37$4 , \port$37$5 , \port$37$6 , \port$37$7 , \port$37$8 , \port$37$9 , \port$37$10 , \port$37$11 , \port$37$12 , \port$37$13 , \port$37$14 , \port$37$15 , \port$37$16 , \port$37$17 , \port$37$18 
-, \port$37$19 , \port$37$20 , \port$37$21 , \port$37$22 , \port$37$23 , \port$37$24 , \port$37$25 , \port$37$26 , \port$37$27 , \port$37$28 , \port$37$29 , \port$37$30 , \port$37$31 , \port$37$32 , \port$37$33 , b, a, en);
+module \hwq_requant.pll_0 (clk, rst, \port$35$0 , \port$35$1 , \port$35$2 , \port$35$3 , \port$35$4 , \port$35$5 , \port$35$6 , \port$35$7 , \port$35$8 , \port$35$9 , \port$35$10 , \port$35$11 , \port$35$12 , \port$35$13 , \port$35$14 , \port$35$15 , \port$35$16 , \port$35$17 , \port$35$18 
+, \port$35$19 , \port$35$20 , \port$35$21 , \port$35$22 , \port$35$23 , \port$35$24 , \port$35$25 , \port$35$26 , \port$35$27 , \port$35$28 , \port$35$29 , \port$35$30 , \port$35$31 , \port$35$32 , \port$35$33 , b, a, en);
   wire _00_;
   wire _01_;
   wire _02_;
@@ -2007,74 +2072,74 @@ module \hwq_requant.pll_0 (clk, rst, \port$37$0 , \port$37$1 , \port$37$2 , \por
   wire en;
   wire [33:0] p;
   wire [35:0] p36;
-  output \port$37$0 ;
-  wire \port$37$0 ;
-  output \port$37$1 ;
-  wire \port$37$1 ;
-  output \port$37$10 ;
-  wire \port$37$10 ;
-  output \port$37$11 ;
-  wire \port$37$11 ;
-  output \port$37$12 ;
-  wire \port$37$12 ;
-  output \port$37$13 ;
-  wire \port$37$13 ;
-  output \port$37$14 ;
-  wire \port$37$14 ;
-  output \port$37$15 ;
-  wire \port$37$15 ;
-  output \port$37$16 ;
-  wire \port$37$16 ;
-  output \port$37$17 ;
-  wire \port$37$17 ;
-  output \port$37$18 ;
-  wire \port$37$18 ;
-  output \port$37$19 ;
-  wire \port$37$19 ;
-  output \port$37$2 ;
-  wire \port$37$2 ;
-  output \port$37$20 ;
-  wire \port$37$20 ;
-  output \port$37$21 ;
-  wire \port$37$21 ;
-  output \port$37$22 ;
-  wire \port$37$22 ;
-  output \port$37$23 ;
-  wire \port$37$23 ;
-  output \port$37$24 ;
-  wire \port$37$24 ;
-  output \port$37$25 ;
-  wire \port$37$25 ;
-  output \port$37$26 ;
-  wire \port$37$26 ;
-  output \port$37$27 ;
-  wire \port$37$27 ;
-  output \port$37$28 ;
-  wire \port$37$28 ;
-  output \port$37$29 ;
-  wire \port$37$29 ;
-  output \port$37$3 ;
-  wire \port$37$3 ;
-  output \port$37$30 ;
-  wire \port$37$30 ;
-  output \port$37$31 ;
-  wire \port$37$31 ;
-  output \port$37$32 ;
-  wire \port$37$32 ;
-  output \port$37$33 ;
-  wire \port$37$33 ;
-  output \port$37$4 ;
-  wire \port$37$4 ;
-  output \port$37$5 ;
-  wire \port$37$5 ;
-  output \port$37$6 ;
-  wire \port$37$6 ;
-  output \port$37$7 ;
-  wire \port$37$7 ;
-  output \port$37$8 ;
-  wire \port$37$8 ;
-  output \port$37$9 ;
-  wire \port$37$9 ;
+  output \port$35$0 ;
+  wire \port$35$0 ;
+  output \port$35$1 ;
+  wire \port$35$1 ;
+  output \port$35$10 ;
+  wire \port$35$10 ;
+  output \port$35$11 ;
+  wire \port$35$11 ;
+  output \port$35$12 ;
+  wire \port$35$12 ;
+  output \port$35$13 ;
+  wire \port$35$13 ;
+  output \port$35$14 ;
+  wire \port$35$14 ;
+  output \port$35$15 ;
+  wire \port$35$15 ;
+  output \port$35$16 ;
+  wire \port$35$16 ;
+  output \port$35$17 ;
+  wire \port$35$17 ;
+  output \port$35$18 ;
+  wire \port$35$18 ;
+  output \port$35$19 ;
+  wire \port$35$19 ;
+  output \port$35$2 ;
+  wire \port$35$2 ;
+  output \port$35$20 ;
+  wire \port$35$20 ;
+  output \port$35$21 ;
+  wire \port$35$21 ;
+  output \port$35$22 ;
+  wire \port$35$22 ;
+  output \port$35$23 ;
+  wire \port$35$23 ;
+  output \port$35$24 ;
+  wire \port$35$24 ;
+  output \port$35$25 ;
+  wire \port$35$25 ;
+  output \port$35$26 ;
+  wire \port$35$26 ;
+  output \port$35$27 ;
+  wire \port$35$27 ;
+  output \port$35$28 ;
+  wire \port$35$28 ;
+  output \port$35$29 ;
+  wire \port$35$29 ;
+  output \port$35$3 ;
+  wire \port$35$3 ;
+  output \port$35$30 ;
+  wire \port$35$30 ;
+  output \port$35$31 ;
+  wire \port$35$31 ;
+  output \port$35$32 ;
+  wire \port$35$32 ;
+  output \port$35$33 ;
+  wire \port$35$33 ;
+  output \port$35$4 ;
+  wire \port$35$4 ;
+  output \port$35$5 ;
+  wire \port$35$5 ;
+  output \port$35$6 ;
+  wire \port$35$6 ;
+  output \port$35$7 ;
+  wire \port$35$7 ;
+  output \port$35$8 ;
+  wire \port$35$8 ;
+  output \port$35$9 ;
+  wire \port$35$9 ;
   input rst;
   wire rst;
   MULT18X18D #(
@@ -2196,38 +2261,38 @@ module \hwq_requant.pll_0 (clk, rst, \port$37$0 , \port$37$1 , \port$37$2 , \por
   assign b18 = { 1'h0, b };
   assign p = { _27_, _26_, _25_, _24_, _23_, _21_, _20_, _19_, _18_, _17_, _16_, _15_, _14_, _13_, _12_, _10_, _09_, _08_, _07_, _06_, _05_, _04_, _03_, _02_, _01_, _35_, _34_, _33_, _32_, _31_, _30_, _22_, _11_, _00_ };
   assign p36 = { _29_, _28_, _27_, _26_, _25_, _24_, _23_, _21_, _20_, _19_, _18_, _17_, _16_, _15_, _14_, _13_, _12_, _10_, _09_, _08_, _07_, _06_, _05_, _04_, _03_, _02_, _01_, _35_, _34_, _33_, _32_, _31_, _30_, _22_, _11_, _00_ };
-  assign \port$37$0  = _00_;
-  assign \port$37$1  = _11_;
-  assign \port$37$2  = _22_;
-  assign \port$37$3  = _30_;
-  assign \port$37$4  = _31_;
-  assign \port$37$5  = _32_;
-  assign \port$37$6  = _33_;
-  assign \port$37$7  = _34_;
-  assign \port$37$8  = _35_;
-  assign \port$37$9  = _01_;
-  assign \port$37$10  = _02_;
-  assign \port$37$11  = _03_;
-  assign \port$37$12  = _04_;
-  assign \port$37$13  = _05_;
-  assign \port$37$14  = _06_;
-  assign \port$37$15  = _07_;
-  assign \port$37$16  = _08_;
-  assign \port$37$17  = _09_;
-  assign \port$37$18  = _10_;
-  assign \port$37$19  = _12_;
-  assign \port$37$20  = _13_;
-  assign \port$37$21  = _14_;
-  assign \port$37$22  = _15_;
-  assign \port$37$23  = _16_;
-  assign \port$37$24  = _17_;
-  assign \port$37$25  = _18_;
-  assign \port$37$26  = _19_;
-  assign \port$37$27  = _20_;
-  assign \port$37$28  = _21_;
-  assign \port$37$29  = _23_;
-  assign \port$37$30  = _24_;
-  assign \port$37$31  = _25_;
-  assign \port$37$32  = _26_;
-  assign \port$37$33  = _27_;
+  assign \port$35$0  = _00_;
+  assign \port$35$1  = _11_;
+  assign \port$35$2  = _22_;
+  assign \port$35$3  = _30_;
+  assign \port$35$4  = _31_;
+  assign \port$35$5  = _32_;
+  assign \port$35$6  = _33_;
+  assign \port$35$7  = _34_;
+  assign \port$35$8  = _35_;
+  assign \port$35$9  = _01_;
+  assign \port$35$10  = _02_;
+  assign \port$35$11  = _03_;
+  assign \port$35$12  = _04_;
+  assign \port$35$13  = _05_;
+  assign \port$35$14  = _06_;
+  assign \port$35$15  = _07_;
+  assign \port$35$16  = _08_;
+  assign \port$35$17  = _09_;
+  assign \port$35$18  = _10_;
+  assign \port$35$19  = _12_;
+  assign \port$35$20  = _13_;
+  assign \port$35$21  = _14_;
+  assign \port$35$22  = _15_;
+  assign \port$35$23  = _16_;
+  assign \port$35$24  = _17_;
+  assign \port$35$25  = _18_;
+  assign \port$35$26  = _19_;
+  assign \port$35$27  = _20_;
+  assign \port$35$28  = _21_;
+  assign \port$35$29  = _23_;
+  assign \port$35$30  = _24_;
+  assign \port$35$31  = _25_;
+  assign \port$35$32  = _26_;
+  assign \port$35$33  = _27_;
 endmodule

@@ -132,207 +132,207 @@ endmodule
 module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_en, clk, rst, m_out__valid, m_out__payload, s_param__ready, i_valid, i_a);
   wire [5:0] _0000_;
   wire _0001_;
-  wire [15:0] _0002_;
-  wire [16:0] _0003_;
-  wire [15:0] _0004_;
-  wire [7:0] _0005_;
-  wire [7:0] _0006_;
-  wire [7:0] _0007_;
+  wire _0002_;
+  wire [4:0] _0003_;
+  wire _0004_;
+  wire [15:0] _0005_;
+  wire [15:0] _0006_;
+  wire [16:0] _0007_;
   wire [15:0] _0008_;
-  wire [9:0] _0009_;
-  wire _0010_;
-  wire [4:0] _0011_;
+  wire [7:0] _0009_;
+  wire [7:0] _0010_;
+  wire [7:0] _0011_;
   wire _0012_;
-  wire [7:0] _0013_;
-  wire [2:0] _0014_;
-  wire [15:0] _0015_;
-  wire _0016_;
-  wire [1:0] _0017_;
-  wire [30:0] _0018_;
-  wire [5:0] _0019_;
-  wire [4:0] _0020_;
-  wire _0021_;
-  wire [9:0] _0022_;
+  wire [15:0] _0013_;
+  wire [16:0] _0014_;
+  wire [16:0] _0015_;
+  wire [16:0] _0016_;
+  wire [9:0] _0017_;
+  wire _0018_;
+  wire [4:0] _0019_;
+  wire [7:0] _0020_;
+  wire [2:0] _0021_;
+  wire [15:0] _0022_;
   wire _0023_;
   wire _0024_;
-  wire [16:0] _0025_;
-  wire [4:0] _0026_;
-  wire _0027_;
-  wire _0028_;
-  wire [6:0] _0029_;
-  wire [2:0] _0030_;
-  wire [4:0] _0031_;
-  wire [2:0] _0032_;
-  wire [7:0] _0033_;
+  wire [1:0] _0025_;
+  wire [30:0] _0026_;
+  wire [5:0] _0027_;
+  wire [4:0] _0028_;
+  wire [5:0] _0029_;
+  wire _0030_;
+  wire [9:0] _0031_;
+  wire _0032_;
+  wire [16:0] _0033_;
   wire _0034_;
-  wire [7:0] _0035_;
-  wire [7:0] _0036_;
-  wire [16:0] _0037_;
+  wire [4:0] _0035_;
+  wire _0036_;
+  wire _0037_;
   wire _0038_;
-  wire _0039_;
-  wire _0040_;
-  wire _0041_;
-  wire _0042_;
-  wire [2:0] _0043_;
+  wire [6:0] _0039_;
+  wire [2:0] _0040_;
+  wire [4:0] _0041_;
+  wire [2:0] _0042_;
+  wire [7:0] _0043_;
   wire [7:0] _0044_;
   wire _0045_;
   wire [7:0] _0046_;
-  wire [7:0] _0047_;
-  wire [7:0] _0048_;
-  wire [7:0] _0049_;
-  wire [7:0] _0050_;
-  wire [7:0] _0051_;
-  wire [1:0] _0052_;
-  wire _0053_;
-  wire [17:0] _0054_;
-  wire [17:0] _0055_;
-  wire [18:0] _0056_;
-  wire _0057_;
-  wire [3:0] _0058_;
-  wire _0059_;
-  wire _0060_;
-  wire _0061_;
-  wire _0062_;
-  wire [7:0] _0063_;
-  wire _0064_;
-  wire _0065_;
+  wire [16:0] _0047_;
+  wire _0048_;
+  wire _0049_;
+  wire _0050_;
+  wire _0051_;
+  wire _0052_;
+  wire [2:0] _0053_;
+  wire [7:0] _0054_;
+  wire [7:0] _0055_;
+  wire _0056_;
+  wire [7:0] _0057_;
+  wire [7:0] _0058_;
+  wire [7:0] _0059_;
+  wire [7:0] _0060_;
+  wire [7:0] _0061_;
+  wire [1:0] _0062_;
+  wire [17:0] _0063_;
+  wire [17:0] _0064_;
+  wire [18:0] _0065_;
   wire _0066_;
-  wire _0067_;
-  wire [17:0] _0068_;
+  wire [3:0] _0067_;
+  wire _0068_;
   wire _0069_;
-  wire [6:0] _0070_;
+  wire _0070_;
   wire _0071_;
-  wire [16:0] _0072_;
-  wire [16:0] _0073_;
-  wire [16:0] _0074_;
-  wire [16:0] _0075_;
+  wire _0072_;
+  wire _0073_;
+  wire [7:0] _0074_;
+  wire _0075_;
   wire _0076_;
-  wire [15:0] _0077_;
-  wire [16:0] _0078_;
-  wire _0079_;
+  wire [17:0] _0077_;
+  wire _0078_;
+  wire [6:0] _0079_;
   wire _0080_;
-  wire _0081_;
+  wire [16:0] _0081_;
   wire [16:0] _0082_;
-  wire _0083_;
-  wire [8:0] _0084_;
-  wire _0085_;
-  wire [5:0] _0086_;
-  wire [3:0] _0087_;
-  wire [1:0] _0088_;
+  wire [16:0] _0083_;
+  wire [16:0] _0084_;
+  wire [16:0] _0085_;
+  wire [16:0] _0086_;
+  wire _0087_;
+  wire [15:0] _0088_;
   wire [16:0] _0089_;
   wire _0090_;
   wire _0091_;
-  wire _0092_;
-  wire _0093_;
+  wire [15:0] _0092_;
+  wire [16:0] _0093_;
   wire _0094_;
   wire _0095_;
-  wire _0096_;
+  wire [16:0] _0096_;
   wire _0097_;
-  wire _0098_;
+  wire [8:0] _0098_;
   wire _0099_;
-  wire [17:0] _0100_;
-  wire [5:0] _0101_;
-  wire [10:0] _0102_;
-  wire _0103_;
-  wire [10:0] _0104_;
-  wire _0105_;
-  wire [10:0] _0106_;
+  wire [5:0] _0100_;
+  wire _0101_;
+  wire [3:0] _0102_;
+  wire [1:0] _0103_;
+  wire _0104_;
+  wire [5:0] _0105_;
+  wire _0106_;
   wire _0107_;
   wire _0108_;
-  wire [7:0] _0109_;
+  wire _0109_;
   wire _0110_;
-  wire [8:0] _0111_;
-  wire [8:0] _0112_;
+  wire _0111_;
+  wire _0112_;
   wire _0113_;
   wire _0114_;
   wire _0115_;
-  wire _0116_;
-  wire _0117_;
+  wire [17:0] _0116_;
+  wire [5:0] _0117_;
   wire _0118_;
-  wire _0119_;
-  wire [3:0] _0120_;
+  wire [10:0] _0119_;
+  wire _0120_;
   wire _0121_;
   wire _0122_;
-  wire [5:0] _0123_;
-  wire [5:0] _0124_;
+  wire _0123_;
+  wire [7:0] _0124_;
   wire _0125_;
-  wire _0126_;
-  wire [3:0] _0127_;
+  wire [8:0] _0126_;
+  wire [8:0] _0127_;
   wire _0128_;
   wire _0129_;
   wire _0130_;
   wire _0131_;
   wire _0132_;
   wire _0133_;
-  wire [25:0] _0134_;
-  wire _0135_;
+  wire _0134_;
+  wire [3:0] _0135_;
   wire _0136_;
-  wire [3:0] _0137_;
-  wire [3:0] _0138_;
+  wire _0137_;
+  wire [5:0] _0138_;
   wire _0139_;
-  wire _0140_;
+  wire [3:0] _0140_;
   wire _0141_;
-  wire [1:0] _0142_;
+  wire _0142_;
   wire _0143_;
-  wire [4:0] _0144_;
+  wire _0144_;
   wire _0145_;
-  wire [15:0] _0146_;
-  wire [1:0] _0147_;
-  wire _0148_;
-  wire [7:0] _0149_;
-  wire _0150_;
-  wire [7:0] _0151_;
+  wire _0146_;
+  wire _0147_;
+  wire [25:0] _0148_;
+  wire _0149_;
+  wire [3:0] _0150_;
+  wire [3:0] _0151_;
   wire _0152_;
-  wire [7:0] _0153_;
+  wire _0153_;
   wire _0154_;
-  wire [7:0] _0155_;
-  wire _0156_;
-  wire [7:0] _0157_;
-  wire _0158_;
-  wire [7:0] _0159_;
-  wire _0160_;
-  wire [7:0] _0161_;
-  wire _0162_;
-  wire [7:0] _0163_;
-  wire _0164_;
-  wire [7:0] _0165_;
-  wire _0166_;
-  wire [7:0] _0167_;
-  wire _0168_;
-  wire [7:0] _0169_;
-  wire _0170_;
-  wire [7:0] _0171_;
-  wire _0172_;
-  wire [7:0] _0173_;
-  wire _0174_;
-  wire [7:0] _0175_;
-  wire _0176_;
-  wire [7:0] _0177_;
-  wire _0178_;
-  wire [7:0] _0179_;
-  wire _0180_;
-  wire [7:0] _0181_;
-  wire _0182_;
-  wire [7:0] _0183_;
-  wire _0184_;
-  wire [7:0] _0185_;
-  wire _0186_;
-  wire [7:0] _0187_;
-  wire _0188_;
-  wire [7:0] _0189_;
-  wire _0190_;
-  wire [2:0] _0191_;
-  wire _0192_;
-  wire [2:0] _0193_;
-  wire _0194_;
+  wire [1:0] _0155_;
+  wire [1:0] _0156_;
+  wire _0157_;
+  wire [7:0] _0158_;
+  wire _0159_;
+  wire [7:0] _0160_;
+  wire _0161_;
+  wire [7:0] _0162_;
+  wire _0163_;
+  wire [7:0] _0164_;
+  wire _0165_;
+  wire [7:0] _0166_;
+  wire _0167_;
+  wire [7:0] _0168_;
+  wire _0169_;
+  wire [7:0] _0170_;
+  wire _0171_;
+  wire [7:0] _0172_;
+  wire _0173_;
+  wire [7:0] _0174_;
+  wire _0175_;
+  wire [7:0] _0176_;
+  wire _0177_;
+  wire [7:0] _0178_;
+  wire _0179_;
+  wire [7:0] _0180_;
+  wire _0181_;
+  wire [7:0] _0182_;
+  wire _0183_;
+  wire [7:0] _0184_;
+  wire _0185_;
+  wire [7:0] _0186_;
+  wire _0187_;
+  wire [7:0] _0188_;
+  wire _0189_;
+  wire [7:0] _0190_;
+  wire _0191_;
+  wire [7:0] _0192_;
+  wire _0193_;
+  wire [7:0] _0194_;
   wire _0195_;
-  wire _0196_;
+  wire [7:0] _0196_;
   wire _0197_;
-  wire _0198_;
+  wire [7:0] _0198_;
   wire _0199_;
-  wire _0200_;
+  wire [2:0] _0200_;
   wire _0201_;
-  wire _0202_;
+  wire [2:0] _0202_;
   wire _0203_;
   wire _0204_;
   wire _0205_;
@@ -355,77 +355,77 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   wire _0222_;
   wire _0223_;
   wire _0224_;
-  wire [16:0] _0225_;
+  wire _0225_;
   wire _0226_;
-  wire [16:0] _0227_;
+  wire _0227_;
   wire _0228_;
-  wire [16:0] _0229_;
+  wire _0229_;
   wire _0230_;
-  wire [16:0] _0231_;
+  wire _0231_;
   wire _0232_;
-  wire [7:0] _0233_;
-  wire _0234_;
-  wire [7:0] _0235_;
-  wire _0236_;
-  wire [7:0] _0237_;
-  wire _0238_;
-  wire [7:0] _0239_;
-  wire _0240_;
-  wire [7:0] _0241_;
-  wire _0242_;
-  wire [7:0] _0243_;
-  wire _0244_;
-  wire [2:0] _0245_;
-  wire _0246_;
-  wire [2:0] _0247_;
-  wire _0248_;
-  wire [2:0] _0249_;
-  wire _0250_;
-  wire [2:0] _0251_;
-  wire _0252_;
-  wire [4:0] _0253_;
-  wire _0254_;
-  wire [4:0] _0255_;
-  wire _0256_;
-  wire [4:0] _0257_;
-  wire _0258_;
-  wire [4:0] _0259_;
-  wire _0260_;
-  wire [4:0] _0261_;
-  wire _0262_;
-  wire [4:0] _0263_;
-  wire _0264_;
-  wire [2:0] _0265_;
-  wire _0266_;
-  wire [2:0] _0267_;
-  wire _0268_;
-  wire [2:0] _0269_;
-  wire _0270_;
-  wire [2:0] _0271_;
-  wire _0272_;
-  wire [2:0] _0273_;
-  wire _0274_;
-  wire [6:0] _0275_;
-  wire _0276_;
-  wire [6:0] _0277_;
-  wire _0278_;
-  wire [6:0] _0279_;
-  wire _0280_;
-  wire [6:0] _0281_;
-  wire _0282_;
-  wire [6:0] _0283_;
-  wire _0284_;
+  wire _0233_;
+  wire [16:0] _0234_;
+  wire _0235_;
+  wire [16:0] _0236_;
+  wire _0237_;
+  wire [16:0] _0238_;
+  wire _0239_;
+  wire [16:0] _0240_;
+  wire _0241_;
+  wire [7:0] _0242_;
+  wire _0243_;
+  wire [7:0] _0244_;
+  wire _0245_;
+  wire [7:0] _0246_;
+  wire _0247_;
+  wire [7:0] _0248_;
+  wire _0249_;
+  wire [7:0] _0250_;
+  wire _0251_;
+  wire [7:0] _0252_;
+  wire _0253_;
+  wire [2:0] _0254_;
+  wire _0255_;
+  wire [2:0] _0256_;
+  wire _0257_;
+  wire [2:0] _0258_;
+  wire _0259_;
+  wire [2:0] _0260_;
+  wire _0261_;
+  wire [4:0] _0262_;
+  wire _0263_;
+  wire [4:0] _0264_;
+  wire _0265_;
+  wire [4:0] _0266_;
+  wire _0267_;
+  wire [4:0] _0268_;
+  wire _0269_;
+  wire [4:0] _0270_;
+  wire _0271_;
+  wire [4:0] _0272_;
+  wire _0273_;
+  wire [2:0] _0274_;
+  wire _0275_;
+  wire [2:0] _0276_;
+  wire _0277_;
+  wire [2:0] _0278_;
+  wire _0279_;
+  wire [2:0] _0280_;
+  wire _0281_;
+  wire [2:0] _0282_;
+  wire _0283_;
+  wire [6:0] _0284_;
   wire _0285_;
   wire [6:0] _0286_;
   wire _0287_;
-  wire _0288_;
+  wire [6:0] _0288_;
   wire _0289_;
-  wire _0290_;
+  wire [6:0] _0290_;
   wire _0291_;
-  wire _0292_;
+  wire [6:0] _0292_;
   wire _0293_;
   wire _0294_;
-  wire _0295_;
+  wire [6:0] _0295_;
   wire _0296_;
   wire _0297_;
   wire _0298_;
@@ -444,63 +444,63 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   wire _0311_;
   wire _0312_;
   wire _0313_;
-  wire [4:0] _0314_;
+  wire _0314_;
   wire _0315_;
-  wire [4:0] _0316_;
+  wire _0316_;
   wire _0317_;
-  wire [4:0] _0318_;
+  wire _0318_;
   wire _0319_;
-  wire [4:0] _0320_;
+  wire _0320_;
   wire _0321_;
-  wire [4:0] _0322_;
+  wire _0322_;
   wire _0323_;
-  wire [4:0] _0324_;
+  wire _0324_;
   wire _0325_;
   wire _0326_;
-  wire [4:0] _0327_;
+  wire _0327_;
   wire _0328_;
-  wire [16:0] _0329_;
+  wire _0329_;
   wire _0330_;
-  wire [16:0] _0331_;
+  wire _0331_;
   wire _0332_;
-  wire [16:0] _0333_;
+  wire _0333_;
   wire _0334_;
-  wire [16:0] _0335_;
+  wire _0335_;
   wire _0336_;
-  wire [16:0] _0337_;
-  wire _0338_;
-  wire [16:0] _0339_;
-  wire _0340_;
+  wire _0337_;
+  wire [4:0] _0338_;
+  wire _0339_;
+  wire [4:0] _0340_;
   wire _0341_;
-  wire [16:0] _0342_;
+  wire [4:0] _0342_;
   wire _0343_;
-  wire _0344_;
+  wire [4:0] _0344_;
   wire _0345_;
-  wire _0346_;
+  wire [4:0] _0346_;
   wire _0347_;
-  wire _0348_;
+  wire [4:0] _0348_;
   wire _0349_;
   wire _0350_;
-  wire _0351_;
+  wire [4:0] _0351_;
   wire _0352_;
-  wire _0353_;
+  wire [16:0] _0353_;
   wire _0354_;
-  wire _0355_;
+  wire [16:0] _0355_;
   wire _0356_;
-  wire _0357_;
+  wire [16:0] _0357_;
   wire _0358_;
-  wire [9:0] _0359_;
+  wire [16:0] _0359_;
   wire _0360_;
-  wire [9:0] _0361_;
+  wire [16:0] _0361_;
   wire _0362_;
-  wire [9:0] _0363_;
+  wire [16:0] _0363_;
   wire _0364_;
-  wire [9:0] _0365_;
-  wire _0366_;
-  wire [9:0] _0367_;
+  wire _0365_;
+  wire [16:0] _0366_;
+  wire _0367_;
   wire _0368_;
   wire _0369_;
-  wire [9:0] _0370_;
+  wire _0370_;
   wire _0371_;
   wire _0372_;
   wire _0373_;
@@ -513,185 +513,185 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   wire _0380_;
   wire _0381_;
   wire _0382_;
-  wire _0383_;
+  wire [9:0] _0383_;
   wire _0384_;
-  wire _0385_;
+  wire [9:0] _0385_;
   wire _0386_;
-  wire _0387_;
-  wire [4:0] _0388_;
-  wire _0389_;
-  wire [4:0] _0390_;
-  wire _0391_;
-  wire [4:0] _0392_;
+  wire [9:0] _0387_;
+  wire _0388_;
+  wire [9:0] _0389_;
+  wire _0390_;
+  wire [9:0] _0391_;
+  wire _0392_;
   wire _0393_;
-  wire [4:0] _0394_;
+  wire [9:0] _0394_;
   wire _0395_;
-  wire [5:0] _0396_;
+  wire _0396_;
   wire _0397_;
-  wire [5:0] _0398_;
+  wire _0398_;
   wire _0399_;
-  wire [5:0] _0400_;
+  wire _0400_;
   wire _0401_;
-  wire [5:0] _0402_;
+  wire _0402_;
   wire _0403_;
-  wire [30:0] _0404_;
+  wire _0404_;
   wire _0405_;
-  wire [30:0] _0406_;
+  wire _0406_;
   wire _0407_;
-  wire [30:0] _0408_;
+  wire _0408_;
   wire _0409_;
-  wire [30:0] _0410_;
+  wire _0410_;
   wire _0411_;
-  wire [1:0] _0412_;
+  wire [5:0] _0412_;
   wire _0413_;
-  wire [1:0] _0414_;
+  wire [5:0] _0414_;
   wire _0415_;
-  wire [1:0] _0416_;
+  wire [5:0] _0416_;
   wire _0417_;
-  wire [1:0] _0418_;
+  wire [5:0] _0418_;
   wire _0419_;
-  wire [1:0] _0420_;
+  wire [4:0] _0420_;
   wire _0421_;
-  wire [1:0] _0422_;
+  wire [4:0] _0422_;
   wire _0423_;
-  wire _0424_;
-  wire [1:0] _0425_;
-  wire _0426_;
-  wire [1:0] _0427_;
-  wire _0428_;
+  wire [4:0] _0424_;
+  wire _0425_;
+  wire [4:0] _0426_;
+  wire _0427_;
+  wire [5:0] _0428_;
   wire _0429_;
-  wire [1:0] _0430_;
+  wire [5:0] _0430_;
   wire _0431_;
-  wire _0432_;
-  wire [1:0] _0433_;
-  wire _0434_;
+  wire [5:0] _0432_;
+  wire _0433_;
+  wire [5:0] _0434_;
   wire _0435_;
-  wire _0436_;
+  wire [30:0] _0436_;
   wire _0437_;
-  wire _0438_;
+  wire [30:0] _0438_;
   wire _0439_;
-  wire _0440_;
+  wire [30:0] _0440_;
   wire _0441_;
-  wire _0442_;
+  wire [30:0] _0442_;
   wire _0443_;
-  wire [15:0] _0444_;
+  wire [1:0] _0444_;
   wire _0445_;
-  wire [15:0] _0446_;
+  wire [1:0] _0446_;
   wire _0447_;
-  wire [15:0] _0448_;
+  wire [1:0] _0448_;
   wire _0449_;
-  wire _0450_;
-  wire [15:0] _0451_;
-  wire _0452_;
-  wire [2:0] _0453_;
-  wire _0454_;
-  wire [2:0] _0455_;
+  wire [1:0] _0450_;
+  wire _0451_;
+  wire [1:0] _0452_;
+  wire _0453_;
+  wire [1:0] _0454_;
+  wire _0455_;
   wire _0456_;
-  wire [2:0] _0457_;
+  wire [1:0] _0457_;
   wire _0458_;
-  wire [2:0] _0459_;
+  wire [1:0] _0459_;
   wire _0460_;
-  wire [2:0] _0461_;
-  wire _0462_;
+  wire _0461_;
+  wire [1:0] _0462_;
   wire _0463_;
-  wire [2:0] _0464_;
-  wire _0465_;
-  wire [7:0] _0466_;
+  wire _0464_;
+  wire [1:0] _0465_;
+  wire _0466_;
   wire _0467_;
-  wire [7:0] _0468_;
+  wire _0468_;
   wire _0469_;
-  wire [7:0] _0470_;
+  wire _0470_;
   wire _0471_;
-  wire [7:0] _0472_;
+  wire _0472_;
   wire _0473_;
   wire _0474_;
-  wire [7:0] _0475_;
-  wire _0476_;
-  wire [4:0] _0477_;
-  wire _0478_;
-  wire [4:0] _0479_;
-  wire _0480_;
-  wire [4:0] _0481_;
+  wire _0475_;
+  wire [15:0] _0476_;
+  wire _0477_;
+  wire [15:0] _0478_;
+  wire _0479_;
+  wire [15:0] _0480_;
+  wire _0481_;
   wire _0482_;
-  wire [4:0] _0483_;
+  wire [15:0] _0483_;
   wire _0484_;
-  wire [4:0] _0485_;
+  wire [2:0] _0485_;
   wire _0486_;
-  wire _0487_;
-  wire [4:0] _0488_;
-  wire _0489_;
+  wire [2:0] _0487_;
+  wire _0488_;
+  wire [2:0] _0489_;
   wire _0490_;
-  wire _0491_;
+  wire [2:0] _0491_;
   wire _0492_;
-  wire _0493_;
+  wire [2:0] _0493_;
   wire _0494_;
   wire _0495_;
-  wire _0496_;
+  wire [2:0] _0496_;
   wire _0497_;
-  wire _0498_;
+  wire [7:0] _0498_;
   wire _0499_;
-  wire _0500_;
-  wire [9:0] _0501_;
-  wire _0502_;
-  wire [9:0] _0503_;
-  wire _0504_;
-  wire [9:0] _0505_;
+  wire [7:0] _0500_;
+  wire _0501_;
+  wire [7:0] _0502_;
+  wire _0503_;
+  wire [7:0] _0504_;
+  wire _0505_;
   wire _0506_;
-  wire [15:0] _0507_;
+  wire [7:0] _0507_;
   wire _0508_;
-  wire [15:0] _0509_;
+  wire [4:0] _0509_;
   wire _0510_;
-  wire [15:0] _0511_;
+  wire [4:0] _0511_;
   wire _0512_;
-  wire [7:0] _0513_;
+  wire [4:0] _0513_;
   wire _0514_;
-  wire [7:0] _0515_;
+  wire [4:0] _0515_;
   wire _0516_;
-  wire [7:0] _0517_;
+  wire [4:0] _0517_;
   wire _0518_;
-  wire [7:0] _0519_;
-  wire _0520_;
-  wire [7:0] _0521_;
+  wire _0519_;
+  wire [4:0] _0520_;
+  wire _0521_;
   wire _0522_;
-  wire [7:0] _0523_;
+  wire _0523_;
   wire _0524_;
-  wire [7:0] _0525_;
+  wire _0525_;
   wire _0526_;
-  wire [7:0] _0527_;
+  wire _0527_;
   wire _0528_;
-  wire [7:0] _0529_;
+  wire _0529_;
   wire _0530_;
-  wire [15:0] _0531_;
+  wire _0531_;
   wire _0532_;
-  wire [15:0] _0533_;
+  wire [9:0] _0533_;
   wire _0534_;
-  wire [15:0] _0535_;
+  wire [9:0] _0535_;
   wire _0536_;
-  wire [16:0] _0537_;
+  wire [9:0] _0537_;
   wire _0538_;
   wire [16:0] _0539_;
   wire _0540_;
   wire [16:0] _0541_;
   wire _0542_;
-  wire [15:0] _0543_;
+  wire [16:0] _0543_;
   wire _0544_;
-  wire [15:0] _0545_;
+  wire [16:0] _0545_;
   wire _0546_;
-  wire [15:0] _0547_;
+  wire [16:0] _0547_;
   wire _0548_;
-  wire [15:0] _0549_;
+  wire [16:0] _0549_;
   wire _0550_;
-  wire [15:0] _0551_;
+  wire [16:0] _0551_;
   wire _0552_;
-  wire [15:0] _0553_;
+  wire [16:0] _0553_;
   wire _0554_;
-  wire _0555_;
+  wire [16:0] _0555_;
   wire _0556_;
-  wire [4:0] _0557_;
+  wire [15:0] _0557_;
   wire _0558_;
-  wire _0559_;
+  wire [15:0] _0559_;
   wire _0560_;
-  wire [7:0] _0561_;
+  wire [15:0] _0561_;
   wire _0562_;
   wire [7:0] _0563_;
   wire _0564_;
@@ -699,35 +699,85 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   wire _0566_;
   wire [7:0] _0567_;
   wire _0568_;
-  wire _0569_;
+  wire [7:0] _0569_;
   wire _0570_;
-  wire _0571_;
+  wire [7:0] _0571_;
   wire _0572_;
-  wire _0573_;
+  wire [7:0] _0573_;
   wire _0574_;
-  wire [68:0] _0575_;
+  wire [7:0] _0575_;
   wire _0576_;
   wire [7:0] _0577_;
   wire _0578_;
-  wire [5:0] _0579_;
+  wire [7:0] _0579_;
   wire _0580_;
-  wire [30:0] _0581_;
+  wire [15:0] _0581_;
   wire _0582_;
-  wire [31:0] _0583_;
+  wire [15:0] _0583_;
   wire _0584_;
-  wire _0585_;
+  wire [15:0] _0585_;
   wire _0586_;
-  wire _0587_;
+  wire [16:0] _0587_;
   wire _0588_;
-  wire _0589_;
+  wire [16:0] _0589_;
+  wire _0590_;
+  wire [16:0] _0591_;
+  wire _0592_;
+  wire [15:0] _0593_;
+  wire _0594_;
+  wire [15:0] _0595_;
+  wire _0596_;
+  wire [15:0] _0597_;
+  wire _0598_;
+  wire [15:0] _0599_;
+  wire _0600_;
+  wire [15:0] _0601_;
+  wire _0602_;
+  wire [15:0] _0603_;
+  wire _0604_;
+  wire _0605_;
+  wire _0606_;
+  wire [4:0] _0607_;
+  wire _0608_;
+  wire _0609_;
+  wire _0610_;
+  wire [7:0] _0611_;
+  wire _0612_;
+  wire [7:0] _0613_;
+  wire _0614_;
+  wire [7:0] _0615_;
+  wire _0616_;
+  wire [7:0] _0617_;
+  wire _0618_;
+  wire _0619_;
+  wire _0620_;
+  wire _0621_;
+  wire _0622_;
+  wire _0623_;
+  wire _0624_;
+  wire [68:0] _0625_;
+  wire _0626_;
+  wire [7:0] _0627_;
+  wire _0628_;
+  wire [5:0] _0629_;
+  wire _0630_;
+  wire [30:0] _0631_;
+  wire _0632_;
+  wire [31:0] _0633_;
+  wire _0634_;
+  wire _0635_;
+  wire _0636_;
+  wire _0637_;
+  wire _0638_;
+  wire _0639_;
   wire \$signal ;
+  reg [30:0] \$signal$100  = 31'h00000000;
   (* init = 1'h0 *)
   wire \$signal$50 ;
   (* init = 8'h00 *)
   wire [7:0] \$signal$56 ;
   (* init = 8'h00 *)
   wire [7:0] \$signal$58 ;
-  reg [30:0] \$signal$97  = 31'h00000000;
   reg [15:0] M_ = 16'h0000;
   (* init = 26'h0000000 *)
   wire [25:0] acc_part;
@@ -762,6 +812,7 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   reg [6:0] flush = 7'h00;
   reg [16:0] fm0 = 17'h00000;
   reg [4:0] fn = 5'h00;
+  reg fn_last = 1'h0;
   reg [1:0] give_back = 2'h0;
   input [71:0] hdr;
   wire [71:0] hdr;
@@ -807,6 +858,7 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   wire [7:0] \i_w[7] ;
   reg in_data = 1'h0;
   reg [15:0] k_last = 16'h0000;
+  reg [16:0] k_pen = 17'h00000;
   reg [9:0] kk = 10'h000;
   reg lane = 1'h0;
   reg last_mblock = 1'h0;
@@ -828,17 +880,19 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   wire m_out__valid;
   reg [16:0] m_wrap = 17'h00000;
   reg [15:0] n_last = 16'h0000;
+  reg [16:0] n_pen = 17'h00000;
   reg [4:0] nb_last = 5'h00;
+  reg [5:0] nb_pen = 6'h00;
   wire [7:0] o_data;
-  wire [207:0] \o_data$108 ;
-  wire [25:0] \o_data$108[0] ;
-  wire [25:0] \o_data$108[1] ;
-  wire [25:0] \o_data$108[2] ;
-  wire [25:0] \o_data$108[3] ;
-  wire [25:0] \o_data$108[4] ;
-  wire [25:0] \o_data$108[5] ;
-  wire [25:0] \o_data$108[6] ;
-  wire [25:0] \o_data$108[7] ;
+  wire [207:0] \o_data$113 ;
+  wire [25:0] \o_data$113[0] ;
+  wire [25:0] \o_data$113[1] ;
+  wire [25:0] \o_data$113[2] ;
+  wire [25:0] \o_data$113[3] ;
+  wire [25:0] \o_data$113[4] ;
+  wire [25:0] \o_data$113[5] ;
+  wire [25:0] \o_data$113[6] ;
+  wire [25:0] \o_data$113[7] ;
   wire [7:0] \o_data[0] ;
   wire o_last;
   wire o_valid;
@@ -920,6 +974,7 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   wire s_wgt__valid;
   wire take;
   reg [9:0] tile_last = 10'h000;
+  reg [16:0] tile_pen = 17'h00000;
   wire [7:0] w_addr;
   wire [68:0] w_data;
   wire [64:0] \w_data$78 ;
@@ -934,282 +989,296 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   wire wrap;
   reg [7:0] zero_point = 8'h00;
   assign _0000_ = credits + give_back;
-  assign _0058_ = \$signal  ? 4'h8 : 4'h0;
-  assign _0070_ = _0000_ - _0058_;
+  assign _0067_ = \$signal  ? 4'h8 : 4'h0;
+  assign _0079_ = _0000_ - _0067_;
   assign i_last = i_valid & at_k_last;
-  assign _0081_ = ! lane;
-  assign _0092_ = s_param__valid & _0081_;
-  assign _0103_ = s_act__valid & s_wgt__valid;
-  assign _0114_ = in_data & _0103_;
-  assign _0125_ = ~ at_k_last;
-  assign _0136_ = credit_ok | _0125_;
-  assign _0001_ = _0114_ & _0136_;
+  assign _0090_ = ! lane;
+  assign _0101_ = s_param__valid & _0090_;
+  assign _0112_ = s_act__valid & s_wgt__valid;
+  assign _0123_ = in_data & _0112_;
+  assign _0134_ = ~ at_k_last;
+  assign _0145_ = credit_ok | _0134_;
+  assign _0001_ = _0123_ & _0145_;
   assign _0012_ = s_act__valid & s_wgt__valid;
   assign _0023_ = in_data & _0012_;
   assign _0034_ = _0023_ & credit_ok;
   assign _0045_ = _0034_ & at_k_last;
   assign row_end = o_valid & beat_last;
-  assign _0053_ = ~ dn_last;
-  assign wrap = d_last & _0053_;
-  assign _0054_ = row - 3'h7;
-  assign _0055_ = row + 1'h1;
-  assign _0056_ = wrap ? { _0054_[17], _0054_ } : { 1'h0, _0055_ };
-  assign _0057_ = row < m_wrap;
-  assign _0059_ = row < m_last;
-  assign row_valid_next = wrap ? _0057_ : _0059_;
-  assign _0060_ = ~ beat_last;
-  assign _0061_ = ~ d_last;
-  assign _0062_ = ob == 3'h7;
-  assign \w_en$74  = \o_valid$75  & _0062_;
-  assign _0064_ = ! ctrl_state;
-  assign _0065_ = ctrl_state == 1'h1;
-  assign _0066_ = ctrl_state == 2'h2;
-  assign _0067_ = ctrl_state == 2'h3;
-  assign _0068_ = fm0 + 4'h8;
-  assign _0069_ = _0068_ >= M_;
-  assign _0071_ = _0070_[4:0] >= 4'h8;
-  assign _0072_ = hdr[15:0] - 1'h1;
-  assign _0073_ = hdr[15:0] + 3'h7;
-  assign _0074_ = hdr[31:16] - 1'h1;
-  assign _0075_ = hdr[47:32] - 1'h1;
-  assign _0076_ = hdr[47:32] > 7'h47;
-  assign _0077_ = _0076_ ? hdr[47:32] : 16'h0047;
-  assign _0078_ = _0077_ - 1'h1;
-  assign _0079_ = hdr[31:16] == 1'h1;
-  assign _0080_ = ! ch;
-  assign _0082_ = ch + 1'h1;
-  assign _0083_ = ! lane;
-  assign _0084_ = wa + 1'h1;
-  assign _0085_ = wb == 3'h7;
-  assign _0086_ = blk + 1'h1;
-  assign _0087_ = wb + 1'h1;
-  assign _0088_ = lane + 1'h1;
-  assign _0089_ = ch + 1'h1;
-  assign _0090_ = _0089_ == n_last;
-  assign _0091_ = ! blk;
-  assign _0093_ = ! k_last;
-  assign _0094_ = ! tile_last;
-  assign _0095_ = ~ in_data;
-  assign _0096_ = i_valid | _0095_;
-  assign _0097_ = ! k_last;
-  assign _0098_ = ! tile_last;
-  assign _0099_ = fn == nb_last;
-  assign _0100_ = fm0 + 4'h8;
-  assign _0101_ = fn + 1'h1;
-  assign _0102_ = kk + 1'h1;
-  assign _0104_ = kk + 1'h1;
-  assign _0105_ = _0104_ == k_last;
-  assign _0106_ = kk + 1'h1;
-  assign _0107_ = _0106_ == tile_last;
-  assign _0108_ = kk == k_last;
-  assign _0109_ = flush - 1'h1;
-  assign _0110_ = ! flush;
-  assign _0111_ = ra_next + 1'h1;
-  assign _0112_ = ra_next - 3'h7;
-  assign _0113_ = ~ header_taken;
-  assign _0115_ = _0113_ & o_valid;
-  assign _0116_ = ~ beat_last;
-  assign _0117_ = _0115_ & _0116_;
-  assign _0118_ = ~ header_taken;
-  assign _0119_ = _0118_ & row_end;
-  assign _0120_ = beat + 1'h1;
-  assign _0121_ = beat == 3'h6;
-  assign _0122_ = ! nb_last;
-  assign _0123_ = dn + 1'h1;
-  assign _0124_ = dn + 1'h1;
-  assign _0126_ = _0124_ == nb_last;
-  assign _0127_ = d + 1'h1;
-  assign _0128_ = d == 3'h6;
-  assign _0129_ = o_valid & row_valid;
-  assign _0130_ = row_end & row_valid;
-  assign _0131_ = row == m_last;
-  assign _0132_ = _0130_ & _0131_;
-  assign _0133_ = _0132_ & dn_last;
-  assign _0063_ = beat * 5'h1a;
-  assign _0134_ = \o_data$108  >> _0063_;
-  assign _0135_ = ob == 3'h7;
-  assign _0137_ = ob + 1'h1;
-  assign _0138_ = _0135_ ? 4'h0 : _0137_;
-  assign _0139_ = r_en & m_out__valid;
-  assign _0140_ = ~ row_valid;
-  assign _0141_ = row_end & _0140_;
-  assign _0142_ = _0139_ + _0141_;
+  assign _0056_ = ~ dn_last;
+  assign wrap = d_last & _0056_;
+  assign _0063_ = row - 3'h7;
+  assign _0064_ = row + 1'h1;
+  assign _0065_ = wrap ? { _0063_[17], _0063_ } : { 1'h0, _0064_ };
+  assign _0066_ = row < m_wrap;
+  assign _0068_ = row < m_last;
+  assign row_valid_next = wrap ? _0066_ : _0068_;
+  assign _0069_ = ~ beat_last;
+  assign _0070_ = ~ d_last;
+  assign _0071_ = ob == 3'h7;
+  assign \w_en$74  = \o_valid$75  & _0071_;
+  assign _0072_ = ! ctrl_state;
+  assign _0073_ = ctrl_state == 1'h1;
+  assign _0075_ = ctrl_state == 2'h2;
+  assign _0076_ = ctrl_state == 2'h3;
+  assign _0077_ = fm0 + 4'h8;
+  assign _0078_ = _0077_ >= M_;
+  assign _0080_ = _0079_[4:0] >= 4'h8;
+  assign _0081_ = hdr[15:0] - 1'h1;
+  assign _0082_ = hdr[15:0] + 3'h7;
+  assign _0083_ = hdr[31:16] - 1'h1;
+  assign _0084_ = hdr[47:32] - 1'h1;
+  assign _0085_ = hdr[47:32] - 2'h2;
+  assign _0086_ = hdr[31:16] - 2'h2;
+  assign _0087_ = hdr[47:32] > 7'h47;
+  assign _0088_ = _0087_ ? hdr[47:32] : 16'h0047;
+  assign _0089_ = _0088_ - 2'h2;
+  assign _0091_ = hdr[47:32] > 7'h47;
+  assign _0092_ = _0091_ ? hdr[47:32] : 16'h0047;
+  assign _0093_ = _0092_ - 1'h1;
+  assign _0094_ = hdr[31:16] == 1'h1;
+  assign _0095_ = ! ch;
+  assign _0096_ = ch + 1'h1;
+  assign _0097_ = ! lane;
+  assign _0098_ = wa + 1'h1;
+  assign _0099_ = wb == 3'h7;
+  assign _0100_ = blk + 1'h1;
+  assign _0102_ = wb + 1'h1;
+  assign _0103_ = lane + 1'h1;
+  assign _0104_ = ch == n_pen;
+  assign _0105_ = blk - 1'h1;
+  assign _0106_ = ! blk;
+  assign _0107_ = ! blk;
+  assign _0108_ = ! k_last;
+  assign _0109_ = ! tile_last;
+  assign _0110_ = ~ in_data;
+  assign _0111_ = i_valid | _0110_;
+  assign _0113_ = ! k_last;
+  assign _0114_ = ! tile_last;
+  assign _0115_ = ! nb_last;
+  assign _0116_ = fm0 + 4'h8;
+  assign _0117_ = fn + 1'h1;
+  assign _0118_ = fn == nb_pen;
+  assign _0119_ = kk + 1'h1;
+  assign _0120_ = kk == k_pen;
+  assign _0121_ = kk == tile_pen;
+  assign _0122_ = kk == k_last;
+  assign _0124_ = flush - 1'h1;
+  assign _0125_ = ! flush;
+  assign _0126_ = ra_next + 1'h1;
+  assign _0127_ = ra_next - 3'h7;
+  assign _0128_ = ~ header_taken;
+  assign _0129_ = _0128_ & o_valid;
+  assign _0130_ = ~ beat_last;
+  assign _0131_ = _0129_ & _0130_;
+  assign _0132_ = ~ header_taken;
+  assign _0133_ = _0132_ & row_end;
+  assign _0135_ = beat + 1'h1;
+  assign _0136_ = beat == 3'h6;
+  assign _0137_ = ! nb_last;
+  assign _0138_ = dn + 1'h1;
+  assign _0139_ = dn == nb_pen;
+  assign _0140_ = d + 1'h1;
+  assign _0141_ = d == 3'h6;
+  assign _0142_ = o_valid & row_valid;
+  assign _0143_ = row_end & row_valid;
+  assign _0144_ = row == m_last;
+  assign _0146_ = _0143_ & _0144_;
+  assign _0147_ = _0146_ & dn_last;
+  assign _0074_ = beat * 5'h1a;
+  assign _0148_ = \o_data$113  >> _0074_;
+  assign _0149_ = ob == 3'h7;
+  assign _0150_ = ob + 1'h1;
+  assign _0151_ = _0149_ ? 4'h0 : _0150_;
+  assign _0152_ = r_en & m_out__valid;
+  assign _0153_ = ~ row_valid;
+  assign _0154_ = row_end & _0153_;
+  assign _0155_ = _0152_ + _0154_;
   always @(posedge clk)
-    last_mblock <= _0143_;
+    last_mblock <= _0002_;
   always @(posedge clk)
-    credits <= _0144_;
+    credits <= _0003_;
   always @(posedge clk)
-    credit_ok <= _0145_;
+    credit_ok <= _0004_;
   always @(posedge clk)
-    M_ <= _0146_;
+    M_ <= _0005_;
   always @(posedge clk)
-    m_last <= _0002_;
+    m_last <= _0006_;
   always @(posedge clk)
-    m_wrap <= _0003_;
+    m_wrap <= _0007_;
   always @(posedge clk)
-    n_last <= _0004_;
+    n_last <= _0008_;
   always @(posedge clk)
-    zero_point <= _0005_;
+    zero_point <= _0009_;
   always @(posedge clk)
-    act_min <= _0006_;
+    act_min <= _0010_;
   always @(posedge clk)
-    act_max <= _0007_;
+    act_max <= _0011_;
   always @(posedge clk)
-    k_last <= _0008_;
+    k_last <= _0013_;
   always @(posedge clk)
-    tile_last <= _0009_;
+    k_pen <= _0014_;
   always @(posedge clk)
-    lane <= _0010_;
+    n_pen <= _0015_;
   always @(posedge clk)
-    blk <= _0011_;
+    tile_pen <= _0016_;
   always @(posedge clk)
-    wa <= _0013_;
+    tile_last <= _0017_;
   always @(posedge clk)
-    wb <= _0014_;
+    lane <= _0018_;
   always @(posedge clk)
-    ch <= _0015_;
+    blk <= _0019_;
   always @(posedge clk)
-    ch_last <= _0016_;
+    wa <= _0020_;
   always @(posedge clk)
-    ctrl_state <= _0017_;
+    wb <= _0021_;
   always @(posedge clk)
-    \$signal$97  <= _0018_;
+    ch <= _0022_;
   always @(posedge clk)
-    pt_shift <= _0019_;
+    ch_last <= _0024_;
   always @(posedge clk)
-    nb_last <= _0020_;
+    ctrl_state <= _0025_;
   always @(posedge clk)
-    dn_last <= _0021_;
+    \$signal$100  <= _0026_;
   always @(posedge clk)
-    kk <= _0022_;
+    pt_shift <= _0027_;
   always @(posedge clk)
-    in_data <= _0024_;
+    nb_last <= _0028_;
   always @(posedge clk)
-    fm0 <= _0025_;
+    nb_pen <= _0029_;
   always @(posedge clk)
-    fn <= _0026_;
+    dn_last <= _0030_;
   always @(posedge clk)
-    at_k_last <= _0027_;
+    kk <= _0031_;
   always @(posedge clk)
-    at_tile_last <= _0028_;
+    in_data <= _0032_;
   always @(posedge clk)
-    flush <= _0029_;
+    fm0 <= _0033_;
   always @(posedge clk)
-    d <= _0030_;
+    fn <= _0035_;
   always @(posedge clk)
-    dn <= _0031_;
+    fn_last <= _0036_;
   always @(posedge clk)
-    beat <= _0032_;
+    at_k_last <= _0037_;
   always @(posedge clk)
-    ra <= _0033_;
+    at_tile_last <= _0038_;
   always @(posedge clk)
-    ra_inc <= _0035_;
+    flush <= _0039_;
   always @(posedge clk)
-    ra_row <= _0036_;
+    d <= _0040_;
   always @(posedge clk)
-    row <= _0037_;
+    dn <= _0041_;
   always @(posedge clk)
-    row_valid <= _0038_;
+    beat <= _0042_;
   always @(posedge clk)
-    beat_last <= _0039_;
+    ra <= _0043_;
   always @(posedge clk)
-    d_last <= _0040_;
+    ra_inc <= _0044_;
   always @(posedge clk)
-    \i_valid$49  <= _0041_;
+    ra_row <= _0046_;
   always @(posedge clk)
-    \i_last$51  <= _0042_;
+    row <= _0047_;
   always @(posedge clk)
-    i_acc <= _0134_;
+    row_valid <= _0048_;
   always @(posedge clk)
-    ob <= _0043_;
+    beat_last <= _0049_;
   always @(posedge clk)
-    part0 <= _0044_;
+    d_last <= _0050_;
   always @(posedge clk)
-    part1 <= _0046_;
+    \i_valid$49  <= _0051_;
   always @(posedge clk)
-    part2 <= _0047_;
+    \i_last$51  <= _0052_;
   always @(posedge clk)
-    part3 <= _0048_;
+    i_acc <= _0148_;
   always @(posedge clk)
-    part4 <= _0049_;
+    ob <= _0053_;
   always @(posedge clk)
-    part5 <= _0050_;
+    part0 <= _0054_;
   always @(posedge clk)
-    part6 <= _0051_;
+    part1 <= _0055_;
   always @(posedge clk)
-    give_back <= _0052_;
-  assign _0147_ = _0148_ ? 2'h0 : _0142_;
-  assign _0149_ = _0150_ ? o_data : part6;
-  assign _0150_ = ob == 3'h6;
-  assign _0151_ = _0152_ ? _0149_ : part6;
-  assign _0153_ = _0154_ ? 8'h00 : _0151_;
-  assign _0155_ = _0156_ ? o_data : part5;
-  assign _0156_ = ob == 3'h5;
-  assign _0157_ = _0158_ ? _0155_ : part5;
-  assign _0159_ = _0160_ ? 8'h00 : _0157_;
-  assign _0161_ = _0162_ ? o_data : part4;
-  assign _0162_ = ob == 3'h4;
-  assign _0163_ = _0164_ ? _0161_ : part4;
-  assign _0165_ = _0166_ ? 8'h00 : _0163_;
-  assign _0167_ = _0168_ ? o_data : part3;
-  assign _0168_ = ob == 3'h3;
-  assign _0169_ = _0170_ ? _0167_ : part3;
-  assign _0171_ = _0172_ ? 8'h00 : _0169_;
-  assign _0173_ = _0174_ ? o_data : part2;
-  assign _0174_ = ob == 3'h2;
-  assign _0175_ = _0176_ ? _0173_ : part2;
-  assign _0177_ = _0178_ ? 8'h00 : _0175_;
-  assign _0179_ = _0180_ ? o_data : part1;
-  assign _0180_ = ob == 3'h1;
-  assign _0181_ = _0182_ ? _0179_ : part1;
-  assign _0183_ = _0184_ ? 8'h00 : _0181_;
-  assign _0185_ = _0186_ ? o_data : part0;
-  assign _0186_ = ! ob;
-  assign _0187_ = _0188_ ? _0185_ : part0;
-  assign _0189_ = _0190_ ? 8'h00 : _0187_;
-  assign _0191_ = _0192_ ? _0138_[2:0] : ob;
-  assign _0193_ = _0194_ ? 3'h0 : _0191_;
-  assign _0195_ = _0196_ ? 1'h0 : _0133_;
-  assign _0197_ = _0198_ ? 1'h0 : _0129_;
-  assign _0199_ = _0200_ ? 1'h0 : d_last;
-  assign _0201_ = _0202_ ? (* full_case = 32'd1 *) 1'h0 : _0128_;
-  assign _0203_ = _0204_ ? _0201_ : _0199_;
-  assign _0205_ = _0206_ ? _0199_ : _0203_;
-  assign _0207_ = _0208_ ? 1'h0 : _0205_;
-  assign _0209_ = _0210_ ? 1'h0 : beat_last;
-  assign _0211_ = _0212_ ? 1'h0 : _0209_;
-  assign _0213_ = _0214_ ? _0121_ : _0211_;
-  assign _0215_ = _0216_ ? 1'h0 : _0213_;
-  assign _0217_ = _0218_ ? 1'h1 : row_valid;
-  assign _0219_ = _0220_ ? row_valid_next : _0217_;
-  assign _0221_ = _0222_ ? _0217_ : _0219_;
-  assign _0223_ = _0224_ ? 1'h0 : _0221_;
-  assign _0225_ = _0226_ ? 17'h00000 : row;
-  assign _0227_ = _0228_ ? _0056_[16:0] : _0225_;
-  assign _0229_ = _0230_ ? _0225_ : _0227_;
-  assign _0231_ = _0232_ ? 17'h00000 : _0229_;
-  assign _0233_ = _0234_ ? (* full_case = 32'd1 *) 8'h00 : _0112_[7:0];
-  assign _0235_ = _0236_ ? 8'h00 : _0233_;
-  assign _0237_ = _0238_ ? (* full_case = 32'd1 *) 8'h01 : _0111_[7:0];
-  assign _0239_ = _0240_ ? 8'h00 : _0237_;
-  assign _0241_ = _0242_ ? (* full_case = 32'd1 *) 8'h00 : ra_next;
-  assign _0243_ = _0244_ ? 8'h00 : _0241_;
-  assign _0245_ = _0246_ ? 3'h0 : beat;
-  assign _0247_ = _0248_ ? 3'h0 : _0245_;
-  assign _0249_ = _0250_ ? _0120_[2:0] : _0247_;
-  assign _0251_ = _0252_ ? 3'h0 : _0249_;
-  assign _0253_ = _0254_ ? 5'h00 : dn;
-  assign _0255_ = _0256_ ? (* full_case = 32'd1 *) 5'h00 : _0123_[4:0];
-  assign _0257_ = _0258_ ? _0255_ : _0253_;
-  assign _0259_ = _0260_ ? _0257_ : _0253_;
-  assign _0261_ = _0262_ ? _0253_ : _0259_;
-  assign _0263_ = _0264_ ? 5'h00 : _0261_;
-  assign _0265_ = _0266_ ? 3'h0 : d;
-  assign _0267_ = _0268_ ? (* full_case = 32'd1 *) 3'h0 : _0127_[2:0];
-  assign _0269_ = _0270_ ? _0267_ : _0265_;
-  assign _0271_ = _0272_ ? _0265_ : _0269_;
-  assign _0273_ = _0274_ ? 3'h0 : _0271_;
-  function [6:0] _0814_;
+    part2 <= _0057_;
+  always @(posedge clk)
+    part3 <= _0058_;
+  always @(posedge clk)
+    part4 <= _0059_;
+  always @(posedge clk)
+    part5 <= _0060_;
+  always @(posedge clk)
+    part6 <= _0061_;
+  always @(posedge clk)
+    give_back <= _0062_;
+  assign _0156_ = _0157_ ? 2'h0 : _0155_;
+  assign _0158_ = _0159_ ? o_data : part6;
+  assign _0159_ = ob == 3'h6;
+  assign _0160_ = _0161_ ? _0158_ : part6;
+  assign _0162_ = _0163_ ? 8'h00 : _0160_;
+  assign _0164_ = _0165_ ? o_data : part5;
+  assign _0165_ = ob == 3'h5;
+  assign _0166_ = _0167_ ? _0164_ : part5;
+  assign _0168_ = _0169_ ? 8'h00 : _0166_;
+  assign _0170_ = _0171_ ? o_data : part4;
+  assign _0171_ = ob == 3'h4;
+  assign _0172_ = _0173_ ? _0170_ : part4;
+  assign _0174_ = _0175_ ? 8'h00 : _0172_;
+  assign _0176_ = _0177_ ? o_data : part3;
+  assign _0177_ = ob == 3'h3;
+  assign _0178_ = _0179_ ? _0176_ : part3;
+  assign _0180_ = _0181_ ? 8'h00 : _0178_;
+  assign _0182_ = _0183_ ? o_data : part2;
+  assign _0183_ = ob == 3'h2;
+  assign _0184_ = _0185_ ? _0182_ : part2;
+  assign _0186_ = _0187_ ? 8'h00 : _0184_;
+  assign _0188_ = _0189_ ? o_data : part1;
+  assign _0189_ = ob == 3'h1;
+  assign _0190_ = _0191_ ? _0188_ : part1;
+  assign _0192_ = _0193_ ? 8'h00 : _0190_;
+  assign _0194_ = _0195_ ? o_data : part0;
+  assign _0195_ = ! ob;
+  assign _0196_ = _0197_ ? _0194_ : part0;
+  assign _0198_ = _0199_ ? 8'h00 : _0196_;
+  assign _0200_ = _0201_ ? _0151_[2:0] : ob;
+  assign _0202_ = _0203_ ? 3'h0 : _0200_;
+  assign _0204_ = _0205_ ? 1'h0 : _0147_;
+  assign _0206_ = _0207_ ? 1'h0 : _0142_;
+  assign _0208_ = _0209_ ? 1'h0 : d_last;
+  assign _0210_ = _0211_ ? (* full_case = 32'd1 *) 1'h0 : _0141_;
+  assign _0212_ = _0213_ ? _0210_ : _0208_;
+  assign _0214_ = _0215_ ? _0208_ : _0212_;
+  assign _0216_ = _0217_ ? 1'h0 : _0214_;
+  assign _0218_ = _0219_ ? 1'h0 : beat_last;
+  assign _0220_ = _0221_ ? 1'h0 : _0218_;
+  assign _0222_ = _0223_ ? _0136_ : _0220_;
+  assign _0224_ = _0225_ ? 1'h0 : _0222_;
+  assign _0226_ = _0227_ ? 1'h1 : row_valid;
+  assign _0228_ = _0229_ ? row_valid_next : _0226_;
+  assign _0230_ = _0231_ ? _0226_ : _0228_;
+  assign _0232_ = _0233_ ? 1'h0 : _0230_;
+  assign _0234_ = _0235_ ? 17'h00000 : row;
+  assign _0236_ = _0237_ ? _0065_[16:0] : _0234_;
+  assign _0238_ = _0239_ ? _0234_ : _0236_;
+  assign _0240_ = _0241_ ? 17'h00000 : _0238_;
+  assign _0242_ = _0243_ ? (* full_case = 32'd1 *) 8'h00 : _0127_[7:0];
+  assign _0244_ = _0245_ ? 8'h00 : _0242_;
+  assign _0246_ = _0247_ ? (* full_case = 32'd1 *) 8'h01 : _0126_[7:0];
+  assign _0248_ = _0249_ ? 8'h00 : _0246_;
+  assign _0250_ = _0251_ ? (* full_case = 32'd1 *) 8'h00 : ra_next;
+  assign _0252_ = _0253_ ? 8'h00 : _0250_;
+  assign _0254_ = _0255_ ? 3'h0 : beat;
+  assign _0256_ = _0257_ ? 3'h0 : _0254_;
+  assign _0258_ = _0259_ ? _0135_[2:0] : _0256_;
+  assign _0260_ = _0261_ ? 3'h0 : _0258_;
+  assign _0262_ = _0263_ ? 5'h00 : dn;
+  assign _0264_ = _0265_ ? (* full_case = 32'd1 *) 5'h00 : _0138_[4:0];
+  assign _0266_ = _0267_ ? _0264_ : _0262_;
+  assign _0268_ = _0269_ ? _0266_ : _0262_;
+  assign _0270_ = _0271_ ? _0262_ : _0268_;
+  assign _0272_ = _0273_ ? 5'h00 : _0270_;
+  assign _0274_ = _0275_ ? 3'h0 : d;
+  assign _0276_ = _0277_ ? (* full_case = 32'd1 *) 3'h0 : _0140_[2:0];
+  assign _0278_ = _0279_ ? _0276_ : _0274_;
+  assign _0280_ = _0281_ ? _0274_ : _0278_;
+  assign _0282_ = _0283_ ? 3'h0 : _0280_;
+  function [6:0] _0873_;
     input [6:0] a;
     input [13:0] b;
     input [1:0] s;
@@ -1217,182 +1286,210 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
     (* parallel_case *)
     casez (s)
       2'b?1:
-        _0814_ = b[6:0];
+        _0873_ = b[6:0];
       2'b1?:
-        _0814_ = b[13:7];
+        _0873_ = b[13:7];
       default:
-        _0814_ = a;
+        _0873_ = a;
     endcase
   endfunction
-  assign _0275_ = _0814_(flush, { _0283_, _0109_[6:0] }, { _0285_, _0276_ });
-  assign _0276_ = ctrl_state == (* full_case = 32'd1 *) 2'h3;
-  assign _0277_ = _0278_ ? 7'h62 : flush;
-  assign _0279_ = _0280_ ? _0277_ : flush;
-  assign _0281_ = _0282_ ? _0279_ : flush;
-  assign _0283_ = _0284_ ? _0281_ : flush;
-  assign _0285_ = ctrl_state == (* full_case = 32'd1 *) 2'h2;
-  assign _0286_ = _0287_ ? 7'h00 : _0275_;
-  assign _0288_ = _0289_ ? (* full_case = 32'd1 *) _0098_ : _0107_;
-  assign _0290_ = _0291_ ? _0288_ : at_tile_last;
-  function [0:0] _0824_;
+  assign _0284_ = _0873_(flush, { _0292_, _0124_[6:0] }, { _0294_, _0285_ });
+  assign _0285_ = ctrl_state == (* full_case = 32'd1 *) 2'h3;
+  assign _0286_ = _0287_ ? 7'h63 : flush;
+  assign _0288_ = _0289_ ? _0286_ : flush;
+  assign _0290_ = _0291_ ? _0288_ : flush;
+  assign _0292_ = _0293_ ? _0290_ : flush;
+  assign _0294_ = ctrl_state == (* full_case = 32'd1 *) 2'h2;
+  assign _0295_ = _0296_ ? 7'h00 : _0284_;
+  assign _0297_ = _0298_ ? (* full_case = 32'd1 *) _0114_ : _0121_;
+  assign _0299_ = _0300_ ? _0297_ : at_tile_last;
+  function [0:0] _0883_;
     input [0:0] a;
     input [1:0] b;
     input [1:0] s;
     (* parallel_case *)
     casez (s)
       2'b?1:
-        _0824_ = b[0:0];
+        _0883_ = b[0:0];
       2'b1?:
-        _0824_ = b[1:1];
+        _0883_ = b[1:1];
       default:
-        _0824_ = a;
+        _0883_ = a;
     endcase
   endfunction
-  assign _0292_ = _0824_(at_tile_last, { _0296_, _0290_ }, { _0298_, _0293_ });
-  assign _0293_ = ctrl_state == 2'h2;
-  assign _0294_ = _0295_ ? _0094_ : at_tile_last;
-  assign _0296_ = _0297_ ? _0294_ : at_tile_last;
-  assign _0298_ = ctrl_state == 2'h1;
-  assign _0299_ = _0300_ ? 1'h0 : _0292_;
-  assign _0301_ = _0302_ ? (* full_case = 32'd1 *) _0097_ : _0105_;
-  assign _0303_ = _0304_ ? _0301_ : at_k_last;
-  function [0:0] _0832_;
+  assign _0301_ = _0883_(at_tile_last, { _0305_, _0299_ }, { _0307_, _0302_ });
+  assign _0302_ = ctrl_state == 2'h2;
+  assign _0303_ = _0304_ ? _0109_ : at_tile_last;
+  assign _0305_ = _0306_ ? _0303_ : at_tile_last;
+  assign _0307_ = ctrl_state == 2'h1;
+  assign _0308_ = _0309_ ? 1'h0 : _0301_;
+  assign _0310_ = _0311_ ? (* full_case = 32'd1 *) _0113_ : _0120_;
+  assign _0312_ = _0313_ ? _0310_ : at_k_last;
+  function [0:0] _0891_;
     input [0:0] a;
     input [1:0] b;
     input [1:0] s;
     (* parallel_case *)
     casez (s)
       2'b?1:
-        _0832_ = b[0:0];
+        _0891_ = b[0:0];
       2'b1?:
-        _0832_ = b[1:1];
+        _0891_ = b[1:1];
       default:
-        _0832_ = a;
+        _0891_ = a;
     endcase
   endfunction
-  assign _0305_ = _0832_(at_k_last, { _0309_, _0303_ }, { _0311_, _0306_ });
-  assign _0306_ = ctrl_state == 2'h2;
-  assign _0307_ = _0308_ ? _0093_ : at_k_last;
-  assign _0309_ = _0310_ ? _0307_ : at_k_last;
-  assign _0311_ = ctrl_state == 2'h1;
-  assign _0312_ = _0313_ ? 1'h0 : _0305_;
-  assign _0314_ = _0315_ ? (* full_case = 32'd1 *) 5'h00 : _0101_[4:0];
-  assign _0316_ = _0317_ ? _0314_ : fn;
-  assign _0318_ = _0319_ ? _0316_ : fn;
-  function [4:0] _0841_;
+  assign _0314_ = _0891_(at_k_last, { _0318_, _0312_ }, { _0320_, _0315_ });
+  assign _0315_ = ctrl_state == 2'h2;
+  assign _0316_ = _0317_ ? _0108_ : at_k_last;
+  assign _0318_ = _0319_ ? _0316_ : at_k_last;
+  assign _0320_ = ctrl_state == 2'h1;
+  assign _0321_ = _0322_ ? 1'h0 : _0314_;
+  assign _0323_ = _0324_ ? (* full_case = 32'd1 *) _0115_ : _0118_;
+  assign _0325_ = _0326_ ? _0323_ : fn_last;
+  assign _0327_ = _0328_ ? _0325_ : fn_last;
+  function [0:0] _0900_;
+    input [0:0] a;
+    input [1:0] b;
+    input [1:0] s;
+    (* parallel_case *)
+    casez (s)
+      2'b?1:
+        _0900_ = b[0:0];
+      2'b1?:
+        _0900_ = b[1:1];
+      default:
+        _0900_ = a;
+    endcase
+  endfunction
+  assign _0329_ = _0900_(fn_last, { _0333_, _0327_ }, { _0335_, _0330_ });
+  assign _0330_ = ctrl_state == 2'h2;
+  assign _0331_ = _0332_ ? _0107_ : fn_last;
+  assign _0333_ = _0334_ ? _0331_ : fn_last;
+  assign _0335_ = ctrl_state == 2'h1;
+  assign _0336_ = _0337_ ? 1'h0 : _0329_;
+  assign _0338_ = _0339_ ? (* full_case = 32'd1 *) 5'h00 : _0117_[4:0];
+  assign _0340_ = _0341_ ? _0338_ : fn;
+  assign _0342_ = _0343_ ? _0340_ : fn;
+  function [4:0] _0909_;
     input [4:0] a;
     input [9:0] b;
     input [1:0] s;
     (* parallel_case *)
     casez (s)
       2'b?1:
-        _0841_ = b[4:0];
+        _0909_ = b[4:0];
       2'b1?:
-        _0841_ = b[9:5];
+        _0909_ = b[9:5];
       default:
-        _0841_ = a;
+        _0909_ = a;
     endcase
   endfunction
-  assign _0320_ = _0841_(fn, { _0324_, _0318_ }, { _0326_, _0321_ });
-  assign _0321_ = ctrl_state == 2'h2;
-  assign _0322_ = _0323_ ? 5'h00 : fn;
-  assign _0324_ = _0325_ ? _0322_ : fn;
-  assign _0326_ = ctrl_state == 2'h1;
-  assign _0327_ = _0328_ ? 5'h00 : _0320_;
-  assign _0329_ = _0330_ ? _0100_[16:0] : fm0;
-  assign _0331_ = _0332_ ? _0329_ : fm0;
-  assign _0333_ = _0334_ ? _0331_ : fm0;
-  function [16:0] _0850_;
+  assign _0344_ = _0909_(fn, { _0348_, _0342_ }, { _0350_, _0345_ });
+  assign _0345_ = ctrl_state == 2'h2;
+  assign _0346_ = _0347_ ? 5'h00 : fn;
+  assign _0348_ = _0349_ ? _0346_ : fn;
+  assign _0350_ = ctrl_state == 2'h1;
+  assign _0351_ = _0352_ ? 5'h00 : _0344_;
+  assign _0353_ = _0354_ ? _0116_[16:0] : fm0;
+  assign _0355_ = _0356_ ? _0353_ : fm0;
+  assign _0357_ = _0358_ ? _0355_ : fm0;
+  function [16:0] _0918_;
     input [16:0] a;
     input [33:0] b;
     input [1:0] s;
     (* parallel_case *)
     casez (s)
       2'b?1:
-        _0850_ = b[16:0];
+        _0918_ = b[16:0];
       2'b1?:
-        _0850_ = b[33:17];
+        _0918_ = b[33:17];
       default:
-        _0850_ = a;
+        _0918_ = a;
     endcase
   endfunction
-  assign _0335_ = _0850_(fm0, { _0339_, _0333_ }, { _0341_, _0336_ });
-  assign _0336_ = ctrl_state == 2'h2;
-  assign _0337_ = _0338_ ? 17'h00000 : fm0;
-  assign _0339_ = _0340_ ? _0337_ : fm0;
-  assign _0341_ = ctrl_state == 2'h1;
-  assign _0342_ = _0343_ ? 17'h00000 : _0335_;
-  assign _0344_ = _0345_ ? 1'h0 : in_data;
-  assign _0346_ = _0347_ ? (* full_case = 32'd1 *) 1'h1 : _0344_;
-  assign _0348_ = _0349_ ? _0346_ : in_data;
-  function [0:0] _0859_;
+  assign _0359_ = _0918_(fm0, { _0363_, _0357_ }, { _0365_, _0360_ });
+  assign _0360_ = ctrl_state == 2'h2;
+  assign _0361_ = _0362_ ? 17'h00000 : fm0;
+  assign _0363_ = _0364_ ? _0361_ : fm0;
+  assign _0365_ = ctrl_state == 2'h1;
+  assign _0366_ = _0367_ ? 17'h00000 : _0359_;
+  assign _0368_ = _0369_ ? 1'h0 : in_data;
+  assign _0370_ = _0371_ ? (* full_case = 32'd1 *) 1'h1 : _0368_;
+  assign _0372_ = _0373_ ? _0370_ : in_data;
+  function [0:0] _0927_;
     input [0:0] a;
     input [1:0] b;
     input [1:0] s;
     (* parallel_case *)
     casez (s)
       2'b?1:
-        _0859_ = b[0:0];
+        _0927_ = b[0:0];
       2'b1?:
-        _0859_ = b[1:1];
+        _0927_ = b[1:1];
       default:
-        _0859_ = a;
+        _0927_ = a;
     endcase
   endfunction
-  assign _0350_ = _0859_(in_data, { _0354_, _0348_ }, { _0356_, _0351_ });
-  assign _0351_ = ctrl_state == 2'h2;
-  assign _0352_ = _0353_ ? 1'h1 : in_data;
-  assign _0354_ = _0355_ ? _0352_ : in_data;
-  assign _0356_ = ctrl_state == 2'h1;
-  assign _0357_ = _0358_ ? 1'h0 : _0350_;
-  assign _0359_ = _0360_ ? (* full_case = 32'd1 *) 10'h000 : _0102_[9:0];
-  assign _0361_ = _0362_ ? _0359_ : kk;
-  function [9:0] _0867_;
+  assign _0374_ = _0927_(in_data, { _0378_, _0372_ }, { _0380_, _0375_ });
+  assign _0375_ = ctrl_state == 2'h2;
+  assign _0376_ = _0377_ ? 1'h1 : in_data;
+  assign _0378_ = _0379_ ? _0376_ : in_data;
+  assign _0380_ = ctrl_state == 2'h1;
+  assign _0381_ = _0382_ ? 1'h0 : _0374_;
+  assign _0383_ = _0384_ ? (* full_case = 32'd1 *) 10'h000 : _0119_[9:0];
+  assign _0385_ = _0386_ ? _0383_ : kk;
+  function [9:0] _0935_;
     input [9:0] a;
     input [19:0] b;
     input [1:0] s;
     (* parallel_case *)
     casez (s)
       2'b?1:
-        _0867_ = b[9:0];
+        _0935_ = b[9:0];
       2'b1?:
-        _0867_ = b[19:10];
+        _0935_ = b[19:10];
       default:
-        _0867_ = a;
+        _0935_ = a;
     endcase
   endfunction
-  assign _0363_ = _0867_(kk, { _0367_, _0361_ }, { _0369_, _0364_ });
-  assign _0364_ = ctrl_state == 2'h2;
-  assign _0365_ = _0366_ ? 10'h000 : kk;
-  assign _0367_ = _0368_ ? _0365_ : kk;
-  assign _0369_ = ctrl_state == 2'h1;
-  assign _0370_ = _0371_ ? 10'h000 : _0363_;
-  assign _0372_ = _0373_ ? _0091_ : dn_last;
-  assign _0374_ = _0375_ ? _0372_ : dn_last;
-  assign _0376_ = _0377_ ? _0374_ : dn_last;
-  assign _0377_ = ctrl_state == 2'h1;
-  assign _0378_ = _0379_ ? (* full_case = 32'd1 *) _0122_ : _0126_;
-  assign _0380_ = _0381_ ? _0378_ : _0376_;
-  assign _0382_ = _0383_ ? _0380_ : _0376_;
-  assign _0384_ = _0385_ ? _0376_ : _0382_;
-  assign _0386_ = _0387_ ? 1'h0 : _0384_;
-  assign _0388_ = _0389_ ? blk : nb_last;
-  assign _0390_ = _0391_ ? _0388_ : nb_last;
-  assign _0392_ = _0393_ ? _0390_ : nb_last;
+  assign _0387_ = _0935_(kk, { _0391_, _0385_ }, { _0393_, _0388_ });
+  assign _0388_ = ctrl_state == 2'h2;
+  assign _0389_ = _0390_ ? 10'h000 : kk;
+  assign _0391_ = _0392_ ? _0389_ : kk;
   assign _0393_ = ctrl_state == 2'h1;
-  assign _0394_ = _0395_ ? 5'h00 : _0392_;
-  assign _0396_ = _0397_ ? hdr[69:64] : pt_shift;
-  assign _0398_ = _0399_ ? _0396_ : pt_shift;
-  assign _0400_ = _0401_ ? _0398_ : pt_shift;
+  assign _0394_ = _0395_ ? 10'h000 : _0387_;
+  assign _0396_ = _0397_ ? _0106_ : dn_last;
+  assign _0398_ = _0399_ ? _0396_ : dn_last;
+  assign _0400_ = _0401_ ? _0398_ : dn_last;
   assign _0401_ = ctrl_state == 2'h1;
-  assign _0402_ = _0403_ ? 6'h00 : _0400_;
-  assign _0404_ = _0405_ ? hdr[62:32] : \$signal$97 ;
-  assign _0406_ = _0407_ ? _0404_ : \$signal$97 ;
-  assign _0408_ = _0409_ ? _0406_ : \$signal$97 ;
-  assign _0409_ = ctrl_state == 2'h1;
-  assign _0410_ = _0411_ ? 31'h00000000 : _0408_;
-  assign _0412_ = _0413_ ? 2'h0 : ctrl_state;
-  function [1:0] _0898_;
+  assign _0402_ = _0403_ ? (* full_case = 32'd1 *) _0137_ : _0139_;
+  assign _0404_ = _0405_ ? _0402_ : _0400_;
+  assign _0406_ = _0407_ ? _0404_ : _0400_;
+  assign _0408_ = _0409_ ? _0400_ : _0406_;
+  assign _0410_ = _0411_ ? 1'h0 : _0408_;
+  assign _0412_ = _0413_ ? _0105_ : nb_pen;
+  assign _0414_ = _0415_ ? _0412_ : nb_pen;
+  assign _0416_ = _0417_ ? _0414_ : nb_pen;
+  assign _0417_ = ctrl_state == 2'h1;
+  assign _0418_ = _0419_ ? 6'h00 : _0416_;
+  assign _0420_ = _0421_ ? blk : nb_last;
+  assign _0422_ = _0423_ ? _0420_ : nb_last;
+  assign _0424_ = _0425_ ? _0422_ : nb_last;
+  assign _0425_ = ctrl_state == 2'h1;
+  assign _0426_ = _0427_ ? 5'h00 : _0424_;
+  assign _0428_ = _0429_ ? hdr[69:64] : pt_shift;
+  assign _0430_ = _0431_ ? _0428_ : pt_shift;
+  assign _0432_ = _0433_ ? _0430_ : pt_shift;
+  assign _0433_ = ctrl_state == 2'h1;
+  assign _0434_ = _0435_ ? 6'h00 : _0432_;
+  assign _0436_ = _0437_ ? hdr[62:32] : \$signal$100 ;
+  assign _0438_ = _0439_ ? _0436_ : \$signal$100 ;
+  assign _0440_ = _0441_ ? _0438_ : \$signal$100 ;
+  assign _0441_ = ctrl_state == 2'h1;
+  assign _0442_ = _0443_ ? 31'h00000000 : _0440_;
+  assign _0444_ = _0445_ ? 2'h0 : ctrl_state;
+  function [1:0] _0971_;
     input [1:0] a;
     input [7:0] b;
     input [3:0] s;
@@ -1400,234 +1497,246 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
     (* parallel_case *)
     casez (s)
       4'b???1:
-        _0898_ = b[1:0];
+        _0971_ = b[1:0];
       4'b??1?:
-        _0898_ = b[3:2];
+        _0971_ = b[3:2];
       4'b?1??:
-        _0898_ = b[5:4];
+        _0971_ = b[5:4];
       4'b1???:
-        _0898_ = b[7:6];
+        _0971_ = b[7:6];
       default:
-        _0898_ = a;
+        _0971_ = a;
     endcase
   endfunction
-  assign _0414_ = _0898_(ctrl_state, { _0430_, _0427_, _0422_, _0412_ }, { _0432_, _0429_, _0424_, _0415_ });
-  assign _0415_ = ctrl_state == (* full_case = 32'd1 *) 2'h3;
-  assign _0416_ = _0417_ ? 2'h3 : ctrl_state;
-  assign _0418_ = _0419_ ? _0416_ : ctrl_state;
-  assign _0420_ = _0421_ ? _0418_ : ctrl_state;
-  assign _0422_ = _0423_ ? _0420_ : ctrl_state;
-  assign _0424_ = ctrl_state == (* full_case = 32'd1 *) 2'h2;
-  assign _0425_ = _0426_ ? 2'h2 : ctrl_state;
-  assign _0427_ = _0428_ ? _0425_ : ctrl_state;
-  assign _0429_ = ctrl_state == (* full_case = 32'd1 *) 2'h1;
-  assign _0430_ = _0431_ ? 2'h1 : ctrl_state;
-  assign _0432_ = ! (* full_case = 32'd1 *) ctrl_state;
-  assign _0433_ = _0434_ ? 2'h0 : _0414_;
-  assign _0435_ = _0436_ ? _0090_ : ch_last;
-  function [0:0] _0912_;
+  assign _0446_ = _0971_(ctrl_state, { _0462_, _0459_, _0454_, _0444_ }, { _0464_, _0461_, _0456_, _0447_ });
+  assign _0447_ = ctrl_state == (* full_case = 32'd1 *) 2'h3;
+  assign _0448_ = _0449_ ? 2'h3 : ctrl_state;
+  assign _0450_ = _0451_ ? _0448_ : ctrl_state;
+  assign _0452_ = _0453_ ? _0450_ : ctrl_state;
+  assign _0454_ = _0455_ ? _0452_ : ctrl_state;
+  assign _0456_ = ctrl_state == (* full_case = 32'd1 *) 2'h2;
+  assign _0457_ = _0458_ ? 2'h2 : ctrl_state;
+  assign _0459_ = _0460_ ? _0457_ : ctrl_state;
+  assign _0461_ = ctrl_state == (* full_case = 32'd1 *) 2'h1;
+  assign _0462_ = _0463_ ? 2'h1 : ctrl_state;
+  assign _0464_ = ! (* full_case = 32'd1 *) ctrl_state;
+  assign _0465_ = _0466_ ? 2'h0 : _0446_;
+  assign _0467_ = _0468_ ? _0104_ : ch_last;
+  function [0:0] _0985_;
     input [0:0] a;
     input [1:0] b;
     input [1:0] s;
     (* parallel_case *)
     casez (s)
       2'b?1:
-        _0912_ = b[0:0];
+        _0985_ = b[0:0];
       2'b1?:
-        _0912_ = b[1:1];
+        _0985_ = b[1:1];
       default:
-        _0912_ = a;
+        _0985_ = a;
     endcase
   endfunction
-  assign _0437_ = _0912_(ch_last, { _0439_, _0435_ }, { _0441_, _0438_ });
-  assign _0438_ = ctrl_state == 2'h1;
-  assign _0439_ = _0440_ ? _0079_ : ch_last;
-  assign _0441_ = ! ctrl_state;
-  assign _0442_ = _0443_ ? 1'h0 : _0437_;
-  assign _0444_ = _0445_ ? _0082_[15:0] : ch;
-  function [15:0] _0918_;
+  assign _0469_ = _0985_(ch_last, { _0471_, _0467_ }, { _0473_, _0470_ });
+  assign _0470_ = ctrl_state == 2'h1;
+  assign _0471_ = _0472_ ? _0094_ : ch_last;
+  assign _0473_ = ! ctrl_state;
+  assign _0474_ = _0475_ ? 1'h0 : _0469_;
+  assign _0476_ = _0477_ ? _0096_[15:0] : ch;
+  function [15:0] _0991_;
     input [15:0] a;
     input [31:0] b;
     input [1:0] s;
     (* parallel_case *)
     casez (s)
       2'b?1:
-        _0918_ = b[15:0];
+        _0991_ = b[15:0];
       2'b1?:
-        _0918_ = b[31:16];
+        _0991_ = b[31:16];
       default:
-        _0918_ = a;
+        _0991_ = a;
     endcase
   endfunction
-  assign _0446_ = _0918_(ch, { _0448_, _0444_ }, { _0450_, _0447_ });
-  assign _0447_ = ctrl_state == 2'h1;
-  assign _0448_ = _0449_ ? 16'h0000 : ch;
-  assign _0450_ = ! ctrl_state;
-  assign _0451_ = _0452_ ? 16'h0000 : _0446_;
-  assign _0453_ = _0454_ ? (* full_case = 32'd1 *) 3'h0 : _0087_[2:0];
-  assign _0455_ = lane ? wb : _0453_;
-  assign _0457_ = _0458_ ? _0455_ : wb;
-  function [2:0] _0926_;
+  assign _0478_ = _0991_(ch, { _0480_, _0476_ }, { _0482_, _0479_ });
+  assign _0479_ = ctrl_state == 2'h1;
+  assign _0480_ = _0481_ ? 16'h0000 : ch;
+  assign _0482_ = ! ctrl_state;
+  assign _0483_ = _0484_ ? 16'h0000 : _0478_;
+  assign _0485_ = _0486_ ? (* full_case = 32'd1 *) 3'h0 : _0102_[2:0];
+  assign _0487_ = lane ? wb : _0485_;
+  assign _0489_ = _0490_ ? _0487_ : wb;
+  function [2:0] _0999_;
     input [2:0] a;
     input [5:0] b;
     input [1:0] s;
     (* parallel_case *)
     casez (s)
       2'b?1:
-        _0926_ = b[2:0];
+        _0999_ = b[2:0];
       2'b1?:
-        _0926_ = b[5:3];
+        _0999_ = b[5:3];
       default:
-        _0926_ = a;
+        _0999_ = a;
     endcase
   endfunction
-  assign _0459_ = _0926_(wb, { _0461_, _0457_ }, { _0463_, _0460_ });
-  assign _0460_ = ctrl_state == 2'h1;
-  assign _0461_ = _0462_ ? 3'h0 : wb;
-  assign _0463_ = ! ctrl_state;
-  assign _0464_ = _0465_ ? 3'h0 : _0459_;
-  assign _0466_ = lane ? wa : _0084_[7:0];
-  assign _0468_ = _0469_ ? _0466_ : wa;
-  function [7:0] _0933_;
+  assign _0491_ = _0999_(wb, { _0493_, _0489_ }, { _0495_, _0492_ });
+  assign _0492_ = ctrl_state == 2'h1;
+  assign _0493_ = _0494_ ? 3'h0 : wb;
+  assign _0495_ = ! ctrl_state;
+  assign _0496_ = _0497_ ? 3'h0 : _0491_;
+  assign _0498_ = lane ? wa : _0098_[7:0];
+  assign _0500_ = _0501_ ? _0498_ : wa;
+  function [7:0] _1006_;
     input [7:0] a;
     input [15:0] b;
     input [1:0] s;
     (* parallel_case *)
     casez (s)
       2'b?1:
-        _0933_ = b[7:0];
+        _1006_ = b[7:0];
       2'b1?:
-        _0933_ = b[15:8];
+        _1006_ = b[15:8];
       default:
-        _0933_ = a;
+        _1006_ = a;
     endcase
   endfunction
-  assign _0470_ = _0933_(wa, { _0472_, _0468_ }, { _0474_, _0471_ });
-  assign _0471_ = ctrl_state == 2'h1;
-  assign _0472_ = _0473_ ? 8'h00 : wa;
-  assign _0474_ = ! ctrl_state;
-  assign _0475_ = _0476_ ? 8'h00 : _0470_;
-  assign _0477_ = _0478_ ? _0086_[4:0] : blk;
-  assign _0479_ = lane ? blk : _0477_;
-  assign _0481_ = _0482_ ? _0479_ : blk;
-  function [4:0] _0941_;
+  assign _0502_ = _1006_(wa, { _0504_, _0500_ }, { _0506_, _0503_ });
+  assign _0503_ = ctrl_state == 2'h1;
+  assign _0504_ = _0505_ ? 8'h00 : wa;
+  assign _0506_ = ! ctrl_state;
+  assign _0507_ = _0508_ ? 8'h00 : _0502_;
+  assign _0509_ = _0510_ ? _0100_[4:0] : blk;
+  assign _0511_ = lane ? blk : _0509_;
+  assign _0513_ = _0514_ ? _0511_ : blk;
+  function [4:0] _1014_;
     input [4:0] a;
     input [9:0] b;
     input [1:0] s;
     (* parallel_case *)
     casez (s)
       2'b?1:
-        _0941_ = b[4:0];
+        _1014_ = b[4:0];
       2'b1?:
-        _0941_ = b[9:5];
-      default:
-        _0941_ = a;
-    endcase
-  endfunction
-  assign _0483_ = _0941_(blk, { _0485_, _0481_ }, { _0487_, _0484_ });
-  assign _0484_ = ctrl_state == 2'h1;
-  assign _0485_ = _0486_ ? 5'h00 : blk;
-  assign _0487_ = ! ctrl_state;
-  assign _0488_ = _0489_ ? 5'h00 : _0483_;
-  assign _0490_ = lane ? (* full_case = 32'd1 *) _0088_[0] : 1'h0;
-  assign _0492_ = _0493_ ? _0490_ : lane;
-  function [0:0] _0948_;
-    input [0:0] a;
-    input [1:0] b;
-    input [1:0] s;
-    (* parallel_case *)
-    casez (s)
-      2'b?1:
-        _0948_ = b[0:0];
-      2'b1?:
-        _0948_ = b[1:1];
-      default:
-        _0948_ = a;
-    endcase
-  endfunction
-  assign _0494_ = _0948_(lane, { _0496_, _0492_ }, { _0498_, _0495_ });
-  assign _0495_ = ctrl_state == 2'h1;
-  assign _0496_ = _0497_ ? 1'h0 : lane;
-  assign _0498_ = ! ctrl_state;
-  assign _0499_ = _0500_ ? 1'h0 : _0494_;
-  assign _0501_ = _0502_ ? _0078_[9:0] : tile_last;
-  assign _0503_ = _0504_ ? _0501_ : tile_last;
-  assign _0504_ = ! ctrl_state;
-  assign _0505_ = _0506_ ? 10'h000 : _0503_;
-  assign _0507_ = _0508_ ? _0075_[15:0] : k_last;
-  assign _0509_ = _0510_ ? _0507_ : k_last;
-  assign _0510_ = ! ctrl_state;
-  assign _0511_ = _0512_ ? 16'h0000 : _0509_;
-  assign _0513_ = _0514_ ? hdr[71:64] : act_max;
-  assign _0515_ = _0516_ ? _0513_ : act_max;
-  assign _0516_ = ! ctrl_state;
-  assign _0517_ = _0518_ ? 8'h00 : _0515_;
-  assign _0519_ = _0520_ ? hdr[63:56] : act_min;
-  assign _0521_ = _0522_ ? _0519_ : act_min;
-  assign _0522_ = ! ctrl_state;
-  assign _0523_ = _0524_ ? 8'h00 : _0521_;
-  assign _0525_ = _0526_ ? hdr[55:48] : zero_point;
-  assign _0527_ = _0528_ ? _0525_ : zero_point;
-  assign _0528_ = ! ctrl_state;
-  assign _0529_ = _0530_ ? 8'h00 : _0527_;
-  assign _0531_ = _0532_ ? _0074_[15:0] : n_last;
-  assign _0533_ = _0534_ ? _0531_ : n_last;
-  assign _0534_ = ! ctrl_state;
-  assign _0535_ = _0536_ ? 16'h0000 : _0533_;
-  assign _0537_ = _0538_ ? _0073_ : m_wrap;
-  assign _0539_ = _0540_ ? _0537_ : m_wrap;
-  assign _0540_ = ! ctrl_state;
-  assign _0541_ = _0542_ ? 17'h00000 : _0539_;
-  assign _0543_ = _0544_ ? _0072_[15:0] : m_last;
-  assign _0545_ = _0546_ ? _0543_ : m_last;
-  assign _0546_ = ! ctrl_state;
-  assign _0547_ = _0548_ ? 16'h0000 : _0545_;
-  assign _0549_ = _0550_ ? hdr[15:0] : M_;
-  assign _0551_ = _0552_ ? _0549_ : M_;
-  assign _0552_ = ! ctrl_state;
-  assign _0553_ = _0554_ ? 16'h0000 : _0551_;
-  assign _0555_ = _0556_ ? 1'h1 : _0071_;
-  assign _0557_ = _0558_ ? 5'h14 : _0070_[4:0];
-  assign _0559_ = _0560_ ? 1'h0 : _0069_;
-  assign _0561_ = _0562_ ? (* full_case = 32'd1 *) 8'h00 : ra_inc;
-  assign _0563_ = d_last ? (* full_case = 32'd1 *) _0561_ : ra_row;
-  assign _0565_ = beat_last ? (* full_case = 32'd1 *) _0563_ : ra_inc;
-  assign _0567_ = _0568_ ? _0565_ : ra;
-  assign _0569_ = _0570_ ? _0045_ : 1'h0;
-  assign _0570_ = ctrl_state == 2'h2;
-  assign _0571_ = _0572_ ? _0001_ : 1'h0;
-  assign _0572_ = ctrl_state == 2'h2;
-  assign _0573_ = _0574_ ? _0092_ : 1'h0;
-  assign _0574_ = ctrl_state == 2'h1;
-  assign _0575_ = _0576_ ? w_word : 69'h000000000000000000;
-  assign _0576_ = ctrl_state == 2'h1;
-  assign _0577_ = _0578_ ? wa : 8'h00;
-  assign _0578_ = ctrl_state == 2'h1;
-  assign _0579_ = _0580_ ? hdr[69:64] : 6'h00;
-  assign _0580_ = ctrl_state == 2'h1;
-  assign _0581_ = _0582_ ? hdr[62:32] : 31'h00000000;
-  assign _0582_ = ctrl_state == 2'h1;
-  assign _0583_ = _0584_ ? hdr[31:0] : 32'd0;
-  assign _0584_ = ctrl_state == 2'h1;
-  assign _0585_ = _0586_ ? s_param__valid : 1'h0;
-  assign _0586_ = ! ctrl_state;
-  function [0:0] _1014_;
-    input [0:0] a;
-    input [1:0] b;
-    input [1:0] s;
-    (* parallel_case *)
-    casez (s)
-      2'b?1:
-        _1014_ = b[0:0];
-      2'b1?:
-        _1014_ = b[1:1];
+        _1014_ = b[9:5];
       default:
         _1014_ = a;
     endcase
   endfunction
-  assign _0587_ = _1014_(1'h0, 2'h3, { _0589_, _0588_ });
-  assign _0588_ = ctrl_state == 2'h1;
-  assign _0589_ = ! ctrl_state;
+  assign _0515_ = _1014_(blk, { _0517_, _0513_ }, { _0519_, _0516_ });
+  assign _0516_ = ctrl_state == 2'h1;
+  assign _0517_ = _0518_ ? 5'h00 : blk;
+  assign _0519_ = ! ctrl_state;
+  assign _0520_ = _0521_ ? 5'h00 : _0515_;
+  assign _0522_ = lane ? (* full_case = 32'd1 *) _0103_[0] : 1'h0;
+  assign _0524_ = _0525_ ? _0522_ : lane;
+  function [0:0] _1021_;
+    input [0:0] a;
+    input [1:0] b;
+    input [1:0] s;
+    (* parallel_case *)
+    casez (s)
+      2'b?1:
+        _1021_ = b[0:0];
+      2'b1?:
+        _1021_ = b[1:1];
+      default:
+        _1021_ = a;
+    endcase
+  endfunction
+  assign _0526_ = _1021_(lane, { _0528_, _0524_ }, { _0530_, _0527_ });
+  assign _0527_ = ctrl_state == 2'h1;
+  assign _0528_ = _0529_ ? 1'h0 : lane;
+  assign _0530_ = ! ctrl_state;
+  assign _0531_ = _0532_ ? 1'h0 : _0526_;
+  assign _0533_ = _0534_ ? _0093_[9:0] : tile_last;
+  assign _0535_ = _0536_ ? _0533_ : tile_last;
+  assign _0536_ = ! ctrl_state;
+  assign _0537_ = _0538_ ? 10'h000 : _0535_;
+  assign _0539_ = _0540_ ? _0089_ : tile_pen;
+  assign _0541_ = _0542_ ? _0539_ : tile_pen;
+  assign _0542_ = ! ctrl_state;
+  assign _0543_ = _0544_ ? 17'h00000 : _0541_;
+  assign _0545_ = _0546_ ? _0086_ : n_pen;
+  assign _0547_ = _0548_ ? _0545_ : n_pen;
+  assign _0548_ = ! ctrl_state;
+  assign _0549_ = _0550_ ? 17'h00000 : _0547_;
+  assign _0551_ = _0552_ ? _0085_ : k_pen;
+  assign _0553_ = _0554_ ? _0551_ : k_pen;
+  assign _0554_ = ! ctrl_state;
+  assign _0555_ = _0556_ ? 17'h00000 : _0553_;
+  assign _0557_ = _0558_ ? _0084_[15:0] : k_last;
+  assign _0559_ = _0560_ ? _0557_ : k_last;
+  assign _0560_ = ! ctrl_state;
+  assign _0561_ = _0562_ ? 16'h0000 : _0559_;
+  assign _0563_ = _0564_ ? hdr[71:64] : act_max;
+  assign _0565_ = _0566_ ? _0563_ : act_max;
+  assign _0566_ = ! ctrl_state;
+  assign _0567_ = _0568_ ? 8'h00 : _0565_;
+  assign _0569_ = _0570_ ? hdr[63:56] : act_min;
+  assign _0571_ = _0572_ ? _0569_ : act_min;
+  assign _0572_ = ! ctrl_state;
+  assign _0573_ = _0574_ ? 8'h00 : _0571_;
+  assign _0575_ = _0576_ ? hdr[55:48] : zero_point;
+  assign _0577_ = _0578_ ? _0575_ : zero_point;
+  assign _0578_ = ! ctrl_state;
+  assign _0579_ = _0580_ ? 8'h00 : _0577_;
+  assign _0581_ = _0582_ ? _0083_[15:0] : n_last;
+  assign _0583_ = _0584_ ? _0581_ : n_last;
+  assign _0584_ = ! ctrl_state;
+  assign _0585_ = _0586_ ? 16'h0000 : _0583_;
+  assign _0587_ = _0588_ ? _0082_ : m_wrap;
+  assign _0589_ = _0590_ ? _0587_ : m_wrap;
+  assign _0590_ = ! ctrl_state;
+  assign _0591_ = _0592_ ? 17'h00000 : _0589_;
+  assign _0593_ = _0594_ ? _0081_[15:0] : m_last;
+  assign _0595_ = _0596_ ? _0593_ : m_last;
+  assign _0596_ = ! ctrl_state;
+  assign _0597_ = _0598_ ? 16'h0000 : _0595_;
+  assign _0599_ = _0600_ ? hdr[15:0] : M_;
+  assign _0601_ = _0602_ ? _0599_ : M_;
+  assign _0602_ = ! ctrl_state;
+  assign _0603_ = _0604_ ? 16'h0000 : _0601_;
+  assign _0605_ = _0606_ ? 1'h1 : _0080_;
+  assign _0607_ = _0608_ ? 5'h14 : _0079_[4:0];
+  assign _0609_ = _0610_ ? 1'h0 : _0078_;
+  assign _0611_ = _0612_ ? (* full_case = 32'd1 *) 8'h00 : ra_inc;
+  assign _0613_ = d_last ? (* full_case = 32'd1 *) _0611_ : ra_row;
+  assign _0615_ = beat_last ? (* full_case = 32'd1 *) _0613_ : ra_inc;
+  assign _0617_ = _0618_ ? _0615_ : ra;
+  assign _0619_ = _0620_ ? _0045_ : 1'h0;
+  assign _0620_ = ctrl_state == 2'h2;
+  assign _0621_ = _0622_ ? _0001_ : 1'h0;
+  assign _0622_ = ctrl_state == 2'h2;
+  assign _0623_ = _0624_ ? _0101_ : 1'h0;
+  assign _0624_ = ctrl_state == 2'h1;
+  assign _0625_ = _0626_ ? w_word : 69'h000000000000000000;
+  assign _0626_ = ctrl_state == 2'h1;
+  assign _0627_ = _0628_ ? wa : 8'h00;
+  assign _0628_ = ctrl_state == 2'h1;
+  assign _0629_ = _0630_ ? hdr[69:64] : 6'h00;
+  assign _0630_ = ctrl_state == 2'h1;
+  assign _0631_ = _0632_ ? hdr[62:32] : 31'h00000000;
+  assign _0632_ = ctrl_state == 2'h1;
+  assign _0633_ = _0634_ ? hdr[31:0] : 32'd0;
+  assign _0634_ = ctrl_state == 2'h1;
+  assign _0635_ = _0636_ ? s_param__valid : 1'h0;
+  assign _0636_ = ! ctrl_state;
+  function [0:0] _1099_;
+    input [0:0] a;
+    input [1:0] b;
+    input [1:0] s;
+    (* parallel_case *)
+    casez (s)
+      2'b?1:
+        _1099_ = b[0:0];
+      2'b1?:
+        _1099_ = b[1:1];
+      default:
+        _1099_ = a;
+    endcase
+  endfunction
+  assign _0637_ = _1099_(1'h0, 2'h3, { _0639_, _0638_ });
+  assign _0638_ = ctrl_state == 2'h1;
+  assign _0639_ = ! ctrl_state;
   \hwq_top.engine.array  array (
     .clk(clk),
     .drain_valid(o_valid),
@@ -1635,7 +1744,7 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
     .i_last(i_last),
     .i_valid(i_valid),
     .i_w(i_w),
-    .o_data(\o_data$108 ),
+    .o_data(\o_data$113 ),
     .rst(rst)
   );
   \hwq_top.engine.fifo  fifo (
@@ -1665,13 +1774,13 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
     .o_data(o_data),
     .o_last(o_last),
     .o_valid(\o_valid$75 ),
-    .\port$2294$0 (r_data),
+    .\port$2316$0 (r_data),
     .rst(rst),
     .zero_point(zero_point)
   );
   assign s_param__payload = hdr;
   assign chan = hdr;
-  assign credits_next = _0070_[4:0];
+  assign credits_next = _0079_[4:0];
   assign en = 1'h1;
   assign \en$8  = 1'h1;
   assign take = i_valid;
@@ -1679,7 +1788,7 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   assign s_wgt__payload = i_w;
   assign s_act__ready = i_valid;
   assign s_wgt__ready = i_valid;
-  assign row_next = _0056_[16:0];
+  assign row_next = _0065_[16:0];
   assign r_addr = ra_next;
   assign \$signal$50  = \i_valid$49 ;
   assign part_last = \i_last$51 ;
@@ -1771,247 +1880,267 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   assign \m_out__payload.data[6]  = m_out__payload[55:48];
   assign \m_out__payload.data[7]  = m_out__payload[63:56];
   assign \m_out__payload.last  = m_out__payload[64];
-  assign \o_data$108[0]  = \o_data$108 [25:0];
-  assign \o_data$108[1]  = \o_data$108 [51:26];
-  assign \o_data$108[2]  = \o_data$108 [77:52];
-  assign \o_data$108[3]  = \o_data$108 [103:78];
-  assign \o_data$108[4]  = \o_data$108 [129:104];
-  assign \o_data$108[5]  = \o_data$108 [155:130];
-  assign \o_data$108[6]  = \o_data$108 [181:156];
-  assign \o_data$108[7]  = \o_data$108 [207:182];
+  assign \o_data$113[0]  = \o_data$113 [25:0];
+  assign \o_data$113[1]  = \o_data$113 [51:26];
+  assign \o_data$113[2]  = \o_data$113 [77:52];
+  assign \o_data$113[3]  = \o_data$113 [103:78];
+  assign \o_data$113[4]  = \o_data$113 [129:104];
+  assign \o_data$113[5]  = \o_data$113 [155:130];
+  assign \o_data$113[6]  = \o_data$113 [181:156];
+  assign \o_data$113[7]  = \o_data$113 [207:182];
   assign out_w[64] = o_last;
   assign out_w[63:0] = { o_data, part6, part5, part4, part3, part2, part1, part0 };
-  assign _0148_ = rst;
-  assign _0052_ = _0147_;
-  assign _0152_ = \o_valid$75 ;
-  assign _0154_ = rst;
-  assign _0051_ = _0153_;
-  assign _0158_ = \o_valid$75 ;
-  assign _0160_ = rst;
-  assign _0050_ = _0159_;
-  assign _0164_ = \o_valid$75 ;
-  assign _0166_ = rst;
-  assign _0049_ = _0165_;
-  assign _0170_ = \o_valid$75 ;
-  assign _0172_ = rst;
-  assign _0048_ = _0171_;
-  assign _0176_ = \o_valid$75 ;
-  assign _0178_ = rst;
-  assign _0047_ = _0177_;
-  assign _0182_ = \o_valid$75 ;
-  assign _0184_ = rst;
-  assign _0046_ = _0183_;
-  assign _0188_ = \o_valid$75 ;
-  assign _0190_ = rst;
-  assign _0044_ = _0189_;
-  assign _0192_ = \o_valid$75 ;
-  assign _0194_ = rst;
-  assign _0043_ = _0193_;
-  assign _0196_ = rst;
-  assign _0042_ = _0195_;
-  assign _0198_ = rst;
-  assign _0041_ = _0197_;
-  assign _0200_ = header_taken;
-  assign _0202_ = d_last;
-  assign _0204_ = _0119_;
-  assign _0206_ = _0117_;
-  assign _0208_ = rst;
-  assign _0040_ = _0207_;
-  assign _0210_ = header_taken;
-  assign _0212_ = _0119_;
-  assign _0214_ = _0117_;
-  assign _0216_ = rst;
-  assign _0039_ = _0215_;
-  assign _0218_ = header_taken;
-  assign _0220_ = _0119_;
-  assign _0222_ = _0117_;
-  assign _0224_ = rst;
-  assign _0038_ = _0223_;
-  assign _0226_ = header_taken;
-  assign _0228_ = _0119_;
-  assign _0230_ = _0117_;
-  assign _0232_ = rst;
-  assign _0037_ = _0231_;
-  assign _0234_ = header_taken;
-  assign _0236_ = rst;
-  assign _0036_ = _0235_;
-  assign _0238_ = header_taken;
-  assign _0240_ = rst;
-  assign _0035_ = _0239_;
-  assign _0242_ = header_taken;
-  assign _0244_ = rst;
-  assign _0033_ = _0243_;
-  assign _0246_ = header_taken;
-  assign _0248_ = _0119_;
-  assign _0250_ = _0117_;
-  assign _0252_ = rst;
-  assign _0032_ = _0251_;
-  assign _0254_ = header_taken;
-  assign _0256_ = dn_last;
-  assign _0258_ = d_last;
-  assign _0260_ = _0119_;
-  assign _0262_ = _0117_;
-  assign _0264_ = rst;
-  assign _0031_ = _0263_;
-  assign _0266_ = header_taken;
-  assign _0268_ = d_last;
-  assign _0270_ = _0119_;
-  assign _0272_ = _0117_;
-  assign _0274_ = rst;
-  assign _0030_ = _0273_;
-  assign _0278_ = last_mblock;
-  assign _0280_ = _0099_;
-  assign _0282_ = at_tile_last;
-  assign _0284_ = _0096_;
-  assign _0287_ = rst;
-  assign _0029_ = _0286_;
-  assign _0289_ = at_tile_last;
-  assign _0291_ = _0096_;
-  assign _0295_ = ch_last;
-  assign _0297_ = s_param__valid;
-  assign _0300_ = rst;
-  assign _0028_ = _0299_;
-  assign _0302_ = at_tile_last;
-  assign _0304_ = _0096_;
-  assign _0308_ = ch_last;
-  assign _0310_ = s_param__valid;
-  assign _0313_ = rst;
-  assign _0027_ = _0312_;
-  assign _0315_ = _0099_;
-  assign _0317_ = at_tile_last;
-  assign _0319_ = _0096_;
-  assign _0323_ = ch_last;
-  assign _0325_ = s_param__valid;
-  assign _0328_ = rst;
-  assign _0026_ = _0327_;
-  assign _0330_ = _0099_;
-  assign _0332_ = at_tile_last;
-  assign _0334_ = _0096_;
-  assign _0338_ = ch_last;
-  assign _0340_ = s_param__valid;
-  assign _0343_ = rst;
-  assign _0025_ = _0342_;
-  assign _0345_ = _0108_;
-  assign _0347_ = at_tile_last;
-  assign _0349_ = _0096_;
-  assign _0353_ = ch_last;
-  assign _0355_ = s_param__valid;
-  assign _0358_ = rst;
-  assign _0024_ = _0357_;
-  assign _0360_ = at_tile_last;
-  assign _0362_ = _0096_;
-  assign _0366_ = ch_last;
-  assign _0368_ = s_param__valid;
-  assign _0371_ = rst;
-  assign _0022_ = _0370_;
-  assign _0373_ = ch_last;
-  assign _0375_ = s_param__valid;
-  assign _0379_ = dn_last;
-  assign _0381_ = d_last;
-  assign _0383_ = _0119_;
-  assign _0385_ = _0117_;
-  assign _0387_ = rst;
-  assign _0021_ = _0386_;
-  assign _0389_ = ch_last;
-  assign _0391_ = s_param__valid;
+  assign _0157_ = rst;
+  assign _0062_ = _0156_;
+  assign _0161_ = \o_valid$75 ;
+  assign _0163_ = rst;
+  assign _0061_ = _0162_;
+  assign _0167_ = \o_valid$75 ;
+  assign _0169_ = rst;
+  assign _0060_ = _0168_;
+  assign _0173_ = \o_valid$75 ;
+  assign _0175_ = rst;
+  assign _0059_ = _0174_;
+  assign _0179_ = \o_valid$75 ;
+  assign _0181_ = rst;
+  assign _0058_ = _0180_;
+  assign _0185_ = \o_valid$75 ;
+  assign _0187_ = rst;
+  assign _0057_ = _0186_;
+  assign _0191_ = \o_valid$75 ;
+  assign _0193_ = rst;
+  assign _0055_ = _0192_;
+  assign _0197_ = \o_valid$75 ;
+  assign _0199_ = rst;
+  assign _0054_ = _0198_;
+  assign _0201_ = \o_valid$75 ;
+  assign _0203_ = rst;
+  assign _0053_ = _0202_;
+  assign _0205_ = rst;
+  assign _0052_ = _0204_;
+  assign _0207_ = rst;
+  assign _0051_ = _0206_;
+  assign _0209_ = header_taken;
+  assign _0211_ = d_last;
+  assign _0213_ = _0133_;
+  assign _0215_ = _0131_;
+  assign _0217_ = rst;
+  assign _0050_ = _0216_;
+  assign _0219_ = header_taken;
+  assign _0221_ = _0133_;
+  assign _0223_ = _0131_;
+  assign _0225_ = rst;
+  assign _0049_ = _0224_;
+  assign _0227_ = header_taken;
+  assign _0229_ = _0133_;
+  assign _0231_ = _0131_;
+  assign _0233_ = rst;
+  assign _0048_ = _0232_;
+  assign _0235_ = header_taken;
+  assign _0237_ = _0133_;
+  assign _0239_ = _0131_;
+  assign _0241_ = rst;
+  assign _0047_ = _0240_;
+  assign _0243_ = header_taken;
+  assign _0245_ = rst;
+  assign _0046_ = _0244_;
+  assign _0247_ = header_taken;
+  assign _0249_ = rst;
+  assign _0044_ = _0248_;
+  assign _0251_ = header_taken;
+  assign _0253_ = rst;
+  assign _0043_ = _0252_;
+  assign _0255_ = header_taken;
+  assign _0257_ = _0133_;
+  assign _0259_ = _0131_;
+  assign _0261_ = rst;
+  assign _0042_ = _0260_;
+  assign _0263_ = header_taken;
+  assign _0265_ = dn_last;
+  assign _0267_ = d_last;
+  assign _0269_ = _0133_;
+  assign _0271_ = _0131_;
+  assign _0273_ = rst;
+  assign _0041_ = _0272_;
+  assign _0275_ = header_taken;
+  assign _0277_ = d_last;
+  assign _0279_ = _0133_;
+  assign _0281_ = _0131_;
+  assign _0283_ = rst;
+  assign _0040_ = _0282_;
+  assign _0287_ = last_mblock;
+  assign _0289_ = fn_last;
+  assign _0291_ = at_tile_last;
+  assign _0293_ = _0111_;
+  assign _0296_ = rst;
+  assign _0039_ = _0295_;
+  assign _0298_ = at_tile_last;
+  assign _0300_ = _0111_;
+  assign _0304_ = ch_last;
+  assign _0306_ = s_param__valid;
+  assign _0309_ = rst;
+  assign _0038_ = _0308_;
+  assign _0311_ = at_tile_last;
+  assign _0313_ = _0111_;
+  assign _0317_ = ch_last;
+  assign _0319_ = s_param__valid;
+  assign _0322_ = rst;
+  assign _0037_ = _0321_;
+  assign _0324_ = fn_last;
+  assign _0326_ = at_tile_last;
+  assign _0328_ = _0111_;
+  assign _0332_ = ch_last;
+  assign _0334_ = s_param__valid;
+  assign _0337_ = rst;
+  assign _0036_ = _0336_;
+  assign _0339_ = fn_last;
+  assign _0341_ = at_tile_last;
+  assign _0343_ = _0111_;
+  assign _0347_ = ch_last;
+  assign _0349_ = s_param__valid;
+  assign _0352_ = rst;
+  assign _0035_ = _0351_;
+  assign _0354_ = fn_last;
+  assign _0356_ = at_tile_last;
+  assign _0358_ = _0111_;
+  assign _0362_ = ch_last;
+  assign _0364_ = s_param__valid;
+  assign _0367_ = rst;
+  assign _0033_ = _0366_;
+  assign _0369_ = _0122_;
+  assign _0371_ = at_tile_last;
+  assign _0373_ = _0111_;
+  assign _0377_ = ch_last;
+  assign _0379_ = s_param__valid;
+  assign _0382_ = rst;
+  assign _0032_ = _0381_;
+  assign _0384_ = at_tile_last;
+  assign _0386_ = _0111_;
+  assign _0390_ = ch_last;
+  assign _0392_ = s_param__valid;
   assign _0395_ = rst;
-  assign _0020_ = _0394_;
-  assign _0397_ = _0080_;
+  assign _0031_ = _0394_;
+  assign _0397_ = ch_last;
   assign _0399_ = s_param__valid;
-  assign _0403_ = rst;
-  assign _0019_ = _0402_;
-  assign _0405_ = _0080_;
-  assign _0407_ = s_param__valid;
+  assign _0403_ = dn_last;
+  assign _0405_ = d_last;
+  assign _0407_ = _0133_;
+  assign _0409_ = _0131_;
   assign _0411_ = rst;
-  assign _0018_ = _0410_;
-  assign _0413_ = _0110_;
-  assign _0417_ = last_mblock;
-  assign _0419_ = _0099_;
-  assign _0421_ = at_tile_last;
-  assign _0423_ = _0096_;
-  assign _0426_ = ch_last;
-  assign _0428_ = s_param__valid;
+  assign _0030_ = _0410_;
+  assign _0413_ = ch_last;
+  assign _0415_ = s_param__valid;
+  assign _0419_ = rst;
+  assign _0029_ = _0418_;
+  assign _0421_ = ch_last;
+  assign _0423_ = s_param__valid;
+  assign _0427_ = rst;
+  assign _0028_ = _0426_;
+  assign _0429_ = _0095_;
   assign _0431_ = s_param__valid;
-  assign _0434_ = rst;
-  assign _0017_ = _0433_;
-  assign _0436_ = s_param__valid;
-  assign _0440_ = s_param__valid;
+  assign _0435_ = rst;
+  assign _0027_ = _0434_;
+  assign _0437_ = _0095_;
+  assign _0439_ = s_param__valid;
   assign _0443_ = rst;
-  assign _0016_ = _0442_;
-  assign _0445_ = s_param__valid;
-  assign _0449_ = s_param__valid;
-  assign _0452_ = rst;
-  assign _0015_ = _0451_;
-  assign _0454_ = _0085_;
-  assign _0456_ = _0083_;
-  assign _0458_ = s_param__valid;
-  assign _0462_ = s_param__valid;
-  assign _0465_ = rst;
-  assign _0014_ = _0464_;
-  assign _0467_ = _0083_;
-  assign _0469_ = s_param__valid;
-  assign _0473_ = s_param__valid;
-  assign _0476_ = rst;
-  assign _0013_ = _0475_;
-  assign _0478_ = _0085_;
-  assign _0480_ = _0083_;
-  assign _0482_ = s_param__valid;
-  assign _0486_ = s_param__valid;
-  assign _0489_ = rst;
-  assign _0011_ = _0488_;
-  assign _0491_ = _0083_;
-  assign _0493_ = s_param__valid;
-  assign _0497_ = s_param__valid;
-  assign _0500_ = rst;
-  assign _0010_ = _0499_;
-  assign _0502_ = s_param__valid;
-  assign _0506_ = rst;
-  assign _0009_ = _0505_;
-  assign _0508_ = s_param__valid;
-  assign _0512_ = rst;
-  assign _0008_ = _0511_;
+  assign _0026_ = _0442_;
+  assign _0445_ = _0125_;
+  assign _0449_ = last_mblock;
+  assign _0451_ = fn_last;
+  assign _0453_ = at_tile_last;
+  assign _0455_ = _0111_;
+  assign _0458_ = ch_last;
+  assign _0460_ = s_param__valid;
+  assign _0463_ = s_param__valid;
+  assign _0466_ = rst;
+  assign _0025_ = _0465_;
+  assign _0468_ = s_param__valid;
+  assign _0472_ = s_param__valid;
+  assign _0475_ = rst;
+  assign _0024_ = _0474_;
+  assign _0477_ = s_param__valid;
+  assign _0481_ = s_param__valid;
+  assign _0484_ = rst;
+  assign _0022_ = _0483_;
+  assign _0486_ = _0099_;
+  assign _0488_ = _0097_;
+  assign _0490_ = s_param__valid;
+  assign _0494_ = s_param__valid;
+  assign _0497_ = rst;
+  assign _0021_ = _0496_;
+  assign _0499_ = _0097_;
+  assign _0501_ = s_param__valid;
+  assign _0505_ = s_param__valid;
+  assign _0508_ = rst;
+  assign _0020_ = _0507_;
+  assign _0510_ = _0099_;
+  assign _0512_ = _0097_;
   assign _0514_ = s_param__valid;
-  assign _0518_ = rst;
-  assign _0007_ = _0517_;
-  assign _0520_ = s_param__valid;
-  assign _0524_ = rst;
-  assign _0006_ = _0523_;
-  assign _0526_ = s_param__valid;
-  assign _0530_ = rst;
-  assign _0005_ = _0529_;
-  assign _0532_ = s_param__valid;
-  assign _0536_ = rst;
-  assign _0004_ = _0535_;
-  assign _0538_ = s_param__valid;
-  assign _0542_ = rst;
-  assign _0003_ = _0541_;
-  assign _0544_ = s_param__valid;
-  assign _0548_ = rst;
-  assign _0002_ = _0547_;
-  assign _0550_ = s_param__valid;
-  assign _0554_ = rst;
-  assign _0146_ = _0553_;
+  assign _0518_ = s_param__valid;
+  assign _0521_ = rst;
+  assign _0019_ = _0520_;
+  assign _0523_ = _0097_;
+  assign _0525_ = s_param__valid;
+  assign _0529_ = s_param__valid;
+  assign _0532_ = rst;
+  assign _0018_ = _0531_;
+  assign _0534_ = s_param__valid;
+  assign _0538_ = rst;
+  assign _0017_ = _0537_;
+  assign _0540_ = s_param__valid;
+  assign _0544_ = rst;
+  assign _0016_ = _0543_;
+  assign _0546_ = s_param__valid;
+  assign _0550_ = rst;
+  assign _0015_ = _0549_;
+  assign _0552_ = s_param__valid;
   assign _0556_ = rst;
-  assign _0145_ = _0555_;
-  assign _0558_ = rst;
-  assign _0144_ = _0557_;
-  assign _0560_ = rst;
-  assign _0143_ = _0559_;
-  assign _0562_ = dn_last;
-  assign _0564_ = _0061_;
-  assign _0566_ = _0060_;
-  assign _0568_ = o_valid;
-  assign ra_next = _0567_;
-  assign \$signal  = _0569_;
-  assign i_valid = _0571_;
-  assign w_en = _0573_;
-  assign w_data = _0575_;
-  assign w_addr = _0577_;
-  assign w_word[68:63] = _0579_;
-  assign w_word[62:32] = _0581_;
-  assign w_word[31:0] = _0583_;
-  assign header_taken = _0585_;
-  assign s_param__ready = _0587_;
+  assign _0014_ = _0555_;
+  assign _0558_ = s_param__valid;
+  assign _0562_ = rst;
+  assign _0013_ = _0561_;
+  assign _0564_ = s_param__valid;
+  assign _0568_ = rst;
+  assign _0011_ = _0567_;
+  assign _0570_ = s_param__valid;
+  assign _0574_ = rst;
+  assign _0010_ = _0573_;
+  assign _0576_ = s_param__valid;
+  assign _0580_ = rst;
+  assign _0009_ = _0579_;
+  assign _0582_ = s_param__valid;
+  assign _0586_ = rst;
+  assign _0008_ = _0585_;
+  assign _0588_ = s_param__valid;
+  assign _0592_ = rst;
+  assign _0007_ = _0591_;
+  assign _0594_ = s_param__valid;
+  assign _0598_ = rst;
+  assign _0006_ = _0597_;
+  assign _0600_ = s_param__valid;
+  assign _0604_ = rst;
+  assign _0005_ = _0603_;
+  assign _0606_ = rst;
+  assign _0004_ = _0605_;
+  assign _0608_ = rst;
+  assign _0003_ = _0607_;
+  assign _0610_ = rst;
+  assign _0002_ = _0609_;
+  assign _0612_ = dn_last;
+  assign _0614_ = _0070_;
+  assign _0616_ = _0069_;
+  assign _0618_ = o_valid;
+  assign ra_next = _0617_;
+  assign \$signal  = _0619_;
+  assign i_valid = _0621_;
+  assign w_en = _0623_;
+  assign w_data = _0625_;
+  assign w_addr = _0627_;
+  assign w_word[68:63] = _0629_;
+  assign w_word[62:32] = _0631_;
+  assign w_word[31:0] = _0633_;
+  assign header_taken = _0635_;
+  assign s_param__ready = _0637_;
 endmodule
 
 (* generator = "Amaranth" *)
@@ -3886,283 +4015,283 @@ module \hwq_top.engine.array (i_w, clk, rst, i_last, i_valid, drain_valid, o_dat
   wire _1867_;
   wire _1868_;
   wire _1869_;
-  wire [7:0] _1870_;
+  wire _1870_;
   wire _1871_;
-  wire [25:0] _1872_;
+  wire _1872_;
   wire _1873_;
-  wire [25:0] _1874_;
+  wire _1874_;
   wire _1875_;
-  wire _1876_;
+  wire [15:0] _1876_;
   wire _1877_;
   wire _1878_;
   wire _1879_;
-  wire _1880_;
+  wire [7:0] _1880_;
   wire _1881_;
-  wire [15:0] _1882_;
+  wire [25:0] _1882_;
   wire _1883_;
-  wire _1884_;
+  wire [25:0] _1884_;
   wire _1885_;
-  wire [7:0] _1886_;
+  wire _1886_;
   wire _1887_;
-  wire [25:0] _1888_;
+  wire _1888_;
   wire _1889_;
-  wire [25:0] _1890_;
+  wire _1890_;
   wire _1891_;
-  wire _1892_;
+  wire [15:0] _1892_;
   wire _1893_;
   wire _1894_;
   wire _1895_;
-  wire _1896_;
+  wire [7:0] _1896_;
   wire _1897_;
-  wire [15:0] _1898_;
+  wire [25:0] _1898_;
   wire _1899_;
-  wire _1900_;
+  wire [25:0] _1900_;
   wire _1901_;
-  wire [7:0] _1902_;
+  wire _1902_;
   wire _1903_;
-  wire [25:0] _1904_;
+  wire _1904_;
   wire _1905_;
-  wire [25:0] _1906_;
+  wire _1906_;
   wire _1907_;
-  wire _1908_;
+  wire [15:0] _1908_;
   wire _1909_;
   wire _1910_;
   wire _1911_;
-  wire _1912_;
+  wire [7:0] _1912_;
   wire _1913_;
-  wire [15:0] _1914_;
+  wire [25:0] _1914_;
   wire _1915_;
-  wire _1916_;
+  wire [25:0] _1916_;
   wire _1917_;
-  wire [7:0] _1918_;
+  wire _1918_;
   wire _1919_;
-  wire [25:0] _1920_;
+  wire _1920_;
   wire _1921_;
-  wire [25:0] _1922_;
+  wire _1922_;
   wire _1923_;
-  wire _1924_;
+  wire [15:0] _1924_;
   wire _1925_;
   wire _1926_;
   wire _1927_;
-  wire _1928_;
+  wire [7:0] _1928_;
   wire _1929_;
-  wire [15:0] _1930_;
+  wire [25:0] _1930_;
   wire _1931_;
-  wire _1932_;
+  wire [25:0] _1932_;
   wire _1933_;
-  wire [7:0] _1934_;
+  wire _1934_;
   wire _1935_;
-  wire [25:0] _1936_;
+  wire _1936_;
   wire _1937_;
-  wire [25:0] _1938_;
+  wire _1938_;
   wire _1939_;
-  wire _1940_;
+  wire [15:0] _1940_;
   wire _1941_;
   wire _1942_;
   wire _1943_;
-  wire _1944_;
+  wire [7:0] _1944_;
   wire _1945_;
-  wire [15:0] _1946_;
+  wire [25:0] _1946_;
   wire _1947_;
-  wire _1948_;
+  wire [25:0] _1948_;
   wire _1949_;
-  wire [7:0] _1950_;
+  wire _1950_;
   wire _1951_;
-  wire [25:0] _1952_;
+  wire _1952_;
   wire _1953_;
-  wire [25:0] _1954_;
+  wire _1954_;
   wire _1955_;
-  wire _1956_;
+  wire [15:0] _1956_;
   wire _1957_;
   wire _1958_;
   wire _1959_;
-  wire _1960_;
+  wire [7:0] _1960_;
   wire _1961_;
-  wire [15:0] _1962_;
+  wire [25:0] _1962_;
   wire _1963_;
-  wire _1964_;
+  wire [25:0] _1964_;
   wire _1965_;
-  wire [7:0] _1966_;
+  wire _1966_;
   wire _1967_;
-  wire [25:0] _1968_;
+  wire _1968_;
   wire _1969_;
-  wire [25:0] _1970_;
+  wire _1970_;
   wire _1971_;
-  wire _1972_;
+  wire [15:0] _1972_;
   wire _1973_;
   wire _1974_;
   wire _1975_;
-  wire _1976_;
+  wire [7:0] _1976_;
   wire _1977_;
-  wire [15:0] _1978_;
+  wire [25:0] _1978_;
   wire _1979_;
-  wire _1980_;
+  wire [25:0] _1980_;
   wire _1981_;
-  wire [7:0] _1982_;
+  wire _1982_;
   wire _1983_;
-  wire [25:0] _1984_;
+  wire _1984_;
   wire _1985_;
-  wire [25:0] _1986_;
+  wire _1986_;
   wire _1987_;
-  wire _1988_;
+  wire [15:0] _1988_;
   wire _1989_;
   wire _1990_;
   wire _1991_;
-  wire _1992_;
+  wire [7:0] _1992_;
   wire _1993_;
-  wire [15:0] _1994_;
+  wire [25:0] _1994_;
   wire _1995_;
-  wire _1996_;
+  wire [25:0] _1996_;
   wire _1997_;
-  wire [7:0] _1998_;
+  wire _1998_;
   wire _1999_;
-  wire [25:0] _2000_;
+  wire _2000_;
   wire _2001_;
-  wire [25:0] _2002_;
+  wire _2002_;
   wire _2003_;
-  wire _2004_;
+  wire [15:0] _2004_;
   wire _2005_;
   wire _2006_;
   wire _2007_;
-  wire _2008_;
+  wire [7:0] _2008_;
   wire _2009_;
-  wire [15:0] _2010_;
+  wire [25:0] _2010_;
   wire _2011_;
-  wire _2012_;
+  wire [25:0] _2012_;
   wire _2013_;
-  wire [7:0] _2014_;
+  wire _2014_;
   wire _2015_;
-  wire [25:0] _2016_;
+  wire _2016_;
   wire _2017_;
-  wire [25:0] _2018_;
+  wire _2018_;
   wire _2019_;
-  wire _2020_;
+  wire [15:0] _2020_;
   wire _2021_;
   wire _2022_;
   wire _2023_;
-  wire _2024_;
+  wire [7:0] _2024_;
   wire _2025_;
-  wire [15:0] _2026_;
+  wire [25:0] _2026_;
   wire _2027_;
-  wire _2028_;
+  wire [25:0] _2028_;
   wire _2029_;
-  wire [7:0] _2030_;
+  wire _2030_;
   wire _2031_;
-  wire [25:0] _2032_;
+  wire _2032_;
   wire _2033_;
-  wire [25:0] _2034_;
+  wire _2034_;
   wire _2035_;
-  wire _2036_;
+  wire [15:0] _2036_;
   wire _2037_;
   wire _2038_;
   wire _2039_;
-  wire _2040_;
+  wire [7:0] _2040_;
   wire _2041_;
-  wire [15:0] _2042_;
+  wire [25:0] _2042_;
   wire _2043_;
-  wire _2044_;
+  wire [25:0] _2044_;
   wire _2045_;
-  wire [7:0] _2046_;
+  wire _2046_;
   wire _2047_;
   wire _2048_;
   wire _2049_;
   wire _2050_;
   wire _2051_;
-  wire _2052_;
+  wire [15:0] _2052_;
   wire _2053_;
   wire _2054_;
   wire _2055_;
-  wire _2056_;
+  wire [7:0] _2056_;
   wire _2057_;
   wire _2058_;
   wire _2059_;
   wire _2060_;
   wire _2061_;
-  wire [7:0] _2062_;
+  wire _2062_;
   wire _2063_;
-  wire [7:0] _2064_;
+  wire _2064_;
   wire _2065_;
-  wire [7:0] _2066_;
+  wire _2066_;
   wire _2067_;
-  wire [7:0] _2068_;
+  wire _2068_;
   wire _2069_;
-  wire [7:0] _2070_;
+  wire _2070_;
   wire _2071_;
   wire [7:0] _2072_;
   wire _2073_;
   wire [7:0] _2074_;
   wire _2075_;
-  wire _2076_;
+  wire [7:0] _2076_;
   wire _2077_;
-  wire _2078_;
+  wire [7:0] _2078_;
   wire _2079_;
-  wire _2080_;
+  wire [7:0] _2080_;
   wire _2081_;
-  wire _2082_;
+  wire [7:0] _2082_;
   wire _2083_;
-  wire _2084_;
+  wire [7:0] _2084_;
   wire _2085_;
   wire _2086_;
   wire _2087_;
-  wire [7:0] _2088_;
+  wire _2088_;
   wire _2089_;
-  wire [7:0] _2090_;
+  wire _2090_;
   wire _2091_;
-  wire [7:0] _2092_;
+  wire _2092_;
   wire _2093_;
-  wire [7:0] _2094_;
+  wire _2094_;
   wire _2095_;
-  wire [7:0] _2096_;
+  wire _2096_;
   wire _2097_;
   wire [7:0] _2098_;
   wire _2099_;
-  wire _2100_;
+  wire [7:0] _2100_;
   wire _2101_;
-  wire _2102_;
+  wire [7:0] _2102_;
   wire _2103_;
-  wire _2104_;
+  wire [7:0] _2104_;
   wire _2105_;
-  wire _2106_;
+  wire [7:0] _2106_;
   wire _2107_;
-  wire _2108_;
+  wire [7:0] _2108_;
   wire _2109_;
-  wire [7:0] _2110_;
+  wire _2110_;
   wire _2111_;
-  wire [7:0] _2112_;
+  wire _2112_;
   wire _2113_;
-  wire [7:0] _2114_;
+  wire _2114_;
   wire _2115_;
-  wire [7:0] _2116_;
+  wire _2116_;
   wire _2117_;
-  wire [7:0] _2118_;
+  wire _2118_;
   wire _2119_;
-  wire _2120_;
+  wire [7:0] _2120_;
   wire _2121_;
-  wire _2122_;
+  wire [7:0] _2122_;
   wire _2123_;
-  wire _2124_;
+  wire [7:0] _2124_;
   wire _2125_;
-  wire _2126_;
+  wire [7:0] _2126_;
   wire _2127_;
   wire [7:0] _2128_;
   wire _2129_;
-  wire [7:0] _2130_;
+  wire _2130_;
   wire _2131_;
-  wire [7:0] _2132_;
+  wire _2132_;
   wire _2133_;
-  wire [7:0] _2134_;
+  wire _2134_;
   wire _2135_;
   wire _2136_;
   wire _2137_;
-  wire _2138_;
+  wire [7:0] _2138_;
   wire _2139_;
-  wire _2140_;
+  wire [7:0] _2140_;
   wire _2141_;
   wire [7:0] _2142_;
   wire _2143_;
   wire [7:0] _2144_;
   wire _2145_;
-  wire [7:0] _2146_;
+  wire _2146_;
   wire _2147_;
   wire _2148_;
   wire _2149_;
@@ -4172,881 +4301,881 @@ module \hwq_top.engine.array (i_w, clk, rst, i_last, i_valid, drain_valid, o_dat
   wire _2153_;
   wire [7:0] _2154_;
   wire _2155_;
-  wire _2156_;
+  wire [7:0] _2156_;
   wire _2157_;
-  wire [7:0] _2158_;
+  wire _2158_;
   wire _2159_;
   wire _2160_;
   wire _2161_;
-  wire _2162_;
+  wire [7:0] _2162_;
   wire _2163_;
-  wire [2:0] _2164_;
+  wire [7:0] _2164_;
   wire _2165_;
-  wire [2:0] _2166_;
+  wire _2166_;
   wire _2167_;
-  wire [3:0] _2168_;
+  wire [7:0] _2168_;
   wire _2169_;
-  wire [3:0] _2170_;
+  wire _2170_;
   wire _2171_;
   wire _2172_;
   wire _2173_;
-  wire _2174_;
+  wire [2:0] _2174_;
   wire _2175_;
   wire [2:0] _2176_;
   wire _2177_;
   wire [3:0] _2178_;
   wire _2179_;
-  wire [2:0] _2180_;
+  wire [3:0] _2180_;
   wire _2181_;
-  wire [2:0] _2182_;
+  wire _2182_;
   wire _2183_;
-  wire [2:0] _2184_;
+  wire _2184_;
   wire _2185_;
-  wire [25:0] _2186_;
+  wire [2:0] _2186_;
   wire _2187_;
-  wire [25:0] _2188_;
+  wire [3:0] _2188_;
   wire _2189_;
-  wire _2190_;
+  wire [2:0] _2190_;
   wire _2191_;
-  wire _2192_;
+  wire [2:0] _2192_;
   wire _2193_;
-  wire _2194_;
+  wire [2:0] _2194_;
   wire _2195_;
-  wire [15:0] _2196_;
+  wire [25:0] _2196_;
   wire _2197_;
-  wire _2198_;
+  wire [25:0] _2198_;
   wire _2199_;
-  wire [7:0] _2200_;
+  wire _2200_;
   wire _2201_;
-  wire [25:0] _2202_;
+  wire _2202_;
   wire _2203_;
-  wire [25:0] _2204_;
+  wire _2204_;
   wire _2205_;
-  wire _2206_;
+  wire [15:0] _2206_;
   wire _2207_;
   wire _2208_;
   wire _2209_;
-  wire _2210_;
+  wire [7:0] _2210_;
   wire _2211_;
-  wire [15:0] _2212_;
+  wire [25:0] _2212_;
   wire _2213_;
-  wire _2214_;
+  wire [25:0] _2214_;
   wire _2215_;
-  wire [7:0] _2216_;
+  wire _2216_;
   wire _2217_;
-  wire [25:0] _2218_;
+  wire _2218_;
   wire _2219_;
-  wire [25:0] _2220_;
+  wire _2220_;
   wire _2221_;
-  wire _2222_;
+  wire [15:0] _2222_;
   wire _2223_;
   wire _2224_;
   wire _2225_;
-  wire _2226_;
+  wire [7:0] _2226_;
   wire _2227_;
-  wire [15:0] _2228_;
+  wire [25:0] _2228_;
   wire _2229_;
-  wire _2230_;
+  wire [25:0] _2230_;
   wire _2231_;
-  wire [7:0] _2232_;
+  wire _2232_;
   wire _2233_;
-  wire [25:0] _2234_;
+  wire _2234_;
   wire _2235_;
-  wire [25:0] _2236_;
+  wire _2236_;
   wire _2237_;
-  wire _2238_;
+  wire [15:0] _2238_;
   wire _2239_;
   wire _2240_;
   wire _2241_;
-  wire _2242_;
+  wire [7:0] _2242_;
   wire _2243_;
-  wire [15:0] _2244_;
+  wire [25:0] _2244_;
   wire _2245_;
-  wire _2246_;
+  wire [25:0] _2246_;
   wire _2247_;
-  wire [7:0] _2248_;
+  wire _2248_;
   wire _2249_;
-  wire [25:0] _2250_;
+  wire _2250_;
   wire _2251_;
-  wire [25:0] _2252_;
+  wire _2252_;
   wire _2253_;
-  wire _2254_;
+  wire [15:0] _2254_;
   wire _2255_;
   wire _2256_;
   wire _2257_;
-  wire _2258_;
+  wire [7:0] _2258_;
   wire _2259_;
-  wire [15:0] _2260_;
+  wire [25:0] _2260_;
   wire _2261_;
-  wire _2262_;
+  wire [25:0] _2262_;
   wire _2263_;
-  wire [7:0] _2264_;
+  wire _2264_;
   wire _2265_;
-  wire [25:0] _2266_;
+  wire _2266_;
   wire _2267_;
-  wire [25:0] _2268_;
+  wire _2268_;
   wire _2269_;
-  wire _2270_;
+  wire [15:0] _2270_;
   wire _2271_;
   wire _2272_;
   wire _2273_;
-  wire _2274_;
+  wire [7:0] _2274_;
   wire _2275_;
-  wire [15:0] _2276_;
+  wire [25:0] _2276_;
   wire _2277_;
-  wire _2278_;
+  wire [25:0] _2278_;
   wire _2279_;
-  wire [7:0] _2280_;
+  wire _2280_;
   wire _2281_;
-  wire [25:0] _2282_;
+  wire _2282_;
   wire _2283_;
-  wire [25:0] _2284_;
+  wire _2284_;
   wire _2285_;
-  wire _2286_;
+  wire [15:0] _2286_;
   wire _2287_;
   wire _2288_;
   wire _2289_;
-  wire _2290_;
+  wire [7:0] _2290_;
   wire _2291_;
-  wire [15:0] _2292_;
+  wire [25:0] _2292_;
   wire _2293_;
-  wire _2294_;
+  wire [25:0] _2294_;
   wire _2295_;
-  wire [7:0] _2296_;
+  wire _2296_;
   wire _2297_;
-  wire [25:0] _2298_;
+  wire _2298_;
   wire _2299_;
-  wire [25:0] _2300_;
+  wire _2300_;
   wire _2301_;
-  wire _2302_;
+  wire [15:0] _2302_;
   wire _2303_;
   wire _2304_;
   wire _2305_;
-  wire _2306_;
+  wire [7:0] _2306_;
   wire _2307_;
-  wire [15:0] _2308_;
+  wire [25:0] _2308_;
   wire _2309_;
-  wire _2310_;
+  wire [25:0] _2310_;
   wire _2311_;
-  wire [7:0] _2312_;
+  wire _2312_;
   wire _2313_;
-  wire [25:0] _2314_;
+  wire _2314_;
   wire _2315_;
-  wire [25:0] _2316_;
+  wire _2316_;
   wire _2317_;
-  wire _2318_;
+  wire [15:0] _2318_;
   wire _2319_;
   wire _2320_;
   wire _2321_;
-  wire _2322_;
+  wire [7:0] _2322_;
   wire _2323_;
-  wire [15:0] _2324_;
+  wire [25:0] _2324_;
   wire _2325_;
-  wire _2326_;
+  wire [25:0] _2326_;
   wire _2327_;
-  wire [7:0] _2328_;
+  wire _2328_;
   wire _2329_;
-  wire [25:0] _2330_;
+  wire _2330_;
   wire _2331_;
-  wire [25:0] _2332_;
+  wire _2332_;
   wire _2333_;
-  wire _2334_;
+  wire [15:0] _2334_;
   wire _2335_;
   wire _2336_;
   wire _2337_;
-  wire _2338_;
+  wire [7:0] _2338_;
   wire _2339_;
-  wire [15:0] _2340_;
+  wire [25:0] _2340_;
   wire _2341_;
-  wire _2342_;
+  wire [25:0] _2342_;
   wire _2343_;
-  wire [7:0] _2344_;
+  wire _2344_;
   wire _2345_;
-  wire [25:0] _2346_;
+  wire _2346_;
   wire _2347_;
-  wire [25:0] _2348_;
+  wire _2348_;
   wire _2349_;
-  wire _2350_;
+  wire [15:0] _2350_;
   wire _2351_;
   wire _2352_;
   wire _2353_;
-  wire _2354_;
+  wire [7:0] _2354_;
   wire _2355_;
-  wire [15:0] _2356_;
+  wire [25:0] _2356_;
   wire _2357_;
-  wire _2358_;
+  wire [25:0] _2358_;
   wire _2359_;
-  wire [7:0] _2360_;
+  wire _2360_;
   wire _2361_;
-  wire [25:0] _2362_;
+  wire _2362_;
   wire _2363_;
-  wire [25:0] _2364_;
+  wire _2364_;
   wire _2365_;
-  wire _2366_;
+  wire [15:0] _2366_;
   wire _2367_;
   wire _2368_;
   wire _2369_;
-  wire _2370_;
+  wire [7:0] _2370_;
   wire _2371_;
-  wire [15:0] _2372_;
+  wire [25:0] _2372_;
   wire _2373_;
-  wire _2374_;
+  wire [25:0] _2374_;
   wire _2375_;
-  wire [7:0] _2376_;
+  wire _2376_;
   wire _2377_;
-  wire [25:0] _2378_;
+  wire _2378_;
   wire _2379_;
-  wire [25:0] _2380_;
+  wire _2380_;
   wire _2381_;
-  wire _2382_;
+  wire [15:0] _2382_;
   wire _2383_;
   wire _2384_;
   wire _2385_;
-  wire _2386_;
+  wire [7:0] _2386_;
   wire _2387_;
-  wire [15:0] _2388_;
+  wire [25:0] _2388_;
   wire _2389_;
-  wire _2390_;
+  wire [25:0] _2390_;
   wire _2391_;
-  wire [7:0] _2392_;
+  wire _2392_;
   wire _2393_;
-  wire [25:0] _2394_;
+  wire _2394_;
   wire _2395_;
-  wire [25:0] _2396_;
+  wire _2396_;
   wire _2397_;
-  wire _2398_;
+  wire [15:0] _2398_;
   wire _2399_;
   wire _2400_;
   wire _2401_;
-  wire _2402_;
+  wire [7:0] _2402_;
   wire _2403_;
-  wire [15:0] _2404_;
+  wire [25:0] _2404_;
   wire _2405_;
-  wire _2406_;
+  wire [25:0] _2406_;
   wire _2407_;
-  wire [7:0] _2408_;
+  wire _2408_;
   wire _2409_;
-  wire [25:0] _2410_;
+  wire _2410_;
   wire _2411_;
-  wire [25:0] _2412_;
+  wire _2412_;
   wire _2413_;
-  wire _2414_;
+  wire [15:0] _2414_;
   wire _2415_;
   wire _2416_;
   wire _2417_;
-  wire _2418_;
+  wire [7:0] _2418_;
   wire _2419_;
-  wire [15:0] _2420_;
+  wire [25:0] _2420_;
   wire _2421_;
-  wire _2422_;
+  wire [25:0] _2422_;
   wire _2423_;
-  wire [7:0] _2424_;
+  wire _2424_;
   wire _2425_;
-  wire [25:0] _2426_;
+  wire _2426_;
   wire _2427_;
-  wire [25:0] _2428_;
+  wire _2428_;
   wire _2429_;
-  wire _2430_;
+  wire [15:0] _2430_;
   wire _2431_;
   wire _2432_;
   wire _2433_;
-  wire _2434_;
+  wire [7:0] _2434_;
   wire _2435_;
-  wire [15:0] _2436_;
+  wire [25:0] _2436_;
   wire _2437_;
-  wire _2438_;
+  wire [25:0] _2438_;
   wire _2439_;
-  wire [7:0] _2440_;
+  wire _2440_;
   wire _2441_;
-  wire [25:0] _2442_;
+  wire _2442_;
   wire _2443_;
-  wire [25:0] _2444_;
+  wire _2444_;
   wire _2445_;
-  wire _2446_;
+  wire [15:0] _2446_;
   wire _2447_;
   wire _2448_;
   wire _2449_;
-  wire _2450_;
+  wire [7:0] _2450_;
   wire _2451_;
-  wire [15:0] _2452_;
+  wire [25:0] _2452_;
   wire _2453_;
-  wire _2454_;
+  wire [25:0] _2454_;
   wire _2455_;
-  wire [7:0] _2456_;
+  wire _2456_;
   wire _2457_;
-  wire [25:0] _2458_;
+  wire _2458_;
   wire _2459_;
-  wire [25:0] _2460_;
+  wire _2460_;
   wire _2461_;
-  wire _2462_;
+  wire [15:0] _2462_;
   wire _2463_;
   wire _2464_;
   wire _2465_;
-  wire _2466_;
+  wire [7:0] _2466_;
   wire _2467_;
-  wire [15:0] _2468_;
+  wire [25:0] _2468_;
   wire _2469_;
-  wire _2470_;
+  wire [25:0] _2470_;
   wire _2471_;
-  wire [7:0] _2472_;
+  wire _2472_;
   wire _2473_;
-  wire [25:0] _2474_;
+  wire _2474_;
   wire _2475_;
-  wire [25:0] _2476_;
+  wire _2476_;
   wire _2477_;
-  wire _2478_;
+  wire [15:0] _2478_;
   wire _2479_;
   wire _2480_;
   wire _2481_;
-  wire _2482_;
+  wire [7:0] _2482_;
   wire _2483_;
-  wire [15:0] _2484_;
+  wire [25:0] _2484_;
   wire _2485_;
-  wire _2486_;
+  wire [25:0] _2486_;
   wire _2487_;
-  wire [7:0] _2488_;
+  wire _2488_;
   wire _2489_;
-  wire [25:0] _2490_;
+  wire _2490_;
   wire _2491_;
-  wire [25:0] _2492_;
+  wire _2492_;
   wire _2493_;
-  wire _2494_;
+  wire [15:0] _2494_;
   wire _2495_;
   wire _2496_;
   wire _2497_;
-  wire _2498_;
+  wire [7:0] _2498_;
   wire _2499_;
-  wire [15:0] _2500_;
+  wire [25:0] _2500_;
   wire _2501_;
-  wire _2502_;
+  wire [25:0] _2502_;
   wire _2503_;
-  wire [7:0] _2504_;
+  wire _2504_;
   wire _2505_;
-  wire [25:0] _2506_;
+  wire _2506_;
   wire _2507_;
-  wire [25:0] _2508_;
+  wire _2508_;
   wire _2509_;
-  wire _2510_;
+  wire [15:0] _2510_;
   wire _2511_;
   wire _2512_;
   wire _2513_;
-  wire _2514_;
+  wire [7:0] _2514_;
   wire _2515_;
-  wire [15:0] _2516_;
+  wire [25:0] _2516_;
   wire _2517_;
-  wire _2518_;
+  wire [25:0] _2518_;
   wire _2519_;
-  wire [7:0] _2520_;
+  wire _2520_;
   wire _2521_;
-  wire [25:0] _2522_;
+  wire _2522_;
   wire _2523_;
-  wire [25:0] _2524_;
+  wire _2524_;
   wire _2525_;
-  wire _2526_;
+  wire [15:0] _2526_;
   wire _2527_;
   wire _2528_;
   wire _2529_;
-  wire _2530_;
+  wire [7:0] _2530_;
   wire _2531_;
-  wire [15:0] _2532_;
+  wire [25:0] _2532_;
   wire _2533_;
-  wire _2534_;
+  wire [25:0] _2534_;
   wire _2535_;
-  wire [7:0] _2536_;
+  wire _2536_;
   wire _2537_;
-  wire [25:0] _2538_;
+  wire _2538_;
   wire _2539_;
-  wire [25:0] _2540_;
+  wire _2540_;
   wire _2541_;
-  wire _2542_;
+  wire [15:0] _2542_;
   wire _2543_;
   wire _2544_;
   wire _2545_;
-  wire _2546_;
+  wire [7:0] _2546_;
   wire _2547_;
-  wire [15:0] _2548_;
+  wire [25:0] _2548_;
   wire _2549_;
-  wire _2550_;
+  wire [25:0] _2550_;
   wire _2551_;
-  wire [7:0] _2552_;
+  wire _2552_;
   wire _2553_;
-  wire [25:0] _2554_;
+  wire _2554_;
   wire _2555_;
-  wire [25:0] _2556_;
+  wire _2556_;
   wire _2557_;
-  wire _2558_;
+  wire [15:0] _2558_;
   wire _2559_;
   wire _2560_;
   wire _2561_;
-  wire _2562_;
+  wire [7:0] _2562_;
   wire _2563_;
-  wire [15:0] _2564_;
+  wire [25:0] _2564_;
   wire _2565_;
-  wire _2566_;
+  wire [25:0] _2566_;
   wire _2567_;
-  wire [7:0] _2568_;
+  wire _2568_;
   wire _2569_;
-  wire [25:0] _2570_;
+  wire _2570_;
   wire _2571_;
-  wire [25:0] _2572_;
+  wire _2572_;
   wire _2573_;
-  wire _2574_;
+  wire [15:0] _2574_;
   wire _2575_;
   wire _2576_;
   wire _2577_;
-  wire _2578_;
+  wire [7:0] _2578_;
   wire _2579_;
-  wire [15:0] _2580_;
+  wire [25:0] _2580_;
   wire _2581_;
-  wire _2582_;
+  wire [25:0] _2582_;
   wire _2583_;
-  wire [7:0] _2584_;
+  wire _2584_;
   wire _2585_;
-  wire [25:0] _2586_;
+  wire _2586_;
   wire _2587_;
-  wire [25:0] _2588_;
+  wire _2588_;
   wire _2589_;
-  wire _2590_;
+  wire [15:0] _2590_;
   wire _2591_;
   wire _2592_;
   wire _2593_;
-  wire _2594_;
+  wire [7:0] _2594_;
   wire _2595_;
-  wire [15:0] _2596_;
+  wire [25:0] _2596_;
   wire _2597_;
-  wire _2598_;
+  wire [25:0] _2598_;
   wire _2599_;
-  wire [7:0] _2600_;
+  wire _2600_;
   wire _2601_;
-  wire [25:0] _2602_;
+  wire _2602_;
   wire _2603_;
-  wire [25:0] _2604_;
+  wire _2604_;
   wire _2605_;
-  wire _2606_;
+  wire [15:0] _2606_;
   wire _2607_;
   wire _2608_;
   wire _2609_;
-  wire _2610_;
+  wire [7:0] _2610_;
   wire _2611_;
-  wire [15:0] _2612_;
+  wire [25:0] _2612_;
   wire _2613_;
-  wire _2614_;
+  wire [25:0] _2614_;
   wire _2615_;
-  wire [7:0] _2616_;
+  wire _2616_;
   wire _2617_;
-  wire [25:0] _2618_;
+  wire _2618_;
   wire _2619_;
-  wire [25:0] _2620_;
+  wire _2620_;
   wire _2621_;
-  wire _2622_;
+  wire [15:0] _2622_;
   wire _2623_;
   wire _2624_;
   wire _2625_;
-  wire _2626_;
+  wire [7:0] _2626_;
   wire _2627_;
-  wire [15:0] _2628_;
+  wire [25:0] _2628_;
   wire _2629_;
-  wire _2630_;
+  wire [25:0] _2630_;
   wire _2631_;
-  wire [7:0] _2632_;
+  wire _2632_;
   wire _2633_;
-  wire [25:0] _2634_;
+  wire _2634_;
   wire _2635_;
-  wire [25:0] _2636_;
+  wire _2636_;
   wire _2637_;
-  wire _2638_;
+  wire [15:0] _2638_;
   wire _2639_;
   wire _2640_;
   wire _2641_;
-  wire _2642_;
+  wire [7:0] _2642_;
   wire _2643_;
-  wire [15:0] _2644_;
+  wire [25:0] _2644_;
   wire _2645_;
-  wire _2646_;
+  wire [25:0] _2646_;
   wire _2647_;
-  wire [7:0] _2648_;
+  wire _2648_;
   wire _2649_;
-  wire [25:0] _2650_;
+  wire _2650_;
   wire _2651_;
-  wire [25:0] _2652_;
+  wire _2652_;
   wire _2653_;
-  wire _2654_;
+  wire [15:0] _2654_;
   wire _2655_;
   wire _2656_;
   wire _2657_;
-  wire _2658_;
+  wire [7:0] _2658_;
   wire _2659_;
-  wire [15:0] _2660_;
+  wire [25:0] _2660_;
   wire _2661_;
-  wire _2662_;
+  wire [25:0] _2662_;
   wire _2663_;
-  wire [7:0] _2664_;
+  wire _2664_;
   wire _2665_;
-  wire [25:0] _2666_;
+  wire _2666_;
   wire _2667_;
-  wire [25:0] _2668_;
+  wire _2668_;
   wire _2669_;
-  wire _2670_;
+  wire [15:0] _2670_;
   wire _2671_;
   wire _2672_;
   wire _2673_;
-  wire _2674_;
+  wire [7:0] _2674_;
   wire _2675_;
-  wire [15:0] _2676_;
+  wire [25:0] _2676_;
   wire _2677_;
-  wire _2678_;
+  wire [25:0] _2678_;
   wire _2679_;
-  wire [7:0] _2680_;
+  wire _2680_;
   wire _2681_;
-  wire [25:0] _2682_;
+  wire _2682_;
   wire _2683_;
-  wire [25:0] _2684_;
+  wire _2684_;
   wire _2685_;
-  wire _2686_;
+  wire [15:0] _2686_;
   wire _2687_;
   wire _2688_;
   wire _2689_;
-  wire _2690_;
+  wire [7:0] _2690_;
   wire _2691_;
-  wire [15:0] _2692_;
+  wire [25:0] _2692_;
   wire _2693_;
-  wire _2694_;
+  wire [25:0] _2694_;
   wire _2695_;
-  wire [7:0] _2696_;
+  wire _2696_;
   wire _2697_;
-  wire [25:0] _2698_;
+  wire _2698_;
   wire _2699_;
-  wire [25:0] _2700_;
+  wire _2700_;
   wire _2701_;
-  wire _2702_;
+  wire [15:0] _2702_;
   wire _2703_;
   wire _2704_;
   wire _2705_;
-  wire _2706_;
+  wire [7:0] _2706_;
   wire _2707_;
-  wire [15:0] _2708_;
+  wire [25:0] _2708_;
   wire _2709_;
-  wire _2710_;
+  wire [25:0] _2710_;
   wire _2711_;
-  wire [7:0] _2712_;
+  wire _2712_;
   wire _2713_;
-  wire [25:0] _2714_;
+  wire _2714_;
   wire _2715_;
-  wire [25:0] _2716_;
+  wire _2716_;
   wire _2717_;
-  wire _2718_;
+  wire [15:0] _2718_;
   wire _2719_;
   wire _2720_;
   wire _2721_;
-  wire _2722_;
+  wire [7:0] _2722_;
   wire _2723_;
-  wire [15:0] _2724_;
+  wire [25:0] _2724_;
   wire _2725_;
-  wire _2726_;
+  wire [25:0] _2726_;
   wire _2727_;
-  wire [7:0] _2728_;
+  wire _2728_;
   wire _2729_;
-  wire [25:0] _2730_;
+  wire _2730_;
   wire _2731_;
-  wire [25:0] _2732_;
+  wire _2732_;
   wire _2733_;
-  wire _2734_;
+  wire [15:0] _2734_;
   wire _2735_;
   wire _2736_;
   wire _2737_;
-  wire _2738_;
+  wire [7:0] _2738_;
   wire _2739_;
-  wire [15:0] _2740_;
+  wire [25:0] _2740_;
   wire _2741_;
-  wire _2742_;
+  wire [25:0] _2742_;
   wire _2743_;
-  wire [7:0] _2744_;
+  wire _2744_;
   wire _2745_;
-  wire [25:0] _2746_;
+  wire _2746_;
   wire _2747_;
-  wire [25:0] _2748_;
+  wire _2748_;
   wire _2749_;
-  wire _2750_;
+  wire [15:0] _2750_;
   wire _2751_;
   wire _2752_;
   wire _2753_;
-  wire _2754_;
+  wire [7:0] _2754_;
   wire _2755_;
-  wire [15:0] _2756_;
+  wire [25:0] _2756_;
   wire _2757_;
-  wire _2758_;
+  wire [25:0] _2758_;
   wire _2759_;
-  wire [7:0] _2760_;
+  wire _2760_;
   wire _2761_;
-  wire [25:0] _2762_;
+  wire _2762_;
   wire _2763_;
-  wire [25:0] _2764_;
+  wire _2764_;
   wire _2765_;
-  wire _2766_;
+  wire [15:0] _2766_;
   wire _2767_;
   wire _2768_;
   wire _2769_;
-  wire _2770_;
+  wire [7:0] _2770_;
   wire _2771_;
-  wire [15:0] _2772_;
+  wire [25:0] _2772_;
   wire _2773_;
-  wire _2774_;
+  wire [25:0] _2774_;
   wire _2775_;
-  wire [7:0] _2776_;
+  wire _2776_;
   wire _2777_;
-  wire [25:0] _2778_;
+  wire _2778_;
   wire _2779_;
-  wire [25:0] _2780_;
+  wire _2780_;
   wire _2781_;
-  wire _2782_;
+  wire [15:0] _2782_;
   wire _2783_;
   wire _2784_;
   wire _2785_;
-  wire _2786_;
+  wire [7:0] _2786_;
   wire _2787_;
-  wire [15:0] _2788_;
+  wire [25:0] _2788_;
   wire _2789_;
-  wire _2790_;
+  wire [25:0] _2790_;
   wire _2791_;
-  wire [7:0] _2792_;
+  wire _2792_;
   wire _2793_;
-  wire [25:0] _2794_;
+  wire _2794_;
   wire _2795_;
-  wire [25:0] _2796_;
+  wire _2796_;
   wire _2797_;
-  wire _2798_;
+  wire [15:0] _2798_;
   wire _2799_;
   wire _2800_;
   wire _2801_;
-  wire _2802_;
+  wire [7:0] _2802_;
   wire _2803_;
-  wire [15:0] _2804_;
+  wire [25:0] _2804_;
   wire _2805_;
-  wire _2806_;
+  wire [25:0] _2806_;
   wire _2807_;
-  wire [7:0] _2808_;
+  wire _2808_;
   wire _2809_;
-  wire [25:0] _2810_;
+  wire _2810_;
   wire _2811_;
-  wire [25:0] _2812_;
+  wire _2812_;
   wire _2813_;
-  wire _2814_;
+  wire [15:0] _2814_;
   wire _2815_;
   wire _2816_;
   wire _2817_;
-  wire _2818_;
+  wire [7:0] _2818_;
   wire _2819_;
-  wire [15:0] _2820_;
+  wire [25:0] _2820_;
   wire _2821_;
-  wire _2822_;
+  wire [25:0] _2822_;
   wire _2823_;
-  wire [7:0] _2824_;
+  wire _2824_;
   wire _2825_;
-  wire [25:0] _2826_;
+  wire _2826_;
   wire _2827_;
-  wire [25:0] _2828_;
+  wire _2828_;
   wire _2829_;
-  wire _2830_;
+  wire [15:0] _2830_;
   wire _2831_;
   wire _2832_;
   wire _2833_;
-  wire _2834_;
+  wire [7:0] _2834_;
   wire _2835_;
-  wire [15:0] _2836_;
+  wire [25:0] _2836_;
   wire _2837_;
-  wire _2838_;
+  wire [25:0] _2838_;
   wire _2839_;
-  wire [7:0] _2840_;
+  wire _2840_;
   wire _2841_;
-  wire [25:0] _2842_;
+  wire _2842_;
   wire _2843_;
-  wire [25:0] _2844_;
+  wire _2844_;
   wire _2845_;
-  wire _2846_;
+  wire [15:0] _2846_;
   wire _2847_;
   wire _2848_;
   wire _2849_;
-  wire _2850_;
+  wire [7:0] _2850_;
   wire _2851_;
-  wire [15:0] _2852_;
+  wire [25:0] _2852_;
   wire _2853_;
-  wire _2854_;
+  wire [25:0] _2854_;
   wire _2855_;
-  wire [7:0] _2856_;
+  wire _2856_;
   wire _2857_;
-  wire [25:0] _2858_;
+  wire _2858_;
   wire _2859_;
-  wire [25:0] _2860_;
+  wire _2860_;
   wire _2861_;
-  wire _2862_;
+  wire [15:0] _2862_;
   wire _2863_;
   wire _2864_;
   wire _2865_;
-  wire _2866_;
+  wire [7:0] _2866_;
   wire _2867_;
-  wire [15:0] _2868_;
+  wire [25:0] _2868_;
   wire _2869_;
-  wire _2870_;
+  wire [25:0] _2870_;
   wire _2871_;
-  wire [7:0] _2872_;
+  wire _2872_;
   wire _2873_;
-  wire [25:0] _2874_;
+  wire _2874_;
   wire _2875_;
-  wire [25:0] _2876_;
+  wire _2876_;
   wire _2877_;
-  wire _2878_;
+  wire [15:0] _2878_;
   wire _2879_;
   wire _2880_;
   wire _2881_;
-  wire _2882_;
+  wire [7:0] _2882_;
   wire _2883_;
-  wire [15:0] _2884_;
+  wire [25:0] _2884_;
   wire _2885_;
-  wire _2886_;
+  wire [25:0] _2886_;
   wire _2887_;
-  wire [7:0] _2888_;
+  wire _2888_;
   wire _2889_;
-  wire [25:0] _2890_;
+  wire _2890_;
   wire _2891_;
-  wire [25:0] _2892_;
+  wire _2892_;
   wire _2893_;
-  wire _2894_;
+  wire [15:0] _2894_;
   wire _2895_;
   wire _2896_;
   wire _2897_;
-  wire _2898_;
+  wire [7:0] _2898_;
   wire _2899_;
-  wire [15:0] _2900_;
+  wire [25:0] _2900_;
   wire _2901_;
-  wire _2902_;
+  wire [25:0] _2902_;
   wire _2903_;
-  wire [7:0] _2904_;
+  wire _2904_;
   wire _2905_;
-  wire [25:0] _2906_;
+  wire _2906_;
   wire _2907_;
-  wire [25:0] _2908_;
+  wire _2908_;
   wire _2909_;
-  wire _2910_;
+  wire [15:0] _2910_;
   wire _2911_;
   wire _2912_;
   wire _2913_;
-  wire _2914_;
+  wire [7:0] _2914_;
   wire _2915_;
-  wire [15:0] _2916_;
+  wire [25:0] _2916_;
   wire _2917_;
-  wire _2918_;
+  wire [25:0] _2918_;
   wire _2919_;
-  wire [7:0] _2920_;
+  wire _2920_;
   wire _2921_;
-  wire [25:0] _2922_;
+  wire _2922_;
   wire _2923_;
-  wire [25:0] _2924_;
+  wire _2924_;
   wire _2925_;
-  wire _2926_;
+  wire [15:0] _2926_;
   wire _2927_;
   wire _2928_;
   wire _2929_;
-  wire _2930_;
+  wire [7:0] _2930_;
   wire _2931_;
-  wire [15:0] _2932_;
+  wire [25:0] _2932_;
   wire _2933_;
-  wire _2934_;
+  wire [25:0] _2934_;
   wire _2935_;
-  wire [7:0] _2936_;
+  wire _2936_;
   wire _2937_;
-  wire [25:0] _2938_;
+  wire _2938_;
   wire _2939_;
-  wire [25:0] _2940_;
+  wire _2940_;
   wire _2941_;
-  wire _2942_;
+  wire [15:0] _2942_;
   wire _2943_;
   wire _2944_;
   wire _2945_;
-  wire _2946_;
+  wire [7:0] _2946_;
   wire _2947_;
-  wire [15:0] _2948_;
+  wire [25:0] _2948_;
   wire _2949_;
-  wire _2950_;
+  wire [25:0] _2950_;
   wire _2951_;
-  wire [7:0] _2952_;
+  wire _2952_;
   wire _2953_;
-  wire [25:0] _2954_;
+  wire _2954_;
   wire _2955_;
-  wire [25:0] _2956_;
+  wire _2956_;
   wire _2957_;
-  wire _2958_;
+  wire [15:0] _2958_;
   wire _2959_;
   wire _2960_;
   wire _2961_;
-  wire _2962_;
+  wire [7:0] _2962_;
   wire _2963_;
-  wire [15:0] _2964_;
+  wire [25:0] _2964_;
   wire _2965_;
-  wire _2966_;
+  wire [25:0] _2966_;
   wire _2967_;
-  wire [7:0] _2968_;
+  wire _2968_;
   wire _2969_;
-  wire [25:0] _2970_;
+  wire _2970_;
   wire _2971_;
-  wire [25:0] _2972_;
+  wire _2972_;
   wire _2973_;
-  wire _2974_;
+  wire [15:0] _2974_;
   wire _2975_;
   wire _2976_;
   wire _2977_;
-  wire _2978_;
+  wire [7:0] _2978_;
   wire _2979_;
-  wire [15:0] _2980_;
+  wire [25:0] _2980_;
   wire _2981_;
-  wire _2982_;
+  wire [25:0] _2982_;
   wire _2983_;
-  wire [7:0] _2984_;
+  wire _2984_;
   wire _2985_;
-  wire [25:0] _2986_;
+  wire _2986_;
   wire _2987_;
-  wire [25:0] _2988_;
+  wire _2988_;
   wire _2989_;
-  wire _2990_;
+  wire [15:0] _2990_;
   wire _2991_;
   wire _2992_;
   wire _2993_;
-  wire _2994_;
+  wire [7:0] _2994_;
   wire _2995_;
-  wire [15:0] _2996_;
+  wire [25:0] _2996_;
   wire _2997_;
-  wire _2998_;
+  wire [25:0] _2998_;
   wire _2999_;
-  wire [7:0] _3000_;
+  wire _3000_;
   wire _3001_;
-  wire [25:0] _3002_;
+  wire _3002_;
   wire _3003_;
-  wire [25:0] _3004_;
+  wire _3004_;
   wire _3005_;
-  wire _3006_;
+  wire [15:0] _3006_;
   wire _3007_;
   wire _3008_;
   wire _3009_;
-  wire _3010_;
+  wire [7:0] _3010_;
   wire _3011_;
-  wire [15:0] _3012_;
+  wire [25:0] _3012_;
   wire _3013_;
-  wire _3014_;
+  wire [25:0] _3014_;
   wire _3015_;
-  wire [7:0] _3016_;
+  wire _3016_;
   wire _3017_;
-  wire [25:0] _3018_;
+  wire _3018_;
   wire _3019_;
-  wire [25:0] _3020_;
+  wire _3020_;
   wire _3021_;
-  wire _3022_;
+  wire [15:0] _3022_;
   wire _3023_;
   wire _3024_;
   wire _3025_;
-  wire _3026_;
+  wire [7:0] _3026_;
   wire _3027_;
-  wire [15:0] _3028_;
+  wire [25:0] _3028_;
   wire _3029_;
-  wire _3030_;
+  wire [25:0] _3030_;
   wire _3031_;
   wire [7:0] a;
   (* init = 8'h00 *)
@@ -7861,1993 +7990,1993 @@ module \hwq_top.engine.array (i_w, clk, rst, i_last, i_valid, drain_valid, o_dat
     drain_6 <= _1690_;
   always @(posedge clk)
     drain_7 <= _1691_;
-  assign _1870_ = _1871_ ? 8'h00 : a_1_2;
-  assign _1872_ = _1873_ ? _1748_[25:0] : out_1_2;
-  assign _1874_ = _1875_ ? 26'h0000000 : _0223_;
-  assign _1876_ = _1877_ ? 1'h0 : lr_1_2_d1;
-  assign _1878_ = _1879_ ? 1'h0 : lr_1_2_d0;
-  assign _1880_ = _1881_ ? 1'h0 : l_1_1;
-  assign _1882_ = _1883_ ? 16'h0000 : { _0018_, _0017_, _0016_, _0015_, _0014_, _0012_, _0011_, _0010_, _0009_, _0008_, _0007_, _0006_, _0005_, _0004_, _0003_, _1869_ };
-  assign _1884_ = _1885_ ? 1'h0 : l_1_1;
-  assign _1886_ = _1887_ ? 8'h00 : a_1_1;
-  assign _1888_ = _1889_ ? _1737_[25:0] : out_1_1;
-  assign _1890_ = _1891_ ? 26'h0000000 : _0112_;
-  assign _1892_ = _1893_ ? 1'h0 : lr_1_1_d1;
-  assign _1894_ = _1895_ ? 1'h0 : lr_1_1_d0;
-  assign _1896_ = _1897_ ? 1'h0 : l_1_0;
-  assign _1898_ = _1899_ ? 16'h0000 : { _1868_, _1867_, _1866_, _1865_, _1864_, _1863_, _1862_, _1861_, _1860_, _1858_, _1857_, _1856_, _1855_, _1854_, _1853_, _1852_ };
-  assign _1900_ = _1901_ ? 1'h0 : l_1_0;
-  assign _1902_ = _1903_ ? 8'h00 : a_1_0;
-  assign _1904_ = _1905_ ? _1726_[25:0] : out_1_0;
-  assign _1906_ = _1907_ ? 26'h0000000 : _0001_;
-  assign _1908_ = _1909_ ? 1'h0 : lr_1_0_d1;
-  assign _1910_ = _1911_ ? 1'h0 : lr_1_0_d0;
-  assign _1912_ = _1913_ ? 1'h0 : skew_l1_d0;
-  assign _1914_ = _1915_ ? 16'h0000 : { _1851_, _1850_, _1849_, _1847_, _1846_, _1845_, _1844_, _1843_, _1842_, _1841_, _1840_, _1839_, _1838_, _1836_, _1835_, _1834_ };
-  assign _1916_ = _1917_ ? 1'h0 : skew_l1_d0;
-  assign _1918_ = _1919_ ? 8'h00 : skew_a1_d0;
-  assign _1920_ = _1921_ ? _1715_[25:0] : out_0_7;
-  assign _1922_ = _1923_ ? 26'h0000000 : _1759_;
-  assign _1924_ = _1925_ ? 1'h0 : lr_0_7_d1;
-  assign _1926_ = _1927_ ? 1'h0 : lr_0_7_d0;
-  assign _1928_ = _1929_ ? 1'h0 : l_0_6;
-  assign _1930_ = _1931_ ? 16'h0000 : { _1833_, _1832_, _1831_, _1830_, _1829_, _1828_, _1827_, _1825_, _1824_, _1823_, _1822_, _1821_, _1820_, _1819_, _1818_, _1817_ };
-  assign _1932_ = _1933_ ? 1'h0 : l_0_6;
-  assign _1934_ = _1935_ ? 8'h00 : a_0_6;
-  assign _1936_ = _1937_ ? _1704_[25:0] : out_0_6;
-  assign _1938_ = _1939_ ? 26'h0000000 : _1648_;
-  assign _1940_ = _1941_ ? 1'h0 : lr_0_6_d1;
-  assign _1942_ = _1943_ ? 1'h0 : lr_0_6_d0;
-  assign _1944_ = _1945_ ? 1'h0 : l_0_5;
-  assign _1946_ = _1947_ ? 16'h0000 : { _1816_, _1814_, _1813_, _1812_, _1811_, _1810_, _1809_, _1808_, _1807_, _1806_, _1805_, _1803_, _1802_, _1801_, _1800_, _1799_ };
-  assign _1948_ = _1949_ ? 1'h0 : l_0_5;
-  assign _1950_ = _1951_ ? 8'h00 : a_0_5;
-  assign _1952_ = _1953_ ? _1693_[25:0] : out_0_5;
-  assign _1954_ = _1955_ ? 26'h0000000 : _1537_;
-  assign _1956_ = _1957_ ? 1'h0 : lr_0_5_d1;
-  assign _1958_ = _1959_ ? 1'h0 : lr_0_5_d0;
-  assign _1960_ = _1961_ ? 1'h0 : l_0_4;
-  assign _1962_ = _1963_ ? 16'h0000 : { _1798_, _1797_, _1796_, _1795_, _1794_, _1792_, _1791_, _1790_, _1789_, _1788_, _1787_, _1786_, _1785_, _1784_, _1783_, _1781_ };
-  assign _1964_ = _1965_ ? 1'h0 : l_0_4;
-  assign _1966_ = _1967_ ? 8'h00 : a_0_4;
-  assign _1968_ = _1969_ ? _1682_[25:0] : out_0_4;
-  assign _1970_ = _1971_ ? 26'h0000000 : _1426_;
-  assign _1972_ = _1973_ ? 1'h0 : lr_0_4_d1;
-  assign _1974_ = _1975_ ? 1'h0 : lr_0_4_d0;
-  assign _1976_ = _1977_ ? 1'h0 : l_0_3;
-  assign _1978_ = _1979_ ? 16'h0000 : { _1780_, _1779_, _1778_, _1777_, _1776_, _1775_, _1774_, _1773_, _1772_, _1770_, _1769_, _1768_, _1767_, _1766_, _1765_, _1764_ };
-  assign _1980_ = _1981_ ? 1'h0 : l_0_3;
-  assign _1982_ = _1983_ ? 8'h00 : a_0_3;
-  assign _1984_ = _1985_ ? _1671_[25:0] : out_0_3;
-  assign _1986_ = _1987_ ? 26'h0000000 : _1315_;
-  assign _1988_ = _1989_ ? 1'h0 : lr_0_3_d1;
-  assign _1990_ = _1991_ ? 1'h0 : lr_0_3_d0;
-  assign _1992_ = _1993_ ? 1'h0 : l_0_2;
-  assign _1994_ = _1995_ ? 16'h0000 : { _1763_, _1762_, _1761_, _1758_, _1757_, _1756_, _1755_, _1754_, _1753_, _1752_, _1751_, _1750_, _1749_, _1747_, _1746_, _1745_ };
-  assign _1996_ = _1997_ ? 1'h0 : l_0_2;
-  assign _1998_ = _1999_ ? 8'h00 : a_0_2;
-  assign _2000_ = _2001_ ? _1660_[25:0] : out_0_2;
-  assign _2002_ = _2003_ ? 26'h0000000 : _1204_;
-  assign _2004_ = _2005_ ? 1'h0 : lr_0_2_d1;
-  assign _2006_ = _2007_ ? 1'h0 : lr_0_2_d0;
-  assign _2008_ = _2009_ ? 1'h0 : l_0_1;
-  assign _2010_ = _2011_ ? 16'h0000 : { _1744_, _1743_, _1742_, _1741_, _1740_, _1739_, _1738_, _1736_, _1735_, _1734_, _1733_, _1732_, _1731_, _1730_, _1729_, _1728_ };
-  assign _2012_ = _2013_ ? 1'h0 : l_0_1;
-  assign _2014_ = _2015_ ? 8'h00 : a_0_1;
-  assign _2016_ = _2017_ ? _1649_[25:0] : out_0_1;
-  assign _2018_ = _2019_ ? 26'h0000000 : _1093_;
-  assign _2020_ = _2021_ ? 1'h0 : lr_0_1_d1;
-  assign _2022_ = _2023_ ? 1'h0 : lr_0_1_d0;
-  assign _2024_ = _2025_ ? 1'h0 : l_0_0;
-  assign _2026_ = _2027_ ? 16'h0000 : { _1727_, _1725_, _1724_, _1723_, _1722_, _1721_, _1720_, _1719_, _1718_, _1717_, _1716_, _1714_, _1713_, _1712_, _1711_, _1710_ };
-  assign _2028_ = _2029_ ? 1'h0 : l_0_0;
-  assign _2030_ = _2031_ ? 8'h00 : a_0_0;
-  assign _2032_ = _2033_ ? _1637_[25:0] : out_0_0;
-  assign _2034_ = _2035_ ? 26'h0000000 : _0982_;
-  assign _2036_ = _2037_ ? 1'h0 : lr_0_0_d1;
-  assign _2038_ = _2039_ ? 1'h0 : lr_0_0_d0;
-  assign _2040_ = _2041_ ? 1'h0 : in_last;
-  assign _2042_ = _2043_ ? 16'h0000 : { _1709_, _1708_, _1707_, _1706_, _1705_, _1703_, _1702_, _1701_, _1700_, _1699_, _1698_, _1697_, _1696_, _1695_, _1694_, _1692_ };
-  assign _2044_ = _2045_ ? 1'h0 : in_last;
-  assign _2046_ = _2047_ ? 8'h00 : a_in0;
-  assign _2048_ = _2049_ ? 1'h0 : skew_l7_d5;
-  assign _2050_ = _2051_ ? 1'h0 : skew_l7_d4;
-  assign _2052_ = _2053_ ? 1'h0 : skew_l7_d3;
-  assign _2054_ = _2055_ ? 1'h0 : skew_l7_d2;
-  assign _2056_ = _2057_ ? 1'h0 : skew_l7_d1;
-  assign _2058_ = _2059_ ? 1'h0 : skew_l7_d0;
-  assign _2060_ = _2061_ ? 1'h0 : in_last;
-  assign _2062_ = _2063_ ? 8'h00 : skew_a7_d5;
-  assign _2064_ = _2065_ ? 8'h00 : skew_a7_d4;
-  assign _2066_ = _2067_ ? 8'h00 : skew_a7_d3;
-  assign _2068_ = _2069_ ? 8'h00 : skew_a7_d2;
-  assign _2070_ = _2071_ ? 8'h00 : skew_a7_d1;
-  assign _2072_ = _2073_ ? 8'h00 : skew_a7_d0;
-  assign _2074_ = _2075_ ? 8'h00 : a_in7;
-  assign _2076_ = _2077_ ? 1'h0 : skew_l6_d4;
-  assign _2078_ = _2079_ ? 1'h0 : skew_l6_d3;
-  assign _2080_ = _2081_ ? 1'h0 : skew_l6_d2;
-  assign _2082_ = _2083_ ? 1'h0 : skew_l6_d1;
-  assign _2084_ = _2085_ ? 1'h0 : skew_l6_d0;
-  assign _2086_ = _2087_ ? 1'h0 : in_last;
-  assign _2088_ = _2089_ ? 8'h00 : skew_a6_d4;
-  assign _2090_ = _2091_ ? 8'h00 : skew_a6_d3;
-  assign _2092_ = _2093_ ? 8'h00 : skew_a6_d2;
-  assign _2094_ = _2095_ ? 8'h00 : skew_a6_d1;
-  assign _2096_ = _2097_ ? 8'h00 : skew_a6_d0;
-  assign _2098_ = _2099_ ? 8'h00 : a_in6;
-  assign _2100_ = _2101_ ? 1'h0 : skew_l5_d3;
-  assign _2102_ = _2103_ ? 1'h0 : skew_l5_d2;
-  assign _2104_ = _2105_ ? 1'h0 : skew_l5_d1;
-  assign _2106_ = _2107_ ? 1'h0 : skew_l5_d0;
-  assign _2108_ = _2109_ ? 1'h0 : in_last;
-  assign _2110_ = _2111_ ? 8'h00 : skew_a5_d3;
-  assign _2112_ = _2113_ ? 8'h00 : skew_a5_d2;
-  assign _2114_ = _2115_ ? 8'h00 : skew_a5_d1;
-  assign _2116_ = _2117_ ? 8'h00 : skew_a5_d0;
-  assign _2118_ = _2119_ ? 8'h00 : a_in5;
-  assign _2120_ = _2121_ ? 1'h0 : skew_l4_d2;
-  assign _2122_ = _2123_ ? 1'h0 : skew_l4_d1;
-  assign _2124_ = _2125_ ? 1'h0 : skew_l4_d0;
-  assign _2126_ = _2127_ ? 1'h0 : in_last;
-  assign _2128_ = _2129_ ? 8'h00 : skew_a4_d2;
-  assign _2130_ = _2131_ ? 8'h00 : skew_a4_d1;
-  assign _2132_ = _2133_ ? 8'h00 : skew_a4_d0;
-  assign _2134_ = _2135_ ? 8'h00 : a_in4;
-  assign _2136_ = _2137_ ? 1'h0 : skew_l3_d1;
-  assign _2138_ = _2139_ ? 1'h0 : skew_l3_d0;
-  assign _2140_ = _2141_ ? 1'h0 : in_last;
-  assign _2142_ = _2143_ ? 8'h00 : skew_a3_d1;
-  assign _2144_ = _2145_ ? 8'h00 : skew_a3_d0;
-  assign _2146_ = _2147_ ? 8'h00 : a_in3;
-  assign _2148_ = _2149_ ? 1'h0 : skew_l2_d0;
+  assign _1870_ = _1871_ ? 1'h0 : lr_1_3_d1;
+  assign _1872_ = _1873_ ? 1'h0 : lr_1_3_d0;
+  assign _1874_ = _1875_ ? 1'h0 : l_1_2;
+  assign _1876_ = _1877_ ? 16'h0000 : { _0036_, _0034_, _0033_, _0032_, _0031_, _0030_, _0029_, _0028_, _0027_, _0026_, _0025_, _0023_, _0022_, _0021_, _0020_, _0019_ };
+  assign _1878_ = _1879_ ? 1'h0 : l_1_2;
+  assign _1880_ = _1881_ ? 8'h00 : a_1_2;
+  assign _1882_ = _1883_ ? _1748_[25:0] : out_1_2;
+  assign _1884_ = _1885_ ? 26'h0000000 : _0223_;
+  assign _1886_ = _1887_ ? 1'h0 : lr_1_2_d1;
+  assign _1888_ = _1889_ ? 1'h0 : lr_1_2_d0;
+  assign _1890_ = _1891_ ? 1'h0 : l_1_1;
+  assign _1892_ = _1893_ ? 16'h0000 : { _0018_, _0017_, _0016_, _0015_, _0014_, _0012_, _0011_, _0010_, _0009_, _0008_, _0007_, _0006_, _0005_, _0004_, _0003_, _1869_ };
+  assign _1894_ = _1895_ ? 1'h0 : l_1_1;
+  assign _1896_ = _1897_ ? 8'h00 : a_1_1;
+  assign _1898_ = _1899_ ? _1737_[25:0] : out_1_1;
+  assign _1900_ = _1901_ ? 26'h0000000 : _0112_;
+  assign _1902_ = _1903_ ? 1'h0 : lr_1_1_d1;
+  assign _1904_ = _1905_ ? 1'h0 : lr_1_1_d0;
+  assign _1906_ = _1907_ ? 1'h0 : l_1_0;
+  assign _1908_ = _1909_ ? 16'h0000 : { _1868_, _1867_, _1866_, _1865_, _1864_, _1863_, _1862_, _1861_, _1860_, _1858_, _1857_, _1856_, _1855_, _1854_, _1853_, _1852_ };
+  assign _1910_ = _1911_ ? 1'h0 : l_1_0;
+  assign _1912_ = _1913_ ? 8'h00 : a_1_0;
+  assign _1914_ = _1915_ ? _1726_[25:0] : out_1_0;
+  assign _1916_ = _1917_ ? 26'h0000000 : _0001_;
+  assign _1918_ = _1919_ ? 1'h0 : lr_1_0_d1;
+  assign _1920_ = _1921_ ? 1'h0 : lr_1_0_d0;
+  assign _1922_ = _1923_ ? 1'h0 : skew_l1_d0;
+  assign _1924_ = _1925_ ? 16'h0000 : { _1851_, _1850_, _1849_, _1847_, _1846_, _1845_, _1844_, _1843_, _1842_, _1841_, _1840_, _1839_, _1838_, _1836_, _1835_, _1834_ };
+  assign _1926_ = _1927_ ? 1'h0 : skew_l1_d0;
+  assign _1928_ = _1929_ ? 8'h00 : skew_a1_d0;
+  assign _1930_ = _1931_ ? _1715_[25:0] : out_0_7;
+  assign _1932_ = _1933_ ? 26'h0000000 : _1759_;
+  assign _1934_ = _1935_ ? 1'h0 : lr_0_7_d1;
+  assign _1936_ = _1937_ ? 1'h0 : lr_0_7_d0;
+  assign _1938_ = _1939_ ? 1'h0 : l_0_6;
+  assign _1940_ = _1941_ ? 16'h0000 : { _1833_, _1832_, _1831_, _1830_, _1829_, _1828_, _1827_, _1825_, _1824_, _1823_, _1822_, _1821_, _1820_, _1819_, _1818_, _1817_ };
+  assign _1942_ = _1943_ ? 1'h0 : l_0_6;
+  assign _1944_ = _1945_ ? 8'h00 : a_0_6;
+  assign _1946_ = _1947_ ? _1704_[25:0] : out_0_6;
+  assign _1948_ = _1949_ ? 26'h0000000 : _1648_;
+  assign _1950_ = _1951_ ? 1'h0 : lr_0_6_d1;
+  assign _1952_ = _1953_ ? 1'h0 : lr_0_6_d0;
+  assign _1954_ = _1955_ ? 1'h0 : l_0_5;
+  assign _1956_ = _1957_ ? 16'h0000 : { _1816_, _1814_, _1813_, _1812_, _1811_, _1810_, _1809_, _1808_, _1807_, _1806_, _1805_, _1803_, _1802_, _1801_, _1800_, _1799_ };
+  assign _1958_ = _1959_ ? 1'h0 : l_0_5;
+  assign _1960_ = _1961_ ? 8'h00 : a_0_5;
+  assign _1962_ = _1963_ ? _1693_[25:0] : out_0_5;
+  assign _1964_ = _1965_ ? 26'h0000000 : _1537_;
+  assign _1966_ = _1967_ ? 1'h0 : lr_0_5_d1;
+  assign _1968_ = _1969_ ? 1'h0 : lr_0_5_d0;
+  assign _1970_ = _1971_ ? 1'h0 : l_0_4;
+  assign _1972_ = _1973_ ? 16'h0000 : { _1798_, _1797_, _1796_, _1795_, _1794_, _1792_, _1791_, _1790_, _1789_, _1788_, _1787_, _1786_, _1785_, _1784_, _1783_, _1781_ };
+  assign _1974_ = _1975_ ? 1'h0 : l_0_4;
+  assign _1976_ = _1977_ ? 8'h00 : a_0_4;
+  assign _1978_ = _1979_ ? _1682_[25:0] : out_0_4;
+  assign _1980_ = _1981_ ? 26'h0000000 : _1426_;
+  assign _1982_ = _1983_ ? 1'h0 : lr_0_4_d1;
+  assign _1984_ = _1985_ ? 1'h0 : lr_0_4_d0;
+  assign _1986_ = _1987_ ? 1'h0 : l_0_3;
+  assign _1988_ = _1989_ ? 16'h0000 : { _1780_, _1779_, _1778_, _1777_, _1776_, _1775_, _1774_, _1773_, _1772_, _1770_, _1769_, _1768_, _1767_, _1766_, _1765_, _1764_ };
+  assign _1990_ = _1991_ ? 1'h0 : l_0_3;
+  assign _1992_ = _1993_ ? 8'h00 : a_0_3;
+  assign _1994_ = _1995_ ? _1671_[25:0] : out_0_3;
+  assign _1996_ = _1997_ ? 26'h0000000 : _1315_;
+  assign _1998_ = _1999_ ? 1'h0 : lr_0_3_d1;
+  assign _2000_ = _2001_ ? 1'h0 : lr_0_3_d0;
+  assign _2002_ = _2003_ ? 1'h0 : l_0_2;
+  assign _2004_ = _2005_ ? 16'h0000 : { _1763_, _1762_, _1761_, _1758_, _1757_, _1756_, _1755_, _1754_, _1753_, _1752_, _1751_, _1750_, _1749_, _1747_, _1746_, _1745_ };
+  assign _2006_ = _2007_ ? 1'h0 : l_0_2;
+  assign _2008_ = _2009_ ? 8'h00 : a_0_2;
+  assign _2010_ = _2011_ ? _1660_[25:0] : out_0_2;
+  assign _2012_ = _2013_ ? 26'h0000000 : _1204_;
+  assign _2014_ = _2015_ ? 1'h0 : lr_0_2_d1;
+  assign _2016_ = _2017_ ? 1'h0 : lr_0_2_d0;
+  assign _2018_ = _2019_ ? 1'h0 : l_0_1;
+  assign _2020_ = _2021_ ? 16'h0000 : { _1744_, _1743_, _1742_, _1741_, _1740_, _1739_, _1738_, _1736_, _1735_, _1734_, _1733_, _1732_, _1731_, _1730_, _1729_, _1728_ };
+  assign _2022_ = _2023_ ? 1'h0 : l_0_1;
+  assign _2024_ = _2025_ ? 8'h00 : a_0_1;
+  assign _2026_ = _2027_ ? _1649_[25:0] : out_0_1;
+  assign _2028_ = _2029_ ? 26'h0000000 : _1093_;
+  assign _2030_ = _2031_ ? 1'h0 : lr_0_1_d1;
+  assign _2032_ = _2033_ ? 1'h0 : lr_0_1_d0;
+  assign _2034_ = _2035_ ? 1'h0 : l_0_0;
+  assign _2036_ = _2037_ ? 16'h0000 : { _1727_, _1725_, _1724_, _1723_, _1722_, _1721_, _1720_, _1719_, _1718_, _1717_, _1716_, _1714_, _1713_, _1712_, _1711_, _1710_ };
+  assign _2038_ = _2039_ ? 1'h0 : l_0_0;
+  assign _2040_ = _2041_ ? 8'h00 : a_0_0;
+  assign _2042_ = _2043_ ? _1637_[25:0] : out_0_0;
+  assign _2044_ = _2045_ ? 26'h0000000 : _0982_;
+  assign _2046_ = _2047_ ? 1'h0 : lr_0_0_d1;
+  assign _2048_ = _2049_ ? 1'h0 : lr_0_0_d0;
+  assign _2050_ = _2051_ ? 1'h0 : in_last;
+  assign _2052_ = _2053_ ? 16'h0000 : { _1709_, _1708_, _1707_, _1706_, _1705_, _1703_, _1702_, _1701_, _1700_, _1699_, _1698_, _1697_, _1696_, _1695_, _1694_, _1692_ };
+  assign _2054_ = _2055_ ? 1'h0 : in_last;
+  assign _2056_ = _2057_ ? 8'h00 : a_in0;
+  assign _2058_ = _2059_ ? 1'h0 : skew_l7_d5;
+  assign _2060_ = _2061_ ? 1'h0 : skew_l7_d4;
+  assign _2062_ = _2063_ ? 1'h0 : skew_l7_d3;
+  assign _2064_ = _2065_ ? 1'h0 : skew_l7_d2;
+  assign _2066_ = _2067_ ? 1'h0 : skew_l7_d1;
+  assign _2068_ = _2069_ ? 1'h0 : skew_l7_d0;
+  assign _2070_ = _2071_ ? 1'h0 : in_last;
+  assign _2072_ = _2073_ ? 8'h00 : skew_a7_d5;
+  assign _2074_ = _2075_ ? 8'h00 : skew_a7_d4;
+  assign _2076_ = _2077_ ? 8'h00 : skew_a7_d3;
+  assign _2078_ = _2079_ ? 8'h00 : skew_a7_d2;
+  assign _2080_ = _2081_ ? 8'h00 : skew_a7_d1;
+  assign _2082_ = _2083_ ? 8'h00 : skew_a7_d0;
+  assign _2084_ = _2085_ ? 8'h00 : a_in7;
+  assign _2086_ = _2087_ ? 1'h0 : skew_l6_d4;
+  assign _2088_ = _2089_ ? 1'h0 : skew_l6_d3;
+  assign _2090_ = _2091_ ? 1'h0 : skew_l6_d2;
+  assign _2092_ = _2093_ ? 1'h0 : skew_l6_d1;
+  assign _2094_ = _2095_ ? 1'h0 : skew_l6_d0;
+  assign _2096_ = _2097_ ? 1'h0 : in_last;
+  assign _2098_ = _2099_ ? 8'h00 : skew_a6_d4;
+  assign _2100_ = _2101_ ? 8'h00 : skew_a6_d3;
+  assign _2102_ = _2103_ ? 8'h00 : skew_a6_d2;
+  assign _2104_ = _2105_ ? 8'h00 : skew_a6_d1;
+  assign _2106_ = _2107_ ? 8'h00 : skew_a6_d0;
+  assign _2108_ = _2109_ ? 8'h00 : a_in6;
+  assign _2110_ = _2111_ ? 1'h0 : skew_l5_d3;
+  assign _2112_ = _2113_ ? 1'h0 : skew_l5_d2;
+  assign _2114_ = _2115_ ? 1'h0 : skew_l5_d1;
+  assign _2116_ = _2117_ ? 1'h0 : skew_l5_d0;
+  assign _2118_ = _2119_ ? 1'h0 : in_last;
+  assign _2120_ = _2121_ ? 8'h00 : skew_a5_d3;
+  assign _2122_ = _2123_ ? 8'h00 : skew_a5_d2;
+  assign _2124_ = _2125_ ? 8'h00 : skew_a5_d1;
+  assign _2126_ = _2127_ ? 8'h00 : skew_a5_d0;
+  assign _2128_ = _2129_ ? 8'h00 : a_in5;
+  assign _2130_ = _2131_ ? 1'h0 : skew_l4_d2;
+  assign _2132_ = _2133_ ? 1'h0 : skew_l4_d1;
+  assign _2134_ = _2135_ ? 1'h0 : skew_l4_d0;
+  assign _2136_ = _2137_ ? 1'h0 : in_last;
+  assign _2138_ = _2139_ ? 8'h00 : skew_a4_d2;
+  assign _2140_ = _2141_ ? 8'h00 : skew_a4_d1;
+  assign _2142_ = _2143_ ? 8'h00 : skew_a4_d0;
+  assign _2144_ = _2145_ ? 8'h00 : a_in4;
+  assign _2146_ = _2147_ ? 1'h0 : skew_l3_d1;
+  assign _2148_ = _2149_ ? 1'h0 : skew_l3_d0;
   assign _2150_ = _2151_ ? 1'h0 : in_last;
-  assign _2152_ = _2153_ ? 8'h00 : skew_a2_d0;
-  assign _2154_ = _2155_ ? 8'h00 : a_in2;
-  assign _2156_ = _2157_ ? 1'h0 : in_last;
-  assign _2158_ = _2159_ ? 8'h00 : a_in1;
-  assign _2160_ = _2161_ ? 1'h0 : _0000_;
-  assign _2162_ = _2163_ ? 1'h0 : i_valid;
-  assign _2164_ = _2165_ ? _0523_[2:0] : drain_beat;
-  assign _2166_ = _2167_ ? 3'h0 : _2164_;
-  assign _2168_ = _2169_ ? _0490_[3:0] : drain_count;
-  assign _2170_ = _2171_ ? 4'h8 : _2168_;
-  assign _2172_ = _2173_ ? 1'h0 : draining;
-  assign _2174_ = _2175_ ? 1'h0 : _1538_;
-  assign _2176_ = _2177_ ? 3'h0 : beat_next;
-  assign _2178_ = _2179_ ? 4'h0 : count_next;
-  assign _2180_ = _2181_ ? _1504_[2:0] : drain_row;
-  assign _2182_ = _2183_ ? 3'h0 : _2180_;
-  assign _2184_ = _2185_ ? 3'h0 : _2182_;
-  assign _2186_ = _2187_ ? _0468_[25:0] : out_7_7;
-  assign _2188_ = _2189_ ? 26'h0000000 : _1482_;
-  assign _2190_ = _2191_ ? 1'h0 : lr_7_7_d1;
-  assign _2192_ = _2193_ ? 1'h0 : lr_7_7_d0;
-  assign _2194_ = _2195_ ? 1'h0 : l_7_6;
-  assign _2196_ = _2197_ ? 16'h0000 : { _0959_, _0958_, _0957_, _0955_, _0954_, _0953_, _0952_, _0951_, _0950_, _0949_, _0948_, _0947_, _0946_, _0944_, _0943_, _0942_ };
-  assign _2198_ = _2199_ ? 1'h0 : l_7_6;
-  assign _2200_ = _2201_ ? 8'h00 : a_7_6;
-  assign _2202_ = _2203_ ? _0457_[25:0] : out_7_6;
-  assign _2204_ = _2205_ ? 26'h0000000 : _1471_;
-  assign _2206_ = _2207_ ? 1'h0 : lr_7_6_d1;
-  assign _2208_ = _2209_ ? 1'h0 : lr_7_6_d0;
-  assign _2210_ = _2211_ ? 1'h0 : l_7_5;
-  assign _2212_ = _2213_ ? 16'h0000 : { _0941_, _0940_, _0939_, _0938_, _0937_, _0936_, _0935_, _0933_, _0932_, _0931_, _0930_, _0929_, _0928_, _0927_, _0926_, _0925_ };
-  assign _2214_ = _2215_ ? 1'h0 : l_7_5;
-  assign _2216_ = _2217_ ? 8'h00 : a_7_5;
-  assign _2218_ = _2219_ ? _0446_[25:0] : out_7_5;
-  assign _2220_ = _2221_ ? 26'h0000000 : _1460_;
-  assign _2222_ = _2223_ ? 1'h0 : lr_7_5_d1;
-  assign _2224_ = _2225_ ? 1'h0 : lr_7_5_d0;
-  assign _2226_ = _2227_ ? 1'h0 : l_7_4;
-  assign _2228_ = _2229_ ? 16'h0000 : { _0924_, _0922_, _0921_, _0920_, _0919_, _0918_, _0917_, _0916_, _0915_, _0914_, _0913_, _0911_, _0910_, _0909_, _0908_, _0907_ };
-  assign _2230_ = _2231_ ? 1'h0 : l_7_4;
-  assign _2232_ = _2233_ ? 8'h00 : a_7_4;
-  assign _2234_ = _2235_ ? _0434_[25:0] : out_7_4;
-  assign _2236_ = _2237_ ? 26'h0000000 : _1449_;
-  assign _2238_ = _2239_ ? 1'h0 : lr_7_4_d1;
-  assign _2240_ = _2241_ ? 1'h0 : lr_7_4_d0;
-  assign _2242_ = _2243_ ? 1'h0 : l_7_3;
-  assign _2244_ = _2245_ ? 16'h0000 : { _0906_, _0905_, _0904_, _0903_, _0902_, _0900_, _0899_, _0898_, _0897_, _0896_, _0895_, _0894_, _0893_, _0892_, _0891_, _0888_ };
-  assign _2246_ = _2247_ ? 1'h0 : l_7_3;
-  assign _2248_ = _2249_ ? 8'h00 : a_7_3;
-  assign _2250_ = _2251_ ? _0423_[25:0] : out_7_3;
-  assign _2252_ = _2253_ ? 26'h0000000 : _1438_;
-  assign _2254_ = _2255_ ? 1'h0 : lr_7_3_d1;
-  assign _2256_ = _2257_ ? 1'h0 : lr_7_3_d0;
-  assign _2258_ = _2259_ ? 1'h0 : l_7_2;
-  assign _2260_ = _2261_ ? 16'h0000 : { _0887_, _0886_, _0885_, _0884_, _0883_, _0882_, _0881_, _0880_, _0879_, _0877_, _0876_, _0875_, _0874_, _0873_, _0872_, _0871_ };
-  assign _2262_ = _2263_ ? 1'h0 : l_7_2;
-  assign _2264_ = _2265_ ? 8'h00 : a_7_2;
-  assign _2266_ = _2267_ ? _0412_[25:0] : out_7_2;
-  assign _2268_ = _2269_ ? 26'h0000000 : _1427_;
-  assign _2270_ = _2271_ ? 1'h0 : lr_7_2_d1;
-  assign _2272_ = _2273_ ? 1'h0 : lr_7_2_d0;
-  assign _2274_ = _2275_ ? 1'h0 : l_7_1;
-  assign _2276_ = _2277_ ? 16'h0000 : { _0870_, _0869_, _0868_, _0866_, _0865_, _0864_, _0863_, _0862_, _0861_, _0860_, _0859_, _0858_, _0857_, _0855_, _0854_, _0853_ };
-  assign _2278_ = _2279_ ? 1'h0 : l_7_1;
-  assign _2280_ = _2281_ ? 8'h00 : a_7_1;
-  assign _2282_ = _2283_ ? _0401_[25:0] : out_7_1;
-  assign _2284_ = _2285_ ? 26'h0000000 : _1415_;
-  assign _2286_ = _2287_ ? 1'h0 : lr_7_1_d1;
-  assign _2288_ = _2289_ ? 1'h0 : lr_7_1_d0;
-  assign _2290_ = _2291_ ? 1'h0 : l_7_0;
-  assign _2292_ = _2293_ ? 16'h0000 : { _0852_, _0851_, _0850_, _0849_, _0848_, _0847_, _0846_, _0844_, _0843_, _0842_, _0841_, _0840_, _0839_, _0838_, _0837_, _0836_ };
-  assign _2294_ = _2295_ ? 1'h0 : l_7_0;
-  assign _2296_ = _2297_ ? 8'h00 : a_7_0;
-  assign _2298_ = _2299_ ? _0390_[25:0] : out_7_0;
-  assign _2300_ = _2301_ ? 26'h0000000 : _1404_;
-  assign _2302_ = _2303_ ? 1'h0 : lr_7_0_d1;
-  assign _2304_ = _2305_ ? 1'h0 : lr_7_0_d0;
-  assign _2306_ = _2307_ ? 1'h0 : skew_l7_d6;
-  assign _2308_ = _2309_ ? 16'h0000 : { _0835_, _0833_, _0832_, _0831_, _0830_, _0829_, _0828_, _0827_, _0826_, _0825_, _0824_, _0822_, _0821_, _0820_, _0819_, _0818_ };
-  assign _2310_ = _2311_ ? 1'h0 : skew_l7_d6;
-  assign _2312_ = _2313_ ? 8'h00 : skew_a7_d6;
-  assign _2314_ = _2315_ ? _0379_[25:0] : out_6_7;
-  assign _2316_ = _2317_ ? 26'h0000000 : _1393_;
-  assign _2318_ = _2319_ ? 1'h0 : lr_6_7_d1;
-  assign _2320_ = _2321_ ? 1'h0 : lr_6_7_d0;
-  assign _2322_ = _2323_ ? 1'h0 : l_6_6;
-  assign _2324_ = _2325_ ? 16'h0000 : { _0817_, _0816_, _0815_, _0814_, _0813_, _0811_, _0810_, _0809_, _0808_, _0807_, _0806_, _0805_, _0804_, _0803_, _0802_, _0800_ };
-  assign _2326_ = _2327_ ? 1'h0 : l_6_6;
-  assign _2328_ = _2329_ ? 8'h00 : a_6_6;
-  assign _2330_ = _2331_ ? _0368_[25:0] : out_6_6;
-  assign _2332_ = _2333_ ? 26'h0000000 : _1382_;
-  assign _2334_ = _2335_ ? 1'h0 : lr_6_6_d1;
-  assign _2336_ = _2337_ ? 1'h0 : lr_6_6_d0;
-  assign _2338_ = _2339_ ? 1'h0 : l_6_5;
-  assign _2340_ = _2341_ ? 16'h0000 : { _0799_, _0798_, _0797_, _0796_, _0795_, _0794_, _0793_, _0792_, _0791_, _0789_, _0788_, _0787_, _0786_, _0785_, _0784_, _0783_ };
-  assign _2342_ = _2343_ ? 1'h0 : l_6_5;
-  assign _2344_ = _2345_ ? 8'h00 : a_6_5;
-  assign _2346_ = _2347_ ? _0357_[25:0] : out_6_5;
-  assign _2348_ = _2349_ ? 26'h0000000 : _1371_;
-  assign _2350_ = _2351_ ? 1'h0 : lr_6_5_d1;
-  assign _2352_ = _2353_ ? 1'h0 : lr_6_5_d0;
-  assign _2354_ = _2355_ ? 1'h0 : l_6_4;
-  assign _2356_ = _2357_ ? 16'h0000 : { _0782_, _0781_, _0780_, _0777_, _0776_, _0775_, _0774_, _0773_, _0772_, _0771_, _0770_, _0769_, _0768_, _0766_, _0765_, _0764_ };
-  assign _2358_ = _2359_ ? 1'h0 : l_6_4;
-  assign _2360_ = _2361_ ? 8'h00 : a_6_4;
-  assign _2362_ = _2363_ ? _0346_[25:0] : out_6_4;
-  assign _2364_ = _2365_ ? 26'h0000000 : _1360_;
-  assign _2366_ = _2367_ ? 1'h0 : lr_6_4_d1;
-  assign _2368_ = _2369_ ? 1'h0 : lr_6_4_d0;
-  assign _2370_ = _2371_ ? 1'h0 : l_6_3;
-  assign _2372_ = _2373_ ? 16'h0000 : { _0763_, _0762_, _0761_, _0760_, _0759_, _0758_, _0757_, _0755_, _0754_, _0753_, _0752_, _0751_, _0750_, _0749_, _0748_, _0747_ };
-  assign _2374_ = _2375_ ? 1'h0 : l_6_3;
-  assign _2376_ = _2377_ ? 8'h00 : a_6_3;
-  assign _2378_ = _2379_ ? _0335_[25:0] : out_6_3;
-  assign _2380_ = _2381_ ? 26'h0000000 : _1349_;
-  assign _2382_ = _2383_ ? 1'h0 : lr_6_3_d1;
-  assign _2384_ = _2385_ ? 1'h0 : lr_6_3_d0;
-  assign _2386_ = _2387_ ? 1'h0 : l_6_2;
-  assign _2388_ = _2389_ ? 16'h0000 : { _0746_, _0744_, _0743_, _0742_, _0741_, _0740_, _0739_, _0738_, _0737_, _0736_, _0735_, _0733_, _0732_, _0731_, _0730_, _0729_ };
-  assign _2390_ = _2391_ ? 1'h0 : l_6_2;
-  assign _2392_ = _2393_ ? 8'h00 : a_6_2;
-  assign _2394_ = _2395_ ? _0323_[25:0] : out_6_2;
-  assign _2396_ = _2397_ ? 26'h0000000 : _1338_;
-  assign _2398_ = _2399_ ? 1'h0 : lr_6_2_d1;
-  assign _2400_ = _2401_ ? 1'h0 : lr_6_2_d0;
-  assign _2402_ = _2403_ ? 1'h0 : l_6_1;
-  assign _2404_ = _2405_ ? 16'h0000 : { _0728_, _0727_, _0726_, _0725_, _0724_, _0722_, _0721_, _0720_, _0719_, _0718_, _0717_, _0716_, _0715_, _0714_, _0713_, _0711_ };
-  assign _2406_ = _2407_ ? 1'h0 : l_6_1;
-  assign _2408_ = _2409_ ? 8'h00 : a_6_1;
-  assign _2410_ = _2411_ ? _0312_[25:0] : out_6_1;
-  assign _2412_ = _2413_ ? 26'h0000000 : _1327_;
-  assign _2414_ = _2415_ ? 1'h0 : lr_6_1_d1;
-  assign _2416_ = _2417_ ? 1'h0 : lr_6_1_d0;
-  assign _2418_ = _2419_ ? 1'h0 : l_6_0;
-  assign _2420_ = _2421_ ? 16'h0000 : { _0710_, _0709_, _0708_, _0707_, _0706_, _0705_, _0704_, _0703_, _0702_, _0700_, _0699_, _0698_, _0697_, _0696_, _0695_, _0694_ };
-  assign _2422_ = _2423_ ? 1'h0 : l_6_0;
-  assign _2424_ = _2425_ ? 8'h00 : a_6_0;
-  assign _2426_ = _2427_ ? _0301_[25:0] : out_6_0;
-  assign _2428_ = _2429_ ? 26'h0000000 : _1316_;
-  assign _2430_ = _2431_ ? 1'h0 : lr_6_0_d1;
-  assign _2432_ = _2433_ ? 1'h0 : lr_6_0_d0;
-  assign _2434_ = _2435_ ? 1'h0 : skew_l6_d5;
-  assign _2436_ = _2437_ ? 16'h0000 : { _0693_, _0692_, _0691_, _0689_, _0688_, _0687_, _0686_, _0685_, _0684_, _0683_, _0682_, _0681_, _0680_, _0678_, _0677_, _0676_ };
-  assign _2438_ = _2439_ ? 1'h0 : skew_l6_d5;
-  assign _2440_ = _2441_ ? 8'h00 : skew_a6_d5;
-  assign _2442_ = _2443_ ? _0290_[25:0] : out_5_7;
-  assign _2444_ = _2445_ ? 26'h0000000 : _1304_;
-  assign _2446_ = _2447_ ? 1'h0 : lr_5_7_d1;
-  assign _2448_ = _2449_ ? 1'h0 : lr_5_7_d0;
-  assign _2450_ = _2451_ ? 1'h0 : l_5_6;
-  assign _2452_ = _2453_ ? 16'h0000 : { _0675_, _0674_, _0673_, _0672_, _0671_, _0670_, _0669_, _0666_, _0665_, _0664_, _0663_, _0662_, _0661_, _0660_, _0659_, _0658_ };
-  assign _2454_ = _2455_ ? 1'h0 : l_5_6;
-  assign _2456_ = _2457_ ? 8'h00 : a_5_6;
-  assign _2458_ = _2459_ ? _0279_[25:0] : out_5_6;
-  assign _2460_ = _2461_ ? 26'h0000000 : _1293_;
-  assign _2462_ = _2463_ ? 1'h0 : lr_5_6_d1;
-  assign _2464_ = _2465_ ? 1'h0 : lr_5_6_d0;
-  assign _2466_ = _2467_ ? 1'h0 : l_5_5;
-  assign _2468_ = _2469_ ? 16'h0000 : { _0657_, _0655_, _0654_, _0653_, _0652_, _0651_, _0650_, _0649_, _0648_, _0647_, _0646_, _0644_, _0643_, _0642_, _0641_, _0640_ };
-  assign _2470_ = _2471_ ? 1'h0 : l_5_5;
-  assign _2472_ = _2473_ ? 8'h00 : a_5_5;
-  assign _2474_ = _2475_ ? _0268_[25:0] : out_5_5;
-  assign _2476_ = _2477_ ? 26'h0000000 : _1282_;
-  assign _2478_ = _2479_ ? 1'h0 : lr_5_5_d1;
-  assign _2480_ = _2481_ ? 1'h0 : lr_5_5_d0;
-  assign _2482_ = _2483_ ? 1'h0 : l_5_4;
-  assign _2484_ = _2485_ ? 16'h0000 : { _0639_, _0638_, _0637_, _0636_, _0635_, _0633_, _0632_, _0631_, _0630_, _0629_, _0628_, _0627_, _0626_, _0625_, _0624_, _0622_ };
-  assign _2486_ = _2487_ ? 1'h0 : l_5_4;
-  assign _2488_ = _2489_ ? 8'h00 : a_5_4;
-  assign _2490_ = _2491_ ? _0257_[25:0] : out_5_4;
-  assign _2492_ = _2493_ ? 26'h0000000 : _1271_;
-  assign _2494_ = _2495_ ? 1'h0 : lr_5_4_d1;
-  assign _2496_ = _2497_ ? 1'h0 : lr_5_4_d0;
-  assign _2498_ = _2499_ ? 1'h0 : l_5_3;
-  assign _2500_ = _2501_ ? 16'h0000 : { _0621_, _0620_, _0619_, _0618_, _0617_, _0616_, _0615_, _0614_, _0613_, _0611_, _0610_, _0609_, _0608_, _0607_, _0606_, _0605_ };
-  assign _2502_ = _2503_ ? 1'h0 : l_5_3;
-  assign _2504_ = _2505_ ? 8'h00 : a_5_3;
-  assign _2506_ = _2507_ ? _0246_[25:0] : out_5_3;
-  assign _2508_ = _2509_ ? 26'h0000000 : _1260_;
-  assign _2510_ = _2511_ ? 1'h0 : lr_5_3_d1;
-  assign _2512_ = _2513_ ? 1'h0 : lr_5_3_d0;
-  assign _2514_ = _2515_ ? 1'h0 : l_5_2;
-  assign _2516_ = _2517_ ? 16'h0000 : { _0604_, _0603_, _0602_, _0600_, _0599_, _0598_, _0597_, _0596_, _0595_, _0594_, _0593_, _0592_, _0591_, _0589_, _0588_, _0587_ };
-  assign _2518_ = _2519_ ? 1'h0 : l_5_2;
-  assign _2520_ = _2521_ ? 8'h00 : a_5_2;
-  assign _2522_ = _2523_ ? _0235_[25:0] : out_5_2;
-  assign _2524_ = _2525_ ? 26'h0000000 : _1249_;
-  assign _2526_ = _2527_ ? 1'h0 : lr_5_2_d1;
-  assign _2528_ = _2529_ ? 1'h0 : lr_5_2_d0;
-  assign _2530_ = _2531_ ? 1'h0 : l_5_1;
-  assign _2532_ = _2533_ ? 16'h0000 : { _0586_, _0585_, _0584_, _0583_, _0582_, _0581_, _0580_, _0578_, _0577_, _0576_, _0575_, _0574_, _0573_, _0572_, _0571_, _0570_ };
-  assign _2534_ = _2535_ ? 1'h0 : l_5_1;
-  assign _2536_ = _2537_ ? 8'h00 : a_5_1;
-  assign _2538_ = _2539_ ? _0224_[25:0] : out_5_1;
-  assign _2540_ = _2541_ ? 26'h0000000 : _1238_;
-  assign _2542_ = _2543_ ? 1'h0 : lr_5_1_d1;
-  assign _2544_ = _2545_ ? 1'h0 : lr_5_1_d0;
-  assign _2546_ = _2547_ ? 1'h0 : l_5_0;
-  assign _2548_ = _2549_ ? 16'h0000 : { _0569_, _0567_, _0566_, _0565_, _0564_, _0563_, _0562_, _0561_, _0560_, _0559_, _0558_, _0555_, _0554_, _0553_, _0552_, _0551_ };
-  assign _2550_ = _2551_ ? 1'h0 : l_5_0;
-  assign _2552_ = _2553_ ? 8'h00 : a_5_0;
-  assign _2554_ = _2555_ ? _0212_[25:0] : out_5_0;
-  assign _2556_ = _2557_ ? 26'h0000000 : _1227_;
-  assign _2558_ = _2559_ ? 1'h0 : lr_5_0_d1;
-  assign _2560_ = _2561_ ? 1'h0 : lr_5_0_d0;
-  assign _2562_ = _2563_ ? 1'h0 : skew_l5_d4;
-  assign _2564_ = _2565_ ? 16'h0000 : { _0550_, _0549_, _0548_, _0547_, _0546_, _0544_, _0543_, _0542_, _0541_, _0540_, _0539_, _0538_, _0537_, _0536_, _0535_, _0533_ };
-  assign _2566_ = _2567_ ? 1'h0 : skew_l5_d4;
-  assign _2568_ = _2569_ ? 8'h00 : skew_a5_d4;
-  assign _2570_ = _2571_ ? _0201_[25:0] : out_4_7;
-  assign _2572_ = _2573_ ? 26'h0000000 : _1216_;
-  assign _2574_ = _2575_ ? 1'h0 : lr_4_7_d1;
-  assign _2576_ = _2577_ ? 1'h0 : lr_4_7_d0;
-  assign _2578_ = _2579_ ? 1'h0 : l_4_6;
-  assign _2580_ = _2581_ ? 16'h0000 : { _0532_, _0531_, _0530_, _0529_, _0528_, _0527_, _0526_, _0525_, _0524_, _0522_, _0521_, _0520_, _0519_, _0518_, _0517_, _0516_ };
-  assign _2582_ = _2583_ ? 1'h0 : l_4_6;
-  assign _2584_ = _2585_ ? 8'h00 : a_4_6;
-  assign _2586_ = _2587_ ? _0190_[25:0] : out_4_6;
-  assign _2588_ = _2589_ ? 26'h0000000 : _1205_;
-  assign _2590_ = _2591_ ? 1'h0 : lr_4_6_d1;
-  assign _2592_ = _2593_ ? 1'h0 : lr_4_6_d0;
-  assign _2594_ = _2595_ ? 1'h0 : l_4_5;
-  assign _2596_ = _2597_ ? 16'h0000 : { _0515_, _0514_, _0513_, _0511_, _0510_, _0509_, _0508_, _0507_, _0506_, _0505_, _0504_, _0503_, _0502_, _0500_, _0499_, _0498_ };
-  assign _2598_ = _2599_ ? 1'h0 : l_4_5;
-  assign _2600_ = _2601_ ? 8'h00 : a_4_5;
-  assign _2602_ = _2603_ ? _0179_[25:0] : out_4_5;
-  assign _2604_ = _2605_ ? 26'h0000000 : _1193_;
-  assign _2606_ = _2607_ ? 1'h0 : lr_4_5_d1;
-  assign _2608_ = _2609_ ? 1'h0 : lr_4_5_d0;
-  assign _2610_ = _2611_ ? 1'h0 : l_4_4;
-  assign _2612_ = _2613_ ? 16'h0000 : { _0497_, _0496_, _0495_, _0494_, _0493_, _0492_, _0491_, _0489_, _0488_, _0487_, _0486_, _0485_, _0484_, _0483_, _0482_, _0481_ };
-  assign _2614_ = _2615_ ? 1'h0 : l_4_4;
-  assign _2616_ = _2617_ ? 8'h00 : a_4_4;
-  assign _2618_ = _2619_ ? _0168_[25:0] : out_4_4;
-  assign _2620_ = _2621_ ? 26'h0000000 : _1182_;
-  assign _2622_ = _2623_ ? 1'h0 : lr_4_4_d1;
-  assign _2624_ = _2625_ ? 1'h0 : lr_4_4_d0;
-  assign _2626_ = _2627_ ? 1'h0 : l_4_3;
-  assign _2628_ = _2629_ ? 16'h0000 : { _0480_, _0478_, _0477_, _0476_, _0475_, _0474_, _0473_, _0472_, _0471_, _0470_, _0469_, _0467_, _0466_, _0465_, _0464_, _0463_ };
-  assign _2630_ = _2631_ ? 1'h0 : l_4_3;
-  assign _2632_ = _2633_ ? 8'h00 : a_4_3;
-  assign _2634_ = _2635_ ? _0157_[25:0] : out_4_3;
-  assign _2636_ = _2637_ ? 26'h0000000 : _1171_;
-  assign _2638_ = _2639_ ? 1'h0 : lr_4_3_d1;
-  assign _2640_ = _2641_ ? 1'h0 : lr_4_3_d0;
-  assign _2642_ = _2643_ ? 1'h0 : l_4_2;
-  assign _2644_ = _2645_ ? 16'h0000 : { _0462_, _0461_, _0460_, _0459_, _0458_, _0456_, _0455_, _0454_, _0453_, _0452_, _0451_, _0450_, _0449_, _0448_, _0447_, _0444_ };
-  assign _2646_ = _2647_ ? 1'h0 : l_4_2;
-  assign _2648_ = _2649_ ? 8'h00 : a_4_2;
-  assign _2650_ = _2651_ ? _0146_[25:0] : out_4_2;
-  assign _2652_ = _2653_ ? 26'h0000000 : _1160_;
-  assign _2654_ = _2655_ ? 1'h0 : lr_4_2_d1;
-  assign _2656_ = _2657_ ? 1'h0 : lr_4_2_d0;
-  assign _2658_ = _2659_ ? 1'h0 : l_4_1;
-  assign _2660_ = _2661_ ? 16'h0000 : { _0443_, _0442_, _0441_, _0440_, _0439_, _0438_, _0437_, _0436_, _0435_, _0433_, _0432_, _0431_, _0430_, _0429_, _0428_, _0427_ };
-  assign _2662_ = _2663_ ? 1'h0 : l_4_1;
-  assign _2664_ = _2665_ ? 8'h00 : a_4_1;
-  assign _2666_ = _2667_ ? _0135_[25:0] : out_4_1;
-  assign _2668_ = _2669_ ? 26'h0000000 : _1149_;
-  assign _2670_ = _2671_ ? 1'h0 : lr_4_1_d1;
-  assign _2672_ = _2673_ ? 1'h0 : lr_4_1_d0;
-  assign _2674_ = _2675_ ? 1'h0 : l_4_0;
-  assign _2676_ = _2677_ ? 16'h0000 : { _0426_, _0425_, _0424_, _0422_, _0421_, _0420_, _0419_, _0418_, _0417_, _0416_, _0415_, _0414_, _0413_, _0411_, _0410_, _0409_ };
-  assign _2678_ = _2679_ ? 1'h0 : l_4_0;
-  assign _2680_ = _2681_ ? 8'h00 : a_4_0;
-  assign _2682_ = _2683_ ? _0124_[25:0] : out_4_0;
-  assign _2684_ = _2685_ ? 26'h0000000 : _1138_;
-  assign _2686_ = _2687_ ? 1'h0 : lr_4_0_d1;
-  assign _2688_ = _2689_ ? 1'h0 : lr_4_0_d0;
-  assign _2690_ = _2691_ ? 1'h0 : skew_l4_d3;
-  assign _2692_ = _2693_ ? 16'h0000 : { _0408_, _0407_, _0406_, _0405_, _0404_, _0403_, _0402_, _0400_, _0399_, _0398_, _0397_, _0396_, _0395_, _0394_, _0393_, _0392_ };
-  assign _2694_ = _2695_ ? 1'h0 : skew_l4_d3;
-  assign _2696_ = _2697_ ? 8'h00 : skew_a4_d3;
-  assign _2698_ = _2699_ ? _0113_[25:0] : out_3_7;
-  assign _2700_ = _2701_ ? 26'h0000000 : _1127_;
-  assign _2702_ = _2703_ ? 1'h0 : lr_3_7_d1;
-  assign _2704_ = _2705_ ? 1'h0 : lr_3_7_d0;
-  assign _2706_ = _2707_ ? 1'h0 : l_3_6;
-  assign _2708_ = _2709_ ? 16'h0000 : { _0391_, _0389_, _0388_, _0387_, _0386_, _0385_, _0384_, _0383_, _0382_, _0381_, _0380_, _0378_, _0377_, _0376_, _0375_, _0374_ };
-  assign _2710_ = _2711_ ? 1'h0 : l_3_6;
-  assign _2712_ = _2713_ ? 8'h00 : a_3_6;
-  assign _2714_ = _2715_ ? _0101_[25:0] : out_3_6;
-  assign _2716_ = _2717_ ? 26'h0000000 : _1116_;
-  assign _2718_ = _2719_ ? 1'h0 : lr_3_6_d1;
-  assign _2720_ = _2721_ ? 1'h0 : lr_3_6_d0;
-  assign _2722_ = _2723_ ? 1'h0 : l_3_5;
-  assign _2724_ = _2725_ ? 16'h0000 : { _0373_, _0372_, _0371_, _0370_, _0369_, _0367_, _0366_, _0365_, _0364_, _0363_, _0362_, _0361_, _0360_, _0359_, _0358_, _0356_ };
-  assign _2726_ = _2727_ ? 1'h0 : l_3_5;
-  assign _2728_ = _2729_ ? 8'h00 : a_3_5;
-  assign _2730_ = _2731_ ? _0090_[25:0] : out_3_5;
-  assign _2732_ = _2733_ ? 26'h0000000 : _1105_;
-  assign _2734_ = _2735_ ? 1'h0 : lr_3_5_d1;
-  assign _2736_ = _2737_ ? 1'h0 : lr_3_5_d0;
-  assign _2738_ = _2739_ ? 1'h0 : l_3_4;
-  assign _2740_ = _2741_ ? 16'h0000 : { _0355_, _0354_, _0353_, _0352_, _0351_, _0350_, _0349_, _0348_, _0347_, _0345_, _0344_, _0343_, _0342_, _0341_, _0340_, _0339_ };
-  assign _2742_ = _2743_ ? 1'h0 : l_3_4;
-  assign _2744_ = _2745_ ? 8'h00 : a_3_4;
-  assign _2746_ = _2747_ ? _0079_[25:0] : out_3_4;
-  assign _2748_ = _2749_ ? 26'h0000000 : _1094_;
-  assign _2750_ = _2751_ ? 1'h0 : lr_3_4_d1;
-  assign _2752_ = _2753_ ? 1'h0 : lr_3_4_d0;
-  assign _2754_ = _2755_ ? 1'h0 : l_3_3;
-  assign _2756_ = _2757_ ? 16'h0000 : { _0338_, _0337_, _0336_, _0333_, _0332_, _0331_, _0330_, _0329_, _0328_, _0327_, _0326_, _0325_, _0324_, _0322_, _0321_, _0320_ };
-  assign _2758_ = _2759_ ? 1'h0 : l_3_3;
-  assign _2760_ = _2761_ ? 8'h00 : a_3_3;
-  assign _2762_ = _2763_ ? _0068_[25:0] : out_3_3;
-  assign _2764_ = _2765_ ? 26'h0000000 : _1082_;
-  assign _2766_ = _2767_ ? 1'h0 : lr_3_3_d1;
-  assign _2768_ = _2769_ ? 1'h0 : lr_3_3_d0;
-  assign _2770_ = _2771_ ? 1'h0 : l_3_2;
-  assign _2772_ = _2773_ ? 16'h0000 : { _0319_, _0318_, _0317_, _0316_, _0315_, _0314_, _0313_, _0311_, _0310_, _0309_, _0308_, _0307_, _0306_, _0305_, _0304_, _0303_ };
-  assign _2774_ = _2775_ ? 1'h0 : l_3_2;
-  assign _2776_ = _2777_ ? 8'h00 : a_3_2;
-  assign _2778_ = _2779_ ? _0057_[25:0] : out_3_2;
-  assign _2780_ = _2781_ ? 26'h0000000 : _1071_;
-  assign _2782_ = _2783_ ? 1'h0 : lr_3_2_d1;
-  assign _2784_ = _2785_ ? 1'h0 : lr_3_2_d0;
-  assign _2786_ = _2787_ ? 1'h0 : l_3_1;
-  assign _2788_ = _2789_ ? 16'h0000 : { _0302_, _0300_, _0299_, _0298_, _0297_, _0296_, _0295_, _0294_, _0293_, _0292_, _0291_, _0289_, _0288_, _0287_, _0286_, _0285_ };
-  assign _2790_ = _2791_ ? 1'h0 : l_3_1;
-  assign _2792_ = _2793_ ? 8'h00 : a_3_1;
-  assign _2794_ = _2795_ ? _0046_[25:0] : out_3_1;
-  assign _2796_ = _2797_ ? 26'h0000000 : _1060_;
-  assign _2798_ = _2799_ ? 1'h0 : lr_3_1_d1;
-  assign _2800_ = _2801_ ? 1'h0 : lr_3_1_d0;
-  assign _2802_ = _2803_ ? 1'h0 : l_3_0;
-  assign _2804_ = _2805_ ? 16'h0000 : { _0284_, _0283_, _0282_, _0281_, _0280_, _0278_, _0277_, _0276_, _0275_, _0274_, _0273_, _0272_, _0271_, _0270_, _0269_, _0267_ };
-  assign _2806_ = _2807_ ? 1'h0 : l_3_0;
-  assign _2808_ = _2809_ ? 8'h00 : a_3_0;
-  assign _2810_ = _2811_ ? _0035_[25:0] : out_3_0;
-  assign _2812_ = _2813_ ? 26'h0000000 : _1049_;
-  assign _2814_ = _2815_ ? 1'h0 : lr_3_0_d1;
-  assign _2816_ = _2817_ ? 1'h0 : lr_3_0_d0;
-  assign _2818_ = _2819_ ? 1'h0 : skew_l3_d2;
-  assign _2820_ = _2821_ ? 16'h0000 : { _0266_, _0265_, _0264_, _0263_, _0262_, _0261_, _0260_, _0259_, _0258_, _0256_, _0255_, _0254_, _0253_, _0252_, _0251_, _0250_ };
-  assign _2822_ = _2823_ ? 1'h0 : skew_l3_d2;
-  assign _2824_ = _2825_ ? 8'h00 : skew_a3_d2;
-  assign _2826_ = _2827_ ? _0024_[25:0] : out_2_7;
-  assign _2828_ = _2829_ ? 26'h0000000 : _1038_;
-  assign _2830_ = _2831_ ? 1'h0 : lr_2_7_d1;
-  assign _2832_ = _2833_ ? 1'h0 : lr_2_7_d0;
-  assign _2834_ = _2835_ ? 1'h0 : l_2_6;
-  assign _2836_ = _2837_ ? 16'h0000 : { _0249_, _0248_, _0247_, _0245_, _0244_, _0243_, _0242_, _0241_, _0240_, _0239_, _0238_, _0237_, _0236_, _0234_, _0233_, _0232_ };
-  assign _2838_ = _2839_ ? 1'h0 : l_2_6;
-  assign _2840_ = _2841_ ? 8'h00 : a_2_6;
-  assign _2842_ = _2843_ ? _0013_[25:0] : out_2_6;
-  assign _2844_ = _2845_ ? 26'h0000000 : _1027_;
-  assign _2846_ = _2847_ ? 1'h0 : lr_2_6_d1;
-  assign _2848_ = _2849_ ? 1'h0 : lr_2_6_d0;
-  assign _2850_ = _2851_ ? 1'h0 : l_2_5;
-  assign _2852_ = _2853_ ? 16'h0000 : { _0231_, _0230_, _0229_, _0228_, _0227_, _0226_, _0225_, _0222_, _0221_, _0220_, _0219_, _0218_, _0217_, _0216_, _0215_, _0214_ };
-  assign _2854_ = _2855_ ? 1'h0 : l_2_5;
-  assign _2856_ = _2857_ ? 8'h00 : a_2_5;
-  assign _2858_ = _2859_ ? _0002_[25:0] : out_2_5;
-  assign _2860_ = _2861_ ? 26'h0000000 : _1016_;
-  assign _2862_ = _2863_ ? 1'h0 : lr_2_5_d1;
-  assign _2864_ = _2865_ ? 1'h0 : lr_2_5_d0;
-  assign _2866_ = _2867_ ? 1'h0 : l_2_4;
-  assign _2868_ = _2869_ ? 16'h0000 : { _0213_, _0211_, _0210_, _0209_, _0208_, _0207_, _0206_, _0205_, _0204_, _0203_, _0202_, _0200_, _0199_, _0198_, _0197_, _0196_ };
-  assign _2870_ = _2871_ ? 1'h0 : l_2_4;
-  assign _2872_ = _2873_ ? 8'h00 : a_2_4;
-  assign _2874_ = _2875_ ? _1859_[25:0] : out_2_4;
-  assign _2876_ = _2877_ ? 26'h0000000 : _1005_;
-  assign _2878_ = _2879_ ? 1'h0 : lr_2_4_d1;
-  assign _2880_ = _2881_ ? 1'h0 : lr_2_4_d0;
-  assign _2882_ = _2883_ ? 1'h0 : l_2_3;
-  assign _2884_ = _2885_ ? 16'h0000 : { _0195_, _0194_, _0193_, _0192_, _0191_, _0189_, _0188_, _0187_, _0186_, _0185_, _0184_, _0183_, _0182_, _0181_, _0180_, _0178_ };
-  assign _2886_ = _2887_ ? 1'h0 : l_2_3;
-  assign _2888_ = _2889_ ? 8'h00 : a_2_3;
-  assign _2890_ = _2891_ ? _1848_[25:0] : out_2_3;
-  assign _2892_ = _2893_ ? 26'h0000000 : _0994_;
-  assign _2894_ = _2895_ ? 1'h0 : lr_2_3_d1;
-  assign _2896_ = _2897_ ? 1'h0 : lr_2_3_d0;
-  assign _2898_ = _2899_ ? 1'h0 : l_2_2;
-  assign _2900_ = _2901_ ? 16'h0000 : { _0177_, _0176_, _0175_, _0174_, _0173_, _0172_, _0171_, _0170_, _0169_, _0167_, _0166_, _0165_, _0164_, _0163_, _0162_, _0161_ };
-  assign _2902_ = _2903_ ? 1'h0 : l_2_2;
-  assign _2904_ = _2905_ ? 8'h00 : a_2_2;
-  assign _2906_ = _2907_ ? _1837_[25:0] : out_2_2;
-  assign _2908_ = _2909_ ? 26'h0000000 : _0983_;
-  assign _2910_ = _2911_ ? 1'h0 : lr_2_2_d1;
-  assign _2912_ = _2913_ ? 1'h0 : lr_2_2_d0;
-  assign _2914_ = _2915_ ? 1'h0 : l_2_1;
-  assign _2916_ = _2917_ ? 16'h0000 : { _0160_, _0159_, _0158_, _0156_, _0155_, _0154_, _0153_, _0152_, _0151_, _0150_, _0149_, _0148_, _0147_, _0145_, _0144_, _0143_ };
-  assign _2918_ = _2919_ ? 1'h0 : l_2_1;
-  assign _2920_ = _2921_ ? 8'h00 : a_2_1;
-  assign _2922_ = _2923_ ? _1826_[25:0] : out_2_1;
-  assign _2924_ = _2925_ ? 26'h0000000 : _0963_;
-  assign _2926_ = _2927_ ? 1'h0 : lr_2_1_d1;
-  assign _2928_ = _2929_ ? 1'h0 : lr_2_1_d0;
-  assign _2930_ = _2931_ ? 1'h0 : l_2_0;
-  assign _2932_ = _2933_ ? 16'h0000 : { _0142_, _0141_, _0140_, _0139_, _0138_, _0137_, _0136_, _0134_, _0133_, _0132_, _0131_, _0130_, _0129_, _0128_, _0127_, _0126_ };
-  assign _2934_ = _2935_ ? 1'h0 : l_2_0;
-  assign _2936_ = _2937_ ? 8'h00 : a_2_0;
-  assign _2938_ = _2939_ ? _1815_[25:0] : out_2_0;
-  assign _2940_ = _2941_ ? 26'h0000000 : _0889_;
-  assign _2942_ = _2943_ ? 1'h0 : lr_2_0_d1;
-  assign _2944_ = _2945_ ? 1'h0 : lr_2_0_d0;
-  assign _2946_ = _2947_ ? 1'h0 : skew_l2_d1;
-  assign _2948_ = _2949_ ? 16'h0000 : { _0125_, _0123_, _0122_, _0121_, _0120_, _0119_, _0118_, _0117_, _0116_, _0115_, _0114_, _0111_, _0110_, _0109_, _0108_, _0107_ };
-  assign _2950_ = _2951_ ? 1'h0 : skew_l2_d1;
-  assign _2952_ = _2953_ ? 8'h00 : skew_a2_d1;
-  assign _2954_ = _2955_ ? _1804_[25:0] : out_1_7;
-  assign _2956_ = _2957_ ? 26'h0000000 : _0778_;
-  assign _2958_ = _2959_ ? 1'h0 : lr_1_7_d1;
-  assign _2960_ = _2961_ ? 1'h0 : lr_1_7_d0;
-  assign _2962_ = _2963_ ? 1'h0 : l_1_6;
-  assign _2964_ = _2965_ ? 16'h0000 : { _0106_, _0105_, _0104_, _0103_, _0102_, _0100_, _0099_, _0098_, _0097_, _0096_, _0095_, _0094_, _0093_, _0092_, _0091_, _0089_ };
-  assign _2966_ = _2967_ ? 1'h0 : l_1_6;
-  assign _2968_ = _2969_ ? 8'h00 : a_1_6;
-  assign _2970_ = _2971_ ? _1793_[25:0] : out_1_6;
-  assign _2972_ = _2973_ ? 26'h0000000 : _0667_;
-  assign _2974_ = _2975_ ? 1'h0 : lr_1_6_d1;
-  assign _2976_ = _2977_ ? 1'h0 : lr_1_6_d0;
-  assign _2978_ = _2979_ ? 1'h0 : l_1_5;
-  assign _2980_ = _2981_ ? 16'h0000 : { _0088_, _0087_, _0086_, _0085_, _0084_, _0083_, _0082_, _0081_, _0080_, _0078_, _0077_, _0076_, _0075_, _0074_, _0073_, _0072_ };
-  assign _2982_ = _2983_ ? 1'h0 : l_1_5;
-  assign _2984_ = _2985_ ? 8'h00 : a_1_5;
-  assign _2986_ = _2987_ ? _1782_[25:0] : out_1_5;
-  assign _2988_ = _2989_ ? 26'h0000000 : _0556_;
-  assign _2990_ = _2991_ ? 1'h0 : lr_1_5_d1;
-  assign _2992_ = _2993_ ? 1'h0 : lr_1_5_d0;
-  assign _2994_ = _2995_ ? 1'h0 : l_1_4;
-  assign _2996_ = _2997_ ? 16'h0000 : { _0071_, _0070_, _0069_, _0067_, _0066_, _0065_, _0064_, _0063_, _0062_, _0061_, _0060_, _0059_, _0058_, _0056_, _0055_, _0054_ };
-  assign _2998_ = _2999_ ? 1'h0 : l_1_4;
-  assign _3000_ = _3001_ ? 8'h00 : a_1_4;
-  assign _3002_ = _3003_ ? _1771_[25:0] : out_1_4;
-  assign _3004_ = _3005_ ? 26'h0000000 : _0445_;
-  assign _3006_ = _3007_ ? 1'h0 : lr_1_4_d1;
-  assign _3008_ = _3009_ ? 1'h0 : lr_1_4_d0;
-  assign _3010_ = _3011_ ? 1'h0 : l_1_3;
-  assign _3012_ = _3013_ ? 16'h0000 : { _0053_, _0052_, _0051_, _0050_, _0049_, _0048_, _0047_, _0045_, _0044_, _0043_, _0042_, _0041_, _0040_, _0039_, _0038_, _0037_ };
-  assign _3014_ = _3015_ ? 1'h0 : l_1_3;
-  assign _3016_ = _3017_ ? 8'h00 : a_1_3;
-  assign _3018_ = _3019_ ? _1760_[25:0] : out_1_3;
-  assign _3020_ = _3021_ ? 26'h0000000 : _0334_;
-  assign _3022_ = _3023_ ? 1'h0 : lr_1_3_d1;
-  assign _3024_ = _3025_ ? 1'h0 : lr_1_3_d0;
-  assign _3026_ = _3027_ ? 1'h0 : l_1_2;
-  assign _3028_ = _3029_ ? 16'h0000 : { _0036_, _0034_, _0033_, _0032_, _0031_, _0030_, _0029_, _0028_, _0027_, _0026_, _0025_, _0023_, _0022_, _0021_, _0020_, _0019_ };
-  assign _3030_ = _3031_ ? 1'h0 : l_1_2;
+  assign _2152_ = _2153_ ? 8'h00 : skew_a3_d1;
+  assign _2154_ = _2155_ ? 8'h00 : skew_a3_d0;
+  assign _2156_ = _2157_ ? 8'h00 : a_in3;
+  assign _2158_ = _2159_ ? 1'h0 : skew_l2_d0;
+  assign _2160_ = _2161_ ? 1'h0 : in_last;
+  assign _2162_ = _2163_ ? 8'h00 : skew_a2_d0;
+  assign _2164_ = _2165_ ? 8'h00 : a_in2;
+  assign _2166_ = _2167_ ? 1'h0 : in_last;
+  assign _2168_ = _2169_ ? 8'h00 : a_in1;
+  assign _2170_ = _2171_ ? 1'h0 : _0000_;
+  assign _2172_ = _2173_ ? 1'h0 : i_valid;
+  assign _2174_ = _2175_ ? _0523_[2:0] : drain_beat;
+  assign _2176_ = _2177_ ? 3'h0 : _2174_;
+  assign _2178_ = _2179_ ? _0490_[3:0] : drain_count;
+  assign _2180_ = _2181_ ? 4'h8 : _2178_;
+  assign _2182_ = _2183_ ? 1'h0 : draining;
+  assign _2184_ = _2185_ ? 1'h0 : _1538_;
+  assign _2186_ = _2187_ ? 3'h0 : beat_next;
+  assign _2188_ = _2189_ ? 4'h0 : count_next;
+  assign _2190_ = _2191_ ? _1504_[2:0] : drain_row;
+  assign _2192_ = _2193_ ? 3'h0 : _2190_;
+  assign _2194_ = _2195_ ? 3'h0 : _2192_;
+  assign _2196_ = _2197_ ? _0468_[25:0] : out_7_7;
+  assign _2198_ = _2199_ ? 26'h0000000 : _1482_;
+  assign _2200_ = _2201_ ? 1'h0 : lr_7_7_d1;
+  assign _2202_ = _2203_ ? 1'h0 : lr_7_7_d0;
+  assign _2204_ = _2205_ ? 1'h0 : l_7_6;
+  assign _2206_ = _2207_ ? 16'h0000 : { _0959_, _0958_, _0957_, _0955_, _0954_, _0953_, _0952_, _0951_, _0950_, _0949_, _0948_, _0947_, _0946_, _0944_, _0943_, _0942_ };
+  assign _2208_ = _2209_ ? 1'h0 : l_7_6;
+  assign _2210_ = _2211_ ? 8'h00 : a_7_6;
+  assign _2212_ = _2213_ ? _0457_[25:0] : out_7_6;
+  assign _2214_ = _2215_ ? 26'h0000000 : _1471_;
+  assign _2216_ = _2217_ ? 1'h0 : lr_7_6_d1;
+  assign _2218_ = _2219_ ? 1'h0 : lr_7_6_d0;
+  assign _2220_ = _2221_ ? 1'h0 : l_7_5;
+  assign _2222_ = _2223_ ? 16'h0000 : { _0941_, _0940_, _0939_, _0938_, _0937_, _0936_, _0935_, _0933_, _0932_, _0931_, _0930_, _0929_, _0928_, _0927_, _0926_, _0925_ };
+  assign _2224_ = _2225_ ? 1'h0 : l_7_5;
+  assign _2226_ = _2227_ ? 8'h00 : a_7_5;
+  assign _2228_ = _2229_ ? _0446_[25:0] : out_7_5;
+  assign _2230_ = _2231_ ? 26'h0000000 : _1460_;
+  assign _2232_ = _2233_ ? 1'h0 : lr_7_5_d1;
+  assign _2234_ = _2235_ ? 1'h0 : lr_7_5_d0;
+  assign _2236_ = _2237_ ? 1'h0 : l_7_4;
+  assign _2238_ = _2239_ ? 16'h0000 : { _0924_, _0922_, _0921_, _0920_, _0919_, _0918_, _0917_, _0916_, _0915_, _0914_, _0913_, _0911_, _0910_, _0909_, _0908_, _0907_ };
+  assign _2240_ = _2241_ ? 1'h0 : l_7_4;
+  assign _2242_ = _2243_ ? 8'h00 : a_7_4;
+  assign _2244_ = _2245_ ? _0434_[25:0] : out_7_4;
+  assign _2246_ = _2247_ ? 26'h0000000 : _1449_;
+  assign _2248_ = _2249_ ? 1'h0 : lr_7_4_d1;
+  assign _2250_ = _2251_ ? 1'h0 : lr_7_4_d0;
+  assign _2252_ = _2253_ ? 1'h0 : l_7_3;
+  assign _2254_ = _2255_ ? 16'h0000 : { _0906_, _0905_, _0904_, _0903_, _0902_, _0900_, _0899_, _0898_, _0897_, _0896_, _0895_, _0894_, _0893_, _0892_, _0891_, _0888_ };
+  assign _2256_ = _2257_ ? 1'h0 : l_7_3;
+  assign _2258_ = _2259_ ? 8'h00 : a_7_3;
+  assign _2260_ = _2261_ ? _0423_[25:0] : out_7_3;
+  assign _2262_ = _2263_ ? 26'h0000000 : _1438_;
+  assign _2264_ = _2265_ ? 1'h0 : lr_7_3_d1;
+  assign _2266_ = _2267_ ? 1'h0 : lr_7_3_d0;
+  assign _2268_ = _2269_ ? 1'h0 : l_7_2;
+  assign _2270_ = _2271_ ? 16'h0000 : { _0887_, _0886_, _0885_, _0884_, _0883_, _0882_, _0881_, _0880_, _0879_, _0877_, _0876_, _0875_, _0874_, _0873_, _0872_, _0871_ };
+  assign _2272_ = _2273_ ? 1'h0 : l_7_2;
+  assign _2274_ = _2275_ ? 8'h00 : a_7_2;
+  assign _2276_ = _2277_ ? _0412_[25:0] : out_7_2;
+  assign _2278_ = _2279_ ? 26'h0000000 : _1427_;
+  assign _2280_ = _2281_ ? 1'h0 : lr_7_2_d1;
+  assign _2282_ = _2283_ ? 1'h0 : lr_7_2_d0;
+  assign _2284_ = _2285_ ? 1'h0 : l_7_1;
+  assign _2286_ = _2287_ ? 16'h0000 : { _0870_, _0869_, _0868_, _0866_, _0865_, _0864_, _0863_, _0862_, _0861_, _0860_, _0859_, _0858_, _0857_, _0855_, _0854_, _0853_ };
+  assign _2288_ = _2289_ ? 1'h0 : l_7_1;
+  assign _2290_ = _2291_ ? 8'h00 : a_7_1;
+  assign _2292_ = _2293_ ? _0401_[25:0] : out_7_1;
+  assign _2294_ = _2295_ ? 26'h0000000 : _1415_;
+  assign _2296_ = _2297_ ? 1'h0 : lr_7_1_d1;
+  assign _2298_ = _2299_ ? 1'h0 : lr_7_1_d0;
+  assign _2300_ = _2301_ ? 1'h0 : l_7_0;
+  assign _2302_ = _2303_ ? 16'h0000 : { _0852_, _0851_, _0850_, _0849_, _0848_, _0847_, _0846_, _0844_, _0843_, _0842_, _0841_, _0840_, _0839_, _0838_, _0837_, _0836_ };
+  assign _2304_ = _2305_ ? 1'h0 : l_7_0;
+  assign _2306_ = _2307_ ? 8'h00 : a_7_0;
+  assign _2308_ = _2309_ ? _0390_[25:0] : out_7_0;
+  assign _2310_ = _2311_ ? 26'h0000000 : _1404_;
+  assign _2312_ = _2313_ ? 1'h0 : lr_7_0_d1;
+  assign _2314_ = _2315_ ? 1'h0 : lr_7_0_d0;
+  assign _2316_ = _2317_ ? 1'h0 : skew_l7_d6;
+  assign _2318_ = _2319_ ? 16'h0000 : { _0835_, _0833_, _0832_, _0831_, _0830_, _0829_, _0828_, _0827_, _0826_, _0825_, _0824_, _0822_, _0821_, _0820_, _0819_, _0818_ };
+  assign _2320_ = _2321_ ? 1'h0 : skew_l7_d6;
+  assign _2322_ = _2323_ ? 8'h00 : skew_a7_d6;
+  assign _2324_ = _2325_ ? _0379_[25:0] : out_6_7;
+  assign _2326_ = _2327_ ? 26'h0000000 : _1393_;
+  assign _2328_ = _2329_ ? 1'h0 : lr_6_7_d1;
+  assign _2330_ = _2331_ ? 1'h0 : lr_6_7_d0;
+  assign _2332_ = _2333_ ? 1'h0 : l_6_6;
+  assign _2334_ = _2335_ ? 16'h0000 : { _0817_, _0816_, _0815_, _0814_, _0813_, _0811_, _0810_, _0809_, _0808_, _0807_, _0806_, _0805_, _0804_, _0803_, _0802_, _0800_ };
+  assign _2336_ = _2337_ ? 1'h0 : l_6_6;
+  assign _2338_ = _2339_ ? 8'h00 : a_6_6;
+  assign _2340_ = _2341_ ? _0368_[25:0] : out_6_6;
+  assign _2342_ = _2343_ ? 26'h0000000 : _1382_;
+  assign _2344_ = _2345_ ? 1'h0 : lr_6_6_d1;
+  assign _2346_ = _2347_ ? 1'h0 : lr_6_6_d0;
+  assign _2348_ = _2349_ ? 1'h0 : l_6_5;
+  assign _2350_ = _2351_ ? 16'h0000 : { _0799_, _0798_, _0797_, _0796_, _0795_, _0794_, _0793_, _0792_, _0791_, _0789_, _0788_, _0787_, _0786_, _0785_, _0784_, _0783_ };
+  assign _2352_ = _2353_ ? 1'h0 : l_6_5;
+  assign _2354_ = _2355_ ? 8'h00 : a_6_5;
+  assign _2356_ = _2357_ ? _0357_[25:0] : out_6_5;
+  assign _2358_ = _2359_ ? 26'h0000000 : _1371_;
+  assign _2360_ = _2361_ ? 1'h0 : lr_6_5_d1;
+  assign _2362_ = _2363_ ? 1'h0 : lr_6_5_d0;
+  assign _2364_ = _2365_ ? 1'h0 : l_6_4;
+  assign _2366_ = _2367_ ? 16'h0000 : { _0782_, _0781_, _0780_, _0777_, _0776_, _0775_, _0774_, _0773_, _0772_, _0771_, _0770_, _0769_, _0768_, _0766_, _0765_, _0764_ };
+  assign _2368_ = _2369_ ? 1'h0 : l_6_4;
+  assign _2370_ = _2371_ ? 8'h00 : a_6_4;
+  assign _2372_ = _2373_ ? _0346_[25:0] : out_6_4;
+  assign _2374_ = _2375_ ? 26'h0000000 : _1360_;
+  assign _2376_ = _2377_ ? 1'h0 : lr_6_4_d1;
+  assign _2378_ = _2379_ ? 1'h0 : lr_6_4_d0;
+  assign _2380_ = _2381_ ? 1'h0 : l_6_3;
+  assign _2382_ = _2383_ ? 16'h0000 : { _0763_, _0762_, _0761_, _0760_, _0759_, _0758_, _0757_, _0755_, _0754_, _0753_, _0752_, _0751_, _0750_, _0749_, _0748_, _0747_ };
+  assign _2384_ = _2385_ ? 1'h0 : l_6_3;
+  assign _2386_ = _2387_ ? 8'h00 : a_6_3;
+  assign _2388_ = _2389_ ? _0335_[25:0] : out_6_3;
+  assign _2390_ = _2391_ ? 26'h0000000 : _1349_;
+  assign _2392_ = _2393_ ? 1'h0 : lr_6_3_d1;
+  assign _2394_ = _2395_ ? 1'h0 : lr_6_3_d0;
+  assign _2396_ = _2397_ ? 1'h0 : l_6_2;
+  assign _2398_ = _2399_ ? 16'h0000 : { _0746_, _0744_, _0743_, _0742_, _0741_, _0740_, _0739_, _0738_, _0737_, _0736_, _0735_, _0733_, _0732_, _0731_, _0730_, _0729_ };
+  assign _2400_ = _2401_ ? 1'h0 : l_6_2;
+  assign _2402_ = _2403_ ? 8'h00 : a_6_2;
+  assign _2404_ = _2405_ ? _0323_[25:0] : out_6_2;
+  assign _2406_ = _2407_ ? 26'h0000000 : _1338_;
+  assign _2408_ = _2409_ ? 1'h0 : lr_6_2_d1;
+  assign _2410_ = _2411_ ? 1'h0 : lr_6_2_d0;
+  assign _2412_ = _2413_ ? 1'h0 : l_6_1;
+  assign _2414_ = _2415_ ? 16'h0000 : { _0728_, _0727_, _0726_, _0725_, _0724_, _0722_, _0721_, _0720_, _0719_, _0718_, _0717_, _0716_, _0715_, _0714_, _0713_, _0711_ };
+  assign _2416_ = _2417_ ? 1'h0 : l_6_1;
+  assign _2418_ = _2419_ ? 8'h00 : a_6_1;
+  assign _2420_ = _2421_ ? _0312_[25:0] : out_6_1;
+  assign _2422_ = _2423_ ? 26'h0000000 : _1327_;
+  assign _2424_ = _2425_ ? 1'h0 : lr_6_1_d1;
+  assign _2426_ = _2427_ ? 1'h0 : lr_6_1_d0;
+  assign _2428_ = _2429_ ? 1'h0 : l_6_0;
+  assign _2430_ = _2431_ ? 16'h0000 : { _0710_, _0709_, _0708_, _0707_, _0706_, _0705_, _0704_, _0703_, _0702_, _0700_, _0699_, _0698_, _0697_, _0696_, _0695_, _0694_ };
+  assign _2432_ = _2433_ ? 1'h0 : l_6_0;
+  assign _2434_ = _2435_ ? 8'h00 : a_6_0;
+  assign _2436_ = _2437_ ? _0301_[25:0] : out_6_0;
+  assign _2438_ = _2439_ ? 26'h0000000 : _1316_;
+  assign _2440_ = _2441_ ? 1'h0 : lr_6_0_d1;
+  assign _2442_ = _2443_ ? 1'h0 : lr_6_0_d0;
+  assign _2444_ = _2445_ ? 1'h0 : skew_l6_d5;
+  assign _2446_ = _2447_ ? 16'h0000 : { _0693_, _0692_, _0691_, _0689_, _0688_, _0687_, _0686_, _0685_, _0684_, _0683_, _0682_, _0681_, _0680_, _0678_, _0677_, _0676_ };
+  assign _2448_ = _2449_ ? 1'h0 : skew_l6_d5;
+  assign _2450_ = _2451_ ? 8'h00 : skew_a6_d5;
+  assign _2452_ = _2453_ ? _0290_[25:0] : out_5_7;
+  assign _2454_ = _2455_ ? 26'h0000000 : _1304_;
+  assign _2456_ = _2457_ ? 1'h0 : lr_5_7_d1;
+  assign _2458_ = _2459_ ? 1'h0 : lr_5_7_d0;
+  assign _2460_ = _2461_ ? 1'h0 : l_5_6;
+  assign _2462_ = _2463_ ? 16'h0000 : { _0675_, _0674_, _0673_, _0672_, _0671_, _0670_, _0669_, _0666_, _0665_, _0664_, _0663_, _0662_, _0661_, _0660_, _0659_, _0658_ };
+  assign _2464_ = _2465_ ? 1'h0 : l_5_6;
+  assign _2466_ = _2467_ ? 8'h00 : a_5_6;
+  assign _2468_ = _2469_ ? _0279_[25:0] : out_5_6;
+  assign _2470_ = _2471_ ? 26'h0000000 : _1293_;
+  assign _2472_ = _2473_ ? 1'h0 : lr_5_6_d1;
+  assign _2474_ = _2475_ ? 1'h0 : lr_5_6_d0;
+  assign _2476_ = _2477_ ? 1'h0 : l_5_5;
+  assign _2478_ = _2479_ ? 16'h0000 : { _0657_, _0655_, _0654_, _0653_, _0652_, _0651_, _0650_, _0649_, _0648_, _0647_, _0646_, _0644_, _0643_, _0642_, _0641_, _0640_ };
+  assign _2480_ = _2481_ ? 1'h0 : l_5_5;
+  assign _2482_ = _2483_ ? 8'h00 : a_5_5;
+  assign _2484_ = _2485_ ? _0268_[25:0] : out_5_5;
+  assign _2486_ = _2487_ ? 26'h0000000 : _1282_;
+  assign _2488_ = _2489_ ? 1'h0 : lr_5_5_d1;
+  assign _2490_ = _2491_ ? 1'h0 : lr_5_5_d0;
+  assign _2492_ = _2493_ ? 1'h0 : l_5_4;
+  assign _2494_ = _2495_ ? 16'h0000 : { _0639_, _0638_, _0637_, _0636_, _0635_, _0633_, _0632_, _0631_, _0630_, _0629_, _0628_, _0627_, _0626_, _0625_, _0624_, _0622_ };
+  assign _2496_ = _2497_ ? 1'h0 : l_5_4;
+  assign _2498_ = _2499_ ? 8'h00 : a_5_4;
+  assign _2500_ = _2501_ ? _0257_[25:0] : out_5_4;
+  assign _2502_ = _2503_ ? 26'h0000000 : _1271_;
+  assign _2504_ = _2505_ ? 1'h0 : lr_5_4_d1;
+  assign _2506_ = _2507_ ? 1'h0 : lr_5_4_d0;
+  assign _2508_ = _2509_ ? 1'h0 : l_5_3;
+  assign _2510_ = _2511_ ? 16'h0000 : { _0621_, _0620_, _0619_, _0618_, _0617_, _0616_, _0615_, _0614_, _0613_, _0611_, _0610_, _0609_, _0608_, _0607_, _0606_, _0605_ };
+  assign _2512_ = _2513_ ? 1'h0 : l_5_3;
+  assign _2514_ = _2515_ ? 8'h00 : a_5_3;
+  assign _2516_ = _2517_ ? _0246_[25:0] : out_5_3;
+  assign _2518_ = _2519_ ? 26'h0000000 : _1260_;
+  assign _2520_ = _2521_ ? 1'h0 : lr_5_3_d1;
+  assign _2522_ = _2523_ ? 1'h0 : lr_5_3_d0;
+  assign _2524_ = _2525_ ? 1'h0 : l_5_2;
+  assign _2526_ = _2527_ ? 16'h0000 : { _0604_, _0603_, _0602_, _0600_, _0599_, _0598_, _0597_, _0596_, _0595_, _0594_, _0593_, _0592_, _0591_, _0589_, _0588_, _0587_ };
+  assign _2528_ = _2529_ ? 1'h0 : l_5_2;
+  assign _2530_ = _2531_ ? 8'h00 : a_5_2;
+  assign _2532_ = _2533_ ? _0235_[25:0] : out_5_2;
+  assign _2534_ = _2535_ ? 26'h0000000 : _1249_;
+  assign _2536_ = _2537_ ? 1'h0 : lr_5_2_d1;
+  assign _2538_ = _2539_ ? 1'h0 : lr_5_2_d0;
+  assign _2540_ = _2541_ ? 1'h0 : l_5_1;
+  assign _2542_ = _2543_ ? 16'h0000 : { _0586_, _0585_, _0584_, _0583_, _0582_, _0581_, _0580_, _0578_, _0577_, _0576_, _0575_, _0574_, _0573_, _0572_, _0571_, _0570_ };
+  assign _2544_ = _2545_ ? 1'h0 : l_5_1;
+  assign _2546_ = _2547_ ? 8'h00 : a_5_1;
+  assign _2548_ = _2549_ ? _0224_[25:0] : out_5_1;
+  assign _2550_ = _2551_ ? 26'h0000000 : _1238_;
+  assign _2552_ = _2553_ ? 1'h0 : lr_5_1_d1;
+  assign _2554_ = _2555_ ? 1'h0 : lr_5_1_d0;
+  assign _2556_ = _2557_ ? 1'h0 : l_5_0;
+  assign _2558_ = _2559_ ? 16'h0000 : { _0569_, _0567_, _0566_, _0565_, _0564_, _0563_, _0562_, _0561_, _0560_, _0559_, _0558_, _0555_, _0554_, _0553_, _0552_, _0551_ };
+  assign _2560_ = _2561_ ? 1'h0 : l_5_0;
+  assign _2562_ = _2563_ ? 8'h00 : a_5_0;
+  assign _2564_ = _2565_ ? _0212_[25:0] : out_5_0;
+  assign _2566_ = _2567_ ? 26'h0000000 : _1227_;
+  assign _2568_ = _2569_ ? 1'h0 : lr_5_0_d1;
+  assign _2570_ = _2571_ ? 1'h0 : lr_5_0_d0;
+  assign _2572_ = _2573_ ? 1'h0 : skew_l5_d4;
+  assign _2574_ = _2575_ ? 16'h0000 : { _0550_, _0549_, _0548_, _0547_, _0546_, _0544_, _0543_, _0542_, _0541_, _0540_, _0539_, _0538_, _0537_, _0536_, _0535_, _0533_ };
+  assign _2576_ = _2577_ ? 1'h0 : skew_l5_d4;
+  assign _2578_ = _2579_ ? 8'h00 : skew_a5_d4;
+  assign _2580_ = _2581_ ? _0201_[25:0] : out_4_7;
+  assign _2582_ = _2583_ ? 26'h0000000 : _1216_;
+  assign _2584_ = _2585_ ? 1'h0 : lr_4_7_d1;
+  assign _2586_ = _2587_ ? 1'h0 : lr_4_7_d0;
+  assign _2588_ = _2589_ ? 1'h0 : l_4_6;
+  assign _2590_ = _2591_ ? 16'h0000 : { _0532_, _0531_, _0530_, _0529_, _0528_, _0527_, _0526_, _0525_, _0524_, _0522_, _0521_, _0520_, _0519_, _0518_, _0517_, _0516_ };
+  assign _2592_ = _2593_ ? 1'h0 : l_4_6;
+  assign _2594_ = _2595_ ? 8'h00 : a_4_6;
+  assign _2596_ = _2597_ ? _0190_[25:0] : out_4_6;
+  assign _2598_ = _2599_ ? 26'h0000000 : _1205_;
+  assign _2600_ = _2601_ ? 1'h0 : lr_4_6_d1;
+  assign _2602_ = _2603_ ? 1'h0 : lr_4_6_d0;
+  assign _2604_ = _2605_ ? 1'h0 : l_4_5;
+  assign _2606_ = _2607_ ? 16'h0000 : { _0515_, _0514_, _0513_, _0511_, _0510_, _0509_, _0508_, _0507_, _0506_, _0505_, _0504_, _0503_, _0502_, _0500_, _0499_, _0498_ };
+  assign _2608_ = _2609_ ? 1'h0 : l_4_5;
+  assign _2610_ = _2611_ ? 8'h00 : a_4_5;
+  assign _2612_ = _2613_ ? _0179_[25:0] : out_4_5;
+  assign _2614_ = _2615_ ? 26'h0000000 : _1193_;
+  assign _2616_ = _2617_ ? 1'h0 : lr_4_5_d1;
+  assign _2618_ = _2619_ ? 1'h0 : lr_4_5_d0;
+  assign _2620_ = _2621_ ? 1'h0 : l_4_4;
+  assign _2622_ = _2623_ ? 16'h0000 : { _0497_, _0496_, _0495_, _0494_, _0493_, _0492_, _0491_, _0489_, _0488_, _0487_, _0486_, _0485_, _0484_, _0483_, _0482_, _0481_ };
+  assign _2624_ = _2625_ ? 1'h0 : l_4_4;
+  assign _2626_ = _2627_ ? 8'h00 : a_4_4;
+  assign _2628_ = _2629_ ? _0168_[25:0] : out_4_4;
+  assign _2630_ = _2631_ ? 26'h0000000 : _1182_;
+  assign _2632_ = _2633_ ? 1'h0 : lr_4_4_d1;
+  assign _2634_ = _2635_ ? 1'h0 : lr_4_4_d0;
+  assign _2636_ = _2637_ ? 1'h0 : l_4_3;
+  assign _2638_ = _2639_ ? 16'h0000 : { _0480_, _0478_, _0477_, _0476_, _0475_, _0474_, _0473_, _0472_, _0471_, _0470_, _0469_, _0467_, _0466_, _0465_, _0464_, _0463_ };
+  assign _2640_ = _2641_ ? 1'h0 : l_4_3;
+  assign _2642_ = _2643_ ? 8'h00 : a_4_3;
+  assign _2644_ = _2645_ ? _0157_[25:0] : out_4_3;
+  assign _2646_ = _2647_ ? 26'h0000000 : _1171_;
+  assign _2648_ = _2649_ ? 1'h0 : lr_4_3_d1;
+  assign _2650_ = _2651_ ? 1'h0 : lr_4_3_d0;
+  assign _2652_ = _2653_ ? 1'h0 : l_4_2;
+  assign _2654_ = _2655_ ? 16'h0000 : { _0462_, _0461_, _0460_, _0459_, _0458_, _0456_, _0455_, _0454_, _0453_, _0452_, _0451_, _0450_, _0449_, _0448_, _0447_, _0444_ };
+  assign _2656_ = _2657_ ? 1'h0 : l_4_2;
+  assign _2658_ = _2659_ ? 8'h00 : a_4_2;
+  assign _2660_ = _2661_ ? _0146_[25:0] : out_4_2;
+  assign _2662_ = _2663_ ? 26'h0000000 : _1160_;
+  assign _2664_ = _2665_ ? 1'h0 : lr_4_2_d1;
+  assign _2666_ = _2667_ ? 1'h0 : lr_4_2_d0;
+  assign _2668_ = _2669_ ? 1'h0 : l_4_1;
+  assign _2670_ = _2671_ ? 16'h0000 : { _0443_, _0442_, _0441_, _0440_, _0439_, _0438_, _0437_, _0436_, _0435_, _0433_, _0432_, _0431_, _0430_, _0429_, _0428_, _0427_ };
+  assign _2672_ = _2673_ ? 1'h0 : l_4_1;
+  assign _2674_ = _2675_ ? 8'h00 : a_4_1;
+  assign _2676_ = _2677_ ? _0135_[25:0] : out_4_1;
+  assign _2678_ = _2679_ ? 26'h0000000 : _1149_;
+  assign _2680_ = _2681_ ? 1'h0 : lr_4_1_d1;
+  assign _2682_ = _2683_ ? 1'h0 : lr_4_1_d0;
+  assign _2684_ = _2685_ ? 1'h0 : l_4_0;
+  assign _2686_ = _2687_ ? 16'h0000 : { _0426_, _0425_, _0424_, _0422_, _0421_, _0420_, _0419_, _0418_, _0417_, _0416_, _0415_, _0414_, _0413_, _0411_, _0410_, _0409_ };
+  assign _2688_ = _2689_ ? 1'h0 : l_4_0;
+  assign _2690_ = _2691_ ? 8'h00 : a_4_0;
+  assign _2692_ = _2693_ ? _0124_[25:0] : out_4_0;
+  assign _2694_ = _2695_ ? 26'h0000000 : _1138_;
+  assign _2696_ = _2697_ ? 1'h0 : lr_4_0_d1;
+  assign _2698_ = _2699_ ? 1'h0 : lr_4_0_d0;
+  assign _2700_ = _2701_ ? 1'h0 : skew_l4_d3;
+  assign _2702_ = _2703_ ? 16'h0000 : { _0408_, _0407_, _0406_, _0405_, _0404_, _0403_, _0402_, _0400_, _0399_, _0398_, _0397_, _0396_, _0395_, _0394_, _0393_, _0392_ };
+  assign _2704_ = _2705_ ? 1'h0 : skew_l4_d3;
+  assign _2706_ = _2707_ ? 8'h00 : skew_a4_d3;
+  assign _2708_ = _2709_ ? _0113_[25:0] : out_3_7;
+  assign _2710_ = _2711_ ? 26'h0000000 : _1127_;
+  assign _2712_ = _2713_ ? 1'h0 : lr_3_7_d1;
+  assign _2714_ = _2715_ ? 1'h0 : lr_3_7_d0;
+  assign _2716_ = _2717_ ? 1'h0 : l_3_6;
+  assign _2718_ = _2719_ ? 16'h0000 : { _0391_, _0389_, _0388_, _0387_, _0386_, _0385_, _0384_, _0383_, _0382_, _0381_, _0380_, _0378_, _0377_, _0376_, _0375_, _0374_ };
+  assign _2720_ = _2721_ ? 1'h0 : l_3_6;
+  assign _2722_ = _2723_ ? 8'h00 : a_3_6;
+  assign _2724_ = _2725_ ? _0101_[25:0] : out_3_6;
+  assign _2726_ = _2727_ ? 26'h0000000 : _1116_;
+  assign _2728_ = _2729_ ? 1'h0 : lr_3_6_d1;
+  assign _2730_ = _2731_ ? 1'h0 : lr_3_6_d0;
+  assign _2732_ = _2733_ ? 1'h0 : l_3_5;
+  assign _2734_ = _2735_ ? 16'h0000 : { _0373_, _0372_, _0371_, _0370_, _0369_, _0367_, _0366_, _0365_, _0364_, _0363_, _0362_, _0361_, _0360_, _0359_, _0358_, _0356_ };
+  assign _2736_ = _2737_ ? 1'h0 : l_3_5;
+  assign _2738_ = _2739_ ? 8'h00 : a_3_5;
+  assign _2740_ = _2741_ ? _0090_[25:0] : out_3_5;
+  assign _2742_ = _2743_ ? 26'h0000000 : _1105_;
+  assign _2744_ = _2745_ ? 1'h0 : lr_3_5_d1;
+  assign _2746_ = _2747_ ? 1'h0 : lr_3_5_d0;
+  assign _2748_ = _2749_ ? 1'h0 : l_3_4;
+  assign _2750_ = _2751_ ? 16'h0000 : { _0355_, _0354_, _0353_, _0352_, _0351_, _0350_, _0349_, _0348_, _0347_, _0345_, _0344_, _0343_, _0342_, _0341_, _0340_, _0339_ };
+  assign _2752_ = _2753_ ? 1'h0 : l_3_4;
+  assign _2754_ = _2755_ ? 8'h00 : a_3_4;
+  assign _2756_ = _2757_ ? _0079_[25:0] : out_3_4;
+  assign _2758_ = _2759_ ? 26'h0000000 : _1094_;
+  assign _2760_ = _2761_ ? 1'h0 : lr_3_4_d1;
+  assign _2762_ = _2763_ ? 1'h0 : lr_3_4_d0;
+  assign _2764_ = _2765_ ? 1'h0 : l_3_3;
+  assign _2766_ = _2767_ ? 16'h0000 : { _0338_, _0337_, _0336_, _0333_, _0332_, _0331_, _0330_, _0329_, _0328_, _0327_, _0326_, _0325_, _0324_, _0322_, _0321_, _0320_ };
+  assign _2768_ = _2769_ ? 1'h0 : l_3_3;
+  assign _2770_ = _2771_ ? 8'h00 : a_3_3;
+  assign _2772_ = _2773_ ? _0068_[25:0] : out_3_3;
+  assign _2774_ = _2775_ ? 26'h0000000 : _1082_;
+  assign _2776_ = _2777_ ? 1'h0 : lr_3_3_d1;
+  assign _2778_ = _2779_ ? 1'h0 : lr_3_3_d0;
+  assign _2780_ = _2781_ ? 1'h0 : l_3_2;
+  assign _2782_ = _2783_ ? 16'h0000 : { _0319_, _0318_, _0317_, _0316_, _0315_, _0314_, _0313_, _0311_, _0310_, _0309_, _0308_, _0307_, _0306_, _0305_, _0304_, _0303_ };
+  assign _2784_ = _2785_ ? 1'h0 : l_3_2;
+  assign _2786_ = _2787_ ? 8'h00 : a_3_2;
+  assign _2788_ = _2789_ ? _0057_[25:0] : out_3_2;
+  assign _2790_ = _2791_ ? 26'h0000000 : _1071_;
+  assign _2792_ = _2793_ ? 1'h0 : lr_3_2_d1;
+  assign _2794_ = _2795_ ? 1'h0 : lr_3_2_d0;
+  assign _2796_ = _2797_ ? 1'h0 : l_3_1;
+  assign _2798_ = _2799_ ? 16'h0000 : { _0302_, _0300_, _0299_, _0298_, _0297_, _0296_, _0295_, _0294_, _0293_, _0292_, _0291_, _0289_, _0288_, _0287_, _0286_, _0285_ };
+  assign _2800_ = _2801_ ? 1'h0 : l_3_1;
+  assign _2802_ = _2803_ ? 8'h00 : a_3_1;
+  assign _2804_ = _2805_ ? _0046_[25:0] : out_3_1;
+  assign _2806_ = _2807_ ? 26'h0000000 : _1060_;
+  assign _2808_ = _2809_ ? 1'h0 : lr_3_1_d1;
+  assign _2810_ = _2811_ ? 1'h0 : lr_3_1_d0;
+  assign _2812_ = _2813_ ? 1'h0 : l_3_0;
+  assign _2814_ = _2815_ ? 16'h0000 : { _0284_, _0283_, _0282_, _0281_, _0280_, _0278_, _0277_, _0276_, _0275_, _0274_, _0273_, _0272_, _0271_, _0270_, _0269_, _0267_ };
+  assign _2816_ = _2817_ ? 1'h0 : l_3_0;
+  assign _2818_ = _2819_ ? 8'h00 : a_3_0;
+  assign _2820_ = _2821_ ? _0035_[25:0] : out_3_0;
+  assign _2822_ = _2823_ ? 26'h0000000 : _1049_;
+  assign _2824_ = _2825_ ? 1'h0 : lr_3_0_d1;
+  assign _2826_ = _2827_ ? 1'h0 : lr_3_0_d0;
+  assign _2828_ = _2829_ ? 1'h0 : skew_l3_d2;
+  assign _2830_ = _2831_ ? 16'h0000 : { _0266_, _0265_, _0264_, _0263_, _0262_, _0261_, _0260_, _0259_, _0258_, _0256_, _0255_, _0254_, _0253_, _0252_, _0251_, _0250_ };
+  assign _2832_ = _2833_ ? 1'h0 : skew_l3_d2;
+  assign _2834_ = _2835_ ? 8'h00 : skew_a3_d2;
+  assign _2836_ = _2837_ ? _0024_[25:0] : out_2_7;
+  assign _2838_ = _2839_ ? 26'h0000000 : _1038_;
+  assign _2840_ = _2841_ ? 1'h0 : lr_2_7_d1;
+  assign _2842_ = _2843_ ? 1'h0 : lr_2_7_d0;
+  assign _2844_ = _2845_ ? 1'h0 : l_2_6;
+  assign _2846_ = _2847_ ? 16'h0000 : { _0249_, _0248_, _0247_, _0245_, _0244_, _0243_, _0242_, _0241_, _0240_, _0239_, _0238_, _0237_, _0236_, _0234_, _0233_, _0232_ };
+  assign _2848_ = _2849_ ? 1'h0 : l_2_6;
+  assign _2850_ = _2851_ ? 8'h00 : a_2_6;
+  assign _2852_ = _2853_ ? _0013_[25:0] : out_2_6;
+  assign _2854_ = _2855_ ? 26'h0000000 : _1027_;
+  assign _2856_ = _2857_ ? 1'h0 : lr_2_6_d1;
+  assign _2858_ = _2859_ ? 1'h0 : lr_2_6_d0;
+  assign _2860_ = _2861_ ? 1'h0 : l_2_5;
+  assign _2862_ = _2863_ ? 16'h0000 : { _0231_, _0230_, _0229_, _0228_, _0227_, _0226_, _0225_, _0222_, _0221_, _0220_, _0219_, _0218_, _0217_, _0216_, _0215_, _0214_ };
+  assign _2864_ = _2865_ ? 1'h0 : l_2_5;
+  assign _2866_ = _2867_ ? 8'h00 : a_2_5;
+  assign _2868_ = _2869_ ? _0002_[25:0] : out_2_5;
+  assign _2870_ = _2871_ ? 26'h0000000 : _1016_;
+  assign _2872_ = _2873_ ? 1'h0 : lr_2_5_d1;
+  assign _2874_ = _2875_ ? 1'h0 : lr_2_5_d0;
+  assign _2876_ = _2877_ ? 1'h0 : l_2_4;
+  assign _2878_ = _2879_ ? 16'h0000 : { _0213_, _0211_, _0210_, _0209_, _0208_, _0207_, _0206_, _0205_, _0204_, _0203_, _0202_, _0200_, _0199_, _0198_, _0197_, _0196_ };
+  assign _2880_ = _2881_ ? 1'h0 : l_2_4;
+  assign _2882_ = _2883_ ? 8'h00 : a_2_4;
+  assign _2884_ = _2885_ ? _1859_[25:0] : out_2_4;
+  assign _2886_ = _2887_ ? 26'h0000000 : _1005_;
+  assign _2888_ = _2889_ ? 1'h0 : lr_2_4_d1;
+  assign _2890_ = _2891_ ? 1'h0 : lr_2_4_d0;
+  assign _2892_ = _2893_ ? 1'h0 : l_2_3;
+  assign _2894_ = _2895_ ? 16'h0000 : { _0195_, _0194_, _0193_, _0192_, _0191_, _0189_, _0188_, _0187_, _0186_, _0185_, _0184_, _0183_, _0182_, _0181_, _0180_, _0178_ };
+  assign _2896_ = _2897_ ? 1'h0 : l_2_3;
+  assign _2898_ = _2899_ ? 8'h00 : a_2_3;
+  assign _2900_ = _2901_ ? _1848_[25:0] : out_2_3;
+  assign _2902_ = _2903_ ? 26'h0000000 : _0994_;
+  assign _2904_ = _2905_ ? 1'h0 : lr_2_3_d1;
+  assign _2906_ = _2907_ ? 1'h0 : lr_2_3_d0;
+  assign _2908_ = _2909_ ? 1'h0 : l_2_2;
+  assign _2910_ = _2911_ ? 16'h0000 : { _0177_, _0176_, _0175_, _0174_, _0173_, _0172_, _0171_, _0170_, _0169_, _0167_, _0166_, _0165_, _0164_, _0163_, _0162_, _0161_ };
+  assign _2912_ = _2913_ ? 1'h0 : l_2_2;
+  assign _2914_ = _2915_ ? 8'h00 : a_2_2;
+  assign _2916_ = _2917_ ? _1837_[25:0] : out_2_2;
+  assign _2918_ = _2919_ ? 26'h0000000 : _0983_;
+  assign _2920_ = _2921_ ? 1'h0 : lr_2_2_d1;
+  assign _2922_ = _2923_ ? 1'h0 : lr_2_2_d0;
+  assign _2924_ = _2925_ ? 1'h0 : l_2_1;
+  assign _2926_ = _2927_ ? 16'h0000 : { _0160_, _0159_, _0158_, _0156_, _0155_, _0154_, _0153_, _0152_, _0151_, _0150_, _0149_, _0148_, _0147_, _0145_, _0144_, _0143_ };
+  assign _2928_ = _2929_ ? 1'h0 : l_2_1;
+  assign _2930_ = _2931_ ? 8'h00 : a_2_1;
+  assign _2932_ = _2933_ ? _1826_[25:0] : out_2_1;
+  assign _2934_ = _2935_ ? 26'h0000000 : _0963_;
+  assign _2936_ = _2937_ ? 1'h0 : lr_2_1_d1;
+  assign _2938_ = _2939_ ? 1'h0 : lr_2_1_d0;
+  assign _2940_ = _2941_ ? 1'h0 : l_2_0;
+  assign _2942_ = _2943_ ? 16'h0000 : { _0142_, _0141_, _0140_, _0139_, _0138_, _0137_, _0136_, _0134_, _0133_, _0132_, _0131_, _0130_, _0129_, _0128_, _0127_, _0126_ };
+  assign _2944_ = _2945_ ? 1'h0 : l_2_0;
+  assign _2946_ = _2947_ ? 8'h00 : a_2_0;
+  assign _2948_ = _2949_ ? _1815_[25:0] : out_2_0;
+  assign _2950_ = _2951_ ? 26'h0000000 : _0889_;
+  assign _2952_ = _2953_ ? 1'h0 : lr_2_0_d1;
+  assign _2954_ = _2955_ ? 1'h0 : lr_2_0_d0;
+  assign _2956_ = _2957_ ? 1'h0 : skew_l2_d1;
+  assign _2958_ = _2959_ ? 16'h0000 : { _0125_, _0123_, _0122_, _0121_, _0120_, _0119_, _0118_, _0117_, _0116_, _0115_, _0114_, _0111_, _0110_, _0109_, _0108_, _0107_ };
+  assign _2960_ = _2961_ ? 1'h0 : skew_l2_d1;
+  assign _2962_ = _2963_ ? 8'h00 : skew_a2_d1;
+  assign _2964_ = _2965_ ? _1804_[25:0] : out_1_7;
+  assign _2966_ = _2967_ ? 26'h0000000 : _0778_;
+  assign _2968_ = _2969_ ? 1'h0 : lr_1_7_d1;
+  assign _2970_ = _2971_ ? 1'h0 : lr_1_7_d0;
+  assign _2972_ = _2973_ ? 1'h0 : l_1_6;
+  assign _2974_ = _2975_ ? 16'h0000 : { _0106_, _0105_, _0104_, _0103_, _0102_, _0100_, _0099_, _0098_, _0097_, _0096_, _0095_, _0094_, _0093_, _0092_, _0091_, _0089_ };
+  assign _2976_ = _2977_ ? 1'h0 : l_1_6;
+  assign _2978_ = _2979_ ? 8'h00 : a_1_6;
+  assign _2980_ = _2981_ ? _1793_[25:0] : out_1_6;
+  assign _2982_ = _2983_ ? 26'h0000000 : _0667_;
+  assign _2984_ = _2985_ ? 1'h0 : lr_1_6_d1;
+  assign _2986_ = _2987_ ? 1'h0 : lr_1_6_d0;
+  assign _2988_ = _2989_ ? 1'h0 : l_1_5;
+  assign _2990_ = _2991_ ? 16'h0000 : { _0088_, _0087_, _0086_, _0085_, _0084_, _0083_, _0082_, _0081_, _0080_, _0078_, _0077_, _0076_, _0075_, _0074_, _0073_, _0072_ };
+  assign _2992_ = _2993_ ? 1'h0 : l_1_5;
+  assign _2994_ = _2995_ ? 8'h00 : a_1_5;
+  assign _2996_ = _2997_ ? _1782_[25:0] : out_1_5;
+  assign _2998_ = _2999_ ? 26'h0000000 : _0556_;
+  assign _3000_ = _3001_ ? 1'h0 : lr_1_5_d1;
+  assign _3002_ = _3003_ ? 1'h0 : lr_1_5_d0;
+  assign _3004_ = _3005_ ? 1'h0 : l_1_4;
+  assign _3006_ = _3007_ ? 16'h0000 : { _0071_, _0070_, _0069_, _0067_, _0066_, _0065_, _0064_, _0063_, _0062_, _0061_, _0060_, _0059_, _0058_, _0056_, _0055_, _0054_ };
+  assign _3008_ = _3009_ ? 1'h0 : l_1_4;
+  assign _3010_ = _3011_ ? 8'h00 : a_1_4;
+  assign _3012_ = _3013_ ? _1771_[25:0] : out_1_4;
+  assign _3014_ = _3015_ ? 26'h0000000 : _0445_;
+  assign _3016_ = _3017_ ? 1'h0 : lr_1_4_d1;
+  assign _3018_ = _3019_ ? 1'h0 : lr_1_4_d0;
+  assign _3020_ = _3021_ ? 1'h0 : l_1_3;
+  assign _3022_ = _3023_ ? 16'h0000 : { _0053_, _0052_, _0051_, _0050_, _0049_, _0048_, _0047_, _0045_, _0044_, _0043_, _0042_, _0041_, _0040_, _0039_, _0038_, _0037_ };
+  assign _3024_ = _3025_ ? 1'h0 : l_1_3;
+  assign _3026_ = _3027_ ? 8'h00 : a_1_3;
+  assign _3028_ = _3029_ ? _1760_[25:0] : out_1_3;
+  assign _3030_ = _3031_ ? 26'h0000000 : _0334_;
   \hwq_top.engine.array.mul_0_0  mul_0_0 (
     .a(a_in0),
     .b(w_in0),
     .clk(clk),
-    .\port$532$0 (_1692_),
-    .\port$532$1 (_1694_),
-    .\port$532$10 (_1703_),
-    .\port$532$11 (_1705_),
-    .\port$532$12 (_1706_),
-    .\port$532$13 (_1707_),
-    .\port$532$14 (_1708_),
-    .\port$532$15 (_1709_),
-    .\port$532$2 (_1695_),
-    .\port$532$3 (_1696_),
-    .\port$532$4 (_1697_),
-    .\port$532$5 (_1698_),
-    .\port$532$6 (_1699_),
-    .\port$532$7 (_1700_),
-    .\port$532$8 (_1701_),
-    .\port$532$9 (_1702_),
+    .\port$536$0 (_1692_),
+    .\port$536$1 (_1694_),
+    .\port$536$10 (_1703_),
+    .\port$536$11 (_1705_),
+    .\port$536$12 (_1706_),
+    .\port$536$13 (_1707_),
+    .\port$536$14 (_1708_),
+    .\port$536$15 (_1709_),
+    .\port$536$2 (_1695_),
+    .\port$536$3 (_1696_),
+    .\port$536$4 (_1697_),
+    .\port$536$5 (_1698_),
+    .\port$536$6 (_1699_),
+    .\port$536$7 (_1700_),
+    .\port$536$8 (_1701_),
+    .\port$536$9 (_1702_),
     .rst(rst)
   );
   \hwq_top.engine.array.mul_0_1  mul_0_1 (
     .a(a_0_0),
     .b(skew_w1_d0),
     .clk(clk),
-    .\port$533$0 (_1710_),
-    .\port$533$1 (_1711_),
-    .\port$533$10 (_1721_),
-    .\port$533$11 (_1722_),
-    .\port$533$12 (_1723_),
-    .\port$533$13 (_1724_),
-    .\port$533$14 (_1725_),
-    .\port$533$15 (_1727_),
-    .\port$533$2 (_1712_),
-    .\port$533$3 (_1713_),
-    .\port$533$4 (_1714_),
-    .\port$533$5 (_1716_),
-    .\port$533$6 (_1717_),
-    .\port$533$7 (_1718_),
-    .\port$533$8 (_1719_),
-    .\port$533$9 (_1720_),
+    .\port$537$0 (_1710_),
+    .\port$537$1 (_1711_),
+    .\port$537$10 (_1721_),
+    .\port$537$11 (_1722_),
+    .\port$537$12 (_1723_),
+    .\port$537$13 (_1724_),
+    .\port$537$14 (_1725_),
+    .\port$537$15 (_1727_),
+    .\port$537$2 (_1712_),
+    .\port$537$3 (_1713_),
+    .\port$537$4 (_1714_),
+    .\port$537$5 (_1716_),
+    .\port$537$6 (_1717_),
+    .\port$537$7 (_1718_),
+    .\port$537$8 (_1719_),
+    .\port$537$9 (_1720_),
     .rst(rst)
   );
   \hwq_top.engine.array.mul_0_2  mul_0_2 (
     .a(a_0_1),
     .b(skew_w2_d1),
     .clk(clk),
-    .\port$534$0 (_1728_),
-    .\port$534$1 (_1729_),
-    .\port$534$10 (_1739_),
-    .\port$534$11 (_1740_),
-    .\port$534$12 (_1741_),
-    .\port$534$13 (_1742_),
-    .\port$534$14 (_1743_),
-    .\port$534$15 (_1744_),
-    .\port$534$2 (_1730_),
-    .\port$534$3 (_1731_),
-    .\port$534$4 (_1732_),
-    .\port$534$5 (_1733_),
-    .\port$534$6 (_1734_),
-    .\port$534$7 (_1735_),
-    .\port$534$8 (_1736_),
-    .\port$534$9 (_1738_),
+    .\port$538$0 (_1728_),
+    .\port$538$1 (_1729_),
+    .\port$538$10 (_1739_),
+    .\port$538$11 (_1740_),
+    .\port$538$12 (_1741_),
+    .\port$538$13 (_1742_),
+    .\port$538$14 (_1743_),
+    .\port$538$15 (_1744_),
+    .\port$538$2 (_1730_),
+    .\port$538$3 (_1731_),
+    .\port$538$4 (_1732_),
+    .\port$538$5 (_1733_),
+    .\port$538$6 (_1734_),
+    .\port$538$7 (_1735_),
+    .\port$538$8 (_1736_),
+    .\port$538$9 (_1738_),
     .rst(rst)
   );
   \hwq_top.engine.array.mul_0_3  mul_0_3 (
     .a(a_0_2),
     .b(skew_w3_d2),
     .clk(clk),
-    .\port$535$0 (_1745_),
-    .\port$535$1 (_1746_),
-    .\port$535$10 (_1756_),
-    .\port$535$11 (_1757_),
-    .\port$535$12 (_1758_),
-    .\port$535$13 (_1761_),
-    .\port$535$14 (_1762_),
-    .\port$535$15 (_1763_),
-    .\port$535$2 (_1747_),
-    .\port$535$3 (_1749_),
-    .\port$535$4 (_1750_),
-    .\port$535$5 (_1751_),
-    .\port$535$6 (_1752_),
-    .\port$535$7 (_1753_),
-    .\port$535$8 (_1754_),
-    .\port$535$9 (_1755_),
+    .\port$539$0 (_1745_),
+    .\port$539$1 (_1746_),
+    .\port$539$10 (_1756_),
+    .\port$539$11 (_1757_),
+    .\port$539$12 (_1758_),
+    .\port$539$13 (_1761_),
+    .\port$539$14 (_1762_),
+    .\port$539$15 (_1763_),
+    .\port$539$2 (_1747_),
+    .\port$539$3 (_1749_),
+    .\port$539$4 (_1750_),
+    .\port$539$5 (_1751_),
+    .\port$539$6 (_1752_),
+    .\port$539$7 (_1753_),
+    .\port$539$8 (_1754_),
+    .\port$539$9 (_1755_),
     .rst(rst)
   );
   \hwq_top.engine.array.mul_0_4  mul_0_4 (
     .a(a_0_3),
     .b(skew_w4_d3),
     .clk(clk),
-    .\port$536$0 (_1764_),
-    .\port$536$1 (_1765_),
-    .\port$536$10 (_1775_),
-    .\port$536$11 (_1776_),
-    .\port$536$12 (_1777_),
-    .\port$536$13 (_1778_),
-    .\port$536$14 (_1779_),
-    .\port$536$15 (_1780_),
-    .\port$536$2 (_1766_),
-    .\port$536$3 (_1767_),
-    .\port$536$4 (_1768_),
-    .\port$536$5 (_1769_),
-    .\port$536$6 (_1770_),
-    .\port$536$7 (_1772_),
-    .\port$536$8 (_1773_),
-    .\port$536$9 (_1774_),
+    .\port$540$0 (_1764_),
+    .\port$540$1 (_1765_),
+    .\port$540$10 (_1775_),
+    .\port$540$11 (_1776_),
+    .\port$540$12 (_1777_),
+    .\port$540$13 (_1778_),
+    .\port$540$14 (_1779_),
+    .\port$540$15 (_1780_),
+    .\port$540$2 (_1766_),
+    .\port$540$3 (_1767_),
+    .\port$540$4 (_1768_),
+    .\port$540$5 (_1769_),
+    .\port$540$6 (_1770_),
+    .\port$540$7 (_1772_),
+    .\port$540$8 (_1773_),
+    .\port$540$9 (_1774_),
     .rst(rst)
   );
   \hwq_top.engine.array.mul_0_5  mul_0_5 (
     .a(a_0_4),
     .b(skew_w5_d4),
     .clk(clk),
-    .\port$537$0 (_1781_),
-    .\port$537$1 (_1783_),
-    .\port$537$10 (_1792_),
-    .\port$537$11 (_1794_),
-    .\port$537$12 (_1795_),
-    .\port$537$13 (_1796_),
-    .\port$537$14 (_1797_),
-    .\port$537$15 (_1798_),
-    .\port$537$2 (_1784_),
-    .\port$537$3 (_1785_),
-    .\port$537$4 (_1786_),
-    .\port$537$5 (_1787_),
-    .\port$537$6 (_1788_),
-    .\port$537$7 (_1789_),
-    .\port$537$8 (_1790_),
-    .\port$537$9 (_1791_),
+    .\port$541$0 (_1781_),
+    .\port$541$1 (_1783_),
+    .\port$541$10 (_1792_),
+    .\port$541$11 (_1794_),
+    .\port$541$12 (_1795_),
+    .\port$541$13 (_1796_),
+    .\port$541$14 (_1797_),
+    .\port$541$15 (_1798_),
+    .\port$541$2 (_1784_),
+    .\port$541$3 (_1785_),
+    .\port$541$4 (_1786_),
+    .\port$541$5 (_1787_),
+    .\port$541$6 (_1788_),
+    .\port$541$7 (_1789_),
+    .\port$541$8 (_1790_),
+    .\port$541$9 (_1791_),
     .rst(rst)
   );
   \hwq_top.engine.array.mul_0_6  mul_0_6 (
     .a(a_0_5),
     .b(skew_w6_d5),
     .clk(clk),
-    .\port$538$0 (_1799_),
-    .\port$538$1 (_1800_),
-    .\port$538$10 (_1810_),
-    .\port$538$11 (_1811_),
-    .\port$538$12 (_1812_),
-    .\port$538$13 (_1813_),
-    .\port$538$14 (_1814_),
-    .\port$538$15 (_1816_),
-    .\port$538$2 (_1801_),
-    .\port$538$3 (_1802_),
-    .\port$538$4 (_1803_),
-    .\port$538$5 (_1805_),
-    .\port$538$6 (_1806_),
-    .\port$538$7 (_1807_),
-    .\port$538$8 (_1808_),
-    .\port$538$9 (_1809_),
+    .\port$542$0 (_1799_),
+    .\port$542$1 (_1800_),
+    .\port$542$10 (_1810_),
+    .\port$542$11 (_1811_),
+    .\port$542$12 (_1812_),
+    .\port$542$13 (_1813_),
+    .\port$542$14 (_1814_),
+    .\port$542$15 (_1816_),
+    .\port$542$2 (_1801_),
+    .\port$542$3 (_1802_),
+    .\port$542$4 (_1803_),
+    .\port$542$5 (_1805_),
+    .\port$542$6 (_1806_),
+    .\port$542$7 (_1807_),
+    .\port$542$8 (_1808_),
+    .\port$542$9 (_1809_),
     .rst(rst)
   );
   \hwq_top.engine.array.mul_0_7  mul_0_7 (
     .a(a_0_6),
     .b(skew_w7_d6),
     .clk(clk),
-    .\port$539$0 (_1817_),
-    .\port$539$1 (_1818_),
-    .\port$539$10 (_1828_),
-    .\port$539$11 (_1829_),
-    .\port$539$12 (_1830_),
-    .\port$539$13 (_1831_),
-    .\port$539$14 (_1832_),
-    .\port$539$15 (_1833_),
-    .\port$539$2 (_1819_),
-    .\port$539$3 (_1820_),
-    .\port$539$4 (_1821_),
-    .\port$539$5 (_1822_),
-    .\port$539$6 (_1823_),
-    .\port$539$7 (_1824_),
-    .\port$539$8 (_1825_),
-    .\port$539$9 (_1827_),
+    .\port$543$0 (_1817_),
+    .\port$543$1 (_1818_),
+    .\port$543$10 (_1828_),
+    .\port$543$11 (_1829_),
+    .\port$543$12 (_1830_),
+    .\port$543$13 (_1831_),
+    .\port$543$14 (_1832_),
+    .\port$543$15 (_1833_),
+    .\port$543$2 (_1819_),
+    .\port$543$3 (_1820_),
+    .\port$543$4 (_1821_),
+    .\port$543$5 (_1822_),
+    .\port$543$6 (_1823_),
+    .\port$543$7 (_1824_),
+    .\port$543$8 (_1825_),
+    .\port$543$9 (_1827_),
     .rst(rst)
   );
   \hwq_top.engine.array.mul_1_0  mul_1_0 (
     .a(skew_a1_d0),
     .b(w_0_0),
     .clk(clk),
-    .\port$540$0 (_1834_),
-    .\port$540$1 (_1835_),
-    .\port$540$10 (_1845_),
-    .\port$540$11 (_1846_),
-    .\port$540$12 (_1847_),
-    .\port$540$13 (_1849_),
-    .\port$540$14 (_1850_),
-    .\port$540$15 (_1851_),
-    .\port$540$2 (_1836_),
-    .\port$540$3 (_1838_),
-    .\port$540$4 (_1839_),
-    .\port$540$5 (_1840_),
-    .\port$540$6 (_1841_),
-    .\port$540$7 (_1842_),
-    .\port$540$8 (_1843_),
-    .\port$540$9 (_1844_),
+    .\port$544$0 (_1834_),
+    .\port$544$1 (_1835_),
+    .\port$544$10 (_1845_),
+    .\port$544$11 (_1846_),
+    .\port$544$12 (_1847_),
+    .\port$544$13 (_1849_),
+    .\port$544$14 (_1850_),
+    .\port$544$15 (_1851_),
+    .\port$544$2 (_1836_),
+    .\port$544$3 (_1838_),
+    .\port$544$4 (_1839_),
+    .\port$544$5 (_1840_),
+    .\port$544$6 (_1841_),
+    .\port$544$7 (_1842_),
+    .\port$544$8 (_1843_),
+    .\port$544$9 (_1844_),
     .rst(rst)
   );
   \hwq_top.engine.array.mul_1_1  mul_1_1 (
     .a(a_1_0),
     .b(w_0_1),
     .clk(clk),
-    .\port$541$0 (_1852_),
-    .\port$541$1 (_1853_),
-    .\port$541$10 (_1863_),
-    .\port$541$11 (_1864_),
-    .\port$541$12 (_1865_),
-    .\port$541$13 (_1866_),
-    .\port$541$14 (_1867_),
-    .\port$541$15 (_1868_),
-    .\port$541$2 (_1854_),
-    .\port$541$3 (_1855_),
-    .\port$541$4 (_1856_),
-    .\port$541$5 (_1857_),
-    .\port$541$6 (_1858_),
-    .\port$541$7 (_1860_),
-    .\port$541$8 (_1861_),
-    .\port$541$9 (_1862_),
+    .\port$545$0 (_1852_),
+    .\port$545$1 (_1853_),
+    .\port$545$10 (_1863_),
+    .\port$545$11 (_1864_),
+    .\port$545$12 (_1865_),
+    .\port$545$13 (_1866_),
+    .\port$545$14 (_1867_),
+    .\port$545$15 (_1868_),
+    .\port$545$2 (_1854_),
+    .\port$545$3 (_1855_),
+    .\port$545$4 (_1856_),
+    .\port$545$5 (_1857_),
+    .\port$545$6 (_1858_),
+    .\port$545$7 (_1860_),
+    .\port$545$8 (_1861_),
+    .\port$545$9 (_1862_),
     .rst(rst)
   );
   \hwq_top.engine.array.mul_1_2  mul_1_2 (
     .a(a_1_1),
     .b(w_0_2),
     .clk(clk),
-    .\port$542$0 (_1869_),
-    .\port$542$1 (_0003_),
-    .\port$542$10 (_0012_),
-    .\port$542$11 (_0014_),
-    .\port$542$12 (_0015_),
-    .\port$542$13 (_0016_),
-    .\port$542$14 (_0017_),
-    .\port$542$15 (_0018_),
-    .\port$542$2 (_0004_),
-    .\port$542$3 (_0005_),
-    .\port$542$4 (_0006_),
-    .\port$542$5 (_0007_),
-    .\port$542$6 (_0008_),
-    .\port$542$7 (_0009_),
-    .\port$542$8 (_0010_),
-    .\port$542$9 (_0011_),
+    .\port$546$0 (_1869_),
+    .\port$546$1 (_0003_),
+    .\port$546$10 (_0012_),
+    .\port$546$11 (_0014_),
+    .\port$546$12 (_0015_),
+    .\port$546$13 (_0016_),
+    .\port$546$14 (_0017_),
+    .\port$546$15 (_0018_),
+    .\port$546$2 (_0004_),
+    .\port$546$3 (_0005_),
+    .\port$546$4 (_0006_),
+    .\port$546$5 (_0007_),
+    .\port$546$6 (_0008_),
+    .\port$546$7 (_0009_),
+    .\port$546$8 (_0010_),
+    .\port$546$9 (_0011_),
     .rst(rst)
   );
   \hwq_top.engine.array.mul_1_3  mul_1_3 (
     .a(a_1_2),
     .b(w_0_3),
     .clk(clk),
-    .\port$543$0 (_0019_),
-    .\port$543$1 (_0020_),
-    .\port$543$10 (_0030_),
-    .\port$543$11 (_0031_),
-    .\port$543$12 (_0032_),
-    .\port$543$13 (_0033_),
-    .\port$543$14 (_0034_),
-    .\port$543$15 (_0036_),
-    .\port$543$2 (_0021_),
-    .\port$543$3 (_0022_),
-    .\port$543$4 (_0023_),
-    .\port$543$5 (_0025_),
-    .\port$543$6 (_0026_),
-    .\port$543$7 (_0027_),
-    .\port$543$8 (_0028_),
-    .\port$543$9 (_0029_),
+    .\port$547$0 (_0019_),
+    .\port$547$1 (_0020_),
+    .\port$547$10 (_0030_),
+    .\port$547$11 (_0031_),
+    .\port$547$12 (_0032_),
+    .\port$547$13 (_0033_),
+    .\port$547$14 (_0034_),
+    .\port$547$15 (_0036_),
+    .\port$547$2 (_0021_),
+    .\port$547$3 (_0022_),
+    .\port$547$4 (_0023_),
+    .\port$547$5 (_0025_),
+    .\port$547$6 (_0026_),
+    .\port$547$7 (_0027_),
+    .\port$547$8 (_0028_),
+    .\port$547$9 (_0029_),
     .rst(rst)
   );
   \hwq_top.engine.array.mul_1_4  mul_1_4 (
     .a(a_1_3),
     .b(w_0_4),
     .clk(clk),
-    .\port$544$0 (_0037_),
-    .\port$544$1 (_0038_),
-    .\port$544$10 (_0048_),
-    .\port$544$11 (_0049_),
-    .\port$544$12 (_0050_),
-    .\port$544$13 (_0051_),
-    .\port$544$14 (_0052_),
-    .\port$544$15 (_0053_),
-    .\port$544$2 (_0039_),
-    .\port$544$3 (_0040_),
-    .\port$544$4 (_0041_),
-    .\port$544$5 (_0042_),
-    .\port$544$6 (_0043_),
-    .\port$544$7 (_0044_),
-    .\port$544$8 (_0045_),
-    .\port$544$9 (_0047_),
+    .\port$548$0 (_0037_),
+    .\port$548$1 (_0038_),
+    .\port$548$10 (_0048_),
+    .\port$548$11 (_0049_),
+    .\port$548$12 (_0050_),
+    .\port$548$13 (_0051_),
+    .\port$548$14 (_0052_),
+    .\port$548$15 (_0053_),
+    .\port$548$2 (_0039_),
+    .\port$548$3 (_0040_),
+    .\port$548$4 (_0041_),
+    .\port$548$5 (_0042_),
+    .\port$548$6 (_0043_),
+    .\port$548$7 (_0044_),
+    .\port$548$8 (_0045_),
+    .\port$548$9 (_0047_),
     .rst(rst)
   );
   \hwq_top.engine.array.mul_1_5  mul_1_5 (
     .a(a_1_4),
     .b(w_0_5),
     .clk(clk),
-    .\port$545$0 (_0054_),
-    .\port$545$1 (_0055_),
-    .\port$545$10 (_0065_),
-    .\port$545$11 (_0066_),
-    .\port$545$12 (_0067_),
-    .\port$545$13 (_0069_),
-    .\port$545$14 (_0070_),
-    .\port$545$15 (_0071_),
-    .\port$545$2 (_0056_),
-    .\port$545$3 (_0058_),
-    .\port$545$4 (_0059_),
-    .\port$545$5 (_0060_),
-    .\port$545$6 (_0061_),
-    .\port$545$7 (_0062_),
-    .\port$545$8 (_0063_),
-    .\port$545$9 (_0064_),
+    .\port$549$0 (_0054_),
+    .\port$549$1 (_0055_),
+    .\port$549$10 (_0065_),
+    .\port$549$11 (_0066_),
+    .\port$549$12 (_0067_),
+    .\port$549$13 (_0069_),
+    .\port$549$14 (_0070_),
+    .\port$549$15 (_0071_),
+    .\port$549$2 (_0056_),
+    .\port$549$3 (_0058_),
+    .\port$549$4 (_0059_),
+    .\port$549$5 (_0060_),
+    .\port$549$6 (_0061_),
+    .\port$549$7 (_0062_),
+    .\port$549$8 (_0063_),
+    .\port$549$9 (_0064_),
     .rst(rst)
   );
   \hwq_top.engine.array.mul_1_6  mul_1_6 (
     .a(a_1_5),
     .b(w_0_6),
     .clk(clk),
-    .\port$546$0 (_0072_),
-    .\port$546$1 (_0073_),
-    .\port$546$10 (_0083_),
-    .\port$546$11 (_0084_),
-    .\port$546$12 (_0085_),
-    .\port$546$13 (_0086_),
-    .\port$546$14 (_0087_),
-    .\port$546$15 (_0088_),
-    .\port$546$2 (_0074_),
-    .\port$546$3 (_0075_),
-    .\port$546$4 (_0076_),
-    .\port$546$5 (_0077_),
-    .\port$546$6 (_0078_),
-    .\port$546$7 (_0080_),
-    .\port$546$8 (_0081_),
-    .\port$546$9 (_0082_),
+    .\port$550$0 (_0072_),
+    .\port$550$1 (_0073_),
+    .\port$550$10 (_0083_),
+    .\port$550$11 (_0084_),
+    .\port$550$12 (_0085_),
+    .\port$550$13 (_0086_),
+    .\port$550$14 (_0087_),
+    .\port$550$15 (_0088_),
+    .\port$550$2 (_0074_),
+    .\port$550$3 (_0075_),
+    .\port$550$4 (_0076_),
+    .\port$550$5 (_0077_),
+    .\port$550$6 (_0078_),
+    .\port$550$7 (_0080_),
+    .\port$550$8 (_0081_),
+    .\port$550$9 (_0082_),
     .rst(rst)
   );
   \hwq_top.engine.array.mul_1_7  mul_1_7 (
     .a(a_1_6),
     .b(w_0_7),
     .clk(clk),
-    .\port$547$0 (_0089_),
-    .\port$547$1 (_0091_),
-    .\port$547$10 (_0100_),
-    .\port$547$11 (_0102_),
-    .\port$547$12 (_0103_),
-    .\port$547$13 (_0104_),
-    .\port$547$14 (_0105_),
-    .\port$547$15 (_0106_),
-    .\port$547$2 (_0092_),
-    .\port$547$3 (_0093_),
-    .\port$547$4 (_0094_),
-    .\port$547$5 (_0095_),
-    .\port$547$6 (_0096_),
-    .\port$547$7 (_0097_),
-    .\port$547$8 (_0098_),
-    .\port$547$9 (_0099_),
+    .\port$551$0 (_0089_),
+    .\port$551$1 (_0091_),
+    .\port$551$10 (_0100_),
+    .\port$551$11 (_0102_),
+    .\port$551$12 (_0103_),
+    .\port$551$13 (_0104_),
+    .\port$551$14 (_0105_),
+    .\port$551$15 (_0106_),
+    .\port$551$2 (_0092_),
+    .\port$551$3 (_0093_),
+    .\port$551$4 (_0094_),
+    .\port$551$5 (_0095_),
+    .\port$551$6 (_0096_),
+    .\port$551$7 (_0097_),
+    .\port$551$8 (_0098_),
+    .\port$551$9 (_0099_),
     .rst(rst)
   );
   \hwq_top.engine.array.mul_2_0  mul_2_0 (
     .a(skew_a2_d1),
     .b(w_1_0),
     .clk(clk),
-    .\port$548$0 (_0107_),
-    .\port$548$1 (_0108_),
-    .\port$548$10 (_0119_),
-    .\port$548$11 (_0120_),
-    .\port$548$12 (_0121_),
-    .\port$548$13 (_0122_),
-    .\port$548$14 (_0123_),
-    .\port$548$15 (_0125_),
-    .\port$548$2 (_0109_),
-    .\port$548$3 (_0110_),
-    .\port$548$4 (_0111_),
-    .\port$548$5 (_0114_),
-    .\port$548$6 (_0115_),
-    .\port$548$7 (_0116_),
-    .\port$548$8 (_0117_),
-    .\port$548$9 (_0118_),
+    .\port$552$0 (_0107_),
+    .\port$552$1 (_0108_),
+    .\port$552$10 (_0119_),
+    .\port$552$11 (_0120_),
+    .\port$552$12 (_0121_),
+    .\port$552$13 (_0122_),
+    .\port$552$14 (_0123_),
+    .\port$552$15 (_0125_),
+    .\port$552$2 (_0109_),
+    .\port$552$3 (_0110_),
+    .\port$552$4 (_0111_),
+    .\port$552$5 (_0114_),
+    .\port$552$6 (_0115_),
+    .\port$552$7 (_0116_),
+    .\port$552$8 (_0117_),
+    .\port$552$9 (_0118_),
     .rst(rst)
   );
   \hwq_top.engine.array.mul_2_1  mul_2_1 (
     .a(a_2_0),
     .b(w_1_1),
     .clk(clk),
-    .\port$549$0 (_0126_),
-    .\port$549$1 (_0127_),
-    .\port$549$10 (_0137_),
-    .\port$549$11 (_0138_),
-    .\port$549$12 (_0139_),
-    .\port$549$13 (_0140_),
-    .\port$549$14 (_0141_),
-    .\port$549$15 (_0142_),
-    .\port$549$2 (_0128_),
-    .\port$549$3 (_0129_),
-    .\port$549$4 (_0130_),
-    .\port$549$5 (_0131_),
-    .\port$549$6 (_0132_),
-    .\port$549$7 (_0133_),
-    .\port$549$8 (_0134_),
-    .\port$549$9 (_0136_),
+    .\port$553$0 (_0126_),
+    .\port$553$1 (_0127_),
+    .\port$553$10 (_0137_),
+    .\port$553$11 (_0138_),
+    .\port$553$12 (_0139_),
+    .\port$553$13 (_0140_),
+    .\port$553$14 (_0141_),
+    .\port$553$15 (_0142_),
+    .\port$553$2 (_0128_),
+    .\port$553$3 (_0129_),
+    .\port$553$4 (_0130_),
+    .\port$553$5 (_0131_),
+    .\port$553$6 (_0132_),
+    .\port$553$7 (_0133_),
+    .\port$553$8 (_0134_),
+    .\port$553$9 (_0136_),
     .rst(rst)
   );
   \hwq_top.engine.array.mul_2_2  mul_2_2 (
     .a(a_2_1),
     .b(w_1_2),
     .clk(clk),
-    .\port$550$0 (_0143_),
-    .\port$550$1 (_0144_),
-    .\port$550$10 (_0154_),
-    .\port$550$11 (_0155_),
-    .\port$550$12 (_0156_),
-    .\port$550$13 (_0158_),
-    .\port$550$14 (_0159_),
-    .\port$550$15 (_0160_),
-    .\port$550$2 (_0145_),
-    .\port$550$3 (_0147_),
-    .\port$550$4 (_0148_),
-    .\port$550$5 (_0149_),
-    .\port$550$6 (_0150_),
-    .\port$550$7 (_0151_),
-    .\port$550$8 (_0152_),
-    .\port$550$9 (_0153_),
+    .\port$554$0 (_0143_),
+    .\port$554$1 (_0144_),
+    .\port$554$10 (_0154_),
+    .\port$554$11 (_0155_),
+    .\port$554$12 (_0156_),
+    .\port$554$13 (_0158_),
+    .\port$554$14 (_0159_),
+    .\port$554$15 (_0160_),
+    .\port$554$2 (_0145_),
+    .\port$554$3 (_0147_),
+    .\port$554$4 (_0148_),
+    .\port$554$5 (_0149_),
+    .\port$554$6 (_0150_),
+    .\port$554$7 (_0151_),
+    .\port$554$8 (_0152_),
+    .\port$554$9 (_0153_),
     .rst(rst)
   );
   \hwq_top.engine.array.mul_2_3  mul_2_3 (
     .a(a_2_2),
     .b(w_1_3),
     .clk(clk),
-    .\port$551$0 (_0161_),
-    .\port$551$1 (_0162_),
-    .\port$551$10 (_0172_),
-    .\port$551$11 (_0173_),
-    .\port$551$12 (_0174_),
-    .\port$551$13 (_0175_),
-    .\port$551$14 (_0176_),
-    .\port$551$15 (_0177_),
-    .\port$551$2 (_0163_),
-    .\port$551$3 (_0164_),
-    .\port$551$4 (_0165_),
-    .\port$551$5 (_0166_),
-    .\port$551$6 (_0167_),
-    .\port$551$7 (_0169_),
-    .\port$551$8 (_0170_),
-    .\port$551$9 (_0171_),
+    .\port$555$0 (_0161_),
+    .\port$555$1 (_0162_),
+    .\port$555$10 (_0172_),
+    .\port$555$11 (_0173_),
+    .\port$555$12 (_0174_),
+    .\port$555$13 (_0175_),
+    .\port$555$14 (_0176_),
+    .\port$555$15 (_0177_),
+    .\port$555$2 (_0163_),
+    .\port$555$3 (_0164_),
+    .\port$555$4 (_0165_),
+    .\port$555$5 (_0166_),
+    .\port$555$6 (_0167_),
+    .\port$555$7 (_0169_),
+    .\port$555$8 (_0170_),
+    .\port$555$9 (_0171_),
     .rst(rst)
   );
   \hwq_top.engine.array.mul_2_4  mul_2_4 (
     .a(a_2_3),
     .b(w_1_4),
     .clk(clk),
-    .\port$552$0 (_0178_),
-    .\port$552$1 (_0180_),
-    .\port$552$10 (_0189_),
-    .\port$552$11 (_0191_),
-    .\port$552$12 (_0192_),
-    .\port$552$13 (_0193_),
-    .\port$552$14 (_0194_),
-    .\port$552$15 (_0195_),
-    .\port$552$2 (_0181_),
-    .\port$552$3 (_0182_),
-    .\port$552$4 (_0183_),
-    .\port$552$5 (_0184_),
-    .\port$552$6 (_0185_),
-    .\port$552$7 (_0186_),
-    .\port$552$8 (_0187_),
-    .\port$552$9 (_0188_),
+    .\port$556$0 (_0178_),
+    .\port$556$1 (_0180_),
+    .\port$556$10 (_0189_),
+    .\port$556$11 (_0191_),
+    .\port$556$12 (_0192_),
+    .\port$556$13 (_0193_),
+    .\port$556$14 (_0194_),
+    .\port$556$15 (_0195_),
+    .\port$556$2 (_0181_),
+    .\port$556$3 (_0182_),
+    .\port$556$4 (_0183_),
+    .\port$556$5 (_0184_),
+    .\port$556$6 (_0185_),
+    .\port$556$7 (_0186_),
+    .\port$556$8 (_0187_),
+    .\port$556$9 (_0188_),
     .rst(rst)
   );
   \hwq_top.engine.array.mul_2_5  mul_2_5 (
     .a(a_2_4),
     .b(w_1_5),
     .clk(clk),
-    .\port$553$0 (_0196_),
-    .\port$553$1 (_0197_),
-    .\port$553$10 (_0207_),
-    .\port$553$11 (_0208_),
-    .\port$553$12 (_0209_),
-    .\port$553$13 (_0210_),
-    .\port$553$14 (_0211_),
-    .\port$553$15 (_0213_),
-    .\port$553$2 (_0198_),
-    .\port$553$3 (_0199_),
-    .\port$553$4 (_0200_),
-    .\port$553$5 (_0202_),
-    .\port$553$6 (_0203_),
-    .\port$553$7 (_0204_),
-    .\port$553$8 (_0205_),
-    .\port$553$9 (_0206_),
+    .\port$557$0 (_0196_),
+    .\port$557$1 (_0197_),
+    .\port$557$10 (_0207_),
+    .\port$557$11 (_0208_),
+    .\port$557$12 (_0209_),
+    .\port$557$13 (_0210_),
+    .\port$557$14 (_0211_),
+    .\port$557$15 (_0213_),
+    .\port$557$2 (_0198_),
+    .\port$557$3 (_0199_),
+    .\port$557$4 (_0200_),
+    .\port$557$5 (_0202_),
+    .\port$557$6 (_0203_),
+    .\port$557$7 (_0204_),
+    .\port$557$8 (_0205_),
+    .\port$557$9 (_0206_),
     .rst(rst)
   );
   \hwq_top.engine.array.mul_2_6  mul_2_6 (
     .a(a_2_5),
     .b(w_1_6),
     .clk(clk),
-    .\port$554$0 (_0214_),
-    .\port$554$1 (_0215_),
-    .\port$554$10 (_0226_),
-    .\port$554$11 (_0227_),
-    .\port$554$12 (_0228_),
-    .\port$554$13 (_0229_),
-    .\port$554$14 (_0230_),
-    .\port$554$15 (_0231_),
-    .\port$554$2 (_0216_),
-    .\port$554$3 (_0217_),
-    .\port$554$4 (_0218_),
-    .\port$554$5 (_0219_),
-    .\port$554$6 (_0220_),
-    .\port$554$7 (_0221_),
-    .\port$554$8 (_0222_),
-    .\port$554$9 (_0225_),
+    .\port$558$0 (_0214_),
+    .\port$558$1 (_0215_),
+    .\port$558$10 (_0226_),
+    .\port$558$11 (_0227_),
+    .\port$558$12 (_0228_),
+    .\port$558$13 (_0229_),
+    .\port$558$14 (_0230_),
+    .\port$558$15 (_0231_),
+    .\port$558$2 (_0216_),
+    .\port$558$3 (_0217_),
+    .\port$558$4 (_0218_),
+    .\port$558$5 (_0219_),
+    .\port$558$6 (_0220_),
+    .\port$558$7 (_0221_),
+    .\port$558$8 (_0222_),
+    .\port$558$9 (_0225_),
     .rst(rst)
   );
   \hwq_top.engine.array.mul_2_7  mul_2_7 (
     .a(a_2_6),
     .b(w_1_7),
     .clk(clk),
-    .\port$555$0 (_0232_),
-    .\port$555$1 (_0233_),
-    .\port$555$10 (_0243_),
-    .\port$555$11 (_0244_),
-    .\port$555$12 (_0245_),
-    .\port$555$13 (_0247_),
-    .\port$555$14 (_0248_),
-    .\port$555$15 (_0249_),
-    .\port$555$2 (_0234_),
-    .\port$555$3 (_0236_),
-    .\port$555$4 (_0237_),
-    .\port$555$5 (_0238_),
-    .\port$555$6 (_0239_),
-    .\port$555$7 (_0240_),
-    .\port$555$8 (_0241_),
-    .\port$555$9 (_0242_),
+    .\port$559$0 (_0232_),
+    .\port$559$1 (_0233_),
+    .\port$559$10 (_0243_),
+    .\port$559$11 (_0244_),
+    .\port$559$12 (_0245_),
+    .\port$559$13 (_0247_),
+    .\port$559$14 (_0248_),
+    .\port$559$15 (_0249_),
+    .\port$559$2 (_0234_),
+    .\port$559$3 (_0236_),
+    .\port$559$4 (_0237_),
+    .\port$559$5 (_0238_),
+    .\port$559$6 (_0239_),
+    .\port$559$7 (_0240_),
+    .\port$559$8 (_0241_),
+    .\port$559$9 (_0242_),
     .rst(rst)
   );
   \hwq_top.engine.array.mul_3_0  mul_3_0 (
     .a(skew_a3_d2),
     .b(w_2_0),
     .clk(clk),
-    .\port$556$0 (_0250_),
-    .\port$556$1 (_0251_),
-    .\port$556$10 (_0261_),
-    .\port$556$11 (_0262_),
-    .\port$556$12 (_0263_),
-    .\port$556$13 (_0264_),
-    .\port$556$14 (_0265_),
-    .\port$556$15 (_0266_),
-    .\port$556$2 (_0252_),
-    .\port$556$3 (_0253_),
-    .\port$556$4 (_0254_),
-    .\port$556$5 (_0255_),
-    .\port$556$6 (_0256_),
-    .\port$556$7 (_0258_),
-    .\port$556$8 (_0259_),
-    .\port$556$9 (_0260_),
+    .\port$560$0 (_0250_),
+    .\port$560$1 (_0251_),
+    .\port$560$10 (_0261_),
+    .\port$560$11 (_0262_),
+    .\port$560$12 (_0263_),
+    .\port$560$13 (_0264_),
+    .\port$560$14 (_0265_),
+    .\port$560$15 (_0266_),
+    .\port$560$2 (_0252_),
+    .\port$560$3 (_0253_),
+    .\port$560$4 (_0254_),
+    .\port$560$5 (_0255_),
+    .\port$560$6 (_0256_),
+    .\port$560$7 (_0258_),
+    .\port$560$8 (_0259_),
+    .\port$560$9 (_0260_),
     .rst(rst)
   );
   \hwq_top.engine.array.mul_3_1  mul_3_1 (
     .a(a_3_0),
     .b(w_2_1),
     .clk(clk),
-    .\port$557$0 (_0267_),
-    .\port$557$1 (_0269_),
-    .\port$557$10 (_0278_),
-    .\port$557$11 (_0280_),
-    .\port$557$12 (_0281_),
-    .\port$557$13 (_0282_),
-    .\port$557$14 (_0283_),
-    .\port$557$15 (_0284_),
-    .\port$557$2 (_0270_),
-    .\port$557$3 (_0271_),
-    .\port$557$4 (_0272_),
-    .\port$557$5 (_0273_),
-    .\port$557$6 (_0274_),
-    .\port$557$7 (_0275_),
-    .\port$557$8 (_0276_),
-    .\port$557$9 (_0277_),
+    .\port$561$0 (_0267_),
+    .\port$561$1 (_0269_),
+    .\port$561$10 (_0278_),
+    .\port$561$11 (_0280_),
+    .\port$561$12 (_0281_),
+    .\port$561$13 (_0282_),
+    .\port$561$14 (_0283_),
+    .\port$561$15 (_0284_),
+    .\port$561$2 (_0270_),
+    .\port$561$3 (_0271_),
+    .\port$561$4 (_0272_),
+    .\port$561$5 (_0273_),
+    .\port$561$6 (_0274_),
+    .\port$561$7 (_0275_),
+    .\port$561$8 (_0276_),
+    .\port$561$9 (_0277_),
     .rst(rst)
   );
   \hwq_top.engine.array.mul_3_2  mul_3_2 (
     .a(a_3_1),
     .b(w_2_2),
     .clk(clk),
-    .\port$558$0 (_0285_),
-    .\port$558$1 (_0286_),
-    .\port$558$10 (_0296_),
-    .\port$558$11 (_0297_),
-    .\port$558$12 (_0298_),
-    .\port$558$13 (_0299_),
-    .\port$558$14 (_0300_),
-    .\port$558$15 (_0302_),
-    .\port$558$2 (_0287_),
-    .\port$558$3 (_0288_),
-    .\port$558$4 (_0289_),
-    .\port$558$5 (_0291_),
-    .\port$558$6 (_0292_),
-    .\port$558$7 (_0293_),
-    .\port$558$8 (_0294_),
-    .\port$558$9 (_0295_),
+    .\port$562$0 (_0285_),
+    .\port$562$1 (_0286_),
+    .\port$562$10 (_0296_),
+    .\port$562$11 (_0297_),
+    .\port$562$12 (_0298_),
+    .\port$562$13 (_0299_),
+    .\port$562$14 (_0300_),
+    .\port$562$15 (_0302_),
+    .\port$562$2 (_0287_),
+    .\port$562$3 (_0288_),
+    .\port$562$4 (_0289_),
+    .\port$562$5 (_0291_),
+    .\port$562$6 (_0292_),
+    .\port$562$7 (_0293_),
+    .\port$562$8 (_0294_),
+    .\port$562$9 (_0295_),
     .rst(rst)
   );
   \hwq_top.engine.array.mul_3_3  mul_3_3 (
     .a(a_3_2),
     .b(w_2_3),
     .clk(clk),
-    .\port$559$0 (_0303_),
-    .\port$559$1 (_0304_),
-    .\port$559$10 (_0314_),
-    .\port$559$11 (_0315_),
-    .\port$559$12 (_0316_),
-    .\port$559$13 (_0317_),
-    .\port$559$14 (_0318_),
-    .\port$559$15 (_0319_),
-    .\port$559$2 (_0305_),
-    .\port$559$3 (_0306_),
-    .\port$559$4 (_0307_),
-    .\port$559$5 (_0308_),
-    .\port$559$6 (_0309_),
-    .\port$559$7 (_0310_),
-    .\port$559$8 (_0311_),
-    .\port$559$9 (_0313_),
+    .\port$563$0 (_0303_),
+    .\port$563$1 (_0304_),
+    .\port$563$10 (_0314_),
+    .\port$563$11 (_0315_),
+    .\port$563$12 (_0316_),
+    .\port$563$13 (_0317_),
+    .\port$563$14 (_0318_),
+    .\port$563$15 (_0319_),
+    .\port$563$2 (_0305_),
+    .\port$563$3 (_0306_),
+    .\port$563$4 (_0307_),
+    .\port$563$5 (_0308_),
+    .\port$563$6 (_0309_),
+    .\port$563$7 (_0310_),
+    .\port$563$8 (_0311_),
+    .\port$563$9 (_0313_),
     .rst(rst)
   );
   \hwq_top.engine.array.mul_3_4  mul_3_4 (
     .a(a_3_3),
     .b(w_2_4),
     .clk(clk),
-    .\port$560$0 (_0320_),
-    .\port$560$1 (_0321_),
-    .\port$560$10 (_0331_),
-    .\port$560$11 (_0332_),
-    .\port$560$12 (_0333_),
-    .\port$560$13 (_0336_),
-    .\port$560$14 (_0337_),
-    .\port$560$15 (_0338_),
-    .\port$560$2 (_0322_),
-    .\port$560$3 (_0324_),
-    .\port$560$4 (_0325_),
-    .\port$560$5 (_0326_),
-    .\port$560$6 (_0327_),
-    .\port$560$7 (_0328_),
-    .\port$560$8 (_0329_),
-    .\port$560$9 (_0330_),
+    .\port$564$0 (_0320_),
+    .\port$564$1 (_0321_),
+    .\port$564$10 (_0331_),
+    .\port$564$11 (_0332_),
+    .\port$564$12 (_0333_),
+    .\port$564$13 (_0336_),
+    .\port$564$14 (_0337_),
+    .\port$564$15 (_0338_),
+    .\port$564$2 (_0322_),
+    .\port$564$3 (_0324_),
+    .\port$564$4 (_0325_),
+    .\port$564$5 (_0326_),
+    .\port$564$6 (_0327_),
+    .\port$564$7 (_0328_),
+    .\port$564$8 (_0329_),
+    .\port$564$9 (_0330_),
     .rst(rst)
   );
   \hwq_top.engine.array.mul_3_5  mul_3_5 (
     .a(a_3_4),
     .b(w_2_5),
     .clk(clk),
-    .\port$561$0 (_0339_),
-    .\port$561$1 (_0340_),
-    .\port$561$10 (_0350_),
-    .\port$561$11 (_0351_),
-    .\port$561$12 (_0352_),
-    .\port$561$13 (_0353_),
-    .\port$561$14 (_0354_),
-    .\port$561$15 (_0355_),
-    .\port$561$2 (_0341_),
-    .\port$561$3 (_0342_),
-    .\port$561$4 (_0343_),
-    .\port$561$5 (_0344_),
-    .\port$561$6 (_0345_),
-    .\port$561$7 (_0347_),
-    .\port$561$8 (_0348_),
-    .\port$561$9 (_0349_),
+    .\port$565$0 (_0339_),
+    .\port$565$1 (_0340_),
+    .\port$565$10 (_0350_),
+    .\port$565$11 (_0351_),
+    .\port$565$12 (_0352_),
+    .\port$565$13 (_0353_),
+    .\port$565$14 (_0354_),
+    .\port$565$15 (_0355_),
+    .\port$565$2 (_0341_),
+    .\port$565$3 (_0342_),
+    .\port$565$4 (_0343_),
+    .\port$565$5 (_0344_),
+    .\port$565$6 (_0345_),
+    .\port$565$7 (_0347_),
+    .\port$565$8 (_0348_),
+    .\port$565$9 (_0349_),
     .rst(rst)
   );
   \hwq_top.engine.array.mul_3_6  mul_3_6 (
     .a(a_3_5),
     .b(w_2_6),
     .clk(clk),
-    .\port$562$0 (_0356_),
-    .\port$562$1 (_0358_),
-    .\port$562$10 (_0367_),
-    .\port$562$11 (_0369_),
-    .\port$562$12 (_0370_),
-    .\port$562$13 (_0371_),
-    .\port$562$14 (_0372_),
-    .\port$562$15 (_0373_),
-    .\port$562$2 (_0359_),
-    .\port$562$3 (_0360_),
-    .\port$562$4 (_0361_),
-    .\port$562$5 (_0362_),
-    .\port$562$6 (_0363_),
-    .\port$562$7 (_0364_),
-    .\port$562$8 (_0365_),
-    .\port$562$9 (_0366_),
+    .\port$566$0 (_0356_),
+    .\port$566$1 (_0358_),
+    .\port$566$10 (_0367_),
+    .\port$566$11 (_0369_),
+    .\port$566$12 (_0370_),
+    .\port$566$13 (_0371_),
+    .\port$566$14 (_0372_),
+    .\port$566$15 (_0373_),
+    .\port$566$2 (_0359_),
+    .\port$566$3 (_0360_),
+    .\port$566$4 (_0361_),
+    .\port$566$5 (_0362_),
+    .\port$566$6 (_0363_),
+    .\port$566$7 (_0364_),
+    .\port$566$8 (_0365_),
+    .\port$566$9 (_0366_),
     .rst(rst)
   );
   \hwq_top.engine.array.mul_3_7  mul_3_7 (
     .a(a_3_6),
     .b(w_2_7),
     .clk(clk),
-    .\port$563$0 (_0374_),
-    .\port$563$1 (_0375_),
-    .\port$563$10 (_0385_),
-    .\port$563$11 (_0386_),
-    .\port$563$12 (_0387_),
-    .\port$563$13 (_0388_),
-    .\port$563$14 (_0389_),
-    .\port$563$15 (_0391_),
-    .\port$563$2 (_0376_),
-    .\port$563$3 (_0377_),
-    .\port$563$4 (_0378_),
-    .\port$563$5 (_0380_),
-    .\port$563$6 (_0381_),
-    .\port$563$7 (_0382_),
-    .\port$563$8 (_0383_),
-    .\port$563$9 (_0384_),
+    .\port$567$0 (_0374_),
+    .\port$567$1 (_0375_),
+    .\port$567$10 (_0385_),
+    .\port$567$11 (_0386_),
+    .\port$567$12 (_0387_),
+    .\port$567$13 (_0388_),
+    .\port$567$14 (_0389_),
+    .\port$567$15 (_0391_),
+    .\port$567$2 (_0376_),
+    .\port$567$3 (_0377_),
+    .\port$567$4 (_0378_),
+    .\port$567$5 (_0380_),
+    .\port$567$6 (_0381_),
+    .\port$567$7 (_0382_),
+    .\port$567$8 (_0383_),
+    .\port$567$9 (_0384_),
     .rst(rst)
   );
   \hwq_top.engine.array.mul_4_0  mul_4_0 (
     .a(skew_a4_d3),
     .b(w_3_0),
     .clk(clk),
-    .\port$564$0 (_0392_),
-    .\port$564$1 (_0393_),
-    .\port$564$10 (_0403_),
-    .\port$564$11 (_0404_),
-    .\port$564$12 (_0405_),
-    .\port$564$13 (_0406_),
-    .\port$564$14 (_0407_),
-    .\port$564$15 (_0408_),
-    .\port$564$2 (_0394_),
-    .\port$564$3 (_0395_),
-    .\port$564$4 (_0396_),
-    .\port$564$5 (_0397_),
-    .\port$564$6 (_0398_),
-    .\port$564$7 (_0399_),
-    .\port$564$8 (_0400_),
-    .\port$564$9 (_0402_),
+    .\port$568$0 (_0392_),
+    .\port$568$1 (_0393_),
+    .\port$568$10 (_0403_),
+    .\port$568$11 (_0404_),
+    .\port$568$12 (_0405_),
+    .\port$568$13 (_0406_),
+    .\port$568$14 (_0407_),
+    .\port$568$15 (_0408_),
+    .\port$568$2 (_0394_),
+    .\port$568$3 (_0395_),
+    .\port$568$4 (_0396_),
+    .\port$568$5 (_0397_),
+    .\port$568$6 (_0398_),
+    .\port$568$7 (_0399_),
+    .\port$568$8 (_0400_),
+    .\port$568$9 (_0402_),
     .rst(rst)
   );
   \hwq_top.engine.array.mul_4_1  mul_4_1 (
     .a(a_4_0),
     .b(w_3_1),
     .clk(clk),
-    .\port$565$0 (_0409_),
-    .\port$565$1 (_0410_),
-    .\port$565$10 (_0420_),
-    .\port$565$11 (_0421_),
-    .\port$565$12 (_0422_),
-    .\port$565$13 (_0424_),
-    .\port$565$14 (_0425_),
-    .\port$565$15 (_0426_),
-    .\port$565$2 (_0411_),
-    .\port$565$3 (_0413_),
-    .\port$565$4 (_0414_),
-    .\port$565$5 (_0415_),
-    .\port$565$6 (_0416_),
-    .\port$565$7 (_0417_),
-    .\port$565$8 (_0418_),
-    .\port$565$9 (_0419_),
+    .\port$569$0 (_0409_),
+    .\port$569$1 (_0410_),
+    .\port$569$10 (_0420_),
+    .\port$569$11 (_0421_),
+    .\port$569$12 (_0422_),
+    .\port$569$13 (_0424_),
+    .\port$569$14 (_0425_),
+    .\port$569$15 (_0426_),
+    .\port$569$2 (_0411_),
+    .\port$569$3 (_0413_),
+    .\port$569$4 (_0414_),
+    .\port$569$5 (_0415_),
+    .\port$569$6 (_0416_),
+    .\port$569$7 (_0417_),
+    .\port$569$8 (_0418_),
+    .\port$569$9 (_0419_),
     .rst(rst)
   );
   \hwq_top.engine.array.mul_4_2  mul_4_2 (
     .a(a_4_1),
     .b(w_3_2),
     .clk(clk),
-    .\port$566$0 (_0427_),
-    .\port$566$1 (_0428_),
-    .\port$566$10 (_0438_),
-    .\port$566$11 (_0439_),
-    .\port$566$12 (_0440_),
-    .\port$566$13 (_0441_),
-    .\port$566$14 (_0442_),
-    .\port$566$15 (_0443_),
-    .\port$566$2 (_0429_),
-    .\port$566$3 (_0430_),
-    .\port$566$4 (_0431_),
-    .\port$566$5 (_0432_),
-    .\port$566$6 (_0433_),
-    .\port$566$7 (_0435_),
-    .\port$566$8 (_0436_),
-    .\port$566$9 (_0437_),
+    .\port$570$0 (_0427_),
+    .\port$570$1 (_0428_),
+    .\port$570$10 (_0438_),
+    .\port$570$11 (_0439_),
+    .\port$570$12 (_0440_),
+    .\port$570$13 (_0441_),
+    .\port$570$14 (_0442_),
+    .\port$570$15 (_0443_),
+    .\port$570$2 (_0429_),
+    .\port$570$3 (_0430_),
+    .\port$570$4 (_0431_),
+    .\port$570$5 (_0432_),
+    .\port$570$6 (_0433_),
+    .\port$570$7 (_0435_),
+    .\port$570$8 (_0436_),
+    .\port$570$9 (_0437_),
     .rst(rst)
   );
   \hwq_top.engine.array.mul_4_3  mul_4_3 (
     .a(a_4_2),
     .b(w_3_3),
     .clk(clk),
-    .\port$567$0 (_0444_),
-    .\port$567$1 (_0447_),
-    .\port$567$10 (_0456_),
-    .\port$567$11 (_0458_),
-    .\port$567$12 (_0459_),
-    .\port$567$13 (_0460_),
-    .\port$567$14 (_0461_),
-    .\port$567$15 (_0462_),
-    .\port$567$2 (_0448_),
-    .\port$567$3 (_0449_),
-    .\port$567$4 (_0450_),
-    .\port$567$5 (_0451_),
-    .\port$567$6 (_0452_),
-    .\port$567$7 (_0453_),
-    .\port$567$8 (_0454_),
-    .\port$567$9 (_0455_),
+    .\port$571$0 (_0444_),
+    .\port$571$1 (_0447_),
+    .\port$571$10 (_0456_),
+    .\port$571$11 (_0458_),
+    .\port$571$12 (_0459_),
+    .\port$571$13 (_0460_),
+    .\port$571$14 (_0461_),
+    .\port$571$15 (_0462_),
+    .\port$571$2 (_0448_),
+    .\port$571$3 (_0449_),
+    .\port$571$4 (_0450_),
+    .\port$571$5 (_0451_),
+    .\port$571$6 (_0452_),
+    .\port$571$7 (_0453_),
+    .\port$571$8 (_0454_),
+    .\port$571$9 (_0455_),
     .rst(rst)
   );
   \hwq_top.engine.array.mul_4_4  mul_4_4 (
     .a(a_4_3),
     .b(w_3_4),
     .clk(clk),
-    .\port$568$0 (_0463_),
-    .\port$568$1 (_0464_),
-    .\port$568$10 (_0474_),
-    .\port$568$11 (_0475_),
-    .\port$568$12 (_0476_),
-    .\port$568$13 (_0477_),
-    .\port$568$14 (_0478_),
-    .\port$568$15 (_0480_),
-    .\port$568$2 (_0465_),
-    .\port$568$3 (_0466_),
-    .\port$568$4 (_0467_),
-    .\port$568$5 (_0469_),
-    .\port$568$6 (_0470_),
-    .\port$568$7 (_0471_),
-    .\port$568$8 (_0472_),
-    .\port$568$9 (_0473_),
+    .\port$572$0 (_0463_),
+    .\port$572$1 (_0464_),
+    .\port$572$10 (_0474_),
+    .\port$572$11 (_0475_),
+    .\port$572$12 (_0476_),
+    .\port$572$13 (_0477_),
+    .\port$572$14 (_0478_),
+    .\port$572$15 (_0480_),
+    .\port$572$2 (_0465_),
+    .\port$572$3 (_0466_),
+    .\port$572$4 (_0467_),
+    .\port$572$5 (_0469_),
+    .\port$572$6 (_0470_),
+    .\port$572$7 (_0471_),
+    .\port$572$8 (_0472_),
+    .\port$572$9 (_0473_),
     .rst(rst)
   );
   \hwq_top.engine.array.mul_4_5  mul_4_5 (
     .a(a_4_4),
     .b(w_3_5),
     .clk(clk),
-    .\port$569$0 (_0481_),
-    .\port$569$1 (_0482_),
-    .\port$569$10 (_0492_),
-    .\port$569$11 (_0493_),
-    .\port$569$12 (_0494_),
-    .\port$569$13 (_0495_),
-    .\port$569$14 (_0496_),
-    .\port$569$15 (_0497_),
-    .\port$569$2 (_0483_),
-    .\port$569$3 (_0484_),
-    .\port$569$4 (_0485_),
-    .\port$569$5 (_0486_),
-    .\port$569$6 (_0487_),
-    .\port$569$7 (_0488_),
-    .\port$569$8 (_0489_),
-    .\port$569$9 (_0491_),
+    .\port$573$0 (_0481_),
+    .\port$573$1 (_0482_),
+    .\port$573$10 (_0492_),
+    .\port$573$11 (_0493_),
+    .\port$573$12 (_0494_),
+    .\port$573$13 (_0495_),
+    .\port$573$14 (_0496_),
+    .\port$573$15 (_0497_),
+    .\port$573$2 (_0483_),
+    .\port$573$3 (_0484_),
+    .\port$573$4 (_0485_),
+    .\port$573$5 (_0486_),
+    .\port$573$6 (_0487_),
+    .\port$573$7 (_0488_),
+    .\port$573$8 (_0489_),
+    .\port$573$9 (_0491_),
     .rst(rst)
   );
   \hwq_top.engine.array.mul_4_6  mul_4_6 (
     .a(a_4_5),
     .b(w_3_6),
     .clk(clk),
-    .\port$570$0 (_0498_),
-    .\port$570$1 (_0499_),
-    .\port$570$10 (_0509_),
-    .\port$570$11 (_0510_),
-    .\port$570$12 (_0511_),
-    .\port$570$13 (_0513_),
-    .\port$570$14 (_0514_),
-    .\port$570$15 (_0515_),
-    .\port$570$2 (_0500_),
-    .\port$570$3 (_0502_),
-    .\port$570$4 (_0503_),
-    .\port$570$5 (_0504_),
-    .\port$570$6 (_0505_),
-    .\port$570$7 (_0506_),
-    .\port$570$8 (_0507_),
-    .\port$570$9 (_0508_),
+    .\port$574$0 (_0498_),
+    .\port$574$1 (_0499_),
+    .\port$574$10 (_0509_),
+    .\port$574$11 (_0510_),
+    .\port$574$12 (_0511_),
+    .\port$574$13 (_0513_),
+    .\port$574$14 (_0514_),
+    .\port$574$15 (_0515_),
+    .\port$574$2 (_0500_),
+    .\port$574$3 (_0502_),
+    .\port$574$4 (_0503_),
+    .\port$574$5 (_0504_),
+    .\port$574$6 (_0505_),
+    .\port$574$7 (_0506_),
+    .\port$574$8 (_0507_),
+    .\port$574$9 (_0508_),
     .rst(rst)
   );
   \hwq_top.engine.array.mul_4_7  mul_4_7 (
     .a(a_4_6),
     .b(w_3_7),
     .clk(clk),
-    .\port$571$0 (_0516_),
-    .\port$571$1 (_0517_),
-    .\port$571$10 (_0527_),
-    .\port$571$11 (_0528_),
-    .\port$571$12 (_0529_),
-    .\port$571$13 (_0530_),
-    .\port$571$14 (_0531_),
-    .\port$571$15 (_0532_),
-    .\port$571$2 (_0518_),
-    .\port$571$3 (_0519_),
-    .\port$571$4 (_0520_),
-    .\port$571$5 (_0521_),
-    .\port$571$6 (_0522_),
-    .\port$571$7 (_0524_),
-    .\port$571$8 (_0525_),
-    .\port$571$9 (_0526_),
+    .\port$575$0 (_0516_),
+    .\port$575$1 (_0517_),
+    .\port$575$10 (_0527_),
+    .\port$575$11 (_0528_),
+    .\port$575$12 (_0529_),
+    .\port$575$13 (_0530_),
+    .\port$575$14 (_0531_),
+    .\port$575$15 (_0532_),
+    .\port$575$2 (_0518_),
+    .\port$575$3 (_0519_),
+    .\port$575$4 (_0520_),
+    .\port$575$5 (_0521_),
+    .\port$575$6 (_0522_),
+    .\port$575$7 (_0524_),
+    .\port$575$8 (_0525_),
+    .\port$575$9 (_0526_),
     .rst(rst)
   );
   \hwq_top.engine.array.mul_5_0  mul_5_0 (
     .a(skew_a5_d4),
     .b(w_4_0),
     .clk(clk),
-    .\port$572$0 (_0533_),
-    .\port$572$1 (_0535_),
-    .\port$572$10 (_0544_),
-    .\port$572$11 (_0546_),
-    .\port$572$12 (_0547_),
-    .\port$572$13 (_0548_),
-    .\port$572$14 (_0549_),
-    .\port$572$15 (_0550_),
-    .\port$572$2 (_0536_),
-    .\port$572$3 (_0537_),
-    .\port$572$4 (_0538_),
-    .\port$572$5 (_0539_),
-    .\port$572$6 (_0540_),
-    .\port$572$7 (_0541_),
-    .\port$572$8 (_0542_),
-    .\port$572$9 (_0543_),
+    .\port$576$0 (_0533_),
+    .\port$576$1 (_0535_),
+    .\port$576$10 (_0544_),
+    .\port$576$11 (_0546_),
+    .\port$576$12 (_0547_),
+    .\port$576$13 (_0548_),
+    .\port$576$14 (_0549_),
+    .\port$576$15 (_0550_),
+    .\port$576$2 (_0536_),
+    .\port$576$3 (_0537_),
+    .\port$576$4 (_0538_),
+    .\port$576$5 (_0539_),
+    .\port$576$6 (_0540_),
+    .\port$576$7 (_0541_),
+    .\port$576$8 (_0542_),
+    .\port$576$9 (_0543_),
     .rst(rst)
   );
   \hwq_top.engine.array.mul_5_1  mul_5_1 (
     .a(a_5_0),
     .b(w_4_1),
     .clk(clk),
-    .\port$573$0 (_0551_),
-    .\port$573$1 (_0552_),
-    .\port$573$10 (_0563_),
-    .\port$573$11 (_0564_),
-    .\port$573$12 (_0565_),
-    .\port$573$13 (_0566_),
-    .\port$573$14 (_0567_),
-    .\port$573$15 (_0569_),
-    .\port$573$2 (_0553_),
-    .\port$573$3 (_0554_),
-    .\port$573$4 (_0555_),
-    .\port$573$5 (_0558_),
-    .\port$573$6 (_0559_),
-    .\port$573$7 (_0560_),
-    .\port$573$8 (_0561_),
-    .\port$573$9 (_0562_),
+    .\port$577$0 (_0551_),
+    .\port$577$1 (_0552_),
+    .\port$577$10 (_0563_),
+    .\port$577$11 (_0564_),
+    .\port$577$12 (_0565_),
+    .\port$577$13 (_0566_),
+    .\port$577$14 (_0567_),
+    .\port$577$15 (_0569_),
+    .\port$577$2 (_0553_),
+    .\port$577$3 (_0554_),
+    .\port$577$4 (_0555_),
+    .\port$577$5 (_0558_),
+    .\port$577$6 (_0559_),
+    .\port$577$7 (_0560_),
+    .\port$577$8 (_0561_),
+    .\port$577$9 (_0562_),
     .rst(rst)
   );
   \hwq_top.engine.array.mul_5_2  mul_5_2 (
     .a(a_5_1),
     .b(w_4_2),
     .clk(clk),
-    .\port$574$0 (_0570_),
-    .\port$574$1 (_0571_),
-    .\port$574$10 (_0581_),
-    .\port$574$11 (_0582_),
-    .\port$574$12 (_0583_),
-    .\port$574$13 (_0584_),
-    .\port$574$14 (_0585_),
-    .\port$574$15 (_0586_),
-    .\port$574$2 (_0572_),
-    .\port$574$3 (_0573_),
-    .\port$574$4 (_0574_),
-    .\port$574$5 (_0575_),
-    .\port$574$6 (_0576_),
-    .\port$574$7 (_0577_),
-    .\port$574$8 (_0578_),
-    .\port$574$9 (_0580_),
+    .\port$578$0 (_0570_),
+    .\port$578$1 (_0571_),
+    .\port$578$10 (_0581_),
+    .\port$578$11 (_0582_),
+    .\port$578$12 (_0583_),
+    .\port$578$13 (_0584_),
+    .\port$578$14 (_0585_),
+    .\port$578$15 (_0586_),
+    .\port$578$2 (_0572_),
+    .\port$578$3 (_0573_),
+    .\port$578$4 (_0574_),
+    .\port$578$5 (_0575_),
+    .\port$578$6 (_0576_),
+    .\port$578$7 (_0577_),
+    .\port$578$8 (_0578_),
+    .\port$578$9 (_0580_),
     .rst(rst)
   );
   \hwq_top.engine.array.mul_5_3  mul_5_3 (
     .a(a_5_2),
     .b(w_4_3),
     .clk(clk),
-    .\port$575$0 (_0587_),
-    .\port$575$1 (_0588_),
-    .\port$575$10 (_0598_),
-    .\port$575$11 (_0599_),
-    .\port$575$12 (_0600_),
-    .\port$575$13 (_0602_),
-    .\port$575$14 (_0603_),
-    .\port$575$15 (_0604_),
-    .\port$575$2 (_0589_),
-    .\port$575$3 (_0591_),
-    .\port$575$4 (_0592_),
-    .\port$575$5 (_0593_),
-    .\port$575$6 (_0594_),
-    .\port$575$7 (_0595_),
-    .\port$575$8 (_0596_),
-    .\port$575$9 (_0597_),
+    .\port$579$0 (_0587_),
+    .\port$579$1 (_0588_),
+    .\port$579$10 (_0598_),
+    .\port$579$11 (_0599_),
+    .\port$579$12 (_0600_),
+    .\port$579$13 (_0602_),
+    .\port$579$14 (_0603_),
+    .\port$579$15 (_0604_),
+    .\port$579$2 (_0589_),
+    .\port$579$3 (_0591_),
+    .\port$579$4 (_0592_),
+    .\port$579$5 (_0593_),
+    .\port$579$6 (_0594_),
+    .\port$579$7 (_0595_),
+    .\port$579$8 (_0596_),
+    .\port$579$9 (_0597_),
     .rst(rst)
   );
   \hwq_top.engine.array.mul_5_4  mul_5_4 (
     .a(a_5_3),
     .b(w_4_4),
     .clk(clk),
-    .\port$576$0 (_0605_),
-    .\port$576$1 (_0606_),
-    .\port$576$10 (_0616_),
-    .\port$576$11 (_0617_),
-    .\port$576$12 (_0618_),
-    .\port$576$13 (_0619_),
-    .\port$576$14 (_0620_),
-    .\port$576$15 (_0621_),
-    .\port$576$2 (_0607_),
-    .\port$576$3 (_0608_),
-    .\port$576$4 (_0609_),
-    .\port$576$5 (_0610_),
-    .\port$576$6 (_0611_),
-    .\port$576$7 (_0613_),
-    .\port$576$8 (_0614_),
-    .\port$576$9 (_0615_),
+    .\port$580$0 (_0605_),
+    .\port$580$1 (_0606_),
+    .\port$580$10 (_0616_),
+    .\port$580$11 (_0617_),
+    .\port$580$12 (_0618_),
+    .\port$580$13 (_0619_),
+    .\port$580$14 (_0620_),
+    .\port$580$15 (_0621_),
+    .\port$580$2 (_0607_),
+    .\port$580$3 (_0608_),
+    .\port$580$4 (_0609_),
+    .\port$580$5 (_0610_),
+    .\port$580$6 (_0611_),
+    .\port$580$7 (_0613_),
+    .\port$580$8 (_0614_),
+    .\port$580$9 (_0615_),
     .rst(rst)
   );
   \hwq_top.engine.array.mul_5_5  mul_5_5 (
     .a(a_5_4),
     .b(w_4_5),
     .clk(clk),
-    .\port$577$0 (_0622_),
-    .\port$577$1 (_0624_),
-    .\port$577$10 (_0633_),
-    .\port$577$11 (_0635_),
-    .\port$577$12 (_0636_),
-    .\port$577$13 (_0637_),
-    .\port$577$14 (_0638_),
-    .\port$577$15 (_0639_),
-    .\port$577$2 (_0625_),
-    .\port$577$3 (_0626_),
-    .\port$577$4 (_0627_),
-    .\port$577$5 (_0628_),
-    .\port$577$6 (_0629_),
-    .\port$577$7 (_0630_),
-    .\port$577$8 (_0631_),
-    .\port$577$9 (_0632_),
+    .\port$581$0 (_0622_),
+    .\port$581$1 (_0624_),
+    .\port$581$10 (_0633_),
+    .\port$581$11 (_0635_),
+    .\port$581$12 (_0636_),
+    .\port$581$13 (_0637_),
+    .\port$581$14 (_0638_),
+    .\port$581$15 (_0639_),
+    .\port$581$2 (_0625_),
+    .\port$581$3 (_0626_),
+    .\port$581$4 (_0627_),
+    .\port$581$5 (_0628_),
+    .\port$581$6 (_0629_),
+    .\port$581$7 (_0630_),
+    .\port$581$8 (_0631_),
+    .\port$581$9 (_0632_),
     .rst(rst)
   );
   \hwq_top.engine.array.mul_5_6  mul_5_6 (
     .a(a_5_5),
     .b(w_4_6),
     .clk(clk),
-    .\port$578$0 (_0640_),
-    .\port$578$1 (_0641_),
-    .\port$578$10 (_0651_),
-    .\port$578$11 (_0652_),
-    .\port$578$12 (_0653_),
-    .\port$578$13 (_0654_),
-    .\port$578$14 (_0655_),
-    .\port$578$15 (_0657_),
-    .\port$578$2 (_0642_),
-    .\port$578$3 (_0643_),
-    .\port$578$4 (_0644_),
-    .\port$578$5 (_0646_),
-    .\port$578$6 (_0647_),
-    .\port$578$7 (_0648_),
-    .\port$578$8 (_0649_),
-    .\port$578$9 (_0650_),
+    .\port$582$0 (_0640_),
+    .\port$582$1 (_0641_),
+    .\port$582$10 (_0651_),
+    .\port$582$11 (_0652_),
+    .\port$582$12 (_0653_),
+    .\port$582$13 (_0654_),
+    .\port$582$14 (_0655_),
+    .\port$582$15 (_0657_),
+    .\port$582$2 (_0642_),
+    .\port$582$3 (_0643_),
+    .\port$582$4 (_0644_),
+    .\port$582$5 (_0646_),
+    .\port$582$6 (_0647_),
+    .\port$582$7 (_0648_),
+    .\port$582$8 (_0649_),
+    .\port$582$9 (_0650_),
     .rst(rst)
   );
   \hwq_top.engine.array.mul_5_7  mul_5_7 (
     .a(a_5_6),
     .b(w_4_7),
     .clk(clk),
-    .\port$579$0 (_0658_),
-    .\port$579$1 (_0659_),
-    .\port$579$10 (_0670_),
-    .\port$579$11 (_0671_),
-    .\port$579$12 (_0672_),
-    .\port$579$13 (_0673_),
-    .\port$579$14 (_0674_),
-    .\port$579$15 (_0675_),
-    .\port$579$2 (_0660_),
-    .\port$579$3 (_0661_),
-    .\port$579$4 (_0662_),
-    .\port$579$5 (_0663_),
-    .\port$579$6 (_0664_),
-    .\port$579$7 (_0665_),
-    .\port$579$8 (_0666_),
-    .\port$579$9 (_0669_),
+    .\port$583$0 (_0658_),
+    .\port$583$1 (_0659_),
+    .\port$583$10 (_0670_),
+    .\port$583$11 (_0671_),
+    .\port$583$12 (_0672_),
+    .\port$583$13 (_0673_),
+    .\port$583$14 (_0674_),
+    .\port$583$15 (_0675_),
+    .\port$583$2 (_0660_),
+    .\port$583$3 (_0661_),
+    .\port$583$4 (_0662_),
+    .\port$583$5 (_0663_),
+    .\port$583$6 (_0664_),
+    .\port$583$7 (_0665_),
+    .\port$583$8 (_0666_),
+    .\port$583$9 (_0669_),
     .rst(rst)
   );
   \hwq_top.engine.array.mul_6_0  mul_6_0 (
     .a(skew_a6_d5),
     .b(w_5_0),
     .clk(clk),
-    .\port$580$0 (_0676_),
-    .\port$580$1 (_0677_),
-    .\port$580$10 (_0687_),
-    .\port$580$11 (_0688_),
-    .\port$580$12 (_0689_),
-    .\port$580$13 (_0691_),
-    .\port$580$14 (_0692_),
-    .\port$580$15 (_0693_),
-    .\port$580$2 (_0678_),
-    .\port$580$3 (_0680_),
-    .\port$580$4 (_0681_),
-    .\port$580$5 (_0682_),
-    .\port$580$6 (_0683_),
-    .\port$580$7 (_0684_),
-    .\port$580$8 (_0685_),
-    .\port$580$9 (_0686_),
+    .\port$584$0 (_0676_),
+    .\port$584$1 (_0677_),
+    .\port$584$10 (_0687_),
+    .\port$584$11 (_0688_),
+    .\port$584$12 (_0689_),
+    .\port$584$13 (_0691_),
+    .\port$584$14 (_0692_),
+    .\port$584$15 (_0693_),
+    .\port$584$2 (_0678_),
+    .\port$584$3 (_0680_),
+    .\port$584$4 (_0681_),
+    .\port$584$5 (_0682_),
+    .\port$584$6 (_0683_),
+    .\port$584$7 (_0684_),
+    .\port$584$8 (_0685_),
+    .\port$584$9 (_0686_),
     .rst(rst)
   );
   \hwq_top.engine.array.mul_6_1  mul_6_1 (
     .a(a_6_0),
     .b(w_5_1),
     .clk(clk),
-    .\port$581$0 (_0694_),
-    .\port$581$1 (_0695_),
-    .\port$581$10 (_0705_),
-    .\port$581$11 (_0706_),
-    .\port$581$12 (_0707_),
-    .\port$581$13 (_0708_),
-    .\port$581$14 (_0709_),
-    .\port$581$15 (_0710_),
-    .\port$581$2 (_0696_),
-    .\port$581$3 (_0697_),
-    .\port$581$4 (_0698_),
-    .\port$581$5 (_0699_),
-    .\port$581$6 (_0700_),
-    .\port$581$7 (_0702_),
-    .\port$581$8 (_0703_),
-    .\port$581$9 (_0704_),
+    .\port$585$0 (_0694_),
+    .\port$585$1 (_0695_),
+    .\port$585$10 (_0705_),
+    .\port$585$11 (_0706_),
+    .\port$585$12 (_0707_),
+    .\port$585$13 (_0708_),
+    .\port$585$14 (_0709_),
+    .\port$585$15 (_0710_),
+    .\port$585$2 (_0696_),
+    .\port$585$3 (_0697_),
+    .\port$585$4 (_0698_),
+    .\port$585$5 (_0699_),
+    .\port$585$6 (_0700_),
+    .\port$585$7 (_0702_),
+    .\port$585$8 (_0703_),
+    .\port$585$9 (_0704_),
     .rst(rst)
   );
   \hwq_top.engine.array.mul_6_2  mul_6_2 (
     .a(a_6_1),
     .b(w_5_2),
     .clk(clk),
-    .\port$582$0 (_0711_),
-    .\port$582$1 (_0713_),
-    .\port$582$10 (_0722_),
-    .\port$582$11 (_0724_),
-    .\port$582$12 (_0725_),
-    .\port$582$13 (_0726_),
-    .\port$582$14 (_0727_),
-    .\port$582$15 (_0728_),
-    .\port$582$2 (_0714_),
-    .\port$582$3 (_0715_),
-    .\port$582$4 (_0716_),
-    .\port$582$5 (_0717_),
-    .\port$582$6 (_0718_),
-    .\port$582$7 (_0719_),
-    .\port$582$8 (_0720_),
-    .\port$582$9 (_0721_),
+    .\port$586$0 (_0711_),
+    .\port$586$1 (_0713_),
+    .\port$586$10 (_0722_),
+    .\port$586$11 (_0724_),
+    .\port$586$12 (_0725_),
+    .\port$586$13 (_0726_),
+    .\port$586$14 (_0727_),
+    .\port$586$15 (_0728_),
+    .\port$586$2 (_0714_),
+    .\port$586$3 (_0715_),
+    .\port$586$4 (_0716_),
+    .\port$586$5 (_0717_),
+    .\port$586$6 (_0718_),
+    .\port$586$7 (_0719_),
+    .\port$586$8 (_0720_),
+    .\port$586$9 (_0721_),
     .rst(rst)
   );
   \hwq_top.engine.array.mul_6_3  mul_6_3 (
     .a(a_6_2),
     .b(w_5_3),
     .clk(clk),
-    .\port$583$0 (_0729_),
-    .\port$583$1 (_0730_),
-    .\port$583$10 (_0740_),
-    .\port$583$11 (_0741_),
-    .\port$583$12 (_0742_),
-    .\port$583$13 (_0743_),
-    .\port$583$14 (_0744_),
-    .\port$583$15 (_0746_),
-    .\port$583$2 (_0731_),
-    .\port$583$3 (_0732_),
-    .\port$583$4 (_0733_),
-    .\port$583$5 (_0735_),
-    .\port$583$6 (_0736_),
-    .\port$583$7 (_0737_),
-    .\port$583$8 (_0738_),
-    .\port$583$9 (_0739_),
+    .\port$587$0 (_0729_),
+    .\port$587$1 (_0730_),
+    .\port$587$10 (_0740_),
+    .\port$587$11 (_0741_),
+    .\port$587$12 (_0742_),
+    .\port$587$13 (_0743_),
+    .\port$587$14 (_0744_),
+    .\port$587$15 (_0746_),
+    .\port$587$2 (_0731_),
+    .\port$587$3 (_0732_),
+    .\port$587$4 (_0733_),
+    .\port$587$5 (_0735_),
+    .\port$587$6 (_0736_),
+    .\port$587$7 (_0737_),
+    .\port$587$8 (_0738_),
+    .\port$587$9 (_0739_),
     .rst(rst)
   );
   \hwq_top.engine.array.mul_6_4  mul_6_4 (
     .a(a_6_3),
     .b(w_5_4),
     .clk(clk),
-    .\port$584$0 (_0747_),
-    .\port$584$1 (_0748_),
-    .\port$584$10 (_0758_),
-    .\port$584$11 (_0759_),
-    .\port$584$12 (_0760_),
-    .\port$584$13 (_0761_),
-    .\port$584$14 (_0762_),
-    .\port$584$15 (_0763_),
-    .\port$584$2 (_0749_),
-    .\port$584$3 (_0750_),
-    .\port$584$4 (_0751_),
-    .\port$584$5 (_0752_),
-    .\port$584$6 (_0753_),
-    .\port$584$7 (_0754_),
-    .\port$584$8 (_0755_),
-    .\port$584$9 (_0757_),
+    .\port$588$0 (_0747_),
+    .\port$588$1 (_0748_),
+    .\port$588$10 (_0758_),
+    .\port$588$11 (_0759_),
+    .\port$588$12 (_0760_),
+    .\port$588$13 (_0761_),
+    .\port$588$14 (_0762_),
+    .\port$588$15 (_0763_),
+    .\port$588$2 (_0749_),
+    .\port$588$3 (_0750_),
+    .\port$588$4 (_0751_),
+    .\port$588$5 (_0752_),
+    .\port$588$6 (_0753_),
+    .\port$588$7 (_0754_),
+    .\port$588$8 (_0755_),
+    .\port$588$9 (_0757_),
     .rst(rst)
   );
   \hwq_top.engine.array.mul_6_5  mul_6_5 (
     .a(a_6_4),
     .b(w_5_5),
     .clk(clk),
-    .\port$585$0 (_0764_),
-    .\port$585$1 (_0765_),
-    .\port$585$10 (_0775_),
-    .\port$585$11 (_0776_),
-    .\port$585$12 (_0777_),
-    .\port$585$13 (_0780_),
-    .\port$585$14 (_0781_),
-    .\port$585$15 (_0782_),
-    .\port$585$2 (_0766_),
-    .\port$585$3 (_0768_),
-    .\port$585$4 (_0769_),
-    .\port$585$5 (_0770_),
-    .\port$585$6 (_0771_),
-    .\port$585$7 (_0772_),
-    .\port$585$8 (_0773_),
-    .\port$585$9 (_0774_),
+    .\port$589$0 (_0764_),
+    .\port$589$1 (_0765_),
+    .\port$589$10 (_0775_),
+    .\port$589$11 (_0776_),
+    .\port$589$12 (_0777_),
+    .\port$589$13 (_0780_),
+    .\port$589$14 (_0781_),
+    .\port$589$15 (_0782_),
+    .\port$589$2 (_0766_),
+    .\port$589$3 (_0768_),
+    .\port$589$4 (_0769_),
+    .\port$589$5 (_0770_),
+    .\port$589$6 (_0771_),
+    .\port$589$7 (_0772_),
+    .\port$589$8 (_0773_),
+    .\port$589$9 (_0774_),
     .rst(rst)
   );
   \hwq_top.engine.array.mul_6_6  mul_6_6 (
     .a(a_6_5),
     .b(w_5_6),
     .clk(clk),
-    .\port$586$0 (_0783_),
-    .\port$586$1 (_0784_),
-    .\port$586$10 (_0794_),
-    .\port$586$11 (_0795_),
-    .\port$586$12 (_0796_),
-    .\port$586$13 (_0797_),
-    .\port$586$14 (_0798_),
-    .\port$586$15 (_0799_),
-    .\port$586$2 (_0785_),
-    .\port$586$3 (_0786_),
-    .\port$586$4 (_0787_),
-    .\port$586$5 (_0788_),
-    .\port$586$6 (_0789_),
-    .\port$586$7 (_0791_),
-    .\port$586$8 (_0792_),
-    .\port$586$9 (_0793_),
+    .\port$590$0 (_0783_),
+    .\port$590$1 (_0784_),
+    .\port$590$10 (_0794_),
+    .\port$590$11 (_0795_),
+    .\port$590$12 (_0796_),
+    .\port$590$13 (_0797_),
+    .\port$590$14 (_0798_),
+    .\port$590$15 (_0799_),
+    .\port$590$2 (_0785_),
+    .\port$590$3 (_0786_),
+    .\port$590$4 (_0787_),
+    .\port$590$5 (_0788_),
+    .\port$590$6 (_0789_),
+    .\port$590$7 (_0791_),
+    .\port$590$8 (_0792_),
+    .\port$590$9 (_0793_),
     .rst(rst)
   );
   \hwq_top.engine.array.mul_6_7  mul_6_7 (
     .a(a_6_6),
     .b(w_5_7),
     .clk(clk),
-    .\port$587$0 (_0800_),
-    .\port$587$1 (_0802_),
-    .\port$587$10 (_0811_),
-    .\port$587$11 (_0813_),
-    .\port$587$12 (_0814_),
-    .\port$587$13 (_0815_),
-    .\port$587$14 (_0816_),
-    .\port$587$15 (_0817_),
-    .\port$587$2 (_0803_),
-    .\port$587$3 (_0804_),
-    .\port$587$4 (_0805_),
-    .\port$587$5 (_0806_),
-    .\port$587$6 (_0807_),
-    .\port$587$7 (_0808_),
-    .\port$587$8 (_0809_),
-    .\port$587$9 (_0810_),
+    .\port$591$0 (_0800_),
+    .\port$591$1 (_0802_),
+    .\port$591$10 (_0811_),
+    .\port$591$11 (_0813_),
+    .\port$591$12 (_0814_),
+    .\port$591$13 (_0815_),
+    .\port$591$14 (_0816_),
+    .\port$591$15 (_0817_),
+    .\port$591$2 (_0803_),
+    .\port$591$3 (_0804_),
+    .\port$591$4 (_0805_),
+    .\port$591$5 (_0806_),
+    .\port$591$6 (_0807_),
+    .\port$591$7 (_0808_),
+    .\port$591$8 (_0809_),
+    .\port$591$9 (_0810_),
     .rst(rst)
   );
   \hwq_top.engine.array.mul_7_0  mul_7_0 (
     .a(skew_a7_d6),
     .b(w_6_0),
     .clk(clk),
-    .\port$588$0 (_0818_),
-    .\port$588$1 (_0819_),
-    .\port$588$10 (_0829_),
-    .\port$588$11 (_0830_),
-    .\port$588$12 (_0831_),
-    .\port$588$13 (_0832_),
-    .\port$588$14 (_0833_),
-    .\port$588$15 (_0835_),
-    .\port$588$2 (_0820_),
-    .\port$588$3 (_0821_),
-    .\port$588$4 (_0822_),
-    .\port$588$5 (_0824_),
-    .\port$588$6 (_0825_),
-    .\port$588$7 (_0826_),
-    .\port$588$8 (_0827_),
-    .\port$588$9 (_0828_),
+    .\port$592$0 (_0818_),
+    .\port$592$1 (_0819_),
+    .\port$592$10 (_0829_),
+    .\port$592$11 (_0830_),
+    .\port$592$12 (_0831_),
+    .\port$592$13 (_0832_),
+    .\port$592$14 (_0833_),
+    .\port$592$15 (_0835_),
+    .\port$592$2 (_0820_),
+    .\port$592$3 (_0821_),
+    .\port$592$4 (_0822_),
+    .\port$592$5 (_0824_),
+    .\port$592$6 (_0825_),
+    .\port$592$7 (_0826_),
+    .\port$592$8 (_0827_),
+    .\port$592$9 (_0828_),
     .rst(rst)
   );
   \hwq_top.engine.array.mul_7_1  mul_7_1 (
     .a(a_7_0),
     .b(w_6_1),
     .clk(clk),
-    .\port$589$0 (_0836_),
-    .\port$589$1 (_0837_),
-    .\port$589$10 (_0847_),
-    .\port$589$11 (_0848_),
-    .\port$589$12 (_0849_),
-    .\port$589$13 (_0850_),
-    .\port$589$14 (_0851_),
-    .\port$589$15 (_0852_),
-    .\port$589$2 (_0838_),
-    .\port$589$3 (_0839_),
-    .\port$589$4 (_0840_),
-    .\port$589$5 (_0841_),
-    .\port$589$6 (_0842_),
-    .\port$589$7 (_0843_),
-    .\port$589$8 (_0844_),
-    .\port$589$9 (_0846_),
+    .\port$593$0 (_0836_),
+    .\port$593$1 (_0837_),
+    .\port$593$10 (_0847_),
+    .\port$593$11 (_0848_),
+    .\port$593$12 (_0849_),
+    .\port$593$13 (_0850_),
+    .\port$593$14 (_0851_),
+    .\port$593$15 (_0852_),
+    .\port$593$2 (_0838_),
+    .\port$593$3 (_0839_),
+    .\port$593$4 (_0840_),
+    .\port$593$5 (_0841_),
+    .\port$593$6 (_0842_),
+    .\port$593$7 (_0843_),
+    .\port$593$8 (_0844_),
+    .\port$593$9 (_0846_),
     .rst(rst)
   );
   \hwq_top.engine.array.mul_7_2  mul_7_2 (
     .a(a_7_1),
     .b(w_6_2),
     .clk(clk),
-    .\port$590$0 (_0853_),
-    .\port$590$1 (_0854_),
-    .\port$590$10 (_0864_),
-    .\port$590$11 (_0865_),
-    .\port$590$12 (_0866_),
-    .\port$590$13 (_0868_),
-    .\port$590$14 (_0869_),
-    .\port$590$15 (_0870_),
-    .\port$590$2 (_0855_),
-    .\port$590$3 (_0857_),
-    .\port$590$4 (_0858_),
-    .\port$590$5 (_0859_),
-    .\port$590$6 (_0860_),
-    .\port$590$7 (_0861_),
-    .\port$590$8 (_0862_),
-    .\port$590$9 (_0863_),
+    .\port$594$0 (_0853_),
+    .\port$594$1 (_0854_),
+    .\port$594$10 (_0864_),
+    .\port$594$11 (_0865_),
+    .\port$594$12 (_0866_),
+    .\port$594$13 (_0868_),
+    .\port$594$14 (_0869_),
+    .\port$594$15 (_0870_),
+    .\port$594$2 (_0855_),
+    .\port$594$3 (_0857_),
+    .\port$594$4 (_0858_),
+    .\port$594$5 (_0859_),
+    .\port$594$6 (_0860_),
+    .\port$594$7 (_0861_),
+    .\port$594$8 (_0862_),
+    .\port$594$9 (_0863_),
     .rst(rst)
   );
   \hwq_top.engine.array.mul_7_3  mul_7_3 (
     .a(a_7_2),
     .b(w_6_3),
     .clk(clk),
-    .\port$591$0 (_0871_),
-    .\port$591$1 (_0872_),
-    .\port$591$10 (_0882_),
-    .\port$591$11 (_0883_),
-    .\port$591$12 (_0884_),
-    .\port$591$13 (_0885_),
-    .\port$591$14 (_0886_),
-    .\port$591$15 (_0887_),
-    .\port$591$2 (_0873_),
-    .\port$591$3 (_0874_),
-    .\port$591$4 (_0875_),
-    .\port$591$5 (_0876_),
-    .\port$591$6 (_0877_),
-    .\port$591$7 (_0879_),
-    .\port$591$8 (_0880_),
-    .\port$591$9 (_0881_),
+    .\port$595$0 (_0871_),
+    .\port$595$1 (_0872_),
+    .\port$595$10 (_0882_),
+    .\port$595$11 (_0883_),
+    .\port$595$12 (_0884_),
+    .\port$595$13 (_0885_),
+    .\port$595$14 (_0886_),
+    .\port$595$15 (_0887_),
+    .\port$595$2 (_0873_),
+    .\port$595$3 (_0874_),
+    .\port$595$4 (_0875_),
+    .\port$595$5 (_0876_),
+    .\port$595$6 (_0877_),
+    .\port$595$7 (_0879_),
+    .\port$595$8 (_0880_),
+    .\port$595$9 (_0881_),
     .rst(rst)
   );
   \hwq_top.engine.array.mul_7_4  mul_7_4 (
     .a(a_7_3),
     .b(w_6_4),
     .clk(clk),
-    .\port$592$0 (_0888_),
-    .\port$592$1 (_0891_),
-    .\port$592$10 (_0900_),
-    .\port$592$11 (_0902_),
-    .\port$592$12 (_0903_),
-    .\port$592$13 (_0904_),
-    .\port$592$14 (_0905_),
-    .\port$592$15 (_0906_),
-    .\port$592$2 (_0892_),
-    .\port$592$3 (_0893_),
-    .\port$592$4 (_0894_),
-    .\port$592$5 (_0895_),
-    .\port$592$6 (_0896_),
-    .\port$592$7 (_0897_),
-    .\port$592$8 (_0898_),
-    .\port$592$9 (_0899_),
+    .\port$596$0 (_0888_),
+    .\port$596$1 (_0891_),
+    .\port$596$10 (_0900_),
+    .\port$596$11 (_0902_),
+    .\port$596$12 (_0903_),
+    .\port$596$13 (_0904_),
+    .\port$596$14 (_0905_),
+    .\port$596$15 (_0906_),
+    .\port$596$2 (_0892_),
+    .\port$596$3 (_0893_),
+    .\port$596$4 (_0894_),
+    .\port$596$5 (_0895_),
+    .\port$596$6 (_0896_),
+    .\port$596$7 (_0897_),
+    .\port$596$8 (_0898_),
+    .\port$596$9 (_0899_),
     .rst(rst)
   );
   \hwq_top.engine.array.mul_7_5  mul_7_5 (
     .a(a_7_4),
     .b(w_6_5),
     .clk(clk),
-    .\port$593$0 (_0907_),
-    .\port$593$1 (_0908_),
-    .\port$593$10 (_0918_),
-    .\port$593$11 (_0919_),
-    .\port$593$12 (_0920_),
-    .\port$593$13 (_0921_),
-    .\port$593$14 (_0922_),
-    .\port$593$15 (_0924_),
-    .\port$593$2 (_0909_),
-    .\port$593$3 (_0910_),
-    .\port$593$4 (_0911_),
-    .\port$593$5 (_0913_),
-    .\port$593$6 (_0914_),
-    .\port$593$7 (_0915_),
-    .\port$593$8 (_0916_),
-    .\port$593$9 (_0917_),
+    .\port$597$0 (_0907_),
+    .\port$597$1 (_0908_),
+    .\port$597$10 (_0918_),
+    .\port$597$11 (_0919_),
+    .\port$597$12 (_0920_),
+    .\port$597$13 (_0921_),
+    .\port$597$14 (_0922_),
+    .\port$597$15 (_0924_),
+    .\port$597$2 (_0909_),
+    .\port$597$3 (_0910_),
+    .\port$597$4 (_0911_),
+    .\port$597$5 (_0913_),
+    .\port$597$6 (_0914_),
+    .\port$597$7 (_0915_),
+    .\port$597$8 (_0916_),
+    .\port$597$9 (_0917_),
     .rst(rst)
   );
   \hwq_top.engine.array.mul_7_6  mul_7_6 (
     .a(a_7_5),
     .b(w_6_6),
     .clk(clk),
-    .\port$594$0 (_0925_),
-    .\port$594$1 (_0926_),
-    .\port$594$10 (_0936_),
-    .\port$594$11 (_0937_),
-    .\port$594$12 (_0938_),
-    .\port$594$13 (_0939_),
-    .\port$594$14 (_0940_),
-    .\port$594$15 (_0941_),
-    .\port$594$2 (_0927_),
-    .\port$594$3 (_0928_),
-    .\port$594$4 (_0929_),
-    .\port$594$5 (_0930_),
-    .\port$594$6 (_0931_),
-    .\port$594$7 (_0932_),
-    .\port$594$8 (_0933_),
-    .\port$594$9 (_0935_),
+    .\port$598$0 (_0925_),
+    .\port$598$1 (_0926_),
+    .\port$598$10 (_0936_),
+    .\port$598$11 (_0937_),
+    .\port$598$12 (_0938_),
+    .\port$598$13 (_0939_),
+    .\port$598$14 (_0940_),
+    .\port$598$15 (_0941_),
+    .\port$598$2 (_0927_),
+    .\port$598$3 (_0928_),
+    .\port$598$4 (_0929_),
+    .\port$598$5 (_0930_),
+    .\port$598$6 (_0931_),
+    .\port$598$7 (_0932_),
+    .\port$598$8 (_0933_),
+    .\port$598$9 (_0935_),
     .rst(rst)
   );
   \hwq_top.engine.array.mul_7_7  mul_7_7 (
     .a(a_7_6),
     .b(w_6_7),
     .clk(clk),
-    .\port$595$0 (_0942_),
-    .\port$595$1 (_0943_),
-    .\port$595$10 (_0953_),
-    .\port$595$11 (_0954_),
-    .\port$595$12 (_0955_),
-    .\port$595$13 (_0957_),
-    .\port$595$14 (_0958_),
-    .\port$595$15 (_0959_),
-    .\port$595$2 (_0944_),
-    .\port$595$3 (_0946_),
-    .\port$595$4 (_0947_),
-    .\port$595$5 (_0948_),
-    .\port$595$6 (_0949_),
-    .\port$595$7 (_0950_),
-    .\port$595$8 (_0951_),
-    .\port$595$9 (_0952_),
+    .\port$599$0 (_0942_),
+    .\port$599$1 (_0943_),
+    .\port$599$10 (_0953_),
+    .\port$599$11 (_0954_),
+    .\port$599$12 (_0955_),
+    .\port$599$13 (_0957_),
+    .\port$599$14 (_0958_),
+    .\port$599$15 (_0959_),
+    .\port$599$2 (_0944_),
+    .\port$599$3 (_0946_),
+    .\port$599$4 (_0947_),
+    .\port$599$5 (_0948_),
+    .\port$599$6 (_0949_),
+    .\port$599$7 (_0950_),
+    .\port$599$8 (_0951_),
+    .\port$599$9 (_0952_),
     .rst(rst)
   );
   assign en = 1'h1;
@@ -10320,1164 +10449,1164 @@ module \hwq_top.engine.array (i_w, clk, rst, i_last, i_valid, drain_valid, o_dat
   assign _0579_ = i_a[23:16];
   assign _0568_ = i_a[15:8];
   assign _0557_ = i_a[7:0];
-  assign _2165_ = _0501_;
-  assign _2167_ = cap_7_7;
-  assign beat_next = _2166_;
-  assign _2169_ = _0479_;
-  assign _2171_ = cap_7_7;
-  assign count_next = _2170_;
-  assign _2173_ = rst;
-  assign _1683_ = _2172_;
-  assign _2175_ = rst;
-  assign _1681_ = _2174_;
-  assign _2177_ = rst;
-  assign _1680_ = _2176_;
-  assign _2179_ = rst;
-  assign _1679_ = _2178_;
-  assign _2181_ = _1493_;
-  assign _2183_ = cap_7_7;
+  assign _2175_ = _0501_;
+  assign _2177_ = cap_7_7;
+  assign beat_next = _2176_;
+  assign _2179_ = _0479_;
+  assign _2181_ = cap_7_7;
+  assign count_next = _2180_;
+  assign _2183_ = rst;
+  assign _1683_ = _2182_;
   assign _2185_ = rst;
-  assign _1678_ = _2184_;
-  assign _2187_ = cap_7_7;
-  assign _1677_ = _2186_;
+  assign _1681_ = _2184_;
+  assign _2187_ = rst;
+  assign _1680_ = _2186_;
   assign _2189_ = rst;
-  assign _1676_ = _2188_;
-  assign _2191_ = rst;
-  assign _1675_ = _2190_;
-  assign _2193_ = rst;
-  assign _1674_ = _2192_;
+  assign _1679_ = _2188_;
+  assign _2191_ = _1493_;
+  assign _2193_ = cap_7_7;
   assign _2195_ = rst;
-  assign _1673_ = _2194_;
-  assign _2197_ = rst;
-  assign _1672_ = _2196_;
+  assign _1678_ = _2194_;
+  assign _2197_ = cap_7_7;
+  assign _1677_ = _2196_;
   assign _2199_ = rst;
-  assign _1669_ = _2198_;
+  assign _1676_ = _2198_;
   assign _2201_ = rst;
-  assign _1668_ = _2200_;
-  assign _2203_ = cap_7_6;
-  assign _1667_ = _2202_;
+  assign _1675_ = _2200_;
+  assign _2203_ = rst;
+  assign _1674_ = _2202_;
   assign _2205_ = rst;
-  assign _1666_ = _2204_;
+  assign _1673_ = _2204_;
   assign _2207_ = rst;
-  assign _1665_ = _2206_;
+  assign _1672_ = _2206_;
   assign _2209_ = rst;
-  assign _1664_ = _2208_;
+  assign _1669_ = _2208_;
   assign _2211_ = rst;
-  assign _1663_ = _2210_;
-  assign _2213_ = rst;
-  assign _1662_ = _2212_;
+  assign _1668_ = _2210_;
+  assign _2213_ = cap_7_6;
+  assign _1667_ = _2212_;
   assign _2215_ = rst;
-  assign _1659_ = _2214_;
+  assign _1666_ = _2214_;
   assign _2217_ = rst;
-  assign _1658_ = _2216_;
-  assign _2219_ = cap_7_5;
-  assign _1657_ = _2218_;
+  assign _1665_ = _2216_;
+  assign _2219_ = rst;
+  assign _1664_ = _2218_;
   assign _2221_ = rst;
-  assign _1656_ = _2220_;
+  assign _1663_ = _2220_;
   assign _2223_ = rst;
-  assign _1655_ = _2222_;
+  assign _1662_ = _2222_;
   assign _2225_ = rst;
-  assign _1654_ = _2224_;
+  assign _1659_ = _2224_;
   assign _2227_ = rst;
-  assign _1653_ = _2226_;
-  assign _2229_ = rst;
-  assign _1652_ = _2228_;
+  assign _1658_ = _2226_;
+  assign _2229_ = cap_7_5;
+  assign _1657_ = _2228_;
   assign _2231_ = rst;
-  assign _1650_ = _2230_;
+  assign _1656_ = _2230_;
   assign _2233_ = rst;
-  assign _1647_ = _2232_;
-  assign _2235_ = cap_7_4;
-  assign _1646_ = _2234_;
+  assign _1655_ = _2232_;
+  assign _2235_ = rst;
+  assign _1654_ = _2234_;
   assign _2237_ = rst;
-  assign _1645_ = _2236_;
+  assign _1653_ = _2236_;
   assign _2239_ = rst;
-  assign _1644_ = _2238_;
+  assign _1652_ = _2238_;
   assign _2241_ = rst;
-  assign _1643_ = _2240_;
+  assign _1650_ = _2240_;
   assign _2243_ = rst;
-  assign _1642_ = _2242_;
-  assign _2245_ = rst;
-  assign _1641_ = _2244_;
+  assign _1647_ = _2242_;
+  assign _2245_ = cap_7_4;
+  assign _1646_ = _2244_;
   assign _2247_ = rst;
-  assign _1639_ = _2246_;
+  assign _1645_ = _2246_;
   assign _2249_ = rst;
-  assign _1638_ = _2248_;
-  assign _2251_ = cap_7_3;
-  assign _1636_ = _2250_;
+  assign _1644_ = _2248_;
+  assign _2251_ = rst;
+  assign _1643_ = _2250_;
   assign _2253_ = rst;
-  assign _1635_ = _2252_;
+  assign _1642_ = _2252_;
   assign _2255_ = rst;
-  assign _1634_ = _2254_;
+  assign _1641_ = _2254_;
   assign _2257_ = rst;
-  assign _1633_ = _2256_;
+  assign _1639_ = _2256_;
   assign _2259_ = rst;
-  assign _1632_ = _2258_;
-  assign _2261_ = rst;
-  assign _1631_ = _2260_;
+  assign _1638_ = _2258_;
+  assign _2261_ = cap_7_3;
+  assign _1636_ = _2260_;
   assign _2263_ = rst;
-  assign _1629_ = _2262_;
+  assign _1635_ = _2262_;
   assign _2265_ = rst;
-  assign _1628_ = _2264_;
-  assign _2267_ = cap_7_2;
-  assign _1627_ = _2266_;
+  assign _1634_ = _2264_;
+  assign _2267_ = rst;
+  assign _1633_ = _2266_;
   assign _2269_ = rst;
-  assign _1625_ = _2268_;
+  assign _1632_ = _2268_;
   assign _2271_ = rst;
-  assign _1624_ = _2270_;
+  assign _1631_ = _2270_;
   assign _2273_ = rst;
-  assign _1623_ = _2272_;
+  assign _1629_ = _2272_;
   assign _2275_ = rst;
-  assign _1622_ = _2274_;
-  assign _2277_ = rst;
-  assign _1621_ = _2276_;
+  assign _1628_ = _2274_;
+  assign _2277_ = cap_7_2;
+  assign _1627_ = _2276_;
   assign _2279_ = rst;
-  assign _1619_ = _2278_;
+  assign _1625_ = _2278_;
   assign _2281_ = rst;
-  assign _1618_ = _2280_;
-  assign _2283_ = cap_7_1;
-  assign _1617_ = _2282_;
+  assign _1624_ = _2280_;
+  assign _2283_ = rst;
+  assign _1623_ = _2282_;
   assign _2285_ = rst;
-  assign _1616_ = _2284_;
+  assign _1622_ = _2284_;
   assign _2287_ = rst;
-  assign _1614_ = _2286_;
+  assign _1621_ = _2286_;
   assign _2289_ = rst;
-  assign _1613_ = _2288_;
+  assign _1619_ = _2288_;
   assign _2291_ = rst;
-  assign _1612_ = _2290_;
-  assign _2293_ = rst;
-  assign _1611_ = _2292_;
+  assign _1618_ = _2290_;
+  assign _2293_ = cap_7_1;
+  assign _1617_ = _2292_;
   assign _2295_ = rst;
-  assign _1609_ = _2294_;
+  assign _1616_ = _2294_;
   assign _2297_ = rst;
-  assign _1608_ = _2296_;
-  assign _2299_ = cap_7_0;
-  assign _1607_ = _2298_;
+  assign _1614_ = _2296_;
+  assign _2299_ = rst;
+  assign _1613_ = _2298_;
   assign _2301_ = rst;
-  assign _1606_ = _2300_;
+  assign _1612_ = _2300_;
   assign _2303_ = rst;
-  assign _1605_ = _2302_;
+  assign _1611_ = _2302_;
   assign _2305_ = rst;
-  assign _1603_ = _2304_;
+  assign _1609_ = _2304_;
   assign _2307_ = rst;
-  assign _1602_ = _2306_;
-  assign _2309_ = rst;
-  assign _1601_ = _2308_;
+  assign _1608_ = _2306_;
+  assign _2309_ = cap_7_0;
+  assign _1607_ = _2308_;
   assign _2311_ = rst;
-  assign _1599_ = _2310_;
+  assign _1606_ = _2310_;
   assign _2313_ = rst;
-  assign _1598_ = _2312_;
-  assign _2315_ = cap_6_7;
-  assign _1597_ = _2314_;
+  assign _1605_ = _2312_;
+  assign _2315_ = rst;
+  assign _1603_ = _2314_;
   assign _2317_ = rst;
-  assign _1596_ = _2316_;
+  assign _1602_ = _2316_;
   assign _2319_ = rst;
-  assign _1595_ = _2318_;
+  assign _1601_ = _2318_;
   assign _2321_ = rst;
-  assign _1594_ = _2320_;
+  assign _1599_ = _2320_;
   assign _2323_ = rst;
-  assign _1592_ = _2322_;
-  assign _2325_ = rst;
-  assign _1591_ = _2324_;
+  assign _1598_ = _2322_;
+  assign _2325_ = cap_6_7;
+  assign _1597_ = _2324_;
   assign _2327_ = rst;
-  assign _1589_ = _2326_;
+  assign _1596_ = _2326_;
   assign _2329_ = rst;
-  assign _1588_ = _2328_;
-  assign _2331_ = cap_6_6;
-  assign _1587_ = _2330_;
+  assign _1595_ = _2328_;
+  assign _2331_ = rst;
+  assign _1594_ = _2330_;
   assign _2333_ = rst;
-  assign _1586_ = _2332_;
+  assign _1592_ = _2332_;
   assign _2335_ = rst;
-  assign _1585_ = _2334_;
+  assign _1591_ = _2334_;
   assign _2337_ = rst;
-  assign _1584_ = _2336_;
+  assign _1589_ = _2336_;
   assign _2339_ = rst;
-  assign _1583_ = _2338_;
-  assign _2341_ = rst;
-  assign _1581_ = _2340_;
+  assign _1588_ = _2338_;
+  assign _2341_ = cap_6_6;
+  assign _1587_ = _2340_;
   assign _2343_ = rst;
-  assign _1579_ = _2342_;
+  assign _1586_ = _2342_;
   assign _2345_ = rst;
-  assign _1578_ = _2344_;
-  assign _2347_ = cap_6_5;
-  assign _1577_ = _2346_;
+  assign _1585_ = _2344_;
+  assign _2347_ = rst;
+  assign _1584_ = _2346_;
   assign _2349_ = rst;
-  assign _1576_ = _2348_;
+  assign _1583_ = _2348_;
   assign _2351_ = rst;
-  assign _1575_ = _2350_;
+  assign _1581_ = _2350_;
   assign _2353_ = rst;
-  assign _1574_ = _2352_;
+  assign _1579_ = _2352_;
   assign _2355_ = rst;
-  assign _1573_ = _2354_;
-  assign _2357_ = rst;
-  assign _1572_ = _2356_;
+  assign _1578_ = _2354_;
+  assign _2357_ = cap_6_5;
+  assign _1577_ = _2356_;
   assign _2359_ = rst;
-  assign _1569_ = _2358_;
+  assign _1576_ = _2358_;
   assign _2361_ = rst;
-  assign _1568_ = _2360_;
-  assign _2363_ = cap_6_4;
-  assign _1567_ = _2362_;
+  assign _1575_ = _2360_;
+  assign _2363_ = rst;
+  assign _1574_ = _2362_;
   assign _2365_ = rst;
-  assign _1566_ = _2364_;
+  assign _1573_ = _2364_;
   assign _2367_ = rst;
-  assign _1565_ = _2366_;
+  assign _1572_ = _2366_;
   assign _2369_ = rst;
-  assign _1564_ = _2368_;
+  assign _1569_ = _2368_;
   assign _2371_ = rst;
-  assign _1563_ = _2370_;
-  assign _2373_ = rst;
-  assign _1562_ = _2372_;
+  assign _1568_ = _2370_;
+  assign _2373_ = cap_6_4;
+  assign _1567_ = _2372_;
   assign _2375_ = rst;
-  assign _1559_ = _2374_;
+  assign _1566_ = _2374_;
   assign _2377_ = rst;
-  assign _1558_ = _2376_;
-  assign _2379_ = cap_6_3;
-  assign _1557_ = _2378_;
+  assign _1565_ = _2376_;
+  assign _2379_ = rst;
+  assign _1564_ = _2378_;
   assign _2381_ = rst;
-  assign _1556_ = _2380_;
+  assign _1563_ = _2380_;
   assign _2383_ = rst;
-  assign _1555_ = _2382_;
+  assign _1562_ = _2382_;
   assign _2385_ = rst;
-  assign _1554_ = _2384_;
+  assign _1559_ = _2384_;
   assign _2387_ = rst;
-  assign _1553_ = _2386_;
-  assign _2389_ = rst;
-  assign _1552_ = _2388_;
+  assign _1558_ = _2386_;
+  assign _2389_ = cap_6_3;
+  assign _1557_ = _2388_;
   assign _2391_ = rst;
-  assign _1550_ = _2390_;
+  assign _1556_ = _2390_;
   assign _2393_ = rst;
-  assign _1548_ = _2392_;
-  assign _2395_ = cap_6_2;
-  assign _1547_ = _2394_;
+  assign _1555_ = _2392_;
+  assign _2395_ = rst;
+  assign _1554_ = _2394_;
   assign _2397_ = rst;
-  assign _1546_ = _2396_;
+  assign _1553_ = _2396_;
   assign _2399_ = rst;
-  assign _1545_ = _2398_;
+  assign _1552_ = _2398_;
   assign _2401_ = rst;
-  assign _1544_ = _2400_;
+  assign _1550_ = _2400_;
   assign _2403_ = rst;
-  assign _1543_ = _2402_;
-  assign _2405_ = rst;
-  assign _1542_ = _2404_;
+  assign _1548_ = _2402_;
+  assign _2405_ = cap_6_2;
+  assign _1547_ = _2404_;
   assign _2407_ = rst;
-  assign _1540_ = _2406_;
+  assign _1546_ = _2406_;
   assign _2409_ = rst;
-  assign _1539_ = _2408_;
-  assign _2411_ = cap_6_1;
-  assign _1536_ = _2410_;
+  assign _1545_ = _2408_;
+  assign _2411_ = rst;
+  assign _1544_ = _2410_;
   assign _2413_ = rst;
-  assign _1535_ = _2412_;
+  assign _1543_ = _2412_;
   assign _2415_ = rst;
-  assign _1534_ = _2414_;
+  assign _1542_ = _2414_;
   assign _2417_ = rst;
-  assign _1533_ = _2416_;
+  assign _1540_ = _2416_;
   assign _2419_ = rst;
-  assign _1532_ = _2418_;
-  assign _2421_ = rst;
-  assign _1531_ = _2420_;
+  assign _1539_ = _2418_;
+  assign _2421_ = cap_6_1;
+  assign _1536_ = _2420_;
   assign _2423_ = rst;
-  assign _1529_ = _2422_;
+  assign _1535_ = _2422_;
   assign _2425_ = rst;
-  assign _1528_ = _2424_;
-  assign _2427_ = cap_6_0;
-  assign _1527_ = _2426_;
+  assign _1534_ = _2424_;
+  assign _2427_ = rst;
+  assign _1533_ = _2426_;
   assign _2429_ = rst;
-  assign _1525_ = _2428_;
+  assign _1532_ = _2428_;
   assign _2431_ = rst;
-  assign _1524_ = _2430_;
+  assign _1531_ = _2430_;
   assign _2433_ = rst;
-  assign _1523_ = _2432_;
+  assign _1529_ = _2432_;
   assign _2435_ = rst;
-  assign _1522_ = _2434_;
-  assign _2437_ = rst;
-  assign _1521_ = _2436_;
+  assign _1528_ = _2434_;
+  assign _2437_ = cap_6_0;
+  assign _1527_ = _2436_;
   assign _2439_ = rst;
-  assign _1519_ = _2438_;
+  assign _1525_ = _2438_;
   assign _2441_ = rst;
-  assign _1518_ = _2440_;
-  assign _2443_ = cap_5_7;
-  assign _1517_ = _2442_;
+  assign _1524_ = _2440_;
+  assign _2443_ = rst;
+  assign _1523_ = _2442_;
   assign _2445_ = rst;
-  assign _1516_ = _2444_;
+  assign _1522_ = _2444_;
   assign _2447_ = rst;
-  assign _1514_ = _2446_;
+  assign _1521_ = _2446_;
   assign _2449_ = rst;
-  assign _1513_ = _2448_;
+  assign _1519_ = _2448_;
   assign _2451_ = rst;
-  assign _1512_ = _2450_;
-  assign _2453_ = rst;
-  assign _1511_ = _2452_;
+  assign _1518_ = _2450_;
+  assign _2453_ = cap_5_7;
+  assign _1517_ = _2452_;
   assign _2455_ = rst;
-  assign _1509_ = _2454_;
+  assign _1516_ = _2454_;
   assign _2457_ = rst;
-  assign _1508_ = _2456_;
-  assign _2459_ = cap_5_6;
-  assign _1507_ = _2458_;
+  assign _1514_ = _2456_;
+  assign _2459_ = rst;
+  assign _1513_ = _2458_;
   assign _2461_ = rst;
-  assign _1506_ = _2460_;
+  assign _1512_ = _2460_;
   assign _2463_ = rst;
-  assign _1505_ = _2462_;
+  assign _1511_ = _2462_;
   assign _2465_ = rst;
-  assign _1503_ = _2464_;
+  assign _1509_ = _2464_;
   assign _2467_ = rst;
-  assign _1502_ = _2466_;
-  assign _2469_ = rst;
-  assign _1501_ = _2468_;
+  assign _1508_ = _2466_;
+  assign _2469_ = cap_5_6;
+  assign _1507_ = _2468_;
   assign _2471_ = rst;
-  assign _1499_ = _2470_;
+  assign _1506_ = _2470_;
   assign _2473_ = rst;
-  assign _1498_ = _2472_;
-  assign _2475_ = cap_5_5;
-  assign _1497_ = _2474_;
+  assign _1505_ = _2472_;
+  assign _2475_ = rst;
+  assign _1503_ = _2474_;
   assign _2477_ = rst;
-  assign _1496_ = _2476_;
+  assign _1502_ = _2476_;
   assign _2479_ = rst;
-  assign _1495_ = _2478_;
+  assign _1501_ = _2478_;
   assign _2481_ = rst;
-  assign _1494_ = _2480_;
+  assign _1499_ = _2480_;
   assign _2483_ = rst;
-  assign _1492_ = _2482_;
-  assign _2485_ = rst;
-  assign _1491_ = _2484_;
+  assign _1498_ = _2482_;
+  assign _2485_ = cap_5_5;
+  assign _1497_ = _2484_;
   assign _2487_ = rst;
-  assign _1489_ = _2486_;
+  assign _1496_ = _2486_;
   assign _2489_ = rst;
-  assign _1488_ = _2488_;
-  assign _2491_ = cap_5_4;
-  assign _1487_ = _2490_;
+  assign _1495_ = _2488_;
+  assign _2491_ = rst;
+  assign _1494_ = _2490_;
   assign _2493_ = rst;
-  assign _1486_ = _2492_;
+  assign _1492_ = _2492_;
   assign _2495_ = rst;
-  assign _1485_ = _2494_;
+  assign _1491_ = _2494_;
   assign _2497_ = rst;
-  assign _1484_ = _2496_;
+  assign _1489_ = _2496_;
   assign _2499_ = rst;
-  assign _1483_ = _2498_;
-  assign _2501_ = rst;
-  assign _1481_ = _2500_;
+  assign _1488_ = _2498_;
+  assign _2501_ = cap_5_4;
+  assign _1487_ = _2500_;
   assign _2503_ = rst;
-  assign _1479_ = _2502_;
+  assign _1486_ = _2502_;
   assign _2505_ = rst;
-  assign _1478_ = _2504_;
-  assign _2507_ = cap_5_3;
-  assign _1477_ = _2506_;
+  assign _1485_ = _2504_;
+  assign _2507_ = rst;
+  assign _1484_ = _2506_;
   assign _2509_ = rst;
-  assign _1476_ = _2508_;
+  assign _1483_ = _2508_;
   assign _2511_ = rst;
-  assign _1475_ = _2510_;
+  assign _1481_ = _2510_;
   assign _2513_ = rst;
-  assign _1474_ = _2512_;
+  assign _1479_ = _2512_;
   assign _2515_ = rst;
-  assign _1473_ = _2514_;
-  assign _2517_ = rst;
-  assign _1472_ = _2516_;
+  assign _1478_ = _2514_;
+  assign _2517_ = cap_5_3;
+  assign _1477_ = _2516_;
   assign _2519_ = rst;
-  assign _1469_ = _2518_;
+  assign _1476_ = _2518_;
   assign _2521_ = rst;
-  assign _1468_ = _2520_;
-  assign _2523_ = cap_5_2;
-  assign _1467_ = _2522_;
+  assign _1475_ = _2520_;
+  assign _2523_ = rst;
+  assign _1474_ = _2522_;
   assign _2525_ = rst;
-  assign _1466_ = _2524_;
+  assign _1473_ = _2524_;
   assign _2527_ = rst;
-  assign _1465_ = _2526_;
+  assign _1472_ = _2526_;
   assign _2529_ = rst;
-  assign _1464_ = _2528_;
+  assign _1469_ = _2528_;
   assign _2531_ = rst;
-  assign _1463_ = _2530_;
-  assign _2533_ = rst;
-  assign _1462_ = _2532_;
+  assign _1468_ = _2530_;
+  assign _2533_ = cap_5_2;
+  assign _1467_ = _2532_;
   assign _2535_ = rst;
-  assign _1459_ = _2534_;
+  assign _1466_ = _2534_;
   assign _2537_ = rst;
-  assign _1458_ = _2536_;
-  assign _2539_ = cap_5_1;
-  assign _1457_ = _2538_;
+  assign _1465_ = _2536_;
+  assign _2539_ = rst;
+  assign _1464_ = _2538_;
   assign _2541_ = rst;
-  assign _1456_ = _2540_;
+  assign _1463_ = _2540_;
   assign _2543_ = rst;
-  assign _1455_ = _2542_;
+  assign _1462_ = _2542_;
   assign _2545_ = rst;
-  assign _1454_ = _2544_;
+  assign _1459_ = _2544_;
   assign _2547_ = rst;
-  assign _1453_ = _2546_;
-  assign _2549_ = rst;
-  assign _1452_ = _2548_;
+  assign _1458_ = _2546_;
+  assign _2549_ = cap_5_1;
+  assign _1457_ = _2548_;
   assign _2551_ = rst;
-  assign _1450_ = _2550_;
+  assign _1456_ = _2550_;
   assign _2553_ = rst;
-  assign _1448_ = _2552_;
-  assign _2555_ = cap_5_0;
-  assign _1447_ = _2554_;
+  assign _1455_ = _2552_;
+  assign _2555_ = rst;
+  assign _1454_ = _2554_;
   assign _2557_ = rst;
-  assign _1446_ = _2556_;
+  assign _1453_ = _2556_;
   assign _2559_ = rst;
-  assign _1445_ = _2558_;
+  assign _1452_ = _2558_;
   assign _2561_ = rst;
-  assign _1444_ = _2560_;
+  assign _1450_ = _2560_;
   assign _2563_ = rst;
-  assign _1443_ = _2562_;
-  assign _2565_ = rst;
-  assign _1442_ = _2564_;
+  assign _1448_ = _2562_;
+  assign _2565_ = cap_5_0;
+  assign _1447_ = _2564_;
   assign _2567_ = rst;
-  assign _1440_ = _2566_;
+  assign _1446_ = _2566_;
   assign _2569_ = rst;
-  assign _1439_ = _2568_;
-  assign _2571_ = cap_4_7;
-  assign _1437_ = _2570_;
+  assign _1445_ = _2568_;
+  assign _2571_ = rst;
+  assign _1444_ = _2570_;
   assign _2573_ = rst;
-  assign _1436_ = _2572_;
+  assign _1443_ = _2572_;
   assign _2575_ = rst;
-  assign _1435_ = _2574_;
+  assign _1442_ = _2574_;
   assign _2577_ = rst;
-  assign _1434_ = _2576_;
+  assign _1440_ = _2576_;
   assign _2579_ = rst;
-  assign _1433_ = _2578_;
-  assign _2581_ = rst;
-  assign _1432_ = _2580_;
+  assign _1439_ = _2578_;
+  assign _2581_ = cap_4_7;
+  assign _1437_ = _2580_;
   assign _2583_ = rst;
-  assign _1430_ = _2582_;
+  assign _1436_ = _2582_;
   assign _2585_ = rst;
-  assign _1429_ = _2584_;
-  assign _2587_ = cap_4_6;
-  assign _1428_ = _2586_;
+  assign _1435_ = _2584_;
+  assign _2587_ = rst;
+  assign _1434_ = _2586_;
   assign _2589_ = rst;
-  assign _1425_ = _2588_;
+  assign _1433_ = _2588_;
   assign _2591_ = rst;
-  assign _1424_ = _2590_;
+  assign _1432_ = _2590_;
   assign _2593_ = rst;
-  assign _1423_ = _2592_;
+  assign _1430_ = _2592_;
   assign _2595_ = rst;
-  assign _1422_ = _2594_;
-  assign _2597_ = rst;
-  assign _1421_ = _2596_;
+  assign _1429_ = _2594_;
+  assign _2597_ = cap_4_6;
+  assign _1428_ = _2596_;
   assign _2599_ = rst;
-  assign _1419_ = _2598_;
+  assign _1425_ = _2598_;
   assign _2601_ = rst;
-  assign _1418_ = _2600_;
-  assign _2603_ = cap_4_5;
-  assign _1417_ = _2602_;
+  assign _1424_ = _2600_;
+  assign _2603_ = rst;
+  assign _1423_ = _2602_;
   assign _2605_ = rst;
-  assign _1416_ = _2604_;
+  assign _1422_ = _2604_;
   assign _2607_ = rst;
-  assign _1414_ = _2606_;
+  assign _1421_ = _2606_;
   assign _2609_ = rst;
-  assign _1413_ = _2608_;
+  assign _1419_ = _2608_;
   assign _2611_ = rst;
-  assign _1412_ = _2610_;
-  assign _2613_ = rst;
-  assign _1411_ = _2612_;
+  assign _1418_ = _2610_;
+  assign _2613_ = cap_4_5;
+  assign _1417_ = _2612_;
   assign _2615_ = rst;
-  assign _1409_ = _2614_;
+  assign _1416_ = _2614_;
   assign _2617_ = rst;
-  assign _1408_ = _2616_;
-  assign _2619_ = cap_4_4;
-  assign _1407_ = _2618_;
+  assign _1414_ = _2616_;
+  assign _2619_ = rst;
+  assign _1413_ = _2618_;
   assign _2621_ = rst;
-  assign _1406_ = _2620_;
+  assign _1412_ = _2620_;
   assign _2623_ = rst;
-  assign _1405_ = _2622_;
+  assign _1411_ = _2622_;
   assign _2625_ = rst;
-  assign _1403_ = _2624_;
+  assign _1409_ = _2624_;
   assign _2627_ = rst;
-  assign _1402_ = _2626_;
-  assign _2629_ = rst;
-  assign _1401_ = _2628_;
+  assign _1408_ = _2626_;
+  assign _2629_ = cap_4_4;
+  assign _1407_ = _2628_;
   assign _2631_ = rst;
-  assign _1399_ = _2630_;
+  assign _1406_ = _2630_;
   assign _2633_ = rst;
-  assign _1398_ = _2632_;
-  assign _2635_ = cap_4_3;
-  assign _1397_ = _2634_;
+  assign _1405_ = _2632_;
+  assign _2635_ = rst;
+  assign _1403_ = _2634_;
   assign _2637_ = rst;
-  assign _1396_ = _2636_;
+  assign _1402_ = _2636_;
   assign _2639_ = rst;
-  assign _1395_ = _2638_;
+  assign _1401_ = _2638_;
   assign _2641_ = rst;
-  assign _1394_ = _2640_;
+  assign _1399_ = _2640_;
   assign _2643_ = rst;
-  assign _1392_ = _2642_;
-  assign _2645_ = rst;
-  assign _1391_ = _2644_;
+  assign _1398_ = _2642_;
+  assign _2645_ = cap_4_3;
+  assign _1397_ = _2644_;
   assign _2647_ = rst;
-  assign _1389_ = _2646_;
+  assign _1396_ = _2646_;
   assign _2649_ = rst;
-  assign _1388_ = _2648_;
-  assign _2651_ = cap_4_2;
-  assign _1387_ = _2650_;
+  assign _1395_ = _2648_;
+  assign _2651_ = rst;
+  assign _1394_ = _2650_;
   assign _2653_ = rst;
-  assign _1386_ = _2652_;
+  assign _1392_ = _2652_;
   assign _2655_ = rst;
-  assign _1385_ = _2654_;
+  assign _1391_ = _2654_;
   assign _2657_ = rst;
-  assign _1384_ = _2656_;
+  assign _1389_ = _2656_;
   assign _2659_ = rst;
-  assign _1383_ = _2658_;
-  assign _2661_ = rst;
-  assign _1381_ = _2660_;
+  assign _1388_ = _2658_;
+  assign _2661_ = cap_4_2;
+  assign _1387_ = _2660_;
   assign _2663_ = rst;
-  assign _1379_ = _2662_;
+  assign _1386_ = _2662_;
   assign _2665_ = rst;
-  assign _1378_ = _2664_;
-  assign _2667_ = cap_4_1;
-  assign _1377_ = _2666_;
+  assign _1385_ = _2664_;
+  assign _2667_ = rst;
+  assign _1384_ = _2666_;
   assign _2669_ = rst;
-  assign _1376_ = _2668_;
+  assign _1383_ = _2668_;
   assign _2671_ = rst;
-  assign _1375_ = _2670_;
+  assign _1381_ = _2670_;
   assign _2673_ = rst;
-  assign _1374_ = _2672_;
+  assign _1379_ = _2672_;
   assign _2675_ = rst;
-  assign _1373_ = _2674_;
-  assign _2677_ = rst;
-  assign _1372_ = _2676_;
+  assign _1378_ = _2674_;
+  assign _2677_ = cap_4_1;
+  assign _1377_ = _2676_;
   assign _2679_ = rst;
-  assign _1369_ = _2678_;
+  assign _1376_ = _2678_;
   assign _2681_ = rst;
-  assign _1368_ = _2680_;
-  assign _2683_ = cap_4_0;
-  assign _1367_ = _2682_;
+  assign _1375_ = _2680_;
+  assign _2683_ = rst;
+  assign _1374_ = _2682_;
   assign _2685_ = rst;
-  assign _1366_ = _2684_;
+  assign _1373_ = _2684_;
   assign _2687_ = rst;
-  assign _1365_ = _2686_;
+  assign _1372_ = _2686_;
   assign _2689_ = rst;
-  assign _1364_ = _2688_;
+  assign _1369_ = _2688_;
   assign _2691_ = rst;
-  assign _1363_ = _2690_;
-  assign _2693_ = rst;
-  assign _1362_ = _2692_;
+  assign _1368_ = _2690_;
+  assign _2693_ = cap_4_0;
+  assign _1367_ = _2692_;
   assign _2695_ = rst;
-  assign _1359_ = _2694_;
+  assign _1366_ = _2694_;
   assign _2697_ = rst;
-  assign _1358_ = _2696_;
-  assign _2699_ = cap_3_7;
-  assign _1357_ = _2698_;
+  assign _1365_ = _2696_;
+  assign _2699_ = rst;
+  assign _1364_ = _2698_;
   assign _2701_ = rst;
-  assign _1356_ = _2700_;
+  assign _1363_ = _2700_;
   assign _2703_ = rst;
-  assign _1355_ = _2702_;
+  assign _1362_ = _2702_;
   assign _2705_ = rst;
-  assign _1354_ = _2704_;
+  assign _1359_ = _2704_;
   assign _2707_ = rst;
-  assign _1353_ = _2706_;
-  assign _2709_ = rst;
-  assign _1352_ = _2708_;
+  assign _1358_ = _2706_;
+  assign _2709_ = cap_3_7;
+  assign _1357_ = _2708_;
   assign _2711_ = rst;
-  assign _1350_ = _2710_;
+  assign _1356_ = _2710_;
   assign _2713_ = rst;
-  assign _1348_ = _2712_;
-  assign _2715_ = cap_3_6;
-  assign _1347_ = _2714_;
+  assign _1355_ = _2712_;
+  assign _2715_ = rst;
+  assign _1354_ = _2714_;
   assign _2717_ = rst;
-  assign _1346_ = _2716_;
+  assign _1353_ = _2716_;
   assign _2719_ = rst;
-  assign _1345_ = _2718_;
+  assign _1352_ = _2718_;
   assign _2721_ = rst;
-  assign _1344_ = _2720_;
+  assign _1350_ = _2720_;
   assign _2723_ = rst;
-  assign _1343_ = _2722_;
-  assign _2725_ = rst;
-  assign _1342_ = _2724_;
+  assign _1348_ = _2722_;
+  assign _2725_ = cap_3_6;
+  assign _1347_ = _2724_;
   assign _2727_ = rst;
-  assign _1340_ = _2726_;
+  assign _1346_ = _2726_;
   assign _2729_ = rst;
-  assign _1339_ = _2728_;
-  assign _2731_ = cap_3_5;
-  assign _1337_ = _2730_;
+  assign _1345_ = _2728_;
+  assign _2731_ = rst;
+  assign _1344_ = _2730_;
   assign _2733_ = rst;
-  assign _1336_ = _2732_;
+  assign _1343_ = _2732_;
   assign _2735_ = rst;
-  assign _1335_ = _2734_;
+  assign _1342_ = _2734_;
   assign _2737_ = rst;
-  assign _1334_ = _2736_;
+  assign _1340_ = _2736_;
   assign _2739_ = rst;
-  assign _1333_ = _2738_;
-  assign _2741_ = rst;
-  assign _1332_ = _2740_;
+  assign _1339_ = _2738_;
+  assign _2741_ = cap_3_5;
+  assign _1337_ = _2740_;
   assign _2743_ = rst;
-  assign _1330_ = _2742_;
+  assign _1336_ = _2742_;
   assign _2745_ = rst;
-  assign _1329_ = _2744_;
-  assign _2747_ = cap_3_4;
-  assign _1328_ = _2746_;
+  assign _1335_ = _2744_;
+  assign _2747_ = rst;
+  assign _1334_ = _2746_;
   assign _2749_ = rst;
-  assign _1326_ = _2748_;
+  assign _1333_ = _2748_;
   assign _2751_ = rst;
-  assign _1325_ = _2750_;
+  assign _1332_ = _2750_;
   assign _2753_ = rst;
-  assign _1324_ = _2752_;
+  assign _1330_ = _2752_;
   assign _2755_ = rst;
-  assign _1323_ = _2754_;
-  assign _2757_ = rst;
-  assign _1322_ = _2756_;
+  assign _1329_ = _2754_;
+  assign _2757_ = cap_3_4;
+  assign _1328_ = _2756_;
   assign _2759_ = rst;
-  assign _1320_ = _2758_;
+  assign _1326_ = _2758_;
   assign _2761_ = rst;
-  assign _1319_ = _2760_;
-  assign _2763_ = cap_3_3;
-  assign _1318_ = _2762_;
+  assign _1325_ = _2760_;
+  assign _2763_ = rst;
+  assign _1324_ = _2762_;
   assign _2765_ = rst;
-  assign _1317_ = _2764_;
+  assign _1323_ = _2764_;
   assign _2767_ = rst;
-  assign _1314_ = _2766_;
+  assign _1322_ = _2766_;
   assign _2769_ = rst;
-  assign _1313_ = _2768_;
+  assign _1320_ = _2768_;
   assign _2771_ = rst;
-  assign _1312_ = _2770_;
-  assign _2773_ = rst;
-  assign _1311_ = _2772_;
+  assign _1319_ = _2770_;
+  assign _2773_ = cap_3_3;
+  assign _1318_ = _2772_;
   assign _2775_ = rst;
-  assign _1309_ = _2774_;
+  assign _1317_ = _2774_;
   assign _2777_ = rst;
-  assign _1308_ = _2776_;
-  assign _2779_ = cap_3_2;
-  assign _1307_ = _2778_;
+  assign _1314_ = _2776_;
+  assign _2779_ = rst;
+  assign _1313_ = _2778_;
   assign _2781_ = rst;
-  assign _1306_ = _2780_;
+  assign _1312_ = _2780_;
   assign _2783_ = rst;
-  assign _1305_ = _2782_;
+  assign _1311_ = _2782_;
   assign _2785_ = rst;
-  assign _1303_ = _2784_;
+  assign _1309_ = _2784_;
   assign _2787_ = rst;
-  assign _1302_ = _2786_;
-  assign _2789_ = rst;
-  assign _1301_ = _2788_;
+  assign _1308_ = _2786_;
+  assign _2789_ = cap_3_2;
+  assign _1307_ = _2788_;
   assign _2791_ = rst;
-  assign _1299_ = _2790_;
+  assign _1306_ = _2790_;
   assign _2793_ = rst;
-  assign _1298_ = _2792_;
-  assign _2795_ = cap_3_1;
-  assign _1297_ = _2794_;
+  assign _1305_ = _2792_;
+  assign _2795_ = rst;
+  assign _1303_ = _2794_;
   assign _2797_ = rst;
-  assign _1296_ = _2796_;
+  assign _1302_ = _2796_;
   assign _2799_ = rst;
-  assign _1295_ = _2798_;
+  assign _1301_ = _2798_;
   assign _2801_ = rst;
-  assign _1294_ = _2800_;
+  assign _1299_ = _2800_;
   assign _2803_ = rst;
-  assign _1292_ = _2802_;
-  assign _2805_ = rst;
-  assign _1291_ = _2804_;
+  assign _1298_ = _2802_;
+  assign _2805_ = cap_3_1;
+  assign _1297_ = _2804_;
   assign _2807_ = rst;
-  assign _1289_ = _2806_;
+  assign _1296_ = _2806_;
   assign _2809_ = rst;
-  assign _1288_ = _2808_;
-  assign _2811_ = cap_3_0;
-  assign _1287_ = _2810_;
+  assign _1295_ = _2808_;
+  assign _2811_ = rst;
+  assign _1294_ = _2810_;
   assign _2813_ = rst;
-  assign _1286_ = _2812_;
+  assign _1292_ = _2812_;
   assign _2815_ = rst;
-  assign _1285_ = _2814_;
+  assign _1291_ = _2814_;
   assign _2817_ = rst;
-  assign _1284_ = _2816_;
+  assign _1289_ = _2816_;
   assign _2819_ = rst;
-  assign _1283_ = _2818_;
-  assign _2821_ = rst;
-  assign _1281_ = _2820_;
+  assign _1288_ = _2818_;
+  assign _2821_ = cap_3_0;
+  assign _1287_ = _2820_;
   assign _2823_ = rst;
-  assign _1279_ = _2822_;
+  assign _1286_ = _2822_;
   assign _2825_ = rst;
-  assign _1278_ = _2824_;
-  assign _2827_ = cap_2_7;
-  assign _1277_ = _2826_;
+  assign _1285_ = _2824_;
+  assign _2827_ = rst;
+  assign _1284_ = _2826_;
   assign _2829_ = rst;
-  assign _1276_ = _2828_;
+  assign _1283_ = _2828_;
   assign _2831_ = rst;
-  assign _1275_ = _2830_;
+  assign _1281_ = _2830_;
   assign _2833_ = rst;
-  assign _1274_ = _2832_;
+  assign _1279_ = _2832_;
   assign _2835_ = rst;
-  assign _1273_ = _2834_;
-  assign _2837_ = rst;
-  assign _1272_ = _2836_;
+  assign _1278_ = _2834_;
+  assign _2837_ = cap_2_7;
+  assign _1277_ = _2836_;
   assign _2839_ = rst;
-  assign _1269_ = _2838_;
+  assign _1276_ = _2838_;
   assign _2841_ = rst;
-  assign _1268_ = _2840_;
-  assign _2843_ = cap_2_6;
-  assign _1267_ = _2842_;
+  assign _1275_ = _2840_;
+  assign _2843_ = rst;
+  assign _1274_ = _2842_;
   assign _2845_ = rst;
-  assign _1266_ = _2844_;
+  assign _1273_ = _2844_;
   assign _2847_ = rst;
-  assign _1265_ = _2846_;
+  assign _1272_ = _2846_;
   assign _2849_ = rst;
-  assign _1264_ = _2848_;
+  assign _1269_ = _2848_;
   assign _2851_ = rst;
-  assign _1263_ = _2850_;
-  assign _2853_ = rst;
-  assign _1262_ = _2852_;
+  assign _1268_ = _2850_;
+  assign _2853_ = cap_2_6;
+  assign _1267_ = _2852_;
   assign _2855_ = rst;
-  assign _1259_ = _2854_;
+  assign _1266_ = _2854_;
   assign _2857_ = rst;
-  assign _1258_ = _2856_;
-  assign _2859_ = cap_2_5;
-  assign _1257_ = _2858_;
+  assign _1265_ = _2856_;
+  assign _2859_ = rst;
+  assign _1264_ = _2858_;
   assign _2861_ = rst;
-  assign _1256_ = _2860_;
+  assign _1263_ = _2860_;
   assign _2863_ = rst;
-  assign _1255_ = _2862_;
+  assign _1262_ = _2862_;
   assign _2865_ = rst;
-  assign _1254_ = _2864_;
+  assign _1259_ = _2864_;
   assign _2867_ = rst;
-  assign _1253_ = _2866_;
-  assign _2869_ = rst;
-  assign _1252_ = _2868_;
+  assign _1258_ = _2866_;
+  assign _2869_ = cap_2_5;
+  assign _1257_ = _2868_;
   assign _2871_ = rst;
-  assign _1250_ = _2870_;
+  assign _1256_ = _2870_;
   assign _2873_ = rst;
-  assign _1248_ = _2872_;
-  assign _2875_ = cap_2_4;
-  assign _1247_ = _2874_;
+  assign _1255_ = _2872_;
+  assign _2875_ = rst;
+  assign _1254_ = _2874_;
   assign _2877_ = rst;
-  assign _1246_ = _2876_;
+  assign _1253_ = _2876_;
   assign _2879_ = rst;
-  assign _1245_ = _2878_;
+  assign _1252_ = _2878_;
   assign _2881_ = rst;
-  assign _1244_ = _2880_;
+  assign _1250_ = _2880_;
   assign _2883_ = rst;
-  assign _1243_ = _2882_;
-  assign _2885_ = rst;
-  assign _1242_ = _2884_;
+  assign _1248_ = _2882_;
+  assign _2885_ = cap_2_4;
+  assign _1247_ = _2884_;
   assign _2887_ = rst;
-  assign _1240_ = _2886_;
+  assign _1246_ = _2886_;
   assign _2889_ = rst;
-  assign _1239_ = _2888_;
-  assign _2891_ = cap_2_3;
-  assign _1237_ = _2890_;
+  assign _1245_ = _2888_;
+  assign _2891_ = rst;
+  assign _1244_ = _2890_;
   assign _2893_ = rst;
-  assign _1236_ = _2892_;
+  assign _1243_ = _2892_;
   assign _2895_ = rst;
-  assign _1235_ = _2894_;
+  assign _1242_ = _2894_;
   assign _2897_ = rst;
-  assign _1234_ = _2896_;
+  assign _1240_ = _2896_;
   assign _2899_ = rst;
-  assign _1233_ = _2898_;
-  assign _2901_ = rst;
-  assign _1232_ = _2900_;
+  assign _1239_ = _2898_;
+  assign _2901_ = cap_2_3;
+  assign _1237_ = _2900_;
   assign _2903_ = rst;
-  assign _1230_ = _2902_;
+  assign _1236_ = _2902_;
   assign _2905_ = rst;
-  assign _1229_ = _2904_;
-  assign _2907_ = cap_2_2;
-  assign _1228_ = _2906_;
+  assign _1235_ = _2904_;
+  assign _2907_ = rst;
+  assign _1234_ = _2906_;
   assign _2909_ = rst;
-  assign _1226_ = _2908_;
+  assign _1233_ = _2908_;
   assign _2911_ = rst;
-  assign _1225_ = _2910_;
+  assign _1232_ = _2910_;
   assign _2913_ = rst;
-  assign _1224_ = _2912_;
+  assign _1230_ = _2912_;
   assign _2915_ = rst;
-  assign _1223_ = _2914_;
-  assign _2917_ = rst;
-  assign _1222_ = _2916_;
+  assign _1229_ = _2914_;
+  assign _2917_ = cap_2_2;
+  assign _1228_ = _2916_;
   assign _2919_ = rst;
-  assign _1220_ = _2918_;
+  assign _1226_ = _2918_;
   assign _2921_ = rst;
-  assign _1219_ = _2920_;
-  assign _2923_ = cap_2_1;
-  assign _1218_ = _2922_;
+  assign _1225_ = _2920_;
+  assign _2923_ = rst;
+  assign _1224_ = _2922_;
   assign _2925_ = rst;
-  assign _1217_ = _2924_;
+  assign _1223_ = _2924_;
   assign _2927_ = rst;
-  assign _1215_ = _2926_;
+  assign _1222_ = _2926_;
   assign _2929_ = rst;
-  assign _1214_ = _2928_;
+  assign _1220_ = _2928_;
   assign _2931_ = rst;
-  assign _1213_ = _2930_;
-  assign _2933_ = rst;
-  assign _1212_ = _2932_;
+  assign _1219_ = _2930_;
+  assign _2933_ = cap_2_1;
+  assign _1218_ = _2932_;
   assign _2935_ = rst;
-  assign _1210_ = _2934_;
+  assign _1217_ = _2934_;
   assign _2937_ = rst;
-  assign _1209_ = _2936_;
-  assign _2939_ = cap_2_0;
-  assign _1208_ = _2938_;
+  assign _1215_ = _2936_;
+  assign _2939_ = rst;
+  assign _1214_ = _2938_;
   assign _2941_ = rst;
-  assign _1207_ = _2940_;
+  assign _1213_ = _2940_;
   assign _2943_ = rst;
-  assign _1206_ = _2942_;
+  assign _1212_ = _2942_;
   assign _2945_ = rst;
-  assign _1203_ = _2944_;
+  assign _1210_ = _2944_;
   assign _2947_ = rst;
-  assign _1202_ = _2946_;
-  assign _2949_ = rst;
-  assign _1201_ = _2948_;
+  assign _1209_ = _2946_;
+  assign _2949_ = cap_2_0;
+  assign _1208_ = _2948_;
   assign _2951_ = rst;
-  assign _1199_ = _2950_;
+  assign _1207_ = _2950_;
   assign _2953_ = rst;
-  assign _1198_ = _2952_;
-  assign _2955_ = cap_1_7;
-  assign _1197_ = _2954_;
+  assign _1206_ = _2952_;
+  assign _2955_ = rst;
+  assign _1203_ = _2954_;
   assign _2957_ = rst;
-  assign _1196_ = _2956_;
+  assign _1202_ = _2956_;
   assign _2959_ = rst;
-  assign _1195_ = _2958_;
+  assign _1201_ = _2958_;
   assign _2961_ = rst;
-  assign _1194_ = _2960_;
+  assign _1199_ = _2960_;
   assign _2963_ = rst;
-  assign _1192_ = _2962_;
-  assign _2965_ = rst;
-  assign _1191_ = _2964_;
+  assign _1198_ = _2962_;
+  assign _2965_ = cap_1_7;
+  assign _1197_ = _2964_;
   assign _2967_ = rst;
-  assign _1189_ = _2966_;
+  assign _1196_ = _2966_;
   assign _2969_ = rst;
-  assign _1188_ = _2968_;
-  assign _2971_ = cap_1_6;
-  assign _1187_ = _2970_;
+  assign _1195_ = _2968_;
+  assign _2971_ = rst;
+  assign _1194_ = _2970_;
   assign _2973_ = rst;
-  assign _1186_ = _2972_;
+  assign _1192_ = _2972_;
   assign _2975_ = rst;
-  assign _1185_ = _2974_;
+  assign _1191_ = _2974_;
   assign _2977_ = rst;
-  assign _1184_ = _2976_;
+  assign _1189_ = _2976_;
   assign _2979_ = rst;
-  assign _1183_ = _2978_;
-  assign _2981_ = rst;
-  assign _1181_ = _2980_;
+  assign _1188_ = _2978_;
+  assign _2981_ = cap_1_6;
+  assign _1187_ = _2980_;
   assign _2983_ = rst;
-  assign _1179_ = _2982_;
+  assign _1186_ = _2982_;
   assign _2985_ = rst;
-  assign _1178_ = _2984_;
-  assign _2987_ = cap_1_5;
-  assign _1177_ = _2986_;
+  assign _1185_ = _2984_;
+  assign _2987_ = rst;
+  assign _1184_ = _2986_;
   assign _2989_ = rst;
-  assign _1176_ = _2988_;
+  assign _1183_ = _2988_;
   assign _2991_ = rst;
-  assign _1175_ = _2990_;
+  assign _1181_ = _2990_;
   assign _2993_ = rst;
-  assign _1174_ = _2992_;
+  assign _1179_ = _2992_;
   assign _2995_ = rst;
-  assign _1173_ = _2994_;
-  assign _2997_ = rst;
-  assign _1172_ = _2996_;
+  assign _1178_ = _2994_;
+  assign _2997_ = cap_1_5;
+  assign _1177_ = _2996_;
   assign _2999_ = rst;
-  assign _1169_ = _2998_;
+  assign _1176_ = _2998_;
   assign _3001_ = rst;
-  assign _1168_ = _3000_;
-  assign _3003_ = cap_1_4;
-  assign _1167_ = _3002_;
+  assign _1175_ = _3000_;
+  assign _3003_ = rst;
+  assign _1174_ = _3002_;
   assign _3005_ = rst;
-  assign _1166_ = _3004_;
+  assign _1173_ = _3004_;
   assign _3007_ = rst;
-  assign _1165_ = _3006_;
+  assign _1172_ = _3006_;
   assign _3009_ = rst;
-  assign _1164_ = _3008_;
+  assign _1169_ = _3008_;
   assign _3011_ = rst;
-  assign _1163_ = _3010_;
-  assign _3013_ = rst;
-  assign _1162_ = _3012_;
+  assign _1168_ = _3010_;
+  assign _3013_ = cap_1_4;
+  assign _1167_ = _3012_;
   assign _3015_ = rst;
-  assign _1159_ = _3014_;
+  assign _1166_ = _3014_;
   assign _3017_ = rst;
-  assign _1158_ = _3016_;
-  assign _3019_ = cap_1_3;
-  assign _1157_ = _3018_;
+  assign _1165_ = _3016_;
+  assign _3019_ = rst;
+  assign _1164_ = _3018_;
   assign _3021_ = rst;
-  assign _1156_ = _3020_;
+  assign _1163_ = _3020_;
   assign _3023_ = rst;
-  assign _1155_ = _3022_;
+  assign _1162_ = _3022_;
   assign _3025_ = rst;
-  assign _1154_ = _3024_;
+  assign _1159_ = _3024_;
   assign _3027_ = rst;
-  assign _1153_ = _3026_;
-  assign _3029_ = rst;
-  assign _1152_ = _3028_;
+  assign _1158_ = _3026_;
+  assign _3029_ = cap_1_3;
+  assign _1157_ = _3028_;
   assign _3031_ = rst;
-  assign _1150_ = _3030_;
+  assign _1156_ = _3030_;
   assign _1871_ = rst;
-  assign _1148_ = _1870_;
-  assign _1873_ = cap_1_2;
-  assign _1147_ = _1872_;
+  assign _1155_ = _1870_;
+  assign _1873_ = rst;
+  assign _1154_ = _1872_;
   assign _1875_ = rst;
-  assign _1146_ = _1874_;
+  assign _1153_ = _1874_;
   assign _1877_ = rst;
-  assign _1145_ = _1876_;
+  assign _1152_ = _1876_;
   assign _1879_ = rst;
-  assign _1144_ = _1878_;
+  assign _1150_ = _1878_;
   assign _1881_ = rst;
-  assign _1143_ = _1880_;
-  assign _1883_ = rst;
-  assign _1142_ = _1882_;
+  assign _1148_ = _1880_;
+  assign _1883_ = cap_1_2;
+  assign _1147_ = _1882_;
   assign _1885_ = rst;
-  assign _1140_ = _1884_;
+  assign _1146_ = _1884_;
   assign _1887_ = rst;
-  assign _1139_ = _1886_;
-  assign _1889_ = cap_1_1;
-  assign _1137_ = _1888_;
+  assign _1145_ = _1886_;
+  assign _1889_ = rst;
+  assign _1144_ = _1888_;
   assign _1891_ = rst;
-  assign _1136_ = _1890_;
+  assign _1143_ = _1890_;
   assign _1893_ = rst;
-  assign _1135_ = _1892_;
+  assign _1142_ = _1892_;
   assign _1895_ = rst;
-  assign _1134_ = _1894_;
+  assign _1140_ = _1894_;
   assign _1897_ = rst;
-  assign _1133_ = _1896_;
-  assign _1899_ = rst;
-  assign _1132_ = _1898_;
+  assign _1139_ = _1896_;
+  assign _1899_ = cap_1_1;
+  assign _1137_ = _1898_;
   assign _1901_ = rst;
-  assign _1130_ = _1900_;
+  assign _1136_ = _1900_;
   assign _1903_ = rst;
-  assign _1129_ = _1902_;
-  assign _1905_ = cap_1_0;
-  assign _1128_ = _1904_;
+  assign _1135_ = _1902_;
+  assign _1905_ = rst;
+  assign _1134_ = _1904_;
   assign _1907_ = rst;
-  assign _1126_ = _1906_;
+  assign _1133_ = _1906_;
   assign _1909_ = rst;
-  assign _1125_ = _1908_;
+  assign _1132_ = _1908_;
   assign _1911_ = rst;
-  assign _1124_ = _1910_;
+  assign _1130_ = _1910_;
   assign _1913_ = rst;
-  assign _1123_ = _1912_;
-  assign _1915_ = rst;
-  assign _1122_ = _1914_;
+  assign _1129_ = _1912_;
+  assign _1915_ = cap_1_0;
+  assign _1128_ = _1914_;
   assign _1917_ = rst;
-  assign _1120_ = _1916_;
+  assign _1126_ = _1916_;
   assign _1919_ = rst;
-  assign _1119_ = _1918_;
-  assign _1921_ = cap_0_7;
-  assign _1118_ = _1920_;
+  assign _1125_ = _1918_;
+  assign _1921_ = rst;
+  assign _1124_ = _1920_;
   assign _1923_ = rst;
-  assign _1117_ = _1922_;
+  assign _1123_ = _1922_;
   assign _1925_ = rst;
-  assign _1115_ = _1924_;
+  assign _1122_ = _1924_;
   assign _1927_ = rst;
-  assign _1114_ = _1926_;
+  assign _1120_ = _1926_;
   assign _1929_ = rst;
-  assign _1113_ = _1928_;
-  assign _1931_ = rst;
-  assign _1112_ = _1930_;
+  assign _1119_ = _1928_;
+  assign _1931_ = cap_0_7;
+  assign _1118_ = _1930_;
   assign _1933_ = rst;
-  assign _1110_ = _1932_;
+  assign _1117_ = _1932_;
   assign _1935_ = rst;
-  assign _1109_ = _1934_;
-  assign _1937_ = cap_0_6;
-  assign _1108_ = _1936_;
+  assign _1115_ = _1934_;
+  assign _1937_ = rst;
+  assign _1114_ = _1936_;
   assign _1939_ = rst;
-  assign _1107_ = _1938_;
+  assign _1113_ = _1938_;
   assign _1941_ = rst;
-  assign _1106_ = _1940_;
+  assign _1112_ = _1940_;
   assign _1943_ = rst;
-  assign _1104_ = _1942_;
+  assign _1110_ = _1942_;
   assign _1945_ = rst;
-  assign _1103_ = _1944_;
-  assign _1947_ = rst;
-  assign _1102_ = _1946_;
+  assign _1109_ = _1944_;
+  assign _1947_ = cap_0_6;
+  assign _1108_ = _1946_;
   assign _1949_ = rst;
-  assign _1100_ = _1948_;
+  assign _1107_ = _1948_;
   assign _1951_ = rst;
-  assign _1099_ = _1950_;
-  assign _1953_ = cap_0_5;
-  assign _1098_ = _1952_;
+  assign _1106_ = _1950_;
+  assign _1953_ = rst;
+  assign _1104_ = _1952_;
   assign _1955_ = rst;
-  assign _1097_ = _1954_;
+  assign _1103_ = _1954_;
   assign _1957_ = rst;
-  assign _1096_ = _1956_;
+  assign _1102_ = _1956_;
   assign _1959_ = rst;
-  assign _1095_ = _1958_;
+  assign _1100_ = _1958_;
   assign _1961_ = rst;
-  assign _1092_ = _1960_;
-  assign _1963_ = rst;
-  assign _1091_ = _1962_;
+  assign _1099_ = _1960_;
+  assign _1963_ = cap_0_5;
+  assign _1098_ = _1962_;
   assign _1965_ = rst;
-  assign _1089_ = _1964_;
+  assign _1097_ = _1964_;
   assign _1967_ = rst;
-  assign _1088_ = _1966_;
-  assign _1969_ = cap_0_4;
-  assign _1087_ = _1968_;
+  assign _1096_ = _1966_;
+  assign _1969_ = rst;
+  assign _1095_ = _1968_;
   assign _1971_ = rst;
-  assign _1086_ = _1970_;
+  assign _1092_ = _1970_;
   assign _1973_ = rst;
-  assign _1085_ = _1972_;
+  assign _1091_ = _1972_;
   assign _1975_ = rst;
-  assign _1084_ = _1974_;
+  assign _1089_ = _1974_;
   assign _1977_ = rst;
-  assign _1083_ = _1976_;
-  assign _1979_ = rst;
-  assign _1081_ = _1978_;
+  assign _1088_ = _1976_;
+  assign _1979_ = cap_0_4;
+  assign _1087_ = _1978_;
   assign _1981_ = rst;
-  assign _1079_ = _1980_;
+  assign _1086_ = _1980_;
   assign _1983_ = rst;
-  assign _1078_ = _1982_;
-  assign _1985_ = cap_0_3;
-  assign _1077_ = _1984_;
+  assign _1085_ = _1982_;
+  assign _1985_ = rst;
+  assign _1084_ = _1984_;
   assign _1987_ = rst;
-  assign _1076_ = _1986_;
+  assign _1083_ = _1986_;
   assign _1989_ = rst;
-  assign _1075_ = _1988_;
+  assign _1081_ = _1988_;
   assign _1991_ = rst;
-  assign _1074_ = _1990_;
+  assign _1079_ = _1990_;
   assign _1993_ = rst;
-  assign _1073_ = _1992_;
-  assign _1995_ = rst;
-  assign _1072_ = _1994_;
+  assign _1078_ = _1992_;
+  assign _1995_ = cap_0_3;
+  assign _1077_ = _1994_;
   assign _1997_ = rst;
-  assign _1069_ = _1996_;
+  assign _1076_ = _1996_;
   assign _1999_ = rst;
-  assign _1068_ = _1998_;
-  assign _2001_ = cap_0_2;
-  assign _1067_ = _2000_;
+  assign _1075_ = _1998_;
+  assign _2001_ = rst;
+  assign _1074_ = _2000_;
   assign _2003_ = rst;
-  assign _1066_ = _2002_;
+  assign _1073_ = _2002_;
   assign _2005_ = rst;
-  assign _1065_ = _2004_;
+  assign _1072_ = _2004_;
   assign _2007_ = rst;
-  assign _1064_ = _2006_;
+  assign _1069_ = _2006_;
   assign _2009_ = rst;
-  assign _1063_ = _2008_;
-  assign _2011_ = rst;
-  assign _1062_ = _2010_;
+  assign _1068_ = _2008_;
+  assign _2011_ = cap_0_2;
+  assign _1067_ = _2010_;
   assign _2013_ = rst;
-  assign _1059_ = _2012_;
+  assign _1066_ = _2012_;
   assign _2015_ = rst;
-  assign _1058_ = _2014_;
-  assign _2017_ = cap_0_1;
-  assign _1057_ = _2016_;
+  assign _1065_ = _2014_;
+  assign _2017_ = rst;
+  assign _1064_ = _2016_;
   assign _2019_ = rst;
-  assign _1056_ = _2018_;
+  assign _1063_ = _2018_;
   assign _2021_ = rst;
-  assign _1055_ = _2020_;
+  assign _1062_ = _2020_;
   assign _2023_ = rst;
-  assign _1054_ = _2022_;
+  assign _1059_ = _2022_;
   assign _2025_ = rst;
-  assign _1053_ = _2024_;
-  assign _2027_ = rst;
-  assign _1052_ = _2026_;
+  assign _1058_ = _2024_;
+  assign _2027_ = cap_0_1;
+  assign _1057_ = _2026_;
   assign _2029_ = rst;
-  assign _1050_ = _2028_;
+  assign _1056_ = _2028_;
   assign _2031_ = rst;
-  assign _1048_ = _2030_;
-  assign _2033_ = cap_0_0;
-  assign _1047_ = _2032_;
+  assign _1055_ = _2030_;
+  assign _2033_ = rst;
+  assign _1054_ = _2032_;
   assign _2035_ = rst;
-  assign _1046_ = _2034_;
+  assign _1053_ = _2034_;
   assign _2037_ = rst;
-  assign _1045_ = _2036_;
+  assign _1052_ = _2036_;
   assign _2039_ = rst;
-  assign _1044_ = _2038_;
+  assign _1050_ = _2038_;
   assign _2041_ = rst;
-  assign _1043_ = _2040_;
-  assign _2043_ = rst;
-  assign _1042_ = _2042_;
+  assign _1048_ = _2040_;
+  assign _2043_ = cap_0_0;
+  assign _1047_ = _2042_;
   assign _2045_ = rst;
-  assign _1040_ = _2044_;
+  assign _1046_ = _2044_;
   assign _2047_ = rst;
-  assign _1039_ = _2046_;
+  assign _1045_ = _2046_;
   assign _2049_ = rst;
-  assign _1007_ = _2048_;
+  assign _1044_ = _2048_;
   assign _2051_ = rst;
-  assign _1006_ = _2050_;
+  assign _1043_ = _2050_;
   assign _2053_ = rst;
-  assign _1004_ = _2052_;
+  assign _1042_ = _2052_;
   assign _2055_ = rst;
-  assign _1003_ = _2054_;
+  assign _1040_ = _2054_;
   assign _2057_ = rst;
-  assign _1002_ = _2056_;
+  assign _1039_ = _2056_;
   assign _2059_ = rst;
-  assign _1001_ = _2058_;
+  assign _1007_ = _2058_;
   assign _2061_ = rst;
-  assign _1000_ = _2060_;
+  assign _1006_ = _2060_;
   assign _2063_ = rst;
-  assign _0999_ = _2062_;
+  assign _1004_ = _2062_;
   assign _2065_ = rst;
-  assign _0998_ = _2064_;
+  assign _1003_ = _2064_;
   assign _2067_ = rst;
-  assign _0997_ = _2066_;
+  assign _1002_ = _2066_;
   assign _2069_ = rst;
-  assign _0996_ = _2068_;
+  assign _1001_ = _2068_;
   assign _2071_ = rst;
-  assign _0995_ = _2070_;
+  assign _1000_ = _2070_;
   assign _2073_ = rst;
-  assign _0993_ = _2072_;
+  assign _0999_ = _2072_;
   assign _2075_ = rst;
-  assign _0992_ = _2074_;
+  assign _0998_ = _2074_;
   assign _2077_ = rst;
-  assign _0991_ = _2076_;
+  assign _0997_ = _2076_;
   assign _2079_ = rst;
-  assign _0990_ = _2078_;
+  assign _0996_ = _2078_;
   assign _2081_ = rst;
-  assign _0989_ = _2080_;
+  assign _0995_ = _2080_;
   assign _2083_ = rst;
-  assign _0988_ = _2082_;
+  assign _0993_ = _2082_;
   assign _2085_ = rst;
-  assign _0987_ = _2084_;
+  assign _0992_ = _2084_;
   assign _2087_ = rst;
-  assign _0986_ = _2086_;
+  assign _0991_ = _2086_;
   assign _2089_ = rst;
-  assign _0985_ = _2088_;
+  assign _0990_ = _2088_;
   assign _2091_ = rst;
-  assign _0984_ = _2090_;
+  assign _0989_ = _2090_;
   assign _2093_ = rst;
-  assign _0981_ = _2092_;
+  assign _0988_ = _2092_;
   assign _2095_ = rst;
-  assign _0980_ = _2094_;
+  assign _0987_ = _2094_;
   assign _2097_ = rst;
-  assign _0979_ = _2096_;
+  assign _0986_ = _2096_;
   assign _2099_ = rst;
-  assign _0978_ = _2098_;
+  assign _0985_ = _2098_;
   assign _2101_ = rst;
-  assign _0975_ = _2100_;
+  assign _0984_ = _2100_;
   assign _2103_ = rst;
-  assign _0971_ = _2102_;
+  assign _0981_ = _2102_;
   assign _2105_ = rst;
-  assign _0967_ = _2104_;
+  assign _0980_ = _2104_;
   assign _2107_ = rst;
-  assign _0966_ = _2106_;
+  assign _0979_ = _2106_;
   assign _2109_ = rst;
-  assign _0965_ = _2108_;
+  assign _0978_ = _2108_;
   assign _2111_ = rst;
-  assign _0964_ = _2110_;
+  assign _0975_ = _2110_;
   assign _2113_ = rst;
-  assign _0962_ = _2112_;
+  assign _0971_ = _2112_;
   assign _2115_ = rst;
-  assign _0961_ = _2114_;
+  assign _0967_ = _2114_;
   assign _2117_ = rst;
-  assign _0960_ = _2116_;
+  assign _0966_ = _2116_;
   assign _2119_ = rst;
-  assign _0956_ = _2118_;
+  assign _0965_ = _2118_;
   assign _2121_ = rst;
-  assign _0945_ = _2120_;
+  assign _0964_ = _2120_;
   assign _2123_ = rst;
-  assign _0934_ = _2122_;
+  assign _0962_ = _2122_;
   assign _2125_ = rst;
-  assign _0923_ = _2124_;
+  assign _0961_ = _2124_;
   assign _2127_ = rst;
-  assign _0912_ = _2126_;
+  assign _0960_ = _2126_;
   assign _2129_ = rst;
-  assign _0901_ = _2128_;
+  assign _0956_ = _2128_;
   assign _2131_ = rst;
-  assign _0890_ = _2130_;
+  assign _0945_ = _2130_;
   assign _2133_ = rst;
-  assign _0878_ = _2132_;
+  assign _0934_ = _2132_;
   assign _2135_ = rst;
-  assign _0867_ = _2134_;
+  assign _0923_ = _2134_;
   assign _2137_ = rst;
-  assign _0856_ = _2136_;
+  assign _0912_ = _2136_;
   assign _2139_ = rst;
-  assign _0845_ = _2138_;
+  assign _0901_ = _2138_;
   assign _2141_ = rst;
-  assign _0834_ = _2140_;
+  assign _0890_ = _2140_;
   assign _2143_ = rst;
-  assign _0823_ = _2142_;
+  assign _0878_ = _2142_;
   assign _2145_ = rst;
-  assign _0812_ = _2144_;
+  assign _0867_ = _2144_;
   assign _2147_ = rst;
-  assign _0801_ = _2146_;
+  assign _0856_ = _2146_;
   assign _2149_ = rst;
-  assign _0790_ = _2148_;
+  assign _0845_ = _2148_;
   assign _2151_ = rst;
-  assign _0779_ = _2150_;
+  assign _0834_ = _2150_;
   assign _2153_ = rst;
-  assign _0767_ = _2152_;
+  assign _0823_ = _2152_;
   assign _2155_ = rst;
-  assign _0756_ = _2154_;
+  assign _0812_ = _2154_;
   assign _2157_ = rst;
-  assign _0745_ = _2156_;
+  assign _0801_ = _2156_;
   assign _2159_ = rst;
-  assign _0734_ = _2158_;
+  assign _0790_ = _2158_;
   assign _2161_ = rst;
-  assign _0545_ = _2160_;
+  assign _0779_ = _2160_;
   assign _2163_ = rst;
-  assign _0534_ = _2162_;
+  assign _0767_ = _2162_;
+  assign _2165_ = rst;
+  assign _0756_ = _2164_;
+  assign _2167_ = rst;
+  assign _0745_ = _2166_;
+  assign _2169_ = rst;
+  assign _0734_ = _2168_;
+  assign _2171_ = rst;
+  assign _0545_ = _2170_;
+  assign _2173_ = rst;
+  assign _0534_ = _2172_;
   assign _1493_ = drain_advance;
   assign cap_7_7 = lr_7_7_d2;
   assign _0479_ = drain_advance;
@@ -11548,891 +11677,7 @@ module \hwq_top.engine.array (i_w, clk, rst, i_last, i_valid, drain_valid, o_dat
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array.mul_0_0 (rst, a, b, \port$532$0 , \port$532$1 , \port$532$2 , \port$532$3 , \port$532$4 , \port$532$5 , \port$532$6 , \port$532$7 , \port$532$8 , \port$532$9 , \port$532$10 , \port$532$11 , \port$532$12 , \port$532$13 , \port$532$14 , \port$532$15 , clk);
-  wire _00_;
-  wire _01_;
-  wire _02_;
-  wire _03_;
-  wire _04_;
-  wire _05_;
-  wire _06_;
-  wire _07_;
-  wire _08_;
-  wire _09_;
-  wire _10_;
-  wire _11_;
-  wire _12_;
-  wire _13_;
-  wire _14_;
-  wire _15_;
-  wire _16_;
-  wire _17_;
-  wire _18_;
-  wire _19_;
-  wire _20_;
-  wire _21_;
-  wire _22_;
-  wire _23_;
-  wire _24_;
-  wire _25_;
-  wire _26_;
-  wire _27_;
-  wire _28_;
-  wire _29_;
-  wire _30_;
-  wire _31_;
-  wire _32_;
-  wire _33_;
-  wire _34_;
-  wire _35_;
-  wire [17:0] \$signal ;
-  input [7:0] a;
-  wire [7:0] a;
-  input [7:0] b;
-  wire [7:0] b;
-  wire [17:0] b18;
-  input clk;
-  wire clk;
-  wire en;
-  wire [15:0] p;
-  wire [35:0] p36;
-  output \port$532$0 ;
-  wire \port$532$0 ;
-  output \port$532$1 ;
-  wire \port$532$1 ;
-  output \port$532$10 ;
-  wire \port$532$10 ;
-  output \port$532$11 ;
-  wire \port$532$11 ;
-  output \port$532$12 ;
-  wire \port$532$12 ;
-  output \port$532$13 ;
-  wire \port$532$13 ;
-  output \port$532$14 ;
-  wire \port$532$14 ;
-  output \port$532$15 ;
-  wire \port$532$15 ;
-  output \port$532$2 ;
-  wire \port$532$2 ;
-  output \port$532$3 ;
-  wire \port$532$3 ;
-  output \port$532$4 ;
-  wire \port$532$4 ;
-  output \port$532$5 ;
-  wire \port$532$5 ;
-  output \port$532$6 ;
-  wire \port$532$6 ;
-  output \port$532$7 ;
-  wire \port$532$7 ;
-  output \port$532$8 ;
-  wire \port$532$8 ;
-  output \port$532$9 ;
-  wire \port$532$9 ;
-  input rst;
-  wire rst;
-  MULT18X18D #(
-    .CAS_MATCH_REG("FALSE"),
-    .CLK0_DIV("ENABLED"),
-    .CLK1_DIV("ENABLED"),
-    .CLK2_DIV("ENABLED"),
-    .CLK3_DIV("ENABLED"),
-    .GSR("DISABLED"),
-    .HIGHSPEED_CLK("NONE"),
-    .MULT_BYPASS("DISABLED"),
-    .REG_INPUTA_CLK("CLK0"),
-    .REG_INPUTB_CLK("CLK0"),
-    .REG_INPUTC_CLK("NONE"),
-    .REG_OUTPUT_CLK("CLK0"),
-    .REG_PIPELINE_CLK("NONE"),
-    .RESETMODE("SYNC"),
-    .SOURCEB_MODE("B_SHIFT")
-  ) dsp (
-    .A0(a[0]),
-    .A1(a[1]),
-    .A10(a[7]),
-    .A11(a[7]),
-    .A12(a[7]),
-    .A13(a[7]),
-    .A14(a[7]),
-    .A15(a[7]),
-    .A16(a[7]),
-    .A17(a[7]),
-    .A2(a[2]),
-    .A3(a[3]),
-    .A4(a[4]),
-    .A5(a[5]),
-    .A6(a[6]),
-    .A7(a[7]),
-    .A8(a[7]),
-    .A9(a[7]),
-    .B0(b[0]),
-    .B1(b[1]),
-    .B10(b[7]),
-    .B11(b[7]),
-    .B12(b[7]),
-    .B13(b[7]),
-    .B14(b[7]),
-    .B15(b[7]),
-    .B16(b[7]),
-    .B17(b[7]),
-    .B2(b[2]),
-    .B3(b[3]),
-    .B4(b[4]),
-    .B5(b[5]),
-    .B6(b[6]),
-    .B7(b[7]),
-    .B8(b[7]),
-    .B9(b[7]),
-    .C0(1'h0),
-    .C1(1'h0),
-    .C10(1'h0),
-    .C11(1'h0),
-    .C12(1'h0),
-    .C13(1'h0),
-    .C14(1'h0),
-    .C15(1'h0),
-    .C16(1'h0),
-    .C17(1'h0),
-    .C2(1'h0),
-    .C3(1'h0),
-    .C4(1'h0),
-    .C5(1'h0),
-    .C6(1'h0),
-    .C7(1'h0),
-    .C8(1'h0),
-    .C9(1'h0),
-    .CE0(1'h1),
-    .CLK0(clk),
-    .P0(_00_),
-    .P1(_11_),
-    .P10(_02_),
-    .P11(_03_),
-    .P12(_04_),
-    .P13(_05_),
-    .P14(_06_),
-    .P15(_07_),
-    .P16(_08_),
-    .P17(_09_),
-    .P18(_10_),
-    .P19(_12_),
-    .P2(_22_),
-    .P20(_13_),
-    .P21(_14_),
-    .P22(_15_),
-    .P23(_16_),
-    .P24(_17_),
-    .P25(_18_),
-    .P26(_19_),
-    .P27(_20_),
-    .P28(_21_),
-    .P29(_23_),
-    .P3(_30_),
-    .P30(_24_),
-    .P31(_25_),
-    .P32(_26_),
-    .P33(_27_),
-    .P34(_28_),
-    .P35(_29_),
-    .P4(_31_),
-    .P5(_32_),
-    .P6(_33_),
-    .P7(_34_),
-    .P8(_35_),
-    .P9(_01_),
-    .RST0(rst),
-    .SIGNEDA(1'h1),
-    .SIGNEDB(1'h1),
-    .SOURCEA(1'h0),
-    .SOURCEB(1'h0)
-  );
-  assign \$signal  = { a[7], a[7], a[7], a[7], a[7], a[7], a[7], a[7], a[7], a[7], a };
-  assign b18 = { b[7], b[7], b[7], b[7], b[7], b[7], b[7], b[7], b[7], b[7], b };
-  assign p = { _07_, _06_, _05_, _04_, _03_, _02_, _01_, _35_, _34_, _33_, _32_, _31_, _30_, _22_, _11_, _00_ };
-  assign p36 = { _29_, _28_, _27_, _26_, _25_, _24_, _23_, _21_, _20_, _19_, _18_, _17_, _16_, _15_, _14_, _13_, _12_, _10_, _09_, _08_, _07_, _06_, _05_, _04_, _03_, _02_, _01_, _35_, _34_, _33_, _32_, _31_, _30_, _22_, _11_, _00_ };
-  assign en = 1'h1;
-  assign \port$532$0  = _00_;
-  assign \port$532$1  = _11_;
-  assign \port$532$2  = _22_;
-  assign \port$532$3  = _30_;
-  assign \port$532$4  = _31_;
-  assign \port$532$5  = _32_;
-  assign \port$532$6  = _33_;
-  assign \port$532$7  = _34_;
-  assign \port$532$8  = _35_;
-  assign \port$532$9  = _01_;
-  assign \port$532$10  = _02_;
-  assign \port$532$11  = _03_;
-  assign \port$532$12  = _04_;
-  assign \port$532$13  = _05_;
-  assign \port$532$14  = _06_;
-  assign \port$532$15  = _07_;
-endmodule
-
-(* generator = "Amaranth" *)
-module \hwq_top.engine.array.mul_0_1 (rst, \port$533$0 , \port$533$1 , \port$533$2 , \port$533$3 , \port$533$4 , \port$533$5 , \port$533$6 , \port$533$7 , \port$533$8 , \port$533$9 , \port$533$10 , \port$533$11 , \port$533$12 , \port$533$13 , \port$533$14 , \port$533$15 , b, a, clk);
-  wire _00_;
-  wire _01_;
-  wire _02_;
-  wire _03_;
-  wire _04_;
-  wire _05_;
-  wire _06_;
-  wire _07_;
-  wire _08_;
-  wire _09_;
-  wire _10_;
-  wire _11_;
-  wire _12_;
-  wire _13_;
-  wire _14_;
-  wire _15_;
-  wire _16_;
-  wire _17_;
-  wire _18_;
-  wire _19_;
-  wire _20_;
-  wire _21_;
-  wire _22_;
-  wire _23_;
-  wire _24_;
-  wire _25_;
-  wire _26_;
-  wire _27_;
-  wire _28_;
-  wire _29_;
-  wire _30_;
-  wire _31_;
-  wire _32_;
-  wire _33_;
-  wire _34_;
-  wire _35_;
-  wire [17:0] \$signal ;
-  input [7:0] a;
-  wire [7:0] a;
-  input [7:0] b;
-  wire [7:0] b;
-  wire [17:0] b18;
-  input clk;
-  wire clk;
-  wire en;
-  wire [15:0] p;
-  wire [35:0] p36;
-  output \port$533$0 ;
-  wire \port$533$0 ;
-  output \port$533$1 ;
-  wire \port$533$1 ;
-  output \port$533$10 ;
-  wire \port$533$10 ;
-  output \port$533$11 ;
-  wire \port$533$11 ;
-  output \port$533$12 ;
-  wire \port$533$12 ;
-  output \port$533$13 ;
-  wire \port$533$13 ;
-  output \port$533$14 ;
-  wire \port$533$14 ;
-  output \port$533$15 ;
-  wire \port$533$15 ;
-  output \port$533$2 ;
-  wire \port$533$2 ;
-  output \port$533$3 ;
-  wire \port$533$3 ;
-  output \port$533$4 ;
-  wire \port$533$4 ;
-  output \port$533$5 ;
-  wire \port$533$5 ;
-  output \port$533$6 ;
-  wire \port$533$6 ;
-  output \port$533$7 ;
-  wire \port$533$7 ;
-  output \port$533$8 ;
-  wire \port$533$8 ;
-  output \port$533$9 ;
-  wire \port$533$9 ;
-  input rst;
-  wire rst;
-  MULT18X18D #(
-    .CAS_MATCH_REG("FALSE"),
-    .CLK0_DIV("ENABLED"),
-    .CLK1_DIV("ENABLED"),
-    .CLK2_DIV("ENABLED"),
-    .CLK3_DIV("ENABLED"),
-    .GSR("DISABLED"),
-    .HIGHSPEED_CLK("NONE"),
-    .MULT_BYPASS("DISABLED"),
-    .REG_INPUTA_CLK("CLK0"),
-    .REG_INPUTB_CLK("CLK0"),
-    .REG_INPUTC_CLK("NONE"),
-    .REG_OUTPUT_CLK("CLK0"),
-    .REG_PIPELINE_CLK("NONE"),
-    .RESETMODE("SYNC"),
-    .SOURCEB_MODE("B_SHIFT")
-  ) dsp (
-    .A0(a[0]),
-    .A1(a[1]),
-    .A10(a[7]),
-    .A11(a[7]),
-    .A12(a[7]),
-    .A13(a[7]),
-    .A14(a[7]),
-    .A15(a[7]),
-    .A16(a[7]),
-    .A17(a[7]),
-    .A2(a[2]),
-    .A3(a[3]),
-    .A4(a[4]),
-    .A5(a[5]),
-    .A6(a[6]),
-    .A7(a[7]),
-    .A8(a[7]),
-    .A9(a[7]),
-    .B0(b[0]),
-    .B1(b[1]),
-    .B10(b[7]),
-    .B11(b[7]),
-    .B12(b[7]),
-    .B13(b[7]),
-    .B14(b[7]),
-    .B15(b[7]),
-    .B16(b[7]),
-    .B17(b[7]),
-    .B2(b[2]),
-    .B3(b[3]),
-    .B4(b[4]),
-    .B5(b[5]),
-    .B6(b[6]),
-    .B7(b[7]),
-    .B8(b[7]),
-    .B9(b[7]),
-    .C0(1'h0),
-    .C1(1'h0),
-    .C10(1'h0),
-    .C11(1'h0),
-    .C12(1'h0),
-    .C13(1'h0),
-    .C14(1'h0),
-    .C15(1'h0),
-    .C16(1'h0),
-    .C17(1'h0),
-    .C2(1'h0),
-    .C3(1'h0),
-    .C4(1'h0),
-    .C5(1'h0),
-    .C6(1'h0),
-    .C7(1'h0),
-    .C8(1'h0),
-    .C9(1'h0),
-    .CE0(1'h1),
-    .CLK0(clk),
-    .P0(_00_),
-    .P1(_11_),
-    .P10(_02_),
-    .P11(_03_),
-    .P12(_04_),
-    .P13(_05_),
-    .P14(_06_),
-    .P15(_07_),
-    .P16(_08_),
-    .P17(_09_),
-    .P18(_10_),
-    .P19(_12_),
-    .P2(_22_),
-    .P20(_13_),
-    .P21(_14_),
-    .P22(_15_),
-    .P23(_16_),
-    .P24(_17_),
-    .P25(_18_),
-    .P26(_19_),
-    .P27(_20_),
-    .P28(_21_),
-    .P29(_23_),
-    .P3(_30_),
-    .P30(_24_),
-    .P31(_25_),
-    .P32(_26_),
-    .P33(_27_),
-    .P34(_28_),
-    .P35(_29_),
-    .P4(_31_),
-    .P5(_32_),
-    .P6(_33_),
-    .P7(_34_),
-    .P8(_35_),
-    .P9(_01_),
-    .RST0(rst),
-    .SIGNEDA(1'h1),
-    .SIGNEDB(1'h1),
-    .SOURCEA(1'h0),
-    .SOURCEB(1'h0)
-  );
-  assign \$signal  = { a[7], a[7], a[7], a[7], a[7], a[7], a[7], a[7], a[7], a[7], a };
-  assign b18 = { b[7], b[7], b[7], b[7], b[7], b[7], b[7], b[7], b[7], b[7], b };
-  assign p = { _07_, _06_, _05_, _04_, _03_, _02_, _01_, _35_, _34_, _33_, _32_, _31_, _30_, _22_, _11_, _00_ };
-  assign p36 = { _29_, _28_, _27_, _26_, _25_, _24_, _23_, _21_, _20_, _19_, _18_, _17_, _16_, _15_, _14_, _13_, _12_, _10_, _09_, _08_, _07_, _06_, _05_, _04_, _03_, _02_, _01_, _35_, _34_, _33_, _32_, _31_, _30_, _22_, _11_, _00_ };
-  assign en = 1'h1;
-  assign \port$533$0  = _00_;
-  assign \port$533$1  = _11_;
-  assign \port$533$2  = _22_;
-  assign \port$533$3  = _30_;
-  assign \port$533$4  = _31_;
-  assign \port$533$5  = _32_;
-  assign \port$533$6  = _33_;
-  assign \port$533$7  = _34_;
-  assign \port$533$8  = _35_;
-  assign \port$533$9  = _01_;
-  assign \port$533$10  = _02_;
-  assign \port$533$11  = _03_;
-  assign \port$533$12  = _04_;
-  assign \port$533$13  = _05_;
-  assign \port$533$14  = _06_;
-  assign \port$533$15  = _07_;
-endmodule
-
-(* generator = "Amaranth" *)
-module \hwq_top.engine.array.mul_0_2 (rst, \port$534$0 , \port$534$1 , \port$534$2 , \port$534$3 , \port$534$4 , \port$534$5 , \port$534$6 , \port$534$7 , \port$534$8 , \port$534$9 , \port$534$10 , \port$534$11 , \port$534$12 , \port$534$13 , \port$534$14 , \port$534$15 , b, a, clk);
-  wire _00_;
-  wire _01_;
-  wire _02_;
-  wire _03_;
-  wire _04_;
-  wire _05_;
-  wire _06_;
-  wire _07_;
-  wire _08_;
-  wire _09_;
-  wire _10_;
-  wire _11_;
-  wire _12_;
-  wire _13_;
-  wire _14_;
-  wire _15_;
-  wire _16_;
-  wire _17_;
-  wire _18_;
-  wire _19_;
-  wire _20_;
-  wire _21_;
-  wire _22_;
-  wire _23_;
-  wire _24_;
-  wire _25_;
-  wire _26_;
-  wire _27_;
-  wire _28_;
-  wire _29_;
-  wire _30_;
-  wire _31_;
-  wire _32_;
-  wire _33_;
-  wire _34_;
-  wire _35_;
-  wire [17:0] \$signal ;
-  input [7:0] a;
-  wire [7:0] a;
-  input [7:0] b;
-  wire [7:0] b;
-  wire [17:0] b18;
-  input clk;
-  wire clk;
-  wire en;
-  wire [15:0] p;
-  wire [35:0] p36;
-  output \port$534$0 ;
-  wire \port$534$0 ;
-  output \port$534$1 ;
-  wire \port$534$1 ;
-  output \port$534$10 ;
-  wire \port$534$10 ;
-  output \port$534$11 ;
-  wire \port$534$11 ;
-  output \port$534$12 ;
-  wire \port$534$12 ;
-  output \port$534$13 ;
-  wire \port$534$13 ;
-  output \port$534$14 ;
-  wire \port$534$14 ;
-  output \port$534$15 ;
-  wire \port$534$15 ;
-  output \port$534$2 ;
-  wire \port$534$2 ;
-  output \port$534$3 ;
-  wire \port$534$3 ;
-  output \port$534$4 ;
-  wire \port$534$4 ;
-  output \port$534$5 ;
-  wire \port$534$5 ;
-  output \port$534$6 ;
-  wire \port$534$6 ;
-  output \port$534$7 ;
-  wire \port$534$7 ;
-  output \port$534$8 ;
-  wire \port$534$8 ;
-  output \port$534$9 ;
-  wire \port$534$9 ;
-  input rst;
-  wire rst;
-  MULT18X18D #(
-    .CAS_MATCH_REG("FALSE"),
-    .CLK0_DIV("ENABLED"),
-    .CLK1_DIV("ENABLED"),
-    .CLK2_DIV("ENABLED"),
-    .CLK3_DIV("ENABLED"),
-    .GSR("DISABLED"),
-    .HIGHSPEED_CLK("NONE"),
-    .MULT_BYPASS("DISABLED"),
-    .REG_INPUTA_CLK("CLK0"),
-    .REG_INPUTB_CLK("CLK0"),
-    .REG_INPUTC_CLK("NONE"),
-    .REG_OUTPUT_CLK("CLK0"),
-    .REG_PIPELINE_CLK("NONE"),
-    .RESETMODE("SYNC"),
-    .SOURCEB_MODE("B_SHIFT")
-  ) dsp (
-    .A0(a[0]),
-    .A1(a[1]),
-    .A10(a[7]),
-    .A11(a[7]),
-    .A12(a[7]),
-    .A13(a[7]),
-    .A14(a[7]),
-    .A15(a[7]),
-    .A16(a[7]),
-    .A17(a[7]),
-    .A2(a[2]),
-    .A3(a[3]),
-    .A4(a[4]),
-    .A5(a[5]),
-    .A6(a[6]),
-    .A7(a[7]),
-    .A8(a[7]),
-    .A9(a[7]),
-    .B0(b[0]),
-    .B1(b[1]),
-    .B10(b[7]),
-    .B11(b[7]),
-    .B12(b[7]),
-    .B13(b[7]),
-    .B14(b[7]),
-    .B15(b[7]),
-    .B16(b[7]),
-    .B17(b[7]),
-    .B2(b[2]),
-    .B3(b[3]),
-    .B4(b[4]),
-    .B5(b[5]),
-    .B6(b[6]),
-    .B7(b[7]),
-    .B8(b[7]),
-    .B9(b[7]),
-    .C0(1'h0),
-    .C1(1'h0),
-    .C10(1'h0),
-    .C11(1'h0),
-    .C12(1'h0),
-    .C13(1'h0),
-    .C14(1'h0),
-    .C15(1'h0),
-    .C16(1'h0),
-    .C17(1'h0),
-    .C2(1'h0),
-    .C3(1'h0),
-    .C4(1'h0),
-    .C5(1'h0),
-    .C6(1'h0),
-    .C7(1'h0),
-    .C8(1'h0),
-    .C9(1'h0),
-    .CE0(1'h1),
-    .CLK0(clk),
-    .P0(_00_),
-    .P1(_11_),
-    .P10(_02_),
-    .P11(_03_),
-    .P12(_04_),
-    .P13(_05_),
-    .P14(_06_),
-    .P15(_07_),
-    .P16(_08_),
-    .P17(_09_),
-    .P18(_10_),
-    .P19(_12_),
-    .P2(_22_),
-    .P20(_13_),
-    .P21(_14_),
-    .P22(_15_),
-    .P23(_16_),
-    .P24(_17_),
-    .P25(_18_),
-    .P26(_19_),
-    .P27(_20_),
-    .P28(_21_),
-    .P29(_23_),
-    .P3(_30_),
-    .P30(_24_),
-    .P31(_25_),
-    .P32(_26_),
-    .P33(_27_),
-    .P34(_28_),
-    .P35(_29_),
-    .P4(_31_),
-    .P5(_32_),
-    .P6(_33_),
-    .P7(_34_),
-    .P8(_35_),
-    .P9(_01_),
-    .RST0(rst),
-    .SIGNEDA(1'h1),
-    .SIGNEDB(1'h1),
-    .SOURCEA(1'h0),
-    .SOURCEB(1'h0)
-  );
-  assign \$signal  = { a[7], a[7], a[7], a[7], a[7], a[7], a[7], a[7], a[7], a[7], a };
-  assign b18 = { b[7], b[7], b[7], b[7], b[7], b[7], b[7], b[7], b[7], b[7], b };
-  assign p = { _07_, _06_, _05_, _04_, _03_, _02_, _01_, _35_, _34_, _33_, _32_, _31_, _30_, _22_, _11_, _00_ };
-  assign p36 = { _29_, _28_, _27_, _26_, _25_, _24_, _23_, _21_, _20_, _19_, _18_, _17_, _16_, _15_, _14_, _13_, _12_, _10_, _09_, _08_, _07_, _06_, _05_, _04_, _03_, _02_, _01_, _35_, _34_, _33_, _32_, _31_, _30_, _22_, _11_, _00_ };
-  assign en = 1'h1;
-  assign \port$534$0  = _00_;
-  assign \port$534$1  = _11_;
-  assign \port$534$2  = _22_;
-  assign \port$534$3  = _30_;
-  assign \port$534$4  = _31_;
-  assign \port$534$5  = _32_;
-  assign \port$534$6  = _33_;
-  assign \port$534$7  = _34_;
-  assign \port$534$8  = _35_;
-  assign \port$534$9  = _01_;
-  assign \port$534$10  = _02_;
-  assign \port$534$11  = _03_;
-  assign \port$534$12  = _04_;
-  assign \port$534$13  = _05_;
-  assign \port$534$14  = _06_;
-  assign \port$534$15  = _07_;
-endmodule
-
-(* generator = "Amaranth" *)
-module \hwq_top.engine.array.mul_0_3 (rst, \port$535$0 , \port$535$1 , \port$535$2 , \port$535$3 , \port$535$4 , \port$535$5 , \port$535$6 , \port$535$7 , \port$535$8 , \port$535$9 , \port$535$10 , \port$535$11 , \port$535$12 , \port$535$13 , \port$535$14 , \port$535$15 , b, a, clk);
-  wire _00_;
-  wire _01_;
-  wire _02_;
-  wire _03_;
-  wire _04_;
-  wire _05_;
-  wire _06_;
-  wire _07_;
-  wire _08_;
-  wire _09_;
-  wire _10_;
-  wire _11_;
-  wire _12_;
-  wire _13_;
-  wire _14_;
-  wire _15_;
-  wire _16_;
-  wire _17_;
-  wire _18_;
-  wire _19_;
-  wire _20_;
-  wire _21_;
-  wire _22_;
-  wire _23_;
-  wire _24_;
-  wire _25_;
-  wire _26_;
-  wire _27_;
-  wire _28_;
-  wire _29_;
-  wire _30_;
-  wire _31_;
-  wire _32_;
-  wire _33_;
-  wire _34_;
-  wire _35_;
-  wire [17:0] \$signal ;
-  input [7:0] a;
-  wire [7:0] a;
-  input [7:0] b;
-  wire [7:0] b;
-  wire [17:0] b18;
-  input clk;
-  wire clk;
-  wire en;
-  wire [15:0] p;
-  wire [35:0] p36;
-  output \port$535$0 ;
-  wire \port$535$0 ;
-  output \port$535$1 ;
-  wire \port$535$1 ;
-  output \port$535$10 ;
-  wire \port$535$10 ;
-  output \port$535$11 ;
-  wire \port$535$11 ;
-  output \port$535$12 ;
-  wire \port$535$12 ;
-  output \port$535$13 ;
-  wire \port$535$13 ;
-  output \port$535$14 ;
-  wire \port$535$14 ;
-  output \port$535$15 ;
-  wire \port$535$15 ;
-  output \port$535$2 ;
-  wire \port$535$2 ;
-  output \port$535$3 ;
-  wire \port$535$3 ;
-  output \port$535$4 ;
-  wire \port$535$4 ;
-  output \port$535$5 ;
-  wire \port$535$5 ;
-  output \port$535$6 ;
-  wire \port$535$6 ;
-  output \port$535$7 ;
-  wire \port$535$7 ;
-  output \port$535$8 ;
-  wire \port$535$8 ;
-  output \port$535$9 ;
-  wire \port$535$9 ;
-  input rst;
-  wire rst;
-  MULT18X18D #(
-    .CAS_MATCH_REG("FALSE"),
-    .CLK0_DIV("ENABLED"),
-    .CLK1_DIV("ENABLED"),
-    .CLK2_DIV("ENABLED"),
-    .CLK3_DIV("ENABLED"),
-    .GSR("DISABLED"),
-    .HIGHSPEED_CLK("NONE"),
-    .MULT_BYPASS("DISABLED"),
-    .REG_INPUTA_CLK("CLK0"),
-    .REG_INPUTB_CLK("CLK0"),
-    .REG_INPUTC_CLK("NONE"),
-    .REG_OUTPUT_CLK("CLK0"),
-    .REG_PIPELINE_CLK("NONE"),
-    .RESETMODE("SYNC"),
-    .SOURCEB_MODE("B_SHIFT")
-  ) dsp (
-    .A0(a[0]),
-    .A1(a[1]),
-    .A10(a[7]),
-    .A11(a[7]),
-    .A12(a[7]),
-    .A13(a[7]),
-    .A14(a[7]),
-    .A15(a[7]),
-    .A16(a[7]),
-    .A17(a[7]),
-    .A2(a[2]),
-    .A3(a[3]),
-    .A4(a[4]),
-    .A5(a[5]),
-    .A6(a[6]),
-    .A7(a[7]),
-    .A8(a[7]),
-    .A9(a[7]),
-    .B0(b[0]),
-    .B1(b[1]),
-    .B10(b[7]),
-    .B11(b[7]),
-    .B12(b[7]),
-    .B13(b[7]),
-    .B14(b[7]),
-    .B15(b[7]),
-    .B16(b[7]),
-    .B17(b[7]),
-    .B2(b[2]),
-    .B3(b[3]),
-    .B4(b[4]),
-    .B5(b[5]),
-    .B6(b[6]),
-    .B7(b[7]),
-    .B8(b[7]),
-    .B9(b[7]),
-    .C0(1'h0),
-    .C1(1'h0),
-    .C10(1'h0),
-    .C11(1'h0),
-    .C12(1'h0),
-    .C13(1'h0),
-    .C14(1'h0),
-    .C15(1'h0),
-    .C16(1'h0),
-    .C17(1'h0),
-    .C2(1'h0),
-    .C3(1'h0),
-    .C4(1'h0),
-    .C5(1'h0),
-    .C6(1'h0),
-    .C7(1'h0),
-    .C8(1'h0),
-    .C9(1'h0),
-    .CE0(1'h1),
-    .CLK0(clk),
-    .P0(_00_),
-    .P1(_11_),
-    .P10(_02_),
-    .P11(_03_),
-    .P12(_04_),
-    .P13(_05_),
-    .P14(_06_),
-    .P15(_07_),
-    .P16(_08_),
-    .P17(_09_),
-    .P18(_10_),
-    .P19(_12_),
-    .P2(_22_),
-    .P20(_13_),
-    .P21(_14_),
-    .P22(_15_),
-    .P23(_16_),
-    .P24(_17_),
-    .P25(_18_),
-    .P26(_19_),
-    .P27(_20_),
-    .P28(_21_),
-    .P29(_23_),
-    .P3(_30_),
-    .P30(_24_),
-    .P31(_25_),
-    .P32(_26_),
-    .P33(_27_),
-    .P34(_28_),
-    .P35(_29_),
-    .P4(_31_),
-    .P5(_32_),
-    .P6(_33_),
-    .P7(_34_),
-    .P8(_35_),
-    .P9(_01_),
-    .RST0(rst),
-    .SIGNEDA(1'h1),
-    .SIGNEDB(1'h1),
-    .SOURCEA(1'h0),
-    .SOURCEB(1'h0)
-  );
-  assign \$signal  = { a[7], a[7], a[7], a[7], a[7], a[7], a[7], a[7], a[7], a[7], a };
-  assign b18 = { b[7], b[7], b[7], b[7], b[7], b[7], b[7], b[7], b[7], b[7], b };
-  assign p = { _07_, _06_, _05_, _04_, _03_, _02_, _01_, _35_, _34_, _33_, _32_, _31_, _30_, _22_, _11_, _00_ };
-  assign p36 = { _29_, _28_, _27_, _26_, _25_, _24_, _23_, _21_, _20_, _19_, _18_, _17_, _16_, _15_, _14_, _13_, _12_, _10_, _09_, _08_, _07_, _06_, _05_, _04_, _03_, _02_, _01_, _35_, _34_, _33_, _32_, _31_, _30_, _22_, _11_, _00_ };
-  assign en = 1'h1;
-  assign \port$535$0  = _00_;
-  assign \port$535$1  = _11_;
-  assign \port$535$2  = _22_;
-  assign \port$535$3  = _30_;
-  assign \port$535$4  = _31_;
-  assign \port$535$5  = _32_;
-  assign \port$535$6  = _33_;
-  assign \port$535$7  = _34_;
-  assign \port$535$8  = _35_;
-  assign \port$535$9  = _01_;
-  assign \port$535$10  = _02_;
-  assign \port$535$11  = _03_;
-  assign \port$535$12  = _04_;
-  assign \port$535$13  = _05_;
-  assign \port$535$14  = _06_;
-  assign \port$535$15  = _07_;
-endmodule
-
-(* generator = "Amaranth" *)
-module \hwq_top.engine.array.mul_0_4 (rst, \port$536$0 , \port$536$1 , \port$536$2 , \port$536$3 , \port$536$4 , \port$536$5 , \port$536$6 , \port$536$7 , \port$536$8 , \port$536$9 , \port$536$10 , \port$536$11 , \port$536$12 , \port$536$13 , \port$536$14 , \port$536$15 , b, a, clk);
+module \hwq_top.engine.array.mul_0_0 (rst, a, b, \port$536$0 , \port$536$1 , \port$536$2 , \port$536$3 , \port$536$4 , \port$536$5 , \port$536$6 , \port$536$7 , \port$536$8 , \port$536$9 , \port$536$10 , \port$536$11 , \port$536$12 , \port$536$13 , \port$536$14 , \port$536$15 , clk);
   wire _00_;
   wire _01_;
   wire _02_;
@@ -12653,7 +11898,7 @@ module \hwq_top.engine.array.mul_0_4 (rst, \port$536$0 , \port$536$1 , \port$536
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array.mul_0_5 (rst, \port$537$0 , \port$537$1 , \port$537$2 , \port$537$3 , \port$537$4 , \port$537$5 , \port$537$6 , \port$537$7 , \port$537$8 , \port$537$9 , \port$537$10 , \port$537$11 , \port$537$12 , \port$537$13 , \port$537$14 , \port$537$15 , b, a, clk);
+module \hwq_top.engine.array.mul_0_1 (rst, \port$537$0 , \port$537$1 , \port$537$2 , \port$537$3 , \port$537$4 , \port$537$5 , \port$537$6 , \port$537$7 , \port$537$8 , \port$537$9 , \port$537$10 , \port$537$11 , \port$537$12 , \port$537$13 , \port$537$14 , \port$537$15 , b, a, clk);
   wire _00_;
   wire _01_;
   wire _02_;
@@ -12874,7 +12119,7 @@ module \hwq_top.engine.array.mul_0_5 (rst, \port$537$0 , \port$537$1 , \port$537
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array.mul_0_6 (rst, \port$538$0 , \port$538$1 , \port$538$2 , \port$538$3 , \port$538$4 , \port$538$5 , \port$538$6 , \port$538$7 , \port$538$8 , \port$538$9 , \port$538$10 , \port$538$11 , \port$538$12 , \port$538$13 , \port$538$14 , \port$538$15 , b, a, clk);
+module \hwq_top.engine.array.mul_0_2 (rst, \port$538$0 , \port$538$1 , \port$538$2 , \port$538$3 , \port$538$4 , \port$538$5 , \port$538$6 , \port$538$7 , \port$538$8 , \port$538$9 , \port$538$10 , \port$538$11 , \port$538$12 , \port$538$13 , \port$538$14 , \port$538$15 , b, a, clk);
   wire _00_;
   wire _01_;
   wire _02_;
@@ -13095,7 +12340,7 @@ module \hwq_top.engine.array.mul_0_6 (rst, \port$538$0 , \port$538$1 , \port$538
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array.mul_0_7 (rst, \port$539$0 , \port$539$1 , \port$539$2 , \port$539$3 , \port$539$4 , \port$539$5 , \port$539$6 , \port$539$7 , \port$539$8 , \port$539$9 , \port$539$10 , \port$539$11 , \port$539$12 , \port$539$13 , \port$539$14 , \port$539$15 , b, a, clk);
+module \hwq_top.engine.array.mul_0_3 (rst, \port$539$0 , \port$539$1 , \port$539$2 , \port$539$3 , \port$539$4 , \port$539$5 , \port$539$6 , \port$539$7 , \port$539$8 , \port$539$9 , \port$539$10 , \port$539$11 , \port$539$12 , \port$539$13 , \port$539$14 , \port$539$15 , b, a, clk);
   wire _00_;
   wire _01_;
   wire _02_;
@@ -13316,7 +12561,7 @@ module \hwq_top.engine.array.mul_0_7 (rst, \port$539$0 , \port$539$1 , \port$539
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array.mul_1_0 (rst, \port$540$0 , \port$540$1 , \port$540$2 , \port$540$3 , \port$540$4 , \port$540$5 , \port$540$6 , \port$540$7 , \port$540$8 , \port$540$9 , \port$540$10 , \port$540$11 , \port$540$12 , \port$540$13 , \port$540$14 , \port$540$15 , a, b, clk);
+module \hwq_top.engine.array.mul_0_4 (rst, \port$540$0 , \port$540$1 , \port$540$2 , \port$540$3 , \port$540$4 , \port$540$5 , \port$540$6 , \port$540$7 , \port$540$8 , \port$540$9 , \port$540$10 , \port$540$11 , \port$540$12 , \port$540$13 , \port$540$14 , \port$540$15 , b, a, clk);
   wire _00_;
   wire _01_;
   wire _02_;
@@ -13537,7 +12782,7 @@ module \hwq_top.engine.array.mul_1_0 (rst, \port$540$0 , \port$540$1 , \port$540
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array.mul_1_1 (rst, \port$541$0 , \port$541$1 , \port$541$2 , \port$541$3 , \port$541$4 , \port$541$5 , \port$541$6 , \port$541$7 , \port$541$8 , \port$541$9 , \port$541$10 , \port$541$11 , \port$541$12 , \port$541$13 , \port$541$14 , \port$541$15 , b, a, clk);
+module \hwq_top.engine.array.mul_0_5 (rst, \port$541$0 , \port$541$1 , \port$541$2 , \port$541$3 , \port$541$4 , \port$541$5 , \port$541$6 , \port$541$7 , \port$541$8 , \port$541$9 , \port$541$10 , \port$541$11 , \port$541$12 , \port$541$13 , \port$541$14 , \port$541$15 , b, a, clk);
   wire _00_;
   wire _01_;
   wire _02_;
@@ -13758,7 +13003,7 @@ module \hwq_top.engine.array.mul_1_1 (rst, \port$541$0 , \port$541$1 , \port$541
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array.mul_1_2 (rst, \port$542$0 , \port$542$1 , \port$542$2 , \port$542$3 , \port$542$4 , \port$542$5 , \port$542$6 , \port$542$7 , \port$542$8 , \port$542$9 , \port$542$10 , \port$542$11 , \port$542$12 , \port$542$13 , \port$542$14 , \port$542$15 , b, a, clk);
+module \hwq_top.engine.array.mul_0_6 (rst, \port$542$0 , \port$542$1 , \port$542$2 , \port$542$3 , \port$542$4 , \port$542$5 , \port$542$6 , \port$542$7 , \port$542$8 , \port$542$9 , \port$542$10 , \port$542$11 , \port$542$12 , \port$542$13 , \port$542$14 , \port$542$15 , b, a, clk);
   wire _00_;
   wire _01_;
   wire _02_;
@@ -13979,7 +13224,7 @@ module \hwq_top.engine.array.mul_1_2 (rst, \port$542$0 , \port$542$1 , \port$542
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array.mul_1_3 (rst, \port$543$0 , \port$543$1 , \port$543$2 , \port$543$3 , \port$543$4 , \port$543$5 , \port$543$6 , \port$543$7 , \port$543$8 , \port$543$9 , \port$543$10 , \port$543$11 , \port$543$12 , \port$543$13 , \port$543$14 , \port$543$15 , b, a, clk);
+module \hwq_top.engine.array.mul_0_7 (rst, \port$543$0 , \port$543$1 , \port$543$2 , \port$543$3 , \port$543$4 , \port$543$5 , \port$543$6 , \port$543$7 , \port$543$8 , \port$543$9 , \port$543$10 , \port$543$11 , \port$543$12 , \port$543$13 , \port$543$14 , \port$543$15 , b, a, clk);
   wire _00_;
   wire _01_;
   wire _02_;
@@ -14200,7 +13445,7 @@ module \hwq_top.engine.array.mul_1_3 (rst, \port$543$0 , \port$543$1 , \port$543
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array.mul_1_4 (rst, \port$544$0 , \port$544$1 , \port$544$2 , \port$544$3 , \port$544$4 , \port$544$5 , \port$544$6 , \port$544$7 , \port$544$8 , \port$544$9 , \port$544$10 , \port$544$11 , \port$544$12 , \port$544$13 , \port$544$14 , \port$544$15 , b, a, clk);
+module \hwq_top.engine.array.mul_1_0 (rst, \port$544$0 , \port$544$1 , \port$544$2 , \port$544$3 , \port$544$4 , \port$544$5 , \port$544$6 , \port$544$7 , \port$544$8 , \port$544$9 , \port$544$10 , \port$544$11 , \port$544$12 , \port$544$13 , \port$544$14 , \port$544$15 , a, b, clk);
   wire _00_;
   wire _01_;
   wire _02_;
@@ -14421,7 +13666,7 @@ module \hwq_top.engine.array.mul_1_4 (rst, \port$544$0 , \port$544$1 , \port$544
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array.mul_1_5 (rst, \port$545$0 , \port$545$1 , \port$545$2 , \port$545$3 , \port$545$4 , \port$545$5 , \port$545$6 , \port$545$7 , \port$545$8 , \port$545$9 , \port$545$10 , \port$545$11 , \port$545$12 , \port$545$13 , \port$545$14 , \port$545$15 , b, a, clk);
+module \hwq_top.engine.array.mul_1_1 (rst, \port$545$0 , \port$545$1 , \port$545$2 , \port$545$3 , \port$545$4 , \port$545$5 , \port$545$6 , \port$545$7 , \port$545$8 , \port$545$9 , \port$545$10 , \port$545$11 , \port$545$12 , \port$545$13 , \port$545$14 , \port$545$15 , b, a, clk);
   wire _00_;
   wire _01_;
   wire _02_;
@@ -14642,7 +13887,7 @@ module \hwq_top.engine.array.mul_1_5 (rst, \port$545$0 , \port$545$1 , \port$545
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array.mul_1_6 (rst, \port$546$0 , \port$546$1 , \port$546$2 , \port$546$3 , \port$546$4 , \port$546$5 , \port$546$6 , \port$546$7 , \port$546$8 , \port$546$9 , \port$546$10 , \port$546$11 , \port$546$12 , \port$546$13 , \port$546$14 , \port$546$15 , b, a, clk);
+module \hwq_top.engine.array.mul_1_2 (rst, \port$546$0 , \port$546$1 , \port$546$2 , \port$546$3 , \port$546$4 , \port$546$5 , \port$546$6 , \port$546$7 , \port$546$8 , \port$546$9 , \port$546$10 , \port$546$11 , \port$546$12 , \port$546$13 , \port$546$14 , \port$546$15 , b, a, clk);
   wire _00_;
   wire _01_;
   wire _02_;
@@ -14863,7 +14108,7 @@ module \hwq_top.engine.array.mul_1_6 (rst, \port$546$0 , \port$546$1 , \port$546
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array.mul_1_7 (rst, \port$547$0 , \port$547$1 , \port$547$2 , \port$547$3 , \port$547$4 , \port$547$5 , \port$547$6 , \port$547$7 , \port$547$8 , \port$547$9 , \port$547$10 , \port$547$11 , \port$547$12 , \port$547$13 , \port$547$14 , \port$547$15 , b, a, clk);
+module \hwq_top.engine.array.mul_1_3 (rst, \port$547$0 , \port$547$1 , \port$547$2 , \port$547$3 , \port$547$4 , \port$547$5 , \port$547$6 , \port$547$7 , \port$547$8 , \port$547$9 , \port$547$10 , \port$547$11 , \port$547$12 , \port$547$13 , \port$547$14 , \port$547$15 , b, a, clk);
   wire _00_;
   wire _01_;
   wire _02_;
@@ -15084,7 +14329,7 @@ module \hwq_top.engine.array.mul_1_7 (rst, \port$547$0 , \port$547$1 , \port$547
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array.mul_2_0 (rst, \port$548$0 , \port$548$1 , \port$548$2 , \port$548$3 , \port$548$4 , \port$548$5 , \port$548$6 , \port$548$7 , \port$548$8 , \port$548$9 , \port$548$10 , \port$548$11 , \port$548$12 , \port$548$13 , \port$548$14 , \port$548$15 , a, b, clk);
+module \hwq_top.engine.array.mul_1_4 (rst, \port$548$0 , \port$548$1 , \port$548$2 , \port$548$3 , \port$548$4 , \port$548$5 , \port$548$6 , \port$548$7 , \port$548$8 , \port$548$9 , \port$548$10 , \port$548$11 , \port$548$12 , \port$548$13 , \port$548$14 , \port$548$15 , b, a, clk);
   wire _00_;
   wire _01_;
   wire _02_;
@@ -15305,7 +14550,7 @@ module \hwq_top.engine.array.mul_2_0 (rst, \port$548$0 , \port$548$1 , \port$548
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array.mul_2_1 (rst, \port$549$0 , \port$549$1 , \port$549$2 , \port$549$3 , \port$549$4 , \port$549$5 , \port$549$6 , \port$549$7 , \port$549$8 , \port$549$9 , \port$549$10 , \port$549$11 , \port$549$12 , \port$549$13 , \port$549$14 , \port$549$15 , b, a, clk);
+module \hwq_top.engine.array.mul_1_5 (rst, \port$549$0 , \port$549$1 , \port$549$2 , \port$549$3 , \port$549$4 , \port$549$5 , \port$549$6 , \port$549$7 , \port$549$8 , \port$549$9 , \port$549$10 , \port$549$11 , \port$549$12 , \port$549$13 , \port$549$14 , \port$549$15 , b, a, clk);
   wire _00_;
   wire _01_;
   wire _02_;
@@ -15526,7 +14771,7 @@ module \hwq_top.engine.array.mul_2_1 (rst, \port$549$0 , \port$549$1 , \port$549
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array.mul_2_2 (rst, \port$550$0 , \port$550$1 , \port$550$2 , \port$550$3 , \port$550$4 , \port$550$5 , \port$550$6 , \port$550$7 , \port$550$8 , \port$550$9 , \port$550$10 , \port$550$11 , \port$550$12 , \port$550$13 , \port$550$14 , \port$550$15 , b, a, clk);
+module \hwq_top.engine.array.mul_1_6 (rst, \port$550$0 , \port$550$1 , \port$550$2 , \port$550$3 , \port$550$4 , \port$550$5 , \port$550$6 , \port$550$7 , \port$550$8 , \port$550$9 , \port$550$10 , \port$550$11 , \port$550$12 , \port$550$13 , \port$550$14 , \port$550$15 , b, a, clk);
   wire _00_;
   wire _01_;
   wire _02_;
@@ -15747,7 +14992,7 @@ module \hwq_top.engine.array.mul_2_2 (rst, \port$550$0 , \port$550$1 , \port$550
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array.mul_2_3 (rst, \port$551$0 , \port$551$1 , \port$551$2 , \port$551$3 , \port$551$4 , \port$551$5 , \port$551$6 , \port$551$7 , \port$551$8 , \port$551$9 , \port$551$10 , \port$551$11 , \port$551$12 , \port$551$13 , \port$551$14 , \port$551$15 , b, a, clk);
+module \hwq_top.engine.array.mul_1_7 (rst, \port$551$0 , \port$551$1 , \port$551$2 , \port$551$3 , \port$551$4 , \port$551$5 , \port$551$6 , \port$551$7 , \port$551$8 , \port$551$9 , \port$551$10 , \port$551$11 , \port$551$12 , \port$551$13 , \port$551$14 , \port$551$15 , b, a, clk);
   wire _00_;
   wire _01_;
   wire _02_;
@@ -15968,7 +15213,7 @@ module \hwq_top.engine.array.mul_2_3 (rst, \port$551$0 , \port$551$1 , \port$551
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array.mul_2_4 (rst, \port$552$0 , \port$552$1 , \port$552$2 , \port$552$3 , \port$552$4 , \port$552$5 , \port$552$6 , \port$552$7 , \port$552$8 , \port$552$9 , \port$552$10 , \port$552$11 , \port$552$12 , \port$552$13 , \port$552$14 , \port$552$15 , b, a, clk);
+module \hwq_top.engine.array.mul_2_0 (rst, \port$552$0 , \port$552$1 , \port$552$2 , \port$552$3 , \port$552$4 , \port$552$5 , \port$552$6 , \port$552$7 , \port$552$8 , \port$552$9 , \port$552$10 , \port$552$11 , \port$552$12 , \port$552$13 , \port$552$14 , \port$552$15 , a, b, clk);
   wire _00_;
   wire _01_;
   wire _02_;
@@ -16189,7 +15434,7 @@ module \hwq_top.engine.array.mul_2_4 (rst, \port$552$0 , \port$552$1 , \port$552
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array.mul_2_5 (rst, \port$553$0 , \port$553$1 , \port$553$2 , \port$553$3 , \port$553$4 , \port$553$5 , \port$553$6 , \port$553$7 , \port$553$8 , \port$553$9 , \port$553$10 , \port$553$11 , \port$553$12 , \port$553$13 , \port$553$14 , \port$553$15 , b, a, clk);
+module \hwq_top.engine.array.mul_2_1 (rst, \port$553$0 , \port$553$1 , \port$553$2 , \port$553$3 , \port$553$4 , \port$553$5 , \port$553$6 , \port$553$7 , \port$553$8 , \port$553$9 , \port$553$10 , \port$553$11 , \port$553$12 , \port$553$13 , \port$553$14 , \port$553$15 , b, a, clk);
   wire _00_;
   wire _01_;
   wire _02_;
@@ -16410,7 +15655,7 @@ module \hwq_top.engine.array.mul_2_5 (rst, \port$553$0 , \port$553$1 , \port$553
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array.mul_2_6 (rst, \port$554$0 , \port$554$1 , \port$554$2 , \port$554$3 , \port$554$4 , \port$554$5 , \port$554$6 , \port$554$7 , \port$554$8 , \port$554$9 , \port$554$10 , \port$554$11 , \port$554$12 , \port$554$13 , \port$554$14 , \port$554$15 , b, a, clk);
+module \hwq_top.engine.array.mul_2_2 (rst, \port$554$0 , \port$554$1 , \port$554$2 , \port$554$3 , \port$554$4 , \port$554$5 , \port$554$6 , \port$554$7 , \port$554$8 , \port$554$9 , \port$554$10 , \port$554$11 , \port$554$12 , \port$554$13 , \port$554$14 , \port$554$15 , b, a, clk);
   wire _00_;
   wire _01_;
   wire _02_;
@@ -16631,7 +15876,7 @@ module \hwq_top.engine.array.mul_2_6 (rst, \port$554$0 , \port$554$1 , \port$554
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array.mul_2_7 (rst, \port$555$0 , \port$555$1 , \port$555$2 , \port$555$3 , \port$555$4 , \port$555$5 , \port$555$6 , \port$555$7 , \port$555$8 , \port$555$9 , \port$555$10 , \port$555$11 , \port$555$12 , \port$555$13 , \port$555$14 , \port$555$15 , b, a, clk);
+module \hwq_top.engine.array.mul_2_3 (rst, \port$555$0 , \port$555$1 , \port$555$2 , \port$555$3 , \port$555$4 , \port$555$5 , \port$555$6 , \port$555$7 , \port$555$8 , \port$555$9 , \port$555$10 , \port$555$11 , \port$555$12 , \port$555$13 , \port$555$14 , \port$555$15 , b, a, clk);
   wire _00_;
   wire _01_;
   wire _02_;
@@ -16852,7 +16097,7 @@ module \hwq_top.engine.array.mul_2_7 (rst, \port$555$0 , \port$555$1 , \port$555
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array.mul_3_0 (rst, \port$556$0 , \port$556$1 , \port$556$2 , \port$556$3 , \port$556$4 , \port$556$5 , \port$556$6 , \port$556$7 , \port$556$8 , \port$556$9 , \port$556$10 , \port$556$11 , \port$556$12 , \port$556$13 , \port$556$14 , \port$556$15 , a, b, clk);
+module \hwq_top.engine.array.mul_2_4 (rst, \port$556$0 , \port$556$1 , \port$556$2 , \port$556$3 , \port$556$4 , \port$556$5 , \port$556$6 , \port$556$7 , \port$556$8 , \port$556$9 , \port$556$10 , \port$556$11 , \port$556$12 , \port$556$13 , \port$556$14 , \port$556$15 , b, a, clk);
   wire _00_;
   wire _01_;
   wire _02_;
@@ -17073,7 +16318,7 @@ module \hwq_top.engine.array.mul_3_0 (rst, \port$556$0 , \port$556$1 , \port$556
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array.mul_3_1 (rst, \port$557$0 , \port$557$1 , \port$557$2 , \port$557$3 , \port$557$4 , \port$557$5 , \port$557$6 , \port$557$7 , \port$557$8 , \port$557$9 , \port$557$10 , \port$557$11 , \port$557$12 , \port$557$13 , \port$557$14 , \port$557$15 , b, a, clk);
+module \hwq_top.engine.array.mul_2_5 (rst, \port$557$0 , \port$557$1 , \port$557$2 , \port$557$3 , \port$557$4 , \port$557$5 , \port$557$6 , \port$557$7 , \port$557$8 , \port$557$9 , \port$557$10 , \port$557$11 , \port$557$12 , \port$557$13 , \port$557$14 , \port$557$15 , b, a, clk);
   wire _00_;
   wire _01_;
   wire _02_;
@@ -17294,7 +16539,7 @@ module \hwq_top.engine.array.mul_3_1 (rst, \port$557$0 , \port$557$1 , \port$557
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array.mul_3_2 (rst, \port$558$0 , \port$558$1 , \port$558$2 , \port$558$3 , \port$558$4 , \port$558$5 , \port$558$6 , \port$558$7 , \port$558$8 , \port$558$9 , \port$558$10 , \port$558$11 , \port$558$12 , \port$558$13 , \port$558$14 , \port$558$15 , b, a, clk);
+module \hwq_top.engine.array.mul_2_6 (rst, \port$558$0 , \port$558$1 , \port$558$2 , \port$558$3 , \port$558$4 , \port$558$5 , \port$558$6 , \port$558$7 , \port$558$8 , \port$558$9 , \port$558$10 , \port$558$11 , \port$558$12 , \port$558$13 , \port$558$14 , \port$558$15 , b, a, clk);
   wire _00_;
   wire _01_;
   wire _02_;
@@ -17515,7 +16760,7 @@ module \hwq_top.engine.array.mul_3_2 (rst, \port$558$0 , \port$558$1 , \port$558
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array.mul_3_3 (rst, \port$559$0 , \port$559$1 , \port$559$2 , \port$559$3 , \port$559$4 , \port$559$5 , \port$559$6 , \port$559$7 , \port$559$8 , \port$559$9 , \port$559$10 , \port$559$11 , \port$559$12 , \port$559$13 , \port$559$14 , \port$559$15 , b, a, clk);
+module \hwq_top.engine.array.mul_2_7 (rst, \port$559$0 , \port$559$1 , \port$559$2 , \port$559$3 , \port$559$4 , \port$559$5 , \port$559$6 , \port$559$7 , \port$559$8 , \port$559$9 , \port$559$10 , \port$559$11 , \port$559$12 , \port$559$13 , \port$559$14 , \port$559$15 , b, a, clk);
   wire _00_;
   wire _01_;
   wire _02_;
@@ -17736,7 +16981,7 @@ module \hwq_top.engine.array.mul_3_3 (rst, \port$559$0 , \port$559$1 , \port$559
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array.mul_3_4 (rst, \port$560$0 , \port$560$1 , \port$560$2 , \port$560$3 , \port$560$4 , \port$560$5 , \port$560$6 , \port$560$7 , \port$560$8 , \port$560$9 , \port$560$10 , \port$560$11 , \port$560$12 , \port$560$13 , \port$560$14 , \port$560$15 , b, a, clk);
+module \hwq_top.engine.array.mul_3_0 (rst, \port$560$0 , \port$560$1 , \port$560$2 , \port$560$3 , \port$560$4 , \port$560$5 , \port$560$6 , \port$560$7 , \port$560$8 , \port$560$9 , \port$560$10 , \port$560$11 , \port$560$12 , \port$560$13 , \port$560$14 , \port$560$15 , a, b, clk);
   wire _00_;
   wire _01_;
   wire _02_;
@@ -17957,7 +17202,7 @@ module \hwq_top.engine.array.mul_3_4 (rst, \port$560$0 , \port$560$1 , \port$560
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array.mul_3_5 (rst, \port$561$0 , \port$561$1 , \port$561$2 , \port$561$3 , \port$561$4 , \port$561$5 , \port$561$6 , \port$561$7 , \port$561$8 , \port$561$9 , \port$561$10 , \port$561$11 , \port$561$12 , \port$561$13 , \port$561$14 , \port$561$15 , b, a, clk);
+module \hwq_top.engine.array.mul_3_1 (rst, \port$561$0 , \port$561$1 , \port$561$2 , \port$561$3 , \port$561$4 , \port$561$5 , \port$561$6 , \port$561$7 , \port$561$8 , \port$561$9 , \port$561$10 , \port$561$11 , \port$561$12 , \port$561$13 , \port$561$14 , \port$561$15 , b, a, clk);
   wire _00_;
   wire _01_;
   wire _02_;
@@ -18178,7 +17423,7 @@ module \hwq_top.engine.array.mul_3_5 (rst, \port$561$0 , \port$561$1 , \port$561
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array.mul_3_6 (rst, \port$562$0 , \port$562$1 , \port$562$2 , \port$562$3 , \port$562$4 , \port$562$5 , \port$562$6 , \port$562$7 , \port$562$8 , \port$562$9 , \port$562$10 , \port$562$11 , \port$562$12 , \port$562$13 , \port$562$14 , \port$562$15 , b, a, clk);
+module \hwq_top.engine.array.mul_3_2 (rst, \port$562$0 , \port$562$1 , \port$562$2 , \port$562$3 , \port$562$4 , \port$562$5 , \port$562$6 , \port$562$7 , \port$562$8 , \port$562$9 , \port$562$10 , \port$562$11 , \port$562$12 , \port$562$13 , \port$562$14 , \port$562$15 , b, a, clk);
   wire _00_;
   wire _01_;
   wire _02_;
@@ -18399,7 +17644,7 @@ module \hwq_top.engine.array.mul_3_6 (rst, \port$562$0 , \port$562$1 , \port$562
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array.mul_3_7 (rst, \port$563$0 , \port$563$1 , \port$563$2 , \port$563$3 , \port$563$4 , \port$563$5 , \port$563$6 , \port$563$7 , \port$563$8 , \port$563$9 , \port$563$10 , \port$563$11 , \port$563$12 , \port$563$13 , \port$563$14 , \port$563$15 , b, a, clk);
+module \hwq_top.engine.array.mul_3_3 (rst, \port$563$0 , \port$563$1 , \port$563$2 , \port$563$3 , \port$563$4 , \port$563$5 , \port$563$6 , \port$563$7 , \port$563$8 , \port$563$9 , \port$563$10 , \port$563$11 , \port$563$12 , \port$563$13 , \port$563$14 , \port$563$15 , b, a, clk);
   wire _00_;
   wire _01_;
   wire _02_;
@@ -18620,7 +17865,7 @@ module \hwq_top.engine.array.mul_3_7 (rst, \port$563$0 , \port$563$1 , \port$563
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array.mul_4_0 (rst, \port$564$0 , \port$564$1 , \port$564$2 , \port$564$3 , \port$564$4 , \port$564$5 , \port$564$6 , \port$564$7 , \port$564$8 , \port$564$9 , \port$564$10 , \port$564$11 , \port$564$12 , \port$564$13 , \port$564$14 , \port$564$15 , a, b, clk);
+module \hwq_top.engine.array.mul_3_4 (rst, \port$564$0 , \port$564$1 , \port$564$2 , \port$564$3 , \port$564$4 , \port$564$5 , \port$564$6 , \port$564$7 , \port$564$8 , \port$564$9 , \port$564$10 , \port$564$11 , \port$564$12 , \port$564$13 , \port$564$14 , \port$564$15 , b, a, clk);
   wire _00_;
   wire _01_;
   wire _02_;
@@ -18841,7 +18086,7 @@ module \hwq_top.engine.array.mul_4_0 (rst, \port$564$0 , \port$564$1 , \port$564
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array.mul_4_1 (rst, \port$565$0 , \port$565$1 , \port$565$2 , \port$565$3 , \port$565$4 , \port$565$5 , \port$565$6 , \port$565$7 , \port$565$8 , \port$565$9 , \port$565$10 , \port$565$11 , \port$565$12 , \port$565$13 , \port$565$14 , \port$565$15 , b, a, clk);
+module \hwq_top.engine.array.mul_3_5 (rst, \port$565$0 , \port$565$1 , \port$565$2 , \port$565$3 , \port$565$4 , \port$565$5 , \port$565$6 , \port$565$7 , \port$565$8 , \port$565$9 , \port$565$10 , \port$565$11 , \port$565$12 , \port$565$13 , \port$565$14 , \port$565$15 , b, a, clk);
   wire _00_;
   wire _01_;
   wire _02_;
@@ -19062,7 +18307,7 @@ module \hwq_top.engine.array.mul_4_1 (rst, \port$565$0 , \port$565$1 , \port$565
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array.mul_4_2 (rst, \port$566$0 , \port$566$1 , \port$566$2 , \port$566$3 , \port$566$4 , \port$566$5 , \port$566$6 , \port$566$7 , \port$566$8 , \port$566$9 , \port$566$10 , \port$566$11 , \port$566$12 , \port$566$13 , \port$566$14 , \port$566$15 , b, a, clk);
+module \hwq_top.engine.array.mul_3_6 (rst, \port$566$0 , \port$566$1 , \port$566$2 , \port$566$3 , \port$566$4 , \port$566$5 , \port$566$6 , \port$566$7 , \port$566$8 , \port$566$9 , \port$566$10 , \port$566$11 , \port$566$12 , \port$566$13 , \port$566$14 , \port$566$15 , b, a, clk);
   wire _00_;
   wire _01_;
   wire _02_;
@@ -19283,7 +18528,7 @@ module \hwq_top.engine.array.mul_4_2 (rst, \port$566$0 , \port$566$1 , \port$566
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array.mul_4_3 (rst, \port$567$0 , \port$567$1 , \port$567$2 , \port$567$3 , \port$567$4 , \port$567$5 , \port$567$6 , \port$567$7 , \port$567$8 , \port$567$9 , \port$567$10 , \port$567$11 , \port$567$12 , \port$567$13 , \port$567$14 , \port$567$15 , b, a, clk);
+module \hwq_top.engine.array.mul_3_7 (rst, \port$567$0 , \port$567$1 , \port$567$2 , \port$567$3 , \port$567$4 , \port$567$5 , \port$567$6 , \port$567$7 , \port$567$8 , \port$567$9 , \port$567$10 , \port$567$11 , \port$567$12 , \port$567$13 , \port$567$14 , \port$567$15 , b, a, clk);
   wire _00_;
   wire _01_;
   wire _02_;
@@ -19504,7 +18749,7 @@ module \hwq_top.engine.array.mul_4_3 (rst, \port$567$0 , \port$567$1 , \port$567
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array.mul_4_4 (rst, \port$568$0 , \port$568$1 , \port$568$2 , \port$568$3 , \port$568$4 , \port$568$5 , \port$568$6 , \port$568$7 , \port$568$8 , \port$568$9 , \port$568$10 , \port$568$11 , \port$568$12 , \port$568$13 , \port$568$14 , \port$568$15 , b, a, clk);
+module \hwq_top.engine.array.mul_4_0 (rst, \port$568$0 , \port$568$1 , \port$568$2 , \port$568$3 , \port$568$4 , \port$568$5 , \port$568$6 , \port$568$7 , \port$568$8 , \port$568$9 , \port$568$10 , \port$568$11 , \port$568$12 , \port$568$13 , \port$568$14 , \port$568$15 , a, b, clk);
   wire _00_;
   wire _01_;
   wire _02_;
@@ -19725,7 +18970,7 @@ module \hwq_top.engine.array.mul_4_4 (rst, \port$568$0 , \port$568$1 , \port$568
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array.mul_4_5 (rst, \port$569$0 , \port$569$1 , \port$569$2 , \port$569$3 , \port$569$4 , \port$569$5 , \port$569$6 , \port$569$7 , \port$569$8 , \port$569$9 , \port$569$10 , \port$569$11 , \port$569$12 , \port$569$13 , \port$569$14 , \port$569$15 , b, a, clk);
+module \hwq_top.engine.array.mul_4_1 (rst, \port$569$0 , \port$569$1 , \port$569$2 , \port$569$3 , \port$569$4 , \port$569$5 , \port$569$6 , \port$569$7 , \port$569$8 , \port$569$9 , \port$569$10 , \port$569$11 , \port$569$12 , \port$569$13 , \port$569$14 , \port$569$15 , b, a, clk);
   wire _00_;
   wire _01_;
   wire _02_;
@@ -19946,7 +19191,7 @@ module \hwq_top.engine.array.mul_4_5 (rst, \port$569$0 , \port$569$1 , \port$569
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array.mul_4_6 (rst, \port$570$0 , \port$570$1 , \port$570$2 , \port$570$3 , \port$570$4 , \port$570$5 , \port$570$6 , \port$570$7 , \port$570$8 , \port$570$9 , \port$570$10 , \port$570$11 , \port$570$12 , \port$570$13 , \port$570$14 , \port$570$15 , b, a, clk);
+module \hwq_top.engine.array.mul_4_2 (rst, \port$570$0 , \port$570$1 , \port$570$2 , \port$570$3 , \port$570$4 , \port$570$5 , \port$570$6 , \port$570$7 , \port$570$8 , \port$570$9 , \port$570$10 , \port$570$11 , \port$570$12 , \port$570$13 , \port$570$14 , \port$570$15 , b, a, clk);
   wire _00_;
   wire _01_;
   wire _02_;
@@ -20167,7 +19412,7 @@ module \hwq_top.engine.array.mul_4_6 (rst, \port$570$0 , \port$570$1 , \port$570
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array.mul_4_7 (rst, \port$571$0 , \port$571$1 , \port$571$2 , \port$571$3 , \port$571$4 , \port$571$5 , \port$571$6 , \port$571$7 , \port$571$8 , \port$571$9 , \port$571$10 , \port$571$11 , \port$571$12 , \port$571$13 , \port$571$14 , \port$571$15 , b, a, clk);
+module \hwq_top.engine.array.mul_4_3 (rst, \port$571$0 , \port$571$1 , \port$571$2 , \port$571$3 , \port$571$4 , \port$571$5 , \port$571$6 , \port$571$7 , \port$571$8 , \port$571$9 , \port$571$10 , \port$571$11 , \port$571$12 , \port$571$13 , \port$571$14 , \port$571$15 , b, a, clk);
   wire _00_;
   wire _01_;
   wire _02_;
@@ -20388,7 +19633,7 @@ module \hwq_top.engine.array.mul_4_7 (rst, \port$571$0 , \port$571$1 , \port$571
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array.mul_5_0 (rst, \port$572$0 , \port$572$1 , \port$572$2 , \port$572$3 , \port$572$4 , \port$572$5 , \port$572$6 , \port$572$7 , \port$572$8 , \port$572$9 , \port$572$10 , \port$572$11 , \port$572$12 , \port$572$13 , \port$572$14 , \port$572$15 , a, b, clk);
+module \hwq_top.engine.array.mul_4_4 (rst, \port$572$0 , \port$572$1 , \port$572$2 , \port$572$3 , \port$572$4 , \port$572$5 , \port$572$6 , \port$572$7 , \port$572$8 , \port$572$9 , \port$572$10 , \port$572$11 , \port$572$12 , \port$572$13 , \port$572$14 , \port$572$15 , b, a, clk);
   wire _00_;
   wire _01_;
   wire _02_;
@@ -20609,7 +19854,7 @@ module \hwq_top.engine.array.mul_5_0 (rst, \port$572$0 , \port$572$1 , \port$572
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array.mul_5_1 (rst, \port$573$0 , \port$573$1 , \port$573$2 , \port$573$3 , \port$573$4 , \port$573$5 , \port$573$6 , \port$573$7 , \port$573$8 , \port$573$9 , \port$573$10 , \port$573$11 , \port$573$12 , \port$573$13 , \port$573$14 , \port$573$15 , b, a, clk);
+module \hwq_top.engine.array.mul_4_5 (rst, \port$573$0 , \port$573$1 , \port$573$2 , \port$573$3 , \port$573$4 , \port$573$5 , \port$573$6 , \port$573$7 , \port$573$8 , \port$573$9 , \port$573$10 , \port$573$11 , \port$573$12 , \port$573$13 , \port$573$14 , \port$573$15 , b, a, clk);
   wire _00_;
   wire _01_;
   wire _02_;
@@ -20830,7 +20075,7 @@ module \hwq_top.engine.array.mul_5_1 (rst, \port$573$0 , \port$573$1 , \port$573
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array.mul_5_2 (rst, \port$574$0 , \port$574$1 , \port$574$2 , \port$574$3 , \port$574$4 , \port$574$5 , \port$574$6 , \port$574$7 , \port$574$8 , \port$574$9 , \port$574$10 , \port$574$11 , \port$574$12 , \port$574$13 , \port$574$14 , \port$574$15 , b, a, clk);
+module \hwq_top.engine.array.mul_4_6 (rst, \port$574$0 , \port$574$1 , \port$574$2 , \port$574$3 , \port$574$4 , \port$574$5 , \port$574$6 , \port$574$7 , \port$574$8 , \port$574$9 , \port$574$10 , \port$574$11 , \port$574$12 , \port$574$13 , \port$574$14 , \port$574$15 , b, a, clk);
   wire _00_;
   wire _01_;
   wire _02_;
@@ -21051,7 +20296,7 @@ module \hwq_top.engine.array.mul_5_2 (rst, \port$574$0 , \port$574$1 , \port$574
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array.mul_5_3 (rst, \port$575$0 , \port$575$1 , \port$575$2 , \port$575$3 , \port$575$4 , \port$575$5 , \port$575$6 , \port$575$7 , \port$575$8 , \port$575$9 , \port$575$10 , \port$575$11 , \port$575$12 , \port$575$13 , \port$575$14 , \port$575$15 , b, a, clk);
+module \hwq_top.engine.array.mul_4_7 (rst, \port$575$0 , \port$575$1 , \port$575$2 , \port$575$3 , \port$575$4 , \port$575$5 , \port$575$6 , \port$575$7 , \port$575$8 , \port$575$9 , \port$575$10 , \port$575$11 , \port$575$12 , \port$575$13 , \port$575$14 , \port$575$15 , b, a, clk);
   wire _00_;
   wire _01_;
   wire _02_;
@@ -21272,7 +20517,7 @@ module \hwq_top.engine.array.mul_5_3 (rst, \port$575$0 , \port$575$1 , \port$575
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array.mul_5_4 (rst, \port$576$0 , \port$576$1 , \port$576$2 , \port$576$3 , \port$576$4 , \port$576$5 , \port$576$6 , \port$576$7 , \port$576$8 , \port$576$9 , \port$576$10 , \port$576$11 , \port$576$12 , \port$576$13 , \port$576$14 , \port$576$15 , b, a, clk);
+module \hwq_top.engine.array.mul_5_0 (rst, \port$576$0 , \port$576$1 , \port$576$2 , \port$576$3 , \port$576$4 , \port$576$5 , \port$576$6 , \port$576$7 , \port$576$8 , \port$576$9 , \port$576$10 , \port$576$11 , \port$576$12 , \port$576$13 , \port$576$14 , \port$576$15 , a, b, clk);
   wire _00_;
   wire _01_;
   wire _02_;
@@ -21493,7 +20738,7 @@ module \hwq_top.engine.array.mul_5_4 (rst, \port$576$0 , \port$576$1 , \port$576
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array.mul_5_5 (rst, \port$577$0 , \port$577$1 , \port$577$2 , \port$577$3 , \port$577$4 , \port$577$5 , \port$577$6 , \port$577$7 , \port$577$8 , \port$577$9 , \port$577$10 , \port$577$11 , \port$577$12 , \port$577$13 , \port$577$14 , \port$577$15 , b, a, clk);
+module \hwq_top.engine.array.mul_5_1 (rst, \port$577$0 , \port$577$1 , \port$577$2 , \port$577$3 , \port$577$4 , \port$577$5 , \port$577$6 , \port$577$7 , \port$577$8 , \port$577$9 , \port$577$10 , \port$577$11 , \port$577$12 , \port$577$13 , \port$577$14 , \port$577$15 , b, a, clk);
   wire _00_;
   wire _01_;
   wire _02_;
@@ -21714,7 +20959,7 @@ module \hwq_top.engine.array.mul_5_5 (rst, \port$577$0 , \port$577$1 , \port$577
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array.mul_5_6 (rst, \port$578$0 , \port$578$1 , \port$578$2 , \port$578$3 , \port$578$4 , \port$578$5 , \port$578$6 , \port$578$7 , \port$578$8 , \port$578$9 , \port$578$10 , \port$578$11 , \port$578$12 , \port$578$13 , \port$578$14 , \port$578$15 , b, a, clk);
+module \hwq_top.engine.array.mul_5_2 (rst, \port$578$0 , \port$578$1 , \port$578$2 , \port$578$3 , \port$578$4 , \port$578$5 , \port$578$6 , \port$578$7 , \port$578$8 , \port$578$9 , \port$578$10 , \port$578$11 , \port$578$12 , \port$578$13 , \port$578$14 , \port$578$15 , b, a, clk);
   wire _00_;
   wire _01_;
   wire _02_;
@@ -21935,7 +21180,7 @@ module \hwq_top.engine.array.mul_5_6 (rst, \port$578$0 , \port$578$1 , \port$578
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array.mul_5_7 (rst, \port$579$0 , \port$579$1 , \port$579$2 , \port$579$3 , \port$579$4 , \port$579$5 , \port$579$6 , \port$579$7 , \port$579$8 , \port$579$9 , \port$579$10 , \port$579$11 , \port$579$12 , \port$579$13 , \port$579$14 , \port$579$15 , b, a, clk);
+module \hwq_top.engine.array.mul_5_3 (rst, \port$579$0 , \port$579$1 , \port$579$2 , \port$579$3 , \port$579$4 , \port$579$5 , \port$579$6 , \port$579$7 , \port$579$8 , \port$579$9 , \port$579$10 , \port$579$11 , \port$579$12 , \port$579$13 , \port$579$14 , \port$579$15 , b, a, clk);
   wire _00_;
   wire _01_;
   wire _02_;
@@ -22156,7 +21401,7 @@ module \hwq_top.engine.array.mul_5_7 (rst, \port$579$0 , \port$579$1 , \port$579
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array.mul_6_0 (rst, \port$580$0 , \port$580$1 , \port$580$2 , \port$580$3 , \port$580$4 , \port$580$5 , \port$580$6 , \port$580$7 , \port$580$8 , \port$580$9 , \port$580$10 , \port$580$11 , \port$580$12 , \port$580$13 , \port$580$14 , \port$580$15 , a, b, clk);
+module \hwq_top.engine.array.mul_5_4 (rst, \port$580$0 , \port$580$1 , \port$580$2 , \port$580$3 , \port$580$4 , \port$580$5 , \port$580$6 , \port$580$7 , \port$580$8 , \port$580$9 , \port$580$10 , \port$580$11 , \port$580$12 , \port$580$13 , \port$580$14 , \port$580$15 , b, a, clk);
   wire _00_;
   wire _01_;
   wire _02_;
@@ -22377,7 +21622,7 @@ module \hwq_top.engine.array.mul_6_0 (rst, \port$580$0 , \port$580$1 , \port$580
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array.mul_6_1 (rst, \port$581$0 , \port$581$1 , \port$581$2 , \port$581$3 , \port$581$4 , \port$581$5 , \port$581$6 , \port$581$7 , \port$581$8 , \port$581$9 , \port$581$10 , \port$581$11 , \port$581$12 , \port$581$13 , \port$581$14 , \port$581$15 , b, a, clk);
+module \hwq_top.engine.array.mul_5_5 (rst, \port$581$0 , \port$581$1 , \port$581$2 , \port$581$3 , \port$581$4 , \port$581$5 , \port$581$6 , \port$581$7 , \port$581$8 , \port$581$9 , \port$581$10 , \port$581$11 , \port$581$12 , \port$581$13 , \port$581$14 , \port$581$15 , b, a, clk);
   wire _00_;
   wire _01_;
   wire _02_;
@@ -22598,7 +21843,7 @@ module \hwq_top.engine.array.mul_6_1 (rst, \port$581$0 , \port$581$1 , \port$581
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array.mul_6_2 (rst, \port$582$0 , \port$582$1 , \port$582$2 , \port$582$3 , \port$582$4 , \port$582$5 , \port$582$6 , \port$582$7 , \port$582$8 , \port$582$9 , \port$582$10 , \port$582$11 , \port$582$12 , \port$582$13 , \port$582$14 , \port$582$15 , b, a, clk);
+module \hwq_top.engine.array.mul_5_6 (rst, \port$582$0 , \port$582$1 , \port$582$2 , \port$582$3 , \port$582$4 , \port$582$5 , \port$582$6 , \port$582$7 , \port$582$8 , \port$582$9 , \port$582$10 , \port$582$11 , \port$582$12 , \port$582$13 , \port$582$14 , \port$582$15 , b, a, clk);
   wire _00_;
   wire _01_;
   wire _02_;
@@ -22819,7 +22064,7 @@ module \hwq_top.engine.array.mul_6_2 (rst, \port$582$0 , \port$582$1 , \port$582
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array.mul_6_3 (rst, \port$583$0 , \port$583$1 , \port$583$2 , \port$583$3 , \port$583$4 , \port$583$5 , \port$583$6 , \port$583$7 , \port$583$8 , \port$583$9 , \port$583$10 , \port$583$11 , \port$583$12 , \port$583$13 , \port$583$14 , \port$583$15 , b, a, clk);
+module \hwq_top.engine.array.mul_5_7 (rst, \port$583$0 , \port$583$1 , \port$583$2 , \port$583$3 , \port$583$4 , \port$583$5 , \port$583$6 , \port$583$7 , \port$583$8 , \port$583$9 , \port$583$10 , \port$583$11 , \port$583$12 , \port$583$13 , \port$583$14 , \port$583$15 , b, a, clk);
   wire _00_;
   wire _01_;
   wire _02_;
@@ -23040,7 +22285,7 @@ module \hwq_top.engine.array.mul_6_3 (rst, \port$583$0 , \port$583$1 , \port$583
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array.mul_6_4 (rst, \port$584$0 , \port$584$1 , \port$584$2 , \port$584$3 , \port$584$4 , \port$584$5 , \port$584$6 , \port$584$7 , \port$584$8 , \port$584$9 , \port$584$10 , \port$584$11 , \port$584$12 , \port$584$13 , \port$584$14 , \port$584$15 , b, a, clk);
+module \hwq_top.engine.array.mul_6_0 (rst, \port$584$0 , \port$584$1 , \port$584$2 , \port$584$3 , \port$584$4 , \port$584$5 , \port$584$6 , \port$584$7 , \port$584$8 , \port$584$9 , \port$584$10 , \port$584$11 , \port$584$12 , \port$584$13 , \port$584$14 , \port$584$15 , a, b, clk);
   wire _00_;
   wire _01_;
   wire _02_;
@@ -23261,7 +22506,7 @@ module \hwq_top.engine.array.mul_6_4 (rst, \port$584$0 , \port$584$1 , \port$584
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array.mul_6_5 (rst, \port$585$0 , \port$585$1 , \port$585$2 , \port$585$3 , \port$585$4 , \port$585$5 , \port$585$6 , \port$585$7 , \port$585$8 , \port$585$9 , \port$585$10 , \port$585$11 , \port$585$12 , \port$585$13 , \port$585$14 , \port$585$15 , b, a, clk);
+module \hwq_top.engine.array.mul_6_1 (rst, \port$585$0 , \port$585$1 , \port$585$2 , \port$585$3 , \port$585$4 , \port$585$5 , \port$585$6 , \port$585$7 , \port$585$8 , \port$585$9 , \port$585$10 , \port$585$11 , \port$585$12 , \port$585$13 , \port$585$14 , \port$585$15 , b, a, clk);
   wire _00_;
   wire _01_;
   wire _02_;
@@ -23482,7 +22727,7 @@ module \hwq_top.engine.array.mul_6_5 (rst, \port$585$0 , \port$585$1 , \port$585
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array.mul_6_6 (rst, \port$586$0 , \port$586$1 , \port$586$2 , \port$586$3 , \port$586$4 , \port$586$5 , \port$586$6 , \port$586$7 , \port$586$8 , \port$586$9 , \port$586$10 , \port$586$11 , \port$586$12 , \port$586$13 , \port$586$14 , \port$586$15 , b, a, clk);
+module \hwq_top.engine.array.mul_6_2 (rst, \port$586$0 , \port$586$1 , \port$586$2 , \port$586$3 , \port$586$4 , \port$586$5 , \port$586$6 , \port$586$7 , \port$586$8 , \port$586$9 , \port$586$10 , \port$586$11 , \port$586$12 , \port$586$13 , \port$586$14 , \port$586$15 , b, a, clk);
   wire _00_;
   wire _01_;
   wire _02_;
@@ -23703,7 +22948,7 @@ module \hwq_top.engine.array.mul_6_6 (rst, \port$586$0 , \port$586$1 , \port$586
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array.mul_6_7 (rst, \port$587$0 , \port$587$1 , \port$587$2 , \port$587$3 , \port$587$4 , \port$587$5 , \port$587$6 , \port$587$7 , \port$587$8 , \port$587$9 , \port$587$10 , \port$587$11 , \port$587$12 , \port$587$13 , \port$587$14 , \port$587$15 , b, a, clk);
+module \hwq_top.engine.array.mul_6_3 (rst, \port$587$0 , \port$587$1 , \port$587$2 , \port$587$3 , \port$587$4 , \port$587$5 , \port$587$6 , \port$587$7 , \port$587$8 , \port$587$9 , \port$587$10 , \port$587$11 , \port$587$12 , \port$587$13 , \port$587$14 , \port$587$15 , b, a, clk);
   wire _00_;
   wire _01_;
   wire _02_;
@@ -23924,7 +23169,7 @@ module \hwq_top.engine.array.mul_6_7 (rst, \port$587$0 , \port$587$1 , \port$587
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array.mul_7_0 (rst, \port$588$0 , \port$588$1 , \port$588$2 , \port$588$3 , \port$588$4 , \port$588$5 , \port$588$6 , \port$588$7 , \port$588$8 , \port$588$9 , \port$588$10 , \port$588$11 , \port$588$12 , \port$588$13 , \port$588$14 , \port$588$15 , a, b, clk);
+module \hwq_top.engine.array.mul_6_4 (rst, \port$588$0 , \port$588$1 , \port$588$2 , \port$588$3 , \port$588$4 , \port$588$5 , \port$588$6 , \port$588$7 , \port$588$8 , \port$588$9 , \port$588$10 , \port$588$11 , \port$588$12 , \port$588$13 , \port$588$14 , \port$588$15 , b, a, clk);
   wire _00_;
   wire _01_;
   wire _02_;
@@ -24145,7 +23390,7 @@ module \hwq_top.engine.array.mul_7_0 (rst, \port$588$0 , \port$588$1 , \port$588
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array.mul_7_1 (rst, \port$589$0 , \port$589$1 , \port$589$2 , \port$589$3 , \port$589$4 , \port$589$5 , \port$589$6 , \port$589$7 , \port$589$8 , \port$589$9 , \port$589$10 , \port$589$11 , \port$589$12 , \port$589$13 , \port$589$14 , \port$589$15 , b, a, clk);
+module \hwq_top.engine.array.mul_6_5 (rst, \port$589$0 , \port$589$1 , \port$589$2 , \port$589$3 , \port$589$4 , \port$589$5 , \port$589$6 , \port$589$7 , \port$589$8 , \port$589$9 , \port$589$10 , \port$589$11 , \port$589$12 , \port$589$13 , \port$589$14 , \port$589$15 , b, a, clk);
   wire _00_;
   wire _01_;
   wire _02_;
@@ -24366,7 +23611,7 @@ module \hwq_top.engine.array.mul_7_1 (rst, \port$589$0 , \port$589$1 , \port$589
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array.mul_7_2 (rst, \port$590$0 , \port$590$1 , \port$590$2 , \port$590$3 , \port$590$4 , \port$590$5 , \port$590$6 , \port$590$7 , \port$590$8 , \port$590$9 , \port$590$10 , \port$590$11 , \port$590$12 , \port$590$13 , \port$590$14 , \port$590$15 , b, a, clk);
+module \hwq_top.engine.array.mul_6_6 (rst, \port$590$0 , \port$590$1 , \port$590$2 , \port$590$3 , \port$590$4 , \port$590$5 , \port$590$6 , \port$590$7 , \port$590$8 , \port$590$9 , \port$590$10 , \port$590$11 , \port$590$12 , \port$590$13 , \port$590$14 , \port$590$15 , b, a, clk);
   wire _00_;
   wire _01_;
   wire _02_;
@@ -24587,7 +23832,7 @@ module \hwq_top.engine.array.mul_7_2 (rst, \port$590$0 , \port$590$1 , \port$590
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array.mul_7_3 (rst, \port$591$0 , \port$591$1 , \port$591$2 , \port$591$3 , \port$591$4 , \port$591$5 , \port$591$6 , \port$591$7 , \port$591$8 , \port$591$9 , \port$591$10 , \port$591$11 , \port$591$12 , \port$591$13 , \port$591$14 , \port$591$15 , b, a, clk);
+module \hwq_top.engine.array.mul_6_7 (rst, \port$591$0 , \port$591$1 , \port$591$2 , \port$591$3 , \port$591$4 , \port$591$5 , \port$591$6 , \port$591$7 , \port$591$8 , \port$591$9 , \port$591$10 , \port$591$11 , \port$591$12 , \port$591$13 , \port$591$14 , \port$591$15 , b, a, clk);
   wire _00_;
   wire _01_;
   wire _02_;
@@ -24808,7 +24053,7 @@ module \hwq_top.engine.array.mul_7_3 (rst, \port$591$0 , \port$591$1 , \port$591
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array.mul_7_4 (rst, \port$592$0 , \port$592$1 , \port$592$2 , \port$592$3 , \port$592$4 , \port$592$5 , \port$592$6 , \port$592$7 , \port$592$8 , \port$592$9 , \port$592$10 , \port$592$11 , \port$592$12 , \port$592$13 , \port$592$14 , \port$592$15 , b, a, clk);
+module \hwq_top.engine.array.mul_7_0 (rst, \port$592$0 , \port$592$1 , \port$592$2 , \port$592$3 , \port$592$4 , \port$592$5 , \port$592$6 , \port$592$7 , \port$592$8 , \port$592$9 , \port$592$10 , \port$592$11 , \port$592$12 , \port$592$13 , \port$592$14 , \port$592$15 , a, b, clk);
   wire _00_;
   wire _01_;
   wire _02_;
@@ -25029,7 +24274,7 @@ module \hwq_top.engine.array.mul_7_4 (rst, \port$592$0 , \port$592$1 , \port$592
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array.mul_7_5 (rst, \port$593$0 , \port$593$1 , \port$593$2 , \port$593$3 , \port$593$4 , \port$593$5 , \port$593$6 , \port$593$7 , \port$593$8 , \port$593$9 , \port$593$10 , \port$593$11 , \port$593$12 , \port$593$13 , \port$593$14 , \port$593$15 , b, a, clk);
+module \hwq_top.engine.array.mul_7_1 (rst, \port$593$0 , \port$593$1 , \port$593$2 , \port$593$3 , \port$593$4 , \port$593$5 , \port$593$6 , \port$593$7 , \port$593$8 , \port$593$9 , \port$593$10 , \port$593$11 , \port$593$12 , \port$593$13 , \port$593$14 , \port$593$15 , b, a, clk);
   wire _00_;
   wire _01_;
   wire _02_;
@@ -25250,7 +24495,7 @@ module \hwq_top.engine.array.mul_7_5 (rst, \port$593$0 , \port$593$1 , \port$593
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array.mul_7_6 (rst, \port$594$0 , \port$594$1 , \port$594$2 , \port$594$3 , \port$594$4 , \port$594$5 , \port$594$6 , \port$594$7 , \port$594$8 , \port$594$9 , \port$594$10 , \port$594$11 , \port$594$12 , \port$594$13 , \port$594$14 , \port$594$15 , b, a, clk);
+module \hwq_top.engine.array.mul_7_2 (rst, \port$594$0 , \port$594$1 , \port$594$2 , \port$594$3 , \port$594$4 , \port$594$5 , \port$594$6 , \port$594$7 , \port$594$8 , \port$594$9 , \port$594$10 , \port$594$11 , \port$594$12 , \port$594$13 , \port$594$14 , \port$594$15 , b, a, clk);
   wire _00_;
   wire _01_;
   wire _02_;
@@ -25471,7 +24716,7 @@ module \hwq_top.engine.array.mul_7_6 (rst, \port$594$0 , \port$594$1 , \port$594
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array.mul_7_7 (rst, \port$595$0 , \port$595$1 , \port$595$2 , \port$595$3 , \port$595$4 , \port$595$5 , \port$595$6 , \port$595$7 , \port$595$8 , \port$595$9 , \port$595$10 , \port$595$11 , \port$595$12 , \port$595$13 , \port$595$14 , \port$595$15 , b, a, clk);
+module \hwq_top.engine.array.mul_7_3 (rst, \port$595$0 , \port$595$1 , \port$595$2 , \port$595$3 , \port$595$4 , \port$595$5 , \port$595$6 , \port$595$7 , \port$595$8 , \port$595$9 , \port$595$10 , \port$595$11 , \port$595$12 , \port$595$13 , \port$595$14 , \port$595$15 , b, a, clk);
   wire _00_;
   wire _01_;
   wire _02_;
@@ -25689,6 +24934,890 @@ module \hwq_top.engine.array.mul_7_7 (rst, \port$595$0 , \port$595$1 , \port$595
   assign \port$595$13  = _05_;
   assign \port$595$14  = _06_;
   assign \port$595$15  = _07_;
+endmodule
+
+(* generator = "Amaranth" *)
+module \hwq_top.engine.array.mul_7_4 (rst, \port$596$0 , \port$596$1 , \port$596$2 , \port$596$3 , \port$596$4 , \port$596$5 , \port$596$6 , \port$596$7 , \port$596$8 , \port$596$9 , \port$596$10 , \port$596$11 , \port$596$12 , \port$596$13 , \port$596$14 , \port$596$15 , b, a, clk);
+  wire _00_;
+  wire _01_;
+  wire _02_;
+  wire _03_;
+  wire _04_;
+  wire _05_;
+  wire _06_;
+  wire _07_;
+  wire _08_;
+  wire _09_;
+  wire _10_;
+  wire _11_;
+  wire _12_;
+  wire _13_;
+  wire _14_;
+  wire _15_;
+  wire _16_;
+  wire _17_;
+  wire _18_;
+  wire _19_;
+  wire _20_;
+  wire _21_;
+  wire _22_;
+  wire _23_;
+  wire _24_;
+  wire _25_;
+  wire _26_;
+  wire _27_;
+  wire _28_;
+  wire _29_;
+  wire _30_;
+  wire _31_;
+  wire _32_;
+  wire _33_;
+  wire _34_;
+  wire _35_;
+  wire [17:0] \$signal ;
+  input [7:0] a;
+  wire [7:0] a;
+  input [7:0] b;
+  wire [7:0] b;
+  wire [17:0] b18;
+  input clk;
+  wire clk;
+  wire en;
+  wire [15:0] p;
+  wire [35:0] p36;
+  output \port$596$0 ;
+  wire \port$596$0 ;
+  output \port$596$1 ;
+  wire \port$596$1 ;
+  output \port$596$10 ;
+  wire \port$596$10 ;
+  output \port$596$11 ;
+  wire \port$596$11 ;
+  output \port$596$12 ;
+  wire \port$596$12 ;
+  output \port$596$13 ;
+  wire \port$596$13 ;
+  output \port$596$14 ;
+  wire \port$596$14 ;
+  output \port$596$15 ;
+  wire \port$596$15 ;
+  output \port$596$2 ;
+  wire \port$596$2 ;
+  output \port$596$3 ;
+  wire \port$596$3 ;
+  output \port$596$4 ;
+  wire \port$596$4 ;
+  output \port$596$5 ;
+  wire \port$596$5 ;
+  output \port$596$6 ;
+  wire \port$596$6 ;
+  output \port$596$7 ;
+  wire \port$596$7 ;
+  output \port$596$8 ;
+  wire \port$596$8 ;
+  output \port$596$9 ;
+  wire \port$596$9 ;
+  input rst;
+  wire rst;
+  MULT18X18D #(
+    .CAS_MATCH_REG("FALSE"),
+    .CLK0_DIV("ENABLED"),
+    .CLK1_DIV("ENABLED"),
+    .CLK2_DIV("ENABLED"),
+    .CLK3_DIV("ENABLED"),
+    .GSR("DISABLED"),
+    .HIGHSPEED_CLK("NONE"),
+    .MULT_BYPASS("DISABLED"),
+    .REG_INPUTA_CLK("CLK0"),
+    .REG_INPUTB_CLK("CLK0"),
+    .REG_INPUTC_CLK("NONE"),
+    .REG_OUTPUT_CLK("CLK0"),
+    .REG_PIPELINE_CLK("NONE"),
+    .RESETMODE("SYNC"),
+    .SOURCEB_MODE("B_SHIFT")
+  ) dsp (
+    .A0(a[0]),
+    .A1(a[1]),
+    .A10(a[7]),
+    .A11(a[7]),
+    .A12(a[7]),
+    .A13(a[7]),
+    .A14(a[7]),
+    .A15(a[7]),
+    .A16(a[7]),
+    .A17(a[7]),
+    .A2(a[2]),
+    .A3(a[3]),
+    .A4(a[4]),
+    .A5(a[5]),
+    .A6(a[6]),
+    .A7(a[7]),
+    .A8(a[7]),
+    .A9(a[7]),
+    .B0(b[0]),
+    .B1(b[1]),
+    .B10(b[7]),
+    .B11(b[7]),
+    .B12(b[7]),
+    .B13(b[7]),
+    .B14(b[7]),
+    .B15(b[7]),
+    .B16(b[7]),
+    .B17(b[7]),
+    .B2(b[2]),
+    .B3(b[3]),
+    .B4(b[4]),
+    .B5(b[5]),
+    .B6(b[6]),
+    .B7(b[7]),
+    .B8(b[7]),
+    .B9(b[7]),
+    .C0(1'h0),
+    .C1(1'h0),
+    .C10(1'h0),
+    .C11(1'h0),
+    .C12(1'h0),
+    .C13(1'h0),
+    .C14(1'h0),
+    .C15(1'h0),
+    .C16(1'h0),
+    .C17(1'h0),
+    .C2(1'h0),
+    .C3(1'h0),
+    .C4(1'h0),
+    .C5(1'h0),
+    .C6(1'h0),
+    .C7(1'h0),
+    .C8(1'h0),
+    .C9(1'h0),
+    .CE0(1'h1),
+    .CLK0(clk),
+    .P0(_00_),
+    .P1(_11_),
+    .P10(_02_),
+    .P11(_03_),
+    .P12(_04_),
+    .P13(_05_),
+    .P14(_06_),
+    .P15(_07_),
+    .P16(_08_),
+    .P17(_09_),
+    .P18(_10_),
+    .P19(_12_),
+    .P2(_22_),
+    .P20(_13_),
+    .P21(_14_),
+    .P22(_15_),
+    .P23(_16_),
+    .P24(_17_),
+    .P25(_18_),
+    .P26(_19_),
+    .P27(_20_),
+    .P28(_21_),
+    .P29(_23_),
+    .P3(_30_),
+    .P30(_24_),
+    .P31(_25_),
+    .P32(_26_),
+    .P33(_27_),
+    .P34(_28_),
+    .P35(_29_),
+    .P4(_31_),
+    .P5(_32_),
+    .P6(_33_),
+    .P7(_34_),
+    .P8(_35_),
+    .P9(_01_),
+    .RST0(rst),
+    .SIGNEDA(1'h1),
+    .SIGNEDB(1'h1),
+    .SOURCEA(1'h0),
+    .SOURCEB(1'h0)
+  );
+  assign \$signal  = { a[7], a[7], a[7], a[7], a[7], a[7], a[7], a[7], a[7], a[7], a };
+  assign b18 = { b[7], b[7], b[7], b[7], b[7], b[7], b[7], b[7], b[7], b[7], b };
+  assign p = { _07_, _06_, _05_, _04_, _03_, _02_, _01_, _35_, _34_, _33_, _32_, _31_, _30_, _22_, _11_, _00_ };
+  assign p36 = { _29_, _28_, _27_, _26_, _25_, _24_, _23_, _21_, _20_, _19_, _18_, _17_, _16_, _15_, _14_, _13_, _12_, _10_, _09_, _08_, _07_, _06_, _05_, _04_, _03_, _02_, _01_, _35_, _34_, _33_, _32_, _31_, _30_, _22_, _11_, _00_ };
+  assign en = 1'h1;
+  assign \port$596$0  = _00_;
+  assign \port$596$1  = _11_;
+  assign \port$596$2  = _22_;
+  assign \port$596$3  = _30_;
+  assign \port$596$4  = _31_;
+  assign \port$596$5  = _32_;
+  assign \port$596$6  = _33_;
+  assign \port$596$7  = _34_;
+  assign \port$596$8  = _35_;
+  assign \port$596$9  = _01_;
+  assign \port$596$10  = _02_;
+  assign \port$596$11  = _03_;
+  assign \port$596$12  = _04_;
+  assign \port$596$13  = _05_;
+  assign \port$596$14  = _06_;
+  assign \port$596$15  = _07_;
+endmodule
+
+(* generator = "Amaranth" *)
+module \hwq_top.engine.array.mul_7_5 (rst, \port$597$0 , \port$597$1 , \port$597$2 , \port$597$3 , \port$597$4 , \port$597$5 , \port$597$6 , \port$597$7 , \port$597$8 , \port$597$9 , \port$597$10 , \port$597$11 , \port$597$12 , \port$597$13 , \port$597$14 , \port$597$15 , b, a, clk);
+  wire _00_;
+  wire _01_;
+  wire _02_;
+  wire _03_;
+  wire _04_;
+  wire _05_;
+  wire _06_;
+  wire _07_;
+  wire _08_;
+  wire _09_;
+  wire _10_;
+  wire _11_;
+  wire _12_;
+  wire _13_;
+  wire _14_;
+  wire _15_;
+  wire _16_;
+  wire _17_;
+  wire _18_;
+  wire _19_;
+  wire _20_;
+  wire _21_;
+  wire _22_;
+  wire _23_;
+  wire _24_;
+  wire _25_;
+  wire _26_;
+  wire _27_;
+  wire _28_;
+  wire _29_;
+  wire _30_;
+  wire _31_;
+  wire _32_;
+  wire _33_;
+  wire _34_;
+  wire _35_;
+  wire [17:0] \$signal ;
+  input [7:0] a;
+  wire [7:0] a;
+  input [7:0] b;
+  wire [7:0] b;
+  wire [17:0] b18;
+  input clk;
+  wire clk;
+  wire en;
+  wire [15:0] p;
+  wire [35:0] p36;
+  output \port$597$0 ;
+  wire \port$597$0 ;
+  output \port$597$1 ;
+  wire \port$597$1 ;
+  output \port$597$10 ;
+  wire \port$597$10 ;
+  output \port$597$11 ;
+  wire \port$597$11 ;
+  output \port$597$12 ;
+  wire \port$597$12 ;
+  output \port$597$13 ;
+  wire \port$597$13 ;
+  output \port$597$14 ;
+  wire \port$597$14 ;
+  output \port$597$15 ;
+  wire \port$597$15 ;
+  output \port$597$2 ;
+  wire \port$597$2 ;
+  output \port$597$3 ;
+  wire \port$597$3 ;
+  output \port$597$4 ;
+  wire \port$597$4 ;
+  output \port$597$5 ;
+  wire \port$597$5 ;
+  output \port$597$6 ;
+  wire \port$597$6 ;
+  output \port$597$7 ;
+  wire \port$597$7 ;
+  output \port$597$8 ;
+  wire \port$597$8 ;
+  output \port$597$9 ;
+  wire \port$597$9 ;
+  input rst;
+  wire rst;
+  MULT18X18D #(
+    .CAS_MATCH_REG("FALSE"),
+    .CLK0_DIV("ENABLED"),
+    .CLK1_DIV("ENABLED"),
+    .CLK2_DIV("ENABLED"),
+    .CLK3_DIV("ENABLED"),
+    .GSR("DISABLED"),
+    .HIGHSPEED_CLK("NONE"),
+    .MULT_BYPASS("DISABLED"),
+    .REG_INPUTA_CLK("CLK0"),
+    .REG_INPUTB_CLK("CLK0"),
+    .REG_INPUTC_CLK("NONE"),
+    .REG_OUTPUT_CLK("CLK0"),
+    .REG_PIPELINE_CLK("NONE"),
+    .RESETMODE("SYNC"),
+    .SOURCEB_MODE("B_SHIFT")
+  ) dsp (
+    .A0(a[0]),
+    .A1(a[1]),
+    .A10(a[7]),
+    .A11(a[7]),
+    .A12(a[7]),
+    .A13(a[7]),
+    .A14(a[7]),
+    .A15(a[7]),
+    .A16(a[7]),
+    .A17(a[7]),
+    .A2(a[2]),
+    .A3(a[3]),
+    .A4(a[4]),
+    .A5(a[5]),
+    .A6(a[6]),
+    .A7(a[7]),
+    .A8(a[7]),
+    .A9(a[7]),
+    .B0(b[0]),
+    .B1(b[1]),
+    .B10(b[7]),
+    .B11(b[7]),
+    .B12(b[7]),
+    .B13(b[7]),
+    .B14(b[7]),
+    .B15(b[7]),
+    .B16(b[7]),
+    .B17(b[7]),
+    .B2(b[2]),
+    .B3(b[3]),
+    .B4(b[4]),
+    .B5(b[5]),
+    .B6(b[6]),
+    .B7(b[7]),
+    .B8(b[7]),
+    .B9(b[7]),
+    .C0(1'h0),
+    .C1(1'h0),
+    .C10(1'h0),
+    .C11(1'h0),
+    .C12(1'h0),
+    .C13(1'h0),
+    .C14(1'h0),
+    .C15(1'h0),
+    .C16(1'h0),
+    .C17(1'h0),
+    .C2(1'h0),
+    .C3(1'h0),
+    .C4(1'h0),
+    .C5(1'h0),
+    .C6(1'h0),
+    .C7(1'h0),
+    .C8(1'h0),
+    .C9(1'h0),
+    .CE0(1'h1),
+    .CLK0(clk),
+    .P0(_00_),
+    .P1(_11_),
+    .P10(_02_),
+    .P11(_03_),
+    .P12(_04_),
+    .P13(_05_),
+    .P14(_06_),
+    .P15(_07_),
+    .P16(_08_),
+    .P17(_09_),
+    .P18(_10_),
+    .P19(_12_),
+    .P2(_22_),
+    .P20(_13_),
+    .P21(_14_),
+    .P22(_15_),
+    .P23(_16_),
+    .P24(_17_),
+    .P25(_18_),
+    .P26(_19_),
+    .P27(_20_),
+    .P28(_21_),
+    .P29(_23_),
+    .P3(_30_),
+    .P30(_24_),
+    .P31(_25_),
+    .P32(_26_),
+    .P33(_27_),
+    .P34(_28_),
+    .P35(_29_),
+    .P4(_31_),
+    .P5(_32_),
+    .P6(_33_),
+    .P7(_34_),
+    .P8(_35_),
+    .P9(_01_),
+    .RST0(rst),
+    .SIGNEDA(1'h1),
+    .SIGNEDB(1'h1),
+    .SOURCEA(1'h0),
+    .SOURCEB(1'h0)
+  );
+  assign \$signal  = { a[7], a[7], a[7], a[7], a[7], a[7], a[7], a[7], a[7], a[7], a };
+  assign b18 = { b[7], b[7], b[7], b[7], b[7], b[7], b[7], b[7], b[7], b[7], b };
+  assign p = { _07_, _06_, _05_, _04_, _03_, _02_, _01_, _35_, _34_, _33_, _32_, _31_, _30_, _22_, _11_, _00_ };
+  assign p36 = { _29_, _28_, _27_, _26_, _25_, _24_, _23_, _21_, _20_, _19_, _18_, _17_, _16_, _15_, _14_, _13_, _12_, _10_, _09_, _08_, _07_, _06_, _05_, _04_, _03_, _02_, _01_, _35_, _34_, _33_, _32_, _31_, _30_, _22_, _11_, _00_ };
+  assign en = 1'h1;
+  assign \port$597$0  = _00_;
+  assign \port$597$1  = _11_;
+  assign \port$597$2  = _22_;
+  assign \port$597$3  = _30_;
+  assign \port$597$4  = _31_;
+  assign \port$597$5  = _32_;
+  assign \port$597$6  = _33_;
+  assign \port$597$7  = _34_;
+  assign \port$597$8  = _35_;
+  assign \port$597$9  = _01_;
+  assign \port$597$10  = _02_;
+  assign \port$597$11  = _03_;
+  assign \port$597$12  = _04_;
+  assign \port$597$13  = _05_;
+  assign \port$597$14  = _06_;
+  assign \port$597$15  = _07_;
+endmodule
+
+(* generator = "Amaranth" *)
+module \hwq_top.engine.array.mul_7_6 (rst, \port$598$0 , \port$598$1 , \port$598$2 , \port$598$3 , \port$598$4 , \port$598$5 , \port$598$6 , \port$598$7 , \port$598$8 , \port$598$9 , \port$598$10 , \port$598$11 , \port$598$12 , \port$598$13 , \port$598$14 , \port$598$15 , b, a, clk);
+  wire _00_;
+  wire _01_;
+  wire _02_;
+  wire _03_;
+  wire _04_;
+  wire _05_;
+  wire _06_;
+  wire _07_;
+  wire _08_;
+  wire _09_;
+  wire _10_;
+  wire _11_;
+  wire _12_;
+  wire _13_;
+  wire _14_;
+  wire _15_;
+  wire _16_;
+  wire _17_;
+  wire _18_;
+  wire _19_;
+  wire _20_;
+  wire _21_;
+  wire _22_;
+  wire _23_;
+  wire _24_;
+  wire _25_;
+  wire _26_;
+  wire _27_;
+  wire _28_;
+  wire _29_;
+  wire _30_;
+  wire _31_;
+  wire _32_;
+  wire _33_;
+  wire _34_;
+  wire _35_;
+  wire [17:0] \$signal ;
+  input [7:0] a;
+  wire [7:0] a;
+  input [7:0] b;
+  wire [7:0] b;
+  wire [17:0] b18;
+  input clk;
+  wire clk;
+  wire en;
+  wire [15:0] p;
+  wire [35:0] p36;
+  output \port$598$0 ;
+  wire \port$598$0 ;
+  output \port$598$1 ;
+  wire \port$598$1 ;
+  output \port$598$10 ;
+  wire \port$598$10 ;
+  output \port$598$11 ;
+  wire \port$598$11 ;
+  output \port$598$12 ;
+  wire \port$598$12 ;
+  output \port$598$13 ;
+  wire \port$598$13 ;
+  output \port$598$14 ;
+  wire \port$598$14 ;
+  output \port$598$15 ;
+  wire \port$598$15 ;
+  output \port$598$2 ;
+  wire \port$598$2 ;
+  output \port$598$3 ;
+  wire \port$598$3 ;
+  output \port$598$4 ;
+  wire \port$598$4 ;
+  output \port$598$5 ;
+  wire \port$598$5 ;
+  output \port$598$6 ;
+  wire \port$598$6 ;
+  output \port$598$7 ;
+  wire \port$598$7 ;
+  output \port$598$8 ;
+  wire \port$598$8 ;
+  output \port$598$9 ;
+  wire \port$598$9 ;
+  input rst;
+  wire rst;
+  MULT18X18D #(
+    .CAS_MATCH_REG("FALSE"),
+    .CLK0_DIV("ENABLED"),
+    .CLK1_DIV("ENABLED"),
+    .CLK2_DIV("ENABLED"),
+    .CLK3_DIV("ENABLED"),
+    .GSR("DISABLED"),
+    .HIGHSPEED_CLK("NONE"),
+    .MULT_BYPASS("DISABLED"),
+    .REG_INPUTA_CLK("CLK0"),
+    .REG_INPUTB_CLK("CLK0"),
+    .REG_INPUTC_CLK("NONE"),
+    .REG_OUTPUT_CLK("CLK0"),
+    .REG_PIPELINE_CLK("NONE"),
+    .RESETMODE("SYNC"),
+    .SOURCEB_MODE("B_SHIFT")
+  ) dsp (
+    .A0(a[0]),
+    .A1(a[1]),
+    .A10(a[7]),
+    .A11(a[7]),
+    .A12(a[7]),
+    .A13(a[7]),
+    .A14(a[7]),
+    .A15(a[7]),
+    .A16(a[7]),
+    .A17(a[7]),
+    .A2(a[2]),
+    .A3(a[3]),
+    .A4(a[4]),
+    .A5(a[5]),
+    .A6(a[6]),
+    .A7(a[7]),
+    .A8(a[7]),
+    .A9(a[7]),
+    .B0(b[0]),
+    .B1(b[1]),
+    .B10(b[7]),
+    .B11(b[7]),
+    .B12(b[7]),
+    .B13(b[7]),
+    .B14(b[7]),
+    .B15(b[7]),
+    .B16(b[7]),
+    .B17(b[7]),
+    .B2(b[2]),
+    .B3(b[3]),
+    .B4(b[4]),
+    .B5(b[5]),
+    .B6(b[6]),
+    .B7(b[7]),
+    .B8(b[7]),
+    .B9(b[7]),
+    .C0(1'h0),
+    .C1(1'h0),
+    .C10(1'h0),
+    .C11(1'h0),
+    .C12(1'h0),
+    .C13(1'h0),
+    .C14(1'h0),
+    .C15(1'h0),
+    .C16(1'h0),
+    .C17(1'h0),
+    .C2(1'h0),
+    .C3(1'h0),
+    .C4(1'h0),
+    .C5(1'h0),
+    .C6(1'h0),
+    .C7(1'h0),
+    .C8(1'h0),
+    .C9(1'h0),
+    .CE0(1'h1),
+    .CLK0(clk),
+    .P0(_00_),
+    .P1(_11_),
+    .P10(_02_),
+    .P11(_03_),
+    .P12(_04_),
+    .P13(_05_),
+    .P14(_06_),
+    .P15(_07_),
+    .P16(_08_),
+    .P17(_09_),
+    .P18(_10_),
+    .P19(_12_),
+    .P2(_22_),
+    .P20(_13_),
+    .P21(_14_),
+    .P22(_15_),
+    .P23(_16_),
+    .P24(_17_),
+    .P25(_18_),
+    .P26(_19_),
+    .P27(_20_),
+    .P28(_21_),
+    .P29(_23_),
+    .P3(_30_),
+    .P30(_24_),
+    .P31(_25_),
+    .P32(_26_),
+    .P33(_27_),
+    .P34(_28_),
+    .P35(_29_),
+    .P4(_31_),
+    .P5(_32_),
+    .P6(_33_),
+    .P7(_34_),
+    .P8(_35_),
+    .P9(_01_),
+    .RST0(rst),
+    .SIGNEDA(1'h1),
+    .SIGNEDB(1'h1),
+    .SOURCEA(1'h0),
+    .SOURCEB(1'h0)
+  );
+  assign \$signal  = { a[7], a[7], a[7], a[7], a[7], a[7], a[7], a[7], a[7], a[7], a };
+  assign b18 = { b[7], b[7], b[7], b[7], b[7], b[7], b[7], b[7], b[7], b[7], b };
+  assign p = { _07_, _06_, _05_, _04_, _03_, _02_, _01_, _35_, _34_, _33_, _32_, _31_, _30_, _22_, _11_, _00_ };
+  assign p36 = { _29_, _28_, _27_, _26_, _25_, _24_, _23_, _21_, _20_, _19_, _18_, _17_, _16_, _15_, _14_, _13_, _12_, _10_, _09_, _08_, _07_, _06_, _05_, _04_, _03_, _02_, _01_, _35_, _34_, _33_, _32_, _31_, _30_, _22_, _11_, _00_ };
+  assign en = 1'h1;
+  assign \port$598$0  = _00_;
+  assign \port$598$1  = _11_;
+  assign \port$598$2  = _22_;
+  assign \port$598$3  = _30_;
+  assign \port$598$4  = _31_;
+  assign \port$598$5  = _32_;
+  assign \port$598$6  = _33_;
+  assign \port$598$7  = _34_;
+  assign \port$598$8  = _35_;
+  assign \port$598$9  = _01_;
+  assign \port$598$10  = _02_;
+  assign \port$598$11  = _03_;
+  assign \port$598$12  = _04_;
+  assign \port$598$13  = _05_;
+  assign \port$598$14  = _06_;
+  assign \port$598$15  = _07_;
+endmodule
+
+(* generator = "Amaranth" *)
+module \hwq_top.engine.array.mul_7_7 (rst, \port$599$0 , \port$599$1 , \port$599$2 , \port$599$3 , \port$599$4 , \port$599$5 , \port$599$6 , \port$599$7 , \port$599$8 , \port$599$9 , \port$599$10 , \port$599$11 , \port$599$12 , \port$599$13 , \port$599$14 , \port$599$15 , b, a, clk);
+  wire _00_;
+  wire _01_;
+  wire _02_;
+  wire _03_;
+  wire _04_;
+  wire _05_;
+  wire _06_;
+  wire _07_;
+  wire _08_;
+  wire _09_;
+  wire _10_;
+  wire _11_;
+  wire _12_;
+  wire _13_;
+  wire _14_;
+  wire _15_;
+  wire _16_;
+  wire _17_;
+  wire _18_;
+  wire _19_;
+  wire _20_;
+  wire _21_;
+  wire _22_;
+  wire _23_;
+  wire _24_;
+  wire _25_;
+  wire _26_;
+  wire _27_;
+  wire _28_;
+  wire _29_;
+  wire _30_;
+  wire _31_;
+  wire _32_;
+  wire _33_;
+  wire _34_;
+  wire _35_;
+  wire [17:0] \$signal ;
+  input [7:0] a;
+  wire [7:0] a;
+  input [7:0] b;
+  wire [7:0] b;
+  wire [17:0] b18;
+  input clk;
+  wire clk;
+  wire en;
+  wire [15:0] p;
+  wire [35:0] p36;
+  output \port$599$0 ;
+  wire \port$599$0 ;
+  output \port$599$1 ;
+  wire \port$599$1 ;
+  output \port$599$10 ;
+  wire \port$599$10 ;
+  output \port$599$11 ;
+  wire \port$599$11 ;
+  output \port$599$12 ;
+  wire \port$599$12 ;
+  output \port$599$13 ;
+  wire \port$599$13 ;
+  output \port$599$14 ;
+  wire \port$599$14 ;
+  output \port$599$15 ;
+  wire \port$599$15 ;
+  output \port$599$2 ;
+  wire \port$599$2 ;
+  output \port$599$3 ;
+  wire \port$599$3 ;
+  output \port$599$4 ;
+  wire \port$599$4 ;
+  output \port$599$5 ;
+  wire \port$599$5 ;
+  output \port$599$6 ;
+  wire \port$599$6 ;
+  output \port$599$7 ;
+  wire \port$599$7 ;
+  output \port$599$8 ;
+  wire \port$599$8 ;
+  output \port$599$9 ;
+  wire \port$599$9 ;
+  input rst;
+  wire rst;
+  MULT18X18D #(
+    .CAS_MATCH_REG("FALSE"),
+    .CLK0_DIV("ENABLED"),
+    .CLK1_DIV("ENABLED"),
+    .CLK2_DIV("ENABLED"),
+    .CLK3_DIV("ENABLED"),
+    .GSR("DISABLED"),
+    .HIGHSPEED_CLK("NONE"),
+    .MULT_BYPASS("DISABLED"),
+    .REG_INPUTA_CLK("CLK0"),
+    .REG_INPUTB_CLK("CLK0"),
+    .REG_INPUTC_CLK("NONE"),
+    .REG_OUTPUT_CLK("CLK0"),
+    .REG_PIPELINE_CLK("NONE"),
+    .RESETMODE("SYNC"),
+    .SOURCEB_MODE("B_SHIFT")
+  ) dsp (
+    .A0(a[0]),
+    .A1(a[1]),
+    .A10(a[7]),
+    .A11(a[7]),
+    .A12(a[7]),
+    .A13(a[7]),
+    .A14(a[7]),
+    .A15(a[7]),
+    .A16(a[7]),
+    .A17(a[7]),
+    .A2(a[2]),
+    .A3(a[3]),
+    .A4(a[4]),
+    .A5(a[5]),
+    .A6(a[6]),
+    .A7(a[7]),
+    .A8(a[7]),
+    .A9(a[7]),
+    .B0(b[0]),
+    .B1(b[1]),
+    .B10(b[7]),
+    .B11(b[7]),
+    .B12(b[7]),
+    .B13(b[7]),
+    .B14(b[7]),
+    .B15(b[7]),
+    .B16(b[7]),
+    .B17(b[7]),
+    .B2(b[2]),
+    .B3(b[3]),
+    .B4(b[4]),
+    .B5(b[5]),
+    .B6(b[6]),
+    .B7(b[7]),
+    .B8(b[7]),
+    .B9(b[7]),
+    .C0(1'h0),
+    .C1(1'h0),
+    .C10(1'h0),
+    .C11(1'h0),
+    .C12(1'h0),
+    .C13(1'h0),
+    .C14(1'h0),
+    .C15(1'h0),
+    .C16(1'h0),
+    .C17(1'h0),
+    .C2(1'h0),
+    .C3(1'h0),
+    .C4(1'h0),
+    .C5(1'h0),
+    .C6(1'h0),
+    .C7(1'h0),
+    .C8(1'h0),
+    .C9(1'h0),
+    .CE0(1'h1),
+    .CLK0(clk),
+    .P0(_00_),
+    .P1(_11_),
+    .P10(_02_),
+    .P11(_03_),
+    .P12(_04_),
+    .P13(_05_),
+    .P14(_06_),
+    .P15(_07_),
+    .P16(_08_),
+    .P17(_09_),
+    .P18(_10_),
+    .P19(_12_),
+    .P2(_22_),
+    .P20(_13_),
+    .P21(_14_),
+    .P22(_15_),
+    .P23(_16_),
+    .P24(_17_),
+    .P25(_18_),
+    .P26(_19_),
+    .P27(_20_),
+    .P28(_21_),
+    .P29(_23_),
+    .P3(_30_),
+    .P30(_24_),
+    .P31(_25_),
+    .P32(_26_),
+    .P33(_27_),
+    .P34(_28_),
+    .P35(_29_),
+    .P4(_31_),
+    .P5(_32_),
+    .P6(_33_),
+    .P7(_34_),
+    .P8(_35_),
+    .P9(_01_),
+    .RST0(rst),
+    .SIGNEDA(1'h1),
+    .SIGNEDB(1'h1),
+    .SOURCEA(1'h0),
+    .SOURCEB(1'h0)
+  );
+  assign \$signal  = { a[7], a[7], a[7], a[7], a[7], a[7], a[7], a[7], a[7], a[7], a };
+  assign b18 = { b[7], b[7], b[7], b[7], b[7], b[7], b[7], b[7], b[7], b[7], b };
+  assign p = { _07_, _06_, _05_, _04_, _03_, _02_, _01_, _35_, _34_, _33_, _32_, _31_, _30_, _22_, _11_, _00_ };
+  assign p36 = { _29_, _28_, _27_, _26_, _25_, _24_, _23_, _21_, _20_, _19_, _18_, _17_, _16_, _15_, _14_, _13_, _12_, _10_, _09_, _08_, _07_, _06_, _05_, _04_, _03_, _02_, _01_, _35_, _34_, _33_, _32_, _31_, _30_, _22_, _11_, _00_ };
+  assign en = 1'h1;
+  assign \port$599$0  = _00_;
+  assign \port$599$1  = _11_;
+  assign \port$599$2  = _22_;
+  assign \port$599$3  = _30_;
+  assign \port$599$4  = _31_;
+  assign \port$599$5  = _32_;
+  assign \port$599$6  = _33_;
+  assign \port$599$7  = _34_;
+  assign \port$599$8  = _35_;
+  assign \port$599$9  = _01_;
+  assign \port$599$10  = _02_;
+  assign \port$599$11  = _03_;
+  assign \port$599$12  = _04_;
+  assign \port$599$13  = _05_;
+  assign \port$599$14  = _06_;
+  assign \port$599$15  = _07_;
 endmodule
 
 (* generator = "Amaranth" *)
@@ -26200,7 +26329,7 @@ module \hwq_top.engine.params0 (w_addr, w_data, w_en, \r_addr$3 , r_data, clk);
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.requant (rst, zero_point, act_min, act_max, i_valid, i_last, i_acc, o_data, o_valid, o_last, \port$2294$0 , clk);
+module \hwq_top.engine.requant (rst, zero_point, act_min, act_max, i_valid, i_last, i_acc, o_data, o_valid, o_last, \port$2316$0 , clk);
   wire [8:0] _000_;
   wire [32:0] _001_;
   wire _002_;
@@ -26321,227 +26450,242 @@ module \hwq_top.engine.requant (rst, zero_point, act_min, act_max, i_valid, i_la
   wire _117_;
   wire _118_;
   wire _119_;
-  wire [34:0] _120_;
-  wire [8:0] _121_;
+  wire _120_;
+  wire _121_;
   wire _122_;
   wire _123_;
-  wire [30:0] _124_;
-  wire [5:0] _125_;
-  wire [25:0] _126_;
-  wire [31:0] _127_;
+  wire _124_;
+  wire [34:0] _125_;
+  wire [8:0] _126_;
+  wire _127_;
   wire _128_;
-  wire _129_;
-  wire _130_;
-  wire [30:0] _131_;
-  wire [4:0] _132_;
-  wire [4:0] _133_;
-  wire [31:0] _134_;
+  wire [30:0] _129_;
+  wire [5:0] _130_;
+  wire [25:0] _131_;
+  wire [31:0] _132_;
+  wire _133_;
+  wire _134_;
   wire _135_;
-  wire _136_;
-  wire [30:0] _137_;
+  wire [30:0] _136_;
+  wire [4:0] _137_;
   wire [4:0] _138_;
-  wire _139_;
-  wire [31:0] _140_;
+  wire [31:0] _139_;
+  wire _140_;
   wire _141_;
-  wire _142_;
-  wire [30:0] _143_;
-  wire [4:0] _144_;
-  wire _145_;
+  wire [30:0] _142_;
+  wire [4:0] _143_;
+  wire _144_;
+  wire [31:0] _145_;
   wire _146_;
-  wire [30:0] _147_;
-  wire [4:0] _148_;
-  wire _149_;
+  wire _147_;
+  wire [30:0] _148_;
+  wire [4:0] _149_;
   wire _150_;
   wire _151_;
   wire [30:0] _152_;
   wire [4:0] _153_;
-  wire [33:0] _154_;
-  wire [30:0] _155_;
-  wire [31:0] _156_;
-  wire [28:0] _157_;
-  wire _158_;
-  wire _159_;
+  wire _154_;
+  wire _155_;
+  wire _156_;
+  wire [30:0] _157_;
+  wire [4:0] _158_;
+  wire [33:0] _159_;
   wire [30:0] _160_;
-  wire [5:0] _161_;
-  wire [4:0] _162_;
-  wire [62:0] _163_;
-  wire [33:0] _164_;
-  wire _165_;
-  wire _166_;
+  wire [31:0] _161_;
+  wire [28:0] _162_;
+  wire _163_;
+  wire _164_;
+  wire [30:0] _165_;
+  wire [5:0] _166_;
   wire [4:0] _167_;
-  wire [32:0] _168_;
-  wire [31:0] _169_;
+  wire [62:0] _168_;
+  wire [33:0] _169_;
   wire _170_;
   wire _171_;
-  wire _172_;
-  wire [4:0] _173_;
-  wire [33:0] _174_;
+  wire [4:0] _172_;
+  wire [32:0] _173_;
+  wire [31:0] _174_;
   wire _175_;
   wire _176_;
-  wire [33:0] _177_;
-  wire [9:0] _178_;
-  wire [9:0] _179_;
-  wire [7:0] _180_;
+  wire _177_;
+  wire [4:0] _178_;
+  wire [33:0] _179_;
+  wire _180_;
   wire _181_;
-  wire _182_;
-  wire [6:0] _183_;
-  wire _184_;
+  wire [33:0] _182_;
+  wire [9:0] _183_;
+  wire [9:0] _184_;
   wire _185_;
   wire _186_;
-  wire _187_;
-  wire _188_;
+  wire [7:0] _187_;
+  wire [6:0] _188_;
   wire _189_;
   wire _190_;
-  wire _191_;
+  wire [7:0] _191_;
   wire _192_;
   wire _193_;
-  wire [6:0] _194_;
+  wire _194_;
   wire _195_;
   wire _196_;
   wire _197_;
   wire _198_;
-  wire _199_;
+  wire [6:0] _199_;
   wire _200_;
   wire _201_;
   wire _202_;
   wire _203_;
   wire _204_;
-  wire [4:0] _205_;
+  wire _205_;
   wire _206_;
-  wire [30:0] _207_;
+  wire _207_;
   wire _208_;
   wire _209_;
-  wire _210_;
+  wire [4:0] _210_;
   wire _211_;
-  wire _212_;
-  wire [31:0] _213_;
+  wire [30:0] _212_;
+  wire _213_;
   wire _214_;
-  wire [4:0] _215_;
+  wire _215_;
   wire _216_;
-  wire [4:0] _217_;
-  wire _218_;
-  wire [30:0] _219_;
-  wire _220_;
+  wire _217_;
+  wire [31:0] _218_;
+  wire _219_;
+  wire [4:0] _220_;
   wire _221_;
-  wire _222_;
+  wire [30:0] _222_;
   wire _223_;
   wire _224_;
-  wire [31:0] _225_;
+  wire _225_;
   wire _226_;
-  wire [25:0] _227_;
-  wire _228_;
-  wire [5:0] _229_;
-  wire _230_;
-  wire [30:0] _231_;
-  wire _232_;
+  wire _227_;
+  wire [31:0] _228_;
+  wire _229_;
+  wire [4:0] _230_;
+  wire _231_;
+  wire [4:0] _232_;
   wire _233_;
-  wire _234_;
+  wire [30:0] _234_;
   wire _235_;
   wire _236_;
   wire _237_;
   wire _238_;
   wire _239_;
-  wire _240_;
-  wire [7:0] _241_;
-  wire _242_;
-  wire [7:0] _243_;
-  wire _244_;
-  wire [7:0] _245_;
-  wire _246_;
-  wire [9:0] _247_;
+  wire [31:0] _240_;
+  wire _241_;
+  wire [25:0] _242_;
+  wire _243_;
+  wire [5:0] _244_;
+  wire _245_;
+  wire [30:0] _246_;
+  wire _247_;
   wire _248_;
-  wire [9:0] _249_;
+  wire _249_;
   wire _250_;
-  wire [33:0] _251_;
+  wire _251_;
   wire _252_;
   wire _253_;
   wire _254_;
   wire _255_;
-  wire _256_;
-  wire [33:0] _257_;
-  wire _258_;
-  wire [4:0] _259_;
-  wire _260_;
+  wire [7:0] _256_;
+  wire _257_;
+  wire [7:0] _258_;
+  wire _259_;
+  wire [7:0] _260_;
   wire _261_;
   wire _262_;
   wire _263_;
   wire _264_;
-  wire [31:0] _265_;
-  wire _266_;
-  wire [32:0] _267_;
+  wire _265_;
+  wire [7:0] _266_;
+  wire _267_;
   wire _268_;
-  wire [4:0] _269_;
+  wire _269_;
   wire _270_;
   wire _271_;
-  wire _272_;
+  wire [9:0] _272_;
   wire _273_;
-  wire _274_;
-  wire [33:0] _275_;
-  wire _276_;
-  wire [62:0] _277_;
+  wire [9:0] _274_;
+  wire _275_;
+  wire [33:0] _276_;
+  wire _277_;
   wire _278_;
-  wire [4:0] _279_;
+  wire _279_;
   wire _280_;
-  wire [30:0] _281_;
-  wire _282_;
+  wire _281_;
+  wire [33:0] _282_;
   wire _283_;
-  wire _284_;
+  wire [4:0] _284_;
   wire _285_;
   wire _286_;
-  wire [28:0] _287_;
+  wire _287_;
   wire _288_;
-  wire [31:0] _289_;
-  wire _290_;
-  wire [30:0] _291_;
-  wire _292_;
-  wire [33:0] _293_;
-  wire _294_;
-  wire [4:0] _295_;
+  wire _289_;
+  wire [31:0] _290_;
+  wire _291_;
+  wire [32:0] _292_;
+  wire _293_;
+  wire [4:0] _294_;
+  wire _295_;
   wire _296_;
-  wire [30:0] _297_;
+  wire _297_;
   wire _298_;
   wire _299_;
-  wire _300_;
+  wire [33:0] _300_;
   wire _301_;
-  wire _302_;
-  wire [4:0] _303_;
-  wire _304_;
-  wire [30:0] _305_;
-  wire _306_;
+  wire [62:0] _302_;
+  wire _303_;
+  wire [4:0] _304_;
+  wire _305_;
+  wire [30:0] _306_;
   wire _307_;
   wire _308_;
   wire _309_;
   wire _310_;
-  wire [4:0] _311_;
-  wire _312_;
-  wire [30:0] _313_;
-  wire _314_;
+  wire _311_;
+  wire [28:0] _312_;
+  wire _313_;
+  wire [31:0] _314_;
   wire _315_;
-  wire _316_;
+  wire [30:0] _316_;
   wire _317_;
-  wire _318_;
-  wire [31:0] _319_;
-  wire _320_;
+  wire [33:0] _318_;
+  wire _319_;
+  wire [4:0] _320_;
+  wire _321_;
+  wire [30:0] _322_;
+  wire _323_;
+  wire _324_;
+  wire _325_;
+  wire _326_;
+  wire _327_;
+  wire [4:0] _328_;
+  wire _329_;
+  wire [30:0] _330_;
+  wire _331_;
+  wire _332_;
+  wire _333_;
+  wire _334_;
+  wire _335_;
   wire [16:0] a;
-  wire [16:0] \a$87 ;
-  wire [14:0] \a$90 ;
-  wire [14:0] \a$93 ;
+  wire [16:0] \a$92 ;
+  wire [14:0] \a$95 ;
+  wire [14:0] \a$98 ;
   wire [31:0] a_0;
   input [7:0] act_max;
   wire [7:0] act_max;
   input [7:0] act_min;
   wire [7:0] act_min;
   wire [16:0] b;
-  wire [13:0] \b$88 ;
-  wire [16:0] \b$91 ;
-  wire [13:0] \b$94 ;
+  wire [13:0] \b$93 ;
+  wire [16:0] \b$96 ;
+  wire [13:0] \b$99 ;
   input clk;
   wire clk;
   wire en;
-  wire \en$83 ;
-  wire \en$86 ;
-  wire \en$89 ;
-  wire \en$92 ;
+  wire \en$88 ;
+  wire \en$91 ;
+  wire \en$94 ;
+  wire \en$97 ;
   wire [32:0] h_0;
   wire [31:0] half_0;
   reg [9:0] hi_z = 10'h000;
@@ -26573,8 +26717,8 @@ module \hwq_top.engine.requant (rst, zero_point, act_min, act_max, i_valid, i_la
   wire [30:0] \p$45 ;
   wire [31:0] \p$47 ;
   wire [28:0] \p$49 ;
-  input [68:0] \port$2294$0 ;
-  wire [68:0] \port$2294$0 ;
+  input [68:0] \port$2316$0 ;
+  wire [68:0] \port$2316$0 ;
   wire [4:0] r_0;
   reg [25:0] rq0_acc0 = 26'h0000000;
   reg [31:0] rq0_b0 = 32'd0;
@@ -26627,6 +26771,11 @@ module \hwq_top.engine.requant (rst, zero_point, act_min, act_max, i_valid, i_la
   reg [4:0] rq3a_r0 = 5'h00;
   reg [33:0] rq3a_u0 = 34'h000000000;
   reg rq3a_valid = 1'h0;
+  reg rq4_above0 = 1'h0;
+  reg rq4_below0 = 1'h0;
+  reg rq4_last = 1'h0;
+  reg [7:0] rq4_t0 = 8'h00;
+  reg rq4_valid = 1'h0;
   input rst;
   wire rst;
   wire [31:0] s_0;
@@ -26637,13 +26786,13 @@ module \hwq_top.engine.requant (rst, zero_point, act_min, act_max, i_valid, i_la
   wire [7:0] zero_point;
   assign _000_ = $signed(act_min) - $signed(zero_point);
   assign _111_ = $signed(act_max) - $signed(zero_point);
-  assign _128_ = $signed(rq3_y0) < $signed(lo_z);
-  assign _139_ = $signed(rq3_y0) > $signed(hi_z);
-  assign _150_ = $signed(rq0_e0) > $signed(1'h0);
-  assign _161_ = _150_ ? rq0_e0 : 6'h00;
-  assign _172_ = $signed(rq0_e0) < $signed(1'h0);
-  assign _183_ = - $signed(rq0_e0);
-  assign _194_ = _172_ ? _183_ : 7'h00;
+  assign _133_ = $signed(rq3_y0) < $signed(lo_z);
+  assign _144_ = $signed(rq3_y0) > $signed(hi_z);
+  assign _155_ = $signed(rq0_e0) > $signed(1'h0);
+  assign _166_ = _155_ ? rq0_e0 : 6'h00;
+  assign _177_ = $signed(rq0_e0) < $signed(1'h0);
+  assign _188_ = - $signed(rq0_e0);
+  assign _199_ = _177_ ? _188_ : 7'h00;
   assign _001_ = $signed(rq0_acc0) + $signed(rq0_b0);
   assign _012_ = $signed(rq1_s0) << rq1_l0;
   assign _023_ = $signed(rq2p_phl0) + $signed({ 1'h0, rq2p_plh0 });
@@ -26653,486 +26802,511 @@ module \hwq_top.engine.requant (rst, zero_point, act_min, act_max, i_valid, i_la
   assign _089_ = $signed(rq2_h0) + $signed({ 1'h0, rq2_hf0 });
   assign _100_ = | rq2_hf0;
   assign _112_ = $signed(rq2_h0) < $signed(1'h0);
-  assign _119_ = _100_ & _112_;
-  assign _120_ = $signed(_089_) - $signed({ 1'h0, _119_ });
+  assign _123_ = _100_ & _112_;
+  assign _125_ = $signed(_089_) - $signed({ 1'h0, _123_ });
   assign y_0 = $signed(rq3a_u0) >>> rq3a_r0;
-  assign _121_ = rq3_y0[7:0] + zero_point;
+  assign _126_ = rq3_y0[7:0] + zero_point;
   always @(posedge clk)
-    rq0_valid <= _122_;
+    rq0_valid <= _127_;
   always @(posedge clk)
-    rq0_last <= _123_;
+    rq0_last <= _128_;
   always @(posedge clk)
-    rq0_m0 <= _124_;
+    rq0_m0 <= _129_;
   always @(posedge clk)
-    rq0_e0 <= _125_;
+    rq0_e0 <= _130_;
   always @(posedge clk)
-    rq0_acc0 <= _126_;
+    rq0_acc0 <= _131_;
   always @(posedge clk)
-    rq0_b0 <= _127_;
+    rq0_b0 <= _132_;
   always @(posedge clk)
-    rq1_valid <= _129_;
+    rq1_valid <= _134_;
   always @(posedge clk)
-    rq1_last <= _130_;
+    rq1_last <= _135_;
   always @(posedge clk)
-    rq1_m0 <= _131_;
+    rq1_m0 <= _136_;
   always @(posedge clk)
-    rq1_l0 <= _132_;
+    rq1_l0 <= _137_;
   always @(posedge clk)
-    rq1_r0 <= _133_;
+    rq1_r0 <= _138_;
   always @(posedge clk)
-    rq1_s0 <= _134_;
+    rq1_s0 <= _139_;
   always @(posedge clk)
-    rq2a_valid <= _135_;
+    rq2a_valid <= _140_;
   always @(posedge clk)
-    rq2a_last <= _136_;
+    rq2a_last <= _141_;
   always @(posedge clk)
-    rq2a_m0 <= _137_;
+    rq2a_m0 <= _142_;
   always @(posedge clk)
-    rq2a_r0 <= _138_;
+    rq2a_r0 <= _143_;
   always @(posedge clk)
-    rq2a_a0 <= _140_;
+    rq2a_a0 <= _145_;
   always @(posedge clk)
-    rq2b_valid <= _141_;
+    rq2b_valid <= _146_;
   always @(posedge clk)
-    rq2b_last <= _142_;
+    rq2b_last <= _147_;
   always @(posedge clk)
-    rq2b_m0 <= _143_;
+    rq2b_m0 <= _148_;
   always @(posedge clk)
-    rq2b_r0 <= _144_;
+    rq2b_r0 <= _149_;
   always @(posedge clk)
-    rq2c_valid <= _145_;
+    rq2c_valid <= _150_;
   always @(posedge clk)
-    rq2c_last <= _146_;
+    rq2c_last <= _151_;
   always @(posedge clk)
-    rq2c_m0 <= _147_;
+    rq2c_m0 <= _152_;
   always @(posedge clk)
-    rq2c_r0 <= _148_;
+    rq2c_r0 <= _153_;
   always @(posedge clk)
-    rq2d_valid <= _149_;
+    rq2d_valid <= _154_;
   always @(posedge clk)
-    rq2d_last <= _151_;
+    rq2d_last <= _156_;
   always @(posedge clk)
-    rq2d_m0 <= _152_;
+    rq2d_m0 <= _157_;
   always @(posedge clk)
-    rq2d_r0 <= _153_;
+    rq2d_r0 <= _158_;
   always @(posedge clk)
-    rq2p_pll0 <= _154_;
+    rq2p_pll0 <= _159_;
   always @(posedge clk)
-    rq2p_plh0 <= _155_;
+    rq2p_plh0 <= _160_;
   always @(posedge clk)
-    rq2p_phl0 <= _156_;
+    rq2p_phl0 <= _161_;
   always @(posedge clk)
-    rq2p_phh0 <= _157_;
+    rq2p_phh0 <= _162_;
   always @(posedge clk)
-    rq2m_valid <= _158_;
+    rq2m_valid <= _163_;
   always @(posedge clk)
-    rq2m_last <= _159_;
+    rq2m_last <= _164_;
   always @(posedge clk)
-    rq2m_m0 <= _160_;
+    rq2m_m0 <= _165_;
   always @(posedge clk)
-    rq2m_r0 <= _162_;
+    rq2m_r0 <= _167_;
   always @(posedge clk)
-    rq2m_o0 <= _163_;
+    rq2m_o0 <= _168_;
   always @(posedge clk)
-    rq2m_mi0 <= _164_;
+    rq2m_mi0 <= _169_;
   always @(posedge clk)
-    rq2_valid <= _165_;
+    rq2_valid <= _170_;
   always @(posedge clk)
-    rq2_last <= _166_;
+    rq2_last <= _171_;
   always @(posedge clk)
-    rq2_r0 <= _167_;
+    rq2_r0 <= _172_;
   always @(posedge clk)
-    rq2_h0 <= _168_;
+    rq2_h0 <= _173_;
   always @(posedge clk)
-    rq2_hf0 <= _169_;
+    rq2_hf0 <= _174_;
   always @(posedge clk)
-    rq3a_valid <= _170_;
+    rq3a_valid <= _175_;
   always @(posedge clk)
-    rq3a_last <= _171_;
+    rq3a_last <= _176_;
   always @(posedge clk)
-    rq3a_r0 <= _173_;
+    rq3a_r0 <= _178_;
   always @(posedge clk)
-    rq3a_u0 <= _174_;
+    rq3a_u0 <= _179_;
   always @(posedge clk)
-    rq3_valid <= _175_;
+    rq3_valid <= _180_;
   always @(posedge clk)
-    rq3_last <= _176_;
+    rq3_last <= _181_;
   always @(posedge clk)
-    rq3_y0 <= _177_;
+    rq3_y0 <= _182_;
   always @(posedge clk)
-    lo_z <= _178_;
+    lo_z <= _183_;
   always @(posedge clk)
-    hi_z <= _179_;
+    hi_z <= _184_;
   always @(posedge clk)
-    o_data <= _180_;
+    rq4_valid <= _185_;
   always @(posedge clk)
-    o_valid <= _181_;
+    rq4_last <= _186_;
   always @(posedge clk)
-    o_last <= _182_;
-  assign _205_ = _206_ ? 5'h00 : rq1_r0;
-  assign _207_ = _208_ ? 31'h00000000 : rq1_m0;
-  assign _209_ = _210_ ? 1'h0 : rq1_last;
-  assign _211_ = _212_ ? 1'h0 : rq1_valid;
-  assign _213_ = _214_ ? 32'd0 : _001_[31:0];
-  assign _215_ = _216_ ? 5'h00 : _194_[4:0];
-  assign _217_ = _218_ ? 5'h00 : _161_[4:0];
-  assign _219_ = _220_ ? 31'h00000000 : rq0_m0;
-  assign _221_ = _222_ ? 1'h0 : rq0_last;
-  assign _223_ = _224_ ? 1'h0 : rq0_valid;
-  assign _225_ = _226_ ? 32'd0 : \port$2294$0 [31:0];
-  assign _227_ = _228_ ? 26'h0000000 : i_acc;
-  assign _229_ = _230_ ? 6'h00 : \port$2294$0 [68:63];
-  assign _231_ = _232_ ? 31'h00000000 : \port$2294$0 [62:32];
-  assign _233_ = _234_ ? 1'h0 : i_last;
-  assign _235_ = _236_ ? 1'h0 : i_valid;
-  assign _237_ = _238_ ? 1'h0 : rq3_last;
-  assign _239_ = _240_ ? 1'h0 : rq3_valid;
-  assign _241_ = _242_ ? (* full_case = 32'd1 *) act_max : _121_[7:0];
-  assign _243_ = _244_ ? (* full_case = 32'd1 *) act_min : _241_;
-  assign _245_ = _246_ ? 8'h00 : _243_;
-  assign _247_ = _248_ ? 10'h000 : { _111_[8], _111_ };
-  assign _249_ = _250_ ? 10'h000 : { _000_[8], _000_ };
-  assign _251_ = _252_ ? 34'h000000000 : y_0;
-  assign _253_ = _254_ ? 1'h0 : rq3a_last;
-  assign _255_ = _256_ ? 1'h0 : rq3a_valid;
-  assign _257_ = _258_ ? 34'h000000000 : _120_[33:0];
-  assign _259_ = _260_ ? 5'h00 : rq2_r0;
-  assign _261_ = _262_ ? 1'h0 : rq2_last;
-  assign _263_ = _264_ ? 1'h0 : rq2_valid;
-  assign _265_ = _266_ ? 32'd0 : _078_[31:0];
-  assign _267_ = _268_ ? 33'h000000000 : _056_[32:0];
-  assign _269_ = _270_ ? 5'h00 : rq2m_r0;
-  assign _271_ = _272_ ? 1'h0 : rq2m_last;
-  assign _273_ = _274_ ? 1'h0 : rq2m_valid;
-  assign _275_ = _276_ ? 34'h000000000 : mid_0;
-  assign _277_ = _278_ ? 63'h0000000000000000 : { rq2p_phh0, rq2p_pll0 };
-  assign _279_ = _280_ ? 5'h00 : rq2d_r0;
-  assign _281_ = _282_ ? 31'h00000000 : rq2d_m0;
-  assign _283_ = _284_ ? 1'h0 : rq2d_last;
-  assign _285_ = _286_ ? 1'h0 : rq2d_valid;
-  assign _287_ = _288_ ? 29'h00000000 : { _118_, _117_, _116_, _115_, _114_, _113_, _110_, _109_, _108_, _107_, _106_, _105_, _104_, _103_, _102_, _101_, _099_, _098_, _097_, _096_, _095_, _094_, _093_, _092_, _091_, _090_, _088_, _087_, _086_ };
-  assign _289_ = _290_ ? 32'd0 : { _085_, _084_, _083_, _082_, _081_, _080_, _079_, _077_, _076_, _075_, _074_, _073_, _072_, _071_, _070_, _069_, _068_, _066_, _065_, _064_, _063_, _062_, _061_, _060_, _059_, _058_, _057_, _055_, _054_, _053_, _052_, _051_ };
-  assign _291_ = _292_ ? 31'h00000000 : { _050_, _049_, _048_, _047_, _046_, _044_, _043_, _042_, _041_, _040_, _039_, _038_, _037_, _036_, _035_, _033_, _032_, _031_, _030_, _029_, _028_, _027_, _026_, _025_, _024_, _022_, _021_, _020_, _019_, _018_, _017_ };
-  assign _293_ = _294_ ? 34'h000000000 : { _016_, _015_, _014_, _013_, _011_, _010_, _009_, _008_, _007_, _006_, _005_, _004_, _003_, _002_, _204_, _203_, _202_, _201_, _200_, _199_, _198_, _197_, _196_, _195_, _193_, _192_, _191_, _190_, _189_, _188_, _187_, _186_, _185_, _184_ };
-  assign _295_ = _296_ ? 5'h00 : rq2c_r0;
-  assign _297_ = _298_ ? 31'h00000000 : rq2c_m0;
-  assign _299_ = _300_ ? 1'h0 : rq2c_last;
-  assign _301_ = _302_ ? 1'h0 : rq2c_valid;
-  assign _303_ = _304_ ? 5'h00 : rq2b_r0;
-  assign _305_ = _306_ ? 31'h00000000 : rq2b_m0;
-  assign _307_ = _308_ ? 1'h0 : rq2b_last;
-  assign _309_ = _310_ ? 1'h0 : rq2b_valid;
-  assign _311_ = _312_ ? 5'h00 : rq2a_r0;
-  assign _313_ = _314_ ? 31'h00000000 : rq2a_m0;
-  assign _315_ = _316_ ? 1'h0 : rq2a_last;
-  assign _317_ = _318_ ? 1'h0 : rq2a_valid;
-  assign _319_ = _320_ ? 32'd0 : _012_[31:0];
+    rq4_t0 <= _187_;
+  always @(posedge clk)
+    rq4_below0 <= _189_;
+  always @(posedge clk)
+    rq4_above0 <= _190_;
+  always @(posedge clk)
+    o_data <= _191_;
+  always @(posedge clk)
+    o_valid <= _192_;
+  always @(posedge clk)
+    o_last <= _193_;
+  assign _210_ = _211_ ? 5'h00 : rq2a_r0;
+  assign _212_ = _213_ ? 31'h00000000 : rq2a_m0;
+  assign _214_ = _215_ ? 1'h0 : rq2a_last;
+  assign _216_ = _217_ ? 1'h0 : rq2a_valid;
+  assign _218_ = _219_ ? 32'd0 : _012_[31:0];
+  assign _220_ = _221_ ? 5'h00 : rq1_r0;
+  assign _222_ = _223_ ? 31'h00000000 : rq1_m0;
+  assign _224_ = _225_ ? 1'h0 : rq1_last;
+  assign _226_ = _227_ ? 1'h0 : rq1_valid;
+  assign _228_ = _229_ ? 32'd0 : _001_[31:0];
+  assign _230_ = _231_ ? 5'h00 : _199_[4:0];
+  assign _232_ = _233_ ? 5'h00 : _166_[4:0];
+  assign _234_ = _235_ ? 31'h00000000 : rq0_m0;
+  assign _236_ = _237_ ? 1'h0 : rq0_last;
+  assign _238_ = _239_ ? 1'h0 : rq0_valid;
+  assign _240_ = _241_ ? 32'd0 : \port$2316$0 [31:0];
+  assign _242_ = _243_ ? 26'h0000000 : i_acc;
+  assign _244_ = _245_ ? 6'h00 : \port$2316$0 [68:63];
+  assign _246_ = _247_ ? 31'h00000000 : \port$2316$0 [62:32];
+  assign _248_ = _249_ ? 1'h0 : i_last;
+  assign _250_ = _251_ ? 1'h0 : i_valid;
+  assign _252_ = _253_ ? 1'h0 : rq4_last;
+  assign _254_ = _255_ ? 1'h0 : rq4_valid;
+  assign _256_ = _257_ ? (* full_case = 32'd1 *) act_max : rq4_t0;
+  assign _258_ = _259_ ? (* full_case = 32'd1 *) act_min : _256_;
+  assign _260_ = _261_ ? 8'h00 : _258_;
+  assign _262_ = _263_ ? 1'h0 : _144_;
+  assign _264_ = _265_ ? 1'h0 : _133_;
+  assign _266_ = _267_ ? 8'h00 : _126_[7:0];
+  assign _268_ = _269_ ? 1'h0 : rq3_last;
+  assign _270_ = _271_ ? 1'h0 : rq3_valid;
+  assign _272_ = _273_ ? 10'h000 : { _111_[8], _111_ };
+  assign _274_ = _275_ ? 10'h000 : { _000_[8], _000_ };
+  assign _276_ = _277_ ? 34'h000000000 : y_0;
+  assign _278_ = _279_ ? 1'h0 : rq3a_last;
+  assign _280_ = _281_ ? 1'h0 : rq3a_valid;
+  assign _282_ = _283_ ? 34'h000000000 : _125_[33:0];
+  assign _284_ = _285_ ? 5'h00 : rq2_r0;
+  assign _286_ = _287_ ? 1'h0 : rq2_last;
+  assign _288_ = _289_ ? 1'h0 : rq2_valid;
+  assign _290_ = _291_ ? 32'd0 : _078_[31:0];
+  assign _292_ = _293_ ? 33'h000000000 : _056_[32:0];
+  assign _294_ = _295_ ? 5'h00 : rq2m_r0;
+  assign _296_ = _297_ ? 1'h0 : rq2m_last;
+  assign _298_ = _299_ ? 1'h0 : rq2m_valid;
+  assign _300_ = _301_ ? 34'h000000000 : mid_0;
+  assign _302_ = _303_ ? 63'h0000000000000000 : { rq2p_phh0, rq2p_pll0 };
+  assign _304_ = _305_ ? 5'h00 : rq2d_r0;
+  assign _306_ = _307_ ? 31'h00000000 : rq2d_m0;
+  assign _308_ = _309_ ? 1'h0 : rq2d_last;
+  assign _310_ = _311_ ? 1'h0 : rq2d_valid;
+  assign _312_ = _313_ ? 29'h00000000 : { _124_, _122_, _121_, _120_, _119_, _118_, _117_, _116_, _115_, _114_, _113_, _110_, _109_, _108_, _107_, _106_, _105_, _104_, _103_, _102_, _101_, _099_, _098_, _097_, _096_, _095_, _094_, _093_, _092_ };
+  assign _314_ = _315_ ? 32'd0 : { _091_, _090_, _088_, _087_, _086_, _085_, _084_, _083_, _082_, _081_, _080_, _079_, _077_, _076_, _075_, _074_, _073_, _072_, _071_, _070_, _069_, _068_, _066_, _065_, _064_, _063_, _062_, _061_, _060_, _059_, _058_, _057_ };
+  assign _316_ = _317_ ? 31'h00000000 : { _055_, _054_, _053_, _052_, _051_, _050_, _049_, _048_, _047_, _046_, _044_, _043_, _042_, _041_, _040_, _039_, _038_, _037_, _036_, _035_, _033_, _032_, _031_, _030_, _029_, _028_, _027_, _026_, _025_, _024_, _022_ };
+  assign _318_ = _319_ ? 34'h000000000 : { _021_, _020_, _019_, _018_, _017_, _016_, _015_, _014_, _013_, _011_, _010_, _009_, _008_, _007_, _006_, _005_, _004_, _003_, _002_, _209_, _208_, _207_, _206_, _205_, _204_, _203_, _202_, _201_, _200_, _198_, _197_, _196_, _195_, _194_ };
+  assign _320_ = _321_ ? 5'h00 : rq2c_r0;
+  assign _322_ = _323_ ? 31'h00000000 : rq2c_m0;
+  assign _324_ = _325_ ? 1'h0 : rq2c_last;
+  assign _326_ = _327_ ? 1'h0 : rq2c_valid;
+  assign _328_ = _329_ ? 5'h00 : rq2b_r0;
+  assign _330_ = _331_ ? 31'h00000000 : rq2b_m0;
+  assign _332_ = _333_ ? 1'h0 : rq2b_last;
+  assign _334_ = _335_ ? 1'h0 : rq2b_valid;
   \hwq_top.engine.requant.phh_0  phh_0 (
     .a(rq2a_a0[31:17]),
     .b(rq2a_m0[30:17]),
     .clk(clk),
-    .\port$635$0 (_086_),
-    .\port$635$1 (_087_),
-    .\port$635$10 (_097_),
-    .\port$635$11 (_098_),
-    .\port$635$12 (_099_),
-    .\port$635$13 (_101_),
-    .\port$635$14 (_102_),
-    .\port$635$15 (_103_),
-    .\port$635$16 (_104_),
-    .\port$635$17 (_105_),
-    .\port$635$18 (_106_),
-    .\port$635$19 (_107_),
-    .\port$635$2 (_088_),
-    .\port$635$20 (_108_),
-    .\port$635$21 (_109_),
-    .\port$635$22 (_110_),
-    .\port$635$23 (_113_),
-    .\port$635$24 (_114_),
-    .\port$635$25 (_115_),
-    .\port$635$26 (_116_),
-    .\port$635$27 (_117_),
-    .\port$635$28 (_118_),
-    .\port$635$3 (_090_),
-    .\port$635$4 (_091_),
-    .\port$635$5 (_092_),
-    .\port$635$6 (_093_),
-    .\port$635$7 (_094_),
-    .\port$635$8 (_095_),
-    .\port$635$9 (_096_),
+    .\port$637$0 (_092_),
+    .\port$637$1 (_093_),
+    .\port$637$10 (_103_),
+    .\port$637$11 (_104_),
+    .\port$637$12 (_105_),
+    .\port$637$13 (_106_),
+    .\port$637$14 (_107_),
+    .\port$637$15 (_108_),
+    .\port$637$16 (_109_),
+    .\port$637$17 (_110_),
+    .\port$637$18 (_113_),
+    .\port$637$19 (_114_),
+    .\port$637$2 (_094_),
+    .\port$637$20 (_115_),
+    .\port$637$21 (_116_),
+    .\port$637$22 (_117_),
+    .\port$637$23 (_118_),
+    .\port$637$24 (_119_),
+    .\port$637$25 (_120_),
+    .\port$637$26 (_121_),
+    .\port$637$27 (_122_),
+    .\port$637$28 (_124_),
+    .\port$637$3 (_095_),
+    .\port$637$4 (_096_),
+    .\port$637$5 (_097_),
+    .\port$637$6 (_098_),
+    .\port$637$7 (_099_),
+    .\port$637$8 (_101_),
+    .\port$637$9 (_102_),
     .rst(rst)
   );
   \hwq_top.engine.requant.phl_0  phl_0 (
     .a(rq2a_a0[31:17]),
     .b(rq2a_m0[16:0]),
     .clk(clk),
-    .\port$634$0 (_051_),
-    .\port$634$1 (_052_),
-    .\port$634$10 (_062_),
-    .\port$634$11 (_063_),
-    .\port$634$12 (_064_),
-    .\port$634$13 (_065_),
-    .\port$634$14 (_066_),
-    .\port$634$15 (_068_),
-    .\port$634$16 (_069_),
-    .\port$634$17 (_070_),
-    .\port$634$18 (_071_),
-    .\port$634$19 (_072_),
-    .\port$634$2 (_053_),
-    .\port$634$20 (_073_),
-    .\port$634$21 (_074_),
-    .\port$634$22 (_075_),
-    .\port$634$23 (_076_),
-    .\port$634$24 (_077_),
-    .\port$634$25 (_079_),
-    .\port$634$26 (_080_),
-    .\port$634$27 (_081_),
-    .\port$634$28 (_082_),
-    .\port$634$29 (_083_),
-    .\port$634$3 (_054_),
-    .\port$634$30 (_084_),
-    .\port$634$31 (_085_),
-    .\port$634$4 (_055_),
-    .\port$634$5 (_057_),
-    .\port$634$6 (_058_),
-    .\port$634$7 (_059_),
-    .\port$634$8 (_060_),
-    .\port$634$9 (_061_),
+    .\port$636$0 (_057_),
+    .\port$636$1 (_058_),
+    .\port$636$10 (_068_),
+    .\port$636$11 (_069_),
+    .\port$636$12 (_070_),
+    .\port$636$13 (_071_),
+    .\port$636$14 (_072_),
+    .\port$636$15 (_073_),
+    .\port$636$16 (_074_),
+    .\port$636$17 (_075_),
+    .\port$636$18 (_076_),
+    .\port$636$19 (_077_),
+    .\port$636$2 (_059_),
+    .\port$636$20 (_079_),
+    .\port$636$21 (_080_),
+    .\port$636$22 (_081_),
+    .\port$636$23 (_082_),
+    .\port$636$24 (_083_),
+    .\port$636$25 (_084_),
+    .\port$636$26 (_085_),
+    .\port$636$27 (_086_),
+    .\port$636$28 (_087_),
+    .\port$636$29 (_088_),
+    .\port$636$3 (_060_),
+    .\port$636$30 (_090_),
+    .\port$636$31 (_091_),
+    .\port$636$4 (_061_),
+    .\port$636$5 (_062_),
+    .\port$636$6 (_063_),
+    .\port$636$7 (_064_),
+    .\port$636$8 (_065_),
+    .\port$636$9 (_066_),
     .rst(rst)
   );
   \hwq_top.engine.requant.plh_0  plh_0 (
     .a(rq2a_a0[16:0]),
     .b(rq2a_m0[30:17]),
     .clk(clk),
-    .\port$633$0 (_017_),
-    .\port$633$1 (_018_),
-    .\port$633$10 (_028_),
-    .\port$633$11 (_029_),
-    .\port$633$12 (_030_),
-    .\port$633$13 (_031_),
-    .\port$633$14 (_032_),
-    .\port$633$15 (_033_),
-    .\port$633$16 (_035_),
-    .\port$633$17 (_036_),
-    .\port$633$18 (_037_),
-    .\port$633$19 (_038_),
-    .\port$633$2 (_019_),
-    .\port$633$20 (_039_),
-    .\port$633$21 (_040_),
-    .\port$633$22 (_041_),
-    .\port$633$23 (_042_),
-    .\port$633$24 (_043_),
-    .\port$633$25 (_044_),
-    .\port$633$26 (_046_),
-    .\port$633$27 (_047_),
-    .\port$633$28 (_048_),
-    .\port$633$29 (_049_),
-    .\port$633$3 (_020_),
-    .\port$633$30 (_050_),
-    .\port$633$4 (_021_),
-    .\port$633$5 (_022_),
-    .\port$633$6 (_024_),
-    .\port$633$7 (_025_),
-    .\port$633$8 (_026_),
-    .\port$633$9 (_027_),
+    .\port$635$0 (_022_),
+    .\port$635$1 (_024_),
+    .\port$635$10 (_033_),
+    .\port$635$11 (_035_),
+    .\port$635$12 (_036_),
+    .\port$635$13 (_037_),
+    .\port$635$14 (_038_),
+    .\port$635$15 (_039_),
+    .\port$635$16 (_040_),
+    .\port$635$17 (_041_),
+    .\port$635$18 (_042_),
+    .\port$635$19 (_043_),
+    .\port$635$2 (_025_),
+    .\port$635$20 (_044_),
+    .\port$635$21 (_046_),
+    .\port$635$22 (_047_),
+    .\port$635$23 (_048_),
+    .\port$635$24 (_049_),
+    .\port$635$25 (_050_),
+    .\port$635$26 (_051_),
+    .\port$635$27 (_052_),
+    .\port$635$28 (_053_),
+    .\port$635$29 (_054_),
+    .\port$635$3 (_026_),
+    .\port$635$30 (_055_),
+    .\port$635$4 (_027_),
+    .\port$635$5 (_028_),
+    .\port$635$6 (_029_),
+    .\port$635$7 (_030_),
+    .\port$635$8 (_031_),
+    .\port$635$9 (_032_),
     .rst(rst)
   );
   \hwq_top.engine.requant.pll_0  pll_0 (
     .a(rq2a_a0[16:0]),
     .b(rq2a_m0[16:0]),
     .clk(clk),
-    .\port$632$0 (_184_),
-    .\port$632$1 (_185_),
-    .\port$632$10 (_195_),
-    .\port$632$11 (_196_),
-    .\port$632$12 (_197_),
-    .\port$632$13 (_198_),
-    .\port$632$14 (_199_),
-    .\port$632$15 (_200_),
-    .\port$632$16 (_201_),
-    .\port$632$17 (_202_),
-    .\port$632$18 (_203_),
-    .\port$632$19 (_204_),
-    .\port$632$2 (_186_),
-    .\port$632$20 (_002_),
-    .\port$632$21 (_003_),
-    .\port$632$22 (_004_),
-    .\port$632$23 (_005_),
-    .\port$632$24 (_006_),
-    .\port$632$25 (_007_),
-    .\port$632$26 (_008_),
-    .\port$632$27 (_009_),
-    .\port$632$28 (_010_),
-    .\port$632$29 (_011_),
-    .\port$632$3 (_187_),
-    .\port$632$30 (_013_),
-    .\port$632$31 (_014_),
-    .\port$632$32 (_015_),
-    .\port$632$33 (_016_),
-    .\port$632$4 (_188_),
-    .\port$632$5 (_189_),
-    .\port$632$6 (_190_),
-    .\port$632$7 (_191_),
-    .\port$632$8 (_192_),
-    .\port$632$9 (_193_),
+    .\port$634$0 (_194_),
+    .\port$634$1 (_195_),
+    .\port$634$10 (_205_),
+    .\port$634$11 (_206_),
+    .\port$634$12 (_207_),
+    .\port$634$13 (_208_),
+    .\port$634$14 (_209_),
+    .\port$634$15 (_002_),
+    .\port$634$16 (_003_),
+    .\port$634$17 (_004_),
+    .\port$634$18 (_005_),
+    .\port$634$19 (_006_),
+    .\port$634$2 (_196_),
+    .\port$634$20 (_007_),
+    .\port$634$21 (_008_),
+    .\port$634$22 (_009_),
+    .\port$634$23 (_010_),
+    .\port$634$24 (_011_),
+    .\port$634$25 (_013_),
+    .\port$634$26 (_014_),
+    .\port$634$27 (_015_),
+    .\port$634$28 (_016_),
+    .\port$634$29 (_017_),
+    .\port$634$3 (_197_),
+    .\port$634$30 (_018_),
+    .\port$634$31 (_019_),
+    .\port$634$32 (_020_),
+    .\port$634$33 (_021_),
+    .\port$634$4 (_198_),
+    .\port$634$5 (_200_),
+    .\port$634$6 (_201_),
+    .\port$634$7 (_202_),
+    .\port$634$8 (_203_),
+    .\port$634$9 (_204_),
     .rst(rst)
   );
   assign en = 1'h1;
-  assign i_multiplier = \port$2294$0 [62:32];
-  assign i_shift = \port$2294$0 [68:63];
-  assign i_bias = \port$2294$0 [31:0];
-  assign left_0 = _161_[4:0];
-  assign r_0 = _194_[4:0];
+  assign i_multiplier = \port$2316$0 [62:32];
+  assign i_shift = \port$2316$0 [68:63];
+  assign i_bias = \port$2316$0 [31:0];
+  assign left_0 = _166_[4:0];
+  assign r_0 = _199_[4:0];
   assign s_0 = _001_[31:0];
   assign a_0 = _012_[31:0];
-  assign p = { _016_, _015_, _014_, _013_, _011_, _010_, _009_, _008_, _007_, _006_, _005_, _004_, _003_, _002_, _204_, _203_, _202_, _201_, _200_, _199_, _198_, _197_, _196_, _195_, _193_, _192_, _191_, _190_, _189_, _188_, _187_, _186_, _185_, _184_ };
-  assign \p$45  = { _050_, _049_, _048_, _047_, _046_, _044_, _043_, _042_, _041_, _040_, _039_, _038_, _037_, _036_, _035_, _033_, _032_, _031_, _030_, _029_, _028_, _027_, _026_, _025_, _024_, _022_, _021_, _020_, _019_, _018_, _017_ };
-  assign \p$47  = { _085_, _084_, _083_, _082_, _081_, _080_, _079_, _077_, _076_, _075_, _074_, _073_, _072_, _071_, _070_, _069_, _068_, _066_, _065_, _064_, _063_, _062_, _061_, _060_, _059_, _058_, _057_, _055_, _054_, _053_, _052_, _051_ };
-  assign \p$49  = { _118_, _117_, _116_, _115_, _114_, _113_, _110_, _109_, _108_, _107_, _106_, _105_, _104_, _103_, _102_, _101_, _099_, _098_, _097_, _096_, _095_, _094_, _093_, _092_, _091_, _090_, _088_, _087_, _086_ };
+  assign p = { _021_, _020_, _019_, _018_, _017_, _016_, _015_, _014_, _013_, _011_, _010_, _009_, _008_, _007_, _006_, _005_, _004_, _003_, _002_, _209_, _208_, _207_, _206_, _205_, _204_, _203_, _202_, _201_, _200_, _198_, _197_, _196_, _195_, _194_ };
+  assign \p$45  = { _055_, _054_, _053_, _052_, _051_, _050_, _049_, _048_, _047_, _046_, _044_, _043_, _042_, _041_, _040_, _039_, _038_, _037_, _036_, _035_, _033_, _032_, _031_, _030_, _029_, _028_, _027_, _026_, _025_, _024_, _022_ };
+  assign \p$47  = { _091_, _090_, _088_, _087_, _086_, _085_, _084_, _083_, _082_, _081_, _080_, _079_, _077_, _076_, _075_, _074_, _073_, _072_, _071_, _070_, _069_, _068_, _066_, _065_, _064_, _063_, _062_, _061_, _060_, _059_, _058_, _057_ };
+  assign \p$49  = { _124_, _122_, _121_, _120_, _119_, _118_, _117_, _116_, _115_, _114_, _113_, _110_, _109_, _108_, _107_, _106_, _105_, _104_, _103_, _102_, _101_, _099_, _098_, _097_, _096_, _095_, _094_, _093_, _092_ };
   assign outer_0 = { rq2p_phh0, rq2p_pll0 };
   assign h_0 = _056_[32:0];
   assign half_0 = _078_[31:0];
-  assign u_0 = _120_[33:0];
-  assign t_0 = _121_[7:0];
-  assign \en$83  = 1'h1;
+  assign u_0 = _125_[33:0];
+  assign t_0 = _126_[7:0];
+  assign \en$88  = 1'h1;
   assign a = rq2a_a0[16:0];
   assign b = rq2a_m0[16:0];
-  assign \en$86  = 1'h1;
-  assign \a$87  = rq2a_a0[16:0];
-  assign \b$88  = rq2a_m0[30:17];
-  assign \en$89  = 1'h1;
-  assign \a$90  = rq2a_a0[31:17];
-  assign \b$91  = rq2a_m0[16:0];
-  assign \en$92  = 1'h1;
-  assign \a$93  = rq2a_a0[31:17];
-  assign \b$94  = rq2a_m0[30:17];
-  assign \i_multiplier[0]  = \port$2294$0 [62:32];
-  assign \i_shift[0]  = \port$2294$0 [68:63];
+  assign \en$91  = 1'h1;
+  assign \a$92  = rq2a_a0[16:0];
+  assign \b$93  = rq2a_m0[30:17];
+  assign \en$94  = 1'h1;
+  assign \a$95  = rq2a_a0[31:17];
+  assign \b$96  = rq2a_m0[16:0];
+  assign \en$97  = 1'h1;
+  assign \a$98  = rq2a_a0[31:17];
+  assign \b$99  = rq2a_m0[30:17];
+  assign \i_multiplier[0]  = \port$2316$0 [62:32];
+  assign \i_shift[0]  = \port$2316$0 [68:63];
   assign \i_acc[0]  = i_acc;
-  assign \i_bias[0]  = \port$2294$0 [31:0];
+  assign \i_bias[0]  = \port$2316$0 [31:0];
   assign \o_data[0]  = o_data;
-  assign _238_ = rst;
-  assign _182_ = _237_;
-  assign _240_ = rst;
-  assign _181_ = _239_;
-  assign _242_ = _139_;
-  assign _244_ = _128_;
-  assign _246_ = rst;
-  assign _180_ = _245_;
-  assign _248_ = rst;
-  assign _179_ = _247_;
-  assign _250_ = rst;
-  assign _178_ = _249_;
-  assign _252_ = rst;
-  assign _177_ = _251_;
-  assign _254_ = rst;
-  assign _176_ = _253_;
-  assign _256_ = rst;
-  assign _175_ = _255_;
-  assign _258_ = rst;
-  assign _174_ = _257_;
-  assign _260_ = rst;
-  assign _173_ = _259_;
-  assign _262_ = rst;
-  assign _171_ = _261_;
-  assign _264_ = rst;
-  assign _170_ = _263_;
-  assign _266_ = rst;
-  assign _169_ = _265_;
-  assign _268_ = rst;
-  assign _168_ = _267_;
-  assign _270_ = rst;
-  assign _167_ = _269_;
-  assign _272_ = rst;
-  assign _166_ = _271_;
-  assign _274_ = rst;
-  assign _165_ = _273_;
-  assign _276_ = rst;
-  assign _164_ = _275_;
-  assign _278_ = rst;
-  assign _163_ = _277_;
-  assign _280_ = rst;
-  assign _162_ = _279_;
-  assign _282_ = rst;
-  assign _160_ = _281_;
-  assign _284_ = rst;
-  assign _159_ = _283_;
-  assign _286_ = rst;
-  assign _158_ = _285_;
-  assign _288_ = rst;
-  assign _157_ = _287_;
-  assign _290_ = rst;
-  assign _156_ = _289_;
-  assign _292_ = rst;
-  assign _155_ = _291_;
-  assign _294_ = rst;
-  assign _154_ = _293_;
-  assign _296_ = rst;
-  assign _153_ = _295_;
-  assign _298_ = rst;
-  assign _152_ = _297_;
-  assign _300_ = rst;
-  assign _151_ = _299_;
-  assign _302_ = rst;
-  assign _149_ = _301_;
-  assign _304_ = rst;
-  assign _148_ = _303_;
-  assign _306_ = rst;
-  assign _147_ = _305_;
-  assign _308_ = rst;
-  assign _146_ = _307_;
-  assign _310_ = rst;
-  assign _145_ = _309_;
-  assign _312_ = rst;
-  assign _144_ = _311_;
-  assign _314_ = rst;
-  assign _143_ = _313_;
-  assign _316_ = rst;
-  assign _142_ = _315_;
-  assign _318_ = rst;
-  assign _141_ = _317_;
-  assign _320_ = rst;
-  assign _140_ = _319_;
-  assign _206_ = rst;
-  assign _138_ = _205_;
-  assign _208_ = rst;
-  assign _137_ = _207_;
-  assign _210_ = rst;
-  assign _136_ = _209_;
-  assign _212_ = rst;
-  assign _135_ = _211_;
-  assign _214_ = rst;
-  assign _134_ = _213_;
-  assign _216_ = rst;
-  assign _133_ = _215_;
-  assign _218_ = rst;
-  assign _132_ = _217_;
-  assign _220_ = rst;
-  assign _131_ = _219_;
-  assign _222_ = rst;
-  assign _130_ = _221_;
-  assign _224_ = rst;
-  assign _129_ = _223_;
-  assign _226_ = rst;
-  assign _127_ = _225_;
-  assign _228_ = rst;
-  assign _126_ = _227_;
-  assign _230_ = rst;
-  assign _125_ = _229_;
-  assign _232_ = rst;
-  assign _124_ = _231_;
-  assign _234_ = rst;
-  assign _123_ = _233_;
-  assign _236_ = rst;
-  assign _122_ = _235_;
+  assign _253_ = rst;
+  assign _193_ = _252_;
+  assign _255_ = rst;
+  assign _192_ = _254_;
+  assign _257_ = rq4_above0;
+  assign _259_ = rq4_below0;
+  assign _261_ = rst;
+  assign _191_ = _260_;
+  assign _263_ = rst;
+  assign _190_ = _262_;
+  assign _265_ = rst;
+  assign _189_ = _264_;
+  assign _267_ = rst;
+  assign _187_ = _266_;
+  assign _269_ = rst;
+  assign _186_ = _268_;
+  assign _271_ = rst;
+  assign _185_ = _270_;
+  assign _273_ = rst;
+  assign _184_ = _272_;
+  assign _275_ = rst;
+  assign _183_ = _274_;
+  assign _277_ = rst;
+  assign _182_ = _276_;
+  assign _279_ = rst;
+  assign _181_ = _278_;
+  assign _281_ = rst;
+  assign _180_ = _280_;
+  assign _283_ = rst;
+  assign _179_ = _282_;
+  assign _285_ = rst;
+  assign _178_ = _284_;
+  assign _287_ = rst;
+  assign _176_ = _286_;
+  assign _289_ = rst;
+  assign _175_ = _288_;
+  assign _291_ = rst;
+  assign _174_ = _290_;
+  assign _293_ = rst;
+  assign _173_ = _292_;
+  assign _295_ = rst;
+  assign _172_ = _294_;
+  assign _297_ = rst;
+  assign _171_ = _296_;
+  assign _299_ = rst;
+  assign _170_ = _298_;
+  assign _301_ = rst;
+  assign _169_ = _300_;
+  assign _303_ = rst;
+  assign _168_ = _302_;
+  assign _305_ = rst;
+  assign _167_ = _304_;
+  assign _307_ = rst;
+  assign _165_ = _306_;
+  assign _309_ = rst;
+  assign _164_ = _308_;
+  assign _311_ = rst;
+  assign _163_ = _310_;
+  assign _313_ = rst;
+  assign _162_ = _312_;
+  assign _315_ = rst;
+  assign _161_ = _314_;
+  assign _317_ = rst;
+  assign _160_ = _316_;
+  assign _319_ = rst;
+  assign _159_ = _318_;
+  assign _321_ = rst;
+  assign _158_ = _320_;
+  assign _323_ = rst;
+  assign _157_ = _322_;
+  assign _325_ = rst;
+  assign _156_ = _324_;
+  assign _327_ = rst;
+  assign _154_ = _326_;
+  assign _329_ = rst;
+  assign _153_ = _328_;
+  assign _331_ = rst;
+  assign _152_ = _330_;
+  assign _333_ = rst;
+  assign _151_ = _332_;
+  assign _335_ = rst;
+  assign _150_ = _334_;
+  assign _211_ = rst;
+  assign _149_ = _210_;
+  assign _213_ = rst;
+  assign _148_ = _212_;
+  assign _215_ = rst;
+  assign _147_ = _214_;
+  assign _217_ = rst;
+  assign _146_ = _216_;
+  assign _219_ = rst;
+  assign _145_ = _218_;
+  assign _221_ = rst;
+  assign _143_ = _220_;
+  assign _223_ = rst;
+  assign _142_ = _222_;
+  assign _225_ = rst;
+  assign _141_ = _224_;
+  assign _227_ = rst;
+  assign _140_ = _226_;
+  assign _229_ = rst;
+  assign _139_ = _228_;
+  assign _231_ = rst;
+  assign _138_ = _230_;
+  assign _233_ = rst;
+  assign _137_ = _232_;
+  assign _235_ = rst;
+  assign _136_ = _234_;
+  assign _237_ = rst;
+  assign _135_ = _236_;
+  assign _239_ = rst;
+  assign _134_ = _238_;
+  assign _241_ = rst;
+  assign _132_ = _240_;
+  assign _243_ = rst;
+  assign _131_ = _242_;
+  assign _245_ = rst;
+  assign _130_ = _244_;
+  assign _247_ = rst;
+  assign _129_ = _246_;
+  assign _249_ = rst;
+  assign _128_ = _248_;
+  assign _251_ = rst;
+  assign _127_ = _250_;
   assign _034_ = { rq2m_o0[62], rq2m_o0[62], rq2m_o0[62], rq2m_o0[62], rq2m_o0[62], rq2m_o0[62], rq2m_o0[62], rq2m_o0[62], rq2m_o0[62], rq2m_o0[62], rq2m_o0[62], rq2m_o0[62], rq2m_o0[62], rq2m_o0[62], rq2m_o0[62], rq2m_o0[62], rq2m_o0[62], rq2m_o0[62:17] };
   assign _056_ = { _045_[63], _045_[63], _045_[63], _045_[63], _045_[63], _045_[63], _045_[63], _045_[63], _045_[63], _045_[63], _045_[63], _045_[63], _045_[63], _045_[63], _045_[63:14] };
   assign _078_ = { 1'h0, _067_[63:1] };
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.requant.phh_0 (rst, \port$635$0 , \port$635$1 , \port$635$2 , \port$635$3 , \port$635$4 , \port$635$5 , \port$635$6 , \port$635$7 , \port$635$8 , \port$635$9 , \port$635$10 , \port$635$11 , \port$635$12 , \port$635$13 , \port$635$14 , \port$635$15 , \port$635$16 , \port$635$17 , \port$635$18 , \port$635$19 
-, \port$635$20 , \port$635$21 , \port$635$22 , \port$635$23 , \port$635$24 , \port$635$25 , \port$635$26 , \port$635$27 , \port$635$28 , b, a, clk);
+module \hwq_top.engine.requant.phh_0 (rst, \port$637$0 , \port$637$1 , \port$637$2 , \port$637$3 , \port$637$4 , \port$637$5 , \port$637$6 , \port$637$7 , \port$637$8 , \port$637$9 , \port$637$10 , \port$637$11 , \port$637$12 , \port$637$13 , \port$637$14 , \port$637$15 , \port$637$16 , \port$637$17 , \port$637$18 , \port$637$19 
+, \port$637$20 , \port$637$21 , \port$637$22 , \port$637$23 , \port$637$24 , \port$637$25 , \port$637$26 , \port$637$27 , \port$637$28 , b, a, clk);
   wire _00_;
   wire _01_;
   wire _02_;
@@ -27180,64 +27354,64 @@ module \hwq_top.engine.requant.phh_0 (rst, \port$635$0 , \port$635$1 , \port$635
   wire en;
   wire [28:0] p;
   wire [35:0] p36;
-  output \port$635$0 ;
-  wire \port$635$0 ;
-  output \port$635$1 ;
-  wire \port$635$1 ;
-  output \port$635$10 ;
-  wire \port$635$10 ;
-  output \port$635$11 ;
-  wire \port$635$11 ;
-  output \port$635$12 ;
-  wire \port$635$12 ;
-  output \port$635$13 ;
-  wire \port$635$13 ;
-  output \port$635$14 ;
-  wire \port$635$14 ;
-  output \port$635$15 ;
-  wire \port$635$15 ;
-  output \port$635$16 ;
-  wire \port$635$16 ;
-  output \port$635$17 ;
-  wire \port$635$17 ;
-  output \port$635$18 ;
-  wire \port$635$18 ;
-  output \port$635$19 ;
-  wire \port$635$19 ;
-  output \port$635$2 ;
-  wire \port$635$2 ;
-  output \port$635$20 ;
-  wire \port$635$20 ;
-  output \port$635$21 ;
-  wire \port$635$21 ;
-  output \port$635$22 ;
-  wire \port$635$22 ;
-  output \port$635$23 ;
-  wire \port$635$23 ;
-  output \port$635$24 ;
-  wire \port$635$24 ;
-  output \port$635$25 ;
-  wire \port$635$25 ;
-  output \port$635$26 ;
-  wire \port$635$26 ;
-  output \port$635$27 ;
-  wire \port$635$27 ;
-  output \port$635$28 ;
-  wire \port$635$28 ;
-  output \port$635$3 ;
-  wire \port$635$3 ;
-  output \port$635$4 ;
-  wire \port$635$4 ;
-  output \port$635$5 ;
-  wire \port$635$5 ;
-  output \port$635$6 ;
-  wire \port$635$6 ;
-  output \port$635$7 ;
-  wire \port$635$7 ;
-  output \port$635$8 ;
-  wire \port$635$8 ;
-  output \port$635$9 ;
-  wire \port$635$9 ;
+  output \port$637$0 ;
+  wire \port$637$0 ;
+  output \port$637$1 ;
+  wire \port$637$1 ;
+  output \port$637$10 ;
+  wire \port$637$10 ;
+  output \port$637$11 ;
+  wire \port$637$11 ;
+  output \port$637$12 ;
+  wire \port$637$12 ;
+  output \port$637$13 ;
+  wire \port$637$13 ;
+  output \port$637$14 ;
+  wire \port$637$14 ;
+  output \port$637$15 ;
+  wire \port$637$15 ;
+  output \port$637$16 ;
+  wire \port$637$16 ;
+  output \port$637$17 ;
+  wire \port$637$17 ;
+  output \port$637$18 ;
+  wire \port$637$18 ;
+  output \port$637$19 ;
+  wire \port$637$19 ;
+  output \port$637$2 ;
+  wire \port$637$2 ;
+  output \port$637$20 ;
+  wire \port$637$20 ;
+  output \port$637$21 ;
+  wire \port$637$21 ;
+  output \port$637$22 ;
+  wire \port$637$22 ;
+  output \port$637$23 ;
+  wire \port$637$23 ;
+  output \port$637$24 ;
+  wire \port$637$24 ;
+  output \port$637$25 ;
+  wire \port$637$25 ;
+  output \port$637$26 ;
+  wire \port$637$26 ;
+  output \port$637$27 ;
+  wire \port$637$27 ;
+  output \port$637$28 ;
+  wire \port$637$28 ;
+  output \port$637$3 ;
+  wire \port$637$3 ;
+  output \port$637$4 ;
+  wire \port$637$4 ;
+  output \port$637$5 ;
+  wire \port$637$5 ;
+  output \port$637$6 ;
+  wire \port$637$6 ;
+  output \port$637$7 ;
+  wire \port$637$7 ;
+  output \port$637$8 ;
+  wire \port$637$8 ;
+  output \port$637$9 ;
+  wire \port$637$9 ;
   input rst;
   wire rst;
   MULT18X18D #(
@@ -27360,40 +27534,40 @@ module \hwq_top.engine.requant.phh_0 (rst, \port$635$0 , \port$635$1 , \port$635
   assign p = { _21_, _20_, _19_, _18_, _17_, _16_, _15_, _14_, _13_, _12_, _10_, _09_, _08_, _07_, _06_, _05_, _04_, _03_, _02_, _01_, _35_, _34_, _33_, _32_, _31_, _30_, _22_, _11_, _00_ };
   assign p36 = { _29_, _28_, _27_, _26_, _25_, _24_, _23_, _21_, _20_, _19_, _18_, _17_, _16_, _15_, _14_, _13_, _12_, _10_, _09_, _08_, _07_, _06_, _05_, _04_, _03_, _02_, _01_, _35_, _34_, _33_, _32_, _31_, _30_, _22_, _11_, _00_ };
   assign en = 1'h1;
-  assign \port$635$0  = _00_;
-  assign \port$635$1  = _11_;
-  assign \port$635$2  = _22_;
-  assign \port$635$3  = _30_;
-  assign \port$635$4  = _31_;
-  assign \port$635$5  = _32_;
-  assign \port$635$6  = _33_;
-  assign \port$635$7  = _34_;
-  assign \port$635$8  = _35_;
-  assign \port$635$9  = _01_;
-  assign \port$635$10  = _02_;
-  assign \port$635$11  = _03_;
-  assign \port$635$12  = _04_;
-  assign \port$635$13  = _05_;
-  assign \port$635$14  = _06_;
-  assign \port$635$15  = _07_;
-  assign \port$635$16  = _08_;
-  assign \port$635$17  = _09_;
-  assign \port$635$18  = _10_;
-  assign \port$635$19  = _12_;
-  assign \port$635$20  = _13_;
-  assign \port$635$21  = _14_;
-  assign \port$635$22  = _15_;
-  assign \port$635$23  = _16_;
-  assign \port$635$24  = _17_;
-  assign \port$635$25  = _18_;
-  assign \port$635$26  = _19_;
-  assign \port$635$27  = _20_;
-  assign \port$635$28  = _21_;
+  assign \port$637$0  = _00_;
+  assign \port$637$1  = _11_;
+  assign \port$637$2  = _22_;
+  assign \port$637$3  = _30_;
+  assign \port$637$4  = _31_;
+  assign \port$637$5  = _32_;
+  assign \port$637$6  = _33_;
+  assign \port$637$7  = _34_;
+  assign \port$637$8  = _35_;
+  assign \port$637$9  = _01_;
+  assign \port$637$10  = _02_;
+  assign \port$637$11  = _03_;
+  assign \port$637$12  = _04_;
+  assign \port$637$13  = _05_;
+  assign \port$637$14  = _06_;
+  assign \port$637$15  = _07_;
+  assign \port$637$16  = _08_;
+  assign \port$637$17  = _09_;
+  assign \port$637$18  = _10_;
+  assign \port$637$19  = _12_;
+  assign \port$637$20  = _13_;
+  assign \port$637$21  = _14_;
+  assign \port$637$22  = _15_;
+  assign \port$637$23  = _16_;
+  assign \port$637$24  = _17_;
+  assign \port$637$25  = _18_;
+  assign \port$637$26  = _19_;
+  assign \port$637$27  = _20_;
+  assign \port$637$28  = _21_;
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.requant.phl_0 (rst, \port$634$0 , \port$634$1 , \port$634$2 , \port$634$3 , \port$634$4 , \port$634$5 , \port$634$6 , \port$634$7 , \port$634$8 , \port$634$9 , \port$634$10 , \port$634$11 , \port$634$12 , \port$634$13 , \port$634$14 , \port$634$15 , \port$634$16 , \port$634$17 , \port$634$18 , \port$634$19 
-, \port$634$20 , \port$634$21 , \port$634$22 , \port$634$23 , \port$634$24 , \port$634$25 , \port$634$26 , \port$634$27 , \port$634$28 , \port$634$29 , \port$634$30 , \port$634$31 , b, a, clk);
+module \hwq_top.engine.requant.phl_0 (rst, \port$636$0 , \port$636$1 , \port$636$2 , \port$636$3 , \port$636$4 , \port$636$5 , \port$636$6 , \port$636$7 , \port$636$8 , \port$636$9 , \port$636$10 , \port$636$11 , \port$636$12 , \port$636$13 , \port$636$14 , \port$636$15 , \port$636$16 , \port$636$17 , \port$636$18 , \port$636$19 
+, \port$636$20 , \port$636$21 , \port$636$22 , \port$636$23 , \port$636$24 , \port$636$25 , \port$636$26 , \port$636$27 , \port$636$28 , \port$636$29 , \port$636$30 , \port$636$31 , b, a, clk);
   wire _00_;
   wire _01_;
   wire _02_;
@@ -27441,70 +27615,70 @@ module \hwq_top.engine.requant.phl_0 (rst, \port$634$0 , \port$634$1 , \port$634
   wire en;
   wire [31:0] p;
   wire [35:0] p36;
-  output \port$634$0 ;
-  wire \port$634$0 ;
-  output \port$634$1 ;
-  wire \port$634$1 ;
-  output \port$634$10 ;
-  wire \port$634$10 ;
-  output \port$634$11 ;
-  wire \port$634$11 ;
-  output \port$634$12 ;
-  wire \port$634$12 ;
-  output \port$634$13 ;
-  wire \port$634$13 ;
-  output \port$634$14 ;
-  wire \port$634$14 ;
-  output \port$634$15 ;
-  wire \port$634$15 ;
-  output \port$634$16 ;
-  wire \port$634$16 ;
-  output \port$634$17 ;
-  wire \port$634$17 ;
-  output \port$634$18 ;
-  wire \port$634$18 ;
-  output \port$634$19 ;
-  wire \port$634$19 ;
-  output \port$634$2 ;
-  wire \port$634$2 ;
-  output \port$634$20 ;
-  wire \port$634$20 ;
-  output \port$634$21 ;
-  wire \port$634$21 ;
-  output \port$634$22 ;
-  wire \port$634$22 ;
-  output \port$634$23 ;
-  wire \port$634$23 ;
-  output \port$634$24 ;
-  wire \port$634$24 ;
-  output \port$634$25 ;
-  wire \port$634$25 ;
-  output \port$634$26 ;
-  wire \port$634$26 ;
-  output \port$634$27 ;
-  wire \port$634$27 ;
-  output \port$634$28 ;
-  wire \port$634$28 ;
-  output \port$634$29 ;
-  wire \port$634$29 ;
-  output \port$634$3 ;
-  wire \port$634$3 ;
-  output \port$634$30 ;
-  wire \port$634$30 ;
-  output \port$634$31 ;
-  wire \port$634$31 ;
-  output \port$634$4 ;
-  wire \port$634$4 ;
-  output \port$634$5 ;
-  wire \port$634$5 ;
-  output \port$634$6 ;
-  wire \port$634$6 ;
-  output \port$634$7 ;
-  wire \port$634$7 ;
-  output \port$634$8 ;
-  wire \port$634$8 ;
-  output \port$634$9 ;
-  wire \port$634$9 ;
+  output \port$636$0 ;
+  wire \port$636$0 ;
+  output \port$636$1 ;
+  wire \port$636$1 ;
+  output \port$636$10 ;
+  wire \port$636$10 ;
+  output \port$636$11 ;
+  wire \port$636$11 ;
+  output \port$636$12 ;
+  wire \port$636$12 ;
+  output \port$636$13 ;
+  wire \port$636$13 ;
+  output \port$636$14 ;
+  wire \port$636$14 ;
+  output \port$636$15 ;
+  wire \port$636$15 ;
+  output \port$636$16 ;
+  wire \port$636$16 ;
+  output \port$636$17 ;
+  wire \port$636$17 ;
+  output \port$636$18 ;
+  wire \port$636$18 ;
+  output \port$636$19 ;
+  wire \port$636$19 ;
+  output \port$636$2 ;
+  wire \port$636$2 ;
+  output \port$636$20 ;
+  wire \port$636$20 ;
+  output \port$636$21 ;
+  wire \port$636$21 ;
+  output \port$636$22 ;
+  wire \port$636$22 ;
+  output \port$636$23 ;
+  wire \port$636$23 ;
+  output \port$636$24 ;
+  wire \port$636$24 ;
+  output \port$636$25 ;
+  wire \port$636$25 ;
+  output \port$636$26 ;
+  wire \port$636$26 ;
+  output \port$636$27 ;
+  wire \port$636$27 ;
+  output \port$636$28 ;
+  wire \port$636$28 ;
+  output \port$636$29 ;
+  wire \port$636$29 ;
+  output \port$636$3 ;
+  wire \port$636$3 ;
+  output \port$636$30 ;
+  wire \port$636$30 ;
+  output \port$636$31 ;
+  wire \port$636$31 ;
+  output \port$636$4 ;
+  wire \port$636$4 ;
+  output \port$636$5 ;
+  wire \port$636$5 ;
+  output \port$636$6 ;
+  wire \port$636$6 ;
+  output \port$636$7 ;
+  wire \port$636$7 ;
+  output \port$636$8 ;
+  wire \port$636$8 ;
+  output \port$636$9 ;
+  wire \port$636$9 ;
   input rst;
   wire rst;
   MULT18X18D #(
@@ -27627,43 +27801,43 @@ module \hwq_top.engine.requant.phl_0 (rst, \port$634$0 , \port$634$1 , \port$634
   assign p = { _25_, _24_, _23_, _21_, _20_, _19_, _18_, _17_, _16_, _15_, _14_, _13_, _12_, _10_, _09_, _08_, _07_, _06_, _05_, _04_, _03_, _02_, _01_, _35_, _34_, _33_, _32_, _31_, _30_, _22_, _11_, _00_ };
   assign p36 = { _29_, _28_, _27_, _26_, _25_, _24_, _23_, _21_, _20_, _19_, _18_, _17_, _16_, _15_, _14_, _13_, _12_, _10_, _09_, _08_, _07_, _06_, _05_, _04_, _03_, _02_, _01_, _35_, _34_, _33_, _32_, _31_, _30_, _22_, _11_, _00_ };
   assign en = 1'h1;
-  assign \port$634$0  = _00_;
-  assign \port$634$1  = _11_;
-  assign \port$634$2  = _22_;
-  assign \port$634$3  = _30_;
-  assign \port$634$4  = _31_;
-  assign \port$634$5  = _32_;
-  assign \port$634$6  = _33_;
-  assign \port$634$7  = _34_;
-  assign \port$634$8  = _35_;
-  assign \port$634$9  = _01_;
-  assign \port$634$10  = _02_;
-  assign \port$634$11  = _03_;
-  assign \port$634$12  = _04_;
-  assign \port$634$13  = _05_;
-  assign \port$634$14  = _06_;
-  assign \port$634$15  = _07_;
-  assign \port$634$16  = _08_;
-  assign \port$634$17  = _09_;
-  assign \port$634$18  = _10_;
-  assign \port$634$19  = _12_;
-  assign \port$634$20  = _13_;
-  assign \port$634$21  = _14_;
-  assign \port$634$22  = _15_;
-  assign \port$634$23  = _16_;
-  assign \port$634$24  = _17_;
-  assign \port$634$25  = _18_;
-  assign \port$634$26  = _19_;
-  assign \port$634$27  = _20_;
-  assign \port$634$28  = _21_;
-  assign \port$634$29  = _23_;
-  assign \port$634$30  = _24_;
-  assign \port$634$31  = _25_;
+  assign \port$636$0  = _00_;
+  assign \port$636$1  = _11_;
+  assign \port$636$2  = _22_;
+  assign \port$636$3  = _30_;
+  assign \port$636$4  = _31_;
+  assign \port$636$5  = _32_;
+  assign \port$636$6  = _33_;
+  assign \port$636$7  = _34_;
+  assign \port$636$8  = _35_;
+  assign \port$636$9  = _01_;
+  assign \port$636$10  = _02_;
+  assign \port$636$11  = _03_;
+  assign \port$636$12  = _04_;
+  assign \port$636$13  = _05_;
+  assign \port$636$14  = _06_;
+  assign \port$636$15  = _07_;
+  assign \port$636$16  = _08_;
+  assign \port$636$17  = _09_;
+  assign \port$636$18  = _10_;
+  assign \port$636$19  = _12_;
+  assign \port$636$20  = _13_;
+  assign \port$636$21  = _14_;
+  assign \port$636$22  = _15_;
+  assign \port$636$23  = _16_;
+  assign \port$636$24  = _17_;
+  assign \port$636$25  = _18_;
+  assign \port$636$26  = _19_;
+  assign \port$636$27  = _20_;
+  assign \port$636$28  = _21_;
+  assign \port$636$29  = _23_;
+  assign \port$636$30  = _24_;
+  assign \port$636$31  = _25_;
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.requant.plh_0 (rst, \port$633$0 , \port$633$1 , \port$633$2 , \port$633$3 , \port$633$4 , \port$633$5 , \port$633$6 , \port$633$7 , \port$633$8 , \port$633$9 , \port$633$10 , \port$633$11 , \port$633$12 , \port$633$13 , \port$633$14 , \port$633$15 , \port$633$16 , \port$633$17 , \port$633$18 , \port$633$19 
-, \port$633$20 , \port$633$21 , \port$633$22 , \port$633$23 , \port$633$24 , \port$633$25 , \port$633$26 , \port$633$27 , \port$633$28 , \port$633$29 , \port$633$30 , b, a, clk);
+module \hwq_top.engine.requant.plh_0 (rst, \port$635$0 , \port$635$1 , \port$635$2 , \port$635$3 , \port$635$4 , \port$635$5 , \port$635$6 , \port$635$7 , \port$635$8 , \port$635$9 , \port$635$10 , \port$635$11 , \port$635$12 , \port$635$13 , \port$635$14 , \port$635$15 , \port$635$16 , \port$635$17 , \port$635$18 , \port$635$19 
+, \port$635$20 , \port$635$21 , \port$635$22 , \port$635$23 , \port$635$24 , \port$635$25 , \port$635$26 , \port$635$27 , \port$635$28 , \port$635$29 , \port$635$30 , b, a, clk);
   wire _00_;
   wire _01_;
   wire _02_;
@@ -27711,68 +27885,68 @@ module \hwq_top.engine.requant.plh_0 (rst, \port$633$0 , \port$633$1 , \port$633
   wire en;
   wire [30:0] p;
   wire [35:0] p36;
-  output \port$633$0 ;
-  wire \port$633$0 ;
-  output \port$633$1 ;
-  wire \port$633$1 ;
-  output \port$633$10 ;
-  wire \port$633$10 ;
-  output \port$633$11 ;
-  wire \port$633$11 ;
-  output \port$633$12 ;
-  wire \port$633$12 ;
-  output \port$633$13 ;
-  wire \port$633$13 ;
-  output \port$633$14 ;
-  wire \port$633$14 ;
-  output \port$633$15 ;
-  wire \port$633$15 ;
-  output \port$633$16 ;
-  wire \port$633$16 ;
-  output \port$633$17 ;
-  wire \port$633$17 ;
-  output \port$633$18 ;
-  wire \port$633$18 ;
-  output \port$633$19 ;
-  wire \port$633$19 ;
-  output \port$633$2 ;
-  wire \port$633$2 ;
-  output \port$633$20 ;
-  wire \port$633$20 ;
-  output \port$633$21 ;
-  wire \port$633$21 ;
-  output \port$633$22 ;
-  wire \port$633$22 ;
-  output \port$633$23 ;
-  wire \port$633$23 ;
-  output \port$633$24 ;
-  wire \port$633$24 ;
-  output \port$633$25 ;
-  wire \port$633$25 ;
-  output \port$633$26 ;
-  wire \port$633$26 ;
-  output \port$633$27 ;
-  wire \port$633$27 ;
-  output \port$633$28 ;
-  wire \port$633$28 ;
-  output \port$633$29 ;
-  wire \port$633$29 ;
-  output \port$633$3 ;
-  wire \port$633$3 ;
-  output \port$633$30 ;
-  wire \port$633$30 ;
-  output \port$633$4 ;
-  wire \port$633$4 ;
-  output \port$633$5 ;
-  wire \port$633$5 ;
-  output \port$633$6 ;
-  wire \port$633$6 ;
-  output \port$633$7 ;
-  wire \port$633$7 ;
-  output \port$633$8 ;
-  wire \port$633$8 ;
-  output \port$633$9 ;
-  wire \port$633$9 ;
+  output \port$635$0 ;
+  wire \port$635$0 ;
+  output \port$635$1 ;
+  wire \port$635$1 ;
+  output \port$635$10 ;
+  wire \port$635$10 ;
+  output \port$635$11 ;
+  wire \port$635$11 ;
+  output \port$635$12 ;
+  wire \port$635$12 ;
+  output \port$635$13 ;
+  wire \port$635$13 ;
+  output \port$635$14 ;
+  wire \port$635$14 ;
+  output \port$635$15 ;
+  wire \port$635$15 ;
+  output \port$635$16 ;
+  wire \port$635$16 ;
+  output \port$635$17 ;
+  wire \port$635$17 ;
+  output \port$635$18 ;
+  wire \port$635$18 ;
+  output \port$635$19 ;
+  wire \port$635$19 ;
+  output \port$635$2 ;
+  wire \port$635$2 ;
+  output \port$635$20 ;
+  wire \port$635$20 ;
+  output \port$635$21 ;
+  wire \port$635$21 ;
+  output \port$635$22 ;
+  wire \port$635$22 ;
+  output \port$635$23 ;
+  wire \port$635$23 ;
+  output \port$635$24 ;
+  wire \port$635$24 ;
+  output \port$635$25 ;
+  wire \port$635$25 ;
+  output \port$635$26 ;
+  wire \port$635$26 ;
+  output \port$635$27 ;
+  wire \port$635$27 ;
+  output \port$635$28 ;
+  wire \port$635$28 ;
+  output \port$635$29 ;
+  wire \port$635$29 ;
+  output \port$635$3 ;
+  wire \port$635$3 ;
+  output \port$635$30 ;
+  wire \port$635$30 ;
+  output \port$635$4 ;
+  wire \port$635$4 ;
+  output \port$635$5 ;
+  wire \port$635$5 ;
+  output \port$635$6 ;
+  wire \port$635$6 ;
+  output \port$635$7 ;
+  wire \port$635$7 ;
+  output \port$635$8 ;
+  wire \port$635$8 ;
+  output \port$635$9 ;
+  wire \port$635$9 ;
   input rst;
   wire rst;
   MULT18X18D #(
@@ -27895,42 +28069,42 @@ module \hwq_top.engine.requant.plh_0 (rst, \port$633$0 , \port$633$1 , \port$633
   assign p = { _24_, _23_, _21_, _20_, _19_, _18_, _17_, _16_, _15_, _14_, _13_, _12_, _10_, _09_, _08_, _07_, _06_, _05_, _04_, _03_, _02_, _01_, _35_, _34_, _33_, _32_, _31_, _30_, _22_, _11_, _00_ };
   assign p36 = { _29_, _28_, _27_, _26_, _25_, _24_, _23_, _21_, _20_, _19_, _18_, _17_, _16_, _15_, _14_, _13_, _12_, _10_, _09_, _08_, _07_, _06_, _05_, _04_, _03_, _02_, _01_, _35_, _34_, _33_, _32_, _31_, _30_, _22_, _11_, _00_ };
   assign en = 1'h1;
-  assign \port$633$0  = _00_;
-  assign \port$633$1  = _11_;
-  assign \port$633$2  = _22_;
-  assign \port$633$3  = _30_;
-  assign \port$633$4  = _31_;
-  assign \port$633$5  = _32_;
-  assign \port$633$6  = _33_;
-  assign \port$633$7  = _34_;
-  assign \port$633$8  = _35_;
-  assign \port$633$9  = _01_;
-  assign \port$633$10  = _02_;
-  assign \port$633$11  = _03_;
-  assign \port$633$12  = _04_;
-  assign \port$633$13  = _05_;
-  assign \port$633$14  = _06_;
-  assign \port$633$15  = _07_;
-  assign \port$633$16  = _08_;
-  assign \port$633$17  = _09_;
-  assign \port$633$18  = _10_;
-  assign \port$633$19  = _12_;
-  assign \port$633$20  = _13_;
-  assign \port$633$21  = _14_;
-  assign \port$633$22  = _15_;
-  assign \port$633$23  = _16_;
-  assign \port$633$24  = _17_;
-  assign \port$633$25  = _18_;
-  assign \port$633$26  = _19_;
-  assign \port$633$27  = _20_;
-  assign \port$633$28  = _21_;
-  assign \port$633$29  = _23_;
-  assign \port$633$30  = _24_;
+  assign \port$635$0  = _00_;
+  assign \port$635$1  = _11_;
+  assign \port$635$2  = _22_;
+  assign \port$635$3  = _30_;
+  assign \port$635$4  = _31_;
+  assign \port$635$5  = _32_;
+  assign \port$635$6  = _33_;
+  assign \port$635$7  = _34_;
+  assign \port$635$8  = _35_;
+  assign \port$635$9  = _01_;
+  assign \port$635$10  = _02_;
+  assign \port$635$11  = _03_;
+  assign \port$635$12  = _04_;
+  assign \port$635$13  = _05_;
+  assign \port$635$14  = _06_;
+  assign \port$635$15  = _07_;
+  assign \port$635$16  = _08_;
+  assign \port$635$17  = _09_;
+  assign \port$635$18  = _10_;
+  assign \port$635$19  = _12_;
+  assign \port$635$20  = _13_;
+  assign \port$635$21  = _14_;
+  assign \port$635$22  = _15_;
+  assign \port$635$23  = _16_;
+  assign \port$635$24  = _17_;
+  assign \port$635$25  = _18_;
+  assign \port$635$26  = _19_;
+  assign \port$635$27  = _20_;
+  assign \port$635$28  = _21_;
+  assign \port$635$29  = _23_;
+  assign \port$635$30  = _24_;
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.requant.pll_0 (rst, \port$632$0 , \port$632$1 , \port$632$2 , \port$632$3 , \port$632$4 , \port$632$5 , \port$632$6 , \port$632$7 , \port$632$8 , \port$632$9 , \port$632$10 , \port$632$11 , \port$632$12 , \port$632$13 , \port$632$14 , \port$632$15 , \port$632$16 , \port$632$17 , \port$632$18 , \port$632$19 
-, \port$632$20 , \port$632$21 , \port$632$22 , \port$632$23 , \port$632$24 , \port$632$25 , \port$632$26 , \port$632$27 , \port$632$28 , \port$632$29 , \port$632$30 , \port$632$31 , \port$632$32 , \port$632$33 , b, a, clk);
+module \hwq_top.engine.requant.pll_0 (rst, \port$634$0 , \port$634$1 , \port$634$2 , \port$634$3 , \port$634$4 , \port$634$5 , \port$634$6 , \port$634$7 , \port$634$8 , \port$634$9 , \port$634$10 , \port$634$11 , \port$634$12 , \port$634$13 , \port$634$14 , \port$634$15 , \port$634$16 , \port$634$17 , \port$634$18 , \port$634$19 
+, \port$634$20 , \port$634$21 , \port$634$22 , \port$634$23 , \port$634$24 , \port$634$25 , \port$634$26 , \port$634$27 , \port$634$28 , \port$634$29 , \port$634$30 , \port$634$31 , \port$634$32 , \port$634$33 , b, a, clk);
   wire _00_;
   wire _01_;
   wire _02_;
@@ -27978,74 +28152,74 @@ module \hwq_top.engine.requant.pll_0 (rst, \port$632$0 , \port$632$1 , \port$632
   wire en;
   wire [33:0] p;
   wire [35:0] p36;
-  output \port$632$0 ;
-  wire \port$632$0 ;
-  output \port$632$1 ;
-  wire \port$632$1 ;
-  output \port$632$10 ;
-  wire \port$632$10 ;
-  output \port$632$11 ;
-  wire \port$632$11 ;
-  output \port$632$12 ;
-  wire \port$632$12 ;
-  output \port$632$13 ;
-  wire \port$632$13 ;
-  output \port$632$14 ;
-  wire \port$632$14 ;
-  output \port$632$15 ;
-  wire \port$632$15 ;
-  output \port$632$16 ;
-  wire \port$632$16 ;
-  output \port$632$17 ;
-  wire \port$632$17 ;
-  output \port$632$18 ;
-  wire \port$632$18 ;
-  output \port$632$19 ;
-  wire \port$632$19 ;
-  output \port$632$2 ;
-  wire \port$632$2 ;
-  output \port$632$20 ;
-  wire \port$632$20 ;
-  output \port$632$21 ;
-  wire \port$632$21 ;
-  output \port$632$22 ;
-  wire \port$632$22 ;
-  output \port$632$23 ;
-  wire \port$632$23 ;
-  output \port$632$24 ;
-  wire \port$632$24 ;
-  output \port$632$25 ;
-  wire \port$632$25 ;
-  output \port$632$26 ;
-  wire \port$632$26 ;
-  output \port$632$27 ;
-  wire \port$632$27 ;
-  output \port$632$28 ;
-  wire \port$632$28 ;
-  output \port$632$29 ;
-  wire \port$632$29 ;
-  output \port$632$3 ;
-  wire \port$632$3 ;
-  output \port$632$30 ;
-  wire \port$632$30 ;
-  output \port$632$31 ;
-  wire \port$632$31 ;
-  output \port$632$32 ;
-  wire \port$632$32 ;
-  output \port$632$33 ;
-  wire \port$632$33 ;
-  output \port$632$4 ;
-  wire \port$632$4 ;
-  output \port$632$5 ;
-  wire \port$632$5 ;
-  output \port$632$6 ;
-  wire \port$632$6 ;
-  output \port$632$7 ;
-  wire \port$632$7 ;
-  output \port$632$8 ;
-  wire \port$632$8 ;
-  output \port$632$9 ;
-  wire \port$632$9 ;
+  output \port$634$0 ;
+  wire \port$634$0 ;
+  output \port$634$1 ;
+  wire \port$634$1 ;
+  output \port$634$10 ;
+  wire \port$634$10 ;
+  output \port$634$11 ;
+  wire \port$634$11 ;
+  output \port$634$12 ;
+  wire \port$634$12 ;
+  output \port$634$13 ;
+  wire \port$634$13 ;
+  output \port$634$14 ;
+  wire \port$634$14 ;
+  output \port$634$15 ;
+  wire \port$634$15 ;
+  output \port$634$16 ;
+  wire \port$634$16 ;
+  output \port$634$17 ;
+  wire \port$634$17 ;
+  output \port$634$18 ;
+  wire \port$634$18 ;
+  output \port$634$19 ;
+  wire \port$634$19 ;
+  output \port$634$2 ;
+  wire \port$634$2 ;
+  output \port$634$20 ;
+  wire \port$634$20 ;
+  output \port$634$21 ;
+  wire \port$634$21 ;
+  output \port$634$22 ;
+  wire \port$634$22 ;
+  output \port$634$23 ;
+  wire \port$634$23 ;
+  output \port$634$24 ;
+  wire \port$634$24 ;
+  output \port$634$25 ;
+  wire \port$634$25 ;
+  output \port$634$26 ;
+  wire \port$634$26 ;
+  output \port$634$27 ;
+  wire \port$634$27 ;
+  output \port$634$28 ;
+  wire \port$634$28 ;
+  output \port$634$29 ;
+  wire \port$634$29 ;
+  output \port$634$3 ;
+  wire \port$634$3 ;
+  output \port$634$30 ;
+  wire \port$634$30 ;
+  output \port$634$31 ;
+  wire \port$634$31 ;
+  output \port$634$32 ;
+  wire \port$634$32 ;
+  output \port$634$33 ;
+  wire \port$634$33 ;
+  output \port$634$4 ;
+  wire \port$634$4 ;
+  output \port$634$5 ;
+  wire \port$634$5 ;
+  output \port$634$6 ;
+  wire \port$634$6 ;
+  output \port$634$7 ;
+  wire \port$634$7 ;
+  output \port$634$8 ;
+  wire \port$634$8 ;
+  output \port$634$9 ;
+  wire \port$634$9 ;
   input rst;
   wire rst;
   MULT18X18D #(
@@ -28168,38 +28342,38 @@ module \hwq_top.engine.requant.pll_0 (rst, \port$632$0 , \port$632$1 , \port$632
   assign p = { _27_, _26_, _25_, _24_, _23_, _21_, _20_, _19_, _18_, _17_, _16_, _15_, _14_, _13_, _12_, _10_, _09_, _08_, _07_, _06_, _05_, _04_, _03_, _02_, _01_, _35_, _34_, _33_, _32_, _31_, _30_, _22_, _11_, _00_ };
   assign p36 = { _29_, _28_, _27_, _26_, _25_, _24_, _23_, _21_, _20_, _19_, _18_, _17_, _16_, _15_, _14_, _13_, _12_, _10_, _09_, _08_, _07_, _06_, _05_, _04_, _03_, _02_, _01_, _35_, _34_, _33_, _32_, _31_, _30_, _22_, _11_, _00_ };
   assign en = 1'h1;
-  assign \port$632$0  = _00_;
-  assign \port$632$1  = _11_;
-  assign \port$632$2  = _22_;
-  assign \port$632$3  = _30_;
-  assign \port$632$4  = _31_;
-  assign \port$632$5  = _32_;
-  assign \port$632$6  = _33_;
-  assign \port$632$7  = _34_;
-  assign \port$632$8  = _35_;
-  assign \port$632$9  = _01_;
-  assign \port$632$10  = _02_;
-  assign \port$632$11  = _03_;
-  assign \port$632$12  = _04_;
-  assign \port$632$13  = _05_;
-  assign \port$632$14  = _06_;
-  assign \port$632$15  = _07_;
-  assign \port$632$16  = _08_;
-  assign \port$632$17  = _09_;
-  assign \port$632$18  = _10_;
-  assign \port$632$19  = _12_;
-  assign \port$632$20  = _13_;
-  assign \port$632$21  = _14_;
-  assign \port$632$22  = _15_;
-  assign \port$632$23  = _16_;
-  assign \port$632$24  = _17_;
-  assign \port$632$25  = _18_;
-  assign \port$632$26  = _19_;
-  assign \port$632$27  = _20_;
-  assign \port$632$28  = _21_;
-  assign \port$632$29  = _23_;
-  assign \port$632$30  = _24_;
-  assign \port$632$31  = _25_;
-  assign \port$632$32  = _26_;
-  assign \port$632$33  = _27_;
+  assign \port$634$0  = _00_;
+  assign \port$634$1  = _11_;
+  assign \port$634$2  = _22_;
+  assign \port$634$3  = _30_;
+  assign \port$634$4  = _31_;
+  assign \port$634$5  = _32_;
+  assign \port$634$6  = _33_;
+  assign \port$634$7  = _34_;
+  assign \port$634$8  = _35_;
+  assign \port$634$9  = _01_;
+  assign \port$634$10  = _02_;
+  assign \port$634$11  = _03_;
+  assign \port$634$12  = _04_;
+  assign \port$634$13  = _05_;
+  assign \port$634$14  = _06_;
+  assign \port$634$15  = _07_;
+  assign \port$634$16  = _08_;
+  assign \port$634$17  = _09_;
+  assign \port$634$18  = _10_;
+  assign \port$634$19  = _12_;
+  assign \port$634$20  = _13_;
+  assign \port$634$21  = _14_;
+  assign \port$634$22  = _15_;
+  assign \port$634$23  = _16_;
+  assign \port$634$24  = _17_;
+  assign \port$634$25  = _18_;
+  assign \port$634$26  = _19_;
+  assign \port$634$27  = _20_;
+  assign \port$634$28  = _21_;
+  assign \port$634$29  = _23_;
+  assign \port$634$30  = _24_;
+  assign \port$634$31  = _25_;
+  assign \port$634$32  = _26_;
+  assign \port$634$33  = _27_;
 endmodule
