@@ -289,16 +289,21 @@ class GemmEngine(wiring.Component):
             with m.Else():
                 m.d.comb += ra_next.eq(ra_inc)
         m.d.comb += [ram.r_addr.eq(ra_next) for ram in rams]
-        with m.If(header_taken):        # the previous layer has fully drained by now
+        # the drain side restarts for a new layer a step after its header was taken (the
+        # previous layer has fully drained by then, and the new one's first result row is a
+        # whole tile away): a register, so the header's handshake stays off the drain's paths
+        drain_restart = Signal()
+        m.d.sync += drain_restart.eq(header_taken)
+        with m.If(drain_restart):
             m.d.sync += [d.eq(0), dn.eq(0), beat.eq(0), ra.eq(0), ra_inc.eq(1),
                          ra_row.eq(0), row.eq(0), row_valid.eq(1),
                          beat_last.eq(B == 1), d_last.eq(R == 1)]
         with m.Else():
             # (ra_row wraps while ra is not a block's last beat; it is read only there)
             m.d.sync += [ra.eq(ra_next), ra_inc.eq(ra_next + 1), ra_row.eq(ra_next - (B - 1))]
-        with m.If(~header_taken & array.o_valid & ~beat_last):
+        with m.If(~drain_restart & array.o_valid & ~beat_last):
             m.d.sync += [beat.eq(beat + 1), beat_last.eq(beat == B - 2)]
-        with m.Elif(~header_taken & row_end):
+        with m.Elif(~drain_restart & row_end):
             m.d.sync += [beat.eq(0), beat_last.eq(B == 1), row.eq(row_next),
                          row_valid.eq(row_valid_next)]
             with m.If(d_last):
