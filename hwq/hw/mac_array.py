@@ -31,12 +31,12 @@ class MacArray(wiring.Component):
     Once the bottom-right element has finished, the array reads its output registers out a
     row at a time over one multiplexer per column, into a register (with more than one row):
     ``o_data`` holds rows 0, 1, …, rows − 1 of the tile's result, one per step, with
-    ``o_valid`` high. The output registers only ever
-    capture (a clock enable, no logic in front of them); the rows × 1 multiplexers replace a
-    shift-up chain, which needed a two-way multiplexer at every register. With ``beats = b >
-    1`` the drain is slower, for a consumer that takes a row in ``b`` parts (a requantizer
-    with ``cols / b`` lanes): ``o_data`` holds each row for ``b`` steps, all with ``o_valid``
-    high — ``rows·b`` steps in all.
+    ``o_valid`` high. The output registers only ever capture (a clock enable, no logic in
+    front of them); the rows-to-1 multiplexers replace a shift-up chain, which needed a
+    two-way multiplexer at every register. With ``beats = b > 1`` the drain is slower, for a
+    consumer that takes a row in ``b`` parts (a requantizer with ``cols / b`` lanes):
+    ``o_data`` holds each row for ``b`` steps, all with ``o_valid`` high — ``rows·b`` steps
+    in all.
 
     The last operands of consecutive tiles must be at least :attr:`min_tile_steps`
     (``b·rows + cols − 1``) steps apart (pad short tiles with invalid steps): the next tile's
