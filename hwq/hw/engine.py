@@ -8,7 +8,7 @@ from amaranth.lib.wiring import In, Out
 from ..config import HwConfig
 from .bram import RegisteredRam
 from .layouts import PARAM_WIDTH, ParamChannel, ParamHeader, lanes
-from .mac_array import MacArray
+from .mac_array import MacArray, mux_tree
 from .requant import Requantizer
 
 __all__ = ["GemmEngine", "HwqTop", "out_word_layout"]
@@ -322,11 +322,14 @@ class GemmEngine(wiring.Component):
             part_valid.eq(array.o_valid & row_valid),
             part_last.eq(row_end & row_valid & (row == m_last) & dn_last),
         ]
-        if B == 1:
-            m.d.sync += acc_part.eq(array.o_data)
-        else:
-            m.d.sync += acc_part.eq(array.o_data.as_value().word_select(
-                beat, L * cfg.accumulator_width))
+        with m.If(array.o_valid):           # (loads only what the requantizer will read)
+            if B == 1:
+                m.d.sync += acc_part.eq(array.o_data)
+            else:
+                width = L * cfg.accumulator_width
+                words = array.o_data.as_value()
+                m.d.sync += acc_part.eq(mux_tree(
+                    [words[b * width:(b + 1) * width] for b in range(B)], beat))
         m.d.comb += [
             rq.i_valid.eq(part_valid), rq.i_last.eq(part_last), rq.i_acc.eq(acc_part),
             rq.zero_point.eq(zp), rq.act_min.eq(act_min), rq.act_max.eq(act_max),

@@ -1,6 +1,6 @@
 """The output-stationary systolic MAC array."""
 
-from amaranth.hdl import Cat, Module, Mux, Signal, signed
+from amaranth.hdl import Module, Mux, Signal, signed
 from amaranth.lib import wiring
 from amaranth.lib.wiring import In, Out
 
@@ -8,7 +8,25 @@ from ..config import array_latency, min_tile_steps, mult_steps
 from .dsp import Mul8x2, Mul18
 from .layouts import lanes
 
-__all__ = ["MacArray"]
+__all__ = ["MacArray", "mux_tree"]
+
+
+def mux_tree(values, index):
+    """``values[index]`` as a tree of two-way multiplexers, one level per bit of ``index``
+    (least significant first); an index past the end selects one of the values.
+
+    The same logic as ``Cat(*values).word_select(index, width)`` — Yosys maps both to the
+    same LUTs (ecp5_8x8 measured: 5,325 against 5,332 LUT4) — but the word select becomes a
+    shift of the whole concatenation in Verilog, which Verilator evaluates every clock as a
+    multi-word shift (on a 16×16 array, 16 shifts of 416 bits: about 12% of the simulation's
+    instructions); the tree is a few conditional moves."""
+    level = list(values)
+    bit = 0
+    while len(level) > 1:
+        level = [Mux(index[bit], level[k + 1], level[k]) if k + 1 < len(level) else level[k]
+                 for k in range(0, len(level), 2)]
+        bit += 1
+    return level[0]
 
 
 class MacArray(wiring.Component):
@@ -232,8 +250,7 @@ class MacArray(wiring.Component):
             with m.If(en):
                 m.d.sync += o_valid.eq(draining)
                 for j in range(C):
-                    column = Cat(*(out[i][j] for i in range(R)))
-                    m.d.sync += o_data[j].eq(column.word_select(row, W))
+                    m.d.sync += o_data[j].eq(mux_tree([out[i][j] for i in range(R)], row))
             m.d.comb += self.o_valid.eq(o_valid)
             m.d.comb += [self.o_data[j].eq(o_data[j]) for j in range(C)]
         return m

@@ -38,7 +38,8 @@ class Requantizer(wiring.Component):
     zero_point, act_min, act_max : In(signed(8)) — held constant while results are in flight
     (the clamp reads them through a register: they take effect one step after they change)
     o_valid, o_last : Out(1)
-    o_data : Out(ArrayLayout(signed(8), lanes))
+    o_data : Out(ArrayLayout(signed(8), lanes)) — meaningful with ``o_valid``; the data
+    registers of every stage load only with a valid step, so between results they hold
 
     Latency: ``stages`` steps (2..10): registers after the multiplier and on the output always,
     after the bias addition from 3 stages, after the rounding shift from 4, after the left shift
@@ -117,10 +118,13 @@ class Requantizer(wiring.Component):
             """Pass ``values`` (dict of name -> value) through an optional register stage."""
             if not registered:
                 return values
+            # the data only load with a valid step (the flags with every step): an idle
+            # requantizer holds still, which the simulators notice (nothing to evaluate)
+            load = en & values["valid"] if "valid" in values else en
             out = {}
             for name, v in values.items():
                 r = Signal(v.shape(), name=f"{tag}_{name}")
-                with m.If(en):
+                with m.If(en if name in ("valid", "last") else load):
                     m.d.sync += r.eq(v)
                 out[name] = r
             return out
@@ -304,7 +308,7 @@ class Requantizer(wiring.Component):
             m.d.comb += t.eq(y[:8] + self.zero_point.as_unsigned())
             s4 |= {f"t{lane}": t, f"below{lane}": y < lo_z, f"above{lane}": y > hi_z}
         s4 = stage(s4, reg_clamp, "rq4")
-        with m.If(en):
+        with m.If(en & s4["valid"]):
             for lane in range(L):
                 with m.If(s4[f"below{lane}"]):
                     m.d.sync += self.o_data[lane].eq(lo)
@@ -312,5 +316,6 @@ class Requantizer(wiring.Component):
                     m.d.sync += self.o_data[lane].eq(hi)
                 with m.Else():
                     m.d.sync += self.o_data[lane].eq(s4[f"t{lane}"])
+        with m.If(en):
             m.d.sync += [self.o_valid.eq(s4["valid"]), self.o_last.eq(s4["last"])]
         return m

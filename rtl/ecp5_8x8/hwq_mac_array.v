@@ -5,7 +5,7 @@
 module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   wire _0000_;
   wire [25:0] _0001_;
-  wire [26:0] _0002_;
+  wire [25:0] _0002_;
   wire _0003_;
   wire _0004_;
   wire _0005_;
@@ -16,7 +16,7 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   wire _0010_;
   wire _0011_;
   wire _0012_;
-  wire [26:0] _0013_;
+  wire [25:0] _0013_;
   wire _0014_;
   wire _0015_;
   wire _0016_;
@@ -27,7 +27,7 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   wire _0021_;
   wire _0022_;
   wire _0023_;
-  wire [26:0] _0024_;
+  wire [25:0] _0024_;
   wire _0025_;
   wire _0026_;
   wire _0027_;
@@ -38,7 +38,7 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   wire _0032_;
   wire _0033_;
   wire _0034_;
-  wire [26:0] _0035_;
+  wire [25:0] _0035_;
   wire _0036_;
   wire _0037_;
   wire _0038_;
@@ -49,7 +49,7 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   wire _0043_;
   wire _0044_;
   wire _0045_;
-  wire [26:0] _0046_;
+  wire [25:0] _0046_;
   wire _0047_;
   wire _0048_;
   wire _0049_;
@@ -60,7 +60,7 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   wire _0054_;
   wire _0055_;
   wire _0056_;
-  wire [26:0] _0057_;
+  wire [25:0] _0057_;
   wire _0058_;
   wire _0059_;
   wire _0060_;
@@ -71,7 +71,7 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   wire _0065_;
   wire _0066_;
   wire _0067_;
-  wire [26:0] _0068_;
+  wire [25:0] _0068_;
   wire _0069_;
   wire _0070_;
   wire _0071_;
@@ -82,7 +82,7 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   wire _0076_;
   wire _0077_;
   wire _0078_;
-  wire [26:0] _0079_;
+  wire [25:0] _0079_;
   wire _0080_;
   wire _0081_;
   wire _0082_;
@@ -93,7 +93,7 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   wire _0087_;
   wire _0088_;
   wire _0089_;
-  wire [26:0] _0090_;
+  wire [25:0] _0090_;
   wire _0091_;
   wire _0092_;
   wire _0093_;
@@ -104,7 +104,7 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   wire _0098_;
   wire _0099_;
   wire _0100_;
-  wire [26:0] _0101_;
+  wire [25:0] _0101_;
   wire _0102_;
   wire _0103_;
   wire _0104_;
@@ -116,7 +116,7 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   wire _0110_;
   wire _0111_;
   wire [25:0] _0112_;
-  wire [26:0] _0113_;
+  wire [25:0] _0113_;
   wire _0114_;
   wire _0115_;
   wire _0116_;
@@ -127,7 +127,7 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   wire _0121_;
   wire _0122_;
   wire _0123_;
-  wire [26:0] _0124_;
+  wire [25:0] _0124_;
   wire _0125_;
   wire _0126_;
   wire _0127_;
@@ -138,7 +138,7 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   wire _0132_;
   wire _0133_;
   wire _0134_;
-  wire [26:0] _0135_;
+  wire [25:0] _0135_;
   wire _0136_;
   wire _0137_;
   wire _0138_;
@@ -149,7 +149,7 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   wire _0143_;
   wire _0144_;
   wire _0145_;
-  wire [26:0] _0146_;
+  wire [25:0] _0146_;
   wire _0147_;
   wire _0148_;
   wire _0149_;
@@ -160,7 +160,7 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   wire _0154_;
   wire _0155_;
   wire _0156_;
-  wire [26:0] _0157_;
+  wire [25:0] _0157_;
   wire _0158_;
   wire _0159_;
   wire _0160_;
@@ -171,7 +171,7 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   wire _0165_;
   wire _0166_;
   wire _0167_;
-  wire [26:0] _0168_;
+  wire [25:0] _0168_;
   wire _0169_;
   wire _0170_;
   wire _0171_;
@@ -182,7 +182,7 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   wire _0176_;
   wire _0177_;
   wire _0178_;
-  wire [26:0] _0179_;
+  wire [25:0] _0179_;
   wire _0180_;
   wire _0181_;
   wire _0182_;
@@ -193,7 +193,7 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   wire _0187_;
   wire _0188_;
   wire _0189_;
-  wire [26:0] _0190_;
+  wire [25:0] _0190_;
   wire _0191_;
   wire _0192_;
   wire _0193_;
@@ -204,7 +204,7 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   wire _0198_;
   wire _0199_;
   wire _0200_;
-  wire [26:0] _0201_;
+  wire [25:0] _0201_;
   wire _0202_;
   wire _0203_;
   wire _0204_;
@@ -215,7 +215,7 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   wire _0209_;
   wire _0210_;
   wire _0211_;
-  wire [26:0] _0212_;
+  wire [25:0] _0212_;
   wire _0213_;
   wire _0214_;
   wire _0215_;
@@ -227,7 +227,7 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   wire _0221_;
   wire _0222_;
   wire [25:0] _0223_;
-  wire [26:0] _0224_;
+  wire [25:0] _0224_;
   wire _0225_;
   wire _0226_;
   wire _0227_;
@@ -238,7 +238,7 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   wire _0232_;
   wire _0233_;
   wire _0234_;
-  wire [26:0] _0235_;
+  wire [25:0] _0235_;
   wire _0236_;
   wire _0237_;
   wire _0238_;
@@ -249,7 +249,7 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   wire _0243_;
   wire _0244_;
   wire _0245_;
-  wire [26:0] _0246_;
+  wire [25:0] _0246_;
   wire _0247_;
   wire _0248_;
   wire _0249_;
@@ -260,7 +260,7 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   wire _0254_;
   wire _0255_;
   wire _0256_;
-  wire [26:0] _0257_;
+  wire [25:0] _0257_;
   wire _0258_;
   wire _0259_;
   wire _0260_;
@@ -271,7 +271,7 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   wire _0265_;
   wire _0266_;
   wire _0267_;
-  wire [26:0] _0268_;
+  wire [25:0] _0268_;
   wire _0269_;
   wire _0270_;
   wire _0271_;
@@ -282,7 +282,7 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   wire _0276_;
   wire _0277_;
   wire _0278_;
-  wire [26:0] _0279_;
+  wire [25:0] _0279_;
   wire _0280_;
   wire _0281_;
   wire _0282_;
@@ -293,7 +293,7 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   wire _0287_;
   wire _0288_;
   wire _0289_;
-  wire [26:0] _0290_;
+  wire [25:0] _0290_;
   wire _0291_;
   wire _0292_;
   wire _0293_;
@@ -482,7 +482,7 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   wire _0476_;
   wire _0477_;
   wire _0478_;
-  wire _0479_;
+  wire [26:0] _0479_;
   wire _0480_;
   wire _0481_;
   wire _0482_;
@@ -493,7 +493,7 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   wire _0487_;
   wire _0488_;
   wire _0489_;
-  wire [4:0] _0490_;
+  wire [26:0] _0490_;
   wire _0491_;
   wire _0492_;
   wire _0493_;
@@ -504,7 +504,7 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   wire _0498_;
   wire _0499_;
   wire _0500_;
-  wire _0501_;
+  wire [26:0] _0501_;
   wire _0502_;
   wire _0503_;
   wire _0504_;
@@ -515,7 +515,7 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   wire _0509_;
   wire _0510_;
   wire _0511_;
-  wire [3:0] _0512_;
+  wire [26:0] _0512_;
   wire _0513_;
   wire _0514_;
   wire _0515_;
@@ -526,7 +526,7 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   wire _0520_;
   wire _0521_;
   wire _0522_;
-  wire [3:0] _0523_;
+  wire [26:0] _0523_;
   wire _0524_;
   wire _0525_;
   wire _0526_;
@@ -537,7 +537,7 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   wire _0531_;
   wire _0532_;
   wire _0533_;
-  wire _0534_;
+  wire [26:0] _0534_;
   wire _0535_;
   wire _0536_;
   wire _0537_;
@@ -548,7 +548,7 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   wire _0542_;
   wire _0543_;
   wire _0544_;
-  wire _0545_;
+  wire [26:0] _0545_;
   wire _0546_;
   wire _0547_;
   wire _0548_;
@@ -560,7 +560,7 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   wire _0554_;
   wire _0555_;
   wire [25:0] _0556_;
-  wire [7:0] _0557_;
+  wire [26:0] _0557_;
   wire _0558_;
   wire _0559_;
   wire _0560_;
@@ -571,7 +571,7 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   wire _0565_;
   wire _0566_;
   wire _0567_;
-  wire [7:0] _0568_;
+  wire [26:0] _0568_;
   wire _0569_;
   wire _0570_;
   wire _0571_;
@@ -582,7 +582,7 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   wire _0576_;
   wire _0577_;
   wire _0578_;
-  wire [7:0] _0579_;
+  wire [26:0] _0579_;
   wire _0580_;
   wire _0581_;
   wire _0582_;
@@ -593,7 +593,7 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   wire _0587_;
   wire _0588_;
   wire _0589_;
-  wire [7:0] _0590_;
+  wire [26:0] _0590_;
   wire _0591_;
   wire _0592_;
   wire _0593_;
@@ -604,7 +604,7 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   wire _0598_;
   wire _0599_;
   wire _0600_;
-  wire [7:0] _0601_;
+  wire [26:0] _0601_;
   wire _0602_;
   wire _0603_;
   wire _0604_;
@@ -615,7 +615,7 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   wire _0609_;
   wire _0610_;
   wire _0611_;
-  wire [7:0] _0612_;
+  wire [26:0] _0612_;
   wire _0613_;
   wire _0614_;
   wire _0615_;
@@ -626,7 +626,7 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   wire _0620_;
   wire _0621_;
   wire _0622_;
-  wire [7:0] _0623_;
+  wire [26:0] _0623_;
   wire _0624_;
   wire _0625_;
   wire _0626_;
@@ -637,7 +637,7 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   wire _0631_;
   wire _0632_;
   wire _0633_;
-  wire [7:0] _0634_;
+  wire [26:0] _0634_;
   wire _0635_;
   wire _0636_;
   wire _0637_;
@@ -648,7 +648,7 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   wire _0642_;
   wire _0643_;
   wire _0644_;
-  wire [7:0] _0645_;
+  wire [26:0] _0645_;
   wire _0646_;
   wire _0647_;
   wire _0648_;
@@ -659,7 +659,7 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   wire _0653_;
   wire _0654_;
   wire _0655_;
-  wire [7:0] _0656_;
+  wire [26:0] _0656_;
   wire _0657_;
   wire _0658_;
   wire _0659_;
@@ -671,7 +671,7 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   wire _0665_;
   wire _0666_;
   wire [25:0] _0667_;
-  wire [7:0] _0668_;
+  wire [26:0] _0668_;
   wire _0669_;
   wire _0670_;
   wire _0671_;
@@ -682,7 +682,7 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   wire _0676_;
   wire _0677_;
   wire _0678_;
-  wire [7:0] _0679_;
+  wire [26:0] _0679_;
   wire _0680_;
   wire _0681_;
   wire _0682_;
@@ -693,7 +693,7 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   wire _0687_;
   wire _0688_;
   wire _0689_;
-  wire [7:0] _0690_;
+  wire [26:0] _0690_;
   wire _0691_;
   wire _0692_;
   wire _0693_;
@@ -704,7 +704,7 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   wire _0698_;
   wire _0699_;
   wire _0700_;
-  wire [7:0] _0701_;
+  wire [26:0] _0701_;
   wire _0702_;
   wire _0703_;
   wire _0704_;
@@ -715,7 +715,7 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   wire _0709_;
   wire _0710_;
   wire _0711_;
-  wire [7:0] _0712_;
+  wire [26:0] _0712_;
   wire _0713_;
   wire _0714_;
   wire _0715_;
@@ -726,7 +726,7 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   wire _0720_;
   wire _0721_;
   wire _0722_;
-  wire [7:0] _0723_;
+  wire [26:0] _0723_;
   wire _0724_;
   wire _0725_;
   wire _0726_;
@@ -737,7 +737,7 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   wire _0731_;
   wire _0732_;
   wire _0733_;
-  wire [7:0] _0734_;
+  wire [26:0] _0734_;
   wire _0735_;
   wire _0736_;
   wire _0737_;
@@ -748,7 +748,7 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   wire _0742_;
   wire _0743_;
   wire _0744_;
-  wire _0745_;
+  wire [26:0] _0745_;
   wire _0746_;
   wire _0747_;
   wire _0748_;
@@ -759,7 +759,7 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   wire _0753_;
   wire _0754_;
   wire _0755_;
-  wire [7:0] _0756_;
+  wire [26:0] _0756_;
   wire _0757_;
   wire _0758_;
   wire _0759_;
@@ -770,7 +770,7 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   wire _0764_;
   wire _0765_;
   wire _0766_;
-  wire [7:0] _0767_;
+  wire [26:0] _0767_;
   wire _0768_;
   wire _0769_;
   wire _0770_;
@@ -782,7 +782,7 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   wire _0776_;
   wire _0777_;
   wire [25:0] _0778_;
-  wire _0779_;
+  wire [26:0] _0779_;
   wire _0780_;
   wire _0781_;
   wire _0782_;
@@ -793,7 +793,7 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   wire _0787_;
   wire _0788_;
   wire _0789_;
-  wire _0790_;
+  wire [26:0] _0790_;
   wire _0791_;
   wire _0792_;
   wire _0793_;
@@ -804,7 +804,7 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   wire _0798_;
   wire _0799_;
   wire _0800_;
-  wire [7:0] _0801_;
+  wire [26:0] _0801_;
   wire _0802_;
   wire _0803_;
   wire _0804_;
@@ -815,7 +815,7 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   wire _0809_;
   wire _0810_;
   wire _0811_;
-  wire [7:0] _0812_;
+  wire [26:0] _0812_;
   wire _0813_;
   wire _0814_;
   wire _0815_;
@@ -826,7 +826,7 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   wire _0820_;
   wire _0821_;
   wire _0822_;
-  wire [7:0] _0823_;
+  wire [26:0] _0823_;
   wire _0824_;
   wire _0825_;
   wire _0826_;
@@ -837,7 +837,7 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   wire _0831_;
   wire _0832_;
   wire _0833_;
-  wire _0834_;
+  wire [26:0] _0834_;
   wire _0835_;
   wire _0836_;
   wire _0837_;
@@ -848,7 +848,7 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   wire _0842_;
   wire _0843_;
   wire _0844_;
-  wire _0845_;
+  wire [26:0] _0845_;
   wire _0846_;
   wire _0847_;
   wire _0848_;
@@ -859,7 +859,7 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   wire _0853_;
   wire _0854_;
   wire _0855_;
-  wire _0856_;
+  wire [26:0] _0856_;
   wire _0857_;
   wire _0858_;
   wire _0859_;
@@ -870,7 +870,7 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   wire _0864_;
   wire _0865_;
   wire _0866_;
-  wire [7:0] _0867_;
+  wire [26:0] _0867_;
   wire _0868_;
   wire _0869_;
   wire _0870_;
@@ -881,7 +881,7 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   wire _0875_;
   wire _0876_;
   wire _0877_;
-  wire [7:0] _0878_;
+  wire [26:0] _0878_;
   wire _0879_;
   wire _0880_;
   wire _0881_;
@@ -893,7 +893,7 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   wire _0887_;
   wire _0888_;
   wire [25:0] _0889_;
-  wire [7:0] _0890_;
+  wire [26:0] _0890_;
   wire _0891_;
   wire _0892_;
   wire _0893_;
@@ -904,7 +904,7 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   wire _0898_;
   wire _0899_;
   wire _0900_;
-  wire [7:0] _0901_;
+  wire [26:0] _0901_;
   wire _0902_;
   wire _0903_;
   wire _0904_;
@@ -915,7 +915,7 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   wire _0909_;
   wire _0910_;
   wire _0911_;
-  wire _0912_;
+  wire [26:0] _0912_;
   wire _0913_;
   wire _0914_;
   wire _0915_;
@@ -926,7 +926,7 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   wire _0920_;
   wire _0921_;
   wire _0922_;
-  wire _0923_;
+  wire [26:0] _0923_;
   wire _0924_;
   wire _0925_;
   wire _0926_;
@@ -937,7 +937,7 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   wire _0931_;
   wire _0932_;
   wire _0933_;
-  wire _0934_;
+  wire [26:0] _0934_;
   wire _0935_;
   wire _0936_;
   wire _0937_;
@@ -948,7 +948,7 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   wire _0942_;
   wire _0943_;
   wire _0944_;
-  wire _0945_;
+  wire [26:0] _0945_;
   wire _0946_;
   wire _0947_;
   wire _0948_;
@@ -959,928 +959,928 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   wire _0953_;
   wire _0954_;
   wire _0955_;
-  wire [7:0] _0956_;
+  wire [26:0] _0956_;
   wire _0957_;
   wire _0958_;
   wire _0959_;
-  wire [7:0] _0960_;
-  wire [7:0] _0961_;
-  wire [7:0] _0962_;
-  wire [25:0] _0963_;
-  wire [7:0] _0964_;
+  wire _0960_;
+  wire _0961_;
+  wire _0962_;
+  wire _0963_;
+  wire _0964_;
   wire _0965_;
   wire _0966_;
-  wire _0967_;
-  wire [7:0] _0968_;
-  wire [7:0] _0969_;
-  wire [7:0] _0970_;
+  wire [26:0] _0967_;
+  wire _0968_;
+  wire _0969_;
+  wire _0970_;
   wire _0971_;
-  wire [7:0] _0972_;
-  wire [7:0] _0973_;
-  wire [7:0] _0974_;
+  wire _0972_;
+  wire _0973_;
+  wire _0974_;
   wire _0975_;
-  wire [7:0] _0976_;
-  wire [7:0] _0977_;
-  wire [7:0] _0978_;
-  wire [7:0] _0979_;
-  wire [7:0] _0980_;
-  wire [7:0] _0981_;
-  wire [25:0] _0982_;
-  wire [25:0] _0983_;
-  wire [7:0] _0984_;
-  wire [7:0] _0985_;
+  wire _0976_;
+  wire _0977_;
+  wire [26:0] _0978_;
+  wire _0979_;
+  wire _0980_;
+  wire _0981_;
+  wire _0982_;
+  wire _0983_;
+  wire _0984_;
+  wire _0985_;
   wire _0986_;
   wire _0987_;
   wire _0988_;
-  wire _0989_;
+  wire [26:0] _0989_;
   wire _0990_;
   wire _0991_;
-  wire [7:0] _0992_;
-  wire [7:0] _0993_;
-  wire [25:0] _0994_;
-  wire [7:0] _0995_;
-  wire [7:0] _0996_;
-  wire [7:0] _0997_;
-  wire [7:0] _0998_;
-  wire [7:0] _0999_;
-  wire _1000_;
-  wire _1001_;
+  wire _0992_;
+  wire _0993_;
+  wire _0994_;
+  wire _0995_;
+  wire _0996_;
+  wire _0997_;
+  wire _0998_;
+  wire _0999_;
+  wire [25:0] _1000_;
+  wire [26:0] _1001_;
   wire _1002_;
   wire _1003_;
   wire _1004_;
-  wire [25:0] _1005_;
+  wire _1005_;
   wire _1006_;
   wire _1007_;
-  wire [7:0] _1008_;
-  wire [7:0] _1009_;
-  wire [7:0] _1010_;
-  wire [7:0] _1011_;
-  wire [7:0] _1012_;
-  wire [7:0] _1013_;
-  wire [7:0] _1014_;
-  wire [7:0] _1015_;
-  wire [25:0] _1016_;
-  wire [7:0] _1017_;
-  wire [7:0] _1018_;
-  wire [7:0] _1019_;
+  wire _1008_;
+  wire _1009_;
+  wire _1010_;
+  wire _1011_;
+  wire _1012_;
+  wire _1013_;
+  wire [4:0] _1014_;
+  wire _1015_;
+  wire [3:0] _1016_;
+  wire [3:0] _1017_;
+  wire _1018_;
+  wire _1019_;
   wire [7:0] _1020_;
   wire [7:0] _1021_;
-  wire [7:0] _1022_;
-  wire [7:0] _1023_;
+  wire [25:0] _1022_;
+  wire [25:0] _1023_;
   wire [7:0] _1024_;
   wire [7:0] _1025_;
   wire [7:0] _1026_;
-  wire [25:0] _1027_;
+  wire [7:0] _1027_;
   wire [7:0] _1028_;
   wire [7:0] _1029_;
   wire [7:0] _1030_;
   wire [7:0] _1031_;
   wire [7:0] _1032_;
   wire [7:0] _1033_;
-  wire [7:0] _1034_;
+  wire [25:0] _1034_;
   wire [7:0] _1035_;
   wire [7:0] _1036_;
   wire [7:0] _1037_;
-  wire [25:0] _1038_;
+  wire [7:0] _1038_;
   wire [7:0] _1039_;
   wire _1040_;
   wire [7:0] _1041_;
-  wire [15:0] _1042_;
+  wire [7:0] _1042_;
   wire _1043_;
   wire _1044_;
-  wire _1045_;
-  wire [25:0] _1046_;
-  wire [25:0] _1047_;
+  wire [25:0] _1045_;
+  wire [7:0] _1046_;
+  wire [7:0] _1047_;
   wire [7:0] _1048_;
-  wire [25:0] _1049_;
+  wire _1049_;
   wire _1050_;
-  wire [7:0] _1051_;
-  wire [15:0] _1052_;
-  wire _1053_;
-  wire _1054_;
-  wire _1055_;
+  wire _1051_;
+  wire [7:0] _1052_;
+  wire [7:0] _1053_;
+  wire [7:0] _1054_;
+  wire [7:0] _1055_;
   wire [25:0] _1056_;
-  wire [25:0] _1057_;
-  wire [7:0] _1058_;
+  wire _1057_;
+  wire _1058_;
   wire _1059_;
-  wire [25:0] _1060_;
+  wire _1060_;
   wire [7:0] _1061_;
-  wire [15:0] _1062_;
-  wire _1063_;
-  wire _1064_;
-  wire _1065_;
-  wire [25:0] _1066_;
+  wire [7:0] _1062_;
+  wire [7:0] _1063_;
+  wire [7:0] _1064_;
+  wire [7:0] _1065_;
+  wire _1066_;
   wire [25:0] _1067_;
-  wire [7:0] _1068_;
+  wire _1068_;
   wire _1069_;
-  wire [7:0] _1070_;
-  wire [25:0] _1071_;
-  wire [15:0] _1072_;
-  wire _1073_;
-  wire _1074_;
-  wire _1075_;
-  wire [25:0] _1076_;
-  wire [25:0] _1077_;
-  wire [7:0] _1078_;
+  wire _1070_;
+  wire _1071_;
+  wire [7:0] _1072_;
+  wire [7:0] _1073_;
+  wire [7:0] _1074_;
+  wire [7:0] _1075_;
+  wire [7:0] _1076_;
+  wire [7:0] _1077_;
+  wire [25:0] _1078_;
   wire _1079_;
-  wire [7:0] _1080_;
-  wire [15:0] _1081_;
-  wire [25:0] _1082_;
+  wire _1080_;
+  wire _1081_;
+  wire _1082_;
   wire _1083_;
   wire _1084_;
-  wire _1085_;
-  wire [25:0] _1086_;
-  wire [25:0] _1087_;
+  wire [7:0] _1085_;
+  wire [7:0] _1086_;
+  wire [7:0] _1087_;
   wire [7:0] _1088_;
-  wire _1089_;
+  wire [25:0] _1089_;
   wire [7:0] _1090_;
-  wire [15:0] _1091_;
-  wire _1092_;
-  wire [25:0] _1093_;
-  wire [25:0] _1094_;
+  wire [7:0] _1091_;
+  wire [7:0] _1092_;
+  wire _1093_;
+  wire _1094_;
   wire _1095_;
   wire _1096_;
-  wire [25:0] _1097_;
-  wire [25:0] _1098_;
-  wire [7:0] _1099_;
-  wire _1100_;
+  wire _1097_;
+  wire _1098_;
+  wire _1099_;
+  wire [25:0] _1100_;
   wire [7:0] _1101_;
-  wire [15:0] _1102_;
-  wire _1103_;
-  wire _1104_;
-  wire [25:0] _1105_;
-  wire _1106_;
-  wire [25:0] _1107_;
-  wire [25:0] _1108_;
+  wire [7:0] _1102_;
+  wire [7:0] _1103_;
+  wire [7:0] _1104_;
+  wire [7:0] _1105_;
+  wire [7:0] _1106_;
+  wire [7:0] _1107_;
+  wire [7:0] _1108_;
   wire [7:0] _1109_;
-  wire _1110_;
-  wire [7:0] _1111_;
-  wire [15:0] _1112_;
-  wire _1113_;
-  wire _1114_;
-  wire _1115_;
-  wire [25:0] _1116_;
-  wire [25:0] _1117_;
-  wire [25:0] _1118_;
+  wire [7:0] _1110_;
+  wire [25:0] _1111_;
+  wire [7:0] _1112_;
+  wire [7:0] _1113_;
+  wire [7:0] _1114_;
+  wire [7:0] _1115_;
+  wire [7:0] _1116_;
+  wire [7:0] _1117_;
+  wire [7:0] _1118_;
   wire [7:0] _1119_;
-  wire _1120_;
+  wire [7:0] _1120_;
   wire [7:0] _1121_;
-  wire [15:0] _1122_;
-  wire _1123_;
-  wire _1124_;
-  wire _1125_;
-  wire [25:0] _1126_;
-  wire [25:0] _1127_;
-  wire [25:0] _1128_;
+  wire [25:0] _1122_;
+  wire [7:0] _1123_;
+  wire [7:0] _1124_;
+  wire [7:0] _1125_;
+  wire [7:0] _1126_;
+  wire [7:0] _1127_;
+  wire [7:0] _1128_;
   wire [7:0] _1129_;
-  wire _1130_;
+  wire [7:0] _1130_;
   wire [7:0] _1131_;
-  wire [15:0] _1132_;
-  wire _1133_;
-  wire _1134_;
-  wire _1135_;
-  wire [25:0] _1136_;
-  wire [25:0] _1137_;
-  wire [25:0] _1138_;
-  wire [7:0] _1139_;
-  wire _1140_;
-  wire [7:0] _1141_;
-  wire [15:0] _1142_;
+  wire _1132_;
+  wire [25:0] _1133_;
+  wire [25:0] _1134_;
+  wire [7:0] _1135_;
+  wire [15:0] _1136_;
+  wire _1137_;
+  wire _1138_;
+  wire _1139_;
+  wire [25:0] _1140_;
+  wire [25:0] _1141_;
+  wire [7:0] _1142_;
   wire _1143_;
-  wire _1144_;
-  wire _1145_;
-  wire [25:0] _1146_;
-  wire [25:0] _1147_;
-  wire [7:0] _1148_;
-  wire [25:0] _1149_;
-  wire _1150_;
-  wire [7:0] _1151_;
-  wire [15:0] _1152_;
+  wire [7:0] _1144_;
+  wire [25:0] _1145_;
+  wire [15:0] _1146_;
+  wire _1147_;
+  wire _1148_;
+  wire _1149_;
+  wire [25:0] _1150_;
+  wire [25:0] _1151_;
+  wire [7:0] _1152_;
   wire _1153_;
-  wire _1154_;
-  wire _1155_;
+  wire [7:0] _1154_;
+  wire [15:0] _1155_;
   wire [25:0] _1156_;
-  wire [25:0] _1157_;
-  wire [7:0] _1158_;
+  wire _1157_;
+  wire _1158_;
   wire _1159_;
   wire [25:0] _1160_;
-  wire [7:0] _1161_;
-  wire [15:0] _1162_;
+  wire [25:0] _1161_;
+  wire [7:0] _1162_;
   wire _1163_;
-  wire _1164_;
-  wire _1165_;
-  wire [25:0] _1166_;
+  wire [7:0] _1164_;
+  wire [15:0] _1165_;
+  wire _1166_;
   wire [25:0] _1167_;
-  wire [7:0] _1168_;
+  wire _1168_;
   wire _1169_;
-  wire [7:0] _1170_;
+  wire [25:0] _1170_;
   wire [25:0] _1171_;
-  wire [15:0] _1172_;
+  wire [7:0] _1172_;
   wire _1173_;
-  wire _1174_;
-  wire _1175_;
-  wire [25:0] _1176_;
-  wire [25:0] _1177_;
-  wire [7:0] _1178_;
+  wire [7:0] _1174_;
+  wire [15:0] _1175_;
+  wire _1176_;
+  wire _1177_;
+  wire [25:0] _1178_;
   wire _1179_;
-  wire [7:0] _1180_;
-  wire [15:0] _1181_;
-  wire [25:0] _1182_;
+  wire [25:0] _1180_;
+  wire [25:0] _1181_;
+  wire [7:0] _1182_;
   wire _1183_;
-  wire _1184_;
-  wire _1185_;
-  wire [25:0] _1186_;
-  wire [25:0] _1187_;
-  wire [7:0] _1188_;
-  wire _1189_;
-  wire [7:0] _1190_;
-  wire [15:0] _1191_;
-  wire _1192_;
-  wire [25:0] _1193_;
-  wire _1194_;
-  wire _1195_;
-  wire [25:0] _1196_;
-  wire [25:0] _1197_;
-  wire [7:0] _1198_;
-  wire _1199_;
-  wire [7:0] _1200_;
-  wire [15:0] _1201_;
-  wire _1202_;
+  wire [7:0] _1184_;
+  wire [15:0] _1185_;
+  wire _1186_;
+  wire _1187_;
+  wire _1188_;
+  wire [25:0] _1189_;
+  wire [25:0] _1190_;
+  wire [25:0] _1191_;
+  wire [7:0] _1192_;
+  wire _1193_;
+  wire [7:0] _1194_;
+  wire [15:0] _1195_;
+  wire _1196_;
+  wire _1197_;
+  wire _1198_;
+  wire [25:0] _1199_;
+  wire [25:0] _1200_;
+  wire [25:0] _1201_;
+  wire [7:0] _1202_;
   wire _1203_;
-  wire [25:0] _1204_;
-  wire [25:0] _1205_;
+  wire [7:0] _1204_;
+  wire [15:0] _1205_;
   wire _1206_;
-  wire [25:0] _1207_;
-  wire [25:0] _1208_;
-  wire [7:0] _1209_;
-  wire _1210_;
-  wire [7:0] _1211_;
-  wire [15:0] _1212_;
+  wire _1207_;
+  wire _1208_;
+  wire [25:0] _1209_;
+  wire [25:0] _1210_;
+  wire [25:0] _1211_;
+  wire [7:0] _1212_;
   wire _1213_;
-  wire _1214_;
-  wire _1215_;
-  wire [25:0] _1216_;
-  wire [25:0] _1217_;
-  wire [25:0] _1218_;
-  wire [7:0] _1219_;
-  wire _1220_;
+  wire [7:0] _1214_;
+  wire [15:0] _1215_;
+  wire _1216_;
+  wire _1217_;
+  wire _1218_;
+  wire [25:0] _1219_;
+  wire [25:0] _1220_;
   wire [7:0] _1221_;
-  wire [15:0] _1222_;
+  wire [25:0] _1222_;
   wire _1223_;
-  wire _1224_;
-  wire _1225_;
-  wire [25:0] _1226_;
-  wire [25:0] _1227_;
-  wire [25:0] _1228_;
-  wire [7:0] _1229_;
-  wire _1230_;
+  wire [7:0] _1224_;
+  wire [15:0] _1225_;
+  wire _1226_;
+  wire _1227_;
+  wire _1228_;
+  wire [25:0] _1229_;
+  wire [25:0] _1230_;
   wire [7:0] _1231_;
-  wire [15:0] _1232_;
-  wire _1233_;
-  wire _1234_;
-  wire _1235_;
-  wire [25:0] _1236_;
-  wire [25:0] _1237_;
-  wire [25:0] _1238_;
-  wire [7:0] _1239_;
-  wire _1240_;
+  wire _1232_;
+  wire [25:0] _1233_;
+  wire [7:0] _1234_;
+  wire [15:0] _1235_;
+  wire _1236_;
+  wire _1237_;
+  wire _1238_;
+  wire [25:0] _1239_;
+  wire [25:0] _1240_;
   wire [7:0] _1241_;
-  wire [15:0] _1242_;
-  wire _1243_;
-  wire _1244_;
-  wire _1245_;
-  wire [25:0] _1246_;
-  wire [25:0] _1247_;
-  wire [7:0] _1248_;
-  wire [25:0] _1249_;
-  wire _1250_;
-  wire [7:0] _1251_;
-  wire [15:0] _1252_;
+  wire _1242_;
+  wire [7:0] _1243_;
+  wire [25:0] _1244_;
+  wire [25:0] _1245_;
+  wire [15:0] _1246_;
+  wire _1247_;
+  wire _1248_;
+  wire _1249_;
+  wire [25:0] _1250_;
+  wire [25:0] _1251_;
+  wire [7:0] _1252_;
   wire _1253_;
-  wire _1254_;
-  wire _1255_;
+  wire [7:0] _1254_;
+  wire [15:0] _1255_;
   wire [25:0] _1256_;
-  wire [25:0] _1257_;
-  wire [7:0] _1258_;
+  wire _1257_;
+  wire _1258_;
   wire _1259_;
   wire [25:0] _1260_;
-  wire [7:0] _1261_;
-  wire [15:0] _1262_;
+  wire [25:0] _1261_;
+  wire [7:0] _1262_;
   wire _1263_;
-  wire _1264_;
-  wire _1265_;
-  wire [25:0] _1266_;
+  wire [7:0] _1264_;
+  wire [15:0] _1265_;
+  wire _1266_;
   wire [25:0] _1267_;
-  wire [7:0] _1268_;
+  wire _1268_;
   wire _1269_;
-  wire [7:0] _1270_;
+  wire [25:0] _1270_;
   wire [25:0] _1271_;
-  wire [15:0] _1272_;
+  wire [7:0] _1272_;
   wire _1273_;
-  wire _1274_;
-  wire _1275_;
-  wire [25:0] _1276_;
-  wire [25:0] _1277_;
-  wire [7:0] _1278_;
+  wire [7:0] _1274_;
+  wire [15:0] _1275_;
+  wire _1276_;
+  wire _1277_;
+  wire [25:0] _1278_;
   wire _1279_;
-  wire [7:0] _1280_;
-  wire [15:0] _1281_;
-  wire [25:0] _1282_;
+  wire [25:0] _1280_;
+  wire [25:0] _1281_;
+  wire [7:0] _1282_;
   wire _1283_;
-  wire _1284_;
-  wire _1285_;
-  wire [25:0] _1286_;
-  wire [25:0] _1287_;
-  wire [7:0] _1288_;
-  wire _1289_;
-  wire [7:0] _1290_;
-  wire [15:0] _1291_;
-  wire _1292_;
-  wire [25:0] _1293_;
-  wire _1294_;
-  wire _1295_;
-  wire [25:0] _1296_;
-  wire [25:0] _1297_;
-  wire [7:0] _1298_;
-  wire _1299_;
-  wire [7:0] _1300_;
-  wire [15:0] _1301_;
-  wire _1302_;
+  wire [7:0] _1284_;
+  wire [15:0] _1285_;
+  wire _1286_;
+  wire _1287_;
+  wire _1288_;
+  wire [25:0] _1289_;
+  wire [25:0] _1290_;
+  wire [25:0] _1291_;
+  wire [7:0] _1292_;
+  wire _1293_;
+  wire [7:0] _1294_;
+  wire [15:0] _1295_;
+  wire _1296_;
+  wire _1297_;
+  wire _1298_;
+  wire [25:0] _1299_;
+  wire [25:0] _1300_;
+  wire [25:0] _1301_;
+  wire [7:0] _1302_;
   wire _1303_;
-  wire [25:0] _1304_;
-  wire _1305_;
-  wire [25:0] _1306_;
-  wire [25:0] _1307_;
-  wire [7:0] _1308_;
-  wire _1309_;
-  wire [7:0] _1310_;
-  wire [15:0] _1311_;
-  wire _1312_;
+  wire [7:0] _1304_;
+  wire [15:0] _1305_;
+  wire _1306_;
+  wire _1307_;
+  wire _1308_;
+  wire [25:0] _1309_;
+  wire [25:0] _1310_;
+  wire [25:0] _1311_;
+  wire [7:0] _1312_;
   wire _1313_;
-  wire _1314_;
-  wire [25:0] _1315_;
-  wire [25:0] _1316_;
-  wire [25:0] _1317_;
-  wire [25:0] _1318_;
-  wire [7:0] _1319_;
-  wire _1320_;
+  wire [7:0] _1314_;
+  wire [15:0] _1315_;
+  wire _1316_;
+  wire _1317_;
+  wire _1318_;
+  wire [25:0] _1319_;
+  wire [25:0] _1320_;
   wire [7:0] _1321_;
-  wire [15:0] _1322_;
+  wire [25:0] _1322_;
   wire _1323_;
-  wire _1324_;
-  wire _1325_;
-  wire [25:0] _1326_;
-  wire [25:0] _1327_;
-  wire [25:0] _1328_;
-  wire [7:0] _1329_;
-  wire _1330_;
+  wire [7:0] _1324_;
+  wire [15:0] _1325_;
+  wire _1326_;
+  wire _1327_;
+  wire _1328_;
+  wire [25:0] _1329_;
+  wire [25:0] _1330_;
   wire [7:0] _1331_;
-  wire [15:0] _1332_;
-  wire _1333_;
-  wire _1334_;
-  wire _1335_;
-  wire [25:0] _1336_;
-  wire [25:0] _1337_;
-  wire [25:0] _1338_;
-  wire [7:0] _1339_;
-  wire _1340_;
+  wire _1332_;
+  wire [25:0] _1333_;
+  wire [7:0] _1334_;
+  wire [15:0] _1335_;
+  wire _1336_;
+  wire _1337_;
+  wire _1338_;
+  wire [25:0] _1339_;
+  wire [25:0] _1340_;
   wire [7:0] _1341_;
-  wire [15:0] _1342_;
-  wire _1343_;
-  wire _1344_;
-  wire _1345_;
-  wire [25:0] _1346_;
-  wire [25:0] _1347_;
-  wire [7:0] _1348_;
+  wire _1342_;
+  wire [7:0] _1343_;
+  wire [25:0] _1344_;
+  wire [15:0] _1345_;
+  wire _1346_;
+  wire _1347_;
+  wire _1348_;
   wire [25:0] _1349_;
-  wire _1350_;
+  wire [25:0] _1350_;
   wire [7:0] _1351_;
-  wire [15:0] _1352_;
-  wire _1353_;
-  wire _1354_;
-  wire _1355_;
+  wire _1352_;
+  wire [7:0] _1353_;
+  wire [15:0] _1354_;
+  wire [25:0] _1355_;
   wire [25:0] _1356_;
-  wire [25:0] _1357_;
-  wire [7:0] _1358_;
+  wire _1357_;
+  wire _1358_;
   wire _1359_;
   wire [25:0] _1360_;
-  wire [7:0] _1361_;
-  wire [15:0] _1362_;
+  wire [25:0] _1361_;
+  wire [7:0] _1362_;
   wire _1363_;
-  wire _1364_;
-  wire _1365_;
-  wire [25:0] _1366_;
+  wire [7:0] _1364_;
+  wire [15:0] _1365_;
+  wire _1366_;
   wire [25:0] _1367_;
-  wire [7:0] _1368_;
+  wire _1368_;
   wire _1369_;
-  wire [7:0] _1370_;
+  wire [25:0] _1370_;
   wire [25:0] _1371_;
-  wire [15:0] _1372_;
+  wire [7:0] _1372_;
   wire _1373_;
-  wire _1374_;
-  wire _1375_;
-  wire [25:0] _1376_;
-  wire [25:0] _1377_;
-  wire [7:0] _1378_;
+  wire [7:0] _1374_;
+  wire [15:0] _1375_;
+  wire _1376_;
+  wire _1377_;
+  wire [25:0] _1378_;
   wire _1379_;
-  wire [7:0] _1380_;
-  wire [15:0] _1381_;
-  wire [25:0] _1382_;
+  wire [25:0] _1380_;
+  wire [25:0] _1381_;
+  wire [7:0] _1382_;
   wire _1383_;
-  wire _1384_;
-  wire _1385_;
-  wire [25:0] _1386_;
-  wire [25:0] _1387_;
-  wire [7:0] _1388_;
-  wire _1389_;
-  wire [7:0] _1390_;
-  wire [15:0] _1391_;
-  wire _1392_;
-  wire [25:0] _1393_;
-  wire _1394_;
-  wire _1395_;
-  wire [25:0] _1396_;
-  wire [25:0] _1397_;
-  wire [7:0] _1398_;
-  wire _1399_;
-  wire [7:0] _1400_;
-  wire [15:0] _1401_;
-  wire _1402_;
+  wire [7:0] _1384_;
+  wire [15:0] _1385_;
+  wire _1386_;
+  wire _1387_;
+  wire _1388_;
+  wire [25:0] _1389_;
+  wire [25:0] _1390_;
+  wire [25:0] _1391_;
+  wire [7:0] _1392_;
+  wire _1393_;
+  wire [7:0] _1394_;
+  wire [15:0] _1395_;
+  wire _1396_;
+  wire _1397_;
+  wire _1398_;
+  wire [25:0] _1399_;
+  wire [25:0] _1400_;
+  wire [25:0] _1401_;
+  wire [7:0] _1402_;
   wire _1403_;
-  wire [25:0] _1404_;
-  wire _1405_;
-  wire [25:0] _1406_;
-  wire [25:0] _1407_;
-  wire [7:0] _1408_;
-  wire _1409_;
-  wire [7:0] _1410_;
-  wire [15:0] _1411_;
-  wire _1412_;
+  wire [7:0] _1404_;
+  wire [15:0] _1405_;
+  wire _1406_;
+  wire _1407_;
+  wire _1408_;
+  wire [25:0] _1409_;
+  wire [25:0] _1410_;
+  wire [25:0] _1411_;
+  wire [7:0] _1412_;
   wire _1413_;
-  wire _1414_;
-  wire [25:0] _1415_;
-  wire [25:0] _1416_;
-  wire [25:0] _1417_;
-  wire [7:0] _1418_;
-  wire _1419_;
-  wire [7:0] _1420_;
-  wire [15:0] _1421_;
-  wire _1422_;
+  wire [7:0] _1414_;
+  wire [15:0] _1415_;
+  wire _1416_;
+  wire _1417_;
+  wire _1418_;
+  wire [25:0] _1419_;
+  wire [25:0] _1420_;
+  wire [7:0] _1421_;
+  wire [25:0] _1422_;
   wire _1423_;
-  wire _1424_;
-  wire [25:0] _1425_;
-  wire [25:0] _1426_;
-  wire [25:0] _1427_;
-  wire [25:0] _1428_;
-  wire [7:0] _1429_;
-  wire _1430_;
+  wire [7:0] _1424_;
+  wire [15:0] _1425_;
+  wire _1426_;
+  wire _1427_;
+  wire _1428_;
+  wire [25:0] _1429_;
+  wire [25:0] _1430_;
   wire [7:0] _1431_;
-  wire [15:0] _1432_;
-  wire _1433_;
-  wire _1434_;
-  wire _1435_;
-  wire [25:0] _1436_;
-  wire [25:0] _1437_;
-  wire [25:0] _1438_;
-  wire [7:0] _1439_;
-  wire _1440_;
+  wire _1432_;
+  wire [25:0] _1433_;
+  wire [7:0] _1434_;
+  wire [15:0] _1435_;
+  wire _1436_;
+  wire _1437_;
+  wire _1438_;
+  wire [25:0] _1439_;
+  wire [25:0] _1440_;
   wire [7:0] _1441_;
-  wire [15:0] _1442_;
-  wire _1443_;
-  wire _1444_;
-  wire _1445_;
-  wire [25:0] _1446_;
-  wire [25:0] _1447_;
-  wire [7:0] _1448_;
+  wire _1442_;
+  wire [7:0] _1443_;
+  wire [25:0] _1444_;
+  wire [15:0] _1445_;
+  wire _1446_;
+  wire _1447_;
+  wire _1448_;
   wire [25:0] _1449_;
-  wire _1450_;
+  wire [25:0] _1450_;
   wire [7:0] _1451_;
-  wire [15:0] _1452_;
-  wire _1453_;
-  wire _1454_;
-  wire _1455_;
-  wire [25:0] _1456_;
-  wire [25:0] _1457_;
-  wire [7:0] _1458_;
-  wire _1459_;
+  wire _1452_;
+  wire [7:0] _1453_;
+  wire [15:0] _1454_;
+  wire [25:0] _1455_;
+  wire _1456_;
+  wire _1457_;
+  wire _1458_;
+  wire [25:0] _1459_;
   wire [25:0] _1460_;
   wire [7:0] _1461_;
-  wire [15:0] _1462_;
-  wire _1463_;
-  wire _1464_;
+  wire _1462_;
+  wire [7:0] _1463_;
+  wire [15:0] _1464_;
   wire _1465_;
   wire [25:0] _1466_;
   wire [25:0] _1467_;
-  wire [7:0] _1468_;
+  wire _1468_;
   wire _1469_;
-  wire [7:0] _1470_;
+  wire [25:0] _1470_;
   wire [25:0] _1471_;
-  wire [15:0] _1472_;
+  wire [7:0] _1472_;
   wire _1473_;
-  wire _1474_;
-  wire _1475_;
-  wire [25:0] _1476_;
-  wire [25:0] _1477_;
-  wire [7:0] _1478_;
+  wire [7:0] _1474_;
+  wire [15:0] _1475_;
+  wire _1476_;
+  wire _1477_;
+  wire [25:0] _1478_;
   wire _1479_;
-  wire [7:0] _1480_;
-  wire [15:0] _1481_;
-  wire [25:0] _1482_;
+  wire [25:0] _1480_;
+  wire [25:0] _1481_;
+  wire [7:0] _1482_;
   wire _1483_;
-  wire _1484_;
-  wire _1485_;
-  wire [25:0] _1486_;
-  wire [25:0] _1487_;
-  wire [7:0] _1488_;
-  wire _1489_;
-  wire [7:0] _1490_;
-  wire [15:0] _1491_;
-  wire _1492_;
+  wire [7:0] _1484_;
+  wire [15:0] _1485_;
+  wire _1486_;
+  wire _1487_;
+  wire _1488_;
+  wire [25:0] _1489_;
+  wire [25:0] _1490_;
+  wire [25:0] _1491_;
+  wire [7:0] _1492_;
   wire _1493_;
-  wire _1494_;
-  wire _1495_;
-  wire [25:0] _1496_;
-  wire [25:0] _1497_;
-  wire [7:0] _1498_;
-  wire _1499_;
-  wire [7:0] _1500_;
-  wire [15:0] _1501_;
-  wire _1502_;
+  wire [7:0] _1494_;
+  wire [15:0] _1495_;
+  wire _1496_;
+  wire _1497_;
+  wire _1498_;
+  wire [25:0] _1499_;
+  wire [25:0] _1500_;
+  wire [25:0] _1501_;
+  wire [7:0] _1502_;
   wire _1503_;
-  wire [3:0] _1504_;
-  wire _1505_;
-  wire [25:0] _1506_;
-  wire [25:0] _1507_;
-  wire [7:0] _1508_;
-  wire _1509_;
-  wire [7:0] _1510_;
-  wire [15:0] _1511_;
-  wire _1512_;
+  wire [7:0] _1504_;
+  wire [15:0] _1505_;
+  wire _1506_;
+  wire _1507_;
+  wire _1508_;
+  wire [25:0] _1509_;
+  wire [25:0] _1510_;
+  wire [25:0] _1511_;
+  wire [7:0] _1512_;
   wire _1513_;
-  wire _1514_;
-  wire _1515_;
-  wire [25:0] _1516_;
-  wire [25:0] _1517_;
-  wire [7:0] _1518_;
-  wire _1519_;
-  wire [7:0] _1520_;
-  wire [15:0] _1521_;
-  wire _1522_;
+  wire [7:0] _1514_;
+  wire [15:0] _1515_;
+  wire _1516_;
+  wire _1517_;
+  wire _1518_;
+  wire [25:0] _1519_;
+  wire [25:0] _1520_;
+  wire [7:0] _1521_;
+  wire [25:0] _1522_;
   wire _1523_;
-  wire _1524_;
-  wire [25:0] _1525_;
+  wire [7:0] _1524_;
+  wire [15:0] _1525_;
   wire _1526_;
-  wire [25:0] _1527_;
-  wire [7:0] _1528_;
-  wire _1529_;
-  wire [7:0] _1530_;
-  wire [15:0] _1531_;
+  wire _1527_;
+  wire _1528_;
+  wire [25:0] _1529_;
+  wire [25:0] _1530_;
+  wire [7:0] _1531_;
   wire _1532_;
   wire _1533_;
-  wire _1534_;
-  wire [25:0] _1535_;
-  wire [25:0] _1536_;
-  wire [25:0] _1537_;
+  wire [7:0] _1534_;
+  wire [15:0] _1535_;
+  wire _1536_;
+  wire _1537_;
   wire _1538_;
-  wire [7:0] _1539_;
-  wire _1540_;
+  wire [25:0] _1539_;
+  wire [25:0] _1540_;
   wire [7:0] _1541_;
-  wire [15:0] _1542_;
-  wire _1543_;
-  wire _1544_;
-  wire _1545_;
-  wire [25:0] _1546_;
-  wire [25:0] _1547_;
-  wire [7:0] _1548_;
+  wire _1542_;
+  wire [7:0] _1543_;
+  wire [3:0] _1544_;
+  wire [15:0] _1545_;
+  wire _1546_;
+  wire _1547_;
+  wire _1548_;
   wire [25:0] _1549_;
-  wire _1550_;
+  wire [25:0] _1550_;
   wire [7:0] _1551_;
-  wire [15:0] _1552_;
-  wire _1553_;
-  wire _1554_;
+  wire _1552_;
+  wire [7:0] _1553_;
+  wire [15:0] _1554_;
   wire _1555_;
-  wire [25:0] _1556_;
-  wire [25:0] _1557_;
-  wire [7:0] _1558_;
-  wire _1559_;
+  wire _1556_;
+  wire _1557_;
+  wire _1558_;
+  wire [25:0] _1559_;
   wire [25:0] _1560_;
   wire [7:0] _1561_;
-  wire [15:0] _1562_;
-  wire _1563_;
-  wire _1564_;
+  wire _1562_;
+  wire [7:0] _1563_;
+  wire [15:0] _1564_;
   wire _1565_;
-  wire [25:0] _1566_;
-  wire [25:0] _1567_;
-  wire [7:0] _1568_;
-  wire _1569_;
-  wire [7:0] _1570_;
-  wire [25:0] _1571_;
-  wire [15:0] _1572_;
-  wire _1573_;
-  wire _1574_;
+  wire _1566_;
+  wire _1567_;
+  wire _1568_;
+  wire [25:0] _1569_;
+  wire [25:0] _1570_;
+  wire [7:0] _1571_;
+  wire _1572_;
+  wire [7:0] _1573_;
+  wire [15:0] _1574_;
   wire _1575_;
-  wire [25:0] _1576_;
+  wire _1576_;
   wire [25:0] _1577_;
-  wire [7:0] _1578_;
+  wire _1578_;
   wire _1579_;
-  wire [7:0] _1580_;
-  wire [15:0] _1581_;
-  wire [25:0] _1582_;
+  wire [25:0] _1580_;
+  wire [25:0] _1581_;
+  wire [7:0] _1582_;
   wire _1583_;
-  wire _1584_;
-  wire _1585_;
-  wire [25:0] _1586_;
-  wire [25:0] _1587_;
-  wire [7:0] _1588_;
-  wire _1589_;
-  wire [7:0] _1590_;
-  wire [15:0] _1591_;
-  wire _1592_;
-  wire [25:0] _1593_;
-  wire _1594_;
-  wire _1595_;
-  wire [25:0] _1596_;
-  wire [25:0] _1597_;
-  wire [7:0] _1598_;
-  wire _1599_;
-  wire [7:0] _1600_;
-  wire [15:0] _1601_;
-  wire _1602_;
+  wire [7:0] _1584_;
+  wire [15:0] _1585_;
+  wire _1586_;
+  wire _1587_;
+  wire _1588_;
+  wire [25:0] _1589_;
+  wire [25:0] _1590_;
+  wire [25:0] _1591_;
+  wire [7:0] _1592_;
+  wire _1593_;
+  wire [7:0] _1594_;
+  wire [15:0] _1595_;
+  wire _1596_;
+  wire _1597_;
+  wire _1598_;
+  wire [25:0] _1599_;
+  wire [25:0] _1600_;
+  wire [25:0] _1601_;
+  wire [7:0] _1602_;
   wire _1603_;
-  wire [25:0] _1604_;
-  wire _1605_;
-  wire [25:0] _1606_;
-  wire [25:0] _1607_;
-  wire [7:0] _1608_;
-  wire _1609_;
-  wire [7:0] _1610_;
-  wire [15:0] _1611_;
-  wire _1612_;
+  wire [7:0] _1604_;
+  wire [15:0] _1605_;
+  wire _1606_;
+  wire _1607_;
+  wire _1608_;
+  wire [25:0] _1609_;
+  wire [25:0] _1610_;
+  wire [25:0] _1611_;
+  wire [7:0] _1612_;
   wire _1613_;
-  wire _1614_;
-  wire [25:0] _1615_;
-  wire [25:0] _1616_;
-  wire [25:0] _1617_;
-  wire [7:0] _1618_;
-  wire _1619_;
-  wire [7:0] _1620_;
-  wire [15:0] _1621_;
-  wire _1622_;
+  wire [7:0] _1614_;
+  wire [15:0] _1615_;
+  wire _1616_;
+  wire _1617_;
+  wire _1618_;
+  wire [25:0] _1619_;
+  wire [25:0] _1620_;
+  wire [7:0] _1621_;
+  wire [25:0] _1622_;
   wire _1623_;
-  wire _1624_;
-  wire [25:0] _1625_;
-  wire [25:0] _1626_;
-  wire [25:0] _1627_;
-  wire [7:0] _1628_;
-  wire _1629_;
-  wire [7:0] _1630_;
-  wire [15:0] _1631_;
+  wire [7:0] _1624_;
+  wire [15:0] _1625_;
+  wire _1626_;
+  wire _1627_;
+  wire _1628_;
+  wire [25:0] _1629_;
+  wire [25:0] _1630_;
+  wire [7:0] _1631_;
   wire _1632_;
-  wire _1633_;
-  wire _1634_;
-  wire [25:0] _1635_;
-  wire [25:0] _1636_;
-  wire [26:0] _1637_;
-  wire [7:0] _1638_;
-  wire _1639_;
-  wire [7:0] _1640_;
-  wire [15:0] _1641_;
+  wire [25:0] _1633_;
+  wire [7:0] _1634_;
+  wire [15:0] _1635_;
+  wire _1636_;
+  wire _1637_;
+  wire _1638_;
+  wire [25:0] _1639_;
+  wire [25:0] _1640_;
+  wire [7:0] _1641_;
   wire _1642_;
-  wire _1643_;
-  wire _1644_;
-  wire [25:0] _1645_;
-  wire [25:0] _1646_;
-  wire [7:0] _1647_;
-  wire [25:0] _1648_;
-  wire [26:0] _1649_;
-  wire _1650_;
+  wire [7:0] _1643_;
+  wire [25:0] _1644_;
+  wire [15:0] _1645_;
+  wire _1646_;
+  wire _1647_;
+  wire _1648_;
+  wire [25:0] _1649_;
+  wire [25:0] _1650_;
   wire [7:0] _1651_;
-  wire [15:0] _1652_;
-  wire _1653_;
-  wire _1654_;
-  wire _1655_;
-  wire [25:0] _1656_;
-  wire [25:0] _1657_;
-  wire [7:0] _1658_;
-  wire _1659_;
-  wire [26:0] _1660_;
+  wire _1652_;
+  wire [7:0] _1653_;
+  wire [15:0] _1654_;
+  wire [25:0] _1655_;
+  wire _1656_;
+  wire _1657_;
+  wire _1658_;
+  wire [25:0] _1659_;
+  wire [25:0] _1660_;
   wire [7:0] _1661_;
-  wire [15:0] _1662_;
-  wire _1663_;
-  wire _1664_;
+  wire _1662_;
+  wire [7:0] _1663_;
+  wire [15:0] _1664_;
   wire _1665_;
   wire [25:0] _1666_;
-  wire [25:0] _1667_;
-  wire [7:0] _1668_;
-  wire _1669_;
-  wire [7:0] _1670_;
-  wire [26:0] _1671_;
-  wire [15:0] _1672_;
-  wire _1673_;
-  wire _1674_;
+  wire _1667_;
+  wire _1668_;
+  wire [25:0] _1669_;
+  wire [25:0] _1670_;
+  wire [7:0] _1671_;
+  wire _1672_;
+  wire [7:0] _1673_;
+  wire [15:0] _1674_;
   wire _1675_;
-  wire [25:0] _1676_;
+  wire _1676_;
   wire [25:0] _1677_;
-  wire [2:0] _1678_;
-  wire [3:0] _1679_;
-  wire [2:0] _1680_;
-  wire _1681_;
-  wire [26:0] _1682_;
-  wire _1683_;
-  wire [25:0] _1684_;
-  wire [25:0] _1685_;
-  wire [25:0] _1686_;
-  wire [25:0] _1687_;
+  wire _1678_;
+  wire [25:0] _1679_;
+  wire [25:0] _1680_;
+  wire [7:0] _1681_;
+  wire _1682_;
+  wire [7:0] _1683_;
+  wire [15:0] _1684_;
+  wire _1685_;
+  wire _1686_;
+  wire _1687_;
   wire [25:0] _1688_;
   wire [25:0] _1689_;
   wire [25:0] _1690_;
   wire [25:0] _1691_;
-  wire _1692_;
-  wire [26:0] _1693_;
-  wire _1694_;
-  wire _1695_;
+  wire [7:0] _1692_;
+  wire _1693_;
+  wire [7:0] _1694_;
+  wire [15:0] _1695_;
   wire _1696_;
   wire _1697_;
   wire _1698_;
-  wire _1699_;
-  wire _1700_;
-  wire _1701_;
-  wire _1702_;
+  wire [25:0] _1699_;
+  wire [25:0] _1700_;
+  wire [25:0] _1701_;
+  wire [7:0] _1702_;
   wire _1703_;
-  wire [26:0] _1704_;
-  wire _1705_;
+  wire [7:0] _1704_;
+  wire [15:0] _1705_;
   wire _1706_;
   wire _1707_;
   wire _1708_;
-  wire _1709_;
-  wire _1710_;
-  wire _1711_;
-  wire _1712_;
+  wire [25:0] _1709_;
+  wire [25:0] _1710_;
+  wire [25:0] _1711_;
+  wire [7:0] _1712_;
   wire _1713_;
-  wire _1714_;
-  wire [26:0] _1715_;
+  wire [7:0] _1714_;
+  wire [15:0] _1715_;
   wire _1716_;
   wire _1717_;
   wire _1718_;
-  wire _1719_;
-  wire _1720_;
-  wire _1721_;
-  wire _1722_;
+  wire [25:0] _1719_;
+  wire [25:0] _1720_;
+  wire [7:0] _1721_;
+  wire [25:0] _1722_;
   wire _1723_;
-  wire _1724_;
-  wire _1725_;
-  wire [26:0] _1726_;
+  wire [7:0] _1724_;
+  wire [15:0] _1725_;
+  wire _1726_;
   wire _1727_;
   wire _1728_;
-  wire _1729_;
-  wire _1730_;
-  wire _1731_;
+  wire [25:0] _1729_;
+  wire [25:0] _1730_;
+  wire [7:0] _1731_;
   wire _1732_;
-  wire _1733_;
-  wire _1734_;
-  wire _1735_;
+  wire [25:0] _1733_;
+  wire [7:0] _1734_;
+  wire [15:0] _1735_;
   wire _1736_;
-  wire [26:0] _1737_;
+  wire _1737_;
   wire _1738_;
-  wire _1739_;
-  wire _1740_;
-  wire _1741_;
+  wire [25:0] _1739_;
+  wire [25:0] _1740_;
+  wire [7:0] _1741_;
   wire _1742_;
-  wire _1743_;
-  wire _1744_;
-  wire _1745_;
+  wire [7:0] _1743_;
+  wire [25:0] _1744_;
+  wire [15:0] _1745_;
   wire _1746_;
   wire _1747_;
-  wire [26:0] _1748_;
-  wire _1749_;
-  wire _1750_;
-  wire _1751_;
+  wire _1748_;
+  wire [25:0] _1749_;
+  wire [25:0] _1750_;
+  wire [7:0] _1751_;
   wire _1752_;
-  wire _1753_;
-  wire _1754_;
-  wire _1755_;
+  wire [7:0] _1753_;
+  wire [15:0] _1754_;
+  wire [25:0] _1755_;
   wire _1756_;
   wire _1757_;
   wire _1758_;
   wire [25:0] _1759_;
-  wire [26:0] _1760_;
-  wire _1761_;
+  wire [25:0] _1760_;
+  wire [7:0] _1761_;
   wire _1762_;
-  wire _1763_;
-  wire _1764_;
+  wire [7:0] _1763_;
+  wire [15:0] _1764_;
   wire _1765_;
-  wire _1766_;
+  wire [25:0] _1766_;
   wire _1767_;
   wire _1768_;
-  wire _1769_;
-  wire _1770_;
-  wire [26:0] _1771_;
-  wire _1772_;
-  wire _1773_;
+  wire [25:0] _1769_;
+  wire [25:0] _1770_;
+  wire [2:0] _1771_;
+  wire [3:0] _1772_;
+  wire [2:0] _1773_;
   wire _1774_;
   wire _1775_;
-  wire _1776_;
-  wire _1777_;
-  wire _1778_;
-  wire _1779_;
-  wire _1780_;
-  wire _1781_;
-  wire [26:0] _1782_;
-  wire _1783_;
-  wire _1784_;
+  wire [25:0] _1776_;
+  wire [25:0] _1777_;
+  wire [25:0] _1778_;
+  wire [25:0] _1779_;
+  wire [25:0] _1780_;
+  wire [25:0] _1781_;
+  wire [25:0] _1782_;
+  wire [25:0] _1783_;
+  wire [25:0] _1784_;
   wire _1785_;
   wire _1786_;
   wire _1787_;
-  wire _1788_;
+  wire [25:0] _1788_;
   wire _1789_;
   wire _1790_;
   wire _1791_;
   wire _1792_;
-  wire [26:0] _1793_;
+  wire _1793_;
   wire _1794_;
   wire _1795_;
   wire _1796_;
   wire _1797_;
   wire _1798_;
-  wire _1799_;
-  wire _1800_;
+  wire [25:0] _1799_;
+  wire [25:0] _1800_;
   wire _1801_;
   wire _1802_;
   wire _1803_;
-  wire [26:0] _1804_;
+  wire _1804_;
   wire _1805_;
   wire _1806_;
   wire _1807_;
   wire _1808_;
   wire _1809_;
   wire _1810_;
-  wire _1811_;
+  wire [25:0] _1811_;
   wire _1812_;
   wire _1813_;
   wire _1814_;
-  wire [26:0] _1815_;
+  wire _1815_;
   wire _1816_;
   wire _1817_;
   wire _1818_;
   wire _1819_;
   wire _1820_;
   wire _1821_;
-  wire _1822_;
+  wire [25:0] _1822_;
   wire _1823_;
   wire _1824_;
   wire _1825_;
-  wire [26:0] _1826_;
+  wire _1826_;
   wire _1827_;
   wire _1828_;
   wire _1829_;
   wire _1830_;
   wire _1831_;
   wire _1832_;
-  wire _1833_;
+  wire [25:0] _1833_;
   wire _1834_;
   wire _1835_;
   wire _1836_;
-  wire [26:0] _1837_;
+  wire _1837_;
   wire _1838_;
   wire _1839_;
   wire _1840_;
   wire _1841_;
   wire _1842_;
   wire _1843_;
-  wire _1844_;
+  wire [25:0] _1844_;
   wire _1845_;
   wire _1846_;
   wire _1847_;
-  wire [26:0] _1848_;
+  wire _1848_;
   wire _1849_;
   wire _1850_;
   wire _1851_;
   wire _1852_;
   wire _1853_;
   wire _1854_;
-  wire _1855_;
+  wire [25:0] _1855_;
   wire _1856_;
   wire _1857_;
   wire _1858_;
-  wire [26:0] _1859_;
+  wire _1859_;
   wire _1860_;
   wire _1861_;
   wire _1862_;
   wire _1863_;
   wire _1864_;
   wire _1865_;
-  wire _1866_;
+  wire [25:0] _1866_;
   wire _1867_;
   wire _1868_;
   wire _1869_;
   wire _1870_;
-  wire [25:0] _1871_;
+  wire _1871_;
   wire _1872_;
-  wire [25:0] _1873_;
+  wire _1873_;
   wire _1874_;
-  wire [25:0] _1875_;
+  wire _1875_;
   wire _1876_;
-  wire _1877_;
+  wire [25:0] _1877_;
   wire _1878_;
   wire _1879_;
   wire _1880_;
@@ -1891,34 +1891,34 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   wire _1885_;
   wire _1886_;
   wire _1887_;
-  wire _1888_;
+  wire [25:0] _1888_;
   wire _1889_;
-  wire [15:0] _1890_;
-  wire [7:0] _1891_;
+  wire _1890_;
+  wire _1891_;
   wire _1892_;
-  wire [15:0] _1893_;
+  wire _1893_;
   wire _1894_;
-  wire [7:0] _1895_;
+  wire _1895_;
   wire _1896_;
   wire _1897_;
   wire _1898_;
-  wire _1899_;
+  wire [25:0] _1899_;
   wire _1900_;
-  wire [7:0] _1901_;
+  wire _1901_;
   wire _1902_;
   wire _1903_;
-  wire [7:0] _1904_;
+  wire _1904_;
   wire _1905_;
-  wire [25:0] _1906_;
+  wire _1906_;
   wire _1907_;
-  wire [25:0] _1908_;
+  wire _1908_;
   wire _1909_;
-  wire [25:0] _1910_;
-  wire _1911_;
+  wire _1910_;
+  wire [25:0] _1911_;
   wire _1912_;
-  wire [7:0] _1913_;
+  wire [25:0] _1913_;
   wire _1914_;
-  wire _1915_;
+  wire [25:0] _1915_;
   wire _1916_;
   wire _1917_;
   wire _1918_;
@@ -1929,66 +1929,66 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   wire _1923_;
   wire _1924_;
   wire _1925_;
-  wire [15:0] _1926_;
+  wire _1926_;
   wire _1927_;
-  wire [15:0] _1928_;
+  wire _1928_;
   wire _1929_;
-  wire [7:0] _1930_;
-  wire _1931_;
+  wire [15:0] _1930_;
+  wire [7:0] _1931_;
   wire _1932_;
-  wire _1933_;
+  wire [15:0] _1933_;
   wire _1934_;
-  wire [25:0] _1935_;
+  wire [7:0] _1935_;
   wire _1936_;
-  wire [7:0] _1937_;
+  wire _1937_;
   wire _1938_;
-  wire [7:0] _1939_;
+  wire _1939_;
   wire _1940_;
-  wire [25:0] _1941_;
+  wire [7:0] _1941_;
   wire _1942_;
-  wire [25:0] _1943_;
-  wire _1944_;
-  wire [25:0] _1945_;
-  wire _1946_;
+  wire _1943_;
+  wire [7:0] _1944_;
+  wire _1945_;
+  wire [25:0] _1946_;
   wire _1947_;
-  wire _1948_;
+  wire [25:0] _1948_;
   wire _1949_;
-  wire _1950_;
+  wire [25:0] _1950_;
   wire _1951_;
   wire _1952_;
-  wire _1953_;
+  wire [7:0] _1953_;
   wire _1954_;
   wire _1955_;
   wire _1956_;
-  wire [25:0] _1957_;
+  wire _1957_;
   wire _1958_;
   wire _1959_;
   wire _1960_;
-  wire [15:0] _1961_;
+  wire _1961_;
   wire _1962_;
-  wire [15:0] _1963_;
+  wire _1963_;
   wire _1964_;
-  wire [7:0] _1965_;
-  wire _1966_;
+  wire _1965_;
+  wire [15:0] _1966_;
   wire _1967_;
-  wire _1968_;
+  wire [15:0] _1968_;
   wire _1969_;
-  wire _1970_;
+  wire [7:0] _1970_;
   wire _1971_;
-  wire [7:0] _1972_;
+  wire _1972_;
   wire _1973_;
-  wire [7:0] _1974_;
-  wire _1975_;
-  wire [25:0] _1976_;
-  wire _1977_;
-  wire [25:0] _1978_;
-  wire [25:0] _1979_;
+  wire _1974_;
+  wire [25:0] _1975_;
+  wire _1976_;
+  wire [7:0] _1977_;
+  wire _1978_;
+  wire [7:0] _1979_;
   wire _1980_;
-  wire _1981_;
-  wire [25:0] _1982_;
-  wire _1983_;
+  wire [25:0] _1981_;
+  wire _1982_;
+  wire [25:0] _1983_;
   wire _1984_;
-  wire _1985_;
+  wire [25:0] _1985_;
   wire _1986_;
   wire _1987_;
   wire _1988_;
@@ -2000,32 +2000,32 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   wire _1994_;
   wire _1995_;
   wire _1996_;
-  wire [15:0] _1997_;
+  wire [25:0] _1997_;
   wire _1998_;
-  wire [15:0] _1999_;
+  wire _1999_;
   wire _2000_;
-  wire [7:0] _2001_;
+  wire [15:0] _2001_;
   wire _2002_;
-  wire _2003_;
+  wire [15:0] _2003_;
   wire _2004_;
-  wire _2005_;
+  wire [7:0] _2005_;
   wire _2006_;
   wire _2007_;
-  wire [7:0] _2008_;
+  wire _2008_;
   wire _2009_;
-  wire [7:0] _2010_;
+  wire _2010_;
   wire _2011_;
-  wire [25:0] _2012_;
+  wire [7:0] _2012_;
   wire _2013_;
-  wire _2014_;
-  wire [25:0] _2015_;
-  wire _2016_;
-  wire [25:0] _2017_;
-  wire _2018_;
-  wire _2019_;
+  wire [7:0] _2014_;
+  wire _2015_;
+  wire [25:0] _2016_;
+  wire _2017_;
+  wire [25:0] _2018_;
+  wire [25:0] _2019_;
   wire _2020_;
   wire _2021_;
-  wire _2022_;
+  wire [25:0] _2022_;
   wire _2023_;
   wire _2024_;
   wire _2025_;
@@ -2035,32 +2035,32 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   wire _2029_;
   wire _2030_;
   wire _2031_;
-  wire [15:0] _2032_;
+  wire _2032_;
   wire _2033_;
-  wire [15:0] _2034_;
+  wire _2034_;
   wire _2035_;
   wire _2036_;
-  wire [7:0] _2037_;
+  wire [15:0] _2037_;
   wire _2038_;
-  wire _2039_;
+  wire [15:0] _2039_;
   wire _2040_;
-  wire _2041_;
+  wire [7:0] _2041_;
   wire _2042_;
-  wire [7:0] _2043_;
+  wire _2043_;
   wire _2044_;
-  wire [7:0] _2045_;
+  wire _2045_;
   wire _2046_;
   wire _2047_;
-  wire [25:0] _2048_;
+  wire [7:0] _2048_;
   wire _2049_;
-  wire [25:0] _2050_;
+  wire [7:0] _2050_;
   wire _2051_;
   wire [25:0] _2052_;
   wire _2053_;
   wire _2054_;
-  wire _2055_;
+  wire [25:0] _2055_;
   wire _2056_;
-  wire _2057_;
+  wire [25:0] _2057_;
   wire _2058_;
   wire _2059_;
   wire _2060_;
@@ -2070,32 +2070,32 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   wire _2064_;
   wire _2065_;
   wire _2066_;
-  wire [15:0] _2067_;
+  wire _2067_;
   wire _2068_;
   wire _2069_;
-  wire [15:0] _2070_;
+  wire _2070_;
   wire _2071_;
-  wire [7:0] _2072_;
+  wire [15:0] _2072_;
   wire _2073_;
-  wire _2074_;
+  wire [15:0] _2074_;
   wire _2075_;
   wire _2076_;
-  wire _2077_;
-  wire [7:0] _2078_;
+  wire [7:0] _2077_;
+  wire _2078_;
   wire _2079_;
   wire _2080_;
-  wire [7:0] _2081_;
+  wire _2081_;
   wire _2082_;
-  wire [25:0] _2083_;
+  wire [7:0] _2083_;
   wire _2084_;
-  wire [25:0] _2085_;
+  wire [7:0] _2085_;
   wire _2086_;
-  wire [25:0] _2087_;
-  wire _2088_;
+  wire _2087_;
+  wire [25:0] _2088_;
   wire _2089_;
-  wire _2090_;
-  wire [25:0] _2091_;
-  wire _2092_;
+  wire [25:0] _2090_;
+  wire _2091_;
+  wire [25:0] _2092_;
   wire _2093_;
   wire _2094_;
   wire _2095_;
@@ -2107,66 +2107,66 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   wire _2101_;
   wire _2102_;
   wire _2103_;
-  wire [15:0] _2104_;
+  wire _2104_;
   wire _2105_;
-  wire [15:0] _2106_;
-  wire _2107_;
-  wire [7:0] _2108_;
+  wire _2106_;
+  wire [15:0] _2107_;
+  wire _2108_;
   wire _2109_;
-  wire _2110_;
+  wire [15:0] _2110_;
   wire _2111_;
-  wire _2112_;
+  wire [7:0] _2112_;
   wire _2113_;
   wire _2114_;
-  wire [7:0] _2115_;
+  wire _2115_;
   wire _2116_;
-  wire [7:0] _2117_;
-  wire _2118_;
-  wire [25:0] _2119_;
+  wire _2117_;
+  wire [7:0] _2118_;
+  wire _2119_;
   wire _2120_;
-  wire [25:0] _2121_;
+  wire [7:0] _2121_;
   wire _2122_;
   wire [25:0] _2123_;
   wire _2124_;
-  wire _2125_;
+  wire [25:0] _2125_;
   wire _2126_;
-  wire _2127_;
+  wire [25:0] _2127_;
   wire _2128_;
   wire _2129_;
   wire _2130_;
-  wire _2131_;
+  wire [25:0] _2131_;
   wire _2132_;
   wire _2133_;
   wire _2134_;
-  wire [15:0] _2135_;
+  wire _2135_;
   wire _2136_;
   wire _2137_;
   wire _2138_;
-  wire [15:0] _2139_;
+  wire _2139_;
   wire _2140_;
-  wire [15:0] _2141_;
+  wire _2141_;
   wire _2142_;
-  wire [7:0] _2143_;
-  wire _2144_;
+  wire _2143_;
+  wire [15:0] _2144_;
   wire _2145_;
-  wire _2146_;
+  wire [15:0] _2146_;
   wire _2147_;
-  wire _2148_;
+  wire [7:0] _2148_;
   wire _2149_;
-  wire [7:0] _2150_;
+  wire _2150_;
   wire _2151_;
-  wire [7:0] _2152_;
+  wire _2152_;
   wire _2153_;
-  wire [25:0] _2154_;
-  wire _2155_;
-  wire [25:0] _2156_;
-  wire [15:0] _2157_;
+  wire _2154_;
+  wire [7:0] _2155_;
+  wire _2156_;
+  wire [7:0] _2157_;
   wire _2158_;
   wire [25:0] _2159_;
   wire _2160_;
-  wire _2161_;
+  wire [25:0] _2161_;
   wire _2162_;
-  wire _2163_;
+  wire [25:0] _2163_;
   wire _2164_;
   wire _2165_;
   wire _2166_;
@@ -2177,32 +2177,32 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   wire _2171_;
   wire _2172_;
   wire _2173_;
-  wire [15:0] _2174_;
-  wire _2175_;
-  wire [15:0] _2176_;
+  wire _2174_;
+  wire [15:0] _2175_;
+  wire _2176_;
   wire _2177_;
-  wire [7:0] _2178_;
-  wire [7:0] _2179_;
+  wire _2178_;
+  wire [15:0] _2179_;
   wire _2180_;
-  wire _2181_;
+  wire [15:0] _2181_;
   wire _2182_;
-  wire _2183_;
+  wire [7:0] _2183_;
   wire _2184_;
-  wire [7:0] _2185_;
+  wire _2185_;
   wire _2186_;
-  wire [7:0] _2187_;
+  wire _2187_;
   wire _2188_;
-  wire [25:0] _2189_;
-  wire _2190_;
+  wire _2189_;
+  wire [7:0] _2190_;
   wire _2191_;
-  wire [25:0] _2192_;
+  wire [7:0] _2192_;
   wire _2193_;
   wire [25:0] _2194_;
   wire _2195_;
-  wire _2196_;
-  wire _2197_;
+  wire [25:0] _2196_;
+  wire [15:0] _2197_;
   wire _2198_;
-  wire _2199_;
+  wire [25:0] _2199_;
   wire _2200_;
   wire _2201_;
   wire _2202_;
@@ -2213,31 +2213,31 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   wire _2207_;
   wire _2208_;
   wire _2209_;
-  wire [15:0] _2210_;
+  wire _2210_;
   wire _2211_;
-  wire [15:0] _2212_;
+  wire _2212_;
   wire _2213_;
-  wire _2214_;
-  wire [7:0] _2215_;
-  wire _2216_;
+  wire [15:0] _2214_;
+  wire _2215_;
+  wire [15:0] _2216_;
   wire _2217_;
-  wire _2218_;
-  wire _2219_;
+  wire [7:0] _2218_;
+  wire [7:0] _2219_;
   wire _2220_;
-  wire [7:0] _2221_;
+  wire _2221_;
   wire _2222_;
-  wire [7:0] _2223_;
+  wire _2223_;
   wire _2224_;
-  wire _2225_;
-  wire [25:0] _2226_;
-  wire _2227_;
-  wire [25:0] _2228_;
-  wire _2229_;
-  wire [25:0] _2230_;
+  wire [7:0] _2225_;
+  wire _2226_;
+  wire [7:0] _2227_;
+  wire _2228_;
+  wire [25:0] _2229_;
+  wire _2230_;
   wire _2231_;
-  wire _2232_;
+  wire [25:0] _2232_;
   wire _2233_;
-  wire _2234_;
+  wire [25:0] _2234_;
   wire _2235_;
   wire _2236_;
   wire _2237_;
@@ -2248,32 +2248,32 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   wire _2242_;
   wire _2243_;
   wire _2244_;
-  wire [15:0] _2245_;
-  wire [7:0] _2246_;
+  wire _2245_;
+  wire _2246_;
   wire _2247_;
-  wire [15:0] _2248_;
+  wire _2248_;
   wire _2249_;
-  wire [7:0] _2250_;
+  wire [15:0] _2250_;
   wire _2251_;
-  wire _2252_;
+  wire [15:0] _2252_;
   wire _2253_;
   wire _2254_;
-  wire _2255_;
-  wire [7:0] _2256_;
+  wire [7:0] _2255_;
+  wire _2256_;
   wire _2257_;
   wire _2258_;
-  wire [7:0] _2259_;
+  wire _2259_;
   wire _2260_;
-  wire [25:0] _2261_;
+  wire [7:0] _2261_;
   wire _2262_;
-  wire [25:0] _2263_;
+  wire [7:0] _2263_;
   wire _2264_;
-  wire [25:0] _2265_;
-  wire _2266_;
+  wire _2265_;
+  wire [25:0] _2266_;
   wire _2267_;
-  wire [7:0] _2268_;
+  wire [25:0] _2268_;
   wire _2269_;
-  wire _2270_;
+  wire [25:0] _2270_;
   wire _2271_;
   wire _2272_;
   wire _2273_;
@@ -2284,66 +2284,66 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   wire _2278_;
   wire _2279_;
   wire _2280_;
-  wire [15:0] _2281_;
+  wire _2281_;
   wire _2282_;
-  wire [15:0] _2283_;
+  wire _2283_;
   wire _2284_;
-  wire [7:0] _2285_;
-  wire _2286_;
+  wire [15:0] _2285_;
+  wire [7:0] _2286_;
   wire _2287_;
-  wire _2288_;
+  wire [15:0] _2288_;
   wire _2289_;
-  wire [25:0] _2290_;
+  wire [7:0] _2290_;
   wire _2291_;
-  wire [7:0] _2292_;
+  wire _2292_;
   wire _2293_;
-  wire [7:0] _2294_;
+  wire _2294_;
   wire _2295_;
-  wire [25:0] _2296_;
+  wire [7:0] _2296_;
   wire _2297_;
-  wire [25:0] _2298_;
-  wire _2299_;
-  wire [25:0] _2300_;
-  wire _2301_;
+  wire _2298_;
+  wire [7:0] _2299_;
+  wire _2300_;
+  wire [25:0] _2301_;
   wire _2302_;
-  wire _2303_;
+  wire [25:0] _2303_;
   wire _2304_;
-  wire _2305_;
+  wire [25:0] _2305_;
   wire _2306_;
   wire _2307_;
-  wire _2308_;
+  wire [7:0] _2308_;
   wire _2309_;
   wire _2310_;
   wire _2311_;
-  wire [25:0] _2312_;
-  wire [25:0] _2313_;
+  wire _2312_;
+  wire _2313_;
   wire _2314_;
   wire _2315_;
   wire _2316_;
-  wire [15:0] _2317_;
+  wire _2317_;
   wire _2318_;
-  wire [15:0] _2319_;
+  wire _2319_;
   wire _2320_;
-  wire [7:0] _2321_;
+  wire [15:0] _2321_;
   wire _2322_;
-  wire _2323_;
+  wire [15:0] _2323_;
   wire _2324_;
-  wire _2325_;
+  wire [7:0] _2325_;
   wire _2326_;
   wire _2327_;
-  wire [7:0] _2328_;
+  wire _2328_;
   wire _2329_;
-  wire [7:0] _2330_;
+  wire [25:0] _2330_;
   wire _2331_;
-  wire [25:0] _2332_;
+  wire [7:0] _2332_;
   wire _2333_;
-  wire [25:0] _2334_;
-  wire [25:0] _2335_;
-  wire _2336_;
-  wire [25:0] _2337_;
-  wire _2338_;
+  wire [7:0] _2334_;
+  wire _2335_;
+  wire [25:0] _2336_;
+  wire _2337_;
+  wire [25:0] _2338_;
   wire _2339_;
-  wire _2340_;
+  wire [25:0] _2340_;
   wire _2341_;
   wire _2342_;
   wire _2343_;
@@ -2355,32 +2355,32 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   wire _2349_;
   wire _2350_;
   wire _2351_;
-  wire [15:0] _2352_;
-  wire _2353_;
-  wire [15:0] _2354_;
+  wire [25:0] _2352_;
+  wire [25:0] _2353_;
+  wire _2354_;
   wire _2355_;
-  wire [7:0] _2356_;
-  wire _2357_;
+  wire _2356_;
+  wire [15:0] _2357_;
   wire _2358_;
-  wire _2359_;
+  wire [15:0] _2359_;
   wire _2360_;
-  wire _2361_;
+  wire [7:0] _2361_;
   wire _2362_;
-  wire [7:0] _2363_;
+  wire _2363_;
   wire _2364_;
-  wire [7:0] _2365_;
+  wire _2365_;
   wire _2366_;
-  wire [25:0] _2367_;
-  wire _2368_;
+  wire _2367_;
+  wire [7:0] _2368_;
   wire _2369_;
-  wire [25:0] _2370_;
+  wire [7:0] _2370_;
   wire _2371_;
   wire [25:0] _2372_;
   wire _2373_;
-  wire _2374_;
-  wire _2375_;
+  wire [25:0] _2374_;
+  wire [25:0] _2375_;
   wire _2376_;
-  wire _2377_;
+  wire [25:0] _2377_;
   wire _2378_;
   wire _2379_;
   wire _2380_;
@@ -2390,32 +2390,32 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   wire _2384_;
   wire _2385_;
   wire _2386_;
-  wire [15:0] _2387_;
+  wire _2387_;
   wire _2388_;
-  wire [15:0] _2389_;
+  wire _2389_;
   wire _2390_;
   wire _2391_;
-  wire [7:0] _2392_;
+  wire [15:0] _2392_;
   wire _2393_;
-  wire _2394_;
+  wire [15:0] _2394_;
   wire _2395_;
-  wire _2396_;
+  wire [7:0] _2396_;
   wire _2397_;
-  wire [7:0] _2398_;
+  wire _2398_;
   wire _2399_;
-  wire [7:0] _2400_;
+  wire _2400_;
   wire _2401_;
   wire _2402_;
-  wire [25:0] _2403_;
+  wire [7:0] _2403_;
   wire _2404_;
-  wire [25:0] _2405_;
+  wire [7:0] _2405_;
   wire _2406_;
   wire [25:0] _2407_;
   wire _2408_;
   wire _2409_;
-  wire _2410_;
+  wire [25:0] _2410_;
   wire _2411_;
-  wire _2412_;
+  wire [25:0] _2412_;
   wire _2413_;
   wire _2414_;
   wire _2415_;
@@ -2425,32 +2425,32 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   wire _2419_;
   wire _2420_;
   wire _2421_;
-  wire [15:0] _2422_;
+  wire _2422_;
   wire _2423_;
   wire _2424_;
   wire _2425_;
-  wire [15:0] _2426_;
-  wire _2427_;
-  wire [7:0] _2428_;
-  wire _2429_;
+  wire _2426_;
+  wire [15:0] _2427_;
+  wire _2428_;
+  wire [15:0] _2429_;
   wire _2430_;
   wire _2431_;
-  wire _2432_;
+  wire [7:0] _2432_;
   wire _2433_;
-  wire [7:0] _2434_;
+  wire _2434_;
   wire _2435_;
   wire _2436_;
-  wire [7:0] _2437_;
-  wire _2438_;
-  wire [25:0] _2439_;
-  wire _2440_;
-  wire [25:0] _2441_;
+  wire _2437_;
+  wire [7:0] _2438_;
+  wire _2439_;
+  wire [7:0] _2440_;
+  wire _2441_;
   wire _2442_;
   wire [25:0] _2443_;
   wire _2444_;
-  wire _2445_;
+  wire [25:0] _2445_;
   wire _2446_;
-  wire _2447_;
+  wire [25:0] _2447_;
   wire _2448_;
   wire _2449_;
   wire _2450_;
@@ -2462,66 +2462,66 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   wire _2456_;
   wire _2457_;
   wire _2458_;
-  wire [15:0] _2459_;
+  wire _2459_;
   wire _2460_;
-  wire [15:0] _2461_;
-  wire _2462_;
-  wire [7:0] _2463_;
+  wire _2461_;
+  wire [15:0] _2462_;
+  wire _2463_;
   wire _2464_;
   wire _2465_;
-  wire _2466_;
+  wire [15:0] _2466_;
   wire _2467_;
-  wire _2468_;
+  wire [7:0] _2468_;
   wire _2469_;
-  wire [7:0] _2470_;
+  wire _2470_;
   wire _2471_;
-  wire [7:0] _2472_;
+  wire _2472_;
   wire _2473_;
-  wire [25:0] _2474_;
+  wire [7:0] _2474_;
   wire _2475_;
-  wire [25:0] _2476_;
-  wire _2477_;
-  wire [25:0] _2478_;
-  wire _2479_;
+  wire _2476_;
+  wire [7:0] _2477_;
+  wire _2478_;
+  wire [25:0] _2479_;
   wire _2480_;
-  wire _2481_;
+  wire [25:0] _2481_;
   wire _2482_;
-  wire _2483_;
+  wire [25:0] _2483_;
   wire _2484_;
   wire _2485_;
   wire _2486_;
   wire _2487_;
   wire _2488_;
   wire _2489_;
-  wire [15:0] _2490_;
+  wire _2490_;
   wire _2491_;
   wire _2492_;
   wire _2493_;
-  wire [15:0] _2494_;
+  wire _2494_;
   wire _2495_;
-  wire [15:0] _2496_;
+  wire _2496_;
   wire _2497_;
-  wire [7:0] _2498_;
-  wire _2499_;
+  wire _2498_;
+  wire [15:0] _2499_;
   wire _2500_;
-  wire _2501_;
+  wire [15:0] _2501_;
   wire _2502_;
-  wire _2503_;
+  wire [7:0] _2503_;
   wire _2504_;
-  wire [7:0] _2505_;
+  wire _2505_;
   wire _2506_;
-  wire [7:0] _2507_;
+  wire _2507_;
   wire _2508_;
-  wire [25:0] _2509_;
-  wire _2510_;
-  wire [25:0] _2511_;
-  wire [15:0] _2512_;
+  wire _2509_;
+  wire [7:0] _2510_;
+  wire _2511_;
+  wire [7:0] _2512_;
   wire _2513_;
   wire [25:0] _2514_;
   wire _2515_;
-  wire _2516_;
+  wire [25:0] _2516_;
   wire _2517_;
-  wire _2518_;
+  wire [25:0] _2518_;
   wire _2519_;
   wire _2520_;
   wire _2521_;
@@ -2532,32 +2532,32 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   wire _2526_;
   wire _2527_;
   wire _2528_;
-  wire [15:0] _2529_;
-  wire _2530_;
-  wire [15:0] _2531_;
+  wire _2529_;
+  wire [15:0] _2530_;
+  wire _2531_;
   wire _2532_;
-  wire [7:0] _2533_;
-  wire [7:0] _2534_;
-  wire [25:0] _2535_;
-  wire _2536_;
+  wire _2533_;
+  wire [15:0] _2534_;
+  wire _2535_;
+  wire [15:0] _2536_;
   wire _2537_;
-  wire _2538_;
+  wire [7:0] _2538_;
   wire _2539_;
   wire _2540_;
-  wire [7:0] _2541_;
+  wire _2541_;
   wire _2542_;
-  wire [7:0] _2543_;
+  wire _2543_;
   wire _2544_;
-  wire [25:0] _2545_;
+  wire [7:0] _2545_;
   wire _2546_;
-  wire _2547_;
-  wire [25:0] _2548_;
-  wire _2549_;
-  wire [25:0] _2550_;
-  wire _2551_;
-  wire _2552_;
+  wire [7:0] _2547_;
+  wire _2548_;
+  wire [25:0] _2549_;
+  wire _2550_;
+  wire [25:0] _2551_;
+  wire [15:0] _2552_;
   wire _2553_;
-  wire _2554_;
+  wire [25:0] _2554_;
   wire _2555_;
   wire _2556_;
   wire _2557_;
@@ -2568,32 +2568,32 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   wire _2562_;
   wire _2563_;
   wire _2564_;
-  wire [15:0] _2565_;
+  wire _2565_;
   wire _2566_;
-  wire [15:0] _2567_;
+  wire _2567_;
   wire _2568_;
-  wire _2569_;
-  wire [7:0] _2570_;
-  wire _2571_;
+  wire [15:0] _2569_;
+  wire _2570_;
+  wire [15:0] _2571_;
   wire _2572_;
-  wire _2573_;
-  wire _2574_;
-  wire _2575_;
-  wire [7:0] _2576_;
+  wire [7:0] _2573_;
+  wire [7:0] _2574_;
+  wire [25:0] _2575_;
+  wire _2576_;
   wire _2577_;
-  wire [7:0] _2578_;
+  wire _2578_;
   wire _2579_;
   wire _2580_;
-  wire [25:0] _2581_;
+  wire [7:0] _2581_;
   wire _2582_;
-  wire [25:0] _2583_;
+  wire [7:0] _2583_;
   wire _2584_;
   wire [25:0] _2585_;
   wire _2586_;
   wire _2587_;
-  wire _2588_;
+  wire [25:0] _2588_;
   wire _2589_;
-  wire _2590_;
+  wire [25:0] _2590_;
   wire _2591_;
   wire _2592_;
   wire _2593_;
@@ -2603,32 +2603,32 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   wire _2597_;
   wire _2598_;
   wire _2599_;
-  wire [15:0] _2600_;
-  wire [7:0] _2601_;
+  wire _2600_;
+  wire _2601_;
   wire _2602_;
-  wire [15:0] _2603_;
+  wire _2603_;
   wire _2604_;
-  wire [7:0] _2605_;
+  wire [15:0] _2605_;
   wire _2606_;
-  wire _2607_;
+  wire [15:0] _2607_;
   wire _2608_;
   wire _2609_;
-  wire _2610_;
-  wire [7:0] _2611_;
+  wire [7:0] _2610_;
+  wire _2611_;
   wire _2612_;
   wire _2613_;
-  wire [7:0] _2614_;
+  wire _2614_;
   wire _2615_;
-  wire [25:0] _2616_;
+  wire [7:0] _2616_;
   wire _2617_;
-  wire [25:0] _2618_;
+  wire [7:0] _2618_;
   wire _2619_;
-  wire [25:0] _2620_;
-  wire _2621_;
+  wire _2620_;
+  wire [25:0] _2621_;
   wire _2622_;
-  wire [7:0] _2623_;
+  wire [25:0] _2623_;
   wire _2624_;
-  wire _2625_;
+  wire [25:0] _2625_;
   wire _2626_;
   wire _2627_;
   wire _2628_;
@@ -2639,67 +2639,67 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   wire _2633_;
   wire _2634_;
   wire _2635_;
-  wire [15:0] _2636_;
+  wire _2636_;
   wire _2637_;
-  wire [15:0] _2638_;
+  wire _2638_;
   wire _2639_;
-  wire [7:0] _2640_;
-  wire _2641_;
+  wire [15:0] _2640_;
+  wire [7:0] _2641_;
   wire _2642_;
-  wire _2643_;
+  wire [15:0] _2643_;
   wire _2644_;
-  wire [25:0] _2645_;
+  wire [7:0] _2645_;
   wire _2646_;
   wire _2647_;
-  wire [7:0] _2648_;
+  wire _2648_;
   wire _2649_;
-  wire [7:0] _2650_;
-  wire _2651_;
-  wire [25:0] _2652_;
+  wire _2650_;
+  wire [7:0] _2651_;
+  wire _2652_;
   wire _2653_;
-  wire [25:0] _2654_;
+  wire [7:0] _2654_;
   wire _2655_;
   wire [25:0] _2656_;
   wire _2657_;
-  wire _2658_;
+  wire [25:0] _2658_;
   wire _2659_;
-  wire _2660_;
+  wire [25:0] _2660_;
   wire _2661_;
   wire _2662_;
-  wire _2663_;
+  wire [7:0] _2663_;
   wire _2664_;
   wire _2665_;
   wire _2666_;
   wire _2667_;
-  wire [25:0] _2668_;
+  wire _2668_;
   wire _2669_;
   wire _2670_;
   wire _2671_;
-  wire [15:0] _2672_;
+  wire _2672_;
   wire _2673_;
-  wire [15:0] _2674_;
+  wire _2674_;
   wire _2675_;
-  wire [7:0] _2676_;
+  wire [15:0] _2676_;
   wire _2677_;
-  wire _2678_;
+  wire [15:0] _2678_;
   wire _2679_;
-  wire _2680_;
+  wire [7:0] _2680_;
   wire _2681_;
   wire _2682_;
-  wire [7:0] _2683_;
+  wire _2683_;
   wire _2684_;
-  wire [7:0] _2685_;
+  wire [25:0] _2685_;
   wire _2686_;
-  wire [25:0] _2687_;
-  wire _2688_;
-  wire [25:0] _2689_;
-  wire [25:0] _2690_;
+  wire _2687_;
+  wire [7:0] _2688_;
+  wire _2689_;
+  wire [7:0] _2690_;
   wire _2691_;
   wire [25:0] _2692_;
   wire _2693_;
-  wire _2694_;
+  wire [25:0] _2694_;
   wire _2695_;
-  wire _2696_;
+  wire [25:0] _2696_;
   wire _2697_;
   wire _2698_;
   wire _2699_;
@@ -2710,32 +2710,32 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   wire _2704_;
   wire _2705_;
   wire _2706_;
-  wire [15:0] _2707_;
-  wire _2708_;
-  wire [15:0] _2709_;
+  wire _2707_;
+  wire [25:0] _2708_;
+  wire _2709_;
   wire _2710_;
-  wire [7:0] _2711_;
-  wire _2712_;
+  wire _2711_;
+  wire [15:0] _2712_;
   wire _2713_;
-  wire _2714_;
+  wire [15:0] _2714_;
   wire _2715_;
-  wire _2716_;
+  wire [7:0] _2716_;
   wire _2717_;
-  wire [7:0] _2718_;
+  wire _2718_;
   wire _2719_;
-  wire [7:0] _2720_;
+  wire _2720_;
   wire _2721_;
-  wire [25:0] _2722_;
-  wire _2723_;
+  wire _2722_;
+  wire [7:0] _2723_;
   wire _2724_;
-  wire [25:0] _2725_;
+  wire [7:0] _2725_;
   wire _2726_;
   wire [25:0] _2727_;
   wire _2728_;
-  wire _2729_;
-  wire _2730_;
+  wire [25:0] _2729_;
+  wire [25:0] _2730_;
   wire _2731_;
-  wire _2732_;
+  wire [25:0] _2732_;
   wire _2733_;
   wire _2734_;
   wire _2735_;
@@ -2745,32 +2745,32 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   wire _2739_;
   wire _2740_;
   wire _2741_;
-  wire [15:0] _2742_;
+  wire _2742_;
   wire _2743_;
-  wire [15:0] _2744_;
+  wire _2744_;
   wire _2745_;
   wire _2746_;
-  wire [7:0] _2747_;
+  wire [15:0] _2747_;
   wire _2748_;
-  wire _2749_;
+  wire [15:0] _2749_;
   wire _2750_;
-  wire _2751_;
+  wire [7:0] _2751_;
   wire _2752_;
-  wire [7:0] _2753_;
+  wire _2753_;
   wire _2754_;
-  wire [7:0] _2755_;
+  wire _2755_;
   wire _2756_;
-  wire [25:0] _2757_;
-  wire _2758_;
-  wire [25:0] _2759_;
-  wire _2760_;
-  wire [25:0] _2761_;
-  wire _2762_;
-  wire [25:0] _2763_;
+  wire _2757_;
+  wire [7:0] _2758_;
+  wire _2759_;
+  wire [7:0] _2760_;
+  wire _2761_;
+  wire [25:0] _2762_;
+  wire _2763_;
   wire _2764_;
-  wire _2765_;
+  wire [25:0] _2765_;
   wire _2766_;
-  wire _2767_;
+  wire [25:0] _2767_;
   wire _2768_;
   wire _2769_;
   wire _2770_;
@@ -2781,32 +2781,32 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   wire _2775_;
   wire _2776_;
   wire _2777_;
-  wire [15:0] _2778_;
+  wire _2778_;
   wire _2779_;
   wire _2780_;
-  wire [15:0] _2781_;
-  wire _2782_;
-  wire [7:0] _2783_;
-  wire _2784_;
+  wire _2781_;
+  wire [15:0] _2782_;
+  wire _2783_;
+  wire [15:0] _2784_;
   wire _2785_;
   wire _2786_;
-  wire _2787_;
+  wire [7:0] _2787_;
   wire _2788_;
-  wire [7:0] _2789_;
+  wire _2789_;
   wire _2790_;
   wire _2791_;
-  wire [7:0] _2792_;
-  wire _2793_;
-  wire [25:0] _2794_;
-  wire _2795_;
-  wire [25:0] _2796_;
-  wire _2797_;
-  wire [25:0] _2798_;
-  wire _2799_;
+  wire _2792_;
+  wire [7:0] _2793_;
+  wire _2794_;
+  wire [7:0] _2795_;
+  wire _2796_;
+  wire [25:0] _2797_;
+  wire _2798_;
+  wire [25:0] _2799_;
   wire _2800_;
-  wire _2801_;
+  wire [25:0] _2801_;
   wire _2802_;
-  wire _2803_;
+  wire [25:0] _2803_;
   wire _2804_;
   wire _2805_;
   wire _2806_;
@@ -2817,66 +2817,66 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   wire _2811_;
   wire _2812_;
   wire _2813_;
-  wire [15:0] _2814_;
+  wire _2814_;
   wire _2815_;
-  wire [15:0] _2816_;
+  wire _2816_;
   wire _2817_;
-  wire [7:0] _2818_;
+  wire [15:0] _2818_;
   wire _2819_;
   wire _2820_;
-  wire _2821_;
+  wire [15:0] _2821_;
   wire _2822_;
-  wire _2823_;
+  wire [7:0] _2823_;
   wire _2824_;
-  wire [7:0] _2825_;
+  wire _2825_;
   wire _2826_;
-  wire [7:0] _2827_;
+  wire _2827_;
   wire _2828_;
-  wire [25:0] _2829_;
+  wire [7:0] _2829_;
   wire _2830_;
-  wire [25:0] _2831_;
-  wire _2832_;
-  wire [25:0] _2833_;
-  wire _2834_;
+  wire _2831_;
+  wire [7:0] _2832_;
+  wire _2833_;
+  wire [25:0] _2834_;
   wire _2835_;
-  wire _2836_;
+  wire [25:0] _2836_;
   wire _2837_;
-  wire _2838_;
+  wire [25:0] _2838_;
   wire _2839_;
   wire _2840_;
   wire _2841_;
   wire _2842_;
   wire _2843_;
   wire _2844_;
-  wire [15:0] _2845_;
+  wire _2845_;
   wire _2846_;
   wire _2847_;
   wire _2848_;
-  wire [15:0] _2849_;
+  wire _2849_;
   wire _2850_;
-  wire [15:0] _2851_;
+  wire _2851_;
   wire _2852_;
-  wire [7:0] _2853_;
-  wire _2854_;
+  wire _2853_;
+  wire [15:0] _2854_;
   wire _2855_;
-  wire _2856_;
+  wire [15:0] _2856_;
   wire _2857_;
-  wire _2858_;
+  wire [7:0] _2858_;
   wire _2859_;
-  wire [7:0] _2860_;
+  wire _2860_;
   wire _2861_;
-  wire [7:0] _2862_;
+  wire _2862_;
   wire _2863_;
-  wire [25:0] _2864_;
-  wire _2865_;
-  wire [25:0] _2866_;
-  wire [15:0] _2867_;
+  wire _2864_;
+  wire [7:0] _2865_;
+  wire _2866_;
+  wire [7:0] _2867_;
   wire _2868_;
-  wire _2869_;
-  wire [25:0] _2870_;
-  wire _2871_;
+  wire [25:0] _2869_;
+  wire _2870_;
+  wire [25:0] _2871_;
   wire _2872_;
-  wire _2873_;
+  wire [25:0] _2873_;
   wire _2874_;
   wire _2875_;
   wire _2876_;
@@ -2890,30 +2890,30 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   wire _2884_;
   wire [15:0] _2885_;
   wire _2886_;
-  wire [15:0] _2887_;
+  wire _2887_;
   wire _2888_;
-  wire [7:0] _2889_;
-  wire [7:0] _2890_;
-  wire _2891_;
+  wire [15:0] _2889_;
+  wire _2890_;
+  wire [15:0] _2891_;
   wire _2892_;
-  wire _2893_;
+  wire [7:0] _2893_;
   wire _2894_;
   wire _2895_;
-  wire [7:0] _2896_;
+  wire _2896_;
   wire _2897_;
-  wire [7:0] _2898_;
+  wire _2898_;
   wire _2899_;
-  wire [25:0] _2900_;
+  wire [7:0] _2900_;
   wire _2901_;
-  wire _2902_;
-  wire [25:0] _2903_;
-  wire _2904_;
-  wire [25:0] _2905_;
-  wire _2906_;
-  wire _2907_;
+  wire [7:0] _2902_;
+  wire _2903_;
+  wire [25:0] _2904_;
+  wire _2905_;
+  wire [25:0] _2906_;
+  wire [15:0] _2907_;
   wire _2908_;
   wire _2909_;
-  wire _2910_;
+  wire [25:0] _2910_;
   wire _2911_;
   wire _2912_;
   wire _2913_;
@@ -2923,32 +2923,32 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   wire _2917_;
   wire _2918_;
   wire _2919_;
-  wire [15:0] _2920_;
+  wire _2920_;
   wire _2921_;
-  wire [15:0] _2922_;
+  wire _2922_;
   wire _2923_;
   wire _2924_;
-  wire [7:0] _2925_;
+  wire [15:0] _2925_;
   wire _2926_;
-  wire _2927_;
+  wire [15:0] _2927_;
   wire _2928_;
-  wire _2929_;
-  wire _2930_;
-  wire [7:0] _2931_;
+  wire [7:0] _2929_;
+  wire [7:0] _2930_;
+  wire _2931_;
   wire _2932_;
-  wire [7:0] _2933_;
+  wire _2933_;
   wire _2934_;
   wire _2935_;
-  wire [25:0] _2936_;
+  wire [7:0] _2936_;
   wire _2937_;
-  wire [25:0] _2938_;
+  wire [7:0] _2938_;
   wire _2939_;
   wire [25:0] _2940_;
   wire _2941_;
   wire _2942_;
-  wire _2943_;
+  wire [25:0] _2943_;
   wire _2944_;
-  wire _2945_;
+  wire [25:0] _2945_;
   wire _2946_;
   wire _2947_;
   wire _2948_;
@@ -2958,32 +2958,32 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   wire _2952_;
   wire _2953_;
   wire _2954_;
-  wire [15:0] _2955_;
-  wire [7:0] _2956_;
+  wire _2955_;
+  wire _2956_;
   wire _2957_;
-  wire [15:0] _2958_;
+  wire _2958_;
   wire _2959_;
-  wire [7:0] _2960_;
+  wire [15:0] _2960_;
   wire _2961_;
-  wire _2962_;
+  wire [15:0] _2962_;
   wire _2963_;
   wire _2964_;
-  wire _2965_;
-  wire [7:0] _2966_;
+  wire [7:0] _2965_;
+  wire _2966_;
   wire _2967_;
   wire _2968_;
-  wire [7:0] _2969_;
+  wire _2969_;
   wire _2970_;
-  wire [25:0] _2971_;
+  wire [7:0] _2971_;
   wire _2972_;
-  wire [25:0] _2973_;
+  wire [7:0] _2973_;
   wire _2974_;
-  wire [25:0] _2975_;
-  wire _2976_;
+  wire _2975_;
+  wire [25:0] _2976_;
   wire _2977_;
-  wire [7:0] _2978_;
-  wire [25:0] _2979_;
-  wire [2:0] _2980_;
+  wire [25:0] _2978_;
+  wire _2979_;
+  wire [25:0] _2980_;
   wire _2981_;
   wire _2982_;
   wire _2983_;
@@ -2996,66 +2996,66 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   wire _2990_;
   wire _2991_;
   wire _2992_;
-  wire [15:0] _2993_;
+  wire _2993_;
   wire _2994_;
   wire [15:0] _2995_;
-  wire _2996_;
-  wire [7:0] _2997_;
-  wire _2998_;
+  wire [7:0] _2996_;
+  wire _2997_;
+  wire [15:0] _2998_;
   wire _2999_;
-  wire _3000_;
+  wire [7:0] _3000_;
   wire _3001_;
-  wire [25:0] _3002_;
+  wire _3002_;
   wire _3003_;
-  wire [7:0] _3004_;
+  wire _3004_;
   wire _3005_;
   wire [7:0] _3006_;
   wire _3007_;
-  wire [25:0] _3008_;
-  wire _3009_;
-  wire [25:0] _3010_;
-  wire _3011_;
-  wire [25:0] _3012_;
-  wire _3013_;
+  wire _3008_;
+  wire [7:0] _3009_;
+  wire _3010_;
+  wire [25:0] _3011_;
+  wire _3012_;
+  wire [25:0] _3013_;
   wire _3014_;
-  wire _3015_;
+  wire [25:0] _3015_;
   wire _3016_;
   wire _3017_;
-  wire _3018_;
-  wire _3019_;
-  wire _3020_;
+  wire [7:0] _3018_;
+  wire [25:0] _3019_;
+  wire [2:0] _3020_;
   wire _3021_;
   wire _3022_;
   wire _3023_;
-  wire [25:0] _3024_;
+  wire _3024_;
   wire _3025_;
   wire _3026_;
   wire _3027_;
-  wire [15:0] _3028_;
+  wire _3028_;
   wire _3029_;
-  wire [15:0] _3030_;
+  wire _3030_;
   wire _3031_;
-  wire [7:0] _3032_;
-  wire _3033_;
+  wire _3032_;
+  wire [15:0] _3033_;
   wire _3034_;
-  wire _3035_;
+  wire [15:0] _3035_;
   wire _3036_;
-  wire _3037_;
+  wire [7:0] _3037_;
   wire _3038_;
-  wire [7:0] _3039_;
+  wire _3039_;
   wire _3040_;
-  wire [7:0] _3041_;
-  wire _3042_;
-  wire [25:0] _3043_;
-  wire _3044_;
-  wire [25:0] _3045_;
-  wire [25:0] _3046_;
+  wire _3041_;
+  wire [25:0] _3042_;
+  wire _3043_;
+  wire [7:0] _3044_;
+  wire _3045_;
+  wire [7:0] _3046_;
   wire _3047_;
   wire [25:0] _3048_;
   wire _3049_;
-  wire _3050_;
+  wire [25:0] _3050_;
   wire _3051_;
-  wire _3052_;
+  wire [25:0] _3052_;
   wire _3053_;
   wire _3054_;
   wire _3055_;
@@ -3066,146 +3066,146 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   wire _3060_;
   wire _3061_;
   wire _3062_;
-  wire [15:0] _3063_;
-  wire _3064_;
-  wire [15:0] _3065_;
+  wire _3063_;
+  wire [25:0] _3064_;
+  wire _3065_;
   wire _3066_;
-  wire [7:0] _3067_;
-  wire _3068_;
+  wire _3067_;
+  wire [15:0] _3068_;
   wire _3069_;
-  wire _3070_;
+  wire [15:0] _3070_;
   wire _3071_;
-  wire _3072_;
+  wire [7:0] _3072_;
   wire _3073_;
-  wire [7:0] _3074_;
+  wire _3074_;
   wire _3075_;
-  wire [7:0] _3076_;
+  wire _3076_;
   wire _3077_;
-  wire [7:0] _3078_;
-  wire _3079_;
+  wire _3078_;
+  wire [7:0] _3079_;
   wire _3080_;
   wire [7:0] _3081_;
   wire _3082_;
-  wire [7:0] _3083_;
+  wire [25:0] _3083_;
   wire _3084_;
-  wire [7:0] _3085_;
-  wire _3086_;
-  wire [7:0] _3087_;
-  wire _3088_;
-  wire [7:0] _3089_;
+  wire [25:0] _3085_;
+  wire [25:0] _3086_;
+  wire _3087_;
+  wire [25:0] _3088_;
+  wire _3089_;
   wire _3090_;
   wire _3091_;
   wire _3092_;
-  wire [7:0] _3093_;
+  wire _3093_;
   wire _3094_;
-  wire [7:0] _3095_;
+  wire _3095_;
   wire _3096_;
-  wire [7:0] _3097_;
+  wire _3097_;
   wire _3098_;
-  wire [7:0] _3099_;
+  wire _3099_;
   wire _3100_;
-  wire [7:0] _3101_;
+  wire _3101_;
   wire _3102_;
-  wire _3103_;
-  wire [7:0] _3104_;
-  wire _3105_;
-  wire [7:0] _3106_;
-  wire _3107_;
-  wire [7:0] _3108_;
+  wire [15:0] _3103_;
+  wire _3104_;
+  wire [15:0] _3105_;
+  wire _3106_;
+  wire [7:0] _3107_;
+  wire _3108_;
   wire _3109_;
-  wire [7:0] _3110_;
+  wire _3110_;
   wire _3111_;
-  wire [7:0] _3112_;
+  wire _3112_;
   wire _3113_;
-  wire _3114_;
-  wire [7:0] _3115_;
-  wire _3116_;
-  wire [7:0] _3117_;
-  wire _3118_;
-  wire [7:0] _3119_;
+  wire [7:0] _3114_;
+  wire _3115_;
+  wire [7:0] _3116_;
+  wire _3117_;
+  wire [7:0] _3118_;
+  wire _3119_;
   wire _3120_;
   wire [7:0] _3121_;
   wire _3122_;
   wire [7:0] _3123_;
   wire _3124_;
-  wire _3125_;
-  wire [7:0] _3126_;
-  wire _3127_;
-  wire [7:0] _3128_;
-  wire _3129_;
-  wire [7:0] _3130_;
+  wire [7:0] _3125_;
+  wire _3126_;
+  wire [7:0] _3127_;
+  wire _3128_;
+  wire [7:0] _3129_;
+  wire _3130_;
   wire _3131_;
-  wire [7:0] _3132_;
-  wire _3133_;
-  wire [7:0] _3134_;
-  wire _3135_;
+  wire _3132_;
+  wire [7:0] _3133_;
+  wire _3134_;
+  wire [7:0] _3135_;
   wire _3136_;
   wire [7:0] _3137_;
   wire _3138_;
   wire [7:0] _3139_;
   wire _3140_;
-  wire _3141_;
+  wire [7:0] _3141_;
   wire _3142_;
   wire _3143_;
-  wire _3144_;
+  wire [7:0] _3144_;
   wire _3145_;
-  wire _3146_;
+  wire [7:0] _3146_;
   wire _3147_;
-  wire _3148_;
+  wire [7:0] _3148_;
   wire _3149_;
-  wire _3150_;
+  wire [7:0] _3150_;
   wire _3151_;
-  wire _3152_;
+  wire [7:0] _3152_;
   wire _3153_;
   wire _3154_;
-  wire _3155_;
+  wire [7:0] _3155_;
   wire _3156_;
-  wire _3157_;
+  wire [7:0] _3157_;
   wire _3158_;
-  wire _3159_;
+  wire [7:0] _3159_;
   wire _3160_;
-  wire _3161_;
+  wire [7:0] _3161_;
   wire _3162_;
-  wire _3163_;
+  wire [7:0] _3163_;
   wire _3164_;
   wire _3165_;
-  wire _3166_;
+  wire [7:0] _3166_;
   wire _3167_;
-  wire _3168_;
+  wire [7:0] _3168_;
   wire _3169_;
-  wire _3170_;
+  wire [7:0] _3170_;
   wire _3171_;
   wire [7:0] _3172_;
   wire _3173_;
   wire [7:0] _3174_;
   wire _3175_;
-  wire [7:0] _3176_;
-  wire _3177_;
-  wire [7:0] _3178_;
-  wire _3179_;
+  wire _3176_;
+  wire [7:0] _3177_;
+  wire _3178_;
+  wire [7:0] _3179_;
   wire _3180_;
-  wire [7:0] _3181_;
+  wire _3181_;
   wire _3182_;
-  wire [7:0] _3183_;
+  wire _3183_;
   wire _3184_;
-  wire [7:0] _3185_;
+  wire _3185_;
   wire _3186_;
-  wire [7:0] _3187_;
+  wire _3187_;
   wire _3188_;
-  wire [7:0] _3189_;
+  wire _3189_;
   wire _3190_;
   wire _3191_;
-  wire [7:0] _3192_;
+  wire _3192_;
   wire _3193_;
-  wire [7:0] _3194_;
+  wire _3194_;
   wire _3195_;
-  wire [7:0] _3196_;
+  wire _3196_;
   wire _3197_;
-  wire [7:0] _3198_;
+  wire _3198_;
   wire _3199_;
-  wire [7:0] _3200_;
-  wire [15:0] _3201_;
-  wire [25:0] _3202_;
+  wire _3200_;
+  wire _3201_;
+  wire _3202_;
   wire _3203_;
   wire _3204_;
   wire _3205_;
@@ -3215,49 +3215,49 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   wire _3209_;
   wire _3210_;
   wire _3211_;
-  wire _3212_;
+  wire [7:0] _3212_;
   wire _3213_;
-  wire _3214_;
+  wire [7:0] _3214_;
   wire _3215_;
-  wire _3216_;
+  wire [7:0] _3216_;
   wire _3217_;
-  wire _3218_;
+  wire [7:0] _3218_;
   wire _3219_;
   wire _3220_;
-  wire _3221_;
+  wire [7:0] _3221_;
   wire _3222_;
-  wire _3223_;
-  wire [15:0] _3224_;
-  wire _3225_;
+  wire [7:0] _3223_;
+  wire _3224_;
+  wire [7:0] _3225_;
   wire _3226_;
-  wire _3227_;
+  wire [7:0] _3227_;
   wire _3228_;
-  wire _3229_;
-  wire [7:0] _3230_;
+  wire [7:0] _3229_;
+  wire _3230_;
   wire _3231_;
   wire [7:0] _3232_;
   wire _3233_;
   wire [7:0] _3234_;
   wire _3235_;
-  wire _3236_;
-  wire [7:0] _3237_;
-  wire _3238_;
-  wire [7:0] _3239_;
-  wire _3240_;
-  wire [7:0] _3241_;
-  wire _3242_;
-  wire [7:0] _3243_;
+  wire [7:0] _3236_;
+  wire _3237_;
+  wire [7:0] _3238_;
+  wire _3239_;
+  wire [7:0] _3240_;
+  wire [15:0] _3241_;
+  wire [25:0] _3242_;
+  wire _3243_;
   wire _3244_;
-  wire [7:0] _3245_;
-  wire [7:0] _3246_;
+  wire _3245_;
+  wire _3246_;
   wire _3247_;
-  wire [7:0] _3248_;
+  wire _3248_;
   wire _3249_;
-  wire [7:0] _3250_;
+  wire _3250_;
   wire _3251_;
-  wire [7:0] _3252_;
+  wire _3252_;
   wire _3253_;
-  wire [7:0] _3254_;
+  wire _3254_;
   wire _3255_;
   wire _3256_;
   wire _3257_;
@@ -3267,41 +3267,41 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   wire _3261_;
   wire _3262_;
   wire _3263_;
-  wire _3264_;
+  wire [15:0] _3264_;
   wire _3265_;
   wire _3266_;
   wire _3267_;
   wire _3268_;
   wire _3269_;
-  wire _3270_;
+  wire [7:0] _3270_;
   wire _3271_;
-  wire _3272_;
+  wire [7:0] _3272_;
   wire _3273_;
-  wire _3274_;
+  wire [7:0] _3274_;
   wire _3275_;
   wire _3276_;
-  wire _3277_;
-  wire [7:0] _3278_;
-  wire _3279_;
+  wire [7:0] _3277_;
+  wire _3278_;
+  wire [7:0] _3279_;
   wire _3280_;
   wire [7:0] _3281_;
   wire _3282_;
   wire [7:0] _3283_;
   wire _3284_;
   wire [7:0] _3285_;
-  wire _3286_;
-  wire [7:0] _3287_;
-  wire _3288_;
-  wire [7:0] _3289_;
-  wire _3290_;
+  wire [7:0] _3286_;
+  wire _3287_;
+  wire [7:0] _3288_;
+  wire _3289_;
+  wire [7:0] _3290_;
   wire _3291_;
   wire [7:0] _3292_;
   wire _3293_;
   wire [7:0] _3294_;
   wire _3295_;
-  wire [7:0] _3296_;
+  wire _3296_;
   wire _3297_;
-  wire [7:0] _3298_;
+  wire _3298_;
   wire _3299_;
   wire _3300_;
   wire _3301_;
@@ -3315,33 +3315,33 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   wire _3309_;
   wire _3310_;
   wire _3311_;
-  wire [7:0] _3312_;
+  wire _3312_;
   wire _3313_;
   wire _3314_;
   wire _3315_;
   wire _3316_;
   wire _3317_;
-  wire _3318_;
-  wire [7:0] _3319_;
+  wire [7:0] _3318_;
+  wire _3319_;
   wire _3320_;
   wire [7:0] _3321_;
   wire _3322_;
   wire [7:0] _3323_;
   wire _3324_;
-  wire _3325_;
-  wire [7:0] _3326_;
-  wire _3327_;
-  wire [7:0] _3328_;
-  wire _3329_;
-  wire [7:0] _3330_;
+  wire [7:0] _3325_;
+  wire _3326_;
+  wire [7:0] _3327_;
+  wire _3328_;
+  wire [7:0] _3329_;
+  wire _3330_;
   wire _3331_;
   wire [7:0] _3332_;
   wire _3333_;
   wire [7:0] _3334_;
-  wire [7:0] _3335_;
-  wire _3336_;
+  wire _3335_;
+  wire [7:0] _3336_;
   wire _3337_;
-  wire _3338_;
+  wire [7:0] _3338_;
   wire _3339_;
   wire _3340_;
   wire _3341_;
@@ -3353,122 +3353,122 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   wire _3347_;
   wire _3348_;
   wire _3349_;
-  wire [7:0] _3350_;
+  wire _3350_;
   wire _3351_;
   wire [7:0] _3352_;
   wire _3353_;
-  wire [7:0] _3354_;
+  wire _3354_;
   wire _3355_;
-  wire [7:0] _3356_;
-  wire [25:0] _3357_;
+  wire _3356_;
+  wire _3357_;
   wire _3358_;
   wire [7:0] _3359_;
   wire _3360_;
   wire [7:0] _3361_;
   wire _3362_;
-  wire _3363_;
+  wire [7:0] _3363_;
   wire _3364_;
   wire _3365_;
-  wire _3366_;
+  wire [7:0] _3366_;
   wire _3367_;
-  wire _3368_;
+  wire [7:0] _3368_;
   wire _3369_;
-  wire _3370_;
+  wire [7:0] _3370_;
   wire _3371_;
   wire [7:0] _3372_;
   wire _3373_;
   wire [7:0] _3374_;
-  wire _3375_;
-  wire [7:0] _3376_;
+  wire [7:0] _3375_;
+  wire _3376_;
   wire _3377_;
-  wire [7:0] _3378_;
-  wire [25:0] _3379_;
+  wire _3378_;
+  wire _3379_;
   wire _3380_;
   wire _3381_;
   wire _3382_;
   wire _3383_;
   wire _3384_;
-  wire [7:0] _3385_;
+  wire _3385_;
   wire _3386_;
-  wire [7:0] _3387_;
+  wire _3387_;
   wire _3388_;
-  wire [7:0] _3389_;
-  wire _3390_;
+  wire _3389_;
+  wire [7:0] _3390_;
   wire _3391_;
   wire [7:0] _3392_;
   wire _3393_;
   wire [7:0] _3394_;
   wire _3395_;
   wire [7:0] _3396_;
-  wire _3397_;
-  wire [7:0] _3398_;
-  wire _3399_;
-  wire [7:0] _3400_;
-  wire [25:0] _3401_;
+  wire [25:0] _3397_;
+  wire _3398_;
+  wire [7:0] _3399_;
+  wire _3400_;
+  wire [7:0] _3401_;
   wire _3402_;
-  wire [7:0] _3403_;
+  wire _3403_;
   wire _3404_;
-  wire [7:0] _3405_;
+  wire _3405_;
   wire _3406_;
-  wire [7:0] _3407_;
+  wire _3407_;
   wire _3408_;
-  wire [7:0] _3409_;
+  wire _3409_;
   wire _3410_;
-  wire [7:0] _3411_;
-  wire _3412_;
+  wire _3411_;
+  wire [7:0] _3412_;
   wire _3413_;
   wire [7:0] _3414_;
   wire _3415_;
   wire [7:0] _3416_;
   wire _3417_;
   wire [7:0] _3418_;
-  wire _3419_;
-  wire [7:0] _3420_;
+  wire [25:0] _3419_;
+  wire _3420_;
   wire _3421_;
-  wire [7:0] _3422_;
+  wire _3422_;
   wire _3423_;
-  wire [25:0] _3424_;
-  wire _3425_;
+  wire _3424_;
+  wire [7:0] _3425_;
   wire _3426_;
-  wire _3427_;
+  wire [7:0] _3427_;
   wire _3428_;
-  wire _3429_;
+  wire [7:0] _3429_;
   wire _3430_;
   wire _3431_;
-  wire _3432_;
+  wire [7:0] _3432_;
   wire _3433_;
-  wire _3434_;
+  wire [7:0] _3434_;
   wire _3435_;
-  wire _3436_;
+  wire [7:0] _3436_;
   wire _3437_;
-  wire _3438_;
+  wire [7:0] _3438_;
   wire _3439_;
-  wire _3440_;
-  wire _3441_;
+  wire [7:0] _3440_;
+  wire [25:0] _3441_;
   wire _3442_;
-  wire _3443_;
+  wire [7:0] _3443_;
   wire _3444_;
-  wire _3445_;
-  wire [15:0] _3446_;
-  wire _3447_;
-  wire [15:0] _3448_;
-  wire _3449_;
-  wire [7:0] _3450_;
-  wire _3451_;
+  wire [7:0] _3445_;
+  wire _3446_;
+  wire [7:0] _3447_;
+  wire _3448_;
+  wire [7:0] _3449_;
+  wire _3450_;
+  wire [7:0] _3451_;
   wire _3452_;
   wire _3453_;
-  wire _3454_;
+  wire [7:0] _3454_;
   wire _3455_;
-  wire _3456_;
-  wire [7:0] _3457_;
-  wire _3458_;
-  wire [7:0] _3459_;
-  wire _3460_;
-  wire [25:0] _3461_;
-  wire _3462_;
-  wire [25:0] _3463_;
-  wire _3464_;
-  wire [25:0] _3465_;
+  wire [7:0] _3456_;
+  wire _3457_;
+  wire [7:0] _3458_;
+  wire _3459_;
+  wire [7:0] _3460_;
+  wire _3461_;
+  wire [7:0] _3462_;
+  wire _3463_;
+  wire [25:0] _3464_;
+  wire _3465_;
   wire _3466_;
   wire _3467_;
   wire _3468_;
@@ -3484,31 +3484,31 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   wire _3478_;
   wire _3479_;
   wire _3480_;
-  wire [15:0] _3481_;
+  wire _3481_;
   wire _3482_;
-  wire [15:0] _3483_;
+  wire _3483_;
   wire _3484_;
-  wire [7:0] _3485_;
-  wire _3486_;
+  wire _3485_;
+  wire [15:0] _3486_;
   wire _3487_;
-  wire _3488_;
+  wire [15:0] _3488_;
   wire _3489_;
-  wire _3490_;
+  wire [7:0] _3490_;
   wire _3491_;
-  wire [7:0] _3492_;
+  wire _3492_;
   wire _3493_;
-  wire [7:0] _3494_;
+  wire _3494_;
   wire _3495_;
-  wire [25:0] _3496_;
-  wire _3497_;
-  wire [25:0] _3498_;
-  wire _3499_;
+  wire _3496_;
+  wire [7:0] _3497_;
+  wire _3498_;
+  wire [7:0] _3499_;
   wire _3500_;
-  wire _3501_;
-  wire [25:0] _3502_;
-  wire _3503_;
+  wire [25:0] _3501_;
+  wire _3502_;
+  wire [25:0] _3503_;
   wire _3504_;
-  wire _3505_;
+  wire [25:0] _3505_;
   wire _3506_;
   wire _3507_;
   wire _3508_;
@@ -3520,34 +3520,34 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   wire _3514_;
   wire _3515_;
   wire _3516_;
-  wire [15:0] _3517_;
+  wire _3517_;
   wire _3518_;
-  wire [15:0] _3519_;
+  wire _3519_;
   wire _3520_;
-  wire [7:0] _3521_;
-  wire [2:0] _3522_;
-  wire _3523_;
+  wire [15:0] _3521_;
+  wire _3522_;
+  wire [15:0] _3523_;
   wire _3524_;
-  wire _3525_;
+  wire [7:0] _3525_;
   wire _3526_;
   wire _3527_;
-  wire [7:0] _3528_;
+  wire _3528_;
   wire _3529_;
-  wire [7:0] _3530_;
+  wire _3530_;
   wire _3531_;
-  wire [25:0] _3532_;
+  wire [7:0] _3532_;
   wire _3533_;
-  wire _3534_;
-  wire [25:0] _3535_;
-  wire _3536_;
-  wire [25:0] _3537_;
-  wire _3538_;
+  wire [7:0] _3534_;
+  wire _3535_;
+  wire [25:0] _3536_;
+  wire _3537_;
+  wire [25:0] _3538_;
   wire _3539_;
   wire _3540_;
   wire _3541_;
-  wire _3542_;
+  wire [25:0] _3542_;
   wire _3543_;
-  wire [3:0] _3544_;
+  wire _3544_;
   wire _3545_;
   wire _3546_;
   wire _3547_;
@@ -3555,67 +3555,67 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   wire _3549_;
   wire _3550_;
   wire _3551_;
-  wire [15:0] _3552_;
+  wire _3552_;
   wire _3553_;
-  wire [15:0] _3554_;
+  wire _3554_;
   wire _3555_;
   wire _3556_;
-  wire [7:0] _3557_;
+  wire [15:0] _3557_;
   wire _3558_;
-  wire _3559_;
+  wire [15:0] _3559_;
   wire _3560_;
-  wire _3561_;
-  wire _3562_;
-  wire [7:0] _3563_;
+  wire [7:0] _3561_;
+  wire [2:0] _3562_;
+  wire _3563_;
   wire _3564_;
-  wire [7:0] _3565_;
-  wire [2:0] _3566_;
+  wire _3565_;
+  wire _3566_;
   wire _3567_;
-  wire [25:0] _3568_;
+  wire [7:0] _3568_;
   wire _3569_;
-  wire [25:0] _3570_;
+  wire [7:0] _3570_;
   wire _3571_;
   wire [25:0] _3572_;
   wire _3573_;
   wire _3574_;
-  wire _3575_;
+  wire [25:0] _3575_;
   wire _3576_;
-  wire _3577_;
+  wire [25:0] _3577_;
   wire _3578_;
   wire _3579_;
   wire _3580_;
   wire _3581_;
   wire _3582_;
   wire _3583_;
-  wire _3584_;
+  wire [3:0] _3584_;
   wire _3585_;
   wire _3586_;
-  wire [15:0] _3587_;
-  wire [2:0] _3588_;
+  wire _3587_;
+  wire _3588_;
   wire _3589_;
-  wire [15:0] _3590_;
+  wire _3590_;
   wire _3591_;
-  wire [7:0] _3592_;
+  wire [15:0] _3592_;
   wire _3593_;
-  wire _3594_;
+  wire [15:0] _3594_;
   wire _3595_;
   wire _3596_;
-  wire _3597_;
-  wire [7:0] _3598_;
+  wire [7:0] _3597_;
+  wire _3598_;
   wire _3599_;
   wire _3600_;
-  wire [7:0] _3601_;
+  wire _3601_;
   wire _3602_;
-  wire [25:0] _3603_;
+  wire [7:0] _3603_;
   wire _3604_;
-  wire [25:0] _3605_;
-  wire _3606_;
-  wire [25:0] _3607_;
-  wire _3608_;
+  wire [7:0] _3605_;
+  wire [2:0] _3606_;
+  wire _3607_;
+  wire [25:0] _3608_;
   wire _3609_;
-  wire [2:0] _3610_;
-  wire [2:0] _3611_;
-  wire _3612_;
+  wire [25:0] _3610_;
+  wire _3611_;
+  wire [25:0] _3612_;
   wire _3613_;
   wire _3614_;
   wire _3615_;
@@ -3627,66 +3627,66 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   wire _3621_;
   wire _3622_;
   wire _3623_;
-  wire [15:0] _3624_;
+  wire _3624_;
   wire _3625_;
-  wire [15:0] _3626_;
-  wire _3627_;
-  wire [7:0] _3628_;
+  wire _3626_;
+  wire [15:0] _3627_;
+  wire [2:0] _3628_;
   wire _3629_;
-  wire _3630_;
+  wire [15:0] _3630_;
   wire _3631_;
-  wire _3632_;
-  wire [25:0] _3633_;
+  wire [7:0] _3632_;
+  wire _3633_;
   wire _3634_;
-  wire [7:0] _3635_;
+  wire _3635_;
   wire _3636_;
-  wire [7:0] _3637_;
-  wire _3638_;
-  wire [25:0] _3639_;
+  wire _3637_;
+  wire [7:0] _3638_;
+  wire _3639_;
   wire _3640_;
-  wire [25:0] _3641_;
+  wire [7:0] _3641_;
   wire _3642_;
   wire [25:0] _3643_;
   wire _3644_;
-  wire _3645_;
+  wire [25:0] _3645_;
   wire _3646_;
-  wire _3647_;
+  wire [25:0] _3647_;
   wire _3648_;
   wire _3649_;
-  wire _3650_;
-  wire _3651_;
+  wire [2:0] _3650_;
+  wire [2:0] _3651_;
   wire _3652_;
   wire _3653_;
   wire _3654_;
-  wire [25:0] _3655_;
+  wire _3655_;
   wire _3656_;
   wire _3657_;
   wire _3658_;
-  wire [15:0] _3659_;
+  wire _3659_;
   wire _3660_;
-  wire [15:0] _3661_;
+  wire _3661_;
   wire _3662_;
-  wire [7:0] _3663_;
-  wire _3664_;
+  wire _3663_;
+  wire [15:0] _3664_;
   wire _3665_;
-  wire _3666_;
+  wire [15:0] _3666_;
   wire _3667_;
-  wire _3668_;
+  wire [7:0] _3668_;
   wire _3669_;
-  wire [7:0] _3670_;
+  wire _3670_;
   wire _3671_;
-  wire [7:0] _3672_;
-  wire _3673_;
-  wire [25:0] _3674_;
-  wire _3675_;
-  wire [25:0] _3676_;
-  wire [25:0] _3677_;
+  wire _3672_;
+  wire [25:0] _3673_;
+  wire _3674_;
+  wire [7:0] _3675_;
+  wire _3676_;
+  wire [7:0] _3677_;
   wire _3678_;
   wire [25:0] _3679_;
   wire _3680_;
-  wire _3681_;
+  wire [25:0] _3681_;
   wire _3682_;
-  wire _3683_;
+  wire [25:0] _3683_;
   wire _3684_;
   wire _3685_;
   wire _3686_;
@@ -3697,32 +3697,32 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   wire _3691_;
   wire _3692_;
   wire _3693_;
-  wire [15:0] _3694_;
-  wire _3695_;
-  wire [15:0] _3696_;
+  wire _3694_;
+  wire [25:0] _3695_;
+  wire _3696_;
   wire _3697_;
-  wire [7:0] _3698_;
-  wire _3699_;
+  wire _3698_;
+  wire [15:0] _3699_;
   wire _3700_;
-  wire _3701_;
+  wire [15:0] _3701_;
   wire _3702_;
-  wire _3703_;
+  wire [7:0] _3703_;
   wire _3704_;
-  wire [7:0] _3705_;
+  wire _3705_;
   wire _3706_;
-  wire [7:0] _3707_;
+  wire _3707_;
   wire _3708_;
-  wire [25:0] _3709_;
-  wire _3710_;
+  wire _3709_;
+  wire [7:0] _3710_;
   wire _3711_;
-  wire [25:0] _3712_;
+  wire [7:0] _3712_;
   wire _3713_;
   wire [25:0] _3714_;
   wire _3715_;
-  wire _3716_;
-  wire _3717_;
+  wire [25:0] _3716_;
+  wire [25:0] _3717_;
   wire _3718_;
-  wire _3719_;
+  wire [25:0] _3719_;
   wire _3720_;
   wire _3721_;
   wire _3722_;
@@ -3733,31 +3733,31 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   wire _3727_;
   wire _3728_;
   wire _3729_;
-  wire [15:0] _3730_;
+  wire _3730_;
   wire _3731_;
-  wire [15:0] _3732_;
+  wire _3732_;
   wire _3733_;
-  wire _3734_;
-  wire [7:0] _3735_;
-  wire _3736_;
+  wire [15:0] _3734_;
+  wire _3735_;
+  wire [15:0] _3736_;
   wire _3737_;
-  wire _3738_;
+  wire [7:0] _3738_;
   wire _3739_;
   wire _3740_;
-  wire [7:0] _3741_;
+  wire _3741_;
   wire _3742_;
-  wire [7:0] _3743_;
+  wire _3743_;
   wire _3744_;
-  wire _3745_;
-  wire [25:0] _3746_;
-  wire _3747_;
-  wire [25:0] _3748_;
-  wire _3749_;
-  wire [25:0] _3750_;
+  wire [7:0] _3745_;
+  wire _3746_;
+  wire [7:0] _3747_;
+  wire _3748_;
+  wire [25:0] _3749_;
+  wire _3750_;
   wire _3751_;
-  wire _3752_;
+  wire [25:0] _3752_;
   wire _3753_;
-  wire _3754_;
+  wire [25:0] _3754_;
   wire _3755_;
   wire _3756_;
   wire _3757_;
@@ -3768,32 +3768,32 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   wire _3762_;
   wire _3763_;
   wire _3764_;
-  wire [15:0] _3765_;
+  wire _3765_;
   wire _3766_;
   wire _3767_;
-  wire [15:0] _3768_;
+  wire _3768_;
   wire _3769_;
-  wire [7:0] _3770_;
+  wire [15:0] _3770_;
   wire _3771_;
-  wire _3772_;
+  wire [15:0] _3772_;
   wire _3773_;
   wire _3774_;
-  wire _3775_;
-  wire [7:0] _3776_;
+  wire [7:0] _3775_;
+  wire _3776_;
   wire _3777_;
   wire _3778_;
-  wire [7:0] _3779_;
+  wire _3779_;
   wire _3780_;
-  wire [25:0] _3781_;
+  wire [7:0] _3781_;
   wire _3782_;
-  wire [25:0] _3783_;
+  wire [7:0] _3783_;
   wire _3784_;
-  wire [25:0] _3785_;
-  wire _3786_;
+  wire _3785_;
+  wire [25:0] _3786_;
   wire _3787_;
-  wire _3788_;
+  wire [25:0] _3788_;
   wire _3789_;
-  wire _3790_;
+  wire [25:0] _3790_;
   wire _3791_;
   wire _3792_;
   wire _3793_;
@@ -3804,66 +3804,66 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   wire _3798_;
   wire _3799_;
   wire _3800_;
-  wire [15:0] _3801_;
+  wire _3801_;
   wire _3802_;
-  wire [15:0] _3803_;
+  wire _3803_;
   wire _3804_;
-  wire [7:0] _3805_;
+  wire [15:0] _3805_;
   wire _3806_;
   wire _3807_;
-  wire _3808_;
+  wire [15:0] _3808_;
   wire _3809_;
-  wire _3810_;
+  wire [7:0] _3810_;
   wire _3811_;
-  wire [7:0] _3812_;
+  wire _3812_;
   wire _3813_;
-  wire [7:0] _3814_;
+  wire _3814_;
   wire _3815_;
-  wire [25:0] _3816_;
+  wire [7:0] _3816_;
   wire _3817_;
-  wire [25:0] _3818_;
-  wire _3819_;
-  wire [25:0] _3820_;
-  wire _3821_;
+  wire _3818_;
+  wire [7:0] _3819_;
+  wire _3820_;
+  wire [25:0] _3821_;
   wire _3822_;
-  wire _3823_;
+  wire [25:0] _3823_;
   wire _3824_;
-  wire _3825_;
+  wire [25:0] _3825_;
   wire _3826_;
   wire _3827_;
   wire _3828_;
   wire _3829_;
   wire _3830_;
   wire _3831_;
-  wire [15:0] _3832_;
-  wire [3:0] _3833_;
+  wire _3832_;
+  wire _3833_;
   wire _3834_;
   wire _3835_;
   wire _3836_;
-  wire [15:0] _3837_;
+  wire _3837_;
   wire _3838_;
-  wire [15:0] _3839_;
+  wire _3839_;
   wire _3840_;
-  wire [7:0] _3841_;
+  wire [15:0] _3841_;
   wire _3842_;
-  wire _3843_;
+  wire [15:0] _3843_;
   wire _3844_;
-  wire _3845_;
+  wire [7:0] _3845_;
   wire _3846_;
   wire _3847_;
-  wire [7:0] _3848_;
+  wire _3848_;
   wire _3849_;
-  wire [7:0] _3850_;
+  wire _3850_;
   wire _3851_;
-  wire [25:0] _3852_;
+  wire [7:0] _3852_;
   wire _3853_;
-  wire [25:0] _3854_;
-  wire [15:0] _3855_;
-  wire _3856_;
-  wire [25:0] _3857_;
-  wire _3858_;
+  wire [7:0] _3854_;
+  wire _3855_;
+  wire [25:0] _3856_;
+  wire _3857_;
+  wire [25:0] _3858_;
   wire _3859_;
-  wire _3860_;
+  wire [25:0] _3860_;
   wire _3861_;
   wire _3862_;
   wire _3863_;
@@ -3876,31 +3876,31 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   wire _3870_;
   wire _3871_;
   wire [15:0] _3872_;
-  wire _3873_;
-  wire [15:0] _3874_;
+  wire [3:0] _3873_;
+  wire _3874_;
   wire _3875_;
-  wire [7:0] _3876_;
-  wire [7:0] _3877_;
+  wire _3876_;
+  wire [15:0] _3877_;
   wire _3878_;
-  wire _3879_;
+  wire [15:0] _3879_;
   wire _3880_;
-  wire _3881_;
+  wire [7:0] _3881_;
   wire _3882_;
-  wire [7:0] _3883_;
+  wire _3883_;
   wire _3884_;
-  wire [7:0] _3885_;
+  wire _3885_;
   wire _3886_;
-  wire [25:0] _3887_;
-  wire _3888_;
+  wire _3887_;
+  wire [7:0] _3888_;
   wire _3889_;
-  wire [25:0] _3890_;
+  wire [7:0] _3890_;
   wire _3891_;
   wire [25:0] _3892_;
   wire _3893_;
-  wire _3894_;
-  wire _3895_;
+  wire [25:0] _3894_;
+  wire [15:0] _3895_;
   wire _3896_;
-  wire _3897_;
+  wire [25:0] _3897_;
   wire _3898_;
   wire _3899_;
   wire _3900_;
@@ -3910,32 +3910,32 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   wire _3904_;
   wire _3905_;
   wire _3906_;
-  wire [15:0] _3907_;
+  wire _3907_;
   wire _3908_;
-  wire [15:0] _3909_;
+  wire _3909_;
   wire _3910_;
   wire _3911_;
-  wire [7:0] _3912_;
+  wire [15:0] _3912_;
   wire _3913_;
-  wire _3914_;
+  wire [15:0] _3914_;
   wire _3915_;
-  wire _3916_;
-  wire _3917_;
-  wire [7:0] _3918_;
+  wire [7:0] _3916_;
+  wire [7:0] _3917_;
+  wire _3918_;
   wire _3919_;
-  wire [7:0] _3920_;
+  wire _3920_;
   wire _3921_;
   wire _3922_;
-  wire [25:0] _3923_;
+  wire [7:0] _3923_;
   wire _3924_;
-  wire [25:0] _3925_;
+  wire [7:0] _3925_;
   wire _3926_;
   wire [25:0] _3927_;
   wire _3928_;
   wire _3929_;
-  wire _3930_;
+  wire [25:0] _3930_;
   wire _3931_;
-  wire _3932_;
+  wire [25:0] _3932_;
   wire _3933_;
   wire _3934_;
   wire _3935_;
@@ -3945,32 +3945,32 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   wire _3939_;
   wire _3940_;
   wire _3941_;
-  wire [15:0] _3942_;
-  wire [7:0] _3943_;
+  wire _3942_;
+  wire _3943_;
   wire _3944_;
   wire _3945_;
-  wire [15:0] _3946_;
-  wire _3947_;
-  wire [7:0] _3948_;
-  wire _3949_;
+  wire _3946_;
+  wire [15:0] _3947_;
+  wire _3948_;
+  wire [15:0] _3949_;
   wire _3950_;
   wire _3951_;
-  wire _3952_;
+  wire [7:0] _3952_;
   wire _3953_;
-  wire [7:0] _3954_;
+  wire _3954_;
   wire _3955_;
   wire _3956_;
-  wire [7:0] _3957_;
-  wire _3958_;
-  wire [25:0] _3959_;
-  wire _3960_;
-  wire [25:0] _3961_;
+  wire _3957_;
+  wire [7:0] _3958_;
+  wire _3959_;
+  wire [7:0] _3960_;
+  wire _3961_;
   wire _3962_;
   wire [25:0] _3963_;
   wire _3964_;
-  wire _3965_;
-  wire [7:0] _3966_;
-  wire _3967_;
+  wire [25:0] _3965_;
+  wire _3966_;
+  wire [25:0] _3967_;
   wire _3968_;
   wire _3969_;
   wire _3970_;
@@ -3982,66 +3982,66 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   wire _3976_;
   wire _3977_;
   wire _3978_;
-  wire [15:0] _3979_;
+  wire _3979_;
   wire _3980_;
-  wire [15:0] _3981_;
-  wire _3982_;
+  wire _3981_;
+  wire [15:0] _3982_;
   wire [7:0] _3983_;
   wire _3984_;
   wire _3985_;
-  wire _3986_;
+  wire [15:0] _3986_;
   wire _3987_;
-  wire [25:0] _3988_;
+  wire [7:0] _3988_;
   wire _3989_;
-  wire [7:0] _3990_;
+  wire _3990_;
   wire _3991_;
-  wire [7:0] _3992_;
+  wire _3992_;
   wire _3993_;
-  wire [25:0] _3994_;
+  wire [7:0] _3994_;
   wire _3995_;
-  wire [25:0] _3996_;
-  wire _3997_;
-  wire [25:0] _3998_;
-  wire _3999_;
+  wire _3996_;
+  wire [7:0] _3997_;
+  wire _3998_;
+  wire [25:0] _3999_;
   wire _4000_;
-  wire _4001_;
+  wire [25:0] _4001_;
   wire _4002_;
-  wire _4003_;
+  wire [25:0] _4003_;
   wire _4004_;
   wire _4005_;
-  wire _4006_;
+  wire [7:0] _4006_;
   wire _4007_;
   wire _4008_;
   wire _4009_;
-  wire [25:0] _4010_;
+  wire _4010_;
   wire _4011_;
   wire _4012_;
   wire _4013_;
-  wire [15:0] _4014_;
+  wire _4014_;
   wire _4015_;
-  wire [15:0] _4016_;
+  wire _4016_;
   wire _4017_;
-  wire [7:0] _4018_;
-  wire _4019_;
+  wire _4018_;
+  wire [15:0] _4019_;
   wire _4020_;
-  wire _4021_;
+  wire [15:0] _4021_;
   wire _4022_;
-  wire _4023_;
+  wire [7:0] _4023_;
   wire _4024_;
-  wire [7:0] _4025_;
+  wire _4025_;
   wire _4026_;
-  wire [7:0] _4027_;
-  wire _4028_;
-  wire [25:0] _4029_;
-  wire _4030_;
-  wire [25:0] _4031_;
-  wire [25:0] _4032_;
+  wire _4027_;
+  wire [25:0] _4028_;
+  wire _4029_;
+  wire [7:0] _4030_;
+  wire _4031_;
+  wire [7:0] _4032_;
   wire _4033_;
   wire [25:0] _4034_;
   wire _4035_;
-  wire _4036_;
+  wire [25:0] _4036_;
   wire _4037_;
-  wire _4038_;
+  wire [25:0] _4038_;
   wire _4039_;
   wire _4040_;
   wire _4041_;
@@ -4052,32 +4052,32 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   wire _4046_;
   wire _4047_;
   wire _4048_;
-  wire [15:0] _4049_;
-  wire _4050_;
-  wire [15:0] _4051_;
+  wire _4049_;
+  wire [25:0] _4050_;
+  wire _4051_;
   wire _4052_;
-  wire [7:0] _4053_;
-  wire _4054_;
-  wire [3:0] _4055_;
-  wire _4056_;
+  wire _4053_;
+  wire [15:0] _4054_;
+  wire _4055_;
+  wire [15:0] _4056_;
   wire _4057_;
-  wire _4058_;
+  wire [7:0] _4058_;
   wire _4059_;
   wire _4060_;
-  wire [7:0] _4061_;
+  wire _4061_;
   wire _4062_;
-  wire [7:0] _4063_;
+  wire _4063_;
   wire _4064_;
-  wire [25:0] _4065_;
+  wire [7:0] _4065_;
   wire _4066_;
-  wire _4067_;
-  wire [25:0] _4068_;
-  wire _4069_;
-  wire [25:0] _4070_;
-  wire _4071_;
-  wire _4072_;
+  wire [7:0] _4067_;
+  wire _4068_;
+  wire [25:0] _4069_;
+  wire _4070_;
+  wire [25:0] _4071_;
+  wire [25:0] _4072_;
   wire _4073_;
-  wire _4074_;
+  wire [25:0] _4074_;
   wire _4075_;
   wire _4076_;
   wire _4077_;
@@ -4088,32 +4088,32 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   wire _4082_;
   wire _4083_;
   wire _4084_;
-  wire [15:0] _4085_;
+  wire _4085_;
   wire _4086_;
-  wire [15:0] _4087_;
+  wire _4087_;
   wire _4088_;
-  wire _4089_;
-  wire [7:0] _4090_;
-  wire _4091_;
+  wire [15:0] _4089_;
+  wire _4090_;
+  wire [15:0] _4091_;
   wire _4092_;
-  wire _4093_;
+  wire [7:0] _4093_;
   wire _4094_;
-  wire _4095_;
-  wire [7:0] _4096_;
+  wire [3:0] _4095_;
+  wire _4096_;
   wire _4097_;
-  wire [7:0] _4098_;
+  wire _4098_;
   wire _4099_;
   wire _4100_;
-  wire [25:0] _4101_;
+  wire [7:0] _4101_;
   wire _4102_;
-  wire [25:0] _4103_;
+  wire [7:0] _4103_;
   wire _4104_;
   wire [25:0] _4105_;
   wire _4106_;
   wire _4107_;
-  wire _4108_;
+  wire [25:0] _4108_;
   wire _4109_;
-  wire _4110_;
+  wire [25:0] _4110_;
   wire _4111_;
   wire _4112_;
   wire _4113_;
@@ -4123,32 +4123,32 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   wire _4117_;
   wire _4118_;
   wire _4119_;
-  wire [15:0] _4120_;
+  wire _4120_;
   wire _4121_;
   wire _4122_;
-  wire [15:0] _4123_;
+  wire _4123_;
   wire _4124_;
-  wire [7:0] _4125_;
+  wire [15:0] _4125_;
   wire _4126_;
-  wire _4127_;
+  wire [15:0] _4127_;
   wire _4128_;
   wire _4129_;
-  wire _4130_;
-  wire [7:0] _4131_;
+  wire [7:0] _4130_;
+  wire _4131_;
   wire _4132_;
   wire _4133_;
-  wire [7:0] _4134_;
+  wire _4134_;
   wire _4135_;
-  wire [25:0] _4136_;
+  wire [7:0] _4136_;
   wire _4137_;
-  wire [25:0] _4138_;
+  wire [7:0] _4138_;
   wire _4139_;
-  wire [25:0] _4140_;
-  wire _4141_;
+  wire _4140_;
+  wire [25:0] _4141_;
   wire _4142_;
-  wire _4143_;
+  wire [25:0] _4143_;
   wire _4144_;
-  wire _4145_;
+  wire [25:0] _4145_;
   wire _4146_;
   wire _4147_;
   wire _4148_;
@@ -4159,31 +4159,31 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   wire _4153_;
   wire _4154_;
   wire _4155_;
-  wire [15:0] _4156_;
+  wire _4156_;
   wire _4157_;
-  wire [15:0] _4158_;
+  wire _4158_;
   wire _4159_;
-  wire [7:0] _4160_;
+  wire [15:0] _4160_;
   wire _4161_;
   wire _4162_;
-  wire _4163_;
+  wire [15:0] _4163_;
   wire _4164_;
-  wire _4165_;
+  wire [7:0] _4165_;
   wire _4166_;
   wire _4167_;
-  wire [7:0] _4168_;
+  wire _4168_;
   wire _4169_;
-  wire [7:0] _4170_;
-  wire _4171_;
-  wire [25:0] _4172_;
+  wire _4170_;
+  wire [7:0] _4171_;
+  wire _4172_;
   wire _4173_;
-  wire [25:0] _4174_;
+  wire [7:0] _4174_;
   wire _4175_;
   wire [25:0] _4176_;
   wire _4177_;
-  wire _4178_;
+  wire [25:0] _4178_;
   wire _4179_;
-  wire _4180_;
+  wire [25:0] _4180_;
   wire _4181_;
   wire _4182_;
   wire _4183_;
@@ -4191,35 +4191,35 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   wire _4185_;
   wire _4186_;
   wire _4187_;
-  wire [15:0] _4188_;
+  wire _4188_;
   wire _4189_;
   wire _4190_;
   wire _4191_;
-  wire [15:0] _4192_;
+  wire _4192_;
   wire _4193_;
-  wire [15:0] _4194_;
+  wire _4194_;
   wire _4195_;
-  wire [7:0] _4196_;
+  wire [15:0] _4196_;
   wire _4197_;
-  wire _4198_;
+  wire [15:0] _4198_;
   wire _4199_;
-  wire _4200_;
+  wire [7:0] _4200_;
   wire _4201_;
   wire _4202_;
-  wire [7:0] _4203_;
+  wire _4203_;
   wire _4204_;
-  wire [7:0] _4205_;
+  wire _4205_;
   wire _4206_;
-  wire [25:0] _4207_;
-  wire _4208_;
-  wire [25:0] _4209_;
-  wire [15:0] _4210_;
+  wire _4207_;
+  wire [7:0] _4208_;
+  wire _4209_;
+  wire [7:0] _4210_;
   wire _4211_;
   wire [25:0] _4212_;
   wire _4213_;
-  wire _4214_;
+  wire [25:0] _4214_;
   wire _4215_;
-  wire _4216_;
+  wire [25:0] _4216_;
   wire _4217_;
   wire _4218_;
   wire _4219_;
@@ -4230,32 +4230,32 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   wire _4224_;
   wire _4225_;
   wire _4226_;
-  wire [15:0] _4227_;
-  wire _4228_;
-  wire [15:0] _4229_;
+  wire _4227_;
+  wire [15:0] _4228_;
+  wire _4229_;
   wire _4230_;
-  wire [7:0] _4231_;
-  wire [7:0] _4232_;
+  wire _4231_;
+  wire [15:0] _4232_;
   wire _4233_;
-  wire _4234_;
+  wire [15:0] _4234_;
   wire _4235_;
-  wire _4236_;
+  wire [7:0] _4236_;
   wire _4237_;
-  wire [7:0] _4238_;
+  wire _4238_;
   wire _4239_;
-  wire [7:0] _4240_;
+  wire _4240_;
   wire _4241_;
-  wire [25:0] _4242_;
-  wire _4243_;
+  wire _4242_;
+  wire [7:0] _4243_;
   wire _4244_;
-  wire [25:0] _4245_;
+  wire [7:0] _4245_;
   wire _4246_;
   wire [25:0] _4247_;
   wire _4248_;
-  wire _4249_;
-  wire _4250_;
+  wire [25:0] _4249_;
+  wire [15:0] _4250_;
   wire _4251_;
-  wire _4252_;
+  wire [25:0] _4252_;
   wire _4253_;
   wire _4254_;
   wire _4255_;
@@ -4265,22 +4265,62 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   wire _4259_;
   wire _4260_;
   wire _4261_;
-  wire [15:0] _4262_;
+  wire _4262_;
   wire _4263_;
-  wire [15:0] _4264_;
+  wire _4264_;
   wire _4265_;
   wire _4266_;
-  wire [7:0] _4267_;
+  wire [15:0] _4267_;
   wire _4268_;
-  wire _4269_;
+  wire [15:0] _4269_;
   wire _4270_;
-  wire _4271_;
-  wire _4272_;
-  wire [7:0] _4273_;
+  wire [7:0] _4271_;
+  wire [7:0] _4272_;
+  wire _4273_;
   wire _4274_;
-  wire [7:0] _4275_;
+  wire _4275_;
   wire _4276_;
-  wire [25:0] _4277_;
+  wire _4277_;
+  wire [7:0] _4278_;
+  wire _4279_;
+  wire [7:0] _4280_;
+  wire _4281_;
+  wire [25:0] _4282_;
+  wire _4283_;
+  wire _4284_;
+  wire [25:0] _4285_;
+  wire _4286_;
+  wire [25:0] _4287_;
+  wire _4288_;
+  wire _4289_;
+  wire _4290_;
+  wire _4291_;
+  wire _4292_;
+  wire _4293_;
+  wire _4294_;
+  wire _4295_;
+  wire _4296_;
+  wire _4297_;
+  wire _4298_;
+  wire _4299_;
+  wire _4300_;
+  wire _4301_;
+  wire [15:0] _4302_;
+  wire _4303_;
+  wire [15:0] _4304_;
+  wire _4305_;
+  wire _4306_;
+  wire [7:0] _4307_;
+  wire _4308_;
+  wire _4309_;
+  wire _4310_;
+  wire _4311_;
+  wire _4312_;
+  wire [7:0] _4313_;
+  wire _4314_;
+  wire [7:0] _4315_;
+  wire _4316_;
+  wire [25:0] _4317_;
   wire [7:0] a;
   (* init = 8'h00 *)
   wire [7:0] \a$1002 ;
@@ -5545,91 +5585,131 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   wire [7:0] w_in6;
   wire [7:0] w_in7;
   assign _0000_ = i_last & i_valid;
-  assign _0982_ = lr_0_0_d2 ? 26'h0000000 : _1637_[25:0];
-  assign _1093_ = lr_0_1_d2 ? 26'h0000000 : _1649_[25:0];
-  assign _1204_ = lr_0_2_d2 ? 26'h0000000 : _1660_[25:0];
-  assign _1315_ = lr_0_3_d2 ? 26'h0000000 : _1671_[25:0];
-  assign _1426_ = lr_0_4_d2 ? 26'h0000000 : _1682_[25:0];
-  assign _1537_ = lr_0_5_d2 ? 26'h0000000 : _1693_[25:0];
-  assign _1648_ = lr_0_6_d2 ? 26'h0000000 : _1704_[25:0];
-  assign _1759_ = lr_0_7_d2 ? 26'h0000000 : _1715_[25:0];
-  assign _0001_ = lr_1_0_d2 ? 26'h0000000 : _1726_[25:0];
-  assign _0112_ = lr_1_1_d2 ? 26'h0000000 : _1737_[25:0];
-  assign _0223_ = lr_1_2_d2 ? 26'h0000000 : _1748_[25:0];
-  assign _0334_ = lr_1_3_d2 ? 26'h0000000 : _1760_[25:0];
-  assign _0445_ = lr_1_4_d2 ? 26'h0000000 : _1771_[25:0];
-  assign _0556_ = lr_1_5_d2 ? 26'h0000000 : _1782_[25:0];
-  assign _0667_ = lr_1_6_d2 ? 26'h0000000 : _1793_[25:0];
-  assign _0778_ = lr_1_7_d2 ? 26'h0000000 : _1804_[25:0];
-  assign _0889_ = lr_2_0_d2 ? 26'h0000000 : _1815_[25:0];
-  assign _0963_ = lr_2_1_d2 ? 26'h0000000 : _1826_[25:0];
-  assign _0983_ = lr_2_2_d2 ? 26'h0000000 : _1837_[25:0];
-  assign _0994_ = lr_2_3_d2 ? 26'h0000000 : _1848_[25:0];
-  assign _1005_ = lr_2_4_d2 ? 26'h0000000 : _1859_[25:0];
-  assign _1016_ = lr_2_5_d2 ? 26'h0000000 : _0002_[25:0];
-  assign _1027_ = lr_2_6_d2 ? 26'h0000000 : _0013_[25:0];
-  assign _1038_ = lr_2_7_d2 ? 26'h0000000 : _0024_[25:0];
-  assign _1049_ = lr_3_0_d2 ? 26'h0000000 : _0035_[25:0];
-  assign _1060_ = lr_3_1_d2 ? 26'h0000000 : _0046_[25:0];
-  assign _1071_ = lr_3_2_d2 ? 26'h0000000 : _0057_[25:0];
-  assign _1082_ = lr_3_3_d2 ? 26'h0000000 : _0068_[25:0];
-  assign _1094_ = lr_3_4_d2 ? 26'h0000000 : _0079_[25:0];
-  assign _1105_ = lr_3_5_d2 ? 26'h0000000 : _0090_[25:0];
-  assign _1116_ = lr_3_6_d2 ? 26'h0000000 : _0101_[25:0];
-  assign _1127_ = lr_3_7_d2 ? 26'h0000000 : _0113_[25:0];
-  assign _1138_ = lr_4_0_d2 ? 26'h0000000 : _0124_[25:0];
-  assign _1149_ = lr_4_1_d2 ? 26'h0000000 : _0135_[25:0];
-  assign _1160_ = lr_4_2_d2 ? 26'h0000000 : _0146_[25:0];
-  assign _1171_ = lr_4_3_d2 ? 26'h0000000 : _0157_[25:0];
-  assign _1182_ = lr_4_4_d2 ? 26'h0000000 : _0168_[25:0];
-  assign _1193_ = lr_4_5_d2 ? 26'h0000000 : _0179_[25:0];
-  assign _1205_ = lr_4_6_d2 ? 26'h0000000 : _0190_[25:0];
-  assign _1216_ = lr_4_7_d2 ? 26'h0000000 : _0201_[25:0];
-  assign _1227_ = lr_5_0_d2 ? 26'h0000000 : _0212_[25:0];
-  assign _1238_ = lr_5_1_d2 ? 26'h0000000 : _0224_[25:0];
-  assign _1249_ = lr_5_2_d2 ? 26'h0000000 : _0235_[25:0];
-  assign _1260_ = lr_5_3_d2 ? 26'h0000000 : _0246_[25:0];
-  assign _1271_ = lr_5_4_d2 ? 26'h0000000 : _0257_[25:0];
-  assign _1282_ = lr_5_5_d2 ? 26'h0000000 : _0268_[25:0];
-  assign _1293_ = lr_5_6_d2 ? 26'h0000000 : _0279_[25:0];
-  assign _1304_ = lr_5_7_d2 ? 26'h0000000 : _0290_[25:0];
-  assign _1316_ = lr_6_0_d2 ? 26'h0000000 : _0301_[25:0];
-  assign _1327_ = lr_6_1_d2 ? 26'h0000000 : _0312_[25:0];
-  assign _1338_ = lr_6_2_d2 ? 26'h0000000 : _0323_[25:0];
-  assign _1349_ = lr_6_3_d2 ? 26'h0000000 : _0335_[25:0];
-  assign _1360_ = lr_6_4_d2 ? 26'h0000000 : _0346_[25:0];
-  assign _1371_ = lr_6_5_d2 ? 26'h0000000 : _0357_[25:0];
-  assign _1382_ = lr_6_6_d2 ? 26'h0000000 : _0368_[25:0];
-  assign _1393_ = lr_6_7_d2 ? 26'h0000000 : _0379_[25:0];
-  assign _1404_ = lr_7_0_d2 ? 26'h0000000 : _0390_[25:0];
-  assign _1415_ = lr_7_1_d2 ? 26'h0000000 : _0401_[25:0];
-  assign _1427_ = lr_7_2_d2 ? 26'h0000000 : _0412_[25:0];
-  assign _1438_ = lr_7_3_d2 ? 26'h0000000 : _0423_[25:0];
-  assign _1449_ = lr_7_4_d2 ? 26'h0000000 : _0434_[25:0];
-  assign _1460_ = lr_7_5_d2 ? 26'h0000000 : _0446_[25:0];
-  assign _1471_ = lr_7_6_d2 ? 26'h0000000 : _0457_[25:0];
-  assign _1482_ = lr_7_7_d2 ? 26'h0000000 : _0468_[25:0];
-  assign _1493_ = en & drain_advance;
-  assign _1504_ = drain_row + 1'h1;
-  assign _1515_ = | count_next;
-  assign _1526_ = beat_next == 3'h7;
-  assign _1538_ = _1515_ & _1526_;
-  assign _0968_ = drain_row * 5'h1a;
-  assign _1549_ = { out_7_0, out_6_0, out_5_0, out_4_0, out_3_0, out_2_0, out_1_0, out_0_0 } >> _0968_;
-  assign _0969_ = drain_row * 5'h1a;
-  assign _1560_ = { out_7_1, out_6_1, out_5_1, out_4_1, out_3_1, out_2_1, out_1_1, out_0_1 } >> _0969_;
-  assign _0970_ = drain_row * 5'h1a;
-  assign _1571_ = { out_7_2, out_6_2, out_5_2, out_4_2, out_3_2, out_2_2, out_1_2, out_0_2 } >> _0970_;
-  assign _0972_ = drain_row * 5'h1a;
-  assign _1582_ = { out_7_3, out_6_3, out_5_3, out_4_3, out_3_3, out_2_3, out_1_3, out_0_3 } >> _0972_;
-  assign _0973_ = drain_row * 5'h1a;
-  assign _1593_ = { out_7_4, out_6_4, out_5_4, out_4_4, out_3_4, out_2_4, out_1_4, out_0_4 } >> _0973_;
-  assign _0974_ = drain_row * 5'h1a;
-  assign _1604_ = { out_7_5, out_6_5, out_5_5, out_4_5, out_3_5, out_2_5, out_1_5, out_0_5 } >> _0974_;
-  assign _0976_ = drain_row * 5'h1a;
-  assign _1615_ = { out_7_6, out_6_6, out_5_6, out_4_6, out_3_6, out_2_6, out_1_6, out_0_6 } >> _0976_;
-  assign _0977_ = drain_row * 5'h1a;
-  assign _1626_ = { out_7_7, out_6_7, out_5_7, out_4_7, out_3_7, out_2_7, out_1_7, out_0_7 } >> _0977_;
+  assign _1022_ = lr_0_0_d2 ? 26'h0000000 : _0301_[25:0];
+  assign _1133_ = lr_0_1_d2 ? 26'h0000000 : _0312_[25:0];
+  assign _1244_ = lr_0_2_d2 ? 26'h0000000 : _0323_[25:0];
+  assign _1355_ = lr_0_3_d2 ? 26'h0000000 : _0335_[25:0];
+  assign _1466_ = lr_0_4_d2 ? 26'h0000000 : _0346_[25:0];
+  assign _1577_ = lr_0_5_d2 ? 26'h0000000 : _0357_[25:0];
+  assign _1688_ = lr_0_6_d2 ? 26'h0000000 : _0368_[25:0];
+  assign _1799_ = lr_0_7_d2 ? 26'h0000000 : _0379_[25:0];
+  assign _0001_ = lr_1_0_d2 ? 26'h0000000 : _0390_[25:0];
+  assign _0112_ = lr_1_1_d2 ? 26'h0000000 : _0401_[25:0];
+  assign _0223_ = lr_1_2_d2 ? 26'h0000000 : _0412_[25:0];
+  assign _0334_ = lr_1_3_d2 ? 26'h0000000 : _0423_[25:0];
+  assign _0445_ = lr_1_4_d2 ? 26'h0000000 : _0434_[25:0];
+  assign _0556_ = lr_1_5_d2 ? 26'h0000000 : _0446_[25:0];
+  assign _0667_ = lr_1_6_d2 ? 26'h0000000 : _0457_[25:0];
+  assign _0778_ = lr_1_7_d2 ? 26'h0000000 : _0468_[25:0];
+  assign _0889_ = lr_2_0_d2 ? 26'h0000000 : _0479_[25:0];
+  assign _1000_ = lr_2_1_d2 ? 26'h0000000 : _0490_[25:0];
+  assign _1023_ = lr_2_2_d2 ? 26'h0000000 : _0501_[25:0];
+  assign _1034_ = lr_2_3_d2 ? 26'h0000000 : _0512_[25:0];
+  assign _1045_ = lr_2_4_d2 ? 26'h0000000 : _0523_[25:0];
+  assign _1056_ = lr_2_5_d2 ? 26'h0000000 : _0534_[25:0];
+  assign _1067_ = lr_2_6_d2 ? 26'h0000000 : _0545_[25:0];
+  assign _1078_ = lr_2_7_d2 ? 26'h0000000 : _0557_[25:0];
+  assign _1089_ = lr_3_0_d2 ? 26'h0000000 : _0568_[25:0];
+  assign _1100_ = lr_3_1_d2 ? 26'h0000000 : _0579_[25:0];
+  assign _1111_ = lr_3_2_d2 ? 26'h0000000 : _0590_[25:0];
+  assign _1122_ = lr_3_3_d2 ? 26'h0000000 : _0601_[25:0];
+  assign _1134_ = lr_3_4_d2 ? 26'h0000000 : _0612_[25:0];
+  assign _1145_ = lr_3_5_d2 ? 26'h0000000 : _0623_[25:0];
+  assign _1156_ = lr_3_6_d2 ? 26'h0000000 : _0634_[25:0];
+  assign _1167_ = lr_3_7_d2 ? 26'h0000000 : _0645_[25:0];
+  assign _1178_ = lr_4_0_d2 ? 26'h0000000 : _0656_[25:0];
+  assign _1189_ = lr_4_1_d2 ? 26'h0000000 : _0668_[25:0];
+  assign _1200_ = lr_4_2_d2 ? 26'h0000000 : _0679_[25:0];
+  assign _1211_ = lr_4_3_d2 ? 26'h0000000 : _0690_[25:0];
+  assign _1222_ = lr_4_4_d2 ? 26'h0000000 : _0701_[25:0];
+  assign _1233_ = lr_4_5_d2 ? 26'h0000000 : _0712_[25:0];
+  assign _1245_ = lr_4_6_d2 ? 26'h0000000 : _0723_[25:0];
+  assign _1256_ = lr_4_7_d2 ? 26'h0000000 : _0734_[25:0];
+  assign _1267_ = lr_5_0_d2 ? 26'h0000000 : _0745_[25:0];
+  assign _1278_ = lr_5_1_d2 ? 26'h0000000 : _0756_[25:0];
+  assign _1289_ = lr_5_2_d2 ? 26'h0000000 : _0767_[25:0];
+  assign _1300_ = lr_5_3_d2 ? 26'h0000000 : _0779_[25:0];
+  assign _1311_ = lr_5_4_d2 ? 26'h0000000 : _0790_[25:0];
+  assign _1322_ = lr_5_5_d2 ? 26'h0000000 : _0801_[25:0];
+  assign _1333_ = lr_5_6_d2 ? 26'h0000000 : _0812_[25:0];
+  assign _1344_ = lr_5_7_d2 ? 26'h0000000 : _0823_[25:0];
+  assign _1356_ = lr_6_0_d2 ? 26'h0000000 : _0834_[25:0];
+  assign _1367_ = lr_6_1_d2 ? 26'h0000000 : _0845_[25:0];
+  assign _1378_ = lr_6_2_d2 ? 26'h0000000 : _0856_[25:0];
+  assign _1389_ = lr_6_3_d2 ? 26'h0000000 : _0867_[25:0];
+  assign _1400_ = lr_6_4_d2 ? 26'h0000000 : _0878_[25:0];
+  assign _1411_ = lr_6_5_d2 ? 26'h0000000 : _0890_[25:0];
+  assign _1422_ = lr_6_6_d2 ? 26'h0000000 : _0901_[25:0];
+  assign _1433_ = lr_6_7_d2 ? 26'h0000000 : _0912_[25:0];
+  assign _1444_ = lr_7_0_d2 ? 26'h0000000 : _0923_[25:0];
+  assign _1455_ = lr_7_1_d2 ? 26'h0000000 : _0934_[25:0];
+  assign _1467_ = lr_7_2_d2 ? 26'h0000000 : _0945_[25:0];
+  assign _1478_ = lr_7_3_d2 ? 26'h0000000 : _0956_[25:0];
+  assign _1489_ = lr_7_4_d2 ? 26'h0000000 : _0967_[25:0];
+  assign _1500_ = lr_7_5_d2 ? 26'h0000000 : _0978_[25:0];
+  assign _1511_ = lr_7_6_d2 ? 26'h0000000 : _0989_[25:0];
+  assign _1522_ = lr_7_7_d2 ? 26'h0000000 : _1001_[25:0];
+  assign _1533_ = en & drain_advance;
+  assign _1544_ = drain_row + 1'h1;
+  assign _1555_ = | count_next;
+  assign _1566_ = beat_next == 3'h7;
+  assign _1578_ = _1555_ & _1566_;
+  assign _1589_ = drain_row[0] ? out_7_0 : out_6_0;
+  assign _1600_ = drain_row[0] ? out_5_0 : out_4_0;
+  assign _1611_ = drain_row[1] ? _1589_ : _1600_;
+  assign _1622_ = drain_row[0] ? out_3_0 : out_2_0;
+  assign _1633_ = drain_row[0] ? out_1_0 : out_0_0;
+  assign _1644_ = drain_row[1] ? _1622_ : _1633_;
+  assign _1655_ = drain_row[2] ? _1611_ : _1644_;
+  assign _1666_ = drain_row[0] ? out_7_1 : out_6_1;
+  assign _1677_ = drain_row[0] ? out_5_1 : out_4_1;
+  assign _1689_ = drain_row[1] ? _1666_ : _1677_;
+  assign _1700_ = drain_row[0] ? out_3_1 : out_2_1;
+  assign _1711_ = drain_row[0] ? out_1_1 : out_0_1;
+  assign _1722_ = drain_row[1] ? _1700_ : _1711_;
+  assign _1733_ = drain_row[2] ? _1689_ : _1722_;
+  assign _1744_ = drain_row[0] ? out_7_2 : out_6_2;
+  assign _1755_ = drain_row[0] ? out_5_2 : out_4_2;
+  assign _1766_ = drain_row[1] ? _1744_ : _1755_;
+  assign _1777_ = drain_row[0] ? out_3_2 : out_2_2;
+  assign _1788_ = drain_row[0] ? out_1_2 : out_0_2;
+  assign _1800_ = drain_row[1] ? _1777_ : _1788_;
+  assign _1811_ = drain_row[2] ? _1766_ : _1800_;
+  assign _1822_ = drain_row[0] ? out_7_3 : out_6_3;
+  assign _1833_ = drain_row[0] ? out_5_3 : out_4_3;
+  assign _1844_ = drain_row[1] ? _1822_ : _1833_;
+  assign _1855_ = drain_row[0] ? out_3_3 : out_2_3;
+  assign _1866_ = drain_row[0] ? out_1_3 : out_0_3;
+  assign _1877_ = drain_row[1] ? _1855_ : _1866_;
+  assign _1888_ = drain_row[2] ? _1844_ : _1877_;
+  assign _1899_ = drain_row[0] ? out_7_4 : out_6_4;
+  assign _0002_ = drain_row[0] ? out_5_4 : out_4_4;
+  assign _0013_ = drain_row[1] ? _1899_ : _0002_;
+  assign _0024_ = drain_row[0] ? out_3_4 : out_2_4;
+  assign _0035_ = drain_row[0] ? out_1_4 : out_0_4;
+  assign _0046_ = drain_row[1] ? _0024_ : _0035_;
+  assign _0057_ = drain_row[2] ? _0013_ : _0046_;
+  assign _0068_ = drain_row[0] ? out_7_5 : out_6_5;
+  assign _0079_ = drain_row[0] ? out_5_5 : out_4_5;
+  assign _0090_ = drain_row[1] ? _0068_ : _0079_;
+  assign _0101_ = drain_row[0] ? out_3_5 : out_2_5;
+  assign _0113_ = drain_row[0] ? out_1_5 : out_0_5;
+  assign _0124_ = drain_row[1] ? _0101_ : _0113_;
+  assign _0135_ = drain_row[2] ? _0090_ : _0124_;
+  assign _0146_ = drain_row[0] ? out_7_6 : out_6_6;
+  assign _0157_ = drain_row[0] ? out_5_6 : out_4_6;
+  assign _0168_ = drain_row[1] ? _0146_ : _0157_;
+  assign _0179_ = drain_row[0] ? out_3_6 : out_2_6;
+  assign _0190_ = drain_row[0] ? out_1_6 : out_0_6;
+  assign _0201_ = drain_row[1] ? _0179_ : _0190_;
+  assign _0212_ = drain_row[2] ? _0168_ : _0201_;
+  assign _0224_ = drain_row[0] ? out_7_7 : out_6_7;
+  assign _0235_ = drain_row[0] ? out_5_7 : out_4_7;
+  assign _0246_ = drain_row[1] ? _0224_ : _0235_;
+  assign _0257_ = drain_row[0] ? out_3_7 : out_2_7;
+  assign _0268_ = drain_row[0] ? out_1_7 : out_0_7;
+  assign _0279_ = drain_row[1] ? _0257_ : _0268_;
+  assign _0290_ = drain_row[2] ? _0246_ : _0279_;
   assign a_in0 = in_valid ? in_a0 : 8'h00;
   assign a_in1 = in_valid ? in_a1 : 8'h00;
   assign a_in2 = in_valid ? in_a2 : 8'h00;
@@ -5646,2747 +5726,2747 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   assign w_in5 = in_valid ? in_w5 : 8'h00;
   assign w_in6 = in_valid ? in_w6 : 8'h00;
   assign w_in7 = in_valid ? in_w7 : 8'h00;
-  assign _1637_ = $signed(acc_0_0) + $signed(p_0_0);
+  assign _0301_ = $signed(acc_0_0) + $signed(p_0_0);
   assign cap_0_0 = en & lr_0_0_d2;
-  assign _1649_ = $signed(acc_0_1) + $signed(p_0_1);
+  assign _0312_ = $signed(acc_0_1) + $signed(p_0_1);
   assign cap_0_1 = en & lr_0_1_d2;
-  assign _1660_ = $signed(acc_0_2) + $signed(p_0_2);
+  assign _0323_ = $signed(acc_0_2) + $signed(p_0_2);
   assign cap_0_2 = en & lr_0_2_d2;
-  assign _1671_ = $signed(acc_0_3) + $signed(p_0_3);
+  assign _0335_ = $signed(acc_0_3) + $signed(p_0_3);
   assign cap_0_3 = en & lr_0_3_d2;
-  assign _1682_ = $signed(acc_0_4) + $signed(p_0_4);
+  assign _0346_ = $signed(acc_0_4) + $signed(p_0_4);
   assign cap_0_4 = en & lr_0_4_d2;
-  assign _1693_ = $signed(acc_0_5) + $signed(p_0_5);
+  assign _0357_ = $signed(acc_0_5) + $signed(p_0_5);
   assign cap_0_5 = en & lr_0_5_d2;
-  assign _1704_ = $signed(acc_0_6) + $signed(p_0_6);
+  assign _0368_ = $signed(acc_0_6) + $signed(p_0_6);
   assign cap_0_6 = en & lr_0_6_d2;
-  assign _1715_ = $signed(acc_0_7) + $signed(p_0_7);
+  assign _0379_ = $signed(acc_0_7) + $signed(p_0_7);
   assign cap_0_7 = en & lr_0_7_d2;
-  assign _1726_ = $signed(acc_1_0) + $signed(p_1_0);
+  assign _0390_ = $signed(acc_1_0) + $signed(p_1_0);
   assign cap_1_0 = en & lr_1_0_d2;
-  assign _1737_ = $signed(acc_1_1) + $signed(p_1_1);
+  assign _0401_ = $signed(acc_1_1) + $signed(p_1_1);
   assign cap_1_1 = en & lr_1_1_d2;
-  assign _1748_ = $signed(acc_1_2) + $signed(p_1_2);
+  assign _0412_ = $signed(acc_1_2) + $signed(p_1_2);
   assign cap_1_2 = en & lr_1_2_d2;
-  assign _1760_ = $signed(acc_1_3) + $signed(p_1_3);
+  assign _0423_ = $signed(acc_1_3) + $signed(p_1_3);
   assign cap_1_3 = en & lr_1_3_d2;
-  assign _1771_ = $signed(acc_1_4) + $signed(p_1_4);
+  assign _0434_ = $signed(acc_1_4) + $signed(p_1_4);
   assign cap_1_4 = en & lr_1_4_d2;
-  assign _1782_ = $signed(acc_1_5) + $signed(p_1_5);
+  assign _0446_ = $signed(acc_1_5) + $signed(p_1_5);
   assign cap_1_5 = en & lr_1_5_d2;
-  assign _1793_ = $signed(acc_1_6) + $signed(p_1_6);
+  assign _0457_ = $signed(acc_1_6) + $signed(p_1_6);
   assign cap_1_6 = en & lr_1_6_d2;
-  assign _1804_ = $signed(acc_1_7) + $signed(p_1_7);
+  assign _0468_ = $signed(acc_1_7) + $signed(p_1_7);
   assign cap_1_7 = en & lr_1_7_d2;
-  assign _1815_ = $signed(acc_2_0) + $signed(p_2_0);
+  assign _0479_ = $signed(acc_2_0) + $signed(p_2_0);
   assign cap_2_0 = en & lr_2_0_d2;
-  assign _1826_ = $signed(acc_2_1) + $signed(p_2_1);
+  assign _0490_ = $signed(acc_2_1) + $signed(p_2_1);
   assign cap_2_1 = en & lr_2_1_d2;
-  assign _1837_ = $signed(acc_2_2) + $signed(p_2_2);
+  assign _0501_ = $signed(acc_2_2) + $signed(p_2_2);
   assign cap_2_2 = en & lr_2_2_d2;
-  assign _1848_ = $signed(acc_2_3) + $signed(p_2_3);
+  assign _0512_ = $signed(acc_2_3) + $signed(p_2_3);
   assign cap_2_3 = en & lr_2_3_d2;
-  assign _1859_ = $signed(acc_2_4) + $signed(p_2_4);
+  assign _0523_ = $signed(acc_2_4) + $signed(p_2_4);
   assign cap_2_4 = en & lr_2_4_d2;
-  assign _0002_ = $signed(acc_2_5) + $signed(p_2_5);
+  assign _0534_ = $signed(acc_2_5) + $signed(p_2_5);
   assign cap_2_5 = en & lr_2_5_d2;
-  assign _0013_ = $signed(acc_2_6) + $signed(p_2_6);
+  assign _0545_ = $signed(acc_2_6) + $signed(p_2_6);
   assign cap_2_6 = en & lr_2_6_d2;
-  assign _0024_ = $signed(acc_2_7) + $signed(p_2_7);
+  assign _0557_ = $signed(acc_2_7) + $signed(p_2_7);
   assign cap_2_7 = en & lr_2_7_d2;
-  assign _0035_ = $signed(acc_3_0) + $signed(p_3_0);
+  assign _0568_ = $signed(acc_3_0) + $signed(p_3_0);
   assign cap_3_0 = en & lr_3_0_d2;
-  assign _0046_ = $signed(acc_3_1) + $signed(p_3_1);
+  assign _0579_ = $signed(acc_3_1) + $signed(p_3_1);
   assign cap_3_1 = en & lr_3_1_d2;
-  assign _0057_ = $signed(acc_3_2) + $signed(p_3_2);
+  assign _0590_ = $signed(acc_3_2) + $signed(p_3_2);
   assign cap_3_2 = en & lr_3_2_d2;
-  assign _0068_ = $signed(acc_3_3) + $signed(p_3_3);
+  assign _0601_ = $signed(acc_3_3) + $signed(p_3_3);
   assign cap_3_3 = en & lr_3_3_d2;
-  assign _0079_ = $signed(acc_3_4) + $signed(p_3_4);
+  assign _0612_ = $signed(acc_3_4) + $signed(p_3_4);
   assign cap_3_4 = en & lr_3_4_d2;
-  assign _0090_ = $signed(acc_3_5) + $signed(p_3_5);
+  assign _0623_ = $signed(acc_3_5) + $signed(p_3_5);
   assign cap_3_5 = en & lr_3_5_d2;
-  assign _0101_ = $signed(acc_3_6) + $signed(p_3_6);
+  assign _0634_ = $signed(acc_3_6) + $signed(p_3_6);
   assign cap_3_6 = en & lr_3_6_d2;
-  assign _0113_ = $signed(acc_3_7) + $signed(p_3_7);
+  assign _0645_ = $signed(acc_3_7) + $signed(p_3_7);
   assign cap_3_7 = en & lr_3_7_d2;
-  assign _0124_ = $signed(acc_4_0) + $signed(p_4_0);
+  assign _0656_ = $signed(acc_4_0) + $signed(p_4_0);
   assign cap_4_0 = en & lr_4_0_d2;
-  assign _0135_ = $signed(acc_4_1) + $signed(p_4_1);
+  assign _0668_ = $signed(acc_4_1) + $signed(p_4_1);
   assign cap_4_1 = en & lr_4_1_d2;
-  assign _0146_ = $signed(acc_4_2) + $signed(p_4_2);
+  assign _0679_ = $signed(acc_4_2) + $signed(p_4_2);
   assign cap_4_2 = en & lr_4_2_d2;
-  assign _0157_ = $signed(acc_4_3) + $signed(p_4_3);
+  assign _0690_ = $signed(acc_4_3) + $signed(p_4_3);
   assign cap_4_3 = en & lr_4_3_d2;
-  assign _0168_ = $signed(acc_4_4) + $signed(p_4_4);
+  assign _0701_ = $signed(acc_4_4) + $signed(p_4_4);
   assign cap_4_4 = en & lr_4_4_d2;
-  assign _0179_ = $signed(acc_4_5) + $signed(p_4_5);
+  assign _0712_ = $signed(acc_4_5) + $signed(p_4_5);
   assign cap_4_5 = en & lr_4_5_d2;
-  assign _0190_ = $signed(acc_4_6) + $signed(p_4_6);
+  assign _0723_ = $signed(acc_4_6) + $signed(p_4_6);
   assign cap_4_6 = en & lr_4_6_d2;
-  assign _0201_ = $signed(acc_4_7) + $signed(p_4_7);
+  assign _0734_ = $signed(acc_4_7) + $signed(p_4_7);
   assign cap_4_7 = en & lr_4_7_d2;
-  assign _0212_ = $signed(acc_5_0) + $signed(p_5_0);
+  assign _0745_ = $signed(acc_5_0) + $signed(p_5_0);
   assign cap_5_0 = en & lr_5_0_d2;
-  assign _0224_ = $signed(acc_5_1) + $signed(p_5_1);
+  assign _0756_ = $signed(acc_5_1) + $signed(p_5_1);
   assign cap_5_1 = en & lr_5_1_d2;
-  assign _0235_ = $signed(acc_5_2) + $signed(p_5_2);
+  assign _0767_ = $signed(acc_5_2) + $signed(p_5_2);
   assign cap_5_2 = en & lr_5_2_d2;
-  assign _0246_ = $signed(acc_5_3) + $signed(p_5_3);
+  assign _0779_ = $signed(acc_5_3) + $signed(p_5_3);
   assign cap_5_3 = en & lr_5_3_d2;
-  assign _0257_ = $signed(acc_5_4) + $signed(p_5_4);
+  assign _0790_ = $signed(acc_5_4) + $signed(p_5_4);
   assign cap_5_4 = en & lr_5_4_d2;
-  assign _0268_ = $signed(acc_5_5) + $signed(p_5_5);
+  assign _0801_ = $signed(acc_5_5) + $signed(p_5_5);
   assign cap_5_5 = en & lr_5_5_d2;
-  assign _0279_ = $signed(acc_5_6) + $signed(p_5_6);
+  assign _0812_ = $signed(acc_5_6) + $signed(p_5_6);
   assign cap_5_6 = en & lr_5_6_d2;
-  assign _0290_ = $signed(acc_5_7) + $signed(p_5_7);
+  assign _0823_ = $signed(acc_5_7) + $signed(p_5_7);
   assign cap_5_7 = en & lr_5_7_d2;
-  assign _0301_ = $signed(acc_6_0) + $signed(p_6_0);
+  assign _0834_ = $signed(acc_6_0) + $signed(p_6_0);
   assign cap_6_0 = en & lr_6_0_d2;
-  assign _0312_ = $signed(acc_6_1) + $signed(p_6_1);
+  assign _0845_ = $signed(acc_6_1) + $signed(p_6_1);
   assign cap_6_1 = en & lr_6_1_d2;
-  assign _0323_ = $signed(acc_6_2) + $signed(p_6_2);
+  assign _0856_ = $signed(acc_6_2) + $signed(p_6_2);
   assign cap_6_2 = en & lr_6_2_d2;
-  assign _0335_ = $signed(acc_6_3) + $signed(p_6_3);
+  assign _0867_ = $signed(acc_6_3) + $signed(p_6_3);
   assign cap_6_3 = en & lr_6_3_d2;
-  assign _0346_ = $signed(acc_6_4) + $signed(p_6_4);
+  assign _0878_ = $signed(acc_6_4) + $signed(p_6_4);
   assign cap_6_4 = en & lr_6_4_d2;
-  assign _0357_ = $signed(acc_6_5) + $signed(p_6_5);
+  assign _0890_ = $signed(acc_6_5) + $signed(p_6_5);
   assign cap_6_5 = en & lr_6_5_d2;
-  assign _0368_ = $signed(acc_6_6) + $signed(p_6_6);
+  assign _0901_ = $signed(acc_6_6) + $signed(p_6_6);
   assign cap_6_6 = en & lr_6_6_d2;
-  assign _0379_ = $signed(acc_6_7) + $signed(p_6_7);
+  assign _0912_ = $signed(acc_6_7) + $signed(p_6_7);
   assign cap_6_7 = en & lr_6_7_d2;
-  assign _0390_ = $signed(acc_7_0) + $signed(p_7_0);
+  assign _0923_ = $signed(acc_7_0) + $signed(p_7_0);
   assign cap_7_0 = en & lr_7_0_d2;
-  assign _0401_ = $signed(acc_7_1) + $signed(p_7_1);
+  assign _0934_ = $signed(acc_7_1) + $signed(p_7_1);
   assign cap_7_1 = en & lr_7_1_d2;
-  assign _0412_ = $signed(acc_7_2) + $signed(p_7_2);
+  assign _0945_ = $signed(acc_7_2) + $signed(p_7_2);
   assign cap_7_2 = en & lr_7_2_d2;
-  assign _0423_ = $signed(acc_7_3) + $signed(p_7_3);
+  assign _0956_ = $signed(acc_7_3) + $signed(p_7_3);
   assign cap_7_3 = en & lr_7_3_d2;
-  assign _0434_ = $signed(acc_7_4) + $signed(p_7_4);
+  assign _0967_ = $signed(acc_7_4) + $signed(p_7_4);
   assign cap_7_4 = en & lr_7_4_d2;
-  assign _0446_ = $signed(acc_7_5) + $signed(p_7_5);
+  assign _0978_ = $signed(acc_7_5) + $signed(p_7_5);
   assign cap_7_5 = en & lr_7_5_d2;
-  assign _0457_ = $signed(acc_7_6) + $signed(p_7_6);
+  assign _0989_ = $signed(acc_7_6) + $signed(p_7_6);
   assign cap_7_6 = en & lr_7_6_d2;
-  assign _0468_ = $signed(acc_7_7) + $signed(p_7_7);
+  assign _1001_ = $signed(acc_7_7) + $signed(p_7_7);
   assign cap_7_7 = en & lr_7_7_d2;
   assign draining = | drain_count;
-  assign _0479_ = en & drain_advance;
-  assign _0490_ = drain_count - 1'h1;
-  assign _0501_ = en & draining;
-  assign _0512_ = drain_beat + 1'h1;
-  assign _0523_ = drain_advance ? 4'h0 : _0512_;
+  assign _1012_ = en & drain_advance;
+  assign _1014_ = drain_count - 1'h1;
+  assign _1015_ = en & draining;
+  assign _1016_ = drain_beat + 1'h1;
+  assign _1017_ = drain_advance ? 4'h0 : _1016_;
   always @(posedge clk)
-    in_valid <= _0534_;
+    in_valid <= _1018_;
   always @(posedge clk)
-    in_last <= _0545_;
+    in_last <= _1019_;
   always @(posedge clk)
-    in_a0 <= _0557_;
+    in_a0 <= _1020_;
   always @(posedge clk)
-    in_a1 <= _0568_;
+    in_a1 <= _1021_;
   always @(posedge clk)
-    in_a2 <= _0579_;
+    in_a2 <= _1024_;
   always @(posedge clk)
-    in_a3 <= _0590_;
+    in_a3 <= _1025_;
   always @(posedge clk)
-    in_a4 <= _0601_;
+    in_a4 <= _1026_;
   always @(posedge clk)
-    in_a5 <= _0612_;
+    in_a5 <= _1027_;
   always @(posedge clk)
-    in_a6 <= _0623_;
+    in_a6 <= _1028_;
   always @(posedge clk)
-    in_a7 <= _0634_;
+    in_a7 <= _1029_;
   always @(posedge clk)
-    in_w0 <= _0645_;
+    in_w0 <= _1030_;
   always @(posedge clk)
-    in_w1 <= _0656_;
+    in_w1 <= _1031_;
   always @(posedge clk)
-    in_w2 <= _0668_;
+    in_w2 <= _1032_;
   always @(posedge clk)
-    in_w3 <= _0679_;
+    in_w3 <= _1033_;
   always @(posedge clk)
-    in_w4 <= _0690_;
+    in_w4 <= _1035_;
   always @(posedge clk)
-    in_w5 <= _0701_;
+    in_w5 <= _1036_;
   always @(posedge clk)
-    in_w6 <= _0712_;
+    in_w6 <= _1037_;
   always @(posedge clk)
-    in_w7 <= _0723_;
+    in_w7 <= _1038_;
   always @(posedge clk)
-    skew_a1_d0 <= _0734_;
+    skew_a1_d0 <= _1039_;
   always @(posedge clk)
-    skew_l1_d0 <= _0745_;
+    skew_l1_d0 <= _1040_;
   always @(posedge clk)
-    skew_a2_d0 <= _0756_;
+    skew_a2_d0 <= _1041_;
   always @(posedge clk)
-    skew_a2_d1 <= _0767_;
+    skew_a2_d1 <= _1042_;
   always @(posedge clk)
-    skew_l2_d0 <= _0779_;
+    skew_l2_d0 <= _1043_;
   always @(posedge clk)
-    skew_l2_d1 <= _0790_;
+    skew_l2_d1 <= _1044_;
   always @(posedge clk)
-    skew_a3_d0 <= _0801_;
+    skew_a3_d0 <= _1046_;
   always @(posedge clk)
-    skew_a3_d1 <= _0812_;
+    skew_a3_d1 <= _1047_;
   always @(posedge clk)
-    skew_a3_d2 <= _0823_;
+    skew_a3_d2 <= _1048_;
   always @(posedge clk)
-    skew_l3_d0 <= _0834_;
+    skew_l3_d0 <= _1049_;
   always @(posedge clk)
-    skew_l3_d1 <= _0845_;
+    skew_l3_d1 <= _1050_;
   always @(posedge clk)
-    skew_l3_d2 <= _0856_;
+    skew_l3_d2 <= _1051_;
   always @(posedge clk)
-    skew_a4_d0 <= _0867_;
+    skew_a4_d0 <= _1052_;
   always @(posedge clk)
-    skew_a4_d1 <= _0878_;
+    skew_a4_d1 <= _1053_;
   always @(posedge clk)
-    skew_a4_d2 <= _0890_;
+    skew_a4_d2 <= _1054_;
   always @(posedge clk)
-    skew_a4_d3 <= _0901_;
+    skew_a4_d3 <= _1055_;
   always @(posedge clk)
-    skew_l4_d0 <= _0912_;
+    skew_l4_d0 <= _1057_;
   always @(posedge clk)
-    skew_l4_d1 <= _0923_;
+    skew_l4_d1 <= _1058_;
   always @(posedge clk)
-    skew_l4_d2 <= _0934_;
+    skew_l4_d2 <= _1059_;
   always @(posedge clk)
-    skew_l4_d3 <= _0945_;
+    skew_l4_d3 <= _1060_;
   always @(posedge clk)
-    skew_a5_d0 <= _0956_;
+    skew_a5_d0 <= _1061_;
   always @(posedge clk)
-    skew_a5_d1 <= _0960_;
+    skew_a5_d1 <= _1062_;
   always @(posedge clk)
-    skew_a5_d2 <= _0961_;
+    skew_a5_d2 <= _1063_;
   always @(posedge clk)
-    skew_a5_d3 <= _0962_;
+    skew_a5_d3 <= _1064_;
   always @(posedge clk)
-    skew_a5_d4 <= _0964_;
+    skew_a5_d4 <= _1065_;
   always @(posedge clk)
-    skew_l5_d0 <= _0965_;
+    skew_l5_d0 <= _1066_;
   always @(posedge clk)
-    skew_l5_d1 <= _0966_;
+    skew_l5_d1 <= _1068_;
   always @(posedge clk)
-    skew_l5_d2 <= _0967_;
+    skew_l5_d2 <= _1069_;
   always @(posedge clk)
-    skew_l5_d3 <= _0971_;
+    skew_l5_d3 <= _1070_;
   always @(posedge clk)
-    skew_l5_d4 <= _0975_;
+    skew_l5_d4 <= _1071_;
   always @(posedge clk)
-    skew_a6_d0 <= _0978_;
+    skew_a6_d0 <= _1072_;
   always @(posedge clk)
-    skew_a6_d1 <= _0979_;
+    skew_a6_d1 <= _1073_;
   always @(posedge clk)
-    skew_a6_d2 <= _0980_;
+    skew_a6_d2 <= _1074_;
   always @(posedge clk)
-    skew_a6_d3 <= _0981_;
+    skew_a6_d3 <= _1075_;
   always @(posedge clk)
-    skew_a6_d4 <= _0984_;
+    skew_a6_d4 <= _1076_;
   always @(posedge clk)
-    skew_a6_d5 <= _0985_;
+    skew_a6_d5 <= _1077_;
   always @(posedge clk)
-    skew_l6_d0 <= _0986_;
+    skew_l6_d0 <= _1079_;
   always @(posedge clk)
-    skew_l6_d1 <= _0987_;
+    skew_l6_d1 <= _1080_;
   always @(posedge clk)
-    skew_l6_d2 <= _0988_;
+    skew_l6_d2 <= _1081_;
   always @(posedge clk)
-    skew_l6_d3 <= _0989_;
+    skew_l6_d3 <= _1082_;
   always @(posedge clk)
-    skew_l6_d4 <= _0990_;
+    skew_l6_d4 <= _1083_;
   always @(posedge clk)
-    skew_l6_d5 <= _0991_;
+    skew_l6_d5 <= _1084_;
   always @(posedge clk)
-    skew_a7_d0 <= _0992_;
+    skew_a7_d0 <= _1085_;
   always @(posedge clk)
-    skew_a7_d1 <= _0993_;
+    skew_a7_d1 <= _1086_;
   always @(posedge clk)
-    skew_a7_d2 <= _0995_;
+    skew_a7_d2 <= _1087_;
   always @(posedge clk)
-    skew_a7_d3 <= _0996_;
+    skew_a7_d3 <= _1088_;
   always @(posedge clk)
-    skew_a7_d4 <= _0997_;
+    skew_a7_d4 <= _1090_;
   always @(posedge clk)
-    skew_a7_d5 <= _0998_;
+    skew_a7_d5 <= _1091_;
   always @(posedge clk)
-    skew_a7_d6 <= _0999_;
+    skew_a7_d6 <= _1092_;
   always @(posedge clk)
-    skew_l7_d0 <= _1000_;
+    skew_l7_d0 <= _1093_;
   always @(posedge clk)
-    skew_l7_d1 <= _1001_;
+    skew_l7_d1 <= _1094_;
   always @(posedge clk)
-    skew_l7_d2 <= _1002_;
+    skew_l7_d2 <= _1095_;
   always @(posedge clk)
-    skew_l7_d3 <= _1003_;
+    skew_l7_d3 <= _1096_;
   always @(posedge clk)
-    skew_l7_d4 <= _1004_;
+    skew_l7_d4 <= _1097_;
   always @(posedge clk)
-    skew_l7_d5 <= _1006_;
+    skew_l7_d5 <= _1098_;
   always @(posedge clk)
-    skew_l7_d6 <= _1007_;
+    skew_l7_d6 <= _1099_;
   always @(posedge clk)
-    skew_w1_d0 <= _1008_;
+    skew_w1_d0 <= _1101_;
   always @(posedge clk)
-    skew_w2_d0 <= _1009_;
+    skew_w2_d0 <= _1102_;
   always @(posedge clk)
-    skew_w2_d1 <= _1010_;
+    skew_w2_d1 <= _1103_;
   always @(posedge clk)
-    skew_w3_d0 <= _1011_;
+    skew_w3_d0 <= _1104_;
   always @(posedge clk)
-    skew_w3_d1 <= _1012_;
+    skew_w3_d1 <= _1105_;
   always @(posedge clk)
-    skew_w3_d2 <= _1013_;
+    skew_w3_d2 <= _1106_;
   always @(posedge clk)
-    skew_w4_d0 <= _1014_;
+    skew_w4_d0 <= _1107_;
   always @(posedge clk)
-    skew_w4_d1 <= _1015_;
+    skew_w4_d1 <= _1108_;
   always @(posedge clk)
-    skew_w4_d2 <= _1017_;
+    skew_w4_d2 <= _1109_;
   always @(posedge clk)
-    skew_w4_d3 <= _1018_;
+    skew_w4_d3 <= _1110_;
   always @(posedge clk)
-    skew_w5_d0 <= _1019_;
+    skew_w5_d0 <= _1112_;
   always @(posedge clk)
-    skew_w5_d1 <= _1020_;
+    skew_w5_d1 <= _1113_;
   always @(posedge clk)
-    skew_w5_d2 <= _1021_;
+    skew_w5_d2 <= _1114_;
   always @(posedge clk)
-    skew_w5_d3 <= _1022_;
+    skew_w5_d3 <= _1115_;
   always @(posedge clk)
-    skew_w5_d4 <= _1023_;
+    skew_w5_d4 <= _1116_;
   always @(posedge clk)
-    skew_w6_d0 <= _1024_;
+    skew_w6_d0 <= _1117_;
   always @(posedge clk)
-    skew_w6_d1 <= _1025_;
+    skew_w6_d1 <= _1118_;
   always @(posedge clk)
-    skew_w6_d2 <= _1026_;
+    skew_w6_d2 <= _1119_;
   always @(posedge clk)
-    skew_w6_d3 <= _1028_;
+    skew_w6_d3 <= _1120_;
   always @(posedge clk)
-    skew_w6_d4 <= _1029_;
+    skew_w6_d4 <= _1121_;
   always @(posedge clk)
-    skew_w6_d5 <= _1030_;
+    skew_w6_d5 <= _1123_;
   always @(posedge clk)
-    skew_w7_d0 <= _1031_;
+    skew_w7_d0 <= _1124_;
   always @(posedge clk)
-    skew_w7_d1 <= _1032_;
+    skew_w7_d1 <= _1125_;
   always @(posedge clk)
-    skew_w7_d2 <= _1033_;
+    skew_w7_d2 <= _1126_;
   always @(posedge clk)
-    skew_w7_d3 <= _1034_;
+    skew_w7_d3 <= _1127_;
   always @(posedge clk)
-    skew_w7_d4 <= _1035_;
+    skew_w7_d4 <= _1128_;
   always @(posedge clk)
-    skew_w7_d5 <= _1036_;
+    skew_w7_d5 <= _1129_;
   always @(posedge clk)
-    skew_w7_d6 <= _1037_;
+    skew_w7_d6 <= _1130_;
   always @(posedge clk)
-    a_0_0 <= _1039_;
+    a_0_0 <= _1131_;
   always @(posedge clk)
-    l_0_0 <= _1040_;
+    l_0_0 <= _1132_;
   always @(posedge clk)
-    w_0_0 <= _1041_;
+    w_0_0 <= _1135_;
   always @(posedge clk)
-    p_0_0 <= _1042_;
+    p_0_0 <= _1136_;
   always @(posedge clk)
-    lr_0_0_d0 <= _1043_;
+    lr_0_0_d0 <= _1137_;
   always @(posedge clk)
-    lr_0_0_d1 <= _1044_;
+    lr_0_0_d1 <= _1138_;
   always @(posedge clk)
-    lr_0_0_d2 <= _1045_;
+    lr_0_0_d2 <= _1139_;
   always @(posedge clk)
-    acc_0_0 <= _1046_;
+    acc_0_0 <= _1140_;
   always @(posedge clk)
-    out_0_0 <= _1047_;
+    out_0_0 <= _1141_;
   always @(posedge clk)
-    a_0_1 <= _1048_;
+    a_0_1 <= _1142_;
   always @(posedge clk)
-    l_0_1 <= _1050_;
+    l_0_1 <= _1143_;
   always @(posedge clk)
-    w_0_1 <= _1051_;
+    w_0_1 <= _1144_;
   always @(posedge clk)
-    p_0_1 <= _1052_;
+    p_0_1 <= _1146_;
   always @(posedge clk)
-    lr_0_1_d0 <= _1053_;
+    lr_0_1_d0 <= _1147_;
   always @(posedge clk)
-    lr_0_1_d1 <= _1054_;
+    lr_0_1_d1 <= _1148_;
   always @(posedge clk)
-    lr_0_1_d2 <= _1055_;
+    lr_0_1_d2 <= _1149_;
   always @(posedge clk)
-    acc_0_1 <= _1056_;
+    acc_0_1 <= _1150_;
   always @(posedge clk)
-    out_0_1 <= _1057_;
+    out_0_1 <= _1151_;
   always @(posedge clk)
-    a_0_2 <= _1058_;
+    a_0_2 <= _1152_;
   always @(posedge clk)
-    l_0_2 <= _1059_;
+    l_0_2 <= _1153_;
   always @(posedge clk)
-    w_0_2 <= _1061_;
+    w_0_2 <= _1154_;
   always @(posedge clk)
-    p_0_2 <= _1062_;
+    p_0_2 <= _1155_;
   always @(posedge clk)
-    lr_0_2_d0 <= _1063_;
+    lr_0_2_d0 <= _1157_;
   always @(posedge clk)
-    lr_0_2_d1 <= _1064_;
+    lr_0_2_d1 <= _1158_;
   always @(posedge clk)
-    lr_0_2_d2 <= _1065_;
+    lr_0_2_d2 <= _1159_;
   always @(posedge clk)
-    acc_0_2 <= _1066_;
+    acc_0_2 <= _1160_;
   always @(posedge clk)
-    out_0_2 <= _1067_;
+    out_0_2 <= _1161_;
   always @(posedge clk)
-    a_0_3 <= _1068_;
+    a_0_3 <= _1162_;
   always @(posedge clk)
-    l_0_3 <= _1069_;
+    l_0_3 <= _1163_;
   always @(posedge clk)
-    w_0_3 <= _1070_;
+    w_0_3 <= _1164_;
   always @(posedge clk)
-    p_0_3 <= _1072_;
+    p_0_3 <= _1165_;
   always @(posedge clk)
-    lr_0_3_d0 <= _1073_;
+    lr_0_3_d0 <= _1166_;
   always @(posedge clk)
-    lr_0_3_d1 <= _1074_;
+    lr_0_3_d1 <= _1168_;
   always @(posedge clk)
-    lr_0_3_d2 <= _1075_;
+    lr_0_3_d2 <= _1169_;
   always @(posedge clk)
-    acc_0_3 <= _1076_;
+    acc_0_3 <= _1170_;
   always @(posedge clk)
-    out_0_3 <= _1077_;
+    out_0_3 <= _1171_;
   always @(posedge clk)
-    a_0_4 <= _1078_;
+    a_0_4 <= _1172_;
   always @(posedge clk)
-    l_0_4 <= _1079_;
+    l_0_4 <= _1173_;
   always @(posedge clk)
-    w_0_4 <= _1080_;
+    w_0_4 <= _1174_;
   always @(posedge clk)
-    p_0_4 <= _1081_;
+    p_0_4 <= _1175_;
   always @(posedge clk)
-    lr_0_4_d0 <= _1083_;
+    lr_0_4_d0 <= _1176_;
   always @(posedge clk)
-    lr_0_4_d1 <= _1084_;
+    lr_0_4_d1 <= _1177_;
   always @(posedge clk)
-    lr_0_4_d2 <= _1085_;
+    lr_0_4_d2 <= _1179_;
   always @(posedge clk)
-    acc_0_4 <= _1086_;
+    acc_0_4 <= _1180_;
   always @(posedge clk)
-    out_0_4 <= _1087_;
+    out_0_4 <= _1181_;
   always @(posedge clk)
-    a_0_5 <= _1088_;
+    a_0_5 <= _1182_;
   always @(posedge clk)
-    l_0_5 <= _1089_;
+    l_0_5 <= _1183_;
   always @(posedge clk)
-    w_0_5 <= _1090_;
+    w_0_5 <= _1184_;
   always @(posedge clk)
-    p_0_5 <= _1091_;
+    p_0_5 <= _1185_;
   always @(posedge clk)
-    lr_0_5_d0 <= _1092_;
+    lr_0_5_d0 <= _1186_;
   always @(posedge clk)
-    lr_0_5_d1 <= _1095_;
+    lr_0_5_d1 <= _1187_;
   always @(posedge clk)
-    lr_0_5_d2 <= _1096_;
+    lr_0_5_d2 <= _1188_;
   always @(posedge clk)
-    acc_0_5 <= _1097_;
+    acc_0_5 <= _1190_;
   always @(posedge clk)
-    out_0_5 <= _1098_;
+    out_0_5 <= _1191_;
   always @(posedge clk)
-    a_0_6 <= _1099_;
+    a_0_6 <= _1192_;
   always @(posedge clk)
-    l_0_6 <= _1100_;
+    l_0_6 <= _1193_;
   always @(posedge clk)
-    w_0_6 <= _1101_;
+    w_0_6 <= _1194_;
   always @(posedge clk)
-    p_0_6 <= _1102_;
+    p_0_6 <= _1195_;
   always @(posedge clk)
-    lr_0_6_d0 <= _1103_;
+    lr_0_6_d0 <= _1196_;
   always @(posedge clk)
-    lr_0_6_d1 <= _1104_;
+    lr_0_6_d1 <= _1197_;
   always @(posedge clk)
-    lr_0_6_d2 <= _1106_;
+    lr_0_6_d2 <= _1198_;
   always @(posedge clk)
-    acc_0_6 <= _1107_;
+    acc_0_6 <= _1199_;
   always @(posedge clk)
-    out_0_6 <= _1108_;
+    out_0_6 <= _1201_;
   always @(posedge clk)
-    a_0_7 <= _1109_;
+    a_0_7 <= _1202_;
   always @(posedge clk)
-    l_0_7 <= _1110_;
+    l_0_7 <= _1203_;
   always @(posedge clk)
-    w_0_7 <= _1111_;
+    w_0_7 <= _1204_;
   always @(posedge clk)
-    p_0_7 <= _1112_;
+    p_0_7 <= _1205_;
   always @(posedge clk)
-    lr_0_7_d0 <= _1113_;
+    lr_0_7_d0 <= _1206_;
   always @(posedge clk)
-    lr_0_7_d1 <= _1114_;
+    lr_0_7_d1 <= _1207_;
   always @(posedge clk)
-    lr_0_7_d2 <= _1115_;
+    lr_0_7_d2 <= _1208_;
   always @(posedge clk)
-    acc_0_7 <= _1117_;
+    acc_0_7 <= _1209_;
   always @(posedge clk)
-    out_0_7 <= _1118_;
+    out_0_7 <= _1210_;
   always @(posedge clk)
-    a_1_0 <= _1119_;
+    a_1_0 <= _1212_;
   always @(posedge clk)
-    l_1_0 <= _1120_;
+    l_1_0 <= _1213_;
   always @(posedge clk)
-    w_1_0 <= _1121_;
+    w_1_0 <= _1214_;
   always @(posedge clk)
-    p_1_0 <= _1122_;
+    p_1_0 <= _1215_;
   always @(posedge clk)
-    lr_1_0_d0 <= _1123_;
+    lr_1_0_d0 <= _1216_;
   always @(posedge clk)
-    lr_1_0_d1 <= _1124_;
+    lr_1_0_d1 <= _1217_;
   always @(posedge clk)
-    lr_1_0_d2 <= _1125_;
+    lr_1_0_d2 <= _1218_;
   always @(posedge clk)
-    acc_1_0 <= _1126_;
+    acc_1_0 <= _1219_;
   always @(posedge clk)
-    out_1_0 <= _1128_;
+    out_1_0 <= _1220_;
   always @(posedge clk)
-    a_1_1 <= _1129_;
+    a_1_1 <= _1221_;
   always @(posedge clk)
-    l_1_1 <= _1130_;
+    l_1_1 <= _1223_;
   always @(posedge clk)
-    w_1_1 <= _1131_;
+    w_1_1 <= _1224_;
   always @(posedge clk)
-    p_1_1 <= _1132_;
+    p_1_1 <= _1225_;
   always @(posedge clk)
-    lr_1_1_d0 <= _1133_;
+    lr_1_1_d0 <= _1226_;
   always @(posedge clk)
-    lr_1_1_d1 <= _1134_;
+    lr_1_1_d1 <= _1227_;
   always @(posedge clk)
-    lr_1_1_d2 <= _1135_;
+    lr_1_1_d2 <= _1228_;
   always @(posedge clk)
-    acc_1_1 <= _1136_;
+    acc_1_1 <= _1229_;
   always @(posedge clk)
-    out_1_1 <= _1137_;
+    out_1_1 <= _1230_;
   always @(posedge clk)
-    a_1_2 <= _1139_;
+    a_1_2 <= _1231_;
   always @(posedge clk)
-    l_1_2 <= _1140_;
+    l_1_2 <= _1232_;
   always @(posedge clk)
-    w_1_2 <= _1141_;
+    w_1_2 <= _1234_;
   always @(posedge clk)
-    p_1_2 <= _1142_;
+    p_1_2 <= _1235_;
   always @(posedge clk)
-    lr_1_2_d0 <= _1143_;
+    lr_1_2_d0 <= _1236_;
   always @(posedge clk)
-    lr_1_2_d1 <= _1144_;
+    lr_1_2_d1 <= _1237_;
   always @(posedge clk)
-    lr_1_2_d2 <= _1145_;
+    lr_1_2_d2 <= _1238_;
   always @(posedge clk)
-    acc_1_2 <= _1146_;
+    acc_1_2 <= _1239_;
   always @(posedge clk)
-    out_1_2 <= _1147_;
+    out_1_2 <= _1240_;
   always @(posedge clk)
-    a_1_3 <= _1148_;
+    a_1_3 <= _1241_;
   always @(posedge clk)
-    l_1_3 <= _1150_;
+    l_1_3 <= _1242_;
   always @(posedge clk)
-    w_1_3 <= _1151_;
+    w_1_3 <= _1243_;
   always @(posedge clk)
-    p_1_3 <= _1152_;
+    p_1_3 <= _1246_;
   always @(posedge clk)
-    lr_1_3_d0 <= _1153_;
+    lr_1_3_d0 <= _1247_;
   always @(posedge clk)
-    lr_1_3_d1 <= _1154_;
+    lr_1_3_d1 <= _1248_;
   always @(posedge clk)
-    lr_1_3_d2 <= _1155_;
+    lr_1_3_d2 <= _1249_;
   always @(posedge clk)
-    acc_1_3 <= _1156_;
+    acc_1_3 <= _1250_;
   always @(posedge clk)
-    out_1_3 <= _1157_;
+    out_1_3 <= _1251_;
   always @(posedge clk)
-    a_1_4 <= _1158_;
+    a_1_4 <= _1252_;
   always @(posedge clk)
-    l_1_4 <= _1159_;
+    l_1_4 <= _1253_;
   always @(posedge clk)
-    w_1_4 <= _1161_;
+    w_1_4 <= _1254_;
   always @(posedge clk)
-    p_1_4 <= _1162_;
+    p_1_4 <= _1255_;
   always @(posedge clk)
-    lr_1_4_d0 <= _1163_;
+    lr_1_4_d0 <= _1257_;
   always @(posedge clk)
-    lr_1_4_d1 <= _1164_;
+    lr_1_4_d1 <= _1258_;
   always @(posedge clk)
-    lr_1_4_d2 <= _1165_;
+    lr_1_4_d2 <= _1259_;
   always @(posedge clk)
-    acc_1_4 <= _1166_;
+    acc_1_4 <= _1260_;
   always @(posedge clk)
-    out_1_4 <= _1167_;
+    out_1_4 <= _1261_;
   always @(posedge clk)
-    a_1_5 <= _1168_;
+    a_1_5 <= _1262_;
   always @(posedge clk)
-    l_1_5 <= _1169_;
+    l_1_5 <= _1263_;
   always @(posedge clk)
-    w_1_5 <= _1170_;
+    w_1_5 <= _1264_;
   always @(posedge clk)
-    p_1_5 <= _1172_;
+    p_1_5 <= _1265_;
   always @(posedge clk)
-    lr_1_5_d0 <= _1173_;
+    lr_1_5_d0 <= _1266_;
   always @(posedge clk)
-    lr_1_5_d1 <= _1174_;
+    lr_1_5_d1 <= _1268_;
   always @(posedge clk)
-    lr_1_5_d2 <= _1175_;
+    lr_1_5_d2 <= _1269_;
   always @(posedge clk)
-    acc_1_5 <= _1176_;
+    acc_1_5 <= _1270_;
   always @(posedge clk)
-    out_1_5 <= _1177_;
+    out_1_5 <= _1271_;
   always @(posedge clk)
-    a_1_6 <= _1178_;
+    a_1_6 <= _1272_;
   always @(posedge clk)
-    l_1_6 <= _1179_;
+    l_1_6 <= _1273_;
   always @(posedge clk)
-    w_1_6 <= _1180_;
+    w_1_6 <= _1274_;
   always @(posedge clk)
-    p_1_6 <= _1181_;
+    p_1_6 <= _1275_;
   always @(posedge clk)
-    lr_1_6_d0 <= _1183_;
+    lr_1_6_d0 <= _1276_;
   always @(posedge clk)
-    lr_1_6_d1 <= _1184_;
+    lr_1_6_d1 <= _1277_;
   always @(posedge clk)
-    lr_1_6_d2 <= _1185_;
+    lr_1_6_d2 <= _1279_;
   always @(posedge clk)
-    acc_1_6 <= _1186_;
+    acc_1_6 <= _1280_;
   always @(posedge clk)
-    out_1_6 <= _1187_;
+    out_1_6 <= _1281_;
   always @(posedge clk)
-    a_1_7 <= _1188_;
+    a_1_7 <= _1282_;
   always @(posedge clk)
-    l_1_7 <= _1189_;
+    l_1_7 <= _1283_;
   always @(posedge clk)
-    w_1_7 <= _1190_;
+    w_1_7 <= _1284_;
   always @(posedge clk)
-    p_1_7 <= _1191_;
+    p_1_7 <= _1285_;
   always @(posedge clk)
-    lr_1_7_d0 <= _1192_;
+    lr_1_7_d0 <= _1286_;
   always @(posedge clk)
-    lr_1_7_d1 <= _1194_;
+    lr_1_7_d1 <= _1287_;
   always @(posedge clk)
-    lr_1_7_d2 <= _1195_;
+    lr_1_7_d2 <= _1288_;
   always @(posedge clk)
-    acc_1_7 <= _1196_;
+    acc_1_7 <= _1290_;
   always @(posedge clk)
-    out_1_7 <= _1197_;
+    out_1_7 <= _1291_;
   always @(posedge clk)
-    a_2_0 <= _1198_;
+    a_2_0 <= _1292_;
   always @(posedge clk)
-    l_2_0 <= _1199_;
+    l_2_0 <= _1293_;
   always @(posedge clk)
-    w_2_0 <= _1200_;
+    w_2_0 <= _1294_;
   always @(posedge clk)
-    p_2_0 <= _1201_;
+    p_2_0 <= _1295_;
   always @(posedge clk)
-    lr_2_0_d0 <= _1202_;
+    lr_2_0_d0 <= _1296_;
   always @(posedge clk)
-    lr_2_0_d1 <= _1203_;
+    lr_2_0_d1 <= _1297_;
   always @(posedge clk)
-    lr_2_0_d2 <= _1206_;
+    lr_2_0_d2 <= _1298_;
   always @(posedge clk)
-    acc_2_0 <= _1207_;
+    acc_2_0 <= _1299_;
   always @(posedge clk)
-    out_2_0 <= _1208_;
+    out_2_0 <= _1301_;
   always @(posedge clk)
-    a_2_1 <= _1209_;
+    a_2_1 <= _1302_;
   always @(posedge clk)
-    l_2_1 <= _1210_;
+    l_2_1 <= _1303_;
   always @(posedge clk)
-    w_2_1 <= _1211_;
+    w_2_1 <= _1304_;
   always @(posedge clk)
-    p_2_1 <= _1212_;
+    p_2_1 <= _1305_;
   always @(posedge clk)
-    lr_2_1_d0 <= _1213_;
+    lr_2_1_d0 <= _1306_;
   always @(posedge clk)
-    lr_2_1_d1 <= _1214_;
+    lr_2_1_d1 <= _1307_;
   always @(posedge clk)
-    lr_2_1_d2 <= _1215_;
+    lr_2_1_d2 <= _1308_;
   always @(posedge clk)
-    acc_2_1 <= _1217_;
+    acc_2_1 <= _1309_;
   always @(posedge clk)
-    out_2_1 <= _1218_;
+    out_2_1 <= _1310_;
   always @(posedge clk)
-    a_2_2 <= _1219_;
+    a_2_2 <= _1312_;
   always @(posedge clk)
-    l_2_2 <= _1220_;
+    l_2_2 <= _1313_;
   always @(posedge clk)
-    w_2_2 <= _1221_;
+    w_2_2 <= _1314_;
   always @(posedge clk)
-    p_2_2 <= _1222_;
+    p_2_2 <= _1315_;
   always @(posedge clk)
-    lr_2_2_d0 <= _1223_;
+    lr_2_2_d0 <= _1316_;
   always @(posedge clk)
-    lr_2_2_d1 <= _1224_;
+    lr_2_2_d1 <= _1317_;
   always @(posedge clk)
-    lr_2_2_d2 <= _1225_;
+    lr_2_2_d2 <= _1318_;
   always @(posedge clk)
-    acc_2_2 <= _1226_;
+    acc_2_2 <= _1319_;
   always @(posedge clk)
-    out_2_2 <= _1228_;
+    out_2_2 <= _1320_;
   always @(posedge clk)
-    a_2_3 <= _1229_;
+    a_2_3 <= _1321_;
   always @(posedge clk)
-    l_2_3 <= _1230_;
+    l_2_3 <= _1323_;
   always @(posedge clk)
-    w_2_3 <= _1231_;
+    w_2_3 <= _1324_;
   always @(posedge clk)
-    p_2_3 <= _1232_;
+    p_2_3 <= _1325_;
   always @(posedge clk)
-    lr_2_3_d0 <= _1233_;
+    lr_2_3_d0 <= _1326_;
   always @(posedge clk)
-    lr_2_3_d1 <= _1234_;
+    lr_2_3_d1 <= _1327_;
   always @(posedge clk)
-    lr_2_3_d2 <= _1235_;
+    lr_2_3_d2 <= _1328_;
   always @(posedge clk)
-    acc_2_3 <= _1236_;
+    acc_2_3 <= _1329_;
   always @(posedge clk)
-    out_2_3 <= _1237_;
+    out_2_3 <= _1330_;
   always @(posedge clk)
-    a_2_4 <= _1239_;
+    a_2_4 <= _1331_;
   always @(posedge clk)
-    l_2_4 <= _1240_;
+    l_2_4 <= _1332_;
   always @(posedge clk)
-    w_2_4 <= _1241_;
+    w_2_4 <= _1334_;
   always @(posedge clk)
-    p_2_4 <= _1242_;
+    p_2_4 <= _1335_;
   always @(posedge clk)
-    lr_2_4_d0 <= _1243_;
+    lr_2_4_d0 <= _1336_;
   always @(posedge clk)
-    lr_2_4_d1 <= _1244_;
+    lr_2_4_d1 <= _1337_;
   always @(posedge clk)
-    lr_2_4_d2 <= _1245_;
+    lr_2_4_d2 <= _1338_;
   always @(posedge clk)
-    acc_2_4 <= _1246_;
+    acc_2_4 <= _1339_;
   always @(posedge clk)
-    out_2_4 <= _1247_;
+    out_2_4 <= _1340_;
   always @(posedge clk)
-    a_2_5 <= _1248_;
+    a_2_5 <= _1341_;
   always @(posedge clk)
-    l_2_5 <= _1250_;
+    l_2_5 <= _1342_;
   always @(posedge clk)
-    w_2_5 <= _1251_;
+    w_2_5 <= _1343_;
   always @(posedge clk)
-    p_2_5 <= _1252_;
+    p_2_5 <= _1345_;
   always @(posedge clk)
-    lr_2_5_d0 <= _1253_;
+    lr_2_5_d0 <= _1346_;
   always @(posedge clk)
-    lr_2_5_d1 <= _1254_;
+    lr_2_5_d1 <= _1347_;
   always @(posedge clk)
-    lr_2_5_d2 <= _1255_;
+    lr_2_5_d2 <= _1348_;
   always @(posedge clk)
-    acc_2_5 <= _1256_;
+    acc_2_5 <= _1349_;
   always @(posedge clk)
-    out_2_5 <= _1257_;
+    out_2_5 <= _1350_;
   always @(posedge clk)
-    a_2_6 <= _1258_;
+    a_2_6 <= _1351_;
   always @(posedge clk)
-    l_2_6 <= _1259_;
+    l_2_6 <= _1352_;
   always @(posedge clk)
-    w_2_6 <= _1261_;
+    w_2_6 <= _1353_;
   always @(posedge clk)
-    p_2_6 <= _1262_;
+    p_2_6 <= _1354_;
   always @(posedge clk)
-    lr_2_6_d0 <= _1263_;
+    lr_2_6_d0 <= _1357_;
   always @(posedge clk)
-    lr_2_6_d1 <= _1264_;
+    lr_2_6_d1 <= _1358_;
   always @(posedge clk)
-    lr_2_6_d2 <= _1265_;
+    lr_2_6_d2 <= _1359_;
   always @(posedge clk)
-    acc_2_6 <= _1266_;
+    acc_2_6 <= _1360_;
   always @(posedge clk)
-    out_2_6 <= _1267_;
+    out_2_6 <= _1361_;
   always @(posedge clk)
-    a_2_7 <= _1268_;
+    a_2_7 <= _1362_;
   always @(posedge clk)
-    l_2_7 <= _1269_;
+    l_2_7 <= _1363_;
   always @(posedge clk)
-    w_2_7 <= _1270_;
+    w_2_7 <= _1364_;
   always @(posedge clk)
-    p_2_7 <= _1272_;
+    p_2_7 <= _1365_;
   always @(posedge clk)
-    lr_2_7_d0 <= _1273_;
+    lr_2_7_d0 <= _1366_;
   always @(posedge clk)
-    lr_2_7_d1 <= _1274_;
+    lr_2_7_d1 <= _1368_;
   always @(posedge clk)
-    lr_2_7_d2 <= _1275_;
+    lr_2_7_d2 <= _1369_;
   always @(posedge clk)
-    acc_2_7 <= _1276_;
+    acc_2_7 <= _1370_;
   always @(posedge clk)
-    out_2_7 <= _1277_;
+    out_2_7 <= _1371_;
   always @(posedge clk)
-    a_3_0 <= _1278_;
+    a_3_0 <= _1372_;
   always @(posedge clk)
-    l_3_0 <= _1279_;
+    l_3_0 <= _1373_;
   always @(posedge clk)
-    w_3_0 <= _1280_;
+    w_3_0 <= _1374_;
   always @(posedge clk)
-    p_3_0 <= _1281_;
+    p_3_0 <= _1375_;
   always @(posedge clk)
-    lr_3_0_d0 <= _1283_;
+    lr_3_0_d0 <= _1376_;
   always @(posedge clk)
-    lr_3_0_d1 <= _1284_;
+    lr_3_0_d1 <= _1377_;
   always @(posedge clk)
-    lr_3_0_d2 <= _1285_;
+    lr_3_0_d2 <= _1379_;
   always @(posedge clk)
-    acc_3_0 <= _1286_;
+    acc_3_0 <= _1380_;
   always @(posedge clk)
-    out_3_0 <= _1287_;
+    out_3_0 <= _1381_;
   always @(posedge clk)
-    a_3_1 <= _1288_;
+    a_3_1 <= _1382_;
   always @(posedge clk)
-    l_3_1 <= _1289_;
+    l_3_1 <= _1383_;
   always @(posedge clk)
-    w_3_1 <= _1290_;
+    w_3_1 <= _1384_;
   always @(posedge clk)
-    p_3_1 <= _1291_;
+    p_3_1 <= _1385_;
   always @(posedge clk)
-    lr_3_1_d0 <= _1292_;
+    lr_3_1_d0 <= _1386_;
   always @(posedge clk)
-    lr_3_1_d1 <= _1294_;
+    lr_3_1_d1 <= _1387_;
   always @(posedge clk)
-    lr_3_1_d2 <= _1295_;
+    lr_3_1_d2 <= _1388_;
   always @(posedge clk)
-    acc_3_1 <= _1296_;
+    acc_3_1 <= _1390_;
   always @(posedge clk)
-    out_3_1 <= _1297_;
+    out_3_1 <= _1391_;
   always @(posedge clk)
-    a_3_2 <= _1298_;
+    a_3_2 <= _1392_;
   always @(posedge clk)
-    l_3_2 <= _1299_;
+    l_3_2 <= _1393_;
   always @(posedge clk)
-    w_3_2 <= _1300_;
+    w_3_2 <= _1394_;
   always @(posedge clk)
-    p_3_2 <= _1301_;
+    p_3_2 <= _1395_;
   always @(posedge clk)
-    lr_3_2_d0 <= _1302_;
+    lr_3_2_d0 <= _1396_;
   always @(posedge clk)
-    lr_3_2_d1 <= _1303_;
+    lr_3_2_d1 <= _1397_;
   always @(posedge clk)
-    lr_3_2_d2 <= _1305_;
+    lr_3_2_d2 <= _1398_;
   always @(posedge clk)
-    acc_3_2 <= _1306_;
+    acc_3_2 <= _1399_;
   always @(posedge clk)
-    out_3_2 <= _1307_;
+    out_3_2 <= _1401_;
   always @(posedge clk)
-    a_3_3 <= _1308_;
+    a_3_3 <= _1402_;
   always @(posedge clk)
-    l_3_3 <= _1309_;
+    l_3_3 <= _1403_;
   always @(posedge clk)
-    w_3_3 <= _1310_;
+    w_3_3 <= _1404_;
   always @(posedge clk)
-    p_3_3 <= _1311_;
+    p_3_3 <= _1405_;
   always @(posedge clk)
-    lr_3_3_d0 <= _1312_;
+    lr_3_3_d0 <= _1406_;
   always @(posedge clk)
-    lr_3_3_d1 <= _1313_;
+    lr_3_3_d1 <= _1407_;
   always @(posedge clk)
-    lr_3_3_d2 <= _1314_;
+    lr_3_3_d2 <= _1408_;
   always @(posedge clk)
-    acc_3_3 <= _1317_;
+    acc_3_3 <= _1409_;
   always @(posedge clk)
-    out_3_3 <= _1318_;
+    out_3_3 <= _1410_;
   always @(posedge clk)
-    a_3_4 <= _1319_;
+    a_3_4 <= _1412_;
   always @(posedge clk)
-    l_3_4 <= _1320_;
+    l_3_4 <= _1413_;
   always @(posedge clk)
-    w_3_4 <= _1321_;
+    w_3_4 <= _1414_;
   always @(posedge clk)
-    p_3_4 <= _1322_;
+    p_3_4 <= _1415_;
   always @(posedge clk)
-    lr_3_4_d0 <= _1323_;
+    lr_3_4_d0 <= _1416_;
   always @(posedge clk)
-    lr_3_4_d1 <= _1324_;
+    lr_3_4_d1 <= _1417_;
   always @(posedge clk)
-    lr_3_4_d2 <= _1325_;
+    lr_3_4_d2 <= _1418_;
   always @(posedge clk)
-    acc_3_4 <= _1326_;
+    acc_3_4 <= _1419_;
   always @(posedge clk)
-    out_3_4 <= _1328_;
+    out_3_4 <= _1420_;
   always @(posedge clk)
-    a_3_5 <= _1329_;
+    a_3_5 <= _1421_;
   always @(posedge clk)
-    l_3_5 <= _1330_;
+    l_3_5 <= _1423_;
   always @(posedge clk)
-    w_3_5 <= _1331_;
+    w_3_5 <= _1424_;
   always @(posedge clk)
-    p_3_5 <= _1332_;
+    p_3_5 <= _1425_;
   always @(posedge clk)
-    lr_3_5_d0 <= _1333_;
+    lr_3_5_d0 <= _1426_;
   always @(posedge clk)
-    lr_3_5_d1 <= _1334_;
+    lr_3_5_d1 <= _1427_;
   always @(posedge clk)
-    lr_3_5_d2 <= _1335_;
+    lr_3_5_d2 <= _1428_;
   always @(posedge clk)
-    acc_3_5 <= _1336_;
+    acc_3_5 <= _1429_;
   always @(posedge clk)
-    out_3_5 <= _1337_;
+    out_3_5 <= _1430_;
   always @(posedge clk)
-    a_3_6 <= _1339_;
+    a_3_6 <= _1431_;
   always @(posedge clk)
-    l_3_6 <= _1340_;
+    l_3_6 <= _1432_;
   always @(posedge clk)
-    w_3_6 <= _1341_;
+    w_3_6 <= _1434_;
   always @(posedge clk)
-    p_3_6 <= _1342_;
+    p_3_6 <= _1435_;
   always @(posedge clk)
-    lr_3_6_d0 <= _1343_;
+    lr_3_6_d0 <= _1436_;
   always @(posedge clk)
-    lr_3_6_d1 <= _1344_;
+    lr_3_6_d1 <= _1437_;
   always @(posedge clk)
-    lr_3_6_d2 <= _1345_;
+    lr_3_6_d2 <= _1438_;
   always @(posedge clk)
-    acc_3_6 <= _1346_;
+    acc_3_6 <= _1439_;
   always @(posedge clk)
-    out_3_6 <= _1347_;
+    out_3_6 <= _1440_;
   always @(posedge clk)
-    a_3_7 <= _1348_;
+    a_3_7 <= _1441_;
   always @(posedge clk)
-    l_3_7 <= _1350_;
+    l_3_7 <= _1442_;
   always @(posedge clk)
-    w_3_7 <= _1351_;
+    w_3_7 <= _1443_;
   always @(posedge clk)
-    p_3_7 <= _1352_;
+    p_3_7 <= _1445_;
   always @(posedge clk)
-    lr_3_7_d0 <= _1353_;
+    lr_3_7_d0 <= _1446_;
   always @(posedge clk)
-    lr_3_7_d1 <= _1354_;
+    lr_3_7_d1 <= _1447_;
   always @(posedge clk)
-    lr_3_7_d2 <= _1355_;
+    lr_3_7_d2 <= _1448_;
   always @(posedge clk)
-    acc_3_7 <= _1356_;
+    acc_3_7 <= _1449_;
   always @(posedge clk)
-    out_3_7 <= _1357_;
+    out_3_7 <= _1450_;
   always @(posedge clk)
-    a_4_0 <= _1358_;
+    a_4_0 <= _1451_;
   always @(posedge clk)
-    l_4_0 <= _1359_;
+    l_4_0 <= _1452_;
   always @(posedge clk)
-    w_4_0 <= _1361_;
+    w_4_0 <= _1453_;
   always @(posedge clk)
-    p_4_0 <= _1362_;
+    p_4_0 <= _1454_;
   always @(posedge clk)
-    lr_4_0_d0 <= _1363_;
+    lr_4_0_d0 <= _1456_;
   always @(posedge clk)
-    lr_4_0_d1 <= _1364_;
+    lr_4_0_d1 <= _1457_;
   always @(posedge clk)
-    lr_4_0_d2 <= _1365_;
+    lr_4_0_d2 <= _1458_;
   always @(posedge clk)
-    acc_4_0 <= _1366_;
+    acc_4_0 <= _1459_;
   always @(posedge clk)
-    out_4_0 <= _1367_;
+    out_4_0 <= _1460_;
   always @(posedge clk)
-    a_4_1 <= _1368_;
+    a_4_1 <= _1461_;
   always @(posedge clk)
-    l_4_1 <= _1369_;
+    l_4_1 <= _1462_;
   always @(posedge clk)
-    w_4_1 <= _1370_;
+    w_4_1 <= _1463_;
   always @(posedge clk)
-    p_4_1 <= _1372_;
+    p_4_1 <= _1464_;
   always @(posedge clk)
-    lr_4_1_d0 <= _1373_;
+    lr_4_1_d0 <= _1465_;
   always @(posedge clk)
-    lr_4_1_d1 <= _1374_;
+    lr_4_1_d1 <= _1468_;
   always @(posedge clk)
-    lr_4_1_d2 <= _1375_;
+    lr_4_1_d2 <= _1469_;
   always @(posedge clk)
-    acc_4_1 <= _1376_;
+    acc_4_1 <= _1470_;
   always @(posedge clk)
-    out_4_1 <= _1377_;
+    out_4_1 <= _1471_;
   always @(posedge clk)
-    a_4_2 <= _1378_;
+    a_4_2 <= _1472_;
   always @(posedge clk)
-    l_4_2 <= _1379_;
+    l_4_2 <= _1473_;
   always @(posedge clk)
-    w_4_2 <= _1380_;
+    w_4_2 <= _1474_;
   always @(posedge clk)
-    p_4_2 <= _1381_;
+    p_4_2 <= _1475_;
   always @(posedge clk)
-    lr_4_2_d0 <= _1383_;
+    lr_4_2_d0 <= _1476_;
   always @(posedge clk)
-    lr_4_2_d1 <= _1384_;
+    lr_4_2_d1 <= _1477_;
   always @(posedge clk)
-    lr_4_2_d2 <= _1385_;
+    lr_4_2_d2 <= _1479_;
   always @(posedge clk)
-    acc_4_2 <= _1386_;
+    acc_4_2 <= _1480_;
   always @(posedge clk)
-    out_4_2 <= _1387_;
+    out_4_2 <= _1481_;
   always @(posedge clk)
-    a_4_3 <= _1388_;
+    a_4_3 <= _1482_;
   always @(posedge clk)
-    l_4_3 <= _1389_;
+    l_4_3 <= _1483_;
   always @(posedge clk)
-    w_4_3 <= _1390_;
+    w_4_3 <= _1484_;
   always @(posedge clk)
-    p_4_3 <= _1391_;
+    p_4_3 <= _1485_;
   always @(posedge clk)
-    lr_4_3_d0 <= _1392_;
+    lr_4_3_d0 <= _1486_;
   always @(posedge clk)
-    lr_4_3_d1 <= _1394_;
+    lr_4_3_d1 <= _1487_;
   always @(posedge clk)
-    lr_4_3_d2 <= _1395_;
+    lr_4_3_d2 <= _1488_;
   always @(posedge clk)
-    acc_4_3 <= _1396_;
+    acc_4_3 <= _1490_;
   always @(posedge clk)
-    out_4_3 <= _1397_;
+    out_4_3 <= _1491_;
   always @(posedge clk)
-    a_4_4 <= _1398_;
+    a_4_4 <= _1492_;
   always @(posedge clk)
-    l_4_4 <= _1399_;
+    l_4_4 <= _1493_;
   always @(posedge clk)
-    w_4_4 <= _1400_;
+    w_4_4 <= _1494_;
   always @(posedge clk)
-    p_4_4 <= _1401_;
+    p_4_4 <= _1495_;
   always @(posedge clk)
-    lr_4_4_d0 <= _1402_;
+    lr_4_4_d0 <= _1496_;
   always @(posedge clk)
-    lr_4_4_d1 <= _1403_;
+    lr_4_4_d1 <= _1497_;
   always @(posedge clk)
-    lr_4_4_d2 <= _1405_;
+    lr_4_4_d2 <= _1498_;
   always @(posedge clk)
-    acc_4_4 <= _1406_;
+    acc_4_4 <= _1499_;
   always @(posedge clk)
-    out_4_4 <= _1407_;
+    out_4_4 <= _1501_;
   always @(posedge clk)
-    a_4_5 <= _1408_;
+    a_4_5 <= _1502_;
   always @(posedge clk)
-    l_4_5 <= _1409_;
+    l_4_5 <= _1503_;
   always @(posedge clk)
-    w_4_5 <= _1410_;
+    w_4_5 <= _1504_;
   always @(posedge clk)
-    p_4_5 <= _1411_;
+    p_4_5 <= _1505_;
   always @(posedge clk)
-    lr_4_5_d0 <= _1412_;
+    lr_4_5_d0 <= _1506_;
   always @(posedge clk)
-    lr_4_5_d1 <= _1413_;
+    lr_4_5_d1 <= _1507_;
   always @(posedge clk)
-    lr_4_5_d2 <= _1414_;
+    lr_4_5_d2 <= _1508_;
   always @(posedge clk)
-    acc_4_5 <= _1416_;
+    acc_4_5 <= _1509_;
   always @(posedge clk)
-    out_4_5 <= _1417_;
+    out_4_5 <= _1510_;
   always @(posedge clk)
-    a_4_6 <= _1418_;
+    a_4_6 <= _1512_;
   always @(posedge clk)
-    l_4_6 <= _1419_;
+    l_4_6 <= _1513_;
   always @(posedge clk)
-    w_4_6 <= _1420_;
+    w_4_6 <= _1514_;
   always @(posedge clk)
-    p_4_6 <= _1421_;
+    p_4_6 <= _1515_;
   always @(posedge clk)
-    lr_4_6_d0 <= _1422_;
+    lr_4_6_d0 <= _1516_;
   always @(posedge clk)
-    lr_4_6_d1 <= _1423_;
+    lr_4_6_d1 <= _1517_;
   always @(posedge clk)
-    lr_4_6_d2 <= _1424_;
+    lr_4_6_d2 <= _1518_;
   always @(posedge clk)
-    acc_4_6 <= _1425_;
+    acc_4_6 <= _1519_;
   always @(posedge clk)
-    out_4_6 <= _1428_;
+    out_4_6 <= _1520_;
   always @(posedge clk)
-    a_4_7 <= _1429_;
+    a_4_7 <= _1521_;
   always @(posedge clk)
-    l_4_7 <= _1430_;
+    l_4_7 <= _1523_;
   always @(posedge clk)
-    w_4_7 <= _1431_;
+    w_4_7 <= _1524_;
   always @(posedge clk)
-    p_4_7 <= _1432_;
+    p_4_7 <= _1525_;
   always @(posedge clk)
-    lr_4_7_d0 <= _1433_;
+    lr_4_7_d0 <= _1526_;
   always @(posedge clk)
-    lr_4_7_d1 <= _1434_;
+    lr_4_7_d1 <= _1527_;
   always @(posedge clk)
-    lr_4_7_d2 <= _1435_;
+    lr_4_7_d2 <= _1528_;
   always @(posedge clk)
-    acc_4_7 <= _1436_;
+    acc_4_7 <= _1529_;
   always @(posedge clk)
-    out_4_7 <= _1437_;
+    out_4_7 <= _1530_;
   always @(posedge clk)
-    a_5_0 <= _1439_;
+    a_5_0 <= _1531_;
   always @(posedge clk)
-    l_5_0 <= _1440_;
+    l_5_0 <= _1532_;
   always @(posedge clk)
-    w_5_0 <= _1441_;
+    w_5_0 <= _1534_;
   always @(posedge clk)
-    p_5_0 <= _1442_;
+    p_5_0 <= _1535_;
   always @(posedge clk)
-    lr_5_0_d0 <= _1443_;
+    lr_5_0_d0 <= _1536_;
   always @(posedge clk)
-    lr_5_0_d1 <= _1444_;
+    lr_5_0_d1 <= _1537_;
   always @(posedge clk)
-    lr_5_0_d2 <= _1445_;
+    lr_5_0_d2 <= _1538_;
   always @(posedge clk)
-    acc_5_0 <= _1446_;
+    acc_5_0 <= _1539_;
   always @(posedge clk)
-    out_5_0 <= _1447_;
+    out_5_0 <= _1540_;
   always @(posedge clk)
-    a_5_1 <= _1448_;
+    a_5_1 <= _1541_;
   always @(posedge clk)
-    l_5_1 <= _1450_;
+    l_5_1 <= _1542_;
   always @(posedge clk)
-    w_5_1 <= _1451_;
+    w_5_1 <= _1543_;
   always @(posedge clk)
-    p_5_1 <= _1452_;
+    p_5_1 <= _1545_;
   always @(posedge clk)
-    lr_5_1_d0 <= _1453_;
+    lr_5_1_d0 <= _1546_;
   always @(posedge clk)
-    lr_5_1_d1 <= _1454_;
+    lr_5_1_d1 <= _1547_;
   always @(posedge clk)
-    lr_5_1_d2 <= _1455_;
+    lr_5_1_d2 <= _1548_;
   always @(posedge clk)
-    acc_5_1 <= _1456_;
+    acc_5_1 <= _1549_;
   always @(posedge clk)
-    out_5_1 <= _1457_;
+    out_5_1 <= _1550_;
   always @(posedge clk)
-    a_5_2 <= _1458_;
+    a_5_2 <= _1551_;
   always @(posedge clk)
-    l_5_2 <= _1459_;
+    l_5_2 <= _1552_;
   always @(posedge clk)
-    w_5_2 <= _1461_;
+    w_5_2 <= _1553_;
   always @(posedge clk)
-    p_5_2 <= _1462_;
+    p_5_2 <= _1554_;
   always @(posedge clk)
-    lr_5_2_d0 <= _1463_;
+    lr_5_2_d0 <= _1556_;
   always @(posedge clk)
-    lr_5_2_d1 <= _1464_;
+    lr_5_2_d1 <= _1557_;
   always @(posedge clk)
-    lr_5_2_d2 <= _1465_;
+    lr_5_2_d2 <= _1558_;
   always @(posedge clk)
-    acc_5_2 <= _1466_;
+    acc_5_2 <= _1559_;
   always @(posedge clk)
-    out_5_2 <= _1467_;
+    out_5_2 <= _1560_;
   always @(posedge clk)
-    a_5_3 <= _1468_;
+    a_5_3 <= _1561_;
   always @(posedge clk)
-    l_5_3 <= _1469_;
+    l_5_3 <= _1562_;
   always @(posedge clk)
-    w_5_3 <= _1470_;
+    w_5_3 <= _1563_;
   always @(posedge clk)
-    p_5_3 <= _1472_;
+    p_5_3 <= _1564_;
   always @(posedge clk)
-    lr_5_3_d0 <= _1473_;
+    lr_5_3_d0 <= _1565_;
   always @(posedge clk)
-    lr_5_3_d1 <= _1474_;
+    lr_5_3_d1 <= _1567_;
   always @(posedge clk)
-    lr_5_3_d2 <= _1475_;
+    lr_5_3_d2 <= _1568_;
   always @(posedge clk)
-    acc_5_3 <= _1476_;
+    acc_5_3 <= _1569_;
   always @(posedge clk)
-    out_5_3 <= _1477_;
+    out_5_3 <= _1570_;
   always @(posedge clk)
-    a_5_4 <= _1478_;
+    a_5_4 <= _1571_;
   always @(posedge clk)
-    l_5_4 <= _1479_;
+    l_5_4 <= _1572_;
   always @(posedge clk)
-    w_5_4 <= _1480_;
+    w_5_4 <= _1573_;
   always @(posedge clk)
-    p_5_4 <= _1481_;
+    p_5_4 <= _1574_;
   always @(posedge clk)
-    lr_5_4_d0 <= _1483_;
+    lr_5_4_d0 <= _1575_;
   always @(posedge clk)
-    lr_5_4_d1 <= _1484_;
+    lr_5_4_d1 <= _1576_;
   always @(posedge clk)
-    lr_5_4_d2 <= _1485_;
+    lr_5_4_d2 <= _1579_;
   always @(posedge clk)
-    acc_5_4 <= _1486_;
+    acc_5_4 <= _1580_;
   always @(posedge clk)
-    out_5_4 <= _1487_;
+    out_5_4 <= _1581_;
   always @(posedge clk)
-    a_5_5 <= _1488_;
+    a_5_5 <= _1582_;
   always @(posedge clk)
-    l_5_5 <= _1489_;
+    l_5_5 <= _1583_;
   always @(posedge clk)
-    w_5_5 <= _1490_;
+    w_5_5 <= _1584_;
   always @(posedge clk)
-    p_5_5 <= _1491_;
+    p_5_5 <= _1585_;
   always @(posedge clk)
-    lr_5_5_d0 <= _1492_;
+    lr_5_5_d0 <= _1586_;
   always @(posedge clk)
-    lr_5_5_d1 <= _1494_;
+    lr_5_5_d1 <= _1587_;
   always @(posedge clk)
-    lr_5_5_d2 <= _1495_;
+    lr_5_5_d2 <= _1588_;
   always @(posedge clk)
-    acc_5_5 <= _1496_;
+    acc_5_5 <= _1590_;
   always @(posedge clk)
-    out_5_5 <= _1497_;
+    out_5_5 <= _1591_;
   always @(posedge clk)
-    a_5_6 <= _1498_;
+    a_5_6 <= _1592_;
   always @(posedge clk)
-    l_5_6 <= _1499_;
+    l_5_6 <= _1593_;
   always @(posedge clk)
-    w_5_6 <= _1500_;
+    w_5_6 <= _1594_;
   always @(posedge clk)
-    p_5_6 <= _1501_;
+    p_5_6 <= _1595_;
   always @(posedge clk)
-    lr_5_6_d0 <= _1502_;
+    lr_5_6_d0 <= _1596_;
   always @(posedge clk)
-    lr_5_6_d1 <= _1503_;
+    lr_5_6_d1 <= _1597_;
   always @(posedge clk)
-    lr_5_6_d2 <= _1505_;
+    lr_5_6_d2 <= _1598_;
   always @(posedge clk)
-    acc_5_6 <= _1506_;
+    acc_5_6 <= _1599_;
   always @(posedge clk)
-    out_5_6 <= _1507_;
+    out_5_6 <= _1601_;
   always @(posedge clk)
-    a_5_7 <= _1508_;
+    a_5_7 <= _1602_;
   always @(posedge clk)
-    l_5_7 <= _1509_;
+    l_5_7 <= _1603_;
   always @(posedge clk)
-    w_5_7 <= _1510_;
+    w_5_7 <= _1604_;
   always @(posedge clk)
-    p_5_7 <= _1511_;
+    p_5_7 <= _1605_;
   always @(posedge clk)
-    lr_5_7_d0 <= _1512_;
+    lr_5_7_d0 <= _1606_;
   always @(posedge clk)
-    lr_5_7_d1 <= _1513_;
+    lr_5_7_d1 <= _1607_;
   always @(posedge clk)
-    lr_5_7_d2 <= _1514_;
+    lr_5_7_d2 <= _1608_;
   always @(posedge clk)
-    acc_5_7 <= _1516_;
+    acc_5_7 <= _1609_;
   always @(posedge clk)
-    out_5_7 <= _1517_;
+    out_5_7 <= _1610_;
   always @(posedge clk)
-    a_6_0 <= _1518_;
+    a_6_0 <= _1612_;
   always @(posedge clk)
-    l_6_0 <= _1519_;
+    l_6_0 <= _1613_;
   always @(posedge clk)
-    w_6_0 <= _1520_;
+    w_6_0 <= _1614_;
   always @(posedge clk)
-    p_6_0 <= _1521_;
+    p_6_0 <= _1615_;
   always @(posedge clk)
-    lr_6_0_d0 <= _1522_;
+    lr_6_0_d0 <= _1616_;
   always @(posedge clk)
-    lr_6_0_d1 <= _1523_;
+    lr_6_0_d1 <= _1617_;
   always @(posedge clk)
-    lr_6_0_d2 <= _1524_;
+    lr_6_0_d2 <= _1618_;
   always @(posedge clk)
-    acc_6_0 <= _1525_;
+    acc_6_0 <= _1619_;
   always @(posedge clk)
-    out_6_0 <= _1527_;
+    out_6_0 <= _1620_;
   always @(posedge clk)
-    a_6_1 <= _1528_;
+    a_6_1 <= _1621_;
   always @(posedge clk)
-    l_6_1 <= _1529_;
+    l_6_1 <= _1623_;
   always @(posedge clk)
-    w_6_1 <= _1530_;
+    w_6_1 <= _1624_;
   always @(posedge clk)
-    p_6_1 <= _1531_;
+    p_6_1 <= _1625_;
   always @(posedge clk)
-    lr_6_1_d0 <= _1532_;
+    lr_6_1_d0 <= _1626_;
   always @(posedge clk)
-    lr_6_1_d1 <= _1533_;
+    lr_6_1_d1 <= _1627_;
   always @(posedge clk)
-    lr_6_1_d2 <= _1534_;
+    lr_6_1_d2 <= _1628_;
   always @(posedge clk)
-    acc_6_1 <= _1535_;
+    acc_6_1 <= _1629_;
   always @(posedge clk)
-    out_6_1 <= _1536_;
+    out_6_1 <= _1630_;
   always @(posedge clk)
-    a_6_2 <= _1539_;
+    a_6_2 <= _1631_;
   always @(posedge clk)
-    l_6_2 <= _1540_;
+    l_6_2 <= _1632_;
   always @(posedge clk)
-    w_6_2 <= _1541_;
+    w_6_2 <= _1634_;
   always @(posedge clk)
-    p_6_2 <= _1542_;
+    p_6_2 <= _1635_;
   always @(posedge clk)
-    lr_6_2_d0 <= _1543_;
+    lr_6_2_d0 <= _1636_;
   always @(posedge clk)
-    lr_6_2_d1 <= _1544_;
+    lr_6_2_d1 <= _1637_;
   always @(posedge clk)
-    lr_6_2_d2 <= _1545_;
+    lr_6_2_d2 <= _1638_;
   always @(posedge clk)
-    acc_6_2 <= _1546_;
+    acc_6_2 <= _1639_;
   always @(posedge clk)
-    out_6_2 <= _1547_;
+    out_6_2 <= _1640_;
   always @(posedge clk)
-    a_6_3 <= _1548_;
+    a_6_3 <= _1641_;
   always @(posedge clk)
-    l_6_3 <= _1550_;
+    l_6_3 <= _1642_;
   always @(posedge clk)
-    w_6_3 <= _1551_;
+    w_6_3 <= _1643_;
   always @(posedge clk)
-    p_6_3 <= _1552_;
+    p_6_3 <= _1645_;
   always @(posedge clk)
-    lr_6_3_d0 <= _1553_;
+    lr_6_3_d0 <= _1646_;
   always @(posedge clk)
-    lr_6_3_d1 <= _1554_;
+    lr_6_3_d1 <= _1647_;
   always @(posedge clk)
-    lr_6_3_d2 <= _1555_;
+    lr_6_3_d2 <= _1648_;
   always @(posedge clk)
-    acc_6_3 <= _1556_;
+    acc_6_3 <= _1649_;
   always @(posedge clk)
-    out_6_3 <= _1557_;
+    out_6_3 <= _1650_;
   always @(posedge clk)
-    a_6_4 <= _1558_;
+    a_6_4 <= _1651_;
   always @(posedge clk)
-    l_6_4 <= _1559_;
+    l_6_4 <= _1652_;
   always @(posedge clk)
-    w_6_4 <= _1561_;
+    w_6_4 <= _1653_;
   always @(posedge clk)
-    p_6_4 <= _1562_;
+    p_6_4 <= _1654_;
   always @(posedge clk)
-    lr_6_4_d0 <= _1563_;
+    lr_6_4_d0 <= _1656_;
   always @(posedge clk)
-    lr_6_4_d1 <= _1564_;
+    lr_6_4_d1 <= _1657_;
   always @(posedge clk)
-    lr_6_4_d2 <= _1565_;
+    lr_6_4_d2 <= _1658_;
   always @(posedge clk)
-    acc_6_4 <= _1566_;
+    acc_6_4 <= _1659_;
   always @(posedge clk)
-    out_6_4 <= _1567_;
+    out_6_4 <= _1660_;
   always @(posedge clk)
-    a_6_5 <= _1568_;
+    a_6_5 <= _1661_;
   always @(posedge clk)
-    l_6_5 <= _1569_;
+    l_6_5 <= _1662_;
   always @(posedge clk)
-    w_6_5 <= _1570_;
+    w_6_5 <= _1663_;
   always @(posedge clk)
-    p_6_5 <= _1572_;
+    p_6_5 <= _1664_;
   always @(posedge clk)
-    lr_6_5_d0 <= _1573_;
+    lr_6_5_d0 <= _1665_;
   always @(posedge clk)
-    lr_6_5_d1 <= _1574_;
+    lr_6_5_d1 <= _1667_;
   always @(posedge clk)
-    lr_6_5_d2 <= _1575_;
+    lr_6_5_d2 <= _1668_;
   always @(posedge clk)
-    acc_6_5 <= _1576_;
+    acc_6_5 <= _1669_;
   always @(posedge clk)
-    out_6_5 <= _1577_;
+    out_6_5 <= _1670_;
   always @(posedge clk)
-    a_6_6 <= _1578_;
+    a_6_6 <= _1671_;
   always @(posedge clk)
-    l_6_6 <= _1579_;
+    l_6_6 <= _1672_;
   always @(posedge clk)
-    w_6_6 <= _1580_;
+    w_6_6 <= _1673_;
   always @(posedge clk)
-    p_6_6 <= _1581_;
+    p_6_6 <= _1674_;
   always @(posedge clk)
-    lr_6_6_d0 <= _1583_;
+    lr_6_6_d0 <= _1675_;
   always @(posedge clk)
-    lr_6_6_d1 <= _1584_;
+    lr_6_6_d1 <= _1676_;
   always @(posedge clk)
-    lr_6_6_d2 <= _1585_;
+    lr_6_6_d2 <= _1678_;
   always @(posedge clk)
-    acc_6_6 <= _1586_;
+    acc_6_6 <= _1679_;
   always @(posedge clk)
-    out_6_6 <= _1587_;
+    out_6_6 <= _1680_;
   always @(posedge clk)
-    a_6_7 <= _1588_;
+    a_6_7 <= _1681_;
   always @(posedge clk)
-    l_6_7 <= _1589_;
+    l_6_7 <= _1682_;
   always @(posedge clk)
-    w_6_7 <= _1590_;
+    w_6_7 <= _1683_;
   always @(posedge clk)
-    p_6_7 <= _1591_;
+    p_6_7 <= _1684_;
   always @(posedge clk)
-    lr_6_7_d0 <= _1592_;
+    lr_6_7_d0 <= _1685_;
   always @(posedge clk)
-    lr_6_7_d1 <= _1594_;
+    lr_6_7_d1 <= _1686_;
   always @(posedge clk)
-    lr_6_7_d2 <= _1595_;
+    lr_6_7_d2 <= _1687_;
   always @(posedge clk)
-    acc_6_7 <= _1596_;
+    acc_6_7 <= _1690_;
   always @(posedge clk)
-    out_6_7 <= _1597_;
+    out_6_7 <= _1691_;
   always @(posedge clk)
-    a_7_0 <= _1598_;
+    a_7_0 <= _1692_;
   always @(posedge clk)
-    l_7_0 <= _1599_;
+    l_7_0 <= _1693_;
   always @(posedge clk)
-    w_7_0 <= _1600_;
+    w_7_0 <= _1694_;
   always @(posedge clk)
-    p_7_0 <= _1601_;
+    p_7_0 <= _1695_;
   always @(posedge clk)
-    lr_7_0_d0 <= _1602_;
+    lr_7_0_d0 <= _1696_;
   always @(posedge clk)
-    lr_7_0_d1 <= _1603_;
+    lr_7_0_d1 <= _1697_;
   always @(posedge clk)
-    lr_7_0_d2 <= _1605_;
+    lr_7_0_d2 <= _1698_;
   always @(posedge clk)
-    acc_7_0 <= _1606_;
+    acc_7_0 <= _1699_;
   always @(posedge clk)
-    out_7_0 <= _1607_;
+    out_7_0 <= _1701_;
   always @(posedge clk)
-    a_7_1 <= _1608_;
+    a_7_1 <= _1702_;
   always @(posedge clk)
-    l_7_1 <= _1609_;
+    l_7_1 <= _1703_;
   always @(posedge clk)
-    w_7_1 <= _1610_;
+    w_7_1 <= _1704_;
   always @(posedge clk)
-    p_7_1 <= _1611_;
+    p_7_1 <= _1705_;
   always @(posedge clk)
-    lr_7_1_d0 <= _1612_;
+    lr_7_1_d0 <= _1706_;
   always @(posedge clk)
-    lr_7_1_d1 <= _1613_;
+    lr_7_1_d1 <= _1707_;
   always @(posedge clk)
-    lr_7_1_d2 <= _1614_;
+    lr_7_1_d2 <= _1708_;
   always @(posedge clk)
-    acc_7_1 <= _1616_;
+    acc_7_1 <= _1709_;
   always @(posedge clk)
-    out_7_1 <= _1617_;
+    out_7_1 <= _1710_;
   always @(posedge clk)
-    a_7_2 <= _1618_;
+    a_7_2 <= _1712_;
   always @(posedge clk)
-    l_7_2 <= _1619_;
+    l_7_2 <= _1713_;
   always @(posedge clk)
-    w_7_2 <= _1620_;
+    w_7_2 <= _1714_;
   always @(posedge clk)
-    p_7_2 <= _1621_;
+    p_7_2 <= _1715_;
   always @(posedge clk)
-    lr_7_2_d0 <= _1622_;
+    lr_7_2_d0 <= _1716_;
   always @(posedge clk)
-    lr_7_2_d1 <= _1623_;
+    lr_7_2_d1 <= _1717_;
   always @(posedge clk)
-    lr_7_2_d2 <= _1624_;
+    lr_7_2_d2 <= _1718_;
   always @(posedge clk)
-    acc_7_2 <= _1625_;
+    acc_7_2 <= _1719_;
   always @(posedge clk)
-    out_7_2 <= _1627_;
+    out_7_2 <= _1720_;
   always @(posedge clk)
-    a_7_3 <= _1628_;
+    a_7_3 <= _1721_;
   always @(posedge clk)
-    l_7_3 <= _1629_;
+    l_7_3 <= _1723_;
   always @(posedge clk)
-    w_7_3 <= _1630_;
+    w_7_3 <= _1724_;
   always @(posedge clk)
-    p_7_3 <= _1631_;
+    p_7_3 <= _1725_;
   always @(posedge clk)
-    lr_7_3_d0 <= _1632_;
+    lr_7_3_d0 <= _1726_;
   always @(posedge clk)
-    lr_7_3_d1 <= _1633_;
+    lr_7_3_d1 <= _1727_;
   always @(posedge clk)
-    lr_7_3_d2 <= _1634_;
+    lr_7_3_d2 <= _1728_;
   always @(posedge clk)
-    acc_7_3 <= _1635_;
+    acc_7_3 <= _1729_;
   always @(posedge clk)
-    out_7_3 <= _1636_;
+    out_7_3 <= _1730_;
   always @(posedge clk)
-    a_7_4 <= _1638_;
+    a_7_4 <= _1731_;
   always @(posedge clk)
-    l_7_4 <= _1639_;
+    l_7_4 <= _1732_;
   always @(posedge clk)
-    w_7_4 <= _1640_;
+    w_7_4 <= _1734_;
   always @(posedge clk)
-    p_7_4 <= _1641_;
+    p_7_4 <= _1735_;
   always @(posedge clk)
-    lr_7_4_d0 <= _1642_;
+    lr_7_4_d0 <= _1736_;
   always @(posedge clk)
-    lr_7_4_d1 <= _1643_;
+    lr_7_4_d1 <= _1737_;
   always @(posedge clk)
-    lr_7_4_d2 <= _1644_;
+    lr_7_4_d2 <= _1738_;
   always @(posedge clk)
-    acc_7_4 <= _1645_;
+    acc_7_4 <= _1739_;
   always @(posedge clk)
-    out_7_4 <= _1646_;
+    out_7_4 <= _1740_;
   always @(posedge clk)
-    a_7_5 <= _1647_;
+    a_7_5 <= _1741_;
   always @(posedge clk)
-    l_7_5 <= _1650_;
+    l_7_5 <= _1742_;
   always @(posedge clk)
-    w_7_5 <= _1651_;
+    w_7_5 <= _1743_;
   always @(posedge clk)
-    p_7_5 <= _1652_;
+    p_7_5 <= _1745_;
   always @(posedge clk)
-    lr_7_5_d0 <= _1653_;
+    lr_7_5_d0 <= _1746_;
   always @(posedge clk)
-    lr_7_5_d1 <= _1654_;
+    lr_7_5_d1 <= _1747_;
   always @(posedge clk)
-    lr_7_5_d2 <= _1655_;
+    lr_7_5_d2 <= _1748_;
   always @(posedge clk)
-    acc_7_5 <= _1656_;
+    acc_7_5 <= _1749_;
   always @(posedge clk)
-    out_7_5 <= _1657_;
+    out_7_5 <= _1750_;
   always @(posedge clk)
-    a_7_6 <= _1658_;
+    a_7_6 <= _1751_;
   always @(posedge clk)
-    l_7_6 <= _1659_;
+    l_7_6 <= _1752_;
   always @(posedge clk)
-    w_7_6 <= _1661_;
+    w_7_6 <= _1753_;
   always @(posedge clk)
-    p_7_6 <= _1662_;
+    p_7_6 <= _1754_;
   always @(posedge clk)
-    lr_7_6_d0 <= _1663_;
+    lr_7_6_d0 <= _1756_;
   always @(posedge clk)
-    lr_7_6_d1 <= _1664_;
+    lr_7_6_d1 <= _1757_;
   always @(posedge clk)
-    lr_7_6_d2 <= _1665_;
+    lr_7_6_d2 <= _1758_;
   always @(posedge clk)
-    acc_7_6 <= _1666_;
+    acc_7_6 <= _1759_;
   always @(posedge clk)
-    out_7_6 <= _1667_;
+    out_7_6 <= _1760_;
   always @(posedge clk)
-    a_7_7 <= _1668_;
+    a_7_7 <= _1761_;
   always @(posedge clk)
-    l_7_7 <= _1669_;
+    l_7_7 <= _1762_;
   always @(posedge clk)
-    w_7_7 <= _1670_;
+    w_7_7 <= _1763_;
   always @(posedge clk)
-    p_7_7 <= _1672_;
+    p_7_7 <= _1764_;
   always @(posedge clk)
-    lr_7_7_d0 <= _1673_;
+    lr_7_7_d0 <= _1765_;
   always @(posedge clk)
-    lr_7_7_d1 <= _1674_;
+    lr_7_7_d1 <= _1767_;
   always @(posedge clk)
-    lr_7_7_d2 <= _1675_;
+    lr_7_7_d2 <= _1768_;
   always @(posedge clk)
-    acc_7_7 <= _1676_;
+    acc_7_7 <= _1769_;
   always @(posedge clk)
-    out_7_7 <= _1677_;
+    out_7_7 <= _1770_;
   always @(posedge clk)
-    drain_row <= _1678_;
+    drain_row <= _1771_;
   always @(posedge clk)
-    drain_count <= _1679_;
+    drain_count <= _1772_;
   always @(posedge clk)
-    drain_beat <= _1680_;
+    drain_beat <= _1773_;
   always @(posedge clk)
-    drain_advance <= _1681_;
+    drain_advance <= _1774_;
   always @(posedge clk)
-    o_valid <= _1683_;
+    o_valid <= _1775_;
   always @(posedge clk)
-    drain_0 <= _1684_;
+    drain_0 <= _1776_;
   always @(posedge clk)
-    drain_1 <= _1685_;
+    drain_1 <= _1778_;
   always @(posedge clk)
-    drain_2 <= _1686_;
+    drain_2 <= _1779_;
   always @(posedge clk)
-    drain_3 <= _1687_;
+    drain_3 <= _1780_;
   always @(posedge clk)
-    drain_4 <= _1688_;
+    drain_4 <= _1781_;
   always @(posedge clk)
-    drain_5 <= _1689_;
+    drain_5 <= _1782_;
   always @(posedge clk)
-    drain_6 <= _1690_;
+    drain_6 <= _1783_;
   always @(posedge clk)
-    drain_7 <= _1691_;
-  assign _2980_ = _3500_ ? _0523_[2:0] : drain_beat;
-  assign _1871_ = _1872_ ? _0135_[25:0] : out_4_1;
-  assign _1873_ = _1874_ ? _1149_ : acc_4_1;
-  assign _1875_ = _1876_ ? 26'h0000000 : _1873_;
-  assign _1877_ = _1878_ ? lr_4_1_d1 : lr_4_1_d2;
-  assign _1879_ = _1881_ ? 1'h0 : _1877_;
-  assign _1891_ = _1902_ ? a_7_5 : a_7_6;
-  assign _1882_ = _1883_ ? lr_4_1_d0 : lr_4_1_d1;
-  assign _1884_ = _1885_ ? 1'h0 : _1882_;
-  assign _1886_ = _1887_ ? l_4_0 : lr_4_1_d0;
-  assign _1888_ = _1889_ ? 1'h0 : _1886_;
-  assign _1890_ = _1892_ ? { _0426_, _0425_, _0424_, _0422_, _0421_, _0420_, _0419_, _0418_, _0417_, _0416_, _0415_, _0414_, _0413_, _0411_, _0410_, _0409_ } : p_4_1;
-  assign _1893_ = _1894_ ? 16'h0000 : _1890_;
-  assign _1895_ = _1896_ ? w_3_1 : w_4_1;
-  assign _1897_ = _1898_ ? l_4_0 : l_4_1;
-  assign _1899_ = _1900_ ? 1'h0 : _1897_;
-  assign _1901_ = _1903_ ? a_4_0 : a_4_1;
-  assign _1913_ = _1924_ ? 8'h00 : _1891_;
-  assign _1904_ = _1905_ ? 8'h00 : _1901_;
-  assign _1906_ = _1907_ ? _0124_[25:0] : out_4_0;
-  assign _1908_ = _1909_ ? _1138_ : acc_4_0;
-  assign _1910_ = _1911_ ? 26'h0000000 : _1908_;
-  assign _1912_ = _1914_ ? lr_4_0_d1 : lr_4_0_d2;
-  assign _1915_ = _1916_ ? 1'h0 : _1912_;
-  assign _1917_ = _1918_ ? lr_4_0_d0 : lr_4_0_d1;
-  assign _1919_ = _1920_ ? 1'h0 : _1917_;
-  assign _1921_ = _1922_ ? skew_l4_d3 : lr_4_0_d0;
-  assign _1923_ = _1925_ ? 1'h0 : _1921_;
-  assign _1935_ = _1946_ ? _0446_[25:0] : out_7_5;
-  assign _1926_ = _1927_ ? { _0408_, _0407_, _0406_, _0405_, _0404_, _0403_, _0402_, _0400_, _0399_, _0398_, _0397_, _0396_, _0395_, _0394_, _0393_, _0392_ } : p_4_0;
-  assign _1928_ = _1929_ ? 16'h0000 : _1926_;
-  assign _1930_ = _1931_ ? w_3_0 : w_4_0;
-  assign _1932_ = _1933_ ? skew_l4_d3 : l_4_0;
-  assign _1934_ = _1936_ ? 1'h0 : _1932_;
-  assign _1937_ = _1938_ ? skew_a4_d3 : a_4_0;
-  assign _1939_ = _1940_ ? 8'h00 : _1937_;
-  assign _1941_ = _1942_ ? _0113_[25:0] : out_3_7;
-  assign _1943_ = _1944_ ? _1127_ : acc_3_7;
-  assign _1945_ = _1947_ ? 26'h0000000 : _1943_;
-  assign _1957_ = _1968_ ? _1460_ : acc_7_5;
-  assign _1948_ = _1949_ ? lr_3_7_d1 : lr_3_7_d2;
-  assign _1950_ = _1951_ ? 1'h0 : _1948_;
-  assign _1952_ = _1953_ ? lr_3_7_d0 : lr_3_7_d1;
-  assign _1954_ = _1955_ ? 1'h0 : _1952_;
-  assign _1956_ = _1958_ ? l_3_6 : lr_3_7_d0;
-  assign _1959_ = _1960_ ? 1'h0 : _1956_;
-  assign _1961_ = _1962_ ? { _0391_, _0389_, _0388_, _0387_, _0386_, _0385_, _0384_, _0383_, _0382_, _0381_, _0380_, _0378_, _0377_, _0376_, _0375_, _0374_ } : p_3_7;
-  assign _1963_ = _1964_ ? 16'h0000 : _1961_;
-  assign _1965_ = _1966_ ? w_2_7 : w_3_7;
-  assign _1967_ = _1969_ ? l_3_6 : l_3_7;
-  assign _1979_ = _1991_ ? 26'h0000000 : _1957_;
-  assign _1970_ = _1971_ ? 1'h0 : _1967_;
-  assign _1972_ = _1973_ ? a_3_6 : a_3_7;
-  assign _1974_ = _1975_ ? 8'h00 : _1972_;
-  assign _1976_ = _1977_ ? _0101_[25:0] : out_3_6;
-  assign _1978_ = _1981_ ? _1116_ : acc_3_6;
-  assign _2091_ = _2202_ ? _1615_ : drain_6;
-  assign _1982_ = _1983_ ? 26'h0000000 : _1978_;
-  assign _1984_ = _1985_ ? lr_3_6_d1 : lr_3_6_d2;
-  assign _1986_ = _1987_ ? 1'h0 : _1984_;
-  assign _1988_ = _1989_ ? lr_3_6_d0 : lr_3_6_d1;
-  assign _1990_ = _1992_ ? 1'h0 : _1988_;
-  assign _2002_ = _2013_ ? lr_7_5_d1 : lr_7_5_d2;
-  assign _1993_ = _1994_ ? l_3_5 : lr_3_6_d0;
-  assign _1995_ = _1996_ ? 1'h0 : _1993_;
-  assign _1997_ = _1998_ ? { _0373_, _0372_, _0371_, _0370_, _0369_, _0367_, _0366_, _0365_, _0364_, _0363_, _0362_, _0361_, _0360_, _0359_, _0358_, _0356_ } : p_3_6;
-  assign _1999_ = _2000_ ? 16'h0000 : _1997_;
-  assign _2001_ = _2003_ ? w_2_6 : w_3_6;
-  assign _2004_ = _2005_ ? l_3_5 : l_3_6;
-  assign _2006_ = _2007_ ? 1'h0 : _2004_;
-  assign _2008_ = _2009_ ? a_3_5 : a_3_6;
-  assign _2010_ = _2011_ ? 8'h00 : _2008_;
-  assign _2012_ = _2014_ ? _0090_[25:0] : out_3_5;
-  assign _2024_ = _2035_ ? 1'h0 : _2002_;
-  assign _2015_ = _2016_ ? _1105_ : acc_3_5;
-  assign _2017_ = _2018_ ? 26'h0000000 : _2015_;
-  assign _2019_ = _2020_ ? lr_3_5_d1 : lr_3_5_d2;
-  assign _2021_ = _2022_ ? 1'h0 : _2019_;
-  assign _2023_ = _2025_ ? lr_3_5_d0 : lr_3_5_d1;
-  assign _2026_ = _2027_ ? 1'h0 : _2023_;
-  assign _2028_ = _2029_ ? l_3_4 : lr_3_5_d0;
-  assign _2030_ = _2031_ ? 1'h0 : _2028_;
-  assign _2032_ = _2033_ ? { _0355_, _0354_, _0353_, _0352_, _0351_, _0350_, _0349_, _0348_, _0347_, _0345_, _0344_, _0343_, _0342_, _0341_, _0340_, _0339_ } : p_3_5;
-  assign _2034_ = _2036_ ? 16'h0000 : _2032_;
-  assign _2046_ = _2057_ ? lr_7_5_d0 : lr_7_5_d1;
-  assign _2037_ = _2038_ ? w_2_5 : w_3_5;
-  assign _2039_ = _2040_ ? l_3_4 : l_3_5;
-  assign _2041_ = _2042_ ? 1'h0 : _2039_;
-  assign _2043_ = _2044_ ? a_3_4 : a_3_5;
-  assign _2045_ = _2047_ ? 8'h00 : _2043_;
-  assign _2048_ = _2049_ ? _0079_[25:0] : out_3_4;
-  assign _2050_ = _2051_ ? _1094_ : acc_3_4;
-  assign _2052_ = _2053_ ? 26'h0000000 : _2050_;
-  assign _2054_ = _2055_ ? lr_3_4_d1 : lr_3_4_d2;
-  assign _2056_ = _2058_ ? 1'h0 : _2054_;
-  assign _2068_ = _2079_ ? 1'h0 : _2046_;
-  assign _2059_ = _2060_ ? lr_3_4_d0 : lr_3_4_d1;
+    drain_7 <= _1784_;
+  assign _3020_ = _3540_ ? _1017_[2:0] : drain_beat;
+  assign _1911_ = _1912_ ? _0668_[25:0] : out_4_1;
+  assign _1913_ = _1914_ ? _1189_ : acc_4_1;
+  assign _1915_ = _1916_ ? 26'h0000000 : _1913_;
+  assign _1917_ = _1918_ ? lr_4_1_d1 : lr_4_1_d2;
+  assign _1919_ = _1921_ ? 1'h0 : _1917_;
+  assign _1931_ = _1942_ ? a_7_5 : a_7_6;
+  assign _1922_ = _1923_ ? lr_4_1_d0 : lr_4_1_d1;
+  assign _1924_ = _1925_ ? 1'h0 : _1922_;
+  assign _1926_ = _1927_ ? l_4_0 : lr_4_1_d0;
+  assign _1928_ = _1929_ ? 1'h0 : _1926_;
+  assign _1930_ = _1932_ ? { _0480_, _0478_, _0477_, _0476_, _0475_, _0474_, _0473_, _0472_, _0471_, _0470_, _0469_, _0467_, _0466_, _0465_, _0464_, _0463_ } : p_4_1;
+  assign _1933_ = _1934_ ? 16'h0000 : _1930_;
+  assign _1935_ = _1936_ ? w_3_1 : w_4_1;
+  assign _1937_ = _1938_ ? l_4_0 : l_4_1;
+  assign _1939_ = _1940_ ? 1'h0 : _1937_;
+  assign _1941_ = _1943_ ? a_4_0 : a_4_1;
+  assign _1953_ = _1964_ ? 8'h00 : _1931_;
+  assign _1944_ = _1945_ ? 8'h00 : _1941_;
+  assign _1946_ = _1947_ ? _0656_[25:0] : out_4_0;
+  assign _1948_ = _1949_ ? _1178_ : acc_4_0;
+  assign _1950_ = _1951_ ? 26'h0000000 : _1948_;
+  assign _1952_ = _1954_ ? lr_4_0_d1 : lr_4_0_d2;
+  assign _1955_ = _1956_ ? 1'h0 : _1952_;
+  assign _1957_ = _1958_ ? lr_4_0_d0 : lr_4_0_d1;
+  assign _1959_ = _1960_ ? 1'h0 : _1957_;
+  assign _1961_ = _1962_ ? skew_l4_d3 : lr_4_0_d0;
+  assign _1963_ = _1965_ ? 1'h0 : _1961_;
+  assign _1975_ = _1986_ ? _0978_[25:0] : out_7_5;
+  assign _1966_ = _1967_ ? { _0462_, _0461_, _0460_, _0459_, _0458_, _0456_, _0455_, _0454_, _0453_, _0452_, _0451_, _0450_, _0449_, _0448_, _0447_, _0444_ } : p_4_0;
+  assign _1968_ = _1969_ ? 16'h0000 : _1966_;
+  assign _1970_ = _1971_ ? w_3_0 : w_4_0;
+  assign _1972_ = _1973_ ? skew_l4_d3 : l_4_0;
+  assign _1974_ = _1976_ ? 1'h0 : _1972_;
+  assign _1977_ = _1978_ ? skew_a4_d3 : a_4_0;
+  assign _1979_ = _1980_ ? 8'h00 : _1977_;
+  assign _1981_ = _1982_ ? _0645_[25:0] : out_3_7;
+  assign _1983_ = _1984_ ? _1167_ : acc_3_7;
+  assign _1985_ = _1987_ ? 26'h0000000 : _1983_;
+  assign _1997_ = _2008_ ? _1500_ : acc_7_5;
+  assign _1988_ = _1989_ ? lr_3_7_d1 : lr_3_7_d2;
+  assign _1990_ = _1991_ ? 1'h0 : _1988_;
+  assign _1992_ = _1993_ ? lr_3_7_d0 : lr_3_7_d1;
+  assign _1994_ = _1995_ ? 1'h0 : _1992_;
+  assign _1996_ = _1998_ ? l_3_6 : lr_3_7_d0;
+  assign _1999_ = _2000_ ? 1'h0 : _1996_;
+  assign _2001_ = _2002_ ? { _0443_, _0442_, _0441_, _0440_, _0439_, _0438_, _0437_, _0436_, _0435_, _0433_, _0432_, _0431_, _0430_, _0429_, _0428_, _0427_ } : p_3_7;
+  assign _2003_ = _2004_ ? 16'h0000 : _2001_;
+  assign _2005_ = _2006_ ? w_2_7 : w_3_7;
+  assign _2007_ = _2009_ ? l_3_6 : l_3_7;
+  assign _2019_ = _2031_ ? 26'h0000000 : _1997_;
+  assign _2010_ = _2011_ ? 1'h0 : _2007_;
+  assign _2012_ = _2013_ ? a_3_6 : a_3_7;
+  assign _2014_ = _2015_ ? 8'h00 : _2012_;
+  assign _2016_ = _2017_ ? _0634_[25:0] : out_3_6;
+  assign _2018_ = _2021_ ? _1156_ : acc_3_6;
+  assign _2131_ = _2242_ ? _0212_ : drain_6;
+  assign _2022_ = _2023_ ? 26'h0000000 : _2018_;
+  assign _2024_ = _2025_ ? lr_3_6_d1 : lr_3_6_d2;
+  assign _2026_ = _2027_ ? 1'h0 : _2024_;
+  assign _2028_ = _2029_ ? lr_3_6_d0 : lr_3_6_d1;
+  assign _2030_ = _2032_ ? 1'h0 : _2028_;
+  assign _2042_ = _2053_ ? lr_7_5_d1 : lr_7_5_d2;
+  assign _2033_ = _2034_ ? l_3_5 : lr_3_6_d0;
+  assign _2035_ = _2036_ ? 1'h0 : _2033_;
+  assign _2037_ = _2038_ ? { _0426_, _0425_, _0424_, _0422_, _0421_, _0420_, _0419_, _0418_, _0417_, _0416_, _0415_, _0414_, _0413_, _0411_, _0410_, _0409_ } : p_3_6;
+  assign _2039_ = _2040_ ? 16'h0000 : _2037_;
+  assign _2041_ = _2043_ ? w_2_6 : w_3_6;
+  assign _2044_ = _2045_ ? l_3_5 : l_3_6;
+  assign _2046_ = _2047_ ? 1'h0 : _2044_;
+  assign _2048_ = _2049_ ? a_3_5 : a_3_6;
+  assign _2050_ = _2051_ ? 8'h00 : _2048_;
+  assign _2052_ = _2054_ ? _0623_[25:0] : out_3_5;
+  assign _2064_ = _2075_ ? 1'h0 : _2042_;
+  assign _2055_ = _2056_ ? _1145_ : acc_3_5;
+  assign _2057_ = _2058_ ? 26'h0000000 : _2055_;
+  assign _2059_ = _2060_ ? lr_3_5_d1 : lr_3_5_d2;
   assign _2061_ = _2062_ ? 1'h0 : _2059_;
-  assign _2063_ = _2064_ ? l_3_3 : lr_3_4_d0;
-  assign _2065_ = _2066_ ? 1'h0 : _2063_;
-  assign _2067_ = _2069_ ? { _0338_, _0337_, _0336_, _0333_, _0332_, _0331_, _0330_, _0329_, _0328_, _0327_, _0326_, _0325_, _0324_, _0322_, _0321_, _0320_ } : p_3_4;
-  assign _2070_ = _2071_ ? 16'h0000 : _2067_;
-  assign _2072_ = _2073_ ? w_2_4 : w_3_4;
-  assign _2074_ = _2075_ ? l_3_3 : l_3_4;
-  assign _2076_ = _2077_ ? 1'h0 : _2074_;
-  assign _2078_ = _2080_ ? a_3_3 : a_3_4;
-  assign _2090_ = _2102_ ? l_7_4 : lr_7_5_d0;
-  assign _2081_ = _2082_ ? 8'h00 : _2078_;
-  assign _2083_ = _2084_ ? _0068_[25:0] : out_3_3;
-  assign _2085_ = _2086_ ? _1082_ : acc_3_3;
-  assign _2087_ = _2088_ ? 26'h0000000 : _2085_;
-  assign _2089_ = _2092_ ? lr_3_3_d1 : lr_3_3_d2;
-  assign _2093_ = _2094_ ? 1'h0 : _2089_;
-  assign _2095_ = _2096_ ? lr_3_3_d0 : lr_3_3_d1;
-  assign _2097_ = _2098_ ? 1'h0 : _2095_;
-  assign _2099_ = _2100_ ? l_3_2 : lr_3_3_d0;
-  assign _2101_ = _2103_ ? 1'h0 : _2099_;
-  assign _2113_ = _2124_ ? 1'h0 : _2090_;
-  assign _2104_ = _2105_ ? { _0319_, _0318_, _0317_, _0316_, _0315_, _0314_, _0313_, _0311_, _0310_, _0309_, _0308_, _0307_, _0306_, _0305_, _0304_, _0303_ } : p_3_3;
-  assign _2106_ = _2107_ ? 16'h0000 : _2104_;
-  assign _2108_ = _2109_ ? w_2_3 : w_3_3;
-  assign _2110_ = _2111_ ? l_3_2 : l_3_3;
-  assign _2112_ = _2114_ ? 1'h0 : _2110_;
-  assign _2115_ = _2116_ ? a_3_2 : a_3_3;
-  assign _2117_ = _2118_ ? 8'h00 : _2115_;
-  assign _2119_ = _2120_ ? _0057_[25:0] : out_3_2;
-  assign _2121_ = _2122_ ? _1071_ : acc_3_2;
-  assign _2123_ = _2125_ ? 26'h0000000 : _2121_;
-  assign _2135_ = _2146_ ? { _0924_, _0922_, _0921_, _0920_, _0919_, _0918_, _0917_, _0916_, _0915_, _0914_, _0913_, _0911_, _0910_, _0909_, _0908_, _0907_ } : p_7_5;
-  assign _2126_ = _2127_ ? lr_3_2_d1 : lr_3_2_d2;
-  assign _2128_ = _2129_ ? 1'h0 : _2126_;
-  assign _2130_ = _2131_ ? lr_3_2_d0 : lr_3_2_d1;
-  assign _2132_ = _2133_ ? 1'h0 : _2130_;
-  assign _2134_ = _2136_ ? l_3_1 : lr_3_2_d0;
-  assign _2137_ = _2138_ ? 1'h0 : _2134_;
-  assign _2139_ = _2140_ ? { _0302_, _0300_, _0299_, _0298_, _0297_, _0296_, _0295_, _0294_, _0293_, _0292_, _0291_, _0289_, _0288_, _0287_, _0286_, _0285_ } : p_3_2;
-  assign _2141_ = _2142_ ? 16'h0000 : _2139_;
-  assign _2143_ = _2144_ ? w_2_2 : w_3_2;
-  assign _2145_ = _2147_ ? l_3_1 : l_3_2;
-  assign _2157_ = _2168_ ? 16'h0000 : _2135_;
-  assign _2148_ = _2149_ ? 1'h0 : _2145_;
-  assign _2150_ = _2151_ ? a_3_1 : a_3_2;
-  assign _2152_ = _2153_ ? 8'h00 : _2150_;
-  assign _2154_ = _2155_ ? _0046_[25:0] : out_3_1;
-  assign _2156_ = _2158_ ? _1060_ : acc_3_1;
-  assign _2159_ = _2160_ ? 26'h0000000 : _2156_;
-  assign _2161_ = _2162_ ? lr_3_1_d1 : lr_3_1_d2;
-  assign _2163_ = _2164_ ? 1'h0 : _2161_;
-  assign _2165_ = _2166_ ? lr_3_1_d0 : lr_3_1_d1;
-  assign _2167_ = _2169_ ? 1'h0 : _2165_;
-  assign _2179_ = _2190_ ? w_6_5 : w_7_5;
-  assign _2170_ = _2171_ ? l_3_0 : lr_3_1_d0;
+  assign _2063_ = _2065_ ? lr_3_5_d0 : lr_3_5_d1;
+  assign _2066_ = _2067_ ? 1'h0 : _2063_;
+  assign _2068_ = _2069_ ? l_3_4 : lr_3_5_d0;
+  assign _2070_ = _2071_ ? 1'h0 : _2068_;
+  assign _2072_ = _2073_ ? { _0408_, _0407_, _0406_, _0405_, _0404_, _0403_, _0402_, _0400_, _0399_, _0398_, _0397_, _0396_, _0395_, _0394_, _0393_, _0392_ } : p_3_5;
+  assign _2074_ = _2076_ ? 16'h0000 : _2072_;
+  assign _2086_ = _2097_ ? lr_7_5_d0 : lr_7_5_d1;
+  assign _2077_ = _2078_ ? w_2_5 : w_3_5;
+  assign _2079_ = _2080_ ? l_3_4 : l_3_5;
+  assign _2081_ = _2082_ ? 1'h0 : _2079_;
+  assign _2083_ = _2084_ ? a_3_4 : a_3_5;
+  assign _2085_ = _2087_ ? 8'h00 : _2083_;
+  assign _2088_ = _2089_ ? _0612_[25:0] : out_3_4;
+  assign _2090_ = _2091_ ? _1134_ : acc_3_4;
+  assign _2092_ = _2093_ ? 26'h0000000 : _2090_;
+  assign _2094_ = _2095_ ? lr_3_4_d1 : lr_3_4_d2;
+  assign _2096_ = _2098_ ? 1'h0 : _2094_;
+  assign _2108_ = _2119_ ? 1'h0 : _2086_;
+  assign _2099_ = _2100_ ? lr_3_4_d0 : lr_3_4_d1;
+  assign _2101_ = _2102_ ? 1'h0 : _2099_;
+  assign _2103_ = _2104_ ? l_3_3 : lr_3_4_d0;
+  assign _2105_ = _2106_ ? 1'h0 : _2103_;
+  assign _2107_ = _2109_ ? { _0391_, _0389_, _0388_, _0387_, _0386_, _0385_, _0384_, _0383_, _0382_, _0381_, _0380_, _0378_, _0377_, _0376_, _0375_, _0374_ } : p_3_4;
+  assign _2110_ = _2111_ ? 16'h0000 : _2107_;
+  assign _2112_ = _2113_ ? w_2_4 : w_3_4;
+  assign _2114_ = _2115_ ? l_3_3 : l_3_4;
+  assign _2116_ = _2117_ ? 1'h0 : _2114_;
+  assign _2118_ = _2120_ ? a_3_3 : a_3_4;
+  assign _2130_ = _2142_ ? l_7_4 : lr_7_5_d0;
+  assign _2121_ = _2122_ ? 8'h00 : _2118_;
+  assign _2123_ = _2124_ ? _0601_[25:0] : out_3_3;
+  assign _2125_ = _2126_ ? _1122_ : acc_3_3;
+  assign _2127_ = _2128_ ? 26'h0000000 : _2125_;
+  assign _2129_ = _2132_ ? lr_3_3_d1 : lr_3_3_d2;
+  assign _2133_ = _2134_ ? 1'h0 : _2129_;
+  assign _2135_ = _2136_ ? lr_3_3_d0 : lr_3_3_d1;
+  assign _2137_ = _2138_ ? 1'h0 : _2135_;
+  assign _2139_ = _2140_ ? l_3_2 : lr_3_3_d0;
+  assign _2141_ = _2143_ ? 1'h0 : _2139_;
+  assign _2153_ = _2164_ ? 1'h0 : _2130_;
+  assign _2144_ = _2145_ ? { _0373_, _0372_, _0371_, _0370_, _0369_, _0367_, _0366_, _0365_, _0364_, _0363_, _0362_, _0361_, _0360_, _0359_, _0358_, _0356_ } : p_3_3;
+  assign _2146_ = _2147_ ? 16'h0000 : _2144_;
+  assign _2148_ = _2149_ ? w_2_3 : w_3_3;
+  assign _2150_ = _2151_ ? l_3_2 : l_3_3;
+  assign _2152_ = _2154_ ? 1'h0 : _2150_;
+  assign _2155_ = _2156_ ? a_3_2 : a_3_3;
+  assign _2157_ = _2158_ ? 8'h00 : _2155_;
+  assign _2159_ = _2160_ ? _0590_[25:0] : out_3_2;
+  assign _2161_ = _2162_ ? _1111_ : acc_3_2;
+  assign _2163_ = _2165_ ? 26'h0000000 : _2161_;
+  assign _2175_ = _2186_ ? { _0976_, _0975_, _0974_, _0973_, _0972_, _0971_, _0970_, _0969_, _0968_, _0966_, _0965_, _0964_, _0963_, _0962_, _0961_, _0960_ } : p_7_5;
+  assign _2166_ = _2167_ ? lr_3_2_d1 : lr_3_2_d2;
+  assign _2168_ = _2169_ ? 1'h0 : _2166_;
+  assign _2170_ = _2171_ ? lr_3_2_d0 : lr_3_2_d1;
   assign _2172_ = _2173_ ? 1'h0 : _2170_;
-  assign _2174_ = _2175_ ? { _0284_, _0283_, _0282_, _0281_, _0280_, _0278_, _0277_, _0276_, _0275_, _0274_, _0273_, _0272_, _0271_, _0270_, _0269_, _0267_ } : p_3_1;
-  assign _2176_ = _2177_ ? 16'h0000 : _2174_;
-  assign _2178_ = _2180_ ? w_2_1 : w_3_1;
-  assign _2181_ = _2182_ ? l_3_0 : l_3_1;
-  assign _2183_ = _2184_ ? 1'h0 : _2181_;
-  assign _2185_ = _2186_ ? a_3_0 : a_3_1;
-  assign _2187_ = _2188_ ? 8'h00 : _2185_;
-  assign _2189_ = _2191_ ? _0035_[25:0] : out_3_0;
-  assign _2201_ = _2213_ ? l_7_4 : l_7_5;
-  assign _2192_ = _2193_ ? _1049_ : acc_3_0;
-  assign _2194_ = _2195_ ? 26'h0000000 : _2192_;
-  assign _2196_ = _2197_ ? lr_3_0_d1 : lr_3_0_d2;
-  assign _2198_ = _2199_ ? 1'h0 : _2196_;
-  assign _2200_ = _2203_ ? lr_3_0_d0 : lr_3_0_d1;
-  assign _2313_ = _2424_ ? _1604_ : drain_5;
-  assign _2204_ = _2205_ ? 1'h0 : _2200_;
-  assign _2206_ = _2207_ ? skew_l3_d2 : lr_3_0_d0;
-  assign _2208_ = _2209_ ? 1'h0 : _2206_;
-  assign _2210_ = _2211_ ? { _0266_, _0265_, _0264_, _0263_, _0262_, _0261_, _0260_, _0259_, _0258_, _0256_, _0255_, _0254_, _0253_, _0252_, _0251_, _0250_ } : p_3_0;
-  assign _2212_ = _2214_ ? 16'h0000 : _2210_;
-  assign _2224_ = _2235_ ? 1'h0 : _2201_;
-  assign _2215_ = _2216_ ? w_2_0 : w_3_0;
-  assign _2217_ = _2218_ ? skew_l3_d2 : l_3_0;
-  assign _2219_ = _2220_ ? 1'h0 : _2217_;
-  assign _2221_ = _2222_ ? skew_a3_d2 : a_3_0;
-  assign _2223_ = _2225_ ? 8'h00 : _2221_;
-  assign _2226_ = _2227_ ? _0024_[25:0] : out_2_7;
-  assign _2228_ = _2229_ ? _1038_ : acc_2_7;
-  assign _2230_ = _2231_ ? 26'h0000000 : _2228_;
-  assign _2232_ = _2233_ ? lr_2_7_d1 : lr_2_7_d2;
-  assign _2234_ = _2236_ ? 1'h0 : _2232_;
-  assign _2246_ = _2257_ ? a_7_4 : a_7_5;
-  assign _2237_ = _2238_ ? lr_2_7_d0 : lr_2_7_d1;
-  assign _2239_ = _2240_ ? 1'h0 : _2237_;
-  assign _2241_ = _2242_ ? l_2_6 : lr_2_7_d0;
-  assign _2243_ = _2244_ ? 1'h0 : _2241_;
-  assign _2245_ = _2247_ ? { _0249_, _0248_, _0247_, _0245_, _0244_, _0243_, _0242_, _0241_, _0240_, _0239_, _0238_, _0237_, _0236_, _0234_, _0233_, _0232_ } : p_2_7;
-  assign _2248_ = _2249_ ? 16'h0000 : _2245_;
-  assign _2250_ = _2251_ ? w_1_7 : w_2_7;
-  assign _2252_ = _2253_ ? l_2_6 : l_2_7;
-  assign _2254_ = _2255_ ? 1'h0 : _2252_;
-  assign _2256_ = _2258_ ? a_2_6 : a_2_7;
-  assign _2268_ = _2279_ ? 8'h00 : _2246_;
-  assign _2259_ = _2260_ ? 8'h00 : _2256_;
-  assign _2261_ = _2262_ ? _0013_[25:0] : out_2_6;
-  assign _2263_ = _2264_ ? _1027_ : acc_2_6;
-  assign _2265_ = _2266_ ? 26'h0000000 : _2263_;
-  assign _2267_ = _2269_ ? lr_2_6_d1 : lr_2_6_d2;
-  assign _2270_ = _2271_ ? 1'h0 : _2267_;
-  assign _2272_ = _2273_ ? lr_2_6_d0 : lr_2_6_d1;
-  assign _2274_ = _2275_ ? 1'h0 : _2272_;
-  assign _2276_ = _2277_ ? l_2_5 : lr_2_6_d0;
-  assign _2278_ = _2280_ ? 1'h0 : _2276_;
-  assign _2290_ = _2301_ ? _0434_[25:0] : out_7_4;
-  assign _2281_ = _2282_ ? { _0231_, _0230_, _0229_, _0228_, _0227_, _0226_, _0225_, _0222_, _0221_, _0220_, _0219_, _0218_, _0217_, _0216_, _0215_, _0214_ } : p_2_6;
-  assign _2283_ = _2284_ ? 16'h0000 : _2281_;
-  assign _2285_ = _2286_ ? w_1_6 : w_2_6;
-  assign _2287_ = _2288_ ? l_2_5 : l_2_6;
-  assign _2289_ = _2291_ ? 1'h0 : _2287_;
-  assign _2292_ = _2293_ ? a_2_5 : a_2_6;
-  assign _2294_ = _2295_ ? 8'h00 : _2292_;
-  assign _2296_ = _2297_ ? _0002_[25:0] : out_2_5;
-  assign _2298_ = _2299_ ? _1016_ : acc_2_5;
-  assign _2300_ = _2302_ ? 26'h0000000 : _2298_;
-  assign _2312_ = _2324_ ? _1449_ : acc_7_4;
-  assign _2303_ = _2304_ ? lr_2_5_d1 : lr_2_5_d2;
-  assign _2305_ = _2306_ ? 1'h0 : _2303_;
-  assign _2307_ = _2308_ ? lr_2_5_d0 : lr_2_5_d1;
-  assign _2309_ = _2310_ ? 1'h0 : _2307_;
-  assign _2311_ = _2314_ ? l_2_4 : lr_2_5_d0;
-  assign _2315_ = _2316_ ? 1'h0 : _2311_;
-  assign _2317_ = _2318_ ? { _0213_, _0211_, _0210_, _0209_, _0208_, _0207_, _0206_, _0205_, _0204_, _0203_, _0202_, _0200_, _0199_, _0198_, _0197_, _0196_ } : p_2_5;
-  assign _2319_ = _2320_ ? 16'h0000 : _2317_;
-  assign _2321_ = _2322_ ? w_1_5 : w_2_5;
-  assign _2323_ = _2325_ ? l_2_4 : l_2_5;
-  assign _2335_ = _2346_ ? 26'h0000000 : _2312_;
-  assign _2326_ = _2327_ ? 1'h0 : _2323_;
-  assign _2328_ = _2329_ ? a_2_4 : a_2_5;
-  assign _2330_ = _2331_ ? 8'h00 : _2328_;
-  assign _2332_ = _2333_ ? _1859_[25:0] : out_2_4;
-  assign _2334_ = _2336_ ? _1005_ : acc_2_4;
-  assign _2337_ = _2338_ ? 26'h0000000 : _2334_;
-  assign _2339_ = _2340_ ? lr_2_4_d1 : lr_2_4_d2;
-  assign _2341_ = _2342_ ? 1'h0 : _2339_;
-  assign _2343_ = _2344_ ? lr_2_4_d0 : lr_2_4_d1;
-  assign _2345_ = _2347_ ? 1'h0 : _2343_;
-  assign _2357_ = _2368_ ? lr_7_4_d1 : lr_7_4_d2;
-  assign _2348_ = _2349_ ? l_2_3 : lr_2_4_d0;
-  assign _2350_ = _2351_ ? 1'h0 : _2348_;
-  assign _2352_ = _2353_ ? { _0195_, _0194_, _0193_, _0192_, _0191_, _0189_, _0188_, _0187_, _0186_, _0185_, _0184_, _0183_, _0182_, _0181_, _0180_, _0178_ } : p_2_4;
-  assign _2354_ = _2355_ ? 16'h0000 : _2352_;
-  assign _2356_ = _2358_ ? w_1_4 : w_2_4;
-  assign _2359_ = _2360_ ? l_2_3 : l_2_4;
-  assign _2361_ = _2362_ ? 1'h0 : _2359_;
-  assign _2363_ = _2364_ ? a_2_3 : a_2_4;
-  assign _2365_ = _2366_ ? 8'h00 : _2363_;
-  assign _2367_ = _2369_ ? _1848_[25:0] : out_2_3;
-  assign _2379_ = _2390_ ? 1'h0 : _2357_;
-  assign _2370_ = _2371_ ? _0994_ : acc_2_3;
-  assign _2372_ = _2373_ ? 26'h0000000 : _2370_;
-  assign _2374_ = _2375_ ? lr_2_3_d1 : lr_2_3_d2;
-  assign _2376_ = _2377_ ? 1'h0 : _2374_;
-  assign _2378_ = _2380_ ? lr_2_3_d0 : lr_2_3_d1;
-  assign _2381_ = _2382_ ? 1'h0 : _2378_;
-  assign _2383_ = _2384_ ? l_2_2 : lr_2_3_d0;
-  assign _2385_ = _2386_ ? 1'h0 : _2383_;
-  assign _2387_ = _2388_ ? { _0177_, _0176_, _0175_, _0174_, _0173_, _0172_, _0171_, _0170_, _0169_, _0167_, _0166_, _0165_, _0164_, _0163_, _0162_, _0161_ } : p_2_3;
-  assign _2389_ = _2391_ ? 16'h0000 : _2387_;
-  assign _2401_ = _2412_ ? lr_7_4_d0 : lr_7_4_d1;
-  assign _2392_ = _2393_ ? w_1_3 : w_2_3;
-  assign _2394_ = _2395_ ? l_2_2 : l_2_3;
-  assign _2396_ = _2397_ ? 1'h0 : _2394_;
-  assign _2398_ = _2399_ ? a_2_2 : a_2_3;
-  assign _2400_ = _2402_ ? 8'h00 : _2398_;
-  assign _2403_ = _2404_ ? _1837_[25:0] : out_2_2;
-  assign _2405_ = _2406_ ? _0983_ : acc_2_2;
-  assign _2407_ = _2408_ ? 26'h0000000 : _2405_;
-  assign _2409_ = _2410_ ? lr_2_2_d1 : lr_2_2_d2;
-  assign _2411_ = _2413_ ? 1'h0 : _2409_;
-  assign _2423_ = _2435_ ? 1'h0 : _2401_;
-  assign _2414_ = _2415_ ? lr_2_2_d0 : lr_2_2_d1;
+  assign _2174_ = _2176_ ? l_3_1 : lr_3_2_d0;
+  assign _2177_ = _2178_ ? 1'h0 : _2174_;
+  assign _2179_ = _2180_ ? { _0355_, _0354_, _0353_, _0352_, _0351_, _0350_, _0349_, _0348_, _0347_, _0345_, _0344_, _0343_, _0342_, _0341_, _0340_, _0339_ } : p_3_2;
+  assign _2181_ = _2182_ ? 16'h0000 : _2179_;
+  assign _2183_ = _2184_ ? w_2_2 : w_3_2;
+  assign _2185_ = _2187_ ? l_3_1 : l_3_2;
+  assign _2197_ = _2208_ ? 16'h0000 : _2175_;
+  assign _2188_ = _2189_ ? 1'h0 : _2185_;
+  assign _2190_ = _2191_ ? a_3_1 : a_3_2;
+  assign _2192_ = _2193_ ? 8'h00 : _2190_;
+  assign _2194_ = _2195_ ? _0579_[25:0] : out_3_1;
+  assign _2196_ = _2198_ ? _1100_ : acc_3_1;
+  assign _2199_ = _2200_ ? 26'h0000000 : _2196_;
+  assign _2201_ = _2202_ ? lr_3_1_d1 : lr_3_1_d2;
+  assign _2203_ = _2204_ ? 1'h0 : _2201_;
+  assign _2205_ = _2206_ ? lr_3_1_d0 : lr_3_1_d1;
+  assign _2207_ = _2209_ ? 1'h0 : _2205_;
+  assign _2219_ = _2230_ ? w_6_5 : w_7_5;
+  assign _2210_ = _2211_ ? l_3_0 : lr_3_1_d0;
+  assign _2212_ = _2213_ ? 1'h0 : _2210_;
+  assign _2214_ = _2215_ ? { _0338_, _0337_, _0336_, _0333_, _0332_, _0331_, _0330_, _0329_, _0328_, _0327_, _0326_, _0325_, _0324_, _0322_, _0321_, _0320_ } : p_3_1;
+  assign _2216_ = _2217_ ? 16'h0000 : _2214_;
+  assign _2218_ = _2220_ ? w_2_1 : w_3_1;
+  assign _2221_ = _2222_ ? l_3_0 : l_3_1;
+  assign _2223_ = _2224_ ? 1'h0 : _2221_;
+  assign _2225_ = _2226_ ? a_3_0 : a_3_1;
+  assign _2227_ = _2228_ ? 8'h00 : _2225_;
+  assign _2229_ = _2231_ ? _0568_[25:0] : out_3_0;
+  assign _2241_ = _2253_ ? l_7_4 : l_7_5;
+  assign _2232_ = _2233_ ? _1089_ : acc_3_0;
+  assign _2234_ = _2235_ ? 26'h0000000 : _2232_;
+  assign _2236_ = _2237_ ? lr_3_0_d1 : lr_3_0_d2;
+  assign _2238_ = _2239_ ? 1'h0 : _2236_;
+  assign _2240_ = _2243_ ? lr_3_0_d0 : lr_3_0_d1;
+  assign _2353_ = _2464_ ? _0135_ : drain_5;
+  assign _2244_ = _2245_ ? 1'h0 : _2240_;
+  assign _2246_ = _2247_ ? skew_l3_d2 : lr_3_0_d0;
+  assign _2248_ = _2249_ ? 1'h0 : _2246_;
+  assign _2250_ = _2251_ ? { _0319_, _0318_, _0317_, _0316_, _0315_, _0314_, _0313_, _0311_, _0310_, _0309_, _0308_, _0307_, _0306_, _0305_, _0304_, _0303_ } : p_3_0;
+  assign _2252_ = _2254_ ? 16'h0000 : _2250_;
+  assign _2264_ = _2275_ ? 1'h0 : _2241_;
+  assign _2255_ = _2256_ ? w_2_0 : w_3_0;
+  assign _2257_ = _2258_ ? skew_l3_d2 : l_3_0;
+  assign _2259_ = _2260_ ? 1'h0 : _2257_;
+  assign _2261_ = _2262_ ? skew_a3_d2 : a_3_0;
+  assign _2263_ = _2265_ ? 8'h00 : _2261_;
+  assign _2266_ = _2267_ ? _0557_[25:0] : out_2_7;
+  assign _2268_ = _2269_ ? _1078_ : acc_2_7;
+  assign _2270_ = _2271_ ? 26'h0000000 : _2268_;
+  assign _2272_ = _2273_ ? lr_2_7_d1 : lr_2_7_d2;
+  assign _2274_ = _2276_ ? 1'h0 : _2272_;
+  assign _2286_ = _2297_ ? a_7_4 : a_7_5;
+  assign _2277_ = _2278_ ? lr_2_7_d0 : lr_2_7_d1;
+  assign _2279_ = _2280_ ? 1'h0 : _2277_;
+  assign _2281_ = _2282_ ? l_2_6 : lr_2_7_d0;
+  assign _2283_ = _2284_ ? 1'h0 : _2281_;
+  assign _2285_ = _2287_ ? { _0302_, _0300_, _0299_, _0298_, _0297_, _0296_, _0295_, _0294_, _0293_, _0292_, _0291_, _0289_, _0288_, _0287_, _0286_, _0285_ } : p_2_7;
+  assign _2288_ = _2289_ ? 16'h0000 : _2285_;
+  assign _2290_ = _2291_ ? w_1_7 : w_2_7;
+  assign _2292_ = _2293_ ? l_2_6 : l_2_7;
+  assign _2294_ = _2295_ ? 1'h0 : _2292_;
+  assign _2296_ = _2298_ ? a_2_6 : a_2_7;
+  assign _2308_ = _2319_ ? 8'h00 : _2286_;
+  assign _2299_ = _2300_ ? 8'h00 : _2296_;
+  assign _2301_ = _2302_ ? _0545_[25:0] : out_2_6;
+  assign _2303_ = _2304_ ? _1067_ : acc_2_6;
+  assign _2305_ = _2306_ ? 26'h0000000 : _2303_;
+  assign _2307_ = _2309_ ? lr_2_6_d1 : lr_2_6_d2;
+  assign _2310_ = _2311_ ? 1'h0 : _2307_;
+  assign _2312_ = _2313_ ? lr_2_6_d0 : lr_2_6_d1;
+  assign _2314_ = _2315_ ? 1'h0 : _2312_;
+  assign _2316_ = _2317_ ? l_2_5 : lr_2_6_d0;
+  assign _2318_ = _2320_ ? 1'h0 : _2316_;
+  assign _2330_ = _2341_ ? _0967_[25:0] : out_7_4;
+  assign _2321_ = _2322_ ? { _0284_, _0283_, _0282_, _0281_, _0280_, _0278_, _0277_, _0276_, _0275_, _0274_, _0273_, _0272_, _0271_, _0270_, _0269_, _0267_ } : p_2_6;
+  assign _2323_ = _2324_ ? 16'h0000 : _2321_;
+  assign _2325_ = _2326_ ? w_1_6 : w_2_6;
+  assign _2327_ = _2328_ ? l_2_5 : l_2_6;
+  assign _2329_ = _2331_ ? 1'h0 : _2327_;
+  assign _2332_ = _2333_ ? a_2_5 : a_2_6;
+  assign _2334_ = _2335_ ? 8'h00 : _2332_;
+  assign _2336_ = _2337_ ? _0534_[25:0] : out_2_5;
+  assign _2338_ = _2339_ ? _1056_ : acc_2_5;
+  assign _2340_ = _2342_ ? 26'h0000000 : _2338_;
+  assign _2352_ = _2364_ ? _1489_ : acc_7_4;
+  assign _2343_ = _2344_ ? lr_2_5_d1 : lr_2_5_d2;
+  assign _2345_ = _2346_ ? 1'h0 : _2343_;
+  assign _2347_ = _2348_ ? lr_2_5_d0 : lr_2_5_d1;
+  assign _2349_ = _2350_ ? 1'h0 : _2347_;
+  assign _2351_ = _2354_ ? l_2_4 : lr_2_5_d0;
+  assign _2355_ = _2356_ ? 1'h0 : _2351_;
+  assign _2357_ = _2358_ ? { _0266_, _0265_, _0264_, _0263_, _0262_, _0261_, _0260_, _0259_, _0258_, _0256_, _0255_, _0254_, _0253_, _0252_, _0251_, _0250_ } : p_2_5;
+  assign _2359_ = _2360_ ? 16'h0000 : _2357_;
+  assign _2361_ = _2362_ ? w_1_5 : w_2_5;
+  assign _2363_ = _2365_ ? l_2_4 : l_2_5;
+  assign _2375_ = _2386_ ? 26'h0000000 : _2352_;
+  assign _2366_ = _2367_ ? 1'h0 : _2363_;
+  assign _2368_ = _2369_ ? a_2_4 : a_2_5;
+  assign _2370_ = _2371_ ? 8'h00 : _2368_;
+  assign _2372_ = _2373_ ? _0523_[25:0] : out_2_4;
+  assign _2374_ = _2376_ ? _1045_ : acc_2_4;
+  assign _2377_ = _2378_ ? 26'h0000000 : _2374_;
+  assign _2379_ = _2380_ ? lr_2_4_d1 : lr_2_4_d2;
+  assign _2381_ = _2382_ ? 1'h0 : _2379_;
+  assign _2383_ = _2384_ ? lr_2_4_d0 : lr_2_4_d1;
+  assign _2385_ = _2387_ ? 1'h0 : _2383_;
+  assign _2397_ = _2408_ ? lr_7_4_d1 : lr_7_4_d2;
+  assign _2388_ = _2389_ ? l_2_3 : lr_2_4_d0;
+  assign _2390_ = _2391_ ? 1'h0 : _2388_;
+  assign _2392_ = _2393_ ? { _0249_, _0248_, _0247_, _0245_, _0244_, _0243_, _0242_, _0241_, _0240_, _0239_, _0238_, _0237_, _0236_, _0234_, _0233_, _0232_ } : p_2_4;
+  assign _2394_ = _2395_ ? 16'h0000 : _2392_;
+  assign _2396_ = _2398_ ? w_1_4 : w_2_4;
+  assign _2399_ = _2400_ ? l_2_3 : l_2_4;
+  assign _2401_ = _2402_ ? 1'h0 : _2399_;
+  assign _2403_ = _2404_ ? a_2_3 : a_2_4;
+  assign _2405_ = _2406_ ? 8'h00 : _2403_;
+  assign _2407_ = _2409_ ? _0512_[25:0] : out_2_3;
+  assign _2419_ = _2430_ ? 1'h0 : _2397_;
+  assign _2410_ = _2411_ ? _1034_ : acc_2_3;
+  assign _2412_ = _2413_ ? 26'h0000000 : _2410_;
+  assign _2414_ = _2415_ ? lr_2_3_d1 : lr_2_3_d2;
   assign _2416_ = _2417_ ? 1'h0 : _2414_;
-  assign _2418_ = _2419_ ? l_2_1 : lr_2_2_d0;
-  assign _2420_ = _2421_ ? 1'h0 : _2418_;
-  assign _2422_ = _2425_ ? { _0160_, _0159_, _0158_, _0156_, _0155_, _0154_, _0153_, _0152_, _0151_, _0150_, _0149_, _0148_, _0147_, _0145_, _0144_, _0143_ } : p_2_2;
-  assign _2535_ = _2646_ ? _1593_ : drain_4;
-  assign _2426_ = _2427_ ? 16'h0000 : _2422_;
-  assign _2428_ = _2429_ ? w_1_2 : w_2_2;
-  assign _2430_ = _2431_ ? l_2_1 : l_2_2;
-  assign _2432_ = _2433_ ? 1'h0 : _2430_;
-  assign _2434_ = _2436_ ? a_2_1 : a_2_2;
-  assign _2446_ = _2457_ ? l_7_3 : lr_7_4_d0;
-  assign _2437_ = _2438_ ? 8'h00 : _2434_;
-  assign _2439_ = _2440_ ? _1826_[25:0] : out_2_1;
-  assign _2441_ = _2442_ ? _0963_ : acc_2_1;
-  assign _2443_ = _2444_ ? 26'h0000000 : _2441_;
-  assign _2445_ = _2447_ ? lr_2_1_d1 : lr_2_1_d2;
-  assign _2448_ = _2449_ ? 1'h0 : _2445_;
-  assign _2450_ = _2451_ ? lr_2_1_d0 : lr_2_1_d1;
-  assign _2452_ = _2453_ ? 1'h0 : _2450_;
-  assign _2454_ = _2455_ ? l_2_0 : lr_2_1_d0;
-  assign _2456_ = _2458_ ? 1'h0 : _2454_;
-  assign _2468_ = _2479_ ? 1'h0 : _2446_;
-  assign _2459_ = _2460_ ? { _0142_, _0141_, _0140_, _0139_, _0138_, _0137_, _0136_, _0134_, _0133_, _0132_, _0131_, _0130_, _0129_, _0128_, _0127_, _0126_ } : p_2_1;
-  assign _2461_ = _2462_ ? 16'h0000 : _2459_;
-  assign _2463_ = _2464_ ? w_1_1 : w_2_1;
-  assign _2465_ = _2466_ ? l_2_0 : l_2_1;
-  assign _2467_ = _2469_ ? 1'h0 : _2465_;
-  assign _2470_ = _2471_ ? a_2_0 : a_2_1;
-  assign _2472_ = _2473_ ? 8'h00 : _2470_;
-  assign _2474_ = _2475_ ? _1815_[25:0] : out_2_0;
-  assign _2476_ = _2477_ ? _0889_ : acc_2_0;
-  assign _2478_ = _2480_ ? 26'h0000000 : _2476_;
-  assign _2490_ = _2501_ ? { _0906_, _0905_, _0904_, _0903_, _0902_, _0900_, _0899_, _0898_, _0897_, _0896_, _0895_, _0894_, _0893_, _0892_, _0891_, _0888_ } : p_7_4;
-  assign _2481_ = _2482_ ? lr_2_0_d1 : lr_2_0_d2;
-  assign _2483_ = _2484_ ? 1'h0 : _2481_;
-  assign _2485_ = _2486_ ? lr_2_0_d0 : lr_2_0_d1;
-  assign _2487_ = _2488_ ? 1'h0 : _2485_;
-  assign _2489_ = _2491_ ? skew_l2_d1 : lr_2_0_d0;
-  assign _2492_ = _2493_ ? 1'h0 : _2489_;
-  assign _2494_ = _2495_ ? { _0125_, _0123_, _0122_, _0121_, _0120_, _0119_, _0118_, _0117_, _0116_, _0115_, _0114_, _0111_, _0110_, _0109_, _0108_, _0107_ } : p_2_0;
-  assign _2496_ = _2497_ ? 16'h0000 : _2494_;
-  assign _2498_ = _2499_ ? w_1_0 : w_2_0;
-  assign _2500_ = _2502_ ? skew_l2_d1 : l_2_0;
-  assign _2512_ = _2523_ ? 16'h0000 : _2490_;
-  assign _2503_ = _2504_ ? 1'h0 : _2500_;
-  assign _2505_ = _2506_ ? skew_a2_d1 : a_2_0;
-  assign _2507_ = _2508_ ? 8'h00 : _2505_;
-  assign _2509_ = _2510_ ? _1804_[25:0] : out_1_7;
-  assign _2511_ = _2513_ ? _0778_ : acc_1_7;
-  assign _2514_ = _2515_ ? 26'h0000000 : _2511_;
-  assign _2516_ = _2517_ ? lr_1_7_d1 : lr_1_7_d2;
-  assign _2518_ = _2519_ ? 1'h0 : _2516_;
-  assign _2520_ = _2521_ ? lr_1_7_d0 : lr_1_7_d1;
-  assign _2522_ = _2524_ ? 1'h0 : _2520_;
-  assign _2534_ = _2546_ ? w_6_4 : w_7_4;
-  assign _2525_ = _2526_ ? l_1_6 : lr_1_7_d0;
+  assign _2418_ = _2420_ ? lr_2_3_d0 : lr_2_3_d1;
+  assign _2421_ = _2422_ ? 1'h0 : _2418_;
+  assign _2423_ = _2424_ ? l_2_2 : lr_2_3_d0;
+  assign _2425_ = _2426_ ? 1'h0 : _2423_;
+  assign _2427_ = _2428_ ? { _0231_, _0230_, _0229_, _0228_, _0227_, _0226_, _0225_, _0222_, _0221_, _0220_, _0219_, _0218_, _0217_, _0216_, _0215_, _0214_ } : p_2_3;
+  assign _2429_ = _2431_ ? 16'h0000 : _2427_;
+  assign _2441_ = _2452_ ? lr_7_4_d0 : lr_7_4_d1;
+  assign _2432_ = _2433_ ? w_1_3 : w_2_3;
+  assign _2434_ = _2435_ ? l_2_2 : l_2_3;
+  assign _2436_ = _2437_ ? 1'h0 : _2434_;
+  assign _2438_ = _2439_ ? a_2_2 : a_2_3;
+  assign _2440_ = _2442_ ? 8'h00 : _2438_;
+  assign _2443_ = _2444_ ? _0501_[25:0] : out_2_2;
+  assign _2445_ = _2446_ ? _1023_ : acc_2_2;
+  assign _2447_ = _2448_ ? 26'h0000000 : _2445_;
+  assign _2449_ = _2450_ ? lr_2_2_d1 : lr_2_2_d2;
+  assign _2451_ = _2453_ ? 1'h0 : _2449_;
+  assign _2463_ = _2475_ ? 1'h0 : _2441_;
+  assign _2454_ = _2455_ ? lr_2_2_d0 : lr_2_2_d1;
+  assign _2456_ = _2457_ ? 1'h0 : _2454_;
+  assign _2458_ = _2459_ ? l_2_1 : lr_2_2_d0;
+  assign _2460_ = _2461_ ? 1'h0 : _2458_;
+  assign _2462_ = _2465_ ? { _0213_, _0211_, _0210_, _0209_, _0208_, _0207_, _0206_, _0205_, _0204_, _0203_, _0202_, _0200_, _0199_, _0198_, _0197_, _0196_ } : p_2_2;
+  assign _2575_ = _2686_ ? _0057_ : drain_4;
+  assign _2466_ = _2467_ ? 16'h0000 : _2462_;
+  assign _2468_ = _2469_ ? w_1_2 : w_2_2;
+  assign _2470_ = _2471_ ? l_2_1 : l_2_2;
+  assign _2472_ = _2473_ ? 1'h0 : _2470_;
+  assign _2474_ = _2476_ ? a_2_1 : a_2_2;
+  assign _2486_ = _2497_ ? l_7_3 : lr_7_4_d0;
+  assign _2477_ = _2478_ ? 8'h00 : _2474_;
+  assign _2479_ = _2480_ ? _0490_[25:0] : out_2_1;
+  assign _2481_ = _2482_ ? _1000_ : acc_2_1;
+  assign _2483_ = _2484_ ? 26'h0000000 : _2481_;
+  assign _2485_ = _2487_ ? lr_2_1_d1 : lr_2_1_d2;
+  assign _2488_ = _2489_ ? 1'h0 : _2485_;
+  assign _2490_ = _2491_ ? lr_2_1_d0 : lr_2_1_d1;
+  assign _2492_ = _2493_ ? 1'h0 : _2490_;
+  assign _2494_ = _2495_ ? l_2_0 : lr_2_1_d0;
+  assign _2496_ = _2498_ ? 1'h0 : _2494_;
+  assign _2508_ = _2519_ ? 1'h0 : _2486_;
+  assign _2499_ = _2500_ ? { _0195_, _0194_, _0193_, _0192_, _0191_, _0189_, _0188_, _0187_, _0186_, _0185_, _0184_, _0183_, _0182_, _0181_, _0180_, _0178_ } : p_2_1;
+  assign _2501_ = _2502_ ? 16'h0000 : _2499_;
+  assign _2503_ = _2504_ ? w_1_1 : w_2_1;
+  assign _2505_ = _2506_ ? l_2_0 : l_2_1;
+  assign _2507_ = _2509_ ? 1'h0 : _2505_;
+  assign _2510_ = _2511_ ? a_2_0 : a_2_1;
+  assign _2512_ = _2513_ ? 8'h00 : _2510_;
+  assign _2514_ = _2515_ ? _0479_[25:0] : out_2_0;
+  assign _2516_ = _2517_ ? _0889_ : acc_2_0;
+  assign _2518_ = _2520_ ? 26'h0000000 : _2516_;
+  assign _2530_ = _2541_ ? { _0959_, _0958_, _0957_, _0955_, _0954_, _0953_, _0952_, _0951_, _0950_, _0949_, _0948_, _0947_, _0946_, _0944_, _0943_, _0942_ } : p_7_4;
+  assign _2521_ = _2522_ ? lr_2_0_d1 : lr_2_0_d2;
+  assign _2523_ = _2524_ ? 1'h0 : _2521_;
+  assign _2525_ = _2526_ ? lr_2_0_d0 : lr_2_0_d1;
   assign _2527_ = _2528_ ? 1'h0 : _2525_;
-  assign _2529_ = _2530_ ? { _0106_, _0105_, _0104_, _0103_, _0102_, _0100_, _0099_, _0098_, _0097_, _0096_, _0095_, _0094_, _0093_, _0092_, _0091_, _0089_ } : p_1_7;
-  assign _2531_ = _2532_ ? 16'h0000 : _2529_;
-  assign _2533_ = _2536_ ? w_0_7 : w_1_7;
-  assign _2537_ = _2538_ ? l_1_6 : l_1_7;
-  assign _2539_ = _2540_ ? 1'h0 : _2537_;
-  assign _2541_ = _2542_ ? a_1_6 : a_1_7;
-  assign _2543_ = _2544_ ? 8'h00 : _2541_;
-  assign _2545_ = _2547_ ? _1793_[25:0] : out_1_6;
-  assign _2557_ = _2568_ ? l_7_3 : l_7_4;
-  assign _2548_ = _2549_ ? _0667_ : acc_1_6;
-  assign _2550_ = _2551_ ? 26'h0000000 : _2548_;
-  assign _2552_ = _2553_ ? lr_1_6_d1 : lr_1_6_d2;
-  assign _2554_ = _2555_ ? 1'h0 : _2552_;
-  assign _2556_ = _2558_ ? lr_1_6_d0 : lr_1_6_d1;
-  assign _2559_ = _2560_ ? 1'h0 : _2556_;
-  assign _2561_ = _2562_ ? l_1_5 : lr_1_6_d0;
-  assign _2563_ = _2564_ ? 1'h0 : _2561_;
-  assign _2565_ = _2566_ ? { _0088_, _0087_, _0086_, _0085_, _0084_, _0083_, _0082_, _0081_, _0080_, _0078_, _0077_, _0076_, _0075_, _0074_, _0073_, _0072_ } : p_1_6;
-  assign _2567_ = _2569_ ? 16'h0000 : _2565_;
-  assign _2579_ = _2590_ ? 1'h0 : _2557_;
-  assign _2570_ = _2571_ ? w_0_6 : w_1_6;
-  assign _2572_ = _2573_ ? l_1_5 : l_1_6;
-  assign _2574_ = _2575_ ? 1'h0 : _2572_;
-  assign _2576_ = _2577_ ? a_1_5 : a_1_6;
-  assign _2578_ = _2580_ ? 8'h00 : _2576_;
-  assign _2581_ = _2582_ ? _1782_[25:0] : out_1_5;
-  assign _2583_ = _2584_ ? _0556_ : acc_1_5;
-  assign _2585_ = _2586_ ? 26'h0000000 : _2583_;
-  assign _2587_ = _2588_ ? lr_1_5_d1 : lr_1_5_d2;
-  assign _2589_ = _2591_ ? 1'h0 : _2587_;
-  assign _2601_ = _2612_ ? a_7_3 : a_7_4;
-  assign _2592_ = _2593_ ? lr_1_5_d0 : lr_1_5_d1;
+  assign _2529_ = _2531_ ? skew_l2_d1 : lr_2_0_d0;
+  assign _2532_ = _2533_ ? 1'h0 : _2529_;
+  assign _2534_ = _2535_ ? { _0177_, _0176_, _0175_, _0174_, _0173_, _0172_, _0171_, _0170_, _0169_, _0167_, _0166_, _0165_, _0164_, _0163_, _0162_, _0161_ } : p_2_0;
+  assign _2536_ = _2537_ ? 16'h0000 : _2534_;
+  assign _2538_ = _2539_ ? w_1_0 : w_2_0;
+  assign _2540_ = _2542_ ? skew_l2_d1 : l_2_0;
+  assign _2552_ = _2563_ ? 16'h0000 : _2530_;
+  assign _2543_ = _2544_ ? 1'h0 : _2540_;
+  assign _2545_ = _2546_ ? skew_a2_d1 : a_2_0;
+  assign _2547_ = _2548_ ? 8'h00 : _2545_;
+  assign _2549_ = _2550_ ? _0468_[25:0] : out_1_7;
+  assign _2551_ = _2553_ ? _0778_ : acc_1_7;
+  assign _2554_ = _2555_ ? 26'h0000000 : _2551_;
+  assign _2556_ = _2557_ ? lr_1_7_d1 : lr_1_7_d2;
+  assign _2558_ = _2559_ ? 1'h0 : _2556_;
+  assign _2560_ = _2561_ ? lr_1_7_d0 : lr_1_7_d1;
+  assign _2562_ = _2564_ ? 1'h0 : _2560_;
+  assign _2574_ = _2586_ ? w_6_4 : w_7_4;
+  assign _2565_ = _2566_ ? l_1_6 : lr_1_7_d0;
+  assign _2567_ = _2568_ ? 1'h0 : _2565_;
+  assign _2569_ = _2570_ ? { _0160_, _0159_, _0158_, _0156_, _0155_, _0154_, _0153_, _0152_, _0151_, _0150_, _0149_, _0148_, _0147_, _0145_, _0144_, _0143_ } : p_1_7;
+  assign _2571_ = _2572_ ? 16'h0000 : _2569_;
+  assign _2573_ = _2576_ ? w_0_7 : w_1_7;
+  assign _2577_ = _2578_ ? l_1_6 : l_1_7;
+  assign _2579_ = _2580_ ? 1'h0 : _2577_;
+  assign _2581_ = _2582_ ? a_1_6 : a_1_7;
+  assign _2583_ = _2584_ ? 8'h00 : _2581_;
+  assign _2585_ = _2587_ ? _0457_[25:0] : out_1_6;
+  assign _2597_ = _2608_ ? l_7_3 : l_7_4;
+  assign _2588_ = _2589_ ? _0667_ : acc_1_6;
+  assign _2590_ = _2591_ ? 26'h0000000 : _2588_;
+  assign _2592_ = _2593_ ? lr_1_6_d1 : lr_1_6_d2;
   assign _2594_ = _2595_ ? 1'h0 : _2592_;
-  assign _2596_ = _2597_ ? l_1_4 : lr_1_5_d0;
-  assign _2598_ = _2599_ ? 1'h0 : _2596_;
-  assign _2600_ = _2602_ ? { _0071_, _0070_, _0069_, _0067_, _0066_, _0065_, _0064_, _0063_, _0062_, _0061_, _0060_, _0059_, _0058_, _0056_, _0055_, _0054_ } : p_1_5;
-  assign _2603_ = _2604_ ? 16'h0000 : _2600_;
-  assign _2605_ = _2606_ ? w_0_5 : w_1_5;
-  assign _2607_ = _2608_ ? l_1_4 : l_1_5;
-  assign _2609_ = _2610_ ? 1'h0 : _2607_;
-  assign _2611_ = _2613_ ? a_1_4 : a_1_5;
-  assign _2623_ = _2634_ ? 8'h00 : _2601_;
-  assign _2614_ = _2615_ ? 8'h00 : _2611_;
-  assign _2616_ = _2617_ ? _1771_[25:0] : out_1_4;
-  assign _2618_ = _2619_ ? _0445_ : acc_1_4;
-  assign _2620_ = _2621_ ? 26'h0000000 : _2618_;
-  assign _2622_ = _2624_ ? lr_1_4_d1 : lr_1_4_d2;
-  assign _2625_ = _2626_ ? 1'h0 : _2622_;
-  assign _2627_ = _2628_ ? lr_1_4_d0 : lr_1_4_d1;
-  assign _2629_ = _2630_ ? 1'h0 : _2627_;
-  assign _2631_ = _2632_ ? l_1_3 : lr_1_4_d0;
-  assign _2633_ = _2635_ ? 1'h0 : _2631_;
-  assign _2645_ = _2657_ ? _0423_[25:0] : out_7_3;
-  assign _2636_ = _2637_ ? { _0053_, _0052_, _0051_, _0050_, _0049_, _0048_, _0047_, _0045_, _0044_, _0043_, _0042_, _0041_, _0040_, _0039_, _0038_, _0037_ } : p_1_4;
-  assign _2638_ = _2639_ ? 16'h0000 : _2636_;
-  assign _2640_ = _2641_ ? w_0_4 : w_1_4;
-  assign _2642_ = _2643_ ? l_1_3 : l_1_4;
-  assign _2644_ = _2647_ ? 1'h0 : _2642_;
-  assign _2757_ = _2868_ ? _1582_ : drain_3;
-  assign _2648_ = _2649_ ? a_1_3 : a_1_4;
-  assign _2650_ = _2651_ ? 8'h00 : _2648_;
-  assign _2652_ = _2653_ ? _1760_[25:0] : out_1_3;
-  assign _2654_ = _2655_ ? _0334_ : acc_1_3;
-  assign _2656_ = _2658_ ? 26'h0000000 : _2654_;
-  assign _2668_ = _2679_ ? _1438_ : acc_7_3;
-  assign _2659_ = _2660_ ? lr_1_3_d1 : lr_1_3_d2;
-  assign _2661_ = _2662_ ? 1'h0 : _2659_;
-  assign _2663_ = _2664_ ? lr_1_3_d0 : lr_1_3_d1;
-  assign _2665_ = _2666_ ? 1'h0 : _2663_;
-  assign _2667_ = _2669_ ? l_1_2 : lr_1_3_d0;
-  assign _2670_ = _2671_ ? 1'h0 : _2667_;
-  assign _2672_ = _2673_ ? { _0036_, _0034_, _0033_, _0032_, _0031_, _0030_, _0029_, _0028_, _0027_, _0026_, _0025_, _0023_, _0022_, _0021_, _0020_, _0019_ } : p_1_3;
-  assign _2674_ = _2675_ ? 16'h0000 : _2672_;
-  assign _2676_ = _2677_ ? w_0_3 : w_1_3;
-  assign _2678_ = _2680_ ? l_1_2 : l_1_3;
-  assign _2690_ = _2701_ ? 26'h0000000 : _2668_;
-  assign _2681_ = _2682_ ? 1'h0 : _2678_;
-  assign _2683_ = _2684_ ? a_1_2 : a_1_3;
-  assign _2685_ = _2686_ ? 8'h00 : _2683_;
-  assign _2687_ = _2688_ ? _1748_[25:0] : out_1_2;
-  assign _2689_ = _2691_ ? _0223_ : acc_1_2;
-  assign _2692_ = _2693_ ? 26'h0000000 : _2689_;
-  assign _2694_ = _2695_ ? lr_1_2_d1 : lr_1_2_d2;
-  assign _2696_ = _2697_ ? 1'h0 : _2694_;
-  assign _2698_ = _2699_ ? lr_1_2_d0 : lr_1_2_d1;
-  assign _2700_ = _2702_ ? 1'h0 : _2698_;
-  assign _2712_ = _2723_ ? lr_7_3_d1 : lr_7_3_d2;
-  assign _2703_ = _2704_ ? l_1_1 : lr_1_2_d0;
+  assign _2596_ = _2598_ ? lr_1_6_d0 : lr_1_6_d1;
+  assign _2599_ = _2600_ ? 1'h0 : _2596_;
+  assign _2601_ = _2602_ ? l_1_5 : lr_1_6_d0;
+  assign _2603_ = _2604_ ? 1'h0 : _2601_;
+  assign _2605_ = _2606_ ? { _0142_, _0141_, _0140_, _0139_, _0138_, _0137_, _0136_, _0134_, _0133_, _0132_, _0131_, _0130_, _0129_, _0128_, _0127_, _0126_ } : p_1_6;
+  assign _2607_ = _2609_ ? 16'h0000 : _2605_;
+  assign _2619_ = _2630_ ? 1'h0 : _2597_;
+  assign _2610_ = _2611_ ? w_0_6 : w_1_6;
+  assign _2612_ = _2613_ ? l_1_5 : l_1_6;
+  assign _2614_ = _2615_ ? 1'h0 : _2612_;
+  assign _2616_ = _2617_ ? a_1_5 : a_1_6;
+  assign _2618_ = _2620_ ? 8'h00 : _2616_;
+  assign _2621_ = _2622_ ? _0446_[25:0] : out_1_5;
+  assign _2623_ = _2624_ ? _0556_ : acc_1_5;
+  assign _2625_ = _2626_ ? 26'h0000000 : _2623_;
+  assign _2627_ = _2628_ ? lr_1_5_d1 : lr_1_5_d2;
+  assign _2629_ = _2631_ ? 1'h0 : _2627_;
+  assign _2641_ = _2652_ ? a_7_3 : a_7_4;
+  assign _2632_ = _2633_ ? lr_1_5_d0 : lr_1_5_d1;
+  assign _2634_ = _2635_ ? 1'h0 : _2632_;
+  assign _2636_ = _2637_ ? l_1_4 : lr_1_5_d0;
+  assign _2638_ = _2639_ ? 1'h0 : _2636_;
+  assign _2640_ = _2642_ ? { _0125_, _0123_, _0122_, _0121_, _0120_, _0119_, _0118_, _0117_, _0116_, _0115_, _0114_, _0111_, _0110_, _0109_, _0108_, _0107_ } : p_1_5;
+  assign _2643_ = _2644_ ? 16'h0000 : _2640_;
+  assign _2645_ = _2646_ ? w_0_5 : w_1_5;
+  assign _2647_ = _2648_ ? l_1_4 : l_1_5;
+  assign _2649_ = _2650_ ? 1'h0 : _2647_;
+  assign _2651_ = _2653_ ? a_1_4 : a_1_5;
+  assign _2663_ = _2674_ ? 8'h00 : _2641_;
+  assign _2654_ = _2655_ ? 8'h00 : _2651_;
+  assign _2656_ = _2657_ ? _0434_[25:0] : out_1_4;
+  assign _2658_ = _2659_ ? _0445_ : acc_1_4;
+  assign _2660_ = _2661_ ? 26'h0000000 : _2658_;
+  assign _2662_ = _2664_ ? lr_1_4_d1 : lr_1_4_d2;
+  assign _2665_ = _2666_ ? 1'h0 : _2662_;
+  assign _2667_ = _2668_ ? lr_1_4_d0 : lr_1_4_d1;
+  assign _2669_ = _2670_ ? 1'h0 : _2667_;
+  assign _2671_ = _2672_ ? l_1_3 : lr_1_4_d0;
+  assign _2673_ = _2675_ ? 1'h0 : _2671_;
+  assign _2685_ = _2697_ ? _0956_[25:0] : out_7_3;
+  assign _2676_ = _2677_ ? { _0106_, _0105_, _0104_, _0103_, _0102_, _0100_, _0099_, _0098_, _0097_, _0096_, _0095_, _0094_, _0093_, _0092_, _0091_, _0089_ } : p_1_4;
+  assign _2678_ = _2679_ ? 16'h0000 : _2676_;
+  assign _2680_ = _2681_ ? w_0_4 : w_1_4;
+  assign _2682_ = _2683_ ? l_1_3 : l_1_4;
+  assign _2684_ = _2687_ ? 1'h0 : _2682_;
+  assign _2797_ = _2908_ ? _1888_ : drain_3;
+  assign _2688_ = _2689_ ? a_1_3 : a_1_4;
+  assign _2690_ = _2691_ ? 8'h00 : _2688_;
+  assign _2692_ = _2693_ ? _0423_[25:0] : out_1_3;
+  assign _2694_ = _2695_ ? _0334_ : acc_1_3;
+  assign _2696_ = _2698_ ? 26'h0000000 : _2694_;
+  assign _2708_ = _2719_ ? _1478_ : acc_7_3;
+  assign _2699_ = _2700_ ? lr_1_3_d1 : lr_1_3_d2;
+  assign _2701_ = _2702_ ? 1'h0 : _2699_;
+  assign _2703_ = _2704_ ? lr_1_3_d0 : lr_1_3_d1;
   assign _2705_ = _2706_ ? 1'h0 : _2703_;
-  assign _2707_ = _2708_ ? { _0018_, _0017_, _0016_, _0015_, _0014_, _0012_, _0011_, _0010_, _0009_, _0008_, _0007_, _0006_, _0005_, _0004_, _0003_, _1869_ } : p_1_2;
-  assign _2709_ = _2710_ ? 16'h0000 : _2707_;
-  assign _2711_ = _2713_ ? w_0_2 : w_1_2;
-  assign _2714_ = _2715_ ? l_1_1 : l_1_2;
-  assign _2716_ = _2717_ ? 1'h0 : _2714_;
-  assign _2718_ = _2719_ ? a_1_1 : a_1_2;
-  assign _2720_ = _2721_ ? 8'h00 : _2718_;
-  assign _2722_ = _2724_ ? _1737_[25:0] : out_1_1;
-  assign _2734_ = _2745_ ? 1'h0 : _2712_;
-  assign _2725_ = _2726_ ? _0112_ : acc_1_1;
-  assign _2727_ = _2728_ ? 26'h0000000 : _2725_;
-  assign _2729_ = _2730_ ? lr_1_1_d1 : lr_1_1_d2;
-  assign _2731_ = _2732_ ? 1'h0 : _2729_;
-  assign _2733_ = _2735_ ? lr_1_1_d0 : lr_1_1_d1;
-  assign _2736_ = _2737_ ? 1'h0 : _2733_;
-  assign _2738_ = _2739_ ? l_1_0 : lr_1_1_d0;
-  assign _2740_ = _2741_ ? 1'h0 : _2738_;
-  assign _2742_ = _2743_ ? { _1868_, _1867_, _1866_, _1865_, _1864_, _1863_, _1862_, _1861_, _1860_, _1858_, _1857_, _1856_, _1855_, _1854_, _1853_, _1852_ } : p_1_1;
-  assign _2744_ = _2746_ ? 16'h0000 : _2742_;
-  assign _2756_ = _2768_ ? lr_7_3_d0 : lr_7_3_d1;
-  assign _2747_ = _2748_ ? w_0_1 : w_1_1;
-  assign _2749_ = _2750_ ? l_1_0 : l_1_1;
-  assign _2751_ = _2752_ ? 1'h0 : _2749_;
-  assign _2753_ = _2754_ ? a_1_0 : a_1_1;
-  assign _2755_ = _2758_ ? 8'h00 : _2753_;
-  assign _2759_ = _2760_ ? _1726_[25:0] : out_1_0;
-  assign _2761_ = _2762_ ? _0001_ : acc_1_0;
-  assign _2763_ = _2764_ ? 26'h0000000 : _2761_;
-  assign _2765_ = _2766_ ? lr_1_0_d1 : lr_1_0_d2;
-  assign _2767_ = _2769_ ? 1'h0 : _2765_;
-  assign _2779_ = _2790_ ? 1'h0 : _2756_;
-  assign _2770_ = _2771_ ? lr_1_0_d0 : lr_1_0_d1;
-  assign _2772_ = _2773_ ? 1'h0 : _2770_;
-  assign _2774_ = _2775_ ? skew_l1_d0 : lr_1_0_d0;
-  assign _2776_ = _2777_ ? 1'h0 : _2774_;
-  assign _2778_ = _2780_ ? { _1851_, _1850_, _1849_, _1847_, _1846_, _1845_, _1844_, _1843_, _1842_, _1841_, _1840_, _1839_, _1838_, _1836_, _1835_, _1834_ } : p_1_0;
-  assign _2781_ = _2782_ ? 16'h0000 : _2778_;
-  assign _2783_ = _2784_ ? w_0_0 : w_1_0;
-  assign _2785_ = _2786_ ? skew_l1_d0 : l_1_0;
-  assign _2787_ = _2788_ ? 1'h0 : _2785_;
-  assign _2789_ = _2791_ ? skew_a1_d0 : a_1_0;
-  assign _2801_ = _2812_ ? l_7_2 : lr_7_3_d0;
-  assign _2792_ = _2793_ ? 8'h00 : _2789_;
-  assign _2794_ = _2795_ ? _1715_[25:0] : out_0_7;
-  assign _2796_ = _2797_ ? _1759_ : acc_0_7;
-  assign _2798_ = _2799_ ? 26'h0000000 : _2796_;
-  assign _2800_ = _2802_ ? lr_0_7_d1 : lr_0_7_d2;
-  assign _2803_ = _2804_ ? 1'h0 : _2800_;
-  assign _2805_ = _2806_ ? lr_0_7_d0 : lr_0_7_d1;
-  assign _2807_ = _2808_ ? 1'h0 : _2805_;
-  assign _2809_ = _2810_ ? l_0_6 : lr_0_7_d0;
-  assign _2811_ = _2813_ ? 1'h0 : _2809_;
-  assign _2823_ = _2834_ ? 1'h0 : _2801_;
-  assign _2814_ = _2815_ ? { _1833_, _1832_, _1831_, _1830_, _1829_, _1828_, _1827_, _1825_, _1824_, _1823_, _1822_, _1821_, _1820_, _1819_, _1818_, _1817_ } : p_0_7;
-  assign _2816_ = _2817_ ? 16'h0000 : _2814_;
-  assign _2818_ = _2819_ ? skew_w7_d6 : w_0_7;
-  assign _2820_ = _2821_ ? l_0_6 : l_0_7;
-  assign _2822_ = _2824_ ? 1'h0 : _2820_;
-  assign _2825_ = _2826_ ? a_0_6 : a_0_7;
-  assign _2827_ = _2828_ ? 8'h00 : _2825_;
-  assign _2829_ = _2830_ ? _1704_[25:0] : out_0_6;
-  assign _2831_ = _2832_ ? _1648_ : acc_0_6;
-  assign _2833_ = _2835_ ? 26'h0000000 : _2831_;
-  assign _2845_ = _2856_ ? { _0887_, _0886_, _0885_, _0884_, _0883_, _0882_, _0881_, _0880_, _0879_, _0877_, _0876_, _0875_, _0874_, _0873_, _0872_, _0871_ } : p_7_3;
-  assign _2836_ = _2837_ ? lr_0_6_d1 : lr_0_6_d2;
-  assign _2838_ = _2839_ ? 1'h0 : _2836_;
-  assign _2840_ = _2841_ ? lr_0_6_d0 : lr_0_6_d1;
-  assign _2842_ = _2843_ ? 1'h0 : _2840_;
-  assign _2844_ = _2846_ ? l_0_5 : lr_0_6_d0;
-  assign _2847_ = _2848_ ? 1'h0 : _2844_;
-  assign _2849_ = _2850_ ? { _1816_, _1814_, _1813_, _1812_, _1811_, _1810_, _1809_, _1808_, _1807_, _1806_, _1805_, _1803_, _1802_, _1801_, _1800_, _1799_ } : p_0_6;
-  assign _2851_ = _2852_ ? 16'h0000 : _2849_;
-  assign _2853_ = _2854_ ? skew_w6_d5 : w_0_6;
-  assign _2855_ = _2857_ ? l_0_5 : l_0_6;
-  assign _2867_ = _2879_ ? 16'h0000 : _2845_;
-  assign _2858_ = _2859_ ? 1'h0 : _2855_;
-  assign _2860_ = _2861_ ? a_0_5 : a_0_6;
-  assign _2862_ = _2863_ ? 8'h00 : _2860_;
-  assign _2864_ = _2865_ ? _1693_[25:0] : out_0_5;
-  assign _2866_ = _2869_ ? _1537_ : acc_0_5;
-  assign _2979_ = _3091_ ? _1571_ : drain_2;
-  assign _2870_ = _2871_ ? 26'h0000000 : _2866_;
-  assign _2872_ = _2873_ ? lr_0_5_d1 : lr_0_5_d2;
-  assign _2874_ = _2875_ ? 1'h0 : _2872_;
-  assign _2876_ = _2877_ ? lr_0_5_d0 : lr_0_5_d1;
-  assign _2878_ = _2880_ ? 1'h0 : _2876_;
-  assign _2890_ = _2901_ ? w_6_3 : w_7_3;
-  assign _2881_ = _2882_ ? l_0_4 : lr_0_5_d0;
-  assign _2883_ = _2884_ ? 1'h0 : _2881_;
-  assign _2885_ = _2886_ ? { _1798_, _1797_, _1796_, _1795_, _1794_, _1792_, _1791_, _1790_, _1789_, _1788_, _1787_, _1786_, _1785_, _1784_, _1783_, _1781_ } : p_0_5;
-  assign _2887_ = _2888_ ? 16'h0000 : _2885_;
-  assign _2889_ = _2891_ ? skew_w5_d4 : w_0_5;
-  assign _2892_ = _2893_ ? l_0_4 : l_0_5;
-  assign _2894_ = _2895_ ? 1'h0 : _2892_;
-  assign _2896_ = _2897_ ? a_0_4 : a_0_5;
-  assign _2898_ = _2899_ ? 8'h00 : _2896_;
-  assign _2900_ = _2902_ ? _1682_[25:0] : out_0_4;
-  assign _2912_ = _2923_ ? l_7_2 : l_7_3;
-  assign _2903_ = _2904_ ? _1426_ : acc_0_4;
-  assign _2905_ = _2906_ ? 26'h0000000 : _2903_;
-  assign _2907_ = _2908_ ? lr_0_4_d1 : lr_0_4_d2;
-  assign _2909_ = _2910_ ? 1'h0 : _2907_;
-  assign _2911_ = _2913_ ? lr_0_4_d0 : lr_0_4_d1;
-  assign _2914_ = _2915_ ? 1'h0 : _2911_;
-  assign _2916_ = _2917_ ? l_0_3 : lr_0_4_d0;
-  assign _2918_ = _2919_ ? 1'h0 : _2916_;
-  assign _2920_ = _2921_ ? { _1780_, _1779_, _1778_, _1777_, _1776_, _1775_, _1774_, _1773_, _1772_, _1770_, _1769_, _1768_, _1767_, _1766_, _1765_, _1764_ } : p_0_4;
-  assign _2922_ = _2924_ ? 16'h0000 : _2920_;
-  assign _2934_ = _2945_ ? 1'h0 : _2912_;
-  assign _2925_ = _2926_ ? skew_w4_d3 : w_0_4;
-  assign _2927_ = _2928_ ? l_0_3 : l_0_4;
-  assign _2929_ = _2930_ ? 1'h0 : _2927_;
-  assign _2931_ = _2932_ ? a_0_3 : a_0_4;
-  assign _2933_ = _2935_ ? 8'h00 : _2931_;
-  assign _2936_ = _2937_ ? _1671_[25:0] : out_0_3;
-  assign _2938_ = _2939_ ? _1315_ : acc_0_3;
-  assign _2940_ = _2941_ ? 26'h0000000 : _2938_;
-  assign _2942_ = _2943_ ? lr_0_3_d1 : lr_0_3_d2;
-  assign _2944_ = _2946_ ? 1'h0 : _2942_;
-  assign _2956_ = _2967_ ? a_7_2 : a_7_3;
-  assign _2947_ = _2948_ ? lr_0_3_d0 : lr_0_3_d1;
+  assign _2707_ = _2709_ ? l_1_2 : lr_1_3_d0;
+  assign _2710_ = _2711_ ? 1'h0 : _2707_;
+  assign _2712_ = _2713_ ? { _0088_, _0087_, _0086_, _0085_, _0084_, _0083_, _0082_, _0081_, _0080_, _0078_, _0077_, _0076_, _0075_, _0074_, _0073_, _0072_ } : p_1_3;
+  assign _2714_ = _2715_ ? 16'h0000 : _2712_;
+  assign _2716_ = _2717_ ? w_0_3 : w_1_3;
+  assign _2718_ = _2720_ ? l_1_2 : l_1_3;
+  assign _2730_ = _2741_ ? 26'h0000000 : _2708_;
+  assign _2721_ = _2722_ ? 1'h0 : _2718_;
+  assign _2723_ = _2724_ ? a_1_2 : a_1_3;
+  assign _2725_ = _2726_ ? 8'h00 : _2723_;
+  assign _2727_ = _2728_ ? _0412_[25:0] : out_1_2;
+  assign _2729_ = _2731_ ? _0223_ : acc_1_2;
+  assign _2732_ = _2733_ ? 26'h0000000 : _2729_;
+  assign _2734_ = _2735_ ? lr_1_2_d1 : lr_1_2_d2;
+  assign _2736_ = _2737_ ? 1'h0 : _2734_;
+  assign _2738_ = _2739_ ? lr_1_2_d0 : lr_1_2_d1;
+  assign _2740_ = _2742_ ? 1'h0 : _2738_;
+  assign _2752_ = _2763_ ? lr_7_3_d1 : lr_7_3_d2;
+  assign _2743_ = _2744_ ? l_1_1 : lr_1_2_d0;
+  assign _2745_ = _2746_ ? 1'h0 : _2743_;
+  assign _2747_ = _2748_ ? { _0071_, _0070_, _0069_, _0067_, _0066_, _0065_, _0064_, _0063_, _0062_, _0061_, _0060_, _0059_, _0058_, _0056_, _0055_, _0054_ } : p_1_2;
+  assign _2749_ = _2750_ ? 16'h0000 : _2747_;
+  assign _2751_ = _2753_ ? w_0_2 : w_1_2;
+  assign _2754_ = _2755_ ? l_1_1 : l_1_2;
+  assign _2756_ = _2757_ ? 1'h0 : _2754_;
+  assign _2758_ = _2759_ ? a_1_1 : a_1_2;
+  assign _2760_ = _2761_ ? 8'h00 : _2758_;
+  assign _2762_ = _2764_ ? _0401_[25:0] : out_1_1;
+  assign _2774_ = _2785_ ? 1'h0 : _2752_;
+  assign _2765_ = _2766_ ? _0112_ : acc_1_1;
+  assign _2767_ = _2768_ ? 26'h0000000 : _2765_;
+  assign _2769_ = _2770_ ? lr_1_1_d1 : lr_1_1_d2;
+  assign _2771_ = _2772_ ? 1'h0 : _2769_;
+  assign _2773_ = _2775_ ? lr_1_1_d0 : lr_1_1_d1;
+  assign _2776_ = _2777_ ? 1'h0 : _2773_;
+  assign _2778_ = _2779_ ? l_1_0 : lr_1_1_d0;
+  assign _2780_ = _2781_ ? 1'h0 : _2778_;
+  assign _2782_ = _2783_ ? { _0053_, _0052_, _0051_, _0050_, _0049_, _0048_, _0047_, _0045_, _0044_, _0043_, _0042_, _0041_, _0040_, _0039_, _0038_, _0037_ } : p_1_1;
+  assign _2784_ = _2786_ ? 16'h0000 : _2782_;
+  assign _2796_ = _2808_ ? lr_7_3_d0 : lr_7_3_d1;
+  assign _2787_ = _2788_ ? w_0_1 : w_1_1;
+  assign _2789_ = _2790_ ? l_1_0 : l_1_1;
+  assign _2791_ = _2792_ ? 1'h0 : _2789_;
+  assign _2793_ = _2794_ ? a_1_0 : a_1_1;
+  assign _2795_ = _2798_ ? 8'h00 : _2793_;
+  assign _2799_ = _2800_ ? _0390_[25:0] : out_1_0;
+  assign _2801_ = _2802_ ? _0001_ : acc_1_0;
+  assign _2803_ = _2804_ ? 26'h0000000 : _2801_;
+  assign _2805_ = _2806_ ? lr_1_0_d1 : lr_1_0_d2;
+  assign _2807_ = _2809_ ? 1'h0 : _2805_;
+  assign _2819_ = _2830_ ? 1'h0 : _2796_;
+  assign _2810_ = _2811_ ? lr_1_0_d0 : lr_1_0_d1;
+  assign _2812_ = _2813_ ? 1'h0 : _2810_;
+  assign _2814_ = _2815_ ? skew_l1_d0 : lr_1_0_d0;
+  assign _2816_ = _2817_ ? 1'h0 : _2814_;
+  assign _2818_ = _2820_ ? { _0036_, _0034_, _0033_, _0032_, _0031_, _0030_, _0029_, _0028_, _0027_, _0026_, _0025_, _0023_, _0022_, _0021_, _0020_, _0019_ } : p_1_0;
+  assign _2821_ = _2822_ ? 16'h0000 : _2818_;
+  assign _2823_ = _2824_ ? w_0_0 : w_1_0;
+  assign _2825_ = _2826_ ? skew_l1_d0 : l_1_0;
+  assign _2827_ = _2828_ ? 1'h0 : _2825_;
+  assign _2829_ = _2831_ ? skew_a1_d0 : a_1_0;
+  assign _2841_ = _2852_ ? l_7_2 : lr_7_3_d0;
+  assign _2832_ = _2833_ ? 8'h00 : _2829_;
+  assign _2834_ = _2835_ ? _0379_[25:0] : out_0_7;
+  assign _2836_ = _2837_ ? _1799_ : acc_0_7;
+  assign _2838_ = _2839_ ? 26'h0000000 : _2836_;
+  assign _2840_ = _2842_ ? lr_0_7_d1 : lr_0_7_d2;
+  assign _2843_ = _2844_ ? 1'h0 : _2840_;
+  assign _2845_ = _2846_ ? lr_0_7_d0 : lr_0_7_d1;
+  assign _2847_ = _2848_ ? 1'h0 : _2845_;
+  assign _2849_ = _2850_ ? l_0_6 : lr_0_7_d0;
+  assign _2851_ = _2853_ ? 1'h0 : _2849_;
+  assign _2863_ = _2874_ ? 1'h0 : _2841_;
+  assign _2854_ = _2855_ ? { _0018_, _0017_, _0016_, _0015_, _0014_, _0012_, _0011_, _0010_, _0009_, _0008_, _0007_, _0006_, _0005_, _0004_, _0003_, _1909_ } : p_0_7;
+  assign _2856_ = _2857_ ? 16'h0000 : _2854_;
+  assign _2858_ = _2859_ ? skew_w7_d6 : w_0_7;
+  assign _2860_ = _2861_ ? l_0_6 : l_0_7;
+  assign _2862_ = _2864_ ? 1'h0 : _2860_;
+  assign _2865_ = _2866_ ? a_0_6 : a_0_7;
+  assign _2867_ = _2868_ ? 8'h00 : _2865_;
+  assign _2869_ = _2870_ ? _0368_[25:0] : out_0_6;
+  assign _2871_ = _2872_ ? _1688_ : acc_0_6;
+  assign _2873_ = _2875_ ? 26'h0000000 : _2871_;
+  assign _2885_ = _2896_ ? { _0941_, _0940_, _0939_, _0938_, _0937_, _0936_, _0935_, _0933_, _0932_, _0931_, _0930_, _0929_, _0928_, _0927_, _0926_, _0925_ } : p_7_3;
+  assign _2876_ = _2877_ ? lr_0_6_d1 : lr_0_6_d2;
+  assign _2878_ = _2879_ ? 1'h0 : _2876_;
+  assign _2880_ = _2881_ ? lr_0_6_d0 : lr_0_6_d1;
+  assign _2882_ = _2883_ ? 1'h0 : _2880_;
+  assign _2884_ = _2886_ ? l_0_5 : lr_0_6_d0;
+  assign _2887_ = _2888_ ? 1'h0 : _2884_;
+  assign _2889_ = _2890_ ? { _1908_, _1907_, _1906_, _1905_, _1904_, _1903_, _1902_, _1901_, _1900_, _1898_, _1897_, _1896_, _1895_, _1894_, _1893_, _1892_ } : p_0_6;
+  assign _2891_ = _2892_ ? 16'h0000 : _2889_;
+  assign _2893_ = _2894_ ? skew_w6_d5 : w_0_6;
+  assign _2895_ = _2897_ ? l_0_5 : l_0_6;
+  assign _2907_ = _2919_ ? 16'h0000 : _2885_;
+  assign _2898_ = _2899_ ? 1'h0 : _2895_;
+  assign _2900_ = _2901_ ? a_0_5 : a_0_6;
+  assign _2902_ = _2903_ ? 8'h00 : _2900_;
+  assign _2904_ = _2905_ ? _0357_[25:0] : out_0_5;
+  assign _2906_ = _2909_ ? _1577_ : acc_0_5;
+  assign _3019_ = _3131_ ? _1811_ : drain_2;
+  assign _2910_ = _2911_ ? 26'h0000000 : _2906_;
+  assign _2912_ = _2913_ ? lr_0_5_d1 : lr_0_5_d2;
+  assign _2914_ = _2915_ ? 1'h0 : _2912_;
+  assign _2916_ = _2917_ ? lr_0_5_d0 : lr_0_5_d1;
+  assign _2918_ = _2920_ ? 1'h0 : _2916_;
+  assign _2930_ = _2941_ ? w_6_3 : w_7_3;
+  assign _2921_ = _2922_ ? l_0_4 : lr_0_5_d0;
+  assign _2923_ = _2924_ ? 1'h0 : _2921_;
+  assign _2925_ = _2926_ ? { _1891_, _1890_, _1889_, _1887_, _1886_, _1885_, _1884_, _1883_, _1882_, _1881_, _1880_, _1879_, _1878_, _1876_, _1875_, _1874_ } : p_0_5;
+  assign _2927_ = _2928_ ? 16'h0000 : _2925_;
+  assign _2929_ = _2931_ ? skew_w5_d4 : w_0_5;
+  assign _2932_ = _2933_ ? l_0_4 : l_0_5;
+  assign _2934_ = _2935_ ? 1'h0 : _2932_;
+  assign _2936_ = _2937_ ? a_0_4 : a_0_5;
+  assign _2938_ = _2939_ ? 8'h00 : _2936_;
+  assign _2940_ = _2942_ ? _0346_[25:0] : out_0_4;
+  assign _2952_ = _2963_ ? l_7_2 : l_7_3;
+  assign _2943_ = _2944_ ? _1466_ : acc_0_4;
+  assign _2945_ = _2946_ ? 26'h0000000 : _2943_;
+  assign _2947_ = _2948_ ? lr_0_4_d1 : lr_0_4_d2;
   assign _2949_ = _2950_ ? 1'h0 : _2947_;
-  assign _2951_ = _2952_ ? l_0_2 : lr_0_3_d0;
-  assign _2953_ = _2954_ ? 1'h0 : _2951_;
-  assign _2955_ = _2957_ ? { _1763_, _1762_, _1761_, _1758_, _1757_, _1756_, _1755_, _1754_, _1753_, _1752_, _1751_, _1750_, _1749_, _1747_, _1746_, _1745_ } : p_0_3;
-  assign _2958_ = _2959_ ? 16'h0000 : _2955_;
-  assign _2960_ = _2961_ ? skew_w3_d2 : w_0_3;
-  assign _2962_ = _2963_ ? l_0_2 : l_0_3;
-  assign _2964_ = _2965_ ? 1'h0 : _2962_;
-  assign _2966_ = _2968_ ? a_0_2 : a_0_3;
-  assign _2978_ = _2991_ ? 8'h00 : _2956_;
-  assign _2969_ = _2970_ ? 8'h00 : _2966_;
-  assign _2971_ = _2972_ ? _1660_[25:0] : out_0_2;
-  assign _2973_ = _2974_ ? _1204_ : acc_0_2;
-  assign _2975_ = _2976_ ? 26'h0000000 : _2973_;
-  assign _2977_ = _2981_ ? lr_0_2_d1 : lr_0_2_d2;
-  assign _2982_ = _2983_ ? 1'h0 : _2977_;
-  assign _2984_ = _2985_ ? lr_0_2_d0 : lr_0_2_d1;
-  assign _2986_ = _2987_ ? 1'h0 : _2984_;
-  assign _2988_ = _2989_ ? l_0_1 : lr_0_2_d0;
-  assign _2990_ = _2992_ ? 1'h0 : _2988_;
-  assign _3002_ = _3013_ ? _0412_[25:0] : out_7_2;
-  assign _2993_ = _2994_ ? { _1744_, _1743_, _1742_, _1741_, _1740_, _1739_, _1738_, _1736_, _1735_, _1734_, _1733_, _1732_, _1731_, _1730_, _1729_, _1728_ } : p_0_2;
-  assign _2995_ = _2996_ ? 16'h0000 : _2993_;
-  assign _2997_ = _2998_ ? skew_w2_d1 : w_0_2;
-  assign _2999_ = _3000_ ? l_0_1 : l_0_2;
-  assign _3001_ = _3003_ ? 1'h0 : _2999_;
-  assign _3004_ = _3005_ ? a_0_1 : a_0_2;
-  assign _3006_ = _3007_ ? 8'h00 : _3004_;
-  assign _3008_ = _3009_ ? _1649_[25:0] : out_0_1;
-  assign _3010_ = _3011_ ? _1093_ : acc_0_1;
-  assign _3012_ = _3014_ ? 26'h0000000 : _3010_;
-  assign _3024_ = _3035_ ? _1427_ : acc_7_2;
-  assign _3015_ = _3016_ ? lr_0_1_d1 : lr_0_1_d2;
-  assign _3017_ = _3018_ ? 1'h0 : _3015_;
-  assign _3019_ = _3020_ ? lr_0_1_d0 : lr_0_1_d1;
-  assign _3021_ = _3022_ ? 1'h0 : _3019_;
-  assign _3023_ = _3025_ ? l_0_0 : lr_0_1_d0;
-  assign _3026_ = _3027_ ? 1'h0 : _3023_;
-  assign _3028_ = _3029_ ? { _1727_, _1725_, _1724_, _1723_, _1722_, _1721_, _1720_, _1719_, _1718_, _1717_, _1716_, _1714_, _1713_, _1712_, _1711_, _1710_ } : p_0_1;
-  assign _3030_ = _3031_ ? 16'h0000 : _3028_;
-  assign _3032_ = _3033_ ? skew_w1_d0 : w_0_1;
-  assign _3034_ = _3036_ ? l_0_0 : l_0_1;
-  assign _3046_ = _3057_ ? 26'h0000000 : _3024_;
-  assign _3037_ = _3038_ ? 1'h0 : _3034_;
-  assign _3039_ = _3040_ ? a_0_0 : a_0_1;
-  assign _3041_ = _3042_ ? 8'h00 : _3039_;
-  assign _3043_ = _3044_ ? _1637_[25:0] : out_0_0;
-  assign _3045_ = _3047_ ? _0982_ : acc_0_0;
-  assign _3048_ = _3049_ ? 26'h0000000 : _3045_;
-  assign _3050_ = _3051_ ? lr_0_0_d1 : lr_0_0_d2;
-  assign _3052_ = _3053_ ? 1'h0 : _3050_;
-  assign _3054_ = _3055_ ? lr_0_0_d0 : lr_0_0_d1;
-  assign _3056_ = _3058_ ? 1'h0 : _3054_;
-  assign _3068_ = _3079_ ? lr_7_2_d1 : lr_7_2_d2;
-  assign _3059_ = _3060_ ? in_last : lr_0_0_d0;
+  assign _2951_ = _2953_ ? lr_0_4_d0 : lr_0_4_d1;
+  assign _2954_ = _2955_ ? 1'h0 : _2951_;
+  assign _2956_ = _2957_ ? l_0_3 : lr_0_4_d0;
+  assign _2958_ = _2959_ ? 1'h0 : _2956_;
+  assign _2960_ = _2961_ ? { _1873_, _1872_, _1871_, _1870_, _1869_, _1868_, _1867_, _1865_, _1864_, _1863_, _1862_, _1861_, _1860_, _1859_, _1858_, _1857_ } : p_0_4;
+  assign _2962_ = _2964_ ? 16'h0000 : _2960_;
+  assign _2974_ = _2985_ ? 1'h0 : _2952_;
+  assign _2965_ = _2966_ ? skew_w4_d3 : w_0_4;
+  assign _2967_ = _2968_ ? l_0_3 : l_0_4;
+  assign _2969_ = _2970_ ? 1'h0 : _2967_;
+  assign _2971_ = _2972_ ? a_0_3 : a_0_4;
+  assign _2973_ = _2975_ ? 8'h00 : _2971_;
+  assign _2976_ = _2977_ ? _0335_[25:0] : out_0_3;
+  assign _2978_ = _2979_ ? _1355_ : acc_0_3;
+  assign _2980_ = _2981_ ? 26'h0000000 : _2978_;
+  assign _2982_ = _2983_ ? lr_0_3_d1 : lr_0_3_d2;
+  assign _2984_ = _2986_ ? 1'h0 : _2982_;
+  assign _2996_ = _3007_ ? a_7_2 : a_7_3;
+  assign _2987_ = _2988_ ? lr_0_3_d0 : lr_0_3_d1;
+  assign _2989_ = _2990_ ? 1'h0 : _2987_;
+  assign _2991_ = _2992_ ? l_0_2 : lr_0_3_d0;
+  assign _2993_ = _2994_ ? 1'h0 : _2991_;
+  assign _2995_ = _2997_ ? { _1856_, _1854_, _1853_, _1852_, _1851_, _1850_, _1849_, _1848_, _1847_, _1846_, _1845_, _1843_, _1842_, _1841_, _1840_, _1839_ } : p_0_3;
+  assign _2998_ = _2999_ ? 16'h0000 : _2995_;
+  assign _3000_ = _3001_ ? skew_w3_d2 : w_0_3;
+  assign _3002_ = _3003_ ? l_0_2 : l_0_3;
+  assign _3004_ = _3005_ ? 1'h0 : _3002_;
+  assign _3006_ = _3008_ ? a_0_2 : a_0_3;
+  assign _3018_ = _3031_ ? 8'h00 : _2996_;
+  assign _3009_ = _3010_ ? 8'h00 : _3006_;
+  assign _3011_ = _3012_ ? _0323_[25:0] : out_0_2;
+  assign _3013_ = _3014_ ? _1244_ : acc_0_2;
+  assign _3015_ = _3016_ ? 26'h0000000 : _3013_;
+  assign _3017_ = _3021_ ? lr_0_2_d1 : lr_0_2_d2;
+  assign _3022_ = _3023_ ? 1'h0 : _3017_;
+  assign _3024_ = _3025_ ? lr_0_2_d0 : lr_0_2_d1;
+  assign _3026_ = _3027_ ? 1'h0 : _3024_;
+  assign _3028_ = _3029_ ? l_0_1 : lr_0_2_d0;
+  assign _3030_ = _3032_ ? 1'h0 : _3028_;
+  assign _3042_ = _3053_ ? _0945_[25:0] : out_7_2;
+  assign _3033_ = _3034_ ? { _1838_, _1837_, _1836_, _1835_, _1834_, _1832_, _1831_, _1830_, _1829_, _1828_, _1827_, _1826_, _1825_, _1824_, _1823_, _1821_ } : p_0_2;
+  assign _3035_ = _3036_ ? 16'h0000 : _3033_;
+  assign _3037_ = _3038_ ? skew_w2_d1 : w_0_2;
+  assign _3039_ = _3040_ ? l_0_1 : l_0_2;
+  assign _3041_ = _3043_ ? 1'h0 : _3039_;
+  assign _3044_ = _3045_ ? a_0_1 : a_0_2;
+  assign _3046_ = _3047_ ? 8'h00 : _3044_;
+  assign _3048_ = _3049_ ? _0312_[25:0] : out_0_1;
+  assign _3050_ = _3051_ ? _1133_ : acc_0_1;
+  assign _3052_ = _3054_ ? 26'h0000000 : _3050_;
+  assign _3064_ = _3075_ ? _1467_ : acc_7_2;
+  assign _3055_ = _3056_ ? lr_0_1_d1 : lr_0_1_d2;
+  assign _3057_ = _3058_ ? 1'h0 : _3055_;
+  assign _3059_ = _3060_ ? lr_0_1_d0 : lr_0_1_d1;
   assign _3061_ = _3062_ ? 1'h0 : _3059_;
-  assign _3063_ = _3064_ ? { _1709_, _1708_, _1707_, _1706_, _1705_, _1703_, _1702_, _1701_, _1700_, _1699_, _1698_, _1697_, _1696_, _1695_, _1694_, _1692_ } : p_0_0;
-  assign _3065_ = _3066_ ? 16'h0000 : _3063_;
-  assign _3067_ = _3069_ ? w_in0 : w_0_0;
-  assign _3070_ = _3071_ ? in_last : l_0_0;
-  assign _3072_ = _3073_ ? 1'h0 : _3070_;
-  assign _3074_ = _3075_ ? a_in0 : a_0_0;
-  assign _3076_ = _3077_ ? 8'h00 : _3074_;
-  assign _3078_ = _3080_ ? skew_w7_d5 : skew_w7_d6;
-  assign _3090_ = _3102_ ? 1'h0 : _3068_;
-  assign _3081_ = _3082_ ? skew_w7_d4 : skew_w7_d5;
-  assign _3083_ = _3084_ ? skew_w7_d3 : skew_w7_d4;
-  assign _3085_ = _3086_ ? skew_w7_d2 : skew_w7_d3;
-  assign _3087_ = _3088_ ? skew_w7_d1 : skew_w7_d2;
-  assign _3089_ = _3092_ ? skew_w7_d0 : skew_w7_d1;
-  assign _3202_ = _3313_ ? _1560_ : drain_1;
-  assign _3093_ = _3094_ ? w_in7 : skew_w7_d0;
-  assign _3095_ = _3096_ ? skew_w6_d4 : skew_w6_d5;
-  assign _3097_ = _3098_ ? skew_w6_d3 : skew_w6_d4;
-  assign _3099_ = _3100_ ? skew_w6_d2 : skew_w6_d3;
-  assign _3101_ = _3103_ ? skew_w6_d1 : skew_w6_d2;
-  assign _3113_ = _3124_ ? lr_7_2_d0 : lr_7_2_d1;
-  assign _3104_ = _3105_ ? skew_w6_d0 : skew_w6_d1;
-  assign _3106_ = _3107_ ? w_in6 : skew_w6_d0;
-  assign _3108_ = _3109_ ? skew_w5_d3 : skew_w5_d4;
-  assign _3110_ = _3111_ ? skew_w5_d2 : skew_w5_d3;
-  assign _3112_ = _3114_ ? skew_w5_d1 : skew_w5_d2;
-  assign _3115_ = _3116_ ? skew_w5_d0 : skew_w5_d1;
-  assign _3117_ = _3118_ ? w_in5 : skew_w5_d0;
-  assign _3119_ = _3120_ ? skew_w4_d2 : skew_w4_d3;
-  assign _3121_ = _3122_ ? skew_w4_d1 : skew_w4_d2;
-  assign _3123_ = _3125_ ? skew_w4_d0 : skew_w4_d1;
-  assign _3135_ = _3146_ ? 1'h0 : _3113_;
-  assign _3126_ = _3127_ ? w_in4 : skew_w4_d0;
-  assign _3128_ = _3129_ ? skew_w3_d1 : skew_w3_d2;
-  assign _3130_ = _3131_ ? skew_w3_d0 : skew_w3_d1;
-  assign _3132_ = _3133_ ? w_in3 : skew_w3_d0;
-  assign _3134_ = _3136_ ? skew_w2_d0 : skew_w2_d1;
-  assign _3137_ = _3138_ ? w_in2 : skew_w2_d0;
-  assign _3139_ = _3140_ ? w_in1 : skew_w1_d0;
-  assign _3141_ = _3142_ ? skew_l7_d5 : skew_l7_d6;
-  assign _3143_ = _3144_ ? 1'h0 : _3141_;
-  assign _3145_ = _3147_ ? skew_l7_d4 : skew_l7_d5;
-  assign _3157_ = _3168_ ? l_7_1 : lr_7_2_d0;
-  assign _3148_ = _3149_ ? 1'h0 : _3145_;
-  assign _3150_ = _3151_ ? skew_l7_d3 : skew_l7_d4;
-  assign _3152_ = _3153_ ? 1'h0 : _3150_;
-  assign _3154_ = _3155_ ? skew_l7_d2 : skew_l7_d3;
-  assign _3156_ = _3158_ ? 1'h0 : _3154_;
-  assign _3159_ = _3160_ ? skew_l7_d1 : skew_l7_d2;
-  assign _3161_ = _3162_ ? 1'h0 : _3159_;
-  assign _3163_ = _3164_ ? skew_l7_d0 : skew_l7_d1;
-  assign _3165_ = _3166_ ? 1'h0 : _3163_;
-  assign _3167_ = _3169_ ? in_last : skew_l7_d0;
-  assign _3179_ = _3190_ ? 1'h0 : _3157_;
-  assign _3170_ = _3171_ ? 1'h0 : _3167_;
-  assign _3172_ = _3173_ ? skew_a7_d5 : skew_a7_d6;
-  assign _3174_ = _3175_ ? 8'h00 : _3172_;
-  assign _3176_ = _3177_ ? skew_a7_d4 : skew_a7_d5;
-  assign _3178_ = _3180_ ? 8'h00 : _3176_;
-  assign _3181_ = _3182_ ? skew_a7_d3 : skew_a7_d4;
-  assign _3183_ = _3184_ ? 8'h00 : _3181_;
-  assign _3185_ = _3186_ ? skew_a7_d2 : skew_a7_d3;
-  assign _3187_ = _3188_ ? 8'h00 : _3185_;
-  assign _3189_ = _3191_ ? skew_a7_d1 : skew_a7_d2;
-  assign _3201_ = _3213_ ? { _0870_, _0869_, _0868_, _0866_, _0865_, _0864_, _0863_, _0862_, _0861_, _0860_, _0859_, _0858_, _0857_, _0855_, _0854_, _0853_ } : p_7_2;
-  assign _3192_ = _3193_ ? 8'h00 : _3189_;
-  assign _3194_ = _3195_ ? skew_a7_d0 : skew_a7_d1;
-  assign _3196_ = _3197_ ? 8'h00 : _3194_;
-  assign _3198_ = _3199_ ? a_in7 : skew_a7_d0;
-  assign _3200_ = _3203_ ? 8'h00 : _3198_;
-  assign _3204_ = _3205_ ? skew_l6_d4 : skew_l6_d5;
-  assign _3206_ = _3207_ ? 1'h0 : _3204_;
-  assign _3208_ = _3209_ ? skew_l6_d3 : skew_l6_d4;
-  assign _3210_ = _3211_ ? 1'h0 : _3208_;
-  assign _3212_ = _3214_ ? skew_l6_d2 : skew_l6_d3;
-  assign _3224_ = _3235_ ? 16'h0000 : _3201_;
-  assign _3215_ = _3216_ ? 1'h0 : _3212_;
-  assign _3217_ = _3218_ ? skew_l6_d1 : skew_l6_d2;
-  assign _3219_ = _3220_ ? 1'h0 : _3217_;
-  assign _3221_ = _3222_ ? skew_l6_d0 : skew_l6_d1;
-  assign _3223_ = _3225_ ? 1'h0 : _3221_;
-  assign _3226_ = _3227_ ? in_last : skew_l6_d0;
-  assign _3228_ = _3229_ ? 1'h0 : _3226_;
-  assign _3230_ = _3231_ ? skew_a6_d4 : skew_a6_d5;
-  assign _3232_ = _3233_ ? 8'h00 : _3230_;
-  assign _3234_ = _3236_ ? skew_a6_d3 : skew_a6_d4;
-  assign _3246_ = _3257_ ? w_6_2 : w_7_2;
-  assign _3237_ = _3238_ ? 8'h00 : _3234_;
-  assign _3239_ = _3240_ ? skew_a6_d2 : skew_a6_d3;
-  assign _3241_ = _3242_ ? 8'h00 : _3239_;
-  assign _3243_ = _3244_ ? skew_a6_d1 : skew_a6_d2;
-  assign _3245_ = _3247_ ? 8'h00 : _3243_;
-  assign _3248_ = _3249_ ? skew_a6_d0 : skew_a6_d1;
-  assign _3250_ = _3251_ ? 8'h00 : _3248_;
-  assign _3252_ = _3253_ ? a_in6 : skew_a6_d0;
-  assign _3254_ = _3255_ ? 8'h00 : _3252_;
-  assign _3256_ = _3258_ ? skew_l5_d3 : skew_l5_d4;
-  assign _3268_ = _3279_ ? l_7_1 : l_7_2;
-  assign _3259_ = _3260_ ? 1'h0 : _3256_;
-  assign _3261_ = _3262_ ? skew_l5_d2 : skew_l5_d3;
-  assign _3263_ = _3264_ ? 1'h0 : _3261_;
-  assign _3265_ = _3266_ ? skew_l5_d1 : skew_l5_d2;
-  assign _3267_ = _3269_ ? 1'h0 : _3265_;
-  assign _3270_ = _3271_ ? skew_l5_d0 : skew_l5_d1;
-  assign _3272_ = _3273_ ? 1'h0 : _3270_;
-  assign _3274_ = _3275_ ? in_last : skew_l5_d0;
-  assign _3276_ = _3277_ ? 1'h0 : _3274_;
-  assign _3278_ = _3280_ ? skew_a5_d3 : skew_a5_d4;
-  assign _3290_ = _3301_ ? 1'h0 : _3268_;
-  assign _3281_ = _3282_ ? 8'h00 : _3278_;
-  assign _3283_ = _3284_ ? skew_a5_d2 : skew_a5_d3;
-  assign _3285_ = _3286_ ? 8'h00 : _3283_;
-  assign _3287_ = _3288_ ? skew_a5_d1 : skew_a5_d2;
-  assign _3289_ = _3291_ ? 8'h00 : _3287_;
-  assign _3292_ = _3293_ ? skew_a5_d0 : skew_a5_d1;
+  assign _3063_ = _3065_ ? l_0_0 : lr_0_1_d0;
+  assign _3066_ = _3067_ ? 1'h0 : _3063_;
+  assign _3068_ = _3069_ ? { _1820_, _1819_, _1818_, _1817_, _1816_, _1815_, _1814_, _1813_, _1812_, _1810_, _1809_, _1808_, _1807_, _1806_, _1805_, _1804_ } : p_0_1;
+  assign _3070_ = _3071_ ? 16'h0000 : _3068_;
+  assign _3072_ = _3073_ ? skew_w1_d0 : w_0_1;
+  assign _3074_ = _3076_ ? l_0_0 : l_0_1;
+  assign _3086_ = _3097_ ? 26'h0000000 : _3064_;
+  assign _3077_ = _3078_ ? 1'h0 : _3074_;
+  assign _3079_ = _3080_ ? a_0_0 : a_0_1;
+  assign _3081_ = _3082_ ? 8'h00 : _3079_;
+  assign _3083_ = _3084_ ? _0301_[25:0] : out_0_0;
+  assign _3085_ = _3087_ ? _1022_ : acc_0_0;
+  assign _3088_ = _3089_ ? 26'h0000000 : _3085_;
+  assign _3090_ = _3091_ ? lr_0_0_d1 : lr_0_0_d2;
+  assign _3092_ = _3093_ ? 1'h0 : _3090_;
+  assign _3094_ = _3095_ ? lr_0_0_d0 : lr_0_0_d1;
+  assign _3096_ = _3098_ ? 1'h0 : _3094_;
+  assign _3108_ = _3119_ ? lr_7_2_d1 : lr_7_2_d2;
+  assign _3099_ = _3100_ ? in_last : lr_0_0_d0;
+  assign _3101_ = _3102_ ? 1'h0 : _3099_;
+  assign _3103_ = _3104_ ? { _1803_, _1802_, _1801_, _1798_, _1797_, _1796_, _1795_, _1794_, _1793_, _1792_, _1791_, _1790_, _1789_, _1787_, _1786_, _1785_ } : p_0_0;
+  assign _3105_ = _3106_ ? 16'h0000 : _3103_;
+  assign _3107_ = _3109_ ? w_in0 : w_0_0;
+  assign _3110_ = _3111_ ? in_last : l_0_0;
+  assign _3112_ = _3113_ ? 1'h0 : _3110_;
+  assign _3114_ = _3115_ ? a_in0 : a_0_0;
+  assign _3116_ = _3117_ ? 8'h00 : _3114_;
+  assign _3118_ = _3120_ ? skew_w7_d5 : skew_w7_d6;
+  assign _3130_ = _3142_ ? 1'h0 : _3108_;
+  assign _3121_ = _3122_ ? skew_w7_d4 : skew_w7_d5;
+  assign _3123_ = _3124_ ? skew_w7_d3 : skew_w7_d4;
+  assign _3125_ = _3126_ ? skew_w7_d2 : skew_w7_d3;
+  assign _3127_ = _3128_ ? skew_w7_d1 : skew_w7_d2;
+  assign _3129_ = _3132_ ? skew_w7_d0 : skew_w7_d1;
+  assign _3242_ = _3353_ ? _1733_ : drain_1;
+  assign _3133_ = _3134_ ? w_in7 : skew_w7_d0;
+  assign _3135_ = _3136_ ? skew_w6_d4 : skew_w6_d5;
+  assign _3137_ = _3138_ ? skew_w6_d3 : skew_w6_d4;
+  assign _3139_ = _3140_ ? skew_w6_d2 : skew_w6_d3;
+  assign _3141_ = _3143_ ? skew_w6_d1 : skew_w6_d2;
+  assign _3153_ = _3164_ ? lr_7_2_d0 : lr_7_2_d1;
+  assign _3144_ = _3145_ ? skew_w6_d0 : skew_w6_d1;
+  assign _3146_ = _3147_ ? w_in6 : skew_w6_d0;
+  assign _3148_ = _3149_ ? skew_w5_d3 : skew_w5_d4;
+  assign _3150_ = _3151_ ? skew_w5_d2 : skew_w5_d3;
+  assign _3152_ = _3154_ ? skew_w5_d1 : skew_w5_d2;
+  assign _3155_ = _3156_ ? skew_w5_d0 : skew_w5_d1;
+  assign _3157_ = _3158_ ? w_in5 : skew_w5_d0;
+  assign _3159_ = _3160_ ? skew_w4_d2 : skew_w4_d3;
+  assign _3161_ = _3162_ ? skew_w4_d1 : skew_w4_d2;
+  assign _3163_ = _3165_ ? skew_w4_d0 : skew_w4_d1;
+  assign _3175_ = _3186_ ? 1'h0 : _3153_;
+  assign _3166_ = _3167_ ? w_in4 : skew_w4_d0;
+  assign _3168_ = _3169_ ? skew_w3_d1 : skew_w3_d2;
+  assign _3170_ = _3171_ ? skew_w3_d0 : skew_w3_d1;
+  assign _3172_ = _3173_ ? w_in3 : skew_w3_d0;
+  assign _3174_ = _3176_ ? skew_w2_d0 : skew_w2_d1;
+  assign _3177_ = _3178_ ? w_in2 : skew_w2_d0;
+  assign _3179_ = _3180_ ? w_in1 : skew_w1_d0;
+  assign _3181_ = _3182_ ? skew_l7_d5 : skew_l7_d6;
+  assign _3183_ = _3184_ ? 1'h0 : _3181_;
+  assign _3185_ = _3187_ ? skew_l7_d4 : skew_l7_d5;
+  assign _3197_ = _3208_ ? l_7_1 : lr_7_2_d0;
+  assign _3188_ = _3189_ ? 1'h0 : _3185_;
+  assign _3190_ = _3191_ ? skew_l7_d3 : skew_l7_d4;
+  assign _3192_ = _3193_ ? 1'h0 : _3190_;
+  assign _3194_ = _3195_ ? skew_l7_d2 : skew_l7_d3;
+  assign _3196_ = _3198_ ? 1'h0 : _3194_;
+  assign _3199_ = _3200_ ? skew_l7_d1 : skew_l7_d2;
+  assign _3201_ = _3202_ ? 1'h0 : _3199_;
+  assign _3203_ = _3204_ ? skew_l7_d0 : skew_l7_d1;
+  assign _3205_ = _3206_ ? 1'h0 : _3203_;
+  assign _3207_ = _3209_ ? in_last : skew_l7_d0;
+  assign _3219_ = _3230_ ? 1'h0 : _3197_;
+  assign _3210_ = _3211_ ? 1'h0 : _3207_;
+  assign _3212_ = _3213_ ? skew_a7_d5 : skew_a7_d6;
+  assign _3214_ = _3215_ ? 8'h00 : _3212_;
+  assign _3216_ = _3217_ ? skew_a7_d4 : skew_a7_d5;
+  assign _3218_ = _3220_ ? 8'h00 : _3216_;
+  assign _3221_ = _3222_ ? skew_a7_d3 : skew_a7_d4;
+  assign _3223_ = _3224_ ? 8'h00 : _3221_;
+  assign _3225_ = _3226_ ? skew_a7_d2 : skew_a7_d3;
+  assign _3227_ = _3228_ ? 8'h00 : _3225_;
+  assign _3229_ = _3231_ ? skew_a7_d1 : skew_a7_d2;
+  assign _3241_ = _3253_ ? { _0924_, _0922_, _0921_, _0920_, _0919_, _0918_, _0917_, _0916_, _0915_, _0914_, _0913_, _0911_, _0910_, _0909_, _0908_, _0907_ } : p_7_2;
+  assign _3232_ = _3233_ ? 8'h00 : _3229_;
+  assign _3234_ = _3235_ ? skew_a7_d0 : skew_a7_d1;
+  assign _3236_ = _3237_ ? 8'h00 : _3234_;
+  assign _3238_ = _3239_ ? a_in7 : skew_a7_d0;
+  assign _3240_ = _3243_ ? 8'h00 : _3238_;
+  assign _3244_ = _3245_ ? skew_l6_d4 : skew_l6_d5;
+  assign _3246_ = _3247_ ? 1'h0 : _3244_;
+  assign _3248_ = _3249_ ? skew_l6_d3 : skew_l6_d4;
+  assign _3250_ = _3251_ ? 1'h0 : _3248_;
+  assign _3252_ = _3254_ ? skew_l6_d2 : skew_l6_d3;
+  assign _3264_ = _3275_ ? 16'h0000 : _3241_;
+  assign _3255_ = _3256_ ? 1'h0 : _3252_;
+  assign _3257_ = _3258_ ? skew_l6_d1 : skew_l6_d2;
+  assign _3259_ = _3260_ ? 1'h0 : _3257_;
+  assign _3261_ = _3262_ ? skew_l6_d0 : skew_l6_d1;
+  assign _3263_ = _3265_ ? 1'h0 : _3261_;
+  assign _3266_ = _3267_ ? in_last : skew_l6_d0;
+  assign _3268_ = _3269_ ? 1'h0 : _3266_;
+  assign _3270_ = _3271_ ? skew_a6_d4 : skew_a6_d5;
+  assign _3272_ = _3273_ ? 8'h00 : _3270_;
+  assign _3274_ = _3276_ ? skew_a6_d3 : skew_a6_d4;
+  assign _3286_ = _3297_ ? w_6_2 : w_7_2;
+  assign _3277_ = _3278_ ? 8'h00 : _3274_;
+  assign _3279_ = _3280_ ? skew_a6_d2 : skew_a6_d3;
+  assign _3281_ = _3282_ ? 8'h00 : _3279_;
+  assign _3283_ = _3284_ ? skew_a6_d1 : skew_a6_d2;
+  assign _3285_ = _3287_ ? 8'h00 : _3283_;
+  assign _3288_ = _3289_ ? skew_a6_d0 : skew_a6_d1;
+  assign _3290_ = _3291_ ? 8'h00 : _3288_;
+  assign _3292_ = _3293_ ? a_in6 : skew_a6_d0;
   assign _3294_ = _3295_ ? 8'h00 : _3292_;
-  assign _3296_ = _3297_ ? a_in5 : skew_a5_d0;
-  assign _3298_ = _3299_ ? 8'h00 : _3296_;
-  assign _3300_ = _3302_ ? skew_l4_d2 : skew_l4_d3;
-  assign _3312_ = _3324_ ? a_7_1 : a_7_2;
-  assign _3303_ = _3304_ ? 1'h0 : _3300_;
-  assign _3305_ = _3306_ ? skew_l4_d1 : skew_l4_d2;
-  assign _3307_ = _3308_ ? 1'h0 : _3305_;
-  assign _3309_ = _3310_ ? skew_l4_d0 : skew_l4_d1;
-  assign _3311_ = _3314_ ? 1'h0 : _3309_;
-  assign _3424_ = _3444_ ? _1549_ : drain_0;
-  assign _3315_ = _3316_ ? in_last : skew_l4_d0;
-  assign _3317_ = _3318_ ? 1'h0 : _3315_;
-  assign _3319_ = _3320_ ? skew_a4_d2 : skew_a4_d3;
-  assign _3321_ = _3322_ ? 8'h00 : _3319_;
-  assign _3323_ = _3325_ ? skew_a4_d1 : skew_a4_d2;
-  assign _3335_ = _3346_ ? 8'h00 : _3312_;
-  assign _3326_ = _3327_ ? 8'h00 : _3323_;
-  assign _3328_ = _3329_ ? skew_a4_d0 : skew_a4_d1;
-  assign _3330_ = _3331_ ? 8'h00 : _3328_;
-  assign _3332_ = _3333_ ? a_in4 : skew_a4_d0;
-  assign _3334_ = _3336_ ? 8'h00 : _3332_;
-  assign _3337_ = _3338_ ? skew_l3_d1 : skew_l3_d2;
-  assign _3339_ = _3340_ ? 1'h0 : _3337_;
-  assign _3341_ = _3342_ ? skew_l3_d0 : skew_l3_d1;
-  assign _3343_ = _3344_ ? 1'h0 : _3341_;
-  assign _3345_ = _3347_ ? in_last : skew_l3_d0;
-  assign _3357_ = _3368_ ? _0401_[25:0] : out_7_1;
-  assign _3348_ = _3349_ ? 1'h0 : _3345_;
-  assign _3350_ = _3351_ ? skew_a3_d1 : skew_a3_d2;
-  assign _3352_ = _3353_ ? 8'h00 : _3350_;
-  assign _3354_ = _3355_ ? skew_a3_d0 : skew_a3_d1;
-  assign _3356_ = _3358_ ? 8'h00 : _3354_;
-  assign _3359_ = _3360_ ? a_in3 : skew_a3_d0;
+  assign _3296_ = _3298_ ? skew_l5_d3 : skew_l5_d4;
+  assign _3308_ = _3319_ ? l_7_1 : l_7_2;
+  assign _3299_ = _3300_ ? 1'h0 : _3296_;
+  assign _3301_ = _3302_ ? skew_l5_d2 : skew_l5_d3;
+  assign _3303_ = _3304_ ? 1'h0 : _3301_;
+  assign _3305_ = _3306_ ? skew_l5_d1 : skew_l5_d2;
+  assign _3307_ = _3309_ ? 1'h0 : _3305_;
+  assign _3310_ = _3311_ ? skew_l5_d0 : skew_l5_d1;
+  assign _3312_ = _3313_ ? 1'h0 : _3310_;
+  assign _3314_ = _3315_ ? in_last : skew_l5_d0;
+  assign _3316_ = _3317_ ? 1'h0 : _3314_;
+  assign _3318_ = _3320_ ? skew_a5_d3 : skew_a5_d4;
+  assign _3330_ = _3341_ ? 1'h0 : _3308_;
+  assign _3321_ = _3322_ ? 8'h00 : _3318_;
+  assign _3323_ = _3324_ ? skew_a5_d2 : skew_a5_d3;
+  assign _3325_ = _3326_ ? 8'h00 : _3323_;
+  assign _3327_ = _3328_ ? skew_a5_d1 : skew_a5_d2;
+  assign _3329_ = _3331_ ? 8'h00 : _3327_;
+  assign _3332_ = _3333_ ? skew_a5_d0 : skew_a5_d1;
+  assign _3334_ = _3335_ ? 8'h00 : _3332_;
+  assign _3336_ = _3337_ ? a_in5 : skew_a5_d0;
+  assign _3338_ = _3339_ ? 8'h00 : _3336_;
+  assign _3340_ = _3342_ ? skew_l4_d2 : skew_l4_d3;
+  assign _3352_ = _3364_ ? a_7_1 : a_7_2;
+  assign _3343_ = _3344_ ? 1'h0 : _3340_;
+  assign _3345_ = _3346_ ? skew_l4_d1 : skew_l4_d2;
+  assign _3347_ = _3348_ ? 1'h0 : _3345_;
+  assign _3349_ = _3350_ ? skew_l4_d0 : skew_l4_d1;
+  assign _3351_ = _3354_ ? 1'h0 : _3349_;
+  assign _3464_ = _3484_ ? _1655_ : drain_0;
+  assign _3355_ = _3356_ ? in_last : skew_l4_d0;
+  assign _3357_ = _3358_ ? 1'h0 : _3355_;
+  assign _3359_ = _3360_ ? skew_a4_d2 : skew_a4_d3;
   assign _3361_ = _3362_ ? 8'h00 : _3359_;
-  assign _3363_ = _3364_ ? skew_l2_d0 : skew_l2_d1;
-  assign _3365_ = _3366_ ? 1'h0 : _3363_;
-  assign _3367_ = _3369_ ? in_last : skew_l2_d0;
-  assign _3379_ = _3390_ ? _1415_ : acc_7_1;
-  assign _3370_ = _3371_ ? 1'h0 : _3367_;
-  assign _3372_ = _3373_ ? skew_a2_d0 : skew_a2_d1;
-  assign _3374_ = _3375_ ? 8'h00 : _3372_;
-  assign _3376_ = _3377_ ? a_in2 : skew_a2_d0;
-  assign _3378_ = _3380_ ? 8'h00 : _3376_;
-  assign _3381_ = _3382_ ? in_last : skew_l1_d0;
+  assign _3363_ = _3365_ ? skew_a4_d1 : skew_a4_d2;
+  assign _3375_ = _3386_ ? 8'h00 : _3352_;
+  assign _3366_ = _3367_ ? 8'h00 : _3363_;
+  assign _3368_ = _3369_ ? skew_a4_d0 : skew_a4_d1;
+  assign _3370_ = _3371_ ? 8'h00 : _3368_;
+  assign _3372_ = _3373_ ? a_in4 : skew_a4_d0;
+  assign _3374_ = _3376_ ? 8'h00 : _3372_;
+  assign _3377_ = _3378_ ? skew_l3_d1 : skew_l3_d2;
+  assign _3379_ = _3380_ ? 1'h0 : _3377_;
+  assign _3381_ = _3382_ ? skew_l3_d0 : skew_l3_d1;
   assign _3383_ = _3384_ ? 1'h0 : _3381_;
-  assign _3385_ = _3386_ ? a_in1 : skew_a1_d0;
-  assign _3387_ = _3388_ ? 8'h00 : _3385_;
-  assign _3389_ = _3391_ ? i_w[63:56] : in_w7;
-  assign _3401_ = _3412_ ? 26'h0000000 : _3379_;
-  assign _3392_ = _3393_ ? i_w[55:48] : in_w6;
-  assign _3394_ = _3395_ ? i_w[47:40] : in_w5;
-  assign _3396_ = _3397_ ? i_w[39:32] : in_w4;
-  assign _3398_ = _3399_ ? i_w[31:24] : in_w3;
-  assign _3400_ = _3402_ ? i_w[23:16] : in_w2;
-  assign _3403_ = _3404_ ? i_w[15:8] : in_w1;
-  assign _3405_ = _3406_ ? i_w[7:0] : in_w0;
-  assign _3407_ = _3408_ ? i_a[63:56] : in_a7;
-  assign _3409_ = _3410_ ? i_a[55:48] : in_a6;
-  assign _3411_ = _3413_ ? i_a[47:40] : in_a5;
-  assign _3423_ = _3434_ ? lr_7_1_d1 : lr_7_1_d2;
-  assign _3414_ = _3415_ ? i_a[39:32] : in_a4;
-  assign _3416_ = _3417_ ? i_a[31:24] : in_a3;
-  assign _3418_ = _3419_ ? i_a[23:16] : in_a2;
-  assign _3420_ = _3421_ ? i_a[15:8] : in_a1;
-  assign _3422_ = _3425_ ? i_a[7:0] : in_a0;
-  assign _3426_ = _3427_ ? _0000_ : in_last;
-  assign _3428_ = _3429_ ? 1'h0 : _3426_;
-  assign _3430_ = _3431_ ? i_valid : in_valid;
-  assign _3432_ = _3433_ ? 1'h0 : _3430_;
-  assign _3435_ = _3436_ ? 1'h0 : _3423_;
-  assign _3437_ = _3438_ ? lr_7_1_d0 : lr_7_1_d1;
-  assign _3439_ = _3440_ ? 1'h0 : _3437_;
-  assign _3441_ = _3442_ ? l_7_0 : lr_7_1_d0;
-  assign _3443_ = _3445_ ? 1'h0 : _3441_;
-  assign _3455_ = _3466_ ? draining : o_valid;
-  assign _3446_ = _3447_ ? { _0852_, _0851_, _0850_, _0849_, _0848_, _0847_, _0846_, _0844_, _0843_, _0842_, _0841_, _0840_, _0839_, _0838_, _0837_, _0836_ } : p_7_1;
-  assign _3448_ = _3449_ ? 16'h0000 : _3446_;
-  assign _3450_ = _3451_ ? w_6_1 : w_7_1;
-  assign _3452_ = _3453_ ? l_7_0 : l_7_1;
-  assign _3454_ = _3456_ ? 1'h0 : _3452_;
-  assign _3457_ = _3458_ ? a_7_0 : a_7_1;
-  assign _3459_ = _3460_ ? 8'h00 : _3457_;
-  assign _3461_ = _3462_ ? _0390_[25:0] : out_7_0;
-  assign _3463_ = _3464_ ? _1404_ : acc_7_0;
-  assign _3465_ = _3467_ ? 26'h0000000 : _3463_;
-  assign _3477_ = _3488_ ? 1'h0 : _3455_;
-  assign _3468_ = _3469_ ? lr_7_0_d1 : lr_7_0_d2;
-  assign _3470_ = _3471_ ? 1'h0 : _3468_;
-  assign _3472_ = _3473_ ? lr_7_0_d0 : lr_7_0_d1;
-  assign _3474_ = _3475_ ? 1'h0 : _3472_;
-  assign _3476_ = _3478_ ? skew_l7_d6 : lr_7_0_d0;
-  assign _3479_ = _3480_ ? 1'h0 : _3476_;
-  assign _3481_ = _3482_ ? { _0835_, _0833_, _0832_, _0831_, _0830_, _0829_, _0828_, _0827_, _0826_, _0825_, _0824_, _0822_, _0821_, _0820_, _0819_, _0818_ } : p_7_0;
-  assign _3483_ = _3484_ ? 16'h0000 : _3481_;
-  assign _3485_ = _3486_ ? w_6_0 : w_7_0;
-  assign _3487_ = _3489_ ? skew_l7_d6 : l_7_0;
-  assign _3499_ = _3511_ ? 1'h0 : _1538_;
-  assign _3490_ = _3491_ ? 1'h0 : _3487_;
-  assign _3492_ = _3493_ ? skew_a7_d6 : a_7_0;
-  assign _3494_ = _3495_ ? 8'h00 : _3492_;
-  assign _3496_ = _3497_ ? _0379_[25:0] : out_6_7;
-  assign _3498_ = _3501_ ? _1393_ : acc_6_7;
-  assign _3611_ = _3722_ ? 3'h0 : _2980_;
-  assign _3502_ = _3503_ ? 26'h0000000 : _3498_;
-  assign _3504_ = _3505_ ? lr_6_7_d1 : lr_6_7_d2;
-  assign _3506_ = _3507_ ? 1'h0 : _3504_;
-  assign _3508_ = _3509_ ? lr_6_7_d0 : lr_6_7_d1;
-  assign _3510_ = _3512_ ? 1'h0 : _3508_;
-  assign _3522_ = _3533_ ? 3'h0 : beat_next;
-  assign _3513_ = _3514_ ? l_6_6 : lr_6_7_d0;
-  assign _3515_ = _3516_ ? 1'h0 : _3513_;
-  assign _3517_ = _3518_ ? { _0817_, _0816_, _0815_, _0814_, _0813_, _0811_, _0810_, _0809_, _0808_, _0807_, _0806_, _0805_, _0804_, _0803_, _0802_, _0800_ } : p_6_7;
-  assign _3519_ = _3520_ ? 16'h0000 : _3517_;
-  assign _3521_ = _3523_ ? w_5_7 : w_6_7;
-  assign _3524_ = _3525_ ? l_6_6 : l_6_7;
-  assign _3526_ = _3527_ ? 1'h0 : _3524_;
-  assign _3528_ = _3529_ ? a_6_6 : a_6_7;
-  assign _3530_ = _3531_ ? 8'h00 : _3528_;
-  assign _3532_ = _3534_ ? _0368_[25:0] : out_6_6;
-  assign _3544_ = _3555_ ? 4'h0 : count_next;
-  assign _3535_ = _3536_ ? _1382_ : acc_6_6;
-  assign _3537_ = _3538_ ? 26'h0000000 : _3535_;
-  assign _3539_ = _3540_ ? lr_6_6_d1 : lr_6_6_d2;
-  assign _3541_ = _3542_ ? 1'h0 : _3539_;
-  assign _3543_ = _3545_ ? lr_6_6_d0 : lr_6_6_d1;
-  assign _3546_ = _3547_ ? 1'h0 : _3543_;
-  assign _3548_ = _3549_ ? l_6_5 : lr_6_6_d0;
-  assign _3550_ = _3551_ ? 1'h0 : _3548_;
-  assign _3552_ = _3553_ ? { _0799_, _0798_, _0797_, _0796_, _0795_, _0794_, _0793_, _0792_, _0791_, _0789_, _0788_, _0787_, _0786_, _0785_, _0784_, _0783_ } : p_6_6;
-  assign _3554_ = _3556_ ? 16'h0000 : _3552_;
-  assign _3566_ = _3577_ ? _1504_[2:0] : drain_row;
-  assign _3557_ = _3558_ ? w_5_6 : w_6_6;
-  assign _3559_ = _3560_ ? l_6_5 : l_6_6;
-  assign _3561_ = _3562_ ? 1'h0 : _3559_;
-  assign _3563_ = _3564_ ? a_6_5 : a_6_6;
-  assign _3565_ = _3567_ ? 8'h00 : _3563_;
-  assign _3568_ = _3569_ ? _0357_[25:0] : out_6_5;
-  assign _3570_ = _3571_ ? _1371_ : acc_6_5;
-  assign _3572_ = _3573_ ? 26'h0000000 : _3570_;
-  assign _3574_ = _3575_ ? lr_6_5_d1 : lr_6_5_d2;
-  assign _3576_ = _3578_ ? 1'h0 : _3574_;
-  assign _3588_ = _3599_ ? 3'h0 : _3566_;
-  assign _3579_ = _3580_ ? lr_6_5_d0 : lr_6_5_d1;
+  assign _3385_ = _3387_ ? in_last : skew_l3_d0;
+  assign _3397_ = _3408_ ? _0934_[25:0] : out_7_1;
+  assign _3388_ = _3389_ ? 1'h0 : _3385_;
+  assign _3390_ = _3391_ ? skew_a3_d1 : skew_a3_d2;
+  assign _3392_ = _3393_ ? 8'h00 : _3390_;
+  assign _3394_ = _3395_ ? skew_a3_d0 : skew_a3_d1;
+  assign _3396_ = _3398_ ? 8'h00 : _3394_;
+  assign _3399_ = _3400_ ? a_in3 : skew_a3_d0;
+  assign _3401_ = _3402_ ? 8'h00 : _3399_;
+  assign _3403_ = _3404_ ? skew_l2_d0 : skew_l2_d1;
+  assign _3405_ = _3406_ ? 1'h0 : _3403_;
+  assign _3407_ = _3409_ ? in_last : skew_l2_d0;
+  assign _3419_ = _3430_ ? _1455_ : acc_7_1;
+  assign _3410_ = _3411_ ? 1'h0 : _3407_;
+  assign _3412_ = _3413_ ? skew_a2_d0 : skew_a2_d1;
+  assign _3414_ = _3415_ ? 8'h00 : _3412_;
+  assign _3416_ = _3417_ ? a_in2 : skew_a2_d0;
+  assign _3418_ = _3420_ ? 8'h00 : _3416_;
+  assign _3421_ = _3422_ ? in_last : skew_l1_d0;
+  assign _3423_ = _3424_ ? 1'h0 : _3421_;
+  assign _3425_ = _3426_ ? a_in1 : skew_a1_d0;
+  assign _3427_ = _3428_ ? 8'h00 : _3425_;
+  assign _3429_ = _3431_ ? i_w[63:56] : in_w7;
+  assign _3441_ = _3452_ ? 26'h0000000 : _3419_;
+  assign _3432_ = _3433_ ? i_w[55:48] : in_w6;
+  assign _3434_ = _3435_ ? i_w[47:40] : in_w5;
+  assign _3436_ = _3437_ ? i_w[39:32] : in_w4;
+  assign _3438_ = _3439_ ? i_w[31:24] : in_w3;
+  assign _3440_ = _3442_ ? i_w[23:16] : in_w2;
+  assign _3443_ = _3444_ ? i_w[15:8] : in_w1;
+  assign _3445_ = _3446_ ? i_w[7:0] : in_w0;
+  assign _3447_ = _3448_ ? i_a[63:56] : in_a7;
+  assign _3449_ = _3450_ ? i_a[55:48] : in_a6;
+  assign _3451_ = _3453_ ? i_a[47:40] : in_a5;
+  assign _3463_ = _3474_ ? lr_7_1_d1 : lr_7_1_d2;
+  assign _3454_ = _3455_ ? i_a[39:32] : in_a4;
+  assign _3456_ = _3457_ ? i_a[31:24] : in_a3;
+  assign _3458_ = _3459_ ? i_a[23:16] : in_a2;
+  assign _3460_ = _3461_ ? i_a[15:8] : in_a1;
+  assign _3462_ = _3465_ ? i_a[7:0] : in_a0;
+  assign _3466_ = _3467_ ? _0000_ : in_last;
+  assign _3468_ = _3469_ ? 1'h0 : _3466_;
+  assign _3470_ = _3471_ ? i_valid : in_valid;
+  assign _3472_ = _3473_ ? 1'h0 : _3470_;
+  assign _3475_ = _3476_ ? 1'h0 : _3463_;
+  assign _3477_ = _3478_ ? lr_7_1_d0 : lr_7_1_d1;
+  assign _3479_ = _3480_ ? 1'h0 : _3477_;
+  assign _3481_ = _3482_ ? l_7_0 : lr_7_1_d0;
+  assign _3483_ = _3485_ ? 1'h0 : _3481_;
+  assign _3495_ = _3506_ ? draining : o_valid;
+  assign _3486_ = _3487_ ? { _0906_, _0905_, _0904_, _0903_, _0902_, _0900_, _0899_, _0898_, _0897_, _0896_, _0895_, _0894_, _0893_, _0892_, _0891_, _0888_ } : p_7_1;
+  assign _3488_ = _3489_ ? 16'h0000 : _3486_;
+  assign _3490_ = _3491_ ? w_6_1 : w_7_1;
+  assign _3492_ = _3493_ ? l_7_0 : l_7_1;
+  assign _3494_ = _3496_ ? 1'h0 : _3492_;
+  assign _3497_ = _3498_ ? a_7_0 : a_7_1;
+  assign _3499_ = _3500_ ? 8'h00 : _3497_;
+  assign _3501_ = _3502_ ? _0923_[25:0] : out_7_0;
+  assign _3503_ = _3504_ ? _1444_ : acc_7_0;
+  assign _3505_ = _3507_ ? 26'h0000000 : _3503_;
+  assign _3517_ = _3528_ ? 1'h0 : _3495_;
+  assign _3508_ = _3509_ ? lr_7_0_d1 : lr_7_0_d2;
+  assign _3510_ = _3511_ ? 1'h0 : _3508_;
+  assign _3512_ = _3513_ ? lr_7_0_d0 : lr_7_0_d1;
+  assign _3514_ = _3515_ ? 1'h0 : _3512_;
+  assign _3516_ = _3518_ ? skew_l7_d6 : lr_7_0_d0;
+  assign _3519_ = _3520_ ? 1'h0 : _3516_;
+  assign _3521_ = _3522_ ? { _0887_, _0886_, _0885_, _0884_, _0883_, _0882_, _0881_, _0880_, _0879_, _0877_, _0876_, _0875_, _0874_, _0873_, _0872_, _0871_ } : p_7_0;
+  assign _3523_ = _3524_ ? 16'h0000 : _3521_;
+  assign _3525_ = _3526_ ? w_6_0 : w_7_0;
+  assign _3527_ = _3529_ ? skew_l7_d6 : l_7_0;
+  assign _3539_ = _3551_ ? 1'h0 : _1578_;
+  assign _3530_ = _3531_ ? 1'h0 : _3527_;
+  assign _3532_ = _3533_ ? skew_a7_d6 : a_7_0;
+  assign _3534_ = _3535_ ? 8'h00 : _3532_;
+  assign _3536_ = _3537_ ? _0912_[25:0] : out_6_7;
+  assign _3538_ = _3541_ ? _1433_ : acc_6_7;
+  assign _3651_ = _3762_ ? 3'h0 : _3020_;
+  assign _3542_ = _3543_ ? 26'h0000000 : _3538_;
+  assign _3544_ = _3545_ ? lr_6_7_d1 : lr_6_7_d2;
+  assign _3546_ = _3547_ ? 1'h0 : _3544_;
+  assign _3548_ = _3549_ ? lr_6_7_d0 : lr_6_7_d1;
+  assign _3550_ = _3552_ ? 1'h0 : _3548_;
+  assign _3562_ = _3573_ ? 3'h0 : beat_next;
+  assign _3553_ = _3554_ ? l_6_6 : lr_6_7_d0;
+  assign _3555_ = _3556_ ? 1'h0 : _3553_;
+  assign _3557_ = _3558_ ? { _0870_, _0869_, _0868_, _0866_, _0865_, _0864_, _0863_, _0862_, _0861_, _0860_, _0859_, _0858_, _0857_, _0855_, _0854_, _0853_ } : p_6_7;
+  assign _3559_ = _3560_ ? 16'h0000 : _3557_;
+  assign _3561_ = _3563_ ? w_5_7 : w_6_7;
+  assign _3564_ = _3565_ ? l_6_6 : l_6_7;
+  assign _3566_ = _3567_ ? 1'h0 : _3564_;
+  assign _3568_ = _3569_ ? a_6_6 : a_6_7;
+  assign _3570_ = _3571_ ? 8'h00 : _3568_;
+  assign _3572_ = _3574_ ? _0901_[25:0] : out_6_6;
+  assign _3584_ = _3595_ ? 4'h0 : count_next;
+  assign _3575_ = _3576_ ? _1422_ : acc_6_6;
+  assign _3577_ = _3578_ ? 26'h0000000 : _3575_;
+  assign _3579_ = _3580_ ? lr_6_6_d1 : lr_6_6_d2;
   assign _3581_ = _3582_ ? 1'h0 : _3579_;
-  assign _3583_ = _3584_ ? l_6_4 : lr_6_5_d0;
-  assign _3585_ = _3586_ ? 1'h0 : _3583_;
-  assign _3587_ = _3589_ ? { _0782_, _0781_, _0780_, _0777_, _0776_, _0775_, _0774_, _0773_, _0772_, _0771_, _0770_, _0769_, _0768_, _0766_, _0765_, _0764_ } : p_6_5;
-  assign _3590_ = _3591_ ? 16'h0000 : _3587_;
-  assign _3592_ = _3593_ ? w_5_5 : w_6_5;
-  assign _3594_ = _3595_ ? l_6_4 : l_6_5;
-  assign _3596_ = _3597_ ? 1'h0 : _3594_;
-  assign _3598_ = _3600_ ? a_6_4 : a_6_5;
-  assign _3610_ = _3622_ ? 3'h0 : _3588_;
-  assign _3601_ = _3602_ ? 8'h00 : _3598_;
-  assign _3603_ = _3604_ ? _0346_[25:0] : out_6_4;
-  assign _3605_ = _3606_ ? _1360_ : acc_6_4;
-  assign _3607_ = _3608_ ? 26'h0000000 : _3605_;
-  assign _3609_ = _3612_ ? lr_6_4_d1 : lr_6_4_d2;
-  assign _3613_ = _3614_ ? 1'h0 : _3609_;
-  assign _3615_ = _3616_ ? lr_6_4_d0 : lr_6_4_d1;
-  assign _3617_ = _3618_ ? 1'h0 : _3615_;
-  assign _3619_ = _3620_ ? l_6_3 : lr_6_4_d0;
-  assign _3621_ = _3623_ ? 1'h0 : _3619_;
-  assign _3633_ = _3644_ ? _0468_[25:0] : out_7_7;
-  assign _3624_ = _3625_ ? { _0763_, _0762_, _0761_, _0760_, _0759_, _0758_, _0757_, _0755_, _0754_, _0753_, _0752_, _0751_, _0750_, _0749_, _0748_, _0747_ } : p_6_4;
-  assign _3626_ = _3627_ ? 16'h0000 : _3624_;
-  assign _3628_ = _3629_ ? w_5_4 : w_6_4;
-  assign _3630_ = _3631_ ? l_6_3 : l_6_4;
-  assign _3632_ = _3634_ ? 1'h0 : _3630_;
-  assign _3635_ = _3636_ ? a_6_3 : a_6_4;
-  assign _3637_ = _3638_ ? 8'h00 : _3635_;
-  assign _3639_ = _3640_ ? _0335_[25:0] : out_6_3;
-  assign _3641_ = _3642_ ? _1349_ : acc_6_3;
-  assign _3643_ = _3645_ ? 26'h0000000 : _3641_;
-  assign _3655_ = _3666_ ? _1482_ : acc_7_7;
-  assign _3646_ = _3647_ ? lr_6_3_d1 : lr_6_3_d2;
-  assign _3648_ = _3649_ ? 1'h0 : _3646_;
-  assign _3650_ = _3651_ ? lr_6_3_d0 : lr_6_3_d1;
-  assign _3652_ = _3653_ ? 1'h0 : _3650_;
-  assign _3654_ = _3656_ ? l_6_2 : lr_6_3_d0;
-  assign _3657_ = _3658_ ? 1'h0 : _3654_;
-  assign _3659_ = _3660_ ? { _0746_, _0744_, _0743_, _0742_, _0741_, _0740_, _0739_, _0738_, _0737_, _0736_, _0735_, _0733_, _0732_, _0731_, _0730_, _0729_ } : p_6_3;
-  assign _3661_ = _3662_ ? 16'h0000 : _3659_;
-  assign _3663_ = _3664_ ? w_5_3 : w_6_3;
-  assign _3665_ = _3667_ ? l_6_2 : l_6_3;
-  assign _3677_ = _3688_ ? 26'h0000000 : _3655_;
-  assign _3668_ = _3669_ ? 1'h0 : _3665_;
-  assign _3670_ = _3671_ ? a_6_2 : a_6_3;
-  assign _3672_ = _3673_ ? 8'h00 : _3670_;
-  assign _3674_ = _3675_ ? _0323_[25:0] : out_6_2;
-  assign _3676_ = _3678_ ? _1338_ : acc_6_2;
-  assign _3679_ = _3680_ ? 26'h0000000 : _3676_;
-  assign _3681_ = _3682_ ? lr_6_2_d1 : lr_6_2_d2;
-  assign _3683_ = _3684_ ? 1'h0 : _3681_;
-  assign _3685_ = _3686_ ? lr_6_2_d0 : lr_6_2_d1;
-  assign _3687_ = _3689_ ? 1'h0 : _3685_;
-  assign _3699_ = _3710_ ? lr_7_7_d1 : lr_7_7_d2;
-  assign _3690_ = _3691_ ? l_6_1 : lr_6_2_d0;
+  assign _3583_ = _3585_ ? lr_6_6_d0 : lr_6_6_d1;
+  assign _3586_ = _3587_ ? 1'h0 : _3583_;
+  assign _3588_ = _3589_ ? l_6_5 : lr_6_6_d0;
+  assign _3590_ = _3591_ ? 1'h0 : _3588_;
+  assign _3592_ = _3593_ ? { _0852_, _0851_, _0850_, _0849_, _0848_, _0847_, _0846_, _0844_, _0843_, _0842_, _0841_, _0840_, _0839_, _0838_, _0837_, _0836_ } : p_6_6;
+  assign _3594_ = _3596_ ? 16'h0000 : _3592_;
+  assign _3606_ = _3617_ ? _1544_[2:0] : drain_row;
+  assign _3597_ = _3598_ ? w_5_6 : w_6_6;
+  assign _3599_ = _3600_ ? l_6_5 : l_6_6;
+  assign _3601_ = _3602_ ? 1'h0 : _3599_;
+  assign _3603_ = _3604_ ? a_6_5 : a_6_6;
+  assign _3605_ = _3607_ ? 8'h00 : _3603_;
+  assign _3608_ = _3609_ ? _0890_[25:0] : out_6_5;
+  assign _3610_ = _3611_ ? _1411_ : acc_6_5;
+  assign _3612_ = _3613_ ? 26'h0000000 : _3610_;
+  assign _3614_ = _3615_ ? lr_6_5_d1 : lr_6_5_d2;
+  assign _3616_ = _3618_ ? 1'h0 : _3614_;
+  assign _3628_ = _3639_ ? 3'h0 : _3606_;
+  assign _3619_ = _3620_ ? lr_6_5_d0 : lr_6_5_d1;
+  assign _3621_ = _3622_ ? 1'h0 : _3619_;
+  assign _3623_ = _3624_ ? l_6_4 : lr_6_5_d0;
+  assign _3625_ = _3626_ ? 1'h0 : _3623_;
+  assign _3627_ = _3629_ ? { _0835_, _0833_, _0832_, _0831_, _0830_, _0829_, _0828_, _0827_, _0826_, _0825_, _0824_, _0822_, _0821_, _0820_, _0819_, _0818_ } : p_6_5;
+  assign _3630_ = _3631_ ? 16'h0000 : _3627_;
+  assign _3632_ = _3633_ ? w_5_5 : w_6_5;
+  assign _3634_ = _3635_ ? l_6_4 : l_6_5;
+  assign _3636_ = _3637_ ? 1'h0 : _3634_;
+  assign _3638_ = _3640_ ? a_6_4 : a_6_5;
+  assign _3650_ = _3662_ ? 3'h0 : _3628_;
+  assign _3641_ = _3642_ ? 8'h00 : _3638_;
+  assign _3643_ = _3644_ ? _0878_[25:0] : out_6_4;
+  assign _3645_ = _3646_ ? _1400_ : acc_6_4;
+  assign _3647_ = _3648_ ? 26'h0000000 : _3645_;
+  assign _3649_ = _3652_ ? lr_6_4_d1 : lr_6_4_d2;
+  assign _3653_ = _3654_ ? 1'h0 : _3649_;
+  assign _3655_ = _3656_ ? lr_6_4_d0 : lr_6_4_d1;
+  assign _3657_ = _3658_ ? 1'h0 : _3655_;
+  assign _3659_ = _3660_ ? l_6_3 : lr_6_4_d0;
+  assign _3661_ = _3663_ ? 1'h0 : _3659_;
+  assign _3673_ = _3684_ ? _1001_[25:0] : out_7_7;
+  assign _3664_ = _3665_ ? { _0817_, _0816_, _0815_, _0814_, _0813_, _0811_, _0810_, _0809_, _0808_, _0807_, _0806_, _0805_, _0804_, _0803_, _0802_, _0800_ } : p_6_4;
+  assign _3666_ = _3667_ ? 16'h0000 : _3664_;
+  assign _3668_ = _3669_ ? w_5_4 : w_6_4;
+  assign _3670_ = _3671_ ? l_6_3 : l_6_4;
+  assign _3672_ = _3674_ ? 1'h0 : _3670_;
+  assign _3675_ = _3676_ ? a_6_3 : a_6_4;
+  assign _3677_ = _3678_ ? 8'h00 : _3675_;
+  assign _3679_ = _3680_ ? _0867_[25:0] : out_6_3;
+  assign _3681_ = _3682_ ? _1389_ : acc_6_3;
+  assign _3683_ = _3685_ ? 26'h0000000 : _3681_;
+  assign _3695_ = _3706_ ? _1522_ : acc_7_7;
+  assign _3686_ = _3687_ ? lr_6_3_d1 : lr_6_3_d2;
+  assign _3688_ = _3689_ ? 1'h0 : _3686_;
+  assign _3690_ = _3691_ ? lr_6_3_d0 : lr_6_3_d1;
   assign _3692_ = _3693_ ? 1'h0 : _3690_;
-  assign _3694_ = _3695_ ? { _0728_, _0727_, _0726_, _0725_, _0724_, _0722_, _0721_, _0720_, _0719_, _0718_, _0717_, _0716_, _0715_, _0714_, _0713_, _0711_ } : p_6_2;
-  assign _3696_ = _3697_ ? 16'h0000 : _3694_;
-  assign _3698_ = _3700_ ? w_5_2 : w_6_2;
-  assign _3701_ = _3702_ ? l_6_1 : l_6_2;
-  assign _3703_ = _3704_ ? 1'h0 : _3701_;
-  assign _3705_ = _3706_ ? a_6_1 : a_6_2;
-  assign _3707_ = _3708_ ? 8'h00 : _3705_;
-  assign _3709_ = _3711_ ? _0312_[25:0] : out_6_1;
-  assign _3721_ = _3733_ ? 1'h0 : _3699_;
-  assign _3712_ = _3713_ ? _1327_ : acc_6_1;
-  assign _3714_ = _3715_ ? 26'h0000000 : _3712_;
-  assign _3716_ = _3717_ ? lr_6_1_d1 : lr_6_1_d2;
-  assign _3718_ = _3719_ ? 1'h0 : _3716_;
-  assign _3720_ = _3723_ ? lr_6_1_d0 : lr_6_1_d1;
-  assign _3833_ = _3944_ ? _0490_[3:0] : drain_count;
-  assign _3724_ = _3725_ ? 1'h0 : _3720_;
-  assign _3726_ = _3727_ ? l_6_0 : lr_6_1_d0;
-  assign _3728_ = _3729_ ? 1'h0 : _3726_;
-  assign _3730_ = _3731_ ? { _0710_, _0709_, _0708_, _0707_, _0706_, _0705_, _0704_, _0703_, _0702_, _0700_, _0699_, _0698_, _0697_, _0696_, _0695_, _0694_ } : p_6_1;
-  assign _3732_ = _3734_ ? 16'h0000 : _3730_;
-  assign _3744_ = _3755_ ? lr_7_7_d0 : lr_7_7_d1;
-  assign _3735_ = _3736_ ? w_5_1 : w_6_1;
-  assign _3737_ = _3738_ ? l_6_0 : l_6_1;
-  assign _3739_ = _3740_ ? 1'h0 : _3737_;
-  assign _3741_ = _3742_ ? a_6_0 : a_6_1;
-  assign _3743_ = _3745_ ? 8'h00 : _3741_;
-  assign _3746_ = _3747_ ? _0301_[25:0] : out_6_0;
-  assign _3748_ = _3749_ ? _1316_ : acc_6_0;
-  assign _3750_ = _3751_ ? 26'h0000000 : _3748_;
-  assign _3752_ = _3753_ ? lr_6_0_d1 : lr_6_0_d2;
-  assign _3754_ = _3756_ ? 1'h0 : _3752_;
-  assign _3766_ = _3777_ ? 1'h0 : _3744_;
-  assign _3757_ = _3758_ ? lr_6_0_d0 : lr_6_0_d1;
-  assign _3759_ = _3760_ ? 1'h0 : _3757_;
-  assign _3761_ = _3762_ ? skew_l6_d5 : lr_6_0_d0;
-  assign _3763_ = _3764_ ? 1'h0 : _3761_;
-  assign _3765_ = _3767_ ? { _0693_, _0692_, _0691_, _0689_, _0688_, _0687_, _0686_, _0685_, _0684_, _0683_, _0682_, _0681_, _0680_, _0678_, _0677_, _0676_ } : p_6_0;
-  assign _3768_ = _3769_ ? 16'h0000 : _3765_;
-  assign _3770_ = _3771_ ? w_5_0 : w_6_0;
-  assign _3772_ = _3773_ ? skew_l6_d5 : l_6_0;
-  assign _3774_ = _3775_ ? 1'h0 : _3772_;
-  assign _3776_ = _3778_ ? skew_a6_d5 : a_6_0;
-  assign _3788_ = _3799_ ? l_7_6 : lr_7_7_d0;
-  assign _3779_ = _3780_ ? 8'h00 : _3776_;
-  assign _3781_ = _3782_ ? _0290_[25:0] : out_5_7;
-  assign _3783_ = _3784_ ? _1304_ : acc_5_7;
-  assign _3785_ = _3786_ ? 26'h0000000 : _3783_;
-  assign _3787_ = _3789_ ? lr_5_7_d1 : lr_5_7_d2;
-  assign _3790_ = _3791_ ? 1'h0 : _3787_;
-  assign _3792_ = _3793_ ? lr_5_7_d0 : lr_5_7_d1;
-  assign _3794_ = _3795_ ? 1'h0 : _3792_;
-  assign _3796_ = _3797_ ? l_5_6 : lr_5_7_d0;
-  assign _3798_ = _3800_ ? 1'h0 : _3796_;
-  assign _3810_ = _3821_ ? 1'h0 : _3788_;
-  assign _3801_ = _3802_ ? { _0675_, _0674_, _0673_, _0672_, _0671_, _0670_, _0669_, _0666_, _0665_, _0664_, _0663_, _0662_, _0661_, _0660_, _0659_, _0658_ } : p_5_7;
-  assign _3803_ = _3804_ ? 16'h0000 : _3801_;
-  assign _3805_ = _3806_ ? w_4_7 : w_5_7;
-  assign _3807_ = _3808_ ? l_5_6 : l_5_7;
-  assign _3809_ = _3811_ ? 1'h0 : _3807_;
-  assign _3812_ = _3813_ ? a_5_6 : a_5_7;
-  assign _3814_ = _3815_ ? 8'h00 : _3812_;
-  assign _3816_ = _3817_ ? _0279_[25:0] : out_5_6;
-  assign _3818_ = _3819_ ? _1293_ : acc_5_6;
-  assign _3820_ = _3822_ ? 26'h0000000 : _3818_;
-  assign _3832_ = _3844_ ? { _0959_, _0958_, _0957_, _0955_, _0954_, _0953_, _0952_, _0951_, _0950_, _0949_, _0948_, _0947_, _0946_, _0944_, _0943_, _0942_ } : p_7_7;
-  assign _3823_ = _3824_ ? lr_5_6_d1 : lr_5_6_d2;
-  assign _3825_ = _3826_ ? 1'h0 : _3823_;
-  assign _3827_ = _3828_ ? lr_5_6_d0 : lr_5_6_d1;
-  assign _3829_ = _3830_ ? 1'h0 : _3827_;
-  assign _3831_ = _3834_ ? l_5_5 : lr_5_6_d0;
-  assign _3835_ = _3836_ ? 1'h0 : _3831_;
-  assign _3837_ = _3838_ ? { _0657_, _0655_, _0654_, _0653_, _0652_, _0651_, _0650_, _0649_, _0648_, _0647_, _0646_, _0644_, _0643_, _0642_, _0641_, _0640_ } : p_5_6;
-  assign _3839_ = _3840_ ? 16'h0000 : _3837_;
-  assign _3841_ = _3842_ ? w_4_6 : w_5_6;
-  assign _3843_ = _3845_ ? l_5_5 : l_5_6;
-  assign _3855_ = _3866_ ? 16'h0000 : _3832_;
-  assign _3846_ = _3847_ ? 1'h0 : _3843_;
-  assign _3848_ = _3849_ ? a_5_5 : a_5_6;
-  assign _3850_ = _3851_ ? 8'h00 : _3848_;
-  assign _3852_ = _3853_ ? _0268_[25:0] : out_5_5;
-  assign _3854_ = _3856_ ? _1282_ : acc_5_5;
-  assign _3857_ = _3858_ ? 26'h0000000 : _3854_;
-  assign _3859_ = _3860_ ? lr_5_5_d1 : lr_5_5_d2;
-  assign _3861_ = _3862_ ? 1'h0 : _3859_;
-  assign _3863_ = _3864_ ? lr_5_5_d0 : lr_5_5_d1;
-  assign _3865_ = _3867_ ? 1'h0 : _3863_;
-  assign _3877_ = _3888_ ? w_6_7 : w_7_7;
-  assign _3868_ = _3869_ ? l_5_4 : lr_5_5_d0;
-  assign _3870_ = _3871_ ? 1'h0 : _3868_;
-  assign _3872_ = _3873_ ? { _0639_, _0638_, _0637_, _0636_, _0635_, _0633_, _0632_, _0631_, _0630_, _0629_, _0628_, _0627_, _0626_, _0625_, _0624_, _0622_ } : p_5_5;
-  assign _3874_ = _3875_ ? 16'h0000 : _3872_;
-  assign _3876_ = _3878_ ? w_4_5 : w_5_5;
-  assign _3879_ = _3880_ ? l_5_4 : l_5_5;
-  assign _3881_ = _3882_ ? 1'h0 : _3879_;
-  assign _3883_ = _3884_ ? a_5_4 : a_5_5;
-  assign _3885_ = _3886_ ? 8'h00 : _3883_;
-  assign _3887_ = _3889_ ? _0257_[25:0] : out_5_4;
-  assign _3899_ = _3910_ ? l_7_6 : l_7_7;
-  assign _3890_ = _3891_ ? _1271_ : acc_5_4;
-  assign _3892_ = _3893_ ? 26'h0000000 : _3890_;
-  assign _3894_ = _3895_ ? lr_5_4_d1 : lr_5_4_d2;
-  assign _3896_ = _3897_ ? 1'h0 : _3894_;
-  assign _3898_ = _3900_ ? lr_5_4_d0 : lr_5_4_d1;
-  assign _3901_ = _3902_ ? 1'h0 : _3898_;
-  assign _3903_ = _3904_ ? l_5_3 : lr_5_4_d0;
-  assign _3905_ = _3906_ ? 1'h0 : _3903_;
-  assign _3907_ = _3908_ ? { _0621_, _0620_, _0619_, _0618_, _0617_, _0616_, _0615_, _0614_, _0613_, _0611_, _0610_, _0609_, _0608_, _0607_, _0606_, _0605_ } : p_5_4;
-  assign _3909_ = _3911_ ? 16'h0000 : _3907_;
-  assign _3921_ = _3932_ ? 1'h0 : _3899_;
-  assign _3912_ = _3913_ ? w_4_4 : w_5_4;
-  assign _3914_ = _3915_ ? l_5_3 : l_5_4;
-  assign _3916_ = _3917_ ? 1'h0 : _3914_;
-  assign _3918_ = _3919_ ? a_5_3 : a_5_4;
-  assign _3920_ = _3922_ ? 8'h00 : _3918_;
-  assign _3923_ = _3924_ ? _0246_[25:0] : out_5_3;
-  assign _3925_ = _3926_ ? _1260_ : acc_5_3;
-  assign _3927_ = _3928_ ? 26'h0000000 : _3925_;
-  assign _3929_ = _3930_ ? lr_5_3_d1 : lr_5_3_d2;
-  assign _3931_ = _3933_ ? 1'h0 : _3929_;
-  assign _3943_ = _3955_ ? a_7_6 : a_7_7;
-  assign _3934_ = _3935_ ? lr_5_3_d0 : lr_5_3_d1;
+  assign _3694_ = _3696_ ? l_6_2 : lr_6_3_d0;
+  assign _3697_ = _3698_ ? 1'h0 : _3694_;
+  assign _3699_ = _3700_ ? { _0799_, _0798_, _0797_, _0796_, _0795_, _0794_, _0793_, _0792_, _0791_, _0789_, _0788_, _0787_, _0786_, _0785_, _0784_, _0783_ } : p_6_3;
+  assign _3701_ = _3702_ ? 16'h0000 : _3699_;
+  assign _3703_ = _3704_ ? w_5_3 : w_6_3;
+  assign _3705_ = _3707_ ? l_6_2 : l_6_3;
+  assign _3717_ = _3728_ ? 26'h0000000 : _3695_;
+  assign _3708_ = _3709_ ? 1'h0 : _3705_;
+  assign _3710_ = _3711_ ? a_6_2 : a_6_3;
+  assign _3712_ = _3713_ ? 8'h00 : _3710_;
+  assign _3714_ = _3715_ ? _0856_[25:0] : out_6_2;
+  assign _3716_ = _3718_ ? _1378_ : acc_6_2;
+  assign _3719_ = _3720_ ? 26'h0000000 : _3716_;
+  assign _3721_ = _3722_ ? lr_6_2_d1 : lr_6_2_d2;
+  assign _3723_ = _3724_ ? 1'h0 : _3721_;
+  assign _3725_ = _3726_ ? lr_6_2_d0 : lr_6_2_d1;
+  assign _3727_ = _3729_ ? 1'h0 : _3725_;
+  assign _3739_ = _3750_ ? lr_7_7_d1 : lr_7_7_d2;
+  assign _3730_ = _3731_ ? l_6_1 : lr_6_2_d0;
+  assign _3732_ = _3733_ ? 1'h0 : _3730_;
+  assign _3734_ = _3735_ ? { _0782_, _0781_, _0780_, _0777_, _0776_, _0775_, _0774_, _0773_, _0772_, _0771_, _0770_, _0769_, _0768_, _0766_, _0765_, _0764_ } : p_6_2;
+  assign _3736_ = _3737_ ? 16'h0000 : _3734_;
+  assign _3738_ = _3740_ ? w_5_2 : w_6_2;
+  assign _3741_ = _3742_ ? l_6_1 : l_6_2;
+  assign _3743_ = _3744_ ? 1'h0 : _3741_;
+  assign _3745_ = _3746_ ? a_6_1 : a_6_2;
+  assign _3747_ = _3748_ ? 8'h00 : _3745_;
+  assign _3749_ = _3751_ ? _0845_[25:0] : out_6_1;
+  assign _3761_ = _3773_ ? 1'h0 : _3739_;
+  assign _3752_ = _3753_ ? _1367_ : acc_6_1;
+  assign _3754_ = _3755_ ? 26'h0000000 : _3752_;
+  assign _3756_ = _3757_ ? lr_6_1_d1 : lr_6_1_d2;
+  assign _3758_ = _3759_ ? 1'h0 : _3756_;
+  assign _3760_ = _3763_ ? lr_6_1_d0 : lr_6_1_d1;
+  assign _3873_ = _3984_ ? _1014_[3:0] : drain_count;
+  assign _3764_ = _3765_ ? 1'h0 : _3760_;
+  assign _3766_ = _3767_ ? l_6_0 : lr_6_1_d0;
+  assign _3768_ = _3769_ ? 1'h0 : _3766_;
+  assign _3770_ = _3771_ ? { _0763_, _0762_, _0761_, _0760_, _0759_, _0758_, _0757_, _0755_, _0754_, _0753_, _0752_, _0751_, _0750_, _0749_, _0748_, _0747_ } : p_6_1;
+  assign _3772_ = _3774_ ? 16'h0000 : _3770_;
+  assign _3784_ = _3795_ ? lr_7_7_d0 : lr_7_7_d1;
+  assign _3775_ = _3776_ ? w_5_1 : w_6_1;
+  assign _3777_ = _3778_ ? l_6_0 : l_6_1;
+  assign _3779_ = _3780_ ? 1'h0 : _3777_;
+  assign _3781_ = _3782_ ? a_6_0 : a_6_1;
+  assign _3783_ = _3785_ ? 8'h00 : _3781_;
+  assign _3786_ = _3787_ ? _0834_[25:0] : out_6_0;
+  assign _3788_ = _3789_ ? _1356_ : acc_6_0;
+  assign _3790_ = _3791_ ? 26'h0000000 : _3788_;
+  assign _3792_ = _3793_ ? lr_6_0_d1 : lr_6_0_d2;
+  assign _3794_ = _3796_ ? 1'h0 : _3792_;
+  assign _3806_ = _3817_ ? 1'h0 : _3784_;
+  assign _3797_ = _3798_ ? lr_6_0_d0 : lr_6_0_d1;
+  assign _3799_ = _3800_ ? 1'h0 : _3797_;
+  assign _3801_ = _3802_ ? skew_l6_d5 : lr_6_0_d0;
+  assign _3803_ = _3804_ ? 1'h0 : _3801_;
+  assign _3805_ = _3807_ ? { _0746_, _0744_, _0743_, _0742_, _0741_, _0740_, _0739_, _0738_, _0737_, _0736_, _0735_, _0733_, _0732_, _0731_, _0730_, _0729_ } : p_6_0;
+  assign _3808_ = _3809_ ? 16'h0000 : _3805_;
+  assign _3810_ = _3811_ ? w_5_0 : w_6_0;
+  assign _3812_ = _3813_ ? skew_l6_d5 : l_6_0;
+  assign _3814_ = _3815_ ? 1'h0 : _3812_;
+  assign _3816_ = _3818_ ? skew_a6_d5 : a_6_0;
+  assign _3828_ = _3839_ ? l_7_6 : lr_7_7_d0;
+  assign _3819_ = _3820_ ? 8'h00 : _3816_;
+  assign _3821_ = _3822_ ? _0823_[25:0] : out_5_7;
+  assign _3823_ = _3824_ ? _1344_ : acc_5_7;
+  assign _3825_ = _3826_ ? 26'h0000000 : _3823_;
+  assign _3827_ = _3829_ ? lr_5_7_d1 : lr_5_7_d2;
+  assign _3830_ = _3831_ ? 1'h0 : _3827_;
+  assign _3832_ = _3833_ ? lr_5_7_d0 : lr_5_7_d1;
+  assign _3834_ = _3835_ ? 1'h0 : _3832_;
+  assign _3836_ = _3837_ ? l_5_6 : lr_5_7_d0;
+  assign _3838_ = _3840_ ? 1'h0 : _3836_;
+  assign _3850_ = _3861_ ? 1'h0 : _3828_;
+  assign _3841_ = _3842_ ? { _0728_, _0727_, _0726_, _0725_, _0724_, _0722_, _0721_, _0720_, _0719_, _0718_, _0717_, _0716_, _0715_, _0714_, _0713_, _0711_ } : p_5_7;
+  assign _3843_ = _3844_ ? 16'h0000 : _3841_;
+  assign _3845_ = _3846_ ? w_4_7 : w_5_7;
+  assign _3847_ = _3848_ ? l_5_6 : l_5_7;
+  assign _3849_ = _3851_ ? 1'h0 : _3847_;
+  assign _3852_ = _3853_ ? a_5_6 : a_5_7;
+  assign _3854_ = _3855_ ? 8'h00 : _3852_;
+  assign _3856_ = _3857_ ? _0812_[25:0] : out_5_6;
+  assign _3858_ = _3859_ ? _1333_ : acc_5_6;
+  assign _3860_ = _3862_ ? 26'h0000000 : _3858_;
+  assign _3872_ = _3884_ ? { _1013_, _1011_, _1010_, _1009_, _1008_, _1007_, _1006_, _1005_, _1004_, _1003_, _1002_, _0999_, _0998_, _0997_, _0996_, _0995_ } : p_7_7;
+  assign _3863_ = _3864_ ? lr_5_6_d1 : lr_5_6_d2;
+  assign _3865_ = _3866_ ? 1'h0 : _3863_;
+  assign _3867_ = _3868_ ? lr_5_6_d0 : lr_5_6_d1;
+  assign _3869_ = _3870_ ? 1'h0 : _3867_;
+  assign _3871_ = _3874_ ? l_5_5 : lr_5_6_d0;
+  assign _3875_ = _3876_ ? 1'h0 : _3871_;
+  assign _3877_ = _3878_ ? { _0710_, _0709_, _0708_, _0707_, _0706_, _0705_, _0704_, _0703_, _0702_, _0700_, _0699_, _0698_, _0697_, _0696_, _0695_, _0694_ } : p_5_6;
+  assign _3879_ = _3880_ ? 16'h0000 : _3877_;
+  assign _3881_ = _3882_ ? w_4_6 : w_5_6;
+  assign _3883_ = _3885_ ? l_5_5 : l_5_6;
+  assign _3895_ = _3906_ ? 16'h0000 : _3872_;
+  assign _3886_ = _3887_ ? 1'h0 : _3883_;
+  assign _3888_ = _3889_ ? a_5_5 : a_5_6;
+  assign _3890_ = _3891_ ? 8'h00 : _3888_;
+  assign _3892_ = _3893_ ? _0801_[25:0] : out_5_5;
+  assign _3894_ = _3896_ ? _1322_ : acc_5_5;
+  assign _3897_ = _3898_ ? 26'h0000000 : _3894_;
+  assign _3899_ = _3900_ ? lr_5_5_d1 : lr_5_5_d2;
+  assign _3901_ = _3902_ ? 1'h0 : _3899_;
+  assign _3903_ = _3904_ ? lr_5_5_d0 : lr_5_5_d1;
+  assign _3905_ = _3907_ ? 1'h0 : _3903_;
+  assign _3917_ = _3928_ ? w_6_7 : w_7_7;
+  assign _3908_ = _3909_ ? l_5_4 : lr_5_5_d0;
+  assign _3910_ = _3911_ ? 1'h0 : _3908_;
+  assign _3912_ = _3913_ ? { _0693_, _0692_, _0691_, _0689_, _0688_, _0687_, _0686_, _0685_, _0684_, _0683_, _0682_, _0681_, _0680_, _0678_, _0677_, _0676_ } : p_5_5;
+  assign _3914_ = _3915_ ? 16'h0000 : _3912_;
+  assign _3916_ = _3918_ ? w_4_5 : w_5_5;
+  assign _3919_ = _3920_ ? l_5_4 : l_5_5;
+  assign _3921_ = _3922_ ? 1'h0 : _3919_;
+  assign _3923_ = _3924_ ? a_5_4 : a_5_5;
+  assign _3925_ = _3926_ ? 8'h00 : _3923_;
+  assign _3927_ = _3929_ ? _0790_[25:0] : out_5_4;
+  assign _3939_ = _3950_ ? l_7_6 : l_7_7;
+  assign _3930_ = _3931_ ? _1311_ : acc_5_4;
+  assign _3932_ = _3933_ ? 26'h0000000 : _3930_;
+  assign _3934_ = _3935_ ? lr_5_4_d1 : lr_5_4_d2;
   assign _3936_ = _3937_ ? 1'h0 : _3934_;
-  assign _3938_ = _3939_ ? l_5_2 : lr_5_3_d0;
-  assign _3940_ = _3941_ ? 1'h0 : _3938_;
-  assign _3942_ = _3945_ ? { _0604_, _0603_, _0602_, _0600_, _0599_, _0598_, _0597_, _0596_, _0595_, _0594_, _0593_, _0592_, _0591_, _0589_, _0588_, _0587_ } : p_5_3;
-  assign _4055_ = _4166_ ? 4'h8 : _3833_;
-  assign _3946_ = _3947_ ? 16'h0000 : _3942_;
-  assign _3948_ = _3949_ ? w_4_3 : w_5_3;
-  assign _3950_ = _3951_ ? l_5_2 : l_5_3;
-  assign _3952_ = _3953_ ? 1'h0 : _3950_;
-  assign _3954_ = _3956_ ? a_5_2 : a_5_3;
-  assign _3966_ = _3977_ ? 8'h00 : _3943_;
-  assign _3957_ = _3958_ ? 8'h00 : _3954_;
-  assign _3959_ = _3960_ ? _0235_[25:0] : out_5_2;
-  assign _3961_ = _3962_ ? _1249_ : acc_5_2;
-  assign _3963_ = _3964_ ? 26'h0000000 : _3961_;
-  assign _3965_ = _3967_ ? lr_5_2_d1 : lr_5_2_d2;
-  assign _3968_ = _3969_ ? 1'h0 : _3965_;
-  assign _3970_ = _3971_ ? lr_5_2_d0 : lr_5_2_d1;
-  assign _3972_ = _3973_ ? 1'h0 : _3970_;
-  assign _3974_ = _3975_ ? l_5_1 : lr_5_2_d0;
-  assign _3976_ = _3978_ ? 1'h0 : _3974_;
-  assign _3988_ = _3999_ ? _0457_[25:0] : out_7_6;
-  assign _3979_ = _3980_ ? { _0586_, _0585_, _0584_, _0583_, _0582_, _0581_, _0580_, _0578_, _0577_, _0576_, _0575_, _0574_, _0573_, _0572_, _0571_, _0570_ } : p_5_2;
-  assign _3981_ = _3982_ ? 16'h0000 : _3979_;
-  assign _3983_ = _3984_ ? w_4_2 : w_5_2;
-  assign _3985_ = _3986_ ? l_5_1 : l_5_2;
-  assign _3987_ = _3989_ ? 1'h0 : _3985_;
-  assign _3990_ = _3991_ ? a_5_1 : a_5_2;
-  assign _3992_ = _3993_ ? 8'h00 : _3990_;
-  assign _3994_ = _3995_ ? _0224_[25:0] : out_5_1;
-  assign _3996_ = _3997_ ? _1238_ : acc_5_1;
-  assign _3998_ = _4000_ ? 26'h0000000 : _3996_;
-  assign _4010_ = _4021_ ? _1471_ : acc_7_6;
-  assign _4001_ = _4002_ ? lr_5_1_d1 : lr_5_1_d2;
-  assign _4003_ = _4004_ ? 1'h0 : _4001_;
-  assign _4005_ = _4006_ ? lr_5_1_d0 : lr_5_1_d1;
-  assign _4007_ = _4008_ ? 1'h0 : _4005_;
-  assign _4009_ = _4011_ ? l_5_0 : lr_5_1_d0;
-  assign _4012_ = _4013_ ? 1'h0 : _4009_;
-  assign _4014_ = _4015_ ? { _0569_, _0567_, _0566_, _0565_, _0564_, _0563_, _0562_, _0561_, _0560_, _0559_, _0558_, _0555_, _0554_, _0553_, _0552_, _0551_ } : p_5_1;
-  assign _4016_ = _4017_ ? 16'h0000 : _4014_;
-  assign _4018_ = _4019_ ? w_4_1 : w_5_1;
-  assign _4020_ = _4022_ ? l_5_0 : l_5_1;
-  assign _4032_ = _4043_ ? 26'h0000000 : _4010_;
-  assign _4023_ = _4024_ ? 1'h0 : _4020_;
-  assign _4025_ = _4026_ ? a_5_0 : a_5_1;
-  assign _4027_ = _4028_ ? 8'h00 : _4025_;
-  assign _4029_ = _4030_ ? _0212_[25:0] : out_5_0;
-  assign _4031_ = _4033_ ? _1227_ : acc_5_0;
-  assign _4034_ = _4035_ ? 26'h0000000 : _4031_;
-  assign _4036_ = _4037_ ? lr_5_0_d1 : lr_5_0_d2;
-  assign _4038_ = _4039_ ? 1'h0 : _4036_;
-  assign _4040_ = _4041_ ? lr_5_0_d0 : lr_5_0_d1;
-  assign _4042_ = _4044_ ? 1'h0 : _4040_;
-  assign _4054_ = _4066_ ? lr_7_6_d1 : lr_7_6_d2;
-  assign _4045_ = _4046_ ? skew_l5_d4 : lr_5_0_d0;
+  assign _3938_ = _3940_ ? lr_5_4_d0 : lr_5_4_d1;
+  assign _3941_ = _3942_ ? 1'h0 : _3938_;
+  assign _3943_ = _3944_ ? l_5_3 : lr_5_4_d0;
+  assign _3945_ = _3946_ ? 1'h0 : _3943_;
+  assign _3947_ = _3948_ ? { _0675_, _0674_, _0673_, _0672_, _0671_, _0670_, _0669_, _0666_, _0665_, _0664_, _0663_, _0662_, _0661_, _0660_, _0659_, _0658_ } : p_5_4;
+  assign _3949_ = _3951_ ? 16'h0000 : _3947_;
+  assign _3961_ = _3972_ ? 1'h0 : _3939_;
+  assign _3952_ = _3953_ ? w_4_4 : w_5_4;
+  assign _3954_ = _3955_ ? l_5_3 : l_5_4;
+  assign _3956_ = _3957_ ? 1'h0 : _3954_;
+  assign _3958_ = _3959_ ? a_5_3 : a_5_4;
+  assign _3960_ = _3962_ ? 8'h00 : _3958_;
+  assign _3963_ = _3964_ ? _0779_[25:0] : out_5_3;
+  assign _3965_ = _3966_ ? _1300_ : acc_5_3;
+  assign _3967_ = _3968_ ? 26'h0000000 : _3965_;
+  assign _3969_ = _3970_ ? lr_5_3_d1 : lr_5_3_d2;
+  assign _3971_ = _3973_ ? 1'h0 : _3969_;
+  assign _3983_ = _3995_ ? a_7_6 : a_7_7;
+  assign _3974_ = _3975_ ? lr_5_3_d0 : lr_5_3_d1;
+  assign _3976_ = _3977_ ? 1'h0 : _3974_;
+  assign _3978_ = _3979_ ? l_5_2 : lr_5_3_d0;
+  assign _3980_ = _3981_ ? 1'h0 : _3978_;
+  assign _3982_ = _3985_ ? { _0657_, _0655_, _0654_, _0653_, _0652_, _0651_, _0650_, _0649_, _0648_, _0647_, _0646_, _0644_, _0643_, _0642_, _0641_, _0640_ } : p_5_3;
+  assign _4095_ = _4206_ ? 4'h8 : _3873_;
+  assign _3986_ = _3987_ ? 16'h0000 : _3982_;
+  assign _3988_ = _3989_ ? w_4_3 : w_5_3;
+  assign _3990_ = _3991_ ? l_5_2 : l_5_3;
+  assign _3992_ = _3993_ ? 1'h0 : _3990_;
+  assign _3994_ = _3996_ ? a_5_2 : a_5_3;
+  assign _4006_ = _4017_ ? 8'h00 : _3983_;
+  assign _3997_ = _3998_ ? 8'h00 : _3994_;
+  assign _3999_ = _4000_ ? _0767_[25:0] : out_5_2;
+  assign _4001_ = _4002_ ? _1289_ : acc_5_2;
+  assign _4003_ = _4004_ ? 26'h0000000 : _4001_;
+  assign _4005_ = _4007_ ? lr_5_2_d1 : lr_5_2_d2;
+  assign _4008_ = _4009_ ? 1'h0 : _4005_;
+  assign _4010_ = _4011_ ? lr_5_2_d0 : lr_5_2_d1;
+  assign _4012_ = _4013_ ? 1'h0 : _4010_;
+  assign _4014_ = _4015_ ? l_5_1 : lr_5_2_d0;
+  assign _4016_ = _4018_ ? 1'h0 : _4014_;
+  assign _4028_ = _4039_ ? _0989_[25:0] : out_7_6;
+  assign _4019_ = _4020_ ? { _0639_, _0638_, _0637_, _0636_, _0635_, _0633_, _0632_, _0631_, _0630_, _0629_, _0628_, _0627_, _0626_, _0625_, _0624_, _0622_ } : p_5_2;
+  assign _4021_ = _4022_ ? 16'h0000 : _4019_;
+  assign _4023_ = _4024_ ? w_4_2 : w_5_2;
+  assign _4025_ = _4026_ ? l_5_1 : l_5_2;
+  assign _4027_ = _4029_ ? 1'h0 : _4025_;
+  assign _4030_ = _4031_ ? a_5_1 : a_5_2;
+  assign _4032_ = _4033_ ? 8'h00 : _4030_;
+  assign _4034_ = _4035_ ? _0756_[25:0] : out_5_1;
+  assign _4036_ = _4037_ ? _1278_ : acc_5_1;
+  assign _4038_ = _4040_ ? 26'h0000000 : _4036_;
+  assign _4050_ = _4061_ ? _1511_ : acc_7_6;
+  assign _4041_ = _4042_ ? lr_5_1_d1 : lr_5_1_d2;
+  assign _4043_ = _4044_ ? 1'h0 : _4041_;
+  assign _4045_ = _4046_ ? lr_5_1_d0 : lr_5_1_d1;
   assign _4047_ = _4048_ ? 1'h0 : _4045_;
-  assign _4049_ = _4050_ ? { _0550_, _0549_, _0548_, _0547_, _0546_, _0544_, _0543_, _0542_, _0541_, _0540_, _0539_, _0538_, _0537_, _0536_, _0535_, _0533_ } : p_5_0;
-  assign _4051_ = _4052_ ? 16'h0000 : _4049_;
-  assign _4053_ = _4056_ ? w_4_0 : w_5_0;
-  assign _4057_ = _4058_ ? skew_l5_d4 : l_5_0;
-  assign _4059_ = _4060_ ? 1'h0 : _4057_;
-  assign _4061_ = _4062_ ? skew_a5_d4 : a_5_0;
-  assign _4063_ = _4064_ ? 8'h00 : _4061_;
-  assign _4065_ = _4067_ ? _0201_[25:0] : out_4_7;
-  assign _4077_ = _4088_ ? 1'h0 : _4054_;
-  assign _4068_ = _4069_ ? _1216_ : acc_4_7;
-  assign _4070_ = _4071_ ? 26'h0000000 : _4068_;
-  assign _4072_ = _4073_ ? lr_4_7_d1 : lr_4_7_d2;
-  assign _4074_ = _4075_ ? 1'h0 : _4072_;
-  assign _4076_ = _4078_ ? lr_4_7_d0 : lr_4_7_d1;
-  assign _4079_ = _4080_ ? 1'h0 : _4076_;
-  assign _4081_ = _4082_ ? l_4_6 : lr_4_7_d0;
-  assign _4083_ = _4084_ ? 1'h0 : _4081_;
-  assign _4085_ = _4086_ ? { _0532_, _0531_, _0530_, _0529_, _0528_, _0527_, _0526_, _0525_, _0524_, _0522_, _0521_, _0520_, _0519_, _0518_, _0517_, _0516_ } : p_4_7;
-  assign _4087_ = _4089_ ? 16'h0000 : _4085_;
-  assign _4099_ = _4110_ ? lr_7_6_d0 : lr_7_6_d1;
-  assign _4090_ = _4091_ ? w_3_7 : w_4_7;
-  assign _4092_ = _4093_ ? l_4_6 : l_4_7;
-  assign _4094_ = _4095_ ? 1'h0 : _4092_;
-  assign _4096_ = _4097_ ? a_4_6 : a_4_7;
-  assign _4098_ = _4100_ ? 8'h00 : _4096_;
-  assign _4101_ = _4102_ ? _0190_[25:0] : out_4_6;
-  assign _4103_ = _4104_ ? _1205_ : acc_4_6;
-  assign _4105_ = _4106_ ? 26'h0000000 : _4103_;
-  assign _4107_ = _4108_ ? lr_4_6_d1 : lr_4_6_d2;
-  assign _4109_ = _4111_ ? 1'h0 : _4107_;
-  assign _4121_ = _4132_ ? 1'h0 : _4099_;
-  assign _4112_ = _4113_ ? lr_4_6_d0 : lr_4_6_d1;
+  assign _4049_ = _4051_ ? l_5_0 : lr_5_1_d0;
+  assign _4052_ = _4053_ ? 1'h0 : _4049_;
+  assign _4054_ = _4055_ ? { _0621_, _0620_, _0619_, _0618_, _0617_, _0616_, _0615_, _0614_, _0613_, _0611_, _0610_, _0609_, _0608_, _0607_, _0606_, _0605_ } : p_5_1;
+  assign _4056_ = _4057_ ? 16'h0000 : _4054_;
+  assign _4058_ = _4059_ ? w_4_1 : w_5_1;
+  assign _4060_ = _4062_ ? l_5_0 : l_5_1;
+  assign _4072_ = _4083_ ? 26'h0000000 : _4050_;
+  assign _4063_ = _4064_ ? 1'h0 : _4060_;
+  assign _4065_ = _4066_ ? a_5_0 : a_5_1;
+  assign _4067_ = _4068_ ? 8'h00 : _4065_;
+  assign _4069_ = _4070_ ? _0745_[25:0] : out_5_0;
+  assign _4071_ = _4073_ ? _1267_ : acc_5_0;
+  assign _4074_ = _4075_ ? 26'h0000000 : _4071_;
+  assign _4076_ = _4077_ ? lr_5_0_d1 : lr_5_0_d2;
+  assign _4078_ = _4079_ ? 1'h0 : _4076_;
+  assign _4080_ = _4081_ ? lr_5_0_d0 : lr_5_0_d1;
+  assign _4082_ = _4084_ ? 1'h0 : _4080_;
+  assign _4094_ = _4106_ ? lr_7_6_d1 : lr_7_6_d2;
+  assign _4085_ = _4086_ ? skew_l5_d4 : lr_5_0_d0;
+  assign _4087_ = _4088_ ? 1'h0 : _4085_;
+  assign _4089_ = _4090_ ? { _0604_, _0603_, _0602_, _0600_, _0599_, _0598_, _0597_, _0596_, _0595_, _0594_, _0593_, _0592_, _0591_, _0589_, _0588_, _0587_ } : p_5_0;
+  assign _4091_ = _4092_ ? 16'h0000 : _4089_;
+  assign _4093_ = _4096_ ? w_4_0 : w_5_0;
+  assign _4097_ = _4098_ ? skew_l5_d4 : l_5_0;
+  assign _4099_ = _4100_ ? 1'h0 : _4097_;
+  assign _4101_ = _4102_ ? skew_a5_d4 : a_5_0;
+  assign _4103_ = _4104_ ? 8'h00 : _4101_;
+  assign _4105_ = _4107_ ? _0734_[25:0] : out_4_7;
+  assign _4117_ = _4128_ ? 1'h0 : _4094_;
+  assign _4108_ = _4109_ ? _1256_ : acc_4_7;
+  assign _4110_ = _4111_ ? 26'h0000000 : _4108_;
+  assign _4112_ = _4113_ ? lr_4_7_d1 : lr_4_7_d2;
   assign _4114_ = _4115_ ? 1'h0 : _4112_;
-  assign _4116_ = _4117_ ? l_4_5 : lr_4_6_d0;
-  assign _4118_ = _4119_ ? 1'h0 : _4116_;
-  assign _4120_ = _4122_ ? { _0515_, _0514_, _0513_, _0511_, _0510_, _0509_, _0508_, _0507_, _0506_, _0505_, _0504_, _0503_, _0502_, _0500_, _0499_, _0498_ } : p_4_6;
-  assign _4123_ = _4124_ ? 16'h0000 : _4120_;
-  assign _4125_ = _4126_ ? w_3_6 : w_4_6;
-  assign _4127_ = _4128_ ? l_4_5 : l_4_6;
-  assign _4129_ = _4130_ ? 1'h0 : _4127_;
-  assign _4131_ = _4133_ ? a_4_5 : a_4_6;
-  assign _4143_ = _4154_ ? l_7_5 : lr_7_6_d0;
-  assign _4134_ = _4135_ ? 8'h00 : _4131_;
-  assign _4136_ = _4137_ ? _0179_[25:0] : out_4_5;
-  assign _4138_ = _4139_ ? _1193_ : acc_4_5;
-  assign _4140_ = _4141_ ? 26'h0000000 : _4138_;
-  assign _4142_ = _4144_ ? lr_4_5_d1 : lr_4_5_d2;
-  assign _4145_ = _4146_ ? 1'h0 : _4142_;
-  assign _4147_ = _4148_ ? lr_4_5_d0 : lr_4_5_d1;
-  assign _4149_ = _4150_ ? 1'h0 : _4147_;
-  assign _4151_ = _4152_ ? l_4_4 : lr_4_5_d0;
-  assign _4153_ = _4155_ ? 1'h0 : _4151_;
-  assign _4165_ = _4177_ ? 1'h0 : _4143_;
-  assign _4156_ = _4157_ ? { _0497_, _0496_, _0495_, _0494_, _0493_, _0492_, _0491_, _0489_, _0488_, _0487_, _0486_, _0485_, _0484_, _0483_, _0482_, _0481_ } : p_4_5;
-  assign _4158_ = _4159_ ? 16'h0000 : _4156_;
-  assign _4160_ = _4161_ ? w_3_5 : w_4_5;
-  assign _4162_ = _4163_ ? l_4_4 : l_4_5;
-  assign _4164_ = _4167_ ? 1'h0 : _4162_;
-  assign _4277_ = _1980_ ? _1626_ : drain_7;
-  assign _4168_ = _4169_ ? a_4_4 : a_4_5;
-  assign _4170_ = _4171_ ? 8'h00 : _4168_;
-  assign _4172_ = _4173_ ? _0168_[25:0] : out_4_4;
-  assign _4174_ = _4175_ ? _1182_ : acc_4_4;
-  assign _4176_ = _4178_ ? 26'h0000000 : _4174_;
-  assign _4188_ = _4199_ ? { _0941_, _0940_, _0939_, _0938_, _0937_, _0936_, _0935_, _0933_, _0932_, _0931_, _0930_, _0929_, _0928_, _0927_, _0926_, _0925_ } : p_7_6;
-  assign _4179_ = _4180_ ? lr_4_4_d1 : lr_4_4_d2;
-  assign _4181_ = _4182_ ? 1'h0 : _4179_;
-  assign _4183_ = _4184_ ? lr_4_4_d0 : lr_4_4_d1;
-  assign _4185_ = _4186_ ? 1'h0 : _4183_;
-  assign _4187_ = _4189_ ? l_4_3 : lr_4_4_d0;
-  assign _4190_ = _4191_ ? 1'h0 : _4187_;
-  assign _4192_ = _4193_ ? { _0480_, _0478_, _0477_, _0476_, _0475_, _0474_, _0473_, _0472_, _0471_, _0470_, _0469_, _0467_, _0466_, _0465_, _0464_, _0463_ } : p_4_4;
-  assign _4194_ = _4195_ ? 16'h0000 : _4192_;
-  assign _4196_ = _4197_ ? w_3_4 : w_4_4;
-  assign _4198_ = _4200_ ? l_4_3 : l_4_4;
-  assign _4210_ = _4221_ ? 16'h0000 : _4188_;
-  assign _4201_ = _4202_ ? 1'h0 : _4198_;
-  assign _4203_ = _4204_ ? a_4_3 : a_4_4;
-  assign _4205_ = _4206_ ? 8'h00 : _4203_;
-  assign _4207_ = _4208_ ? _0157_[25:0] : out_4_3;
-  assign _4209_ = _4211_ ? _1171_ : acc_4_3;
-  assign _4212_ = _4213_ ? 26'h0000000 : _4209_;
-  assign _4214_ = _4215_ ? lr_4_3_d1 : lr_4_3_d2;
-  assign _4216_ = _4217_ ? 1'h0 : _4214_;
-  assign _4218_ = _4219_ ? lr_4_3_d0 : lr_4_3_d1;
-  assign _4220_ = _4222_ ? 1'h0 : _4218_;
-  assign _4232_ = _4243_ ? w_6_6 : w_7_6;
-  assign _4223_ = _4224_ ? l_4_2 : lr_4_3_d0;
+  assign _4116_ = _4118_ ? lr_4_7_d0 : lr_4_7_d1;
+  assign _4119_ = _4120_ ? 1'h0 : _4116_;
+  assign _4121_ = _4122_ ? l_4_6 : lr_4_7_d0;
+  assign _4123_ = _4124_ ? 1'h0 : _4121_;
+  assign _4125_ = _4126_ ? { _0586_, _0585_, _0584_, _0583_, _0582_, _0581_, _0580_, _0578_, _0577_, _0576_, _0575_, _0574_, _0573_, _0572_, _0571_, _0570_ } : p_4_7;
+  assign _4127_ = _4129_ ? 16'h0000 : _4125_;
+  assign _4139_ = _4150_ ? lr_7_6_d0 : lr_7_6_d1;
+  assign _4130_ = _4131_ ? w_3_7 : w_4_7;
+  assign _4132_ = _4133_ ? l_4_6 : l_4_7;
+  assign _4134_ = _4135_ ? 1'h0 : _4132_;
+  assign _4136_ = _4137_ ? a_4_6 : a_4_7;
+  assign _4138_ = _4140_ ? 8'h00 : _4136_;
+  assign _4141_ = _4142_ ? _0723_[25:0] : out_4_6;
+  assign _4143_ = _4144_ ? _1245_ : acc_4_6;
+  assign _4145_ = _4146_ ? 26'h0000000 : _4143_;
+  assign _4147_ = _4148_ ? lr_4_6_d1 : lr_4_6_d2;
+  assign _4149_ = _4151_ ? 1'h0 : _4147_;
+  assign _4161_ = _4172_ ? 1'h0 : _4139_;
+  assign _4152_ = _4153_ ? lr_4_6_d0 : lr_4_6_d1;
+  assign _4154_ = _4155_ ? 1'h0 : _4152_;
+  assign _4156_ = _4157_ ? l_4_5 : lr_4_6_d0;
+  assign _4158_ = _4159_ ? 1'h0 : _4156_;
+  assign _4160_ = _4162_ ? { _0569_, _0567_, _0566_, _0565_, _0564_, _0563_, _0562_, _0561_, _0560_, _0559_, _0558_, _0555_, _0554_, _0553_, _0552_, _0551_ } : p_4_6;
+  assign _4163_ = _4164_ ? 16'h0000 : _4160_;
+  assign _4165_ = _4166_ ? w_3_6 : w_4_6;
+  assign _4167_ = _4168_ ? l_4_5 : l_4_6;
+  assign _4169_ = _4170_ ? 1'h0 : _4167_;
+  assign _4171_ = _4173_ ? a_4_5 : a_4_6;
+  assign _4183_ = _4194_ ? l_7_5 : lr_7_6_d0;
+  assign _4174_ = _4175_ ? 8'h00 : _4171_;
+  assign _4176_ = _4177_ ? _0712_[25:0] : out_4_5;
+  assign _4178_ = _4179_ ? _1233_ : acc_4_5;
+  assign _4180_ = _4181_ ? 26'h0000000 : _4178_;
+  assign _4182_ = _4184_ ? lr_4_5_d1 : lr_4_5_d2;
+  assign _4185_ = _4186_ ? 1'h0 : _4182_;
+  assign _4187_ = _4188_ ? lr_4_5_d0 : lr_4_5_d1;
+  assign _4189_ = _4190_ ? 1'h0 : _4187_;
+  assign _4191_ = _4192_ ? l_4_4 : lr_4_5_d0;
+  assign _4193_ = _4195_ ? 1'h0 : _4191_;
+  assign _4205_ = _4217_ ? 1'h0 : _4183_;
+  assign _4196_ = _4197_ ? { _0550_, _0549_, _0548_, _0547_, _0546_, _0544_, _0543_, _0542_, _0541_, _0540_, _0539_, _0538_, _0537_, _0536_, _0535_, _0533_ } : p_4_5;
+  assign _4198_ = _4199_ ? 16'h0000 : _4196_;
+  assign _4200_ = _4201_ ? w_3_5 : w_4_5;
+  assign _4202_ = _4203_ ? l_4_4 : l_4_5;
+  assign _4204_ = _4207_ ? 1'h0 : _4202_;
+  assign _4317_ = _2020_ ? _0290_ : drain_7;
+  assign _4208_ = _4209_ ? a_4_4 : a_4_5;
+  assign _4210_ = _4211_ ? 8'h00 : _4208_;
+  assign _4212_ = _4213_ ? _0701_[25:0] : out_4_4;
+  assign _4214_ = _4215_ ? _1222_ : acc_4_4;
+  assign _4216_ = _4218_ ? 26'h0000000 : _4214_;
+  assign _4228_ = _4239_ ? { _0994_, _0993_, _0992_, _0991_, _0990_, _0988_, _0987_, _0986_, _0985_, _0984_, _0983_, _0982_, _0981_, _0980_, _0979_, _0977_ } : p_7_6;
+  assign _4219_ = _4220_ ? lr_4_4_d1 : lr_4_4_d2;
+  assign _4221_ = _4222_ ? 1'h0 : _4219_;
+  assign _4223_ = _4224_ ? lr_4_4_d0 : lr_4_4_d1;
   assign _4225_ = _4226_ ? 1'h0 : _4223_;
-  assign _4227_ = _4228_ ? { _0462_, _0461_, _0460_, _0459_, _0458_, _0456_, _0455_, _0454_, _0453_, _0452_, _0451_, _0450_, _0449_, _0448_, _0447_, _0444_ } : p_4_3;
-  assign _4229_ = _4230_ ? 16'h0000 : _4227_;
-  assign _4231_ = _4233_ ? w_3_3 : w_4_3;
-  assign _4234_ = _4235_ ? l_4_2 : l_4_3;
-  assign _4236_ = _4237_ ? 1'h0 : _4234_;
-  assign _4238_ = _4239_ ? a_4_2 : a_4_3;
-  assign _4240_ = _4241_ ? 8'h00 : _4238_;
-  assign _4242_ = _4244_ ? _0146_[25:0] : out_4_2;
-  assign _4254_ = _4265_ ? l_7_5 : l_7_6;
-  assign _4245_ = _4246_ ? _1160_ : acc_4_2;
-  assign _4247_ = _4248_ ? 26'h0000000 : _4245_;
-  assign _4249_ = _4250_ ? lr_4_2_d1 : lr_4_2_d2;
-  assign _4251_ = _4252_ ? 1'h0 : _4249_;
-  assign _4253_ = _4255_ ? lr_4_2_d0 : lr_4_2_d1;
-  assign _4256_ = _4257_ ? 1'h0 : _4253_;
-  assign _4258_ = _4259_ ? l_4_1 : lr_4_2_d0;
-  assign _4260_ = _4261_ ? 1'h0 : _4258_;
-  assign _4262_ = _4263_ ? { _0443_, _0442_, _0441_, _0440_, _0439_, _0438_, _0437_, _0436_, _0435_, _0433_, _0432_, _0431_, _0430_, _0429_, _0428_, _0427_ } : p_4_2;
-  assign _4264_ = _4266_ ? 16'h0000 : _4262_;
-  assign _4276_ = _1880_ ? 1'h0 : _4254_;
-  assign _4267_ = _4268_ ? w_3_2 : w_4_2;
-  assign _4269_ = _4270_ ? l_4_1 : l_4_2;
-  assign _4271_ = _4272_ ? 1'h0 : _4269_;
-  assign _4273_ = _4274_ ? a_4_1 : a_4_2;
-  assign _4275_ = _1870_ ? 8'h00 : _4273_;
+  assign _4227_ = _4229_ ? l_4_3 : lr_4_4_d0;
+  assign _4230_ = _4231_ ? 1'h0 : _4227_;
+  assign _4232_ = _4233_ ? { _0532_, _0531_, _0530_, _0529_, _0528_, _0527_, _0526_, _0525_, _0524_, _0522_, _0521_, _0520_, _0519_, _0518_, _0517_, _0516_ } : p_4_4;
+  assign _4234_ = _4235_ ? 16'h0000 : _4232_;
+  assign _4236_ = _4237_ ? w_3_4 : w_4_4;
+  assign _4238_ = _4240_ ? l_4_3 : l_4_4;
+  assign _4250_ = _4261_ ? 16'h0000 : _4228_;
+  assign _4241_ = _4242_ ? 1'h0 : _4238_;
+  assign _4243_ = _4244_ ? a_4_3 : a_4_4;
+  assign _4245_ = _4246_ ? 8'h00 : _4243_;
+  assign _4247_ = _4248_ ? _0690_[25:0] : out_4_3;
+  assign _4249_ = _4251_ ? _1211_ : acc_4_3;
+  assign _4252_ = _4253_ ? 26'h0000000 : _4249_;
+  assign _4254_ = _4255_ ? lr_4_3_d1 : lr_4_3_d2;
+  assign _4256_ = _4257_ ? 1'h0 : _4254_;
+  assign _4258_ = _4259_ ? lr_4_3_d0 : lr_4_3_d1;
+  assign _4260_ = _4262_ ? 1'h0 : _4258_;
+  assign _4272_ = _4283_ ? w_6_6 : w_7_6;
+  assign _4263_ = _4264_ ? l_4_2 : lr_4_3_d0;
+  assign _4265_ = _4266_ ? 1'h0 : _4263_;
+  assign _4267_ = _4268_ ? { _0515_, _0514_, _0513_, _0511_, _0510_, _0509_, _0508_, _0507_, _0506_, _0505_, _0504_, _0503_, _0502_, _0500_, _0499_, _0498_ } : p_4_3;
+  assign _4269_ = _4270_ ? 16'h0000 : _4267_;
+  assign _4271_ = _4273_ ? w_3_3 : w_4_3;
+  assign _4274_ = _4275_ ? l_4_2 : l_4_3;
+  assign _4276_ = _4277_ ? 1'h0 : _4274_;
+  assign _4278_ = _4279_ ? a_4_2 : a_4_3;
+  assign _4280_ = _4281_ ? 8'h00 : _4278_;
+  assign _4282_ = _4284_ ? _0679_[25:0] : out_4_2;
+  assign _4294_ = _4305_ ? l_7_5 : l_7_6;
+  assign _4285_ = _4286_ ? _1200_ : acc_4_2;
+  assign _4287_ = _4288_ ? 26'h0000000 : _4285_;
+  assign _4289_ = _4290_ ? lr_4_2_d1 : lr_4_2_d2;
+  assign _4291_ = _4292_ ? 1'h0 : _4289_;
+  assign _4293_ = _4295_ ? lr_4_2_d0 : lr_4_2_d1;
+  assign _4296_ = _4297_ ? 1'h0 : _4293_;
+  assign _4298_ = _4299_ ? l_4_1 : lr_4_2_d0;
+  assign _4300_ = _4301_ ? 1'h0 : _4298_;
+  assign _4302_ = _4303_ ? { _0497_, _0496_, _0495_, _0494_, _0493_, _0492_, _0491_, _0489_, _0488_, _0487_, _0486_, _0485_, _0484_, _0483_, _0482_, _0481_ } : p_4_2;
+  assign _4304_ = _4306_ ? 16'h0000 : _4302_;
+  assign _4316_ = _1920_ ? 1'h0 : _4294_;
+  assign _4307_ = _4308_ ? w_3_2 : w_4_2;
+  assign _4309_ = _4310_ ? l_4_1 : l_4_2;
+  assign _4311_ = _4312_ ? 1'h0 : _4309_;
+  assign _4313_ = _4314_ ? a_4_1 : a_4_2;
+  assign _4315_ = _1910_ ? 8'h00 : _4313_;
   \hwq_mac_array.mul_0_0  mul_0_0 (
     .a(a_in0),
     .b(w_in0),
     .clk(clk),
     .en(en),
-    .\port$378$0 (_1692_),
-    .\port$378$1 (_1694_),
-    .\port$378$10 (_1703_),
-    .\port$378$11 (_1705_),
-    .\port$378$12 (_1706_),
-    .\port$378$13 (_1707_),
-    .\port$378$14 (_1708_),
-    .\port$378$15 (_1709_),
-    .\port$378$2 (_1695_),
-    .\port$378$3 (_1696_),
-    .\port$378$4 (_1697_),
-    .\port$378$5 (_1698_),
-    .\port$378$6 (_1699_),
-    .\port$378$7 (_1700_),
-    .\port$378$8 (_1701_),
-    .\port$378$9 (_1702_),
+    .\port$426$0 (_1785_),
+    .\port$426$1 (_1786_),
+    .\port$426$10 (_1796_),
+    .\port$426$11 (_1797_),
+    .\port$426$12 (_1798_),
+    .\port$426$13 (_1801_),
+    .\port$426$14 (_1802_),
+    .\port$426$15 (_1803_),
+    .\port$426$2 (_1787_),
+    .\port$426$3 (_1789_),
+    .\port$426$4 (_1790_),
+    .\port$426$5 (_1791_),
+    .\port$426$6 (_1792_),
+    .\port$426$7 (_1793_),
+    .\port$426$8 (_1794_),
+    .\port$426$9 (_1795_),
     .rst(rst)
   );
   \hwq_mac_array.mul_0_1  mul_0_1 (
@@ -8394,22 +8474,22 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
     .b(skew_w1_d0),
     .clk(clk),
     .en(en),
-    .\port$379$0 (_1710_),
-    .\port$379$1 (_1711_),
-    .\port$379$10 (_1721_),
-    .\port$379$11 (_1722_),
-    .\port$379$12 (_1723_),
-    .\port$379$13 (_1724_),
-    .\port$379$14 (_1725_),
-    .\port$379$15 (_1727_),
-    .\port$379$2 (_1712_),
-    .\port$379$3 (_1713_),
-    .\port$379$4 (_1714_),
-    .\port$379$5 (_1716_),
-    .\port$379$6 (_1717_),
-    .\port$379$7 (_1718_),
-    .\port$379$8 (_1719_),
-    .\port$379$9 (_1720_),
+    .\port$427$0 (_1804_),
+    .\port$427$1 (_1805_),
+    .\port$427$10 (_1815_),
+    .\port$427$11 (_1816_),
+    .\port$427$12 (_1817_),
+    .\port$427$13 (_1818_),
+    .\port$427$14 (_1819_),
+    .\port$427$15 (_1820_),
+    .\port$427$2 (_1806_),
+    .\port$427$3 (_1807_),
+    .\port$427$4 (_1808_),
+    .\port$427$5 (_1809_),
+    .\port$427$6 (_1810_),
+    .\port$427$7 (_1812_),
+    .\port$427$8 (_1813_),
+    .\port$427$9 (_1814_),
     .rst(rst)
   );
   \hwq_mac_array.mul_0_2  mul_0_2 (
@@ -8417,22 +8497,22 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
     .b(skew_w2_d1),
     .clk(clk),
     .en(en),
-    .\port$380$0 (_1728_),
-    .\port$380$1 (_1729_),
-    .\port$380$10 (_1739_),
-    .\port$380$11 (_1740_),
-    .\port$380$12 (_1741_),
-    .\port$380$13 (_1742_),
-    .\port$380$14 (_1743_),
-    .\port$380$15 (_1744_),
-    .\port$380$2 (_1730_),
-    .\port$380$3 (_1731_),
-    .\port$380$4 (_1732_),
-    .\port$380$5 (_1733_),
-    .\port$380$6 (_1734_),
-    .\port$380$7 (_1735_),
-    .\port$380$8 (_1736_),
-    .\port$380$9 (_1738_),
+    .\port$428$0 (_1821_),
+    .\port$428$1 (_1823_),
+    .\port$428$10 (_1832_),
+    .\port$428$11 (_1834_),
+    .\port$428$12 (_1835_),
+    .\port$428$13 (_1836_),
+    .\port$428$14 (_1837_),
+    .\port$428$15 (_1838_),
+    .\port$428$2 (_1824_),
+    .\port$428$3 (_1825_),
+    .\port$428$4 (_1826_),
+    .\port$428$5 (_1827_),
+    .\port$428$6 (_1828_),
+    .\port$428$7 (_1829_),
+    .\port$428$8 (_1830_),
+    .\port$428$9 (_1831_),
     .rst(rst)
   );
   \hwq_mac_array.mul_0_3  mul_0_3 (
@@ -8440,22 +8520,22 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
     .b(skew_w3_d2),
     .clk(clk),
     .en(en),
-    .\port$381$0 (_1745_),
-    .\port$381$1 (_1746_),
-    .\port$381$10 (_1756_),
-    .\port$381$11 (_1757_),
-    .\port$381$12 (_1758_),
-    .\port$381$13 (_1761_),
-    .\port$381$14 (_1762_),
-    .\port$381$15 (_1763_),
-    .\port$381$2 (_1747_),
-    .\port$381$3 (_1749_),
-    .\port$381$4 (_1750_),
-    .\port$381$5 (_1751_),
-    .\port$381$6 (_1752_),
-    .\port$381$7 (_1753_),
-    .\port$381$8 (_1754_),
-    .\port$381$9 (_1755_),
+    .\port$429$0 (_1839_),
+    .\port$429$1 (_1840_),
+    .\port$429$10 (_1850_),
+    .\port$429$11 (_1851_),
+    .\port$429$12 (_1852_),
+    .\port$429$13 (_1853_),
+    .\port$429$14 (_1854_),
+    .\port$429$15 (_1856_),
+    .\port$429$2 (_1841_),
+    .\port$429$3 (_1842_),
+    .\port$429$4 (_1843_),
+    .\port$429$5 (_1845_),
+    .\port$429$6 (_1846_),
+    .\port$429$7 (_1847_),
+    .\port$429$8 (_1848_),
+    .\port$429$9 (_1849_),
     .rst(rst)
   );
   \hwq_mac_array.mul_0_4  mul_0_4 (
@@ -8463,22 +8543,22 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
     .b(skew_w4_d3),
     .clk(clk),
     .en(en),
-    .\port$382$0 (_1764_),
-    .\port$382$1 (_1765_),
-    .\port$382$10 (_1775_),
-    .\port$382$11 (_1776_),
-    .\port$382$12 (_1777_),
-    .\port$382$13 (_1778_),
-    .\port$382$14 (_1779_),
-    .\port$382$15 (_1780_),
-    .\port$382$2 (_1766_),
-    .\port$382$3 (_1767_),
-    .\port$382$4 (_1768_),
-    .\port$382$5 (_1769_),
-    .\port$382$6 (_1770_),
-    .\port$382$7 (_1772_),
-    .\port$382$8 (_1773_),
-    .\port$382$9 (_1774_),
+    .\port$430$0 (_1857_),
+    .\port$430$1 (_1858_),
+    .\port$430$10 (_1868_),
+    .\port$430$11 (_1869_),
+    .\port$430$12 (_1870_),
+    .\port$430$13 (_1871_),
+    .\port$430$14 (_1872_),
+    .\port$430$15 (_1873_),
+    .\port$430$2 (_1859_),
+    .\port$430$3 (_1860_),
+    .\port$430$4 (_1861_),
+    .\port$430$5 (_1862_),
+    .\port$430$6 (_1863_),
+    .\port$430$7 (_1864_),
+    .\port$430$8 (_1865_),
+    .\port$430$9 (_1867_),
     .rst(rst)
   );
   \hwq_mac_array.mul_0_5  mul_0_5 (
@@ -8486,22 +8566,22 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
     .b(skew_w5_d4),
     .clk(clk),
     .en(en),
-    .\port$383$0 (_1781_),
-    .\port$383$1 (_1783_),
-    .\port$383$10 (_1792_),
-    .\port$383$11 (_1794_),
-    .\port$383$12 (_1795_),
-    .\port$383$13 (_1796_),
-    .\port$383$14 (_1797_),
-    .\port$383$15 (_1798_),
-    .\port$383$2 (_1784_),
-    .\port$383$3 (_1785_),
-    .\port$383$4 (_1786_),
-    .\port$383$5 (_1787_),
-    .\port$383$6 (_1788_),
-    .\port$383$7 (_1789_),
-    .\port$383$8 (_1790_),
-    .\port$383$9 (_1791_),
+    .\port$431$0 (_1874_),
+    .\port$431$1 (_1875_),
+    .\port$431$10 (_1885_),
+    .\port$431$11 (_1886_),
+    .\port$431$12 (_1887_),
+    .\port$431$13 (_1889_),
+    .\port$431$14 (_1890_),
+    .\port$431$15 (_1891_),
+    .\port$431$2 (_1876_),
+    .\port$431$3 (_1878_),
+    .\port$431$4 (_1879_),
+    .\port$431$5 (_1880_),
+    .\port$431$6 (_1881_),
+    .\port$431$7 (_1882_),
+    .\port$431$8 (_1883_),
+    .\port$431$9 (_1884_),
     .rst(rst)
   );
   \hwq_mac_array.mul_0_6  mul_0_6 (
@@ -8509,22 +8589,22 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
     .b(skew_w6_d5),
     .clk(clk),
     .en(en),
-    .\port$384$0 (_1799_),
-    .\port$384$1 (_1800_),
-    .\port$384$10 (_1810_),
-    .\port$384$11 (_1811_),
-    .\port$384$12 (_1812_),
-    .\port$384$13 (_1813_),
-    .\port$384$14 (_1814_),
-    .\port$384$15 (_1816_),
-    .\port$384$2 (_1801_),
-    .\port$384$3 (_1802_),
-    .\port$384$4 (_1803_),
-    .\port$384$5 (_1805_),
-    .\port$384$6 (_1806_),
-    .\port$384$7 (_1807_),
-    .\port$384$8 (_1808_),
-    .\port$384$9 (_1809_),
+    .\port$432$0 (_1892_),
+    .\port$432$1 (_1893_),
+    .\port$432$10 (_1903_),
+    .\port$432$11 (_1904_),
+    .\port$432$12 (_1905_),
+    .\port$432$13 (_1906_),
+    .\port$432$14 (_1907_),
+    .\port$432$15 (_1908_),
+    .\port$432$2 (_1894_),
+    .\port$432$3 (_1895_),
+    .\port$432$4 (_1896_),
+    .\port$432$5 (_1897_),
+    .\port$432$6 (_1898_),
+    .\port$432$7 (_1900_),
+    .\port$432$8 (_1901_),
+    .\port$432$9 (_1902_),
     .rst(rst)
   );
   \hwq_mac_array.mul_0_7  mul_0_7 (
@@ -8532,22 +8612,22 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
     .b(skew_w7_d6),
     .clk(clk),
     .en(en),
-    .\port$385$0 (_1817_),
-    .\port$385$1 (_1818_),
-    .\port$385$10 (_1828_),
-    .\port$385$11 (_1829_),
-    .\port$385$12 (_1830_),
-    .\port$385$13 (_1831_),
-    .\port$385$14 (_1832_),
-    .\port$385$15 (_1833_),
-    .\port$385$2 (_1819_),
-    .\port$385$3 (_1820_),
-    .\port$385$4 (_1821_),
-    .\port$385$5 (_1822_),
-    .\port$385$6 (_1823_),
-    .\port$385$7 (_1824_),
-    .\port$385$8 (_1825_),
-    .\port$385$9 (_1827_),
+    .\port$433$0 (_1909_),
+    .\port$433$1 (_0003_),
+    .\port$433$10 (_0012_),
+    .\port$433$11 (_0014_),
+    .\port$433$12 (_0015_),
+    .\port$433$13 (_0016_),
+    .\port$433$14 (_0017_),
+    .\port$433$15 (_0018_),
+    .\port$433$2 (_0004_),
+    .\port$433$3 (_0005_),
+    .\port$433$4 (_0006_),
+    .\port$433$5 (_0007_),
+    .\port$433$6 (_0008_),
+    .\port$433$7 (_0009_),
+    .\port$433$8 (_0010_),
+    .\port$433$9 (_0011_),
     .rst(rst)
   );
   \hwq_mac_array.mul_1_0  mul_1_0 (
@@ -8555,22 +8635,22 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
     .b(w_0_0),
     .clk(clk),
     .en(en),
-    .\port$386$0 (_1834_),
-    .\port$386$1 (_1835_),
-    .\port$386$10 (_1845_),
-    .\port$386$11 (_1846_),
-    .\port$386$12 (_1847_),
-    .\port$386$13 (_1849_),
-    .\port$386$14 (_1850_),
-    .\port$386$15 (_1851_),
-    .\port$386$2 (_1836_),
-    .\port$386$3 (_1838_),
-    .\port$386$4 (_1839_),
-    .\port$386$5 (_1840_),
-    .\port$386$6 (_1841_),
-    .\port$386$7 (_1842_),
-    .\port$386$8 (_1843_),
-    .\port$386$9 (_1844_),
+    .\port$434$0 (_0019_),
+    .\port$434$1 (_0020_),
+    .\port$434$10 (_0030_),
+    .\port$434$11 (_0031_),
+    .\port$434$12 (_0032_),
+    .\port$434$13 (_0033_),
+    .\port$434$14 (_0034_),
+    .\port$434$15 (_0036_),
+    .\port$434$2 (_0021_),
+    .\port$434$3 (_0022_),
+    .\port$434$4 (_0023_),
+    .\port$434$5 (_0025_),
+    .\port$434$6 (_0026_),
+    .\port$434$7 (_0027_),
+    .\port$434$8 (_0028_),
+    .\port$434$9 (_0029_),
     .rst(rst)
   );
   \hwq_mac_array.mul_1_1  mul_1_1 (
@@ -8578,22 +8658,22 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
     .b(w_0_1),
     .clk(clk),
     .en(en),
-    .\port$387$0 (_1852_),
-    .\port$387$1 (_1853_),
-    .\port$387$10 (_1863_),
-    .\port$387$11 (_1864_),
-    .\port$387$12 (_1865_),
-    .\port$387$13 (_1866_),
-    .\port$387$14 (_1867_),
-    .\port$387$15 (_1868_),
-    .\port$387$2 (_1854_),
-    .\port$387$3 (_1855_),
-    .\port$387$4 (_1856_),
-    .\port$387$5 (_1857_),
-    .\port$387$6 (_1858_),
-    .\port$387$7 (_1860_),
-    .\port$387$8 (_1861_),
-    .\port$387$9 (_1862_),
+    .\port$435$0 (_0037_),
+    .\port$435$1 (_0038_),
+    .\port$435$10 (_0048_),
+    .\port$435$11 (_0049_),
+    .\port$435$12 (_0050_),
+    .\port$435$13 (_0051_),
+    .\port$435$14 (_0052_),
+    .\port$435$15 (_0053_),
+    .\port$435$2 (_0039_),
+    .\port$435$3 (_0040_),
+    .\port$435$4 (_0041_),
+    .\port$435$5 (_0042_),
+    .\port$435$6 (_0043_),
+    .\port$435$7 (_0044_),
+    .\port$435$8 (_0045_),
+    .\port$435$9 (_0047_),
     .rst(rst)
   );
   \hwq_mac_array.mul_1_2  mul_1_2 (
@@ -8601,22 +8681,22 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
     .b(w_0_2),
     .clk(clk),
     .en(en),
-    .\port$388$0 (_1869_),
-    .\port$388$1 (_0003_),
-    .\port$388$10 (_0012_),
-    .\port$388$11 (_0014_),
-    .\port$388$12 (_0015_),
-    .\port$388$13 (_0016_),
-    .\port$388$14 (_0017_),
-    .\port$388$15 (_0018_),
-    .\port$388$2 (_0004_),
-    .\port$388$3 (_0005_),
-    .\port$388$4 (_0006_),
-    .\port$388$5 (_0007_),
-    .\port$388$6 (_0008_),
-    .\port$388$7 (_0009_),
-    .\port$388$8 (_0010_),
-    .\port$388$9 (_0011_),
+    .\port$436$0 (_0054_),
+    .\port$436$1 (_0055_),
+    .\port$436$10 (_0065_),
+    .\port$436$11 (_0066_),
+    .\port$436$12 (_0067_),
+    .\port$436$13 (_0069_),
+    .\port$436$14 (_0070_),
+    .\port$436$15 (_0071_),
+    .\port$436$2 (_0056_),
+    .\port$436$3 (_0058_),
+    .\port$436$4 (_0059_),
+    .\port$436$5 (_0060_),
+    .\port$436$6 (_0061_),
+    .\port$436$7 (_0062_),
+    .\port$436$8 (_0063_),
+    .\port$436$9 (_0064_),
     .rst(rst)
   );
   \hwq_mac_array.mul_1_3  mul_1_3 (
@@ -8624,22 +8704,22 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
     .b(w_0_3),
     .clk(clk),
     .en(en),
-    .\port$389$0 (_0019_),
-    .\port$389$1 (_0020_),
-    .\port$389$10 (_0030_),
-    .\port$389$11 (_0031_),
-    .\port$389$12 (_0032_),
-    .\port$389$13 (_0033_),
-    .\port$389$14 (_0034_),
-    .\port$389$15 (_0036_),
-    .\port$389$2 (_0021_),
-    .\port$389$3 (_0022_),
-    .\port$389$4 (_0023_),
-    .\port$389$5 (_0025_),
-    .\port$389$6 (_0026_),
-    .\port$389$7 (_0027_),
-    .\port$389$8 (_0028_),
-    .\port$389$9 (_0029_),
+    .\port$437$0 (_0072_),
+    .\port$437$1 (_0073_),
+    .\port$437$10 (_0083_),
+    .\port$437$11 (_0084_),
+    .\port$437$12 (_0085_),
+    .\port$437$13 (_0086_),
+    .\port$437$14 (_0087_),
+    .\port$437$15 (_0088_),
+    .\port$437$2 (_0074_),
+    .\port$437$3 (_0075_),
+    .\port$437$4 (_0076_),
+    .\port$437$5 (_0077_),
+    .\port$437$6 (_0078_),
+    .\port$437$7 (_0080_),
+    .\port$437$8 (_0081_),
+    .\port$437$9 (_0082_),
     .rst(rst)
   );
   \hwq_mac_array.mul_1_4  mul_1_4 (
@@ -8647,22 +8727,22 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
     .b(w_0_4),
     .clk(clk),
     .en(en),
-    .\port$390$0 (_0037_),
-    .\port$390$1 (_0038_),
-    .\port$390$10 (_0048_),
-    .\port$390$11 (_0049_),
-    .\port$390$12 (_0050_),
-    .\port$390$13 (_0051_),
-    .\port$390$14 (_0052_),
-    .\port$390$15 (_0053_),
-    .\port$390$2 (_0039_),
-    .\port$390$3 (_0040_),
-    .\port$390$4 (_0041_),
-    .\port$390$5 (_0042_),
-    .\port$390$6 (_0043_),
-    .\port$390$7 (_0044_),
-    .\port$390$8 (_0045_),
-    .\port$390$9 (_0047_),
+    .\port$438$0 (_0089_),
+    .\port$438$1 (_0091_),
+    .\port$438$10 (_0100_),
+    .\port$438$11 (_0102_),
+    .\port$438$12 (_0103_),
+    .\port$438$13 (_0104_),
+    .\port$438$14 (_0105_),
+    .\port$438$15 (_0106_),
+    .\port$438$2 (_0092_),
+    .\port$438$3 (_0093_),
+    .\port$438$4 (_0094_),
+    .\port$438$5 (_0095_),
+    .\port$438$6 (_0096_),
+    .\port$438$7 (_0097_),
+    .\port$438$8 (_0098_),
+    .\port$438$9 (_0099_),
     .rst(rst)
   );
   \hwq_mac_array.mul_1_5  mul_1_5 (
@@ -8670,22 +8750,22 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
     .b(w_0_5),
     .clk(clk),
     .en(en),
-    .\port$391$0 (_0054_),
-    .\port$391$1 (_0055_),
-    .\port$391$10 (_0065_),
-    .\port$391$11 (_0066_),
-    .\port$391$12 (_0067_),
-    .\port$391$13 (_0069_),
-    .\port$391$14 (_0070_),
-    .\port$391$15 (_0071_),
-    .\port$391$2 (_0056_),
-    .\port$391$3 (_0058_),
-    .\port$391$4 (_0059_),
-    .\port$391$5 (_0060_),
-    .\port$391$6 (_0061_),
-    .\port$391$7 (_0062_),
-    .\port$391$8 (_0063_),
-    .\port$391$9 (_0064_),
+    .\port$439$0 (_0107_),
+    .\port$439$1 (_0108_),
+    .\port$439$10 (_0119_),
+    .\port$439$11 (_0120_),
+    .\port$439$12 (_0121_),
+    .\port$439$13 (_0122_),
+    .\port$439$14 (_0123_),
+    .\port$439$15 (_0125_),
+    .\port$439$2 (_0109_),
+    .\port$439$3 (_0110_),
+    .\port$439$4 (_0111_),
+    .\port$439$5 (_0114_),
+    .\port$439$6 (_0115_),
+    .\port$439$7 (_0116_),
+    .\port$439$8 (_0117_),
+    .\port$439$9 (_0118_),
     .rst(rst)
   );
   \hwq_mac_array.mul_1_6  mul_1_6 (
@@ -8693,22 +8773,22 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
     .b(w_0_6),
     .clk(clk),
     .en(en),
-    .\port$392$0 (_0072_),
-    .\port$392$1 (_0073_),
-    .\port$392$10 (_0083_),
-    .\port$392$11 (_0084_),
-    .\port$392$12 (_0085_),
-    .\port$392$13 (_0086_),
-    .\port$392$14 (_0087_),
-    .\port$392$15 (_0088_),
-    .\port$392$2 (_0074_),
-    .\port$392$3 (_0075_),
-    .\port$392$4 (_0076_),
-    .\port$392$5 (_0077_),
-    .\port$392$6 (_0078_),
-    .\port$392$7 (_0080_),
-    .\port$392$8 (_0081_),
-    .\port$392$9 (_0082_),
+    .\port$440$0 (_0126_),
+    .\port$440$1 (_0127_),
+    .\port$440$10 (_0137_),
+    .\port$440$11 (_0138_),
+    .\port$440$12 (_0139_),
+    .\port$440$13 (_0140_),
+    .\port$440$14 (_0141_),
+    .\port$440$15 (_0142_),
+    .\port$440$2 (_0128_),
+    .\port$440$3 (_0129_),
+    .\port$440$4 (_0130_),
+    .\port$440$5 (_0131_),
+    .\port$440$6 (_0132_),
+    .\port$440$7 (_0133_),
+    .\port$440$8 (_0134_),
+    .\port$440$9 (_0136_),
     .rst(rst)
   );
   \hwq_mac_array.mul_1_7  mul_1_7 (
@@ -8716,22 +8796,22 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
     .b(w_0_7),
     .clk(clk),
     .en(en),
-    .\port$393$0 (_0089_),
-    .\port$393$1 (_0091_),
-    .\port$393$10 (_0100_),
-    .\port$393$11 (_0102_),
-    .\port$393$12 (_0103_),
-    .\port$393$13 (_0104_),
-    .\port$393$14 (_0105_),
-    .\port$393$15 (_0106_),
-    .\port$393$2 (_0092_),
-    .\port$393$3 (_0093_),
-    .\port$393$4 (_0094_),
-    .\port$393$5 (_0095_),
-    .\port$393$6 (_0096_),
-    .\port$393$7 (_0097_),
-    .\port$393$8 (_0098_),
-    .\port$393$9 (_0099_),
+    .\port$441$0 (_0143_),
+    .\port$441$1 (_0144_),
+    .\port$441$10 (_0154_),
+    .\port$441$11 (_0155_),
+    .\port$441$12 (_0156_),
+    .\port$441$13 (_0158_),
+    .\port$441$14 (_0159_),
+    .\port$441$15 (_0160_),
+    .\port$441$2 (_0145_),
+    .\port$441$3 (_0147_),
+    .\port$441$4 (_0148_),
+    .\port$441$5 (_0149_),
+    .\port$441$6 (_0150_),
+    .\port$441$7 (_0151_),
+    .\port$441$8 (_0152_),
+    .\port$441$9 (_0153_),
     .rst(rst)
   );
   \hwq_mac_array.mul_2_0  mul_2_0 (
@@ -8739,22 +8819,22 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
     .b(w_1_0),
     .clk(clk),
     .en(en),
-    .\port$394$0 (_0107_),
-    .\port$394$1 (_0108_),
-    .\port$394$10 (_0119_),
-    .\port$394$11 (_0120_),
-    .\port$394$12 (_0121_),
-    .\port$394$13 (_0122_),
-    .\port$394$14 (_0123_),
-    .\port$394$15 (_0125_),
-    .\port$394$2 (_0109_),
-    .\port$394$3 (_0110_),
-    .\port$394$4 (_0111_),
-    .\port$394$5 (_0114_),
-    .\port$394$6 (_0115_),
-    .\port$394$7 (_0116_),
-    .\port$394$8 (_0117_),
-    .\port$394$9 (_0118_),
+    .\port$442$0 (_0161_),
+    .\port$442$1 (_0162_),
+    .\port$442$10 (_0172_),
+    .\port$442$11 (_0173_),
+    .\port$442$12 (_0174_),
+    .\port$442$13 (_0175_),
+    .\port$442$14 (_0176_),
+    .\port$442$15 (_0177_),
+    .\port$442$2 (_0163_),
+    .\port$442$3 (_0164_),
+    .\port$442$4 (_0165_),
+    .\port$442$5 (_0166_),
+    .\port$442$6 (_0167_),
+    .\port$442$7 (_0169_),
+    .\port$442$8 (_0170_),
+    .\port$442$9 (_0171_),
     .rst(rst)
   );
   \hwq_mac_array.mul_2_1  mul_2_1 (
@@ -8762,22 +8842,22 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
     .b(w_1_1),
     .clk(clk),
     .en(en),
-    .\port$395$0 (_0126_),
-    .\port$395$1 (_0127_),
-    .\port$395$10 (_0137_),
-    .\port$395$11 (_0138_),
-    .\port$395$12 (_0139_),
-    .\port$395$13 (_0140_),
-    .\port$395$14 (_0141_),
-    .\port$395$15 (_0142_),
-    .\port$395$2 (_0128_),
-    .\port$395$3 (_0129_),
-    .\port$395$4 (_0130_),
-    .\port$395$5 (_0131_),
-    .\port$395$6 (_0132_),
-    .\port$395$7 (_0133_),
-    .\port$395$8 (_0134_),
-    .\port$395$9 (_0136_),
+    .\port$443$0 (_0178_),
+    .\port$443$1 (_0180_),
+    .\port$443$10 (_0189_),
+    .\port$443$11 (_0191_),
+    .\port$443$12 (_0192_),
+    .\port$443$13 (_0193_),
+    .\port$443$14 (_0194_),
+    .\port$443$15 (_0195_),
+    .\port$443$2 (_0181_),
+    .\port$443$3 (_0182_),
+    .\port$443$4 (_0183_),
+    .\port$443$5 (_0184_),
+    .\port$443$6 (_0185_),
+    .\port$443$7 (_0186_),
+    .\port$443$8 (_0187_),
+    .\port$443$9 (_0188_),
     .rst(rst)
   );
   \hwq_mac_array.mul_2_2  mul_2_2 (
@@ -8785,22 +8865,22 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
     .b(w_1_2),
     .clk(clk),
     .en(en),
-    .\port$396$0 (_0143_),
-    .\port$396$1 (_0144_),
-    .\port$396$10 (_0154_),
-    .\port$396$11 (_0155_),
-    .\port$396$12 (_0156_),
-    .\port$396$13 (_0158_),
-    .\port$396$14 (_0159_),
-    .\port$396$15 (_0160_),
-    .\port$396$2 (_0145_),
-    .\port$396$3 (_0147_),
-    .\port$396$4 (_0148_),
-    .\port$396$5 (_0149_),
-    .\port$396$6 (_0150_),
-    .\port$396$7 (_0151_),
-    .\port$396$8 (_0152_),
-    .\port$396$9 (_0153_),
+    .\port$444$0 (_0196_),
+    .\port$444$1 (_0197_),
+    .\port$444$10 (_0207_),
+    .\port$444$11 (_0208_),
+    .\port$444$12 (_0209_),
+    .\port$444$13 (_0210_),
+    .\port$444$14 (_0211_),
+    .\port$444$15 (_0213_),
+    .\port$444$2 (_0198_),
+    .\port$444$3 (_0199_),
+    .\port$444$4 (_0200_),
+    .\port$444$5 (_0202_),
+    .\port$444$6 (_0203_),
+    .\port$444$7 (_0204_),
+    .\port$444$8 (_0205_),
+    .\port$444$9 (_0206_),
     .rst(rst)
   );
   \hwq_mac_array.mul_2_3  mul_2_3 (
@@ -8808,22 +8888,22 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
     .b(w_1_3),
     .clk(clk),
     .en(en),
-    .\port$397$0 (_0161_),
-    .\port$397$1 (_0162_),
-    .\port$397$10 (_0172_),
-    .\port$397$11 (_0173_),
-    .\port$397$12 (_0174_),
-    .\port$397$13 (_0175_),
-    .\port$397$14 (_0176_),
-    .\port$397$15 (_0177_),
-    .\port$397$2 (_0163_),
-    .\port$397$3 (_0164_),
-    .\port$397$4 (_0165_),
-    .\port$397$5 (_0166_),
-    .\port$397$6 (_0167_),
-    .\port$397$7 (_0169_),
-    .\port$397$8 (_0170_),
-    .\port$397$9 (_0171_),
+    .\port$445$0 (_0214_),
+    .\port$445$1 (_0215_),
+    .\port$445$10 (_0226_),
+    .\port$445$11 (_0227_),
+    .\port$445$12 (_0228_),
+    .\port$445$13 (_0229_),
+    .\port$445$14 (_0230_),
+    .\port$445$15 (_0231_),
+    .\port$445$2 (_0216_),
+    .\port$445$3 (_0217_),
+    .\port$445$4 (_0218_),
+    .\port$445$5 (_0219_),
+    .\port$445$6 (_0220_),
+    .\port$445$7 (_0221_),
+    .\port$445$8 (_0222_),
+    .\port$445$9 (_0225_),
     .rst(rst)
   );
   \hwq_mac_array.mul_2_4  mul_2_4 (
@@ -8831,22 +8911,22 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
     .b(w_1_4),
     .clk(clk),
     .en(en),
-    .\port$398$0 (_0178_),
-    .\port$398$1 (_0180_),
-    .\port$398$10 (_0189_),
-    .\port$398$11 (_0191_),
-    .\port$398$12 (_0192_),
-    .\port$398$13 (_0193_),
-    .\port$398$14 (_0194_),
-    .\port$398$15 (_0195_),
-    .\port$398$2 (_0181_),
-    .\port$398$3 (_0182_),
-    .\port$398$4 (_0183_),
-    .\port$398$5 (_0184_),
-    .\port$398$6 (_0185_),
-    .\port$398$7 (_0186_),
-    .\port$398$8 (_0187_),
-    .\port$398$9 (_0188_),
+    .\port$446$0 (_0232_),
+    .\port$446$1 (_0233_),
+    .\port$446$10 (_0243_),
+    .\port$446$11 (_0244_),
+    .\port$446$12 (_0245_),
+    .\port$446$13 (_0247_),
+    .\port$446$14 (_0248_),
+    .\port$446$15 (_0249_),
+    .\port$446$2 (_0234_),
+    .\port$446$3 (_0236_),
+    .\port$446$4 (_0237_),
+    .\port$446$5 (_0238_),
+    .\port$446$6 (_0239_),
+    .\port$446$7 (_0240_),
+    .\port$446$8 (_0241_),
+    .\port$446$9 (_0242_),
     .rst(rst)
   );
   \hwq_mac_array.mul_2_5  mul_2_5 (
@@ -8854,22 +8934,22 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
     .b(w_1_5),
     .clk(clk),
     .en(en),
-    .\port$399$0 (_0196_),
-    .\port$399$1 (_0197_),
-    .\port$399$10 (_0207_),
-    .\port$399$11 (_0208_),
-    .\port$399$12 (_0209_),
-    .\port$399$13 (_0210_),
-    .\port$399$14 (_0211_),
-    .\port$399$15 (_0213_),
-    .\port$399$2 (_0198_),
-    .\port$399$3 (_0199_),
-    .\port$399$4 (_0200_),
-    .\port$399$5 (_0202_),
-    .\port$399$6 (_0203_),
-    .\port$399$7 (_0204_),
-    .\port$399$8 (_0205_),
-    .\port$399$9 (_0206_),
+    .\port$447$0 (_0250_),
+    .\port$447$1 (_0251_),
+    .\port$447$10 (_0261_),
+    .\port$447$11 (_0262_),
+    .\port$447$12 (_0263_),
+    .\port$447$13 (_0264_),
+    .\port$447$14 (_0265_),
+    .\port$447$15 (_0266_),
+    .\port$447$2 (_0252_),
+    .\port$447$3 (_0253_),
+    .\port$447$4 (_0254_),
+    .\port$447$5 (_0255_),
+    .\port$447$6 (_0256_),
+    .\port$447$7 (_0258_),
+    .\port$447$8 (_0259_),
+    .\port$447$9 (_0260_),
     .rst(rst)
   );
   \hwq_mac_array.mul_2_6  mul_2_6 (
@@ -8877,22 +8957,22 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
     .b(w_1_6),
     .clk(clk),
     .en(en),
-    .\port$400$0 (_0214_),
-    .\port$400$1 (_0215_),
-    .\port$400$10 (_0226_),
-    .\port$400$11 (_0227_),
-    .\port$400$12 (_0228_),
-    .\port$400$13 (_0229_),
-    .\port$400$14 (_0230_),
-    .\port$400$15 (_0231_),
-    .\port$400$2 (_0216_),
-    .\port$400$3 (_0217_),
-    .\port$400$4 (_0218_),
-    .\port$400$5 (_0219_),
-    .\port$400$6 (_0220_),
-    .\port$400$7 (_0221_),
-    .\port$400$8 (_0222_),
-    .\port$400$9 (_0225_),
+    .\port$448$0 (_0267_),
+    .\port$448$1 (_0269_),
+    .\port$448$10 (_0278_),
+    .\port$448$11 (_0280_),
+    .\port$448$12 (_0281_),
+    .\port$448$13 (_0282_),
+    .\port$448$14 (_0283_),
+    .\port$448$15 (_0284_),
+    .\port$448$2 (_0270_),
+    .\port$448$3 (_0271_),
+    .\port$448$4 (_0272_),
+    .\port$448$5 (_0273_),
+    .\port$448$6 (_0274_),
+    .\port$448$7 (_0275_),
+    .\port$448$8 (_0276_),
+    .\port$448$9 (_0277_),
     .rst(rst)
   );
   \hwq_mac_array.mul_2_7  mul_2_7 (
@@ -8900,22 +8980,22 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
     .b(w_1_7),
     .clk(clk),
     .en(en),
-    .\port$401$0 (_0232_),
-    .\port$401$1 (_0233_),
-    .\port$401$10 (_0243_),
-    .\port$401$11 (_0244_),
-    .\port$401$12 (_0245_),
-    .\port$401$13 (_0247_),
-    .\port$401$14 (_0248_),
-    .\port$401$15 (_0249_),
-    .\port$401$2 (_0234_),
-    .\port$401$3 (_0236_),
-    .\port$401$4 (_0237_),
-    .\port$401$5 (_0238_),
-    .\port$401$6 (_0239_),
-    .\port$401$7 (_0240_),
-    .\port$401$8 (_0241_),
-    .\port$401$9 (_0242_),
+    .\port$449$0 (_0285_),
+    .\port$449$1 (_0286_),
+    .\port$449$10 (_0296_),
+    .\port$449$11 (_0297_),
+    .\port$449$12 (_0298_),
+    .\port$449$13 (_0299_),
+    .\port$449$14 (_0300_),
+    .\port$449$15 (_0302_),
+    .\port$449$2 (_0287_),
+    .\port$449$3 (_0288_),
+    .\port$449$4 (_0289_),
+    .\port$449$5 (_0291_),
+    .\port$449$6 (_0292_),
+    .\port$449$7 (_0293_),
+    .\port$449$8 (_0294_),
+    .\port$449$9 (_0295_),
     .rst(rst)
   );
   \hwq_mac_array.mul_3_0  mul_3_0 (
@@ -8923,22 +9003,22 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
     .b(w_2_0),
     .clk(clk),
     .en(en),
-    .\port$402$0 (_0250_),
-    .\port$402$1 (_0251_),
-    .\port$402$10 (_0261_),
-    .\port$402$11 (_0262_),
-    .\port$402$12 (_0263_),
-    .\port$402$13 (_0264_),
-    .\port$402$14 (_0265_),
-    .\port$402$15 (_0266_),
-    .\port$402$2 (_0252_),
-    .\port$402$3 (_0253_),
-    .\port$402$4 (_0254_),
-    .\port$402$5 (_0255_),
-    .\port$402$6 (_0256_),
-    .\port$402$7 (_0258_),
-    .\port$402$8 (_0259_),
-    .\port$402$9 (_0260_),
+    .\port$450$0 (_0303_),
+    .\port$450$1 (_0304_),
+    .\port$450$10 (_0314_),
+    .\port$450$11 (_0315_),
+    .\port$450$12 (_0316_),
+    .\port$450$13 (_0317_),
+    .\port$450$14 (_0318_),
+    .\port$450$15 (_0319_),
+    .\port$450$2 (_0305_),
+    .\port$450$3 (_0306_),
+    .\port$450$4 (_0307_),
+    .\port$450$5 (_0308_),
+    .\port$450$6 (_0309_),
+    .\port$450$7 (_0310_),
+    .\port$450$8 (_0311_),
+    .\port$450$9 (_0313_),
     .rst(rst)
   );
   \hwq_mac_array.mul_3_1  mul_3_1 (
@@ -8946,22 +9026,22 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
     .b(w_2_1),
     .clk(clk),
     .en(en),
-    .\port$403$0 (_0267_),
-    .\port$403$1 (_0269_),
-    .\port$403$10 (_0278_),
-    .\port$403$11 (_0280_),
-    .\port$403$12 (_0281_),
-    .\port$403$13 (_0282_),
-    .\port$403$14 (_0283_),
-    .\port$403$15 (_0284_),
-    .\port$403$2 (_0270_),
-    .\port$403$3 (_0271_),
-    .\port$403$4 (_0272_),
-    .\port$403$5 (_0273_),
-    .\port$403$6 (_0274_),
-    .\port$403$7 (_0275_),
-    .\port$403$8 (_0276_),
-    .\port$403$9 (_0277_),
+    .\port$451$0 (_0320_),
+    .\port$451$1 (_0321_),
+    .\port$451$10 (_0331_),
+    .\port$451$11 (_0332_),
+    .\port$451$12 (_0333_),
+    .\port$451$13 (_0336_),
+    .\port$451$14 (_0337_),
+    .\port$451$15 (_0338_),
+    .\port$451$2 (_0322_),
+    .\port$451$3 (_0324_),
+    .\port$451$4 (_0325_),
+    .\port$451$5 (_0326_),
+    .\port$451$6 (_0327_),
+    .\port$451$7 (_0328_),
+    .\port$451$8 (_0329_),
+    .\port$451$9 (_0330_),
     .rst(rst)
   );
   \hwq_mac_array.mul_3_2  mul_3_2 (
@@ -8969,22 +9049,22 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
     .b(w_2_2),
     .clk(clk),
     .en(en),
-    .\port$404$0 (_0285_),
-    .\port$404$1 (_0286_),
-    .\port$404$10 (_0296_),
-    .\port$404$11 (_0297_),
-    .\port$404$12 (_0298_),
-    .\port$404$13 (_0299_),
-    .\port$404$14 (_0300_),
-    .\port$404$15 (_0302_),
-    .\port$404$2 (_0287_),
-    .\port$404$3 (_0288_),
-    .\port$404$4 (_0289_),
-    .\port$404$5 (_0291_),
-    .\port$404$6 (_0292_),
-    .\port$404$7 (_0293_),
-    .\port$404$8 (_0294_),
-    .\port$404$9 (_0295_),
+    .\port$452$0 (_0339_),
+    .\port$452$1 (_0340_),
+    .\port$452$10 (_0350_),
+    .\port$452$11 (_0351_),
+    .\port$452$12 (_0352_),
+    .\port$452$13 (_0353_),
+    .\port$452$14 (_0354_),
+    .\port$452$15 (_0355_),
+    .\port$452$2 (_0341_),
+    .\port$452$3 (_0342_),
+    .\port$452$4 (_0343_),
+    .\port$452$5 (_0344_),
+    .\port$452$6 (_0345_),
+    .\port$452$7 (_0347_),
+    .\port$452$8 (_0348_),
+    .\port$452$9 (_0349_),
     .rst(rst)
   );
   \hwq_mac_array.mul_3_3  mul_3_3 (
@@ -8992,22 +9072,22 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
     .b(w_2_3),
     .clk(clk),
     .en(en),
-    .\port$405$0 (_0303_),
-    .\port$405$1 (_0304_),
-    .\port$405$10 (_0314_),
-    .\port$405$11 (_0315_),
-    .\port$405$12 (_0316_),
-    .\port$405$13 (_0317_),
-    .\port$405$14 (_0318_),
-    .\port$405$15 (_0319_),
-    .\port$405$2 (_0305_),
-    .\port$405$3 (_0306_),
-    .\port$405$4 (_0307_),
-    .\port$405$5 (_0308_),
-    .\port$405$6 (_0309_),
-    .\port$405$7 (_0310_),
-    .\port$405$8 (_0311_),
-    .\port$405$9 (_0313_),
+    .\port$453$0 (_0356_),
+    .\port$453$1 (_0358_),
+    .\port$453$10 (_0367_),
+    .\port$453$11 (_0369_),
+    .\port$453$12 (_0370_),
+    .\port$453$13 (_0371_),
+    .\port$453$14 (_0372_),
+    .\port$453$15 (_0373_),
+    .\port$453$2 (_0359_),
+    .\port$453$3 (_0360_),
+    .\port$453$4 (_0361_),
+    .\port$453$5 (_0362_),
+    .\port$453$6 (_0363_),
+    .\port$453$7 (_0364_),
+    .\port$453$8 (_0365_),
+    .\port$453$9 (_0366_),
     .rst(rst)
   );
   \hwq_mac_array.mul_3_4  mul_3_4 (
@@ -9015,22 +9095,22 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
     .b(w_2_4),
     .clk(clk),
     .en(en),
-    .\port$406$0 (_0320_),
-    .\port$406$1 (_0321_),
-    .\port$406$10 (_0331_),
-    .\port$406$11 (_0332_),
-    .\port$406$12 (_0333_),
-    .\port$406$13 (_0336_),
-    .\port$406$14 (_0337_),
-    .\port$406$15 (_0338_),
-    .\port$406$2 (_0322_),
-    .\port$406$3 (_0324_),
-    .\port$406$4 (_0325_),
-    .\port$406$5 (_0326_),
-    .\port$406$6 (_0327_),
-    .\port$406$7 (_0328_),
-    .\port$406$8 (_0329_),
-    .\port$406$9 (_0330_),
+    .\port$454$0 (_0374_),
+    .\port$454$1 (_0375_),
+    .\port$454$10 (_0385_),
+    .\port$454$11 (_0386_),
+    .\port$454$12 (_0387_),
+    .\port$454$13 (_0388_),
+    .\port$454$14 (_0389_),
+    .\port$454$15 (_0391_),
+    .\port$454$2 (_0376_),
+    .\port$454$3 (_0377_),
+    .\port$454$4 (_0378_),
+    .\port$454$5 (_0380_),
+    .\port$454$6 (_0381_),
+    .\port$454$7 (_0382_),
+    .\port$454$8 (_0383_),
+    .\port$454$9 (_0384_),
     .rst(rst)
   );
   \hwq_mac_array.mul_3_5  mul_3_5 (
@@ -9038,22 +9118,22 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
     .b(w_2_5),
     .clk(clk),
     .en(en),
-    .\port$407$0 (_0339_),
-    .\port$407$1 (_0340_),
-    .\port$407$10 (_0350_),
-    .\port$407$11 (_0351_),
-    .\port$407$12 (_0352_),
-    .\port$407$13 (_0353_),
-    .\port$407$14 (_0354_),
-    .\port$407$15 (_0355_),
-    .\port$407$2 (_0341_),
-    .\port$407$3 (_0342_),
-    .\port$407$4 (_0343_),
-    .\port$407$5 (_0344_),
-    .\port$407$6 (_0345_),
-    .\port$407$7 (_0347_),
-    .\port$407$8 (_0348_),
-    .\port$407$9 (_0349_),
+    .\port$455$0 (_0392_),
+    .\port$455$1 (_0393_),
+    .\port$455$10 (_0403_),
+    .\port$455$11 (_0404_),
+    .\port$455$12 (_0405_),
+    .\port$455$13 (_0406_),
+    .\port$455$14 (_0407_),
+    .\port$455$15 (_0408_),
+    .\port$455$2 (_0394_),
+    .\port$455$3 (_0395_),
+    .\port$455$4 (_0396_),
+    .\port$455$5 (_0397_),
+    .\port$455$6 (_0398_),
+    .\port$455$7 (_0399_),
+    .\port$455$8 (_0400_),
+    .\port$455$9 (_0402_),
     .rst(rst)
   );
   \hwq_mac_array.mul_3_6  mul_3_6 (
@@ -9061,22 +9141,22 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
     .b(w_2_6),
     .clk(clk),
     .en(en),
-    .\port$408$0 (_0356_),
-    .\port$408$1 (_0358_),
-    .\port$408$10 (_0367_),
-    .\port$408$11 (_0369_),
-    .\port$408$12 (_0370_),
-    .\port$408$13 (_0371_),
-    .\port$408$14 (_0372_),
-    .\port$408$15 (_0373_),
-    .\port$408$2 (_0359_),
-    .\port$408$3 (_0360_),
-    .\port$408$4 (_0361_),
-    .\port$408$5 (_0362_),
-    .\port$408$6 (_0363_),
-    .\port$408$7 (_0364_),
-    .\port$408$8 (_0365_),
-    .\port$408$9 (_0366_),
+    .\port$456$0 (_0409_),
+    .\port$456$1 (_0410_),
+    .\port$456$10 (_0420_),
+    .\port$456$11 (_0421_),
+    .\port$456$12 (_0422_),
+    .\port$456$13 (_0424_),
+    .\port$456$14 (_0425_),
+    .\port$456$15 (_0426_),
+    .\port$456$2 (_0411_),
+    .\port$456$3 (_0413_),
+    .\port$456$4 (_0414_),
+    .\port$456$5 (_0415_),
+    .\port$456$6 (_0416_),
+    .\port$456$7 (_0417_),
+    .\port$456$8 (_0418_),
+    .\port$456$9 (_0419_),
     .rst(rst)
   );
   \hwq_mac_array.mul_3_7  mul_3_7 (
@@ -9084,22 +9164,22 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
     .b(w_2_7),
     .clk(clk),
     .en(en),
-    .\port$409$0 (_0374_),
-    .\port$409$1 (_0375_),
-    .\port$409$10 (_0385_),
-    .\port$409$11 (_0386_),
-    .\port$409$12 (_0387_),
-    .\port$409$13 (_0388_),
-    .\port$409$14 (_0389_),
-    .\port$409$15 (_0391_),
-    .\port$409$2 (_0376_),
-    .\port$409$3 (_0377_),
-    .\port$409$4 (_0378_),
-    .\port$409$5 (_0380_),
-    .\port$409$6 (_0381_),
-    .\port$409$7 (_0382_),
-    .\port$409$8 (_0383_),
-    .\port$409$9 (_0384_),
+    .\port$457$0 (_0427_),
+    .\port$457$1 (_0428_),
+    .\port$457$10 (_0438_),
+    .\port$457$11 (_0439_),
+    .\port$457$12 (_0440_),
+    .\port$457$13 (_0441_),
+    .\port$457$14 (_0442_),
+    .\port$457$15 (_0443_),
+    .\port$457$2 (_0429_),
+    .\port$457$3 (_0430_),
+    .\port$457$4 (_0431_),
+    .\port$457$5 (_0432_),
+    .\port$457$6 (_0433_),
+    .\port$457$7 (_0435_),
+    .\port$457$8 (_0436_),
+    .\port$457$9 (_0437_),
     .rst(rst)
   );
   \hwq_mac_array.mul_4_0  mul_4_0 (
@@ -9107,22 +9187,22 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
     .b(w_3_0),
     .clk(clk),
     .en(en),
-    .\port$410$0 (_0392_),
-    .\port$410$1 (_0393_),
-    .\port$410$10 (_0403_),
-    .\port$410$11 (_0404_),
-    .\port$410$12 (_0405_),
-    .\port$410$13 (_0406_),
-    .\port$410$14 (_0407_),
-    .\port$410$15 (_0408_),
-    .\port$410$2 (_0394_),
-    .\port$410$3 (_0395_),
-    .\port$410$4 (_0396_),
-    .\port$410$5 (_0397_),
-    .\port$410$6 (_0398_),
-    .\port$410$7 (_0399_),
-    .\port$410$8 (_0400_),
-    .\port$410$9 (_0402_),
+    .\port$458$0 (_0444_),
+    .\port$458$1 (_0447_),
+    .\port$458$10 (_0456_),
+    .\port$458$11 (_0458_),
+    .\port$458$12 (_0459_),
+    .\port$458$13 (_0460_),
+    .\port$458$14 (_0461_),
+    .\port$458$15 (_0462_),
+    .\port$458$2 (_0448_),
+    .\port$458$3 (_0449_),
+    .\port$458$4 (_0450_),
+    .\port$458$5 (_0451_),
+    .\port$458$6 (_0452_),
+    .\port$458$7 (_0453_),
+    .\port$458$8 (_0454_),
+    .\port$458$9 (_0455_),
     .rst(rst)
   );
   \hwq_mac_array.mul_4_1  mul_4_1 (
@@ -9130,22 +9210,22 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
     .b(w_3_1),
     .clk(clk),
     .en(en),
-    .\port$411$0 (_0409_),
-    .\port$411$1 (_0410_),
-    .\port$411$10 (_0420_),
-    .\port$411$11 (_0421_),
-    .\port$411$12 (_0422_),
-    .\port$411$13 (_0424_),
-    .\port$411$14 (_0425_),
-    .\port$411$15 (_0426_),
-    .\port$411$2 (_0411_),
-    .\port$411$3 (_0413_),
-    .\port$411$4 (_0414_),
-    .\port$411$5 (_0415_),
-    .\port$411$6 (_0416_),
-    .\port$411$7 (_0417_),
-    .\port$411$8 (_0418_),
-    .\port$411$9 (_0419_),
+    .\port$459$0 (_0463_),
+    .\port$459$1 (_0464_),
+    .\port$459$10 (_0474_),
+    .\port$459$11 (_0475_),
+    .\port$459$12 (_0476_),
+    .\port$459$13 (_0477_),
+    .\port$459$14 (_0478_),
+    .\port$459$15 (_0480_),
+    .\port$459$2 (_0465_),
+    .\port$459$3 (_0466_),
+    .\port$459$4 (_0467_),
+    .\port$459$5 (_0469_),
+    .\port$459$6 (_0470_),
+    .\port$459$7 (_0471_),
+    .\port$459$8 (_0472_),
+    .\port$459$9 (_0473_),
     .rst(rst)
   );
   \hwq_mac_array.mul_4_2  mul_4_2 (
@@ -9153,22 +9233,22 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
     .b(w_3_2),
     .clk(clk),
     .en(en),
-    .\port$412$0 (_0427_),
-    .\port$412$1 (_0428_),
-    .\port$412$10 (_0438_),
-    .\port$412$11 (_0439_),
-    .\port$412$12 (_0440_),
-    .\port$412$13 (_0441_),
-    .\port$412$14 (_0442_),
-    .\port$412$15 (_0443_),
-    .\port$412$2 (_0429_),
-    .\port$412$3 (_0430_),
-    .\port$412$4 (_0431_),
-    .\port$412$5 (_0432_),
-    .\port$412$6 (_0433_),
-    .\port$412$7 (_0435_),
-    .\port$412$8 (_0436_),
-    .\port$412$9 (_0437_),
+    .\port$460$0 (_0481_),
+    .\port$460$1 (_0482_),
+    .\port$460$10 (_0492_),
+    .\port$460$11 (_0493_),
+    .\port$460$12 (_0494_),
+    .\port$460$13 (_0495_),
+    .\port$460$14 (_0496_),
+    .\port$460$15 (_0497_),
+    .\port$460$2 (_0483_),
+    .\port$460$3 (_0484_),
+    .\port$460$4 (_0485_),
+    .\port$460$5 (_0486_),
+    .\port$460$6 (_0487_),
+    .\port$460$7 (_0488_),
+    .\port$460$8 (_0489_),
+    .\port$460$9 (_0491_),
     .rst(rst)
   );
   \hwq_mac_array.mul_4_3  mul_4_3 (
@@ -9176,22 +9256,22 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
     .b(w_3_3),
     .clk(clk),
     .en(en),
-    .\port$413$0 (_0444_),
-    .\port$413$1 (_0447_),
-    .\port$413$10 (_0456_),
-    .\port$413$11 (_0458_),
-    .\port$413$12 (_0459_),
-    .\port$413$13 (_0460_),
-    .\port$413$14 (_0461_),
-    .\port$413$15 (_0462_),
-    .\port$413$2 (_0448_),
-    .\port$413$3 (_0449_),
-    .\port$413$4 (_0450_),
-    .\port$413$5 (_0451_),
-    .\port$413$6 (_0452_),
-    .\port$413$7 (_0453_),
-    .\port$413$8 (_0454_),
-    .\port$413$9 (_0455_),
+    .\port$461$0 (_0498_),
+    .\port$461$1 (_0499_),
+    .\port$461$10 (_0509_),
+    .\port$461$11 (_0510_),
+    .\port$461$12 (_0511_),
+    .\port$461$13 (_0513_),
+    .\port$461$14 (_0514_),
+    .\port$461$15 (_0515_),
+    .\port$461$2 (_0500_),
+    .\port$461$3 (_0502_),
+    .\port$461$4 (_0503_),
+    .\port$461$5 (_0504_),
+    .\port$461$6 (_0505_),
+    .\port$461$7 (_0506_),
+    .\port$461$8 (_0507_),
+    .\port$461$9 (_0508_),
     .rst(rst)
   );
   \hwq_mac_array.mul_4_4  mul_4_4 (
@@ -9199,22 +9279,22 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
     .b(w_3_4),
     .clk(clk),
     .en(en),
-    .\port$414$0 (_0463_),
-    .\port$414$1 (_0464_),
-    .\port$414$10 (_0474_),
-    .\port$414$11 (_0475_),
-    .\port$414$12 (_0476_),
-    .\port$414$13 (_0477_),
-    .\port$414$14 (_0478_),
-    .\port$414$15 (_0480_),
-    .\port$414$2 (_0465_),
-    .\port$414$3 (_0466_),
-    .\port$414$4 (_0467_),
-    .\port$414$5 (_0469_),
-    .\port$414$6 (_0470_),
-    .\port$414$7 (_0471_),
-    .\port$414$8 (_0472_),
-    .\port$414$9 (_0473_),
+    .\port$462$0 (_0516_),
+    .\port$462$1 (_0517_),
+    .\port$462$10 (_0527_),
+    .\port$462$11 (_0528_),
+    .\port$462$12 (_0529_),
+    .\port$462$13 (_0530_),
+    .\port$462$14 (_0531_),
+    .\port$462$15 (_0532_),
+    .\port$462$2 (_0518_),
+    .\port$462$3 (_0519_),
+    .\port$462$4 (_0520_),
+    .\port$462$5 (_0521_),
+    .\port$462$6 (_0522_),
+    .\port$462$7 (_0524_),
+    .\port$462$8 (_0525_),
+    .\port$462$9 (_0526_),
     .rst(rst)
   );
   \hwq_mac_array.mul_4_5  mul_4_5 (
@@ -9222,22 +9302,22 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
     .b(w_3_5),
     .clk(clk),
     .en(en),
-    .\port$415$0 (_0481_),
-    .\port$415$1 (_0482_),
-    .\port$415$10 (_0492_),
-    .\port$415$11 (_0493_),
-    .\port$415$12 (_0494_),
-    .\port$415$13 (_0495_),
-    .\port$415$14 (_0496_),
-    .\port$415$15 (_0497_),
-    .\port$415$2 (_0483_),
-    .\port$415$3 (_0484_),
-    .\port$415$4 (_0485_),
-    .\port$415$5 (_0486_),
-    .\port$415$6 (_0487_),
-    .\port$415$7 (_0488_),
-    .\port$415$8 (_0489_),
-    .\port$415$9 (_0491_),
+    .\port$463$0 (_0533_),
+    .\port$463$1 (_0535_),
+    .\port$463$10 (_0544_),
+    .\port$463$11 (_0546_),
+    .\port$463$12 (_0547_),
+    .\port$463$13 (_0548_),
+    .\port$463$14 (_0549_),
+    .\port$463$15 (_0550_),
+    .\port$463$2 (_0536_),
+    .\port$463$3 (_0537_),
+    .\port$463$4 (_0538_),
+    .\port$463$5 (_0539_),
+    .\port$463$6 (_0540_),
+    .\port$463$7 (_0541_),
+    .\port$463$8 (_0542_),
+    .\port$463$9 (_0543_),
     .rst(rst)
   );
   \hwq_mac_array.mul_4_6  mul_4_6 (
@@ -9245,22 +9325,22 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
     .b(w_3_6),
     .clk(clk),
     .en(en),
-    .\port$416$0 (_0498_),
-    .\port$416$1 (_0499_),
-    .\port$416$10 (_0509_),
-    .\port$416$11 (_0510_),
-    .\port$416$12 (_0511_),
-    .\port$416$13 (_0513_),
-    .\port$416$14 (_0514_),
-    .\port$416$15 (_0515_),
-    .\port$416$2 (_0500_),
-    .\port$416$3 (_0502_),
-    .\port$416$4 (_0503_),
-    .\port$416$5 (_0504_),
-    .\port$416$6 (_0505_),
-    .\port$416$7 (_0506_),
-    .\port$416$8 (_0507_),
-    .\port$416$9 (_0508_),
+    .\port$464$0 (_0551_),
+    .\port$464$1 (_0552_),
+    .\port$464$10 (_0563_),
+    .\port$464$11 (_0564_),
+    .\port$464$12 (_0565_),
+    .\port$464$13 (_0566_),
+    .\port$464$14 (_0567_),
+    .\port$464$15 (_0569_),
+    .\port$464$2 (_0553_),
+    .\port$464$3 (_0554_),
+    .\port$464$4 (_0555_),
+    .\port$464$5 (_0558_),
+    .\port$464$6 (_0559_),
+    .\port$464$7 (_0560_),
+    .\port$464$8 (_0561_),
+    .\port$464$9 (_0562_),
     .rst(rst)
   );
   \hwq_mac_array.mul_4_7  mul_4_7 (
@@ -9268,22 +9348,22 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
     .b(w_3_7),
     .clk(clk),
     .en(en),
-    .\port$417$0 (_0516_),
-    .\port$417$1 (_0517_),
-    .\port$417$10 (_0527_),
-    .\port$417$11 (_0528_),
-    .\port$417$12 (_0529_),
-    .\port$417$13 (_0530_),
-    .\port$417$14 (_0531_),
-    .\port$417$15 (_0532_),
-    .\port$417$2 (_0518_),
-    .\port$417$3 (_0519_),
-    .\port$417$4 (_0520_),
-    .\port$417$5 (_0521_),
-    .\port$417$6 (_0522_),
-    .\port$417$7 (_0524_),
-    .\port$417$8 (_0525_),
-    .\port$417$9 (_0526_),
+    .\port$465$0 (_0570_),
+    .\port$465$1 (_0571_),
+    .\port$465$10 (_0581_),
+    .\port$465$11 (_0582_),
+    .\port$465$12 (_0583_),
+    .\port$465$13 (_0584_),
+    .\port$465$14 (_0585_),
+    .\port$465$15 (_0586_),
+    .\port$465$2 (_0572_),
+    .\port$465$3 (_0573_),
+    .\port$465$4 (_0574_),
+    .\port$465$5 (_0575_),
+    .\port$465$6 (_0576_),
+    .\port$465$7 (_0577_),
+    .\port$465$8 (_0578_),
+    .\port$465$9 (_0580_),
     .rst(rst)
   );
   \hwq_mac_array.mul_5_0  mul_5_0 (
@@ -9291,22 +9371,22 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
     .b(w_4_0),
     .clk(clk),
     .en(en),
-    .\port$418$0 (_0533_),
-    .\port$418$1 (_0535_),
-    .\port$418$10 (_0544_),
-    .\port$418$11 (_0546_),
-    .\port$418$12 (_0547_),
-    .\port$418$13 (_0548_),
-    .\port$418$14 (_0549_),
-    .\port$418$15 (_0550_),
-    .\port$418$2 (_0536_),
-    .\port$418$3 (_0537_),
-    .\port$418$4 (_0538_),
-    .\port$418$5 (_0539_),
-    .\port$418$6 (_0540_),
-    .\port$418$7 (_0541_),
-    .\port$418$8 (_0542_),
-    .\port$418$9 (_0543_),
+    .\port$466$0 (_0587_),
+    .\port$466$1 (_0588_),
+    .\port$466$10 (_0598_),
+    .\port$466$11 (_0599_),
+    .\port$466$12 (_0600_),
+    .\port$466$13 (_0602_),
+    .\port$466$14 (_0603_),
+    .\port$466$15 (_0604_),
+    .\port$466$2 (_0589_),
+    .\port$466$3 (_0591_),
+    .\port$466$4 (_0592_),
+    .\port$466$5 (_0593_),
+    .\port$466$6 (_0594_),
+    .\port$466$7 (_0595_),
+    .\port$466$8 (_0596_),
+    .\port$466$9 (_0597_),
     .rst(rst)
   );
   \hwq_mac_array.mul_5_1  mul_5_1 (
@@ -9314,22 +9394,22 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
     .b(w_4_1),
     .clk(clk),
     .en(en),
-    .\port$419$0 (_0551_),
-    .\port$419$1 (_0552_),
-    .\port$419$10 (_0563_),
-    .\port$419$11 (_0564_),
-    .\port$419$12 (_0565_),
-    .\port$419$13 (_0566_),
-    .\port$419$14 (_0567_),
-    .\port$419$15 (_0569_),
-    .\port$419$2 (_0553_),
-    .\port$419$3 (_0554_),
-    .\port$419$4 (_0555_),
-    .\port$419$5 (_0558_),
-    .\port$419$6 (_0559_),
-    .\port$419$7 (_0560_),
-    .\port$419$8 (_0561_),
-    .\port$419$9 (_0562_),
+    .\port$467$0 (_0605_),
+    .\port$467$1 (_0606_),
+    .\port$467$10 (_0616_),
+    .\port$467$11 (_0617_),
+    .\port$467$12 (_0618_),
+    .\port$467$13 (_0619_),
+    .\port$467$14 (_0620_),
+    .\port$467$15 (_0621_),
+    .\port$467$2 (_0607_),
+    .\port$467$3 (_0608_),
+    .\port$467$4 (_0609_),
+    .\port$467$5 (_0610_),
+    .\port$467$6 (_0611_),
+    .\port$467$7 (_0613_),
+    .\port$467$8 (_0614_),
+    .\port$467$9 (_0615_),
     .rst(rst)
   );
   \hwq_mac_array.mul_5_2  mul_5_2 (
@@ -9337,22 +9417,22 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
     .b(w_4_2),
     .clk(clk),
     .en(en),
-    .\port$420$0 (_0570_),
-    .\port$420$1 (_0571_),
-    .\port$420$10 (_0581_),
-    .\port$420$11 (_0582_),
-    .\port$420$12 (_0583_),
-    .\port$420$13 (_0584_),
-    .\port$420$14 (_0585_),
-    .\port$420$15 (_0586_),
-    .\port$420$2 (_0572_),
-    .\port$420$3 (_0573_),
-    .\port$420$4 (_0574_),
-    .\port$420$5 (_0575_),
-    .\port$420$6 (_0576_),
-    .\port$420$7 (_0577_),
-    .\port$420$8 (_0578_),
-    .\port$420$9 (_0580_),
+    .\port$468$0 (_0622_),
+    .\port$468$1 (_0624_),
+    .\port$468$10 (_0633_),
+    .\port$468$11 (_0635_),
+    .\port$468$12 (_0636_),
+    .\port$468$13 (_0637_),
+    .\port$468$14 (_0638_),
+    .\port$468$15 (_0639_),
+    .\port$468$2 (_0625_),
+    .\port$468$3 (_0626_),
+    .\port$468$4 (_0627_),
+    .\port$468$5 (_0628_),
+    .\port$468$6 (_0629_),
+    .\port$468$7 (_0630_),
+    .\port$468$8 (_0631_),
+    .\port$468$9 (_0632_),
     .rst(rst)
   );
   \hwq_mac_array.mul_5_3  mul_5_3 (
@@ -9360,22 +9440,22 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
     .b(w_4_3),
     .clk(clk),
     .en(en),
-    .\port$421$0 (_0587_),
-    .\port$421$1 (_0588_),
-    .\port$421$10 (_0598_),
-    .\port$421$11 (_0599_),
-    .\port$421$12 (_0600_),
-    .\port$421$13 (_0602_),
-    .\port$421$14 (_0603_),
-    .\port$421$15 (_0604_),
-    .\port$421$2 (_0589_),
-    .\port$421$3 (_0591_),
-    .\port$421$4 (_0592_),
-    .\port$421$5 (_0593_),
-    .\port$421$6 (_0594_),
-    .\port$421$7 (_0595_),
-    .\port$421$8 (_0596_),
-    .\port$421$9 (_0597_),
+    .\port$469$0 (_0640_),
+    .\port$469$1 (_0641_),
+    .\port$469$10 (_0651_),
+    .\port$469$11 (_0652_),
+    .\port$469$12 (_0653_),
+    .\port$469$13 (_0654_),
+    .\port$469$14 (_0655_),
+    .\port$469$15 (_0657_),
+    .\port$469$2 (_0642_),
+    .\port$469$3 (_0643_),
+    .\port$469$4 (_0644_),
+    .\port$469$5 (_0646_),
+    .\port$469$6 (_0647_),
+    .\port$469$7 (_0648_),
+    .\port$469$8 (_0649_),
+    .\port$469$9 (_0650_),
     .rst(rst)
   );
   \hwq_mac_array.mul_5_4  mul_5_4 (
@@ -9383,22 +9463,22 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
     .b(w_4_4),
     .clk(clk),
     .en(en),
-    .\port$422$0 (_0605_),
-    .\port$422$1 (_0606_),
-    .\port$422$10 (_0616_),
-    .\port$422$11 (_0617_),
-    .\port$422$12 (_0618_),
-    .\port$422$13 (_0619_),
-    .\port$422$14 (_0620_),
-    .\port$422$15 (_0621_),
-    .\port$422$2 (_0607_),
-    .\port$422$3 (_0608_),
-    .\port$422$4 (_0609_),
-    .\port$422$5 (_0610_),
-    .\port$422$6 (_0611_),
-    .\port$422$7 (_0613_),
-    .\port$422$8 (_0614_),
-    .\port$422$9 (_0615_),
+    .\port$470$0 (_0658_),
+    .\port$470$1 (_0659_),
+    .\port$470$10 (_0670_),
+    .\port$470$11 (_0671_),
+    .\port$470$12 (_0672_),
+    .\port$470$13 (_0673_),
+    .\port$470$14 (_0674_),
+    .\port$470$15 (_0675_),
+    .\port$470$2 (_0660_),
+    .\port$470$3 (_0661_),
+    .\port$470$4 (_0662_),
+    .\port$470$5 (_0663_),
+    .\port$470$6 (_0664_),
+    .\port$470$7 (_0665_),
+    .\port$470$8 (_0666_),
+    .\port$470$9 (_0669_),
     .rst(rst)
   );
   \hwq_mac_array.mul_5_5  mul_5_5 (
@@ -9406,22 +9486,22 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
     .b(w_4_5),
     .clk(clk),
     .en(en),
-    .\port$423$0 (_0622_),
-    .\port$423$1 (_0624_),
-    .\port$423$10 (_0633_),
-    .\port$423$11 (_0635_),
-    .\port$423$12 (_0636_),
-    .\port$423$13 (_0637_),
-    .\port$423$14 (_0638_),
-    .\port$423$15 (_0639_),
-    .\port$423$2 (_0625_),
-    .\port$423$3 (_0626_),
-    .\port$423$4 (_0627_),
-    .\port$423$5 (_0628_),
-    .\port$423$6 (_0629_),
-    .\port$423$7 (_0630_),
-    .\port$423$8 (_0631_),
-    .\port$423$9 (_0632_),
+    .\port$471$0 (_0676_),
+    .\port$471$1 (_0677_),
+    .\port$471$10 (_0687_),
+    .\port$471$11 (_0688_),
+    .\port$471$12 (_0689_),
+    .\port$471$13 (_0691_),
+    .\port$471$14 (_0692_),
+    .\port$471$15 (_0693_),
+    .\port$471$2 (_0678_),
+    .\port$471$3 (_0680_),
+    .\port$471$4 (_0681_),
+    .\port$471$5 (_0682_),
+    .\port$471$6 (_0683_),
+    .\port$471$7 (_0684_),
+    .\port$471$8 (_0685_),
+    .\port$471$9 (_0686_),
     .rst(rst)
   );
   \hwq_mac_array.mul_5_6  mul_5_6 (
@@ -9429,22 +9509,22 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
     .b(w_4_6),
     .clk(clk),
     .en(en),
-    .\port$424$0 (_0640_),
-    .\port$424$1 (_0641_),
-    .\port$424$10 (_0651_),
-    .\port$424$11 (_0652_),
-    .\port$424$12 (_0653_),
-    .\port$424$13 (_0654_),
-    .\port$424$14 (_0655_),
-    .\port$424$15 (_0657_),
-    .\port$424$2 (_0642_),
-    .\port$424$3 (_0643_),
-    .\port$424$4 (_0644_),
-    .\port$424$5 (_0646_),
-    .\port$424$6 (_0647_),
-    .\port$424$7 (_0648_),
-    .\port$424$8 (_0649_),
-    .\port$424$9 (_0650_),
+    .\port$472$0 (_0694_),
+    .\port$472$1 (_0695_),
+    .\port$472$10 (_0705_),
+    .\port$472$11 (_0706_),
+    .\port$472$12 (_0707_),
+    .\port$472$13 (_0708_),
+    .\port$472$14 (_0709_),
+    .\port$472$15 (_0710_),
+    .\port$472$2 (_0696_),
+    .\port$472$3 (_0697_),
+    .\port$472$4 (_0698_),
+    .\port$472$5 (_0699_),
+    .\port$472$6 (_0700_),
+    .\port$472$7 (_0702_),
+    .\port$472$8 (_0703_),
+    .\port$472$9 (_0704_),
     .rst(rst)
   );
   \hwq_mac_array.mul_5_7  mul_5_7 (
@@ -9452,22 +9532,22 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
     .b(w_4_7),
     .clk(clk),
     .en(en),
-    .\port$425$0 (_0658_),
-    .\port$425$1 (_0659_),
-    .\port$425$10 (_0670_),
-    .\port$425$11 (_0671_),
-    .\port$425$12 (_0672_),
-    .\port$425$13 (_0673_),
-    .\port$425$14 (_0674_),
-    .\port$425$15 (_0675_),
-    .\port$425$2 (_0660_),
-    .\port$425$3 (_0661_),
-    .\port$425$4 (_0662_),
-    .\port$425$5 (_0663_),
-    .\port$425$6 (_0664_),
-    .\port$425$7 (_0665_),
-    .\port$425$8 (_0666_),
-    .\port$425$9 (_0669_),
+    .\port$473$0 (_0711_),
+    .\port$473$1 (_0713_),
+    .\port$473$10 (_0722_),
+    .\port$473$11 (_0724_),
+    .\port$473$12 (_0725_),
+    .\port$473$13 (_0726_),
+    .\port$473$14 (_0727_),
+    .\port$473$15 (_0728_),
+    .\port$473$2 (_0714_),
+    .\port$473$3 (_0715_),
+    .\port$473$4 (_0716_),
+    .\port$473$5 (_0717_),
+    .\port$473$6 (_0718_),
+    .\port$473$7 (_0719_),
+    .\port$473$8 (_0720_),
+    .\port$473$9 (_0721_),
     .rst(rst)
   );
   \hwq_mac_array.mul_6_0  mul_6_0 (
@@ -9475,22 +9555,22 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
     .b(w_5_0),
     .clk(clk),
     .en(en),
-    .\port$426$0 (_0676_),
-    .\port$426$1 (_0677_),
-    .\port$426$10 (_0687_),
-    .\port$426$11 (_0688_),
-    .\port$426$12 (_0689_),
-    .\port$426$13 (_0691_),
-    .\port$426$14 (_0692_),
-    .\port$426$15 (_0693_),
-    .\port$426$2 (_0678_),
-    .\port$426$3 (_0680_),
-    .\port$426$4 (_0681_),
-    .\port$426$5 (_0682_),
-    .\port$426$6 (_0683_),
-    .\port$426$7 (_0684_),
-    .\port$426$8 (_0685_),
-    .\port$426$9 (_0686_),
+    .\port$474$0 (_0729_),
+    .\port$474$1 (_0730_),
+    .\port$474$10 (_0740_),
+    .\port$474$11 (_0741_),
+    .\port$474$12 (_0742_),
+    .\port$474$13 (_0743_),
+    .\port$474$14 (_0744_),
+    .\port$474$15 (_0746_),
+    .\port$474$2 (_0731_),
+    .\port$474$3 (_0732_),
+    .\port$474$4 (_0733_),
+    .\port$474$5 (_0735_),
+    .\port$474$6 (_0736_),
+    .\port$474$7 (_0737_),
+    .\port$474$8 (_0738_),
+    .\port$474$9 (_0739_),
     .rst(rst)
   );
   \hwq_mac_array.mul_6_1  mul_6_1 (
@@ -9498,22 +9578,22 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
     .b(w_5_1),
     .clk(clk),
     .en(en),
-    .\port$427$0 (_0694_),
-    .\port$427$1 (_0695_),
-    .\port$427$10 (_0705_),
-    .\port$427$11 (_0706_),
-    .\port$427$12 (_0707_),
-    .\port$427$13 (_0708_),
-    .\port$427$14 (_0709_),
-    .\port$427$15 (_0710_),
-    .\port$427$2 (_0696_),
-    .\port$427$3 (_0697_),
-    .\port$427$4 (_0698_),
-    .\port$427$5 (_0699_),
-    .\port$427$6 (_0700_),
-    .\port$427$7 (_0702_),
-    .\port$427$8 (_0703_),
-    .\port$427$9 (_0704_),
+    .\port$475$0 (_0747_),
+    .\port$475$1 (_0748_),
+    .\port$475$10 (_0758_),
+    .\port$475$11 (_0759_),
+    .\port$475$12 (_0760_),
+    .\port$475$13 (_0761_),
+    .\port$475$14 (_0762_),
+    .\port$475$15 (_0763_),
+    .\port$475$2 (_0749_),
+    .\port$475$3 (_0750_),
+    .\port$475$4 (_0751_),
+    .\port$475$5 (_0752_),
+    .\port$475$6 (_0753_),
+    .\port$475$7 (_0754_),
+    .\port$475$8 (_0755_),
+    .\port$475$9 (_0757_),
     .rst(rst)
   );
   \hwq_mac_array.mul_6_2  mul_6_2 (
@@ -9521,22 +9601,22 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
     .b(w_5_2),
     .clk(clk),
     .en(en),
-    .\port$428$0 (_0711_),
-    .\port$428$1 (_0713_),
-    .\port$428$10 (_0722_),
-    .\port$428$11 (_0724_),
-    .\port$428$12 (_0725_),
-    .\port$428$13 (_0726_),
-    .\port$428$14 (_0727_),
-    .\port$428$15 (_0728_),
-    .\port$428$2 (_0714_),
-    .\port$428$3 (_0715_),
-    .\port$428$4 (_0716_),
-    .\port$428$5 (_0717_),
-    .\port$428$6 (_0718_),
-    .\port$428$7 (_0719_),
-    .\port$428$8 (_0720_),
-    .\port$428$9 (_0721_),
+    .\port$476$0 (_0764_),
+    .\port$476$1 (_0765_),
+    .\port$476$10 (_0775_),
+    .\port$476$11 (_0776_),
+    .\port$476$12 (_0777_),
+    .\port$476$13 (_0780_),
+    .\port$476$14 (_0781_),
+    .\port$476$15 (_0782_),
+    .\port$476$2 (_0766_),
+    .\port$476$3 (_0768_),
+    .\port$476$4 (_0769_),
+    .\port$476$5 (_0770_),
+    .\port$476$6 (_0771_),
+    .\port$476$7 (_0772_),
+    .\port$476$8 (_0773_),
+    .\port$476$9 (_0774_),
     .rst(rst)
   );
   \hwq_mac_array.mul_6_3  mul_6_3 (
@@ -9544,22 +9624,22 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
     .b(w_5_3),
     .clk(clk),
     .en(en),
-    .\port$429$0 (_0729_),
-    .\port$429$1 (_0730_),
-    .\port$429$10 (_0740_),
-    .\port$429$11 (_0741_),
-    .\port$429$12 (_0742_),
-    .\port$429$13 (_0743_),
-    .\port$429$14 (_0744_),
-    .\port$429$15 (_0746_),
-    .\port$429$2 (_0731_),
-    .\port$429$3 (_0732_),
-    .\port$429$4 (_0733_),
-    .\port$429$5 (_0735_),
-    .\port$429$6 (_0736_),
-    .\port$429$7 (_0737_),
-    .\port$429$8 (_0738_),
-    .\port$429$9 (_0739_),
+    .\port$477$0 (_0783_),
+    .\port$477$1 (_0784_),
+    .\port$477$10 (_0794_),
+    .\port$477$11 (_0795_),
+    .\port$477$12 (_0796_),
+    .\port$477$13 (_0797_),
+    .\port$477$14 (_0798_),
+    .\port$477$15 (_0799_),
+    .\port$477$2 (_0785_),
+    .\port$477$3 (_0786_),
+    .\port$477$4 (_0787_),
+    .\port$477$5 (_0788_),
+    .\port$477$6 (_0789_),
+    .\port$477$7 (_0791_),
+    .\port$477$8 (_0792_),
+    .\port$477$9 (_0793_),
     .rst(rst)
   );
   \hwq_mac_array.mul_6_4  mul_6_4 (
@@ -9567,22 +9647,22 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
     .b(w_5_4),
     .clk(clk),
     .en(en),
-    .\port$430$0 (_0747_),
-    .\port$430$1 (_0748_),
-    .\port$430$10 (_0758_),
-    .\port$430$11 (_0759_),
-    .\port$430$12 (_0760_),
-    .\port$430$13 (_0761_),
-    .\port$430$14 (_0762_),
-    .\port$430$15 (_0763_),
-    .\port$430$2 (_0749_),
-    .\port$430$3 (_0750_),
-    .\port$430$4 (_0751_),
-    .\port$430$5 (_0752_),
-    .\port$430$6 (_0753_),
-    .\port$430$7 (_0754_),
-    .\port$430$8 (_0755_),
-    .\port$430$9 (_0757_),
+    .\port$478$0 (_0800_),
+    .\port$478$1 (_0802_),
+    .\port$478$10 (_0811_),
+    .\port$478$11 (_0813_),
+    .\port$478$12 (_0814_),
+    .\port$478$13 (_0815_),
+    .\port$478$14 (_0816_),
+    .\port$478$15 (_0817_),
+    .\port$478$2 (_0803_),
+    .\port$478$3 (_0804_),
+    .\port$478$4 (_0805_),
+    .\port$478$5 (_0806_),
+    .\port$478$6 (_0807_),
+    .\port$478$7 (_0808_),
+    .\port$478$8 (_0809_),
+    .\port$478$9 (_0810_),
     .rst(rst)
   );
   \hwq_mac_array.mul_6_5  mul_6_5 (
@@ -9590,22 +9670,22 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
     .b(w_5_5),
     .clk(clk),
     .en(en),
-    .\port$431$0 (_0764_),
-    .\port$431$1 (_0765_),
-    .\port$431$10 (_0775_),
-    .\port$431$11 (_0776_),
-    .\port$431$12 (_0777_),
-    .\port$431$13 (_0780_),
-    .\port$431$14 (_0781_),
-    .\port$431$15 (_0782_),
-    .\port$431$2 (_0766_),
-    .\port$431$3 (_0768_),
-    .\port$431$4 (_0769_),
-    .\port$431$5 (_0770_),
-    .\port$431$6 (_0771_),
-    .\port$431$7 (_0772_),
-    .\port$431$8 (_0773_),
-    .\port$431$9 (_0774_),
+    .\port$479$0 (_0818_),
+    .\port$479$1 (_0819_),
+    .\port$479$10 (_0829_),
+    .\port$479$11 (_0830_),
+    .\port$479$12 (_0831_),
+    .\port$479$13 (_0832_),
+    .\port$479$14 (_0833_),
+    .\port$479$15 (_0835_),
+    .\port$479$2 (_0820_),
+    .\port$479$3 (_0821_),
+    .\port$479$4 (_0822_),
+    .\port$479$5 (_0824_),
+    .\port$479$6 (_0825_),
+    .\port$479$7 (_0826_),
+    .\port$479$8 (_0827_),
+    .\port$479$9 (_0828_),
     .rst(rst)
   );
   \hwq_mac_array.mul_6_6  mul_6_6 (
@@ -9613,22 +9693,22 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
     .b(w_5_6),
     .clk(clk),
     .en(en),
-    .\port$432$0 (_0783_),
-    .\port$432$1 (_0784_),
-    .\port$432$10 (_0794_),
-    .\port$432$11 (_0795_),
-    .\port$432$12 (_0796_),
-    .\port$432$13 (_0797_),
-    .\port$432$14 (_0798_),
-    .\port$432$15 (_0799_),
-    .\port$432$2 (_0785_),
-    .\port$432$3 (_0786_),
-    .\port$432$4 (_0787_),
-    .\port$432$5 (_0788_),
-    .\port$432$6 (_0789_),
-    .\port$432$7 (_0791_),
-    .\port$432$8 (_0792_),
-    .\port$432$9 (_0793_),
+    .\port$480$0 (_0836_),
+    .\port$480$1 (_0837_),
+    .\port$480$10 (_0847_),
+    .\port$480$11 (_0848_),
+    .\port$480$12 (_0849_),
+    .\port$480$13 (_0850_),
+    .\port$480$14 (_0851_),
+    .\port$480$15 (_0852_),
+    .\port$480$2 (_0838_),
+    .\port$480$3 (_0839_),
+    .\port$480$4 (_0840_),
+    .\port$480$5 (_0841_),
+    .\port$480$6 (_0842_),
+    .\port$480$7 (_0843_),
+    .\port$480$8 (_0844_),
+    .\port$480$9 (_0846_),
     .rst(rst)
   );
   \hwq_mac_array.mul_6_7  mul_6_7 (
@@ -9636,22 +9716,22 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
     .b(w_5_7),
     .clk(clk),
     .en(en),
-    .\port$433$0 (_0800_),
-    .\port$433$1 (_0802_),
-    .\port$433$10 (_0811_),
-    .\port$433$11 (_0813_),
-    .\port$433$12 (_0814_),
-    .\port$433$13 (_0815_),
-    .\port$433$14 (_0816_),
-    .\port$433$15 (_0817_),
-    .\port$433$2 (_0803_),
-    .\port$433$3 (_0804_),
-    .\port$433$4 (_0805_),
-    .\port$433$5 (_0806_),
-    .\port$433$6 (_0807_),
-    .\port$433$7 (_0808_),
-    .\port$433$8 (_0809_),
-    .\port$433$9 (_0810_),
+    .\port$481$0 (_0853_),
+    .\port$481$1 (_0854_),
+    .\port$481$10 (_0864_),
+    .\port$481$11 (_0865_),
+    .\port$481$12 (_0866_),
+    .\port$481$13 (_0868_),
+    .\port$481$14 (_0869_),
+    .\port$481$15 (_0870_),
+    .\port$481$2 (_0855_),
+    .\port$481$3 (_0857_),
+    .\port$481$4 (_0858_),
+    .\port$481$5 (_0859_),
+    .\port$481$6 (_0860_),
+    .\port$481$7 (_0861_),
+    .\port$481$8 (_0862_),
+    .\port$481$9 (_0863_),
     .rst(rst)
   );
   \hwq_mac_array.mul_7_0  mul_7_0 (
@@ -9659,22 +9739,22 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
     .b(w_6_0),
     .clk(clk),
     .en(en),
-    .\port$434$0 (_0818_),
-    .\port$434$1 (_0819_),
-    .\port$434$10 (_0829_),
-    .\port$434$11 (_0830_),
-    .\port$434$12 (_0831_),
-    .\port$434$13 (_0832_),
-    .\port$434$14 (_0833_),
-    .\port$434$15 (_0835_),
-    .\port$434$2 (_0820_),
-    .\port$434$3 (_0821_),
-    .\port$434$4 (_0822_),
-    .\port$434$5 (_0824_),
-    .\port$434$6 (_0825_),
-    .\port$434$7 (_0826_),
-    .\port$434$8 (_0827_),
-    .\port$434$9 (_0828_),
+    .\port$482$0 (_0871_),
+    .\port$482$1 (_0872_),
+    .\port$482$10 (_0882_),
+    .\port$482$11 (_0883_),
+    .\port$482$12 (_0884_),
+    .\port$482$13 (_0885_),
+    .\port$482$14 (_0886_),
+    .\port$482$15 (_0887_),
+    .\port$482$2 (_0873_),
+    .\port$482$3 (_0874_),
+    .\port$482$4 (_0875_),
+    .\port$482$5 (_0876_),
+    .\port$482$6 (_0877_),
+    .\port$482$7 (_0879_),
+    .\port$482$8 (_0880_),
+    .\port$482$9 (_0881_),
     .rst(rst)
   );
   \hwq_mac_array.mul_7_1  mul_7_1 (
@@ -9682,22 +9762,22 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
     .b(w_6_1),
     .clk(clk),
     .en(en),
-    .\port$435$0 (_0836_),
-    .\port$435$1 (_0837_),
-    .\port$435$10 (_0847_),
-    .\port$435$11 (_0848_),
-    .\port$435$12 (_0849_),
-    .\port$435$13 (_0850_),
-    .\port$435$14 (_0851_),
-    .\port$435$15 (_0852_),
-    .\port$435$2 (_0838_),
-    .\port$435$3 (_0839_),
-    .\port$435$4 (_0840_),
-    .\port$435$5 (_0841_),
-    .\port$435$6 (_0842_),
-    .\port$435$7 (_0843_),
-    .\port$435$8 (_0844_),
-    .\port$435$9 (_0846_),
+    .\port$483$0 (_0888_),
+    .\port$483$1 (_0891_),
+    .\port$483$10 (_0900_),
+    .\port$483$11 (_0902_),
+    .\port$483$12 (_0903_),
+    .\port$483$13 (_0904_),
+    .\port$483$14 (_0905_),
+    .\port$483$15 (_0906_),
+    .\port$483$2 (_0892_),
+    .\port$483$3 (_0893_),
+    .\port$483$4 (_0894_),
+    .\port$483$5 (_0895_),
+    .\port$483$6 (_0896_),
+    .\port$483$7 (_0897_),
+    .\port$483$8 (_0898_),
+    .\port$483$9 (_0899_),
     .rst(rst)
   );
   \hwq_mac_array.mul_7_2  mul_7_2 (
@@ -9705,22 +9785,22 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
     .b(w_6_2),
     .clk(clk),
     .en(en),
-    .\port$436$0 (_0853_),
-    .\port$436$1 (_0854_),
-    .\port$436$10 (_0864_),
-    .\port$436$11 (_0865_),
-    .\port$436$12 (_0866_),
-    .\port$436$13 (_0868_),
-    .\port$436$14 (_0869_),
-    .\port$436$15 (_0870_),
-    .\port$436$2 (_0855_),
-    .\port$436$3 (_0857_),
-    .\port$436$4 (_0858_),
-    .\port$436$5 (_0859_),
-    .\port$436$6 (_0860_),
-    .\port$436$7 (_0861_),
-    .\port$436$8 (_0862_),
-    .\port$436$9 (_0863_),
+    .\port$484$0 (_0907_),
+    .\port$484$1 (_0908_),
+    .\port$484$10 (_0918_),
+    .\port$484$11 (_0919_),
+    .\port$484$12 (_0920_),
+    .\port$484$13 (_0921_),
+    .\port$484$14 (_0922_),
+    .\port$484$15 (_0924_),
+    .\port$484$2 (_0909_),
+    .\port$484$3 (_0910_),
+    .\port$484$4 (_0911_),
+    .\port$484$5 (_0913_),
+    .\port$484$6 (_0914_),
+    .\port$484$7 (_0915_),
+    .\port$484$8 (_0916_),
+    .\port$484$9 (_0917_),
     .rst(rst)
   );
   \hwq_mac_array.mul_7_3  mul_7_3 (
@@ -9728,22 +9808,22 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
     .b(w_6_3),
     .clk(clk),
     .en(en),
-    .\port$437$0 (_0871_),
-    .\port$437$1 (_0872_),
-    .\port$437$10 (_0882_),
-    .\port$437$11 (_0883_),
-    .\port$437$12 (_0884_),
-    .\port$437$13 (_0885_),
-    .\port$437$14 (_0886_),
-    .\port$437$15 (_0887_),
-    .\port$437$2 (_0873_),
-    .\port$437$3 (_0874_),
-    .\port$437$4 (_0875_),
-    .\port$437$5 (_0876_),
-    .\port$437$6 (_0877_),
-    .\port$437$7 (_0879_),
-    .\port$437$8 (_0880_),
-    .\port$437$9 (_0881_),
+    .\port$485$0 (_0925_),
+    .\port$485$1 (_0926_),
+    .\port$485$10 (_0936_),
+    .\port$485$11 (_0937_),
+    .\port$485$12 (_0938_),
+    .\port$485$13 (_0939_),
+    .\port$485$14 (_0940_),
+    .\port$485$15 (_0941_),
+    .\port$485$2 (_0927_),
+    .\port$485$3 (_0928_),
+    .\port$485$4 (_0929_),
+    .\port$485$5 (_0930_),
+    .\port$485$6 (_0931_),
+    .\port$485$7 (_0932_),
+    .\port$485$8 (_0933_),
+    .\port$485$9 (_0935_),
     .rst(rst)
   );
   \hwq_mac_array.mul_7_4  mul_7_4 (
@@ -9751,22 +9831,22 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
     .b(w_6_4),
     .clk(clk),
     .en(en),
-    .\port$438$0 (_0888_),
-    .\port$438$1 (_0891_),
-    .\port$438$10 (_0900_),
-    .\port$438$11 (_0902_),
-    .\port$438$12 (_0903_),
-    .\port$438$13 (_0904_),
-    .\port$438$14 (_0905_),
-    .\port$438$15 (_0906_),
-    .\port$438$2 (_0892_),
-    .\port$438$3 (_0893_),
-    .\port$438$4 (_0894_),
-    .\port$438$5 (_0895_),
-    .\port$438$6 (_0896_),
-    .\port$438$7 (_0897_),
-    .\port$438$8 (_0898_),
-    .\port$438$9 (_0899_),
+    .\port$486$0 (_0942_),
+    .\port$486$1 (_0943_),
+    .\port$486$10 (_0953_),
+    .\port$486$11 (_0954_),
+    .\port$486$12 (_0955_),
+    .\port$486$13 (_0957_),
+    .\port$486$14 (_0958_),
+    .\port$486$15 (_0959_),
+    .\port$486$2 (_0944_),
+    .\port$486$3 (_0946_),
+    .\port$486$4 (_0947_),
+    .\port$486$5 (_0948_),
+    .\port$486$6 (_0949_),
+    .\port$486$7 (_0950_),
+    .\port$486$8 (_0951_),
+    .\port$486$9 (_0952_),
     .rst(rst)
   );
   \hwq_mac_array.mul_7_5  mul_7_5 (
@@ -9774,22 +9854,22 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
     .b(w_6_5),
     .clk(clk),
     .en(en),
-    .\port$439$0 (_0907_),
-    .\port$439$1 (_0908_),
-    .\port$439$10 (_0918_),
-    .\port$439$11 (_0919_),
-    .\port$439$12 (_0920_),
-    .\port$439$13 (_0921_),
-    .\port$439$14 (_0922_),
-    .\port$439$15 (_0924_),
-    .\port$439$2 (_0909_),
-    .\port$439$3 (_0910_),
-    .\port$439$4 (_0911_),
-    .\port$439$5 (_0913_),
-    .\port$439$6 (_0914_),
-    .\port$439$7 (_0915_),
-    .\port$439$8 (_0916_),
-    .\port$439$9 (_0917_),
+    .\port$487$0 (_0960_),
+    .\port$487$1 (_0961_),
+    .\port$487$10 (_0971_),
+    .\port$487$11 (_0972_),
+    .\port$487$12 (_0973_),
+    .\port$487$13 (_0974_),
+    .\port$487$14 (_0975_),
+    .\port$487$15 (_0976_),
+    .\port$487$2 (_0962_),
+    .\port$487$3 (_0963_),
+    .\port$487$4 (_0964_),
+    .\port$487$5 (_0965_),
+    .\port$487$6 (_0966_),
+    .\port$487$7 (_0968_),
+    .\port$487$8 (_0969_),
+    .\port$487$9 (_0970_),
     .rst(rst)
   );
   \hwq_mac_array.mul_7_6  mul_7_6 (
@@ -9797,22 +9877,22 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
     .b(w_6_6),
     .clk(clk),
     .en(en),
-    .\port$440$0 (_0925_),
-    .\port$440$1 (_0926_),
-    .\port$440$10 (_0936_),
-    .\port$440$11 (_0937_),
-    .\port$440$12 (_0938_),
-    .\port$440$13 (_0939_),
-    .\port$440$14 (_0940_),
-    .\port$440$15 (_0941_),
-    .\port$440$2 (_0927_),
-    .\port$440$3 (_0928_),
-    .\port$440$4 (_0929_),
-    .\port$440$5 (_0930_),
-    .\port$440$6 (_0931_),
-    .\port$440$7 (_0932_),
-    .\port$440$8 (_0933_),
-    .\port$440$9 (_0935_),
+    .\port$488$0 (_0977_),
+    .\port$488$1 (_0979_),
+    .\port$488$10 (_0988_),
+    .\port$488$11 (_0990_),
+    .\port$488$12 (_0991_),
+    .\port$488$13 (_0992_),
+    .\port$488$14 (_0993_),
+    .\port$488$15 (_0994_),
+    .\port$488$2 (_0980_),
+    .\port$488$3 (_0981_),
+    .\port$488$4 (_0982_),
+    .\port$488$5 (_0983_),
+    .\port$488$6 (_0984_),
+    .\port$488$7 (_0985_),
+    .\port$488$8 (_0986_),
+    .\port$488$9 (_0987_),
     .rst(rst)
   );
   \hwq_mac_array.mul_7_7  mul_7_7 (
@@ -9820,152 +9900,152 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
     .b(w_6_7),
     .clk(clk),
     .en(en),
-    .\port$441$0 (_0942_),
-    .\port$441$1 (_0943_),
-    .\port$441$10 (_0953_),
-    .\port$441$11 (_0954_),
-    .\port$441$12 (_0955_),
-    .\port$441$13 (_0957_),
-    .\port$441$14 (_0958_),
-    .\port$441$15 (_0959_),
-    .\port$441$2 (_0944_),
-    .\port$441$3 (_0946_),
-    .\port$441$4 (_0947_),
-    .\port$441$5 (_0948_),
-    .\port$441$6 (_0949_),
-    .\port$441$7 (_0950_),
-    .\port$441$8 (_0951_),
-    .\port$441$9 (_0952_),
+    .\port$489$0 (_0995_),
+    .\port$489$1 (_0996_),
+    .\port$489$10 (_1007_),
+    .\port$489$11 (_1008_),
+    .\port$489$12 (_1009_),
+    .\port$489$13 (_1010_),
+    .\port$489$14 (_1011_),
+    .\port$489$15 (_1013_),
+    .\port$489$2 (_0997_),
+    .\port$489$3 (_0998_),
+    .\port$489$4 (_0999_),
+    .\port$489$5 (_1002_),
+    .\port$489$6 (_1003_),
+    .\port$489$7 (_1004_),
+    .\port$489$8 (_1005_),
+    .\port$489$9 (_1006_),
     .rst(rst)
   );
-  assign p = { _1709_, _1708_, _1707_, _1706_, _1705_, _1703_, _1702_, _1701_, _1700_, _1699_, _1698_, _1697_, _1696_, _1695_, _1694_, _1692_ };
-  assign sum_0_0 = _1637_[25:0];
-  assign \p$143  = { _1727_, _1725_, _1724_, _1723_, _1722_, _1721_, _1720_, _1719_, _1718_, _1717_, _1716_, _1714_, _1713_, _1712_, _1711_, _1710_ };
-  assign sum_0_1 = _1649_[25:0];
-  assign \p$155  = { _1744_, _1743_, _1742_, _1741_, _1740_, _1739_, _1738_, _1736_, _1735_, _1734_, _1733_, _1732_, _1731_, _1730_, _1729_, _1728_ };
-  assign sum_0_2 = _1660_[25:0];
-  assign \p$167  = { _1763_, _1762_, _1761_, _1758_, _1757_, _1756_, _1755_, _1754_, _1753_, _1752_, _1751_, _1750_, _1749_, _1747_, _1746_, _1745_ };
-  assign sum_0_3 = _1671_[25:0];
-  assign \p$179  = { _1780_, _1779_, _1778_, _1777_, _1776_, _1775_, _1774_, _1773_, _1772_, _1770_, _1769_, _1768_, _1767_, _1766_, _1765_, _1764_ };
-  assign sum_0_4 = _1682_[25:0];
-  assign \p$191  = { _1798_, _1797_, _1796_, _1795_, _1794_, _1792_, _1791_, _1790_, _1789_, _1788_, _1787_, _1786_, _1785_, _1784_, _1783_, _1781_ };
-  assign sum_0_5 = _1693_[25:0];
-  assign \p$203  = { _1816_, _1814_, _1813_, _1812_, _1811_, _1810_, _1809_, _1808_, _1807_, _1806_, _1805_, _1803_, _1802_, _1801_, _1800_, _1799_ };
-  assign sum_0_6 = _1704_[25:0];
-  assign \p$215  = { _1833_, _1832_, _1831_, _1830_, _1829_, _1828_, _1827_, _1825_, _1824_, _1823_, _1822_, _1821_, _1820_, _1819_, _1818_, _1817_ };
-  assign sum_0_7 = _1715_[25:0];
-  assign \p$227  = { _1851_, _1850_, _1849_, _1847_, _1846_, _1845_, _1844_, _1843_, _1842_, _1841_, _1840_, _1839_, _1838_, _1836_, _1835_, _1834_ };
-  assign sum_1_0 = _1726_[25:0];
-  assign \p$239  = { _1868_, _1867_, _1866_, _1865_, _1864_, _1863_, _1862_, _1861_, _1860_, _1858_, _1857_, _1856_, _1855_, _1854_, _1853_, _1852_ };
-  assign sum_1_1 = _1737_[25:0];
-  assign \p$251  = { _0018_, _0017_, _0016_, _0015_, _0014_, _0012_, _0011_, _0010_, _0009_, _0008_, _0007_, _0006_, _0005_, _0004_, _0003_, _1869_ };
-  assign sum_1_2 = _1748_[25:0];
-  assign \p$263  = { _0036_, _0034_, _0033_, _0032_, _0031_, _0030_, _0029_, _0028_, _0027_, _0026_, _0025_, _0023_, _0022_, _0021_, _0020_, _0019_ };
-  assign sum_1_3 = _1760_[25:0];
-  assign \p$275  = { _0053_, _0052_, _0051_, _0050_, _0049_, _0048_, _0047_, _0045_, _0044_, _0043_, _0042_, _0041_, _0040_, _0039_, _0038_, _0037_ };
-  assign sum_1_4 = _1771_[25:0];
-  assign \p$287  = { _0071_, _0070_, _0069_, _0067_, _0066_, _0065_, _0064_, _0063_, _0062_, _0061_, _0060_, _0059_, _0058_, _0056_, _0055_, _0054_ };
-  assign sum_1_5 = _1782_[25:0];
-  assign \p$299  = { _0088_, _0087_, _0086_, _0085_, _0084_, _0083_, _0082_, _0081_, _0080_, _0078_, _0077_, _0076_, _0075_, _0074_, _0073_, _0072_ };
-  assign sum_1_6 = _1793_[25:0];
-  assign \p$311  = { _0106_, _0105_, _0104_, _0103_, _0102_, _0100_, _0099_, _0098_, _0097_, _0096_, _0095_, _0094_, _0093_, _0092_, _0091_, _0089_ };
-  assign sum_1_7 = _1804_[25:0];
-  assign \p$323  = { _0125_, _0123_, _0122_, _0121_, _0120_, _0119_, _0118_, _0117_, _0116_, _0115_, _0114_, _0111_, _0110_, _0109_, _0108_, _0107_ };
-  assign sum_2_0 = _1815_[25:0];
-  assign \p$335  = { _0142_, _0141_, _0140_, _0139_, _0138_, _0137_, _0136_, _0134_, _0133_, _0132_, _0131_, _0130_, _0129_, _0128_, _0127_, _0126_ };
-  assign sum_2_1 = _1826_[25:0];
-  assign \p$347  = { _0160_, _0159_, _0158_, _0156_, _0155_, _0154_, _0153_, _0152_, _0151_, _0150_, _0149_, _0148_, _0147_, _0145_, _0144_, _0143_ };
-  assign sum_2_2 = _1837_[25:0];
-  assign \p$359  = { _0177_, _0176_, _0175_, _0174_, _0173_, _0172_, _0171_, _0170_, _0169_, _0167_, _0166_, _0165_, _0164_, _0163_, _0162_, _0161_ };
-  assign sum_2_3 = _1848_[25:0];
-  assign \p$371  = { _0195_, _0194_, _0193_, _0192_, _0191_, _0189_, _0188_, _0187_, _0186_, _0185_, _0184_, _0183_, _0182_, _0181_, _0180_, _0178_ };
-  assign sum_2_4 = _1859_[25:0];
-  assign \p$383  = { _0213_, _0211_, _0210_, _0209_, _0208_, _0207_, _0206_, _0205_, _0204_, _0203_, _0202_, _0200_, _0199_, _0198_, _0197_, _0196_ };
-  assign sum_2_5 = _0002_[25:0];
-  assign \p$395  = { _0231_, _0230_, _0229_, _0228_, _0227_, _0226_, _0225_, _0222_, _0221_, _0220_, _0219_, _0218_, _0217_, _0216_, _0215_, _0214_ };
-  assign sum_2_6 = _0013_[25:0];
-  assign \p$407  = { _0249_, _0248_, _0247_, _0245_, _0244_, _0243_, _0242_, _0241_, _0240_, _0239_, _0238_, _0237_, _0236_, _0234_, _0233_, _0232_ };
-  assign sum_2_7 = _0024_[25:0];
-  assign \p$419  = { _0266_, _0265_, _0264_, _0263_, _0262_, _0261_, _0260_, _0259_, _0258_, _0256_, _0255_, _0254_, _0253_, _0252_, _0251_, _0250_ };
-  assign sum_3_0 = _0035_[25:0];
-  assign \p$431  = { _0284_, _0283_, _0282_, _0281_, _0280_, _0278_, _0277_, _0276_, _0275_, _0274_, _0273_, _0272_, _0271_, _0270_, _0269_, _0267_ };
-  assign sum_3_1 = _0046_[25:0];
-  assign \p$443  = { _0302_, _0300_, _0299_, _0298_, _0297_, _0296_, _0295_, _0294_, _0293_, _0292_, _0291_, _0289_, _0288_, _0287_, _0286_, _0285_ };
-  assign sum_3_2 = _0057_[25:0];
-  assign \p$455  = { _0319_, _0318_, _0317_, _0316_, _0315_, _0314_, _0313_, _0311_, _0310_, _0309_, _0308_, _0307_, _0306_, _0305_, _0304_, _0303_ };
-  assign sum_3_3 = _0068_[25:0];
-  assign \p$467  = { _0338_, _0337_, _0336_, _0333_, _0332_, _0331_, _0330_, _0329_, _0328_, _0327_, _0326_, _0325_, _0324_, _0322_, _0321_, _0320_ };
-  assign sum_3_4 = _0079_[25:0];
-  assign \p$479  = { _0355_, _0354_, _0353_, _0352_, _0351_, _0350_, _0349_, _0348_, _0347_, _0345_, _0344_, _0343_, _0342_, _0341_, _0340_, _0339_ };
-  assign sum_3_5 = _0090_[25:0];
-  assign \p$491  = { _0373_, _0372_, _0371_, _0370_, _0369_, _0367_, _0366_, _0365_, _0364_, _0363_, _0362_, _0361_, _0360_, _0359_, _0358_, _0356_ };
-  assign sum_3_6 = _0101_[25:0];
-  assign \p$503  = { _0391_, _0389_, _0388_, _0387_, _0386_, _0385_, _0384_, _0383_, _0382_, _0381_, _0380_, _0378_, _0377_, _0376_, _0375_, _0374_ };
-  assign sum_3_7 = _0113_[25:0];
-  assign \p$515  = { _0408_, _0407_, _0406_, _0405_, _0404_, _0403_, _0402_, _0400_, _0399_, _0398_, _0397_, _0396_, _0395_, _0394_, _0393_, _0392_ };
-  assign sum_4_0 = _0124_[25:0];
-  assign \p$527  = { _0426_, _0425_, _0424_, _0422_, _0421_, _0420_, _0419_, _0418_, _0417_, _0416_, _0415_, _0414_, _0413_, _0411_, _0410_, _0409_ };
-  assign sum_4_1 = _0135_[25:0];
-  assign \p$539  = { _0443_, _0442_, _0441_, _0440_, _0439_, _0438_, _0437_, _0436_, _0435_, _0433_, _0432_, _0431_, _0430_, _0429_, _0428_, _0427_ };
-  assign sum_4_2 = _0146_[25:0];
-  assign \p$551  = { _0462_, _0461_, _0460_, _0459_, _0458_, _0456_, _0455_, _0454_, _0453_, _0452_, _0451_, _0450_, _0449_, _0448_, _0447_, _0444_ };
-  assign sum_4_3 = _0157_[25:0];
-  assign \p$563  = { _0480_, _0478_, _0477_, _0476_, _0475_, _0474_, _0473_, _0472_, _0471_, _0470_, _0469_, _0467_, _0466_, _0465_, _0464_, _0463_ };
-  assign sum_4_4 = _0168_[25:0];
-  assign \p$575  = { _0497_, _0496_, _0495_, _0494_, _0493_, _0492_, _0491_, _0489_, _0488_, _0487_, _0486_, _0485_, _0484_, _0483_, _0482_, _0481_ };
-  assign sum_4_5 = _0179_[25:0];
-  assign \p$587  = { _0515_, _0514_, _0513_, _0511_, _0510_, _0509_, _0508_, _0507_, _0506_, _0505_, _0504_, _0503_, _0502_, _0500_, _0499_, _0498_ };
-  assign sum_4_6 = _0190_[25:0];
-  assign \p$599  = { _0532_, _0531_, _0530_, _0529_, _0528_, _0527_, _0526_, _0525_, _0524_, _0522_, _0521_, _0520_, _0519_, _0518_, _0517_, _0516_ };
-  assign sum_4_7 = _0201_[25:0];
-  assign \p$611  = { _0550_, _0549_, _0548_, _0547_, _0546_, _0544_, _0543_, _0542_, _0541_, _0540_, _0539_, _0538_, _0537_, _0536_, _0535_, _0533_ };
-  assign sum_5_0 = _0212_[25:0];
-  assign \p$623  = { _0569_, _0567_, _0566_, _0565_, _0564_, _0563_, _0562_, _0561_, _0560_, _0559_, _0558_, _0555_, _0554_, _0553_, _0552_, _0551_ };
-  assign sum_5_1 = _0224_[25:0];
-  assign \p$635  = { _0586_, _0585_, _0584_, _0583_, _0582_, _0581_, _0580_, _0578_, _0577_, _0576_, _0575_, _0574_, _0573_, _0572_, _0571_, _0570_ };
-  assign sum_5_2 = _0235_[25:0];
-  assign \p$647  = { _0604_, _0603_, _0602_, _0600_, _0599_, _0598_, _0597_, _0596_, _0595_, _0594_, _0593_, _0592_, _0591_, _0589_, _0588_, _0587_ };
-  assign sum_5_3 = _0246_[25:0];
-  assign \p$659  = { _0621_, _0620_, _0619_, _0618_, _0617_, _0616_, _0615_, _0614_, _0613_, _0611_, _0610_, _0609_, _0608_, _0607_, _0606_, _0605_ };
-  assign sum_5_4 = _0257_[25:0];
-  assign \p$671  = { _0639_, _0638_, _0637_, _0636_, _0635_, _0633_, _0632_, _0631_, _0630_, _0629_, _0628_, _0627_, _0626_, _0625_, _0624_, _0622_ };
-  assign sum_5_5 = _0268_[25:0];
-  assign \p$683  = { _0657_, _0655_, _0654_, _0653_, _0652_, _0651_, _0650_, _0649_, _0648_, _0647_, _0646_, _0644_, _0643_, _0642_, _0641_, _0640_ };
-  assign sum_5_6 = _0279_[25:0];
-  assign \p$695  = { _0675_, _0674_, _0673_, _0672_, _0671_, _0670_, _0669_, _0666_, _0665_, _0664_, _0663_, _0662_, _0661_, _0660_, _0659_, _0658_ };
-  assign sum_5_7 = _0290_[25:0];
-  assign \p$707  = { _0693_, _0692_, _0691_, _0689_, _0688_, _0687_, _0686_, _0685_, _0684_, _0683_, _0682_, _0681_, _0680_, _0678_, _0677_, _0676_ };
-  assign sum_6_0 = _0301_[25:0];
-  assign \p$719  = { _0710_, _0709_, _0708_, _0707_, _0706_, _0705_, _0704_, _0703_, _0702_, _0700_, _0699_, _0698_, _0697_, _0696_, _0695_, _0694_ };
-  assign sum_6_1 = _0312_[25:0];
-  assign \p$731  = { _0728_, _0727_, _0726_, _0725_, _0724_, _0722_, _0721_, _0720_, _0719_, _0718_, _0717_, _0716_, _0715_, _0714_, _0713_, _0711_ };
-  assign sum_6_2 = _0323_[25:0];
-  assign \p$743  = { _0746_, _0744_, _0743_, _0742_, _0741_, _0740_, _0739_, _0738_, _0737_, _0736_, _0735_, _0733_, _0732_, _0731_, _0730_, _0729_ };
-  assign sum_6_3 = _0335_[25:0];
-  assign \p$755  = { _0763_, _0762_, _0761_, _0760_, _0759_, _0758_, _0757_, _0755_, _0754_, _0753_, _0752_, _0751_, _0750_, _0749_, _0748_, _0747_ };
-  assign sum_6_4 = _0346_[25:0];
-  assign \p$767  = { _0782_, _0781_, _0780_, _0777_, _0776_, _0775_, _0774_, _0773_, _0772_, _0771_, _0770_, _0769_, _0768_, _0766_, _0765_, _0764_ };
-  assign sum_6_5 = _0357_[25:0];
-  assign \p$779  = { _0799_, _0798_, _0797_, _0796_, _0795_, _0794_, _0793_, _0792_, _0791_, _0789_, _0788_, _0787_, _0786_, _0785_, _0784_, _0783_ };
-  assign sum_6_6 = _0368_[25:0];
-  assign \p$791  = { _0817_, _0816_, _0815_, _0814_, _0813_, _0811_, _0810_, _0809_, _0808_, _0807_, _0806_, _0805_, _0804_, _0803_, _0802_, _0800_ };
-  assign sum_6_7 = _0379_[25:0];
-  assign \p$803  = { _0835_, _0833_, _0832_, _0831_, _0830_, _0829_, _0828_, _0827_, _0826_, _0825_, _0824_, _0822_, _0821_, _0820_, _0819_, _0818_ };
-  assign sum_7_0 = _0390_[25:0];
-  assign \p$815  = { _0852_, _0851_, _0850_, _0849_, _0848_, _0847_, _0846_, _0844_, _0843_, _0842_, _0841_, _0840_, _0839_, _0838_, _0837_, _0836_ };
-  assign sum_7_1 = _0401_[25:0];
-  assign \p$827  = { _0870_, _0869_, _0868_, _0866_, _0865_, _0864_, _0863_, _0862_, _0861_, _0860_, _0859_, _0858_, _0857_, _0855_, _0854_, _0853_ };
-  assign sum_7_2 = _0412_[25:0];
-  assign \p$839  = { _0887_, _0886_, _0885_, _0884_, _0883_, _0882_, _0881_, _0880_, _0879_, _0877_, _0876_, _0875_, _0874_, _0873_, _0872_, _0871_ };
-  assign sum_7_3 = _0423_[25:0];
-  assign \p$851  = { _0906_, _0905_, _0904_, _0903_, _0902_, _0900_, _0899_, _0898_, _0897_, _0896_, _0895_, _0894_, _0893_, _0892_, _0891_, _0888_ };
-  assign sum_7_4 = _0434_[25:0];
-  assign \p$863  = { _0924_, _0922_, _0921_, _0920_, _0919_, _0918_, _0917_, _0916_, _0915_, _0914_, _0913_, _0911_, _0910_, _0909_, _0908_, _0907_ };
-  assign sum_7_5 = _0446_[25:0];
-  assign \p$875  = { _0941_, _0940_, _0939_, _0938_, _0937_, _0936_, _0935_, _0933_, _0932_, _0931_, _0930_, _0929_, _0928_, _0927_, _0926_, _0925_ };
-  assign sum_7_6 = _0457_[25:0];
-  assign \p$887  = { _0959_, _0958_, _0957_, _0955_, _0954_, _0953_, _0952_, _0951_, _0950_, _0949_, _0948_, _0947_, _0946_, _0944_, _0943_, _0942_ };
-  assign sum_7_7 = _0468_[25:0];
+  assign p = { _1803_, _1802_, _1801_, _1798_, _1797_, _1796_, _1795_, _1794_, _1793_, _1792_, _1791_, _1790_, _1789_, _1787_, _1786_, _1785_ };
+  assign sum_0_0 = _0301_[25:0];
+  assign \p$143  = { _1820_, _1819_, _1818_, _1817_, _1816_, _1815_, _1814_, _1813_, _1812_, _1810_, _1809_, _1808_, _1807_, _1806_, _1805_, _1804_ };
+  assign sum_0_1 = _0312_[25:0];
+  assign \p$155  = { _1838_, _1837_, _1836_, _1835_, _1834_, _1832_, _1831_, _1830_, _1829_, _1828_, _1827_, _1826_, _1825_, _1824_, _1823_, _1821_ };
+  assign sum_0_2 = _0323_[25:0];
+  assign \p$167  = { _1856_, _1854_, _1853_, _1852_, _1851_, _1850_, _1849_, _1848_, _1847_, _1846_, _1845_, _1843_, _1842_, _1841_, _1840_, _1839_ };
+  assign sum_0_3 = _0335_[25:0];
+  assign \p$179  = { _1873_, _1872_, _1871_, _1870_, _1869_, _1868_, _1867_, _1865_, _1864_, _1863_, _1862_, _1861_, _1860_, _1859_, _1858_, _1857_ };
+  assign sum_0_4 = _0346_[25:0];
+  assign \p$191  = { _1891_, _1890_, _1889_, _1887_, _1886_, _1885_, _1884_, _1883_, _1882_, _1881_, _1880_, _1879_, _1878_, _1876_, _1875_, _1874_ };
+  assign sum_0_5 = _0357_[25:0];
+  assign \p$203  = { _1908_, _1907_, _1906_, _1905_, _1904_, _1903_, _1902_, _1901_, _1900_, _1898_, _1897_, _1896_, _1895_, _1894_, _1893_, _1892_ };
+  assign sum_0_6 = _0368_[25:0];
+  assign \p$215  = { _0018_, _0017_, _0016_, _0015_, _0014_, _0012_, _0011_, _0010_, _0009_, _0008_, _0007_, _0006_, _0005_, _0004_, _0003_, _1909_ };
+  assign sum_0_7 = _0379_[25:0];
+  assign \p$227  = { _0036_, _0034_, _0033_, _0032_, _0031_, _0030_, _0029_, _0028_, _0027_, _0026_, _0025_, _0023_, _0022_, _0021_, _0020_, _0019_ };
+  assign sum_1_0 = _0390_[25:0];
+  assign \p$239  = { _0053_, _0052_, _0051_, _0050_, _0049_, _0048_, _0047_, _0045_, _0044_, _0043_, _0042_, _0041_, _0040_, _0039_, _0038_, _0037_ };
+  assign sum_1_1 = _0401_[25:0];
+  assign \p$251  = { _0071_, _0070_, _0069_, _0067_, _0066_, _0065_, _0064_, _0063_, _0062_, _0061_, _0060_, _0059_, _0058_, _0056_, _0055_, _0054_ };
+  assign sum_1_2 = _0412_[25:0];
+  assign \p$263  = { _0088_, _0087_, _0086_, _0085_, _0084_, _0083_, _0082_, _0081_, _0080_, _0078_, _0077_, _0076_, _0075_, _0074_, _0073_, _0072_ };
+  assign sum_1_3 = _0423_[25:0];
+  assign \p$275  = { _0106_, _0105_, _0104_, _0103_, _0102_, _0100_, _0099_, _0098_, _0097_, _0096_, _0095_, _0094_, _0093_, _0092_, _0091_, _0089_ };
+  assign sum_1_4 = _0434_[25:0];
+  assign \p$287  = { _0125_, _0123_, _0122_, _0121_, _0120_, _0119_, _0118_, _0117_, _0116_, _0115_, _0114_, _0111_, _0110_, _0109_, _0108_, _0107_ };
+  assign sum_1_5 = _0446_[25:0];
+  assign \p$299  = { _0142_, _0141_, _0140_, _0139_, _0138_, _0137_, _0136_, _0134_, _0133_, _0132_, _0131_, _0130_, _0129_, _0128_, _0127_, _0126_ };
+  assign sum_1_6 = _0457_[25:0];
+  assign \p$311  = { _0160_, _0159_, _0158_, _0156_, _0155_, _0154_, _0153_, _0152_, _0151_, _0150_, _0149_, _0148_, _0147_, _0145_, _0144_, _0143_ };
+  assign sum_1_7 = _0468_[25:0];
+  assign \p$323  = { _0177_, _0176_, _0175_, _0174_, _0173_, _0172_, _0171_, _0170_, _0169_, _0167_, _0166_, _0165_, _0164_, _0163_, _0162_, _0161_ };
+  assign sum_2_0 = _0479_[25:0];
+  assign \p$335  = { _0195_, _0194_, _0193_, _0192_, _0191_, _0189_, _0188_, _0187_, _0186_, _0185_, _0184_, _0183_, _0182_, _0181_, _0180_, _0178_ };
+  assign sum_2_1 = _0490_[25:0];
+  assign \p$347  = { _0213_, _0211_, _0210_, _0209_, _0208_, _0207_, _0206_, _0205_, _0204_, _0203_, _0202_, _0200_, _0199_, _0198_, _0197_, _0196_ };
+  assign sum_2_2 = _0501_[25:0];
+  assign \p$359  = { _0231_, _0230_, _0229_, _0228_, _0227_, _0226_, _0225_, _0222_, _0221_, _0220_, _0219_, _0218_, _0217_, _0216_, _0215_, _0214_ };
+  assign sum_2_3 = _0512_[25:0];
+  assign \p$371  = { _0249_, _0248_, _0247_, _0245_, _0244_, _0243_, _0242_, _0241_, _0240_, _0239_, _0238_, _0237_, _0236_, _0234_, _0233_, _0232_ };
+  assign sum_2_4 = _0523_[25:0];
+  assign \p$383  = { _0266_, _0265_, _0264_, _0263_, _0262_, _0261_, _0260_, _0259_, _0258_, _0256_, _0255_, _0254_, _0253_, _0252_, _0251_, _0250_ };
+  assign sum_2_5 = _0534_[25:0];
+  assign \p$395  = { _0284_, _0283_, _0282_, _0281_, _0280_, _0278_, _0277_, _0276_, _0275_, _0274_, _0273_, _0272_, _0271_, _0270_, _0269_, _0267_ };
+  assign sum_2_6 = _0545_[25:0];
+  assign \p$407  = { _0302_, _0300_, _0299_, _0298_, _0297_, _0296_, _0295_, _0294_, _0293_, _0292_, _0291_, _0289_, _0288_, _0287_, _0286_, _0285_ };
+  assign sum_2_7 = _0557_[25:0];
+  assign \p$419  = { _0319_, _0318_, _0317_, _0316_, _0315_, _0314_, _0313_, _0311_, _0310_, _0309_, _0308_, _0307_, _0306_, _0305_, _0304_, _0303_ };
+  assign sum_3_0 = _0568_[25:0];
+  assign \p$431  = { _0338_, _0337_, _0336_, _0333_, _0332_, _0331_, _0330_, _0329_, _0328_, _0327_, _0326_, _0325_, _0324_, _0322_, _0321_, _0320_ };
+  assign sum_3_1 = _0579_[25:0];
+  assign \p$443  = { _0355_, _0354_, _0353_, _0352_, _0351_, _0350_, _0349_, _0348_, _0347_, _0345_, _0344_, _0343_, _0342_, _0341_, _0340_, _0339_ };
+  assign sum_3_2 = _0590_[25:0];
+  assign \p$455  = { _0373_, _0372_, _0371_, _0370_, _0369_, _0367_, _0366_, _0365_, _0364_, _0363_, _0362_, _0361_, _0360_, _0359_, _0358_, _0356_ };
+  assign sum_3_3 = _0601_[25:0];
+  assign \p$467  = { _0391_, _0389_, _0388_, _0387_, _0386_, _0385_, _0384_, _0383_, _0382_, _0381_, _0380_, _0378_, _0377_, _0376_, _0375_, _0374_ };
+  assign sum_3_4 = _0612_[25:0];
+  assign \p$479  = { _0408_, _0407_, _0406_, _0405_, _0404_, _0403_, _0402_, _0400_, _0399_, _0398_, _0397_, _0396_, _0395_, _0394_, _0393_, _0392_ };
+  assign sum_3_5 = _0623_[25:0];
+  assign \p$491  = { _0426_, _0425_, _0424_, _0422_, _0421_, _0420_, _0419_, _0418_, _0417_, _0416_, _0415_, _0414_, _0413_, _0411_, _0410_, _0409_ };
+  assign sum_3_6 = _0634_[25:0];
+  assign \p$503  = { _0443_, _0442_, _0441_, _0440_, _0439_, _0438_, _0437_, _0436_, _0435_, _0433_, _0432_, _0431_, _0430_, _0429_, _0428_, _0427_ };
+  assign sum_3_7 = _0645_[25:0];
+  assign \p$515  = { _0462_, _0461_, _0460_, _0459_, _0458_, _0456_, _0455_, _0454_, _0453_, _0452_, _0451_, _0450_, _0449_, _0448_, _0447_, _0444_ };
+  assign sum_4_0 = _0656_[25:0];
+  assign \p$527  = { _0480_, _0478_, _0477_, _0476_, _0475_, _0474_, _0473_, _0472_, _0471_, _0470_, _0469_, _0467_, _0466_, _0465_, _0464_, _0463_ };
+  assign sum_4_1 = _0668_[25:0];
+  assign \p$539  = { _0497_, _0496_, _0495_, _0494_, _0493_, _0492_, _0491_, _0489_, _0488_, _0487_, _0486_, _0485_, _0484_, _0483_, _0482_, _0481_ };
+  assign sum_4_2 = _0679_[25:0];
+  assign \p$551  = { _0515_, _0514_, _0513_, _0511_, _0510_, _0509_, _0508_, _0507_, _0506_, _0505_, _0504_, _0503_, _0502_, _0500_, _0499_, _0498_ };
+  assign sum_4_3 = _0690_[25:0];
+  assign \p$563  = { _0532_, _0531_, _0530_, _0529_, _0528_, _0527_, _0526_, _0525_, _0524_, _0522_, _0521_, _0520_, _0519_, _0518_, _0517_, _0516_ };
+  assign sum_4_4 = _0701_[25:0];
+  assign \p$575  = { _0550_, _0549_, _0548_, _0547_, _0546_, _0544_, _0543_, _0542_, _0541_, _0540_, _0539_, _0538_, _0537_, _0536_, _0535_, _0533_ };
+  assign sum_4_5 = _0712_[25:0];
+  assign \p$587  = { _0569_, _0567_, _0566_, _0565_, _0564_, _0563_, _0562_, _0561_, _0560_, _0559_, _0558_, _0555_, _0554_, _0553_, _0552_, _0551_ };
+  assign sum_4_6 = _0723_[25:0];
+  assign \p$599  = { _0586_, _0585_, _0584_, _0583_, _0582_, _0581_, _0580_, _0578_, _0577_, _0576_, _0575_, _0574_, _0573_, _0572_, _0571_, _0570_ };
+  assign sum_4_7 = _0734_[25:0];
+  assign \p$611  = { _0604_, _0603_, _0602_, _0600_, _0599_, _0598_, _0597_, _0596_, _0595_, _0594_, _0593_, _0592_, _0591_, _0589_, _0588_, _0587_ };
+  assign sum_5_0 = _0745_[25:0];
+  assign \p$623  = { _0621_, _0620_, _0619_, _0618_, _0617_, _0616_, _0615_, _0614_, _0613_, _0611_, _0610_, _0609_, _0608_, _0607_, _0606_, _0605_ };
+  assign sum_5_1 = _0756_[25:0];
+  assign \p$635  = { _0639_, _0638_, _0637_, _0636_, _0635_, _0633_, _0632_, _0631_, _0630_, _0629_, _0628_, _0627_, _0626_, _0625_, _0624_, _0622_ };
+  assign sum_5_2 = _0767_[25:0];
+  assign \p$647  = { _0657_, _0655_, _0654_, _0653_, _0652_, _0651_, _0650_, _0649_, _0648_, _0647_, _0646_, _0644_, _0643_, _0642_, _0641_, _0640_ };
+  assign sum_5_3 = _0779_[25:0];
+  assign \p$659  = { _0675_, _0674_, _0673_, _0672_, _0671_, _0670_, _0669_, _0666_, _0665_, _0664_, _0663_, _0662_, _0661_, _0660_, _0659_, _0658_ };
+  assign sum_5_4 = _0790_[25:0];
+  assign \p$671  = { _0693_, _0692_, _0691_, _0689_, _0688_, _0687_, _0686_, _0685_, _0684_, _0683_, _0682_, _0681_, _0680_, _0678_, _0677_, _0676_ };
+  assign sum_5_5 = _0801_[25:0];
+  assign \p$683  = { _0710_, _0709_, _0708_, _0707_, _0706_, _0705_, _0704_, _0703_, _0702_, _0700_, _0699_, _0698_, _0697_, _0696_, _0695_, _0694_ };
+  assign sum_5_6 = _0812_[25:0];
+  assign \p$695  = { _0728_, _0727_, _0726_, _0725_, _0724_, _0722_, _0721_, _0720_, _0719_, _0718_, _0717_, _0716_, _0715_, _0714_, _0713_, _0711_ };
+  assign sum_5_7 = _0823_[25:0];
+  assign \p$707  = { _0746_, _0744_, _0743_, _0742_, _0741_, _0740_, _0739_, _0738_, _0737_, _0736_, _0735_, _0733_, _0732_, _0731_, _0730_, _0729_ };
+  assign sum_6_0 = _0834_[25:0];
+  assign \p$719  = { _0763_, _0762_, _0761_, _0760_, _0759_, _0758_, _0757_, _0755_, _0754_, _0753_, _0752_, _0751_, _0750_, _0749_, _0748_, _0747_ };
+  assign sum_6_1 = _0845_[25:0];
+  assign \p$731  = { _0782_, _0781_, _0780_, _0777_, _0776_, _0775_, _0774_, _0773_, _0772_, _0771_, _0770_, _0769_, _0768_, _0766_, _0765_, _0764_ };
+  assign sum_6_2 = _0856_[25:0];
+  assign \p$743  = { _0799_, _0798_, _0797_, _0796_, _0795_, _0794_, _0793_, _0792_, _0791_, _0789_, _0788_, _0787_, _0786_, _0785_, _0784_, _0783_ };
+  assign sum_6_3 = _0867_[25:0];
+  assign \p$755  = { _0817_, _0816_, _0815_, _0814_, _0813_, _0811_, _0810_, _0809_, _0808_, _0807_, _0806_, _0805_, _0804_, _0803_, _0802_, _0800_ };
+  assign sum_6_4 = _0878_[25:0];
+  assign \p$767  = { _0835_, _0833_, _0832_, _0831_, _0830_, _0829_, _0828_, _0827_, _0826_, _0825_, _0824_, _0822_, _0821_, _0820_, _0819_, _0818_ };
+  assign sum_6_5 = _0890_[25:0];
+  assign \p$779  = { _0852_, _0851_, _0850_, _0849_, _0848_, _0847_, _0846_, _0844_, _0843_, _0842_, _0841_, _0840_, _0839_, _0838_, _0837_, _0836_ };
+  assign sum_6_6 = _0901_[25:0];
+  assign \p$791  = { _0870_, _0869_, _0868_, _0866_, _0865_, _0864_, _0863_, _0862_, _0861_, _0860_, _0859_, _0858_, _0857_, _0855_, _0854_, _0853_ };
+  assign sum_6_7 = _0912_[25:0];
+  assign \p$803  = { _0887_, _0886_, _0885_, _0884_, _0883_, _0882_, _0881_, _0880_, _0879_, _0877_, _0876_, _0875_, _0874_, _0873_, _0872_, _0871_ };
+  assign sum_7_0 = _0923_[25:0];
+  assign \p$815  = { _0906_, _0905_, _0904_, _0903_, _0902_, _0900_, _0899_, _0898_, _0897_, _0896_, _0895_, _0894_, _0893_, _0892_, _0891_, _0888_ };
+  assign sum_7_1 = _0934_[25:0];
+  assign \p$827  = { _0924_, _0922_, _0921_, _0920_, _0919_, _0918_, _0917_, _0916_, _0915_, _0914_, _0913_, _0911_, _0910_, _0909_, _0908_, _0907_ };
+  assign sum_7_2 = _0945_[25:0];
+  assign \p$839  = { _0941_, _0940_, _0939_, _0938_, _0937_, _0936_, _0935_, _0933_, _0932_, _0931_, _0930_, _0929_, _0928_, _0927_, _0926_, _0925_ };
+  assign sum_7_3 = _0956_[25:0];
+  assign \p$851  = { _0959_, _0958_, _0957_, _0955_, _0954_, _0953_, _0952_, _0951_, _0950_, _0949_, _0948_, _0947_, _0946_, _0944_, _0943_, _0942_ };
+  assign sum_7_4 = _0967_[25:0];
+  assign \p$863  = { _0976_, _0975_, _0974_, _0973_, _0972_, _0971_, _0970_, _0969_, _0968_, _0966_, _0965_, _0964_, _0963_, _0962_, _0961_, _0960_ };
+  assign sum_7_5 = _0978_[25:0];
+  assign \p$875  = { _0994_, _0993_, _0992_, _0991_, _0990_, _0988_, _0987_, _0986_, _0985_, _0984_, _0983_, _0982_, _0981_, _0980_, _0979_, _0977_ };
+  assign sum_7_6 = _0989_[25:0];
+  assign \p$887  = { _1013_, _1011_, _1010_, _1009_, _1008_, _1007_, _1006_, _1005_, _1004_, _1003_, _1002_, _0999_, _0998_, _0997_, _0996_, _0995_ };
+  assign sum_7_7 = _1001_[25:0];
   assign drain_valid = o_valid;
   assign \en$911  = en;
   assign a = a_in0;
@@ -10191,12563 +10271,1907 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   assign o_data[77:52] = drain_2;
   assign o_data[51:26] = drain_1;
   assign o_data[25:0] = drain_0;
-  assign _3500_ = _0501_;
-  assign _3722_ = cap_7_7;
-  assign beat_next = _3611_;
-  assign _3944_ = _0479_;
-  assign _4166_ = cap_7_7;
-  assign count_next = _4055_;
-  assign _1980_ = en;
-  assign _1691_ = _4277_;
-  assign _2202_ = en;
-  assign _1690_ = _2091_;
-  assign _2424_ = en;
-  assign _1689_ = _2313_;
-  assign _2646_ = en;
-  assign _1688_ = _2535_;
-  assign _2868_ = en;
-  assign _1687_ = _2757_;
-  assign _3091_ = en;
-  assign _1686_ = _2979_;
-  assign _3313_ = en;
-  assign _1685_ = _3202_;
-  assign _3444_ = en;
-  assign _1684_ = _3424_;
-  assign _3466_ = en;
-  assign _3488_ = rst;
-  assign _1683_ = _3477_;
-  assign _3511_ = rst;
-  assign _1681_ = _3499_;
-  assign _3533_ = rst;
-  assign _1680_ = _3522_;
-  assign _3555_ = rst;
-  assign _1679_ = _3544_;
-  assign _3577_ = _1493_;
-  assign _3599_ = cap_7_7;
-  assign _3622_ = rst;
-  assign _1678_ = _3610_;
-  assign _3644_ = cap_7_7;
-  assign _1677_ = _3633_;
-  assign _3666_ = en;
-  assign _3688_ = rst;
-  assign _1676_ = _3677_;
-  assign _3710_ = en;
-  assign _3733_ = rst;
-  assign _1675_ = _3721_;
-  assign _3755_ = en;
-  assign _3777_ = rst;
-  assign _1674_ = _3766_;
-  assign _3799_ = en;
-  assign _3821_ = rst;
-  assign _1673_ = _3810_;
-  assign _3844_ = en;
-  assign _3866_ = rst;
-  assign _1672_ = _3855_;
-  assign _3888_ = en;
-  assign _1670_ = _3877_;
-  assign _3910_ = en;
-  assign _3932_ = rst;
-  assign _1669_ = _3921_;
-  assign _3955_ = en;
-  assign _3977_ = rst;
-  assign _1668_ = _3966_;
-  assign _3999_ = cap_7_6;
-  assign _1667_ = _3988_;
-  assign _4021_ = en;
-  assign _4043_ = rst;
-  assign _1666_ = _4032_;
-  assign _4066_ = en;
-  assign _4088_ = rst;
-  assign _1665_ = _4077_;
-  assign _4110_ = en;
-  assign _4132_ = rst;
-  assign _1664_ = _4121_;
-  assign _4154_ = en;
-  assign _4177_ = rst;
-  assign _1663_ = _4165_;
-  assign _4199_ = en;
-  assign _4221_ = rst;
-  assign _1662_ = _4210_;
-  assign _4243_ = en;
-  assign _1661_ = _4232_;
-  assign _4265_ = en;
-  assign _1880_ = rst;
-  assign _1659_ = _4276_;
-  assign _1902_ = en;
-  assign _1924_ = rst;
-  assign _1658_ = _1913_;
-  assign _1946_ = cap_7_5;
-  assign _1657_ = _1935_;
-  assign _1968_ = en;
-  assign _1991_ = rst;
-  assign _1656_ = _1979_;
-  assign _2013_ = en;
-  assign _2035_ = rst;
-  assign _1655_ = _2024_;
-  assign _2057_ = en;
-  assign _2079_ = rst;
-  assign _1654_ = _2068_;
-  assign _2102_ = en;
-  assign _2124_ = rst;
-  assign _1653_ = _2113_;
-  assign _2146_ = en;
-  assign _2168_ = rst;
-  assign _1652_ = _2157_;
-  assign _2190_ = en;
-  assign _1651_ = _2179_;
-  assign _2213_ = en;
-  assign _2235_ = rst;
-  assign _1650_ = _2224_;
-  assign _2257_ = en;
-  assign _2279_ = rst;
-  assign _1647_ = _2268_;
-  assign _2301_ = cap_7_4;
-  assign _1646_ = _2290_;
-  assign _2324_ = en;
-  assign _2346_ = rst;
-  assign _1645_ = _2335_;
-  assign _2368_ = en;
-  assign _2390_ = rst;
-  assign _1644_ = _2379_;
-  assign _2412_ = en;
-  assign _2435_ = rst;
-  assign _1643_ = _2423_;
-  assign _2457_ = en;
-  assign _2479_ = rst;
-  assign _1642_ = _2468_;
-  assign _2501_ = en;
-  assign _2523_ = rst;
-  assign _1641_ = _2512_;
-  assign _2546_ = en;
-  assign _1640_ = _2534_;
-  assign _2568_ = en;
-  assign _2590_ = rst;
-  assign _1639_ = _2579_;
-  assign _2612_ = en;
-  assign _2634_ = rst;
-  assign _1638_ = _2623_;
-  assign _2657_ = cap_7_3;
-  assign _1636_ = _2645_;
-  assign _2679_ = en;
-  assign _2701_ = rst;
-  assign _1635_ = _2690_;
-  assign _2723_ = en;
-  assign _2745_ = rst;
-  assign _1634_ = _2734_;
-  assign _2768_ = en;
-  assign _2790_ = rst;
-  assign _1633_ = _2779_;
-  assign _2812_ = en;
-  assign _2834_ = rst;
-  assign _1632_ = _2823_;
-  assign _2856_ = en;
-  assign _2879_ = rst;
-  assign _1631_ = _2867_;
-  assign _2901_ = en;
-  assign _1630_ = _2890_;
-  assign _2923_ = en;
-  assign _2945_ = rst;
-  assign _1629_ = _2934_;
-  assign _2967_ = en;
-  assign _2991_ = rst;
-  assign _1628_ = _2978_;
-  assign _3013_ = cap_7_2;
-  assign _1627_ = _3002_;
-  assign _3035_ = en;
-  assign _3057_ = rst;
-  assign _1625_ = _3046_;
-  assign _3079_ = en;
-  assign _3102_ = rst;
-  assign _1624_ = _3090_;
-  assign _3124_ = en;
-  assign _3146_ = rst;
-  assign _1623_ = _3135_;
-  assign _3168_ = en;
-  assign _3190_ = rst;
-  assign _1622_ = _3179_;
-  assign _3213_ = en;
-  assign _3235_ = rst;
-  assign _1621_ = _3224_;
-  assign _3257_ = en;
-  assign _1620_ = _3246_;
-  assign _3279_ = en;
-  assign _3301_ = rst;
-  assign _1619_ = _3290_;
-  assign _3324_ = en;
-  assign _3346_ = rst;
-  assign _1618_ = _3335_;
-  assign _3368_ = cap_7_1;
-  assign _1617_ = _3357_;
-  assign _3390_ = en;
-  assign _3412_ = rst;
-  assign _1616_ = _3401_;
-  assign _3434_ = en;
-  assign _3436_ = rst;
-  assign _1614_ = _3435_;
-  assign _3438_ = en;
-  assign _3440_ = rst;
-  assign _1613_ = _3439_;
-  assign _3442_ = en;
-  assign _3445_ = rst;
-  assign _1612_ = _3443_;
-  assign _3447_ = en;
-  assign _3449_ = rst;
-  assign _1611_ = _3448_;
-  assign _3451_ = en;
-  assign _1610_ = _3450_;
-  assign _3453_ = en;
-  assign _3456_ = rst;
-  assign _1609_ = _3454_;
-  assign _3458_ = en;
-  assign _3460_ = rst;
-  assign _1608_ = _3459_;
-  assign _3462_ = cap_7_0;
-  assign _1607_ = _3461_;
-  assign _3464_ = en;
-  assign _3467_ = rst;
-  assign _1606_ = _3465_;
-  assign _3469_ = en;
-  assign _3471_ = rst;
-  assign _1605_ = _3470_;
-  assign _3473_ = en;
-  assign _3475_ = rst;
-  assign _1603_ = _3474_;
+  assign _3540_ = _1015_;
+  assign _3762_ = cap_7_7;
+  assign beat_next = _3651_;
+  assign _3984_ = _1012_;
+  assign _4206_ = cap_7_7;
+  assign count_next = _4095_;
+  assign _2020_ = en;
+  assign _1784_ = _4317_;
+  assign _2242_ = en;
+  assign _1783_ = _2131_;
+  assign _2464_ = en;
+  assign _1782_ = _2353_;
+  assign _2686_ = en;
+  assign _1781_ = _2575_;
+  assign _2908_ = en;
+  assign _1780_ = _2797_;
+  assign _3131_ = en;
+  assign _1779_ = _3019_;
+  assign _3353_ = en;
+  assign _1778_ = _3242_;
+  assign _3484_ = en;
+  assign _1776_ = _3464_;
+  assign _3506_ = en;
+  assign _3528_ = rst;
+  assign _1775_ = _3517_;
+  assign _3551_ = rst;
+  assign _1774_ = _3539_;
+  assign _3573_ = rst;
+  assign _1773_ = _3562_;
+  assign _3595_ = rst;
+  assign _1772_ = _3584_;
+  assign _3617_ = _1533_;
+  assign _3639_ = cap_7_7;
+  assign _3662_ = rst;
+  assign _1771_ = _3650_;
+  assign _3684_ = cap_7_7;
+  assign _1770_ = _3673_;
+  assign _3706_ = en;
+  assign _3728_ = rst;
+  assign _1769_ = _3717_;
+  assign _3750_ = en;
+  assign _3773_ = rst;
+  assign _1768_ = _3761_;
+  assign _3795_ = en;
+  assign _3817_ = rst;
+  assign _1767_ = _3806_;
+  assign _3839_ = en;
+  assign _3861_ = rst;
+  assign _1765_ = _3850_;
+  assign _3884_ = en;
+  assign _3906_ = rst;
+  assign _1764_ = _3895_;
+  assign _3928_ = en;
+  assign _1763_ = _3917_;
+  assign _3950_ = en;
+  assign _3972_ = rst;
+  assign _1762_ = _3961_;
+  assign _3995_ = en;
+  assign _4017_ = rst;
+  assign _1761_ = _4006_;
+  assign _4039_ = cap_7_6;
+  assign _1760_ = _4028_;
+  assign _4061_ = en;
+  assign _4083_ = rst;
+  assign _1759_ = _4072_;
+  assign _4106_ = en;
+  assign _4128_ = rst;
+  assign _1758_ = _4117_;
+  assign _4150_ = en;
+  assign _4172_ = rst;
+  assign _1757_ = _4161_;
+  assign _4194_ = en;
+  assign _4217_ = rst;
+  assign _1756_ = _4205_;
+  assign _4239_ = en;
+  assign _4261_ = rst;
+  assign _1754_ = _4250_;
+  assign _4283_ = en;
+  assign _1753_ = _4272_;
+  assign _4305_ = en;
+  assign _1920_ = rst;
+  assign _1752_ = _4316_;
+  assign _1942_ = en;
+  assign _1964_ = rst;
+  assign _1751_ = _1953_;
+  assign _1986_ = cap_7_5;
+  assign _1750_ = _1975_;
+  assign _2008_ = en;
+  assign _2031_ = rst;
+  assign _1749_ = _2019_;
+  assign _2053_ = en;
+  assign _2075_ = rst;
+  assign _1748_ = _2064_;
+  assign _2097_ = en;
+  assign _2119_ = rst;
+  assign _1747_ = _2108_;
+  assign _2142_ = en;
+  assign _2164_ = rst;
+  assign _1746_ = _2153_;
+  assign _2186_ = en;
+  assign _2208_ = rst;
+  assign _1745_ = _2197_;
+  assign _2230_ = en;
+  assign _1743_ = _2219_;
+  assign _2253_ = en;
+  assign _2275_ = rst;
+  assign _1742_ = _2264_;
+  assign _2297_ = en;
+  assign _2319_ = rst;
+  assign _1741_ = _2308_;
+  assign _2341_ = cap_7_4;
+  assign _1740_ = _2330_;
+  assign _2364_ = en;
+  assign _2386_ = rst;
+  assign _1739_ = _2375_;
+  assign _2408_ = en;
+  assign _2430_ = rst;
+  assign _1738_ = _2419_;
+  assign _2452_ = en;
+  assign _2475_ = rst;
+  assign _1737_ = _2463_;
+  assign _2497_ = en;
+  assign _2519_ = rst;
+  assign _1736_ = _2508_;
+  assign _2541_ = en;
+  assign _2563_ = rst;
+  assign _1735_ = _2552_;
+  assign _2586_ = en;
+  assign _1734_ = _2574_;
+  assign _2608_ = en;
+  assign _2630_ = rst;
+  assign _1732_ = _2619_;
+  assign _2652_ = en;
+  assign _2674_ = rst;
+  assign _1731_ = _2663_;
+  assign _2697_ = cap_7_3;
+  assign _1730_ = _2685_;
+  assign _2719_ = en;
+  assign _2741_ = rst;
+  assign _1729_ = _2730_;
+  assign _2763_ = en;
+  assign _2785_ = rst;
+  assign _1728_ = _2774_;
+  assign _2808_ = en;
+  assign _2830_ = rst;
+  assign _1727_ = _2819_;
+  assign _2852_ = en;
+  assign _2874_ = rst;
+  assign _1726_ = _2863_;
+  assign _2896_ = en;
+  assign _2919_ = rst;
+  assign _1725_ = _2907_;
+  assign _2941_ = en;
+  assign _1724_ = _2930_;
+  assign _2963_ = en;
+  assign _2985_ = rst;
+  assign _1723_ = _2974_;
+  assign _3007_ = en;
+  assign _3031_ = rst;
+  assign _1721_ = _3018_;
+  assign _3053_ = cap_7_2;
+  assign _1720_ = _3042_;
+  assign _3075_ = en;
+  assign _3097_ = rst;
+  assign _1719_ = _3086_;
+  assign _3119_ = en;
+  assign _3142_ = rst;
+  assign _1718_ = _3130_;
+  assign _3164_ = en;
+  assign _3186_ = rst;
+  assign _1717_ = _3175_;
+  assign _3208_ = en;
+  assign _3230_ = rst;
+  assign _1716_ = _3219_;
+  assign _3253_ = en;
+  assign _3275_ = rst;
+  assign _1715_ = _3264_;
+  assign _3297_ = en;
+  assign _1714_ = _3286_;
+  assign _3319_ = en;
+  assign _3341_ = rst;
+  assign _1713_ = _3330_;
+  assign _3364_ = en;
+  assign _3386_ = rst;
+  assign _1712_ = _3375_;
+  assign _3408_ = cap_7_1;
+  assign _1710_ = _3397_;
+  assign _3430_ = en;
+  assign _3452_ = rst;
+  assign _1709_ = _3441_;
+  assign _3474_ = en;
+  assign _3476_ = rst;
+  assign _1708_ = _3475_;
   assign _3478_ = en;
   assign _3480_ = rst;
-  assign _1602_ = _3479_;
+  assign _1707_ = _3479_;
   assign _3482_ = en;
-  assign _3484_ = rst;
-  assign _1601_ = _3483_;
-  assign _3486_ = en;
-  assign _1600_ = _3485_;
-  assign _3489_ = en;
-  assign _3491_ = rst;
-  assign _1599_ = _3490_;
+  assign _3485_ = rst;
+  assign _1706_ = _3483_;
+  assign _3487_ = en;
+  assign _3489_ = rst;
+  assign _1705_ = _3488_;
+  assign _3491_ = en;
+  assign _1704_ = _3490_;
   assign _3493_ = en;
-  assign _3495_ = rst;
-  assign _1598_ = _3494_;
-  assign _3497_ = cap_6_7;
-  assign _1597_ = _3496_;
-  assign _3501_ = en;
-  assign _3503_ = rst;
-  assign _1596_ = _3502_;
-  assign _3505_ = en;
+  assign _3496_ = rst;
+  assign _1703_ = _3494_;
+  assign _3498_ = en;
+  assign _3500_ = rst;
+  assign _1702_ = _3499_;
+  assign _3502_ = cap_7_0;
+  assign _1701_ = _3501_;
+  assign _3504_ = en;
   assign _3507_ = rst;
-  assign _1595_ = _3506_;
+  assign _1699_ = _3505_;
   assign _3509_ = en;
-  assign _3512_ = rst;
-  assign _1594_ = _3510_;
-  assign _3514_ = en;
-  assign _3516_ = rst;
-  assign _1592_ = _3515_;
+  assign _3511_ = rst;
+  assign _1698_ = _3510_;
+  assign _3513_ = en;
+  assign _3515_ = rst;
+  assign _1697_ = _3514_;
   assign _3518_ = en;
   assign _3520_ = rst;
-  assign _1591_ = _3519_;
-  assign _3523_ = en;
-  assign _1590_ = _3521_;
-  assign _3525_ = en;
-  assign _3527_ = rst;
-  assign _1589_ = _3526_;
+  assign _1696_ = _3519_;
+  assign _3522_ = en;
+  assign _3524_ = rst;
+  assign _1695_ = _3523_;
+  assign _3526_ = en;
+  assign _1694_ = _3525_;
   assign _3529_ = en;
   assign _3531_ = rst;
-  assign _1588_ = _3530_;
-  assign _3534_ = cap_6_6;
-  assign _1587_ = _3532_;
-  assign _3536_ = en;
-  assign _3538_ = rst;
-  assign _1586_ = _3537_;
-  assign _3540_ = en;
-  assign _3542_ = rst;
-  assign _1585_ = _3541_;
+  assign _1693_ = _3530_;
+  assign _3533_ = en;
+  assign _3535_ = rst;
+  assign _1692_ = _3534_;
+  assign _3537_ = cap_6_7;
+  assign _1691_ = _3536_;
+  assign _3541_ = en;
+  assign _3543_ = rst;
+  assign _1690_ = _3542_;
   assign _3545_ = en;
   assign _3547_ = rst;
-  assign _1584_ = _3546_;
+  assign _1687_ = _3546_;
   assign _3549_ = en;
-  assign _3551_ = rst;
-  assign _1583_ = _3550_;
-  assign _3553_ = en;
+  assign _3552_ = rst;
+  assign _1686_ = _3550_;
+  assign _3554_ = en;
   assign _3556_ = rst;
-  assign _1581_ = _3554_;
+  assign _1685_ = _3555_;
   assign _3558_ = en;
-  assign _1580_ = _3557_;
-  assign _3560_ = en;
-  assign _3562_ = rst;
-  assign _1579_ = _3561_;
-  assign _3564_ = en;
+  assign _3560_ = rst;
+  assign _1684_ = _3559_;
+  assign _3563_ = en;
+  assign _1683_ = _3561_;
+  assign _3565_ = en;
   assign _3567_ = rst;
-  assign _1578_ = _3565_;
-  assign _3569_ = cap_6_5;
-  assign _1577_ = _3568_;
-  assign _3571_ = en;
-  assign _3573_ = rst;
-  assign _1576_ = _3572_;
-  assign _3575_ = en;
+  assign _1682_ = _3566_;
+  assign _3569_ = en;
+  assign _3571_ = rst;
+  assign _1681_ = _3570_;
+  assign _3574_ = cap_6_6;
+  assign _1680_ = _3572_;
+  assign _3576_ = en;
   assign _3578_ = rst;
-  assign _1575_ = _3576_;
+  assign _1679_ = _3577_;
   assign _3580_ = en;
   assign _3582_ = rst;
-  assign _1574_ = _3581_;
-  assign _3584_ = en;
-  assign _3586_ = rst;
-  assign _1573_ = _3585_;
+  assign _1678_ = _3581_;
+  assign _3585_ = en;
+  assign _3587_ = rst;
+  assign _1676_ = _3586_;
   assign _3589_ = en;
   assign _3591_ = rst;
-  assign _1572_ = _3590_;
+  assign _1675_ = _3590_;
   assign _3593_ = en;
-  assign _1570_ = _3592_;
-  assign _3595_ = en;
-  assign _3597_ = rst;
-  assign _1569_ = _3596_;
+  assign _3596_ = rst;
+  assign _1674_ = _3594_;
+  assign _3598_ = en;
+  assign _1673_ = _3597_;
   assign _3600_ = en;
   assign _3602_ = rst;
-  assign _1568_ = _3601_;
-  assign _3604_ = cap_6_4;
-  assign _1567_ = _3603_;
-  assign _3606_ = en;
-  assign _3608_ = rst;
-  assign _1566_ = _3607_;
-  assign _3612_ = en;
-  assign _3614_ = rst;
-  assign _1565_ = _3613_;
-  assign _3616_ = en;
+  assign _1672_ = _3601_;
+  assign _3604_ = en;
+  assign _3607_ = rst;
+  assign _1671_ = _3605_;
+  assign _3609_ = cap_6_5;
+  assign _1670_ = _3608_;
+  assign _3611_ = en;
+  assign _3613_ = rst;
+  assign _1669_ = _3612_;
+  assign _3615_ = en;
   assign _3618_ = rst;
-  assign _1564_ = _3617_;
+  assign _1668_ = _3616_;
   assign _3620_ = en;
-  assign _3623_ = rst;
-  assign _1563_ = _3621_;
-  assign _3625_ = en;
-  assign _3627_ = rst;
-  assign _1562_ = _3626_;
+  assign _3622_ = rst;
+  assign _1667_ = _3621_;
+  assign _3624_ = en;
+  assign _3626_ = rst;
+  assign _1665_ = _3625_;
   assign _3629_ = en;
-  assign _1561_ = _3628_;
-  assign _3631_ = en;
-  assign _3634_ = rst;
-  assign _1559_ = _3632_;
-  assign _3636_ = en;
-  assign _3638_ = rst;
-  assign _1558_ = _3637_;
-  assign _3640_ = cap_6_3;
-  assign _1557_ = _3639_;
-  assign _3642_ = en;
-  assign _3645_ = rst;
-  assign _1556_ = _3643_;
-  assign _3647_ = en;
-  assign _3649_ = rst;
-  assign _1555_ = _3648_;
-  assign _3651_ = en;
-  assign _3653_ = rst;
-  assign _1554_ = _3652_;
+  assign _3631_ = rst;
+  assign _1664_ = _3630_;
+  assign _3633_ = en;
+  assign _1663_ = _3632_;
+  assign _3635_ = en;
+  assign _3637_ = rst;
+  assign _1662_ = _3636_;
+  assign _3640_ = en;
+  assign _3642_ = rst;
+  assign _1661_ = _3641_;
+  assign _3644_ = cap_6_4;
+  assign _1660_ = _3643_;
+  assign _3646_ = en;
+  assign _3648_ = rst;
+  assign _1659_ = _3647_;
+  assign _3652_ = en;
+  assign _3654_ = rst;
+  assign _1658_ = _3653_;
   assign _3656_ = en;
   assign _3658_ = rst;
-  assign _1553_ = _3657_;
+  assign _1657_ = _3657_;
   assign _3660_ = en;
-  assign _3662_ = rst;
-  assign _1552_ = _3661_;
-  assign _3664_ = en;
-  assign _1551_ = _3663_;
-  assign _3667_ = en;
-  assign _3669_ = rst;
-  assign _1550_ = _3668_;
+  assign _3663_ = rst;
+  assign _1656_ = _3661_;
+  assign _3665_ = en;
+  assign _3667_ = rst;
+  assign _1654_ = _3666_;
+  assign _3669_ = en;
+  assign _1653_ = _3668_;
   assign _3671_ = en;
-  assign _3673_ = rst;
-  assign _1548_ = _3672_;
-  assign _3675_ = cap_6_2;
-  assign _1547_ = _3674_;
-  assign _3678_ = en;
-  assign _3680_ = rst;
-  assign _1546_ = _3679_;
+  assign _3674_ = rst;
+  assign _1652_ = _3672_;
+  assign _3676_ = en;
+  assign _3678_ = rst;
+  assign _1651_ = _3677_;
+  assign _3680_ = cap_6_3;
+  assign _1650_ = _3679_;
   assign _3682_ = en;
-  assign _3684_ = rst;
-  assign _1545_ = _3683_;
-  assign _3686_ = en;
+  assign _3685_ = rst;
+  assign _1649_ = _3683_;
+  assign _3687_ = en;
   assign _3689_ = rst;
-  assign _1544_ = _3687_;
+  assign _1648_ = _3688_;
   assign _3691_ = en;
   assign _3693_ = rst;
-  assign _1543_ = _3692_;
-  assign _3695_ = en;
-  assign _3697_ = rst;
-  assign _1542_ = _3696_;
+  assign _1647_ = _3692_;
+  assign _3696_ = en;
+  assign _3698_ = rst;
+  assign _1646_ = _3697_;
   assign _3700_ = en;
-  assign _1541_ = _3698_;
-  assign _3702_ = en;
-  assign _3704_ = rst;
-  assign _1540_ = _3703_;
-  assign _3706_ = en;
-  assign _3708_ = rst;
-  assign _1539_ = _3707_;
-  assign _3711_ = cap_6_1;
-  assign _1536_ = _3709_;
-  assign _3713_ = en;
-  assign _3715_ = rst;
-  assign _1535_ = _3714_;
-  assign _3717_ = en;
-  assign _3719_ = rst;
-  assign _1534_ = _3718_;
-  assign _3723_ = en;
-  assign _3725_ = rst;
-  assign _1533_ = _3724_;
-  assign _3727_ = en;
+  assign _3702_ = rst;
+  assign _1645_ = _3701_;
+  assign _3704_ = en;
+  assign _1643_ = _3703_;
+  assign _3707_ = en;
+  assign _3709_ = rst;
+  assign _1642_ = _3708_;
+  assign _3711_ = en;
+  assign _3713_ = rst;
+  assign _1641_ = _3712_;
+  assign _3715_ = cap_6_2;
+  assign _1640_ = _3714_;
+  assign _3718_ = en;
+  assign _3720_ = rst;
+  assign _1639_ = _3719_;
+  assign _3722_ = en;
+  assign _3724_ = rst;
+  assign _1638_ = _3723_;
+  assign _3726_ = en;
   assign _3729_ = rst;
-  assign _1532_ = _3728_;
+  assign _1637_ = _3727_;
   assign _3731_ = en;
-  assign _3734_ = rst;
-  assign _1531_ = _3732_;
-  assign _3736_ = en;
-  assign _1530_ = _3735_;
-  assign _3738_ = en;
-  assign _3740_ = rst;
-  assign _1529_ = _3739_;
+  assign _3733_ = rst;
+  assign _1636_ = _3732_;
+  assign _3735_ = en;
+  assign _3737_ = rst;
+  assign _1635_ = _3736_;
+  assign _3740_ = en;
+  assign _1634_ = _3738_;
   assign _3742_ = en;
-  assign _3745_ = rst;
-  assign _1528_ = _3743_;
-  assign _3747_ = cap_6_0;
-  assign _1527_ = _3746_;
-  assign _3749_ = en;
-  assign _3751_ = rst;
-  assign _1525_ = _3750_;
+  assign _3744_ = rst;
+  assign _1632_ = _3743_;
+  assign _3746_ = en;
+  assign _3748_ = rst;
+  assign _1631_ = _3747_;
+  assign _3751_ = cap_6_1;
+  assign _1630_ = _3749_;
   assign _3753_ = en;
-  assign _3756_ = rst;
-  assign _1524_ = _3754_;
-  assign _3758_ = en;
-  assign _3760_ = rst;
-  assign _1523_ = _3759_;
-  assign _3762_ = en;
-  assign _3764_ = rst;
-  assign _1522_ = _3763_;
+  assign _3755_ = rst;
+  assign _1629_ = _3754_;
+  assign _3757_ = en;
+  assign _3759_ = rst;
+  assign _1628_ = _3758_;
+  assign _3763_ = en;
+  assign _3765_ = rst;
+  assign _1627_ = _3764_;
   assign _3767_ = en;
   assign _3769_ = rst;
-  assign _1521_ = _3768_;
+  assign _1626_ = _3768_;
   assign _3771_ = en;
-  assign _1520_ = _3770_;
-  assign _3773_ = en;
-  assign _3775_ = rst;
-  assign _1519_ = _3774_;
+  assign _3774_ = rst;
+  assign _1625_ = _3772_;
+  assign _3776_ = en;
+  assign _1624_ = _3775_;
   assign _3778_ = en;
   assign _3780_ = rst;
-  assign _1518_ = _3779_;
-  assign _3782_ = cap_5_7;
-  assign _1517_ = _3781_;
-  assign _3784_ = en;
-  assign _3786_ = rst;
-  assign _1516_ = _3785_;
+  assign _1623_ = _3779_;
+  assign _3782_ = en;
+  assign _3785_ = rst;
+  assign _1621_ = _3783_;
+  assign _3787_ = cap_6_0;
+  assign _1620_ = _3786_;
   assign _3789_ = en;
   assign _3791_ = rst;
-  assign _1514_ = _3790_;
+  assign _1619_ = _3790_;
   assign _3793_ = en;
-  assign _3795_ = rst;
-  assign _1513_ = _3794_;
-  assign _3797_ = en;
+  assign _3796_ = rst;
+  assign _1618_ = _3794_;
+  assign _3798_ = en;
   assign _3800_ = rst;
-  assign _1512_ = _3798_;
+  assign _1617_ = _3799_;
   assign _3802_ = en;
   assign _3804_ = rst;
-  assign _1511_ = _3803_;
-  assign _3806_ = en;
-  assign _1510_ = _3805_;
-  assign _3808_ = en;
-  assign _3811_ = rst;
-  assign _1509_ = _3809_;
+  assign _1616_ = _3803_;
+  assign _3807_ = en;
+  assign _3809_ = rst;
+  assign _1615_ = _3808_;
+  assign _3811_ = en;
+  assign _1614_ = _3810_;
   assign _3813_ = en;
   assign _3815_ = rst;
-  assign _1508_ = _3814_;
-  assign _3817_ = cap_5_6;
-  assign _1507_ = _3816_;
-  assign _3819_ = en;
-  assign _3822_ = rst;
-  assign _1506_ = _3820_;
+  assign _1613_ = _3814_;
+  assign _3818_ = en;
+  assign _3820_ = rst;
+  assign _1612_ = _3819_;
+  assign _3822_ = cap_5_7;
+  assign _1610_ = _3821_;
   assign _3824_ = en;
   assign _3826_ = rst;
-  assign _1505_ = _3825_;
-  assign _3828_ = en;
-  assign _3830_ = rst;
-  assign _1503_ = _3829_;
-  assign _3834_ = en;
-  assign _3836_ = rst;
-  assign _1502_ = _3835_;
-  assign _3838_ = en;
+  assign _1609_ = _3825_;
+  assign _3829_ = en;
+  assign _3831_ = rst;
+  assign _1608_ = _3830_;
+  assign _3833_ = en;
+  assign _3835_ = rst;
+  assign _1607_ = _3834_;
+  assign _3837_ = en;
   assign _3840_ = rst;
-  assign _1501_ = _3839_;
+  assign _1606_ = _3838_;
   assign _3842_ = en;
-  assign _1500_ = _3841_;
-  assign _3845_ = en;
-  assign _3847_ = rst;
-  assign _1499_ = _3846_;
-  assign _3849_ = en;
+  assign _3844_ = rst;
+  assign _1605_ = _3843_;
+  assign _3846_ = en;
+  assign _1604_ = _3845_;
+  assign _3848_ = en;
   assign _3851_ = rst;
-  assign _1498_ = _3850_;
-  assign _3853_ = cap_5_5;
-  assign _1497_ = _3852_;
-  assign _3856_ = en;
-  assign _3858_ = rst;
-  assign _1496_ = _3857_;
-  assign _3860_ = en;
+  assign _1603_ = _3849_;
+  assign _3853_ = en;
+  assign _3855_ = rst;
+  assign _1602_ = _3854_;
+  assign _3857_ = cap_5_6;
+  assign _1601_ = _3856_;
+  assign _3859_ = en;
   assign _3862_ = rst;
-  assign _1495_ = _3861_;
+  assign _1599_ = _3860_;
   assign _3864_ = en;
-  assign _3867_ = rst;
-  assign _1494_ = _3865_;
-  assign _3869_ = en;
-  assign _3871_ = rst;
-  assign _1492_ = _3870_;
-  assign _3873_ = en;
-  assign _3875_ = rst;
-  assign _1491_ = _3874_;
+  assign _3866_ = rst;
+  assign _1598_ = _3865_;
+  assign _3868_ = en;
+  assign _3870_ = rst;
+  assign _1597_ = _3869_;
+  assign _3874_ = en;
+  assign _3876_ = rst;
+  assign _1596_ = _3875_;
   assign _3878_ = en;
-  assign _1490_ = _3876_;
-  assign _3880_ = en;
-  assign _3882_ = rst;
-  assign _1489_ = _3881_;
-  assign _3884_ = en;
-  assign _3886_ = rst;
-  assign _1488_ = _3885_;
-  assign _3889_ = cap_5_4;
-  assign _1487_ = _3887_;
-  assign _3891_ = en;
-  assign _3893_ = rst;
-  assign _1486_ = _3892_;
-  assign _3895_ = en;
-  assign _3897_ = rst;
-  assign _1485_ = _3896_;
+  assign _3880_ = rst;
+  assign _1595_ = _3879_;
+  assign _3882_ = en;
+  assign _1594_ = _3881_;
+  assign _3885_ = en;
+  assign _3887_ = rst;
+  assign _1593_ = _3886_;
+  assign _3889_ = en;
+  assign _3891_ = rst;
+  assign _1592_ = _3890_;
+  assign _3893_ = cap_5_5;
+  assign _1591_ = _3892_;
+  assign _3896_ = en;
+  assign _3898_ = rst;
+  assign _1590_ = _3897_;
   assign _3900_ = en;
   assign _3902_ = rst;
-  assign _1484_ = _3901_;
+  assign _1588_ = _3901_;
   assign _3904_ = en;
-  assign _3906_ = rst;
-  assign _1483_ = _3905_;
-  assign _3908_ = en;
+  assign _3907_ = rst;
+  assign _1587_ = _3905_;
+  assign _3909_ = en;
   assign _3911_ = rst;
-  assign _1481_ = _3909_;
+  assign _1586_ = _3910_;
   assign _3913_ = en;
-  assign _1480_ = _3912_;
-  assign _3915_ = en;
-  assign _3917_ = rst;
-  assign _1479_ = _3916_;
-  assign _3919_ = en;
+  assign _3915_ = rst;
+  assign _1585_ = _3914_;
+  assign _3918_ = en;
+  assign _1584_ = _3916_;
+  assign _3920_ = en;
   assign _3922_ = rst;
-  assign _1478_ = _3920_;
-  assign _3924_ = cap_5_3;
-  assign _1477_ = _3923_;
-  assign _3926_ = en;
-  assign _3928_ = rst;
-  assign _1476_ = _3927_;
-  assign _3930_ = en;
+  assign _1583_ = _3921_;
+  assign _3924_ = en;
+  assign _3926_ = rst;
+  assign _1582_ = _3925_;
+  assign _3929_ = cap_5_4;
+  assign _1581_ = _3927_;
+  assign _3931_ = en;
   assign _3933_ = rst;
-  assign _1475_ = _3931_;
+  assign _1580_ = _3932_;
   assign _3935_ = en;
   assign _3937_ = rst;
-  assign _1474_ = _3936_;
-  assign _3939_ = en;
-  assign _3941_ = rst;
-  assign _1473_ = _3940_;
-  assign _3945_ = en;
-  assign _3947_ = rst;
-  assign _1472_ = _3946_;
-  assign _3949_ = en;
-  assign _1470_ = _3948_;
-  assign _3951_ = en;
-  assign _3953_ = rst;
-  assign _1469_ = _3952_;
-  assign _3956_ = en;
-  assign _3958_ = rst;
-  assign _1468_ = _3957_;
-  assign _3960_ = cap_5_2;
-  assign _1467_ = _3959_;
-  assign _3962_ = en;
-  assign _3964_ = rst;
-  assign _1466_ = _3963_;
-  assign _3967_ = en;
-  assign _3969_ = rst;
-  assign _1465_ = _3968_;
-  assign _3971_ = en;
+  assign _1579_ = _3936_;
+  assign _3940_ = en;
+  assign _3942_ = rst;
+  assign _1576_ = _3941_;
+  assign _3944_ = en;
+  assign _3946_ = rst;
+  assign _1575_ = _3945_;
+  assign _3948_ = en;
+  assign _3951_ = rst;
+  assign _1574_ = _3949_;
+  assign _3953_ = en;
+  assign _1573_ = _3952_;
+  assign _3955_ = en;
+  assign _3957_ = rst;
+  assign _1572_ = _3956_;
+  assign _3959_ = en;
+  assign _3962_ = rst;
+  assign _1571_ = _3960_;
+  assign _3964_ = cap_5_3;
+  assign _1570_ = _3963_;
+  assign _3966_ = en;
+  assign _3968_ = rst;
+  assign _1569_ = _3967_;
+  assign _3970_ = en;
   assign _3973_ = rst;
-  assign _1464_ = _3972_;
+  assign _1568_ = _3971_;
   assign _3975_ = en;
-  assign _3978_ = rst;
-  assign _1463_ = _3976_;
-  assign _3980_ = en;
-  assign _3982_ = rst;
-  assign _1462_ = _3981_;
-  assign _3984_ = en;
-  assign _1461_ = _3983_;
-  assign _3986_ = en;
-  assign _3989_ = rst;
-  assign _1459_ = _3987_;
+  assign _3977_ = rst;
+  assign _1567_ = _3976_;
+  assign _3979_ = en;
+  assign _3981_ = rst;
+  assign _1565_ = _3980_;
+  assign _3985_ = en;
+  assign _3987_ = rst;
+  assign _1564_ = _3986_;
+  assign _3989_ = en;
+  assign _1563_ = _3988_;
   assign _3991_ = en;
   assign _3993_ = rst;
-  assign _1458_ = _3992_;
-  assign _3995_ = cap_5_1;
-  assign _1457_ = _3994_;
-  assign _3997_ = en;
-  assign _4000_ = rst;
-  assign _1456_ = _3998_;
+  assign _1562_ = _3992_;
+  assign _3996_ = en;
+  assign _3998_ = rst;
+  assign _1561_ = _3997_;
+  assign _4000_ = cap_5_2;
+  assign _1560_ = _3999_;
   assign _4002_ = en;
   assign _4004_ = rst;
-  assign _1455_ = _4003_;
-  assign _4006_ = en;
-  assign _4008_ = rst;
-  assign _1454_ = _4007_;
+  assign _1559_ = _4003_;
+  assign _4007_ = en;
+  assign _4009_ = rst;
+  assign _1558_ = _4008_;
   assign _4011_ = en;
   assign _4013_ = rst;
-  assign _1453_ = _4012_;
+  assign _1557_ = _4012_;
   assign _4015_ = en;
-  assign _4017_ = rst;
-  assign _1452_ = _4016_;
-  assign _4019_ = en;
-  assign _1451_ = _4018_;
-  assign _4022_ = en;
-  assign _4024_ = rst;
-  assign _1450_ = _4023_;
+  assign _4018_ = rst;
+  assign _1556_ = _4016_;
+  assign _4020_ = en;
+  assign _4022_ = rst;
+  assign _1554_ = _4021_;
+  assign _4024_ = en;
+  assign _1553_ = _4023_;
   assign _4026_ = en;
-  assign _4028_ = rst;
-  assign _1448_ = _4027_;
-  assign _4030_ = cap_5_0;
-  assign _1447_ = _4029_;
-  assign _4033_ = en;
-  assign _4035_ = rst;
-  assign _1446_ = _4034_;
+  assign _4029_ = rst;
+  assign _1552_ = _4027_;
+  assign _4031_ = en;
+  assign _4033_ = rst;
+  assign _1551_ = _4032_;
+  assign _4035_ = cap_5_1;
+  assign _1550_ = _4034_;
   assign _4037_ = en;
-  assign _4039_ = rst;
-  assign _1445_ = _4038_;
-  assign _4041_ = en;
+  assign _4040_ = rst;
+  assign _1549_ = _4038_;
+  assign _4042_ = en;
   assign _4044_ = rst;
-  assign _1444_ = _4042_;
+  assign _1548_ = _4043_;
   assign _4046_ = en;
   assign _4048_ = rst;
-  assign _1443_ = _4047_;
-  assign _4050_ = en;
-  assign _4052_ = rst;
-  assign _1442_ = _4051_;
-  assign _4056_ = en;
-  assign _1441_ = _4053_;
-  assign _4058_ = en;
-  assign _4060_ = rst;
-  assign _1440_ = _4059_;
+  assign _1547_ = _4047_;
+  assign _4051_ = en;
+  assign _4053_ = rst;
+  assign _1546_ = _4052_;
+  assign _4055_ = en;
+  assign _4057_ = rst;
+  assign _1545_ = _4056_;
+  assign _4059_ = en;
+  assign _1543_ = _4058_;
   assign _4062_ = en;
   assign _4064_ = rst;
-  assign _1439_ = _4063_;
-  assign _4067_ = cap_4_7;
-  assign _1437_ = _4065_;
-  assign _4069_ = en;
-  assign _4071_ = rst;
-  assign _1436_ = _4070_;
+  assign _1542_ = _4063_;
+  assign _4066_ = en;
+  assign _4068_ = rst;
+  assign _1541_ = _4067_;
+  assign _4070_ = cap_5_0;
+  assign _1540_ = _4069_;
   assign _4073_ = en;
   assign _4075_ = rst;
-  assign _1435_ = _4074_;
-  assign _4078_ = en;
-  assign _4080_ = rst;
-  assign _1434_ = _4079_;
-  assign _4082_ = en;
+  assign _1539_ = _4074_;
+  assign _4077_ = en;
+  assign _4079_ = rst;
+  assign _1538_ = _4078_;
+  assign _4081_ = en;
   assign _4084_ = rst;
-  assign _1433_ = _4083_;
+  assign _1537_ = _4082_;
   assign _4086_ = en;
-  assign _4089_ = rst;
-  assign _1432_ = _4087_;
-  assign _4091_ = en;
-  assign _1431_ = _4090_;
-  assign _4093_ = en;
-  assign _4095_ = rst;
-  assign _1430_ = _4094_;
-  assign _4097_ = en;
+  assign _4088_ = rst;
+  assign _1536_ = _4087_;
+  assign _4090_ = en;
+  assign _4092_ = rst;
+  assign _1535_ = _4091_;
+  assign _4096_ = en;
+  assign _1534_ = _4093_;
+  assign _4098_ = en;
   assign _4100_ = rst;
-  assign _1429_ = _4098_;
-  assign _4102_ = cap_4_6;
-  assign _1428_ = _4101_;
-  assign _4104_ = en;
-  assign _4106_ = rst;
-  assign _1425_ = _4105_;
-  assign _4108_ = en;
+  assign _1532_ = _4099_;
+  assign _4102_ = en;
+  assign _4104_ = rst;
+  assign _1531_ = _4103_;
+  assign _4107_ = cap_4_7;
+  assign _1530_ = _4105_;
+  assign _4109_ = en;
   assign _4111_ = rst;
-  assign _1424_ = _4109_;
+  assign _1529_ = _4110_;
   assign _4113_ = en;
   assign _4115_ = rst;
-  assign _1423_ = _4114_;
-  assign _4117_ = en;
-  assign _4119_ = rst;
-  assign _1422_ = _4118_;
+  assign _1528_ = _4114_;
+  assign _4118_ = en;
+  assign _4120_ = rst;
+  assign _1527_ = _4119_;
   assign _4122_ = en;
   assign _4124_ = rst;
-  assign _1421_ = _4123_;
+  assign _1526_ = _4123_;
   assign _4126_ = en;
-  assign _1420_ = _4125_;
-  assign _4128_ = en;
-  assign _4130_ = rst;
-  assign _1419_ = _4129_;
+  assign _4129_ = rst;
+  assign _1525_ = _4127_;
+  assign _4131_ = en;
+  assign _1524_ = _4130_;
   assign _4133_ = en;
   assign _4135_ = rst;
-  assign _1418_ = _4134_;
-  assign _4137_ = cap_4_5;
-  assign _1417_ = _4136_;
-  assign _4139_ = en;
-  assign _4141_ = rst;
-  assign _1416_ = _4140_;
+  assign _1523_ = _4134_;
+  assign _4137_ = en;
+  assign _4140_ = rst;
+  assign _1521_ = _4138_;
+  assign _4142_ = cap_4_6;
+  assign _1520_ = _4141_;
   assign _4144_ = en;
   assign _4146_ = rst;
-  assign _1414_ = _4145_;
+  assign _1519_ = _4145_;
   assign _4148_ = en;
-  assign _4150_ = rst;
-  assign _1413_ = _4149_;
-  assign _4152_ = en;
+  assign _4151_ = rst;
+  assign _1518_ = _4149_;
+  assign _4153_ = en;
   assign _4155_ = rst;
-  assign _1412_ = _4153_;
+  assign _1517_ = _4154_;
   assign _4157_ = en;
   assign _4159_ = rst;
-  assign _1411_ = _4158_;
-  assign _4161_ = en;
-  assign _1410_ = _4160_;
-  assign _4163_ = en;
-  assign _4167_ = rst;
-  assign _1409_ = _4164_;
-  assign _4169_ = en;
-  assign _4171_ = rst;
-  assign _1408_ = _4170_;
-  assign _4173_ = cap_4_4;
-  assign _1407_ = _4172_;
-  assign _4175_ = en;
-  assign _4178_ = rst;
-  assign _1406_ = _4176_;
-  assign _4180_ = en;
-  assign _4182_ = rst;
-  assign _1405_ = _4181_;
+  assign _1516_ = _4158_;
+  assign _4162_ = en;
+  assign _4164_ = rst;
+  assign _1515_ = _4163_;
+  assign _4166_ = en;
+  assign _1514_ = _4165_;
+  assign _4168_ = en;
+  assign _4170_ = rst;
+  assign _1513_ = _4169_;
+  assign _4173_ = en;
+  assign _4175_ = rst;
+  assign _1512_ = _4174_;
+  assign _4177_ = cap_4_5;
+  assign _1510_ = _4176_;
+  assign _4179_ = en;
+  assign _4181_ = rst;
+  assign _1509_ = _4180_;
   assign _4184_ = en;
   assign _4186_ = rst;
-  assign _1403_ = _4185_;
-  assign _4189_ = en;
-  assign _4191_ = rst;
-  assign _1402_ = _4190_;
-  assign _4193_ = en;
+  assign _1508_ = _4185_;
+  assign _4188_ = en;
+  assign _4190_ = rst;
+  assign _1507_ = _4189_;
+  assign _4192_ = en;
   assign _4195_ = rst;
-  assign _1401_ = _4194_;
+  assign _1506_ = _4193_;
   assign _4197_ = en;
-  assign _1400_ = _4196_;
-  assign _4200_ = en;
-  assign _4202_ = rst;
-  assign _1399_ = _4201_;
-  assign _4204_ = en;
-  assign _4206_ = rst;
-  assign _1398_ = _4205_;
-  assign _4208_ = cap_4_3;
-  assign _1397_ = _4207_;
-  assign _4211_ = en;
-  assign _4213_ = rst;
-  assign _1396_ = _4212_;
+  assign _4199_ = rst;
+  assign _1505_ = _4198_;
+  assign _4201_ = en;
+  assign _1504_ = _4200_;
+  assign _4203_ = en;
+  assign _4207_ = rst;
+  assign _1503_ = _4204_;
+  assign _4209_ = en;
+  assign _4211_ = rst;
+  assign _1502_ = _4210_;
+  assign _4213_ = cap_4_4;
+  assign _1501_ = _4212_;
   assign _4215_ = en;
-  assign _4217_ = rst;
-  assign _1395_ = _4216_;
-  assign _4219_ = en;
+  assign _4218_ = rst;
+  assign _1499_ = _4216_;
+  assign _4220_ = en;
   assign _4222_ = rst;
-  assign _1394_ = _4220_;
+  assign _1498_ = _4221_;
   assign _4224_ = en;
   assign _4226_ = rst;
-  assign _1392_ = _4225_;
-  assign _4228_ = en;
-  assign _4230_ = rst;
-  assign _1391_ = _4229_;
+  assign _1497_ = _4225_;
+  assign _4229_ = en;
+  assign _4231_ = rst;
+  assign _1496_ = _4230_;
   assign _4233_ = en;
-  assign _1390_ = _4231_;
-  assign _4235_ = en;
-  assign _4237_ = rst;
-  assign _1389_ = _4236_;
-  assign _4239_ = en;
-  assign _4241_ = rst;
-  assign _1388_ = _4240_;
-  assign _4244_ = cap_4_2;
-  assign _1387_ = _4242_;
-  assign _4246_ = en;
-  assign _4248_ = rst;
-  assign _1386_ = _4247_;
-  assign _4250_ = en;
-  assign _4252_ = rst;
-  assign _1385_ = _4251_;
+  assign _4235_ = rst;
+  assign _1495_ = _4234_;
+  assign _4237_ = en;
+  assign _1494_ = _4236_;
+  assign _4240_ = en;
+  assign _4242_ = rst;
+  assign _1493_ = _4241_;
+  assign _4244_ = en;
+  assign _4246_ = rst;
+  assign _1492_ = _4245_;
+  assign _4248_ = cap_4_3;
+  assign _1491_ = _4247_;
+  assign _4251_ = en;
+  assign _4253_ = rst;
+  assign _1490_ = _4252_;
   assign _4255_ = en;
   assign _4257_ = rst;
-  assign _1384_ = _4256_;
+  assign _1488_ = _4256_;
   assign _4259_ = en;
-  assign _4261_ = rst;
-  assign _1383_ = _4260_;
-  assign _4263_ = en;
+  assign _4262_ = rst;
+  assign _1487_ = _4260_;
+  assign _4264_ = en;
   assign _4266_ = rst;
-  assign _1381_ = _4264_;
+  assign _1486_ = _4265_;
   assign _4268_ = en;
-  assign _1380_ = _4267_;
-  assign _4270_ = en;
-  assign _4272_ = rst;
-  assign _1379_ = _4271_;
-  assign _4274_ = en;
-  assign _1870_ = rst;
-  assign _1378_ = _4275_;
-  assign _1872_ = cap_4_1;
-  assign _1377_ = _1871_;
-  assign _1874_ = en;
-  assign _1876_ = rst;
-  assign _1376_ = _1875_;
-  assign _1878_ = en;
-  assign _1881_ = rst;
-  assign _1375_ = _1879_;
-  assign _1883_ = en;
-  assign _1885_ = rst;
-  assign _1374_ = _1884_;
-  assign _1887_ = en;
-  assign _1889_ = rst;
-  assign _1373_ = _1888_;
-  assign _1892_ = en;
-  assign _1894_ = rst;
-  assign _1372_ = _1893_;
-  assign _1896_ = en;
-  assign _1370_ = _1895_;
-  assign _1898_ = en;
-  assign _1900_ = rst;
-  assign _1369_ = _1899_;
-  assign _1903_ = en;
-  assign _1905_ = rst;
-  assign _1368_ = _1904_;
-  assign _1907_ = cap_4_0;
-  assign _1367_ = _1906_;
-  assign _1909_ = en;
-  assign _1911_ = rst;
-  assign _1366_ = _1910_;
+  assign _4270_ = rst;
+  assign _1485_ = _4269_;
+  assign _4273_ = en;
+  assign _1484_ = _4271_;
+  assign _4275_ = en;
+  assign _4277_ = rst;
+  assign _1483_ = _4276_;
+  assign _4279_ = en;
+  assign _4281_ = rst;
+  assign _1482_ = _4280_;
+  assign _4284_ = cap_4_2;
+  assign _1481_ = _4282_;
+  assign _4286_ = en;
+  assign _4288_ = rst;
+  assign _1480_ = _4287_;
+  assign _4290_ = en;
+  assign _4292_ = rst;
+  assign _1479_ = _4291_;
+  assign _4295_ = en;
+  assign _4297_ = rst;
+  assign _1477_ = _4296_;
+  assign _4299_ = en;
+  assign _4301_ = rst;
+  assign _1476_ = _4300_;
+  assign _4303_ = en;
+  assign _4306_ = rst;
+  assign _1475_ = _4304_;
+  assign _4308_ = en;
+  assign _1474_ = _4307_;
+  assign _4310_ = en;
+  assign _4312_ = rst;
+  assign _1473_ = _4311_;
+  assign _4314_ = en;
+  assign _1910_ = rst;
+  assign _1472_ = _4315_;
+  assign _1912_ = cap_4_1;
+  assign _1471_ = _1911_;
   assign _1914_ = en;
   assign _1916_ = rst;
-  assign _1365_ = _1915_;
+  assign _1470_ = _1915_;
   assign _1918_ = en;
-  assign _1920_ = rst;
-  assign _1364_ = _1919_;
-  assign _1922_ = en;
+  assign _1921_ = rst;
+  assign _1469_ = _1919_;
+  assign _1923_ = en;
   assign _1925_ = rst;
-  assign _1363_ = _1923_;
+  assign _1468_ = _1924_;
   assign _1927_ = en;
   assign _1929_ = rst;
-  assign _1362_ = _1928_;
-  assign _1931_ = en;
-  assign _1361_ = _1930_;
-  assign _1933_ = en;
-  assign _1936_ = rst;
-  assign _1359_ = _1934_;
+  assign _1465_ = _1928_;
+  assign _1932_ = en;
+  assign _1934_ = rst;
+  assign _1464_ = _1933_;
+  assign _1936_ = en;
+  assign _1463_ = _1935_;
   assign _1938_ = en;
   assign _1940_ = rst;
-  assign _1358_ = _1939_;
-  assign _1942_ = cap_3_7;
-  assign _1357_ = _1941_;
-  assign _1944_ = en;
-  assign _1947_ = rst;
-  assign _1356_ = _1945_;
+  assign _1462_ = _1939_;
+  assign _1943_ = en;
+  assign _1945_ = rst;
+  assign _1461_ = _1944_;
+  assign _1947_ = cap_4_0;
+  assign _1460_ = _1946_;
   assign _1949_ = en;
   assign _1951_ = rst;
-  assign _1355_ = _1950_;
-  assign _1953_ = en;
-  assign _1955_ = rst;
-  assign _1354_ = _1954_;
+  assign _1459_ = _1950_;
+  assign _1954_ = en;
+  assign _1956_ = rst;
+  assign _1458_ = _1955_;
   assign _1958_ = en;
   assign _1960_ = rst;
-  assign _1353_ = _1959_;
+  assign _1457_ = _1959_;
   assign _1962_ = en;
-  assign _1964_ = rst;
-  assign _1352_ = _1963_;
-  assign _1966_ = en;
-  assign _1351_ = _1965_;
-  assign _1969_ = en;
-  assign _1971_ = rst;
-  assign _1350_ = _1970_;
+  assign _1965_ = rst;
+  assign _1456_ = _1963_;
+  assign _1967_ = en;
+  assign _1969_ = rst;
+  assign _1454_ = _1968_;
+  assign _1971_ = en;
+  assign _1453_ = _1970_;
   assign _1973_ = en;
-  assign _1975_ = rst;
-  assign _1348_ = _1974_;
-  assign _1977_ = cap_3_6;
-  assign _1347_ = _1976_;
-  assign _1981_ = en;
-  assign _1983_ = rst;
-  assign _1346_ = _1982_;
-  assign _1985_ = en;
+  assign _1976_ = rst;
+  assign _1452_ = _1974_;
+  assign _1978_ = en;
+  assign _1980_ = rst;
+  assign _1451_ = _1979_;
+  assign _1982_ = cap_3_7;
+  assign _1450_ = _1981_;
+  assign _1984_ = en;
   assign _1987_ = rst;
-  assign _1345_ = _1986_;
+  assign _1449_ = _1985_;
   assign _1989_ = en;
-  assign _1992_ = rst;
-  assign _1344_ = _1990_;
-  assign _1994_ = en;
-  assign _1996_ = rst;
-  assign _1343_ = _1995_;
+  assign _1991_ = rst;
+  assign _1448_ = _1990_;
+  assign _1993_ = en;
+  assign _1995_ = rst;
+  assign _1447_ = _1994_;
   assign _1998_ = en;
   assign _2000_ = rst;
-  assign _1342_ = _1999_;
-  assign _2003_ = en;
-  assign _1341_ = _2001_;
-  assign _2005_ = en;
-  assign _2007_ = rst;
-  assign _1340_ = _2006_;
+  assign _1446_ = _1999_;
+  assign _2002_ = en;
+  assign _2004_ = rst;
+  assign _1445_ = _2003_;
+  assign _2006_ = en;
+  assign _1443_ = _2005_;
   assign _2009_ = en;
   assign _2011_ = rst;
-  assign _1339_ = _2010_;
-  assign _2014_ = cap_3_5;
-  assign _1337_ = _2012_;
-  assign _2016_ = en;
-  assign _2018_ = rst;
-  assign _1336_ = _2017_;
-  assign _2020_ = en;
-  assign _2022_ = rst;
-  assign _1335_ = _2021_;
+  assign _1442_ = _2010_;
+  assign _2013_ = en;
+  assign _2015_ = rst;
+  assign _1441_ = _2014_;
+  assign _2017_ = cap_3_6;
+  assign _1440_ = _2016_;
+  assign _2021_ = en;
+  assign _2023_ = rst;
+  assign _1439_ = _2022_;
   assign _2025_ = en;
   assign _2027_ = rst;
-  assign _1334_ = _2026_;
+  assign _1438_ = _2026_;
   assign _2029_ = en;
-  assign _2031_ = rst;
-  assign _1333_ = _2030_;
-  assign _2033_ = en;
+  assign _2032_ = rst;
+  assign _1437_ = _2030_;
+  assign _2034_ = en;
   assign _2036_ = rst;
-  assign _1332_ = _2034_;
+  assign _1436_ = _2035_;
   assign _2038_ = en;
-  assign _1331_ = _2037_;
-  assign _2040_ = en;
-  assign _2042_ = rst;
-  assign _1330_ = _2041_;
-  assign _2044_ = en;
+  assign _2040_ = rst;
+  assign _1435_ = _2039_;
+  assign _2043_ = en;
+  assign _1434_ = _2041_;
+  assign _2045_ = en;
   assign _2047_ = rst;
-  assign _1329_ = _2045_;
-  assign _2049_ = cap_3_4;
-  assign _1328_ = _2048_;
-  assign _2051_ = en;
-  assign _2053_ = rst;
-  assign _1326_ = _2052_;
-  assign _2055_ = en;
+  assign _1432_ = _2046_;
+  assign _2049_ = en;
+  assign _2051_ = rst;
+  assign _1431_ = _2050_;
+  assign _2054_ = cap_3_5;
+  assign _1430_ = _2052_;
+  assign _2056_ = en;
   assign _2058_ = rst;
-  assign _1325_ = _2056_;
+  assign _1429_ = _2057_;
   assign _2060_ = en;
   assign _2062_ = rst;
-  assign _1324_ = _2061_;
-  assign _2064_ = en;
-  assign _2066_ = rst;
-  assign _1323_ = _2065_;
+  assign _1428_ = _2061_;
+  assign _2065_ = en;
+  assign _2067_ = rst;
+  assign _1427_ = _2066_;
   assign _2069_ = en;
   assign _2071_ = rst;
-  assign _1322_ = _2070_;
+  assign _1426_ = _2070_;
   assign _2073_ = en;
-  assign _1321_ = _2072_;
-  assign _2075_ = en;
-  assign _2077_ = rst;
-  assign _1320_ = _2076_;
+  assign _2076_ = rst;
+  assign _1425_ = _2074_;
+  assign _2078_ = en;
+  assign _1424_ = _2077_;
   assign _2080_ = en;
   assign _2082_ = rst;
-  assign _1319_ = _2081_;
-  assign _2084_ = cap_3_3;
-  assign _1318_ = _2083_;
-  assign _2086_ = en;
-  assign _2088_ = rst;
-  assign _1317_ = _2087_;
-  assign _2092_ = en;
-  assign _2094_ = rst;
-  assign _1314_ = _2093_;
-  assign _2096_ = en;
+  assign _1423_ = _2081_;
+  assign _2084_ = en;
+  assign _2087_ = rst;
+  assign _1421_ = _2085_;
+  assign _2089_ = cap_3_4;
+  assign _1420_ = _2088_;
+  assign _2091_ = en;
+  assign _2093_ = rst;
+  assign _1419_ = _2092_;
+  assign _2095_ = en;
   assign _2098_ = rst;
-  assign _1313_ = _2097_;
+  assign _1418_ = _2096_;
   assign _2100_ = en;
-  assign _2103_ = rst;
-  assign _1312_ = _2101_;
-  assign _2105_ = en;
-  assign _2107_ = rst;
-  assign _1311_ = _2106_;
+  assign _2102_ = rst;
+  assign _1417_ = _2101_;
+  assign _2104_ = en;
+  assign _2106_ = rst;
+  assign _1416_ = _2105_;
   assign _2109_ = en;
-  assign _1310_ = _2108_;
-  assign _2111_ = en;
-  assign _2114_ = rst;
-  assign _1309_ = _2112_;
-  assign _2116_ = en;
-  assign _2118_ = rst;
-  assign _1308_ = _2117_;
-  assign _2120_ = cap_3_2;
-  assign _1307_ = _2119_;
-  assign _2122_ = en;
-  assign _2125_ = rst;
-  assign _1306_ = _2123_;
-  assign _2127_ = en;
-  assign _2129_ = rst;
-  assign _1305_ = _2128_;
-  assign _2131_ = en;
-  assign _2133_ = rst;
-  assign _1303_ = _2132_;
+  assign _2111_ = rst;
+  assign _1415_ = _2110_;
+  assign _2113_ = en;
+  assign _1414_ = _2112_;
+  assign _2115_ = en;
+  assign _2117_ = rst;
+  assign _1413_ = _2116_;
+  assign _2120_ = en;
+  assign _2122_ = rst;
+  assign _1412_ = _2121_;
+  assign _2124_ = cap_3_3;
+  assign _1410_ = _2123_;
+  assign _2126_ = en;
+  assign _2128_ = rst;
+  assign _1409_ = _2127_;
+  assign _2132_ = en;
+  assign _2134_ = rst;
+  assign _1408_ = _2133_;
   assign _2136_ = en;
   assign _2138_ = rst;
-  assign _1302_ = _2137_;
+  assign _1407_ = _2137_;
   assign _2140_ = en;
-  assign _2142_ = rst;
-  assign _1301_ = _2141_;
-  assign _2144_ = en;
-  assign _1300_ = _2143_;
-  assign _2147_ = en;
-  assign _2149_ = rst;
-  assign _1299_ = _2148_;
+  assign _2143_ = rst;
+  assign _1406_ = _2141_;
+  assign _2145_ = en;
+  assign _2147_ = rst;
+  assign _1405_ = _2146_;
+  assign _2149_ = en;
+  assign _1404_ = _2148_;
   assign _2151_ = en;
-  assign _2153_ = rst;
-  assign _1298_ = _2152_;
-  assign _2155_ = cap_3_1;
-  assign _1297_ = _2154_;
-  assign _2158_ = en;
-  assign _2160_ = rst;
-  assign _1296_ = _2159_;
+  assign _2154_ = rst;
+  assign _1403_ = _2152_;
+  assign _2156_ = en;
+  assign _2158_ = rst;
+  assign _1402_ = _2157_;
+  assign _2160_ = cap_3_2;
+  assign _1401_ = _2159_;
   assign _2162_ = en;
-  assign _2164_ = rst;
-  assign _1295_ = _2163_;
-  assign _2166_ = en;
+  assign _2165_ = rst;
+  assign _1399_ = _2163_;
+  assign _2167_ = en;
   assign _2169_ = rst;
-  assign _1294_ = _2167_;
+  assign _1398_ = _2168_;
   assign _2171_ = en;
   assign _2173_ = rst;
-  assign _1292_ = _2172_;
-  assign _2175_ = en;
-  assign _2177_ = rst;
-  assign _1291_ = _2176_;
+  assign _1397_ = _2172_;
+  assign _2176_ = en;
+  assign _2178_ = rst;
+  assign _1396_ = _2177_;
   assign _2180_ = en;
-  assign _1290_ = _2178_;
-  assign _2182_ = en;
-  assign _2184_ = rst;
-  assign _1289_ = _2183_;
-  assign _2186_ = en;
-  assign _2188_ = rst;
-  assign _1288_ = _2187_;
-  assign _2191_ = cap_3_0;
-  assign _1287_ = _2189_;
-  assign _2193_ = en;
-  assign _2195_ = rst;
-  assign _1286_ = _2194_;
-  assign _2197_ = en;
-  assign _2199_ = rst;
-  assign _1285_ = _2198_;
-  assign _2203_ = en;
-  assign _2205_ = rst;
-  assign _1284_ = _2204_;
-  assign _2207_ = en;
+  assign _2182_ = rst;
+  assign _1395_ = _2181_;
+  assign _2184_ = en;
+  assign _1394_ = _2183_;
+  assign _2187_ = en;
+  assign _2189_ = rst;
+  assign _1393_ = _2188_;
+  assign _2191_ = en;
+  assign _2193_ = rst;
+  assign _1392_ = _2192_;
+  assign _2195_ = cap_3_1;
+  assign _1391_ = _2194_;
+  assign _2198_ = en;
+  assign _2200_ = rst;
+  assign _1390_ = _2199_;
+  assign _2202_ = en;
+  assign _2204_ = rst;
+  assign _1388_ = _2203_;
+  assign _2206_ = en;
   assign _2209_ = rst;
-  assign _1283_ = _2208_;
+  assign _1387_ = _2207_;
   assign _2211_ = en;
-  assign _2214_ = rst;
-  assign _1281_ = _2212_;
-  assign _2216_ = en;
-  assign _1280_ = _2215_;
-  assign _2218_ = en;
-  assign _2220_ = rst;
-  assign _1279_ = _2219_;
+  assign _2213_ = rst;
+  assign _1386_ = _2212_;
+  assign _2215_ = en;
+  assign _2217_ = rst;
+  assign _1385_ = _2216_;
+  assign _2220_ = en;
+  assign _1384_ = _2218_;
   assign _2222_ = en;
-  assign _2225_ = rst;
-  assign _1278_ = _2223_;
-  assign _2227_ = cap_2_7;
-  assign _1277_ = _2226_;
-  assign _2229_ = en;
-  assign _2231_ = rst;
-  assign _1276_ = _2230_;
+  assign _2224_ = rst;
+  assign _1383_ = _2223_;
+  assign _2226_ = en;
+  assign _2228_ = rst;
+  assign _1382_ = _2227_;
+  assign _2231_ = cap_3_0;
+  assign _1381_ = _2229_;
   assign _2233_ = en;
-  assign _2236_ = rst;
-  assign _1275_ = _2234_;
-  assign _2238_ = en;
-  assign _2240_ = rst;
-  assign _1274_ = _2239_;
-  assign _2242_ = en;
-  assign _2244_ = rst;
-  assign _1273_ = _2243_;
+  assign _2235_ = rst;
+  assign _1380_ = _2234_;
+  assign _2237_ = en;
+  assign _2239_ = rst;
+  assign _1379_ = _2238_;
+  assign _2243_ = en;
+  assign _2245_ = rst;
+  assign _1377_ = _2244_;
   assign _2247_ = en;
   assign _2249_ = rst;
-  assign _1272_ = _2248_;
+  assign _1376_ = _2248_;
   assign _2251_ = en;
-  assign _1270_ = _2250_;
-  assign _2253_ = en;
-  assign _2255_ = rst;
-  assign _1269_ = _2254_;
+  assign _2254_ = rst;
+  assign _1375_ = _2252_;
+  assign _2256_ = en;
+  assign _1374_ = _2255_;
   assign _2258_ = en;
   assign _2260_ = rst;
-  assign _1268_ = _2259_;
-  assign _2262_ = cap_2_6;
-  assign _1267_ = _2261_;
-  assign _2264_ = en;
-  assign _2266_ = rst;
-  assign _1266_ = _2265_;
+  assign _1373_ = _2259_;
+  assign _2262_ = en;
+  assign _2265_ = rst;
+  assign _1372_ = _2263_;
+  assign _2267_ = cap_2_7;
+  assign _1371_ = _2266_;
   assign _2269_ = en;
   assign _2271_ = rst;
-  assign _1265_ = _2270_;
+  assign _1370_ = _2270_;
   assign _2273_ = en;
-  assign _2275_ = rst;
-  assign _1264_ = _2274_;
-  assign _2277_ = en;
+  assign _2276_ = rst;
+  assign _1369_ = _2274_;
+  assign _2278_ = en;
   assign _2280_ = rst;
-  assign _1263_ = _2278_;
+  assign _1368_ = _2279_;
   assign _2282_ = en;
   assign _2284_ = rst;
-  assign _1262_ = _2283_;
-  assign _2286_ = en;
-  assign _1261_ = _2285_;
-  assign _2288_ = en;
-  assign _2291_ = rst;
-  assign _1259_ = _2289_;
+  assign _1366_ = _2283_;
+  assign _2287_ = en;
+  assign _2289_ = rst;
+  assign _1365_ = _2288_;
+  assign _2291_ = en;
+  assign _1364_ = _2290_;
   assign _2293_ = en;
   assign _2295_ = rst;
-  assign _1258_ = _2294_;
-  assign _2297_ = cap_2_5;
-  assign _1257_ = _2296_;
-  assign _2299_ = en;
-  assign _2302_ = rst;
-  assign _1256_ = _2300_;
+  assign _1363_ = _2294_;
+  assign _2298_ = en;
+  assign _2300_ = rst;
+  assign _1362_ = _2299_;
+  assign _2302_ = cap_2_6;
+  assign _1361_ = _2301_;
   assign _2304_ = en;
   assign _2306_ = rst;
-  assign _1255_ = _2305_;
-  assign _2308_ = en;
-  assign _2310_ = rst;
-  assign _1254_ = _2309_;
-  assign _2314_ = en;
-  assign _2316_ = rst;
-  assign _1253_ = _2315_;
-  assign _2318_ = en;
+  assign _1360_ = _2305_;
+  assign _2309_ = en;
+  assign _2311_ = rst;
+  assign _1359_ = _2310_;
+  assign _2313_ = en;
+  assign _2315_ = rst;
+  assign _1358_ = _2314_;
+  assign _2317_ = en;
   assign _2320_ = rst;
-  assign _1252_ = _2319_;
+  assign _1357_ = _2318_;
   assign _2322_ = en;
-  assign _1251_ = _2321_;
-  assign _2325_ = en;
-  assign _2327_ = rst;
-  assign _1250_ = _2326_;
-  assign _2329_ = en;
+  assign _2324_ = rst;
+  assign _1354_ = _2323_;
+  assign _2326_ = en;
+  assign _1353_ = _2325_;
+  assign _2328_ = en;
   assign _2331_ = rst;
-  assign _1248_ = _2330_;
-  assign _2333_ = cap_2_4;
-  assign _1247_ = _2332_;
-  assign _2336_ = en;
-  assign _2338_ = rst;
-  assign _1246_ = _2337_;
-  assign _2340_ = en;
+  assign _1352_ = _2329_;
+  assign _2333_ = en;
+  assign _2335_ = rst;
+  assign _1351_ = _2334_;
+  assign _2337_ = cap_2_5;
+  assign _1350_ = _2336_;
+  assign _2339_ = en;
   assign _2342_ = rst;
-  assign _1245_ = _2341_;
+  assign _1349_ = _2340_;
   assign _2344_ = en;
-  assign _2347_ = rst;
-  assign _1244_ = _2345_;
-  assign _2349_ = en;
-  assign _2351_ = rst;
-  assign _1243_ = _2350_;
-  assign _2353_ = en;
-  assign _2355_ = rst;
-  assign _1242_ = _2354_;
+  assign _2346_ = rst;
+  assign _1348_ = _2345_;
+  assign _2348_ = en;
+  assign _2350_ = rst;
+  assign _1347_ = _2349_;
+  assign _2354_ = en;
+  assign _2356_ = rst;
+  assign _1346_ = _2355_;
   assign _2358_ = en;
-  assign _1241_ = _2356_;
-  assign _2360_ = en;
-  assign _2362_ = rst;
-  assign _1240_ = _2361_;
-  assign _2364_ = en;
-  assign _2366_ = rst;
-  assign _1239_ = _2365_;
-  assign _2369_ = cap_2_3;
-  assign _1237_ = _2367_;
-  assign _2371_ = en;
-  assign _2373_ = rst;
-  assign _1236_ = _2372_;
-  assign _2375_ = en;
-  assign _2377_ = rst;
-  assign _1235_ = _2376_;
+  assign _2360_ = rst;
+  assign _1345_ = _2359_;
+  assign _2362_ = en;
+  assign _1343_ = _2361_;
+  assign _2365_ = en;
+  assign _2367_ = rst;
+  assign _1342_ = _2366_;
+  assign _2369_ = en;
+  assign _2371_ = rst;
+  assign _1341_ = _2370_;
+  assign _2373_ = cap_2_4;
+  assign _1340_ = _2372_;
+  assign _2376_ = en;
+  assign _2378_ = rst;
+  assign _1339_ = _2377_;
   assign _2380_ = en;
   assign _2382_ = rst;
-  assign _1234_ = _2381_;
+  assign _1338_ = _2381_;
   assign _2384_ = en;
-  assign _2386_ = rst;
-  assign _1233_ = _2385_;
-  assign _2388_ = en;
+  assign _2387_ = rst;
+  assign _1337_ = _2385_;
+  assign _2389_ = en;
   assign _2391_ = rst;
-  assign _1232_ = _2389_;
+  assign _1336_ = _2390_;
   assign _2393_ = en;
-  assign _1231_ = _2392_;
-  assign _2395_ = en;
-  assign _2397_ = rst;
-  assign _1230_ = _2396_;
-  assign _2399_ = en;
+  assign _2395_ = rst;
+  assign _1335_ = _2394_;
+  assign _2398_ = en;
+  assign _1334_ = _2396_;
+  assign _2400_ = en;
   assign _2402_ = rst;
-  assign _1229_ = _2400_;
-  assign _2404_ = cap_2_2;
-  assign _1228_ = _2403_;
-  assign _2406_ = en;
-  assign _2408_ = rst;
-  assign _1226_ = _2407_;
-  assign _2410_ = en;
+  assign _1332_ = _2401_;
+  assign _2404_ = en;
+  assign _2406_ = rst;
+  assign _1331_ = _2405_;
+  assign _2409_ = cap_2_3;
+  assign _1330_ = _2407_;
+  assign _2411_ = en;
   assign _2413_ = rst;
-  assign _1225_ = _2411_;
+  assign _1329_ = _2412_;
   assign _2415_ = en;
   assign _2417_ = rst;
-  assign _1224_ = _2416_;
-  assign _2419_ = en;
-  assign _2421_ = rst;
-  assign _1223_ = _2420_;
-  assign _2425_ = en;
-  assign _2427_ = rst;
-  assign _1222_ = _2426_;
-  assign _2429_ = en;
-  assign _1221_ = _2428_;
-  assign _2431_ = en;
-  assign _2433_ = rst;
-  assign _1220_ = _2432_;
-  assign _2436_ = en;
-  assign _2438_ = rst;
-  assign _1219_ = _2437_;
-  assign _2440_ = cap_2_1;
-  assign _1218_ = _2439_;
-  assign _2442_ = en;
-  assign _2444_ = rst;
-  assign _1217_ = _2443_;
-  assign _2447_ = en;
-  assign _2449_ = rst;
-  assign _1215_ = _2448_;
-  assign _2451_ = en;
+  assign _1328_ = _2416_;
+  assign _2420_ = en;
+  assign _2422_ = rst;
+  assign _1327_ = _2421_;
+  assign _2424_ = en;
+  assign _2426_ = rst;
+  assign _1326_ = _2425_;
+  assign _2428_ = en;
+  assign _2431_ = rst;
+  assign _1325_ = _2429_;
+  assign _2433_ = en;
+  assign _1324_ = _2432_;
+  assign _2435_ = en;
+  assign _2437_ = rst;
+  assign _1323_ = _2436_;
+  assign _2439_ = en;
+  assign _2442_ = rst;
+  assign _1321_ = _2440_;
+  assign _2444_ = cap_2_2;
+  assign _1320_ = _2443_;
+  assign _2446_ = en;
+  assign _2448_ = rst;
+  assign _1319_ = _2447_;
+  assign _2450_ = en;
   assign _2453_ = rst;
-  assign _1214_ = _2452_;
+  assign _1318_ = _2451_;
   assign _2455_ = en;
-  assign _2458_ = rst;
-  assign _1213_ = _2456_;
-  assign _2460_ = en;
-  assign _2462_ = rst;
-  assign _1212_ = _2461_;
-  assign _2464_ = en;
-  assign _1211_ = _2463_;
-  assign _2466_ = en;
-  assign _2469_ = rst;
-  assign _1210_ = _2467_;
+  assign _2457_ = rst;
+  assign _1317_ = _2456_;
+  assign _2459_ = en;
+  assign _2461_ = rst;
+  assign _1316_ = _2460_;
+  assign _2465_ = en;
+  assign _2467_ = rst;
+  assign _1315_ = _2466_;
+  assign _2469_ = en;
+  assign _1314_ = _2468_;
   assign _2471_ = en;
   assign _2473_ = rst;
-  assign _1209_ = _2472_;
-  assign _2475_ = cap_2_0;
-  assign _1208_ = _2474_;
-  assign _2477_ = en;
-  assign _2480_ = rst;
-  assign _1207_ = _2478_;
+  assign _1313_ = _2472_;
+  assign _2476_ = en;
+  assign _2478_ = rst;
+  assign _1312_ = _2477_;
+  assign _2480_ = cap_2_1;
+  assign _1310_ = _2479_;
   assign _2482_ = en;
   assign _2484_ = rst;
-  assign _1206_ = _2483_;
-  assign _2486_ = en;
-  assign _2488_ = rst;
-  assign _1203_ = _2487_;
+  assign _1309_ = _2483_;
+  assign _2487_ = en;
+  assign _2489_ = rst;
+  assign _1308_ = _2488_;
   assign _2491_ = en;
   assign _2493_ = rst;
-  assign _1202_ = _2492_;
+  assign _1307_ = _2492_;
   assign _2495_ = en;
-  assign _2497_ = rst;
-  assign _1201_ = _2496_;
-  assign _2499_ = en;
-  assign _1200_ = _2498_;
-  assign _2502_ = en;
-  assign _2504_ = rst;
-  assign _1199_ = _2503_;
+  assign _2498_ = rst;
+  assign _1306_ = _2496_;
+  assign _2500_ = en;
+  assign _2502_ = rst;
+  assign _1305_ = _2501_;
+  assign _2504_ = en;
+  assign _1304_ = _2503_;
   assign _2506_ = en;
-  assign _2508_ = rst;
-  assign _1198_ = _2507_;
-  assign _2510_ = cap_1_7;
-  assign _1197_ = _2509_;
-  assign _2513_ = en;
-  assign _2515_ = rst;
-  assign _1196_ = _2514_;
+  assign _2509_ = rst;
+  assign _1303_ = _2507_;
+  assign _2511_ = en;
+  assign _2513_ = rst;
+  assign _1302_ = _2512_;
+  assign _2515_ = cap_2_0;
+  assign _1301_ = _2514_;
   assign _2517_ = en;
-  assign _2519_ = rst;
-  assign _1195_ = _2518_;
-  assign _2521_ = en;
+  assign _2520_ = rst;
+  assign _1299_ = _2518_;
+  assign _2522_ = en;
   assign _2524_ = rst;
-  assign _1194_ = _2522_;
+  assign _1298_ = _2523_;
   assign _2526_ = en;
   assign _2528_ = rst;
-  assign _1192_ = _2527_;
-  assign _2530_ = en;
-  assign _2532_ = rst;
-  assign _1191_ = _2531_;
-  assign _2536_ = en;
-  assign _1190_ = _2533_;
-  assign _2538_ = en;
-  assign _2540_ = rst;
-  assign _1189_ = _2539_;
+  assign _1297_ = _2527_;
+  assign _2531_ = en;
+  assign _2533_ = rst;
+  assign _1296_ = _2532_;
+  assign _2535_ = en;
+  assign _2537_ = rst;
+  assign _1295_ = _2536_;
+  assign _2539_ = en;
+  assign _1294_ = _2538_;
   assign _2542_ = en;
   assign _2544_ = rst;
-  assign _1188_ = _2543_;
-  assign _2547_ = cap_1_6;
-  assign _1187_ = _2545_;
-  assign _2549_ = en;
-  assign _2551_ = rst;
-  assign _1186_ = _2550_;
+  assign _1293_ = _2543_;
+  assign _2546_ = en;
+  assign _2548_ = rst;
+  assign _1292_ = _2547_;
+  assign _2550_ = cap_1_7;
+  assign _1291_ = _2549_;
   assign _2553_ = en;
   assign _2555_ = rst;
-  assign _1185_ = _2554_;
-  assign _2558_ = en;
-  assign _2560_ = rst;
-  assign _1184_ = _2559_;
-  assign _2562_ = en;
+  assign _1290_ = _2554_;
+  assign _2557_ = en;
+  assign _2559_ = rst;
+  assign _1288_ = _2558_;
+  assign _2561_ = en;
   assign _2564_ = rst;
-  assign _1183_ = _2563_;
+  assign _1287_ = _2562_;
   assign _2566_ = en;
-  assign _2569_ = rst;
-  assign _1181_ = _2567_;
-  assign _2571_ = en;
-  assign _1180_ = _2570_;
-  assign _2573_ = en;
-  assign _2575_ = rst;
-  assign _1179_ = _2574_;
-  assign _2577_ = en;
+  assign _2568_ = rst;
+  assign _1286_ = _2567_;
+  assign _2570_ = en;
+  assign _2572_ = rst;
+  assign _1285_ = _2571_;
+  assign _2576_ = en;
+  assign _1284_ = _2573_;
+  assign _2578_ = en;
   assign _2580_ = rst;
-  assign _1178_ = _2578_;
-  assign _2582_ = cap_1_5;
-  assign _1177_ = _2581_;
-  assign _2584_ = en;
-  assign _2586_ = rst;
-  assign _1176_ = _2585_;
-  assign _2588_ = en;
+  assign _1283_ = _2579_;
+  assign _2582_ = en;
+  assign _2584_ = rst;
+  assign _1282_ = _2583_;
+  assign _2587_ = cap_1_6;
+  assign _1281_ = _2585_;
+  assign _2589_ = en;
   assign _2591_ = rst;
-  assign _1175_ = _2589_;
+  assign _1280_ = _2590_;
   assign _2593_ = en;
   assign _2595_ = rst;
-  assign _1174_ = _2594_;
-  assign _2597_ = en;
-  assign _2599_ = rst;
-  assign _1173_ = _2598_;
+  assign _1279_ = _2594_;
+  assign _2598_ = en;
+  assign _2600_ = rst;
+  assign _1277_ = _2599_;
   assign _2602_ = en;
   assign _2604_ = rst;
-  assign _1172_ = _2603_;
+  assign _1276_ = _2603_;
   assign _2606_ = en;
-  assign _1170_ = _2605_;
-  assign _2608_ = en;
-  assign _2610_ = rst;
-  assign _1169_ = _2609_;
+  assign _2609_ = rst;
+  assign _1275_ = _2607_;
+  assign _2611_ = en;
+  assign _1274_ = _2610_;
   assign _2613_ = en;
   assign _2615_ = rst;
-  assign _1168_ = _2614_;
-  assign _2617_ = cap_1_4;
-  assign _1167_ = _2616_;
-  assign _2619_ = en;
-  assign _2621_ = rst;
-  assign _1166_ = _2620_;
+  assign _1273_ = _2614_;
+  assign _2617_ = en;
+  assign _2620_ = rst;
+  assign _1272_ = _2618_;
+  assign _2622_ = cap_1_5;
+  assign _1271_ = _2621_;
   assign _2624_ = en;
   assign _2626_ = rst;
-  assign _1165_ = _2625_;
+  assign _1270_ = _2625_;
   assign _2628_ = en;
-  assign _2630_ = rst;
-  assign _1164_ = _2629_;
-  assign _2632_ = en;
+  assign _2631_ = rst;
+  assign _1269_ = _2629_;
+  assign _2633_ = en;
   assign _2635_ = rst;
-  assign _1163_ = _2633_;
+  assign _1268_ = _2634_;
   assign _2637_ = en;
   assign _2639_ = rst;
-  assign _1162_ = _2638_;
-  assign _2641_ = en;
-  assign _1161_ = _2640_;
-  assign _2643_ = en;
-  assign _2647_ = rst;
-  assign _1159_ = _2644_;
-  assign _2649_ = en;
-  assign _2651_ = rst;
-  assign _1158_ = _2650_;
-  assign _2653_ = cap_1_3;
-  assign _1157_ = _2652_;
-  assign _2655_ = en;
-  assign _2658_ = rst;
-  assign _1156_ = _2656_;
-  assign _2660_ = en;
-  assign _2662_ = rst;
-  assign _1155_ = _2661_;
+  assign _1266_ = _2638_;
+  assign _2642_ = en;
+  assign _2644_ = rst;
+  assign _1265_ = _2643_;
+  assign _2646_ = en;
+  assign _1264_ = _2645_;
+  assign _2648_ = en;
+  assign _2650_ = rst;
+  assign _1263_ = _2649_;
+  assign _2653_ = en;
+  assign _2655_ = rst;
+  assign _1262_ = _2654_;
+  assign _2657_ = cap_1_4;
+  assign _1261_ = _2656_;
+  assign _2659_ = en;
+  assign _2661_ = rst;
+  assign _1260_ = _2660_;
   assign _2664_ = en;
   assign _2666_ = rst;
-  assign _1154_ = _2665_;
-  assign _2669_ = en;
-  assign _2671_ = rst;
-  assign _1153_ = _2670_;
-  assign _2673_ = en;
+  assign _1259_ = _2665_;
+  assign _2668_ = en;
+  assign _2670_ = rst;
+  assign _1258_ = _2669_;
+  assign _2672_ = en;
   assign _2675_ = rst;
-  assign _1152_ = _2674_;
+  assign _1257_ = _2673_;
   assign _2677_ = en;
-  assign _1151_ = _2676_;
-  assign _2680_ = en;
-  assign _2682_ = rst;
-  assign _1150_ = _2681_;
-  assign _2684_ = en;
-  assign _2686_ = rst;
-  assign _1148_ = _2685_;
-  assign _2688_ = cap_1_2;
-  assign _1147_ = _2687_;
-  assign _2691_ = en;
-  assign _2693_ = rst;
-  assign _1146_ = _2692_;
+  assign _2679_ = rst;
+  assign _1255_ = _2678_;
+  assign _2681_ = en;
+  assign _1254_ = _2680_;
+  assign _2683_ = en;
+  assign _2687_ = rst;
+  assign _1253_ = _2684_;
+  assign _2689_ = en;
+  assign _2691_ = rst;
+  assign _1252_ = _2690_;
+  assign _2693_ = cap_1_3;
+  assign _1251_ = _2692_;
   assign _2695_ = en;
-  assign _2697_ = rst;
-  assign _1145_ = _2696_;
-  assign _2699_ = en;
+  assign _2698_ = rst;
+  assign _1250_ = _2696_;
+  assign _2700_ = en;
   assign _2702_ = rst;
-  assign _1144_ = _2700_;
+  assign _1249_ = _2701_;
   assign _2704_ = en;
   assign _2706_ = rst;
-  assign _1143_ = _2705_;
-  assign _2708_ = en;
-  assign _2710_ = rst;
-  assign _1142_ = _2709_;
+  assign _1248_ = _2705_;
+  assign _2709_ = en;
+  assign _2711_ = rst;
+  assign _1247_ = _2710_;
   assign _2713_ = en;
-  assign _1141_ = _2711_;
-  assign _2715_ = en;
-  assign _2717_ = rst;
-  assign _1140_ = _2716_;
-  assign _2719_ = en;
-  assign _2721_ = rst;
-  assign _1139_ = _2720_;
-  assign _2724_ = cap_1_1;
-  assign _1137_ = _2722_;
-  assign _2726_ = en;
-  assign _2728_ = rst;
-  assign _1136_ = _2727_;
-  assign _2730_ = en;
-  assign _2732_ = rst;
-  assign _1135_ = _2731_;
+  assign _2715_ = rst;
+  assign _1246_ = _2714_;
+  assign _2717_ = en;
+  assign _1243_ = _2716_;
+  assign _2720_ = en;
+  assign _2722_ = rst;
+  assign _1242_ = _2721_;
+  assign _2724_ = en;
+  assign _2726_ = rst;
+  assign _1241_ = _2725_;
+  assign _2728_ = cap_1_2;
+  assign _1240_ = _2727_;
+  assign _2731_ = en;
+  assign _2733_ = rst;
+  assign _1239_ = _2732_;
   assign _2735_ = en;
   assign _2737_ = rst;
-  assign _1134_ = _2736_;
+  assign _1238_ = _2736_;
   assign _2739_ = en;
-  assign _2741_ = rst;
-  assign _1133_ = _2740_;
-  assign _2743_ = en;
+  assign _2742_ = rst;
+  assign _1237_ = _2740_;
+  assign _2744_ = en;
   assign _2746_ = rst;
-  assign _1132_ = _2744_;
+  assign _1236_ = _2745_;
   assign _2748_ = en;
-  assign _1131_ = _2747_;
-  assign _2750_ = en;
-  assign _2752_ = rst;
-  assign _1130_ = _2751_;
-  assign _2754_ = en;
-  assign _2758_ = rst;
-  assign _1129_ = _2755_;
-  assign _2760_ = cap_1_0;
-  assign _1128_ = _2759_;
-  assign _2762_ = en;
-  assign _2764_ = rst;
-  assign _1126_ = _2763_;
+  assign _2750_ = rst;
+  assign _1235_ = _2749_;
+  assign _2753_ = en;
+  assign _1234_ = _2751_;
+  assign _2755_ = en;
+  assign _2757_ = rst;
+  assign _1232_ = _2756_;
+  assign _2759_ = en;
+  assign _2761_ = rst;
+  assign _1231_ = _2760_;
+  assign _2764_ = cap_1_1;
+  assign _1230_ = _2762_;
   assign _2766_ = en;
-  assign _2769_ = rst;
-  assign _1125_ = _2767_;
-  assign _2771_ = en;
-  assign _2773_ = rst;
-  assign _1124_ = _2772_;
+  assign _2768_ = rst;
+  assign _1229_ = _2767_;
+  assign _2770_ = en;
+  assign _2772_ = rst;
+  assign _1228_ = _2771_;
   assign _2775_ = en;
   assign _2777_ = rst;
-  assign _1123_ = _2776_;
-  assign _2780_ = en;
-  assign _2782_ = rst;
-  assign _1122_ = _2781_;
-  assign _2784_ = en;
-  assign _1121_ = _2783_;
-  assign _2786_ = en;
-  assign _2788_ = rst;
-  assign _1120_ = _2787_;
-  assign _2791_ = en;
-  assign _2793_ = rst;
-  assign _1119_ = _2792_;
-  assign _2795_ = cap_0_7;
-  assign _1118_ = _2794_;
-  assign _2797_ = en;
-  assign _2799_ = rst;
-  assign _1117_ = _2798_;
+  assign _1227_ = _2776_;
+  assign _2779_ = en;
+  assign _2781_ = rst;
+  assign _1226_ = _2780_;
+  assign _2783_ = en;
+  assign _2786_ = rst;
+  assign _1225_ = _2784_;
+  assign _2788_ = en;
+  assign _1224_ = _2787_;
+  assign _2790_ = en;
+  assign _2792_ = rst;
+  assign _1223_ = _2791_;
+  assign _2794_ = en;
+  assign _2798_ = rst;
+  assign _1221_ = _2795_;
+  assign _2800_ = cap_1_0;
+  assign _1220_ = _2799_;
   assign _2802_ = en;
   assign _2804_ = rst;
-  assign _1115_ = _2803_;
+  assign _1219_ = _2803_;
   assign _2806_ = en;
-  assign _2808_ = rst;
-  assign _1114_ = _2807_;
-  assign _2810_ = en;
+  assign _2809_ = rst;
+  assign _1218_ = _2807_;
+  assign _2811_ = en;
   assign _2813_ = rst;
-  assign _1113_ = _2811_;
+  assign _1217_ = _2812_;
   assign _2815_ = en;
   assign _2817_ = rst;
-  assign _1112_ = _2816_;
-  assign _2819_ = en;
-  assign _1111_ = _2818_;
-  assign _2821_ = en;
-  assign _2824_ = rst;
-  assign _1110_ = _2822_;
+  assign _1216_ = _2816_;
+  assign _2820_ = en;
+  assign _2822_ = rst;
+  assign _1215_ = _2821_;
+  assign _2824_ = en;
+  assign _1214_ = _2823_;
   assign _2826_ = en;
   assign _2828_ = rst;
-  assign _1109_ = _2827_;
-  assign _2830_ = cap_0_6;
-  assign _1108_ = _2829_;
-  assign _2832_ = en;
-  assign _2835_ = rst;
-  assign _1107_ = _2833_;
+  assign _1213_ = _2827_;
+  assign _2831_ = en;
+  assign _2833_ = rst;
+  assign _1212_ = _2832_;
+  assign _2835_ = cap_0_7;
+  assign _1210_ = _2834_;
   assign _2837_ = en;
   assign _2839_ = rst;
-  assign _1106_ = _2838_;
-  assign _2841_ = en;
-  assign _2843_ = rst;
-  assign _1104_ = _2842_;
+  assign _1209_ = _2838_;
+  assign _2842_ = en;
+  assign _2844_ = rst;
+  assign _1208_ = _2843_;
   assign _2846_ = en;
   assign _2848_ = rst;
-  assign _1103_ = _2847_;
+  assign _1207_ = _2847_;
   assign _2850_ = en;
-  assign _2852_ = rst;
-  assign _1102_ = _2851_;
-  assign _2854_ = en;
-  assign _1101_ = _2853_;
-  assign _2857_ = en;
-  assign _2859_ = rst;
-  assign _1100_ = _2858_;
+  assign _2853_ = rst;
+  assign _1206_ = _2851_;
+  assign _2855_ = en;
+  assign _2857_ = rst;
+  assign _1205_ = _2856_;
+  assign _2859_ = en;
+  assign _1204_ = _2858_;
   assign _2861_ = en;
-  assign _2863_ = rst;
-  assign _1099_ = _2862_;
-  assign _2865_ = cap_0_5;
-  assign _1098_ = _2864_;
-  assign _2869_ = en;
-  assign _2871_ = rst;
-  assign _1097_ = _2870_;
-  assign _2873_ = en;
+  assign _2864_ = rst;
+  assign _1203_ = _2862_;
+  assign _2866_ = en;
+  assign _2868_ = rst;
+  assign _1202_ = _2867_;
+  assign _2870_ = cap_0_6;
+  assign _1201_ = _2869_;
+  assign _2872_ = en;
   assign _2875_ = rst;
-  assign _1096_ = _2874_;
+  assign _1199_ = _2873_;
   assign _2877_ = en;
-  assign _2880_ = rst;
-  assign _1095_ = _2878_;
-  assign _2882_ = en;
-  assign _2884_ = rst;
-  assign _1092_ = _2883_;
+  assign _2879_ = rst;
+  assign _1198_ = _2878_;
+  assign _2881_ = en;
+  assign _2883_ = rst;
+  assign _1197_ = _2882_;
   assign _2886_ = en;
   assign _2888_ = rst;
-  assign _1091_ = _2887_;
-  assign _2891_ = en;
-  assign _1090_ = _2889_;
-  assign _2893_ = en;
-  assign _2895_ = rst;
-  assign _1089_ = _2894_;
+  assign _1196_ = _2887_;
+  assign _2890_ = en;
+  assign _2892_ = rst;
+  assign _1195_ = _2891_;
+  assign _2894_ = en;
+  assign _1194_ = _2893_;
   assign _2897_ = en;
   assign _2899_ = rst;
-  assign _1088_ = _2898_;
-  assign _2902_ = cap_0_4;
-  assign _1087_ = _2900_;
-  assign _2904_ = en;
-  assign _2906_ = rst;
-  assign _1086_ = _2905_;
-  assign _2908_ = en;
-  assign _2910_ = rst;
-  assign _1085_ = _2909_;
+  assign _1193_ = _2898_;
+  assign _2901_ = en;
+  assign _2903_ = rst;
+  assign _1192_ = _2902_;
+  assign _2905_ = cap_0_5;
+  assign _1191_ = _2904_;
+  assign _2909_ = en;
+  assign _2911_ = rst;
+  assign _1190_ = _2910_;
   assign _2913_ = en;
   assign _2915_ = rst;
-  assign _1084_ = _2914_;
+  assign _1188_ = _2914_;
   assign _2917_ = en;
-  assign _2919_ = rst;
-  assign _1083_ = _2918_;
-  assign _2921_ = en;
+  assign _2920_ = rst;
+  assign _1187_ = _2918_;
+  assign _2922_ = en;
   assign _2924_ = rst;
-  assign _1081_ = _2922_;
+  assign _1186_ = _2923_;
   assign _2926_ = en;
-  assign _1080_ = _2925_;
-  assign _2928_ = en;
-  assign _2930_ = rst;
-  assign _1079_ = _2929_;
-  assign _2932_ = en;
+  assign _2928_ = rst;
+  assign _1185_ = _2927_;
+  assign _2931_ = en;
+  assign _1184_ = _2929_;
+  assign _2933_ = en;
   assign _2935_ = rst;
-  assign _1078_ = _2933_;
-  assign _2937_ = cap_0_3;
-  assign _1077_ = _2936_;
-  assign _2939_ = en;
-  assign _2941_ = rst;
-  assign _1076_ = _2940_;
-  assign _2943_ = en;
+  assign _1183_ = _2934_;
+  assign _2937_ = en;
+  assign _2939_ = rst;
+  assign _1182_ = _2938_;
+  assign _2942_ = cap_0_4;
+  assign _1181_ = _2940_;
+  assign _2944_ = en;
   assign _2946_ = rst;
-  assign _1075_ = _2944_;
+  assign _1180_ = _2945_;
   assign _2948_ = en;
   assign _2950_ = rst;
-  assign _1074_ = _2949_;
-  assign _2952_ = en;
-  assign _2954_ = rst;
-  assign _1073_ = _2953_;
+  assign _1179_ = _2949_;
+  assign _2953_ = en;
+  assign _2955_ = rst;
+  assign _1177_ = _2954_;
   assign _2957_ = en;
   assign _2959_ = rst;
-  assign _1072_ = _2958_;
+  assign _1176_ = _2958_;
   assign _2961_ = en;
-  assign _1070_ = _2960_;
-  assign _2963_ = en;
-  assign _2965_ = rst;
-  assign _1069_ = _2964_;
+  assign _2964_ = rst;
+  assign _1175_ = _2962_;
+  assign _2966_ = en;
+  assign _1174_ = _2965_;
   assign _2968_ = en;
   assign _2970_ = rst;
-  assign _1068_ = _2969_;
-  assign _2972_ = cap_0_2;
-  assign _1067_ = _2971_;
-  assign _2974_ = en;
-  assign _2976_ = rst;
-  assign _1066_ = _2975_;
-  assign _2981_ = en;
-  assign _2983_ = rst;
-  assign _1065_ = _2982_;
-  assign _2985_ = en;
-  assign _2987_ = rst;
-  assign _1064_ = _2986_;
-  assign _2989_ = en;
-  assign _2992_ = rst;
-  assign _1063_ = _2990_;
-  assign _2994_ = en;
-  assign _2996_ = rst;
-  assign _1062_ = _2995_;
-  assign _2998_ = en;
-  assign _1061_ = _2997_;
-  assign _3000_ = en;
-  assign _3003_ = rst;
-  assign _1059_ = _3001_;
-  assign _3005_ = en;
-  assign _3007_ = rst;
-  assign _1058_ = _3006_;
-  assign _3009_ = cap_0_1;
-  assign _1057_ = _3008_;
-  assign _3011_ = en;
-  assign _3014_ = rst;
-  assign _1056_ = _3012_;
-  assign _3016_ = en;
-  assign _3018_ = rst;
-  assign _1055_ = _3017_;
-  assign _3020_ = en;
-  assign _3022_ = rst;
-  assign _1054_ = _3021_;
+  assign _1173_ = _2969_;
+  assign _2972_ = en;
+  assign _2975_ = rst;
+  assign _1172_ = _2973_;
+  assign _2977_ = cap_0_3;
+  assign _1171_ = _2976_;
+  assign _2979_ = en;
+  assign _2981_ = rst;
+  assign _1170_ = _2980_;
+  assign _2983_ = en;
+  assign _2986_ = rst;
+  assign _1169_ = _2984_;
+  assign _2988_ = en;
+  assign _2990_ = rst;
+  assign _1168_ = _2989_;
+  assign _2992_ = en;
+  assign _2994_ = rst;
+  assign _1166_ = _2993_;
+  assign _2997_ = en;
+  assign _2999_ = rst;
+  assign _1165_ = _2998_;
+  assign _3001_ = en;
+  assign _1164_ = _3000_;
+  assign _3003_ = en;
+  assign _3005_ = rst;
+  assign _1163_ = _3004_;
+  assign _3008_ = en;
+  assign _3010_ = rst;
+  assign _1162_ = _3009_;
+  assign _3012_ = cap_0_2;
+  assign _1161_ = _3011_;
+  assign _3014_ = en;
+  assign _3016_ = rst;
+  assign _1160_ = _3015_;
+  assign _3021_ = en;
+  assign _3023_ = rst;
+  assign _1159_ = _3022_;
   assign _3025_ = en;
   assign _3027_ = rst;
-  assign _1053_ = _3026_;
+  assign _1158_ = _3026_;
   assign _3029_ = en;
-  assign _3031_ = rst;
-  assign _1052_ = _3030_;
-  assign _3033_ = en;
-  assign _1051_ = _3032_;
-  assign _3036_ = en;
-  assign _3038_ = rst;
-  assign _1050_ = _3037_;
+  assign _3032_ = rst;
+  assign _1157_ = _3030_;
+  assign _3034_ = en;
+  assign _3036_ = rst;
+  assign _1155_ = _3035_;
+  assign _3038_ = en;
+  assign _1154_ = _3037_;
   assign _3040_ = en;
-  assign _3042_ = rst;
-  assign _1048_ = _3041_;
-  assign _3044_ = cap_0_0;
-  assign _1047_ = _3043_;
-  assign _3047_ = en;
-  assign _3049_ = rst;
-  assign _1046_ = _3048_;
+  assign _3043_ = rst;
+  assign _1153_ = _3041_;
+  assign _3045_ = en;
+  assign _3047_ = rst;
+  assign _1152_ = _3046_;
+  assign _3049_ = cap_0_1;
+  assign _1151_ = _3048_;
   assign _3051_ = en;
-  assign _3053_ = rst;
-  assign _1045_ = _3052_;
-  assign _3055_ = en;
+  assign _3054_ = rst;
+  assign _1150_ = _3052_;
+  assign _3056_ = en;
   assign _3058_ = rst;
-  assign _1044_ = _3056_;
+  assign _1149_ = _3057_;
   assign _3060_ = en;
   assign _3062_ = rst;
-  assign _1043_ = _3061_;
-  assign _3064_ = en;
-  assign _3066_ = rst;
-  assign _1042_ = _3065_;
+  assign _1148_ = _3061_;
+  assign _3065_ = en;
+  assign _3067_ = rst;
+  assign _1147_ = _3066_;
   assign _3069_ = en;
-  assign _1041_ = _3067_;
-  assign _3071_ = en;
-  assign _3073_ = rst;
-  assign _1040_ = _3072_;
-  assign _3075_ = en;
-  assign _3077_ = rst;
-  assign _1039_ = _3076_;
+  assign _3071_ = rst;
+  assign _1146_ = _3070_;
+  assign _3073_ = en;
+  assign _1144_ = _3072_;
+  assign _3076_ = en;
+  assign _3078_ = rst;
+  assign _1143_ = _3077_;
   assign _3080_ = en;
-  assign _1037_ = _3078_;
-  assign _3082_ = en;
-  assign _1036_ = _3081_;
-  assign _3084_ = en;
-  assign _1035_ = _3083_;
-  assign _3086_ = en;
-  assign _1034_ = _3085_;
-  assign _3088_ = en;
-  assign _1033_ = _3087_;
-  assign _3092_ = en;
-  assign _1032_ = _3089_;
-  assign _3094_ = en;
-  assign _1031_ = _3093_;
-  assign _3096_ = en;
-  assign _1030_ = _3095_;
-  assign _3098_ = en;
-  assign _1029_ = _3097_;
+  assign _3082_ = rst;
+  assign _1142_ = _3081_;
+  assign _3084_ = cap_0_0;
+  assign _1141_ = _3083_;
+  assign _3087_ = en;
+  assign _3089_ = rst;
+  assign _1140_ = _3088_;
+  assign _3091_ = en;
+  assign _3093_ = rst;
+  assign _1139_ = _3092_;
+  assign _3095_ = en;
+  assign _3098_ = rst;
+  assign _1138_ = _3096_;
   assign _3100_ = en;
-  assign _1028_ = _3099_;
-  assign _3103_ = en;
-  assign _1026_ = _3101_;
-  assign _3105_ = en;
-  assign _1025_ = _3104_;
-  assign _3107_ = en;
-  assign _1024_ = _3106_;
+  assign _3102_ = rst;
+  assign _1137_ = _3101_;
+  assign _3104_ = en;
+  assign _3106_ = rst;
+  assign _1136_ = _3105_;
   assign _3109_ = en;
-  assign _1023_ = _3108_;
+  assign _1135_ = _3107_;
   assign _3111_ = en;
-  assign _1022_ = _3110_;
-  assign _3114_ = en;
-  assign _1021_ = _3112_;
-  assign _3116_ = en;
-  assign _1020_ = _3115_;
-  assign _3118_ = en;
-  assign _1019_ = _3117_;
+  assign _3113_ = rst;
+  assign _1132_ = _3112_;
+  assign _3115_ = en;
+  assign _3117_ = rst;
+  assign _1131_ = _3116_;
   assign _3120_ = en;
-  assign _1018_ = _3119_;
+  assign _1130_ = _3118_;
   assign _3122_ = en;
-  assign _1017_ = _3121_;
-  assign _3125_ = en;
-  assign _1015_ = _3123_;
-  assign _3127_ = en;
-  assign _1014_ = _3126_;
-  assign _3129_ = en;
-  assign _1013_ = _3128_;
-  assign _3131_ = en;
-  assign _1012_ = _3130_;
-  assign _3133_ = en;
-  assign _1011_ = _3132_;
+  assign _1129_ = _3121_;
+  assign _3124_ = en;
+  assign _1128_ = _3123_;
+  assign _3126_ = en;
+  assign _1127_ = _3125_;
+  assign _3128_ = en;
+  assign _1126_ = _3127_;
+  assign _3132_ = en;
+  assign _1125_ = _3129_;
+  assign _3134_ = en;
+  assign _1124_ = _3133_;
   assign _3136_ = en;
-  assign _1010_ = _3134_;
+  assign _1123_ = _3135_;
   assign _3138_ = en;
-  assign _1009_ = _3137_;
+  assign _1121_ = _3137_;
   assign _3140_ = en;
-  assign _1008_ = _3139_;
-  assign _3142_ = en;
-  assign _3144_ = rst;
-  assign _1007_ = _3143_;
+  assign _1120_ = _3139_;
+  assign _3143_ = en;
+  assign _1119_ = _3141_;
+  assign _3145_ = en;
+  assign _1118_ = _3144_;
   assign _3147_ = en;
-  assign _3149_ = rst;
-  assign _1006_ = _3148_;
+  assign _1117_ = _3146_;
+  assign _3149_ = en;
+  assign _1116_ = _3148_;
   assign _3151_ = en;
-  assign _3153_ = rst;
-  assign _1004_ = _3152_;
-  assign _3155_ = en;
-  assign _3158_ = rst;
-  assign _1003_ = _3156_;
+  assign _1115_ = _3150_;
+  assign _3154_ = en;
+  assign _1114_ = _3152_;
+  assign _3156_ = en;
+  assign _1113_ = _3155_;
+  assign _3158_ = en;
+  assign _1112_ = _3157_;
   assign _3160_ = en;
-  assign _3162_ = rst;
-  assign _1002_ = _3161_;
-  assign _3164_ = en;
-  assign _3166_ = rst;
-  assign _1001_ = _3165_;
+  assign _1110_ = _3159_;
+  assign _3162_ = en;
+  assign _1109_ = _3161_;
+  assign _3165_ = en;
+  assign _1108_ = _3163_;
+  assign _3167_ = en;
+  assign _1107_ = _3166_;
   assign _3169_ = en;
-  assign _3171_ = rst;
-  assign _1000_ = _3170_;
+  assign _1106_ = _3168_;
+  assign _3171_ = en;
+  assign _1105_ = _3170_;
   assign _3173_ = en;
-  assign _3175_ = rst;
-  assign _0999_ = _3174_;
-  assign _3177_ = en;
-  assign _3180_ = rst;
-  assign _0998_ = _3178_;
+  assign _1104_ = _3172_;
+  assign _3176_ = en;
+  assign _1103_ = _3174_;
+  assign _3178_ = en;
+  assign _1102_ = _3177_;
+  assign _3180_ = en;
+  assign _1101_ = _3179_;
   assign _3182_ = en;
   assign _3184_ = rst;
-  assign _0997_ = _3183_;
-  assign _3186_ = en;
-  assign _3188_ = rst;
-  assign _0996_ = _3187_;
+  assign _1099_ = _3183_;
+  assign _3187_ = en;
+  assign _3189_ = rst;
+  assign _1098_ = _3188_;
   assign _3191_ = en;
   assign _3193_ = rst;
-  assign _0995_ = _3192_;
+  assign _1097_ = _3192_;
   assign _3195_ = en;
-  assign _3197_ = rst;
-  assign _0993_ = _3196_;
-  assign _3199_ = en;
-  assign _3203_ = rst;
-  assign _0992_ = _3200_;
-  assign _3205_ = en;
-  assign _3207_ = rst;
-  assign _0991_ = _3206_;
+  assign _3198_ = rst;
+  assign _1096_ = _3196_;
+  assign _3200_ = en;
+  assign _3202_ = rst;
+  assign _1095_ = _3201_;
+  assign _3204_ = en;
+  assign _3206_ = rst;
+  assign _1094_ = _3205_;
   assign _3209_ = en;
   assign _3211_ = rst;
-  assign _0990_ = _3210_;
-  assign _3214_ = en;
-  assign _3216_ = rst;
-  assign _0989_ = _3215_;
-  assign _3218_ = en;
+  assign _1093_ = _3210_;
+  assign _3213_ = en;
+  assign _3215_ = rst;
+  assign _1092_ = _3214_;
+  assign _3217_ = en;
   assign _3220_ = rst;
-  assign _0988_ = _3219_;
+  assign _1091_ = _3218_;
   assign _3222_ = en;
-  assign _3225_ = rst;
-  assign _0987_ = _3223_;
-  assign _3227_ = en;
-  assign _3229_ = rst;
-  assign _0986_ = _3228_;
+  assign _3224_ = rst;
+  assign _1090_ = _3223_;
+  assign _3226_ = en;
+  assign _3228_ = rst;
+  assign _1088_ = _3227_;
   assign _3231_ = en;
   assign _3233_ = rst;
-  assign _0985_ = _3232_;
-  assign _3236_ = en;
-  assign _3238_ = rst;
-  assign _0984_ = _3237_;
-  assign _3240_ = en;
-  assign _3242_ = rst;
-  assign _0981_ = _3241_;
-  assign _3244_ = en;
+  assign _1087_ = _3232_;
+  assign _3235_ = en;
+  assign _3237_ = rst;
+  assign _1086_ = _3236_;
+  assign _3239_ = en;
+  assign _3243_ = rst;
+  assign _1085_ = _3240_;
+  assign _3245_ = en;
   assign _3247_ = rst;
-  assign _0980_ = _3245_;
+  assign _1084_ = _3246_;
   assign _3249_ = en;
   assign _3251_ = rst;
-  assign _0979_ = _3250_;
-  assign _3253_ = en;
-  assign _3255_ = rst;
-  assign _0978_ = _3254_;
+  assign _1083_ = _3250_;
+  assign _3254_ = en;
+  assign _3256_ = rst;
+  assign _1082_ = _3255_;
   assign _3258_ = en;
   assign _3260_ = rst;
-  assign _0975_ = _3259_;
+  assign _1081_ = _3259_;
   assign _3262_ = en;
-  assign _3264_ = rst;
-  assign _0971_ = _3263_;
-  assign _3266_ = en;
+  assign _3265_ = rst;
+  assign _1080_ = _3263_;
+  assign _3267_ = en;
   assign _3269_ = rst;
-  assign _0967_ = _3267_;
+  assign _1079_ = _3268_;
   assign _3271_ = en;
   assign _3273_ = rst;
-  assign _0966_ = _3272_;
-  assign _3275_ = en;
-  assign _3277_ = rst;
-  assign _0965_ = _3276_;
+  assign _1077_ = _3272_;
+  assign _3276_ = en;
+  assign _3278_ = rst;
+  assign _1076_ = _3277_;
   assign _3280_ = en;
   assign _3282_ = rst;
-  assign _0964_ = _3281_;
+  assign _1075_ = _3281_;
   assign _3284_ = en;
-  assign _3286_ = rst;
-  assign _0962_ = _3285_;
-  assign _3288_ = en;
+  assign _3287_ = rst;
+  assign _1074_ = _3285_;
+  assign _3289_ = en;
   assign _3291_ = rst;
-  assign _0961_ = _3289_;
+  assign _1073_ = _3290_;
   assign _3293_ = en;
   assign _3295_ = rst;
-  assign _0960_ = _3294_;
-  assign _3297_ = en;
-  assign _3299_ = rst;
-  assign _0956_ = _3298_;
+  assign _1072_ = _3294_;
+  assign _3298_ = en;
+  assign _3300_ = rst;
+  assign _1071_ = _3299_;
   assign _3302_ = en;
   assign _3304_ = rst;
-  assign _0945_ = _3303_;
+  assign _1070_ = _3303_;
   assign _3306_ = en;
-  assign _3308_ = rst;
-  assign _0934_ = _3307_;
-  assign _3310_ = en;
-  assign _3314_ = rst;
-  assign _0923_ = _3311_;
-  assign _3316_ = en;
-  assign _3318_ = rst;
-  assign _0912_ = _3317_;
+  assign _3309_ = rst;
+  assign _1069_ = _3307_;
+  assign _3311_ = en;
+  assign _3313_ = rst;
+  assign _1068_ = _3312_;
+  assign _3315_ = en;
+  assign _3317_ = rst;
+  assign _1066_ = _3316_;
   assign _3320_ = en;
   assign _3322_ = rst;
-  assign _0901_ = _3321_;
-  assign _3325_ = en;
-  assign _3327_ = rst;
-  assign _0890_ = _3326_;
-  assign _3329_ = en;
+  assign _1065_ = _3321_;
+  assign _3324_ = en;
+  assign _3326_ = rst;
+  assign _1064_ = _3325_;
+  assign _3328_ = en;
   assign _3331_ = rst;
-  assign _0878_ = _3330_;
+  assign _1063_ = _3329_;
   assign _3333_ = en;
-  assign _3336_ = rst;
-  assign _0867_ = _3334_;
-  assign _3338_ = en;
-  assign _3340_ = rst;
-  assign _0856_ = _3339_;
+  assign _3335_ = rst;
+  assign _1062_ = _3334_;
+  assign _3337_ = en;
+  assign _3339_ = rst;
+  assign _1061_ = _3338_;
   assign _3342_ = en;
   assign _3344_ = rst;
-  assign _0845_ = _3343_;
-  assign _3347_ = en;
-  assign _3349_ = rst;
-  assign _0834_ = _3348_;
-  assign _3351_ = en;
-  assign _3353_ = rst;
-  assign _0823_ = _3352_;
-  assign _3355_ = en;
+  assign _1060_ = _3343_;
+  assign _3346_ = en;
+  assign _3348_ = rst;
+  assign _1059_ = _3347_;
+  assign _3350_ = en;
+  assign _3354_ = rst;
+  assign _1058_ = _3351_;
+  assign _3356_ = en;
   assign _3358_ = rst;
-  assign _0812_ = _3356_;
+  assign _1057_ = _3357_;
   assign _3360_ = en;
   assign _3362_ = rst;
-  assign _0801_ = _3361_;
-  assign _3364_ = en;
-  assign _3366_ = rst;
-  assign _0790_ = _3365_;
+  assign _1055_ = _3361_;
+  assign _3365_ = en;
+  assign _3367_ = rst;
+  assign _1054_ = _3366_;
   assign _3369_ = en;
   assign _3371_ = rst;
-  assign _0779_ = _3370_;
+  assign _1053_ = _3370_;
   assign _3373_ = en;
-  assign _3375_ = rst;
-  assign _0767_ = _3374_;
-  assign _3377_ = en;
+  assign _3376_ = rst;
+  assign _1052_ = _3374_;
+  assign _3378_ = en;
   assign _3380_ = rst;
-  assign _0756_ = _3378_;
+  assign _1051_ = _3379_;
   assign _3382_ = en;
   assign _3384_ = rst;
-  assign _0745_ = _3383_;
-  assign _3386_ = en;
-  assign _3388_ = rst;
-  assign _0734_ = _3387_;
+  assign _1050_ = _3383_;
+  assign _3387_ = en;
+  assign _3389_ = rst;
+  assign _1049_ = _3388_;
   assign _3391_ = en;
-  assign _0723_ = _3389_;
-  assign _3393_ = en;
-  assign _0712_ = _3392_;
+  assign _3393_ = rst;
+  assign _1048_ = _3392_;
   assign _3395_ = en;
-  assign _0701_ = _3394_;
-  assign _3397_ = en;
-  assign _0690_ = _3396_;
-  assign _3399_ = en;
-  assign _0679_ = _3398_;
-  assign _3402_ = en;
-  assign _0668_ = _3400_;
+  assign _3398_ = rst;
+  assign _1047_ = _3396_;
+  assign _3400_ = en;
+  assign _3402_ = rst;
+  assign _1046_ = _3401_;
   assign _3404_ = en;
-  assign _0656_ = _3403_;
-  assign _3406_ = en;
-  assign _0645_ = _3405_;
-  assign _3408_ = en;
-  assign _0634_ = _3407_;
-  assign _3410_ = en;
-  assign _0623_ = _3409_;
+  assign _3406_ = rst;
+  assign _1044_ = _3405_;
+  assign _3409_ = en;
+  assign _3411_ = rst;
+  assign _1043_ = _3410_;
   assign _3413_ = en;
-  assign _0612_ = _3411_;
-  assign _3415_ = en;
-  assign _0601_ = _3414_;
+  assign _3415_ = rst;
+  assign _1042_ = _3414_;
   assign _3417_ = en;
-  assign _0590_ = _3416_;
-  assign _3419_ = en;
-  assign _0579_ = _3418_;
-  assign _3421_ = en;
-  assign _0568_ = _3420_;
-  assign _3425_ = en;
-  assign _0557_ = _3422_;
-  assign _3427_ = en;
-  assign _3429_ = rst;
-  assign _0545_ = _3428_;
+  assign _3420_ = rst;
+  assign _1041_ = _3418_;
+  assign _3422_ = en;
+  assign _3424_ = rst;
+  assign _1040_ = _3423_;
+  assign _3426_ = en;
+  assign _3428_ = rst;
+  assign _1039_ = _3427_;
   assign _3431_ = en;
-  assign _3433_ = rst;
-  assign _0534_ = _3432_;
+  assign _1038_ = _3429_;
+  assign _3433_ = en;
+  assign _1037_ = _3432_;
+  assign _3435_ = en;
+  assign _1036_ = _3434_;
+  assign _3437_ = en;
+  assign _1035_ = _3436_;
+  assign _3439_ = en;
+  assign _1033_ = _3438_;
+  assign _3442_ = en;
+  assign _1032_ = _3440_;
+  assign _3444_ = en;
+  assign _1031_ = _3443_;
+  assign _3446_ = en;
+  assign _1030_ = _3445_;
+  assign _3448_ = en;
+  assign _1029_ = _3447_;
+  assign _3450_ = en;
+  assign _1028_ = _3449_;
+  assign _3453_ = en;
+  assign _1027_ = _3451_;
+  assign _3455_ = en;
+  assign _1026_ = _3454_;
+  assign _3457_ = en;
+  assign _1025_ = _3456_;
+  assign _3459_ = en;
+  assign _1024_ = _3458_;
+  assign _3461_ = en;
+  assign _1021_ = _3460_;
+  assign _3465_ = en;
+  assign _1020_ = _3462_;
+  assign _3467_ = en;
+  assign _3469_ = rst;
+  assign _1019_ = _3468_;
+  assign _3471_ = en;
+  assign _3473_ = rst;
+  assign _1018_ = _3472_;
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_mac_array.mul_0_0 (clk, rst, a, b, \port$378$0 , \port$378$1 , \port$378$2 , \port$378$3 , \port$378$4 , \port$378$5 , \port$378$6 , \port$378$7 , \port$378$8 , \port$378$9 , \port$378$10 , \port$378$11 , \port$378$12 , \port$378$13 , \port$378$14 , \port$378$15 , en
-);
-  wire _00_;
-  wire _01_;
-  wire _02_;
-  wire _03_;
-  wire _04_;
-  wire _05_;
-  wire _06_;
-  wire _07_;
-  wire _08_;
-  wire _09_;
-  wire _10_;
-  wire _11_;
-  wire _12_;
-  wire _13_;
-  wire _14_;
-  wire _15_;
-  wire _16_;
-  wire _17_;
-  wire _18_;
-  wire _19_;
-  wire _20_;
-  wire _21_;
-  wire _22_;
-  wire _23_;
-  wire _24_;
-  wire _25_;
-  wire _26_;
-  wire _27_;
-  wire _28_;
-  wire _29_;
-  wire _30_;
-  wire _31_;
-  wire _32_;
-  wire _33_;
-  wire _34_;
-  wire _35_;
-  wire [17:0] \$signal ;
-  input [7:0] a;
-  wire [7:0] a;
-  input [7:0] b;
-  wire [7:0] b;
-  wire [17:0] b18;
-  input clk;
-  wire clk;
-  input en;
-  wire en;
-  wire [15:0] p;
-  wire [35:0] p36;
-  output \port$378$0 ;
-  wire \port$378$0 ;
-  output \port$378$1 ;
-  wire \port$378$1 ;
-  output \port$378$10 ;
-  wire \port$378$10 ;
-  output \port$378$11 ;
-  wire \port$378$11 ;
-  output \port$378$12 ;
-  wire \port$378$12 ;
-  output \port$378$13 ;
-  wire \port$378$13 ;
-  output \port$378$14 ;
-  wire \port$378$14 ;
-  output \port$378$15 ;
-  wire \port$378$15 ;
-  output \port$378$2 ;
-  wire \port$378$2 ;
-  output \port$378$3 ;
-  wire \port$378$3 ;
-  output \port$378$4 ;
-  wire \port$378$4 ;
-  output \port$378$5 ;
-  wire \port$378$5 ;
-  output \port$378$6 ;
-  wire \port$378$6 ;
-  output \port$378$7 ;
-  wire \port$378$7 ;
-  output \port$378$8 ;
-  wire \port$378$8 ;
-  output \port$378$9 ;
-  wire \port$378$9 ;
-  input rst;
-  wire rst;
-  MULT18X18D #(
-    .CAS_MATCH_REG("FALSE"),
-    .CLK0_DIV("ENABLED"),
-    .CLK1_DIV("ENABLED"),
-    .CLK2_DIV("ENABLED"),
-    .CLK3_DIV("ENABLED"),
-    .GSR("DISABLED"),
-    .HIGHSPEED_CLK("NONE"),
-    .MULT_BYPASS("DISABLED"),
-    .REG_INPUTA_CLK("CLK0"),
-    .REG_INPUTB_CLK("CLK0"),
-    .REG_INPUTC_CLK("NONE"),
-    .REG_OUTPUT_CLK("CLK0"),
-    .REG_PIPELINE_CLK("NONE"),
-    .RESETMODE("SYNC"),
-    .SOURCEB_MODE("B_SHIFT")
-  ) dsp (
-    .A0(a[0]),
-    .A1(a[1]),
-    .A10(a[7]),
-    .A11(a[7]),
-    .A12(a[7]),
-    .A13(a[7]),
-    .A14(a[7]),
-    .A15(a[7]),
-    .A16(a[7]),
-    .A17(a[7]),
-    .A2(a[2]),
-    .A3(a[3]),
-    .A4(a[4]),
-    .A5(a[5]),
-    .A6(a[6]),
-    .A7(a[7]),
-    .A8(a[7]),
-    .A9(a[7]),
-    .B0(b[0]),
-    .B1(b[1]),
-    .B10(b[7]),
-    .B11(b[7]),
-    .B12(b[7]),
-    .B13(b[7]),
-    .B14(b[7]),
-    .B15(b[7]),
-    .B16(b[7]),
-    .B17(b[7]),
-    .B2(b[2]),
-    .B3(b[3]),
-    .B4(b[4]),
-    .B5(b[5]),
-    .B6(b[6]),
-    .B7(b[7]),
-    .B8(b[7]),
-    .B9(b[7]),
-    .C0(1'h0),
-    .C1(1'h0),
-    .C10(1'h0),
-    .C11(1'h0),
-    .C12(1'h0),
-    .C13(1'h0),
-    .C14(1'h0),
-    .C15(1'h0),
-    .C16(1'h0),
-    .C17(1'h0),
-    .C2(1'h0),
-    .C3(1'h0),
-    .C4(1'h0),
-    .C5(1'h0),
-    .C6(1'h0),
-    .C7(1'h0),
-    .C8(1'h0),
-    .C9(1'h0),
-    .CE0(en),
-    .CLK0(clk),
-    .P0(_00_),
-    .P1(_11_),
-    .P10(_02_),
-    .P11(_03_),
-    .P12(_04_),
-    .P13(_05_),
-    .P14(_06_),
-    .P15(_07_),
-    .P16(_08_),
-    .P17(_09_),
-    .P18(_10_),
-    .P19(_12_),
-    .P2(_22_),
-    .P20(_13_),
-    .P21(_14_),
-    .P22(_15_),
-    .P23(_16_),
-    .P24(_17_),
-    .P25(_18_),
-    .P26(_19_),
-    .P27(_20_),
-    .P28(_21_),
-    .P29(_23_),
-    .P3(_30_),
-    .P30(_24_),
-    .P31(_25_),
-    .P32(_26_),
-    .P33(_27_),
-    .P34(_28_),
-    .P35(_29_),
-    .P4(_31_),
-    .P5(_32_),
-    .P6(_33_),
-    .P7(_34_),
-    .P8(_35_),
-    .P9(_01_),
-    .RST0(rst),
-    .SIGNEDA(1'h1),
-    .SIGNEDB(1'h1),
-    .SOURCEA(1'h0),
-    .SOURCEB(1'h0)
-  );
-  assign \$signal  = { a[7], a[7], a[7], a[7], a[7], a[7], a[7], a[7], a[7], a[7], a };
-  assign b18 = { b[7], b[7], b[7], b[7], b[7], b[7], b[7], b[7], b[7], b[7], b };
-  assign p = { _07_, _06_, _05_, _04_, _03_, _02_, _01_, _35_, _34_, _33_, _32_, _31_, _30_, _22_, _11_, _00_ };
-  assign p36 = { _29_, _28_, _27_, _26_, _25_, _24_, _23_, _21_, _20_, _19_, _18_, _17_, _16_, _15_, _14_, _13_, _12_, _10_, _09_, _08_, _07_, _06_, _05_, _04_, _03_, _02_, _01_, _35_, _34_, _33_, _32_, _31_, _30_, _22_, _11_, _00_ };
-  assign \port$378$0  = _00_;
-  assign \port$378$1  = _11_;
-  assign \port$378$2  = _22_;
-  assign \port$378$3  = _30_;
-  assign \port$378$4  = _31_;
-  assign \port$378$5  = _32_;
-  assign \port$378$6  = _33_;
-  assign \port$378$7  = _34_;
-  assign \port$378$8  = _35_;
-  assign \port$378$9  = _01_;
-  assign \port$378$10  = _02_;
-  assign \port$378$11  = _03_;
-  assign \port$378$12  = _04_;
-  assign \port$378$13  = _05_;
-  assign \port$378$14  = _06_;
-  assign \port$378$15  = _07_;
-endmodule
-
-(* generator = "Amaranth" *)
-module \hwq_mac_array.mul_0_1 (clk, rst, \port$379$0 , \port$379$1 , \port$379$2 , \port$379$3 , \port$379$4 , \port$379$5 , \port$379$6 , \port$379$7 , \port$379$8 , \port$379$9 , \port$379$10 , \port$379$11 , \port$379$12 , \port$379$13 , \port$379$14 , \port$379$15 , b, a, en
-);
-  wire _00_;
-  wire _01_;
-  wire _02_;
-  wire _03_;
-  wire _04_;
-  wire _05_;
-  wire _06_;
-  wire _07_;
-  wire _08_;
-  wire _09_;
-  wire _10_;
-  wire _11_;
-  wire _12_;
-  wire _13_;
-  wire _14_;
-  wire _15_;
-  wire _16_;
-  wire _17_;
-  wire _18_;
-  wire _19_;
-  wire _20_;
-  wire _21_;
-  wire _22_;
-  wire _23_;
-  wire _24_;
-  wire _25_;
-  wire _26_;
-  wire _27_;
-  wire _28_;
-  wire _29_;
-  wire _30_;
-  wire _31_;
-  wire _32_;
-  wire _33_;
-  wire _34_;
-  wire _35_;
-  wire [17:0] \$signal ;
-  input [7:0] a;
-  wire [7:0] a;
-  input [7:0] b;
-  wire [7:0] b;
-  wire [17:0] b18;
-  input clk;
-  wire clk;
-  input en;
-  wire en;
-  wire [15:0] p;
-  wire [35:0] p36;
-  output \port$379$0 ;
-  wire \port$379$0 ;
-  output \port$379$1 ;
-  wire \port$379$1 ;
-  output \port$379$10 ;
-  wire \port$379$10 ;
-  output \port$379$11 ;
-  wire \port$379$11 ;
-  output \port$379$12 ;
-  wire \port$379$12 ;
-  output \port$379$13 ;
-  wire \port$379$13 ;
-  output \port$379$14 ;
-  wire \port$379$14 ;
-  output \port$379$15 ;
-  wire \port$379$15 ;
-  output \port$379$2 ;
-  wire \port$379$2 ;
-  output \port$379$3 ;
-  wire \port$379$3 ;
-  output \port$379$4 ;
-  wire \port$379$4 ;
-  output \port$379$5 ;
-  wire \port$379$5 ;
-  output \port$379$6 ;
-  wire \port$379$6 ;
-  output \port$379$7 ;
-  wire \port$379$7 ;
-  output \port$379$8 ;
-  wire \port$379$8 ;
-  output \port$379$9 ;
-  wire \port$379$9 ;
-  input rst;
-  wire rst;
-  MULT18X18D #(
-    .CAS_MATCH_REG("FALSE"),
-    .CLK0_DIV("ENABLED"),
-    .CLK1_DIV("ENABLED"),
-    .CLK2_DIV("ENABLED"),
-    .CLK3_DIV("ENABLED"),
-    .GSR("DISABLED"),
-    .HIGHSPEED_CLK("NONE"),
-    .MULT_BYPASS("DISABLED"),
-    .REG_INPUTA_CLK("CLK0"),
-    .REG_INPUTB_CLK("CLK0"),
-    .REG_INPUTC_CLK("NONE"),
-    .REG_OUTPUT_CLK("CLK0"),
-    .REG_PIPELINE_CLK("NONE"),
-    .RESETMODE("SYNC"),
-    .SOURCEB_MODE("B_SHIFT")
-  ) dsp (
-    .A0(a[0]),
-    .A1(a[1]),
-    .A10(a[7]),
-    .A11(a[7]),
-    .A12(a[7]),
-    .A13(a[7]),
-    .A14(a[7]),
-    .A15(a[7]),
-    .A16(a[7]),
-    .A17(a[7]),
-    .A2(a[2]),
-    .A3(a[3]),
-    .A4(a[4]),
-    .A5(a[5]),
-    .A6(a[6]),
-    .A7(a[7]),
-    .A8(a[7]),
-    .A9(a[7]),
-    .B0(b[0]),
-    .B1(b[1]),
-    .B10(b[7]),
-    .B11(b[7]),
-    .B12(b[7]),
-    .B13(b[7]),
-    .B14(b[7]),
-    .B15(b[7]),
-    .B16(b[7]),
-    .B17(b[7]),
-    .B2(b[2]),
-    .B3(b[3]),
-    .B4(b[4]),
-    .B5(b[5]),
-    .B6(b[6]),
-    .B7(b[7]),
-    .B8(b[7]),
-    .B9(b[7]),
-    .C0(1'h0),
-    .C1(1'h0),
-    .C10(1'h0),
-    .C11(1'h0),
-    .C12(1'h0),
-    .C13(1'h0),
-    .C14(1'h0),
-    .C15(1'h0),
-    .C16(1'h0),
-    .C17(1'h0),
-    .C2(1'h0),
-    .C3(1'h0),
-    .C4(1'h0),
-    .C5(1'h0),
-    .C6(1'h0),
-    .C7(1'h0),
-    .C8(1'h0),
-    .C9(1'h0),
-    .CE0(en),
-    .CLK0(clk),
-    .P0(_00_),
-    .P1(_11_),
-    .P10(_02_),
-    .P11(_03_),
-    .P12(_04_),
-    .P13(_05_),
-    .P14(_06_),
-    .P15(_07_),
-    .P16(_08_),
-    .P17(_09_),
-    .P18(_10_),
-    .P19(_12_),
-    .P2(_22_),
-    .P20(_13_),
-    .P21(_14_),
-    .P22(_15_),
-    .P23(_16_),
-    .P24(_17_),
-    .P25(_18_),
-    .P26(_19_),
-    .P27(_20_),
-    .P28(_21_),
-    .P29(_23_),
-    .P3(_30_),
-    .P30(_24_),
-    .P31(_25_),
-    .P32(_26_),
-    .P33(_27_),
-    .P34(_28_),
-    .P35(_29_),
-    .P4(_31_),
-    .P5(_32_),
-    .P6(_33_),
-    .P7(_34_),
-    .P8(_35_),
-    .P9(_01_),
-    .RST0(rst),
-    .SIGNEDA(1'h1),
-    .SIGNEDB(1'h1),
-    .SOURCEA(1'h0),
-    .SOURCEB(1'h0)
-  );
-  assign \$signal  = { a[7], a[7], a[7], a[7], a[7], a[7], a[7], a[7], a[7], a[7], a };
-  assign b18 = { b[7], b[7], b[7], b[7], b[7], b[7], b[7], b[7], b[7], b[7], b };
-  assign p = { _07_, _06_, _05_, _04_, _03_, _02_, _01_, _35_, _34_, _33_, _32_, _31_, _30_, _22_, _11_, _00_ };
-  assign p36 = { _29_, _28_, _27_, _26_, _25_, _24_, _23_, _21_, _20_, _19_, _18_, _17_, _16_, _15_, _14_, _13_, _12_, _10_, _09_, _08_, _07_, _06_, _05_, _04_, _03_, _02_, _01_, _35_, _34_, _33_, _32_, _31_, _30_, _22_, _11_, _00_ };
-  assign \port$379$0  = _00_;
-  assign \port$379$1  = _11_;
-  assign \port$379$2  = _22_;
-  assign \port$379$3  = _30_;
-  assign \port$379$4  = _31_;
-  assign \port$379$5  = _32_;
-  assign \port$379$6  = _33_;
-  assign \port$379$7  = _34_;
-  assign \port$379$8  = _35_;
-  assign \port$379$9  = _01_;
-  assign \port$379$10  = _02_;
-  assign \port$379$11  = _03_;
-  assign \port$379$12  = _04_;
-  assign \port$379$13  = _05_;
-  assign \port$379$14  = _06_;
-  assign \port$379$15  = _07_;
-endmodule
-
-(* generator = "Amaranth" *)
-module \hwq_mac_array.mul_0_2 (clk, rst, \port$380$0 , \port$380$1 , \port$380$2 , \port$380$3 , \port$380$4 , \port$380$5 , \port$380$6 , \port$380$7 , \port$380$8 , \port$380$9 , \port$380$10 , \port$380$11 , \port$380$12 , \port$380$13 , \port$380$14 , \port$380$15 , b, a, en
-);
-  wire _00_;
-  wire _01_;
-  wire _02_;
-  wire _03_;
-  wire _04_;
-  wire _05_;
-  wire _06_;
-  wire _07_;
-  wire _08_;
-  wire _09_;
-  wire _10_;
-  wire _11_;
-  wire _12_;
-  wire _13_;
-  wire _14_;
-  wire _15_;
-  wire _16_;
-  wire _17_;
-  wire _18_;
-  wire _19_;
-  wire _20_;
-  wire _21_;
-  wire _22_;
-  wire _23_;
-  wire _24_;
-  wire _25_;
-  wire _26_;
-  wire _27_;
-  wire _28_;
-  wire _29_;
-  wire _30_;
-  wire _31_;
-  wire _32_;
-  wire _33_;
-  wire _34_;
-  wire _35_;
-  wire [17:0] \$signal ;
-  input [7:0] a;
-  wire [7:0] a;
-  input [7:0] b;
-  wire [7:0] b;
-  wire [17:0] b18;
-  input clk;
-  wire clk;
-  input en;
-  wire en;
-  wire [15:0] p;
-  wire [35:0] p36;
-  output \port$380$0 ;
-  wire \port$380$0 ;
-  output \port$380$1 ;
-  wire \port$380$1 ;
-  output \port$380$10 ;
-  wire \port$380$10 ;
-  output \port$380$11 ;
-  wire \port$380$11 ;
-  output \port$380$12 ;
-  wire \port$380$12 ;
-  output \port$380$13 ;
-  wire \port$380$13 ;
-  output \port$380$14 ;
-  wire \port$380$14 ;
-  output \port$380$15 ;
-  wire \port$380$15 ;
-  output \port$380$2 ;
-  wire \port$380$2 ;
-  output \port$380$3 ;
-  wire \port$380$3 ;
-  output \port$380$4 ;
-  wire \port$380$4 ;
-  output \port$380$5 ;
-  wire \port$380$5 ;
-  output \port$380$6 ;
-  wire \port$380$6 ;
-  output \port$380$7 ;
-  wire \port$380$7 ;
-  output \port$380$8 ;
-  wire \port$380$8 ;
-  output \port$380$9 ;
-  wire \port$380$9 ;
-  input rst;
-  wire rst;
-  MULT18X18D #(
-    .CAS_MATCH_REG("FALSE"),
-    .CLK0_DIV("ENABLED"),
-    .CLK1_DIV("ENABLED"),
-    .CLK2_DIV("ENABLED"),
-    .CLK3_DIV("ENABLED"),
-    .GSR("DISABLED"),
-    .HIGHSPEED_CLK("NONE"),
-    .MULT_BYPASS("DISABLED"),
-    .REG_INPUTA_CLK("CLK0"),
-    .REG_INPUTB_CLK("CLK0"),
-    .REG_INPUTC_CLK("NONE"),
-    .REG_OUTPUT_CLK("CLK0"),
-    .REG_PIPELINE_CLK("NONE"),
-    .RESETMODE("SYNC"),
-    .SOURCEB_MODE("B_SHIFT")
-  ) dsp (
-    .A0(a[0]),
-    .A1(a[1]),
-    .A10(a[7]),
-    .A11(a[7]),
-    .A12(a[7]),
-    .A13(a[7]),
-    .A14(a[7]),
-    .A15(a[7]),
-    .A16(a[7]),
-    .A17(a[7]),
-    .A2(a[2]),
-    .A3(a[3]),
-    .A4(a[4]),
-    .A5(a[5]),
-    .A6(a[6]),
-    .A7(a[7]),
-    .A8(a[7]),
-    .A9(a[7]),
-    .B0(b[0]),
-    .B1(b[1]),
-    .B10(b[7]),
-    .B11(b[7]),
-    .B12(b[7]),
-    .B13(b[7]),
-    .B14(b[7]),
-    .B15(b[7]),
-    .B16(b[7]),
-    .B17(b[7]),
-    .B2(b[2]),
-    .B3(b[3]),
-    .B4(b[4]),
-    .B5(b[5]),
-    .B6(b[6]),
-    .B7(b[7]),
-    .B8(b[7]),
-    .B9(b[7]),
-    .C0(1'h0),
-    .C1(1'h0),
-    .C10(1'h0),
-    .C11(1'h0),
-    .C12(1'h0),
-    .C13(1'h0),
-    .C14(1'h0),
-    .C15(1'h0),
-    .C16(1'h0),
-    .C17(1'h0),
-    .C2(1'h0),
-    .C3(1'h0),
-    .C4(1'h0),
-    .C5(1'h0),
-    .C6(1'h0),
-    .C7(1'h0),
-    .C8(1'h0),
-    .C9(1'h0),
-    .CE0(en),
-    .CLK0(clk),
-    .P0(_00_),
-    .P1(_11_),
-    .P10(_02_),
-    .P11(_03_),
-    .P12(_04_),
-    .P13(_05_),
-    .P14(_06_),
-    .P15(_07_),
-    .P16(_08_),
-    .P17(_09_),
-    .P18(_10_),
-    .P19(_12_),
-    .P2(_22_),
-    .P20(_13_),
-    .P21(_14_),
-    .P22(_15_),
-    .P23(_16_),
-    .P24(_17_),
-    .P25(_18_),
-    .P26(_19_),
-    .P27(_20_),
-    .P28(_21_),
-    .P29(_23_),
-    .P3(_30_),
-    .P30(_24_),
-    .P31(_25_),
-    .P32(_26_),
-    .P33(_27_),
-    .P34(_28_),
-    .P35(_29_),
-    .P4(_31_),
-    .P5(_32_),
-    .P6(_33_),
-    .P7(_34_),
-    .P8(_35_),
-    .P9(_01_),
-    .RST0(rst),
-    .SIGNEDA(1'h1),
-    .SIGNEDB(1'h1),
-    .SOURCEA(1'h0),
-    .SOURCEB(1'h0)
-  );
-  assign \$signal  = { a[7], a[7], a[7], a[7], a[7], a[7], a[7], a[7], a[7], a[7], a };
-  assign b18 = { b[7], b[7], b[7], b[7], b[7], b[7], b[7], b[7], b[7], b[7], b };
-  assign p = { _07_, _06_, _05_, _04_, _03_, _02_, _01_, _35_, _34_, _33_, _32_, _31_, _30_, _22_, _11_, _00_ };
-  assign p36 = { _29_, _28_, _27_, _26_, _25_, _24_, _23_, _21_, _20_, _19_, _18_, _17_, _16_, _15_, _14_, _13_, _12_, _10_, _09_, _08_, _07_, _06_, _05_, _04_, _03_, _02_, _01_, _35_, _34_, _33_, _32_, _31_, _30_, _22_, _11_, _00_ };
-  assign \port$380$0  = _00_;
-  assign \port$380$1  = _11_;
-  assign \port$380$2  = _22_;
-  assign \port$380$3  = _30_;
-  assign \port$380$4  = _31_;
-  assign \port$380$5  = _32_;
-  assign \port$380$6  = _33_;
-  assign \port$380$7  = _34_;
-  assign \port$380$8  = _35_;
-  assign \port$380$9  = _01_;
-  assign \port$380$10  = _02_;
-  assign \port$380$11  = _03_;
-  assign \port$380$12  = _04_;
-  assign \port$380$13  = _05_;
-  assign \port$380$14  = _06_;
-  assign \port$380$15  = _07_;
-endmodule
-
-(* generator = "Amaranth" *)
-module \hwq_mac_array.mul_0_3 (clk, rst, \port$381$0 , \port$381$1 , \port$381$2 , \port$381$3 , \port$381$4 , \port$381$5 , \port$381$6 , \port$381$7 , \port$381$8 , \port$381$9 , \port$381$10 , \port$381$11 , \port$381$12 , \port$381$13 , \port$381$14 , \port$381$15 , b, a, en
-);
-  wire _00_;
-  wire _01_;
-  wire _02_;
-  wire _03_;
-  wire _04_;
-  wire _05_;
-  wire _06_;
-  wire _07_;
-  wire _08_;
-  wire _09_;
-  wire _10_;
-  wire _11_;
-  wire _12_;
-  wire _13_;
-  wire _14_;
-  wire _15_;
-  wire _16_;
-  wire _17_;
-  wire _18_;
-  wire _19_;
-  wire _20_;
-  wire _21_;
-  wire _22_;
-  wire _23_;
-  wire _24_;
-  wire _25_;
-  wire _26_;
-  wire _27_;
-  wire _28_;
-  wire _29_;
-  wire _30_;
-  wire _31_;
-  wire _32_;
-  wire _33_;
-  wire _34_;
-  wire _35_;
-  wire [17:0] \$signal ;
-  input [7:0] a;
-  wire [7:0] a;
-  input [7:0] b;
-  wire [7:0] b;
-  wire [17:0] b18;
-  input clk;
-  wire clk;
-  input en;
-  wire en;
-  wire [15:0] p;
-  wire [35:0] p36;
-  output \port$381$0 ;
-  wire \port$381$0 ;
-  output \port$381$1 ;
-  wire \port$381$1 ;
-  output \port$381$10 ;
-  wire \port$381$10 ;
-  output \port$381$11 ;
-  wire \port$381$11 ;
-  output \port$381$12 ;
-  wire \port$381$12 ;
-  output \port$381$13 ;
-  wire \port$381$13 ;
-  output \port$381$14 ;
-  wire \port$381$14 ;
-  output \port$381$15 ;
-  wire \port$381$15 ;
-  output \port$381$2 ;
-  wire \port$381$2 ;
-  output \port$381$3 ;
-  wire \port$381$3 ;
-  output \port$381$4 ;
-  wire \port$381$4 ;
-  output \port$381$5 ;
-  wire \port$381$5 ;
-  output \port$381$6 ;
-  wire \port$381$6 ;
-  output \port$381$7 ;
-  wire \port$381$7 ;
-  output \port$381$8 ;
-  wire \port$381$8 ;
-  output \port$381$9 ;
-  wire \port$381$9 ;
-  input rst;
-  wire rst;
-  MULT18X18D #(
-    .CAS_MATCH_REG("FALSE"),
-    .CLK0_DIV("ENABLED"),
-    .CLK1_DIV("ENABLED"),
-    .CLK2_DIV("ENABLED"),
-    .CLK3_DIV("ENABLED"),
-    .GSR("DISABLED"),
-    .HIGHSPEED_CLK("NONE"),
-    .MULT_BYPASS("DISABLED"),
-    .REG_INPUTA_CLK("CLK0"),
-    .REG_INPUTB_CLK("CLK0"),
-    .REG_INPUTC_CLK("NONE"),
-    .REG_OUTPUT_CLK("CLK0"),
-    .REG_PIPELINE_CLK("NONE"),
-    .RESETMODE("SYNC"),
-    .SOURCEB_MODE("B_SHIFT")
-  ) dsp (
-    .A0(a[0]),
-    .A1(a[1]),
-    .A10(a[7]),
-    .A11(a[7]),
-    .A12(a[7]),
-    .A13(a[7]),
-    .A14(a[7]),
-    .A15(a[7]),
-    .A16(a[7]),
-    .A17(a[7]),
-    .A2(a[2]),
-    .A3(a[3]),
-    .A4(a[4]),
-    .A5(a[5]),
-    .A6(a[6]),
-    .A7(a[7]),
-    .A8(a[7]),
-    .A9(a[7]),
-    .B0(b[0]),
-    .B1(b[1]),
-    .B10(b[7]),
-    .B11(b[7]),
-    .B12(b[7]),
-    .B13(b[7]),
-    .B14(b[7]),
-    .B15(b[7]),
-    .B16(b[7]),
-    .B17(b[7]),
-    .B2(b[2]),
-    .B3(b[3]),
-    .B4(b[4]),
-    .B5(b[5]),
-    .B6(b[6]),
-    .B7(b[7]),
-    .B8(b[7]),
-    .B9(b[7]),
-    .C0(1'h0),
-    .C1(1'h0),
-    .C10(1'h0),
-    .C11(1'h0),
-    .C12(1'h0),
-    .C13(1'h0),
-    .C14(1'h0),
-    .C15(1'h0),
-    .C16(1'h0),
-    .C17(1'h0),
-    .C2(1'h0),
-    .C3(1'h0),
-    .C4(1'h0),
-    .C5(1'h0),
-    .C6(1'h0),
-    .C7(1'h0),
-    .C8(1'h0),
-    .C9(1'h0),
-    .CE0(en),
-    .CLK0(clk),
-    .P0(_00_),
-    .P1(_11_),
-    .P10(_02_),
-    .P11(_03_),
-    .P12(_04_),
-    .P13(_05_),
-    .P14(_06_),
-    .P15(_07_),
-    .P16(_08_),
-    .P17(_09_),
-    .P18(_10_),
-    .P19(_12_),
-    .P2(_22_),
-    .P20(_13_),
-    .P21(_14_),
-    .P22(_15_),
-    .P23(_16_),
-    .P24(_17_),
-    .P25(_18_),
-    .P26(_19_),
-    .P27(_20_),
-    .P28(_21_),
-    .P29(_23_),
-    .P3(_30_),
-    .P30(_24_),
-    .P31(_25_),
-    .P32(_26_),
-    .P33(_27_),
-    .P34(_28_),
-    .P35(_29_),
-    .P4(_31_),
-    .P5(_32_),
-    .P6(_33_),
-    .P7(_34_),
-    .P8(_35_),
-    .P9(_01_),
-    .RST0(rst),
-    .SIGNEDA(1'h1),
-    .SIGNEDB(1'h1),
-    .SOURCEA(1'h0),
-    .SOURCEB(1'h0)
-  );
-  assign \$signal  = { a[7], a[7], a[7], a[7], a[7], a[7], a[7], a[7], a[7], a[7], a };
-  assign b18 = { b[7], b[7], b[7], b[7], b[7], b[7], b[7], b[7], b[7], b[7], b };
-  assign p = { _07_, _06_, _05_, _04_, _03_, _02_, _01_, _35_, _34_, _33_, _32_, _31_, _30_, _22_, _11_, _00_ };
-  assign p36 = { _29_, _28_, _27_, _26_, _25_, _24_, _23_, _21_, _20_, _19_, _18_, _17_, _16_, _15_, _14_, _13_, _12_, _10_, _09_, _08_, _07_, _06_, _05_, _04_, _03_, _02_, _01_, _35_, _34_, _33_, _32_, _31_, _30_, _22_, _11_, _00_ };
-  assign \port$381$0  = _00_;
-  assign \port$381$1  = _11_;
-  assign \port$381$2  = _22_;
-  assign \port$381$3  = _30_;
-  assign \port$381$4  = _31_;
-  assign \port$381$5  = _32_;
-  assign \port$381$6  = _33_;
-  assign \port$381$7  = _34_;
-  assign \port$381$8  = _35_;
-  assign \port$381$9  = _01_;
-  assign \port$381$10  = _02_;
-  assign \port$381$11  = _03_;
-  assign \port$381$12  = _04_;
-  assign \port$381$13  = _05_;
-  assign \port$381$14  = _06_;
-  assign \port$381$15  = _07_;
-endmodule
-
-(* generator = "Amaranth" *)
-module \hwq_mac_array.mul_0_4 (clk, rst, \port$382$0 , \port$382$1 , \port$382$2 , \port$382$3 , \port$382$4 , \port$382$5 , \port$382$6 , \port$382$7 , \port$382$8 , \port$382$9 , \port$382$10 , \port$382$11 , \port$382$12 , \port$382$13 , \port$382$14 , \port$382$15 , b, a, en
-);
-  wire _00_;
-  wire _01_;
-  wire _02_;
-  wire _03_;
-  wire _04_;
-  wire _05_;
-  wire _06_;
-  wire _07_;
-  wire _08_;
-  wire _09_;
-  wire _10_;
-  wire _11_;
-  wire _12_;
-  wire _13_;
-  wire _14_;
-  wire _15_;
-  wire _16_;
-  wire _17_;
-  wire _18_;
-  wire _19_;
-  wire _20_;
-  wire _21_;
-  wire _22_;
-  wire _23_;
-  wire _24_;
-  wire _25_;
-  wire _26_;
-  wire _27_;
-  wire _28_;
-  wire _29_;
-  wire _30_;
-  wire _31_;
-  wire _32_;
-  wire _33_;
-  wire _34_;
-  wire _35_;
-  wire [17:0] \$signal ;
-  input [7:0] a;
-  wire [7:0] a;
-  input [7:0] b;
-  wire [7:0] b;
-  wire [17:0] b18;
-  input clk;
-  wire clk;
-  input en;
-  wire en;
-  wire [15:0] p;
-  wire [35:0] p36;
-  output \port$382$0 ;
-  wire \port$382$0 ;
-  output \port$382$1 ;
-  wire \port$382$1 ;
-  output \port$382$10 ;
-  wire \port$382$10 ;
-  output \port$382$11 ;
-  wire \port$382$11 ;
-  output \port$382$12 ;
-  wire \port$382$12 ;
-  output \port$382$13 ;
-  wire \port$382$13 ;
-  output \port$382$14 ;
-  wire \port$382$14 ;
-  output \port$382$15 ;
-  wire \port$382$15 ;
-  output \port$382$2 ;
-  wire \port$382$2 ;
-  output \port$382$3 ;
-  wire \port$382$3 ;
-  output \port$382$4 ;
-  wire \port$382$4 ;
-  output \port$382$5 ;
-  wire \port$382$5 ;
-  output \port$382$6 ;
-  wire \port$382$6 ;
-  output \port$382$7 ;
-  wire \port$382$7 ;
-  output \port$382$8 ;
-  wire \port$382$8 ;
-  output \port$382$9 ;
-  wire \port$382$9 ;
-  input rst;
-  wire rst;
-  MULT18X18D #(
-    .CAS_MATCH_REG("FALSE"),
-    .CLK0_DIV("ENABLED"),
-    .CLK1_DIV("ENABLED"),
-    .CLK2_DIV("ENABLED"),
-    .CLK3_DIV("ENABLED"),
-    .GSR("DISABLED"),
-    .HIGHSPEED_CLK("NONE"),
-    .MULT_BYPASS("DISABLED"),
-    .REG_INPUTA_CLK("CLK0"),
-    .REG_INPUTB_CLK("CLK0"),
-    .REG_INPUTC_CLK("NONE"),
-    .REG_OUTPUT_CLK("CLK0"),
-    .REG_PIPELINE_CLK("NONE"),
-    .RESETMODE("SYNC"),
-    .SOURCEB_MODE("B_SHIFT")
-  ) dsp (
-    .A0(a[0]),
-    .A1(a[1]),
-    .A10(a[7]),
-    .A11(a[7]),
-    .A12(a[7]),
-    .A13(a[7]),
-    .A14(a[7]),
-    .A15(a[7]),
-    .A16(a[7]),
-    .A17(a[7]),
-    .A2(a[2]),
-    .A3(a[3]),
-    .A4(a[4]),
-    .A5(a[5]),
-    .A6(a[6]),
-    .A7(a[7]),
-    .A8(a[7]),
-    .A9(a[7]),
-    .B0(b[0]),
-    .B1(b[1]),
-    .B10(b[7]),
-    .B11(b[7]),
-    .B12(b[7]),
-    .B13(b[7]),
-    .B14(b[7]),
-    .B15(b[7]),
-    .B16(b[7]),
-    .B17(b[7]),
-    .B2(b[2]),
-    .B3(b[3]),
-    .B4(b[4]),
-    .B5(b[5]),
-    .B6(b[6]),
-    .B7(b[7]),
-    .B8(b[7]),
-    .B9(b[7]),
-    .C0(1'h0),
-    .C1(1'h0),
-    .C10(1'h0),
-    .C11(1'h0),
-    .C12(1'h0),
-    .C13(1'h0),
-    .C14(1'h0),
-    .C15(1'h0),
-    .C16(1'h0),
-    .C17(1'h0),
-    .C2(1'h0),
-    .C3(1'h0),
-    .C4(1'h0),
-    .C5(1'h0),
-    .C6(1'h0),
-    .C7(1'h0),
-    .C8(1'h0),
-    .C9(1'h0),
-    .CE0(en),
-    .CLK0(clk),
-    .P0(_00_),
-    .P1(_11_),
-    .P10(_02_),
-    .P11(_03_),
-    .P12(_04_),
-    .P13(_05_),
-    .P14(_06_),
-    .P15(_07_),
-    .P16(_08_),
-    .P17(_09_),
-    .P18(_10_),
-    .P19(_12_),
-    .P2(_22_),
-    .P20(_13_),
-    .P21(_14_),
-    .P22(_15_),
-    .P23(_16_),
-    .P24(_17_),
-    .P25(_18_),
-    .P26(_19_),
-    .P27(_20_),
-    .P28(_21_),
-    .P29(_23_),
-    .P3(_30_),
-    .P30(_24_),
-    .P31(_25_),
-    .P32(_26_),
-    .P33(_27_),
-    .P34(_28_),
-    .P35(_29_),
-    .P4(_31_),
-    .P5(_32_),
-    .P6(_33_),
-    .P7(_34_),
-    .P8(_35_),
-    .P9(_01_),
-    .RST0(rst),
-    .SIGNEDA(1'h1),
-    .SIGNEDB(1'h1),
-    .SOURCEA(1'h0),
-    .SOURCEB(1'h0)
-  );
-  assign \$signal  = { a[7], a[7], a[7], a[7], a[7], a[7], a[7], a[7], a[7], a[7], a };
-  assign b18 = { b[7], b[7], b[7], b[7], b[7], b[7], b[7], b[7], b[7], b[7], b };
-  assign p = { _07_, _06_, _05_, _04_, _03_, _02_, _01_, _35_, _34_, _33_, _32_, _31_, _30_, _22_, _11_, _00_ };
-  assign p36 = { _29_, _28_, _27_, _26_, _25_, _24_, _23_, _21_, _20_, _19_, _18_, _17_, _16_, _15_, _14_, _13_, _12_, _10_, _09_, _08_, _07_, _06_, _05_, _04_, _03_, _02_, _01_, _35_, _34_, _33_, _32_, _31_, _30_, _22_, _11_, _00_ };
-  assign \port$382$0  = _00_;
-  assign \port$382$1  = _11_;
-  assign \port$382$2  = _22_;
-  assign \port$382$3  = _30_;
-  assign \port$382$4  = _31_;
-  assign \port$382$5  = _32_;
-  assign \port$382$6  = _33_;
-  assign \port$382$7  = _34_;
-  assign \port$382$8  = _35_;
-  assign \port$382$9  = _01_;
-  assign \port$382$10  = _02_;
-  assign \port$382$11  = _03_;
-  assign \port$382$12  = _04_;
-  assign \port$382$13  = _05_;
-  assign \port$382$14  = _06_;
-  assign \port$382$15  = _07_;
-endmodule
-
-(* generator = "Amaranth" *)
-module \hwq_mac_array.mul_0_5 (clk, rst, \port$383$0 , \port$383$1 , \port$383$2 , \port$383$3 , \port$383$4 , \port$383$5 , \port$383$6 , \port$383$7 , \port$383$8 , \port$383$9 , \port$383$10 , \port$383$11 , \port$383$12 , \port$383$13 , \port$383$14 , \port$383$15 , b, a, en
-);
-  wire _00_;
-  wire _01_;
-  wire _02_;
-  wire _03_;
-  wire _04_;
-  wire _05_;
-  wire _06_;
-  wire _07_;
-  wire _08_;
-  wire _09_;
-  wire _10_;
-  wire _11_;
-  wire _12_;
-  wire _13_;
-  wire _14_;
-  wire _15_;
-  wire _16_;
-  wire _17_;
-  wire _18_;
-  wire _19_;
-  wire _20_;
-  wire _21_;
-  wire _22_;
-  wire _23_;
-  wire _24_;
-  wire _25_;
-  wire _26_;
-  wire _27_;
-  wire _28_;
-  wire _29_;
-  wire _30_;
-  wire _31_;
-  wire _32_;
-  wire _33_;
-  wire _34_;
-  wire _35_;
-  wire [17:0] \$signal ;
-  input [7:0] a;
-  wire [7:0] a;
-  input [7:0] b;
-  wire [7:0] b;
-  wire [17:0] b18;
-  input clk;
-  wire clk;
-  input en;
-  wire en;
-  wire [15:0] p;
-  wire [35:0] p36;
-  output \port$383$0 ;
-  wire \port$383$0 ;
-  output \port$383$1 ;
-  wire \port$383$1 ;
-  output \port$383$10 ;
-  wire \port$383$10 ;
-  output \port$383$11 ;
-  wire \port$383$11 ;
-  output \port$383$12 ;
-  wire \port$383$12 ;
-  output \port$383$13 ;
-  wire \port$383$13 ;
-  output \port$383$14 ;
-  wire \port$383$14 ;
-  output \port$383$15 ;
-  wire \port$383$15 ;
-  output \port$383$2 ;
-  wire \port$383$2 ;
-  output \port$383$3 ;
-  wire \port$383$3 ;
-  output \port$383$4 ;
-  wire \port$383$4 ;
-  output \port$383$5 ;
-  wire \port$383$5 ;
-  output \port$383$6 ;
-  wire \port$383$6 ;
-  output \port$383$7 ;
-  wire \port$383$7 ;
-  output \port$383$8 ;
-  wire \port$383$8 ;
-  output \port$383$9 ;
-  wire \port$383$9 ;
-  input rst;
-  wire rst;
-  MULT18X18D #(
-    .CAS_MATCH_REG("FALSE"),
-    .CLK0_DIV("ENABLED"),
-    .CLK1_DIV("ENABLED"),
-    .CLK2_DIV("ENABLED"),
-    .CLK3_DIV("ENABLED"),
-    .GSR("DISABLED"),
-    .HIGHSPEED_CLK("NONE"),
-    .MULT_BYPASS("DISABLED"),
-    .REG_INPUTA_CLK("CLK0"),
-    .REG_INPUTB_CLK("CLK0"),
-    .REG_INPUTC_CLK("NONE"),
-    .REG_OUTPUT_CLK("CLK0"),
-    .REG_PIPELINE_CLK("NONE"),
-    .RESETMODE("SYNC"),
-    .SOURCEB_MODE("B_SHIFT")
-  ) dsp (
-    .A0(a[0]),
-    .A1(a[1]),
-    .A10(a[7]),
-    .A11(a[7]),
-    .A12(a[7]),
-    .A13(a[7]),
-    .A14(a[7]),
-    .A15(a[7]),
-    .A16(a[7]),
-    .A17(a[7]),
-    .A2(a[2]),
-    .A3(a[3]),
-    .A4(a[4]),
-    .A5(a[5]),
-    .A6(a[6]),
-    .A7(a[7]),
-    .A8(a[7]),
-    .A9(a[7]),
-    .B0(b[0]),
-    .B1(b[1]),
-    .B10(b[7]),
-    .B11(b[7]),
-    .B12(b[7]),
-    .B13(b[7]),
-    .B14(b[7]),
-    .B15(b[7]),
-    .B16(b[7]),
-    .B17(b[7]),
-    .B2(b[2]),
-    .B3(b[3]),
-    .B4(b[4]),
-    .B5(b[5]),
-    .B6(b[6]),
-    .B7(b[7]),
-    .B8(b[7]),
-    .B9(b[7]),
-    .C0(1'h0),
-    .C1(1'h0),
-    .C10(1'h0),
-    .C11(1'h0),
-    .C12(1'h0),
-    .C13(1'h0),
-    .C14(1'h0),
-    .C15(1'h0),
-    .C16(1'h0),
-    .C17(1'h0),
-    .C2(1'h0),
-    .C3(1'h0),
-    .C4(1'h0),
-    .C5(1'h0),
-    .C6(1'h0),
-    .C7(1'h0),
-    .C8(1'h0),
-    .C9(1'h0),
-    .CE0(en),
-    .CLK0(clk),
-    .P0(_00_),
-    .P1(_11_),
-    .P10(_02_),
-    .P11(_03_),
-    .P12(_04_),
-    .P13(_05_),
-    .P14(_06_),
-    .P15(_07_),
-    .P16(_08_),
-    .P17(_09_),
-    .P18(_10_),
-    .P19(_12_),
-    .P2(_22_),
-    .P20(_13_),
-    .P21(_14_),
-    .P22(_15_),
-    .P23(_16_),
-    .P24(_17_),
-    .P25(_18_),
-    .P26(_19_),
-    .P27(_20_),
-    .P28(_21_),
-    .P29(_23_),
-    .P3(_30_),
-    .P30(_24_),
-    .P31(_25_),
-    .P32(_26_),
-    .P33(_27_),
-    .P34(_28_),
-    .P35(_29_),
-    .P4(_31_),
-    .P5(_32_),
-    .P6(_33_),
-    .P7(_34_),
-    .P8(_35_),
-    .P9(_01_),
-    .RST0(rst),
-    .SIGNEDA(1'h1),
-    .SIGNEDB(1'h1),
-    .SOURCEA(1'h0),
-    .SOURCEB(1'h0)
-  );
-  assign \$signal  = { a[7], a[7], a[7], a[7], a[7], a[7], a[7], a[7], a[7], a[7], a };
-  assign b18 = { b[7], b[7], b[7], b[7], b[7], b[7], b[7], b[7], b[7], b[7], b };
-  assign p = { _07_, _06_, _05_, _04_, _03_, _02_, _01_, _35_, _34_, _33_, _32_, _31_, _30_, _22_, _11_, _00_ };
-  assign p36 = { _29_, _28_, _27_, _26_, _25_, _24_, _23_, _21_, _20_, _19_, _18_, _17_, _16_, _15_, _14_, _13_, _12_, _10_, _09_, _08_, _07_, _06_, _05_, _04_, _03_, _02_, _01_, _35_, _34_, _33_, _32_, _31_, _30_, _22_, _11_, _00_ };
-  assign \port$383$0  = _00_;
-  assign \port$383$1  = _11_;
-  assign \port$383$2  = _22_;
-  assign \port$383$3  = _30_;
-  assign \port$383$4  = _31_;
-  assign \port$383$5  = _32_;
-  assign \port$383$6  = _33_;
-  assign \port$383$7  = _34_;
-  assign \port$383$8  = _35_;
-  assign \port$383$9  = _01_;
-  assign \port$383$10  = _02_;
-  assign \port$383$11  = _03_;
-  assign \port$383$12  = _04_;
-  assign \port$383$13  = _05_;
-  assign \port$383$14  = _06_;
-  assign \port$383$15  = _07_;
-endmodule
-
-(* generator = "Amaranth" *)
-module \hwq_mac_array.mul_0_6 (clk, rst, \port$384$0 , \port$384$1 , \port$384$2 , \port$384$3 , \port$384$4 , \port$384$5 , \port$384$6 , \port$384$7 , \port$384$8 , \port$384$9 , \port$384$10 , \port$384$11 , \port$384$12 , \port$384$13 , \port$384$14 , \port$384$15 , b, a, en
-);
-  wire _00_;
-  wire _01_;
-  wire _02_;
-  wire _03_;
-  wire _04_;
-  wire _05_;
-  wire _06_;
-  wire _07_;
-  wire _08_;
-  wire _09_;
-  wire _10_;
-  wire _11_;
-  wire _12_;
-  wire _13_;
-  wire _14_;
-  wire _15_;
-  wire _16_;
-  wire _17_;
-  wire _18_;
-  wire _19_;
-  wire _20_;
-  wire _21_;
-  wire _22_;
-  wire _23_;
-  wire _24_;
-  wire _25_;
-  wire _26_;
-  wire _27_;
-  wire _28_;
-  wire _29_;
-  wire _30_;
-  wire _31_;
-  wire _32_;
-  wire _33_;
-  wire _34_;
-  wire _35_;
-  wire [17:0] \$signal ;
-  input [7:0] a;
-  wire [7:0] a;
-  input [7:0] b;
-  wire [7:0] b;
-  wire [17:0] b18;
-  input clk;
-  wire clk;
-  input en;
-  wire en;
-  wire [15:0] p;
-  wire [35:0] p36;
-  output \port$384$0 ;
-  wire \port$384$0 ;
-  output \port$384$1 ;
-  wire \port$384$1 ;
-  output \port$384$10 ;
-  wire \port$384$10 ;
-  output \port$384$11 ;
-  wire \port$384$11 ;
-  output \port$384$12 ;
-  wire \port$384$12 ;
-  output \port$384$13 ;
-  wire \port$384$13 ;
-  output \port$384$14 ;
-  wire \port$384$14 ;
-  output \port$384$15 ;
-  wire \port$384$15 ;
-  output \port$384$2 ;
-  wire \port$384$2 ;
-  output \port$384$3 ;
-  wire \port$384$3 ;
-  output \port$384$4 ;
-  wire \port$384$4 ;
-  output \port$384$5 ;
-  wire \port$384$5 ;
-  output \port$384$6 ;
-  wire \port$384$6 ;
-  output \port$384$7 ;
-  wire \port$384$7 ;
-  output \port$384$8 ;
-  wire \port$384$8 ;
-  output \port$384$9 ;
-  wire \port$384$9 ;
-  input rst;
-  wire rst;
-  MULT18X18D #(
-    .CAS_MATCH_REG("FALSE"),
-    .CLK0_DIV("ENABLED"),
-    .CLK1_DIV("ENABLED"),
-    .CLK2_DIV("ENABLED"),
-    .CLK3_DIV("ENABLED"),
-    .GSR("DISABLED"),
-    .HIGHSPEED_CLK("NONE"),
-    .MULT_BYPASS("DISABLED"),
-    .REG_INPUTA_CLK("CLK0"),
-    .REG_INPUTB_CLK("CLK0"),
-    .REG_INPUTC_CLK("NONE"),
-    .REG_OUTPUT_CLK("CLK0"),
-    .REG_PIPELINE_CLK("NONE"),
-    .RESETMODE("SYNC"),
-    .SOURCEB_MODE("B_SHIFT")
-  ) dsp (
-    .A0(a[0]),
-    .A1(a[1]),
-    .A10(a[7]),
-    .A11(a[7]),
-    .A12(a[7]),
-    .A13(a[7]),
-    .A14(a[7]),
-    .A15(a[7]),
-    .A16(a[7]),
-    .A17(a[7]),
-    .A2(a[2]),
-    .A3(a[3]),
-    .A4(a[4]),
-    .A5(a[5]),
-    .A6(a[6]),
-    .A7(a[7]),
-    .A8(a[7]),
-    .A9(a[7]),
-    .B0(b[0]),
-    .B1(b[1]),
-    .B10(b[7]),
-    .B11(b[7]),
-    .B12(b[7]),
-    .B13(b[7]),
-    .B14(b[7]),
-    .B15(b[7]),
-    .B16(b[7]),
-    .B17(b[7]),
-    .B2(b[2]),
-    .B3(b[3]),
-    .B4(b[4]),
-    .B5(b[5]),
-    .B6(b[6]),
-    .B7(b[7]),
-    .B8(b[7]),
-    .B9(b[7]),
-    .C0(1'h0),
-    .C1(1'h0),
-    .C10(1'h0),
-    .C11(1'h0),
-    .C12(1'h0),
-    .C13(1'h0),
-    .C14(1'h0),
-    .C15(1'h0),
-    .C16(1'h0),
-    .C17(1'h0),
-    .C2(1'h0),
-    .C3(1'h0),
-    .C4(1'h0),
-    .C5(1'h0),
-    .C6(1'h0),
-    .C7(1'h0),
-    .C8(1'h0),
-    .C9(1'h0),
-    .CE0(en),
-    .CLK0(clk),
-    .P0(_00_),
-    .P1(_11_),
-    .P10(_02_),
-    .P11(_03_),
-    .P12(_04_),
-    .P13(_05_),
-    .P14(_06_),
-    .P15(_07_),
-    .P16(_08_),
-    .P17(_09_),
-    .P18(_10_),
-    .P19(_12_),
-    .P2(_22_),
-    .P20(_13_),
-    .P21(_14_),
-    .P22(_15_),
-    .P23(_16_),
-    .P24(_17_),
-    .P25(_18_),
-    .P26(_19_),
-    .P27(_20_),
-    .P28(_21_),
-    .P29(_23_),
-    .P3(_30_),
-    .P30(_24_),
-    .P31(_25_),
-    .P32(_26_),
-    .P33(_27_),
-    .P34(_28_),
-    .P35(_29_),
-    .P4(_31_),
-    .P5(_32_),
-    .P6(_33_),
-    .P7(_34_),
-    .P8(_35_),
-    .P9(_01_),
-    .RST0(rst),
-    .SIGNEDA(1'h1),
-    .SIGNEDB(1'h1),
-    .SOURCEA(1'h0),
-    .SOURCEB(1'h0)
-  );
-  assign \$signal  = { a[7], a[7], a[7], a[7], a[7], a[7], a[7], a[7], a[7], a[7], a };
-  assign b18 = { b[7], b[7], b[7], b[7], b[7], b[7], b[7], b[7], b[7], b[7], b };
-  assign p = { _07_, _06_, _05_, _04_, _03_, _02_, _01_, _35_, _34_, _33_, _32_, _31_, _30_, _22_, _11_, _00_ };
-  assign p36 = { _29_, _28_, _27_, _26_, _25_, _24_, _23_, _21_, _20_, _19_, _18_, _17_, _16_, _15_, _14_, _13_, _12_, _10_, _09_, _08_, _07_, _06_, _05_, _04_, _03_, _02_, _01_, _35_, _34_, _33_, _32_, _31_, _30_, _22_, _11_, _00_ };
-  assign \port$384$0  = _00_;
-  assign \port$384$1  = _11_;
-  assign \port$384$2  = _22_;
-  assign \port$384$3  = _30_;
-  assign \port$384$4  = _31_;
-  assign \port$384$5  = _32_;
-  assign \port$384$6  = _33_;
-  assign \port$384$7  = _34_;
-  assign \port$384$8  = _35_;
-  assign \port$384$9  = _01_;
-  assign \port$384$10  = _02_;
-  assign \port$384$11  = _03_;
-  assign \port$384$12  = _04_;
-  assign \port$384$13  = _05_;
-  assign \port$384$14  = _06_;
-  assign \port$384$15  = _07_;
-endmodule
-
-(* generator = "Amaranth" *)
-module \hwq_mac_array.mul_0_7 (clk, rst, \port$385$0 , \port$385$1 , \port$385$2 , \port$385$3 , \port$385$4 , \port$385$5 , \port$385$6 , \port$385$7 , \port$385$8 , \port$385$9 , \port$385$10 , \port$385$11 , \port$385$12 , \port$385$13 , \port$385$14 , \port$385$15 , b, a, en
-);
-  wire _00_;
-  wire _01_;
-  wire _02_;
-  wire _03_;
-  wire _04_;
-  wire _05_;
-  wire _06_;
-  wire _07_;
-  wire _08_;
-  wire _09_;
-  wire _10_;
-  wire _11_;
-  wire _12_;
-  wire _13_;
-  wire _14_;
-  wire _15_;
-  wire _16_;
-  wire _17_;
-  wire _18_;
-  wire _19_;
-  wire _20_;
-  wire _21_;
-  wire _22_;
-  wire _23_;
-  wire _24_;
-  wire _25_;
-  wire _26_;
-  wire _27_;
-  wire _28_;
-  wire _29_;
-  wire _30_;
-  wire _31_;
-  wire _32_;
-  wire _33_;
-  wire _34_;
-  wire _35_;
-  wire [17:0] \$signal ;
-  input [7:0] a;
-  wire [7:0] a;
-  input [7:0] b;
-  wire [7:0] b;
-  wire [17:0] b18;
-  input clk;
-  wire clk;
-  input en;
-  wire en;
-  wire [15:0] p;
-  wire [35:0] p36;
-  output \port$385$0 ;
-  wire \port$385$0 ;
-  output \port$385$1 ;
-  wire \port$385$1 ;
-  output \port$385$10 ;
-  wire \port$385$10 ;
-  output \port$385$11 ;
-  wire \port$385$11 ;
-  output \port$385$12 ;
-  wire \port$385$12 ;
-  output \port$385$13 ;
-  wire \port$385$13 ;
-  output \port$385$14 ;
-  wire \port$385$14 ;
-  output \port$385$15 ;
-  wire \port$385$15 ;
-  output \port$385$2 ;
-  wire \port$385$2 ;
-  output \port$385$3 ;
-  wire \port$385$3 ;
-  output \port$385$4 ;
-  wire \port$385$4 ;
-  output \port$385$5 ;
-  wire \port$385$5 ;
-  output \port$385$6 ;
-  wire \port$385$6 ;
-  output \port$385$7 ;
-  wire \port$385$7 ;
-  output \port$385$8 ;
-  wire \port$385$8 ;
-  output \port$385$9 ;
-  wire \port$385$9 ;
-  input rst;
-  wire rst;
-  MULT18X18D #(
-    .CAS_MATCH_REG("FALSE"),
-    .CLK0_DIV("ENABLED"),
-    .CLK1_DIV("ENABLED"),
-    .CLK2_DIV("ENABLED"),
-    .CLK3_DIV("ENABLED"),
-    .GSR("DISABLED"),
-    .HIGHSPEED_CLK("NONE"),
-    .MULT_BYPASS("DISABLED"),
-    .REG_INPUTA_CLK("CLK0"),
-    .REG_INPUTB_CLK("CLK0"),
-    .REG_INPUTC_CLK("NONE"),
-    .REG_OUTPUT_CLK("CLK0"),
-    .REG_PIPELINE_CLK("NONE"),
-    .RESETMODE("SYNC"),
-    .SOURCEB_MODE("B_SHIFT")
-  ) dsp (
-    .A0(a[0]),
-    .A1(a[1]),
-    .A10(a[7]),
-    .A11(a[7]),
-    .A12(a[7]),
-    .A13(a[7]),
-    .A14(a[7]),
-    .A15(a[7]),
-    .A16(a[7]),
-    .A17(a[7]),
-    .A2(a[2]),
-    .A3(a[3]),
-    .A4(a[4]),
-    .A5(a[5]),
-    .A6(a[6]),
-    .A7(a[7]),
-    .A8(a[7]),
-    .A9(a[7]),
-    .B0(b[0]),
-    .B1(b[1]),
-    .B10(b[7]),
-    .B11(b[7]),
-    .B12(b[7]),
-    .B13(b[7]),
-    .B14(b[7]),
-    .B15(b[7]),
-    .B16(b[7]),
-    .B17(b[7]),
-    .B2(b[2]),
-    .B3(b[3]),
-    .B4(b[4]),
-    .B5(b[5]),
-    .B6(b[6]),
-    .B7(b[7]),
-    .B8(b[7]),
-    .B9(b[7]),
-    .C0(1'h0),
-    .C1(1'h0),
-    .C10(1'h0),
-    .C11(1'h0),
-    .C12(1'h0),
-    .C13(1'h0),
-    .C14(1'h0),
-    .C15(1'h0),
-    .C16(1'h0),
-    .C17(1'h0),
-    .C2(1'h0),
-    .C3(1'h0),
-    .C4(1'h0),
-    .C5(1'h0),
-    .C6(1'h0),
-    .C7(1'h0),
-    .C8(1'h0),
-    .C9(1'h0),
-    .CE0(en),
-    .CLK0(clk),
-    .P0(_00_),
-    .P1(_11_),
-    .P10(_02_),
-    .P11(_03_),
-    .P12(_04_),
-    .P13(_05_),
-    .P14(_06_),
-    .P15(_07_),
-    .P16(_08_),
-    .P17(_09_),
-    .P18(_10_),
-    .P19(_12_),
-    .P2(_22_),
-    .P20(_13_),
-    .P21(_14_),
-    .P22(_15_),
-    .P23(_16_),
-    .P24(_17_),
-    .P25(_18_),
-    .P26(_19_),
-    .P27(_20_),
-    .P28(_21_),
-    .P29(_23_),
-    .P3(_30_),
-    .P30(_24_),
-    .P31(_25_),
-    .P32(_26_),
-    .P33(_27_),
-    .P34(_28_),
-    .P35(_29_),
-    .P4(_31_),
-    .P5(_32_),
-    .P6(_33_),
-    .P7(_34_),
-    .P8(_35_),
-    .P9(_01_),
-    .RST0(rst),
-    .SIGNEDA(1'h1),
-    .SIGNEDB(1'h1),
-    .SOURCEA(1'h0),
-    .SOURCEB(1'h0)
-  );
-  assign \$signal  = { a[7], a[7], a[7], a[7], a[7], a[7], a[7], a[7], a[7], a[7], a };
-  assign b18 = { b[7], b[7], b[7], b[7], b[7], b[7], b[7], b[7], b[7], b[7], b };
-  assign p = { _07_, _06_, _05_, _04_, _03_, _02_, _01_, _35_, _34_, _33_, _32_, _31_, _30_, _22_, _11_, _00_ };
-  assign p36 = { _29_, _28_, _27_, _26_, _25_, _24_, _23_, _21_, _20_, _19_, _18_, _17_, _16_, _15_, _14_, _13_, _12_, _10_, _09_, _08_, _07_, _06_, _05_, _04_, _03_, _02_, _01_, _35_, _34_, _33_, _32_, _31_, _30_, _22_, _11_, _00_ };
-  assign \port$385$0  = _00_;
-  assign \port$385$1  = _11_;
-  assign \port$385$2  = _22_;
-  assign \port$385$3  = _30_;
-  assign \port$385$4  = _31_;
-  assign \port$385$5  = _32_;
-  assign \port$385$6  = _33_;
-  assign \port$385$7  = _34_;
-  assign \port$385$8  = _35_;
-  assign \port$385$9  = _01_;
-  assign \port$385$10  = _02_;
-  assign \port$385$11  = _03_;
-  assign \port$385$12  = _04_;
-  assign \port$385$13  = _05_;
-  assign \port$385$14  = _06_;
-  assign \port$385$15  = _07_;
-endmodule
-
-(* generator = "Amaranth" *)
-module \hwq_mac_array.mul_1_0 (clk, rst, \port$386$0 , \port$386$1 , \port$386$2 , \port$386$3 , \port$386$4 , \port$386$5 , \port$386$6 , \port$386$7 , \port$386$8 , \port$386$9 , \port$386$10 , \port$386$11 , \port$386$12 , \port$386$13 , \port$386$14 , \port$386$15 , a, b, en
-);
-  wire _00_;
-  wire _01_;
-  wire _02_;
-  wire _03_;
-  wire _04_;
-  wire _05_;
-  wire _06_;
-  wire _07_;
-  wire _08_;
-  wire _09_;
-  wire _10_;
-  wire _11_;
-  wire _12_;
-  wire _13_;
-  wire _14_;
-  wire _15_;
-  wire _16_;
-  wire _17_;
-  wire _18_;
-  wire _19_;
-  wire _20_;
-  wire _21_;
-  wire _22_;
-  wire _23_;
-  wire _24_;
-  wire _25_;
-  wire _26_;
-  wire _27_;
-  wire _28_;
-  wire _29_;
-  wire _30_;
-  wire _31_;
-  wire _32_;
-  wire _33_;
-  wire _34_;
-  wire _35_;
-  wire [17:0] \$signal ;
-  input [7:0] a;
-  wire [7:0] a;
-  input [7:0] b;
-  wire [7:0] b;
-  wire [17:0] b18;
-  input clk;
-  wire clk;
-  input en;
-  wire en;
-  wire [15:0] p;
-  wire [35:0] p36;
-  output \port$386$0 ;
-  wire \port$386$0 ;
-  output \port$386$1 ;
-  wire \port$386$1 ;
-  output \port$386$10 ;
-  wire \port$386$10 ;
-  output \port$386$11 ;
-  wire \port$386$11 ;
-  output \port$386$12 ;
-  wire \port$386$12 ;
-  output \port$386$13 ;
-  wire \port$386$13 ;
-  output \port$386$14 ;
-  wire \port$386$14 ;
-  output \port$386$15 ;
-  wire \port$386$15 ;
-  output \port$386$2 ;
-  wire \port$386$2 ;
-  output \port$386$3 ;
-  wire \port$386$3 ;
-  output \port$386$4 ;
-  wire \port$386$4 ;
-  output \port$386$5 ;
-  wire \port$386$5 ;
-  output \port$386$6 ;
-  wire \port$386$6 ;
-  output \port$386$7 ;
-  wire \port$386$7 ;
-  output \port$386$8 ;
-  wire \port$386$8 ;
-  output \port$386$9 ;
-  wire \port$386$9 ;
-  input rst;
-  wire rst;
-  MULT18X18D #(
-    .CAS_MATCH_REG("FALSE"),
-    .CLK0_DIV("ENABLED"),
-    .CLK1_DIV("ENABLED"),
-    .CLK2_DIV("ENABLED"),
-    .CLK3_DIV("ENABLED"),
-    .GSR("DISABLED"),
-    .HIGHSPEED_CLK("NONE"),
-    .MULT_BYPASS("DISABLED"),
-    .REG_INPUTA_CLK("CLK0"),
-    .REG_INPUTB_CLK("CLK0"),
-    .REG_INPUTC_CLK("NONE"),
-    .REG_OUTPUT_CLK("CLK0"),
-    .REG_PIPELINE_CLK("NONE"),
-    .RESETMODE("SYNC"),
-    .SOURCEB_MODE("B_SHIFT")
-  ) dsp (
-    .A0(a[0]),
-    .A1(a[1]),
-    .A10(a[7]),
-    .A11(a[7]),
-    .A12(a[7]),
-    .A13(a[7]),
-    .A14(a[7]),
-    .A15(a[7]),
-    .A16(a[7]),
-    .A17(a[7]),
-    .A2(a[2]),
-    .A3(a[3]),
-    .A4(a[4]),
-    .A5(a[5]),
-    .A6(a[6]),
-    .A7(a[7]),
-    .A8(a[7]),
-    .A9(a[7]),
-    .B0(b[0]),
-    .B1(b[1]),
-    .B10(b[7]),
-    .B11(b[7]),
-    .B12(b[7]),
-    .B13(b[7]),
-    .B14(b[7]),
-    .B15(b[7]),
-    .B16(b[7]),
-    .B17(b[7]),
-    .B2(b[2]),
-    .B3(b[3]),
-    .B4(b[4]),
-    .B5(b[5]),
-    .B6(b[6]),
-    .B7(b[7]),
-    .B8(b[7]),
-    .B9(b[7]),
-    .C0(1'h0),
-    .C1(1'h0),
-    .C10(1'h0),
-    .C11(1'h0),
-    .C12(1'h0),
-    .C13(1'h0),
-    .C14(1'h0),
-    .C15(1'h0),
-    .C16(1'h0),
-    .C17(1'h0),
-    .C2(1'h0),
-    .C3(1'h0),
-    .C4(1'h0),
-    .C5(1'h0),
-    .C6(1'h0),
-    .C7(1'h0),
-    .C8(1'h0),
-    .C9(1'h0),
-    .CE0(en),
-    .CLK0(clk),
-    .P0(_00_),
-    .P1(_11_),
-    .P10(_02_),
-    .P11(_03_),
-    .P12(_04_),
-    .P13(_05_),
-    .P14(_06_),
-    .P15(_07_),
-    .P16(_08_),
-    .P17(_09_),
-    .P18(_10_),
-    .P19(_12_),
-    .P2(_22_),
-    .P20(_13_),
-    .P21(_14_),
-    .P22(_15_),
-    .P23(_16_),
-    .P24(_17_),
-    .P25(_18_),
-    .P26(_19_),
-    .P27(_20_),
-    .P28(_21_),
-    .P29(_23_),
-    .P3(_30_),
-    .P30(_24_),
-    .P31(_25_),
-    .P32(_26_),
-    .P33(_27_),
-    .P34(_28_),
-    .P35(_29_),
-    .P4(_31_),
-    .P5(_32_),
-    .P6(_33_),
-    .P7(_34_),
-    .P8(_35_),
-    .P9(_01_),
-    .RST0(rst),
-    .SIGNEDA(1'h1),
-    .SIGNEDB(1'h1),
-    .SOURCEA(1'h0),
-    .SOURCEB(1'h0)
-  );
-  assign \$signal  = { a[7], a[7], a[7], a[7], a[7], a[7], a[7], a[7], a[7], a[7], a };
-  assign b18 = { b[7], b[7], b[7], b[7], b[7], b[7], b[7], b[7], b[7], b[7], b };
-  assign p = { _07_, _06_, _05_, _04_, _03_, _02_, _01_, _35_, _34_, _33_, _32_, _31_, _30_, _22_, _11_, _00_ };
-  assign p36 = { _29_, _28_, _27_, _26_, _25_, _24_, _23_, _21_, _20_, _19_, _18_, _17_, _16_, _15_, _14_, _13_, _12_, _10_, _09_, _08_, _07_, _06_, _05_, _04_, _03_, _02_, _01_, _35_, _34_, _33_, _32_, _31_, _30_, _22_, _11_, _00_ };
-  assign \port$386$0  = _00_;
-  assign \port$386$1  = _11_;
-  assign \port$386$2  = _22_;
-  assign \port$386$3  = _30_;
-  assign \port$386$4  = _31_;
-  assign \port$386$5  = _32_;
-  assign \port$386$6  = _33_;
-  assign \port$386$7  = _34_;
-  assign \port$386$8  = _35_;
-  assign \port$386$9  = _01_;
-  assign \port$386$10  = _02_;
-  assign \port$386$11  = _03_;
-  assign \port$386$12  = _04_;
-  assign \port$386$13  = _05_;
-  assign \port$386$14  = _06_;
-  assign \port$386$15  = _07_;
-endmodule
-
-(* generator = "Amaranth" *)
-module \hwq_mac_array.mul_1_1 (clk, rst, \port$387$0 , \port$387$1 , \port$387$2 , \port$387$3 , \port$387$4 , \port$387$5 , \port$387$6 , \port$387$7 , \port$387$8 , \port$387$9 , \port$387$10 , \port$387$11 , \port$387$12 , \port$387$13 , \port$387$14 , \port$387$15 , b, a, en
-);
-  wire _00_;
-  wire _01_;
-  wire _02_;
-  wire _03_;
-  wire _04_;
-  wire _05_;
-  wire _06_;
-  wire _07_;
-  wire _08_;
-  wire _09_;
-  wire _10_;
-  wire _11_;
-  wire _12_;
-  wire _13_;
-  wire _14_;
-  wire _15_;
-  wire _16_;
-  wire _17_;
-  wire _18_;
-  wire _19_;
-  wire _20_;
-  wire _21_;
-  wire _22_;
-  wire _23_;
-  wire _24_;
-  wire _25_;
-  wire _26_;
-  wire _27_;
-  wire _28_;
-  wire _29_;
-  wire _30_;
-  wire _31_;
-  wire _32_;
-  wire _33_;
-  wire _34_;
-  wire _35_;
-  wire [17:0] \$signal ;
-  input [7:0] a;
-  wire [7:0] a;
-  input [7:0] b;
-  wire [7:0] b;
-  wire [17:0] b18;
-  input clk;
-  wire clk;
-  input en;
-  wire en;
-  wire [15:0] p;
-  wire [35:0] p36;
-  output \port$387$0 ;
-  wire \port$387$0 ;
-  output \port$387$1 ;
-  wire \port$387$1 ;
-  output \port$387$10 ;
-  wire \port$387$10 ;
-  output \port$387$11 ;
-  wire \port$387$11 ;
-  output \port$387$12 ;
-  wire \port$387$12 ;
-  output \port$387$13 ;
-  wire \port$387$13 ;
-  output \port$387$14 ;
-  wire \port$387$14 ;
-  output \port$387$15 ;
-  wire \port$387$15 ;
-  output \port$387$2 ;
-  wire \port$387$2 ;
-  output \port$387$3 ;
-  wire \port$387$3 ;
-  output \port$387$4 ;
-  wire \port$387$4 ;
-  output \port$387$5 ;
-  wire \port$387$5 ;
-  output \port$387$6 ;
-  wire \port$387$6 ;
-  output \port$387$7 ;
-  wire \port$387$7 ;
-  output \port$387$8 ;
-  wire \port$387$8 ;
-  output \port$387$9 ;
-  wire \port$387$9 ;
-  input rst;
-  wire rst;
-  MULT18X18D #(
-    .CAS_MATCH_REG("FALSE"),
-    .CLK0_DIV("ENABLED"),
-    .CLK1_DIV("ENABLED"),
-    .CLK2_DIV("ENABLED"),
-    .CLK3_DIV("ENABLED"),
-    .GSR("DISABLED"),
-    .HIGHSPEED_CLK("NONE"),
-    .MULT_BYPASS("DISABLED"),
-    .REG_INPUTA_CLK("CLK0"),
-    .REG_INPUTB_CLK("CLK0"),
-    .REG_INPUTC_CLK("NONE"),
-    .REG_OUTPUT_CLK("CLK0"),
-    .REG_PIPELINE_CLK("NONE"),
-    .RESETMODE("SYNC"),
-    .SOURCEB_MODE("B_SHIFT")
-  ) dsp (
-    .A0(a[0]),
-    .A1(a[1]),
-    .A10(a[7]),
-    .A11(a[7]),
-    .A12(a[7]),
-    .A13(a[7]),
-    .A14(a[7]),
-    .A15(a[7]),
-    .A16(a[7]),
-    .A17(a[7]),
-    .A2(a[2]),
-    .A3(a[3]),
-    .A4(a[4]),
-    .A5(a[5]),
-    .A6(a[6]),
-    .A7(a[7]),
-    .A8(a[7]),
-    .A9(a[7]),
-    .B0(b[0]),
-    .B1(b[1]),
-    .B10(b[7]),
-    .B11(b[7]),
-    .B12(b[7]),
-    .B13(b[7]),
-    .B14(b[7]),
-    .B15(b[7]),
-    .B16(b[7]),
-    .B17(b[7]),
-    .B2(b[2]),
-    .B3(b[3]),
-    .B4(b[4]),
-    .B5(b[5]),
-    .B6(b[6]),
-    .B7(b[7]),
-    .B8(b[7]),
-    .B9(b[7]),
-    .C0(1'h0),
-    .C1(1'h0),
-    .C10(1'h0),
-    .C11(1'h0),
-    .C12(1'h0),
-    .C13(1'h0),
-    .C14(1'h0),
-    .C15(1'h0),
-    .C16(1'h0),
-    .C17(1'h0),
-    .C2(1'h0),
-    .C3(1'h0),
-    .C4(1'h0),
-    .C5(1'h0),
-    .C6(1'h0),
-    .C7(1'h0),
-    .C8(1'h0),
-    .C9(1'h0),
-    .CE0(en),
-    .CLK0(clk),
-    .P0(_00_),
-    .P1(_11_),
-    .P10(_02_),
-    .P11(_03_),
-    .P12(_04_),
-    .P13(_05_),
-    .P14(_06_),
-    .P15(_07_),
-    .P16(_08_),
-    .P17(_09_),
-    .P18(_10_),
-    .P19(_12_),
-    .P2(_22_),
-    .P20(_13_),
-    .P21(_14_),
-    .P22(_15_),
-    .P23(_16_),
-    .P24(_17_),
-    .P25(_18_),
-    .P26(_19_),
-    .P27(_20_),
-    .P28(_21_),
-    .P29(_23_),
-    .P3(_30_),
-    .P30(_24_),
-    .P31(_25_),
-    .P32(_26_),
-    .P33(_27_),
-    .P34(_28_),
-    .P35(_29_),
-    .P4(_31_),
-    .P5(_32_),
-    .P6(_33_),
-    .P7(_34_),
-    .P8(_35_),
-    .P9(_01_),
-    .RST0(rst),
-    .SIGNEDA(1'h1),
-    .SIGNEDB(1'h1),
-    .SOURCEA(1'h0),
-    .SOURCEB(1'h0)
-  );
-  assign \$signal  = { a[7], a[7], a[7], a[7], a[7], a[7], a[7], a[7], a[7], a[7], a };
-  assign b18 = { b[7], b[7], b[7], b[7], b[7], b[7], b[7], b[7], b[7], b[7], b };
-  assign p = { _07_, _06_, _05_, _04_, _03_, _02_, _01_, _35_, _34_, _33_, _32_, _31_, _30_, _22_, _11_, _00_ };
-  assign p36 = { _29_, _28_, _27_, _26_, _25_, _24_, _23_, _21_, _20_, _19_, _18_, _17_, _16_, _15_, _14_, _13_, _12_, _10_, _09_, _08_, _07_, _06_, _05_, _04_, _03_, _02_, _01_, _35_, _34_, _33_, _32_, _31_, _30_, _22_, _11_, _00_ };
-  assign \port$387$0  = _00_;
-  assign \port$387$1  = _11_;
-  assign \port$387$2  = _22_;
-  assign \port$387$3  = _30_;
-  assign \port$387$4  = _31_;
-  assign \port$387$5  = _32_;
-  assign \port$387$6  = _33_;
-  assign \port$387$7  = _34_;
-  assign \port$387$8  = _35_;
-  assign \port$387$9  = _01_;
-  assign \port$387$10  = _02_;
-  assign \port$387$11  = _03_;
-  assign \port$387$12  = _04_;
-  assign \port$387$13  = _05_;
-  assign \port$387$14  = _06_;
-  assign \port$387$15  = _07_;
-endmodule
-
-(* generator = "Amaranth" *)
-module \hwq_mac_array.mul_1_2 (clk, rst, \port$388$0 , \port$388$1 , \port$388$2 , \port$388$3 , \port$388$4 , \port$388$5 , \port$388$6 , \port$388$7 , \port$388$8 , \port$388$9 , \port$388$10 , \port$388$11 , \port$388$12 , \port$388$13 , \port$388$14 , \port$388$15 , b, a, en
-);
-  wire _00_;
-  wire _01_;
-  wire _02_;
-  wire _03_;
-  wire _04_;
-  wire _05_;
-  wire _06_;
-  wire _07_;
-  wire _08_;
-  wire _09_;
-  wire _10_;
-  wire _11_;
-  wire _12_;
-  wire _13_;
-  wire _14_;
-  wire _15_;
-  wire _16_;
-  wire _17_;
-  wire _18_;
-  wire _19_;
-  wire _20_;
-  wire _21_;
-  wire _22_;
-  wire _23_;
-  wire _24_;
-  wire _25_;
-  wire _26_;
-  wire _27_;
-  wire _28_;
-  wire _29_;
-  wire _30_;
-  wire _31_;
-  wire _32_;
-  wire _33_;
-  wire _34_;
-  wire _35_;
-  wire [17:0] \$signal ;
-  input [7:0] a;
-  wire [7:0] a;
-  input [7:0] b;
-  wire [7:0] b;
-  wire [17:0] b18;
-  input clk;
-  wire clk;
-  input en;
-  wire en;
-  wire [15:0] p;
-  wire [35:0] p36;
-  output \port$388$0 ;
-  wire \port$388$0 ;
-  output \port$388$1 ;
-  wire \port$388$1 ;
-  output \port$388$10 ;
-  wire \port$388$10 ;
-  output \port$388$11 ;
-  wire \port$388$11 ;
-  output \port$388$12 ;
-  wire \port$388$12 ;
-  output \port$388$13 ;
-  wire \port$388$13 ;
-  output \port$388$14 ;
-  wire \port$388$14 ;
-  output \port$388$15 ;
-  wire \port$388$15 ;
-  output \port$388$2 ;
-  wire \port$388$2 ;
-  output \port$388$3 ;
-  wire \port$388$3 ;
-  output \port$388$4 ;
-  wire \port$388$4 ;
-  output \port$388$5 ;
-  wire \port$388$5 ;
-  output \port$388$6 ;
-  wire \port$388$6 ;
-  output \port$388$7 ;
-  wire \port$388$7 ;
-  output \port$388$8 ;
-  wire \port$388$8 ;
-  output \port$388$9 ;
-  wire \port$388$9 ;
-  input rst;
-  wire rst;
-  MULT18X18D #(
-    .CAS_MATCH_REG("FALSE"),
-    .CLK0_DIV("ENABLED"),
-    .CLK1_DIV("ENABLED"),
-    .CLK2_DIV("ENABLED"),
-    .CLK3_DIV("ENABLED"),
-    .GSR("DISABLED"),
-    .HIGHSPEED_CLK("NONE"),
-    .MULT_BYPASS("DISABLED"),
-    .REG_INPUTA_CLK("CLK0"),
-    .REG_INPUTB_CLK("CLK0"),
-    .REG_INPUTC_CLK("NONE"),
-    .REG_OUTPUT_CLK("CLK0"),
-    .REG_PIPELINE_CLK("NONE"),
-    .RESETMODE("SYNC"),
-    .SOURCEB_MODE("B_SHIFT")
-  ) dsp (
-    .A0(a[0]),
-    .A1(a[1]),
-    .A10(a[7]),
-    .A11(a[7]),
-    .A12(a[7]),
-    .A13(a[7]),
-    .A14(a[7]),
-    .A15(a[7]),
-    .A16(a[7]),
-    .A17(a[7]),
-    .A2(a[2]),
-    .A3(a[3]),
-    .A4(a[4]),
-    .A5(a[5]),
-    .A6(a[6]),
-    .A7(a[7]),
-    .A8(a[7]),
-    .A9(a[7]),
-    .B0(b[0]),
-    .B1(b[1]),
-    .B10(b[7]),
-    .B11(b[7]),
-    .B12(b[7]),
-    .B13(b[7]),
-    .B14(b[7]),
-    .B15(b[7]),
-    .B16(b[7]),
-    .B17(b[7]),
-    .B2(b[2]),
-    .B3(b[3]),
-    .B4(b[4]),
-    .B5(b[5]),
-    .B6(b[6]),
-    .B7(b[7]),
-    .B8(b[7]),
-    .B9(b[7]),
-    .C0(1'h0),
-    .C1(1'h0),
-    .C10(1'h0),
-    .C11(1'h0),
-    .C12(1'h0),
-    .C13(1'h0),
-    .C14(1'h0),
-    .C15(1'h0),
-    .C16(1'h0),
-    .C17(1'h0),
-    .C2(1'h0),
-    .C3(1'h0),
-    .C4(1'h0),
-    .C5(1'h0),
-    .C6(1'h0),
-    .C7(1'h0),
-    .C8(1'h0),
-    .C9(1'h0),
-    .CE0(en),
-    .CLK0(clk),
-    .P0(_00_),
-    .P1(_11_),
-    .P10(_02_),
-    .P11(_03_),
-    .P12(_04_),
-    .P13(_05_),
-    .P14(_06_),
-    .P15(_07_),
-    .P16(_08_),
-    .P17(_09_),
-    .P18(_10_),
-    .P19(_12_),
-    .P2(_22_),
-    .P20(_13_),
-    .P21(_14_),
-    .P22(_15_),
-    .P23(_16_),
-    .P24(_17_),
-    .P25(_18_),
-    .P26(_19_),
-    .P27(_20_),
-    .P28(_21_),
-    .P29(_23_),
-    .P3(_30_),
-    .P30(_24_),
-    .P31(_25_),
-    .P32(_26_),
-    .P33(_27_),
-    .P34(_28_),
-    .P35(_29_),
-    .P4(_31_),
-    .P5(_32_),
-    .P6(_33_),
-    .P7(_34_),
-    .P8(_35_),
-    .P9(_01_),
-    .RST0(rst),
-    .SIGNEDA(1'h1),
-    .SIGNEDB(1'h1),
-    .SOURCEA(1'h0),
-    .SOURCEB(1'h0)
-  );
-  assign \$signal  = { a[7], a[7], a[7], a[7], a[7], a[7], a[7], a[7], a[7], a[7], a };
-  assign b18 = { b[7], b[7], b[7], b[7], b[7], b[7], b[7], b[7], b[7], b[7], b };
-  assign p = { _07_, _06_, _05_, _04_, _03_, _02_, _01_, _35_, _34_, _33_, _32_, _31_, _30_, _22_, _11_, _00_ };
-  assign p36 = { _29_, _28_, _27_, _26_, _25_, _24_, _23_, _21_, _20_, _19_, _18_, _17_, _16_, _15_, _14_, _13_, _12_, _10_, _09_, _08_, _07_, _06_, _05_, _04_, _03_, _02_, _01_, _35_, _34_, _33_, _32_, _31_, _30_, _22_, _11_, _00_ };
-  assign \port$388$0  = _00_;
-  assign \port$388$1  = _11_;
-  assign \port$388$2  = _22_;
-  assign \port$388$3  = _30_;
-  assign \port$388$4  = _31_;
-  assign \port$388$5  = _32_;
-  assign \port$388$6  = _33_;
-  assign \port$388$7  = _34_;
-  assign \port$388$8  = _35_;
-  assign \port$388$9  = _01_;
-  assign \port$388$10  = _02_;
-  assign \port$388$11  = _03_;
-  assign \port$388$12  = _04_;
-  assign \port$388$13  = _05_;
-  assign \port$388$14  = _06_;
-  assign \port$388$15  = _07_;
-endmodule
-
-(* generator = "Amaranth" *)
-module \hwq_mac_array.mul_1_3 (clk, rst, \port$389$0 , \port$389$1 , \port$389$2 , \port$389$3 , \port$389$4 , \port$389$5 , \port$389$6 , \port$389$7 , \port$389$8 , \port$389$9 , \port$389$10 , \port$389$11 , \port$389$12 , \port$389$13 , \port$389$14 , \port$389$15 , b, a, en
-);
-  wire _00_;
-  wire _01_;
-  wire _02_;
-  wire _03_;
-  wire _04_;
-  wire _05_;
-  wire _06_;
-  wire _07_;
-  wire _08_;
-  wire _09_;
-  wire _10_;
-  wire _11_;
-  wire _12_;
-  wire _13_;
-  wire _14_;
-  wire _15_;
-  wire _16_;
-  wire _17_;
-  wire _18_;
-  wire _19_;
-  wire _20_;
-  wire _21_;
-  wire _22_;
-  wire _23_;
-  wire _24_;
-  wire _25_;
-  wire _26_;
-  wire _27_;
-  wire _28_;
-  wire _29_;
-  wire _30_;
-  wire _31_;
-  wire _32_;
-  wire _33_;
-  wire _34_;
-  wire _35_;
-  wire [17:0] \$signal ;
-  input [7:0] a;
-  wire [7:0] a;
-  input [7:0] b;
-  wire [7:0] b;
-  wire [17:0] b18;
-  input clk;
-  wire clk;
-  input en;
-  wire en;
-  wire [15:0] p;
-  wire [35:0] p36;
-  output \port$389$0 ;
-  wire \port$389$0 ;
-  output \port$389$1 ;
-  wire \port$389$1 ;
-  output \port$389$10 ;
-  wire \port$389$10 ;
-  output \port$389$11 ;
-  wire \port$389$11 ;
-  output \port$389$12 ;
-  wire \port$389$12 ;
-  output \port$389$13 ;
-  wire \port$389$13 ;
-  output \port$389$14 ;
-  wire \port$389$14 ;
-  output \port$389$15 ;
-  wire \port$389$15 ;
-  output \port$389$2 ;
-  wire \port$389$2 ;
-  output \port$389$3 ;
-  wire \port$389$3 ;
-  output \port$389$4 ;
-  wire \port$389$4 ;
-  output \port$389$5 ;
-  wire \port$389$5 ;
-  output \port$389$6 ;
-  wire \port$389$6 ;
-  output \port$389$7 ;
-  wire \port$389$7 ;
-  output \port$389$8 ;
-  wire \port$389$8 ;
-  output \port$389$9 ;
-  wire \port$389$9 ;
-  input rst;
-  wire rst;
-  MULT18X18D #(
-    .CAS_MATCH_REG("FALSE"),
-    .CLK0_DIV("ENABLED"),
-    .CLK1_DIV("ENABLED"),
-    .CLK2_DIV("ENABLED"),
-    .CLK3_DIV("ENABLED"),
-    .GSR("DISABLED"),
-    .HIGHSPEED_CLK("NONE"),
-    .MULT_BYPASS("DISABLED"),
-    .REG_INPUTA_CLK("CLK0"),
-    .REG_INPUTB_CLK("CLK0"),
-    .REG_INPUTC_CLK("NONE"),
-    .REG_OUTPUT_CLK("CLK0"),
-    .REG_PIPELINE_CLK("NONE"),
-    .RESETMODE("SYNC"),
-    .SOURCEB_MODE("B_SHIFT")
-  ) dsp (
-    .A0(a[0]),
-    .A1(a[1]),
-    .A10(a[7]),
-    .A11(a[7]),
-    .A12(a[7]),
-    .A13(a[7]),
-    .A14(a[7]),
-    .A15(a[7]),
-    .A16(a[7]),
-    .A17(a[7]),
-    .A2(a[2]),
-    .A3(a[3]),
-    .A4(a[4]),
-    .A5(a[5]),
-    .A6(a[6]),
-    .A7(a[7]),
-    .A8(a[7]),
-    .A9(a[7]),
-    .B0(b[0]),
-    .B1(b[1]),
-    .B10(b[7]),
-    .B11(b[7]),
-    .B12(b[7]),
-    .B13(b[7]),
-    .B14(b[7]),
-    .B15(b[7]),
-    .B16(b[7]),
-    .B17(b[7]),
-    .B2(b[2]),
-    .B3(b[3]),
-    .B4(b[4]),
-    .B5(b[5]),
-    .B6(b[6]),
-    .B7(b[7]),
-    .B8(b[7]),
-    .B9(b[7]),
-    .C0(1'h0),
-    .C1(1'h0),
-    .C10(1'h0),
-    .C11(1'h0),
-    .C12(1'h0),
-    .C13(1'h0),
-    .C14(1'h0),
-    .C15(1'h0),
-    .C16(1'h0),
-    .C17(1'h0),
-    .C2(1'h0),
-    .C3(1'h0),
-    .C4(1'h0),
-    .C5(1'h0),
-    .C6(1'h0),
-    .C7(1'h0),
-    .C8(1'h0),
-    .C9(1'h0),
-    .CE0(en),
-    .CLK0(clk),
-    .P0(_00_),
-    .P1(_11_),
-    .P10(_02_),
-    .P11(_03_),
-    .P12(_04_),
-    .P13(_05_),
-    .P14(_06_),
-    .P15(_07_),
-    .P16(_08_),
-    .P17(_09_),
-    .P18(_10_),
-    .P19(_12_),
-    .P2(_22_),
-    .P20(_13_),
-    .P21(_14_),
-    .P22(_15_),
-    .P23(_16_),
-    .P24(_17_),
-    .P25(_18_),
-    .P26(_19_),
-    .P27(_20_),
-    .P28(_21_),
-    .P29(_23_),
-    .P3(_30_),
-    .P30(_24_),
-    .P31(_25_),
-    .P32(_26_),
-    .P33(_27_),
-    .P34(_28_),
-    .P35(_29_),
-    .P4(_31_),
-    .P5(_32_),
-    .P6(_33_),
-    .P7(_34_),
-    .P8(_35_),
-    .P9(_01_),
-    .RST0(rst),
-    .SIGNEDA(1'h1),
-    .SIGNEDB(1'h1),
-    .SOURCEA(1'h0),
-    .SOURCEB(1'h0)
-  );
-  assign \$signal  = { a[7], a[7], a[7], a[7], a[7], a[7], a[7], a[7], a[7], a[7], a };
-  assign b18 = { b[7], b[7], b[7], b[7], b[7], b[7], b[7], b[7], b[7], b[7], b };
-  assign p = { _07_, _06_, _05_, _04_, _03_, _02_, _01_, _35_, _34_, _33_, _32_, _31_, _30_, _22_, _11_, _00_ };
-  assign p36 = { _29_, _28_, _27_, _26_, _25_, _24_, _23_, _21_, _20_, _19_, _18_, _17_, _16_, _15_, _14_, _13_, _12_, _10_, _09_, _08_, _07_, _06_, _05_, _04_, _03_, _02_, _01_, _35_, _34_, _33_, _32_, _31_, _30_, _22_, _11_, _00_ };
-  assign \port$389$0  = _00_;
-  assign \port$389$1  = _11_;
-  assign \port$389$2  = _22_;
-  assign \port$389$3  = _30_;
-  assign \port$389$4  = _31_;
-  assign \port$389$5  = _32_;
-  assign \port$389$6  = _33_;
-  assign \port$389$7  = _34_;
-  assign \port$389$8  = _35_;
-  assign \port$389$9  = _01_;
-  assign \port$389$10  = _02_;
-  assign \port$389$11  = _03_;
-  assign \port$389$12  = _04_;
-  assign \port$389$13  = _05_;
-  assign \port$389$14  = _06_;
-  assign \port$389$15  = _07_;
-endmodule
-
-(* generator = "Amaranth" *)
-module \hwq_mac_array.mul_1_4 (clk, rst, \port$390$0 , \port$390$1 , \port$390$2 , \port$390$3 , \port$390$4 , \port$390$5 , \port$390$6 , \port$390$7 , \port$390$8 , \port$390$9 , \port$390$10 , \port$390$11 , \port$390$12 , \port$390$13 , \port$390$14 , \port$390$15 , b, a, en
-);
-  wire _00_;
-  wire _01_;
-  wire _02_;
-  wire _03_;
-  wire _04_;
-  wire _05_;
-  wire _06_;
-  wire _07_;
-  wire _08_;
-  wire _09_;
-  wire _10_;
-  wire _11_;
-  wire _12_;
-  wire _13_;
-  wire _14_;
-  wire _15_;
-  wire _16_;
-  wire _17_;
-  wire _18_;
-  wire _19_;
-  wire _20_;
-  wire _21_;
-  wire _22_;
-  wire _23_;
-  wire _24_;
-  wire _25_;
-  wire _26_;
-  wire _27_;
-  wire _28_;
-  wire _29_;
-  wire _30_;
-  wire _31_;
-  wire _32_;
-  wire _33_;
-  wire _34_;
-  wire _35_;
-  wire [17:0] \$signal ;
-  input [7:0] a;
-  wire [7:0] a;
-  input [7:0] b;
-  wire [7:0] b;
-  wire [17:0] b18;
-  input clk;
-  wire clk;
-  input en;
-  wire en;
-  wire [15:0] p;
-  wire [35:0] p36;
-  output \port$390$0 ;
-  wire \port$390$0 ;
-  output \port$390$1 ;
-  wire \port$390$1 ;
-  output \port$390$10 ;
-  wire \port$390$10 ;
-  output \port$390$11 ;
-  wire \port$390$11 ;
-  output \port$390$12 ;
-  wire \port$390$12 ;
-  output \port$390$13 ;
-  wire \port$390$13 ;
-  output \port$390$14 ;
-  wire \port$390$14 ;
-  output \port$390$15 ;
-  wire \port$390$15 ;
-  output \port$390$2 ;
-  wire \port$390$2 ;
-  output \port$390$3 ;
-  wire \port$390$3 ;
-  output \port$390$4 ;
-  wire \port$390$4 ;
-  output \port$390$5 ;
-  wire \port$390$5 ;
-  output \port$390$6 ;
-  wire \port$390$6 ;
-  output \port$390$7 ;
-  wire \port$390$7 ;
-  output \port$390$8 ;
-  wire \port$390$8 ;
-  output \port$390$9 ;
-  wire \port$390$9 ;
-  input rst;
-  wire rst;
-  MULT18X18D #(
-    .CAS_MATCH_REG("FALSE"),
-    .CLK0_DIV("ENABLED"),
-    .CLK1_DIV("ENABLED"),
-    .CLK2_DIV("ENABLED"),
-    .CLK3_DIV("ENABLED"),
-    .GSR("DISABLED"),
-    .HIGHSPEED_CLK("NONE"),
-    .MULT_BYPASS("DISABLED"),
-    .REG_INPUTA_CLK("CLK0"),
-    .REG_INPUTB_CLK("CLK0"),
-    .REG_INPUTC_CLK("NONE"),
-    .REG_OUTPUT_CLK("CLK0"),
-    .REG_PIPELINE_CLK("NONE"),
-    .RESETMODE("SYNC"),
-    .SOURCEB_MODE("B_SHIFT")
-  ) dsp (
-    .A0(a[0]),
-    .A1(a[1]),
-    .A10(a[7]),
-    .A11(a[7]),
-    .A12(a[7]),
-    .A13(a[7]),
-    .A14(a[7]),
-    .A15(a[7]),
-    .A16(a[7]),
-    .A17(a[7]),
-    .A2(a[2]),
-    .A3(a[3]),
-    .A4(a[4]),
-    .A5(a[5]),
-    .A6(a[6]),
-    .A7(a[7]),
-    .A8(a[7]),
-    .A9(a[7]),
-    .B0(b[0]),
-    .B1(b[1]),
-    .B10(b[7]),
-    .B11(b[7]),
-    .B12(b[7]),
-    .B13(b[7]),
-    .B14(b[7]),
-    .B15(b[7]),
-    .B16(b[7]),
-    .B17(b[7]),
-    .B2(b[2]),
-    .B3(b[3]),
-    .B4(b[4]),
-    .B5(b[5]),
-    .B6(b[6]),
-    .B7(b[7]),
-    .B8(b[7]),
-    .B9(b[7]),
-    .C0(1'h0),
-    .C1(1'h0),
-    .C10(1'h0),
-    .C11(1'h0),
-    .C12(1'h0),
-    .C13(1'h0),
-    .C14(1'h0),
-    .C15(1'h0),
-    .C16(1'h0),
-    .C17(1'h0),
-    .C2(1'h0),
-    .C3(1'h0),
-    .C4(1'h0),
-    .C5(1'h0),
-    .C6(1'h0),
-    .C7(1'h0),
-    .C8(1'h0),
-    .C9(1'h0),
-    .CE0(en),
-    .CLK0(clk),
-    .P0(_00_),
-    .P1(_11_),
-    .P10(_02_),
-    .P11(_03_),
-    .P12(_04_),
-    .P13(_05_),
-    .P14(_06_),
-    .P15(_07_),
-    .P16(_08_),
-    .P17(_09_),
-    .P18(_10_),
-    .P19(_12_),
-    .P2(_22_),
-    .P20(_13_),
-    .P21(_14_),
-    .P22(_15_),
-    .P23(_16_),
-    .P24(_17_),
-    .P25(_18_),
-    .P26(_19_),
-    .P27(_20_),
-    .P28(_21_),
-    .P29(_23_),
-    .P3(_30_),
-    .P30(_24_),
-    .P31(_25_),
-    .P32(_26_),
-    .P33(_27_),
-    .P34(_28_),
-    .P35(_29_),
-    .P4(_31_),
-    .P5(_32_),
-    .P6(_33_),
-    .P7(_34_),
-    .P8(_35_),
-    .P9(_01_),
-    .RST0(rst),
-    .SIGNEDA(1'h1),
-    .SIGNEDB(1'h1),
-    .SOURCEA(1'h0),
-    .SOURCEB(1'h0)
-  );
-  assign \$signal  = { a[7], a[7], a[7], a[7], a[7], a[7], a[7], a[7], a[7], a[7], a };
-  assign b18 = { b[7], b[7], b[7], b[7], b[7], b[7], b[7], b[7], b[7], b[7], b };
-  assign p = { _07_, _06_, _05_, _04_, _03_, _02_, _01_, _35_, _34_, _33_, _32_, _31_, _30_, _22_, _11_, _00_ };
-  assign p36 = { _29_, _28_, _27_, _26_, _25_, _24_, _23_, _21_, _20_, _19_, _18_, _17_, _16_, _15_, _14_, _13_, _12_, _10_, _09_, _08_, _07_, _06_, _05_, _04_, _03_, _02_, _01_, _35_, _34_, _33_, _32_, _31_, _30_, _22_, _11_, _00_ };
-  assign \port$390$0  = _00_;
-  assign \port$390$1  = _11_;
-  assign \port$390$2  = _22_;
-  assign \port$390$3  = _30_;
-  assign \port$390$4  = _31_;
-  assign \port$390$5  = _32_;
-  assign \port$390$6  = _33_;
-  assign \port$390$7  = _34_;
-  assign \port$390$8  = _35_;
-  assign \port$390$9  = _01_;
-  assign \port$390$10  = _02_;
-  assign \port$390$11  = _03_;
-  assign \port$390$12  = _04_;
-  assign \port$390$13  = _05_;
-  assign \port$390$14  = _06_;
-  assign \port$390$15  = _07_;
-endmodule
-
-(* generator = "Amaranth" *)
-module \hwq_mac_array.mul_1_5 (clk, rst, \port$391$0 , \port$391$1 , \port$391$2 , \port$391$3 , \port$391$4 , \port$391$5 , \port$391$6 , \port$391$7 , \port$391$8 , \port$391$9 , \port$391$10 , \port$391$11 , \port$391$12 , \port$391$13 , \port$391$14 , \port$391$15 , b, a, en
-);
-  wire _00_;
-  wire _01_;
-  wire _02_;
-  wire _03_;
-  wire _04_;
-  wire _05_;
-  wire _06_;
-  wire _07_;
-  wire _08_;
-  wire _09_;
-  wire _10_;
-  wire _11_;
-  wire _12_;
-  wire _13_;
-  wire _14_;
-  wire _15_;
-  wire _16_;
-  wire _17_;
-  wire _18_;
-  wire _19_;
-  wire _20_;
-  wire _21_;
-  wire _22_;
-  wire _23_;
-  wire _24_;
-  wire _25_;
-  wire _26_;
-  wire _27_;
-  wire _28_;
-  wire _29_;
-  wire _30_;
-  wire _31_;
-  wire _32_;
-  wire _33_;
-  wire _34_;
-  wire _35_;
-  wire [17:0] \$signal ;
-  input [7:0] a;
-  wire [7:0] a;
-  input [7:0] b;
-  wire [7:0] b;
-  wire [17:0] b18;
-  input clk;
-  wire clk;
-  input en;
-  wire en;
-  wire [15:0] p;
-  wire [35:0] p36;
-  output \port$391$0 ;
-  wire \port$391$0 ;
-  output \port$391$1 ;
-  wire \port$391$1 ;
-  output \port$391$10 ;
-  wire \port$391$10 ;
-  output \port$391$11 ;
-  wire \port$391$11 ;
-  output \port$391$12 ;
-  wire \port$391$12 ;
-  output \port$391$13 ;
-  wire \port$391$13 ;
-  output \port$391$14 ;
-  wire \port$391$14 ;
-  output \port$391$15 ;
-  wire \port$391$15 ;
-  output \port$391$2 ;
-  wire \port$391$2 ;
-  output \port$391$3 ;
-  wire \port$391$3 ;
-  output \port$391$4 ;
-  wire \port$391$4 ;
-  output \port$391$5 ;
-  wire \port$391$5 ;
-  output \port$391$6 ;
-  wire \port$391$6 ;
-  output \port$391$7 ;
-  wire \port$391$7 ;
-  output \port$391$8 ;
-  wire \port$391$8 ;
-  output \port$391$9 ;
-  wire \port$391$9 ;
-  input rst;
-  wire rst;
-  MULT18X18D #(
-    .CAS_MATCH_REG("FALSE"),
-    .CLK0_DIV("ENABLED"),
-    .CLK1_DIV("ENABLED"),
-    .CLK2_DIV("ENABLED"),
-    .CLK3_DIV("ENABLED"),
-    .GSR("DISABLED"),
-    .HIGHSPEED_CLK("NONE"),
-    .MULT_BYPASS("DISABLED"),
-    .REG_INPUTA_CLK("CLK0"),
-    .REG_INPUTB_CLK("CLK0"),
-    .REG_INPUTC_CLK("NONE"),
-    .REG_OUTPUT_CLK("CLK0"),
-    .REG_PIPELINE_CLK("NONE"),
-    .RESETMODE("SYNC"),
-    .SOURCEB_MODE("B_SHIFT")
-  ) dsp (
-    .A0(a[0]),
-    .A1(a[1]),
-    .A10(a[7]),
-    .A11(a[7]),
-    .A12(a[7]),
-    .A13(a[7]),
-    .A14(a[7]),
-    .A15(a[7]),
-    .A16(a[7]),
-    .A17(a[7]),
-    .A2(a[2]),
-    .A3(a[3]),
-    .A4(a[4]),
-    .A5(a[5]),
-    .A6(a[6]),
-    .A7(a[7]),
-    .A8(a[7]),
-    .A9(a[7]),
-    .B0(b[0]),
-    .B1(b[1]),
-    .B10(b[7]),
-    .B11(b[7]),
-    .B12(b[7]),
-    .B13(b[7]),
-    .B14(b[7]),
-    .B15(b[7]),
-    .B16(b[7]),
-    .B17(b[7]),
-    .B2(b[2]),
-    .B3(b[3]),
-    .B4(b[4]),
-    .B5(b[5]),
-    .B6(b[6]),
-    .B7(b[7]),
-    .B8(b[7]),
-    .B9(b[7]),
-    .C0(1'h0),
-    .C1(1'h0),
-    .C10(1'h0),
-    .C11(1'h0),
-    .C12(1'h0),
-    .C13(1'h0),
-    .C14(1'h0),
-    .C15(1'h0),
-    .C16(1'h0),
-    .C17(1'h0),
-    .C2(1'h0),
-    .C3(1'h0),
-    .C4(1'h0),
-    .C5(1'h0),
-    .C6(1'h0),
-    .C7(1'h0),
-    .C8(1'h0),
-    .C9(1'h0),
-    .CE0(en),
-    .CLK0(clk),
-    .P0(_00_),
-    .P1(_11_),
-    .P10(_02_),
-    .P11(_03_),
-    .P12(_04_),
-    .P13(_05_),
-    .P14(_06_),
-    .P15(_07_),
-    .P16(_08_),
-    .P17(_09_),
-    .P18(_10_),
-    .P19(_12_),
-    .P2(_22_),
-    .P20(_13_),
-    .P21(_14_),
-    .P22(_15_),
-    .P23(_16_),
-    .P24(_17_),
-    .P25(_18_),
-    .P26(_19_),
-    .P27(_20_),
-    .P28(_21_),
-    .P29(_23_),
-    .P3(_30_),
-    .P30(_24_),
-    .P31(_25_),
-    .P32(_26_),
-    .P33(_27_),
-    .P34(_28_),
-    .P35(_29_),
-    .P4(_31_),
-    .P5(_32_),
-    .P6(_33_),
-    .P7(_34_),
-    .P8(_35_),
-    .P9(_01_),
-    .RST0(rst),
-    .SIGNEDA(1'h1),
-    .SIGNEDB(1'h1),
-    .SOURCEA(1'h0),
-    .SOURCEB(1'h0)
-  );
-  assign \$signal  = { a[7], a[7], a[7], a[7], a[7], a[7], a[7], a[7], a[7], a[7], a };
-  assign b18 = { b[7], b[7], b[7], b[7], b[7], b[7], b[7], b[7], b[7], b[7], b };
-  assign p = { _07_, _06_, _05_, _04_, _03_, _02_, _01_, _35_, _34_, _33_, _32_, _31_, _30_, _22_, _11_, _00_ };
-  assign p36 = { _29_, _28_, _27_, _26_, _25_, _24_, _23_, _21_, _20_, _19_, _18_, _17_, _16_, _15_, _14_, _13_, _12_, _10_, _09_, _08_, _07_, _06_, _05_, _04_, _03_, _02_, _01_, _35_, _34_, _33_, _32_, _31_, _30_, _22_, _11_, _00_ };
-  assign \port$391$0  = _00_;
-  assign \port$391$1  = _11_;
-  assign \port$391$2  = _22_;
-  assign \port$391$3  = _30_;
-  assign \port$391$4  = _31_;
-  assign \port$391$5  = _32_;
-  assign \port$391$6  = _33_;
-  assign \port$391$7  = _34_;
-  assign \port$391$8  = _35_;
-  assign \port$391$9  = _01_;
-  assign \port$391$10  = _02_;
-  assign \port$391$11  = _03_;
-  assign \port$391$12  = _04_;
-  assign \port$391$13  = _05_;
-  assign \port$391$14  = _06_;
-  assign \port$391$15  = _07_;
-endmodule
-
-(* generator = "Amaranth" *)
-module \hwq_mac_array.mul_1_6 (clk, rst, \port$392$0 , \port$392$1 , \port$392$2 , \port$392$3 , \port$392$4 , \port$392$5 , \port$392$6 , \port$392$7 , \port$392$8 , \port$392$9 , \port$392$10 , \port$392$11 , \port$392$12 , \port$392$13 , \port$392$14 , \port$392$15 , b, a, en
-);
-  wire _00_;
-  wire _01_;
-  wire _02_;
-  wire _03_;
-  wire _04_;
-  wire _05_;
-  wire _06_;
-  wire _07_;
-  wire _08_;
-  wire _09_;
-  wire _10_;
-  wire _11_;
-  wire _12_;
-  wire _13_;
-  wire _14_;
-  wire _15_;
-  wire _16_;
-  wire _17_;
-  wire _18_;
-  wire _19_;
-  wire _20_;
-  wire _21_;
-  wire _22_;
-  wire _23_;
-  wire _24_;
-  wire _25_;
-  wire _26_;
-  wire _27_;
-  wire _28_;
-  wire _29_;
-  wire _30_;
-  wire _31_;
-  wire _32_;
-  wire _33_;
-  wire _34_;
-  wire _35_;
-  wire [17:0] \$signal ;
-  input [7:0] a;
-  wire [7:0] a;
-  input [7:0] b;
-  wire [7:0] b;
-  wire [17:0] b18;
-  input clk;
-  wire clk;
-  input en;
-  wire en;
-  wire [15:0] p;
-  wire [35:0] p36;
-  output \port$392$0 ;
-  wire \port$392$0 ;
-  output \port$392$1 ;
-  wire \port$392$1 ;
-  output \port$392$10 ;
-  wire \port$392$10 ;
-  output \port$392$11 ;
-  wire \port$392$11 ;
-  output \port$392$12 ;
-  wire \port$392$12 ;
-  output \port$392$13 ;
-  wire \port$392$13 ;
-  output \port$392$14 ;
-  wire \port$392$14 ;
-  output \port$392$15 ;
-  wire \port$392$15 ;
-  output \port$392$2 ;
-  wire \port$392$2 ;
-  output \port$392$3 ;
-  wire \port$392$3 ;
-  output \port$392$4 ;
-  wire \port$392$4 ;
-  output \port$392$5 ;
-  wire \port$392$5 ;
-  output \port$392$6 ;
-  wire \port$392$6 ;
-  output \port$392$7 ;
-  wire \port$392$7 ;
-  output \port$392$8 ;
-  wire \port$392$8 ;
-  output \port$392$9 ;
-  wire \port$392$9 ;
-  input rst;
-  wire rst;
-  MULT18X18D #(
-    .CAS_MATCH_REG("FALSE"),
-    .CLK0_DIV("ENABLED"),
-    .CLK1_DIV("ENABLED"),
-    .CLK2_DIV("ENABLED"),
-    .CLK3_DIV("ENABLED"),
-    .GSR("DISABLED"),
-    .HIGHSPEED_CLK("NONE"),
-    .MULT_BYPASS("DISABLED"),
-    .REG_INPUTA_CLK("CLK0"),
-    .REG_INPUTB_CLK("CLK0"),
-    .REG_INPUTC_CLK("NONE"),
-    .REG_OUTPUT_CLK("CLK0"),
-    .REG_PIPELINE_CLK("NONE"),
-    .RESETMODE("SYNC"),
-    .SOURCEB_MODE("B_SHIFT")
-  ) dsp (
-    .A0(a[0]),
-    .A1(a[1]),
-    .A10(a[7]),
-    .A11(a[7]),
-    .A12(a[7]),
-    .A13(a[7]),
-    .A14(a[7]),
-    .A15(a[7]),
-    .A16(a[7]),
-    .A17(a[7]),
-    .A2(a[2]),
-    .A3(a[3]),
-    .A4(a[4]),
-    .A5(a[5]),
-    .A6(a[6]),
-    .A7(a[7]),
-    .A8(a[7]),
-    .A9(a[7]),
-    .B0(b[0]),
-    .B1(b[1]),
-    .B10(b[7]),
-    .B11(b[7]),
-    .B12(b[7]),
-    .B13(b[7]),
-    .B14(b[7]),
-    .B15(b[7]),
-    .B16(b[7]),
-    .B17(b[7]),
-    .B2(b[2]),
-    .B3(b[3]),
-    .B4(b[4]),
-    .B5(b[5]),
-    .B6(b[6]),
-    .B7(b[7]),
-    .B8(b[7]),
-    .B9(b[7]),
-    .C0(1'h0),
-    .C1(1'h0),
-    .C10(1'h0),
-    .C11(1'h0),
-    .C12(1'h0),
-    .C13(1'h0),
-    .C14(1'h0),
-    .C15(1'h0),
-    .C16(1'h0),
-    .C17(1'h0),
-    .C2(1'h0),
-    .C3(1'h0),
-    .C4(1'h0),
-    .C5(1'h0),
-    .C6(1'h0),
-    .C7(1'h0),
-    .C8(1'h0),
-    .C9(1'h0),
-    .CE0(en),
-    .CLK0(clk),
-    .P0(_00_),
-    .P1(_11_),
-    .P10(_02_),
-    .P11(_03_),
-    .P12(_04_),
-    .P13(_05_),
-    .P14(_06_),
-    .P15(_07_),
-    .P16(_08_),
-    .P17(_09_),
-    .P18(_10_),
-    .P19(_12_),
-    .P2(_22_),
-    .P20(_13_),
-    .P21(_14_),
-    .P22(_15_),
-    .P23(_16_),
-    .P24(_17_),
-    .P25(_18_),
-    .P26(_19_),
-    .P27(_20_),
-    .P28(_21_),
-    .P29(_23_),
-    .P3(_30_),
-    .P30(_24_),
-    .P31(_25_),
-    .P32(_26_),
-    .P33(_27_),
-    .P34(_28_),
-    .P35(_29_),
-    .P4(_31_),
-    .P5(_32_),
-    .P6(_33_),
-    .P7(_34_),
-    .P8(_35_),
-    .P9(_01_),
-    .RST0(rst),
-    .SIGNEDA(1'h1),
-    .SIGNEDB(1'h1),
-    .SOURCEA(1'h0),
-    .SOURCEB(1'h0)
-  );
-  assign \$signal  = { a[7], a[7], a[7], a[7], a[7], a[7], a[7], a[7], a[7], a[7], a };
-  assign b18 = { b[7], b[7], b[7], b[7], b[7], b[7], b[7], b[7], b[7], b[7], b };
-  assign p = { _07_, _06_, _05_, _04_, _03_, _02_, _01_, _35_, _34_, _33_, _32_, _31_, _30_, _22_, _11_, _00_ };
-  assign p36 = { _29_, _28_, _27_, _26_, _25_, _24_, _23_, _21_, _20_, _19_, _18_, _17_, _16_, _15_, _14_, _13_, _12_, _10_, _09_, _08_, _07_, _06_, _05_, _04_, _03_, _02_, _01_, _35_, _34_, _33_, _32_, _31_, _30_, _22_, _11_, _00_ };
-  assign \port$392$0  = _00_;
-  assign \port$392$1  = _11_;
-  assign \port$392$2  = _22_;
-  assign \port$392$3  = _30_;
-  assign \port$392$4  = _31_;
-  assign \port$392$5  = _32_;
-  assign \port$392$6  = _33_;
-  assign \port$392$7  = _34_;
-  assign \port$392$8  = _35_;
-  assign \port$392$9  = _01_;
-  assign \port$392$10  = _02_;
-  assign \port$392$11  = _03_;
-  assign \port$392$12  = _04_;
-  assign \port$392$13  = _05_;
-  assign \port$392$14  = _06_;
-  assign \port$392$15  = _07_;
-endmodule
-
-(* generator = "Amaranth" *)
-module \hwq_mac_array.mul_1_7 (clk, rst, \port$393$0 , \port$393$1 , \port$393$2 , \port$393$3 , \port$393$4 , \port$393$5 , \port$393$6 , \port$393$7 , \port$393$8 , \port$393$9 , \port$393$10 , \port$393$11 , \port$393$12 , \port$393$13 , \port$393$14 , \port$393$15 , b, a, en
-);
-  wire _00_;
-  wire _01_;
-  wire _02_;
-  wire _03_;
-  wire _04_;
-  wire _05_;
-  wire _06_;
-  wire _07_;
-  wire _08_;
-  wire _09_;
-  wire _10_;
-  wire _11_;
-  wire _12_;
-  wire _13_;
-  wire _14_;
-  wire _15_;
-  wire _16_;
-  wire _17_;
-  wire _18_;
-  wire _19_;
-  wire _20_;
-  wire _21_;
-  wire _22_;
-  wire _23_;
-  wire _24_;
-  wire _25_;
-  wire _26_;
-  wire _27_;
-  wire _28_;
-  wire _29_;
-  wire _30_;
-  wire _31_;
-  wire _32_;
-  wire _33_;
-  wire _34_;
-  wire _35_;
-  wire [17:0] \$signal ;
-  input [7:0] a;
-  wire [7:0] a;
-  input [7:0] b;
-  wire [7:0] b;
-  wire [17:0] b18;
-  input clk;
-  wire clk;
-  input en;
-  wire en;
-  wire [15:0] p;
-  wire [35:0] p36;
-  output \port$393$0 ;
-  wire \port$393$0 ;
-  output \port$393$1 ;
-  wire \port$393$1 ;
-  output \port$393$10 ;
-  wire \port$393$10 ;
-  output \port$393$11 ;
-  wire \port$393$11 ;
-  output \port$393$12 ;
-  wire \port$393$12 ;
-  output \port$393$13 ;
-  wire \port$393$13 ;
-  output \port$393$14 ;
-  wire \port$393$14 ;
-  output \port$393$15 ;
-  wire \port$393$15 ;
-  output \port$393$2 ;
-  wire \port$393$2 ;
-  output \port$393$3 ;
-  wire \port$393$3 ;
-  output \port$393$4 ;
-  wire \port$393$4 ;
-  output \port$393$5 ;
-  wire \port$393$5 ;
-  output \port$393$6 ;
-  wire \port$393$6 ;
-  output \port$393$7 ;
-  wire \port$393$7 ;
-  output \port$393$8 ;
-  wire \port$393$8 ;
-  output \port$393$9 ;
-  wire \port$393$9 ;
-  input rst;
-  wire rst;
-  MULT18X18D #(
-    .CAS_MATCH_REG("FALSE"),
-    .CLK0_DIV("ENABLED"),
-    .CLK1_DIV("ENABLED"),
-    .CLK2_DIV("ENABLED"),
-    .CLK3_DIV("ENABLED"),
-    .GSR("DISABLED"),
-    .HIGHSPEED_CLK("NONE"),
-    .MULT_BYPASS("DISABLED"),
-    .REG_INPUTA_CLK("CLK0"),
-    .REG_INPUTB_CLK("CLK0"),
-    .REG_INPUTC_CLK("NONE"),
-    .REG_OUTPUT_CLK("CLK0"),
-    .REG_PIPELINE_CLK("NONE"),
-    .RESETMODE("SYNC"),
-    .SOURCEB_MODE("B_SHIFT")
-  ) dsp (
-    .A0(a[0]),
-    .A1(a[1]),
-    .A10(a[7]),
-    .A11(a[7]),
-    .A12(a[7]),
-    .A13(a[7]),
-    .A14(a[7]),
-    .A15(a[7]),
-    .A16(a[7]),
-    .A17(a[7]),
-    .A2(a[2]),
-    .A3(a[3]),
-    .A4(a[4]),
-    .A5(a[5]),
-    .A6(a[6]),
-    .A7(a[7]),
-    .A8(a[7]),
-    .A9(a[7]),
-    .B0(b[0]),
-    .B1(b[1]),
-    .B10(b[7]),
-    .B11(b[7]),
-    .B12(b[7]),
-    .B13(b[7]),
-    .B14(b[7]),
-    .B15(b[7]),
-    .B16(b[7]),
-    .B17(b[7]),
-    .B2(b[2]),
-    .B3(b[3]),
-    .B4(b[4]),
-    .B5(b[5]),
-    .B6(b[6]),
-    .B7(b[7]),
-    .B8(b[7]),
-    .B9(b[7]),
-    .C0(1'h0),
-    .C1(1'h0),
-    .C10(1'h0),
-    .C11(1'h0),
-    .C12(1'h0),
-    .C13(1'h0),
-    .C14(1'h0),
-    .C15(1'h0),
-    .C16(1'h0),
-    .C17(1'h0),
-    .C2(1'h0),
-    .C3(1'h0),
-    .C4(1'h0),
-    .C5(1'h0),
-    .C6(1'h0),
-    .C7(1'h0),
-    .C8(1'h0),
-    .C9(1'h0),
-    .CE0(en),
-    .CLK0(clk),
-    .P0(_00_),
-    .P1(_11_),
-    .P10(_02_),
-    .P11(_03_),
-    .P12(_04_),
-    .P13(_05_),
-    .P14(_06_),
-    .P15(_07_),
-    .P16(_08_),
-    .P17(_09_),
-    .P18(_10_),
-    .P19(_12_),
-    .P2(_22_),
-    .P20(_13_),
-    .P21(_14_),
-    .P22(_15_),
-    .P23(_16_),
-    .P24(_17_),
-    .P25(_18_),
-    .P26(_19_),
-    .P27(_20_),
-    .P28(_21_),
-    .P29(_23_),
-    .P3(_30_),
-    .P30(_24_),
-    .P31(_25_),
-    .P32(_26_),
-    .P33(_27_),
-    .P34(_28_),
-    .P35(_29_),
-    .P4(_31_),
-    .P5(_32_),
-    .P6(_33_),
-    .P7(_34_),
-    .P8(_35_),
-    .P9(_01_),
-    .RST0(rst),
-    .SIGNEDA(1'h1),
-    .SIGNEDB(1'h1),
-    .SOURCEA(1'h0),
-    .SOURCEB(1'h0)
-  );
-  assign \$signal  = { a[7], a[7], a[7], a[7], a[7], a[7], a[7], a[7], a[7], a[7], a };
-  assign b18 = { b[7], b[7], b[7], b[7], b[7], b[7], b[7], b[7], b[7], b[7], b };
-  assign p = { _07_, _06_, _05_, _04_, _03_, _02_, _01_, _35_, _34_, _33_, _32_, _31_, _30_, _22_, _11_, _00_ };
-  assign p36 = { _29_, _28_, _27_, _26_, _25_, _24_, _23_, _21_, _20_, _19_, _18_, _17_, _16_, _15_, _14_, _13_, _12_, _10_, _09_, _08_, _07_, _06_, _05_, _04_, _03_, _02_, _01_, _35_, _34_, _33_, _32_, _31_, _30_, _22_, _11_, _00_ };
-  assign \port$393$0  = _00_;
-  assign \port$393$1  = _11_;
-  assign \port$393$2  = _22_;
-  assign \port$393$3  = _30_;
-  assign \port$393$4  = _31_;
-  assign \port$393$5  = _32_;
-  assign \port$393$6  = _33_;
-  assign \port$393$7  = _34_;
-  assign \port$393$8  = _35_;
-  assign \port$393$9  = _01_;
-  assign \port$393$10  = _02_;
-  assign \port$393$11  = _03_;
-  assign \port$393$12  = _04_;
-  assign \port$393$13  = _05_;
-  assign \port$393$14  = _06_;
-  assign \port$393$15  = _07_;
-endmodule
-
-(* generator = "Amaranth" *)
-module \hwq_mac_array.mul_2_0 (clk, rst, \port$394$0 , \port$394$1 , \port$394$2 , \port$394$3 , \port$394$4 , \port$394$5 , \port$394$6 , \port$394$7 , \port$394$8 , \port$394$9 , \port$394$10 , \port$394$11 , \port$394$12 , \port$394$13 , \port$394$14 , \port$394$15 , a, b, en
-);
-  wire _00_;
-  wire _01_;
-  wire _02_;
-  wire _03_;
-  wire _04_;
-  wire _05_;
-  wire _06_;
-  wire _07_;
-  wire _08_;
-  wire _09_;
-  wire _10_;
-  wire _11_;
-  wire _12_;
-  wire _13_;
-  wire _14_;
-  wire _15_;
-  wire _16_;
-  wire _17_;
-  wire _18_;
-  wire _19_;
-  wire _20_;
-  wire _21_;
-  wire _22_;
-  wire _23_;
-  wire _24_;
-  wire _25_;
-  wire _26_;
-  wire _27_;
-  wire _28_;
-  wire _29_;
-  wire _30_;
-  wire _31_;
-  wire _32_;
-  wire _33_;
-  wire _34_;
-  wire _35_;
-  wire [17:0] \$signal ;
-  input [7:0] a;
-  wire [7:0] a;
-  input [7:0] b;
-  wire [7:0] b;
-  wire [17:0] b18;
-  input clk;
-  wire clk;
-  input en;
-  wire en;
-  wire [15:0] p;
-  wire [35:0] p36;
-  output \port$394$0 ;
-  wire \port$394$0 ;
-  output \port$394$1 ;
-  wire \port$394$1 ;
-  output \port$394$10 ;
-  wire \port$394$10 ;
-  output \port$394$11 ;
-  wire \port$394$11 ;
-  output \port$394$12 ;
-  wire \port$394$12 ;
-  output \port$394$13 ;
-  wire \port$394$13 ;
-  output \port$394$14 ;
-  wire \port$394$14 ;
-  output \port$394$15 ;
-  wire \port$394$15 ;
-  output \port$394$2 ;
-  wire \port$394$2 ;
-  output \port$394$3 ;
-  wire \port$394$3 ;
-  output \port$394$4 ;
-  wire \port$394$4 ;
-  output \port$394$5 ;
-  wire \port$394$5 ;
-  output \port$394$6 ;
-  wire \port$394$6 ;
-  output \port$394$7 ;
-  wire \port$394$7 ;
-  output \port$394$8 ;
-  wire \port$394$8 ;
-  output \port$394$9 ;
-  wire \port$394$9 ;
-  input rst;
-  wire rst;
-  MULT18X18D #(
-    .CAS_MATCH_REG("FALSE"),
-    .CLK0_DIV("ENABLED"),
-    .CLK1_DIV("ENABLED"),
-    .CLK2_DIV("ENABLED"),
-    .CLK3_DIV("ENABLED"),
-    .GSR("DISABLED"),
-    .HIGHSPEED_CLK("NONE"),
-    .MULT_BYPASS("DISABLED"),
-    .REG_INPUTA_CLK("CLK0"),
-    .REG_INPUTB_CLK("CLK0"),
-    .REG_INPUTC_CLK("NONE"),
-    .REG_OUTPUT_CLK("CLK0"),
-    .REG_PIPELINE_CLK("NONE"),
-    .RESETMODE("SYNC"),
-    .SOURCEB_MODE("B_SHIFT")
-  ) dsp (
-    .A0(a[0]),
-    .A1(a[1]),
-    .A10(a[7]),
-    .A11(a[7]),
-    .A12(a[7]),
-    .A13(a[7]),
-    .A14(a[7]),
-    .A15(a[7]),
-    .A16(a[7]),
-    .A17(a[7]),
-    .A2(a[2]),
-    .A3(a[3]),
-    .A4(a[4]),
-    .A5(a[5]),
-    .A6(a[6]),
-    .A7(a[7]),
-    .A8(a[7]),
-    .A9(a[7]),
-    .B0(b[0]),
-    .B1(b[1]),
-    .B10(b[7]),
-    .B11(b[7]),
-    .B12(b[7]),
-    .B13(b[7]),
-    .B14(b[7]),
-    .B15(b[7]),
-    .B16(b[7]),
-    .B17(b[7]),
-    .B2(b[2]),
-    .B3(b[3]),
-    .B4(b[4]),
-    .B5(b[5]),
-    .B6(b[6]),
-    .B7(b[7]),
-    .B8(b[7]),
-    .B9(b[7]),
-    .C0(1'h0),
-    .C1(1'h0),
-    .C10(1'h0),
-    .C11(1'h0),
-    .C12(1'h0),
-    .C13(1'h0),
-    .C14(1'h0),
-    .C15(1'h0),
-    .C16(1'h0),
-    .C17(1'h0),
-    .C2(1'h0),
-    .C3(1'h0),
-    .C4(1'h0),
-    .C5(1'h0),
-    .C6(1'h0),
-    .C7(1'h0),
-    .C8(1'h0),
-    .C9(1'h0),
-    .CE0(en),
-    .CLK0(clk),
-    .P0(_00_),
-    .P1(_11_),
-    .P10(_02_),
-    .P11(_03_),
-    .P12(_04_),
-    .P13(_05_),
-    .P14(_06_),
-    .P15(_07_),
-    .P16(_08_),
-    .P17(_09_),
-    .P18(_10_),
-    .P19(_12_),
-    .P2(_22_),
-    .P20(_13_),
-    .P21(_14_),
-    .P22(_15_),
-    .P23(_16_),
-    .P24(_17_),
-    .P25(_18_),
-    .P26(_19_),
-    .P27(_20_),
-    .P28(_21_),
-    .P29(_23_),
-    .P3(_30_),
-    .P30(_24_),
-    .P31(_25_),
-    .P32(_26_),
-    .P33(_27_),
-    .P34(_28_),
-    .P35(_29_),
-    .P4(_31_),
-    .P5(_32_),
-    .P6(_33_),
-    .P7(_34_),
-    .P8(_35_),
-    .P9(_01_),
-    .RST0(rst),
-    .SIGNEDA(1'h1),
-    .SIGNEDB(1'h1),
-    .SOURCEA(1'h0),
-    .SOURCEB(1'h0)
-  );
-  assign \$signal  = { a[7], a[7], a[7], a[7], a[7], a[7], a[7], a[7], a[7], a[7], a };
-  assign b18 = { b[7], b[7], b[7], b[7], b[7], b[7], b[7], b[7], b[7], b[7], b };
-  assign p = { _07_, _06_, _05_, _04_, _03_, _02_, _01_, _35_, _34_, _33_, _32_, _31_, _30_, _22_, _11_, _00_ };
-  assign p36 = { _29_, _28_, _27_, _26_, _25_, _24_, _23_, _21_, _20_, _19_, _18_, _17_, _16_, _15_, _14_, _13_, _12_, _10_, _09_, _08_, _07_, _06_, _05_, _04_, _03_, _02_, _01_, _35_, _34_, _33_, _32_, _31_, _30_, _22_, _11_, _00_ };
-  assign \port$394$0  = _00_;
-  assign \port$394$1  = _11_;
-  assign \port$394$2  = _22_;
-  assign \port$394$3  = _30_;
-  assign \port$394$4  = _31_;
-  assign \port$394$5  = _32_;
-  assign \port$394$6  = _33_;
-  assign \port$394$7  = _34_;
-  assign \port$394$8  = _35_;
-  assign \port$394$9  = _01_;
-  assign \port$394$10  = _02_;
-  assign \port$394$11  = _03_;
-  assign \port$394$12  = _04_;
-  assign \port$394$13  = _05_;
-  assign \port$394$14  = _06_;
-  assign \port$394$15  = _07_;
-endmodule
-
-(* generator = "Amaranth" *)
-module \hwq_mac_array.mul_2_1 (clk, rst, \port$395$0 , \port$395$1 , \port$395$2 , \port$395$3 , \port$395$4 , \port$395$5 , \port$395$6 , \port$395$7 , \port$395$8 , \port$395$9 , \port$395$10 , \port$395$11 , \port$395$12 , \port$395$13 , \port$395$14 , \port$395$15 , b, a, en
-);
-  wire _00_;
-  wire _01_;
-  wire _02_;
-  wire _03_;
-  wire _04_;
-  wire _05_;
-  wire _06_;
-  wire _07_;
-  wire _08_;
-  wire _09_;
-  wire _10_;
-  wire _11_;
-  wire _12_;
-  wire _13_;
-  wire _14_;
-  wire _15_;
-  wire _16_;
-  wire _17_;
-  wire _18_;
-  wire _19_;
-  wire _20_;
-  wire _21_;
-  wire _22_;
-  wire _23_;
-  wire _24_;
-  wire _25_;
-  wire _26_;
-  wire _27_;
-  wire _28_;
-  wire _29_;
-  wire _30_;
-  wire _31_;
-  wire _32_;
-  wire _33_;
-  wire _34_;
-  wire _35_;
-  wire [17:0] \$signal ;
-  input [7:0] a;
-  wire [7:0] a;
-  input [7:0] b;
-  wire [7:0] b;
-  wire [17:0] b18;
-  input clk;
-  wire clk;
-  input en;
-  wire en;
-  wire [15:0] p;
-  wire [35:0] p36;
-  output \port$395$0 ;
-  wire \port$395$0 ;
-  output \port$395$1 ;
-  wire \port$395$1 ;
-  output \port$395$10 ;
-  wire \port$395$10 ;
-  output \port$395$11 ;
-  wire \port$395$11 ;
-  output \port$395$12 ;
-  wire \port$395$12 ;
-  output \port$395$13 ;
-  wire \port$395$13 ;
-  output \port$395$14 ;
-  wire \port$395$14 ;
-  output \port$395$15 ;
-  wire \port$395$15 ;
-  output \port$395$2 ;
-  wire \port$395$2 ;
-  output \port$395$3 ;
-  wire \port$395$3 ;
-  output \port$395$4 ;
-  wire \port$395$4 ;
-  output \port$395$5 ;
-  wire \port$395$5 ;
-  output \port$395$6 ;
-  wire \port$395$6 ;
-  output \port$395$7 ;
-  wire \port$395$7 ;
-  output \port$395$8 ;
-  wire \port$395$8 ;
-  output \port$395$9 ;
-  wire \port$395$9 ;
-  input rst;
-  wire rst;
-  MULT18X18D #(
-    .CAS_MATCH_REG("FALSE"),
-    .CLK0_DIV("ENABLED"),
-    .CLK1_DIV("ENABLED"),
-    .CLK2_DIV("ENABLED"),
-    .CLK3_DIV("ENABLED"),
-    .GSR("DISABLED"),
-    .HIGHSPEED_CLK("NONE"),
-    .MULT_BYPASS("DISABLED"),
-    .REG_INPUTA_CLK("CLK0"),
-    .REG_INPUTB_CLK("CLK0"),
-    .REG_INPUTC_CLK("NONE"),
-    .REG_OUTPUT_CLK("CLK0"),
-    .REG_PIPELINE_CLK("NONE"),
-    .RESETMODE("SYNC"),
-    .SOURCEB_MODE("B_SHIFT")
-  ) dsp (
-    .A0(a[0]),
-    .A1(a[1]),
-    .A10(a[7]),
-    .A11(a[7]),
-    .A12(a[7]),
-    .A13(a[7]),
-    .A14(a[7]),
-    .A15(a[7]),
-    .A16(a[7]),
-    .A17(a[7]),
-    .A2(a[2]),
-    .A3(a[3]),
-    .A4(a[4]),
-    .A5(a[5]),
-    .A6(a[6]),
-    .A7(a[7]),
-    .A8(a[7]),
-    .A9(a[7]),
-    .B0(b[0]),
-    .B1(b[1]),
-    .B10(b[7]),
-    .B11(b[7]),
-    .B12(b[7]),
-    .B13(b[7]),
-    .B14(b[7]),
-    .B15(b[7]),
-    .B16(b[7]),
-    .B17(b[7]),
-    .B2(b[2]),
-    .B3(b[3]),
-    .B4(b[4]),
-    .B5(b[5]),
-    .B6(b[6]),
-    .B7(b[7]),
-    .B8(b[7]),
-    .B9(b[7]),
-    .C0(1'h0),
-    .C1(1'h0),
-    .C10(1'h0),
-    .C11(1'h0),
-    .C12(1'h0),
-    .C13(1'h0),
-    .C14(1'h0),
-    .C15(1'h0),
-    .C16(1'h0),
-    .C17(1'h0),
-    .C2(1'h0),
-    .C3(1'h0),
-    .C4(1'h0),
-    .C5(1'h0),
-    .C6(1'h0),
-    .C7(1'h0),
-    .C8(1'h0),
-    .C9(1'h0),
-    .CE0(en),
-    .CLK0(clk),
-    .P0(_00_),
-    .P1(_11_),
-    .P10(_02_),
-    .P11(_03_),
-    .P12(_04_),
-    .P13(_05_),
-    .P14(_06_),
-    .P15(_07_),
-    .P16(_08_),
-    .P17(_09_),
-    .P18(_10_),
-    .P19(_12_),
-    .P2(_22_),
-    .P20(_13_),
-    .P21(_14_),
-    .P22(_15_),
-    .P23(_16_),
-    .P24(_17_),
-    .P25(_18_),
-    .P26(_19_),
-    .P27(_20_),
-    .P28(_21_),
-    .P29(_23_),
-    .P3(_30_),
-    .P30(_24_),
-    .P31(_25_),
-    .P32(_26_),
-    .P33(_27_),
-    .P34(_28_),
-    .P35(_29_),
-    .P4(_31_),
-    .P5(_32_),
-    .P6(_33_),
-    .P7(_34_),
-    .P8(_35_),
-    .P9(_01_),
-    .RST0(rst),
-    .SIGNEDA(1'h1),
-    .SIGNEDB(1'h1),
-    .SOURCEA(1'h0),
-    .SOURCEB(1'h0)
-  );
-  assign \$signal  = { a[7], a[7], a[7], a[7], a[7], a[7], a[7], a[7], a[7], a[7], a };
-  assign b18 = { b[7], b[7], b[7], b[7], b[7], b[7], b[7], b[7], b[7], b[7], b };
-  assign p = { _07_, _06_, _05_, _04_, _03_, _02_, _01_, _35_, _34_, _33_, _32_, _31_, _30_, _22_, _11_, _00_ };
-  assign p36 = { _29_, _28_, _27_, _26_, _25_, _24_, _23_, _21_, _20_, _19_, _18_, _17_, _16_, _15_, _14_, _13_, _12_, _10_, _09_, _08_, _07_, _06_, _05_, _04_, _03_, _02_, _01_, _35_, _34_, _33_, _32_, _31_, _30_, _22_, _11_, _00_ };
-  assign \port$395$0  = _00_;
-  assign \port$395$1  = _11_;
-  assign \port$395$2  = _22_;
-  assign \port$395$3  = _30_;
-  assign \port$395$4  = _31_;
-  assign \port$395$5  = _32_;
-  assign \port$395$6  = _33_;
-  assign \port$395$7  = _34_;
-  assign \port$395$8  = _35_;
-  assign \port$395$9  = _01_;
-  assign \port$395$10  = _02_;
-  assign \port$395$11  = _03_;
-  assign \port$395$12  = _04_;
-  assign \port$395$13  = _05_;
-  assign \port$395$14  = _06_;
-  assign \port$395$15  = _07_;
-endmodule
-
-(* generator = "Amaranth" *)
-module \hwq_mac_array.mul_2_2 (clk, rst, \port$396$0 , \port$396$1 , \port$396$2 , \port$396$3 , \port$396$4 , \port$396$5 , \port$396$6 , \port$396$7 , \port$396$8 , \port$396$9 , \port$396$10 , \port$396$11 , \port$396$12 , \port$396$13 , \port$396$14 , \port$396$15 , b, a, en
-);
-  wire _00_;
-  wire _01_;
-  wire _02_;
-  wire _03_;
-  wire _04_;
-  wire _05_;
-  wire _06_;
-  wire _07_;
-  wire _08_;
-  wire _09_;
-  wire _10_;
-  wire _11_;
-  wire _12_;
-  wire _13_;
-  wire _14_;
-  wire _15_;
-  wire _16_;
-  wire _17_;
-  wire _18_;
-  wire _19_;
-  wire _20_;
-  wire _21_;
-  wire _22_;
-  wire _23_;
-  wire _24_;
-  wire _25_;
-  wire _26_;
-  wire _27_;
-  wire _28_;
-  wire _29_;
-  wire _30_;
-  wire _31_;
-  wire _32_;
-  wire _33_;
-  wire _34_;
-  wire _35_;
-  wire [17:0] \$signal ;
-  input [7:0] a;
-  wire [7:0] a;
-  input [7:0] b;
-  wire [7:0] b;
-  wire [17:0] b18;
-  input clk;
-  wire clk;
-  input en;
-  wire en;
-  wire [15:0] p;
-  wire [35:0] p36;
-  output \port$396$0 ;
-  wire \port$396$0 ;
-  output \port$396$1 ;
-  wire \port$396$1 ;
-  output \port$396$10 ;
-  wire \port$396$10 ;
-  output \port$396$11 ;
-  wire \port$396$11 ;
-  output \port$396$12 ;
-  wire \port$396$12 ;
-  output \port$396$13 ;
-  wire \port$396$13 ;
-  output \port$396$14 ;
-  wire \port$396$14 ;
-  output \port$396$15 ;
-  wire \port$396$15 ;
-  output \port$396$2 ;
-  wire \port$396$2 ;
-  output \port$396$3 ;
-  wire \port$396$3 ;
-  output \port$396$4 ;
-  wire \port$396$4 ;
-  output \port$396$5 ;
-  wire \port$396$5 ;
-  output \port$396$6 ;
-  wire \port$396$6 ;
-  output \port$396$7 ;
-  wire \port$396$7 ;
-  output \port$396$8 ;
-  wire \port$396$8 ;
-  output \port$396$9 ;
-  wire \port$396$9 ;
-  input rst;
-  wire rst;
-  MULT18X18D #(
-    .CAS_MATCH_REG("FALSE"),
-    .CLK0_DIV("ENABLED"),
-    .CLK1_DIV("ENABLED"),
-    .CLK2_DIV("ENABLED"),
-    .CLK3_DIV("ENABLED"),
-    .GSR("DISABLED"),
-    .HIGHSPEED_CLK("NONE"),
-    .MULT_BYPASS("DISABLED"),
-    .REG_INPUTA_CLK("CLK0"),
-    .REG_INPUTB_CLK("CLK0"),
-    .REG_INPUTC_CLK("NONE"),
-    .REG_OUTPUT_CLK("CLK0"),
-    .REG_PIPELINE_CLK("NONE"),
-    .RESETMODE("SYNC"),
-    .SOURCEB_MODE("B_SHIFT")
-  ) dsp (
-    .A0(a[0]),
-    .A1(a[1]),
-    .A10(a[7]),
-    .A11(a[7]),
-    .A12(a[7]),
-    .A13(a[7]),
-    .A14(a[7]),
-    .A15(a[7]),
-    .A16(a[7]),
-    .A17(a[7]),
-    .A2(a[2]),
-    .A3(a[3]),
-    .A4(a[4]),
-    .A5(a[5]),
-    .A6(a[6]),
-    .A7(a[7]),
-    .A8(a[7]),
-    .A9(a[7]),
-    .B0(b[0]),
-    .B1(b[1]),
-    .B10(b[7]),
-    .B11(b[7]),
-    .B12(b[7]),
-    .B13(b[7]),
-    .B14(b[7]),
-    .B15(b[7]),
-    .B16(b[7]),
-    .B17(b[7]),
-    .B2(b[2]),
-    .B3(b[3]),
-    .B4(b[4]),
-    .B5(b[5]),
-    .B6(b[6]),
-    .B7(b[7]),
-    .B8(b[7]),
-    .B9(b[7]),
-    .C0(1'h0),
-    .C1(1'h0),
-    .C10(1'h0),
-    .C11(1'h0),
-    .C12(1'h0),
-    .C13(1'h0),
-    .C14(1'h0),
-    .C15(1'h0),
-    .C16(1'h0),
-    .C17(1'h0),
-    .C2(1'h0),
-    .C3(1'h0),
-    .C4(1'h0),
-    .C5(1'h0),
-    .C6(1'h0),
-    .C7(1'h0),
-    .C8(1'h0),
-    .C9(1'h0),
-    .CE0(en),
-    .CLK0(clk),
-    .P0(_00_),
-    .P1(_11_),
-    .P10(_02_),
-    .P11(_03_),
-    .P12(_04_),
-    .P13(_05_),
-    .P14(_06_),
-    .P15(_07_),
-    .P16(_08_),
-    .P17(_09_),
-    .P18(_10_),
-    .P19(_12_),
-    .P2(_22_),
-    .P20(_13_),
-    .P21(_14_),
-    .P22(_15_),
-    .P23(_16_),
-    .P24(_17_),
-    .P25(_18_),
-    .P26(_19_),
-    .P27(_20_),
-    .P28(_21_),
-    .P29(_23_),
-    .P3(_30_),
-    .P30(_24_),
-    .P31(_25_),
-    .P32(_26_),
-    .P33(_27_),
-    .P34(_28_),
-    .P35(_29_),
-    .P4(_31_),
-    .P5(_32_),
-    .P6(_33_),
-    .P7(_34_),
-    .P8(_35_),
-    .P9(_01_),
-    .RST0(rst),
-    .SIGNEDA(1'h1),
-    .SIGNEDB(1'h1),
-    .SOURCEA(1'h0),
-    .SOURCEB(1'h0)
-  );
-  assign \$signal  = { a[7], a[7], a[7], a[7], a[7], a[7], a[7], a[7], a[7], a[7], a };
-  assign b18 = { b[7], b[7], b[7], b[7], b[7], b[7], b[7], b[7], b[7], b[7], b };
-  assign p = { _07_, _06_, _05_, _04_, _03_, _02_, _01_, _35_, _34_, _33_, _32_, _31_, _30_, _22_, _11_, _00_ };
-  assign p36 = { _29_, _28_, _27_, _26_, _25_, _24_, _23_, _21_, _20_, _19_, _18_, _17_, _16_, _15_, _14_, _13_, _12_, _10_, _09_, _08_, _07_, _06_, _05_, _04_, _03_, _02_, _01_, _35_, _34_, _33_, _32_, _31_, _30_, _22_, _11_, _00_ };
-  assign \port$396$0  = _00_;
-  assign \port$396$1  = _11_;
-  assign \port$396$2  = _22_;
-  assign \port$396$3  = _30_;
-  assign \port$396$4  = _31_;
-  assign \port$396$5  = _32_;
-  assign \port$396$6  = _33_;
-  assign \port$396$7  = _34_;
-  assign \port$396$8  = _35_;
-  assign \port$396$9  = _01_;
-  assign \port$396$10  = _02_;
-  assign \port$396$11  = _03_;
-  assign \port$396$12  = _04_;
-  assign \port$396$13  = _05_;
-  assign \port$396$14  = _06_;
-  assign \port$396$15  = _07_;
-endmodule
-
-(* generator = "Amaranth" *)
-module \hwq_mac_array.mul_2_3 (clk, rst, \port$397$0 , \port$397$1 , \port$397$2 , \port$397$3 , \port$397$4 , \port$397$5 , \port$397$6 , \port$397$7 , \port$397$8 , \port$397$9 , \port$397$10 , \port$397$11 , \port$397$12 , \port$397$13 , \port$397$14 , \port$397$15 , b, a, en
-);
-  wire _00_;
-  wire _01_;
-  wire _02_;
-  wire _03_;
-  wire _04_;
-  wire _05_;
-  wire _06_;
-  wire _07_;
-  wire _08_;
-  wire _09_;
-  wire _10_;
-  wire _11_;
-  wire _12_;
-  wire _13_;
-  wire _14_;
-  wire _15_;
-  wire _16_;
-  wire _17_;
-  wire _18_;
-  wire _19_;
-  wire _20_;
-  wire _21_;
-  wire _22_;
-  wire _23_;
-  wire _24_;
-  wire _25_;
-  wire _26_;
-  wire _27_;
-  wire _28_;
-  wire _29_;
-  wire _30_;
-  wire _31_;
-  wire _32_;
-  wire _33_;
-  wire _34_;
-  wire _35_;
-  wire [17:0] \$signal ;
-  input [7:0] a;
-  wire [7:0] a;
-  input [7:0] b;
-  wire [7:0] b;
-  wire [17:0] b18;
-  input clk;
-  wire clk;
-  input en;
-  wire en;
-  wire [15:0] p;
-  wire [35:0] p36;
-  output \port$397$0 ;
-  wire \port$397$0 ;
-  output \port$397$1 ;
-  wire \port$397$1 ;
-  output \port$397$10 ;
-  wire \port$397$10 ;
-  output \port$397$11 ;
-  wire \port$397$11 ;
-  output \port$397$12 ;
-  wire \port$397$12 ;
-  output \port$397$13 ;
-  wire \port$397$13 ;
-  output \port$397$14 ;
-  wire \port$397$14 ;
-  output \port$397$15 ;
-  wire \port$397$15 ;
-  output \port$397$2 ;
-  wire \port$397$2 ;
-  output \port$397$3 ;
-  wire \port$397$3 ;
-  output \port$397$4 ;
-  wire \port$397$4 ;
-  output \port$397$5 ;
-  wire \port$397$5 ;
-  output \port$397$6 ;
-  wire \port$397$6 ;
-  output \port$397$7 ;
-  wire \port$397$7 ;
-  output \port$397$8 ;
-  wire \port$397$8 ;
-  output \port$397$9 ;
-  wire \port$397$9 ;
-  input rst;
-  wire rst;
-  MULT18X18D #(
-    .CAS_MATCH_REG("FALSE"),
-    .CLK0_DIV("ENABLED"),
-    .CLK1_DIV("ENABLED"),
-    .CLK2_DIV("ENABLED"),
-    .CLK3_DIV("ENABLED"),
-    .GSR("DISABLED"),
-    .HIGHSPEED_CLK("NONE"),
-    .MULT_BYPASS("DISABLED"),
-    .REG_INPUTA_CLK("CLK0"),
-    .REG_INPUTB_CLK("CLK0"),
-    .REG_INPUTC_CLK("NONE"),
-    .REG_OUTPUT_CLK("CLK0"),
-    .REG_PIPELINE_CLK("NONE"),
-    .RESETMODE("SYNC"),
-    .SOURCEB_MODE("B_SHIFT")
-  ) dsp (
-    .A0(a[0]),
-    .A1(a[1]),
-    .A10(a[7]),
-    .A11(a[7]),
-    .A12(a[7]),
-    .A13(a[7]),
-    .A14(a[7]),
-    .A15(a[7]),
-    .A16(a[7]),
-    .A17(a[7]),
-    .A2(a[2]),
-    .A3(a[3]),
-    .A4(a[4]),
-    .A5(a[5]),
-    .A6(a[6]),
-    .A7(a[7]),
-    .A8(a[7]),
-    .A9(a[7]),
-    .B0(b[0]),
-    .B1(b[1]),
-    .B10(b[7]),
-    .B11(b[7]),
-    .B12(b[7]),
-    .B13(b[7]),
-    .B14(b[7]),
-    .B15(b[7]),
-    .B16(b[7]),
-    .B17(b[7]),
-    .B2(b[2]),
-    .B3(b[3]),
-    .B4(b[4]),
-    .B5(b[5]),
-    .B6(b[6]),
-    .B7(b[7]),
-    .B8(b[7]),
-    .B9(b[7]),
-    .C0(1'h0),
-    .C1(1'h0),
-    .C10(1'h0),
-    .C11(1'h0),
-    .C12(1'h0),
-    .C13(1'h0),
-    .C14(1'h0),
-    .C15(1'h0),
-    .C16(1'h0),
-    .C17(1'h0),
-    .C2(1'h0),
-    .C3(1'h0),
-    .C4(1'h0),
-    .C5(1'h0),
-    .C6(1'h0),
-    .C7(1'h0),
-    .C8(1'h0),
-    .C9(1'h0),
-    .CE0(en),
-    .CLK0(clk),
-    .P0(_00_),
-    .P1(_11_),
-    .P10(_02_),
-    .P11(_03_),
-    .P12(_04_),
-    .P13(_05_),
-    .P14(_06_),
-    .P15(_07_),
-    .P16(_08_),
-    .P17(_09_),
-    .P18(_10_),
-    .P19(_12_),
-    .P2(_22_),
-    .P20(_13_),
-    .P21(_14_),
-    .P22(_15_),
-    .P23(_16_),
-    .P24(_17_),
-    .P25(_18_),
-    .P26(_19_),
-    .P27(_20_),
-    .P28(_21_),
-    .P29(_23_),
-    .P3(_30_),
-    .P30(_24_),
-    .P31(_25_),
-    .P32(_26_),
-    .P33(_27_),
-    .P34(_28_),
-    .P35(_29_),
-    .P4(_31_),
-    .P5(_32_),
-    .P6(_33_),
-    .P7(_34_),
-    .P8(_35_),
-    .P9(_01_),
-    .RST0(rst),
-    .SIGNEDA(1'h1),
-    .SIGNEDB(1'h1),
-    .SOURCEA(1'h0),
-    .SOURCEB(1'h0)
-  );
-  assign \$signal  = { a[7], a[7], a[7], a[7], a[7], a[7], a[7], a[7], a[7], a[7], a };
-  assign b18 = { b[7], b[7], b[7], b[7], b[7], b[7], b[7], b[7], b[7], b[7], b };
-  assign p = { _07_, _06_, _05_, _04_, _03_, _02_, _01_, _35_, _34_, _33_, _32_, _31_, _30_, _22_, _11_, _00_ };
-  assign p36 = { _29_, _28_, _27_, _26_, _25_, _24_, _23_, _21_, _20_, _19_, _18_, _17_, _16_, _15_, _14_, _13_, _12_, _10_, _09_, _08_, _07_, _06_, _05_, _04_, _03_, _02_, _01_, _35_, _34_, _33_, _32_, _31_, _30_, _22_, _11_, _00_ };
-  assign \port$397$0  = _00_;
-  assign \port$397$1  = _11_;
-  assign \port$397$2  = _22_;
-  assign \port$397$3  = _30_;
-  assign \port$397$4  = _31_;
-  assign \port$397$5  = _32_;
-  assign \port$397$6  = _33_;
-  assign \port$397$7  = _34_;
-  assign \port$397$8  = _35_;
-  assign \port$397$9  = _01_;
-  assign \port$397$10  = _02_;
-  assign \port$397$11  = _03_;
-  assign \port$397$12  = _04_;
-  assign \port$397$13  = _05_;
-  assign \port$397$14  = _06_;
-  assign \port$397$15  = _07_;
-endmodule
-
-(* generator = "Amaranth" *)
-module \hwq_mac_array.mul_2_4 (clk, rst, \port$398$0 , \port$398$1 , \port$398$2 , \port$398$3 , \port$398$4 , \port$398$5 , \port$398$6 , \port$398$7 , \port$398$8 , \port$398$9 , \port$398$10 , \port$398$11 , \port$398$12 , \port$398$13 , \port$398$14 , \port$398$15 , b, a, en
-);
-  wire _00_;
-  wire _01_;
-  wire _02_;
-  wire _03_;
-  wire _04_;
-  wire _05_;
-  wire _06_;
-  wire _07_;
-  wire _08_;
-  wire _09_;
-  wire _10_;
-  wire _11_;
-  wire _12_;
-  wire _13_;
-  wire _14_;
-  wire _15_;
-  wire _16_;
-  wire _17_;
-  wire _18_;
-  wire _19_;
-  wire _20_;
-  wire _21_;
-  wire _22_;
-  wire _23_;
-  wire _24_;
-  wire _25_;
-  wire _26_;
-  wire _27_;
-  wire _28_;
-  wire _29_;
-  wire _30_;
-  wire _31_;
-  wire _32_;
-  wire _33_;
-  wire _34_;
-  wire _35_;
-  wire [17:0] \$signal ;
-  input [7:0] a;
-  wire [7:0] a;
-  input [7:0] b;
-  wire [7:0] b;
-  wire [17:0] b18;
-  input clk;
-  wire clk;
-  input en;
-  wire en;
-  wire [15:0] p;
-  wire [35:0] p36;
-  output \port$398$0 ;
-  wire \port$398$0 ;
-  output \port$398$1 ;
-  wire \port$398$1 ;
-  output \port$398$10 ;
-  wire \port$398$10 ;
-  output \port$398$11 ;
-  wire \port$398$11 ;
-  output \port$398$12 ;
-  wire \port$398$12 ;
-  output \port$398$13 ;
-  wire \port$398$13 ;
-  output \port$398$14 ;
-  wire \port$398$14 ;
-  output \port$398$15 ;
-  wire \port$398$15 ;
-  output \port$398$2 ;
-  wire \port$398$2 ;
-  output \port$398$3 ;
-  wire \port$398$3 ;
-  output \port$398$4 ;
-  wire \port$398$4 ;
-  output \port$398$5 ;
-  wire \port$398$5 ;
-  output \port$398$6 ;
-  wire \port$398$6 ;
-  output \port$398$7 ;
-  wire \port$398$7 ;
-  output \port$398$8 ;
-  wire \port$398$8 ;
-  output \port$398$9 ;
-  wire \port$398$9 ;
-  input rst;
-  wire rst;
-  MULT18X18D #(
-    .CAS_MATCH_REG("FALSE"),
-    .CLK0_DIV("ENABLED"),
-    .CLK1_DIV("ENABLED"),
-    .CLK2_DIV("ENABLED"),
-    .CLK3_DIV("ENABLED"),
-    .GSR("DISABLED"),
-    .HIGHSPEED_CLK("NONE"),
-    .MULT_BYPASS("DISABLED"),
-    .REG_INPUTA_CLK("CLK0"),
-    .REG_INPUTB_CLK("CLK0"),
-    .REG_INPUTC_CLK("NONE"),
-    .REG_OUTPUT_CLK("CLK0"),
-    .REG_PIPELINE_CLK("NONE"),
-    .RESETMODE("SYNC"),
-    .SOURCEB_MODE("B_SHIFT")
-  ) dsp (
-    .A0(a[0]),
-    .A1(a[1]),
-    .A10(a[7]),
-    .A11(a[7]),
-    .A12(a[7]),
-    .A13(a[7]),
-    .A14(a[7]),
-    .A15(a[7]),
-    .A16(a[7]),
-    .A17(a[7]),
-    .A2(a[2]),
-    .A3(a[3]),
-    .A4(a[4]),
-    .A5(a[5]),
-    .A6(a[6]),
-    .A7(a[7]),
-    .A8(a[7]),
-    .A9(a[7]),
-    .B0(b[0]),
-    .B1(b[1]),
-    .B10(b[7]),
-    .B11(b[7]),
-    .B12(b[7]),
-    .B13(b[7]),
-    .B14(b[7]),
-    .B15(b[7]),
-    .B16(b[7]),
-    .B17(b[7]),
-    .B2(b[2]),
-    .B3(b[3]),
-    .B4(b[4]),
-    .B5(b[5]),
-    .B6(b[6]),
-    .B7(b[7]),
-    .B8(b[7]),
-    .B9(b[7]),
-    .C0(1'h0),
-    .C1(1'h0),
-    .C10(1'h0),
-    .C11(1'h0),
-    .C12(1'h0),
-    .C13(1'h0),
-    .C14(1'h0),
-    .C15(1'h0),
-    .C16(1'h0),
-    .C17(1'h0),
-    .C2(1'h0),
-    .C3(1'h0),
-    .C4(1'h0),
-    .C5(1'h0),
-    .C6(1'h0),
-    .C7(1'h0),
-    .C8(1'h0),
-    .C9(1'h0),
-    .CE0(en),
-    .CLK0(clk),
-    .P0(_00_),
-    .P1(_11_),
-    .P10(_02_),
-    .P11(_03_),
-    .P12(_04_),
-    .P13(_05_),
-    .P14(_06_),
-    .P15(_07_),
-    .P16(_08_),
-    .P17(_09_),
-    .P18(_10_),
-    .P19(_12_),
-    .P2(_22_),
-    .P20(_13_),
-    .P21(_14_),
-    .P22(_15_),
-    .P23(_16_),
-    .P24(_17_),
-    .P25(_18_),
-    .P26(_19_),
-    .P27(_20_),
-    .P28(_21_),
-    .P29(_23_),
-    .P3(_30_),
-    .P30(_24_),
-    .P31(_25_),
-    .P32(_26_),
-    .P33(_27_),
-    .P34(_28_),
-    .P35(_29_),
-    .P4(_31_),
-    .P5(_32_),
-    .P6(_33_),
-    .P7(_34_),
-    .P8(_35_),
-    .P9(_01_),
-    .RST0(rst),
-    .SIGNEDA(1'h1),
-    .SIGNEDB(1'h1),
-    .SOURCEA(1'h0),
-    .SOURCEB(1'h0)
-  );
-  assign \$signal  = { a[7], a[7], a[7], a[7], a[7], a[7], a[7], a[7], a[7], a[7], a };
-  assign b18 = { b[7], b[7], b[7], b[7], b[7], b[7], b[7], b[7], b[7], b[7], b };
-  assign p = { _07_, _06_, _05_, _04_, _03_, _02_, _01_, _35_, _34_, _33_, _32_, _31_, _30_, _22_, _11_, _00_ };
-  assign p36 = { _29_, _28_, _27_, _26_, _25_, _24_, _23_, _21_, _20_, _19_, _18_, _17_, _16_, _15_, _14_, _13_, _12_, _10_, _09_, _08_, _07_, _06_, _05_, _04_, _03_, _02_, _01_, _35_, _34_, _33_, _32_, _31_, _30_, _22_, _11_, _00_ };
-  assign \port$398$0  = _00_;
-  assign \port$398$1  = _11_;
-  assign \port$398$2  = _22_;
-  assign \port$398$3  = _30_;
-  assign \port$398$4  = _31_;
-  assign \port$398$5  = _32_;
-  assign \port$398$6  = _33_;
-  assign \port$398$7  = _34_;
-  assign \port$398$8  = _35_;
-  assign \port$398$9  = _01_;
-  assign \port$398$10  = _02_;
-  assign \port$398$11  = _03_;
-  assign \port$398$12  = _04_;
-  assign \port$398$13  = _05_;
-  assign \port$398$14  = _06_;
-  assign \port$398$15  = _07_;
-endmodule
-
-(* generator = "Amaranth" *)
-module \hwq_mac_array.mul_2_5 (clk, rst, \port$399$0 , \port$399$1 , \port$399$2 , \port$399$3 , \port$399$4 , \port$399$5 , \port$399$6 , \port$399$7 , \port$399$8 , \port$399$9 , \port$399$10 , \port$399$11 , \port$399$12 , \port$399$13 , \port$399$14 , \port$399$15 , b, a, en
-);
-  wire _00_;
-  wire _01_;
-  wire _02_;
-  wire _03_;
-  wire _04_;
-  wire _05_;
-  wire _06_;
-  wire _07_;
-  wire _08_;
-  wire _09_;
-  wire _10_;
-  wire _11_;
-  wire _12_;
-  wire _13_;
-  wire _14_;
-  wire _15_;
-  wire _16_;
-  wire _17_;
-  wire _18_;
-  wire _19_;
-  wire _20_;
-  wire _21_;
-  wire _22_;
-  wire _23_;
-  wire _24_;
-  wire _25_;
-  wire _26_;
-  wire _27_;
-  wire _28_;
-  wire _29_;
-  wire _30_;
-  wire _31_;
-  wire _32_;
-  wire _33_;
-  wire _34_;
-  wire _35_;
-  wire [17:0] \$signal ;
-  input [7:0] a;
-  wire [7:0] a;
-  input [7:0] b;
-  wire [7:0] b;
-  wire [17:0] b18;
-  input clk;
-  wire clk;
-  input en;
-  wire en;
-  wire [15:0] p;
-  wire [35:0] p36;
-  output \port$399$0 ;
-  wire \port$399$0 ;
-  output \port$399$1 ;
-  wire \port$399$1 ;
-  output \port$399$10 ;
-  wire \port$399$10 ;
-  output \port$399$11 ;
-  wire \port$399$11 ;
-  output \port$399$12 ;
-  wire \port$399$12 ;
-  output \port$399$13 ;
-  wire \port$399$13 ;
-  output \port$399$14 ;
-  wire \port$399$14 ;
-  output \port$399$15 ;
-  wire \port$399$15 ;
-  output \port$399$2 ;
-  wire \port$399$2 ;
-  output \port$399$3 ;
-  wire \port$399$3 ;
-  output \port$399$4 ;
-  wire \port$399$4 ;
-  output \port$399$5 ;
-  wire \port$399$5 ;
-  output \port$399$6 ;
-  wire \port$399$6 ;
-  output \port$399$7 ;
-  wire \port$399$7 ;
-  output \port$399$8 ;
-  wire \port$399$8 ;
-  output \port$399$9 ;
-  wire \port$399$9 ;
-  input rst;
-  wire rst;
-  MULT18X18D #(
-    .CAS_MATCH_REG("FALSE"),
-    .CLK0_DIV("ENABLED"),
-    .CLK1_DIV("ENABLED"),
-    .CLK2_DIV("ENABLED"),
-    .CLK3_DIV("ENABLED"),
-    .GSR("DISABLED"),
-    .HIGHSPEED_CLK("NONE"),
-    .MULT_BYPASS("DISABLED"),
-    .REG_INPUTA_CLK("CLK0"),
-    .REG_INPUTB_CLK("CLK0"),
-    .REG_INPUTC_CLK("NONE"),
-    .REG_OUTPUT_CLK("CLK0"),
-    .REG_PIPELINE_CLK("NONE"),
-    .RESETMODE("SYNC"),
-    .SOURCEB_MODE("B_SHIFT")
-  ) dsp (
-    .A0(a[0]),
-    .A1(a[1]),
-    .A10(a[7]),
-    .A11(a[7]),
-    .A12(a[7]),
-    .A13(a[7]),
-    .A14(a[7]),
-    .A15(a[7]),
-    .A16(a[7]),
-    .A17(a[7]),
-    .A2(a[2]),
-    .A3(a[3]),
-    .A4(a[4]),
-    .A5(a[5]),
-    .A6(a[6]),
-    .A7(a[7]),
-    .A8(a[7]),
-    .A9(a[7]),
-    .B0(b[0]),
-    .B1(b[1]),
-    .B10(b[7]),
-    .B11(b[7]),
-    .B12(b[7]),
-    .B13(b[7]),
-    .B14(b[7]),
-    .B15(b[7]),
-    .B16(b[7]),
-    .B17(b[7]),
-    .B2(b[2]),
-    .B3(b[3]),
-    .B4(b[4]),
-    .B5(b[5]),
-    .B6(b[6]),
-    .B7(b[7]),
-    .B8(b[7]),
-    .B9(b[7]),
-    .C0(1'h0),
-    .C1(1'h0),
-    .C10(1'h0),
-    .C11(1'h0),
-    .C12(1'h0),
-    .C13(1'h0),
-    .C14(1'h0),
-    .C15(1'h0),
-    .C16(1'h0),
-    .C17(1'h0),
-    .C2(1'h0),
-    .C3(1'h0),
-    .C4(1'h0),
-    .C5(1'h0),
-    .C6(1'h0),
-    .C7(1'h0),
-    .C8(1'h0),
-    .C9(1'h0),
-    .CE0(en),
-    .CLK0(clk),
-    .P0(_00_),
-    .P1(_11_),
-    .P10(_02_),
-    .P11(_03_),
-    .P12(_04_),
-    .P13(_05_),
-    .P14(_06_),
-    .P15(_07_),
-    .P16(_08_),
-    .P17(_09_),
-    .P18(_10_),
-    .P19(_12_),
-    .P2(_22_),
-    .P20(_13_),
-    .P21(_14_),
-    .P22(_15_),
-    .P23(_16_),
-    .P24(_17_),
-    .P25(_18_),
-    .P26(_19_),
-    .P27(_20_),
-    .P28(_21_),
-    .P29(_23_),
-    .P3(_30_),
-    .P30(_24_),
-    .P31(_25_),
-    .P32(_26_),
-    .P33(_27_),
-    .P34(_28_),
-    .P35(_29_),
-    .P4(_31_),
-    .P5(_32_),
-    .P6(_33_),
-    .P7(_34_),
-    .P8(_35_),
-    .P9(_01_),
-    .RST0(rst),
-    .SIGNEDA(1'h1),
-    .SIGNEDB(1'h1),
-    .SOURCEA(1'h0),
-    .SOURCEB(1'h0)
-  );
-  assign \$signal  = { a[7], a[7], a[7], a[7], a[7], a[7], a[7], a[7], a[7], a[7], a };
-  assign b18 = { b[7], b[7], b[7], b[7], b[7], b[7], b[7], b[7], b[7], b[7], b };
-  assign p = { _07_, _06_, _05_, _04_, _03_, _02_, _01_, _35_, _34_, _33_, _32_, _31_, _30_, _22_, _11_, _00_ };
-  assign p36 = { _29_, _28_, _27_, _26_, _25_, _24_, _23_, _21_, _20_, _19_, _18_, _17_, _16_, _15_, _14_, _13_, _12_, _10_, _09_, _08_, _07_, _06_, _05_, _04_, _03_, _02_, _01_, _35_, _34_, _33_, _32_, _31_, _30_, _22_, _11_, _00_ };
-  assign \port$399$0  = _00_;
-  assign \port$399$1  = _11_;
-  assign \port$399$2  = _22_;
-  assign \port$399$3  = _30_;
-  assign \port$399$4  = _31_;
-  assign \port$399$5  = _32_;
-  assign \port$399$6  = _33_;
-  assign \port$399$7  = _34_;
-  assign \port$399$8  = _35_;
-  assign \port$399$9  = _01_;
-  assign \port$399$10  = _02_;
-  assign \port$399$11  = _03_;
-  assign \port$399$12  = _04_;
-  assign \port$399$13  = _05_;
-  assign \port$399$14  = _06_;
-  assign \port$399$15  = _07_;
-endmodule
-
-(* generator = "Amaranth" *)
-module \hwq_mac_array.mul_2_6 (clk, rst, \port$400$0 , \port$400$1 , \port$400$2 , \port$400$3 , \port$400$4 , \port$400$5 , \port$400$6 , \port$400$7 , \port$400$8 , \port$400$9 , \port$400$10 , \port$400$11 , \port$400$12 , \port$400$13 , \port$400$14 , \port$400$15 , b, a, en
-);
-  wire _00_;
-  wire _01_;
-  wire _02_;
-  wire _03_;
-  wire _04_;
-  wire _05_;
-  wire _06_;
-  wire _07_;
-  wire _08_;
-  wire _09_;
-  wire _10_;
-  wire _11_;
-  wire _12_;
-  wire _13_;
-  wire _14_;
-  wire _15_;
-  wire _16_;
-  wire _17_;
-  wire _18_;
-  wire _19_;
-  wire _20_;
-  wire _21_;
-  wire _22_;
-  wire _23_;
-  wire _24_;
-  wire _25_;
-  wire _26_;
-  wire _27_;
-  wire _28_;
-  wire _29_;
-  wire _30_;
-  wire _31_;
-  wire _32_;
-  wire _33_;
-  wire _34_;
-  wire _35_;
-  wire [17:0] \$signal ;
-  input [7:0] a;
-  wire [7:0] a;
-  input [7:0] b;
-  wire [7:0] b;
-  wire [17:0] b18;
-  input clk;
-  wire clk;
-  input en;
-  wire en;
-  wire [15:0] p;
-  wire [35:0] p36;
-  output \port$400$0 ;
-  wire \port$400$0 ;
-  output \port$400$1 ;
-  wire \port$400$1 ;
-  output \port$400$10 ;
-  wire \port$400$10 ;
-  output \port$400$11 ;
-  wire \port$400$11 ;
-  output \port$400$12 ;
-  wire \port$400$12 ;
-  output \port$400$13 ;
-  wire \port$400$13 ;
-  output \port$400$14 ;
-  wire \port$400$14 ;
-  output \port$400$15 ;
-  wire \port$400$15 ;
-  output \port$400$2 ;
-  wire \port$400$2 ;
-  output \port$400$3 ;
-  wire \port$400$3 ;
-  output \port$400$4 ;
-  wire \port$400$4 ;
-  output \port$400$5 ;
-  wire \port$400$5 ;
-  output \port$400$6 ;
-  wire \port$400$6 ;
-  output \port$400$7 ;
-  wire \port$400$7 ;
-  output \port$400$8 ;
-  wire \port$400$8 ;
-  output \port$400$9 ;
-  wire \port$400$9 ;
-  input rst;
-  wire rst;
-  MULT18X18D #(
-    .CAS_MATCH_REG("FALSE"),
-    .CLK0_DIV("ENABLED"),
-    .CLK1_DIV("ENABLED"),
-    .CLK2_DIV("ENABLED"),
-    .CLK3_DIV("ENABLED"),
-    .GSR("DISABLED"),
-    .HIGHSPEED_CLK("NONE"),
-    .MULT_BYPASS("DISABLED"),
-    .REG_INPUTA_CLK("CLK0"),
-    .REG_INPUTB_CLK("CLK0"),
-    .REG_INPUTC_CLK("NONE"),
-    .REG_OUTPUT_CLK("CLK0"),
-    .REG_PIPELINE_CLK("NONE"),
-    .RESETMODE("SYNC"),
-    .SOURCEB_MODE("B_SHIFT")
-  ) dsp (
-    .A0(a[0]),
-    .A1(a[1]),
-    .A10(a[7]),
-    .A11(a[7]),
-    .A12(a[7]),
-    .A13(a[7]),
-    .A14(a[7]),
-    .A15(a[7]),
-    .A16(a[7]),
-    .A17(a[7]),
-    .A2(a[2]),
-    .A3(a[3]),
-    .A4(a[4]),
-    .A5(a[5]),
-    .A6(a[6]),
-    .A7(a[7]),
-    .A8(a[7]),
-    .A9(a[7]),
-    .B0(b[0]),
-    .B1(b[1]),
-    .B10(b[7]),
-    .B11(b[7]),
-    .B12(b[7]),
-    .B13(b[7]),
-    .B14(b[7]),
-    .B15(b[7]),
-    .B16(b[7]),
-    .B17(b[7]),
-    .B2(b[2]),
-    .B3(b[3]),
-    .B4(b[4]),
-    .B5(b[5]),
-    .B6(b[6]),
-    .B7(b[7]),
-    .B8(b[7]),
-    .B9(b[7]),
-    .C0(1'h0),
-    .C1(1'h0),
-    .C10(1'h0),
-    .C11(1'h0),
-    .C12(1'h0),
-    .C13(1'h0),
-    .C14(1'h0),
-    .C15(1'h0),
-    .C16(1'h0),
-    .C17(1'h0),
-    .C2(1'h0),
-    .C3(1'h0),
-    .C4(1'h0),
-    .C5(1'h0),
-    .C6(1'h0),
-    .C7(1'h0),
-    .C8(1'h0),
-    .C9(1'h0),
-    .CE0(en),
-    .CLK0(clk),
-    .P0(_00_),
-    .P1(_11_),
-    .P10(_02_),
-    .P11(_03_),
-    .P12(_04_),
-    .P13(_05_),
-    .P14(_06_),
-    .P15(_07_),
-    .P16(_08_),
-    .P17(_09_),
-    .P18(_10_),
-    .P19(_12_),
-    .P2(_22_),
-    .P20(_13_),
-    .P21(_14_),
-    .P22(_15_),
-    .P23(_16_),
-    .P24(_17_),
-    .P25(_18_),
-    .P26(_19_),
-    .P27(_20_),
-    .P28(_21_),
-    .P29(_23_),
-    .P3(_30_),
-    .P30(_24_),
-    .P31(_25_),
-    .P32(_26_),
-    .P33(_27_),
-    .P34(_28_),
-    .P35(_29_),
-    .P4(_31_),
-    .P5(_32_),
-    .P6(_33_),
-    .P7(_34_),
-    .P8(_35_),
-    .P9(_01_),
-    .RST0(rst),
-    .SIGNEDA(1'h1),
-    .SIGNEDB(1'h1),
-    .SOURCEA(1'h0),
-    .SOURCEB(1'h0)
-  );
-  assign \$signal  = { a[7], a[7], a[7], a[7], a[7], a[7], a[7], a[7], a[7], a[7], a };
-  assign b18 = { b[7], b[7], b[7], b[7], b[7], b[7], b[7], b[7], b[7], b[7], b };
-  assign p = { _07_, _06_, _05_, _04_, _03_, _02_, _01_, _35_, _34_, _33_, _32_, _31_, _30_, _22_, _11_, _00_ };
-  assign p36 = { _29_, _28_, _27_, _26_, _25_, _24_, _23_, _21_, _20_, _19_, _18_, _17_, _16_, _15_, _14_, _13_, _12_, _10_, _09_, _08_, _07_, _06_, _05_, _04_, _03_, _02_, _01_, _35_, _34_, _33_, _32_, _31_, _30_, _22_, _11_, _00_ };
-  assign \port$400$0  = _00_;
-  assign \port$400$1  = _11_;
-  assign \port$400$2  = _22_;
-  assign \port$400$3  = _30_;
-  assign \port$400$4  = _31_;
-  assign \port$400$5  = _32_;
-  assign \port$400$6  = _33_;
-  assign \port$400$7  = _34_;
-  assign \port$400$8  = _35_;
-  assign \port$400$9  = _01_;
-  assign \port$400$10  = _02_;
-  assign \port$400$11  = _03_;
-  assign \port$400$12  = _04_;
-  assign \port$400$13  = _05_;
-  assign \port$400$14  = _06_;
-  assign \port$400$15  = _07_;
-endmodule
-
-(* generator = "Amaranth" *)
-module \hwq_mac_array.mul_2_7 (clk, rst, \port$401$0 , \port$401$1 , \port$401$2 , \port$401$3 , \port$401$4 , \port$401$5 , \port$401$6 , \port$401$7 , \port$401$8 , \port$401$9 , \port$401$10 , \port$401$11 , \port$401$12 , \port$401$13 , \port$401$14 , \port$401$15 , b, a, en
-);
-  wire _00_;
-  wire _01_;
-  wire _02_;
-  wire _03_;
-  wire _04_;
-  wire _05_;
-  wire _06_;
-  wire _07_;
-  wire _08_;
-  wire _09_;
-  wire _10_;
-  wire _11_;
-  wire _12_;
-  wire _13_;
-  wire _14_;
-  wire _15_;
-  wire _16_;
-  wire _17_;
-  wire _18_;
-  wire _19_;
-  wire _20_;
-  wire _21_;
-  wire _22_;
-  wire _23_;
-  wire _24_;
-  wire _25_;
-  wire _26_;
-  wire _27_;
-  wire _28_;
-  wire _29_;
-  wire _30_;
-  wire _31_;
-  wire _32_;
-  wire _33_;
-  wire _34_;
-  wire _35_;
-  wire [17:0] \$signal ;
-  input [7:0] a;
-  wire [7:0] a;
-  input [7:0] b;
-  wire [7:0] b;
-  wire [17:0] b18;
-  input clk;
-  wire clk;
-  input en;
-  wire en;
-  wire [15:0] p;
-  wire [35:0] p36;
-  output \port$401$0 ;
-  wire \port$401$0 ;
-  output \port$401$1 ;
-  wire \port$401$1 ;
-  output \port$401$10 ;
-  wire \port$401$10 ;
-  output \port$401$11 ;
-  wire \port$401$11 ;
-  output \port$401$12 ;
-  wire \port$401$12 ;
-  output \port$401$13 ;
-  wire \port$401$13 ;
-  output \port$401$14 ;
-  wire \port$401$14 ;
-  output \port$401$15 ;
-  wire \port$401$15 ;
-  output \port$401$2 ;
-  wire \port$401$2 ;
-  output \port$401$3 ;
-  wire \port$401$3 ;
-  output \port$401$4 ;
-  wire \port$401$4 ;
-  output \port$401$5 ;
-  wire \port$401$5 ;
-  output \port$401$6 ;
-  wire \port$401$6 ;
-  output \port$401$7 ;
-  wire \port$401$7 ;
-  output \port$401$8 ;
-  wire \port$401$8 ;
-  output \port$401$9 ;
-  wire \port$401$9 ;
-  input rst;
-  wire rst;
-  MULT18X18D #(
-    .CAS_MATCH_REG("FALSE"),
-    .CLK0_DIV("ENABLED"),
-    .CLK1_DIV("ENABLED"),
-    .CLK2_DIV("ENABLED"),
-    .CLK3_DIV("ENABLED"),
-    .GSR("DISABLED"),
-    .HIGHSPEED_CLK("NONE"),
-    .MULT_BYPASS("DISABLED"),
-    .REG_INPUTA_CLK("CLK0"),
-    .REG_INPUTB_CLK("CLK0"),
-    .REG_INPUTC_CLK("NONE"),
-    .REG_OUTPUT_CLK("CLK0"),
-    .REG_PIPELINE_CLK("NONE"),
-    .RESETMODE("SYNC"),
-    .SOURCEB_MODE("B_SHIFT")
-  ) dsp (
-    .A0(a[0]),
-    .A1(a[1]),
-    .A10(a[7]),
-    .A11(a[7]),
-    .A12(a[7]),
-    .A13(a[7]),
-    .A14(a[7]),
-    .A15(a[7]),
-    .A16(a[7]),
-    .A17(a[7]),
-    .A2(a[2]),
-    .A3(a[3]),
-    .A4(a[4]),
-    .A5(a[5]),
-    .A6(a[6]),
-    .A7(a[7]),
-    .A8(a[7]),
-    .A9(a[7]),
-    .B0(b[0]),
-    .B1(b[1]),
-    .B10(b[7]),
-    .B11(b[7]),
-    .B12(b[7]),
-    .B13(b[7]),
-    .B14(b[7]),
-    .B15(b[7]),
-    .B16(b[7]),
-    .B17(b[7]),
-    .B2(b[2]),
-    .B3(b[3]),
-    .B4(b[4]),
-    .B5(b[5]),
-    .B6(b[6]),
-    .B7(b[7]),
-    .B8(b[7]),
-    .B9(b[7]),
-    .C0(1'h0),
-    .C1(1'h0),
-    .C10(1'h0),
-    .C11(1'h0),
-    .C12(1'h0),
-    .C13(1'h0),
-    .C14(1'h0),
-    .C15(1'h0),
-    .C16(1'h0),
-    .C17(1'h0),
-    .C2(1'h0),
-    .C3(1'h0),
-    .C4(1'h0),
-    .C5(1'h0),
-    .C6(1'h0),
-    .C7(1'h0),
-    .C8(1'h0),
-    .C9(1'h0),
-    .CE0(en),
-    .CLK0(clk),
-    .P0(_00_),
-    .P1(_11_),
-    .P10(_02_),
-    .P11(_03_),
-    .P12(_04_),
-    .P13(_05_),
-    .P14(_06_),
-    .P15(_07_),
-    .P16(_08_),
-    .P17(_09_),
-    .P18(_10_),
-    .P19(_12_),
-    .P2(_22_),
-    .P20(_13_),
-    .P21(_14_),
-    .P22(_15_),
-    .P23(_16_),
-    .P24(_17_),
-    .P25(_18_),
-    .P26(_19_),
-    .P27(_20_),
-    .P28(_21_),
-    .P29(_23_),
-    .P3(_30_),
-    .P30(_24_),
-    .P31(_25_),
-    .P32(_26_),
-    .P33(_27_),
-    .P34(_28_),
-    .P35(_29_),
-    .P4(_31_),
-    .P5(_32_),
-    .P6(_33_),
-    .P7(_34_),
-    .P8(_35_),
-    .P9(_01_),
-    .RST0(rst),
-    .SIGNEDA(1'h1),
-    .SIGNEDB(1'h1),
-    .SOURCEA(1'h0),
-    .SOURCEB(1'h0)
-  );
-  assign \$signal  = { a[7], a[7], a[7], a[7], a[7], a[7], a[7], a[7], a[7], a[7], a };
-  assign b18 = { b[7], b[7], b[7], b[7], b[7], b[7], b[7], b[7], b[7], b[7], b };
-  assign p = { _07_, _06_, _05_, _04_, _03_, _02_, _01_, _35_, _34_, _33_, _32_, _31_, _30_, _22_, _11_, _00_ };
-  assign p36 = { _29_, _28_, _27_, _26_, _25_, _24_, _23_, _21_, _20_, _19_, _18_, _17_, _16_, _15_, _14_, _13_, _12_, _10_, _09_, _08_, _07_, _06_, _05_, _04_, _03_, _02_, _01_, _35_, _34_, _33_, _32_, _31_, _30_, _22_, _11_, _00_ };
-  assign \port$401$0  = _00_;
-  assign \port$401$1  = _11_;
-  assign \port$401$2  = _22_;
-  assign \port$401$3  = _30_;
-  assign \port$401$4  = _31_;
-  assign \port$401$5  = _32_;
-  assign \port$401$6  = _33_;
-  assign \port$401$7  = _34_;
-  assign \port$401$8  = _35_;
-  assign \port$401$9  = _01_;
-  assign \port$401$10  = _02_;
-  assign \port$401$11  = _03_;
-  assign \port$401$12  = _04_;
-  assign \port$401$13  = _05_;
-  assign \port$401$14  = _06_;
-  assign \port$401$15  = _07_;
-endmodule
-
-(* generator = "Amaranth" *)
-module \hwq_mac_array.mul_3_0 (clk, rst, \port$402$0 , \port$402$1 , \port$402$2 , \port$402$3 , \port$402$4 , \port$402$5 , \port$402$6 , \port$402$7 , \port$402$8 , \port$402$9 , \port$402$10 , \port$402$11 , \port$402$12 , \port$402$13 , \port$402$14 , \port$402$15 , a, b, en
-);
-  wire _00_;
-  wire _01_;
-  wire _02_;
-  wire _03_;
-  wire _04_;
-  wire _05_;
-  wire _06_;
-  wire _07_;
-  wire _08_;
-  wire _09_;
-  wire _10_;
-  wire _11_;
-  wire _12_;
-  wire _13_;
-  wire _14_;
-  wire _15_;
-  wire _16_;
-  wire _17_;
-  wire _18_;
-  wire _19_;
-  wire _20_;
-  wire _21_;
-  wire _22_;
-  wire _23_;
-  wire _24_;
-  wire _25_;
-  wire _26_;
-  wire _27_;
-  wire _28_;
-  wire _29_;
-  wire _30_;
-  wire _31_;
-  wire _32_;
-  wire _33_;
-  wire _34_;
-  wire _35_;
-  wire [17:0] \$signal ;
-  input [7:0] a;
-  wire [7:0] a;
-  input [7:0] b;
-  wire [7:0] b;
-  wire [17:0] b18;
-  input clk;
-  wire clk;
-  input en;
-  wire en;
-  wire [15:0] p;
-  wire [35:0] p36;
-  output \port$402$0 ;
-  wire \port$402$0 ;
-  output \port$402$1 ;
-  wire \port$402$1 ;
-  output \port$402$10 ;
-  wire \port$402$10 ;
-  output \port$402$11 ;
-  wire \port$402$11 ;
-  output \port$402$12 ;
-  wire \port$402$12 ;
-  output \port$402$13 ;
-  wire \port$402$13 ;
-  output \port$402$14 ;
-  wire \port$402$14 ;
-  output \port$402$15 ;
-  wire \port$402$15 ;
-  output \port$402$2 ;
-  wire \port$402$2 ;
-  output \port$402$3 ;
-  wire \port$402$3 ;
-  output \port$402$4 ;
-  wire \port$402$4 ;
-  output \port$402$5 ;
-  wire \port$402$5 ;
-  output \port$402$6 ;
-  wire \port$402$6 ;
-  output \port$402$7 ;
-  wire \port$402$7 ;
-  output \port$402$8 ;
-  wire \port$402$8 ;
-  output \port$402$9 ;
-  wire \port$402$9 ;
-  input rst;
-  wire rst;
-  MULT18X18D #(
-    .CAS_MATCH_REG("FALSE"),
-    .CLK0_DIV("ENABLED"),
-    .CLK1_DIV("ENABLED"),
-    .CLK2_DIV("ENABLED"),
-    .CLK3_DIV("ENABLED"),
-    .GSR("DISABLED"),
-    .HIGHSPEED_CLK("NONE"),
-    .MULT_BYPASS("DISABLED"),
-    .REG_INPUTA_CLK("CLK0"),
-    .REG_INPUTB_CLK("CLK0"),
-    .REG_INPUTC_CLK("NONE"),
-    .REG_OUTPUT_CLK("CLK0"),
-    .REG_PIPELINE_CLK("NONE"),
-    .RESETMODE("SYNC"),
-    .SOURCEB_MODE("B_SHIFT")
-  ) dsp (
-    .A0(a[0]),
-    .A1(a[1]),
-    .A10(a[7]),
-    .A11(a[7]),
-    .A12(a[7]),
-    .A13(a[7]),
-    .A14(a[7]),
-    .A15(a[7]),
-    .A16(a[7]),
-    .A17(a[7]),
-    .A2(a[2]),
-    .A3(a[3]),
-    .A4(a[4]),
-    .A5(a[5]),
-    .A6(a[6]),
-    .A7(a[7]),
-    .A8(a[7]),
-    .A9(a[7]),
-    .B0(b[0]),
-    .B1(b[1]),
-    .B10(b[7]),
-    .B11(b[7]),
-    .B12(b[7]),
-    .B13(b[7]),
-    .B14(b[7]),
-    .B15(b[7]),
-    .B16(b[7]),
-    .B17(b[7]),
-    .B2(b[2]),
-    .B3(b[3]),
-    .B4(b[4]),
-    .B5(b[5]),
-    .B6(b[6]),
-    .B7(b[7]),
-    .B8(b[7]),
-    .B9(b[7]),
-    .C0(1'h0),
-    .C1(1'h0),
-    .C10(1'h0),
-    .C11(1'h0),
-    .C12(1'h0),
-    .C13(1'h0),
-    .C14(1'h0),
-    .C15(1'h0),
-    .C16(1'h0),
-    .C17(1'h0),
-    .C2(1'h0),
-    .C3(1'h0),
-    .C4(1'h0),
-    .C5(1'h0),
-    .C6(1'h0),
-    .C7(1'h0),
-    .C8(1'h0),
-    .C9(1'h0),
-    .CE0(en),
-    .CLK0(clk),
-    .P0(_00_),
-    .P1(_11_),
-    .P10(_02_),
-    .P11(_03_),
-    .P12(_04_),
-    .P13(_05_),
-    .P14(_06_),
-    .P15(_07_),
-    .P16(_08_),
-    .P17(_09_),
-    .P18(_10_),
-    .P19(_12_),
-    .P2(_22_),
-    .P20(_13_),
-    .P21(_14_),
-    .P22(_15_),
-    .P23(_16_),
-    .P24(_17_),
-    .P25(_18_),
-    .P26(_19_),
-    .P27(_20_),
-    .P28(_21_),
-    .P29(_23_),
-    .P3(_30_),
-    .P30(_24_),
-    .P31(_25_),
-    .P32(_26_),
-    .P33(_27_),
-    .P34(_28_),
-    .P35(_29_),
-    .P4(_31_),
-    .P5(_32_),
-    .P6(_33_),
-    .P7(_34_),
-    .P8(_35_),
-    .P9(_01_),
-    .RST0(rst),
-    .SIGNEDA(1'h1),
-    .SIGNEDB(1'h1),
-    .SOURCEA(1'h0),
-    .SOURCEB(1'h0)
-  );
-  assign \$signal  = { a[7], a[7], a[7], a[7], a[7], a[7], a[7], a[7], a[7], a[7], a };
-  assign b18 = { b[7], b[7], b[7], b[7], b[7], b[7], b[7], b[7], b[7], b[7], b };
-  assign p = { _07_, _06_, _05_, _04_, _03_, _02_, _01_, _35_, _34_, _33_, _32_, _31_, _30_, _22_, _11_, _00_ };
-  assign p36 = { _29_, _28_, _27_, _26_, _25_, _24_, _23_, _21_, _20_, _19_, _18_, _17_, _16_, _15_, _14_, _13_, _12_, _10_, _09_, _08_, _07_, _06_, _05_, _04_, _03_, _02_, _01_, _35_, _34_, _33_, _32_, _31_, _30_, _22_, _11_, _00_ };
-  assign \port$402$0  = _00_;
-  assign \port$402$1  = _11_;
-  assign \port$402$2  = _22_;
-  assign \port$402$3  = _30_;
-  assign \port$402$4  = _31_;
-  assign \port$402$5  = _32_;
-  assign \port$402$6  = _33_;
-  assign \port$402$7  = _34_;
-  assign \port$402$8  = _35_;
-  assign \port$402$9  = _01_;
-  assign \port$402$10  = _02_;
-  assign \port$402$11  = _03_;
-  assign \port$402$12  = _04_;
-  assign \port$402$13  = _05_;
-  assign \port$402$14  = _06_;
-  assign \port$402$15  = _07_;
-endmodule
-
-(* generator = "Amaranth" *)
-module \hwq_mac_array.mul_3_1 (clk, rst, \port$403$0 , \port$403$1 , \port$403$2 , \port$403$3 , \port$403$4 , \port$403$5 , \port$403$6 , \port$403$7 , \port$403$8 , \port$403$9 , \port$403$10 , \port$403$11 , \port$403$12 , \port$403$13 , \port$403$14 , \port$403$15 , b, a, en
-);
-  wire _00_;
-  wire _01_;
-  wire _02_;
-  wire _03_;
-  wire _04_;
-  wire _05_;
-  wire _06_;
-  wire _07_;
-  wire _08_;
-  wire _09_;
-  wire _10_;
-  wire _11_;
-  wire _12_;
-  wire _13_;
-  wire _14_;
-  wire _15_;
-  wire _16_;
-  wire _17_;
-  wire _18_;
-  wire _19_;
-  wire _20_;
-  wire _21_;
-  wire _22_;
-  wire _23_;
-  wire _24_;
-  wire _25_;
-  wire _26_;
-  wire _27_;
-  wire _28_;
-  wire _29_;
-  wire _30_;
-  wire _31_;
-  wire _32_;
-  wire _33_;
-  wire _34_;
-  wire _35_;
-  wire [17:0] \$signal ;
-  input [7:0] a;
-  wire [7:0] a;
-  input [7:0] b;
-  wire [7:0] b;
-  wire [17:0] b18;
-  input clk;
-  wire clk;
-  input en;
-  wire en;
-  wire [15:0] p;
-  wire [35:0] p36;
-  output \port$403$0 ;
-  wire \port$403$0 ;
-  output \port$403$1 ;
-  wire \port$403$1 ;
-  output \port$403$10 ;
-  wire \port$403$10 ;
-  output \port$403$11 ;
-  wire \port$403$11 ;
-  output \port$403$12 ;
-  wire \port$403$12 ;
-  output \port$403$13 ;
-  wire \port$403$13 ;
-  output \port$403$14 ;
-  wire \port$403$14 ;
-  output \port$403$15 ;
-  wire \port$403$15 ;
-  output \port$403$2 ;
-  wire \port$403$2 ;
-  output \port$403$3 ;
-  wire \port$403$3 ;
-  output \port$403$4 ;
-  wire \port$403$4 ;
-  output \port$403$5 ;
-  wire \port$403$5 ;
-  output \port$403$6 ;
-  wire \port$403$6 ;
-  output \port$403$7 ;
-  wire \port$403$7 ;
-  output \port$403$8 ;
-  wire \port$403$8 ;
-  output \port$403$9 ;
-  wire \port$403$9 ;
-  input rst;
-  wire rst;
-  MULT18X18D #(
-    .CAS_MATCH_REG("FALSE"),
-    .CLK0_DIV("ENABLED"),
-    .CLK1_DIV("ENABLED"),
-    .CLK2_DIV("ENABLED"),
-    .CLK3_DIV("ENABLED"),
-    .GSR("DISABLED"),
-    .HIGHSPEED_CLK("NONE"),
-    .MULT_BYPASS("DISABLED"),
-    .REG_INPUTA_CLK("CLK0"),
-    .REG_INPUTB_CLK("CLK0"),
-    .REG_INPUTC_CLK("NONE"),
-    .REG_OUTPUT_CLK("CLK0"),
-    .REG_PIPELINE_CLK("NONE"),
-    .RESETMODE("SYNC"),
-    .SOURCEB_MODE("B_SHIFT")
-  ) dsp (
-    .A0(a[0]),
-    .A1(a[1]),
-    .A10(a[7]),
-    .A11(a[7]),
-    .A12(a[7]),
-    .A13(a[7]),
-    .A14(a[7]),
-    .A15(a[7]),
-    .A16(a[7]),
-    .A17(a[7]),
-    .A2(a[2]),
-    .A3(a[3]),
-    .A4(a[4]),
-    .A5(a[5]),
-    .A6(a[6]),
-    .A7(a[7]),
-    .A8(a[7]),
-    .A9(a[7]),
-    .B0(b[0]),
-    .B1(b[1]),
-    .B10(b[7]),
-    .B11(b[7]),
-    .B12(b[7]),
-    .B13(b[7]),
-    .B14(b[7]),
-    .B15(b[7]),
-    .B16(b[7]),
-    .B17(b[7]),
-    .B2(b[2]),
-    .B3(b[3]),
-    .B4(b[4]),
-    .B5(b[5]),
-    .B6(b[6]),
-    .B7(b[7]),
-    .B8(b[7]),
-    .B9(b[7]),
-    .C0(1'h0),
-    .C1(1'h0),
-    .C10(1'h0),
-    .C11(1'h0),
-    .C12(1'h0),
-    .C13(1'h0),
-    .C14(1'h0),
-    .C15(1'h0),
-    .C16(1'h0),
-    .C17(1'h0),
-    .C2(1'h0),
-    .C3(1'h0),
-    .C4(1'h0),
-    .C5(1'h0),
-    .C6(1'h0),
-    .C7(1'h0),
-    .C8(1'h0),
-    .C9(1'h0),
-    .CE0(en),
-    .CLK0(clk),
-    .P0(_00_),
-    .P1(_11_),
-    .P10(_02_),
-    .P11(_03_),
-    .P12(_04_),
-    .P13(_05_),
-    .P14(_06_),
-    .P15(_07_),
-    .P16(_08_),
-    .P17(_09_),
-    .P18(_10_),
-    .P19(_12_),
-    .P2(_22_),
-    .P20(_13_),
-    .P21(_14_),
-    .P22(_15_),
-    .P23(_16_),
-    .P24(_17_),
-    .P25(_18_),
-    .P26(_19_),
-    .P27(_20_),
-    .P28(_21_),
-    .P29(_23_),
-    .P3(_30_),
-    .P30(_24_),
-    .P31(_25_),
-    .P32(_26_),
-    .P33(_27_),
-    .P34(_28_),
-    .P35(_29_),
-    .P4(_31_),
-    .P5(_32_),
-    .P6(_33_),
-    .P7(_34_),
-    .P8(_35_),
-    .P9(_01_),
-    .RST0(rst),
-    .SIGNEDA(1'h1),
-    .SIGNEDB(1'h1),
-    .SOURCEA(1'h0),
-    .SOURCEB(1'h0)
-  );
-  assign \$signal  = { a[7], a[7], a[7], a[7], a[7], a[7], a[7], a[7], a[7], a[7], a };
-  assign b18 = { b[7], b[7], b[7], b[7], b[7], b[7], b[7], b[7], b[7], b[7], b };
-  assign p = { _07_, _06_, _05_, _04_, _03_, _02_, _01_, _35_, _34_, _33_, _32_, _31_, _30_, _22_, _11_, _00_ };
-  assign p36 = { _29_, _28_, _27_, _26_, _25_, _24_, _23_, _21_, _20_, _19_, _18_, _17_, _16_, _15_, _14_, _13_, _12_, _10_, _09_, _08_, _07_, _06_, _05_, _04_, _03_, _02_, _01_, _35_, _34_, _33_, _32_, _31_, _30_, _22_, _11_, _00_ };
-  assign \port$403$0  = _00_;
-  assign \port$403$1  = _11_;
-  assign \port$403$2  = _22_;
-  assign \port$403$3  = _30_;
-  assign \port$403$4  = _31_;
-  assign \port$403$5  = _32_;
-  assign \port$403$6  = _33_;
-  assign \port$403$7  = _34_;
-  assign \port$403$8  = _35_;
-  assign \port$403$9  = _01_;
-  assign \port$403$10  = _02_;
-  assign \port$403$11  = _03_;
-  assign \port$403$12  = _04_;
-  assign \port$403$13  = _05_;
-  assign \port$403$14  = _06_;
-  assign \port$403$15  = _07_;
-endmodule
-
-(* generator = "Amaranth" *)
-module \hwq_mac_array.mul_3_2 (clk, rst, \port$404$0 , \port$404$1 , \port$404$2 , \port$404$3 , \port$404$4 , \port$404$5 , \port$404$6 , \port$404$7 , \port$404$8 , \port$404$9 , \port$404$10 , \port$404$11 , \port$404$12 , \port$404$13 , \port$404$14 , \port$404$15 , b, a, en
-);
-  wire _00_;
-  wire _01_;
-  wire _02_;
-  wire _03_;
-  wire _04_;
-  wire _05_;
-  wire _06_;
-  wire _07_;
-  wire _08_;
-  wire _09_;
-  wire _10_;
-  wire _11_;
-  wire _12_;
-  wire _13_;
-  wire _14_;
-  wire _15_;
-  wire _16_;
-  wire _17_;
-  wire _18_;
-  wire _19_;
-  wire _20_;
-  wire _21_;
-  wire _22_;
-  wire _23_;
-  wire _24_;
-  wire _25_;
-  wire _26_;
-  wire _27_;
-  wire _28_;
-  wire _29_;
-  wire _30_;
-  wire _31_;
-  wire _32_;
-  wire _33_;
-  wire _34_;
-  wire _35_;
-  wire [17:0] \$signal ;
-  input [7:0] a;
-  wire [7:0] a;
-  input [7:0] b;
-  wire [7:0] b;
-  wire [17:0] b18;
-  input clk;
-  wire clk;
-  input en;
-  wire en;
-  wire [15:0] p;
-  wire [35:0] p36;
-  output \port$404$0 ;
-  wire \port$404$0 ;
-  output \port$404$1 ;
-  wire \port$404$1 ;
-  output \port$404$10 ;
-  wire \port$404$10 ;
-  output \port$404$11 ;
-  wire \port$404$11 ;
-  output \port$404$12 ;
-  wire \port$404$12 ;
-  output \port$404$13 ;
-  wire \port$404$13 ;
-  output \port$404$14 ;
-  wire \port$404$14 ;
-  output \port$404$15 ;
-  wire \port$404$15 ;
-  output \port$404$2 ;
-  wire \port$404$2 ;
-  output \port$404$3 ;
-  wire \port$404$3 ;
-  output \port$404$4 ;
-  wire \port$404$4 ;
-  output \port$404$5 ;
-  wire \port$404$5 ;
-  output \port$404$6 ;
-  wire \port$404$6 ;
-  output \port$404$7 ;
-  wire \port$404$7 ;
-  output \port$404$8 ;
-  wire \port$404$8 ;
-  output \port$404$9 ;
-  wire \port$404$9 ;
-  input rst;
-  wire rst;
-  MULT18X18D #(
-    .CAS_MATCH_REG("FALSE"),
-    .CLK0_DIV("ENABLED"),
-    .CLK1_DIV("ENABLED"),
-    .CLK2_DIV("ENABLED"),
-    .CLK3_DIV("ENABLED"),
-    .GSR("DISABLED"),
-    .HIGHSPEED_CLK("NONE"),
-    .MULT_BYPASS("DISABLED"),
-    .REG_INPUTA_CLK("CLK0"),
-    .REG_INPUTB_CLK("CLK0"),
-    .REG_INPUTC_CLK("NONE"),
-    .REG_OUTPUT_CLK("CLK0"),
-    .REG_PIPELINE_CLK("NONE"),
-    .RESETMODE("SYNC"),
-    .SOURCEB_MODE("B_SHIFT")
-  ) dsp (
-    .A0(a[0]),
-    .A1(a[1]),
-    .A10(a[7]),
-    .A11(a[7]),
-    .A12(a[7]),
-    .A13(a[7]),
-    .A14(a[7]),
-    .A15(a[7]),
-    .A16(a[7]),
-    .A17(a[7]),
-    .A2(a[2]),
-    .A3(a[3]),
-    .A4(a[4]),
-    .A5(a[5]),
-    .A6(a[6]),
-    .A7(a[7]),
-    .A8(a[7]),
-    .A9(a[7]),
-    .B0(b[0]),
-    .B1(b[1]),
-    .B10(b[7]),
-    .B11(b[7]),
-    .B12(b[7]),
-    .B13(b[7]),
-    .B14(b[7]),
-    .B15(b[7]),
-    .B16(b[7]),
-    .B17(b[7]),
-    .B2(b[2]),
-    .B3(b[3]),
-    .B4(b[4]),
-    .B5(b[5]),
-    .B6(b[6]),
-    .B7(b[7]),
-    .B8(b[7]),
-    .B9(b[7]),
-    .C0(1'h0),
-    .C1(1'h0),
-    .C10(1'h0),
-    .C11(1'h0),
-    .C12(1'h0),
-    .C13(1'h0),
-    .C14(1'h0),
-    .C15(1'h0),
-    .C16(1'h0),
-    .C17(1'h0),
-    .C2(1'h0),
-    .C3(1'h0),
-    .C4(1'h0),
-    .C5(1'h0),
-    .C6(1'h0),
-    .C7(1'h0),
-    .C8(1'h0),
-    .C9(1'h0),
-    .CE0(en),
-    .CLK0(clk),
-    .P0(_00_),
-    .P1(_11_),
-    .P10(_02_),
-    .P11(_03_),
-    .P12(_04_),
-    .P13(_05_),
-    .P14(_06_),
-    .P15(_07_),
-    .P16(_08_),
-    .P17(_09_),
-    .P18(_10_),
-    .P19(_12_),
-    .P2(_22_),
-    .P20(_13_),
-    .P21(_14_),
-    .P22(_15_),
-    .P23(_16_),
-    .P24(_17_),
-    .P25(_18_),
-    .P26(_19_),
-    .P27(_20_),
-    .P28(_21_),
-    .P29(_23_),
-    .P3(_30_),
-    .P30(_24_),
-    .P31(_25_),
-    .P32(_26_),
-    .P33(_27_),
-    .P34(_28_),
-    .P35(_29_),
-    .P4(_31_),
-    .P5(_32_),
-    .P6(_33_),
-    .P7(_34_),
-    .P8(_35_),
-    .P9(_01_),
-    .RST0(rst),
-    .SIGNEDA(1'h1),
-    .SIGNEDB(1'h1),
-    .SOURCEA(1'h0),
-    .SOURCEB(1'h0)
-  );
-  assign \$signal  = { a[7], a[7], a[7], a[7], a[7], a[7], a[7], a[7], a[7], a[7], a };
-  assign b18 = { b[7], b[7], b[7], b[7], b[7], b[7], b[7], b[7], b[7], b[7], b };
-  assign p = { _07_, _06_, _05_, _04_, _03_, _02_, _01_, _35_, _34_, _33_, _32_, _31_, _30_, _22_, _11_, _00_ };
-  assign p36 = { _29_, _28_, _27_, _26_, _25_, _24_, _23_, _21_, _20_, _19_, _18_, _17_, _16_, _15_, _14_, _13_, _12_, _10_, _09_, _08_, _07_, _06_, _05_, _04_, _03_, _02_, _01_, _35_, _34_, _33_, _32_, _31_, _30_, _22_, _11_, _00_ };
-  assign \port$404$0  = _00_;
-  assign \port$404$1  = _11_;
-  assign \port$404$2  = _22_;
-  assign \port$404$3  = _30_;
-  assign \port$404$4  = _31_;
-  assign \port$404$5  = _32_;
-  assign \port$404$6  = _33_;
-  assign \port$404$7  = _34_;
-  assign \port$404$8  = _35_;
-  assign \port$404$9  = _01_;
-  assign \port$404$10  = _02_;
-  assign \port$404$11  = _03_;
-  assign \port$404$12  = _04_;
-  assign \port$404$13  = _05_;
-  assign \port$404$14  = _06_;
-  assign \port$404$15  = _07_;
-endmodule
-
-(* generator = "Amaranth" *)
-module \hwq_mac_array.mul_3_3 (clk, rst, \port$405$0 , \port$405$1 , \port$405$2 , \port$405$3 , \port$405$4 , \port$405$5 , \port$405$6 , \port$405$7 , \port$405$8 , \port$405$9 , \port$405$10 , \port$405$11 , \port$405$12 , \port$405$13 , \port$405$14 , \port$405$15 , b, a, en
-);
-  wire _00_;
-  wire _01_;
-  wire _02_;
-  wire _03_;
-  wire _04_;
-  wire _05_;
-  wire _06_;
-  wire _07_;
-  wire _08_;
-  wire _09_;
-  wire _10_;
-  wire _11_;
-  wire _12_;
-  wire _13_;
-  wire _14_;
-  wire _15_;
-  wire _16_;
-  wire _17_;
-  wire _18_;
-  wire _19_;
-  wire _20_;
-  wire _21_;
-  wire _22_;
-  wire _23_;
-  wire _24_;
-  wire _25_;
-  wire _26_;
-  wire _27_;
-  wire _28_;
-  wire _29_;
-  wire _30_;
-  wire _31_;
-  wire _32_;
-  wire _33_;
-  wire _34_;
-  wire _35_;
-  wire [17:0] \$signal ;
-  input [7:0] a;
-  wire [7:0] a;
-  input [7:0] b;
-  wire [7:0] b;
-  wire [17:0] b18;
-  input clk;
-  wire clk;
-  input en;
-  wire en;
-  wire [15:0] p;
-  wire [35:0] p36;
-  output \port$405$0 ;
-  wire \port$405$0 ;
-  output \port$405$1 ;
-  wire \port$405$1 ;
-  output \port$405$10 ;
-  wire \port$405$10 ;
-  output \port$405$11 ;
-  wire \port$405$11 ;
-  output \port$405$12 ;
-  wire \port$405$12 ;
-  output \port$405$13 ;
-  wire \port$405$13 ;
-  output \port$405$14 ;
-  wire \port$405$14 ;
-  output \port$405$15 ;
-  wire \port$405$15 ;
-  output \port$405$2 ;
-  wire \port$405$2 ;
-  output \port$405$3 ;
-  wire \port$405$3 ;
-  output \port$405$4 ;
-  wire \port$405$4 ;
-  output \port$405$5 ;
-  wire \port$405$5 ;
-  output \port$405$6 ;
-  wire \port$405$6 ;
-  output \port$405$7 ;
-  wire \port$405$7 ;
-  output \port$405$8 ;
-  wire \port$405$8 ;
-  output \port$405$9 ;
-  wire \port$405$9 ;
-  input rst;
-  wire rst;
-  MULT18X18D #(
-    .CAS_MATCH_REG("FALSE"),
-    .CLK0_DIV("ENABLED"),
-    .CLK1_DIV("ENABLED"),
-    .CLK2_DIV("ENABLED"),
-    .CLK3_DIV("ENABLED"),
-    .GSR("DISABLED"),
-    .HIGHSPEED_CLK("NONE"),
-    .MULT_BYPASS("DISABLED"),
-    .REG_INPUTA_CLK("CLK0"),
-    .REG_INPUTB_CLK("CLK0"),
-    .REG_INPUTC_CLK("NONE"),
-    .REG_OUTPUT_CLK("CLK0"),
-    .REG_PIPELINE_CLK("NONE"),
-    .RESETMODE("SYNC"),
-    .SOURCEB_MODE("B_SHIFT")
-  ) dsp (
-    .A0(a[0]),
-    .A1(a[1]),
-    .A10(a[7]),
-    .A11(a[7]),
-    .A12(a[7]),
-    .A13(a[7]),
-    .A14(a[7]),
-    .A15(a[7]),
-    .A16(a[7]),
-    .A17(a[7]),
-    .A2(a[2]),
-    .A3(a[3]),
-    .A4(a[4]),
-    .A5(a[5]),
-    .A6(a[6]),
-    .A7(a[7]),
-    .A8(a[7]),
-    .A9(a[7]),
-    .B0(b[0]),
-    .B1(b[1]),
-    .B10(b[7]),
-    .B11(b[7]),
-    .B12(b[7]),
-    .B13(b[7]),
-    .B14(b[7]),
-    .B15(b[7]),
-    .B16(b[7]),
-    .B17(b[7]),
-    .B2(b[2]),
-    .B3(b[3]),
-    .B4(b[4]),
-    .B5(b[5]),
-    .B6(b[6]),
-    .B7(b[7]),
-    .B8(b[7]),
-    .B9(b[7]),
-    .C0(1'h0),
-    .C1(1'h0),
-    .C10(1'h0),
-    .C11(1'h0),
-    .C12(1'h0),
-    .C13(1'h0),
-    .C14(1'h0),
-    .C15(1'h0),
-    .C16(1'h0),
-    .C17(1'h0),
-    .C2(1'h0),
-    .C3(1'h0),
-    .C4(1'h0),
-    .C5(1'h0),
-    .C6(1'h0),
-    .C7(1'h0),
-    .C8(1'h0),
-    .C9(1'h0),
-    .CE0(en),
-    .CLK0(clk),
-    .P0(_00_),
-    .P1(_11_),
-    .P10(_02_),
-    .P11(_03_),
-    .P12(_04_),
-    .P13(_05_),
-    .P14(_06_),
-    .P15(_07_),
-    .P16(_08_),
-    .P17(_09_),
-    .P18(_10_),
-    .P19(_12_),
-    .P2(_22_),
-    .P20(_13_),
-    .P21(_14_),
-    .P22(_15_),
-    .P23(_16_),
-    .P24(_17_),
-    .P25(_18_),
-    .P26(_19_),
-    .P27(_20_),
-    .P28(_21_),
-    .P29(_23_),
-    .P3(_30_),
-    .P30(_24_),
-    .P31(_25_),
-    .P32(_26_),
-    .P33(_27_),
-    .P34(_28_),
-    .P35(_29_),
-    .P4(_31_),
-    .P5(_32_),
-    .P6(_33_),
-    .P7(_34_),
-    .P8(_35_),
-    .P9(_01_),
-    .RST0(rst),
-    .SIGNEDA(1'h1),
-    .SIGNEDB(1'h1),
-    .SOURCEA(1'h0),
-    .SOURCEB(1'h0)
-  );
-  assign \$signal  = { a[7], a[7], a[7], a[7], a[7], a[7], a[7], a[7], a[7], a[7], a };
-  assign b18 = { b[7], b[7], b[7], b[7], b[7], b[7], b[7], b[7], b[7], b[7], b };
-  assign p = { _07_, _06_, _05_, _04_, _03_, _02_, _01_, _35_, _34_, _33_, _32_, _31_, _30_, _22_, _11_, _00_ };
-  assign p36 = { _29_, _28_, _27_, _26_, _25_, _24_, _23_, _21_, _20_, _19_, _18_, _17_, _16_, _15_, _14_, _13_, _12_, _10_, _09_, _08_, _07_, _06_, _05_, _04_, _03_, _02_, _01_, _35_, _34_, _33_, _32_, _31_, _30_, _22_, _11_, _00_ };
-  assign \port$405$0  = _00_;
-  assign \port$405$1  = _11_;
-  assign \port$405$2  = _22_;
-  assign \port$405$3  = _30_;
-  assign \port$405$4  = _31_;
-  assign \port$405$5  = _32_;
-  assign \port$405$6  = _33_;
-  assign \port$405$7  = _34_;
-  assign \port$405$8  = _35_;
-  assign \port$405$9  = _01_;
-  assign \port$405$10  = _02_;
-  assign \port$405$11  = _03_;
-  assign \port$405$12  = _04_;
-  assign \port$405$13  = _05_;
-  assign \port$405$14  = _06_;
-  assign \port$405$15  = _07_;
-endmodule
-
-(* generator = "Amaranth" *)
-module \hwq_mac_array.mul_3_4 (clk, rst, \port$406$0 , \port$406$1 , \port$406$2 , \port$406$3 , \port$406$4 , \port$406$5 , \port$406$6 , \port$406$7 , \port$406$8 , \port$406$9 , \port$406$10 , \port$406$11 , \port$406$12 , \port$406$13 , \port$406$14 , \port$406$15 , b, a, en
-);
-  wire _00_;
-  wire _01_;
-  wire _02_;
-  wire _03_;
-  wire _04_;
-  wire _05_;
-  wire _06_;
-  wire _07_;
-  wire _08_;
-  wire _09_;
-  wire _10_;
-  wire _11_;
-  wire _12_;
-  wire _13_;
-  wire _14_;
-  wire _15_;
-  wire _16_;
-  wire _17_;
-  wire _18_;
-  wire _19_;
-  wire _20_;
-  wire _21_;
-  wire _22_;
-  wire _23_;
-  wire _24_;
-  wire _25_;
-  wire _26_;
-  wire _27_;
-  wire _28_;
-  wire _29_;
-  wire _30_;
-  wire _31_;
-  wire _32_;
-  wire _33_;
-  wire _34_;
-  wire _35_;
-  wire [17:0] \$signal ;
-  input [7:0] a;
-  wire [7:0] a;
-  input [7:0] b;
-  wire [7:0] b;
-  wire [17:0] b18;
-  input clk;
-  wire clk;
-  input en;
-  wire en;
-  wire [15:0] p;
-  wire [35:0] p36;
-  output \port$406$0 ;
-  wire \port$406$0 ;
-  output \port$406$1 ;
-  wire \port$406$1 ;
-  output \port$406$10 ;
-  wire \port$406$10 ;
-  output \port$406$11 ;
-  wire \port$406$11 ;
-  output \port$406$12 ;
-  wire \port$406$12 ;
-  output \port$406$13 ;
-  wire \port$406$13 ;
-  output \port$406$14 ;
-  wire \port$406$14 ;
-  output \port$406$15 ;
-  wire \port$406$15 ;
-  output \port$406$2 ;
-  wire \port$406$2 ;
-  output \port$406$3 ;
-  wire \port$406$3 ;
-  output \port$406$4 ;
-  wire \port$406$4 ;
-  output \port$406$5 ;
-  wire \port$406$5 ;
-  output \port$406$6 ;
-  wire \port$406$6 ;
-  output \port$406$7 ;
-  wire \port$406$7 ;
-  output \port$406$8 ;
-  wire \port$406$8 ;
-  output \port$406$9 ;
-  wire \port$406$9 ;
-  input rst;
-  wire rst;
-  MULT18X18D #(
-    .CAS_MATCH_REG("FALSE"),
-    .CLK0_DIV("ENABLED"),
-    .CLK1_DIV("ENABLED"),
-    .CLK2_DIV("ENABLED"),
-    .CLK3_DIV("ENABLED"),
-    .GSR("DISABLED"),
-    .HIGHSPEED_CLK("NONE"),
-    .MULT_BYPASS("DISABLED"),
-    .REG_INPUTA_CLK("CLK0"),
-    .REG_INPUTB_CLK("CLK0"),
-    .REG_INPUTC_CLK("NONE"),
-    .REG_OUTPUT_CLK("CLK0"),
-    .REG_PIPELINE_CLK("NONE"),
-    .RESETMODE("SYNC"),
-    .SOURCEB_MODE("B_SHIFT")
-  ) dsp (
-    .A0(a[0]),
-    .A1(a[1]),
-    .A10(a[7]),
-    .A11(a[7]),
-    .A12(a[7]),
-    .A13(a[7]),
-    .A14(a[7]),
-    .A15(a[7]),
-    .A16(a[7]),
-    .A17(a[7]),
-    .A2(a[2]),
-    .A3(a[3]),
-    .A4(a[4]),
-    .A5(a[5]),
-    .A6(a[6]),
-    .A7(a[7]),
-    .A8(a[7]),
-    .A9(a[7]),
-    .B0(b[0]),
-    .B1(b[1]),
-    .B10(b[7]),
-    .B11(b[7]),
-    .B12(b[7]),
-    .B13(b[7]),
-    .B14(b[7]),
-    .B15(b[7]),
-    .B16(b[7]),
-    .B17(b[7]),
-    .B2(b[2]),
-    .B3(b[3]),
-    .B4(b[4]),
-    .B5(b[5]),
-    .B6(b[6]),
-    .B7(b[7]),
-    .B8(b[7]),
-    .B9(b[7]),
-    .C0(1'h0),
-    .C1(1'h0),
-    .C10(1'h0),
-    .C11(1'h0),
-    .C12(1'h0),
-    .C13(1'h0),
-    .C14(1'h0),
-    .C15(1'h0),
-    .C16(1'h0),
-    .C17(1'h0),
-    .C2(1'h0),
-    .C3(1'h0),
-    .C4(1'h0),
-    .C5(1'h0),
-    .C6(1'h0),
-    .C7(1'h0),
-    .C8(1'h0),
-    .C9(1'h0),
-    .CE0(en),
-    .CLK0(clk),
-    .P0(_00_),
-    .P1(_11_),
-    .P10(_02_),
-    .P11(_03_),
-    .P12(_04_),
-    .P13(_05_),
-    .P14(_06_),
-    .P15(_07_),
-    .P16(_08_),
-    .P17(_09_),
-    .P18(_10_),
-    .P19(_12_),
-    .P2(_22_),
-    .P20(_13_),
-    .P21(_14_),
-    .P22(_15_),
-    .P23(_16_),
-    .P24(_17_),
-    .P25(_18_),
-    .P26(_19_),
-    .P27(_20_),
-    .P28(_21_),
-    .P29(_23_),
-    .P3(_30_),
-    .P30(_24_),
-    .P31(_25_),
-    .P32(_26_),
-    .P33(_27_),
-    .P34(_28_),
-    .P35(_29_),
-    .P4(_31_),
-    .P5(_32_),
-    .P6(_33_),
-    .P7(_34_),
-    .P8(_35_),
-    .P9(_01_),
-    .RST0(rst),
-    .SIGNEDA(1'h1),
-    .SIGNEDB(1'h1),
-    .SOURCEA(1'h0),
-    .SOURCEB(1'h0)
-  );
-  assign \$signal  = { a[7], a[7], a[7], a[7], a[7], a[7], a[7], a[7], a[7], a[7], a };
-  assign b18 = { b[7], b[7], b[7], b[7], b[7], b[7], b[7], b[7], b[7], b[7], b };
-  assign p = { _07_, _06_, _05_, _04_, _03_, _02_, _01_, _35_, _34_, _33_, _32_, _31_, _30_, _22_, _11_, _00_ };
-  assign p36 = { _29_, _28_, _27_, _26_, _25_, _24_, _23_, _21_, _20_, _19_, _18_, _17_, _16_, _15_, _14_, _13_, _12_, _10_, _09_, _08_, _07_, _06_, _05_, _04_, _03_, _02_, _01_, _35_, _34_, _33_, _32_, _31_, _30_, _22_, _11_, _00_ };
-  assign \port$406$0  = _00_;
-  assign \port$406$1  = _11_;
-  assign \port$406$2  = _22_;
-  assign \port$406$3  = _30_;
-  assign \port$406$4  = _31_;
-  assign \port$406$5  = _32_;
-  assign \port$406$6  = _33_;
-  assign \port$406$7  = _34_;
-  assign \port$406$8  = _35_;
-  assign \port$406$9  = _01_;
-  assign \port$406$10  = _02_;
-  assign \port$406$11  = _03_;
-  assign \port$406$12  = _04_;
-  assign \port$406$13  = _05_;
-  assign \port$406$14  = _06_;
-  assign \port$406$15  = _07_;
-endmodule
-
-(* generator = "Amaranth" *)
-module \hwq_mac_array.mul_3_5 (clk, rst, \port$407$0 , \port$407$1 , \port$407$2 , \port$407$3 , \port$407$4 , \port$407$5 , \port$407$6 , \port$407$7 , \port$407$8 , \port$407$9 , \port$407$10 , \port$407$11 , \port$407$12 , \port$407$13 , \port$407$14 , \port$407$15 , b, a, en
-);
-  wire _00_;
-  wire _01_;
-  wire _02_;
-  wire _03_;
-  wire _04_;
-  wire _05_;
-  wire _06_;
-  wire _07_;
-  wire _08_;
-  wire _09_;
-  wire _10_;
-  wire _11_;
-  wire _12_;
-  wire _13_;
-  wire _14_;
-  wire _15_;
-  wire _16_;
-  wire _17_;
-  wire _18_;
-  wire _19_;
-  wire _20_;
-  wire _21_;
-  wire _22_;
-  wire _23_;
-  wire _24_;
-  wire _25_;
-  wire _26_;
-  wire _27_;
-  wire _28_;
-  wire _29_;
-  wire _30_;
-  wire _31_;
-  wire _32_;
-  wire _33_;
-  wire _34_;
-  wire _35_;
-  wire [17:0] \$signal ;
-  input [7:0] a;
-  wire [7:0] a;
-  input [7:0] b;
-  wire [7:0] b;
-  wire [17:0] b18;
-  input clk;
-  wire clk;
-  input en;
-  wire en;
-  wire [15:0] p;
-  wire [35:0] p36;
-  output \port$407$0 ;
-  wire \port$407$0 ;
-  output \port$407$1 ;
-  wire \port$407$1 ;
-  output \port$407$10 ;
-  wire \port$407$10 ;
-  output \port$407$11 ;
-  wire \port$407$11 ;
-  output \port$407$12 ;
-  wire \port$407$12 ;
-  output \port$407$13 ;
-  wire \port$407$13 ;
-  output \port$407$14 ;
-  wire \port$407$14 ;
-  output \port$407$15 ;
-  wire \port$407$15 ;
-  output \port$407$2 ;
-  wire \port$407$2 ;
-  output \port$407$3 ;
-  wire \port$407$3 ;
-  output \port$407$4 ;
-  wire \port$407$4 ;
-  output \port$407$5 ;
-  wire \port$407$5 ;
-  output \port$407$6 ;
-  wire \port$407$6 ;
-  output \port$407$7 ;
-  wire \port$407$7 ;
-  output \port$407$8 ;
-  wire \port$407$8 ;
-  output \port$407$9 ;
-  wire \port$407$9 ;
-  input rst;
-  wire rst;
-  MULT18X18D #(
-    .CAS_MATCH_REG("FALSE"),
-    .CLK0_DIV("ENABLED"),
-    .CLK1_DIV("ENABLED"),
-    .CLK2_DIV("ENABLED"),
-    .CLK3_DIV("ENABLED"),
-    .GSR("DISABLED"),
-    .HIGHSPEED_CLK("NONE"),
-    .MULT_BYPASS("DISABLED"),
-    .REG_INPUTA_CLK("CLK0"),
-    .REG_INPUTB_CLK("CLK0"),
-    .REG_INPUTC_CLK("NONE"),
-    .REG_OUTPUT_CLK("CLK0"),
-    .REG_PIPELINE_CLK("NONE"),
-    .RESETMODE("SYNC"),
-    .SOURCEB_MODE("B_SHIFT")
-  ) dsp (
-    .A0(a[0]),
-    .A1(a[1]),
-    .A10(a[7]),
-    .A11(a[7]),
-    .A12(a[7]),
-    .A13(a[7]),
-    .A14(a[7]),
-    .A15(a[7]),
-    .A16(a[7]),
-    .A17(a[7]),
-    .A2(a[2]),
-    .A3(a[3]),
-    .A4(a[4]),
-    .A5(a[5]),
-    .A6(a[6]),
-    .A7(a[7]),
-    .A8(a[7]),
-    .A9(a[7]),
-    .B0(b[0]),
-    .B1(b[1]),
-    .B10(b[7]),
-    .B11(b[7]),
-    .B12(b[7]),
-    .B13(b[7]),
-    .B14(b[7]),
-    .B15(b[7]),
-    .B16(b[7]),
-    .B17(b[7]),
-    .B2(b[2]),
-    .B3(b[3]),
-    .B4(b[4]),
-    .B5(b[5]),
-    .B6(b[6]),
-    .B7(b[7]),
-    .B8(b[7]),
-    .B9(b[7]),
-    .C0(1'h0),
-    .C1(1'h0),
-    .C10(1'h0),
-    .C11(1'h0),
-    .C12(1'h0),
-    .C13(1'h0),
-    .C14(1'h0),
-    .C15(1'h0),
-    .C16(1'h0),
-    .C17(1'h0),
-    .C2(1'h0),
-    .C3(1'h0),
-    .C4(1'h0),
-    .C5(1'h0),
-    .C6(1'h0),
-    .C7(1'h0),
-    .C8(1'h0),
-    .C9(1'h0),
-    .CE0(en),
-    .CLK0(clk),
-    .P0(_00_),
-    .P1(_11_),
-    .P10(_02_),
-    .P11(_03_),
-    .P12(_04_),
-    .P13(_05_),
-    .P14(_06_),
-    .P15(_07_),
-    .P16(_08_),
-    .P17(_09_),
-    .P18(_10_),
-    .P19(_12_),
-    .P2(_22_),
-    .P20(_13_),
-    .P21(_14_),
-    .P22(_15_),
-    .P23(_16_),
-    .P24(_17_),
-    .P25(_18_),
-    .P26(_19_),
-    .P27(_20_),
-    .P28(_21_),
-    .P29(_23_),
-    .P3(_30_),
-    .P30(_24_),
-    .P31(_25_),
-    .P32(_26_),
-    .P33(_27_),
-    .P34(_28_),
-    .P35(_29_),
-    .P4(_31_),
-    .P5(_32_),
-    .P6(_33_),
-    .P7(_34_),
-    .P8(_35_),
-    .P9(_01_),
-    .RST0(rst),
-    .SIGNEDA(1'h1),
-    .SIGNEDB(1'h1),
-    .SOURCEA(1'h0),
-    .SOURCEB(1'h0)
-  );
-  assign \$signal  = { a[7], a[7], a[7], a[7], a[7], a[7], a[7], a[7], a[7], a[7], a };
-  assign b18 = { b[7], b[7], b[7], b[7], b[7], b[7], b[7], b[7], b[7], b[7], b };
-  assign p = { _07_, _06_, _05_, _04_, _03_, _02_, _01_, _35_, _34_, _33_, _32_, _31_, _30_, _22_, _11_, _00_ };
-  assign p36 = { _29_, _28_, _27_, _26_, _25_, _24_, _23_, _21_, _20_, _19_, _18_, _17_, _16_, _15_, _14_, _13_, _12_, _10_, _09_, _08_, _07_, _06_, _05_, _04_, _03_, _02_, _01_, _35_, _34_, _33_, _32_, _31_, _30_, _22_, _11_, _00_ };
-  assign \port$407$0  = _00_;
-  assign \port$407$1  = _11_;
-  assign \port$407$2  = _22_;
-  assign \port$407$3  = _30_;
-  assign \port$407$4  = _31_;
-  assign \port$407$5  = _32_;
-  assign \port$407$6  = _33_;
-  assign \port$407$7  = _34_;
-  assign \port$407$8  = _35_;
-  assign \port$407$9  = _01_;
-  assign \port$407$10  = _02_;
-  assign \port$407$11  = _03_;
-  assign \port$407$12  = _04_;
-  assign \port$407$13  = _05_;
-  assign \port$407$14  = _06_;
-  assign \port$407$15  = _07_;
-endmodule
-
-(* generator = "Amaranth" *)
-module \hwq_mac_array.mul_3_6 (clk, rst, \port$408$0 , \port$408$1 , \port$408$2 , \port$408$3 , \port$408$4 , \port$408$5 , \port$408$6 , \port$408$7 , \port$408$8 , \port$408$9 , \port$408$10 , \port$408$11 , \port$408$12 , \port$408$13 , \port$408$14 , \port$408$15 , b, a, en
-);
-  wire _00_;
-  wire _01_;
-  wire _02_;
-  wire _03_;
-  wire _04_;
-  wire _05_;
-  wire _06_;
-  wire _07_;
-  wire _08_;
-  wire _09_;
-  wire _10_;
-  wire _11_;
-  wire _12_;
-  wire _13_;
-  wire _14_;
-  wire _15_;
-  wire _16_;
-  wire _17_;
-  wire _18_;
-  wire _19_;
-  wire _20_;
-  wire _21_;
-  wire _22_;
-  wire _23_;
-  wire _24_;
-  wire _25_;
-  wire _26_;
-  wire _27_;
-  wire _28_;
-  wire _29_;
-  wire _30_;
-  wire _31_;
-  wire _32_;
-  wire _33_;
-  wire _34_;
-  wire _35_;
-  wire [17:0] \$signal ;
-  input [7:0] a;
-  wire [7:0] a;
-  input [7:0] b;
-  wire [7:0] b;
-  wire [17:0] b18;
-  input clk;
-  wire clk;
-  input en;
-  wire en;
-  wire [15:0] p;
-  wire [35:0] p36;
-  output \port$408$0 ;
-  wire \port$408$0 ;
-  output \port$408$1 ;
-  wire \port$408$1 ;
-  output \port$408$10 ;
-  wire \port$408$10 ;
-  output \port$408$11 ;
-  wire \port$408$11 ;
-  output \port$408$12 ;
-  wire \port$408$12 ;
-  output \port$408$13 ;
-  wire \port$408$13 ;
-  output \port$408$14 ;
-  wire \port$408$14 ;
-  output \port$408$15 ;
-  wire \port$408$15 ;
-  output \port$408$2 ;
-  wire \port$408$2 ;
-  output \port$408$3 ;
-  wire \port$408$3 ;
-  output \port$408$4 ;
-  wire \port$408$4 ;
-  output \port$408$5 ;
-  wire \port$408$5 ;
-  output \port$408$6 ;
-  wire \port$408$6 ;
-  output \port$408$7 ;
-  wire \port$408$7 ;
-  output \port$408$8 ;
-  wire \port$408$8 ;
-  output \port$408$9 ;
-  wire \port$408$9 ;
-  input rst;
-  wire rst;
-  MULT18X18D #(
-    .CAS_MATCH_REG("FALSE"),
-    .CLK0_DIV("ENABLED"),
-    .CLK1_DIV("ENABLED"),
-    .CLK2_DIV("ENABLED"),
-    .CLK3_DIV("ENABLED"),
-    .GSR("DISABLED"),
-    .HIGHSPEED_CLK("NONE"),
-    .MULT_BYPASS("DISABLED"),
-    .REG_INPUTA_CLK("CLK0"),
-    .REG_INPUTB_CLK("CLK0"),
-    .REG_INPUTC_CLK("NONE"),
-    .REG_OUTPUT_CLK("CLK0"),
-    .REG_PIPELINE_CLK("NONE"),
-    .RESETMODE("SYNC"),
-    .SOURCEB_MODE("B_SHIFT")
-  ) dsp (
-    .A0(a[0]),
-    .A1(a[1]),
-    .A10(a[7]),
-    .A11(a[7]),
-    .A12(a[7]),
-    .A13(a[7]),
-    .A14(a[7]),
-    .A15(a[7]),
-    .A16(a[7]),
-    .A17(a[7]),
-    .A2(a[2]),
-    .A3(a[3]),
-    .A4(a[4]),
-    .A5(a[5]),
-    .A6(a[6]),
-    .A7(a[7]),
-    .A8(a[7]),
-    .A9(a[7]),
-    .B0(b[0]),
-    .B1(b[1]),
-    .B10(b[7]),
-    .B11(b[7]),
-    .B12(b[7]),
-    .B13(b[7]),
-    .B14(b[7]),
-    .B15(b[7]),
-    .B16(b[7]),
-    .B17(b[7]),
-    .B2(b[2]),
-    .B3(b[3]),
-    .B4(b[4]),
-    .B5(b[5]),
-    .B6(b[6]),
-    .B7(b[7]),
-    .B8(b[7]),
-    .B9(b[7]),
-    .C0(1'h0),
-    .C1(1'h0),
-    .C10(1'h0),
-    .C11(1'h0),
-    .C12(1'h0),
-    .C13(1'h0),
-    .C14(1'h0),
-    .C15(1'h0),
-    .C16(1'h0),
-    .C17(1'h0),
-    .C2(1'h0),
-    .C3(1'h0),
-    .C4(1'h0),
-    .C5(1'h0),
-    .C6(1'h0),
-    .C7(1'h0),
-    .C8(1'h0),
-    .C9(1'h0),
-    .CE0(en),
-    .CLK0(clk),
-    .P0(_00_),
-    .P1(_11_),
-    .P10(_02_),
-    .P11(_03_),
-    .P12(_04_),
-    .P13(_05_),
-    .P14(_06_),
-    .P15(_07_),
-    .P16(_08_),
-    .P17(_09_),
-    .P18(_10_),
-    .P19(_12_),
-    .P2(_22_),
-    .P20(_13_),
-    .P21(_14_),
-    .P22(_15_),
-    .P23(_16_),
-    .P24(_17_),
-    .P25(_18_),
-    .P26(_19_),
-    .P27(_20_),
-    .P28(_21_),
-    .P29(_23_),
-    .P3(_30_),
-    .P30(_24_),
-    .P31(_25_),
-    .P32(_26_),
-    .P33(_27_),
-    .P34(_28_),
-    .P35(_29_),
-    .P4(_31_),
-    .P5(_32_),
-    .P6(_33_),
-    .P7(_34_),
-    .P8(_35_),
-    .P9(_01_),
-    .RST0(rst),
-    .SIGNEDA(1'h1),
-    .SIGNEDB(1'h1),
-    .SOURCEA(1'h0),
-    .SOURCEB(1'h0)
-  );
-  assign \$signal  = { a[7], a[7], a[7], a[7], a[7], a[7], a[7], a[7], a[7], a[7], a };
-  assign b18 = { b[7], b[7], b[7], b[7], b[7], b[7], b[7], b[7], b[7], b[7], b };
-  assign p = { _07_, _06_, _05_, _04_, _03_, _02_, _01_, _35_, _34_, _33_, _32_, _31_, _30_, _22_, _11_, _00_ };
-  assign p36 = { _29_, _28_, _27_, _26_, _25_, _24_, _23_, _21_, _20_, _19_, _18_, _17_, _16_, _15_, _14_, _13_, _12_, _10_, _09_, _08_, _07_, _06_, _05_, _04_, _03_, _02_, _01_, _35_, _34_, _33_, _32_, _31_, _30_, _22_, _11_, _00_ };
-  assign \port$408$0  = _00_;
-  assign \port$408$1  = _11_;
-  assign \port$408$2  = _22_;
-  assign \port$408$3  = _30_;
-  assign \port$408$4  = _31_;
-  assign \port$408$5  = _32_;
-  assign \port$408$6  = _33_;
-  assign \port$408$7  = _34_;
-  assign \port$408$8  = _35_;
-  assign \port$408$9  = _01_;
-  assign \port$408$10  = _02_;
-  assign \port$408$11  = _03_;
-  assign \port$408$12  = _04_;
-  assign \port$408$13  = _05_;
-  assign \port$408$14  = _06_;
-  assign \port$408$15  = _07_;
-endmodule
-
-(* generator = "Amaranth" *)
-module \hwq_mac_array.mul_3_7 (clk, rst, \port$409$0 , \port$409$1 , \port$409$2 , \port$409$3 , \port$409$4 , \port$409$5 , \port$409$6 , \port$409$7 , \port$409$8 , \port$409$9 , \port$409$10 , \port$409$11 , \port$409$12 , \port$409$13 , \port$409$14 , \port$409$15 , b, a, en
-);
-  wire _00_;
-  wire _01_;
-  wire _02_;
-  wire _03_;
-  wire _04_;
-  wire _05_;
-  wire _06_;
-  wire _07_;
-  wire _08_;
-  wire _09_;
-  wire _10_;
-  wire _11_;
-  wire _12_;
-  wire _13_;
-  wire _14_;
-  wire _15_;
-  wire _16_;
-  wire _17_;
-  wire _18_;
-  wire _19_;
-  wire _20_;
-  wire _21_;
-  wire _22_;
-  wire _23_;
-  wire _24_;
-  wire _25_;
-  wire _26_;
-  wire _27_;
-  wire _28_;
-  wire _29_;
-  wire _30_;
-  wire _31_;
-  wire _32_;
-  wire _33_;
-  wire _34_;
-  wire _35_;
-  wire [17:0] \$signal ;
-  input [7:0] a;
-  wire [7:0] a;
-  input [7:0] b;
-  wire [7:0] b;
-  wire [17:0] b18;
-  input clk;
-  wire clk;
-  input en;
-  wire en;
-  wire [15:0] p;
-  wire [35:0] p36;
-  output \port$409$0 ;
-  wire \port$409$0 ;
-  output \port$409$1 ;
-  wire \port$409$1 ;
-  output \port$409$10 ;
-  wire \port$409$10 ;
-  output \port$409$11 ;
-  wire \port$409$11 ;
-  output \port$409$12 ;
-  wire \port$409$12 ;
-  output \port$409$13 ;
-  wire \port$409$13 ;
-  output \port$409$14 ;
-  wire \port$409$14 ;
-  output \port$409$15 ;
-  wire \port$409$15 ;
-  output \port$409$2 ;
-  wire \port$409$2 ;
-  output \port$409$3 ;
-  wire \port$409$3 ;
-  output \port$409$4 ;
-  wire \port$409$4 ;
-  output \port$409$5 ;
-  wire \port$409$5 ;
-  output \port$409$6 ;
-  wire \port$409$6 ;
-  output \port$409$7 ;
-  wire \port$409$7 ;
-  output \port$409$8 ;
-  wire \port$409$8 ;
-  output \port$409$9 ;
-  wire \port$409$9 ;
-  input rst;
-  wire rst;
-  MULT18X18D #(
-    .CAS_MATCH_REG("FALSE"),
-    .CLK0_DIV("ENABLED"),
-    .CLK1_DIV("ENABLED"),
-    .CLK2_DIV("ENABLED"),
-    .CLK3_DIV("ENABLED"),
-    .GSR("DISABLED"),
-    .HIGHSPEED_CLK("NONE"),
-    .MULT_BYPASS("DISABLED"),
-    .REG_INPUTA_CLK("CLK0"),
-    .REG_INPUTB_CLK("CLK0"),
-    .REG_INPUTC_CLK("NONE"),
-    .REG_OUTPUT_CLK("CLK0"),
-    .REG_PIPELINE_CLK("NONE"),
-    .RESETMODE("SYNC"),
-    .SOURCEB_MODE("B_SHIFT")
-  ) dsp (
-    .A0(a[0]),
-    .A1(a[1]),
-    .A10(a[7]),
-    .A11(a[7]),
-    .A12(a[7]),
-    .A13(a[7]),
-    .A14(a[7]),
-    .A15(a[7]),
-    .A16(a[7]),
-    .A17(a[7]),
-    .A2(a[2]),
-    .A3(a[3]),
-    .A4(a[4]),
-    .A5(a[5]),
-    .A6(a[6]),
-    .A7(a[7]),
-    .A8(a[7]),
-    .A9(a[7]),
-    .B0(b[0]),
-    .B1(b[1]),
-    .B10(b[7]),
-    .B11(b[7]),
-    .B12(b[7]),
-    .B13(b[7]),
-    .B14(b[7]),
-    .B15(b[7]),
-    .B16(b[7]),
-    .B17(b[7]),
-    .B2(b[2]),
-    .B3(b[3]),
-    .B4(b[4]),
-    .B5(b[5]),
-    .B6(b[6]),
-    .B7(b[7]),
-    .B8(b[7]),
-    .B9(b[7]),
-    .C0(1'h0),
-    .C1(1'h0),
-    .C10(1'h0),
-    .C11(1'h0),
-    .C12(1'h0),
-    .C13(1'h0),
-    .C14(1'h0),
-    .C15(1'h0),
-    .C16(1'h0),
-    .C17(1'h0),
-    .C2(1'h0),
-    .C3(1'h0),
-    .C4(1'h0),
-    .C5(1'h0),
-    .C6(1'h0),
-    .C7(1'h0),
-    .C8(1'h0),
-    .C9(1'h0),
-    .CE0(en),
-    .CLK0(clk),
-    .P0(_00_),
-    .P1(_11_),
-    .P10(_02_),
-    .P11(_03_),
-    .P12(_04_),
-    .P13(_05_),
-    .P14(_06_),
-    .P15(_07_),
-    .P16(_08_),
-    .P17(_09_),
-    .P18(_10_),
-    .P19(_12_),
-    .P2(_22_),
-    .P20(_13_),
-    .P21(_14_),
-    .P22(_15_),
-    .P23(_16_),
-    .P24(_17_),
-    .P25(_18_),
-    .P26(_19_),
-    .P27(_20_),
-    .P28(_21_),
-    .P29(_23_),
-    .P3(_30_),
-    .P30(_24_),
-    .P31(_25_),
-    .P32(_26_),
-    .P33(_27_),
-    .P34(_28_),
-    .P35(_29_),
-    .P4(_31_),
-    .P5(_32_),
-    .P6(_33_),
-    .P7(_34_),
-    .P8(_35_),
-    .P9(_01_),
-    .RST0(rst),
-    .SIGNEDA(1'h1),
-    .SIGNEDB(1'h1),
-    .SOURCEA(1'h0),
-    .SOURCEB(1'h0)
-  );
-  assign \$signal  = { a[7], a[7], a[7], a[7], a[7], a[7], a[7], a[7], a[7], a[7], a };
-  assign b18 = { b[7], b[7], b[7], b[7], b[7], b[7], b[7], b[7], b[7], b[7], b };
-  assign p = { _07_, _06_, _05_, _04_, _03_, _02_, _01_, _35_, _34_, _33_, _32_, _31_, _30_, _22_, _11_, _00_ };
-  assign p36 = { _29_, _28_, _27_, _26_, _25_, _24_, _23_, _21_, _20_, _19_, _18_, _17_, _16_, _15_, _14_, _13_, _12_, _10_, _09_, _08_, _07_, _06_, _05_, _04_, _03_, _02_, _01_, _35_, _34_, _33_, _32_, _31_, _30_, _22_, _11_, _00_ };
-  assign \port$409$0  = _00_;
-  assign \port$409$1  = _11_;
-  assign \port$409$2  = _22_;
-  assign \port$409$3  = _30_;
-  assign \port$409$4  = _31_;
-  assign \port$409$5  = _32_;
-  assign \port$409$6  = _33_;
-  assign \port$409$7  = _34_;
-  assign \port$409$8  = _35_;
-  assign \port$409$9  = _01_;
-  assign \port$409$10  = _02_;
-  assign \port$409$11  = _03_;
-  assign \port$409$12  = _04_;
-  assign \port$409$13  = _05_;
-  assign \port$409$14  = _06_;
-  assign \port$409$15  = _07_;
-endmodule
-
-(* generator = "Amaranth" *)
-module \hwq_mac_array.mul_4_0 (clk, rst, \port$410$0 , \port$410$1 , \port$410$2 , \port$410$3 , \port$410$4 , \port$410$5 , \port$410$6 , \port$410$7 , \port$410$8 , \port$410$9 , \port$410$10 , \port$410$11 , \port$410$12 , \port$410$13 , \port$410$14 , \port$410$15 , a, b, en
-);
-  wire _00_;
-  wire _01_;
-  wire _02_;
-  wire _03_;
-  wire _04_;
-  wire _05_;
-  wire _06_;
-  wire _07_;
-  wire _08_;
-  wire _09_;
-  wire _10_;
-  wire _11_;
-  wire _12_;
-  wire _13_;
-  wire _14_;
-  wire _15_;
-  wire _16_;
-  wire _17_;
-  wire _18_;
-  wire _19_;
-  wire _20_;
-  wire _21_;
-  wire _22_;
-  wire _23_;
-  wire _24_;
-  wire _25_;
-  wire _26_;
-  wire _27_;
-  wire _28_;
-  wire _29_;
-  wire _30_;
-  wire _31_;
-  wire _32_;
-  wire _33_;
-  wire _34_;
-  wire _35_;
-  wire [17:0] \$signal ;
-  input [7:0] a;
-  wire [7:0] a;
-  input [7:0] b;
-  wire [7:0] b;
-  wire [17:0] b18;
-  input clk;
-  wire clk;
-  input en;
-  wire en;
-  wire [15:0] p;
-  wire [35:0] p36;
-  output \port$410$0 ;
-  wire \port$410$0 ;
-  output \port$410$1 ;
-  wire \port$410$1 ;
-  output \port$410$10 ;
-  wire \port$410$10 ;
-  output \port$410$11 ;
-  wire \port$410$11 ;
-  output \port$410$12 ;
-  wire \port$410$12 ;
-  output \port$410$13 ;
-  wire \port$410$13 ;
-  output \port$410$14 ;
-  wire \port$410$14 ;
-  output \port$410$15 ;
-  wire \port$410$15 ;
-  output \port$410$2 ;
-  wire \port$410$2 ;
-  output \port$410$3 ;
-  wire \port$410$3 ;
-  output \port$410$4 ;
-  wire \port$410$4 ;
-  output \port$410$5 ;
-  wire \port$410$5 ;
-  output \port$410$6 ;
-  wire \port$410$6 ;
-  output \port$410$7 ;
-  wire \port$410$7 ;
-  output \port$410$8 ;
-  wire \port$410$8 ;
-  output \port$410$9 ;
-  wire \port$410$9 ;
-  input rst;
-  wire rst;
-  MULT18X18D #(
-    .CAS_MATCH_REG("FALSE"),
-    .CLK0_DIV("ENABLED"),
-    .CLK1_DIV("ENABLED"),
-    .CLK2_DIV("ENABLED"),
-    .CLK3_DIV("ENABLED"),
-    .GSR("DISABLED"),
-    .HIGHSPEED_CLK("NONE"),
-    .MULT_BYPASS("DISABLED"),
-    .REG_INPUTA_CLK("CLK0"),
-    .REG_INPUTB_CLK("CLK0"),
-    .REG_INPUTC_CLK("NONE"),
-    .REG_OUTPUT_CLK("CLK0"),
-    .REG_PIPELINE_CLK("NONE"),
-    .RESETMODE("SYNC"),
-    .SOURCEB_MODE("B_SHIFT")
-  ) dsp (
-    .A0(a[0]),
-    .A1(a[1]),
-    .A10(a[7]),
-    .A11(a[7]),
-    .A12(a[7]),
-    .A13(a[7]),
-    .A14(a[7]),
-    .A15(a[7]),
-    .A16(a[7]),
-    .A17(a[7]),
-    .A2(a[2]),
-    .A3(a[3]),
-    .A4(a[4]),
-    .A5(a[5]),
-    .A6(a[6]),
-    .A7(a[7]),
-    .A8(a[7]),
-    .A9(a[7]),
-    .B0(b[0]),
-    .B1(b[1]),
-    .B10(b[7]),
-    .B11(b[7]),
-    .B12(b[7]),
-    .B13(b[7]),
-    .B14(b[7]),
-    .B15(b[7]),
-    .B16(b[7]),
-    .B17(b[7]),
-    .B2(b[2]),
-    .B3(b[3]),
-    .B4(b[4]),
-    .B5(b[5]),
-    .B6(b[6]),
-    .B7(b[7]),
-    .B8(b[7]),
-    .B9(b[7]),
-    .C0(1'h0),
-    .C1(1'h0),
-    .C10(1'h0),
-    .C11(1'h0),
-    .C12(1'h0),
-    .C13(1'h0),
-    .C14(1'h0),
-    .C15(1'h0),
-    .C16(1'h0),
-    .C17(1'h0),
-    .C2(1'h0),
-    .C3(1'h0),
-    .C4(1'h0),
-    .C5(1'h0),
-    .C6(1'h0),
-    .C7(1'h0),
-    .C8(1'h0),
-    .C9(1'h0),
-    .CE0(en),
-    .CLK0(clk),
-    .P0(_00_),
-    .P1(_11_),
-    .P10(_02_),
-    .P11(_03_),
-    .P12(_04_),
-    .P13(_05_),
-    .P14(_06_),
-    .P15(_07_),
-    .P16(_08_),
-    .P17(_09_),
-    .P18(_10_),
-    .P19(_12_),
-    .P2(_22_),
-    .P20(_13_),
-    .P21(_14_),
-    .P22(_15_),
-    .P23(_16_),
-    .P24(_17_),
-    .P25(_18_),
-    .P26(_19_),
-    .P27(_20_),
-    .P28(_21_),
-    .P29(_23_),
-    .P3(_30_),
-    .P30(_24_),
-    .P31(_25_),
-    .P32(_26_),
-    .P33(_27_),
-    .P34(_28_),
-    .P35(_29_),
-    .P4(_31_),
-    .P5(_32_),
-    .P6(_33_),
-    .P7(_34_),
-    .P8(_35_),
-    .P9(_01_),
-    .RST0(rst),
-    .SIGNEDA(1'h1),
-    .SIGNEDB(1'h1),
-    .SOURCEA(1'h0),
-    .SOURCEB(1'h0)
-  );
-  assign \$signal  = { a[7], a[7], a[7], a[7], a[7], a[7], a[7], a[7], a[7], a[7], a };
-  assign b18 = { b[7], b[7], b[7], b[7], b[7], b[7], b[7], b[7], b[7], b[7], b };
-  assign p = { _07_, _06_, _05_, _04_, _03_, _02_, _01_, _35_, _34_, _33_, _32_, _31_, _30_, _22_, _11_, _00_ };
-  assign p36 = { _29_, _28_, _27_, _26_, _25_, _24_, _23_, _21_, _20_, _19_, _18_, _17_, _16_, _15_, _14_, _13_, _12_, _10_, _09_, _08_, _07_, _06_, _05_, _04_, _03_, _02_, _01_, _35_, _34_, _33_, _32_, _31_, _30_, _22_, _11_, _00_ };
-  assign \port$410$0  = _00_;
-  assign \port$410$1  = _11_;
-  assign \port$410$2  = _22_;
-  assign \port$410$3  = _30_;
-  assign \port$410$4  = _31_;
-  assign \port$410$5  = _32_;
-  assign \port$410$6  = _33_;
-  assign \port$410$7  = _34_;
-  assign \port$410$8  = _35_;
-  assign \port$410$9  = _01_;
-  assign \port$410$10  = _02_;
-  assign \port$410$11  = _03_;
-  assign \port$410$12  = _04_;
-  assign \port$410$13  = _05_;
-  assign \port$410$14  = _06_;
-  assign \port$410$15  = _07_;
-endmodule
-
-(* generator = "Amaranth" *)
-module \hwq_mac_array.mul_4_1 (clk, rst, \port$411$0 , \port$411$1 , \port$411$2 , \port$411$3 , \port$411$4 , \port$411$5 , \port$411$6 , \port$411$7 , \port$411$8 , \port$411$9 , \port$411$10 , \port$411$11 , \port$411$12 , \port$411$13 , \port$411$14 , \port$411$15 , b, a, en
-);
-  wire _00_;
-  wire _01_;
-  wire _02_;
-  wire _03_;
-  wire _04_;
-  wire _05_;
-  wire _06_;
-  wire _07_;
-  wire _08_;
-  wire _09_;
-  wire _10_;
-  wire _11_;
-  wire _12_;
-  wire _13_;
-  wire _14_;
-  wire _15_;
-  wire _16_;
-  wire _17_;
-  wire _18_;
-  wire _19_;
-  wire _20_;
-  wire _21_;
-  wire _22_;
-  wire _23_;
-  wire _24_;
-  wire _25_;
-  wire _26_;
-  wire _27_;
-  wire _28_;
-  wire _29_;
-  wire _30_;
-  wire _31_;
-  wire _32_;
-  wire _33_;
-  wire _34_;
-  wire _35_;
-  wire [17:0] \$signal ;
-  input [7:0] a;
-  wire [7:0] a;
-  input [7:0] b;
-  wire [7:0] b;
-  wire [17:0] b18;
-  input clk;
-  wire clk;
-  input en;
-  wire en;
-  wire [15:0] p;
-  wire [35:0] p36;
-  output \port$411$0 ;
-  wire \port$411$0 ;
-  output \port$411$1 ;
-  wire \port$411$1 ;
-  output \port$411$10 ;
-  wire \port$411$10 ;
-  output \port$411$11 ;
-  wire \port$411$11 ;
-  output \port$411$12 ;
-  wire \port$411$12 ;
-  output \port$411$13 ;
-  wire \port$411$13 ;
-  output \port$411$14 ;
-  wire \port$411$14 ;
-  output \port$411$15 ;
-  wire \port$411$15 ;
-  output \port$411$2 ;
-  wire \port$411$2 ;
-  output \port$411$3 ;
-  wire \port$411$3 ;
-  output \port$411$4 ;
-  wire \port$411$4 ;
-  output \port$411$5 ;
-  wire \port$411$5 ;
-  output \port$411$6 ;
-  wire \port$411$6 ;
-  output \port$411$7 ;
-  wire \port$411$7 ;
-  output \port$411$8 ;
-  wire \port$411$8 ;
-  output \port$411$9 ;
-  wire \port$411$9 ;
-  input rst;
-  wire rst;
-  MULT18X18D #(
-    .CAS_MATCH_REG("FALSE"),
-    .CLK0_DIV("ENABLED"),
-    .CLK1_DIV("ENABLED"),
-    .CLK2_DIV("ENABLED"),
-    .CLK3_DIV("ENABLED"),
-    .GSR("DISABLED"),
-    .HIGHSPEED_CLK("NONE"),
-    .MULT_BYPASS("DISABLED"),
-    .REG_INPUTA_CLK("CLK0"),
-    .REG_INPUTB_CLK("CLK0"),
-    .REG_INPUTC_CLK("NONE"),
-    .REG_OUTPUT_CLK("CLK0"),
-    .REG_PIPELINE_CLK("NONE"),
-    .RESETMODE("SYNC"),
-    .SOURCEB_MODE("B_SHIFT")
-  ) dsp (
-    .A0(a[0]),
-    .A1(a[1]),
-    .A10(a[7]),
-    .A11(a[7]),
-    .A12(a[7]),
-    .A13(a[7]),
-    .A14(a[7]),
-    .A15(a[7]),
-    .A16(a[7]),
-    .A17(a[7]),
-    .A2(a[2]),
-    .A3(a[3]),
-    .A4(a[4]),
-    .A5(a[5]),
-    .A6(a[6]),
-    .A7(a[7]),
-    .A8(a[7]),
-    .A9(a[7]),
-    .B0(b[0]),
-    .B1(b[1]),
-    .B10(b[7]),
-    .B11(b[7]),
-    .B12(b[7]),
-    .B13(b[7]),
-    .B14(b[7]),
-    .B15(b[7]),
-    .B16(b[7]),
-    .B17(b[7]),
-    .B2(b[2]),
-    .B3(b[3]),
-    .B4(b[4]),
-    .B5(b[5]),
-    .B6(b[6]),
-    .B7(b[7]),
-    .B8(b[7]),
-    .B9(b[7]),
-    .C0(1'h0),
-    .C1(1'h0),
-    .C10(1'h0),
-    .C11(1'h0),
-    .C12(1'h0),
-    .C13(1'h0),
-    .C14(1'h0),
-    .C15(1'h0),
-    .C16(1'h0),
-    .C17(1'h0),
-    .C2(1'h0),
-    .C3(1'h0),
-    .C4(1'h0),
-    .C5(1'h0),
-    .C6(1'h0),
-    .C7(1'h0),
-    .C8(1'h0),
-    .C9(1'h0),
-    .CE0(en),
-    .CLK0(clk),
-    .P0(_00_),
-    .P1(_11_),
-    .P10(_02_),
-    .P11(_03_),
-    .P12(_04_),
-    .P13(_05_),
-    .P14(_06_),
-    .P15(_07_),
-    .P16(_08_),
-    .P17(_09_),
-    .P18(_10_),
-    .P19(_12_),
-    .P2(_22_),
-    .P20(_13_),
-    .P21(_14_),
-    .P22(_15_),
-    .P23(_16_),
-    .P24(_17_),
-    .P25(_18_),
-    .P26(_19_),
-    .P27(_20_),
-    .P28(_21_),
-    .P29(_23_),
-    .P3(_30_),
-    .P30(_24_),
-    .P31(_25_),
-    .P32(_26_),
-    .P33(_27_),
-    .P34(_28_),
-    .P35(_29_),
-    .P4(_31_),
-    .P5(_32_),
-    .P6(_33_),
-    .P7(_34_),
-    .P8(_35_),
-    .P9(_01_),
-    .RST0(rst),
-    .SIGNEDA(1'h1),
-    .SIGNEDB(1'h1),
-    .SOURCEA(1'h0),
-    .SOURCEB(1'h0)
-  );
-  assign \$signal  = { a[7], a[7], a[7], a[7], a[7], a[7], a[7], a[7], a[7], a[7], a };
-  assign b18 = { b[7], b[7], b[7], b[7], b[7], b[7], b[7], b[7], b[7], b[7], b };
-  assign p = { _07_, _06_, _05_, _04_, _03_, _02_, _01_, _35_, _34_, _33_, _32_, _31_, _30_, _22_, _11_, _00_ };
-  assign p36 = { _29_, _28_, _27_, _26_, _25_, _24_, _23_, _21_, _20_, _19_, _18_, _17_, _16_, _15_, _14_, _13_, _12_, _10_, _09_, _08_, _07_, _06_, _05_, _04_, _03_, _02_, _01_, _35_, _34_, _33_, _32_, _31_, _30_, _22_, _11_, _00_ };
-  assign \port$411$0  = _00_;
-  assign \port$411$1  = _11_;
-  assign \port$411$2  = _22_;
-  assign \port$411$3  = _30_;
-  assign \port$411$4  = _31_;
-  assign \port$411$5  = _32_;
-  assign \port$411$6  = _33_;
-  assign \port$411$7  = _34_;
-  assign \port$411$8  = _35_;
-  assign \port$411$9  = _01_;
-  assign \port$411$10  = _02_;
-  assign \port$411$11  = _03_;
-  assign \port$411$12  = _04_;
-  assign \port$411$13  = _05_;
-  assign \port$411$14  = _06_;
-  assign \port$411$15  = _07_;
-endmodule
-
-(* generator = "Amaranth" *)
-module \hwq_mac_array.mul_4_2 (clk, rst, \port$412$0 , \port$412$1 , \port$412$2 , \port$412$3 , \port$412$4 , \port$412$5 , \port$412$6 , \port$412$7 , \port$412$8 , \port$412$9 , \port$412$10 , \port$412$11 , \port$412$12 , \port$412$13 , \port$412$14 , \port$412$15 , b, a, en
-);
-  wire _00_;
-  wire _01_;
-  wire _02_;
-  wire _03_;
-  wire _04_;
-  wire _05_;
-  wire _06_;
-  wire _07_;
-  wire _08_;
-  wire _09_;
-  wire _10_;
-  wire _11_;
-  wire _12_;
-  wire _13_;
-  wire _14_;
-  wire _15_;
-  wire _16_;
-  wire _17_;
-  wire _18_;
-  wire _19_;
-  wire _20_;
-  wire _21_;
-  wire _22_;
-  wire _23_;
-  wire _24_;
-  wire _25_;
-  wire _26_;
-  wire _27_;
-  wire _28_;
-  wire _29_;
-  wire _30_;
-  wire _31_;
-  wire _32_;
-  wire _33_;
-  wire _34_;
-  wire _35_;
-  wire [17:0] \$signal ;
-  input [7:0] a;
-  wire [7:0] a;
-  input [7:0] b;
-  wire [7:0] b;
-  wire [17:0] b18;
-  input clk;
-  wire clk;
-  input en;
-  wire en;
-  wire [15:0] p;
-  wire [35:0] p36;
-  output \port$412$0 ;
-  wire \port$412$0 ;
-  output \port$412$1 ;
-  wire \port$412$1 ;
-  output \port$412$10 ;
-  wire \port$412$10 ;
-  output \port$412$11 ;
-  wire \port$412$11 ;
-  output \port$412$12 ;
-  wire \port$412$12 ;
-  output \port$412$13 ;
-  wire \port$412$13 ;
-  output \port$412$14 ;
-  wire \port$412$14 ;
-  output \port$412$15 ;
-  wire \port$412$15 ;
-  output \port$412$2 ;
-  wire \port$412$2 ;
-  output \port$412$3 ;
-  wire \port$412$3 ;
-  output \port$412$4 ;
-  wire \port$412$4 ;
-  output \port$412$5 ;
-  wire \port$412$5 ;
-  output \port$412$6 ;
-  wire \port$412$6 ;
-  output \port$412$7 ;
-  wire \port$412$7 ;
-  output \port$412$8 ;
-  wire \port$412$8 ;
-  output \port$412$9 ;
-  wire \port$412$9 ;
-  input rst;
-  wire rst;
-  MULT18X18D #(
-    .CAS_MATCH_REG("FALSE"),
-    .CLK0_DIV("ENABLED"),
-    .CLK1_DIV("ENABLED"),
-    .CLK2_DIV("ENABLED"),
-    .CLK3_DIV("ENABLED"),
-    .GSR("DISABLED"),
-    .HIGHSPEED_CLK("NONE"),
-    .MULT_BYPASS("DISABLED"),
-    .REG_INPUTA_CLK("CLK0"),
-    .REG_INPUTB_CLK("CLK0"),
-    .REG_INPUTC_CLK("NONE"),
-    .REG_OUTPUT_CLK("CLK0"),
-    .REG_PIPELINE_CLK("NONE"),
-    .RESETMODE("SYNC"),
-    .SOURCEB_MODE("B_SHIFT")
-  ) dsp (
-    .A0(a[0]),
-    .A1(a[1]),
-    .A10(a[7]),
-    .A11(a[7]),
-    .A12(a[7]),
-    .A13(a[7]),
-    .A14(a[7]),
-    .A15(a[7]),
-    .A16(a[7]),
-    .A17(a[7]),
-    .A2(a[2]),
-    .A3(a[3]),
-    .A4(a[4]),
-    .A5(a[5]),
-    .A6(a[6]),
-    .A7(a[7]),
-    .A8(a[7]),
-    .A9(a[7]),
-    .B0(b[0]),
-    .B1(b[1]),
-    .B10(b[7]),
-    .B11(b[7]),
-    .B12(b[7]),
-    .B13(b[7]),
-    .B14(b[7]),
-    .B15(b[7]),
-    .B16(b[7]),
-    .B17(b[7]),
-    .B2(b[2]),
-    .B3(b[3]),
-    .B4(b[4]),
-    .B5(b[5]),
-    .B6(b[6]),
-    .B7(b[7]),
-    .B8(b[7]),
-    .B9(b[7]),
-    .C0(1'h0),
-    .C1(1'h0),
-    .C10(1'h0),
-    .C11(1'h0),
-    .C12(1'h0),
-    .C13(1'h0),
-    .C14(1'h0),
-    .C15(1'h0),
-    .C16(1'h0),
-    .C17(1'h0),
-    .C2(1'h0),
-    .C3(1'h0),
-    .C4(1'h0),
-    .C5(1'h0),
-    .C6(1'h0),
-    .C7(1'h0),
-    .C8(1'h0),
-    .C9(1'h0),
-    .CE0(en),
-    .CLK0(clk),
-    .P0(_00_),
-    .P1(_11_),
-    .P10(_02_),
-    .P11(_03_),
-    .P12(_04_),
-    .P13(_05_),
-    .P14(_06_),
-    .P15(_07_),
-    .P16(_08_),
-    .P17(_09_),
-    .P18(_10_),
-    .P19(_12_),
-    .P2(_22_),
-    .P20(_13_),
-    .P21(_14_),
-    .P22(_15_),
-    .P23(_16_),
-    .P24(_17_),
-    .P25(_18_),
-    .P26(_19_),
-    .P27(_20_),
-    .P28(_21_),
-    .P29(_23_),
-    .P3(_30_),
-    .P30(_24_),
-    .P31(_25_),
-    .P32(_26_),
-    .P33(_27_),
-    .P34(_28_),
-    .P35(_29_),
-    .P4(_31_),
-    .P5(_32_),
-    .P6(_33_),
-    .P7(_34_),
-    .P8(_35_),
-    .P9(_01_),
-    .RST0(rst),
-    .SIGNEDA(1'h1),
-    .SIGNEDB(1'h1),
-    .SOURCEA(1'h0),
-    .SOURCEB(1'h0)
-  );
-  assign \$signal  = { a[7], a[7], a[7], a[7], a[7], a[7], a[7], a[7], a[7], a[7], a };
-  assign b18 = { b[7], b[7], b[7], b[7], b[7], b[7], b[7], b[7], b[7], b[7], b };
-  assign p = { _07_, _06_, _05_, _04_, _03_, _02_, _01_, _35_, _34_, _33_, _32_, _31_, _30_, _22_, _11_, _00_ };
-  assign p36 = { _29_, _28_, _27_, _26_, _25_, _24_, _23_, _21_, _20_, _19_, _18_, _17_, _16_, _15_, _14_, _13_, _12_, _10_, _09_, _08_, _07_, _06_, _05_, _04_, _03_, _02_, _01_, _35_, _34_, _33_, _32_, _31_, _30_, _22_, _11_, _00_ };
-  assign \port$412$0  = _00_;
-  assign \port$412$1  = _11_;
-  assign \port$412$2  = _22_;
-  assign \port$412$3  = _30_;
-  assign \port$412$4  = _31_;
-  assign \port$412$5  = _32_;
-  assign \port$412$6  = _33_;
-  assign \port$412$7  = _34_;
-  assign \port$412$8  = _35_;
-  assign \port$412$9  = _01_;
-  assign \port$412$10  = _02_;
-  assign \port$412$11  = _03_;
-  assign \port$412$12  = _04_;
-  assign \port$412$13  = _05_;
-  assign \port$412$14  = _06_;
-  assign \port$412$15  = _07_;
-endmodule
-
-(* generator = "Amaranth" *)
-module \hwq_mac_array.mul_4_3 (clk, rst, \port$413$0 , \port$413$1 , \port$413$2 , \port$413$3 , \port$413$4 , \port$413$5 , \port$413$6 , \port$413$7 , \port$413$8 , \port$413$9 , \port$413$10 , \port$413$11 , \port$413$12 , \port$413$13 , \port$413$14 , \port$413$15 , b, a, en
-);
-  wire _00_;
-  wire _01_;
-  wire _02_;
-  wire _03_;
-  wire _04_;
-  wire _05_;
-  wire _06_;
-  wire _07_;
-  wire _08_;
-  wire _09_;
-  wire _10_;
-  wire _11_;
-  wire _12_;
-  wire _13_;
-  wire _14_;
-  wire _15_;
-  wire _16_;
-  wire _17_;
-  wire _18_;
-  wire _19_;
-  wire _20_;
-  wire _21_;
-  wire _22_;
-  wire _23_;
-  wire _24_;
-  wire _25_;
-  wire _26_;
-  wire _27_;
-  wire _28_;
-  wire _29_;
-  wire _30_;
-  wire _31_;
-  wire _32_;
-  wire _33_;
-  wire _34_;
-  wire _35_;
-  wire [17:0] \$signal ;
-  input [7:0] a;
-  wire [7:0] a;
-  input [7:0] b;
-  wire [7:0] b;
-  wire [17:0] b18;
-  input clk;
-  wire clk;
-  input en;
-  wire en;
-  wire [15:0] p;
-  wire [35:0] p36;
-  output \port$413$0 ;
-  wire \port$413$0 ;
-  output \port$413$1 ;
-  wire \port$413$1 ;
-  output \port$413$10 ;
-  wire \port$413$10 ;
-  output \port$413$11 ;
-  wire \port$413$11 ;
-  output \port$413$12 ;
-  wire \port$413$12 ;
-  output \port$413$13 ;
-  wire \port$413$13 ;
-  output \port$413$14 ;
-  wire \port$413$14 ;
-  output \port$413$15 ;
-  wire \port$413$15 ;
-  output \port$413$2 ;
-  wire \port$413$2 ;
-  output \port$413$3 ;
-  wire \port$413$3 ;
-  output \port$413$4 ;
-  wire \port$413$4 ;
-  output \port$413$5 ;
-  wire \port$413$5 ;
-  output \port$413$6 ;
-  wire \port$413$6 ;
-  output \port$413$7 ;
-  wire \port$413$7 ;
-  output \port$413$8 ;
-  wire \port$413$8 ;
-  output \port$413$9 ;
-  wire \port$413$9 ;
-  input rst;
-  wire rst;
-  MULT18X18D #(
-    .CAS_MATCH_REG("FALSE"),
-    .CLK0_DIV("ENABLED"),
-    .CLK1_DIV("ENABLED"),
-    .CLK2_DIV("ENABLED"),
-    .CLK3_DIV("ENABLED"),
-    .GSR("DISABLED"),
-    .HIGHSPEED_CLK("NONE"),
-    .MULT_BYPASS("DISABLED"),
-    .REG_INPUTA_CLK("CLK0"),
-    .REG_INPUTB_CLK("CLK0"),
-    .REG_INPUTC_CLK("NONE"),
-    .REG_OUTPUT_CLK("CLK0"),
-    .REG_PIPELINE_CLK("NONE"),
-    .RESETMODE("SYNC"),
-    .SOURCEB_MODE("B_SHIFT")
-  ) dsp (
-    .A0(a[0]),
-    .A1(a[1]),
-    .A10(a[7]),
-    .A11(a[7]),
-    .A12(a[7]),
-    .A13(a[7]),
-    .A14(a[7]),
-    .A15(a[7]),
-    .A16(a[7]),
-    .A17(a[7]),
-    .A2(a[2]),
-    .A3(a[3]),
-    .A4(a[4]),
-    .A5(a[5]),
-    .A6(a[6]),
-    .A7(a[7]),
-    .A8(a[7]),
-    .A9(a[7]),
-    .B0(b[0]),
-    .B1(b[1]),
-    .B10(b[7]),
-    .B11(b[7]),
-    .B12(b[7]),
-    .B13(b[7]),
-    .B14(b[7]),
-    .B15(b[7]),
-    .B16(b[7]),
-    .B17(b[7]),
-    .B2(b[2]),
-    .B3(b[3]),
-    .B4(b[4]),
-    .B5(b[5]),
-    .B6(b[6]),
-    .B7(b[7]),
-    .B8(b[7]),
-    .B9(b[7]),
-    .C0(1'h0),
-    .C1(1'h0),
-    .C10(1'h0),
-    .C11(1'h0),
-    .C12(1'h0),
-    .C13(1'h0),
-    .C14(1'h0),
-    .C15(1'h0),
-    .C16(1'h0),
-    .C17(1'h0),
-    .C2(1'h0),
-    .C3(1'h0),
-    .C4(1'h0),
-    .C5(1'h0),
-    .C6(1'h0),
-    .C7(1'h0),
-    .C8(1'h0),
-    .C9(1'h0),
-    .CE0(en),
-    .CLK0(clk),
-    .P0(_00_),
-    .P1(_11_),
-    .P10(_02_),
-    .P11(_03_),
-    .P12(_04_),
-    .P13(_05_),
-    .P14(_06_),
-    .P15(_07_),
-    .P16(_08_),
-    .P17(_09_),
-    .P18(_10_),
-    .P19(_12_),
-    .P2(_22_),
-    .P20(_13_),
-    .P21(_14_),
-    .P22(_15_),
-    .P23(_16_),
-    .P24(_17_),
-    .P25(_18_),
-    .P26(_19_),
-    .P27(_20_),
-    .P28(_21_),
-    .P29(_23_),
-    .P3(_30_),
-    .P30(_24_),
-    .P31(_25_),
-    .P32(_26_),
-    .P33(_27_),
-    .P34(_28_),
-    .P35(_29_),
-    .P4(_31_),
-    .P5(_32_),
-    .P6(_33_),
-    .P7(_34_),
-    .P8(_35_),
-    .P9(_01_),
-    .RST0(rst),
-    .SIGNEDA(1'h1),
-    .SIGNEDB(1'h1),
-    .SOURCEA(1'h0),
-    .SOURCEB(1'h0)
-  );
-  assign \$signal  = { a[7], a[7], a[7], a[7], a[7], a[7], a[7], a[7], a[7], a[7], a };
-  assign b18 = { b[7], b[7], b[7], b[7], b[7], b[7], b[7], b[7], b[7], b[7], b };
-  assign p = { _07_, _06_, _05_, _04_, _03_, _02_, _01_, _35_, _34_, _33_, _32_, _31_, _30_, _22_, _11_, _00_ };
-  assign p36 = { _29_, _28_, _27_, _26_, _25_, _24_, _23_, _21_, _20_, _19_, _18_, _17_, _16_, _15_, _14_, _13_, _12_, _10_, _09_, _08_, _07_, _06_, _05_, _04_, _03_, _02_, _01_, _35_, _34_, _33_, _32_, _31_, _30_, _22_, _11_, _00_ };
-  assign \port$413$0  = _00_;
-  assign \port$413$1  = _11_;
-  assign \port$413$2  = _22_;
-  assign \port$413$3  = _30_;
-  assign \port$413$4  = _31_;
-  assign \port$413$5  = _32_;
-  assign \port$413$6  = _33_;
-  assign \port$413$7  = _34_;
-  assign \port$413$8  = _35_;
-  assign \port$413$9  = _01_;
-  assign \port$413$10  = _02_;
-  assign \port$413$11  = _03_;
-  assign \port$413$12  = _04_;
-  assign \port$413$13  = _05_;
-  assign \port$413$14  = _06_;
-  assign \port$413$15  = _07_;
-endmodule
-
-(* generator = "Amaranth" *)
-module \hwq_mac_array.mul_4_4 (clk, rst, \port$414$0 , \port$414$1 , \port$414$2 , \port$414$3 , \port$414$4 , \port$414$5 , \port$414$6 , \port$414$7 , \port$414$8 , \port$414$9 , \port$414$10 , \port$414$11 , \port$414$12 , \port$414$13 , \port$414$14 , \port$414$15 , b, a, en
-);
-  wire _00_;
-  wire _01_;
-  wire _02_;
-  wire _03_;
-  wire _04_;
-  wire _05_;
-  wire _06_;
-  wire _07_;
-  wire _08_;
-  wire _09_;
-  wire _10_;
-  wire _11_;
-  wire _12_;
-  wire _13_;
-  wire _14_;
-  wire _15_;
-  wire _16_;
-  wire _17_;
-  wire _18_;
-  wire _19_;
-  wire _20_;
-  wire _21_;
-  wire _22_;
-  wire _23_;
-  wire _24_;
-  wire _25_;
-  wire _26_;
-  wire _27_;
-  wire _28_;
-  wire _29_;
-  wire _30_;
-  wire _31_;
-  wire _32_;
-  wire _33_;
-  wire _34_;
-  wire _35_;
-  wire [17:0] \$signal ;
-  input [7:0] a;
-  wire [7:0] a;
-  input [7:0] b;
-  wire [7:0] b;
-  wire [17:0] b18;
-  input clk;
-  wire clk;
-  input en;
-  wire en;
-  wire [15:0] p;
-  wire [35:0] p36;
-  output \port$414$0 ;
-  wire \port$414$0 ;
-  output \port$414$1 ;
-  wire \port$414$1 ;
-  output \port$414$10 ;
-  wire \port$414$10 ;
-  output \port$414$11 ;
-  wire \port$414$11 ;
-  output \port$414$12 ;
-  wire \port$414$12 ;
-  output \port$414$13 ;
-  wire \port$414$13 ;
-  output \port$414$14 ;
-  wire \port$414$14 ;
-  output \port$414$15 ;
-  wire \port$414$15 ;
-  output \port$414$2 ;
-  wire \port$414$2 ;
-  output \port$414$3 ;
-  wire \port$414$3 ;
-  output \port$414$4 ;
-  wire \port$414$4 ;
-  output \port$414$5 ;
-  wire \port$414$5 ;
-  output \port$414$6 ;
-  wire \port$414$6 ;
-  output \port$414$7 ;
-  wire \port$414$7 ;
-  output \port$414$8 ;
-  wire \port$414$8 ;
-  output \port$414$9 ;
-  wire \port$414$9 ;
-  input rst;
-  wire rst;
-  MULT18X18D #(
-    .CAS_MATCH_REG("FALSE"),
-    .CLK0_DIV("ENABLED"),
-    .CLK1_DIV("ENABLED"),
-    .CLK2_DIV("ENABLED"),
-    .CLK3_DIV("ENABLED"),
-    .GSR("DISABLED"),
-    .HIGHSPEED_CLK("NONE"),
-    .MULT_BYPASS("DISABLED"),
-    .REG_INPUTA_CLK("CLK0"),
-    .REG_INPUTB_CLK("CLK0"),
-    .REG_INPUTC_CLK("NONE"),
-    .REG_OUTPUT_CLK("CLK0"),
-    .REG_PIPELINE_CLK("NONE"),
-    .RESETMODE("SYNC"),
-    .SOURCEB_MODE("B_SHIFT")
-  ) dsp (
-    .A0(a[0]),
-    .A1(a[1]),
-    .A10(a[7]),
-    .A11(a[7]),
-    .A12(a[7]),
-    .A13(a[7]),
-    .A14(a[7]),
-    .A15(a[7]),
-    .A16(a[7]),
-    .A17(a[7]),
-    .A2(a[2]),
-    .A3(a[3]),
-    .A4(a[4]),
-    .A5(a[5]),
-    .A6(a[6]),
-    .A7(a[7]),
-    .A8(a[7]),
-    .A9(a[7]),
-    .B0(b[0]),
-    .B1(b[1]),
-    .B10(b[7]),
-    .B11(b[7]),
-    .B12(b[7]),
-    .B13(b[7]),
-    .B14(b[7]),
-    .B15(b[7]),
-    .B16(b[7]),
-    .B17(b[7]),
-    .B2(b[2]),
-    .B3(b[3]),
-    .B4(b[4]),
-    .B5(b[5]),
-    .B6(b[6]),
-    .B7(b[7]),
-    .B8(b[7]),
-    .B9(b[7]),
-    .C0(1'h0),
-    .C1(1'h0),
-    .C10(1'h0),
-    .C11(1'h0),
-    .C12(1'h0),
-    .C13(1'h0),
-    .C14(1'h0),
-    .C15(1'h0),
-    .C16(1'h0),
-    .C17(1'h0),
-    .C2(1'h0),
-    .C3(1'h0),
-    .C4(1'h0),
-    .C5(1'h0),
-    .C6(1'h0),
-    .C7(1'h0),
-    .C8(1'h0),
-    .C9(1'h0),
-    .CE0(en),
-    .CLK0(clk),
-    .P0(_00_),
-    .P1(_11_),
-    .P10(_02_),
-    .P11(_03_),
-    .P12(_04_),
-    .P13(_05_),
-    .P14(_06_),
-    .P15(_07_),
-    .P16(_08_),
-    .P17(_09_),
-    .P18(_10_),
-    .P19(_12_),
-    .P2(_22_),
-    .P20(_13_),
-    .P21(_14_),
-    .P22(_15_),
-    .P23(_16_),
-    .P24(_17_),
-    .P25(_18_),
-    .P26(_19_),
-    .P27(_20_),
-    .P28(_21_),
-    .P29(_23_),
-    .P3(_30_),
-    .P30(_24_),
-    .P31(_25_),
-    .P32(_26_),
-    .P33(_27_),
-    .P34(_28_),
-    .P35(_29_),
-    .P4(_31_),
-    .P5(_32_),
-    .P6(_33_),
-    .P7(_34_),
-    .P8(_35_),
-    .P9(_01_),
-    .RST0(rst),
-    .SIGNEDA(1'h1),
-    .SIGNEDB(1'h1),
-    .SOURCEA(1'h0),
-    .SOURCEB(1'h0)
-  );
-  assign \$signal  = { a[7], a[7], a[7], a[7], a[7], a[7], a[7], a[7], a[7], a[7], a };
-  assign b18 = { b[7], b[7], b[7], b[7], b[7], b[7], b[7], b[7], b[7], b[7], b };
-  assign p = { _07_, _06_, _05_, _04_, _03_, _02_, _01_, _35_, _34_, _33_, _32_, _31_, _30_, _22_, _11_, _00_ };
-  assign p36 = { _29_, _28_, _27_, _26_, _25_, _24_, _23_, _21_, _20_, _19_, _18_, _17_, _16_, _15_, _14_, _13_, _12_, _10_, _09_, _08_, _07_, _06_, _05_, _04_, _03_, _02_, _01_, _35_, _34_, _33_, _32_, _31_, _30_, _22_, _11_, _00_ };
-  assign \port$414$0  = _00_;
-  assign \port$414$1  = _11_;
-  assign \port$414$2  = _22_;
-  assign \port$414$3  = _30_;
-  assign \port$414$4  = _31_;
-  assign \port$414$5  = _32_;
-  assign \port$414$6  = _33_;
-  assign \port$414$7  = _34_;
-  assign \port$414$8  = _35_;
-  assign \port$414$9  = _01_;
-  assign \port$414$10  = _02_;
-  assign \port$414$11  = _03_;
-  assign \port$414$12  = _04_;
-  assign \port$414$13  = _05_;
-  assign \port$414$14  = _06_;
-  assign \port$414$15  = _07_;
-endmodule
-
-(* generator = "Amaranth" *)
-module \hwq_mac_array.mul_4_5 (clk, rst, \port$415$0 , \port$415$1 , \port$415$2 , \port$415$3 , \port$415$4 , \port$415$5 , \port$415$6 , \port$415$7 , \port$415$8 , \port$415$9 , \port$415$10 , \port$415$11 , \port$415$12 , \port$415$13 , \port$415$14 , \port$415$15 , b, a, en
-);
-  wire _00_;
-  wire _01_;
-  wire _02_;
-  wire _03_;
-  wire _04_;
-  wire _05_;
-  wire _06_;
-  wire _07_;
-  wire _08_;
-  wire _09_;
-  wire _10_;
-  wire _11_;
-  wire _12_;
-  wire _13_;
-  wire _14_;
-  wire _15_;
-  wire _16_;
-  wire _17_;
-  wire _18_;
-  wire _19_;
-  wire _20_;
-  wire _21_;
-  wire _22_;
-  wire _23_;
-  wire _24_;
-  wire _25_;
-  wire _26_;
-  wire _27_;
-  wire _28_;
-  wire _29_;
-  wire _30_;
-  wire _31_;
-  wire _32_;
-  wire _33_;
-  wire _34_;
-  wire _35_;
-  wire [17:0] \$signal ;
-  input [7:0] a;
-  wire [7:0] a;
-  input [7:0] b;
-  wire [7:0] b;
-  wire [17:0] b18;
-  input clk;
-  wire clk;
-  input en;
-  wire en;
-  wire [15:0] p;
-  wire [35:0] p36;
-  output \port$415$0 ;
-  wire \port$415$0 ;
-  output \port$415$1 ;
-  wire \port$415$1 ;
-  output \port$415$10 ;
-  wire \port$415$10 ;
-  output \port$415$11 ;
-  wire \port$415$11 ;
-  output \port$415$12 ;
-  wire \port$415$12 ;
-  output \port$415$13 ;
-  wire \port$415$13 ;
-  output \port$415$14 ;
-  wire \port$415$14 ;
-  output \port$415$15 ;
-  wire \port$415$15 ;
-  output \port$415$2 ;
-  wire \port$415$2 ;
-  output \port$415$3 ;
-  wire \port$415$3 ;
-  output \port$415$4 ;
-  wire \port$415$4 ;
-  output \port$415$5 ;
-  wire \port$415$5 ;
-  output \port$415$6 ;
-  wire \port$415$6 ;
-  output \port$415$7 ;
-  wire \port$415$7 ;
-  output \port$415$8 ;
-  wire \port$415$8 ;
-  output \port$415$9 ;
-  wire \port$415$9 ;
-  input rst;
-  wire rst;
-  MULT18X18D #(
-    .CAS_MATCH_REG("FALSE"),
-    .CLK0_DIV("ENABLED"),
-    .CLK1_DIV("ENABLED"),
-    .CLK2_DIV("ENABLED"),
-    .CLK3_DIV("ENABLED"),
-    .GSR("DISABLED"),
-    .HIGHSPEED_CLK("NONE"),
-    .MULT_BYPASS("DISABLED"),
-    .REG_INPUTA_CLK("CLK0"),
-    .REG_INPUTB_CLK("CLK0"),
-    .REG_INPUTC_CLK("NONE"),
-    .REG_OUTPUT_CLK("CLK0"),
-    .REG_PIPELINE_CLK("NONE"),
-    .RESETMODE("SYNC"),
-    .SOURCEB_MODE("B_SHIFT")
-  ) dsp (
-    .A0(a[0]),
-    .A1(a[1]),
-    .A10(a[7]),
-    .A11(a[7]),
-    .A12(a[7]),
-    .A13(a[7]),
-    .A14(a[7]),
-    .A15(a[7]),
-    .A16(a[7]),
-    .A17(a[7]),
-    .A2(a[2]),
-    .A3(a[3]),
-    .A4(a[4]),
-    .A5(a[5]),
-    .A6(a[6]),
-    .A7(a[7]),
-    .A8(a[7]),
-    .A9(a[7]),
-    .B0(b[0]),
-    .B1(b[1]),
-    .B10(b[7]),
-    .B11(b[7]),
-    .B12(b[7]),
-    .B13(b[7]),
-    .B14(b[7]),
-    .B15(b[7]),
-    .B16(b[7]),
-    .B17(b[7]),
-    .B2(b[2]),
-    .B3(b[3]),
-    .B4(b[4]),
-    .B5(b[5]),
-    .B6(b[6]),
-    .B7(b[7]),
-    .B8(b[7]),
-    .B9(b[7]),
-    .C0(1'h0),
-    .C1(1'h0),
-    .C10(1'h0),
-    .C11(1'h0),
-    .C12(1'h0),
-    .C13(1'h0),
-    .C14(1'h0),
-    .C15(1'h0),
-    .C16(1'h0),
-    .C17(1'h0),
-    .C2(1'h0),
-    .C3(1'h0),
-    .C4(1'h0),
-    .C5(1'h0),
-    .C6(1'h0),
-    .C7(1'h0),
-    .C8(1'h0),
-    .C9(1'h0),
-    .CE0(en),
-    .CLK0(clk),
-    .P0(_00_),
-    .P1(_11_),
-    .P10(_02_),
-    .P11(_03_),
-    .P12(_04_),
-    .P13(_05_),
-    .P14(_06_),
-    .P15(_07_),
-    .P16(_08_),
-    .P17(_09_),
-    .P18(_10_),
-    .P19(_12_),
-    .P2(_22_),
-    .P20(_13_),
-    .P21(_14_),
-    .P22(_15_),
-    .P23(_16_),
-    .P24(_17_),
-    .P25(_18_),
-    .P26(_19_),
-    .P27(_20_),
-    .P28(_21_),
-    .P29(_23_),
-    .P3(_30_),
-    .P30(_24_),
-    .P31(_25_),
-    .P32(_26_),
-    .P33(_27_),
-    .P34(_28_),
-    .P35(_29_),
-    .P4(_31_),
-    .P5(_32_),
-    .P6(_33_),
-    .P7(_34_),
-    .P8(_35_),
-    .P9(_01_),
-    .RST0(rst),
-    .SIGNEDA(1'h1),
-    .SIGNEDB(1'h1),
-    .SOURCEA(1'h0),
-    .SOURCEB(1'h0)
-  );
-  assign \$signal  = { a[7], a[7], a[7], a[7], a[7], a[7], a[7], a[7], a[7], a[7], a };
-  assign b18 = { b[7], b[7], b[7], b[7], b[7], b[7], b[7], b[7], b[7], b[7], b };
-  assign p = { _07_, _06_, _05_, _04_, _03_, _02_, _01_, _35_, _34_, _33_, _32_, _31_, _30_, _22_, _11_, _00_ };
-  assign p36 = { _29_, _28_, _27_, _26_, _25_, _24_, _23_, _21_, _20_, _19_, _18_, _17_, _16_, _15_, _14_, _13_, _12_, _10_, _09_, _08_, _07_, _06_, _05_, _04_, _03_, _02_, _01_, _35_, _34_, _33_, _32_, _31_, _30_, _22_, _11_, _00_ };
-  assign \port$415$0  = _00_;
-  assign \port$415$1  = _11_;
-  assign \port$415$2  = _22_;
-  assign \port$415$3  = _30_;
-  assign \port$415$4  = _31_;
-  assign \port$415$5  = _32_;
-  assign \port$415$6  = _33_;
-  assign \port$415$7  = _34_;
-  assign \port$415$8  = _35_;
-  assign \port$415$9  = _01_;
-  assign \port$415$10  = _02_;
-  assign \port$415$11  = _03_;
-  assign \port$415$12  = _04_;
-  assign \port$415$13  = _05_;
-  assign \port$415$14  = _06_;
-  assign \port$415$15  = _07_;
-endmodule
-
-(* generator = "Amaranth" *)
-module \hwq_mac_array.mul_4_6 (clk, rst, \port$416$0 , \port$416$1 , \port$416$2 , \port$416$3 , \port$416$4 , \port$416$5 , \port$416$6 , \port$416$7 , \port$416$8 , \port$416$9 , \port$416$10 , \port$416$11 , \port$416$12 , \port$416$13 , \port$416$14 , \port$416$15 , b, a, en
-);
-  wire _00_;
-  wire _01_;
-  wire _02_;
-  wire _03_;
-  wire _04_;
-  wire _05_;
-  wire _06_;
-  wire _07_;
-  wire _08_;
-  wire _09_;
-  wire _10_;
-  wire _11_;
-  wire _12_;
-  wire _13_;
-  wire _14_;
-  wire _15_;
-  wire _16_;
-  wire _17_;
-  wire _18_;
-  wire _19_;
-  wire _20_;
-  wire _21_;
-  wire _22_;
-  wire _23_;
-  wire _24_;
-  wire _25_;
-  wire _26_;
-  wire _27_;
-  wire _28_;
-  wire _29_;
-  wire _30_;
-  wire _31_;
-  wire _32_;
-  wire _33_;
-  wire _34_;
-  wire _35_;
-  wire [17:0] \$signal ;
-  input [7:0] a;
-  wire [7:0] a;
-  input [7:0] b;
-  wire [7:0] b;
-  wire [17:0] b18;
-  input clk;
-  wire clk;
-  input en;
-  wire en;
-  wire [15:0] p;
-  wire [35:0] p36;
-  output \port$416$0 ;
-  wire \port$416$0 ;
-  output \port$416$1 ;
-  wire \port$416$1 ;
-  output \port$416$10 ;
-  wire \port$416$10 ;
-  output \port$416$11 ;
-  wire \port$416$11 ;
-  output \port$416$12 ;
-  wire \port$416$12 ;
-  output \port$416$13 ;
-  wire \port$416$13 ;
-  output \port$416$14 ;
-  wire \port$416$14 ;
-  output \port$416$15 ;
-  wire \port$416$15 ;
-  output \port$416$2 ;
-  wire \port$416$2 ;
-  output \port$416$3 ;
-  wire \port$416$3 ;
-  output \port$416$4 ;
-  wire \port$416$4 ;
-  output \port$416$5 ;
-  wire \port$416$5 ;
-  output \port$416$6 ;
-  wire \port$416$6 ;
-  output \port$416$7 ;
-  wire \port$416$7 ;
-  output \port$416$8 ;
-  wire \port$416$8 ;
-  output \port$416$9 ;
-  wire \port$416$9 ;
-  input rst;
-  wire rst;
-  MULT18X18D #(
-    .CAS_MATCH_REG("FALSE"),
-    .CLK0_DIV("ENABLED"),
-    .CLK1_DIV("ENABLED"),
-    .CLK2_DIV("ENABLED"),
-    .CLK3_DIV("ENABLED"),
-    .GSR("DISABLED"),
-    .HIGHSPEED_CLK("NONE"),
-    .MULT_BYPASS("DISABLED"),
-    .REG_INPUTA_CLK("CLK0"),
-    .REG_INPUTB_CLK("CLK0"),
-    .REG_INPUTC_CLK("NONE"),
-    .REG_OUTPUT_CLK("CLK0"),
-    .REG_PIPELINE_CLK("NONE"),
-    .RESETMODE("SYNC"),
-    .SOURCEB_MODE("B_SHIFT")
-  ) dsp (
-    .A0(a[0]),
-    .A1(a[1]),
-    .A10(a[7]),
-    .A11(a[7]),
-    .A12(a[7]),
-    .A13(a[7]),
-    .A14(a[7]),
-    .A15(a[7]),
-    .A16(a[7]),
-    .A17(a[7]),
-    .A2(a[2]),
-    .A3(a[3]),
-    .A4(a[4]),
-    .A5(a[5]),
-    .A6(a[6]),
-    .A7(a[7]),
-    .A8(a[7]),
-    .A9(a[7]),
-    .B0(b[0]),
-    .B1(b[1]),
-    .B10(b[7]),
-    .B11(b[7]),
-    .B12(b[7]),
-    .B13(b[7]),
-    .B14(b[7]),
-    .B15(b[7]),
-    .B16(b[7]),
-    .B17(b[7]),
-    .B2(b[2]),
-    .B3(b[3]),
-    .B4(b[4]),
-    .B5(b[5]),
-    .B6(b[6]),
-    .B7(b[7]),
-    .B8(b[7]),
-    .B9(b[7]),
-    .C0(1'h0),
-    .C1(1'h0),
-    .C10(1'h0),
-    .C11(1'h0),
-    .C12(1'h0),
-    .C13(1'h0),
-    .C14(1'h0),
-    .C15(1'h0),
-    .C16(1'h0),
-    .C17(1'h0),
-    .C2(1'h0),
-    .C3(1'h0),
-    .C4(1'h0),
-    .C5(1'h0),
-    .C6(1'h0),
-    .C7(1'h0),
-    .C8(1'h0),
-    .C9(1'h0),
-    .CE0(en),
-    .CLK0(clk),
-    .P0(_00_),
-    .P1(_11_),
-    .P10(_02_),
-    .P11(_03_),
-    .P12(_04_),
-    .P13(_05_),
-    .P14(_06_),
-    .P15(_07_),
-    .P16(_08_),
-    .P17(_09_),
-    .P18(_10_),
-    .P19(_12_),
-    .P2(_22_),
-    .P20(_13_),
-    .P21(_14_),
-    .P22(_15_),
-    .P23(_16_),
-    .P24(_17_),
-    .P25(_18_),
-    .P26(_19_),
-    .P27(_20_),
-    .P28(_21_),
-    .P29(_23_),
-    .P3(_30_),
-    .P30(_24_),
-    .P31(_25_),
-    .P32(_26_),
-    .P33(_27_),
-    .P34(_28_),
-    .P35(_29_),
-    .P4(_31_),
-    .P5(_32_),
-    .P6(_33_),
-    .P7(_34_),
-    .P8(_35_),
-    .P9(_01_),
-    .RST0(rst),
-    .SIGNEDA(1'h1),
-    .SIGNEDB(1'h1),
-    .SOURCEA(1'h0),
-    .SOURCEB(1'h0)
-  );
-  assign \$signal  = { a[7], a[7], a[7], a[7], a[7], a[7], a[7], a[7], a[7], a[7], a };
-  assign b18 = { b[7], b[7], b[7], b[7], b[7], b[7], b[7], b[7], b[7], b[7], b };
-  assign p = { _07_, _06_, _05_, _04_, _03_, _02_, _01_, _35_, _34_, _33_, _32_, _31_, _30_, _22_, _11_, _00_ };
-  assign p36 = { _29_, _28_, _27_, _26_, _25_, _24_, _23_, _21_, _20_, _19_, _18_, _17_, _16_, _15_, _14_, _13_, _12_, _10_, _09_, _08_, _07_, _06_, _05_, _04_, _03_, _02_, _01_, _35_, _34_, _33_, _32_, _31_, _30_, _22_, _11_, _00_ };
-  assign \port$416$0  = _00_;
-  assign \port$416$1  = _11_;
-  assign \port$416$2  = _22_;
-  assign \port$416$3  = _30_;
-  assign \port$416$4  = _31_;
-  assign \port$416$5  = _32_;
-  assign \port$416$6  = _33_;
-  assign \port$416$7  = _34_;
-  assign \port$416$8  = _35_;
-  assign \port$416$9  = _01_;
-  assign \port$416$10  = _02_;
-  assign \port$416$11  = _03_;
-  assign \port$416$12  = _04_;
-  assign \port$416$13  = _05_;
-  assign \port$416$14  = _06_;
-  assign \port$416$15  = _07_;
-endmodule
-
-(* generator = "Amaranth" *)
-module \hwq_mac_array.mul_4_7 (clk, rst, \port$417$0 , \port$417$1 , \port$417$2 , \port$417$3 , \port$417$4 , \port$417$5 , \port$417$6 , \port$417$7 , \port$417$8 , \port$417$9 , \port$417$10 , \port$417$11 , \port$417$12 , \port$417$13 , \port$417$14 , \port$417$15 , b, a, en
-);
-  wire _00_;
-  wire _01_;
-  wire _02_;
-  wire _03_;
-  wire _04_;
-  wire _05_;
-  wire _06_;
-  wire _07_;
-  wire _08_;
-  wire _09_;
-  wire _10_;
-  wire _11_;
-  wire _12_;
-  wire _13_;
-  wire _14_;
-  wire _15_;
-  wire _16_;
-  wire _17_;
-  wire _18_;
-  wire _19_;
-  wire _20_;
-  wire _21_;
-  wire _22_;
-  wire _23_;
-  wire _24_;
-  wire _25_;
-  wire _26_;
-  wire _27_;
-  wire _28_;
-  wire _29_;
-  wire _30_;
-  wire _31_;
-  wire _32_;
-  wire _33_;
-  wire _34_;
-  wire _35_;
-  wire [17:0] \$signal ;
-  input [7:0] a;
-  wire [7:0] a;
-  input [7:0] b;
-  wire [7:0] b;
-  wire [17:0] b18;
-  input clk;
-  wire clk;
-  input en;
-  wire en;
-  wire [15:0] p;
-  wire [35:0] p36;
-  output \port$417$0 ;
-  wire \port$417$0 ;
-  output \port$417$1 ;
-  wire \port$417$1 ;
-  output \port$417$10 ;
-  wire \port$417$10 ;
-  output \port$417$11 ;
-  wire \port$417$11 ;
-  output \port$417$12 ;
-  wire \port$417$12 ;
-  output \port$417$13 ;
-  wire \port$417$13 ;
-  output \port$417$14 ;
-  wire \port$417$14 ;
-  output \port$417$15 ;
-  wire \port$417$15 ;
-  output \port$417$2 ;
-  wire \port$417$2 ;
-  output \port$417$3 ;
-  wire \port$417$3 ;
-  output \port$417$4 ;
-  wire \port$417$4 ;
-  output \port$417$5 ;
-  wire \port$417$5 ;
-  output \port$417$6 ;
-  wire \port$417$6 ;
-  output \port$417$7 ;
-  wire \port$417$7 ;
-  output \port$417$8 ;
-  wire \port$417$8 ;
-  output \port$417$9 ;
-  wire \port$417$9 ;
-  input rst;
-  wire rst;
-  MULT18X18D #(
-    .CAS_MATCH_REG("FALSE"),
-    .CLK0_DIV("ENABLED"),
-    .CLK1_DIV("ENABLED"),
-    .CLK2_DIV("ENABLED"),
-    .CLK3_DIV("ENABLED"),
-    .GSR("DISABLED"),
-    .HIGHSPEED_CLK("NONE"),
-    .MULT_BYPASS("DISABLED"),
-    .REG_INPUTA_CLK("CLK0"),
-    .REG_INPUTB_CLK("CLK0"),
-    .REG_INPUTC_CLK("NONE"),
-    .REG_OUTPUT_CLK("CLK0"),
-    .REG_PIPELINE_CLK("NONE"),
-    .RESETMODE("SYNC"),
-    .SOURCEB_MODE("B_SHIFT")
-  ) dsp (
-    .A0(a[0]),
-    .A1(a[1]),
-    .A10(a[7]),
-    .A11(a[7]),
-    .A12(a[7]),
-    .A13(a[7]),
-    .A14(a[7]),
-    .A15(a[7]),
-    .A16(a[7]),
-    .A17(a[7]),
-    .A2(a[2]),
-    .A3(a[3]),
-    .A4(a[4]),
-    .A5(a[5]),
-    .A6(a[6]),
-    .A7(a[7]),
-    .A8(a[7]),
-    .A9(a[7]),
-    .B0(b[0]),
-    .B1(b[1]),
-    .B10(b[7]),
-    .B11(b[7]),
-    .B12(b[7]),
-    .B13(b[7]),
-    .B14(b[7]),
-    .B15(b[7]),
-    .B16(b[7]),
-    .B17(b[7]),
-    .B2(b[2]),
-    .B3(b[3]),
-    .B4(b[4]),
-    .B5(b[5]),
-    .B6(b[6]),
-    .B7(b[7]),
-    .B8(b[7]),
-    .B9(b[7]),
-    .C0(1'h0),
-    .C1(1'h0),
-    .C10(1'h0),
-    .C11(1'h0),
-    .C12(1'h0),
-    .C13(1'h0),
-    .C14(1'h0),
-    .C15(1'h0),
-    .C16(1'h0),
-    .C17(1'h0),
-    .C2(1'h0),
-    .C3(1'h0),
-    .C4(1'h0),
-    .C5(1'h0),
-    .C6(1'h0),
-    .C7(1'h0),
-    .C8(1'h0),
-    .C9(1'h0),
-    .CE0(en),
-    .CLK0(clk),
-    .P0(_00_),
-    .P1(_11_),
-    .P10(_02_),
-    .P11(_03_),
-    .P12(_04_),
-    .P13(_05_),
-    .P14(_06_),
-    .P15(_07_),
-    .P16(_08_),
-    .P17(_09_),
-    .P18(_10_),
-    .P19(_12_),
-    .P2(_22_),
-    .P20(_13_),
-    .P21(_14_),
-    .P22(_15_),
-    .P23(_16_),
-    .P24(_17_),
-    .P25(_18_),
-    .P26(_19_),
-    .P27(_20_),
-    .P28(_21_),
-    .P29(_23_),
-    .P3(_30_),
-    .P30(_24_),
-    .P31(_25_),
-    .P32(_26_),
-    .P33(_27_),
-    .P34(_28_),
-    .P35(_29_),
-    .P4(_31_),
-    .P5(_32_),
-    .P6(_33_),
-    .P7(_34_),
-    .P8(_35_),
-    .P9(_01_),
-    .RST0(rst),
-    .SIGNEDA(1'h1),
-    .SIGNEDB(1'h1),
-    .SOURCEA(1'h0),
-    .SOURCEB(1'h0)
-  );
-  assign \$signal  = { a[7], a[7], a[7], a[7], a[7], a[7], a[7], a[7], a[7], a[7], a };
-  assign b18 = { b[7], b[7], b[7], b[7], b[7], b[7], b[7], b[7], b[7], b[7], b };
-  assign p = { _07_, _06_, _05_, _04_, _03_, _02_, _01_, _35_, _34_, _33_, _32_, _31_, _30_, _22_, _11_, _00_ };
-  assign p36 = { _29_, _28_, _27_, _26_, _25_, _24_, _23_, _21_, _20_, _19_, _18_, _17_, _16_, _15_, _14_, _13_, _12_, _10_, _09_, _08_, _07_, _06_, _05_, _04_, _03_, _02_, _01_, _35_, _34_, _33_, _32_, _31_, _30_, _22_, _11_, _00_ };
-  assign \port$417$0  = _00_;
-  assign \port$417$1  = _11_;
-  assign \port$417$2  = _22_;
-  assign \port$417$3  = _30_;
-  assign \port$417$4  = _31_;
-  assign \port$417$5  = _32_;
-  assign \port$417$6  = _33_;
-  assign \port$417$7  = _34_;
-  assign \port$417$8  = _35_;
-  assign \port$417$9  = _01_;
-  assign \port$417$10  = _02_;
-  assign \port$417$11  = _03_;
-  assign \port$417$12  = _04_;
-  assign \port$417$13  = _05_;
-  assign \port$417$14  = _06_;
-  assign \port$417$15  = _07_;
-endmodule
-
-(* generator = "Amaranth" *)
-module \hwq_mac_array.mul_5_0 (clk, rst, \port$418$0 , \port$418$1 , \port$418$2 , \port$418$3 , \port$418$4 , \port$418$5 , \port$418$6 , \port$418$7 , \port$418$8 , \port$418$9 , \port$418$10 , \port$418$11 , \port$418$12 , \port$418$13 , \port$418$14 , \port$418$15 , a, b, en
-);
-  wire _00_;
-  wire _01_;
-  wire _02_;
-  wire _03_;
-  wire _04_;
-  wire _05_;
-  wire _06_;
-  wire _07_;
-  wire _08_;
-  wire _09_;
-  wire _10_;
-  wire _11_;
-  wire _12_;
-  wire _13_;
-  wire _14_;
-  wire _15_;
-  wire _16_;
-  wire _17_;
-  wire _18_;
-  wire _19_;
-  wire _20_;
-  wire _21_;
-  wire _22_;
-  wire _23_;
-  wire _24_;
-  wire _25_;
-  wire _26_;
-  wire _27_;
-  wire _28_;
-  wire _29_;
-  wire _30_;
-  wire _31_;
-  wire _32_;
-  wire _33_;
-  wire _34_;
-  wire _35_;
-  wire [17:0] \$signal ;
-  input [7:0] a;
-  wire [7:0] a;
-  input [7:0] b;
-  wire [7:0] b;
-  wire [17:0] b18;
-  input clk;
-  wire clk;
-  input en;
-  wire en;
-  wire [15:0] p;
-  wire [35:0] p36;
-  output \port$418$0 ;
-  wire \port$418$0 ;
-  output \port$418$1 ;
-  wire \port$418$1 ;
-  output \port$418$10 ;
-  wire \port$418$10 ;
-  output \port$418$11 ;
-  wire \port$418$11 ;
-  output \port$418$12 ;
-  wire \port$418$12 ;
-  output \port$418$13 ;
-  wire \port$418$13 ;
-  output \port$418$14 ;
-  wire \port$418$14 ;
-  output \port$418$15 ;
-  wire \port$418$15 ;
-  output \port$418$2 ;
-  wire \port$418$2 ;
-  output \port$418$3 ;
-  wire \port$418$3 ;
-  output \port$418$4 ;
-  wire \port$418$4 ;
-  output \port$418$5 ;
-  wire \port$418$5 ;
-  output \port$418$6 ;
-  wire \port$418$6 ;
-  output \port$418$7 ;
-  wire \port$418$7 ;
-  output \port$418$8 ;
-  wire \port$418$8 ;
-  output \port$418$9 ;
-  wire \port$418$9 ;
-  input rst;
-  wire rst;
-  MULT18X18D #(
-    .CAS_MATCH_REG("FALSE"),
-    .CLK0_DIV("ENABLED"),
-    .CLK1_DIV("ENABLED"),
-    .CLK2_DIV("ENABLED"),
-    .CLK3_DIV("ENABLED"),
-    .GSR("DISABLED"),
-    .HIGHSPEED_CLK("NONE"),
-    .MULT_BYPASS("DISABLED"),
-    .REG_INPUTA_CLK("CLK0"),
-    .REG_INPUTB_CLK("CLK0"),
-    .REG_INPUTC_CLK("NONE"),
-    .REG_OUTPUT_CLK("CLK0"),
-    .REG_PIPELINE_CLK("NONE"),
-    .RESETMODE("SYNC"),
-    .SOURCEB_MODE("B_SHIFT")
-  ) dsp (
-    .A0(a[0]),
-    .A1(a[1]),
-    .A10(a[7]),
-    .A11(a[7]),
-    .A12(a[7]),
-    .A13(a[7]),
-    .A14(a[7]),
-    .A15(a[7]),
-    .A16(a[7]),
-    .A17(a[7]),
-    .A2(a[2]),
-    .A3(a[3]),
-    .A4(a[4]),
-    .A5(a[5]),
-    .A6(a[6]),
-    .A7(a[7]),
-    .A8(a[7]),
-    .A9(a[7]),
-    .B0(b[0]),
-    .B1(b[1]),
-    .B10(b[7]),
-    .B11(b[7]),
-    .B12(b[7]),
-    .B13(b[7]),
-    .B14(b[7]),
-    .B15(b[7]),
-    .B16(b[7]),
-    .B17(b[7]),
-    .B2(b[2]),
-    .B3(b[3]),
-    .B4(b[4]),
-    .B5(b[5]),
-    .B6(b[6]),
-    .B7(b[7]),
-    .B8(b[7]),
-    .B9(b[7]),
-    .C0(1'h0),
-    .C1(1'h0),
-    .C10(1'h0),
-    .C11(1'h0),
-    .C12(1'h0),
-    .C13(1'h0),
-    .C14(1'h0),
-    .C15(1'h0),
-    .C16(1'h0),
-    .C17(1'h0),
-    .C2(1'h0),
-    .C3(1'h0),
-    .C4(1'h0),
-    .C5(1'h0),
-    .C6(1'h0),
-    .C7(1'h0),
-    .C8(1'h0),
-    .C9(1'h0),
-    .CE0(en),
-    .CLK0(clk),
-    .P0(_00_),
-    .P1(_11_),
-    .P10(_02_),
-    .P11(_03_),
-    .P12(_04_),
-    .P13(_05_),
-    .P14(_06_),
-    .P15(_07_),
-    .P16(_08_),
-    .P17(_09_),
-    .P18(_10_),
-    .P19(_12_),
-    .P2(_22_),
-    .P20(_13_),
-    .P21(_14_),
-    .P22(_15_),
-    .P23(_16_),
-    .P24(_17_),
-    .P25(_18_),
-    .P26(_19_),
-    .P27(_20_),
-    .P28(_21_),
-    .P29(_23_),
-    .P3(_30_),
-    .P30(_24_),
-    .P31(_25_),
-    .P32(_26_),
-    .P33(_27_),
-    .P34(_28_),
-    .P35(_29_),
-    .P4(_31_),
-    .P5(_32_),
-    .P6(_33_),
-    .P7(_34_),
-    .P8(_35_),
-    .P9(_01_),
-    .RST0(rst),
-    .SIGNEDA(1'h1),
-    .SIGNEDB(1'h1),
-    .SOURCEA(1'h0),
-    .SOURCEB(1'h0)
-  );
-  assign \$signal  = { a[7], a[7], a[7], a[7], a[7], a[7], a[7], a[7], a[7], a[7], a };
-  assign b18 = { b[7], b[7], b[7], b[7], b[7], b[7], b[7], b[7], b[7], b[7], b };
-  assign p = { _07_, _06_, _05_, _04_, _03_, _02_, _01_, _35_, _34_, _33_, _32_, _31_, _30_, _22_, _11_, _00_ };
-  assign p36 = { _29_, _28_, _27_, _26_, _25_, _24_, _23_, _21_, _20_, _19_, _18_, _17_, _16_, _15_, _14_, _13_, _12_, _10_, _09_, _08_, _07_, _06_, _05_, _04_, _03_, _02_, _01_, _35_, _34_, _33_, _32_, _31_, _30_, _22_, _11_, _00_ };
-  assign \port$418$0  = _00_;
-  assign \port$418$1  = _11_;
-  assign \port$418$2  = _22_;
-  assign \port$418$3  = _30_;
-  assign \port$418$4  = _31_;
-  assign \port$418$5  = _32_;
-  assign \port$418$6  = _33_;
-  assign \port$418$7  = _34_;
-  assign \port$418$8  = _35_;
-  assign \port$418$9  = _01_;
-  assign \port$418$10  = _02_;
-  assign \port$418$11  = _03_;
-  assign \port$418$12  = _04_;
-  assign \port$418$13  = _05_;
-  assign \port$418$14  = _06_;
-  assign \port$418$15  = _07_;
-endmodule
-
-(* generator = "Amaranth" *)
-module \hwq_mac_array.mul_5_1 (clk, rst, \port$419$0 , \port$419$1 , \port$419$2 , \port$419$3 , \port$419$4 , \port$419$5 , \port$419$6 , \port$419$7 , \port$419$8 , \port$419$9 , \port$419$10 , \port$419$11 , \port$419$12 , \port$419$13 , \port$419$14 , \port$419$15 , b, a, en
-);
-  wire _00_;
-  wire _01_;
-  wire _02_;
-  wire _03_;
-  wire _04_;
-  wire _05_;
-  wire _06_;
-  wire _07_;
-  wire _08_;
-  wire _09_;
-  wire _10_;
-  wire _11_;
-  wire _12_;
-  wire _13_;
-  wire _14_;
-  wire _15_;
-  wire _16_;
-  wire _17_;
-  wire _18_;
-  wire _19_;
-  wire _20_;
-  wire _21_;
-  wire _22_;
-  wire _23_;
-  wire _24_;
-  wire _25_;
-  wire _26_;
-  wire _27_;
-  wire _28_;
-  wire _29_;
-  wire _30_;
-  wire _31_;
-  wire _32_;
-  wire _33_;
-  wire _34_;
-  wire _35_;
-  wire [17:0] \$signal ;
-  input [7:0] a;
-  wire [7:0] a;
-  input [7:0] b;
-  wire [7:0] b;
-  wire [17:0] b18;
-  input clk;
-  wire clk;
-  input en;
-  wire en;
-  wire [15:0] p;
-  wire [35:0] p36;
-  output \port$419$0 ;
-  wire \port$419$0 ;
-  output \port$419$1 ;
-  wire \port$419$1 ;
-  output \port$419$10 ;
-  wire \port$419$10 ;
-  output \port$419$11 ;
-  wire \port$419$11 ;
-  output \port$419$12 ;
-  wire \port$419$12 ;
-  output \port$419$13 ;
-  wire \port$419$13 ;
-  output \port$419$14 ;
-  wire \port$419$14 ;
-  output \port$419$15 ;
-  wire \port$419$15 ;
-  output \port$419$2 ;
-  wire \port$419$2 ;
-  output \port$419$3 ;
-  wire \port$419$3 ;
-  output \port$419$4 ;
-  wire \port$419$4 ;
-  output \port$419$5 ;
-  wire \port$419$5 ;
-  output \port$419$6 ;
-  wire \port$419$6 ;
-  output \port$419$7 ;
-  wire \port$419$7 ;
-  output \port$419$8 ;
-  wire \port$419$8 ;
-  output \port$419$9 ;
-  wire \port$419$9 ;
-  input rst;
-  wire rst;
-  MULT18X18D #(
-    .CAS_MATCH_REG("FALSE"),
-    .CLK0_DIV("ENABLED"),
-    .CLK1_DIV("ENABLED"),
-    .CLK2_DIV("ENABLED"),
-    .CLK3_DIV("ENABLED"),
-    .GSR("DISABLED"),
-    .HIGHSPEED_CLK("NONE"),
-    .MULT_BYPASS("DISABLED"),
-    .REG_INPUTA_CLK("CLK0"),
-    .REG_INPUTB_CLK("CLK0"),
-    .REG_INPUTC_CLK("NONE"),
-    .REG_OUTPUT_CLK("CLK0"),
-    .REG_PIPELINE_CLK("NONE"),
-    .RESETMODE("SYNC"),
-    .SOURCEB_MODE("B_SHIFT")
-  ) dsp (
-    .A0(a[0]),
-    .A1(a[1]),
-    .A10(a[7]),
-    .A11(a[7]),
-    .A12(a[7]),
-    .A13(a[7]),
-    .A14(a[7]),
-    .A15(a[7]),
-    .A16(a[7]),
-    .A17(a[7]),
-    .A2(a[2]),
-    .A3(a[3]),
-    .A4(a[4]),
-    .A5(a[5]),
-    .A6(a[6]),
-    .A7(a[7]),
-    .A8(a[7]),
-    .A9(a[7]),
-    .B0(b[0]),
-    .B1(b[1]),
-    .B10(b[7]),
-    .B11(b[7]),
-    .B12(b[7]),
-    .B13(b[7]),
-    .B14(b[7]),
-    .B15(b[7]),
-    .B16(b[7]),
-    .B17(b[7]),
-    .B2(b[2]),
-    .B3(b[3]),
-    .B4(b[4]),
-    .B5(b[5]),
-    .B6(b[6]),
-    .B7(b[7]),
-    .B8(b[7]),
-    .B9(b[7]),
-    .C0(1'h0),
-    .C1(1'h0),
-    .C10(1'h0),
-    .C11(1'h0),
-    .C12(1'h0),
-    .C13(1'h0),
-    .C14(1'h0),
-    .C15(1'h0),
-    .C16(1'h0),
-    .C17(1'h0),
-    .C2(1'h0),
-    .C3(1'h0),
-    .C4(1'h0),
-    .C5(1'h0),
-    .C6(1'h0),
-    .C7(1'h0),
-    .C8(1'h0),
-    .C9(1'h0),
-    .CE0(en),
-    .CLK0(clk),
-    .P0(_00_),
-    .P1(_11_),
-    .P10(_02_),
-    .P11(_03_),
-    .P12(_04_),
-    .P13(_05_),
-    .P14(_06_),
-    .P15(_07_),
-    .P16(_08_),
-    .P17(_09_),
-    .P18(_10_),
-    .P19(_12_),
-    .P2(_22_),
-    .P20(_13_),
-    .P21(_14_),
-    .P22(_15_),
-    .P23(_16_),
-    .P24(_17_),
-    .P25(_18_),
-    .P26(_19_),
-    .P27(_20_),
-    .P28(_21_),
-    .P29(_23_),
-    .P3(_30_),
-    .P30(_24_),
-    .P31(_25_),
-    .P32(_26_),
-    .P33(_27_),
-    .P34(_28_),
-    .P35(_29_),
-    .P4(_31_),
-    .P5(_32_),
-    .P6(_33_),
-    .P7(_34_),
-    .P8(_35_),
-    .P9(_01_),
-    .RST0(rst),
-    .SIGNEDA(1'h1),
-    .SIGNEDB(1'h1),
-    .SOURCEA(1'h0),
-    .SOURCEB(1'h0)
-  );
-  assign \$signal  = { a[7], a[7], a[7], a[7], a[7], a[7], a[7], a[7], a[7], a[7], a };
-  assign b18 = { b[7], b[7], b[7], b[7], b[7], b[7], b[7], b[7], b[7], b[7], b };
-  assign p = { _07_, _06_, _05_, _04_, _03_, _02_, _01_, _35_, _34_, _33_, _32_, _31_, _30_, _22_, _11_, _00_ };
-  assign p36 = { _29_, _28_, _27_, _26_, _25_, _24_, _23_, _21_, _20_, _19_, _18_, _17_, _16_, _15_, _14_, _13_, _12_, _10_, _09_, _08_, _07_, _06_, _05_, _04_, _03_, _02_, _01_, _35_, _34_, _33_, _32_, _31_, _30_, _22_, _11_, _00_ };
-  assign \port$419$0  = _00_;
-  assign \port$419$1  = _11_;
-  assign \port$419$2  = _22_;
-  assign \port$419$3  = _30_;
-  assign \port$419$4  = _31_;
-  assign \port$419$5  = _32_;
-  assign \port$419$6  = _33_;
-  assign \port$419$7  = _34_;
-  assign \port$419$8  = _35_;
-  assign \port$419$9  = _01_;
-  assign \port$419$10  = _02_;
-  assign \port$419$11  = _03_;
-  assign \port$419$12  = _04_;
-  assign \port$419$13  = _05_;
-  assign \port$419$14  = _06_;
-  assign \port$419$15  = _07_;
-endmodule
-
-(* generator = "Amaranth" *)
-module \hwq_mac_array.mul_5_2 (clk, rst, \port$420$0 , \port$420$1 , \port$420$2 , \port$420$3 , \port$420$4 , \port$420$5 , \port$420$6 , \port$420$7 , \port$420$8 , \port$420$9 , \port$420$10 , \port$420$11 , \port$420$12 , \port$420$13 , \port$420$14 , \port$420$15 , b, a, en
-);
-  wire _00_;
-  wire _01_;
-  wire _02_;
-  wire _03_;
-  wire _04_;
-  wire _05_;
-  wire _06_;
-  wire _07_;
-  wire _08_;
-  wire _09_;
-  wire _10_;
-  wire _11_;
-  wire _12_;
-  wire _13_;
-  wire _14_;
-  wire _15_;
-  wire _16_;
-  wire _17_;
-  wire _18_;
-  wire _19_;
-  wire _20_;
-  wire _21_;
-  wire _22_;
-  wire _23_;
-  wire _24_;
-  wire _25_;
-  wire _26_;
-  wire _27_;
-  wire _28_;
-  wire _29_;
-  wire _30_;
-  wire _31_;
-  wire _32_;
-  wire _33_;
-  wire _34_;
-  wire _35_;
-  wire [17:0] \$signal ;
-  input [7:0] a;
-  wire [7:0] a;
-  input [7:0] b;
-  wire [7:0] b;
-  wire [17:0] b18;
-  input clk;
-  wire clk;
-  input en;
-  wire en;
-  wire [15:0] p;
-  wire [35:0] p36;
-  output \port$420$0 ;
-  wire \port$420$0 ;
-  output \port$420$1 ;
-  wire \port$420$1 ;
-  output \port$420$10 ;
-  wire \port$420$10 ;
-  output \port$420$11 ;
-  wire \port$420$11 ;
-  output \port$420$12 ;
-  wire \port$420$12 ;
-  output \port$420$13 ;
-  wire \port$420$13 ;
-  output \port$420$14 ;
-  wire \port$420$14 ;
-  output \port$420$15 ;
-  wire \port$420$15 ;
-  output \port$420$2 ;
-  wire \port$420$2 ;
-  output \port$420$3 ;
-  wire \port$420$3 ;
-  output \port$420$4 ;
-  wire \port$420$4 ;
-  output \port$420$5 ;
-  wire \port$420$5 ;
-  output \port$420$6 ;
-  wire \port$420$6 ;
-  output \port$420$7 ;
-  wire \port$420$7 ;
-  output \port$420$8 ;
-  wire \port$420$8 ;
-  output \port$420$9 ;
-  wire \port$420$9 ;
-  input rst;
-  wire rst;
-  MULT18X18D #(
-    .CAS_MATCH_REG("FALSE"),
-    .CLK0_DIV("ENABLED"),
-    .CLK1_DIV("ENABLED"),
-    .CLK2_DIV("ENABLED"),
-    .CLK3_DIV("ENABLED"),
-    .GSR("DISABLED"),
-    .HIGHSPEED_CLK("NONE"),
-    .MULT_BYPASS("DISABLED"),
-    .REG_INPUTA_CLK("CLK0"),
-    .REG_INPUTB_CLK("CLK0"),
-    .REG_INPUTC_CLK("NONE"),
-    .REG_OUTPUT_CLK("CLK0"),
-    .REG_PIPELINE_CLK("NONE"),
-    .RESETMODE("SYNC"),
-    .SOURCEB_MODE("B_SHIFT")
-  ) dsp (
-    .A0(a[0]),
-    .A1(a[1]),
-    .A10(a[7]),
-    .A11(a[7]),
-    .A12(a[7]),
-    .A13(a[7]),
-    .A14(a[7]),
-    .A15(a[7]),
-    .A16(a[7]),
-    .A17(a[7]),
-    .A2(a[2]),
-    .A3(a[3]),
-    .A4(a[4]),
-    .A5(a[5]),
-    .A6(a[6]),
-    .A7(a[7]),
-    .A8(a[7]),
-    .A9(a[7]),
-    .B0(b[0]),
-    .B1(b[1]),
-    .B10(b[7]),
-    .B11(b[7]),
-    .B12(b[7]),
-    .B13(b[7]),
-    .B14(b[7]),
-    .B15(b[7]),
-    .B16(b[7]),
-    .B17(b[7]),
-    .B2(b[2]),
-    .B3(b[3]),
-    .B4(b[4]),
-    .B5(b[5]),
-    .B6(b[6]),
-    .B7(b[7]),
-    .B8(b[7]),
-    .B9(b[7]),
-    .C0(1'h0),
-    .C1(1'h0),
-    .C10(1'h0),
-    .C11(1'h0),
-    .C12(1'h0),
-    .C13(1'h0),
-    .C14(1'h0),
-    .C15(1'h0),
-    .C16(1'h0),
-    .C17(1'h0),
-    .C2(1'h0),
-    .C3(1'h0),
-    .C4(1'h0),
-    .C5(1'h0),
-    .C6(1'h0),
-    .C7(1'h0),
-    .C8(1'h0),
-    .C9(1'h0),
-    .CE0(en),
-    .CLK0(clk),
-    .P0(_00_),
-    .P1(_11_),
-    .P10(_02_),
-    .P11(_03_),
-    .P12(_04_),
-    .P13(_05_),
-    .P14(_06_),
-    .P15(_07_),
-    .P16(_08_),
-    .P17(_09_),
-    .P18(_10_),
-    .P19(_12_),
-    .P2(_22_),
-    .P20(_13_),
-    .P21(_14_),
-    .P22(_15_),
-    .P23(_16_),
-    .P24(_17_),
-    .P25(_18_),
-    .P26(_19_),
-    .P27(_20_),
-    .P28(_21_),
-    .P29(_23_),
-    .P3(_30_),
-    .P30(_24_),
-    .P31(_25_),
-    .P32(_26_),
-    .P33(_27_),
-    .P34(_28_),
-    .P35(_29_),
-    .P4(_31_),
-    .P5(_32_),
-    .P6(_33_),
-    .P7(_34_),
-    .P8(_35_),
-    .P9(_01_),
-    .RST0(rst),
-    .SIGNEDA(1'h1),
-    .SIGNEDB(1'h1),
-    .SOURCEA(1'h0),
-    .SOURCEB(1'h0)
-  );
-  assign \$signal  = { a[7], a[7], a[7], a[7], a[7], a[7], a[7], a[7], a[7], a[7], a };
-  assign b18 = { b[7], b[7], b[7], b[7], b[7], b[7], b[7], b[7], b[7], b[7], b };
-  assign p = { _07_, _06_, _05_, _04_, _03_, _02_, _01_, _35_, _34_, _33_, _32_, _31_, _30_, _22_, _11_, _00_ };
-  assign p36 = { _29_, _28_, _27_, _26_, _25_, _24_, _23_, _21_, _20_, _19_, _18_, _17_, _16_, _15_, _14_, _13_, _12_, _10_, _09_, _08_, _07_, _06_, _05_, _04_, _03_, _02_, _01_, _35_, _34_, _33_, _32_, _31_, _30_, _22_, _11_, _00_ };
-  assign \port$420$0  = _00_;
-  assign \port$420$1  = _11_;
-  assign \port$420$2  = _22_;
-  assign \port$420$3  = _30_;
-  assign \port$420$4  = _31_;
-  assign \port$420$5  = _32_;
-  assign \port$420$6  = _33_;
-  assign \port$420$7  = _34_;
-  assign \port$420$8  = _35_;
-  assign \port$420$9  = _01_;
-  assign \port$420$10  = _02_;
-  assign \port$420$11  = _03_;
-  assign \port$420$12  = _04_;
-  assign \port$420$13  = _05_;
-  assign \port$420$14  = _06_;
-  assign \port$420$15  = _07_;
-endmodule
-
-(* generator = "Amaranth" *)
-module \hwq_mac_array.mul_5_3 (clk, rst, \port$421$0 , \port$421$1 , \port$421$2 , \port$421$3 , \port$421$4 , \port$421$5 , \port$421$6 , \port$421$7 , \port$421$8 , \port$421$9 , \port$421$10 , \port$421$11 , \port$421$12 , \port$421$13 , \port$421$14 , \port$421$15 , b, a, en
-);
-  wire _00_;
-  wire _01_;
-  wire _02_;
-  wire _03_;
-  wire _04_;
-  wire _05_;
-  wire _06_;
-  wire _07_;
-  wire _08_;
-  wire _09_;
-  wire _10_;
-  wire _11_;
-  wire _12_;
-  wire _13_;
-  wire _14_;
-  wire _15_;
-  wire _16_;
-  wire _17_;
-  wire _18_;
-  wire _19_;
-  wire _20_;
-  wire _21_;
-  wire _22_;
-  wire _23_;
-  wire _24_;
-  wire _25_;
-  wire _26_;
-  wire _27_;
-  wire _28_;
-  wire _29_;
-  wire _30_;
-  wire _31_;
-  wire _32_;
-  wire _33_;
-  wire _34_;
-  wire _35_;
-  wire [17:0] \$signal ;
-  input [7:0] a;
-  wire [7:0] a;
-  input [7:0] b;
-  wire [7:0] b;
-  wire [17:0] b18;
-  input clk;
-  wire clk;
-  input en;
-  wire en;
-  wire [15:0] p;
-  wire [35:0] p36;
-  output \port$421$0 ;
-  wire \port$421$0 ;
-  output \port$421$1 ;
-  wire \port$421$1 ;
-  output \port$421$10 ;
-  wire \port$421$10 ;
-  output \port$421$11 ;
-  wire \port$421$11 ;
-  output \port$421$12 ;
-  wire \port$421$12 ;
-  output \port$421$13 ;
-  wire \port$421$13 ;
-  output \port$421$14 ;
-  wire \port$421$14 ;
-  output \port$421$15 ;
-  wire \port$421$15 ;
-  output \port$421$2 ;
-  wire \port$421$2 ;
-  output \port$421$3 ;
-  wire \port$421$3 ;
-  output \port$421$4 ;
-  wire \port$421$4 ;
-  output \port$421$5 ;
-  wire \port$421$5 ;
-  output \port$421$6 ;
-  wire \port$421$6 ;
-  output \port$421$7 ;
-  wire \port$421$7 ;
-  output \port$421$8 ;
-  wire \port$421$8 ;
-  output \port$421$9 ;
-  wire \port$421$9 ;
-  input rst;
-  wire rst;
-  MULT18X18D #(
-    .CAS_MATCH_REG("FALSE"),
-    .CLK0_DIV("ENABLED"),
-    .CLK1_DIV("ENABLED"),
-    .CLK2_DIV("ENABLED"),
-    .CLK3_DIV("ENABLED"),
-    .GSR("DISABLED"),
-    .HIGHSPEED_CLK("NONE"),
-    .MULT_BYPASS("DISABLED"),
-    .REG_INPUTA_CLK("CLK0"),
-    .REG_INPUTB_CLK("CLK0"),
-    .REG_INPUTC_CLK("NONE"),
-    .REG_OUTPUT_CLK("CLK0"),
-    .REG_PIPELINE_CLK("NONE"),
-    .RESETMODE("SYNC"),
-    .SOURCEB_MODE("B_SHIFT")
-  ) dsp (
-    .A0(a[0]),
-    .A1(a[1]),
-    .A10(a[7]),
-    .A11(a[7]),
-    .A12(a[7]),
-    .A13(a[7]),
-    .A14(a[7]),
-    .A15(a[7]),
-    .A16(a[7]),
-    .A17(a[7]),
-    .A2(a[2]),
-    .A3(a[3]),
-    .A4(a[4]),
-    .A5(a[5]),
-    .A6(a[6]),
-    .A7(a[7]),
-    .A8(a[7]),
-    .A9(a[7]),
-    .B0(b[0]),
-    .B1(b[1]),
-    .B10(b[7]),
-    .B11(b[7]),
-    .B12(b[7]),
-    .B13(b[7]),
-    .B14(b[7]),
-    .B15(b[7]),
-    .B16(b[7]),
-    .B17(b[7]),
-    .B2(b[2]),
-    .B3(b[3]),
-    .B4(b[4]),
-    .B5(b[5]),
-    .B6(b[6]),
-    .B7(b[7]),
-    .B8(b[7]),
-    .B9(b[7]),
-    .C0(1'h0),
-    .C1(1'h0),
-    .C10(1'h0),
-    .C11(1'h0),
-    .C12(1'h0),
-    .C13(1'h0),
-    .C14(1'h0),
-    .C15(1'h0),
-    .C16(1'h0),
-    .C17(1'h0),
-    .C2(1'h0),
-    .C3(1'h0),
-    .C4(1'h0),
-    .C5(1'h0),
-    .C6(1'h0),
-    .C7(1'h0),
-    .C8(1'h0),
-    .C9(1'h0),
-    .CE0(en),
-    .CLK0(clk),
-    .P0(_00_),
-    .P1(_11_),
-    .P10(_02_),
-    .P11(_03_),
-    .P12(_04_),
-    .P13(_05_),
-    .P14(_06_),
-    .P15(_07_),
-    .P16(_08_),
-    .P17(_09_),
-    .P18(_10_),
-    .P19(_12_),
-    .P2(_22_),
-    .P20(_13_),
-    .P21(_14_),
-    .P22(_15_),
-    .P23(_16_),
-    .P24(_17_),
-    .P25(_18_),
-    .P26(_19_),
-    .P27(_20_),
-    .P28(_21_),
-    .P29(_23_),
-    .P3(_30_),
-    .P30(_24_),
-    .P31(_25_),
-    .P32(_26_),
-    .P33(_27_),
-    .P34(_28_),
-    .P35(_29_),
-    .P4(_31_),
-    .P5(_32_),
-    .P6(_33_),
-    .P7(_34_),
-    .P8(_35_),
-    .P9(_01_),
-    .RST0(rst),
-    .SIGNEDA(1'h1),
-    .SIGNEDB(1'h1),
-    .SOURCEA(1'h0),
-    .SOURCEB(1'h0)
-  );
-  assign \$signal  = { a[7], a[7], a[7], a[7], a[7], a[7], a[7], a[7], a[7], a[7], a };
-  assign b18 = { b[7], b[7], b[7], b[7], b[7], b[7], b[7], b[7], b[7], b[7], b };
-  assign p = { _07_, _06_, _05_, _04_, _03_, _02_, _01_, _35_, _34_, _33_, _32_, _31_, _30_, _22_, _11_, _00_ };
-  assign p36 = { _29_, _28_, _27_, _26_, _25_, _24_, _23_, _21_, _20_, _19_, _18_, _17_, _16_, _15_, _14_, _13_, _12_, _10_, _09_, _08_, _07_, _06_, _05_, _04_, _03_, _02_, _01_, _35_, _34_, _33_, _32_, _31_, _30_, _22_, _11_, _00_ };
-  assign \port$421$0  = _00_;
-  assign \port$421$1  = _11_;
-  assign \port$421$2  = _22_;
-  assign \port$421$3  = _30_;
-  assign \port$421$4  = _31_;
-  assign \port$421$5  = _32_;
-  assign \port$421$6  = _33_;
-  assign \port$421$7  = _34_;
-  assign \port$421$8  = _35_;
-  assign \port$421$9  = _01_;
-  assign \port$421$10  = _02_;
-  assign \port$421$11  = _03_;
-  assign \port$421$12  = _04_;
-  assign \port$421$13  = _05_;
-  assign \port$421$14  = _06_;
-  assign \port$421$15  = _07_;
-endmodule
-
-(* generator = "Amaranth" *)
-module \hwq_mac_array.mul_5_4 (clk, rst, \port$422$0 , \port$422$1 , \port$422$2 , \port$422$3 , \port$422$4 , \port$422$5 , \port$422$6 , \port$422$7 , \port$422$8 , \port$422$9 , \port$422$10 , \port$422$11 , \port$422$12 , \port$422$13 , \port$422$14 , \port$422$15 , b, a, en
-);
-  wire _00_;
-  wire _01_;
-  wire _02_;
-  wire _03_;
-  wire _04_;
-  wire _05_;
-  wire _06_;
-  wire _07_;
-  wire _08_;
-  wire _09_;
-  wire _10_;
-  wire _11_;
-  wire _12_;
-  wire _13_;
-  wire _14_;
-  wire _15_;
-  wire _16_;
-  wire _17_;
-  wire _18_;
-  wire _19_;
-  wire _20_;
-  wire _21_;
-  wire _22_;
-  wire _23_;
-  wire _24_;
-  wire _25_;
-  wire _26_;
-  wire _27_;
-  wire _28_;
-  wire _29_;
-  wire _30_;
-  wire _31_;
-  wire _32_;
-  wire _33_;
-  wire _34_;
-  wire _35_;
-  wire [17:0] \$signal ;
-  input [7:0] a;
-  wire [7:0] a;
-  input [7:0] b;
-  wire [7:0] b;
-  wire [17:0] b18;
-  input clk;
-  wire clk;
-  input en;
-  wire en;
-  wire [15:0] p;
-  wire [35:0] p36;
-  output \port$422$0 ;
-  wire \port$422$0 ;
-  output \port$422$1 ;
-  wire \port$422$1 ;
-  output \port$422$10 ;
-  wire \port$422$10 ;
-  output \port$422$11 ;
-  wire \port$422$11 ;
-  output \port$422$12 ;
-  wire \port$422$12 ;
-  output \port$422$13 ;
-  wire \port$422$13 ;
-  output \port$422$14 ;
-  wire \port$422$14 ;
-  output \port$422$15 ;
-  wire \port$422$15 ;
-  output \port$422$2 ;
-  wire \port$422$2 ;
-  output \port$422$3 ;
-  wire \port$422$3 ;
-  output \port$422$4 ;
-  wire \port$422$4 ;
-  output \port$422$5 ;
-  wire \port$422$5 ;
-  output \port$422$6 ;
-  wire \port$422$6 ;
-  output \port$422$7 ;
-  wire \port$422$7 ;
-  output \port$422$8 ;
-  wire \port$422$8 ;
-  output \port$422$9 ;
-  wire \port$422$9 ;
-  input rst;
-  wire rst;
-  MULT18X18D #(
-    .CAS_MATCH_REG("FALSE"),
-    .CLK0_DIV("ENABLED"),
-    .CLK1_DIV("ENABLED"),
-    .CLK2_DIV("ENABLED"),
-    .CLK3_DIV("ENABLED"),
-    .GSR("DISABLED"),
-    .HIGHSPEED_CLK("NONE"),
-    .MULT_BYPASS("DISABLED"),
-    .REG_INPUTA_CLK("CLK0"),
-    .REG_INPUTB_CLK("CLK0"),
-    .REG_INPUTC_CLK("NONE"),
-    .REG_OUTPUT_CLK("CLK0"),
-    .REG_PIPELINE_CLK("NONE"),
-    .RESETMODE("SYNC"),
-    .SOURCEB_MODE("B_SHIFT")
-  ) dsp (
-    .A0(a[0]),
-    .A1(a[1]),
-    .A10(a[7]),
-    .A11(a[7]),
-    .A12(a[7]),
-    .A13(a[7]),
-    .A14(a[7]),
-    .A15(a[7]),
-    .A16(a[7]),
-    .A17(a[7]),
-    .A2(a[2]),
-    .A3(a[3]),
-    .A4(a[4]),
-    .A5(a[5]),
-    .A6(a[6]),
-    .A7(a[7]),
-    .A8(a[7]),
-    .A9(a[7]),
-    .B0(b[0]),
-    .B1(b[1]),
-    .B10(b[7]),
-    .B11(b[7]),
-    .B12(b[7]),
-    .B13(b[7]),
-    .B14(b[7]),
-    .B15(b[7]),
-    .B16(b[7]),
-    .B17(b[7]),
-    .B2(b[2]),
-    .B3(b[3]),
-    .B4(b[4]),
-    .B5(b[5]),
-    .B6(b[6]),
-    .B7(b[7]),
-    .B8(b[7]),
-    .B9(b[7]),
-    .C0(1'h0),
-    .C1(1'h0),
-    .C10(1'h0),
-    .C11(1'h0),
-    .C12(1'h0),
-    .C13(1'h0),
-    .C14(1'h0),
-    .C15(1'h0),
-    .C16(1'h0),
-    .C17(1'h0),
-    .C2(1'h0),
-    .C3(1'h0),
-    .C4(1'h0),
-    .C5(1'h0),
-    .C6(1'h0),
-    .C7(1'h0),
-    .C8(1'h0),
-    .C9(1'h0),
-    .CE0(en),
-    .CLK0(clk),
-    .P0(_00_),
-    .P1(_11_),
-    .P10(_02_),
-    .P11(_03_),
-    .P12(_04_),
-    .P13(_05_),
-    .P14(_06_),
-    .P15(_07_),
-    .P16(_08_),
-    .P17(_09_),
-    .P18(_10_),
-    .P19(_12_),
-    .P2(_22_),
-    .P20(_13_),
-    .P21(_14_),
-    .P22(_15_),
-    .P23(_16_),
-    .P24(_17_),
-    .P25(_18_),
-    .P26(_19_),
-    .P27(_20_),
-    .P28(_21_),
-    .P29(_23_),
-    .P3(_30_),
-    .P30(_24_),
-    .P31(_25_),
-    .P32(_26_),
-    .P33(_27_),
-    .P34(_28_),
-    .P35(_29_),
-    .P4(_31_),
-    .P5(_32_),
-    .P6(_33_),
-    .P7(_34_),
-    .P8(_35_),
-    .P9(_01_),
-    .RST0(rst),
-    .SIGNEDA(1'h1),
-    .SIGNEDB(1'h1),
-    .SOURCEA(1'h0),
-    .SOURCEB(1'h0)
-  );
-  assign \$signal  = { a[7], a[7], a[7], a[7], a[7], a[7], a[7], a[7], a[7], a[7], a };
-  assign b18 = { b[7], b[7], b[7], b[7], b[7], b[7], b[7], b[7], b[7], b[7], b };
-  assign p = { _07_, _06_, _05_, _04_, _03_, _02_, _01_, _35_, _34_, _33_, _32_, _31_, _30_, _22_, _11_, _00_ };
-  assign p36 = { _29_, _28_, _27_, _26_, _25_, _24_, _23_, _21_, _20_, _19_, _18_, _17_, _16_, _15_, _14_, _13_, _12_, _10_, _09_, _08_, _07_, _06_, _05_, _04_, _03_, _02_, _01_, _35_, _34_, _33_, _32_, _31_, _30_, _22_, _11_, _00_ };
-  assign \port$422$0  = _00_;
-  assign \port$422$1  = _11_;
-  assign \port$422$2  = _22_;
-  assign \port$422$3  = _30_;
-  assign \port$422$4  = _31_;
-  assign \port$422$5  = _32_;
-  assign \port$422$6  = _33_;
-  assign \port$422$7  = _34_;
-  assign \port$422$8  = _35_;
-  assign \port$422$9  = _01_;
-  assign \port$422$10  = _02_;
-  assign \port$422$11  = _03_;
-  assign \port$422$12  = _04_;
-  assign \port$422$13  = _05_;
-  assign \port$422$14  = _06_;
-  assign \port$422$15  = _07_;
-endmodule
-
-(* generator = "Amaranth" *)
-module \hwq_mac_array.mul_5_5 (clk, rst, \port$423$0 , \port$423$1 , \port$423$2 , \port$423$3 , \port$423$4 , \port$423$5 , \port$423$6 , \port$423$7 , \port$423$8 , \port$423$9 , \port$423$10 , \port$423$11 , \port$423$12 , \port$423$13 , \port$423$14 , \port$423$15 , b, a, en
-);
-  wire _00_;
-  wire _01_;
-  wire _02_;
-  wire _03_;
-  wire _04_;
-  wire _05_;
-  wire _06_;
-  wire _07_;
-  wire _08_;
-  wire _09_;
-  wire _10_;
-  wire _11_;
-  wire _12_;
-  wire _13_;
-  wire _14_;
-  wire _15_;
-  wire _16_;
-  wire _17_;
-  wire _18_;
-  wire _19_;
-  wire _20_;
-  wire _21_;
-  wire _22_;
-  wire _23_;
-  wire _24_;
-  wire _25_;
-  wire _26_;
-  wire _27_;
-  wire _28_;
-  wire _29_;
-  wire _30_;
-  wire _31_;
-  wire _32_;
-  wire _33_;
-  wire _34_;
-  wire _35_;
-  wire [17:0] \$signal ;
-  input [7:0] a;
-  wire [7:0] a;
-  input [7:0] b;
-  wire [7:0] b;
-  wire [17:0] b18;
-  input clk;
-  wire clk;
-  input en;
-  wire en;
-  wire [15:0] p;
-  wire [35:0] p36;
-  output \port$423$0 ;
-  wire \port$423$0 ;
-  output \port$423$1 ;
-  wire \port$423$1 ;
-  output \port$423$10 ;
-  wire \port$423$10 ;
-  output \port$423$11 ;
-  wire \port$423$11 ;
-  output \port$423$12 ;
-  wire \port$423$12 ;
-  output \port$423$13 ;
-  wire \port$423$13 ;
-  output \port$423$14 ;
-  wire \port$423$14 ;
-  output \port$423$15 ;
-  wire \port$423$15 ;
-  output \port$423$2 ;
-  wire \port$423$2 ;
-  output \port$423$3 ;
-  wire \port$423$3 ;
-  output \port$423$4 ;
-  wire \port$423$4 ;
-  output \port$423$5 ;
-  wire \port$423$5 ;
-  output \port$423$6 ;
-  wire \port$423$6 ;
-  output \port$423$7 ;
-  wire \port$423$7 ;
-  output \port$423$8 ;
-  wire \port$423$8 ;
-  output \port$423$9 ;
-  wire \port$423$9 ;
-  input rst;
-  wire rst;
-  MULT18X18D #(
-    .CAS_MATCH_REG("FALSE"),
-    .CLK0_DIV("ENABLED"),
-    .CLK1_DIV("ENABLED"),
-    .CLK2_DIV("ENABLED"),
-    .CLK3_DIV("ENABLED"),
-    .GSR("DISABLED"),
-    .HIGHSPEED_CLK("NONE"),
-    .MULT_BYPASS("DISABLED"),
-    .REG_INPUTA_CLK("CLK0"),
-    .REG_INPUTB_CLK("CLK0"),
-    .REG_INPUTC_CLK("NONE"),
-    .REG_OUTPUT_CLK("CLK0"),
-    .REG_PIPELINE_CLK("NONE"),
-    .RESETMODE("SYNC"),
-    .SOURCEB_MODE("B_SHIFT")
-  ) dsp (
-    .A0(a[0]),
-    .A1(a[1]),
-    .A10(a[7]),
-    .A11(a[7]),
-    .A12(a[7]),
-    .A13(a[7]),
-    .A14(a[7]),
-    .A15(a[7]),
-    .A16(a[7]),
-    .A17(a[7]),
-    .A2(a[2]),
-    .A3(a[3]),
-    .A4(a[4]),
-    .A5(a[5]),
-    .A6(a[6]),
-    .A7(a[7]),
-    .A8(a[7]),
-    .A9(a[7]),
-    .B0(b[0]),
-    .B1(b[1]),
-    .B10(b[7]),
-    .B11(b[7]),
-    .B12(b[7]),
-    .B13(b[7]),
-    .B14(b[7]),
-    .B15(b[7]),
-    .B16(b[7]),
-    .B17(b[7]),
-    .B2(b[2]),
-    .B3(b[3]),
-    .B4(b[4]),
-    .B5(b[5]),
-    .B6(b[6]),
-    .B7(b[7]),
-    .B8(b[7]),
-    .B9(b[7]),
-    .C0(1'h0),
-    .C1(1'h0),
-    .C10(1'h0),
-    .C11(1'h0),
-    .C12(1'h0),
-    .C13(1'h0),
-    .C14(1'h0),
-    .C15(1'h0),
-    .C16(1'h0),
-    .C17(1'h0),
-    .C2(1'h0),
-    .C3(1'h0),
-    .C4(1'h0),
-    .C5(1'h0),
-    .C6(1'h0),
-    .C7(1'h0),
-    .C8(1'h0),
-    .C9(1'h0),
-    .CE0(en),
-    .CLK0(clk),
-    .P0(_00_),
-    .P1(_11_),
-    .P10(_02_),
-    .P11(_03_),
-    .P12(_04_),
-    .P13(_05_),
-    .P14(_06_),
-    .P15(_07_),
-    .P16(_08_),
-    .P17(_09_),
-    .P18(_10_),
-    .P19(_12_),
-    .P2(_22_),
-    .P20(_13_),
-    .P21(_14_),
-    .P22(_15_),
-    .P23(_16_),
-    .P24(_17_),
-    .P25(_18_),
-    .P26(_19_),
-    .P27(_20_),
-    .P28(_21_),
-    .P29(_23_),
-    .P3(_30_),
-    .P30(_24_),
-    .P31(_25_),
-    .P32(_26_),
-    .P33(_27_),
-    .P34(_28_),
-    .P35(_29_),
-    .P4(_31_),
-    .P5(_32_),
-    .P6(_33_),
-    .P7(_34_),
-    .P8(_35_),
-    .P9(_01_),
-    .RST0(rst),
-    .SIGNEDA(1'h1),
-    .SIGNEDB(1'h1),
-    .SOURCEA(1'h0),
-    .SOURCEB(1'h0)
-  );
-  assign \$signal  = { a[7], a[7], a[7], a[7], a[7], a[7], a[7], a[7], a[7], a[7], a };
-  assign b18 = { b[7], b[7], b[7], b[7], b[7], b[7], b[7], b[7], b[7], b[7], b };
-  assign p = { _07_, _06_, _05_, _04_, _03_, _02_, _01_, _35_, _34_, _33_, _32_, _31_, _30_, _22_, _11_, _00_ };
-  assign p36 = { _29_, _28_, _27_, _26_, _25_, _24_, _23_, _21_, _20_, _19_, _18_, _17_, _16_, _15_, _14_, _13_, _12_, _10_, _09_, _08_, _07_, _06_, _05_, _04_, _03_, _02_, _01_, _35_, _34_, _33_, _32_, _31_, _30_, _22_, _11_, _00_ };
-  assign \port$423$0  = _00_;
-  assign \port$423$1  = _11_;
-  assign \port$423$2  = _22_;
-  assign \port$423$3  = _30_;
-  assign \port$423$4  = _31_;
-  assign \port$423$5  = _32_;
-  assign \port$423$6  = _33_;
-  assign \port$423$7  = _34_;
-  assign \port$423$8  = _35_;
-  assign \port$423$9  = _01_;
-  assign \port$423$10  = _02_;
-  assign \port$423$11  = _03_;
-  assign \port$423$12  = _04_;
-  assign \port$423$13  = _05_;
-  assign \port$423$14  = _06_;
-  assign \port$423$15  = _07_;
-endmodule
-
-(* generator = "Amaranth" *)
-module \hwq_mac_array.mul_5_6 (clk, rst, \port$424$0 , \port$424$1 , \port$424$2 , \port$424$3 , \port$424$4 , \port$424$5 , \port$424$6 , \port$424$7 , \port$424$8 , \port$424$9 , \port$424$10 , \port$424$11 , \port$424$12 , \port$424$13 , \port$424$14 , \port$424$15 , b, a, en
-);
-  wire _00_;
-  wire _01_;
-  wire _02_;
-  wire _03_;
-  wire _04_;
-  wire _05_;
-  wire _06_;
-  wire _07_;
-  wire _08_;
-  wire _09_;
-  wire _10_;
-  wire _11_;
-  wire _12_;
-  wire _13_;
-  wire _14_;
-  wire _15_;
-  wire _16_;
-  wire _17_;
-  wire _18_;
-  wire _19_;
-  wire _20_;
-  wire _21_;
-  wire _22_;
-  wire _23_;
-  wire _24_;
-  wire _25_;
-  wire _26_;
-  wire _27_;
-  wire _28_;
-  wire _29_;
-  wire _30_;
-  wire _31_;
-  wire _32_;
-  wire _33_;
-  wire _34_;
-  wire _35_;
-  wire [17:0] \$signal ;
-  input [7:0] a;
-  wire [7:0] a;
-  input [7:0] b;
-  wire [7:0] b;
-  wire [17:0] b18;
-  input clk;
-  wire clk;
-  input en;
-  wire en;
-  wire [15:0] p;
-  wire [35:0] p36;
-  output \port$424$0 ;
-  wire \port$424$0 ;
-  output \port$424$1 ;
-  wire \port$424$1 ;
-  output \port$424$10 ;
-  wire \port$424$10 ;
-  output \port$424$11 ;
-  wire \port$424$11 ;
-  output \port$424$12 ;
-  wire \port$424$12 ;
-  output \port$424$13 ;
-  wire \port$424$13 ;
-  output \port$424$14 ;
-  wire \port$424$14 ;
-  output \port$424$15 ;
-  wire \port$424$15 ;
-  output \port$424$2 ;
-  wire \port$424$2 ;
-  output \port$424$3 ;
-  wire \port$424$3 ;
-  output \port$424$4 ;
-  wire \port$424$4 ;
-  output \port$424$5 ;
-  wire \port$424$5 ;
-  output \port$424$6 ;
-  wire \port$424$6 ;
-  output \port$424$7 ;
-  wire \port$424$7 ;
-  output \port$424$8 ;
-  wire \port$424$8 ;
-  output \port$424$9 ;
-  wire \port$424$9 ;
-  input rst;
-  wire rst;
-  MULT18X18D #(
-    .CAS_MATCH_REG("FALSE"),
-    .CLK0_DIV("ENABLED"),
-    .CLK1_DIV("ENABLED"),
-    .CLK2_DIV("ENABLED"),
-    .CLK3_DIV("ENABLED"),
-    .GSR("DISABLED"),
-    .HIGHSPEED_CLK("NONE"),
-    .MULT_BYPASS("DISABLED"),
-    .REG_INPUTA_CLK("CLK0"),
-    .REG_INPUTB_CLK("CLK0"),
-    .REG_INPUTC_CLK("NONE"),
-    .REG_OUTPUT_CLK("CLK0"),
-    .REG_PIPELINE_CLK("NONE"),
-    .RESETMODE("SYNC"),
-    .SOURCEB_MODE("B_SHIFT")
-  ) dsp (
-    .A0(a[0]),
-    .A1(a[1]),
-    .A10(a[7]),
-    .A11(a[7]),
-    .A12(a[7]),
-    .A13(a[7]),
-    .A14(a[7]),
-    .A15(a[7]),
-    .A16(a[7]),
-    .A17(a[7]),
-    .A2(a[2]),
-    .A3(a[3]),
-    .A4(a[4]),
-    .A5(a[5]),
-    .A6(a[6]),
-    .A7(a[7]),
-    .A8(a[7]),
-    .A9(a[7]),
-    .B0(b[0]),
-    .B1(b[1]),
-    .B10(b[7]),
-    .B11(b[7]),
-    .B12(b[7]),
-    .B13(b[7]),
-    .B14(b[7]),
-    .B15(b[7]),
-    .B16(b[7]),
-    .B17(b[7]),
-    .B2(b[2]),
-    .B3(b[3]),
-    .B4(b[4]),
-    .B5(b[5]),
-    .B6(b[6]),
-    .B7(b[7]),
-    .B8(b[7]),
-    .B9(b[7]),
-    .C0(1'h0),
-    .C1(1'h0),
-    .C10(1'h0),
-    .C11(1'h0),
-    .C12(1'h0),
-    .C13(1'h0),
-    .C14(1'h0),
-    .C15(1'h0),
-    .C16(1'h0),
-    .C17(1'h0),
-    .C2(1'h0),
-    .C3(1'h0),
-    .C4(1'h0),
-    .C5(1'h0),
-    .C6(1'h0),
-    .C7(1'h0),
-    .C8(1'h0),
-    .C9(1'h0),
-    .CE0(en),
-    .CLK0(clk),
-    .P0(_00_),
-    .P1(_11_),
-    .P10(_02_),
-    .P11(_03_),
-    .P12(_04_),
-    .P13(_05_),
-    .P14(_06_),
-    .P15(_07_),
-    .P16(_08_),
-    .P17(_09_),
-    .P18(_10_),
-    .P19(_12_),
-    .P2(_22_),
-    .P20(_13_),
-    .P21(_14_),
-    .P22(_15_),
-    .P23(_16_),
-    .P24(_17_),
-    .P25(_18_),
-    .P26(_19_),
-    .P27(_20_),
-    .P28(_21_),
-    .P29(_23_),
-    .P3(_30_),
-    .P30(_24_),
-    .P31(_25_),
-    .P32(_26_),
-    .P33(_27_),
-    .P34(_28_),
-    .P35(_29_),
-    .P4(_31_),
-    .P5(_32_),
-    .P6(_33_),
-    .P7(_34_),
-    .P8(_35_),
-    .P9(_01_),
-    .RST0(rst),
-    .SIGNEDA(1'h1),
-    .SIGNEDB(1'h1),
-    .SOURCEA(1'h0),
-    .SOURCEB(1'h0)
-  );
-  assign \$signal  = { a[7], a[7], a[7], a[7], a[7], a[7], a[7], a[7], a[7], a[7], a };
-  assign b18 = { b[7], b[7], b[7], b[7], b[7], b[7], b[7], b[7], b[7], b[7], b };
-  assign p = { _07_, _06_, _05_, _04_, _03_, _02_, _01_, _35_, _34_, _33_, _32_, _31_, _30_, _22_, _11_, _00_ };
-  assign p36 = { _29_, _28_, _27_, _26_, _25_, _24_, _23_, _21_, _20_, _19_, _18_, _17_, _16_, _15_, _14_, _13_, _12_, _10_, _09_, _08_, _07_, _06_, _05_, _04_, _03_, _02_, _01_, _35_, _34_, _33_, _32_, _31_, _30_, _22_, _11_, _00_ };
-  assign \port$424$0  = _00_;
-  assign \port$424$1  = _11_;
-  assign \port$424$2  = _22_;
-  assign \port$424$3  = _30_;
-  assign \port$424$4  = _31_;
-  assign \port$424$5  = _32_;
-  assign \port$424$6  = _33_;
-  assign \port$424$7  = _34_;
-  assign \port$424$8  = _35_;
-  assign \port$424$9  = _01_;
-  assign \port$424$10  = _02_;
-  assign \port$424$11  = _03_;
-  assign \port$424$12  = _04_;
-  assign \port$424$13  = _05_;
-  assign \port$424$14  = _06_;
-  assign \port$424$15  = _07_;
-endmodule
-
-(* generator = "Amaranth" *)
-module \hwq_mac_array.mul_5_7 (clk, rst, \port$425$0 , \port$425$1 , \port$425$2 , \port$425$3 , \port$425$4 , \port$425$5 , \port$425$6 , \port$425$7 , \port$425$8 , \port$425$9 , \port$425$10 , \port$425$11 , \port$425$12 , \port$425$13 , \port$425$14 , \port$425$15 , b, a, en
-);
-  wire _00_;
-  wire _01_;
-  wire _02_;
-  wire _03_;
-  wire _04_;
-  wire _05_;
-  wire _06_;
-  wire _07_;
-  wire _08_;
-  wire _09_;
-  wire _10_;
-  wire _11_;
-  wire _12_;
-  wire _13_;
-  wire _14_;
-  wire _15_;
-  wire _16_;
-  wire _17_;
-  wire _18_;
-  wire _19_;
-  wire _20_;
-  wire _21_;
-  wire _22_;
-  wire _23_;
-  wire _24_;
-  wire _25_;
-  wire _26_;
-  wire _27_;
-  wire _28_;
-  wire _29_;
-  wire _30_;
-  wire _31_;
-  wire _32_;
-  wire _33_;
-  wire _34_;
-  wire _35_;
-  wire [17:0] \$signal ;
-  input [7:0] a;
-  wire [7:0] a;
-  input [7:0] b;
-  wire [7:0] b;
-  wire [17:0] b18;
-  input clk;
-  wire clk;
-  input en;
-  wire en;
-  wire [15:0] p;
-  wire [35:0] p36;
-  output \port$425$0 ;
-  wire \port$425$0 ;
-  output \port$425$1 ;
-  wire \port$425$1 ;
-  output \port$425$10 ;
-  wire \port$425$10 ;
-  output \port$425$11 ;
-  wire \port$425$11 ;
-  output \port$425$12 ;
-  wire \port$425$12 ;
-  output \port$425$13 ;
-  wire \port$425$13 ;
-  output \port$425$14 ;
-  wire \port$425$14 ;
-  output \port$425$15 ;
-  wire \port$425$15 ;
-  output \port$425$2 ;
-  wire \port$425$2 ;
-  output \port$425$3 ;
-  wire \port$425$3 ;
-  output \port$425$4 ;
-  wire \port$425$4 ;
-  output \port$425$5 ;
-  wire \port$425$5 ;
-  output \port$425$6 ;
-  wire \port$425$6 ;
-  output \port$425$7 ;
-  wire \port$425$7 ;
-  output \port$425$8 ;
-  wire \port$425$8 ;
-  output \port$425$9 ;
-  wire \port$425$9 ;
-  input rst;
-  wire rst;
-  MULT18X18D #(
-    .CAS_MATCH_REG("FALSE"),
-    .CLK0_DIV("ENABLED"),
-    .CLK1_DIV("ENABLED"),
-    .CLK2_DIV("ENABLED"),
-    .CLK3_DIV("ENABLED"),
-    .GSR("DISABLED"),
-    .HIGHSPEED_CLK("NONE"),
-    .MULT_BYPASS("DISABLED"),
-    .REG_INPUTA_CLK("CLK0"),
-    .REG_INPUTB_CLK("CLK0"),
-    .REG_INPUTC_CLK("NONE"),
-    .REG_OUTPUT_CLK("CLK0"),
-    .REG_PIPELINE_CLK("NONE"),
-    .RESETMODE("SYNC"),
-    .SOURCEB_MODE("B_SHIFT")
-  ) dsp (
-    .A0(a[0]),
-    .A1(a[1]),
-    .A10(a[7]),
-    .A11(a[7]),
-    .A12(a[7]),
-    .A13(a[7]),
-    .A14(a[7]),
-    .A15(a[7]),
-    .A16(a[7]),
-    .A17(a[7]),
-    .A2(a[2]),
-    .A3(a[3]),
-    .A4(a[4]),
-    .A5(a[5]),
-    .A6(a[6]),
-    .A7(a[7]),
-    .A8(a[7]),
-    .A9(a[7]),
-    .B0(b[0]),
-    .B1(b[1]),
-    .B10(b[7]),
-    .B11(b[7]),
-    .B12(b[7]),
-    .B13(b[7]),
-    .B14(b[7]),
-    .B15(b[7]),
-    .B16(b[7]),
-    .B17(b[7]),
-    .B2(b[2]),
-    .B3(b[3]),
-    .B4(b[4]),
-    .B5(b[5]),
-    .B6(b[6]),
-    .B7(b[7]),
-    .B8(b[7]),
-    .B9(b[7]),
-    .C0(1'h0),
-    .C1(1'h0),
-    .C10(1'h0),
-    .C11(1'h0),
-    .C12(1'h0),
-    .C13(1'h0),
-    .C14(1'h0),
-    .C15(1'h0),
-    .C16(1'h0),
-    .C17(1'h0),
-    .C2(1'h0),
-    .C3(1'h0),
-    .C4(1'h0),
-    .C5(1'h0),
-    .C6(1'h0),
-    .C7(1'h0),
-    .C8(1'h0),
-    .C9(1'h0),
-    .CE0(en),
-    .CLK0(clk),
-    .P0(_00_),
-    .P1(_11_),
-    .P10(_02_),
-    .P11(_03_),
-    .P12(_04_),
-    .P13(_05_),
-    .P14(_06_),
-    .P15(_07_),
-    .P16(_08_),
-    .P17(_09_),
-    .P18(_10_),
-    .P19(_12_),
-    .P2(_22_),
-    .P20(_13_),
-    .P21(_14_),
-    .P22(_15_),
-    .P23(_16_),
-    .P24(_17_),
-    .P25(_18_),
-    .P26(_19_),
-    .P27(_20_),
-    .P28(_21_),
-    .P29(_23_),
-    .P3(_30_),
-    .P30(_24_),
-    .P31(_25_),
-    .P32(_26_),
-    .P33(_27_),
-    .P34(_28_),
-    .P35(_29_),
-    .P4(_31_),
-    .P5(_32_),
-    .P6(_33_),
-    .P7(_34_),
-    .P8(_35_),
-    .P9(_01_),
-    .RST0(rst),
-    .SIGNEDA(1'h1),
-    .SIGNEDB(1'h1),
-    .SOURCEA(1'h0),
-    .SOURCEB(1'h0)
-  );
-  assign \$signal  = { a[7], a[7], a[7], a[7], a[7], a[7], a[7], a[7], a[7], a[7], a };
-  assign b18 = { b[7], b[7], b[7], b[7], b[7], b[7], b[7], b[7], b[7], b[7], b };
-  assign p = { _07_, _06_, _05_, _04_, _03_, _02_, _01_, _35_, _34_, _33_, _32_, _31_, _30_, _22_, _11_, _00_ };
-  assign p36 = { _29_, _28_, _27_, _26_, _25_, _24_, _23_, _21_, _20_, _19_, _18_, _17_, _16_, _15_, _14_, _13_, _12_, _10_, _09_, _08_, _07_, _06_, _05_, _04_, _03_, _02_, _01_, _35_, _34_, _33_, _32_, _31_, _30_, _22_, _11_, _00_ };
-  assign \port$425$0  = _00_;
-  assign \port$425$1  = _11_;
-  assign \port$425$2  = _22_;
-  assign \port$425$3  = _30_;
-  assign \port$425$4  = _31_;
-  assign \port$425$5  = _32_;
-  assign \port$425$6  = _33_;
-  assign \port$425$7  = _34_;
-  assign \port$425$8  = _35_;
-  assign \port$425$9  = _01_;
-  assign \port$425$10  = _02_;
-  assign \port$425$11  = _03_;
-  assign \port$425$12  = _04_;
-  assign \port$425$13  = _05_;
-  assign \port$425$14  = _06_;
-  assign \port$425$15  = _07_;
-endmodule
-
-(* generator = "Amaranth" *)
-module \hwq_mac_array.mul_6_0 (clk, rst, \port$426$0 , \port$426$1 , \port$426$2 , \port$426$3 , \port$426$4 , \port$426$5 , \port$426$6 , \port$426$7 , \port$426$8 , \port$426$9 , \port$426$10 , \port$426$11 , \port$426$12 , \port$426$13 , \port$426$14 , \port$426$15 , a, b, en
+module \hwq_mac_array.mul_0_0 (clk, rst, a, b, \port$426$0 , \port$426$1 , \port$426$2 , \port$426$3 , \port$426$4 , \port$426$5 , \port$426$6 , \port$426$7 , \port$426$8 , \port$426$9 , \port$426$10 , \port$426$11 , \port$426$12 , \port$426$13 , \port$426$14 , \port$426$15 , en
 );
   wire _00_;
   wire _01_;
@@ -22969,7 +12393,7 @@ module \hwq_mac_array.mul_6_0 (clk, rst, \port$426$0 , \port$426$1 , \port$426$2
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_mac_array.mul_6_1 (clk, rst, \port$427$0 , \port$427$1 , \port$427$2 , \port$427$3 , \port$427$4 , \port$427$5 , \port$427$6 , \port$427$7 , \port$427$8 , \port$427$9 , \port$427$10 , \port$427$11 , \port$427$12 , \port$427$13 , \port$427$14 , \port$427$15 , b, a, en
+module \hwq_mac_array.mul_0_1 (clk, rst, \port$427$0 , \port$427$1 , \port$427$2 , \port$427$3 , \port$427$4 , \port$427$5 , \port$427$6 , \port$427$7 , \port$427$8 , \port$427$9 , \port$427$10 , \port$427$11 , \port$427$12 , \port$427$13 , \port$427$14 , \port$427$15 , b, a, en
 );
   wire _00_;
   wire _01_;
@@ -23191,7 +12615,7 @@ module \hwq_mac_array.mul_6_1 (clk, rst, \port$427$0 , \port$427$1 , \port$427$2
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_mac_array.mul_6_2 (clk, rst, \port$428$0 , \port$428$1 , \port$428$2 , \port$428$3 , \port$428$4 , \port$428$5 , \port$428$6 , \port$428$7 , \port$428$8 , \port$428$9 , \port$428$10 , \port$428$11 , \port$428$12 , \port$428$13 , \port$428$14 , \port$428$15 , b, a, en
+module \hwq_mac_array.mul_0_2 (clk, rst, \port$428$0 , \port$428$1 , \port$428$2 , \port$428$3 , \port$428$4 , \port$428$5 , \port$428$6 , \port$428$7 , \port$428$8 , \port$428$9 , \port$428$10 , \port$428$11 , \port$428$12 , \port$428$13 , \port$428$14 , \port$428$15 , b, a, en
 );
   wire _00_;
   wire _01_;
@@ -23413,7 +12837,7 @@ module \hwq_mac_array.mul_6_2 (clk, rst, \port$428$0 , \port$428$1 , \port$428$2
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_mac_array.mul_6_3 (clk, rst, \port$429$0 , \port$429$1 , \port$429$2 , \port$429$3 , \port$429$4 , \port$429$5 , \port$429$6 , \port$429$7 , \port$429$8 , \port$429$9 , \port$429$10 , \port$429$11 , \port$429$12 , \port$429$13 , \port$429$14 , \port$429$15 , b, a, en
+module \hwq_mac_array.mul_0_3 (clk, rst, \port$429$0 , \port$429$1 , \port$429$2 , \port$429$3 , \port$429$4 , \port$429$5 , \port$429$6 , \port$429$7 , \port$429$8 , \port$429$9 , \port$429$10 , \port$429$11 , \port$429$12 , \port$429$13 , \port$429$14 , \port$429$15 , b, a, en
 );
   wire _00_;
   wire _01_;
@@ -23635,7 +13059,7 @@ module \hwq_mac_array.mul_6_3 (clk, rst, \port$429$0 , \port$429$1 , \port$429$2
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_mac_array.mul_6_4 (clk, rst, \port$430$0 , \port$430$1 , \port$430$2 , \port$430$3 , \port$430$4 , \port$430$5 , \port$430$6 , \port$430$7 , \port$430$8 , \port$430$9 , \port$430$10 , \port$430$11 , \port$430$12 , \port$430$13 , \port$430$14 , \port$430$15 , b, a, en
+module \hwq_mac_array.mul_0_4 (clk, rst, \port$430$0 , \port$430$1 , \port$430$2 , \port$430$3 , \port$430$4 , \port$430$5 , \port$430$6 , \port$430$7 , \port$430$8 , \port$430$9 , \port$430$10 , \port$430$11 , \port$430$12 , \port$430$13 , \port$430$14 , \port$430$15 , b, a, en
 );
   wire _00_;
   wire _01_;
@@ -23857,7 +13281,7 @@ module \hwq_mac_array.mul_6_4 (clk, rst, \port$430$0 , \port$430$1 , \port$430$2
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_mac_array.mul_6_5 (clk, rst, \port$431$0 , \port$431$1 , \port$431$2 , \port$431$3 , \port$431$4 , \port$431$5 , \port$431$6 , \port$431$7 , \port$431$8 , \port$431$9 , \port$431$10 , \port$431$11 , \port$431$12 , \port$431$13 , \port$431$14 , \port$431$15 , b, a, en
+module \hwq_mac_array.mul_0_5 (clk, rst, \port$431$0 , \port$431$1 , \port$431$2 , \port$431$3 , \port$431$4 , \port$431$5 , \port$431$6 , \port$431$7 , \port$431$8 , \port$431$9 , \port$431$10 , \port$431$11 , \port$431$12 , \port$431$13 , \port$431$14 , \port$431$15 , b, a, en
 );
   wire _00_;
   wire _01_;
@@ -24079,7 +13503,7 @@ module \hwq_mac_array.mul_6_5 (clk, rst, \port$431$0 , \port$431$1 , \port$431$2
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_mac_array.mul_6_6 (clk, rst, \port$432$0 , \port$432$1 , \port$432$2 , \port$432$3 , \port$432$4 , \port$432$5 , \port$432$6 , \port$432$7 , \port$432$8 , \port$432$9 , \port$432$10 , \port$432$11 , \port$432$12 , \port$432$13 , \port$432$14 , \port$432$15 , b, a, en
+module \hwq_mac_array.mul_0_6 (clk, rst, \port$432$0 , \port$432$1 , \port$432$2 , \port$432$3 , \port$432$4 , \port$432$5 , \port$432$6 , \port$432$7 , \port$432$8 , \port$432$9 , \port$432$10 , \port$432$11 , \port$432$12 , \port$432$13 , \port$432$14 , \port$432$15 , b, a, en
 );
   wire _00_;
   wire _01_;
@@ -24301,7 +13725,7 @@ module \hwq_mac_array.mul_6_6 (clk, rst, \port$432$0 , \port$432$1 , \port$432$2
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_mac_array.mul_6_7 (clk, rst, \port$433$0 , \port$433$1 , \port$433$2 , \port$433$3 , \port$433$4 , \port$433$5 , \port$433$6 , \port$433$7 , \port$433$8 , \port$433$9 , \port$433$10 , \port$433$11 , \port$433$12 , \port$433$13 , \port$433$14 , \port$433$15 , b, a, en
+module \hwq_mac_array.mul_0_7 (clk, rst, \port$433$0 , \port$433$1 , \port$433$2 , \port$433$3 , \port$433$4 , \port$433$5 , \port$433$6 , \port$433$7 , \port$433$8 , \port$433$9 , \port$433$10 , \port$433$11 , \port$433$12 , \port$433$13 , \port$433$14 , \port$433$15 , b, a, en
 );
   wire _00_;
   wire _01_;
@@ -24523,7 +13947,7 @@ module \hwq_mac_array.mul_6_7 (clk, rst, \port$433$0 , \port$433$1 , \port$433$2
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_mac_array.mul_7_0 (clk, rst, \port$434$0 , \port$434$1 , \port$434$2 , \port$434$3 , \port$434$4 , \port$434$5 , \port$434$6 , \port$434$7 , \port$434$8 , \port$434$9 , \port$434$10 , \port$434$11 , \port$434$12 , \port$434$13 , \port$434$14 , \port$434$15 , a, b, en
+module \hwq_mac_array.mul_1_0 (clk, rst, \port$434$0 , \port$434$1 , \port$434$2 , \port$434$3 , \port$434$4 , \port$434$5 , \port$434$6 , \port$434$7 , \port$434$8 , \port$434$9 , \port$434$10 , \port$434$11 , \port$434$12 , \port$434$13 , \port$434$14 , \port$434$15 , a, b, en
 );
   wire _00_;
   wire _01_;
@@ -24745,7 +14169,7 @@ module \hwq_mac_array.mul_7_0 (clk, rst, \port$434$0 , \port$434$1 , \port$434$2
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_mac_array.mul_7_1 (clk, rst, \port$435$0 , \port$435$1 , \port$435$2 , \port$435$3 , \port$435$4 , \port$435$5 , \port$435$6 , \port$435$7 , \port$435$8 , \port$435$9 , \port$435$10 , \port$435$11 , \port$435$12 , \port$435$13 , \port$435$14 , \port$435$15 , b, a, en
+module \hwq_mac_array.mul_1_1 (clk, rst, \port$435$0 , \port$435$1 , \port$435$2 , \port$435$3 , \port$435$4 , \port$435$5 , \port$435$6 , \port$435$7 , \port$435$8 , \port$435$9 , \port$435$10 , \port$435$11 , \port$435$12 , \port$435$13 , \port$435$14 , \port$435$15 , b, a, en
 );
   wire _00_;
   wire _01_;
@@ -24967,7 +14391,7 @@ module \hwq_mac_array.mul_7_1 (clk, rst, \port$435$0 , \port$435$1 , \port$435$2
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_mac_array.mul_7_2 (clk, rst, \port$436$0 , \port$436$1 , \port$436$2 , \port$436$3 , \port$436$4 , \port$436$5 , \port$436$6 , \port$436$7 , \port$436$8 , \port$436$9 , \port$436$10 , \port$436$11 , \port$436$12 , \port$436$13 , \port$436$14 , \port$436$15 , b, a, en
+module \hwq_mac_array.mul_1_2 (clk, rst, \port$436$0 , \port$436$1 , \port$436$2 , \port$436$3 , \port$436$4 , \port$436$5 , \port$436$6 , \port$436$7 , \port$436$8 , \port$436$9 , \port$436$10 , \port$436$11 , \port$436$12 , \port$436$13 , \port$436$14 , \port$436$15 , b, a, en
 );
   wire _00_;
   wire _01_;
@@ -25189,7 +14613,7 @@ module \hwq_mac_array.mul_7_2 (clk, rst, \port$436$0 , \port$436$1 , \port$436$2
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_mac_array.mul_7_3 (clk, rst, \port$437$0 , \port$437$1 , \port$437$2 , \port$437$3 , \port$437$4 , \port$437$5 , \port$437$6 , \port$437$7 , \port$437$8 , \port$437$9 , \port$437$10 , \port$437$11 , \port$437$12 , \port$437$13 , \port$437$14 , \port$437$15 , b, a, en
+module \hwq_mac_array.mul_1_3 (clk, rst, \port$437$0 , \port$437$1 , \port$437$2 , \port$437$3 , \port$437$4 , \port$437$5 , \port$437$6 , \port$437$7 , \port$437$8 , \port$437$9 , \port$437$10 , \port$437$11 , \port$437$12 , \port$437$13 , \port$437$14 , \port$437$15 , b, a, en
 );
   wire _00_;
   wire _01_;
@@ -25411,7 +14835,7 @@ module \hwq_mac_array.mul_7_3 (clk, rst, \port$437$0 , \port$437$1 , \port$437$2
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_mac_array.mul_7_4 (clk, rst, \port$438$0 , \port$438$1 , \port$438$2 , \port$438$3 , \port$438$4 , \port$438$5 , \port$438$6 , \port$438$7 , \port$438$8 , \port$438$9 , \port$438$10 , \port$438$11 , \port$438$12 , \port$438$13 , \port$438$14 , \port$438$15 , b, a, en
+module \hwq_mac_array.mul_1_4 (clk, rst, \port$438$0 , \port$438$1 , \port$438$2 , \port$438$3 , \port$438$4 , \port$438$5 , \port$438$6 , \port$438$7 , \port$438$8 , \port$438$9 , \port$438$10 , \port$438$11 , \port$438$12 , \port$438$13 , \port$438$14 , \port$438$15 , b, a, en
 );
   wire _00_;
   wire _01_;
@@ -25633,7 +15057,7 @@ module \hwq_mac_array.mul_7_4 (clk, rst, \port$438$0 , \port$438$1 , \port$438$2
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_mac_array.mul_7_5 (clk, rst, \port$439$0 , \port$439$1 , \port$439$2 , \port$439$3 , \port$439$4 , \port$439$5 , \port$439$6 , \port$439$7 , \port$439$8 , \port$439$9 , \port$439$10 , \port$439$11 , \port$439$12 , \port$439$13 , \port$439$14 , \port$439$15 , b, a, en
+module \hwq_mac_array.mul_1_5 (clk, rst, \port$439$0 , \port$439$1 , \port$439$2 , \port$439$3 , \port$439$4 , \port$439$5 , \port$439$6 , \port$439$7 , \port$439$8 , \port$439$9 , \port$439$10 , \port$439$11 , \port$439$12 , \port$439$13 , \port$439$14 , \port$439$15 , b, a, en
 );
   wire _00_;
   wire _01_;
@@ -25855,7 +15279,7 @@ module \hwq_mac_array.mul_7_5 (clk, rst, \port$439$0 , \port$439$1 , \port$439$2
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_mac_array.mul_7_6 (clk, rst, \port$440$0 , \port$440$1 , \port$440$2 , \port$440$3 , \port$440$4 , \port$440$5 , \port$440$6 , \port$440$7 , \port$440$8 , \port$440$9 , \port$440$10 , \port$440$11 , \port$440$12 , \port$440$13 , \port$440$14 , \port$440$15 , b, a, en
+module \hwq_mac_array.mul_1_6 (clk, rst, \port$440$0 , \port$440$1 , \port$440$2 , \port$440$3 , \port$440$4 , \port$440$5 , \port$440$6 , \port$440$7 , \port$440$8 , \port$440$9 , \port$440$10 , \port$440$11 , \port$440$12 , \port$440$13 , \port$440$14 , \port$440$15 , b, a, en
 );
   wire _00_;
   wire _01_;
@@ -26077,7 +15501,7 @@ module \hwq_mac_array.mul_7_6 (clk, rst, \port$440$0 , \port$440$1 , \port$440$2
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_mac_array.mul_7_7 (clk, rst, \port$441$0 , \port$441$1 , \port$441$2 , \port$441$3 , \port$441$4 , \port$441$5 , \port$441$6 , \port$441$7 , \port$441$8 , \port$441$9 , \port$441$10 , \port$441$11 , \port$441$12 , \port$441$13 , \port$441$14 , \port$441$15 , b, a, en
+module \hwq_mac_array.mul_1_7 (clk, rst, \port$441$0 , \port$441$1 , \port$441$2 , \port$441$3 , \port$441$4 , \port$441$5 , \port$441$6 , \port$441$7 , \port$441$8 , \port$441$9 , \port$441$10 , \port$441$11 , \port$441$12 , \port$441$13 , \port$441$14 , \port$441$15 , b, a, en
 );
   wire _00_;
   wire _01_;
@@ -26296,4 +15720,10660 @@ module \hwq_mac_array.mul_7_7 (clk, rst, \port$441$0 , \port$441$1 , \port$441$2
   assign \port$441$13  = _05_;
   assign \port$441$14  = _06_;
   assign \port$441$15  = _07_;
+endmodule
+
+(* generator = "Amaranth" *)
+module \hwq_mac_array.mul_2_0 (clk, rst, \port$442$0 , \port$442$1 , \port$442$2 , \port$442$3 , \port$442$4 , \port$442$5 , \port$442$6 , \port$442$7 , \port$442$8 , \port$442$9 , \port$442$10 , \port$442$11 , \port$442$12 , \port$442$13 , \port$442$14 , \port$442$15 , a, b, en
+);
+  wire _00_;
+  wire _01_;
+  wire _02_;
+  wire _03_;
+  wire _04_;
+  wire _05_;
+  wire _06_;
+  wire _07_;
+  wire _08_;
+  wire _09_;
+  wire _10_;
+  wire _11_;
+  wire _12_;
+  wire _13_;
+  wire _14_;
+  wire _15_;
+  wire _16_;
+  wire _17_;
+  wire _18_;
+  wire _19_;
+  wire _20_;
+  wire _21_;
+  wire _22_;
+  wire _23_;
+  wire _24_;
+  wire _25_;
+  wire _26_;
+  wire _27_;
+  wire _28_;
+  wire _29_;
+  wire _30_;
+  wire _31_;
+  wire _32_;
+  wire _33_;
+  wire _34_;
+  wire _35_;
+  wire [17:0] \$signal ;
+  input [7:0] a;
+  wire [7:0] a;
+  input [7:0] b;
+  wire [7:0] b;
+  wire [17:0] b18;
+  input clk;
+  wire clk;
+  input en;
+  wire en;
+  wire [15:0] p;
+  wire [35:0] p36;
+  output \port$442$0 ;
+  wire \port$442$0 ;
+  output \port$442$1 ;
+  wire \port$442$1 ;
+  output \port$442$10 ;
+  wire \port$442$10 ;
+  output \port$442$11 ;
+  wire \port$442$11 ;
+  output \port$442$12 ;
+  wire \port$442$12 ;
+  output \port$442$13 ;
+  wire \port$442$13 ;
+  output \port$442$14 ;
+  wire \port$442$14 ;
+  output \port$442$15 ;
+  wire \port$442$15 ;
+  output \port$442$2 ;
+  wire \port$442$2 ;
+  output \port$442$3 ;
+  wire \port$442$3 ;
+  output \port$442$4 ;
+  wire \port$442$4 ;
+  output \port$442$5 ;
+  wire \port$442$5 ;
+  output \port$442$6 ;
+  wire \port$442$6 ;
+  output \port$442$7 ;
+  wire \port$442$7 ;
+  output \port$442$8 ;
+  wire \port$442$8 ;
+  output \port$442$9 ;
+  wire \port$442$9 ;
+  input rst;
+  wire rst;
+  MULT18X18D #(
+    .CAS_MATCH_REG("FALSE"),
+    .CLK0_DIV("ENABLED"),
+    .CLK1_DIV("ENABLED"),
+    .CLK2_DIV("ENABLED"),
+    .CLK3_DIV("ENABLED"),
+    .GSR("DISABLED"),
+    .HIGHSPEED_CLK("NONE"),
+    .MULT_BYPASS("DISABLED"),
+    .REG_INPUTA_CLK("CLK0"),
+    .REG_INPUTB_CLK("CLK0"),
+    .REG_INPUTC_CLK("NONE"),
+    .REG_OUTPUT_CLK("CLK0"),
+    .REG_PIPELINE_CLK("NONE"),
+    .RESETMODE("SYNC"),
+    .SOURCEB_MODE("B_SHIFT")
+  ) dsp (
+    .A0(a[0]),
+    .A1(a[1]),
+    .A10(a[7]),
+    .A11(a[7]),
+    .A12(a[7]),
+    .A13(a[7]),
+    .A14(a[7]),
+    .A15(a[7]),
+    .A16(a[7]),
+    .A17(a[7]),
+    .A2(a[2]),
+    .A3(a[3]),
+    .A4(a[4]),
+    .A5(a[5]),
+    .A6(a[6]),
+    .A7(a[7]),
+    .A8(a[7]),
+    .A9(a[7]),
+    .B0(b[0]),
+    .B1(b[1]),
+    .B10(b[7]),
+    .B11(b[7]),
+    .B12(b[7]),
+    .B13(b[7]),
+    .B14(b[7]),
+    .B15(b[7]),
+    .B16(b[7]),
+    .B17(b[7]),
+    .B2(b[2]),
+    .B3(b[3]),
+    .B4(b[4]),
+    .B5(b[5]),
+    .B6(b[6]),
+    .B7(b[7]),
+    .B8(b[7]),
+    .B9(b[7]),
+    .C0(1'h0),
+    .C1(1'h0),
+    .C10(1'h0),
+    .C11(1'h0),
+    .C12(1'h0),
+    .C13(1'h0),
+    .C14(1'h0),
+    .C15(1'h0),
+    .C16(1'h0),
+    .C17(1'h0),
+    .C2(1'h0),
+    .C3(1'h0),
+    .C4(1'h0),
+    .C5(1'h0),
+    .C6(1'h0),
+    .C7(1'h0),
+    .C8(1'h0),
+    .C9(1'h0),
+    .CE0(en),
+    .CLK0(clk),
+    .P0(_00_),
+    .P1(_11_),
+    .P10(_02_),
+    .P11(_03_),
+    .P12(_04_),
+    .P13(_05_),
+    .P14(_06_),
+    .P15(_07_),
+    .P16(_08_),
+    .P17(_09_),
+    .P18(_10_),
+    .P19(_12_),
+    .P2(_22_),
+    .P20(_13_),
+    .P21(_14_),
+    .P22(_15_),
+    .P23(_16_),
+    .P24(_17_),
+    .P25(_18_),
+    .P26(_19_),
+    .P27(_20_),
+    .P28(_21_),
+    .P29(_23_),
+    .P3(_30_),
+    .P30(_24_),
+    .P31(_25_),
+    .P32(_26_),
+    .P33(_27_),
+    .P34(_28_),
+    .P35(_29_),
+    .P4(_31_),
+    .P5(_32_),
+    .P6(_33_),
+    .P7(_34_),
+    .P8(_35_),
+    .P9(_01_),
+    .RST0(rst),
+    .SIGNEDA(1'h1),
+    .SIGNEDB(1'h1),
+    .SOURCEA(1'h0),
+    .SOURCEB(1'h0)
+  );
+  assign \$signal  = { a[7], a[7], a[7], a[7], a[7], a[7], a[7], a[7], a[7], a[7], a };
+  assign b18 = { b[7], b[7], b[7], b[7], b[7], b[7], b[7], b[7], b[7], b[7], b };
+  assign p = { _07_, _06_, _05_, _04_, _03_, _02_, _01_, _35_, _34_, _33_, _32_, _31_, _30_, _22_, _11_, _00_ };
+  assign p36 = { _29_, _28_, _27_, _26_, _25_, _24_, _23_, _21_, _20_, _19_, _18_, _17_, _16_, _15_, _14_, _13_, _12_, _10_, _09_, _08_, _07_, _06_, _05_, _04_, _03_, _02_, _01_, _35_, _34_, _33_, _32_, _31_, _30_, _22_, _11_, _00_ };
+  assign \port$442$0  = _00_;
+  assign \port$442$1  = _11_;
+  assign \port$442$2  = _22_;
+  assign \port$442$3  = _30_;
+  assign \port$442$4  = _31_;
+  assign \port$442$5  = _32_;
+  assign \port$442$6  = _33_;
+  assign \port$442$7  = _34_;
+  assign \port$442$8  = _35_;
+  assign \port$442$9  = _01_;
+  assign \port$442$10  = _02_;
+  assign \port$442$11  = _03_;
+  assign \port$442$12  = _04_;
+  assign \port$442$13  = _05_;
+  assign \port$442$14  = _06_;
+  assign \port$442$15  = _07_;
+endmodule
+
+(* generator = "Amaranth" *)
+module \hwq_mac_array.mul_2_1 (clk, rst, \port$443$0 , \port$443$1 , \port$443$2 , \port$443$3 , \port$443$4 , \port$443$5 , \port$443$6 , \port$443$7 , \port$443$8 , \port$443$9 , \port$443$10 , \port$443$11 , \port$443$12 , \port$443$13 , \port$443$14 , \port$443$15 , b, a, en
+);
+  wire _00_;
+  wire _01_;
+  wire _02_;
+  wire _03_;
+  wire _04_;
+  wire _05_;
+  wire _06_;
+  wire _07_;
+  wire _08_;
+  wire _09_;
+  wire _10_;
+  wire _11_;
+  wire _12_;
+  wire _13_;
+  wire _14_;
+  wire _15_;
+  wire _16_;
+  wire _17_;
+  wire _18_;
+  wire _19_;
+  wire _20_;
+  wire _21_;
+  wire _22_;
+  wire _23_;
+  wire _24_;
+  wire _25_;
+  wire _26_;
+  wire _27_;
+  wire _28_;
+  wire _29_;
+  wire _30_;
+  wire _31_;
+  wire _32_;
+  wire _33_;
+  wire _34_;
+  wire _35_;
+  wire [17:0] \$signal ;
+  input [7:0] a;
+  wire [7:0] a;
+  input [7:0] b;
+  wire [7:0] b;
+  wire [17:0] b18;
+  input clk;
+  wire clk;
+  input en;
+  wire en;
+  wire [15:0] p;
+  wire [35:0] p36;
+  output \port$443$0 ;
+  wire \port$443$0 ;
+  output \port$443$1 ;
+  wire \port$443$1 ;
+  output \port$443$10 ;
+  wire \port$443$10 ;
+  output \port$443$11 ;
+  wire \port$443$11 ;
+  output \port$443$12 ;
+  wire \port$443$12 ;
+  output \port$443$13 ;
+  wire \port$443$13 ;
+  output \port$443$14 ;
+  wire \port$443$14 ;
+  output \port$443$15 ;
+  wire \port$443$15 ;
+  output \port$443$2 ;
+  wire \port$443$2 ;
+  output \port$443$3 ;
+  wire \port$443$3 ;
+  output \port$443$4 ;
+  wire \port$443$4 ;
+  output \port$443$5 ;
+  wire \port$443$5 ;
+  output \port$443$6 ;
+  wire \port$443$6 ;
+  output \port$443$7 ;
+  wire \port$443$7 ;
+  output \port$443$8 ;
+  wire \port$443$8 ;
+  output \port$443$9 ;
+  wire \port$443$9 ;
+  input rst;
+  wire rst;
+  MULT18X18D #(
+    .CAS_MATCH_REG("FALSE"),
+    .CLK0_DIV("ENABLED"),
+    .CLK1_DIV("ENABLED"),
+    .CLK2_DIV("ENABLED"),
+    .CLK3_DIV("ENABLED"),
+    .GSR("DISABLED"),
+    .HIGHSPEED_CLK("NONE"),
+    .MULT_BYPASS("DISABLED"),
+    .REG_INPUTA_CLK("CLK0"),
+    .REG_INPUTB_CLK("CLK0"),
+    .REG_INPUTC_CLK("NONE"),
+    .REG_OUTPUT_CLK("CLK0"),
+    .REG_PIPELINE_CLK("NONE"),
+    .RESETMODE("SYNC"),
+    .SOURCEB_MODE("B_SHIFT")
+  ) dsp (
+    .A0(a[0]),
+    .A1(a[1]),
+    .A10(a[7]),
+    .A11(a[7]),
+    .A12(a[7]),
+    .A13(a[7]),
+    .A14(a[7]),
+    .A15(a[7]),
+    .A16(a[7]),
+    .A17(a[7]),
+    .A2(a[2]),
+    .A3(a[3]),
+    .A4(a[4]),
+    .A5(a[5]),
+    .A6(a[6]),
+    .A7(a[7]),
+    .A8(a[7]),
+    .A9(a[7]),
+    .B0(b[0]),
+    .B1(b[1]),
+    .B10(b[7]),
+    .B11(b[7]),
+    .B12(b[7]),
+    .B13(b[7]),
+    .B14(b[7]),
+    .B15(b[7]),
+    .B16(b[7]),
+    .B17(b[7]),
+    .B2(b[2]),
+    .B3(b[3]),
+    .B4(b[4]),
+    .B5(b[5]),
+    .B6(b[6]),
+    .B7(b[7]),
+    .B8(b[7]),
+    .B9(b[7]),
+    .C0(1'h0),
+    .C1(1'h0),
+    .C10(1'h0),
+    .C11(1'h0),
+    .C12(1'h0),
+    .C13(1'h0),
+    .C14(1'h0),
+    .C15(1'h0),
+    .C16(1'h0),
+    .C17(1'h0),
+    .C2(1'h0),
+    .C3(1'h0),
+    .C4(1'h0),
+    .C5(1'h0),
+    .C6(1'h0),
+    .C7(1'h0),
+    .C8(1'h0),
+    .C9(1'h0),
+    .CE0(en),
+    .CLK0(clk),
+    .P0(_00_),
+    .P1(_11_),
+    .P10(_02_),
+    .P11(_03_),
+    .P12(_04_),
+    .P13(_05_),
+    .P14(_06_),
+    .P15(_07_),
+    .P16(_08_),
+    .P17(_09_),
+    .P18(_10_),
+    .P19(_12_),
+    .P2(_22_),
+    .P20(_13_),
+    .P21(_14_),
+    .P22(_15_),
+    .P23(_16_),
+    .P24(_17_),
+    .P25(_18_),
+    .P26(_19_),
+    .P27(_20_),
+    .P28(_21_),
+    .P29(_23_),
+    .P3(_30_),
+    .P30(_24_),
+    .P31(_25_),
+    .P32(_26_),
+    .P33(_27_),
+    .P34(_28_),
+    .P35(_29_),
+    .P4(_31_),
+    .P5(_32_),
+    .P6(_33_),
+    .P7(_34_),
+    .P8(_35_),
+    .P9(_01_),
+    .RST0(rst),
+    .SIGNEDA(1'h1),
+    .SIGNEDB(1'h1),
+    .SOURCEA(1'h0),
+    .SOURCEB(1'h0)
+  );
+  assign \$signal  = { a[7], a[7], a[7], a[7], a[7], a[7], a[7], a[7], a[7], a[7], a };
+  assign b18 = { b[7], b[7], b[7], b[7], b[7], b[7], b[7], b[7], b[7], b[7], b };
+  assign p = { _07_, _06_, _05_, _04_, _03_, _02_, _01_, _35_, _34_, _33_, _32_, _31_, _30_, _22_, _11_, _00_ };
+  assign p36 = { _29_, _28_, _27_, _26_, _25_, _24_, _23_, _21_, _20_, _19_, _18_, _17_, _16_, _15_, _14_, _13_, _12_, _10_, _09_, _08_, _07_, _06_, _05_, _04_, _03_, _02_, _01_, _35_, _34_, _33_, _32_, _31_, _30_, _22_, _11_, _00_ };
+  assign \port$443$0  = _00_;
+  assign \port$443$1  = _11_;
+  assign \port$443$2  = _22_;
+  assign \port$443$3  = _30_;
+  assign \port$443$4  = _31_;
+  assign \port$443$5  = _32_;
+  assign \port$443$6  = _33_;
+  assign \port$443$7  = _34_;
+  assign \port$443$8  = _35_;
+  assign \port$443$9  = _01_;
+  assign \port$443$10  = _02_;
+  assign \port$443$11  = _03_;
+  assign \port$443$12  = _04_;
+  assign \port$443$13  = _05_;
+  assign \port$443$14  = _06_;
+  assign \port$443$15  = _07_;
+endmodule
+
+(* generator = "Amaranth" *)
+module \hwq_mac_array.mul_2_2 (clk, rst, \port$444$0 , \port$444$1 , \port$444$2 , \port$444$3 , \port$444$4 , \port$444$5 , \port$444$6 , \port$444$7 , \port$444$8 , \port$444$9 , \port$444$10 , \port$444$11 , \port$444$12 , \port$444$13 , \port$444$14 , \port$444$15 , b, a, en
+);
+  wire _00_;
+  wire _01_;
+  wire _02_;
+  wire _03_;
+  wire _04_;
+  wire _05_;
+  wire _06_;
+  wire _07_;
+  wire _08_;
+  wire _09_;
+  wire _10_;
+  wire _11_;
+  wire _12_;
+  wire _13_;
+  wire _14_;
+  wire _15_;
+  wire _16_;
+  wire _17_;
+  wire _18_;
+  wire _19_;
+  wire _20_;
+  wire _21_;
+  wire _22_;
+  wire _23_;
+  wire _24_;
+  wire _25_;
+  wire _26_;
+  wire _27_;
+  wire _28_;
+  wire _29_;
+  wire _30_;
+  wire _31_;
+  wire _32_;
+  wire _33_;
+  wire _34_;
+  wire _35_;
+  wire [17:0] \$signal ;
+  input [7:0] a;
+  wire [7:0] a;
+  input [7:0] b;
+  wire [7:0] b;
+  wire [17:0] b18;
+  input clk;
+  wire clk;
+  input en;
+  wire en;
+  wire [15:0] p;
+  wire [35:0] p36;
+  output \port$444$0 ;
+  wire \port$444$0 ;
+  output \port$444$1 ;
+  wire \port$444$1 ;
+  output \port$444$10 ;
+  wire \port$444$10 ;
+  output \port$444$11 ;
+  wire \port$444$11 ;
+  output \port$444$12 ;
+  wire \port$444$12 ;
+  output \port$444$13 ;
+  wire \port$444$13 ;
+  output \port$444$14 ;
+  wire \port$444$14 ;
+  output \port$444$15 ;
+  wire \port$444$15 ;
+  output \port$444$2 ;
+  wire \port$444$2 ;
+  output \port$444$3 ;
+  wire \port$444$3 ;
+  output \port$444$4 ;
+  wire \port$444$4 ;
+  output \port$444$5 ;
+  wire \port$444$5 ;
+  output \port$444$6 ;
+  wire \port$444$6 ;
+  output \port$444$7 ;
+  wire \port$444$7 ;
+  output \port$444$8 ;
+  wire \port$444$8 ;
+  output \port$444$9 ;
+  wire \port$444$9 ;
+  input rst;
+  wire rst;
+  MULT18X18D #(
+    .CAS_MATCH_REG("FALSE"),
+    .CLK0_DIV("ENABLED"),
+    .CLK1_DIV("ENABLED"),
+    .CLK2_DIV("ENABLED"),
+    .CLK3_DIV("ENABLED"),
+    .GSR("DISABLED"),
+    .HIGHSPEED_CLK("NONE"),
+    .MULT_BYPASS("DISABLED"),
+    .REG_INPUTA_CLK("CLK0"),
+    .REG_INPUTB_CLK("CLK0"),
+    .REG_INPUTC_CLK("NONE"),
+    .REG_OUTPUT_CLK("CLK0"),
+    .REG_PIPELINE_CLK("NONE"),
+    .RESETMODE("SYNC"),
+    .SOURCEB_MODE("B_SHIFT")
+  ) dsp (
+    .A0(a[0]),
+    .A1(a[1]),
+    .A10(a[7]),
+    .A11(a[7]),
+    .A12(a[7]),
+    .A13(a[7]),
+    .A14(a[7]),
+    .A15(a[7]),
+    .A16(a[7]),
+    .A17(a[7]),
+    .A2(a[2]),
+    .A3(a[3]),
+    .A4(a[4]),
+    .A5(a[5]),
+    .A6(a[6]),
+    .A7(a[7]),
+    .A8(a[7]),
+    .A9(a[7]),
+    .B0(b[0]),
+    .B1(b[1]),
+    .B10(b[7]),
+    .B11(b[7]),
+    .B12(b[7]),
+    .B13(b[7]),
+    .B14(b[7]),
+    .B15(b[7]),
+    .B16(b[7]),
+    .B17(b[7]),
+    .B2(b[2]),
+    .B3(b[3]),
+    .B4(b[4]),
+    .B5(b[5]),
+    .B6(b[6]),
+    .B7(b[7]),
+    .B8(b[7]),
+    .B9(b[7]),
+    .C0(1'h0),
+    .C1(1'h0),
+    .C10(1'h0),
+    .C11(1'h0),
+    .C12(1'h0),
+    .C13(1'h0),
+    .C14(1'h0),
+    .C15(1'h0),
+    .C16(1'h0),
+    .C17(1'h0),
+    .C2(1'h0),
+    .C3(1'h0),
+    .C4(1'h0),
+    .C5(1'h0),
+    .C6(1'h0),
+    .C7(1'h0),
+    .C8(1'h0),
+    .C9(1'h0),
+    .CE0(en),
+    .CLK0(clk),
+    .P0(_00_),
+    .P1(_11_),
+    .P10(_02_),
+    .P11(_03_),
+    .P12(_04_),
+    .P13(_05_),
+    .P14(_06_),
+    .P15(_07_),
+    .P16(_08_),
+    .P17(_09_),
+    .P18(_10_),
+    .P19(_12_),
+    .P2(_22_),
+    .P20(_13_),
+    .P21(_14_),
+    .P22(_15_),
+    .P23(_16_),
+    .P24(_17_),
+    .P25(_18_),
+    .P26(_19_),
+    .P27(_20_),
+    .P28(_21_),
+    .P29(_23_),
+    .P3(_30_),
+    .P30(_24_),
+    .P31(_25_),
+    .P32(_26_),
+    .P33(_27_),
+    .P34(_28_),
+    .P35(_29_),
+    .P4(_31_),
+    .P5(_32_),
+    .P6(_33_),
+    .P7(_34_),
+    .P8(_35_),
+    .P9(_01_),
+    .RST0(rst),
+    .SIGNEDA(1'h1),
+    .SIGNEDB(1'h1),
+    .SOURCEA(1'h0),
+    .SOURCEB(1'h0)
+  );
+  assign \$signal  = { a[7], a[7], a[7], a[7], a[7], a[7], a[7], a[7], a[7], a[7], a };
+  assign b18 = { b[7], b[7], b[7], b[7], b[7], b[7], b[7], b[7], b[7], b[7], b };
+  assign p = { _07_, _06_, _05_, _04_, _03_, _02_, _01_, _35_, _34_, _33_, _32_, _31_, _30_, _22_, _11_, _00_ };
+  assign p36 = { _29_, _28_, _27_, _26_, _25_, _24_, _23_, _21_, _20_, _19_, _18_, _17_, _16_, _15_, _14_, _13_, _12_, _10_, _09_, _08_, _07_, _06_, _05_, _04_, _03_, _02_, _01_, _35_, _34_, _33_, _32_, _31_, _30_, _22_, _11_, _00_ };
+  assign \port$444$0  = _00_;
+  assign \port$444$1  = _11_;
+  assign \port$444$2  = _22_;
+  assign \port$444$3  = _30_;
+  assign \port$444$4  = _31_;
+  assign \port$444$5  = _32_;
+  assign \port$444$6  = _33_;
+  assign \port$444$7  = _34_;
+  assign \port$444$8  = _35_;
+  assign \port$444$9  = _01_;
+  assign \port$444$10  = _02_;
+  assign \port$444$11  = _03_;
+  assign \port$444$12  = _04_;
+  assign \port$444$13  = _05_;
+  assign \port$444$14  = _06_;
+  assign \port$444$15  = _07_;
+endmodule
+
+(* generator = "Amaranth" *)
+module \hwq_mac_array.mul_2_3 (clk, rst, \port$445$0 , \port$445$1 , \port$445$2 , \port$445$3 , \port$445$4 , \port$445$5 , \port$445$6 , \port$445$7 , \port$445$8 , \port$445$9 , \port$445$10 , \port$445$11 , \port$445$12 , \port$445$13 , \port$445$14 , \port$445$15 , b, a, en
+);
+  wire _00_;
+  wire _01_;
+  wire _02_;
+  wire _03_;
+  wire _04_;
+  wire _05_;
+  wire _06_;
+  wire _07_;
+  wire _08_;
+  wire _09_;
+  wire _10_;
+  wire _11_;
+  wire _12_;
+  wire _13_;
+  wire _14_;
+  wire _15_;
+  wire _16_;
+  wire _17_;
+  wire _18_;
+  wire _19_;
+  wire _20_;
+  wire _21_;
+  wire _22_;
+  wire _23_;
+  wire _24_;
+  wire _25_;
+  wire _26_;
+  wire _27_;
+  wire _28_;
+  wire _29_;
+  wire _30_;
+  wire _31_;
+  wire _32_;
+  wire _33_;
+  wire _34_;
+  wire _35_;
+  wire [17:0] \$signal ;
+  input [7:0] a;
+  wire [7:0] a;
+  input [7:0] b;
+  wire [7:0] b;
+  wire [17:0] b18;
+  input clk;
+  wire clk;
+  input en;
+  wire en;
+  wire [15:0] p;
+  wire [35:0] p36;
+  output \port$445$0 ;
+  wire \port$445$0 ;
+  output \port$445$1 ;
+  wire \port$445$1 ;
+  output \port$445$10 ;
+  wire \port$445$10 ;
+  output \port$445$11 ;
+  wire \port$445$11 ;
+  output \port$445$12 ;
+  wire \port$445$12 ;
+  output \port$445$13 ;
+  wire \port$445$13 ;
+  output \port$445$14 ;
+  wire \port$445$14 ;
+  output \port$445$15 ;
+  wire \port$445$15 ;
+  output \port$445$2 ;
+  wire \port$445$2 ;
+  output \port$445$3 ;
+  wire \port$445$3 ;
+  output \port$445$4 ;
+  wire \port$445$4 ;
+  output \port$445$5 ;
+  wire \port$445$5 ;
+  output \port$445$6 ;
+  wire \port$445$6 ;
+  output \port$445$7 ;
+  wire \port$445$7 ;
+  output \port$445$8 ;
+  wire \port$445$8 ;
+  output \port$445$9 ;
+  wire \port$445$9 ;
+  input rst;
+  wire rst;
+  MULT18X18D #(
+    .CAS_MATCH_REG("FALSE"),
+    .CLK0_DIV("ENABLED"),
+    .CLK1_DIV("ENABLED"),
+    .CLK2_DIV("ENABLED"),
+    .CLK3_DIV("ENABLED"),
+    .GSR("DISABLED"),
+    .HIGHSPEED_CLK("NONE"),
+    .MULT_BYPASS("DISABLED"),
+    .REG_INPUTA_CLK("CLK0"),
+    .REG_INPUTB_CLK("CLK0"),
+    .REG_INPUTC_CLK("NONE"),
+    .REG_OUTPUT_CLK("CLK0"),
+    .REG_PIPELINE_CLK("NONE"),
+    .RESETMODE("SYNC"),
+    .SOURCEB_MODE("B_SHIFT")
+  ) dsp (
+    .A0(a[0]),
+    .A1(a[1]),
+    .A10(a[7]),
+    .A11(a[7]),
+    .A12(a[7]),
+    .A13(a[7]),
+    .A14(a[7]),
+    .A15(a[7]),
+    .A16(a[7]),
+    .A17(a[7]),
+    .A2(a[2]),
+    .A3(a[3]),
+    .A4(a[4]),
+    .A5(a[5]),
+    .A6(a[6]),
+    .A7(a[7]),
+    .A8(a[7]),
+    .A9(a[7]),
+    .B0(b[0]),
+    .B1(b[1]),
+    .B10(b[7]),
+    .B11(b[7]),
+    .B12(b[7]),
+    .B13(b[7]),
+    .B14(b[7]),
+    .B15(b[7]),
+    .B16(b[7]),
+    .B17(b[7]),
+    .B2(b[2]),
+    .B3(b[3]),
+    .B4(b[4]),
+    .B5(b[5]),
+    .B6(b[6]),
+    .B7(b[7]),
+    .B8(b[7]),
+    .B9(b[7]),
+    .C0(1'h0),
+    .C1(1'h0),
+    .C10(1'h0),
+    .C11(1'h0),
+    .C12(1'h0),
+    .C13(1'h0),
+    .C14(1'h0),
+    .C15(1'h0),
+    .C16(1'h0),
+    .C17(1'h0),
+    .C2(1'h0),
+    .C3(1'h0),
+    .C4(1'h0),
+    .C5(1'h0),
+    .C6(1'h0),
+    .C7(1'h0),
+    .C8(1'h0),
+    .C9(1'h0),
+    .CE0(en),
+    .CLK0(clk),
+    .P0(_00_),
+    .P1(_11_),
+    .P10(_02_),
+    .P11(_03_),
+    .P12(_04_),
+    .P13(_05_),
+    .P14(_06_),
+    .P15(_07_),
+    .P16(_08_),
+    .P17(_09_),
+    .P18(_10_),
+    .P19(_12_),
+    .P2(_22_),
+    .P20(_13_),
+    .P21(_14_),
+    .P22(_15_),
+    .P23(_16_),
+    .P24(_17_),
+    .P25(_18_),
+    .P26(_19_),
+    .P27(_20_),
+    .P28(_21_),
+    .P29(_23_),
+    .P3(_30_),
+    .P30(_24_),
+    .P31(_25_),
+    .P32(_26_),
+    .P33(_27_),
+    .P34(_28_),
+    .P35(_29_),
+    .P4(_31_),
+    .P5(_32_),
+    .P6(_33_),
+    .P7(_34_),
+    .P8(_35_),
+    .P9(_01_),
+    .RST0(rst),
+    .SIGNEDA(1'h1),
+    .SIGNEDB(1'h1),
+    .SOURCEA(1'h0),
+    .SOURCEB(1'h0)
+  );
+  assign \$signal  = { a[7], a[7], a[7], a[7], a[7], a[7], a[7], a[7], a[7], a[7], a };
+  assign b18 = { b[7], b[7], b[7], b[7], b[7], b[7], b[7], b[7], b[7], b[7], b };
+  assign p = { _07_, _06_, _05_, _04_, _03_, _02_, _01_, _35_, _34_, _33_, _32_, _31_, _30_, _22_, _11_, _00_ };
+  assign p36 = { _29_, _28_, _27_, _26_, _25_, _24_, _23_, _21_, _20_, _19_, _18_, _17_, _16_, _15_, _14_, _13_, _12_, _10_, _09_, _08_, _07_, _06_, _05_, _04_, _03_, _02_, _01_, _35_, _34_, _33_, _32_, _31_, _30_, _22_, _11_, _00_ };
+  assign \port$445$0  = _00_;
+  assign \port$445$1  = _11_;
+  assign \port$445$2  = _22_;
+  assign \port$445$3  = _30_;
+  assign \port$445$4  = _31_;
+  assign \port$445$5  = _32_;
+  assign \port$445$6  = _33_;
+  assign \port$445$7  = _34_;
+  assign \port$445$8  = _35_;
+  assign \port$445$9  = _01_;
+  assign \port$445$10  = _02_;
+  assign \port$445$11  = _03_;
+  assign \port$445$12  = _04_;
+  assign \port$445$13  = _05_;
+  assign \port$445$14  = _06_;
+  assign \port$445$15  = _07_;
+endmodule
+
+(* generator = "Amaranth" *)
+module \hwq_mac_array.mul_2_4 (clk, rst, \port$446$0 , \port$446$1 , \port$446$2 , \port$446$3 , \port$446$4 , \port$446$5 , \port$446$6 , \port$446$7 , \port$446$8 , \port$446$9 , \port$446$10 , \port$446$11 , \port$446$12 , \port$446$13 , \port$446$14 , \port$446$15 , b, a, en
+);
+  wire _00_;
+  wire _01_;
+  wire _02_;
+  wire _03_;
+  wire _04_;
+  wire _05_;
+  wire _06_;
+  wire _07_;
+  wire _08_;
+  wire _09_;
+  wire _10_;
+  wire _11_;
+  wire _12_;
+  wire _13_;
+  wire _14_;
+  wire _15_;
+  wire _16_;
+  wire _17_;
+  wire _18_;
+  wire _19_;
+  wire _20_;
+  wire _21_;
+  wire _22_;
+  wire _23_;
+  wire _24_;
+  wire _25_;
+  wire _26_;
+  wire _27_;
+  wire _28_;
+  wire _29_;
+  wire _30_;
+  wire _31_;
+  wire _32_;
+  wire _33_;
+  wire _34_;
+  wire _35_;
+  wire [17:0] \$signal ;
+  input [7:0] a;
+  wire [7:0] a;
+  input [7:0] b;
+  wire [7:0] b;
+  wire [17:0] b18;
+  input clk;
+  wire clk;
+  input en;
+  wire en;
+  wire [15:0] p;
+  wire [35:0] p36;
+  output \port$446$0 ;
+  wire \port$446$0 ;
+  output \port$446$1 ;
+  wire \port$446$1 ;
+  output \port$446$10 ;
+  wire \port$446$10 ;
+  output \port$446$11 ;
+  wire \port$446$11 ;
+  output \port$446$12 ;
+  wire \port$446$12 ;
+  output \port$446$13 ;
+  wire \port$446$13 ;
+  output \port$446$14 ;
+  wire \port$446$14 ;
+  output \port$446$15 ;
+  wire \port$446$15 ;
+  output \port$446$2 ;
+  wire \port$446$2 ;
+  output \port$446$3 ;
+  wire \port$446$3 ;
+  output \port$446$4 ;
+  wire \port$446$4 ;
+  output \port$446$5 ;
+  wire \port$446$5 ;
+  output \port$446$6 ;
+  wire \port$446$6 ;
+  output \port$446$7 ;
+  wire \port$446$7 ;
+  output \port$446$8 ;
+  wire \port$446$8 ;
+  output \port$446$9 ;
+  wire \port$446$9 ;
+  input rst;
+  wire rst;
+  MULT18X18D #(
+    .CAS_MATCH_REG("FALSE"),
+    .CLK0_DIV("ENABLED"),
+    .CLK1_DIV("ENABLED"),
+    .CLK2_DIV("ENABLED"),
+    .CLK3_DIV("ENABLED"),
+    .GSR("DISABLED"),
+    .HIGHSPEED_CLK("NONE"),
+    .MULT_BYPASS("DISABLED"),
+    .REG_INPUTA_CLK("CLK0"),
+    .REG_INPUTB_CLK("CLK0"),
+    .REG_INPUTC_CLK("NONE"),
+    .REG_OUTPUT_CLK("CLK0"),
+    .REG_PIPELINE_CLK("NONE"),
+    .RESETMODE("SYNC"),
+    .SOURCEB_MODE("B_SHIFT")
+  ) dsp (
+    .A0(a[0]),
+    .A1(a[1]),
+    .A10(a[7]),
+    .A11(a[7]),
+    .A12(a[7]),
+    .A13(a[7]),
+    .A14(a[7]),
+    .A15(a[7]),
+    .A16(a[7]),
+    .A17(a[7]),
+    .A2(a[2]),
+    .A3(a[3]),
+    .A4(a[4]),
+    .A5(a[5]),
+    .A6(a[6]),
+    .A7(a[7]),
+    .A8(a[7]),
+    .A9(a[7]),
+    .B0(b[0]),
+    .B1(b[1]),
+    .B10(b[7]),
+    .B11(b[7]),
+    .B12(b[7]),
+    .B13(b[7]),
+    .B14(b[7]),
+    .B15(b[7]),
+    .B16(b[7]),
+    .B17(b[7]),
+    .B2(b[2]),
+    .B3(b[3]),
+    .B4(b[4]),
+    .B5(b[5]),
+    .B6(b[6]),
+    .B7(b[7]),
+    .B8(b[7]),
+    .B9(b[7]),
+    .C0(1'h0),
+    .C1(1'h0),
+    .C10(1'h0),
+    .C11(1'h0),
+    .C12(1'h0),
+    .C13(1'h0),
+    .C14(1'h0),
+    .C15(1'h0),
+    .C16(1'h0),
+    .C17(1'h0),
+    .C2(1'h0),
+    .C3(1'h0),
+    .C4(1'h0),
+    .C5(1'h0),
+    .C6(1'h0),
+    .C7(1'h0),
+    .C8(1'h0),
+    .C9(1'h0),
+    .CE0(en),
+    .CLK0(clk),
+    .P0(_00_),
+    .P1(_11_),
+    .P10(_02_),
+    .P11(_03_),
+    .P12(_04_),
+    .P13(_05_),
+    .P14(_06_),
+    .P15(_07_),
+    .P16(_08_),
+    .P17(_09_),
+    .P18(_10_),
+    .P19(_12_),
+    .P2(_22_),
+    .P20(_13_),
+    .P21(_14_),
+    .P22(_15_),
+    .P23(_16_),
+    .P24(_17_),
+    .P25(_18_),
+    .P26(_19_),
+    .P27(_20_),
+    .P28(_21_),
+    .P29(_23_),
+    .P3(_30_),
+    .P30(_24_),
+    .P31(_25_),
+    .P32(_26_),
+    .P33(_27_),
+    .P34(_28_),
+    .P35(_29_),
+    .P4(_31_),
+    .P5(_32_),
+    .P6(_33_),
+    .P7(_34_),
+    .P8(_35_),
+    .P9(_01_),
+    .RST0(rst),
+    .SIGNEDA(1'h1),
+    .SIGNEDB(1'h1),
+    .SOURCEA(1'h0),
+    .SOURCEB(1'h0)
+  );
+  assign \$signal  = { a[7], a[7], a[7], a[7], a[7], a[7], a[7], a[7], a[7], a[7], a };
+  assign b18 = { b[7], b[7], b[7], b[7], b[7], b[7], b[7], b[7], b[7], b[7], b };
+  assign p = { _07_, _06_, _05_, _04_, _03_, _02_, _01_, _35_, _34_, _33_, _32_, _31_, _30_, _22_, _11_, _00_ };
+  assign p36 = { _29_, _28_, _27_, _26_, _25_, _24_, _23_, _21_, _20_, _19_, _18_, _17_, _16_, _15_, _14_, _13_, _12_, _10_, _09_, _08_, _07_, _06_, _05_, _04_, _03_, _02_, _01_, _35_, _34_, _33_, _32_, _31_, _30_, _22_, _11_, _00_ };
+  assign \port$446$0  = _00_;
+  assign \port$446$1  = _11_;
+  assign \port$446$2  = _22_;
+  assign \port$446$3  = _30_;
+  assign \port$446$4  = _31_;
+  assign \port$446$5  = _32_;
+  assign \port$446$6  = _33_;
+  assign \port$446$7  = _34_;
+  assign \port$446$8  = _35_;
+  assign \port$446$9  = _01_;
+  assign \port$446$10  = _02_;
+  assign \port$446$11  = _03_;
+  assign \port$446$12  = _04_;
+  assign \port$446$13  = _05_;
+  assign \port$446$14  = _06_;
+  assign \port$446$15  = _07_;
+endmodule
+
+(* generator = "Amaranth" *)
+module \hwq_mac_array.mul_2_5 (clk, rst, \port$447$0 , \port$447$1 , \port$447$2 , \port$447$3 , \port$447$4 , \port$447$5 , \port$447$6 , \port$447$7 , \port$447$8 , \port$447$9 , \port$447$10 , \port$447$11 , \port$447$12 , \port$447$13 , \port$447$14 , \port$447$15 , b, a, en
+);
+  wire _00_;
+  wire _01_;
+  wire _02_;
+  wire _03_;
+  wire _04_;
+  wire _05_;
+  wire _06_;
+  wire _07_;
+  wire _08_;
+  wire _09_;
+  wire _10_;
+  wire _11_;
+  wire _12_;
+  wire _13_;
+  wire _14_;
+  wire _15_;
+  wire _16_;
+  wire _17_;
+  wire _18_;
+  wire _19_;
+  wire _20_;
+  wire _21_;
+  wire _22_;
+  wire _23_;
+  wire _24_;
+  wire _25_;
+  wire _26_;
+  wire _27_;
+  wire _28_;
+  wire _29_;
+  wire _30_;
+  wire _31_;
+  wire _32_;
+  wire _33_;
+  wire _34_;
+  wire _35_;
+  wire [17:0] \$signal ;
+  input [7:0] a;
+  wire [7:0] a;
+  input [7:0] b;
+  wire [7:0] b;
+  wire [17:0] b18;
+  input clk;
+  wire clk;
+  input en;
+  wire en;
+  wire [15:0] p;
+  wire [35:0] p36;
+  output \port$447$0 ;
+  wire \port$447$0 ;
+  output \port$447$1 ;
+  wire \port$447$1 ;
+  output \port$447$10 ;
+  wire \port$447$10 ;
+  output \port$447$11 ;
+  wire \port$447$11 ;
+  output \port$447$12 ;
+  wire \port$447$12 ;
+  output \port$447$13 ;
+  wire \port$447$13 ;
+  output \port$447$14 ;
+  wire \port$447$14 ;
+  output \port$447$15 ;
+  wire \port$447$15 ;
+  output \port$447$2 ;
+  wire \port$447$2 ;
+  output \port$447$3 ;
+  wire \port$447$3 ;
+  output \port$447$4 ;
+  wire \port$447$4 ;
+  output \port$447$5 ;
+  wire \port$447$5 ;
+  output \port$447$6 ;
+  wire \port$447$6 ;
+  output \port$447$7 ;
+  wire \port$447$7 ;
+  output \port$447$8 ;
+  wire \port$447$8 ;
+  output \port$447$9 ;
+  wire \port$447$9 ;
+  input rst;
+  wire rst;
+  MULT18X18D #(
+    .CAS_MATCH_REG("FALSE"),
+    .CLK0_DIV("ENABLED"),
+    .CLK1_DIV("ENABLED"),
+    .CLK2_DIV("ENABLED"),
+    .CLK3_DIV("ENABLED"),
+    .GSR("DISABLED"),
+    .HIGHSPEED_CLK("NONE"),
+    .MULT_BYPASS("DISABLED"),
+    .REG_INPUTA_CLK("CLK0"),
+    .REG_INPUTB_CLK("CLK0"),
+    .REG_INPUTC_CLK("NONE"),
+    .REG_OUTPUT_CLK("CLK0"),
+    .REG_PIPELINE_CLK("NONE"),
+    .RESETMODE("SYNC"),
+    .SOURCEB_MODE("B_SHIFT")
+  ) dsp (
+    .A0(a[0]),
+    .A1(a[1]),
+    .A10(a[7]),
+    .A11(a[7]),
+    .A12(a[7]),
+    .A13(a[7]),
+    .A14(a[7]),
+    .A15(a[7]),
+    .A16(a[7]),
+    .A17(a[7]),
+    .A2(a[2]),
+    .A3(a[3]),
+    .A4(a[4]),
+    .A5(a[5]),
+    .A6(a[6]),
+    .A7(a[7]),
+    .A8(a[7]),
+    .A9(a[7]),
+    .B0(b[0]),
+    .B1(b[1]),
+    .B10(b[7]),
+    .B11(b[7]),
+    .B12(b[7]),
+    .B13(b[7]),
+    .B14(b[7]),
+    .B15(b[7]),
+    .B16(b[7]),
+    .B17(b[7]),
+    .B2(b[2]),
+    .B3(b[3]),
+    .B4(b[4]),
+    .B5(b[5]),
+    .B6(b[6]),
+    .B7(b[7]),
+    .B8(b[7]),
+    .B9(b[7]),
+    .C0(1'h0),
+    .C1(1'h0),
+    .C10(1'h0),
+    .C11(1'h0),
+    .C12(1'h0),
+    .C13(1'h0),
+    .C14(1'h0),
+    .C15(1'h0),
+    .C16(1'h0),
+    .C17(1'h0),
+    .C2(1'h0),
+    .C3(1'h0),
+    .C4(1'h0),
+    .C5(1'h0),
+    .C6(1'h0),
+    .C7(1'h0),
+    .C8(1'h0),
+    .C9(1'h0),
+    .CE0(en),
+    .CLK0(clk),
+    .P0(_00_),
+    .P1(_11_),
+    .P10(_02_),
+    .P11(_03_),
+    .P12(_04_),
+    .P13(_05_),
+    .P14(_06_),
+    .P15(_07_),
+    .P16(_08_),
+    .P17(_09_),
+    .P18(_10_),
+    .P19(_12_),
+    .P2(_22_),
+    .P20(_13_),
+    .P21(_14_),
+    .P22(_15_),
+    .P23(_16_),
+    .P24(_17_),
+    .P25(_18_),
+    .P26(_19_),
+    .P27(_20_),
+    .P28(_21_),
+    .P29(_23_),
+    .P3(_30_),
+    .P30(_24_),
+    .P31(_25_),
+    .P32(_26_),
+    .P33(_27_),
+    .P34(_28_),
+    .P35(_29_),
+    .P4(_31_),
+    .P5(_32_),
+    .P6(_33_),
+    .P7(_34_),
+    .P8(_35_),
+    .P9(_01_),
+    .RST0(rst),
+    .SIGNEDA(1'h1),
+    .SIGNEDB(1'h1),
+    .SOURCEA(1'h0),
+    .SOURCEB(1'h0)
+  );
+  assign \$signal  = { a[7], a[7], a[7], a[7], a[7], a[7], a[7], a[7], a[7], a[7], a };
+  assign b18 = { b[7], b[7], b[7], b[7], b[7], b[7], b[7], b[7], b[7], b[7], b };
+  assign p = { _07_, _06_, _05_, _04_, _03_, _02_, _01_, _35_, _34_, _33_, _32_, _31_, _30_, _22_, _11_, _00_ };
+  assign p36 = { _29_, _28_, _27_, _26_, _25_, _24_, _23_, _21_, _20_, _19_, _18_, _17_, _16_, _15_, _14_, _13_, _12_, _10_, _09_, _08_, _07_, _06_, _05_, _04_, _03_, _02_, _01_, _35_, _34_, _33_, _32_, _31_, _30_, _22_, _11_, _00_ };
+  assign \port$447$0  = _00_;
+  assign \port$447$1  = _11_;
+  assign \port$447$2  = _22_;
+  assign \port$447$3  = _30_;
+  assign \port$447$4  = _31_;
+  assign \port$447$5  = _32_;
+  assign \port$447$6  = _33_;
+  assign \port$447$7  = _34_;
+  assign \port$447$8  = _35_;
+  assign \port$447$9  = _01_;
+  assign \port$447$10  = _02_;
+  assign \port$447$11  = _03_;
+  assign \port$447$12  = _04_;
+  assign \port$447$13  = _05_;
+  assign \port$447$14  = _06_;
+  assign \port$447$15  = _07_;
+endmodule
+
+(* generator = "Amaranth" *)
+module \hwq_mac_array.mul_2_6 (clk, rst, \port$448$0 , \port$448$1 , \port$448$2 , \port$448$3 , \port$448$4 , \port$448$5 , \port$448$6 , \port$448$7 , \port$448$8 , \port$448$9 , \port$448$10 , \port$448$11 , \port$448$12 , \port$448$13 , \port$448$14 , \port$448$15 , b, a, en
+);
+  wire _00_;
+  wire _01_;
+  wire _02_;
+  wire _03_;
+  wire _04_;
+  wire _05_;
+  wire _06_;
+  wire _07_;
+  wire _08_;
+  wire _09_;
+  wire _10_;
+  wire _11_;
+  wire _12_;
+  wire _13_;
+  wire _14_;
+  wire _15_;
+  wire _16_;
+  wire _17_;
+  wire _18_;
+  wire _19_;
+  wire _20_;
+  wire _21_;
+  wire _22_;
+  wire _23_;
+  wire _24_;
+  wire _25_;
+  wire _26_;
+  wire _27_;
+  wire _28_;
+  wire _29_;
+  wire _30_;
+  wire _31_;
+  wire _32_;
+  wire _33_;
+  wire _34_;
+  wire _35_;
+  wire [17:0] \$signal ;
+  input [7:0] a;
+  wire [7:0] a;
+  input [7:0] b;
+  wire [7:0] b;
+  wire [17:0] b18;
+  input clk;
+  wire clk;
+  input en;
+  wire en;
+  wire [15:0] p;
+  wire [35:0] p36;
+  output \port$448$0 ;
+  wire \port$448$0 ;
+  output \port$448$1 ;
+  wire \port$448$1 ;
+  output \port$448$10 ;
+  wire \port$448$10 ;
+  output \port$448$11 ;
+  wire \port$448$11 ;
+  output \port$448$12 ;
+  wire \port$448$12 ;
+  output \port$448$13 ;
+  wire \port$448$13 ;
+  output \port$448$14 ;
+  wire \port$448$14 ;
+  output \port$448$15 ;
+  wire \port$448$15 ;
+  output \port$448$2 ;
+  wire \port$448$2 ;
+  output \port$448$3 ;
+  wire \port$448$3 ;
+  output \port$448$4 ;
+  wire \port$448$4 ;
+  output \port$448$5 ;
+  wire \port$448$5 ;
+  output \port$448$6 ;
+  wire \port$448$6 ;
+  output \port$448$7 ;
+  wire \port$448$7 ;
+  output \port$448$8 ;
+  wire \port$448$8 ;
+  output \port$448$9 ;
+  wire \port$448$9 ;
+  input rst;
+  wire rst;
+  MULT18X18D #(
+    .CAS_MATCH_REG("FALSE"),
+    .CLK0_DIV("ENABLED"),
+    .CLK1_DIV("ENABLED"),
+    .CLK2_DIV("ENABLED"),
+    .CLK3_DIV("ENABLED"),
+    .GSR("DISABLED"),
+    .HIGHSPEED_CLK("NONE"),
+    .MULT_BYPASS("DISABLED"),
+    .REG_INPUTA_CLK("CLK0"),
+    .REG_INPUTB_CLK("CLK0"),
+    .REG_INPUTC_CLK("NONE"),
+    .REG_OUTPUT_CLK("CLK0"),
+    .REG_PIPELINE_CLK("NONE"),
+    .RESETMODE("SYNC"),
+    .SOURCEB_MODE("B_SHIFT")
+  ) dsp (
+    .A0(a[0]),
+    .A1(a[1]),
+    .A10(a[7]),
+    .A11(a[7]),
+    .A12(a[7]),
+    .A13(a[7]),
+    .A14(a[7]),
+    .A15(a[7]),
+    .A16(a[7]),
+    .A17(a[7]),
+    .A2(a[2]),
+    .A3(a[3]),
+    .A4(a[4]),
+    .A5(a[5]),
+    .A6(a[6]),
+    .A7(a[7]),
+    .A8(a[7]),
+    .A9(a[7]),
+    .B0(b[0]),
+    .B1(b[1]),
+    .B10(b[7]),
+    .B11(b[7]),
+    .B12(b[7]),
+    .B13(b[7]),
+    .B14(b[7]),
+    .B15(b[7]),
+    .B16(b[7]),
+    .B17(b[7]),
+    .B2(b[2]),
+    .B3(b[3]),
+    .B4(b[4]),
+    .B5(b[5]),
+    .B6(b[6]),
+    .B7(b[7]),
+    .B8(b[7]),
+    .B9(b[7]),
+    .C0(1'h0),
+    .C1(1'h0),
+    .C10(1'h0),
+    .C11(1'h0),
+    .C12(1'h0),
+    .C13(1'h0),
+    .C14(1'h0),
+    .C15(1'h0),
+    .C16(1'h0),
+    .C17(1'h0),
+    .C2(1'h0),
+    .C3(1'h0),
+    .C4(1'h0),
+    .C5(1'h0),
+    .C6(1'h0),
+    .C7(1'h0),
+    .C8(1'h0),
+    .C9(1'h0),
+    .CE0(en),
+    .CLK0(clk),
+    .P0(_00_),
+    .P1(_11_),
+    .P10(_02_),
+    .P11(_03_),
+    .P12(_04_),
+    .P13(_05_),
+    .P14(_06_),
+    .P15(_07_),
+    .P16(_08_),
+    .P17(_09_),
+    .P18(_10_),
+    .P19(_12_),
+    .P2(_22_),
+    .P20(_13_),
+    .P21(_14_),
+    .P22(_15_),
+    .P23(_16_),
+    .P24(_17_),
+    .P25(_18_),
+    .P26(_19_),
+    .P27(_20_),
+    .P28(_21_),
+    .P29(_23_),
+    .P3(_30_),
+    .P30(_24_),
+    .P31(_25_),
+    .P32(_26_),
+    .P33(_27_),
+    .P34(_28_),
+    .P35(_29_),
+    .P4(_31_),
+    .P5(_32_),
+    .P6(_33_),
+    .P7(_34_),
+    .P8(_35_),
+    .P9(_01_),
+    .RST0(rst),
+    .SIGNEDA(1'h1),
+    .SIGNEDB(1'h1),
+    .SOURCEA(1'h0),
+    .SOURCEB(1'h0)
+  );
+  assign \$signal  = { a[7], a[7], a[7], a[7], a[7], a[7], a[7], a[7], a[7], a[7], a };
+  assign b18 = { b[7], b[7], b[7], b[7], b[7], b[7], b[7], b[7], b[7], b[7], b };
+  assign p = { _07_, _06_, _05_, _04_, _03_, _02_, _01_, _35_, _34_, _33_, _32_, _31_, _30_, _22_, _11_, _00_ };
+  assign p36 = { _29_, _28_, _27_, _26_, _25_, _24_, _23_, _21_, _20_, _19_, _18_, _17_, _16_, _15_, _14_, _13_, _12_, _10_, _09_, _08_, _07_, _06_, _05_, _04_, _03_, _02_, _01_, _35_, _34_, _33_, _32_, _31_, _30_, _22_, _11_, _00_ };
+  assign \port$448$0  = _00_;
+  assign \port$448$1  = _11_;
+  assign \port$448$2  = _22_;
+  assign \port$448$3  = _30_;
+  assign \port$448$4  = _31_;
+  assign \port$448$5  = _32_;
+  assign \port$448$6  = _33_;
+  assign \port$448$7  = _34_;
+  assign \port$448$8  = _35_;
+  assign \port$448$9  = _01_;
+  assign \port$448$10  = _02_;
+  assign \port$448$11  = _03_;
+  assign \port$448$12  = _04_;
+  assign \port$448$13  = _05_;
+  assign \port$448$14  = _06_;
+  assign \port$448$15  = _07_;
+endmodule
+
+(* generator = "Amaranth" *)
+module \hwq_mac_array.mul_2_7 (clk, rst, \port$449$0 , \port$449$1 , \port$449$2 , \port$449$3 , \port$449$4 , \port$449$5 , \port$449$6 , \port$449$7 , \port$449$8 , \port$449$9 , \port$449$10 , \port$449$11 , \port$449$12 , \port$449$13 , \port$449$14 , \port$449$15 , b, a, en
+);
+  wire _00_;
+  wire _01_;
+  wire _02_;
+  wire _03_;
+  wire _04_;
+  wire _05_;
+  wire _06_;
+  wire _07_;
+  wire _08_;
+  wire _09_;
+  wire _10_;
+  wire _11_;
+  wire _12_;
+  wire _13_;
+  wire _14_;
+  wire _15_;
+  wire _16_;
+  wire _17_;
+  wire _18_;
+  wire _19_;
+  wire _20_;
+  wire _21_;
+  wire _22_;
+  wire _23_;
+  wire _24_;
+  wire _25_;
+  wire _26_;
+  wire _27_;
+  wire _28_;
+  wire _29_;
+  wire _30_;
+  wire _31_;
+  wire _32_;
+  wire _33_;
+  wire _34_;
+  wire _35_;
+  wire [17:0] \$signal ;
+  input [7:0] a;
+  wire [7:0] a;
+  input [7:0] b;
+  wire [7:0] b;
+  wire [17:0] b18;
+  input clk;
+  wire clk;
+  input en;
+  wire en;
+  wire [15:0] p;
+  wire [35:0] p36;
+  output \port$449$0 ;
+  wire \port$449$0 ;
+  output \port$449$1 ;
+  wire \port$449$1 ;
+  output \port$449$10 ;
+  wire \port$449$10 ;
+  output \port$449$11 ;
+  wire \port$449$11 ;
+  output \port$449$12 ;
+  wire \port$449$12 ;
+  output \port$449$13 ;
+  wire \port$449$13 ;
+  output \port$449$14 ;
+  wire \port$449$14 ;
+  output \port$449$15 ;
+  wire \port$449$15 ;
+  output \port$449$2 ;
+  wire \port$449$2 ;
+  output \port$449$3 ;
+  wire \port$449$3 ;
+  output \port$449$4 ;
+  wire \port$449$4 ;
+  output \port$449$5 ;
+  wire \port$449$5 ;
+  output \port$449$6 ;
+  wire \port$449$6 ;
+  output \port$449$7 ;
+  wire \port$449$7 ;
+  output \port$449$8 ;
+  wire \port$449$8 ;
+  output \port$449$9 ;
+  wire \port$449$9 ;
+  input rst;
+  wire rst;
+  MULT18X18D #(
+    .CAS_MATCH_REG("FALSE"),
+    .CLK0_DIV("ENABLED"),
+    .CLK1_DIV("ENABLED"),
+    .CLK2_DIV("ENABLED"),
+    .CLK3_DIV("ENABLED"),
+    .GSR("DISABLED"),
+    .HIGHSPEED_CLK("NONE"),
+    .MULT_BYPASS("DISABLED"),
+    .REG_INPUTA_CLK("CLK0"),
+    .REG_INPUTB_CLK("CLK0"),
+    .REG_INPUTC_CLK("NONE"),
+    .REG_OUTPUT_CLK("CLK0"),
+    .REG_PIPELINE_CLK("NONE"),
+    .RESETMODE("SYNC"),
+    .SOURCEB_MODE("B_SHIFT")
+  ) dsp (
+    .A0(a[0]),
+    .A1(a[1]),
+    .A10(a[7]),
+    .A11(a[7]),
+    .A12(a[7]),
+    .A13(a[7]),
+    .A14(a[7]),
+    .A15(a[7]),
+    .A16(a[7]),
+    .A17(a[7]),
+    .A2(a[2]),
+    .A3(a[3]),
+    .A4(a[4]),
+    .A5(a[5]),
+    .A6(a[6]),
+    .A7(a[7]),
+    .A8(a[7]),
+    .A9(a[7]),
+    .B0(b[0]),
+    .B1(b[1]),
+    .B10(b[7]),
+    .B11(b[7]),
+    .B12(b[7]),
+    .B13(b[7]),
+    .B14(b[7]),
+    .B15(b[7]),
+    .B16(b[7]),
+    .B17(b[7]),
+    .B2(b[2]),
+    .B3(b[3]),
+    .B4(b[4]),
+    .B5(b[5]),
+    .B6(b[6]),
+    .B7(b[7]),
+    .B8(b[7]),
+    .B9(b[7]),
+    .C0(1'h0),
+    .C1(1'h0),
+    .C10(1'h0),
+    .C11(1'h0),
+    .C12(1'h0),
+    .C13(1'h0),
+    .C14(1'h0),
+    .C15(1'h0),
+    .C16(1'h0),
+    .C17(1'h0),
+    .C2(1'h0),
+    .C3(1'h0),
+    .C4(1'h0),
+    .C5(1'h0),
+    .C6(1'h0),
+    .C7(1'h0),
+    .C8(1'h0),
+    .C9(1'h0),
+    .CE0(en),
+    .CLK0(clk),
+    .P0(_00_),
+    .P1(_11_),
+    .P10(_02_),
+    .P11(_03_),
+    .P12(_04_),
+    .P13(_05_),
+    .P14(_06_),
+    .P15(_07_),
+    .P16(_08_),
+    .P17(_09_),
+    .P18(_10_),
+    .P19(_12_),
+    .P2(_22_),
+    .P20(_13_),
+    .P21(_14_),
+    .P22(_15_),
+    .P23(_16_),
+    .P24(_17_),
+    .P25(_18_),
+    .P26(_19_),
+    .P27(_20_),
+    .P28(_21_),
+    .P29(_23_),
+    .P3(_30_),
+    .P30(_24_),
+    .P31(_25_),
+    .P32(_26_),
+    .P33(_27_),
+    .P34(_28_),
+    .P35(_29_),
+    .P4(_31_),
+    .P5(_32_),
+    .P6(_33_),
+    .P7(_34_),
+    .P8(_35_),
+    .P9(_01_),
+    .RST0(rst),
+    .SIGNEDA(1'h1),
+    .SIGNEDB(1'h1),
+    .SOURCEA(1'h0),
+    .SOURCEB(1'h0)
+  );
+  assign \$signal  = { a[7], a[7], a[7], a[7], a[7], a[7], a[7], a[7], a[7], a[7], a };
+  assign b18 = { b[7], b[7], b[7], b[7], b[7], b[7], b[7], b[7], b[7], b[7], b };
+  assign p = { _07_, _06_, _05_, _04_, _03_, _02_, _01_, _35_, _34_, _33_, _32_, _31_, _30_, _22_, _11_, _00_ };
+  assign p36 = { _29_, _28_, _27_, _26_, _25_, _24_, _23_, _21_, _20_, _19_, _18_, _17_, _16_, _15_, _14_, _13_, _12_, _10_, _09_, _08_, _07_, _06_, _05_, _04_, _03_, _02_, _01_, _35_, _34_, _33_, _32_, _31_, _30_, _22_, _11_, _00_ };
+  assign \port$449$0  = _00_;
+  assign \port$449$1  = _11_;
+  assign \port$449$2  = _22_;
+  assign \port$449$3  = _30_;
+  assign \port$449$4  = _31_;
+  assign \port$449$5  = _32_;
+  assign \port$449$6  = _33_;
+  assign \port$449$7  = _34_;
+  assign \port$449$8  = _35_;
+  assign \port$449$9  = _01_;
+  assign \port$449$10  = _02_;
+  assign \port$449$11  = _03_;
+  assign \port$449$12  = _04_;
+  assign \port$449$13  = _05_;
+  assign \port$449$14  = _06_;
+  assign \port$449$15  = _07_;
+endmodule
+
+(* generator = "Amaranth" *)
+module \hwq_mac_array.mul_3_0 (clk, rst, \port$450$0 , \port$450$1 , \port$450$2 , \port$450$3 , \port$450$4 , \port$450$5 , \port$450$6 , \port$450$7 , \port$450$8 , \port$450$9 , \port$450$10 , \port$450$11 , \port$450$12 , \port$450$13 , \port$450$14 , \port$450$15 , a, b, en
+);
+  wire _00_;
+  wire _01_;
+  wire _02_;
+  wire _03_;
+  wire _04_;
+  wire _05_;
+  wire _06_;
+  wire _07_;
+  wire _08_;
+  wire _09_;
+  wire _10_;
+  wire _11_;
+  wire _12_;
+  wire _13_;
+  wire _14_;
+  wire _15_;
+  wire _16_;
+  wire _17_;
+  wire _18_;
+  wire _19_;
+  wire _20_;
+  wire _21_;
+  wire _22_;
+  wire _23_;
+  wire _24_;
+  wire _25_;
+  wire _26_;
+  wire _27_;
+  wire _28_;
+  wire _29_;
+  wire _30_;
+  wire _31_;
+  wire _32_;
+  wire _33_;
+  wire _34_;
+  wire _35_;
+  wire [17:0] \$signal ;
+  input [7:0] a;
+  wire [7:0] a;
+  input [7:0] b;
+  wire [7:0] b;
+  wire [17:0] b18;
+  input clk;
+  wire clk;
+  input en;
+  wire en;
+  wire [15:0] p;
+  wire [35:0] p36;
+  output \port$450$0 ;
+  wire \port$450$0 ;
+  output \port$450$1 ;
+  wire \port$450$1 ;
+  output \port$450$10 ;
+  wire \port$450$10 ;
+  output \port$450$11 ;
+  wire \port$450$11 ;
+  output \port$450$12 ;
+  wire \port$450$12 ;
+  output \port$450$13 ;
+  wire \port$450$13 ;
+  output \port$450$14 ;
+  wire \port$450$14 ;
+  output \port$450$15 ;
+  wire \port$450$15 ;
+  output \port$450$2 ;
+  wire \port$450$2 ;
+  output \port$450$3 ;
+  wire \port$450$3 ;
+  output \port$450$4 ;
+  wire \port$450$4 ;
+  output \port$450$5 ;
+  wire \port$450$5 ;
+  output \port$450$6 ;
+  wire \port$450$6 ;
+  output \port$450$7 ;
+  wire \port$450$7 ;
+  output \port$450$8 ;
+  wire \port$450$8 ;
+  output \port$450$9 ;
+  wire \port$450$9 ;
+  input rst;
+  wire rst;
+  MULT18X18D #(
+    .CAS_MATCH_REG("FALSE"),
+    .CLK0_DIV("ENABLED"),
+    .CLK1_DIV("ENABLED"),
+    .CLK2_DIV("ENABLED"),
+    .CLK3_DIV("ENABLED"),
+    .GSR("DISABLED"),
+    .HIGHSPEED_CLK("NONE"),
+    .MULT_BYPASS("DISABLED"),
+    .REG_INPUTA_CLK("CLK0"),
+    .REG_INPUTB_CLK("CLK0"),
+    .REG_INPUTC_CLK("NONE"),
+    .REG_OUTPUT_CLK("CLK0"),
+    .REG_PIPELINE_CLK("NONE"),
+    .RESETMODE("SYNC"),
+    .SOURCEB_MODE("B_SHIFT")
+  ) dsp (
+    .A0(a[0]),
+    .A1(a[1]),
+    .A10(a[7]),
+    .A11(a[7]),
+    .A12(a[7]),
+    .A13(a[7]),
+    .A14(a[7]),
+    .A15(a[7]),
+    .A16(a[7]),
+    .A17(a[7]),
+    .A2(a[2]),
+    .A3(a[3]),
+    .A4(a[4]),
+    .A5(a[5]),
+    .A6(a[6]),
+    .A7(a[7]),
+    .A8(a[7]),
+    .A9(a[7]),
+    .B0(b[0]),
+    .B1(b[1]),
+    .B10(b[7]),
+    .B11(b[7]),
+    .B12(b[7]),
+    .B13(b[7]),
+    .B14(b[7]),
+    .B15(b[7]),
+    .B16(b[7]),
+    .B17(b[7]),
+    .B2(b[2]),
+    .B3(b[3]),
+    .B4(b[4]),
+    .B5(b[5]),
+    .B6(b[6]),
+    .B7(b[7]),
+    .B8(b[7]),
+    .B9(b[7]),
+    .C0(1'h0),
+    .C1(1'h0),
+    .C10(1'h0),
+    .C11(1'h0),
+    .C12(1'h0),
+    .C13(1'h0),
+    .C14(1'h0),
+    .C15(1'h0),
+    .C16(1'h0),
+    .C17(1'h0),
+    .C2(1'h0),
+    .C3(1'h0),
+    .C4(1'h0),
+    .C5(1'h0),
+    .C6(1'h0),
+    .C7(1'h0),
+    .C8(1'h0),
+    .C9(1'h0),
+    .CE0(en),
+    .CLK0(clk),
+    .P0(_00_),
+    .P1(_11_),
+    .P10(_02_),
+    .P11(_03_),
+    .P12(_04_),
+    .P13(_05_),
+    .P14(_06_),
+    .P15(_07_),
+    .P16(_08_),
+    .P17(_09_),
+    .P18(_10_),
+    .P19(_12_),
+    .P2(_22_),
+    .P20(_13_),
+    .P21(_14_),
+    .P22(_15_),
+    .P23(_16_),
+    .P24(_17_),
+    .P25(_18_),
+    .P26(_19_),
+    .P27(_20_),
+    .P28(_21_),
+    .P29(_23_),
+    .P3(_30_),
+    .P30(_24_),
+    .P31(_25_),
+    .P32(_26_),
+    .P33(_27_),
+    .P34(_28_),
+    .P35(_29_),
+    .P4(_31_),
+    .P5(_32_),
+    .P6(_33_),
+    .P7(_34_),
+    .P8(_35_),
+    .P9(_01_),
+    .RST0(rst),
+    .SIGNEDA(1'h1),
+    .SIGNEDB(1'h1),
+    .SOURCEA(1'h0),
+    .SOURCEB(1'h0)
+  );
+  assign \$signal  = { a[7], a[7], a[7], a[7], a[7], a[7], a[7], a[7], a[7], a[7], a };
+  assign b18 = { b[7], b[7], b[7], b[7], b[7], b[7], b[7], b[7], b[7], b[7], b };
+  assign p = { _07_, _06_, _05_, _04_, _03_, _02_, _01_, _35_, _34_, _33_, _32_, _31_, _30_, _22_, _11_, _00_ };
+  assign p36 = { _29_, _28_, _27_, _26_, _25_, _24_, _23_, _21_, _20_, _19_, _18_, _17_, _16_, _15_, _14_, _13_, _12_, _10_, _09_, _08_, _07_, _06_, _05_, _04_, _03_, _02_, _01_, _35_, _34_, _33_, _32_, _31_, _30_, _22_, _11_, _00_ };
+  assign \port$450$0  = _00_;
+  assign \port$450$1  = _11_;
+  assign \port$450$2  = _22_;
+  assign \port$450$3  = _30_;
+  assign \port$450$4  = _31_;
+  assign \port$450$5  = _32_;
+  assign \port$450$6  = _33_;
+  assign \port$450$7  = _34_;
+  assign \port$450$8  = _35_;
+  assign \port$450$9  = _01_;
+  assign \port$450$10  = _02_;
+  assign \port$450$11  = _03_;
+  assign \port$450$12  = _04_;
+  assign \port$450$13  = _05_;
+  assign \port$450$14  = _06_;
+  assign \port$450$15  = _07_;
+endmodule
+
+(* generator = "Amaranth" *)
+module \hwq_mac_array.mul_3_1 (clk, rst, \port$451$0 , \port$451$1 , \port$451$2 , \port$451$3 , \port$451$4 , \port$451$5 , \port$451$6 , \port$451$7 , \port$451$8 , \port$451$9 , \port$451$10 , \port$451$11 , \port$451$12 , \port$451$13 , \port$451$14 , \port$451$15 , b, a, en
+);
+  wire _00_;
+  wire _01_;
+  wire _02_;
+  wire _03_;
+  wire _04_;
+  wire _05_;
+  wire _06_;
+  wire _07_;
+  wire _08_;
+  wire _09_;
+  wire _10_;
+  wire _11_;
+  wire _12_;
+  wire _13_;
+  wire _14_;
+  wire _15_;
+  wire _16_;
+  wire _17_;
+  wire _18_;
+  wire _19_;
+  wire _20_;
+  wire _21_;
+  wire _22_;
+  wire _23_;
+  wire _24_;
+  wire _25_;
+  wire _26_;
+  wire _27_;
+  wire _28_;
+  wire _29_;
+  wire _30_;
+  wire _31_;
+  wire _32_;
+  wire _33_;
+  wire _34_;
+  wire _35_;
+  wire [17:0] \$signal ;
+  input [7:0] a;
+  wire [7:0] a;
+  input [7:0] b;
+  wire [7:0] b;
+  wire [17:0] b18;
+  input clk;
+  wire clk;
+  input en;
+  wire en;
+  wire [15:0] p;
+  wire [35:0] p36;
+  output \port$451$0 ;
+  wire \port$451$0 ;
+  output \port$451$1 ;
+  wire \port$451$1 ;
+  output \port$451$10 ;
+  wire \port$451$10 ;
+  output \port$451$11 ;
+  wire \port$451$11 ;
+  output \port$451$12 ;
+  wire \port$451$12 ;
+  output \port$451$13 ;
+  wire \port$451$13 ;
+  output \port$451$14 ;
+  wire \port$451$14 ;
+  output \port$451$15 ;
+  wire \port$451$15 ;
+  output \port$451$2 ;
+  wire \port$451$2 ;
+  output \port$451$3 ;
+  wire \port$451$3 ;
+  output \port$451$4 ;
+  wire \port$451$4 ;
+  output \port$451$5 ;
+  wire \port$451$5 ;
+  output \port$451$6 ;
+  wire \port$451$6 ;
+  output \port$451$7 ;
+  wire \port$451$7 ;
+  output \port$451$8 ;
+  wire \port$451$8 ;
+  output \port$451$9 ;
+  wire \port$451$9 ;
+  input rst;
+  wire rst;
+  MULT18X18D #(
+    .CAS_MATCH_REG("FALSE"),
+    .CLK0_DIV("ENABLED"),
+    .CLK1_DIV("ENABLED"),
+    .CLK2_DIV("ENABLED"),
+    .CLK3_DIV("ENABLED"),
+    .GSR("DISABLED"),
+    .HIGHSPEED_CLK("NONE"),
+    .MULT_BYPASS("DISABLED"),
+    .REG_INPUTA_CLK("CLK0"),
+    .REG_INPUTB_CLK("CLK0"),
+    .REG_INPUTC_CLK("NONE"),
+    .REG_OUTPUT_CLK("CLK0"),
+    .REG_PIPELINE_CLK("NONE"),
+    .RESETMODE("SYNC"),
+    .SOURCEB_MODE("B_SHIFT")
+  ) dsp (
+    .A0(a[0]),
+    .A1(a[1]),
+    .A10(a[7]),
+    .A11(a[7]),
+    .A12(a[7]),
+    .A13(a[7]),
+    .A14(a[7]),
+    .A15(a[7]),
+    .A16(a[7]),
+    .A17(a[7]),
+    .A2(a[2]),
+    .A3(a[3]),
+    .A4(a[4]),
+    .A5(a[5]),
+    .A6(a[6]),
+    .A7(a[7]),
+    .A8(a[7]),
+    .A9(a[7]),
+    .B0(b[0]),
+    .B1(b[1]),
+    .B10(b[7]),
+    .B11(b[7]),
+    .B12(b[7]),
+    .B13(b[7]),
+    .B14(b[7]),
+    .B15(b[7]),
+    .B16(b[7]),
+    .B17(b[7]),
+    .B2(b[2]),
+    .B3(b[3]),
+    .B4(b[4]),
+    .B5(b[5]),
+    .B6(b[6]),
+    .B7(b[7]),
+    .B8(b[7]),
+    .B9(b[7]),
+    .C0(1'h0),
+    .C1(1'h0),
+    .C10(1'h0),
+    .C11(1'h0),
+    .C12(1'h0),
+    .C13(1'h0),
+    .C14(1'h0),
+    .C15(1'h0),
+    .C16(1'h0),
+    .C17(1'h0),
+    .C2(1'h0),
+    .C3(1'h0),
+    .C4(1'h0),
+    .C5(1'h0),
+    .C6(1'h0),
+    .C7(1'h0),
+    .C8(1'h0),
+    .C9(1'h0),
+    .CE0(en),
+    .CLK0(clk),
+    .P0(_00_),
+    .P1(_11_),
+    .P10(_02_),
+    .P11(_03_),
+    .P12(_04_),
+    .P13(_05_),
+    .P14(_06_),
+    .P15(_07_),
+    .P16(_08_),
+    .P17(_09_),
+    .P18(_10_),
+    .P19(_12_),
+    .P2(_22_),
+    .P20(_13_),
+    .P21(_14_),
+    .P22(_15_),
+    .P23(_16_),
+    .P24(_17_),
+    .P25(_18_),
+    .P26(_19_),
+    .P27(_20_),
+    .P28(_21_),
+    .P29(_23_),
+    .P3(_30_),
+    .P30(_24_),
+    .P31(_25_),
+    .P32(_26_),
+    .P33(_27_),
+    .P34(_28_),
+    .P35(_29_),
+    .P4(_31_),
+    .P5(_32_),
+    .P6(_33_),
+    .P7(_34_),
+    .P8(_35_),
+    .P9(_01_),
+    .RST0(rst),
+    .SIGNEDA(1'h1),
+    .SIGNEDB(1'h1),
+    .SOURCEA(1'h0),
+    .SOURCEB(1'h0)
+  );
+  assign \$signal  = { a[7], a[7], a[7], a[7], a[7], a[7], a[7], a[7], a[7], a[7], a };
+  assign b18 = { b[7], b[7], b[7], b[7], b[7], b[7], b[7], b[7], b[7], b[7], b };
+  assign p = { _07_, _06_, _05_, _04_, _03_, _02_, _01_, _35_, _34_, _33_, _32_, _31_, _30_, _22_, _11_, _00_ };
+  assign p36 = { _29_, _28_, _27_, _26_, _25_, _24_, _23_, _21_, _20_, _19_, _18_, _17_, _16_, _15_, _14_, _13_, _12_, _10_, _09_, _08_, _07_, _06_, _05_, _04_, _03_, _02_, _01_, _35_, _34_, _33_, _32_, _31_, _30_, _22_, _11_, _00_ };
+  assign \port$451$0  = _00_;
+  assign \port$451$1  = _11_;
+  assign \port$451$2  = _22_;
+  assign \port$451$3  = _30_;
+  assign \port$451$4  = _31_;
+  assign \port$451$5  = _32_;
+  assign \port$451$6  = _33_;
+  assign \port$451$7  = _34_;
+  assign \port$451$8  = _35_;
+  assign \port$451$9  = _01_;
+  assign \port$451$10  = _02_;
+  assign \port$451$11  = _03_;
+  assign \port$451$12  = _04_;
+  assign \port$451$13  = _05_;
+  assign \port$451$14  = _06_;
+  assign \port$451$15  = _07_;
+endmodule
+
+(* generator = "Amaranth" *)
+module \hwq_mac_array.mul_3_2 (clk, rst, \port$452$0 , \port$452$1 , \port$452$2 , \port$452$3 , \port$452$4 , \port$452$5 , \port$452$6 , \port$452$7 , \port$452$8 , \port$452$9 , \port$452$10 , \port$452$11 , \port$452$12 , \port$452$13 , \port$452$14 , \port$452$15 , b, a, en
+);
+  wire _00_;
+  wire _01_;
+  wire _02_;
+  wire _03_;
+  wire _04_;
+  wire _05_;
+  wire _06_;
+  wire _07_;
+  wire _08_;
+  wire _09_;
+  wire _10_;
+  wire _11_;
+  wire _12_;
+  wire _13_;
+  wire _14_;
+  wire _15_;
+  wire _16_;
+  wire _17_;
+  wire _18_;
+  wire _19_;
+  wire _20_;
+  wire _21_;
+  wire _22_;
+  wire _23_;
+  wire _24_;
+  wire _25_;
+  wire _26_;
+  wire _27_;
+  wire _28_;
+  wire _29_;
+  wire _30_;
+  wire _31_;
+  wire _32_;
+  wire _33_;
+  wire _34_;
+  wire _35_;
+  wire [17:0] \$signal ;
+  input [7:0] a;
+  wire [7:0] a;
+  input [7:0] b;
+  wire [7:0] b;
+  wire [17:0] b18;
+  input clk;
+  wire clk;
+  input en;
+  wire en;
+  wire [15:0] p;
+  wire [35:0] p36;
+  output \port$452$0 ;
+  wire \port$452$0 ;
+  output \port$452$1 ;
+  wire \port$452$1 ;
+  output \port$452$10 ;
+  wire \port$452$10 ;
+  output \port$452$11 ;
+  wire \port$452$11 ;
+  output \port$452$12 ;
+  wire \port$452$12 ;
+  output \port$452$13 ;
+  wire \port$452$13 ;
+  output \port$452$14 ;
+  wire \port$452$14 ;
+  output \port$452$15 ;
+  wire \port$452$15 ;
+  output \port$452$2 ;
+  wire \port$452$2 ;
+  output \port$452$3 ;
+  wire \port$452$3 ;
+  output \port$452$4 ;
+  wire \port$452$4 ;
+  output \port$452$5 ;
+  wire \port$452$5 ;
+  output \port$452$6 ;
+  wire \port$452$6 ;
+  output \port$452$7 ;
+  wire \port$452$7 ;
+  output \port$452$8 ;
+  wire \port$452$8 ;
+  output \port$452$9 ;
+  wire \port$452$9 ;
+  input rst;
+  wire rst;
+  MULT18X18D #(
+    .CAS_MATCH_REG("FALSE"),
+    .CLK0_DIV("ENABLED"),
+    .CLK1_DIV("ENABLED"),
+    .CLK2_DIV("ENABLED"),
+    .CLK3_DIV("ENABLED"),
+    .GSR("DISABLED"),
+    .HIGHSPEED_CLK("NONE"),
+    .MULT_BYPASS("DISABLED"),
+    .REG_INPUTA_CLK("CLK0"),
+    .REG_INPUTB_CLK("CLK0"),
+    .REG_INPUTC_CLK("NONE"),
+    .REG_OUTPUT_CLK("CLK0"),
+    .REG_PIPELINE_CLK("NONE"),
+    .RESETMODE("SYNC"),
+    .SOURCEB_MODE("B_SHIFT")
+  ) dsp (
+    .A0(a[0]),
+    .A1(a[1]),
+    .A10(a[7]),
+    .A11(a[7]),
+    .A12(a[7]),
+    .A13(a[7]),
+    .A14(a[7]),
+    .A15(a[7]),
+    .A16(a[7]),
+    .A17(a[7]),
+    .A2(a[2]),
+    .A3(a[3]),
+    .A4(a[4]),
+    .A5(a[5]),
+    .A6(a[6]),
+    .A7(a[7]),
+    .A8(a[7]),
+    .A9(a[7]),
+    .B0(b[0]),
+    .B1(b[1]),
+    .B10(b[7]),
+    .B11(b[7]),
+    .B12(b[7]),
+    .B13(b[7]),
+    .B14(b[7]),
+    .B15(b[7]),
+    .B16(b[7]),
+    .B17(b[7]),
+    .B2(b[2]),
+    .B3(b[3]),
+    .B4(b[4]),
+    .B5(b[5]),
+    .B6(b[6]),
+    .B7(b[7]),
+    .B8(b[7]),
+    .B9(b[7]),
+    .C0(1'h0),
+    .C1(1'h0),
+    .C10(1'h0),
+    .C11(1'h0),
+    .C12(1'h0),
+    .C13(1'h0),
+    .C14(1'h0),
+    .C15(1'h0),
+    .C16(1'h0),
+    .C17(1'h0),
+    .C2(1'h0),
+    .C3(1'h0),
+    .C4(1'h0),
+    .C5(1'h0),
+    .C6(1'h0),
+    .C7(1'h0),
+    .C8(1'h0),
+    .C9(1'h0),
+    .CE0(en),
+    .CLK0(clk),
+    .P0(_00_),
+    .P1(_11_),
+    .P10(_02_),
+    .P11(_03_),
+    .P12(_04_),
+    .P13(_05_),
+    .P14(_06_),
+    .P15(_07_),
+    .P16(_08_),
+    .P17(_09_),
+    .P18(_10_),
+    .P19(_12_),
+    .P2(_22_),
+    .P20(_13_),
+    .P21(_14_),
+    .P22(_15_),
+    .P23(_16_),
+    .P24(_17_),
+    .P25(_18_),
+    .P26(_19_),
+    .P27(_20_),
+    .P28(_21_),
+    .P29(_23_),
+    .P3(_30_),
+    .P30(_24_),
+    .P31(_25_),
+    .P32(_26_),
+    .P33(_27_),
+    .P34(_28_),
+    .P35(_29_),
+    .P4(_31_),
+    .P5(_32_),
+    .P6(_33_),
+    .P7(_34_),
+    .P8(_35_),
+    .P9(_01_),
+    .RST0(rst),
+    .SIGNEDA(1'h1),
+    .SIGNEDB(1'h1),
+    .SOURCEA(1'h0),
+    .SOURCEB(1'h0)
+  );
+  assign \$signal  = { a[7], a[7], a[7], a[7], a[7], a[7], a[7], a[7], a[7], a[7], a };
+  assign b18 = { b[7], b[7], b[7], b[7], b[7], b[7], b[7], b[7], b[7], b[7], b };
+  assign p = { _07_, _06_, _05_, _04_, _03_, _02_, _01_, _35_, _34_, _33_, _32_, _31_, _30_, _22_, _11_, _00_ };
+  assign p36 = { _29_, _28_, _27_, _26_, _25_, _24_, _23_, _21_, _20_, _19_, _18_, _17_, _16_, _15_, _14_, _13_, _12_, _10_, _09_, _08_, _07_, _06_, _05_, _04_, _03_, _02_, _01_, _35_, _34_, _33_, _32_, _31_, _30_, _22_, _11_, _00_ };
+  assign \port$452$0  = _00_;
+  assign \port$452$1  = _11_;
+  assign \port$452$2  = _22_;
+  assign \port$452$3  = _30_;
+  assign \port$452$4  = _31_;
+  assign \port$452$5  = _32_;
+  assign \port$452$6  = _33_;
+  assign \port$452$7  = _34_;
+  assign \port$452$8  = _35_;
+  assign \port$452$9  = _01_;
+  assign \port$452$10  = _02_;
+  assign \port$452$11  = _03_;
+  assign \port$452$12  = _04_;
+  assign \port$452$13  = _05_;
+  assign \port$452$14  = _06_;
+  assign \port$452$15  = _07_;
+endmodule
+
+(* generator = "Amaranth" *)
+module \hwq_mac_array.mul_3_3 (clk, rst, \port$453$0 , \port$453$1 , \port$453$2 , \port$453$3 , \port$453$4 , \port$453$5 , \port$453$6 , \port$453$7 , \port$453$8 , \port$453$9 , \port$453$10 , \port$453$11 , \port$453$12 , \port$453$13 , \port$453$14 , \port$453$15 , b, a, en
+);
+  wire _00_;
+  wire _01_;
+  wire _02_;
+  wire _03_;
+  wire _04_;
+  wire _05_;
+  wire _06_;
+  wire _07_;
+  wire _08_;
+  wire _09_;
+  wire _10_;
+  wire _11_;
+  wire _12_;
+  wire _13_;
+  wire _14_;
+  wire _15_;
+  wire _16_;
+  wire _17_;
+  wire _18_;
+  wire _19_;
+  wire _20_;
+  wire _21_;
+  wire _22_;
+  wire _23_;
+  wire _24_;
+  wire _25_;
+  wire _26_;
+  wire _27_;
+  wire _28_;
+  wire _29_;
+  wire _30_;
+  wire _31_;
+  wire _32_;
+  wire _33_;
+  wire _34_;
+  wire _35_;
+  wire [17:0] \$signal ;
+  input [7:0] a;
+  wire [7:0] a;
+  input [7:0] b;
+  wire [7:0] b;
+  wire [17:0] b18;
+  input clk;
+  wire clk;
+  input en;
+  wire en;
+  wire [15:0] p;
+  wire [35:0] p36;
+  output \port$453$0 ;
+  wire \port$453$0 ;
+  output \port$453$1 ;
+  wire \port$453$1 ;
+  output \port$453$10 ;
+  wire \port$453$10 ;
+  output \port$453$11 ;
+  wire \port$453$11 ;
+  output \port$453$12 ;
+  wire \port$453$12 ;
+  output \port$453$13 ;
+  wire \port$453$13 ;
+  output \port$453$14 ;
+  wire \port$453$14 ;
+  output \port$453$15 ;
+  wire \port$453$15 ;
+  output \port$453$2 ;
+  wire \port$453$2 ;
+  output \port$453$3 ;
+  wire \port$453$3 ;
+  output \port$453$4 ;
+  wire \port$453$4 ;
+  output \port$453$5 ;
+  wire \port$453$5 ;
+  output \port$453$6 ;
+  wire \port$453$6 ;
+  output \port$453$7 ;
+  wire \port$453$7 ;
+  output \port$453$8 ;
+  wire \port$453$8 ;
+  output \port$453$9 ;
+  wire \port$453$9 ;
+  input rst;
+  wire rst;
+  MULT18X18D #(
+    .CAS_MATCH_REG("FALSE"),
+    .CLK0_DIV("ENABLED"),
+    .CLK1_DIV("ENABLED"),
+    .CLK2_DIV("ENABLED"),
+    .CLK3_DIV("ENABLED"),
+    .GSR("DISABLED"),
+    .HIGHSPEED_CLK("NONE"),
+    .MULT_BYPASS("DISABLED"),
+    .REG_INPUTA_CLK("CLK0"),
+    .REG_INPUTB_CLK("CLK0"),
+    .REG_INPUTC_CLK("NONE"),
+    .REG_OUTPUT_CLK("CLK0"),
+    .REG_PIPELINE_CLK("NONE"),
+    .RESETMODE("SYNC"),
+    .SOURCEB_MODE("B_SHIFT")
+  ) dsp (
+    .A0(a[0]),
+    .A1(a[1]),
+    .A10(a[7]),
+    .A11(a[7]),
+    .A12(a[7]),
+    .A13(a[7]),
+    .A14(a[7]),
+    .A15(a[7]),
+    .A16(a[7]),
+    .A17(a[7]),
+    .A2(a[2]),
+    .A3(a[3]),
+    .A4(a[4]),
+    .A5(a[5]),
+    .A6(a[6]),
+    .A7(a[7]),
+    .A8(a[7]),
+    .A9(a[7]),
+    .B0(b[0]),
+    .B1(b[1]),
+    .B10(b[7]),
+    .B11(b[7]),
+    .B12(b[7]),
+    .B13(b[7]),
+    .B14(b[7]),
+    .B15(b[7]),
+    .B16(b[7]),
+    .B17(b[7]),
+    .B2(b[2]),
+    .B3(b[3]),
+    .B4(b[4]),
+    .B5(b[5]),
+    .B6(b[6]),
+    .B7(b[7]),
+    .B8(b[7]),
+    .B9(b[7]),
+    .C0(1'h0),
+    .C1(1'h0),
+    .C10(1'h0),
+    .C11(1'h0),
+    .C12(1'h0),
+    .C13(1'h0),
+    .C14(1'h0),
+    .C15(1'h0),
+    .C16(1'h0),
+    .C17(1'h0),
+    .C2(1'h0),
+    .C3(1'h0),
+    .C4(1'h0),
+    .C5(1'h0),
+    .C6(1'h0),
+    .C7(1'h0),
+    .C8(1'h0),
+    .C9(1'h0),
+    .CE0(en),
+    .CLK0(clk),
+    .P0(_00_),
+    .P1(_11_),
+    .P10(_02_),
+    .P11(_03_),
+    .P12(_04_),
+    .P13(_05_),
+    .P14(_06_),
+    .P15(_07_),
+    .P16(_08_),
+    .P17(_09_),
+    .P18(_10_),
+    .P19(_12_),
+    .P2(_22_),
+    .P20(_13_),
+    .P21(_14_),
+    .P22(_15_),
+    .P23(_16_),
+    .P24(_17_),
+    .P25(_18_),
+    .P26(_19_),
+    .P27(_20_),
+    .P28(_21_),
+    .P29(_23_),
+    .P3(_30_),
+    .P30(_24_),
+    .P31(_25_),
+    .P32(_26_),
+    .P33(_27_),
+    .P34(_28_),
+    .P35(_29_),
+    .P4(_31_),
+    .P5(_32_),
+    .P6(_33_),
+    .P7(_34_),
+    .P8(_35_),
+    .P9(_01_),
+    .RST0(rst),
+    .SIGNEDA(1'h1),
+    .SIGNEDB(1'h1),
+    .SOURCEA(1'h0),
+    .SOURCEB(1'h0)
+  );
+  assign \$signal  = { a[7], a[7], a[7], a[7], a[7], a[7], a[7], a[7], a[7], a[7], a };
+  assign b18 = { b[7], b[7], b[7], b[7], b[7], b[7], b[7], b[7], b[7], b[7], b };
+  assign p = { _07_, _06_, _05_, _04_, _03_, _02_, _01_, _35_, _34_, _33_, _32_, _31_, _30_, _22_, _11_, _00_ };
+  assign p36 = { _29_, _28_, _27_, _26_, _25_, _24_, _23_, _21_, _20_, _19_, _18_, _17_, _16_, _15_, _14_, _13_, _12_, _10_, _09_, _08_, _07_, _06_, _05_, _04_, _03_, _02_, _01_, _35_, _34_, _33_, _32_, _31_, _30_, _22_, _11_, _00_ };
+  assign \port$453$0  = _00_;
+  assign \port$453$1  = _11_;
+  assign \port$453$2  = _22_;
+  assign \port$453$3  = _30_;
+  assign \port$453$4  = _31_;
+  assign \port$453$5  = _32_;
+  assign \port$453$6  = _33_;
+  assign \port$453$7  = _34_;
+  assign \port$453$8  = _35_;
+  assign \port$453$9  = _01_;
+  assign \port$453$10  = _02_;
+  assign \port$453$11  = _03_;
+  assign \port$453$12  = _04_;
+  assign \port$453$13  = _05_;
+  assign \port$453$14  = _06_;
+  assign \port$453$15  = _07_;
+endmodule
+
+(* generator = "Amaranth" *)
+module \hwq_mac_array.mul_3_4 (clk, rst, \port$454$0 , \port$454$1 , \port$454$2 , \port$454$3 , \port$454$4 , \port$454$5 , \port$454$6 , \port$454$7 , \port$454$8 , \port$454$9 , \port$454$10 , \port$454$11 , \port$454$12 , \port$454$13 , \port$454$14 , \port$454$15 , b, a, en
+);
+  wire _00_;
+  wire _01_;
+  wire _02_;
+  wire _03_;
+  wire _04_;
+  wire _05_;
+  wire _06_;
+  wire _07_;
+  wire _08_;
+  wire _09_;
+  wire _10_;
+  wire _11_;
+  wire _12_;
+  wire _13_;
+  wire _14_;
+  wire _15_;
+  wire _16_;
+  wire _17_;
+  wire _18_;
+  wire _19_;
+  wire _20_;
+  wire _21_;
+  wire _22_;
+  wire _23_;
+  wire _24_;
+  wire _25_;
+  wire _26_;
+  wire _27_;
+  wire _28_;
+  wire _29_;
+  wire _30_;
+  wire _31_;
+  wire _32_;
+  wire _33_;
+  wire _34_;
+  wire _35_;
+  wire [17:0] \$signal ;
+  input [7:0] a;
+  wire [7:0] a;
+  input [7:0] b;
+  wire [7:0] b;
+  wire [17:0] b18;
+  input clk;
+  wire clk;
+  input en;
+  wire en;
+  wire [15:0] p;
+  wire [35:0] p36;
+  output \port$454$0 ;
+  wire \port$454$0 ;
+  output \port$454$1 ;
+  wire \port$454$1 ;
+  output \port$454$10 ;
+  wire \port$454$10 ;
+  output \port$454$11 ;
+  wire \port$454$11 ;
+  output \port$454$12 ;
+  wire \port$454$12 ;
+  output \port$454$13 ;
+  wire \port$454$13 ;
+  output \port$454$14 ;
+  wire \port$454$14 ;
+  output \port$454$15 ;
+  wire \port$454$15 ;
+  output \port$454$2 ;
+  wire \port$454$2 ;
+  output \port$454$3 ;
+  wire \port$454$3 ;
+  output \port$454$4 ;
+  wire \port$454$4 ;
+  output \port$454$5 ;
+  wire \port$454$5 ;
+  output \port$454$6 ;
+  wire \port$454$6 ;
+  output \port$454$7 ;
+  wire \port$454$7 ;
+  output \port$454$8 ;
+  wire \port$454$8 ;
+  output \port$454$9 ;
+  wire \port$454$9 ;
+  input rst;
+  wire rst;
+  MULT18X18D #(
+    .CAS_MATCH_REG("FALSE"),
+    .CLK0_DIV("ENABLED"),
+    .CLK1_DIV("ENABLED"),
+    .CLK2_DIV("ENABLED"),
+    .CLK3_DIV("ENABLED"),
+    .GSR("DISABLED"),
+    .HIGHSPEED_CLK("NONE"),
+    .MULT_BYPASS("DISABLED"),
+    .REG_INPUTA_CLK("CLK0"),
+    .REG_INPUTB_CLK("CLK0"),
+    .REG_INPUTC_CLK("NONE"),
+    .REG_OUTPUT_CLK("CLK0"),
+    .REG_PIPELINE_CLK("NONE"),
+    .RESETMODE("SYNC"),
+    .SOURCEB_MODE("B_SHIFT")
+  ) dsp (
+    .A0(a[0]),
+    .A1(a[1]),
+    .A10(a[7]),
+    .A11(a[7]),
+    .A12(a[7]),
+    .A13(a[7]),
+    .A14(a[7]),
+    .A15(a[7]),
+    .A16(a[7]),
+    .A17(a[7]),
+    .A2(a[2]),
+    .A3(a[3]),
+    .A4(a[4]),
+    .A5(a[5]),
+    .A6(a[6]),
+    .A7(a[7]),
+    .A8(a[7]),
+    .A9(a[7]),
+    .B0(b[0]),
+    .B1(b[1]),
+    .B10(b[7]),
+    .B11(b[7]),
+    .B12(b[7]),
+    .B13(b[7]),
+    .B14(b[7]),
+    .B15(b[7]),
+    .B16(b[7]),
+    .B17(b[7]),
+    .B2(b[2]),
+    .B3(b[3]),
+    .B4(b[4]),
+    .B5(b[5]),
+    .B6(b[6]),
+    .B7(b[7]),
+    .B8(b[7]),
+    .B9(b[7]),
+    .C0(1'h0),
+    .C1(1'h0),
+    .C10(1'h0),
+    .C11(1'h0),
+    .C12(1'h0),
+    .C13(1'h0),
+    .C14(1'h0),
+    .C15(1'h0),
+    .C16(1'h0),
+    .C17(1'h0),
+    .C2(1'h0),
+    .C3(1'h0),
+    .C4(1'h0),
+    .C5(1'h0),
+    .C6(1'h0),
+    .C7(1'h0),
+    .C8(1'h0),
+    .C9(1'h0),
+    .CE0(en),
+    .CLK0(clk),
+    .P0(_00_),
+    .P1(_11_),
+    .P10(_02_),
+    .P11(_03_),
+    .P12(_04_),
+    .P13(_05_),
+    .P14(_06_),
+    .P15(_07_),
+    .P16(_08_),
+    .P17(_09_),
+    .P18(_10_),
+    .P19(_12_),
+    .P2(_22_),
+    .P20(_13_),
+    .P21(_14_),
+    .P22(_15_),
+    .P23(_16_),
+    .P24(_17_),
+    .P25(_18_),
+    .P26(_19_),
+    .P27(_20_),
+    .P28(_21_),
+    .P29(_23_),
+    .P3(_30_),
+    .P30(_24_),
+    .P31(_25_),
+    .P32(_26_),
+    .P33(_27_),
+    .P34(_28_),
+    .P35(_29_),
+    .P4(_31_),
+    .P5(_32_),
+    .P6(_33_),
+    .P7(_34_),
+    .P8(_35_),
+    .P9(_01_),
+    .RST0(rst),
+    .SIGNEDA(1'h1),
+    .SIGNEDB(1'h1),
+    .SOURCEA(1'h0),
+    .SOURCEB(1'h0)
+  );
+  assign \$signal  = { a[7], a[7], a[7], a[7], a[7], a[7], a[7], a[7], a[7], a[7], a };
+  assign b18 = { b[7], b[7], b[7], b[7], b[7], b[7], b[7], b[7], b[7], b[7], b };
+  assign p = { _07_, _06_, _05_, _04_, _03_, _02_, _01_, _35_, _34_, _33_, _32_, _31_, _30_, _22_, _11_, _00_ };
+  assign p36 = { _29_, _28_, _27_, _26_, _25_, _24_, _23_, _21_, _20_, _19_, _18_, _17_, _16_, _15_, _14_, _13_, _12_, _10_, _09_, _08_, _07_, _06_, _05_, _04_, _03_, _02_, _01_, _35_, _34_, _33_, _32_, _31_, _30_, _22_, _11_, _00_ };
+  assign \port$454$0  = _00_;
+  assign \port$454$1  = _11_;
+  assign \port$454$2  = _22_;
+  assign \port$454$3  = _30_;
+  assign \port$454$4  = _31_;
+  assign \port$454$5  = _32_;
+  assign \port$454$6  = _33_;
+  assign \port$454$7  = _34_;
+  assign \port$454$8  = _35_;
+  assign \port$454$9  = _01_;
+  assign \port$454$10  = _02_;
+  assign \port$454$11  = _03_;
+  assign \port$454$12  = _04_;
+  assign \port$454$13  = _05_;
+  assign \port$454$14  = _06_;
+  assign \port$454$15  = _07_;
+endmodule
+
+(* generator = "Amaranth" *)
+module \hwq_mac_array.mul_3_5 (clk, rst, \port$455$0 , \port$455$1 , \port$455$2 , \port$455$3 , \port$455$4 , \port$455$5 , \port$455$6 , \port$455$7 , \port$455$8 , \port$455$9 , \port$455$10 , \port$455$11 , \port$455$12 , \port$455$13 , \port$455$14 , \port$455$15 , b, a, en
+);
+  wire _00_;
+  wire _01_;
+  wire _02_;
+  wire _03_;
+  wire _04_;
+  wire _05_;
+  wire _06_;
+  wire _07_;
+  wire _08_;
+  wire _09_;
+  wire _10_;
+  wire _11_;
+  wire _12_;
+  wire _13_;
+  wire _14_;
+  wire _15_;
+  wire _16_;
+  wire _17_;
+  wire _18_;
+  wire _19_;
+  wire _20_;
+  wire _21_;
+  wire _22_;
+  wire _23_;
+  wire _24_;
+  wire _25_;
+  wire _26_;
+  wire _27_;
+  wire _28_;
+  wire _29_;
+  wire _30_;
+  wire _31_;
+  wire _32_;
+  wire _33_;
+  wire _34_;
+  wire _35_;
+  wire [17:0] \$signal ;
+  input [7:0] a;
+  wire [7:0] a;
+  input [7:0] b;
+  wire [7:0] b;
+  wire [17:0] b18;
+  input clk;
+  wire clk;
+  input en;
+  wire en;
+  wire [15:0] p;
+  wire [35:0] p36;
+  output \port$455$0 ;
+  wire \port$455$0 ;
+  output \port$455$1 ;
+  wire \port$455$1 ;
+  output \port$455$10 ;
+  wire \port$455$10 ;
+  output \port$455$11 ;
+  wire \port$455$11 ;
+  output \port$455$12 ;
+  wire \port$455$12 ;
+  output \port$455$13 ;
+  wire \port$455$13 ;
+  output \port$455$14 ;
+  wire \port$455$14 ;
+  output \port$455$15 ;
+  wire \port$455$15 ;
+  output \port$455$2 ;
+  wire \port$455$2 ;
+  output \port$455$3 ;
+  wire \port$455$3 ;
+  output \port$455$4 ;
+  wire \port$455$4 ;
+  output \port$455$5 ;
+  wire \port$455$5 ;
+  output \port$455$6 ;
+  wire \port$455$6 ;
+  output \port$455$7 ;
+  wire \port$455$7 ;
+  output \port$455$8 ;
+  wire \port$455$8 ;
+  output \port$455$9 ;
+  wire \port$455$9 ;
+  input rst;
+  wire rst;
+  MULT18X18D #(
+    .CAS_MATCH_REG("FALSE"),
+    .CLK0_DIV("ENABLED"),
+    .CLK1_DIV("ENABLED"),
+    .CLK2_DIV("ENABLED"),
+    .CLK3_DIV("ENABLED"),
+    .GSR("DISABLED"),
+    .HIGHSPEED_CLK("NONE"),
+    .MULT_BYPASS("DISABLED"),
+    .REG_INPUTA_CLK("CLK0"),
+    .REG_INPUTB_CLK("CLK0"),
+    .REG_INPUTC_CLK("NONE"),
+    .REG_OUTPUT_CLK("CLK0"),
+    .REG_PIPELINE_CLK("NONE"),
+    .RESETMODE("SYNC"),
+    .SOURCEB_MODE("B_SHIFT")
+  ) dsp (
+    .A0(a[0]),
+    .A1(a[1]),
+    .A10(a[7]),
+    .A11(a[7]),
+    .A12(a[7]),
+    .A13(a[7]),
+    .A14(a[7]),
+    .A15(a[7]),
+    .A16(a[7]),
+    .A17(a[7]),
+    .A2(a[2]),
+    .A3(a[3]),
+    .A4(a[4]),
+    .A5(a[5]),
+    .A6(a[6]),
+    .A7(a[7]),
+    .A8(a[7]),
+    .A9(a[7]),
+    .B0(b[0]),
+    .B1(b[1]),
+    .B10(b[7]),
+    .B11(b[7]),
+    .B12(b[7]),
+    .B13(b[7]),
+    .B14(b[7]),
+    .B15(b[7]),
+    .B16(b[7]),
+    .B17(b[7]),
+    .B2(b[2]),
+    .B3(b[3]),
+    .B4(b[4]),
+    .B5(b[5]),
+    .B6(b[6]),
+    .B7(b[7]),
+    .B8(b[7]),
+    .B9(b[7]),
+    .C0(1'h0),
+    .C1(1'h0),
+    .C10(1'h0),
+    .C11(1'h0),
+    .C12(1'h0),
+    .C13(1'h0),
+    .C14(1'h0),
+    .C15(1'h0),
+    .C16(1'h0),
+    .C17(1'h0),
+    .C2(1'h0),
+    .C3(1'h0),
+    .C4(1'h0),
+    .C5(1'h0),
+    .C6(1'h0),
+    .C7(1'h0),
+    .C8(1'h0),
+    .C9(1'h0),
+    .CE0(en),
+    .CLK0(clk),
+    .P0(_00_),
+    .P1(_11_),
+    .P10(_02_),
+    .P11(_03_),
+    .P12(_04_),
+    .P13(_05_),
+    .P14(_06_),
+    .P15(_07_),
+    .P16(_08_),
+    .P17(_09_),
+    .P18(_10_),
+    .P19(_12_),
+    .P2(_22_),
+    .P20(_13_),
+    .P21(_14_),
+    .P22(_15_),
+    .P23(_16_),
+    .P24(_17_),
+    .P25(_18_),
+    .P26(_19_),
+    .P27(_20_),
+    .P28(_21_),
+    .P29(_23_),
+    .P3(_30_),
+    .P30(_24_),
+    .P31(_25_),
+    .P32(_26_),
+    .P33(_27_),
+    .P34(_28_),
+    .P35(_29_),
+    .P4(_31_),
+    .P5(_32_),
+    .P6(_33_),
+    .P7(_34_),
+    .P8(_35_),
+    .P9(_01_),
+    .RST0(rst),
+    .SIGNEDA(1'h1),
+    .SIGNEDB(1'h1),
+    .SOURCEA(1'h0),
+    .SOURCEB(1'h0)
+  );
+  assign \$signal  = { a[7], a[7], a[7], a[7], a[7], a[7], a[7], a[7], a[7], a[7], a };
+  assign b18 = { b[7], b[7], b[7], b[7], b[7], b[7], b[7], b[7], b[7], b[7], b };
+  assign p = { _07_, _06_, _05_, _04_, _03_, _02_, _01_, _35_, _34_, _33_, _32_, _31_, _30_, _22_, _11_, _00_ };
+  assign p36 = { _29_, _28_, _27_, _26_, _25_, _24_, _23_, _21_, _20_, _19_, _18_, _17_, _16_, _15_, _14_, _13_, _12_, _10_, _09_, _08_, _07_, _06_, _05_, _04_, _03_, _02_, _01_, _35_, _34_, _33_, _32_, _31_, _30_, _22_, _11_, _00_ };
+  assign \port$455$0  = _00_;
+  assign \port$455$1  = _11_;
+  assign \port$455$2  = _22_;
+  assign \port$455$3  = _30_;
+  assign \port$455$4  = _31_;
+  assign \port$455$5  = _32_;
+  assign \port$455$6  = _33_;
+  assign \port$455$7  = _34_;
+  assign \port$455$8  = _35_;
+  assign \port$455$9  = _01_;
+  assign \port$455$10  = _02_;
+  assign \port$455$11  = _03_;
+  assign \port$455$12  = _04_;
+  assign \port$455$13  = _05_;
+  assign \port$455$14  = _06_;
+  assign \port$455$15  = _07_;
+endmodule
+
+(* generator = "Amaranth" *)
+module \hwq_mac_array.mul_3_6 (clk, rst, \port$456$0 , \port$456$1 , \port$456$2 , \port$456$3 , \port$456$4 , \port$456$5 , \port$456$6 , \port$456$7 , \port$456$8 , \port$456$9 , \port$456$10 , \port$456$11 , \port$456$12 , \port$456$13 , \port$456$14 , \port$456$15 , b, a, en
+);
+  wire _00_;
+  wire _01_;
+  wire _02_;
+  wire _03_;
+  wire _04_;
+  wire _05_;
+  wire _06_;
+  wire _07_;
+  wire _08_;
+  wire _09_;
+  wire _10_;
+  wire _11_;
+  wire _12_;
+  wire _13_;
+  wire _14_;
+  wire _15_;
+  wire _16_;
+  wire _17_;
+  wire _18_;
+  wire _19_;
+  wire _20_;
+  wire _21_;
+  wire _22_;
+  wire _23_;
+  wire _24_;
+  wire _25_;
+  wire _26_;
+  wire _27_;
+  wire _28_;
+  wire _29_;
+  wire _30_;
+  wire _31_;
+  wire _32_;
+  wire _33_;
+  wire _34_;
+  wire _35_;
+  wire [17:0] \$signal ;
+  input [7:0] a;
+  wire [7:0] a;
+  input [7:0] b;
+  wire [7:0] b;
+  wire [17:0] b18;
+  input clk;
+  wire clk;
+  input en;
+  wire en;
+  wire [15:0] p;
+  wire [35:0] p36;
+  output \port$456$0 ;
+  wire \port$456$0 ;
+  output \port$456$1 ;
+  wire \port$456$1 ;
+  output \port$456$10 ;
+  wire \port$456$10 ;
+  output \port$456$11 ;
+  wire \port$456$11 ;
+  output \port$456$12 ;
+  wire \port$456$12 ;
+  output \port$456$13 ;
+  wire \port$456$13 ;
+  output \port$456$14 ;
+  wire \port$456$14 ;
+  output \port$456$15 ;
+  wire \port$456$15 ;
+  output \port$456$2 ;
+  wire \port$456$2 ;
+  output \port$456$3 ;
+  wire \port$456$3 ;
+  output \port$456$4 ;
+  wire \port$456$4 ;
+  output \port$456$5 ;
+  wire \port$456$5 ;
+  output \port$456$6 ;
+  wire \port$456$6 ;
+  output \port$456$7 ;
+  wire \port$456$7 ;
+  output \port$456$8 ;
+  wire \port$456$8 ;
+  output \port$456$9 ;
+  wire \port$456$9 ;
+  input rst;
+  wire rst;
+  MULT18X18D #(
+    .CAS_MATCH_REG("FALSE"),
+    .CLK0_DIV("ENABLED"),
+    .CLK1_DIV("ENABLED"),
+    .CLK2_DIV("ENABLED"),
+    .CLK3_DIV("ENABLED"),
+    .GSR("DISABLED"),
+    .HIGHSPEED_CLK("NONE"),
+    .MULT_BYPASS("DISABLED"),
+    .REG_INPUTA_CLK("CLK0"),
+    .REG_INPUTB_CLK("CLK0"),
+    .REG_INPUTC_CLK("NONE"),
+    .REG_OUTPUT_CLK("CLK0"),
+    .REG_PIPELINE_CLK("NONE"),
+    .RESETMODE("SYNC"),
+    .SOURCEB_MODE("B_SHIFT")
+  ) dsp (
+    .A0(a[0]),
+    .A1(a[1]),
+    .A10(a[7]),
+    .A11(a[7]),
+    .A12(a[7]),
+    .A13(a[7]),
+    .A14(a[7]),
+    .A15(a[7]),
+    .A16(a[7]),
+    .A17(a[7]),
+    .A2(a[2]),
+    .A3(a[3]),
+    .A4(a[4]),
+    .A5(a[5]),
+    .A6(a[6]),
+    .A7(a[7]),
+    .A8(a[7]),
+    .A9(a[7]),
+    .B0(b[0]),
+    .B1(b[1]),
+    .B10(b[7]),
+    .B11(b[7]),
+    .B12(b[7]),
+    .B13(b[7]),
+    .B14(b[7]),
+    .B15(b[7]),
+    .B16(b[7]),
+    .B17(b[7]),
+    .B2(b[2]),
+    .B3(b[3]),
+    .B4(b[4]),
+    .B5(b[5]),
+    .B6(b[6]),
+    .B7(b[7]),
+    .B8(b[7]),
+    .B9(b[7]),
+    .C0(1'h0),
+    .C1(1'h0),
+    .C10(1'h0),
+    .C11(1'h0),
+    .C12(1'h0),
+    .C13(1'h0),
+    .C14(1'h0),
+    .C15(1'h0),
+    .C16(1'h0),
+    .C17(1'h0),
+    .C2(1'h0),
+    .C3(1'h0),
+    .C4(1'h0),
+    .C5(1'h0),
+    .C6(1'h0),
+    .C7(1'h0),
+    .C8(1'h0),
+    .C9(1'h0),
+    .CE0(en),
+    .CLK0(clk),
+    .P0(_00_),
+    .P1(_11_),
+    .P10(_02_),
+    .P11(_03_),
+    .P12(_04_),
+    .P13(_05_),
+    .P14(_06_),
+    .P15(_07_),
+    .P16(_08_),
+    .P17(_09_),
+    .P18(_10_),
+    .P19(_12_),
+    .P2(_22_),
+    .P20(_13_),
+    .P21(_14_),
+    .P22(_15_),
+    .P23(_16_),
+    .P24(_17_),
+    .P25(_18_),
+    .P26(_19_),
+    .P27(_20_),
+    .P28(_21_),
+    .P29(_23_),
+    .P3(_30_),
+    .P30(_24_),
+    .P31(_25_),
+    .P32(_26_),
+    .P33(_27_),
+    .P34(_28_),
+    .P35(_29_),
+    .P4(_31_),
+    .P5(_32_),
+    .P6(_33_),
+    .P7(_34_),
+    .P8(_35_),
+    .P9(_01_),
+    .RST0(rst),
+    .SIGNEDA(1'h1),
+    .SIGNEDB(1'h1),
+    .SOURCEA(1'h0),
+    .SOURCEB(1'h0)
+  );
+  assign \$signal  = { a[7], a[7], a[7], a[7], a[7], a[7], a[7], a[7], a[7], a[7], a };
+  assign b18 = { b[7], b[7], b[7], b[7], b[7], b[7], b[7], b[7], b[7], b[7], b };
+  assign p = { _07_, _06_, _05_, _04_, _03_, _02_, _01_, _35_, _34_, _33_, _32_, _31_, _30_, _22_, _11_, _00_ };
+  assign p36 = { _29_, _28_, _27_, _26_, _25_, _24_, _23_, _21_, _20_, _19_, _18_, _17_, _16_, _15_, _14_, _13_, _12_, _10_, _09_, _08_, _07_, _06_, _05_, _04_, _03_, _02_, _01_, _35_, _34_, _33_, _32_, _31_, _30_, _22_, _11_, _00_ };
+  assign \port$456$0  = _00_;
+  assign \port$456$1  = _11_;
+  assign \port$456$2  = _22_;
+  assign \port$456$3  = _30_;
+  assign \port$456$4  = _31_;
+  assign \port$456$5  = _32_;
+  assign \port$456$6  = _33_;
+  assign \port$456$7  = _34_;
+  assign \port$456$8  = _35_;
+  assign \port$456$9  = _01_;
+  assign \port$456$10  = _02_;
+  assign \port$456$11  = _03_;
+  assign \port$456$12  = _04_;
+  assign \port$456$13  = _05_;
+  assign \port$456$14  = _06_;
+  assign \port$456$15  = _07_;
+endmodule
+
+(* generator = "Amaranth" *)
+module \hwq_mac_array.mul_3_7 (clk, rst, \port$457$0 , \port$457$1 , \port$457$2 , \port$457$3 , \port$457$4 , \port$457$5 , \port$457$6 , \port$457$7 , \port$457$8 , \port$457$9 , \port$457$10 , \port$457$11 , \port$457$12 , \port$457$13 , \port$457$14 , \port$457$15 , b, a, en
+);
+  wire _00_;
+  wire _01_;
+  wire _02_;
+  wire _03_;
+  wire _04_;
+  wire _05_;
+  wire _06_;
+  wire _07_;
+  wire _08_;
+  wire _09_;
+  wire _10_;
+  wire _11_;
+  wire _12_;
+  wire _13_;
+  wire _14_;
+  wire _15_;
+  wire _16_;
+  wire _17_;
+  wire _18_;
+  wire _19_;
+  wire _20_;
+  wire _21_;
+  wire _22_;
+  wire _23_;
+  wire _24_;
+  wire _25_;
+  wire _26_;
+  wire _27_;
+  wire _28_;
+  wire _29_;
+  wire _30_;
+  wire _31_;
+  wire _32_;
+  wire _33_;
+  wire _34_;
+  wire _35_;
+  wire [17:0] \$signal ;
+  input [7:0] a;
+  wire [7:0] a;
+  input [7:0] b;
+  wire [7:0] b;
+  wire [17:0] b18;
+  input clk;
+  wire clk;
+  input en;
+  wire en;
+  wire [15:0] p;
+  wire [35:0] p36;
+  output \port$457$0 ;
+  wire \port$457$0 ;
+  output \port$457$1 ;
+  wire \port$457$1 ;
+  output \port$457$10 ;
+  wire \port$457$10 ;
+  output \port$457$11 ;
+  wire \port$457$11 ;
+  output \port$457$12 ;
+  wire \port$457$12 ;
+  output \port$457$13 ;
+  wire \port$457$13 ;
+  output \port$457$14 ;
+  wire \port$457$14 ;
+  output \port$457$15 ;
+  wire \port$457$15 ;
+  output \port$457$2 ;
+  wire \port$457$2 ;
+  output \port$457$3 ;
+  wire \port$457$3 ;
+  output \port$457$4 ;
+  wire \port$457$4 ;
+  output \port$457$5 ;
+  wire \port$457$5 ;
+  output \port$457$6 ;
+  wire \port$457$6 ;
+  output \port$457$7 ;
+  wire \port$457$7 ;
+  output \port$457$8 ;
+  wire \port$457$8 ;
+  output \port$457$9 ;
+  wire \port$457$9 ;
+  input rst;
+  wire rst;
+  MULT18X18D #(
+    .CAS_MATCH_REG("FALSE"),
+    .CLK0_DIV("ENABLED"),
+    .CLK1_DIV("ENABLED"),
+    .CLK2_DIV("ENABLED"),
+    .CLK3_DIV("ENABLED"),
+    .GSR("DISABLED"),
+    .HIGHSPEED_CLK("NONE"),
+    .MULT_BYPASS("DISABLED"),
+    .REG_INPUTA_CLK("CLK0"),
+    .REG_INPUTB_CLK("CLK0"),
+    .REG_INPUTC_CLK("NONE"),
+    .REG_OUTPUT_CLK("CLK0"),
+    .REG_PIPELINE_CLK("NONE"),
+    .RESETMODE("SYNC"),
+    .SOURCEB_MODE("B_SHIFT")
+  ) dsp (
+    .A0(a[0]),
+    .A1(a[1]),
+    .A10(a[7]),
+    .A11(a[7]),
+    .A12(a[7]),
+    .A13(a[7]),
+    .A14(a[7]),
+    .A15(a[7]),
+    .A16(a[7]),
+    .A17(a[7]),
+    .A2(a[2]),
+    .A3(a[3]),
+    .A4(a[4]),
+    .A5(a[5]),
+    .A6(a[6]),
+    .A7(a[7]),
+    .A8(a[7]),
+    .A9(a[7]),
+    .B0(b[0]),
+    .B1(b[1]),
+    .B10(b[7]),
+    .B11(b[7]),
+    .B12(b[7]),
+    .B13(b[7]),
+    .B14(b[7]),
+    .B15(b[7]),
+    .B16(b[7]),
+    .B17(b[7]),
+    .B2(b[2]),
+    .B3(b[3]),
+    .B4(b[4]),
+    .B5(b[5]),
+    .B6(b[6]),
+    .B7(b[7]),
+    .B8(b[7]),
+    .B9(b[7]),
+    .C0(1'h0),
+    .C1(1'h0),
+    .C10(1'h0),
+    .C11(1'h0),
+    .C12(1'h0),
+    .C13(1'h0),
+    .C14(1'h0),
+    .C15(1'h0),
+    .C16(1'h0),
+    .C17(1'h0),
+    .C2(1'h0),
+    .C3(1'h0),
+    .C4(1'h0),
+    .C5(1'h0),
+    .C6(1'h0),
+    .C7(1'h0),
+    .C8(1'h0),
+    .C9(1'h0),
+    .CE0(en),
+    .CLK0(clk),
+    .P0(_00_),
+    .P1(_11_),
+    .P10(_02_),
+    .P11(_03_),
+    .P12(_04_),
+    .P13(_05_),
+    .P14(_06_),
+    .P15(_07_),
+    .P16(_08_),
+    .P17(_09_),
+    .P18(_10_),
+    .P19(_12_),
+    .P2(_22_),
+    .P20(_13_),
+    .P21(_14_),
+    .P22(_15_),
+    .P23(_16_),
+    .P24(_17_),
+    .P25(_18_),
+    .P26(_19_),
+    .P27(_20_),
+    .P28(_21_),
+    .P29(_23_),
+    .P3(_30_),
+    .P30(_24_),
+    .P31(_25_),
+    .P32(_26_),
+    .P33(_27_),
+    .P34(_28_),
+    .P35(_29_),
+    .P4(_31_),
+    .P5(_32_),
+    .P6(_33_),
+    .P7(_34_),
+    .P8(_35_),
+    .P9(_01_),
+    .RST0(rst),
+    .SIGNEDA(1'h1),
+    .SIGNEDB(1'h1),
+    .SOURCEA(1'h0),
+    .SOURCEB(1'h0)
+  );
+  assign \$signal  = { a[7], a[7], a[7], a[7], a[7], a[7], a[7], a[7], a[7], a[7], a };
+  assign b18 = { b[7], b[7], b[7], b[7], b[7], b[7], b[7], b[7], b[7], b[7], b };
+  assign p = { _07_, _06_, _05_, _04_, _03_, _02_, _01_, _35_, _34_, _33_, _32_, _31_, _30_, _22_, _11_, _00_ };
+  assign p36 = { _29_, _28_, _27_, _26_, _25_, _24_, _23_, _21_, _20_, _19_, _18_, _17_, _16_, _15_, _14_, _13_, _12_, _10_, _09_, _08_, _07_, _06_, _05_, _04_, _03_, _02_, _01_, _35_, _34_, _33_, _32_, _31_, _30_, _22_, _11_, _00_ };
+  assign \port$457$0  = _00_;
+  assign \port$457$1  = _11_;
+  assign \port$457$2  = _22_;
+  assign \port$457$3  = _30_;
+  assign \port$457$4  = _31_;
+  assign \port$457$5  = _32_;
+  assign \port$457$6  = _33_;
+  assign \port$457$7  = _34_;
+  assign \port$457$8  = _35_;
+  assign \port$457$9  = _01_;
+  assign \port$457$10  = _02_;
+  assign \port$457$11  = _03_;
+  assign \port$457$12  = _04_;
+  assign \port$457$13  = _05_;
+  assign \port$457$14  = _06_;
+  assign \port$457$15  = _07_;
+endmodule
+
+(* generator = "Amaranth" *)
+module \hwq_mac_array.mul_4_0 (clk, rst, \port$458$0 , \port$458$1 , \port$458$2 , \port$458$3 , \port$458$4 , \port$458$5 , \port$458$6 , \port$458$7 , \port$458$8 , \port$458$9 , \port$458$10 , \port$458$11 , \port$458$12 , \port$458$13 , \port$458$14 , \port$458$15 , a, b, en
+);
+  wire _00_;
+  wire _01_;
+  wire _02_;
+  wire _03_;
+  wire _04_;
+  wire _05_;
+  wire _06_;
+  wire _07_;
+  wire _08_;
+  wire _09_;
+  wire _10_;
+  wire _11_;
+  wire _12_;
+  wire _13_;
+  wire _14_;
+  wire _15_;
+  wire _16_;
+  wire _17_;
+  wire _18_;
+  wire _19_;
+  wire _20_;
+  wire _21_;
+  wire _22_;
+  wire _23_;
+  wire _24_;
+  wire _25_;
+  wire _26_;
+  wire _27_;
+  wire _28_;
+  wire _29_;
+  wire _30_;
+  wire _31_;
+  wire _32_;
+  wire _33_;
+  wire _34_;
+  wire _35_;
+  wire [17:0] \$signal ;
+  input [7:0] a;
+  wire [7:0] a;
+  input [7:0] b;
+  wire [7:0] b;
+  wire [17:0] b18;
+  input clk;
+  wire clk;
+  input en;
+  wire en;
+  wire [15:0] p;
+  wire [35:0] p36;
+  output \port$458$0 ;
+  wire \port$458$0 ;
+  output \port$458$1 ;
+  wire \port$458$1 ;
+  output \port$458$10 ;
+  wire \port$458$10 ;
+  output \port$458$11 ;
+  wire \port$458$11 ;
+  output \port$458$12 ;
+  wire \port$458$12 ;
+  output \port$458$13 ;
+  wire \port$458$13 ;
+  output \port$458$14 ;
+  wire \port$458$14 ;
+  output \port$458$15 ;
+  wire \port$458$15 ;
+  output \port$458$2 ;
+  wire \port$458$2 ;
+  output \port$458$3 ;
+  wire \port$458$3 ;
+  output \port$458$4 ;
+  wire \port$458$4 ;
+  output \port$458$5 ;
+  wire \port$458$5 ;
+  output \port$458$6 ;
+  wire \port$458$6 ;
+  output \port$458$7 ;
+  wire \port$458$7 ;
+  output \port$458$8 ;
+  wire \port$458$8 ;
+  output \port$458$9 ;
+  wire \port$458$9 ;
+  input rst;
+  wire rst;
+  MULT18X18D #(
+    .CAS_MATCH_REG("FALSE"),
+    .CLK0_DIV("ENABLED"),
+    .CLK1_DIV("ENABLED"),
+    .CLK2_DIV("ENABLED"),
+    .CLK3_DIV("ENABLED"),
+    .GSR("DISABLED"),
+    .HIGHSPEED_CLK("NONE"),
+    .MULT_BYPASS("DISABLED"),
+    .REG_INPUTA_CLK("CLK0"),
+    .REG_INPUTB_CLK("CLK0"),
+    .REG_INPUTC_CLK("NONE"),
+    .REG_OUTPUT_CLK("CLK0"),
+    .REG_PIPELINE_CLK("NONE"),
+    .RESETMODE("SYNC"),
+    .SOURCEB_MODE("B_SHIFT")
+  ) dsp (
+    .A0(a[0]),
+    .A1(a[1]),
+    .A10(a[7]),
+    .A11(a[7]),
+    .A12(a[7]),
+    .A13(a[7]),
+    .A14(a[7]),
+    .A15(a[7]),
+    .A16(a[7]),
+    .A17(a[7]),
+    .A2(a[2]),
+    .A3(a[3]),
+    .A4(a[4]),
+    .A5(a[5]),
+    .A6(a[6]),
+    .A7(a[7]),
+    .A8(a[7]),
+    .A9(a[7]),
+    .B0(b[0]),
+    .B1(b[1]),
+    .B10(b[7]),
+    .B11(b[7]),
+    .B12(b[7]),
+    .B13(b[7]),
+    .B14(b[7]),
+    .B15(b[7]),
+    .B16(b[7]),
+    .B17(b[7]),
+    .B2(b[2]),
+    .B3(b[3]),
+    .B4(b[4]),
+    .B5(b[5]),
+    .B6(b[6]),
+    .B7(b[7]),
+    .B8(b[7]),
+    .B9(b[7]),
+    .C0(1'h0),
+    .C1(1'h0),
+    .C10(1'h0),
+    .C11(1'h0),
+    .C12(1'h0),
+    .C13(1'h0),
+    .C14(1'h0),
+    .C15(1'h0),
+    .C16(1'h0),
+    .C17(1'h0),
+    .C2(1'h0),
+    .C3(1'h0),
+    .C4(1'h0),
+    .C5(1'h0),
+    .C6(1'h0),
+    .C7(1'h0),
+    .C8(1'h0),
+    .C9(1'h0),
+    .CE0(en),
+    .CLK0(clk),
+    .P0(_00_),
+    .P1(_11_),
+    .P10(_02_),
+    .P11(_03_),
+    .P12(_04_),
+    .P13(_05_),
+    .P14(_06_),
+    .P15(_07_),
+    .P16(_08_),
+    .P17(_09_),
+    .P18(_10_),
+    .P19(_12_),
+    .P2(_22_),
+    .P20(_13_),
+    .P21(_14_),
+    .P22(_15_),
+    .P23(_16_),
+    .P24(_17_),
+    .P25(_18_),
+    .P26(_19_),
+    .P27(_20_),
+    .P28(_21_),
+    .P29(_23_),
+    .P3(_30_),
+    .P30(_24_),
+    .P31(_25_),
+    .P32(_26_),
+    .P33(_27_),
+    .P34(_28_),
+    .P35(_29_),
+    .P4(_31_),
+    .P5(_32_),
+    .P6(_33_),
+    .P7(_34_),
+    .P8(_35_),
+    .P9(_01_),
+    .RST0(rst),
+    .SIGNEDA(1'h1),
+    .SIGNEDB(1'h1),
+    .SOURCEA(1'h0),
+    .SOURCEB(1'h0)
+  );
+  assign \$signal  = { a[7], a[7], a[7], a[7], a[7], a[7], a[7], a[7], a[7], a[7], a };
+  assign b18 = { b[7], b[7], b[7], b[7], b[7], b[7], b[7], b[7], b[7], b[7], b };
+  assign p = { _07_, _06_, _05_, _04_, _03_, _02_, _01_, _35_, _34_, _33_, _32_, _31_, _30_, _22_, _11_, _00_ };
+  assign p36 = { _29_, _28_, _27_, _26_, _25_, _24_, _23_, _21_, _20_, _19_, _18_, _17_, _16_, _15_, _14_, _13_, _12_, _10_, _09_, _08_, _07_, _06_, _05_, _04_, _03_, _02_, _01_, _35_, _34_, _33_, _32_, _31_, _30_, _22_, _11_, _00_ };
+  assign \port$458$0  = _00_;
+  assign \port$458$1  = _11_;
+  assign \port$458$2  = _22_;
+  assign \port$458$3  = _30_;
+  assign \port$458$4  = _31_;
+  assign \port$458$5  = _32_;
+  assign \port$458$6  = _33_;
+  assign \port$458$7  = _34_;
+  assign \port$458$8  = _35_;
+  assign \port$458$9  = _01_;
+  assign \port$458$10  = _02_;
+  assign \port$458$11  = _03_;
+  assign \port$458$12  = _04_;
+  assign \port$458$13  = _05_;
+  assign \port$458$14  = _06_;
+  assign \port$458$15  = _07_;
+endmodule
+
+(* generator = "Amaranth" *)
+module \hwq_mac_array.mul_4_1 (clk, rst, \port$459$0 , \port$459$1 , \port$459$2 , \port$459$3 , \port$459$4 , \port$459$5 , \port$459$6 , \port$459$7 , \port$459$8 , \port$459$9 , \port$459$10 , \port$459$11 , \port$459$12 , \port$459$13 , \port$459$14 , \port$459$15 , b, a, en
+);
+  wire _00_;
+  wire _01_;
+  wire _02_;
+  wire _03_;
+  wire _04_;
+  wire _05_;
+  wire _06_;
+  wire _07_;
+  wire _08_;
+  wire _09_;
+  wire _10_;
+  wire _11_;
+  wire _12_;
+  wire _13_;
+  wire _14_;
+  wire _15_;
+  wire _16_;
+  wire _17_;
+  wire _18_;
+  wire _19_;
+  wire _20_;
+  wire _21_;
+  wire _22_;
+  wire _23_;
+  wire _24_;
+  wire _25_;
+  wire _26_;
+  wire _27_;
+  wire _28_;
+  wire _29_;
+  wire _30_;
+  wire _31_;
+  wire _32_;
+  wire _33_;
+  wire _34_;
+  wire _35_;
+  wire [17:0] \$signal ;
+  input [7:0] a;
+  wire [7:0] a;
+  input [7:0] b;
+  wire [7:0] b;
+  wire [17:0] b18;
+  input clk;
+  wire clk;
+  input en;
+  wire en;
+  wire [15:0] p;
+  wire [35:0] p36;
+  output \port$459$0 ;
+  wire \port$459$0 ;
+  output \port$459$1 ;
+  wire \port$459$1 ;
+  output \port$459$10 ;
+  wire \port$459$10 ;
+  output \port$459$11 ;
+  wire \port$459$11 ;
+  output \port$459$12 ;
+  wire \port$459$12 ;
+  output \port$459$13 ;
+  wire \port$459$13 ;
+  output \port$459$14 ;
+  wire \port$459$14 ;
+  output \port$459$15 ;
+  wire \port$459$15 ;
+  output \port$459$2 ;
+  wire \port$459$2 ;
+  output \port$459$3 ;
+  wire \port$459$3 ;
+  output \port$459$4 ;
+  wire \port$459$4 ;
+  output \port$459$5 ;
+  wire \port$459$5 ;
+  output \port$459$6 ;
+  wire \port$459$6 ;
+  output \port$459$7 ;
+  wire \port$459$7 ;
+  output \port$459$8 ;
+  wire \port$459$8 ;
+  output \port$459$9 ;
+  wire \port$459$9 ;
+  input rst;
+  wire rst;
+  MULT18X18D #(
+    .CAS_MATCH_REG("FALSE"),
+    .CLK0_DIV("ENABLED"),
+    .CLK1_DIV("ENABLED"),
+    .CLK2_DIV("ENABLED"),
+    .CLK3_DIV("ENABLED"),
+    .GSR("DISABLED"),
+    .HIGHSPEED_CLK("NONE"),
+    .MULT_BYPASS("DISABLED"),
+    .REG_INPUTA_CLK("CLK0"),
+    .REG_INPUTB_CLK("CLK0"),
+    .REG_INPUTC_CLK("NONE"),
+    .REG_OUTPUT_CLK("CLK0"),
+    .REG_PIPELINE_CLK("NONE"),
+    .RESETMODE("SYNC"),
+    .SOURCEB_MODE("B_SHIFT")
+  ) dsp (
+    .A0(a[0]),
+    .A1(a[1]),
+    .A10(a[7]),
+    .A11(a[7]),
+    .A12(a[7]),
+    .A13(a[7]),
+    .A14(a[7]),
+    .A15(a[7]),
+    .A16(a[7]),
+    .A17(a[7]),
+    .A2(a[2]),
+    .A3(a[3]),
+    .A4(a[4]),
+    .A5(a[5]),
+    .A6(a[6]),
+    .A7(a[7]),
+    .A8(a[7]),
+    .A9(a[7]),
+    .B0(b[0]),
+    .B1(b[1]),
+    .B10(b[7]),
+    .B11(b[7]),
+    .B12(b[7]),
+    .B13(b[7]),
+    .B14(b[7]),
+    .B15(b[7]),
+    .B16(b[7]),
+    .B17(b[7]),
+    .B2(b[2]),
+    .B3(b[3]),
+    .B4(b[4]),
+    .B5(b[5]),
+    .B6(b[6]),
+    .B7(b[7]),
+    .B8(b[7]),
+    .B9(b[7]),
+    .C0(1'h0),
+    .C1(1'h0),
+    .C10(1'h0),
+    .C11(1'h0),
+    .C12(1'h0),
+    .C13(1'h0),
+    .C14(1'h0),
+    .C15(1'h0),
+    .C16(1'h0),
+    .C17(1'h0),
+    .C2(1'h0),
+    .C3(1'h0),
+    .C4(1'h0),
+    .C5(1'h0),
+    .C6(1'h0),
+    .C7(1'h0),
+    .C8(1'h0),
+    .C9(1'h0),
+    .CE0(en),
+    .CLK0(clk),
+    .P0(_00_),
+    .P1(_11_),
+    .P10(_02_),
+    .P11(_03_),
+    .P12(_04_),
+    .P13(_05_),
+    .P14(_06_),
+    .P15(_07_),
+    .P16(_08_),
+    .P17(_09_),
+    .P18(_10_),
+    .P19(_12_),
+    .P2(_22_),
+    .P20(_13_),
+    .P21(_14_),
+    .P22(_15_),
+    .P23(_16_),
+    .P24(_17_),
+    .P25(_18_),
+    .P26(_19_),
+    .P27(_20_),
+    .P28(_21_),
+    .P29(_23_),
+    .P3(_30_),
+    .P30(_24_),
+    .P31(_25_),
+    .P32(_26_),
+    .P33(_27_),
+    .P34(_28_),
+    .P35(_29_),
+    .P4(_31_),
+    .P5(_32_),
+    .P6(_33_),
+    .P7(_34_),
+    .P8(_35_),
+    .P9(_01_),
+    .RST0(rst),
+    .SIGNEDA(1'h1),
+    .SIGNEDB(1'h1),
+    .SOURCEA(1'h0),
+    .SOURCEB(1'h0)
+  );
+  assign \$signal  = { a[7], a[7], a[7], a[7], a[7], a[7], a[7], a[7], a[7], a[7], a };
+  assign b18 = { b[7], b[7], b[7], b[7], b[7], b[7], b[7], b[7], b[7], b[7], b };
+  assign p = { _07_, _06_, _05_, _04_, _03_, _02_, _01_, _35_, _34_, _33_, _32_, _31_, _30_, _22_, _11_, _00_ };
+  assign p36 = { _29_, _28_, _27_, _26_, _25_, _24_, _23_, _21_, _20_, _19_, _18_, _17_, _16_, _15_, _14_, _13_, _12_, _10_, _09_, _08_, _07_, _06_, _05_, _04_, _03_, _02_, _01_, _35_, _34_, _33_, _32_, _31_, _30_, _22_, _11_, _00_ };
+  assign \port$459$0  = _00_;
+  assign \port$459$1  = _11_;
+  assign \port$459$2  = _22_;
+  assign \port$459$3  = _30_;
+  assign \port$459$4  = _31_;
+  assign \port$459$5  = _32_;
+  assign \port$459$6  = _33_;
+  assign \port$459$7  = _34_;
+  assign \port$459$8  = _35_;
+  assign \port$459$9  = _01_;
+  assign \port$459$10  = _02_;
+  assign \port$459$11  = _03_;
+  assign \port$459$12  = _04_;
+  assign \port$459$13  = _05_;
+  assign \port$459$14  = _06_;
+  assign \port$459$15  = _07_;
+endmodule
+
+(* generator = "Amaranth" *)
+module \hwq_mac_array.mul_4_2 (clk, rst, \port$460$0 , \port$460$1 , \port$460$2 , \port$460$3 , \port$460$4 , \port$460$5 , \port$460$6 , \port$460$7 , \port$460$8 , \port$460$9 , \port$460$10 , \port$460$11 , \port$460$12 , \port$460$13 , \port$460$14 , \port$460$15 , b, a, en
+);
+  wire _00_;
+  wire _01_;
+  wire _02_;
+  wire _03_;
+  wire _04_;
+  wire _05_;
+  wire _06_;
+  wire _07_;
+  wire _08_;
+  wire _09_;
+  wire _10_;
+  wire _11_;
+  wire _12_;
+  wire _13_;
+  wire _14_;
+  wire _15_;
+  wire _16_;
+  wire _17_;
+  wire _18_;
+  wire _19_;
+  wire _20_;
+  wire _21_;
+  wire _22_;
+  wire _23_;
+  wire _24_;
+  wire _25_;
+  wire _26_;
+  wire _27_;
+  wire _28_;
+  wire _29_;
+  wire _30_;
+  wire _31_;
+  wire _32_;
+  wire _33_;
+  wire _34_;
+  wire _35_;
+  wire [17:0] \$signal ;
+  input [7:0] a;
+  wire [7:0] a;
+  input [7:0] b;
+  wire [7:0] b;
+  wire [17:0] b18;
+  input clk;
+  wire clk;
+  input en;
+  wire en;
+  wire [15:0] p;
+  wire [35:0] p36;
+  output \port$460$0 ;
+  wire \port$460$0 ;
+  output \port$460$1 ;
+  wire \port$460$1 ;
+  output \port$460$10 ;
+  wire \port$460$10 ;
+  output \port$460$11 ;
+  wire \port$460$11 ;
+  output \port$460$12 ;
+  wire \port$460$12 ;
+  output \port$460$13 ;
+  wire \port$460$13 ;
+  output \port$460$14 ;
+  wire \port$460$14 ;
+  output \port$460$15 ;
+  wire \port$460$15 ;
+  output \port$460$2 ;
+  wire \port$460$2 ;
+  output \port$460$3 ;
+  wire \port$460$3 ;
+  output \port$460$4 ;
+  wire \port$460$4 ;
+  output \port$460$5 ;
+  wire \port$460$5 ;
+  output \port$460$6 ;
+  wire \port$460$6 ;
+  output \port$460$7 ;
+  wire \port$460$7 ;
+  output \port$460$8 ;
+  wire \port$460$8 ;
+  output \port$460$9 ;
+  wire \port$460$9 ;
+  input rst;
+  wire rst;
+  MULT18X18D #(
+    .CAS_MATCH_REG("FALSE"),
+    .CLK0_DIV("ENABLED"),
+    .CLK1_DIV("ENABLED"),
+    .CLK2_DIV("ENABLED"),
+    .CLK3_DIV("ENABLED"),
+    .GSR("DISABLED"),
+    .HIGHSPEED_CLK("NONE"),
+    .MULT_BYPASS("DISABLED"),
+    .REG_INPUTA_CLK("CLK0"),
+    .REG_INPUTB_CLK("CLK0"),
+    .REG_INPUTC_CLK("NONE"),
+    .REG_OUTPUT_CLK("CLK0"),
+    .REG_PIPELINE_CLK("NONE"),
+    .RESETMODE("SYNC"),
+    .SOURCEB_MODE("B_SHIFT")
+  ) dsp (
+    .A0(a[0]),
+    .A1(a[1]),
+    .A10(a[7]),
+    .A11(a[7]),
+    .A12(a[7]),
+    .A13(a[7]),
+    .A14(a[7]),
+    .A15(a[7]),
+    .A16(a[7]),
+    .A17(a[7]),
+    .A2(a[2]),
+    .A3(a[3]),
+    .A4(a[4]),
+    .A5(a[5]),
+    .A6(a[6]),
+    .A7(a[7]),
+    .A8(a[7]),
+    .A9(a[7]),
+    .B0(b[0]),
+    .B1(b[1]),
+    .B10(b[7]),
+    .B11(b[7]),
+    .B12(b[7]),
+    .B13(b[7]),
+    .B14(b[7]),
+    .B15(b[7]),
+    .B16(b[7]),
+    .B17(b[7]),
+    .B2(b[2]),
+    .B3(b[3]),
+    .B4(b[4]),
+    .B5(b[5]),
+    .B6(b[6]),
+    .B7(b[7]),
+    .B8(b[7]),
+    .B9(b[7]),
+    .C0(1'h0),
+    .C1(1'h0),
+    .C10(1'h0),
+    .C11(1'h0),
+    .C12(1'h0),
+    .C13(1'h0),
+    .C14(1'h0),
+    .C15(1'h0),
+    .C16(1'h0),
+    .C17(1'h0),
+    .C2(1'h0),
+    .C3(1'h0),
+    .C4(1'h0),
+    .C5(1'h0),
+    .C6(1'h0),
+    .C7(1'h0),
+    .C8(1'h0),
+    .C9(1'h0),
+    .CE0(en),
+    .CLK0(clk),
+    .P0(_00_),
+    .P1(_11_),
+    .P10(_02_),
+    .P11(_03_),
+    .P12(_04_),
+    .P13(_05_),
+    .P14(_06_),
+    .P15(_07_),
+    .P16(_08_),
+    .P17(_09_),
+    .P18(_10_),
+    .P19(_12_),
+    .P2(_22_),
+    .P20(_13_),
+    .P21(_14_),
+    .P22(_15_),
+    .P23(_16_),
+    .P24(_17_),
+    .P25(_18_),
+    .P26(_19_),
+    .P27(_20_),
+    .P28(_21_),
+    .P29(_23_),
+    .P3(_30_),
+    .P30(_24_),
+    .P31(_25_),
+    .P32(_26_),
+    .P33(_27_),
+    .P34(_28_),
+    .P35(_29_),
+    .P4(_31_),
+    .P5(_32_),
+    .P6(_33_),
+    .P7(_34_),
+    .P8(_35_),
+    .P9(_01_),
+    .RST0(rst),
+    .SIGNEDA(1'h1),
+    .SIGNEDB(1'h1),
+    .SOURCEA(1'h0),
+    .SOURCEB(1'h0)
+  );
+  assign \$signal  = { a[7], a[7], a[7], a[7], a[7], a[7], a[7], a[7], a[7], a[7], a };
+  assign b18 = { b[7], b[7], b[7], b[7], b[7], b[7], b[7], b[7], b[7], b[7], b };
+  assign p = { _07_, _06_, _05_, _04_, _03_, _02_, _01_, _35_, _34_, _33_, _32_, _31_, _30_, _22_, _11_, _00_ };
+  assign p36 = { _29_, _28_, _27_, _26_, _25_, _24_, _23_, _21_, _20_, _19_, _18_, _17_, _16_, _15_, _14_, _13_, _12_, _10_, _09_, _08_, _07_, _06_, _05_, _04_, _03_, _02_, _01_, _35_, _34_, _33_, _32_, _31_, _30_, _22_, _11_, _00_ };
+  assign \port$460$0  = _00_;
+  assign \port$460$1  = _11_;
+  assign \port$460$2  = _22_;
+  assign \port$460$3  = _30_;
+  assign \port$460$4  = _31_;
+  assign \port$460$5  = _32_;
+  assign \port$460$6  = _33_;
+  assign \port$460$7  = _34_;
+  assign \port$460$8  = _35_;
+  assign \port$460$9  = _01_;
+  assign \port$460$10  = _02_;
+  assign \port$460$11  = _03_;
+  assign \port$460$12  = _04_;
+  assign \port$460$13  = _05_;
+  assign \port$460$14  = _06_;
+  assign \port$460$15  = _07_;
+endmodule
+
+(* generator = "Amaranth" *)
+module \hwq_mac_array.mul_4_3 (clk, rst, \port$461$0 , \port$461$1 , \port$461$2 , \port$461$3 , \port$461$4 , \port$461$5 , \port$461$6 , \port$461$7 , \port$461$8 , \port$461$9 , \port$461$10 , \port$461$11 , \port$461$12 , \port$461$13 , \port$461$14 , \port$461$15 , b, a, en
+);
+  wire _00_;
+  wire _01_;
+  wire _02_;
+  wire _03_;
+  wire _04_;
+  wire _05_;
+  wire _06_;
+  wire _07_;
+  wire _08_;
+  wire _09_;
+  wire _10_;
+  wire _11_;
+  wire _12_;
+  wire _13_;
+  wire _14_;
+  wire _15_;
+  wire _16_;
+  wire _17_;
+  wire _18_;
+  wire _19_;
+  wire _20_;
+  wire _21_;
+  wire _22_;
+  wire _23_;
+  wire _24_;
+  wire _25_;
+  wire _26_;
+  wire _27_;
+  wire _28_;
+  wire _29_;
+  wire _30_;
+  wire _31_;
+  wire _32_;
+  wire _33_;
+  wire _34_;
+  wire _35_;
+  wire [17:0] \$signal ;
+  input [7:0] a;
+  wire [7:0] a;
+  input [7:0] b;
+  wire [7:0] b;
+  wire [17:0] b18;
+  input clk;
+  wire clk;
+  input en;
+  wire en;
+  wire [15:0] p;
+  wire [35:0] p36;
+  output \port$461$0 ;
+  wire \port$461$0 ;
+  output \port$461$1 ;
+  wire \port$461$1 ;
+  output \port$461$10 ;
+  wire \port$461$10 ;
+  output \port$461$11 ;
+  wire \port$461$11 ;
+  output \port$461$12 ;
+  wire \port$461$12 ;
+  output \port$461$13 ;
+  wire \port$461$13 ;
+  output \port$461$14 ;
+  wire \port$461$14 ;
+  output \port$461$15 ;
+  wire \port$461$15 ;
+  output \port$461$2 ;
+  wire \port$461$2 ;
+  output \port$461$3 ;
+  wire \port$461$3 ;
+  output \port$461$4 ;
+  wire \port$461$4 ;
+  output \port$461$5 ;
+  wire \port$461$5 ;
+  output \port$461$6 ;
+  wire \port$461$6 ;
+  output \port$461$7 ;
+  wire \port$461$7 ;
+  output \port$461$8 ;
+  wire \port$461$8 ;
+  output \port$461$9 ;
+  wire \port$461$9 ;
+  input rst;
+  wire rst;
+  MULT18X18D #(
+    .CAS_MATCH_REG("FALSE"),
+    .CLK0_DIV("ENABLED"),
+    .CLK1_DIV("ENABLED"),
+    .CLK2_DIV("ENABLED"),
+    .CLK3_DIV("ENABLED"),
+    .GSR("DISABLED"),
+    .HIGHSPEED_CLK("NONE"),
+    .MULT_BYPASS("DISABLED"),
+    .REG_INPUTA_CLK("CLK0"),
+    .REG_INPUTB_CLK("CLK0"),
+    .REG_INPUTC_CLK("NONE"),
+    .REG_OUTPUT_CLK("CLK0"),
+    .REG_PIPELINE_CLK("NONE"),
+    .RESETMODE("SYNC"),
+    .SOURCEB_MODE("B_SHIFT")
+  ) dsp (
+    .A0(a[0]),
+    .A1(a[1]),
+    .A10(a[7]),
+    .A11(a[7]),
+    .A12(a[7]),
+    .A13(a[7]),
+    .A14(a[7]),
+    .A15(a[7]),
+    .A16(a[7]),
+    .A17(a[7]),
+    .A2(a[2]),
+    .A3(a[3]),
+    .A4(a[4]),
+    .A5(a[5]),
+    .A6(a[6]),
+    .A7(a[7]),
+    .A8(a[7]),
+    .A9(a[7]),
+    .B0(b[0]),
+    .B1(b[1]),
+    .B10(b[7]),
+    .B11(b[7]),
+    .B12(b[7]),
+    .B13(b[7]),
+    .B14(b[7]),
+    .B15(b[7]),
+    .B16(b[7]),
+    .B17(b[7]),
+    .B2(b[2]),
+    .B3(b[3]),
+    .B4(b[4]),
+    .B5(b[5]),
+    .B6(b[6]),
+    .B7(b[7]),
+    .B8(b[7]),
+    .B9(b[7]),
+    .C0(1'h0),
+    .C1(1'h0),
+    .C10(1'h0),
+    .C11(1'h0),
+    .C12(1'h0),
+    .C13(1'h0),
+    .C14(1'h0),
+    .C15(1'h0),
+    .C16(1'h0),
+    .C17(1'h0),
+    .C2(1'h0),
+    .C3(1'h0),
+    .C4(1'h0),
+    .C5(1'h0),
+    .C6(1'h0),
+    .C7(1'h0),
+    .C8(1'h0),
+    .C9(1'h0),
+    .CE0(en),
+    .CLK0(clk),
+    .P0(_00_),
+    .P1(_11_),
+    .P10(_02_),
+    .P11(_03_),
+    .P12(_04_),
+    .P13(_05_),
+    .P14(_06_),
+    .P15(_07_),
+    .P16(_08_),
+    .P17(_09_),
+    .P18(_10_),
+    .P19(_12_),
+    .P2(_22_),
+    .P20(_13_),
+    .P21(_14_),
+    .P22(_15_),
+    .P23(_16_),
+    .P24(_17_),
+    .P25(_18_),
+    .P26(_19_),
+    .P27(_20_),
+    .P28(_21_),
+    .P29(_23_),
+    .P3(_30_),
+    .P30(_24_),
+    .P31(_25_),
+    .P32(_26_),
+    .P33(_27_),
+    .P34(_28_),
+    .P35(_29_),
+    .P4(_31_),
+    .P5(_32_),
+    .P6(_33_),
+    .P7(_34_),
+    .P8(_35_),
+    .P9(_01_),
+    .RST0(rst),
+    .SIGNEDA(1'h1),
+    .SIGNEDB(1'h1),
+    .SOURCEA(1'h0),
+    .SOURCEB(1'h0)
+  );
+  assign \$signal  = { a[7], a[7], a[7], a[7], a[7], a[7], a[7], a[7], a[7], a[7], a };
+  assign b18 = { b[7], b[7], b[7], b[7], b[7], b[7], b[7], b[7], b[7], b[7], b };
+  assign p = { _07_, _06_, _05_, _04_, _03_, _02_, _01_, _35_, _34_, _33_, _32_, _31_, _30_, _22_, _11_, _00_ };
+  assign p36 = { _29_, _28_, _27_, _26_, _25_, _24_, _23_, _21_, _20_, _19_, _18_, _17_, _16_, _15_, _14_, _13_, _12_, _10_, _09_, _08_, _07_, _06_, _05_, _04_, _03_, _02_, _01_, _35_, _34_, _33_, _32_, _31_, _30_, _22_, _11_, _00_ };
+  assign \port$461$0  = _00_;
+  assign \port$461$1  = _11_;
+  assign \port$461$2  = _22_;
+  assign \port$461$3  = _30_;
+  assign \port$461$4  = _31_;
+  assign \port$461$5  = _32_;
+  assign \port$461$6  = _33_;
+  assign \port$461$7  = _34_;
+  assign \port$461$8  = _35_;
+  assign \port$461$9  = _01_;
+  assign \port$461$10  = _02_;
+  assign \port$461$11  = _03_;
+  assign \port$461$12  = _04_;
+  assign \port$461$13  = _05_;
+  assign \port$461$14  = _06_;
+  assign \port$461$15  = _07_;
+endmodule
+
+(* generator = "Amaranth" *)
+module \hwq_mac_array.mul_4_4 (clk, rst, \port$462$0 , \port$462$1 , \port$462$2 , \port$462$3 , \port$462$4 , \port$462$5 , \port$462$6 , \port$462$7 , \port$462$8 , \port$462$9 , \port$462$10 , \port$462$11 , \port$462$12 , \port$462$13 , \port$462$14 , \port$462$15 , b, a, en
+);
+  wire _00_;
+  wire _01_;
+  wire _02_;
+  wire _03_;
+  wire _04_;
+  wire _05_;
+  wire _06_;
+  wire _07_;
+  wire _08_;
+  wire _09_;
+  wire _10_;
+  wire _11_;
+  wire _12_;
+  wire _13_;
+  wire _14_;
+  wire _15_;
+  wire _16_;
+  wire _17_;
+  wire _18_;
+  wire _19_;
+  wire _20_;
+  wire _21_;
+  wire _22_;
+  wire _23_;
+  wire _24_;
+  wire _25_;
+  wire _26_;
+  wire _27_;
+  wire _28_;
+  wire _29_;
+  wire _30_;
+  wire _31_;
+  wire _32_;
+  wire _33_;
+  wire _34_;
+  wire _35_;
+  wire [17:0] \$signal ;
+  input [7:0] a;
+  wire [7:0] a;
+  input [7:0] b;
+  wire [7:0] b;
+  wire [17:0] b18;
+  input clk;
+  wire clk;
+  input en;
+  wire en;
+  wire [15:0] p;
+  wire [35:0] p36;
+  output \port$462$0 ;
+  wire \port$462$0 ;
+  output \port$462$1 ;
+  wire \port$462$1 ;
+  output \port$462$10 ;
+  wire \port$462$10 ;
+  output \port$462$11 ;
+  wire \port$462$11 ;
+  output \port$462$12 ;
+  wire \port$462$12 ;
+  output \port$462$13 ;
+  wire \port$462$13 ;
+  output \port$462$14 ;
+  wire \port$462$14 ;
+  output \port$462$15 ;
+  wire \port$462$15 ;
+  output \port$462$2 ;
+  wire \port$462$2 ;
+  output \port$462$3 ;
+  wire \port$462$3 ;
+  output \port$462$4 ;
+  wire \port$462$4 ;
+  output \port$462$5 ;
+  wire \port$462$5 ;
+  output \port$462$6 ;
+  wire \port$462$6 ;
+  output \port$462$7 ;
+  wire \port$462$7 ;
+  output \port$462$8 ;
+  wire \port$462$8 ;
+  output \port$462$9 ;
+  wire \port$462$9 ;
+  input rst;
+  wire rst;
+  MULT18X18D #(
+    .CAS_MATCH_REG("FALSE"),
+    .CLK0_DIV("ENABLED"),
+    .CLK1_DIV("ENABLED"),
+    .CLK2_DIV("ENABLED"),
+    .CLK3_DIV("ENABLED"),
+    .GSR("DISABLED"),
+    .HIGHSPEED_CLK("NONE"),
+    .MULT_BYPASS("DISABLED"),
+    .REG_INPUTA_CLK("CLK0"),
+    .REG_INPUTB_CLK("CLK0"),
+    .REG_INPUTC_CLK("NONE"),
+    .REG_OUTPUT_CLK("CLK0"),
+    .REG_PIPELINE_CLK("NONE"),
+    .RESETMODE("SYNC"),
+    .SOURCEB_MODE("B_SHIFT")
+  ) dsp (
+    .A0(a[0]),
+    .A1(a[1]),
+    .A10(a[7]),
+    .A11(a[7]),
+    .A12(a[7]),
+    .A13(a[7]),
+    .A14(a[7]),
+    .A15(a[7]),
+    .A16(a[7]),
+    .A17(a[7]),
+    .A2(a[2]),
+    .A3(a[3]),
+    .A4(a[4]),
+    .A5(a[5]),
+    .A6(a[6]),
+    .A7(a[7]),
+    .A8(a[7]),
+    .A9(a[7]),
+    .B0(b[0]),
+    .B1(b[1]),
+    .B10(b[7]),
+    .B11(b[7]),
+    .B12(b[7]),
+    .B13(b[7]),
+    .B14(b[7]),
+    .B15(b[7]),
+    .B16(b[7]),
+    .B17(b[7]),
+    .B2(b[2]),
+    .B3(b[3]),
+    .B4(b[4]),
+    .B5(b[5]),
+    .B6(b[6]),
+    .B7(b[7]),
+    .B8(b[7]),
+    .B9(b[7]),
+    .C0(1'h0),
+    .C1(1'h0),
+    .C10(1'h0),
+    .C11(1'h0),
+    .C12(1'h0),
+    .C13(1'h0),
+    .C14(1'h0),
+    .C15(1'h0),
+    .C16(1'h0),
+    .C17(1'h0),
+    .C2(1'h0),
+    .C3(1'h0),
+    .C4(1'h0),
+    .C5(1'h0),
+    .C6(1'h0),
+    .C7(1'h0),
+    .C8(1'h0),
+    .C9(1'h0),
+    .CE0(en),
+    .CLK0(clk),
+    .P0(_00_),
+    .P1(_11_),
+    .P10(_02_),
+    .P11(_03_),
+    .P12(_04_),
+    .P13(_05_),
+    .P14(_06_),
+    .P15(_07_),
+    .P16(_08_),
+    .P17(_09_),
+    .P18(_10_),
+    .P19(_12_),
+    .P2(_22_),
+    .P20(_13_),
+    .P21(_14_),
+    .P22(_15_),
+    .P23(_16_),
+    .P24(_17_),
+    .P25(_18_),
+    .P26(_19_),
+    .P27(_20_),
+    .P28(_21_),
+    .P29(_23_),
+    .P3(_30_),
+    .P30(_24_),
+    .P31(_25_),
+    .P32(_26_),
+    .P33(_27_),
+    .P34(_28_),
+    .P35(_29_),
+    .P4(_31_),
+    .P5(_32_),
+    .P6(_33_),
+    .P7(_34_),
+    .P8(_35_),
+    .P9(_01_),
+    .RST0(rst),
+    .SIGNEDA(1'h1),
+    .SIGNEDB(1'h1),
+    .SOURCEA(1'h0),
+    .SOURCEB(1'h0)
+  );
+  assign \$signal  = { a[7], a[7], a[7], a[7], a[7], a[7], a[7], a[7], a[7], a[7], a };
+  assign b18 = { b[7], b[7], b[7], b[7], b[7], b[7], b[7], b[7], b[7], b[7], b };
+  assign p = { _07_, _06_, _05_, _04_, _03_, _02_, _01_, _35_, _34_, _33_, _32_, _31_, _30_, _22_, _11_, _00_ };
+  assign p36 = { _29_, _28_, _27_, _26_, _25_, _24_, _23_, _21_, _20_, _19_, _18_, _17_, _16_, _15_, _14_, _13_, _12_, _10_, _09_, _08_, _07_, _06_, _05_, _04_, _03_, _02_, _01_, _35_, _34_, _33_, _32_, _31_, _30_, _22_, _11_, _00_ };
+  assign \port$462$0  = _00_;
+  assign \port$462$1  = _11_;
+  assign \port$462$2  = _22_;
+  assign \port$462$3  = _30_;
+  assign \port$462$4  = _31_;
+  assign \port$462$5  = _32_;
+  assign \port$462$6  = _33_;
+  assign \port$462$7  = _34_;
+  assign \port$462$8  = _35_;
+  assign \port$462$9  = _01_;
+  assign \port$462$10  = _02_;
+  assign \port$462$11  = _03_;
+  assign \port$462$12  = _04_;
+  assign \port$462$13  = _05_;
+  assign \port$462$14  = _06_;
+  assign \port$462$15  = _07_;
+endmodule
+
+(* generator = "Amaranth" *)
+module \hwq_mac_array.mul_4_5 (clk, rst, \port$463$0 , \port$463$1 , \port$463$2 , \port$463$3 , \port$463$4 , \port$463$5 , \port$463$6 , \port$463$7 , \port$463$8 , \port$463$9 , \port$463$10 , \port$463$11 , \port$463$12 , \port$463$13 , \port$463$14 , \port$463$15 , b, a, en
+);
+  wire _00_;
+  wire _01_;
+  wire _02_;
+  wire _03_;
+  wire _04_;
+  wire _05_;
+  wire _06_;
+  wire _07_;
+  wire _08_;
+  wire _09_;
+  wire _10_;
+  wire _11_;
+  wire _12_;
+  wire _13_;
+  wire _14_;
+  wire _15_;
+  wire _16_;
+  wire _17_;
+  wire _18_;
+  wire _19_;
+  wire _20_;
+  wire _21_;
+  wire _22_;
+  wire _23_;
+  wire _24_;
+  wire _25_;
+  wire _26_;
+  wire _27_;
+  wire _28_;
+  wire _29_;
+  wire _30_;
+  wire _31_;
+  wire _32_;
+  wire _33_;
+  wire _34_;
+  wire _35_;
+  wire [17:0] \$signal ;
+  input [7:0] a;
+  wire [7:0] a;
+  input [7:0] b;
+  wire [7:0] b;
+  wire [17:0] b18;
+  input clk;
+  wire clk;
+  input en;
+  wire en;
+  wire [15:0] p;
+  wire [35:0] p36;
+  output \port$463$0 ;
+  wire \port$463$0 ;
+  output \port$463$1 ;
+  wire \port$463$1 ;
+  output \port$463$10 ;
+  wire \port$463$10 ;
+  output \port$463$11 ;
+  wire \port$463$11 ;
+  output \port$463$12 ;
+  wire \port$463$12 ;
+  output \port$463$13 ;
+  wire \port$463$13 ;
+  output \port$463$14 ;
+  wire \port$463$14 ;
+  output \port$463$15 ;
+  wire \port$463$15 ;
+  output \port$463$2 ;
+  wire \port$463$2 ;
+  output \port$463$3 ;
+  wire \port$463$3 ;
+  output \port$463$4 ;
+  wire \port$463$4 ;
+  output \port$463$5 ;
+  wire \port$463$5 ;
+  output \port$463$6 ;
+  wire \port$463$6 ;
+  output \port$463$7 ;
+  wire \port$463$7 ;
+  output \port$463$8 ;
+  wire \port$463$8 ;
+  output \port$463$9 ;
+  wire \port$463$9 ;
+  input rst;
+  wire rst;
+  MULT18X18D #(
+    .CAS_MATCH_REG("FALSE"),
+    .CLK0_DIV("ENABLED"),
+    .CLK1_DIV("ENABLED"),
+    .CLK2_DIV("ENABLED"),
+    .CLK3_DIV("ENABLED"),
+    .GSR("DISABLED"),
+    .HIGHSPEED_CLK("NONE"),
+    .MULT_BYPASS("DISABLED"),
+    .REG_INPUTA_CLK("CLK0"),
+    .REG_INPUTB_CLK("CLK0"),
+    .REG_INPUTC_CLK("NONE"),
+    .REG_OUTPUT_CLK("CLK0"),
+    .REG_PIPELINE_CLK("NONE"),
+    .RESETMODE("SYNC"),
+    .SOURCEB_MODE("B_SHIFT")
+  ) dsp (
+    .A0(a[0]),
+    .A1(a[1]),
+    .A10(a[7]),
+    .A11(a[7]),
+    .A12(a[7]),
+    .A13(a[7]),
+    .A14(a[7]),
+    .A15(a[7]),
+    .A16(a[7]),
+    .A17(a[7]),
+    .A2(a[2]),
+    .A3(a[3]),
+    .A4(a[4]),
+    .A5(a[5]),
+    .A6(a[6]),
+    .A7(a[7]),
+    .A8(a[7]),
+    .A9(a[7]),
+    .B0(b[0]),
+    .B1(b[1]),
+    .B10(b[7]),
+    .B11(b[7]),
+    .B12(b[7]),
+    .B13(b[7]),
+    .B14(b[7]),
+    .B15(b[7]),
+    .B16(b[7]),
+    .B17(b[7]),
+    .B2(b[2]),
+    .B3(b[3]),
+    .B4(b[4]),
+    .B5(b[5]),
+    .B6(b[6]),
+    .B7(b[7]),
+    .B8(b[7]),
+    .B9(b[7]),
+    .C0(1'h0),
+    .C1(1'h0),
+    .C10(1'h0),
+    .C11(1'h0),
+    .C12(1'h0),
+    .C13(1'h0),
+    .C14(1'h0),
+    .C15(1'h0),
+    .C16(1'h0),
+    .C17(1'h0),
+    .C2(1'h0),
+    .C3(1'h0),
+    .C4(1'h0),
+    .C5(1'h0),
+    .C6(1'h0),
+    .C7(1'h0),
+    .C8(1'h0),
+    .C9(1'h0),
+    .CE0(en),
+    .CLK0(clk),
+    .P0(_00_),
+    .P1(_11_),
+    .P10(_02_),
+    .P11(_03_),
+    .P12(_04_),
+    .P13(_05_),
+    .P14(_06_),
+    .P15(_07_),
+    .P16(_08_),
+    .P17(_09_),
+    .P18(_10_),
+    .P19(_12_),
+    .P2(_22_),
+    .P20(_13_),
+    .P21(_14_),
+    .P22(_15_),
+    .P23(_16_),
+    .P24(_17_),
+    .P25(_18_),
+    .P26(_19_),
+    .P27(_20_),
+    .P28(_21_),
+    .P29(_23_),
+    .P3(_30_),
+    .P30(_24_),
+    .P31(_25_),
+    .P32(_26_),
+    .P33(_27_),
+    .P34(_28_),
+    .P35(_29_),
+    .P4(_31_),
+    .P5(_32_),
+    .P6(_33_),
+    .P7(_34_),
+    .P8(_35_),
+    .P9(_01_),
+    .RST0(rst),
+    .SIGNEDA(1'h1),
+    .SIGNEDB(1'h1),
+    .SOURCEA(1'h0),
+    .SOURCEB(1'h0)
+  );
+  assign \$signal  = { a[7], a[7], a[7], a[7], a[7], a[7], a[7], a[7], a[7], a[7], a };
+  assign b18 = { b[7], b[7], b[7], b[7], b[7], b[7], b[7], b[7], b[7], b[7], b };
+  assign p = { _07_, _06_, _05_, _04_, _03_, _02_, _01_, _35_, _34_, _33_, _32_, _31_, _30_, _22_, _11_, _00_ };
+  assign p36 = { _29_, _28_, _27_, _26_, _25_, _24_, _23_, _21_, _20_, _19_, _18_, _17_, _16_, _15_, _14_, _13_, _12_, _10_, _09_, _08_, _07_, _06_, _05_, _04_, _03_, _02_, _01_, _35_, _34_, _33_, _32_, _31_, _30_, _22_, _11_, _00_ };
+  assign \port$463$0  = _00_;
+  assign \port$463$1  = _11_;
+  assign \port$463$2  = _22_;
+  assign \port$463$3  = _30_;
+  assign \port$463$4  = _31_;
+  assign \port$463$5  = _32_;
+  assign \port$463$6  = _33_;
+  assign \port$463$7  = _34_;
+  assign \port$463$8  = _35_;
+  assign \port$463$9  = _01_;
+  assign \port$463$10  = _02_;
+  assign \port$463$11  = _03_;
+  assign \port$463$12  = _04_;
+  assign \port$463$13  = _05_;
+  assign \port$463$14  = _06_;
+  assign \port$463$15  = _07_;
+endmodule
+
+(* generator = "Amaranth" *)
+module \hwq_mac_array.mul_4_6 (clk, rst, \port$464$0 , \port$464$1 , \port$464$2 , \port$464$3 , \port$464$4 , \port$464$5 , \port$464$6 , \port$464$7 , \port$464$8 , \port$464$9 , \port$464$10 , \port$464$11 , \port$464$12 , \port$464$13 , \port$464$14 , \port$464$15 , b, a, en
+);
+  wire _00_;
+  wire _01_;
+  wire _02_;
+  wire _03_;
+  wire _04_;
+  wire _05_;
+  wire _06_;
+  wire _07_;
+  wire _08_;
+  wire _09_;
+  wire _10_;
+  wire _11_;
+  wire _12_;
+  wire _13_;
+  wire _14_;
+  wire _15_;
+  wire _16_;
+  wire _17_;
+  wire _18_;
+  wire _19_;
+  wire _20_;
+  wire _21_;
+  wire _22_;
+  wire _23_;
+  wire _24_;
+  wire _25_;
+  wire _26_;
+  wire _27_;
+  wire _28_;
+  wire _29_;
+  wire _30_;
+  wire _31_;
+  wire _32_;
+  wire _33_;
+  wire _34_;
+  wire _35_;
+  wire [17:0] \$signal ;
+  input [7:0] a;
+  wire [7:0] a;
+  input [7:0] b;
+  wire [7:0] b;
+  wire [17:0] b18;
+  input clk;
+  wire clk;
+  input en;
+  wire en;
+  wire [15:0] p;
+  wire [35:0] p36;
+  output \port$464$0 ;
+  wire \port$464$0 ;
+  output \port$464$1 ;
+  wire \port$464$1 ;
+  output \port$464$10 ;
+  wire \port$464$10 ;
+  output \port$464$11 ;
+  wire \port$464$11 ;
+  output \port$464$12 ;
+  wire \port$464$12 ;
+  output \port$464$13 ;
+  wire \port$464$13 ;
+  output \port$464$14 ;
+  wire \port$464$14 ;
+  output \port$464$15 ;
+  wire \port$464$15 ;
+  output \port$464$2 ;
+  wire \port$464$2 ;
+  output \port$464$3 ;
+  wire \port$464$3 ;
+  output \port$464$4 ;
+  wire \port$464$4 ;
+  output \port$464$5 ;
+  wire \port$464$5 ;
+  output \port$464$6 ;
+  wire \port$464$6 ;
+  output \port$464$7 ;
+  wire \port$464$7 ;
+  output \port$464$8 ;
+  wire \port$464$8 ;
+  output \port$464$9 ;
+  wire \port$464$9 ;
+  input rst;
+  wire rst;
+  MULT18X18D #(
+    .CAS_MATCH_REG("FALSE"),
+    .CLK0_DIV("ENABLED"),
+    .CLK1_DIV("ENABLED"),
+    .CLK2_DIV("ENABLED"),
+    .CLK3_DIV("ENABLED"),
+    .GSR("DISABLED"),
+    .HIGHSPEED_CLK("NONE"),
+    .MULT_BYPASS("DISABLED"),
+    .REG_INPUTA_CLK("CLK0"),
+    .REG_INPUTB_CLK("CLK0"),
+    .REG_INPUTC_CLK("NONE"),
+    .REG_OUTPUT_CLK("CLK0"),
+    .REG_PIPELINE_CLK("NONE"),
+    .RESETMODE("SYNC"),
+    .SOURCEB_MODE("B_SHIFT")
+  ) dsp (
+    .A0(a[0]),
+    .A1(a[1]),
+    .A10(a[7]),
+    .A11(a[7]),
+    .A12(a[7]),
+    .A13(a[7]),
+    .A14(a[7]),
+    .A15(a[7]),
+    .A16(a[7]),
+    .A17(a[7]),
+    .A2(a[2]),
+    .A3(a[3]),
+    .A4(a[4]),
+    .A5(a[5]),
+    .A6(a[6]),
+    .A7(a[7]),
+    .A8(a[7]),
+    .A9(a[7]),
+    .B0(b[0]),
+    .B1(b[1]),
+    .B10(b[7]),
+    .B11(b[7]),
+    .B12(b[7]),
+    .B13(b[7]),
+    .B14(b[7]),
+    .B15(b[7]),
+    .B16(b[7]),
+    .B17(b[7]),
+    .B2(b[2]),
+    .B3(b[3]),
+    .B4(b[4]),
+    .B5(b[5]),
+    .B6(b[6]),
+    .B7(b[7]),
+    .B8(b[7]),
+    .B9(b[7]),
+    .C0(1'h0),
+    .C1(1'h0),
+    .C10(1'h0),
+    .C11(1'h0),
+    .C12(1'h0),
+    .C13(1'h0),
+    .C14(1'h0),
+    .C15(1'h0),
+    .C16(1'h0),
+    .C17(1'h0),
+    .C2(1'h0),
+    .C3(1'h0),
+    .C4(1'h0),
+    .C5(1'h0),
+    .C6(1'h0),
+    .C7(1'h0),
+    .C8(1'h0),
+    .C9(1'h0),
+    .CE0(en),
+    .CLK0(clk),
+    .P0(_00_),
+    .P1(_11_),
+    .P10(_02_),
+    .P11(_03_),
+    .P12(_04_),
+    .P13(_05_),
+    .P14(_06_),
+    .P15(_07_),
+    .P16(_08_),
+    .P17(_09_),
+    .P18(_10_),
+    .P19(_12_),
+    .P2(_22_),
+    .P20(_13_),
+    .P21(_14_),
+    .P22(_15_),
+    .P23(_16_),
+    .P24(_17_),
+    .P25(_18_),
+    .P26(_19_),
+    .P27(_20_),
+    .P28(_21_),
+    .P29(_23_),
+    .P3(_30_),
+    .P30(_24_),
+    .P31(_25_),
+    .P32(_26_),
+    .P33(_27_),
+    .P34(_28_),
+    .P35(_29_),
+    .P4(_31_),
+    .P5(_32_),
+    .P6(_33_),
+    .P7(_34_),
+    .P8(_35_),
+    .P9(_01_),
+    .RST0(rst),
+    .SIGNEDA(1'h1),
+    .SIGNEDB(1'h1),
+    .SOURCEA(1'h0),
+    .SOURCEB(1'h0)
+  );
+  assign \$signal  = { a[7], a[7], a[7], a[7], a[7], a[7], a[7], a[7], a[7], a[7], a };
+  assign b18 = { b[7], b[7], b[7], b[7], b[7], b[7], b[7], b[7], b[7], b[7], b };
+  assign p = { _07_, _06_, _05_, _04_, _03_, _02_, _01_, _35_, _34_, _33_, _32_, _31_, _30_, _22_, _11_, _00_ };
+  assign p36 = { _29_, _28_, _27_, _26_, _25_, _24_, _23_, _21_, _20_, _19_, _18_, _17_, _16_, _15_, _14_, _13_, _12_, _10_, _09_, _08_, _07_, _06_, _05_, _04_, _03_, _02_, _01_, _35_, _34_, _33_, _32_, _31_, _30_, _22_, _11_, _00_ };
+  assign \port$464$0  = _00_;
+  assign \port$464$1  = _11_;
+  assign \port$464$2  = _22_;
+  assign \port$464$3  = _30_;
+  assign \port$464$4  = _31_;
+  assign \port$464$5  = _32_;
+  assign \port$464$6  = _33_;
+  assign \port$464$7  = _34_;
+  assign \port$464$8  = _35_;
+  assign \port$464$9  = _01_;
+  assign \port$464$10  = _02_;
+  assign \port$464$11  = _03_;
+  assign \port$464$12  = _04_;
+  assign \port$464$13  = _05_;
+  assign \port$464$14  = _06_;
+  assign \port$464$15  = _07_;
+endmodule
+
+(* generator = "Amaranth" *)
+module \hwq_mac_array.mul_4_7 (clk, rst, \port$465$0 , \port$465$1 , \port$465$2 , \port$465$3 , \port$465$4 , \port$465$5 , \port$465$6 , \port$465$7 , \port$465$8 , \port$465$9 , \port$465$10 , \port$465$11 , \port$465$12 , \port$465$13 , \port$465$14 , \port$465$15 , b, a, en
+);
+  wire _00_;
+  wire _01_;
+  wire _02_;
+  wire _03_;
+  wire _04_;
+  wire _05_;
+  wire _06_;
+  wire _07_;
+  wire _08_;
+  wire _09_;
+  wire _10_;
+  wire _11_;
+  wire _12_;
+  wire _13_;
+  wire _14_;
+  wire _15_;
+  wire _16_;
+  wire _17_;
+  wire _18_;
+  wire _19_;
+  wire _20_;
+  wire _21_;
+  wire _22_;
+  wire _23_;
+  wire _24_;
+  wire _25_;
+  wire _26_;
+  wire _27_;
+  wire _28_;
+  wire _29_;
+  wire _30_;
+  wire _31_;
+  wire _32_;
+  wire _33_;
+  wire _34_;
+  wire _35_;
+  wire [17:0] \$signal ;
+  input [7:0] a;
+  wire [7:0] a;
+  input [7:0] b;
+  wire [7:0] b;
+  wire [17:0] b18;
+  input clk;
+  wire clk;
+  input en;
+  wire en;
+  wire [15:0] p;
+  wire [35:0] p36;
+  output \port$465$0 ;
+  wire \port$465$0 ;
+  output \port$465$1 ;
+  wire \port$465$1 ;
+  output \port$465$10 ;
+  wire \port$465$10 ;
+  output \port$465$11 ;
+  wire \port$465$11 ;
+  output \port$465$12 ;
+  wire \port$465$12 ;
+  output \port$465$13 ;
+  wire \port$465$13 ;
+  output \port$465$14 ;
+  wire \port$465$14 ;
+  output \port$465$15 ;
+  wire \port$465$15 ;
+  output \port$465$2 ;
+  wire \port$465$2 ;
+  output \port$465$3 ;
+  wire \port$465$3 ;
+  output \port$465$4 ;
+  wire \port$465$4 ;
+  output \port$465$5 ;
+  wire \port$465$5 ;
+  output \port$465$6 ;
+  wire \port$465$6 ;
+  output \port$465$7 ;
+  wire \port$465$7 ;
+  output \port$465$8 ;
+  wire \port$465$8 ;
+  output \port$465$9 ;
+  wire \port$465$9 ;
+  input rst;
+  wire rst;
+  MULT18X18D #(
+    .CAS_MATCH_REG("FALSE"),
+    .CLK0_DIV("ENABLED"),
+    .CLK1_DIV("ENABLED"),
+    .CLK2_DIV("ENABLED"),
+    .CLK3_DIV("ENABLED"),
+    .GSR("DISABLED"),
+    .HIGHSPEED_CLK("NONE"),
+    .MULT_BYPASS("DISABLED"),
+    .REG_INPUTA_CLK("CLK0"),
+    .REG_INPUTB_CLK("CLK0"),
+    .REG_INPUTC_CLK("NONE"),
+    .REG_OUTPUT_CLK("CLK0"),
+    .REG_PIPELINE_CLK("NONE"),
+    .RESETMODE("SYNC"),
+    .SOURCEB_MODE("B_SHIFT")
+  ) dsp (
+    .A0(a[0]),
+    .A1(a[1]),
+    .A10(a[7]),
+    .A11(a[7]),
+    .A12(a[7]),
+    .A13(a[7]),
+    .A14(a[7]),
+    .A15(a[7]),
+    .A16(a[7]),
+    .A17(a[7]),
+    .A2(a[2]),
+    .A3(a[3]),
+    .A4(a[4]),
+    .A5(a[5]),
+    .A6(a[6]),
+    .A7(a[7]),
+    .A8(a[7]),
+    .A9(a[7]),
+    .B0(b[0]),
+    .B1(b[1]),
+    .B10(b[7]),
+    .B11(b[7]),
+    .B12(b[7]),
+    .B13(b[7]),
+    .B14(b[7]),
+    .B15(b[7]),
+    .B16(b[7]),
+    .B17(b[7]),
+    .B2(b[2]),
+    .B3(b[3]),
+    .B4(b[4]),
+    .B5(b[5]),
+    .B6(b[6]),
+    .B7(b[7]),
+    .B8(b[7]),
+    .B9(b[7]),
+    .C0(1'h0),
+    .C1(1'h0),
+    .C10(1'h0),
+    .C11(1'h0),
+    .C12(1'h0),
+    .C13(1'h0),
+    .C14(1'h0),
+    .C15(1'h0),
+    .C16(1'h0),
+    .C17(1'h0),
+    .C2(1'h0),
+    .C3(1'h0),
+    .C4(1'h0),
+    .C5(1'h0),
+    .C6(1'h0),
+    .C7(1'h0),
+    .C8(1'h0),
+    .C9(1'h0),
+    .CE0(en),
+    .CLK0(clk),
+    .P0(_00_),
+    .P1(_11_),
+    .P10(_02_),
+    .P11(_03_),
+    .P12(_04_),
+    .P13(_05_),
+    .P14(_06_),
+    .P15(_07_),
+    .P16(_08_),
+    .P17(_09_),
+    .P18(_10_),
+    .P19(_12_),
+    .P2(_22_),
+    .P20(_13_),
+    .P21(_14_),
+    .P22(_15_),
+    .P23(_16_),
+    .P24(_17_),
+    .P25(_18_),
+    .P26(_19_),
+    .P27(_20_),
+    .P28(_21_),
+    .P29(_23_),
+    .P3(_30_),
+    .P30(_24_),
+    .P31(_25_),
+    .P32(_26_),
+    .P33(_27_),
+    .P34(_28_),
+    .P35(_29_),
+    .P4(_31_),
+    .P5(_32_),
+    .P6(_33_),
+    .P7(_34_),
+    .P8(_35_),
+    .P9(_01_),
+    .RST0(rst),
+    .SIGNEDA(1'h1),
+    .SIGNEDB(1'h1),
+    .SOURCEA(1'h0),
+    .SOURCEB(1'h0)
+  );
+  assign \$signal  = { a[7], a[7], a[7], a[7], a[7], a[7], a[7], a[7], a[7], a[7], a };
+  assign b18 = { b[7], b[7], b[7], b[7], b[7], b[7], b[7], b[7], b[7], b[7], b };
+  assign p = { _07_, _06_, _05_, _04_, _03_, _02_, _01_, _35_, _34_, _33_, _32_, _31_, _30_, _22_, _11_, _00_ };
+  assign p36 = { _29_, _28_, _27_, _26_, _25_, _24_, _23_, _21_, _20_, _19_, _18_, _17_, _16_, _15_, _14_, _13_, _12_, _10_, _09_, _08_, _07_, _06_, _05_, _04_, _03_, _02_, _01_, _35_, _34_, _33_, _32_, _31_, _30_, _22_, _11_, _00_ };
+  assign \port$465$0  = _00_;
+  assign \port$465$1  = _11_;
+  assign \port$465$2  = _22_;
+  assign \port$465$3  = _30_;
+  assign \port$465$4  = _31_;
+  assign \port$465$5  = _32_;
+  assign \port$465$6  = _33_;
+  assign \port$465$7  = _34_;
+  assign \port$465$8  = _35_;
+  assign \port$465$9  = _01_;
+  assign \port$465$10  = _02_;
+  assign \port$465$11  = _03_;
+  assign \port$465$12  = _04_;
+  assign \port$465$13  = _05_;
+  assign \port$465$14  = _06_;
+  assign \port$465$15  = _07_;
+endmodule
+
+(* generator = "Amaranth" *)
+module \hwq_mac_array.mul_5_0 (clk, rst, \port$466$0 , \port$466$1 , \port$466$2 , \port$466$3 , \port$466$4 , \port$466$5 , \port$466$6 , \port$466$7 , \port$466$8 , \port$466$9 , \port$466$10 , \port$466$11 , \port$466$12 , \port$466$13 , \port$466$14 , \port$466$15 , a, b, en
+);
+  wire _00_;
+  wire _01_;
+  wire _02_;
+  wire _03_;
+  wire _04_;
+  wire _05_;
+  wire _06_;
+  wire _07_;
+  wire _08_;
+  wire _09_;
+  wire _10_;
+  wire _11_;
+  wire _12_;
+  wire _13_;
+  wire _14_;
+  wire _15_;
+  wire _16_;
+  wire _17_;
+  wire _18_;
+  wire _19_;
+  wire _20_;
+  wire _21_;
+  wire _22_;
+  wire _23_;
+  wire _24_;
+  wire _25_;
+  wire _26_;
+  wire _27_;
+  wire _28_;
+  wire _29_;
+  wire _30_;
+  wire _31_;
+  wire _32_;
+  wire _33_;
+  wire _34_;
+  wire _35_;
+  wire [17:0] \$signal ;
+  input [7:0] a;
+  wire [7:0] a;
+  input [7:0] b;
+  wire [7:0] b;
+  wire [17:0] b18;
+  input clk;
+  wire clk;
+  input en;
+  wire en;
+  wire [15:0] p;
+  wire [35:0] p36;
+  output \port$466$0 ;
+  wire \port$466$0 ;
+  output \port$466$1 ;
+  wire \port$466$1 ;
+  output \port$466$10 ;
+  wire \port$466$10 ;
+  output \port$466$11 ;
+  wire \port$466$11 ;
+  output \port$466$12 ;
+  wire \port$466$12 ;
+  output \port$466$13 ;
+  wire \port$466$13 ;
+  output \port$466$14 ;
+  wire \port$466$14 ;
+  output \port$466$15 ;
+  wire \port$466$15 ;
+  output \port$466$2 ;
+  wire \port$466$2 ;
+  output \port$466$3 ;
+  wire \port$466$3 ;
+  output \port$466$4 ;
+  wire \port$466$4 ;
+  output \port$466$5 ;
+  wire \port$466$5 ;
+  output \port$466$6 ;
+  wire \port$466$6 ;
+  output \port$466$7 ;
+  wire \port$466$7 ;
+  output \port$466$8 ;
+  wire \port$466$8 ;
+  output \port$466$9 ;
+  wire \port$466$9 ;
+  input rst;
+  wire rst;
+  MULT18X18D #(
+    .CAS_MATCH_REG("FALSE"),
+    .CLK0_DIV("ENABLED"),
+    .CLK1_DIV("ENABLED"),
+    .CLK2_DIV("ENABLED"),
+    .CLK3_DIV("ENABLED"),
+    .GSR("DISABLED"),
+    .HIGHSPEED_CLK("NONE"),
+    .MULT_BYPASS("DISABLED"),
+    .REG_INPUTA_CLK("CLK0"),
+    .REG_INPUTB_CLK("CLK0"),
+    .REG_INPUTC_CLK("NONE"),
+    .REG_OUTPUT_CLK("CLK0"),
+    .REG_PIPELINE_CLK("NONE"),
+    .RESETMODE("SYNC"),
+    .SOURCEB_MODE("B_SHIFT")
+  ) dsp (
+    .A0(a[0]),
+    .A1(a[1]),
+    .A10(a[7]),
+    .A11(a[7]),
+    .A12(a[7]),
+    .A13(a[7]),
+    .A14(a[7]),
+    .A15(a[7]),
+    .A16(a[7]),
+    .A17(a[7]),
+    .A2(a[2]),
+    .A3(a[3]),
+    .A4(a[4]),
+    .A5(a[5]),
+    .A6(a[6]),
+    .A7(a[7]),
+    .A8(a[7]),
+    .A9(a[7]),
+    .B0(b[0]),
+    .B1(b[1]),
+    .B10(b[7]),
+    .B11(b[7]),
+    .B12(b[7]),
+    .B13(b[7]),
+    .B14(b[7]),
+    .B15(b[7]),
+    .B16(b[7]),
+    .B17(b[7]),
+    .B2(b[2]),
+    .B3(b[3]),
+    .B4(b[4]),
+    .B5(b[5]),
+    .B6(b[6]),
+    .B7(b[7]),
+    .B8(b[7]),
+    .B9(b[7]),
+    .C0(1'h0),
+    .C1(1'h0),
+    .C10(1'h0),
+    .C11(1'h0),
+    .C12(1'h0),
+    .C13(1'h0),
+    .C14(1'h0),
+    .C15(1'h0),
+    .C16(1'h0),
+    .C17(1'h0),
+    .C2(1'h0),
+    .C3(1'h0),
+    .C4(1'h0),
+    .C5(1'h0),
+    .C6(1'h0),
+    .C7(1'h0),
+    .C8(1'h0),
+    .C9(1'h0),
+    .CE0(en),
+    .CLK0(clk),
+    .P0(_00_),
+    .P1(_11_),
+    .P10(_02_),
+    .P11(_03_),
+    .P12(_04_),
+    .P13(_05_),
+    .P14(_06_),
+    .P15(_07_),
+    .P16(_08_),
+    .P17(_09_),
+    .P18(_10_),
+    .P19(_12_),
+    .P2(_22_),
+    .P20(_13_),
+    .P21(_14_),
+    .P22(_15_),
+    .P23(_16_),
+    .P24(_17_),
+    .P25(_18_),
+    .P26(_19_),
+    .P27(_20_),
+    .P28(_21_),
+    .P29(_23_),
+    .P3(_30_),
+    .P30(_24_),
+    .P31(_25_),
+    .P32(_26_),
+    .P33(_27_),
+    .P34(_28_),
+    .P35(_29_),
+    .P4(_31_),
+    .P5(_32_),
+    .P6(_33_),
+    .P7(_34_),
+    .P8(_35_),
+    .P9(_01_),
+    .RST0(rst),
+    .SIGNEDA(1'h1),
+    .SIGNEDB(1'h1),
+    .SOURCEA(1'h0),
+    .SOURCEB(1'h0)
+  );
+  assign \$signal  = { a[7], a[7], a[7], a[7], a[7], a[7], a[7], a[7], a[7], a[7], a };
+  assign b18 = { b[7], b[7], b[7], b[7], b[7], b[7], b[7], b[7], b[7], b[7], b };
+  assign p = { _07_, _06_, _05_, _04_, _03_, _02_, _01_, _35_, _34_, _33_, _32_, _31_, _30_, _22_, _11_, _00_ };
+  assign p36 = { _29_, _28_, _27_, _26_, _25_, _24_, _23_, _21_, _20_, _19_, _18_, _17_, _16_, _15_, _14_, _13_, _12_, _10_, _09_, _08_, _07_, _06_, _05_, _04_, _03_, _02_, _01_, _35_, _34_, _33_, _32_, _31_, _30_, _22_, _11_, _00_ };
+  assign \port$466$0  = _00_;
+  assign \port$466$1  = _11_;
+  assign \port$466$2  = _22_;
+  assign \port$466$3  = _30_;
+  assign \port$466$4  = _31_;
+  assign \port$466$5  = _32_;
+  assign \port$466$6  = _33_;
+  assign \port$466$7  = _34_;
+  assign \port$466$8  = _35_;
+  assign \port$466$9  = _01_;
+  assign \port$466$10  = _02_;
+  assign \port$466$11  = _03_;
+  assign \port$466$12  = _04_;
+  assign \port$466$13  = _05_;
+  assign \port$466$14  = _06_;
+  assign \port$466$15  = _07_;
+endmodule
+
+(* generator = "Amaranth" *)
+module \hwq_mac_array.mul_5_1 (clk, rst, \port$467$0 , \port$467$1 , \port$467$2 , \port$467$3 , \port$467$4 , \port$467$5 , \port$467$6 , \port$467$7 , \port$467$8 , \port$467$9 , \port$467$10 , \port$467$11 , \port$467$12 , \port$467$13 , \port$467$14 , \port$467$15 , b, a, en
+);
+  wire _00_;
+  wire _01_;
+  wire _02_;
+  wire _03_;
+  wire _04_;
+  wire _05_;
+  wire _06_;
+  wire _07_;
+  wire _08_;
+  wire _09_;
+  wire _10_;
+  wire _11_;
+  wire _12_;
+  wire _13_;
+  wire _14_;
+  wire _15_;
+  wire _16_;
+  wire _17_;
+  wire _18_;
+  wire _19_;
+  wire _20_;
+  wire _21_;
+  wire _22_;
+  wire _23_;
+  wire _24_;
+  wire _25_;
+  wire _26_;
+  wire _27_;
+  wire _28_;
+  wire _29_;
+  wire _30_;
+  wire _31_;
+  wire _32_;
+  wire _33_;
+  wire _34_;
+  wire _35_;
+  wire [17:0] \$signal ;
+  input [7:0] a;
+  wire [7:0] a;
+  input [7:0] b;
+  wire [7:0] b;
+  wire [17:0] b18;
+  input clk;
+  wire clk;
+  input en;
+  wire en;
+  wire [15:0] p;
+  wire [35:0] p36;
+  output \port$467$0 ;
+  wire \port$467$0 ;
+  output \port$467$1 ;
+  wire \port$467$1 ;
+  output \port$467$10 ;
+  wire \port$467$10 ;
+  output \port$467$11 ;
+  wire \port$467$11 ;
+  output \port$467$12 ;
+  wire \port$467$12 ;
+  output \port$467$13 ;
+  wire \port$467$13 ;
+  output \port$467$14 ;
+  wire \port$467$14 ;
+  output \port$467$15 ;
+  wire \port$467$15 ;
+  output \port$467$2 ;
+  wire \port$467$2 ;
+  output \port$467$3 ;
+  wire \port$467$3 ;
+  output \port$467$4 ;
+  wire \port$467$4 ;
+  output \port$467$5 ;
+  wire \port$467$5 ;
+  output \port$467$6 ;
+  wire \port$467$6 ;
+  output \port$467$7 ;
+  wire \port$467$7 ;
+  output \port$467$8 ;
+  wire \port$467$8 ;
+  output \port$467$9 ;
+  wire \port$467$9 ;
+  input rst;
+  wire rst;
+  MULT18X18D #(
+    .CAS_MATCH_REG("FALSE"),
+    .CLK0_DIV("ENABLED"),
+    .CLK1_DIV("ENABLED"),
+    .CLK2_DIV("ENABLED"),
+    .CLK3_DIV("ENABLED"),
+    .GSR("DISABLED"),
+    .HIGHSPEED_CLK("NONE"),
+    .MULT_BYPASS("DISABLED"),
+    .REG_INPUTA_CLK("CLK0"),
+    .REG_INPUTB_CLK("CLK0"),
+    .REG_INPUTC_CLK("NONE"),
+    .REG_OUTPUT_CLK("CLK0"),
+    .REG_PIPELINE_CLK("NONE"),
+    .RESETMODE("SYNC"),
+    .SOURCEB_MODE("B_SHIFT")
+  ) dsp (
+    .A0(a[0]),
+    .A1(a[1]),
+    .A10(a[7]),
+    .A11(a[7]),
+    .A12(a[7]),
+    .A13(a[7]),
+    .A14(a[7]),
+    .A15(a[7]),
+    .A16(a[7]),
+    .A17(a[7]),
+    .A2(a[2]),
+    .A3(a[3]),
+    .A4(a[4]),
+    .A5(a[5]),
+    .A6(a[6]),
+    .A7(a[7]),
+    .A8(a[7]),
+    .A9(a[7]),
+    .B0(b[0]),
+    .B1(b[1]),
+    .B10(b[7]),
+    .B11(b[7]),
+    .B12(b[7]),
+    .B13(b[7]),
+    .B14(b[7]),
+    .B15(b[7]),
+    .B16(b[7]),
+    .B17(b[7]),
+    .B2(b[2]),
+    .B3(b[3]),
+    .B4(b[4]),
+    .B5(b[5]),
+    .B6(b[6]),
+    .B7(b[7]),
+    .B8(b[7]),
+    .B9(b[7]),
+    .C0(1'h0),
+    .C1(1'h0),
+    .C10(1'h0),
+    .C11(1'h0),
+    .C12(1'h0),
+    .C13(1'h0),
+    .C14(1'h0),
+    .C15(1'h0),
+    .C16(1'h0),
+    .C17(1'h0),
+    .C2(1'h0),
+    .C3(1'h0),
+    .C4(1'h0),
+    .C5(1'h0),
+    .C6(1'h0),
+    .C7(1'h0),
+    .C8(1'h0),
+    .C9(1'h0),
+    .CE0(en),
+    .CLK0(clk),
+    .P0(_00_),
+    .P1(_11_),
+    .P10(_02_),
+    .P11(_03_),
+    .P12(_04_),
+    .P13(_05_),
+    .P14(_06_),
+    .P15(_07_),
+    .P16(_08_),
+    .P17(_09_),
+    .P18(_10_),
+    .P19(_12_),
+    .P2(_22_),
+    .P20(_13_),
+    .P21(_14_),
+    .P22(_15_),
+    .P23(_16_),
+    .P24(_17_),
+    .P25(_18_),
+    .P26(_19_),
+    .P27(_20_),
+    .P28(_21_),
+    .P29(_23_),
+    .P3(_30_),
+    .P30(_24_),
+    .P31(_25_),
+    .P32(_26_),
+    .P33(_27_),
+    .P34(_28_),
+    .P35(_29_),
+    .P4(_31_),
+    .P5(_32_),
+    .P6(_33_),
+    .P7(_34_),
+    .P8(_35_),
+    .P9(_01_),
+    .RST0(rst),
+    .SIGNEDA(1'h1),
+    .SIGNEDB(1'h1),
+    .SOURCEA(1'h0),
+    .SOURCEB(1'h0)
+  );
+  assign \$signal  = { a[7], a[7], a[7], a[7], a[7], a[7], a[7], a[7], a[7], a[7], a };
+  assign b18 = { b[7], b[7], b[7], b[7], b[7], b[7], b[7], b[7], b[7], b[7], b };
+  assign p = { _07_, _06_, _05_, _04_, _03_, _02_, _01_, _35_, _34_, _33_, _32_, _31_, _30_, _22_, _11_, _00_ };
+  assign p36 = { _29_, _28_, _27_, _26_, _25_, _24_, _23_, _21_, _20_, _19_, _18_, _17_, _16_, _15_, _14_, _13_, _12_, _10_, _09_, _08_, _07_, _06_, _05_, _04_, _03_, _02_, _01_, _35_, _34_, _33_, _32_, _31_, _30_, _22_, _11_, _00_ };
+  assign \port$467$0  = _00_;
+  assign \port$467$1  = _11_;
+  assign \port$467$2  = _22_;
+  assign \port$467$3  = _30_;
+  assign \port$467$4  = _31_;
+  assign \port$467$5  = _32_;
+  assign \port$467$6  = _33_;
+  assign \port$467$7  = _34_;
+  assign \port$467$8  = _35_;
+  assign \port$467$9  = _01_;
+  assign \port$467$10  = _02_;
+  assign \port$467$11  = _03_;
+  assign \port$467$12  = _04_;
+  assign \port$467$13  = _05_;
+  assign \port$467$14  = _06_;
+  assign \port$467$15  = _07_;
+endmodule
+
+(* generator = "Amaranth" *)
+module \hwq_mac_array.mul_5_2 (clk, rst, \port$468$0 , \port$468$1 , \port$468$2 , \port$468$3 , \port$468$4 , \port$468$5 , \port$468$6 , \port$468$7 , \port$468$8 , \port$468$9 , \port$468$10 , \port$468$11 , \port$468$12 , \port$468$13 , \port$468$14 , \port$468$15 , b, a, en
+);
+  wire _00_;
+  wire _01_;
+  wire _02_;
+  wire _03_;
+  wire _04_;
+  wire _05_;
+  wire _06_;
+  wire _07_;
+  wire _08_;
+  wire _09_;
+  wire _10_;
+  wire _11_;
+  wire _12_;
+  wire _13_;
+  wire _14_;
+  wire _15_;
+  wire _16_;
+  wire _17_;
+  wire _18_;
+  wire _19_;
+  wire _20_;
+  wire _21_;
+  wire _22_;
+  wire _23_;
+  wire _24_;
+  wire _25_;
+  wire _26_;
+  wire _27_;
+  wire _28_;
+  wire _29_;
+  wire _30_;
+  wire _31_;
+  wire _32_;
+  wire _33_;
+  wire _34_;
+  wire _35_;
+  wire [17:0] \$signal ;
+  input [7:0] a;
+  wire [7:0] a;
+  input [7:0] b;
+  wire [7:0] b;
+  wire [17:0] b18;
+  input clk;
+  wire clk;
+  input en;
+  wire en;
+  wire [15:0] p;
+  wire [35:0] p36;
+  output \port$468$0 ;
+  wire \port$468$0 ;
+  output \port$468$1 ;
+  wire \port$468$1 ;
+  output \port$468$10 ;
+  wire \port$468$10 ;
+  output \port$468$11 ;
+  wire \port$468$11 ;
+  output \port$468$12 ;
+  wire \port$468$12 ;
+  output \port$468$13 ;
+  wire \port$468$13 ;
+  output \port$468$14 ;
+  wire \port$468$14 ;
+  output \port$468$15 ;
+  wire \port$468$15 ;
+  output \port$468$2 ;
+  wire \port$468$2 ;
+  output \port$468$3 ;
+  wire \port$468$3 ;
+  output \port$468$4 ;
+  wire \port$468$4 ;
+  output \port$468$5 ;
+  wire \port$468$5 ;
+  output \port$468$6 ;
+  wire \port$468$6 ;
+  output \port$468$7 ;
+  wire \port$468$7 ;
+  output \port$468$8 ;
+  wire \port$468$8 ;
+  output \port$468$9 ;
+  wire \port$468$9 ;
+  input rst;
+  wire rst;
+  MULT18X18D #(
+    .CAS_MATCH_REG("FALSE"),
+    .CLK0_DIV("ENABLED"),
+    .CLK1_DIV("ENABLED"),
+    .CLK2_DIV("ENABLED"),
+    .CLK3_DIV("ENABLED"),
+    .GSR("DISABLED"),
+    .HIGHSPEED_CLK("NONE"),
+    .MULT_BYPASS("DISABLED"),
+    .REG_INPUTA_CLK("CLK0"),
+    .REG_INPUTB_CLK("CLK0"),
+    .REG_INPUTC_CLK("NONE"),
+    .REG_OUTPUT_CLK("CLK0"),
+    .REG_PIPELINE_CLK("NONE"),
+    .RESETMODE("SYNC"),
+    .SOURCEB_MODE("B_SHIFT")
+  ) dsp (
+    .A0(a[0]),
+    .A1(a[1]),
+    .A10(a[7]),
+    .A11(a[7]),
+    .A12(a[7]),
+    .A13(a[7]),
+    .A14(a[7]),
+    .A15(a[7]),
+    .A16(a[7]),
+    .A17(a[7]),
+    .A2(a[2]),
+    .A3(a[3]),
+    .A4(a[4]),
+    .A5(a[5]),
+    .A6(a[6]),
+    .A7(a[7]),
+    .A8(a[7]),
+    .A9(a[7]),
+    .B0(b[0]),
+    .B1(b[1]),
+    .B10(b[7]),
+    .B11(b[7]),
+    .B12(b[7]),
+    .B13(b[7]),
+    .B14(b[7]),
+    .B15(b[7]),
+    .B16(b[7]),
+    .B17(b[7]),
+    .B2(b[2]),
+    .B3(b[3]),
+    .B4(b[4]),
+    .B5(b[5]),
+    .B6(b[6]),
+    .B7(b[7]),
+    .B8(b[7]),
+    .B9(b[7]),
+    .C0(1'h0),
+    .C1(1'h0),
+    .C10(1'h0),
+    .C11(1'h0),
+    .C12(1'h0),
+    .C13(1'h0),
+    .C14(1'h0),
+    .C15(1'h0),
+    .C16(1'h0),
+    .C17(1'h0),
+    .C2(1'h0),
+    .C3(1'h0),
+    .C4(1'h0),
+    .C5(1'h0),
+    .C6(1'h0),
+    .C7(1'h0),
+    .C8(1'h0),
+    .C9(1'h0),
+    .CE0(en),
+    .CLK0(clk),
+    .P0(_00_),
+    .P1(_11_),
+    .P10(_02_),
+    .P11(_03_),
+    .P12(_04_),
+    .P13(_05_),
+    .P14(_06_),
+    .P15(_07_),
+    .P16(_08_),
+    .P17(_09_),
+    .P18(_10_),
+    .P19(_12_),
+    .P2(_22_),
+    .P20(_13_),
+    .P21(_14_),
+    .P22(_15_),
+    .P23(_16_),
+    .P24(_17_),
+    .P25(_18_),
+    .P26(_19_),
+    .P27(_20_),
+    .P28(_21_),
+    .P29(_23_),
+    .P3(_30_),
+    .P30(_24_),
+    .P31(_25_),
+    .P32(_26_),
+    .P33(_27_),
+    .P34(_28_),
+    .P35(_29_),
+    .P4(_31_),
+    .P5(_32_),
+    .P6(_33_),
+    .P7(_34_),
+    .P8(_35_),
+    .P9(_01_),
+    .RST0(rst),
+    .SIGNEDA(1'h1),
+    .SIGNEDB(1'h1),
+    .SOURCEA(1'h0),
+    .SOURCEB(1'h0)
+  );
+  assign \$signal  = { a[7], a[7], a[7], a[7], a[7], a[7], a[7], a[7], a[7], a[7], a };
+  assign b18 = { b[7], b[7], b[7], b[7], b[7], b[7], b[7], b[7], b[7], b[7], b };
+  assign p = { _07_, _06_, _05_, _04_, _03_, _02_, _01_, _35_, _34_, _33_, _32_, _31_, _30_, _22_, _11_, _00_ };
+  assign p36 = { _29_, _28_, _27_, _26_, _25_, _24_, _23_, _21_, _20_, _19_, _18_, _17_, _16_, _15_, _14_, _13_, _12_, _10_, _09_, _08_, _07_, _06_, _05_, _04_, _03_, _02_, _01_, _35_, _34_, _33_, _32_, _31_, _30_, _22_, _11_, _00_ };
+  assign \port$468$0  = _00_;
+  assign \port$468$1  = _11_;
+  assign \port$468$2  = _22_;
+  assign \port$468$3  = _30_;
+  assign \port$468$4  = _31_;
+  assign \port$468$5  = _32_;
+  assign \port$468$6  = _33_;
+  assign \port$468$7  = _34_;
+  assign \port$468$8  = _35_;
+  assign \port$468$9  = _01_;
+  assign \port$468$10  = _02_;
+  assign \port$468$11  = _03_;
+  assign \port$468$12  = _04_;
+  assign \port$468$13  = _05_;
+  assign \port$468$14  = _06_;
+  assign \port$468$15  = _07_;
+endmodule
+
+(* generator = "Amaranth" *)
+module \hwq_mac_array.mul_5_3 (clk, rst, \port$469$0 , \port$469$1 , \port$469$2 , \port$469$3 , \port$469$4 , \port$469$5 , \port$469$6 , \port$469$7 , \port$469$8 , \port$469$9 , \port$469$10 , \port$469$11 , \port$469$12 , \port$469$13 , \port$469$14 , \port$469$15 , b, a, en
+);
+  wire _00_;
+  wire _01_;
+  wire _02_;
+  wire _03_;
+  wire _04_;
+  wire _05_;
+  wire _06_;
+  wire _07_;
+  wire _08_;
+  wire _09_;
+  wire _10_;
+  wire _11_;
+  wire _12_;
+  wire _13_;
+  wire _14_;
+  wire _15_;
+  wire _16_;
+  wire _17_;
+  wire _18_;
+  wire _19_;
+  wire _20_;
+  wire _21_;
+  wire _22_;
+  wire _23_;
+  wire _24_;
+  wire _25_;
+  wire _26_;
+  wire _27_;
+  wire _28_;
+  wire _29_;
+  wire _30_;
+  wire _31_;
+  wire _32_;
+  wire _33_;
+  wire _34_;
+  wire _35_;
+  wire [17:0] \$signal ;
+  input [7:0] a;
+  wire [7:0] a;
+  input [7:0] b;
+  wire [7:0] b;
+  wire [17:0] b18;
+  input clk;
+  wire clk;
+  input en;
+  wire en;
+  wire [15:0] p;
+  wire [35:0] p36;
+  output \port$469$0 ;
+  wire \port$469$0 ;
+  output \port$469$1 ;
+  wire \port$469$1 ;
+  output \port$469$10 ;
+  wire \port$469$10 ;
+  output \port$469$11 ;
+  wire \port$469$11 ;
+  output \port$469$12 ;
+  wire \port$469$12 ;
+  output \port$469$13 ;
+  wire \port$469$13 ;
+  output \port$469$14 ;
+  wire \port$469$14 ;
+  output \port$469$15 ;
+  wire \port$469$15 ;
+  output \port$469$2 ;
+  wire \port$469$2 ;
+  output \port$469$3 ;
+  wire \port$469$3 ;
+  output \port$469$4 ;
+  wire \port$469$4 ;
+  output \port$469$5 ;
+  wire \port$469$5 ;
+  output \port$469$6 ;
+  wire \port$469$6 ;
+  output \port$469$7 ;
+  wire \port$469$7 ;
+  output \port$469$8 ;
+  wire \port$469$8 ;
+  output \port$469$9 ;
+  wire \port$469$9 ;
+  input rst;
+  wire rst;
+  MULT18X18D #(
+    .CAS_MATCH_REG("FALSE"),
+    .CLK0_DIV("ENABLED"),
+    .CLK1_DIV("ENABLED"),
+    .CLK2_DIV("ENABLED"),
+    .CLK3_DIV("ENABLED"),
+    .GSR("DISABLED"),
+    .HIGHSPEED_CLK("NONE"),
+    .MULT_BYPASS("DISABLED"),
+    .REG_INPUTA_CLK("CLK0"),
+    .REG_INPUTB_CLK("CLK0"),
+    .REG_INPUTC_CLK("NONE"),
+    .REG_OUTPUT_CLK("CLK0"),
+    .REG_PIPELINE_CLK("NONE"),
+    .RESETMODE("SYNC"),
+    .SOURCEB_MODE("B_SHIFT")
+  ) dsp (
+    .A0(a[0]),
+    .A1(a[1]),
+    .A10(a[7]),
+    .A11(a[7]),
+    .A12(a[7]),
+    .A13(a[7]),
+    .A14(a[7]),
+    .A15(a[7]),
+    .A16(a[7]),
+    .A17(a[7]),
+    .A2(a[2]),
+    .A3(a[3]),
+    .A4(a[4]),
+    .A5(a[5]),
+    .A6(a[6]),
+    .A7(a[7]),
+    .A8(a[7]),
+    .A9(a[7]),
+    .B0(b[0]),
+    .B1(b[1]),
+    .B10(b[7]),
+    .B11(b[7]),
+    .B12(b[7]),
+    .B13(b[7]),
+    .B14(b[7]),
+    .B15(b[7]),
+    .B16(b[7]),
+    .B17(b[7]),
+    .B2(b[2]),
+    .B3(b[3]),
+    .B4(b[4]),
+    .B5(b[5]),
+    .B6(b[6]),
+    .B7(b[7]),
+    .B8(b[7]),
+    .B9(b[7]),
+    .C0(1'h0),
+    .C1(1'h0),
+    .C10(1'h0),
+    .C11(1'h0),
+    .C12(1'h0),
+    .C13(1'h0),
+    .C14(1'h0),
+    .C15(1'h0),
+    .C16(1'h0),
+    .C17(1'h0),
+    .C2(1'h0),
+    .C3(1'h0),
+    .C4(1'h0),
+    .C5(1'h0),
+    .C6(1'h0),
+    .C7(1'h0),
+    .C8(1'h0),
+    .C9(1'h0),
+    .CE0(en),
+    .CLK0(clk),
+    .P0(_00_),
+    .P1(_11_),
+    .P10(_02_),
+    .P11(_03_),
+    .P12(_04_),
+    .P13(_05_),
+    .P14(_06_),
+    .P15(_07_),
+    .P16(_08_),
+    .P17(_09_),
+    .P18(_10_),
+    .P19(_12_),
+    .P2(_22_),
+    .P20(_13_),
+    .P21(_14_),
+    .P22(_15_),
+    .P23(_16_),
+    .P24(_17_),
+    .P25(_18_),
+    .P26(_19_),
+    .P27(_20_),
+    .P28(_21_),
+    .P29(_23_),
+    .P3(_30_),
+    .P30(_24_),
+    .P31(_25_),
+    .P32(_26_),
+    .P33(_27_),
+    .P34(_28_),
+    .P35(_29_),
+    .P4(_31_),
+    .P5(_32_),
+    .P6(_33_),
+    .P7(_34_),
+    .P8(_35_),
+    .P9(_01_),
+    .RST0(rst),
+    .SIGNEDA(1'h1),
+    .SIGNEDB(1'h1),
+    .SOURCEA(1'h0),
+    .SOURCEB(1'h0)
+  );
+  assign \$signal  = { a[7], a[7], a[7], a[7], a[7], a[7], a[7], a[7], a[7], a[7], a };
+  assign b18 = { b[7], b[7], b[7], b[7], b[7], b[7], b[7], b[7], b[7], b[7], b };
+  assign p = { _07_, _06_, _05_, _04_, _03_, _02_, _01_, _35_, _34_, _33_, _32_, _31_, _30_, _22_, _11_, _00_ };
+  assign p36 = { _29_, _28_, _27_, _26_, _25_, _24_, _23_, _21_, _20_, _19_, _18_, _17_, _16_, _15_, _14_, _13_, _12_, _10_, _09_, _08_, _07_, _06_, _05_, _04_, _03_, _02_, _01_, _35_, _34_, _33_, _32_, _31_, _30_, _22_, _11_, _00_ };
+  assign \port$469$0  = _00_;
+  assign \port$469$1  = _11_;
+  assign \port$469$2  = _22_;
+  assign \port$469$3  = _30_;
+  assign \port$469$4  = _31_;
+  assign \port$469$5  = _32_;
+  assign \port$469$6  = _33_;
+  assign \port$469$7  = _34_;
+  assign \port$469$8  = _35_;
+  assign \port$469$9  = _01_;
+  assign \port$469$10  = _02_;
+  assign \port$469$11  = _03_;
+  assign \port$469$12  = _04_;
+  assign \port$469$13  = _05_;
+  assign \port$469$14  = _06_;
+  assign \port$469$15  = _07_;
+endmodule
+
+(* generator = "Amaranth" *)
+module \hwq_mac_array.mul_5_4 (clk, rst, \port$470$0 , \port$470$1 , \port$470$2 , \port$470$3 , \port$470$4 , \port$470$5 , \port$470$6 , \port$470$7 , \port$470$8 , \port$470$9 , \port$470$10 , \port$470$11 , \port$470$12 , \port$470$13 , \port$470$14 , \port$470$15 , b, a, en
+);
+  wire _00_;
+  wire _01_;
+  wire _02_;
+  wire _03_;
+  wire _04_;
+  wire _05_;
+  wire _06_;
+  wire _07_;
+  wire _08_;
+  wire _09_;
+  wire _10_;
+  wire _11_;
+  wire _12_;
+  wire _13_;
+  wire _14_;
+  wire _15_;
+  wire _16_;
+  wire _17_;
+  wire _18_;
+  wire _19_;
+  wire _20_;
+  wire _21_;
+  wire _22_;
+  wire _23_;
+  wire _24_;
+  wire _25_;
+  wire _26_;
+  wire _27_;
+  wire _28_;
+  wire _29_;
+  wire _30_;
+  wire _31_;
+  wire _32_;
+  wire _33_;
+  wire _34_;
+  wire _35_;
+  wire [17:0] \$signal ;
+  input [7:0] a;
+  wire [7:0] a;
+  input [7:0] b;
+  wire [7:0] b;
+  wire [17:0] b18;
+  input clk;
+  wire clk;
+  input en;
+  wire en;
+  wire [15:0] p;
+  wire [35:0] p36;
+  output \port$470$0 ;
+  wire \port$470$0 ;
+  output \port$470$1 ;
+  wire \port$470$1 ;
+  output \port$470$10 ;
+  wire \port$470$10 ;
+  output \port$470$11 ;
+  wire \port$470$11 ;
+  output \port$470$12 ;
+  wire \port$470$12 ;
+  output \port$470$13 ;
+  wire \port$470$13 ;
+  output \port$470$14 ;
+  wire \port$470$14 ;
+  output \port$470$15 ;
+  wire \port$470$15 ;
+  output \port$470$2 ;
+  wire \port$470$2 ;
+  output \port$470$3 ;
+  wire \port$470$3 ;
+  output \port$470$4 ;
+  wire \port$470$4 ;
+  output \port$470$5 ;
+  wire \port$470$5 ;
+  output \port$470$6 ;
+  wire \port$470$6 ;
+  output \port$470$7 ;
+  wire \port$470$7 ;
+  output \port$470$8 ;
+  wire \port$470$8 ;
+  output \port$470$9 ;
+  wire \port$470$9 ;
+  input rst;
+  wire rst;
+  MULT18X18D #(
+    .CAS_MATCH_REG("FALSE"),
+    .CLK0_DIV("ENABLED"),
+    .CLK1_DIV("ENABLED"),
+    .CLK2_DIV("ENABLED"),
+    .CLK3_DIV("ENABLED"),
+    .GSR("DISABLED"),
+    .HIGHSPEED_CLK("NONE"),
+    .MULT_BYPASS("DISABLED"),
+    .REG_INPUTA_CLK("CLK0"),
+    .REG_INPUTB_CLK("CLK0"),
+    .REG_INPUTC_CLK("NONE"),
+    .REG_OUTPUT_CLK("CLK0"),
+    .REG_PIPELINE_CLK("NONE"),
+    .RESETMODE("SYNC"),
+    .SOURCEB_MODE("B_SHIFT")
+  ) dsp (
+    .A0(a[0]),
+    .A1(a[1]),
+    .A10(a[7]),
+    .A11(a[7]),
+    .A12(a[7]),
+    .A13(a[7]),
+    .A14(a[7]),
+    .A15(a[7]),
+    .A16(a[7]),
+    .A17(a[7]),
+    .A2(a[2]),
+    .A3(a[3]),
+    .A4(a[4]),
+    .A5(a[5]),
+    .A6(a[6]),
+    .A7(a[7]),
+    .A8(a[7]),
+    .A9(a[7]),
+    .B0(b[0]),
+    .B1(b[1]),
+    .B10(b[7]),
+    .B11(b[7]),
+    .B12(b[7]),
+    .B13(b[7]),
+    .B14(b[7]),
+    .B15(b[7]),
+    .B16(b[7]),
+    .B17(b[7]),
+    .B2(b[2]),
+    .B3(b[3]),
+    .B4(b[4]),
+    .B5(b[5]),
+    .B6(b[6]),
+    .B7(b[7]),
+    .B8(b[7]),
+    .B9(b[7]),
+    .C0(1'h0),
+    .C1(1'h0),
+    .C10(1'h0),
+    .C11(1'h0),
+    .C12(1'h0),
+    .C13(1'h0),
+    .C14(1'h0),
+    .C15(1'h0),
+    .C16(1'h0),
+    .C17(1'h0),
+    .C2(1'h0),
+    .C3(1'h0),
+    .C4(1'h0),
+    .C5(1'h0),
+    .C6(1'h0),
+    .C7(1'h0),
+    .C8(1'h0),
+    .C9(1'h0),
+    .CE0(en),
+    .CLK0(clk),
+    .P0(_00_),
+    .P1(_11_),
+    .P10(_02_),
+    .P11(_03_),
+    .P12(_04_),
+    .P13(_05_),
+    .P14(_06_),
+    .P15(_07_),
+    .P16(_08_),
+    .P17(_09_),
+    .P18(_10_),
+    .P19(_12_),
+    .P2(_22_),
+    .P20(_13_),
+    .P21(_14_),
+    .P22(_15_),
+    .P23(_16_),
+    .P24(_17_),
+    .P25(_18_),
+    .P26(_19_),
+    .P27(_20_),
+    .P28(_21_),
+    .P29(_23_),
+    .P3(_30_),
+    .P30(_24_),
+    .P31(_25_),
+    .P32(_26_),
+    .P33(_27_),
+    .P34(_28_),
+    .P35(_29_),
+    .P4(_31_),
+    .P5(_32_),
+    .P6(_33_),
+    .P7(_34_),
+    .P8(_35_),
+    .P9(_01_),
+    .RST0(rst),
+    .SIGNEDA(1'h1),
+    .SIGNEDB(1'h1),
+    .SOURCEA(1'h0),
+    .SOURCEB(1'h0)
+  );
+  assign \$signal  = { a[7], a[7], a[7], a[7], a[7], a[7], a[7], a[7], a[7], a[7], a };
+  assign b18 = { b[7], b[7], b[7], b[7], b[7], b[7], b[7], b[7], b[7], b[7], b };
+  assign p = { _07_, _06_, _05_, _04_, _03_, _02_, _01_, _35_, _34_, _33_, _32_, _31_, _30_, _22_, _11_, _00_ };
+  assign p36 = { _29_, _28_, _27_, _26_, _25_, _24_, _23_, _21_, _20_, _19_, _18_, _17_, _16_, _15_, _14_, _13_, _12_, _10_, _09_, _08_, _07_, _06_, _05_, _04_, _03_, _02_, _01_, _35_, _34_, _33_, _32_, _31_, _30_, _22_, _11_, _00_ };
+  assign \port$470$0  = _00_;
+  assign \port$470$1  = _11_;
+  assign \port$470$2  = _22_;
+  assign \port$470$3  = _30_;
+  assign \port$470$4  = _31_;
+  assign \port$470$5  = _32_;
+  assign \port$470$6  = _33_;
+  assign \port$470$7  = _34_;
+  assign \port$470$8  = _35_;
+  assign \port$470$9  = _01_;
+  assign \port$470$10  = _02_;
+  assign \port$470$11  = _03_;
+  assign \port$470$12  = _04_;
+  assign \port$470$13  = _05_;
+  assign \port$470$14  = _06_;
+  assign \port$470$15  = _07_;
+endmodule
+
+(* generator = "Amaranth" *)
+module \hwq_mac_array.mul_5_5 (clk, rst, \port$471$0 , \port$471$1 , \port$471$2 , \port$471$3 , \port$471$4 , \port$471$5 , \port$471$6 , \port$471$7 , \port$471$8 , \port$471$9 , \port$471$10 , \port$471$11 , \port$471$12 , \port$471$13 , \port$471$14 , \port$471$15 , b, a, en
+);
+  wire _00_;
+  wire _01_;
+  wire _02_;
+  wire _03_;
+  wire _04_;
+  wire _05_;
+  wire _06_;
+  wire _07_;
+  wire _08_;
+  wire _09_;
+  wire _10_;
+  wire _11_;
+  wire _12_;
+  wire _13_;
+  wire _14_;
+  wire _15_;
+  wire _16_;
+  wire _17_;
+  wire _18_;
+  wire _19_;
+  wire _20_;
+  wire _21_;
+  wire _22_;
+  wire _23_;
+  wire _24_;
+  wire _25_;
+  wire _26_;
+  wire _27_;
+  wire _28_;
+  wire _29_;
+  wire _30_;
+  wire _31_;
+  wire _32_;
+  wire _33_;
+  wire _34_;
+  wire _35_;
+  wire [17:0] \$signal ;
+  input [7:0] a;
+  wire [7:0] a;
+  input [7:0] b;
+  wire [7:0] b;
+  wire [17:0] b18;
+  input clk;
+  wire clk;
+  input en;
+  wire en;
+  wire [15:0] p;
+  wire [35:0] p36;
+  output \port$471$0 ;
+  wire \port$471$0 ;
+  output \port$471$1 ;
+  wire \port$471$1 ;
+  output \port$471$10 ;
+  wire \port$471$10 ;
+  output \port$471$11 ;
+  wire \port$471$11 ;
+  output \port$471$12 ;
+  wire \port$471$12 ;
+  output \port$471$13 ;
+  wire \port$471$13 ;
+  output \port$471$14 ;
+  wire \port$471$14 ;
+  output \port$471$15 ;
+  wire \port$471$15 ;
+  output \port$471$2 ;
+  wire \port$471$2 ;
+  output \port$471$3 ;
+  wire \port$471$3 ;
+  output \port$471$4 ;
+  wire \port$471$4 ;
+  output \port$471$5 ;
+  wire \port$471$5 ;
+  output \port$471$6 ;
+  wire \port$471$6 ;
+  output \port$471$7 ;
+  wire \port$471$7 ;
+  output \port$471$8 ;
+  wire \port$471$8 ;
+  output \port$471$9 ;
+  wire \port$471$9 ;
+  input rst;
+  wire rst;
+  MULT18X18D #(
+    .CAS_MATCH_REG("FALSE"),
+    .CLK0_DIV("ENABLED"),
+    .CLK1_DIV("ENABLED"),
+    .CLK2_DIV("ENABLED"),
+    .CLK3_DIV("ENABLED"),
+    .GSR("DISABLED"),
+    .HIGHSPEED_CLK("NONE"),
+    .MULT_BYPASS("DISABLED"),
+    .REG_INPUTA_CLK("CLK0"),
+    .REG_INPUTB_CLK("CLK0"),
+    .REG_INPUTC_CLK("NONE"),
+    .REG_OUTPUT_CLK("CLK0"),
+    .REG_PIPELINE_CLK("NONE"),
+    .RESETMODE("SYNC"),
+    .SOURCEB_MODE("B_SHIFT")
+  ) dsp (
+    .A0(a[0]),
+    .A1(a[1]),
+    .A10(a[7]),
+    .A11(a[7]),
+    .A12(a[7]),
+    .A13(a[7]),
+    .A14(a[7]),
+    .A15(a[7]),
+    .A16(a[7]),
+    .A17(a[7]),
+    .A2(a[2]),
+    .A3(a[3]),
+    .A4(a[4]),
+    .A5(a[5]),
+    .A6(a[6]),
+    .A7(a[7]),
+    .A8(a[7]),
+    .A9(a[7]),
+    .B0(b[0]),
+    .B1(b[1]),
+    .B10(b[7]),
+    .B11(b[7]),
+    .B12(b[7]),
+    .B13(b[7]),
+    .B14(b[7]),
+    .B15(b[7]),
+    .B16(b[7]),
+    .B17(b[7]),
+    .B2(b[2]),
+    .B3(b[3]),
+    .B4(b[4]),
+    .B5(b[5]),
+    .B6(b[6]),
+    .B7(b[7]),
+    .B8(b[7]),
+    .B9(b[7]),
+    .C0(1'h0),
+    .C1(1'h0),
+    .C10(1'h0),
+    .C11(1'h0),
+    .C12(1'h0),
+    .C13(1'h0),
+    .C14(1'h0),
+    .C15(1'h0),
+    .C16(1'h0),
+    .C17(1'h0),
+    .C2(1'h0),
+    .C3(1'h0),
+    .C4(1'h0),
+    .C5(1'h0),
+    .C6(1'h0),
+    .C7(1'h0),
+    .C8(1'h0),
+    .C9(1'h0),
+    .CE0(en),
+    .CLK0(clk),
+    .P0(_00_),
+    .P1(_11_),
+    .P10(_02_),
+    .P11(_03_),
+    .P12(_04_),
+    .P13(_05_),
+    .P14(_06_),
+    .P15(_07_),
+    .P16(_08_),
+    .P17(_09_),
+    .P18(_10_),
+    .P19(_12_),
+    .P2(_22_),
+    .P20(_13_),
+    .P21(_14_),
+    .P22(_15_),
+    .P23(_16_),
+    .P24(_17_),
+    .P25(_18_),
+    .P26(_19_),
+    .P27(_20_),
+    .P28(_21_),
+    .P29(_23_),
+    .P3(_30_),
+    .P30(_24_),
+    .P31(_25_),
+    .P32(_26_),
+    .P33(_27_),
+    .P34(_28_),
+    .P35(_29_),
+    .P4(_31_),
+    .P5(_32_),
+    .P6(_33_),
+    .P7(_34_),
+    .P8(_35_),
+    .P9(_01_),
+    .RST0(rst),
+    .SIGNEDA(1'h1),
+    .SIGNEDB(1'h1),
+    .SOURCEA(1'h0),
+    .SOURCEB(1'h0)
+  );
+  assign \$signal  = { a[7], a[7], a[7], a[7], a[7], a[7], a[7], a[7], a[7], a[7], a };
+  assign b18 = { b[7], b[7], b[7], b[7], b[7], b[7], b[7], b[7], b[7], b[7], b };
+  assign p = { _07_, _06_, _05_, _04_, _03_, _02_, _01_, _35_, _34_, _33_, _32_, _31_, _30_, _22_, _11_, _00_ };
+  assign p36 = { _29_, _28_, _27_, _26_, _25_, _24_, _23_, _21_, _20_, _19_, _18_, _17_, _16_, _15_, _14_, _13_, _12_, _10_, _09_, _08_, _07_, _06_, _05_, _04_, _03_, _02_, _01_, _35_, _34_, _33_, _32_, _31_, _30_, _22_, _11_, _00_ };
+  assign \port$471$0  = _00_;
+  assign \port$471$1  = _11_;
+  assign \port$471$2  = _22_;
+  assign \port$471$3  = _30_;
+  assign \port$471$4  = _31_;
+  assign \port$471$5  = _32_;
+  assign \port$471$6  = _33_;
+  assign \port$471$7  = _34_;
+  assign \port$471$8  = _35_;
+  assign \port$471$9  = _01_;
+  assign \port$471$10  = _02_;
+  assign \port$471$11  = _03_;
+  assign \port$471$12  = _04_;
+  assign \port$471$13  = _05_;
+  assign \port$471$14  = _06_;
+  assign \port$471$15  = _07_;
+endmodule
+
+(* generator = "Amaranth" *)
+module \hwq_mac_array.mul_5_6 (clk, rst, \port$472$0 , \port$472$1 , \port$472$2 , \port$472$3 , \port$472$4 , \port$472$5 , \port$472$6 , \port$472$7 , \port$472$8 , \port$472$9 , \port$472$10 , \port$472$11 , \port$472$12 , \port$472$13 , \port$472$14 , \port$472$15 , b, a, en
+);
+  wire _00_;
+  wire _01_;
+  wire _02_;
+  wire _03_;
+  wire _04_;
+  wire _05_;
+  wire _06_;
+  wire _07_;
+  wire _08_;
+  wire _09_;
+  wire _10_;
+  wire _11_;
+  wire _12_;
+  wire _13_;
+  wire _14_;
+  wire _15_;
+  wire _16_;
+  wire _17_;
+  wire _18_;
+  wire _19_;
+  wire _20_;
+  wire _21_;
+  wire _22_;
+  wire _23_;
+  wire _24_;
+  wire _25_;
+  wire _26_;
+  wire _27_;
+  wire _28_;
+  wire _29_;
+  wire _30_;
+  wire _31_;
+  wire _32_;
+  wire _33_;
+  wire _34_;
+  wire _35_;
+  wire [17:0] \$signal ;
+  input [7:0] a;
+  wire [7:0] a;
+  input [7:0] b;
+  wire [7:0] b;
+  wire [17:0] b18;
+  input clk;
+  wire clk;
+  input en;
+  wire en;
+  wire [15:0] p;
+  wire [35:0] p36;
+  output \port$472$0 ;
+  wire \port$472$0 ;
+  output \port$472$1 ;
+  wire \port$472$1 ;
+  output \port$472$10 ;
+  wire \port$472$10 ;
+  output \port$472$11 ;
+  wire \port$472$11 ;
+  output \port$472$12 ;
+  wire \port$472$12 ;
+  output \port$472$13 ;
+  wire \port$472$13 ;
+  output \port$472$14 ;
+  wire \port$472$14 ;
+  output \port$472$15 ;
+  wire \port$472$15 ;
+  output \port$472$2 ;
+  wire \port$472$2 ;
+  output \port$472$3 ;
+  wire \port$472$3 ;
+  output \port$472$4 ;
+  wire \port$472$4 ;
+  output \port$472$5 ;
+  wire \port$472$5 ;
+  output \port$472$6 ;
+  wire \port$472$6 ;
+  output \port$472$7 ;
+  wire \port$472$7 ;
+  output \port$472$8 ;
+  wire \port$472$8 ;
+  output \port$472$9 ;
+  wire \port$472$9 ;
+  input rst;
+  wire rst;
+  MULT18X18D #(
+    .CAS_MATCH_REG("FALSE"),
+    .CLK0_DIV("ENABLED"),
+    .CLK1_DIV("ENABLED"),
+    .CLK2_DIV("ENABLED"),
+    .CLK3_DIV("ENABLED"),
+    .GSR("DISABLED"),
+    .HIGHSPEED_CLK("NONE"),
+    .MULT_BYPASS("DISABLED"),
+    .REG_INPUTA_CLK("CLK0"),
+    .REG_INPUTB_CLK("CLK0"),
+    .REG_INPUTC_CLK("NONE"),
+    .REG_OUTPUT_CLK("CLK0"),
+    .REG_PIPELINE_CLK("NONE"),
+    .RESETMODE("SYNC"),
+    .SOURCEB_MODE("B_SHIFT")
+  ) dsp (
+    .A0(a[0]),
+    .A1(a[1]),
+    .A10(a[7]),
+    .A11(a[7]),
+    .A12(a[7]),
+    .A13(a[7]),
+    .A14(a[7]),
+    .A15(a[7]),
+    .A16(a[7]),
+    .A17(a[7]),
+    .A2(a[2]),
+    .A3(a[3]),
+    .A4(a[4]),
+    .A5(a[5]),
+    .A6(a[6]),
+    .A7(a[7]),
+    .A8(a[7]),
+    .A9(a[7]),
+    .B0(b[0]),
+    .B1(b[1]),
+    .B10(b[7]),
+    .B11(b[7]),
+    .B12(b[7]),
+    .B13(b[7]),
+    .B14(b[7]),
+    .B15(b[7]),
+    .B16(b[7]),
+    .B17(b[7]),
+    .B2(b[2]),
+    .B3(b[3]),
+    .B4(b[4]),
+    .B5(b[5]),
+    .B6(b[6]),
+    .B7(b[7]),
+    .B8(b[7]),
+    .B9(b[7]),
+    .C0(1'h0),
+    .C1(1'h0),
+    .C10(1'h0),
+    .C11(1'h0),
+    .C12(1'h0),
+    .C13(1'h0),
+    .C14(1'h0),
+    .C15(1'h0),
+    .C16(1'h0),
+    .C17(1'h0),
+    .C2(1'h0),
+    .C3(1'h0),
+    .C4(1'h0),
+    .C5(1'h0),
+    .C6(1'h0),
+    .C7(1'h0),
+    .C8(1'h0),
+    .C9(1'h0),
+    .CE0(en),
+    .CLK0(clk),
+    .P0(_00_),
+    .P1(_11_),
+    .P10(_02_),
+    .P11(_03_),
+    .P12(_04_),
+    .P13(_05_),
+    .P14(_06_),
+    .P15(_07_),
+    .P16(_08_),
+    .P17(_09_),
+    .P18(_10_),
+    .P19(_12_),
+    .P2(_22_),
+    .P20(_13_),
+    .P21(_14_),
+    .P22(_15_),
+    .P23(_16_),
+    .P24(_17_),
+    .P25(_18_),
+    .P26(_19_),
+    .P27(_20_),
+    .P28(_21_),
+    .P29(_23_),
+    .P3(_30_),
+    .P30(_24_),
+    .P31(_25_),
+    .P32(_26_),
+    .P33(_27_),
+    .P34(_28_),
+    .P35(_29_),
+    .P4(_31_),
+    .P5(_32_),
+    .P6(_33_),
+    .P7(_34_),
+    .P8(_35_),
+    .P9(_01_),
+    .RST0(rst),
+    .SIGNEDA(1'h1),
+    .SIGNEDB(1'h1),
+    .SOURCEA(1'h0),
+    .SOURCEB(1'h0)
+  );
+  assign \$signal  = { a[7], a[7], a[7], a[7], a[7], a[7], a[7], a[7], a[7], a[7], a };
+  assign b18 = { b[7], b[7], b[7], b[7], b[7], b[7], b[7], b[7], b[7], b[7], b };
+  assign p = { _07_, _06_, _05_, _04_, _03_, _02_, _01_, _35_, _34_, _33_, _32_, _31_, _30_, _22_, _11_, _00_ };
+  assign p36 = { _29_, _28_, _27_, _26_, _25_, _24_, _23_, _21_, _20_, _19_, _18_, _17_, _16_, _15_, _14_, _13_, _12_, _10_, _09_, _08_, _07_, _06_, _05_, _04_, _03_, _02_, _01_, _35_, _34_, _33_, _32_, _31_, _30_, _22_, _11_, _00_ };
+  assign \port$472$0  = _00_;
+  assign \port$472$1  = _11_;
+  assign \port$472$2  = _22_;
+  assign \port$472$3  = _30_;
+  assign \port$472$4  = _31_;
+  assign \port$472$5  = _32_;
+  assign \port$472$6  = _33_;
+  assign \port$472$7  = _34_;
+  assign \port$472$8  = _35_;
+  assign \port$472$9  = _01_;
+  assign \port$472$10  = _02_;
+  assign \port$472$11  = _03_;
+  assign \port$472$12  = _04_;
+  assign \port$472$13  = _05_;
+  assign \port$472$14  = _06_;
+  assign \port$472$15  = _07_;
+endmodule
+
+(* generator = "Amaranth" *)
+module \hwq_mac_array.mul_5_7 (clk, rst, \port$473$0 , \port$473$1 , \port$473$2 , \port$473$3 , \port$473$4 , \port$473$5 , \port$473$6 , \port$473$7 , \port$473$8 , \port$473$9 , \port$473$10 , \port$473$11 , \port$473$12 , \port$473$13 , \port$473$14 , \port$473$15 , b, a, en
+);
+  wire _00_;
+  wire _01_;
+  wire _02_;
+  wire _03_;
+  wire _04_;
+  wire _05_;
+  wire _06_;
+  wire _07_;
+  wire _08_;
+  wire _09_;
+  wire _10_;
+  wire _11_;
+  wire _12_;
+  wire _13_;
+  wire _14_;
+  wire _15_;
+  wire _16_;
+  wire _17_;
+  wire _18_;
+  wire _19_;
+  wire _20_;
+  wire _21_;
+  wire _22_;
+  wire _23_;
+  wire _24_;
+  wire _25_;
+  wire _26_;
+  wire _27_;
+  wire _28_;
+  wire _29_;
+  wire _30_;
+  wire _31_;
+  wire _32_;
+  wire _33_;
+  wire _34_;
+  wire _35_;
+  wire [17:0] \$signal ;
+  input [7:0] a;
+  wire [7:0] a;
+  input [7:0] b;
+  wire [7:0] b;
+  wire [17:0] b18;
+  input clk;
+  wire clk;
+  input en;
+  wire en;
+  wire [15:0] p;
+  wire [35:0] p36;
+  output \port$473$0 ;
+  wire \port$473$0 ;
+  output \port$473$1 ;
+  wire \port$473$1 ;
+  output \port$473$10 ;
+  wire \port$473$10 ;
+  output \port$473$11 ;
+  wire \port$473$11 ;
+  output \port$473$12 ;
+  wire \port$473$12 ;
+  output \port$473$13 ;
+  wire \port$473$13 ;
+  output \port$473$14 ;
+  wire \port$473$14 ;
+  output \port$473$15 ;
+  wire \port$473$15 ;
+  output \port$473$2 ;
+  wire \port$473$2 ;
+  output \port$473$3 ;
+  wire \port$473$3 ;
+  output \port$473$4 ;
+  wire \port$473$4 ;
+  output \port$473$5 ;
+  wire \port$473$5 ;
+  output \port$473$6 ;
+  wire \port$473$6 ;
+  output \port$473$7 ;
+  wire \port$473$7 ;
+  output \port$473$8 ;
+  wire \port$473$8 ;
+  output \port$473$9 ;
+  wire \port$473$9 ;
+  input rst;
+  wire rst;
+  MULT18X18D #(
+    .CAS_MATCH_REG("FALSE"),
+    .CLK0_DIV("ENABLED"),
+    .CLK1_DIV("ENABLED"),
+    .CLK2_DIV("ENABLED"),
+    .CLK3_DIV("ENABLED"),
+    .GSR("DISABLED"),
+    .HIGHSPEED_CLK("NONE"),
+    .MULT_BYPASS("DISABLED"),
+    .REG_INPUTA_CLK("CLK0"),
+    .REG_INPUTB_CLK("CLK0"),
+    .REG_INPUTC_CLK("NONE"),
+    .REG_OUTPUT_CLK("CLK0"),
+    .REG_PIPELINE_CLK("NONE"),
+    .RESETMODE("SYNC"),
+    .SOURCEB_MODE("B_SHIFT")
+  ) dsp (
+    .A0(a[0]),
+    .A1(a[1]),
+    .A10(a[7]),
+    .A11(a[7]),
+    .A12(a[7]),
+    .A13(a[7]),
+    .A14(a[7]),
+    .A15(a[7]),
+    .A16(a[7]),
+    .A17(a[7]),
+    .A2(a[2]),
+    .A3(a[3]),
+    .A4(a[4]),
+    .A5(a[5]),
+    .A6(a[6]),
+    .A7(a[7]),
+    .A8(a[7]),
+    .A9(a[7]),
+    .B0(b[0]),
+    .B1(b[1]),
+    .B10(b[7]),
+    .B11(b[7]),
+    .B12(b[7]),
+    .B13(b[7]),
+    .B14(b[7]),
+    .B15(b[7]),
+    .B16(b[7]),
+    .B17(b[7]),
+    .B2(b[2]),
+    .B3(b[3]),
+    .B4(b[4]),
+    .B5(b[5]),
+    .B6(b[6]),
+    .B7(b[7]),
+    .B8(b[7]),
+    .B9(b[7]),
+    .C0(1'h0),
+    .C1(1'h0),
+    .C10(1'h0),
+    .C11(1'h0),
+    .C12(1'h0),
+    .C13(1'h0),
+    .C14(1'h0),
+    .C15(1'h0),
+    .C16(1'h0),
+    .C17(1'h0),
+    .C2(1'h0),
+    .C3(1'h0),
+    .C4(1'h0),
+    .C5(1'h0),
+    .C6(1'h0),
+    .C7(1'h0),
+    .C8(1'h0),
+    .C9(1'h0),
+    .CE0(en),
+    .CLK0(clk),
+    .P0(_00_),
+    .P1(_11_),
+    .P10(_02_),
+    .P11(_03_),
+    .P12(_04_),
+    .P13(_05_),
+    .P14(_06_),
+    .P15(_07_),
+    .P16(_08_),
+    .P17(_09_),
+    .P18(_10_),
+    .P19(_12_),
+    .P2(_22_),
+    .P20(_13_),
+    .P21(_14_),
+    .P22(_15_),
+    .P23(_16_),
+    .P24(_17_),
+    .P25(_18_),
+    .P26(_19_),
+    .P27(_20_),
+    .P28(_21_),
+    .P29(_23_),
+    .P3(_30_),
+    .P30(_24_),
+    .P31(_25_),
+    .P32(_26_),
+    .P33(_27_),
+    .P34(_28_),
+    .P35(_29_),
+    .P4(_31_),
+    .P5(_32_),
+    .P6(_33_),
+    .P7(_34_),
+    .P8(_35_),
+    .P9(_01_),
+    .RST0(rst),
+    .SIGNEDA(1'h1),
+    .SIGNEDB(1'h1),
+    .SOURCEA(1'h0),
+    .SOURCEB(1'h0)
+  );
+  assign \$signal  = { a[7], a[7], a[7], a[7], a[7], a[7], a[7], a[7], a[7], a[7], a };
+  assign b18 = { b[7], b[7], b[7], b[7], b[7], b[7], b[7], b[7], b[7], b[7], b };
+  assign p = { _07_, _06_, _05_, _04_, _03_, _02_, _01_, _35_, _34_, _33_, _32_, _31_, _30_, _22_, _11_, _00_ };
+  assign p36 = { _29_, _28_, _27_, _26_, _25_, _24_, _23_, _21_, _20_, _19_, _18_, _17_, _16_, _15_, _14_, _13_, _12_, _10_, _09_, _08_, _07_, _06_, _05_, _04_, _03_, _02_, _01_, _35_, _34_, _33_, _32_, _31_, _30_, _22_, _11_, _00_ };
+  assign \port$473$0  = _00_;
+  assign \port$473$1  = _11_;
+  assign \port$473$2  = _22_;
+  assign \port$473$3  = _30_;
+  assign \port$473$4  = _31_;
+  assign \port$473$5  = _32_;
+  assign \port$473$6  = _33_;
+  assign \port$473$7  = _34_;
+  assign \port$473$8  = _35_;
+  assign \port$473$9  = _01_;
+  assign \port$473$10  = _02_;
+  assign \port$473$11  = _03_;
+  assign \port$473$12  = _04_;
+  assign \port$473$13  = _05_;
+  assign \port$473$14  = _06_;
+  assign \port$473$15  = _07_;
+endmodule
+
+(* generator = "Amaranth" *)
+module \hwq_mac_array.mul_6_0 (clk, rst, \port$474$0 , \port$474$1 , \port$474$2 , \port$474$3 , \port$474$4 , \port$474$5 , \port$474$6 , \port$474$7 , \port$474$8 , \port$474$9 , \port$474$10 , \port$474$11 , \port$474$12 , \port$474$13 , \port$474$14 , \port$474$15 , a, b, en
+);
+  wire _00_;
+  wire _01_;
+  wire _02_;
+  wire _03_;
+  wire _04_;
+  wire _05_;
+  wire _06_;
+  wire _07_;
+  wire _08_;
+  wire _09_;
+  wire _10_;
+  wire _11_;
+  wire _12_;
+  wire _13_;
+  wire _14_;
+  wire _15_;
+  wire _16_;
+  wire _17_;
+  wire _18_;
+  wire _19_;
+  wire _20_;
+  wire _21_;
+  wire _22_;
+  wire _23_;
+  wire _24_;
+  wire _25_;
+  wire _26_;
+  wire _27_;
+  wire _28_;
+  wire _29_;
+  wire _30_;
+  wire _31_;
+  wire _32_;
+  wire _33_;
+  wire _34_;
+  wire _35_;
+  wire [17:0] \$signal ;
+  input [7:0] a;
+  wire [7:0] a;
+  input [7:0] b;
+  wire [7:0] b;
+  wire [17:0] b18;
+  input clk;
+  wire clk;
+  input en;
+  wire en;
+  wire [15:0] p;
+  wire [35:0] p36;
+  output \port$474$0 ;
+  wire \port$474$0 ;
+  output \port$474$1 ;
+  wire \port$474$1 ;
+  output \port$474$10 ;
+  wire \port$474$10 ;
+  output \port$474$11 ;
+  wire \port$474$11 ;
+  output \port$474$12 ;
+  wire \port$474$12 ;
+  output \port$474$13 ;
+  wire \port$474$13 ;
+  output \port$474$14 ;
+  wire \port$474$14 ;
+  output \port$474$15 ;
+  wire \port$474$15 ;
+  output \port$474$2 ;
+  wire \port$474$2 ;
+  output \port$474$3 ;
+  wire \port$474$3 ;
+  output \port$474$4 ;
+  wire \port$474$4 ;
+  output \port$474$5 ;
+  wire \port$474$5 ;
+  output \port$474$6 ;
+  wire \port$474$6 ;
+  output \port$474$7 ;
+  wire \port$474$7 ;
+  output \port$474$8 ;
+  wire \port$474$8 ;
+  output \port$474$9 ;
+  wire \port$474$9 ;
+  input rst;
+  wire rst;
+  MULT18X18D #(
+    .CAS_MATCH_REG("FALSE"),
+    .CLK0_DIV("ENABLED"),
+    .CLK1_DIV("ENABLED"),
+    .CLK2_DIV("ENABLED"),
+    .CLK3_DIV("ENABLED"),
+    .GSR("DISABLED"),
+    .HIGHSPEED_CLK("NONE"),
+    .MULT_BYPASS("DISABLED"),
+    .REG_INPUTA_CLK("CLK0"),
+    .REG_INPUTB_CLK("CLK0"),
+    .REG_INPUTC_CLK("NONE"),
+    .REG_OUTPUT_CLK("CLK0"),
+    .REG_PIPELINE_CLK("NONE"),
+    .RESETMODE("SYNC"),
+    .SOURCEB_MODE("B_SHIFT")
+  ) dsp (
+    .A0(a[0]),
+    .A1(a[1]),
+    .A10(a[7]),
+    .A11(a[7]),
+    .A12(a[7]),
+    .A13(a[7]),
+    .A14(a[7]),
+    .A15(a[7]),
+    .A16(a[7]),
+    .A17(a[7]),
+    .A2(a[2]),
+    .A3(a[3]),
+    .A4(a[4]),
+    .A5(a[5]),
+    .A6(a[6]),
+    .A7(a[7]),
+    .A8(a[7]),
+    .A9(a[7]),
+    .B0(b[0]),
+    .B1(b[1]),
+    .B10(b[7]),
+    .B11(b[7]),
+    .B12(b[7]),
+    .B13(b[7]),
+    .B14(b[7]),
+    .B15(b[7]),
+    .B16(b[7]),
+    .B17(b[7]),
+    .B2(b[2]),
+    .B3(b[3]),
+    .B4(b[4]),
+    .B5(b[5]),
+    .B6(b[6]),
+    .B7(b[7]),
+    .B8(b[7]),
+    .B9(b[7]),
+    .C0(1'h0),
+    .C1(1'h0),
+    .C10(1'h0),
+    .C11(1'h0),
+    .C12(1'h0),
+    .C13(1'h0),
+    .C14(1'h0),
+    .C15(1'h0),
+    .C16(1'h0),
+    .C17(1'h0),
+    .C2(1'h0),
+    .C3(1'h0),
+    .C4(1'h0),
+    .C5(1'h0),
+    .C6(1'h0),
+    .C7(1'h0),
+    .C8(1'h0),
+    .C9(1'h0),
+    .CE0(en),
+    .CLK0(clk),
+    .P0(_00_),
+    .P1(_11_),
+    .P10(_02_),
+    .P11(_03_),
+    .P12(_04_),
+    .P13(_05_),
+    .P14(_06_),
+    .P15(_07_),
+    .P16(_08_),
+    .P17(_09_),
+    .P18(_10_),
+    .P19(_12_),
+    .P2(_22_),
+    .P20(_13_),
+    .P21(_14_),
+    .P22(_15_),
+    .P23(_16_),
+    .P24(_17_),
+    .P25(_18_),
+    .P26(_19_),
+    .P27(_20_),
+    .P28(_21_),
+    .P29(_23_),
+    .P3(_30_),
+    .P30(_24_),
+    .P31(_25_),
+    .P32(_26_),
+    .P33(_27_),
+    .P34(_28_),
+    .P35(_29_),
+    .P4(_31_),
+    .P5(_32_),
+    .P6(_33_),
+    .P7(_34_),
+    .P8(_35_),
+    .P9(_01_),
+    .RST0(rst),
+    .SIGNEDA(1'h1),
+    .SIGNEDB(1'h1),
+    .SOURCEA(1'h0),
+    .SOURCEB(1'h0)
+  );
+  assign \$signal  = { a[7], a[7], a[7], a[7], a[7], a[7], a[7], a[7], a[7], a[7], a };
+  assign b18 = { b[7], b[7], b[7], b[7], b[7], b[7], b[7], b[7], b[7], b[7], b };
+  assign p = { _07_, _06_, _05_, _04_, _03_, _02_, _01_, _35_, _34_, _33_, _32_, _31_, _30_, _22_, _11_, _00_ };
+  assign p36 = { _29_, _28_, _27_, _26_, _25_, _24_, _23_, _21_, _20_, _19_, _18_, _17_, _16_, _15_, _14_, _13_, _12_, _10_, _09_, _08_, _07_, _06_, _05_, _04_, _03_, _02_, _01_, _35_, _34_, _33_, _32_, _31_, _30_, _22_, _11_, _00_ };
+  assign \port$474$0  = _00_;
+  assign \port$474$1  = _11_;
+  assign \port$474$2  = _22_;
+  assign \port$474$3  = _30_;
+  assign \port$474$4  = _31_;
+  assign \port$474$5  = _32_;
+  assign \port$474$6  = _33_;
+  assign \port$474$7  = _34_;
+  assign \port$474$8  = _35_;
+  assign \port$474$9  = _01_;
+  assign \port$474$10  = _02_;
+  assign \port$474$11  = _03_;
+  assign \port$474$12  = _04_;
+  assign \port$474$13  = _05_;
+  assign \port$474$14  = _06_;
+  assign \port$474$15  = _07_;
+endmodule
+
+(* generator = "Amaranth" *)
+module \hwq_mac_array.mul_6_1 (clk, rst, \port$475$0 , \port$475$1 , \port$475$2 , \port$475$3 , \port$475$4 , \port$475$5 , \port$475$6 , \port$475$7 , \port$475$8 , \port$475$9 , \port$475$10 , \port$475$11 , \port$475$12 , \port$475$13 , \port$475$14 , \port$475$15 , b, a, en
+);
+  wire _00_;
+  wire _01_;
+  wire _02_;
+  wire _03_;
+  wire _04_;
+  wire _05_;
+  wire _06_;
+  wire _07_;
+  wire _08_;
+  wire _09_;
+  wire _10_;
+  wire _11_;
+  wire _12_;
+  wire _13_;
+  wire _14_;
+  wire _15_;
+  wire _16_;
+  wire _17_;
+  wire _18_;
+  wire _19_;
+  wire _20_;
+  wire _21_;
+  wire _22_;
+  wire _23_;
+  wire _24_;
+  wire _25_;
+  wire _26_;
+  wire _27_;
+  wire _28_;
+  wire _29_;
+  wire _30_;
+  wire _31_;
+  wire _32_;
+  wire _33_;
+  wire _34_;
+  wire _35_;
+  wire [17:0] \$signal ;
+  input [7:0] a;
+  wire [7:0] a;
+  input [7:0] b;
+  wire [7:0] b;
+  wire [17:0] b18;
+  input clk;
+  wire clk;
+  input en;
+  wire en;
+  wire [15:0] p;
+  wire [35:0] p36;
+  output \port$475$0 ;
+  wire \port$475$0 ;
+  output \port$475$1 ;
+  wire \port$475$1 ;
+  output \port$475$10 ;
+  wire \port$475$10 ;
+  output \port$475$11 ;
+  wire \port$475$11 ;
+  output \port$475$12 ;
+  wire \port$475$12 ;
+  output \port$475$13 ;
+  wire \port$475$13 ;
+  output \port$475$14 ;
+  wire \port$475$14 ;
+  output \port$475$15 ;
+  wire \port$475$15 ;
+  output \port$475$2 ;
+  wire \port$475$2 ;
+  output \port$475$3 ;
+  wire \port$475$3 ;
+  output \port$475$4 ;
+  wire \port$475$4 ;
+  output \port$475$5 ;
+  wire \port$475$5 ;
+  output \port$475$6 ;
+  wire \port$475$6 ;
+  output \port$475$7 ;
+  wire \port$475$7 ;
+  output \port$475$8 ;
+  wire \port$475$8 ;
+  output \port$475$9 ;
+  wire \port$475$9 ;
+  input rst;
+  wire rst;
+  MULT18X18D #(
+    .CAS_MATCH_REG("FALSE"),
+    .CLK0_DIV("ENABLED"),
+    .CLK1_DIV("ENABLED"),
+    .CLK2_DIV("ENABLED"),
+    .CLK3_DIV("ENABLED"),
+    .GSR("DISABLED"),
+    .HIGHSPEED_CLK("NONE"),
+    .MULT_BYPASS("DISABLED"),
+    .REG_INPUTA_CLK("CLK0"),
+    .REG_INPUTB_CLK("CLK0"),
+    .REG_INPUTC_CLK("NONE"),
+    .REG_OUTPUT_CLK("CLK0"),
+    .REG_PIPELINE_CLK("NONE"),
+    .RESETMODE("SYNC"),
+    .SOURCEB_MODE("B_SHIFT")
+  ) dsp (
+    .A0(a[0]),
+    .A1(a[1]),
+    .A10(a[7]),
+    .A11(a[7]),
+    .A12(a[7]),
+    .A13(a[7]),
+    .A14(a[7]),
+    .A15(a[7]),
+    .A16(a[7]),
+    .A17(a[7]),
+    .A2(a[2]),
+    .A3(a[3]),
+    .A4(a[4]),
+    .A5(a[5]),
+    .A6(a[6]),
+    .A7(a[7]),
+    .A8(a[7]),
+    .A9(a[7]),
+    .B0(b[0]),
+    .B1(b[1]),
+    .B10(b[7]),
+    .B11(b[7]),
+    .B12(b[7]),
+    .B13(b[7]),
+    .B14(b[7]),
+    .B15(b[7]),
+    .B16(b[7]),
+    .B17(b[7]),
+    .B2(b[2]),
+    .B3(b[3]),
+    .B4(b[4]),
+    .B5(b[5]),
+    .B6(b[6]),
+    .B7(b[7]),
+    .B8(b[7]),
+    .B9(b[7]),
+    .C0(1'h0),
+    .C1(1'h0),
+    .C10(1'h0),
+    .C11(1'h0),
+    .C12(1'h0),
+    .C13(1'h0),
+    .C14(1'h0),
+    .C15(1'h0),
+    .C16(1'h0),
+    .C17(1'h0),
+    .C2(1'h0),
+    .C3(1'h0),
+    .C4(1'h0),
+    .C5(1'h0),
+    .C6(1'h0),
+    .C7(1'h0),
+    .C8(1'h0),
+    .C9(1'h0),
+    .CE0(en),
+    .CLK0(clk),
+    .P0(_00_),
+    .P1(_11_),
+    .P10(_02_),
+    .P11(_03_),
+    .P12(_04_),
+    .P13(_05_),
+    .P14(_06_),
+    .P15(_07_),
+    .P16(_08_),
+    .P17(_09_),
+    .P18(_10_),
+    .P19(_12_),
+    .P2(_22_),
+    .P20(_13_),
+    .P21(_14_),
+    .P22(_15_),
+    .P23(_16_),
+    .P24(_17_),
+    .P25(_18_),
+    .P26(_19_),
+    .P27(_20_),
+    .P28(_21_),
+    .P29(_23_),
+    .P3(_30_),
+    .P30(_24_),
+    .P31(_25_),
+    .P32(_26_),
+    .P33(_27_),
+    .P34(_28_),
+    .P35(_29_),
+    .P4(_31_),
+    .P5(_32_),
+    .P6(_33_),
+    .P7(_34_),
+    .P8(_35_),
+    .P9(_01_),
+    .RST0(rst),
+    .SIGNEDA(1'h1),
+    .SIGNEDB(1'h1),
+    .SOURCEA(1'h0),
+    .SOURCEB(1'h0)
+  );
+  assign \$signal  = { a[7], a[7], a[7], a[7], a[7], a[7], a[7], a[7], a[7], a[7], a };
+  assign b18 = { b[7], b[7], b[7], b[7], b[7], b[7], b[7], b[7], b[7], b[7], b };
+  assign p = { _07_, _06_, _05_, _04_, _03_, _02_, _01_, _35_, _34_, _33_, _32_, _31_, _30_, _22_, _11_, _00_ };
+  assign p36 = { _29_, _28_, _27_, _26_, _25_, _24_, _23_, _21_, _20_, _19_, _18_, _17_, _16_, _15_, _14_, _13_, _12_, _10_, _09_, _08_, _07_, _06_, _05_, _04_, _03_, _02_, _01_, _35_, _34_, _33_, _32_, _31_, _30_, _22_, _11_, _00_ };
+  assign \port$475$0  = _00_;
+  assign \port$475$1  = _11_;
+  assign \port$475$2  = _22_;
+  assign \port$475$3  = _30_;
+  assign \port$475$4  = _31_;
+  assign \port$475$5  = _32_;
+  assign \port$475$6  = _33_;
+  assign \port$475$7  = _34_;
+  assign \port$475$8  = _35_;
+  assign \port$475$9  = _01_;
+  assign \port$475$10  = _02_;
+  assign \port$475$11  = _03_;
+  assign \port$475$12  = _04_;
+  assign \port$475$13  = _05_;
+  assign \port$475$14  = _06_;
+  assign \port$475$15  = _07_;
+endmodule
+
+(* generator = "Amaranth" *)
+module \hwq_mac_array.mul_6_2 (clk, rst, \port$476$0 , \port$476$1 , \port$476$2 , \port$476$3 , \port$476$4 , \port$476$5 , \port$476$6 , \port$476$7 , \port$476$8 , \port$476$9 , \port$476$10 , \port$476$11 , \port$476$12 , \port$476$13 , \port$476$14 , \port$476$15 , b, a, en
+);
+  wire _00_;
+  wire _01_;
+  wire _02_;
+  wire _03_;
+  wire _04_;
+  wire _05_;
+  wire _06_;
+  wire _07_;
+  wire _08_;
+  wire _09_;
+  wire _10_;
+  wire _11_;
+  wire _12_;
+  wire _13_;
+  wire _14_;
+  wire _15_;
+  wire _16_;
+  wire _17_;
+  wire _18_;
+  wire _19_;
+  wire _20_;
+  wire _21_;
+  wire _22_;
+  wire _23_;
+  wire _24_;
+  wire _25_;
+  wire _26_;
+  wire _27_;
+  wire _28_;
+  wire _29_;
+  wire _30_;
+  wire _31_;
+  wire _32_;
+  wire _33_;
+  wire _34_;
+  wire _35_;
+  wire [17:0] \$signal ;
+  input [7:0] a;
+  wire [7:0] a;
+  input [7:0] b;
+  wire [7:0] b;
+  wire [17:0] b18;
+  input clk;
+  wire clk;
+  input en;
+  wire en;
+  wire [15:0] p;
+  wire [35:0] p36;
+  output \port$476$0 ;
+  wire \port$476$0 ;
+  output \port$476$1 ;
+  wire \port$476$1 ;
+  output \port$476$10 ;
+  wire \port$476$10 ;
+  output \port$476$11 ;
+  wire \port$476$11 ;
+  output \port$476$12 ;
+  wire \port$476$12 ;
+  output \port$476$13 ;
+  wire \port$476$13 ;
+  output \port$476$14 ;
+  wire \port$476$14 ;
+  output \port$476$15 ;
+  wire \port$476$15 ;
+  output \port$476$2 ;
+  wire \port$476$2 ;
+  output \port$476$3 ;
+  wire \port$476$3 ;
+  output \port$476$4 ;
+  wire \port$476$4 ;
+  output \port$476$5 ;
+  wire \port$476$5 ;
+  output \port$476$6 ;
+  wire \port$476$6 ;
+  output \port$476$7 ;
+  wire \port$476$7 ;
+  output \port$476$8 ;
+  wire \port$476$8 ;
+  output \port$476$9 ;
+  wire \port$476$9 ;
+  input rst;
+  wire rst;
+  MULT18X18D #(
+    .CAS_MATCH_REG("FALSE"),
+    .CLK0_DIV("ENABLED"),
+    .CLK1_DIV("ENABLED"),
+    .CLK2_DIV("ENABLED"),
+    .CLK3_DIV("ENABLED"),
+    .GSR("DISABLED"),
+    .HIGHSPEED_CLK("NONE"),
+    .MULT_BYPASS("DISABLED"),
+    .REG_INPUTA_CLK("CLK0"),
+    .REG_INPUTB_CLK("CLK0"),
+    .REG_INPUTC_CLK("NONE"),
+    .REG_OUTPUT_CLK("CLK0"),
+    .REG_PIPELINE_CLK("NONE"),
+    .RESETMODE("SYNC"),
+    .SOURCEB_MODE("B_SHIFT")
+  ) dsp (
+    .A0(a[0]),
+    .A1(a[1]),
+    .A10(a[7]),
+    .A11(a[7]),
+    .A12(a[7]),
+    .A13(a[7]),
+    .A14(a[7]),
+    .A15(a[7]),
+    .A16(a[7]),
+    .A17(a[7]),
+    .A2(a[2]),
+    .A3(a[3]),
+    .A4(a[4]),
+    .A5(a[5]),
+    .A6(a[6]),
+    .A7(a[7]),
+    .A8(a[7]),
+    .A9(a[7]),
+    .B0(b[0]),
+    .B1(b[1]),
+    .B10(b[7]),
+    .B11(b[7]),
+    .B12(b[7]),
+    .B13(b[7]),
+    .B14(b[7]),
+    .B15(b[7]),
+    .B16(b[7]),
+    .B17(b[7]),
+    .B2(b[2]),
+    .B3(b[3]),
+    .B4(b[4]),
+    .B5(b[5]),
+    .B6(b[6]),
+    .B7(b[7]),
+    .B8(b[7]),
+    .B9(b[7]),
+    .C0(1'h0),
+    .C1(1'h0),
+    .C10(1'h0),
+    .C11(1'h0),
+    .C12(1'h0),
+    .C13(1'h0),
+    .C14(1'h0),
+    .C15(1'h0),
+    .C16(1'h0),
+    .C17(1'h0),
+    .C2(1'h0),
+    .C3(1'h0),
+    .C4(1'h0),
+    .C5(1'h0),
+    .C6(1'h0),
+    .C7(1'h0),
+    .C8(1'h0),
+    .C9(1'h0),
+    .CE0(en),
+    .CLK0(clk),
+    .P0(_00_),
+    .P1(_11_),
+    .P10(_02_),
+    .P11(_03_),
+    .P12(_04_),
+    .P13(_05_),
+    .P14(_06_),
+    .P15(_07_),
+    .P16(_08_),
+    .P17(_09_),
+    .P18(_10_),
+    .P19(_12_),
+    .P2(_22_),
+    .P20(_13_),
+    .P21(_14_),
+    .P22(_15_),
+    .P23(_16_),
+    .P24(_17_),
+    .P25(_18_),
+    .P26(_19_),
+    .P27(_20_),
+    .P28(_21_),
+    .P29(_23_),
+    .P3(_30_),
+    .P30(_24_),
+    .P31(_25_),
+    .P32(_26_),
+    .P33(_27_),
+    .P34(_28_),
+    .P35(_29_),
+    .P4(_31_),
+    .P5(_32_),
+    .P6(_33_),
+    .P7(_34_),
+    .P8(_35_),
+    .P9(_01_),
+    .RST0(rst),
+    .SIGNEDA(1'h1),
+    .SIGNEDB(1'h1),
+    .SOURCEA(1'h0),
+    .SOURCEB(1'h0)
+  );
+  assign \$signal  = { a[7], a[7], a[7], a[7], a[7], a[7], a[7], a[7], a[7], a[7], a };
+  assign b18 = { b[7], b[7], b[7], b[7], b[7], b[7], b[7], b[7], b[7], b[7], b };
+  assign p = { _07_, _06_, _05_, _04_, _03_, _02_, _01_, _35_, _34_, _33_, _32_, _31_, _30_, _22_, _11_, _00_ };
+  assign p36 = { _29_, _28_, _27_, _26_, _25_, _24_, _23_, _21_, _20_, _19_, _18_, _17_, _16_, _15_, _14_, _13_, _12_, _10_, _09_, _08_, _07_, _06_, _05_, _04_, _03_, _02_, _01_, _35_, _34_, _33_, _32_, _31_, _30_, _22_, _11_, _00_ };
+  assign \port$476$0  = _00_;
+  assign \port$476$1  = _11_;
+  assign \port$476$2  = _22_;
+  assign \port$476$3  = _30_;
+  assign \port$476$4  = _31_;
+  assign \port$476$5  = _32_;
+  assign \port$476$6  = _33_;
+  assign \port$476$7  = _34_;
+  assign \port$476$8  = _35_;
+  assign \port$476$9  = _01_;
+  assign \port$476$10  = _02_;
+  assign \port$476$11  = _03_;
+  assign \port$476$12  = _04_;
+  assign \port$476$13  = _05_;
+  assign \port$476$14  = _06_;
+  assign \port$476$15  = _07_;
+endmodule
+
+(* generator = "Amaranth" *)
+module \hwq_mac_array.mul_6_3 (clk, rst, \port$477$0 , \port$477$1 , \port$477$2 , \port$477$3 , \port$477$4 , \port$477$5 , \port$477$6 , \port$477$7 , \port$477$8 , \port$477$9 , \port$477$10 , \port$477$11 , \port$477$12 , \port$477$13 , \port$477$14 , \port$477$15 , b, a, en
+);
+  wire _00_;
+  wire _01_;
+  wire _02_;
+  wire _03_;
+  wire _04_;
+  wire _05_;
+  wire _06_;
+  wire _07_;
+  wire _08_;
+  wire _09_;
+  wire _10_;
+  wire _11_;
+  wire _12_;
+  wire _13_;
+  wire _14_;
+  wire _15_;
+  wire _16_;
+  wire _17_;
+  wire _18_;
+  wire _19_;
+  wire _20_;
+  wire _21_;
+  wire _22_;
+  wire _23_;
+  wire _24_;
+  wire _25_;
+  wire _26_;
+  wire _27_;
+  wire _28_;
+  wire _29_;
+  wire _30_;
+  wire _31_;
+  wire _32_;
+  wire _33_;
+  wire _34_;
+  wire _35_;
+  wire [17:0] \$signal ;
+  input [7:0] a;
+  wire [7:0] a;
+  input [7:0] b;
+  wire [7:0] b;
+  wire [17:0] b18;
+  input clk;
+  wire clk;
+  input en;
+  wire en;
+  wire [15:0] p;
+  wire [35:0] p36;
+  output \port$477$0 ;
+  wire \port$477$0 ;
+  output \port$477$1 ;
+  wire \port$477$1 ;
+  output \port$477$10 ;
+  wire \port$477$10 ;
+  output \port$477$11 ;
+  wire \port$477$11 ;
+  output \port$477$12 ;
+  wire \port$477$12 ;
+  output \port$477$13 ;
+  wire \port$477$13 ;
+  output \port$477$14 ;
+  wire \port$477$14 ;
+  output \port$477$15 ;
+  wire \port$477$15 ;
+  output \port$477$2 ;
+  wire \port$477$2 ;
+  output \port$477$3 ;
+  wire \port$477$3 ;
+  output \port$477$4 ;
+  wire \port$477$4 ;
+  output \port$477$5 ;
+  wire \port$477$5 ;
+  output \port$477$6 ;
+  wire \port$477$6 ;
+  output \port$477$7 ;
+  wire \port$477$7 ;
+  output \port$477$8 ;
+  wire \port$477$8 ;
+  output \port$477$9 ;
+  wire \port$477$9 ;
+  input rst;
+  wire rst;
+  MULT18X18D #(
+    .CAS_MATCH_REG("FALSE"),
+    .CLK0_DIV("ENABLED"),
+    .CLK1_DIV("ENABLED"),
+    .CLK2_DIV("ENABLED"),
+    .CLK3_DIV("ENABLED"),
+    .GSR("DISABLED"),
+    .HIGHSPEED_CLK("NONE"),
+    .MULT_BYPASS("DISABLED"),
+    .REG_INPUTA_CLK("CLK0"),
+    .REG_INPUTB_CLK("CLK0"),
+    .REG_INPUTC_CLK("NONE"),
+    .REG_OUTPUT_CLK("CLK0"),
+    .REG_PIPELINE_CLK("NONE"),
+    .RESETMODE("SYNC"),
+    .SOURCEB_MODE("B_SHIFT")
+  ) dsp (
+    .A0(a[0]),
+    .A1(a[1]),
+    .A10(a[7]),
+    .A11(a[7]),
+    .A12(a[7]),
+    .A13(a[7]),
+    .A14(a[7]),
+    .A15(a[7]),
+    .A16(a[7]),
+    .A17(a[7]),
+    .A2(a[2]),
+    .A3(a[3]),
+    .A4(a[4]),
+    .A5(a[5]),
+    .A6(a[6]),
+    .A7(a[7]),
+    .A8(a[7]),
+    .A9(a[7]),
+    .B0(b[0]),
+    .B1(b[1]),
+    .B10(b[7]),
+    .B11(b[7]),
+    .B12(b[7]),
+    .B13(b[7]),
+    .B14(b[7]),
+    .B15(b[7]),
+    .B16(b[7]),
+    .B17(b[7]),
+    .B2(b[2]),
+    .B3(b[3]),
+    .B4(b[4]),
+    .B5(b[5]),
+    .B6(b[6]),
+    .B7(b[7]),
+    .B8(b[7]),
+    .B9(b[7]),
+    .C0(1'h0),
+    .C1(1'h0),
+    .C10(1'h0),
+    .C11(1'h0),
+    .C12(1'h0),
+    .C13(1'h0),
+    .C14(1'h0),
+    .C15(1'h0),
+    .C16(1'h0),
+    .C17(1'h0),
+    .C2(1'h0),
+    .C3(1'h0),
+    .C4(1'h0),
+    .C5(1'h0),
+    .C6(1'h0),
+    .C7(1'h0),
+    .C8(1'h0),
+    .C9(1'h0),
+    .CE0(en),
+    .CLK0(clk),
+    .P0(_00_),
+    .P1(_11_),
+    .P10(_02_),
+    .P11(_03_),
+    .P12(_04_),
+    .P13(_05_),
+    .P14(_06_),
+    .P15(_07_),
+    .P16(_08_),
+    .P17(_09_),
+    .P18(_10_),
+    .P19(_12_),
+    .P2(_22_),
+    .P20(_13_),
+    .P21(_14_),
+    .P22(_15_),
+    .P23(_16_),
+    .P24(_17_),
+    .P25(_18_),
+    .P26(_19_),
+    .P27(_20_),
+    .P28(_21_),
+    .P29(_23_),
+    .P3(_30_),
+    .P30(_24_),
+    .P31(_25_),
+    .P32(_26_),
+    .P33(_27_),
+    .P34(_28_),
+    .P35(_29_),
+    .P4(_31_),
+    .P5(_32_),
+    .P6(_33_),
+    .P7(_34_),
+    .P8(_35_),
+    .P9(_01_),
+    .RST0(rst),
+    .SIGNEDA(1'h1),
+    .SIGNEDB(1'h1),
+    .SOURCEA(1'h0),
+    .SOURCEB(1'h0)
+  );
+  assign \$signal  = { a[7], a[7], a[7], a[7], a[7], a[7], a[7], a[7], a[7], a[7], a };
+  assign b18 = { b[7], b[7], b[7], b[7], b[7], b[7], b[7], b[7], b[7], b[7], b };
+  assign p = { _07_, _06_, _05_, _04_, _03_, _02_, _01_, _35_, _34_, _33_, _32_, _31_, _30_, _22_, _11_, _00_ };
+  assign p36 = { _29_, _28_, _27_, _26_, _25_, _24_, _23_, _21_, _20_, _19_, _18_, _17_, _16_, _15_, _14_, _13_, _12_, _10_, _09_, _08_, _07_, _06_, _05_, _04_, _03_, _02_, _01_, _35_, _34_, _33_, _32_, _31_, _30_, _22_, _11_, _00_ };
+  assign \port$477$0  = _00_;
+  assign \port$477$1  = _11_;
+  assign \port$477$2  = _22_;
+  assign \port$477$3  = _30_;
+  assign \port$477$4  = _31_;
+  assign \port$477$5  = _32_;
+  assign \port$477$6  = _33_;
+  assign \port$477$7  = _34_;
+  assign \port$477$8  = _35_;
+  assign \port$477$9  = _01_;
+  assign \port$477$10  = _02_;
+  assign \port$477$11  = _03_;
+  assign \port$477$12  = _04_;
+  assign \port$477$13  = _05_;
+  assign \port$477$14  = _06_;
+  assign \port$477$15  = _07_;
+endmodule
+
+(* generator = "Amaranth" *)
+module \hwq_mac_array.mul_6_4 (clk, rst, \port$478$0 , \port$478$1 , \port$478$2 , \port$478$3 , \port$478$4 , \port$478$5 , \port$478$6 , \port$478$7 , \port$478$8 , \port$478$9 , \port$478$10 , \port$478$11 , \port$478$12 , \port$478$13 , \port$478$14 , \port$478$15 , b, a, en
+);
+  wire _00_;
+  wire _01_;
+  wire _02_;
+  wire _03_;
+  wire _04_;
+  wire _05_;
+  wire _06_;
+  wire _07_;
+  wire _08_;
+  wire _09_;
+  wire _10_;
+  wire _11_;
+  wire _12_;
+  wire _13_;
+  wire _14_;
+  wire _15_;
+  wire _16_;
+  wire _17_;
+  wire _18_;
+  wire _19_;
+  wire _20_;
+  wire _21_;
+  wire _22_;
+  wire _23_;
+  wire _24_;
+  wire _25_;
+  wire _26_;
+  wire _27_;
+  wire _28_;
+  wire _29_;
+  wire _30_;
+  wire _31_;
+  wire _32_;
+  wire _33_;
+  wire _34_;
+  wire _35_;
+  wire [17:0] \$signal ;
+  input [7:0] a;
+  wire [7:0] a;
+  input [7:0] b;
+  wire [7:0] b;
+  wire [17:0] b18;
+  input clk;
+  wire clk;
+  input en;
+  wire en;
+  wire [15:0] p;
+  wire [35:0] p36;
+  output \port$478$0 ;
+  wire \port$478$0 ;
+  output \port$478$1 ;
+  wire \port$478$1 ;
+  output \port$478$10 ;
+  wire \port$478$10 ;
+  output \port$478$11 ;
+  wire \port$478$11 ;
+  output \port$478$12 ;
+  wire \port$478$12 ;
+  output \port$478$13 ;
+  wire \port$478$13 ;
+  output \port$478$14 ;
+  wire \port$478$14 ;
+  output \port$478$15 ;
+  wire \port$478$15 ;
+  output \port$478$2 ;
+  wire \port$478$2 ;
+  output \port$478$3 ;
+  wire \port$478$3 ;
+  output \port$478$4 ;
+  wire \port$478$4 ;
+  output \port$478$5 ;
+  wire \port$478$5 ;
+  output \port$478$6 ;
+  wire \port$478$6 ;
+  output \port$478$7 ;
+  wire \port$478$7 ;
+  output \port$478$8 ;
+  wire \port$478$8 ;
+  output \port$478$9 ;
+  wire \port$478$9 ;
+  input rst;
+  wire rst;
+  MULT18X18D #(
+    .CAS_MATCH_REG("FALSE"),
+    .CLK0_DIV("ENABLED"),
+    .CLK1_DIV("ENABLED"),
+    .CLK2_DIV("ENABLED"),
+    .CLK3_DIV("ENABLED"),
+    .GSR("DISABLED"),
+    .HIGHSPEED_CLK("NONE"),
+    .MULT_BYPASS("DISABLED"),
+    .REG_INPUTA_CLK("CLK0"),
+    .REG_INPUTB_CLK("CLK0"),
+    .REG_INPUTC_CLK("NONE"),
+    .REG_OUTPUT_CLK("CLK0"),
+    .REG_PIPELINE_CLK("NONE"),
+    .RESETMODE("SYNC"),
+    .SOURCEB_MODE("B_SHIFT")
+  ) dsp (
+    .A0(a[0]),
+    .A1(a[1]),
+    .A10(a[7]),
+    .A11(a[7]),
+    .A12(a[7]),
+    .A13(a[7]),
+    .A14(a[7]),
+    .A15(a[7]),
+    .A16(a[7]),
+    .A17(a[7]),
+    .A2(a[2]),
+    .A3(a[3]),
+    .A4(a[4]),
+    .A5(a[5]),
+    .A6(a[6]),
+    .A7(a[7]),
+    .A8(a[7]),
+    .A9(a[7]),
+    .B0(b[0]),
+    .B1(b[1]),
+    .B10(b[7]),
+    .B11(b[7]),
+    .B12(b[7]),
+    .B13(b[7]),
+    .B14(b[7]),
+    .B15(b[7]),
+    .B16(b[7]),
+    .B17(b[7]),
+    .B2(b[2]),
+    .B3(b[3]),
+    .B4(b[4]),
+    .B5(b[5]),
+    .B6(b[6]),
+    .B7(b[7]),
+    .B8(b[7]),
+    .B9(b[7]),
+    .C0(1'h0),
+    .C1(1'h0),
+    .C10(1'h0),
+    .C11(1'h0),
+    .C12(1'h0),
+    .C13(1'h0),
+    .C14(1'h0),
+    .C15(1'h0),
+    .C16(1'h0),
+    .C17(1'h0),
+    .C2(1'h0),
+    .C3(1'h0),
+    .C4(1'h0),
+    .C5(1'h0),
+    .C6(1'h0),
+    .C7(1'h0),
+    .C8(1'h0),
+    .C9(1'h0),
+    .CE0(en),
+    .CLK0(clk),
+    .P0(_00_),
+    .P1(_11_),
+    .P10(_02_),
+    .P11(_03_),
+    .P12(_04_),
+    .P13(_05_),
+    .P14(_06_),
+    .P15(_07_),
+    .P16(_08_),
+    .P17(_09_),
+    .P18(_10_),
+    .P19(_12_),
+    .P2(_22_),
+    .P20(_13_),
+    .P21(_14_),
+    .P22(_15_),
+    .P23(_16_),
+    .P24(_17_),
+    .P25(_18_),
+    .P26(_19_),
+    .P27(_20_),
+    .P28(_21_),
+    .P29(_23_),
+    .P3(_30_),
+    .P30(_24_),
+    .P31(_25_),
+    .P32(_26_),
+    .P33(_27_),
+    .P34(_28_),
+    .P35(_29_),
+    .P4(_31_),
+    .P5(_32_),
+    .P6(_33_),
+    .P7(_34_),
+    .P8(_35_),
+    .P9(_01_),
+    .RST0(rst),
+    .SIGNEDA(1'h1),
+    .SIGNEDB(1'h1),
+    .SOURCEA(1'h0),
+    .SOURCEB(1'h0)
+  );
+  assign \$signal  = { a[7], a[7], a[7], a[7], a[7], a[7], a[7], a[7], a[7], a[7], a };
+  assign b18 = { b[7], b[7], b[7], b[7], b[7], b[7], b[7], b[7], b[7], b[7], b };
+  assign p = { _07_, _06_, _05_, _04_, _03_, _02_, _01_, _35_, _34_, _33_, _32_, _31_, _30_, _22_, _11_, _00_ };
+  assign p36 = { _29_, _28_, _27_, _26_, _25_, _24_, _23_, _21_, _20_, _19_, _18_, _17_, _16_, _15_, _14_, _13_, _12_, _10_, _09_, _08_, _07_, _06_, _05_, _04_, _03_, _02_, _01_, _35_, _34_, _33_, _32_, _31_, _30_, _22_, _11_, _00_ };
+  assign \port$478$0  = _00_;
+  assign \port$478$1  = _11_;
+  assign \port$478$2  = _22_;
+  assign \port$478$3  = _30_;
+  assign \port$478$4  = _31_;
+  assign \port$478$5  = _32_;
+  assign \port$478$6  = _33_;
+  assign \port$478$7  = _34_;
+  assign \port$478$8  = _35_;
+  assign \port$478$9  = _01_;
+  assign \port$478$10  = _02_;
+  assign \port$478$11  = _03_;
+  assign \port$478$12  = _04_;
+  assign \port$478$13  = _05_;
+  assign \port$478$14  = _06_;
+  assign \port$478$15  = _07_;
+endmodule
+
+(* generator = "Amaranth" *)
+module \hwq_mac_array.mul_6_5 (clk, rst, \port$479$0 , \port$479$1 , \port$479$2 , \port$479$3 , \port$479$4 , \port$479$5 , \port$479$6 , \port$479$7 , \port$479$8 , \port$479$9 , \port$479$10 , \port$479$11 , \port$479$12 , \port$479$13 , \port$479$14 , \port$479$15 , b, a, en
+);
+  wire _00_;
+  wire _01_;
+  wire _02_;
+  wire _03_;
+  wire _04_;
+  wire _05_;
+  wire _06_;
+  wire _07_;
+  wire _08_;
+  wire _09_;
+  wire _10_;
+  wire _11_;
+  wire _12_;
+  wire _13_;
+  wire _14_;
+  wire _15_;
+  wire _16_;
+  wire _17_;
+  wire _18_;
+  wire _19_;
+  wire _20_;
+  wire _21_;
+  wire _22_;
+  wire _23_;
+  wire _24_;
+  wire _25_;
+  wire _26_;
+  wire _27_;
+  wire _28_;
+  wire _29_;
+  wire _30_;
+  wire _31_;
+  wire _32_;
+  wire _33_;
+  wire _34_;
+  wire _35_;
+  wire [17:0] \$signal ;
+  input [7:0] a;
+  wire [7:0] a;
+  input [7:0] b;
+  wire [7:0] b;
+  wire [17:0] b18;
+  input clk;
+  wire clk;
+  input en;
+  wire en;
+  wire [15:0] p;
+  wire [35:0] p36;
+  output \port$479$0 ;
+  wire \port$479$0 ;
+  output \port$479$1 ;
+  wire \port$479$1 ;
+  output \port$479$10 ;
+  wire \port$479$10 ;
+  output \port$479$11 ;
+  wire \port$479$11 ;
+  output \port$479$12 ;
+  wire \port$479$12 ;
+  output \port$479$13 ;
+  wire \port$479$13 ;
+  output \port$479$14 ;
+  wire \port$479$14 ;
+  output \port$479$15 ;
+  wire \port$479$15 ;
+  output \port$479$2 ;
+  wire \port$479$2 ;
+  output \port$479$3 ;
+  wire \port$479$3 ;
+  output \port$479$4 ;
+  wire \port$479$4 ;
+  output \port$479$5 ;
+  wire \port$479$5 ;
+  output \port$479$6 ;
+  wire \port$479$6 ;
+  output \port$479$7 ;
+  wire \port$479$7 ;
+  output \port$479$8 ;
+  wire \port$479$8 ;
+  output \port$479$9 ;
+  wire \port$479$9 ;
+  input rst;
+  wire rst;
+  MULT18X18D #(
+    .CAS_MATCH_REG("FALSE"),
+    .CLK0_DIV("ENABLED"),
+    .CLK1_DIV("ENABLED"),
+    .CLK2_DIV("ENABLED"),
+    .CLK3_DIV("ENABLED"),
+    .GSR("DISABLED"),
+    .HIGHSPEED_CLK("NONE"),
+    .MULT_BYPASS("DISABLED"),
+    .REG_INPUTA_CLK("CLK0"),
+    .REG_INPUTB_CLK("CLK0"),
+    .REG_INPUTC_CLK("NONE"),
+    .REG_OUTPUT_CLK("CLK0"),
+    .REG_PIPELINE_CLK("NONE"),
+    .RESETMODE("SYNC"),
+    .SOURCEB_MODE("B_SHIFT")
+  ) dsp (
+    .A0(a[0]),
+    .A1(a[1]),
+    .A10(a[7]),
+    .A11(a[7]),
+    .A12(a[7]),
+    .A13(a[7]),
+    .A14(a[7]),
+    .A15(a[7]),
+    .A16(a[7]),
+    .A17(a[7]),
+    .A2(a[2]),
+    .A3(a[3]),
+    .A4(a[4]),
+    .A5(a[5]),
+    .A6(a[6]),
+    .A7(a[7]),
+    .A8(a[7]),
+    .A9(a[7]),
+    .B0(b[0]),
+    .B1(b[1]),
+    .B10(b[7]),
+    .B11(b[7]),
+    .B12(b[7]),
+    .B13(b[7]),
+    .B14(b[7]),
+    .B15(b[7]),
+    .B16(b[7]),
+    .B17(b[7]),
+    .B2(b[2]),
+    .B3(b[3]),
+    .B4(b[4]),
+    .B5(b[5]),
+    .B6(b[6]),
+    .B7(b[7]),
+    .B8(b[7]),
+    .B9(b[7]),
+    .C0(1'h0),
+    .C1(1'h0),
+    .C10(1'h0),
+    .C11(1'h0),
+    .C12(1'h0),
+    .C13(1'h0),
+    .C14(1'h0),
+    .C15(1'h0),
+    .C16(1'h0),
+    .C17(1'h0),
+    .C2(1'h0),
+    .C3(1'h0),
+    .C4(1'h0),
+    .C5(1'h0),
+    .C6(1'h0),
+    .C7(1'h0),
+    .C8(1'h0),
+    .C9(1'h0),
+    .CE0(en),
+    .CLK0(clk),
+    .P0(_00_),
+    .P1(_11_),
+    .P10(_02_),
+    .P11(_03_),
+    .P12(_04_),
+    .P13(_05_),
+    .P14(_06_),
+    .P15(_07_),
+    .P16(_08_),
+    .P17(_09_),
+    .P18(_10_),
+    .P19(_12_),
+    .P2(_22_),
+    .P20(_13_),
+    .P21(_14_),
+    .P22(_15_),
+    .P23(_16_),
+    .P24(_17_),
+    .P25(_18_),
+    .P26(_19_),
+    .P27(_20_),
+    .P28(_21_),
+    .P29(_23_),
+    .P3(_30_),
+    .P30(_24_),
+    .P31(_25_),
+    .P32(_26_),
+    .P33(_27_),
+    .P34(_28_),
+    .P35(_29_),
+    .P4(_31_),
+    .P5(_32_),
+    .P6(_33_),
+    .P7(_34_),
+    .P8(_35_),
+    .P9(_01_),
+    .RST0(rst),
+    .SIGNEDA(1'h1),
+    .SIGNEDB(1'h1),
+    .SOURCEA(1'h0),
+    .SOURCEB(1'h0)
+  );
+  assign \$signal  = { a[7], a[7], a[7], a[7], a[7], a[7], a[7], a[7], a[7], a[7], a };
+  assign b18 = { b[7], b[7], b[7], b[7], b[7], b[7], b[7], b[7], b[7], b[7], b };
+  assign p = { _07_, _06_, _05_, _04_, _03_, _02_, _01_, _35_, _34_, _33_, _32_, _31_, _30_, _22_, _11_, _00_ };
+  assign p36 = { _29_, _28_, _27_, _26_, _25_, _24_, _23_, _21_, _20_, _19_, _18_, _17_, _16_, _15_, _14_, _13_, _12_, _10_, _09_, _08_, _07_, _06_, _05_, _04_, _03_, _02_, _01_, _35_, _34_, _33_, _32_, _31_, _30_, _22_, _11_, _00_ };
+  assign \port$479$0  = _00_;
+  assign \port$479$1  = _11_;
+  assign \port$479$2  = _22_;
+  assign \port$479$3  = _30_;
+  assign \port$479$4  = _31_;
+  assign \port$479$5  = _32_;
+  assign \port$479$6  = _33_;
+  assign \port$479$7  = _34_;
+  assign \port$479$8  = _35_;
+  assign \port$479$9  = _01_;
+  assign \port$479$10  = _02_;
+  assign \port$479$11  = _03_;
+  assign \port$479$12  = _04_;
+  assign \port$479$13  = _05_;
+  assign \port$479$14  = _06_;
+  assign \port$479$15  = _07_;
+endmodule
+
+(* generator = "Amaranth" *)
+module \hwq_mac_array.mul_6_6 (clk, rst, \port$480$0 , \port$480$1 , \port$480$2 , \port$480$3 , \port$480$4 , \port$480$5 , \port$480$6 , \port$480$7 , \port$480$8 , \port$480$9 , \port$480$10 , \port$480$11 , \port$480$12 , \port$480$13 , \port$480$14 , \port$480$15 , b, a, en
+);
+  wire _00_;
+  wire _01_;
+  wire _02_;
+  wire _03_;
+  wire _04_;
+  wire _05_;
+  wire _06_;
+  wire _07_;
+  wire _08_;
+  wire _09_;
+  wire _10_;
+  wire _11_;
+  wire _12_;
+  wire _13_;
+  wire _14_;
+  wire _15_;
+  wire _16_;
+  wire _17_;
+  wire _18_;
+  wire _19_;
+  wire _20_;
+  wire _21_;
+  wire _22_;
+  wire _23_;
+  wire _24_;
+  wire _25_;
+  wire _26_;
+  wire _27_;
+  wire _28_;
+  wire _29_;
+  wire _30_;
+  wire _31_;
+  wire _32_;
+  wire _33_;
+  wire _34_;
+  wire _35_;
+  wire [17:0] \$signal ;
+  input [7:0] a;
+  wire [7:0] a;
+  input [7:0] b;
+  wire [7:0] b;
+  wire [17:0] b18;
+  input clk;
+  wire clk;
+  input en;
+  wire en;
+  wire [15:0] p;
+  wire [35:0] p36;
+  output \port$480$0 ;
+  wire \port$480$0 ;
+  output \port$480$1 ;
+  wire \port$480$1 ;
+  output \port$480$10 ;
+  wire \port$480$10 ;
+  output \port$480$11 ;
+  wire \port$480$11 ;
+  output \port$480$12 ;
+  wire \port$480$12 ;
+  output \port$480$13 ;
+  wire \port$480$13 ;
+  output \port$480$14 ;
+  wire \port$480$14 ;
+  output \port$480$15 ;
+  wire \port$480$15 ;
+  output \port$480$2 ;
+  wire \port$480$2 ;
+  output \port$480$3 ;
+  wire \port$480$3 ;
+  output \port$480$4 ;
+  wire \port$480$4 ;
+  output \port$480$5 ;
+  wire \port$480$5 ;
+  output \port$480$6 ;
+  wire \port$480$6 ;
+  output \port$480$7 ;
+  wire \port$480$7 ;
+  output \port$480$8 ;
+  wire \port$480$8 ;
+  output \port$480$9 ;
+  wire \port$480$9 ;
+  input rst;
+  wire rst;
+  MULT18X18D #(
+    .CAS_MATCH_REG("FALSE"),
+    .CLK0_DIV("ENABLED"),
+    .CLK1_DIV("ENABLED"),
+    .CLK2_DIV("ENABLED"),
+    .CLK3_DIV("ENABLED"),
+    .GSR("DISABLED"),
+    .HIGHSPEED_CLK("NONE"),
+    .MULT_BYPASS("DISABLED"),
+    .REG_INPUTA_CLK("CLK0"),
+    .REG_INPUTB_CLK("CLK0"),
+    .REG_INPUTC_CLK("NONE"),
+    .REG_OUTPUT_CLK("CLK0"),
+    .REG_PIPELINE_CLK("NONE"),
+    .RESETMODE("SYNC"),
+    .SOURCEB_MODE("B_SHIFT")
+  ) dsp (
+    .A0(a[0]),
+    .A1(a[1]),
+    .A10(a[7]),
+    .A11(a[7]),
+    .A12(a[7]),
+    .A13(a[7]),
+    .A14(a[7]),
+    .A15(a[7]),
+    .A16(a[7]),
+    .A17(a[7]),
+    .A2(a[2]),
+    .A3(a[3]),
+    .A4(a[4]),
+    .A5(a[5]),
+    .A6(a[6]),
+    .A7(a[7]),
+    .A8(a[7]),
+    .A9(a[7]),
+    .B0(b[0]),
+    .B1(b[1]),
+    .B10(b[7]),
+    .B11(b[7]),
+    .B12(b[7]),
+    .B13(b[7]),
+    .B14(b[7]),
+    .B15(b[7]),
+    .B16(b[7]),
+    .B17(b[7]),
+    .B2(b[2]),
+    .B3(b[3]),
+    .B4(b[4]),
+    .B5(b[5]),
+    .B6(b[6]),
+    .B7(b[7]),
+    .B8(b[7]),
+    .B9(b[7]),
+    .C0(1'h0),
+    .C1(1'h0),
+    .C10(1'h0),
+    .C11(1'h0),
+    .C12(1'h0),
+    .C13(1'h0),
+    .C14(1'h0),
+    .C15(1'h0),
+    .C16(1'h0),
+    .C17(1'h0),
+    .C2(1'h0),
+    .C3(1'h0),
+    .C4(1'h0),
+    .C5(1'h0),
+    .C6(1'h0),
+    .C7(1'h0),
+    .C8(1'h0),
+    .C9(1'h0),
+    .CE0(en),
+    .CLK0(clk),
+    .P0(_00_),
+    .P1(_11_),
+    .P10(_02_),
+    .P11(_03_),
+    .P12(_04_),
+    .P13(_05_),
+    .P14(_06_),
+    .P15(_07_),
+    .P16(_08_),
+    .P17(_09_),
+    .P18(_10_),
+    .P19(_12_),
+    .P2(_22_),
+    .P20(_13_),
+    .P21(_14_),
+    .P22(_15_),
+    .P23(_16_),
+    .P24(_17_),
+    .P25(_18_),
+    .P26(_19_),
+    .P27(_20_),
+    .P28(_21_),
+    .P29(_23_),
+    .P3(_30_),
+    .P30(_24_),
+    .P31(_25_),
+    .P32(_26_),
+    .P33(_27_),
+    .P34(_28_),
+    .P35(_29_),
+    .P4(_31_),
+    .P5(_32_),
+    .P6(_33_),
+    .P7(_34_),
+    .P8(_35_),
+    .P9(_01_),
+    .RST0(rst),
+    .SIGNEDA(1'h1),
+    .SIGNEDB(1'h1),
+    .SOURCEA(1'h0),
+    .SOURCEB(1'h0)
+  );
+  assign \$signal  = { a[7], a[7], a[7], a[7], a[7], a[7], a[7], a[7], a[7], a[7], a };
+  assign b18 = { b[7], b[7], b[7], b[7], b[7], b[7], b[7], b[7], b[7], b[7], b };
+  assign p = { _07_, _06_, _05_, _04_, _03_, _02_, _01_, _35_, _34_, _33_, _32_, _31_, _30_, _22_, _11_, _00_ };
+  assign p36 = { _29_, _28_, _27_, _26_, _25_, _24_, _23_, _21_, _20_, _19_, _18_, _17_, _16_, _15_, _14_, _13_, _12_, _10_, _09_, _08_, _07_, _06_, _05_, _04_, _03_, _02_, _01_, _35_, _34_, _33_, _32_, _31_, _30_, _22_, _11_, _00_ };
+  assign \port$480$0  = _00_;
+  assign \port$480$1  = _11_;
+  assign \port$480$2  = _22_;
+  assign \port$480$3  = _30_;
+  assign \port$480$4  = _31_;
+  assign \port$480$5  = _32_;
+  assign \port$480$6  = _33_;
+  assign \port$480$7  = _34_;
+  assign \port$480$8  = _35_;
+  assign \port$480$9  = _01_;
+  assign \port$480$10  = _02_;
+  assign \port$480$11  = _03_;
+  assign \port$480$12  = _04_;
+  assign \port$480$13  = _05_;
+  assign \port$480$14  = _06_;
+  assign \port$480$15  = _07_;
+endmodule
+
+(* generator = "Amaranth" *)
+module \hwq_mac_array.mul_6_7 (clk, rst, \port$481$0 , \port$481$1 , \port$481$2 , \port$481$3 , \port$481$4 , \port$481$5 , \port$481$6 , \port$481$7 , \port$481$8 , \port$481$9 , \port$481$10 , \port$481$11 , \port$481$12 , \port$481$13 , \port$481$14 , \port$481$15 , b, a, en
+);
+  wire _00_;
+  wire _01_;
+  wire _02_;
+  wire _03_;
+  wire _04_;
+  wire _05_;
+  wire _06_;
+  wire _07_;
+  wire _08_;
+  wire _09_;
+  wire _10_;
+  wire _11_;
+  wire _12_;
+  wire _13_;
+  wire _14_;
+  wire _15_;
+  wire _16_;
+  wire _17_;
+  wire _18_;
+  wire _19_;
+  wire _20_;
+  wire _21_;
+  wire _22_;
+  wire _23_;
+  wire _24_;
+  wire _25_;
+  wire _26_;
+  wire _27_;
+  wire _28_;
+  wire _29_;
+  wire _30_;
+  wire _31_;
+  wire _32_;
+  wire _33_;
+  wire _34_;
+  wire _35_;
+  wire [17:0] \$signal ;
+  input [7:0] a;
+  wire [7:0] a;
+  input [7:0] b;
+  wire [7:0] b;
+  wire [17:0] b18;
+  input clk;
+  wire clk;
+  input en;
+  wire en;
+  wire [15:0] p;
+  wire [35:0] p36;
+  output \port$481$0 ;
+  wire \port$481$0 ;
+  output \port$481$1 ;
+  wire \port$481$1 ;
+  output \port$481$10 ;
+  wire \port$481$10 ;
+  output \port$481$11 ;
+  wire \port$481$11 ;
+  output \port$481$12 ;
+  wire \port$481$12 ;
+  output \port$481$13 ;
+  wire \port$481$13 ;
+  output \port$481$14 ;
+  wire \port$481$14 ;
+  output \port$481$15 ;
+  wire \port$481$15 ;
+  output \port$481$2 ;
+  wire \port$481$2 ;
+  output \port$481$3 ;
+  wire \port$481$3 ;
+  output \port$481$4 ;
+  wire \port$481$4 ;
+  output \port$481$5 ;
+  wire \port$481$5 ;
+  output \port$481$6 ;
+  wire \port$481$6 ;
+  output \port$481$7 ;
+  wire \port$481$7 ;
+  output \port$481$8 ;
+  wire \port$481$8 ;
+  output \port$481$9 ;
+  wire \port$481$9 ;
+  input rst;
+  wire rst;
+  MULT18X18D #(
+    .CAS_MATCH_REG("FALSE"),
+    .CLK0_DIV("ENABLED"),
+    .CLK1_DIV("ENABLED"),
+    .CLK2_DIV("ENABLED"),
+    .CLK3_DIV("ENABLED"),
+    .GSR("DISABLED"),
+    .HIGHSPEED_CLK("NONE"),
+    .MULT_BYPASS("DISABLED"),
+    .REG_INPUTA_CLK("CLK0"),
+    .REG_INPUTB_CLK("CLK0"),
+    .REG_INPUTC_CLK("NONE"),
+    .REG_OUTPUT_CLK("CLK0"),
+    .REG_PIPELINE_CLK("NONE"),
+    .RESETMODE("SYNC"),
+    .SOURCEB_MODE("B_SHIFT")
+  ) dsp (
+    .A0(a[0]),
+    .A1(a[1]),
+    .A10(a[7]),
+    .A11(a[7]),
+    .A12(a[7]),
+    .A13(a[7]),
+    .A14(a[7]),
+    .A15(a[7]),
+    .A16(a[7]),
+    .A17(a[7]),
+    .A2(a[2]),
+    .A3(a[3]),
+    .A4(a[4]),
+    .A5(a[5]),
+    .A6(a[6]),
+    .A7(a[7]),
+    .A8(a[7]),
+    .A9(a[7]),
+    .B0(b[0]),
+    .B1(b[1]),
+    .B10(b[7]),
+    .B11(b[7]),
+    .B12(b[7]),
+    .B13(b[7]),
+    .B14(b[7]),
+    .B15(b[7]),
+    .B16(b[7]),
+    .B17(b[7]),
+    .B2(b[2]),
+    .B3(b[3]),
+    .B4(b[4]),
+    .B5(b[5]),
+    .B6(b[6]),
+    .B7(b[7]),
+    .B8(b[7]),
+    .B9(b[7]),
+    .C0(1'h0),
+    .C1(1'h0),
+    .C10(1'h0),
+    .C11(1'h0),
+    .C12(1'h0),
+    .C13(1'h0),
+    .C14(1'h0),
+    .C15(1'h0),
+    .C16(1'h0),
+    .C17(1'h0),
+    .C2(1'h0),
+    .C3(1'h0),
+    .C4(1'h0),
+    .C5(1'h0),
+    .C6(1'h0),
+    .C7(1'h0),
+    .C8(1'h0),
+    .C9(1'h0),
+    .CE0(en),
+    .CLK0(clk),
+    .P0(_00_),
+    .P1(_11_),
+    .P10(_02_),
+    .P11(_03_),
+    .P12(_04_),
+    .P13(_05_),
+    .P14(_06_),
+    .P15(_07_),
+    .P16(_08_),
+    .P17(_09_),
+    .P18(_10_),
+    .P19(_12_),
+    .P2(_22_),
+    .P20(_13_),
+    .P21(_14_),
+    .P22(_15_),
+    .P23(_16_),
+    .P24(_17_),
+    .P25(_18_),
+    .P26(_19_),
+    .P27(_20_),
+    .P28(_21_),
+    .P29(_23_),
+    .P3(_30_),
+    .P30(_24_),
+    .P31(_25_),
+    .P32(_26_),
+    .P33(_27_),
+    .P34(_28_),
+    .P35(_29_),
+    .P4(_31_),
+    .P5(_32_),
+    .P6(_33_),
+    .P7(_34_),
+    .P8(_35_),
+    .P9(_01_),
+    .RST0(rst),
+    .SIGNEDA(1'h1),
+    .SIGNEDB(1'h1),
+    .SOURCEA(1'h0),
+    .SOURCEB(1'h0)
+  );
+  assign \$signal  = { a[7], a[7], a[7], a[7], a[7], a[7], a[7], a[7], a[7], a[7], a };
+  assign b18 = { b[7], b[7], b[7], b[7], b[7], b[7], b[7], b[7], b[7], b[7], b };
+  assign p = { _07_, _06_, _05_, _04_, _03_, _02_, _01_, _35_, _34_, _33_, _32_, _31_, _30_, _22_, _11_, _00_ };
+  assign p36 = { _29_, _28_, _27_, _26_, _25_, _24_, _23_, _21_, _20_, _19_, _18_, _17_, _16_, _15_, _14_, _13_, _12_, _10_, _09_, _08_, _07_, _06_, _05_, _04_, _03_, _02_, _01_, _35_, _34_, _33_, _32_, _31_, _30_, _22_, _11_, _00_ };
+  assign \port$481$0  = _00_;
+  assign \port$481$1  = _11_;
+  assign \port$481$2  = _22_;
+  assign \port$481$3  = _30_;
+  assign \port$481$4  = _31_;
+  assign \port$481$5  = _32_;
+  assign \port$481$6  = _33_;
+  assign \port$481$7  = _34_;
+  assign \port$481$8  = _35_;
+  assign \port$481$9  = _01_;
+  assign \port$481$10  = _02_;
+  assign \port$481$11  = _03_;
+  assign \port$481$12  = _04_;
+  assign \port$481$13  = _05_;
+  assign \port$481$14  = _06_;
+  assign \port$481$15  = _07_;
+endmodule
+
+(* generator = "Amaranth" *)
+module \hwq_mac_array.mul_7_0 (clk, rst, \port$482$0 , \port$482$1 , \port$482$2 , \port$482$3 , \port$482$4 , \port$482$5 , \port$482$6 , \port$482$7 , \port$482$8 , \port$482$9 , \port$482$10 , \port$482$11 , \port$482$12 , \port$482$13 , \port$482$14 , \port$482$15 , a, b, en
+);
+  wire _00_;
+  wire _01_;
+  wire _02_;
+  wire _03_;
+  wire _04_;
+  wire _05_;
+  wire _06_;
+  wire _07_;
+  wire _08_;
+  wire _09_;
+  wire _10_;
+  wire _11_;
+  wire _12_;
+  wire _13_;
+  wire _14_;
+  wire _15_;
+  wire _16_;
+  wire _17_;
+  wire _18_;
+  wire _19_;
+  wire _20_;
+  wire _21_;
+  wire _22_;
+  wire _23_;
+  wire _24_;
+  wire _25_;
+  wire _26_;
+  wire _27_;
+  wire _28_;
+  wire _29_;
+  wire _30_;
+  wire _31_;
+  wire _32_;
+  wire _33_;
+  wire _34_;
+  wire _35_;
+  wire [17:0] \$signal ;
+  input [7:0] a;
+  wire [7:0] a;
+  input [7:0] b;
+  wire [7:0] b;
+  wire [17:0] b18;
+  input clk;
+  wire clk;
+  input en;
+  wire en;
+  wire [15:0] p;
+  wire [35:0] p36;
+  output \port$482$0 ;
+  wire \port$482$0 ;
+  output \port$482$1 ;
+  wire \port$482$1 ;
+  output \port$482$10 ;
+  wire \port$482$10 ;
+  output \port$482$11 ;
+  wire \port$482$11 ;
+  output \port$482$12 ;
+  wire \port$482$12 ;
+  output \port$482$13 ;
+  wire \port$482$13 ;
+  output \port$482$14 ;
+  wire \port$482$14 ;
+  output \port$482$15 ;
+  wire \port$482$15 ;
+  output \port$482$2 ;
+  wire \port$482$2 ;
+  output \port$482$3 ;
+  wire \port$482$3 ;
+  output \port$482$4 ;
+  wire \port$482$4 ;
+  output \port$482$5 ;
+  wire \port$482$5 ;
+  output \port$482$6 ;
+  wire \port$482$6 ;
+  output \port$482$7 ;
+  wire \port$482$7 ;
+  output \port$482$8 ;
+  wire \port$482$8 ;
+  output \port$482$9 ;
+  wire \port$482$9 ;
+  input rst;
+  wire rst;
+  MULT18X18D #(
+    .CAS_MATCH_REG("FALSE"),
+    .CLK0_DIV("ENABLED"),
+    .CLK1_DIV("ENABLED"),
+    .CLK2_DIV("ENABLED"),
+    .CLK3_DIV("ENABLED"),
+    .GSR("DISABLED"),
+    .HIGHSPEED_CLK("NONE"),
+    .MULT_BYPASS("DISABLED"),
+    .REG_INPUTA_CLK("CLK0"),
+    .REG_INPUTB_CLK("CLK0"),
+    .REG_INPUTC_CLK("NONE"),
+    .REG_OUTPUT_CLK("CLK0"),
+    .REG_PIPELINE_CLK("NONE"),
+    .RESETMODE("SYNC"),
+    .SOURCEB_MODE("B_SHIFT")
+  ) dsp (
+    .A0(a[0]),
+    .A1(a[1]),
+    .A10(a[7]),
+    .A11(a[7]),
+    .A12(a[7]),
+    .A13(a[7]),
+    .A14(a[7]),
+    .A15(a[7]),
+    .A16(a[7]),
+    .A17(a[7]),
+    .A2(a[2]),
+    .A3(a[3]),
+    .A4(a[4]),
+    .A5(a[5]),
+    .A6(a[6]),
+    .A7(a[7]),
+    .A8(a[7]),
+    .A9(a[7]),
+    .B0(b[0]),
+    .B1(b[1]),
+    .B10(b[7]),
+    .B11(b[7]),
+    .B12(b[7]),
+    .B13(b[7]),
+    .B14(b[7]),
+    .B15(b[7]),
+    .B16(b[7]),
+    .B17(b[7]),
+    .B2(b[2]),
+    .B3(b[3]),
+    .B4(b[4]),
+    .B5(b[5]),
+    .B6(b[6]),
+    .B7(b[7]),
+    .B8(b[7]),
+    .B9(b[7]),
+    .C0(1'h0),
+    .C1(1'h0),
+    .C10(1'h0),
+    .C11(1'h0),
+    .C12(1'h0),
+    .C13(1'h0),
+    .C14(1'h0),
+    .C15(1'h0),
+    .C16(1'h0),
+    .C17(1'h0),
+    .C2(1'h0),
+    .C3(1'h0),
+    .C4(1'h0),
+    .C5(1'h0),
+    .C6(1'h0),
+    .C7(1'h0),
+    .C8(1'h0),
+    .C9(1'h0),
+    .CE0(en),
+    .CLK0(clk),
+    .P0(_00_),
+    .P1(_11_),
+    .P10(_02_),
+    .P11(_03_),
+    .P12(_04_),
+    .P13(_05_),
+    .P14(_06_),
+    .P15(_07_),
+    .P16(_08_),
+    .P17(_09_),
+    .P18(_10_),
+    .P19(_12_),
+    .P2(_22_),
+    .P20(_13_),
+    .P21(_14_),
+    .P22(_15_),
+    .P23(_16_),
+    .P24(_17_),
+    .P25(_18_),
+    .P26(_19_),
+    .P27(_20_),
+    .P28(_21_),
+    .P29(_23_),
+    .P3(_30_),
+    .P30(_24_),
+    .P31(_25_),
+    .P32(_26_),
+    .P33(_27_),
+    .P34(_28_),
+    .P35(_29_),
+    .P4(_31_),
+    .P5(_32_),
+    .P6(_33_),
+    .P7(_34_),
+    .P8(_35_),
+    .P9(_01_),
+    .RST0(rst),
+    .SIGNEDA(1'h1),
+    .SIGNEDB(1'h1),
+    .SOURCEA(1'h0),
+    .SOURCEB(1'h0)
+  );
+  assign \$signal  = { a[7], a[7], a[7], a[7], a[7], a[7], a[7], a[7], a[7], a[7], a };
+  assign b18 = { b[7], b[7], b[7], b[7], b[7], b[7], b[7], b[7], b[7], b[7], b };
+  assign p = { _07_, _06_, _05_, _04_, _03_, _02_, _01_, _35_, _34_, _33_, _32_, _31_, _30_, _22_, _11_, _00_ };
+  assign p36 = { _29_, _28_, _27_, _26_, _25_, _24_, _23_, _21_, _20_, _19_, _18_, _17_, _16_, _15_, _14_, _13_, _12_, _10_, _09_, _08_, _07_, _06_, _05_, _04_, _03_, _02_, _01_, _35_, _34_, _33_, _32_, _31_, _30_, _22_, _11_, _00_ };
+  assign \port$482$0  = _00_;
+  assign \port$482$1  = _11_;
+  assign \port$482$2  = _22_;
+  assign \port$482$3  = _30_;
+  assign \port$482$4  = _31_;
+  assign \port$482$5  = _32_;
+  assign \port$482$6  = _33_;
+  assign \port$482$7  = _34_;
+  assign \port$482$8  = _35_;
+  assign \port$482$9  = _01_;
+  assign \port$482$10  = _02_;
+  assign \port$482$11  = _03_;
+  assign \port$482$12  = _04_;
+  assign \port$482$13  = _05_;
+  assign \port$482$14  = _06_;
+  assign \port$482$15  = _07_;
+endmodule
+
+(* generator = "Amaranth" *)
+module \hwq_mac_array.mul_7_1 (clk, rst, \port$483$0 , \port$483$1 , \port$483$2 , \port$483$3 , \port$483$4 , \port$483$5 , \port$483$6 , \port$483$7 , \port$483$8 , \port$483$9 , \port$483$10 , \port$483$11 , \port$483$12 , \port$483$13 , \port$483$14 , \port$483$15 , b, a, en
+);
+  wire _00_;
+  wire _01_;
+  wire _02_;
+  wire _03_;
+  wire _04_;
+  wire _05_;
+  wire _06_;
+  wire _07_;
+  wire _08_;
+  wire _09_;
+  wire _10_;
+  wire _11_;
+  wire _12_;
+  wire _13_;
+  wire _14_;
+  wire _15_;
+  wire _16_;
+  wire _17_;
+  wire _18_;
+  wire _19_;
+  wire _20_;
+  wire _21_;
+  wire _22_;
+  wire _23_;
+  wire _24_;
+  wire _25_;
+  wire _26_;
+  wire _27_;
+  wire _28_;
+  wire _29_;
+  wire _30_;
+  wire _31_;
+  wire _32_;
+  wire _33_;
+  wire _34_;
+  wire _35_;
+  wire [17:0] \$signal ;
+  input [7:0] a;
+  wire [7:0] a;
+  input [7:0] b;
+  wire [7:0] b;
+  wire [17:0] b18;
+  input clk;
+  wire clk;
+  input en;
+  wire en;
+  wire [15:0] p;
+  wire [35:0] p36;
+  output \port$483$0 ;
+  wire \port$483$0 ;
+  output \port$483$1 ;
+  wire \port$483$1 ;
+  output \port$483$10 ;
+  wire \port$483$10 ;
+  output \port$483$11 ;
+  wire \port$483$11 ;
+  output \port$483$12 ;
+  wire \port$483$12 ;
+  output \port$483$13 ;
+  wire \port$483$13 ;
+  output \port$483$14 ;
+  wire \port$483$14 ;
+  output \port$483$15 ;
+  wire \port$483$15 ;
+  output \port$483$2 ;
+  wire \port$483$2 ;
+  output \port$483$3 ;
+  wire \port$483$3 ;
+  output \port$483$4 ;
+  wire \port$483$4 ;
+  output \port$483$5 ;
+  wire \port$483$5 ;
+  output \port$483$6 ;
+  wire \port$483$6 ;
+  output \port$483$7 ;
+  wire \port$483$7 ;
+  output \port$483$8 ;
+  wire \port$483$8 ;
+  output \port$483$9 ;
+  wire \port$483$9 ;
+  input rst;
+  wire rst;
+  MULT18X18D #(
+    .CAS_MATCH_REG("FALSE"),
+    .CLK0_DIV("ENABLED"),
+    .CLK1_DIV("ENABLED"),
+    .CLK2_DIV("ENABLED"),
+    .CLK3_DIV("ENABLED"),
+    .GSR("DISABLED"),
+    .HIGHSPEED_CLK("NONE"),
+    .MULT_BYPASS("DISABLED"),
+    .REG_INPUTA_CLK("CLK0"),
+    .REG_INPUTB_CLK("CLK0"),
+    .REG_INPUTC_CLK("NONE"),
+    .REG_OUTPUT_CLK("CLK0"),
+    .REG_PIPELINE_CLK("NONE"),
+    .RESETMODE("SYNC"),
+    .SOURCEB_MODE("B_SHIFT")
+  ) dsp (
+    .A0(a[0]),
+    .A1(a[1]),
+    .A10(a[7]),
+    .A11(a[7]),
+    .A12(a[7]),
+    .A13(a[7]),
+    .A14(a[7]),
+    .A15(a[7]),
+    .A16(a[7]),
+    .A17(a[7]),
+    .A2(a[2]),
+    .A3(a[3]),
+    .A4(a[4]),
+    .A5(a[5]),
+    .A6(a[6]),
+    .A7(a[7]),
+    .A8(a[7]),
+    .A9(a[7]),
+    .B0(b[0]),
+    .B1(b[1]),
+    .B10(b[7]),
+    .B11(b[7]),
+    .B12(b[7]),
+    .B13(b[7]),
+    .B14(b[7]),
+    .B15(b[7]),
+    .B16(b[7]),
+    .B17(b[7]),
+    .B2(b[2]),
+    .B3(b[3]),
+    .B4(b[4]),
+    .B5(b[5]),
+    .B6(b[6]),
+    .B7(b[7]),
+    .B8(b[7]),
+    .B9(b[7]),
+    .C0(1'h0),
+    .C1(1'h0),
+    .C10(1'h0),
+    .C11(1'h0),
+    .C12(1'h0),
+    .C13(1'h0),
+    .C14(1'h0),
+    .C15(1'h0),
+    .C16(1'h0),
+    .C17(1'h0),
+    .C2(1'h0),
+    .C3(1'h0),
+    .C4(1'h0),
+    .C5(1'h0),
+    .C6(1'h0),
+    .C7(1'h0),
+    .C8(1'h0),
+    .C9(1'h0),
+    .CE0(en),
+    .CLK0(clk),
+    .P0(_00_),
+    .P1(_11_),
+    .P10(_02_),
+    .P11(_03_),
+    .P12(_04_),
+    .P13(_05_),
+    .P14(_06_),
+    .P15(_07_),
+    .P16(_08_),
+    .P17(_09_),
+    .P18(_10_),
+    .P19(_12_),
+    .P2(_22_),
+    .P20(_13_),
+    .P21(_14_),
+    .P22(_15_),
+    .P23(_16_),
+    .P24(_17_),
+    .P25(_18_),
+    .P26(_19_),
+    .P27(_20_),
+    .P28(_21_),
+    .P29(_23_),
+    .P3(_30_),
+    .P30(_24_),
+    .P31(_25_),
+    .P32(_26_),
+    .P33(_27_),
+    .P34(_28_),
+    .P35(_29_),
+    .P4(_31_),
+    .P5(_32_),
+    .P6(_33_),
+    .P7(_34_),
+    .P8(_35_),
+    .P9(_01_),
+    .RST0(rst),
+    .SIGNEDA(1'h1),
+    .SIGNEDB(1'h1),
+    .SOURCEA(1'h0),
+    .SOURCEB(1'h0)
+  );
+  assign \$signal  = { a[7], a[7], a[7], a[7], a[7], a[7], a[7], a[7], a[7], a[7], a };
+  assign b18 = { b[7], b[7], b[7], b[7], b[7], b[7], b[7], b[7], b[7], b[7], b };
+  assign p = { _07_, _06_, _05_, _04_, _03_, _02_, _01_, _35_, _34_, _33_, _32_, _31_, _30_, _22_, _11_, _00_ };
+  assign p36 = { _29_, _28_, _27_, _26_, _25_, _24_, _23_, _21_, _20_, _19_, _18_, _17_, _16_, _15_, _14_, _13_, _12_, _10_, _09_, _08_, _07_, _06_, _05_, _04_, _03_, _02_, _01_, _35_, _34_, _33_, _32_, _31_, _30_, _22_, _11_, _00_ };
+  assign \port$483$0  = _00_;
+  assign \port$483$1  = _11_;
+  assign \port$483$2  = _22_;
+  assign \port$483$3  = _30_;
+  assign \port$483$4  = _31_;
+  assign \port$483$5  = _32_;
+  assign \port$483$6  = _33_;
+  assign \port$483$7  = _34_;
+  assign \port$483$8  = _35_;
+  assign \port$483$9  = _01_;
+  assign \port$483$10  = _02_;
+  assign \port$483$11  = _03_;
+  assign \port$483$12  = _04_;
+  assign \port$483$13  = _05_;
+  assign \port$483$14  = _06_;
+  assign \port$483$15  = _07_;
+endmodule
+
+(* generator = "Amaranth" *)
+module \hwq_mac_array.mul_7_2 (clk, rst, \port$484$0 , \port$484$1 , \port$484$2 , \port$484$3 , \port$484$4 , \port$484$5 , \port$484$6 , \port$484$7 , \port$484$8 , \port$484$9 , \port$484$10 , \port$484$11 , \port$484$12 , \port$484$13 , \port$484$14 , \port$484$15 , b, a, en
+);
+  wire _00_;
+  wire _01_;
+  wire _02_;
+  wire _03_;
+  wire _04_;
+  wire _05_;
+  wire _06_;
+  wire _07_;
+  wire _08_;
+  wire _09_;
+  wire _10_;
+  wire _11_;
+  wire _12_;
+  wire _13_;
+  wire _14_;
+  wire _15_;
+  wire _16_;
+  wire _17_;
+  wire _18_;
+  wire _19_;
+  wire _20_;
+  wire _21_;
+  wire _22_;
+  wire _23_;
+  wire _24_;
+  wire _25_;
+  wire _26_;
+  wire _27_;
+  wire _28_;
+  wire _29_;
+  wire _30_;
+  wire _31_;
+  wire _32_;
+  wire _33_;
+  wire _34_;
+  wire _35_;
+  wire [17:0] \$signal ;
+  input [7:0] a;
+  wire [7:0] a;
+  input [7:0] b;
+  wire [7:0] b;
+  wire [17:0] b18;
+  input clk;
+  wire clk;
+  input en;
+  wire en;
+  wire [15:0] p;
+  wire [35:0] p36;
+  output \port$484$0 ;
+  wire \port$484$0 ;
+  output \port$484$1 ;
+  wire \port$484$1 ;
+  output \port$484$10 ;
+  wire \port$484$10 ;
+  output \port$484$11 ;
+  wire \port$484$11 ;
+  output \port$484$12 ;
+  wire \port$484$12 ;
+  output \port$484$13 ;
+  wire \port$484$13 ;
+  output \port$484$14 ;
+  wire \port$484$14 ;
+  output \port$484$15 ;
+  wire \port$484$15 ;
+  output \port$484$2 ;
+  wire \port$484$2 ;
+  output \port$484$3 ;
+  wire \port$484$3 ;
+  output \port$484$4 ;
+  wire \port$484$4 ;
+  output \port$484$5 ;
+  wire \port$484$5 ;
+  output \port$484$6 ;
+  wire \port$484$6 ;
+  output \port$484$7 ;
+  wire \port$484$7 ;
+  output \port$484$8 ;
+  wire \port$484$8 ;
+  output \port$484$9 ;
+  wire \port$484$9 ;
+  input rst;
+  wire rst;
+  MULT18X18D #(
+    .CAS_MATCH_REG("FALSE"),
+    .CLK0_DIV("ENABLED"),
+    .CLK1_DIV("ENABLED"),
+    .CLK2_DIV("ENABLED"),
+    .CLK3_DIV("ENABLED"),
+    .GSR("DISABLED"),
+    .HIGHSPEED_CLK("NONE"),
+    .MULT_BYPASS("DISABLED"),
+    .REG_INPUTA_CLK("CLK0"),
+    .REG_INPUTB_CLK("CLK0"),
+    .REG_INPUTC_CLK("NONE"),
+    .REG_OUTPUT_CLK("CLK0"),
+    .REG_PIPELINE_CLK("NONE"),
+    .RESETMODE("SYNC"),
+    .SOURCEB_MODE("B_SHIFT")
+  ) dsp (
+    .A0(a[0]),
+    .A1(a[1]),
+    .A10(a[7]),
+    .A11(a[7]),
+    .A12(a[7]),
+    .A13(a[7]),
+    .A14(a[7]),
+    .A15(a[7]),
+    .A16(a[7]),
+    .A17(a[7]),
+    .A2(a[2]),
+    .A3(a[3]),
+    .A4(a[4]),
+    .A5(a[5]),
+    .A6(a[6]),
+    .A7(a[7]),
+    .A8(a[7]),
+    .A9(a[7]),
+    .B0(b[0]),
+    .B1(b[1]),
+    .B10(b[7]),
+    .B11(b[7]),
+    .B12(b[7]),
+    .B13(b[7]),
+    .B14(b[7]),
+    .B15(b[7]),
+    .B16(b[7]),
+    .B17(b[7]),
+    .B2(b[2]),
+    .B3(b[3]),
+    .B4(b[4]),
+    .B5(b[5]),
+    .B6(b[6]),
+    .B7(b[7]),
+    .B8(b[7]),
+    .B9(b[7]),
+    .C0(1'h0),
+    .C1(1'h0),
+    .C10(1'h0),
+    .C11(1'h0),
+    .C12(1'h0),
+    .C13(1'h0),
+    .C14(1'h0),
+    .C15(1'h0),
+    .C16(1'h0),
+    .C17(1'h0),
+    .C2(1'h0),
+    .C3(1'h0),
+    .C4(1'h0),
+    .C5(1'h0),
+    .C6(1'h0),
+    .C7(1'h0),
+    .C8(1'h0),
+    .C9(1'h0),
+    .CE0(en),
+    .CLK0(clk),
+    .P0(_00_),
+    .P1(_11_),
+    .P10(_02_),
+    .P11(_03_),
+    .P12(_04_),
+    .P13(_05_),
+    .P14(_06_),
+    .P15(_07_),
+    .P16(_08_),
+    .P17(_09_),
+    .P18(_10_),
+    .P19(_12_),
+    .P2(_22_),
+    .P20(_13_),
+    .P21(_14_),
+    .P22(_15_),
+    .P23(_16_),
+    .P24(_17_),
+    .P25(_18_),
+    .P26(_19_),
+    .P27(_20_),
+    .P28(_21_),
+    .P29(_23_),
+    .P3(_30_),
+    .P30(_24_),
+    .P31(_25_),
+    .P32(_26_),
+    .P33(_27_),
+    .P34(_28_),
+    .P35(_29_),
+    .P4(_31_),
+    .P5(_32_),
+    .P6(_33_),
+    .P7(_34_),
+    .P8(_35_),
+    .P9(_01_),
+    .RST0(rst),
+    .SIGNEDA(1'h1),
+    .SIGNEDB(1'h1),
+    .SOURCEA(1'h0),
+    .SOURCEB(1'h0)
+  );
+  assign \$signal  = { a[7], a[7], a[7], a[7], a[7], a[7], a[7], a[7], a[7], a[7], a };
+  assign b18 = { b[7], b[7], b[7], b[7], b[7], b[7], b[7], b[7], b[7], b[7], b };
+  assign p = { _07_, _06_, _05_, _04_, _03_, _02_, _01_, _35_, _34_, _33_, _32_, _31_, _30_, _22_, _11_, _00_ };
+  assign p36 = { _29_, _28_, _27_, _26_, _25_, _24_, _23_, _21_, _20_, _19_, _18_, _17_, _16_, _15_, _14_, _13_, _12_, _10_, _09_, _08_, _07_, _06_, _05_, _04_, _03_, _02_, _01_, _35_, _34_, _33_, _32_, _31_, _30_, _22_, _11_, _00_ };
+  assign \port$484$0  = _00_;
+  assign \port$484$1  = _11_;
+  assign \port$484$2  = _22_;
+  assign \port$484$3  = _30_;
+  assign \port$484$4  = _31_;
+  assign \port$484$5  = _32_;
+  assign \port$484$6  = _33_;
+  assign \port$484$7  = _34_;
+  assign \port$484$8  = _35_;
+  assign \port$484$9  = _01_;
+  assign \port$484$10  = _02_;
+  assign \port$484$11  = _03_;
+  assign \port$484$12  = _04_;
+  assign \port$484$13  = _05_;
+  assign \port$484$14  = _06_;
+  assign \port$484$15  = _07_;
+endmodule
+
+(* generator = "Amaranth" *)
+module \hwq_mac_array.mul_7_3 (clk, rst, \port$485$0 , \port$485$1 , \port$485$2 , \port$485$3 , \port$485$4 , \port$485$5 , \port$485$6 , \port$485$7 , \port$485$8 , \port$485$9 , \port$485$10 , \port$485$11 , \port$485$12 , \port$485$13 , \port$485$14 , \port$485$15 , b, a, en
+);
+  wire _00_;
+  wire _01_;
+  wire _02_;
+  wire _03_;
+  wire _04_;
+  wire _05_;
+  wire _06_;
+  wire _07_;
+  wire _08_;
+  wire _09_;
+  wire _10_;
+  wire _11_;
+  wire _12_;
+  wire _13_;
+  wire _14_;
+  wire _15_;
+  wire _16_;
+  wire _17_;
+  wire _18_;
+  wire _19_;
+  wire _20_;
+  wire _21_;
+  wire _22_;
+  wire _23_;
+  wire _24_;
+  wire _25_;
+  wire _26_;
+  wire _27_;
+  wire _28_;
+  wire _29_;
+  wire _30_;
+  wire _31_;
+  wire _32_;
+  wire _33_;
+  wire _34_;
+  wire _35_;
+  wire [17:0] \$signal ;
+  input [7:0] a;
+  wire [7:0] a;
+  input [7:0] b;
+  wire [7:0] b;
+  wire [17:0] b18;
+  input clk;
+  wire clk;
+  input en;
+  wire en;
+  wire [15:0] p;
+  wire [35:0] p36;
+  output \port$485$0 ;
+  wire \port$485$0 ;
+  output \port$485$1 ;
+  wire \port$485$1 ;
+  output \port$485$10 ;
+  wire \port$485$10 ;
+  output \port$485$11 ;
+  wire \port$485$11 ;
+  output \port$485$12 ;
+  wire \port$485$12 ;
+  output \port$485$13 ;
+  wire \port$485$13 ;
+  output \port$485$14 ;
+  wire \port$485$14 ;
+  output \port$485$15 ;
+  wire \port$485$15 ;
+  output \port$485$2 ;
+  wire \port$485$2 ;
+  output \port$485$3 ;
+  wire \port$485$3 ;
+  output \port$485$4 ;
+  wire \port$485$4 ;
+  output \port$485$5 ;
+  wire \port$485$5 ;
+  output \port$485$6 ;
+  wire \port$485$6 ;
+  output \port$485$7 ;
+  wire \port$485$7 ;
+  output \port$485$8 ;
+  wire \port$485$8 ;
+  output \port$485$9 ;
+  wire \port$485$9 ;
+  input rst;
+  wire rst;
+  MULT18X18D #(
+    .CAS_MATCH_REG("FALSE"),
+    .CLK0_DIV("ENABLED"),
+    .CLK1_DIV("ENABLED"),
+    .CLK2_DIV("ENABLED"),
+    .CLK3_DIV("ENABLED"),
+    .GSR("DISABLED"),
+    .HIGHSPEED_CLK("NONE"),
+    .MULT_BYPASS("DISABLED"),
+    .REG_INPUTA_CLK("CLK0"),
+    .REG_INPUTB_CLK("CLK0"),
+    .REG_INPUTC_CLK("NONE"),
+    .REG_OUTPUT_CLK("CLK0"),
+    .REG_PIPELINE_CLK("NONE"),
+    .RESETMODE("SYNC"),
+    .SOURCEB_MODE("B_SHIFT")
+  ) dsp (
+    .A0(a[0]),
+    .A1(a[1]),
+    .A10(a[7]),
+    .A11(a[7]),
+    .A12(a[7]),
+    .A13(a[7]),
+    .A14(a[7]),
+    .A15(a[7]),
+    .A16(a[7]),
+    .A17(a[7]),
+    .A2(a[2]),
+    .A3(a[3]),
+    .A4(a[4]),
+    .A5(a[5]),
+    .A6(a[6]),
+    .A7(a[7]),
+    .A8(a[7]),
+    .A9(a[7]),
+    .B0(b[0]),
+    .B1(b[1]),
+    .B10(b[7]),
+    .B11(b[7]),
+    .B12(b[7]),
+    .B13(b[7]),
+    .B14(b[7]),
+    .B15(b[7]),
+    .B16(b[7]),
+    .B17(b[7]),
+    .B2(b[2]),
+    .B3(b[3]),
+    .B4(b[4]),
+    .B5(b[5]),
+    .B6(b[6]),
+    .B7(b[7]),
+    .B8(b[7]),
+    .B9(b[7]),
+    .C0(1'h0),
+    .C1(1'h0),
+    .C10(1'h0),
+    .C11(1'h0),
+    .C12(1'h0),
+    .C13(1'h0),
+    .C14(1'h0),
+    .C15(1'h0),
+    .C16(1'h0),
+    .C17(1'h0),
+    .C2(1'h0),
+    .C3(1'h0),
+    .C4(1'h0),
+    .C5(1'h0),
+    .C6(1'h0),
+    .C7(1'h0),
+    .C8(1'h0),
+    .C9(1'h0),
+    .CE0(en),
+    .CLK0(clk),
+    .P0(_00_),
+    .P1(_11_),
+    .P10(_02_),
+    .P11(_03_),
+    .P12(_04_),
+    .P13(_05_),
+    .P14(_06_),
+    .P15(_07_),
+    .P16(_08_),
+    .P17(_09_),
+    .P18(_10_),
+    .P19(_12_),
+    .P2(_22_),
+    .P20(_13_),
+    .P21(_14_),
+    .P22(_15_),
+    .P23(_16_),
+    .P24(_17_),
+    .P25(_18_),
+    .P26(_19_),
+    .P27(_20_),
+    .P28(_21_),
+    .P29(_23_),
+    .P3(_30_),
+    .P30(_24_),
+    .P31(_25_),
+    .P32(_26_),
+    .P33(_27_),
+    .P34(_28_),
+    .P35(_29_),
+    .P4(_31_),
+    .P5(_32_),
+    .P6(_33_),
+    .P7(_34_),
+    .P8(_35_),
+    .P9(_01_),
+    .RST0(rst),
+    .SIGNEDA(1'h1),
+    .SIGNEDB(1'h1),
+    .SOURCEA(1'h0),
+    .SOURCEB(1'h0)
+  );
+  assign \$signal  = { a[7], a[7], a[7], a[7], a[7], a[7], a[7], a[7], a[7], a[7], a };
+  assign b18 = { b[7], b[7], b[7], b[7], b[7], b[7], b[7], b[7], b[7], b[7], b };
+  assign p = { _07_, _06_, _05_, _04_, _03_, _02_, _01_, _35_, _34_, _33_, _32_, _31_, _30_, _22_, _11_, _00_ };
+  assign p36 = { _29_, _28_, _27_, _26_, _25_, _24_, _23_, _21_, _20_, _19_, _18_, _17_, _16_, _15_, _14_, _13_, _12_, _10_, _09_, _08_, _07_, _06_, _05_, _04_, _03_, _02_, _01_, _35_, _34_, _33_, _32_, _31_, _30_, _22_, _11_, _00_ };
+  assign \port$485$0  = _00_;
+  assign \port$485$1  = _11_;
+  assign \port$485$2  = _22_;
+  assign \port$485$3  = _30_;
+  assign \port$485$4  = _31_;
+  assign \port$485$5  = _32_;
+  assign \port$485$6  = _33_;
+  assign \port$485$7  = _34_;
+  assign \port$485$8  = _35_;
+  assign \port$485$9  = _01_;
+  assign \port$485$10  = _02_;
+  assign \port$485$11  = _03_;
+  assign \port$485$12  = _04_;
+  assign \port$485$13  = _05_;
+  assign \port$485$14  = _06_;
+  assign \port$485$15  = _07_;
+endmodule
+
+(* generator = "Amaranth" *)
+module \hwq_mac_array.mul_7_4 (clk, rst, \port$486$0 , \port$486$1 , \port$486$2 , \port$486$3 , \port$486$4 , \port$486$5 , \port$486$6 , \port$486$7 , \port$486$8 , \port$486$9 , \port$486$10 , \port$486$11 , \port$486$12 , \port$486$13 , \port$486$14 , \port$486$15 , b, a, en
+);
+  wire _00_;
+  wire _01_;
+  wire _02_;
+  wire _03_;
+  wire _04_;
+  wire _05_;
+  wire _06_;
+  wire _07_;
+  wire _08_;
+  wire _09_;
+  wire _10_;
+  wire _11_;
+  wire _12_;
+  wire _13_;
+  wire _14_;
+  wire _15_;
+  wire _16_;
+  wire _17_;
+  wire _18_;
+  wire _19_;
+  wire _20_;
+  wire _21_;
+  wire _22_;
+  wire _23_;
+  wire _24_;
+  wire _25_;
+  wire _26_;
+  wire _27_;
+  wire _28_;
+  wire _29_;
+  wire _30_;
+  wire _31_;
+  wire _32_;
+  wire _33_;
+  wire _34_;
+  wire _35_;
+  wire [17:0] \$signal ;
+  input [7:0] a;
+  wire [7:0] a;
+  input [7:0] b;
+  wire [7:0] b;
+  wire [17:0] b18;
+  input clk;
+  wire clk;
+  input en;
+  wire en;
+  wire [15:0] p;
+  wire [35:0] p36;
+  output \port$486$0 ;
+  wire \port$486$0 ;
+  output \port$486$1 ;
+  wire \port$486$1 ;
+  output \port$486$10 ;
+  wire \port$486$10 ;
+  output \port$486$11 ;
+  wire \port$486$11 ;
+  output \port$486$12 ;
+  wire \port$486$12 ;
+  output \port$486$13 ;
+  wire \port$486$13 ;
+  output \port$486$14 ;
+  wire \port$486$14 ;
+  output \port$486$15 ;
+  wire \port$486$15 ;
+  output \port$486$2 ;
+  wire \port$486$2 ;
+  output \port$486$3 ;
+  wire \port$486$3 ;
+  output \port$486$4 ;
+  wire \port$486$4 ;
+  output \port$486$5 ;
+  wire \port$486$5 ;
+  output \port$486$6 ;
+  wire \port$486$6 ;
+  output \port$486$7 ;
+  wire \port$486$7 ;
+  output \port$486$8 ;
+  wire \port$486$8 ;
+  output \port$486$9 ;
+  wire \port$486$9 ;
+  input rst;
+  wire rst;
+  MULT18X18D #(
+    .CAS_MATCH_REG("FALSE"),
+    .CLK0_DIV("ENABLED"),
+    .CLK1_DIV("ENABLED"),
+    .CLK2_DIV("ENABLED"),
+    .CLK3_DIV("ENABLED"),
+    .GSR("DISABLED"),
+    .HIGHSPEED_CLK("NONE"),
+    .MULT_BYPASS("DISABLED"),
+    .REG_INPUTA_CLK("CLK0"),
+    .REG_INPUTB_CLK("CLK0"),
+    .REG_INPUTC_CLK("NONE"),
+    .REG_OUTPUT_CLK("CLK0"),
+    .REG_PIPELINE_CLK("NONE"),
+    .RESETMODE("SYNC"),
+    .SOURCEB_MODE("B_SHIFT")
+  ) dsp (
+    .A0(a[0]),
+    .A1(a[1]),
+    .A10(a[7]),
+    .A11(a[7]),
+    .A12(a[7]),
+    .A13(a[7]),
+    .A14(a[7]),
+    .A15(a[7]),
+    .A16(a[7]),
+    .A17(a[7]),
+    .A2(a[2]),
+    .A3(a[3]),
+    .A4(a[4]),
+    .A5(a[5]),
+    .A6(a[6]),
+    .A7(a[7]),
+    .A8(a[7]),
+    .A9(a[7]),
+    .B0(b[0]),
+    .B1(b[1]),
+    .B10(b[7]),
+    .B11(b[7]),
+    .B12(b[7]),
+    .B13(b[7]),
+    .B14(b[7]),
+    .B15(b[7]),
+    .B16(b[7]),
+    .B17(b[7]),
+    .B2(b[2]),
+    .B3(b[3]),
+    .B4(b[4]),
+    .B5(b[5]),
+    .B6(b[6]),
+    .B7(b[7]),
+    .B8(b[7]),
+    .B9(b[7]),
+    .C0(1'h0),
+    .C1(1'h0),
+    .C10(1'h0),
+    .C11(1'h0),
+    .C12(1'h0),
+    .C13(1'h0),
+    .C14(1'h0),
+    .C15(1'h0),
+    .C16(1'h0),
+    .C17(1'h0),
+    .C2(1'h0),
+    .C3(1'h0),
+    .C4(1'h0),
+    .C5(1'h0),
+    .C6(1'h0),
+    .C7(1'h0),
+    .C8(1'h0),
+    .C9(1'h0),
+    .CE0(en),
+    .CLK0(clk),
+    .P0(_00_),
+    .P1(_11_),
+    .P10(_02_),
+    .P11(_03_),
+    .P12(_04_),
+    .P13(_05_),
+    .P14(_06_),
+    .P15(_07_),
+    .P16(_08_),
+    .P17(_09_),
+    .P18(_10_),
+    .P19(_12_),
+    .P2(_22_),
+    .P20(_13_),
+    .P21(_14_),
+    .P22(_15_),
+    .P23(_16_),
+    .P24(_17_),
+    .P25(_18_),
+    .P26(_19_),
+    .P27(_20_),
+    .P28(_21_),
+    .P29(_23_),
+    .P3(_30_),
+    .P30(_24_),
+    .P31(_25_),
+    .P32(_26_),
+    .P33(_27_),
+    .P34(_28_),
+    .P35(_29_),
+    .P4(_31_),
+    .P5(_32_),
+    .P6(_33_),
+    .P7(_34_),
+    .P8(_35_),
+    .P9(_01_),
+    .RST0(rst),
+    .SIGNEDA(1'h1),
+    .SIGNEDB(1'h1),
+    .SOURCEA(1'h0),
+    .SOURCEB(1'h0)
+  );
+  assign \$signal  = { a[7], a[7], a[7], a[7], a[7], a[7], a[7], a[7], a[7], a[7], a };
+  assign b18 = { b[7], b[7], b[7], b[7], b[7], b[7], b[7], b[7], b[7], b[7], b };
+  assign p = { _07_, _06_, _05_, _04_, _03_, _02_, _01_, _35_, _34_, _33_, _32_, _31_, _30_, _22_, _11_, _00_ };
+  assign p36 = { _29_, _28_, _27_, _26_, _25_, _24_, _23_, _21_, _20_, _19_, _18_, _17_, _16_, _15_, _14_, _13_, _12_, _10_, _09_, _08_, _07_, _06_, _05_, _04_, _03_, _02_, _01_, _35_, _34_, _33_, _32_, _31_, _30_, _22_, _11_, _00_ };
+  assign \port$486$0  = _00_;
+  assign \port$486$1  = _11_;
+  assign \port$486$2  = _22_;
+  assign \port$486$3  = _30_;
+  assign \port$486$4  = _31_;
+  assign \port$486$5  = _32_;
+  assign \port$486$6  = _33_;
+  assign \port$486$7  = _34_;
+  assign \port$486$8  = _35_;
+  assign \port$486$9  = _01_;
+  assign \port$486$10  = _02_;
+  assign \port$486$11  = _03_;
+  assign \port$486$12  = _04_;
+  assign \port$486$13  = _05_;
+  assign \port$486$14  = _06_;
+  assign \port$486$15  = _07_;
+endmodule
+
+(* generator = "Amaranth" *)
+module \hwq_mac_array.mul_7_5 (clk, rst, \port$487$0 , \port$487$1 , \port$487$2 , \port$487$3 , \port$487$4 , \port$487$5 , \port$487$6 , \port$487$7 , \port$487$8 , \port$487$9 , \port$487$10 , \port$487$11 , \port$487$12 , \port$487$13 , \port$487$14 , \port$487$15 , b, a, en
+);
+  wire _00_;
+  wire _01_;
+  wire _02_;
+  wire _03_;
+  wire _04_;
+  wire _05_;
+  wire _06_;
+  wire _07_;
+  wire _08_;
+  wire _09_;
+  wire _10_;
+  wire _11_;
+  wire _12_;
+  wire _13_;
+  wire _14_;
+  wire _15_;
+  wire _16_;
+  wire _17_;
+  wire _18_;
+  wire _19_;
+  wire _20_;
+  wire _21_;
+  wire _22_;
+  wire _23_;
+  wire _24_;
+  wire _25_;
+  wire _26_;
+  wire _27_;
+  wire _28_;
+  wire _29_;
+  wire _30_;
+  wire _31_;
+  wire _32_;
+  wire _33_;
+  wire _34_;
+  wire _35_;
+  wire [17:0] \$signal ;
+  input [7:0] a;
+  wire [7:0] a;
+  input [7:0] b;
+  wire [7:0] b;
+  wire [17:0] b18;
+  input clk;
+  wire clk;
+  input en;
+  wire en;
+  wire [15:0] p;
+  wire [35:0] p36;
+  output \port$487$0 ;
+  wire \port$487$0 ;
+  output \port$487$1 ;
+  wire \port$487$1 ;
+  output \port$487$10 ;
+  wire \port$487$10 ;
+  output \port$487$11 ;
+  wire \port$487$11 ;
+  output \port$487$12 ;
+  wire \port$487$12 ;
+  output \port$487$13 ;
+  wire \port$487$13 ;
+  output \port$487$14 ;
+  wire \port$487$14 ;
+  output \port$487$15 ;
+  wire \port$487$15 ;
+  output \port$487$2 ;
+  wire \port$487$2 ;
+  output \port$487$3 ;
+  wire \port$487$3 ;
+  output \port$487$4 ;
+  wire \port$487$4 ;
+  output \port$487$5 ;
+  wire \port$487$5 ;
+  output \port$487$6 ;
+  wire \port$487$6 ;
+  output \port$487$7 ;
+  wire \port$487$7 ;
+  output \port$487$8 ;
+  wire \port$487$8 ;
+  output \port$487$9 ;
+  wire \port$487$9 ;
+  input rst;
+  wire rst;
+  MULT18X18D #(
+    .CAS_MATCH_REG("FALSE"),
+    .CLK0_DIV("ENABLED"),
+    .CLK1_DIV("ENABLED"),
+    .CLK2_DIV("ENABLED"),
+    .CLK3_DIV("ENABLED"),
+    .GSR("DISABLED"),
+    .HIGHSPEED_CLK("NONE"),
+    .MULT_BYPASS("DISABLED"),
+    .REG_INPUTA_CLK("CLK0"),
+    .REG_INPUTB_CLK("CLK0"),
+    .REG_INPUTC_CLK("NONE"),
+    .REG_OUTPUT_CLK("CLK0"),
+    .REG_PIPELINE_CLK("NONE"),
+    .RESETMODE("SYNC"),
+    .SOURCEB_MODE("B_SHIFT")
+  ) dsp (
+    .A0(a[0]),
+    .A1(a[1]),
+    .A10(a[7]),
+    .A11(a[7]),
+    .A12(a[7]),
+    .A13(a[7]),
+    .A14(a[7]),
+    .A15(a[7]),
+    .A16(a[7]),
+    .A17(a[7]),
+    .A2(a[2]),
+    .A3(a[3]),
+    .A4(a[4]),
+    .A5(a[5]),
+    .A6(a[6]),
+    .A7(a[7]),
+    .A8(a[7]),
+    .A9(a[7]),
+    .B0(b[0]),
+    .B1(b[1]),
+    .B10(b[7]),
+    .B11(b[7]),
+    .B12(b[7]),
+    .B13(b[7]),
+    .B14(b[7]),
+    .B15(b[7]),
+    .B16(b[7]),
+    .B17(b[7]),
+    .B2(b[2]),
+    .B3(b[3]),
+    .B4(b[4]),
+    .B5(b[5]),
+    .B6(b[6]),
+    .B7(b[7]),
+    .B8(b[7]),
+    .B9(b[7]),
+    .C0(1'h0),
+    .C1(1'h0),
+    .C10(1'h0),
+    .C11(1'h0),
+    .C12(1'h0),
+    .C13(1'h0),
+    .C14(1'h0),
+    .C15(1'h0),
+    .C16(1'h0),
+    .C17(1'h0),
+    .C2(1'h0),
+    .C3(1'h0),
+    .C4(1'h0),
+    .C5(1'h0),
+    .C6(1'h0),
+    .C7(1'h0),
+    .C8(1'h0),
+    .C9(1'h0),
+    .CE0(en),
+    .CLK0(clk),
+    .P0(_00_),
+    .P1(_11_),
+    .P10(_02_),
+    .P11(_03_),
+    .P12(_04_),
+    .P13(_05_),
+    .P14(_06_),
+    .P15(_07_),
+    .P16(_08_),
+    .P17(_09_),
+    .P18(_10_),
+    .P19(_12_),
+    .P2(_22_),
+    .P20(_13_),
+    .P21(_14_),
+    .P22(_15_),
+    .P23(_16_),
+    .P24(_17_),
+    .P25(_18_),
+    .P26(_19_),
+    .P27(_20_),
+    .P28(_21_),
+    .P29(_23_),
+    .P3(_30_),
+    .P30(_24_),
+    .P31(_25_),
+    .P32(_26_),
+    .P33(_27_),
+    .P34(_28_),
+    .P35(_29_),
+    .P4(_31_),
+    .P5(_32_),
+    .P6(_33_),
+    .P7(_34_),
+    .P8(_35_),
+    .P9(_01_),
+    .RST0(rst),
+    .SIGNEDA(1'h1),
+    .SIGNEDB(1'h1),
+    .SOURCEA(1'h0),
+    .SOURCEB(1'h0)
+  );
+  assign \$signal  = { a[7], a[7], a[7], a[7], a[7], a[7], a[7], a[7], a[7], a[7], a };
+  assign b18 = { b[7], b[7], b[7], b[7], b[7], b[7], b[7], b[7], b[7], b[7], b };
+  assign p = { _07_, _06_, _05_, _04_, _03_, _02_, _01_, _35_, _34_, _33_, _32_, _31_, _30_, _22_, _11_, _00_ };
+  assign p36 = { _29_, _28_, _27_, _26_, _25_, _24_, _23_, _21_, _20_, _19_, _18_, _17_, _16_, _15_, _14_, _13_, _12_, _10_, _09_, _08_, _07_, _06_, _05_, _04_, _03_, _02_, _01_, _35_, _34_, _33_, _32_, _31_, _30_, _22_, _11_, _00_ };
+  assign \port$487$0  = _00_;
+  assign \port$487$1  = _11_;
+  assign \port$487$2  = _22_;
+  assign \port$487$3  = _30_;
+  assign \port$487$4  = _31_;
+  assign \port$487$5  = _32_;
+  assign \port$487$6  = _33_;
+  assign \port$487$7  = _34_;
+  assign \port$487$8  = _35_;
+  assign \port$487$9  = _01_;
+  assign \port$487$10  = _02_;
+  assign \port$487$11  = _03_;
+  assign \port$487$12  = _04_;
+  assign \port$487$13  = _05_;
+  assign \port$487$14  = _06_;
+  assign \port$487$15  = _07_;
+endmodule
+
+(* generator = "Amaranth" *)
+module \hwq_mac_array.mul_7_6 (clk, rst, \port$488$0 , \port$488$1 , \port$488$2 , \port$488$3 , \port$488$4 , \port$488$5 , \port$488$6 , \port$488$7 , \port$488$8 , \port$488$9 , \port$488$10 , \port$488$11 , \port$488$12 , \port$488$13 , \port$488$14 , \port$488$15 , b, a, en
+);
+  wire _00_;
+  wire _01_;
+  wire _02_;
+  wire _03_;
+  wire _04_;
+  wire _05_;
+  wire _06_;
+  wire _07_;
+  wire _08_;
+  wire _09_;
+  wire _10_;
+  wire _11_;
+  wire _12_;
+  wire _13_;
+  wire _14_;
+  wire _15_;
+  wire _16_;
+  wire _17_;
+  wire _18_;
+  wire _19_;
+  wire _20_;
+  wire _21_;
+  wire _22_;
+  wire _23_;
+  wire _24_;
+  wire _25_;
+  wire _26_;
+  wire _27_;
+  wire _28_;
+  wire _29_;
+  wire _30_;
+  wire _31_;
+  wire _32_;
+  wire _33_;
+  wire _34_;
+  wire _35_;
+  wire [17:0] \$signal ;
+  input [7:0] a;
+  wire [7:0] a;
+  input [7:0] b;
+  wire [7:0] b;
+  wire [17:0] b18;
+  input clk;
+  wire clk;
+  input en;
+  wire en;
+  wire [15:0] p;
+  wire [35:0] p36;
+  output \port$488$0 ;
+  wire \port$488$0 ;
+  output \port$488$1 ;
+  wire \port$488$1 ;
+  output \port$488$10 ;
+  wire \port$488$10 ;
+  output \port$488$11 ;
+  wire \port$488$11 ;
+  output \port$488$12 ;
+  wire \port$488$12 ;
+  output \port$488$13 ;
+  wire \port$488$13 ;
+  output \port$488$14 ;
+  wire \port$488$14 ;
+  output \port$488$15 ;
+  wire \port$488$15 ;
+  output \port$488$2 ;
+  wire \port$488$2 ;
+  output \port$488$3 ;
+  wire \port$488$3 ;
+  output \port$488$4 ;
+  wire \port$488$4 ;
+  output \port$488$5 ;
+  wire \port$488$5 ;
+  output \port$488$6 ;
+  wire \port$488$6 ;
+  output \port$488$7 ;
+  wire \port$488$7 ;
+  output \port$488$8 ;
+  wire \port$488$8 ;
+  output \port$488$9 ;
+  wire \port$488$9 ;
+  input rst;
+  wire rst;
+  MULT18X18D #(
+    .CAS_MATCH_REG("FALSE"),
+    .CLK0_DIV("ENABLED"),
+    .CLK1_DIV("ENABLED"),
+    .CLK2_DIV("ENABLED"),
+    .CLK3_DIV("ENABLED"),
+    .GSR("DISABLED"),
+    .HIGHSPEED_CLK("NONE"),
+    .MULT_BYPASS("DISABLED"),
+    .REG_INPUTA_CLK("CLK0"),
+    .REG_INPUTB_CLK("CLK0"),
+    .REG_INPUTC_CLK("NONE"),
+    .REG_OUTPUT_CLK("CLK0"),
+    .REG_PIPELINE_CLK("NONE"),
+    .RESETMODE("SYNC"),
+    .SOURCEB_MODE("B_SHIFT")
+  ) dsp (
+    .A0(a[0]),
+    .A1(a[1]),
+    .A10(a[7]),
+    .A11(a[7]),
+    .A12(a[7]),
+    .A13(a[7]),
+    .A14(a[7]),
+    .A15(a[7]),
+    .A16(a[7]),
+    .A17(a[7]),
+    .A2(a[2]),
+    .A3(a[3]),
+    .A4(a[4]),
+    .A5(a[5]),
+    .A6(a[6]),
+    .A7(a[7]),
+    .A8(a[7]),
+    .A9(a[7]),
+    .B0(b[0]),
+    .B1(b[1]),
+    .B10(b[7]),
+    .B11(b[7]),
+    .B12(b[7]),
+    .B13(b[7]),
+    .B14(b[7]),
+    .B15(b[7]),
+    .B16(b[7]),
+    .B17(b[7]),
+    .B2(b[2]),
+    .B3(b[3]),
+    .B4(b[4]),
+    .B5(b[5]),
+    .B6(b[6]),
+    .B7(b[7]),
+    .B8(b[7]),
+    .B9(b[7]),
+    .C0(1'h0),
+    .C1(1'h0),
+    .C10(1'h0),
+    .C11(1'h0),
+    .C12(1'h0),
+    .C13(1'h0),
+    .C14(1'h0),
+    .C15(1'h0),
+    .C16(1'h0),
+    .C17(1'h0),
+    .C2(1'h0),
+    .C3(1'h0),
+    .C4(1'h0),
+    .C5(1'h0),
+    .C6(1'h0),
+    .C7(1'h0),
+    .C8(1'h0),
+    .C9(1'h0),
+    .CE0(en),
+    .CLK0(clk),
+    .P0(_00_),
+    .P1(_11_),
+    .P10(_02_),
+    .P11(_03_),
+    .P12(_04_),
+    .P13(_05_),
+    .P14(_06_),
+    .P15(_07_),
+    .P16(_08_),
+    .P17(_09_),
+    .P18(_10_),
+    .P19(_12_),
+    .P2(_22_),
+    .P20(_13_),
+    .P21(_14_),
+    .P22(_15_),
+    .P23(_16_),
+    .P24(_17_),
+    .P25(_18_),
+    .P26(_19_),
+    .P27(_20_),
+    .P28(_21_),
+    .P29(_23_),
+    .P3(_30_),
+    .P30(_24_),
+    .P31(_25_),
+    .P32(_26_),
+    .P33(_27_),
+    .P34(_28_),
+    .P35(_29_),
+    .P4(_31_),
+    .P5(_32_),
+    .P6(_33_),
+    .P7(_34_),
+    .P8(_35_),
+    .P9(_01_),
+    .RST0(rst),
+    .SIGNEDA(1'h1),
+    .SIGNEDB(1'h1),
+    .SOURCEA(1'h0),
+    .SOURCEB(1'h0)
+  );
+  assign \$signal  = { a[7], a[7], a[7], a[7], a[7], a[7], a[7], a[7], a[7], a[7], a };
+  assign b18 = { b[7], b[7], b[7], b[7], b[7], b[7], b[7], b[7], b[7], b[7], b };
+  assign p = { _07_, _06_, _05_, _04_, _03_, _02_, _01_, _35_, _34_, _33_, _32_, _31_, _30_, _22_, _11_, _00_ };
+  assign p36 = { _29_, _28_, _27_, _26_, _25_, _24_, _23_, _21_, _20_, _19_, _18_, _17_, _16_, _15_, _14_, _13_, _12_, _10_, _09_, _08_, _07_, _06_, _05_, _04_, _03_, _02_, _01_, _35_, _34_, _33_, _32_, _31_, _30_, _22_, _11_, _00_ };
+  assign \port$488$0  = _00_;
+  assign \port$488$1  = _11_;
+  assign \port$488$2  = _22_;
+  assign \port$488$3  = _30_;
+  assign \port$488$4  = _31_;
+  assign \port$488$5  = _32_;
+  assign \port$488$6  = _33_;
+  assign \port$488$7  = _34_;
+  assign \port$488$8  = _35_;
+  assign \port$488$9  = _01_;
+  assign \port$488$10  = _02_;
+  assign \port$488$11  = _03_;
+  assign \port$488$12  = _04_;
+  assign \port$488$13  = _05_;
+  assign \port$488$14  = _06_;
+  assign \port$488$15  = _07_;
+endmodule
+
+(* generator = "Amaranth" *)
+module \hwq_mac_array.mul_7_7 (clk, rst, \port$489$0 , \port$489$1 , \port$489$2 , \port$489$3 , \port$489$4 , \port$489$5 , \port$489$6 , \port$489$7 , \port$489$8 , \port$489$9 , \port$489$10 , \port$489$11 , \port$489$12 , \port$489$13 , \port$489$14 , \port$489$15 , b, a, en
+);
+  wire _00_;
+  wire _01_;
+  wire _02_;
+  wire _03_;
+  wire _04_;
+  wire _05_;
+  wire _06_;
+  wire _07_;
+  wire _08_;
+  wire _09_;
+  wire _10_;
+  wire _11_;
+  wire _12_;
+  wire _13_;
+  wire _14_;
+  wire _15_;
+  wire _16_;
+  wire _17_;
+  wire _18_;
+  wire _19_;
+  wire _20_;
+  wire _21_;
+  wire _22_;
+  wire _23_;
+  wire _24_;
+  wire _25_;
+  wire _26_;
+  wire _27_;
+  wire _28_;
+  wire _29_;
+  wire _30_;
+  wire _31_;
+  wire _32_;
+  wire _33_;
+  wire _34_;
+  wire _35_;
+  wire [17:0] \$signal ;
+  input [7:0] a;
+  wire [7:0] a;
+  input [7:0] b;
+  wire [7:0] b;
+  wire [17:0] b18;
+  input clk;
+  wire clk;
+  input en;
+  wire en;
+  wire [15:0] p;
+  wire [35:0] p36;
+  output \port$489$0 ;
+  wire \port$489$0 ;
+  output \port$489$1 ;
+  wire \port$489$1 ;
+  output \port$489$10 ;
+  wire \port$489$10 ;
+  output \port$489$11 ;
+  wire \port$489$11 ;
+  output \port$489$12 ;
+  wire \port$489$12 ;
+  output \port$489$13 ;
+  wire \port$489$13 ;
+  output \port$489$14 ;
+  wire \port$489$14 ;
+  output \port$489$15 ;
+  wire \port$489$15 ;
+  output \port$489$2 ;
+  wire \port$489$2 ;
+  output \port$489$3 ;
+  wire \port$489$3 ;
+  output \port$489$4 ;
+  wire \port$489$4 ;
+  output \port$489$5 ;
+  wire \port$489$5 ;
+  output \port$489$6 ;
+  wire \port$489$6 ;
+  output \port$489$7 ;
+  wire \port$489$7 ;
+  output \port$489$8 ;
+  wire \port$489$8 ;
+  output \port$489$9 ;
+  wire \port$489$9 ;
+  input rst;
+  wire rst;
+  MULT18X18D #(
+    .CAS_MATCH_REG("FALSE"),
+    .CLK0_DIV("ENABLED"),
+    .CLK1_DIV("ENABLED"),
+    .CLK2_DIV("ENABLED"),
+    .CLK3_DIV("ENABLED"),
+    .GSR("DISABLED"),
+    .HIGHSPEED_CLK("NONE"),
+    .MULT_BYPASS("DISABLED"),
+    .REG_INPUTA_CLK("CLK0"),
+    .REG_INPUTB_CLK("CLK0"),
+    .REG_INPUTC_CLK("NONE"),
+    .REG_OUTPUT_CLK("CLK0"),
+    .REG_PIPELINE_CLK("NONE"),
+    .RESETMODE("SYNC"),
+    .SOURCEB_MODE("B_SHIFT")
+  ) dsp (
+    .A0(a[0]),
+    .A1(a[1]),
+    .A10(a[7]),
+    .A11(a[7]),
+    .A12(a[7]),
+    .A13(a[7]),
+    .A14(a[7]),
+    .A15(a[7]),
+    .A16(a[7]),
+    .A17(a[7]),
+    .A2(a[2]),
+    .A3(a[3]),
+    .A4(a[4]),
+    .A5(a[5]),
+    .A6(a[6]),
+    .A7(a[7]),
+    .A8(a[7]),
+    .A9(a[7]),
+    .B0(b[0]),
+    .B1(b[1]),
+    .B10(b[7]),
+    .B11(b[7]),
+    .B12(b[7]),
+    .B13(b[7]),
+    .B14(b[7]),
+    .B15(b[7]),
+    .B16(b[7]),
+    .B17(b[7]),
+    .B2(b[2]),
+    .B3(b[3]),
+    .B4(b[4]),
+    .B5(b[5]),
+    .B6(b[6]),
+    .B7(b[7]),
+    .B8(b[7]),
+    .B9(b[7]),
+    .C0(1'h0),
+    .C1(1'h0),
+    .C10(1'h0),
+    .C11(1'h0),
+    .C12(1'h0),
+    .C13(1'h0),
+    .C14(1'h0),
+    .C15(1'h0),
+    .C16(1'h0),
+    .C17(1'h0),
+    .C2(1'h0),
+    .C3(1'h0),
+    .C4(1'h0),
+    .C5(1'h0),
+    .C6(1'h0),
+    .C7(1'h0),
+    .C8(1'h0),
+    .C9(1'h0),
+    .CE0(en),
+    .CLK0(clk),
+    .P0(_00_),
+    .P1(_11_),
+    .P10(_02_),
+    .P11(_03_),
+    .P12(_04_),
+    .P13(_05_),
+    .P14(_06_),
+    .P15(_07_),
+    .P16(_08_),
+    .P17(_09_),
+    .P18(_10_),
+    .P19(_12_),
+    .P2(_22_),
+    .P20(_13_),
+    .P21(_14_),
+    .P22(_15_),
+    .P23(_16_),
+    .P24(_17_),
+    .P25(_18_),
+    .P26(_19_),
+    .P27(_20_),
+    .P28(_21_),
+    .P29(_23_),
+    .P3(_30_),
+    .P30(_24_),
+    .P31(_25_),
+    .P32(_26_),
+    .P33(_27_),
+    .P34(_28_),
+    .P35(_29_),
+    .P4(_31_),
+    .P5(_32_),
+    .P6(_33_),
+    .P7(_34_),
+    .P8(_35_),
+    .P9(_01_),
+    .RST0(rst),
+    .SIGNEDA(1'h1),
+    .SIGNEDB(1'h1),
+    .SOURCEA(1'h0),
+    .SOURCEB(1'h0)
+  );
+  assign \$signal  = { a[7], a[7], a[7], a[7], a[7], a[7], a[7], a[7], a[7], a[7], a };
+  assign b18 = { b[7], b[7], b[7], b[7], b[7], b[7], b[7], b[7], b[7], b[7], b };
+  assign p = { _07_, _06_, _05_, _04_, _03_, _02_, _01_, _35_, _34_, _33_, _32_, _31_, _30_, _22_, _11_, _00_ };
+  assign p36 = { _29_, _28_, _27_, _26_, _25_, _24_, _23_, _21_, _20_, _19_, _18_, _17_, _16_, _15_, _14_, _13_, _12_, _10_, _09_, _08_, _07_, _06_, _05_, _04_, _03_, _02_, _01_, _35_, _34_, _33_, _32_, _31_, _30_, _22_, _11_, _00_ };
+  assign \port$489$0  = _00_;
+  assign \port$489$1  = _11_;
+  assign \port$489$2  = _22_;
+  assign \port$489$3  = _30_;
+  assign \port$489$4  = _31_;
+  assign \port$489$5  = _32_;
+  assign \port$489$6  = _33_;
+  assign \port$489$7  = _34_;
+  assign \port$489$8  = _35_;
+  assign \port$489$9  = _01_;
+  assign \port$489$10  = _02_;
+  assign \port$489$11  = _03_;
+  assign \port$489$12  = _04_;
+  assign \port$489$13  = _05_;
+  assign \port$489$14  = _06_;
+  assign \port$489$15  = _07_;
 endmodule

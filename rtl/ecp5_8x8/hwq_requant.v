@@ -3,30 +3,30 @@
 (* top =  1  *)
 (* generator = "Amaranth" *)
 module hwq_requant(i_valid, i_last, i_acc, i_bias, i_multiplier, i_shift, zero_point, act_min, act_max, clk, rst, o_valid, o_last, o_data, en);
-  wire [8:0] _000_;
-  wire [32:0] _001_;
+  wire _000_;
+  wire _001_;
   wire _002_;
-  wire _003_;
-  wire _004_;
+  wire [4:0] _003_;
+  wire [33:0] _004_;
   wire _005_;
   wire _006_;
-  wire _007_;
-  wire _008_;
-  wire _009_;
+  wire [33:0] _007_;
+  wire [9:0] _008_;
+  wire [9:0] _009_;
   wire _010_;
   wire _011_;
-  wire [62:0] _012_;
-  wire _013_;
+  wire _012_;
+  wire [7:0] _013_;
   wire _014_;
   wire _015_;
-  wire _016_;
+  wire [7:0] _016_;
   wire _017_;
   wire _018_;
   wire _019_;
   wire _020_;
   wire _021_;
   wire _022_;
-  wire [32:0] _023_;
+  wire _023_;
   wire _024_;
   wire _025_;
   wire _026_;
@@ -37,7 +37,7 @@ module hwq_requant(i_valid, i_last, i_acc, i_bias, i_multiplier, i_shift, zero_p
   wire _031_;
   wire _032_;
   wire _033_;
-  wire [62:0] _034_;
+  wire _034_;
   wire _035_;
   wire _036_;
   wire _037_;
@@ -48,7 +48,7 @@ module hwq_requant(i_valid, i_last, i_acc, i_bias, i_multiplier, i_shift, zero_p
   wire _042_;
   wire _043_;
   wire _044_;
-  wire [63:0] _045_;
+  wire _045_;
   wire _046_;
   wire _047_;
   wire _048_;
@@ -59,7 +59,7 @@ module hwq_requant(i_valid, i_last, i_acc, i_bias, i_multiplier, i_shift, zero_p
   wire _053_;
   wire _054_;
   wire _055_;
-  wire [63:0] _056_;
+  wire _056_;
   wire _057_;
   wire _058_;
   wire _059_;
@@ -70,7 +70,7 @@ module hwq_requant(i_valid, i_last, i_acc, i_bias, i_multiplier, i_shift, zero_p
   wire _064_;
   wire _065_;
   wire _066_;
-  wire [63:0] _067_;
+  wire _067_;
   wire _068_;
   wire _069_;
   wire _070_;
@@ -81,7 +81,7 @@ module hwq_requant(i_valid, i_last, i_acc, i_bias, i_multiplier, i_shift, zero_p
   wire _075_;
   wire _076_;
   wire _077_;
-  wire [63:0] _078_;
+  wire _078_;
   wire _079_;
   wire _080_;
   wire _081_;
@@ -92,7 +92,7 @@ module hwq_requant(i_valid, i_last, i_acc, i_bias, i_multiplier, i_shift, zero_p
   wire _086_;
   wire _087_;
   wire _088_;
-  wire [33:0] _089_;
+  wire _089_;
   wire _090_;
   wire _091_;
   wire _092_;
@@ -114,7 +114,7 @@ module hwq_requant(i_valid, i_last, i_acc, i_bias, i_multiplier, i_shift, zero_p
   wire _108_;
   wire _109_;
   wire _110_;
-  wire [8:0] _111_;
+  wire _111_;
   wire _112_;
   wire _113_;
   wire _114_;
@@ -128,251 +128,251 @@ module hwq_requant(i_valid, i_last, i_acc, i_bias, i_multiplier, i_shift, zero_p
   wire _122_;
   wire _123_;
   wire _124_;
-  wire [34:0] _125_;
-  wire [8:0] _126_;
+  wire _125_;
+  wire _126_;
   wire _127_;
   wire _128_;
-  wire [30:0] _129_;
-  wire [5:0] _130_;
-  wire [25:0] _131_;
-  wire [31:0] _132_;
+  wire _129_;
+  wire _130_;
+  wire _131_;
+  wire _132_;
   wire _133_;
   wire _134_;
   wire _135_;
-  wire [30:0] _136_;
-  wire [4:0] _137_;
-  wire [4:0] _138_;
-  wire [31:0] _139_;
+  wire _136_;
+  wire _137_;
+  wire _138_;
+  wire _139_;
   wire _140_;
   wire _141_;
-  wire [30:0] _142_;
-  wire [4:0] _143_;
+  wire _142_;
+  wire _143_;
   wire _144_;
-  wire [31:0] _145_;
+  wire _145_;
   wire _146_;
   wire _147_;
-  wire [30:0] _148_;
-  wire [4:0] _149_;
+  wire _148_;
+  wire _149_;
   wire _150_;
   wire _151_;
-  wire [30:0] _152_;
-  wire [4:0] _153_;
+  wire _152_;
+  wire _153_;
   wire _154_;
   wire _155_;
   wire _156_;
-  wire [30:0] _157_;
-  wire [4:0] _158_;
-  wire [33:0] _159_;
-  wire [30:0] _160_;
-  wire [31:0] _161_;
-  wire [28:0] _162_;
-  wire _163_;
+  wire _157_;
+  wire _158_;
+  wire _159_;
+  wire _160_;
+  wire _161_;
+  wire [8:0] _162_;
+  wire [8:0] _163_;
   wire _164_;
-  wire [30:0] _165_;
-  wire [5:0] _166_;
-  wire [4:0] _167_;
-  wire [62:0] _168_;
-  wire [33:0] _169_;
+  wire _165_;
+  wire _166_;
+  wire _167_;
+  wire _168_;
+  wire _169_;
   wire _170_;
   wire _171_;
-  wire [4:0] _172_;
-  wire [32:0] _173_;
-  wire [31:0] _174_;
+  wire [5:0] _172_;
+  wire _173_;
+  wire [6:0] _174_;
   wire _175_;
-  wire _176_;
-  wire _177_;
-  wire [4:0] _178_;
-  wire [33:0] _179_;
-  wire _180_;
-  wire _181_;
-  wire [33:0] _182_;
-  wire [9:0] _183_;
-  wire [9:0] _184_;
-  wire _185_;
+  wire [6:0] _176_;
+  wire [32:0] _177_;
+  wire [62:0] _178_;
+  wire [32:0] _179_;
+  wire [62:0] _180_;
+  wire [63:0] _181_;
+  wire [63:0] _182_;
+  wire [63:0] _183_;
+  wire [63:0] _184_;
+  wire [33:0] _185_;
   wire _186_;
-  wire [7:0] _187_;
-  wire [6:0] _188_;
+  wire _187_;
+  wire _188_;
   wire _189_;
-  wire _190_;
-  wire [7:0] _191_;
+  wire [34:0] _190_;
+  wire [8:0] _191_;
   wire _192_;
   wire _193_;
-  wire _194_;
-  wire _195_;
-  wire _196_;
+  wire [30:0] _194_;
+  wire [5:0] _195_;
+  wire [25:0] _196_;
   wire _197_;
-  wire _198_;
-  wire [6:0] _199_;
+  wire [31:0] _198_;
+  wire _199_;
   wire _200_;
-  wire _201_;
-  wire _202_;
-  wire _203_;
-  wire _204_;
+  wire [30:0] _201_;
+  wire [4:0] _202_;
+  wire [4:0] _203_;
+  wire [31:0] _204_;
   wire _205_;
   wire _206_;
-  wire _207_;
+  wire [30:0] _207_;
   wire _208_;
-  wire _209_;
-  wire [62:0] _210_;
+  wire [4:0] _209_;
+  wire [31:0] _210_;
   wire _211_;
-  wire [4:0] _212_;
-  wire _213_;
+  wire _212_;
+  wire [30:0] _213_;
   wire [4:0] _214_;
   wire _215_;
-  wire [30:0] _216_;
-  wire _217_;
-  wire [30:0] _218_;
+  wire _216_;
+  wire [30:0] _217_;
+  wire [4:0] _218_;
   wire _219_;
-  wire [7:0] _220_;
+  wire _220_;
   wire _221_;
-  wire _222_;
-  wire _223_;
-  wire _224_;
-  wire _225_;
-  wire _226_;
-  wire _227_;
+  wire [30:0] _222_;
+  wire [4:0] _223_;
+  wire [33:0] _224_;
+  wire [30:0] _225_;
+  wire [31:0] _226_;
+  wire [28:0] _227_;
   wire _228_;
-  wire [28:0] _229_;
+  wire _229_;
   wire _230_;
-  wire _231_;
-  wire [28:0] _232_;
-  wire _233_;
-  wire [31:0] _234_;
+  wire [30:0] _231_;
+  wire [4:0] _232_;
+  wire [62:0] _233_;
+  wire [33:0] _234_;
   wire _235_;
-  wire [31:0] _236_;
-  wire _237_;
-  wire [30:0] _238_;
-  wire _239_;
-  wire [30:0] _240_;
-  wire _241_;
-  wire [7:0] _242_;
-  wire [33:0] _243_;
+  wire _236_;
+  wire [4:0] _237_;
+  wire [32:0] _238_;
+  wire [31:0] _239_;
+  wire _240_;
+  wire [62:0] _241_;
+  wire _242_;
+  wire [4:0] _243_;
   wire _244_;
-  wire [33:0] _245_;
+  wire [4:0] _245_;
   wire _246_;
-  wire [4:0] _247_;
+  wire [30:0] _247_;
   wire _248_;
-  wire [4:0] _249_;
+  wire [30:0] _249_;
   wire _250_;
-  wire [30:0] _251_;
+  wire [7:0] _251_;
   wire _252_;
   wire _253_;
-  wire [30:0] _254_;
+  wire _254_;
   wire _255_;
   wire _256_;
   wire _257_;
   wire _258_;
   wire _259_;
-  wire _260_;
+  wire [28:0] _260_;
   wire _261_;
   wire _262_;
-  wire _263_;
-  wire [7:0] _264_;
-  wire [4:0] _265_;
+  wire [28:0] _263_;
+  wire _264_;
+  wire [31:0] _265_;
   wire _266_;
-  wire [4:0] _267_;
+  wire [31:0] _267_;
   wire _268_;
   wire [30:0] _269_;
   wire _270_;
   wire [30:0] _271_;
   wire _272_;
-  wire _273_;
-  wire _274_;
+  wire [7:0] _273_;
+  wire [33:0] _274_;
   wire _275_;
-  wire _276_;
+  wire [33:0] _276_;
   wire _277_;
-  wire _278_;
+  wire [4:0] _278_;
   wire _279_;
-  wire _280_;
+  wire [4:0] _280_;
   wire _281_;
-  wire [4:0] _282_;
+  wire [30:0] _282_;
   wire _283_;
-  wire [4:0] _284_;
-  wire _285_;
-  wire [7:0] _286_;
-  wire [30:0] _287_;
+  wire _284_;
+  wire [30:0] _285_;
+  wire _286_;
+  wire _287_;
   wire _288_;
-  wire [30:0] _289_;
+  wire _289_;
   wire _290_;
   wire _291_;
   wire _292_;
   wire _293_;
   wire _294_;
-  wire _295_;
-  wire _296_;
+  wire [7:0] _295_;
+  wire [4:0] _296_;
   wire _297_;
-  wire _298_;
+  wire [4:0] _298_;
   wire _299_;
-  wire [31:0] _300_;
+  wire [30:0] _300_;
   wire _301_;
-  wire [31:0] _302_;
+  wire [30:0] _302_;
   wire _303_;
-  wire [4:0] _304_;
+  wire _304_;
   wire _305_;
-  wire [4:0] _306_;
+  wire _306_;
   wire _307_;
   wire _308_;
-  wire [30:0] _309_;
+  wire _309_;
   wire _310_;
-  wire [30:0] _311_;
+  wire _311_;
   wire _312_;
-  wire _313_;
+  wire [4:0] _313_;
   wire _314_;
-  wire _315_;
+  wire [4:0] _315_;
   wire _316_;
-  wire _317_;
-  wire _318_;
+  wire [7:0] _317_;
+  wire [30:0] _318_;
   wire _319_;
-  wire _320_;
+  wire [30:0] _320_;
   wire _321_;
   wire _322_;
-  wire [31:0] _323_;
+  wire _323_;
   wire _324_;
-  wire [31:0] _325_;
+  wire _325_;
   wire _326_;
-  wire [4:0] _327_;
+  wire _327_;
   wire _328_;
-  wire [4:0] _329_;
+  wire _329_;
   wire _330_;
-  wire _331_;
-  wire [4:0] _332_;
-  wire _333_;
-  wire [4:0] _334_;
-  wire _335_;
-  wire [30:0] _336_;
-  wire _337_;
-  wire [30:0] _338_;
+  wire [31:0] _331_;
+  wire _332_;
+  wire [31:0] _333_;
+  wire _334_;
+  wire [4:0] _335_;
+  wire _336_;
+  wire [4:0] _337_;
+  wire _338_;
   wire _339_;
-  wire _340_;
+  wire [30:0] _340_;
   wire _341_;
-  wire _342_;
+  wire [30:0] _342_;
   wire _343_;
   wire _344_;
   wire _345_;
   wire _346_;
   wire _347_;
   wire _348_;
-  wire [31:0] _349_;
+  wire _349_;
   wire _350_;
-  wire [31:0] _351_;
+  wire _351_;
   wire _352_;
   wire _353_;
-  wire [25:0] _354_;
+  wire [31:0] _354_;
   wire _355_;
-  wire [25:0] _356_;
+  wire [31:0] _356_;
   wire _357_;
-  wire [5:0] _358_;
+  wire [4:0] _358_;
   wire _359_;
-  wire [5:0] _360_;
+  wire [4:0] _360_;
   wire _361_;
-  wire [30:0] _362_;
-  wire _363_;
+  wire _362_;
+  wire [4:0] _363_;
   wire _364_;
-  wire [30:0] _365_;
+  wire [4:0] _365_;
   wire _366_;
-  wire _367_;
+  wire [30:0] _367_;
   wire _368_;
-  wire _369_;
+  wire [30:0] _369_;
   wire _370_;
   wire _371_;
   wire _372_;
@@ -380,87 +380,118 @@ module hwq_requant(i_valid, i_last, i_acc, i_bias, i_multiplier, i_shift, zero_p
   wire _374_;
   wire _375_;
   wire _376_;
-  wire [7:0] _377_;
+  wire _377_;
   wire _378_;
-  wire [7:0] _379_;
-  wire _380_;
+  wire _379_;
+  wire [31:0] _380_;
   wire _381_;
-  wire _382_;
+  wire [31:0] _382_;
   wire _383_;
   wire _384_;
-  wire _385_;
+  wire [25:0] _385_;
   wire _386_;
-  wire _387_;
+  wire [25:0] _387_;
   wire _388_;
-  wire _389_;
-  wire [9:0] _390_;
-  wire _391_;
+  wire [5:0] _389_;
+  wire _390_;
+  wire [5:0] _391_;
   wire _392_;
-  wire [9:0] _393_;
+  wire [30:0] _393_;
   wire _394_;
-  wire [9:0] _395_;
-  wire _396_;
-  wire [9:0] _397_;
+  wire _395_;
+  wire [30:0] _396_;
+  wire _397_;
   wire _398_;
-  wire [33:0] _399_;
+  wire _399_;
   wire _400_;
-  wire [33:0] _401_;
+  wire _401_;
   wire _402_;
   wire _403_;
   wire _404_;
   wire _405_;
   wire _406_;
   wire _407_;
-  wire _408_;
+  wire [7:0] _408_;
   wire _409_;
-  wire _410_;
+  wire [7:0] _410_;
   wire _411_;
-  wire [33:0] _412_;
+  wire _412_;
   wire _413_;
   wire _414_;
-  wire [33:0] _415_;
+  wire _415_;
   wire _416_;
-  wire [4:0] _417_;
+  wire _417_;
   wire _418_;
-  wire [4:0] _419_;
+  wire _419_;
   wire _420_;
-  wire _421_;
+  wire [9:0] _421_;
   wire _422_;
   wire _423_;
-  wire _424_;
+  wire [9:0] _424_;
   wire _425_;
-  wire _426_;
+  wire [9:0] _426_;
   wire _427_;
-  wire _428_;
+  wire [9:0] _428_;
   wire _429_;
-  wire [31:0] _430_;
+  wire [33:0] _430_;
   wire _431_;
-  wire [31:0] _432_;
+  wire [33:0] _432_;
   wire _433_;
-  wire [32:0] _434_;
+  wire _434_;
   wire _435_;
   wire _436_;
-  wire [32:0] _437_;
+  wire _437_;
   wire _438_;
-  wire [4:0] _439_;
+  wire _439_;
   wire _440_;
-  wire [4:0] _441_;
+  wire _441_;
   wire _442_;
-  wire _443_;
+  wire [33:0] _443_;
   wire _444_;
   wire _445_;
-  wire _446_;
+  wire [33:0] _446_;
   wire _447_;
-  wire _448_;
+  wire [4:0] _448_;
   wire _449_;
-  wire _450_;
+  wire [4:0] _450_;
   wire _451_;
-  wire [33:0] _452_;
+  wire _452_;
   wire _453_;
-  wire [33:0] _454_;
+  wire _454_;
   wire _455_;
-  wire [62:0] _456_;
+  wire _456_;
   wire _457_;
+  wire _458_;
+  wire _459_;
+  wire _460_;
+  wire [31:0] _461_;
+  wire _462_;
+  wire [31:0] _463_;
+  wire _464_;
+  wire [32:0] _465_;
+  wire _466_;
+  wire _467_;
+  wire [32:0] _468_;
+  wire _469_;
+  wire [4:0] _470_;
+  wire _471_;
+  wire [4:0] _472_;
+  wire _473_;
+  wire _474_;
+  wire _475_;
+  wire _476_;
+  wire _477_;
+  wire _478_;
+  wire _479_;
+  wire _480_;
+  wire _481_;
+  wire _482_;
+  wire [33:0] _483_;
+  wire _484_;
+  wire [33:0] _485_;
+  wire _486_;
+  wire [62:0] _487_;
+  wire _488_;
   wire [16:0] a;
   wire [16:0] \a$92 ;
   wire [14:0] \a$95 ;
@@ -581,308 +612,339 @@ module hwq_requant(i_valid, i_last, i_acc, i_bias, i_multiplier, i_shift, zero_p
   wire [33:0] y_0;
   input [7:0] zero_point;
   wire [7:0] zero_point;
-  assign _000_ = $signed(act_min) - $signed(zero_point);
-  assign _111_ = $signed(act_max) - $signed(zero_point);
-  assign _133_ = $signed(rq3_y0) < $signed(lo_z);
-  assign _144_ = $signed(rq3_y0) > $signed(hi_z);
-  assign _155_ = $signed(rq0_e0) > $signed(1'h0);
-  assign _166_ = _155_ ? rq0_e0 : 6'h00;
-  assign _177_ = $signed(rq0_e0) < $signed(1'h0);
-  assign _188_ = - $signed(rq0_e0);
-  assign _199_ = _177_ ? _188_ : 7'h00;
-  assign _001_ = $signed(rq0_acc0) + $signed(rq0_b0);
-  assign _012_ = $signed(rq1_s0) << rq1_l0;
-  assign _023_ = $signed(rq2p_phl0) + $signed({ 1'h0, rq2p_plh0 });
-  assign mid_0 = $signed(_023_) + $signed(15'h2000);
-  assign _045_ = $signed(_034_) + $signed(rq2m_mi0);
-  assign _067_ = 1'h1 << rq2m_r0;
-  assign _089_ = $signed(rq2_h0) + $signed({ 1'h0, rq2_hf0 });
-  assign _100_ = | rq2_hf0;
-  assign _112_ = $signed(rq2_h0) < $signed(1'h0);
-  assign _123_ = _100_ & _112_;
-  assign _125_ = $signed(_089_) - $signed({ 1'h0, _123_ });
+  assign _000_ = en & i_valid;
+  assign _111_ = en & i_valid;
+  assign _164_ = en & i_valid;
+  assign _175_ = en & i_valid;
+  assign _186_ = en & rq0_valid;
+  assign _197_ = en & rq0_valid;
+  assign _208_ = en & rq0_valid;
+  assign _219_ = en & rq0_valid;
+  assign _230_ = en & rq1_valid;
+  assign _001_ = en & rq1_valid;
+  assign _012_ = en & rq1_valid;
+  assign _023_ = en & rq2a_valid;
+  assign _034_ = en & rq2a_valid;
+  assign _045_ = en & rq2b_valid;
+  assign _056_ = en & rq2b_valid;
+  assign _067_ = en & rq2c_valid;
+  assign _078_ = en & rq2c_valid;
+  assign _089_ = en & rq2d_valid;
+  assign _100_ = en & rq2d_valid;
+  assign _112_ = en & rq2d_valid;
+  assign _123_ = en & rq2d_valid;
+  assign _134_ = en & rq2m_valid;
+  assign _145_ = en & rq2m_valid;
+  assign _156_ = en & rq2m_valid;
+  assign _159_ = en & rq2_valid;
+  assign _160_ = en & rq2_valid;
+  assign _161_ = en & rq3a_valid;
+  assign _162_ = $signed(act_min) - $signed(zero_point);
+  assign _163_ = $signed(act_max) - $signed(zero_point);
+  assign _165_ = en & rq3_valid;
+  assign _166_ = en & rq3_valid;
+  assign _167_ = $signed(rq3_y0) < $signed(lo_z);
+  assign _168_ = en & rq3_valid;
+  assign _169_ = $signed(rq3_y0) > $signed(hi_z);
+  assign _170_ = en & rq4_valid;
+  assign _171_ = $signed(rq0_e0) > $signed(1'h0);
+  assign _172_ = _171_ ? rq0_e0 : 6'h00;
+  assign _173_ = $signed(rq0_e0) < $signed(1'h0);
+  assign _174_ = - $signed(rq0_e0);
+  assign _176_ = _173_ ? _174_ : 7'h00;
+  assign _177_ = $signed(rq0_acc0) + $signed(rq0_b0);
+  assign _178_ = $signed(rq1_s0) << rq1_l0;
+  assign _179_ = $signed(rq2p_phl0) + $signed({ 1'h0, rq2p_plh0 });
+  assign mid_0 = $signed(_179_) + $signed(15'h2000);
+  assign _181_ = $signed(_180_) + $signed(rq2m_mi0);
+  assign _183_ = 1'h1 << rq2m_r0;
+  assign _185_ = $signed(rq2_h0) + $signed({ 1'h0, rq2_hf0 });
+  assign _187_ = | rq2_hf0;
+  assign _188_ = $signed(rq2_h0) < $signed(1'h0);
+  assign _189_ = _187_ & _188_;
+  assign _190_ = $signed(_185_) - $signed({ 1'h0, _189_ });
   assign y_0 = $signed(rq3a_u0) >>> rq3a_r0;
-  assign _126_ = rq3_y0[7:0] + zero_point;
+  assign _191_ = rq3_y0[7:0] + zero_point;
   always @(posedge clk)
-    rq0_valid <= _127_;
+    rq0_valid <= _192_;
   always @(posedge clk)
-    rq0_last <= _128_;
+    rq0_last <= _193_;
   always @(posedge clk)
-    rq0_m0 <= _129_;
+    rq0_m0 <= _194_;
   always @(posedge clk)
-    rq0_e0 <= _130_;
+    rq0_e0 <= _195_;
   always @(posedge clk)
-    rq0_acc0 <= _131_;
+    rq0_acc0 <= _196_;
   always @(posedge clk)
-    rq0_b0 <= _132_;
+    rq0_b0 <= _198_;
   always @(posedge clk)
-    rq1_valid <= _134_;
+    rq1_valid <= _199_;
   always @(posedge clk)
-    rq1_last <= _135_;
+    rq1_last <= _200_;
   always @(posedge clk)
-    rq1_m0 <= _136_;
+    rq1_m0 <= _201_;
   always @(posedge clk)
-    rq1_l0 <= _137_;
+    rq1_l0 <= _202_;
   always @(posedge clk)
-    rq1_r0 <= _138_;
+    rq1_r0 <= _203_;
   always @(posedge clk)
-    rq1_s0 <= _139_;
+    rq1_s0 <= _204_;
   always @(posedge clk)
-    rq2a_valid <= _140_;
+    rq2a_valid <= _205_;
   always @(posedge clk)
-    rq2a_last <= _141_;
+    rq2a_last <= _206_;
   always @(posedge clk)
-    rq2a_m0 <= _142_;
+    rq2a_m0 <= _207_;
   always @(posedge clk)
-    rq2a_r0 <= _143_;
+    rq2a_r0 <= _209_;
   always @(posedge clk)
-    rq2a_a0 <= _145_;
+    rq2a_a0 <= _210_;
   always @(posedge clk)
-    rq2b_valid <= _146_;
+    rq2b_valid <= _211_;
   always @(posedge clk)
-    rq2b_last <= _147_;
+    rq2b_last <= _212_;
   always @(posedge clk)
-    rq2b_m0 <= _148_;
+    rq2b_m0 <= _213_;
   always @(posedge clk)
-    rq2b_r0 <= _149_;
+    rq2b_r0 <= _214_;
   always @(posedge clk)
-    rq2c_valid <= _150_;
+    rq2c_valid <= _215_;
   always @(posedge clk)
-    rq2c_last <= _151_;
+    rq2c_last <= _216_;
   always @(posedge clk)
-    rq2c_m0 <= _152_;
+    rq2c_m0 <= _217_;
   always @(posedge clk)
-    rq2c_r0 <= _153_;
+    rq2c_r0 <= _218_;
   always @(posedge clk)
-    rq2d_valid <= _154_;
+    rq2d_valid <= _220_;
   always @(posedge clk)
-    rq2d_last <= _156_;
+    rq2d_last <= _221_;
   always @(posedge clk)
-    rq2d_m0 <= _157_;
+    rq2d_m0 <= _222_;
   always @(posedge clk)
-    rq2d_r0 <= _158_;
+    rq2d_r0 <= _223_;
   always @(posedge clk)
-    rq2p_pll0 <= _159_;
+    rq2p_pll0 <= _224_;
   always @(posedge clk)
-    rq2p_plh0 <= _160_;
+    rq2p_plh0 <= _225_;
   always @(posedge clk)
-    rq2p_phl0 <= _161_;
+    rq2p_phl0 <= _226_;
   always @(posedge clk)
-    rq2p_phh0 <= _162_;
+    rq2p_phh0 <= _227_;
   always @(posedge clk)
-    rq2m_valid <= _163_;
+    rq2m_valid <= _228_;
   always @(posedge clk)
-    rq2m_last <= _164_;
+    rq2m_last <= _229_;
   always @(posedge clk)
-    rq2m_m0 <= _165_;
+    rq2m_m0 <= _231_;
   always @(posedge clk)
-    rq2m_r0 <= _167_;
+    rq2m_r0 <= _232_;
   always @(posedge clk)
-    rq2m_o0 <= _168_;
+    rq2m_o0 <= _233_;
   always @(posedge clk)
-    rq2m_mi0 <= _169_;
+    rq2m_mi0 <= _234_;
   always @(posedge clk)
-    rq2_valid <= _170_;
+    rq2_valid <= _235_;
   always @(posedge clk)
-    rq2_last <= _171_;
+    rq2_last <= _236_;
   always @(posedge clk)
-    rq2_r0 <= _172_;
+    rq2_r0 <= _237_;
   always @(posedge clk)
-    rq2_h0 <= _173_;
+    rq2_h0 <= _238_;
   always @(posedge clk)
-    rq2_hf0 <= _174_;
+    rq2_hf0 <= _239_;
   always @(posedge clk)
-    rq3a_valid <= _175_;
+    rq3a_valid <= _240_;
   always @(posedge clk)
-    rq3a_last <= _176_;
+    rq3a_last <= _002_;
   always @(posedge clk)
-    rq3a_r0 <= _178_;
+    rq3a_r0 <= _003_;
   always @(posedge clk)
-    rq3a_u0 <= _179_;
+    rq3a_u0 <= _004_;
   always @(posedge clk)
-    rq3_valid <= _180_;
+    rq3_valid <= _005_;
   always @(posedge clk)
-    rq3_last <= _181_;
+    rq3_last <= _006_;
   always @(posedge clk)
-    rq3_y0 <= _182_;
+    rq3_y0 <= _007_;
   always @(posedge clk)
-    lo_z <= _183_;
+    lo_z <= _008_;
   always @(posedge clk)
-    hi_z <= _184_;
+    hi_z <= _009_;
   always @(posedge clk)
-    rq4_valid <= _185_;
+    rq4_valid <= _010_;
   always @(posedge clk)
-    rq4_last <= _186_;
+    rq4_last <= _011_;
   always @(posedge clk)
-    rq4_t0 <= _187_;
+    rq4_t0 <= _013_;
   always @(posedge clk)
-    rq4_below0 <= _189_;
+    rq4_below0 <= _014_;
   always @(posedge clk)
-    rq4_above0 <= _190_;
+    rq4_above0 <= _015_;
   always @(posedge clk)
-    o_data <= _191_;
+    o_data <= _016_;
   always @(posedge clk)
-    o_valid <= _192_;
+    o_valid <= _017_;
   always @(posedge clk)
-    o_last <= _193_;
-  assign _320_ = _381_ ? rq4_last : o_last;
-  assign _220_ = _231_ ? (* full_case = 32'd1 *) act_max : rq4_t0;
-  assign _210_ = _211_ ? 63'h0000000000000000 : _456_;
-  assign _212_ = _213_ ? rq2d_r0 : rq2m_r0;
-  assign _214_ = _215_ ? 5'h00 : _212_;
-  assign _216_ = _217_ ? rq2d_m0 : rq2m_m0;
-  assign _218_ = _219_ ? 31'h00000000 : _216_;
-  assign _221_ = _222_ ? rq2d_last : rq2m_last;
-  assign _223_ = _224_ ? 1'h0 : _221_;
-  assign _225_ = _226_ ? rq2d_valid : rq2m_valid;
-  assign _227_ = _228_ ? 1'h0 : _225_;
-  assign _229_ = _230_ ? { _124_, _122_, _121_, _120_, _119_, _118_, _117_, _116_, _115_, _114_, _113_, _110_, _109_, _108_, _107_, _106_, _105_, _104_, _103_, _102_, _101_, _099_, _098_, _097_, _096_, _095_, _094_, _093_, _092_ } : rq2p_phh0;
-  assign _242_ = _253_ ? (* full_case = 32'd1 *) act_min : _220_;
-  assign _232_ = _233_ ? 29'h00000000 : _229_;
-  assign _234_ = _235_ ? { _091_, _090_, _088_, _087_, _086_, _085_, _084_, _083_, _082_, _081_, _080_, _079_, _077_, _076_, _075_, _074_, _073_, _072_, _071_, _070_, _069_, _068_, _066_, _065_, _064_, _063_, _062_, _061_, _060_, _059_, _058_, _057_ } : rq2p_phl0;
-  assign _236_ = _237_ ? 32'd0 : _234_;
-  assign _238_ = _239_ ? { _055_, _054_, _053_, _052_, _051_, _050_, _049_, _048_, _047_, _046_, _044_, _043_, _042_, _041_, _040_, _039_, _038_, _037_, _036_, _035_, _033_, _032_, _031_, _030_, _029_, _028_, _027_, _026_, _025_, _024_, _022_ } : rq2p_plh0;
-  assign _240_ = _241_ ? 31'h00000000 : _238_;
-  assign _243_ = _244_ ? { _021_, _020_, _019_, _018_, _017_, _016_, _015_, _014_, _013_, _011_, _010_, _009_, _008_, _007_, _006_, _005_, _004_, _003_, _002_, _209_, _208_, _207_, _206_, _205_, _204_, _203_, _202_, _201_, _200_, _198_, _197_, _196_, _195_, _194_ } : rq2p_pll0;
-  assign _245_ = _246_ ? 34'h000000000 : _243_;
-  assign _247_ = _248_ ? rq2c_r0 : rq2d_r0;
-  assign _249_ = _250_ ? 5'h00 : _247_;
-  assign _251_ = _252_ ? rq2c_m0 : rq2d_m0;
-  assign _264_ = _275_ ? _242_ : o_data;
-  assign _254_ = _255_ ? 31'h00000000 : _251_;
-  assign _256_ = _257_ ? rq2c_last : rq2d_last;
+    o_last <= _018_;
+  assign _351_ = _412_ ? rq4_last : o_last;
+  assign _251_ = _262_ ? (* full_case = 32'd1 *) act_max : rq4_t0;
+  assign _241_ = _242_ ? 63'h0000000000000000 : _487_;
+  assign _243_ = _244_ ? rq2d_r0 : rq2m_r0;
+  assign _245_ = _246_ ? 5'h00 : _243_;
+  assign _247_ = _248_ ? rq2d_m0 : rq2m_m0;
+  assign _249_ = _250_ ? 31'h00000000 : _247_;
+  assign _252_ = _253_ ? rq2d_last : rq2m_last;
+  assign _254_ = _255_ ? 1'h0 : _252_;
+  assign _256_ = _257_ ? rq2d_valid : rq2m_valid;
   assign _258_ = _259_ ? 1'h0 : _256_;
-  assign _260_ = _261_ ? rq2c_valid : rq2d_valid;
-  assign _262_ = _263_ ? 1'h0 : _260_;
-  assign _265_ = _266_ ? rq2b_r0 : rq2c_r0;
-  assign _267_ = _268_ ? 5'h00 : _265_;
-  assign _269_ = _270_ ? rq2b_m0 : rq2c_m0;
+  assign _260_ = _261_ ? { _158_, _157_, _155_, _154_, _153_, _152_, _151_, _150_, _149_, _148_, _147_, _146_, _144_, _143_, _142_, _141_, _140_, _139_, _138_, _137_, _136_, _135_, _133_, _132_, _131_, _130_, _129_, _128_, _127_ } : rq2p_phh0;
+  assign _273_ = _284_ ? (* full_case = 32'd1 *) act_min : _251_;
+  assign _263_ = _264_ ? 29'h00000000 : _260_;
+  assign _265_ = _266_ ? { _126_, _125_, _124_, _122_, _121_, _120_, _119_, _118_, _117_, _116_, _115_, _114_, _113_, _110_, _109_, _108_, _107_, _106_, _105_, _104_, _103_, _102_, _101_, _099_, _098_, _097_, _096_, _095_, _094_, _093_, _092_, _091_ } : rq2p_phl0;
+  assign _267_ = _268_ ? 32'd0 : _265_;
+  assign _269_ = _270_ ? { _090_, _088_, _087_, _086_, _085_, _084_, _083_, _082_, _081_, _080_, _079_, _077_, _076_, _075_, _074_, _073_, _072_, _071_, _070_, _069_, _068_, _066_, _065_, _064_, _063_, _062_, _061_, _060_, _059_, _058_, _057_ } : rq2p_plh0;
   assign _271_ = _272_ ? 31'h00000000 : _269_;
-  assign _273_ = _274_ ? rq2b_last : rq2c_last;
-  assign _286_ = _297_ ? 8'h00 : _264_;
-  assign _276_ = _277_ ? 1'h0 : _273_;
-  assign _278_ = _279_ ? rq2b_valid : rq2c_valid;
-  assign _280_ = _281_ ? 1'h0 : _278_;
-  assign _282_ = _283_ ? rq2a_r0 : rq2b_r0;
-  assign _284_ = _285_ ? 5'h00 : _282_;
-  assign _287_ = _288_ ? rq2a_m0 : rq2b_m0;
-  assign _289_ = _290_ ? 31'h00000000 : _287_;
-  assign _291_ = _292_ ? rq2a_last : rq2b_last;
+  assign _274_ = _275_ ? { _055_, _054_, _053_, _052_, _051_, _050_, _049_, _048_, _047_, _046_, _044_, _043_, _042_, _041_, _040_, _039_, _038_, _037_, _036_, _035_, _033_, _032_, _031_, _030_, _029_, _028_, _027_, _026_, _025_, _024_, _022_, _021_, _020_, _019_ } : rq2p_pll0;
+  assign _276_ = _277_ ? 34'h000000000 : _274_;
+  assign _278_ = _279_ ? rq2c_r0 : rq2d_r0;
+  assign _280_ = _281_ ? 5'h00 : _278_;
+  assign _282_ = _283_ ? rq2c_m0 : rq2d_m0;
+  assign _295_ = _306_ ? _273_ : o_data;
+  assign _285_ = _286_ ? 31'h00000000 : _282_;
+  assign _287_ = _288_ ? rq2c_last : rq2d_last;
+  assign _289_ = _290_ ? 1'h0 : _287_;
+  assign _291_ = _292_ ? rq2c_valid : rq2d_valid;
   assign _293_ = _294_ ? 1'h0 : _291_;
-  assign _295_ = _296_ ? rq2a_valid : rq2b_valid;
-  assign _308_ = _319_ ? _144_ : rq4_above0;
-  assign _298_ = _299_ ? 1'h0 : _295_;
-  assign _300_ = _301_ ? _012_[31:0] : rq2a_a0;
-  assign _302_ = _303_ ? 32'd0 : _300_;
-  assign _304_ = _305_ ? rq1_r0 : rq2a_r0;
-  assign _306_ = _307_ ? 5'h00 : _304_;
-  assign _309_ = _310_ ? rq1_m0 : rq2a_m0;
-  assign _311_ = _312_ ? 31'h00000000 : _309_;
-  assign _313_ = _314_ ? rq1_last : rq2a_last;
-  assign _315_ = _316_ ? 1'h0 : _313_;
-  assign _317_ = _318_ ? rq1_valid : rq2a_valid;
-  assign _331_ = _342_ ? 1'h0 : _308_;
-  assign _321_ = _322_ ? 1'h0 : _317_;
-  assign _323_ = _324_ ? _001_[31:0] : rq1_s0;
-  assign _325_ = _326_ ? 32'd0 : _323_;
-  assign _327_ = _328_ ? _199_[4:0] : rq1_r0;
-  assign _329_ = _330_ ? 5'h00 : _327_;
-  assign _332_ = _333_ ? _166_[4:0] : rq1_l0;
-  assign _334_ = _335_ ? 5'h00 : _332_;
-  assign _336_ = _337_ ? rq0_m0 : rq1_m0;
-  assign _338_ = _339_ ? 31'h00000000 : _336_;
-  assign _340_ = _341_ ? rq0_last : rq1_last;
-  assign _353_ = _364_ ? _133_ : rq4_below0;
-  assign _343_ = _344_ ? 1'h0 : _340_;
-  assign _345_ = _346_ ? rq0_valid : rq1_valid;
-  assign _347_ = _348_ ? 1'h0 : _345_;
-  assign _349_ = _350_ ? i_bias : rq0_b0;
-  assign _351_ = _352_ ? 32'd0 : _349_;
-  assign _354_ = _355_ ? i_acc : rq0_acc0;
-  assign _356_ = _357_ ? 26'h0000000 : _354_;
-  assign _358_ = _359_ ? i_shift : rq0_e0;
-  assign _360_ = _361_ ? 6'h00 : _358_;
-  assign _362_ = _363_ ? i_multiplier : rq0_m0;
-  assign _375_ = _376_ ? 1'h0 : _353_;
-  assign _365_ = _366_ ? 31'h00000000 : _362_;
-  assign _367_ = _368_ ? i_last : rq0_last;
-  assign _369_ = _370_ ? 1'h0 : _367_;
-  assign _371_ = _372_ ? i_valid : rq0_valid;
-  assign _373_ = _374_ ? 1'h0 : _371_;
-  assign _377_ = _378_ ? _126_[7:0] : rq4_t0;
-  assign _379_ = _380_ ? 8'h00 : _377_;
-  assign _392_ = _403_ ? 1'h0 : _320_;
-  assign _382_ = _383_ ? rq3_last : rq4_last;
-  assign _384_ = _385_ ? 1'h0 : _382_;
-  assign _386_ = _387_ ? rq3_valid : rq4_valid;
-  assign _388_ = _389_ ? 1'h0 : _386_;
-  assign _390_ = _391_ ? { _111_[8], _111_ } : hi_z;
-  assign _393_ = _394_ ? 10'h000 : _390_;
-  assign _395_ = _396_ ? { _000_[8], _000_ } : lo_z;
-  assign _397_ = _398_ ? 10'h000 : _395_;
-  assign _399_ = _400_ ? y_0 : rq3_y0;
-  assign _401_ = _402_ ? 34'h000000000 : _399_;
-  assign _414_ = _425_ ? rq4_valid : o_valid;
-  assign _404_ = _405_ ? rq3a_last : rq3_last;
-  assign _406_ = _407_ ? 1'h0 : _404_;
-  assign _408_ = _409_ ? rq3a_valid : rq3_valid;
-  assign _410_ = _411_ ? 1'h0 : _408_;
-  assign _412_ = _413_ ? _125_[33:0] : rq3a_u0;
-  assign _415_ = _416_ ? 34'h000000000 : _412_;
-  assign _417_ = _418_ ? rq2_r0 : rq3a_r0;
-  assign _419_ = _420_ ? 5'h00 : _417_;
-  assign _421_ = _422_ ? rq2_last : rq3a_last;
-  assign _423_ = _424_ ? 1'h0 : _421_;
-  assign _436_ = _447_ ? 1'h0 : _414_;
-  assign _426_ = _427_ ? rq2_valid : rq3a_valid;
-  assign _428_ = _429_ ? 1'h0 : _426_;
-  assign _430_ = _431_ ? _078_[31:0] : rq2_hf0;
-  assign _432_ = _433_ ? 32'd0 : _430_;
-  assign _434_ = _435_ ? _056_[32:0] : rq2_h0;
-  assign _437_ = _438_ ? 33'h000000000 : _434_;
-  assign _439_ = _440_ ? rq2m_r0 : rq2_r0;
-  assign _441_ = _442_ ? 5'h00 : _439_;
-  assign _443_ = _444_ ? rq2m_last : rq2_last;
-  assign _445_ = _446_ ? 1'h0 : _443_;
-  assign _448_ = _449_ ? rq2m_valid : rq2_valid;
-  assign _450_ = _451_ ? 1'h0 : _448_;
-  assign _452_ = _453_ ? mid_0 : rq2m_mi0;
-  assign _454_ = _455_ ? 34'h000000000 : _452_;
-  assign _456_ = _457_ ? { rq2p_phh0, rq2p_pll0 } : rq2m_o0;
+  assign _296_ = _297_ ? rq2b_r0 : rq2c_r0;
+  assign _298_ = _299_ ? 5'h00 : _296_;
+  assign _300_ = _301_ ? rq2b_m0 : rq2c_m0;
+  assign _302_ = _303_ ? 31'h00000000 : _300_;
+  assign _304_ = _305_ ? rq2b_last : rq2c_last;
+  assign _317_ = _328_ ? 8'h00 : _295_;
+  assign _307_ = _308_ ? 1'h0 : _304_;
+  assign _309_ = _310_ ? rq2b_valid : rq2c_valid;
+  assign _311_ = _312_ ? 1'h0 : _309_;
+  assign _313_ = _314_ ? rq2a_r0 : rq2b_r0;
+  assign _315_ = _316_ ? 5'h00 : _313_;
+  assign _318_ = _319_ ? rq2a_m0 : rq2b_m0;
+  assign _320_ = _321_ ? 31'h00000000 : _318_;
+  assign _322_ = _323_ ? rq2a_last : rq2b_last;
+  assign _324_ = _325_ ? 1'h0 : _322_;
+  assign _326_ = _327_ ? rq2a_valid : rq2b_valid;
+  assign _339_ = _350_ ? _169_ : rq4_above0;
+  assign _329_ = _330_ ? 1'h0 : _326_;
+  assign _331_ = _332_ ? _178_[31:0] : rq2a_a0;
+  assign _333_ = _334_ ? 32'd0 : _331_;
+  assign _335_ = _336_ ? rq1_r0 : rq2a_r0;
+  assign _337_ = _338_ ? 5'h00 : _335_;
+  assign _340_ = _341_ ? rq1_m0 : rq2a_m0;
+  assign _342_ = _343_ ? 31'h00000000 : _340_;
+  assign _344_ = _345_ ? rq1_last : rq2a_last;
+  assign _346_ = _347_ ? 1'h0 : _344_;
+  assign _348_ = _349_ ? rq1_valid : rq2a_valid;
+  assign _362_ = _373_ ? 1'h0 : _339_;
+  assign _352_ = _353_ ? 1'h0 : _348_;
+  assign _354_ = _355_ ? _177_[31:0] : rq1_s0;
+  assign _356_ = _357_ ? 32'd0 : _354_;
+  assign _358_ = _359_ ? _176_[4:0] : rq1_r0;
+  assign _360_ = _361_ ? 5'h00 : _358_;
+  assign _363_ = _364_ ? _172_[4:0] : rq1_l0;
+  assign _365_ = _366_ ? 5'h00 : _363_;
+  assign _367_ = _368_ ? rq0_m0 : rq1_m0;
+  assign _369_ = _370_ ? 31'h00000000 : _367_;
+  assign _371_ = _372_ ? rq0_last : rq1_last;
+  assign _384_ = _395_ ? _167_ : rq4_below0;
+  assign _374_ = _375_ ? 1'h0 : _371_;
+  assign _376_ = _377_ ? rq0_valid : rq1_valid;
+  assign _378_ = _379_ ? 1'h0 : _376_;
+  assign _380_ = _381_ ? i_bias : rq0_b0;
+  assign _382_ = _383_ ? 32'd0 : _380_;
+  assign _385_ = _386_ ? i_acc : rq0_acc0;
+  assign _387_ = _388_ ? 26'h0000000 : _385_;
+  assign _389_ = _390_ ? i_shift : rq0_e0;
+  assign _391_ = _392_ ? 6'h00 : _389_;
+  assign _393_ = _394_ ? i_multiplier : rq0_m0;
+  assign _406_ = _407_ ? 1'h0 : _384_;
+  assign _396_ = _397_ ? 31'h00000000 : _393_;
+  assign _398_ = _399_ ? i_last : rq0_last;
+  assign _400_ = _401_ ? 1'h0 : _398_;
+  assign _402_ = _403_ ? i_valid : rq0_valid;
+  assign _404_ = _405_ ? 1'h0 : _402_;
+  assign _408_ = _409_ ? _191_[7:0] : rq4_t0;
+  assign _410_ = _411_ ? 8'h00 : _408_;
+  assign _423_ = _434_ ? 1'h0 : _351_;
+  assign _413_ = _414_ ? rq3_last : rq4_last;
+  assign _415_ = _416_ ? 1'h0 : _413_;
+  assign _417_ = _418_ ? rq3_valid : rq4_valid;
+  assign _419_ = _420_ ? 1'h0 : _417_;
+  assign _421_ = _422_ ? { _163_[8], _163_ } : hi_z;
+  assign _424_ = _425_ ? 10'h000 : _421_;
+  assign _426_ = _427_ ? { _162_[8], _162_ } : lo_z;
+  assign _428_ = _429_ ? 10'h000 : _426_;
+  assign _430_ = _431_ ? y_0 : rq3_y0;
+  assign _432_ = _433_ ? 34'h000000000 : _430_;
+  assign _445_ = _456_ ? rq4_valid : o_valid;
+  assign _435_ = _436_ ? rq3a_last : rq3_last;
+  assign _437_ = _438_ ? 1'h0 : _435_;
+  assign _439_ = _440_ ? rq3a_valid : rq3_valid;
+  assign _441_ = _442_ ? 1'h0 : _439_;
+  assign _443_ = _444_ ? _190_[33:0] : rq3a_u0;
+  assign _446_ = _447_ ? 34'h000000000 : _443_;
+  assign _448_ = _449_ ? rq2_r0 : rq3a_r0;
+  assign _450_ = _451_ ? 5'h00 : _448_;
+  assign _452_ = _453_ ? rq2_last : rq3a_last;
+  assign _454_ = _455_ ? 1'h0 : _452_;
+  assign _467_ = _478_ ? 1'h0 : _445_;
+  assign _457_ = _458_ ? rq2_valid : rq3a_valid;
+  assign _459_ = _460_ ? 1'h0 : _457_;
+  assign _461_ = _462_ ? _184_[31:0] : rq2_hf0;
+  assign _463_ = _464_ ? 32'd0 : _461_;
+  assign _465_ = _466_ ? _182_[32:0] : rq2_h0;
+  assign _468_ = _469_ ? 33'h000000000 : _465_;
+  assign _470_ = _471_ ? rq2m_r0 : rq2_r0;
+  assign _472_ = _473_ ? 5'h00 : _470_;
+  assign _474_ = _475_ ? rq2m_last : rq2_last;
+  assign _476_ = _477_ ? 1'h0 : _474_;
+  assign _479_ = _480_ ? rq2m_valid : rq2_valid;
+  assign _481_ = _482_ ? 1'h0 : _479_;
+  assign _483_ = _484_ ? mid_0 : rq2m_mi0;
+  assign _485_ = _486_ ? 34'h000000000 : _483_;
+  assign _487_ = _488_ ? { rq2p_phh0, rq2p_pll0 } : rq2m_o0;
   \hwq_requant.phh_0  phh_0 (
     .a(rq2a_a0[31:17]),
     .b(rq2a_m0[30:17]),
     .clk(clk),
     .en(en),
-    .\port$38$0 (_092_),
-    .\port$38$1 (_093_),
-    .\port$38$10 (_103_),
-    .\port$38$11 (_104_),
-    .\port$38$12 (_105_),
-    .\port$38$13 (_106_),
-    .\port$38$14 (_107_),
-    .\port$38$15 (_108_),
-    .\port$38$16 (_109_),
-    .\port$38$17 (_110_),
-    .\port$38$18 (_113_),
-    .\port$38$19 (_114_),
-    .\port$38$2 (_094_),
-    .\port$38$20 (_115_),
-    .\port$38$21 (_116_),
-    .\port$38$22 (_117_),
-    .\port$38$23 (_118_),
-    .\port$38$24 (_119_),
-    .\port$38$25 (_120_),
-    .\port$38$26 (_121_),
-    .\port$38$27 (_122_),
-    .\port$38$28 (_124_),
-    .\port$38$3 (_095_),
-    .\port$38$4 (_096_),
-    .\port$38$5 (_097_),
-    .\port$38$6 (_098_),
-    .\port$38$7 (_099_),
-    .\port$38$8 (_101_),
-    .\port$38$9 (_102_),
+    .\port$131$0 (_127_),
+    .\port$131$1 (_128_),
+    .\port$131$10 (_138_),
+    .\port$131$11 (_139_),
+    .\port$131$12 (_140_),
+    .\port$131$13 (_141_),
+    .\port$131$14 (_142_),
+    .\port$131$15 (_143_),
+    .\port$131$16 (_144_),
+    .\port$131$17 (_146_),
+    .\port$131$18 (_147_),
+    .\port$131$19 (_148_),
+    .\port$131$2 (_129_),
+    .\port$131$20 (_149_),
+    .\port$131$21 (_150_),
+    .\port$131$22 (_151_),
+    .\port$131$23 (_152_),
+    .\port$131$24 (_153_),
+    .\port$131$25 (_154_),
+    .\port$131$26 (_155_),
+    .\port$131$27 (_157_),
+    .\port$131$28 (_158_),
+    .\port$131$3 (_130_),
+    .\port$131$4 (_131_),
+    .\port$131$5 (_132_),
+    .\port$131$6 (_133_),
+    .\port$131$7 (_135_),
+    .\port$131$8 (_136_),
+    .\port$131$9 (_137_),
     .rst(rst)
   );
   \hwq_requant.phl_0  phl_0 (
@@ -890,38 +952,38 @@ module hwq_requant(i_valid, i_last, i_acc, i_bias, i_multiplier, i_shift, zero_p
     .b(rq2a_m0[16:0]),
     .clk(clk),
     .en(en),
-    .\port$37$0 (_057_),
-    .\port$37$1 (_058_),
-    .\port$37$10 (_068_),
-    .\port$37$11 (_069_),
-    .\port$37$12 (_070_),
-    .\port$37$13 (_071_),
-    .\port$37$14 (_072_),
-    .\port$37$15 (_073_),
-    .\port$37$16 (_074_),
-    .\port$37$17 (_075_),
-    .\port$37$18 (_076_),
-    .\port$37$19 (_077_),
-    .\port$37$2 (_059_),
-    .\port$37$20 (_079_),
-    .\port$37$21 (_080_),
-    .\port$37$22 (_081_),
-    .\port$37$23 (_082_),
-    .\port$37$24 (_083_),
-    .\port$37$25 (_084_),
-    .\port$37$26 (_085_),
-    .\port$37$27 (_086_),
-    .\port$37$28 (_087_),
-    .\port$37$29 (_088_),
-    .\port$37$3 (_060_),
-    .\port$37$30 (_090_),
-    .\port$37$31 (_091_),
-    .\port$37$4 (_061_),
-    .\port$37$5 (_062_),
-    .\port$37$6 (_063_),
-    .\port$37$7 (_064_),
-    .\port$37$8 (_065_),
-    .\port$37$9 (_066_),
+    .\port$130$0 (_091_),
+    .\port$130$1 (_092_),
+    .\port$130$10 (_102_),
+    .\port$130$11 (_103_),
+    .\port$130$12 (_104_),
+    .\port$130$13 (_105_),
+    .\port$130$14 (_106_),
+    .\port$130$15 (_107_),
+    .\port$130$16 (_108_),
+    .\port$130$17 (_109_),
+    .\port$130$18 (_110_),
+    .\port$130$19 (_113_),
+    .\port$130$2 (_093_),
+    .\port$130$20 (_114_),
+    .\port$130$21 (_115_),
+    .\port$130$22 (_116_),
+    .\port$130$23 (_117_),
+    .\port$130$24 (_118_),
+    .\port$130$25 (_119_),
+    .\port$130$26 (_120_),
+    .\port$130$27 (_121_),
+    .\port$130$28 (_122_),
+    .\port$130$29 (_124_),
+    .\port$130$3 (_094_),
+    .\port$130$30 (_125_),
+    .\port$130$31 (_126_),
+    .\port$130$4 (_095_),
+    .\port$130$5 (_096_),
+    .\port$130$6 (_097_),
+    .\port$130$7 (_098_),
+    .\port$130$8 (_099_),
+    .\port$130$9 (_101_),
     .rst(rst)
   );
   \hwq_requant.plh_0  plh_0 (
@@ -929,37 +991,37 @@ module hwq_requant(i_valid, i_last, i_acc, i_bias, i_multiplier, i_shift, zero_p
     .b(rq2a_m0[30:17]),
     .clk(clk),
     .en(en),
-    .\port$36$0 (_022_),
-    .\port$36$1 (_024_),
-    .\port$36$10 (_033_),
-    .\port$36$11 (_035_),
-    .\port$36$12 (_036_),
-    .\port$36$13 (_037_),
-    .\port$36$14 (_038_),
-    .\port$36$15 (_039_),
-    .\port$36$16 (_040_),
-    .\port$36$17 (_041_),
-    .\port$36$18 (_042_),
-    .\port$36$19 (_043_),
-    .\port$36$2 (_025_),
-    .\port$36$20 (_044_),
-    .\port$36$21 (_046_),
-    .\port$36$22 (_047_),
-    .\port$36$23 (_048_),
-    .\port$36$24 (_049_),
-    .\port$36$25 (_050_),
-    .\port$36$26 (_051_),
-    .\port$36$27 (_052_),
-    .\port$36$28 (_053_),
-    .\port$36$29 (_054_),
-    .\port$36$3 (_026_),
-    .\port$36$30 (_055_),
-    .\port$36$4 (_027_),
-    .\port$36$5 (_028_),
-    .\port$36$6 (_029_),
-    .\port$36$7 (_030_),
-    .\port$36$8 (_031_),
-    .\port$36$9 (_032_),
+    .\port$129$0 (_057_),
+    .\port$129$1 (_058_),
+    .\port$129$10 (_068_),
+    .\port$129$11 (_069_),
+    .\port$129$12 (_070_),
+    .\port$129$13 (_071_),
+    .\port$129$14 (_072_),
+    .\port$129$15 (_073_),
+    .\port$129$16 (_074_),
+    .\port$129$17 (_075_),
+    .\port$129$18 (_076_),
+    .\port$129$19 (_077_),
+    .\port$129$2 (_059_),
+    .\port$129$20 (_079_),
+    .\port$129$21 (_080_),
+    .\port$129$22 (_081_),
+    .\port$129$23 (_082_),
+    .\port$129$24 (_083_),
+    .\port$129$25 (_084_),
+    .\port$129$26 (_085_),
+    .\port$129$27 (_086_),
+    .\port$129$28 (_087_),
+    .\port$129$29 (_088_),
+    .\port$129$3 (_060_),
+    .\port$129$30 (_090_),
+    .\port$129$4 (_061_),
+    .\port$129$5 (_062_),
+    .\port$129$6 (_063_),
+    .\port$129$7 (_064_),
+    .\port$129$8 (_065_),
+    .\port$129$9 (_066_),
     .rst(rst)
   );
   \hwq_requant.pll_0  pll_0 (
@@ -967,55 +1029,55 @@ module hwq_requant(i_valid, i_last, i_acc, i_bias, i_multiplier, i_shift, zero_p
     .b(rq2a_m0[16:0]),
     .clk(clk),
     .en(en),
-    .\port$35$0 (_194_),
-    .\port$35$1 (_195_),
-    .\port$35$10 (_205_),
-    .\port$35$11 (_206_),
-    .\port$35$12 (_207_),
-    .\port$35$13 (_208_),
-    .\port$35$14 (_209_),
-    .\port$35$15 (_002_),
-    .\port$35$16 (_003_),
-    .\port$35$17 (_004_),
-    .\port$35$18 (_005_),
-    .\port$35$19 (_006_),
-    .\port$35$2 (_196_),
-    .\port$35$20 (_007_),
-    .\port$35$21 (_008_),
-    .\port$35$22 (_009_),
-    .\port$35$23 (_010_),
-    .\port$35$24 (_011_),
-    .\port$35$25 (_013_),
-    .\port$35$26 (_014_),
-    .\port$35$27 (_015_),
-    .\port$35$28 (_016_),
-    .\port$35$29 (_017_),
-    .\port$35$3 (_197_),
-    .\port$35$30 (_018_),
-    .\port$35$31 (_019_),
-    .\port$35$32 (_020_),
-    .\port$35$33 (_021_),
-    .\port$35$4 (_198_),
-    .\port$35$5 (_200_),
-    .\port$35$6 (_201_),
-    .\port$35$7 (_202_),
-    .\port$35$8 (_203_),
-    .\port$35$9 (_204_),
+    .\port$128$0 (_019_),
+    .\port$128$1 (_020_),
+    .\port$128$10 (_030_),
+    .\port$128$11 (_031_),
+    .\port$128$12 (_032_),
+    .\port$128$13 (_033_),
+    .\port$128$14 (_035_),
+    .\port$128$15 (_036_),
+    .\port$128$16 (_037_),
+    .\port$128$17 (_038_),
+    .\port$128$18 (_039_),
+    .\port$128$19 (_040_),
+    .\port$128$2 (_021_),
+    .\port$128$20 (_041_),
+    .\port$128$21 (_042_),
+    .\port$128$22 (_043_),
+    .\port$128$23 (_044_),
+    .\port$128$24 (_046_),
+    .\port$128$25 (_047_),
+    .\port$128$26 (_048_),
+    .\port$128$27 (_049_),
+    .\port$128$28 (_050_),
+    .\port$128$29 (_051_),
+    .\port$128$3 (_022_),
+    .\port$128$30 (_052_),
+    .\port$128$31 (_053_),
+    .\port$128$32 (_054_),
+    .\port$128$33 (_055_),
+    .\port$128$4 (_024_),
+    .\port$128$5 (_025_),
+    .\port$128$6 (_026_),
+    .\port$128$7 (_027_),
+    .\port$128$8 (_028_),
+    .\port$128$9 (_029_),
     .rst(rst)
   );
-  assign left_0 = _166_[4:0];
-  assign r_0 = _199_[4:0];
-  assign s_0 = _001_[31:0];
-  assign a_0 = _012_[31:0];
-  assign p = { _021_, _020_, _019_, _018_, _017_, _016_, _015_, _014_, _013_, _011_, _010_, _009_, _008_, _007_, _006_, _005_, _004_, _003_, _002_, _209_, _208_, _207_, _206_, _205_, _204_, _203_, _202_, _201_, _200_, _198_, _197_, _196_, _195_, _194_ };
-  assign \p$51  = { _055_, _054_, _053_, _052_, _051_, _050_, _049_, _048_, _047_, _046_, _044_, _043_, _042_, _041_, _040_, _039_, _038_, _037_, _036_, _035_, _033_, _032_, _031_, _030_, _029_, _028_, _027_, _026_, _025_, _024_, _022_ };
-  assign \p$53  = { _091_, _090_, _088_, _087_, _086_, _085_, _084_, _083_, _082_, _081_, _080_, _079_, _077_, _076_, _075_, _074_, _073_, _072_, _071_, _070_, _069_, _068_, _066_, _065_, _064_, _063_, _062_, _061_, _060_, _059_, _058_, _057_ };
-  assign \p$55  = { _124_, _122_, _121_, _120_, _119_, _118_, _117_, _116_, _115_, _114_, _113_, _110_, _109_, _108_, _107_, _106_, _105_, _104_, _103_, _102_, _101_, _099_, _098_, _097_, _096_, _095_, _094_, _093_, _092_ };
+  assign left_0 = _172_[4:0];
+  assign r_0 = _176_[4:0];
+  assign s_0 = _177_[31:0];
+  assign a_0 = _178_[31:0];
+  assign p = { _055_, _054_, _053_, _052_, _051_, _050_, _049_, _048_, _047_, _046_, _044_, _043_, _042_, _041_, _040_, _039_, _038_, _037_, _036_, _035_, _033_, _032_, _031_, _030_, _029_, _028_, _027_, _026_, _025_, _024_, _022_, _021_, _020_, _019_ };
+  assign \p$51  = { _090_, _088_, _087_, _086_, _085_, _084_, _083_, _082_, _081_, _080_, _079_, _077_, _076_, _075_, _074_, _073_, _072_, _071_, _070_, _069_, _068_, _066_, _065_, _064_, _063_, _062_, _061_, _060_, _059_, _058_, _057_ };
+  assign \p$53  = { _126_, _125_, _124_, _122_, _121_, _120_, _119_, _118_, _117_, _116_, _115_, _114_, _113_, _110_, _109_, _108_, _107_, _106_, _105_, _104_, _103_, _102_, _101_, _099_, _098_, _097_, _096_, _095_, _094_, _093_, _092_, _091_ };
+  assign \p$55  = { _158_, _157_, _155_, _154_, _153_, _152_, _151_, _150_, _149_, _148_, _147_, _146_, _144_, _143_, _142_, _141_, _140_, _139_, _138_, _137_, _136_, _135_, _133_, _132_, _131_, _130_, _129_, _128_, _127_ };
   assign outer_0 = { rq2p_phh0, rq2p_pll0 };
-  assign h_0 = _056_[32:0];
-  assign half_0 = _078_[31:0];
-  assign u_0 = _125_[33:0];
-  assign t_0 = _126_[7:0];
+  assign h_0 = _182_[32:0];
+  assign half_0 = _184_[31:0];
+  assign u_0 = _190_[33:0];
+  assign t_0 = _191_[7:0];
   assign \en$88  = en;
   assign a = rq2a_a0[16:0];
   assign b = rq2a_m0[16:0];
@@ -1033,199 +1095,199 @@ module hwq_requant(i_valid, i_last, i_acc, i_bias, i_multiplier, i_shift, zero_p
   assign \i_multiplier[0]  = i_multiplier;
   assign \i_shift[0]  = i_shift;
   assign \o_data[0]  = o_data;
-  assign _381_ = en;
-  assign _403_ = rst;
-  assign _193_ = _392_;
-  assign _425_ = en;
-  assign _447_ = rst;
-  assign _192_ = _436_;
-  assign _231_ = rq4_above0;
-  assign _253_ = rq4_below0;
-  assign _275_ = en;
-  assign _297_ = rst;
-  assign _191_ = _286_;
-  assign _319_ = en;
-  assign _342_ = rst;
-  assign _190_ = _331_;
-  assign _364_ = en;
-  assign _376_ = rst;
-  assign _189_ = _375_;
-  assign _378_ = en;
-  assign _380_ = rst;
-  assign _187_ = _379_;
-  assign _383_ = en;
-  assign _385_ = rst;
-  assign _186_ = _384_;
-  assign _387_ = en;
-  assign _389_ = rst;
-  assign _185_ = _388_;
-  assign _391_ = en;
-  assign _394_ = rst;
-  assign _184_ = _393_;
-  assign _396_ = en;
-  assign _398_ = rst;
-  assign _183_ = _397_;
-  assign _400_ = en;
-  assign _402_ = rst;
-  assign _182_ = _401_;
-  assign _405_ = en;
+  assign _412_ = en;
+  assign _434_ = rst;
+  assign _018_ = _423_;
+  assign _456_ = en;
+  assign _478_ = rst;
+  assign _017_ = _467_;
+  assign _262_ = rq4_above0;
+  assign _284_ = rq4_below0;
+  assign _306_ = _170_;
+  assign _328_ = rst;
+  assign _016_ = _317_;
+  assign _350_ = _168_;
+  assign _373_ = rst;
+  assign _015_ = _362_;
+  assign _395_ = _166_;
   assign _407_ = rst;
-  assign _181_ = _406_;
-  assign _409_ = en;
+  assign _014_ = _406_;
+  assign _409_ = _165_;
   assign _411_ = rst;
-  assign _180_ = _410_;
-  assign _413_ = en;
+  assign _013_ = _410_;
+  assign _414_ = en;
   assign _416_ = rst;
-  assign _179_ = _415_;
+  assign _011_ = _415_;
   assign _418_ = en;
   assign _420_ = rst;
-  assign _178_ = _419_;
+  assign _010_ = _419_;
   assign _422_ = en;
-  assign _424_ = rst;
-  assign _176_ = _423_;
+  assign _425_ = rst;
+  assign _009_ = _424_;
   assign _427_ = en;
   assign _429_ = rst;
-  assign _175_ = _428_;
-  assign _431_ = en;
+  assign _008_ = _428_;
+  assign _431_ = _161_;
   assign _433_ = rst;
-  assign _174_ = _432_;
-  assign _435_ = en;
+  assign _007_ = _432_;
+  assign _436_ = en;
   assign _438_ = rst;
-  assign _173_ = _437_;
+  assign _006_ = _437_;
   assign _440_ = en;
   assign _442_ = rst;
-  assign _172_ = _441_;
-  assign _444_ = en;
-  assign _446_ = rst;
-  assign _171_ = _445_;
-  assign _449_ = en;
+  assign _005_ = _441_;
+  assign _444_ = _160_;
+  assign _447_ = rst;
+  assign _004_ = _446_;
+  assign _449_ = _159_;
   assign _451_ = rst;
-  assign _170_ = _450_;
+  assign _003_ = _450_;
   assign _453_ = en;
   assign _455_ = rst;
-  assign _169_ = _454_;
-  assign _457_ = en;
-  assign _211_ = rst;
-  assign _168_ = _210_;
-  assign _213_ = en;
-  assign _215_ = rst;
-  assign _167_ = _214_;
-  assign _217_ = en;
-  assign _219_ = rst;
-  assign _165_ = _218_;
-  assign _222_ = en;
-  assign _224_ = rst;
-  assign _164_ = _223_;
-  assign _226_ = en;
-  assign _228_ = rst;
-  assign _163_ = _227_;
-  assign _230_ = en;
-  assign _233_ = rst;
-  assign _162_ = _232_;
-  assign _235_ = en;
-  assign _237_ = rst;
-  assign _161_ = _236_;
-  assign _239_ = en;
-  assign _241_ = rst;
-  assign _160_ = _240_;
-  assign _244_ = en;
+  assign _002_ = _454_;
+  assign _458_ = en;
+  assign _460_ = rst;
+  assign _240_ = _459_;
+  assign _462_ = _156_;
+  assign _464_ = rst;
+  assign _239_ = _463_;
+  assign _466_ = _145_;
+  assign _469_ = rst;
+  assign _238_ = _468_;
+  assign _471_ = _134_;
+  assign _473_ = rst;
+  assign _237_ = _472_;
+  assign _475_ = en;
+  assign _477_ = rst;
+  assign _236_ = _476_;
+  assign _480_ = en;
+  assign _482_ = rst;
+  assign _235_ = _481_;
+  assign _484_ = _123_;
+  assign _486_ = rst;
+  assign _234_ = _485_;
+  assign _488_ = _112_;
+  assign _242_ = rst;
+  assign _233_ = _241_;
+  assign _244_ = _100_;
   assign _246_ = rst;
-  assign _159_ = _245_;
-  assign _248_ = en;
+  assign _232_ = _245_;
+  assign _248_ = _089_;
   assign _250_ = rst;
-  assign _158_ = _249_;
-  assign _252_ = en;
+  assign _231_ = _249_;
+  assign _253_ = en;
   assign _255_ = rst;
-  assign _157_ = _254_;
+  assign _229_ = _254_;
   assign _257_ = en;
   assign _259_ = rst;
-  assign _156_ = _258_;
+  assign _228_ = _258_;
   assign _261_ = en;
-  assign _263_ = rst;
-  assign _154_ = _262_;
+  assign _264_ = rst;
+  assign _227_ = _263_;
   assign _266_ = en;
   assign _268_ = rst;
-  assign _153_ = _267_;
+  assign _226_ = _267_;
   assign _270_ = en;
   assign _272_ = rst;
-  assign _152_ = _271_;
-  assign _274_ = en;
+  assign _225_ = _271_;
+  assign _275_ = en;
   assign _277_ = rst;
-  assign _151_ = _276_;
-  assign _279_ = en;
+  assign _224_ = _276_;
+  assign _279_ = _078_;
   assign _281_ = rst;
-  assign _150_ = _280_;
-  assign _283_ = en;
-  assign _285_ = rst;
-  assign _149_ = _284_;
+  assign _223_ = _280_;
+  assign _283_ = _067_;
+  assign _286_ = rst;
+  assign _222_ = _285_;
   assign _288_ = en;
   assign _290_ = rst;
-  assign _148_ = _289_;
+  assign _221_ = _289_;
   assign _292_ = en;
   assign _294_ = rst;
-  assign _147_ = _293_;
-  assign _296_ = en;
+  assign _220_ = _293_;
+  assign _297_ = _056_;
   assign _299_ = rst;
-  assign _146_ = _298_;
-  assign _301_ = en;
+  assign _218_ = _298_;
+  assign _301_ = _045_;
   assign _303_ = rst;
-  assign _145_ = _302_;
+  assign _217_ = _302_;
   assign _305_ = en;
-  assign _307_ = rst;
-  assign _143_ = _306_;
+  assign _308_ = rst;
+  assign _216_ = _307_;
   assign _310_ = en;
   assign _312_ = rst;
-  assign _142_ = _311_;
-  assign _314_ = en;
+  assign _215_ = _311_;
+  assign _314_ = _034_;
   assign _316_ = rst;
-  assign _141_ = _315_;
-  assign _318_ = en;
-  assign _322_ = rst;
-  assign _140_ = _321_;
-  assign _324_ = en;
-  assign _326_ = rst;
-  assign _139_ = _325_;
-  assign _328_ = en;
+  assign _214_ = _315_;
+  assign _319_ = _023_;
+  assign _321_ = rst;
+  assign _213_ = _320_;
+  assign _323_ = en;
+  assign _325_ = rst;
+  assign _212_ = _324_;
+  assign _327_ = en;
   assign _330_ = rst;
-  assign _138_ = _329_;
-  assign _333_ = en;
-  assign _335_ = rst;
-  assign _137_ = _334_;
-  assign _337_ = en;
-  assign _339_ = rst;
-  assign _136_ = _338_;
-  assign _341_ = en;
-  assign _344_ = rst;
-  assign _135_ = _343_;
-  assign _346_ = en;
-  assign _348_ = rst;
-  assign _134_ = _347_;
-  assign _350_ = en;
-  assign _352_ = rst;
-  assign _132_ = _351_;
-  assign _355_ = en;
+  assign _211_ = _329_;
+  assign _332_ = _012_;
+  assign _334_ = rst;
+  assign _210_ = _333_;
+  assign _336_ = _001_;
+  assign _338_ = rst;
+  assign _209_ = _337_;
+  assign _341_ = _230_;
+  assign _343_ = rst;
+  assign _207_ = _342_;
+  assign _345_ = en;
+  assign _347_ = rst;
+  assign _206_ = _346_;
+  assign _349_ = en;
+  assign _353_ = rst;
+  assign _205_ = _352_;
+  assign _355_ = _219_;
   assign _357_ = rst;
-  assign _131_ = _356_;
-  assign _359_ = en;
+  assign _204_ = _356_;
+  assign _359_ = _208_;
   assign _361_ = rst;
-  assign _130_ = _360_;
-  assign _363_ = en;
+  assign _203_ = _360_;
+  assign _364_ = _197_;
   assign _366_ = rst;
-  assign _129_ = _365_;
-  assign _368_ = en;
+  assign _202_ = _365_;
+  assign _368_ = _186_;
   assign _370_ = rst;
-  assign _128_ = _369_;
+  assign _201_ = _369_;
   assign _372_ = en;
-  assign _374_ = rst;
-  assign _127_ = _373_;
-  assign _034_ = { rq2m_o0[62], rq2m_o0[62], rq2m_o0[62], rq2m_o0[62], rq2m_o0[62], rq2m_o0[62], rq2m_o0[62], rq2m_o0[62], rq2m_o0[62], rq2m_o0[62], rq2m_o0[62], rq2m_o0[62], rq2m_o0[62], rq2m_o0[62], rq2m_o0[62], rq2m_o0[62], rq2m_o0[62], rq2m_o0[62:17] };
-  assign _056_ = { _045_[63], _045_[63], _045_[63], _045_[63], _045_[63], _045_[63], _045_[63], _045_[63], _045_[63], _045_[63], _045_[63], _045_[63], _045_[63], _045_[63], _045_[63:14] };
-  assign _078_ = { 1'h0, _067_[63:1] };
+  assign _375_ = rst;
+  assign _200_ = _374_;
+  assign _377_ = en;
+  assign _379_ = rst;
+  assign _199_ = _378_;
+  assign _381_ = _175_;
+  assign _383_ = rst;
+  assign _198_ = _382_;
+  assign _386_ = _164_;
+  assign _388_ = rst;
+  assign _196_ = _387_;
+  assign _390_ = _111_;
+  assign _392_ = rst;
+  assign _195_ = _391_;
+  assign _394_ = _000_;
+  assign _397_ = rst;
+  assign _194_ = _396_;
+  assign _399_ = en;
+  assign _401_ = rst;
+  assign _193_ = _400_;
+  assign _403_ = en;
+  assign _405_ = rst;
+  assign _192_ = _404_;
+  assign _180_ = { rq2m_o0[62], rq2m_o0[62], rq2m_o0[62], rq2m_o0[62], rq2m_o0[62], rq2m_o0[62], rq2m_o0[62], rq2m_o0[62], rq2m_o0[62], rq2m_o0[62], rq2m_o0[62], rq2m_o0[62], rq2m_o0[62], rq2m_o0[62], rq2m_o0[62], rq2m_o0[62], rq2m_o0[62], rq2m_o0[62:17] };
+  assign _182_ = { _181_[63], _181_[63], _181_[63], _181_[63], _181_[63], _181_[63], _181_[63], _181_[63], _181_[63], _181_[63], _181_[63], _181_[63], _181_[63], _181_[63], _181_[63:14] };
+  assign _184_ = { 1'h0, _183_[63:1] };
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_requant.phh_0 (clk, rst, \port$38$0 , \port$38$1 , \port$38$2 , \port$38$3 , \port$38$4 , \port$38$5 , \port$38$6 , \port$38$7 , \port$38$8 , \port$38$9 , \port$38$10 , \port$38$11 , \port$38$12 , \port$38$13 , \port$38$14 , \port$38$15 , \port$38$16 , \port$38$17 , \port$38$18 
-, \port$38$19 , \port$38$20 , \port$38$21 , \port$38$22 , \port$38$23 , \port$38$24 , \port$38$25 , \port$38$26 , \port$38$27 , \port$38$28 , b, a, en);
+module \hwq_requant.phh_0 (clk, rst, \port$131$0 , \port$131$1 , \port$131$2 , \port$131$3 , \port$131$4 , \port$131$5 , \port$131$6 , \port$131$7 , \port$131$8 , \port$131$9 , \port$131$10 , \port$131$11 , \port$131$12 , \port$131$13 , \port$131$14 , \port$131$15 , \port$131$16 , \port$131$17 , \port$131$18 
+, \port$131$19 , \port$131$20 , \port$131$21 , \port$131$22 , \port$131$23 , \port$131$24 , \port$131$25 , \port$131$26 , \port$131$27 , \port$131$28 , b, a, en);
   wire _00_;
   wire _01_;
   wire _02_;
@@ -1274,64 +1336,64 @@ module \hwq_requant.phh_0 (clk, rst, \port$38$0 , \port$38$1 , \port$38$2 , \por
   wire en;
   wire [28:0] p;
   wire [35:0] p36;
-  output \port$38$0 ;
-  wire \port$38$0 ;
-  output \port$38$1 ;
-  wire \port$38$1 ;
-  output \port$38$10 ;
-  wire \port$38$10 ;
-  output \port$38$11 ;
-  wire \port$38$11 ;
-  output \port$38$12 ;
-  wire \port$38$12 ;
-  output \port$38$13 ;
-  wire \port$38$13 ;
-  output \port$38$14 ;
-  wire \port$38$14 ;
-  output \port$38$15 ;
-  wire \port$38$15 ;
-  output \port$38$16 ;
-  wire \port$38$16 ;
-  output \port$38$17 ;
-  wire \port$38$17 ;
-  output \port$38$18 ;
-  wire \port$38$18 ;
-  output \port$38$19 ;
-  wire \port$38$19 ;
-  output \port$38$2 ;
-  wire \port$38$2 ;
-  output \port$38$20 ;
-  wire \port$38$20 ;
-  output \port$38$21 ;
-  wire \port$38$21 ;
-  output \port$38$22 ;
-  wire \port$38$22 ;
-  output \port$38$23 ;
-  wire \port$38$23 ;
-  output \port$38$24 ;
-  wire \port$38$24 ;
-  output \port$38$25 ;
-  wire \port$38$25 ;
-  output \port$38$26 ;
-  wire \port$38$26 ;
-  output \port$38$27 ;
-  wire \port$38$27 ;
-  output \port$38$28 ;
-  wire \port$38$28 ;
-  output \port$38$3 ;
-  wire \port$38$3 ;
-  output \port$38$4 ;
-  wire \port$38$4 ;
-  output \port$38$5 ;
-  wire \port$38$5 ;
-  output \port$38$6 ;
-  wire \port$38$6 ;
-  output \port$38$7 ;
-  wire \port$38$7 ;
-  output \port$38$8 ;
-  wire \port$38$8 ;
-  output \port$38$9 ;
-  wire \port$38$9 ;
+  output \port$131$0 ;
+  wire \port$131$0 ;
+  output \port$131$1 ;
+  wire \port$131$1 ;
+  output \port$131$10 ;
+  wire \port$131$10 ;
+  output \port$131$11 ;
+  wire \port$131$11 ;
+  output \port$131$12 ;
+  wire \port$131$12 ;
+  output \port$131$13 ;
+  wire \port$131$13 ;
+  output \port$131$14 ;
+  wire \port$131$14 ;
+  output \port$131$15 ;
+  wire \port$131$15 ;
+  output \port$131$16 ;
+  wire \port$131$16 ;
+  output \port$131$17 ;
+  wire \port$131$17 ;
+  output \port$131$18 ;
+  wire \port$131$18 ;
+  output \port$131$19 ;
+  wire \port$131$19 ;
+  output \port$131$2 ;
+  wire \port$131$2 ;
+  output \port$131$20 ;
+  wire \port$131$20 ;
+  output \port$131$21 ;
+  wire \port$131$21 ;
+  output \port$131$22 ;
+  wire \port$131$22 ;
+  output \port$131$23 ;
+  wire \port$131$23 ;
+  output \port$131$24 ;
+  wire \port$131$24 ;
+  output \port$131$25 ;
+  wire \port$131$25 ;
+  output \port$131$26 ;
+  wire \port$131$26 ;
+  output \port$131$27 ;
+  wire \port$131$27 ;
+  output \port$131$28 ;
+  wire \port$131$28 ;
+  output \port$131$3 ;
+  wire \port$131$3 ;
+  output \port$131$4 ;
+  wire \port$131$4 ;
+  output \port$131$5 ;
+  wire \port$131$5 ;
+  output \port$131$6 ;
+  wire \port$131$6 ;
+  output \port$131$7 ;
+  wire \port$131$7 ;
+  output \port$131$8 ;
+  wire \port$131$8 ;
+  output \port$131$9 ;
+  wire \port$131$9 ;
   input rst;
   wire rst;
   MULT18X18D #(
@@ -1453,40 +1515,40 @@ module \hwq_requant.phh_0 (clk, rst, \port$38$0 , \port$38$1 , \port$38$2 , \por
   assign b18 = { 4'h0, b };
   assign p = { _21_, _20_, _19_, _18_, _17_, _16_, _15_, _14_, _13_, _12_, _10_, _09_, _08_, _07_, _06_, _05_, _04_, _03_, _02_, _01_, _35_, _34_, _33_, _32_, _31_, _30_, _22_, _11_, _00_ };
   assign p36 = { _29_, _28_, _27_, _26_, _25_, _24_, _23_, _21_, _20_, _19_, _18_, _17_, _16_, _15_, _14_, _13_, _12_, _10_, _09_, _08_, _07_, _06_, _05_, _04_, _03_, _02_, _01_, _35_, _34_, _33_, _32_, _31_, _30_, _22_, _11_, _00_ };
-  assign \port$38$0  = _00_;
-  assign \port$38$1  = _11_;
-  assign \port$38$2  = _22_;
-  assign \port$38$3  = _30_;
-  assign \port$38$4  = _31_;
-  assign \port$38$5  = _32_;
-  assign \port$38$6  = _33_;
-  assign \port$38$7  = _34_;
-  assign \port$38$8  = _35_;
-  assign \port$38$9  = _01_;
-  assign \port$38$10  = _02_;
-  assign \port$38$11  = _03_;
-  assign \port$38$12  = _04_;
-  assign \port$38$13  = _05_;
-  assign \port$38$14  = _06_;
-  assign \port$38$15  = _07_;
-  assign \port$38$16  = _08_;
-  assign \port$38$17  = _09_;
-  assign \port$38$18  = _10_;
-  assign \port$38$19  = _12_;
-  assign \port$38$20  = _13_;
-  assign \port$38$21  = _14_;
-  assign \port$38$22  = _15_;
-  assign \port$38$23  = _16_;
-  assign \port$38$24  = _17_;
-  assign \port$38$25  = _18_;
-  assign \port$38$26  = _19_;
-  assign \port$38$27  = _20_;
-  assign \port$38$28  = _21_;
+  assign \port$131$0  = _00_;
+  assign \port$131$1  = _11_;
+  assign \port$131$2  = _22_;
+  assign \port$131$3  = _30_;
+  assign \port$131$4  = _31_;
+  assign \port$131$5  = _32_;
+  assign \port$131$6  = _33_;
+  assign \port$131$7  = _34_;
+  assign \port$131$8  = _35_;
+  assign \port$131$9  = _01_;
+  assign \port$131$10  = _02_;
+  assign \port$131$11  = _03_;
+  assign \port$131$12  = _04_;
+  assign \port$131$13  = _05_;
+  assign \port$131$14  = _06_;
+  assign \port$131$15  = _07_;
+  assign \port$131$16  = _08_;
+  assign \port$131$17  = _09_;
+  assign \port$131$18  = _10_;
+  assign \port$131$19  = _12_;
+  assign \port$131$20  = _13_;
+  assign \port$131$21  = _14_;
+  assign \port$131$22  = _15_;
+  assign \port$131$23  = _16_;
+  assign \port$131$24  = _17_;
+  assign \port$131$25  = _18_;
+  assign \port$131$26  = _19_;
+  assign \port$131$27  = _20_;
+  assign \port$131$28  = _21_;
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_requant.phl_0 (clk, rst, \port$37$0 , \port$37$1 , \port$37$2 , \port$37$3 , \port$37$4 , \port$37$5 , \port$37$6 , \port$37$7 , \port$37$8 , \port$37$9 , \port$37$10 , \port$37$11 , \port$37$12 , \port$37$13 , \port$37$14 , \port$37$15 , \port$37$16 , \port$37$17 , \port$37$18 
-, \port$37$19 , \port$37$20 , \port$37$21 , \port$37$22 , \port$37$23 , \port$37$24 , \port$37$25 , \port$37$26 , \port$37$27 , \port$37$28 , \port$37$29 , \port$37$30 , \port$37$31 , b, a, en);
+module \hwq_requant.phl_0 (clk, rst, \port$130$0 , \port$130$1 , \port$130$2 , \port$130$3 , \port$130$4 , \port$130$5 , \port$130$6 , \port$130$7 , \port$130$8 , \port$130$9 , \port$130$10 , \port$130$11 , \port$130$12 , \port$130$13 , \port$130$14 , \port$130$15 , \port$130$16 , \port$130$17 , \port$130$18 
+, \port$130$19 , \port$130$20 , \port$130$21 , \port$130$22 , \port$130$23 , \port$130$24 , \port$130$25 , \port$130$26 , \port$130$27 , \port$130$28 , \port$130$29 , \port$130$30 , \port$130$31 , b, a, en);
   wire _00_;
   wire _01_;
   wire _02_;
@@ -1535,70 +1597,70 @@ module \hwq_requant.phl_0 (clk, rst, \port$37$0 , \port$37$1 , \port$37$2 , \por
   wire en;
   wire [31:0] p;
   wire [35:0] p36;
-  output \port$37$0 ;
-  wire \port$37$0 ;
-  output \port$37$1 ;
-  wire \port$37$1 ;
-  output \port$37$10 ;
-  wire \port$37$10 ;
-  output \port$37$11 ;
-  wire \port$37$11 ;
-  output \port$37$12 ;
-  wire \port$37$12 ;
-  output \port$37$13 ;
-  wire \port$37$13 ;
-  output \port$37$14 ;
-  wire \port$37$14 ;
-  output \port$37$15 ;
-  wire \port$37$15 ;
-  output \port$37$16 ;
-  wire \port$37$16 ;
-  output \port$37$17 ;
-  wire \port$37$17 ;
-  output \port$37$18 ;
-  wire \port$37$18 ;
-  output \port$37$19 ;
-  wire \port$37$19 ;
-  output \port$37$2 ;
-  wire \port$37$2 ;
-  output \port$37$20 ;
-  wire \port$37$20 ;
-  output \port$37$21 ;
-  wire \port$37$21 ;
-  output \port$37$22 ;
-  wire \port$37$22 ;
-  output \port$37$23 ;
-  wire \port$37$23 ;
-  output \port$37$24 ;
-  wire \port$37$24 ;
-  output \port$37$25 ;
-  wire \port$37$25 ;
-  output \port$37$26 ;
-  wire \port$37$26 ;
-  output \port$37$27 ;
-  wire \port$37$27 ;
-  output \port$37$28 ;
-  wire \port$37$28 ;
-  output \port$37$29 ;
-  wire \port$37$29 ;
-  output \port$37$3 ;
-  wire \port$37$3 ;
-  output \port$37$30 ;
-  wire \port$37$30 ;
-  output \port$37$31 ;
-  wire \port$37$31 ;
-  output \port$37$4 ;
-  wire \port$37$4 ;
-  output \port$37$5 ;
-  wire \port$37$5 ;
-  output \port$37$6 ;
-  wire \port$37$6 ;
-  output \port$37$7 ;
-  wire \port$37$7 ;
-  output \port$37$8 ;
-  wire \port$37$8 ;
-  output \port$37$9 ;
-  wire \port$37$9 ;
+  output \port$130$0 ;
+  wire \port$130$0 ;
+  output \port$130$1 ;
+  wire \port$130$1 ;
+  output \port$130$10 ;
+  wire \port$130$10 ;
+  output \port$130$11 ;
+  wire \port$130$11 ;
+  output \port$130$12 ;
+  wire \port$130$12 ;
+  output \port$130$13 ;
+  wire \port$130$13 ;
+  output \port$130$14 ;
+  wire \port$130$14 ;
+  output \port$130$15 ;
+  wire \port$130$15 ;
+  output \port$130$16 ;
+  wire \port$130$16 ;
+  output \port$130$17 ;
+  wire \port$130$17 ;
+  output \port$130$18 ;
+  wire \port$130$18 ;
+  output \port$130$19 ;
+  wire \port$130$19 ;
+  output \port$130$2 ;
+  wire \port$130$2 ;
+  output \port$130$20 ;
+  wire \port$130$20 ;
+  output \port$130$21 ;
+  wire \port$130$21 ;
+  output \port$130$22 ;
+  wire \port$130$22 ;
+  output \port$130$23 ;
+  wire \port$130$23 ;
+  output \port$130$24 ;
+  wire \port$130$24 ;
+  output \port$130$25 ;
+  wire \port$130$25 ;
+  output \port$130$26 ;
+  wire \port$130$26 ;
+  output \port$130$27 ;
+  wire \port$130$27 ;
+  output \port$130$28 ;
+  wire \port$130$28 ;
+  output \port$130$29 ;
+  wire \port$130$29 ;
+  output \port$130$3 ;
+  wire \port$130$3 ;
+  output \port$130$30 ;
+  wire \port$130$30 ;
+  output \port$130$31 ;
+  wire \port$130$31 ;
+  output \port$130$4 ;
+  wire \port$130$4 ;
+  output \port$130$5 ;
+  wire \port$130$5 ;
+  output \port$130$6 ;
+  wire \port$130$6 ;
+  output \port$130$7 ;
+  wire \port$130$7 ;
+  output \port$130$8 ;
+  wire \port$130$8 ;
+  output \port$130$9 ;
+  wire \port$130$9 ;
   input rst;
   wire rst;
   MULT18X18D #(
@@ -1720,43 +1782,43 @@ module \hwq_requant.phl_0 (clk, rst, \port$37$0 , \port$37$1 , \port$37$2 , \por
   assign b18 = { 1'h0, b };
   assign p = { _25_, _24_, _23_, _21_, _20_, _19_, _18_, _17_, _16_, _15_, _14_, _13_, _12_, _10_, _09_, _08_, _07_, _06_, _05_, _04_, _03_, _02_, _01_, _35_, _34_, _33_, _32_, _31_, _30_, _22_, _11_, _00_ };
   assign p36 = { _29_, _28_, _27_, _26_, _25_, _24_, _23_, _21_, _20_, _19_, _18_, _17_, _16_, _15_, _14_, _13_, _12_, _10_, _09_, _08_, _07_, _06_, _05_, _04_, _03_, _02_, _01_, _35_, _34_, _33_, _32_, _31_, _30_, _22_, _11_, _00_ };
-  assign \port$37$0  = _00_;
-  assign \port$37$1  = _11_;
-  assign \port$37$2  = _22_;
-  assign \port$37$3  = _30_;
-  assign \port$37$4  = _31_;
-  assign \port$37$5  = _32_;
-  assign \port$37$6  = _33_;
-  assign \port$37$7  = _34_;
-  assign \port$37$8  = _35_;
-  assign \port$37$9  = _01_;
-  assign \port$37$10  = _02_;
-  assign \port$37$11  = _03_;
-  assign \port$37$12  = _04_;
-  assign \port$37$13  = _05_;
-  assign \port$37$14  = _06_;
-  assign \port$37$15  = _07_;
-  assign \port$37$16  = _08_;
-  assign \port$37$17  = _09_;
-  assign \port$37$18  = _10_;
-  assign \port$37$19  = _12_;
-  assign \port$37$20  = _13_;
-  assign \port$37$21  = _14_;
-  assign \port$37$22  = _15_;
-  assign \port$37$23  = _16_;
-  assign \port$37$24  = _17_;
-  assign \port$37$25  = _18_;
-  assign \port$37$26  = _19_;
-  assign \port$37$27  = _20_;
-  assign \port$37$28  = _21_;
-  assign \port$37$29  = _23_;
-  assign \port$37$30  = _24_;
-  assign \port$37$31  = _25_;
+  assign \port$130$0  = _00_;
+  assign \port$130$1  = _11_;
+  assign \port$130$2  = _22_;
+  assign \port$130$3  = _30_;
+  assign \port$130$4  = _31_;
+  assign \port$130$5  = _32_;
+  assign \port$130$6  = _33_;
+  assign \port$130$7  = _34_;
+  assign \port$130$8  = _35_;
+  assign \port$130$9  = _01_;
+  assign \port$130$10  = _02_;
+  assign \port$130$11  = _03_;
+  assign \port$130$12  = _04_;
+  assign \port$130$13  = _05_;
+  assign \port$130$14  = _06_;
+  assign \port$130$15  = _07_;
+  assign \port$130$16  = _08_;
+  assign \port$130$17  = _09_;
+  assign \port$130$18  = _10_;
+  assign \port$130$19  = _12_;
+  assign \port$130$20  = _13_;
+  assign \port$130$21  = _14_;
+  assign \port$130$22  = _15_;
+  assign \port$130$23  = _16_;
+  assign \port$130$24  = _17_;
+  assign \port$130$25  = _18_;
+  assign \port$130$26  = _19_;
+  assign \port$130$27  = _20_;
+  assign \port$130$28  = _21_;
+  assign \port$130$29  = _23_;
+  assign \port$130$30  = _24_;
+  assign \port$130$31  = _25_;
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_requant.plh_0 (clk, rst, \port$36$0 , \port$36$1 , \port$36$2 , \port$36$3 , \port$36$4 , \port$36$5 , \port$36$6 , \port$36$7 , \port$36$8 , \port$36$9 , \port$36$10 , \port$36$11 , \port$36$12 , \port$36$13 , \port$36$14 , \port$36$15 , \port$36$16 , \port$36$17 , \port$36$18 
-, \port$36$19 , \port$36$20 , \port$36$21 , \port$36$22 , \port$36$23 , \port$36$24 , \port$36$25 , \port$36$26 , \port$36$27 , \port$36$28 , \port$36$29 , \port$36$30 , b, a, en);
+module \hwq_requant.plh_0 (clk, rst, \port$129$0 , \port$129$1 , \port$129$2 , \port$129$3 , \port$129$4 , \port$129$5 , \port$129$6 , \port$129$7 , \port$129$8 , \port$129$9 , \port$129$10 , \port$129$11 , \port$129$12 , \port$129$13 , \port$129$14 , \port$129$15 , \port$129$16 , \port$129$17 , \port$129$18 
+, \port$129$19 , \port$129$20 , \port$129$21 , \port$129$22 , \port$129$23 , \port$129$24 , \port$129$25 , \port$129$26 , \port$129$27 , \port$129$28 , \port$129$29 , \port$129$30 , b, a, en);
   wire _00_;
   wire _01_;
   wire _02_;
@@ -1805,68 +1867,68 @@ module \hwq_requant.plh_0 (clk, rst, \port$36$0 , \port$36$1 , \port$36$2 , \por
   wire en;
   wire [30:0] p;
   wire [35:0] p36;
-  output \port$36$0 ;
-  wire \port$36$0 ;
-  output \port$36$1 ;
-  wire \port$36$1 ;
-  output \port$36$10 ;
-  wire \port$36$10 ;
-  output \port$36$11 ;
-  wire \port$36$11 ;
-  output \port$36$12 ;
-  wire \port$36$12 ;
-  output \port$36$13 ;
-  wire \port$36$13 ;
-  output \port$36$14 ;
-  wire \port$36$14 ;
-  output \port$36$15 ;
-  wire \port$36$15 ;
-  output \port$36$16 ;
-  wire \port$36$16 ;
-  output \port$36$17 ;
-  wire \port$36$17 ;
-  output \port$36$18 ;
-  wire \port$36$18 ;
-  output \port$36$19 ;
-  wire \port$36$19 ;
-  output \port$36$2 ;
-  wire \port$36$2 ;
-  output \port$36$20 ;
-  wire \port$36$20 ;
-  output \port$36$21 ;
-  wire \port$36$21 ;
-  output \port$36$22 ;
-  wire \port$36$22 ;
-  output \port$36$23 ;
-  wire \port$36$23 ;
-  output \port$36$24 ;
-  wire \port$36$24 ;
-  output \port$36$25 ;
-  wire \port$36$25 ;
-  output \port$36$26 ;
-  wire \port$36$26 ;
-  output \port$36$27 ;
-  wire \port$36$27 ;
-  output \port$36$28 ;
-  wire \port$36$28 ;
-  output \port$36$29 ;
-  wire \port$36$29 ;
-  output \port$36$3 ;
-  wire \port$36$3 ;
-  output \port$36$30 ;
-  wire \port$36$30 ;
-  output \port$36$4 ;
-  wire \port$36$4 ;
-  output \port$36$5 ;
-  wire \port$36$5 ;
-  output \port$36$6 ;
-  wire \port$36$6 ;
-  output \port$36$7 ;
-  wire \port$36$7 ;
-  output \port$36$8 ;
-  wire \port$36$8 ;
-  output \port$36$9 ;
-  wire \port$36$9 ;
+  output \port$129$0 ;
+  wire \port$129$0 ;
+  output \port$129$1 ;
+  wire \port$129$1 ;
+  output \port$129$10 ;
+  wire \port$129$10 ;
+  output \port$129$11 ;
+  wire \port$129$11 ;
+  output \port$129$12 ;
+  wire \port$129$12 ;
+  output \port$129$13 ;
+  wire \port$129$13 ;
+  output \port$129$14 ;
+  wire \port$129$14 ;
+  output \port$129$15 ;
+  wire \port$129$15 ;
+  output \port$129$16 ;
+  wire \port$129$16 ;
+  output \port$129$17 ;
+  wire \port$129$17 ;
+  output \port$129$18 ;
+  wire \port$129$18 ;
+  output \port$129$19 ;
+  wire \port$129$19 ;
+  output \port$129$2 ;
+  wire \port$129$2 ;
+  output \port$129$20 ;
+  wire \port$129$20 ;
+  output \port$129$21 ;
+  wire \port$129$21 ;
+  output \port$129$22 ;
+  wire \port$129$22 ;
+  output \port$129$23 ;
+  wire \port$129$23 ;
+  output \port$129$24 ;
+  wire \port$129$24 ;
+  output \port$129$25 ;
+  wire \port$129$25 ;
+  output \port$129$26 ;
+  wire \port$129$26 ;
+  output \port$129$27 ;
+  wire \port$129$27 ;
+  output \port$129$28 ;
+  wire \port$129$28 ;
+  output \port$129$29 ;
+  wire \port$129$29 ;
+  output \port$129$3 ;
+  wire \port$129$3 ;
+  output \port$129$30 ;
+  wire \port$129$30 ;
+  output \port$129$4 ;
+  wire \port$129$4 ;
+  output \port$129$5 ;
+  wire \port$129$5 ;
+  output \port$129$6 ;
+  wire \port$129$6 ;
+  output \port$129$7 ;
+  wire \port$129$7 ;
+  output \port$129$8 ;
+  wire \port$129$8 ;
+  output \port$129$9 ;
+  wire \port$129$9 ;
   input rst;
   wire rst;
   MULT18X18D #(
@@ -1988,42 +2050,42 @@ module \hwq_requant.plh_0 (clk, rst, \port$36$0 , \port$36$1 , \port$36$2 , \por
   assign b18 = { 4'h0, b };
   assign p = { _24_, _23_, _21_, _20_, _19_, _18_, _17_, _16_, _15_, _14_, _13_, _12_, _10_, _09_, _08_, _07_, _06_, _05_, _04_, _03_, _02_, _01_, _35_, _34_, _33_, _32_, _31_, _30_, _22_, _11_, _00_ };
   assign p36 = { _29_, _28_, _27_, _26_, _25_, _24_, _23_, _21_, _20_, _19_, _18_, _17_, _16_, _15_, _14_, _13_, _12_, _10_, _09_, _08_, _07_, _06_, _05_, _04_, _03_, _02_, _01_, _35_, _34_, _33_, _32_, _31_, _30_, _22_, _11_, _00_ };
-  assign \port$36$0  = _00_;
-  assign \port$36$1  = _11_;
-  assign \port$36$2  = _22_;
-  assign \port$36$3  = _30_;
-  assign \port$36$4  = _31_;
-  assign \port$36$5  = _32_;
-  assign \port$36$6  = _33_;
-  assign \port$36$7  = _34_;
-  assign \port$36$8  = _35_;
-  assign \port$36$9  = _01_;
-  assign \port$36$10  = _02_;
-  assign \port$36$11  = _03_;
-  assign \port$36$12  = _04_;
-  assign \port$36$13  = _05_;
-  assign \port$36$14  = _06_;
-  assign \port$36$15  = _07_;
-  assign \port$36$16  = _08_;
-  assign \port$36$17  = _09_;
-  assign \port$36$18  = _10_;
-  assign \port$36$19  = _12_;
-  assign \port$36$20  = _13_;
-  assign \port$36$21  = _14_;
-  assign \port$36$22  = _15_;
-  assign \port$36$23  = _16_;
-  assign \port$36$24  = _17_;
-  assign \port$36$25  = _18_;
-  assign \port$36$26  = _19_;
-  assign \port$36$27  = _20_;
-  assign \port$36$28  = _21_;
-  assign \port$36$29  = _23_;
-  assign \port$36$30  = _24_;
+  assign \port$129$0  = _00_;
+  assign \port$129$1  = _11_;
+  assign \port$129$2  = _22_;
+  assign \port$129$3  = _30_;
+  assign \port$129$4  = _31_;
+  assign \port$129$5  = _32_;
+  assign \port$129$6  = _33_;
+  assign \port$129$7  = _34_;
+  assign \port$129$8  = _35_;
+  assign \port$129$9  = _01_;
+  assign \port$129$10  = _02_;
+  assign \port$129$11  = _03_;
+  assign \port$129$12  = _04_;
+  assign \port$129$13  = _05_;
+  assign \port$129$14  = _06_;
+  assign \port$129$15  = _07_;
+  assign \port$129$16  = _08_;
+  assign \port$129$17  = _09_;
+  assign \port$129$18  = _10_;
+  assign \port$129$19  = _12_;
+  assign \port$129$20  = _13_;
+  assign \port$129$21  = _14_;
+  assign \port$129$22  = _15_;
+  assign \port$129$23  = _16_;
+  assign \port$129$24  = _17_;
+  assign \port$129$25  = _18_;
+  assign \port$129$26  = _19_;
+  assign \port$129$27  = _20_;
+  assign \port$129$28  = _21_;
+  assign \port$129$29  = _23_;
+  assign \port$129$30  = _24_;
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_requant.pll_0 (clk, rst, \port$35$0 , \port$35$1 , \port$35$2 , \port$35$3 , \port$35$4 , \port$35$5 , \port$35$6 , \port$35$7 , \port$35$8 , \port$35$9 , \port$35$10 , \port$35$11 , \port$35$12 , \port$35$13 , \port$35$14 , \port$35$15 , \port$35$16 , \port$35$17 , \port$35$18 
-, \port$35$19 , \port$35$20 , \port$35$21 , \port$35$22 , \port$35$23 , \port$35$24 , \port$35$25 , \port$35$26 , \port$35$27 , \port$35$28 , \port$35$29 , \port$35$30 , \port$35$31 , \port$35$32 , \port$35$33 , b, a, en);
+module \hwq_requant.pll_0 (clk, rst, \port$128$0 , \port$128$1 , \port$128$2 , \port$128$3 , \port$128$4 , \port$128$5 , \port$128$6 , \port$128$7 , \port$128$8 , \port$128$9 , \port$128$10 , \port$128$11 , \port$128$12 , \port$128$13 , \port$128$14 , \port$128$15 , \port$128$16 , \port$128$17 , \port$128$18 
+, \port$128$19 , \port$128$20 , \port$128$21 , \port$128$22 , \port$128$23 , \port$128$24 , \port$128$25 , \port$128$26 , \port$128$27 , \port$128$28 , \port$128$29 , \port$128$30 , \port$128$31 , \port$128$32 , \port$128$33 , b, a, en);
   wire _00_;
   wire _01_;
   wire _02_;
@@ -2072,74 +2134,74 @@ module \hwq_requant.pll_0 (clk, rst, \port$35$0 , \port$35$1 , \port$35$2 , \por
   wire en;
   wire [33:0] p;
   wire [35:0] p36;
-  output \port$35$0 ;
-  wire \port$35$0 ;
-  output \port$35$1 ;
-  wire \port$35$1 ;
-  output \port$35$10 ;
-  wire \port$35$10 ;
-  output \port$35$11 ;
-  wire \port$35$11 ;
-  output \port$35$12 ;
-  wire \port$35$12 ;
-  output \port$35$13 ;
-  wire \port$35$13 ;
-  output \port$35$14 ;
-  wire \port$35$14 ;
-  output \port$35$15 ;
-  wire \port$35$15 ;
-  output \port$35$16 ;
-  wire \port$35$16 ;
-  output \port$35$17 ;
-  wire \port$35$17 ;
-  output \port$35$18 ;
-  wire \port$35$18 ;
-  output \port$35$19 ;
-  wire \port$35$19 ;
-  output \port$35$2 ;
-  wire \port$35$2 ;
-  output \port$35$20 ;
-  wire \port$35$20 ;
-  output \port$35$21 ;
-  wire \port$35$21 ;
-  output \port$35$22 ;
-  wire \port$35$22 ;
-  output \port$35$23 ;
-  wire \port$35$23 ;
-  output \port$35$24 ;
-  wire \port$35$24 ;
-  output \port$35$25 ;
-  wire \port$35$25 ;
-  output \port$35$26 ;
-  wire \port$35$26 ;
-  output \port$35$27 ;
-  wire \port$35$27 ;
-  output \port$35$28 ;
-  wire \port$35$28 ;
-  output \port$35$29 ;
-  wire \port$35$29 ;
-  output \port$35$3 ;
-  wire \port$35$3 ;
-  output \port$35$30 ;
-  wire \port$35$30 ;
-  output \port$35$31 ;
-  wire \port$35$31 ;
-  output \port$35$32 ;
-  wire \port$35$32 ;
-  output \port$35$33 ;
-  wire \port$35$33 ;
-  output \port$35$4 ;
-  wire \port$35$4 ;
-  output \port$35$5 ;
-  wire \port$35$5 ;
-  output \port$35$6 ;
-  wire \port$35$6 ;
-  output \port$35$7 ;
-  wire \port$35$7 ;
-  output \port$35$8 ;
-  wire \port$35$8 ;
-  output \port$35$9 ;
-  wire \port$35$9 ;
+  output \port$128$0 ;
+  wire \port$128$0 ;
+  output \port$128$1 ;
+  wire \port$128$1 ;
+  output \port$128$10 ;
+  wire \port$128$10 ;
+  output \port$128$11 ;
+  wire \port$128$11 ;
+  output \port$128$12 ;
+  wire \port$128$12 ;
+  output \port$128$13 ;
+  wire \port$128$13 ;
+  output \port$128$14 ;
+  wire \port$128$14 ;
+  output \port$128$15 ;
+  wire \port$128$15 ;
+  output \port$128$16 ;
+  wire \port$128$16 ;
+  output \port$128$17 ;
+  wire \port$128$17 ;
+  output \port$128$18 ;
+  wire \port$128$18 ;
+  output \port$128$19 ;
+  wire \port$128$19 ;
+  output \port$128$2 ;
+  wire \port$128$2 ;
+  output \port$128$20 ;
+  wire \port$128$20 ;
+  output \port$128$21 ;
+  wire \port$128$21 ;
+  output \port$128$22 ;
+  wire \port$128$22 ;
+  output \port$128$23 ;
+  wire \port$128$23 ;
+  output \port$128$24 ;
+  wire \port$128$24 ;
+  output \port$128$25 ;
+  wire \port$128$25 ;
+  output \port$128$26 ;
+  wire \port$128$26 ;
+  output \port$128$27 ;
+  wire \port$128$27 ;
+  output \port$128$28 ;
+  wire \port$128$28 ;
+  output \port$128$29 ;
+  wire \port$128$29 ;
+  output \port$128$3 ;
+  wire \port$128$3 ;
+  output \port$128$30 ;
+  wire \port$128$30 ;
+  output \port$128$31 ;
+  wire \port$128$31 ;
+  output \port$128$32 ;
+  wire \port$128$32 ;
+  output \port$128$33 ;
+  wire \port$128$33 ;
+  output \port$128$4 ;
+  wire \port$128$4 ;
+  output \port$128$5 ;
+  wire \port$128$5 ;
+  output \port$128$6 ;
+  wire \port$128$6 ;
+  output \port$128$7 ;
+  wire \port$128$7 ;
+  output \port$128$8 ;
+  wire \port$128$8 ;
+  output \port$128$9 ;
+  wire \port$128$9 ;
   input rst;
   wire rst;
   MULT18X18D #(
@@ -2261,38 +2323,38 @@ module \hwq_requant.pll_0 (clk, rst, \port$35$0 , \port$35$1 , \port$35$2 , \por
   assign b18 = { 1'h0, b };
   assign p = { _27_, _26_, _25_, _24_, _23_, _21_, _20_, _19_, _18_, _17_, _16_, _15_, _14_, _13_, _12_, _10_, _09_, _08_, _07_, _06_, _05_, _04_, _03_, _02_, _01_, _35_, _34_, _33_, _32_, _31_, _30_, _22_, _11_, _00_ };
   assign p36 = { _29_, _28_, _27_, _26_, _25_, _24_, _23_, _21_, _20_, _19_, _18_, _17_, _16_, _15_, _14_, _13_, _12_, _10_, _09_, _08_, _07_, _06_, _05_, _04_, _03_, _02_, _01_, _35_, _34_, _33_, _32_, _31_, _30_, _22_, _11_, _00_ };
-  assign \port$35$0  = _00_;
-  assign \port$35$1  = _11_;
-  assign \port$35$2  = _22_;
-  assign \port$35$3  = _30_;
-  assign \port$35$4  = _31_;
-  assign \port$35$5  = _32_;
-  assign \port$35$6  = _33_;
-  assign \port$35$7  = _34_;
-  assign \port$35$8  = _35_;
-  assign \port$35$9  = _01_;
-  assign \port$35$10  = _02_;
-  assign \port$35$11  = _03_;
-  assign \port$35$12  = _04_;
-  assign \port$35$13  = _05_;
-  assign \port$35$14  = _06_;
-  assign \port$35$15  = _07_;
-  assign \port$35$16  = _08_;
-  assign \port$35$17  = _09_;
-  assign \port$35$18  = _10_;
-  assign \port$35$19  = _12_;
-  assign \port$35$20  = _13_;
-  assign \port$35$21  = _14_;
-  assign \port$35$22  = _15_;
-  assign \port$35$23  = _16_;
-  assign \port$35$24  = _17_;
-  assign \port$35$25  = _18_;
-  assign \port$35$26  = _19_;
-  assign \port$35$27  = _20_;
-  assign \port$35$28  = _21_;
-  assign \port$35$29  = _23_;
-  assign \port$35$30  = _24_;
-  assign \port$35$31  = _25_;
-  assign \port$35$32  = _26_;
-  assign \port$35$33  = _27_;
+  assign \port$128$0  = _00_;
+  assign \port$128$1  = _11_;
+  assign \port$128$2  = _22_;
+  assign \port$128$3  = _30_;
+  assign \port$128$4  = _31_;
+  assign \port$128$5  = _32_;
+  assign \port$128$6  = _33_;
+  assign \port$128$7  = _34_;
+  assign \port$128$8  = _35_;
+  assign \port$128$9  = _01_;
+  assign \port$128$10  = _02_;
+  assign \port$128$11  = _03_;
+  assign \port$128$12  = _04_;
+  assign \port$128$13  = _05_;
+  assign \port$128$14  = _06_;
+  assign \port$128$15  = _07_;
+  assign \port$128$16  = _08_;
+  assign \port$128$17  = _09_;
+  assign \port$128$18  = _10_;
+  assign \port$128$19  = _12_;
+  assign \port$128$20  = _13_;
+  assign \port$128$21  = _14_;
+  assign \port$128$22  = _15_;
+  assign \port$128$23  = _16_;
+  assign \port$128$24  = _17_;
+  assign \port$128$25  = _18_;
+  assign \port$128$26  = _19_;
+  assign \port$128$27  = _20_;
+  assign \port$128$28  = _21_;
+  assign \port$128$29  = _23_;
+  assign \port$128$30  = _24_;
+  assign \port$128$31  = _25_;
+  assign \port$128$32  = _26_;
+  assign \port$128$33  = _27_;
 endmodule
