@@ -28,6 +28,7 @@ from __future__ import annotations
 import functools
 import json
 import os
+import re
 import tempfile
 from pathlib import Path
 
@@ -90,8 +91,38 @@ def to_verilog(elaboratable, name: str) -> str:
     """Verilog of an Amaranth component with top module ``name``, without source paths."""
     text = rtlil.convert(elaboratable, name=name, emit_src=False)
     yosys = find_yosys(lambda version: version >= (0, 40))
-    return yosys.run(["-q", "-"], "\n".join([f"read_rtlil <<rtlil\n{text}\nrtlil",
-                                             *_YOSYS_SCRIPT]))
+    return merge_register_processes(yosys.run(
+        ["-q", "-"], "\n".join([f"read_rtlil <<rtlil\n{text}\nrtlil", *_YOSYS_SCRIPT])))
+
+
+# Yosys writes each flip-flop as its own two-line process, `always @(posedge clk)` then
+# `q <= d;`. Icarus wakes one thread per process on every clock edge: with the engine's ~700
+# registers, merging each module's into one process takes 15% off the instructions Icarus
+# spends per clock (8×8 engine, callgrind: 2.45M -> 2.07M). Verilator orders the
+# statements itself (unchanged: 17.2k per clock on 16×16), and synthesis reads the same
+# flip-flops. Memory write ports (`always ... begin ... end`) stay as Yosys writes them.
+_REGISTER_PROCESS = re.compile(r"^  always @\(posedge (\S+)\)\n    ([^\n]*<=[^\n]*;)\n", re.M)
+
+
+def merge_register_processes(verilog: str) -> str:
+    """``verilog`` with each module's single-assignment ``always @(posedge c)`` processes
+    merged into one per clock, placed at the end of the module (every declaration comes
+    first). The nonblocking assignments keep their order and their meaning."""
+    modules = re.split(r"(?m)^(?=module )", verilog)
+    out = []
+    for text in modules:
+        by_clock: dict[str, list[str]] = {}
+        for clock, statement in _REGISTER_PROCESS.findall(text):
+            by_clock.setdefault(clock, []).append(statement)
+        if by_clock:
+            text = _REGISTER_PROCESS.sub("", text)
+            blocks = "".join(f"  always @(posedge {clock}) begin\n"
+                             + "".join(f"    {st}\n" for st in statements) + "  end\n"
+                             for clock, statements in by_clock.items())
+            head, sep, tail = text.rpartition("endmodule")
+            text = head + blocks + sep + tail
+        out.append(text)
+    return "".join(out)
 
 
 def ports(top: HwqTop) -> list[dict]:

@@ -133,6 +133,14 @@ def _prepare(config: HwConfig, simulator: str, top: str, sources: dict, paramete
     return runner, build_dir, time.perf_counter() - t
 
 
+def _bench_env(run_dir: Path) -> dict:
+    """Environment of a simulator process: the job file, and no pytest assertion rewriting
+    (cocotb installs pytest's import hook before it imports the bench by default; the benches'
+    asserts carry their own messages, and skipping it takes ~0.13 s off every process's
+    start-up, a tenth of a 16×16 Verilator run split in two)."""
+    return {"HWQ_TB_JOB": str(run_dir / "job.json"), "COCOTB_REWRITE_ASSERTION_FILES": ""}
+
+
 def _check_passed(xml, simulator, where):
     from cocotb_tools.check_results import get_results
     n_tests, n_failed = get_results(xml)
@@ -167,7 +175,7 @@ def run_unit(config: HwConfig, unit: str, simulator: str = "verilator", *, seed:
     t = time.perf_counter()
     xml = runner.test(test_module="hwq.sim.benches.tb_units", testcase=testcase,
                       hdl_toplevel=unit, build_dir=build_dir, test_dir=run_dir,
-                      extra_env={"HWQ_TB_JOB": str(run_dir / "job.json")},
+                      extra_env=_bench_env(run_dir),
                       waves=waves and simulator == "verilator", timescale=("1ns", "1ps"),
                       log_file=run_dir / "sim.log")
     _check_passed(xml, simulator, run_dir)
@@ -353,7 +361,7 @@ def _run_streams(runner, simulator, build_dir, st, stall, stall_seed, waves, max
         xml = runner.test(test_module="hwq.sim.benches.tb_engine", hdl_toplevel="hwq_tb",
                           hdl_toplevel_lang="verilog", build_dir=build_dir, test_dir=run_dir,
                           plusargs=plusargs,
-                          extra_env={"HWQ_TB_JOB": str(run_dir / "job.json")}, waves=waves,
+                          extra_env=_bench_env(run_dir), waves=waves,
                           timescale=("1ns", "1ps"), log_file=run_dir / "sim.log")
     except SystemExit:
         # (under pytest, cocotb's runner exits when a cocotb test failed)

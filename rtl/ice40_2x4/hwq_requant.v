@@ -361,80 +361,6 @@ module hwq_requant(i_valid, i_last, i_acc, i_bias, i_multiplier, i_shift, zero_p
   assign _042_ = en & rq3_valid;
   assign _043_ = $signed(rq3_y0) < $signed(lo_z);
   assign _045_ = $signed(rq3_y0) > $signed(hi_z);
-  always @(posedge clk)
-    rq1_valid <= _046_;
-  always @(posedge clk)
-    rq1_last <= _047_;
-  always @(posedge clk)
-    rq1_m0 <= _048_;
-  always @(posedge clk)
-    rq1_l0 <= _049_;
-  always @(posedge clk)
-    rq1_r0 <= _050_;
-  always @(posedge clk)
-    rq1_s0 <= _051_;
-  always @(posedge clk)
-    rq2a_valid <= _052_;
-  always @(posedge clk)
-    rq2a_last <= _053_;
-  always @(posedge clk)
-    rq2a_m0 <= _054_;
-  always @(posedge clk)
-    rq2a_r0 <= _056_;
-  always @(posedge clk)
-    rq2a_a0 <= _057_;
-  always @(posedge clk)
-    rq2b_valid <= _058_;
-  always @(posedge clk)
-    rq2b_last <= _059_;
-  always @(posedge clk)
-    rq2b_m0 <= _060_;
-  always @(posedge clk)
-    rq2b_r0 <= _061_;
-  always @(posedge clk)
-    rq2b_ng0 <= _062_;
-  always @(posedge clk)
-    rq2b_pll0 <= _063_;
-  always @(posedge clk)
-    rq2b_plh0 <= _064_;
-  always @(posedge clk)
-    rq2b_phl0 <= _065_;
-  always @(posedge clk)
-    rq2b_phh0 <= _067_;
-  always @(posedge clk)
-    rq2_valid <= _068_;
-  always @(posedge clk)
-    rq2_last <= _069_;
-  always @(posedge clk)
-    rq2_r0 <= _070_;
-  always @(posedge clk)
-    rq2_h0 <= _071_;
-  always @(posedge clk)
-    rq2_hf0 <= _072_;
-  always @(posedge clk)
-    rq3a_valid <= _073_;
-  always @(posedge clk)
-    rq3a_last <= _074_;
-  always @(posedge clk)
-    rq3a_r0 <= _075_;
-  always @(posedge clk)
-    rq3a_u0 <= _076_;
-  always @(posedge clk)
-    rq3_valid <= _078_;
-  always @(posedge clk)
-    rq3_last <= _079_;
-  always @(posedge clk)
-    rq3_y0 <= _080_;
-  always @(posedge clk)
-    lo_z <= _081_;
-  always @(posedge clk)
-    hi_z <= _082_;
-  always @(posedge clk)
-    o_data <= _083_;
-  always @(posedge clk)
-    o_valid <= _084_;
-  always @(posedge clk)
-    o_last <= _085_;
   assign _000_ = $signed(i_shift) > $signed(1'h0);
   assign _011_ = _000_ ? i_shift : 6'h00;
   assign _022_ = $signed(i_shift) < $signed(1'h0);
@@ -653,4 +579,43 @@ module hwq_requant(i_valid, i_last, i_acc, i_bias, i_multiplier, i_shift, zero_p
   assign _002_ = { _086_[31], _086_[31], _086_[31], _086_[31], _086_[31], _086_[31], _086_[31], _086_[31], _086_[31], _086_[31], _086_[31], _086_[31], _086_[31], _086_[31], _086_[31], _086_[31], _086_[31], _086_, rq2b_pll0[31:16] };
   assign _004_ = { _003_[65], _003_[65], _003_[65], _003_[65], _003_[65], _003_[65], _003_[65], _003_[65], _003_[65], _003_[65], _003_[65], _003_[65], _003_[65], _003_[65], _003_[65], _003_[65:15] };
   assign _006_ = { 1'h0, _005_[63:1] };
+  always @(posedge clk) begin
+    rq1_valid <= _046_;
+    rq1_last <= _047_;
+    rq1_m0 <= _048_;
+    rq1_l0 <= _049_;
+    rq1_r0 <= _050_;
+    rq1_s0 <= _051_;
+    rq2a_valid <= _052_;
+    rq2a_last <= _053_;
+    rq2a_m0 <= _054_;
+    rq2a_r0 <= _056_;
+    rq2a_a0 <= _057_;
+    rq2b_valid <= _058_;
+    rq2b_last <= _059_;
+    rq2b_m0 <= _060_;
+    rq2b_r0 <= _061_;
+    rq2b_ng0 <= _062_;
+    rq2b_pll0 <= _063_;
+    rq2b_plh0 <= _064_;
+    rq2b_phl0 <= _065_;
+    rq2b_phh0 <= _067_;
+    rq2_valid <= _068_;
+    rq2_last <= _069_;
+    rq2_r0 <= _070_;
+    rq2_h0 <= _071_;
+    rq2_hf0 <= _072_;
+    rq3a_valid <= _073_;
+    rq3a_last <= _074_;
+    rq3a_r0 <= _075_;
+    rq3a_u0 <= _076_;
+    rq3_valid <= _078_;
+    rq3_last <= _079_;
+    rq3_y0 <= _080_;
+    lo_z <= _081_;
+    hi_z <= _082_;
+    o_data <= _083_;
+    o_valid <= _084_;
+    o_last <= _085_;
+  end
 endmodule

@@ -462,44 +462,6 @@ module hwq_requant(i_valid, i_last, i_acc, i_bias, i_multiplier, i_shift, zero_p
   assign _016_ = $signed(y_2) > $signed(hi_z);
   assign _017_ = $signed(y_3) < $signed(lo_z);
   assign _018_ = $signed(y_3) > $signed(hi_z);
-  always @(posedge clk)
-    rq2_valid <= _019_;
-  always @(posedge clk)
-    rq2_last <= _020_;
-  always @(posedge clk)
-    rq2_r0 <= _021_;
-  always @(posedge clk)
-    rq2_r1 <= _022_;
-  always @(posedge clk)
-    rq2_r2 <= _024_;
-  always @(posedge clk)
-    rq2_r3 <= _025_;
-  always @(posedge clk)
-    rq2_h0 <= _026_;
-  always @(posedge clk)
-    rq2_h1 <= _027_;
-  always @(posedge clk)
-    rq2_h2 <= _028_;
-  always @(posedge clk)
-    rq2_h3 <= _029_;
-  always @(posedge clk)
-    rq2_hf0 <= _030_;
-  always @(posedge clk)
-    rq2_hf1 <= _031_;
-  always @(posedge clk)
-    rq2_hf2 <= _032_;
-  always @(posedge clk)
-    rq2_hf3 <= _033_;
-  always @(posedge clk)
-    lo_z <= _035_;
-  always @(posedge clk)
-    hi_z <= _036_;
-  always @(posedge clk)
-    o_data <= _037_;
-  always @(posedge clk)
-    o_valid <= _038_;
-  always @(posedge clk)
-    o_last <= _039_;
   assign _152_ = _162_ ? rq2_last : o_last;
   assign _143_ = _144_ ? (* full_case = 32'd1 *) act_max : _126_[7:0];
   assign _135_ = _136_ ? i_last : rq2_last;
@@ -694,4 +656,25 @@ module hwq_requant(i_valid, i_last, i_acc, i_bias, i_multiplier, i_shift, zero_p
   assign _095_ = { 1'h0, _094_[63:1] };
   assign _097_ = { 1'h0, _096_[63:1] };
   assign _099_ = { 1'h0, _098_[63:1] };
+  always @(posedge clk) begin
+    rq2_valid <= _019_;
+    rq2_last <= _020_;
+    rq2_r0 <= _021_;
+    rq2_r1 <= _022_;
+    rq2_r2 <= _024_;
+    rq2_r3 <= _025_;
+    rq2_h0 <= _026_;
+    rq2_h1 <= _027_;
+    rq2_h2 <= _028_;
+    rq2_h3 <= _029_;
+    rq2_hf0 <= _030_;
+    rq2_hf1 <= _031_;
+    rq2_hf2 <= _032_;
+    rq2_hf3 <= _033_;
+    lo_z <= _035_;
+    hi_z <= _036_;
+    o_data <= _037_;
+    o_valid <= _038_;
+    o_last <= _039_;
+  end
 endmodule

@@ -1028,106 +1028,6 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   assign _0148_ = ~ row_valid;
   assign _0149_ = row_end & _0148_;
   assign _0002_ = _0147_ + _0149_;
-  always @(posedge clk)
-    last_mblock <= _0003_;
-  always @(posedge clk)
-    credits <= _0004_;
-  always @(posedge clk)
-    credit_ok <= _0005_;
-  always @(posedge clk)
-    M_ <= _0006_;
-  always @(posedge clk)
-    m_last <= _0007_;
-  always @(posedge clk)
-    m_wrap <= _0008_;
-  always @(posedge clk)
-    n_last <= _0009_;
-  always @(posedge clk)
-    zero_point <= _0010_;
-  always @(posedge clk)
-    act_min <= _0011_;
-  always @(posedge clk)
-    act_max <= _0013_;
-  always @(posedge clk)
-    k_last <= _0014_;
-  always @(posedge clk)
-    k_pen <= _0015_;
-  always @(posedge clk)
-    n_pen <= _0016_;
-  always @(posedge clk)
-    tile_pen <= _0017_;
-  always @(posedge clk)
-    tile_last <= _0018_;
-  always @(posedge clk)
-    lane <= _0019_;
-  always @(posedge clk)
-    blk <= _0020_;
-  always @(posedge clk)
-    wa <= _0021_;
-  always @(posedge clk)
-    wb <= _0022_;
-  always @(posedge clk)
-    ch <= _0024_;
-  always @(posedge clk)
-    ch_last <= _0025_;
-  always @(posedge clk)
-    ctrl_state <= _0026_;
-  always @(posedge clk)
-    \$signal$107  <= _0027_;
-  always @(posedge clk)
-    pt_shift <= _0028_;
-  always @(posedge clk)
-    nb_last <= _0029_;
-  always @(posedge clk)
-    nb_pen <= _0030_;
-  always @(posedge clk)
-    dn_last <= _0031_;
-  always @(posedge clk)
-    kk <= _0032_;
-  always @(posedge clk)
-    in_data <= _0033_;
-  always @(posedge clk)
-    fm0 <= _0035_;
-  always @(posedge clk)
-    fn <= _0036_;
-  always @(posedge clk)
-    fn_last <= _0037_;
-  always @(posedge clk)
-    at_k_last <= _0038_;
-  always @(posedge clk)
-    at_tile_last <= _0039_;
-  always @(posedge clk)
-    flush <= _0040_;
-  always @(posedge clk)
-    drain_restart <= _0041_;
-  always @(posedge clk)
-    d <= _0042_;
-  always @(posedge clk)
-    dn <= _0043_;
-  always @(posedge clk)
-    beat <= _0044_;
-  always @(posedge clk)
-    ra <= _0046_;
-  always @(posedge clk)
-    ra_inc <= _0047_;
-  always @(posedge clk)
-    ra_row <= _0048_;
-  always @(posedge clk)
-    row <= _0049_;
-  always @(posedge clk)
-    row_valid <= _0050_;
-  always @(posedge clk)
-    beat_last <= _0051_;
-  always @(posedge clk)
-    d_last <= _0052_;
-  always @(posedge clk)
-    \i_valid$61  <= _0053_;
-  always @(posedge clk)
-    \i_last$63  <= _0054_;
-  always @(posedge clk)
-    i_acc <= _0055_;
-  always @(posedge clk)
-    give_back <= _0057_;
   assign _0150_ = _0151_ ? 2'h0 : _0002_;
   assign _0152_ = _0153_ ? \o_data$121  : i_acc;
   assign _0154_ = _0155_ ? 1'h0 : _0146_;
@@ -2068,6 +1968,58 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   assign header_taken = _0605_;
   assign s_param__ready = _0607_;
   assign _0135_ = 1'h0;
+  always @(posedge clk) begin
+    last_mblock <= _0003_;
+    credits <= _0004_;
+    credit_ok <= _0005_;
+    M_ <= _0006_;
+    m_last <= _0007_;
+    m_wrap <= _0008_;
+    n_last <= _0009_;
+    zero_point <= _0010_;
+    act_min <= _0011_;
+    act_max <= _0013_;
+    k_last <= _0014_;
+    k_pen <= _0015_;
+    n_pen <= _0016_;
+    tile_pen <= _0017_;
+    tile_last <= _0018_;
+    lane <= _0019_;
+    blk <= _0020_;
+    wa <= _0021_;
+    wb <= _0022_;
+    ch <= _0024_;
+    ch_last <= _0025_;
+    ctrl_state <= _0026_;
+    \$signal$107  <= _0027_;
+    pt_shift <= _0028_;
+    nb_last <= _0029_;
+    nb_pen <= _0030_;
+    dn_last <= _0031_;
+    kk <= _0032_;
+    in_data <= _0033_;
+    fm0 <= _0035_;
+    fn <= _0036_;
+    fn_last <= _0037_;
+    at_k_last <= _0038_;
+    at_tile_last <= _0039_;
+    flush <= _0040_;
+    drain_restart <= _0041_;
+    d <= _0042_;
+    dn <= _0043_;
+    beat <= _0044_;
+    ra <= _0046_;
+    ra_inc <= _0047_;
+    ra_row <= _0048_;
+    row <= _0049_;
+    row_valid <= _0050_;
+    beat_last <= _0051_;
+    d_last <= _0052_;
+    \i_valid$61  <= _0053_;
+    \i_last$63  <= _0054_;
+    i_acc <= _0055_;
+    give_back <= _0057_;
+  end
 endmodule
 
 (* generator = "Amaranth" *)
@@ -2815,302 +2767,6 @@ module \hwq_top.engine.array (i_w, clk, rst, i_last, i_valid, drain_valid, o_dat
   assign _141_ = $signed(acc_3_3) + $signed(pr_3_3);
   assign draining = | drain_count;
   assign _144_ = drain_count - 1'h1;
-  always @(posedge clk)
-    in_valid <= _145_;
-  always @(posedge clk)
-    in_last <= _146_;
-  always @(posedge clk)
-    in_a0 <= _147_;
-  always @(posedge clk)
-    in_a1 <= _148_;
-  always @(posedge clk)
-    in_a2 <= _149_;
-  always @(posedge clk)
-    in_a3 <= _150_;
-  always @(posedge clk)
-    in_w0 <= _151_;
-  always @(posedge clk)
-    in_w1 <= _152_;
-  always @(posedge clk)
-    in_w2 <= _153_;
-  always @(posedge clk)
-    in_w3 <= _155_;
-  always @(posedge clk)
-    skew_a1_d0 <= _156_;
-  always @(posedge clk)
-    skew_l1_d0 <= _157_;
-  always @(posedge clk)
-    skew_a2_d0 <= _158_;
-  always @(posedge clk)
-    skew_a2_d1 <= _159_;
-  always @(posedge clk)
-    skew_l2_d0 <= _160_;
-  always @(posedge clk)
-    skew_l2_d1 <= _161_;
-  always @(posedge clk)
-    skew_a3_d0 <= _162_;
-  always @(posedge clk)
-    skew_a3_d1 <= _163_;
-  always @(posedge clk)
-    skew_a3_d2 <= _164_;
-  always @(posedge clk)
-    skew_l3_d0 <= _166_;
-  always @(posedge clk)
-    skew_l3_d1 <= _167_;
-  always @(posedge clk)
-    skew_l3_d2 <= _168_;
-  always @(posedge clk)
-    skew_w1_d0 <= _169_;
-  always @(posedge clk)
-    skew_w2_d0 <= _170_;
-  always @(posedge clk)
-    skew_w2_d1 <= _171_;
-  always @(posedge clk)
-    skew_w3_d0 <= _172_;
-  always @(posedge clk)
-    skew_w3_d1 <= _173_;
-  always @(posedge clk)
-    skew_w3_d2 <= _174_;
-  always @(posedge clk)
-    a_0_0 <= _175_;
-  always @(posedge clk)
-    l_0_0 <= _177_;
-  always @(posedge clk)
-    w_0_0 <= _178_;
-  always @(posedge clk)
-    pr_0_0 <= _179_;
-  always @(posedge clk)
-    lr_0_0 <= _180_;
-  always @(posedge clk)
-    acc_0_0 <= _181_;
-  always @(posedge clk)
-    out_0_0 <= _182_;
-  always @(posedge clk)
-    a_0_1 <= _183_;
-  always @(posedge clk)
-    l_0_1 <= _184_;
-  always @(posedge clk)
-    w_0_1 <= _185_;
-  always @(posedge clk)
-    pr_0_1 <= _186_;
-  always @(posedge clk)
-    lr_0_1 <= _188_;
-  always @(posedge clk)
-    acc_0_1 <= _189_;
-  always @(posedge clk)
-    out_0_1 <= _190_;
-  always @(posedge clk)
-    a_0_2 <= _191_;
-  always @(posedge clk)
-    l_0_2 <= _192_;
-  always @(posedge clk)
-    w_0_2 <= _193_;
-  always @(posedge clk)
-    pr_0_2 <= _194_;
-  always @(posedge clk)
-    lr_0_2 <= _195_;
-  always @(posedge clk)
-    acc_0_2 <= _196_;
-  always @(posedge clk)
-    out_0_2 <= _197_;
-  always @(posedge clk)
-    a_0_3 <= _002_;
-  always @(posedge clk)
-    l_0_3 <= _003_;
-  always @(posedge clk)
-    w_0_3 <= _004_;
-  always @(posedge clk)
-    pr_0_3 <= _005_;
-  always @(posedge clk)
-    lr_0_3 <= _006_;
-  always @(posedge clk)
-    acc_0_3 <= _007_;
-  always @(posedge clk)
-    out_0_3 <= _008_;
-  always @(posedge clk)
-    a_1_0 <= _009_;
-  always @(posedge clk)
-    l_1_0 <= _010_;
-  always @(posedge clk)
-    w_1_0 <= _011_;
-  always @(posedge clk)
-    pr_1_0 <= _013_;
-  always @(posedge clk)
-    lr_1_0 <= _014_;
-  always @(posedge clk)
-    acc_1_0 <= _015_;
-  always @(posedge clk)
-    out_1_0 <= _016_;
-  always @(posedge clk)
-    a_1_1 <= _017_;
-  always @(posedge clk)
-    l_1_1 <= _018_;
-  always @(posedge clk)
-    w_1_1 <= _019_;
-  always @(posedge clk)
-    pr_1_1 <= _020_;
-  always @(posedge clk)
-    lr_1_1 <= _021_;
-  always @(posedge clk)
-    acc_1_1 <= _022_;
-  always @(posedge clk)
-    out_1_1 <= _024_;
-  always @(posedge clk)
-    a_1_2 <= _025_;
-  always @(posedge clk)
-    l_1_2 <= _026_;
-  always @(posedge clk)
-    w_1_2 <= _027_;
-  always @(posedge clk)
-    pr_1_2 <= _028_;
-  always @(posedge clk)
-    lr_1_2 <= _029_;
-  always @(posedge clk)
-    acc_1_2 <= _030_;
-  always @(posedge clk)
-    out_1_2 <= _031_;
-  always @(posedge clk)
-    a_1_3 <= _032_;
-  always @(posedge clk)
-    l_1_3 <= _033_;
-  always @(posedge clk)
-    w_1_3 <= _035_;
-  always @(posedge clk)
-    pr_1_3 <= _036_;
-  always @(posedge clk)
-    lr_1_3 <= _037_;
-  always @(posedge clk)
-    acc_1_3 <= _038_;
-  always @(posedge clk)
-    out_1_3 <= _039_;
-  always @(posedge clk)
-    a_2_0 <= _040_;
-  always @(posedge clk)
-    l_2_0 <= _041_;
-  always @(posedge clk)
-    w_2_0 <= _042_;
-  always @(posedge clk)
-    pr_2_0 <= _043_;
-  always @(posedge clk)
-    lr_2_0 <= _044_;
-  always @(posedge clk)
-    acc_2_0 <= _046_;
-  always @(posedge clk)
-    out_2_0 <= _047_;
-  always @(posedge clk)
-    a_2_1 <= _048_;
-  always @(posedge clk)
-    l_2_1 <= _049_;
-  always @(posedge clk)
-    w_2_1 <= _050_;
-  always @(posedge clk)
-    pr_2_1 <= _051_;
-  always @(posedge clk)
-    lr_2_1 <= _052_;
-  always @(posedge clk)
-    acc_2_1 <= _053_;
-  always @(posedge clk)
-    out_2_1 <= _054_;
-  always @(posedge clk)
-    a_2_2 <= _055_;
-  always @(posedge clk)
-    l_2_2 <= _057_;
-  always @(posedge clk)
-    w_2_2 <= _058_;
-  always @(posedge clk)
-    pr_2_2 <= _059_;
-  always @(posedge clk)
-    lr_2_2 <= _060_;
-  always @(posedge clk)
-    acc_2_2 <= _061_;
-  always @(posedge clk)
-    out_2_2 <= _062_;
-  always @(posedge clk)
-    a_2_3 <= _063_;
-  always @(posedge clk)
-    l_2_3 <= _064_;
-  always @(posedge clk)
-    w_2_3 <= _065_;
-  always @(posedge clk)
-    pr_2_3 <= _066_;
-  always @(posedge clk)
-    lr_2_3 <= _068_;
-  always @(posedge clk)
-    acc_2_3 <= _069_;
-  always @(posedge clk)
-    out_2_3 <= _070_;
-  always @(posedge clk)
-    a_3_0 <= _071_;
-  always @(posedge clk)
-    l_3_0 <= _072_;
-  always @(posedge clk)
-    w_3_0 <= _073_;
-  always @(posedge clk)
-    pr_3_0 <= _074_;
-  always @(posedge clk)
-    lr_3_0 <= _075_;
-  always @(posedge clk)
-    acc_3_0 <= _076_;
-  always @(posedge clk)
-    out_3_0 <= _077_;
-  always @(posedge clk)
-    a_3_1 <= _079_;
-  always @(posedge clk)
-    l_3_1 <= _080_;
-  always @(posedge clk)
-    w_3_1 <= _081_;
-  always @(posedge clk)
-    pr_3_1 <= _082_;
-  always @(posedge clk)
-    lr_3_1 <= _083_;
-  always @(posedge clk)
-    acc_3_1 <= _084_;
-  always @(posedge clk)
-    out_3_1 <= _085_;
-  always @(posedge clk)
-    a_3_2 <= _086_;
-  always @(posedge clk)
-    l_3_2 <= _087_;
-  always @(posedge clk)
-    w_3_2 <= _088_;
-  always @(posedge clk)
-    pr_3_2 <= _090_;
-  always @(posedge clk)
-    lr_3_2 <= _091_;
-  always @(posedge clk)
-    acc_3_2 <= _092_;
-  always @(posedge clk)
-    out_3_2 <= _093_;
-  always @(posedge clk)
-    a_3_3 <= _094_;
-  always @(posedge clk)
-    l_3_3 <= _095_;
-  always @(posedge clk)
-    w_3_3 <= _096_;
-  always @(posedge clk)
-    pr_3_3 <= _097_;
-  always @(posedge clk)
-    lr_3_3 <= _098_;
-  always @(posedge clk)
-    acc_3_3 <= _099_;
-  always @(posedge clk)
-    out_3_3 <= _101_;
-  always @(posedge clk)
-    drain_row <= _102_;
-  always @(posedge clk)
-    drain_count <= _103_;
-  always @(posedge clk)
-    drain_advance <= _104_;
-  always @(posedge clk)
-    drain_valid <= _105_;
-  always @(posedge clk)
-    drain_0 <= _106_;
-  always @(posedge clk)
-    drain_1 <= _107_;
-  always @(posedge clk)
-    drain_2 <= _108_;
-  always @(posedge clk)
-    drain_3 <= _109_;
   assign _198_ = _199_ ? _144_[2:0] : drain_count;
   assign _200_ = _201_ ? 3'h4 : _198_;
   assign _202_ = _203_ ? 1'h0 : draining;
@@ -3548,6 +3204,156 @@ module \hwq_top.engine.array (i_w, clk, rst, i_last, i_valid, drain_valid, o_dat
   assign cap_3_0 = lr_3_0;
   assign cap_3_1 = lr_3_1;
   assign cap_3_2 = lr_3_2;
+  always @(posedge clk) begin
+    in_valid <= _145_;
+    in_last <= _146_;
+    in_a0 <= _147_;
+    in_a1 <= _148_;
+    in_a2 <= _149_;
+    in_a3 <= _150_;
+    in_w0 <= _151_;
+    in_w1 <= _152_;
+    in_w2 <= _153_;
+    in_w3 <= _155_;
+    skew_a1_d0 <= _156_;
+    skew_l1_d0 <= _157_;
+    skew_a2_d0 <= _158_;
+    skew_a2_d1 <= _159_;
+    skew_l2_d0 <= _160_;
+    skew_l2_d1 <= _161_;
+    skew_a3_d0 <= _162_;
+    skew_a3_d1 <= _163_;
+    skew_a3_d2 <= _164_;
+    skew_l3_d0 <= _166_;
+    skew_l3_d1 <= _167_;
+    skew_l3_d2 <= _168_;
+    skew_w1_d0 <= _169_;
+    skew_w2_d0 <= _170_;
+    skew_w2_d1 <= _171_;
+    skew_w3_d0 <= _172_;
+    skew_w3_d1 <= _173_;
+    skew_w3_d2 <= _174_;
+    a_0_0 <= _175_;
+    l_0_0 <= _177_;
+    w_0_0 <= _178_;
+    pr_0_0 <= _179_;
+    lr_0_0 <= _180_;
+    acc_0_0 <= _181_;
+    out_0_0 <= _182_;
+    a_0_1 <= _183_;
+    l_0_1 <= _184_;
+    w_0_1 <= _185_;
+    pr_0_1 <= _186_;
+    lr_0_1 <= _188_;
+    acc_0_1 <= _189_;
+    out_0_1 <= _190_;
+    a_0_2 <= _191_;
+    l_0_2 <= _192_;
+    w_0_2 <= _193_;
+    pr_0_2 <= _194_;
+    lr_0_2 <= _195_;
+    acc_0_2 <= _196_;
+    out_0_2 <= _197_;
+    a_0_3 <= _002_;
+    l_0_3 <= _003_;
+    w_0_3 <= _004_;
+    pr_0_3 <= _005_;
+    lr_0_3 <= _006_;
+    acc_0_3 <= _007_;
+    out_0_3 <= _008_;
+    a_1_0 <= _009_;
+    l_1_0 <= _010_;
+    w_1_0 <= _011_;
+    pr_1_0 <= _013_;
+    lr_1_0 <= _014_;
+    acc_1_0 <= _015_;
+    out_1_0 <= _016_;
+    a_1_1 <= _017_;
+    l_1_1 <= _018_;
+    w_1_1 <= _019_;
+    pr_1_1 <= _020_;
+    lr_1_1 <= _021_;
+    acc_1_1 <= _022_;
+    out_1_1 <= _024_;
+    a_1_2 <= _025_;
+    l_1_2 <= _026_;
+    w_1_2 <= _027_;
+    pr_1_2 <= _028_;
+    lr_1_2 <= _029_;
+    acc_1_2 <= _030_;
+    out_1_2 <= _031_;
+    a_1_3 <= _032_;
+    l_1_3 <= _033_;
+    w_1_3 <= _035_;
+    pr_1_3 <= _036_;
+    lr_1_3 <= _037_;
+    acc_1_3 <= _038_;
+    out_1_3 <= _039_;
+    a_2_0 <= _040_;
+    l_2_0 <= _041_;
+    w_2_0 <= _042_;
+    pr_2_0 <= _043_;
+    lr_2_0 <= _044_;
+    acc_2_0 <= _046_;
+    out_2_0 <= _047_;
+    a_2_1 <= _048_;
+    l_2_1 <= _049_;
+    w_2_1 <= _050_;
+    pr_2_1 <= _051_;
+    lr_2_1 <= _052_;
+    acc_2_1 <= _053_;
+    out_2_1 <= _054_;
+    a_2_2 <= _055_;
+    l_2_2 <= _057_;
+    w_2_2 <= _058_;
+    pr_2_2 <= _059_;
+    lr_2_2 <= _060_;
+    acc_2_2 <= _061_;
+    out_2_2 <= _062_;
+    a_2_3 <= _063_;
+    l_2_3 <= _064_;
+    w_2_3 <= _065_;
+    pr_2_3 <= _066_;
+    lr_2_3 <= _068_;
+    acc_2_3 <= _069_;
+    out_2_3 <= _070_;
+    a_3_0 <= _071_;
+    l_3_0 <= _072_;
+    w_3_0 <= _073_;
+    pr_3_0 <= _074_;
+    lr_3_0 <= _075_;
+    acc_3_0 <= _076_;
+    out_3_0 <= _077_;
+    a_3_1 <= _079_;
+    l_3_1 <= _080_;
+    w_3_1 <= _081_;
+    pr_3_1 <= _082_;
+    lr_3_1 <= _083_;
+    acc_3_1 <= _084_;
+    out_3_1 <= _085_;
+    a_3_2 <= _086_;
+    l_3_2 <= _087_;
+    w_3_2 <= _088_;
+    pr_3_2 <= _090_;
+    lr_3_2 <= _091_;
+    acc_3_2 <= _092_;
+    out_3_2 <= _093_;
+    a_3_3 <= _094_;
+    l_3_3 <= _095_;
+    w_3_3 <= _096_;
+    pr_3_3 <= _097_;
+    lr_3_3 <= _098_;
+    acc_3_3 <= _099_;
+    out_3_3 <= _101_;
+    drain_row <= _102_;
+    drain_count <= _103_;
+    drain_advance <= _104_;
+    drain_valid <= _105_;
+    drain_0 <= _106_;
+    drain_1 <= _107_;
+    drain_2 <= _108_;
+    drain_3 <= _109_;
+  end
 endmodule
 
 (* generator = "Amaranth" *)
@@ -3657,12 +3463,6 @@ module \hwq_top.engine.fifo (clk, rst, r_rdy, r_data, w_port__data, w_en, r_en);
   assign _07_ = ~ _06_;
   assign _08_ = _05_ & _07_;
   assign _09_ = level - 1'h1;
-  always @(posedge clk)
-    w_port__addr <= _10_;
-  always @(posedge clk)
-    r_port__addr <= _12_;
-  always @(posedge clk)
-    level <= _13_;
   assign _26_ = _27_ ? _04_[3:0] : level;
   assign _22_ = _23_ ? _15_[3:0] : w_port__addr;
   assign _24_ = _25_ ? 4'h0 : _22_;
@@ -3686,6 +3486,11 @@ module \hwq_top.engine.fifo (clk, rst, r_rdy, r_data, w_port__data, w_en, r_en);
   assign _23_ = _00_;
   assign _25_ = rst;
   assign _10_ = _24_;
+  always @(posedge clk) begin
+    w_port__addr <= _10_;
+    r_port__addr <= _12_;
+    level <= _13_;
+  end
 endmodule
 
 (* generator = "Amaranth" *)
@@ -3732,13 +3537,14 @@ module \hwq_top.engine.params0 (rst, wp__addr, wp__data, wp__en, rp__addr, r_dat
     _1_ <= mem[rp__addr];
   end
   assign rp__data = _1_;
-  always @(posedge clk)
-    r_data <= rp__data;
   assign w_addr = wp__addr;
   assign w_data = wp__data;
   assign w_en = wp__en;
   assign r_addr = rp__addr;
   assign r_q = r_data;
+  always @(posedge clk) begin
+    r_data <= rp__data;
+  end
 endmodule
 
 (* generator = "Amaranth" *)
@@ -3785,13 +3591,14 @@ module \hwq_top.engine.params1 (rst, wp__addr, wp__data, wp__en, rp__addr, r_dat
     _1_ <= mem[rp__addr];
   end
   assign rp__data = _1_;
-  always @(posedge clk)
-    r_data <= rp__data;
   assign w_addr = wp__addr;
   assign w_data = wp__data;
   assign w_en = wp__en;
   assign r_addr = rp__addr;
   assign r_q = r_data;
+  always @(posedge clk) begin
+    r_data <= rp__data;
+  end
 endmodule
 
 (* generator = "Amaranth" *)
@@ -3838,13 +3645,14 @@ module \hwq_top.engine.params2 (rst, wp__addr, wp__data, wp__en, rp__addr, r_dat
     _1_ <= mem[rp__addr];
   end
   assign rp__data = _1_;
-  always @(posedge clk)
-    r_data <= rp__data;
   assign w_addr = wp__addr;
   assign w_data = wp__data;
   assign w_en = wp__en;
   assign r_addr = rp__addr;
   assign r_q = r_data;
+  always @(posedge clk) begin
+    r_data <= rp__data;
+  end
 endmodule
 
 (* generator = "Amaranth" *)
@@ -3891,13 +3699,14 @@ module \hwq_top.engine.params3 (rst, wp__addr, wp__data, wp__en, rp__addr, r_dat
     _1_ <= mem[rp__addr];
   end
   assign rp__data = _1_;
-  always @(posedge clk)
-    r_data <= rp__data;
   assign w_addr = wp__addr;
   assign w_data = wp__data;
   assign w_en = wp__en;
   assign r_addr = rp__addr;
   assign r_q = r_data;
+  always @(posedge clk) begin
+    r_data <= rp__data;
+  end
 endmodule
 
 (* generator = "Amaranth" *)
@@ -4335,44 +4144,6 @@ module \hwq_top.engine.requant (rst, i_bias, i_multiplier, i_shift, zero_point, 
   assign _016_ = $signed(y_2) > $signed(hi_z);
   assign _017_ = $signed(y_3) < $signed(lo_z);
   assign _018_ = $signed(y_3) > $signed(hi_z);
-  always @(posedge clk)
-    rq2_valid <= _019_;
-  always @(posedge clk)
-    rq2_last <= _020_;
-  always @(posedge clk)
-    rq2_r0 <= _021_;
-  always @(posedge clk)
-    rq2_r1 <= _022_;
-  always @(posedge clk)
-    rq2_r2 <= _024_;
-  always @(posedge clk)
-    rq2_r3 <= _025_;
-  always @(posedge clk)
-    rq2_h0 <= _026_;
-  always @(posedge clk)
-    rq2_h1 <= _027_;
-  always @(posedge clk)
-    rq2_h2 <= _028_;
-  always @(posedge clk)
-    rq2_h3 <= _029_;
-  always @(posedge clk)
-    rq2_hf0 <= _030_;
-  always @(posedge clk)
-    rq2_hf1 <= _031_;
-  always @(posedge clk)
-    rq2_hf2 <= _032_;
-  always @(posedge clk)
-    rq2_hf3 <= _033_;
-  always @(posedge clk)
-    lo_z <= _035_;
-  always @(posedge clk)
-    hi_z <= _036_;
-  always @(posedge clk)
-    o_data <= _037_;
-  always @(posedge clk)
-    o_valid <= _038_;
-  always @(posedge clk)
-    o_last <= _039_;
   assign _135_ = _136_ ? 5'h00 : _225_;
   assign _137_ = _138_ ? _079_[4:0] : rq2_r0;
   assign _139_ = _140_ ? 5'h00 : _137_;
@@ -4569,4 +4340,25 @@ module \hwq_top.engine.requant (rst, i_bias, i_multiplier, i_shift, zero_point, 
   assign _005_ = i_valid;
   assign _006_ = i_valid;
   assign _009_ = rq2_valid;
+  always @(posedge clk) begin
+    rq2_valid <= _019_;
+    rq2_last <= _020_;
+    rq2_r0 <= _021_;
+    rq2_r1 <= _022_;
+    rq2_r2 <= _024_;
+    rq2_r3 <= _025_;
+    rq2_h0 <= _026_;
+    rq2_h1 <= _027_;
+    rq2_h2 <= _028_;
+    rq2_h3 <= _029_;
+    rq2_hf0 <= _030_;
+    rq2_hf1 <= _031_;
+    rq2_hf2 <= _032_;
+    rq2_hf3 <= _033_;
+    lo_z <= _035_;
+    hi_z <= _036_;
+    o_data <= _037_;
+    o_valid <= _038_;
+    o_last <= _039_;
+  end
 endmodule

@@ -307,52 +307,6 @@ module hwq_requant(i_valid, i_last, i_acc, i_bias, i_multiplier, i_shift, zero_p
   assign _050_ = $signed(y_0) > $signed(hi_z);
   assign _051_ = $signed(y_1) < $signed(lo_z);
   assign _052_ = $signed(y_1) > $signed(hi_z);
-  always @(posedge clk)
-    rq1_valid <= _053_;
-  always @(posedge clk)
-    rq1_last <= _054_;
-  always @(posedge clk)
-    rq1_m0 <= _056_;
-  always @(posedge clk)
-    rq1_l0 <= _057_;
-  always @(posedge clk)
-    rq1_r0 <= _058_;
-  always @(posedge clk)
-    rq1_m1 <= _059_;
-  always @(posedge clk)
-    rq1_l1 <= _060_;
-  always @(posedge clk)
-    rq1_r1 <= _061_;
-  always @(posedge clk)
-    rq1_s0 <= _062_;
-  always @(posedge clk)
-    rq1_s1 <= _063_;
-  always @(posedge clk)
-    rq2_valid <= _064_;
-  always @(posedge clk)
-    rq2_last <= _065_;
-  always @(posedge clk)
-    rq2_r0 <= _067_;
-  always @(posedge clk)
-    rq2_r1 <= _068_;
-  always @(posedge clk)
-    rq2_h0 <= _069_;
-  always @(posedge clk)
-    rq2_h1 <= _070_;
-  always @(posedge clk)
-    rq2_hf0 <= _071_;
-  always @(posedge clk)
-    rq2_hf1 <= _072_;
-  always @(posedge clk)
-    lo_z <= _073_;
-  always @(posedge clk)
-    hi_z <= _074_;
-  always @(posedge clk)
-    o_data <= _075_;
-  always @(posedge clk)
-    o_valid <= _076_;
-  always @(posedge clk)
-    o_last <= _078_;
   assign _000_ = $signed(i_shift[5:0]) > $signed(1'h0);
   assign _011_ = _000_ ? i_shift[5:0] : 6'h00;
   assign _022_ = $signed(i_shift[5:0]) < $signed(1'h0);
@@ -532,4 +486,29 @@ module hwq_requant(i_valid, i_last, i_acc, i_bias, i_multiplier, i_shift, zero_p
   assign _023_ = { _021_[63], _021_[63], _021_[63], _021_[63], _021_[63], _021_[63], _021_[63], _021_[63], _021_[63], _021_[63], _021_[63], _021_[63], _021_[63], _021_[63], _021_[63:14] };
   assign _025_ = { 1'h0, _024_[63:1] };
   assign _027_ = { 1'h0, _026_[63:1] };
+  always @(posedge clk) begin
+    rq1_valid <= _053_;
+    rq1_last <= _054_;
+    rq1_m0 <= _056_;
+    rq1_l0 <= _057_;
+    rq1_r0 <= _058_;
+    rq1_m1 <= _059_;
+    rq1_l1 <= _060_;
+    rq1_r1 <= _061_;
+    rq1_s0 <= _062_;
+    rq1_s1 <= _063_;
+    rq2_valid <= _064_;
+    rq2_last <= _065_;
+    rq2_r0 <= _067_;
+    rq2_r1 <= _068_;
+    rq2_h0 <= _069_;
+    rq2_h1 <= _070_;
+    rq2_hf0 <= _071_;
+    rq2_hf1 <= _072_;
+    lo_z <= _073_;
+    hi_z <= _074_;
+    o_data <= _075_;
+    o_valid <= _076_;
+    o_last <= _078_;
+  end
 endmodule

@@ -200,38 +200,6 @@ module hwq_requant(i_valid, i_last, i_acc, i_bias, i_multiplier, i_shift, zero_p
   wire [33:0] y_0;
   input [7:0] zero_point;
   wire [7:0] zero_point;
-  always @(posedge clk)
-    rq1_l0 <= _034_;
-  always @(posedge clk)
-    rq1_r0 <= _035_;
-  always @(posedge clk)
-    rq1_s0 <= _036_;
-  always @(posedge clk)
-    rq2_valid <= _037_;
-  always @(posedge clk)
-    rq2_last <= _038_;
-  always @(posedge clk)
-    rq2_r0 <= _039_;
-  always @(posedge clk)
-    rq2_h0 <= _040_;
-  always @(posedge clk)
-    rq2_hf0 <= _041_;
-  always @(posedge clk)
-    rq3_valid <= _042_;
-  always @(posedge clk)
-    rq3_last <= _043_;
-  always @(posedge clk)
-    rq3_y0 <= _045_;
-  always @(posedge clk)
-    lo_z <= _046_;
-  always @(posedge clk)
-    hi_z <= _047_;
-  always @(posedge clk)
-    o_data <= _048_;
-  always @(posedge clk)
-    o_valid <= _049_;
-  always @(posedge clk)
-    o_last <= _050_;
   assign _000_ = $signed(i_shift) > $signed(1'h0);
   assign _011_ = _000_ ? i_shift : 6'h00;
   assign _022_ = $signed(i_shift) < $signed(1'h0);
@@ -267,12 +235,6 @@ module hwq_requant(i_valid, i_last, i_acc, i_bias, i_multiplier, i_shift, zero_p
   assign _027_ = en & rq3_valid;
   assign _028_ = $signed(rq3_y0) < $signed(lo_z);
   assign _029_ = $signed(rq3_y0) > $signed(hi_z);
-  always @(posedge clk)
-    rq1_valid <= _030_;
-  always @(posedge clk)
-    rq1_last <= _031_;
-  always @(posedge clk)
-    rq1_m0 <= _032_;
   assign _065_ = _076_ ? rq3_last : o_last;
   assign _055_ = _056_ ? (* full_case = 32'd1 *) 8'h7f : _015_[7:0];
   assign _057_ = _058_ ? (* full_case = 32'd1 *) 8'h80 : _055_;
@@ -389,4 +351,25 @@ module hwq_requant(i_valid, i_last, i_acc, i_bias, i_multiplier, i_shift, zero_p
   assign _004_ = { _054_[28], _054_[28], _054_[28], _054_[28], _054_[28], _054_[28], _054_[28], _054_[28], _054_[28], _054_[28], _054_[28], _054_[28], _054_[28], _054_[28], _054_[28], _054_[28], _054_[28], _054_, _053_[33:17] };
   assign _006_ = { _005_[63], _005_[63], _005_[63], _005_[63], _005_[63], _005_[63], _005_[63], _005_[63], _005_[63], _005_[63], _005_[63], _005_[63], _005_[63], _005_[63], _005_[63:14] };
   assign _008_ = { 1'h0, _007_[63:1] };
+  always @(posedge clk) begin
+    rq1_l0 <= _034_;
+    rq1_r0 <= _035_;
+    rq1_s0 <= _036_;
+    rq2_valid <= _037_;
+    rq2_last <= _038_;
+    rq2_r0 <= _039_;
+    rq2_h0 <= _040_;
+    rq2_hf0 <= _041_;
+    rq3_valid <= _042_;
+    rq3_last <= _043_;
+    rq3_y0 <= _045_;
+    lo_z <= _046_;
+    hi_z <= _047_;
+    o_data <= _048_;
+    o_valid <= _049_;
+    o_last <= _050_;
+    rq1_valid <= _030_;
+    rq1_last <= _031_;
+    rq1_m0 <= _032_;
+  end
 endmodule

@@ -1375,106 +1375,6 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   assign _0026_ = ~ row_valid;
   assign _0027_ = row_end & _0026_;
   assign _0028_ = _0025_ + _0027_;
-  always @(posedge clk)
-    last_mblock <= _0029_;
-  always @(posedge clk)
-    credits <= _0030_;
-  always @(posedge clk)
-    credit_ok <= _0031_;
-  always @(posedge clk)
-    M_ <= _0032_;
-  always @(posedge clk)
-    m_last <= _0033_;
-  always @(posedge clk)
-    m_wrap <= _0035_;
-  always @(posedge clk)
-    n_last <= _0036_;
-  always @(posedge clk)
-    zero_point <= _0037_;
-  always @(posedge clk)
-    act_min <= _0038_;
-  always @(posedge clk)
-    act_max <= _0039_;
-  always @(posedge clk)
-    k_last <= _0040_;
-  always @(posedge clk)
-    k_pen <= _0041_;
-  always @(posedge clk)
-    n_pen <= _0042_;
-  always @(posedge clk)
-    tile_pen <= _0043_;
-  always @(posedge clk)
-    tile_last <= _0044_;
-  always @(posedge clk)
-    lane <= _0046_;
-  always @(posedge clk)
-    blk <= _0047_;
-  always @(posedge clk)
-    wa <= _0048_;
-  always @(posedge clk)
-    wb <= _0049_;
-  always @(posedge clk)
-    ch <= _0050_;
-  always @(posedge clk)
-    ch_last <= _0051_;
-  always @(posedge clk)
-    ctrl_state <= _0052_;
-  always @(posedge clk)
-    \$signal$167  <= _0053_;
-  always @(posedge clk)
-    pt_shift <= _0054_;
-  always @(posedge clk)
-    nb_last <= _0055_;
-  always @(posedge clk)
-    nb_pen <= _0057_;
-  always @(posedge clk)
-    dn_last <= _0058_;
-  always @(posedge clk)
-    kk <= _0059_;
-  always @(posedge clk)
-    in_data <= _0060_;
-  always @(posedge clk)
-    fm0 <= _0061_;
-  always @(posedge clk)
-    fn <= _0062_;
-  always @(posedge clk)
-    fn_last <= _0063_;
-  always @(posedge clk)
-    at_k_last <= _0064_;
-  always @(posedge clk)
-    at_tile_last <= _0065_;
-  always @(posedge clk)
-    flush <= _0066_;
-  always @(posedge clk)
-    drain_restart <= _0068_;
-  always @(posedge clk)
-    d <= _0069_;
-  always @(posedge clk)
-    dn <= _0070_;
-  always @(posedge clk)
-    beat <= _0071_;
-  always @(posedge clk)
-    ra <= _0072_;
-  always @(posedge clk)
-    ra_inc <= _0073_;
-  always @(posedge clk)
-    ra_row <= _0074_;
-  always @(posedge clk)
-    row <= _0075_;
-  always @(posedge clk)
-    row_valid <= _0076_;
-  always @(posedge clk)
-    beat_last <= _0077_;
-  always @(posedge clk)
-    d_last <= _0079_;
-  always @(posedge clk)
-    \i_valid$109  <= _0080_;
-  always @(posedge clk)
-    \i_last$111  <= _0081_;
-  always @(posedge clk)
-    i_acc <= _0082_;
-  always @(posedge clk)
-    give_back <= _0083_;
   assign _0175_ = _0176_ ? _0705_ : flush;
   assign _0177_ = ctrl_state == (* full_case = 32'd1 *) 2'h2;
   assign _0178_ = _0179_ ? 5'h00 : _0699_;
@@ -2806,6 +2706,58 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   assign s_param__ready = _0610_;
   assign _0013_ = 1'h0;
   assign _0018_ = 1'h0;
+  always @(posedge clk) begin
+    last_mblock <= _0029_;
+    credits <= _0030_;
+    credit_ok <= _0031_;
+    M_ <= _0032_;
+    m_last <= _0033_;
+    m_wrap <= _0035_;
+    n_last <= _0036_;
+    zero_point <= _0037_;
+    act_min <= _0038_;
+    act_max <= _0039_;
+    k_last <= _0040_;
+    k_pen <= _0041_;
+    n_pen <= _0042_;
+    tile_pen <= _0043_;
+    tile_last <= _0044_;
+    lane <= _0046_;
+    blk <= _0047_;
+    wa <= _0048_;
+    wb <= _0049_;
+    ch <= _0050_;
+    ch_last <= _0051_;
+    ctrl_state <= _0052_;
+    \$signal$167  <= _0053_;
+    pt_shift <= _0054_;
+    nb_last <= _0055_;
+    nb_pen <= _0057_;
+    dn_last <= _0058_;
+    kk <= _0059_;
+    in_data <= _0060_;
+    fm0 <= _0061_;
+    fn <= _0062_;
+    fn_last <= _0063_;
+    at_k_last <= _0064_;
+    at_tile_last <= _0065_;
+    flush <= _0066_;
+    drain_restart <= _0068_;
+    d <= _0069_;
+    dn <= _0070_;
+    beat <= _0071_;
+    ra <= _0072_;
+    ra_inc <= _0073_;
+    ra_row <= _0074_;
+    row <= _0075_;
+    row_valid <= _0076_;
+    beat_last <= _0077_;
+    d_last <= _0079_;
+    \i_valid$109  <= _0080_;
+    \i_last$111  <= _0081_;
+    i_acc <= _0082_;
+    give_back <= _0083_;
+  end
 endmodule
 
 (* generator = "Amaranth" *)
@@ -3751,514 +3703,6 @@ module \hwq_top.engine.array (i_w, clk, rst, i_last, draining, i_valid, o_data, 
   assign p_0_15 = $signed(a_0_14) * $signed(skew_w15_d14);
   assign _222_ = $signed(acc_0_15) + $signed(pr_0_15);
   assign _224_ = drain_count - 1'h1;
-  always @(posedge clk)
-    in_valid <= _225_;
-  always @(posedge clk)
-    in_last <= _227_;
-  always @(posedge clk)
-    in_a0 <= _228_;
-  always @(posedge clk)
-    in_w0 <= _229_;
-  always @(posedge clk)
-    in_w1 <= _230_;
-  always @(posedge clk)
-    in_w2 <= _231_;
-  always @(posedge clk)
-    in_w3 <= _232_;
-  always @(posedge clk)
-    in_w4 <= _233_;
-  always @(posedge clk)
-    in_w5 <= _234_;
-  always @(posedge clk)
-    in_w6 <= _235_;
-  always @(posedge clk)
-    in_w7 <= _236_;
-  always @(posedge clk)
-    in_w8 <= _238_;
-  always @(posedge clk)
-    in_w9 <= _239_;
-  always @(posedge clk)
-    in_w10 <= _240_;
-  always @(posedge clk)
-    in_w11 <= _241_;
-  always @(posedge clk)
-    in_w12 <= _242_;
-  always @(posedge clk)
-    in_w13 <= _243_;
-  always @(posedge clk)
-    in_w14 <= _244_;
-  always @(posedge clk)
-    in_w15 <= _245_;
-  always @(posedge clk)
-    skew_w1_d0 <= _246_;
-  always @(posedge clk)
-    skew_w2_d0 <= _247_;
-  always @(posedge clk)
-    skew_w2_d1 <= _249_;
-  always @(posedge clk)
-    skew_w3_d0 <= _250_;
-  always @(posedge clk)
-    skew_w3_d1 <= _251_;
-  always @(posedge clk)
-    skew_w3_d2 <= _252_;
-  always @(posedge clk)
-    skew_w4_d0 <= _253_;
-  always @(posedge clk)
-    skew_w4_d1 <= _254_;
-  always @(posedge clk)
-    skew_w4_d2 <= _255_;
-  always @(posedge clk)
-    skew_w4_d3 <= _256_;
-  always @(posedge clk)
-    skew_w5_d0 <= _257_;
-  always @(posedge clk)
-    skew_w5_d1 <= _258_;
-  always @(posedge clk)
-    skew_w5_d2 <= _260_;
-  always @(posedge clk)
-    skew_w5_d3 <= _261_;
-  always @(posedge clk)
-    skew_w5_d4 <= _262_;
-  always @(posedge clk)
-    skew_w6_d0 <= _263_;
-  always @(posedge clk)
-    skew_w6_d1 <= _264_;
-  always @(posedge clk)
-    skew_w6_d2 <= _265_;
-  always @(posedge clk)
-    skew_w6_d3 <= _266_;
-  always @(posedge clk)
-    skew_w6_d4 <= _267_;
-  always @(posedge clk)
-    skew_w6_d5 <= _268_;
-  always @(posedge clk)
-    skew_w7_d0 <= _269_;
-  always @(posedge clk)
-    skew_w7_d1 <= _271_;
-  always @(posedge clk)
-    skew_w7_d2 <= _272_;
-  always @(posedge clk)
-    skew_w7_d3 <= _273_;
-  always @(posedge clk)
-    skew_w7_d4 <= _274_;
-  always @(posedge clk)
-    skew_w7_d5 <= _275_;
-  always @(posedge clk)
-    skew_w7_d6 <= _276_;
-  always @(posedge clk)
-    skew_w8_d0 <= _277_;
-  always @(posedge clk)
-    skew_w8_d1 <= _278_;
-  always @(posedge clk)
-    skew_w8_d2 <= _279_;
-  always @(posedge clk)
-    skew_w8_d3 <= _280_;
-  always @(posedge clk)
-    skew_w8_d4 <= _282_;
-  always @(posedge clk)
-    skew_w8_d5 <= _283_;
-  always @(posedge clk)
-    skew_w8_d6 <= _284_;
-  always @(posedge clk)
-    skew_w8_d7 <= _285_;
-  always @(posedge clk)
-    skew_w9_d0 <= _286_;
-  always @(posedge clk)
-    skew_w9_d1 <= _287_;
-  always @(posedge clk)
-    skew_w9_d2 <= _288_;
-  always @(posedge clk)
-    skew_w9_d3 <= _289_;
-  always @(posedge clk)
-    skew_w9_d4 <= _290_;
-  always @(posedge clk)
-    skew_w9_d5 <= _291_;
-  always @(posedge clk)
-    skew_w9_d6 <= _002_;
-  always @(posedge clk)
-    skew_w9_d7 <= _003_;
-  always @(posedge clk)
-    skew_w9_d8 <= _004_;
-  always @(posedge clk)
-    skew_w10_d0 <= _005_;
-  always @(posedge clk)
-    skew_w10_d1 <= _006_;
-  always @(posedge clk)
-    skew_w10_d2 <= _007_;
-  always @(posedge clk)
-    skew_w10_d3 <= _008_;
-  always @(posedge clk)
-    skew_w10_d4 <= _009_;
-  always @(posedge clk)
-    skew_w10_d5 <= _010_;
-  always @(posedge clk)
-    skew_w10_d6 <= _011_;
-  always @(posedge clk)
-    skew_w10_d7 <= _013_;
-  always @(posedge clk)
-    skew_w10_d8 <= _014_;
-  always @(posedge clk)
-    skew_w10_d9 <= _015_;
-  always @(posedge clk)
-    skew_w11_d0 <= _016_;
-  always @(posedge clk)
-    skew_w11_d1 <= _017_;
-  always @(posedge clk)
-    skew_w11_d2 <= _018_;
-  always @(posedge clk)
-    skew_w11_d3 <= _019_;
-  always @(posedge clk)
-    skew_w11_d4 <= _020_;
-  always @(posedge clk)
-    skew_w11_d5 <= _021_;
-  always @(posedge clk)
-    skew_w11_d6 <= _022_;
-  always @(posedge clk)
-    skew_w11_d7 <= _024_;
-  always @(posedge clk)
-    skew_w11_d8 <= _025_;
-  always @(posedge clk)
-    skew_w11_d9 <= _026_;
-  always @(posedge clk)
-    skew_w11_d10 <= _027_;
-  always @(posedge clk)
-    skew_w12_d0 <= _028_;
-  always @(posedge clk)
-    skew_w12_d1 <= _029_;
-  always @(posedge clk)
-    skew_w12_d2 <= _030_;
-  always @(posedge clk)
-    skew_w12_d3 <= _031_;
-  always @(posedge clk)
-    skew_w12_d4 <= _032_;
-  always @(posedge clk)
-    skew_w12_d5 <= _033_;
-  always @(posedge clk)
-    skew_w12_d6 <= _035_;
-  always @(posedge clk)
-    skew_w12_d7 <= _036_;
-  always @(posedge clk)
-    skew_w12_d8 <= _037_;
-  always @(posedge clk)
-    skew_w12_d9 <= _038_;
-  always @(posedge clk)
-    skew_w12_d10 <= _039_;
-  always @(posedge clk)
-    skew_w12_d11 <= _040_;
-  always @(posedge clk)
-    skew_w13_d0 <= _041_;
-  always @(posedge clk)
-    skew_w13_d1 <= _042_;
-  always @(posedge clk)
-    skew_w13_d2 <= _043_;
-  always @(posedge clk)
-    skew_w13_d3 <= _044_;
-  always @(posedge clk)
-    skew_w13_d4 <= _046_;
-  always @(posedge clk)
-    skew_w13_d5 <= _047_;
-  always @(posedge clk)
-    skew_w13_d6 <= _048_;
-  always @(posedge clk)
-    skew_w13_d7 <= _049_;
-  always @(posedge clk)
-    skew_w13_d8 <= _050_;
-  always @(posedge clk)
-    skew_w13_d9 <= _051_;
-  always @(posedge clk)
-    skew_w13_d10 <= _052_;
-  always @(posedge clk)
-    skew_w13_d11 <= _053_;
-  always @(posedge clk)
-    skew_w13_d12 <= _054_;
-  always @(posedge clk)
-    skew_w14_d0 <= _055_;
-  always @(posedge clk)
-    skew_w14_d1 <= _057_;
-  always @(posedge clk)
-    skew_w14_d2 <= _058_;
-  always @(posedge clk)
-    skew_w14_d3 <= _059_;
-  always @(posedge clk)
-    skew_w14_d4 <= _060_;
-  always @(posedge clk)
-    skew_w14_d5 <= _061_;
-  always @(posedge clk)
-    skew_w14_d6 <= _062_;
-  always @(posedge clk)
-    skew_w14_d7 <= _063_;
-  always @(posedge clk)
-    skew_w14_d8 <= _064_;
-  always @(posedge clk)
-    skew_w14_d9 <= _065_;
-  always @(posedge clk)
-    skew_w14_d10 <= _066_;
-  always @(posedge clk)
-    skew_w14_d11 <= _068_;
-  always @(posedge clk)
-    skew_w14_d12 <= _069_;
-  always @(posedge clk)
-    skew_w14_d13 <= _070_;
-  always @(posedge clk)
-    skew_w15_d0 <= _071_;
-  always @(posedge clk)
-    skew_w15_d1 <= _072_;
-  always @(posedge clk)
-    skew_w15_d2 <= _073_;
-  always @(posedge clk)
-    skew_w15_d3 <= _074_;
-  always @(posedge clk)
-    skew_w15_d4 <= _075_;
-  always @(posedge clk)
-    skew_w15_d5 <= _076_;
-  always @(posedge clk)
-    skew_w15_d6 <= _077_;
-  always @(posedge clk)
-    skew_w15_d7 <= _079_;
-  always @(posedge clk)
-    skew_w15_d8 <= _080_;
-  always @(posedge clk)
-    skew_w15_d9 <= _081_;
-  always @(posedge clk)
-    skew_w15_d10 <= _082_;
-  always @(posedge clk)
-    skew_w15_d11 <= _083_;
-  always @(posedge clk)
-    skew_w15_d12 <= _084_;
-  always @(posedge clk)
-    skew_w15_d13 <= _085_;
-  always @(posedge clk)
-    skew_w15_d14 <= _086_;
-  always @(posedge clk)
-    a_0_0 <= _087_;
-  always @(posedge clk)
-    l_0_0 <= _088_;
-  always @(posedge clk)
-    w_0_0 <= _090_;
-  always @(posedge clk)
-    pr_0_0 <= _091_;
-  always @(posedge clk)
-    lr_0_0 <= _092_;
-  always @(posedge clk)
-    acc_0_0 <= _093_;
-  always @(posedge clk)
-    out_0_0 <= _094_;
-  always @(posedge clk)
-    a_0_1 <= _095_;
-  always @(posedge clk)
-    l_0_1 <= _096_;
-  always @(posedge clk)
-    w_0_1 <= _097_;
-  always @(posedge clk)
-    pr_0_1 <= _098_;
-  always @(posedge clk)
-    lr_0_1 <= _099_;
-  always @(posedge clk)
-    acc_0_1 <= _101_;
-  always @(posedge clk)
-    out_0_1 <= _102_;
-  always @(posedge clk)
-    a_0_2 <= _103_;
-  always @(posedge clk)
-    l_0_2 <= _104_;
-  always @(posedge clk)
-    w_0_2 <= _105_;
-  always @(posedge clk)
-    pr_0_2 <= _106_;
-  always @(posedge clk)
-    lr_0_2 <= _107_;
-  always @(posedge clk)
-    acc_0_2 <= _108_;
-  always @(posedge clk)
-    out_0_2 <= _109_;
-  always @(posedge clk)
-    a_0_3 <= _110_;
-  always @(posedge clk)
-    l_0_3 <= _113_;
-  always @(posedge clk)
-    w_0_3 <= _114_;
-  always @(posedge clk)
-    pr_0_3 <= _115_;
-  always @(posedge clk)
-    lr_0_3 <= _116_;
-  always @(posedge clk)
-    acc_0_3 <= _117_;
-  always @(posedge clk)
-    out_0_3 <= _118_;
-  always @(posedge clk)
-    a_0_4 <= _119_;
-  always @(posedge clk)
-    l_0_4 <= _120_;
-  always @(posedge clk)
-    w_0_4 <= _121_;
-  always @(posedge clk)
-    pr_0_4 <= _122_;
-  always @(posedge clk)
-    lr_0_4 <= _124_;
-  always @(posedge clk)
-    acc_0_4 <= _125_;
-  always @(posedge clk)
-    out_0_4 <= _126_;
-  always @(posedge clk)
-    a_0_5 <= _127_;
-  always @(posedge clk)
-    l_0_5 <= _128_;
-  always @(posedge clk)
-    w_0_5 <= _129_;
-  always @(posedge clk)
-    pr_0_5 <= _130_;
-  always @(posedge clk)
-    lr_0_5 <= _131_;
-  always @(posedge clk)
-    acc_0_5 <= _132_;
-  always @(posedge clk)
-    out_0_5 <= _133_;
-  always @(posedge clk)
-    a_0_6 <= _135_;
-  always @(posedge clk)
-    l_0_6 <= _136_;
-  always @(posedge clk)
-    w_0_6 <= _137_;
-  always @(posedge clk)
-    pr_0_6 <= _138_;
-  always @(posedge clk)
-    lr_0_6 <= _139_;
-  always @(posedge clk)
-    acc_0_6 <= _140_;
-  always @(posedge clk)
-    out_0_6 <= _141_;
-  always @(posedge clk)
-    a_0_7 <= _142_;
-  always @(posedge clk)
-    l_0_7 <= _143_;
-  always @(posedge clk)
-    w_0_7 <= _144_;
-  always @(posedge clk)
-    pr_0_7 <= _146_;
-  always @(posedge clk)
-    lr_0_7 <= _147_;
-  always @(posedge clk)
-    acc_0_7 <= _148_;
-  always @(posedge clk)
-    out_0_7 <= _149_;
-  always @(posedge clk)
-    a_0_8 <= _150_;
-  always @(posedge clk)
-    l_0_8 <= _151_;
-  always @(posedge clk)
-    w_0_8 <= _152_;
-  always @(posedge clk)
-    pr_0_8 <= _153_;
-  always @(posedge clk)
-    lr_0_8 <= _154_;
-  always @(posedge clk)
-    acc_0_8 <= _155_;
-  always @(posedge clk)
-    out_0_8 <= _157_;
-  always @(posedge clk)
-    a_0_9 <= _158_;
-  always @(posedge clk)
-    l_0_9 <= _159_;
-  always @(posedge clk)
-    w_0_9 <= _160_;
-  always @(posedge clk)
-    pr_0_9 <= _161_;
-  always @(posedge clk)
-    lr_0_9 <= _162_;
-  always @(posedge clk)
-    acc_0_9 <= _163_;
-  always @(posedge clk)
-    out_0_9 <= _164_;
-  always @(posedge clk)
-    a_0_10 <= _165_;
-  always @(posedge clk)
-    l_0_10 <= _166_;
-  always @(posedge clk)
-    w_0_10 <= _168_;
-  always @(posedge clk)
-    pr_0_10 <= _169_;
-  always @(posedge clk)
-    lr_0_10 <= _170_;
-  always @(posedge clk)
-    acc_0_10 <= _171_;
-  always @(posedge clk)
-    out_0_10 <= _172_;
-  always @(posedge clk)
-    a_0_11 <= _173_;
-  always @(posedge clk)
-    l_0_11 <= _174_;
-  always @(posedge clk)
-    w_0_11 <= _175_;
-  always @(posedge clk)
-    pr_0_11 <= _176_;
-  always @(posedge clk)
-    lr_0_11 <= _177_;
-  always @(posedge clk)
-    acc_0_11 <= _179_;
-  always @(posedge clk)
-    out_0_11 <= _180_;
-  always @(posedge clk)
-    a_0_12 <= _181_;
-  always @(posedge clk)
-    l_0_12 <= _182_;
-  always @(posedge clk)
-    w_0_12 <= _183_;
-  always @(posedge clk)
-    pr_0_12 <= _184_;
-  always @(posedge clk)
-    lr_0_12 <= _185_;
-  always @(posedge clk)
-    acc_0_12 <= _186_;
-  always @(posedge clk)
-    out_0_12 <= _187_;
-  always @(posedge clk)
-    a_0_13 <= _188_;
-  always @(posedge clk)
-    l_0_13 <= _190_;
-  always @(posedge clk)
-    w_0_13 <= _191_;
-  always @(posedge clk)
-    pr_0_13 <= _192_;
-  always @(posedge clk)
-    lr_0_13 <= _193_;
-  always @(posedge clk)
-    acc_0_13 <= _194_;
-  always @(posedge clk)
-    out_0_13 <= _195_;
-  always @(posedge clk)
-    a_0_14 <= _196_;
-  always @(posedge clk)
-    l_0_14 <= _197_;
-  always @(posedge clk)
-    w_0_14 <= _198_;
-  always @(posedge clk)
-    pr_0_14 <= _199_;
-  always @(posedge clk)
-    lr_0_14 <= _201_;
-  always @(posedge clk)
-    acc_0_14 <= _202_;
-  always @(posedge clk)
-    out_0_14 <= _203_;
-  always @(posedge clk)
-    a_0_15 <= _204_;
-  always @(posedge clk)
-    l_0_15 <= _205_;
-  always @(posedge clk)
-    w_0_15 <= _206_;
-  always @(posedge clk)
-    pr_0_15 <= _207_;
-  always @(posedge clk)
-    lr_0_15 <= _208_;
-  always @(posedge clk)
-    acc_0_15 <= _209_;
-  always @(posedge clk)
-    out_0_15 <= _210_;
-  always @(posedge clk)
-    drain_row <= _212_;
-  always @(posedge clk)
-    drain_count <= _213_;
-  always @(posedge clk)
-    drain_advance <= _214_;
   assign _292_ = _293_ ? _224_[0] : drain_count;
   assign _294_ = _295_ ? 1'h1 : _292_;
   assign _296_ = _297_ ? 1'h0 : _112_;
@@ -4811,6 +4255,262 @@ module \hwq_top.engine.array (i_w, clk, rst, i_last, draining, i_valid, o_data, 
   assign cap_0_14 = lr_0_14;
   assign _112_ = _294_;
   assign draining = drain_count;
+  always @(posedge clk) begin
+    in_valid <= _225_;
+    in_last <= _227_;
+    in_a0 <= _228_;
+    in_w0 <= _229_;
+    in_w1 <= _230_;
+    in_w2 <= _231_;
+    in_w3 <= _232_;
+    in_w4 <= _233_;
+    in_w5 <= _234_;
+    in_w6 <= _235_;
+    in_w7 <= _236_;
+    in_w8 <= _238_;
+    in_w9 <= _239_;
+    in_w10 <= _240_;
+    in_w11 <= _241_;
+    in_w12 <= _242_;
+    in_w13 <= _243_;
+    in_w14 <= _244_;
+    in_w15 <= _245_;
+    skew_w1_d0 <= _246_;
+    skew_w2_d0 <= _247_;
+    skew_w2_d1 <= _249_;
+    skew_w3_d0 <= _250_;
+    skew_w3_d1 <= _251_;
+    skew_w3_d2 <= _252_;
+    skew_w4_d0 <= _253_;
+    skew_w4_d1 <= _254_;
+    skew_w4_d2 <= _255_;
+    skew_w4_d3 <= _256_;
+    skew_w5_d0 <= _257_;
+    skew_w5_d1 <= _258_;
+    skew_w5_d2 <= _260_;
+    skew_w5_d3 <= _261_;
+    skew_w5_d4 <= _262_;
+    skew_w6_d0 <= _263_;
+    skew_w6_d1 <= _264_;
+    skew_w6_d2 <= _265_;
+    skew_w6_d3 <= _266_;
+    skew_w6_d4 <= _267_;
+    skew_w6_d5 <= _268_;
+    skew_w7_d0 <= _269_;
+    skew_w7_d1 <= _271_;
+    skew_w7_d2 <= _272_;
+    skew_w7_d3 <= _273_;
+    skew_w7_d4 <= _274_;
+    skew_w7_d5 <= _275_;
+    skew_w7_d6 <= _276_;
+    skew_w8_d0 <= _277_;
+    skew_w8_d1 <= _278_;
+    skew_w8_d2 <= _279_;
+    skew_w8_d3 <= _280_;
+    skew_w8_d4 <= _282_;
+    skew_w8_d5 <= _283_;
+    skew_w8_d6 <= _284_;
+    skew_w8_d7 <= _285_;
+    skew_w9_d0 <= _286_;
+    skew_w9_d1 <= _287_;
+    skew_w9_d2 <= _288_;
+    skew_w9_d3 <= _289_;
+    skew_w9_d4 <= _290_;
+    skew_w9_d5 <= _291_;
+    skew_w9_d6 <= _002_;
+    skew_w9_d7 <= _003_;
+    skew_w9_d8 <= _004_;
+    skew_w10_d0 <= _005_;
+    skew_w10_d1 <= _006_;
+    skew_w10_d2 <= _007_;
+    skew_w10_d3 <= _008_;
+    skew_w10_d4 <= _009_;
+    skew_w10_d5 <= _010_;
+    skew_w10_d6 <= _011_;
+    skew_w10_d7 <= _013_;
+    skew_w10_d8 <= _014_;
+    skew_w10_d9 <= _015_;
+    skew_w11_d0 <= _016_;
+    skew_w11_d1 <= _017_;
+    skew_w11_d2 <= _018_;
+    skew_w11_d3 <= _019_;
+    skew_w11_d4 <= _020_;
+    skew_w11_d5 <= _021_;
+    skew_w11_d6 <= _022_;
+    skew_w11_d7 <= _024_;
+    skew_w11_d8 <= _025_;
+    skew_w11_d9 <= _026_;
+    skew_w11_d10 <= _027_;
+    skew_w12_d0 <= _028_;
+    skew_w12_d1 <= _029_;
+    skew_w12_d2 <= _030_;
+    skew_w12_d3 <= _031_;
+    skew_w12_d4 <= _032_;
+    skew_w12_d5 <= _033_;
+    skew_w12_d6 <= _035_;
+    skew_w12_d7 <= _036_;
+    skew_w12_d8 <= _037_;
+    skew_w12_d9 <= _038_;
+    skew_w12_d10 <= _039_;
+    skew_w12_d11 <= _040_;
+    skew_w13_d0 <= _041_;
+    skew_w13_d1 <= _042_;
+    skew_w13_d2 <= _043_;
+    skew_w13_d3 <= _044_;
+    skew_w13_d4 <= _046_;
+    skew_w13_d5 <= _047_;
+    skew_w13_d6 <= _048_;
+    skew_w13_d7 <= _049_;
+    skew_w13_d8 <= _050_;
+    skew_w13_d9 <= _051_;
+    skew_w13_d10 <= _052_;
+    skew_w13_d11 <= _053_;
+    skew_w13_d12 <= _054_;
+    skew_w14_d0 <= _055_;
+    skew_w14_d1 <= _057_;
+    skew_w14_d2 <= _058_;
+    skew_w14_d3 <= _059_;
+    skew_w14_d4 <= _060_;
+    skew_w14_d5 <= _061_;
+    skew_w14_d6 <= _062_;
+    skew_w14_d7 <= _063_;
+    skew_w14_d8 <= _064_;
+    skew_w14_d9 <= _065_;
+    skew_w14_d10 <= _066_;
+    skew_w14_d11 <= _068_;
+    skew_w14_d12 <= _069_;
+    skew_w14_d13 <= _070_;
+    skew_w15_d0 <= _071_;
+    skew_w15_d1 <= _072_;
+    skew_w15_d2 <= _073_;
+    skew_w15_d3 <= _074_;
+    skew_w15_d4 <= _075_;
+    skew_w15_d5 <= _076_;
+    skew_w15_d6 <= _077_;
+    skew_w15_d7 <= _079_;
+    skew_w15_d8 <= _080_;
+    skew_w15_d9 <= _081_;
+    skew_w15_d10 <= _082_;
+    skew_w15_d11 <= _083_;
+    skew_w15_d12 <= _084_;
+    skew_w15_d13 <= _085_;
+    skew_w15_d14 <= _086_;
+    a_0_0 <= _087_;
+    l_0_0 <= _088_;
+    w_0_0 <= _090_;
+    pr_0_0 <= _091_;
+    lr_0_0 <= _092_;
+    acc_0_0 <= _093_;
+    out_0_0 <= _094_;
+    a_0_1 <= _095_;
+    l_0_1 <= _096_;
+    w_0_1 <= _097_;
+    pr_0_1 <= _098_;
+    lr_0_1 <= _099_;
+    acc_0_1 <= _101_;
+    out_0_1 <= _102_;
+    a_0_2 <= _103_;
+    l_0_2 <= _104_;
+    w_0_2 <= _105_;
+    pr_0_2 <= _106_;
+    lr_0_2 <= _107_;
+    acc_0_2 <= _108_;
+    out_0_2 <= _109_;
+    a_0_3 <= _110_;
+    l_0_3 <= _113_;
+    w_0_3 <= _114_;
+    pr_0_3 <= _115_;
+    lr_0_3 <= _116_;
+    acc_0_3 <= _117_;
+    out_0_3 <= _118_;
+    a_0_4 <= _119_;
+    l_0_4 <= _120_;
+    w_0_4 <= _121_;
+    pr_0_4 <= _122_;
+    lr_0_4 <= _124_;
+    acc_0_4 <= _125_;
+    out_0_4 <= _126_;
+    a_0_5 <= _127_;
+    l_0_5 <= _128_;
+    w_0_5 <= _129_;
+    pr_0_5 <= _130_;
+    lr_0_5 <= _131_;
+    acc_0_5 <= _132_;
+    out_0_5 <= _133_;
+    a_0_6 <= _135_;
+    l_0_6 <= _136_;
+    w_0_6 <= _137_;
+    pr_0_6 <= _138_;
+    lr_0_6 <= _139_;
+    acc_0_6 <= _140_;
+    out_0_6 <= _141_;
+    a_0_7 <= _142_;
+    l_0_7 <= _143_;
+    w_0_7 <= _144_;
+    pr_0_7 <= _146_;
+    lr_0_7 <= _147_;
+    acc_0_7 <= _148_;
+    out_0_7 <= _149_;
+    a_0_8 <= _150_;
+    l_0_8 <= _151_;
+    w_0_8 <= _152_;
+    pr_0_8 <= _153_;
+    lr_0_8 <= _154_;
+    acc_0_8 <= _155_;
+    out_0_8 <= _157_;
+    a_0_9 <= _158_;
+    l_0_9 <= _159_;
+    w_0_9 <= _160_;
+    pr_0_9 <= _161_;
+    lr_0_9 <= _162_;
+    acc_0_9 <= _163_;
+    out_0_9 <= _164_;
+    a_0_10 <= _165_;
+    l_0_10 <= _166_;
+    w_0_10 <= _168_;
+    pr_0_10 <= _169_;
+    lr_0_10 <= _170_;
+    acc_0_10 <= _171_;
+    out_0_10 <= _172_;
+    a_0_11 <= _173_;
+    l_0_11 <= _174_;
+    w_0_11 <= _175_;
+    pr_0_11 <= _176_;
+    lr_0_11 <= _177_;
+    acc_0_11 <= _179_;
+    out_0_11 <= _180_;
+    a_0_12 <= _181_;
+    l_0_12 <= _182_;
+    w_0_12 <= _183_;
+    pr_0_12 <= _184_;
+    lr_0_12 <= _185_;
+    acc_0_12 <= _186_;
+    out_0_12 <= _187_;
+    a_0_13 <= _188_;
+    l_0_13 <= _190_;
+    w_0_13 <= _191_;
+    pr_0_13 <= _192_;
+    lr_0_13 <= _193_;
+    acc_0_13 <= _194_;
+    out_0_13 <= _195_;
+    a_0_14 <= _196_;
+    l_0_14 <= _197_;
+    w_0_14 <= _198_;
+    pr_0_14 <= _199_;
+    lr_0_14 <= _201_;
+    acc_0_14 <= _202_;
+    out_0_14 <= _203_;
+    a_0_15 <= _204_;
+    l_0_15 <= _205_;
+    w_0_15 <= _206_;
+    pr_0_15 <= _207_;
+    lr_0_15 <= _208_;
+    acc_0_15 <= _209_;
+    out_0_15 <= _210_;
+    drain_row <= _212_;
+    drain_count <= _213_;
+    drain_advance <= _214_;
+  end
 endmodule
 
 (* generator = "Amaranth" *)
@@ -4914,12 +4614,6 @@ module \hwq_top.engine.fifo (clk, rst, r_rdy, r_data, w_port__data, w_en, r_en);
   assign _07_ = ~ _06_;
   assign _08_ = _05_ & _07_;
   assign _09_ = level - 1'h1;
-  always @(posedge clk)
-    w_port__addr <= _10_;
-  always @(posedge clk)
-    r_port__addr <= _12_;
-  always @(posedge clk)
-    level <= _13_;
   assign _26_ = _27_ ? _04_[2:0] : level;
   assign _22_ = _23_ ? _15_[2:0] : w_port__addr;
   assign _24_ = _25_ ? 3'h0 : _22_;
@@ -4943,6 +4637,11 @@ module \hwq_top.engine.fifo (clk, rst, r_rdy, r_data, w_port__data, w_en, r_en);
   assign _23_ = _00_;
   assign _25_ = rst;
   assign _10_ = _24_;
+  always @(posedge clk) begin
+    w_port__addr <= _10_;
+    r_port__addr <= _12_;
+    level <= _13_;
+  end
 endmodule
 
 (* generator = "Amaranth" *)
@@ -4997,13 +4696,14 @@ module \hwq_top.engine.params0 (rst, wp__addr, wp__data, wp__en, rp__addr, r_dat
     _1_ <= mem[rp__addr];
   end
   assign rp__data = _1_;
-  always @(posedge clk)
-    r_data <= rp__data;
   assign w_addr = wp__addr;
   assign w_data = wp__data;
   assign w_en = wp__en;
   assign r_addr = rp__addr;
   assign r_q = r_data;
+  always @(posedge clk) begin
+    r_data <= rp__data;
+  end
 endmodule
 
 (* generator = "Amaranth" *)
@@ -5058,13 +4758,14 @@ module \hwq_top.engine.params1 (rst, wp__addr, wp__data, wp__en, rp__addr, r_dat
     _1_ <= mem[rp__addr];
   end
   assign rp__data = _1_;
-  always @(posedge clk)
-    r_data <= rp__data;
   assign w_addr = wp__addr;
   assign w_data = wp__data;
   assign w_en = wp__en;
   assign r_addr = rp__addr;
   assign r_q = r_data;
+  always @(posedge clk) begin
+    r_data <= rp__data;
+  end
 endmodule
 
 (* generator = "Amaranth" *)
@@ -5119,13 +4820,14 @@ module \hwq_top.engine.params10 (rst, wp__addr, wp__data, wp__en, rp__addr, r_da
     _1_ <= mem[rp__addr];
   end
   assign rp__data = _1_;
-  always @(posedge clk)
-    r_data <= rp__data;
   assign w_addr = wp__addr;
   assign w_data = wp__data;
   assign w_en = wp__en;
   assign r_addr = rp__addr;
   assign r_q = r_data;
+  always @(posedge clk) begin
+    r_data <= rp__data;
+  end
 endmodule
 
 (* generator = "Amaranth" *)
@@ -5180,13 +4882,14 @@ module \hwq_top.engine.params11 (rst, wp__addr, wp__data, wp__en, rp__addr, r_da
     _1_ <= mem[rp__addr];
   end
   assign rp__data = _1_;
-  always @(posedge clk)
-    r_data <= rp__data;
   assign w_addr = wp__addr;
   assign w_data = wp__data;
   assign w_en = wp__en;
   assign r_addr = rp__addr;
   assign r_q = r_data;
+  always @(posedge clk) begin
+    r_data <= rp__data;
+  end
 endmodule
 
 (* generator = "Amaranth" *)
@@ -5241,13 +4944,14 @@ module \hwq_top.engine.params12 (rst, wp__addr, wp__data, wp__en, rp__addr, r_da
     _1_ <= mem[rp__addr];
   end
   assign rp__data = _1_;
-  always @(posedge clk)
-    r_data <= rp__data;
   assign w_addr = wp__addr;
   assign w_data = wp__data;
   assign w_en = wp__en;
   assign r_addr = rp__addr;
   assign r_q = r_data;
+  always @(posedge clk) begin
+    r_data <= rp__data;
+  end
 endmodule
 
 (* generator = "Amaranth" *)
@@ -5302,13 +5006,14 @@ module \hwq_top.engine.params13 (rst, wp__addr, wp__data, wp__en, rp__addr, r_da
     _1_ <= mem[rp__addr];
   end
   assign rp__data = _1_;
-  always @(posedge clk)
-    r_data <= rp__data;
   assign w_addr = wp__addr;
   assign w_data = wp__data;
   assign w_en = wp__en;
   assign r_addr = rp__addr;
   assign r_q = r_data;
+  always @(posedge clk) begin
+    r_data <= rp__data;
+  end
 endmodule
 
 (* generator = "Amaranth" *)
@@ -5363,13 +5068,14 @@ module \hwq_top.engine.params14 (rst, wp__addr, wp__data, wp__en, rp__addr, r_da
     _1_ <= mem[rp__addr];
   end
   assign rp__data = _1_;
-  always @(posedge clk)
-    r_data <= rp__data;
   assign w_addr = wp__addr;
   assign w_data = wp__data;
   assign w_en = wp__en;
   assign r_addr = rp__addr;
   assign r_q = r_data;
+  always @(posedge clk) begin
+    r_data <= rp__data;
+  end
 endmodule
 
 (* generator = "Amaranth" *)
@@ -5424,13 +5130,14 @@ module \hwq_top.engine.params15 (rst, wp__addr, wp__data, wp__en, rp__addr, r_da
     _1_ <= mem[rp__addr];
   end
   assign rp__data = _1_;
-  always @(posedge clk)
-    r_data <= rp__data;
   assign w_addr = wp__addr;
   assign w_data = wp__data;
   assign w_en = wp__en;
   assign r_addr = rp__addr;
   assign r_q = r_data;
+  always @(posedge clk) begin
+    r_data <= rp__data;
+  end
 endmodule
 
 (* generator = "Amaranth" *)
@@ -5485,13 +5192,14 @@ module \hwq_top.engine.params2 (rst, wp__addr, wp__data, wp__en, rp__addr, r_dat
     _1_ <= mem[rp__addr];
   end
   assign rp__data = _1_;
-  always @(posedge clk)
-    r_data <= rp__data;
   assign w_addr = wp__addr;
   assign w_data = wp__data;
   assign w_en = wp__en;
   assign r_addr = rp__addr;
   assign r_q = r_data;
+  always @(posedge clk) begin
+    r_data <= rp__data;
+  end
 endmodule
 
 (* generator = "Amaranth" *)
@@ -5546,13 +5254,14 @@ module \hwq_top.engine.params3 (rst, wp__addr, wp__data, wp__en, rp__addr, r_dat
     _1_ <= mem[rp__addr];
   end
   assign rp__data = _1_;
-  always @(posedge clk)
-    r_data <= rp__data;
   assign w_addr = wp__addr;
   assign w_data = wp__data;
   assign w_en = wp__en;
   assign r_addr = rp__addr;
   assign r_q = r_data;
+  always @(posedge clk) begin
+    r_data <= rp__data;
+  end
 endmodule
 
 (* generator = "Amaranth" *)
@@ -5607,13 +5316,14 @@ module \hwq_top.engine.params4 (rst, wp__addr, wp__data, wp__en, rp__addr, r_dat
     _1_ <= mem[rp__addr];
   end
   assign rp__data = _1_;
-  always @(posedge clk)
-    r_data <= rp__data;
   assign w_addr = wp__addr;
   assign w_data = wp__data;
   assign w_en = wp__en;
   assign r_addr = rp__addr;
   assign r_q = r_data;
+  always @(posedge clk) begin
+    r_data <= rp__data;
+  end
 endmodule
 
 (* generator = "Amaranth" *)
@@ -5668,13 +5378,14 @@ module \hwq_top.engine.params5 (rst, wp__addr, wp__data, wp__en, rp__addr, r_dat
     _1_ <= mem[rp__addr];
   end
   assign rp__data = _1_;
-  always @(posedge clk)
-    r_data <= rp__data;
   assign w_addr = wp__addr;
   assign w_data = wp__data;
   assign w_en = wp__en;
   assign r_addr = rp__addr;
   assign r_q = r_data;
+  always @(posedge clk) begin
+    r_data <= rp__data;
+  end
 endmodule
 
 (* generator = "Amaranth" *)
@@ -5729,13 +5440,14 @@ module \hwq_top.engine.params6 (rst, wp__addr, wp__data, wp__en, rp__addr, r_dat
     _1_ <= mem[rp__addr];
   end
   assign rp__data = _1_;
-  always @(posedge clk)
-    r_data <= rp__data;
   assign w_addr = wp__addr;
   assign w_data = wp__data;
   assign w_en = wp__en;
   assign r_addr = rp__addr;
   assign r_q = r_data;
+  always @(posedge clk) begin
+    r_data <= rp__data;
+  end
 endmodule
 
 (* generator = "Amaranth" *)
@@ -5790,13 +5502,14 @@ module \hwq_top.engine.params7 (rst, wp__addr, wp__data, wp__en, rp__addr, r_dat
     _1_ <= mem[rp__addr];
   end
   assign rp__data = _1_;
-  always @(posedge clk)
-    r_data <= rp__data;
   assign w_addr = wp__addr;
   assign w_data = wp__data;
   assign w_en = wp__en;
   assign r_addr = rp__addr;
   assign r_q = r_data;
+  always @(posedge clk) begin
+    r_data <= rp__data;
+  end
 endmodule
 
 (* generator = "Amaranth" *)
@@ -5851,13 +5564,14 @@ module \hwq_top.engine.params8 (rst, wp__addr, wp__data, wp__en, rp__addr, r_dat
     _1_ <= mem[rp__addr];
   end
   assign rp__data = _1_;
-  always @(posedge clk)
-    r_data <= rp__data;
   assign w_addr = wp__addr;
   assign w_data = wp__data;
   assign w_en = wp__en;
   assign r_addr = rp__addr;
   assign r_q = r_data;
+  always @(posedge clk) begin
+    r_data <= rp__data;
+  end
 endmodule
 
 (* generator = "Amaranth" *)
@@ -5912,13 +5626,14 @@ module \hwq_top.engine.params9 (rst, wp__addr, wp__data, wp__en, rp__addr, r_dat
     _1_ <= mem[rp__addr];
   end
   assign rp__data = _1_;
-  always @(posedge clk)
-    r_data <= rp__data;
   assign w_addr = wp__addr;
   assign w_data = wp__data;
   assign w_en = wp__en;
   assign r_addr = rp__addr;
   assign r_q = r_data;
+  always @(posedge clk) begin
+    r_data <= rp__data;
+  end
 endmodule
 
 (* generator = "Amaranth" *)
@@ -7779,284 +7494,6 @@ module \hwq_top.engine.requant (rst, i_bias, i_multiplier, i_shift, zero_point, 
   assign _0477_ = $signed(rq3_y14) > $signed(hi_z);
   assign _0479_ = $signed(rq3_y15) < $signed(lo_z);
   assign _0480_ = $signed(rq3_y15) > $signed(hi_z);
-  always @(posedge clk)
-    rq1_valid <= _0481_;
-  always @(posedge clk)
-    rq1_last <= _0482_;
-  always @(posedge clk)
-    rq1_m0 <= _0483_;
-  always @(posedge clk)
-    rq1_l0 <= _0484_;
-  always @(posedge clk)
-    rq1_r0 <= _0485_;
-  always @(posedge clk)
-    rq1_m1 <= _0486_;
-  always @(posedge clk)
-    rq1_l1 <= _0487_;
-  always @(posedge clk)
-    rq1_r1 <= _0488_;
-  always @(posedge clk)
-    rq1_m2 <= _0490_;
-  always @(posedge clk)
-    rq1_l2 <= _0491_;
-  always @(posedge clk)
-    rq1_r2 <= _0492_;
-  always @(posedge clk)
-    rq1_m3 <= _0493_;
-  always @(posedge clk)
-    rq1_l3 <= _0494_;
-  always @(posedge clk)
-    rq1_r3 <= _0495_;
-  always @(posedge clk)
-    rq1_m4 <= _0496_;
-  always @(posedge clk)
-    rq1_l4 <= _0497_;
-  always @(posedge clk)
-    rq1_r4 <= _0498_;
-  always @(posedge clk)
-    rq1_m5 <= _0499_;
-  always @(posedge clk)
-    rq1_l5 <= _0501_;
-  always @(posedge clk)
-    rq1_r5 <= _0502_;
-  always @(posedge clk)
-    rq1_m6 <= _0503_;
-  always @(posedge clk)
-    rq1_l6 <= _0504_;
-  always @(posedge clk)
-    rq1_r6 <= _0505_;
-  always @(posedge clk)
-    rq1_m7 <= _0506_;
-  always @(posedge clk)
-    rq1_l7 <= _0507_;
-  always @(posedge clk)
-    rq1_r7 <= _0508_;
-  always @(posedge clk)
-    rq1_m8 <= _0509_;
-  always @(posedge clk)
-    rq1_l8 <= _0510_;
-  always @(posedge clk)
-    rq1_r8 <= _0512_;
-  always @(posedge clk)
-    rq1_m9 <= _0513_;
-  always @(posedge clk)
-    rq1_l9 <= _0514_;
-  always @(posedge clk)
-    rq1_r9 <= _0515_;
-  always @(posedge clk)
-    rq1_m10 <= _0516_;
-  always @(posedge clk)
-    rq1_l10 <= _0517_;
-  always @(posedge clk)
-    rq1_r10 <= _0518_;
-  always @(posedge clk)
-    rq1_m11 <= _0519_;
-  always @(posedge clk)
-    rq1_l11 <= _0520_;
-  always @(posedge clk)
-    rq1_r11 <= _0521_;
-  always @(posedge clk)
-    rq1_m12 <= _0523_;
-  always @(posedge clk)
-    rq1_l12 <= _0524_;
-  always @(posedge clk)
-    rq1_r12 <= _0525_;
-  always @(posedge clk)
-    rq1_m13 <= _0526_;
-  always @(posedge clk)
-    rq1_l13 <= _0527_;
-  always @(posedge clk)
-    rq1_r13 <= _0528_;
-  always @(posedge clk)
-    rq1_m14 <= _0529_;
-  always @(posedge clk)
-    rq1_l14 <= _0530_;
-  always @(posedge clk)
-    rq1_r14 <= _0531_;
-  always @(posedge clk)
-    rq1_m15 <= _0532_;
-  always @(posedge clk)
-    rq1_l15 <= _0534_;
-  always @(posedge clk)
-    rq1_r15 <= _0535_;
-  always @(posedge clk)
-    rq1_s0 <= _0536_;
-  always @(posedge clk)
-    rq1_s1 <= _0537_;
-  always @(posedge clk)
-    rq1_s2 <= _0538_;
-  always @(posedge clk)
-    rq1_s3 <= _0539_;
-  always @(posedge clk)
-    rq1_s4 <= _0540_;
-  always @(posedge clk)
-    rq1_s5 <= _0541_;
-  always @(posedge clk)
-    rq1_s6 <= _0542_;
-  always @(posedge clk)
-    rq1_s7 <= _0543_;
-  always @(posedge clk)
-    rq1_s8 <= _0545_;
-  always @(posedge clk)
-    rq1_s9 <= _0546_;
-  always @(posedge clk)
-    rq1_s10 <= _0547_;
-  always @(posedge clk)
-    rq1_s11 <= _0548_;
-  always @(posedge clk)
-    rq1_s12 <= _0549_;
-  always @(posedge clk)
-    rq1_s13 <= _0550_;
-  always @(posedge clk)
-    rq1_s14 <= _0551_;
-  always @(posedge clk)
-    rq1_s15 <= _0552_;
-  always @(posedge clk)
-    rq2_valid <= _0553_;
-  always @(posedge clk)
-    rq2_last <= _0554_;
-  always @(posedge clk)
-    rq2_r0 <= _0557_;
-  always @(posedge clk)
-    rq2_r1 <= _0558_;
-  always @(posedge clk)
-    rq2_r2 <= _0559_;
-  always @(posedge clk)
-    rq2_r3 <= _0560_;
-  always @(posedge clk)
-    rq2_r4 <= _0561_;
-  always @(posedge clk)
-    rq2_r5 <= _0562_;
-  always @(posedge clk)
-    rq2_r6 <= _0563_;
-  always @(posedge clk)
-    rq2_r7 <= _0564_;
-  always @(posedge clk)
-    rq2_r8 <= _0565_;
-  always @(posedge clk)
-    rq2_r9 <= _0566_;
-  always @(posedge clk)
-    rq2_r10 <= _0568_;
-  always @(posedge clk)
-    rq2_r11 <= _0569_;
-  always @(posedge clk)
-    rq2_r12 <= _0570_;
-  always @(posedge clk)
-    rq2_r13 <= _0571_;
-  always @(posedge clk)
-    rq2_r14 <= _0572_;
-  always @(posedge clk)
-    rq2_r15 <= _0573_;
-  always @(posedge clk)
-    rq2_h0 <= _0574_;
-  always @(posedge clk)
-    rq2_h1 <= _0575_;
-  always @(posedge clk)
-    rq2_h2 <= _0576_;
-  always @(posedge clk)
-    rq2_h3 <= _0577_;
-  always @(posedge clk)
-    rq2_h4 <= _0579_;
-  always @(posedge clk)
-    rq2_h5 <= _0580_;
-  always @(posedge clk)
-    rq2_h6 <= _0581_;
-  always @(posedge clk)
-    rq2_h7 <= _0582_;
-  always @(posedge clk)
-    rq2_h8 <= _0583_;
-  always @(posedge clk)
-    rq2_h9 <= _0584_;
-  always @(posedge clk)
-    rq2_h10 <= _0585_;
-  always @(posedge clk)
-    rq2_h11 <= _0586_;
-  always @(posedge clk)
-    rq2_h12 <= _0587_;
-  always @(posedge clk)
-    rq2_h13 <= _0588_;
-  always @(posedge clk)
-    rq2_h14 <= _0590_;
-  always @(posedge clk)
-    rq2_h15 <= _0591_;
-  always @(posedge clk)
-    rq2_hf0 <= _0592_;
-  always @(posedge clk)
-    rq2_hf1 <= _0593_;
-  always @(posedge clk)
-    rq2_hf2 <= _0594_;
-  always @(posedge clk)
-    rq2_hf3 <= _0595_;
-  always @(posedge clk)
-    rq2_hf4 <= _0596_;
-  always @(posedge clk)
-    rq2_hf5 <= _0597_;
-  always @(posedge clk)
-    rq2_hf6 <= _0598_;
-  always @(posedge clk)
-    rq2_hf7 <= _0599_;
-  always @(posedge clk)
-    rq2_hf8 <= _0601_;
-  always @(posedge clk)
-    rq2_hf9 <= _0602_;
-  always @(posedge clk)
-    rq2_hf10 <= _0603_;
-  always @(posedge clk)
-    rq2_hf11 <= _0604_;
-  always @(posedge clk)
-    rq2_hf12 <= _0605_;
-  always @(posedge clk)
-    rq2_hf13 <= _0606_;
-  always @(posedge clk)
-    rq2_hf14 <= _0607_;
-  always @(posedge clk)
-    rq2_hf15 <= _0608_;
-  always @(posedge clk)
-    rq3_valid <= _0609_;
-  always @(posedge clk)
-    rq3_last <= _0610_;
-  always @(posedge clk)
-    rq3_y0 <= _0612_;
-  always @(posedge clk)
-    rq3_y1 <= _0613_;
-  always @(posedge clk)
-    rq3_y2 <= _0614_;
-  always @(posedge clk)
-    rq3_y3 <= _0615_;
-  always @(posedge clk)
-    rq3_y4 <= _0616_;
-  always @(posedge clk)
-    rq3_y5 <= _0617_;
-  always @(posedge clk)
-    rq3_y6 <= _0618_;
-  always @(posedge clk)
-    rq3_y7 <= _0619_;
-  always @(posedge clk)
-    rq3_y8 <= _0620_;
-  always @(posedge clk)
-    rq3_y9 <= _0621_;
-  always @(posedge clk)
-    rq3_y10 <= _0623_;
-  always @(posedge clk)
-    rq3_y11 <= _0624_;
-  always @(posedge clk)
-    rq3_y12 <= _0625_;
-  always @(posedge clk)
-    rq3_y13 <= _0626_;
-  always @(posedge clk)
-    rq3_y14 <= _0627_;
-  always @(posedge clk)
-    rq3_y15 <= _0628_;
-  always @(posedge clk)
-    lo_z <= _0629_;
-  always @(posedge clk)
-    hi_z <= _0630_;
-  always @(posedge clk)
-    o_data <= _0631_;
-  always @(posedge clk)
-    o_valid <= _0632_;
-  always @(posedge clk)
-    o_last <= _0634_;
   assign _0000_ = $signed(i_shift[5:0]) > $signed(1'h0);
   assign _0111_ = _0000_ ? i_shift[5:0] : 6'h00;
   assign _0222_ = $signed(i_shift[5:0]) < $signed(1'h0);
@@ -9554,4 +8991,145 @@ module \hwq_top.engine.requant (rst, i_bias, i_multiplier, i_shift, zero_point, 
   assign _0439_ = rq2_valid;
   assign _0440_ = rq2_valid;
   assign _0443_ = rq3_valid;
+  always @(posedge clk) begin
+    rq1_valid <= _0481_;
+    rq1_last <= _0482_;
+    rq1_m0 <= _0483_;
+    rq1_l0 <= _0484_;
+    rq1_r0 <= _0485_;
+    rq1_m1 <= _0486_;
+    rq1_l1 <= _0487_;
+    rq1_r1 <= _0488_;
+    rq1_m2 <= _0490_;
+    rq1_l2 <= _0491_;
+    rq1_r2 <= _0492_;
+    rq1_m3 <= _0493_;
+    rq1_l3 <= _0494_;
+    rq1_r3 <= _0495_;
+    rq1_m4 <= _0496_;
+    rq1_l4 <= _0497_;
+    rq1_r4 <= _0498_;
+    rq1_m5 <= _0499_;
+    rq1_l5 <= _0501_;
+    rq1_r5 <= _0502_;
+    rq1_m6 <= _0503_;
+    rq1_l6 <= _0504_;
+    rq1_r6 <= _0505_;
+    rq1_m7 <= _0506_;
+    rq1_l7 <= _0507_;
+    rq1_r7 <= _0508_;
+    rq1_m8 <= _0509_;
+    rq1_l8 <= _0510_;
+    rq1_r8 <= _0512_;
+    rq1_m9 <= _0513_;
+    rq1_l9 <= _0514_;
+    rq1_r9 <= _0515_;
+    rq1_m10 <= _0516_;
+    rq1_l10 <= _0517_;
+    rq1_r10 <= _0518_;
+    rq1_m11 <= _0519_;
+    rq1_l11 <= _0520_;
+    rq1_r11 <= _0521_;
+    rq1_m12 <= _0523_;
+    rq1_l12 <= _0524_;
+    rq1_r12 <= _0525_;
+    rq1_m13 <= _0526_;
+    rq1_l13 <= _0527_;
+    rq1_r13 <= _0528_;
+    rq1_m14 <= _0529_;
+    rq1_l14 <= _0530_;
+    rq1_r14 <= _0531_;
+    rq1_m15 <= _0532_;
+    rq1_l15 <= _0534_;
+    rq1_r15 <= _0535_;
+    rq1_s0 <= _0536_;
+    rq1_s1 <= _0537_;
+    rq1_s2 <= _0538_;
+    rq1_s3 <= _0539_;
+    rq1_s4 <= _0540_;
+    rq1_s5 <= _0541_;
+    rq1_s6 <= _0542_;
+    rq1_s7 <= _0543_;
+    rq1_s8 <= _0545_;
+    rq1_s9 <= _0546_;
+    rq1_s10 <= _0547_;
+    rq1_s11 <= _0548_;
+    rq1_s12 <= _0549_;
+    rq1_s13 <= _0550_;
+    rq1_s14 <= _0551_;
+    rq1_s15 <= _0552_;
+    rq2_valid <= _0553_;
+    rq2_last <= _0554_;
+    rq2_r0 <= _0557_;
+    rq2_r1 <= _0558_;
+    rq2_r2 <= _0559_;
+    rq2_r3 <= _0560_;
+    rq2_r4 <= _0561_;
+    rq2_r5 <= _0562_;
+    rq2_r6 <= _0563_;
+    rq2_r7 <= _0564_;
+    rq2_r8 <= _0565_;
+    rq2_r9 <= _0566_;
+    rq2_r10 <= _0568_;
+    rq2_r11 <= _0569_;
+    rq2_r12 <= _0570_;
+    rq2_r13 <= _0571_;
+    rq2_r14 <= _0572_;
+    rq2_r15 <= _0573_;
+    rq2_h0 <= _0574_;
+    rq2_h1 <= _0575_;
+    rq2_h2 <= _0576_;
+    rq2_h3 <= _0577_;
+    rq2_h4 <= _0579_;
+    rq2_h5 <= _0580_;
+    rq2_h6 <= _0581_;
+    rq2_h7 <= _0582_;
+    rq2_h8 <= _0583_;
+    rq2_h9 <= _0584_;
+    rq2_h10 <= _0585_;
+    rq2_h11 <= _0586_;
+    rq2_h12 <= _0587_;
+    rq2_h13 <= _0588_;
+    rq2_h14 <= _0590_;
+    rq2_h15 <= _0591_;
+    rq2_hf0 <= _0592_;
+    rq2_hf1 <= _0593_;
+    rq2_hf2 <= _0594_;
+    rq2_hf3 <= _0595_;
+    rq2_hf4 <= _0596_;
+    rq2_hf5 <= _0597_;
+    rq2_hf6 <= _0598_;
+    rq2_hf7 <= _0599_;
+    rq2_hf8 <= _0601_;
+    rq2_hf9 <= _0602_;
+    rq2_hf10 <= _0603_;
+    rq2_hf11 <= _0604_;
+    rq2_hf12 <= _0605_;
+    rq2_hf13 <= _0606_;
+    rq2_hf14 <= _0607_;
+    rq2_hf15 <= _0608_;
+    rq3_valid <= _0609_;
+    rq3_last <= _0610_;
+    rq3_y0 <= _0612_;
+    rq3_y1 <= _0613_;
+    rq3_y2 <= _0614_;
+    rq3_y3 <= _0615_;
+    rq3_y4 <= _0616_;
+    rq3_y5 <= _0617_;
+    rq3_y6 <= _0618_;
+    rq3_y7 <= _0619_;
+    rq3_y8 <= _0620_;
+    rq3_y9 <= _0621_;
+    rq3_y10 <= _0623_;
+    rq3_y11 <= _0624_;
+    rq3_y12 <= _0625_;
+    rq3_y13 <= _0626_;
+    rq3_y14 <= _0627_;
+    rq3_y15 <= _0628_;
+    lo_z <= _0629_;
+    hi_z <= _0630_;
+    o_data <= _0631_;
+    o_valid <= _0632_;
+    o_last <= _0634_;
+  end
 endmodule

@@ -502,76 +502,6 @@ module hwq_requant(i_valid, i_last, i_acc, i_bias, i_multiplier, i_shift, zero_p
   assign _106_ = $signed(rq3_y2) > $signed(hi_z);
   assign _107_ = $signed(rq3_y3) < $signed(lo_z);
   assign _108_ = $signed(rq3_y3) > $signed(hi_z);
-  always @(posedge clk)
-    rq1_valid <= _109_;
-  always @(posedge clk)
-    rq1_last <= _110_;
-  always @(posedge clk)
-    rq1_m0 <= _112_;
-  always @(posedge clk)
-    rq1_t0 <= _113_;
-  always @(posedge clk)
-    rq1_m1 <= _114_;
-  always @(posedge clk)
-    rq1_t1 <= _115_;
-  always @(posedge clk)
-    rq1_m2 <= _116_;
-  always @(posedge clk)
-    rq1_t2 <= _117_;
-  always @(posedge clk)
-    rq1_m3 <= _118_;
-  always @(posedge clk)
-    rq1_t3 <= _119_;
-  always @(posedge clk)
-    a_0 <= _120_;
-  always @(posedge clk)
-    a_1 <= _121_;
-  always @(posedge clk)
-    a_2 <= _002_;
-  always @(posedge clk)
-    a_3 <= _003_;
-  always @(posedge clk)
-    rq2_valid <= _004_;
-  always @(posedge clk)
-    rq2_last <= _005_;
-  always @(posedge clk)
-    rq2_t0 <= _006_;
-  always @(posedge clk)
-    rq2_t1 <= _007_;
-  always @(posedge clk)
-    rq2_t2 <= _008_;
-  always @(posedge clk)
-    rq2_t3 <= _009_;
-  always @(posedge clk)
-    rq2_h0 <= _010_;
-  always @(posedge clk)
-    rq2_h1 <= _011_;
-  always @(posedge clk)
-    rq2_h2 <= _013_;
-  always @(posedge clk)
-    rq2_h3 <= _014_;
-  always @(posedge clk)
-    rq3_valid <= _015_;
-  always @(posedge clk)
-    rq3_last <= _016_;
-  always @(posedge clk)
-    rq3_y0 <= _017_;
-  always @(posedge clk)
-    rq3_y1 <= _018_;
-  always @(posedge clk)
-    rq3_y2 <= _019_;
-  always @(posedge clk)
-    rq3_y3 <= _020_;
-  always @(posedge clk)
-    lo_z <= _021_;
-  always @(posedge clk)
-    hi_z <= _022_;
-  always @(posedge clk)
-    o_data <= _024_;
-  always @(posedge clk)
-    o_valid <= _025_;
-  always @(posedge clk)
-    o_last <= _026_;
   assign _204_ = _214_ ? rq3_last : o_last;
   assign _132_ = _143_ ? (* full_case = 32'd1 *) act_max : _070_[7:0];
   assign _123_ = _124_ ? rq1_t1 : rq2_t1;
@@ -834,4 +764,41 @@ module hwq_requant(i_valid, i_last, i_acc, i_bias, i_multiplier, i_shift, zero_p
   assign _057_ = { mid_1[33], mid_1[33], mid_1[33], mid_1[33], mid_1[33], mid_1[33], mid_1[33], mid_1[33], mid_1[33], mid_1[33], mid_1[33], mid_1[33], mid_1[33], mid_1[33], mid_1, 17'h00000 };
   assign _060_ = { mid_2[33], mid_2[33], mid_2[33], mid_2[33], mid_2[33], mid_2[33], mid_2[33], mid_2[33], mid_2[33], mid_2[33], mid_2[33], mid_2[33], mid_2[33], mid_2[33], mid_2, 17'h00000 };
   assign _063_ = { mid_3[33], mid_3[33], mid_3[33], mid_3[33], mid_3[33], mid_3[33], mid_3[33], mid_3[33], mid_3[33], mid_3[33], mid_3[33], mid_3[33], mid_3[33], mid_3[33], mid_3, 17'h00000 };
+  always @(posedge clk) begin
+    rq1_valid <= _109_;
+    rq1_last <= _110_;
+    rq1_m0 <= _112_;
+    rq1_t0 <= _113_;
+    rq1_m1 <= _114_;
+    rq1_t1 <= _115_;
+    rq1_m2 <= _116_;
+    rq1_t2 <= _117_;
+    rq1_m3 <= _118_;
+    rq1_t3 <= _119_;
+    a_0 <= _120_;
+    a_1 <= _121_;
+    a_2 <= _002_;
+    a_3 <= _003_;
+    rq2_valid <= _004_;
+    rq2_last <= _005_;
+    rq2_t0 <= _006_;
+    rq2_t1 <= _007_;
+    rq2_t2 <= _008_;
+    rq2_t3 <= _009_;
+    rq2_h0 <= _010_;
+    rq2_h1 <= _011_;
+    rq2_h2 <= _013_;
+    rq2_h3 <= _014_;
+    rq3_valid <= _015_;
+    rq3_last <= _016_;
+    rq3_y0 <= _017_;
+    rq3_y1 <= _018_;
+    rq3_y2 <= _019_;
+    rq3_y3 <= _020_;
+    lo_z <= _021_;
+    hi_z <= _022_;
+    o_data <= _024_;
+    o_valid <= _025_;
+    o_last <= _026_;
+  end
 endmodule

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from hwq.build import TOP, UNITS, build, generate
+from hwq.build import TOP, UNITS, build, generate, merge_register_processes
 from hwq.config import load_config
 from hwq.sim.tools import lint_verilog
 
@@ -84,12 +84,54 @@ def test_verilator_lint_with_explicit_waivers(path):
 def test_logic_is_continuous_assignments_and_clocked_blocks(path):
     # hwq.build.to_verilog lets Yosys turn Amaranth's processes into multiplexers: no
     # `always @*` block is left for a simulator to wake per change (what made Icarus and
-    # Verilator slower), and every register is one `always @(posedge clk)`.
+    # Verilator slower), and each module's registers are one `always @(posedge clk)`
+    # (memories keep their own processes for their ports).
     out = Path("rtl") / load_config(path).name
     for top in (TOP, *UNITS):
         text = (out / f"{top}.v").read_text()
         blocks = re.findall(r"\balways\b\s*(@\s*\S+(?: \S+)?)", text)
         assert blocks and set(blocks) == {"@(posedge clk)"}, (top, set(blocks))
+        for module in re.split(r"(?m)^(?=module )", text)[1:]:
+            name = module.split("(")[0]
+            assert not re.search(r"always @\(posedge clk\)\n", module), (top, name)
+            bodies = re.findall(r"always @\(posedge clk\) begin\n(.*?)\n  end\n", module, re.S)
+            plain = [b for b in bodies if re.fullmatch(r"(    [^\n\[]+ <= [^\n\[]+;\n?)+", b)]
+            assert len(plain) <= 1, (top, name, len(plain))
+
+
+def test_register_processes_merge_per_module_and_clock():
+    verilog = (
+        "module a(clk, d, q);\n"
+        "  reg [3:0] x = 4'h0;\n"
+        "  always @(posedge clk)\n"
+        "    x <= d;\n"
+        "  assign q = x;\n"
+        "  always @(posedge clk) begin\n"
+        "    if (we)\n"
+        "      mem[wa] <= d;\n"
+        "  end\n"
+        "  always @(posedge clk)\n"
+        "    y <= x;\n"
+        "endmodule\n"
+        "module b(clk);\n"
+        "  assign z = 1'h0;\n"
+        "endmodule\n")
+    assert merge_register_processes(verilog) == (
+        "module a(clk, d, q);\n"
+        "  reg [3:0] x = 4'h0;\n"
+        "  assign q = x;\n"
+        "  always @(posedge clk) begin\n"
+        "    if (we)\n"
+        "      mem[wa] <= d;\n"
+        "  end\n"
+        "  always @(posedge clk) begin\n"
+        "    x <= d;\n"
+        "    y <= x;\n"
+        "  end\n"
+        "endmodule\n"
+        "module b(clk);\n"
+        "  assign z = 1'h0;\n"
+        "endmodule\n")
 
 
 def _hwq(*args, cwd=None):
