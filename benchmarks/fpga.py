@@ -28,24 +28,22 @@ def main(argv=None):
     p.add_argument("--target", choices=["ecp5", "ice40", "generic"], default="ecp5")
     p.add_argument("--device")
     args = p.parse_args(argv)
-    rows = []
+    # each row is printed when its run ends (a run takes minutes; a later failure keeps them)
+    print(f"{'config':<14} {'array':>6} {'lanes':>5} {'stages':>6} {'device':<12} {'LUT':>7} "
+          f"{'LUT/MAC':>8} {'FF':>7} {'DSP':>4} {'DSP-4L':>6} {'BRAM':>4} {'Fmax MHz':>9} "
+          f"{'s':>5}  critical path", flush=True)
     for path in args.configs:
         cfg = load_config(path)
         print(f"[fpga] {cfg.name} ({cfg.rows}×{cfg.cols}) on {args.target} ...", file=sys.stderr,
               flush=True)
-        res = synth(cfg, args.target, device=args.device,
-                    progress=lambda msg: print(f"  {msg}", file=sys.stderr, flush=True))
-        rows.append((cfg, res))
-    print(f"{'config':<14} {'array':>6} {'lanes':>5} {'stages':>6} {'device':<12} {'LUT':>7} "
-          f"{'LUT/MAC':>8} {'FF':>7} {'DSP':>4} {'DSP-4L':>6} {'BRAM':>4} {'Fmax MHz':>9} "
-          f"{'s':>5}  critical path")
-    for cfg, r in rows:
+        r = synth(cfg, args.target, device=args.device,
+                  progress=lambda msg: print(f"  {msg}", file=sys.stderr, flush=True))
         macs = cfg.rows * cfg.cols
         fmax = f"{r.fmax_mhz:.1f}" if r.fmax_mhz else "-"
         print(f"{cfg.name:<14} {f'{cfg.rows}×{cfg.cols}':>6} {cfg.requant_lanes:>5} "
               f"{cfg.requant_stages:>6} {r.device:<12} {r.luts:>7} {r.luts / macs:>8.1f} "
               f"{r.ffs:>7} {r.dsps:>4} {r.dsps - 4 * cfg.requant_lanes:>6} {r.brams:>4} "
-              f"{fmax:>9} {r.seconds:>5.0f}  {r.critical_path}")
+              f"{fmax:>9} {r.seconds:>5.0f}  {r.critical_path}", flush=True)
     print("\nlanes: requantizer lanes (requant.lanes). DSP-4L: DSPs left for the array after 4 "
           "per requantizer lane (the target is one per MAC).")
 

@@ -1,9 +1,10 @@
 # amaranth: UnusedElaboratable=no
 import numpy as np
 import pytest
+from amaranth.hdl import Module, Signal, signed
 from amaranth.sim import Simulator
 
-from hwq.hw.mac_array import MacArray
+from hwq.hw.mac_array import MacArray, mux_tree
 from hwq.ref import gemm
 
 
@@ -174,3 +175,31 @@ def test_latency_as_simulated(rows, cols, mult_reg, target, steps):
     sim.run()
     assert [step for step, _ in seen] == list(range(steps, steps + rows))
     assert all(row == [-6] * cols for _, row in seen)
+
+
+@pytest.mark.parametrize("count", [1, 2, 5, 8, 19])
+def test_mux_tree_selects_by_index(count):
+    # every index in range selects its value, exhaustively; past the end it stays one of them
+    width = max(1, (count - 1).bit_length())
+    values = [Signal(signed(12), name=f"v{i}") for i in range(count)]
+    index = Signal(width + 1)
+    out = Signal(signed(12))
+    m = Module()
+    m.d.comb += out.eq(mux_tree(values, index))
+    rng = np.random.default_rng(count)
+    data = [int(v) for v in rng.integers(-2048, 2048, count)]
+
+    async def tb(ctx):
+        for v, d in zip(values, data, strict=True):
+            ctx.set(v, d)
+        for i in range(2 ** (width + 1)):
+            ctx.set(index, i)
+            got = ctx.get(out)
+            if i < count:
+                assert got == data[i], (i, got, data[i])
+            else:
+                assert got in data, (i, got)
+
+    sim = Simulator(m)
+    sim.add_testbench(tb)
+    sim.run()
