@@ -119,12 +119,15 @@ class Requantizer(wiring.Component):
             if not registered:
                 return values
             # the data only load with a valid step (the flags with every step): an idle
-            # requantizer holds still, which the simulators notice (nothing to evaluate)
+            # requantizer holds still, which the simulators notice (nothing to evaluate).
+            # Data registers carry no reset (they are read only with their valid flag): a
+            # reset that must override the load enable would cost ECP5 a LUT per bit
             load = en & values["valid"] if "valid" in values else en
             out = {}
             for name, v in values.items():
-                r = Signal(v.shape(), name=f"{tag}_{name}")
-                with m.If(en if name in ("valid", "last") else load):
+                flag = name in ("valid", "last")
+                r = Signal(v.shape(), name=f"{tag}_{name}", reset_less=not flag)
+                with m.If(en if flag else load):
                     m.d.sync += r.eq(v)
                 out[name] = r
             return out
