@@ -261,11 +261,17 @@ class Requantizer(wiring.Component):
                 half = Signal(unsigned(32), name=f"half_{p}")
                 m.d.comb += half.eq((Const(1, unsigned(33)) << s2m[f"r{p}"]) >> 1)  # 0 if r = 0
                 s2[f"hf{p}"] = half
+                if self._rounding == "double":
+                    # and 2^(r−1) − 1 (0 if r ≤ 1) for negative h: bit b is set when r ≥ b + 2
+                    below = Signal(unsigned(32), name=f"halfm_{p}")
+                    m.d.comb += below.eq(Cat(*(s2m[f"r{p}"] >= b + 2 for b in range(32))))
+                    s2[f"hm{p}"] = below
         s2 = stage(s2, True, "rq2")
 
         # step 3a: the rounding addition; double rounds half away from zero, so ties of
-        # negative values go down: h + 2^(r−1) − [h < 0 and r > 0]
-        s3a = drop(s2, "h", "hf")
+        # negative values go down: h + 2^(r−1) − [h < 0 and r > 0], one addition whose second
+        # operand h's sign picks (both decoded a step ahead): one carry chain, not two
+        s3a = drop(s2, "h", "hf", "hm")
         for lane in range(L):
             h = s2[f"h{lane}"]
             if single or lo_s >= 0:
@@ -274,7 +280,7 @@ class Requantizer(wiring.Component):
             u = Signal(signed(34), name=f"u_{lane}")
             half = par(s2, "hf", lane)
             if self._rounding == "double":
-                m.d.comb += u.eq(h + half - ((half != 0) & (h < 0)))
+                m.d.comb += u.eq(h + Mux(h < 0, par(s2, "hm", lane), half))
             else:
                 m.d.comb += u.eq(h + half)
             s3a[f"u{lane}"] = u

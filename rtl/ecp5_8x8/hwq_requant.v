@@ -5,55 +5,55 @@
 module hwq_requant(i_valid, i_last, i_acc, i_bias, i_multiplier, i_shift, zero_point, act_min, act_max, clk, rst, o_valid, o_last, o_data, en);
   wire _000_;
   wire _001_;
-  wire _002_;
-  wire [4:0] _003_;
-  wire [33:0] _004_;
+  wire [4:0] _002_;
+  wire [31:0] _003_;
+  wire _004_;
   wire _005_;
-  wire _006_;
-  wire [33:0] _007_;
-  wire [9:0] _008_;
-  wire [9:0] _009_;
-  wire _010_;
-  wire _011_;
+  wire [30:0] _006_;
+  wire [4:0] _007_;
+  wire _008_;
+  wire _009_;
+  wire [30:0] _010_;
+  wire [4:0] _011_;
   wire _012_;
-  wire [7:0] _013_;
+  wire _013_;
   wire _014_;
-  wire _015_;
-  wire [7:0] _016_;
-  wire _017_;
-  wire _018_;
-  wire _019_;
-  wire _020_;
+  wire [30:0] _015_;
+  wire [4:0] _016_;
+  wire [33:0] _017_;
+  wire [30:0] _018_;
+  wire [31:0] _019_;
+  wire [28:0] _020_;
   wire _021_;
   wire _022_;
   wire _023_;
-  wire _024_;
-  wire _025_;
-  wire _026_;
-  wire _027_;
+  wire [30:0] _024_;
+  wire [4:0] _025_;
+  wire [62:0] _026_;
+  wire [33:0] _027_;
   wire _028_;
   wire _029_;
-  wire _030_;
-  wire _031_;
-  wire _032_;
-  wire _033_;
+  wire [4:0] _030_;
+  wire [32:0] _031_;
+  wire [31:0] _032_;
+  wire [31:0] _033_;
   wire _034_;
   wire _035_;
   wire _036_;
-  wire _037_;
-  wire _038_;
+  wire [4:0] _037_;
+  wire [33:0] _038_;
   wire _039_;
   wire _040_;
-  wire _041_;
-  wire _042_;
-  wire _043_;
+  wire [33:0] _041_;
+  wire [9:0] _042_;
+  wire [9:0] _043_;
   wire _044_;
   wire _045_;
   wire _046_;
-  wire _047_;
+  wire [7:0] _047_;
   wire _048_;
   wire _049_;
-  wire _050_;
+  wire [7:0] _050_;
   wire _051_;
   wire _052_;
   wire _053_;
@@ -165,8 +165,8 @@ module hwq_requant(i_valid, i_last, i_acc, i_bias, i_multiplier, i_shift, zero_p
   wire _159_;
   wire _160_;
   wire _161_;
-  wire [8:0] _162_;
-  wire [8:0] _163_;
+  wire _162_;
+  wire _163_;
   wire _164_;
   wire _165_;
   wire _166_;
@@ -175,78 +175,78 @@ module hwq_requant(i_valid, i_last, i_acc, i_bias, i_multiplier, i_shift, zero_p
   wire _169_;
   wire _170_;
   wire _171_;
-  wire [5:0] _172_;
+  wire _172_;
   wire _173_;
-  wire [6:0] _174_;
+  wire _174_;
   wire _175_;
-  wire [6:0] _176_;
-  wire [32:0] _177_;
-  wire [62:0] _178_;
-  wire [32:0] _179_;
-  wire [62:0] _180_;
-  wire [63:0] _181_;
-  wire [63:0] _182_;
-  wire [63:0] _183_;
-  wire [63:0] _184_;
-  wire [33:0] _185_;
+  wire _176_;
+  wire _177_;
+  wire _178_;
+  wire _179_;
+  wire _180_;
+  wire _181_;
+  wire _182_;
+  wire _183_;
+  wire _184_;
+  wire _185_;
   wire _186_;
   wire _187_;
   wire _188_;
   wire _189_;
-  wire [34:0] _190_;
-  wire [8:0] _191_;
+  wire _190_;
+  wire _191_;
   wire _192_;
   wire _193_;
-  wire [30:0] _194_;
-  wire [5:0] _195_;
-  wire [25:0] _196_;
+  wire [8:0] _194_;
+  wire _195_;
+  wire [8:0] _196_;
   wire _197_;
-  wire [31:0] _198_;
+  wire _198_;
   wire _199_;
   wire _200_;
-  wire [30:0] _201_;
-  wire [4:0] _202_;
-  wire [4:0] _203_;
-  wire [31:0] _204_;
+  wire _201_;
+  wire _202_;
+  wire _203_;
+  wire [5:0] _204_;
   wire _205_;
   wire _206_;
-  wire [30:0] _207_;
-  wire _208_;
-  wire [4:0] _209_;
-  wire [31:0] _210_;
-  wire _211_;
-  wire _212_;
-  wire [30:0] _213_;
-  wire [4:0] _214_;
-  wire _215_;
-  wire _216_;
-  wire [30:0] _217_;
-  wire [4:0] _218_;
+  wire [6:0] _207_;
+  wire [6:0] _208_;
+  wire [32:0] _209_;
+  wire [62:0] _210_;
+  wire [32:0] _211_;
+  wire [62:0] _212_;
+  wire [63:0] _213_;
+  wire [63:0] _214_;
+  wire [63:0] _215_;
+  wire [63:0] _216_;
+  wire _217_;
+  wire _218_;
   wire _219_;
   wire _220_;
   wire _221_;
-  wire [30:0] _222_;
-  wire [4:0] _223_;
-  wire [33:0] _224_;
-  wire [30:0] _225_;
-  wire [31:0] _226_;
-  wire [28:0] _227_;
+  wire _222_;
+  wire _223_;
+  wire _224_;
+  wire _225_;
+  wire _226_;
+  wire _227_;
   wire _228_;
   wire _229_;
   wire _230_;
-  wire [30:0] _231_;
-  wire [4:0] _232_;
-  wire [62:0] _233_;
-  wire [33:0] _234_;
+  wire _231_;
+  wire _232_;
+  wire _233_;
+  wire _234_;
   wire _235_;
   wire _236_;
-  wire [4:0] _237_;
-  wire [32:0] _238_;
-  wire [31:0] _239_;
+  wire _237_;
+  wire _238_;
+  wire _239_;
   wire _240_;
-  wire [4:0] _241_;
+  wire _241_;
   wire _242_;
-  wire [30:0] _243_;
+  wire _243_;
   wire _244_;
   wire _245_;
   wire _246_;
@@ -254,60 +254,60 @@ module hwq_requant(i_valid, i_last, i_acc, i_bias, i_multiplier, i_shift, zero_p
   wire _248_;
   wire _249_;
   wire _250_;
-  wire [7:0] _251_;
+  wire _251_;
   wire _252_;
   wire _253_;
-  wire [4:0] _254_;
-  wire _255_;
-  wire [30:0] _256_;
+  wire [31:0] _254_;
+  wire [8:0] _255_;
+  wire _256_;
   wire _257_;
-  wire _258_;
-  wire _259_;
-  wire _260_;
+  wire [30:0] _258_;
+  wire [5:0] _259_;
+  wire [25:0] _260_;
   wire _261_;
-  wire _262_;
+  wire [31:0] _262_;
   wire _263_;
   wire _264_;
-  wire _265_;
-  wire _266_;
+  wire [30:0] _265_;
+  wire [4:0] _266_;
   wire [4:0] _267_;
-  wire _268_;
-  wire [30:0] _269_;
+  wire [31:0] _268_;
+  wire _269_;
   wire _270_;
-  wire _271_;
-  wire _272_;
-  wire [7:0] _273_;
-  wire _274_;
+  wire [30:0] _271_;
+  wire [33:0] _272_;
+  wire _273_;
+  wire [4:0] _274_;
   wire _275_;
-  wire _276_;
+  wire [30:0] _276_;
   wire _277_;
   wire _278_;
   wire _279_;
-  wire [31:0] _280_;
+  wire _280_;
   wire _281_;
-  wire [4:0] _282_;
+  wire [7:0] _282_;
   wire _283_;
   wire _284_;
-  wire [30:0] _285_;
+  wire _285_;
   wire _286_;
-  wire _287_;
+  wire [4:0] _287_;
   wire _288_;
-  wire _289_;
+  wire [30:0] _289_;
   wire _290_;
   wire _291_;
   wire _292_;
   wire _293_;
   wire _294_;
-  wire [7:0] _295_;
-  wire [31:0] _296_;
+  wire _295_;
+  wire _296_;
   wire _297_;
-  wire [4:0] _298_;
+  wire _298_;
   wire _299_;
   wire [4:0] _300_;
   wire _301_;
   wire [30:0] _302_;
   wire _303_;
-  wire _304_;
+  wire [7:0] _304_;
   wire _305_;
   wire _306_;
   wire _307_;
@@ -318,28 +318,28 @@ module hwq_requant(i_valid, i_last, i_acc, i_bias, i_multiplier, i_shift, zero_p
   wire _312_;
   wire [31:0] _313_;
   wire _314_;
-  wire [25:0] _315_;
-  wire _316_;
-  wire [7:0] _317_;
-  wire [5:0] _318_;
+  wire _315_;
+  wire [4:0] _316_;
+  wire _317_;
+  wire [30:0] _318_;
   wire _319_;
-  wire [30:0] _320_;
+  wire _320_;
   wire _321_;
   wire _322_;
   wire _323_;
   wire _324_;
   wire _325_;
-  wire _326_;
+  wire [7:0] _326_;
   wire _327_;
   wire _328_;
-  wire _329_;
+  wire [31:0] _329_;
   wire _330_;
-  wire _331_;
+  wire [4:0] _331_;
   wire _332_;
-  wire _333_;
+  wire [4:0] _333_;
   wire _334_;
-  wire _335_;
-  wire [7:0] _336_;
+  wire [30:0] _335_;
+  wire _336_;
   wire _337_;
   wire _338_;
   wire _339_;
@@ -349,17 +349,17 @@ module hwq_requant(i_valid, i_last, i_acc, i_bias, i_multiplier, i_shift, zero_p
   wire _343_;
   wire _344_;
   wire _345_;
-  wire _346_;
-  wire [9:0] _347_;
-  wire _348_;
-  wire [9:0] _349_;
+  wire [31:0] _346_;
+  wire _347_;
+  wire [7:0] _348_;
+  wire [25:0] _349_;
   wire _350_;
-  wire [9:0] _351_;
+  wire [5:0] _351_;
   wire _352_;
-  wire [9:0] _353_;
+  wire [30:0] _353_;
   wire _354_;
   wire _355_;
-  wire [33:0] _356_;
+  wire _356_;
   wire _357_;
   wire _358_;
   wire _359_;
@@ -370,9 +370,9 @@ module hwq_requant(i_valid, i_last, i_acc, i_bias, i_multiplier, i_shift, zero_p
   wire _364_;
   wire _365_;
   wire _366_;
-  wire [33:0] _367_;
+  wire _367_;
   wire _368_;
-  wire [4:0] _369_;
+  wire [7:0] _369_;
   wire _370_;
   wire _371_;
   wire _372_;
@@ -383,29 +383,29 @@ module hwq_requant(i_valid, i_last, i_acc, i_bias, i_multiplier, i_shift, zero_p
   wire _377_;
   wire _378_;
   wire _379_;
-  wire [31:0] _380_;
+  wire [9:0] _380_;
   wire _381_;
-  wire [32:0] _382_;
+  wire [9:0] _382_;
   wire _383_;
-  wire [4:0] _384_;
+  wire [9:0] _384_;
   wire _385_;
-  wire _386_;
+  wire [9:0] _386_;
   wire _387_;
   wire _388_;
-  wire _389_;
+  wire [33:0] _389_;
   wire _390_;
   wire _391_;
   wire _392_;
   wire _393_;
   wire _394_;
-  wire [33:0] _395_;
+  wire _395_;
   wire _396_;
-  wire [62:0] _397_;
+  wire _397_;
   wire _398_;
   wire _399_;
-  wire [4:0] _400_;
+  wire [33:0] _400_;
   wire _401_;
-  wire [30:0] _402_;
+  wire [4:0] _402_;
   wire _403_;
   wire _404_;
   wire _405_;
@@ -416,37 +416,71 @@ module hwq_requant(i_valid, i_last, i_acc, i_bias, i_multiplier, i_shift, zero_p
   wire _410_;
   wire _411_;
   wire _412_;
-  wire [28:0] _413_;
+  wire [31:0] _413_;
   wire _414_;
   wire [31:0] _415_;
   wire _416_;
-  wire [30:0] _417_;
+  wire [32:0] _417_;
   wire _418_;
-  wire [33:0] _419_;
+  wire [4:0] _419_;
   wire _420_;
+  wire _421_;
+  wire _422_;
+  wire _423_;
+  wire _424_;
+  wire _425_;
+  wire _426_;
+  wire _427_;
+  wire _428_;
+  wire _429_;
+  wire [33:0] _430_;
+  wire _431_;
+  wire _432_;
+  wire [62:0] _433_;
+  wire _434_;
+  wire [4:0] _435_;
+  wire _436_;
+  wire [30:0] _437_;
+  wire _438_;
+  wire _439_;
+  wire _440_;
+  wire _441_;
+  wire _442_;
+  wire _443_;
+  wire _444_;
+  wire _445_;
+  wire _446_;
+  wire _447_;
+  wire [28:0] _448_;
+  wire _449_;
+  wire [31:0] _450_;
+  wire _451_;
+  wire [30:0] _452_;
+  wire _453_;
   wire [16:0] a;
-  wire [16:0] \a$92 ;
-  wire [14:0] \a$95 ;
-  wire [14:0] \a$98 ;
+  wire [14:0] \a$100 ;
+  wire [16:0] \a$94 ;
+  wire [14:0] \a$97 ;
   wire [31:0] a_0;
   input [7:0] act_max;
   wire [7:0] act_max;
   input [7:0] act_min;
   wire [7:0] act_min;
   wire [16:0] b;
-  wire [13:0] \b$93 ;
-  wire [16:0] \b$96 ;
-  wire [13:0] \b$99 ;
+  wire [13:0] \b$101 ;
+  wire [13:0] \b$95 ;
+  wire [16:0] \b$98 ;
   input clk;
   wire clk;
   input en;
   wire en;
-  wire \en$88 ;
-  wire \en$91 ;
-  wire \en$94 ;
-  wire \en$97 ;
+  wire \en$90 ;
+  wire \en$93 ;
+  wire \en$96 ;
+  wire \en$99 ;
   wire [32:0] h_0;
   wire [31:0] half_0;
+  wire [31:0] halfm_0;
   reg [9:0] hi_z = 10'h000;
   input [25:0] i_acc;
   wire [25:0] i_acc;
@@ -494,6 +528,7 @@ module hwq_requant(i_valid, i_last, i_acc, i_bias, i_multiplier, i_shift, zero_p
   reg rq1_valid = 1'h0;
   reg [32:0] rq2_h0 = 33'h000000000;
   reg [31:0] rq2_hf0 = 32'd0;
+  reg [31:0] rq2_hm0 = 32'd0;
   reg rq2_last = 1'h0;
   reg [4:0] rq2_r0 = 5'h00;
   reg rq2_valid = 1'h0;
@@ -546,13 +581,13 @@ module hwq_requant(i_valid, i_last, i_acc, i_bias, i_multiplier, i_shift, zero_p
   wire [7:0] zero_point;
   assign _000_ = en & i_valid;
   assign _111_ = en & i_valid;
-  assign _164_ = en & i_valid;
-  assign _175_ = en & i_valid;
-  assign _186_ = en & rq0_valid;
-  assign _197_ = en & rq0_valid;
-  assign _208_ = en & rq0_valid;
-  assign _219_ = en & rq0_valid;
-  assign _230_ = en & rq1_valid;
+  assign _195_ = en & i_valid;
+  assign _206_ = en & i_valid;
+  assign _217_ = en & rq0_valid;
+  assign _228_ = en & rq0_valid;
+  assign _239_ = en & rq0_valid;
+  assign _250_ = en & rq0_valid;
+  assign _261_ = en & rq1_valid;
   assign _001_ = en & rq1_valid;
   assign _012_ = en & rq1_valid;
   assign _023_ = en & rq2a_valid;
@@ -568,159 +603,191 @@ module hwq_requant(i_valid, i_last, i_acc, i_bias, i_multiplier, i_shift, zero_p
   assign _134_ = en & rq2m_valid;
   assign _145_ = en & rq2m_valid;
   assign _156_ = en & rq2m_valid;
-  assign _159_ = en & rq2_valid;
-  assign _160_ = en & rq2_valid;
-  assign _161_ = en & rq3a_valid;
-  assign _162_ = $signed(act_min) - $signed(zero_point);
-  assign _163_ = $signed(act_max) - $signed(zero_point);
-  assign _165_ = en & rq3_valid;
-  assign _166_ = en & rq3_valid;
-  assign _167_ = $signed(rq3_y0) < $signed(lo_z);
-  assign _168_ = en & rq3_valid;
-  assign _169_ = $signed(rq3_y0) > $signed(hi_z);
-  assign _170_ = en & rq4_valid;
-  assign _171_ = $signed(rq0_e0) > $signed(1'h0);
-  assign _172_ = _171_ ? rq0_e0 : 6'h00;
-  assign _173_ = $signed(rq0_e0) < $signed(1'h0);
-  assign _174_ = - $signed(rq0_e0);
-  assign _176_ = _173_ ? _174_ : 7'h00;
-  assign _177_ = $signed(rq0_acc0) + $signed(rq0_b0);
-  assign _178_ = $signed(rq1_s0) << rq1_l0;
-  assign _179_ = $signed(rq2p_phl0) + $signed({ 1'h0, rq2p_plh0 });
-  assign mid_0 = $signed(_179_) + $signed(15'h2000);
-  assign _181_ = $signed(_180_) + $signed(rq2m_mi0);
-  assign _183_ = 1'h1 << rq2m_r0;
-  assign _185_ = $signed(rq2_h0) + $signed({ 1'h0, rq2_hf0 });
-  assign _187_ = | rq2_hf0;
-  assign _188_ = $signed(rq2_h0) < $signed(1'h0);
-  assign _189_ = _187_ & _188_;
-  assign _190_ = $signed(_185_) - $signed({ 1'h0, _189_ });
+  assign _167_ = en & rq2m_valid;
+  assign _178_ = en & rq2_valid;
+  assign _189_ = en & rq2_valid;
+  assign _193_ = en & rq3a_valid;
+  assign _194_ = $signed(act_min) - $signed(zero_point);
+  assign _196_ = $signed(act_max) - $signed(zero_point);
+  assign _197_ = en & rq3_valid;
+  assign _198_ = en & rq3_valid;
+  assign _199_ = $signed(rq3_y0) < $signed(lo_z);
+  assign _200_ = en & rq3_valid;
+  assign _201_ = $signed(rq3_y0) > $signed(hi_z);
+  assign _202_ = en & rq4_valid;
+  assign _203_ = $signed(rq0_e0) > $signed(1'h0);
+  assign _204_ = _203_ ? rq0_e0 : 6'h00;
+  assign _205_ = $signed(rq0_e0) < $signed(1'h0);
+  assign _207_ = - $signed(rq0_e0);
+  assign _208_ = _205_ ? _207_ : 7'h00;
+  assign _209_ = $signed(rq0_acc0) + $signed(rq0_b0);
+  assign _210_ = $signed(rq1_s0) << rq1_l0;
+  assign _211_ = $signed(rq2p_phl0) + $signed({ 1'h0, rq2p_plh0 });
+  assign mid_0 = $signed(_211_) + $signed(15'h2000);
+  assign _213_ = $signed(_212_) + $signed(rq2m_mi0);
+  assign _215_ = 1'h1 << rq2m_r0;
+  assign _218_ = rq2m_r0 >= 2'h2;
+  assign _219_ = rq2m_r0 >= 2'h3;
+  assign _220_ = rq2m_r0 >= 3'h4;
+  assign _221_ = rq2m_r0 >= 3'h5;
+  assign _222_ = rq2m_r0 >= 3'h6;
+  assign _223_ = rq2m_r0 >= 3'h7;
+  assign _224_ = rq2m_r0 >= 4'h8;
+  assign _225_ = rq2m_r0 >= 4'h9;
+  assign _226_ = rq2m_r0 >= 4'ha;
+  assign _227_ = rq2m_r0 >= 4'hb;
+  assign _229_ = rq2m_r0 >= 4'hc;
+  assign _230_ = rq2m_r0 >= 4'hd;
+  assign _231_ = rq2m_r0 >= 4'he;
+  assign _232_ = rq2m_r0 >= 4'hf;
+  assign _233_ = rq2m_r0 >= 5'h10;
+  assign _234_ = rq2m_r0 >= 5'h11;
+  assign _235_ = rq2m_r0 >= 5'h12;
+  assign _236_ = rq2m_r0 >= 5'h13;
+  assign _237_ = rq2m_r0 >= 5'h14;
+  assign _238_ = rq2m_r0 >= 5'h15;
+  assign _240_ = rq2m_r0 >= 5'h16;
+  assign _241_ = rq2m_r0 >= 5'h17;
+  assign _242_ = rq2m_r0 >= 5'h18;
+  assign _243_ = rq2m_r0 >= 5'h19;
+  assign _244_ = rq2m_r0 >= 5'h1a;
+  assign _245_ = rq2m_r0 >= 5'h1b;
+  assign _246_ = rq2m_r0 >= 5'h1c;
+  assign _247_ = rq2m_r0 >= 5'h1d;
+  assign _248_ = rq2m_r0 >= 5'h1e;
+  assign _249_ = rq2m_r0 >= 5'h1f;
+  assign _251_ = rq2m_r0 >= 6'h20;
+  assign _252_ = rq2m_r0 >= 6'h21;
+  assign _253_ = $signed(rq2_h0) < $signed(1'h0);
+  assign _254_ = _253_ ? rq2_hm0 : rq2_hf0;
+  assign u_0 = $signed(rq2_h0) + $signed({ 1'h0, _254_ });
   assign y_0 = $signed(rq3a_u0) >>> rq3a_r0;
-  assign _191_ = rq3_y0[7:0] + zero_point;
-  assign _333_ = _344_ ? rq4_last : o_last;
-  assign _251_ = _262_ ? (* full_case = 32'd1 *) act_max : rq4_t0;
-  assign _241_ = _242_ ? rq2c_r0 : rq2d_r0;
-  assign _243_ = _244_ ? rq2c_m0 : rq2d_m0;
-  assign _245_ = _246_ ? rq2c_last : rq2d_last;
-  assign _247_ = _248_ ? 1'h0 : _245_;
-  assign _249_ = _250_ ? rq2c_valid : rq2d_valid;
-  assign _252_ = _253_ ? 1'h0 : _249_;
-  assign _254_ = _255_ ? rq2b_r0 : rq2c_r0;
-  assign _256_ = _257_ ? rq2b_m0 : rq2c_m0;
-  assign _258_ = _259_ ? rq2b_last : rq2c_last;
-  assign _260_ = _261_ ? 1'h0 : _258_;
-  assign _273_ = _284_ ? (* full_case = 32'd1 *) act_min : _251_;
-  assign _263_ = _264_ ? rq2b_valid : rq2c_valid;
-  assign _265_ = _266_ ? 1'h0 : _263_;
-  assign _267_ = _268_ ? rq2a_r0 : rq2b_r0;
-  assign _269_ = _270_ ? rq2a_m0 : rq2b_m0;
-  assign _271_ = _272_ ? rq2a_last : rq2b_last;
-  assign _274_ = _275_ ? 1'h0 : _271_;
-  assign _276_ = _277_ ? rq2a_valid : rq2b_valid;
-  assign _278_ = _279_ ? 1'h0 : _276_;
-  assign _280_ = _281_ ? _178_[31:0] : rq2a_a0;
-  assign _282_ = _283_ ? rq1_r0 : rq2a_r0;
-  assign _295_ = _306_ ? _273_ : o_data;
-  assign _285_ = _286_ ? rq1_m0 : rq2a_m0;
-  assign _287_ = _288_ ? rq1_last : rq2a_last;
-  assign _289_ = _290_ ? 1'h0 : _287_;
-  assign _291_ = _292_ ? rq1_valid : rq2a_valid;
-  assign _293_ = _294_ ? 1'h0 : _291_;
-  assign _296_ = _297_ ? _177_[31:0] : rq1_s0;
-  assign _298_ = _299_ ? _176_[4:0] : rq1_r0;
-  assign _300_ = _301_ ? _172_[4:0] : rq1_l0;
-  assign _302_ = _303_ ? rq0_m0 : rq1_m0;
-  assign _304_ = _305_ ? rq0_last : rq1_last;
-  assign _317_ = _328_ ? 8'h00 : _295_;
-  assign _307_ = _308_ ? 1'h0 : _304_;
-  assign _309_ = _310_ ? rq0_valid : rq1_valid;
+  assign _255_ = rq3_y0[7:0] + zero_point;
+  assign _366_ = _377_ ? rq4_last : o_last;
+  assign _282_ = _293_ ? (* full_case = 32'd1 *) act_max : rq4_t0;
+  assign _272_ = _273_ ? { _090_, _088_, _087_, _086_, _085_, _084_, _083_, _082_, _081_, _080_, _079_, _077_, _076_, _075_, _074_, _073_, _072_, _071_, _070_, _069_, _068_, _066_, _065_, _064_, _063_, _062_, _061_, _060_, _059_, _058_, _057_, _055_, _054_, _053_ } : rq2p_pll0;
+  assign _274_ = _275_ ? rq2c_r0 : rq2d_r0;
+  assign _276_ = _277_ ? rq2c_m0 : rq2d_m0;
+  assign _278_ = _279_ ? rq2c_last : rq2d_last;
+  assign _280_ = _281_ ? 1'h0 : _278_;
+  assign _283_ = _284_ ? rq2c_valid : rq2d_valid;
+  assign _285_ = _286_ ? 1'h0 : _283_;
+  assign _287_ = _288_ ? rq2b_r0 : rq2c_r0;
+  assign _289_ = _290_ ? rq2b_m0 : rq2c_m0;
+  assign _291_ = _292_ ? rq2b_last : rq2c_last;
+  assign _304_ = _315_ ? (* full_case = 32'd1 *) act_min : _282_;
+  assign _294_ = _295_ ? 1'h0 : _291_;
+  assign _296_ = _297_ ? rq2b_valid : rq2c_valid;
+  assign _298_ = _299_ ? 1'h0 : _296_;
+  assign _300_ = _301_ ? rq2a_r0 : rq2b_r0;
+  assign _302_ = _303_ ? rq2a_m0 : rq2b_m0;
+  assign _305_ = _306_ ? rq2a_last : rq2b_last;
+  assign _307_ = _308_ ? 1'h0 : _305_;
+  assign _309_ = _310_ ? rq2a_valid : rq2b_valid;
   assign _311_ = _312_ ? 1'h0 : _309_;
-  assign _313_ = _314_ ? i_bias : rq0_b0;
-  assign _315_ = _316_ ? i_acc : rq0_acc0;
-  assign _318_ = _319_ ? i_shift : rq0_e0;
-  assign _320_ = _321_ ? i_multiplier : rq0_m0;
-  assign _322_ = _323_ ? i_last : rq0_last;
-  assign _324_ = _325_ ? 1'h0 : _322_;
-  assign _326_ = _327_ ? i_valid : rq0_valid;
-  assign _331_ = _332_ ? _169_ : rq4_above0;
-  assign _329_ = _330_ ? 1'h0 : _326_;
-  assign _334_ = _335_ ? _167_ : rq4_below0;
-  assign _336_ = _337_ ? _191_[7:0] : rq4_t0;
-  assign _338_ = _339_ ? rq3_last : rq4_last;
+  assign _313_ = _314_ ? _210_[31:0] : rq2a_a0;
+  assign _326_ = _337_ ? _304_ : o_data;
+  assign _316_ = _317_ ? rq1_r0 : rq2a_r0;
+  assign _318_ = _319_ ? rq1_m0 : rq2a_m0;
+  assign _320_ = _321_ ? rq1_last : rq2a_last;
+  assign _322_ = _323_ ? 1'h0 : _320_;
+  assign _324_ = _325_ ? rq1_valid : rq2a_valid;
+  assign _327_ = _328_ ? 1'h0 : _324_;
+  assign _329_ = _330_ ? _209_[31:0] : rq1_s0;
+  assign _331_ = _332_ ? _208_[4:0] : rq1_r0;
+  assign _333_ = _334_ ? _204_[4:0] : rq1_l0;
+  assign _335_ = _336_ ? rq0_m0 : rq1_m0;
+  assign _348_ = _359_ ? 8'h00 : _326_;
+  assign _338_ = _339_ ? rq0_last : rq1_last;
   assign _340_ = _341_ ? 1'h0 : _338_;
-  assign _342_ = _343_ ? rq3_valid : rq4_valid;
-  assign _355_ = _366_ ? 1'h0 : _333_;
-  assign _345_ = _346_ ? 1'h0 : _342_;
-  assign _347_ = _348_ ? { _163_[8], _163_ } : hi_z;
-  assign _349_ = _350_ ? 10'h000 : _347_;
-  assign _351_ = _352_ ? { _162_[8], _162_ } : lo_z;
-  assign _353_ = _354_ ? 10'h000 : _351_;
-  assign _356_ = _357_ ? y_0 : rq3_y0;
-  assign _358_ = _359_ ? rq3a_last : rq3_last;
-  assign _360_ = _361_ ? 1'h0 : _358_;
-  assign _362_ = _363_ ? rq3a_valid : rq3_valid;
-  assign _364_ = _365_ ? 1'h0 : _362_;
-  assign _377_ = _388_ ? rq4_valid : o_valid;
-  assign _367_ = _368_ ? _190_[33:0] : rq3a_u0;
-  assign _369_ = _370_ ? rq2_r0 : rq3a_r0;
-  assign _371_ = _372_ ? rq2_last : rq3a_last;
+  assign _342_ = _343_ ? rq0_valid : rq1_valid;
+  assign _344_ = _345_ ? 1'h0 : _342_;
+  assign _346_ = _347_ ? i_bias : rq0_b0;
+  assign _349_ = _350_ ? i_acc : rq0_acc0;
+  assign _351_ = _352_ ? i_shift : rq0_e0;
+  assign _353_ = _354_ ? i_multiplier : rq0_m0;
+  assign _355_ = _356_ ? i_last : rq0_last;
+  assign _357_ = _358_ ? 1'h0 : _355_;
+  assign _364_ = _365_ ? _201_ : rq4_above0;
+  assign _360_ = _361_ ? i_valid : rq0_valid;
+  assign _362_ = _363_ ? 1'h0 : _360_;
+  assign _367_ = _368_ ? _199_ : rq4_below0;
+  assign _369_ = _370_ ? _255_[7:0] : rq4_t0;
+  assign _371_ = _372_ ? rq3_last : rq4_last;
   assign _373_ = _374_ ? 1'h0 : _371_;
-  assign _375_ = _376_ ? rq2_valid : rq3a_valid;
+  assign _375_ = _376_ ? rq3_valid : rq4_valid;
+  assign _388_ = _399_ ? 1'h0 : _366_;
   assign _378_ = _379_ ? 1'h0 : _375_;
-  assign _380_ = _381_ ? _184_[31:0] : rq2_hf0;
-  assign _382_ = _383_ ? _182_[32:0] : rq2_h0;
-  assign _384_ = _385_ ? rq2m_r0 : rq2_r0;
-  assign _386_ = _387_ ? rq2m_last : rq2_last;
-  assign _399_ = _410_ ? 1'h0 : _377_;
-  assign _389_ = _390_ ? 1'h0 : _386_;
-  assign _391_ = _392_ ? rq2m_valid : rq2_valid;
+  assign _380_ = _381_ ? { _196_[8], _196_ } : hi_z;
+  assign _382_ = _383_ ? 10'h000 : _380_;
+  assign _384_ = _385_ ? { _194_[8], _194_ } : lo_z;
+  assign _386_ = _387_ ? 10'h000 : _384_;
+  assign _389_ = _390_ ? y_0 : rq3_y0;
+  assign _391_ = _392_ ? rq3a_last : rq3_last;
   assign _393_ = _394_ ? 1'h0 : _391_;
-  assign _395_ = _396_ ? mid_0 : rq2m_mi0;
-  assign _397_ = _398_ ? { rq2p_phh0, rq2p_pll0 } : rq2m_o0;
-  assign _400_ = _401_ ? rq2d_r0 : rq2m_r0;
-  assign _402_ = _403_ ? rq2d_m0 : rq2m_m0;
-  assign _404_ = _405_ ? rq2d_last : rq2m_last;
+  assign _395_ = _396_ ? rq3a_valid : rq3_valid;
+  assign _397_ = _398_ ? 1'h0 : _395_;
+  assign _410_ = _421_ ? rq4_valid : o_valid;
+  assign _400_ = _401_ ? u_0 : rq3a_u0;
+  assign _402_ = _403_ ? rq2_r0 : rq3a_r0;
+  assign _404_ = _405_ ? rq2_last : rq3a_last;
   assign _406_ = _407_ ? 1'h0 : _404_;
-  assign _408_ = _409_ ? rq2d_valid : rq2m_valid;
+  assign _408_ = _409_ ? rq2_valid : rq3a_valid;
   assign _411_ = _412_ ? 1'h0 : _408_;
-  assign _413_ = _414_ ? { _158_, _157_, _155_, _154_, _153_, _152_, _151_, _150_, _149_, _148_, _147_, _146_, _144_, _143_, _142_, _141_, _140_, _139_, _138_, _137_, _136_, _135_, _133_, _132_, _131_, _130_, _129_, _128_, _127_ } : rq2p_phh0;
-  assign _415_ = _416_ ? { _126_, _125_, _124_, _122_, _121_, _120_, _119_, _118_, _117_, _116_, _115_, _114_, _113_, _110_, _109_, _108_, _107_, _106_, _105_, _104_, _103_, _102_, _101_, _099_, _098_, _097_, _096_, _095_, _094_, _093_, _092_, _091_ } : rq2p_phl0;
-  assign _417_ = _418_ ? { _090_, _088_, _087_, _086_, _085_, _084_, _083_, _082_, _081_, _080_, _079_, _077_, _076_, _075_, _074_, _073_, _072_, _071_, _070_, _069_, _068_, _066_, _065_, _064_, _063_, _062_, _061_, _060_, _059_, _058_, _057_ } : rq2p_plh0;
-  assign _419_ = _420_ ? { _055_, _054_, _053_, _052_, _051_, _050_, _049_, _048_, _047_, _046_, _044_, _043_, _042_, _041_, _040_, _039_, _038_, _037_, _036_, _035_, _033_, _032_, _031_, _030_, _029_, _028_, _027_, _026_, _025_, _024_, _022_, _021_, _020_, _019_ } : rq2p_pll0;
+  assign _413_ = _414_ ? { _252_, _251_, _249_, _248_, _247_, _246_, _245_, _244_, _243_, _242_, _241_, _240_, _238_, _237_, _236_, _235_, _234_, _233_, _232_, _231_, _230_, _229_, _227_, _226_, _225_, _224_, _223_, _222_, _221_, _220_, _219_, _218_ } : rq2_hm0;
+  assign _415_ = _416_ ? _216_[31:0] : rq2_hf0;
+  assign _417_ = _418_ ? _214_[32:0] : rq2_h0;
+  assign _419_ = _420_ ? rq2m_r0 : rq2_r0;
+  assign _432_ = _443_ ? 1'h0 : _410_;
+  assign _422_ = _423_ ? rq2m_last : rq2_last;
+  assign _424_ = _425_ ? 1'h0 : _422_;
+  assign _426_ = _427_ ? rq2m_valid : rq2_valid;
+  assign _428_ = _429_ ? 1'h0 : _426_;
+  assign _430_ = _431_ ? mid_0 : rq2m_mi0;
+  assign _433_ = _434_ ? { rq2p_phh0, rq2p_pll0 } : rq2m_o0;
+  assign _435_ = _436_ ? rq2d_r0 : rq2m_r0;
+  assign _437_ = _438_ ? rq2d_m0 : rq2m_m0;
+  assign _439_ = _440_ ? rq2d_last : rq2m_last;
+  assign _441_ = _442_ ? 1'h0 : _439_;
+  assign _444_ = _445_ ? rq2d_valid : rq2m_valid;
+  assign _446_ = _447_ ? 1'h0 : _444_;
+  assign _448_ = _449_ ? { _192_, _191_, _190_, _188_, _187_, _186_, _185_, _184_, _183_, _182_, _181_, _180_, _179_, _177_, _176_, _175_, _174_, _173_, _172_, _171_, _170_, _169_, _168_, _166_, _165_, _164_, _163_, _162_, _161_ } : rq2p_phh0;
+  assign _450_ = _451_ ? { _160_, _159_, _158_, _157_, _155_, _154_, _153_, _152_, _151_, _150_, _149_, _148_, _147_, _146_, _144_, _143_, _142_, _141_, _140_, _139_, _138_, _137_, _136_, _135_, _133_, _132_, _131_, _130_, _129_, _128_, _127_, _126_ } : rq2p_phl0;
+  assign _452_ = _453_ ? { _125_, _124_, _122_, _121_, _120_, _119_, _118_, _117_, _116_, _115_, _114_, _113_, _110_, _109_, _108_, _107_, _106_, _105_, _104_, _103_, _102_, _101_, _099_, _098_, _097_, _096_, _095_, _094_, _093_, _092_, _091_ } : rq2p_plh0;
   \hwq_requant.phh_0  phh_0 (
     .a(rq2a_a0[31:17]),
     .b(rq2a_m0[30:17]),
     .clk(clk),
     .en(en),
-    .\port$131$0 (_127_),
-    .\port$131$1 (_128_),
-    .\port$131$10 (_138_),
-    .\port$131$11 (_139_),
-    .\port$131$12 (_140_),
-    .\port$131$13 (_141_),
-    .\port$131$14 (_142_),
-    .\port$131$15 (_143_),
-    .\port$131$16 (_144_),
-    .\port$131$17 (_146_),
-    .\port$131$18 (_147_),
-    .\port$131$19 (_148_),
-    .\port$131$2 (_129_),
-    .\port$131$20 (_149_),
-    .\port$131$21 (_150_),
-    .\port$131$22 (_151_),
-    .\port$131$23 (_152_),
-    .\port$131$24 (_153_),
-    .\port$131$25 (_154_),
-    .\port$131$26 (_155_),
-    .\port$131$27 (_157_),
-    .\port$131$28 (_158_),
-    .\port$131$3 (_130_),
-    .\port$131$4 (_131_),
-    .\port$131$5 (_132_),
-    .\port$131$6 (_133_),
-    .\port$131$7 (_135_),
-    .\port$131$8 (_136_),
-    .\port$131$9 (_137_),
+    .\port$164$0 (_161_),
+    .\port$164$1 (_162_),
+    .\port$164$10 (_172_),
+    .\port$164$11 (_173_),
+    .\port$164$12 (_174_),
+    .\port$164$13 (_175_),
+    .\port$164$14 (_176_),
+    .\port$164$15 (_177_),
+    .\port$164$16 (_179_),
+    .\port$164$17 (_180_),
+    .\port$164$18 (_181_),
+    .\port$164$19 (_182_),
+    .\port$164$2 (_163_),
+    .\port$164$20 (_183_),
+    .\port$164$21 (_184_),
+    .\port$164$22 (_185_),
+    .\port$164$23 (_186_),
+    .\port$164$24 (_187_),
+    .\port$164$25 (_188_),
+    .\port$164$26 (_190_),
+    .\port$164$27 (_191_),
+    .\port$164$28 (_192_),
+    .\port$164$3 (_164_),
+    .\port$164$4 (_165_),
+    .\port$164$5 (_166_),
+    .\port$164$6 (_168_),
+    .\port$164$7 (_169_),
+    .\port$164$8 (_170_),
+    .\port$164$9 (_171_),
     .rst(rst)
   );
   \hwq_requant.phl_0  phl_0 (
@@ -728,38 +795,38 @@ module hwq_requant(i_valid, i_last, i_acc, i_bias, i_multiplier, i_shift, zero_p
     .b(rq2a_m0[16:0]),
     .clk(clk),
     .en(en),
-    .\port$130$0 (_091_),
-    .\port$130$1 (_092_),
-    .\port$130$10 (_102_),
-    .\port$130$11 (_103_),
-    .\port$130$12 (_104_),
-    .\port$130$13 (_105_),
-    .\port$130$14 (_106_),
-    .\port$130$15 (_107_),
-    .\port$130$16 (_108_),
-    .\port$130$17 (_109_),
-    .\port$130$18 (_110_),
-    .\port$130$19 (_113_),
-    .\port$130$2 (_093_),
-    .\port$130$20 (_114_),
-    .\port$130$21 (_115_),
-    .\port$130$22 (_116_),
-    .\port$130$23 (_117_),
-    .\port$130$24 (_118_),
-    .\port$130$25 (_119_),
-    .\port$130$26 (_120_),
-    .\port$130$27 (_121_),
-    .\port$130$28 (_122_),
-    .\port$130$29 (_124_),
-    .\port$130$3 (_094_),
-    .\port$130$30 (_125_),
-    .\port$130$31 (_126_),
-    .\port$130$4 (_095_),
-    .\port$130$5 (_096_),
-    .\port$130$6 (_097_),
-    .\port$130$7 (_098_),
-    .\port$130$8 (_099_),
-    .\port$130$9 (_101_),
+    .\port$163$0 (_126_),
+    .\port$163$1 (_127_),
+    .\port$163$10 (_137_),
+    .\port$163$11 (_138_),
+    .\port$163$12 (_139_),
+    .\port$163$13 (_140_),
+    .\port$163$14 (_141_),
+    .\port$163$15 (_142_),
+    .\port$163$16 (_143_),
+    .\port$163$17 (_144_),
+    .\port$163$18 (_146_),
+    .\port$163$19 (_147_),
+    .\port$163$2 (_128_),
+    .\port$163$20 (_148_),
+    .\port$163$21 (_149_),
+    .\port$163$22 (_150_),
+    .\port$163$23 (_151_),
+    .\port$163$24 (_152_),
+    .\port$163$25 (_153_),
+    .\port$163$26 (_154_),
+    .\port$163$27 (_155_),
+    .\port$163$28 (_157_),
+    .\port$163$29 (_158_),
+    .\port$163$3 (_129_),
+    .\port$163$30 (_159_),
+    .\port$163$31 (_160_),
+    .\port$163$4 (_130_),
+    .\port$163$5 (_131_),
+    .\port$163$6 (_132_),
+    .\port$163$7 (_133_),
+    .\port$163$8 (_135_),
+    .\port$163$9 (_136_),
     .rst(rst)
   );
   \hwq_requant.plh_0  plh_0 (
@@ -767,37 +834,37 @@ module hwq_requant(i_valid, i_last, i_acc, i_bias, i_multiplier, i_shift, zero_p
     .b(rq2a_m0[30:17]),
     .clk(clk),
     .en(en),
-    .\port$129$0 (_057_),
-    .\port$129$1 (_058_),
-    .\port$129$10 (_068_),
-    .\port$129$11 (_069_),
-    .\port$129$12 (_070_),
-    .\port$129$13 (_071_),
-    .\port$129$14 (_072_),
-    .\port$129$15 (_073_),
-    .\port$129$16 (_074_),
-    .\port$129$17 (_075_),
-    .\port$129$18 (_076_),
-    .\port$129$19 (_077_),
-    .\port$129$2 (_059_),
-    .\port$129$20 (_079_),
-    .\port$129$21 (_080_),
-    .\port$129$22 (_081_),
-    .\port$129$23 (_082_),
-    .\port$129$24 (_083_),
-    .\port$129$25 (_084_),
-    .\port$129$26 (_085_),
-    .\port$129$27 (_086_),
-    .\port$129$28 (_087_),
-    .\port$129$29 (_088_),
-    .\port$129$3 (_060_),
-    .\port$129$30 (_090_),
-    .\port$129$4 (_061_),
-    .\port$129$5 (_062_),
-    .\port$129$6 (_063_),
-    .\port$129$7 (_064_),
-    .\port$129$8 (_065_),
-    .\port$129$9 (_066_),
+    .\port$162$0 (_091_),
+    .\port$162$1 (_092_),
+    .\port$162$10 (_102_),
+    .\port$162$11 (_103_),
+    .\port$162$12 (_104_),
+    .\port$162$13 (_105_),
+    .\port$162$14 (_106_),
+    .\port$162$15 (_107_),
+    .\port$162$16 (_108_),
+    .\port$162$17 (_109_),
+    .\port$162$18 (_110_),
+    .\port$162$19 (_113_),
+    .\port$162$2 (_093_),
+    .\port$162$20 (_114_),
+    .\port$162$21 (_115_),
+    .\port$162$22 (_116_),
+    .\port$162$23 (_117_),
+    .\port$162$24 (_118_),
+    .\port$162$25 (_119_),
+    .\port$162$26 (_120_),
+    .\port$162$27 (_121_),
+    .\port$162$28 (_122_),
+    .\port$162$29 (_124_),
+    .\port$162$3 (_094_),
+    .\port$162$30 (_125_),
+    .\port$162$4 (_095_),
+    .\port$162$5 (_096_),
+    .\port$162$6 (_097_),
+    .\port$162$7 (_098_),
+    .\port$162$8 (_099_),
+    .\port$162$9 (_101_),
     .rst(rst)
   );
   \hwq_requant.pll_0  pll_0 (
@@ -805,294 +872,297 @@ module hwq_requant(i_valid, i_last, i_acc, i_bias, i_multiplier, i_shift, zero_p
     .b(rq2a_m0[16:0]),
     .clk(clk),
     .en(en),
-    .\port$128$0 (_019_),
-    .\port$128$1 (_020_),
-    .\port$128$10 (_030_),
-    .\port$128$11 (_031_),
-    .\port$128$12 (_032_),
-    .\port$128$13 (_033_),
-    .\port$128$14 (_035_),
-    .\port$128$15 (_036_),
-    .\port$128$16 (_037_),
-    .\port$128$17 (_038_),
-    .\port$128$18 (_039_),
-    .\port$128$19 (_040_),
-    .\port$128$2 (_021_),
-    .\port$128$20 (_041_),
-    .\port$128$21 (_042_),
-    .\port$128$22 (_043_),
-    .\port$128$23 (_044_),
-    .\port$128$24 (_046_),
-    .\port$128$25 (_047_),
-    .\port$128$26 (_048_),
-    .\port$128$27 (_049_),
-    .\port$128$28 (_050_),
-    .\port$128$29 (_051_),
-    .\port$128$3 (_022_),
-    .\port$128$30 (_052_),
-    .\port$128$31 (_053_),
-    .\port$128$32 (_054_),
-    .\port$128$33 (_055_),
-    .\port$128$4 (_024_),
-    .\port$128$5 (_025_),
-    .\port$128$6 (_026_),
-    .\port$128$7 (_027_),
-    .\port$128$8 (_028_),
-    .\port$128$9 (_029_),
+    .\port$161$0 (_053_),
+    .\port$161$1 (_054_),
+    .\port$161$10 (_064_),
+    .\port$161$11 (_065_),
+    .\port$161$12 (_066_),
+    .\port$161$13 (_068_),
+    .\port$161$14 (_069_),
+    .\port$161$15 (_070_),
+    .\port$161$16 (_071_),
+    .\port$161$17 (_072_),
+    .\port$161$18 (_073_),
+    .\port$161$19 (_074_),
+    .\port$161$2 (_055_),
+    .\port$161$20 (_075_),
+    .\port$161$21 (_076_),
+    .\port$161$22 (_077_),
+    .\port$161$23 (_079_),
+    .\port$161$24 (_080_),
+    .\port$161$25 (_081_),
+    .\port$161$26 (_082_),
+    .\port$161$27 (_083_),
+    .\port$161$28 (_084_),
+    .\port$161$29 (_085_),
+    .\port$161$3 (_057_),
+    .\port$161$30 (_086_),
+    .\port$161$31 (_087_),
+    .\port$161$32 (_088_),
+    .\port$161$33 (_090_),
+    .\port$161$4 (_058_),
+    .\port$161$5 (_059_),
+    .\port$161$6 (_060_),
+    .\port$161$7 (_061_),
+    .\port$161$8 (_062_),
+    .\port$161$9 (_063_),
     .rst(rst)
   );
-  assign left_0 = _172_[4:0];
-  assign r_0 = _176_[4:0];
-  assign s_0 = _177_[31:0];
-  assign a_0 = _178_[31:0];
-  assign p = { _055_, _054_, _053_, _052_, _051_, _050_, _049_, _048_, _047_, _046_, _044_, _043_, _042_, _041_, _040_, _039_, _038_, _037_, _036_, _035_, _033_, _032_, _031_, _030_, _029_, _028_, _027_, _026_, _025_, _024_, _022_, _021_, _020_, _019_ };
-  assign \p$51  = { _090_, _088_, _087_, _086_, _085_, _084_, _083_, _082_, _081_, _080_, _079_, _077_, _076_, _075_, _074_, _073_, _072_, _071_, _070_, _069_, _068_, _066_, _065_, _064_, _063_, _062_, _061_, _060_, _059_, _058_, _057_ };
-  assign \p$53  = { _126_, _125_, _124_, _122_, _121_, _120_, _119_, _118_, _117_, _116_, _115_, _114_, _113_, _110_, _109_, _108_, _107_, _106_, _105_, _104_, _103_, _102_, _101_, _099_, _098_, _097_, _096_, _095_, _094_, _093_, _092_, _091_ };
-  assign \p$55  = { _158_, _157_, _155_, _154_, _153_, _152_, _151_, _150_, _149_, _148_, _147_, _146_, _144_, _143_, _142_, _141_, _140_, _139_, _138_, _137_, _136_, _135_, _133_, _132_, _131_, _130_, _129_, _128_, _127_ };
+  assign left_0 = _204_[4:0];
+  assign r_0 = _208_[4:0];
+  assign s_0 = _209_[31:0];
+  assign a_0 = _210_[31:0];
+  assign p = { _090_, _088_, _087_, _086_, _085_, _084_, _083_, _082_, _081_, _080_, _079_, _077_, _076_, _075_, _074_, _073_, _072_, _071_, _070_, _069_, _068_, _066_, _065_, _064_, _063_, _062_, _061_, _060_, _059_, _058_, _057_, _055_, _054_, _053_ };
+  assign \p$51  = { _125_, _124_, _122_, _121_, _120_, _119_, _118_, _117_, _116_, _115_, _114_, _113_, _110_, _109_, _108_, _107_, _106_, _105_, _104_, _103_, _102_, _101_, _099_, _098_, _097_, _096_, _095_, _094_, _093_, _092_, _091_ };
+  assign \p$53  = { _160_, _159_, _158_, _157_, _155_, _154_, _153_, _152_, _151_, _150_, _149_, _148_, _147_, _146_, _144_, _143_, _142_, _141_, _140_, _139_, _138_, _137_, _136_, _135_, _133_, _132_, _131_, _130_, _129_, _128_, _127_, _126_ };
+  assign \p$55  = { _192_, _191_, _190_, _188_, _187_, _186_, _185_, _184_, _183_, _182_, _181_, _180_, _179_, _177_, _176_, _175_, _174_, _173_, _172_, _171_, _170_, _169_, _168_, _166_, _165_, _164_, _163_, _162_, _161_ };
   assign outer_0 = { rq2p_phh0, rq2p_pll0 };
-  assign h_0 = _182_[32:0];
-  assign half_0 = _184_[31:0];
-  assign u_0 = _190_[33:0];
-  assign t_0 = _191_[7:0];
-  assign \en$88  = en;
+  assign h_0 = _214_[32:0];
+  assign half_0 = _216_[31:0];
+  assign halfm_0 = { _252_, _251_, _249_, _248_, _247_, _246_, _245_, _244_, _243_, _242_, _241_, _240_, _238_, _237_, _236_, _235_, _234_, _233_, _232_, _231_, _230_, _229_, _227_, _226_, _225_, _224_, _223_, _222_, _221_, _220_, _219_, _218_ };
+  assign t_0 = _255_[7:0];
+  assign \en$90  = en;
   assign a = rq2a_a0[16:0];
   assign b = rq2a_m0[16:0];
-  assign \en$91  = en;
-  assign \a$92  = rq2a_a0[16:0];
-  assign \b$93  = rq2a_m0[30:17];
-  assign \en$94  = en;
-  assign \a$95  = rq2a_a0[31:17];
-  assign \b$96  = rq2a_m0[16:0];
-  assign \en$97  = en;
-  assign \a$98  = rq2a_a0[31:17];
-  assign \b$99  = rq2a_m0[30:17];
+  assign \en$93  = en;
+  assign \a$94  = rq2a_a0[16:0];
+  assign \b$95  = rq2a_m0[30:17];
+  assign \en$96  = en;
+  assign \a$97  = rq2a_a0[31:17];
+  assign \b$98  = rq2a_m0[16:0];
+  assign \en$99  = en;
+  assign \a$100  = rq2a_a0[31:17];
+  assign \b$101  = rq2a_m0[30:17];
   assign \i_acc[0]  = i_acc;
   assign \i_bias[0]  = i_bias;
   assign \i_multiplier[0]  = i_multiplier;
   assign \i_shift[0]  = i_shift;
   assign \o_data[0]  = o_data;
-  assign _344_ = en;
-  assign _366_ = rst;
-  assign _018_ = _355_;
-  assign _388_ = en;
-  assign _410_ = rst;
-  assign _017_ = _399_;
-  assign _262_ = rq4_above0;
-  assign _284_ = rq4_below0;
-  assign _306_ = _170_;
-  assign _328_ = rst;
-  assign _016_ = _317_;
-  assign _332_ = _168_;
-  assign _015_ = _331_;
-  assign _335_ = _166_;
-  assign _014_ = _334_;
-  assign _337_ = _165_;
-  assign _013_ = _336_;
-  assign _339_ = en;
-  assign _341_ = rst;
-  assign _011_ = _340_;
-  assign _343_ = en;
-  assign _346_ = rst;
-  assign _010_ = _345_;
-  assign _348_ = en;
-  assign _350_ = rst;
-  assign _009_ = _349_;
-  assign _352_ = en;
-  assign _354_ = rst;
-  assign _008_ = _353_;
-  assign _357_ = _161_;
-  assign _007_ = _356_;
-  assign _359_ = en;
-  assign _361_ = rst;
-  assign _006_ = _360_;
-  assign _363_ = en;
-  assign _365_ = rst;
-  assign _005_ = _364_;
-  assign _368_ = _160_;
-  assign _004_ = _367_;
-  assign _370_ = _159_;
-  assign _003_ = _369_;
+  assign _377_ = en;
+  assign _399_ = rst;
+  assign _052_ = _388_;
+  assign _421_ = en;
+  assign _443_ = rst;
+  assign _051_ = _432_;
+  assign _293_ = rq4_above0;
+  assign _315_ = rq4_below0;
+  assign _337_ = _202_;
+  assign _359_ = rst;
+  assign _050_ = _348_;
+  assign _365_ = _200_;
+  assign _049_ = _364_;
+  assign _368_ = _198_;
+  assign _048_ = _367_;
+  assign _370_ = _197_;
+  assign _047_ = _369_;
   assign _372_ = en;
   assign _374_ = rst;
-  assign _002_ = _373_;
+  assign _046_ = _373_;
   assign _376_ = en;
   assign _379_ = rst;
-  assign _240_ = _378_;
-  assign _381_ = _156_;
-  assign _239_ = _380_;
-  assign _383_ = _145_;
-  assign _238_ = _382_;
-  assign _385_ = _134_;
-  assign _237_ = _384_;
-  assign _387_ = en;
-  assign _390_ = rst;
-  assign _236_ = _389_;
+  assign _044_ = _378_;
+  assign _381_ = en;
+  assign _383_ = rst;
+  assign _043_ = _382_;
+  assign _385_ = en;
+  assign _387_ = rst;
+  assign _042_ = _386_;
+  assign _390_ = _193_;
+  assign _041_ = _389_;
   assign _392_ = en;
   assign _394_ = rst;
-  assign _235_ = _393_;
-  assign _396_ = _123_;
-  assign _234_ = _395_;
-  assign _398_ = _112_;
-  assign _233_ = _397_;
-  assign _401_ = _100_;
-  assign _232_ = _400_;
-  assign _403_ = _089_;
-  assign _231_ = _402_;
+  assign _040_ = _393_;
+  assign _396_ = en;
+  assign _398_ = rst;
+  assign _039_ = _397_;
+  assign _401_ = _189_;
+  assign _038_ = _400_;
+  assign _403_ = _178_;
+  assign _037_ = _402_;
   assign _405_ = en;
   assign _407_ = rst;
-  assign _229_ = _406_;
+  assign _036_ = _406_;
   assign _409_ = en;
   assign _412_ = rst;
-  assign _228_ = _411_;
-  assign _414_ = en;
-  assign _227_ = _413_;
-  assign _416_ = en;
-  assign _226_ = _415_;
-  assign _418_ = en;
-  assign _225_ = _417_;
-  assign _420_ = en;
-  assign _224_ = _419_;
-  assign _242_ = _078_;
-  assign _223_ = _241_;
-  assign _244_ = _067_;
-  assign _222_ = _243_;
-  assign _246_ = en;
-  assign _248_ = rst;
-  assign _221_ = _247_;
-  assign _250_ = en;
-  assign _253_ = rst;
-  assign _220_ = _252_;
-  assign _255_ = _056_;
-  assign _218_ = _254_;
-  assign _257_ = _045_;
-  assign _217_ = _256_;
-  assign _259_ = en;
-  assign _261_ = rst;
-  assign _216_ = _260_;
-  assign _264_ = en;
-  assign _266_ = rst;
-  assign _215_ = _265_;
-  assign _268_ = _034_;
-  assign _214_ = _267_;
-  assign _270_ = _023_;
-  assign _213_ = _269_;
-  assign _272_ = en;
-  assign _275_ = rst;
-  assign _212_ = _274_;
-  assign _277_ = en;
-  assign _279_ = rst;
-  assign _211_ = _278_;
-  assign _281_ = _012_;
-  assign _210_ = _280_;
-  assign _283_ = _001_;
-  assign _209_ = _282_;
-  assign _286_ = _230_;
-  assign _207_ = _285_;
-  assign _288_ = en;
-  assign _290_ = rst;
-  assign _206_ = _289_;
+  assign _035_ = _411_;
+  assign _414_ = _167_;
+  assign _033_ = _413_;
+  assign _416_ = _156_;
+  assign _032_ = _415_;
+  assign _418_ = _145_;
+  assign _031_ = _417_;
+  assign _420_ = _134_;
+  assign _030_ = _419_;
+  assign _423_ = en;
+  assign _425_ = rst;
+  assign _029_ = _424_;
+  assign _427_ = en;
+  assign _429_ = rst;
+  assign _028_ = _428_;
+  assign _431_ = _123_;
+  assign _027_ = _430_;
+  assign _434_ = _112_;
+  assign _026_ = _433_;
+  assign _436_ = _100_;
+  assign _025_ = _435_;
+  assign _438_ = _089_;
+  assign _024_ = _437_;
+  assign _440_ = en;
+  assign _442_ = rst;
+  assign _022_ = _441_;
+  assign _445_ = en;
+  assign _447_ = rst;
+  assign _021_ = _446_;
+  assign _449_ = en;
+  assign _020_ = _448_;
+  assign _451_ = en;
+  assign _019_ = _450_;
+  assign _453_ = en;
+  assign _018_ = _452_;
+  assign _273_ = en;
+  assign _017_ = _272_;
+  assign _275_ = _078_;
+  assign _016_ = _274_;
+  assign _277_ = _067_;
+  assign _015_ = _276_;
+  assign _279_ = en;
+  assign _281_ = rst;
+  assign _014_ = _280_;
+  assign _284_ = en;
+  assign _286_ = rst;
+  assign _013_ = _285_;
+  assign _288_ = _056_;
+  assign _011_ = _287_;
+  assign _290_ = _045_;
+  assign _010_ = _289_;
   assign _292_ = en;
-  assign _294_ = rst;
-  assign _205_ = _293_;
-  assign _297_ = _219_;
-  assign _204_ = _296_;
-  assign _299_ = _208_;
-  assign _203_ = _298_;
-  assign _301_ = _197_;
-  assign _202_ = _300_;
-  assign _303_ = _186_;
-  assign _201_ = _302_;
-  assign _305_ = en;
+  assign _295_ = rst;
+  assign _009_ = _294_;
+  assign _297_ = en;
+  assign _299_ = rst;
+  assign _008_ = _298_;
+  assign _301_ = _034_;
+  assign _007_ = _300_;
+  assign _303_ = _023_;
+  assign _006_ = _302_;
+  assign _306_ = en;
   assign _308_ = rst;
-  assign _200_ = _307_;
+  assign _005_ = _307_;
   assign _310_ = en;
   assign _312_ = rst;
-  assign _199_ = _311_;
-  assign _314_ = _175_;
-  assign _198_ = _313_;
-  assign _316_ = _164_;
-  assign _196_ = _315_;
-  assign _319_ = _111_;
-  assign _195_ = _318_;
-  assign _321_ = _000_;
-  assign _194_ = _320_;
-  assign _323_ = en;
-  assign _325_ = rst;
-  assign _193_ = _324_;
-  assign _327_ = en;
-  assign _330_ = rst;
-  assign _192_ = _329_;
-  assign _180_ = { rq2m_o0[62], rq2m_o0[62], rq2m_o0[62], rq2m_o0[62], rq2m_o0[62], rq2m_o0[62], rq2m_o0[62], rq2m_o0[62], rq2m_o0[62], rq2m_o0[62], rq2m_o0[62], rq2m_o0[62], rq2m_o0[62], rq2m_o0[62], rq2m_o0[62], rq2m_o0[62], rq2m_o0[62], rq2m_o0[62:17] };
-  assign _182_ = { _181_[63], _181_[63], _181_[63], _181_[63], _181_[63], _181_[63], _181_[63], _181_[63], _181_[63], _181_[63], _181_[63], _181_[63], _181_[63], _181_[63], _181_[63:14] };
-  assign _184_ = { 1'h0, _183_[63:1] };
+  assign _004_ = _311_;
+  assign _314_ = _012_;
+  assign _003_ = _313_;
+  assign _317_ = _001_;
+  assign _002_ = _316_;
+  assign _319_ = _261_;
+  assign _271_ = _318_;
+  assign _321_ = en;
+  assign _323_ = rst;
+  assign _270_ = _322_;
+  assign _325_ = en;
+  assign _328_ = rst;
+  assign _269_ = _327_;
+  assign _330_ = _250_;
+  assign _268_ = _329_;
+  assign _332_ = _239_;
+  assign _267_ = _331_;
+  assign _334_ = _228_;
+  assign _266_ = _333_;
+  assign _336_ = _217_;
+  assign _265_ = _335_;
+  assign _339_ = en;
+  assign _341_ = rst;
+  assign _264_ = _340_;
+  assign _343_ = en;
+  assign _345_ = rst;
+  assign _263_ = _344_;
+  assign _347_ = _206_;
+  assign _262_ = _346_;
+  assign _350_ = _195_;
+  assign _260_ = _349_;
+  assign _352_ = _111_;
+  assign _259_ = _351_;
+  assign _354_ = _000_;
+  assign _258_ = _353_;
+  assign _356_ = en;
+  assign _358_ = rst;
+  assign _257_ = _357_;
+  assign _361_ = en;
+  assign _363_ = rst;
+  assign _256_ = _362_;
+  assign _212_ = { rq2m_o0[62], rq2m_o0[62], rq2m_o0[62], rq2m_o0[62], rq2m_o0[62], rq2m_o0[62], rq2m_o0[62], rq2m_o0[62], rq2m_o0[62], rq2m_o0[62], rq2m_o0[62], rq2m_o0[62], rq2m_o0[62], rq2m_o0[62], rq2m_o0[62], rq2m_o0[62], rq2m_o0[62], rq2m_o0[62:17] };
+  assign _214_ = { _213_[63], _213_[63], _213_[63], _213_[63], _213_[63], _213_[63], _213_[63], _213_[63], _213_[63], _213_[63], _213_[63], _213_[63], _213_[63], _213_[63], _213_[63:14] };
+  assign _216_ = { 1'h0, _215_[63:1] };
   always @(posedge clk) begin
-    rq0_valid <= _192_;
-    rq0_last <= _193_;
-    rq0_m0 <= _194_;
-    rq0_e0 <= _195_;
-    rq0_acc0 <= _196_;
-    rq0_b0 <= _198_;
-    rq1_valid <= _199_;
-    rq1_last <= _200_;
-    rq1_m0 <= _201_;
-    rq1_l0 <= _202_;
-    rq1_r0 <= _203_;
-    rq1_s0 <= _204_;
-    rq2a_valid <= _205_;
-    rq2a_last <= _206_;
-    rq2a_m0 <= _207_;
-    rq2a_r0 <= _209_;
-    rq2a_a0 <= _210_;
-    rq2b_valid <= _211_;
-    rq2b_last <= _212_;
-    rq2b_m0 <= _213_;
-    rq2b_r0 <= _214_;
-    rq2c_valid <= _215_;
-    rq2c_last <= _216_;
-    rq2c_m0 <= _217_;
-    rq2c_r0 <= _218_;
-    rq2d_valid <= _220_;
-    rq2d_last <= _221_;
-    rq2d_m0 <= _222_;
-    rq2d_r0 <= _223_;
-    rq2p_pll0 <= _224_;
-    rq2p_plh0 <= _225_;
-    rq2p_phl0 <= _226_;
-    rq2p_phh0 <= _227_;
-    rq2m_valid <= _228_;
-    rq2m_last <= _229_;
-    rq2m_m0 <= _231_;
-    rq2m_r0 <= _232_;
-    rq2m_o0 <= _233_;
-    rq2m_mi0 <= _234_;
-    rq2_valid <= _235_;
-    rq2_last <= _236_;
-    rq2_r0 <= _237_;
-    rq2_h0 <= _238_;
-    rq2_hf0 <= _239_;
-    rq3a_valid <= _240_;
-    rq3a_last <= _002_;
-    rq3a_r0 <= _003_;
-    rq3a_u0 <= _004_;
-    rq3_valid <= _005_;
-    rq3_last <= _006_;
-    rq3_y0 <= _007_;
-    lo_z <= _008_;
-    hi_z <= _009_;
-    rq4_valid <= _010_;
-    rq4_last <= _011_;
-    rq4_t0 <= _013_;
-    rq4_below0 <= _014_;
-    rq4_above0 <= _015_;
-    o_data <= _016_;
-    o_valid <= _017_;
-    o_last <= _018_;
+    rq0_valid <= _256_;
+    rq0_last <= _257_;
+    rq0_m0 <= _258_;
+    rq0_e0 <= _259_;
+    rq0_acc0 <= _260_;
+    rq0_b0 <= _262_;
+    rq1_valid <= _263_;
+    rq1_last <= _264_;
+    rq1_m0 <= _265_;
+    rq1_l0 <= _266_;
+    rq1_r0 <= _267_;
+    rq1_s0 <= _268_;
+    rq2a_valid <= _269_;
+    rq2a_last <= _270_;
+    rq2a_m0 <= _271_;
+    rq2a_r0 <= _002_;
+    rq2a_a0 <= _003_;
+    rq2b_valid <= _004_;
+    rq2b_last <= _005_;
+    rq2b_m0 <= _006_;
+    rq2b_r0 <= _007_;
+    rq2c_valid <= _008_;
+    rq2c_last <= _009_;
+    rq2c_m0 <= _010_;
+    rq2c_r0 <= _011_;
+    rq2d_valid <= _013_;
+    rq2d_last <= _014_;
+    rq2d_m0 <= _015_;
+    rq2d_r0 <= _016_;
+    rq2p_pll0 <= _017_;
+    rq2p_plh0 <= _018_;
+    rq2p_phl0 <= _019_;
+    rq2p_phh0 <= _020_;
+    rq2m_valid <= _021_;
+    rq2m_last <= _022_;
+    rq2m_m0 <= _024_;
+    rq2m_r0 <= _025_;
+    rq2m_o0 <= _026_;
+    rq2m_mi0 <= _027_;
+    rq2_valid <= _028_;
+    rq2_last <= _029_;
+    rq2_r0 <= _030_;
+    rq2_h0 <= _031_;
+    rq2_hf0 <= _032_;
+    rq2_hm0 <= _033_;
+    rq3a_valid <= _035_;
+    rq3a_last <= _036_;
+    rq3a_r0 <= _037_;
+    rq3a_u0 <= _038_;
+    rq3_valid <= _039_;
+    rq3_last <= _040_;
+    rq3_y0 <= _041_;
+    lo_z <= _042_;
+    hi_z <= _043_;
+    rq4_valid <= _044_;
+    rq4_last <= _046_;
+    rq4_t0 <= _047_;
+    rq4_below0 <= _048_;
+    rq4_above0 <= _049_;
+    o_data <= _050_;
+    o_valid <= _051_;
+    o_last <= _052_;
   end
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_requant.phh_0 (clk, rst, \port$131$0 , \port$131$1 , \port$131$2 , \port$131$3 , \port$131$4 , \port$131$5 , \port$131$6 , \port$131$7 , \port$131$8 , \port$131$9 , \port$131$10 , \port$131$11 , \port$131$12 , \port$131$13 , \port$131$14 , \port$131$15 , \port$131$16 , \port$131$17 , \port$131$18 
-, \port$131$19 , \port$131$20 , \port$131$21 , \port$131$22 , \port$131$23 , \port$131$24 , \port$131$25 , \port$131$26 , \port$131$27 , \port$131$28 , b, a, en);
+module \hwq_requant.phh_0 (clk, rst, \port$164$0 , \port$164$1 , \port$164$2 , \port$164$3 , \port$164$4 , \port$164$5 , \port$164$6 , \port$164$7 , \port$164$8 , \port$164$9 , \port$164$10 , \port$164$11 , \port$164$12 , \port$164$13 , \port$164$14 , \port$164$15 , \port$164$16 , \port$164$17 , \port$164$18 
+, \port$164$19 , \port$164$20 , \port$164$21 , \port$164$22 , \port$164$23 , \port$164$24 , \port$164$25 , \port$164$26 , \port$164$27 , \port$164$28 , b, a, en);
   wire _00_;
   wire _01_;
   wire _02_;
@@ -1141,64 +1211,64 @@ module \hwq_requant.phh_0 (clk, rst, \port$131$0 , \port$131$1 , \port$131$2 , \
   wire en;
   wire [28:0] p;
   wire [35:0] p36;
-  output \port$131$0 ;
-  wire \port$131$0 ;
-  output \port$131$1 ;
-  wire \port$131$1 ;
-  output \port$131$10 ;
-  wire \port$131$10 ;
-  output \port$131$11 ;
-  wire \port$131$11 ;
-  output \port$131$12 ;
-  wire \port$131$12 ;
-  output \port$131$13 ;
-  wire \port$131$13 ;
-  output \port$131$14 ;
-  wire \port$131$14 ;
-  output \port$131$15 ;
-  wire \port$131$15 ;
-  output \port$131$16 ;
-  wire \port$131$16 ;
-  output \port$131$17 ;
-  wire \port$131$17 ;
-  output \port$131$18 ;
-  wire \port$131$18 ;
-  output \port$131$19 ;
-  wire \port$131$19 ;
-  output \port$131$2 ;
-  wire \port$131$2 ;
-  output \port$131$20 ;
-  wire \port$131$20 ;
-  output \port$131$21 ;
-  wire \port$131$21 ;
-  output \port$131$22 ;
-  wire \port$131$22 ;
-  output \port$131$23 ;
-  wire \port$131$23 ;
-  output \port$131$24 ;
-  wire \port$131$24 ;
-  output \port$131$25 ;
-  wire \port$131$25 ;
-  output \port$131$26 ;
-  wire \port$131$26 ;
-  output \port$131$27 ;
-  wire \port$131$27 ;
-  output \port$131$28 ;
-  wire \port$131$28 ;
-  output \port$131$3 ;
-  wire \port$131$3 ;
-  output \port$131$4 ;
-  wire \port$131$4 ;
-  output \port$131$5 ;
-  wire \port$131$5 ;
-  output \port$131$6 ;
-  wire \port$131$6 ;
-  output \port$131$7 ;
-  wire \port$131$7 ;
-  output \port$131$8 ;
-  wire \port$131$8 ;
-  output \port$131$9 ;
-  wire \port$131$9 ;
+  output \port$164$0 ;
+  wire \port$164$0 ;
+  output \port$164$1 ;
+  wire \port$164$1 ;
+  output \port$164$10 ;
+  wire \port$164$10 ;
+  output \port$164$11 ;
+  wire \port$164$11 ;
+  output \port$164$12 ;
+  wire \port$164$12 ;
+  output \port$164$13 ;
+  wire \port$164$13 ;
+  output \port$164$14 ;
+  wire \port$164$14 ;
+  output \port$164$15 ;
+  wire \port$164$15 ;
+  output \port$164$16 ;
+  wire \port$164$16 ;
+  output \port$164$17 ;
+  wire \port$164$17 ;
+  output \port$164$18 ;
+  wire \port$164$18 ;
+  output \port$164$19 ;
+  wire \port$164$19 ;
+  output \port$164$2 ;
+  wire \port$164$2 ;
+  output \port$164$20 ;
+  wire \port$164$20 ;
+  output \port$164$21 ;
+  wire \port$164$21 ;
+  output \port$164$22 ;
+  wire \port$164$22 ;
+  output \port$164$23 ;
+  wire \port$164$23 ;
+  output \port$164$24 ;
+  wire \port$164$24 ;
+  output \port$164$25 ;
+  wire \port$164$25 ;
+  output \port$164$26 ;
+  wire \port$164$26 ;
+  output \port$164$27 ;
+  wire \port$164$27 ;
+  output \port$164$28 ;
+  wire \port$164$28 ;
+  output \port$164$3 ;
+  wire \port$164$3 ;
+  output \port$164$4 ;
+  wire \port$164$4 ;
+  output \port$164$5 ;
+  wire \port$164$5 ;
+  output \port$164$6 ;
+  wire \port$164$6 ;
+  output \port$164$7 ;
+  wire \port$164$7 ;
+  output \port$164$8 ;
+  wire \port$164$8 ;
+  output \port$164$9 ;
+  wire \port$164$9 ;
   input rst;
   wire rst;
   MULT18X18D #(
@@ -1320,40 +1390,40 @@ module \hwq_requant.phh_0 (clk, rst, \port$131$0 , \port$131$1 , \port$131$2 , \
   assign b18 = { 4'h0, b };
   assign p = { _21_, _20_, _19_, _18_, _17_, _16_, _15_, _14_, _13_, _12_, _10_, _09_, _08_, _07_, _06_, _05_, _04_, _03_, _02_, _01_, _35_, _34_, _33_, _32_, _31_, _30_, _22_, _11_, _00_ };
   assign p36 = { _29_, _28_, _27_, _26_, _25_, _24_, _23_, _21_, _20_, _19_, _18_, _17_, _16_, _15_, _14_, _13_, _12_, _10_, _09_, _08_, _07_, _06_, _05_, _04_, _03_, _02_, _01_, _35_, _34_, _33_, _32_, _31_, _30_, _22_, _11_, _00_ };
-  assign \port$131$0  = _00_;
-  assign \port$131$1  = _11_;
-  assign \port$131$2  = _22_;
-  assign \port$131$3  = _30_;
-  assign \port$131$4  = _31_;
-  assign \port$131$5  = _32_;
-  assign \port$131$6  = _33_;
-  assign \port$131$7  = _34_;
-  assign \port$131$8  = _35_;
-  assign \port$131$9  = _01_;
-  assign \port$131$10  = _02_;
-  assign \port$131$11  = _03_;
-  assign \port$131$12  = _04_;
-  assign \port$131$13  = _05_;
-  assign \port$131$14  = _06_;
-  assign \port$131$15  = _07_;
-  assign \port$131$16  = _08_;
-  assign \port$131$17  = _09_;
-  assign \port$131$18  = _10_;
-  assign \port$131$19  = _12_;
-  assign \port$131$20  = _13_;
-  assign \port$131$21  = _14_;
-  assign \port$131$22  = _15_;
-  assign \port$131$23  = _16_;
-  assign \port$131$24  = _17_;
-  assign \port$131$25  = _18_;
-  assign \port$131$26  = _19_;
-  assign \port$131$27  = _20_;
-  assign \port$131$28  = _21_;
+  assign \port$164$0  = _00_;
+  assign \port$164$1  = _11_;
+  assign \port$164$2  = _22_;
+  assign \port$164$3  = _30_;
+  assign \port$164$4  = _31_;
+  assign \port$164$5  = _32_;
+  assign \port$164$6  = _33_;
+  assign \port$164$7  = _34_;
+  assign \port$164$8  = _35_;
+  assign \port$164$9  = _01_;
+  assign \port$164$10  = _02_;
+  assign \port$164$11  = _03_;
+  assign \port$164$12  = _04_;
+  assign \port$164$13  = _05_;
+  assign \port$164$14  = _06_;
+  assign \port$164$15  = _07_;
+  assign \port$164$16  = _08_;
+  assign \port$164$17  = _09_;
+  assign \port$164$18  = _10_;
+  assign \port$164$19  = _12_;
+  assign \port$164$20  = _13_;
+  assign \port$164$21  = _14_;
+  assign \port$164$22  = _15_;
+  assign \port$164$23  = _16_;
+  assign \port$164$24  = _17_;
+  assign \port$164$25  = _18_;
+  assign \port$164$26  = _19_;
+  assign \port$164$27  = _20_;
+  assign \port$164$28  = _21_;
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_requant.phl_0 (clk, rst, \port$130$0 , \port$130$1 , \port$130$2 , \port$130$3 , \port$130$4 , \port$130$5 , \port$130$6 , \port$130$7 , \port$130$8 , \port$130$9 , \port$130$10 , \port$130$11 , \port$130$12 , \port$130$13 , \port$130$14 , \port$130$15 , \port$130$16 , \port$130$17 , \port$130$18 
-, \port$130$19 , \port$130$20 , \port$130$21 , \port$130$22 , \port$130$23 , \port$130$24 , \port$130$25 , \port$130$26 , \port$130$27 , \port$130$28 , \port$130$29 , \port$130$30 , \port$130$31 , b, a, en);
+module \hwq_requant.phl_0 (clk, rst, \port$163$0 , \port$163$1 , \port$163$2 , \port$163$3 , \port$163$4 , \port$163$5 , \port$163$6 , \port$163$7 , \port$163$8 , \port$163$9 , \port$163$10 , \port$163$11 , \port$163$12 , \port$163$13 , \port$163$14 , \port$163$15 , \port$163$16 , \port$163$17 , \port$163$18 
+, \port$163$19 , \port$163$20 , \port$163$21 , \port$163$22 , \port$163$23 , \port$163$24 , \port$163$25 , \port$163$26 , \port$163$27 , \port$163$28 , \port$163$29 , \port$163$30 , \port$163$31 , b, a, en);
   wire _00_;
   wire _01_;
   wire _02_;
@@ -1402,70 +1472,70 @@ module \hwq_requant.phl_0 (clk, rst, \port$130$0 , \port$130$1 , \port$130$2 , \
   wire en;
   wire [31:0] p;
   wire [35:0] p36;
-  output \port$130$0 ;
-  wire \port$130$0 ;
-  output \port$130$1 ;
-  wire \port$130$1 ;
-  output \port$130$10 ;
-  wire \port$130$10 ;
-  output \port$130$11 ;
-  wire \port$130$11 ;
-  output \port$130$12 ;
-  wire \port$130$12 ;
-  output \port$130$13 ;
-  wire \port$130$13 ;
-  output \port$130$14 ;
-  wire \port$130$14 ;
-  output \port$130$15 ;
-  wire \port$130$15 ;
-  output \port$130$16 ;
-  wire \port$130$16 ;
-  output \port$130$17 ;
-  wire \port$130$17 ;
-  output \port$130$18 ;
-  wire \port$130$18 ;
-  output \port$130$19 ;
-  wire \port$130$19 ;
-  output \port$130$2 ;
-  wire \port$130$2 ;
-  output \port$130$20 ;
-  wire \port$130$20 ;
-  output \port$130$21 ;
-  wire \port$130$21 ;
-  output \port$130$22 ;
-  wire \port$130$22 ;
-  output \port$130$23 ;
-  wire \port$130$23 ;
-  output \port$130$24 ;
-  wire \port$130$24 ;
-  output \port$130$25 ;
-  wire \port$130$25 ;
-  output \port$130$26 ;
-  wire \port$130$26 ;
-  output \port$130$27 ;
-  wire \port$130$27 ;
-  output \port$130$28 ;
-  wire \port$130$28 ;
-  output \port$130$29 ;
-  wire \port$130$29 ;
-  output \port$130$3 ;
-  wire \port$130$3 ;
-  output \port$130$30 ;
-  wire \port$130$30 ;
-  output \port$130$31 ;
-  wire \port$130$31 ;
-  output \port$130$4 ;
-  wire \port$130$4 ;
-  output \port$130$5 ;
-  wire \port$130$5 ;
-  output \port$130$6 ;
-  wire \port$130$6 ;
-  output \port$130$7 ;
-  wire \port$130$7 ;
-  output \port$130$8 ;
-  wire \port$130$8 ;
-  output \port$130$9 ;
-  wire \port$130$9 ;
+  output \port$163$0 ;
+  wire \port$163$0 ;
+  output \port$163$1 ;
+  wire \port$163$1 ;
+  output \port$163$10 ;
+  wire \port$163$10 ;
+  output \port$163$11 ;
+  wire \port$163$11 ;
+  output \port$163$12 ;
+  wire \port$163$12 ;
+  output \port$163$13 ;
+  wire \port$163$13 ;
+  output \port$163$14 ;
+  wire \port$163$14 ;
+  output \port$163$15 ;
+  wire \port$163$15 ;
+  output \port$163$16 ;
+  wire \port$163$16 ;
+  output \port$163$17 ;
+  wire \port$163$17 ;
+  output \port$163$18 ;
+  wire \port$163$18 ;
+  output \port$163$19 ;
+  wire \port$163$19 ;
+  output \port$163$2 ;
+  wire \port$163$2 ;
+  output \port$163$20 ;
+  wire \port$163$20 ;
+  output \port$163$21 ;
+  wire \port$163$21 ;
+  output \port$163$22 ;
+  wire \port$163$22 ;
+  output \port$163$23 ;
+  wire \port$163$23 ;
+  output \port$163$24 ;
+  wire \port$163$24 ;
+  output \port$163$25 ;
+  wire \port$163$25 ;
+  output \port$163$26 ;
+  wire \port$163$26 ;
+  output \port$163$27 ;
+  wire \port$163$27 ;
+  output \port$163$28 ;
+  wire \port$163$28 ;
+  output \port$163$29 ;
+  wire \port$163$29 ;
+  output \port$163$3 ;
+  wire \port$163$3 ;
+  output \port$163$30 ;
+  wire \port$163$30 ;
+  output \port$163$31 ;
+  wire \port$163$31 ;
+  output \port$163$4 ;
+  wire \port$163$4 ;
+  output \port$163$5 ;
+  wire \port$163$5 ;
+  output \port$163$6 ;
+  wire \port$163$6 ;
+  output \port$163$7 ;
+  wire \port$163$7 ;
+  output \port$163$8 ;
+  wire \port$163$8 ;
+  output \port$163$9 ;
+  wire \port$163$9 ;
   input rst;
   wire rst;
   MULT18X18D #(
@@ -1587,43 +1657,43 @@ module \hwq_requant.phl_0 (clk, rst, \port$130$0 , \port$130$1 , \port$130$2 , \
   assign b18 = { 1'h0, b };
   assign p = { _25_, _24_, _23_, _21_, _20_, _19_, _18_, _17_, _16_, _15_, _14_, _13_, _12_, _10_, _09_, _08_, _07_, _06_, _05_, _04_, _03_, _02_, _01_, _35_, _34_, _33_, _32_, _31_, _30_, _22_, _11_, _00_ };
   assign p36 = { _29_, _28_, _27_, _26_, _25_, _24_, _23_, _21_, _20_, _19_, _18_, _17_, _16_, _15_, _14_, _13_, _12_, _10_, _09_, _08_, _07_, _06_, _05_, _04_, _03_, _02_, _01_, _35_, _34_, _33_, _32_, _31_, _30_, _22_, _11_, _00_ };
-  assign \port$130$0  = _00_;
-  assign \port$130$1  = _11_;
-  assign \port$130$2  = _22_;
-  assign \port$130$3  = _30_;
-  assign \port$130$4  = _31_;
-  assign \port$130$5  = _32_;
-  assign \port$130$6  = _33_;
-  assign \port$130$7  = _34_;
-  assign \port$130$8  = _35_;
-  assign \port$130$9  = _01_;
-  assign \port$130$10  = _02_;
-  assign \port$130$11  = _03_;
-  assign \port$130$12  = _04_;
-  assign \port$130$13  = _05_;
-  assign \port$130$14  = _06_;
-  assign \port$130$15  = _07_;
-  assign \port$130$16  = _08_;
-  assign \port$130$17  = _09_;
-  assign \port$130$18  = _10_;
-  assign \port$130$19  = _12_;
-  assign \port$130$20  = _13_;
-  assign \port$130$21  = _14_;
-  assign \port$130$22  = _15_;
-  assign \port$130$23  = _16_;
-  assign \port$130$24  = _17_;
-  assign \port$130$25  = _18_;
-  assign \port$130$26  = _19_;
-  assign \port$130$27  = _20_;
-  assign \port$130$28  = _21_;
-  assign \port$130$29  = _23_;
-  assign \port$130$30  = _24_;
-  assign \port$130$31  = _25_;
+  assign \port$163$0  = _00_;
+  assign \port$163$1  = _11_;
+  assign \port$163$2  = _22_;
+  assign \port$163$3  = _30_;
+  assign \port$163$4  = _31_;
+  assign \port$163$5  = _32_;
+  assign \port$163$6  = _33_;
+  assign \port$163$7  = _34_;
+  assign \port$163$8  = _35_;
+  assign \port$163$9  = _01_;
+  assign \port$163$10  = _02_;
+  assign \port$163$11  = _03_;
+  assign \port$163$12  = _04_;
+  assign \port$163$13  = _05_;
+  assign \port$163$14  = _06_;
+  assign \port$163$15  = _07_;
+  assign \port$163$16  = _08_;
+  assign \port$163$17  = _09_;
+  assign \port$163$18  = _10_;
+  assign \port$163$19  = _12_;
+  assign \port$163$20  = _13_;
+  assign \port$163$21  = _14_;
+  assign \port$163$22  = _15_;
+  assign \port$163$23  = _16_;
+  assign \port$163$24  = _17_;
+  assign \port$163$25  = _18_;
+  assign \port$163$26  = _19_;
+  assign \port$163$27  = _20_;
+  assign \port$163$28  = _21_;
+  assign \port$163$29  = _23_;
+  assign \port$163$30  = _24_;
+  assign \port$163$31  = _25_;
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_requant.plh_0 (clk, rst, \port$129$0 , \port$129$1 , \port$129$2 , \port$129$3 , \port$129$4 , \port$129$5 , \port$129$6 , \port$129$7 , \port$129$8 , \port$129$9 , \port$129$10 , \port$129$11 , \port$129$12 , \port$129$13 , \port$129$14 , \port$129$15 , \port$129$16 , \port$129$17 , \port$129$18 
-, \port$129$19 , \port$129$20 , \port$129$21 , \port$129$22 , \port$129$23 , \port$129$24 , \port$129$25 , \port$129$26 , \port$129$27 , \port$129$28 , \port$129$29 , \port$129$30 , b, a, en);
+module \hwq_requant.plh_0 (clk, rst, \port$162$0 , \port$162$1 , \port$162$2 , \port$162$3 , \port$162$4 , \port$162$5 , \port$162$6 , \port$162$7 , \port$162$8 , \port$162$9 , \port$162$10 , \port$162$11 , \port$162$12 , \port$162$13 , \port$162$14 , \port$162$15 , \port$162$16 , \port$162$17 , \port$162$18 
+, \port$162$19 , \port$162$20 , \port$162$21 , \port$162$22 , \port$162$23 , \port$162$24 , \port$162$25 , \port$162$26 , \port$162$27 , \port$162$28 , \port$162$29 , \port$162$30 , b, a, en);
   wire _00_;
   wire _01_;
   wire _02_;
@@ -1672,68 +1742,68 @@ module \hwq_requant.plh_0 (clk, rst, \port$129$0 , \port$129$1 , \port$129$2 , \
   wire en;
   wire [30:0] p;
   wire [35:0] p36;
-  output \port$129$0 ;
-  wire \port$129$0 ;
-  output \port$129$1 ;
-  wire \port$129$1 ;
-  output \port$129$10 ;
-  wire \port$129$10 ;
-  output \port$129$11 ;
-  wire \port$129$11 ;
-  output \port$129$12 ;
-  wire \port$129$12 ;
-  output \port$129$13 ;
-  wire \port$129$13 ;
-  output \port$129$14 ;
-  wire \port$129$14 ;
-  output \port$129$15 ;
-  wire \port$129$15 ;
-  output \port$129$16 ;
-  wire \port$129$16 ;
-  output \port$129$17 ;
-  wire \port$129$17 ;
-  output \port$129$18 ;
-  wire \port$129$18 ;
-  output \port$129$19 ;
-  wire \port$129$19 ;
-  output \port$129$2 ;
-  wire \port$129$2 ;
-  output \port$129$20 ;
-  wire \port$129$20 ;
-  output \port$129$21 ;
-  wire \port$129$21 ;
-  output \port$129$22 ;
-  wire \port$129$22 ;
-  output \port$129$23 ;
-  wire \port$129$23 ;
-  output \port$129$24 ;
-  wire \port$129$24 ;
-  output \port$129$25 ;
-  wire \port$129$25 ;
-  output \port$129$26 ;
-  wire \port$129$26 ;
-  output \port$129$27 ;
-  wire \port$129$27 ;
-  output \port$129$28 ;
-  wire \port$129$28 ;
-  output \port$129$29 ;
-  wire \port$129$29 ;
-  output \port$129$3 ;
-  wire \port$129$3 ;
-  output \port$129$30 ;
-  wire \port$129$30 ;
-  output \port$129$4 ;
-  wire \port$129$4 ;
-  output \port$129$5 ;
-  wire \port$129$5 ;
-  output \port$129$6 ;
-  wire \port$129$6 ;
-  output \port$129$7 ;
-  wire \port$129$7 ;
-  output \port$129$8 ;
-  wire \port$129$8 ;
-  output \port$129$9 ;
-  wire \port$129$9 ;
+  output \port$162$0 ;
+  wire \port$162$0 ;
+  output \port$162$1 ;
+  wire \port$162$1 ;
+  output \port$162$10 ;
+  wire \port$162$10 ;
+  output \port$162$11 ;
+  wire \port$162$11 ;
+  output \port$162$12 ;
+  wire \port$162$12 ;
+  output \port$162$13 ;
+  wire \port$162$13 ;
+  output \port$162$14 ;
+  wire \port$162$14 ;
+  output \port$162$15 ;
+  wire \port$162$15 ;
+  output \port$162$16 ;
+  wire \port$162$16 ;
+  output \port$162$17 ;
+  wire \port$162$17 ;
+  output \port$162$18 ;
+  wire \port$162$18 ;
+  output \port$162$19 ;
+  wire \port$162$19 ;
+  output \port$162$2 ;
+  wire \port$162$2 ;
+  output \port$162$20 ;
+  wire \port$162$20 ;
+  output \port$162$21 ;
+  wire \port$162$21 ;
+  output \port$162$22 ;
+  wire \port$162$22 ;
+  output \port$162$23 ;
+  wire \port$162$23 ;
+  output \port$162$24 ;
+  wire \port$162$24 ;
+  output \port$162$25 ;
+  wire \port$162$25 ;
+  output \port$162$26 ;
+  wire \port$162$26 ;
+  output \port$162$27 ;
+  wire \port$162$27 ;
+  output \port$162$28 ;
+  wire \port$162$28 ;
+  output \port$162$29 ;
+  wire \port$162$29 ;
+  output \port$162$3 ;
+  wire \port$162$3 ;
+  output \port$162$30 ;
+  wire \port$162$30 ;
+  output \port$162$4 ;
+  wire \port$162$4 ;
+  output \port$162$5 ;
+  wire \port$162$5 ;
+  output \port$162$6 ;
+  wire \port$162$6 ;
+  output \port$162$7 ;
+  wire \port$162$7 ;
+  output \port$162$8 ;
+  wire \port$162$8 ;
+  output \port$162$9 ;
+  wire \port$162$9 ;
   input rst;
   wire rst;
   MULT18X18D #(
@@ -1855,42 +1925,42 @@ module \hwq_requant.plh_0 (clk, rst, \port$129$0 , \port$129$1 , \port$129$2 , \
   assign b18 = { 4'h0, b };
   assign p = { _24_, _23_, _21_, _20_, _19_, _18_, _17_, _16_, _15_, _14_, _13_, _12_, _10_, _09_, _08_, _07_, _06_, _05_, _04_, _03_, _02_, _01_, _35_, _34_, _33_, _32_, _31_, _30_, _22_, _11_, _00_ };
   assign p36 = { _29_, _28_, _27_, _26_, _25_, _24_, _23_, _21_, _20_, _19_, _18_, _17_, _16_, _15_, _14_, _13_, _12_, _10_, _09_, _08_, _07_, _06_, _05_, _04_, _03_, _02_, _01_, _35_, _34_, _33_, _32_, _31_, _30_, _22_, _11_, _00_ };
-  assign \port$129$0  = _00_;
-  assign \port$129$1  = _11_;
-  assign \port$129$2  = _22_;
-  assign \port$129$3  = _30_;
-  assign \port$129$4  = _31_;
-  assign \port$129$5  = _32_;
-  assign \port$129$6  = _33_;
-  assign \port$129$7  = _34_;
-  assign \port$129$8  = _35_;
-  assign \port$129$9  = _01_;
-  assign \port$129$10  = _02_;
-  assign \port$129$11  = _03_;
-  assign \port$129$12  = _04_;
-  assign \port$129$13  = _05_;
-  assign \port$129$14  = _06_;
-  assign \port$129$15  = _07_;
-  assign \port$129$16  = _08_;
-  assign \port$129$17  = _09_;
-  assign \port$129$18  = _10_;
-  assign \port$129$19  = _12_;
-  assign \port$129$20  = _13_;
-  assign \port$129$21  = _14_;
-  assign \port$129$22  = _15_;
-  assign \port$129$23  = _16_;
-  assign \port$129$24  = _17_;
-  assign \port$129$25  = _18_;
-  assign \port$129$26  = _19_;
-  assign \port$129$27  = _20_;
-  assign \port$129$28  = _21_;
-  assign \port$129$29  = _23_;
-  assign \port$129$30  = _24_;
+  assign \port$162$0  = _00_;
+  assign \port$162$1  = _11_;
+  assign \port$162$2  = _22_;
+  assign \port$162$3  = _30_;
+  assign \port$162$4  = _31_;
+  assign \port$162$5  = _32_;
+  assign \port$162$6  = _33_;
+  assign \port$162$7  = _34_;
+  assign \port$162$8  = _35_;
+  assign \port$162$9  = _01_;
+  assign \port$162$10  = _02_;
+  assign \port$162$11  = _03_;
+  assign \port$162$12  = _04_;
+  assign \port$162$13  = _05_;
+  assign \port$162$14  = _06_;
+  assign \port$162$15  = _07_;
+  assign \port$162$16  = _08_;
+  assign \port$162$17  = _09_;
+  assign \port$162$18  = _10_;
+  assign \port$162$19  = _12_;
+  assign \port$162$20  = _13_;
+  assign \port$162$21  = _14_;
+  assign \port$162$22  = _15_;
+  assign \port$162$23  = _16_;
+  assign \port$162$24  = _17_;
+  assign \port$162$25  = _18_;
+  assign \port$162$26  = _19_;
+  assign \port$162$27  = _20_;
+  assign \port$162$28  = _21_;
+  assign \port$162$29  = _23_;
+  assign \port$162$30  = _24_;
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_requant.pll_0 (clk, rst, \port$128$0 , \port$128$1 , \port$128$2 , \port$128$3 , \port$128$4 , \port$128$5 , \port$128$6 , \port$128$7 , \port$128$8 , \port$128$9 , \port$128$10 , \port$128$11 , \port$128$12 , \port$128$13 , \port$128$14 , \port$128$15 , \port$128$16 , \port$128$17 , \port$128$18 
-, \port$128$19 , \port$128$20 , \port$128$21 , \port$128$22 , \port$128$23 , \port$128$24 , \port$128$25 , \port$128$26 , \port$128$27 , \port$128$28 , \port$128$29 , \port$128$30 , \port$128$31 , \port$128$32 , \port$128$33 , b, a, en);
+module \hwq_requant.pll_0 (clk, rst, \port$161$0 , \port$161$1 , \port$161$2 , \port$161$3 , \port$161$4 , \port$161$5 , \port$161$6 , \port$161$7 , \port$161$8 , \port$161$9 , \port$161$10 , \port$161$11 , \port$161$12 , \port$161$13 , \port$161$14 , \port$161$15 , \port$161$16 , \port$161$17 , \port$161$18 
+, \port$161$19 , \port$161$20 , \port$161$21 , \port$161$22 , \port$161$23 , \port$161$24 , \port$161$25 , \port$161$26 , \port$161$27 , \port$161$28 , \port$161$29 , \port$161$30 , \port$161$31 , \port$161$32 , \port$161$33 , b, a, en);
   wire _00_;
   wire _01_;
   wire _02_;
@@ -1939,74 +2009,74 @@ module \hwq_requant.pll_0 (clk, rst, \port$128$0 , \port$128$1 , \port$128$2 , \
   wire en;
   wire [33:0] p;
   wire [35:0] p36;
-  output \port$128$0 ;
-  wire \port$128$0 ;
-  output \port$128$1 ;
-  wire \port$128$1 ;
-  output \port$128$10 ;
-  wire \port$128$10 ;
-  output \port$128$11 ;
-  wire \port$128$11 ;
-  output \port$128$12 ;
-  wire \port$128$12 ;
-  output \port$128$13 ;
-  wire \port$128$13 ;
-  output \port$128$14 ;
-  wire \port$128$14 ;
-  output \port$128$15 ;
-  wire \port$128$15 ;
-  output \port$128$16 ;
-  wire \port$128$16 ;
-  output \port$128$17 ;
-  wire \port$128$17 ;
-  output \port$128$18 ;
-  wire \port$128$18 ;
-  output \port$128$19 ;
-  wire \port$128$19 ;
-  output \port$128$2 ;
-  wire \port$128$2 ;
-  output \port$128$20 ;
-  wire \port$128$20 ;
-  output \port$128$21 ;
-  wire \port$128$21 ;
-  output \port$128$22 ;
-  wire \port$128$22 ;
-  output \port$128$23 ;
-  wire \port$128$23 ;
-  output \port$128$24 ;
-  wire \port$128$24 ;
-  output \port$128$25 ;
-  wire \port$128$25 ;
-  output \port$128$26 ;
-  wire \port$128$26 ;
-  output \port$128$27 ;
-  wire \port$128$27 ;
-  output \port$128$28 ;
-  wire \port$128$28 ;
-  output \port$128$29 ;
-  wire \port$128$29 ;
-  output \port$128$3 ;
-  wire \port$128$3 ;
-  output \port$128$30 ;
-  wire \port$128$30 ;
-  output \port$128$31 ;
-  wire \port$128$31 ;
-  output \port$128$32 ;
-  wire \port$128$32 ;
-  output \port$128$33 ;
-  wire \port$128$33 ;
-  output \port$128$4 ;
-  wire \port$128$4 ;
-  output \port$128$5 ;
-  wire \port$128$5 ;
-  output \port$128$6 ;
-  wire \port$128$6 ;
-  output \port$128$7 ;
-  wire \port$128$7 ;
-  output \port$128$8 ;
-  wire \port$128$8 ;
-  output \port$128$9 ;
-  wire \port$128$9 ;
+  output \port$161$0 ;
+  wire \port$161$0 ;
+  output \port$161$1 ;
+  wire \port$161$1 ;
+  output \port$161$10 ;
+  wire \port$161$10 ;
+  output \port$161$11 ;
+  wire \port$161$11 ;
+  output \port$161$12 ;
+  wire \port$161$12 ;
+  output \port$161$13 ;
+  wire \port$161$13 ;
+  output \port$161$14 ;
+  wire \port$161$14 ;
+  output \port$161$15 ;
+  wire \port$161$15 ;
+  output \port$161$16 ;
+  wire \port$161$16 ;
+  output \port$161$17 ;
+  wire \port$161$17 ;
+  output \port$161$18 ;
+  wire \port$161$18 ;
+  output \port$161$19 ;
+  wire \port$161$19 ;
+  output \port$161$2 ;
+  wire \port$161$2 ;
+  output \port$161$20 ;
+  wire \port$161$20 ;
+  output \port$161$21 ;
+  wire \port$161$21 ;
+  output \port$161$22 ;
+  wire \port$161$22 ;
+  output \port$161$23 ;
+  wire \port$161$23 ;
+  output \port$161$24 ;
+  wire \port$161$24 ;
+  output \port$161$25 ;
+  wire \port$161$25 ;
+  output \port$161$26 ;
+  wire \port$161$26 ;
+  output \port$161$27 ;
+  wire \port$161$27 ;
+  output \port$161$28 ;
+  wire \port$161$28 ;
+  output \port$161$29 ;
+  wire \port$161$29 ;
+  output \port$161$3 ;
+  wire \port$161$3 ;
+  output \port$161$30 ;
+  wire \port$161$30 ;
+  output \port$161$31 ;
+  wire \port$161$31 ;
+  output \port$161$32 ;
+  wire \port$161$32 ;
+  output \port$161$33 ;
+  wire \port$161$33 ;
+  output \port$161$4 ;
+  wire \port$161$4 ;
+  output \port$161$5 ;
+  wire \port$161$5 ;
+  output \port$161$6 ;
+  wire \port$161$6 ;
+  output \port$161$7 ;
+  wire \port$161$7 ;
+  output \port$161$8 ;
+  wire \port$161$8 ;
+  output \port$161$9 ;
+  wire \port$161$9 ;
   input rst;
   wire rst;
   MULT18X18D #(
@@ -2128,38 +2198,38 @@ module \hwq_requant.pll_0 (clk, rst, \port$128$0 , \port$128$1 , \port$128$2 , \
   assign b18 = { 1'h0, b };
   assign p = { _27_, _26_, _25_, _24_, _23_, _21_, _20_, _19_, _18_, _17_, _16_, _15_, _14_, _13_, _12_, _10_, _09_, _08_, _07_, _06_, _05_, _04_, _03_, _02_, _01_, _35_, _34_, _33_, _32_, _31_, _30_, _22_, _11_, _00_ };
   assign p36 = { _29_, _28_, _27_, _26_, _25_, _24_, _23_, _21_, _20_, _19_, _18_, _17_, _16_, _15_, _14_, _13_, _12_, _10_, _09_, _08_, _07_, _06_, _05_, _04_, _03_, _02_, _01_, _35_, _34_, _33_, _32_, _31_, _30_, _22_, _11_, _00_ };
-  assign \port$128$0  = _00_;
-  assign \port$128$1  = _11_;
-  assign \port$128$2  = _22_;
-  assign \port$128$3  = _30_;
-  assign \port$128$4  = _31_;
-  assign \port$128$5  = _32_;
-  assign \port$128$6  = _33_;
-  assign \port$128$7  = _34_;
-  assign \port$128$8  = _35_;
-  assign \port$128$9  = _01_;
-  assign \port$128$10  = _02_;
-  assign \port$128$11  = _03_;
-  assign \port$128$12  = _04_;
-  assign \port$128$13  = _05_;
-  assign \port$128$14  = _06_;
-  assign \port$128$15  = _07_;
-  assign \port$128$16  = _08_;
-  assign \port$128$17  = _09_;
-  assign \port$128$18  = _10_;
-  assign \port$128$19  = _12_;
-  assign \port$128$20  = _13_;
-  assign \port$128$21  = _14_;
-  assign \port$128$22  = _15_;
-  assign \port$128$23  = _16_;
-  assign \port$128$24  = _17_;
-  assign \port$128$25  = _18_;
-  assign \port$128$26  = _19_;
-  assign \port$128$27  = _20_;
-  assign \port$128$28  = _21_;
-  assign \port$128$29  = _23_;
-  assign \port$128$30  = _24_;
-  assign \port$128$31  = _25_;
-  assign \port$128$32  = _26_;
-  assign \port$128$33  = _27_;
+  assign \port$161$0  = _00_;
+  assign \port$161$1  = _11_;
+  assign \port$161$2  = _22_;
+  assign \port$161$3  = _30_;
+  assign \port$161$4  = _31_;
+  assign \port$161$5  = _32_;
+  assign \port$161$6  = _33_;
+  assign \port$161$7  = _34_;
+  assign \port$161$8  = _35_;
+  assign \port$161$9  = _01_;
+  assign \port$161$10  = _02_;
+  assign \port$161$11  = _03_;
+  assign \port$161$12  = _04_;
+  assign \port$161$13  = _05_;
+  assign \port$161$14  = _06_;
+  assign \port$161$15  = _07_;
+  assign \port$161$16  = _08_;
+  assign \port$161$17  = _09_;
+  assign \port$161$18  = _10_;
+  assign \port$161$19  = _12_;
+  assign \port$161$20  = _13_;
+  assign \port$161$21  = _14_;
+  assign \port$161$22  = _15_;
+  assign \port$161$23  = _16_;
+  assign \port$161$24  = _17_;
+  assign \port$161$25  = _18_;
+  assign \port$161$26  = _19_;
+  assign \port$161$27  = _20_;
+  assign \port$161$28  = _21_;
+  assign \port$161$29  = _23_;
+  assign \port$161$30  = _24_;
+  assign \port$161$31  = _25_;
+  assign \port$161$32  = _26_;
+  assign \port$161$33  = _27_;
 endmodule
