@@ -106,6 +106,8 @@ def main(argv=None):
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--cycles", type=int, default=4000)
     args = p.parse_args(argv)
+    if args.cycles < 1:
+        p.error(f"--cycles must be a positive number of clocks, not {args.cycles}")
     if not shutil.which("iverilog"):
         sys.exit("Icarus Verilog not found: apt-get install -y iverilog")
     version = subprocess.run(["iverilog", "-V"], capture_output=True, text=True).stdout

@@ -167,6 +167,9 @@ class GemmEngine(wiring.Component):
             self.s_act.ready.eq(take), self.s_wgt.ready.eq(take),
         ]
 
+        # a tile's steps: K, or min_tile_steps when K is shorter (idle steps pad it)
+        tile_len = Mux(hdr.k > cfg.min_tile_steps, hdr.k, cfg.min_tile_steps)
+
         with m.FSM(name="ctrl"):
             with m.State("HEADER"):
                 m.d.comb += self.s_param.ready.eq(1)
@@ -179,10 +182,7 @@ class GemmEngine(wiring.Component):
                         act_min.eq(hdr.act_min), act_max.eq(hdr.act_max),
                         k_last.eq(hdr.k - 1),
                         k_pen.eq(hdr.k - 2), n_pen.eq(hdr.n - 2),
-                        tile_pen.eq(Mux(hdr.k > cfg.min_tile_steps, hdr.k,
-                                        cfg.min_tile_steps) - 2),
-                        tile_last.eq(Mux(hdr.k > cfg.min_tile_steps, hdr.k,
-                                         cfg.min_tile_steps) - 1),
+                        tile_pen.eq(tile_len - 2), tile_last.eq(tile_len - 1),
                         lane.eq(0), blk.eq(0), wa.eq(0), wb.eq(0),
                         ch.eq(0), ch_last.eq(hdr.n == 1),
                     ]
