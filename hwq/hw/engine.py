@@ -160,6 +160,20 @@ class GemmEngine(wiring.Component):
         at_tile_last = Signal()                  # kk == tile length − 1, likewise
         ch_last = Signal()                       # ch == N − 1, as a register kept with ch
 
+        # The issue side's state: `compute` is a flip-flop set with the layer's last channel
+        # and cleared with its last tile (the FSM's COMPUTE state, kept as one register so that
+        # every step enable below starts at a flip-flop instead of a decoded state). A step
+        # advances the tile on an operand, or on every clock of its padding: `adv`, written
+        # from flip-flops and the two operand valids (take | ~in_data).
+        compute = Signal()
+        adv = Signal()
+        block_end = Signal()                     # a row block's last tile ends with this step
+        m.d.comb += [
+            take.eq(compute & in_data & operands & (credit_ok | ~at_k_last)),
+            reserve.eq(compute & in_data & operands & credit_ok & at_k_last),
+            adv.eq(~in_data | (operands & (credit_ok | ~at_k_last))),
+            block_end.eq(compute & adv & at_tile_last & fn_last),
+        ]
         m.d.comb += [
             array.en.eq(1), rq.en.eq(1),
             array.i_valid.eq(take), array.i_last.eq(take & at_k_last),
@@ -213,38 +227,37 @@ class GemmEngine(wiring.Component):
                     m.d.sync += ch_last.eq(ch == n_pen)
                     with m.If(ch_last):
                         m.d.sync += [nb_last.eq(blk), nb_pen.eq(blk - 1), dn_last.eq(blk == 0),
-                                     kk.eq(0), in_data.eq(1), fm0.eq(0), fn.eq(0),
-                                     fn_last.eq(blk == 0),
-                                     at_k_last.eq(k_last == 0),
-                                     at_tile_last.eq(tile_last == 0)]
+                                     compute.eq(1)]
                         m.next = "COMPUTE"
             with m.State("COMPUTE"):
-                m.d.comb += take.eq(in_data & operands & (credit_ok | ~at_k_last))
-                # = take & at_k_last, written out so it does not wait on `take`, whose many
-                # loads (the zero operands at the array's edges) make it slow to arrive
-                m.d.comb += reserve.eq(in_data & operands & credit_ok & at_k_last)
-                # a step advances the tile on an operand, or on every clock of its padding
-                with m.If(take | ~in_data):
-                    with m.If(at_tile_last):
-                        m.d.sync += [kk.eq(0), in_data.eq(1), at_k_last.eq(k_last == 0),
-                                     at_tile_last.eq(tile_last == 0)]
-                        with m.If(fn_last):
-                            m.d.sync += [fn.eq(0), fn_last.eq(nb_last == 0), fm0.eq(fm0 + R)]
-                            with m.If(last_mblock):
-                                m.d.sync += flush.eq(flush_len)
-                                m.next = "FLUSH"
-                        with m.Else():
-                            m.d.sync += [fn.eq(fn + 1), fn_last.eq(fn == nb_pen)]
-                    with m.Else():
-                        m.d.sync += [kk.eq(kk + 1), at_k_last.eq(kk == k_pen),
-                                     at_tile_last.eq(kk == tile_pen)]
-                        with m.If(kk == k_last):
-                            m.d.sync += in_data.eq(0)     # idle steps pad a short tile
+                with m.If(block_end & last_mblock):
+                    m.d.sync += [compute.eq(0), flush.eq(flush_len)]
+                    m.next = "FLUSH"
             with m.State("FLUSH"):
                 # until the last tile has drained through the requantizer into the FIFO
                 m.d.sync += flush.eq(flush - 1)
                 with m.If(flush == 0):
                     m.next = "HEADER"
+
+        # The tile counters: held at a layer's start values while not computing (they are
+        # loaded on the clock that sets `compute`, from the registers the header and the
+        # channels wrote), then moved by `adv`. The start values depend only on flip-flops.
+        with m.If(~compute):
+            m.d.sync += [kk.eq(0), in_data.eq(1), fm0.eq(0), fn.eq(0), fn_last.eq(blk == 0),
+                         at_k_last.eq(k_last == 0), at_tile_last.eq(tile_last == 0)]
+        with m.Elif(adv):
+            with m.If(at_tile_last):
+                m.d.sync += [kk.eq(0), in_data.eq(1), at_k_last.eq(k_last == 0),
+                             at_tile_last.eq(tile_last == 0)]
+                with m.If(fn_last):
+                    m.d.sync += [fn.eq(0), fn_last.eq(nb_last == 0), fm0.eq(fm0 + R)]
+                with m.Else():
+                    m.d.sync += [fn.eq(fn + 1), fn_last.eq(fn == nb_pen)]
+            with m.Else():
+                m.d.sync += [kk.eq(kk + 1), at_k_last.eq(kk == k_pen),
+                             at_tile_last.eq(kk == tile_pen)]
+                with m.If(kk == k_last):
+                    m.d.sync += in_data.eq(0)     # idle steps pad a short tile
 
         # ------------------------------------------------------------ drain side
         # The array holds each result row for B steps; beat b of a row takes columns

@@ -75,7 +75,6 @@ module hwq_top(s_act_tvalid, s_wgt_tdata, s_wgt_tvalid, s_param_tdata, s_param_t
     .clk(clk),
     .hdr(s_param_tdata),
     .i_a(s_act_tdata),
-    .i_valid(s_act_tready),
     .i_w(s_wgt_tdata),
     .m_out__payload(m_out__payload),
     .m_out__valid(m_out_tvalid),
@@ -84,7 +83,8 @@ module hwq_top(s_act_tvalid, s_wgt_tdata, s_wgt_tvalid, s_param_tdata, s_param_t
     .s_act__valid(s_act_tvalid),
     .s_param__ready(s_param_tready),
     .s_param__valid(s_param_tvalid),
-    .s_wgt__valid(s_wgt_tvalid)
+    .s_wgt__valid(s_wgt_tvalid),
+    .take(s_act_tready)
   );
   assign s_act__payload = s_act_tdata;
   assign s_act__valid = s_act_tvalid;
@@ -129,179 +129,179 @@ module hwq_top(s_act_tvalid, s_wgt_tdata, s_wgt_tvalid, s_param_tdata, s_param_t
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_en, clk, rst, m_out__valid, m_out__payload, s_param__ready, i_valid, i_a);
+module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_en, clk, rst, take, m_out__valid, m_out__payload, s_param__ready, i_a);
   wire [5:0] _0000_;
   wire _0001_;
-  wire [3:0] _0002_;
-  wire [3:0] _0003_;
-  wire _0004_;
-  wire _0005_;
-  wire _0006_;
-  wire [1:0] _0007_;
+  wire [25:0] _0002_;
+  wire [25:0] _0003_;
+  wire [25:0] _0004_;
+  wire [25:0] _0005_;
+  wire [25:0] _0006_;
+  wire [25:0] _0007_;
   wire _0008_;
-  wire [4:0] _0009_;
-  wire _0010_;
-  wire [15:0] _0011_;
+  wire [3:0] _0009_;
+  wire [3:0] _0010_;
+  wire _0011_;
   wire _0012_;
-  wire [15:0] _0013_;
-  wire [16:0] _0014_;
-  wire [15:0] _0015_;
-  wire [7:0] _0016_;
-  wire [7:0] _0017_;
-  wire [7:0] _0018_;
+  wire _0013_;
+  wire _0014_;
+  wire [1:0] _0015_;
+  wire _0016_;
+  wire [4:0] _0017_;
+  wire _0018_;
   wire [15:0] _0019_;
-  wire [16:0] _0020_;
+  wire [15:0] _0020_;
   wire [16:0] _0021_;
-  wire [16:0] _0022_;
+  wire [15:0] _0022_;
   wire _0023_;
-  wire [9:0] _0024_;
-  wire _0025_;
-  wire [4:0] _0026_;
-  wire [7:0] _0027_;
-  wire [2:0] _0028_;
-  wire [15:0] _0029_;
-  wire _0030_;
-  wire [1:0] _0031_;
-  wire [30:0] _0032_;
-  wire [5:0] _0033_;
+  wire [7:0] _0024_;
+  wire [7:0] _0025_;
+  wire [7:0] _0026_;
+  wire [15:0] _0027_;
+  wire [16:0] _0028_;
+  wire [16:0] _0029_;
+  wire [16:0] _0030_;
+  wire [9:0] _0031_;
+  wire _0032_;
+  wire [4:0] _0033_;
   wire _0034_;
-  wire [4:0] _0035_;
-  wire [5:0] _0036_;
-  wire _0037_;
-  wire [9:0] _0038_;
-  wire _0039_;
-  wire [16:0] _0040_;
-  wire [4:0] _0041_;
-  wire _0042_;
-  wire _0043_;
+  wire [7:0] _0035_;
+  wire [2:0] _0036_;
+  wire [15:0] _0037_;
+  wire _0038_;
+  wire [1:0] _0039_;
+  wire [30:0] _0040_;
+  wire [5:0] _0041_;
+  wire [4:0] _0042_;
+  wire [5:0] _0043_;
   wire _0044_;
   wire _0045_;
-  wire [6:0] _0046_;
-  wire _0047_;
-  wire [2:0] _0048_;
-  wire [4:0] _0049_;
-  wire [2:0] _0050_;
-  wire [7:0] _0051_;
-  wire [7:0] _0052_;
-  wire [7:0] _0053_;
-  wire [16:0] _0054_;
+  wire _0046_;
+  wire [6:0] _0047_;
+  wire [9:0] _0048_;
+  wire _0049_;
+  wire [16:0] _0050_;
+  wire [4:0] _0051_;
+  wire _0052_;
+  wire _0053_;
+  wire _0054_;
   wire _0055_;
   wire _0056_;
-  wire _0057_;
-  wire _0058_;
-  wire _0059_;
-  wire _0060_;
-  wire [25:0] _0061_;
-  wire [2:0] _0062_;
-  wire [7:0] _0063_;
-  wire [7:0] _0064_;
-  wire [7:0] _0065_;
-  wire [7:0] _0066_;
-  wire [17:0] _0067_;
-  wire [7:0] _0068_;
-  wire [7:0] _0069_;
-  wire [7:0] _0070_;
-  wire [1:0] _0071_;
-  wire [17:0] _0072_;
-  wire [18:0] _0073_;
-  wire _0074_;
-  wire [3:0] _0075_;
-  wire _0076_;
-  wire _0077_;
+  wire [2:0] _0057_;
+  wire [4:0] _0058_;
+  wire [2:0] _0059_;
+  wire [7:0] _0060_;
+  wire [7:0] _0061_;
+  wire [7:0] _0062_;
+  wire [16:0] _0063_;
+  wire _0064_;
+  wire _0065_;
+  wire _0066_;
+  wire _0067_;
+  wire _0068_;
+  wire _0069_;
+  wire [25:0] _0070_;
+  wire [2:0] _0071_;
+  wire [7:0] _0072_;
+  wire [7:0] _0073_;
+  wire [7:0] _0074_;
+  wire [7:0] _0075_;
+  wire [7:0] _0076_;
+  wire [7:0] _0077_;
   wire _0078_;
-  wire _0079_;
-  wire _0080_;
+  wire [7:0] _0079_;
+  wire [1:0] _0080_;
   wire _0081_;
   wire _0082_;
-  wire _0083_;
-  wire [17:0] _0084_;
+  wire [3:0] _0083_;
+  wire _0084_;
   wire _0085_;
-  wire [6:0] _0086_;
-  wire _0087_;
-  wire [16:0] _0088_;
-  wire [16:0] _0089_;
-  wire [16:0] _0090_;
-  wire [16:0] _0091_;
-  wire [16:0] _0092_;
-  wire [16:0] _0093_;
-  wire _0094_;
-  wire [15:0] _0095_;
-  wire [16:0] _0096_;
+  wire _0086_;
+  wire [17:0] _0087_;
+  wire [17:0] _0088_;
+  wire [18:0] _0089_;
+  wire _0090_;
+  wire _0091_;
+  wire _0092_;
+  wire _0093_;
+  wire [6:0] _0094_;
+  wire _0095_;
+  wire _0096_;
   wire _0097_;
   wire _0098_;
-  wire [15:0] _0099_;
-  wire [16:0] _0100_;
+  wire _0099_;
+  wire [17:0] _0100_;
   wire _0101_;
   wire _0102_;
   wire [16:0] _0103_;
-  wire _0104_;
-  wire [8:0] _0105_;
-  wire _0106_;
-  wire [5:0] _0107_;
-  wire _0108_;
-  wire [3:0] _0109_;
-  wire [1:0] _0110_;
-  wire _0111_;
-  wire [5:0] _0112_;
+  wire [16:0] _0104_;
+  wire _0105_;
+  wire [16:0] _0106_;
+  wire [16:0] _0107_;
+  wire [16:0] _0108_;
+  wire [16:0] _0109_;
+  wire _0110_;
+  wire [15:0] _0111_;
+  wire [16:0] _0112_;
   wire _0113_;
-  wire _0114_;
-  wire _0115_;
+  wire [15:0] _0114_;
+  wire [16:0] _0115_;
   wire _0116_;
   wire _0117_;
   wire _0118_;
-  wire _0119_;
+  wire [16:0] _0119_;
   wire _0120_;
-  wire _0121_;
+  wire [8:0] _0121_;
   wire _0122_;
-  wire [17:0] _0123_;
-  wire [5:0] _0124_;
-  wire _0125_;
-  wire [10:0] _0126_;
+  wire [5:0] _0123_;
+  wire [3:0] _0124_;
+  wire [1:0] _0125_;
+  wire _0126_;
   wire _0127_;
-  wire _0128_;
+  wire [5:0] _0128_;
   wire _0129_;
   wire _0130_;
   wire [7:0] _0131_;
   wire _0132_;
-  wire [8:0] _0133_;
-  wire [8:0] _0134_;
+  wire _0133_;
+  wire _0134_;
   wire _0135_;
   wire _0136_;
   wire _0137_;
   wire _0138_;
   wire _0139_;
   wire _0140_;
-  wire _0141_;
-  wire [3:0] _0142_;
+  wire [17:0] _0141_;
+  wire [5:0] _0142_;
   wire _0143_;
-  wire _0144_;
-  wire [5:0] _0145_;
+  wire [10:0] _0144_;
+  wire _0145_;
   wire _0146_;
-  wire [3:0] _0147_;
-  wire _0148_;
+  wire _0147_;
+  wire [8:0] _0148_;
   wire _0149_;
-  wire _0150_;
+  wire [8:0] _0150_;
   wire _0151_;
   wire _0152_;
   wire _0153_;
   wire _0154_;
-  wire [25:0] _0155_;
-  wire [25:0] _0156_;
-  wire [25:0] _0157_;
-  wire [25:0] _0158_;
-  wire [25:0] _0159_;
-  wire [25:0] _0160_;
-  wire [25:0] _0161_;
+  wire _0155_;
+  wire _0156_;
+  wire [3:0] _0157_;
+  wire _0158_;
+  wire _0159_;
+  wire _0160_;
+  wire [5:0] _0161_;
   wire _0162_;
-  wire [1:0] _0163_;
+  wire [3:0] _0163_;
   wire _0164_;
-  wire [7:0] _0165_;
+  wire _0165_;
   wire _0166_;
-  wire [7:0] _0167_;
+  wire _0167_;
   wire _0168_;
-  wire [7:0] _0169_;
-  wire _0170_;
-  wire [7:0] _0171_;
+  wire _0169_;
+  wire [25:0] _0170_;
+  wire [1:0] _0171_;
   wire _0172_;
   wire [7:0] _0173_;
   wire _0174_;
@@ -337,19 +337,19 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   wire _0204_;
   wire [7:0] _0205_;
   wire _0206_;
-  wire [2:0] _0207_;
+  wire [7:0] _0207_;
   wire _0208_;
-  wire [2:0] _0209_;
+  wire [7:0] _0209_;
   wire _0210_;
-  wire [25:0] _0211_;
+  wire [7:0] _0211_;
   wire _0212_;
-  wire _0213_;
+  wire [7:0] _0213_;
   wire _0214_;
-  wire _0215_;
+  wire [2:0] _0215_;
   wire _0216_;
-  wire _0217_;
+  wire [2:0] _0217_;
   wire _0218_;
-  wire _0219_;
+  wire [25:0] _0219_;
   wire _0220_;
   wire _0221_;
   wire _0222_;
@@ -373,70 +373,70 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   wire _0240_;
   wire _0241_;
   wire _0242_;
-  wire [16:0] _0243_;
+  wire _0243_;
   wire _0244_;
-  wire [16:0] _0245_;
+  wire _0245_;
   wire _0246_;
-  wire [16:0] _0247_;
+  wire _0247_;
   wire _0248_;
-  wire [16:0] _0249_;
+  wire _0249_;
   wire _0250_;
-  wire [7:0] _0251_;
+  wire [16:0] _0251_;
   wire _0252_;
-  wire [7:0] _0253_;
+  wire [16:0] _0253_;
   wire _0254_;
-  wire [7:0] _0255_;
+  wire [16:0] _0255_;
   wire _0256_;
-  wire [7:0] _0257_;
+  wire [16:0] _0257_;
   wire _0258_;
   wire [7:0] _0259_;
   wire _0260_;
   wire [7:0] _0261_;
   wire _0262_;
-  wire [2:0] _0263_;
+  wire [7:0] _0263_;
   wire _0264_;
-  wire [2:0] _0265_;
+  wire [7:0] _0265_;
   wire _0266_;
-  wire [2:0] _0267_;
+  wire [7:0] _0267_;
   wire _0268_;
-  wire [2:0] _0269_;
+  wire [7:0] _0269_;
   wire _0270_;
-  wire [4:0] _0271_;
+  wire [2:0] _0271_;
   wire _0272_;
-  wire [4:0] _0273_;
+  wire [2:0] _0273_;
   wire _0274_;
-  wire [4:0] _0275_;
+  wire [2:0] _0275_;
   wire _0276_;
-  wire [4:0] _0277_;
+  wire [2:0] _0277_;
   wire _0278_;
   wire [4:0] _0279_;
   wire _0280_;
   wire [4:0] _0281_;
   wire _0282_;
-  wire [2:0] _0283_;
+  wire [4:0] _0283_;
   wire _0284_;
-  wire [2:0] _0285_;
+  wire [4:0] _0285_;
   wire _0286_;
-  wire [2:0] _0287_;
+  wire [4:0] _0287_;
   wire _0288_;
-  wire [2:0] _0289_;
+  wire [4:0] _0289_;
   wire _0290_;
   wire [2:0] _0291_;
   wire _0292_;
-  wire _0293_;
+  wire [2:0] _0293_;
   wire _0294_;
-  wire [6:0] _0295_;
+  wire [2:0] _0295_;
   wire _0296_;
-  wire [6:0] _0297_;
+  wire [2:0] _0297_;
   wire _0298_;
-  wire [6:0] _0299_;
+  wire [2:0] _0299_;
   wire _0300_;
-  wire [6:0] _0301_;
+  wire _0301_;
   wire _0302_;
-  wire [6:0] _0303_;
+  wire _0303_;
   wire _0304_;
   wire _0305_;
-  wire [6:0] _0306_;
+  wire _0306_;
   wire _0307_;
   wire _0308_;
   wire _0309_;
@@ -459,55 +459,55 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   wire _0326_;
   wire _0327_;
   wire _0328_;
-  wire _0329_;
+  wire [4:0] _0329_;
   wire _0330_;
-  wire _0331_;
+  wire [4:0] _0331_;
   wire _0332_;
-  wire _0333_;
+  wire [4:0] _0333_;
   wire _0334_;
-  wire _0335_;
+  wire [4:0] _0335_;
   wire _0336_;
-  wire _0337_;
+  wire [4:0] _0337_;
   wire _0338_;
-  wire _0339_;
+  wire [16:0] _0339_;
   wire _0340_;
-  wire _0341_;
+  wire [16:0] _0341_;
   wire _0342_;
-  wire _0343_;
+  wire [16:0] _0343_;
   wire _0344_;
-  wire _0345_;
+  wire [16:0] _0345_;
   wire _0346_;
-  wire _0347_;
+  wire [16:0] _0347_;
   wire _0348_;
-  wire [4:0] _0349_;
+  wire _0349_;
   wire _0350_;
-  wire [4:0] _0351_;
+  wire _0351_;
   wire _0352_;
-  wire [4:0] _0353_;
+  wire _0353_;
   wire _0354_;
-  wire [4:0] _0355_;
+  wire _0355_;
   wire _0356_;
-  wire [4:0] _0357_;
+  wire _0357_;
   wire _0358_;
-  wire [4:0] _0359_;
+  wire [9:0] _0359_;
   wire _0360_;
-  wire _0361_;
-  wire [4:0] _0362_;
-  wire _0363_;
-  wire [16:0] _0364_;
-  wire _0365_;
-  wire [16:0] _0366_;
-  wire _0367_;
-  wire [16:0] _0368_;
-  wire _0369_;
-  wire [16:0] _0370_;
+  wire [9:0] _0361_;
+  wire _0362_;
+  wire [9:0] _0363_;
+  wire _0364_;
+  wire [9:0] _0365_;
+  wire _0366_;
+  wire [6:0] _0367_;
+  wire _0368_;
+  wire [6:0] _0369_;
+  wire _0370_;
   wire _0371_;
-  wire [16:0] _0372_;
+  wire [6:0] _0372_;
   wire _0373_;
-  wire [16:0] _0374_;
+  wire _0374_;
   wire _0375_;
   wire _0376_;
-  wire [16:0] _0377_;
+  wire _0377_;
   wire _0378_;
   wire _0379_;
   wire _0380_;
@@ -524,284 +524,254 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   wire _0391_;
   wire _0392_;
   wire _0393_;
-  wire [9:0] _0394_;
+  wire _0394_;
   wire _0395_;
-  wire [9:0] _0396_;
+  wire _0396_;
   wire _0397_;
-  wire [9:0] _0398_;
+  wire _0398_;
   wire _0399_;
-  wire [9:0] _0400_;
-  wire _0401_;
-  wire [9:0] _0402_;
-  wire _0403_;
+  wire _0400_;
+  wire [5:0] _0401_;
+  wire _0402_;
+  wire [5:0] _0403_;
   wire _0404_;
-  wire [9:0] _0405_;
+  wire [5:0] _0405_;
   wire _0406_;
-  wire _0407_;
+  wire [5:0] _0407_;
   wire _0408_;
-  wire _0409_;
+  wire [4:0] _0409_;
   wire _0410_;
-  wire _0411_;
+  wire [4:0] _0411_;
   wire _0412_;
-  wire _0413_;
+  wire [4:0] _0413_;
   wire _0414_;
-  wire _0415_;
+  wire [4:0] _0415_;
   wire _0416_;
-  wire _0417_;
+  wire [5:0] _0417_;
   wire _0418_;
-  wire _0419_;
+  wire [5:0] _0419_;
   wire _0420_;
-  wire _0421_;
+  wire [5:0] _0421_;
   wire _0422_;
   wire [5:0] _0423_;
   wire _0424_;
-  wire [5:0] _0425_;
+  wire [30:0] _0425_;
   wire _0426_;
-  wire [5:0] _0427_;
+  wire [30:0] _0427_;
   wire _0428_;
-  wire [5:0] _0429_;
+  wire [30:0] _0429_;
   wire _0430_;
-  wire [4:0] _0431_;
+  wire [30:0] _0431_;
   wire _0432_;
-  wire [4:0] _0433_;
+  wire [1:0] _0433_;
   wire _0434_;
-  wire [4:0] _0435_;
+  wire [1:0] _0435_;
   wire _0436_;
-  wire [4:0] _0437_;
+  wire [1:0] _0437_;
   wire _0438_;
-  wire [5:0] _0439_;
-  wire _0440_;
-  wire [5:0] _0441_;
-  wire _0442_;
-  wire [5:0] _0443_;
+  wire _0439_;
+  wire [1:0] _0440_;
+  wire _0441_;
+  wire [1:0] _0442_;
+  wire _0443_;
   wire _0444_;
-  wire [5:0] _0445_;
+  wire [1:0] _0445_;
   wire _0446_;
-  wire [30:0] _0447_;
-  wire _0448_;
-  wire [30:0] _0449_;
+  wire _0447_;
+  wire [1:0] _0448_;
+  wire _0449_;
   wire _0450_;
-  wire [30:0] _0451_;
+  wire _0451_;
   wire _0452_;
-  wire [30:0] _0453_;
+  wire _0453_;
   wire _0454_;
-  wire [1:0] _0455_;
+  wire _0455_;
   wire _0456_;
-  wire [1:0] _0457_;
+  wire _0457_;
   wire _0458_;
-  wire [1:0] _0459_;
+  wire [15:0] _0459_;
   wire _0460_;
-  wire [1:0] _0461_;
+  wire [15:0] _0461_;
   wire _0462_;
-  wire [1:0] _0463_;
+  wire [15:0] _0463_;
   wire _0464_;
-  wire [1:0] _0465_;
-  wire _0466_;
+  wire _0465_;
+  wire [15:0] _0466_;
   wire _0467_;
-  wire [1:0] _0468_;
+  wire [2:0] _0468_;
   wire _0469_;
-  wire [1:0] _0470_;
+  wire [2:0] _0470_;
   wire _0471_;
-  wire _0472_;
-  wire [1:0] _0473_;
-  wire _0474_;
+  wire [2:0] _0472_;
+  wire _0473_;
+  wire [2:0] _0474_;
   wire _0475_;
-  wire [1:0] _0476_;
+  wire [2:0] _0476_;
   wire _0477_;
   wire _0478_;
-  wire _0479_;
+  wire [2:0] _0479_;
   wire _0480_;
-  wire _0481_;
+  wire [7:0] _0481_;
   wire _0482_;
-  wire _0483_;
+  wire [7:0] _0483_;
   wire _0484_;
-  wire _0485_;
+  wire [7:0] _0485_;
   wire _0486_;
-  wire [15:0] _0487_;
+  wire [7:0] _0487_;
   wire _0488_;
-  wire [15:0] _0489_;
-  wire _0490_;
-  wire [15:0] _0491_;
-  wire _0492_;
+  wire _0489_;
+  wire [7:0] _0490_;
+  wire _0491_;
+  wire [4:0] _0492_;
   wire _0493_;
-  wire [15:0] _0494_;
+  wire [4:0] _0494_;
   wire _0495_;
-  wire [2:0] _0496_;
+  wire [4:0] _0496_;
   wire _0497_;
-  wire [2:0] _0498_;
+  wire [4:0] _0498_;
   wire _0499_;
-  wire [2:0] _0500_;
+  wire [4:0] _0500_;
   wire _0501_;
-  wire [2:0] _0502_;
-  wire _0503_;
-  wire [2:0] _0504_;
+  wire _0502_;
+  wire [4:0] _0503_;
+  wire _0504_;
   wire _0505_;
   wire _0506_;
-  wire [2:0] _0507_;
+  wire _0507_;
   wire _0508_;
-  wire [7:0] _0509_;
+  wire _0509_;
   wire _0510_;
-  wire [7:0] _0511_;
+  wire _0511_;
   wire _0512_;
-  wire [7:0] _0513_;
+  wire _0513_;
   wire _0514_;
-  wire [7:0] _0515_;
-  wire _0516_;
+  wire _0515_;
+  wire [9:0] _0516_;
   wire _0517_;
-  wire [7:0] _0518_;
+  wire [9:0] _0518_;
   wire _0519_;
-  wire [4:0] _0520_;
+  wire [9:0] _0520_;
   wire _0521_;
-  wire [4:0] _0522_;
+  wire [16:0] _0522_;
   wire _0523_;
-  wire [4:0] _0524_;
+  wire [16:0] _0524_;
   wire _0525_;
-  wire [4:0] _0526_;
+  wire [16:0] _0526_;
   wire _0527_;
-  wire [4:0] _0528_;
+  wire [16:0] _0528_;
   wire _0529_;
-  wire _0530_;
-  wire [4:0] _0531_;
-  wire _0532_;
+  wire [16:0] _0530_;
+  wire _0531_;
+  wire [16:0] _0532_;
   wire _0533_;
-  wire _0534_;
+  wire [16:0] _0534_;
   wire _0535_;
-  wire _0536_;
+  wire [16:0] _0536_;
   wire _0537_;
-  wire _0538_;
+  wire [16:0] _0538_;
   wire _0539_;
-  wire _0540_;
+  wire [15:0] _0540_;
   wire _0541_;
-  wire _0542_;
+  wire [15:0] _0542_;
   wire _0543_;
-  wire [9:0] _0544_;
+  wire [15:0] _0544_;
   wire _0545_;
-  wire [9:0] _0546_;
+  wire [7:0] _0546_;
   wire _0547_;
-  wire [9:0] _0548_;
+  wire [7:0] _0548_;
   wire _0549_;
-  wire [16:0] _0550_;
+  wire [7:0] _0550_;
   wire _0551_;
-  wire [16:0] _0552_;
+  wire [7:0] _0552_;
   wire _0553_;
-  wire [16:0] _0554_;
+  wire [7:0] _0554_;
   wire _0555_;
-  wire [16:0] _0556_;
+  wire [7:0] _0556_;
   wire _0557_;
-  wire [16:0] _0558_;
+  wire [7:0] _0558_;
   wire _0559_;
-  wire [16:0] _0560_;
+  wire [7:0] _0560_;
   wire _0561_;
-  wire [16:0] _0562_;
+  wire [7:0] _0562_;
   wire _0563_;
-  wire [16:0] _0564_;
+  wire [15:0] _0564_;
   wire _0565_;
-  wire [16:0] _0566_;
+  wire [15:0] _0566_;
   wire _0567_;
   wire [15:0] _0568_;
   wire _0569_;
-  wire [15:0] _0570_;
+  wire [16:0] _0570_;
   wire _0571_;
-  wire [15:0] _0572_;
+  wire [16:0] _0572_;
   wire _0573_;
-  wire [7:0] _0574_;
+  wire [16:0] _0574_;
   wire _0575_;
-  wire [7:0] _0576_;
+  wire [15:0] _0576_;
   wire _0577_;
-  wire [7:0] _0578_;
+  wire [15:0] _0578_;
   wire _0579_;
-  wire [7:0] _0580_;
+  wire [15:0] _0580_;
   wire _0581_;
-  wire [7:0] _0582_;
+  wire [15:0] _0582_;
   wire _0583_;
-  wire [7:0] _0584_;
+  wire [15:0] _0584_;
   wire _0585_;
-  wire [7:0] _0586_;
+  wire [15:0] _0586_;
   wire _0587_;
-  wire [7:0] _0588_;
+  wire _0588_;
   wire _0589_;
-  wire [7:0] _0590_;
+  wire [4:0] _0590_;
   wire _0591_;
-  wire [15:0] _0592_;
+  wire _0592_;
   wire _0593_;
-  wire [15:0] _0594_;
+  wire [7:0] _0594_;
   wire _0595_;
-  wire [15:0] _0596_;
+  wire [7:0] _0596_;
   wire _0597_;
-  wire [16:0] _0598_;
+  wire [7:0] _0598_;
   wire _0599_;
-  wire [16:0] _0600_;
+  wire [7:0] _0600_;
   wire _0601_;
-  wire [16:0] _0602_;
+  wire _0602_;
   wire _0603_;
-  wire [15:0] _0604_;
+  wire [68:0] _0604_;
   wire _0605_;
-  wire [15:0] _0606_;
+  wire [7:0] _0606_;
   wire _0607_;
-  wire [15:0] _0608_;
+  wire [5:0] _0608_;
   wire _0609_;
-  wire [15:0] _0610_;
+  wire [30:0] _0610_;
   wire _0611_;
-  wire [15:0] _0612_;
+  wire [31:0] _0612_;
   wire _0613_;
-  wire [15:0] _0614_;
+  wire _0614_;
   wire _0615_;
   wire _0616_;
   wire _0617_;
-  wire [4:0] _0618_;
-  wire _0619_;
-  wire _0620_;
-  wire _0621_;
-  wire [7:0] _0622_;
-  wire _0623_;
-  wire [7:0] _0624_;
-  wire _0625_;
-  wire [7:0] _0626_;
-  wire _0627_;
-  wire [7:0] _0628_;
-  wire _0629_;
-  wire _0630_;
-  wire _0631_;
-  wire _0632_;
-  wire _0633_;
-  wire _0634_;
-  wire _0635_;
-  wire [68:0] _0636_;
-  wire _0637_;
-  wire [7:0] _0638_;
-  wire _0639_;
-  wire [5:0] _0640_;
-  wire _0641_;
-  wire [30:0] _0642_;
-  wire _0643_;
-  wire [31:0] _0644_;
-  wire _0645_;
-  wire _0646_;
-  wire _0647_;
-  wire _0648_;
-  wire _0649_;
-  wire _0650_;
+  wire _0618_;
   wire \$signal ;
-  reg [30:0] \$signal$100  = 31'h00000000;
+  reg [30:0] \$signal$105  = 31'h00000000;
   (* init = 1'h0 *)
-  wire \$signal$50 ;
+  wire \$signal$55 ;
   (* init = 8'h00 *)
-  wire [7:0] \$signal$56 ;
+  wire [7:0] \$signal$61 ;
   (* init = 8'h00 *)
-  wire [7:0] \$signal$58 ;
+  wire [7:0] \$signal$63 ;
   reg [15:0] M_ = 16'h0000;
   (* init = 26'h0000000 *)
   wire [25:0] acc_part;
   wire [25:0] \acc_part[0] ;
   reg [7:0] act_max = 8'h00;
   (* init = 8'h00 *)
-  wire [7:0] \act_max$60 ;
+  wire [7:0] \act_max$65 ;
   reg [7:0] act_min = 8'h00;
+  wire adv;
   reg at_k_last = 1'h0;
   reg at_tile_last = 1'h0;
   reg [2:0] beat = 3'h0;
   reg beat_last = 1'h0;
   reg [4:0] blk = 5'h00;
+  wire block_end;
   reg [15:0] ch = 16'h0000;
   reg ch_last = 1'h0;
   wire [71:0] chan;
@@ -810,6 +780,7 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   wire [7:0] \chan.shift ;
   input clk;
   wire clk;
+  reg compute = 1'h0;
   reg credit_ok = 1'h1;
   reg [4:0] credits = 5'h14;
   wire [4:0] credits_next;
@@ -820,7 +791,7 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   reg dn_last = 1'h0;
   reg drain_restart = 1'h0;
   wire en;
-  wire \en$8 ;
+  wire \en$19 ;
   reg [6:0] flush = 7'h00;
   reg [16:0] fm0 = 17'h00000;
   reg [4:0] fn = 5'h00;
@@ -850,14 +821,13 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   wire [31:0] i_bias;
   wire [31:0] \i_bias[0] ;
   wire i_last;
-  reg \i_last$51  = 1'h0;
+  reg \i_last$56  = 1'h0;
   wire [30:0] i_multiplier;
   wire [30:0] \i_multiplier[0] ;
   wire [5:0] i_shift;
   wire [5:0] \i_shift[0] ;
-  output i_valid;
   wire i_valid;
-  reg \i_valid$49  = 1'h0;
+  reg \i_valid$54  = 1'h0;
   input [63:0] i_w;
   wire [63:0] i_w;
   wire [7:0] \i_w[0] ;
@@ -896,19 +866,19 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   reg [4:0] nb_last = 5'h00;
   reg [5:0] nb_pen = 6'h00;
   wire [7:0] o_data;
-  wire [207:0] \o_data$114 ;
-  wire [25:0] \o_data$114[0] ;
-  wire [25:0] \o_data$114[1] ;
-  wire [25:0] \o_data$114[2] ;
-  wire [25:0] \o_data$114[3] ;
-  wire [25:0] \o_data$114[4] ;
-  wire [25:0] \o_data$114[5] ;
-  wire [25:0] \o_data$114[6] ;
-  wire [25:0] \o_data$114[7] ;
+  wire [207:0] \o_data$117 ;
+  wire [25:0] \o_data$117[0] ;
+  wire [25:0] \o_data$117[1] ;
+  wire [25:0] \o_data$117[2] ;
+  wire [25:0] \o_data$117[3] ;
+  wire [25:0] \o_data$117[4] ;
+  wire [25:0] \o_data$117[5] ;
+  wire [25:0] \o_data$117[6] ;
+  wire [25:0] \o_data$117[7] ;
   wire [7:0] \o_data[0] ;
   wire o_last;
   wire o_valid;
-  wire \o_valid$75 ;
+  wire \o_valid$80 ;
   reg [2:0] ob = 3'h0;
   wire [64:0] out_w;
   wire [63:0] \out_w.data ;
@@ -940,7 +910,7 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   reg [5:0] pt_shift = 6'h00;
   wire [7:0] r_addr;
   wire [68:0] r_data;
-  wire [64:0] \r_data$82 ;
+  wire [64:0] \r_data$87 ;
   input r_en;
   wire r_en;
   wire r_rdy;
@@ -984,14 +954,15 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   wire s_wgt__ready;
   input s_wgt__valid;
   wire s_wgt__valid;
+  output take;
   wire take;
   reg [9:0] tile_last = 10'h000;
   reg [16:0] tile_pen = 17'h00000;
   wire [7:0] w_addr;
   wire [68:0] w_data;
-  wire [64:0] \w_data$78 ;
+  wire [64:0] \w_data$83 ;
   wire w_en;
-  wire \w_en$74 ;
+  wire \w_en$79 ;
   wire [68:0] w_word;
   wire [31:0] \w_word.bias ;
   wire [30:0] \w_word.multiplier ;
@@ -1001,189 +972,232 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   wire wrap;
   reg [7:0] zero_point = 8'h00;
   assign _0000_ = credits + give_back;
-  assign _0075_ = \$signal  ? 4'h8 : 4'h0;
-  assign _0086_ = _0000_ - _0075_;
-  assign i_last = i_valid & at_k_last;
-  assign _0097_ = ! lane;
-  assign _0108_ = s_param__valid & _0097_;
-  assign _0119_ = s_act__valid & s_wgt__valid;
-  assign _0130_ = in_data & _0119_;
-  assign _0141_ = ~ at_k_last;
-  assign _0152_ = credit_ok | _0141_;
-  assign _0001_ = _0130_ & _0152_;
-  assign _0012_ = s_act__valid & s_wgt__valid;
-  assign _0023_ = in_data & _0012_;
-  assign _0034_ = _0023_ & credit_ok;
-  assign _0045_ = _0034_ & at_k_last;
+  assign _0083_ = \$signal  ? 4'h8 : 4'h0;
+  assign _0094_ = _0000_ - _0083_;
+  assign _0105_ = compute & in_data;
+  assign _0116_ = s_act__valid & s_wgt__valid;
+  assign _0127_ = _0105_ & _0116_;
+  assign _0138_ = ~ at_k_last;
+  assign _0149_ = credit_ok | _0138_;
+  assign take = _0127_ & _0149_;
+  assign _0160_ = compute & in_data;
+  assign _0001_ = s_act__valid & s_wgt__valid;
+  assign _0012_ = _0160_ & _0001_;
+  assign _0023_ = _0012_ & credit_ok;
+  assign \$signal  = _0023_ & at_k_last;
+  assign _0034_ = ~ in_data;
+  assign _0045_ = s_act__valid & s_wgt__valid;
+  assign _0056_ = ~ at_k_last;
+  assign _0067_ = credit_ok | _0056_;
+  assign _0078_ = _0045_ & _0067_;
+  assign adv = _0034_ | _0078_;
+  assign _0081_ = compute & adv;
+  assign _0082_ = _0081_ & at_tile_last;
+  assign block_end = _0082_ & fn_last;
+  assign i_last = take & at_k_last;
+  assign _0084_ = ! lane;
+  assign _0085_ = s_param__valid & _0084_;
   assign row_end = o_valid & beat_last;
-  assign _0056_ = ~ dn_last;
-  assign wrap = d_last & _0056_;
-  assign _0067_ = row - 3'h7;
-  assign _0072_ = row + 1'h1;
-  assign _0073_ = wrap ? { _0067_[17], _0067_ } : { 1'h0, _0072_ };
-  assign _0074_ = row < m_wrap;
-  assign _0076_ = row < m_last;
-  assign row_valid_next = wrap ? _0074_ : _0076_;
-  assign _0077_ = ~ beat_last;
-  assign _0078_ = ~ d_last;
-  assign _0079_ = ob == 3'h7;
-  assign \w_en$74  = \o_valid$75  & _0079_;
-  assign _0080_ = ! ctrl_state;
-  assign _0081_ = ctrl_state == 1'h1;
-  assign _0082_ = ctrl_state == 2'h2;
-  assign _0083_ = ctrl_state == 2'h3;
-  assign _0084_ = fm0 + 4'h8;
-  assign _0085_ = _0084_ >= M_;
-  assign _0087_ = _0086_[4:0] >= 4'h8;
-  assign _0088_ = hdr[15:0] - 1'h1;
-  assign _0089_ = hdr[15:0] + 3'h7;
-  assign _0090_ = hdr[31:16] - 1'h1;
-  assign _0091_ = hdr[47:32] - 1'h1;
-  assign _0092_ = hdr[47:32] - 2'h2;
-  assign _0093_ = hdr[31:16] - 2'h2;
-  assign _0094_ = hdr[47:32] > 7'h47;
-  assign _0095_ = _0094_ ? hdr[47:32] : 16'h0047;
-  assign _0096_ = _0095_ - 2'h2;
-  assign _0098_ = hdr[47:32] > 7'h47;
-  assign _0099_ = _0098_ ? hdr[47:32] : 16'h0047;
-  assign _0100_ = _0099_ - 1'h1;
-  assign _0101_ = hdr[31:16] == 1'h1;
-  assign _0102_ = ! ch;
-  assign _0103_ = ch + 1'h1;
-  assign _0104_ = ! lane;
-  assign _0105_ = wa + 1'h1;
-  assign _0106_ = wb == 3'h7;
-  assign _0107_ = blk + 1'h1;
-  assign _0109_ = wb + 1'h1;
-  assign _0110_ = lane + 1'h1;
-  assign _0111_ = ch == n_pen;
-  assign _0112_ = blk - 1'h1;
-  assign _0113_ = ! blk;
-  assign _0114_ = ! blk;
-  assign _0115_ = ! k_last;
-  assign _0116_ = ! tile_last;
-  assign _0117_ = ~ in_data;
-  assign _0118_ = i_valid | _0117_;
-  assign _0120_ = ! k_last;
-  assign _0121_ = ! tile_last;
-  assign _0122_ = ! nb_last;
-  assign _0123_ = fm0 + 4'h8;
-  assign _0124_ = fn + 1'h1;
-  assign _0125_ = fn == nb_pen;
-  assign _0126_ = kk + 1'h1;
-  assign _0127_ = kk == k_pen;
-  assign _0128_ = kk == tile_pen;
-  assign _0129_ = kk == k_last;
+  assign _0086_ = ~ dn_last;
+  assign wrap = d_last & _0086_;
+  assign _0087_ = row - 3'h7;
+  assign _0088_ = row + 1'h1;
+  assign _0089_ = wrap ? { _0087_[17], _0087_ } : { 1'h0, _0088_ };
+  assign _0090_ = row < m_wrap;
+  assign _0091_ = row < m_last;
+  assign row_valid_next = wrap ? _0090_ : _0091_;
+  assign _0092_ = ~ beat_last;
+  assign _0093_ = ~ d_last;
+  assign _0095_ = ob == 3'h7;
+  assign \w_en$79  = \o_valid$80  & _0095_;
+  assign _0096_ = ! ctrl_state;
+  assign _0097_ = ctrl_state == 1'h1;
+  assign _0098_ = ctrl_state == 2'h2;
+  assign _0099_ = ctrl_state == 2'h3;
+  assign _0100_ = fm0 + 4'h8;
+  assign _0101_ = _0100_ >= M_;
+  assign _0102_ = _0094_[4:0] >= 4'h8;
+  assign _0103_ = hdr[15:0] - 1'h1;
+  assign _0104_ = hdr[15:0] + 3'h7;
+  assign _0106_ = hdr[31:16] - 1'h1;
+  assign _0107_ = hdr[47:32] - 1'h1;
+  assign _0108_ = hdr[47:32] - 2'h2;
+  assign _0109_ = hdr[31:16] - 2'h2;
+  assign _0110_ = hdr[47:32] > 7'h47;
+  assign _0111_ = _0110_ ? hdr[47:32] : 16'h0047;
+  assign _0112_ = _0111_ - 2'h2;
+  assign _0113_ = hdr[47:32] > 7'h47;
+  assign _0114_ = _0113_ ? hdr[47:32] : 16'h0047;
+  assign _0115_ = _0114_ - 1'h1;
+  assign _0117_ = hdr[31:16] == 1'h1;
+  assign _0118_ = ! ch;
+  assign _0119_ = ch + 1'h1;
+  assign _0120_ = ! lane;
+  assign _0121_ = wa + 1'h1;
+  assign _0122_ = wb == 3'h7;
+  assign _0123_ = blk + 1'h1;
+  assign _0124_ = wb + 1'h1;
+  assign _0125_ = lane + 1'h1;
+  assign _0126_ = ch == n_pen;
+  assign _0128_ = blk - 1'h1;
+  assign _0129_ = ! blk;
+  assign _0130_ = block_end & last_mblock;
   assign _0131_ = flush - 1'h1;
   assign _0132_ = ! flush;
-  assign _0133_ = ra_next + 1'h1;
-  assign _0134_ = ra_next - 3'h7;
-  assign _0135_ = ~ drain_restart;
-  assign _0136_ = _0135_ & o_valid;
-  assign _0137_ = ~ beat_last;
-  assign _0138_ = _0136_ & _0137_;
-  assign _0139_ = ~ drain_restart;
-  assign _0140_ = _0139_ & row_end;
-  assign _0142_ = beat + 1'h1;
-  assign _0143_ = beat == 3'h6;
-  assign _0144_ = ! nb_last;
-  assign _0145_ = dn + 1'h1;
-  assign _0146_ = dn == nb_pen;
-  assign _0147_ = d + 1'h1;
-  assign _0148_ = d == 3'h6;
-  assign _0149_ = o_valid & row_valid;
-  assign _0150_ = row_end & row_valid;
-  assign _0151_ = row == m_last;
-  assign _0153_ = _0150_ & _0151_;
-  assign _0154_ = _0153_ & dn_last;
-  assign _0155_ = beat[0] ? \o_data$114 [207:182] : \o_data$114 [181:156];
-  assign _0156_ = beat[0] ? \o_data$114 [155:130] : \o_data$114 [129:104];
-  assign _0157_ = beat[1] ? _0155_ : _0156_;
-  assign _0158_ = beat[0] ? \o_data$114 [103:78] : \o_data$114 [77:52];
-  assign _0159_ = beat[0] ? \o_data$114 [51:26] : \o_data$114 [25:0];
-  assign _0160_ = beat[1] ? _0158_ : _0159_;
-  assign _0161_ = beat[2] ? _0157_ : _0160_;
-  assign _0162_ = ob == 3'h7;
-  assign _0002_ = ob + 1'h1;
-  assign _0003_ = _0162_ ? 4'h0 : _0002_;
-  assign _0004_ = r_en & m_out__valid;
-  assign _0005_ = ~ row_valid;
-  assign _0006_ = row_end & _0005_;
-  assign _0007_ = _0004_ + _0006_;
-  assign _0163_ = _0164_ ? 2'h0 : _0007_;
-  assign _0165_ = _0166_ ? o_data : part6;
-  assign _0166_ = ob == 3'h6;
-  assign _0167_ = _0168_ ? _0165_ : part6;
-  assign _0169_ = _0170_ ? 8'h00 : _0167_;
-  assign _0171_ = _0172_ ? o_data : part5;
-  assign _0172_ = ob == 3'h5;
-  assign _0173_ = _0174_ ? _0171_ : part5;
-  assign _0175_ = _0176_ ? 8'h00 : _0173_;
-  assign _0177_ = _0178_ ? o_data : part4;
-  assign _0178_ = ob == 3'h4;
-  assign _0179_ = _0180_ ? _0177_ : part4;
-  assign _0181_ = _0182_ ? 8'h00 : _0179_;
-  assign _0183_ = _0184_ ? o_data : part3;
-  assign _0184_ = ob == 3'h3;
-  assign _0185_ = _0186_ ? _0183_ : part3;
-  assign _0187_ = _0188_ ? 8'h00 : _0185_;
-  assign _0189_ = _0190_ ? o_data : part2;
-  assign _0190_ = ob == 3'h2;
-  assign _0191_ = _0192_ ? _0189_ : part2;
-  assign _0193_ = _0194_ ? 8'h00 : _0191_;
-  assign _0195_ = _0196_ ? o_data : part1;
-  assign _0196_ = ob == 3'h1;
-  assign _0197_ = _0198_ ? _0195_ : part1;
-  assign _0199_ = _0200_ ? 8'h00 : _0197_;
-  assign _0201_ = _0202_ ? o_data : part0;
-  assign _0202_ = ! ob;
-  assign _0203_ = _0204_ ? _0201_ : part0;
-  assign _0205_ = _0206_ ? 8'h00 : _0203_;
-  assign _0207_ = _0208_ ? _0003_[2:0] : ob;
-  assign _0209_ = _0210_ ? 3'h0 : _0207_;
-  assign _0211_ = _0212_ ? _0161_ : i_acc;
-  assign _0213_ = _0214_ ? 1'h0 : _0154_;
-  assign _0215_ = _0216_ ? 1'h0 : _0149_;
-  assign _0217_ = _0218_ ? 1'h0 : d_last;
-  assign _0219_ = _0220_ ? (* full_case = 32'd1 *) 1'h0 : _0148_;
-  assign _0221_ = _0222_ ? _0219_ : _0217_;
-  assign _0223_ = _0224_ ? _0217_ : _0221_;
-  assign _0225_ = _0226_ ? 1'h0 : _0223_;
-  assign _0227_ = _0228_ ? 1'h0 : beat_last;
-  assign _0229_ = _0230_ ? 1'h0 : _0227_;
-  assign _0231_ = _0232_ ? _0143_ : _0229_;
+  assign _0133_ = ~ compute;
+  assign _0134_ = ! blk;
+  assign _0135_ = ! k_last;
+  assign _0136_ = ! tile_last;
+  assign _0137_ = ! k_last;
+  assign _0139_ = ! tile_last;
+  assign _0140_ = ! nb_last;
+  assign _0141_ = fm0 + 4'h8;
+  assign _0142_ = fn + 1'h1;
+  assign _0143_ = fn == nb_pen;
+  assign _0144_ = kk + 1'h1;
+  assign _0145_ = kk == k_pen;
+  assign _0146_ = kk == tile_pen;
+  assign _0147_ = kk == k_last;
+  assign _0148_ = ra_next + 1'h1;
+  assign _0150_ = ra_next - 3'h7;
+  assign _0151_ = ~ drain_restart;
+  assign _0152_ = _0151_ & o_valid;
+  assign _0153_ = ~ beat_last;
+  assign _0154_ = _0152_ & _0153_;
+  assign _0155_ = ~ drain_restart;
+  assign _0156_ = _0155_ & row_end;
+  assign _0157_ = beat + 1'h1;
+  assign _0158_ = beat == 3'h6;
+  assign _0159_ = ! nb_last;
+  assign _0161_ = dn + 1'h1;
+  assign _0162_ = dn == nb_pen;
+  assign _0163_ = d + 1'h1;
+  assign _0164_ = d == 3'h6;
+  assign _0165_ = o_valid & row_valid;
+  assign _0166_ = row_end & row_valid;
+  assign _0167_ = row == m_last;
+  assign _0168_ = _0166_ & _0167_;
+  assign _0169_ = _0168_ & dn_last;
+  assign _0170_ = beat[0] ? \o_data$117 [207:182] : \o_data$117 [181:156];
+  assign _0002_ = beat[0] ? \o_data$117 [155:130] : \o_data$117 [129:104];
+  assign _0003_ = beat[1] ? _0170_ : _0002_;
+  assign _0004_ = beat[0] ? \o_data$117 [103:78] : \o_data$117 [77:52];
+  assign _0005_ = beat[0] ? \o_data$117 [51:26] : \o_data$117 [25:0];
+  assign _0006_ = beat[1] ? _0004_ : _0005_;
+  assign _0007_ = beat[2] ? _0003_ : _0006_;
+  assign _0008_ = ob == 3'h7;
+  assign _0009_ = ob + 1'h1;
+  assign _0010_ = _0008_ ? 4'h0 : _0009_;
+  assign _0011_ = r_en & m_out__valid;
+  assign _0013_ = ~ row_valid;
+  assign _0014_ = row_end & _0013_;
+  assign _0015_ = _0011_ + _0014_;
+  assign _0171_ = _0172_ ? 2'h0 : _0015_;
+  assign _0173_ = _0174_ ? o_data : part6;
+  assign _0174_ = ob == 3'h6;
+  assign _0175_ = _0176_ ? _0173_ : part6;
+  assign _0177_ = _0178_ ? 8'h00 : _0175_;
+  assign _0179_ = _0180_ ? o_data : part5;
+  assign _0180_ = ob == 3'h5;
+  assign _0181_ = _0182_ ? _0179_ : part5;
+  assign _0183_ = _0184_ ? 8'h00 : _0181_;
+  assign _0185_ = _0186_ ? o_data : part4;
+  assign _0186_ = ob == 3'h4;
+  assign _0187_ = _0188_ ? _0185_ : part4;
+  assign _0189_ = _0190_ ? 8'h00 : _0187_;
+  assign _0191_ = _0192_ ? o_data : part3;
+  assign _0192_ = ob == 3'h3;
+  assign _0193_ = _0194_ ? _0191_ : part3;
+  assign _0195_ = _0196_ ? 8'h00 : _0193_;
+  assign _0197_ = _0198_ ? o_data : part2;
+  assign _0198_ = ob == 3'h2;
+  assign _0199_ = _0200_ ? _0197_ : part2;
+  assign _0201_ = _0202_ ? 8'h00 : _0199_;
+  assign _0203_ = _0204_ ? o_data : part1;
+  assign _0204_ = ob == 3'h1;
+  assign _0205_ = _0206_ ? _0203_ : part1;
+  assign _0207_ = _0208_ ? 8'h00 : _0205_;
+  assign _0209_ = _0210_ ? o_data : part0;
+  assign _0210_ = ! ob;
+  assign _0211_ = _0212_ ? _0209_ : part0;
+  assign _0213_ = _0214_ ? 8'h00 : _0211_;
+  assign _0215_ = _0216_ ? _0010_[2:0] : ob;
+  assign _0217_ = _0218_ ? 3'h0 : _0215_;
+  assign _0219_ = _0220_ ? _0007_ : i_acc;
+  assign _0221_ = _0222_ ? 1'h0 : _0169_;
+  assign _0223_ = _0224_ ? 1'h0 : _0165_;
+  assign _0225_ = _0226_ ? 1'h0 : d_last;
+  assign _0227_ = _0228_ ? (* full_case = 32'd1 *) 1'h0 : _0164_;
+  assign _0229_ = _0230_ ? _0227_ : _0225_;
+  assign _0231_ = _0232_ ? _0225_ : _0229_;
   assign _0233_ = _0234_ ? 1'h0 : _0231_;
-  assign _0235_ = _0236_ ? 1'h1 : row_valid;
-  assign _0237_ = _0238_ ? row_valid_next : _0235_;
-  assign _0239_ = _0240_ ? _0235_ : _0237_;
+  assign _0235_ = _0236_ ? 1'h0 : beat_last;
+  assign _0237_ = _0238_ ? 1'h0 : _0235_;
+  assign _0239_ = _0240_ ? _0158_ : _0237_;
   assign _0241_ = _0242_ ? 1'h0 : _0239_;
-  assign _0243_ = _0244_ ? 17'h00000 : row;
-  assign _0245_ = _0246_ ? _0073_[16:0] : _0243_;
+  assign _0243_ = _0244_ ? 1'h1 : row_valid;
+  assign _0245_ = _0246_ ? row_valid_next : _0243_;
   assign _0247_ = _0248_ ? _0243_ : _0245_;
-  assign _0249_ = _0250_ ? 17'h00000 : _0247_;
-  assign _0251_ = _0252_ ? (* full_case = 32'd1 *) 8'h00 : _0134_[7:0];
-  assign _0253_ = _0254_ ? 8'h00 : _0251_;
-  assign _0255_ = _0256_ ? (* full_case = 32'd1 *) 8'h01 : _0133_[7:0];
-  assign _0257_ = _0258_ ? 8'h00 : _0255_;
-  assign _0259_ = _0260_ ? (* full_case = 32'd1 *) 8'h00 : ra_next;
+  assign _0249_ = _0250_ ? 1'h0 : _0247_;
+  assign _0251_ = _0252_ ? 17'h00000 : row;
+  assign _0253_ = _0254_ ? _0089_[16:0] : _0251_;
+  assign _0255_ = _0256_ ? _0251_ : _0253_;
+  assign _0257_ = _0258_ ? 17'h00000 : _0255_;
+  assign _0259_ = _0260_ ? (* full_case = 32'd1 *) 8'h00 : _0150_[7:0];
   assign _0261_ = _0262_ ? 8'h00 : _0259_;
-  assign _0263_ = _0264_ ? 3'h0 : beat;
-  assign _0265_ = _0266_ ? 3'h0 : _0263_;
-  assign _0267_ = _0268_ ? _0142_[2:0] : _0265_;
-  assign _0269_ = _0270_ ? 3'h0 : _0267_;
-  assign _0271_ = _0272_ ? 5'h00 : dn;
-  assign _0273_ = _0274_ ? (* full_case = 32'd1 *) 5'h00 : _0145_[4:0];
-  assign _0275_ = _0276_ ? _0273_ : _0271_;
-  assign _0277_ = _0278_ ? _0275_ : _0271_;
-  assign _0279_ = _0280_ ? _0271_ : _0277_;
-  assign _0281_ = _0282_ ? 5'h00 : _0279_;
-  assign _0283_ = _0284_ ? 3'h0 : d;
-  assign _0285_ = _0286_ ? (* full_case = 32'd1 *) 3'h0 : _0147_[2:0];
-  assign _0287_ = _0288_ ? _0285_ : _0283_;
-  assign _0289_ = _0290_ ? _0283_ : _0287_;
-  assign _0291_ = _0292_ ? 3'h0 : _0289_;
-  assign _0293_ = _0294_ ? 1'h0 : header_taken;
-  function [6:0] _0892_;
+  assign _0263_ = _0264_ ? (* full_case = 32'd1 *) 8'h01 : _0148_[7:0];
+  assign _0265_ = _0266_ ? 8'h00 : _0263_;
+  assign _0267_ = _0268_ ? (* full_case = 32'd1 *) 8'h00 : ra_next;
+  assign _0269_ = _0270_ ? 8'h00 : _0267_;
+  assign _0271_ = _0272_ ? 3'h0 : beat;
+  assign _0273_ = _0274_ ? 3'h0 : _0271_;
+  assign _0275_ = _0276_ ? _0157_[2:0] : _0273_;
+  assign _0277_ = _0278_ ? 3'h0 : _0275_;
+  assign _0279_ = _0280_ ? 5'h00 : dn;
+  assign _0281_ = _0282_ ? (* full_case = 32'd1 *) 5'h00 : _0161_[4:0];
+  assign _0283_ = _0284_ ? _0281_ : _0279_;
+  assign _0285_ = _0286_ ? _0283_ : _0279_;
+  assign _0287_ = _0288_ ? _0279_ : _0285_;
+  assign _0289_ = _0290_ ? 5'h00 : _0287_;
+  assign _0291_ = _0292_ ? 3'h0 : d;
+  assign _0293_ = _0294_ ? (* full_case = 32'd1 *) 3'h0 : _0163_[2:0];
+  assign _0295_ = _0296_ ? _0293_ : _0291_;
+  assign _0297_ = _0298_ ? _0291_ : _0295_;
+  assign _0299_ = _0300_ ? 3'h0 : _0297_;
+  assign _0301_ = _0302_ ? 1'h0 : header_taken;
+  assign _0303_ = _0304_ ? (* full_case = 32'd1 *) _0139_ : _0146_;
+  assign _0305_ = _0306_ ? _0303_ : at_tile_last;
+  assign _0307_ = compute ? _0305_ : _0136_;
+  assign _0309_ = _0310_ ? 1'h0 : _0307_;
+  assign _0311_ = _0312_ ? (* full_case = 32'd1 *) _0137_ : _0145_;
+  assign _0313_ = _0314_ ? _0311_ : at_k_last;
+  assign _0315_ = compute ? _0313_ : _0135_;
+  assign _0317_ = _0318_ ? 1'h0 : _0315_;
+  assign _0319_ = _0320_ ? (* full_case = 32'd1 *) _0140_ : _0143_;
+  assign _0321_ = _0322_ ? _0319_ : fn_last;
+  assign _0323_ = _0324_ ? _0321_ : fn_last;
+  assign _0325_ = compute ? _0323_ : _0134_;
+  assign _0327_ = _0328_ ? 1'h0 : _0325_;
+  assign _0329_ = _0330_ ? (* full_case = 32'd1 *) 5'h00 : _0142_[4:0];
+  assign _0331_ = _0332_ ? _0329_ : fn;
+  assign _0333_ = _0334_ ? _0331_ : fn;
+  assign _0335_ = compute ? _0333_ : 5'h00;
+  assign _0337_ = _0338_ ? 5'h00 : _0335_;
+  assign _0339_ = _0340_ ? _0141_[16:0] : fm0;
+  assign _0341_ = _0342_ ? _0339_ : fm0;
+  assign _0343_ = _0344_ ? _0341_ : fm0;
+  assign _0345_ = compute ? _0343_ : 17'h00000;
+  assign _0347_ = _0348_ ? 17'h00000 : _0345_;
+  assign _0349_ = _0350_ ? 1'h0 : in_data;
+  assign _0351_ = _0352_ ? (* full_case = 32'd1 *) 1'h1 : _0349_;
+  assign _0353_ = _0354_ ? _0351_ : in_data;
+  assign _0355_ = compute ? _0353_ : 1'h1;
+  assign _0357_ = _0358_ ? 1'h0 : _0355_;
+  assign _0359_ = _0360_ ? (* full_case = 32'd1 *) 10'h000 : _0144_[9:0];
+  assign _0361_ = _0362_ ? _0359_ : kk;
+  assign _0363_ = compute ? _0361_ : 10'h000;
+  assign _0365_ = _0366_ ? 10'h000 : _0363_;
+  function [6:0] _0904_;
     input [6:0] a;
     input [13:0] b;
     input [1:0] s;
@@ -1191,45 +1205,19 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
     (* parallel_case *)
     casez (s)
       2'b?1:
-        _0892_ = b[6:0];
+        _0904_ = b[6:0];
       2'b1?:
-        _0892_ = b[13:7];
+        _0904_ = b[13:7];
       default:
-        _0892_ = a;
+        _0904_ = a;
     endcase
   endfunction
-  assign _0295_ = _0892_(flush, { _0303_, _0131_[6:0] }, { _0305_, _0296_ });
-  assign _0296_ = ctrl_state == (* full_case = 32'd1 *) 2'h3;
-  assign _0297_ = _0298_ ? 7'h63 : flush;
-  assign _0299_ = _0300_ ? _0297_ : flush;
-  assign _0301_ = _0302_ ? _0299_ : flush;
-  assign _0303_ = _0304_ ? _0301_ : flush;
-  assign _0305_ = ctrl_state == (* full_case = 32'd1 *) 2'h2;
-  assign _0306_ = _0307_ ? 7'h00 : _0295_;
-  assign _0308_ = _0309_ ? (* full_case = 32'd1 *) _0121_ : _0128_;
-  assign _0310_ = _0311_ ? _0308_ : at_tile_last;
-  function [0:0] _0902_;
-    input [0:0] a;
-    input [1:0] b;
-    input [1:0] s;
-    (* parallel_case *)
-    casez (s)
-      2'b?1:
-        _0902_ = b[0:0];
-      2'b1?:
-        _0902_ = b[1:1];
-      default:
-        _0902_ = a;
-    endcase
-  endfunction
-  assign _0312_ = _0902_(at_tile_last, { _0316_, _0310_ }, { _0318_, _0313_ });
-  assign _0313_ = ctrl_state == 2'h2;
-  assign _0314_ = _0315_ ? _0116_ : at_tile_last;
-  assign _0316_ = _0317_ ? _0314_ : at_tile_last;
-  assign _0318_ = ctrl_state == 2'h1;
-  assign _0319_ = _0320_ ? 1'h0 : _0312_;
-  assign _0321_ = _0322_ ? (* full_case = 32'd1 *) _0120_ : _0127_;
-  assign _0323_ = _0324_ ? _0321_ : at_k_last;
+  assign _0367_ = _0904_(flush, { _0369_, _0131_[6:0] }, { _0371_, _0368_ });
+  assign _0368_ = ctrl_state == (* full_case = 32'd1 *) 2'h3;
+  assign _0369_ = _0370_ ? 7'h63 : flush;
+  assign _0371_ = ctrl_state == (* full_case = 32'd1 *) 2'h2;
+  assign _0372_ = _0373_ ? 7'h00 : _0367_;
+  assign _0374_ = _0375_ ? 1'h0 : compute;
   function [0:0] _0910_;
     input [0:0] a;
     input [1:0] b;
@@ -1244,157 +1232,43 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
         _0910_ = a;
     endcase
   endfunction
-  assign _0325_ = _0910_(at_k_last, { _0329_, _0323_ }, { _0331_, _0326_ });
-  assign _0326_ = ctrl_state == 2'h2;
-  assign _0327_ = _0328_ ? _0115_ : at_k_last;
-  assign _0329_ = _0330_ ? _0327_ : at_k_last;
-  assign _0331_ = ctrl_state == 2'h1;
-  assign _0332_ = _0333_ ? 1'h0 : _0325_;
-  assign _0334_ = _0335_ ? (* full_case = 32'd1 *) _0122_ : _0125_;
-  assign _0336_ = _0337_ ? _0334_ : fn_last;
-  assign _0338_ = _0339_ ? _0336_ : fn_last;
-  function [0:0] _0919_;
-    input [0:0] a;
-    input [1:0] b;
-    input [1:0] s;
-    (* parallel_case *)
-    casez (s)
-      2'b?1:
-        _0919_ = b[0:0];
-      2'b1?:
-        _0919_ = b[1:1];
-      default:
-        _0919_ = a;
-    endcase
-  endfunction
-  assign _0340_ = _0919_(fn_last, { _0344_, _0338_ }, { _0346_, _0341_ });
-  assign _0341_ = ctrl_state == 2'h2;
-  assign _0342_ = _0343_ ? _0114_ : fn_last;
-  assign _0344_ = _0345_ ? _0342_ : fn_last;
-  assign _0346_ = ctrl_state == 2'h1;
-  assign _0347_ = _0348_ ? 1'h0 : _0340_;
-  assign _0349_ = _0350_ ? (* full_case = 32'd1 *) 5'h00 : _0124_[4:0];
-  assign _0351_ = _0352_ ? _0349_ : fn;
-  assign _0353_ = _0354_ ? _0351_ : fn;
-  function [4:0] _0928_;
-    input [4:0] a;
-    input [9:0] b;
-    input [1:0] s;
-    (* parallel_case *)
-    casez (s)
-      2'b?1:
-        _0928_ = b[4:0];
-      2'b1?:
-        _0928_ = b[9:5];
-      default:
-        _0928_ = a;
-    endcase
-  endfunction
-  assign _0355_ = _0928_(fn, { _0359_, _0353_ }, { _0361_, _0356_ });
-  assign _0356_ = ctrl_state == 2'h2;
-  assign _0357_ = _0358_ ? 5'h00 : fn;
-  assign _0359_ = _0360_ ? _0357_ : fn;
-  assign _0361_ = ctrl_state == 2'h1;
-  assign _0362_ = _0363_ ? 5'h00 : _0355_;
-  assign _0364_ = _0365_ ? _0123_[16:0] : fm0;
-  assign _0366_ = _0367_ ? _0364_ : fm0;
-  assign _0368_ = _0369_ ? _0366_ : fm0;
-  function [16:0] _0937_;
-    input [16:0] a;
-    input [33:0] b;
-    input [1:0] s;
-    (* parallel_case *)
-    casez (s)
-      2'b?1:
-        _0937_ = b[16:0];
-      2'b1?:
-        _0937_ = b[33:17];
-      default:
-        _0937_ = a;
-    endcase
-  endfunction
-  assign _0370_ = _0937_(fm0, { _0374_, _0368_ }, { _0376_, _0371_ });
-  assign _0371_ = ctrl_state == 2'h2;
-  assign _0372_ = _0373_ ? 17'h00000 : fm0;
-  assign _0374_ = _0375_ ? _0372_ : fm0;
-  assign _0376_ = ctrl_state == 2'h1;
-  assign _0377_ = _0378_ ? 17'h00000 : _0370_;
-  assign _0379_ = _0380_ ? 1'h0 : in_data;
-  assign _0381_ = _0382_ ? (* full_case = 32'd1 *) 1'h1 : _0379_;
-  assign _0383_ = _0384_ ? _0381_ : in_data;
-  function [0:0] _0946_;
-    input [0:0] a;
-    input [1:0] b;
-    input [1:0] s;
-    (* parallel_case *)
-    casez (s)
-      2'b?1:
-        _0946_ = b[0:0];
-      2'b1?:
-        _0946_ = b[1:1];
-      default:
-        _0946_ = a;
-    endcase
-  endfunction
-  assign _0385_ = _0946_(in_data, { _0389_, _0383_ }, { _0391_, _0386_ });
-  assign _0386_ = ctrl_state == 2'h2;
-  assign _0387_ = _0388_ ? 1'h1 : in_data;
-  assign _0389_ = _0390_ ? _0387_ : in_data;
-  assign _0391_ = ctrl_state == 2'h1;
-  assign _0392_ = _0393_ ? 1'h0 : _0385_;
-  assign _0394_ = _0395_ ? (* full_case = 32'd1 *) 10'h000 : _0126_[9:0];
-  assign _0396_ = _0397_ ? _0394_ : kk;
-  function [9:0] _0954_;
-    input [9:0] a;
-    input [19:0] b;
-    input [1:0] s;
-    (* parallel_case *)
-    casez (s)
-      2'b?1:
-        _0954_ = b[9:0];
-      2'b1?:
-        _0954_ = b[19:10];
-      default:
-        _0954_ = a;
-    endcase
-  endfunction
-  assign _0398_ = _0954_(kk, { _0402_, _0396_ }, { _0404_, _0399_ });
-  assign _0399_ = ctrl_state == 2'h2;
-  assign _0400_ = _0401_ ? 10'h000 : kk;
-  assign _0402_ = _0403_ ? _0400_ : kk;
-  assign _0404_ = ctrl_state == 2'h1;
-  assign _0405_ = _0406_ ? 10'h000 : _0398_;
-  assign _0407_ = _0408_ ? _0113_ : dn_last;
-  assign _0409_ = _0410_ ? _0407_ : dn_last;
-  assign _0411_ = _0412_ ? _0409_ : dn_last;
-  assign _0412_ = ctrl_state == 2'h1;
-  assign _0413_ = _0414_ ? (* full_case = 32'd1 *) _0144_ : _0146_;
-  assign _0415_ = _0416_ ? _0413_ : _0411_;
-  assign _0417_ = _0418_ ? _0415_ : _0411_;
-  assign _0419_ = _0420_ ? _0411_ : _0417_;
-  assign _0421_ = _0422_ ? 1'h0 : _0419_;
-  assign _0423_ = _0424_ ? _0112_ : nb_pen;
-  assign _0425_ = _0426_ ? _0423_ : nb_pen;
-  assign _0427_ = _0428_ ? _0425_ : nb_pen;
-  assign _0428_ = ctrl_state == 2'h1;
-  assign _0429_ = _0430_ ? 6'h00 : _0427_;
-  assign _0431_ = _0432_ ? blk : nb_last;
-  assign _0433_ = _0434_ ? _0431_ : nb_last;
-  assign _0435_ = _0436_ ? _0433_ : nb_last;
-  assign _0436_ = ctrl_state == 2'h1;
-  assign _0437_ = _0438_ ? 5'h00 : _0435_;
-  assign _0439_ = _0440_ ? hdr[69:64] : pt_shift;
-  assign _0441_ = _0442_ ? _0439_ : pt_shift;
-  assign _0443_ = _0444_ ? _0441_ : pt_shift;
-  assign _0444_ = ctrl_state == 2'h1;
-  assign _0445_ = _0446_ ? 6'h00 : _0443_;
-  assign _0447_ = _0448_ ? hdr[62:32] : \$signal$100 ;
-  assign _0449_ = _0450_ ? _0447_ : \$signal$100 ;
-  assign _0451_ = _0452_ ? _0449_ : \$signal$100 ;
-  assign _0452_ = ctrl_state == 2'h1;
-  assign _0453_ = _0454_ ? 31'h00000000 : _0451_;
-  assign _0455_ = _0456_ ? 2'h0 : ctrl_state;
-  function [1:0] _0990_;
+  assign _0376_ = _0910_(compute, { _0380_, _0374_ }, { _0382_, _0377_ });
+  assign _0377_ = ctrl_state == 2'h2;
+  assign _0378_ = _0379_ ? 1'h1 : compute;
+  assign _0380_ = _0381_ ? _0378_ : compute;
+  assign _0382_ = ctrl_state == 2'h1;
+  assign _0383_ = _0384_ ? 1'h0 : _0376_;
+  assign _0385_ = _0386_ ? _0129_ : dn_last;
+  assign _0387_ = _0388_ ? _0385_ : dn_last;
+  assign _0389_ = _0390_ ? _0387_ : dn_last;
+  assign _0390_ = ctrl_state == 2'h1;
+  assign _0391_ = _0392_ ? (* full_case = 32'd1 *) _0159_ : _0162_;
+  assign _0393_ = _0394_ ? _0391_ : _0389_;
+  assign _0395_ = _0396_ ? _0393_ : _0389_;
+  assign _0397_ = _0398_ ? _0389_ : _0395_;
+  assign _0399_ = _0400_ ? 1'h0 : _0397_;
+  assign _0401_ = _0402_ ? _0128_ : nb_pen;
+  assign _0403_ = _0404_ ? _0401_ : nb_pen;
+  assign _0405_ = _0406_ ? _0403_ : nb_pen;
+  assign _0406_ = ctrl_state == 2'h1;
+  assign _0407_ = _0408_ ? 6'h00 : _0405_;
+  assign _0409_ = _0410_ ? blk : nb_last;
+  assign _0411_ = _0412_ ? _0409_ : nb_last;
+  assign _0413_ = _0414_ ? _0411_ : nb_last;
+  assign _0414_ = ctrl_state == 2'h1;
+  assign _0415_ = _0416_ ? 5'h00 : _0413_;
+  assign _0417_ = _0418_ ? hdr[69:64] : pt_shift;
+  assign _0419_ = _0420_ ? _0417_ : pt_shift;
+  assign _0421_ = _0422_ ? _0419_ : pt_shift;
+  assign _0422_ = ctrl_state == 2'h1;
+  assign _0423_ = _0424_ ? 6'h00 : _0421_;
+  assign _0425_ = _0426_ ? hdr[62:32] : \$signal$105 ;
+  assign _0427_ = _0428_ ? _0425_ : \$signal$105 ;
+  assign _0429_ = _0430_ ? _0427_ : \$signal$105 ;
+  assign _0430_ = ctrl_state == 2'h1;
+  assign _0431_ = _0432_ ? 31'h00000000 : _0429_;
+  assign _0433_ = _0434_ ? 2'h0 : ctrl_state;
+  function [1:0] _0946_;
     input [1:0] a;
     input [7:0] b;
     input [3:0] s;
@@ -1402,254 +1276,247 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
     (* parallel_case *)
     casez (s)
       4'b???1:
-        _0990_ = b[1:0];
+        _0946_ = b[1:0];
       4'b??1?:
-        _0990_ = b[3:2];
+        _0946_ = b[3:2];
       4'b?1??:
-        _0990_ = b[5:4];
+        _0946_ = b[5:4];
       4'b1???:
-        _0990_ = b[7:6];
+        _0946_ = b[7:6];
       default:
-        _0990_ = a;
+        _0946_ = a;
     endcase
   endfunction
-  assign _0457_ = _0990_(ctrl_state, { _0473_, _0470_, _0465_, _0455_ }, { _0475_, _0472_, _0467_, _0458_ });
-  assign _0458_ = ctrl_state == (* full_case = 32'd1 *) 2'h3;
-  assign _0459_ = _0460_ ? 2'h3 : ctrl_state;
-  assign _0461_ = _0462_ ? _0459_ : ctrl_state;
-  assign _0463_ = _0464_ ? _0461_ : ctrl_state;
-  assign _0465_ = _0466_ ? _0463_ : ctrl_state;
-  assign _0467_ = ctrl_state == (* full_case = 32'd1 *) 2'h2;
-  assign _0468_ = _0469_ ? 2'h2 : ctrl_state;
-  assign _0470_ = _0471_ ? _0468_ : ctrl_state;
-  assign _0472_ = ctrl_state == (* full_case = 32'd1 *) 2'h1;
-  assign _0473_ = _0474_ ? 2'h1 : ctrl_state;
-  assign _0475_ = ! (* full_case = 32'd1 *) ctrl_state;
-  assign _0476_ = _0477_ ? 2'h0 : _0457_;
-  assign _0478_ = _0479_ ? _0111_ : ch_last;
-  function [0:0] _1004_;
+  assign _0435_ = _0946_(ctrl_state, { _0445_, _0442_, _0437_, _0433_ }, { _0447_, _0444_, _0439_, _0436_ });
+  assign _0436_ = ctrl_state == (* full_case = 32'd1 *) 2'h3;
+  assign _0437_ = _0438_ ? 2'h3 : ctrl_state;
+  assign _0439_ = ctrl_state == (* full_case = 32'd1 *) 2'h2;
+  assign _0440_ = _0441_ ? 2'h2 : ctrl_state;
+  assign _0442_ = _0443_ ? _0440_ : ctrl_state;
+  assign _0444_ = ctrl_state == (* full_case = 32'd1 *) 2'h1;
+  assign _0445_ = _0446_ ? 2'h1 : ctrl_state;
+  assign _0447_ = ! (* full_case = 32'd1 *) ctrl_state;
+  assign _0448_ = _0449_ ? 2'h0 : _0435_;
+  assign _0450_ = _0451_ ? _0126_ : ch_last;
+  function [0:0] _0957_;
     input [0:0] a;
     input [1:0] b;
     input [1:0] s;
     (* parallel_case *)
     casez (s)
       2'b?1:
-        _1004_ = b[0:0];
+        _0957_ = b[0:0];
       2'b1?:
-        _1004_ = b[1:1];
+        _0957_ = b[1:1];
       default:
-        _1004_ = a;
+        _0957_ = a;
     endcase
   endfunction
-  assign _0480_ = _1004_(ch_last, { _0482_, _0478_ }, { _0484_, _0481_ });
-  assign _0481_ = ctrl_state == 2'h1;
-  assign _0482_ = _0483_ ? _0101_ : ch_last;
-  assign _0484_ = ! ctrl_state;
-  assign _0485_ = _0486_ ? 1'h0 : _0480_;
-  assign _0487_ = _0488_ ? _0103_[15:0] : ch;
-  function [15:0] _1010_;
+  assign _0452_ = _0957_(ch_last, { _0454_, _0450_ }, { _0456_, _0453_ });
+  assign _0453_ = ctrl_state == 2'h1;
+  assign _0454_ = _0455_ ? _0117_ : ch_last;
+  assign _0456_ = ! ctrl_state;
+  assign _0457_ = _0458_ ? 1'h0 : _0452_;
+  assign _0459_ = _0460_ ? _0119_[15:0] : ch;
+  function [15:0] _0963_;
     input [15:0] a;
     input [31:0] b;
     input [1:0] s;
     (* parallel_case *)
     casez (s)
       2'b?1:
-        _1010_ = b[15:0];
+        _0963_ = b[15:0];
       2'b1?:
-        _1010_ = b[31:16];
+        _0963_ = b[31:16];
       default:
-        _1010_ = a;
+        _0963_ = a;
     endcase
   endfunction
-  assign _0489_ = _1010_(ch, { _0491_, _0487_ }, { _0493_, _0490_ });
-  assign _0490_ = ctrl_state == 2'h1;
-  assign _0491_ = _0492_ ? 16'h0000 : ch;
-  assign _0493_ = ! ctrl_state;
-  assign _0494_ = _0495_ ? 16'h0000 : _0489_;
-  assign _0496_ = _0497_ ? (* full_case = 32'd1 *) 3'h0 : _0109_[2:0];
-  assign _0498_ = lane ? wb : _0496_;
-  assign _0500_ = _0501_ ? _0498_ : wb;
-  function [2:0] _1018_;
+  assign _0461_ = _0963_(ch, { _0463_, _0459_ }, { _0465_, _0462_ });
+  assign _0462_ = ctrl_state == 2'h1;
+  assign _0463_ = _0464_ ? 16'h0000 : ch;
+  assign _0465_ = ! ctrl_state;
+  assign _0466_ = _0467_ ? 16'h0000 : _0461_;
+  assign _0468_ = _0469_ ? (* full_case = 32'd1 *) 3'h0 : _0124_[2:0];
+  assign _0470_ = lane ? wb : _0468_;
+  assign _0472_ = _0473_ ? _0470_ : wb;
+  function [2:0] _0971_;
     input [2:0] a;
     input [5:0] b;
     input [1:0] s;
     (* parallel_case *)
     casez (s)
       2'b?1:
-        _1018_ = b[2:0];
+        _0971_ = b[2:0];
       2'b1?:
-        _1018_ = b[5:3];
+        _0971_ = b[5:3];
       default:
-        _1018_ = a;
+        _0971_ = a;
     endcase
   endfunction
-  assign _0502_ = _1018_(wb, { _0504_, _0500_ }, { _0506_, _0503_ });
-  assign _0503_ = ctrl_state == 2'h1;
-  assign _0504_ = _0505_ ? 3'h0 : wb;
-  assign _0506_ = ! ctrl_state;
-  assign _0507_ = _0508_ ? 3'h0 : _0502_;
-  assign _0509_ = lane ? wa : _0105_[7:0];
-  assign _0511_ = _0512_ ? _0509_ : wa;
-  function [7:0] _1025_;
+  assign _0474_ = _0971_(wb, { _0476_, _0472_ }, { _0478_, _0475_ });
+  assign _0475_ = ctrl_state == 2'h1;
+  assign _0476_ = _0477_ ? 3'h0 : wb;
+  assign _0478_ = ! ctrl_state;
+  assign _0479_ = _0480_ ? 3'h0 : _0474_;
+  assign _0481_ = lane ? wa : _0121_[7:0];
+  assign _0483_ = _0484_ ? _0481_ : wa;
+  function [7:0] _0978_;
     input [7:0] a;
     input [15:0] b;
     input [1:0] s;
     (* parallel_case *)
     casez (s)
       2'b?1:
-        _1025_ = b[7:0];
+        _0978_ = b[7:0];
       2'b1?:
-        _1025_ = b[15:8];
+        _0978_ = b[15:8];
       default:
-        _1025_ = a;
+        _0978_ = a;
     endcase
   endfunction
-  assign _0513_ = _1025_(wa, { _0515_, _0511_ }, { _0517_, _0514_ });
-  assign _0514_ = ctrl_state == 2'h1;
-  assign _0515_ = _0516_ ? 8'h00 : wa;
-  assign _0517_ = ! ctrl_state;
-  assign _0518_ = _0519_ ? 8'h00 : _0513_;
-  assign _0520_ = _0521_ ? _0107_[4:0] : blk;
-  assign _0522_ = lane ? blk : _0520_;
-  assign _0524_ = _0525_ ? _0522_ : blk;
-  function [4:0] _1033_;
+  assign _0485_ = _0978_(wa, { _0487_, _0483_ }, { _0489_, _0486_ });
+  assign _0486_ = ctrl_state == 2'h1;
+  assign _0487_ = _0488_ ? 8'h00 : wa;
+  assign _0489_ = ! ctrl_state;
+  assign _0490_ = _0491_ ? 8'h00 : _0485_;
+  assign _0492_ = _0493_ ? _0123_[4:0] : blk;
+  assign _0494_ = lane ? blk : _0492_;
+  assign _0496_ = _0497_ ? _0494_ : blk;
+  function [4:0] _0986_;
     input [4:0] a;
     input [9:0] b;
     input [1:0] s;
     (* parallel_case *)
     casez (s)
       2'b?1:
-        _1033_ = b[4:0];
+        _0986_ = b[4:0];
       2'b1?:
-        _1033_ = b[9:5];
+        _0986_ = b[9:5];
       default:
-        _1033_ = a;
+        _0986_ = a;
     endcase
   endfunction
-  assign _0526_ = _1033_(blk, { _0528_, _0524_ }, { _0530_, _0527_ });
-  assign _0527_ = ctrl_state == 2'h1;
-  assign _0528_ = _0529_ ? 5'h00 : blk;
-  assign _0530_ = ! ctrl_state;
-  assign _0531_ = _0532_ ? 5'h00 : _0526_;
-  assign _0533_ = lane ? (* full_case = 32'd1 *) _0110_[0] : 1'h0;
-  assign _0535_ = _0536_ ? _0533_ : lane;
-  function [0:0] _1040_;
+  assign _0498_ = _0986_(blk, { _0500_, _0496_ }, { _0502_, _0499_ });
+  assign _0499_ = ctrl_state == 2'h1;
+  assign _0500_ = _0501_ ? 5'h00 : blk;
+  assign _0502_ = ! ctrl_state;
+  assign _0503_ = _0504_ ? 5'h00 : _0498_;
+  assign _0505_ = lane ? (* full_case = 32'd1 *) _0125_[0] : 1'h0;
+  assign _0507_ = _0508_ ? _0505_ : lane;
+  function [0:0] _0993_;
     input [0:0] a;
     input [1:0] b;
     input [1:0] s;
     (* parallel_case *)
     casez (s)
       2'b?1:
-        _1040_ = b[0:0];
+        _0993_ = b[0:0];
       2'b1?:
-        _1040_ = b[1:1];
+        _0993_ = b[1:1];
       default:
-        _1040_ = a;
+        _0993_ = a;
     endcase
   endfunction
-  assign _0537_ = _1040_(lane, { _0539_, _0535_ }, { _0541_, _0538_ });
-  assign _0538_ = ctrl_state == 2'h1;
-  assign _0539_ = _0540_ ? 1'h0 : lane;
-  assign _0541_ = ! ctrl_state;
-  assign _0542_ = _0543_ ? 1'h0 : _0537_;
-  assign _0544_ = _0545_ ? _0100_[9:0] : tile_last;
-  assign _0546_ = _0547_ ? _0544_ : tile_last;
-  assign _0547_ = ! ctrl_state;
-  assign _0548_ = _0549_ ? 10'h000 : _0546_;
-  assign _0550_ = _0551_ ? _0096_ : tile_pen;
-  assign _0552_ = _0553_ ? _0550_ : tile_pen;
-  assign _0553_ = ! ctrl_state;
-  assign _0554_ = _0555_ ? 17'h00000 : _0552_;
-  assign _0556_ = _0557_ ? _0093_ : n_pen;
-  assign _0558_ = _0559_ ? _0556_ : n_pen;
-  assign _0559_ = ! ctrl_state;
-  assign _0560_ = _0561_ ? 17'h00000 : _0558_;
-  assign _0562_ = _0563_ ? _0092_ : k_pen;
-  assign _0564_ = _0565_ ? _0562_ : k_pen;
-  assign _0565_ = ! ctrl_state;
-  assign _0566_ = _0567_ ? 17'h00000 : _0564_;
-  assign _0568_ = _0569_ ? _0091_[15:0] : k_last;
-  assign _0570_ = _0571_ ? _0568_ : k_last;
-  assign _0571_ = ! ctrl_state;
-  assign _0572_ = _0573_ ? 16'h0000 : _0570_;
-  assign _0574_ = _0575_ ? hdr[71:64] : act_max;
-  assign _0576_ = _0577_ ? _0574_ : act_max;
-  assign _0577_ = ! ctrl_state;
-  assign _0578_ = _0579_ ? 8'h00 : _0576_;
-  assign _0580_ = _0581_ ? hdr[63:56] : act_min;
-  assign _0582_ = _0583_ ? _0580_ : act_min;
-  assign _0583_ = ! ctrl_state;
-  assign _0584_ = _0585_ ? 8'h00 : _0582_;
-  assign _0586_ = _0587_ ? hdr[55:48] : zero_point;
-  assign _0588_ = _0589_ ? _0586_ : zero_point;
-  assign _0589_ = ! ctrl_state;
-  assign _0590_ = _0591_ ? 8'h00 : _0588_;
-  assign _0592_ = _0593_ ? _0090_[15:0] : n_last;
-  assign _0594_ = _0595_ ? _0592_ : n_last;
-  assign _0595_ = ! ctrl_state;
-  assign _0596_ = _0597_ ? 16'h0000 : _0594_;
-  assign _0598_ = _0599_ ? _0089_ : m_wrap;
-  assign _0600_ = _0601_ ? _0598_ : m_wrap;
-  assign _0601_ = ! ctrl_state;
-  assign _0602_ = _0603_ ? 17'h00000 : _0600_;
-  assign _0604_ = _0605_ ? _0088_[15:0] : m_last;
-  assign _0606_ = _0607_ ? _0604_ : m_last;
-  assign _0607_ = ! ctrl_state;
-  assign _0608_ = _0609_ ? 16'h0000 : _0606_;
-  assign _0610_ = _0611_ ? hdr[15:0] : M_;
-  assign _0612_ = _0613_ ? _0610_ : M_;
-  assign _0613_ = ! ctrl_state;
-  assign _0614_ = _0615_ ? 16'h0000 : _0612_;
-  assign _0616_ = _0617_ ? 1'h1 : _0087_;
-  assign _0618_ = _0619_ ? 5'h14 : _0086_[4:0];
-  assign _0620_ = _0621_ ? 1'h0 : _0085_;
-  assign _0622_ = _0623_ ? (* full_case = 32'd1 *) 8'h00 : ra_inc;
-  assign _0624_ = d_last ? (* full_case = 32'd1 *) _0622_ : ra_row;
-  assign _0626_ = beat_last ? (* full_case = 32'd1 *) _0624_ : ra_inc;
-  assign _0628_ = _0629_ ? _0626_ : ra;
-  assign _0630_ = _0631_ ? _0045_ : 1'h0;
-  assign _0631_ = ctrl_state == 2'h2;
-  assign _0632_ = _0633_ ? _0001_ : 1'h0;
-  assign _0633_ = ctrl_state == 2'h2;
-  assign _0634_ = _0635_ ? _0108_ : 1'h0;
-  assign _0635_ = ctrl_state == 2'h1;
-  assign _0636_ = _0637_ ? w_word : 69'h000000000000000000;
-  assign _0637_ = ctrl_state == 2'h1;
-  assign _0638_ = _0639_ ? wa : 8'h00;
-  assign _0639_ = ctrl_state == 2'h1;
-  assign _0640_ = _0641_ ? hdr[69:64] : 6'h00;
-  assign _0641_ = ctrl_state == 2'h1;
-  assign _0642_ = _0643_ ? hdr[62:32] : 31'h00000000;
-  assign _0643_ = ctrl_state == 2'h1;
-  assign _0644_ = _0645_ ? hdr[31:0] : 32'd0;
-  assign _0645_ = ctrl_state == 2'h1;
-  assign _0646_ = _0647_ ? s_param__valid : 1'h0;
-  assign _0647_ = ! ctrl_state;
-  function [0:0] _1118_;
+  assign _0509_ = _0993_(lane, { _0511_, _0507_ }, { _0513_, _0510_ });
+  assign _0510_ = ctrl_state == 2'h1;
+  assign _0511_ = _0512_ ? 1'h0 : lane;
+  assign _0513_ = ! ctrl_state;
+  assign _0514_ = _0515_ ? 1'h0 : _0509_;
+  assign _0516_ = _0517_ ? _0115_[9:0] : tile_last;
+  assign _0518_ = _0519_ ? _0516_ : tile_last;
+  assign _0519_ = ! ctrl_state;
+  assign _0520_ = _0521_ ? 10'h000 : _0518_;
+  assign _0522_ = _0523_ ? _0112_ : tile_pen;
+  assign _0524_ = _0525_ ? _0522_ : tile_pen;
+  assign _0525_ = ! ctrl_state;
+  assign _0526_ = _0527_ ? 17'h00000 : _0524_;
+  assign _0528_ = _0529_ ? _0109_ : n_pen;
+  assign _0530_ = _0531_ ? _0528_ : n_pen;
+  assign _0531_ = ! ctrl_state;
+  assign _0532_ = _0533_ ? 17'h00000 : _0530_;
+  assign _0534_ = _0535_ ? _0108_ : k_pen;
+  assign _0536_ = _0537_ ? _0534_ : k_pen;
+  assign _0537_ = ! ctrl_state;
+  assign _0538_ = _0539_ ? 17'h00000 : _0536_;
+  assign _0540_ = _0541_ ? _0107_[15:0] : k_last;
+  assign _0542_ = _0543_ ? _0540_ : k_last;
+  assign _0543_ = ! ctrl_state;
+  assign _0544_ = _0545_ ? 16'h0000 : _0542_;
+  assign _0546_ = _0547_ ? hdr[71:64] : act_max;
+  assign _0548_ = _0549_ ? _0546_ : act_max;
+  assign _0549_ = ! ctrl_state;
+  assign _0550_ = _0551_ ? 8'h00 : _0548_;
+  assign _0552_ = _0553_ ? hdr[63:56] : act_min;
+  assign _0554_ = _0555_ ? _0552_ : act_min;
+  assign _0555_ = ! ctrl_state;
+  assign _0556_ = _0557_ ? 8'h00 : _0554_;
+  assign _0558_ = _0559_ ? hdr[55:48] : zero_point;
+  assign _0560_ = _0561_ ? _0558_ : zero_point;
+  assign _0561_ = ! ctrl_state;
+  assign _0562_ = _0563_ ? 8'h00 : _0560_;
+  assign _0564_ = _0565_ ? _0106_[15:0] : n_last;
+  assign _0566_ = _0567_ ? _0564_ : n_last;
+  assign _0567_ = ! ctrl_state;
+  assign _0568_ = _0569_ ? 16'h0000 : _0566_;
+  assign _0570_ = _0571_ ? _0104_ : m_wrap;
+  assign _0572_ = _0573_ ? _0570_ : m_wrap;
+  assign _0573_ = ! ctrl_state;
+  assign _0574_ = _0575_ ? 17'h00000 : _0572_;
+  assign _0576_ = _0577_ ? _0103_[15:0] : m_last;
+  assign _0578_ = _0579_ ? _0576_ : m_last;
+  assign _0579_ = ! ctrl_state;
+  assign _0580_ = _0581_ ? 16'h0000 : _0578_;
+  assign _0582_ = _0583_ ? hdr[15:0] : M_;
+  assign _0584_ = _0585_ ? _0582_ : M_;
+  assign _0585_ = ! ctrl_state;
+  assign _0586_ = _0587_ ? 16'h0000 : _0584_;
+  assign _0588_ = _0589_ ? 1'h1 : _0102_;
+  assign _0590_ = _0591_ ? 5'h14 : _0094_[4:0];
+  assign _0592_ = _0593_ ? 1'h0 : _0101_;
+  assign _0594_ = _0595_ ? (* full_case = 32'd1 *) 8'h00 : ra_inc;
+  assign _0596_ = d_last ? (* full_case = 32'd1 *) _0594_ : ra_row;
+  assign _0598_ = beat_last ? (* full_case = 32'd1 *) _0596_ : ra_inc;
+  assign _0600_ = _0601_ ? _0598_ : ra;
+  assign _0602_ = _0603_ ? _0085_ : 1'h0;
+  assign _0603_ = ctrl_state == 2'h1;
+  assign _0604_ = _0605_ ? w_word : 69'h000000000000000000;
+  assign _0605_ = ctrl_state == 2'h1;
+  assign _0606_ = _0607_ ? wa : 8'h00;
+  assign _0607_ = ctrl_state == 2'h1;
+  assign _0608_ = _0609_ ? hdr[69:64] : 6'h00;
+  assign _0609_ = ctrl_state == 2'h1;
+  assign _0610_ = _0611_ ? hdr[62:32] : 31'h00000000;
+  assign _0611_ = ctrl_state == 2'h1;
+  assign _0612_ = _0613_ ? hdr[31:0] : 32'd0;
+  assign _0613_ = ctrl_state == 2'h1;
+  assign _0614_ = _0615_ ? s_param__valid : 1'h0;
+  assign _0615_ = ! ctrl_state;
+  function [0:0] _1067_;
     input [0:0] a;
     input [1:0] b;
     input [1:0] s;
     (* parallel_case *)
     casez (s)
       2'b?1:
-        _1118_ = b[0:0];
+        _1067_ = b[0:0];
       2'b1?:
-        _1118_ = b[1:1];
+        _1067_ = b[1:1];
       default:
-        _1118_ = a;
+        _1067_ = a;
     endcase
   endfunction
-  assign _0648_ = _1118_(1'h0, 2'h3, { _0650_, _0649_ });
-  assign _0649_ = ctrl_state == 2'h1;
-  assign _0650_ = ! ctrl_state;
+  assign _0616_ = _1067_(1'h0, 2'h3, { _0618_, _0617_ });
+  assign _0617_ = ctrl_state == 2'h1;
+  assign _0618_ = ! ctrl_state;
   \hwq_top.engine.array  array (
     .clk(clk),
     .drain_valid(o_valid),
     .i_a(i_a),
     .i_last(i_last),
-    .i_valid(i_valid),
+    .i_valid(take),
     .i_w(i_w),
-    .o_data(\o_data$114 ),
+    .o_data(\o_data$117 ),
     .rst(rst)
   );
   \hwq_top.engine.fifo  fifo (
@@ -1658,7 +1525,7 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
     .r_en(r_en),
     .r_rdy(m_out__valid),
     .rst(rst),
-    .w_en(\w_en$74 ),
+    .w_en(\w_en$79 ),
     .w_port__data(out_w)
   );
   \hwq_top.engine.params0  params0 (
@@ -1674,39 +1541,39 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
     .act_min(act_min),
     .clk(clk),
     .i_acc(i_acc),
-    .i_last(\i_last$51 ),
-    .i_valid(\i_valid$49 ),
+    .i_last(\i_last$56 ),
+    .i_valid(\i_valid$54 ),
     .o_data(o_data),
     .o_last(o_last),
-    .o_valid(\o_valid$75 ),
-    .\port$2503$0 (r_data),
+    .o_valid(\o_valid$80 ),
+    .\port$2515$0 (r_data),
     .rst(rst),
     .zero_point(zero_point)
   );
   assign s_param__payload = hdr;
   assign chan = hdr;
-  assign credits_next = _0086_[4:0];
+  assign credits_next = _0094_[4:0];
   assign en = 1'h1;
-  assign \en$8  = 1'h1;
-  assign take = i_valid;
+  assign \en$19  = 1'h1;
+  assign i_valid = take;
   assign s_act__payload = i_a;
   assign s_wgt__payload = i_w;
-  assign s_act__ready = i_valid;
-  assign s_wgt__ready = i_valid;
-  assign row_next = _0073_[16:0];
+  assign s_act__ready = take;
+  assign s_wgt__ready = take;
+  assign row_next = _0089_[16:0];
   assign r_addr = ra_next;
-  assign \$signal$50  = \i_valid$49 ;
-  assign part_last = \i_last$51 ;
+  assign \$signal$55  = \i_valid$54 ;
+  assign part_last = \i_last$56 ;
   assign acc_part = i_acc;
-  assign \$signal$56  = zero_point;
-  assign \$signal$58  = act_min;
-  assign \act_max$60  = act_max;
+  assign \$signal$61  = zero_point;
+  assign \$signal$63  = act_min;
+  assign \act_max$65  = act_max;
   assign i_bias = r_data[31:0];
   assign i_multiplier = r_data[62:32];
   assign i_shift = r_data[68:63];
-  assign \w_data$78  = out_w;
+  assign \w_data$83  = out_w;
   assign r_rdy = m_out__valid;
-  assign \r_data$82  = m_out__payload;
+  assign \r_data$87  = m_out__payload;
   assign m_out__ready = r_en;
   assign \hdr.m  = hdr[15:0];
   assign \hdr.n  = hdr[31:16];
@@ -1785,335 +1652,326 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   assign \m_out__payload.data[6]  = m_out__payload[55:48];
   assign \m_out__payload.data[7]  = m_out__payload[63:56];
   assign \m_out__payload.last  = m_out__payload[64];
-  assign \o_data$114[0]  = \o_data$114 [25:0];
-  assign \o_data$114[1]  = \o_data$114 [51:26];
-  assign \o_data$114[2]  = \o_data$114 [77:52];
-  assign \o_data$114[3]  = \o_data$114 [103:78];
-  assign \o_data$114[4]  = \o_data$114 [129:104];
-  assign \o_data$114[5]  = \o_data$114 [155:130];
-  assign \o_data$114[6]  = \o_data$114 [181:156];
-  assign \o_data$114[7]  = \o_data$114 [207:182];
+  assign \o_data$117[0]  = \o_data$117 [25:0];
+  assign \o_data$117[1]  = \o_data$117 [51:26];
+  assign \o_data$117[2]  = \o_data$117 [77:52];
+  assign \o_data$117[3]  = \o_data$117 [103:78];
+  assign \o_data$117[4]  = \o_data$117 [129:104];
+  assign \o_data$117[5]  = \o_data$117 [155:130];
+  assign \o_data$117[6]  = \o_data$117 [181:156];
+  assign \o_data$117[7]  = \o_data$117 [207:182];
   assign out_w[64] = o_last;
   assign out_w[63:0] = { o_data, part6, part5, part4, part3, part2, part1, part0 };
-  assign _0164_ = rst;
-  assign _0071_ = _0163_;
-  assign _0168_ = \o_valid$75 ;
-  assign _0170_ = rst;
-  assign _0070_ = _0169_;
-  assign _0174_ = \o_valid$75 ;
-  assign _0176_ = rst;
-  assign _0069_ = _0175_;
-  assign _0180_ = \o_valid$75 ;
-  assign _0182_ = rst;
-  assign _0068_ = _0181_;
-  assign _0186_ = \o_valid$75 ;
-  assign _0188_ = rst;
-  assign _0066_ = _0187_;
-  assign _0192_ = \o_valid$75 ;
-  assign _0194_ = rst;
-  assign _0065_ = _0193_;
-  assign _0198_ = \o_valid$75 ;
-  assign _0200_ = rst;
-  assign _0064_ = _0199_;
-  assign _0204_ = \o_valid$75 ;
-  assign _0206_ = rst;
-  assign _0063_ = _0205_;
-  assign _0208_ = \o_valid$75 ;
-  assign _0210_ = rst;
-  assign _0062_ = _0209_;
-  assign _0212_ = o_valid;
-  assign _0061_ = _0211_;
+  assign _0172_ = rst;
+  assign _0080_ = _0171_;
+  assign _0176_ = \o_valid$80 ;
+  assign _0178_ = rst;
+  assign _0079_ = _0177_;
+  assign _0182_ = \o_valid$80 ;
+  assign _0184_ = rst;
+  assign _0077_ = _0183_;
+  assign _0188_ = \o_valid$80 ;
+  assign _0190_ = rst;
+  assign _0076_ = _0189_;
+  assign _0194_ = \o_valid$80 ;
+  assign _0196_ = rst;
+  assign _0075_ = _0195_;
+  assign _0200_ = \o_valid$80 ;
+  assign _0202_ = rst;
+  assign _0074_ = _0201_;
+  assign _0206_ = \o_valid$80 ;
+  assign _0208_ = rst;
+  assign _0073_ = _0207_;
+  assign _0212_ = \o_valid$80 ;
   assign _0214_ = rst;
-  assign _0060_ = _0213_;
-  assign _0216_ = rst;
-  assign _0059_ = _0215_;
-  assign _0218_ = drain_restart;
-  assign _0220_ = d_last;
-  assign _0222_ = _0140_;
-  assign _0224_ = _0138_;
-  assign _0226_ = rst;
-  assign _0058_ = _0225_;
-  assign _0228_ = drain_restart;
-  assign _0230_ = _0140_;
-  assign _0232_ = _0138_;
+  assign _0072_ = _0213_;
+  assign _0216_ = \o_valid$80 ;
+  assign _0218_ = rst;
+  assign _0071_ = _0217_;
+  assign _0220_ = o_valid;
+  assign _0070_ = _0219_;
+  assign _0222_ = rst;
+  assign _0069_ = _0221_;
+  assign _0224_ = rst;
+  assign _0068_ = _0223_;
+  assign _0226_ = drain_restart;
+  assign _0228_ = d_last;
+  assign _0230_ = _0156_;
+  assign _0232_ = _0154_;
   assign _0234_ = rst;
-  assign _0057_ = _0233_;
+  assign _0066_ = _0233_;
   assign _0236_ = drain_restart;
-  assign _0238_ = _0140_;
-  assign _0240_ = _0138_;
+  assign _0238_ = _0156_;
+  assign _0240_ = _0154_;
   assign _0242_ = rst;
-  assign _0055_ = _0241_;
+  assign _0065_ = _0241_;
   assign _0244_ = drain_restart;
-  assign _0246_ = _0140_;
-  assign _0248_ = _0138_;
+  assign _0246_ = _0156_;
+  assign _0248_ = _0154_;
   assign _0250_ = rst;
-  assign _0054_ = _0249_;
+  assign _0064_ = _0249_;
   assign _0252_ = drain_restart;
-  assign _0254_ = rst;
-  assign _0053_ = _0253_;
-  assign _0256_ = drain_restart;
+  assign _0254_ = _0156_;
+  assign _0256_ = _0154_;
   assign _0258_ = rst;
-  assign _0052_ = _0257_;
+  assign _0063_ = _0257_;
   assign _0260_ = drain_restart;
   assign _0262_ = rst;
-  assign _0051_ = _0261_;
+  assign _0062_ = _0261_;
   assign _0264_ = drain_restart;
-  assign _0266_ = _0140_;
-  assign _0268_ = _0138_;
+  assign _0266_ = rst;
+  assign _0061_ = _0265_;
+  assign _0268_ = drain_restart;
   assign _0270_ = rst;
-  assign _0050_ = _0269_;
+  assign _0060_ = _0269_;
   assign _0272_ = drain_restart;
-  assign _0274_ = dn_last;
-  assign _0276_ = d_last;
-  assign _0278_ = _0140_;
-  assign _0280_ = _0138_;
-  assign _0282_ = rst;
-  assign _0049_ = _0281_;
-  assign _0284_ = drain_restart;
-  assign _0286_ = d_last;
-  assign _0288_ = _0140_;
-  assign _0290_ = _0138_;
-  assign _0292_ = rst;
-  assign _0048_ = _0291_;
-  assign _0294_ = rst;
-  assign _0047_ = _0293_;
-  assign _0298_ = last_mblock;
-  assign _0300_ = fn_last;
-  assign _0302_ = at_tile_last;
-  assign _0304_ = _0118_;
-  assign _0307_ = rst;
-  assign _0046_ = _0306_;
-  assign _0309_ = at_tile_last;
-  assign _0311_ = _0118_;
-  assign _0315_ = ch_last;
-  assign _0317_ = s_param__valid;
-  assign _0320_ = rst;
-  assign _0044_ = _0319_;
+  assign _0274_ = _0156_;
+  assign _0276_ = _0154_;
+  assign _0278_ = rst;
+  assign _0059_ = _0277_;
+  assign _0280_ = drain_restart;
+  assign _0282_ = dn_last;
+  assign _0284_ = d_last;
+  assign _0286_ = _0156_;
+  assign _0288_ = _0154_;
+  assign _0290_ = rst;
+  assign _0058_ = _0289_;
+  assign _0292_ = drain_restart;
+  assign _0294_ = d_last;
+  assign _0296_ = _0156_;
+  assign _0298_ = _0154_;
+  assign _0300_ = rst;
+  assign _0057_ = _0299_;
+  assign _0302_ = rst;
+  assign _0055_ = _0301_;
+  assign _0304_ = at_tile_last;
+  assign _0306_ = adv;
+  assign _0308_ = _0133_;
+  assign _0310_ = rst;
+  assign _0054_ = _0309_;
+  assign _0312_ = at_tile_last;
+  assign _0314_ = adv;
+  assign _0316_ = _0133_;
+  assign _0318_ = rst;
+  assign _0053_ = _0317_;
+  assign _0320_ = fn_last;
   assign _0322_ = at_tile_last;
-  assign _0324_ = _0118_;
-  assign _0328_ = ch_last;
-  assign _0330_ = s_param__valid;
-  assign _0333_ = rst;
-  assign _0043_ = _0332_;
-  assign _0335_ = fn_last;
-  assign _0337_ = at_tile_last;
-  assign _0339_ = _0118_;
-  assign _0343_ = ch_last;
-  assign _0345_ = s_param__valid;
+  assign _0324_ = adv;
+  assign _0326_ = _0133_;
+  assign _0328_ = rst;
+  assign _0052_ = _0327_;
+  assign _0330_ = fn_last;
+  assign _0332_ = at_tile_last;
+  assign _0334_ = adv;
+  assign _0336_ = _0133_;
+  assign _0338_ = rst;
+  assign _0051_ = _0337_;
+  assign _0340_ = fn_last;
+  assign _0342_ = at_tile_last;
+  assign _0344_ = adv;
+  assign _0346_ = _0133_;
   assign _0348_ = rst;
-  assign _0042_ = _0347_;
-  assign _0350_ = fn_last;
+  assign _0050_ = _0347_;
+  assign _0350_ = _0147_;
   assign _0352_ = at_tile_last;
-  assign _0354_ = _0118_;
-  assign _0358_ = ch_last;
-  assign _0360_ = s_param__valid;
-  assign _0363_ = rst;
-  assign _0041_ = _0362_;
-  assign _0365_ = fn_last;
-  assign _0367_ = at_tile_last;
-  assign _0369_ = _0118_;
-  assign _0373_ = ch_last;
-  assign _0375_ = s_param__valid;
-  assign _0378_ = rst;
-  assign _0040_ = _0377_;
-  assign _0380_ = _0129_;
-  assign _0382_ = at_tile_last;
-  assign _0384_ = _0118_;
-  assign _0388_ = ch_last;
-  assign _0390_ = s_param__valid;
-  assign _0393_ = rst;
-  assign _0039_ = _0392_;
-  assign _0395_ = at_tile_last;
-  assign _0397_ = _0118_;
-  assign _0401_ = ch_last;
-  assign _0403_ = s_param__valid;
-  assign _0406_ = rst;
-  assign _0038_ = _0405_;
-  assign _0408_ = ch_last;
-  assign _0410_ = s_param__valid;
-  assign _0414_ = dn_last;
-  assign _0416_ = d_last;
-  assign _0418_ = _0140_;
-  assign _0420_ = _0138_;
-  assign _0422_ = rst;
-  assign _0037_ = _0421_;
-  assign _0424_ = ch_last;
-  assign _0426_ = s_param__valid;
-  assign _0430_ = rst;
-  assign _0036_ = _0429_;
-  assign _0432_ = ch_last;
-  assign _0434_ = s_param__valid;
-  assign _0438_ = rst;
-  assign _0035_ = _0437_;
-  assign _0440_ = _0102_;
-  assign _0442_ = s_param__valid;
-  assign _0446_ = rst;
-  assign _0033_ = _0445_;
-  assign _0448_ = _0102_;
-  assign _0450_ = s_param__valid;
-  assign _0454_ = rst;
-  assign _0032_ = _0453_;
-  assign _0456_ = _0132_;
-  assign _0460_ = last_mblock;
-  assign _0462_ = fn_last;
-  assign _0464_ = at_tile_last;
-  assign _0466_ = _0118_;
-  assign _0469_ = ch_last;
-  assign _0471_ = s_param__valid;
-  assign _0474_ = s_param__valid;
-  assign _0477_ = rst;
-  assign _0031_ = _0476_;
-  assign _0479_ = s_param__valid;
-  assign _0483_ = s_param__valid;
-  assign _0486_ = rst;
-  assign _0030_ = _0485_;
+  assign _0354_ = adv;
+  assign _0356_ = _0133_;
+  assign _0358_ = rst;
+  assign _0049_ = _0357_;
+  assign _0360_ = at_tile_last;
+  assign _0362_ = adv;
+  assign _0364_ = _0133_;
+  assign _0366_ = rst;
+  assign _0048_ = _0365_;
+  assign _0370_ = _0130_;
+  assign _0373_ = rst;
+  assign _0047_ = _0372_;
+  assign _0375_ = _0130_;
+  assign _0379_ = ch_last;
+  assign _0381_ = s_param__valid;
+  assign _0384_ = rst;
+  assign _0046_ = _0383_;
+  assign _0386_ = ch_last;
+  assign _0388_ = s_param__valid;
+  assign _0392_ = dn_last;
+  assign _0394_ = d_last;
+  assign _0396_ = _0156_;
+  assign _0398_ = _0154_;
+  assign _0400_ = rst;
+  assign _0044_ = _0399_;
+  assign _0402_ = ch_last;
+  assign _0404_ = s_param__valid;
+  assign _0408_ = rst;
+  assign _0043_ = _0407_;
+  assign _0410_ = ch_last;
+  assign _0412_ = s_param__valid;
+  assign _0416_ = rst;
+  assign _0042_ = _0415_;
+  assign _0418_ = _0118_;
+  assign _0420_ = s_param__valid;
+  assign _0424_ = rst;
+  assign _0041_ = _0423_;
+  assign _0426_ = _0118_;
+  assign _0428_ = s_param__valid;
+  assign _0432_ = rst;
+  assign _0040_ = _0431_;
+  assign _0434_ = _0132_;
+  assign _0438_ = _0130_;
+  assign _0441_ = ch_last;
+  assign _0443_ = s_param__valid;
+  assign _0446_ = s_param__valid;
+  assign _0449_ = rst;
+  assign _0039_ = _0448_;
+  assign _0451_ = s_param__valid;
+  assign _0455_ = s_param__valid;
+  assign _0458_ = rst;
+  assign _0038_ = _0457_;
+  assign _0460_ = s_param__valid;
+  assign _0464_ = s_param__valid;
+  assign _0467_ = rst;
+  assign _0037_ = _0466_;
+  assign _0469_ = _0122_;
+  assign _0471_ = _0120_;
+  assign _0473_ = s_param__valid;
+  assign _0477_ = s_param__valid;
+  assign _0480_ = rst;
+  assign _0036_ = _0479_;
+  assign _0482_ = _0120_;
+  assign _0484_ = s_param__valid;
   assign _0488_ = s_param__valid;
-  assign _0492_ = s_param__valid;
-  assign _0495_ = rst;
-  assign _0029_ = _0494_;
-  assign _0497_ = _0106_;
-  assign _0499_ = _0104_;
+  assign _0491_ = rst;
+  assign _0035_ = _0490_;
+  assign _0493_ = _0122_;
+  assign _0495_ = _0120_;
+  assign _0497_ = s_param__valid;
   assign _0501_ = s_param__valid;
-  assign _0505_ = s_param__valid;
-  assign _0508_ = rst;
-  assign _0028_ = _0507_;
-  assign _0510_ = _0104_;
+  assign _0504_ = rst;
+  assign _0033_ = _0503_;
+  assign _0506_ = _0120_;
+  assign _0508_ = s_param__valid;
   assign _0512_ = s_param__valid;
-  assign _0516_ = s_param__valid;
-  assign _0519_ = rst;
-  assign _0027_ = _0518_;
-  assign _0521_ = _0106_;
-  assign _0523_ = _0104_;
-  assign _0525_ = s_param__valid;
+  assign _0515_ = rst;
+  assign _0032_ = _0514_;
+  assign _0517_ = s_param__valid;
+  assign _0521_ = rst;
+  assign _0031_ = _0520_;
+  assign _0523_ = s_param__valid;
+  assign _0527_ = rst;
+  assign _0030_ = _0526_;
   assign _0529_ = s_param__valid;
-  assign _0532_ = rst;
-  assign _0026_ = _0531_;
-  assign _0534_ = _0104_;
-  assign _0536_ = s_param__valid;
-  assign _0540_ = s_param__valid;
-  assign _0543_ = rst;
-  assign _0025_ = _0542_;
-  assign _0545_ = s_param__valid;
-  assign _0549_ = rst;
-  assign _0024_ = _0548_;
-  assign _0551_ = s_param__valid;
-  assign _0555_ = rst;
-  assign _0022_ = _0554_;
-  assign _0557_ = s_param__valid;
-  assign _0561_ = rst;
-  assign _0021_ = _0560_;
-  assign _0563_ = s_param__valid;
-  assign _0567_ = rst;
-  assign _0020_ = _0566_;
-  assign _0569_ = s_param__valid;
-  assign _0573_ = rst;
-  assign _0019_ = _0572_;
-  assign _0575_ = s_param__valid;
-  assign _0579_ = rst;
-  assign _0018_ = _0578_;
-  assign _0581_ = s_param__valid;
-  assign _0585_ = rst;
-  assign _0017_ = _0584_;
-  assign _0587_ = s_param__valid;
+  assign _0533_ = rst;
+  assign _0029_ = _0532_;
+  assign _0535_ = s_param__valid;
+  assign _0539_ = rst;
+  assign _0028_ = _0538_;
+  assign _0541_ = s_param__valid;
+  assign _0545_ = rst;
+  assign _0027_ = _0544_;
+  assign _0547_ = s_param__valid;
+  assign _0551_ = rst;
+  assign _0026_ = _0550_;
+  assign _0553_ = s_param__valid;
+  assign _0557_ = rst;
+  assign _0025_ = _0556_;
+  assign _0559_ = s_param__valid;
+  assign _0563_ = rst;
+  assign _0024_ = _0562_;
+  assign _0565_ = s_param__valid;
+  assign _0569_ = rst;
+  assign _0022_ = _0568_;
+  assign _0571_ = s_param__valid;
+  assign _0575_ = rst;
+  assign _0021_ = _0574_;
+  assign _0577_ = s_param__valid;
+  assign _0581_ = rst;
+  assign _0020_ = _0580_;
+  assign _0583_ = s_param__valid;
+  assign _0587_ = rst;
+  assign _0019_ = _0586_;
+  assign _0589_ = rst;
+  assign _0018_ = _0588_;
   assign _0591_ = rst;
-  assign _0016_ = _0590_;
-  assign _0593_ = s_param__valid;
-  assign _0597_ = rst;
-  assign _0015_ = _0596_;
-  assign _0599_ = s_param__valid;
-  assign _0603_ = rst;
-  assign _0014_ = _0602_;
-  assign _0605_ = s_param__valid;
-  assign _0609_ = rst;
-  assign _0013_ = _0608_;
-  assign _0611_ = s_param__valid;
-  assign _0615_ = rst;
-  assign _0011_ = _0614_;
-  assign _0617_ = rst;
-  assign _0010_ = _0616_;
-  assign _0619_ = rst;
-  assign _0009_ = _0618_;
-  assign _0621_ = rst;
-  assign _0008_ = _0620_;
-  assign _0623_ = dn_last;
-  assign _0625_ = _0078_;
-  assign _0627_ = _0077_;
-  assign _0629_ = o_valid;
-  assign ra_next = _0628_;
-  assign \$signal  = _0630_;
-  assign i_valid = _0632_;
-  assign w_en = _0634_;
-  assign w_data = _0636_;
-  assign w_addr = _0638_;
-  assign w_word[68:63] = _0640_;
-  assign w_word[62:32] = _0642_;
-  assign w_word[31:0] = _0644_;
-  assign header_taken = _0646_;
-  assign s_param__ready = _0648_;
+  assign _0017_ = _0590_;
+  assign _0593_ = rst;
+  assign _0016_ = _0592_;
+  assign _0595_ = dn_last;
+  assign _0597_ = _0093_;
+  assign _0599_ = _0092_;
+  assign _0601_ = o_valid;
+  assign ra_next = _0600_;
+  assign w_en = _0602_;
+  assign w_data = _0604_;
+  assign w_addr = _0606_;
+  assign w_word[68:63] = _0608_;
+  assign w_word[62:32] = _0610_;
+  assign w_word[31:0] = _0612_;
+  assign header_taken = _0614_;
+  assign s_param__ready = _0616_;
   always @(posedge clk) begin
-    last_mblock <= _0008_;
-    credits <= _0009_;
-    credit_ok <= _0010_;
-    M_ <= _0011_;
-    m_last <= _0013_;
-    m_wrap <= _0014_;
-    n_last <= _0015_;
-    zero_point <= _0016_;
-    act_min <= _0017_;
-    act_max <= _0018_;
-    k_last <= _0019_;
-    k_pen <= _0020_;
-    n_pen <= _0021_;
-    tile_pen <= _0022_;
-    tile_last <= _0024_;
-    lane <= _0025_;
-    blk <= _0026_;
-    wa <= _0027_;
-    wb <= _0028_;
-    ch <= _0029_;
-    ch_last <= _0030_;
-    ctrl_state <= _0031_;
-    \$signal$100  <= _0032_;
-    pt_shift <= _0033_;
-    nb_last <= _0035_;
-    nb_pen <= _0036_;
-    dn_last <= _0037_;
-    kk <= _0038_;
-    in_data <= _0039_;
-    fm0 <= _0040_;
-    fn <= _0041_;
-    fn_last <= _0042_;
-    at_k_last <= _0043_;
-    at_tile_last <= _0044_;
-    flush <= _0046_;
-    drain_restart <= _0047_;
-    d <= _0048_;
-    dn <= _0049_;
-    beat <= _0050_;
-    ra <= _0051_;
-    ra_inc <= _0052_;
-    ra_row <= _0053_;
-    row <= _0054_;
-    row_valid <= _0055_;
-    beat_last <= _0057_;
-    d_last <= _0058_;
-    \i_valid$49  <= _0059_;
-    \i_last$51  <= _0060_;
-    i_acc <= _0061_;
-    ob <= _0062_;
-    part0 <= _0063_;
-    part1 <= _0064_;
-    part2 <= _0065_;
-    part3 <= _0066_;
-    part4 <= _0068_;
-    part5 <= _0069_;
-    part6 <= _0070_;
-    give_back <= _0071_;
+    last_mblock <= _0016_;
+    credits <= _0017_;
+    credit_ok <= _0018_;
+    M_ <= _0019_;
+    m_last <= _0020_;
+    m_wrap <= _0021_;
+    n_last <= _0022_;
+    zero_point <= _0024_;
+    act_min <= _0025_;
+    act_max <= _0026_;
+    k_last <= _0027_;
+    k_pen <= _0028_;
+    n_pen <= _0029_;
+    tile_pen <= _0030_;
+    tile_last <= _0031_;
+    lane <= _0032_;
+    blk <= _0033_;
+    wa <= _0035_;
+    wb <= _0036_;
+    ch <= _0037_;
+    ch_last <= _0038_;
+    ctrl_state <= _0039_;
+    \$signal$105  <= _0040_;
+    pt_shift <= _0041_;
+    nb_last <= _0042_;
+    nb_pen <= _0043_;
+    dn_last <= _0044_;
+    compute <= _0046_;
+    flush <= _0047_;
+    kk <= _0048_;
+    in_data <= _0049_;
+    fm0 <= _0050_;
+    fn <= _0051_;
+    fn_last <= _0052_;
+    at_k_last <= _0053_;
+    at_tile_last <= _0054_;
+    drain_restart <= _0055_;
+    d <= _0057_;
+    dn <= _0058_;
+    beat <= _0059_;
+    ra <= _0060_;
+    ra_inc <= _0061_;
+    ra_row <= _0062_;
+    row <= _0063_;
+    row_valid <= _0064_;
+    beat_last <= _0065_;
+    d_last <= _0066_;
+    \i_valid$54  <= _0068_;
+    \i_last$56  <= _0069_;
+    i_acc <= _0070_;
+    ob <= _0071_;
+    part0 <= _0072_;
+    part1 <= _0073_;
+    part2 <= _0074_;
+    part3 <= _0075_;
+    part4 <= _0076_;
+    part5 <= _0077_;
+    part6 <= _0079_;
+    give_back <= _0080_;
   end
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array (i_w, clk, rst, i_last, i_valid, drain_valid, o_data, i_a);
+module \hwq_top.engine.array (i_w, clk, rst, i_valid, i_last, drain_valid, o_data, i_a);
   wire _0000_;
   wire [25:0] _0001_;
   wire [25:0] _0002_;
@@ -7242,1408 +7100,1408 @@ module \hwq_top.engine.array (i_w, clk, rst, i_last, i_valid, drain_valid, o_dat
     .a(a_in0),
     .b(w_in0),
     .clk(clk),
-    .\port$592$0 (_1785_),
-    .\port$592$1 (_1786_),
-    .\port$592$10 (_1796_),
-    .\port$592$11 (_1797_),
-    .\port$592$12 (_1798_),
-    .\port$592$13 (_1801_),
-    .\port$592$14 (_1802_),
-    .\port$592$15 (_1803_),
-    .\port$592$2 (_1787_),
-    .\port$592$3 (_1789_),
-    .\port$592$4 (_1790_),
-    .\port$592$5 (_1791_),
-    .\port$592$6 (_1792_),
-    .\port$592$7 (_1793_),
-    .\port$592$8 (_1794_),
-    .\port$592$9 (_1795_),
+    .\port$604$0 (_1785_),
+    .\port$604$1 (_1786_),
+    .\port$604$10 (_1796_),
+    .\port$604$11 (_1797_),
+    .\port$604$12 (_1798_),
+    .\port$604$13 (_1801_),
+    .\port$604$14 (_1802_),
+    .\port$604$15 (_1803_),
+    .\port$604$2 (_1787_),
+    .\port$604$3 (_1789_),
+    .\port$604$4 (_1790_),
+    .\port$604$5 (_1791_),
+    .\port$604$6 (_1792_),
+    .\port$604$7 (_1793_),
+    .\port$604$8 (_1794_),
+    .\port$604$9 (_1795_),
     .rst(rst)
   );
   \hwq_top.engine.array.mul_0_1  mul_0_1 (
     .a(a_0_0),
     .b(skew_w1_d0),
     .clk(clk),
-    .\port$593$0 (_1804_),
-    .\port$593$1 (_1805_),
-    .\port$593$10 (_1815_),
-    .\port$593$11 (_1816_),
-    .\port$593$12 (_1817_),
-    .\port$593$13 (_1818_),
-    .\port$593$14 (_1819_),
-    .\port$593$15 (_1820_),
-    .\port$593$2 (_1806_),
-    .\port$593$3 (_1807_),
-    .\port$593$4 (_1808_),
-    .\port$593$5 (_1809_),
-    .\port$593$6 (_1810_),
-    .\port$593$7 (_1812_),
-    .\port$593$8 (_1813_),
-    .\port$593$9 (_1814_),
+    .\port$605$0 (_1804_),
+    .\port$605$1 (_1805_),
+    .\port$605$10 (_1815_),
+    .\port$605$11 (_1816_),
+    .\port$605$12 (_1817_),
+    .\port$605$13 (_1818_),
+    .\port$605$14 (_1819_),
+    .\port$605$15 (_1820_),
+    .\port$605$2 (_1806_),
+    .\port$605$3 (_1807_),
+    .\port$605$4 (_1808_),
+    .\port$605$5 (_1809_),
+    .\port$605$6 (_1810_),
+    .\port$605$7 (_1812_),
+    .\port$605$8 (_1813_),
+    .\port$605$9 (_1814_),
     .rst(rst)
   );
   \hwq_top.engine.array.mul_0_2  mul_0_2 (
     .a(a_0_1),
     .b(skew_w2_d1),
     .clk(clk),
-    .\port$594$0 (_1821_),
-    .\port$594$1 (_1823_),
-    .\port$594$10 (_1832_),
-    .\port$594$11 (_1834_),
-    .\port$594$12 (_1835_),
-    .\port$594$13 (_1836_),
-    .\port$594$14 (_1837_),
-    .\port$594$15 (_1838_),
-    .\port$594$2 (_1824_),
-    .\port$594$3 (_1825_),
-    .\port$594$4 (_1826_),
-    .\port$594$5 (_1827_),
-    .\port$594$6 (_1828_),
-    .\port$594$7 (_1829_),
-    .\port$594$8 (_1830_),
-    .\port$594$9 (_1831_),
+    .\port$606$0 (_1821_),
+    .\port$606$1 (_1823_),
+    .\port$606$10 (_1832_),
+    .\port$606$11 (_1834_),
+    .\port$606$12 (_1835_),
+    .\port$606$13 (_1836_),
+    .\port$606$14 (_1837_),
+    .\port$606$15 (_1838_),
+    .\port$606$2 (_1824_),
+    .\port$606$3 (_1825_),
+    .\port$606$4 (_1826_),
+    .\port$606$5 (_1827_),
+    .\port$606$6 (_1828_),
+    .\port$606$7 (_1829_),
+    .\port$606$8 (_1830_),
+    .\port$606$9 (_1831_),
     .rst(rst)
   );
   \hwq_top.engine.array.mul_0_3  mul_0_3 (
     .a(a_0_2),
     .b(skew_w3_d2),
     .clk(clk),
-    .\port$595$0 (_1839_),
-    .\port$595$1 (_1840_),
-    .\port$595$10 (_1850_),
-    .\port$595$11 (_1851_),
-    .\port$595$12 (_1852_),
-    .\port$595$13 (_1853_),
-    .\port$595$14 (_1854_),
-    .\port$595$15 (_1856_),
-    .\port$595$2 (_1841_),
-    .\port$595$3 (_1842_),
-    .\port$595$4 (_1843_),
-    .\port$595$5 (_1845_),
-    .\port$595$6 (_1846_),
-    .\port$595$7 (_1847_),
-    .\port$595$8 (_1848_),
-    .\port$595$9 (_1849_),
+    .\port$607$0 (_1839_),
+    .\port$607$1 (_1840_),
+    .\port$607$10 (_1850_),
+    .\port$607$11 (_1851_),
+    .\port$607$12 (_1852_),
+    .\port$607$13 (_1853_),
+    .\port$607$14 (_1854_),
+    .\port$607$15 (_1856_),
+    .\port$607$2 (_1841_),
+    .\port$607$3 (_1842_),
+    .\port$607$4 (_1843_),
+    .\port$607$5 (_1845_),
+    .\port$607$6 (_1846_),
+    .\port$607$7 (_1847_),
+    .\port$607$8 (_1848_),
+    .\port$607$9 (_1849_),
     .rst(rst)
   );
   \hwq_top.engine.array.mul_0_4  mul_0_4 (
     .a(a_0_3),
     .b(skew_w4_d3),
     .clk(clk),
-    .\port$596$0 (_1857_),
-    .\port$596$1 (_1858_),
-    .\port$596$10 (_1868_),
-    .\port$596$11 (_1869_),
-    .\port$596$12 (_1870_),
-    .\port$596$13 (_1871_),
-    .\port$596$14 (_1872_),
-    .\port$596$15 (_1873_),
-    .\port$596$2 (_1859_),
-    .\port$596$3 (_1860_),
-    .\port$596$4 (_1861_),
-    .\port$596$5 (_1862_),
-    .\port$596$6 (_1863_),
-    .\port$596$7 (_1864_),
-    .\port$596$8 (_1865_),
-    .\port$596$9 (_1867_),
+    .\port$608$0 (_1857_),
+    .\port$608$1 (_1858_),
+    .\port$608$10 (_1868_),
+    .\port$608$11 (_1869_),
+    .\port$608$12 (_1870_),
+    .\port$608$13 (_1871_),
+    .\port$608$14 (_1872_),
+    .\port$608$15 (_1873_),
+    .\port$608$2 (_1859_),
+    .\port$608$3 (_1860_),
+    .\port$608$4 (_1861_),
+    .\port$608$5 (_1862_),
+    .\port$608$6 (_1863_),
+    .\port$608$7 (_1864_),
+    .\port$608$8 (_1865_),
+    .\port$608$9 (_1867_),
     .rst(rst)
   );
   \hwq_top.engine.array.mul_0_5  mul_0_5 (
     .a(a_0_4),
     .b(skew_w5_d4),
     .clk(clk),
-    .\port$597$0 (_1874_),
-    .\port$597$1 (_1875_),
-    .\port$597$10 (_1885_),
-    .\port$597$11 (_1886_),
-    .\port$597$12 (_1887_),
-    .\port$597$13 (_1889_),
-    .\port$597$14 (_1890_),
-    .\port$597$15 (_1891_),
-    .\port$597$2 (_1876_),
-    .\port$597$3 (_1878_),
-    .\port$597$4 (_1879_),
-    .\port$597$5 (_1880_),
-    .\port$597$6 (_1881_),
-    .\port$597$7 (_1882_),
-    .\port$597$8 (_1883_),
-    .\port$597$9 (_1884_),
+    .\port$609$0 (_1874_),
+    .\port$609$1 (_1875_),
+    .\port$609$10 (_1885_),
+    .\port$609$11 (_1886_),
+    .\port$609$12 (_1887_),
+    .\port$609$13 (_1889_),
+    .\port$609$14 (_1890_),
+    .\port$609$15 (_1891_),
+    .\port$609$2 (_1876_),
+    .\port$609$3 (_1878_),
+    .\port$609$4 (_1879_),
+    .\port$609$5 (_1880_),
+    .\port$609$6 (_1881_),
+    .\port$609$7 (_1882_),
+    .\port$609$8 (_1883_),
+    .\port$609$9 (_1884_),
     .rst(rst)
   );
   \hwq_top.engine.array.mul_0_6  mul_0_6 (
     .a(a_0_5),
     .b(skew_w6_d5),
     .clk(clk),
-    .\port$598$0 (_1892_),
-    .\port$598$1 (_1893_),
-    .\port$598$10 (_1903_),
-    .\port$598$11 (_1904_),
-    .\port$598$12 (_1905_),
-    .\port$598$13 (_1906_),
-    .\port$598$14 (_1907_),
-    .\port$598$15 (_1908_),
-    .\port$598$2 (_1894_),
-    .\port$598$3 (_1895_),
-    .\port$598$4 (_1896_),
-    .\port$598$5 (_1897_),
-    .\port$598$6 (_1898_),
-    .\port$598$7 (_1900_),
-    .\port$598$8 (_1901_),
-    .\port$598$9 (_1902_),
+    .\port$610$0 (_1892_),
+    .\port$610$1 (_1893_),
+    .\port$610$10 (_1903_),
+    .\port$610$11 (_1904_),
+    .\port$610$12 (_1905_),
+    .\port$610$13 (_1906_),
+    .\port$610$14 (_1907_),
+    .\port$610$15 (_1908_),
+    .\port$610$2 (_1894_),
+    .\port$610$3 (_1895_),
+    .\port$610$4 (_1896_),
+    .\port$610$5 (_1897_),
+    .\port$610$6 (_1898_),
+    .\port$610$7 (_1900_),
+    .\port$610$8 (_1901_),
+    .\port$610$9 (_1902_),
     .rst(rst)
   );
   \hwq_top.engine.array.mul_0_7  mul_0_7 (
     .a(a_0_6),
     .b(skew_w7_d6),
     .clk(clk),
-    .\port$599$0 (_1909_),
-    .\port$599$1 (_0003_),
-    .\port$599$10 (_0012_),
-    .\port$599$11 (_0014_),
-    .\port$599$12 (_0015_),
-    .\port$599$13 (_0016_),
-    .\port$599$14 (_0017_),
-    .\port$599$15 (_0018_),
-    .\port$599$2 (_0004_),
-    .\port$599$3 (_0005_),
-    .\port$599$4 (_0006_),
-    .\port$599$5 (_0007_),
-    .\port$599$6 (_0008_),
-    .\port$599$7 (_0009_),
-    .\port$599$8 (_0010_),
-    .\port$599$9 (_0011_),
+    .\port$611$0 (_1909_),
+    .\port$611$1 (_0003_),
+    .\port$611$10 (_0012_),
+    .\port$611$11 (_0014_),
+    .\port$611$12 (_0015_),
+    .\port$611$13 (_0016_),
+    .\port$611$14 (_0017_),
+    .\port$611$15 (_0018_),
+    .\port$611$2 (_0004_),
+    .\port$611$3 (_0005_),
+    .\port$611$4 (_0006_),
+    .\port$611$5 (_0007_),
+    .\port$611$6 (_0008_),
+    .\port$611$7 (_0009_),
+    .\port$611$8 (_0010_),
+    .\port$611$9 (_0011_),
     .rst(rst)
   );
   \hwq_top.engine.array.mul_1_0  mul_1_0 (
     .a(skew_a1_d0),
     .b(w_0_0),
     .clk(clk),
-    .\port$600$0 (_0019_),
-    .\port$600$1 (_0020_),
-    .\port$600$10 (_0030_),
-    .\port$600$11 (_0031_),
-    .\port$600$12 (_0032_),
-    .\port$600$13 (_0033_),
-    .\port$600$14 (_0034_),
-    .\port$600$15 (_0036_),
-    .\port$600$2 (_0021_),
-    .\port$600$3 (_0022_),
-    .\port$600$4 (_0023_),
-    .\port$600$5 (_0025_),
-    .\port$600$6 (_0026_),
-    .\port$600$7 (_0027_),
-    .\port$600$8 (_0028_),
-    .\port$600$9 (_0029_),
+    .\port$612$0 (_0019_),
+    .\port$612$1 (_0020_),
+    .\port$612$10 (_0030_),
+    .\port$612$11 (_0031_),
+    .\port$612$12 (_0032_),
+    .\port$612$13 (_0033_),
+    .\port$612$14 (_0034_),
+    .\port$612$15 (_0036_),
+    .\port$612$2 (_0021_),
+    .\port$612$3 (_0022_),
+    .\port$612$4 (_0023_),
+    .\port$612$5 (_0025_),
+    .\port$612$6 (_0026_),
+    .\port$612$7 (_0027_),
+    .\port$612$8 (_0028_),
+    .\port$612$9 (_0029_),
     .rst(rst)
   );
   \hwq_top.engine.array.mul_1_1  mul_1_1 (
     .a(a_1_0),
     .b(w_0_1),
     .clk(clk),
-    .\port$601$0 (_0037_),
-    .\port$601$1 (_0038_),
-    .\port$601$10 (_0048_),
-    .\port$601$11 (_0049_),
-    .\port$601$12 (_0050_),
-    .\port$601$13 (_0051_),
-    .\port$601$14 (_0052_),
-    .\port$601$15 (_0053_),
-    .\port$601$2 (_0039_),
-    .\port$601$3 (_0040_),
-    .\port$601$4 (_0041_),
-    .\port$601$5 (_0042_),
-    .\port$601$6 (_0043_),
-    .\port$601$7 (_0044_),
-    .\port$601$8 (_0045_),
-    .\port$601$9 (_0047_),
+    .\port$613$0 (_0037_),
+    .\port$613$1 (_0038_),
+    .\port$613$10 (_0048_),
+    .\port$613$11 (_0049_),
+    .\port$613$12 (_0050_),
+    .\port$613$13 (_0051_),
+    .\port$613$14 (_0052_),
+    .\port$613$15 (_0053_),
+    .\port$613$2 (_0039_),
+    .\port$613$3 (_0040_),
+    .\port$613$4 (_0041_),
+    .\port$613$5 (_0042_),
+    .\port$613$6 (_0043_),
+    .\port$613$7 (_0044_),
+    .\port$613$8 (_0045_),
+    .\port$613$9 (_0047_),
     .rst(rst)
   );
   \hwq_top.engine.array.mul_1_2  mul_1_2 (
     .a(a_1_1),
     .b(w_0_2),
     .clk(clk),
-    .\port$602$0 (_0054_),
-    .\port$602$1 (_0055_),
-    .\port$602$10 (_0065_),
-    .\port$602$11 (_0066_),
-    .\port$602$12 (_0067_),
-    .\port$602$13 (_0069_),
-    .\port$602$14 (_0070_),
-    .\port$602$15 (_0071_),
-    .\port$602$2 (_0056_),
-    .\port$602$3 (_0058_),
-    .\port$602$4 (_0059_),
-    .\port$602$5 (_0060_),
-    .\port$602$6 (_0061_),
-    .\port$602$7 (_0062_),
-    .\port$602$8 (_0063_),
-    .\port$602$9 (_0064_),
+    .\port$614$0 (_0054_),
+    .\port$614$1 (_0055_),
+    .\port$614$10 (_0065_),
+    .\port$614$11 (_0066_),
+    .\port$614$12 (_0067_),
+    .\port$614$13 (_0069_),
+    .\port$614$14 (_0070_),
+    .\port$614$15 (_0071_),
+    .\port$614$2 (_0056_),
+    .\port$614$3 (_0058_),
+    .\port$614$4 (_0059_),
+    .\port$614$5 (_0060_),
+    .\port$614$6 (_0061_),
+    .\port$614$7 (_0062_),
+    .\port$614$8 (_0063_),
+    .\port$614$9 (_0064_),
     .rst(rst)
   );
   \hwq_top.engine.array.mul_1_3  mul_1_3 (
     .a(a_1_2),
     .b(w_0_3),
     .clk(clk),
-    .\port$603$0 (_0072_),
-    .\port$603$1 (_0073_),
-    .\port$603$10 (_0083_),
-    .\port$603$11 (_0084_),
-    .\port$603$12 (_0085_),
-    .\port$603$13 (_0086_),
-    .\port$603$14 (_0087_),
-    .\port$603$15 (_0088_),
-    .\port$603$2 (_0074_),
-    .\port$603$3 (_0075_),
-    .\port$603$4 (_0076_),
-    .\port$603$5 (_0077_),
-    .\port$603$6 (_0078_),
-    .\port$603$7 (_0080_),
-    .\port$603$8 (_0081_),
-    .\port$603$9 (_0082_),
+    .\port$615$0 (_0072_),
+    .\port$615$1 (_0073_),
+    .\port$615$10 (_0083_),
+    .\port$615$11 (_0084_),
+    .\port$615$12 (_0085_),
+    .\port$615$13 (_0086_),
+    .\port$615$14 (_0087_),
+    .\port$615$15 (_0088_),
+    .\port$615$2 (_0074_),
+    .\port$615$3 (_0075_),
+    .\port$615$4 (_0076_),
+    .\port$615$5 (_0077_),
+    .\port$615$6 (_0078_),
+    .\port$615$7 (_0080_),
+    .\port$615$8 (_0081_),
+    .\port$615$9 (_0082_),
     .rst(rst)
   );
   \hwq_top.engine.array.mul_1_4  mul_1_4 (
     .a(a_1_3),
     .b(w_0_4),
     .clk(clk),
-    .\port$604$0 (_0089_),
-    .\port$604$1 (_0091_),
-    .\port$604$10 (_0100_),
-    .\port$604$11 (_0102_),
-    .\port$604$12 (_0103_),
-    .\port$604$13 (_0104_),
-    .\port$604$14 (_0105_),
-    .\port$604$15 (_0106_),
-    .\port$604$2 (_0092_),
-    .\port$604$3 (_0093_),
-    .\port$604$4 (_0094_),
-    .\port$604$5 (_0095_),
-    .\port$604$6 (_0096_),
-    .\port$604$7 (_0097_),
-    .\port$604$8 (_0098_),
-    .\port$604$9 (_0099_),
+    .\port$616$0 (_0089_),
+    .\port$616$1 (_0091_),
+    .\port$616$10 (_0100_),
+    .\port$616$11 (_0102_),
+    .\port$616$12 (_0103_),
+    .\port$616$13 (_0104_),
+    .\port$616$14 (_0105_),
+    .\port$616$15 (_0106_),
+    .\port$616$2 (_0092_),
+    .\port$616$3 (_0093_),
+    .\port$616$4 (_0094_),
+    .\port$616$5 (_0095_),
+    .\port$616$6 (_0096_),
+    .\port$616$7 (_0097_),
+    .\port$616$8 (_0098_),
+    .\port$616$9 (_0099_),
     .rst(rst)
   );
   \hwq_top.engine.array.mul_1_5  mul_1_5 (
     .a(a_1_4),
     .b(w_0_5),
     .clk(clk),
-    .\port$605$0 (_0107_),
-    .\port$605$1 (_0108_),
-    .\port$605$10 (_0119_),
-    .\port$605$11 (_0120_),
-    .\port$605$12 (_0121_),
-    .\port$605$13 (_0122_),
-    .\port$605$14 (_0123_),
-    .\port$605$15 (_0125_),
-    .\port$605$2 (_0109_),
-    .\port$605$3 (_0110_),
-    .\port$605$4 (_0111_),
-    .\port$605$5 (_0114_),
-    .\port$605$6 (_0115_),
-    .\port$605$7 (_0116_),
-    .\port$605$8 (_0117_),
-    .\port$605$9 (_0118_),
+    .\port$617$0 (_0107_),
+    .\port$617$1 (_0108_),
+    .\port$617$10 (_0119_),
+    .\port$617$11 (_0120_),
+    .\port$617$12 (_0121_),
+    .\port$617$13 (_0122_),
+    .\port$617$14 (_0123_),
+    .\port$617$15 (_0125_),
+    .\port$617$2 (_0109_),
+    .\port$617$3 (_0110_),
+    .\port$617$4 (_0111_),
+    .\port$617$5 (_0114_),
+    .\port$617$6 (_0115_),
+    .\port$617$7 (_0116_),
+    .\port$617$8 (_0117_),
+    .\port$617$9 (_0118_),
     .rst(rst)
   );
   \hwq_top.engine.array.mul_1_6  mul_1_6 (
     .a(a_1_5),
     .b(w_0_6),
     .clk(clk),
-    .\port$606$0 (_0126_),
-    .\port$606$1 (_0127_),
-    .\port$606$10 (_0137_),
-    .\port$606$11 (_0138_),
-    .\port$606$12 (_0139_),
-    .\port$606$13 (_0140_),
-    .\port$606$14 (_0141_),
-    .\port$606$15 (_0142_),
-    .\port$606$2 (_0128_),
-    .\port$606$3 (_0129_),
-    .\port$606$4 (_0130_),
-    .\port$606$5 (_0131_),
-    .\port$606$6 (_0132_),
-    .\port$606$7 (_0133_),
-    .\port$606$8 (_0134_),
-    .\port$606$9 (_0136_),
+    .\port$618$0 (_0126_),
+    .\port$618$1 (_0127_),
+    .\port$618$10 (_0137_),
+    .\port$618$11 (_0138_),
+    .\port$618$12 (_0139_),
+    .\port$618$13 (_0140_),
+    .\port$618$14 (_0141_),
+    .\port$618$15 (_0142_),
+    .\port$618$2 (_0128_),
+    .\port$618$3 (_0129_),
+    .\port$618$4 (_0130_),
+    .\port$618$5 (_0131_),
+    .\port$618$6 (_0132_),
+    .\port$618$7 (_0133_),
+    .\port$618$8 (_0134_),
+    .\port$618$9 (_0136_),
     .rst(rst)
   );
   \hwq_top.engine.array.mul_1_7  mul_1_7 (
     .a(a_1_6),
     .b(w_0_7),
     .clk(clk),
-    .\port$607$0 (_0143_),
-    .\port$607$1 (_0144_),
-    .\port$607$10 (_0154_),
-    .\port$607$11 (_0155_),
-    .\port$607$12 (_0156_),
-    .\port$607$13 (_0158_),
-    .\port$607$14 (_0159_),
-    .\port$607$15 (_0160_),
-    .\port$607$2 (_0145_),
-    .\port$607$3 (_0147_),
-    .\port$607$4 (_0148_),
-    .\port$607$5 (_0149_),
-    .\port$607$6 (_0150_),
-    .\port$607$7 (_0151_),
-    .\port$607$8 (_0152_),
-    .\port$607$9 (_0153_),
+    .\port$619$0 (_0143_),
+    .\port$619$1 (_0144_),
+    .\port$619$10 (_0154_),
+    .\port$619$11 (_0155_),
+    .\port$619$12 (_0156_),
+    .\port$619$13 (_0158_),
+    .\port$619$14 (_0159_),
+    .\port$619$15 (_0160_),
+    .\port$619$2 (_0145_),
+    .\port$619$3 (_0147_),
+    .\port$619$4 (_0148_),
+    .\port$619$5 (_0149_),
+    .\port$619$6 (_0150_),
+    .\port$619$7 (_0151_),
+    .\port$619$8 (_0152_),
+    .\port$619$9 (_0153_),
     .rst(rst)
   );
   \hwq_top.engine.array.mul_2_0  mul_2_0 (
     .a(skew_a2_d1),
     .b(w_1_0),
     .clk(clk),
-    .\port$608$0 (_0161_),
-    .\port$608$1 (_0162_),
-    .\port$608$10 (_0172_),
-    .\port$608$11 (_0173_),
-    .\port$608$12 (_0174_),
-    .\port$608$13 (_0175_),
-    .\port$608$14 (_0176_),
-    .\port$608$15 (_0177_),
-    .\port$608$2 (_0163_),
-    .\port$608$3 (_0164_),
-    .\port$608$4 (_0165_),
-    .\port$608$5 (_0166_),
-    .\port$608$6 (_0167_),
-    .\port$608$7 (_0169_),
-    .\port$608$8 (_0170_),
-    .\port$608$9 (_0171_),
+    .\port$620$0 (_0161_),
+    .\port$620$1 (_0162_),
+    .\port$620$10 (_0172_),
+    .\port$620$11 (_0173_),
+    .\port$620$12 (_0174_),
+    .\port$620$13 (_0175_),
+    .\port$620$14 (_0176_),
+    .\port$620$15 (_0177_),
+    .\port$620$2 (_0163_),
+    .\port$620$3 (_0164_),
+    .\port$620$4 (_0165_),
+    .\port$620$5 (_0166_),
+    .\port$620$6 (_0167_),
+    .\port$620$7 (_0169_),
+    .\port$620$8 (_0170_),
+    .\port$620$9 (_0171_),
     .rst(rst)
   );
   \hwq_top.engine.array.mul_2_1  mul_2_1 (
     .a(a_2_0),
     .b(w_1_1),
     .clk(clk),
-    .\port$609$0 (_0178_),
-    .\port$609$1 (_0180_),
-    .\port$609$10 (_0189_),
-    .\port$609$11 (_0191_),
-    .\port$609$12 (_0192_),
-    .\port$609$13 (_0193_),
-    .\port$609$14 (_0194_),
-    .\port$609$15 (_0195_),
-    .\port$609$2 (_0181_),
-    .\port$609$3 (_0182_),
-    .\port$609$4 (_0183_),
-    .\port$609$5 (_0184_),
-    .\port$609$6 (_0185_),
-    .\port$609$7 (_0186_),
-    .\port$609$8 (_0187_),
-    .\port$609$9 (_0188_),
+    .\port$621$0 (_0178_),
+    .\port$621$1 (_0180_),
+    .\port$621$10 (_0189_),
+    .\port$621$11 (_0191_),
+    .\port$621$12 (_0192_),
+    .\port$621$13 (_0193_),
+    .\port$621$14 (_0194_),
+    .\port$621$15 (_0195_),
+    .\port$621$2 (_0181_),
+    .\port$621$3 (_0182_),
+    .\port$621$4 (_0183_),
+    .\port$621$5 (_0184_),
+    .\port$621$6 (_0185_),
+    .\port$621$7 (_0186_),
+    .\port$621$8 (_0187_),
+    .\port$621$9 (_0188_),
     .rst(rst)
   );
   \hwq_top.engine.array.mul_2_2  mul_2_2 (
     .a(a_2_1),
     .b(w_1_2),
     .clk(clk),
-    .\port$610$0 (_0196_),
-    .\port$610$1 (_0197_),
-    .\port$610$10 (_0207_),
-    .\port$610$11 (_0208_),
-    .\port$610$12 (_0209_),
-    .\port$610$13 (_0210_),
-    .\port$610$14 (_0211_),
-    .\port$610$15 (_0213_),
-    .\port$610$2 (_0198_),
-    .\port$610$3 (_0199_),
-    .\port$610$4 (_0200_),
-    .\port$610$5 (_0202_),
-    .\port$610$6 (_0203_),
-    .\port$610$7 (_0204_),
-    .\port$610$8 (_0205_),
-    .\port$610$9 (_0206_),
+    .\port$622$0 (_0196_),
+    .\port$622$1 (_0197_),
+    .\port$622$10 (_0207_),
+    .\port$622$11 (_0208_),
+    .\port$622$12 (_0209_),
+    .\port$622$13 (_0210_),
+    .\port$622$14 (_0211_),
+    .\port$622$15 (_0213_),
+    .\port$622$2 (_0198_),
+    .\port$622$3 (_0199_),
+    .\port$622$4 (_0200_),
+    .\port$622$5 (_0202_),
+    .\port$622$6 (_0203_),
+    .\port$622$7 (_0204_),
+    .\port$622$8 (_0205_),
+    .\port$622$9 (_0206_),
     .rst(rst)
   );
   \hwq_top.engine.array.mul_2_3  mul_2_3 (
     .a(a_2_2),
     .b(w_1_3),
     .clk(clk),
-    .\port$611$0 (_0214_),
-    .\port$611$1 (_0215_),
-    .\port$611$10 (_0226_),
-    .\port$611$11 (_0227_),
-    .\port$611$12 (_0228_),
-    .\port$611$13 (_0229_),
-    .\port$611$14 (_0230_),
-    .\port$611$15 (_0231_),
-    .\port$611$2 (_0216_),
-    .\port$611$3 (_0217_),
-    .\port$611$4 (_0218_),
-    .\port$611$5 (_0219_),
-    .\port$611$6 (_0220_),
-    .\port$611$7 (_0221_),
-    .\port$611$8 (_0222_),
-    .\port$611$9 (_0225_),
+    .\port$623$0 (_0214_),
+    .\port$623$1 (_0215_),
+    .\port$623$10 (_0226_),
+    .\port$623$11 (_0227_),
+    .\port$623$12 (_0228_),
+    .\port$623$13 (_0229_),
+    .\port$623$14 (_0230_),
+    .\port$623$15 (_0231_),
+    .\port$623$2 (_0216_),
+    .\port$623$3 (_0217_),
+    .\port$623$4 (_0218_),
+    .\port$623$5 (_0219_),
+    .\port$623$6 (_0220_),
+    .\port$623$7 (_0221_),
+    .\port$623$8 (_0222_),
+    .\port$623$9 (_0225_),
     .rst(rst)
   );
   \hwq_top.engine.array.mul_2_4  mul_2_4 (
     .a(a_2_3),
     .b(w_1_4),
     .clk(clk),
-    .\port$612$0 (_0232_),
-    .\port$612$1 (_0233_),
-    .\port$612$10 (_0243_),
-    .\port$612$11 (_0244_),
-    .\port$612$12 (_0245_),
-    .\port$612$13 (_0247_),
-    .\port$612$14 (_0248_),
-    .\port$612$15 (_0249_),
-    .\port$612$2 (_0234_),
-    .\port$612$3 (_0236_),
-    .\port$612$4 (_0237_),
-    .\port$612$5 (_0238_),
-    .\port$612$6 (_0239_),
-    .\port$612$7 (_0240_),
-    .\port$612$8 (_0241_),
-    .\port$612$9 (_0242_),
+    .\port$624$0 (_0232_),
+    .\port$624$1 (_0233_),
+    .\port$624$10 (_0243_),
+    .\port$624$11 (_0244_),
+    .\port$624$12 (_0245_),
+    .\port$624$13 (_0247_),
+    .\port$624$14 (_0248_),
+    .\port$624$15 (_0249_),
+    .\port$624$2 (_0234_),
+    .\port$624$3 (_0236_),
+    .\port$624$4 (_0237_),
+    .\port$624$5 (_0238_),
+    .\port$624$6 (_0239_),
+    .\port$624$7 (_0240_),
+    .\port$624$8 (_0241_),
+    .\port$624$9 (_0242_),
     .rst(rst)
   );
   \hwq_top.engine.array.mul_2_5  mul_2_5 (
     .a(a_2_4),
     .b(w_1_5),
     .clk(clk),
-    .\port$613$0 (_0250_),
-    .\port$613$1 (_0251_),
-    .\port$613$10 (_0261_),
-    .\port$613$11 (_0262_),
-    .\port$613$12 (_0263_),
-    .\port$613$13 (_0264_),
-    .\port$613$14 (_0265_),
-    .\port$613$15 (_0266_),
-    .\port$613$2 (_0252_),
-    .\port$613$3 (_0253_),
-    .\port$613$4 (_0254_),
-    .\port$613$5 (_0255_),
-    .\port$613$6 (_0256_),
-    .\port$613$7 (_0258_),
-    .\port$613$8 (_0259_),
-    .\port$613$9 (_0260_),
+    .\port$625$0 (_0250_),
+    .\port$625$1 (_0251_),
+    .\port$625$10 (_0261_),
+    .\port$625$11 (_0262_),
+    .\port$625$12 (_0263_),
+    .\port$625$13 (_0264_),
+    .\port$625$14 (_0265_),
+    .\port$625$15 (_0266_),
+    .\port$625$2 (_0252_),
+    .\port$625$3 (_0253_),
+    .\port$625$4 (_0254_),
+    .\port$625$5 (_0255_),
+    .\port$625$6 (_0256_),
+    .\port$625$7 (_0258_),
+    .\port$625$8 (_0259_),
+    .\port$625$9 (_0260_),
     .rst(rst)
   );
   \hwq_top.engine.array.mul_2_6  mul_2_6 (
     .a(a_2_5),
     .b(w_1_6),
     .clk(clk),
-    .\port$614$0 (_0267_),
-    .\port$614$1 (_0269_),
-    .\port$614$10 (_0278_),
-    .\port$614$11 (_0280_),
-    .\port$614$12 (_0281_),
-    .\port$614$13 (_0282_),
-    .\port$614$14 (_0283_),
-    .\port$614$15 (_0284_),
-    .\port$614$2 (_0270_),
-    .\port$614$3 (_0271_),
-    .\port$614$4 (_0272_),
-    .\port$614$5 (_0273_),
-    .\port$614$6 (_0274_),
-    .\port$614$7 (_0275_),
-    .\port$614$8 (_0276_),
-    .\port$614$9 (_0277_),
+    .\port$626$0 (_0267_),
+    .\port$626$1 (_0269_),
+    .\port$626$10 (_0278_),
+    .\port$626$11 (_0280_),
+    .\port$626$12 (_0281_),
+    .\port$626$13 (_0282_),
+    .\port$626$14 (_0283_),
+    .\port$626$15 (_0284_),
+    .\port$626$2 (_0270_),
+    .\port$626$3 (_0271_),
+    .\port$626$4 (_0272_),
+    .\port$626$5 (_0273_),
+    .\port$626$6 (_0274_),
+    .\port$626$7 (_0275_),
+    .\port$626$8 (_0276_),
+    .\port$626$9 (_0277_),
     .rst(rst)
   );
   \hwq_top.engine.array.mul_2_7  mul_2_7 (
     .a(a_2_6),
     .b(w_1_7),
     .clk(clk),
-    .\port$615$0 (_0285_),
-    .\port$615$1 (_0286_),
-    .\port$615$10 (_0296_),
-    .\port$615$11 (_0297_),
-    .\port$615$12 (_0298_),
-    .\port$615$13 (_0299_),
-    .\port$615$14 (_0300_),
-    .\port$615$15 (_0302_),
-    .\port$615$2 (_0287_),
-    .\port$615$3 (_0288_),
-    .\port$615$4 (_0289_),
-    .\port$615$5 (_0291_),
-    .\port$615$6 (_0292_),
-    .\port$615$7 (_0293_),
-    .\port$615$8 (_0294_),
-    .\port$615$9 (_0295_),
+    .\port$627$0 (_0285_),
+    .\port$627$1 (_0286_),
+    .\port$627$10 (_0296_),
+    .\port$627$11 (_0297_),
+    .\port$627$12 (_0298_),
+    .\port$627$13 (_0299_),
+    .\port$627$14 (_0300_),
+    .\port$627$15 (_0302_),
+    .\port$627$2 (_0287_),
+    .\port$627$3 (_0288_),
+    .\port$627$4 (_0289_),
+    .\port$627$5 (_0291_),
+    .\port$627$6 (_0292_),
+    .\port$627$7 (_0293_),
+    .\port$627$8 (_0294_),
+    .\port$627$9 (_0295_),
     .rst(rst)
   );
   \hwq_top.engine.array.mul_3_0  mul_3_0 (
     .a(skew_a3_d2),
     .b(w_2_0),
     .clk(clk),
-    .\port$616$0 (_0303_),
-    .\port$616$1 (_0304_),
-    .\port$616$10 (_0314_),
-    .\port$616$11 (_0315_),
-    .\port$616$12 (_0316_),
-    .\port$616$13 (_0317_),
-    .\port$616$14 (_0318_),
-    .\port$616$15 (_0319_),
-    .\port$616$2 (_0305_),
-    .\port$616$3 (_0306_),
-    .\port$616$4 (_0307_),
-    .\port$616$5 (_0308_),
-    .\port$616$6 (_0309_),
-    .\port$616$7 (_0310_),
-    .\port$616$8 (_0311_),
-    .\port$616$9 (_0313_),
+    .\port$628$0 (_0303_),
+    .\port$628$1 (_0304_),
+    .\port$628$10 (_0314_),
+    .\port$628$11 (_0315_),
+    .\port$628$12 (_0316_),
+    .\port$628$13 (_0317_),
+    .\port$628$14 (_0318_),
+    .\port$628$15 (_0319_),
+    .\port$628$2 (_0305_),
+    .\port$628$3 (_0306_),
+    .\port$628$4 (_0307_),
+    .\port$628$5 (_0308_),
+    .\port$628$6 (_0309_),
+    .\port$628$7 (_0310_),
+    .\port$628$8 (_0311_),
+    .\port$628$9 (_0313_),
     .rst(rst)
   );
   \hwq_top.engine.array.mul_3_1  mul_3_1 (
     .a(a_3_0),
     .b(w_2_1),
     .clk(clk),
-    .\port$617$0 (_0320_),
-    .\port$617$1 (_0321_),
-    .\port$617$10 (_0331_),
-    .\port$617$11 (_0332_),
-    .\port$617$12 (_0333_),
-    .\port$617$13 (_0336_),
-    .\port$617$14 (_0337_),
-    .\port$617$15 (_0338_),
-    .\port$617$2 (_0322_),
-    .\port$617$3 (_0324_),
-    .\port$617$4 (_0325_),
-    .\port$617$5 (_0326_),
-    .\port$617$6 (_0327_),
-    .\port$617$7 (_0328_),
-    .\port$617$8 (_0329_),
-    .\port$617$9 (_0330_),
+    .\port$629$0 (_0320_),
+    .\port$629$1 (_0321_),
+    .\port$629$10 (_0331_),
+    .\port$629$11 (_0332_),
+    .\port$629$12 (_0333_),
+    .\port$629$13 (_0336_),
+    .\port$629$14 (_0337_),
+    .\port$629$15 (_0338_),
+    .\port$629$2 (_0322_),
+    .\port$629$3 (_0324_),
+    .\port$629$4 (_0325_),
+    .\port$629$5 (_0326_),
+    .\port$629$6 (_0327_),
+    .\port$629$7 (_0328_),
+    .\port$629$8 (_0329_),
+    .\port$629$9 (_0330_),
     .rst(rst)
   );
   \hwq_top.engine.array.mul_3_2  mul_3_2 (
     .a(a_3_1),
     .b(w_2_2),
     .clk(clk),
-    .\port$618$0 (_0339_),
-    .\port$618$1 (_0340_),
-    .\port$618$10 (_0350_),
-    .\port$618$11 (_0351_),
-    .\port$618$12 (_0352_),
-    .\port$618$13 (_0353_),
-    .\port$618$14 (_0354_),
-    .\port$618$15 (_0355_),
-    .\port$618$2 (_0341_),
-    .\port$618$3 (_0342_),
-    .\port$618$4 (_0343_),
-    .\port$618$5 (_0344_),
-    .\port$618$6 (_0345_),
-    .\port$618$7 (_0347_),
-    .\port$618$8 (_0348_),
-    .\port$618$9 (_0349_),
+    .\port$630$0 (_0339_),
+    .\port$630$1 (_0340_),
+    .\port$630$10 (_0350_),
+    .\port$630$11 (_0351_),
+    .\port$630$12 (_0352_),
+    .\port$630$13 (_0353_),
+    .\port$630$14 (_0354_),
+    .\port$630$15 (_0355_),
+    .\port$630$2 (_0341_),
+    .\port$630$3 (_0342_),
+    .\port$630$4 (_0343_),
+    .\port$630$5 (_0344_),
+    .\port$630$6 (_0345_),
+    .\port$630$7 (_0347_),
+    .\port$630$8 (_0348_),
+    .\port$630$9 (_0349_),
     .rst(rst)
   );
   \hwq_top.engine.array.mul_3_3  mul_3_3 (
     .a(a_3_2),
     .b(w_2_3),
     .clk(clk),
-    .\port$619$0 (_0356_),
-    .\port$619$1 (_0358_),
-    .\port$619$10 (_0367_),
-    .\port$619$11 (_0369_),
-    .\port$619$12 (_0370_),
-    .\port$619$13 (_0371_),
-    .\port$619$14 (_0372_),
-    .\port$619$15 (_0373_),
-    .\port$619$2 (_0359_),
-    .\port$619$3 (_0360_),
-    .\port$619$4 (_0361_),
-    .\port$619$5 (_0362_),
-    .\port$619$6 (_0363_),
-    .\port$619$7 (_0364_),
-    .\port$619$8 (_0365_),
-    .\port$619$9 (_0366_),
+    .\port$631$0 (_0356_),
+    .\port$631$1 (_0358_),
+    .\port$631$10 (_0367_),
+    .\port$631$11 (_0369_),
+    .\port$631$12 (_0370_),
+    .\port$631$13 (_0371_),
+    .\port$631$14 (_0372_),
+    .\port$631$15 (_0373_),
+    .\port$631$2 (_0359_),
+    .\port$631$3 (_0360_),
+    .\port$631$4 (_0361_),
+    .\port$631$5 (_0362_),
+    .\port$631$6 (_0363_),
+    .\port$631$7 (_0364_),
+    .\port$631$8 (_0365_),
+    .\port$631$9 (_0366_),
     .rst(rst)
   );
   \hwq_top.engine.array.mul_3_4  mul_3_4 (
     .a(a_3_3),
     .b(w_2_4),
     .clk(clk),
-    .\port$620$0 (_0374_),
-    .\port$620$1 (_0375_),
-    .\port$620$10 (_0385_),
-    .\port$620$11 (_0386_),
-    .\port$620$12 (_0387_),
-    .\port$620$13 (_0388_),
-    .\port$620$14 (_0389_),
-    .\port$620$15 (_0391_),
-    .\port$620$2 (_0376_),
-    .\port$620$3 (_0377_),
-    .\port$620$4 (_0378_),
-    .\port$620$5 (_0380_),
-    .\port$620$6 (_0381_),
-    .\port$620$7 (_0382_),
-    .\port$620$8 (_0383_),
-    .\port$620$9 (_0384_),
+    .\port$632$0 (_0374_),
+    .\port$632$1 (_0375_),
+    .\port$632$10 (_0385_),
+    .\port$632$11 (_0386_),
+    .\port$632$12 (_0387_),
+    .\port$632$13 (_0388_),
+    .\port$632$14 (_0389_),
+    .\port$632$15 (_0391_),
+    .\port$632$2 (_0376_),
+    .\port$632$3 (_0377_),
+    .\port$632$4 (_0378_),
+    .\port$632$5 (_0380_),
+    .\port$632$6 (_0381_),
+    .\port$632$7 (_0382_),
+    .\port$632$8 (_0383_),
+    .\port$632$9 (_0384_),
     .rst(rst)
   );
   \hwq_top.engine.array.mul_3_5  mul_3_5 (
     .a(a_3_4),
     .b(w_2_5),
     .clk(clk),
-    .\port$621$0 (_0392_),
-    .\port$621$1 (_0393_),
-    .\port$621$10 (_0403_),
-    .\port$621$11 (_0404_),
-    .\port$621$12 (_0405_),
-    .\port$621$13 (_0406_),
-    .\port$621$14 (_0407_),
-    .\port$621$15 (_0408_),
-    .\port$621$2 (_0394_),
-    .\port$621$3 (_0395_),
-    .\port$621$4 (_0396_),
-    .\port$621$5 (_0397_),
-    .\port$621$6 (_0398_),
-    .\port$621$7 (_0399_),
-    .\port$621$8 (_0400_),
-    .\port$621$9 (_0402_),
+    .\port$633$0 (_0392_),
+    .\port$633$1 (_0393_),
+    .\port$633$10 (_0403_),
+    .\port$633$11 (_0404_),
+    .\port$633$12 (_0405_),
+    .\port$633$13 (_0406_),
+    .\port$633$14 (_0407_),
+    .\port$633$15 (_0408_),
+    .\port$633$2 (_0394_),
+    .\port$633$3 (_0395_),
+    .\port$633$4 (_0396_),
+    .\port$633$5 (_0397_),
+    .\port$633$6 (_0398_),
+    .\port$633$7 (_0399_),
+    .\port$633$8 (_0400_),
+    .\port$633$9 (_0402_),
     .rst(rst)
   );
   \hwq_top.engine.array.mul_3_6  mul_3_6 (
     .a(a_3_5),
     .b(w_2_6),
     .clk(clk),
-    .\port$622$0 (_0409_),
-    .\port$622$1 (_0410_),
-    .\port$622$10 (_0420_),
-    .\port$622$11 (_0421_),
-    .\port$622$12 (_0422_),
-    .\port$622$13 (_0424_),
-    .\port$622$14 (_0425_),
-    .\port$622$15 (_0426_),
-    .\port$622$2 (_0411_),
-    .\port$622$3 (_0413_),
-    .\port$622$4 (_0414_),
-    .\port$622$5 (_0415_),
-    .\port$622$6 (_0416_),
-    .\port$622$7 (_0417_),
-    .\port$622$8 (_0418_),
-    .\port$622$9 (_0419_),
+    .\port$634$0 (_0409_),
+    .\port$634$1 (_0410_),
+    .\port$634$10 (_0420_),
+    .\port$634$11 (_0421_),
+    .\port$634$12 (_0422_),
+    .\port$634$13 (_0424_),
+    .\port$634$14 (_0425_),
+    .\port$634$15 (_0426_),
+    .\port$634$2 (_0411_),
+    .\port$634$3 (_0413_),
+    .\port$634$4 (_0414_),
+    .\port$634$5 (_0415_),
+    .\port$634$6 (_0416_),
+    .\port$634$7 (_0417_),
+    .\port$634$8 (_0418_),
+    .\port$634$9 (_0419_),
     .rst(rst)
   );
   \hwq_top.engine.array.mul_3_7  mul_3_7 (
     .a(a_3_6),
     .b(w_2_7),
     .clk(clk),
-    .\port$623$0 (_0427_),
-    .\port$623$1 (_0428_),
-    .\port$623$10 (_0438_),
-    .\port$623$11 (_0439_),
-    .\port$623$12 (_0440_),
-    .\port$623$13 (_0441_),
-    .\port$623$14 (_0442_),
-    .\port$623$15 (_0443_),
-    .\port$623$2 (_0429_),
-    .\port$623$3 (_0430_),
-    .\port$623$4 (_0431_),
-    .\port$623$5 (_0432_),
-    .\port$623$6 (_0433_),
-    .\port$623$7 (_0435_),
-    .\port$623$8 (_0436_),
-    .\port$623$9 (_0437_),
+    .\port$635$0 (_0427_),
+    .\port$635$1 (_0428_),
+    .\port$635$10 (_0438_),
+    .\port$635$11 (_0439_),
+    .\port$635$12 (_0440_),
+    .\port$635$13 (_0441_),
+    .\port$635$14 (_0442_),
+    .\port$635$15 (_0443_),
+    .\port$635$2 (_0429_),
+    .\port$635$3 (_0430_),
+    .\port$635$4 (_0431_),
+    .\port$635$5 (_0432_),
+    .\port$635$6 (_0433_),
+    .\port$635$7 (_0435_),
+    .\port$635$8 (_0436_),
+    .\port$635$9 (_0437_),
     .rst(rst)
   );
   \hwq_top.engine.array.mul_4_0  mul_4_0 (
     .a(skew_a4_d3),
     .b(w_3_0),
     .clk(clk),
-    .\port$624$0 (_0444_),
-    .\port$624$1 (_0447_),
-    .\port$624$10 (_0456_),
-    .\port$624$11 (_0458_),
-    .\port$624$12 (_0459_),
-    .\port$624$13 (_0460_),
-    .\port$624$14 (_0461_),
-    .\port$624$15 (_0462_),
-    .\port$624$2 (_0448_),
-    .\port$624$3 (_0449_),
-    .\port$624$4 (_0450_),
-    .\port$624$5 (_0451_),
-    .\port$624$6 (_0452_),
-    .\port$624$7 (_0453_),
-    .\port$624$8 (_0454_),
-    .\port$624$9 (_0455_),
+    .\port$636$0 (_0444_),
+    .\port$636$1 (_0447_),
+    .\port$636$10 (_0456_),
+    .\port$636$11 (_0458_),
+    .\port$636$12 (_0459_),
+    .\port$636$13 (_0460_),
+    .\port$636$14 (_0461_),
+    .\port$636$15 (_0462_),
+    .\port$636$2 (_0448_),
+    .\port$636$3 (_0449_),
+    .\port$636$4 (_0450_),
+    .\port$636$5 (_0451_),
+    .\port$636$6 (_0452_),
+    .\port$636$7 (_0453_),
+    .\port$636$8 (_0454_),
+    .\port$636$9 (_0455_),
     .rst(rst)
   );
   \hwq_top.engine.array.mul_4_1  mul_4_1 (
     .a(a_4_0),
     .b(w_3_1),
     .clk(clk),
-    .\port$625$0 (_0463_),
-    .\port$625$1 (_0464_),
-    .\port$625$10 (_0474_),
-    .\port$625$11 (_0475_),
-    .\port$625$12 (_0476_),
-    .\port$625$13 (_0477_),
-    .\port$625$14 (_0478_),
-    .\port$625$15 (_0480_),
-    .\port$625$2 (_0465_),
-    .\port$625$3 (_0466_),
-    .\port$625$4 (_0467_),
-    .\port$625$5 (_0469_),
-    .\port$625$6 (_0470_),
-    .\port$625$7 (_0471_),
-    .\port$625$8 (_0472_),
-    .\port$625$9 (_0473_),
+    .\port$637$0 (_0463_),
+    .\port$637$1 (_0464_),
+    .\port$637$10 (_0474_),
+    .\port$637$11 (_0475_),
+    .\port$637$12 (_0476_),
+    .\port$637$13 (_0477_),
+    .\port$637$14 (_0478_),
+    .\port$637$15 (_0480_),
+    .\port$637$2 (_0465_),
+    .\port$637$3 (_0466_),
+    .\port$637$4 (_0467_),
+    .\port$637$5 (_0469_),
+    .\port$637$6 (_0470_),
+    .\port$637$7 (_0471_),
+    .\port$637$8 (_0472_),
+    .\port$637$9 (_0473_),
     .rst(rst)
   );
   \hwq_top.engine.array.mul_4_2  mul_4_2 (
     .a(a_4_1),
     .b(w_3_2),
     .clk(clk),
-    .\port$626$0 (_0481_),
-    .\port$626$1 (_0482_),
-    .\port$626$10 (_0492_),
-    .\port$626$11 (_0493_),
-    .\port$626$12 (_0494_),
-    .\port$626$13 (_0495_),
-    .\port$626$14 (_0496_),
-    .\port$626$15 (_0497_),
-    .\port$626$2 (_0483_),
-    .\port$626$3 (_0484_),
-    .\port$626$4 (_0485_),
-    .\port$626$5 (_0486_),
-    .\port$626$6 (_0487_),
-    .\port$626$7 (_0488_),
-    .\port$626$8 (_0489_),
-    .\port$626$9 (_0491_),
+    .\port$638$0 (_0481_),
+    .\port$638$1 (_0482_),
+    .\port$638$10 (_0492_),
+    .\port$638$11 (_0493_),
+    .\port$638$12 (_0494_),
+    .\port$638$13 (_0495_),
+    .\port$638$14 (_0496_),
+    .\port$638$15 (_0497_),
+    .\port$638$2 (_0483_),
+    .\port$638$3 (_0484_),
+    .\port$638$4 (_0485_),
+    .\port$638$5 (_0486_),
+    .\port$638$6 (_0487_),
+    .\port$638$7 (_0488_),
+    .\port$638$8 (_0489_),
+    .\port$638$9 (_0491_),
     .rst(rst)
   );
   \hwq_top.engine.array.mul_4_3  mul_4_3 (
     .a(a_4_2),
     .b(w_3_3),
     .clk(clk),
-    .\port$627$0 (_0498_),
-    .\port$627$1 (_0499_),
-    .\port$627$10 (_0509_),
-    .\port$627$11 (_0510_),
-    .\port$627$12 (_0511_),
-    .\port$627$13 (_0513_),
-    .\port$627$14 (_0514_),
-    .\port$627$15 (_0515_),
-    .\port$627$2 (_0500_),
-    .\port$627$3 (_0502_),
-    .\port$627$4 (_0503_),
-    .\port$627$5 (_0504_),
-    .\port$627$6 (_0505_),
-    .\port$627$7 (_0506_),
-    .\port$627$8 (_0507_),
-    .\port$627$9 (_0508_),
+    .\port$639$0 (_0498_),
+    .\port$639$1 (_0499_),
+    .\port$639$10 (_0509_),
+    .\port$639$11 (_0510_),
+    .\port$639$12 (_0511_),
+    .\port$639$13 (_0513_),
+    .\port$639$14 (_0514_),
+    .\port$639$15 (_0515_),
+    .\port$639$2 (_0500_),
+    .\port$639$3 (_0502_),
+    .\port$639$4 (_0503_),
+    .\port$639$5 (_0504_),
+    .\port$639$6 (_0505_),
+    .\port$639$7 (_0506_),
+    .\port$639$8 (_0507_),
+    .\port$639$9 (_0508_),
     .rst(rst)
   );
   \hwq_top.engine.array.mul_4_4  mul_4_4 (
     .a(a_4_3),
     .b(w_3_4),
     .clk(clk),
-    .\port$628$0 (_0516_),
-    .\port$628$1 (_0517_),
-    .\port$628$10 (_0527_),
-    .\port$628$11 (_0528_),
-    .\port$628$12 (_0529_),
-    .\port$628$13 (_0530_),
-    .\port$628$14 (_0531_),
-    .\port$628$15 (_0532_),
-    .\port$628$2 (_0518_),
-    .\port$628$3 (_0519_),
-    .\port$628$4 (_0520_),
-    .\port$628$5 (_0521_),
-    .\port$628$6 (_0522_),
-    .\port$628$7 (_0524_),
-    .\port$628$8 (_0525_),
-    .\port$628$9 (_0526_),
+    .\port$640$0 (_0516_),
+    .\port$640$1 (_0517_),
+    .\port$640$10 (_0527_),
+    .\port$640$11 (_0528_),
+    .\port$640$12 (_0529_),
+    .\port$640$13 (_0530_),
+    .\port$640$14 (_0531_),
+    .\port$640$15 (_0532_),
+    .\port$640$2 (_0518_),
+    .\port$640$3 (_0519_),
+    .\port$640$4 (_0520_),
+    .\port$640$5 (_0521_),
+    .\port$640$6 (_0522_),
+    .\port$640$7 (_0524_),
+    .\port$640$8 (_0525_),
+    .\port$640$9 (_0526_),
     .rst(rst)
   );
   \hwq_top.engine.array.mul_4_5  mul_4_5 (
     .a(a_4_4),
     .b(w_3_5),
     .clk(clk),
-    .\port$629$0 (_0533_),
-    .\port$629$1 (_0535_),
-    .\port$629$10 (_0544_),
-    .\port$629$11 (_0546_),
-    .\port$629$12 (_0547_),
-    .\port$629$13 (_0548_),
-    .\port$629$14 (_0549_),
-    .\port$629$15 (_0550_),
-    .\port$629$2 (_0536_),
-    .\port$629$3 (_0537_),
-    .\port$629$4 (_0538_),
-    .\port$629$5 (_0539_),
-    .\port$629$6 (_0540_),
-    .\port$629$7 (_0541_),
-    .\port$629$8 (_0542_),
-    .\port$629$9 (_0543_),
+    .\port$641$0 (_0533_),
+    .\port$641$1 (_0535_),
+    .\port$641$10 (_0544_),
+    .\port$641$11 (_0546_),
+    .\port$641$12 (_0547_),
+    .\port$641$13 (_0548_),
+    .\port$641$14 (_0549_),
+    .\port$641$15 (_0550_),
+    .\port$641$2 (_0536_),
+    .\port$641$3 (_0537_),
+    .\port$641$4 (_0538_),
+    .\port$641$5 (_0539_),
+    .\port$641$6 (_0540_),
+    .\port$641$7 (_0541_),
+    .\port$641$8 (_0542_),
+    .\port$641$9 (_0543_),
     .rst(rst)
   );
   \hwq_top.engine.array.mul_4_6  mul_4_6 (
     .a(a_4_5),
     .b(w_3_6),
     .clk(clk),
-    .\port$630$0 (_0551_),
-    .\port$630$1 (_0552_),
-    .\port$630$10 (_0563_),
-    .\port$630$11 (_0564_),
-    .\port$630$12 (_0565_),
-    .\port$630$13 (_0566_),
-    .\port$630$14 (_0567_),
-    .\port$630$15 (_0569_),
-    .\port$630$2 (_0553_),
-    .\port$630$3 (_0554_),
-    .\port$630$4 (_0555_),
-    .\port$630$5 (_0558_),
-    .\port$630$6 (_0559_),
-    .\port$630$7 (_0560_),
-    .\port$630$8 (_0561_),
-    .\port$630$9 (_0562_),
+    .\port$642$0 (_0551_),
+    .\port$642$1 (_0552_),
+    .\port$642$10 (_0563_),
+    .\port$642$11 (_0564_),
+    .\port$642$12 (_0565_),
+    .\port$642$13 (_0566_),
+    .\port$642$14 (_0567_),
+    .\port$642$15 (_0569_),
+    .\port$642$2 (_0553_),
+    .\port$642$3 (_0554_),
+    .\port$642$4 (_0555_),
+    .\port$642$5 (_0558_),
+    .\port$642$6 (_0559_),
+    .\port$642$7 (_0560_),
+    .\port$642$8 (_0561_),
+    .\port$642$9 (_0562_),
     .rst(rst)
   );
   \hwq_top.engine.array.mul_4_7  mul_4_7 (
     .a(a_4_6),
     .b(w_3_7),
     .clk(clk),
-    .\port$631$0 (_0570_),
-    .\port$631$1 (_0571_),
-    .\port$631$10 (_0581_),
-    .\port$631$11 (_0582_),
-    .\port$631$12 (_0583_),
-    .\port$631$13 (_0584_),
-    .\port$631$14 (_0585_),
-    .\port$631$15 (_0586_),
-    .\port$631$2 (_0572_),
-    .\port$631$3 (_0573_),
-    .\port$631$4 (_0574_),
-    .\port$631$5 (_0575_),
-    .\port$631$6 (_0576_),
-    .\port$631$7 (_0577_),
-    .\port$631$8 (_0578_),
-    .\port$631$9 (_0580_),
+    .\port$643$0 (_0570_),
+    .\port$643$1 (_0571_),
+    .\port$643$10 (_0581_),
+    .\port$643$11 (_0582_),
+    .\port$643$12 (_0583_),
+    .\port$643$13 (_0584_),
+    .\port$643$14 (_0585_),
+    .\port$643$15 (_0586_),
+    .\port$643$2 (_0572_),
+    .\port$643$3 (_0573_),
+    .\port$643$4 (_0574_),
+    .\port$643$5 (_0575_),
+    .\port$643$6 (_0576_),
+    .\port$643$7 (_0577_),
+    .\port$643$8 (_0578_),
+    .\port$643$9 (_0580_),
     .rst(rst)
   );
   \hwq_top.engine.array.mul_5_0  mul_5_0 (
     .a(skew_a5_d4),
     .b(w_4_0),
     .clk(clk),
-    .\port$632$0 (_0587_),
-    .\port$632$1 (_0588_),
-    .\port$632$10 (_0598_),
-    .\port$632$11 (_0599_),
-    .\port$632$12 (_0600_),
-    .\port$632$13 (_0602_),
-    .\port$632$14 (_0603_),
-    .\port$632$15 (_0604_),
-    .\port$632$2 (_0589_),
-    .\port$632$3 (_0591_),
-    .\port$632$4 (_0592_),
-    .\port$632$5 (_0593_),
-    .\port$632$6 (_0594_),
-    .\port$632$7 (_0595_),
-    .\port$632$8 (_0596_),
-    .\port$632$9 (_0597_),
+    .\port$644$0 (_0587_),
+    .\port$644$1 (_0588_),
+    .\port$644$10 (_0598_),
+    .\port$644$11 (_0599_),
+    .\port$644$12 (_0600_),
+    .\port$644$13 (_0602_),
+    .\port$644$14 (_0603_),
+    .\port$644$15 (_0604_),
+    .\port$644$2 (_0589_),
+    .\port$644$3 (_0591_),
+    .\port$644$4 (_0592_),
+    .\port$644$5 (_0593_),
+    .\port$644$6 (_0594_),
+    .\port$644$7 (_0595_),
+    .\port$644$8 (_0596_),
+    .\port$644$9 (_0597_),
     .rst(rst)
   );
   \hwq_top.engine.array.mul_5_1  mul_5_1 (
     .a(a_5_0),
     .b(w_4_1),
     .clk(clk),
-    .\port$633$0 (_0605_),
-    .\port$633$1 (_0606_),
-    .\port$633$10 (_0616_),
-    .\port$633$11 (_0617_),
-    .\port$633$12 (_0618_),
-    .\port$633$13 (_0619_),
-    .\port$633$14 (_0620_),
-    .\port$633$15 (_0621_),
-    .\port$633$2 (_0607_),
-    .\port$633$3 (_0608_),
-    .\port$633$4 (_0609_),
-    .\port$633$5 (_0610_),
-    .\port$633$6 (_0611_),
-    .\port$633$7 (_0613_),
-    .\port$633$8 (_0614_),
-    .\port$633$9 (_0615_),
+    .\port$645$0 (_0605_),
+    .\port$645$1 (_0606_),
+    .\port$645$10 (_0616_),
+    .\port$645$11 (_0617_),
+    .\port$645$12 (_0618_),
+    .\port$645$13 (_0619_),
+    .\port$645$14 (_0620_),
+    .\port$645$15 (_0621_),
+    .\port$645$2 (_0607_),
+    .\port$645$3 (_0608_),
+    .\port$645$4 (_0609_),
+    .\port$645$5 (_0610_),
+    .\port$645$6 (_0611_),
+    .\port$645$7 (_0613_),
+    .\port$645$8 (_0614_),
+    .\port$645$9 (_0615_),
     .rst(rst)
   );
   \hwq_top.engine.array.mul_5_2  mul_5_2 (
     .a(a_5_1),
     .b(w_4_2),
     .clk(clk),
-    .\port$634$0 (_0622_),
-    .\port$634$1 (_0624_),
-    .\port$634$10 (_0633_),
-    .\port$634$11 (_0635_),
-    .\port$634$12 (_0636_),
-    .\port$634$13 (_0637_),
-    .\port$634$14 (_0638_),
-    .\port$634$15 (_0639_),
-    .\port$634$2 (_0625_),
-    .\port$634$3 (_0626_),
-    .\port$634$4 (_0627_),
-    .\port$634$5 (_0628_),
-    .\port$634$6 (_0629_),
-    .\port$634$7 (_0630_),
-    .\port$634$8 (_0631_),
-    .\port$634$9 (_0632_),
+    .\port$646$0 (_0622_),
+    .\port$646$1 (_0624_),
+    .\port$646$10 (_0633_),
+    .\port$646$11 (_0635_),
+    .\port$646$12 (_0636_),
+    .\port$646$13 (_0637_),
+    .\port$646$14 (_0638_),
+    .\port$646$15 (_0639_),
+    .\port$646$2 (_0625_),
+    .\port$646$3 (_0626_),
+    .\port$646$4 (_0627_),
+    .\port$646$5 (_0628_),
+    .\port$646$6 (_0629_),
+    .\port$646$7 (_0630_),
+    .\port$646$8 (_0631_),
+    .\port$646$9 (_0632_),
     .rst(rst)
   );
   \hwq_top.engine.array.mul_5_3  mul_5_3 (
     .a(a_5_2),
     .b(w_4_3),
     .clk(clk),
-    .\port$635$0 (_0640_),
-    .\port$635$1 (_0641_),
-    .\port$635$10 (_0651_),
-    .\port$635$11 (_0652_),
-    .\port$635$12 (_0653_),
-    .\port$635$13 (_0654_),
-    .\port$635$14 (_0655_),
-    .\port$635$15 (_0657_),
-    .\port$635$2 (_0642_),
-    .\port$635$3 (_0643_),
-    .\port$635$4 (_0644_),
-    .\port$635$5 (_0646_),
-    .\port$635$6 (_0647_),
-    .\port$635$7 (_0648_),
-    .\port$635$8 (_0649_),
-    .\port$635$9 (_0650_),
+    .\port$647$0 (_0640_),
+    .\port$647$1 (_0641_),
+    .\port$647$10 (_0651_),
+    .\port$647$11 (_0652_),
+    .\port$647$12 (_0653_),
+    .\port$647$13 (_0654_),
+    .\port$647$14 (_0655_),
+    .\port$647$15 (_0657_),
+    .\port$647$2 (_0642_),
+    .\port$647$3 (_0643_),
+    .\port$647$4 (_0644_),
+    .\port$647$5 (_0646_),
+    .\port$647$6 (_0647_),
+    .\port$647$7 (_0648_),
+    .\port$647$8 (_0649_),
+    .\port$647$9 (_0650_),
     .rst(rst)
   );
   \hwq_top.engine.array.mul_5_4  mul_5_4 (
     .a(a_5_3),
     .b(w_4_4),
     .clk(clk),
-    .\port$636$0 (_0658_),
-    .\port$636$1 (_0659_),
-    .\port$636$10 (_0670_),
-    .\port$636$11 (_0671_),
-    .\port$636$12 (_0672_),
-    .\port$636$13 (_0673_),
-    .\port$636$14 (_0674_),
-    .\port$636$15 (_0675_),
-    .\port$636$2 (_0660_),
-    .\port$636$3 (_0661_),
-    .\port$636$4 (_0662_),
-    .\port$636$5 (_0663_),
-    .\port$636$6 (_0664_),
-    .\port$636$7 (_0665_),
-    .\port$636$8 (_0666_),
-    .\port$636$9 (_0669_),
+    .\port$648$0 (_0658_),
+    .\port$648$1 (_0659_),
+    .\port$648$10 (_0670_),
+    .\port$648$11 (_0671_),
+    .\port$648$12 (_0672_),
+    .\port$648$13 (_0673_),
+    .\port$648$14 (_0674_),
+    .\port$648$15 (_0675_),
+    .\port$648$2 (_0660_),
+    .\port$648$3 (_0661_),
+    .\port$648$4 (_0662_),
+    .\port$648$5 (_0663_),
+    .\port$648$6 (_0664_),
+    .\port$648$7 (_0665_),
+    .\port$648$8 (_0666_),
+    .\port$648$9 (_0669_),
     .rst(rst)
   );
   \hwq_top.engine.array.mul_5_5  mul_5_5 (
     .a(a_5_4),
     .b(w_4_5),
     .clk(clk),
-    .\port$637$0 (_0676_),
-    .\port$637$1 (_0677_),
-    .\port$637$10 (_0687_),
-    .\port$637$11 (_0688_),
-    .\port$637$12 (_0689_),
-    .\port$637$13 (_0691_),
-    .\port$637$14 (_0692_),
-    .\port$637$15 (_0693_),
-    .\port$637$2 (_0678_),
-    .\port$637$3 (_0680_),
-    .\port$637$4 (_0681_),
-    .\port$637$5 (_0682_),
-    .\port$637$6 (_0683_),
-    .\port$637$7 (_0684_),
-    .\port$637$8 (_0685_),
-    .\port$637$9 (_0686_),
+    .\port$649$0 (_0676_),
+    .\port$649$1 (_0677_),
+    .\port$649$10 (_0687_),
+    .\port$649$11 (_0688_),
+    .\port$649$12 (_0689_),
+    .\port$649$13 (_0691_),
+    .\port$649$14 (_0692_),
+    .\port$649$15 (_0693_),
+    .\port$649$2 (_0678_),
+    .\port$649$3 (_0680_),
+    .\port$649$4 (_0681_),
+    .\port$649$5 (_0682_),
+    .\port$649$6 (_0683_),
+    .\port$649$7 (_0684_),
+    .\port$649$8 (_0685_),
+    .\port$649$9 (_0686_),
     .rst(rst)
   );
   \hwq_top.engine.array.mul_5_6  mul_5_6 (
     .a(a_5_5),
     .b(w_4_6),
     .clk(clk),
-    .\port$638$0 (_0694_),
-    .\port$638$1 (_0695_),
-    .\port$638$10 (_0705_),
-    .\port$638$11 (_0706_),
-    .\port$638$12 (_0707_),
-    .\port$638$13 (_0708_),
-    .\port$638$14 (_0709_),
-    .\port$638$15 (_0710_),
-    .\port$638$2 (_0696_),
-    .\port$638$3 (_0697_),
-    .\port$638$4 (_0698_),
-    .\port$638$5 (_0699_),
-    .\port$638$6 (_0700_),
-    .\port$638$7 (_0702_),
-    .\port$638$8 (_0703_),
-    .\port$638$9 (_0704_),
+    .\port$650$0 (_0694_),
+    .\port$650$1 (_0695_),
+    .\port$650$10 (_0705_),
+    .\port$650$11 (_0706_),
+    .\port$650$12 (_0707_),
+    .\port$650$13 (_0708_),
+    .\port$650$14 (_0709_),
+    .\port$650$15 (_0710_),
+    .\port$650$2 (_0696_),
+    .\port$650$3 (_0697_),
+    .\port$650$4 (_0698_),
+    .\port$650$5 (_0699_),
+    .\port$650$6 (_0700_),
+    .\port$650$7 (_0702_),
+    .\port$650$8 (_0703_),
+    .\port$650$9 (_0704_),
     .rst(rst)
   );
   \hwq_top.engine.array.mul_5_7  mul_5_7 (
     .a(a_5_6),
     .b(w_4_7),
     .clk(clk),
-    .\port$639$0 (_0711_),
-    .\port$639$1 (_0713_),
-    .\port$639$10 (_0722_),
-    .\port$639$11 (_0724_),
-    .\port$639$12 (_0725_),
-    .\port$639$13 (_0726_),
-    .\port$639$14 (_0727_),
-    .\port$639$15 (_0728_),
-    .\port$639$2 (_0714_),
-    .\port$639$3 (_0715_),
-    .\port$639$4 (_0716_),
-    .\port$639$5 (_0717_),
-    .\port$639$6 (_0718_),
-    .\port$639$7 (_0719_),
-    .\port$639$8 (_0720_),
-    .\port$639$9 (_0721_),
+    .\port$651$0 (_0711_),
+    .\port$651$1 (_0713_),
+    .\port$651$10 (_0722_),
+    .\port$651$11 (_0724_),
+    .\port$651$12 (_0725_),
+    .\port$651$13 (_0726_),
+    .\port$651$14 (_0727_),
+    .\port$651$15 (_0728_),
+    .\port$651$2 (_0714_),
+    .\port$651$3 (_0715_),
+    .\port$651$4 (_0716_),
+    .\port$651$5 (_0717_),
+    .\port$651$6 (_0718_),
+    .\port$651$7 (_0719_),
+    .\port$651$8 (_0720_),
+    .\port$651$9 (_0721_),
     .rst(rst)
   );
   \hwq_top.engine.array.mul_6_0  mul_6_0 (
     .a(skew_a6_d5),
     .b(w_5_0),
     .clk(clk),
-    .\port$640$0 (_0729_),
-    .\port$640$1 (_0730_),
-    .\port$640$10 (_0740_),
-    .\port$640$11 (_0741_),
-    .\port$640$12 (_0742_),
-    .\port$640$13 (_0743_),
-    .\port$640$14 (_0744_),
-    .\port$640$15 (_0746_),
-    .\port$640$2 (_0731_),
-    .\port$640$3 (_0732_),
-    .\port$640$4 (_0733_),
-    .\port$640$5 (_0735_),
-    .\port$640$6 (_0736_),
-    .\port$640$7 (_0737_),
-    .\port$640$8 (_0738_),
-    .\port$640$9 (_0739_),
+    .\port$652$0 (_0729_),
+    .\port$652$1 (_0730_),
+    .\port$652$10 (_0740_),
+    .\port$652$11 (_0741_),
+    .\port$652$12 (_0742_),
+    .\port$652$13 (_0743_),
+    .\port$652$14 (_0744_),
+    .\port$652$15 (_0746_),
+    .\port$652$2 (_0731_),
+    .\port$652$3 (_0732_),
+    .\port$652$4 (_0733_),
+    .\port$652$5 (_0735_),
+    .\port$652$6 (_0736_),
+    .\port$652$7 (_0737_),
+    .\port$652$8 (_0738_),
+    .\port$652$9 (_0739_),
     .rst(rst)
   );
   \hwq_top.engine.array.mul_6_1  mul_6_1 (
     .a(a_6_0),
     .b(w_5_1),
     .clk(clk),
-    .\port$641$0 (_0747_),
-    .\port$641$1 (_0748_),
-    .\port$641$10 (_0758_),
-    .\port$641$11 (_0759_),
-    .\port$641$12 (_0760_),
-    .\port$641$13 (_0761_),
-    .\port$641$14 (_0762_),
-    .\port$641$15 (_0763_),
-    .\port$641$2 (_0749_),
-    .\port$641$3 (_0750_),
-    .\port$641$4 (_0751_),
-    .\port$641$5 (_0752_),
-    .\port$641$6 (_0753_),
-    .\port$641$7 (_0754_),
-    .\port$641$8 (_0755_),
-    .\port$641$9 (_0757_),
+    .\port$653$0 (_0747_),
+    .\port$653$1 (_0748_),
+    .\port$653$10 (_0758_),
+    .\port$653$11 (_0759_),
+    .\port$653$12 (_0760_),
+    .\port$653$13 (_0761_),
+    .\port$653$14 (_0762_),
+    .\port$653$15 (_0763_),
+    .\port$653$2 (_0749_),
+    .\port$653$3 (_0750_),
+    .\port$653$4 (_0751_),
+    .\port$653$5 (_0752_),
+    .\port$653$6 (_0753_),
+    .\port$653$7 (_0754_),
+    .\port$653$8 (_0755_),
+    .\port$653$9 (_0757_),
     .rst(rst)
   );
   \hwq_top.engine.array.mul_6_2  mul_6_2 (
     .a(a_6_1),
     .b(w_5_2),
     .clk(clk),
-    .\port$642$0 (_0764_),
-    .\port$642$1 (_0765_),
-    .\port$642$10 (_0775_),
-    .\port$642$11 (_0776_),
-    .\port$642$12 (_0777_),
-    .\port$642$13 (_0780_),
-    .\port$642$14 (_0781_),
-    .\port$642$15 (_0782_),
-    .\port$642$2 (_0766_),
-    .\port$642$3 (_0768_),
-    .\port$642$4 (_0769_),
-    .\port$642$5 (_0770_),
-    .\port$642$6 (_0771_),
-    .\port$642$7 (_0772_),
-    .\port$642$8 (_0773_),
-    .\port$642$9 (_0774_),
+    .\port$654$0 (_0764_),
+    .\port$654$1 (_0765_),
+    .\port$654$10 (_0775_),
+    .\port$654$11 (_0776_),
+    .\port$654$12 (_0777_),
+    .\port$654$13 (_0780_),
+    .\port$654$14 (_0781_),
+    .\port$654$15 (_0782_),
+    .\port$654$2 (_0766_),
+    .\port$654$3 (_0768_),
+    .\port$654$4 (_0769_),
+    .\port$654$5 (_0770_),
+    .\port$654$6 (_0771_),
+    .\port$654$7 (_0772_),
+    .\port$654$8 (_0773_),
+    .\port$654$9 (_0774_),
     .rst(rst)
   );
   \hwq_top.engine.array.mul_6_3  mul_6_3 (
     .a(a_6_2),
     .b(w_5_3),
     .clk(clk),
-    .\port$643$0 (_0783_),
-    .\port$643$1 (_0784_),
-    .\port$643$10 (_0794_),
-    .\port$643$11 (_0795_),
-    .\port$643$12 (_0796_),
-    .\port$643$13 (_0797_),
-    .\port$643$14 (_0798_),
-    .\port$643$15 (_0799_),
-    .\port$643$2 (_0785_),
-    .\port$643$3 (_0786_),
-    .\port$643$4 (_0787_),
-    .\port$643$5 (_0788_),
-    .\port$643$6 (_0789_),
-    .\port$643$7 (_0791_),
-    .\port$643$8 (_0792_),
-    .\port$643$9 (_0793_),
+    .\port$655$0 (_0783_),
+    .\port$655$1 (_0784_),
+    .\port$655$10 (_0794_),
+    .\port$655$11 (_0795_),
+    .\port$655$12 (_0796_),
+    .\port$655$13 (_0797_),
+    .\port$655$14 (_0798_),
+    .\port$655$15 (_0799_),
+    .\port$655$2 (_0785_),
+    .\port$655$3 (_0786_),
+    .\port$655$4 (_0787_),
+    .\port$655$5 (_0788_),
+    .\port$655$6 (_0789_),
+    .\port$655$7 (_0791_),
+    .\port$655$8 (_0792_),
+    .\port$655$9 (_0793_),
     .rst(rst)
   );
   \hwq_top.engine.array.mul_6_4  mul_6_4 (
     .a(a_6_3),
     .b(w_5_4),
     .clk(clk),
-    .\port$644$0 (_0800_),
-    .\port$644$1 (_0802_),
-    .\port$644$10 (_0811_),
-    .\port$644$11 (_0813_),
-    .\port$644$12 (_0814_),
-    .\port$644$13 (_0815_),
-    .\port$644$14 (_0816_),
-    .\port$644$15 (_0817_),
-    .\port$644$2 (_0803_),
-    .\port$644$3 (_0804_),
-    .\port$644$4 (_0805_),
-    .\port$644$5 (_0806_),
-    .\port$644$6 (_0807_),
-    .\port$644$7 (_0808_),
-    .\port$644$8 (_0809_),
-    .\port$644$9 (_0810_),
+    .\port$656$0 (_0800_),
+    .\port$656$1 (_0802_),
+    .\port$656$10 (_0811_),
+    .\port$656$11 (_0813_),
+    .\port$656$12 (_0814_),
+    .\port$656$13 (_0815_),
+    .\port$656$14 (_0816_),
+    .\port$656$15 (_0817_),
+    .\port$656$2 (_0803_),
+    .\port$656$3 (_0804_),
+    .\port$656$4 (_0805_),
+    .\port$656$5 (_0806_),
+    .\port$656$6 (_0807_),
+    .\port$656$7 (_0808_),
+    .\port$656$8 (_0809_),
+    .\port$656$9 (_0810_),
     .rst(rst)
   );
   \hwq_top.engine.array.mul_6_5  mul_6_5 (
     .a(a_6_4),
     .b(w_5_5),
     .clk(clk),
-    .\port$645$0 (_0818_),
-    .\port$645$1 (_0819_),
-    .\port$645$10 (_0829_),
-    .\port$645$11 (_0830_),
-    .\port$645$12 (_0831_),
-    .\port$645$13 (_0832_),
-    .\port$645$14 (_0833_),
-    .\port$645$15 (_0835_),
-    .\port$645$2 (_0820_),
-    .\port$645$3 (_0821_),
-    .\port$645$4 (_0822_),
-    .\port$645$5 (_0824_),
-    .\port$645$6 (_0825_),
-    .\port$645$7 (_0826_),
-    .\port$645$8 (_0827_),
-    .\port$645$9 (_0828_),
+    .\port$657$0 (_0818_),
+    .\port$657$1 (_0819_),
+    .\port$657$10 (_0829_),
+    .\port$657$11 (_0830_),
+    .\port$657$12 (_0831_),
+    .\port$657$13 (_0832_),
+    .\port$657$14 (_0833_),
+    .\port$657$15 (_0835_),
+    .\port$657$2 (_0820_),
+    .\port$657$3 (_0821_),
+    .\port$657$4 (_0822_),
+    .\port$657$5 (_0824_),
+    .\port$657$6 (_0825_),
+    .\port$657$7 (_0826_),
+    .\port$657$8 (_0827_),
+    .\port$657$9 (_0828_),
     .rst(rst)
   );
   \hwq_top.engine.array.mul_6_6  mul_6_6 (
     .a(a_6_5),
     .b(w_5_6),
     .clk(clk),
-    .\port$646$0 (_0836_),
-    .\port$646$1 (_0837_),
-    .\port$646$10 (_0847_),
-    .\port$646$11 (_0848_),
-    .\port$646$12 (_0849_),
-    .\port$646$13 (_0850_),
-    .\port$646$14 (_0851_),
-    .\port$646$15 (_0852_),
-    .\port$646$2 (_0838_),
-    .\port$646$3 (_0839_),
-    .\port$646$4 (_0840_),
-    .\port$646$5 (_0841_),
-    .\port$646$6 (_0842_),
-    .\port$646$7 (_0843_),
-    .\port$646$8 (_0844_),
-    .\port$646$9 (_0846_),
+    .\port$658$0 (_0836_),
+    .\port$658$1 (_0837_),
+    .\port$658$10 (_0847_),
+    .\port$658$11 (_0848_),
+    .\port$658$12 (_0849_),
+    .\port$658$13 (_0850_),
+    .\port$658$14 (_0851_),
+    .\port$658$15 (_0852_),
+    .\port$658$2 (_0838_),
+    .\port$658$3 (_0839_),
+    .\port$658$4 (_0840_),
+    .\port$658$5 (_0841_),
+    .\port$658$6 (_0842_),
+    .\port$658$7 (_0843_),
+    .\port$658$8 (_0844_),
+    .\port$658$9 (_0846_),
     .rst(rst)
   );
   \hwq_top.engine.array.mul_6_7  mul_6_7 (
     .a(a_6_6),
     .b(w_5_7),
     .clk(clk),
-    .\port$647$0 (_0853_),
-    .\port$647$1 (_0854_),
-    .\port$647$10 (_0864_),
-    .\port$647$11 (_0865_),
-    .\port$647$12 (_0866_),
-    .\port$647$13 (_0868_),
-    .\port$647$14 (_0869_),
-    .\port$647$15 (_0870_),
-    .\port$647$2 (_0855_),
-    .\port$647$3 (_0857_),
-    .\port$647$4 (_0858_),
-    .\port$647$5 (_0859_),
-    .\port$647$6 (_0860_),
-    .\port$647$7 (_0861_),
-    .\port$647$8 (_0862_),
-    .\port$647$9 (_0863_),
+    .\port$659$0 (_0853_),
+    .\port$659$1 (_0854_),
+    .\port$659$10 (_0864_),
+    .\port$659$11 (_0865_),
+    .\port$659$12 (_0866_),
+    .\port$659$13 (_0868_),
+    .\port$659$14 (_0869_),
+    .\port$659$15 (_0870_),
+    .\port$659$2 (_0855_),
+    .\port$659$3 (_0857_),
+    .\port$659$4 (_0858_),
+    .\port$659$5 (_0859_),
+    .\port$659$6 (_0860_),
+    .\port$659$7 (_0861_),
+    .\port$659$8 (_0862_),
+    .\port$659$9 (_0863_),
     .rst(rst)
   );
   \hwq_top.engine.array.mul_7_0  mul_7_0 (
     .a(skew_a7_d6),
     .b(w_6_0),
     .clk(clk),
-    .\port$648$0 (_0871_),
-    .\port$648$1 (_0872_),
-    .\port$648$10 (_0882_),
-    .\port$648$11 (_0883_),
-    .\port$648$12 (_0884_),
-    .\port$648$13 (_0885_),
-    .\port$648$14 (_0886_),
-    .\port$648$15 (_0887_),
-    .\port$648$2 (_0873_),
-    .\port$648$3 (_0874_),
-    .\port$648$4 (_0875_),
-    .\port$648$5 (_0876_),
-    .\port$648$6 (_0877_),
-    .\port$648$7 (_0879_),
-    .\port$648$8 (_0880_),
-    .\port$648$9 (_0881_),
+    .\port$660$0 (_0871_),
+    .\port$660$1 (_0872_),
+    .\port$660$10 (_0882_),
+    .\port$660$11 (_0883_),
+    .\port$660$12 (_0884_),
+    .\port$660$13 (_0885_),
+    .\port$660$14 (_0886_),
+    .\port$660$15 (_0887_),
+    .\port$660$2 (_0873_),
+    .\port$660$3 (_0874_),
+    .\port$660$4 (_0875_),
+    .\port$660$5 (_0876_),
+    .\port$660$6 (_0877_),
+    .\port$660$7 (_0879_),
+    .\port$660$8 (_0880_),
+    .\port$660$9 (_0881_),
     .rst(rst)
   );
   \hwq_top.engine.array.mul_7_1  mul_7_1 (
     .a(a_7_0),
     .b(w_6_1),
     .clk(clk),
-    .\port$649$0 (_0888_),
-    .\port$649$1 (_0891_),
-    .\port$649$10 (_0900_),
-    .\port$649$11 (_0902_),
-    .\port$649$12 (_0903_),
-    .\port$649$13 (_0904_),
-    .\port$649$14 (_0905_),
-    .\port$649$15 (_0906_),
-    .\port$649$2 (_0892_),
-    .\port$649$3 (_0893_),
-    .\port$649$4 (_0894_),
-    .\port$649$5 (_0895_),
-    .\port$649$6 (_0896_),
-    .\port$649$7 (_0897_),
-    .\port$649$8 (_0898_),
-    .\port$649$9 (_0899_),
+    .\port$661$0 (_0888_),
+    .\port$661$1 (_0891_),
+    .\port$661$10 (_0900_),
+    .\port$661$11 (_0902_),
+    .\port$661$12 (_0903_),
+    .\port$661$13 (_0904_),
+    .\port$661$14 (_0905_),
+    .\port$661$15 (_0906_),
+    .\port$661$2 (_0892_),
+    .\port$661$3 (_0893_),
+    .\port$661$4 (_0894_),
+    .\port$661$5 (_0895_),
+    .\port$661$6 (_0896_),
+    .\port$661$7 (_0897_),
+    .\port$661$8 (_0898_),
+    .\port$661$9 (_0899_),
     .rst(rst)
   );
   \hwq_top.engine.array.mul_7_2  mul_7_2 (
     .a(a_7_1),
     .b(w_6_2),
     .clk(clk),
-    .\port$650$0 (_0907_),
-    .\port$650$1 (_0908_),
-    .\port$650$10 (_0918_),
-    .\port$650$11 (_0919_),
-    .\port$650$12 (_0920_),
-    .\port$650$13 (_0921_),
-    .\port$650$14 (_0922_),
-    .\port$650$15 (_0924_),
-    .\port$650$2 (_0909_),
-    .\port$650$3 (_0910_),
-    .\port$650$4 (_0911_),
-    .\port$650$5 (_0913_),
-    .\port$650$6 (_0914_),
-    .\port$650$7 (_0915_),
-    .\port$650$8 (_0916_),
-    .\port$650$9 (_0917_),
+    .\port$662$0 (_0907_),
+    .\port$662$1 (_0908_),
+    .\port$662$10 (_0918_),
+    .\port$662$11 (_0919_),
+    .\port$662$12 (_0920_),
+    .\port$662$13 (_0921_),
+    .\port$662$14 (_0922_),
+    .\port$662$15 (_0924_),
+    .\port$662$2 (_0909_),
+    .\port$662$3 (_0910_),
+    .\port$662$4 (_0911_),
+    .\port$662$5 (_0913_),
+    .\port$662$6 (_0914_),
+    .\port$662$7 (_0915_),
+    .\port$662$8 (_0916_),
+    .\port$662$9 (_0917_),
     .rst(rst)
   );
   \hwq_top.engine.array.mul_7_3  mul_7_3 (
     .a(a_7_2),
     .b(w_6_3),
     .clk(clk),
-    .\port$651$0 (_0925_),
-    .\port$651$1 (_0926_),
-    .\port$651$10 (_0936_),
-    .\port$651$11 (_0937_),
-    .\port$651$12 (_0938_),
-    .\port$651$13 (_0939_),
-    .\port$651$14 (_0940_),
-    .\port$651$15 (_0941_),
-    .\port$651$2 (_0927_),
-    .\port$651$3 (_0928_),
-    .\port$651$4 (_0929_),
-    .\port$651$5 (_0930_),
-    .\port$651$6 (_0931_),
-    .\port$651$7 (_0932_),
-    .\port$651$8 (_0933_),
-    .\port$651$9 (_0935_),
+    .\port$663$0 (_0925_),
+    .\port$663$1 (_0926_),
+    .\port$663$10 (_0936_),
+    .\port$663$11 (_0937_),
+    .\port$663$12 (_0938_),
+    .\port$663$13 (_0939_),
+    .\port$663$14 (_0940_),
+    .\port$663$15 (_0941_),
+    .\port$663$2 (_0927_),
+    .\port$663$3 (_0928_),
+    .\port$663$4 (_0929_),
+    .\port$663$5 (_0930_),
+    .\port$663$6 (_0931_),
+    .\port$663$7 (_0932_),
+    .\port$663$8 (_0933_),
+    .\port$663$9 (_0935_),
     .rst(rst)
   );
   \hwq_top.engine.array.mul_7_4  mul_7_4 (
     .a(a_7_3),
     .b(w_6_4),
     .clk(clk),
-    .\port$652$0 (_0942_),
-    .\port$652$1 (_0943_),
-    .\port$652$10 (_0953_),
-    .\port$652$11 (_0954_),
-    .\port$652$12 (_0955_),
-    .\port$652$13 (_0957_),
-    .\port$652$14 (_0958_),
-    .\port$652$15 (_0959_),
-    .\port$652$2 (_0944_),
-    .\port$652$3 (_0946_),
-    .\port$652$4 (_0947_),
-    .\port$652$5 (_0948_),
-    .\port$652$6 (_0949_),
-    .\port$652$7 (_0950_),
-    .\port$652$8 (_0951_),
-    .\port$652$9 (_0952_),
+    .\port$664$0 (_0942_),
+    .\port$664$1 (_0943_),
+    .\port$664$10 (_0953_),
+    .\port$664$11 (_0954_),
+    .\port$664$12 (_0955_),
+    .\port$664$13 (_0957_),
+    .\port$664$14 (_0958_),
+    .\port$664$15 (_0959_),
+    .\port$664$2 (_0944_),
+    .\port$664$3 (_0946_),
+    .\port$664$4 (_0947_),
+    .\port$664$5 (_0948_),
+    .\port$664$6 (_0949_),
+    .\port$664$7 (_0950_),
+    .\port$664$8 (_0951_),
+    .\port$664$9 (_0952_),
     .rst(rst)
   );
   \hwq_top.engine.array.mul_7_5  mul_7_5 (
     .a(a_7_4),
     .b(w_6_5),
     .clk(clk),
-    .\port$653$0 (_0960_),
-    .\port$653$1 (_0961_),
-    .\port$653$10 (_0971_),
-    .\port$653$11 (_0972_),
-    .\port$653$12 (_0973_),
-    .\port$653$13 (_0974_),
-    .\port$653$14 (_0975_),
-    .\port$653$15 (_0976_),
-    .\port$653$2 (_0962_),
-    .\port$653$3 (_0963_),
-    .\port$653$4 (_0964_),
-    .\port$653$5 (_0965_),
-    .\port$653$6 (_0966_),
-    .\port$653$7 (_0968_),
-    .\port$653$8 (_0969_),
-    .\port$653$9 (_0970_),
+    .\port$665$0 (_0960_),
+    .\port$665$1 (_0961_),
+    .\port$665$10 (_0971_),
+    .\port$665$11 (_0972_),
+    .\port$665$12 (_0973_),
+    .\port$665$13 (_0974_),
+    .\port$665$14 (_0975_),
+    .\port$665$15 (_0976_),
+    .\port$665$2 (_0962_),
+    .\port$665$3 (_0963_),
+    .\port$665$4 (_0964_),
+    .\port$665$5 (_0965_),
+    .\port$665$6 (_0966_),
+    .\port$665$7 (_0968_),
+    .\port$665$8 (_0969_),
+    .\port$665$9 (_0970_),
     .rst(rst)
   );
   \hwq_top.engine.array.mul_7_6  mul_7_6 (
     .a(a_7_5),
     .b(w_6_6),
     .clk(clk),
-    .\port$654$0 (_0977_),
-    .\port$654$1 (_0979_),
-    .\port$654$10 (_0988_),
-    .\port$654$11 (_0990_),
-    .\port$654$12 (_0991_),
-    .\port$654$13 (_0992_),
-    .\port$654$14 (_0993_),
-    .\port$654$15 (_0994_),
-    .\port$654$2 (_0980_),
-    .\port$654$3 (_0981_),
-    .\port$654$4 (_0982_),
-    .\port$654$5 (_0983_),
-    .\port$654$6 (_0984_),
-    .\port$654$7 (_0985_),
-    .\port$654$8 (_0986_),
-    .\port$654$9 (_0987_),
+    .\port$666$0 (_0977_),
+    .\port$666$1 (_0979_),
+    .\port$666$10 (_0988_),
+    .\port$666$11 (_0990_),
+    .\port$666$12 (_0991_),
+    .\port$666$13 (_0992_),
+    .\port$666$14 (_0993_),
+    .\port$666$15 (_0994_),
+    .\port$666$2 (_0980_),
+    .\port$666$3 (_0981_),
+    .\port$666$4 (_0982_),
+    .\port$666$5 (_0983_),
+    .\port$666$6 (_0984_),
+    .\port$666$7 (_0985_),
+    .\port$666$8 (_0986_),
+    .\port$666$9 (_0987_),
     .rst(rst)
   );
   \hwq_top.engine.array.mul_7_7  mul_7_7 (
     .a(a_7_6),
     .b(w_6_7),
     .clk(clk),
-    .\port$655$0 (_0995_),
-    .\port$655$1 (_0996_),
-    .\port$655$10 (_1007_),
-    .\port$655$11 (_1008_),
-    .\port$655$12 (_1009_),
-    .\port$655$13 (_1010_),
-    .\port$655$14 (_1011_),
-    .\port$655$15 (_1013_),
-    .\port$655$2 (_0997_),
-    .\port$655$3 (_0998_),
-    .\port$655$4 (_0999_),
-    .\port$655$5 (_1002_),
-    .\port$655$6 (_1003_),
-    .\port$655$7 (_1004_),
-    .\port$655$8 (_1005_),
-    .\port$655$9 (_1006_),
+    .\port$667$0 (_0995_),
+    .\port$667$1 (_0996_),
+    .\port$667$10 (_1007_),
+    .\port$667$11 (_1008_),
+    .\port$667$12 (_1009_),
+    .\port$667$13 (_1010_),
+    .\port$667$14 (_1011_),
+    .\port$667$15 (_1013_),
+    .\port$667$2 (_0997_),
+    .\port$667$3 (_0998_),
+    .\port$667$4 (_0999_),
+    .\port$667$5 (_1002_),
+    .\port$667$6 (_1003_),
+    .\port$667$7 (_1004_),
+    .\port$667$8 (_1005_),
+    .\port$667$9 (_1006_),
     .rst(rst)
   );
   assign en = 1'h1;
@@ -11037,2659 +10895,7 @@ module \hwq_top.engine.array (i_w, clk, rst, i_last, i_valid, drain_valid, o_dat
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array.mul_0_0 (rst, a, b, \port$592$0 , \port$592$1 , \port$592$2 , \port$592$3 , \port$592$4 , \port$592$5 , \port$592$6 , \port$592$7 , \port$592$8 , \port$592$9 , \port$592$10 , \port$592$11 , \port$592$12 , \port$592$13 , \port$592$14 , \port$592$15 , clk);
-  wire _00_;
-  wire _01_;
-  wire _02_;
-  wire _03_;
-  wire _04_;
-  wire _05_;
-  wire _06_;
-  wire _07_;
-  wire _08_;
-  wire _09_;
-  wire _10_;
-  wire _11_;
-  wire _12_;
-  wire _13_;
-  wire _14_;
-  wire _15_;
-  wire _16_;
-  wire _17_;
-  wire _18_;
-  wire _19_;
-  wire _20_;
-  wire _21_;
-  wire _22_;
-  wire _23_;
-  wire _24_;
-  wire _25_;
-  wire _26_;
-  wire _27_;
-  wire _28_;
-  wire _29_;
-  wire _30_;
-  wire _31_;
-  wire _32_;
-  wire _33_;
-  wire _34_;
-  wire _35_;
-  wire [17:0] \$signal ;
-  input [7:0] a;
-  wire [7:0] a;
-  input [7:0] b;
-  wire [7:0] b;
-  wire [17:0] b18;
-  input clk;
-  wire clk;
-  wire en;
-  wire [15:0] p;
-  wire [35:0] p36;
-  output \port$592$0 ;
-  wire \port$592$0 ;
-  output \port$592$1 ;
-  wire \port$592$1 ;
-  output \port$592$10 ;
-  wire \port$592$10 ;
-  output \port$592$11 ;
-  wire \port$592$11 ;
-  output \port$592$12 ;
-  wire \port$592$12 ;
-  output \port$592$13 ;
-  wire \port$592$13 ;
-  output \port$592$14 ;
-  wire \port$592$14 ;
-  output \port$592$15 ;
-  wire \port$592$15 ;
-  output \port$592$2 ;
-  wire \port$592$2 ;
-  output \port$592$3 ;
-  wire \port$592$3 ;
-  output \port$592$4 ;
-  wire \port$592$4 ;
-  output \port$592$5 ;
-  wire \port$592$5 ;
-  output \port$592$6 ;
-  wire \port$592$6 ;
-  output \port$592$7 ;
-  wire \port$592$7 ;
-  output \port$592$8 ;
-  wire \port$592$8 ;
-  output \port$592$9 ;
-  wire \port$592$9 ;
-  input rst;
-  wire rst;
-  MULT18X18D #(
-    .CAS_MATCH_REG("FALSE"),
-    .CLK0_DIV("ENABLED"),
-    .CLK1_DIV("ENABLED"),
-    .CLK2_DIV("ENABLED"),
-    .CLK3_DIV("ENABLED"),
-    .GSR("DISABLED"),
-    .HIGHSPEED_CLK("NONE"),
-    .MULT_BYPASS("DISABLED"),
-    .REG_INPUTA_CLK("CLK0"),
-    .REG_INPUTB_CLK("CLK0"),
-    .REG_INPUTC_CLK("NONE"),
-    .REG_OUTPUT_CLK("CLK0"),
-    .REG_PIPELINE_CLK("NONE"),
-    .RESETMODE("SYNC"),
-    .SOURCEB_MODE("B_SHIFT")
-  ) dsp (
-    .A0(a[0]),
-    .A1(a[1]),
-    .A10(a[7]),
-    .A11(a[7]),
-    .A12(a[7]),
-    .A13(a[7]),
-    .A14(a[7]),
-    .A15(a[7]),
-    .A16(a[7]),
-    .A17(a[7]),
-    .A2(a[2]),
-    .A3(a[3]),
-    .A4(a[4]),
-    .A5(a[5]),
-    .A6(a[6]),
-    .A7(a[7]),
-    .A8(a[7]),
-    .A9(a[7]),
-    .B0(b[0]),
-    .B1(b[1]),
-    .B10(b[7]),
-    .B11(b[7]),
-    .B12(b[7]),
-    .B13(b[7]),
-    .B14(b[7]),
-    .B15(b[7]),
-    .B16(b[7]),
-    .B17(b[7]),
-    .B2(b[2]),
-    .B3(b[3]),
-    .B4(b[4]),
-    .B5(b[5]),
-    .B6(b[6]),
-    .B7(b[7]),
-    .B8(b[7]),
-    .B9(b[7]),
-    .C0(1'h0),
-    .C1(1'h0),
-    .C10(1'h0),
-    .C11(1'h0),
-    .C12(1'h0),
-    .C13(1'h0),
-    .C14(1'h0),
-    .C15(1'h0),
-    .C16(1'h0),
-    .C17(1'h0),
-    .C2(1'h0),
-    .C3(1'h0),
-    .C4(1'h0),
-    .C5(1'h0),
-    .C6(1'h0),
-    .C7(1'h0),
-    .C8(1'h0),
-    .C9(1'h0),
-    .CE0(1'h1),
-    .CLK0(clk),
-    .P0(_00_),
-    .P1(_11_),
-    .P10(_02_),
-    .P11(_03_),
-    .P12(_04_),
-    .P13(_05_),
-    .P14(_06_),
-    .P15(_07_),
-    .P16(_08_),
-    .P17(_09_),
-    .P18(_10_),
-    .P19(_12_),
-    .P2(_22_),
-    .P20(_13_),
-    .P21(_14_),
-    .P22(_15_),
-    .P23(_16_),
-    .P24(_17_),
-    .P25(_18_),
-    .P26(_19_),
-    .P27(_20_),
-    .P28(_21_),
-    .P29(_23_),
-    .P3(_30_),
-    .P30(_24_),
-    .P31(_25_),
-    .P32(_26_),
-    .P33(_27_),
-    .P34(_28_),
-    .P35(_29_),
-    .P4(_31_),
-    .P5(_32_),
-    .P6(_33_),
-    .P7(_34_),
-    .P8(_35_),
-    .P9(_01_),
-    .RST0(rst),
-    .SIGNEDA(1'h1),
-    .SIGNEDB(1'h1),
-    .SOURCEA(1'h0),
-    .SOURCEB(1'h0)
-  );
-  assign \$signal  = { a[7], a[7], a[7], a[7], a[7], a[7], a[7], a[7], a[7], a[7], a };
-  assign b18 = { b[7], b[7], b[7], b[7], b[7], b[7], b[7], b[7], b[7], b[7], b };
-  assign p = { _07_, _06_, _05_, _04_, _03_, _02_, _01_, _35_, _34_, _33_, _32_, _31_, _30_, _22_, _11_, _00_ };
-  assign p36 = { _29_, _28_, _27_, _26_, _25_, _24_, _23_, _21_, _20_, _19_, _18_, _17_, _16_, _15_, _14_, _13_, _12_, _10_, _09_, _08_, _07_, _06_, _05_, _04_, _03_, _02_, _01_, _35_, _34_, _33_, _32_, _31_, _30_, _22_, _11_, _00_ };
-  assign en = 1'h1;
-  assign \port$592$0  = _00_;
-  assign \port$592$1  = _11_;
-  assign \port$592$2  = _22_;
-  assign \port$592$3  = _30_;
-  assign \port$592$4  = _31_;
-  assign \port$592$5  = _32_;
-  assign \port$592$6  = _33_;
-  assign \port$592$7  = _34_;
-  assign \port$592$8  = _35_;
-  assign \port$592$9  = _01_;
-  assign \port$592$10  = _02_;
-  assign \port$592$11  = _03_;
-  assign \port$592$12  = _04_;
-  assign \port$592$13  = _05_;
-  assign \port$592$14  = _06_;
-  assign \port$592$15  = _07_;
-endmodule
-
-(* generator = "Amaranth" *)
-module \hwq_top.engine.array.mul_0_1 (rst, \port$593$0 , \port$593$1 , \port$593$2 , \port$593$3 , \port$593$4 , \port$593$5 , \port$593$6 , \port$593$7 , \port$593$8 , \port$593$9 , \port$593$10 , \port$593$11 , \port$593$12 , \port$593$13 , \port$593$14 , \port$593$15 , b, a, clk);
-  wire _00_;
-  wire _01_;
-  wire _02_;
-  wire _03_;
-  wire _04_;
-  wire _05_;
-  wire _06_;
-  wire _07_;
-  wire _08_;
-  wire _09_;
-  wire _10_;
-  wire _11_;
-  wire _12_;
-  wire _13_;
-  wire _14_;
-  wire _15_;
-  wire _16_;
-  wire _17_;
-  wire _18_;
-  wire _19_;
-  wire _20_;
-  wire _21_;
-  wire _22_;
-  wire _23_;
-  wire _24_;
-  wire _25_;
-  wire _26_;
-  wire _27_;
-  wire _28_;
-  wire _29_;
-  wire _30_;
-  wire _31_;
-  wire _32_;
-  wire _33_;
-  wire _34_;
-  wire _35_;
-  wire [17:0] \$signal ;
-  input [7:0] a;
-  wire [7:0] a;
-  input [7:0] b;
-  wire [7:0] b;
-  wire [17:0] b18;
-  input clk;
-  wire clk;
-  wire en;
-  wire [15:0] p;
-  wire [35:0] p36;
-  output \port$593$0 ;
-  wire \port$593$0 ;
-  output \port$593$1 ;
-  wire \port$593$1 ;
-  output \port$593$10 ;
-  wire \port$593$10 ;
-  output \port$593$11 ;
-  wire \port$593$11 ;
-  output \port$593$12 ;
-  wire \port$593$12 ;
-  output \port$593$13 ;
-  wire \port$593$13 ;
-  output \port$593$14 ;
-  wire \port$593$14 ;
-  output \port$593$15 ;
-  wire \port$593$15 ;
-  output \port$593$2 ;
-  wire \port$593$2 ;
-  output \port$593$3 ;
-  wire \port$593$3 ;
-  output \port$593$4 ;
-  wire \port$593$4 ;
-  output \port$593$5 ;
-  wire \port$593$5 ;
-  output \port$593$6 ;
-  wire \port$593$6 ;
-  output \port$593$7 ;
-  wire \port$593$7 ;
-  output \port$593$8 ;
-  wire \port$593$8 ;
-  output \port$593$9 ;
-  wire \port$593$9 ;
-  input rst;
-  wire rst;
-  MULT18X18D #(
-    .CAS_MATCH_REG("FALSE"),
-    .CLK0_DIV("ENABLED"),
-    .CLK1_DIV("ENABLED"),
-    .CLK2_DIV("ENABLED"),
-    .CLK3_DIV("ENABLED"),
-    .GSR("DISABLED"),
-    .HIGHSPEED_CLK("NONE"),
-    .MULT_BYPASS("DISABLED"),
-    .REG_INPUTA_CLK("CLK0"),
-    .REG_INPUTB_CLK("CLK0"),
-    .REG_INPUTC_CLK("NONE"),
-    .REG_OUTPUT_CLK("CLK0"),
-    .REG_PIPELINE_CLK("NONE"),
-    .RESETMODE("SYNC"),
-    .SOURCEB_MODE("B_SHIFT")
-  ) dsp (
-    .A0(a[0]),
-    .A1(a[1]),
-    .A10(a[7]),
-    .A11(a[7]),
-    .A12(a[7]),
-    .A13(a[7]),
-    .A14(a[7]),
-    .A15(a[7]),
-    .A16(a[7]),
-    .A17(a[7]),
-    .A2(a[2]),
-    .A3(a[3]),
-    .A4(a[4]),
-    .A5(a[5]),
-    .A6(a[6]),
-    .A7(a[7]),
-    .A8(a[7]),
-    .A9(a[7]),
-    .B0(b[0]),
-    .B1(b[1]),
-    .B10(b[7]),
-    .B11(b[7]),
-    .B12(b[7]),
-    .B13(b[7]),
-    .B14(b[7]),
-    .B15(b[7]),
-    .B16(b[7]),
-    .B17(b[7]),
-    .B2(b[2]),
-    .B3(b[3]),
-    .B4(b[4]),
-    .B5(b[5]),
-    .B6(b[6]),
-    .B7(b[7]),
-    .B8(b[7]),
-    .B9(b[7]),
-    .C0(1'h0),
-    .C1(1'h0),
-    .C10(1'h0),
-    .C11(1'h0),
-    .C12(1'h0),
-    .C13(1'h0),
-    .C14(1'h0),
-    .C15(1'h0),
-    .C16(1'h0),
-    .C17(1'h0),
-    .C2(1'h0),
-    .C3(1'h0),
-    .C4(1'h0),
-    .C5(1'h0),
-    .C6(1'h0),
-    .C7(1'h0),
-    .C8(1'h0),
-    .C9(1'h0),
-    .CE0(1'h1),
-    .CLK0(clk),
-    .P0(_00_),
-    .P1(_11_),
-    .P10(_02_),
-    .P11(_03_),
-    .P12(_04_),
-    .P13(_05_),
-    .P14(_06_),
-    .P15(_07_),
-    .P16(_08_),
-    .P17(_09_),
-    .P18(_10_),
-    .P19(_12_),
-    .P2(_22_),
-    .P20(_13_),
-    .P21(_14_),
-    .P22(_15_),
-    .P23(_16_),
-    .P24(_17_),
-    .P25(_18_),
-    .P26(_19_),
-    .P27(_20_),
-    .P28(_21_),
-    .P29(_23_),
-    .P3(_30_),
-    .P30(_24_),
-    .P31(_25_),
-    .P32(_26_),
-    .P33(_27_),
-    .P34(_28_),
-    .P35(_29_),
-    .P4(_31_),
-    .P5(_32_),
-    .P6(_33_),
-    .P7(_34_),
-    .P8(_35_),
-    .P9(_01_),
-    .RST0(rst),
-    .SIGNEDA(1'h1),
-    .SIGNEDB(1'h1),
-    .SOURCEA(1'h0),
-    .SOURCEB(1'h0)
-  );
-  assign \$signal  = { a[7], a[7], a[7], a[7], a[7], a[7], a[7], a[7], a[7], a[7], a };
-  assign b18 = { b[7], b[7], b[7], b[7], b[7], b[7], b[7], b[7], b[7], b[7], b };
-  assign p = { _07_, _06_, _05_, _04_, _03_, _02_, _01_, _35_, _34_, _33_, _32_, _31_, _30_, _22_, _11_, _00_ };
-  assign p36 = { _29_, _28_, _27_, _26_, _25_, _24_, _23_, _21_, _20_, _19_, _18_, _17_, _16_, _15_, _14_, _13_, _12_, _10_, _09_, _08_, _07_, _06_, _05_, _04_, _03_, _02_, _01_, _35_, _34_, _33_, _32_, _31_, _30_, _22_, _11_, _00_ };
-  assign en = 1'h1;
-  assign \port$593$0  = _00_;
-  assign \port$593$1  = _11_;
-  assign \port$593$2  = _22_;
-  assign \port$593$3  = _30_;
-  assign \port$593$4  = _31_;
-  assign \port$593$5  = _32_;
-  assign \port$593$6  = _33_;
-  assign \port$593$7  = _34_;
-  assign \port$593$8  = _35_;
-  assign \port$593$9  = _01_;
-  assign \port$593$10  = _02_;
-  assign \port$593$11  = _03_;
-  assign \port$593$12  = _04_;
-  assign \port$593$13  = _05_;
-  assign \port$593$14  = _06_;
-  assign \port$593$15  = _07_;
-endmodule
-
-(* generator = "Amaranth" *)
-module \hwq_top.engine.array.mul_0_2 (rst, \port$594$0 , \port$594$1 , \port$594$2 , \port$594$3 , \port$594$4 , \port$594$5 , \port$594$6 , \port$594$7 , \port$594$8 , \port$594$9 , \port$594$10 , \port$594$11 , \port$594$12 , \port$594$13 , \port$594$14 , \port$594$15 , b, a, clk);
-  wire _00_;
-  wire _01_;
-  wire _02_;
-  wire _03_;
-  wire _04_;
-  wire _05_;
-  wire _06_;
-  wire _07_;
-  wire _08_;
-  wire _09_;
-  wire _10_;
-  wire _11_;
-  wire _12_;
-  wire _13_;
-  wire _14_;
-  wire _15_;
-  wire _16_;
-  wire _17_;
-  wire _18_;
-  wire _19_;
-  wire _20_;
-  wire _21_;
-  wire _22_;
-  wire _23_;
-  wire _24_;
-  wire _25_;
-  wire _26_;
-  wire _27_;
-  wire _28_;
-  wire _29_;
-  wire _30_;
-  wire _31_;
-  wire _32_;
-  wire _33_;
-  wire _34_;
-  wire _35_;
-  wire [17:0] \$signal ;
-  input [7:0] a;
-  wire [7:0] a;
-  input [7:0] b;
-  wire [7:0] b;
-  wire [17:0] b18;
-  input clk;
-  wire clk;
-  wire en;
-  wire [15:0] p;
-  wire [35:0] p36;
-  output \port$594$0 ;
-  wire \port$594$0 ;
-  output \port$594$1 ;
-  wire \port$594$1 ;
-  output \port$594$10 ;
-  wire \port$594$10 ;
-  output \port$594$11 ;
-  wire \port$594$11 ;
-  output \port$594$12 ;
-  wire \port$594$12 ;
-  output \port$594$13 ;
-  wire \port$594$13 ;
-  output \port$594$14 ;
-  wire \port$594$14 ;
-  output \port$594$15 ;
-  wire \port$594$15 ;
-  output \port$594$2 ;
-  wire \port$594$2 ;
-  output \port$594$3 ;
-  wire \port$594$3 ;
-  output \port$594$4 ;
-  wire \port$594$4 ;
-  output \port$594$5 ;
-  wire \port$594$5 ;
-  output \port$594$6 ;
-  wire \port$594$6 ;
-  output \port$594$7 ;
-  wire \port$594$7 ;
-  output \port$594$8 ;
-  wire \port$594$8 ;
-  output \port$594$9 ;
-  wire \port$594$9 ;
-  input rst;
-  wire rst;
-  MULT18X18D #(
-    .CAS_MATCH_REG("FALSE"),
-    .CLK0_DIV("ENABLED"),
-    .CLK1_DIV("ENABLED"),
-    .CLK2_DIV("ENABLED"),
-    .CLK3_DIV("ENABLED"),
-    .GSR("DISABLED"),
-    .HIGHSPEED_CLK("NONE"),
-    .MULT_BYPASS("DISABLED"),
-    .REG_INPUTA_CLK("CLK0"),
-    .REG_INPUTB_CLK("CLK0"),
-    .REG_INPUTC_CLK("NONE"),
-    .REG_OUTPUT_CLK("CLK0"),
-    .REG_PIPELINE_CLK("NONE"),
-    .RESETMODE("SYNC"),
-    .SOURCEB_MODE("B_SHIFT")
-  ) dsp (
-    .A0(a[0]),
-    .A1(a[1]),
-    .A10(a[7]),
-    .A11(a[7]),
-    .A12(a[7]),
-    .A13(a[7]),
-    .A14(a[7]),
-    .A15(a[7]),
-    .A16(a[7]),
-    .A17(a[7]),
-    .A2(a[2]),
-    .A3(a[3]),
-    .A4(a[4]),
-    .A5(a[5]),
-    .A6(a[6]),
-    .A7(a[7]),
-    .A8(a[7]),
-    .A9(a[7]),
-    .B0(b[0]),
-    .B1(b[1]),
-    .B10(b[7]),
-    .B11(b[7]),
-    .B12(b[7]),
-    .B13(b[7]),
-    .B14(b[7]),
-    .B15(b[7]),
-    .B16(b[7]),
-    .B17(b[7]),
-    .B2(b[2]),
-    .B3(b[3]),
-    .B4(b[4]),
-    .B5(b[5]),
-    .B6(b[6]),
-    .B7(b[7]),
-    .B8(b[7]),
-    .B9(b[7]),
-    .C0(1'h0),
-    .C1(1'h0),
-    .C10(1'h0),
-    .C11(1'h0),
-    .C12(1'h0),
-    .C13(1'h0),
-    .C14(1'h0),
-    .C15(1'h0),
-    .C16(1'h0),
-    .C17(1'h0),
-    .C2(1'h0),
-    .C3(1'h0),
-    .C4(1'h0),
-    .C5(1'h0),
-    .C6(1'h0),
-    .C7(1'h0),
-    .C8(1'h0),
-    .C9(1'h0),
-    .CE0(1'h1),
-    .CLK0(clk),
-    .P0(_00_),
-    .P1(_11_),
-    .P10(_02_),
-    .P11(_03_),
-    .P12(_04_),
-    .P13(_05_),
-    .P14(_06_),
-    .P15(_07_),
-    .P16(_08_),
-    .P17(_09_),
-    .P18(_10_),
-    .P19(_12_),
-    .P2(_22_),
-    .P20(_13_),
-    .P21(_14_),
-    .P22(_15_),
-    .P23(_16_),
-    .P24(_17_),
-    .P25(_18_),
-    .P26(_19_),
-    .P27(_20_),
-    .P28(_21_),
-    .P29(_23_),
-    .P3(_30_),
-    .P30(_24_),
-    .P31(_25_),
-    .P32(_26_),
-    .P33(_27_),
-    .P34(_28_),
-    .P35(_29_),
-    .P4(_31_),
-    .P5(_32_),
-    .P6(_33_),
-    .P7(_34_),
-    .P8(_35_),
-    .P9(_01_),
-    .RST0(rst),
-    .SIGNEDA(1'h1),
-    .SIGNEDB(1'h1),
-    .SOURCEA(1'h0),
-    .SOURCEB(1'h0)
-  );
-  assign \$signal  = { a[7], a[7], a[7], a[7], a[7], a[7], a[7], a[7], a[7], a[7], a };
-  assign b18 = { b[7], b[7], b[7], b[7], b[7], b[7], b[7], b[7], b[7], b[7], b };
-  assign p = { _07_, _06_, _05_, _04_, _03_, _02_, _01_, _35_, _34_, _33_, _32_, _31_, _30_, _22_, _11_, _00_ };
-  assign p36 = { _29_, _28_, _27_, _26_, _25_, _24_, _23_, _21_, _20_, _19_, _18_, _17_, _16_, _15_, _14_, _13_, _12_, _10_, _09_, _08_, _07_, _06_, _05_, _04_, _03_, _02_, _01_, _35_, _34_, _33_, _32_, _31_, _30_, _22_, _11_, _00_ };
-  assign en = 1'h1;
-  assign \port$594$0  = _00_;
-  assign \port$594$1  = _11_;
-  assign \port$594$2  = _22_;
-  assign \port$594$3  = _30_;
-  assign \port$594$4  = _31_;
-  assign \port$594$5  = _32_;
-  assign \port$594$6  = _33_;
-  assign \port$594$7  = _34_;
-  assign \port$594$8  = _35_;
-  assign \port$594$9  = _01_;
-  assign \port$594$10  = _02_;
-  assign \port$594$11  = _03_;
-  assign \port$594$12  = _04_;
-  assign \port$594$13  = _05_;
-  assign \port$594$14  = _06_;
-  assign \port$594$15  = _07_;
-endmodule
-
-(* generator = "Amaranth" *)
-module \hwq_top.engine.array.mul_0_3 (rst, \port$595$0 , \port$595$1 , \port$595$2 , \port$595$3 , \port$595$4 , \port$595$5 , \port$595$6 , \port$595$7 , \port$595$8 , \port$595$9 , \port$595$10 , \port$595$11 , \port$595$12 , \port$595$13 , \port$595$14 , \port$595$15 , b, a, clk);
-  wire _00_;
-  wire _01_;
-  wire _02_;
-  wire _03_;
-  wire _04_;
-  wire _05_;
-  wire _06_;
-  wire _07_;
-  wire _08_;
-  wire _09_;
-  wire _10_;
-  wire _11_;
-  wire _12_;
-  wire _13_;
-  wire _14_;
-  wire _15_;
-  wire _16_;
-  wire _17_;
-  wire _18_;
-  wire _19_;
-  wire _20_;
-  wire _21_;
-  wire _22_;
-  wire _23_;
-  wire _24_;
-  wire _25_;
-  wire _26_;
-  wire _27_;
-  wire _28_;
-  wire _29_;
-  wire _30_;
-  wire _31_;
-  wire _32_;
-  wire _33_;
-  wire _34_;
-  wire _35_;
-  wire [17:0] \$signal ;
-  input [7:0] a;
-  wire [7:0] a;
-  input [7:0] b;
-  wire [7:0] b;
-  wire [17:0] b18;
-  input clk;
-  wire clk;
-  wire en;
-  wire [15:0] p;
-  wire [35:0] p36;
-  output \port$595$0 ;
-  wire \port$595$0 ;
-  output \port$595$1 ;
-  wire \port$595$1 ;
-  output \port$595$10 ;
-  wire \port$595$10 ;
-  output \port$595$11 ;
-  wire \port$595$11 ;
-  output \port$595$12 ;
-  wire \port$595$12 ;
-  output \port$595$13 ;
-  wire \port$595$13 ;
-  output \port$595$14 ;
-  wire \port$595$14 ;
-  output \port$595$15 ;
-  wire \port$595$15 ;
-  output \port$595$2 ;
-  wire \port$595$2 ;
-  output \port$595$3 ;
-  wire \port$595$3 ;
-  output \port$595$4 ;
-  wire \port$595$4 ;
-  output \port$595$5 ;
-  wire \port$595$5 ;
-  output \port$595$6 ;
-  wire \port$595$6 ;
-  output \port$595$7 ;
-  wire \port$595$7 ;
-  output \port$595$8 ;
-  wire \port$595$8 ;
-  output \port$595$9 ;
-  wire \port$595$9 ;
-  input rst;
-  wire rst;
-  MULT18X18D #(
-    .CAS_MATCH_REG("FALSE"),
-    .CLK0_DIV("ENABLED"),
-    .CLK1_DIV("ENABLED"),
-    .CLK2_DIV("ENABLED"),
-    .CLK3_DIV("ENABLED"),
-    .GSR("DISABLED"),
-    .HIGHSPEED_CLK("NONE"),
-    .MULT_BYPASS("DISABLED"),
-    .REG_INPUTA_CLK("CLK0"),
-    .REG_INPUTB_CLK("CLK0"),
-    .REG_INPUTC_CLK("NONE"),
-    .REG_OUTPUT_CLK("CLK0"),
-    .REG_PIPELINE_CLK("NONE"),
-    .RESETMODE("SYNC"),
-    .SOURCEB_MODE("B_SHIFT")
-  ) dsp (
-    .A0(a[0]),
-    .A1(a[1]),
-    .A10(a[7]),
-    .A11(a[7]),
-    .A12(a[7]),
-    .A13(a[7]),
-    .A14(a[7]),
-    .A15(a[7]),
-    .A16(a[7]),
-    .A17(a[7]),
-    .A2(a[2]),
-    .A3(a[3]),
-    .A4(a[4]),
-    .A5(a[5]),
-    .A6(a[6]),
-    .A7(a[7]),
-    .A8(a[7]),
-    .A9(a[7]),
-    .B0(b[0]),
-    .B1(b[1]),
-    .B10(b[7]),
-    .B11(b[7]),
-    .B12(b[7]),
-    .B13(b[7]),
-    .B14(b[7]),
-    .B15(b[7]),
-    .B16(b[7]),
-    .B17(b[7]),
-    .B2(b[2]),
-    .B3(b[3]),
-    .B4(b[4]),
-    .B5(b[5]),
-    .B6(b[6]),
-    .B7(b[7]),
-    .B8(b[7]),
-    .B9(b[7]),
-    .C0(1'h0),
-    .C1(1'h0),
-    .C10(1'h0),
-    .C11(1'h0),
-    .C12(1'h0),
-    .C13(1'h0),
-    .C14(1'h0),
-    .C15(1'h0),
-    .C16(1'h0),
-    .C17(1'h0),
-    .C2(1'h0),
-    .C3(1'h0),
-    .C4(1'h0),
-    .C5(1'h0),
-    .C6(1'h0),
-    .C7(1'h0),
-    .C8(1'h0),
-    .C9(1'h0),
-    .CE0(1'h1),
-    .CLK0(clk),
-    .P0(_00_),
-    .P1(_11_),
-    .P10(_02_),
-    .P11(_03_),
-    .P12(_04_),
-    .P13(_05_),
-    .P14(_06_),
-    .P15(_07_),
-    .P16(_08_),
-    .P17(_09_),
-    .P18(_10_),
-    .P19(_12_),
-    .P2(_22_),
-    .P20(_13_),
-    .P21(_14_),
-    .P22(_15_),
-    .P23(_16_),
-    .P24(_17_),
-    .P25(_18_),
-    .P26(_19_),
-    .P27(_20_),
-    .P28(_21_),
-    .P29(_23_),
-    .P3(_30_),
-    .P30(_24_),
-    .P31(_25_),
-    .P32(_26_),
-    .P33(_27_),
-    .P34(_28_),
-    .P35(_29_),
-    .P4(_31_),
-    .P5(_32_),
-    .P6(_33_),
-    .P7(_34_),
-    .P8(_35_),
-    .P9(_01_),
-    .RST0(rst),
-    .SIGNEDA(1'h1),
-    .SIGNEDB(1'h1),
-    .SOURCEA(1'h0),
-    .SOURCEB(1'h0)
-  );
-  assign \$signal  = { a[7], a[7], a[7], a[7], a[7], a[7], a[7], a[7], a[7], a[7], a };
-  assign b18 = { b[7], b[7], b[7], b[7], b[7], b[7], b[7], b[7], b[7], b[7], b };
-  assign p = { _07_, _06_, _05_, _04_, _03_, _02_, _01_, _35_, _34_, _33_, _32_, _31_, _30_, _22_, _11_, _00_ };
-  assign p36 = { _29_, _28_, _27_, _26_, _25_, _24_, _23_, _21_, _20_, _19_, _18_, _17_, _16_, _15_, _14_, _13_, _12_, _10_, _09_, _08_, _07_, _06_, _05_, _04_, _03_, _02_, _01_, _35_, _34_, _33_, _32_, _31_, _30_, _22_, _11_, _00_ };
-  assign en = 1'h1;
-  assign \port$595$0  = _00_;
-  assign \port$595$1  = _11_;
-  assign \port$595$2  = _22_;
-  assign \port$595$3  = _30_;
-  assign \port$595$4  = _31_;
-  assign \port$595$5  = _32_;
-  assign \port$595$6  = _33_;
-  assign \port$595$7  = _34_;
-  assign \port$595$8  = _35_;
-  assign \port$595$9  = _01_;
-  assign \port$595$10  = _02_;
-  assign \port$595$11  = _03_;
-  assign \port$595$12  = _04_;
-  assign \port$595$13  = _05_;
-  assign \port$595$14  = _06_;
-  assign \port$595$15  = _07_;
-endmodule
-
-(* generator = "Amaranth" *)
-module \hwq_top.engine.array.mul_0_4 (rst, \port$596$0 , \port$596$1 , \port$596$2 , \port$596$3 , \port$596$4 , \port$596$5 , \port$596$6 , \port$596$7 , \port$596$8 , \port$596$9 , \port$596$10 , \port$596$11 , \port$596$12 , \port$596$13 , \port$596$14 , \port$596$15 , b, a, clk);
-  wire _00_;
-  wire _01_;
-  wire _02_;
-  wire _03_;
-  wire _04_;
-  wire _05_;
-  wire _06_;
-  wire _07_;
-  wire _08_;
-  wire _09_;
-  wire _10_;
-  wire _11_;
-  wire _12_;
-  wire _13_;
-  wire _14_;
-  wire _15_;
-  wire _16_;
-  wire _17_;
-  wire _18_;
-  wire _19_;
-  wire _20_;
-  wire _21_;
-  wire _22_;
-  wire _23_;
-  wire _24_;
-  wire _25_;
-  wire _26_;
-  wire _27_;
-  wire _28_;
-  wire _29_;
-  wire _30_;
-  wire _31_;
-  wire _32_;
-  wire _33_;
-  wire _34_;
-  wire _35_;
-  wire [17:0] \$signal ;
-  input [7:0] a;
-  wire [7:0] a;
-  input [7:0] b;
-  wire [7:0] b;
-  wire [17:0] b18;
-  input clk;
-  wire clk;
-  wire en;
-  wire [15:0] p;
-  wire [35:0] p36;
-  output \port$596$0 ;
-  wire \port$596$0 ;
-  output \port$596$1 ;
-  wire \port$596$1 ;
-  output \port$596$10 ;
-  wire \port$596$10 ;
-  output \port$596$11 ;
-  wire \port$596$11 ;
-  output \port$596$12 ;
-  wire \port$596$12 ;
-  output \port$596$13 ;
-  wire \port$596$13 ;
-  output \port$596$14 ;
-  wire \port$596$14 ;
-  output \port$596$15 ;
-  wire \port$596$15 ;
-  output \port$596$2 ;
-  wire \port$596$2 ;
-  output \port$596$3 ;
-  wire \port$596$3 ;
-  output \port$596$4 ;
-  wire \port$596$4 ;
-  output \port$596$5 ;
-  wire \port$596$5 ;
-  output \port$596$6 ;
-  wire \port$596$6 ;
-  output \port$596$7 ;
-  wire \port$596$7 ;
-  output \port$596$8 ;
-  wire \port$596$8 ;
-  output \port$596$9 ;
-  wire \port$596$9 ;
-  input rst;
-  wire rst;
-  MULT18X18D #(
-    .CAS_MATCH_REG("FALSE"),
-    .CLK0_DIV("ENABLED"),
-    .CLK1_DIV("ENABLED"),
-    .CLK2_DIV("ENABLED"),
-    .CLK3_DIV("ENABLED"),
-    .GSR("DISABLED"),
-    .HIGHSPEED_CLK("NONE"),
-    .MULT_BYPASS("DISABLED"),
-    .REG_INPUTA_CLK("CLK0"),
-    .REG_INPUTB_CLK("CLK0"),
-    .REG_INPUTC_CLK("NONE"),
-    .REG_OUTPUT_CLK("CLK0"),
-    .REG_PIPELINE_CLK("NONE"),
-    .RESETMODE("SYNC"),
-    .SOURCEB_MODE("B_SHIFT")
-  ) dsp (
-    .A0(a[0]),
-    .A1(a[1]),
-    .A10(a[7]),
-    .A11(a[7]),
-    .A12(a[7]),
-    .A13(a[7]),
-    .A14(a[7]),
-    .A15(a[7]),
-    .A16(a[7]),
-    .A17(a[7]),
-    .A2(a[2]),
-    .A3(a[3]),
-    .A4(a[4]),
-    .A5(a[5]),
-    .A6(a[6]),
-    .A7(a[7]),
-    .A8(a[7]),
-    .A9(a[7]),
-    .B0(b[0]),
-    .B1(b[1]),
-    .B10(b[7]),
-    .B11(b[7]),
-    .B12(b[7]),
-    .B13(b[7]),
-    .B14(b[7]),
-    .B15(b[7]),
-    .B16(b[7]),
-    .B17(b[7]),
-    .B2(b[2]),
-    .B3(b[3]),
-    .B4(b[4]),
-    .B5(b[5]),
-    .B6(b[6]),
-    .B7(b[7]),
-    .B8(b[7]),
-    .B9(b[7]),
-    .C0(1'h0),
-    .C1(1'h0),
-    .C10(1'h0),
-    .C11(1'h0),
-    .C12(1'h0),
-    .C13(1'h0),
-    .C14(1'h0),
-    .C15(1'h0),
-    .C16(1'h0),
-    .C17(1'h0),
-    .C2(1'h0),
-    .C3(1'h0),
-    .C4(1'h0),
-    .C5(1'h0),
-    .C6(1'h0),
-    .C7(1'h0),
-    .C8(1'h0),
-    .C9(1'h0),
-    .CE0(1'h1),
-    .CLK0(clk),
-    .P0(_00_),
-    .P1(_11_),
-    .P10(_02_),
-    .P11(_03_),
-    .P12(_04_),
-    .P13(_05_),
-    .P14(_06_),
-    .P15(_07_),
-    .P16(_08_),
-    .P17(_09_),
-    .P18(_10_),
-    .P19(_12_),
-    .P2(_22_),
-    .P20(_13_),
-    .P21(_14_),
-    .P22(_15_),
-    .P23(_16_),
-    .P24(_17_),
-    .P25(_18_),
-    .P26(_19_),
-    .P27(_20_),
-    .P28(_21_),
-    .P29(_23_),
-    .P3(_30_),
-    .P30(_24_),
-    .P31(_25_),
-    .P32(_26_),
-    .P33(_27_),
-    .P34(_28_),
-    .P35(_29_),
-    .P4(_31_),
-    .P5(_32_),
-    .P6(_33_),
-    .P7(_34_),
-    .P8(_35_),
-    .P9(_01_),
-    .RST0(rst),
-    .SIGNEDA(1'h1),
-    .SIGNEDB(1'h1),
-    .SOURCEA(1'h0),
-    .SOURCEB(1'h0)
-  );
-  assign \$signal  = { a[7], a[7], a[7], a[7], a[7], a[7], a[7], a[7], a[7], a[7], a };
-  assign b18 = { b[7], b[7], b[7], b[7], b[7], b[7], b[7], b[7], b[7], b[7], b };
-  assign p = { _07_, _06_, _05_, _04_, _03_, _02_, _01_, _35_, _34_, _33_, _32_, _31_, _30_, _22_, _11_, _00_ };
-  assign p36 = { _29_, _28_, _27_, _26_, _25_, _24_, _23_, _21_, _20_, _19_, _18_, _17_, _16_, _15_, _14_, _13_, _12_, _10_, _09_, _08_, _07_, _06_, _05_, _04_, _03_, _02_, _01_, _35_, _34_, _33_, _32_, _31_, _30_, _22_, _11_, _00_ };
-  assign en = 1'h1;
-  assign \port$596$0  = _00_;
-  assign \port$596$1  = _11_;
-  assign \port$596$2  = _22_;
-  assign \port$596$3  = _30_;
-  assign \port$596$4  = _31_;
-  assign \port$596$5  = _32_;
-  assign \port$596$6  = _33_;
-  assign \port$596$7  = _34_;
-  assign \port$596$8  = _35_;
-  assign \port$596$9  = _01_;
-  assign \port$596$10  = _02_;
-  assign \port$596$11  = _03_;
-  assign \port$596$12  = _04_;
-  assign \port$596$13  = _05_;
-  assign \port$596$14  = _06_;
-  assign \port$596$15  = _07_;
-endmodule
-
-(* generator = "Amaranth" *)
-module \hwq_top.engine.array.mul_0_5 (rst, \port$597$0 , \port$597$1 , \port$597$2 , \port$597$3 , \port$597$4 , \port$597$5 , \port$597$6 , \port$597$7 , \port$597$8 , \port$597$9 , \port$597$10 , \port$597$11 , \port$597$12 , \port$597$13 , \port$597$14 , \port$597$15 , b, a, clk);
-  wire _00_;
-  wire _01_;
-  wire _02_;
-  wire _03_;
-  wire _04_;
-  wire _05_;
-  wire _06_;
-  wire _07_;
-  wire _08_;
-  wire _09_;
-  wire _10_;
-  wire _11_;
-  wire _12_;
-  wire _13_;
-  wire _14_;
-  wire _15_;
-  wire _16_;
-  wire _17_;
-  wire _18_;
-  wire _19_;
-  wire _20_;
-  wire _21_;
-  wire _22_;
-  wire _23_;
-  wire _24_;
-  wire _25_;
-  wire _26_;
-  wire _27_;
-  wire _28_;
-  wire _29_;
-  wire _30_;
-  wire _31_;
-  wire _32_;
-  wire _33_;
-  wire _34_;
-  wire _35_;
-  wire [17:0] \$signal ;
-  input [7:0] a;
-  wire [7:0] a;
-  input [7:0] b;
-  wire [7:0] b;
-  wire [17:0] b18;
-  input clk;
-  wire clk;
-  wire en;
-  wire [15:0] p;
-  wire [35:0] p36;
-  output \port$597$0 ;
-  wire \port$597$0 ;
-  output \port$597$1 ;
-  wire \port$597$1 ;
-  output \port$597$10 ;
-  wire \port$597$10 ;
-  output \port$597$11 ;
-  wire \port$597$11 ;
-  output \port$597$12 ;
-  wire \port$597$12 ;
-  output \port$597$13 ;
-  wire \port$597$13 ;
-  output \port$597$14 ;
-  wire \port$597$14 ;
-  output \port$597$15 ;
-  wire \port$597$15 ;
-  output \port$597$2 ;
-  wire \port$597$2 ;
-  output \port$597$3 ;
-  wire \port$597$3 ;
-  output \port$597$4 ;
-  wire \port$597$4 ;
-  output \port$597$5 ;
-  wire \port$597$5 ;
-  output \port$597$6 ;
-  wire \port$597$6 ;
-  output \port$597$7 ;
-  wire \port$597$7 ;
-  output \port$597$8 ;
-  wire \port$597$8 ;
-  output \port$597$9 ;
-  wire \port$597$9 ;
-  input rst;
-  wire rst;
-  MULT18X18D #(
-    .CAS_MATCH_REG("FALSE"),
-    .CLK0_DIV("ENABLED"),
-    .CLK1_DIV("ENABLED"),
-    .CLK2_DIV("ENABLED"),
-    .CLK3_DIV("ENABLED"),
-    .GSR("DISABLED"),
-    .HIGHSPEED_CLK("NONE"),
-    .MULT_BYPASS("DISABLED"),
-    .REG_INPUTA_CLK("CLK0"),
-    .REG_INPUTB_CLK("CLK0"),
-    .REG_INPUTC_CLK("NONE"),
-    .REG_OUTPUT_CLK("CLK0"),
-    .REG_PIPELINE_CLK("NONE"),
-    .RESETMODE("SYNC"),
-    .SOURCEB_MODE("B_SHIFT")
-  ) dsp (
-    .A0(a[0]),
-    .A1(a[1]),
-    .A10(a[7]),
-    .A11(a[7]),
-    .A12(a[7]),
-    .A13(a[7]),
-    .A14(a[7]),
-    .A15(a[7]),
-    .A16(a[7]),
-    .A17(a[7]),
-    .A2(a[2]),
-    .A3(a[3]),
-    .A4(a[4]),
-    .A5(a[5]),
-    .A6(a[6]),
-    .A7(a[7]),
-    .A8(a[7]),
-    .A9(a[7]),
-    .B0(b[0]),
-    .B1(b[1]),
-    .B10(b[7]),
-    .B11(b[7]),
-    .B12(b[7]),
-    .B13(b[7]),
-    .B14(b[7]),
-    .B15(b[7]),
-    .B16(b[7]),
-    .B17(b[7]),
-    .B2(b[2]),
-    .B3(b[3]),
-    .B4(b[4]),
-    .B5(b[5]),
-    .B6(b[6]),
-    .B7(b[7]),
-    .B8(b[7]),
-    .B9(b[7]),
-    .C0(1'h0),
-    .C1(1'h0),
-    .C10(1'h0),
-    .C11(1'h0),
-    .C12(1'h0),
-    .C13(1'h0),
-    .C14(1'h0),
-    .C15(1'h0),
-    .C16(1'h0),
-    .C17(1'h0),
-    .C2(1'h0),
-    .C3(1'h0),
-    .C4(1'h0),
-    .C5(1'h0),
-    .C6(1'h0),
-    .C7(1'h0),
-    .C8(1'h0),
-    .C9(1'h0),
-    .CE0(1'h1),
-    .CLK0(clk),
-    .P0(_00_),
-    .P1(_11_),
-    .P10(_02_),
-    .P11(_03_),
-    .P12(_04_),
-    .P13(_05_),
-    .P14(_06_),
-    .P15(_07_),
-    .P16(_08_),
-    .P17(_09_),
-    .P18(_10_),
-    .P19(_12_),
-    .P2(_22_),
-    .P20(_13_),
-    .P21(_14_),
-    .P22(_15_),
-    .P23(_16_),
-    .P24(_17_),
-    .P25(_18_),
-    .P26(_19_),
-    .P27(_20_),
-    .P28(_21_),
-    .P29(_23_),
-    .P3(_30_),
-    .P30(_24_),
-    .P31(_25_),
-    .P32(_26_),
-    .P33(_27_),
-    .P34(_28_),
-    .P35(_29_),
-    .P4(_31_),
-    .P5(_32_),
-    .P6(_33_),
-    .P7(_34_),
-    .P8(_35_),
-    .P9(_01_),
-    .RST0(rst),
-    .SIGNEDA(1'h1),
-    .SIGNEDB(1'h1),
-    .SOURCEA(1'h0),
-    .SOURCEB(1'h0)
-  );
-  assign \$signal  = { a[7], a[7], a[7], a[7], a[7], a[7], a[7], a[7], a[7], a[7], a };
-  assign b18 = { b[7], b[7], b[7], b[7], b[7], b[7], b[7], b[7], b[7], b[7], b };
-  assign p = { _07_, _06_, _05_, _04_, _03_, _02_, _01_, _35_, _34_, _33_, _32_, _31_, _30_, _22_, _11_, _00_ };
-  assign p36 = { _29_, _28_, _27_, _26_, _25_, _24_, _23_, _21_, _20_, _19_, _18_, _17_, _16_, _15_, _14_, _13_, _12_, _10_, _09_, _08_, _07_, _06_, _05_, _04_, _03_, _02_, _01_, _35_, _34_, _33_, _32_, _31_, _30_, _22_, _11_, _00_ };
-  assign en = 1'h1;
-  assign \port$597$0  = _00_;
-  assign \port$597$1  = _11_;
-  assign \port$597$2  = _22_;
-  assign \port$597$3  = _30_;
-  assign \port$597$4  = _31_;
-  assign \port$597$5  = _32_;
-  assign \port$597$6  = _33_;
-  assign \port$597$7  = _34_;
-  assign \port$597$8  = _35_;
-  assign \port$597$9  = _01_;
-  assign \port$597$10  = _02_;
-  assign \port$597$11  = _03_;
-  assign \port$597$12  = _04_;
-  assign \port$597$13  = _05_;
-  assign \port$597$14  = _06_;
-  assign \port$597$15  = _07_;
-endmodule
-
-(* generator = "Amaranth" *)
-module \hwq_top.engine.array.mul_0_6 (rst, \port$598$0 , \port$598$1 , \port$598$2 , \port$598$3 , \port$598$4 , \port$598$5 , \port$598$6 , \port$598$7 , \port$598$8 , \port$598$9 , \port$598$10 , \port$598$11 , \port$598$12 , \port$598$13 , \port$598$14 , \port$598$15 , b, a, clk);
-  wire _00_;
-  wire _01_;
-  wire _02_;
-  wire _03_;
-  wire _04_;
-  wire _05_;
-  wire _06_;
-  wire _07_;
-  wire _08_;
-  wire _09_;
-  wire _10_;
-  wire _11_;
-  wire _12_;
-  wire _13_;
-  wire _14_;
-  wire _15_;
-  wire _16_;
-  wire _17_;
-  wire _18_;
-  wire _19_;
-  wire _20_;
-  wire _21_;
-  wire _22_;
-  wire _23_;
-  wire _24_;
-  wire _25_;
-  wire _26_;
-  wire _27_;
-  wire _28_;
-  wire _29_;
-  wire _30_;
-  wire _31_;
-  wire _32_;
-  wire _33_;
-  wire _34_;
-  wire _35_;
-  wire [17:0] \$signal ;
-  input [7:0] a;
-  wire [7:0] a;
-  input [7:0] b;
-  wire [7:0] b;
-  wire [17:0] b18;
-  input clk;
-  wire clk;
-  wire en;
-  wire [15:0] p;
-  wire [35:0] p36;
-  output \port$598$0 ;
-  wire \port$598$0 ;
-  output \port$598$1 ;
-  wire \port$598$1 ;
-  output \port$598$10 ;
-  wire \port$598$10 ;
-  output \port$598$11 ;
-  wire \port$598$11 ;
-  output \port$598$12 ;
-  wire \port$598$12 ;
-  output \port$598$13 ;
-  wire \port$598$13 ;
-  output \port$598$14 ;
-  wire \port$598$14 ;
-  output \port$598$15 ;
-  wire \port$598$15 ;
-  output \port$598$2 ;
-  wire \port$598$2 ;
-  output \port$598$3 ;
-  wire \port$598$3 ;
-  output \port$598$4 ;
-  wire \port$598$4 ;
-  output \port$598$5 ;
-  wire \port$598$5 ;
-  output \port$598$6 ;
-  wire \port$598$6 ;
-  output \port$598$7 ;
-  wire \port$598$7 ;
-  output \port$598$8 ;
-  wire \port$598$8 ;
-  output \port$598$9 ;
-  wire \port$598$9 ;
-  input rst;
-  wire rst;
-  MULT18X18D #(
-    .CAS_MATCH_REG("FALSE"),
-    .CLK0_DIV("ENABLED"),
-    .CLK1_DIV("ENABLED"),
-    .CLK2_DIV("ENABLED"),
-    .CLK3_DIV("ENABLED"),
-    .GSR("DISABLED"),
-    .HIGHSPEED_CLK("NONE"),
-    .MULT_BYPASS("DISABLED"),
-    .REG_INPUTA_CLK("CLK0"),
-    .REG_INPUTB_CLK("CLK0"),
-    .REG_INPUTC_CLK("NONE"),
-    .REG_OUTPUT_CLK("CLK0"),
-    .REG_PIPELINE_CLK("NONE"),
-    .RESETMODE("SYNC"),
-    .SOURCEB_MODE("B_SHIFT")
-  ) dsp (
-    .A0(a[0]),
-    .A1(a[1]),
-    .A10(a[7]),
-    .A11(a[7]),
-    .A12(a[7]),
-    .A13(a[7]),
-    .A14(a[7]),
-    .A15(a[7]),
-    .A16(a[7]),
-    .A17(a[7]),
-    .A2(a[2]),
-    .A3(a[3]),
-    .A4(a[4]),
-    .A5(a[5]),
-    .A6(a[6]),
-    .A7(a[7]),
-    .A8(a[7]),
-    .A9(a[7]),
-    .B0(b[0]),
-    .B1(b[1]),
-    .B10(b[7]),
-    .B11(b[7]),
-    .B12(b[7]),
-    .B13(b[7]),
-    .B14(b[7]),
-    .B15(b[7]),
-    .B16(b[7]),
-    .B17(b[7]),
-    .B2(b[2]),
-    .B3(b[3]),
-    .B4(b[4]),
-    .B5(b[5]),
-    .B6(b[6]),
-    .B7(b[7]),
-    .B8(b[7]),
-    .B9(b[7]),
-    .C0(1'h0),
-    .C1(1'h0),
-    .C10(1'h0),
-    .C11(1'h0),
-    .C12(1'h0),
-    .C13(1'h0),
-    .C14(1'h0),
-    .C15(1'h0),
-    .C16(1'h0),
-    .C17(1'h0),
-    .C2(1'h0),
-    .C3(1'h0),
-    .C4(1'h0),
-    .C5(1'h0),
-    .C6(1'h0),
-    .C7(1'h0),
-    .C8(1'h0),
-    .C9(1'h0),
-    .CE0(1'h1),
-    .CLK0(clk),
-    .P0(_00_),
-    .P1(_11_),
-    .P10(_02_),
-    .P11(_03_),
-    .P12(_04_),
-    .P13(_05_),
-    .P14(_06_),
-    .P15(_07_),
-    .P16(_08_),
-    .P17(_09_),
-    .P18(_10_),
-    .P19(_12_),
-    .P2(_22_),
-    .P20(_13_),
-    .P21(_14_),
-    .P22(_15_),
-    .P23(_16_),
-    .P24(_17_),
-    .P25(_18_),
-    .P26(_19_),
-    .P27(_20_),
-    .P28(_21_),
-    .P29(_23_),
-    .P3(_30_),
-    .P30(_24_),
-    .P31(_25_),
-    .P32(_26_),
-    .P33(_27_),
-    .P34(_28_),
-    .P35(_29_),
-    .P4(_31_),
-    .P5(_32_),
-    .P6(_33_),
-    .P7(_34_),
-    .P8(_35_),
-    .P9(_01_),
-    .RST0(rst),
-    .SIGNEDA(1'h1),
-    .SIGNEDB(1'h1),
-    .SOURCEA(1'h0),
-    .SOURCEB(1'h0)
-  );
-  assign \$signal  = { a[7], a[7], a[7], a[7], a[7], a[7], a[7], a[7], a[7], a[7], a };
-  assign b18 = { b[7], b[7], b[7], b[7], b[7], b[7], b[7], b[7], b[7], b[7], b };
-  assign p = { _07_, _06_, _05_, _04_, _03_, _02_, _01_, _35_, _34_, _33_, _32_, _31_, _30_, _22_, _11_, _00_ };
-  assign p36 = { _29_, _28_, _27_, _26_, _25_, _24_, _23_, _21_, _20_, _19_, _18_, _17_, _16_, _15_, _14_, _13_, _12_, _10_, _09_, _08_, _07_, _06_, _05_, _04_, _03_, _02_, _01_, _35_, _34_, _33_, _32_, _31_, _30_, _22_, _11_, _00_ };
-  assign en = 1'h1;
-  assign \port$598$0  = _00_;
-  assign \port$598$1  = _11_;
-  assign \port$598$2  = _22_;
-  assign \port$598$3  = _30_;
-  assign \port$598$4  = _31_;
-  assign \port$598$5  = _32_;
-  assign \port$598$6  = _33_;
-  assign \port$598$7  = _34_;
-  assign \port$598$8  = _35_;
-  assign \port$598$9  = _01_;
-  assign \port$598$10  = _02_;
-  assign \port$598$11  = _03_;
-  assign \port$598$12  = _04_;
-  assign \port$598$13  = _05_;
-  assign \port$598$14  = _06_;
-  assign \port$598$15  = _07_;
-endmodule
-
-(* generator = "Amaranth" *)
-module \hwq_top.engine.array.mul_0_7 (rst, \port$599$0 , \port$599$1 , \port$599$2 , \port$599$3 , \port$599$4 , \port$599$5 , \port$599$6 , \port$599$7 , \port$599$8 , \port$599$9 , \port$599$10 , \port$599$11 , \port$599$12 , \port$599$13 , \port$599$14 , \port$599$15 , b, a, clk);
-  wire _00_;
-  wire _01_;
-  wire _02_;
-  wire _03_;
-  wire _04_;
-  wire _05_;
-  wire _06_;
-  wire _07_;
-  wire _08_;
-  wire _09_;
-  wire _10_;
-  wire _11_;
-  wire _12_;
-  wire _13_;
-  wire _14_;
-  wire _15_;
-  wire _16_;
-  wire _17_;
-  wire _18_;
-  wire _19_;
-  wire _20_;
-  wire _21_;
-  wire _22_;
-  wire _23_;
-  wire _24_;
-  wire _25_;
-  wire _26_;
-  wire _27_;
-  wire _28_;
-  wire _29_;
-  wire _30_;
-  wire _31_;
-  wire _32_;
-  wire _33_;
-  wire _34_;
-  wire _35_;
-  wire [17:0] \$signal ;
-  input [7:0] a;
-  wire [7:0] a;
-  input [7:0] b;
-  wire [7:0] b;
-  wire [17:0] b18;
-  input clk;
-  wire clk;
-  wire en;
-  wire [15:0] p;
-  wire [35:0] p36;
-  output \port$599$0 ;
-  wire \port$599$0 ;
-  output \port$599$1 ;
-  wire \port$599$1 ;
-  output \port$599$10 ;
-  wire \port$599$10 ;
-  output \port$599$11 ;
-  wire \port$599$11 ;
-  output \port$599$12 ;
-  wire \port$599$12 ;
-  output \port$599$13 ;
-  wire \port$599$13 ;
-  output \port$599$14 ;
-  wire \port$599$14 ;
-  output \port$599$15 ;
-  wire \port$599$15 ;
-  output \port$599$2 ;
-  wire \port$599$2 ;
-  output \port$599$3 ;
-  wire \port$599$3 ;
-  output \port$599$4 ;
-  wire \port$599$4 ;
-  output \port$599$5 ;
-  wire \port$599$5 ;
-  output \port$599$6 ;
-  wire \port$599$6 ;
-  output \port$599$7 ;
-  wire \port$599$7 ;
-  output \port$599$8 ;
-  wire \port$599$8 ;
-  output \port$599$9 ;
-  wire \port$599$9 ;
-  input rst;
-  wire rst;
-  MULT18X18D #(
-    .CAS_MATCH_REG("FALSE"),
-    .CLK0_DIV("ENABLED"),
-    .CLK1_DIV("ENABLED"),
-    .CLK2_DIV("ENABLED"),
-    .CLK3_DIV("ENABLED"),
-    .GSR("DISABLED"),
-    .HIGHSPEED_CLK("NONE"),
-    .MULT_BYPASS("DISABLED"),
-    .REG_INPUTA_CLK("CLK0"),
-    .REG_INPUTB_CLK("CLK0"),
-    .REG_INPUTC_CLK("NONE"),
-    .REG_OUTPUT_CLK("CLK0"),
-    .REG_PIPELINE_CLK("NONE"),
-    .RESETMODE("SYNC"),
-    .SOURCEB_MODE("B_SHIFT")
-  ) dsp (
-    .A0(a[0]),
-    .A1(a[1]),
-    .A10(a[7]),
-    .A11(a[7]),
-    .A12(a[7]),
-    .A13(a[7]),
-    .A14(a[7]),
-    .A15(a[7]),
-    .A16(a[7]),
-    .A17(a[7]),
-    .A2(a[2]),
-    .A3(a[3]),
-    .A4(a[4]),
-    .A5(a[5]),
-    .A6(a[6]),
-    .A7(a[7]),
-    .A8(a[7]),
-    .A9(a[7]),
-    .B0(b[0]),
-    .B1(b[1]),
-    .B10(b[7]),
-    .B11(b[7]),
-    .B12(b[7]),
-    .B13(b[7]),
-    .B14(b[7]),
-    .B15(b[7]),
-    .B16(b[7]),
-    .B17(b[7]),
-    .B2(b[2]),
-    .B3(b[3]),
-    .B4(b[4]),
-    .B5(b[5]),
-    .B6(b[6]),
-    .B7(b[7]),
-    .B8(b[7]),
-    .B9(b[7]),
-    .C0(1'h0),
-    .C1(1'h0),
-    .C10(1'h0),
-    .C11(1'h0),
-    .C12(1'h0),
-    .C13(1'h0),
-    .C14(1'h0),
-    .C15(1'h0),
-    .C16(1'h0),
-    .C17(1'h0),
-    .C2(1'h0),
-    .C3(1'h0),
-    .C4(1'h0),
-    .C5(1'h0),
-    .C6(1'h0),
-    .C7(1'h0),
-    .C8(1'h0),
-    .C9(1'h0),
-    .CE0(1'h1),
-    .CLK0(clk),
-    .P0(_00_),
-    .P1(_11_),
-    .P10(_02_),
-    .P11(_03_),
-    .P12(_04_),
-    .P13(_05_),
-    .P14(_06_),
-    .P15(_07_),
-    .P16(_08_),
-    .P17(_09_),
-    .P18(_10_),
-    .P19(_12_),
-    .P2(_22_),
-    .P20(_13_),
-    .P21(_14_),
-    .P22(_15_),
-    .P23(_16_),
-    .P24(_17_),
-    .P25(_18_),
-    .P26(_19_),
-    .P27(_20_),
-    .P28(_21_),
-    .P29(_23_),
-    .P3(_30_),
-    .P30(_24_),
-    .P31(_25_),
-    .P32(_26_),
-    .P33(_27_),
-    .P34(_28_),
-    .P35(_29_),
-    .P4(_31_),
-    .P5(_32_),
-    .P6(_33_),
-    .P7(_34_),
-    .P8(_35_),
-    .P9(_01_),
-    .RST0(rst),
-    .SIGNEDA(1'h1),
-    .SIGNEDB(1'h1),
-    .SOURCEA(1'h0),
-    .SOURCEB(1'h0)
-  );
-  assign \$signal  = { a[7], a[7], a[7], a[7], a[7], a[7], a[7], a[7], a[7], a[7], a };
-  assign b18 = { b[7], b[7], b[7], b[7], b[7], b[7], b[7], b[7], b[7], b[7], b };
-  assign p = { _07_, _06_, _05_, _04_, _03_, _02_, _01_, _35_, _34_, _33_, _32_, _31_, _30_, _22_, _11_, _00_ };
-  assign p36 = { _29_, _28_, _27_, _26_, _25_, _24_, _23_, _21_, _20_, _19_, _18_, _17_, _16_, _15_, _14_, _13_, _12_, _10_, _09_, _08_, _07_, _06_, _05_, _04_, _03_, _02_, _01_, _35_, _34_, _33_, _32_, _31_, _30_, _22_, _11_, _00_ };
-  assign en = 1'h1;
-  assign \port$599$0  = _00_;
-  assign \port$599$1  = _11_;
-  assign \port$599$2  = _22_;
-  assign \port$599$3  = _30_;
-  assign \port$599$4  = _31_;
-  assign \port$599$5  = _32_;
-  assign \port$599$6  = _33_;
-  assign \port$599$7  = _34_;
-  assign \port$599$8  = _35_;
-  assign \port$599$9  = _01_;
-  assign \port$599$10  = _02_;
-  assign \port$599$11  = _03_;
-  assign \port$599$12  = _04_;
-  assign \port$599$13  = _05_;
-  assign \port$599$14  = _06_;
-  assign \port$599$15  = _07_;
-endmodule
-
-(* generator = "Amaranth" *)
-module \hwq_top.engine.array.mul_1_0 (rst, \port$600$0 , \port$600$1 , \port$600$2 , \port$600$3 , \port$600$4 , \port$600$5 , \port$600$6 , \port$600$7 , \port$600$8 , \port$600$9 , \port$600$10 , \port$600$11 , \port$600$12 , \port$600$13 , \port$600$14 , \port$600$15 , a, b, clk);
-  wire _00_;
-  wire _01_;
-  wire _02_;
-  wire _03_;
-  wire _04_;
-  wire _05_;
-  wire _06_;
-  wire _07_;
-  wire _08_;
-  wire _09_;
-  wire _10_;
-  wire _11_;
-  wire _12_;
-  wire _13_;
-  wire _14_;
-  wire _15_;
-  wire _16_;
-  wire _17_;
-  wire _18_;
-  wire _19_;
-  wire _20_;
-  wire _21_;
-  wire _22_;
-  wire _23_;
-  wire _24_;
-  wire _25_;
-  wire _26_;
-  wire _27_;
-  wire _28_;
-  wire _29_;
-  wire _30_;
-  wire _31_;
-  wire _32_;
-  wire _33_;
-  wire _34_;
-  wire _35_;
-  wire [17:0] \$signal ;
-  input [7:0] a;
-  wire [7:0] a;
-  input [7:0] b;
-  wire [7:0] b;
-  wire [17:0] b18;
-  input clk;
-  wire clk;
-  wire en;
-  wire [15:0] p;
-  wire [35:0] p36;
-  output \port$600$0 ;
-  wire \port$600$0 ;
-  output \port$600$1 ;
-  wire \port$600$1 ;
-  output \port$600$10 ;
-  wire \port$600$10 ;
-  output \port$600$11 ;
-  wire \port$600$11 ;
-  output \port$600$12 ;
-  wire \port$600$12 ;
-  output \port$600$13 ;
-  wire \port$600$13 ;
-  output \port$600$14 ;
-  wire \port$600$14 ;
-  output \port$600$15 ;
-  wire \port$600$15 ;
-  output \port$600$2 ;
-  wire \port$600$2 ;
-  output \port$600$3 ;
-  wire \port$600$3 ;
-  output \port$600$4 ;
-  wire \port$600$4 ;
-  output \port$600$5 ;
-  wire \port$600$5 ;
-  output \port$600$6 ;
-  wire \port$600$6 ;
-  output \port$600$7 ;
-  wire \port$600$7 ;
-  output \port$600$8 ;
-  wire \port$600$8 ;
-  output \port$600$9 ;
-  wire \port$600$9 ;
-  input rst;
-  wire rst;
-  MULT18X18D #(
-    .CAS_MATCH_REG("FALSE"),
-    .CLK0_DIV("ENABLED"),
-    .CLK1_DIV("ENABLED"),
-    .CLK2_DIV("ENABLED"),
-    .CLK3_DIV("ENABLED"),
-    .GSR("DISABLED"),
-    .HIGHSPEED_CLK("NONE"),
-    .MULT_BYPASS("DISABLED"),
-    .REG_INPUTA_CLK("CLK0"),
-    .REG_INPUTB_CLK("CLK0"),
-    .REG_INPUTC_CLK("NONE"),
-    .REG_OUTPUT_CLK("CLK0"),
-    .REG_PIPELINE_CLK("NONE"),
-    .RESETMODE("SYNC"),
-    .SOURCEB_MODE("B_SHIFT")
-  ) dsp (
-    .A0(a[0]),
-    .A1(a[1]),
-    .A10(a[7]),
-    .A11(a[7]),
-    .A12(a[7]),
-    .A13(a[7]),
-    .A14(a[7]),
-    .A15(a[7]),
-    .A16(a[7]),
-    .A17(a[7]),
-    .A2(a[2]),
-    .A3(a[3]),
-    .A4(a[4]),
-    .A5(a[5]),
-    .A6(a[6]),
-    .A7(a[7]),
-    .A8(a[7]),
-    .A9(a[7]),
-    .B0(b[0]),
-    .B1(b[1]),
-    .B10(b[7]),
-    .B11(b[7]),
-    .B12(b[7]),
-    .B13(b[7]),
-    .B14(b[7]),
-    .B15(b[7]),
-    .B16(b[7]),
-    .B17(b[7]),
-    .B2(b[2]),
-    .B3(b[3]),
-    .B4(b[4]),
-    .B5(b[5]),
-    .B6(b[6]),
-    .B7(b[7]),
-    .B8(b[7]),
-    .B9(b[7]),
-    .C0(1'h0),
-    .C1(1'h0),
-    .C10(1'h0),
-    .C11(1'h0),
-    .C12(1'h0),
-    .C13(1'h0),
-    .C14(1'h0),
-    .C15(1'h0),
-    .C16(1'h0),
-    .C17(1'h0),
-    .C2(1'h0),
-    .C3(1'h0),
-    .C4(1'h0),
-    .C5(1'h0),
-    .C6(1'h0),
-    .C7(1'h0),
-    .C8(1'h0),
-    .C9(1'h0),
-    .CE0(1'h1),
-    .CLK0(clk),
-    .P0(_00_),
-    .P1(_11_),
-    .P10(_02_),
-    .P11(_03_),
-    .P12(_04_),
-    .P13(_05_),
-    .P14(_06_),
-    .P15(_07_),
-    .P16(_08_),
-    .P17(_09_),
-    .P18(_10_),
-    .P19(_12_),
-    .P2(_22_),
-    .P20(_13_),
-    .P21(_14_),
-    .P22(_15_),
-    .P23(_16_),
-    .P24(_17_),
-    .P25(_18_),
-    .P26(_19_),
-    .P27(_20_),
-    .P28(_21_),
-    .P29(_23_),
-    .P3(_30_),
-    .P30(_24_),
-    .P31(_25_),
-    .P32(_26_),
-    .P33(_27_),
-    .P34(_28_),
-    .P35(_29_),
-    .P4(_31_),
-    .P5(_32_),
-    .P6(_33_),
-    .P7(_34_),
-    .P8(_35_),
-    .P9(_01_),
-    .RST0(rst),
-    .SIGNEDA(1'h1),
-    .SIGNEDB(1'h1),
-    .SOURCEA(1'h0),
-    .SOURCEB(1'h0)
-  );
-  assign \$signal  = { a[7], a[7], a[7], a[7], a[7], a[7], a[7], a[7], a[7], a[7], a };
-  assign b18 = { b[7], b[7], b[7], b[7], b[7], b[7], b[7], b[7], b[7], b[7], b };
-  assign p = { _07_, _06_, _05_, _04_, _03_, _02_, _01_, _35_, _34_, _33_, _32_, _31_, _30_, _22_, _11_, _00_ };
-  assign p36 = { _29_, _28_, _27_, _26_, _25_, _24_, _23_, _21_, _20_, _19_, _18_, _17_, _16_, _15_, _14_, _13_, _12_, _10_, _09_, _08_, _07_, _06_, _05_, _04_, _03_, _02_, _01_, _35_, _34_, _33_, _32_, _31_, _30_, _22_, _11_, _00_ };
-  assign en = 1'h1;
-  assign \port$600$0  = _00_;
-  assign \port$600$1  = _11_;
-  assign \port$600$2  = _22_;
-  assign \port$600$3  = _30_;
-  assign \port$600$4  = _31_;
-  assign \port$600$5  = _32_;
-  assign \port$600$6  = _33_;
-  assign \port$600$7  = _34_;
-  assign \port$600$8  = _35_;
-  assign \port$600$9  = _01_;
-  assign \port$600$10  = _02_;
-  assign \port$600$11  = _03_;
-  assign \port$600$12  = _04_;
-  assign \port$600$13  = _05_;
-  assign \port$600$14  = _06_;
-  assign \port$600$15  = _07_;
-endmodule
-
-(* generator = "Amaranth" *)
-module \hwq_top.engine.array.mul_1_1 (rst, \port$601$0 , \port$601$1 , \port$601$2 , \port$601$3 , \port$601$4 , \port$601$5 , \port$601$6 , \port$601$7 , \port$601$8 , \port$601$9 , \port$601$10 , \port$601$11 , \port$601$12 , \port$601$13 , \port$601$14 , \port$601$15 , b, a, clk);
-  wire _00_;
-  wire _01_;
-  wire _02_;
-  wire _03_;
-  wire _04_;
-  wire _05_;
-  wire _06_;
-  wire _07_;
-  wire _08_;
-  wire _09_;
-  wire _10_;
-  wire _11_;
-  wire _12_;
-  wire _13_;
-  wire _14_;
-  wire _15_;
-  wire _16_;
-  wire _17_;
-  wire _18_;
-  wire _19_;
-  wire _20_;
-  wire _21_;
-  wire _22_;
-  wire _23_;
-  wire _24_;
-  wire _25_;
-  wire _26_;
-  wire _27_;
-  wire _28_;
-  wire _29_;
-  wire _30_;
-  wire _31_;
-  wire _32_;
-  wire _33_;
-  wire _34_;
-  wire _35_;
-  wire [17:0] \$signal ;
-  input [7:0] a;
-  wire [7:0] a;
-  input [7:0] b;
-  wire [7:0] b;
-  wire [17:0] b18;
-  input clk;
-  wire clk;
-  wire en;
-  wire [15:0] p;
-  wire [35:0] p36;
-  output \port$601$0 ;
-  wire \port$601$0 ;
-  output \port$601$1 ;
-  wire \port$601$1 ;
-  output \port$601$10 ;
-  wire \port$601$10 ;
-  output \port$601$11 ;
-  wire \port$601$11 ;
-  output \port$601$12 ;
-  wire \port$601$12 ;
-  output \port$601$13 ;
-  wire \port$601$13 ;
-  output \port$601$14 ;
-  wire \port$601$14 ;
-  output \port$601$15 ;
-  wire \port$601$15 ;
-  output \port$601$2 ;
-  wire \port$601$2 ;
-  output \port$601$3 ;
-  wire \port$601$3 ;
-  output \port$601$4 ;
-  wire \port$601$4 ;
-  output \port$601$5 ;
-  wire \port$601$5 ;
-  output \port$601$6 ;
-  wire \port$601$6 ;
-  output \port$601$7 ;
-  wire \port$601$7 ;
-  output \port$601$8 ;
-  wire \port$601$8 ;
-  output \port$601$9 ;
-  wire \port$601$9 ;
-  input rst;
-  wire rst;
-  MULT18X18D #(
-    .CAS_MATCH_REG("FALSE"),
-    .CLK0_DIV("ENABLED"),
-    .CLK1_DIV("ENABLED"),
-    .CLK2_DIV("ENABLED"),
-    .CLK3_DIV("ENABLED"),
-    .GSR("DISABLED"),
-    .HIGHSPEED_CLK("NONE"),
-    .MULT_BYPASS("DISABLED"),
-    .REG_INPUTA_CLK("CLK0"),
-    .REG_INPUTB_CLK("CLK0"),
-    .REG_INPUTC_CLK("NONE"),
-    .REG_OUTPUT_CLK("CLK0"),
-    .REG_PIPELINE_CLK("NONE"),
-    .RESETMODE("SYNC"),
-    .SOURCEB_MODE("B_SHIFT")
-  ) dsp (
-    .A0(a[0]),
-    .A1(a[1]),
-    .A10(a[7]),
-    .A11(a[7]),
-    .A12(a[7]),
-    .A13(a[7]),
-    .A14(a[7]),
-    .A15(a[7]),
-    .A16(a[7]),
-    .A17(a[7]),
-    .A2(a[2]),
-    .A3(a[3]),
-    .A4(a[4]),
-    .A5(a[5]),
-    .A6(a[6]),
-    .A7(a[7]),
-    .A8(a[7]),
-    .A9(a[7]),
-    .B0(b[0]),
-    .B1(b[1]),
-    .B10(b[7]),
-    .B11(b[7]),
-    .B12(b[7]),
-    .B13(b[7]),
-    .B14(b[7]),
-    .B15(b[7]),
-    .B16(b[7]),
-    .B17(b[7]),
-    .B2(b[2]),
-    .B3(b[3]),
-    .B4(b[4]),
-    .B5(b[5]),
-    .B6(b[6]),
-    .B7(b[7]),
-    .B8(b[7]),
-    .B9(b[7]),
-    .C0(1'h0),
-    .C1(1'h0),
-    .C10(1'h0),
-    .C11(1'h0),
-    .C12(1'h0),
-    .C13(1'h0),
-    .C14(1'h0),
-    .C15(1'h0),
-    .C16(1'h0),
-    .C17(1'h0),
-    .C2(1'h0),
-    .C3(1'h0),
-    .C4(1'h0),
-    .C5(1'h0),
-    .C6(1'h0),
-    .C7(1'h0),
-    .C8(1'h0),
-    .C9(1'h0),
-    .CE0(1'h1),
-    .CLK0(clk),
-    .P0(_00_),
-    .P1(_11_),
-    .P10(_02_),
-    .P11(_03_),
-    .P12(_04_),
-    .P13(_05_),
-    .P14(_06_),
-    .P15(_07_),
-    .P16(_08_),
-    .P17(_09_),
-    .P18(_10_),
-    .P19(_12_),
-    .P2(_22_),
-    .P20(_13_),
-    .P21(_14_),
-    .P22(_15_),
-    .P23(_16_),
-    .P24(_17_),
-    .P25(_18_),
-    .P26(_19_),
-    .P27(_20_),
-    .P28(_21_),
-    .P29(_23_),
-    .P3(_30_),
-    .P30(_24_),
-    .P31(_25_),
-    .P32(_26_),
-    .P33(_27_),
-    .P34(_28_),
-    .P35(_29_),
-    .P4(_31_),
-    .P5(_32_),
-    .P6(_33_),
-    .P7(_34_),
-    .P8(_35_),
-    .P9(_01_),
-    .RST0(rst),
-    .SIGNEDA(1'h1),
-    .SIGNEDB(1'h1),
-    .SOURCEA(1'h0),
-    .SOURCEB(1'h0)
-  );
-  assign \$signal  = { a[7], a[7], a[7], a[7], a[7], a[7], a[7], a[7], a[7], a[7], a };
-  assign b18 = { b[7], b[7], b[7], b[7], b[7], b[7], b[7], b[7], b[7], b[7], b };
-  assign p = { _07_, _06_, _05_, _04_, _03_, _02_, _01_, _35_, _34_, _33_, _32_, _31_, _30_, _22_, _11_, _00_ };
-  assign p36 = { _29_, _28_, _27_, _26_, _25_, _24_, _23_, _21_, _20_, _19_, _18_, _17_, _16_, _15_, _14_, _13_, _12_, _10_, _09_, _08_, _07_, _06_, _05_, _04_, _03_, _02_, _01_, _35_, _34_, _33_, _32_, _31_, _30_, _22_, _11_, _00_ };
-  assign en = 1'h1;
-  assign \port$601$0  = _00_;
-  assign \port$601$1  = _11_;
-  assign \port$601$2  = _22_;
-  assign \port$601$3  = _30_;
-  assign \port$601$4  = _31_;
-  assign \port$601$5  = _32_;
-  assign \port$601$6  = _33_;
-  assign \port$601$7  = _34_;
-  assign \port$601$8  = _35_;
-  assign \port$601$9  = _01_;
-  assign \port$601$10  = _02_;
-  assign \port$601$11  = _03_;
-  assign \port$601$12  = _04_;
-  assign \port$601$13  = _05_;
-  assign \port$601$14  = _06_;
-  assign \port$601$15  = _07_;
-endmodule
-
-(* generator = "Amaranth" *)
-module \hwq_top.engine.array.mul_1_2 (rst, \port$602$0 , \port$602$1 , \port$602$2 , \port$602$3 , \port$602$4 , \port$602$5 , \port$602$6 , \port$602$7 , \port$602$8 , \port$602$9 , \port$602$10 , \port$602$11 , \port$602$12 , \port$602$13 , \port$602$14 , \port$602$15 , b, a, clk);
-  wire _00_;
-  wire _01_;
-  wire _02_;
-  wire _03_;
-  wire _04_;
-  wire _05_;
-  wire _06_;
-  wire _07_;
-  wire _08_;
-  wire _09_;
-  wire _10_;
-  wire _11_;
-  wire _12_;
-  wire _13_;
-  wire _14_;
-  wire _15_;
-  wire _16_;
-  wire _17_;
-  wire _18_;
-  wire _19_;
-  wire _20_;
-  wire _21_;
-  wire _22_;
-  wire _23_;
-  wire _24_;
-  wire _25_;
-  wire _26_;
-  wire _27_;
-  wire _28_;
-  wire _29_;
-  wire _30_;
-  wire _31_;
-  wire _32_;
-  wire _33_;
-  wire _34_;
-  wire _35_;
-  wire [17:0] \$signal ;
-  input [7:0] a;
-  wire [7:0] a;
-  input [7:0] b;
-  wire [7:0] b;
-  wire [17:0] b18;
-  input clk;
-  wire clk;
-  wire en;
-  wire [15:0] p;
-  wire [35:0] p36;
-  output \port$602$0 ;
-  wire \port$602$0 ;
-  output \port$602$1 ;
-  wire \port$602$1 ;
-  output \port$602$10 ;
-  wire \port$602$10 ;
-  output \port$602$11 ;
-  wire \port$602$11 ;
-  output \port$602$12 ;
-  wire \port$602$12 ;
-  output \port$602$13 ;
-  wire \port$602$13 ;
-  output \port$602$14 ;
-  wire \port$602$14 ;
-  output \port$602$15 ;
-  wire \port$602$15 ;
-  output \port$602$2 ;
-  wire \port$602$2 ;
-  output \port$602$3 ;
-  wire \port$602$3 ;
-  output \port$602$4 ;
-  wire \port$602$4 ;
-  output \port$602$5 ;
-  wire \port$602$5 ;
-  output \port$602$6 ;
-  wire \port$602$6 ;
-  output \port$602$7 ;
-  wire \port$602$7 ;
-  output \port$602$8 ;
-  wire \port$602$8 ;
-  output \port$602$9 ;
-  wire \port$602$9 ;
-  input rst;
-  wire rst;
-  MULT18X18D #(
-    .CAS_MATCH_REG("FALSE"),
-    .CLK0_DIV("ENABLED"),
-    .CLK1_DIV("ENABLED"),
-    .CLK2_DIV("ENABLED"),
-    .CLK3_DIV("ENABLED"),
-    .GSR("DISABLED"),
-    .HIGHSPEED_CLK("NONE"),
-    .MULT_BYPASS("DISABLED"),
-    .REG_INPUTA_CLK("CLK0"),
-    .REG_INPUTB_CLK("CLK0"),
-    .REG_INPUTC_CLK("NONE"),
-    .REG_OUTPUT_CLK("CLK0"),
-    .REG_PIPELINE_CLK("NONE"),
-    .RESETMODE("SYNC"),
-    .SOURCEB_MODE("B_SHIFT")
-  ) dsp (
-    .A0(a[0]),
-    .A1(a[1]),
-    .A10(a[7]),
-    .A11(a[7]),
-    .A12(a[7]),
-    .A13(a[7]),
-    .A14(a[7]),
-    .A15(a[7]),
-    .A16(a[7]),
-    .A17(a[7]),
-    .A2(a[2]),
-    .A3(a[3]),
-    .A4(a[4]),
-    .A5(a[5]),
-    .A6(a[6]),
-    .A7(a[7]),
-    .A8(a[7]),
-    .A9(a[7]),
-    .B0(b[0]),
-    .B1(b[1]),
-    .B10(b[7]),
-    .B11(b[7]),
-    .B12(b[7]),
-    .B13(b[7]),
-    .B14(b[7]),
-    .B15(b[7]),
-    .B16(b[7]),
-    .B17(b[7]),
-    .B2(b[2]),
-    .B3(b[3]),
-    .B4(b[4]),
-    .B5(b[5]),
-    .B6(b[6]),
-    .B7(b[7]),
-    .B8(b[7]),
-    .B9(b[7]),
-    .C0(1'h0),
-    .C1(1'h0),
-    .C10(1'h0),
-    .C11(1'h0),
-    .C12(1'h0),
-    .C13(1'h0),
-    .C14(1'h0),
-    .C15(1'h0),
-    .C16(1'h0),
-    .C17(1'h0),
-    .C2(1'h0),
-    .C3(1'h0),
-    .C4(1'h0),
-    .C5(1'h0),
-    .C6(1'h0),
-    .C7(1'h0),
-    .C8(1'h0),
-    .C9(1'h0),
-    .CE0(1'h1),
-    .CLK0(clk),
-    .P0(_00_),
-    .P1(_11_),
-    .P10(_02_),
-    .P11(_03_),
-    .P12(_04_),
-    .P13(_05_),
-    .P14(_06_),
-    .P15(_07_),
-    .P16(_08_),
-    .P17(_09_),
-    .P18(_10_),
-    .P19(_12_),
-    .P2(_22_),
-    .P20(_13_),
-    .P21(_14_),
-    .P22(_15_),
-    .P23(_16_),
-    .P24(_17_),
-    .P25(_18_),
-    .P26(_19_),
-    .P27(_20_),
-    .P28(_21_),
-    .P29(_23_),
-    .P3(_30_),
-    .P30(_24_),
-    .P31(_25_),
-    .P32(_26_),
-    .P33(_27_),
-    .P34(_28_),
-    .P35(_29_),
-    .P4(_31_),
-    .P5(_32_),
-    .P6(_33_),
-    .P7(_34_),
-    .P8(_35_),
-    .P9(_01_),
-    .RST0(rst),
-    .SIGNEDA(1'h1),
-    .SIGNEDB(1'h1),
-    .SOURCEA(1'h0),
-    .SOURCEB(1'h0)
-  );
-  assign \$signal  = { a[7], a[7], a[7], a[7], a[7], a[7], a[7], a[7], a[7], a[7], a };
-  assign b18 = { b[7], b[7], b[7], b[7], b[7], b[7], b[7], b[7], b[7], b[7], b };
-  assign p = { _07_, _06_, _05_, _04_, _03_, _02_, _01_, _35_, _34_, _33_, _32_, _31_, _30_, _22_, _11_, _00_ };
-  assign p36 = { _29_, _28_, _27_, _26_, _25_, _24_, _23_, _21_, _20_, _19_, _18_, _17_, _16_, _15_, _14_, _13_, _12_, _10_, _09_, _08_, _07_, _06_, _05_, _04_, _03_, _02_, _01_, _35_, _34_, _33_, _32_, _31_, _30_, _22_, _11_, _00_ };
-  assign en = 1'h1;
-  assign \port$602$0  = _00_;
-  assign \port$602$1  = _11_;
-  assign \port$602$2  = _22_;
-  assign \port$602$3  = _30_;
-  assign \port$602$4  = _31_;
-  assign \port$602$5  = _32_;
-  assign \port$602$6  = _33_;
-  assign \port$602$7  = _34_;
-  assign \port$602$8  = _35_;
-  assign \port$602$9  = _01_;
-  assign \port$602$10  = _02_;
-  assign \port$602$11  = _03_;
-  assign \port$602$12  = _04_;
-  assign \port$602$13  = _05_;
-  assign \port$602$14  = _06_;
-  assign \port$602$15  = _07_;
-endmodule
-
-(* generator = "Amaranth" *)
-module \hwq_top.engine.array.mul_1_3 (rst, \port$603$0 , \port$603$1 , \port$603$2 , \port$603$3 , \port$603$4 , \port$603$5 , \port$603$6 , \port$603$7 , \port$603$8 , \port$603$9 , \port$603$10 , \port$603$11 , \port$603$12 , \port$603$13 , \port$603$14 , \port$603$15 , b, a, clk);
-  wire _00_;
-  wire _01_;
-  wire _02_;
-  wire _03_;
-  wire _04_;
-  wire _05_;
-  wire _06_;
-  wire _07_;
-  wire _08_;
-  wire _09_;
-  wire _10_;
-  wire _11_;
-  wire _12_;
-  wire _13_;
-  wire _14_;
-  wire _15_;
-  wire _16_;
-  wire _17_;
-  wire _18_;
-  wire _19_;
-  wire _20_;
-  wire _21_;
-  wire _22_;
-  wire _23_;
-  wire _24_;
-  wire _25_;
-  wire _26_;
-  wire _27_;
-  wire _28_;
-  wire _29_;
-  wire _30_;
-  wire _31_;
-  wire _32_;
-  wire _33_;
-  wire _34_;
-  wire _35_;
-  wire [17:0] \$signal ;
-  input [7:0] a;
-  wire [7:0] a;
-  input [7:0] b;
-  wire [7:0] b;
-  wire [17:0] b18;
-  input clk;
-  wire clk;
-  wire en;
-  wire [15:0] p;
-  wire [35:0] p36;
-  output \port$603$0 ;
-  wire \port$603$0 ;
-  output \port$603$1 ;
-  wire \port$603$1 ;
-  output \port$603$10 ;
-  wire \port$603$10 ;
-  output \port$603$11 ;
-  wire \port$603$11 ;
-  output \port$603$12 ;
-  wire \port$603$12 ;
-  output \port$603$13 ;
-  wire \port$603$13 ;
-  output \port$603$14 ;
-  wire \port$603$14 ;
-  output \port$603$15 ;
-  wire \port$603$15 ;
-  output \port$603$2 ;
-  wire \port$603$2 ;
-  output \port$603$3 ;
-  wire \port$603$3 ;
-  output \port$603$4 ;
-  wire \port$603$4 ;
-  output \port$603$5 ;
-  wire \port$603$5 ;
-  output \port$603$6 ;
-  wire \port$603$6 ;
-  output \port$603$7 ;
-  wire \port$603$7 ;
-  output \port$603$8 ;
-  wire \port$603$8 ;
-  output \port$603$9 ;
-  wire \port$603$9 ;
-  input rst;
-  wire rst;
-  MULT18X18D #(
-    .CAS_MATCH_REG("FALSE"),
-    .CLK0_DIV("ENABLED"),
-    .CLK1_DIV("ENABLED"),
-    .CLK2_DIV("ENABLED"),
-    .CLK3_DIV("ENABLED"),
-    .GSR("DISABLED"),
-    .HIGHSPEED_CLK("NONE"),
-    .MULT_BYPASS("DISABLED"),
-    .REG_INPUTA_CLK("CLK0"),
-    .REG_INPUTB_CLK("CLK0"),
-    .REG_INPUTC_CLK("NONE"),
-    .REG_OUTPUT_CLK("CLK0"),
-    .REG_PIPELINE_CLK("NONE"),
-    .RESETMODE("SYNC"),
-    .SOURCEB_MODE("B_SHIFT")
-  ) dsp (
-    .A0(a[0]),
-    .A1(a[1]),
-    .A10(a[7]),
-    .A11(a[7]),
-    .A12(a[7]),
-    .A13(a[7]),
-    .A14(a[7]),
-    .A15(a[7]),
-    .A16(a[7]),
-    .A17(a[7]),
-    .A2(a[2]),
-    .A3(a[3]),
-    .A4(a[4]),
-    .A5(a[5]),
-    .A6(a[6]),
-    .A7(a[7]),
-    .A8(a[7]),
-    .A9(a[7]),
-    .B0(b[0]),
-    .B1(b[1]),
-    .B10(b[7]),
-    .B11(b[7]),
-    .B12(b[7]),
-    .B13(b[7]),
-    .B14(b[7]),
-    .B15(b[7]),
-    .B16(b[7]),
-    .B17(b[7]),
-    .B2(b[2]),
-    .B3(b[3]),
-    .B4(b[4]),
-    .B5(b[5]),
-    .B6(b[6]),
-    .B7(b[7]),
-    .B8(b[7]),
-    .B9(b[7]),
-    .C0(1'h0),
-    .C1(1'h0),
-    .C10(1'h0),
-    .C11(1'h0),
-    .C12(1'h0),
-    .C13(1'h0),
-    .C14(1'h0),
-    .C15(1'h0),
-    .C16(1'h0),
-    .C17(1'h0),
-    .C2(1'h0),
-    .C3(1'h0),
-    .C4(1'h0),
-    .C5(1'h0),
-    .C6(1'h0),
-    .C7(1'h0),
-    .C8(1'h0),
-    .C9(1'h0),
-    .CE0(1'h1),
-    .CLK0(clk),
-    .P0(_00_),
-    .P1(_11_),
-    .P10(_02_),
-    .P11(_03_),
-    .P12(_04_),
-    .P13(_05_),
-    .P14(_06_),
-    .P15(_07_),
-    .P16(_08_),
-    .P17(_09_),
-    .P18(_10_),
-    .P19(_12_),
-    .P2(_22_),
-    .P20(_13_),
-    .P21(_14_),
-    .P22(_15_),
-    .P23(_16_),
-    .P24(_17_),
-    .P25(_18_),
-    .P26(_19_),
-    .P27(_20_),
-    .P28(_21_),
-    .P29(_23_),
-    .P3(_30_),
-    .P30(_24_),
-    .P31(_25_),
-    .P32(_26_),
-    .P33(_27_),
-    .P34(_28_),
-    .P35(_29_),
-    .P4(_31_),
-    .P5(_32_),
-    .P6(_33_),
-    .P7(_34_),
-    .P8(_35_),
-    .P9(_01_),
-    .RST0(rst),
-    .SIGNEDA(1'h1),
-    .SIGNEDB(1'h1),
-    .SOURCEA(1'h0),
-    .SOURCEB(1'h0)
-  );
-  assign \$signal  = { a[7], a[7], a[7], a[7], a[7], a[7], a[7], a[7], a[7], a[7], a };
-  assign b18 = { b[7], b[7], b[7], b[7], b[7], b[7], b[7], b[7], b[7], b[7], b };
-  assign p = { _07_, _06_, _05_, _04_, _03_, _02_, _01_, _35_, _34_, _33_, _32_, _31_, _30_, _22_, _11_, _00_ };
-  assign p36 = { _29_, _28_, _27_, _26_, _25_, _24_, _23_, _21_, _20_, _19_, _18_, _17_, _16_, _15_, _14_, _13_, _12_, _10_, _09_, _08_, _07_, _06_, _05_, _04_, _03_, _02_, _01_, _35_, _34_, _33_, _32_, _31_, _30_, _22_, _11_, _00_ };
-  assign en = 1'h1;
-  assign \port$603$0  = _00_;
-  assign \port$603$1  = _11_;
-  assign \port$603$2  = _22_;
-  assign \port$603$3  = _30_;
-  assign \port$603$4  = _31_;
-  assign \port$603$5  = _32_;
-  assign \port$603$6  = _33_;
-  assign \port$603$7  = _34_;
-  assign \port$603$8  = _35_;
-  assign \port$603$9  = _01_;
-  assign \port$603$10  = _02_;
-  assign \port$603$11  = _03_;
-  assign \port$603$12  = _04_;
-  assign \port$603$13  = _05_;
-  assign \port$603$14  = _06_;
-  assign \port$603$15  = _07_;
-endmodule
-
-(* generator = "Amaranth" *)
-module \hwq_top.engine.array.mul_1_4 (rst, \port$604$0 , \port$604$1 , \port$604$2 , \port$604$3 , \port$604$4 , \port$604$5 , \port$604$6 , \port$604$7 , \port$604$8 , \port$604$9 , \port$604$10 , \port$604$11 , \port$604$12 , \port$604$13 , \port$604$14 , \port$604$15 , b, a, clk);
+module \hwq_top.engine.array.mul_0_0 (rst, a, b, \port$604$0 , \port$604$1 , \port$604$2 , \port$604$3 , \port$604$4 , \port$604$5 , \port$604$6 , \port$604$7 , \port$604$8 , \port$604$9 , \port$604$10 , \port$604$11 , \port$604$12 , \port$604$13 , \port$604$14 , \port$604$15 , clk);
   wire _00_;
   wire _01_;
   wire _02_;
@@ -13910,7 +11116,7 @@ module \hwq_top.engine.array.mul_1_4 (rst, \port$604$0 , \port$604$1 , \port$604
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array.mul_1_5 (rst, \port$605$0 , \port$605$1 , \port$605$2 , \port$605$3 , \port$605$4 , \port$605$5 , \port$605$6 , \port$605$7 , \port$605$8 , \port$605$9 , \port$605$10 , \port$605$11 , \port$605$12 , \port$605$13 , \port$605$14 , \port$605$15 , b, a, clk);
+module \hwq_top.engine.array.mul_0_1 (rst, \port$605$0 , \port$605$1 , \port$605$2 , \port$605$3 , \port$605$4 , \port$605$5 , \port$605$6 , \port$605$7 , \port$605$8 , \port$605$9 , \port$605$10 , \port$605$11 , \port$605$12 , \port$605$13 , \port$605$14 , \port$605$15 , b, a, clk);
   wire _00_;
   wire _01_;
   wire _02_;
@@ -14131,7 +11337,7 @@ module \hwq_top.engine.array.mul_1_5 (rst, \port$605$0 , \port$605$1 , \port$605
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array.mul_1_6 (rst, \port$606$0 , \port$606$1 , \port$606$2 , \port$606$3 , \port$606$4 , \port$606$5 , \port$606$6 , \port$606$7 , \port$606$8 , \port$606$9 , \port$606$10 , \port$606$11 , \port$606$12 , \port$606$13 , \port$606$14 , \port$606$15 , b, a, clk);
+module \hwq_top.engine.array.mul_0_2 (rst, \port$606$0 , \port$606$1 , \port$606$2 , \port$606$3 , \port$606$4 , \port$606$5 , \port$606$6 , \port$606$7 , \port$606$8 , \port$606$9 , \port$606$10 , \port$606$11 , \port$606$12 , \port$606$13 , \port$606$14 , \port$606$15 , b, a, clk);
   wire _00_;
   wire _01_;
   wire _02_;
@@ -14352,7 +11558,7 @@ module \hwq_top.engine.array.mul_1_6 (rst, \port$606$0 , \port$606$1 , \port$606
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array.mul_1_7 (rst, \port$607$0 , \port$607$1 , \port$607$2 , \port$607$3 , \port$607$4 , \port$607$5 , \port$607$6 , \port$607$7 , \port$607$8 , \port$607$9 , \port$607$10 , \port$607$11 , \port$607$12 , \port$607$13 , \port$607$14 , \port$607$15 , b, a, clk);
+module \hwq_top.engine.array.mul_0_3 (rst, \port$607$0 , \port$607$1 , \port$607$2 , \port$607$3 , \port$607$4 , \port$607$5 , \port$607$6 , \port$607$7 , \port$607$8 , \port$607$9 , \port$607$10 , \port$607$11 , \port$607$12 , \port$607$13 , \port$607$14 , \port$607$15 , b, a, clk);
   wire _00_;
   wire _01_;
   wire _02_;
@@ -14573,7 +11779,7 @@ module \hwq_top.engine.array.mul_1_7 (rst, \port$607$0 , \port$607$1 , \port$607
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array.mul_2_0 (rst, \port$608$0 , \port$608$1 , \port$608$2 , \port$608$3 , \port$608$4 , \port$608$5 , \port$608$6 , \port$608$7 , \port$608$8 , \port$608$9 , \port$608$10 , \port$608$11 , \port$608$12 , \port$608$13 , \port$608$14 , \port$608$15 , a, b, clk);
+module \hwq_top.engine.array.mul_0_4 (rst, \port$608$0 , \port$608$1 , \port$608$2 , \port$608$3 , \port$608$4 , \port$608$5 , \port$608$6 , \port$608$7 , \port$608$8 , \port$608$9 , \port$608$10 , \port$608$11 , \port$608$12 , \port$608$13 , \port$608$14 , \port$608$15 , b, a, clk);
   wire _00_;
   wire _01_;
   wire _02_;
@@ -14794,7 +12000,7 @@ module \hwq_top.engine.array.mul_2_0 (rst, \port$608$0 , \port$608$1 , \port$608
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array.mul_2_1 (rst, \port$609$0 , \port$609$1 , \port$609$2 , \port$609$3 , \port$609$4 , \port$609$5 , \port$609$6 , \port$609$7 , \port$609$8 , \port$609$9 , \port$609$10 , \port$609$11 , \port$609$12 , \port$609$13 , \port$609$14 , \port$609$15 , b, a, clk);
+module \hwq_top.engine.array.mul_0_5 (rst, \port$609$0 , \port$609$1 , \port$609$2 , \port$609$3 , \port$609$4 , \port$609$5 , \port$609$6 , \port$609$7 , \port$609$8 , \port$609$9 , \port$609$10 , \port$609$11 , \port$609$12 , \port$609$13 , \port$609$14 , \port$609$15 , b, a, clk);
   wire _00_;
   wire _01_;
   wire _02_;
@@ -15015,7 +12221,7 @@ module \hwq_top.engine.array.mul_2_1 (rst, \port$609$0 , \port$609$1 , \port$609
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array.mul_2_2 (rst, \port$610$0 , \port$610$1 , \port$610$2 , \port$610$3 , \port$610$4 , \port$610$5 , \port$610$6 , \port$610$7 , \port$610$8 , \port$610$9 , \port$610$10 , \port$610$11 , \port$610$12 , \port$610$13 , \port$610$14 , \port$610$15 , b, a, clk);
+module \hwq_top.engine.array.mul_0_6 (rst, \port$610$0 , \port$610$1 , \port$610$2 , \port$610$3 , \port$610$4 , \port$610$5 , \port$610$6 , \port$610$7 , \port$610$8 , \port$610$9 , \port$610$10 , \port$610$11 , \port$610$12 , \port$610$13 , \port$610$14 , \port$610$15 , b, a, clk);
   wire _00_;
   wire _01_;
   wire _02_;
@@ -15236,7 +12442,7 @@ module \hwq_top.engine.array.mul_2_2 (rst, \port$610$0 , \port$610$1 , \port$610
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array.mul_2_3 (rst, \port$611$0 , \port$611$1 , \port$611$2 , \port$611$3 , \port$611$4 , \port$611$5 , \port$611$6 , \port$611$7 , \port$611$8 , \port$611$9 , \port$611$10 , \port$611$11 , \port$611$12 , \port$611$13 , \port$611$14 , \port$611$15 , b, a, clk);
+module \hwq_top.engine.array.mul_0_7 (rst, \port$611$0 , \port$611$1 , \port$611$2 , \port$611$3 , \port$611$4 , \port$611$5 , \port$611$6 , \port$611$7 , \port$611$8 , \port$611$9 , \port$611$10 , \port$611$11 , \port$611$12 , \port$611$13 , \port$611$14 , \port$611$15 , b, a, clk);
   wire _00_;
   wire _01_;
   wire _02_;
@@ -15457,7 +12663,7 @@ module \hwq_top.engine.array.mul_2_3 (rst, \port$611$0 , \port$611$1 , \port$611
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array.mul_2_4 (rst, \port$612$0 , \port$612$1 , \port$612$2 , \port$612$3 , \port$612$4 , \port$612$5 , \port$612$6 , \port$612$7 , \port$612$8 , \port$612$9 , \port$612$10 , \port$612$11 , \port$612$12 , \port$612$13 , \port$612$14 , \port$612$15 , b, a, clk);
+module \hwq_top.engine.array.mul_1_0 (rst, \port$612$0 , \port$612$1 , \port$612$2 , \port$612$3 , \port$612$4 , \port$612$5 , \port$612$6 , \port$612$7 , \port$612$8 , \port$612$9 , \port$612$10 , \port$612$11 , \port$612$12 , \port$612$13 , \port$612$14 , \port$612$15 , a, b, clk);
   wire _00_;
   wire _01_;
   wire _02_;
@@ -15678,7 +12884,7 @@ module \hwq_top.engine.array.mul_2_4 (rst, \port$612$0 , \port$612$1 , \port$612
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array.mul_2_5 (rst, \port$613$0 , \port$613$1 , \port$613$2 , \port$613$3 , \port$613$4 , \port$613$5 , \port$613$6 , \port$613$7 , \port$613$8 , \port$613$9 , \port$613$10 , \port$613$11 , \port$613$12 , \port$613$13 , \port$613$14 , \port$613$15 , b, a, clk);
+module \hwq_top.engine.array.mul_1_1 (rst, \port$613$0 , \port$613$1 , \port$613$2 , \port$613$3 , \port$613$4 , \port$613$5 , \port$613$6 , \port$613$7 , \port$613$8 , \port$613$9 , \port$613$10 , \port$613$11 , \port$613$12 , \port$613$13 , \port$613$14 , \port$613$15 , b, a, clk);
   wire _00_;
   wire _01_;
   wire _02_;
@@ -15899,7 +13105,7 @@ module \hwq_top.engine.array.mul_2_5 (rst, \port$613$0 , \port$613$1 , \port$613
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array.mul_2_6 (rst, \port$614$0 , \port$614$1 , \port$614$2 , \port$614$3 , \port$614$4 , \port$614$5 , \port$614$6 , \port$614$7 , \port$614$8 , \port$614$9 , \port$614$10 , \port$614$11 , \port$614$12 , \port$614$13 , \port$614$14 , \port$614$15 , b, a, clk);
+module \hwq_top.engine.array.mul_1_2 (rst, \port$614$0 , \port$614$1 , \port$614$2 , \port$614$3 , \port$614$4 , \port$614$5 , \port$614$6 , \port$614$7 , \port$614$8 , \port$614$9 , \port$614$10 , \port$614$11 , \port$614$12 , \port$614$13 , \port$614$14 , \port$614$15 , b, a, clk);
   wire _00_;
   wire _01_;
   wire _02_;
@@ -16120,7 +13326,7 @@ module \hwq_top.engine.array.mul_2_6 (rst, \port$614$0 , \port$614$1 , \port$614
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array.mul_2_7 (rst, \port$615$0 , \port$615$1 , \port$615$2 , \port$615$3 , \port$615$4 , \port$615$5 , \port$615$6 , \port$615$7 , \port$615$8 , \port$615$9 , \port$615$10 , \port$615$11 , \port$615$12 , \port$615$13 , \port$615$14 , \port$615$15 , b, a, clk);
+module \hwq_top.engine.array.mul_1_3 (rst, \port$615$0 , \port$615$1 , \port$615$2 , \port$615$3 , \port$615$4 , \port$615$5 , \port$615$6 , \port$615$7 , \port$615$8 , \port$615$9 , \port$615$10 , \port$615$11 , \port$615$12 , \port$615$13 , \port$615$14 , \port$615$15 , b, a, clk);
   wire _00_;
   wire _01_;
   wire _02_;
@@ -16341,7 +13547,7 @@ module \hwq_top.engine.array.mul_2_7 (rst, \port$615$0 , \port$615$1 , \port$615
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array.mul_3_0 (rst, \port$616$0 , \port$616$1 , \port$616$2 , \port$616$3 , \port$616$4 , \port$616$5 , \port$616$6 , \port$616$7 , \port$616$8 , \port$616$9 , \port$616$10 , \port$616$11 , \port$616$12 , \port$616$13 , \port$616$14 , \port$616$15 , a, b, clk);
+module \hwq_top.engine.array.mul_1_4 (rst, \port$616$0 , \port$616$1 , \port$616$2 , \port$616$3 , \port$616$4 , \port$616$5 , \port$616$6 , \port$616$7 , \port$616$8 , \port$616$9 , \port$616$10 , \port$616$11 , \port$616$12 , \port$616$13 , \port$616$14 , \port$616$15 , b, a, clk);
   wire _00_;
   wire _01_;
   wire _02_;
@@ -16562,7 +13768,7 @@ module \hwq_top.engine.array.mul_3_0 (rst, \port$616$0 , \port$616$1 , \port$616
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array.mul_3_1 (rst, \port$617$0 , \port$617$1 , \port$617$2 , \port$617$3 , \port$617$4 , \port$617$5 , \port$617$6 , \port$617$7 , \port$617$8 , \port$617$9 , \port$617$10 , \port$617$11 , \port$617$12 , \port$617$13 , \port$617$14 , \port$617$15 , b, a, clk);
+module \hwq_top.engine.array.mul_1_5 (rst, \port$617$0 , \port$617$1 , \port$617$2 , \port$617$3 , \port$617$4 , \port$617$5 , \port$617$6 , \port$617$7 , \port$617$8 , \port$617$9 , \port$617$10 , \port$617$11 , \port$617$12 , \port$617$13 , \port$617$14 , \port$617$15 , b, a, clk);
   wire _00_;
   wire _01_;
   wire _02_;
@@ -16783,7 +13989,7 @@ module \hwq_top.engine.array.mul_3_1 (rst, \port$617$0 , \port$617$1 , \port$617
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array.mul_3_2 (rst, \port$618$0 , \port$618$1 , \port$618$2 , \port$618$3 , \port$618$4 , \port$618$5 , \port$618$6 , \port$618$7 , \port$618$8 , \port$618$9 , \port$618$10 , \port$618$11 , \port$618$12 , \port$618$13 , \port$618$14 , \port$618$15 , b, a, clk);
+module \hwq_top.engine.array.mul_1_6 (rst, \port$618$0 , \port$618$1 , \port$618$2 , \port$618$3 , \port$618$4 , \port$618$5 , \port$618$6 , \port$618$7 , \port$618$8 , \port$618$9 , \port$618$10 , \port$618$11 , \port$618$12 , \port$618$13 , \port$618$14 , \port$618$15 , b, a, clk);
   wire _00_;
   wire _01_;
   wire _02_;
@@ -17004,7 +14210,7 @@ module \hwq_top.engine.array.mul_3_2 (rst, \port$618$0 , \port$618$1 , \port$618
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array.mul_3_3 (rst, \port$619$0 , \port$619$1 , \port$619$2 , \port$619$3 , \port$619$4 , \port$619$5 , \port$619$6 , \port$619$7 , \port$619$8 , \port$619$9 , \port$619$10 , \port$619$11 , \port$619$12 , \port$619$13 , \port$619$14 , \port$619$15 , b, a, clk);
+module \hwq_top.engine.array.mul_1_7 (rst, \port$619$0 , \port$619$1 , \port$619$2 , \port$619$3 , \port$619$4 , \port$619$5 , \port$619$6 , \port$619$7 , \port$619$8 , \port$619$9 , \port$619$10 , \port$619$11 , \port$619$12 , \port$619$13 , \port$619$14 , \port$619$15 , b, a, clk);
   wire _00_;
   wire _01_;
   wire _02_;
@@ -17225,7 +14431,7 @@ module \hwq_top.engine.array.mul_3_3 (rst, \port$619$0 , \port$619$1 , \port$619
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array.mul_3_4 (rst, \port$620$0 , \port$620$1 , \port$620$2 , \port$620$3 , \port$620$4 , \port$620$5 , \port$620$6 , \port$620$7 , \port$620$8 , \port$620$9 , \port$620$10 , \port$620$11 , \port$620$12 , \port$620$13 , \port$620$14 , \port$620$15 , b, a, clk);
+module \hwq_top.engine.array.mul_2_0 (rst, \port$620$0 , \port$620$1 , \port$620$2 , \port$620$3 , \port$620$4 , \port$620$5 , \port$620$6 , \port$620$7 , \port$620$8 , \port$620$9 , \port$620$10 , \port$620$11 , \port$620$12 , \port$620$13 , \port$620$14 , \port$620$15 , a, b, clk);
   wire _00_;
   wire _01_;
   wire _02_;
@@ -17446,7 +14652,7 @@ module \hwq_top.engine.array.mul_3_4 (rst, \port$620$0 , \port$620$1 , \port$620
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array.mul_3_5 (rst, \port$621$0 , \port$621$1 , \port$621$2 , \port$621$3 , \port$621$4 , \port$621$5 , \port$621$6 , \port$621$7 , \port$621$8 , \port$621$9 , \port$621$10 , \port$621$11 , \port$621$12 , \port$621$13 , \port$621$14 , \port$621$15 , b, a, clk);
+module \hwq_top.engine.array.mul_2_1 (rst, \port$621$0 , \port$621$1 , \port$621$2 , \port$621$3 , \port$621$4 , \port$621$5 , \port$621$6 , \port$621$7 , \port$621$8 , \port$621$9 , \port$621$10 , \port$621$11 , \port$621$12 , \port$621$13 , \port$621$14 , \port$621$15 , b, a, clk);
   wire _00_;
   wire _01_;
   wire _02_;
@@ -17667,7 +14873,7 @@ module \hwq_top.engine.array.mul_3_5 (rst, \port$621$0 , \port$621$1 , \port$621
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array.mul_3_6 (rst, \port$622$0 , \port$622$1 , \port$622$2 , \port$622$3 , \port$622$4 , \port$622$5 , \port$622$6 , \port$622$7 , \port$622$8 , \port$622$9 , \port$622$10 , \port$622$11 , \port$622$12 , \port$622$13 , \port$622$14 , \port$622$15 , b, a, clk);
+module \hwq_top.engine.array.mul_2_2 (rst, \port$622$0 , \port$622$1 , \port$622$2 , \port$622$3 , \port$622$4 , \port$622$5 , \port$622$6 , \port$622$7 , \port$622$8 , \port$622$9 , \port$622$10 , \port$622$11 , \port$622$12 , \port$622$13 , \port$622$14 , \port$622$15 , b, a, clk);
   wire _00_;
   wire _01_;
   wire _02_;
@@ -17888,7 +15094,7 @@ module \hwq_top.engine.array.mul_3_6 (rst, \port$622$0 , \port$622$1 , \port$622
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array.mul_3_7 (rst, \port$623$0 , \port$623$1 , \port$623$2 , \port$623$3 , \port$623$4 , \port$623$5 , \port$623$6 , \port$623$7 , \port$623$8 , \port$623$9 , \port$623$10 , \port$623$11 , \port$623$12 , \port$623$13 , \port$623$14 , \port$623$15 , b, a, clk);
+module \hwq_top.engine.array.mul_2_3 (rst, \port$623$0 , \port$623$1 , \port$623$2 , \port$623$3 , \port$623$4 , \port$623$5 , \port$623$6 , \port$623$7 , \port$623$8 , \port$623$9 , \port$623$10 , \port$623$11 , \port$623$12 , \port$623$13 , \port$623$14 , \port$623$15 , b, a, clk);
   wire _00_;
   wire _01_;
   wire _02_;
@@ -18109,7 +15315,7 @@ module \hwq_top.engine.array.mul_3_7 (rst, \port$623$0 , \port$623$1 , \port$623
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array.mul_4_0 (rst, \port$624$0 , \port$624$1 , \port$624$2 , \port$624$3 , \port$624$4 , \port$624$5 , \port$624$6 , \port$624$7 , \port$624$8 , \port$624$9 , \port$624$10 , \port$624$11 , \port$624$12 , \port$624$13 , \port$624$14 , \port$624$15 , a, b, clk);
+module \hwq_top.engine.array.mul_2_4 (rst, \port$624$0 , \port$624$1 , \port$624$2 , \port$624$3 , \port$624$4 , \port$624$5 , \port$624$6 , \port$624$7 , \port$624$8 , \port$624$9 , \port$624$10 , \port$624$11 , \port$624$12 , \port$624$13 , \port$624$14 , \port$624$15 , b, a, clk);
   wire _00_;
   wire _01_;
   wire _02_;
@@ -18330,7 +15536,7 @@ module \hwq_top.engine.array.mul_4_0 (rst, \port$624$0 , \port$624$1 , \port$624
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array.mul_4_1 (rst, \port$625$0 , \port$625$1 , \port$625$2 , \port$625$3 , \port$625$4 , \port$625$5 , \port$625$6 , \port$625$7 , \port$625$8 , \port$625$9 , \port$625$10 , \port$625$11 , \port$625$12 , \port$625$13 , \port$625$14 , \port$625$15 , b, a, clk);
+module \hwq_top.engine.array.mul_2_5 (rst, \port$625$0 , \port$625$1 , \port$625$2 , \port$625$3 , \port$625$4 , \port$625$5 , \port$625$6 , \port$625$7 , \port$625$8 , \port$625$9 , \port$625$10 , \port$625$11 , \port$625$12 , \port$625$13 , \port$625$14 , \port$625$15 , b, a, clk);
   wire _00_;
   wire _01_;
   wire _02_;
@@ -18551,7 +15757,7 @@ module \hwq_top.engine.array.mul_4_1 (rst, \port$625$0 , \port$625$1 , \port$625
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array.mul_4_2 (rst, \port$626$0 , \port$626$1 , \port$626$2 , \port$626$3 , \port$626$4 , \port$626$5 , \port$626$6 , \port$626$7 , \port$626$8 , \port$626$9 , \port$626$10 , \port$626$11 , \port$626$12 , \port$626$13 , \port$626$14 , \port$626$15 , b, a, clk);
+module \hwq_top.engine.array.mul_2_6 (rst, \port$626$0 , \port$626$1 , \port$626$2 , \port$626$3 , \port$626$4 , \port$626$5 , \port$626$6 , \port$626$7 , \port$626$8 , \port$626$9 , \port$626$10 , \port$626$11 , \port$626$12 , \port$626$13 , \port$626$14 , \port$626$15 , b, a, clk);
   wire _00_;
   wire _01_;
   wire _02_;
@@ -18772,7 +15978,7 @@ module \hwq_top.engine.array.mul_4_2 (rst, \port$626$0 , \port$626$1 , \port$626
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array.mul_4_3 (rst, \port$627$0 , \port$627$1 , \port$627$2 , \port$627$3 , \port$627$4 , \port$627$5 , \port$627$6 , \port$627$7 , \port$627$8 , \port$627$9 , \port$627$10 , \port$627$11 , \port$627$12 , \port$627$13 , \port$627$14 , \port$627$15 , b, a, clk);
+module \hwq_top.engine.array.mul_2_7 (rst, \port$627$0 , \port$627$1 , \port$627$2 , \port$627$3 , \port$627$4 , \port$627$5 , \port$627$6 , \port$627$7 , \port$627$8 , \port$627$9 , \port$627$10 , \port$627$11 , \port$627$12 , \port$627$13 , \port$627$14 , \port$627$15 , b, a, clk);
   wire _00_;
   wire _01_;
   wire _02_;
@@ -18993,7 +16199,7 @@ module \hwq_top.engine.array.mul_4_3 (rst, \port$627$0 , \port$627$1 , \port$627
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array.mul_4_4 (rst, \port$628$0 , \port$628$1 , \port$628$2 , \port$628$3 , \port$628$4 , \port$628$5 , \port$628$6 , \port$628$7 , \port$628$8 , \port$628$9 , \port$628$10 , \port$628$11 , \port$628$12 , \port$628$13 , \port$628$14 , \port$628$15 , b, a, clk);
+module \hwq_top.engine.array.mul_3_0 (rst, \port$628$0 , \port$628$1 , \port$628$2 , \port$628$3 , \port$628$4 , \port$628$5 , \port$628$6 , \port$628$7 , \port$628$8 , \port$628$9 , \port$628$10 , \port$628$11 , \port$628$12 , \port$628$13 , \port$628$14 , \port$628$15 , a, b, clk);
   wire _00_;
   wire _01_;
   wire _02_;
@@ -19214,7 +16420,7 @@ module \hwq_top.engine.array.mul_4_4 (rst, \port$628$0 , \port$628$1 , \port$628
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array.mul_4_5 (rst, \port$629$0 , \port$629$1 , \port$629$2 , \port$629$3 , \port$629$4 , \port$629$5 , \port$629$6 , \port$629$7 , \port$629$8 , \port$629$9 , \port$629$10 , \port$629$11 , \port$629$12 , \port$629$13 , \port$629$14 , \port$629$15 , b, a, clk);
+module \hwq_top.engine.array.mul_3_1 (rst, \port$629$0 , \port$629$1 , \port$629$2 , \port$629$3 , \port$629$4 , \port$629$5 , \port$629$6 , \port$629$7 , \port$629$8 , \port$629$9 , \port$629$10 , \port$629$11 , \port$629$12 , \port$629$13 , \port$629$14 , \port$629$15 , b, a, clk);
   wire _00_;
   wire _01_;
   wire _02_;
@@ -19435,7 +16641,7 @@ module \hwq_top.engine.array.mul_4_5 (rst, \port$629$0 , \port$629$1 , \port$629
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array.mul_4_6 (rst, \port$630$0 , \port$630$1 , \port$630$2 , \port$630$3 , \port$630$4 , \port$630$5 , \port$630$6 , \port$630$7 , \port$630$8 , \port$630$9 , \port$630$10 , \port$630$11 , \port$630$12 , \port$630$13 , \port$630$14 , \port$630$15 , b, a, clk);
+module \hwq_top.engine.array.mul_3_2 (rst, \port$630$0 , \port$630$1 , \port$630$2 , \port$630$3 , \port$630$4 , \port$630$5 , \port$630$6 , \port$630$7 , \port$630$8 , \port$630$9 , \port$630$10 , \port$630$11 , \port$630$12 , \port$630$13 , \port$630$14 , \port$630$15 , b, a, clk);
   wire _00_;
   wire _01_;
   wire _02_;
@@ -19656,7 +16862,7 @@ module \hwq_top.engine.array.mul_4_6 (rst, \port$630$0 , \port$630$1 , \port$630
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array.mul_4_7 (rst, \port$631$0 , \port$631$1 , \port$631$2 , \port$631$3 , \port$631$4 , \port$631$5 , \port$631$6 , \port$631$7 , \port$631$8 , \port$631$9 , \port$631$10 , \port$631$11 , \port$631$12 , \port$631$13 , \port$631$14 , \port$631$15 , b, a, clk);
+module \hwq_top.engine.array.mul_3_3 (rst, \port$631$0 , \port$631$1 , \port$631$2 , \port$631$3 , \port$631$4 , \port$631$5 , \port$631$6 , \port$631$7 , \port$631$8 , \port$631$9 , \port$631$10 , \port$631$11 , \port$631$12 , \port$631$13 , \port$631$14 , \port$631$15 , b, a, clk);
   wire _00_;
   wire _01_;
   wire _02_;
@@ -19877,7 +17083,7 @@ module \hwq_top.engine.array.mul_4_7 (rst, \port$631$0 , \port$631$1 , \port$631
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array.mul_5_0 (rst, \port$632$0 , \port$632$1 , \port$632$2 , \port$632$3 , \port$632$4 , \port$632$5 , \port$632$6 , \port$632$7 , \port$632$8 , \port$632$9 , \port$632$10 , \port$632$11 , \port$632$12 , \port$632$13 , \port$632$14 , \port$632$15 , a, b, clk);
+module \hwq_top.engine.array.mul_3_4 (rst, \port$632$0 , \port$632$1 , \port$632$2 , \port$632$3 , \port$632$4 , \port$632$5 , \port$632$6 , \port$632$7 , \port$632$8 , \port$632$9 , \port$632$10 , \port$632$11 , \port$632$12 , \port$632$13 , \port$632$14 , \port$632$15 , b, a, clk);
   wire _00_;
   wire _01_;
   wire _02_;
@@ -20098,7 +17304,7 @@ module \hwq_top.engine.array.mul_5_0 (rst, \port$632$0 , \port$632$1 , \port$632
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array.mul_5_1 (rst, \port$633$0 , \port$633$1 , \port$633$2 , \port$633$3 , \port$633$4 , \port$633$5 , \port$633$6 , \port$633$7 , \port$633$8 , \port$633$9 , \port$633$10 , \port$633$11 , \port$633$12 , \port$633$13 , \port$633$14 , \port$633$15 , b, a, clk);
+module \hwq_top.engine.array.mul_3_5 (rst, \port$633$0 , \port$633$1 , \port$633$2 , \port$633$3 , \port$633$4 , \port$633$5 , \port$633$6 , \port$633$7 , \port$633$8 , \port$633$9 , \port$633$10 , \port$633$11 , \port$633$12 , \port$633$13 , \port$633$14 , \port$633$15 , b, a, clk);
   wire _00_;
   wire _01_;
   wire _02_;
@@ -20319,7 +17525,7 @@ module \hwq_top.engine.array.mul_5_1 (rst, \port$633$0 , \port$633$1 , \port$633
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array.mul_5_2 (rst, \port$634$0 , \port$634$1 , \port$634$2 , \port$634$3 , \port$634$4 , \port$634$5 , \port$634$6 , \port$634$7 , \port$634$8 , \port$634$9 , \port$634$10 , \port$634$11 , \port$634$12 , \port$634$13 , \port$634$14 , \port$634$15 , b, a, clk);
+module \hwq_top.engine.array.mul_3_6 (rst, \port$634$0 , \port$634$1 , \port$634$2 , \port$634$3 , \port$634$4 , \port$634$5 , \port$634$6 , \port$634$7 , \port$634$8 , \port$634$9 , \port$634$10 , \port$634$11 , \port$634$12 , \port$634$13 , \port$634$14 , \port$634$15 , b, a, clk);
   wire _00_;
   wire _01_;
   wire _02_;
@@ -20540,7 +17746,7 @@ module \hwq_top.engine.array.mul_5_2 (rst, \port$634$0 , \port$634$1 , \port$634
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array.mul_5_3 (rst, \port$635$0 , \port$635$1 , \port$635$2 , \port$635$3 , \port$635$4 , \port$635$5 , \port$635$6 , \port$635$7 , \port$635$8 , \port$635$9 , \port$635$10 , \port$635$11 , \port$635$12 , \port$635$13 , \port$635$14 , \port$635$15 , b, a, clk);
+module \hwq_top.engine.array.mul_3_7 (rst, \port$635$0 , \port$635$1 , \port$635$2 , \port$635$3 , \port$635$4 , \port$635$5 , \port$635$6 , \port$635$7 , \port$635$8 , \port$635$9 , \port$635$10 , \port$635$11 , \port$635$12 , \port$635$13 , \port$635$14 , \port$635$15 , b, a, clk);
   wire _00_;
   wire _01_;
   wire _02_;
@@ -20761,7 +17967,7 @@ module \hwq_top.engine.array.mul_5_3 (rst, \port$635$0 , \port$635$1 , \port$635
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array.mul_5_4 (rst, \port$636$0 , \port$636$1 , \port$636$2 , \port$636$3 , \port$636$4 , \port$636$5 , \port$636$6 , \port$636$7 , \port$636$8 , \port$636$9 , \port$636$10 , \port$636$11 , \port$636$12 , \port$636$13 , \port$636$14 , \port$636$15 , b, a, clk);
+module \hwq_top.engine.array.mul_4_0 (rst, \port$636$0 , \port$636$1 , \port$636$2 , \port$636$3 , \port$636$4 , \port$636$5 , \port$636$6 , \port$636$7 , \port$636$8 , \port$636$9 , \port$636$10 , \port$636$11 , \port$636$12 , \port$636$13 , \port$636$14 , \port$636$15 , a, b, clk);
   wire _00_;
   wire _01_;
   wire _02_;
@@ -20982,7 +18188,7 @@ module \hwq_top.engine.array.mul_5_4 (rst, \port$636$0 , \port$636$1 , \port$636
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array.mul_5_5 (rst, \port$637$0 , \port$637$1 , \port$637$2 , \port$637$3 , \port$637$4 , \port$637$5 , \port$637$6 , \port$637$7 , \port$637$8 , \port$637$9 , \port$637$10 , \port$637$11 , \port$637$12 , \port$637$13 , \port$637$14 , \port$637$15 , b, a, clk);
+module \hwq_top.engine.array.mul_4_1 (rst, \port$637$0 , \port$637$1 , \port$637$2 , \port$637$3 , \port$637$4 , \port$637$5 , \port$637$6 , \port$637$7 , \port$637$8 , \port$637$9 , \port$637$10 , \port$637$11 , \port$637$12 , \port$637$13 , \port$637$14 , \port$637$15 , b, a, clk);
   wire _00_;
   wire _01_;
   wire _02_;
@@ -21203,7 +18409,7 @@ module \hwq_top.engine.array.mul_5_5 (rst, \port$637$0 , \port$637$1 , \port$637
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array.mul_5_6 (rst, \port$638$0 , \port$638$1 , \port$638$2 , \port$638$3 , \port$638$4 , \port$638$5 , \port$638$6 , \port$638$7 , \port$638$8 , \port$638$9 , \port$638$10 , \port$638$11 , \port$638$12 , \port$638$13 , \port$638$14 , \port$638$15 , b, a, clk);
+module \hwq_top.engine.array.mul_4_2 (rst, \port$638$0 , \port$638$1 , \port$638$2 , \port$638$3 , \port$638$4 , \port$638$5 , \port$638$6 , \port$638$7 , \port$638$8 , \port$638$9 , \port$638$10 , \port$638$11 , \port$638$12 , \port$638$13 , \port$638$14 , \port$638$15 , b, a, clk);
   wire _00_;
   wire _01_;
   wire _02_;
@@ -21424,7 +18630,7 @@ module \hwq_top.engine.array.mul_5_6 (rst, \port$638$0 , \port$638$1 , \port$638
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array.mul_5_7 (rst, \port$639$0 , \port$639$1 , \port$639$2 , \port$639$3 , \port$639$4 , \port$639$5 , \port$639$6 , \port$639$7 , \port$639$8 , \port$639$9 , \port$639$10 , \port$639$11 , \port$639$12 , \port$639$13 , \port$639$14 , \port$639$15 , b, a, clk);
+module \hwq_top.engine.array.mul_4_3 (rst, \port$639$0 , \port$639$1 , \port$639$2 , \port$639$3 , \port$639$4 , \port$639$5 , \port$639$6 , \port$639$7 , \port$639$8 , \port$639$9 , \port$639$10 , \port$639$11 , \port$639$12 , \port$639$13 , \port$639$14 , \port$639$15 , b, a, clk);
   wire _00_;
   wire _01_;
   wire _02_;
@@ -21645,7 +18851,7 @@ module \hwq_top.engine.array.mul_5_7 (rst, \port$639$0 , \port$639$1 , \port$639
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array.mul_6_0 (rst, \port$640$0 , \port$640$1 , \port$640$2 , \port$640$3 , \port$640$4 , \port$640$5 , \port$640$6 , \port$640$7 , \port$640$8 , \port$640$9 , \port$640$10 , \port$640$11 , \port$640$12 , \port$640$13 , \port$640$14 , \port$640$15 , a, b, clk);
+module \hwq_top.engine.array.mul_4_4 (rst, \port$640$0 , \port$640$1 , \port$640$2 , \port$640$3 , \port$640$4 , \port$640$5 , \port$640$6 , \port$640$7 , \port$640$8 , \port$640$9 , \port$640$10 , \port$640$11 , \port$640$12 , \port$640$13 , \port$640$14 , \port$640$15 , b, a, clk);
   wire _00_;
   wire _01_;
   wire _02_;
@@ -21866,7 +19072,7 @@ module \hwq_top.engine.array.mul_6_0 (rst, \port$640$0 , \port$640$1 , \port$640
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array.mul_6_1 (rst, \port$641$0 , \port$641$1 , \port$641$2 , \port$641$3 , \port$641$4 , \port$641$5 , \port$641$6 , \port$641$7 , \port$641$8 , \port$641$9 , \port$641$10 , \port$641$11 , \port$641$12 , \port$641$13 , \port$641$14 , \port$641$15 , b, a, clk);
+module \hwq_top.engine.array.mul_4_5 (rst, \port$641$0 , \port$641$1 , \port$641$2 , \port$641$3 , \port$641$4 , \port$641$5 , \port$641$6 , \port$641$7 , \port$641$8 , \port$641$9 , \port$641$10 , \port$641$11 , \port$641$12 , \port$641$13 , \port$641$14 , \port$641$15 , b, a, clk);
   wire _00_;
   wire _01_;
   wire _02_;
@@ -22087,7 +19293,7 @@ module \hwq_top.engine.array.mul_6_1 (rst, \port$641$0 , \port$641$1 , \port$641
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array.mul_6_2 (rst, \port$642$0 , \port$642$1 , \port$642$2 , \port$642$3 , \port$642$4 , \port$642$5 , \port$642$6 , \port$642$7 , \port$642$8 , \port$642$9 , \port$642$10 , \port$642$11 , \port$642$12 , \port$642$13 , \port$642$14 , \port$642$15 , b, a, clk);
+module \hwq_top.engine.array.mul_4_6 (rst, \port$642$0 , \port$642$1 , \port$642$2 , \port$642$3 , \port$642$4 , \port$642$5 , \port$642$6 , \port$642$7 , \port$642$8 , \port$642$9 , \port$642$10 , \port$642$11 , \port$642$12 , \port$642$13 , \port$642$14 , \port$642$15 , b, a, clk);
   wire _00_;
   wire _01_;
   wire _02_;
@@ -22308,7 +19514,7 @@ module \hwq_top.engine.array.mul_6_2 (rst, \port$642$0 , \port$642$1 , \port$642
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array.mul_6_3 (rst, \port$643$0 , \port$643$1 , \port$643$2 , \port$643$3 , \port$643$4 , \port$643$5 , \port$643$6 , \port$643$7 , \port$643$8 , \port$643$9 , \port$643$10 , \port$643$11 , \port$643$12 , \port$643$13 , \port$643$14 , \port$643$15 , b, a, clk);
+module \hwq_top.engine.array.mul_4_7 (rst, \port$643$0 , \port$643$1 , \port$643$2 , \port$643$3 , \port$643$4 , \port$643$5 , \port$643$6 , \port$643$7 , \port$643$8 , \port$643$9 , \port$643$10 , \port$643$11 , \port$643$12 , \port$643$13 , \port$643$14 , \port$643$15 , b, a, clk);
   wire _00_;
   wire _01_;
   wire _02_;
@@ -22529,7 +19735,7 @@ module \hwq_top.engine.array.mul_6_3 (rst, \port$643$0 , \port$643$1 , \port$643
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array.mul_6_4 (rst, \port$644$0 , \port$644$1 , \port$644$2 , \port$644$3 , \port$644$4 , \port$644$5 , \port$644$6 , \port$644$7 , \port$644$8 , \port$644$9 , \port$644$10 , \port$644$11 , \port$644$12 , \port$644$13 , \port$644$14 , \port$644$15 , b, a, clk);
+module \hwq_top.engine.array.mul_5_0 (rst, \port$644$0 , \port$644$1 , \port$644$2 , \port$644$3 , \port$644$4 , \port$644$5 , \port$644$6 , \port$644$7 , \port$644$8 , \port$644$9 , \port$644$10 , \port$644$11 , \port$644$12 , \port$644$13 , \port$644$14 , \port$644$15 , a, b, clk);
   wire _00_;
   wire _01_;
   wire _02_;
@@ -22750,7 +19956,7 @@ module \hwq_top.engine.array.mul_6_4 (rst, \port$644$0 , \port$644$1 , \port$644
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array.mul_6_5 (rst, \port$645$0 , \port$645$1 , \port$645$2 , \port$645$3 , \port$645$4 , \port$645$5 , \port$645$6 , \port$645$7 , \port$645$8 , \port$645$9 , \port$645$10 , \port$645$11 , \port$645$12 , \port$645$13 , \port$645$14 , \port$645$15 , b, a, clk);
+module \hwq_top.engine.array.mul_5_1 (rst, \port$645$0 , \port$645$1 , \port$645$2 , \port$645$3 , \port$645$4 , \port$645$5 , \port$645$6 , \port$645$7 , \port$645$8 , \port$645$9 , \port$645$10 , \port$645$11 , \port$645$12 , \port$645$13 , \port$645$14 , \port$645$15 , b, a, clk);
   wire _00_;
   wire _01_;
   wire _02_;
@@ -22971,7 +20177,7 @@ module \hwq_top.engine.array.mul_6_5 (rst, \port$645$0 , \port$645$1 , \port$645
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array.mul_6_6 (rst, \port$646$0 , \port$646$1 , \port$646$2 , \port$646$3 , \port$646$4 , \port$646$5 , \port$646$6 , \port$646$7 , \port$646$8 , \port$646$9 , \port$646$10 , \port$646$11 , \port$646$12 , \port$646$13 , \port$646$14 , \port$646$15 , b, a, clk);
+module \hwq_top.engine.array.mul_5_2 (rst, \port$646$0 , \port$646$1 , \port$646$2 , \port$646$3 , \port$646$4 , \port$646$5 , \port$646$6 , \port$646$7 , \port$646$8 , \port$646$9 , \port$646$10 , \port$646$11 , \port$646$12 , \port$646$13 , \port$646$14 , \port$646$15 , b, a, clk);
   wire _00_;
   wire _01_;
   wire _02_;
@@ -23192,7 +20398,7 @@ module \hwq_top.engine.array.mul_6_6 (rst, \port$646$0 , \port$646$1 , \port$646
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array.mul_6_7 (rst, \port$647$0 , \port$647$1 , \port$647$2 , \port$647$3 , \port$647$4 , \port$647$5 , \port$647$6 , \port$647$7 , \port$647$8 , \port$647$9 , \port$647$10 , \port$647$11 , \port$647$12 , \port$647$13 , \port$647$14 , \port$647$15 , b, a, clk);
+module \hwq_top.engine.array.mul_5_3 (rst, \port$647$0 , \port$647$1 , \port$647$2 , \port$647$3 , \port$647$4 , \port$647$5 , \port$647$6 , \port$647$7 , \port$647$8 , \port$647$9 , \port$647$10 , \port$647$11 , \port$647$12 , \port$647$13 , \port$647$14 , \port$647$15 , b, a, clk);
   wire _00_;
   wire _01_;
   wire _02_;
@@ -23413,7 +20619,7 @@ module \hwq_top.engine.array.mul_6_7 (rst, \port$647$0 , \port$647$1 , \port$647
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array.mul_7_0 (rst, \port$648$0 , \port$648$1 , \port$648$2 , \port$648$3 , \port$648$4 , \port$648$5 , \port$648$6 , \port$648$7 , \port$648$8 , \port$648$9 , \port$648$10 , \port$648$11 , \port$648$12 , \port$648$13 , \port$648$14 , \port$648$15 , a, b, clk);
+module \hwq_top.engine.array.mul_5_4 (rst, \port$648$0 , \port$648$1 , \port$648$2 , \port$648$3 , \port$648$4 , \port$648$5 , \port$648$6 , \port$648$7 , \port$648$8 , \port$648$9 , \port$648$10 , \port$648$11 , \port$648$12 , \port$648$13 , \port$648$14 , \port$648$15 , b, a, clk);
   wire _00_;
   wire _01_;
   wire _02_;
@@ -23634,7 +20840,7 @@ module \hwq_top.engine.array.mul_7_0 (rst, \port$648$0 , \port$648$1 , \port$648
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array.mul_7_1 (rst, \port$649$0 , \port$649$1 , \port$649$2 , \port$649$3 , \port$649$4 , \port$649$5 , \port$649$6 , \port$649$7 , \port$649$8 , \port$649$9 , \port$649$10 , \port$649$11 , \port$649$12 , \port$649$13 , \port$649$14 , \port$649$15 , b, a, clk);
+module \hwq_top.engine.array.mul_5_5 (rst, \port$649$0 , \port$649$1 , \port$649$2 , \port$649$3 , \port$649$4 , \port$649$5 , \port$649$6 , \port$649$7 , \port$649$8 , \port$649$9 , \port$649$10 , \port$649$11 , \port$649$12 , \port$649$13 , \port$649$14 , \port$649$15 , b, a, clk);
   wire _00_;
   wire _01_;
   wire _02_;
@@ -23855,7 +21061,7 @@ module \hwq_top.engine.array.mul_7_1 (rst, \port$649$0 , \port$649$1 , \port$649
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array.mul_7_2 (rst, \port$650$0 , \port$650$1 , \port$650$2 , \port$650$3 , \port$650$4 , \port$650$5 , \port$650$6 , \port$650$7 , \port$650$8 , \port$650$9 , \port$650$10 , \port$650$11 , \port$650$12 , \port$650$13 , \port$650$14 , \port$650$15 , b, a, clk);
+module \hwq_top.engine.array.mul_5_6 (rst, \port$650$0 , \port$650$1 , \port$650$2 , \port$650$3 , \port$650$4 , \port$650$5 , \port$650$6 , \port$650$7 , \port$650$8 , \port$650$9 , \port$650$10 , \port$650$11 , \port$650$12 , \port$650$13 , \port$650$14 , \port$650$15 , b, a, clk);
   wire _00_;
   wire _01_;
   wire _02_;
@@ -24076,7 +21282,7 @@ module \hwq_top.engine.array.mul_7_2 (rst, \port$650$0 , \port$650$1 , \port$650
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array.mul_7_3 (rst, \port$651$0 , \port$651$1 , \port$651$2 , \port$651$3 , \port$651$4 , \port$651$5 , \port$651$6 , \port$651$7 , \port$651$8 , \port$651$9 , \port$651$10 , \port$651$11 , \port$651$12 , \port$651$13 , \port$651$14 , \port$651$15 , b, a, clk);
+module \hwq_top.engine.array.mul_5_7 (rst, \port$651$0 , \port$651$1 , \port$651$2 , \port$651$3 , \port$651$4 , \port$651$5 , \port$651$6 , \port$651$7 , \port$651$8 , \port$651$9 , \port$651$10 , \port$651$11 , \port$651$12 , \port$651$13 , \port$651$14 , \port$651$15 , b, a, clk);
   wire _00_;
   wire _01_;
   wire _02_;
@@ -24297,7 +21503,7 @@ module \hwq_top.engine.array.mul_7_3 (rst, \port$651$0 , \port$651$1 , \port$651
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array.mul_7_4 (rst, \port$652$0 , \port$652$1 , \port$652$2 , \port$652$3 , \port$652$4 , \port$652$5 , \port$652$6 , \port$652$7 , \port$652$8 , \port$652$9 , \port$652$10 , \port$652$11 , \port$652$12 , \port$652$13 , \port$652$14 , \port$652$15 , b, a, clk);
+module \hwq_top.engine.array.mul_6_0 (rst, \port$652$0 , \port$652$1 , \port$652$2 , \port$652$3 , \port$652$4 , \port$652$5 , \port$652$6 , \port$652$7 , \port$652$8 , \port$652$9 , \port$652$10 , \port$652$11 , \port$652$12 , \port$652$13 , \port$652$14 , \port$652$15 , a, b, clk);
   wire _00_;
   wire _01_;
   wire _02_;
@@ -24518,7 +21724,7 @@ module \hwq_top.engine.array.mul_7_4 (rst, \port$652$0 , \port$652$1 , \port$652
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array.mul_7_5 (rst, \port$653$0 , \port$653$1 , \port$653$2 , \port$653$3 , \port$653$4 , \port$653$5 , \port$653$6 , \port$653$7 , \port$653$8 , \port$653$9 , \port$653$10 , \port$653$11 , \port$653$12 , \port$653$13 , \port$653$14 , \port$653$15 , b, a, clk);
+module \hwq_top.engine.array.mul_6_1 (rst, \port$653$0 , \port$653$1 , \port$653$2 , \port$653$3 , \port$653$4 , \port$653$5 , \port$653$6 , \port$653$7 , \port$653$8 , \port$653$9 , \port$653$10 , \port$653$11 , \port$653$12 , \port$653$13 , \port$653$14 , \port$653$15 , b, a, clk);
   wire _00_;
   wire _01_;
   wire _02_;
@@ -24739,7 +21945,7 @@ module \hwq_top.engine.array.mul_7_5 (rst, \port$653$0 , \port$653$1 , \port$653
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array.mul_7_6 (rst, \port$654$0 , \port$654$1 , \port$654$2 , \port$654$3 , \port$654$4 , \port$654$5 , \port$654$6 , \port$654$7 , \port$654$8 , \port$654$9 , \port$654$10 , \port$654$11 , \port$654$12 , \port$654$13 , \port$654$14 , \port$654$15 , b, a, clk);
+module \hwq_top.engine.array.mul_6_2 (rst, \port$654$0 , \port$654$1 , \port$654$2 , \port$654$3 , \port$654$4 , \port$654$5 , \port$654$6 , \port$654$7 , \port$654$8 , \port$654$9 , \port$654$10 , \port$654$11 , \port$654$12 , \port$654$13 , \port$654$14 , \port$654$15 , b, a, clk);
   wire _00_;
   wire _01_;
   wire _02_;
@@ -24960,7 +22166,7 @@ module \hwq_top.engine.array.mul_7_6 (rst, \port$654$0 , \port$654$1 , \port$654
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array.mul_7_7 (rst, \port$655$0 , \port$655$1 , \port$655$2 , \port$655$3 , \port$655$4 , \port$655$5 , \port$655$6 , \port$655$7 , \port$655$8 , \port$655$9 , \port$655$10 , \port$655$11 , \port$655$12 , \port$655$13 , \port$655$14 , \port$655$15 , b, a, clk);
+module \hwq_top.engine.array.mul_6_3 (rst, \port$655$0 , \port$655$1 , \port$655$2 , \port$655$3 , \port$655$4 , \port$655$5 , \port$655$6 , \port$655$7 , \port$655$8 , \port$655$9 , \port$655$10 , \port$655$11 , \port$655$12 , \port$655$13 , \port$655$14 , \port$655$15 , b, a, clk);
   wire _00_;
   wire _01_;
   wire _02_;
@@ -25178,6 +22384,2658 @@ module \hwq_top.engine.array.mul_7_7 (rst, \port$655$0 , \port$655$1 , \port$655
   assign \port$655$13  = _05_;
   assign \port$655$14  = _06_;
   assign \port$655$15  = _07_;
+endmodule
+
+(* generator = "Amaranth" *)
+module \hwq_top.engine.array.mul_6_4 (rst, \port$656$0 , \port$656$1 , \port$656$2 , \port$656$3 , \port$656$4 , \port$656$5 , \port$656$6 , \port$656$7 , \port$656$8 , \port$656$9 , \port$656$10 , \port$656$11 , \port$656$12 , \port$656$13 , \port$656$14 , \port$656$15 , b, a, clk);
+  wire _00_;
+  wire _01_;
+  wire _02_;
+  wire _03_;
+  wire _04_;
+  wire _05_;
+  wire _06_;
+  wire _07_;
+  wire _08_;
+  wire _09_;
+  wire _10_;
+  wire _11_;
+  wire _12_;
+  wire _13_;
+  wire _14_;
+  wire _15_;
+  wire _16_;
+  wire _17_;
+  wire _18_;
+  wire _19_;
+  wire _20_;
+  wire _21_;
+  wire _22_;
+  wire _23_;
+  wire _24_;
+  wire _25_;
+  wire _26_;
+  wire _27_;
+  wire _28_;
+  wire _29_;
+  wire _30_;
+  wire _31_;
+  wire _32_;
+  wire _33_;
+  wire _34_;
+  wire _35_;
+  wire [17:0] \$signal ;
+  input [7:0] a;
+  wire [7:0] a;
+  input [7:0] b;
+  wire [7:0] b;
+  wire [17:0] b18;
+  input clk;
+  wire clk;
+  wire en;
+  wire [15:0] p;
+  wire [35:0] p36;
+  output \port$656$0 ;
+  wire \port$656$0 ;
+  output \port$656$1 ;
+  wire \port$656$1 ;
+  output \port$656$10 ;
+  wire \port$656$10 ;
+  output \port$656$11 ;
+  wire \port$656$11 ;
+  output \port$656$12 ;
+  wire \port$656$12 ;
+  output \port$656$13 ;
+  wire \port$656$13 ;
+  output \port$656$14 ;
+  wire \port$656$14 ;
+  output \port$656$15 ;
+  wire \port$656$15 ;
+  output \port$656$2 ;
+  wire \port$656$2 ;
+  output \port$656$3 ;
+  wire \port$656$3 ;
+  output \port$656$4 ;
+  wire \port$656$4 ;
+  output \port$656$5 ;
+  wire \port$656$5 ;
+  output \port$656$6 ;
+  wire \port$656$6 ;
+  output \port$656$7 ;
+  wire \port$656$7 ;
+  output \port$656$8 ;
+  wire \port$656$8 ;
+  output \port$656$9 ;
+  wire \port$656$9 ;
+  input rst;
+  wire rst;
+  MULT18X18D #(
+    .CAS_MATCH_REG("FALSE"),
+    .CLK0_DIV("ENABLED"),
+    .CLK1_DIV("ENABLED"),
+    .CLK2_DIV("ENABLED"),
+    .CLK3_DIV("ENABLED"),
+    .GSR("DISABLED"),
+    .HIGHSPEED_CLK("NONE"),
+    .MULT_BYPASS("DISABLED"),
+    .REG_INPUTA_CLK("CLK0"),
+    .REG_INPUTB_CLK("CLK0"),
+    .REG_INPUTC_CLK("NONE"),
+    .REG_OUTPUT_CLK("CLK0"),
+    .REG_PIPELINE_CLK("NONE"),
+    .RESETMODE("SYNC"),
+    .SOURCEB_MODE("B_SHIFT")
+  ) dsp (
+    .A0(a[0]),
+    .A1(a[1]),
+    .A10(a[7]),
+    .A11(a[7]),
+    .A12(a[7]),
+    .A13(a[7]),
+    .A14(a[7]),
+    .A15(a[7]),
+    .A16(a[7]),
+    .A17(a[7]),
+    .A2(a[2]),
+    .A3(a[3]),
+    .A4(a[4]),
+    .A5(a[5]),
+    .A6(a[6]),
+    .A7(a[7]),
+    .A8(a[7]),
+    .A9(a[7]),
+    .B0(b[0]),
+    .B1(b[1]),
+    .B10(b[7]),
+    .B11(b[7]),
+    .B12(b[7]),
+    .B13(b[7]),
+    .B14(b[7]),
+    .B15(b[7]),
+    .B16(b[7]),
+    .B17(b[7]),
+    .B2(b[2]),
+    .B3(b[3]),
+    .B4(b[4]),
+    .B5(b[5]),
+    .B6(b[6]),
+    .B7(b[7]),
+    .B8(b[7]),
+    .B9(b[7]),
+    .C0(1'h0),
+    .C1(1'h0),
+    .C10(1'h0),
+    .C11(1'h0),
+    .C12(1'h0),
+    .C13(1'h0),
+    .C14(1'h0),
+    .C15(1'h0),
+    .C16(1'h0),
+    .C17(1'h0),
+    .C2(1'h0),
+    .C3(1'h0),
+    .C4(1'h0),
+    .C5(1'h0),
+    .C6(1'h0),
+    .C7(1'h0),
+    .C8(1'h0),
+    .C9(1'h0),
+    .CE0(1'h1),
+    .CLK0(clk),
+    .P0(_00_),
+    .P1(_11_),
+    .P10(_02_),
+    .P11(_03_),
+    .P12(_04_),
+    .P13(_05_),
+    .P14(_06_),
+    .P15(_07_),
+    .P16(_08_),
+    .P17(_09_),
+    .P18(_10_),
+    .P19(_12_),
+    .P2(_22_),
+    .P20(_13_),
+    .P21(_14_),
+    .P22(_15_),
+    .P23(_16_),
+    .P24(_17_),
+    .P25(_18_),
+    .P26(_19_),
+    .P27(_20_),
+    .P28(_21_),
+    .P29(_23_),
+    .P3(_30_),
+    .P30(_24_),
+    .P31(_25_),
+    .P32(_26_),
+    .P33(_27_),
+    .P34(_28_),
+    .P35(_29_),
+    .P4(_31_),
+    .P5(_32_),
+    .P6(_33_),
+    .P7(_34_),
+    .P8(_35_),
+    .P9(_01_),
+    .RST0(rst),
+    .SIGNEDA(1'h1),
+    .SIGNEDB(1'h1),
+    .SOURCEA(1'h0),
+    .SOURCEB(1'h0)
+  );
+  assign \$signal  = { a[7], a[7], a[7], a[7], a[7], a[7], a[7], a[7], a[7], a[7], a };
+  assign b18 = { b[7], b[7], b[7], b[7], b[7], b[7], b[7], b[7], b[7], b[7], b };
+  assign p = { _07_, _06_, _05_, _04_, _03_, _02_, _01_, _35_, _34_, _33_, _32_, _31_, _30_, _22_, _11_, _00_ };
+  assign p36 = { _29_, _28_, _27_, _26_, _25_, _24_, _23_, _21_, _20_, _19_, _18_, _17_, _16_, _15_, _14_, _13_, _12_, _10_, _09_, _08_, _07_, _06_, _05_, _04_, _03_, _02_, _01_, _35_, _34_, _33_, _32_, _31_, _30_, _22_, _11_, _00_ };
+  assign en = 1'h1;
+  assign \port$656$0  = _00_;
+  assign \port$656$1  = _11_;
+  assign \port$656$2  = _22_;
+  assign \port$656$3  = _30_;
+  assign \port$656$4  = _31_;
+  assign \port$656$5  = _32_;
+  assign \port$656$6  = _33_;
+  assign \port$656$7  = _34_;
+  assign \port$656$8  = _35_;
+  assign \port$656$9  = _01_;
+  assign \port$656$10  = _02_;
+  assign \port$656$11  = _03_;
+  assign \port$656$12  = _04_;
+  assign \port$656$13  = _05_;
+  assign \port$656$14  = _06_;
+  assign \port$656$15  = _07_;
+endmodule
+
+(* generator = "Amaranth" *)
+module \hwq_top.engine.array.mul_6_5 (rst, \port$657$0 , \port$657$1 , \port$657$2 , \port$657$3 , \port$657$4 , \port$657$5 , \port$657$6 , \port$657$7 , \port$657$8 , \port$657$9 , \port$657$10 , \port$657$11 , \port$657$12 , \port$657$13 , \port$657$14 , \port$657$15 , b, a, clk);
+  wire _00_;
+  wire _01_;
+  wire _02_;
+  wire _03_;
+  wire _04_;
+  wire _05_;
+  wire _06_;
+  wire _07_;
+  wire _08_;
+  wire _09_;
+  wire _10_;
+  wire _11_;
+  wire _12_;
+  wire _13_;
+  wire _14_;
+  wire _15_;
+  wire _16_;
+  wire _17_;
+  wire _18_;
+  wire _19_;
+  wire _20_;
+  wire _21_;
+  wire _22_;
+  wire _23_;
+  wire _24_;
+  wire _25_;
+  wire _26_;
+  wire _27_;
+  wire _28_;
+  wire _29_;
+  wire _30_;
+  wire _31_;
+  wire _32_;
+  wire _33_;
+  wire _34_;
+  wire _35_;
+  wire [17:0] \$signal ;
+  input [7:0] a;
+  wire [7:0] a;
+  input [7:0] b;
+  wire [7:0] b;
+  wire [17:0] b18;
+  input clk;
+  wire clk;
+  wire en;
+  wire [15:0] p;
+  wire [35:0] p36;
+  output \port$657$0 ;
+  wire \port$657$0 ;
+  output \port$657$1 ;
+  wire \port$657$1 ;
+  output \port$657$10 ;
+  wire \port$657$10 ;
+  output \port$657$11 ;
+  wire \port$657$11 ;
+  output \port$657$12 ;
+  wire \port$657$12 ;
+  output \port$657$13 ;
+  wire \port$657$13 ;
+  output \port$657$14 ;
+  wire \port$657$14 ;
+  output \port$657$15 ;
+  wire \port$657$15 ;
+  output \port$657$2 ;
+  wire \port$657$2 ;
+  output \port$657$3 ;
+  wire \port$657$3 ;
+  output \port$657$4 ;
+  wire \port$657$4 ;
+  output \port$657$5 ;
+  wire \port$657$5 ;
+  output \port$657$6 ;
+  wire \port$657$6 ;
+  output \port$657$7 ;
+  wire \port$657$7 ;
+  output \port$657$8 ;
+  wire \port$657$8 ;
+  output \port$657$9 ;
+  wire \port$657$9 ;
+  input rst;
+  wire rst;
+  MULT18X18D #(
+    .CAS_MATCH_REG("FALSE"),
+    .CLK0_DIV("ENABLED"),
+    .CLK1_DIV("ENABLED"),
+    .CLK2_DIV("ENABLED"),
+    .CLK3_DIV("ENABLED"),
+    .GSR("DISABLED"),
+    .HIGHSPEED_CLK("NONE"),
+    .MULT_BYPASS("DISABLED"),
+    .REG_INPUTA_CLK("CLK0"),
+    .REG_INPUTB_CLK("CLK0"),
+    .REG_INPUTC_CLK("NONE"),
+    .REG_OUTPUT_CLK("CLK0"),
+    .REG_PIPELINE_CLK("NONE"),
+    .RESETMODE("SYNC"),
+    .SOURCEB_MODE("B_SHIFT")
+  ) dsp (
+    .A0(a[0]),
+    .A1(a[1]),
+    .A10(a[7]),
+    .A11(a[7]),
+    .A12(a[7]),
+    .A13(a[7]),
+    .A14(a[7]),
+    .A15(a[7]),
+    .A16(a[7]),
+    .A17(a[7]),
+    .A2(a[2]),
+    .A3(a[3]),
+    .A4(a[4]),
+    .A5(a[5]),
+    .A6(a[6]),
+    .A7(a[7]),
+    .A8(a[7]),
+    .A9(a[7]),
+    .B0(b[0]),
+    .B1(b[1]),
+    .B10(b[7]),
+    .B11(b[7]),
+    .B12(b[7]),
+    .B13(b[7]),
+    .B14(b[7]),
+    .B15(b[7]),
+    .B16(b[7]),
+    .B17(b[7]),
+    .B2(b[2]),
+    .B3(b[3]),
+    .B4(b[4]),
+    .B5(b[5]),
+    .B6(b[6]),
+    .B7(b[7]),
+    .B8(b[7]),
+    .B9(b[7]),
+    .C0(1'h0),
+    .C1(1'h0),
+    .C10(1'h0),
+    .C11(1'h0),
+    .C12(1'h0),
+    .C13(1'h0),
+    .C14(1'h0),
+    .C15(1'h0),
+    .C16(1'h0),
+    .C17(1'h0),
+    .C2(1'h0),
+    .C3(1'h0),
+    .C4(1'h0),
+    .C5(1'h0),
+    .C6(1'h0),
+    .C7(1'h0),
+    .C8(1'h0),
+    .C9(1'h0),
+    .CE0(1'h1),
+    .CLK0(clk),
+    .P0(_00_),
+    .P1(_11_),
+    .P10(_02_),
+    .P11(_03_),
+    .P12(_04_),
+    .P13(_05_),
+    .P14(_06_),
+    .P15(_07_),
+    .P16(_08_),
+    .P17(_09_),
+    .P18(_10_),
+    .P19(_12_),
+    .P2(_22_),
+    .P20(_13_),
+    .P21(_14_),
+    .P22(_15_),
+    .P23(_16_),
+    .P24(_17_),
+    .P25(_18_),
+    .P26(_19_),
+    .P27(_20_),
+    .P28(_21_),
+    .P29(_23_),
+    .P3(_30_),
+    .P30(_24_),
+    .P31(_25_),
+    .P32(_26_),
+    .P33(_27_),
+    .P34(_28_),
+    .P35(_29_),
+    .P4(_31_),
+    .P5(_32_),
+    .P6(_33_),
+    .P7(_34_),
+    .P8(_35_),
+    .P9(_01_),
+    .RST0(rst),
+    .SIGNEDA(1'h1),
+    .SIGNEDB(1'h1),
+    .SOURCEA(1'h0),
+    .SOURCEB(1'h0)
+  );
+  assign \$signal  = { a[7], a[7], a[7], a[7], a[7], a[7], a[7], a[7], a[7], a[7], a };
+  assign b18 = { b[7], b[7], b[7], b[7], b[7], b[7], b[7], b[7], b[7], b[7], b };
+  assign p = { _07_, _06_, _05_, _04_, _03_, _02_, _01_, _35_, _34_, _33_, _32_, _31_, _30_, _22_, _11_, _00_ };
+  assign p36 = { _29_, _28_, _27_, _26_, _25_, _24_, _23_, _21_, _20_, _19_, _18_, _17_, _16_, _15_, _14_, _13_, _12_, _10_, _09_, _08_, _07_, _06_, _05_, _04_, _03_, _02_, _01_, _35_, _34_, _33_, _32_, _31_, _30_, _22_, _11_, _00_ };
+  assign en = 1'h1;
+  assign \port$657$0  = _00_;
+  assign \port$657$1  = _11_;
+  assign \port$657$2  = _22_;
+  assign \port$657$3  = _30_;
+  assign \port$657$4  = _31_;
+  assign \port$657$5  = _32_;
+  assign \port$657$6  = _33_;
+  assign \port$657$7  = _34_;
+  assign \port$657$8  = _35_;
+  assign \port$657$9  = _01_;
+  assign \port$657$10  = _02_;
+  assign \port$657$11  = _03_;
+  assign \port$657$12  = _04_;
+  assign \port$657$13  = _05_;
+  assign \port$657$14  = _06_;
+  assign \port$657$15  = _07_;
+endmodule
+
+(* generator = "Amaranth" *)
+module \hwq_top.engine.array.mul_6_6 (rst, \port$658$0 , \port$658$1 , \port$658$2 , \port$658$3 , \port$658$4 , \port$658$5 , \port$658$6 , \port$658$7 , \port$658$8 , \port$658$9 , \port$658$10 , \port$658$11 , \port$658$12 , \port$658$13 , \port$658$14 , \port$658$15 , b, a, clk);
+  wire _00_;
+  wire _01_;
+  wire _02_;
+  wire _03_;
+  wire _04_;
+  wire _05_;
+  wire _06_;
+  wire _07_;
+  wire _08_;
+  wire _09_;
+  wire _10_;
+  wire _11_;
+  wire _12_;
+  wire _13_;
+  wire _14_;
+  wire _15_;
+  wire _16_;
+  wire _17_;
+  wire _18_;
+  wire _19_;
+  wire _20_;
+  wire _21_;
+  wire _22_;
+  wire _23_;
+  wire _24_;
+  wire _25_;
+  wire _26_;
+  wire _27_;
+  wire _28_;
+  wire _29_;
+  wire _30_;
+  wire _31_;
+  wire _32_;
+  wire _33_;
+  wire _34_;
+  wire _35_;
+  wire [17:0] \$signal ;
+  input [7:0] a;
+  wire [7:0] a;
+  input [7:0] b;
+  wire [7:0] b;
+  wire [17:0] b18;
+  input clk;
+  wire clk;
+  wire en;
+  wire [15:0] p;
+  wire [35:0] p36;
+  output \port$658$0 ;
+  wire \port$658$0 ;
+  output \port$658$1 ;
+  wire \port$658$1 ;
+  output \port$658$10 ;
+  wire \port$658$10 ;
+  output \port$658$11 ;
+  wire \port$658$11 ;
+  output \port$658$12 ;
+  wire \port$658$12 ;
+  output \port$658$13 ;
+  wire \port$658$13 ;
+  output \port$658$14 ;
+  wire \port$658$14 ;
+  output \port$658$15 ;
+  wire \port$658$15 ;
+  output \port$658$2 ;
+  wire \port$658$2 ;
+  output \port$658$3 ;
+  wire \port$658$3 ;
+  output \port$658$4 ;
+  wire \port$658$4 ;
+  output \port$658$5 ;
+  wire \port$658$5 ;
+  output \port$658$6 ;
+  wire \port$658$6 ;
+  output \port$658$7 ;
+  wire \port$658$7 ;
+  output \port$658$8 ;
+  wire \port$658$8 ;
+  output \port$658$9 ;
+  wire \port$658$9 ;
+  input rst;
+  wire rst;
+  MULT18X18D #(
+    .CAS_MATCH_REG("FALSE"),
+    .CLK0_DIV("ENABLED"),
+    .CLK1_DIV("ENABLED"),
+    .CLK2_DIV("ENABLED"),
+    .CLK3_DIV("ENABLED"),
+    .GSR("DISABLED"),
+    .HIGHSPEED_CLK("NONE"),
+    .MULT_BYPASS("DISABLED"),
+    .REG_INPUTA_CLK("CLK0"),
+    .REG_INPUTB_CLK("CLK0"),
+    .REG_INPUTC_CLK("NONE"),
+    .REG_OUTPUT_CLK("CLK0"),
+    .REG_PIPELINE_CLK("NONE"),
+    .RESETMODE("SYNC"),
+    .SOURCEB_MODE("B_SHIFT")
+  ) dsp (
+    .A0(a[0]),
+    .A1(a[1]),
+    .A10(a[7]),
+    .A11(a[7]),
+    .A12(a[7]),
+    .A13(a[7]),
+    .A14(a[7]),
+    .A15(a[7]),
+    .A16(a[7]),
+    .A17(a[7]),
+    .A2(a[2]),
+    .A3(a[3]),
+    .A4(a[4]),
+    .A5(a[5]),
+    .A6(a[6]),
+    .A7(a[7]),
+    .A8(a[7]),
+    .A9(a[7]),
+    .B0(b[0]),
+    .B1(b[1]),
+    .B10(b[7]),
+    .B11(b[7]),
+    .B12(b[7]),
+    .B13(b[7]),
+    .B14(b[7]),
+    .B15(b[7]),
+    .B16(b[7]),
+    .B17(b[7]),
+    .B2(b[2]),
+    .B3(b[3]),
+    .B4(b[4]),
+    .B5(b[5]),
+    .B6(b[6]),
+    .B7(b[7]),
+    .B8(b[7]),
+    .B9(b[7]),
+    .C0(1'h0),
+    .C1(1'h0),
+    .C10(1'h0),
+    .C11(1'h0),
+    .C12(1'h0),
+    .C13(1'h0),
+    .C14(1'h0),
+    .C15(1'h0),
+    .C16(1'h0),
+    .C17(1'h0),
+    .C2(1'h0),
+    .C3(1'h0),
+    .C4(1'h0),
+    .C5(1'h0),
+    .C6(1'h0),
+    .C7(1'h0),
+    .C8(1'h0),
+    .C9(1'h0),
+    .CE0(1'h1),
+    .CLK0(clk),
+    .P0(_00_),
+    .P1(_11_),
+    .P10(_02_),
+    .P11(_03_),
+    .P12(_04_),
+    .P13(_05_),
+    .P14(_06_),
+    .P15(_07_),
+    .P16(_08_),
+    .P17(_09_),
+    .P18(_10_),
+    .P19(_12_),
+    .P2(_22_),
+    .P20(_13_),
+    .P21(_14_),
+    .P22(_15_),
+    .P23(_16_),
+    .P24(_17_),
+    .P25(_18_),
+    .P26(_19_),
+    .P27(_20_),
+    .P28(_21_),
+    .P29(_23_),
+    .P3(_30_),
+    .P30(_24_),
+    .P31(_25_),
+    .P32(_26_),
+    .P33(_27_),
+    .P34(_28_),
+    .P35(_29_),
+    .P4(_31_),
+    .P5(_32_),
+    .P6(_33_),
+    .P7(_34_),
+    .P8(_35_),
+    .P9(_01_),
+    .RST0(rst),
+    .SIGNEDA(1'h1),
+    .SIGNEDB(1'h1),
+    .SOURCEA(1'h0),
+    .SOURCEB(1'h0)
+  );
+  assign \$signal  = { a[7], a[7], a[7], a[7], a[7], a[7], a[7], a[7], a[7], a[7], a };
+  assign b18 = { b[7], b[7], b[7], b[7], b[7], b[7], b[7], b[7], b[7], b[7], b };
+  assign p = { _07_, _06_, _05_, _04_, _03_, _02_, _01_, _35_, _34_, _33_, _32_, _31_, _30_, _22_, _11_, _00_ };
+  assign p36 = { _29_, _28_, _27_, _26_, _25_, _24_, _23_, _21_, _20_, _19_, _18_, _17_, _16_, _15_, _14_, _13_, _12_, _10_, _09_, _08_, _07_, _06_, _05_, _04_, _03_, _02_, _01_, _35_, _34_, _33_, _32_, _31_, _30_, _22_, _11_, _00_ };
+  assign en = 1'h1;
+  assign \port$658$0  = _00_;
+  assign \port$658$1  = _11_;
+  assign \port$658$2  = _22_;
+  assign \port$658$3  = _30_;
+  assign \port$658$4  = _31_;
+  assign \port$658$5  = _32_;
+  assign \port$658$6  = _33_;
+  assign \port$658$7  = _34_;
+  assign \port$658$8  = _35_;
+  assign \port$658$9  = _01_;
+  assign \port$658$10  = _02_;
+  assign \port$658$11  = _03_;
+  assign \port$658$12  = _04_;
+  assign \port$658$13  = _05_;
+  assign \port$658$14  = _06_;
+  assign \port$658$15  = _07_;
+endmodule
+
+(* generator = "Amaranth" *)
+module \hwq_top.engine.array.mul_6_7 (rst, \port$659$0 , \port$659$1 , \port$659$2 , \port$659$3 , \port$659$4 , \port$659$5 , \port$659$6 , \port$659$7 , \port$659$8 , \port$659$9 , \port$659$10 , \port$659$11 , \port$659$12 , \port$659$13 , \port$659$14 , \port$659$15 , b, a, clk);
+  wire _00_;
+  wire _01_;
+  wire _02_;
+  wire _03_;
+  wire _04_;
+  wire _05_;
+  wire _06_;
+  wire _07_;
+  wire _08_;
+  wire _09_;
+  wire _10_;
+  wire _11_;
+  wire _12_;
+  wire _13_;
+  wire _14_;
+  wire _15_;
+  wire _16_;
+  wire _17_;
+  wire _18_;
+  wire _19_;
+  wire _20_;
+  wire _21_;
+  wire _22_;
+  wire _23_;
+  wire _24_;
+  wire _25_;
+  wire _26_;
+  wire _27_;
+  wire _28_;
+  wire _29_;
+  wire _30_;
+  wire _31_;
+  wire _32_;
+  wire _33_;
+  wire _34_;
+  wire _35_;
+  wire [17:0] \$signal ;
+  input [7:0] a;
+  wire [7:0] a;
+  input [7:0] b;
+  wire [7:0] b;
+  wire [17:0] b18;
+  input clk;
+  wire clk;
+  wire en;
+  wire [15:0] p;
+  wire [35:0] p36;
+  output \port$659$0 ;
+  wire \port$659$0 ;
+  output \port$659$1 ;
+  wire \port$659$1 ;
+  output \port$659$10 ;
+  wire \port$659$10 ;
+  output \port$659$11 ;
+  wire \port$659$11 ;
+  output \port$659$12 ;
+  wire \port$659$12 ;
+  output \port$659$13 ;
+  wire \port$659$13 ;
+  output \port$659$14 ;
+  wire \port$659$14 ;
+  output \port$659$15 ;
+  wire \port$659$15 ;
+  output \port$659$2 ;
+  wire \port$659$2 ;
+  output \port$659$3 ;
+  wire \port$659$3 ;
+  output \port$659$4 ;
+  wire \port$659$4 ;
+  output \port$659$5 ;
+  wire \port$659$5 ;
+  output \port$659$6 ;
+  wire \port$659$6 ;
+  output \port$659$7 ;
+  wire \port$659$7 ;
+  output \port$659$8 ;
+  wire \port$659$8 ;
+  output \port$659$9 ;
+  wire \port$659$9 ;
+  input rst;
+  wire rst;
+  MULT18X18D #(
+    .CAS_MATCH_REG("FALSE"),
+    .CLK0_DIV("ENABLED"),
+    .CLK1_DIV("ENABLED"),
+    .CLK2_DIV("ENABLED"),
+    .CLK3_DIV("ENABLED"),
+    .GSR("DISABLED"),
+    .HIGHSPEED_CLK("NONE"),
+    .MULT_BYPASS("DISABLED"),
+    .REG_INPUTA_CLK("CLK0"),
+    .REG_INPUTB_CLK("CLK0"),
+    .REG_INPUTC_CLK("NONE"),
+    .REG_OUTPUT_CLK("CLK0"),
+    .REG_PIPELINE_CLK("NONE"),
+    .RESETMODE("SYNC"),
+    .SOURCEB_MODE("B_SHIFT")
+  ) dsp (
+    .A0(a[0]),
+    .A1(a[1]),
+    .A10(a[7]),
+    .A11(a[7]),
+    .A12(a[7]),
+    .A13(a[7]),
+    .A14(a[7]),
+    .A15(a[7]),
+    .A16(a[7]),
+    .A17(a[7]),
+    .A2(a[2]),
+    .A3(a[3]),
+    .A4(a[4]),
+    .A5(a[5]),
+    .A6(a[6]),
+    .A7(a[7]),
+    .A8(a[7]),
+    .A9(a[7]),
+    .B0(b[0]),
+    .B1(b[1]),
+    .B10(b[7]),
+    .B11(b[7]),
+    .B12(b[7]),
+    .B13(b[7]),
+    .B14(b[7]),
+    .B15(b[7]),
+    .B16(b[7]),
+    .B17(b[7]),
+    .B2(b[2]),
+    .B3(b[3]),
+    .B4(b[4]),
+    .B5(b[5]),
+    .B6(b[6]),
+    .B7(b[7]),
+    .B8(b[7]),
+    .B9(b[7]),
+    .C0(1'h0),
+    .C1(1'h0),
+    .C10(1'h0),
+    .C11(1'h0),
+    .C12(1'h0),
+    .C13(1'h0),
+    .C14(1'h0),
+    .C15(1'h0),
+    .C16(1'h0),
+    .C17(1'h0),
+    .C2(1'h0),
+    .C3(1'h0),
+    .C4(1'h0),
+    .C5(1'h0),
+    .C6(1'h0),
+    .C7(1'h0),
+    .C8(1'h0),
+    .C9(1'h0),
+    .CE0(1'h1),
+    .CLK0(clk),
+    .P0(_00_),
+    .P1(_11_),
+    .P10(_02_),
+    .P11(_03_),
+    .P12(_04_),
+    .P13(_05_),
+    .P14(_06_),
+    .P15(_07_),
+    .P16(_08_),
+    .P17(_09_),
+    .P18(_10_),
+    .P19(_12_),
+    .P2(_22_),
+    .P20(_13_),
+    .P21(_14_),
+    .P22(_15_),
+    .P23(_16_),
+    .P24(_17_),
+    .P25(_18_),
+    .P26(_19_),
+    .P27(_20_),
+    .P28(_21_),
+    .P29(_23_),
+    .P3(_30_),
+    .P30(_24_),
+    .P31(_25_),
+    .P32(_26_),
+    .P33(_27_),
+    .P34(_28_),
+    .P35(_29_),
+    .P4(_31_),
+    .P5(_32_),
+    .P6(_33_),
+    .P7(_34_),
+    .P8(_35_),
+    .P9(_01_),
+    .RST0(rst),
+    .SIGNEDA(1'h1),
+    .SIGNEDB(1'h1),
+    .SOURCEA(1'h0),
+    .SOURCEB(1'h0)
+  );
+  assign \$signal  = { a[7], a[7], a[7], a[7], a[7], a[7], a[7], a[7], a[7], a[7], a };
+  assign b18 = { b[7], b[7], b[7], b[7], b[7], b[7], b[7], b[7], b[7], b[7], b };
+  assign p = { _07_, _06_, _05_, _04_, _03_, _02_, _01_, _35_, _34_, _33_, _32_, _31_, _30_, _22_, _11_, _00_ };
+  assign p36 = { _29_, _28_, _27_, _26_, _25_, _24_, _23_, _21_, _20_, _19_, _18_, _17_, _16_, _15_, _14_, _13_, _12_, _10_, _09_, _08_, _07_, _06_, _05_, _04_, _03_, _02_, _01_, _35_, _34_, _33_, _32_, _31_, _30_, _22_, _11_, _00_ };
+  assign en = 1'h1;
+  assign \port$659$0  = _00_;
+  assign \port$659$1  = _11_;
+  assign \port$659$2  = _22_;
+  assign \port$659$3  = _30_;
+  assign \port$659$4  = _31_;
+  assign \port$659$5  = _32_;
+  assign \port$659$6  = _33_;
+  assign \port$659$7  = _34_;
+  assign \port$659$8  = _35_;
+  assign \port$659$9  = _01_;
+  assign \port$659$10  = _02_;
+  assign \port$659$11  = _03_;
+  assign \port$659$12  = _04_;
+  assign \port$659$13  = _05_;
+  assign \port$659$14  = _06_;
+  assign \port$659$15  = _07_;
+endmodule
+
+(* generator = "Amaranth" *)
+module \hwq_top.engine.array.mul_7_0 (rst, \port$660$0 , \port$660$1 , \port$660$2 , \port$660$3 , \port$660$4 , \port$660$5 , \port$660$6 , \port$660$7 , \port$660$8 , \port$660$9 , \port$660$10 , \port$660$11 , \port$660$12 , \port$660$13 , \port$660$14 , \port$660$15 , a, b, clk);
+  wire _00_;
+  wire _01_;
+  wire _02_;
+  wire _03_;
+  wire _04_;
+  wire _05_;
+  wire _06_;
+  wire _07_;
+  wire _08_;
+  wire _09_;
+  wire _10_;
+  wire _11_;
+  wire _12_;
+  wire _13_;
+  wire _14_;
+  wire _15_;
+  wire _16_;
+  wire _17_;
+  wire _18_;
+  wire _19_;
+  wire _20_;
+  wire _21_;
+  wire _22_;
+  wire _23_;
+  wire _24_;
+  wire _25_;
+  wire _26_;
+  wire _27_;
+  wire _28_;
+  wire _29_;
+  wire _30_;
+  wire _31_;
+  wire _32_;
+  wire _33_;
+  wire _34_;
+  wire _35_;
+  wire [17:0] \$signal ;
+  input [7:0] a;
+  wire [7:0] a;
+  input [7:0] b;
+  wire [7:0] b;
+  wire [17:0] b18;
+  input clk;
+  wire clk;
+  wire en;
+  wire [15:0] p;
+  wire [35:0] p36;
+  output \port$660$0 ;
+  wire \port$660$0 ;
+  output \port$660$1 ;
+  wire \port$660$1 ;
+  output \port$660$10 ;
+  wire \port$660$10 ;
+  output \port$660$11 ;
+  wire \port$660$11 ;
+  output \port$660$12 ;
+  wire \port$660$12 ;
+  output \port$660$13 ;
+  wire \port$660$13 ;
+  output \port$660$14 ;
+  wire \port$660$14 ;
+  output \port$660$15 ;
+  wire \port$660$15 ;
+  output \port$660$2 ;
+  wire \port$660$2 ;
+  output \port$660$3 ;
+  wire \port$660$3 ;
+  output \port$660$4 ;
+  wire \port$660$4 ;
+  output \port$660$5 ;
+  wire \port$660$5 ;
+  output \port$660$6 ;
+  wire \port$660$6 ;
+  output \port$660$7 ;
+  wire \port$660$7 ;
+  output \port$660$8 ;
+  wire \port$660$8 ;
+  output \port$660$9 ;
+  wire \port$660$9 ;
+  input rst;
+  wire rst;
+  MULT18X18D #(
+    .CAS_MATCH_REG("FALSE"),
+    .CLK0_DIV("ENABLED"),
+    .CLK1_DIV("ENABLED"),
+    .CLK2_DIV("ENABLED"),
+    .CLK3_DIV("ENABLED"),
+    .GSR("DISABLED"),
+    .HIGHSPEED_CLK("NONE"),
+    .MULT_BYPASS("DISABLED"),
+    .REG_INPUTA_CLK("CLK0"),
+    .REG_INPUTB_CLK("CLK0"),
+    .REG_INPUTC_CLK("NONE"),
+    .REG_OUTPUT_CLK("CLK0"),
+    .REG_PIPELINE_CLK("NONE"),
+    .RESETMODE("SYNC"),
+    .SOURCEB_MODE("B_SHIFT")
+  ) dsp (
+    .A0(a[0]),
+    .A1(a[1]),
+    .A10(a[7]),
+    .A11(a[7]),
+    .A12(a[7]),
+    .A13(a[7]),
+    .A14(a[7]),
+    .A15(a[7]),
+    .A16(a[7]),
+    .A17(a[7]),
+    .A2(a[2]),
+    .A3(a[3]),
+    .A4(a[4]),
+    .A5(a[5]),
+    .A6(a[6]),
+    .A7(a[7]),
+    .A8(a[7]),
+    .A9(a[7]),
+    .B0(b[0]),
+    .B1(b[1]),
+    .B10(b[7]),
+    .B11(b[7]),
+    .B12(b[7]),
+    .B13(b[7]),
+    .B14(b[7]),
+    .B15(b[7]),
+    .B16(b[7]),
+    .B17(b[7]),
+    .B2(b[2]),
+    .B3(b[3]),
+    .B4(b[4]),
+    .B5(b[5]),
+    .B6(b[6]),
+    .B7(b[7]),
+    .B8(b[7]),
+    .B9(b[7]),
+    .C0(1'h0),
+    .C1(1'h0),
+    .C10(1'h0),
+    .C11(1'h0),
+    .C12(1'h0),
+    .C13(1'h0),
+    .C14(1'h0),
+    .C15(1'h0),
+    .C16(1'h0),
+    .C17(1'h0),
+    .C2(1'h0),
+    .C3(1'h0),
+    .C4(1'h0),
+    .C5(1'h0),
+    .C6(1'h0),
+    .C7(1'h0),
+    .C8(1'h0),
+    .C9(1'h0),
+    .CE0(1'h1),
+    .CLK0(clk),
+    .P0(_00_),
+    .P1(_11_),
+    .P10(_02_),
+    .P11(_03_),
+    .P12(_04_),
+    .P13(_05_),
+    .P14(_06_),
+    .P15(_07_),
+    .P16(_08_),
+    .P17(_09_),
+    .P18(_10_),
+    .P19(_12_),
+    .P2(_22_),
+    .P20(_13_),
+    .P21(_14_),
+    .P22(_15_),
+    .P23(_16_),
+    .P24(_17_),
+    .P25(_18_),
+    .P26(_19_),
+    .P27(_20_),
+    .P28(_21_),
+    .P29(_23_),
+    .P3(_30_),
+    .P30(_24_),
+    .P31(_25_),
+    .P32(_26_),
+    .P33(_27_),
+    .P34(_28_),
+    .P35(_29_),
+    .P4(_31_),
+    .P5(_32_),
+    .P6(_33_),
+    .P7(_34_),
+    .P8(_35_),
+    .P9(_01_),
+    .RST0(rst),
+    .SIGNEDA(1'h1),
+    .SIGNEDB(1'h1),
+    .SOURCEA(1'h0),
+    .SOURCEB(1'h0)
+  );
+  assign \$signal  = { a[7], a[7], a[7], a[7], a[7], a[7], a[7], a[7], a[7], a[7], a };
+  assign b18 = { b[7], b[7], b[7], b[7], b[7], b[7], b[7], b[7], b[7], b[7], b };
+  assign p = { _07_, _06_, _05_, _04_, _03_, _02_, _01_, _35_, _34_, _33_, _32_, _31_, _30_, _22_, _11_, _00_ };
+  assign p36 = { _29_, _28_, _27_, _26_, _25_, _24_, _23_, _21_, _20_, _19_, _18_, _17_, _16_, _15_, _14_, _13_, _12_, _10_, _09_, _08_, _07_, _06_, _05_, _04_, _03_, _02_, _01_, _35_, _34_, _33_, _32_, _31_, _30_, _22_, _11_, _00_ };
+  assign en = 1'h1;
+  assign \port$660$0  = _00_;
+  assign \port$660$1  = _11_;
+  assign \port$660$2  = _22_;
+  assign \port$660$3  = _30_;
+  assign \port$660$4  = _31_;
+  assign \port$660$5  = _32_;
+  assign \port$660$6  = _33_;
+  assign \port$660$7  = _34_;
+  assign \port$660$8  = _35_;
+  assign \port$660$9  = _01_;
+  assign \port$660$10  = _02_;
+  assign \port$660$11  = _03_;
+  assign \port$660$12  = _04_;
+  assign \port$660$13  = _05_;
+  assign \port$660$14  = _06_;
+  assign \port$660$15  = _07_;
+endmodule
+
+(* generator = "Amaranth" *)
+module \hwq_top.engine.array.mul_7_1 (rst, \port$661$0 , \port$661$1 , \port$661$2 , \port$661$3 , \port$661$4 , \port$661$5 , \port$661$6 , \port$661$7 , \port$661$8 , \port$661$9 , \port$661$10 , \port$661$11 , \port$661$12 , \port$661$13 , \port$661$14 , \port$661$15 , b, a, clk);
+  wire _00_;
+  wire _01_;
+  wire _02_;
+  wire _03_;
+  wire _04_;
+  wire _05_;
+  wire _06_;
+  wire _07_;
+  wire _08_;
+  wire _09_;
+  wire _10_;
+  wire _11_;
+  wire _12_;
+  wire _13_;
+  wire _14_;
+  wire _15_;
+  wire _16_;
+  wire _17_;
+  wire _18_;
+  wire _19_;
+  wire _20_;
+  wire _21_;
+  wire _22_;
+  wire _23_;
+  wire _24_;
+  wire _25_;
+  wire _26_;
+  wire _27_;
+  wire _28_;
+  wire _29_;
+  wire _30_;
+  wire _31_;
+  wire _32_;
+  wire _33_;
+  wire _34_;
+  wire _35_;
+  wire [17:0] \$signal ;
+  input [7:0] a;
+  wire [7:0] a;
+  input [7:0] b;
+  wire [7:0] b;
+  wire [17:0] b18;
+  input clk;
+  wire clk;
+  wire en;
+  wire [15:0] p;
+  wire [35:0] p36;
+  output \port$661$0 ;
+  wire \port$661$0 ;
+  output \port$661$1 ;
+  wire \port$661$1 ;
+  output \port$661$10 ;
+  wire \port$661$10 ;
+  output \port$661$11 ;
+  wire \port$661$11 ;
+  output \port$661$12 ;
+  wire \port$661$12 ;
+  output \port$661$13 ;
+  wire \port$661$13 ;
+  output \port$661$14 ;
+  wire \port$661$14 ;
+  output \port$661$15 ;
+  wire \port$661$15 ;
+  output \port$661$2 ;
+  wire \port$661$2 ;
+  output \port$661$3 ;
+  wire \port$661$3 ;
+  output \port$661$4 ;
+  wire \port$661$4 ;
+  output \port$661$5 ;
+  wire \port$661$5 ;
+  output \port$661$6 ;
+  wire \port$661$6 ;
+  output \port$661$7 ;
+  wire \port$661$7 ;
+  output \port$661$8 ;
+  wire \port$661$8 ;
+  output \port$661$9 ;
+  wire \port$661$9 ;
+  input rst;
+  wire rst;
+  MULT18X18D #(
+    .CAS_MATCH_REG("FALSE"),
+    .CLK0_DIV("ENABLED"),
+    .CLK1_DIV("ENABLED"),
+    .CLK2_DIV("ENABLED"),
+    .CLK3_DIV("ENABLED"),
+    .GSR("DISABLED"),
+    .HIGHSPEED_CLK("NONE"),
+    .MULT_BYPASS("DISABLED"),
+    .REG_INPUTA_CLK("CLK0"),
+    .REG_INPUTB_CLK("CLK0"),
+    .REG_INPUTC_CLK("NONE"),
+    .REG_OUTPUT_CLK("CLK0"),
+    .REG_PIPELINE_CLK("NONE"),
+    .RESETMODE("SYNC"),
+    .SOURCEB_MODE("B_SHIFT")
+  ) dsp (
+    .A0(a[0]),
+    .A1(a[1]),
+    .A10(a[7]),
+    .A11(a[7]),
+    .A12(a[7]),
+    .A13(a[7]),
+    .A14(a[7]),
+    .A15(a[7]),
+    .A16(a[7]),
+    .A17(a[7]),
+    .A2(a[2]),
+    .A3(a[3]),
+    .A4(a[4]),
+    .A5(a[5]),
+    .A6(a[6]),
+    .A7(a[7]),
+    .A8(a[7]),
+    .A9(a[7]),
+    .B0(b[0]),
+    .B1(b[1]),
+    .B10(b[7]),
+    .B11(b[7]),
+    .B12(b[7]),
+    .B13(b[7]),
+    .B14(b[7]),
+    .B15(b[7]),
+    .B16(b[7]),
+    .B17(b[7]),
+    .B2(b[2]),
+    .B3(b[3]),
+    .B4(b[4]),
+    .B5(b[5]),
+    .B6(b[6]),
+    .B7(b[7]),
+    .B8(b[7]),
+    .B9(b[7]),
+    .C0(1'h0),
+    .C1(1'h0),
+    .C10(1'h0),
+    .C11(1'h0),
+    .C12(1'h0),
+    .C13(1'h0),
+    .C14(1'h0),
+    .C15(1'h0),
+    .C16(1'h0),
+    .C17(1'h0),
+    .C2(1'h0),
+    .C3(1'h0),
+    .C4(1'h0),
+    .C5(1'h0),
+    .C6(1'h0),
+    .C7(1'h0),
+    .C8(1'h0),
+    .C9(1'h0),
+    .CE0(1'h1),
+    .CLK0(clk),
+    .P0(_00_),
+    .P1(_11_),
+    .P10(_02_),
+    .P11(_03_),
+    .P12(_04_),
+    .P13(_05_),
+    .P14(_06_),
+    .P15(_07_),
+    .P16(_08_),
+    .P17(_09_),
+    .P18(_10_),
+    .P19(_12_),
+    .P2(_22_),
+    .P20(_13_),
+    .P21(_14_),
+    .P22(_15_),
+    .P23(_16_),
+    .P24(_17_),
+    .P25(_18_),
+    .P26(_19_),
+    .P27(_20_),
+    .P28(_21_),
+    .P29(_23_),
+    .P3(_30_),
+    .P30(_24_),
+    .P31(_25_),
+    .P32(_26_),
+    .P33(_27_),
+    .P34(_28_),
+    .P35(_29_),
+    .P4(_31_),
+    .P5(_32_),
+    .P6(_33_),
+    .P7(_34_),
+    .P8(_35_),
+    .P9(_01_),
+    .RST0(rst),
+    .SIGNEDA(1'h1),
+    .SIGNEDB(1'h1),
+    .SOURCEA(1'h0),
+    .SOURCEB(1'h0)
+  );
+  assign \$signal  = { a[7], a[7], a[7], a[7], a[7], a[7], a[7], a[7], a[7], a[7], a };
+  assign b18 = { b[7], b[7], b[7], b[7], b[7], b[7], b[7], b[7], b[7], b[7], b };
+  assign p = { _07_, _06_, _05_, _04_, _03_, _02_, _01_, _35_, _34_, _33_, _32_, _31_, _30_, _22_, _11_, _00_ };
+  assign p36 = { _29_, _28_, _27_, _26_, _25_, _24_, _23_, _21_, _20_, _19_, _18_, _17_, _16_, _15_, _14_, _13_, _12_, _10_, _09_, _08_, _07_, _06_, _05_, _04_, _03_, _02_, _01_, _35_, _34_, _33_, _32_, _31_, _30_, _22_, _11_, _00_ };
+  assign en = 1'h1;
+  assign \port$661$0  = _00_;
+  assign \port$661$1  = _11_;
+  assign \port$661$2  = _22_;
+  assign \port$661$3  = _30_;
+  assign \port$661$4  = _31_;
+  assign \port$661$5  = _32_;
+  assign \port$661$6  = _33_;
+  assign \port$661$7  = _34_;
+  assign \port$661$8  = _35_;
+  assign \port$661$9  = _01_;
+  assign \port$661$10  = _02_;
+  assign \port$661$11  = _03_;
+  assign \port$661$12  = _04_;
+  assign \port$661$13  = _05_;
+  assign \port$661$14  = _06_;
+  assign \port$661$15  = _07_;
+endmodule
+
+(* generator = "Amaranth" *)
+module \hwq_top.engine.array.mul_7_2 (rst, \port$662$0 , \port$662$1 , \port$662$2 , \port$662$3 , \port$662$4 , \port$662$5 , \port$662$6 , \port$662$7 , \port$662$8 , \port$662$9 , \port$662$10 , \port$662$11 , \port$662$12 , \port$662$13 , \port$662$14 , \port$662$15 , b, a, clk);
+  wire _00_;
+  wire _01_;
+  wire _02_;
+  wire _03_;
+  wire _04_;
+  wire _05_;
+  wire _06_;
+  wire _07_;
+  wire _08_;
+  wire _09_;
+  wire _10_;
+  wire _11_;
+  wire _12_;
+  wire _13_;
+  wire _14_;
+  wire _15_;
+  wire _16_;
+  wire _17_;
+  wire _18_;
+  wire _19_;
+  wire _20_;
+  wire _21_;
+  wire _22_;
+  wire _23_;
+  wire _24_;
+  wire _25_;
+  wire _26_;
+  wire _27_;
+  wire _28_;
+  wire _29_;
+  wire _30_;
+  wire _31_;
+  wire _32_;
+  wire _33_;
+  wire _34_;
+  wire _35_;
+  wire [17:0] \$signal ;
+  input [7:0] a;
+  wire [7:0] a;
+  input [7:0] b;
+  wire [7:0] b;
+  wire [17:0] b18;
+  input clk;
+  wire clk;
+  wire en;
+  wire [15:0] p;
+  wire [35:0] p36;
+  output \port$662$0 ;
+  wire \port$662$0 ;
+  output \port$662$1 ;
+  wire \port$662$1 ;
+  output \port$662$10 ;
+  wire \port$662$10 ;
+  output \port$662$11 ;
+  wire \port$662$11 ;
+  output \port$662$12 ;
+  wire \port$662$12 ;
+  output \port$662$13 ;
+  wire \port$662$13 ;
+  output \port$662$14 ;
+  wire \port$662$14 ;
+  output \port$662$15 ;
+  wire \port$662$15 ;
+  output \port$662$2 ;
+  wire \port$662$2 ;
+  output \port$662$3 ;
+  wire \port$662$3 ;
+  output \port$662$4 ;
+  wire \port$662$4 ;
+  output \port$662$5 ;
+  wire \port$662$5 ;
+  output \port$662$6 ;
+  wire \port$662$6 ;
+  output \port$662$7 ;
+  wire \port$662$7 ;
+  output \port$662$8 ;
+  wire \port$662$8 ;
+  output \port$662$9 ;
+  wire \port$662$9 ;
+  input rst;
+  wire rst;
+  MULT18X18D #(
+    .CAS_MATCH_REG("FALSE"),
+    .CLK0_DIV("ENABLED"),
+    .CLK1_DIV("ENABLED"),
+    .CLK2_DIV("ENABLED"),
+    .CLK3_DIV("ENABLED"),
+    .GSR("DISABLED"),
+    .HIGHSPEED_CLK("NONE"),
+    .MULT_BYPASS("DISABLED"),
+    .REG_INPUTA_CLK("CLK0"),
+    .REG_INPUTB_CLK("CLK0"),
+    .REG_INPUTC_CLK("NONE"),
+    .REG_OUTPUT_CLK("CLK0"),
+    .REG_PIPELINE_CLK("NONE"),
+    .RESETMODE("SYNC"),
+    .SOURCEB_MODE("B_SHIFT")
+  ) dsp (
+    .A0(a[0]),
+    .A1(a[1]),
+    .A10(a[7]),
+    .A11(a[7]),
+    .A12(a[7]),
+    .A13(a[7]),
+    .A14(a[7]),
+    .A15(a[7]),
+    .A16(a[7]),
+    .A17(a[7]),
+    .A2(a[2]),
+    .A3(a[3]),
+    .A4(a[4]),
+    .A5(a[5]),
+    .A6(a[6]),
+    .A7(a[7]),
+    .A8(a[7]),
+    .A9(a[7]),
+    .B0(b[0]),
+    .B1(b[1]),
+    .B10(b[7]),
+    .B11(b[7]),
+    .B12(b[7]),
+    .B13(b[7]),
+    .B14(b[7]),
+    .B15(b[7]),
+    .B16(b[7]),
+    .B17(b[7]),
+    .B2(b[2]),
+    .B3(b[3]),
+    .B4(b[4]),
+    .B5(b[5]),
+    .B6(b[6]),
+    .B7(b[7]),
+    .B8(b[7]),
+    .B9(b[7]),
+    .C0(1'h0),
+    .C1(1'h0),
+    .C10(1'h0),
+    .C11(1'h0),
+    .C12(1'h0),
+    .C13(1'h0),
+    .C14(1'h0),
+    .C15(1'h0),
+    .C16(1'h0),
+    .C17(1'h0),
+    .C2(1'h0),
+    .C3(1'h0),
+    .C4(1'h0),
+    .C5(1'h0),
+    .C6(1'h0),
+    .C7(1'h0),
+    .C8(1'h0),
+    .C9(1'h0),
+    .CE0(1'h1),
+    .CLK0(clk),
+    .P0(_00_),
+    .P1(_11_),
+    .P10(_02_),
+    .P11(_03_),
+    .P12(_04_),
+    .P13(_05_),
+    .P14(_06_),
+    .P15(_07_),
+    .P16(_08_),
+    .P17(_09_),
+    .P18(_10_),
+    .P19(_12_),
+    .P2(_22_),
+    .P20(_13_),
+    .P21(_14_),
+    .P22(_15_),
+    .P23(_16_),
+    .P24(_17_),
+    .P25(_18_),
+    .P26(_19_),
+    .P27(_20_),
+    .P28(_21_),
+    .P29(_23_),
+    .P3(_30_),
+    .P30(_24_),
+    .P31(_25_),
+    .P32(_26_),
+    .P33(_27_),
+    .P34(_28_),
+    .P35(_29_),
+    .P4(_31_),
+    .P5(_32_),
+    .P6(_33_),
+    .P7(_34_),
+    .P8(_35_),
+    .P9(_01_),
+    .RST0(rst),
+    .SIGNEDA(1'h1),
+    .SIGNEDB(1'h1),
+    .SOURCEA(1'h0),
+    .SOURCEB(1'h0)
+  );
+  assign \$signal  = { a[7], a[7], a[7], a[7], a[7], a[7], a[7], a[7], a[7], a[7], a };
+  assign b18 = { b[7], b[7], b[7], b[7], b[7], b[7], b[7], b[7], b[7], b[7], b };
+  assign p = { _07_, _06_, _05_, _04_, _03_, _02_, _01_, _35_, _34_, _33_, _32_, _31_, _30_, _22_, _11_, _00_ };
+  assign p36 = { _29_, _28_, _27_, _26_, _25_, _24_, _23_, _21_, _20_, _19_, _18_, _17_, _16_, _15_, _14_, _13_, _12_, _10_, _09_, _08_, _07_, _06_, _05_, _04_, _03_, _02_, _01_, _35_, _34_, _33_, _32_, _31_, _30_, _22_, _11_, _00_ };
+  assign en = 1'h1;
+  assign \port$662$0  = _00_;
+  assign \port$662$1  = _11_;
+  assign \port$662$2  = _22_;
+  assign \port$662$3  = _30_;
+  assign \port$662$4  = _31_;
+  assign \port$662$5  = _32_;
+  assign \port$662$6  = _33_;
+  assign \port$662$7  = _34_;
+  assign \port$662$8  = _35_;
+  assign \port$662$9  = _01_;
+  assign \port$662$10  = _02_;
+  assign \port$662$11  = _03_;
+  assign \port$662$12  = _04_;
+  assign \port$662$13  = _05_;
+  assign \port$662$14  = _06_;
+  assign \port$662$15  = _07_;
+endmodule
+
+(* generator = "Amaranth" *)
+module \hwq_top.engine.array.mul_7_3 (rst, \port$663$0 , \port$663$1 , \port$663$2 , \port$663$3 , \port$663$4 , \port$663$5 , \port$663$6 , \port$663$7 , \port$663$8 , \port$663$9 , \port$663$10 , \port$663$11 , \port$663$12 , \port$663$13 , \port$663$14 , \port$663$15 , b, a, clk);
+  wire _00_;
+  wire _01_;
+  wire _02_;
+  wire _03_;
+  wire _04_;
+  wire _05_;
+  wire _06_;
+  wire _07_;
+  wire _08_;
+  wire _09_;
+  wire _10_;
+  wire _11_;
+  wire _12_;
+  wire _13_;
+  wire _14_;
+  wire _15_;
+  wire _16_;
+  wire _17_;
+  wire _18_;
+  wire _19_;
+  wire _20_;
+  wire _21_;
+  wire _22_;
+  wire _23_;
+  wire _24_;
+  wire _25_;
+  wire _26_;
+  wire _27_;
+  wire _28_;
+  wire _29_;
+  wire _30_;
+  wire _31_;
+  wire _32_;
+  wire _33_;
+  wire _34_;
+  wire _35_;
+  wire [17:0] \$signal ;
+  input [7:0] a;
+  wire [7:0] a;
+  input [7:0] b;
+  wire [7:0] b;
+  wire [17:0] b18;
+  input clk;
+  wire clk;
+  wire en;
+  wire [15:0] p;
+  wire [35:0] p36;
+  output \port$663$0 ;
+  wire \port$663$0 ;
+  output \port$663$1 ;
+  wire \port$663$1 ;
+  output \port$663$10 ;
+  wire \port$663$10 ;
+  output \port$663$11 ;
+  wire \port$663$11 ;
+  output \port$663$12 ;
+  wire \port$663$12 ;
+  output \port$663$13 ;
+  wire \port$663$13 ;
+  output \port$663$14 ;
+  wire \port$663$14 ;
+  output \port$663$15 ;
+  wire \port$663$15 ;
+  output \port$663$2 ;
+  wire \port$663$2 ;
+  output \port$663$3 ;
+  wire \port$663$3 ;
+  output \port$663$4 ;
+  wire \port$663$4 ;
+  output \port$663$5 ;
+  wire \port$663$5 ;
+  output \port$663$6 ;
+  wire \port$663$6 ;
+  output \port$663$7 ;
+  wire \port$663$7 ;
+  output \port$663$8 ;
+  wire \port$663$8 ;
+  output \port$663$9 ;
+  wire \port$663$9 ;
+  input rst;
+  wire rst;
+  MULT18X18D #(
+    .CAS_MATCH_REG("FALSE"),
+    .CLK0_DIV("ENABLED"),
+    .CLK1_DIV("ENABLED"),
+    .CLK2_DIV("ENABLED"),
+    .CLK3_DIV("ENABLED"),
+    .GSR("DISABLED"),
+    .HIGHSPEED_CLK("NONE"),
+    .MULT_BYPASS("DISABLED"),
+    .REG_INPUTA_CLK("CLK0"),
+    .REG_INPUTB_CLK("CLK0"),
+    .REG_INPUTC_CLK("NONE"),
+    .REG_OUTPUT_CLK("CLK0"),
+    .REG_PIPELINE_CLK("NONE"),
+    .RESETMODE("SYNC"),
+    .SOURCEB_MODE("B_SHIFT")
+  ) dsp (
+    .A0(a[0]),
+    .A1(a[1]),
+    .A10(a[7]),
+    .A11(a[7]),
+    .A12(a[7]),
+    .A13(a[7]),
+    .A14(a[7]),
+    .A15(a[7]),
+    .A16(a[7]),
+    .A17(a[7]),
+    .A2(a[2]),
+    .A3(a[3]),
+    .A4(a[4]),
+    .A5(a[5]),
+    .A6(a[6]),
+    .A7(a[7]),
+    .A8(a[7]),
+    .A9(a[7]),
+    .B0(b[0]),
+    .B1(b[1]),
+    .B10(b[7]),
+    .B11(b[7]),
+    .B12(b[7]),
+    .B13(b[7]),
+    .B14(b[7]),
+    .B15(b[7]),
+    .B16(b[7]),
+    .B17(b[7]),
+    .B2(b[2]),
+    .B3(b[3]),
+    .B4(b[4]),
+    .B5(b[5]),
+    .B6(b[6]),
+    .B7(b[7]),
+    .B8(b[7]),
+    .B9(b[7]),
+    .C0(1'h0),
+    .C1(1'h0),
+    .C10(1'h0),
+    .C11(1'h0),
+    .C12(1'h0),
+    .C13(1'h0),
+    .C14(1'h0),
+    .C15(1'h0),
+    .C16(1'h0),
+    .C17(1'h0),
+    .C2(1'h0),
+    .C3(1'h0),
+    .C4(1'h0),
+    .C5(1'h0),
+    .C6(1'h0),
+    .C7(1'h0),
+    .C8(1'h0),
+    .C9(1'h0),
+    .CE0(1'h1),
+    .CLK0(clk),
+    .P0(_00_),
+    .P1(_11_),
+    .P10(_02_),
+    .P11(_03_),
+    .P12(_04_),
+    .P13(_05_),
+    .P14(_06_),
+    .P15(_07_),
+    .P16(_08_),
+    .P17(_09_),
+    .P18(_10_),
+    .P19(_12_),
+    .P2(_22_),
+    .P20(_13_),
+    .P21(_14_),
+    .P22(_15_),
+    .P23(_16_),
+    .P24(_17_),
+    .P25(_18_),
+    .P26(_19_),
+    .P27(_20_),
+    .P28(_21_),
+    .P29(_23_),
+    .P3(_30_),
+    .P30(_24_),
+    .P31(_25_),
+    .P32(_26_),
+    .P33(_27_),
+    .P34(_28_),
+    .P35(_29_),
+    .P4(_31_),
+    .P5(_32_),
+    .P6(_33_),
+    .P7(_34_),
+    .P8(_35_),
+    .P9(_01_),
+    .RST0(rst),
+    .SIGNEDA(1'h1),
+    .SIGNEDB(1'h1),
+    .SOURCEA(1'h0),
+    .SOURCEB(1'h0)
+  );
+  assign \$signal  = { a[7], a[7], a[7], a[7], a[7], a[7], a[7], a[7], a[7], a[7], a };
+  assign b18 = { b[7], b[7], b[7], b[7], b[7], b[7], b[7], b[7], b[7], b[7], b };
+  assign p = { _07_, _06_, _05_, _04_, _03_, _02_, _01_, _35_, _34_, _33_, _32_, _31_, _30_, _22_, _11_, _00_ };
+  assign p36 = { _29_, _28_, _27_, _26_, _25_, _24_, _23_, _21_, _20_, _19_, _18_, _17_, _16_, _15_, _14_, _13_, _12_, _10_, _09_, _08_, _07_, _06_, _05_, _04_, _03_, _02_, _01_, _35_, _34_, _33_, _32_, _31_, _30_, _22_, _11_, _00_ };
+  assign en = 1'h1;
+  assign \port$663$0  = _00_;
+  assign \port$663$1  = _11_;
+  assign \port$663$2  = _22_;
+  assign \port$663$3  = _30_;
+  assign \port$663$4  = _31_;
+  assign \port$663$5  = _32_;
+  assign \port$663$6  = _33_;
+  assign \port$663$7  = _34_;
+  assign \port$663$8  = _35_;
+  assign \port$663$9  = _01_;
+  assign \port$663$10  = _02_;
+  assign \port$663$11  = _03_;
+  assign \port$663$12  = _04_;
+  assign \port$663$13  = _05_;
+  assign \port$663$14  = _06_;
+  assign \port$663$15  = _07_;
+endmodule
+
+(* generator = "Amaranth" *)
+module \hwq_top.engine.array.mul_7_4 (rst, \port$664$0 , \port$664$1 , \port$664$2 , \port$664$3 , \port$664$4 , \port$664$5 , \port$664$6 , \port$664$7 , \port$664$8 , \port$664$9 , \port$664$10 , \port$664$11 , \port$664$12 , \port$664$13 , \port$664$14 , \port$664$15 , b, a, clk);
+  wire _00_;
+  wire _01_;
+  wire _02_;
+  wire _03_;
+  wire _04_;
+  wire _05_;
+  wire _06_;
+  wire _07_;
+  wire _08_;
+  wire _09_;
+  wire _10_;
+  wire _11_;
+  wire _12_;
+  wire _13_;
+  wire _14_;
+  wire _15_;
+  wire _16_;
+  wire _17_;
+  wire _18_;
+  wire _19_;
+  wire _20_;
+  wire _21_;
+  wire _22_;
+  wire _23_;
+  wire _24_;
+  wire _25_;
+  wire _26_;
+  wire _27_;
+  wire _28_;
+  wire _29_;
+  wire _30_;
+  wire _31_;
+  wire _32_;
+  wire _33_;
+  wire _34_;
+  wire _35_;
+  wire [17:0] \$signal ;
+  input [7:0] a;
+  wire [7:0] a;
+  input [7:0] b;
+  wire [7:0] b;
+  wire [17:0] b18;
+  input clk;
+  wire clk;
+  wire en;
+  wire [15:0] p;
+  wire [35:0] p36;
+  output \port$664$0 ;
+  wire \port$664$0 ;
+  output \port$664$1 ;
+  wire \port$664$1 ;
+  output \port$664$10 ;
+  wire \port$664$10 ;
+  output \port$664$11 ;
+  wire \port$664$11 ;
+  output \port$664$12 ;
+  wire \port$664$12 ;
+  output \port$664$13 ;
+  wire \port$664$13 ;
+  output \port$664$14 ;
+  wire \port$664$14 ;
+  output \port$664$15 ;
+  wire \port$664$15 ;
+  output \port$664$2 ;
+  wire \port$664$2 ;
+  output \port$664$3 ;
+  wire \port$664$3 ;
+  output \port$664$4 ;
+  wire \port$664$4 ;
+  output \port$664$5 ;
+  wire \port$664$5 ;
+  output \port$664$6 ;
+  wire \port$664$6 ;
+  output \port$664$7 ;
+  wire \port$664$7 ;
+  output \port$664$8 ;
+  wire \port$664$8 ;
+  output \port$664$9 ;
+  wire \port$664$9 ;
+  input rst;
+  wire rst;
+  MULT18X18D #(
+    .CAS_MATCH_REG("FALSE"),
+    .CLK0_DIV("ENABLED"),
+    .CLK1_DIV("ENABLED"),
+    .CLK2_DIV("ENABLED"),
+    .CLK3_DIV("ENABLED"),
+    .GSR("DISABLED"),
+    .HIGHSPEED_CLK("NONE"),
+    .MULT_BYPASS("DISABLED"),
+    .REG_INPUTA_CLK("CLK0"),
+    .REG_INPUTB_CLK("CLK0"),
+    .REG_INPUTC_CLK("NONE"),
+    .REG_OUTPUT_CLK("CLK0"),
+    .REG_PIPELINE_CLK("NONE"),
+    .RESETMODE("SYNC"),
+    .SOURCEB_MODE("B_SHIFT")
+  ) dsp (
+    .A0(a[0]),
+    .A1(a[1]),
+    .A10(a[7]),
+    .A11(a[7]),
+    .A12(a[7]),
+    .A13(a[7]),
+    .A14(a[7]),
+    .A15(a[7]),
+    .A16(a[7]),
+    .A17(a[7]),
+    .A2(a[2]),
+    .A3(a[3]),
+    .A4(a[4]),
+    .A5(a[5]),
+    .A6(a[6]),
+    .A7(a[7]),
+    .A8(a[7]),
+    .A9(a[7]),
+    .B0(b[0]),
+    .B1(b[1]),
+    .B10(b[7]),
+    .B11(b[7]),
+    .B12(b[7]),
+    .B13(b[7]),
+    .B14(b[7]),
+    .B15(b[7]),
+    .B16(b[7]),
+    .B17(b[7]),
+    .B2(b[2]),
+    .B3(b[3]),
+    .B4(b[4]),
+    .B5(b[5]),
+    .B6(b[6]),
+    .B7(b[7]),
+    .B8(b[7]),
+    .B9(b[7]),
+    .C0(1'h0),
+    .C1(1'h0),
+    .C10(1'h0),
+    .C11(1'h0),
+    .C12(1'h0),
+    .C13(1'h0),
+    .C14(1'h0),
+    .C15(1'h0),
+    .C16(1'h0),
+    .C17(1'h0),
+    .C2(1'h0),
+    .C3(1'h0),
+    .C4(1'h0),
+    .C5(1'h0),
+    .C6(1'h0),
+    .C7(1'h0),
+    .C8(1'h0),
+    .C9(1'h0),
+    .CE0(1'h1),
+    .CLK0(clk),
+    .P0(_00_),
+    .P1(_11_),
+    .P10(_02_),
+    .P11(_03_),
+    .P12(_04_),
+    .P13(_05_),
+    .P14(_06_),
+    .P15(_07_),
+    .P16(_08_),
+    .P17(_09_),
+    .P18(_10_),
+    .P19(_12_),
+    .P2(_22_),
+    .P20(_13_),
+    .P21(_14_),
+    .P22(_15_),
+    .P23(_16_),
+    .P24(_17_),
+    .P25(_18_),
+    .P26(_19_),
+    .P27(_20_),
+    .P28(_21_),
+    .P29(_23_),
+    .P3(_30_),
+    .P30(_24_),
+    .P31(_25_),
+    .P32(_26_),
+    .P33(_27_),
+    .P34(_28_),
+    .P35(_29_),
+    .P4(_31_),
+    .P5(_32_),
+    .P6(_33_),
+    .P7(_34_),
+    .P8(_35_),
+    .P9(_01_),
+    .RST0(rst),
+    .SIGNEDA(1'h1),
+    .SIGNEDB(1'h1),
+    .SOURCEA(1'h0),
+    .SOURCEB(1'h0)
+  );
+  assign \$signal  = { a[7], a[7], a[7], a[7], a[7], a[7], a[7], a[7], a[7], a[7], a };
+  assign b18 = { b[7], b[7], b[7], b[7], b[7], b[7], b[7], b[7], b[7], b[7], b };
+  assign p = { _07_, _06_, _05_, _04_, _03_, _02_, _01_, _35_, _34_, _33_, _32_, _31_, _30_, _22_, _11_, _00_ };
+  assign p36 = { _29_, _28_, _27_, _26_, _25_, _24_, _23_, _21_, _20_, _19_, _18_, _17_, _16_, _15_, _14_, _13_, _12_, _10_, _09_, _08_, _07_, _06_, _05_, _04_, _03_, _02_, _01_, _35_, _34_, _33_, _32_, _31_, _30_, _22_, _11_, _00_ };
+  assign en = 1'h1;
+  assign \port$664$0  = _00_;
+  assign \port$664$1  = _11_;
+  assign \port$664$2  = _22_;
+  assign \port$664$3  = _30_;
+  assign \port$664$4  = _31_;
+  assign \port$664$5  = _32_;
+  assign \port$664$6  = _33_;
+  assign \port$664$7  = _34_;
+  assign \port$664$8  = _35_;
+  assign \port$664$9  = _01_;
+  assign \port$664$10  = _02_;
+  assign \port$664$11  = _03_;
+  assign \port$664$12  = _04_;
+  assign \port$664$13  = _05_;
+  assign \port$664$14  = _06_;
+  assign \port$664$15  = _07_;
+endmodule
+
+(* generator = "Amaranth" *)
+module \hwq_top.engine.array.mul_7_5 (rst, \port$665$0 , \port$665$1 , \port$665$2 , \port$665$3 , \port$665$4 , \port$665$5 , \port$665$6 , \port$665$7 , \port$665$8 , \port$665$9 , \port$665$10 , \port$665$11 , \port$665$12 , \port$665$13 , \port$665$14 , \port$665$15 , b, a, clk);
+  wire _00_;
+  wire _01_;
+  wire _02_;
+  wire _03_;
+  wire _04_;
+  wire _05_;
+  wire _06_;
+  wire _07_;
+  wire _08_;
+  wire _09_;
+  wire _10_;
+  wire _11_;
+  wire _12_;
+  wire _13_;
+  wire _14_;
+  wire _15_;
+  wire _16_;
+  wire _17_;
+  wire _18_;
+  wire _19_;
+  wire _20_;
+  wire _21_;
+  wire _22_;
+  wire _23_;
+  wire _24_;
+  wire _25_;
+  wire _26_;
+  wire _27_;
+  wire _28_;
+  wire _29_;
+  wire _30_;
+  wire _31_;
+  wire _32_;
+  wire _33_;
+  wire _34_;
+  wire _35_;
+  wire [17:0] \$signal ;
+  input [7:0] a;
+  wire [7:0] a;
+  input [7:0] b;
+  wire [7:0] b;
+  wire [17:0] b18;
+  input clk;
+  wire clk;
+  wire en;
+  wire [15:0] p;
+  wire [35:0] p36;
+  output \port$665$0 ;
+  wire \port$665$0 ;
+  output \port$665$1 ;
+  wire \port$665$1 ;
+  output \port$665$10 ;
+  wire \port$665$10 ;
+  output \port$665$11 ;
+  wire \port$665$11 ;
+  output \port$665$12 ;
+  wire \port$665$12 ;
+  output \port$665$13 ;
+  wire \port$665$13 ;
+  output \port$665$14 ;
+  wire \port$665$14 ;
+  output \port$665$15 ;
+  wire \port$665$15 ;
+  output \port$665$2 ;
+  wire \port$665$2 ;
+  output \port$665$3 ;
+  wire \port$665$3 ;
+  output \port$665$4 ;
+  wire \port$665$4 ;
+  output \port$665$5 ;
+  wire \port$665$5 ;
+  output \port$665$6 ;
+  wire \port$665$6 ;
+  output \port$665$7 ;
+  wire \port$665$7 ;
+  output \port$665$8 ;
+  wire \port$665$8 ;
+  output \port$665$9 ;
+  wire \port$665$9 ;
+  input rst;
+  wire rst;
+  MULT18X18D #(
+    .CAS_MATCH_REG("FALSE"),
+    .CLK0_DIV("ENABLED"),
+    .CLK1_DIV("ENABLED"),
+    .CLK2_DIV("ENABLED"),
+    .CLK3_DIV("ENABLED"),
+    .GSR("DISABLED"),
+    .HIGHSPEED_CLK("NONE"),
+    .MULT_BYPASS("DISABLED"),
+    .REG_INPUTA_CLK("CLK0"),
+    .REG_INPUTB_CLK("CLK0"),
+    .REG_INPUTC_CLK("NONE"),
+    .REG_OUTPUT_CLK("CLK0"),
+    .REG_PIPELINE_CLK("NONE"),
+    .RESETMODE("SYNC"),
+    .SOURCEB_MODE("B_SHIFT")
+  ) dsp (
+    .A0(a[0]),
+    .A1(a[1]),
+    .A10(a[7]),
+    .A11(a[7]),
+    .A12(a[7]),
+    .A13(a[7]),
+    .A14(a[7]),
+    .A15(a[7]),
+    .A16(a[7]),
+    .A17(a[7]),
+    .A2(a[2]),
+    .A3(a[3]),
+    .A4(a[4]),
+    .A5(a[5]),
+    .A6(a[6]),
+    .A7(a[7]),
+    .A8(a[7]),
+    .A9(a[7]),
+    .B0(b[0]),
+    .B1(b[1]),
+    .B10(b[7]),
+    .B11(b[7]),
+    .B12(b[7]),
+    .B13(b[7]),
+    .B14(b[7]),
+    .B15(b[7]),
+    .B16(b[7]),
+    .B17(b[7]),
+    .B2(b[2]),
+    .B3(b[3]),
+    .B4(b[4]),
+    .B5(b[5]),
+    .B6(b[6]),
+    .B7(b[7]),
+    .B8(b[7]),
+    .B9(b[7]),
+    .C0(1'h0),
+    .C1(1'h0),
+    .C10(1'h0),
+    .C11(1'h0),
+    .C12(1'h0),
+    .C13(1'h0),
+    .C14(1'h0),
+    .C15(1'h0),
+    .C16(1'h0),
+    .C17(1'h0),
+    .C2(1'h0),
+    .C3(1'h0),
+    .C4(1'h0),
+    .C5(1'h0),
+    .C6(1'h0),
+    .C7(1'h0),
+    .C8(1'h0),
+    .C9(1'h0),
+    .CE0(1'h1),
+    .CLK0(clk),
+    .P0(_00_),
+    .P1(_11_),
+    .P10(_02_),
+    .P11(_03_),
+    .P12(_04_),
+    .P13(_05_),
+    .P14(_06_),
+    .P15(_07_),
+    .P16(_08_),
+    .P17(_09_),
+    .P18(_10_),
+    .P19(_12_),
+    .P2(_22_),
+    .P20(_13_),
+    .P21(_14_),
+    .P22(_15_),
+    .P23(_16_),
+    .P24(_17_),
+    .P25(_18_),
+    .P26(_19_),
+    .P27(_20_),
+    .P28(_21_),
+    .P29(_23_),
+    .P3(_30_),
+    .P30(_24_),
+    .P31(_25_),
+    .P32(_26_),
+    .P33(_27_),
+    .P34(_28_),
+    .P35(_29_),
+    .P4(_31_),
+    .P5(_32_),
+    .P6(_33_),
+    .P7(_34_),
+    .P8(_35_),
+    .P9(_01_),
+    .RST0(rst),
+    .SIGNEDA(1'h1),
+    .SIGNEDB(1'h1),
+    .SOURCEA(1'h0),
+    .SOURCEB(1'h0)
+  );
+  assign \$signal  = { a[7], a[7], a[7], a[7], a[7], a[7], a[7], a[7], a[7], a[7], a };
+  assign b18 = { b[7], b[7], b[7], b[7], b[7], b[7], b[7], b[7], b[7], b[7], b };
+  assign p = { _07_, _06_, _05_, _04_, _03_, _02_, _01_, _35_, _34_, _33_, _32_, _31_, _30_, _22_, _11_, _00_ };
+  assign p36 = { _29_, _28_, _27_, _26_, _25_, _24_, _23_, _21_, _20_, _19_, _18_, _17_, _16_, _15_, _14_, _13_, _12_, _10_, _09_, _08_, _07_, _06_, _05_, _04_, _03_, _02_, _01_, _35_, _34_, _33_, _32_, _31_, _30_, _22_, _11_, _00_ };
+  assign en = 1'h1;
+  assign \port$665$0  = _00_;
+  assign \port$665$1  = _11_;
+  assign \port$665$2  = _22_;
+  assign \port$665$3  = _30_;
+  assign \port$665$4  = _31_;
+  assign \port$665$5  = _32_;
+  assign \port$665$6  = _33_;
+  assign \port$665$7  = _34_;
+  assign \port$665$8  = _35_;
+  assign \port$665$9  = _01_;
+  assign \port$665$10  = _02_;
+  assign \port$665$11  = _03_;
+  assign \port$665$12  = _04_;
+  assign \port$665$13  = _05_;
+  assign \port$665$14  = _06_;
+  assign \port$665$15  = _07_;
+endmodule
+
+(* generator = "Amaranth" *)
+module \hwq_top.engine.array.mul_7_6 (rst, \port$666$0 , \port$666$1 , \port$666$2 , \port$666$3 , \port$666$4 , \port$666$5 , \port$666$6 , \port$666$7 , \port$666$8 , \port$666$9 , \port$666$10 , \port$666$11 , \port$666$12 , \port$666$13 , \port$666$14 , \port$666$15 , b, a, clk);
+  wire _00_;
+  wire _01_;
+  wire _02_;
+  wire _03_;
+  wire _04_;
+  wire _05_;
+  wire _06_;
+  wire _07_;
+  wire _08_;
+  wire _09_;
+  wire _10_;
+  wire _11_;
+  wire _12_;
+  wire _13_;
+  wire _14_;
+  wire _15_;
+  wire _16_;
+  wire _17_;
+  wire _18_;
+  wire _19_;
+  wire _20_;
+  wire _21_;
+  wire _22_;
+  wire _23_;
+  wire _24_;
+  wire _25_;
+  wire _26_;
+  wire _27_;
+  wire _28_;
+  wire _29_;
+  wire _30_;
+  wire _31_;
+  wire _32_;
+  wire _33_;
+  wire _34_;
+  wire _35_;
+  wire [17:0] \$signal ;
+  input [7:0] a;
+  wire [7:0] a;
+  input [7:0] b;
+  wire [7:0] b;
+  wire [17:0] b18;
+  input clk;
+  wire clk;
+  wire en;
+  wire [15:0] p;
+  wire [35:0] p36;
+  output \port$666$0 ;
+  wire \port$666$0 ;
+  output \port$666$1 ;
+  wire \port$666$1 ;
+  output \port$666$10 ;
+  wire \port$666$10 ;
+  output \port$666$11 ;
+  wire \port$666$11 ;
+  output \port$666$12 ;
+  wire \port$666$12 ;
+  output \port$666$13 ;
+  wire \port$666$13 ;
+  output \port$666$14 ;
+  wire \port$666$14 ;
+  output \port$666$15 ;
+  wire \port$666$15 ;
+  output \port$666$2 ;
+  wire \port$666$2 ;
+  output \port$666$3 ;
+  wire \port$666$3 ;
+  output \port$666$4 ;
+  wire \port$666$4 ;
+  output \port$666$5 ;
+  wire \port$666$5 ;
+  output \port$666$6 ;
+  wire \port$666$6 ;
+  output \port$666$7 ;
+  wire \port$666$7 ;
+  output \port$666$8 ;
+  wire \port$666$8 ;
+  output \port$666$9 ;
+  wire \port$666$9 ;
+  input rst;
+  wire rst;
+  MULT18X18D #(
+    .CAS_MATCH_REG("FALSE"),
+    .CLK0_DIV("ENABLED"),
+    .CLK1_DIV("ENABLED"),
+    .CLK2_DIV("ENABLED"),
+    .CLK3_DIV("ENABLED"),
+    .GSR("DISABLED"),
+    .HIGHSPEED_CLK("NONE"),
+    .MULT_BYPASS("DISABLED"),
+    .REG_INPUTA_CLK("CLK0"),
+    .REG_INPUTB_CLK("CLK0"),
+    .REG_INPUTC_CLK("NONE"),
+    .REG_OUTPUT_CLK("CLK0"),
+    .REG_PIPELINE_CLK("NONE"),
+    .RESETMODE("SYNC"),
+    .SOURCEB_MODE("B_SHIFT")
+  ) dsp (
+    .A0(a[0]),
+    .A1(a[1]),
+    .A10(a[7]),
+    .A11(a[7]),
+    .A12(a[7]),
+    .A13(a[7]),
+    .A14(a[7]),
+    .A15(a[7]),
+    .A16(a[7]),
+    .A17(a[7]),
+    .A2(a[2]),
+    .A3(a[3]),
+    .A4(a[4]),
+    .A5(a[5]),
+    .A6(a[6]),
+    .A7(a[7]),
+    .A8(a[7]),
+    .A9(a[7]),
+    .B0(b[0]),
+    .B1(b[1]),
+    .B10(b[7]),
+    .B11(b[7]),
+    .B12(b[7]),
+    .B13(b[7]),
+    .B14(b[7]),
+    .B15(b[7]),
+    .B16(b[7]),
+    .B17(b[7]),
+    .B2(b[2]),
+    .B3(b[3]),
+    .B4(b[4]),
+    .B5(b[5]),
+    .B6(b[6]),
+    .B7(b[7]),
+    .B8(b[7]),
+    .B9(b[7]),
+    .C0(1'h0),
+    .C1(1'h0),
+    .C10(1'h0),
+    .C11(1'h0),
+    .C12(1'h0),
+    .C13(1'h0),
+    .C14(1'h0),
+    .C15(1'h0),
+    .C16(1'h0),
+    .C17(1'h0),
+    .C2(1'h0),
+    .C3(1'h0),
+    .C4(1'h0),
+    .C5(1'h0),
+    .C6(1'h0),
+    .C7(1'h0),
+    .C8(1'h0),
+    .C9(1'h0),
+    .CE0(1'h1),
+    .CLK0(clk),
+    .P0(_00_),
+    .P1(_11_),
+    .P10(_02_),
+    .P11(_03_),
+    .P12(_04_),
+    .P13(_05_),
+    .P14(_06_),
+    .P15(_07_),
+    .P16(_08_),
+    .P17(_09_),
+    .P18(_10_),
+    .P19(_12_),
+    .P2(_22_),
+    .P20(_13_),
+    .P21(_14_),
+    .P22(_15_),
+    .P23(_16_),
+    .P24(_17_),
+    .P25(_18_),
+    .P26(_19_),
+    .P27(_20_),
+    .P28(_21_),
+    .P29(_23_),
+    .P3(_30_),
+    .P30(_24_),
+    .P31(_25_),
+    .P32(_26_),
+    .P33(_27_),
+    .P34(_28_),
+    .P35(_29_),
+    .P4(_31_),
+    .P5(_32_),
+    .P6(_33_),
+    .P7(_34_),
+    .P8(_35_),
+    .P9(_01_),
+    .RST0(rst),
+    .SIGNEDA(1'h1),
+    .SIGNEDB(1'h1),
+    .SOURCEA(1'h0),
+    .SOURCEB(1'h0)
+  );
+  assign \$signal  = { a[7], a[7], a[7], a[7], a[7], a[7], a[7], a[7], a[7], a[7], a };
+  assign b18 = { b[7], b[7], b[7], b[7], b[7], b[7], b[7], b[7], b[7], b[7], b };
+  assign p = { _07_, _06_, _05_, _04_, _03_, _02_, _01_, _35_, _34_, _33_, _32_, _31_, _30_, _22_, _11_, _00_ };
+  assign p36 = { _29_, _28_, _27_, _26_, _25_, _24_, _23_, _21_, _20_, _19_, _18_, _17_, _16_, _15_, _14_, _13_, _12_, _10_, _09_, _08_, _07_, _06_, _05_, _04_, _03_, _02_, _01_, _35_, _34_, _33_, _32_, _31_, _30_, _22_, _11_, _00_ };
+  assign en = 1'h1;
+  assign \port$666$0  = _00_;
+  assign \port$666$1  = _11_;
+  assign \port$666$2  = _22_;
+  assign \port$666$3  = _30_;
+  assign \port$666$4  = _31_;
+  assign \port$666$5  = _32_;
+  assign \port$666$6  = _33_;
+  assign \port$666$7  = _34_;
+  assign \port$666$8  = _35_;
+  assign \port$666$9  = _01_;
+  assign \port$666$10  = _02_;
+  assign \port$666$11  = _03_;
+  assign \port$666$12  = _04_;
+  assign \port$666$13  = _05_;
+  assign \port$666$14  = _06_;
+  assign \port$666$15  = _07_;
+endmodule
+
+(* generator = "Amaranth" *)
+module \hwq_top.engine.array.mul_7_7 (rst, \port$667$0 , \port$667$1 , \port$667$2 , \port$667$3 , \port$667$4 , \port$667$5 , \port$667$6 , \port$667$7 , \port$667$8 , \port$667$9 , \port$667$10 , \port$667$11 , \port$667$12 , \port$667$13 , \port$667$14 , \port$667$15 , b, a, clk);
+  wire _00_;
+  wire _01_;
+  wire _02_;
+  wire _03_;
+  wire _04_;
+  wire _05_;
+  wire _06_;
+  wire _07_;
+  wire _08_;
+  wire _09_;
+  wire _10_;
+  wire _11_;
+  wire _12_;
+  wire _13_;
+  wire _14_;
+  wire _15_;
+  wire _16_;
+  wire _17_;
+  wire _18_;
+  wire _19_;
+  wire _20_;
+  wire _21_;
+  wire _22_;
+  wire _23_;
+  wire _24_;
+  wire _25_;
+  wire _26_;
+  wire _27_;
+  wire _28_;
+  wire _29_;
+  wire _30_;
+  wire _31_;
+  wire _32_;
+  wire _33_;
+  wire _34_;
+  wire _35_;
+  wire [17:0] \$signal ;
+  input [7:0] a;
+  wire [7:0] a;
+  input [7:0] b;
+  wire [7:0] b;
+  wire [17:0] b18;
+  input clk;
+  wire clk;
+  wire en;
+  wire [15:0] p;
+  wire [35:0] p36;
+  output \port$667$0 ;
+  wire \port$667$0 ;
+  output \port$667$1 ;
+  wire \port$667$1 ;
+  output \port$667$10 ;
+  wire \port$667$10 ;
+  output \port$667$11 ;
+  wire \port$667$11 ;
+  output \port$667$12 ;
+  wire \port$667$12 ;
+  output \port$667$13 ;
+  wire \port$667$13 ;
+  output \port$667$14 ;
+  wire \port$667$14 ;
+  output \port$667$15 ;
+  wire \port$667$15 ;
+  output \port$667$2 ;
+  wire \port$667$2 ;
+  output \port$667$3 ;
+  wire \port$667$3 ;
+  output \port$667$4 ;
+  wire \port$667$4 ;
+  output \port$667$5 ;
+  wire \port$667$5 ;
+  output \port$667$6 ;
+  wire \port$667$6 ;
+  output \port$667$7 ;
+  wire \port$667$7 ;
+  output \port$667$8 ;
+  wire \port$667$8 ;
+  output \port$667$9 ;
+  wire \port$667$9 ;
+  input rst;
+  wire rst;
+  MULT18X18D #(
+    .CAS_MATCH_REG("FALSE"),
+    .CLK0_DIV("ENABLED"),
+    .CLK1_DIV("ENABLED"),
+    .CLK2_DIV("ENABLED"),
+    .CLK3_DIV("ENABLED"),
+    .GSR("DISABLED"),
+    .HIGHSPEED_CLK("NONE"),
+    .MULT_BYPASS("DISABLED"),
+    .REG_INPUTA_CLK("CLK0"),
+    .REG_INPUTB_CLK("CLK0"),
+    .REG_INPUTC_CLK("NONE"),
+    .REG_OUTPUT_CLK("CLK0"),
+    .REG_PIPELINE_CLK("NONE"),
+    .RESETMODE("SYNC"),
+    .SOURCEB_MODE("B_SHIFT")
+  ) dsp (
+    .A0(a[0]),
+    .A1(a[1]),
+    .A10(a[7]),
+    .A11(a[7]),
+    .A12(a[7]),
+    .A13(a[7]),
+    .A14(a[7]),
+    .A15(a[7]),
+    .A16(a[7]),
+    .A17(a[7]),
+    .A2(a[2]),
+    .A3(a[3]),
+    .A4(a[4]),
+    .A5(a[5]),
+    .A6(a[6]),
+    .A7(a[7]),
+    .A8(a[7]),
+    .A9(a[7]),
+    .B0(b[0]),
+    .B1(b[1]),
+    .B10(b[7]),
+    .B11(b[7]),
+    .B12(b[7]),
+    .B13(b[7]),
+    .B14(b[7]),
+    .B15(b[7]),
+    .B16(b[7]),
+    .B17(b[7]),
+    .B2(b[2]),
+    .B3(b[3]),
+    .B4(b[4]),
+    .B5(b[5]),
+    .B6(b[6]),
+    .B7(b[7]),
+    .B8(b[7]),
+    .B9(b[7]),
+    .C0(1'h0),
+    .C1(1'h0),
+    .C10(1'h0),
+    .C11(1'h0),
+    .C12(1'h0),
+    .C13(1'h0),
+    .C14(1'h0),
+    .C15(1'h0),
+    .C16(1'h0),
+    .C17(1'h0),
+    .C2(1'h0),
+    .C3(1'h0),
+    .C4(1'h0),
+    .C5(1'h0),
+    .C6(1'h0),
+    .C7(1'h0),
+    .C8(1'h0),
+    .C9(1'h0),
+    .CE0(1'h1),
+    .CLK0(clk),
+    .P0(_00_),
+    .P1(_11_),
+    .P10(_02_),
+    .P11(_03_),
+    .P12(_04_),
+    .P13(_05_),
+    .P14(_06_),
+    .P15(_07_),
+    .P16(_08_),
+    .P17(_09_),
+    .P18(_10_),
+    .P19(_12_),
+    .P2(_22_),
+    .P20(_13_),
+    .P21(_14_),
+    .P22(_15_),
+    .P23(_16_),
+    .P24(_17_),
+    .P25(_18_),
+    .P26(_19_),
+    .P27(_20_),
+    .P28(_21_),
+    .P29(_23_),
+    .P3(_30_),
+    .P30(_24_),
+    .P31(_25_),
+    .P32(_26_),
+    .P33(_27_),
+    .P34(_28_),
+    .P35(_29_),
+    .P4(_31_),
+    .P5(_32_),
+    .P6(_33_),
+    .P7(_34_),
+    .P8(_35_),
+    .P9(_01_),
+    .RST0(rst),
+    .SIGNEDA(1'h1),
+    .SIGNEDB(1'h1),
+    .SOURCEA(1'h0),
+    .SOURCEB(1'h0)
+  );
+  assign \$signal  = { a[7], a[7], a[7], a[7], a[7], a[7], a[7], a[7], a[7], a[7], a };
+  assign b18 = { b[7], b[7], b[7], b[7], b[7], b[7], b[7], b[7], b[7], b[7], b };
+  assign p = { _07_, _06_, _05_, _04_, _03_, _02_, _01_, _35_, _34_, _33_, _32_, _31_, _30_, _22_, _11_, _00_ };
+  assign p36 = { _29_, _28_, _27_, _26_, _25_, _24_, _23_, _21_, _20_, _19_, _18_, _17_, _16_, _15_, _14_, _13_, _12_, _10_, _09_, _08_, _07_, _06_, _05_, _04_, _03_, _02_, _01_, _35_, _34_, _33_, _32_, _31_, _30_, _22_, _11_, _00_ };
+  assign en = 1'h1;
+  assign \port$667$0  = _00_;
+  assign \port$667$1  = _11_;
+  assign \port$667$2  = _22_;
+  assign \port$667$3  = _30_;
+  assign \port$667$4  = _31_;
+  assign \port$667$5  = _32_;
+  assign \port$667$6  = _33_;
+  assign \port$667$7  = _34_;
+  assign \port$667$8  = _35_;
+  assign \port$667$9  = _01_;
+  assign \port$667$10  = _02_;
+  assign \port$667$11  = _03_;
+  assign \port$667$12  = _04_;
+  assign \port$667$13  = _05_;
+  assign \port$667$14  = _06_;
+  assign \port$667$15  = _07_;
 endmodule
 
 (* generator = "Amaranth" *)
@@ -25688,7 +25546,7 @@ module \hwq_top.engine.params0 (w_addr, w_data, w_en, \r_addr$3 , r_data, clk);
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.requant (rst, zero_point, act_min, act_max, i_valid, i_last, i_acc, o_data, o_valid, o_last, \port$2503$0 , clk);
+module \hwq_top.engine.requant (rst, zero_point, act_min, act_max, i_valid, i_last, i_acc, o_data, o_valid, o_last, \port$2515$0 , clk);
   wire _000_;
   wire _001_;
   wire [4:0] _002_;
@@ -26135,8 +25993,8 @@ module \hwq_top.engine.requant (rst, zero_point, act_min, act_max, i_valid, i_la
   wire [30:0] \p$45 ;
   wire [31:0] \p$47 ;
   wire [28:0] \p$49 ;
-  input [68:0] \port$2503$0 ;
-  wire [68:0] \port$2503$0 ;
+  input [68:0] \port$2515$0 ;
+  wire [68:0] \port$2515$0 ;
   wire [4:0] r_0;
   reg [25:0] rq0_acc0 = 26'h0000000;
   reg [31:0] rq0_b0 = 32'd0;
@@ -26268,10 +26126,10 @@ module \hwq_top.engine.requant (rst, zero_point, act_min, act_max, i_valid, i_la
   assign _292_ = _293_ ? rq0_m0 : rq1_m0;
   assign _294_ = _295_ ? 1'h0 : rq0_last;
   assign _296_ = _297_ ? 1'h0 : rq0_valid;
-  assign _298_ = _299_ ? \port$2503$0 [31:0] : rq0_b0;
+  assign _298_ = _299_ ? \port$2515$0 [31:0] : rq0_b0;
   assign _300_ = _301_ ? i_acc : rq0_acc0;
-  assign _302_ = _303_ ? \port$2503$0 [68:63] : rq0_e0;
-  assign _304_ = _305_ ? \port$2503$0 [62:32] : rq0_m0;
+  assign _302_ = _303_ ? \port$2515$0 [68:63] : rq0_e0;
+  assign _304_ = _305_ ? \port$2515$0 [62:32] : rq0_m0;
   assign _306_ = _307_ ? 1'h0 : i_last;
   assign _308_ = _309_ ? 1'h0 : i_valid;
   assign _310_ = _311_ ? 1'h0 : rq4_last;
@@ -26320,156 +26178,156 @@ module \hwq_top.engine.requant (rst, zero_point, act_min, act_max, i_valid, i_la
     .a(rq2a_a0[31:17]),
     .b(rq2a_m0[30:17]),
     .clk(clk),
-    .\port$819$0 (_161_),
-    .\port$819$1 (_162_),
-    .\port$819$10 (_172_),
-    .\port$819$11 (_173_),
-    .\port$819$12 (_174_),
-    .\port$819$13 (_175_),
-    .\port$819$14 (_176_),
-    .\port$819$15 (_177_),
-    .\port$819$16 (_179_),
-    .\port$819$17 (_180_),
-    .\port$819$18 (_181_),
-    .\port$819$19 (_182_),
-    .\port$819$2 (_163_),
-    .\port$819$20 (_183_),
-    .\port$819$21 (_184_),
-    .\port$819$22 (_185_),
-    .\port$819$23 (_186_),
-    .\port$819$24 (_187_),
-    .\port$819$25 (_188_),
-    .\port$819$26 (_190_),
-    .\port$819$27 (_191_),
-    .\port$819$28 (_192_),
-    .\port$819$3 (_164_),
-    .\port$819$4 (_165_),
-    .\port$819$5 (_166_),
-    .\port$819$6 (_168_),
-    .\port$819$7 (_169_),
-    .\port$819$8 (_170_),
-    .\port$819$9 (_171_),
+    .\port$831$0 (_161_),
+    .\port$831$1 (_162_),
+    .\port$831$10 (_172_),
+    .\port$831$11 (_173_),
+    .\port$831$12 (_174_),
+    .\port$831$13 (_175_),
+    .\port$831$14 (_176_),
+    .\port$831$15 (_177_),
+    .\port$831$16 (_179_),
+    .\port$831$17 (_180_),
+    .\port$831$18 (_181_),
+    .\port$831$19 (_182_),
+    .\port$831$2 (_163_),
+    .\port$831$20 (_183_),
+    .\port$831$21 (_184_),
+    .\port$831$22 (_185_),
+    .\port$831$23 (_186_),
+    .\port$831$24 (_187_),
+    .\port$831$25 (_188_),
+    .\port$831$26 (_190_),
+    .\port$831$27 (_191_),
+    .\port$831$28 (_192_),
+    .\port$831$3 (_164_),
+    .\port$831$4 (_165_),
+    .\port$831$5 (_166_),
+    .\port$831$6 (_168_),
+    .\port$831$7 (_169_),
+    .\port$831$8 (_170_),
+    .\port$831$9 (_171_),
     .rst(rst)
   );
   \hwq_top.engine.requant.phl_0  phl_0 (
     .a(rq2a_a0[31:17]),
     .b(rq2a_m0[16:0]),
     .clk(clk),
-    .\port$818$0 (_126_),
-    .\port$818$1 (_127_),
-    .\port$818$10 (_137_),
-    .\port$818$11 (_138_),
-    .\port$818$12 (_139_),
-    .\port$818$13 (_140_),
-    .\port$818$14 (_141_),
-    .\port$818$15 (_142_),
-    .\port$818$16 (_143_),
-    .\port$818$17 (_144_),
-    .\port$818$18 (_146_),
-    .\port$818$19 (_147_),
-    .\port$818$2 (_128_),
-    .\port$818$20 (_148_),
-    .\port$818$21 (_149_),
-    .\port$818$22 (_150_),
-    .\port$818$23 (_151_),
-    .\port$818$24 (_152_),
-    .\port$818$25 (_153_),
-    .\port$818$26 (_154_),
-    .\port$818$27 (_155_),
-    .\port$818$28 (_157_),
-    .\port$818$29 (_158_),
-    .\port$818$3 (_129_),
-    .\port$818$30 (_159_),
-    .\port$818$31 (_160_),
-    .\port$818$4 (_130_),
-    .\port$818$5 (_131_),
-    .\port$818$6 (_132_),
-    .\port$818$7 (_133_),
-    .\port$818$8 (_135_),
-    .\port$818$9 (_136_),
+    .\port$830$0 (_126_),
+    .\port$830$1 (_127_),
+    .\port$830$10 (_137_),
+    .\port$830$11 (_138_),
+    .\port$830$12 (_139_),
+    .\port$830$13 (_140_),
+    .\port$830$14 (_141_),
+    .\port$830$15 (_142_),
+    .\port$830$16 (_143_),
+    .\port$830$17 (_144_),
+    .\port$830$18 (_146_),
+    .\port$830$19 (_147_),
+    .\port$830$2 (_128_),
+    .\port$830$20 (_148_),
+    .\port$830$21 (_149_),
+    .\port$830$22 (_150_),
+    .\port$830$23 (_151_),
+    .\port$830$24 (_152_),
+    .\port$830$25 (_153_),
+    .\port$830$26 (_154_),
+    .\port$830$27 (_155_),
+    .\port$830$28 (_157_),
+    .\port$830$29 (_158_),
+    .\port$830$3 (_129_),
+    .\port$830$30 (_159_),
+    .\port$830$31 (_160_),
+    .\port$830$4 (_130_),
+    .\port$830$5 (_131_),
+    .\port$830$6 (_132_),
+    .\port$830$7 (_133_),
+    .\port$830$8 (_135_),
+    .\port$830$9 (_136_),
     .rst(rst)
   );
   \hwq_top.engine.requant.plh_0  plh_0 (
     .a(rq2a_a0[16:0]),
     .b(rq2a_m0[30:17]),
     .clk(clk),
-    .\port$817$0 (_091_),
-    .\port$817$1 (_092_),
-    .\port$817$10 (_102_),
-    .\port$817$11 (_103_),
-    .\port$817$12 (_104_),
-    .\port$817$13 (_105_),
-    .\port$817$14 (_106_),
-    .\port$817$15 (_107_),
-    .\port$817$16 (_108_),
-    .\port$817$17 (_109_),
-    .\port$817$18 (_110_),
-    .\port$817$19 (_113_),
-    .\port$817$2 (_093_),
-    .\port$817$20 (_114_),
-    .\port$817$21 (_115_),
-    .\port$817$22 (_116_),
-    .\port$817$23 (_117_),
-    .\port$817$24 (_118_),
-    .\port$817$25 (_119_),
-    .\port$817$26 (_120_),
-    .\port$817$27 (_121_),
-    .\port$817$28 (_122_),
-    .\port$817$29 (_124_),
-    .\port$817$3 (_094_),
-    .\port$817$30 (_125_),
-    .\port$817$4 (_095_),
-    .\port$817$5 (_096_),
-    .\port$817$6 (_097_),
-    .\port$817$7 (_098_),
-    .\port$817$8 (_099_),
-    .\port$817$9 (_101_),
+    .\port$829$0 (_091_),
+    .\port$829$1 (_092_),
+    .\port$829$10 (_102_),
+    .\port$829$11 (_103_),
+    .\port$829$12 (_104_),
+    .\port$829$13 (_105_),
+    .\port$829$14 (_106_),
+    .\port$829$15 (_107_),
+    .\port$829$16 (_108_),
+    .\port$829$17 (_109_),
+    .\port$829$18 (_110_),
+    .\port$829$19 (_113_),
+    .\port$829$2 (_093_),
+    .\port$829$20 (_114_),
+    .\port$829$21 (_115_),
+    .\port$829$22 (_116_),
+    .\port$829$23 (_117_),
+    .\port$829$24 (_118_),
+    .\port$829$25 (_119_),
+    .\port$829$26 (_120_),
+    .\port$829$27 (_121_),
+    .\port$829$28 (_122_),
+    .\port$829$29 (_124_),
+    .\port$829$3 (_094_),
+    .\port$829$30 (_125_),
+    .\port$829$4 (_095_),
+    .\port$829$5 (_096_),
+    .\port$829$6 (_097_),
+    .\port$829$7 (_098_),
+    .\port$829$8 (_099_),
+    .\port$829$9 (_101_),
     .rst(rst)
   );
   \hwq_top.engine.requant.pll_0  pll_0 (
     .a(rq2a_a0[16:0]),
     .b(rq2a_m0[16:0]),
     .clk(clk),
-    .\port$816$0 (_053_),
-    .\port$816$1 (_054_),
-    .\port$816$10 (_064_),
-    .\port$816$11 (_065_),
-    .\port$816$12 (_066_),
-    .\port$816$13 (_068_),
-    .\port$816$14 (_069_),
-    .\port$816$15 (_070_),
-    .\port$816$16 (_071_),
-    .\port$816$17 (_072_),
-    .\port$816$18 (_073_),
-    .\port$816$19 (_074_),
-    .\port$816$2 (_055_),
-    .\port$816$20 (_075_),
-    .\port$816$21 (_076_),
-    .\port$816$22 (_077_),
-    .\port$816$23 (_079_),
-    .\port$816$24 (_080_),
-    .\port$816$25 (_081_),
-    .\port$816$26 (_082_),
-    .\port$816$27 (_083_),
-    .\port$816$28 (_084_),
-    .\port$816$29 (_085_),
-    .\port$816$3 (_057_),
-    .\port$816$30 (_086_),
-    .\port$816$31 (_087_),
-    .\port$816$32 (_088_),
-    .\port$816$33 (_090_),
-    .\port$816$4 (_058_),
-    .\port$816$5 (_059_),
-    .\port$816$6 (_060_),
-    .\port$816$7 (_061_),
-    .\port$816$8 (_062_),
-    .\port$816$9 (_063_),
+    .\port$828$0 (_053_),
+    .\port$828$1 (_054_),
+    .\port$828$10 (_064_),
+    .\port$828$11 (_065_),
+    .\port$828$12 (_066_),
+    .\port$828$13 (_068_),
+    .\port$828$14 (_069_),
+    .\port$828$15 (_070_),
+    .\port$828$16 (_071_),
+    .\port$828$17 (_072_),
+    .\port$828$18 (_073_),
+    .\port$828$19 (_074_),
+    .\port$828$2 (_055_),
+    .\port$828$20 (_075_),
+    .\port$828$21 (_076_),
+    .\port$828$22 (_077_),
+    .\port$828$23 (_079_),
+    .\port$828$24 (_080_),
+    .\port$828$25 (_081_),
+    .\port$828$26 (_082_),
+    .\port$828$27 (_083_),
+    .\port$828$28 (_084_),
+    .\port$828$29 (_085_),
+    .\port$828$3 (_057_),
+    .\port$828$30 (_086_),
+    .\port$828$31 (_087_),
+    .\port$828$32 (_088_),
+    .\port$828$33 (_090_),
+    .\port$828$4 (_058_),
+    .\port$828$5 (_059_),
+    .\port$828$6 (_060_),
+    .\port$828$7 (_061_),
+    .\port$828$8 (_062_),
+    .\port$828$9 (_063_),
     .rst(rst)
   );
   assign en = 1'h1;
-  assign i_multiplier = \port$2503$0 [62:32];
-  assign i_shift = \port$2503$0 [68:63];
-  assign i_bias = \port$2503$0 [31:0];
+  assign i_multiplier = \port$2515$0 [62:32];
+  assign i_shift = \port$2515$0 [68:63];
+  assign i_bias = \port$2515$0 [31:0];
   assign left_0 = _204_[4:0];
   assign r_0 = _208_[4:0];
   assign s_0 = _209_[31:0];
@@ -26495,10 +26353,10 @@ module \hwq_top.engine.requant (rst, zero_point, act_min, act_max, i_valid, i_la
   assign \en$99  = 1'h1;
   assign \a$100  = rq2a_a0[31:17];
   assign \b$101  = rq2a_m0[30:17];
-  assign \i_multiplier[0]  = \port$2503$0 [62:32];
-  assign \i_shift[0]  = \port$2503$0 [68:63];
+  assign \i_multiplier[0]  = \port$2515$0 [62:32];
+  assign \i_shift[0]  = \port$2515$0 [68:63];
   assign \i_acc[0]  = i_acc;
-  assign \i_bias[0]  = \port$2503$0 [31:0];
+  assign \i_bias[0]  = \port$2515$0 [31:0];
   assign \o_data[0]  = o_data;
   assign _020_ = { _192_, _191_, _190_, _188_, _187_, _186_, _185_, _184_, _183_, _182_, _181_, _180_, _179_, _177_, _176_, _175_, _174_, _173_, _172_, _171_, _170_, _169_, _168_, _166_, _165_, _164_, _163_, _162_, _161_ };
   assign _019_ = { _160_, _159_, _158_, _157_, _155_, _154_, _153_, _152_, _151_, _150_, _149_, _148_, _147_, _146_, _144_, _143_, _142_, _141_, _140_, _139_, _138_, _137_, _136_, _135_, _133_, _132_, _131_, _130_, _129_, _128_, _127_, _126_ };
@@ -26725,8 +26583,8 @@ module \hwq_top.engine.requant (rst, zero_point, act_min, act_max, i_valid, i_la
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.requant.phh_0 (rst, \port$819$0 , \port$819$1 , \port$819$2 , \port$819$3 , \port$819$4 , \port$819$5 , \port$819$6 , \port$819$7 , \port$819$8 , \port$819$9 , \port$819$10 , \port$819$11 , \port$819$12 , \port$819$13 , \port$819$14 , \port$819$15 , \port$819$16 , \port$819$17 , \port$819$18 , \port$819$19 
-, \port$819$20 , \port$819$21 , \port$819$22 , \port$819$23 , \port$819$24 , \port$819$25 , \port$819$26 , \port$819$27 , \port$819$28 , b, a, clk);
+module \hwq_top.engine.requant.phh_0 (rst, \port$831$0 , \port$831$1 , \port$831$2 , \port$831$3 , \port$831$4 , \port$831$5 , \port$831$6 , \port$831$7 , \port$831$8 , \port$831$9 , \port$831$10 , \port$831$11 , \port$831$12 , \port$831$13 , \port$831$14 , \port$831$15 , \port$831$16 , \port$831$17 , \port$831$18 , \port$831$19 
+, \port$831$20 , \port$831$21 , \port$831$22 , \port$831$23 , \port$831$24 , \port$831$25 , \port$831$26 , \port$831$27 , \port$831$28 , b, a, clk);
   wire _00_;
   wire _01_;
   wire _02_;
@@ -26774,64 +26632,64 @@ module \hwq_top.engine.requant.phh_0 (rst, \port$819$0 , \port$819$1 , \port$819
   wire en;
   wire [28:0] p;
   wire [35:0] p36;
-  output \port$819$0 ;
-  wire \port$819$0 ;
-  output \port$819$1 ;
-  wire \port$819$1 ;
-  output \port$819$10 ;
-  wire \port$819$10 ;
-  output \port$819$11 ;
-  wire \port$819$11 ;
-  output \port$819$12 ;
-  wire \port$819$12 ;
-  output \port$819$13 ;
-  wire \port$819$13 ;
-  output \port$819$14 ;
-  wire \port$819$14 ;
-  output \port$819$15 ;
-  wire \port$819$15 ;
-  output \port$819$16 ;
-  wire \port$819$16 ;
-  output \port$819$17 ;
-  wire \port$819$17 ;
-  output \port$819$18 ;
-  wire \port$819$18 ;
-  output \port$819$19 ;
-  wire \port$819$19 ;
-  output \port$819$2 ;
-  wire \port$819$2 ;
-  output \port$819$20 ;
-  wire \port$819$20 ;
-  output \port$819$21 ;
-  wire \port$819$21 ;
-  output \port$819$22 ;
-  wire \port$819$22 ;
-  output \port$819$23 ;
-  wire \port$819$23 ;
-  output \port$819$24 ;
-  wire \port$819$24 ;
-  output \port$819$25 ;
-  wire \port$819$25 ;
-  output \port$819$26 ;
-  wire \port$819$26 ;
-  output \port$819$27 ;
-  wire \port$819$27 ;
-  output \port$819$28 ;
-  wire \port$819$28 ;
-  output \port$819$3 ;
-  wire \port$819$3 ;
-  output \port$819$4 ;
-  wire \port$819$4 ;
-  output \port$819$5 ;
-  wire \port$819$5 ;
-  output \port$819$6 ;
-  wire \port$819$6 ;
-  output \port$819$7 ;
-  wire \port$819$7 ;
-  output \port$819$8 ;
-  wire \port$819$8 ;
-  output \port$819$9 ;
-  wire \port$819$9 ;
+  output \port$831$0 ;
+  wire \port$831$0 ;
+  output \port$831$1 ;
+  wire \port$831$1 ;
+  output \port$831$10 ;
+  wire \port$831$10 ;
+  output \port$831$11 ;
+  wire \port$831$11 ;
+  output \port$831$12 ;
+  wire \port$831$12 ;
+  output \port$831$13 ;
+  wire \port$831$13 ;
+  output \port$831$14 ;
+  wire \port$831$14 ;
+  output \port$831$15 ;
+  wire \port$831$15 ;
+  output \port$831$16 ;
+  wire \port$831$16 ;
+  output \port$831$17 ;
+  wire \port$831$17 ;
+  output \port$831$18 ;
+  wire \port$831$18 ;
+  output \port$831$19 ;
+  wire \port$831$19 ;
+  output \port$831$2 ;
+  wire \port$831$2 ;
+  output \port$831$20 ;
+  wire \port$831$20 ;
+  output \port$831$21 ;
+  wire \port$831$21 ;
+  output \port$831$22 ;
+  wire \port$831$22 ;
+  output \port$831$23 ;
+  wire \port$831$23 ;
+  output \port$831$24 ;
+  wire \port$831$24 ;
+  output \port$831$25 ;
+  wire \port$831$25 ;
+  output \port$831$26 ;
+  wire \port$831$26 ;
+  output \port$831$27 ;
+  wire \port$831$27 ;
+  output \port$831$28 ;
+  wire \port$831$28 ;
+  output \port$831$3 ;
+  wire \port$831$3 ;
+  output \port$831$4 ;
+  wire \port$831$4 ;
+  output \port$831$5 ;
+  wire \port$831$5 ;
+  output \port$831$6 ;
+  wire \port$831$6 ;
+  output \port$831$7 ;
+  wire \port$831$7 ;
+  output \port$831$8 ;
+  wire \port$831$8 ;
+  output \port$831$9 ;
+  wire \port$831$9 ;
   input rst;
   wire rst;
   MULT18X18D #(
@@ -26954,40 +26812,40 @@ module \hwq_top.engine.requant.phh_0 (rst, \port$819$0 , \port$819$1 , \port$819
   assign p = { _21_, _20_, _19_, _18_, _17_, _16_, _15_, _14_, _13_, _12_, _10_, _09_, _08_, _07_, _06_, _05_, _04_, _03_, _02_, _01_, _35_, _34_, _33_, _32_, _31_, _30_, _22_, _11_, _00_ };
   assign p36 = { _29_, _28_, _27_, _26_, _25_, _24_, _23_, _21_, _20_, _19_, _18_, _17_, _16_, _15_, _14_, _13_, _12_, _10_, _09_, _08_, _07_, _06_, _05_, _04_, _03_, _02_, _01_, _35_, _34_, _33_, _32_, _31_, _30_, _22_, _11_, _00_ };
   assign en = 1'h1;
-  assign \port$819$0  = _00_;
-  assign \port$819$1  = _11_;
-  assign \port$819$2  = _22_;
-  assign \port$819$3  = _30_;
-  assign \port$819$4  = _31_;
-  assign \port$819$5  = _32_;
-  assign \port$819$6  = _33_;
-  assign \port$819$7  = _34_;
-  assign \port$819$8  = _35_;
-  assign \port$819$9  = _01_;
-  assign \port$819$10  = _02_;
-  assign \port$819$11  = _03_;
-  assign \port$819$12  = _04_;
-  assign \port$819$13  = _05_;
-  assign \port$819$14  = _06_;
-  assign \port$819$15  = _07_;
-  assign \port$819$16  = _08_;
-  assign \port$819$17  = _09_;
-  assign \port$819$18  = _10_;
-  assign \port$819$19  = _12_;
-  assign \port$819$20  = _13_;
-  assign \port$819$21  = _14_;
-  assign \port$819$22  = _15_;
-  assign \port$819$23  = _16_;
-  assign \port$819$24  = _17_;
-  assign \port$819$25  = _18_;
-  assign \port$819$26  = _19_;
-  assign \port$819$27  = _20_;
-  assign \port$819$28  = _21_;
+  assign \port$831$0  = _00_;
+  assign \port$831$1  = _11_;
+  assign \port$831$2  = _22_;
+  assign \port$831$3  = _30_;
+  assign \port$831$4  = _31_;
+  assign \port$831$5  = _32_;
+  assign \port$831$6  = _33_;
+  assign \port$831$7  = _34_;
+  assign \port$831$8  = _35_;
+  assign \port$831$9  = _01_;
+  assign \port$831$10  = _02_;
+  assign \port$831$11  = _03_;
+  assign \port$831$12  = _04_;
+  assign \port$831$13  = _05_;
+  assign \port$831$14  = _06_;
+  assign \port$831$15  = _07_;
+  assign \port$831$16  = _08_;
+  assign \port$831$17  = _09_;
+  assign \port$831$18  = _10_;
+  assign \port$831$19  = _12_;
+  assign \port$831$20  = _13_;
+  assign \port$831$21  = _14_;
+  assign \port$831$22  = _15_;
+  assign \port$831$23  = _16_;
+  assign \port$831$24  = _17_;
+  assign \port$831$25  = _18_;
+  assign \port$831$26  = _19_;
+  assign \port$831$27  = _20_;
+  assign \port$831$28  = _21_;
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.requant.phl_0 (rst, \port$818$0 , \port$818$1 , \port$818$2 , \port$818$3 , \port$818$4 , \port$818$5 , \port$818$6 , \port$818$7 , \port$818$8 , \port$818$9 , \port$818$10 , \port$818$11 , \port$818$12 , \port$818$13 , \port$818$14 , \port$818$15 , \port$818$16 , \port$818$17 , \port$818$18 , \port$818$19 
-, \port$818$20 , \port$818$21 , \port$818$22 , \port$818$23 , \port$818$24 , \port$818$25 , \port$818$26 , \port$818$27 , \port$818$28 , \port$818$29 , \port$818$30 , \port$818$31 , b, a, clk);
+module \hwq_top.engine.requant.phl_0 (rst, \port$830$0 , \port$830$1 , \port$830$2 , \port$830$3 , \port$830$4 , \port$830$5 , \port$830$6 , \port$830$7 , \port$830$8 , \port$830$9 , \port$830$10 , \port$830$11 , \port$830$12 , \port$830$13 , \port$830$14 , \port$830$15 , \port$830$16 , \port$830$17 , \port$830$18 , \port$830$19 
+, \port$830$20 , \port$830$21 , \port$830$22 , \port$830$23 , \port$830$24 , \port$830$25 , \port$830$26 , \port$830$27 , \port$830$28 , \port$830$29 , \port$830$30 , \port$830$31 , b, a, clk);
   wire _00_;
   wire _01_;
   wire _02_;
@@ -27035,70 +26893,70 @@ module \hwq_top.engine.requant.phl_0 (rst, \port$818$0 , \port$818$1 , \port$818
   wire en;
   wire [31:0] p;
   wire [35:0] p36;
-  output \port$818$0 ;
-  wire \port$818$0 ;
-  output \port$818$1 ;
-  wire \port$818$1 ;
-  output \port$818$10 ;
-  wire \port$818$10 ;
-  output \port$818$11 ;
-  wire \port$818$11 ;
-  output \port$818$12 ;
-  wire \port$818$12 ;
-  output \port$818$13 ;
-  wire \port$818$13 ;
-  output \port$818$14 ;
-  wire \port$818$14 ;
-  output \port$818$15 ;
-  wire \port$818$15 ;
-  output \port$818$16 ;
-  wire \port$818$16 ;
-  output \port$818$17 ;
-  wire \port$818$17 ;
-  output \port$818$18 ;
-  wire \port$818$18 ;
-  output \port$818$19 ;
-  wire \port$818$19 ;
-  output \port$818$2 ;
-  wire \port$818$2 ;
-  output \port$818$20 ;
-  wire \port$818$20 ;
-  output \port$818$21 ;
-  wire \port$818$21 ;
-  output \port$818$22 ;
-  wire \port$818$22 ;
-  output \port$818$23 ;
-  wire \port$818$23 ;
-  output \port$818$24 ;
-  wire \port$818$24 ;
-  output \port$818$25 ;
-  wire \port$818$25 ;
-  output \port$818$26 ;
-  wire \port$818$26 ;
-  output \port$818$27 ;
-  wire \port$818$27 ;
-  output \port$818$28 ;
-  wire \port$818$28 ;
-  output \port$818$29 ;
-  wire \port$818$29 ;
-  output \port$818$3 ;
-  wire \port$818$3 ;
-  output \port$818$30 ;
-  wire \port$818$30 ;
-  output \port$818$31 ;
-  wire \port$818$31 ;
-  output \port$818$4 ;
-  wire \port$818$4 ;
-  output \port$818$5 ;
-  wire \port$818$5 ;
-  output \port$818$6 ;
-  wire \port$818$6 ;
-  output \port$818$7 ;
-  wire \port$818$7 ;
-  output \port$818$8 ;
-  wire \port$818$8 ;
-  output \port$818$9 ;
-  wire \port$818$9 ;
+  output \port$830$0 ;
+  wire \port$830$0 ;
+  output \port$830$1 ;
+  wire \port$830$1 ;
+  output \port$830$10 ;
+  wire \port$830$10 ;
+  output \port$830$11 ;
+  wire \port$830$11 ;
+  output \port$830$12 ;
+  wire \port$830$12 ;
+  output \port$830$13 ;
+  wire \port$830$13 ;
+  output \port$830$14 ;
+  wire \port$830$14 ;
+  output \port$830$15 ;
+  wire \port$830$15 ;
+  output \port$830$16 ;
+  wire \port$830$16 ;
+  output \port$830$17 ;
+  wire \port$830$17 ;
+  output \port$830$18 ;
+  wire \port$830$18 ;
+  output \port$830$19 ;
+  wire \port$830$19 ;
+  output \port$830$2 ;
+  wire \port$830$2 ;
+  output \port$830$20 ;
+  wire \port$830$20 ;
+  output \port$830$21 ;
+  wire \port$830$21 ;
+  output \port$830$22 ;
+  wire \port$830$22 ;
+  output \port$830$23 ;
+  wire \port$830$23 ;
+  output \port$830$24 ;
+  wire \port$830$24 ;
+  output \port$830$25 ;
+  wire \port$830$25 ;
+  output \port$830$26 ;
+  wire \port$830$26 ;
+  output \port$830$27 ;
+  wire \port$830$27 ;
+  output \port$830$28 ;
+  wire \port$830$28 ;
+  output \port$830$29 ;
+  wire \port$830$29 ;
+  output \port$830$3 ;
+  wire \port$830$3 ;
+  output \port$830$30 ;
+  wire \port$830$30 ;
+  output \port$830$31 ;
+  wire \port$830$31 ;
+  output \port$830$4 ;
+  wire \port$830$4 ;
+  output \port$830$5 ;
+  wire \port$830$5 ;
+  output \port$830$6 ;
+  wire \port$830$6 ;
+  output \port$830$7 ;
+  wire \port$830$7 ;
+  output \port$830$8 ;
+  wire \port$830$8 ;
+  output \port$830$9 ;
+  wire \port$830$9 ;
   input rst;
   wire rst;
   MULT18X18D #(
@@ -27221,43 +27079,43 @@ module \hwq_top.engine.requant.phl_0 (rst, \port$818$0 , \port$818$1 , \port$818
   assign p = { _25_, _24_, _23_, _21_, _20_, _19_, _18_, _17_, _16_, _15_, _14_, _13_, _12_, _10_, _09_, _08_, _07_, _06_, _05_, _04_, _03_, _02_, _01_, _35_, _34_, _33_, _32_, _31_, _30_, _22_, _11_, _00_ };
   assign p36 = { _29_, _28_, _27_, _26_, _25_, _24_, _23_, _21_, _20_, _19_, _18_, _17_, _16_, _15_, _14_, _13_, _12_, _10_, _09_, _08_, _07_, _06_, _05_, _04_, _03_, _02_, _01_, _35_, _34_, _33_, _32_, _31_, _30_, _22_, _11_, _00_ };
   assign en = 1'h1;
-  assign \port$818$0  = _00_;
-  assign \port$818$1  = _11_;
-  assign \port$818$2  = _22_;
-  assign \port$818$3  = _30_;
-  assign \port$818$4  = _31_;
-  assign \port$818$5  = _32_;
-  assign \port$818$6  = _33_;
-  assign \port$818$7  = _34_;
-  assign \port$818$8  = _35_;
-  assign \port$818$9  = _01_;
-  assign \port$818$10  = _02_;
-  assign \port$818$11  = _03_;
-  assign \port$818$12  = _04_;
-  assign \port$818$13  = _05_;
-  assign \port$818$14  = _06_;
-  assign \port$818$15  = _07_;
-  assign \port$818$16  = _08_;
-  assign \port$818$17  = _09_;
-  assign \port$818$18  = _10_;
-  assign \port$818$19  = _12_;
-  assign \port$818$20  = _13_;
-  assign \port$818$21  = _14_;
-  assign \port$818$22  = _15_;
-  assign \port$818$23  = _16_;
-  assign \port$818$24  = _17_;
-  assign \port$818$25  = _18_;
-  assign \port$818$26  = _19_;
-  assign \port$818$27  = _20_;
-  assign \port$818$28  = _21_;
-  assign \port$818$29  = _23_;
-  assign \port$818$30  = _24_;
-  assign \port$818$31  = _25_;
+  assign \port$830$0  = _00_;
+  assign \port$830$1  = _11_;
+  assign \port$830$2  = _22_;
+  assign \port$830$3  = _30_;
+  assign \port$830$4  = _31_;
+  assign \port$830$5  = _32_;
+  assign \port$830$6  = _33_;
+  assign \port$830$7  = _34_;
+  assign \port$830$8  = _35_;
+  assign \port$830$9  = _01_;
+  assign \port$830$10  = _02_;
+  assign \port$830$11  = _03_;
+  assign \port$830$12  = _04_;
+  assign \port$830$13  = _05_;
+  assign \port$830$14  = _06_;
+  assign \port$830$15  = _07_;
+  assign \port$830$16  = _08_;
+  assign \port$830$17  = _09_;
+  assign \port$830$18  = _10_;
+  assign \port$830$19  = _12_;
+  assign \port$830$20  = _13_;
+  assign \port$830$21  = _14_;
+  assign \port$830$22  = _15_;
+  assign \port$830$23  = _16_;
+  assign \port$830$24  = _17_;
+  assign \port$830$25  = _18_;
+  assign \port$830$26  = _19_;
+  assign \port$830$27  = _20_;
+  assign \port$830$28  = _21_;
+  assign \port$830$29  = _23_;
+  assign \port$830$30  = _24_;
+  assign \port$830$31  = _25_;
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.requant.plh_0 (rst, \port$817$0 , \port$817$1 , \port$817$2 , \port$817$3 , \port$817$4 , \port$817$5 , \port$817$6 , \port$817$7 , \port$817$8 , \port$817$9 , \port$817$10 , \port$817$11 , \port$817$12 , \port$817$13 , \port$817$14 , \port$817$15 , \port$817$16 , \port$817$17 , \port$817$18 , \port$817$19 
-, \port$817$20 , \port$817$21 , \port$817$22 , \port$817$23 , \port$817$24 , \port$817$25 , \port$817$26 , \port$817$27 , \port$817$28 , \port$817$29 , \port$817$30 , b, a, clk);
+module \hwq_top.engine.requant.plh_0 (rst, \port$829$0 , \port$829$1 , \port$829$2 , \port$829$3 , \port$829$4 , \port$829$5 , \port$829$6 , \port$829$7 , \port$829$8 , \port$829$9 , \port$829$10 , \port$829$11 , \port$829$12 , \port$829$13 , \port$829$14 , \port$829$15 , \port$829$16 , \port$829$17 , \port$829$18 , \port$829$19 
+, \port$829$20 , \port$829$21 , \port$829$22 , \port$829$23 , \port$829$24 , \port$829$25 , \port$829$26 , \port$829$27 , \port$829$28 , \port$829$29 , \port$829$30 , b, a, clk);
   wire _00_;
   wire _01_;
   wire _02_;
@@ -27305,68 +27163,68 @@ module \hwq_top.engine.requant.plh_0 (rst, \port$817$0 , \port$817$1 , \port$817
   wire en;
   wire [30:0] p;
   wire [35:0] p36;
-  output \port$817$0 ;
-  wire \port$817$0 ;
-  output \port$817$1 ;
-  wire \port$817$1 ;
-  output \port$817$10 ;
-  wire \port$817$10 ;
-  output \port$817$11 ;
-  wire \port$817$11 ;
-  output \port$817$12 ;
-  wire \port$817$12 ;
-  output \port$817$13 ;
-  wire \port$817$13 ;
-  output \port$817$14 ;
-  wire \port$817$14 ;
-  output \port$817$15 ;
-  wire \port$817$15 ;
-  output \port$817$16 ;
-  wire \port$817$16 ;
-  output \port$817$17 ;
-  wire \port$817$17 ;
-  output \port$817$18 ;
-  wire \port$817$18 ;
-  output \port$817$19 ;
-  wire \port$817$19 ;
-  output \port$817$2 ;
-  wire \port$817$2 ;
-  output \port$817$20 ;
-  wire \port$817$20 ;
-  output \port$817$21 ;
-  wire \port$817$21 ;
-  output \port$817$22 ;
-  wire \port$817$22 ;
-  output \port$817$23 ;
-  wire \port$817$23 ;
-  output \port$817$24 ;
-  wire \port$817$24 ;
-  output \port$817$25 ;
-  wire \port$817$25 ;
-  output \port$817$26 ;
-  wire \port$817$26 ;
-  output \port$817$27 ;
-  wire \port$817$27 ;
-  output \port$817$28 ;
-  wire \port$817$28 ;
-  output \port$817$29 ;
-  wire \port$817$29 ;
-  output \port$817$3 ;
-  wire \port$817$3 ;
-  output \port$817$30 ;
-  wire \port$817$30 ;
-  output \port$817$4 ;
-  wire \port$817$4 ;
-  output \port$817$5 ;
-  wire \port$817$5 ;
-  output \port$817$6 ;
-  wire \port$817$6 ;
-  output \port$817$7 ;
-  wire \port$817$7 ;
-  output \port$817$8 ;
-  wire \port$817$8 ;
-  output \port$817$9 ;
-  wire \port$817$9 ;
+  output \port$829$0 ;
+  wire \port$829$0 ;
+  output \port$829$1 ;
+  wire \port$829$1 ;
+  output \port$829$10 ;
+  wire \port$829$10 ;
+  output \port$829$11 ;
+  wire \port$829$11 ;
+  output \port$829$12 ;
+  wire \port$829$12 ;
+  output \port$829$13 ;
+  wire \port$829$13 ;
+  output \port$829$14 ;
+  wire \port$829$14 ;
+  output \port$829$15 ;
+  wire \port$829$15 ;
+  output \port$829$16 ;
+  wire \port$829$16 ;
+  output \port$829$17 ;
+  wire \port$829$17 ;
+  output \port$829$18 ;
+  wire \port$829$18 ;
+  output \port$829$19 ;
+  wire \port$829$19 ;
+  output \port$829$2 ;
+  wire \port$829$2 ;
+  output \port$829$20 ;
+  wire \port$829$20 ;
+  output \port$829$21 ;
+  wire \port$829$21 ;
+  output \port$829$22 ;
+  wire \port$829$22 ;
+  output \port$829$23 ;
+  wire \port$829$23 ;
+  output \port$829$24 ;
+  wire \port$829$24 ;
+  output \port$829$25 ;
+  wire \port$829$25 ;
+  output \port$829$26 ;
+  wire \port$829$26 ;
+  output \port$829$27 ;
+  wire \port$829$27 ;
+  output \port$829$28 ;
+  wire \port$829$28 ;
+  output \port$829$29 ;
+  wire \port$829$29 ;
+  output \port$829$3 ;
+  wire \port$829$3 ;
+  output \port$829$30 ;
+  wire \port$829$30 ;
+  output \port$829$4 ;
+  wire \port$829$4 ;
+  output \port$829$5 ;
+  wire \port$829$5 ;
+  output \port$829$6 ;
+  wire \port$829$6 ;
+  output \port$829$7 ;
+  wire \port$829$7 ;
+  output \port$829$8 ;
+  wire \port$829$8 ;
+  output \port$829$9 ;
+  wire \port$829$9 ;
   input rst;
   wire rst;
   MULT18X18D #(
@@ -27489,42 +27347,42 @@ module \hwq_top.engine.requant.plh_0 (rst, \port$817$0 , \port$817$1 , \port$817
   assign p = { _24_, _23_, _21_, _20_, _19_, _18_, _17_, _16_, _15_, _14_, _13_, _12_, _10_, _09_, _08_, _07_, _06_, _05_, _04_, _03_, _02_, _01_, _35_, _34_, _33_, _32_, _31_, _30_, _22_, _11_, _00_ };
   assign p36 = { _29_, _28_, _27_, _26_, _25_, _24_, _23_, _21_, _20_, _19_, _18_, _17_, _16_, _15_, _14_, _13_, _12_, _10_, _09_, _08_, _07_, _06_, _05_, _04_, _03_, _02_, _01_, _35_, _34_, _33_, _32_, _31_, _30_, _22_, _11_, _00_ };
   assign en = 1'h1;
-  assign \port$817$0  = _00_;
-  assign \port$817$1  = _11_;
-  assign \port$817$2  = _22_;
-  assign \port$817$3  = _30_;
-  assign \port$817$4  = _31_;
-  assign \port$817$5  = _32_;
-  assign \port$817$6  = _33_;
-  assign \port$817$7  = _34_;
-  assign \port$817$8  = _35_;
-  assign \port$817$9  = _01_;
-  assign \port$817$10  = _02_;
-  assign \port$817$11  = _03_;
-  assign \port$817$12  = _04_;
-  assign \port$817$13  = _05_;
-  assign \port$817$14  = _06_;
-  assign \port$817$15  = _07_;
-  assign \port$817$16  = _08_;
-  assign \port$817$17  = _09_;
-  assign \port$817$18  = _10_;
-  assign \port$817$19  = _12_;
-  assign \port$817$20  = _13_;
-  assign \port$817$21  = _14_;
-  assign \port$817$22  = _15_;
-  assign \port$817$23  = _16_;
-  assign \port$817$24  = _17_;
-  assign \port$817$25  = _18_;
-  assign \port$817$26  = _19_;
-  assign \port$817$27  = _20_;
-  assign \port$817$28  = _21_;
-  assign \port$817$29  = _23_;
-  assign \port$817$30  = _24_;
+  assign \port$829$0  = _00_;
+  assign \port$829$1  = _11_;
+  assign \port$829$2  = _22_;
+  assign \port$829$3  = _30_;
+  assign \port$829$4  = _31_;
+  assign \port$829$5  = _32_;
+  assign \port$829$6  = _33_;
+  assign \port$829$7  = _34_;
+  assign \port$829$8  = _35_;
+  assign \port$829$9  = _01_;
+  assign \port$829$10  = _02_;
+  assign \port$829$11  = _03_;
+  assign \port$829$12  = _04_;
+  assign \port$829$13  = _05_;
+  assign \port$829$14  = _06_;
+  assign \port$829$15  = _07_;
+  assign \port$829$16  = _08_;
+  assign \port$829$17  = _09_;
+  assign \port$829$18  = _10_;
+  assign \port$829$19  = _12_;
+  assign \port$829$20  = _13_;
+  assign \port$829$21  = _14_;
+  assign \port$829$22  = _15_;
+  assign \port$829$23  = _16_;
+  assign \port$829$24  = _17_;
+  assign \port$829$25  = _18_;
+  assign \port$829$26  = _19_;
+  assign \port$829$27  = _20_;
+  assign \port$829$28  = _21_;
+  assign \port$829$29  = _23_;
+  assign \port$829$30  = _24_;
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.requant.pll_0 (rst, \port$816$0 , \port$816$1 , \port$816$2 , \port$816$3 , \port$816$4 , \port$816$5 , \port$816$6 , \port$816$7 , \port$816$8 , \port$816$9 , \port$816$10 , \port$816$11 , \port$816$12 , \port$816$13 , \port$816$14 , \port$816$15 , \port$816$16 , \port$816$17 , \port$816$18 , \port$816$19 
-, \port$816$20 , \port$816$21 , \port$816$22 , \port$816$23 , \port$816$24 , \port$816$25 , \port$816$26 , \port$816$27 , \port$816$28 , \port$816$29 , \port$816$30 , \port$816$31 , \port$816$32 , \port$816$33 , b, a, clk);
+module \hwq_top.engine.requant.pll_0 (rst, \port$828$0 , \port$828$1 , \port$828$2 , \port$828$3 , \port$828$4 , \port$828$5 , \port$828$6 , \port$828$7 , \port$828$8 , \port$828$9 , \port$828$10 , \port$828$11 , \port$828$12 , \port$828$13 , \port$828$14 , \port$828$15 , \port$828$16 , \port$828$17 , \port$828$18 , \port$828$19 
+, \port$828$20 , \port$828$21 , \port$828$22 , \port$828$23 , \port$828$24 , \port$828$25 , \port$828$26 , \port$828$27 , \port$828$28 , \port$828$29 , \port$828$30 , \port$828$31 , \port$828$32 , \port$828$33 , b, a, clk);
   wire _00_;
   wire _01_;
   wire _02_;
@@ -27572,74 +27430,74 @@ module \hwq_top.engine.requant.pll_0 (rst, \port$816$0 , \port$816$1 , \port$816
   wire en;
   wire [33:0] p;
   wire [35:0] p36;
-  output \port$816$0 ;
-  wire \port$816$0 ;
-  output \port$816$1 ;
-  wire \port$816$1 ;
-  output \port$816$10 ;
-  wire \port$816$10 ;
-  output \port$816$11 ;
-  wire \port$816$11 ;
-  output \port$816$12 ;
-  wire \port$816$12 ;
-  output \port$816$13 ;
-  wire \port$816$13 ;
-  output \port$816$14 ;
-  wire \port$816$14 ;
-  output \port$816$15 ;
-  wire \port$816$15 ;
-  output \port$816$16 ;
-  wire \port$816$16 ;
-  output \port$816$17 ;
-  wire \port$816$17 ;
-  output \port$816$18 ;
-  wire \port$816$18 ;
-  output \port$816$19 ;
-  wire \port$816$19 ;
-  output \port$816$2 ;
-  wire \port$816$2 ;
-  output \port$816$20 ;
-  wire \port$816$20 ;
-  output \port$816$21 ;
-  wire \port$816$21 ;
-  output \port$816$22 ;
-  wire \port$816$22 ;
-  output \port$816$23 ;
-  wire \port$816$23 ;
-  output \port$816$24 ;
-  wire \port$816$24 ;
-  output \port$816$25 ;
-  wire \port$816$25 ;
-  output \port$816$26 ;
-  wire \port$816$26 ;
-  output \port$816$27 ;
-  wire \port$816$27 ;
-  output \port$816$28 ;
-  wire \port$816$28 ;
-  output \port$816$29 ;
-  wire \port$816$29 ;
-  output \port$816$3 ;
-  wire \port$816$3 ;
-  output \port$816$30 ;
-  wire \port$816$30 ;
-  output \port$816$31 ;
-  wire \port$816$31 ;
-  output \port$816$32 ;
-  wire \port$816$32 ;
-  output \port$816$33 ;
-  wire \port$816$33 ;
-  output \port$816$4 ;
-  wire \port$816$4 ;
-  output \port$816$5 ;
-  wire \port$816$5 ;
-  output \port$816$6 ;
-  wire \port$816$6 ;
-  output \port$816$7 ;
-  wire \port$816$7 ;
-  output \port$816$8 ;
-  wire \port$816$8 ;
-  output \port$816$9 ;
-  wire \port$816$9 ;
+  output \port$828$0 ;
+  wire \port$828$0 ;
+  output \port$828$1 ;
+  wire \port$828$1 ;
+  output \port$828$10 ;
+  wire \port$828$10 ;
+  output \port$828$11 ;
+  wire \port$828$11 ;
+  output \port$828$12 ;
+  wire \port$828$12 ;
+  output \port$828$13 ;
+  wire \port$828$13 ;
+  output \port$828$14 ;
+  wire \port$828$14 ;
+  output \port$828$15 ;
+  wire \port$828$15 ;
+  output \port$828$16 ;
+  wire \port$828$16 ;
+  output \port$828$17 ;
+  wire \port$828$17 ;
+  output \port$828$18 ;
+  wire \port$828$18 ;
+  output \port$828$19 ;
+  wire \port$828$19 ;
+  output \port$828$2 ;
+  wire \port$828$2 ;
+  output \port$828$20 ;
+  wire \port$828$20 ;
+  output \port$828$21 ;
+  wire \port$828$21 ;
+  output \port$828$22 ;
+  wire \port$828$22 ;
+  output \port$828$23 ;
+  wire \port$828$23 ;
+  output \port$828$24 ;
+  wire \port$828$24 ;
+  output \port$828$25 ;
+  wire \port$828$25 ;
+  output \port$828$26 ;
+  wire \port$828$26 ;
+  output \port$828$27 ;
+  wire \port$828$27 ;
+  output \port$828$28 ;
+  wire \port$828$28 ;
+  output \port$828$29 ;
+  wire \port$828$29 ;
+  output \port$828$3 ;
+  wire \port$828$3 ;
+  output \port$828$30 ;
+  wire \port$828$30 ;
+  output \port$828$31 ;
+  wire \port$828$31 ;
+  output \port$828$32 ;
+  wire \port$828$32 ;
+  output \port$828$33 ;
+  wire \port$828$33 ;
+  output \port$828$4 ;
+  wire \port$828$4 ;
+  output \port$828$5 ;
+  wire \port$828$5 ;
+  output \port$828$6 ;
+  wire \port$828$6 ;
+  output \port$828$7 ;
+  wire \port$828$7 ;
+  output \port$828$8 ;
+  wire \port$828$8 ;
+  output \port$828$9 ;
+  wire \port$828$9 ;
   input rst;
   wire rst;
   MULT18X18D #(
@@ -27762,38 +27620,38 @@ module \hwq_top.engine.requant.pll_0 (rst, \port$816$0 , \port$816$1 , \port$816
   assign p = { _27_, _26_, _25_, _24_, _23_, _21_, _20_, _19_, _18_, _17_, _16_, _15_, _14_, _13_, _12_, _10_, _09_, _08_, _07_, _06_, _05_, _04_, _03_, _02_, _01_, _35_, _34_, _33_, _32_, _31_, _30_, _22_, _11_, _00_ };
   assign p36 = { _29_, _28_, _27_, _26_, _25_, _24_, _23_, _21_, _20_, _19_, _18_, _17_, _16_, _15_, _14_, _13_, _12_, _10_, _09_, _08_, _07_, _06_, _05_, _04_, _03_, _02_, _01_, _35_, _34_, _33_, _32_, _31_, _30_, _22_, _11_, _00_ };
   assign en = 1'h1;
-  assign \port$816$0  = _00_;
-  assign \port$816$1  = _11_;
-  assign \port$816$2  = _22_;
-  assign \port$816$3  = _30_;
-  assign \port$816$4  = _31_;
-  assign \port$816$5  = _32_;
-  assign \port$816$6  = _33_;
-  assign \port$816$7  = _34_;
-  assign \port$816$8  = _35_;
-  assign \port$816$9  = _01_;
-  assign \port$816$10  = _02_;
-  assign \port$816$11  = _03_;
-  assign \port$816$12  = _04_;
-  assign \port$816$13  = _05_;
-  assign \port$816$14  = _06_;
-  assign \port$816$15  = _07_;
-  assign \port$816$16  = _08_;
-  assign \port$816$17  = _09_;
-  assign \port$816$18  = _10_;
-  assign \port$816$19  = _12_;
-  assign \port$816$20  = _13_;
-  assign \port$816$21  = _14_;
-  assign \port$816$22  = _15_;
-  assign \port$816$23  = _16_;
-  assign \port$816$24  = _17_;
-  assign \port$816$25  = _18_;
-  assign \port$816$26  = _19_;
-  assign \port$816$27  = _20_;
-  assign \port$816$28  = _21_;
-  assign \port$816$29  = _23_;
-  assign \port$816$30  = _24_;
-  assign \port$816$31  = _25_;
-  assign \port$816$32  = _26_;
-  assign \port$816$33  = _27_;
+  assign \port$828$0  = _00_;
+  assign \port$828$1  = _11_;
+  assign \port$828$2  = _22_;
+  assign \port$828$3  = _30_;
+  assign \port$828$4  = _31_;
+  assign \port$828$5  = _32_;
+  assign \port$828$6  = _33_;
+  assign \port$828$7  = _34_;
+  assign \port$828$8  = _35_;
+  assign \port$828$9  = _01_;
+  assign \port$828$10  = _02_;
+  assign \port$828$11  = _03_;
+  assign \port$828$12  = _04_;
+  assign \port$828$13  = _05_;
+  assign \port$828$14  = _06_;
+  assign \port$828$15  = _07_;
+  assign \port$828$16  = _08_;
+  assign \port$828$17  = _09_;
+  assign \port$828$18  = _10_;
+  assign \port$828$19  = _12_;
+  assign \port$828$20  = _13_;
+  assign \port$828$21  = _14_;
+  assign \port$828$22  = _15_;
+  assign \port$828$23  = _16_;
+  assign \port$828$24  = _17_;
+  assign \port$828$25  = _18_;
+  assign \port$828$26  = _19_;
+  assign \port$828$27  = _20_;
+  assign \port$828$28  = _21_;
+  assign \port$828$29  = _23_;
+  assign \port$828$30  = _24_;
+  assign \port$828$31  = _25_;
+  assign \port$828$32  = _26_;
+  assign \port$828$33  = _27_;
 endmodule

@@ -84,7 +84,6 @@ module hwq_top(s_act_tvalid, s_wgt_tdata, s_wgt_tvalid, s_param_tdata, s_param_t
     .clk(clk),
     .hdr(s_param_tdata),
     .i_a(s_act_tdata),
-    .i_valid(s_act_tready),
     .i_w(s_wgt_tdata),
     .m_out__payload(m_out__payload),
     .m_out__valid(m_out_tvalid),
@@ -93,7 +92,8 @@ module hwq_top(s_act_tvalid, s_wgt_tdata, s_wgt_tvalid, s_param_tdata, s_param_t
     .s_act__valid(s_act_tvalid),
     .s_param__ready(s_param_tready),
     .s_param__valid(s_param_tvalid),
-    .s_wgt__valid(s_wgt_tvalid)
+    .s_wgt__valid(s_wgt_tvalid),
+    .take(s_act_tready)
   );
   assign s_act__payload = s_act_tdata;
   assign s_act__valid = s_act_tvalid;
@@ -147,105 +147,105 @@ module hwq_top(s_act_tvalid, s_wgt_tdata, s_wgt_tvalid, s_param_tdata, s_param_t
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_en, clk, rst, m_out__valid, m_out__payload, s_param__ready, i_valid, i_a);
+module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_en, clk, rst, take, m_out__valid, m_out__payload, s_param__ready, i_a);
   wire [3:0] _0000_;
   wire _0001_;
   wire _0002_;
-  wire [4:0] _0003_;
+  wire [17:0] _0003_;
   wire [4:0] _0004_;
   wire _0005_;
-  wire _0006_;
+  wire [11:0] _0006_;
   wire _0007_;
   wire _0008_;
   wire _0009_;
-  wire _0010_;
-  wire [1:0] _0011_;
+  wire [4:0] _0010_;
+  wire [4:0] _0011_;
   wire _0012_;
   wire _0013_;
   wire _0014_;
-  wire [4:0] _0015_;
+  wire _0015_;
   wire _0016_;
-  wire [1:0] _0017_;
+  wire _0017_;
   wire _0018_;
-  wire _0019_;
+  wire [1:0] _0019_;
   wire _0020_;
   wire _0021_;
-  wire _0022_;
+  wire [4:0] _0022_;
   wire _0023_;
   wire _0024_;
-  wire _0025_;
+  wire [1:0] _0025_;
   wire _0026_;
   wire _0027_;
-  wire [1:0] _0028_;
+  wire _0028_;
   wire _0029_;
-  wire [2:0] _0030_;
+  wire _0030_;
   wire _0031_;
-  wire [15:0] _0032_;
-  wire [15:0] _0033_;
+  wire _0032_;
+  wire _0033_;
   wire _0034_;
-  wire [16:0] _0035_;
-  wire [15:0] _0036_;
-  wire [7:0] _0037_;
-  wire [7:0] _0038_;
-  wire [7:0] _0039_;
+  wire _0035_;
+  wire [1:0] _0036_;
+  wire _0037_;
+  wire [2:0] _0038_;
+  wire _0039_;
   wire [15:0] _0040_;
-  wire [16:0] _0041_;
+  wire [15:0] _0041_;
   wire [16:0] _0042_;
-  wire [16:0] _0043_;
-  wire [10:0] _0044_;
+  wire [15:0] _0043_;
+  wire [7:0] _0044_;
   wire _0045_;
-  wire [3:0] _0046_;
-  wire [3:0] _0047_;
-  wire [3:0] _0048_;
-  wire _0049_;
-  wire [15:0] _0050_;
-  wire _0051_;
-  wire [1:0] _0052_;
-  wire [30:0] _0053_;
-  wire [5:0] _0054_;
+  wire [7:0] _0046_;
+  wire [7:0] _0047_;
+  wire [15:0] _0048_;
+  wire [16:0] _0049_;
+  wire [16:0] _0050_;
+  wire [16:0] _0051_;
+  wire [10:0] _0052_;
+  wire [3:0] _0053_;
+  wire [3:0] _0054_;
   wire [3:0] _0055_;
   wire _0056_;
-  wire [4:0] _0057_;
-  wire _0058_;
-  wire [10:0] _0059_;
-  wire _0060_;
-  wire [16:0] _0061_;
-  wire [3:0] _0062_;
-  wire _0063_;
-  wire _0064_;
+  wire _0057_;
+  wire [15:0] _0058_;
+  wire _0059_;
+  wire [1:0] _0060_;
+  wire [30:0] _0061_;
+  wire [5:0] _0062_;
+  wire [3:0] _0063_;
+  wire [4:0] _0064_;
   wire _0065_;
-  wire [4:0] _0066_;
+  wire _0066_;
   wire _0067_;
-  wire _0068_;
-  wire _0069_;
-  wire [3:0] _0070_;
-  wire _0071_;
+  wire [4:0] _0068_;
+  wire [10:0] _0069_;
+  wire _0070_;
+  wire [16:0] _0071_;
   wire [3:0] _0072_;
-  wire [3:0] _0073_;
-  wire [3:0] _0074_;
-  wire [16:0] _0075_;
+  wire _0073_;
+  wire _0074_;
+  wire _0075_;
   wire _0076_;
   wire _0077_;
   wire _0078_;
-  wire _0079_;
+  wire [3:0] _0079_;
   wire _0080_;
-  wire _0081_;
-  wire [431:0] _0082_;
-  wire [1:0] _0083_;
-  wire _0084_;
+  wire [3:0] _0081_;
+  wire [3:0] _0082_;
+  wire [3:0] _0083_;
+  wire [16:0] _0084_;
   wire _0085_;
   wire _0086_;
   wire _0087_;
   wire _0088_;
   wire _0089_;
   wire _0090_;
-  wire _0091_;
-  wire _0092_;
+  wire [431:0] _0091_;
+  wire [1:0] _0092_;
   wire _0093_;
   wire _0094_;
   wire _0095_;
   wire _0096_;
-  wire [4:0] _0097_;
+  wire _0097_;
   wire _0098_;
   wire _0099_;
   wire _0100_;
@@ -253,7 +253,7 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   wire _0102_;
   wire _0103_;
   wire _0104_;
-  wire _0105_;
+  wire [4:0] _0105_;
   wire _0106_;
   wire _0107_;
   wire _0108_;
@@ -263,9 +263,9 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   wire _0112_;
   wire _0113_;
   wire _0114_;
-  wire [17:0] _0115_;
-  wire [17:0] _0116_;
-  wire [18:0] _0117_;
+  wire _0115_;
+  wire _0116_;
+  wire _0117_;
   wire _0118_;
   wire _0119_;
   wire _0120_;
@@ -275,298 +275,298 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   wire _0124_;
   wire _0125_;
   wire _0126_;
-  wire [17:0] _0127_;
+  wire _0127_;
   wire _0128_;
   wire _0129_;
   wire _0130_;
-  wire [16:0] _0131_;
-  wire [16:0] _0132_;
-  wire [16:0] _0133_;
-  wire [16:0] _0134_;
-  wire [16:0] _0135_;
-  wire [16:0] _0136_;
+  wire [17:0] _0131_;
+  wire [17:0] _0132_;
+  wire [18:0] _0133_;
+  wire _0134_;
+  wire _0135_;
+  wire _0136_;
   wire _0137_;
-  wire [15:0] _0138_;
-  wire [16:0] _0139_;
+  wire _0138_;
+  wire _0139_;
   wire _0140_;
   wire _0141_;
-  wire [15:0] _0142_;
-  wire [16:0] _0143_;
+  wire _0142_;
+  wire [17:0] _0143_;
   wire _0144_;
   wire _0145_;
   wire [16:0] _0146_;
-  wire _0147_;
-  wire [4:0] _0148_;
+  wire [16:0] _0147_;
+  wire [16:0] _0148_;
   wire _0149_;
-  wire [4:0] _0150_;
-  wire [1:0] _0151_;
-  wire _0152_;
-  wire [4:0] _0153_;
-  wire _0154_;
-  wire [4:0] _0155_;
+  wire [16:0] _0150_;
+  wire [16:0] _0151_;
+  wire [16:0] _0152_;
+  wire _0153_;
+  wire [15:0] _0154_;
+  wire [16:0] _0155_;
   wire _0156_;
-  wire _0157_;
-  wire _0158_;
+  wire [15:0] _0157_;
+  wire [16:0] _0158_;
   wire _0159_;
   wire _0160_;
   wire _0161_;
-  wire _0162_;
+  wire [16:0] _0162_;
   wire _0163_;
-  wire _0164_;
+  wire [4:0] _0164_;
   wire _0165_;
-  wire [17:0] _0166_;
-  wire [4:0] _0167_;
-  wire _0168_;
-  wire [11:0] _0169_;
-  wire _0170_;
+  wire [4:0] _0166_;
+  wire [1:0] _0167_;
+  wire [4:0] _0168_;
+  wire _0169_;
+  wire [4:0] _0170_;
   wire _0171_;
   wire _0172_;
-  wire [5:0] _0173_;
-  wire [3:0] _0174_;
+  wire _0173_;
+  wire [5:0] _0174_;
   wire _0175_;
-  wire [3:0] _0176_;
+  wire _0176_;
   wire _0177_;
-  wire [3:0] _0178_;
+  wire _0178_;
   wire _0179_;
-  wire [3:0] _0180_;
+  wire _0180_;
   wire _0181_;
-  wire [3:0] _0182_;
-  wire _0183_;
-  wire [3:0] _0184_;
-  wire _0185_;
+  wire _0182_;
+  wire [16:0] _0183_;
+  wire _0184_;
+  wire [16:0] _0185_;
   wire _0186_;
-  wire [3:0] _0187_;
+  wire [16:0] _0187_;
   wire _0188_;
-  wire [3:0] _0189_;
+  wire [16:0] _0189_;
   wire _0190_;
-  wire [3:0] _0191_;
+  wire [16:0] _0191_;
   wire _0192_;
-  wire [3:0] _0193_;
+  wire [16:0] _0193_;
   wire _0194_;
-  wire [3:0] _0195_;
+  wire [16:0] _0195_;
   wire _0196_;
-  wire _0197_;
-  wire [3:0] _0198_;
-  wire _0199_;
-  wire [10:0] _0200_;
-  wire _0201_;
-  wire [10:0] _0202_;
-  wire _0203_;
-  wire [10:0] _0204_;
-  wire _0205_;
-  wire [16:0] _0206_;
-  wire _0207_;
-  wire [16:0] _0208_;
-  wire _0209_;
-  wire [16:0] _0210_;
-  wire _0211_;
-  wire [16:0] _0212_;
-  wire _0213_;
-  wire [16:0] _0214_;
-  wire _0215_;
-  wire [16:0] _0216_;
-  wire _0217_;
-  wire [16:0] _0218_;
-  wire _0219_;
-  wire [16:0] _0220_;
-  wire _0221_;
-  wire [16:0] _0222_;
-  wire _0223_;
-  wire [15:0] _0224_;
-  wire _0225_;
-  wire [15:0] _0226_;
-  wire _0227_;
-  wire [15:0] _0228_;
-  wire _0229_;
-  wire [7:0] _0230_;
-  wire _0231_;
-  wire [7:0] _0232_;
-  wire _0233_;
-  wire [7:0] _0234_;
-  wire _0235_;
-  wire [7:0] _0236_;
-  wire _0237_;
-  wire [7:0] _0238_;
-  wire _0239_;
-  wire [7:0] _0240_;
-  wire _0241_;
-  wire [7:0] _0242_;
-  wire _0243_;
-  wire [7:0] _0244_;
+  wire [15:0] _0197_;
+  wire _0198_;
+  wire [15:0] _0199_;
+  wire _0200_;
+  wire [15:0] _0201_;
+  wire _0202_;
+  wire [7:0] _0203_;
+  wire _0204_;
+  wire [7:0] _0205_;
+  wire _0206_;
+  wire [7:0] _0207_;
+  wire _0208_;
+  wire [7:0] _0209_;
+  wire _0210_;
+  wire [7:0] _0211_;
+  wire _0212_;
+  wire [7:0] _0213_;
+  wire _0214_;
+  wire [7:0] _0215_;
+  wire _0216_;
+  wire [7:0] _0217_;
+  wire _0218_;
+  wire [7:0] _0219_;
+  wire _0220_;
+  wire [15:0] _0221_;
+  wire _0222_;
+  wire [15:0] _0223_;
+  wire _0224_;
+  wire [15:0] _0225_;
+  wire _0226_;
+  wire [16:0] _0227_;
+  wire _0228_;
+  wire [16:0] _0229_;
+  wire _0230_;
+  wire [16:0] _0231_;
+  wire _0232_;
+  wire [15:0] _0233_;
+  wire _0234_;
+  wire [15:0] _0235_;
+  wire _0236_;
+  wire [15:0] _0237_;
+  wire _0238_;
+  wire [15:0] _0239_;
+  wire _0240_;
+  wire [15:0] _0241_;
+  wire _0242_;
+  wire [15:0] _0243_;
+  wire _0244_;
   wire _0245_;
-  wire [7:0] _0246_;
-  wire _0247_;
-  wire [15:0] _0248_;
+  wire _0246_;
+  wire [2:0] _0247_;
+  wire _0248_;
   wire _0249_;
-  wire [15:0] _0250_;
-  wire _0251_;
-  wire [15:0] _0252_;
-  wire _0253_;
-  wire [16:0] _0254_;
-  wire _0255_;
-  wire [16:0] _0256_;
-  wire _0257_;
-  wire [16:0] _0258_;
+  wire _0250_;
+  wire [3:0] _0251_;
+  wire _0252_;
+  wire [3:0] _0253_;
+  wire _0254_;
+  wire [3:0] _0255_;
+  wire _0256_;
+  wire [3:0] _0257_;
+  wire _0258_;
   wire _0259_;
-  wire [15:0] _0260_;
-  wire _0261_;
-  wire [15:0] _0262_;
-  wire _0263_;
-  wire [15:0] _0264_;
+  wire _0260_;
+  wire [68:0] _0261_;
+  wire _0262_;
+  wire [3:0] _0263_;
+  wire _0264_;
   wire _0265_;
-  wire [15:0] _0266_;
-  wire _0267_;
-  wire [15:0] _0268_;
-  wire _0269_;
-  wire [15:0] _0270_;
+  wire _0266_;
+  wire [68:0] _0267_;
+  wire _0268_;
+  wire [3:0] _0269_;
+  wire _0270_;
   wire _0271_;
   wire _0272_;
-  wire _0273_;
-  wire [2:0] _0274_;
-  wire _0275_;
+  wire [68:0] _0273_;
+  wire _0274_;
+  wire [3:0] _0275_;
   wire _0276_;
   wire _0277_;
-  wire [3:0] _0278_;
-  wire _0279_;
-  wire [3:0] _0280_;
-  wire _0281_;
-  wire [3:0] _0282_;
+  wire _0278_;
+  wire [68:0] _0279_;
+  wire _0280_;
+  wire [3:0] _0281_;
+  wire _0282_;
   wire _0283_;
-  wire [3:0] _0284_;
-  wire _0285_;
+  wire _0284_;
+  wire [68:0] _0285_;
   wire _0286_;
-  wire _0287_;
+  wire [3:0] _0287_;
   wire _0288_;
   wire _0289_;
   wire _0290_;
-  wire _0291_;
-  wire [68:0] _0292_;
-  wire _0293_;
-  wire [3:0] _0294_;
+  wire [68:0] _0291_;
+  wire _0292_;
+  wire [3:0] _0293_;
+  wire _0294_;
   wire _0295_;
   wire _0296_;
-  wire _0297_;
-  wire [68:0] _0298_;
-  wire _0299_;
-  wire [3:0] _0300_;
+  wire [68:0] _0297_;
+  wire _0298_;
+  wire [3:0] _0299_;
+  wire _0300_;
   wire _0301_;
   wire _0302_;
-  wire _0303_;
-  wire [68:0] _0304_;
-  wire _0305_;
-  wire [3:0] _0306_;
+  wire [68:0] _0303_;
+  wire _0304_;
+  wire [3:0] _0305_;
+  wire _0306_;
   wire _0307_;
   wire _0308_;
-  wire _0309_;
-  wire [68:0] _0310_;
-  wire _0311_;
-  wire [3:0] _0312_;
+  wire [68:0] _0309_;
+  wire _0310_;
+  wire [3:0] _0311_;
+  wire _0312_;
   wire _0313_;
   wire _0314_;
-  wire _0315_;
-  wire [68:0] _0316_;
-  wire _0317_;
-  wire [3:0] _0318_;
+  wire [68:0] _0315_;
+  wire _0316_;
+  wire [3:0] _0317_;
+  wire _0318_;
   wire _0319_;
   wire _0320_;
-  wire _0321_;
-  wire [68:0] _0322_;
-  wire _0323_;
-  wire [3:0] _0324_;
+  wire [68:0] _0321_;
+  wire _0322_;
+  wire [3:0] _0323_;
+  wire _0324_;
   wire _0325_;
   wire _0326_;
-  wire _0327_;
-  wire [68:0] _0328_;
-  wire _0329_;
-  wire [3:0] _0330_;
+  wire [68:0] _0327_;
+  wire _0328_;
+  wire [3:0] _0329_;
+  wire _0330_;
   wire _0331_;
   wire _0332_;
-  wire _0333_;
-  wire [68:0] _0334_;
-  wire _0335_;
-  wire [3:0] _0336_;
+  wire [68:0] _0333_;
+  wire _0334_;
+  wire [3:0] _0335_;
+  wire _0336_;
   wire _0337_;
   wire _0338_;
-  wire _0339_;
-  wire [68:0] _0340_;
-  wire _0341_;
-  wire [3:0] _0342_;
+  wire [68:0] _0339_;
+  wire _0340_;
+  wire [3:0] _0341_;
+  wire _0342_;
   wire _0343_;
   wire _0344_;
-  wire _0345_;
-  wire [68:0] _0346_;
-  wire _0347_;
-  wire [3:0] _0348_;
+  wire [68:0] _0345_;
+  wire _0346_;
+  wire [3:0] _0347_;
+  wire _0348_;
   wire _0349_;
   wire _0350_;
-  wire _0351_;
-  wire [68:0] _0352_;
-  wire _0353_;
-  wire [3:0] _0354_;
-  wire _0355_;
+  wire [68:0] _0351_;
+  wire _0352_;
+  wire [3:0] _0353_;
+  wire _0354_;
+  wire [5:0] _0355_;
   wire _0356_;
-  wire _0357_;
-  wire [68:0] _0358_;
-  wire _0359_;
-  wire [3:0] _0360_;
+  wire [30:0] _0357_;
+  wire _0358_;
+  wire [31:0] _0359_;
+  wire _0360_;
   wire _0361_;
   wire _0362_;
   wire _0363_;
-  wire [68:0] _0364_;
+  wire _0364_;
   wire _0365_;
-  wire [3:0] _0366_;
+  wire [1:0] _0366_;
   wire _0367_;
-  wire _0368_;
+  wire [431:0] _0368_;
   wire _0369_;
-  wire [68:0] _0370_;
+  wire _0370_;
   wire _0371_;
-  wire [3:0] _0372_;
+  wire _0372_;
   wire _0373_;
   wire _0374_;
   wire _0375_;
-  wire [68:0] _0376_;
+  wire _0376_;
   wire _0377_;
-  wire [3:0] _0378_;
+  wire _0378_;
   wire _0379_;
   wire _0380_;
   wire _0381_;
-  wire [68:0] _0382_;
+  wire _0382_;
   wire _0383_;
-  wire [3:0] _0384_;
+  wire _0384_;
   wire _0385_;
-  wire [5:0] _0386_;
+  wire _0386_;
   wire _0387_;
-  wire [30:0] _0388_;
+  wire _0388_;
   wire _0389_;
-  wire [31:0] _0390_;
+  wire _0390_;
   wire _0391_;
   wire _0392_;
   wire _0393_;
   wire _0394_;
   wire _0395_;
   wire _0396_;
-  wire [1:0] _0397_;
+  wire _0397_;
   wire _0398_;
-  wire [431:0] _0399_;
-  wire _0400_;
+  wire _0399_;
+  wire [16:0] _0400_;
   wire _0401_;
-  wire _0402_;
+  wire [16:0] _0402_;
   wire _0403_;
-  wire _0404_;
+  wire [16:0] _0404_;
   wire _0405_;
-  wire _0406_;
+  wire [16:0] _0406_;
   wire _0407_;
-  wire _0408_;
+  wire [3:0] _0408_;
   wire _0409_;
-  wire _0410_;
+  wire [3:0] _0410_;
   wire _0411_;
-  wire _0412_;
+  wire [3:0] _0412_;
   wire _0413_;
-  wire _0414_;
+  wire [3:0] _0414_;
   wire _0415_;
-  wire _0416_;
+  wire [3:0] _0416_;
   wire _0417_;
-  wire _0418_;
+  wire [3:0] _0418_;
   wire _0419_;
   wire _0420_;
   wire _0421_;
@@ -576,28 +576,28 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   wire _0425_;
   wire _0426_;
   wire _0427_;
-  wire _0428_;
+  wire [3:0] _0428_;
   wire _0429_;
-  wire _0430_;
-  wire [16:0] _0431_;
-  wire _0432_;
-  wire [16:0] _0433_;
-  wire _0434_;
-  wire [16:0] _0435_;
-  wire _0436_;
-  wire [16:0] _0437_;
-  wire _0438_;
-  wire [3:0] _0439_;
+  wire [3:0] _0430_;
+  wire _0431_;
+  wire [3:0] _0432_;
+  wire _0433_;
+  wire [3:0] _0434_;
+  wire _0435_;
+  wire [3:0] _0436_;
+  wire _0437_;
+  wire [3:0] _0438_;
+  wire _0439_;
   wire _0440_;
-  wire [3:0] _0441_;
+  wire _0441_;
   wire _0442_;
-  wire [3:0] _0443_;
+  wire _0443_;
   wire _0444_;
-  wire [3:0] _0445_;
+  wire _0445_;
   wire _0446_;
-  wire [3:0] _0447_;
+  wire _0447_;
   wire _0448_;
-  wire [3:0] _0449_;
+  wire _0449_;
   wire _0450_;
   wire _0451_;
   wire _0452_;
@@ -607,17 +607,17 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   wire _0456_;
   wire _0457_;
   wire _0458_;
-  wire [3:0] _0459_;
+  wire _0459_;
   wire _0460_;
-  wire [3:0] _0461_;
+  wire _0461_;
   wire _0462_;
-  wire [3:0] _0463_;
+  wire _0463_;
   wire _0464_;
-  wire [3:0] _0465_;
+  wire _0465_;
   wire _0466_;
-  wire [3:0] _0467_;
+  wire _0467_;
   wire _0468_;
-  wire [3:0] _0469_;
+  wire _0469_;
   wire _0470_;
   wire _0471_;
   wire _0472_;
@@ -626,25 +626,25 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   wire _0475_;
   wire _0476_;
   wire _0477_;
-  wire _0478_;
+  wire [3:0] _0478_;
   wire _0479_;
-  wire _0480_;
+  wire [3:0] _0480_;
   wire _0481_;
-  wire _0482_;
-  wire [4:0] _0483_;
-  wire _0484_;
-  wire [4:0] _0485_;
-  wire _0486_;
-  wire [4:0] _0487_;
-  wire _0488_;
-  wire [4:0] _0489_;
-  wire _0490_;
-  wire [4:0] _0491_;
-  wire _0492_;
+  wire [3:0] _0482_;
+  wire _0483_;
+  wire [3:0] _0484_;
+  wire _0485_;
+  wire [3:0] _0486_;
+  wire _0487_;
+  wire [16:0] _0488_;
+  wire _0489_;
+  wire [16:0] _0490_;
+  wire _0491_;
+  wire [16:0] _0492_;
   wire _0493_;
-  wire [4:0] _0494_;
+  wire [16:0] _0494_;
   wire _0495_;
-  wire _0496_;
+  wire [16:0] _0496_;
   wire _0497_;
   wire _0498_;
   wire _0499_;
@@ -656,20 +656,20 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   wire _0505_;
   wire _0506_;
   wire _0507_;
-  wire _0508_;
+  wire [10:0] _0508_;
   wire _0509_;
-  wire _0510_;
+  wire [10:0] _0510_;
   wire _0511_;
-  wire _0512_;
+  wire [10:0] _0512_;
   wire _0513_;
-  wire _0514_;
+  wire [10:0] _0514_;
   wire _0515_;
-  wire _0516_;
+  wire [4:0] _0516_;
   wire _0517_;
-  wire _0518_;
+  wire [4:0] _0518_;
   wire _0519_;
   wire _0520_;
-  wire _0521_;
+  wire [4:0] _0521_;
   wire _0522_;
   wire _0523_;
   wire _0524_;
@@ -685,67 +685,67 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   wire _0534_;
   wire _0535_;
   wire _0536_;
-  wire [3:0] _0537_;
+  wire _0537_;
   wire _0538_;
-  wire [3:0] _0539_;
+  wire _0539_;
   wire _0540_;
-  wire [3:0] _0541_;
+  wire _0541_;
   wire _0542_;
-  wire [3:0] _0543_;
+  wire _0543_;
   wire _0544_;
-  wire [3:0] _0545_;
+  wire _0545_;
   wire _0546_;
-  wire [3:0] _0547_;
+  wire _0547_;
   wire _0548_;
   wire _0549_;
-  wire [3:0] _0550_;
+  wire [4:0] _0550_;
   wire _0551_;
-  wire [16:0] _0552_;
+  wire [4:0] _0552_;
   wire _0553_;
-  wire [16:0] _0554_;
+  wire [4:0] _0554_;
   wire _0555_;
-  wire [16:0] _0556_;
+  wire [4:0] _0556_;
   wire _0557_;
-  wire [16:0] _0558_;
+  wire [3:0] _0558_;
   wire _0559_;
-  wire [16:0] _0560_;
+  wire [3:0] _0560_;
   wire _0561_;
-  wire [16:0] _0562_;
+  wire [3:0] _0562_;
   wire _0563_;
-  wire _0564_;
-  wire [16:0] _0565_;
-  wire _0566_;
+  wire [3:0] _0564_;
+  wire _0565_;
+  wire [5:0] _0566_;
   wire _0567_;
-  wire _0568_;
+  wire [5:0] _0568_;
   wire _0569_;
-  wire _0570_;
+  wire [5:0] _0570_;
   wire _0571_;
-  wire _0572_;
+  wire [5:0] _0572_;
   wire _0573_;
-  wire _0574_;
+  wire [30:0] _0574_;
   wire _0575_;
-  wire _0576_;
+  wire [30:0] _0576_;
   wire _0577_;
-  wire _0578_;
+  wire [30:0] _0578_;
   wire _0579_;
-  wire _0580_;
+  wire [30:0] _0580_;
   wire _0581_;
-  wire [10:0] _0582_;
+  wire [1:0] _0582_;
   wire _0583_;
-  wire [10:0] _0584_;
+  wire [1:0] _0584_;
   wire _0585_;
-  wire [10:0] _0586_;
+  wire [1:0] _0586_;
   wire _0587_;
-  wire [10:0] _0588_;
-  wire _0589_;
-  wire [10:0] _0590_;
-  wire _0591_;
+  wire _0588_;
+  wire [1:0] _0589_;
+  wire _0590_;
+  wire [1:0] _0591_;
   wire _0592_;
-  wire [10:0] _0593_;
-  wire _0594_;
+  wire _0593_;
+  wire [1:0] _0594_;
   wire _0595_;
   wire _0596_;
-  wire _0597_;
+  wire [1:0] _0597_;
   wire _0598_;
   wire _0599_;
   wire _0600_;
@@ -756,112 +756,80 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   wire _0605_;
   wire _0606_;
   wire _0607_;
-  wire _0608_;
+  wire [15:0] _0608_;
   wire _0609_;
-  wire _0610_;
-  wire [4:0] _0611_;
-  wire _0612_;
-  wire [4:0] _0613_;
+  wire [15:0] _0610_;
+  wire _0611_;
+  wire [15:0] _0612_;
+  wire _0613_;
   wire _0614_;
-  wire [4:0] _0615_;
+  wire [15:0] _0615_;
   wire _0616_;
-  wire [4:0] _0617_;
+  wire _0617_;
   wire _0618_;
-  wire [3:0] _0619_;
+  wire _0619_;
   wire _0620_;
-  wire [3:0] _0621_;
+  wire _0621_;
   wire _0622_;
-  wire [3:0] _0623_;
+  wire _0623_;
   wire _0624_;
-  wire [3:0] _0625_;
+  wire _0625_;
   wire _0626_;
-  wire [5:0] _0627_;
+  wire _0627_;
   wire _0628_;
-  wire [5:0] _0629_;
-  wire _0630_;
-  wire [5:0] _0631_;
-  wire _0632_;
-  wire [5:0] _0633_;
-  wire _0634_;
-  wire [30:0] _0635_;
-  wire _0636_;
-  wire [30:0] _0637_;
+  wire _0629_;
+  wire [3:0] _0630_;
+  wire _0631_;
+  wire [3:0] _0632_;
+  wire _0633_;
+  wire [3:0] _0634_;
+  wire _0635_;
+  wire [3:0] _0636_;
+  wire _0637_;
   wire _0638_;
-  wire [30:0] _0639_;
+  wire [3:0] _0639_;
   wire _0640_;
-  wire [30:0] _0641_;
+  wire [3:0] _0641_;
   wire _0642_;
-  wire [1:0] _0643_;
+  wire [3:0] _0643_;
   wire _0644_;
-  wire [1:0] _0645_;
+  wire [3:0] _0645_;
   wire _0646_;
-  wire [1:0] _0647_;
+  wire [3:0] _0647_;
   wire _0648_;
-  wire [1:0] _0649_;
+  wire [3:0] _0649_;
   wire _0650_;
-  wire [1:0] _0651_;
-  wire _0652_;
-  wire [1:0] _0653_;
-  wire _0654_;
+  wire _0651_;
+  wire [3:0] _0652_;
+  wire _0653_;
+  wire [3:0] _0654_;
   wire _0655_;
-  wire [1:0] _0656_;
+  wire [3:0] _0656_;
   wire _0657_;
-  wire [1:0] _0658_;
+  wire [3:0] _0658_;
   wire _0659_;
-  wire _0660_;
-  wire [1:0] _0661_;
+  wire [3:0] _0660_;
+  wire _0661_;
   wire _0662_;
-  wire _0663_;
-  wire [1:0] _0664_;
-  wire _0665_;
+  wire [3:0] _0663_;
+  wire _0664_;
+  wire [10:0] _0665_;
   wire _0666_;
-  wire _0667_;
+  wire [10:0] _0667_;
   wire _0668_;
-  wire _0669_;
+  wire [10:0] _0669_;
   wire _0670_;
-  wire _0671_;
+  wire [16:0] _0671_;
   wire _0672_;
-  wire _0673_;
-  wire _0674_;
-  wire [15:0] _0675_;
-  wire _0676_;
-  wire [15:0] _0677_;
-  wire _0678_;
-  wire [15:0] _0679_;
-  wire _0680_;
-  wire _0681_;
-  wire [15:0] _0682_;
-  wire _0683_;
-  wire _0684_;
-  wire _0685_;
-  wire _0686_;
-  wire _0687_;
-  wire _0688_;
-  wire _0689_;
-  wire _0690_;
-  wire _0691_;
-  wire _0692_;
-  wire _0693_;
-  wire _0694_;
-  wire _0695_;
-  wire _0696_;
-  wire [3:0] _0697_;
-  wire _0698_;
-  wire [3:0] _0699_;
-  wire _0700_;
-  wire [3:0] _0701_;
-  wire _0702_;
-  wire [3:0] _0703_;
-  wire _0704_;
-  wire _0705_;
+  wire [16:0] _0673_;
   wire \$signal ;
   (* init = 1'h0 *)
-  wire \$signal$110 ;
+  wire \$signal$115 ;
   (* init = 8'h00 *)
-  wire [7:0] \$signal$116 ;
+  wire [7:0] \$signal$121 ;
   (* init = 8'h00 *)
-  wire [7:0] \$signal$118 ;
-  reg [30:0] \$signal$167  = 31'h00000000;
+  wire [7:0] \$signal$123 ;
+  reg [30:0] \$signal$172  = 31'h00000000;
   reg [15:0] M_ = 16'h0000;
   (* init = 432'h000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000 *)
   wire [431:0] acc_part;
@@ -883,13 +851,15 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   wire [26:0] \acc_part[9] ;
   reg [7:0] act_max = 8'h00;
   (* init = 8'h00 *)
-  wire [7:0] \act_max$120 ;
+  wire [7:0] \act_max$125 ;
   reg [7:0] act_min = 8'h00;
+  wire adv;
   reg at_k_last = 1'h0;
   reg at_tile_last = 1'h0;
   reg beat = 1'h0;
   reg beat_last = 1'h1;
   reg [3:0] blk = 4'h0;
+  wire block_end;
   reg [15:0] ch = 16'h0000;
   reg ch_last = 1'h0;
   wire [71:0] chan;
@@ -898,6 +868,7 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   wire [7:0] \chan.shift ;
   input clk;
   wire clk;
+  reg compute = 1'h0;
   reg credit_ok = 1'h1;
   reg [2:0] credits = 3'h6;
   wire [3:0] credits_next;
@@ -908,7 +879,7 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   reg dn_last = 1'h0;
   reg drain_restart = 1'h0;
   wire en;
-  wire \en$8 ;
+  wire \en$19 ;
   reg [4:0] flush = 5'h00;
   reg [16:0] fm0 = 17'h00000;
   reg [3:0] fn = 4'h0;
@@ -961,7 +932,7 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   wire [31:0] \i_bias[8] ;
   wire [31:0] \i_bias[9] ;
   wire i_last;
-  reg \i_last$111  = 1'h0;
+  reg \i_last$116  = 1'h0;
   wire [495:0] i_multiplier;
   wire [30:0] \i_multiplier[0] ;
   wire [30:0] \i_multiplier[10] ;
@@ -996,9 +967,8 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   wire [5:0] \i_shift[7] ;
   wire [5:0] \i_shift[8] ;
   wire [5:0] \i_shift[9] ;
-  output i_valid;
   wire i_valid;
-  reg \i_valid$109  = 1'h0;
+  reg \i_valid$114  = 1'h0;
   input [127:0] i_w;
   wire [127:0] i_w;
   wire [7:0] \i_w[0] ;
@@ -1053,23 +1023,23 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   reg [3:0] nb_last = 4'h0;
   reg [4:0] nb_pen = 5'h00;
   wire [127:0] o_data;
-  wire [431:0] \o_data$181 ;
-  wire [26:0] \o_data$181[0] ;
-  wire [26:0] \o_data$181[10] ;
-  wire [26:0] \o_data$181[11] ;
-  wire [26:0] \o_data$181[12] ;
-  wire [26:0] \o_data$181[13] ;
-  wire [26:0] \o_data$181[14] ;
-  wire [26:0] \o_data$181[15] ;
-  wire [26:0] \o_data$181[1] ;
-  wire [26:0] \o_data$181[2] ;
-  wire [26:0] \o_data$181[3] ;
-  wire [26:0] \o_data$181[4] ;
-  wire [26:0] \o_data$181[5] ;
-  wire [26:0] \o_data$181[6] ;
-  wire [26:0] \o_data$181[7] ;
-  wire [26:0] \o_data$181[8] ;
-  wire [26:0] \o_data$181[9] ;
+  wire [431:0] \o_data$184 ;
+  wire [26:0] \o_data$184[0] ;
+  wire [26:0] \o_data$184[10] ;
+  wire [26:0] \o_data$184[11] ;
+  wire [26:0] \o_data$184[12] ;
+  wire [26:0] \o_data$184[13] ;
+  wire [26:0] \o_data$184[14] ;
+  wire [26:0] \o_data$184[15] ;
+  wire [26:0] \o_data$184[1] ;
+  wire [26:0] \o_data$184[2] ;
+  wire [26:0] \o_data$184[3] ;
+  wire [26:0] \o_data$184[4] ;
+  wire [26:0] \o_data$184[5] ;
+  wire [26:0] \o_data$184[6] ;
+  wire [26:0] \o_data$184[7] ;
+  wire [26:0] \o_data$184[8] ;
+  wire [26:0] \o_data$184[9] ;
   wire [7:0] \o_data[0] ;
   wire [7:0] \o_data[10] ;
   wire [7:0] \o_data[11] ;
@@ -1088,7 +1058,7 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   wire [7:0] \o_data[9] ;
   wire o_last;
   wire o_valid;
-  wire \o_valid$143 ;
+  wire \o_valid$148 ;
   wire [128:0] out_w;
   wire [127:0] \out_w.data ;
   wire [7:0] \out_w.data[0] ;
@@ -1121,18 +1091,13 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   wire [3:0] \r_addr$106 ;
   wire [3:0] \r_addr$107 ;
   wire [3:0] \r_addr$108 ;
-  wire [3:0] \r_addr$94 ;
-  wire [3:0] \r_addr$95 ;
-  wire [3:0] \r_addr$96 ;
-  wire [3:0] \r_addr$97 ;
-  wire [3:0] \r_addr$98 ;
+  wire [3:0] \r_addr$109 ;
+  wire [3:0] \r_addr$110 ;
+  wire [3:0] \r_addr$111 ;
+  wire [3:0] \r_addr$112 ;
+  wire [3:0] \r_addr$113 ;
   wire [3:0] \r_addr$99 ;
   wire [68:0] r_data;
-  wire [68:0] \r_data$123 ;
-  wire [68:0] \r_data$124 ;
-  wire [68:0] \r_data$125 ;
-  wire [68:0] \r_data$126 ;
-  wire [68:0] \r_data$127 ;
   wire [68:0] \r_data$128 ;
   wire [68:0] \r_data$129 ;
   wire [68:0] \r_data$130 ;
@@ -1143,7 +1108,12 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   wire [68:0] \r_data$135 ;
   wire [68:0] \r_data$136 ;
   wire [68:0] \r_data$137 ;
-  wire [128:0] \r_data$149 ;
+  wire [68:0] \r_data$138 ;
+  wire [68:0] \r_data$139 ;
+  wire [68:0] \r_data$140 ;
+  wire [68:0] \r_data$141 ;
+  wire [68:0] \r_data$142 ;
+  wire [128:0] \r_data$154 ;
   input r_en;
   wire r_en;
   wire r_rdy;
@@ -1188,13 +1158,11 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   wire s_wgt__ready;
   input s_wgt__valid;
   wire s_wgt__valid;
+  output take;
   wire take;
   reg [10:0] tile_last = 11'h000;
   reg [16:0] tile_pen = 17'h00000;
   wire [3:0] w_addr;
-  wire [3:0] \w_addr$29 ;
-  wire [3:0] \w_addr$32 ;
-  wire [3:0] \w_addr$35 ;
   wire [3:0] \w_addr$38 ;
   wire [3:0] \w_addr$41 ;
   wire [3:0] \w_addr$44 ;
@@ -1207,11 +1175,11 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   wire [3:0] \w_addr$65 ;
   wire [3:0] \w_addr$68 ;
   wire [3:0] \w_addr$71 ;
+  wire [3:0] \w_addr$74 ;
+  wire [3:0] \w_addr$77 ;
+  wire [3:0] \w_addr$80 ;
   wire [68:0] w_data;
-  wire [128:0] \w_data$145 ;
-  wire [68:0] \w_data$30 ;
-  wire [68:0] \w_data$33 ;
-  wire [68:0] \w_data$36 ;
+  wire [128:0] \w_data$150 ;
   wire [68:0] \w_data$39 ;
   wire [68:0] \w_data$42 ;
   wire [68:0] \w_data$45 ;
@@ -1224,11 +1192,11 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   wire [68:0] \w_data$66 ;
   wire [68:0] \w_data$69 ;
   wire [68:0] \w_data$72 ;
+  wire [68:0] \w_data$75 ;
+  wire [68:0] \w_data$78 ;
+  wire [68:0] \w_data$81 ;
   wire w_en;
-  wire \w_en$142 ;
-  wire \w_en$31 ;
-  wire \w_en$34 ;
-  wire \w_en$37 ;
+  wire \w_en$147 ;
   wire \w_en$40 ;
   wire \w_en$43 ;
   wire \w_en$46 ;
@@ -1241,6 +1209,9 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   wire \w_en$67 ;
   wire \w_en$70 ;
   wire \w_en$73 ;
+  wire \w_en$76 ;
+  wire \w_en$79 ;
+  wire \w_en$82 ;
   wire [68:0] w_word;
   wire [31:0] \w_word.bias ;
   wire [30:0] \w_word.multiplier ;
@@ -1250,399 +1221,388 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   wire wrap;
   reg [7:0] zero_point = 8'h00;
   assign _0000_ = credits + give_back;
-  assign _0086_ = \$signal  ? 1'h1 : 1'h0;
-  assign _0097_ = _0000_ - _0086_;
-  assign i_last = i_valid & at_k_last;
-  assign _0108_ = ! lane;
-  assign _0119_ = s_param__valid & _0108_;
-  assign _0130_ = lane == 1'h1;
-  assign _0141_ = s_param__valid & _0130_;
-  assign _0152_ = lane == 2'h2;
-  assign _0163_ = s_param__valid & _0152_;
-  assign _0001_ = lane == 2'h3;
-  assign _0012_ = s_param__valid & _0001_;
-  assign _0023_ = lane == 3'h4;
-  assign _0034_ = s_param__valid & _0023_;
-  assign _0045_ = lane == 3'h5;
-  assign _0056_ = s_param__valid & _0045_;
-  assign _0067_ = lane == 3'h6;
-  assign _0078_ = s_param__valid & _0067_;
-  assign _0084_ = lane == 3'h7;
-  assign _0085_ = s_param__valid & _0084_;
-  assign _0087_ = lane == 4'h8;
-  assign _0088_ = s_param__valid & _0087_;
-  assign _0089_ = lane == 4'h9;
-  assign _0090_ = s_param__valid & _0089_;
-  assign _0091_ = lane == 4'ha;
-  assign _0092_ = s_param__valid & _0091_;
-  assign _0093_ = lane == 4'hb;
-  assign _0094_ = s_param__valid & _0093_;
-  assign _0095_ = lane == 4'hc;
+  assign _0094_ = \$signal  ? 1'h1 : 1'h0;
+  assign _0105_ = _0000_ - _0094_;
+  assign _0116_ = compute & in_data;
+  assign _0127_ = s_act__valid & s_wgt__valid;
+  assign _0138_ = _0116_ & _0127_;
+  assign _0149_ = ~ at_k_last;
+  assign _0160_ = credit_ok | _0149_;
+  assign take = _0138_ & _0160_;
+  assign _0171_ = compute & in_data;
+  assign _0001_ = s_act__valid & s_wgt__valid;
+  assign _0012_ = _0171_ & _0001_;
+  assign _0023_ = _0012_ & credit_ok;
+  assign \$signal  = _0023_ & at_k_last;
+  assign _0034_ = ~ in_data;
+  assign _0045_ = s_act__valid & s_wgt__valid;
+  assign _0056_ = ~ at_k_last;
+  assign _0067_ = credit_ok | _0056_;
+  assign _0078_ = _0045_ & _0067_;
+  assign adv = _0034_ | _0078_;
+  assign _0089_ = compute & adv;
+  assign _0093_ = _0089_ & at_tile_last;
+  assign block_end = _0093_ & fn_last;
+  assign i_last = take & at_k_last;
+  assign _0095_ = ! lane;
   assign _0096_ = s_param__valid & _0095_;
-  assign _0098_ = lane == 4'hd;
-  assign _0099_ = s_param__valid & _0098_;
-  assign _0100_ = lane == 4'he;
-  assign _0101_ = s_param__valid & _0100_;
-  assign _0102_ = lane == 4'hf;
-  assign _0103_ = s_param__valid & _0102_;
-  assign _0104_ = s_act__valid & s_wgt__valid;
-  assign _0105_ = in_data & _0104_;
-  assign _0106_ = ~ at_k_last;
-  assign _0107_ = credit_ok | _0106_;
-  assign _0109_ = _0105_ & _0107_;
-  assign _0110_ = s_act__valid & s_wgt__valid;
-  assign _0111_ = in_data & _0110_;
-  assign _0112_ = _0111_ & credit_ok;
-  assign _0113_ = _0112_ & at_k_last;
+  assign _0097_ = lane == 1'h1;
+  assign _0098_ = s_param__valid & _0097_;
+  assign _0099_ = lane == 2'h2;
+  assign _0100_ = s_param__valid & _0099_;
+  assign _0101_ = lane == 2'h3;
+  assign _0102_ = s_param__valid & _0101_;
+  assign _0103_ = lane == 3'h4;
+  assign _0104_ = s_param__valid & _0103_;
+  assign _0106_ = lane == 3'h5;
+  assign _0107_ = s_param__valid & _0106_;
+  assign _0108_ = lane == 3'h6;
+  assign _0109_ = s_param__valid & _0108_;
+  assign _0110_ = lane == 3'h7;
+  assign _0111_ = s_param__valid & _0110_;
+  assign _0112_ = lane == 4'h8;
+  assign _0113_ = s_param__valid & _0112_;
+  assign _0114_ = lane == 4'h9;
+  assign _0115_ = s_param__valid & _0114_;
+  assign _0117_ = lane == 4'ha;
+  assign _0118_ = s_param__valid & _0117_;
+  assign _0119_ = lane == 4'hb;
+  assign _0120_ = s_param__valid & _0119_;
+  assign _0121_ = lane == 4'hc;
+  assign _0122_ = s_param__valid & _0121_;
+  assign _0123_ = lane == 4'hd;
+  assign _0124_ = s_param__valid & _0123_;
+  assign _0125_ = lane == 4'he;
+  assign _0126_ = s_param__valid & _0125_;
+  assign _0128_ = lane == 4'hf;
+  assign _0129_ = s_param__valid & _0128_;
   assign row_end = o_valid & beat_last;
-  assign _0114_ = ~ dn_last;
-  assign wrap = d_last & _0114_;
-  assign _0115_ = row - 1'h0;
-  assign _0116_ = row + 1'h1;
-  assign _0117_ = wrap ? { _0115_[17], _0115_ } : { 1'h0, _0116_ };
-  assign _0118_ = row < m_wrap;
-  assign _0120_ = row < m_last;
-  assign row_valid_next = wrap ? _0118_ : _0120_;
-  assign _0121_ = ~ beat_last;
-  assign _0122_ = ~ d_last;
-  assign _0123_ = ! ctrl_state;
-  assign _0124_ = ctrl_state == 1'h1;
-  assign _0125_ = ctrl_state == 2'h2;
-  assign _0126_ = ctrl_state == 2'h3;
-  assign _0127_ = fm0 + 1'h1;
-  assign _0128_ = _0127_ >= M_;
-  assign _0129_ = _0097_[3:0] >= 1'h1;
-  assign _0131_ = hdr[15:0] - 1'h1;
-  assign _0132_ = hdr[15:0] + 1'h0;
-  assign _0133_ = hdr[31:16] - 1'h1;
-  assign _0134_ = hdr[47:32] - 1'h1;
-  assign _0135_ = hdr[47:32] - 2'h2;
-  assign _0136_ = hdr[31:16] - 2'h2;
-  assign _0137_ = hdr[47:32] > 5'h10;
-  assign _0138_ = _0137_ ? hdr[47:32] : 16'h0010;
-  assign _0139_ = _0138_ - 2'h2;
-  assign _0140_ = hdr[47:32] > 5'h10;
-  assign _0142_ = _0140_ ? hdr[47:32] : 16'h0010;
-  assign _0143_ = _0142_ - 1'h1;
-  assign _0144_ = hdr[31:16] == 1'h1;
-  assign _0145_ = ! ch;
-  assign _0146_ = ch + 1'h1;
-  assign _0147_ = lane == 4'hf;
-  assign _0148_ = wa + 1'h1;
-  assign _0149_ = ! wb;
-  assign _0150_ = blk + 1'h1;
-  assign _0151_ = wb + 1'h1;
-  assign _0153_ = lane + 1'h1;
-  assign _0154_ = ch == n_pen;
-  assign _0155_ = blk - 1'h1;
-  assign _0156_ = ! blk;
-  assign _0157_ = ! blk;
-  assign _0158_ = ! k_last;
-  assign _0159_ = ! tile_last;
-  assign _0160_ = ~ in_data;
-  assign _0161_ = i_valid | _0160_;
-  assign _0162_ = ! k_last;
-  assign _0164_ = ! tile_last;
-  assign _0165_ = ! nb_last;
-  assign _0166_ = fm0 + 1'h1;
-  assign _0167_ = fn + 1'h1;
-  assign _0168_ = fn == nb_pen;
-  assign _0169_ = kk + 1'h1;
-  assign _0170_ = kk == k_pen;
-  assign _0171_ = kk == tile_pen;
-  assign _0172_ = kk == k_last;
-  assign _0173_ = flush - 1'h1;
-  assign _0002_ = ! flush;
-  assign _0003_ = ra_next + 1'h1;
-  assign _0004_ = ra_next - 1'h0;
-  assign _0005_ = ~ drain_restart;
-  assign _0006_ = _0005_ & o_valid;
-  assign _0007_ = ~ beat_last;
-  assign _0008_ = _0006_ & _0007_;
-  assign _0009_ = ~ drain_restart;
-  assign _0010_ = _0009_ & row_end;
-  assign _0011_ = beat + 1'h1;
-  assign _0014_ = ! nb_last;
-  assign _0015_ = dn + 1'h1;
-  assign _0016_ = dn == nb_pen;
-  assign _0017_ = d + 1'h1;
-  assign _0019_ = o_valid & row_valid;
-  assign _0020_ = row_end & row_valid;
-  assign _0021_ = row == m_last;
-  assign _0022_ = _0020_ & _0021_;
-  assign _0024_ = _0022_ & dn_last;
-  assign _0025_ = r_en & m_out__valid;
-  assign _0026_ = ~ row_valid;
-  assign _0027_ = row_end & _0026_;
-  assign _0028_ = _0025_ + _0027_;
-  assign _0174_ = _0175_ ? 4'h0 : _0701_;
-  assign _0176_ = wb ? blk : _0150_[3:0];
-  assign _0178_ = _0179_ ? _0176_ : blk;
-  assign _0180_ = _0181_ ? _0178_ : blk;
-  function [3:0] _0886_;
-    input [3:0] a;
-    input [7:0] b;
-    input [1:0] s;
-    (* parallel_case *)
-    casez (s)
-      2'b?1:
-        _0886_ = b[3:0];
-      2'b1?:
-        _0886_ = b[7:4];
-      default:
-        _0886_ = a;
-    endcase
-  endfunction
-  assign _0182_ = _0886_(blk, { _0184_, _0180_ }, { _0186_, _0183_ });
-  assign _0183_ = ctrl_state == 2'h1;
-  assign _0184_ = _0185_ ? 4'h0 : blk;
-  assign _0186_ = ! ctrl_state;
-  assign _0187_ = _0188_ ? 4'h0 : _0182_;
-  assign _0189_ = _0190_ ? (* full_case = 32'd1 *) 4'h0 : _0153_[3:0];
-  assign _0191_ = _0192_ ? _0189_ : lane;
-  function [3:0] _0893_;
-    input [3:0] a;
-    input [7:0] b;
-    input [1:0] s;
-    (* parallel_case *)
-    casez (s)
-      2'b?1:
-        _0893_ = b[3:0];
-      2'b1?:
-        _0893_ = b[7:4];
-      default:
-        _0893_ = a;
-    endcase
-  endfunction
-  assign _0193_ = _0893_(lane, { _0195_, _0191_ }, { _0197_, _0194_ });
-  assign _0194_ = ctrl_state == 2'h1;
-  assign _0195_ = _0196_ ? 4'h0 : lane;
-  assign _0197_ = ! ctrl_state;
-  assign _0198_ = _0199_ ? 4'h0 : _0193_;
-  assign _0200_ = _0201_ ? _0143_[10:0] : tile_last;
-  assign _0202_ = _0203_ ? _0200_ : tile_last;
-  assign _0203_ = ! ctrl_state;
-  assign _0204_ = _0205_ ? 11'h000 : _0202_;
-  assign _0206_ = _0207_ ? _0139_ : tile_pen;
-  assign _0208_ = _0209_ ? _0206_ : tile_pen;
-  assign _0209_ = ! ctrl_state;
-  assign _0210_ = _0211_ ? 17'h00000 : _0208_;
-  assign _0212_ = _0213_ ? _0136_ : n_pen;
-  assign _0214_ = _0215_ ? _0212_ : n_pen;
-  assign _0215_ = ! ctrl_state;
-  assign _0216_ = _0217_ ? 17'h00000 : _0214_;
-  assign _0218_ = _0219_ ? _0135_ : k_pen;
-  assign _0220_ = _0221_ ? _0218_ : k_pen;
-  assign _0221_ = ! ctrl_state;
-  assign _0222_ = _0223_ ? 17'h00000 : _0220_;
-  assign _0224_ = _0225_ ? _0134_[15:0] : k_last;
-  assign _0226_ = _0227_ ? _0224_ : k_last;
-  assign _0227_ = ! ctrl_state;
-  assign _0228_ = _0229_ ? 16'h0000 : _0226_;
-  assign _0230_ = _0231_ ? hdr[71:64] : act_max;
-  assign _0232_ = _0233_ ? _0230_ : act_max;
-  assign _0233_ = ! ctrl_state;
-  assign _0234_ = _0235_ ? 8'h00 : _0232_;
-  assign _0236_ = _0237_ ? hdr[63:56] : act_min;
-  assign _0238_ = _0239_ ? _0236_ : act_min;
-  assign _0239_ = ! ctrl_state;
-  assign _0240_ = _0241_ ? 8'h00 : _0238_;
-  assign _0242_ = _0243_ ? hdr[55:48] : zero_point;
-  assign _0244_ = _0245_ ? _0242_ : zero_point;
-  assign _0245_ = ! ctrl_state;
-  assign _0246_ = _0247_ ? 8'h00 : _0244_;
-  assign _0248_ = _0249_ ? _0133_[15:0] : n_last;
-  assign _0250_ = _0251_ ? _0248_ : n_last;
-  assign _0251_ = ! ctrl_state;
-  assign _0252_ = _0253_ ? 16'h0000 : _0250_;
-  assign _0254_ = _0255_ ? _0132_ : m_wrap;
-  assign _0256_ = _0257_ ? _0254_ : m_wrap;
-  assign _0257_ = ! ctrl_state;
-  assign _0258_ = _0259_ ? 17'h00000 : _0256_;
-  assign _0260_ = _0261_ ? _0131_[15:0] : m_last;
-  assign _0262_ = _0263_ ? _0260_ : m_last;
-  assign _0263_ = ! ctrl_state;
-  assign _0264_ = _0265_ ? 16'h0000 : _0262_;
-  assign _0266_ = _0267_ ? hdr[15:0] : M_;
-  assign _0268_ = _0269_ ? _0266_ : M_;
-  assign _0269_ = ! ctrl_state;
-  assign _0270_ = _0271_ ? 16'h0000 : _0268_;
-  assign _0272_ = _0273_ ? 1'h1 : _0129_;
-  assign _0274_ = _0275_ ? 3'h6 : _0097_[2:0];
-  assign _0276_ = _0277_ ? 1'h0 : _0128_;
-  assign _0278_ = _0279_ ? (* full_case = 32'd1 *) 4'h0 : ra_inc;
-  assign _0280_ = d_last ? (* full_case = 32'd1 *) _0278_ : ra_row;
-  assign _0282_ = beat_last ? (* full_case = 32'd1 *) _0280_ : ra_inc;
-  assign _0284_ = _0285_ ? _0282_ : ra;
-  assign _0286_ = _0287_ ? _0113_ : 1'h0;
-  assign _0287_ = ctrl_state == 2'h2;
-  assign _0288_ = _0289_ ? _0109_ : 1'h0;
-  assign _0289_ = ctrl_state == 2'h2;
-  assign _0290_ = _0291_ ? _0103_ : 1'h0;
-  assign _0291_ = ctrl_state == 2'h1;
-  assign _0292_ = _0293_ ? w_word : 69'h000000000000000000;
-  assign _0293_ = ctrl_state == 2'h1;
-  assign _0294_ = _0295_ ? wa : 4'h0;
-  assign _0295_ = ctrl_state == 2'h1;
-  assign _0296_ = _0297_ ? _0101_ : 1'h0;
-  assign _0297_ = ctrl_state == 2'h1;
-  assign _0298_ = _0299_ ? w_word : 69'h000000000000000000;
-  assign _0299_ = ctrl_state == 2'h1;
-  assign _0300_ = _0301_ ? wa : 4'h0;
-  assign _0301_ = ctrl_state == 2'h1;
-  assign _0302_ = _0303_ ? _0099_ : 1'h0;
-  assign _0303_ = ctrl_state == 2'h1;
-  assign _0304_ = _0305_ ? w_word : 69'h000000000000000000;
-  assign _0305_ = ctrl_state == 2'h1;
-  assign _0306_ = _0307_ ? wa : 4'h0;
-  assign _0307_ = ctrl_state == 2'h1;
-  assign _0308_ = _0309_ ? _0096_ : 1'h0;
-  assign _0309_ = ctrl_state == 2'h1;
-  assign _0310_ = _0311_ ? w_word : 69'h000000000000000000;
-  assign _0311_ = ctrl_state == 2'h1;
-  assign _0312_ = _0313_ ? wa : 4'h0;
-  assign _0313_ = ctrl_state == 2'h1;
-  assign _0314_ = _0315_ ? _0094_ : 1'h0;
-  assign _0315_ = ctrl_state == 2'h1;
-  assign _0316_ = _0317_ ? w_word : 69'h000000000000000000;
-  assign _0317_ = ctrl_state == 2'h1;
-  assign _0318_ = _0319_ ? wa : 4'h0;
-  assign _0319_ = ctrl_state == 2'h1;
-  assign _0320_ = _0321_ ? _0092_ : 1'h0;
-  assign _0321_ = ctrl_state == 2'h1;
-  assign _0322_ = _0323_ ? w_word : 69'h000000000000000000;
-  assign _0323_ = ctrl_state == 2'h1;
-  assign _0324_ = _0325_ ? wa : 4'h0;
-  assign _0325_ = ctrl_state == 2'h1;
-  assign _0326_ = _0327_ ? _0090_ : 1'h0;
-  assign _0327_ = ctrl_state == 2'h1;
-  assign _0328_ = _0329_ ? w_word : 69'h000000000000000000;
-  assign _0329_ = ctrl_state == 2'h1;
-  assign _0330_ = _0331_ ? wa : 4'h0;
-  assign _0331_ = ctrl_state == 2'h1;
-  assign _0332_ = _0333_ ? _0088_ : 1'h0;
-  assign _0333_ = ctrl_state == 2'h1;
-  assign _0334_ = _0335_ ? w_word : 69'h000000000000000000;
-  assign _0335_ = ctrl_state == 2'h1;
-  assign _0336_ = _0337_ ? wa : 4'h0;
-  assign _0337_ = ctrl_state == 2'h1;
-  assign _0338_ = _0339_ ? _0085_ : 1'h0;
-  assign _0339_ = ctrl_state == 2'h1;
-  assign _0340_ = _0341_ ? w_word : 69'h000000000000000000;
-  assign _0341_ = ctrl_state == 2'h1;
-  assign _0342_ = _0343_ ? wa : 4'h0;
-  assign _0343_ = ctrl_state == 2'h1;
-  assign _0344_ = _0345_ ? _0078_ : 1'h0;
-  assign _0345_ = ctrl_state == 2'h1;
-  assign _0346_ = _0347_ ? w_word : 69'h000000000000000000;
-  assign _0347_ = ctrl_state == 2'h1;
-  assign _0348_ = _0349_ ? wa : 4'h0;
-  assign _0349_ = ctrl_state == 2'h1;
-  assign _0350_ = _0351_ ? _0056_ : 1'h0;
-  assign _0351_ = ctrl_state == 2'h1;
-  assign _0352_ = _0353_ ? w_word : 69'h000000000000000000;
-  assign _0353_ = ctrl_state == 2'h1;
-  assign _0354_ = _0355_ ? wa : 4'h0;
-  assign _0355_ = ctrl_state == 2'h1;
-  assign _0356_ = _0357_ ? _0034_ : 1'h0;
-  assign _0357_ = ctrl_state == 2'h1;
-  assign _0358_ = _0359_ ? w_word : 69'h000000000000000000;
-  assign _0359_ = ctrl_state == 2'h1;
-  assign _0360_ = _0361_ ? wa : 4'h0;
-  assign _0361_ = ctrl_state == 2'h1;
-  assign _0362_ = _0363_ ? _0012_ : 1'h0;
-  assign _0363_ = ctrl_state == 2'h1;
-  assign _0364_ = _0365_ ? w_word : 69'h000000000000000000;
-  assign _0365_ = ctrl_state == 2'h1;
-  assign _0366_ = _0367_ ? wa : 4'h0;
-  assign _0367_ = ctrl_state == 2'h1;
-  assign _0368_ = _0369_ ? _0163_ : 1'h0;
-  assign _0369_ = ctrl_state == 2'h1;
-  assign _0370_ = _0371_ ? w_word : 69'h000000000000000000;
-  assign _0371_ = ctrl_state == 2'h1;
-  assign _0372_ = _0373_ ? wa : 4'h0;
-  assign _0373_ = ctrl_state == 2'h1;
-  assign _0374_ = _0375_ ? _0141_ : 1'h0;
-  assign _0375_ = ctrl_state == 2'h1;
-  assign _0376_ = _0377_ ? w_word : 69'h000000000000000000;
-  assign _0377_ = ctrl_state == 2'h1;
-  assign _0378_ = _0379_ ? wa : 4'h0;
-  assign _0379_ = ctrl_state == 2'h1;
-  assign _0380_ = _0381_ ? _0119_ : 1'h0;
-  assign _0381_ = ctrl_state == 2'h1;
-  assign _0382_ = _0383_ ? w_word : 69'h000000000000000000;
-  assign _0383_ = ctrl_state == 2'h1;
-  assign _0384_ = _0385_ ? wa : 4'h0;
-  assign _0385_ = ctrl_state == 2'h1;
-  assign _0386_ = _0387_ ? hdr[69:64] : 6'h00;
-  assign _0387_ = ctrl_state == 2'h1;
-  assign _0388_ = _0389_ ? hdr[62:32] : 31'h00000000;
-  assign _0389_ = ctrl_state == 2'h1;
-  assign _0390_ = _0391_ ? hdr[31:0] : 32'd0;
-  assign _0391_ = ctrl_state == 2'h1;
-  assign _0392_ = _0393_ ? s_param__valid : 1'h0;
-  assign _0393_ = ! ctrl_state;
-  function [0:0] _1061_;
+  assign _0130_ = ~ dn_last;
+  assign wrap = d_last & _0130_;
+  assign _0131_ = row - 1'h0;
+  assign _0132_ = row + 1'h1;
+  assign _0133_ = wrap ? { _0131_[17], _0131_ } : { 1'h0, _0132_ };
+  assign _0134_ = row < m_wrap;
+  assign _0135_ = row < m_last;
+  assign row_valid_next = wrap ? _0134_ : _0135_;
+  assign _0136_ = ~ beat_last;
+  assign _0137_ = ~ d_last;
+  assign _0139_ = ! ctrl_state;
+  assign _0140_ = ctrl_state == 1'h1;
+  assign _0141_ = ctrl_state == 2'h2;
+  assign _0142_ = ctrl_state == 2'h3;
+  assign _0143_ = fm0 + 1'h1;
+  assign _0144_ = _0143_ >= M_;
+  assign _0145_ = _0105_[3:0] >= 1'h1;
+  assign _0146_ = hdr[15:0] - 1'h1;
+  assign _0147_ = hdr[15:0] + 1'h0;
+  assign _0148_ = hdr[31:16] - 1'h1;
+  assign _0150_ = hdr[47:32] - 1'h1;
+  assign _0151_ = hdr[47:32] - 2'h2;
+  assign _0152_ = hdr[31:16] - 2'h2;
+  assign _0153_ = hdr[47:32] > 5'h10;
+  assign _0154_ = _0153_ ? hdr[47:32] : 16'h0010;
+  assign _0155_ = _0154_ - 2'h2;
+  assign _0156_ = hdr[47:32] > 5'h10;
+  assign _0157_ = _0156_ ? hdr[47:32] : 16'h0010;
+  assign _0158_ = _0157_ - 1'h1;
+  assign _0159_ = hdr[31:16] == 1'h1;
+  assign _0161_ = ! ch;
+  assign _0162_ = ch + 1'h1;
+  assign _0163_ = lane == 4'hf;
+  assign _0164_ = wa + 1'h1;
+  assign _0165_ = ! wb;
+  assign _0166_ = blk + 1'h1;
+  assign _0167_ = wb + 1'h1;
+  assign _0168_ = lane + 1'h1;
+  assign _0169_ = ch == n_pen;
+  assign _0170_ = blk - 1'h1;
+  assign _0172_ = ! blk;
+  assign _0173_ = block_end & last_mblock;
+  assign _0174_ = flush - 1'h1;
+  assign _0175_ = ! flush;
+  assign _0176_ = ~ compute;
+  assign _0177_ = ! blk;
+  assign _0178_ = ! k_last;
+  assign _0179_ = ! tile_last;
+  assign _0180_ = ! k_last;
+  assign _0181_ = ! tile_last;
+  assign _0002_ = ! nb_last;
+  assign _0003_ = fm0 + 1'h1;
+  assign _0004_ = fn + 1'h1;
+  assign _0005_ = fn == nb_pen;
+  assign _0006_ = kk + 1'h1;
+  assign _0007_ = kk == k_pen;
+  assign _0008_ = kk == tile_pen;
+  assign _0009_ = kk == k_last;
+  assign _0010_ = ra_next + 1'h1;
+  assign _0011_ = ra_next - 1'h0;
+  assign _0013_ = ~ drain_restart;
+  assign _0014_ = _0013_ & o_valid;
+  assign _0015_ = ~ beat_last;
+  assign _0016_ = _0014_ & _0015_;
+  assign _0017_ = ~ drain_restart;
+  assign _0018_ = _0017_ & row_end;
+  assign _0019_ = beat + 1'h1;
+  assign _0021_ = ! nb_last;
+  assign _0022_ = dn + 1'h1;
+  assign _0024_ = dn == nb_pen;
+  assign _0025_ = d + 1'h1;
+  assign _0027_ = o_valid & row_valid;
+  assign _0028_ = row_end & row_valid;
+  assign _0029_ = row == m_last;
+  assign _0030_ = _0028_ & _0029_;
+  assign _0031_ = _0030_ & dn_last;
+  assign _0032_ = r_en & m_out__valid;
+  assign _0033_ = ~ row_valid;
+  assign _0035_ = row_end & _0033_;
+  assign _0036_ = _0032_ + _0035_;
+  assign _0182_ = ! ctrl_state;
+  assign _0183_ = _0184_ ? 17'h00000 : _0673_;
+  assign _0185_ = _0186_ ? _0152_ : n_pen;
+  assign _0187_ = _0188_ ? _0185_ : n_pen;
+  assign _0188_ = ! ctrl_state;
+  assign _0189_ = _0190_ ? 17'h00000 : _0187_;
+  assign _0191_ = _0192_ ? _0151_ : k_pen;
+  assign _0193_ = _0194_ ? _0191_ : k_pen;
+  assign _0194_ = ! ctrl_state;
+  assign _0195_ = _0196_ ? 17'h00000 : _0193_;
+  assign _0197_ = _0198_ ? _0150_[15:0] : k_last;
+  assign _0199_ = _0200_ ? _0197_ : k_last;
+  assign _0200_ = ! ctrl_state;
+  assign _0201_ = _0202_ ? 16'h0000 : _0199_;
+  assign _0203_ = _0204_ ? hdr[71:64] : act_max;
+  assign _0205_ = _0206_ ? _0203_ : act_max;
+  assign _0206_ = ! ctrl_state;
+  assign _0207_ = _0208_ ? 8'h00 : _0205_;
+  assign _0209_ = _0210_ ? hdr[63:56] : act_min;
+  assign _0211_ = _0212_ ? _0209_ : act_min;
+  assign _0212_ = ! ctrl_state;
+  assign _0213_ = _0214_ ? 8'h00 : _0211_;
+  assign _0215_ = _0216_ ? hdr[55:48] : zero_point;
+  assign _0217_ = _0218_ ? _0215_ : zero_point;
+  assign _0218_ = ! ctrl_state;
+  assign _0219_ = _0220_ ? 8'h00 : _0217_;
+  assign _0221_ = _0222_ ? _0148_[15:0] : n_last;
+  assign _0223_ = _0224_ ? _0221_ : n_last;
+  assign _0224_ = ! ctrl_state;
+  assign _0225_ = _0226_ ? 16'h0000 : _0223_;
+  assign _0227_ = _0228_ ? _0147_ : m_wrap;
+  assign _0229_ = _0230_ ? _0227_ : m_wrap;
+  assign _0230_ = ! ctrl_state;
+  assign _0231_ = _0232_ ? 17'h00000 : _0229_;
+  assign _0233_ = _0234_ ? _0146_[15:0] : m_last;
+  assign _0235_ = _0236_ ? _0233_ : m_last;
+  assign _0236_ = ! ctrl_state;
+  assign _0237_ = _0238_ ? 16'h0000 : _0235_;
+  assign _0239_ = _0240_ ? hdr[15:0] : M_;
+  assign _0241_ = _0242_ ? _0239_ : M_;
+  assign _0242_ = ! ctrl_state;
+  assign _0243_ = _0244_ ? 16'h0000 : _0241_;
+  assign _0245_ = _0246_ ? 1'h1 : _0145_;
+  assign _0247_ = _0248_ ? 3'h6 : _0105_[2:0];
+  assign _0249_ = _0250_ ? 1'h0 : _0144_;
+  assign _0251_ = _0252_ ? (* full_case = 32'd1 *) 4'h0 : ra_inc;
+  assign _0253_ = d_last ? (* full_case = 32'd1 *) _0251_ : ra_row;
+  assign _0255_ = beat_last ? (* full_case = 32'd1 *) _0253_ : ra_inc;
+  assign _0257_ = _0258_ ? _0255_ : ra;
+  assign _0259_ = _0260_ ? _0129_ : 1'h0;
+  assign _0260_ = ctrl_state == 2'h1;
+  assign _0261_ = _0262_ ? w_word : 69'h000000000000000000;
+  assign _0262_ = ctrl_state == 2'h1;
+  assign _0263_ = _0264_ ? wa : 4'h0;
+  assign _0264_ = ctrl_state == 2'h1;
+  assign _0265_ = _0266_ ? _0126_ : 1'h0;
+  assign _0266_ = ctrl_state == 2'h1;
+  assign _0267_ = _0268_ ? w_word : 69'h000000000000000000;
+  assign _0268_ = ctrl_state == 2'h1;
+  assign _0269_ = _0270_ ? wa : 4'h0;
+  assign _0270_ = ctrl_state == 2'h1;
+  assign _0271_ = _0272_ ? _0124_ : 1'h0;
+  assign _0272_ = ctrl_state == 2'h1;
+  assign _0273_ = _0274_ ? w_word : 69'h000000000000000000;
+  assign _0274_ = ctrl_state == 2'h1;
+  assign _0275_ = _0276_ ? wa : 4'h0;
+  assign _0276_ = ctrl_state == 2'h1;
+  assign _0277_ = _0278_ ? _0122_ : 1'h0;
+  assign _0278_ = ctrl_state == 2'h1;
+  assign _0279_ = _0280_ ? w_word : 69'h000000000000000000;
+  assign _0280_ = ctrl_state == 2'h1;
+  assign _0281_ = _0282_ ? wa : 4'h0;
+  assign _0282_ = ctrl_state == 2'h1;
+  assign _0283_ = _0284_ ? _0120_ : 1'h0;
+  assign _0284_ = ctrl_state == 2'h1;
+  assign _0285_ = _0286_ ? w_word : 69'h000000000000000000;
+  assign _0286_ = ctrl_state == 2'h1;
+  assign _0287_ = _0288_ ? wa : 4'h0;
+  assign _0288_ = ctrl_state == 2'h1;
+  assign _0289_ = _0290_ ? _0118_ : 1'h0;
+  assign _0290_ = ctrl_state == 2'h1;
+  assign _0291_ = _0292_ ? w_word : 69'h000000000000000000;
+  assign _0292_ = ctrl_state == 2'h1;
+  assign _0293_ = _0294_ ? wa : 4'h0;
+  assign _0294_ = ctrl_state == 2'h1;
+  assign _0295_ = _0296_ ? _0115_ : 1'h0;
+  assign _0296_ = ctrl_state == 2'h1;
+  assign _0297_ = _0298_ ? w_word : 69'h000000000000000000;
+  assign _0298_ = ctrl_state == 2'h1;
+  assign _0299_ = _0300_ ? wa : 4'h0;
+  assign _0300_ = ctrl_state == 2'h1;
+  assign _0301_ = _0302_ ? _0113_ : 1'h0;
+  assign _0302_ = ctrl_state == 2'h1;
+  assign _0303_ = _0304_ ? w_word : 69'h000000000000000000;
+  assign _0304_ = ctrl_state == 2'h1;
+  assign _0305_ = _0306_ ? wa : 4'h0;
+  assign _0306_ = ctrl_state == 2'h1;
+  assign _0307_ = _0308_ ? _0111_ : 1'h0;
+  assign _0308_ = ctrl_state == 2'h1;
+  assign _0309_ = _0310_ ? w_word : 69'h000000000000000000;
+  assign _0310_ = ctrl_state == 2'h1;
+  assign _0311_ = _0312_ ? wa : 4'h0;
+  assign _0312_ = ctrl_state == 2'h1;
+  assign _0313_ = _0314_ ? _0109_ : 1'h0;
+  assign _0314_ = ctrl_state == 2'h1;
+  assign _0315_ = _0316_ ? w_word : 69'h000000000000000000;
+  assign _0316_ = ctrl_state == 2'h1;
+  assign _0317_ = _0318_ ? wa : 4'h0;
+  assign _0318_ = ctrl_state == 2'h1;
+  assign _0319_ = _0320_ ? _0107_ : 1'h0;
+  assign _0320_ = ctrl_state == 2'h1;
+  assign _0321_ = _0322_ ? w_word : 69'h000000000000000000;
+  assign _0322_ = ctrl_state == 2'h1;
+  assign _0323_ = _0324_ ? wa : 4'h0;
+  assign _0324_ = ctrl_state == 2'h1;
+  assign _0325_ = _0326_ ? _0104_ : 1'h0;
+  assign _0326_ = ctrl_state == 2'h1;
+  assign _0327_ = _0328_ ? w_word : 69'h000000000000000000;
+  assign _0328_ = ctrl_state == 2'h1;
+  assign _0329_ = _0330_ ? wa : 4'h0;
+  assign _0330_ = ctrl_state == 2'h1;
+  assign _0331_ = _0332_ ? _0102_ : 1'h0;
+  assign _0332_ = ctrl_state == 2'h1;
+  assign _0333_ = _0334_ ? w_word : 69'h000000000000000000;
+  assign _0334_ = ctrl_state == 2'h1;
+  assign _0335_ = _0336_ ? wa : 4'h0;
+  assign _0336_ = ctrl_state == 2'h1;
+  assign _0337_ = _0338_ ? _0100_ : 1'h0;
+  assign _0338_ = ctrl_state == 2'h1;
+  assign _0339_ = _0340_ ? w_word : 69'h000000000000000000;
+  assign _0340_ = ctrl_state == 2'h1;
+  assign _0341_ = _0342_ ? wa : 4'h0;
+  assign _0342_ = ctrl_state == 2'h1;
+  assign _0343_ = _0344_ ? _0098_ : 1'h0;
+  assign _0344_ = ctrl_state == 2'h1;
+  assign _0345_ = _0346_ ? w_word : 69'h000000000000000000;
+  assign _0346_ = ctrl_state == 2'h1;
+  assign _0347_ = _0348_ ? wa : 4'h0;
+  assign _0348_ = ctrl_state == 2'h1;
+  assign _0349_ = _0350_ ? _0096_ : 1'h0;
+  assign _0350_ = ctrl_state == 2'h1;
+  assign _0351_ = _0352_ ? w_word : 69'h000000000000000000;
+  assign _0352_ = ctrl_state == 2'h1;
+  assign _0353_ = _0354_ ? wa : 4'h0;
+  assign _0354_ = ctrl_state == 2'h1;
+  assign _0355_ = _0356_ ? hdr[69:64] : 6'h00;
+  assign _0356_ = ctrl_state == 2'h1;
+  assign _0357_ = _0358_ ? hdr[62:32] : 31'h00000000;
+  assign _0358_ = ctrl_state == 2'h1;
+  assign _0359_ = _0360_ ? hdr[31:0] : 32'd0;
+  assign _0360_ = ctrl_state == 2'h1;
+  assign _0361_ = _0362_ ? s_param__valid : 1'h0;
+  assign _0362_ = ! ctrl_state;
+  function [0:0] _1015_;
     input [0:0] a;
     input [1:0] b;
     input [1:0] s;
     (* parallel_case *)
     casez (s)
       2'b?1:
-        _1061_ = b[0:0];
+        _1015_ = b[0:0];
       2'b1?:
-        _1061_ = b[1:1];
+        _1015_ = b[1:1];
       default:
-        _1061_ = a;
+        _1015_ = a;
     endcase
   endfunction
-  assign _0394_ = _1061_(1'h0, 2'h3, { _0396_, _0395_ });
-  assign _0395_ = ctrl_state == 2'h1;
-  assign _0396_ = ! ctrl_state;
-  assign _0397_ = _0398_ ? 2'h0 : _0028_;
-  assign _0399_ = _0400_ ? \o_data$181  : i_acc;
-  assign _0401_ = _0402_ ? 1'h0 : _0024_;
-  assign _0403_ = _0404_ ? 1'h0 : _0019_;
-  assign _0405_ = _0406_ ? 1'h1 : d_last;
-  assign _0407_ = _0408_ ? (* full_case = 32'd1 *) 1'h1 : 1'h0;
-  assign _0409_ = _0410_ ? _0407_ : _0405_;
-  assign _0411_ = _0412_ ? _0405_ : _0409_;
-  assign _0413_ = _0414_ ? 1'h1 : _0411_;
-  assign _0415_ = _0416_ ? 1'h1 : beat_last;
-  assign _0417_ = _0418_ ? 1'h1 : _0415_;
-  assign _0419_ = _0420_ ? 1'h0 : _0417_;
-  assign _0421_ = _0422_ ? 1'h1 : _0419_;
-  assign _0423_ = _0424_ ? 1'h1 : row_valid;
-  assign _0425_ = _0426_ ? row_valid_next : _0423_;
-  assign _0427_ = _0428_ ? _0423_ : _0425_;
-  assign _0429_ = _0430_ ? 1'h0 : _0427_;
-  assign _0431_ = _0432_ ? 17'h00000 : row;
-  assign _0433_ = _0434_ ? _0117_[16:0] : _0431_;
-  assign _0435_ = _0436_ ? _0431_ : _0433_;
-  assign _0437_ = _0438_ ? 17'h00000 : _0435_;
-  assign _0439_ = _0440_ ? (* full_case = 32'd1 *) 4'h0 : _0004_[3:0];
-  assign _0441_ = _0442_ ? 4'h0 : _0439_;
-  assign _0443_ = _0444_ ? (* full_case = 32'd1 *) 4'h1 : _0003_[3:0];
-  assign _0445_ = _0446_ ? 4'h0 : _0443_;
-  assign _0447_ = _0448_ ? (* full_case = 32'd1 *) 4'h0 : ra_next;
-  assign _0449_ = _0450_ ? 4'h0 : _0447_;
-  assign _0451_ = _0452_ ? 1'h0 : beat;
-  assign _0453_ = _0454_ ? 1'h0 : _0451_;
-  assign _0455_ = _0456_ ? _0011_[0] : _0453_;
-  assign _0457_ = _0458_ ? 1'h0 : _0455_;
-  assign _0459_ = _0460_ ? 4'h0 : dn;
-  assign _0461_ = _0462_ ? (* full_case = 32'd1 *) 4'h0 : _0015_[3:0];
-  assign _0463_ = _0464_ ? _0461_ : _0459_;
-  assign _0465_ = _0466_ ? _0463_ : _0459_;
-  assign _0467_ = _0468_ ? _0459_ : _0465_;
-  assign _0469_ = _0470_ ? 4'h0 : _0467_;
-  assign _0471_ = _0472_ ? 1'h0 : d;
-  assign _0473_ = _0474_ ? (* full_case = 32'd1 *) 1'h0 : _0017_[0];
-  assign _0475_ = _0476_ ? _0473_ : _0471_;
-  assign _0477_ = _0478_ ? _0471_ : _0475_;
-  assign _0479_ = _0480_ ? 1'h0 : _0477_;
-  assign _0481_ = _0482_ ? 1'h0 : header_taken;
-  function [4:0] _1107_;
+  assign _0363_ = _1015_(1'h0, 2'h3, { _0365_, _0364_ });
+  assign _0364_ = ctrl_state == 2'h1;
+  assign _0365_ = ! ctrl_state;
+  assign _0366_ = _0367_ ? 2'h0 : _0036_;
+  assign _0368_ = _0369_ ? \o_data$184  : i_acc;
+  assign _0370_ = _0371_ ? 1'h0 : _0031_;
+  assign _0372_ = _0373_ ? 1'h0 : _0027_;
+  assign _0374_ = _0375_ ? 1'h1 : d_last;
+  assign _0376_ = _0377_ ? (* full_case = 32'd1 *) 1'h1 : 1'h0;
+  assign _0378_ = _0379_ ? _0376_ : _0374_;
+  assign _0380_ = _0381_ ? _0374_ : _0378_;
+  assign _0382_ = _0383_ ? 1'h1 : _0380_;
+  assign _0384_ = _0385_ ? 1'h1 : beat_last;
+  assign _0386_ = _0387_ ? 1'h1 : _0384_;
+  assign _0388_ = _0389_ ? 1'h0 : _0386_;
+  assign _0390_ = _0391_ ? 1'h1 : _0388_;
+  assign _0392_ = _0393_ ? 1'h1 : row_valid;
+  assign _0394_ = _0395_ ? row_valid_next : _0392_;
+  assign _0396_ = _0397_ ? _0392_ : _0394_;
+  assign _0398_ = _0399_ ? 1'h0 : _0396_;
+  assign _0400_ = _0401_ ? 17'h00000 : row;
+  assign _0402_ = _0403_ ? _0133_[16:0] : _0400_;
+  assign _0404_ = _0405_ ? _0400_ : _0402_;
+  assign _0406_ = _0407_ ? 17'h00000 : _0404_;
+  assign _0408_ = _0409_ ? (* full_case = 32'd1 *) 4'h0 : _0011_[3:0];
+  assign _0410_ = _0411_ ? 4'h0 : _0408_;
+  assign _0412_ = _0413_ ? (* full_case = 32'd1 *) 4'h1 : _0010_[3:0];
+  assign _0414_ = _0415_ ? 4'h0 : _0412_;
+  assign _0416_ = _0417_ ? (* full_case = 32'd1 *) 4'h0 : ra_next;
+  assign _0418_ = _0419_ ? 4'h0 : _0416_;
+  assign _0420_ = _0421_ ? 1'h0 : beat;
+  assign _0422_ = _0423_ ? 1'h0 : _0420_;
+  assign _0424_ = _0425_ ? _0019_[0] : _0422_;
+  assign _0426_ = _0427_ ? 1'h0 : _0424_;
+  assign _0428_ = _0429_ ? 4'h0 : dn;
+  assign _0430_ = _0431_ ? (* full_case = 32'd1 *) 4'h0 : _0022_[3:0];
+  assign _0432_ = _0433_ ? _0430_ : _0428_;
+  assign _0434_ = _0435_ ? _0432_ : _0428_;
+  assign _0436_ = _0437_ ? _0428_ : _0434_;
+  assign _0438_ = _0439_ ? 4'h0 : _0436_;
+  assign _0440_ = _0441_ ? 1'h0 : d;
+  assign _0442_ = _0443_ ? (* full_case = 32'd1 *) 1'h0 : _0025_[0];
+  assign _0444_ = _0445_ ? _0442_ : _0440_;
+  assign _0446_ = _0447_ ? _0440_ : _0444_;
+  assign _0448_ = _0449_ ? 1'h0 : _0446_;
+  assign _0450_ = _0451_ ? 1'h0 : header_taken;
+  assign _0452_ = _0453_ ? (* full_case = 32'd1 *) _0181_ : _0008_;
+  assign _0454_ = _0455_ ? _0452_ : at_tile_last;
+  assign _0456_ = compute ? _0454_ : _0179_;
+  assign _0458_ = _0459_ ? 1'h0 : _0456_;
+  assign _0460_ = _0461_ ? (* full_case = 32'd1 *) _0180_ : _0007_;
+  assign _0462_ = _0463_ ? _0460_ : at_k_last;
+  assign _0464_ = compute ? _0462_ : _0178_;
+  assign _0466_ = _0467_ ? 1'h0 : _0464_;
+  assign _0468_ = _0469_ ? (* full_case = 32'd1 *) _0002_ : _0005_;
+  assign _0470_ = _0471_ ? _0468_ : fn_last;
+  assign _0472_ = _0473_ ? _0470_ : fn_last;
+  assign _0474_ = compute ? _0472_ : _0177_;
+  assign _0476_ = _0477_ ? 1'h0 : _0474_;
+  assign _0478_ = _0479_ ? (* full_case = 32'd1 *) 4'h0 : _0004_[3:0];
+  assign _0480_ = _0481_ ? _0478_ : fn;
+  assign _0482_ = _0483_ ? _0480_ : fn;
+  assign _0484_ = compute ? _0482_ : 4'h0;
+  assign _0486_ = _0487_ ? 4'h0 : _0484_;
+  assign _0488_ = _0489_ ? _0003_[16:0] : fm0;
+  assign _0490_ = _0491_ ? _0488_ : fm0;
+  assign _0492_ = _0493_ ? _0490_ : fm0;
+  assign _0494_ = compute ? _0492_ : 17'h00000;
+  assign _0496_ = _0497_ ? 17'h00000 : _0494_;
+  assign _0498_ = _0499_ ? 1'h0 : in_data;
+  assign _0500_ = _0501_ ? (* full_case = 32'd1 *) 1'h1 : _0498_;
+  assign _0502_ = _0503_ ? _0500_ : in_data;
+  assign _0504_ = compute ? _0502_ : 1'h1;
+  assign _0506_ = _0507_ ? 1'h0 : _0504_;
+  assign _0508_ = _0509_ ? (* full_case = 32'd1 *) 11'h000 : _0006_[10:0];
+  assign _0510_ = _0511_ ? _0508_ : kk;
+  assign _0512_ = compute ? _0510_ : 11'h000;
+  assign _0514_ = _0515_ ? 11'h000 : _0512_;
+  function [4:0] _1093_;
     input [4:0] a;
     input [9:0] b;
     input [1:0] s;
@@ -1650,210 +1610,70 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
     (* parallel_case *)
     casez (s)
       2'b?1:
-        _1107_ = b[4:0];
+        _1093_ = b[4:0];
       2'b1?:
-        _1107_ = b[9:5];
+        _1093_ = b[9:5];
       default:
-        _1107_ = a;
+        _1093_ = a;
     endcase
   endfunction
-  assign _0483_ = _1107_(flush, { _0491_, _0173_[4:0] }, { _0493_, _0484_ });
-  assign _0484_ = ctrl_state == (* full_case = 32'd1 *) 2'h3;
-  assign _0485_ = _0486_ ? 5'h1a : flush;
-  assign _0487_ = _0488_ ? _0485_ : flush;
-  assign _0489_ = _0490_ ? _0487_ : flush;
-  assign _0491_ = _0492_ ? _0489_ : flush;
-  assign _0493_ = ctrl_state == (* full_case = 32'd1 *) 2'h2;
-  assign _0494_ = _0495_ ? 5'h00 : _0483_;
-  assign _0496_ = _0497_ ? (* full_case = 32'd1 *) _0164_ : _0171_;
-  assign _0498_ = _0499_ ? _0496_ : at_tile_last;
-  function [0:0] _1117_;
+  assign _0516_ = _1093_(flush, { _0518_, _0174_[4:0] }, { _0520_, _0517_ });
+  assign _0517_ = ctrl_state == (* full_case = 32'd1 *) 2'h3;
+  assign _0518_ = _0519_ ? 5'h1a : flush;
+  assign _0520_ = ctrl_state == (* full_case = 32'd1 *) 2'h2;
+  assign _0521_ = _0522_ ? 5'h00 : _0516_;
+  assign _0523_ = _0524_ ? 1'h0 : compute;
+  function [0:0] _1099_;
     input [0:0] a;
     input [1:0] b;
     input [1:0] s;
     (* parallel_case *)
     casez (s)
       2'b?1:
-        _1117_ = b[0:0];
+        _1099_ = b[0:0];
       2'b1?:
-        _1117_ = b[1:1];
+        _1099_ = b[1:1];
       default:
-        _1117_ = a;
+        _1099_ = a;
     endcase
   endfunction
-  assign _0500_ = _1117_(at_tile_last, { _0504_, _0498_ }, { _0506_, _0501_ });
-  assign _0501_ = ctrl_state == 2'h2;
-  assign _0502_ = _0503_ ? _0159_ : at_tile_last;
-  assign _0504_ = _0505_ ? _0502_ : at_tile_last;
-  assign _0506_ = ctrl_state == 2'h1;
-  assign _0507_ = _0508_ ? 1'h0 : _0500_;
-  assign _0509_ = _0510_ ? (* full_case = 32'd1 *) _0162_ : _0170_;
-  assign _0511_ = _0512_ ? _0509_ : at_k_last;
-  function [0:0] _1125_;
-    input [0:0] a;
-    input [1:0] b;
-    input [1:0] s;
-    (* parallel_case *)
-    casez (s)
-      2'b?1:
-        _1125_ = b[0:0];
-      2'b1?:
-        _1125_ = b[1:1];
-      default:
-        _1125_ = a;
-    endcase
-  endfunction
-  assign _0513_ = _1125_(at_k_last, { _0517_, _0511_ }, { _0519_, _0514_ });
-  assign _0514_ = ctrl_state == 2'h2;
-  assign _0515_ = _0516_ ? _0158_ : at_k_last;
-  assign _0517_ = _0518_ ? _0515_ : at_k_last;
-  assign _0519_ = ctrl_state == 2'h1;
-  assign _0520_ = _0521_ ? 1'h0 : _0513_;
-  assign _0522_ = _0523_ ? (* full_case = 32'd1 *) _0165_ : _0168_;
-  assign _0524_ = _0525_ ? _0522_ : fn_last;
-  assign _0526_ = _0527_ ? _0524_ : fn_last;
-  function [0:0] _1134_;
-    input [0:0] a;
-    input [1:0] b;
-    input [1:0] s;
-    (* parallel_case *)
-    casez (s)
-      2'b?1:
-        _1134_ = b[0:0];
-      2'b1?:
-        _1134_ = b[1:1];
-      default:
-        _1134_ = a;
-    endcase
-  endfunction
-  assign _0528_ = _1134_(fn_last, { _0532_, _0526_ }, { _0534_, _0529_ });
-  assign _0529_ = ctrl_state == 2'h2;
-  assign _0530_ = _0531_ ? _0157_ : fn_last;
-  assign _0532_ = _0533_ ? _0530_ : fn_last;
-  assign _0534_ = ctrl_state == 2'h1;
-  assign _0535_ = _0536_ ? 1'h0 : _0528_;
-  assign _0537_ = _0538_ ? (* full_case = 32'd1 *) 4'h0 : _0167_[3:0];
-  assign _0539_ = _0540_ ? _0537_ : fn;
-  assign _0541_ = _0542_ ? _0539_ : fn;
-  function [3:0] _1143_;
-    input [3:0] a;
-    input [7:0] b;
-    input [1:0] s;
-    (* parallel_case *)
-    casez (s)
-      2'b?1:
-        _1143_ = b[3:0];
-      2'b1?:
-        _1143_ = b[7:4];
-      default:
-        _1143_ = a;
-    endcase
-  endfunction
-  assign _0543_ = _1143_(fn, { _0547_, _0541_ }, { _0549_, _0544_ });
-  assign _0544_ = ctrl_state == 2'h2;
-  assign _0545_ = _0546_ ? 4'h0 : fn;
-  assign _0547_ = _0548_ ? _0545_ : fn;
-  assign _0549_ = ctrl_state == 2'h1;
-  assign _0550_ = _0551_ ? 4'h0 : _0543_;
-  assign _0552_ = _0553_ ? _0166_[16:0] : fm0;
-  assign _0554_ = _0555_ ? _0552_ : fm0;
-  assign _0556_ = _0557_ ? _0554_ : fm0;
-  function [16:0] _1152_;
-    input [16:0] a;
-    input [33:0] b;
-    input [1:0] s;
-    (* parallel_case *)
-    casez (s)
-      2'b?1:
-        _1152_ = b[16:0];
-      2'b1?:
-        _1152_ = b[33:17];
-      default:
-        _1152_ = a;
-    endcase
-  endfunction
-  assign _0558_ = _1152_(fm0, { _0562_, _0556_ }, { _0564_, _0559_ });
-  assign _0559_ = ctrl_state == 2'h2;
-  assign _0560_ = _0561_ ? 17'h00000 : fm0;
-  assign _0562_ = _0563_ ? _0560_ : fm0;
-  assign _0564_ = ctrl_state == 2'h1;
-  assign _0565_ = _0566_ ? 17'h00000 : _0558_;
-  assign _0567_ = _0568_ ? 1'h0 : in_data;
-  assign _0569_ = _0570_ ? (* full_case = 32'd1 *) 1'h1 : _0567_;
-  assign _0571_ = _0572_ ? _0569_ : in_data;
-  function [0:0] _1161_;
-    input [0:0] a;
-    input [1:0] b;
-    input [1:0] s;
-    (* parallel_case *)
-    casez (s)
-      2'b?1:
-        _1161_ = b[0:0];
-      2'b1?:
-        _1161_ = b[1:1];
-      default:
-        _1161_ = a;
-    endcase
-  endfunction
-  assign _0573_ = _1161_(in_data, { _0577_, _0571_ }, { _0579_, _0574_ });
-  assign _0574_ = ctrl_state == 2'h2;
-  assign _0575_ = _0576_ ? 1'h1 : in_data;
-  assign _0577_ = _0578_ ? _0575_ : in_data;
+  assign _0525_ = _1099_(compute, { _0529_, _0523_ }, { _0531_, _0526_ });
+  assign _0526_ = ctrl_state == 2'h2;
+  assign _0527_ = _0528_ ? 1'h1 : compute;
+  assign _0529_ = _0530_ ? _0527_ : compute;
+  assign _0531_ = ctrl_state == 2'h1;
+  assign _0532_ = _0533_ ? 1'h0 : _0525_;
+  assign _0534_ = _0535_ ? _0172_ : dn_last;
+  assign _0536_ = _0537_ ? _0534_ : dn_last;
+  assign _0538_ = _0539_ ? _0536_ : dn_last;
+  assign _0539_ = ctrl_state == 2'h1;
+  assign _0540_ = _0541_ ? (* full_case = 32'd1 *) _0021_ : _0024_;
+  assign _0542_ = _0543_ ? _0540_ : _0538_;
+  assign _0544_ = _0545_ ? _0542_ : _0538_;
+  assign _0546_ = _0547_ ? _0538_ : _0544_;
+  assign _0548_ = _0549_ ? 1'h0 : _0546_;
+  assign _0550_ = _0551_ ? _0170_ : nb_pen;
+  assign _0552_ = _0553_ ? _0550_ : nb_pen;
+  assign _0554_ = _0555_ ? _0552_ : nb_pen;
+  assign _0555_ = ctrl_state == 2'h1;
+  assign _0556_ = _0557_ ? 5'h00 : _0554_;
+  assign _0558_ = _0559_ ? blk : nb_last;
+  assign _0560_ = _0561_ ? _0558_ : nb_last;
+  assign _0562_ = _0563_ ? _0560_ : nb_last;
+  assign _0563_ = ctrl_state == 2'h1;
+  assign _0564_ = _0565_ ? 4'h0 : _0562_;
+  assign _0566_ = _0567_ ? hdr[69:64] : pt_shift;
+  assign _0568_ = _0569_ ? _0566_ : pt_shift;
+  assign _0570_ = _0571_ ? _0568_ : pt_shift;
+  assign _0571_ = ctrl_state == 2'h1;
+  assign _0572_ = _0573_ ? 6'h00 : _0570_;
+  assign _0574_ = _0575_ ? hdr[62:32] : \$signal$172 ;
+  assign _0576_ = _0577_ ? _0574_ : \$signal$172 ;
+  assign _0578_ = _0579_ ? _0576_ : \$signal$172 ;
   assign _0579_ = ctrl_state == 2'h1;
-  assign _0580_ = _0581_ ? 1'h0 : _0573_;
-  assign _0582_ = _0583_ ? (* full_case = 32'd1 *) 11'h000 : _0169_[10:0];
-  assign _0584_ = _0585_ ? _0582_ : kk;
-  function [10:0] _1169_;
-    input [10:0] a;
-    input [21:0] b;
-    input [1:0] s;
-    (* parallel_case *)
-    casez (s)
-      2'b?1:
-        _1169_ = b[10:0];
-      2'b1?:
-        _1169_ = b[21:11];
-      default:
-        _1169_ = a;
-    endcase
-  endfunction
-  assign _0586_ = _1169_(kk, { _0590_, _0584_ }, { _0592_, _0587_ });
-  assign _0587_ = ctrl_state == 2'h2;
-  assign _0588_ = _0589_ ? 11'h000 : kk;
-  assign _0590_ = _0591_ ? _0588_ : kk;
-  assign _0592_ = ctrl_state == 2'h1;
-  assign _0593_ = _0594_ ? 11'h000 : _0586_;
-  assign _0595_ = _0596_ ? _0156_ : dn_last;
-  assign _0597_ = _0598_ ? _0595_ : dn_last;
-  assign _0599_ = _0600_ ? _0597_ : dn_last;
-  assign _0600_ = ctrl_state == 2'h1;
-  assign _0601_ = _0602_ ? (* full_case = 32'd1 *) _0014_ : _0016_;
-  assign _0603_ = _0604_ ? _0601_ : _0599_;
-  assign _0605_ = _0606_ ? _0603_ : _0599_;
-  assign _0607_ = _0608_ ? _0599_ : _0605_;
-  assign _0609_ = _0610_ ? 1'h0 : _0607_;
-  assign _0611_ = _0612_ ? _0155_ : nb_pen;
-  assign _0613_ = _0614_ ? _0611_ : nb_pen;
-  assign _0615_ = _0616_ ? _0613_ : nb_pen;
-  assign _0616_ = ctrl_state == 2'h1;
-  assign _0617_ = _0618_ ? 5'h00 : _0615_;
-  assign _0619_ = _0620_ ? blk : nb_last;
-  assign _0621_ = _0622_ ? _0619_ : nb_last;
-  assign _0623_ = _0624_ ? _0621_ : nb_last;
-  assign _0624_ = ctrl_state == 2'h1;
-  assign _0625_ = _0626_ ? 4'h0 : _0623_;
-  assign _0627_ = _0628_ ? hdr[69:64] : pt_shift;
-  assign _0629_ = _0630_ ? _0627_ : pt_shift;
-  assign _0631_ = _0632_ ? _0629_ : pt_shift;
-  assign _0632_ = ctrl_state == 2'h1;
-  assign _0633_ = _0634_ ? 6'h00 : _0631_;
-  assign _0635_ = _0636_ ? hdr[62:32] : \$signal$167 ;
-  assign _0637_ = _0638_ ? _0635_ : \$signal$167 ;
-  assign _0639_ = _0640_ ? _0637_ : \$signal$167 ;
-  assign _0640_ = ctrl_state == 2'h1;
-  assign _0641_ = _0642_ ? 31'h00000000 : _0639_;
-  assign _0643_ = _0644_ ? 2'h0 : ctrl_state;
-  function [1:0] _1205_;
+  assign _0580_ = _0581_ ? 31'h00000000 : _0578_;
+  assign _0582_ = _0583_ ? 2'h0 : ctrl_state;
+  function [1:0] _1135_;
     input [1:0] a;
     input [7:0] b;
     input [3:0] s;
@@ -1861,120 +1681,167 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
     (* parallel_case *)
     casez (s)
       4'b???1:
-        _1205_ = b[1:0];
+        _1135_ = b[1:0];
       4'b??1?:
-        _1205_ = b[3:2];
+        _1135_ = b[3:2];
       4'b?1??:
-        _1205_ = b[5:4];
+        _1135_ = b[5:4];
       4'b1???:
-        _1205_ = b[7:6];
+        _1135_ = b[7:6];
       default:
-        _1205_ = a;
+        _1135_ = a;
     endcase
   endfunction
-  assign _0645_ = _1205_(ctrl_state, { _0661_, _0658_, _0653_, _0643_ }, { _0663_, _0660_, _0655_, _0646_ });
-  assign _0646_ = ctrl_state == (* full_case = 32'd1 *) 2'h3;
-  assign _0647_ = _0648_ ? 2'h3 : ctrl_state;
-  assign _0649_ = _0650_ ? _0647_ : ctrl_state;
-  assign _0651_ = _0652_ ? _0649_ : ctrl_state;
-  assign _0653_ = _0654_ ? _0651_ : ctrl_state;
-  assign _0655_ = ctrl_state == (* full_case = 32'd1 *) 2'h2;
-  assign _0656_ = _0657_ ? 2'h2 : ctrl_state;
-  assign _0658_ = _0659_ ? _0656_ : ctrl_state;
-  assign _0660_ = ctrl_state == (* full_case = 32'd1 *) 2'h1;
-  assign _0661_ = _0662_ ? 2'h1 : ctrl_state;
-  assign _0663_ = ! (* full_case = 32'd1 *) ctrl_state;
-  assign _0664_ = _0665_ ? 2'h0 : _0645_;
-  assign _0666_ = _0667_ ? _0154_ : ch_last;
-  function [0:0] _1219_;
+  assign _0584_ = _1135_(ctrl_state, { _0594_, _0591_, _0586_, _0582_ }, { _0596_, _0593_, _0588_, _0585_ });
+  assign _0585_ = ctrl_state == (* full_case = 32'd1 *) 2'h3;
+  assign _0586_ = _0587_ ? 2'h3 : ctrl_state;
+  assign _0588_ = ctrl_state == (* full_case = 32'd1 *) 2'h2;
+  assign _0589_ = _0590_ ? 2'h2 : ctrl_state;
+  assign _0591_ = _0592_ ? _0589_ : ctrl_state;
+  assign _0593_ = ctrl_state == (* full_case = 32'd1 *) 2'h1;
+  assign _0594_ = _0595_ ? 2'h1 : ctrl_state;
+  assign _0596_ = ! (* full_case = 32'd1 *) ctrl_state;
+  assign _0597_ = _0598_ ? 2'h0 : _0584_;
+  assign _0599_ = _0600_ ? _0169_ : ch_last;
+  function [0:0] _1146_;
     input [0:0] a;
     input [1:0] b;
     input [1:0] s;
     (* parallel_case *)
     casez (s)
       2'b?1:
-        _1219_ = b[0:0];
+        _1146_ = b[0:0];
       2'b1?:
-        _1219_ = b[1:1];
+        _1146_ = b[1:1];
       default:
-        _1219_ = a;
+        _1146_ = a;
     endcase
   endfunction
-  assign _0668_ = _1219_(ch_last, { _0670_, _0666_ }, { _0672_, _0669_ });
-  assign _0669_ = ctrl_state == 2'h1;
-  assign _0670_ = _0671_ ? _0144_ : ch_last;
-  assign _0672_ = ! ctrl_state;
-  assign _0673_ = _0674_ ? 1'h0 : _0668_;
-  assign _0675_ = _0676_ ? _0146_[15:0] : ch;
-  function [15:0] _1225_;
+  assign _0601_ = _1146_(ch_last, { _0603_, _0599_ }, { _0605_, _0602_ });
+  assign _0602_ = ctrl_state == 2'h1;
+  assign _0603_ = _0604_ ? _0159_ : ch_last;
+  assign _0605_ = ! ctrl_state;
+  assign _0606_ = _0607_ ? 1'h0 : _0601_;
+  assign _0608_ = _0609_ ? _0162_[15:0] : ch;
+  function [15:0] _1152_;
     input [15:0] a;
     input [31:0] b;
     input [1:0] s;
     (* parallel_case *)
     casez (s)
       2'b?1:
-        _1225_ = b[15:0];
+        _1152_ = b[15:0];
       2'b1?:
-        _1225_ = b[31:16];
+        _1152_ = b[31:16];
       default:
-        _1225_ = a;
+        _1152_ = a;
     endcase
   endfunction
-  assign _0677_ = _1225_(ch, { _0679_, _0675_ }, { _0681_, _0678_ });
-  assign _0678_ = ctrl_state == 2'h1;
-  assign _0679_ = _0680_ ? 16'h0000 : ch;
-  assign _0681_ = ! ctrl_state;
-  assign _0682_ = _0683_ ? 16'h0000 : _0677_;
-  assign _0684_ = wb ? (* full_case = 32'd1 *) _0151_[0] : 1'h0;
-  assign _0686_ = _0687_ ? _0684_ : wb;
-  assign _0688_ = _0689_ ? _0686_ : wb;
-  function [0:0] _1233_;
+  assign _0610_ = _1152_(ch, { _0612_, _0608_ }, { _0614_, _0611_ });
+  assign _0611_ = ctrl_state == 2'h1;
+  assign _0612_ = _0613_ ? 16'h0000 : ch;
+  assign _0614_ = ! ctrl_state;
+  assign _0615_ = _0616_ ? 16'h0000 : _0610_;
+  assign _0617_ = wb ? (* full_case = 32'd1 *) _0167_[0] : 1'h0;
+  assign _0619_ = _0620_ ? _0617_ : wb;
+  assign _0621_ = _0622_ ? _0619_ : wb;
+  function [0:0] _1160_;
     input [0:0] a;
     input [1:0] b;
     input [1:0] s;
     (* parallel_case *)
     casez (s)
       2'b?1:
-        _1233_ = b[0:0];
+        _1160_ = b[0:0];
       2'b1?:
-        _1233_ = b[1:1];
+        _1160_ = b[1:1];
       default:
-        _1233_ = a;
+        _1160_ = a;
     endcase
   endfunction
-  assign _0690_ = _1233_(wb, { _0692_, _0688_ }, { _0694_, _0691_ });
-  assign _0691_ = ctrl_state == 2'h1;
-  assign _0692_ = _0693_ ? 1'h0 : wb;
-  assign _0694_ = ! ctrl_state;
-  assign _0695_ = _0696_ ? 1'h0 : _0690_;
-  assign _0697_ = _0698_ ? _0148_[3:0] : wa;
-  assign _0699_ = _0700_ ? _0697_ : wa;
-  function [3:0] _1240_;
+  assign _0623_ = _1160_(wb, { _0625_, _0621_ }, { _0627_, _0624_ });
+  assign _0624_ = ctrl_state == 2'h1;
+  assign _0625_ = _0626_ ? 1'h0 : wb;
+  assign _0627_ = ! ctrl_state;
+  assign _0628_ = _0629_ ? 1'h0 : _0623_;
+  assign _0630_ = _0631_ ? _0164_[3:0] : wa;
+  assign _0632_ = _0633_ ? _0630_ : wa;
+  function [3:0] _1167_;
     input [3:0] a;
     input [7:0] b;
     input [1:0] s;
     (* parallel_case *)
     casez (s)
       2'b?1:
-        _1240_ = b[3:0];
+        _1167_ = b[3:0];
       2'b1?:
-        _1240_ = b[7:4];
+        _1167_ = b[7:4];
       default:
-        _1240_ = a;
+        _1167_ = a;
     endcase
   endfunction
-  assign _0701_ = _1240_(wa, { _0703_, _0699_ }, { _0705_, _0702_ });
-  assign _0702_ = ctrl_state == 2'h1;
-  assign _0703_ = _0704_ ? 4'h0 : wa;
-  assign _0705_ = ! ctrl_state;
+  assign _0634_ = _1167_(wa, { _0636_, _0632_ }, { _0638_, _0635_ });
+  assign _0635_ = ctrl_state == 2'h1;
+  assign _0636_ = _0637_ ? 4'h0 : wa;
+  assign _0638_ = ! ctrl_state;
+  assign _0639_ = _0640_ ? 4'h0 : _0634_;
+  assign _0641_ = wb ? blk : _0166_[3:0];
+  assign _0643_ = _0644_ ? _0641_ : blk;
+  assign _0645_ = _0646_ ? _0643_ : blk;
+  function [3:0] _1175_;
+    input [3:0] a;
+    input [7:0] b;
+    input [1:0] s;
+    (* parallel_case *)
+    casez (s)
+      2'b?1:
+        _1175_ = b[3:0];
+      2'b1?:
+        _1175_ = b[7:4];
+      default:
+        _1175_ = a;
+    endcase
+  endfunction
+  assign _0647_ = _1175_(blk, { _0649_, _0645_ }, { _0651_, _0648_ });
+  assign _0648_ = ctrl_state == 2'h1;
+  assign _0649_ = _0650_ ? 4'h0 : blk;
+  assign _0651_ = ! ctrl_state;
+  assign _0652_ = _0653_ ? 4'h0 : _0647_;
+  assign _0654_ = _0655_ ? (* full_case = 32'd1 *) 4'h0 : _0168_[3:0];
+  assign _0656_ = _0657_ ? _0654_ : lane;
+  function [3:0] _1182_;
+    input [3:0] a;
+    input [7:0] b;
+    input [1:0] s;
+    (* parallel_case *)
+    casez (s)
+      2'b?1:
+        _1182_ = b[3:0];
+      2'b1?:
+        _1182_ = b[7:4];
+      default:
+        _1182_ = a;
+    endcase
+  endfunction
+  assign _0658_ = _1182_(lane, { _0660_, _0656_ }, { _0662_, _0659_ });
+  assign _0659_ = ctrl_state == 2'h1;
+  assign _0660_ = _0661_ ? 4'h0 : lane;
+  assign _0662_ = ! ctrl_state;
+  assign _0663_ = _0664_ ? 4'h0 : _0658_;
+  assign _0665_ = _0666_ ? _0158_[10:0] : tile_last;
+  assign _0667_ = _0668_ ? _0665_ : tile_last;
+  assign _0668_ = ! ctrl_state;
+  assign _0669_ = _0670_ ? 11'h000 : _0667_;
+  assign _0671_ = _0672_ ? _0155_ : tile_pen;
+  assign _0673_ = _0182_ ? _0671_ : tile_pen;
   \hwq_top.engine.array  array (
     .clk(clk),
     .draining(o_valid),
     .i_a(i_a),
     .i_last(i_last),
-    .i_valid(i_valid),
+    .i_valid(take),
     .i_w(i_w),
-    .o_data(\o_data$181 ),
+    .o_data(\o_data$184 ),
     .rst(rst)
   );
   \hwq_top.engine.fifo  fifo (
@@ -1983,7 +1850,7 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
     .r_en(r_en),
     .r_rdy(m_out__valid),
     .rst(rst),
-    .w_en(\w_en$142 ),
+    .w_en(\w_en$147 ),
     .w_port__data(out_w)
   );
   \hwq_top.engine.params0  params0 (
@@ -1997,138 +1864,138 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   );
   \hwq_top.engine.params1  params1 (
     .clk(clk),
-    .r_data(\r_data$123 ),
-    .rp__addr(ra_next),
-    .rst(rst),
-    .wp__addr(\w_addr$29 ),
-    .wp__data(\w_data$30 ),
-    .wp__en(\w_en$31 )
-  );
-  \hwq_top.engine.params10  params10 (
-    .clk(clk),
-    .r_data(\r_data$132 ),
-    .rp__addr(ra_next),
-    .rst(rst),
-    .wp__addr(\w_addr$56 ),
-    .wp__data(\w_data$57 ),
-    .wp__en(\w_en$58 )
-  );
-  \hwq_top.engine.params11  params11 (
-    .clk(clk),
-    .r_data(\r_data$133 ),
-    .rp__addr(ra_next),
-    .rst(rst),
-    .wp__addr(\w_addr$59 ),
-    .wp__data(\w_data$60 ),
-    .wp__en(\w_en$61 )
-  );
-  \hwq_top.engine.params12  params12 (
-    .clk(clk),
-    .r_data(\r_data$134 ),
-    .rp__addr(ra_next),
-    .rst(rst),
-    .wp__addr(\w_addr$62 ),
-    .wp__data(\w_data$63 ),
-    .wp__en(\w_en$64 )
-  );
-  \hwq_top.engine.params13  params13 (
-    .clk(clk),
-    .r_data(\r_data$135 ),
-    .rp__addr(ra_next),
-    .rst(rst),
-    .wp__addr(\w_addr$65 ),
-    .wp__data(\w_data$66 ),
-    .wp__en(\w_en$67 )
-  );
-  \hwq_top.engine.params14  params14 (
-    .clk(clk),
-    .r_data(\r_data$136 ),
-    .rp__addr(ra_next),
-    .rst(rst),
-    .wp__addr(\w_addr$68 ),
-    .wp__data(\w_data$69 ),
-    .wp__en(\w_en$70 )
-  );
-  \hwq_top.engine.params15  params15 (
-    .clk(clk),
-    .r_data(\r_data$137 ),
-    .rp__addr(ra_next),
-    .rst(rst),
-    .wp__addr(\w_addr$71 ),
-    .wp__data(\w_data$72 ),
-    .wp__en(\w_en$73 )
-  );
-  \hwq_top.engine.params2  params2 (
-    .clk(clk),
-    .r_data(\r_data$124 ),
-    .rp__addr(ra_next),
-    .rst(rst),
-    .wp__addr(\w_addr$32 ),
-    .wp__data(\w_data$33 ),
-    .wp__en(\w_en$34 )
-  );
-  \hwq_top.engine.params3  params3 (
-    .clk(clk),
-    .r_data(\r_data$125 ),
-    .rp__addr(ra_next),
-    .rst(rst),
-    .wp__addr(\w_addr$35 ),
-    .wp__data(\w_data$36 ),
-    .wp__en(\w_en$37 )
-  );
-  \hwq_top.engine.params4  params4 (
-    .clk(clk),
-    .r_data(\r_data$126 ),
+    .r_data(\r_data$128 ),
     .rp__addr(ra_next),
     .rst(rst),
     .wp__addr(\w_addr$38 ),
     .wp__data(\w_data$39 ),
     .wp__en(\w_en$40 )
   );
-  \hwq_top.engine.params5  params5 (
+  \hwq_top.engine.params10  params10 (
     .clk(clk),
-    .r_data(\r_data$127 ),
+    .r_data(\r_data$137 ),
+    .rp__addr(ra_next),
+    .rst(rst),
+    .wp__addr(\w_addr$65 ),
+    .wp__data(\w_data$66 ),
+    .wp__en(\w_en$67 )
+  );
+  \hwq_top.engine.params11  params11 (
+    .clk(clk),
+    .r_data(\r_data$138 ),
+    .rp__addr(ra_next),
+    .rst(rst),
+    .wp__addr(\w_addr$68 ),
+    .wp__data(\w_data$69 ),
+    .wp__en(\w_en$70 )
+  );
+  \hwq_top.engine.params12  params12 (
+    .clk(clk),
+    .r_data(\r_data$139 ),
+    .rp__addr(ra_next),
+    .rst(rst),
+    .wp__addr(\w_addr$71 ),
+    .wp__data(\w_data$72 ),
+    .wp__en(\w_en$73 )
+  );
+  \hwq_top.engine.params13  params13 (
+    .clk(clk),
+    .r_data(\r_data$140 ),
+    .rp__addr(ra_next),
+    .rst(rst),
+    .wp__addr(\w_addr$74 ),
+    .wp__data(\w_data$75 ),
+    .wp__en(\w_en$76 )
+  );
+  \hwq_top.engine.params14  params14 (
+    .clk(clk),
+    .r_data(\r_data$141 ),
+    .rp__addr(ra_next),
+    .rst(rst),
+    .wp__addr(\w_addr$77 ),
+    .wp__data(\w_data$78 ),
+    .wp__en(\w_en$79 )
+  );
+  \hwq_top.engine.params15  params15 (
+    .clk(clk),
+    .r_data(\r_data$142 ),
+    .rp__addr(ra_next),
+    .rst(rst),
+    .wp__addr(\w_addr$80 ),
+    .wp__data(\w_data$81 ),
+    .wp__en(\w_en$82 )
+  );
+  \hwq_top.engine.params2  params2 (
+    .clk(clk),
+    .r_data(\r_data$129 ),
     .rp__addr(ra_next),
     .rst(rst),
     .wp__addr(\w_addr$41 ),
     .wp__data(\w_data$42 ),
     .wp__en(\w_en$43 )
   );
-  \hwq_top.engine.params6  params6 (
+  \hwq_top.engine.params3  params3 (
     .clk(clk),
-    .r_data(\r_data$128 ),
+    .r_data(\r_data$130 ),
     .rp__addr(ra_next),
     .rst(rst),
     .wp__addr(\w_addr$44 ),
     .wp__data(\w_data$45 ),
     .wp__en(\w_en$46 )
   );
-  \hwq_top.engine.params7  params7 (
+  \hwq_top.engine.params4  params4 (
     .clk(clk),
-    .r_data(\r_data$129 ),
+    .r_data(\r_data$131 ),
     .rp__addr(ra_next),
     .rst(rst),
     .wp__addr(\w_addr$47 ),
     .wp__data(\w_data$48 ),
     .wp__en(\w_en$49 )
   );
-  \hwq_top.engine.params8  params8 (
+  \hwq_top.engine.params5  params5 (
     .clk(clk),
-    .r_data(\r_data$130 ),
+    .r_data(\r_data$132 ),
     .rp__addr(ra_next),
     .rst(rst),
     .wp__addr(\w_addr$50 ),
     .wp__data(\w_data$51 ),
     .wp__en(\w_en$52 )
   );
-  \hwq_top.engine.params9  params9 (
+  \hwq_top.engine.params6  params6 (
     .clk(clk),
-    .r_data(\r_data$131 ),
+    .r_data(\r_data$133 ),
     .rp__addr(ra_next),
     .rst(rst),
     .wp__addr(\w_addr$53 ),
     .wp__data(\w_data$54 ),
     .wp__en(\w_en$55 )
+  );
+  \hwq_top.engine.params7  params7 (
+    .clk(clk),
+    .r_data(\r_data$134 ),
+    .rp__addr(ra_next),
+    .rst(rst),
+    .wp__addr(\w_addr$56 ),
+    .wp__data(\w_data$57 ),
+    .wp__en(\w_en$58 )
+  );
+  \hwq_top.engine.params8  params8 (
+    .clk(clk),
+    .r_data(\r_data$135 ),
+    .rp__addr(ra_next),
+    .rst(rst),
+    .wp__addr(\w_addr$59 ),
+    .wp__data(\w_data$60 ),
+    .wp__en(\w_en$61 )
+  );
+  \hwq_top.engine.params9  params9 (
+    .clk(clk),
+    .r_data(\r_data$136 ),
+    .rp__addr(ra_next),
+    .rst(rst),
+    .wp__addr(\w_addr$62 ),
+    .wp__data(\w_data$63 ),
+    .wp__en(\w_en$64 )
   );
   \hwq_top.engine.requant  requant (
     .act_max(act_max),
@@ -2136,33 +2003,28 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
     .clk(clk),
     .i_acc(i_acc),
     .i_bias(i_bias),
-    .i_last(\i_last$111 ),
+    .i_last(\i_last$116 ),
     .i_multiplier(i_multiplier),
     .i_shift(i_shift),
-    .i_valid(\i_valid$109 ),
+    .i_valid(\i_valid$114 ),
     .o_data(o_data),
     .o_last(o_last),
-    .o_valid(\w_en$142 ),
+    .o_valid(\w_en$147 ),
     .rst(rst),
     .zero_point(zero_point)
   );
   assign s_param__payload = hdr;
   assign chan = hdr;
-  assign credits_next = _0097_[3:0];
+  assign credits_next = _0105_[3:0];
   assign en = 1'h1;
-  assign \en$8  = 1'h1;
-  assign take = i_valid;
+  assign \en$19  = 1'h1;
+  assign i_valid = take;
   assign s_act__payload = i_a;
   assign s_wgt__payload = i_w;
-  assign s_act__ready = i_valid;
-  assign s_wgt__ready = i_valid;
-  assign row_next = _0117_[16:0];
+  assign s_act__ready = take;
+  assign s_wgt__ready = take;
+  assign row_next = _0133_[16:0];
   assign r_addr = ra_next;
-  assign \r_addr$94  = ra_next;
-  assign \r_addr$95  = ra_next;
-  assign \r_addr$96  = ra_next;
-  assign \r_addr$97  = ra_next;
-  assign \r_addr$98  = ra_next;
   assign \r_addr$99  = ra_next;
   assign \r_addr$100  = ra_next;
   assign \r_addr$101  = ra_next;
@@ -2173,16 +2035,21 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   assign \r_addr$106  = ra_next;
   assign \r_addr$107  = ra_next;
   assign \r_addr$108  = ra_next;
-  assign \$signal$110  = \i_valid$109 ;
-  assign part_last = \i_last$111 ;
+  assign \r_addr$109  = ra_next;
+  assign \r_addr$110  = ra_next;
+  assign \r_addr$111  = ra_next;
+  assign \r_addr$112  = ra_next;
+  assign \r_addr$113  = ra_next;
+  assign \$signal$115  = \i_valid$114 ;
+  assign part_last = \i_last$116 ;
   assign acc_part = i_acc;
-  assign \$signal$116  = zero_point;
-  assign \$signal$118  = act_min;
-  assign \act_max$120  = act_max;
-  assign \o_valid$143  = \w_en$142 ;
-  assign \w_data$145  = out_w;
+  assign \$signal$121  = zero_point;
+  assign \$signal$123  = act_min;
+  assign \act_max$125  = act_max;
+  assign \o_valid$148  = \w_en$147 ;
+  assign \w_data$150  = out_w;
   assign r_rdy = m_out__valid;
-  assign \r_data$149  = m_out__payload;
+  assign \r_data$154  = m_out__payload;
   assign m_out__ready = r_en;
   assign \hdr.m  = hdr[15:0];
   assign \hdr.n  = hdr[31:16];
@@ -2362,406 +2229,397 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   assign \m_out__payload.data[14]  = m_out__payload[119:112];
   assign \m_out__payload.data[15]  = m_out__payload[127:120];
   assign \m_out__payload.last  = m_out__payload[128];
-  assign \o_data$181[0]  = \o_data$181 [26:0];
-  assign \o_data$181[1]  = \o_data$181 [53:27];
-  assign \o_data$181[2]  = \o_data$181 [80:54];
-  assign \o_data$181[3]  = \o_data$181 [107:81];
-  assign \o_data$181[4]  = \o_data$181 [134:108];
-  assign \o_data$181[5]  = \o_data$181 [161:135];
-  assign \o_data$181[6]  = \o_data$181 [188:162];
-  assign \o_data$181[7]  = \o_data$181 [215:189];
-  assign \o_data$181[8]  = \o_data$181 [242:216];
-  assign \o_data$181[9]  = \o_data$181 [269:243];
-  assign \o_data$181[10]  = \o_data$181 [296:270];
-  assign \o_data$181[11]  = \o_data$181 [323:297];
-  assign \o_data$181[12]  = \o_data$181 [350:324];
-  assign \o_data$181[13]  = \o_data$181 [377:351];
-  assign \o_data$181[14]  = \o_data$181 [404:378];
-  assign \o_data$181[15]  = \o_data$181 [431:405];
+  assign \o_data$184[0]  = \o_data$184 [26:0];
+  assign \o_data$184[1]  = \o_data$184 [53:27];
+  assign \o_data$184[2]  = \o_data$184 [80:54];
+  assign \o_data$184[3]  = \o_data$184 [107:81];
+  assign \o_data$184[4]  = \o_data$184 [134:108];
+  assign \o_data$184[5]  = \o_data$184 [161:135];
+  assign \o_data$184[6]  = \o_data$184 [188:162];
+  assign \o_data$184[7]  = \o_data$184 [215:189];
+  assign \o_data$184[8]  = \o_data$184 [242:216];
+  assign \o_data$184[9]  = \o_data$184 [269:243];
+  assign \o_data$184[10]  = \o_data$184 [296:270];
+  assign \o_data$184[11]  = \o_data$184 [323:297];
+  assign \o_data$184[12]  = \o_data$184 [350:324];
+  assign \o_data$184[13]  = \o_data$184 [377:351];
+  assign \o_data$184[14]  = \o_data$184 [404:378];
+  assign \o_data$184[15]  = \o_data$184 [431:405];
   assign out_w[128] = o_last;
   assign out_w[127:0] = o_data;
-  assign i_shift[95:90] = \r_data$137 [68:63];
-  assign i_shift[89:84] = \r_data$136 [68:63];
-  assign i_shift[83:78] = \r_data$135 [68:63];
-  assign i_shift[77:72] = \r_data$134 [68:63];
-  assign i_shift[71:66] = \r_data$133 [68:63];
-  assign i_shift[65:60] = \r_data$132 [68:63];
-  assign i_shift[59:54] = \r_data$131 [68:63];
-  assign i_shift[53:48] = \r_data$130 [68:63];
-  assign i_shift[47:42] = \r_data$129 [68:63];
-  assign i_shift[41:36] = \r_data$128 [68:63];
-  assign i_shift[35:30] = \r_data$127 [68:63];
-  assign i_shift[29:24] = \r_data$126 [68:63];
-  assign i_shift[23:18] = \r_data$125 [68:63];
-  assign i_shift[17:12] = \r_data$124 [68:63];
-  assign i_shift[11:6] = \r_data$123 [68:63];
+  assign i_shift[95:90] = \r_data$142 [68:63];
+  assign i_shift[89:84] = \r_data$141 [68:63];
+  assign i_shift[83:78] = \r_data$140 [68:63];
+  assign i_shift[77:72] = \r_data$139 [68:63];
+  assign i_shift[71:66] = \r_data$138 [68:63];
+  assign i_shift[65:60] = \r_data$137 [68:63];
+  assign i_shift[59:54] = \r_data$136 [68:63];
+  assign i_shift[53:48] = \r_data$135 [68:63];
+  assign i_shift[47:42] = \r_data$134 [68:63];
+  assign i_shift[41:36] = \r_data$133 [68:63];
+  assign i_shift[35:30] = \r_data$132 [68:63];
+  assign i_shift[29:24] = \r_data$131 [68:63];
+  assign i_shift[23:18] = \r_data$130 [68:63];
+  assign i_shift[17:12] = \r_data$129 [68:63];
+  assign i_shift[11:6] = \r_data$128 [68:63];
   assign i_shift[5:0] = r_data[68:63];
-  assign i_multiplier[495:465] = \r_data$137 [62:32];
-  assign i_multiplier[464:434] = \r_data$136 [62:32];
-  assign i_multiplier[433:403] = \r_data$135 [62:32];
-  assign i_multiplier[402:372] = \r_data$134 [62:32];
-  assign i_multiplier[371:341] = \r_data$133 [62:32];
-  assign i_multiplier[340:310] = \r_data$132 [62:32];
-  assign i_multiplier[309:279] = \r_data$131 [62:32];
-  assign i_multiplier[278:248] = \r_data$130 [62:32];
-  assign i_multiplier[247:217] = \r_data$129 [62:32];
-  assign i_multiplier[216:186] = \r_data$128 [62:32];
-  assign i_multiplier[185:155] = \r_data$127 [62:32];
-  assign i_multiplier[154:124] = \r_data$126 [62:32];
-  assign i_multiplier[123:93] = \r_data$125 [62:32];
-  assign i_multiplier[92:62] = \r_data$124 [62:32];
-  assign i_multiplier[61:31] = \r_data$123 [62:32];
+  assign i_multiplier[495:465] = \r_data$142 [62:32];
+  assign i_multiplier[464:434] = \r_data$141 [62:32];
+  assign i_multiplier[433:403] = \r_data$140 [62:32];
+  assign i_multiplier[402:372] = \r_data$139 [62:32];
+  assign i_multiplier[371:341] = \r_data$138 [62:32];
+  assign i_multiplier[340:310] = \r_data$137 [62:32];
+  assign i_multiplier[309:279] = \r_data$136 [62:32];
+  assign i_multiplier[278:248] = \r_data$135 [62:32];
+  assign i_multiplier[247:217] = \r_data$134 [62:32];
+  assign i_multiplier[216:186] = \r_data$133 [62:32];
+  assign i_multiplier[185:155] = \r_data$132 [62:32];
+  assign i_multiplier[154:124] = \r_data$131 [62:32];
+  assign i_multiplier[123:93] = \r_data$130 [62:32];
+  assign i_multiplier[92:62] = \r_data$129 [62:32];
+  assign i_multiplier[61:31] = \r_data$128 [62:32];
   assign i_multiplier[30:0] = r_data[62:32];
-  assign i_bias[511:480] = \r_data$137 [31:0];
-  assign i_bias[479:448] = \r_data$136 [31:0];
-  assign i_bias[447:416] = \r_data$135 [31:0];
-  assign i_bias[415:384] = \r_data$134 [31:0];
-  assign i_bias[383:352] = \r_data$133 [31:0];
-  assign i_bias[351:320] = \r_data$132 [31:0];
-  assign i_bias[319:288] = \r_data$131 [31:0];
-  assign i_bias[287:256] = \r_data$130 [31:0];
-  assign i_bias[255:224] = \r_data$129 [31:0];
-  assign i_bias[223:192] = \r_data$128 [31:0];
-  assign i_bias[191:160] = \r_data$127 [31:0];
-  assign i_bias[159:128] = \r_data$126 [31:0];
-  assign i_bias[127:96] = \r_data$125 [31:0];
-  assign i_bias[95:64] = \r_data$124 [31:0];
-  assign i_bias[63:32] = \r_data$123 [31:0];
+  assign i_bias[511:480] = \r_data$142 [31:0];
+  assign i_bias[479:448] = \r_data$141 [31:0];
+  assign i_bias[447:416] = \r_data$140 [31:0];
+  assign i_bias[415:384] = \r_data$139 [31:0];
+  assign i_bias[383:352] = \r_data$138 [31:0];
+  assign i_bias[351:320] = \r_data$137 [31:0];
+  assign i_bias[319:288] = \r_data$136 [31:0];
+  assign i_bias[287:256] = \r_data$135 [31:0];
+  assign i_bias[255:224] = \r_data$134 [31:0];
+  assign i_bias[223:192] = \r_data$133 [31:0];
+  assign i_bias[191:160] = \r_data$132 [31:0];
+  assign i_bias[159:128] = \r_data$131 [31:0];
+  assign i_bias[127:96] = \r_data$130 [31:0];
+  assign i_bias[95:64] = \r_data$129 [31:0];
+  assign i_bias[63:32] = \r_data$128 [31:0];
   assign i_bias[31:0] = r_data[31:0];
-  assign _0398_ = rst;
-  assign _0083_ = _0397_;
-  assign _0400_ = o_valid;
-  assign _0082_ = _0399_;
-  assign _0402_ = rst;
-  assign _0081_ = _0401_;
-  assign _0404_ = rst;
-  assign _0080_ = _0403_;
-  assign _0406_ = drain_restart;
-  assign _0408_ = d_last;
-  assign _0410_ = _0010_;
-  assign _0412_ = _0008_;
-  assign _0414_ = rst;
-  assign _0079_ = _0413_;
-  assign _0416_ = drain_restart;
-  assign _0418_ = _0010_;
-  assign _0420_ = _0008_;
-  assign _0422_ = rst;
-  assign _0077_ = _0421_;
-  assign _0424_ = drain_restart;
-  assign _0426_ = _0010_;
-  assign _0428_ = _0008_;
-  assign _0430_ = rst;
-  assign _0076_ = _0429_;
-  assign _0432_ = drain_restart;
-  assign _0434_ = _0010_;
-  assign _0436_ = _0008_;
-  assign _0438_ = rst;
-  assign _0075_ = _0437_;
-  assign _0440_ = drain_restart;
-  assign _0442_ = rst;
-  assign _0074_ = _0441_;
-  assign _0444_ = drain_restart;
-  assign _0446_ = rst;
-  assign _0073_ = _0445_;
-  assign _0448_ = drain_restart;
-  assign _0450_ = rst;
-  assign _0072_ = _0449_;
-  assign _0452_ = drain_restart;
-  assign _0454_ = _0010_;
-  assign _0456_ = _0008_;
-  assign _0458_ = rst;
-  assign _0071_ = _0457_;
-  assign _0460_ = drain_restart;
-  assign _0462_ = dn_last;
-  assign _0464_ = d_last;
-  assign _0466_ = _0010_;
-  assign _0468_ = _0008_;
-  assign _0470_ = rst;
-  assign _0070_ = _0469_;
-  assign _0472_ = drain_restart;
-  assign _0474_ = d_last;
-  assign _0476_ = _0010_;
-  assign _0478_ = _0008_;
-  assign _0480_ = rst;
-  assign _0069_ = _0479_;
-  assign _0482_ = rst;
-  assign _0068_ = _0481_;
-  assign _0486_ = last_mblock;
-  assign _0488_ = fn_last;
-  assign _0490_ = at_tile_last;
-  assign _0492_ = _0161_;
-  assign _0495_ = rst;
-  assign _0066_ = _0494_;
-  assign _0497_ = at_tile_last;
-  assign _0499_ = _0161_;
-  assign _0503_ = ch_last;
-  assign _0505_ = s_param__valid;
-  assign _0508_ = rst;
-  assign _0065_ = _0507_;
-  assign _0510_ = at_tile_last;
-  assign _0512_ = _0161_;
-  assign _0516_ = ch_last;
-  assign _0518_ = s_param__valid;
-  assign _0521_ = rst;
-  assign _0064_ = _0520_;
-  assign _0523_ = fn_last;
-  assign _0525_ = at_tile_last;
-  assign _0527_ = _0161_;
-  assign _0531_ = ch_last;
-  assign _0533_ = s_param__valid;
-  assign _0536_ = rst;
-  assign _0063_ = _0535_;
-  assign _0538_ = fn_last;
-  assign _0540_ = at_tile_last;
-  assign _0542_ = _0161_;
-  assign _0546_ = ch_last;
-  assign _0548_ = s_param__valid;
-  assign _0551_ = rst;
-  assign _0062_ = _0550_;
-  assign _0553_ = fn_last;
-  assign _0555_ = at_tile_last;
-  assign _0557_ = _0161_;
-  assign _0561_ = ch_last;
-  assign _0563_ = s_param__valid;
-  assign _0566_ = rst;
-  assign _0061_ = _0565_;
-  assign _0568_ = _0172_;
-  assign _0570_ = at_tile_last;
-  assign _0572_ = _0161_;
-  assign _0576_ = ch_last;
-  assign _0578_ = s_param__valid;
+  assign _0367_ = rst;
+  assign _0092_ = _0366_;
+  assign _0369_ = o_valid;
+  assign _0091_ = _0368_;
+  assign _0371_ = rst;
+  assign _0090_ = _0370_;
+  assign _0373_ = rst;
+  assign _0088_ = _0372_;
+  assign _0375_ = drain_restart;
+  assign _0377_ = d_last;
+  assign _0379_ = _0018_;
+  assign _0381_ = _0016_;
+  assign _0383_ = rst;
+  assign _0087_ = _0382_;
+  assign _0385_ = drain_restart;
+  assign _0387_ = _0018_;
+  assign _0389_ = _0016_;
+  assign _0391_ = rst;
+  assign _0086_ = _0390_;
+  assign _0393_ = drain_restart;
+  assign _0395_ = _0018_;
+  assign _0397_ = _0016_;
+  assign _0399_ = rst;
+  assign _0085_ = _0398_;
+  assign _0401_ = drain_restart;
+  assign _0403_ = _0018_;
+  assign _0405_ = _0016_;
+  assign _0407_ = rst;
+  assign _0084_ = _0406_;
+  assign _0409_ = drain_restart;
+  assign _0411_ = rst;
+  assign _0083_ = _0410_;
+  assign _0413_ = drain_restart;
+  assign _0415_ = rst;
+  assign _0082_ = _0414_;
+  assign _0417_ = drain_restart;
+  assign _0419_ = rst;
+  assign _0081_ = _0418_;
+  assign _0421_ = drain_restart;
+  assign _0423_ = _0018_;
+  assign _0425_ = _0016_;
+  assign _0427_ = rst;
+  assign _0080_ = _0426_;
+  assign _0429_ = drain_restart;
+  assign _0431_ = dn_last;
+  assign _0433_ = d_last;
+  assign _0435_ = _0018_;
+  assign _0437_ = _0016_;
+  assign _0439_ = rst;
+  assign _0079_ = _0438_;
+  assign _0441_ = drain_restart;
+  assign _0443_ = d_last;
+  assign _0445_ = _0018_;
+  assign _0447_ = _0016_;
+  assign _0449_ = rst;
+  assign _0077_ = _0448_;
+  assign _0451_ = rst;
+  assign _0076_ = _0450_;
+  assign _0453_ = at_tile_last;
+  assign _0455_ = adv;
+  assign _0457_ = _0176_;
+  assign _0459_ = rst;
+  assign _0075_ = _0458_;
+  assign _0461_ = at_tile_last;
+  assign _0463_ = adv;
+  assign _0465_ = _0176_;
+  assign _0467_ = rst;
+  assign _0074_ = _0466_;
+  assign _0469_ = fn_last;
+  assign _0471_ = at_tile_last;
+  assign _0473_ = adv;
+  assign _0475_ = _0176_;
+  assign _0477_ = rst;
+  assign _0073_ = _0476_;
+  assign _0479_ = fn_last;
+  assign _0481_ = at_tile_last;
+  assign _0483_ = adv;
+  assign _0485_ = _0176_;
+  assign _0487_ = rst;
+  assign _0072_ = _0486_;
+  assign _0489_ = fn_last;
+  assign _0491_ = at_tile_last;
+  assign _0493_ = adv;
+  assign _0495_ = _0176_;
+  assign _0497_ = rst;
+  assign _0071_ = _0496_;
+  assign _0499_ = _0009_;
+  assign _0501_ = at_tile_last;
+  assign _0503_ = adv;
+  assign _0505_ = _0176_;
+  assign _0507_ = rst;
+  assign _0070_ = _0506_;
+  assign _0509_ = at_tile_last;
+  assign _0511_ = adv;
+  assign _0513_ = _0176_;
+  assign _0515_ = rst;
+  assign _0069_ = _0514_;
+  assign _0519_ = _0173_;
+  assign _0522_ = rst;
+  assign _0068_ = _0521_;
+  assign _0524_ = _0173_;
+  assign _0528_ = ch_last;
+  assign _0530_ = s_param__valid;
+  assign _0533_ = rst;
+  assign _0066_ = _0532_;
+  assign _0535_ = ch_last;
+  assign _0537_ = s_param__valid;
+  assign _0541_ = dn_last;
+  assign _0543_ = d_last;
+  assign _0545_ = _0018_;
+  assign _0547_ = _0016_;
+  assign _0549_ = rst;
+  assign _0065_ = _0548_;
+  assign _0551_ = ch_last;
+  assign _0553_ = s_param__valid;
+  assign _0557_ = rst;
+  assign _0064_ = _0556_;
+  assign _0559_ = ch_last;
+  assign _0561_ = s_param__valid;
+  assign _0565_ = rst;
+  assign _0063_ = _0564_;
+  assign _0567_ = _0161_;
+  assign _0569_ = s_param__valid;
+  assign _0573_ = rst;
+  assign _0062_ = _0572_;
+  assign _0575_ = _0161_;
+  assign _0577_ = s_param__valid;
   assign _0581_ = rst;
-  assign _0060_ = _0580_;
-  assign _0583_ = at_tile_last;
-  assign _0585_ = _0161_;
-  assign _0589_ = ch_last;
-  assign _0591_ = s_param__valid;
-  assign _0594_ = rst;
-  assign _0059_ = _0593_;
-  assign _0596_ = ch_last;
-  assign _0598_ = s_param__valid;
-  assign _0602_ = dn_last;
-  assign _0604_ = d_last;
-  assign _0606_ = _0010_;
-  assign _0608_ = _0008_;
-  assign _0610_ = rst;
-  assign _0058_ = _0609_;
-  assign _0612_ = ch_last;
-  assign _0614_ = s_param__valid;
-  assign _0618_ = rst;
-  assign _0057_ = _0617_;
-  assign _0620_ = ch_last;
+  assign _0061_ = _0580_;
+  assign _0583_ = _0175_;
+  assign _0587_ = _0173_;
+  assign _0590_ = ch_last;
+  assign _0592_ = s_param__valid;
+  assign _0595_ = s_param__valid;
+  assign _0598_ = rst;
+  assign _0060_ = _0597_;
+  assign _0600_ = s_param__valid;
+  assign _0604_ = s_param__valid;
+  assign _0607_ = rst;
+  assign _0059_ = _0606_;
+  assign _0609_ = s_param__valid;
+  assign _0613_ = s_param__valid;
+  assign _0616_ = rst;
+  assign _0058_ = _0615_;
+  assign _0618_ = _0165_;
+  assign _0620_ = _0163_;
   assign _0622_ = s_param__valid;
-  assign _0626_ = rst;
-  assign _0055_ = _0625_;
-  assign _0628_ = _0145_;
-  assign _0630_ = s_param__valid;
-  assign _0634_ = rst;
-  assign _0054_ = _0633_;
-  assign _0636_ = _0145_;
-  assign _0638_ = s_param__valid;
-  assign _0642_ = rst;
-  assign _0053_ = _0641_;
-  assign _0644_ = _0002_;
-  assign _0648_ = last_mblock;
-  assign _0650_ = fn_last;
-  assign _0652_ = at_tile_last;
-  assign _0654_ = _0161_;
-  assign _0657_ = ch_last;
-  assign _0659_ = s_param__valid;
-  assign _0662_ = s_param__valid;
-  assign _0665_ = rst;
-  assign _0052_ = _0664_;
-  assign _0667_ = s_param__valid;
-  assign _0671_ = s_param__valid;
-  assign _0674_ = rst;
-  assign _0051_ = _0673_;
-  assign _0676_ = s_param__valid;
-  assign _0680_ = s_param__valid;
-  assign _0683_ = rst;
-  assign _0050_ = _0682_;
-  assign _0685_ = _0149_;
-  assign _0687_ = _0147_;
-  assign _0689_ = s_param__valid;
-  assign _0693_ = s_param__valid;
-  assign _0696_ = rst;
-  assign _0049_ = _0695_;
-  assign _0698_ = _0147_;
-  assign _0700_ = s_param__valid;
-  assign _0704_ = s_param__valid;
-  assign _0175_ = rst;
-  assign _0048_ = _0174_;
-  assign _0177_ = _0149_;
-  assign _0179_ = _0147_;
-  assign _0181_ = s_param__valid;
-  assign _0185_ = s_param__valid;
-  assign _0188_ = rst;
-  assign _0047_ = _0187_;
-  assign _0190_ = _0147_;
+  assign _0626_ = s_param__valid;
+  assign _0629_ = rst;
+  assign _0057_ = _0628_;
+  assign _0631_ = _0163_;
+  assign _0633_ = s_param__valid;
+  assign _0637_ = s_param__valid;
+  assign _0640_ = rst;
+  assign _0055_ = _0639_;
+  assign _0642_ = _0165_;
+  assign _0644_ = _0163_;
+  assign _0646_ = s_param__valid;
+  assign _0650_ = s_param__valid;
+  assign _0653_ = rst;
+  assign _0054_ = _0652_;
+  assign _0655_ = _0163_;
+  assign _0657_ = s_param__valid;
+  assign _0661_ = s_param__valid;
+  assign _0664_ = rst;
+  assign _0053_ = _0663_;
+  assign _0666_ = s_param__valid;
+  assign _0670_ = rst;
+  assign _0052_ = _0669_;
+  assign _0672_ = s_param__valid;
+  assign _0184_ = rst;
+  assign _0051_ = _0183_;
+  assign _0186_ = s_param__valid;
+  assign _0190_ = rst;
+  assign _0050_ = _0189_;
   assign _0192_ = s_param__valid;
-  assign _0196_ = s_param__valid;
-  assign _0199_ = rst;
-  assign _0046_ = _0198_;
-  assign _0201_ = s_param__valid;
-  assign _0205_ = rst;
-  assign _0044_ = _0204_;
-  assign _0207_ = s_param__valid;
-  assign _0211_ = rst;
-  assign _0043_ = _0210_;
-  assign _0213_ = s_param__valid;
-  assign _0217_ = rst;
-  assign _0042_ = _0216_;
-  assign _0219_ = s_param__valid;
-  assign _0223_ = rst;
-  assign _0041_ = _0222_;
-  assign _0225_ = s_param__valid;
-  assign _0229_ = rst;
-  assign _0040_ = _0228_;
-  assign _0231_ = s_param__valid;
-  assign _0235_ = rst;
-  assign _0039_ = _0234_;
-  assign _0237_ = s_param__valid;
-  assign _0241_ = rst;
-  assign _0038_ = _0240_;
-  assign _0243_ = s_param__valid;
-  assign _0247_ = rst;
-  assign _0037_ = _0246_;
-  assign _0249_ = s_param__valid;
-  assign _0253_ = rst;
-  assign _0036_ = _0252_;
-  assign _0255_ = s_param__valid;
-  assign _0259_ = rst;
-  assign _0035_ = _0258_;
-  assign _0261_ = s_param__valid;
-  assign _0265_ = rst;
-  assign _0033_ = _0264_;
-  assign _0267_ = s_param__valid;
-  assign _0271_ = rst;
-  assign _0032_ = _0270_;
-  assign _0273_ = rst;
-  assign _0031_ = _0272_;
-  assign _0275_ = rst;
-  assign _0030_ = _0274_;
-  assign _0277_ = rst;
-  assign _0029_ = _0276_;
-  assign _0279_ = dn_last;
-  assign _0281_ = _0122_;
-  assign _0283_ = _0121_;
-  assign _0285_ = o_valid;
-  assign ra_next = _0284_;
-  assign \$signal  = _0286_;
-  assign i_valid = _0288_;
-  assign \w_en$73  = _0290_;
-  assign \w_data$72  = _0292_;
-  assign \w_addr$71  = _0294_;
-  assign \w_en$70  = _0296_;
-  assign \w_data$69  = _0298_;
-  assign \w_addr$68  = _0300_;
-  assign \w_en$67  = _0302_;
-  assign \w_data$66  = _0304_;
-  assign \w_addr$65  = _0306_;
-  assign \w_en$64  = _0308_;
-  assign \w_data$63  = _0310_;
-  assign \w_addr$62  = _0312_;
-  assign \w_en$61  = _0314_;
-  assign \w_data$60  = _0316_;
-  assign \w_addr$59  = _0318_;
-  assign \w_en$58  = _0320_;
-  assign \w_data$57  = _0322_;
-  assign \w_addr$56  = _0324_;
-  assign \w_en$55  = _0326_;
-  assign \w_data$54  = _0328_;
-  assign \w_addr$53  = _0330_;
-  assign \w_en$52  = _0332_;
-  assign \w_data$51  = _0334_;
-  assign \w_addr$50  = _0336_;
-  assign \w_en$49  = _0338_;
-  assign \w_data$48  = _0340_;
-  assign \w_addr$47  = _0342_;
-  assign \w_en$46  = _0344_;
-  assign \w_data$45  = _0346_;
-  assign \w_addr$44  = _0348_;
-  assign \w_en$43  = _0350_;
-  assign \w_data$42  = _0352_;
-  assign \w_addr$41  = _0354_;
-  assign \w_en$40  = _0356_;
-  assign \w_data$39  = _0358_;
-  assign \w_addr$38  = _0360_;
-  assign \w_en$37  = _0362_;
-  assign \w_data$36  = _0364_;
-  assign \w_addr$35  = _0366_;
-  assign \w_en$34  = _0368_;
-  assign \w_data$33  = _0370_;
-  assign \w_addr$32  = _0372_;
-  assign \w_en$31  = _0374_;
-  assign \w_data$30  = _0376_;
-  assign \w_addr$29  = _0378_;
-  assign w_en = _0380_;
-  assign w_data = _0382_;
-  assign w_addr = _0384_;
-  assign w_word[68:63] = _0386_;
-  assign w_word[62:32] = _0388_;
-  assign w_word[31:0] = _0390_;
-  assign header_taken = _0392_;
-  assign s_param__ready = _0394_;
-  assign _0013_ = 1'h0;
-  assign _0018_ = 1'h0;
+  assign _0196_ = rst;
+  assign _0049_ = _0195_;
+  assign _0198_ = s_param__valid;
+  assign _0202_ = rst;
+  assign _0048_ = _0201_;
+  assign _0204_ = s_param__valid;
+  assign _0208_ = rst;
+  assign _0047_ = _0207_;
+  assign _0210_ = s_param__valid;
+  assign _0214_ = rst;
+  assign _0046_ = _0213_;
+  assign _0216_ = s_param__valid;
+  assign _0220_ = rst;
+  assign _0044_ = _0219_;
+  assign _0222_ = s_param__valid;
+  assign _0226_ = rst;
+  assign _0043_ = _0225_;
+  assign _0228_ = s_param__valid;
+  assign _0232_ = rst;
+  assign _0042_ = _0231_;
+  assign _0234_ = s_param__valid;
+  assign _0238_ = rst;
+  assign _0041_ = _0237_;
+  assign _0240_ = s_param__valid;
+  assign _0244_ = rst;
+  assign _0040_ = _0243_;
+  assign _0246_ = rst;
+  assign _0039_ = _0245_;
+  assign _0248_ = rst;
+  assign _0038_ = _0247_;
+  assign _0250_ = rst;
+  assign _0037_ = _0249_;
+  assign _0252_ = dn_last;
+  assign _0254_ = _0137_;
+  assign _0256_ = _0136_;
+  assign _0258_ = o_valid;
+  assign ra_next = _0257_;
+  assign \w_en$82  = _0259_;
+  assign \w_data$81  = _0261_;
+  assign \w_addr$80  = _0263_;
+  assign \w_en$79  = _0265_;
+  assign \w_data$78  = _0267_;
+  assign \w_addr$77  = _0269_;
+  assign \w_en$76  = _0271_;
+  assign \w_data$75  = _0273_;
+  assign \w_addr$74  = _0275_;
+  assign \w_en$73  = _0277_;
+  assign \w_data$72  = _0279_;
+  assign \w_addr$71  = _0281_;
+  assign \w_en$70  = _0283_;
+  assign \w_data$69  = _0285_;
+  assign \w_addr$68  = _0287_;
+  assign \w_en$67  = _0289_;
+  assign \w_data$66  = _0291_;
+  assign \w_addr$65  = _0293_;
+  assign \w_en$64  = _0295_;
+  assign \w_data$63  = _0297_;
+  assign \w_addr$62  = _0299_;
+  assign \w_en$61  = _0301_;
+  assign \w_data$60  = _0303_;
+  assign \w_addr$59  = _0305_;
+  assign \w_en$58  = _0307_;
+  assign \w_data$57  = _0309_;
+  assign \w_addr$56  = _0311_;
+  assign \w_en$55  = _0313_;
+  assign \w_data$54  = _0315_;
+  assign \w_addr$53  = _0317_;
+  assign \w_en$52  = _0319_;
+  assign \w_data$51  = _0321_;
+  assign \w_addr$50  = _0323_;
+  assign \w_en$49  = _0325_;
+  assign \w_data$48  = _0327_;
+  assign \w_addr$47  = _0329_;
+  assign \w_en$46  = _0331_;
+  assign \w_data$45  = _0333_;
+  assign \w_addr$44  = _0335_;
+  assign \w_en$43  = _0337_;
+  assign \w_data$42  = _0339_;
+  assign \w_addr$41  = _0341_;
+  assign \w_en$40  = _0343_;
+  assign \w_data$39  = _0345_;
+  assign \w_addr$38  = _0347_;
+  assign w_en = _0349_;
+  assign w_data = _0351_;
+  assign w_addr = _0353_;
+  assign w_word[68:63] = _0355_;
+  assign w_word[62:32] = _0357_;
+  assign w_word[31:0] = _0359_;
+  assign header_taken = _0361_;
+  assign s_param__ready = _0363_;
+  assign _0020_ = 1'h0;
+  assign _0026_ = 1'h0;
   always @(posedge clk) begin
-    last_mblock <= _0029_;
-    credits <= _0030_;
-    credit_ok <= _0031_;
-    M_ <= _0032_;
-    m_last <= _0033_;
-    m_wrap <= _0035_;
-    n_last <= _0036_;
-    zero_point <= _0037_;
-    act_min <= _0038_;
-    act_max <= _0039_;
-    k_last <= _0040_;
-    k_pen <= _0041_;
-    n_pen <= _0042_;
-    tile_pen <= _0043_;
-    tile_last <= _0044_;
-    lane <= _0046_;
-    blk <= _0047_;
-    wa <= _0048_;
-    wb <= _0049_;
-    ch <= _0050_;
-    ch_last <= _0051_;
-    ctrl_state <= _0052_;
-    \$signal$167  <= _0053_;
-    pt_shift <= _0054_;
-    nb_last <= _0055_;
-    nb_pen <= _0057_;
-    dn_last <= _0058_;
-    kk <= _0059_;
-    in_data <= _0060_;
-    fm0 <= _0061_;
-    fn <= _0062_;
-    fn_last <= _0063_;
-    at_k_last <= _0064_;
-    at_tile_last <= _0065_;
-    flush <= _0066_;
-    drain_restart <= _0068_;
-    d <= _0069_;
-    dn <= _0070_;
-    beat <= _0071_;
-    ra <= _0072_;
-    ra_inc <= _0073_;
-    ra_row <= _0074_;
-    row <= _0075_;
-    row_valid <= _0076_;
-    beat_last <= _0077_;
-    d_last <= _0079_;
-    \i_valid$109  <= _0080_;
-    \i_last$111  <= _0081_;
-    i_acc <= _0082_;
-    give_back <= _0083_;
+    last_mblock <= _0037_;
+    credits <= _0038_;
+    credit_ok <= _0039_;
+    M_ <= _0040_;
+    m_last <= _0041_;
+    m_wrap <= _0042_;
+    n_last <= _0043_;
+    zero_point <= _0044_;
+    act_min <= _0046_;
+    act_max <= _0047_;
+    k_last <= _0048_;
+    k_pen <= _0049_;
+    n_pen <= _0050_;
+    tile_pen <= _0051_;
+    tile_last <= _0052_;
+    lane <= _0053_;
+    blk <= _0054_;
+    wa <= _0055_;
+    wb <= _0057_;
+    ch <= _0058_;
+    ch_last <= _0059_;
+    ctrl_state <= _0060_;
+    \$signal$172  <= _0061_;
+    pt_shift <= _0062_;
+    nb_last <= _0063_;
+    nb_pen <= _0064_;
+    dn_last <= _0065_;
+    compute <= _0066_;
+    flush <= _0068_;
+    kk <= _0069_;
+    in_data <= _0070_;
+    fm0 <= _0071_;
+    fn <= _0072_;
+    fn_last <= _0073_;
+    at_k_last <= _0074_;
+    at_tile_last <= _0075_;
+    drain_restart <= _0076_;
+    d <= _0077_;
+    dn <= _0079_;
+    beat <= _0080_;
+    ra <= _0081_;
+    ra_inc <= _0082_;
+    ra_row <= _0083_;
+    row <= _0084_;
+    row_valid <= _0085_;
+    beat_last <= _0086_;
+    d_last <= _0087_;
+    \i_valid$114  <= _0088_;
+    \i_last$116  <= _0090_;
+    i_acc <= _0091_;
+    give_back <= _0092_;
   end
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array (i_w, clk, rst, i_last, draining, i_valid, o_data, i_a);
+module \hwq_top.engine.array (i_w, clk, rst, i_valid, i_last, draining, o_data, i_a);
   wire _000_;
   wire [26:0] _001_;
   wire [7:0] _002_;
