@@ -24,7 +24,7 @@ A config file is YAML with these sections (every field optional; defaults shown)
                               # logic and fewer DSPs, longer minimum tiles (min_tile_steps)
     pipeline:
       multiplier: true        # register each PE's product before accumulating
-      requant_stages: 4       # 2..10 register stages in the requantizer (see Requantizer)
+      requant_stages: 4       # 2..11 register stages in the requantizer (see Requantizer)
     out_fifo_depth: 4         # output words buffered beyond the 2·rows that keep tiles streaming
     target: generic           # generic | ecp5 | ice40: DSP primitives with their own registers
                               # (the Verilog then needs hwq's model of it to simulate)
@@ -54,6 +54,8 @@ __all__ = ["HwConfig", "load_config", "min_accumulator_width", "min_tile_steps",
 
 DEFAULT_CONFIG_NAME = "default"
 ROUNDINGS = ("double", "single", "double_half_up")
+#: The most register stages the requantizer has (hwq.hw.requant.Requantizer lists them).
+MAX_REQUANT_STAGES = 11
 
 _SCHEMA = {
     "name": None,
@@ -186,7 +188,7 @@ class HwConfig:
                 raise ValueError(f"requant.lanes must divide array.cols={self.cols} (a row "
                                  f"drains in equal parts), not {self.requant_lanes}")
         _bool("pipeline.multiplier", self.mult_reg)
-        _int("pipeline.requant_stages", self.requant_stages, 2, 10)
+        _int("pipeline.requant_stages", self.requant_stages, 2, MAX_REQUANT_STAGES)
         _int("out_fifo_depth", self.out_fifo_depth, 2, 1024)
         _choice("target", self.target, ("generic", "ecp5", "ice40"))
         if self.target != "generic" and not self.mult_reg:

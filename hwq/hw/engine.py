@@ -153,24 +153,32 @@ class GemmEngine(wiring.Component):
         credits = Signal(range(fifo_depth + 1), init=fifo_depth)
         credit_ok = Signal(init=1)               # credits >= rows, as a register
         reserve, give_back = Signal(), Signal(2)
-        credits_next = Signal(range(fifo_depth + R + 3))
-        m.d.comb += credits_next.eq(credits + give_back - Mux(reserve, R, 0))
-        m.d.sync += [credits.eq(credits_next), credit_ok.eq(credits_next >= R)]
+        # (both outcomes of `reserve` from the registers, then a two-way choice: reserve is the
+        # late signal, and it meets no carry chain)
+        kept = Signal(range(fifo_depth + 3))
+        m.d.comb += kept.eq(credits + give_back)
+        with m.If(reserve):
+            m.d.sync += [credits.eq(kept - R), credit_ok.eq(kept >= 2 * R)]
+        with m.Else():
+            m.d.sync += [credits.eq(kept), credit_ok.eq(kept >= R)]
         at_k_last = Signal()                     # kk == K − 1, as a register kept with kk
         at_tile_last = Signal()                  # kk == tile length − 1, likewise
         ch_last = Signal()                       # ch == N − 1, as a register kept with ch
 
         # The issue side's state: `compute` is a flip-flop set with the layer's last channel
         # and cleared with its last tile (the FSM's COMPUTE state, kept as one register so that
-        # every step enable below starts at a flip-flop instead of a decoded state). A step
-        # advances the tile on an operand, or on every clock of its padding: `adv`, written
-        # from flip-flops and the two operand valids (take | ~in_data).
+        # every step enable below starts at a flip-flop instead of a decoded state), and
+        # `in_data` (the tile's operand steps, kk < K) is only ever set while computing, so
+        # `take` needs no state term. A step advances the tile on an operand, or on every clock
+        # of its padding: `adv`, written from flip-flops and the two operand valids
+        # (take | ~in_data).
         compute = Signal()
+        enter = Signal()                         # the clock that sets `compute`
         adv = Signal()
         block_end = Signal()                     # a row block's last tile ends with this step
         m.d.comb += [
-            take.eq(compute & in_data & operands & (credit_ok | ~at_k_last)),
-            reserve.eq(compute & in_data & operands & credit_ok & at_k_last),
+            take.eq(in_data & operands & (credit_ok | ~at_k_last)),
+            reserve.eq(in_data & operands & credit_ok & at_k_last),
             adv.eq(~in_data | (operands & (credit_ok | ~at_k_last))),
             block_end.eq(compute & adv & at_tile_last & fn_last),
         ]
@@ -226,6 +234,7 @@ class GemmEngine(wiring.Component):
                         m.d.sync += lane.eq(lane + 1)
                     m.d.sync += ch_last.eq(ch == n_pen)
                     with m.If(ch_last):
+                        m.d.comb += enter.eq(1)
                         m.d.sync += [nb_last.eq(blk), nb_pen.eq(blk - 1), dn_last.eq(blk == 0),
                                      compute.eq(1)]
                         m.next = "COMPUTE"
@@ -243,12 +252,14 @@ class GemmEngine(wiring.Component):
         # loaded on the clock that sets `compute`, from the registers the header and the
         # channels wrote), then moved by `adv`. The start values depend only on flip-flops.
         with m.If(~compute):
-            m.d.sync += [kk.eq(0), in_data.eq(1), fm0.eq(0), fn.eq(0), fn_last.eq(blk == 0),
-                         at_k_last.eq(k_last == 0), at_tile_last.eq(tile_last == 0)]
+            m.d.sync += [kk.eq(0), in_data.eq(enter), fm0.eq(0), fn.eq(0),
+                         fn_last.eq(blk == 0), at_k_last.eq(k_last == 0),
+                         at_tile_last.eq(tile_last == 0)]
         with m.Elif(adv):
             with m.If(at_tile_last):
-                m.d.sync += [kk.eq(0), in_data.eq(1), at_k_last.eq(k_last == 0),
-                             at_tile_last.eq(tile_last == 0)]
+                # (the layer's last tile: no next one)
+                m.d.sync += [kk.eq(0), in_data.eq(~(fn_last & last_mblock)),
+                             at_k_last.eq(k_last == 0), at_tile_last.eq(tile_last == 0)]
                 with m.If(fn_last):
                     m.d.sync += [fn.eq(0), fn_last.eq(nb_last == 0), fm0.eq(fm0 + R)]
                 with m.Else():

@@ -4,6 +4,7 @@ from amaranth.hdl import Cat, Const, Module, Mux, Signal, signed, unsigned
 from amaranth.lib import wiring
 from amaranth.lib.wiring import In, Out
 
+from ..config import MAX_REQUANT_STAGES
 from .dsp import Mul18
 from .layouts import lanes
 
@@ -41,14 +42,15 @@ class Requantizer(wiring.Component):
     o_data : Out(ArrayLayout(signed(8), lanes)) — meaningful with ``o_valid``; the data
     registers of every stage load only with a valid step, so between results they hold
 
-    Latency: ``stages`` steps (2..10): registers after the multiplier and on the output always,
+    Latency: ``stages`` steps (2..11): registers after the multiplier and on the output always,
     after the bias addition from 3 stages, after the rounding shift from 4, after the left shift
     from 5, on the four partial products of the 32×31 multiply from 6 (each fits one 18×18
     DSP multiplier, so the registers sit right behind the DSPs; with ``target="ice40"`` they
     are four unsigned 16×16 products instead, one SB_MAC16 each), between the rounding
     addition and the right shift from 7, on the inputs from 8, and between the middle and
     the final sum of the partial products at 9, and on the clamp's two compares and the
-    output's low byte (before the final selection) at 10. The shift amount is decoded
+    output's low byte (before the final selection) at 10, and between the two halves of the
+    left shift (by ``left mod 4``, then by the rest) at 11. The shift amount is decoded
     (``max(±e, 0)``, the rounding constants) a step ahead of where it is used. With
     ``target="ecp5"`` and 6+ stages the partial products go through MULT18X18D primitives with
     their input and output registers (:class:`~hwq.hw.dsp.Mul18`) and a fabric register: two
@@ -61,8 +63,8 @@ class Requantizer(wiring.Component):
         if rounding not in ("double", "single", "double_half_up"):
             raise ValueError(f"rounding must be one of double, single, double_half_up, not "
                              f"{rounding!r}")
-        if not 2 <= stages <= 10:
-            raise ValueError(f"stages must be 2..10, not {stages!r}")
+        if not 2 <= stages <= MAX_REQUANT_STAGES:
+            raise ValueError(f"stages must be 2..{MAX_REQUANT_STAGES}, not {stages!r}")
         self._lanes = lanes_
         self._acc_width = accumulator_width
         self._rounding = rounding
@@ -113,6 +115,7 @@ class Requantizer(wiring.Component):
         reg_in = self._stages >= 8
         reg_mid = self._stages >= 9
         reg_clamp = self._stages >= 10
+        reg_shift2 = self._stages >= 11
 
         def stage(values, registered, tag):
             """Pass ``values`` (dict of name -> value) through an optional register stage."""
@@ -176,10 +179,24 @@ class Requantizer(wiring.Component):
         s1 = stage(s1, reg_bias, "rq1")
 
         # step 2a: the left shift (double roundings); single rounding's constant 2^(30−e)
+        # From 11 stages the shift is split: by left mod 4 here, registered, then by the rest
+        # (a 32-bit shift by up to 30 is five levels of two-way multiplexers; wrapping to 32
+        # bits after each part gives the same bits as wrapping once)
+        split = reg_shift2 and not single and hi_s > 3
+        if split:
+            s1b = drop(s1, "s")
+            for lane in range(L):
+                x = Signal(signed(32), name=f"sl_{lane}")
+                m.d.comb += x.eq(s1[f"s{lane}"] << par(s1, "l", lane)[:2])     # 32 bits: wraps
+                s1b[f"s{lane}"] = x
+            s1 = stage(s1b, True, "rq1b")
         s2a = drop(s1, "s", "l")
         for lane in range(L):
             a = Signal(signed(32), name=f"a_{lane}")
-            if not single and hi_s > 0:
+            if split:
+                rest = Cat(Const(0, 2), par(s1, "l", lane)[2:])
+                m.d.comb += a.eq(s1[f"s{lane}"] << rest)                       # 32 bits: wraps
+            elif not single and hi_s > 0:
                 m.d.comb += a.eq(s1[f"s{lane}"] << par(s1, "l", lane))   # 32 bits: wraps
             else:
                 m.d.comb += a.eq(s1[f"s{lane}"])
@@ -310,18 +327,28 @@ class Requantizer(wiring.Component):
         lo_z, hi_z = Signal(signed(10), name="lo_z"), Signal(signed(10), name="hi_z")
         with m.If(en):
             m.d.sync += [lo_z.eq(lo - self.zero_point), hi_z.eq(hi - self.zero_point)]
+        # The bounds less the zero-point lie in [−255, 255]: when y does not fit 9 bits it is
+        # beyond both and its sign decides; when it fits, 9-bit compares decide. The wide
+        # test (y's bits from 8 up all equal its sign) and the short compares run side by side
+        # instead of one 34-bit compare (64-bit for single rounding)
         s4 = {"valid": s3["valid"], "last": s3["last"]}
         for lane in range(L):
             y = s3[f"y{lane}"]
             t = Signal(8, name=f"t_{lane}")
             m.d.comb += t.eq(y[:8] + self.zero_point.as_unsigned())
-            s4 |= {f"t{lane}": t, f"below{lane}": y < lo_z, f"above{lane}": y > hi_z}
+            sign = y[-1]
+            fits = Signal(name=f"fits_{lane}")
+            m.d.comb += fits.eq(y[8:-1] == sign.replicate(len(y) - 9))
+            y9 = y[:9].as_signed()
+            s4 |= {f"t{lane}": t, f"neg{lane}": sign, f"fits{lane}": fits,
+                   f"below{lane}": y9 < lo_z, f"above{lane}": y9 > hi_z}
         s4 = stage(s4, reg_clamp, "rq4")
         with m.If(en & s4["valid"]):
             for lane in range(L):
-                with m.If(s4[f"below{lane}"]):
+                fits, neg = s4[f"fits{lane}"], s4[f"neg{lane}"]
+                with m.If(Mux(fits, s4[f"below{lane}"], neg)):
                     m.d.sync += self.o_data[lane].eq(lo)
-                with m.Elif(s4[f"above{lane}"]):
+                with m.Elif(Mux(fits, s4[f"above{lane}"], ~neg)):
                     m.d.sync += self.o_data[lane].eq(hi)
                 with m.Else():
                     m.d.sync += self.o_data[lane].eq(s4[f"t{lane}"])

@@ -5,75 +5,75 @@
 module hwq_requant(i_valid, i_last, i_acc, i_bias, i_multiplier, i_shift, zero_point, act_min, act_max, clk, rst, o_valid, o_last, o_data, en);
   wire _000_;
   wire _001_;
-  wire [4:0] _002_;
-  wire [31:0] _003_;
+  wire [31:0] _002_;
+  wire _003_;
   wire _004_;
-  wire _005_;
-  wire [30:0] _006_;
+  wire [30:0] _005_;
+  wire [4:0] _006_;
   wire [4:0] _007_;
-  wire _008_;
+  wire [31:0] _008_;
   wire _009_;
-  wire [30:0] _010_;
-  wire [4:0] _011_;
+  wire _010_;
+  wire [30:0] _011_;
   wire _012_;
-  wire _013_;
-  wire _014_;
-  wire [30:0] _015_;
-  wire [4:0] _016_;
-  wire [33:0] _017_;
+  wire [4:0] _013_;
+  wire [4:0] _014_;
+  wire [31:0] _015_;
+  wire _016_;
+  wire _017_;
   wire [30:0] _018_;
-  wire [31:0] _019_;
-  wire [28:0] _020_;
+  wire [4:0] _019_;
+  wire [31:0] _020_;
   wire _021_;
   wire _022_;
   wire _023_;
   wire [30:0] _024_;
   wire [4:0] _025_;
-  wire [62:0] _026_;
-  wire [33:0] _027_;
-  wire _028_;
-  wire _029_;
-  wire [4:0] _030_;
-  wire [32:0] _031_;
-  wire [31:0] _032_;
-  wire [31:0] _033_;
+  wire _026_;
+  wire _027_;
+  wire [30:0] _028_;
+  wire [4:0] _029_;
+  wire _030_;
+  wire _031_;
+  wire [30:0] _032_;
+  wire [4:0] _033_;
   wire _034_;
-  wire _035_;
-  wire _036_;
-  wire [4:0] _037_;
-  wire [33:0] _038_;
+  wire [33:0] _035_;
+  wire [30:0] _036_;
+  wire [31:0] _037_;
+  wire [28:0] _038_;
   wire _039_;
   wire _040_;
-  wire [33:0] _041_;
-  wire [9:0] _042_;
-  wire [9:0] _043_;
-  wire _044_;
+  wire [30:0] _041_;
+  wire [4:0] _042_;
+  wire [62:0] _043_;
+  wire [33:0] _044_;
   wire _045_;
   wire _046_;
-  wire [7:0] _047_;
-  wire _048_;
-  wire _049_;
-  wire [7:0] _050_;
-  wire _051_;
+  wire _047_;
+  wire [4:0] _048_;
+  wire [32:0] _049_;
+  wire [31:0] _050_;
+  wire [31:0] _051_;
   wire _052_;
   wire _053_;
-  wire _054_;
-  wire _055_;
+  wire [4:0] _054_;
+  wire [33:0] _055_;
   wire _056_;
   wire _057_;
   wire _058_;
-  wire _059_;
-  wire _060_;
-  wire _061_;
+  wire [33:0] _059_;
+  wire [9:0] _060_;
+  wire [9:0] _061_;
   wire _062_;
   wire _063_;
-  wire _064_;
+  wire [7:0] _064_;
   wire _065_;
   wire _066_;
   wire _067_;
   wire _068_;
   wire _069_;
-  wire _070_;
+  wire [7:0] _070_;
   wire _071_;
   wire _072_;
   wire _073_;
@@ -197,9 +197,9 @@ module hwq_requant(i_valid, i_last, i_acc, i_bias, i_multiplier, i_shift, zero_p
   wire _191_;
   wire _192_;
   wire _193_;
-  wire [8:0] _194_;
+  wire _194_;
   wire _195_;
-  wire [8:0] _196_;
+  wire _196_;
   wire _197_;
   wire _198_;
   wire _199_;
@@ -207,21 +207,21 @@ module hwq_requant(i_valid, i_last, i_acc, i_bias, i_multiplier, i_shift, zero_p
   wire _201_;
   wire _202_;
   wire _203_;
-  wire [5:0] _204_;
+  wire _204_;
   wire _205_;
   wire _206_;
-  wire [6:0] _207_;
-  wire [6:0] _208_;
-  wire [32:0] _209_;
-  wire [62:0] _210_;
-  wire [32:0] _211_;
-  wire [62:0] _212_;
-  wire [63:0] _213_;
-  wire [63:0] _214_;
-  wire [63:0] _215_;
-  wire [63:0] _216_;
-  wire _217_;
-  wire _218_;
+  wire _207_;
+  wire _208_;
+  wire _209_;
+  wire _210_;
+  wire _211_;
+  wire _212_;
+  wire _213_;
+  wire _214_;
+  wire _215_;
+  wire _216_;
+  wire [8:0] _217_;
+  wire [8:0] _218_;
   wire _219_;
   wire _220_;
   wire _221_;
@@ -235,20 +235,20 @@ module hwq_requant(i_valid, i_last, i_acc, i_bias, i_multiplier, i_shift, zero_p
   wire _229_;
   wire _230_;
   wire _231_;
-  wire _232_;
+  wire [5:0] _232_;
   wire _233_;
-  wire _234_;
+  wire [6:0] _234_;
   wire _235_;
-  wire _236_;
-  wire _237_;
-  wire _238_;
-  wire _239_;
-  wire _240_;
-  wire _241_;
-  wire _242_;
-  wire _243_;
-  wire _244_;
-  wire _245_;
+  wire [6:0] _236_;
+  wire [32:0] _237_;
+  wire [34:0] _238_;
+  wire [62:0] _239_;
+  wire [32:0] _240_;
+  wire [62:0] _241_;
+  wire [63:0] _242_;
+  wire [63:0] _243_;
+  wire [63:0] _244_;
+  wire [63:0] _245_;
   wire _246_;
   wire _247_;
   wire _248_;
@@ -257,111 +257,111 @@ module hwq_requant(i_valid, i_last, i_acc, i_bias, i_multiplier, i_shift, zero_p
   wire _251_;
   wire _252_;
   wire _253_;
-  wire [31:0] _254_;
-  wire [8:0] _255_;
+  wire _254_;
+  wire _255_;
   wire _256_;
   wire _257_;
-  wire [30:0] _258_;
-  wire [5:0] _259_;
-  wire [25:0] _260_;
+  wire _258_;
+  wire _259_;
+  wire _260_;
   wire _261_;
-  wire [31:0] _262_;
+  wire _262_;
   wire _263_;
   wire _264_;
-  wire [30:0] _265_;
-  wire [4:0] _266_;
-  wire [4:0] _267_;
-  wire [31:0] _268_;
+  wire _265_;
+  wire _266_;
+  wire _267_;
+  wire _268_;
   wire _269_;
   wire _270_;
-  wire [30:0] _271_;
-  wire [33:0] _272_;
+  wire _271_;
+  wire _272_;
   wire _273_;
-  wire [4:0] _274_;
+  wire _274_;
   wire _275_;
-  wire [30:0] _276_;
+  wire _276_;
   wire _277_;
   wire _278_;
   wire _279_;
   wire _280_;
   wire _281_;
-  wire [7:0] _282_;
-  wire _283_;
-  wire _284_;
+  wire _282_;
+  wire [31:0] _283_;
+  wire [8:0] _284_;
   wire _285_;
   wire _286_;
-  wire [4:0] _287_;
-  wire _288_;
-  wire [30:0] _289_;
-  wire _290_;
+  wire [30:0] _287_;
+  wire [5:0] _288_;
+  wire [25:0] _289_;
+  wire [31:0] _290_;
   wire _291_;
-  wire _292_;
+  wire [30:0] _292_;
   wire _293_;
-  wire _294_;
+  wire [33:0] _294_;
   wire _295_;
-  wire _296_;
+  wire [4:0] _296_;
   wire _297_;
-  wire _298_;
+  wire [30:0] _298_;
   wire _299_;
-  wire [4:0] _300_;
+  wire [7:0] _300_;
   wire _301_;
-  wire [30:0] _302_;
+  wire _302_;
   wire _303_;
-  wire [7:0] _304_;
+  wire _304_;
   wire _305_;
   wire _306_;
   wire _307_;
   wire _308_;
-  wire _309_;
+  wire [4:0] _309_;
   wire _310_;
   wire _311_;
-  wire _312_;
-  wire [31:0] _313_;
+  wire [30:0] _312_;
+  wire _313_;
   wire _314_;
   wire _315_;
-  wire [4:0] _316_;
+  wire _316_;
   wire _317_;
-  wire [30:0] _318_;
+  wire _318_;
   wire _319_;
   wire _320_;
   wire _321_;
-  wire _322_;
-  wire _323_;
+  wire [7:0] _322_;
+  wire [4:0] _323_;
   wire _324_;
-  wire _325_;
-  wire [7:0] _326_;
+  wire [30:0] _325_;
+  wire _326_;
   wire _327_;
   wire _328_;
-  wire [31:0] _329_;
+  wire _329_;
   wire _330_;
-  wire [4:0] _331_;
+  wire _331_;
   wire _332_;
-  wire [4:0] _333_;
+  wire _333_;
   wire _334_;
-  wire [30:0] _335_;
-  wire _336_;
+  wire _335_;
+  wire [31:0] _336_;
   wire _337_;
-  wire _338_;
+  wire [4:0] _338_;
   wire _339_;
-  wire _340_;
+  wire [30:0] _340_;
   wire _341_;
   wire _342_;
   wire _343_;
-  wire _344_;
+  wire [7:0] _344_;
   wire _345_;
-  wire [31:0] _346_;
+  wire _346_;
   wire _347_;
-  wire [7:0] _348_;
-  wire [25:0] _349_;
+  wire _348_;
+  wire _349_;
   wire _350_;
-  wire [5:0] _351_;
+  wire [31:0] _351_;
   wire _352_;
-  wire [30:0] _353_;
+  wire [4:0] _353_;
   wire _354_;
   wire _355_;
-  wire _356_;
+  wire [4:0] _356_;
   wire _357_;
-  wire _358_;
+  wire [30:0] _358_;
   wire _359_;
   wire _360_;
   wire _361_;
@@ -369,43 +369,43 @@ module hwq_requant(i_valid, i_last, i_acc, i_bias, i_multiplier, i_shift, zero_p
   wire _363_;
   wire _364_;
   wire _365_;
-  wire _366_;
+  wire [7:0] _366_;
   wire _367_;
   wire _368_;
-  wire [7:0] _369_;
+  wire [31:0] _369_;
   wire _370_;
-  wire _371_;
+  wire [4:0] _371_;
   wire _372_;
-  wire _373_;
+  wire [4:0] _373_;
   wire _374_;
-  wire _375_;
+  wire [30:0] _375_;
   wire _376_;
   wire _377_;
   wire _378_;
   wire _379_;
-  wire [9:0] _380_;
+  wire _380_;
   wire _381_;
-  wire [9:0] _382_;
+  wire _382_;
   wire _383_;
-  wire [9:0] _384_;
+  wire _384_;
   wire _385_;
-  wire [9:0] _386_;
+  wire [31:0] _386_;
   wire _387_;
   wire _388_;
-  wire [33:0] _389_;
+  wire [25:0] _389_;
   wire _390_;
-  wire _391_;
+  wire [5:0] _391_;
   wire _392_;
-  wire _393_;
+  wire [30:0] _393_;
   wire _394_;
   wire _395_;
   wire _396_;
   wire _397_;
   wire _398_;
   wire _399_;
-  wire [33:0] _400_;
+  wire _400_;
   wire _401_;
-  wire [4:0] _402_;
+  wire _402_;
   wire _403_;
   wire _404_;
   wire _405_;
@@ -414,70 +414,109 @@ module hwq_requant(i_valid, i_last, i_acc, i_bias, i_multiplier, i_shift, zero_p
   wire _408_;
   wire _409_;
   wire _410_;
-  wire _411_;
+  wire [7:0] _411_;
   wire _412_;
-  wire [31:0] _413_;
+  wire _413_;
   wire _414_;
-  wire [31:0] _415_;
+  wire _415_;
   wire _416_;
-  wire [32:0] _417_;
+  wire _417_;
   wire _418_;
-  wire [4:0] _419_;
+  wire _419_;
   wire _420_;
   wire _421_;
-  wire _422_;
+  wire [9:0] _422_;
   wire _423_;
-  wire _424_;
+  wire [9:0] _424_;
   wire _425_;
   wire _426_;
-  wire _427_;
+  wire [9:0] _427_;
   wire _428_;
-  wire _429_;
-  wire [33:0] _430_;
-  wire _431_;
+  wire [9:0] _429_;
+  wire _430_;
+  wire [33:0] _431_;
   wire _432_;
-  wire [62:0] _433_;
+  wire _433_;
   wire _434_;
-  wire [4:0] _435_;
+  wire _435_;
   wire _436_;
-  wire [30:0] _437_;
+  wire _437_;
   wire _438_;
   wire _439_;
   wire _440_;
   wire _441_;
-  wire _442_;
+  wire [33:0] _442_;
   wire _443_;
-  wire _444_;
+  wire [4:0] _444_;
   wire _445_;
   wire _446_;
   wire _447_;
-  wire [28:0] _448_;
+  wire _448_;
   wire _449_;
-  wire [31:0] _450_;
+  wire _450_;
   wire _451_;
-  wire [30:0] _452_;
+  wire _452_;
   wire _453_;
+  wire _454_;
+  wire [31:0] _455_;
+  wire _456_;
+  wire [31:0] _457_;
+  wire _458_;
+  wire _459_;
+  wire [32:0] _460_;
+  wire _461_;
+  wire [4:0] _462_;
+  wire _463_;
+  wire _464_;
+  wire _465_;
+  wire _466_;
+  wire _467_;
+  wire _468_;
+  wire _469_;
+  wire _470_;
+  wire _471_;
+  wire _472_;
+  wire [33:0] _473_;
+  wire _474_;
+  wire [62:0] _475_;
+  wire _476_;
+  wire [4:0] _477_;
+  wire _478_;
+  wire [30:0] _479_;
+  wire _480_;
+  wire _481_;
+  wire _482_;
+  wire _483_;
+  wire _484_;
+  wire _485_;
+  wire _486_;
+  wire _487_;
+  wire _488_;
+  wire _489_;
+  wire [28:0] _490_;
+  wire _491_;
   wire [16:0] a;
-  wire [14:0] \a$100 ;
-  wire [16:0] \a$94 ;
-  wire [14:0] \a$97 ;
+  wire [16:0] \a$104 ;
+  wire [14:0] \a$107 ;
+  wire [14:0] \a$110 ;
   wire [31:0] a_0;
   input [7:0] act_max;
   wire [7:0] act_max;
   input [7:0] act_min;
   wire [7:0] act_min;
   wire [16:0] b;
-  wire [13:0] \b$101 ;
-  wire [13:0] \b$95 ;
-  wire [16:0] \b$98 ;
+  wire [13:0] \b$105 ;
+  wire [16:0] \b$108 ;
+  wire [13:0] \b$111 ;
   input clk;
   wire clk;
   input en;
   wire en;
-  wire \en$90 ;
-  wire \en$93 ;
-  wire \en$96 ;
-  wire \en$99 ;
+  wire \en$100 ;
+  wire \en$103 ;
+  wire \en$106 ;
+  wire \en$109 ;
+  wire fits_0;
   wire [32:0] h_0;
   wire [31:0] half_0;
   wire [31:0] halfm_0;
@@ -510,9 +549,9 @@ module hwq_requant(i_valid, i_last, i_acc, i_bias, i_multiplier, i_shift, zero_p
   reg o_valid = 1'h0;
   wire [62:0] outer_0;
   wire [33:0] p;
-  wire [30:0] \p$51 ;
-  wire [31:0] \p$53 ;
-  wire [28:0] \p$55 ;
+  wire [30:0] \p$58 ;
+  wire [31:0] \p$60 ;
+  wire [28:0] \p$62 ;
   wire [4:0] r_0;
   reg [25:0] rq0_acc0 = 26'h0000000;
   reg [31:0] rq0_b0 = 32'd0;
@@ -526,6 +565,12 @@ module hwq_requant(i_valid, i_last, i_acc, i_bias, i_multiplier, i_shift, zero_p
   reg [4:0] rq1_r0 = 5'h00;
   reg [31:0] rq1_s0 = 32'd0;
   reg rq1_valid = 1'h0;
+  reg [4:0] rq1b_l0 = 5'h00;
+  reg rq1b_last = 1'h0;
+  reg [30:0] rq1b_m0 = 31'h00000000;
+  reg [4:0] rq1b_r0 = 5'h00;
+  reg [31:0] rq1b_s0 = 32'd0;
+  reg rq1b_valid = 1'h0;
   reg [32:0] rq2_h0 = 33'h000000000;
   reg [31:0] rq2_hf0 = 32'd0;
   reg [31:0] rq2_hm0 = 32'd0;
@@ -568,12 +613,15 @@ module hwq_requant(i_valid, i_last, i_acc, i_bias, i_multiplier, i_shift, zero_p
   reg rq3a_valid = 1'h0;
   reg rq4_above0 = 1'h0;
   reg rq4_below0 = 1'h0;
+  reg rq4_fits0 = 1'h0;
   reg rq4_last = 1'h0;
+  reg rq4_neg0 = 1'h0;
   reg [7:0] rq4_t0 = 8'h00;
   reg rq4_valid = 1'h0;
   input rst;
   wire rst;
   wire [31:0] s_0;
+  wire [31:0] sl_0;
   wire [7:0] t_0;
   wire [33:0] u_0;
   wire [33:0] y_0;
@@ -581,213 +629,234 @@ module hwq_requant(i_valid, i_last, i_acc, i_bias, i_multiplier, i_shift, zero_p
   wire [7:0] zero_point;
   assign _000_ = en & i_valid;
   assign _111_ = en & i_valid;
-  assign _195_ = en & i_valid;
-  assign _206_ = en & i_valid;
-  assign _217_ = en & rq0_valid;
-  assign _228_ = en & rq0_valid;
-  assign _239_ = en & rq0_valid;
-  assign _250_ = en & rq0_valid;
-  assign _261_ = en & rq1_valid;
+  assign _213_ = en & i_valid;
+  assign _224_ = en & i_valid;
+  assign _235_ = en & rq0_valid;
+  assign _246_ = en & rq0_valid;
+  assign _257_ = en & rq0_valid;
+  assign _268_ = en & rq0_valid;
+  assign _279_ = en & rq1_valid;
   assign _001_ = en & rq1_valid;
   assign _012_ = en & rq1_valid;
-  assign _023_ = en & rq2a_valid;
-  assign _034_ = en & rq2a_valid;
-  assign _045_ = en & rq2b_valid;
-  assign _056_ = en & rq2b_valid;
-  assign _067_ = en & rq2c_valid;
-  assign _078_ = en & rq2c_valid;
-  assign _089_ = en & rq2d_valid;
-  assign _100_ = en & rq2d_valid;
-  assign _112_ = en & rq2d_valid;
-  assign _123_ = en & rq2d_valid;
-  assign _134_ = en & rq2m_valid;
-  assign _145_ = en & rq2m_valid;
-  assign _156_ = en & rq2m_valid;
-  assign _167_ = en & rq2m_valid;
-  assign _178_ = en & rq2_valid;
-  assign _189_ = en & rq2_valid;
-  assign _193_ = en & rq3a_valid;
-  assign _194_ = $signed(act_min) - $signed(zero_point);
-  assign _196_ = $signed(act_max) - $signed(zero_point);
-  assign _197_ = en & rq3_valid;
-  assign _198_ = en & rq3_valid;
-  assign _199_ = $signed(rq3_y0) < $signed(lo_z);
-  assign _200_ = en & rq3_valid;
-  assign _201_ = $signed(rq3_y0) > $signed(hi_z);
-  assign _202_ = en & rq4_valid;
-  assign _203_ = $signed(rq0_e0) > $signed(1'h0);
-  assign _204_ = _203_ ? rq0_e0 : 6'h00;
-  assign _205_ = $signed(rq0_e0) < $signed(1'h0);
-  assign _207_ = - $signed(rq0_e0);
-  assign _208_ = _205_ ? _207_ : 7'h00;
-  assign _209_ = $signed(rq0_acc0) + $signed(rq0_b0);
-  assign _210_ = $signed(rq1_s0) << rq1_l0;
-  assign _211_ = $signed(rq2p_phl0) + $signed({ 1'h0, rq2p_plh0 });
-  assign mid_0 = $signed(_211_) + $signed(15'h2000);
-  assign _213_ = $signed(_212_) + $signed(rq2m_mi0);
-  assign _215_ = 1'h1 << rq2m_r0;
-  assign _218_ = rq2m_r0 >= 2'h2;
-  assign _219_ = rq2m_r0 >= 2'h3;
-  assign _220_ = rq2m_r0 >= 3'h4;
-  assign _221_ = rq2m_r0 >= 3'h5;
-  assign _222_ = rq2m_r0 >= 3'h6;
-  assign _223_ = rq2m_r0 >= 3'h7;
-  assign _224_ = rq2m_r0 >= 4'h8;
-  assign _225_ = rq2m_r0 >= 4'h9;
-  assign _226_ = rq2m_r0 >= 4'ha;
-  assign _227_ = rq2m_r0 >= 4'hb;
-  assign _229_ = rq2m_r0 >= 4'hc;
-  assign _230_ = rq2m_r0 >= 4'hd;
-  assign _231_ = rq2m_r0 >= 4'he;
-  assign _232_ = rq2m_r0 >= 4'hf;
-  assign _233_ = rq2m_r0 >= 5'h10;
-  assign _234_ = rq2m_r0 >= 5'h11;
-  assign _235_ = rq2m_r0 >= 5'h12;
-  assign _236_ = rq2m_r0 >= 5'h13;
-  assign _237_ = rq2m_r0 >= 5'h14;
-  assign _238_ = rq2m_r0 >= 5'h15;
-  assign _240_ = rq2m_r0 >= 5'h16;
-  assign _241_ = rq2m_r0 >= 5'h17;
-  assign _242_ = rq2m_r0 >= 5'h18;
-  assign _243_ = rq2m_r0 >= 5'h19;
-  assign _244_ = rq2m_r0 >= 5'h1a;
-  assign _245_ = rq2m_r0 >= 5'h1b;
-  assign _246_ = rq2m_r0 >= 5'h1c;
-  assign _247_ = rq2m_r0 >= 5'h1d;
-  assign _248_ = rq2m_r0 >= 5'h1e;
-  assign _249_ = rq2m_r0 >= 5'h1f;
-  assign _251_ = rq2m_r0 >= 6'h20;
-  assign _252_ = rq2m_r0 >= 6'h21;
-  assign _253_ = $signed(rq2_h0) < $signed(1'h0);
-  assign _254_ = _253_ ? rq2_hm0 : rq2_hf0;
-  assign u_0 = $signed(rq2_h0) + $signed({ 1'h0, _254_ });
+  assign _023_ = en & rq1_valid;
+  assign _034_ = en & rq1b_valid;
+  assign _045_ = en & rq1b_valid;
+  assign _056_ = en & rq1b_valid;
+  assign _067_ = en & rq2a_valid;
+  assign _078_ = en & rq2a_valid;
+  assign _089_ = en & rq2b_valid;
+  assign _100_ = en & rq2b_valid;
+  assign _112_ = en & rq2c_valid;
+  assign _123_ = en & rq2c_valid;
+  assign _134_ = en & rq2d_valid;
+  assign _145_ = en & rq2d_valid;
+  assign _156_ = en & rq2d_valid;
+  assign _167_ = en & rq2d_valid;
+  assign _178_ = en & rq2m_valid;
+  assign _189_ = en & rq2m_valid;
+  assign _200_ = en & rq2m_valid;
+  assign _211_ = en & rq2m_valid;
+  assign _214_ = en & rq2_valid;
+  assign _215_ = en & rq2_valid;
+  assign _216_ = en & rq3a_valid;
+  assign _217_ = $signed(act_min) - $signed(zero_point);
+  assign _218_ = $signed(act_max) - $signed(zero_point);
+  assign _219_ = en & rq3_valid;
+  assign _220_ = en & rq3_valid;
+  assign _221_ = en & rq3_valid;
+  assign _222_ = en & rq3_valid;
+  assign _223_ = $signed(rq3_y0[8:0]) < $signed(lo_z);
+  assign _225_ = en & rq3_valid;
+  assign _226_ = $signed(rq3_y0[8:0]) > $signed(hi_z);
+  assign _227_ = en & rq4_valid;
+  assign _228_ = rq4_fits0 ? rq4_below0 : rq4_neg0;
+  assign _229_ = ~ rq4_neg0;
+  assign _230_ = rq4_fits0 ? rq4_above0 : _229_;
+  assign _231_ = $signed(rq0_e0) > $signed(1'h0);
+  assign _232_ = _231_ ? rq0_e0 : 6'h00;
+  assign _233_ = $signed(rq0_e0) < $signed(1'h0);
+  assign _234_ = - $signed(rq0_e0);
+  assign _236_ = _233_ ? _234_ : 7'h00;
+  assign _237_ = $signed(rq0_acc0) + $signed(rq0_b0);
+  assign _238_ = $signed(rq1_s0) << rq1_l0[1:0];
+  assign _239_ = $signed(rq1b_s0) << { rq1b_l0[4:2], 2'h0 };
+  assign _240_ = $signed(rq2p_phl0) + $signed({ 1'h0, rq2p_plh0 });
+  assign mid_0 = $signed(_240_) + $signed(15'h2000);
+  assign _242_ = $signed(_241_) + $signed(rq2m_mi0);
+  assign _244_ = 1'h1 << rq2m_r0;
+  assign _247_ = rq2m_r0 >= 2'h2;
+  assign _248_ = rq2m_r0 >= 2'h3;
+  assign _249_ = rq2m_r0 >= 3'h4;
+  assign _250_ = rq2m_r0 >= 3'h5;
+  assign _251_ = rq2m_r0 >= 3'h6;
+  assign _252_ = rq2m_r0 >= 3'h7;
+  assign _253_ = rq2m_r0 >= 4'h8;
+  assign _254_ = rq2m_r0 >= 4'h9;
+  assign _255_ = rq2m_r0 >= 4'ha;
+  assign _256_ = rq2m_r0 >= 4'hb;
+  assign _258_ = rq2m_r0 >= 4'hc;
+  assign _259_ = rq2m_r0 >= 4'hd;
+  assign _260_ = rq2m_r0 >= 4'he;
+  assign _261_ = rq2m_r0 >= 4'hf;
+  assign _262_ = rq2m_r0 >= 5'h10;
+  assign _263_ = rq2m_r0 >= 5'h11;
+  assign _264_ = rq2m_r0 >= 5'h12;
+  assign _265_ = rq2m_r0 >= 5'h13;
+  assign _266_ = rq2m_r0 >= 5'h14;
+  assign _267_ = rq2m_r0 >= 5'h15;
+  assign _269_ = rq2m_r0 >= 5'h16;
+  assign _270_ = rq2m_r0 >= 5'h17;
+  assign _271_ = rq2m_r0 >= 5'h18;
+  assign _272_ = rq2m_r0 >= 5'h19;
+  assign _273_ = rq2m_r0 >= 5'h1a;
+  assign _274_ = rq2m_r0 >= 5'h1b;
+  assign _275_ = rq2m_r0 >= 5'h1c;
+  assign _276_ = rq2m_r0 >= 5'h1d;
+  assign _277_ = rq2m_r0 >= 5'h1e;
+  assign _278_ = rq2m_r0 >= 5'h1f;
+  assign _280_ = rq2m_r0 >= 6'h20;
+  assign _281_ = rq2m_r0 >= 6'h21;
+  assign _282_ = $signed(rq2_h0) < $signed(1'h0);
+  assign _283_ = _282_ ? rq2_hm0 : rq2_hf0;
+  assign u_0 = $signed(rq2_h0) + $signed({ 1'h0, _283_ });
   assign y_0 = $signed(rq3a_u0) >>> rq3a_r0;
-  assign _255_ = rq3_y0[7:0] + zero_point;
-  assign _366_ = _377_ ? rq4_last : o_last;
-  assign _282_ = _293_ ? (* full_case = 32'd1 *) act_max : rq4_t0;
-  assign _272_ = _273_ ? { _090_, _088_, _087_, _086_, _085_, _084_, _083_, _082_, _081_, _080_, _079_, _077_, _076_, _075_, _074_, _073_, _072_, _071_, _070_, _069_, _068_, _066_, _065_, _064_, _063_, _062_, _061_, _060_, _059_, _058_, _057_, _055_, _054_, _053_ } : rq2p_pll0;
-  assign _274_ = _275_ ? rq2c_r0 : rq2d_r0;
-  assign _276_ = _277_ ? rq2c_m0 : rq2d_m0;
-  assign _278_ = _279_ ? rq2c_last : rq2d_last;
-  assign _280_ = _281_ ? 1'h0 : _278_;
-  assign _283_ = _284_ ? rq2c_valid : rq2d_valid;
-  assign _285_ = _286_ ? 1'h0 : _283_;
-  assign _287_ = _288_ ? rq2b_r0 : rq2c_r0;
-  assign _289_ = _290_ ? rq2b_m0 : rq2c_m0;
-  assign _291_ = _292_ ? rq2b_last : rq2c_last;
-  assign _304_ = _315_ ? (* full_case = 32'd1 *) act_min : _282_;
-  assign _294_ = _295_ ? 1'h0 : _291_;
-  assign _296_ = _297_ ? rq2b_valid : rq2c_valid;
-  assign _298_ = _299_ ? 1'h0 : _296_;
-  assign _300_ = _301_ ? rq2a_r0 : rq2b_r0;
-  assign _302_ = _303_ ? rq2a_m0 : rq2b_m0;
-  assign _305_ = _306_ ? rq2a_last : rq2b_last;
+  assign _284_ = rq3_y0[7:0] + zero_point;
+  assign fits_0 = $signed(rq3_y0[32:8]) == $signed(rq3_y0[33]);
+  assign _400_ = _415_ ? rq4_last : o_last;
+  assign _300_ = _311_ ? (* full_case = 32'd1 *) act_max : rq4_t0;
+  assign _290_ = _291_ ? { _180_, _179_, _177_, _176_, _175_, _174_, _173_, _172_, _171_, _170_, _169_, _168_, _166_, _165_, _164_, _163_, _162_, _161_, _160_, _159_, _158_, _157_, _155_, _154_, _153_, _152_, _151_, _150_, _149_, _148_, _147_, _146_ } : rq2p_phl0;
+  assign _292_ = _293_ ? { _144_, _143_, _142_, _141_, _140_, _139_, _138_, _137_, _136_, _135_, _133_, _132_, _131_, _130_, _129_, _128_, _127_, _126_, _125_, _124_, _122_, _121_, _120_, _119_, _118_, _117_, _116_, _115_, _114_, _113_, _110_ } : rq2p_plh0;
+  assign _294_ = _295_ ? { _109_, _108_, _107_, _106_, _105_, _104_, _103_, _102_, _101_, _099_, _098_, _097_, _096_, _095_, _094_, _093_, _092_, _091_, _090_, _088_, _087_, _086_, _085_, _084_, _083_, _082_, _081_, _080_, _079_, _077_, _076_, _075_, _074_, _073_ } : rq2p_pll0;
+  assign _296_ = _297_ ? rq2c_r0 : rq2d_r0;
+  assign _298_ = _299_ ? rq2c_m0 : rq2d_m0;
+  assign _301_ = _302_ ? rq2c_last : rq2d_last;
+  assign _303_ = _304_ ? 1'h0 : _301_;
+  assign _305_ = _306_ ? rq2c_valid : rq2d_valid;
   assign _307_ = _308_ ? 1'h0 : _305_;
-  assign _309_ = _310_ ? rq2a_valid : rq2b_valid;
-  assign _311_ = _312_ ? 1'h0 : _309_;
-  assign _313_ = _314_ ? _210_[31:0] : rq2a_a0;
-  assign _326_ = _337_ ? _304_ : o_data;
-  assign _316_ = _317_ ? rq1_r0 : rq2a_r0;
-  assign _318_ = _319_ ? rq1_m0 : rq2a_m0;
-  assign _320_ = _321_ ? rq1_last : rq2a_last;
-  assign _322_ = _323_ ? 1'h0 : _320_;
-  assign _324_ = _325_ ? rq1_valid : rq2a_valid;
-  assign _327_ = _328_ ? 1'h0 : _324_;
-  assign _329_ = _330_ ? _209_[31:0] : rq1_s0;
-  assign _331_ = _332_ ? _208_[4:0] : rq1_r0;
-  assign _333_ = _334_ ? _204_[4:0] : rq1_l0;
-  assign _335_ = _336_ ? rq0_m0 : rq1_m0;
-  assign _348_ = _359_ ? 8'h00 : _326_;
-  assign _338_ = _339_ ? rq0_last : rq1_last;
-  assign _340_ = _341_ ? 1'h0 : _338_;
-  assign _342_ = _343_ ? rq0_valid : rq1_valid;
-  assign _344_ = _345_ ? 1'h0 : _342_;
-  assign _346_ = _347_ ? i_bias : rq0_b0;
-  assign _349_ = _350_ ? i_acc : rq0_acc0;
-  assign _351_ = _352_ ? i_shift : rq0_e0;
-  assign _353_ = _354_ ? i_multiplier : rq0_m0;
-  assign _355_ = _356_ ? i_last : rq0_last;
-  assign _357_ = _358_ ? 1'h0 : _355_;
-  assign _364_ = _365_ ? _201_ : rq4_above0;
-  assign _360_ = _361_ ? i_valid : rq0_valid;
+  assign _309_ = _310_ ? rq2b_r0 : rq2c_r0;
+  assign _322_ = _333_ ? (* full_case = 32'd1 *) act_min : _300_;
+  assign _312_ = _313_ ? rq2b_m0 : rq2c_m0;
+  assign _314_ = _315_ ? rq2b_last : rq2c_last;
+  assign _316_ = _317_ ? 1'h0 : _314_;
+  assign _318_ = _319_ ? rq2b_valid : rq2c_valid;
+  assign _320_ = _321_ ? 1'h0 : _318_;
+  assign _323_ = _324_ ? rq2a_r0 : rq2b_r0;
+  assign _325_ = _326_ ? rq2a_m0 : rq2b_m0;
+  assign _327_ = _328_ ? rq2a_last : rq2b_last;
+  assign _329_ = _330_ ? 1'h0 : _327_;
+  assign _331_ = _332_ ? rq2a_valid : rq2b_valid;
+  assign _344_ = _355_ ? _322_ : o_data;
+  assign _334_ = _335_ ? 1'h0 : _331_;
+  assign _336_ = _337_ ? _239_[31:0] : rq2a_a0;
+  assign _338_ = _339_ ? rq1b_r0 : rq2a_r0;
+  assign _340_ = _341_ ? rq1b_m0 : rq2a_m0;
+  assign _342_ = _343_ ? rq1b_last : rq2a_last;
+  assign _345_ = _346_ ? 1'h0 : _342_;
+  assign _347_ = _348_ ? rq1b_valid : rq2a_valid;
+  assign _349_ = _350_ ? 1'h0 : _347_;
+  assign _351_ = _352_ ? _238_[31:0] : rq1b_s0;
+  assign _353_ = _354_ ? rq1_r0 : rq1b_r0;
+  assign _366_ = _377_ ? 8'h00 : _344_;
+  assign _356_ = _357_ ? rq1_l0 : rq1b_l0;
+  assign _358_ = _359_ ? rq1_m0 : rq1b_m0;
+  assign _360_ = _361_ ? rq1_last : rq1b_last;
   assign _362_ = _363_ ? 1'h0 : _360_;
-  assign _367_ = _368_ ? _199_ : rq4_below0;
-  assign _369_ = _370_ ? _255_[7:0] : rq4_t0;
-  assign _371_ = _372_ ? rq3_last : rq4_last;
-  assign _373_ = _374_ ? 1'h0 : _371_;
-  assign _375_ = _376_ ? rq3_valid : rq4_valid;
-  assign _388_ = _399_ ? 1'h0 : _366_;
-  assign _378_ = _379_ ? 1'h0 : _375_;
-  assign _380_ = _381_ ? { _196_[8], _196_ } : hi_z;
-  assign _382_ = _383_ ? 10'h000 : _380_;
-  assign _384_ = _385_ ? { _194_[8], _194_ } : lo_z;
-  assign _386_ = _387_ ? 10'h000 : _384_;
-  assign _389_ = _390_ ? y_0 : rq3_y0;
-  assign _391_ = _392_ ? rq3a_last : rq3_last;
-  assign _393_ = _394_ ? 1'h0 : _391_;
-  assign _395_ = _396_ ? rq3a_valid : rq3_valid;
+  assign _364_ = _365_ ? rq1_valid : rq1b_valid;
+  assign _367_ = _368_ ? 1'h0 : _364_;
+  assign _369_ = _370_ ? _237_[31:0] : rq1_s0;
+  assign _371_ = _372_ ? _236_[4:0] : rq1_r0;
+  assign _373_ = _374_ ? _232_[4:0] : rq1_l0;
+  assign _375_ = _376_ ? rq0_m0 : rq1_m0;
+  assign _388_ = _399_ ? _226_ : rq4_above0;
+  assign _378_ = _379_ ? rq0_last : rq1_last;
+  assign _380_ = _381_ ? 1'h0 : _378_;
+  assign _382_ = _383_ ? rq0_valid : rq1_valid;
+  assign _384_ = _385_ ? 1'h0 : _382_;
+  assign _386_ = _387_ ? i_bias : rq0_b0;
+  assign _389_ = _390_ ? i_acc : rq0_acc0;
+  assign _391_ = _392_ ? i_shift : rq0_e0;
+  assign _393_ = _394_ ? i_multiplier : rq0_m0;
+  assign _395_ = _396_ ? i_last : rq0_last;
   assign _397_ = _398_ ? 1'h0 : _395_;
-  assign _410_ = _421_ ? rq4_valid : o_valid;
-  assign _400_ = _401_ ? u_0 : rq3a_u0;
-  assign _402_ = _403_ ? rq2_r0 : rq3a_r0;
-  assign _404_ = _405_ ? rq2_last : rq3a_last;
-  assign _406_ = _407_ ? 1'h0 : _404_;
-  assign _408_ = _409_ ? rq2_valid : rq3a_valid;
-  assign _411_ = _412_ ? 1'h0 : _408_;
-  assign _413_ = _414_ ? { _252_, _251_, _249_, _248_, _247_, _246_, _245_, _244_, _243_, _242_, _241_, _240_, _238_, _237_, _236_, _235_, _234_, _233_, _232_, _231_, _230_, _229_, _227_, _226_, _225_, _224_, _223_, _222_, _221_, _220_, _219_, _218_ } : rq2_hm0;
-  assign _415_ = _416_ ? _216_[31:0] : rq2_hf0;
-  assign _417_ = _418_ ? _214_[32:0] : rq2_h0;
-  assign _419_ = _420_ ? rq2m_r0 : rq2_r0;
-  assign _432_ = _443_ ? 1'h0 : _410_;
-  assign _422_ = _423_ ? rq2m_last : rq2_last;
-  assign _424_ = _425_ ? 1'h0 : _422_;
-  assign _426_ = _427_ ? rq2m_valid : rq2_valid;
-  assign _428_ = _429_ ? 1'h0 : _426_;
-  assign _430_ = _431_ ? mid_0 : rq2m_mi0;
-  assign _433_ = _434_ ? { rq2p_phh0, rq2p_pll0 } : rq2m_o0;
-  assign _435_ = _436_ ? rq2d_r0 : rq2m_r0;
-  assign _437_ = _438_ ? rq2d_m0 : rq2m_m0;
-  assign _439_ = _440_ ? rq2d_last : rq2m_last;
-  assign _441_ = _442_ ? 1'h0 : _439_;
-  assign _444_ = _445_ ? rq2d_valid : rq2m_valid;
-  assign _446_ = _447_ ? 1'h0 : _444_;
-  assign _448_ = _449_ ? { _192_, _191_, _190_, _188_, _187_, _186_, _185_, _184_, _183_, _182_, _181_, _180_, _179_, _177_, _176_, _175_, _174_, _173_, _172_, _171_, _170_, _169_, _168_, _166_, _165_, _164_, _163_, _162_, _161_ } : rq2p_phh0;
-  assign _450_ = _451_ ? { _160_, _159_, _158_, _157_, _155_, _154_, _153_, _152_, _151_, _150_, _149_, _148_, _147_, _146_, _144_, _143_, _142_, _141_, _140_, _139_, _138_, _137_, _136_, _135_, _133_, _132_, _131_, _130_, _129_, _128_, _127_, _126_ } : rq2p_phl0;
-  assign _452_ = _453_ ? { _125_, _124_, _122_, _121_, _120_, _119_, _118_, _117_, _116_, _115_, _114_, _113_, _110_, _109_, _108_, _107_, _106_, _105_, _104_, _103_, _102_, _101_, _099_, _098_, _097_, _096_, _095_, _094_, _093_, _092_, _091_ } : rq2p_plh0;
+  assign _405_ = _406_ ? _223_ : rq4_below0;
+  assign _401_ = _402_ ? i_valid : rq0_valid;
+  assign _403_ = _404_ ? 1'h0 : _401_;
+  assign _407_ = _408_ ? fits_0 : rq4_fits0;
+  assign _409_ = _410_ ? rq3_y0[33] : rq4_neg0;
+  assign _411_ = _412_ ? _284_[7:0] : rq4_t0;
+  assign _413_ = _414_ ? rq3_last : rq4_last;
+  assign _426_ = _437_ ? 1'h0 : _400_;
+  assign _416_ = _417_ ? 1'h0 : _413_;
+  assign _418_ = _419_ ? rq3_valid : rq4_valid;
+  assign _420_ = _421_ ? 1'h0 : _418_;
+  assign _422_ = _423_ ? { _218_[8], _218_ } : hi_z;
+  assign _424_ = _425_ ? 10'h000 : _422_;
+  assign _427_ = _428_ ? { _217_[8], _217_ } : lo_z;
+  assign _429_ = _430_ ? 10'h000 : _427_;
+  assign _431_ = _432_ ? y_0 : rq3_y0;
+  assign _433_ = _434_ ? rq3a_last : rq3_last;
+  assign _435_ = _436_ ? 1'h0 : _433_;
+  assign _448_ = _459_ ? rq4_valid : o_valid;
+  assign _438_ = _439_ ? rq3a_valid : rq3_valid;
+  assign _440_ = _441_ ? 1'h0 : _438_;
+  assign _442_ = _443_ ? u_0 : rq3a_u0;
+  assign _444_ = _445_ ? rq2_r0 : rq3a_r0;
+  assign _446_ = _447_ ? rq2_last : rq3a_last;
+  assign _449_ = _450_ ? 1'h0 : _446_;
+  assign _451_ = _452_ ? rq2_valid : rq3a_valid;
+  assign _453_ = _454_ ? 1'h0 : _451_;
+  assign _455_ = _456_ ? { _281_, _280_, _278_, _277_, _276_, _275_, _274_, _273_, _272_, _271_, _270_, _269_, _267_, _266_, _265_, _264_, _263_, _262_, _261_, _260_, _259_, _258_, _256_, _255_, _254_, _253_, _252_, _251_, _250_, _249_, _248_, _247_ } : rq2_hm0;
+  assign _457_ = _458_ ? _245_[31:0] : rq2_hf0;
+  assign _470_ = _481_ ? 1'h0 : _448_;
+  assign _460_ = _461_ ? _243_[32:0] : rq2_h0;
+  assign _462_ = _463_ ? rq2m_r0 : rq2_r0;
+  assign _464_ = _465_ ? rq2m_last : rq2_last;
+  assign _466_ = _467_ ? 1'h0 : _464_;
+  assign _468_ = _469_ ? rq2m_valid : rq2_valid;
+  assign _471_ = _472_ ? 1'h0 : _468_;
+  assign _473_ = _474_ ? mid_0 : rq2m_mi0;
+  assign _475_ = _476_ ? { rq2p_phh0, rq2p_pll0 } : rq2m_o0;
+  assign _477_ = _478_ ? rq2d_r0 : rq2m_r0;
+  assign _479_ = _480_ ? rq2d_m0 : rq2m_m0;
+  assign _482_ = _483_ ? rq2d_last : rq2m_last;
+  assign _484_ = _485_ ? 1'h0 : _482_;
+  assign _486_ = _487_ ? rq2d_valid : rq2m_valid;
+  assign _488_ = _489_ ? 1'h0 : _486_;
+  assign _490_ = _491_ ? { _212_, _210_, _209_, _208_, _207_, _206_, _205_, _204_, _203_, _202_, _201_, _199_, _198_, _197_, _196_, _195_, _194_, _193_, _192_, _191_, _190_, _188_, _187_, _186_, _185_, _184_, _183_, _182_, _181_ } : rq2p_phh0;
   \hwq_requant.phh_0  phh_0 (
     .a(rq2a_a0[31:17]),
     .b(rq2a_m0[30:17]),
     .clk(clk),
     .en(en),
-    .\port$164$0 (_161_),
-    .\port$164$1 (_162_),
-    .\port$164$10 (_172_),
-    .\port$164$11 (_173_),
-    .\port$164$12 (_174_),
-    .\port$164$13 (_175_),
-    .\port$164$14 (_176_),
-    .\port$164$15 (_177_),
-    .\port$164$16 (_179_),
-    .\port$164$17 (_180_),
-    .\port$164$18 (_181_),
-    .\port$164$19 (_182_),
-    .\port$164$2 (_163_),
-    .\port$164$20 (_183_),
-    .\port$164$21 (_184_),
-    .\port$164$22 (_185_),
-    .\port$164$23 (_186_),
-    .\port$164$24 (_187_),
-    .\port$164$25 (_188_),
-    .\port$164$26 (_190_),
-    .\port$164$27 (_191_),
-    .\port$164$28 (_192_),
-    .\port$164$3 (_164_),
-    .\port$164$4 (_165_),
-    .\port$164$5 (_166_),
-    .\port$164$6 (_168_),
-    .\port$164$7 (_169_),
-    .\port$164$8 (_170_),
-    .\port$164$9 (_171_),
+    .\port$187$0 (_181_),
+    .\port$187$1 (_182_),
+    .\port$187$10 (_192_),
+    .\port$187$11 (_193_),
+    .\port$187$12 (_194_),
+    .\port$187$13 (_195_),
+    .\port$187$14 (_196_),
+    .\port$187$15 (_197_),
+    .\port$187$16 (_198_),
+    .\port$187$17 (_199_),
+    .\port$187$18 (_201_),
+    .\port$187$19 (_202_),
+    .\port$187$2 (_183_),
+    .\port$187$20 (_203_),
+    .\port$187$21 (_204_),
+    .\port$187$22 (_205_),
+    .\port$187$23 (_206_),
+    .\port$187$24 (_207_),
+    .\port$187$25 (_208_),
+    .\port$187$26 (_209_),
+    .\port$187$27 (_210_),
+    .\port$187$28 (_212_),
+    .\port$187$3 (_184_),
+    .\port$187$4 (_185_),
+    .\port$187$5 (_186_),
+    .\port$187$6 (_187_),
+    .\port$187$7 (_188_),
+    .\port$187$8 (_190_),
+    .\port$187$9 (_191_),
     .rst(rst)
   );
   \hwq_requant.phl_0  phl_0 (
@@ -795,38 +864,38 @@ module hwq_requant(i_valid, i_last, i_acc, i_bias, i_multiplier, i_shift, zero_p
     .b(rq2a_m0[16:0]),
     .clk(clk),
     .en(en),
-    .\port$163$0 (_126_),
-    .\port$163$1 (_127_),
-    .\port$163$10 (_137_),
-    .\port$163$11 (_138_),
-    .\port$163$12 (_139_),
-    .\port$163$13 (_140_),
-    .\port$163$14 (_141_),
-    .\port$163$15 (_142_),
-    .\port$163$16 (_143_),
-    .\port$163$17 (_144_),
-    .\port$163$18 (_146_),
-    .\port$163$19 (_147_),
-    .\port$163$2 (_128_),
-    .\port$163$20 (_148_),
-    .\port$163$21 (_149_),
-    .\port$163$22 (_150_),
-    .\port$163$23 (_151_),
-    .\port$163$24 (_152_),
-    .\port$163$25 (_153_),
-    .\port$163$26 (_154_),
-    .\port$163$27 (_155_),
-    .\port$163$28 (_157_),
-    .\port$163$29 (_158_),
-    .\port$163$3 (_129_),
-    .\port$163$30 (_159_),
-    .\port$163$31 (_160_),
-    .\port$163$4 (_130_),
-    .\port$163$5 (_131_),
-    .\port$163$6 (_132_),
-    .\port$163$7 (_133_),
-    .\port$163$8 (_135_),
-    .\port$163$9 (_136_),
+    .\port$186$0 (_146_),
+    .\port$186$1 (_147_),
+    .\port$186$10 (_157_),
+    .\port$186$11 (_158_),
+    .\port$186$12 (_159_),
+    .\port$186$13 (_160_),
+    .\port$186$14 (_161_),
+    .\port$186$15 (_162_),
+    .\port$186$16 (_163_),
+    .\port$186$17 (_164_),
+    .\port$186$18 (_165_),
+    .\port$186$19 (_166_),
+    .\port$186$2 (_148_),
+    .\port$186$20 (_168_),
+    .\port$186$21 (_169_),
+    .\port$186$22 (_170_),
+    .\port$186$23 (_171_),
+    .\port$186$24 (_172_),
+    .\port$186$25 (_173_),
+    .\port$186$26 (_174_),
+    .\port$186$27 (_175_),
+    .\port$186$28 (_176_),
+    .\port$186$29 (_177_),
+    .\port$186$3 (_149_),
+    .\port$186$30 (_179_),
+    .\port$186$31 (_180_),
+    .\port$186$4 (_150_),
+    .\port$186$5 (_151_),
+    .\port$186$6 (_152_),
+    .\port$186$7 (_153_),
+    .\port$186$8 (_154_),
+    .\port$186$9 (_155_),
     .rst(rst)
   );
   \hwq_requant.plh_0  plh_0 (
@@ -834,37 +903,37 @@ module hwq_requant(i_valid, i_last, i_acc, i_bias, i_multiplier, i_shift, zero_p
     .b(rq2a_m0[30:17]),
     .clk(clk),
     .en(en),
-    .\port$162$0 (_091_),
-    .\port$162$1 (_092_),
-    .\port$162$10 (_102_),
-    .\port$162$11 (_103_),
-    .\port$162$12 (_104_),
-    .\port$162$13 (_105_),
-    .\port$162$14 (_106_),
-    .\port$162$15 (_107_),
-    .\port$162$16 (_108_),
-    .\port$162$17 (_109_),
-    .\port$162$18 (_110_),
-    .\port$162$19 (_113_),
-    .\port$162$2 (_093_),
-    .\port$162$20 (_114_),
-    .\port$162$21 (_115_),
-    .\port$162$22 (_116_),
-    .\port$162$23 (_117_),
-    .\port$162$24 (_118_),
-    .\port$162$25 (_119_),
-    .\port$162$26 (_120_),
-    .\port$162$27 (_121_),
-    .\port$162$28 (_122_),
-    .\port$162$29 (_124_),
-    .\port$162$3 (_094_),
-    .\port$162$30 (_125_),
-    .\port$162$4 (_095_),
-    .\port$162$5 (_096_),
-    .\port$162$6 (_097_),
-    .\port$162$7 (_098_),
-    .\port$162$8 (_099_),
-    .\port$162$9 (_101_),
+    .\port$185$0 (_110_),
+    .\port$185$1 (_113_),
+    .\port$185$10 (_122_),
+    .\port$185$11 (_124_),
+    .\port$185$12 (_125_),
+    .\port$185$13 (_126_),
+    .\port$185$14 (_127_),
+    .\port$185$15 (_128_),
+    .\port$185$16 (_129_),
+    .\port$185$17 (_130_),
+    .\port$185$18 (_131_),
+    .\port$185$19 (_132_),
+    .\port$185$2 (_114_),
+    .\port$185$20 (_133_),
+    .\port$185$21 (_135_),
+    .\port$185$22 (_136_),
+    .\port$185$23 (_137_),
+    .\port$185$24 (_138_),
+    .\port$185$25 (_139_),
+    .\port$185$26 (_140_),
+    .\port$185$27 (_141_),
+    .\port$185$28 (_142_),
+    .\port$185$29 (_143_),
+    .\port$185$3 (_115_),
+    .\port$185$30 (_144_),
+    .\port$185$4 (_116_),
+    .\port$185$5 (_117_),
+    .\port$185$6 (_118_),
+    .\port$185$7 (_119_),
+    .\port$185$8 (_120_),
+    .\port$185$9 (_121_),
     .rst(rst)
   );
   \hwq_requant.pll_0  pll_0 (
@@ -872,297 +941,324 @@ module hwq_requant(i_valid, i_last, i_acc, i_bias, i_multiplier, i_shift, zero_p
     .b(rq2a_m0[16:0]),
     .clk(clk),
     .en(en),
-    .\port$161$0 (_053_),
-    .\port$161$1 (_054_),
-    .\port$161$10 (_064_),
-    .\port$161$11 (_065_),
-    .\port$161$12 (_066_),
-    .\port$161$13 (_068_),
-    .\port$161$14 (_069_),
-    .\port$161$15 (_070_),
-    .\port$161$16 (_071_),
-    .\port$161$17 (_072_),
-    .\port$161$18 (_073_),
-    .\port$161$19 (_074_),
-    .\port$161$2 (_055_),
-    .\port$161$20 (_075_),
-    .\port$161$21 (_076_),
-    .\port$161$22 (_077_),
-    .\port$161$23 (_079_),
-    .\port$161$24 (_080_),
-    .\port$161$25 (_081_),
-    .\port$161$26 (_082_),
-    .\port$161$27 (_083_),
-    .\port$161$28 (_084_),
-    .\port$161$29 (_085_),
-    .\port$161$3 (_057_),
-    .\port$161$30 (_086_),
-    .\port$161$31 (_087_),
-    .\port$161$32 (_088_),
-    .\port$161$33 (_090_),
-    .\port$161$4 (_058_),
-    .\port$161$5 (_059_),
-    .\port$161$6 (_060_),
-    .\port$161$7 (_061_),
-    .\port$161$8 (_062_),
-    .\port$161$9 (_063_),
+    .\port$184$0 (_073_),
+    .\port$184$1 (_074_),
+    .\port$184$10 (_084_),
+    .\port$184$11 (_085_),
+    .\port$184$12 (_086_),
+    .\port$184$13 (_087_),
+    .\port$184$14 (_088_),
+    .\port$184$15 (_090_),
+    .\port$184$16 (_091_),
+    .\port$184$17 (_092_),
+    .\port$184$18 (_093_),
+    .\port$184$19 (_094_),
+    .\port$184$2 (_075_),
+    .\port$184$20 (_095_),
+    .\port$184$21 (_096_),
+    .\port$184$22 (_097_),
+    .\port$184$23 (_098_),
+    .\port$184$24 (_099_),
+    .\port$184$25 (_101_),
+    .\port$184$26 (_102_),
+    .\port$184$27 (_103_),
+    .\port$184$28 (_104_),
+    .\port$184$29 (_105_),
+    .\port$184$3 (_076_),
+    .\port$184$30 (_106_),
+    .\port$184$31 (_107_),
+    .\port$184$32 (_108_),
+    .\port$184$33 (_109_),
+    .\port$184$4 (_077_),
+    .\port$184$5 (_079_),
+    .\port$184$6 (_080_),
+    .\port$184$7 (_081_),
+    .\port$184$8 (_082_),
+    .\port$184$9 (_083_),
     .rst(rst)
   );
-  assign left_0 = _204_[4:0];
-  assign r_0 = _208_[4:0];
-  assign s_0 = _209_[31:0];
-  assign a_0 = _210_[31:0];
-  assign p = { _090_, _088_, _087_, _086_, _085_, _084_, _083_, _082_, _081_, _080_, _079_, _077_, _076_, _075_, _074_, _073_, _072_, _071_, _070_, _069_, _068_, _066_, _065_, _064_, _063_, _062_, _061_, _060_, _059_, _058_, _057_, _055_, _054_, _053_ };
-  assign \p$51  = { _125_, _124_, _122_, _121_, _120_, _119_, _118_, _117_, _116_, _115_, _114_, _113_, _110_, _109_, _108_, _107_, _106_, _105_, _104_, _103_, _102_, _101_, _099_, _098_, _097_, _096_, _095_, _094_, _093_, _092_, _091_ };
-  assign \p$53  = { _160_, _159_, _158_, _157_, _155_, _154_, _153_, _152_, _151_, _150_, _149_, _148_, _147_, _146_, _144_, _143_, _142_, _141_, _140_, _139_, _138_, _137_, _136_, _135_, _133_, _132_, _131_, _130_, _129_, _128_, _127_, _126_ };
-  assign \p$55  = { _192_, _191_, _190_, _188_, _187_, _186_, _185_, _184_, _183_, _182_, _181_, _180_, _179_, _177_, _176_, _175_, _174_, _173_, _172_, _171_, _170_, _169_, _168_, _166_, _165_, _164_, _163_, _162_, _161_ };
+  assign left_0 = _232_[4:0];
+  assign r_0 = _236_[4:0];
+  assign s_0 = _237_[31:0];
+  assign sl_0 = _238_[31:0];
+  assign a_0 = _239_[31:0];
+  assign p = { _109_, _108_, _107_, _106_, _105_, _104_, _103_, _102_, _101_, _099_, _098_, _097_, _096_, _095_, _094_, _093_, _092_, _091_, _090_, _088_, _087_, _086_, _085_, _084_, _083_, _082_, _081_, _080_, _079_, _077_, _076_, _075_, _074_, _073_ };
+  assign \p$58  = { _144_, _143_, _142_, _141_, _140_, _139_, _138_, _137_, _136_, _135_, _133_, _132_, _131_, _130_, _129_, _128_, _127_, _126_, _125_, _124_, _122_, _121_, _120_, _119_, _118_, _117_, _116_, _115_, _114_, _113_, _110_ };
+  assign \p$60  = { _180_, _179_, _177_, _176_, _175_, _174_, _173_, _172_, _171_, _170_, _169_, _168_, _166_, _165_, _164_, _163_, _162_, _161_, _160_, _159_, _158_, _157_, _155_, _154_, _153_, _152_, _151_, _150_, _149_, _148_, _147_, _146_ };
+  assign \p$62  = { _212_, _210_, _209_, _208_, _207_, _206_, _205_, _204_, _203_, _202_, _201_, _199_, _198_, _197_, _196_, _195_, _194_, _193_, _192_, _191_, _190_, _188_, _187_, _186_, _185_, _184_, _183_, _182_, _181_ };
   assign outer_0 = { rq2p_phh0, rq2p_pll0 };
-  assign h_0 = _214_[32:0];
-  assign half_0 = _216_[31:0];
-  assign halfm_0 = { _252_, _251_, _249_, _248_, _247_, _246_, _245_, _244_, _243_, _242_, _241_, _240_, _238_, _237_, _236_, _235_, _234_, _233_, _232_, _231_, _230_, _229_, _227_, _226_, _225_, _224_, _223_, _222_, _221_, _220_, _219_, _218_ };
-  assign t_0 = _255_[7:0];
-  assign \en$90  = en;
+  assign h_0 = _243_[32:0];
+  assign half_0 = _245_[31:0];
+  assign halfm_0 = { _281_, _280_, _278_, _277_, _276_, _275_, _274_, _273_, _272_, _271_, _270_, _269_, _267_, _266_, _265_, _264_, _263_, _262_, _261_, _260_, _259_, _258_, _256_, _255_, _254_, _253_, _252_, _251_, _250_, _249_, _248_, _247_ };
+  assign t_0 = _284_[7:0];
+  assign \en$100  = en;
   assign a = rq2a_a0[16:0];
   assign b = rq2a_m0[16:0];
-  assign \en$93  = en;
-  assign \a$94  = rq2a_a0[16:0];
-  assign \b$95  = rq2a_m0[30:17];
-  assign \en$96  = en;
-  assign \a$97  = rq2a_a0[31:17];
-  assign \b$98  = rq2a_m0[16:0];
-  assign \en$99  = en;
-  assign \a$100  = rq2a_a0[31:17];
-  assign \b$101  = rq2a_m0[30:17];
+  assign \en$103  = en;
+  assign \a$104  = rq2a_a0[16:0];
+  assign \b$105  = rq2a_m0[30:17];
+  assign \en$106  = en;
+  assign \a$107  = rq2a_a0[31:17];
+  assign \b$108  = rq2a_m0[16:0];
+  assign \en$109  = en;
+  assign \a$110  = rq2a_a0[31:17];
+  assign \b$111  = rq2a_m0[30:17];
   assign \i_acc[0]  = i_acc;
   assign \i_bias[0]  = i_bias;
   assign \i_multiplier[0]  = i_multiplier;
   assign \i_shift[0]  = i_shift;
   assign \o_data[0]  = o_data;
-  assign _377_ = en;
-  assign _399_ = rst;
-  assign _052_ = _388_;
-  assign _421_ = en;
-  assign _443_ = rst;
-  assign _051_ = _432_;
-  assign _293_ = rq4_above0;
-  assign _315_ = rq4_below0;
-  assign _337_ = _202_;
-  assign _359_ = rst;
-  assign _050_ = _348_;
-  assign _365_ = _200_;
-  assign _049_ = _364_;
-  assign _368_ = _198_;
-  assign _048_ = _367_;
-  assign _370_ = _197_;
-  assign _047_ = _369_;
-  assign _372_ = en;
-  assign _374_ = rst;
-  assign _046_ = _373_;
-  assign _376_ = en;
-  assign _379_ = rst;
-  assign _044_ = _378_;
-  assign _381_ = en;
-  assign _383_ = rst;
-  assign _043_ = _382_;
-  assign _385_ = en;
-  assign _387_ = rst;
-  assign _042_ = _386_;
-  assign _390_ = _193_;
-  assign _041_ = _389_;
-  assign _392_ = en;
-  assign _394_ = rst;
-  assign _040_ = _393_;
-  assign _396_ = en;
-  assign _398_ = rst;
-  assign _039_ = _397_;
-  assign _401_ = _189_;
-  assign _038_ = _400_;
-  assign _403_ = _178_;
-  assign _037_ = _402_;
-  assign _405_ = en;
-  assign _407_ = rst;
-  assign _036_ = _406_;
-  assign _409_ = en;
-  assign _412_ = rst;
-  assign _035_ = _411_;
-  assign _414_ = _167_;
-  assign _033_ = _413_;
-  assign _416_ = _156_;
-  assign _032_ = _415_;
-  assign _418_ = _145_;
-  assign _031_ = _417_;
-  assign _420_ = _134_;
-  assign _030_ = _419_;
+  assign _415_ = en;
+  assign _437_ = rst;
+  assign _072_ = _426_;
+  assign _459_ = en;
+  assign _481_ = rst;
+  assign _071_ = _470_;
+  assign _311_ = _230_;
+  assign _333_ = _228_;
+  assign _355_ = _227_;
+  assign _377_ = rst;
+  assign _070_ = _366_;
+  assign _399_ = _225_;
+  assign _069_ = _388_;
+  assign _406_ = _222_;
+  assign _068_ = _405_;
+  assign _408_ = _221_;
+  assign _066_ = _407_;
+  assign _410_ = _220_;
+  assign _065_ = _409_;
+  assign _412_ = _219_;
+  assign _064_ = _411_;
+  assign _414_ = en;
+  assign _417_ = rst;
+  assign _063_ = _416_;
+  assign _419_ = en;
+  assign _421_ = rst;
+  assign _062_ = _420_;
   assign _423_ = en;
   assign _425_ = rst;
-  assign _029_ = _424_;
-  assign _427_ = en;
-  assign _429_ = rst;
-  assign _028_ = _428_;
-  assign _431_ = _123_;
-  assign _027_ = _430_;
-  assign _434_ = _112_;
-  assign _026_ = _433_;
-  assign _436_ = _100_;
-  assign _025_ = _435_;
-  assign _438_ = _089_;
-  assign _024_ = _437_;
-  assign _440_ = en;
-  assign _442_ = rst;
-  assign _022_ = _441_;
-  assign _445_ = en;
-  assign _447_ = rst;
-  assign _021_ = _446_;
-  assign _449_ = en;
-  assign _020_ = _448_;
-  assign _451_ = en;
-  assign _019_ = _450_;
-  assign _453_ = en;
-  assign _018_ = _452_;
-  assign _273_ = en;
-  assign _017_ = _272_;
-  assign _275_ = _078_;
-  assign _016_ = _274_;
-  assign _277_ = _067_;
-  assign _015_ = _276_;
-  assign _279_ = en;
-  assign _281_ = rst;
-  assign _014_ = _280_;
-  assign _284_ = en;
-  assign _286_ = rst;
-  assign _013_ = _285_;
-  assign _288_ = _056_;
-  assign _011_ = _287_;
-  assign _290_ = _045_;
-  assign _010_ = _289_;
-  assign _292_ = en;
-  assign _295_ = rst;
-  assign _009_ = _294_;
-  assign _297_ = en;
-  assign _299_ = rst;
-  assign _008_ = _298_;
-  assign _301_ = _034_;
-  assign _007_ = _300_;
-  assign _303_ = _023_;
-  assign _006_ = _302_;
+  assign _061_ = _424_;
+  assign _428_ = en;
+  assign _430_ = rst;
+  assign _060_ = _429_;
+  assign _432_ = _216_;
+  assign _059_ = _431_;
+  assign _434_ = en;
+  assign _436_ = rst;
+  assign _058_ = _435_;
+  assign _439_ = en;
+  assign _441_ = rst;
+  assign _057_ = _440_;
+  assign _443_ = _215_;
+  assign _055_ = _442_;
+  assign _445_ = _214_;
+  assign _054_ = _444_;
+  assign _447_ = en;
+  assign _450_ = rst;
+  assign _053_ = _449_;
+  assign _452_ = en;
+  assign _454_ = rst;
+  assign _052_ = _453_;
+  assign _456_ = _211_;
+  assign _051_ = _455_;
+  assign _458_ = _200_;
+  assign _050_ = _457_;
+  assign _461_ = _189_;
+  assign _049_ = _460_;
+  assign _463_ = _178_;
+  assign _048_ = _462_;
+  assign _465_ = en;
+  assign _467_ = rst;
+  assign _047_ = _466_;
+  assign _469_ = en;
+  assign _472_ = rst;
+  assign _046_ = _471_;
+  assign _474_ = _167_;
+  assign _044_ = _473_;
+  assign _476_ = _156_;
+  assign _043_ = _475_;
+  assign _478_ = _145_;
+  assign _042_ = _477_;
+  assign _480_ = _134_;
+  assign _041_ = _479_;
+  assign _483_ = en;
+  assign _485_ = rst;
+  assign _040_ = _484_;
+  assign _487_ = en;
+  assign _489_ = rst;
+  assign _039_ = _488_;
+  assign _491_ = en;
+  assign _038_ = _490_;
+  assign _291_ = en;
+  assign _037_ = _290_;
+  assign _293_ = en;
+  assign _036_ = _292_;
+  assign _295_ = en;
+  assign _035_ = _294_;
+  assign _297_ = _123_;
+  assign _033_ = _296_;
+  assign _299_ = _112_;
+  assign _032_ = _298_;
+  assign _302_ = en;
+  assign _304_ = rst;
+  assign _031_ = _303_;
   assign _306_ = en;
   assign _308_ = rst;
-  assign _005_ = _307_;
-  assign _310_ = en;
-  assign _312_ = rst;
-  assign _004_ = _311_;
-  assign _314_ = _012_;
-  assign _003_ = _313_;
-  assign _317_ = _001_;
-  assign _002_ = _316_;
-  assign _319_ = _261_;
-  assign _271_ = _318_;
-  assign _321_ = en;
-  assign _323_ = rst;
-  assign _270_ = _322_;
-  assign _325_ = en;
-  assign _328_ = rst;
-  assign _269_ = _327_;
-  assign _330_ = _250_;
-  assign _268_ = _329_;
-  assign _332_ = _239_;
-  assign _267_ = _331_;
-  assign _334_ = _228_;
-  assign _266_ = _333_;
-  assign _336_ = _217_;
-  assign _265_ = _335_;
-  assign _339_ = en;
-  assign _341_ = rst;
-  assign _264_ = _340_;
+  assign _030_ = _307_;
+  assign _310_ = _100_;
+  assign _029_ = _309_;
+  assign _313_ = _089_;
+  assign _028_ = _312_;
+  assign _315_ = en;
+  assign _317_ = rst;
+  assign _027_ = _316_;
+  assign _319_ = en;
+  assign _321_ = rst;
+  assign _026_ = _320_;
+  assign _324_ = _078_;
+  assign _025_ = _323_;
+  assign _326_ = _067_;
+  assign _024_ = _325_;
+  assign _328_ = en;
+  assign _330_ = rst;
+  assign _022_ = _329_;
+  assign _332_ = en;
+  assign _335_ = rst;
+  assign _021_ = _334_;
+  assign _337_ = _056_;
+  assign _020_ = _336_;
+  assign _339_ = _045_;
+  assign _019_ = _338_;
+  assign _341_ = _034_;
+  assign _018_ = _340_;
   assign _343_ = en;
-  assign _345_ = rst;
-  assign _263_ = _344_;
-  assign _347_ = _206_;
-  assign _262_ = _346_;
-  assign _350_ = _195_;
-  assign _260_ = _349_;
-  assign _352_ = _111_;
-  assign _259_ = _351_;
-  assign _354_ = _000_;
-  assign _258_ = _353_;
-  assign _356_ = en;
-  assign _358_ = rst;
-  assign _257_ = _357_;
+  assign _346_ = rst;
+  assign _017_ = _345_;
+  assign _348_ = en;
+  assign _350_ = rst;
+  assign _016_ = _349_;
+  assign _352_ = _023_;
+  assign _015_ = _351_;
+  assign _354_ = _012_;
+  assign _014_ = _353_;
+  assign _357_ = _001_;
+  assign _013_ = _356_;
+  assign _359_ = _279_;
+  assign _011_ = _358_;
   assign _361_ = en;
   assign _363_ = rst;
-  assign _256_ = _362_;
-  assign _212_ = { rq2m_o0[62], rq2m_o0[62], rq2m_o0[62], rq2m_o0[62], rq2m_o0[62], rq2m_o0[62], rq2m_o0[62], rq2m_o0[62], rq2m_o0[62], rq2m_o0[62], rq2m_o0[62], rq2m_o0[62], rq2m_o0[62], rq2m_o0[62], rq2m_o0[62], rq2m_o0[62], rq2m_o0[62], rq2m_o0[62:17] };
-  assign _214_ = { _213_[63], _213_[63], _213_[63], _213_[63], _213_[63], _213_[63], _213_[63], _213_[63], _213_[63], _213_[63], _213_[63], _213_[63], _213_[63], _213_[63], _213_[63:14] };
-  assign _216_ = { 1'h0, _215_[63:1] };
+  assign _010_ = _362_;
+  assign _365_ = en;
+  assign _368_ = rst;
+  assign _009_ = _367_;
+  assign _370_ = _268_;
+  assign _008_ = _369_;
+  assign _372_ = _257_;
+  assign _007_ = _371_;
+  assign _374_ = _246_;
+  assign _006_ = _373_;
+  assign _376_ = _235_;
+  assign _005_ = _375_;
+  assign _379_ = en;
+  assign _381_ = rst;
+  assign _004_ = _380_;
+  assign _383_ = en;
+  assign _385_ = rst;
+  assign _003_ = _384_;
+  assign _387_ = _224_;
+  assign _002_ = _386_;
+  assign _390_ = _213_;
+  assign _289_ = _389_;
+  assign _392_ = _111_;
+  assign _288_ = _391_;
+  assign _394_ = _000_;
+  assign _287_ = _393_;
+  assign _396_ = en;
+  assign _398_ = rst;
+  assign _286_ = _397_;
+  assign _402_ = en;
+  assign _404_ = rst;
+  assign _285_ = _403_;
+  assign _241_ = { rq2m_o0[62], rq2m_o0[62], rq2m_o0[62], rq2m_o0[62], rq2m_o0[62], rq2m_o0[62], rq2m_o0[62], rq2m_o0[62], rq2m_o0[62], rq2m_o0[62], rq2m_o0[62], rq2m_o0[62], rq2m_o0[62], rq2m_o0[62], rq2m_o0[62], rq2m_o0[62], rq2m_o0[62], rq2m_o0[62:17] };
+  assign _243_ = { _242_[63], _242_[63], _242_[63], _242_[63], _242_[63], _242_[63], _242_[63], _242_[63], _242_[63], _242_[63], _242_[63], _242_[63], _242_[63], _242_[63], _242_[63:14] };
+  assign _245_ = { 1'h0, _244_[63:1] };
   always @(posedge clk) begin
-    rq0_valid <= _256_;
-    rq0_last <= _257_;
-    rq0_m0 <= _258_;
-    rq0_e0 <= _259_;
-    rq0_acc0 <= _260_;
-    rq0_b0 <= _262_;
-    rq1_valid <= _263_;
-    rq1_last <= _264_;
-    rq1_m0 <= _265_;
-    rq1_l0 <= _266_;
-    rq1_r0 <= _267_;
-    rq1_s0 <= _268_;
-    rq2a_valid <= _269_;
-    rq2a_last <= _270_;
-    rq2a_m0 <= _271_;
-    rq2a_r0 <= _002_;
-    rq2a_a0 <= _003_;
-    rq2b_valid <= _004_;
-    rq2b_last <= _005_;
-    rq2b_m0 <= _006_;
-    rq2b_r0 <= _007_;
-    rq2c_valid <= _008_;
-    rq2c_last <= _009_;
-    rq2c_m0 <= _010_;
-    rq2c_r0 <= _011_;
-    rq2d_valid <= _013_;
-    rq2d_last <= _014_;
-    rq2d_m0 <= _015_;
-    rq2d_r0 <= _016_;
-    rq2p_pll0 <= _017_;
-    rq2p_plh0 <= _018_;
-    rq2p_phl0 <= _019_;
-    rq2p_phh0 <= _020_;
-    rq2m_valid <= _021_;
-    rq2m_last <= _022_;
-    rq2m_m0 <= _024_;
-    rq2m_r0 <= _025_;
-    rq2m_o0 <= _026_;
-    rq2m_mi0 <= _027_;
-    rq2_valid <= _028_;
-    rq2_last <= _029_;
-    rq2_r0 <= _030_;
-    rq2_h0 <= _031_;
-    rq2_hf0 <= _032_;
-    rq2_hm0 <= _033_;
-    rq3a_valid <= _035_;
-    rq3a_last <= _036_;
-    rq3a_r0 <= _037_;
-    rq3a_u0 <= _038_;
-    rq3_valid <= _039_;
-    rq3_last <= _040_;
-    rq3_y0 <= _041_;
-    lo_z <= _042_;
-    hi_z <= _043_;
-    rq4_valid <= _044_;
-    rq4_last <= _046_;
-    rq4_t0 <= _047_;
-    rq4_below0 <= _048_;
-    rq4_above0 <= _049_;
-    o_data <= _050_;
-    o_valid <= _051_;
-    o_last <= _052_;
+    rq0_valid <= _285_;
+    rq0_last <= _286_;
+    rq0_m0 <= _287_;
+    rq0_e0 <= _288_;
+    rq0_acc0 <= _289_;
+    rq0_b0 <= _002_;
+    rq1_valid <= _003_;
+    rq1_last <= _004_;
+    rq1_m0 <= _005_;
+    rq1_l0 <= _006_;
+    rq1_r0 <= _007_;
+    rq1_s0 <= _008_;
+    rq1b_valid <= _009_;
+    rq1b_last <= _010_;
+    rq1b_m0 <= _011_;
+    rq1b_l0 <= _013_;
+    rq1b_r0 <= _014_;
+    rq1b_s0 <= _015_;
+    rq2a_valid <= _016_;
+    rq2a_last <= _017_;
+    rq2a_m0 <= _018_;
+    rq2a_r0 <= _019_;
+    rq2a_a0 <= _020_;
+    rq2b_valid <= _021_;
+    rq2b_last <= _022_;
+    rq2b_m0 <= _024_;
+    rq2b_r0 <= _025_;
+    rq2c_valid <= _026_;
+    rq2c_last <= _027_;
+    rq2c_m0 <= _028_;
+    rq2c_r0 <= _029_;
+    rq2d_valid <= _030_;
+    rq2d_last <= _031_;
+    rq2d_m0 <= _032_;
+    rq2d_r0 <= _033_;
+    rq2p_pll0 <= _035_;
+    rq2p_plh0 <= _036_;
+    rq2p_phl0 <= _037_;
+    rq2p_phh0 <= _038_;
+    rq2m_valid <= _039_;
+    rq2m_last <= _040_;
+    rq2m_m0 <= _041_;
+    rq2m_r0 <= _042_;
+    rq2m_o0 <= _043_;
+    rq2m_mi0 <= _044_;
+    rq2_valid <= _046_;
+    rq2_last <= _047_;
+    rq2_r0 <= _048_;
+    rq2_h0 <= _049_;
+    rq2_hf0 <= _050_;
+    rq2_hm0 <= _051_;
+    rq3a_valid <= _052_;
+    rq3a_last <= _053_;
+    rq3a_r0 <= _054_;
+    rq3a_u0 <= _055_;
+    rq3_valid <= _057_;
+    rq3_last <= _058_;
+    rq3_y0 <= _059_;
+    lo_z <= _060_;
+    hi_z <= _061_;
+    rq4_valid <= _062_;
+    rq4_last <= _063_;
+    rq4_t0 <= _064_;
+    rq4_neg0 <= _065_;
+    rq4_fits0 <= _066_;
+    rq4_below0 <= _068_;
+    rq4_above0 <= _069_;
+    o_data <= _070_;
+    o_valid <= _071_;
+    o_last <= _072_;
   end
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_requant.phh_0 (clk, rst, \port$164$0 , \port$164$1 , \port$164$2 , \port$164$3 , \port$164$4 , \port$164$5 , \port$164$6 , \port$164$7 , \port$164$8 , \port$164$9 , \port$164$10 , \port$164$11 , \port$164$12 , \port$164$13 , \port$164$14 , \port$164$15 , \port$164$16 , \port$164$17 , \port$164$18 
-, \port$164$19 , \port$164$20 , \port$164$21 , \port$164$22 , \port$164$23 , \port$164$24 , \port$164$25 , \port$164$26 , \port$164$27 , \port$164$28 , b, a, en);
+module \hwq_requant.phh_0 (clk, rst, \port$187$0 , \port$187$1 , \port$187$2 , \port$187$3 , \port$187$4 , \port$187$5 , \port$187$6 , \port$187$7 , \port$187$8 , \port$187$9 , \port$187$10 , \port$187$11 , \port$187$12 , \port$187$13 , \port$187$14 , \port$187$15 , \port$187$16 , \port$187$17 , \port$187$18 
+, \port$187$19 , \port$187$20 , \port$187$21 , \port$187$22 , \port$187$23 , \port$187$24 , \port$187$25 , \port$187$26 , \port$187$27 , \port$187$28 , b, a, en);
   wire _00_;
   wire _01_;
   wire _02_;
@@ -1211,64 +1307,64 @@ module \hwq_requant.phh_0 (clk, rst, \port$164$0 , \port$164$1 , \port$164$2 , \
   wire en;
   wire [28:0] p;
   wire [35:0] p36;
-  output \port$164$0 ;
-  wire \port$164$0 ;
-  output \port$164$1 ;
-  wire \port$164$1 ;
-  output \port$164$10 ;
-  wire \port$164$10 ;
-  output \port$164$11 ;
-  wire \port$164$11 ;
-  output \port$164$12 ;
-  wire \port$164$12 ;
-  output \port$164$13 ;
-  wire \port$164$13 ;
-  output \port$164$14 ;
-  wire \port$164$14 ;
-  output \port$164$15 ;
-  wire \port$164$15 ;
-  output \port$164$16 ;
-  wire \port$164$16 ;
-  output \port$164$17 ;
-  wire \port$164$17 ;
-  output \port$164$18 ;
-  wire \port$164$18 ;
-  output \port$164$19 ;
-  wire \port$164$19 ;
-  output \port$164$2 ;
-  wire \port$164$2 ;
-  output \port$164$20 ;
-  wire \port$164$20 ;
-  output \port$164$21 ;
-  wire \port$164$21 ;
-  output \port$164$22 ;
-  wire \port$164$22 ;
-  output \port$164$23 ;
-  wire \port$164$23 ;
-  output \port$164$24 ;
-  wire \port$164$24 ;
-  output \port$164$25 ;
-  wire \port$164$25 ;
-  output \port$164$26 ;
-  wire \port$164$26 ;
-  output \port$164$27 ;
-  wire \port$164$27 ;
-  output \port$164$28 ;
-  wire \port$164$28 ;
-  output \port$164$3 ;
-  wire \port$164$3 ;
-  output \port$164$4 ;
-  wire \port$164$4 ;
-  output \port$164$5 ;
-  wire \port$164$5 ;
-  output \port$164$6 ;
-  wire \port$164$6 ;
-  output \port$164$7 ;
-  wire \port$164$7 ;
-  output \port$164$8 ;
-  wire \port$164$8 ;
-  output \port$164$9 ;
-  wire \port$164$9 ;
+  output \port$187$0 ;
+  wire \port$187$0 ;
+  output \port$187$1 ;
+  wire \port$187$1 ;
+  output \port$187$10 ;
+  wire \port$187$10 ;
+  output \port$187$11 ;
+  wire \port$187$11 ;
+  output \port$187$12 ;
+  wire \port$187$12 ;
+  output \port$187$13 ;
+  wire \port$187$13 ;
+  output \port$187$14 ;
+  wire \port$187$14 ;
+  output \port$187$15 ;
+  wire \port$187$15 ;
+  output \port$187$16 ;
+  wire \port$187$16 ;
+  output \port$187$17 ;
+  wire \port$187$17 ;
+  output \port$187$18 ;
+  wire \port$187$18 ;
+  output \port$187$19 ;
+  wire \port$187$19 ;
+  output \port$187$2 ;
+  wire \port$187$2 ;
+  output \port$187$20 ;
+  wire \port$187$20 ;
+  output \port$187$21 ;
+  wire \port$187$21 ;
+  output \port$187$22 ;
+  wire \port$187$22 ;
+  output \port$187$23 ;
+  wire \port$187$23 ;
+  output \port$187$24 ;
+  wire \port$187$24 ;
+  output \port$187$25 ;
+  wire \port$187$25 ;
+  output \port$187$26 ;
+  wire \port$187$26 ;
+  output \port$187$27 ;
+  wire \port$187$27 ;
+  output \port$187$28 ;
+  wire \port$187$28 ;
+  output \port$187$3 ;
+  wire \port$187$3 ;
+  output \port$187$4 ;
+  wire \port$187$4 ;
+  output \port$187$5 ;
+  wire \port$187$5 ;
+  output \port$187$6 ;
+  wire \port$187$6 ;
+  output \port$187$7 ;
+  wire \port$187$7 ;
+  output \port$187$8 ;
+  wire \port$187$8 ;
+  output \port$187$9 ;
+  wire \port$187$9 ;
   input rst;
   wire rst;
   MULT18X18D #(
@@ -1390,40 +1486,40 @@ module \hwq_requant.phh_0 (clk, rst, \port$164$0 , \port$164$1 , \port$164$2 , \
   assign b18 = { 4'h0, b };
   assign p = { _21_, _20_, _19_, _18_, _17_, _16_, _15_, _14_, _13_, _12_, _10_, _09_, _08_, _07_, _06_, _05_, _04_, _03_, _02_, _01_, _35_, _34_, _33_, _32_, _31_, _30_, _22_, _11_, _00_ };
   assign p36 = { _29_, _28_, _27_, _26_, _25_, _24_, _23_, _21_, _20_, _19_, _18_, _17_, _16_, _15_, _14_, _13_, _12_, _10_, _09_, _08_, _07_, _06_, _05_, _04_, _03_, _02_, _01_, _35_, _34_, _33_, _32_, _31_, _30_, _22_, _11_, _00_ };
-  assign \port$164$0  = _00_;
-  assign \port$164$1  = _11_;
-  assign \port$164$2  = _22_;
-  assign \port$164$3  = _30_;
-  assign \port$164$4  = _31_;
-  assign \port$164$5  = _32_;
-  assign \port$164$6  = _33_;
-  assign \port$164$7  = _34_;
-  assign \port$164$8  = _35_;
-  assign \port$164$9  = _01_;
-  assign \port$164$10  = _02_;
-  assign \port$164$11  = _03_;
-  assign \port$164$12  = _04_;
-  assign \port$164$13  = _05_;
-  assign \port$164$14  = _06_;
-  assign \port$164$15  = _07_;
-  assign \port$164$16  = _08_;
-  assign \port$164$17  = _09_;
-  assign \port$164$18  = _10_;
-  assign \port$164$19  = _12_;
-  assign \port$164$20  = _13_;
-  assign \port$164$21  = _14_;
-  assign \port$164$22  = _15_;
-  assign \port$164$23  = _16_;
-  assign \port$164$24  = _17_;
-  assign \port$164$25  = _18_;
-  assign \port$164$26  = _19_;
-  assign \port$164$27  = _20_;
-  assign \port$164$28  = _21_;
+  assign \port$187$0  = _00_;
+  assign \port$187$1  = _11_;
+  assign \port$187$2  = _22_;
+  assign \port$187$3  = _30_;
+  assign \port$187$4  = _31_;
+  assign \port$187$5  = _32_;
+  assign \port$187$6  = _33_;
+  assign \port$187$7  = _34_;
+  assign \port$187$8  = _35_;
+  assign \port$187$9  = _01_;
+  assign \port$187$10  = _02_;
+  assign \port$187$11  = _03_;
+  assign \port$187$12  = _04_;
+  assign \port$187$13  = _05_;
+  assign \port$187$14  = _06_;
+  assign \port$187$15  = _07_;
+  assign \port$187$16  = _08_;
+  assign \port$187$17  = _09_;
+  assign \port$187$18  = _10_;
+  assign \port$187$19  = _12_;
+  assign \port$187$20  = _13_;
+  assign \port$187$21  = _14_;
+  assign \port$187$22  = _15_;
+  assign \port$187$23  = _16_;
+  assign \port$187$24  = _17_;
+  assign \port$187$25  = _18_;
+  assign \port$187$26  = _19_;
+  assign \port$187$27  = _20_;
+  assign \port$187$28  = _21_;
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_requant.phl_0 (clk, rst, \port$163$0 , \port$163$1 , \port$163$2 , \port$163$3 , \port$163$4 , \port$163$5 , \port$163$6 , \port$163$7 , \port$163$8 , \port$163$9 , \port$163$10 , \port$163$11 , \port$163$12 , \port$163$13 , \port$163$14 , \port$163$15 , \port$163$16 , \port$163$17 , \port$163$18 
-, \port$163$19 , \port$163$20 , \port$163$21 , \port$163$22 , \port$163$23 , \port$163$24 , \port$163$25 , \port$163$26 , \port$163$27 , \port$163$28 , \port$163$29 , \port$163$30 , \port$163$31 , b, a, en);
+module \hwq_requant.phl_0 (clk, rst, \port$186$0 , \port$186$1 , \port$186$2 , \port$186$3 , \port$186$4 , \port$186$5 , \port$186$6 , \port$186$7 , \port$186$8 , \port$186$9 , \port$186$10 , \port$186$11 , \port$186$12 , \port$186$13 , \port$186$14 , \port$186$15 , \port$186$16 , \port$186$17 , \port$186$18 
+, \port$186$19 , \port$186$20 , \port$186$21 , \port$186$22 , \port$186$23 , \port$186$24 , \port$186$25 , \port$186$26 , \port$186$27 , \port$186$28 , \port$186$29 , \port$186$30 , \port$186$31 , b, a, en);
   wire _00_;
   wire _01_;
   wire _02_;
@@ -1472,70 +1568,70 @@ module \hwq_requant.phl_0 (clk, rst, \port$163$0 , \port$163$1 , \port$163$2 , \
   wire en;
   wire [31:0] p;
   wire [35:0] p36;
-  output \port$163$0 ;
-  wire \port$163$0 ;
-  output \port$163$1 ;
-  wire \port$163$1 ;
-  output \port$163$10 ;
-  wire \port$163$10 ;
-  output \port$163$11 ;
-  wire \port$163$11 ;
-  output \port$163$12 ;
-  wire \port$163$12 ;
-  output \port$163$13 ;
-  wire \port$163$13 ;
-  output \port$163$14 ;
-  wire \port$163$14 ;
-  output \port$163$15 ;
-  wire \port$163$15 ;
-  output \port$163$16 ;
-  wire \port$163$16 ;
-  output \port$163$17 ;
-  wire \port$163$17 ;
-  output \port$163$18 ;
-  wire \port$163$18 ;
-  output \port$163$19 ;
-  wire \port$163$19 ;
-  output \port$163$2 ;
-  wire \port$163$2 ;
-  output \port$163$20 ;
-  wire \port$163$20 ;
-  output \port$163$21 ;
-  wire \port$163$21 ;
-  output \port$163$22 ;
-  wire \port$163$22 ;
-  output \port$163$23 ;
-  wire \port$163$23 ;
-  output \port$163$24 ;
-  wire \port$163$24 ;
-  output \port$163$25 ;
-  wire \port$163$25 ;
-  output \port$163$26 ;
-  wire \port$163$26 ;
-  output \port$163$27 ;
-  wire \port$163$27 ;
-  output \port$163$28 ;
-  wire \port$163$28 ;
-  output \port$163$29 ;
-  wire \port$163$29 ;
-  output \port$163$3 ;
-  wire \port$163$3 ;
-  output \port$163$30 ;
-  wire \port$163$30 ;
-  output \port$163$31 ;
-  wire \port$163$31 ;
-  output \port$163$4 ;
-  wire \port$163$4 ;
-  output \port$163$5 ;
-  wire \port$163$5 ;
-  output \port$163$6 ;
-  wire \port$163$6 ;
-  output \port$163$7 ;
-  wire \port$163$7 ;
-  output \port$163$8 ;
-  wire \port$163$8 ;
-  output \port$163$9 ;
-  wire \port$163$9 ;
+  output \port$186$0 ;
+  wire \port$186$0 ;
+  output \port$186$1 ;
+  wire \port$186$1 ;
+  output \port$186$10 ;
+  wire \port$186$10 ;
+  output \port$186$11 ;
+  wire \port$186$11 ;
+  output \port$186$12 ;
+  wire \port$186$12 ;
+  output \port$186$13 ;
+  wire \port$186$13 ;
+  output \port$186$14 ;
+  wire \port$186$14 ;
+  output \port$186$15 ;
+  wire \port$186$15 ;
+  output \port$186$16 ;
+  wire \port$186$16 ;
+  output \port$186$17 ;
+  wire \port$186$17 ;
+  output \port$186$18 ;
+  wire \port$186$18 ;
+  output \port$186$19 ;
+  wire \port$186$19 ;
+  output \port$186$2 ;
+  wire \port$186$2 ;
+  output \port$186$20 ;
+  wire \port$186$20 ;
+  output \port$186$21 ;
+  wire \port$186$21 ;
+  output \port$186$22 ;
+  wire \port$186$22 ;
+  output \port$186$23 ;
+  wire \port$186$23 ;
+  output \port$186$24 ;
+  wire \port$186$24 ;
+  output \port$186$25 ;
+  wire \port$186$25 ;
+  output \port$186$26 ;
+  wire \port$186$26 ;
+  output \port$186$27 ;
+  wire \port$186$27 ;
+  output \port$186$28 ;
+  wire \port$186$28 ;
+  output \port$186$29 ;
+  wire \port$186$29 ;
+  output \port$186$3 ;
+  wire \port$186$3 ;
+  output \port$186$30 ;
+  wire \port$186$30 ;
+  output \port$186$31 ;
+  wire \port$186$31 ;
+  output \port$186$4 ;
+  wire \port$186$4 ;
+  output \port$186$5 ;
+  wire \port$186$5 ;
+  output \port$186$6 ;
+  wire \port$186$6 ;
+  output \port$186$7 ;
+  wire \port$186$7 ;
+  output \port$186$8 ;
+  wire \port$186$8 ;
+  output \port$186$9 ;
+  wire \port$186$9 ;
   input rst;
   wire rst;
   MULT18X18D #(
@@ -1657,43 +1753,43 @@ module \hwq_requant.phl_0 (clk, rst, \port$163$0 , \port$163$1 , \port$163$2 , \
   assign b18 = { 1'h0, b };
   assign p = { _25_, _24_, _23_, _21_, _20_, _19_, _18_, _17_, _16_, _15_, _14_, _13_, _12_, _10_, _09_, _08_, _07_, _06_, _05_, _04_, _03_, _02_, _01_, _35_, _34_, _33_, _32_, _31_, _30_, _22_, _11_, _00_ };
   assign p36 = { _29_, _28_, _27_, _26_, _25_, _24_, _23_, _21_, _20_, _19_, _18_, _17_, _16_, _15_, _14_, _13_, _12_, _10_, _09_, _08_, _07_, _06_, _05_, _04_, _03_, _02_, _01_, _35_, _34_, _33_, _32_, _31_, _30_, _22_, _11_, _00_ };
-  assign \port$163$0  = _00_;
-  assign \port$163$1  = _11_;
-  assign \port$163$2  = _22_;
-  assign \port$163$3  = _30_;
-  assign \port$163$4  = _31_;
-  assign \port$163$5  = _32_;
-  assign \port$163$6  = _33_;
-  assign \port$163$7  = _34_;
-  assign \port$163$8  = _35_;
-  assign \port$163$9  = _01_;
-  assign \port$163$10  = _02_;
-  assign \port$163$11  = _03_;
-  assign \port$163$12  = _04_;
-  assign \port$163$13  = _05_;
-  assign \port$163$14  = _06_;
-  assign \port$163$15  = _07_;
-  assign \port$163$16  = _08_;
-  assign \port$163$17  = _09_;
-  assign \port$163$18  = _10_;
-  assign \port$163$19  = _12_;
-  assign \port$163$20  = _13_;
-  assign \port$163$21  = _14_;
-  assign \port$163$22  = _15_;
-  assign \port$163$23  = _16_;
-  assign \port$163$24  = _17_;
-  assign \port$163$25  = _18_;
-  assign \port$163$26  = _19_;
-  assign \port$163$27  = _20_;
-  assign \port$163$28  = _21_;
-  assign \port$163$29  = _23_;
-  assign \port$163$30  = _24_;
-  assign \port$163$31  = _25_;
+  assign \port$186$0  = _00_;
+  assign \port$186$1  = _11_;
+  assign \port$186$2  = _22_;
+  assign \port$186$3  = _30_;
+  assign \port$186$4  = _31_;
+  assign \port$186$5  = _32_;
+  assign \port$186$6  = _33_;
+  assign \port$186$7  = _34_;
+  assign \port$186$8  = _35_;
+  assign \port$186$9  = _01_;
+  assign \port$186$10  = _02_;
+  assign \port$186$11  = _03_;
+  assign \port$186$12  = _04_;
+  assign \port$186$13  = _05_;
+  assign \port$186$14  = _06_;
+  assign \port$186$15  = _07_;
+  assign \port$186$16  = _08_;
+  assign \port$186$17  = _09_;
+  assign \port$186$18  = _10_;
+  assign \port$186$19  = _12_;
+  assign \port$186$20  = _13_;
+  assign \port$186$21  = _14_;
+  assign \port$186$22  = _15_;
+  assign \port$186$23  = _16_;
+  assign \port$186$24  = _17_;
+  assign \port$186$25  = _18_;
+  assign \port$186$26  = _19_;
+  assign \port$186$27  = _20_;
+  assign \port$186$28  = _21_;
+  assign \port$186$29  = _23_;
+  assign \port$186$30  = _24_;
+  assign \port$186$31  = _25_;
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_requant.plh_0 (clk, rst, \port$162$0 , \port$162$1 , \port$162$2 , \port$162$3 , \port$162$4 , \port$162$5 , \port$162$6 , \port$162$7 , \port$162$8 , \port$162$9 , \port$162$10 , \port$162$11 , \port$162$12 , \port$162$13 , \port$162$14 , \port$162$15 , \port$162$16 , \port$162$17 , \port$162$18 
-, \port$162$19 , \port$162$20 , \port$162$21 , \port$162$22 , \port$162$23 , \port$162$24 , \port$162$25 , \port$162$26 , \port$162$27 , \port$162$28 , \port$162$29 , \port$162$30 , b, a, en);
+module \hwq_requant.plh_0 (clk, rst, \port$185$0 , \port$185$1 , \port$185$2 , \port$185$3 , \port$185$4 , \port$185$5 , \port$185$6 , \port$185$7 , \port$185$8 , \port$185$9 , \port$185$10 , \port$185$11 , \port$185$12 , \port$185$13 , \port$185$14 , \port$185$15 , \port$185$16 , \port$185$17 , \port$185$18 
+, \port$185$19 , \port$185$20 , \port$185$21 , \port$185$22 , \port$185$23 , \port$185$24 , \port$185$25 , \port$185$26 , \port$185$27 , \port$185$28 , \port$185$29 , \port$185$30 , b, a, en);
   wire _00_;
   wire _01_;
   wire _02_;
@@ -1742,68 +1838,68 @@ module \hwq_requant.plh_0 (clk, rst, \port$162$0 , \port$162$1 , \port$162$2 , \
   wire en;
   wire [30:0] p;
   wire [35:0] p36;
-  output \port$162$0 ;
-  wire \port$162$0 ;
-  output \port$162$1 ;
-  wire \port$162$1 ;
-  output \port$162$10 ;
-  wire \port$162$10 ;
-  output \port$162$11 ;
-  wire \port$162$11 ;
-  output \port$162$12 ;
-  wire \port$162$12 ;
-  output \port$162$13 ;
-  wire \port$162$13 ;
-  output \port$162$14 ;
-  wire \port$162$14 ;
-  output \port$162$15 ;
-  wire \port$162$15 ;
-  output \port$162$16 ;
-  wire \port$162$16 ;
-  output \port$162$17 ;
-  wire \port$162$17 ;
-  output \port$162$18 ;
-  wire \port$162$18 ;
-  output \port$162$19 ;
-  wire \port$162$19 ;
-  output \port$162$2 ;
-  wire \port$162$2 ;
-  output \port$162$20 ;
-  wire \port$162$20 ;
-  output \port$162$21 ;
-  wire \port$162$21 ;
-  output \port$162$22 ;
-  wire \port$162$22 ;
-  output \port$162$23 ;
-  wire \port$162$23 ;
-  output \port$162$24 ;
-  wire \port$162$24 ;
-  output \port$162$25 ;
-  wire \port$162$25 ;
-  output \port$162$26 ;
-  wire \port$162$26 ;
-  output \port$162$27 ;
-  wire \port$162$27 ;
-  output \port$162$28 ;
-  wire \port$162$28 ;
-  output \port$162$29 ;
-  wire \port$162$29 ;
-  output \port$162$3 ;
-  wire \port$162$3 ;
-  output \port$162$30 ;
-  wire \port$162$30 ;
-  output \port$162$4 ;
-  wire \port$162$4 ;
-  output \port$162$5 ;
-  wire \port$162$5 ;
-  output \port$162$6 ;
-  wire \port$162$6 ;
-  output \port$162$7 ;
-  wire \port$162$7 ;
-  output \port$162$8 ;
-  wire \port$162$8 ;
-  output \port$162$9 ;
-  wire \port$162$9 ;
+  output \port$185$0 ;
+  wire \port$185$0 ;
+  output \port$185$1 ;
+  wire \port$185$1 ;
+  output \port$185$10 ;
+  wire \port$185$10 ;
+  output \port$185$11 ;
+  wire \port$185$11 ;
+  output \port$185$12 ;
+  wire \port$185$12 ;
+  output \port$185$13 ;
+  wire \port$185$13 ;
+  output \port$185$14 ;
+  wire \port$185$14 ;
+  output \port$185$15 ;
+  wire \port$185$15 ;
+  output \port$185$16 ;
+  wire \port$185$16 ;
+  output \port$185$17 ;
+  wire \port$185$17 ;
+  output \port$185$18 ;
+  wire \port$185$18 ;
+  output \port$185$19 ;
+  wire \port$185$19 ;
+  output \port$185$2 ;
+  wire \port$185$2 ;
+  output \port$185$20 ;
+  wire \port$185$20 ;
+  output \port$185$21 ;
+  wire \port$185$21 ;
+  output \port$185$22 ;
+  wire \port$185$22 ;
+  output \port$185$23 ;
+  wire \port$185$23 ;
+  output \port$185$24 ;
+  wire \port$185$24 ;
+  output \port$185$25 ;
+  wire \port$185$25 ;
+  output \port$185$26 ;
+  wire \port$185$26 ;
+  output \port$185$27 ;
+  wire \port$185$27 ;
+  output \port$185$28 ;
+  wire \port$185$28 ;
+  output \port$185$29 ;
+  wire \port$185$29 ;
+  output \port$185$3 ;
+  wire \port$185$3 ;
+  output \port$185$30 ;
+  wire \port$185$30 ;
+  output \port$185$4 ;
+  wire \port$185$4 ;
+  output \port$185$5 ;
+  wire \port$185$5 ;
+  output \port$185$6 ;
+  wire \port$185$6 ;
+  output \port$185$7 ;
+  wire \port$185$7 ;
+  output \port$185$8 ;
+  wire \port$185$8 ;
+  output \port$185$9 ;
+  wire \port$185$9 ;
   input rst;
   wire rst;
   MULT18X18D #(
@@ -1925,42 +2021,42 @@ module \hwq_requant.plh_0 (clk, rst, \port$162$0 , \port$162$1 , \port$162$2 , \
   assign b18 = { 4'h0, b };
   assign p = { _24_, _23_, _21_, _20_, _19_, _18_, _17_, _16_, _15_, _14_, _13_, _12_, _10_, _09_, _08_, _07_, _06_, _05_, _04_, _03_, _02_, _01_, _35_, _34_, _33_, _32_, _31_, _30_, _22_, _11_, _00_ };
   assign p36 = { _29_, _28_, _27_, _26_, _25_, _24_, _23_, _21_, _20_, _19_, _18_, _17_, _16_, _15_, _14_, _13_, _12_, _10_, _09_, _08_, _07_, _06_, _05_, _04_, _03_, _02_, _01_, _35_, _34_, _33_, _32_, _31_, _30_, _22_, _11_, _00_ };
-  assign \port$162$0  = _00_;
-  assign \port$162$1  = _11_;
-  assign \port$162$2  = _22_;
-  assign \port$162$3  = _30_;
-  assign \port$162$4  = _31_;
-  assign \port$162$5  = _32_;
-  assign \port$162$6  = _33_;
-  assign \port$162$7  = _34_;
-  assign \port$162$8  = _35_;
-  assign \port$162$9  = _01_;
-  assign \port$162$10  = _02_;
-  assign \port$162$11  = _03_;
-  assign \port$162$12  = _04_;
-  assign \port$162$13  = _05_;
-  assign \port$162$14  = _06_;
-  assign \port$162$15  = _07_;
-  assign \port$162$16  = _08_;
-  assign \port$162$17  = _09_;
-  assign \port$162$18  = _10_;
-  assign \port$162$19  = _12_;
-  assign \port$162$20  = _13_;
-  assign \port$162$21  = _14_;
-  assign \port$162$22  = _15_;
-  assign \port$162$23  = _16_;
-  assign \port$162$24  = _17_;
-  assign \port$162$25  = _18_;
-  assign \port$162$26  = _19_;
-  assign \port$162$27  = _20_;
-  assign \port$162$28  = _21_;
-  assign \port$162$29  = _23_;
-  assign \port$162$30  = _24_;
+  assign \port$185$0  = _00_;
+  assign \port$185$1  = _11_;
+  assign \port$185$2  = _22_;
+  assign \port$185$3  = _30_;
+  assign \port$185$4  = _31_;
+  assign \port$185$5  = _32_;
+  assign \port$185$6  = _33_;
+  assign \port$185$7  = _34_;
+  assign \port$185$8  = _35_;
+  assign \port$185$9  = _01_;
+  assign \port$185$10  = _02_;
+  assign \port$185$11  = _03_;
+  assign \port$185$12  = _04_;
+  assign \port$185$13  = _05_;
+  assign \port$185$14  = _06_;
+  assign \port$185$15  = _07_;
+  assign \port$185$16  = _08_;
+  assign \port$185$17  = _09_;
+  assign \port$185$18  = _10_;
+  assign \port$185$19  = _12_;
+  assign \port$185$20  = _13_;
+  assign \port$185$21  = _14_;
+  assign \port$185$22  = _15_;
+  assign \port$185$23  = _16_;
+  assign \port$185$24  = _17_;
+  assign \port$185$25  = _18_;
+  assign \port$185$26  = _19_;
+  assign \port$185$27  = _20_;
+  assign \port$185$28  = _21_;
+  assign \port$185$29  = _23_;
+  assign \port$185$30  = _24_;
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_requant.pll_0 (clk, rst, \port$161$0 , \port$161$1 , \port$161$2 , \port$161$3 , \port$161$4 , \port$161$5 , \port$161$6 , \port$161$7 , \port$161$8 , \port$161$9 , \port$161$10 , \port$161$11 , \port$161$12 , \port$161$13 , \port$161$14 , \port$161$15 , \port$161$16 , \port$161$17 , \port$161$18 
-, \port$161$19 , \port$161$20 , \port$161$21 , \port$161$22 , \port$161$23 , \port$161$24 , \port$161$25 , \port$161$26 , \port$161$27 , \port$161$28 , \port$161$29 , \port$161$30 , \port$161$31 , \port$161$32 , \port$161$33 , b, a, en);
+module \hwq_requant.pll_0 (clk, rst, \port$184$0 , \port$184$1 , \port$184$2 , \port$184$3 , \port$184$4 , \port$184$5 , \port$184$6 , \port$184$7 , \port$184$8 , \port$184$9 , \port$184$10 , \port$184$11 , \port$184$12 , \port$184$13 , \port$184$14 , \port$184$15 , \port$184$16 , \port$184$17 , \port$184$18 
+, \port$184$19 , \port$184$20 , \port$184$21 , \port$184$22 , \port$184$23 , \port$184$24 , \port$184$25 , \port$184$26 , \port$184$27 , \port$184$28 , \port$184$29 , \port$184$30 , \port$184$31 , \port$184$32 , \port$184$33 , b, a, en);
   wire _00_;
   wire _01_;
   wire _02_;
@@ -2009,74 +2105,74 @@ module \hwq_requant.pll_0 (clk, rst, \port$161$0 , \port$161$1 , \port$161$2 , \
   wire en;
   wire [33:0] p;
   wire [35:0] p36;
-  output \port$161$0 ;
-  wire \port$161$0 ;
-  output \port$161$1 ;
-  wire \port$161$1 ;
-  output \port$161$10 ;
-  wire \port$161$10 ;
-  output \port$161$11 ;
-  wire \port$161$11 ;
-  output \port$161$12 ;
-  wire \port$161$12 ;
-  output \port$161$13 ;
-  wire \port$161$13 ;
-  output \port$161$14 ;
-  wire \port$161$14 ;
-  output \port$161$15 ;
-  wire \port$161$15 ;
-  output \port$161$16 ;
-  wire \port$161$16 ;
-  output \port$161$17 ;
-  wire \port$161$17 ;
-  output \port$161$18 ;
-  wire \port$161$18 ;
-  output \port$161$19 ;
-  wire \port$161$19 ;
-  output \port$161$2 ;
-  wire \port$161$2 ;
-  output \port$161$20 ;
-  wire \port$161$20 ;
-  output \port$161$21 ;
-  wire \port$161$21 ;
-  output \port$161$22 ;
-  wire \port$161$22 ;
-  output \port$161$23 ;
-  wire \port$161$23 ;
-  output \port$161$24 ;
-  wire \port$161$24 ;
-  output \port$161$25 ;
-  wire \port$161$25 ;
-  output \port$161$26 ;
-  wire \port$161$26 ;
-  output \port$161$27 ;
-  wire \port$161$27 ;
-  output \port$161$28 ;
-  wire \port$161$28 ;
-  output \port$161$29 ;
-  wire \port$161$29 ;
-  output \port$161$3 ;
-  wire \port$161$3 ;
-  output \port$161$30 ;
-  wire \port$161$30 ;
-  output \port$161$31 ;
-  wire \port$161$31 ;
-  output \port$161$32 ;
-  wire \port$161$32 ;
-  output \port$161$33 ;
-  wire \port$161$33 ;
-  output \port$161$4 ;
-  wire \port$161$4 ;
-  output \port$161$5 ;
-  wire \port$161$5 ;
-  output \port$161$6 ;
-  wire \port$161$6 ;
-  output \port$161$7 ;
-  wire \port$161$7 ;
-  output \port$161$8 ;
-  wire \port$161$8 ;
-  output \port$161$9 ;
-  wire \port$161$9 ;
+  output \port$184$0 ;
+  wire \port$184$0 ;
+  output \port$184$1 ;
+  wire \port$184$1 ;
+  output \port$184$10 ;
+  wire \port$184$10 ;
+  output \port$184$11 ;
+  wire \port$184$11 ;
+  output \port$184$12 ;
+  wire \port$184$12 ;
+  output \port$184$13 ;
+  wire \port$184$13 ;
+  output \port$184$14 ;
+  wire \port$184$14 ;
+  output \port$184$15 ;
+  wire \port$184$15 ;
+  output \port$184$16 ;
+  wire \port$184$16 ;
+  output \port$184$17 ;
+  wire \port$184$17 ;
+  output \port$184$18 ;
+  wire \port$184$18 ;
+  output \port$184$19 ;
+  wire \port$184$19 ;
+  output \port$184$2 ;
+  wire \port$184$2 ;
+  output \port$184$20 ;
+  wire \port$184$20 ;
+  output \port$184$21 ;
+  wire \port$184$21 ;
+  output \port$184$22 ;
+  wire \port$184$22 ;
+  output \port$184$23 ;
+  wire \port$184$23 ;
+  output \port$184$24 ;
+  wire \port$184$24 ;
+  output \port$184$25 ;
+  wire \port$184$25 ;
+  output \port$184$26 ;
+  wire \port$184$26 ;
+  output \port$184$27 ;
+  wire \port$184$27 ;
+  output \port$184$28 ;
+  wire \port$184$28 ;
+  output \port$184$29 ;
+  wire \port$184$29 ;
+  output \port$184$3 ;
+  wire \port$184$3 ;
+  output \port$184$30 ;
+  wire \port$184$30 ;
+  output \port$184$31 ;
+  wire \port$184$31 ;
+  output \port$184$32 ;
+  wire \port$184$32 ;
+  output \port$184$33 ;
+  wire \port$184$33 ;
+  output \port$184$4 ;
+  wire \port$184$4 ;
+  output \port$184$5 ;
+  wire \port$184$5 ;
+  output \port$184$6 ;
+  wire \port$184$6 ;
+  output \port$184$7 ;
+  wire \port$184$7 ;
+  output \port$184$8 ;
+  wire \port$184$8 ;
+  output \port$184$9 ;
+  wire \port$184$9 ;
   input rst;
   wire rst;
   MULT18X18D #(
@@ -2198,38 +2294,38 @@ module \hwq_requant.pll_0 (clk, rst, \port$161$0 , \port$161$1 , \port$161$2 , \
   assign b18 = { 1'h0, b };
   assign p = { _27_, _26_, _25_, _24_, _23_, _21_, _20_, _19_, _18_, _17_, _16_, _15_, _14_, _13_, _12_, _10_, _09_, _08_, _07_, _06_, _05_, _04_, _03_, _02_, _01_, _35_, _34_, _33_, _32_, _31_, _30_, _22_, _11_, _00_ };
   assign p36 = { _29_, _28_, _27_, _26_, _25_, _24_, _23_, _21_, _20_, _19_, _18_, _17_, _16_, _15_, _14_, _13_, _12_, _10_, _09_, _08_, _07_, _06_, _05_, _04_, _03_, _02_, _01_, _35_, _34_, _33_, _32_, _31_, _30_, _22_, _11_, _00_ };
-  assign \port$161$0  = _00_;
-  assign \port$161$1  = _11_;
-  assign \port$161$2  = _22_;
-  assign \port$161$3  = _30_;
-  assign \port$161$4  = _31_;
-  assign \port$161$5  = _32_;
-  assign \port$161$6  = _33_;
-  assign \port$161$7  = _34_;
-  assign \port$161$8  = _35_;
-  assign \port$161$9  = _01_;
-  assign \port$161$10  = _02_;
-  assign \port$161$11  = _03_;
-  assign \port$161$12  = _04_;
-  assign \port$161$13  = _05_;
-  assign \port$161$14  = _06_;
-  assign \port$161$15  = _07_;
-  assign \port$161$16  = _08_;
-  assign \port$161$17  = _09_;
-  assign \port$161$18  = _10_;
-  assign \port$161$19  = _12_;
-  assign \port$161$20  = _13_;
-  assign \port$161$21  = _14_;
-  assign \port$161$22  = _15_;
-  assign \port$161$23  = _16_;
-  assign \port$161$24  = _17_;
-  assign \port$161$25  = _18_;
-  assign \port$161$26  = _19_;
-  assign \port$161$27  = _20_;
-  assign \port$161$28  = _21_;
-  assign \port$161$29  = _23_;
-  assign \port$161$30  = _24_;
-  assign \port$161$31  = _25_;
-  assign \port$161$32  = _26_;
-  assign \port$161$33  = _27_;
+  assign \port$184$0  = _00_;
+  assign \port$184$1  = _11_;
+  assign \port$184$2  = _22_;
+  assign \port$184$3  = _30_;
+  assign \port$184$4  = _31_;
+  assign \port$184$5  = _32_;
+  assign \port$184$6  = _33_;
+  assign \port$184$7  = _34_;
+  assign \port$184$8  = _35_;
+  assign \port$184$9  = _01_;
+  assign \port$184$10  = _02_;
+  assign \port$184$11  = _03_;
+  assign \port$184$12  = _04_;
+  assign \port$184$13  = _05_;
+  assign \port$184$14  = _06_;
+  assign \port$184$15  = _07_;
+  assign \port$184$16  = _08_;
+  assign \port$184$17  = _09_;
+  assign \port$184$18  = _10_;
+  assign \port$184$19  = _12_;
+  assign \port$184$20  = _13_;
+  assign \port$184$21  = _14_;
+  assign \port$184$22  = _15_;
+  assign \port$184$23  = _16_;
+  assign \port$184$24  = _17_;
+  assign \port$184$25  = _18_;
+  assign \port$184$26  = _19_;
+  assign \port$184$27  = _20_;
+  assign \port$184$28  = _21_;
+  assign \port$184$29  = _23_;
+  assign \port$184$30  = _24_;
+  assign \port$184$31  = _25_;
+  assign \port$184$32  = _26_;
+  assign \port$184$33  = _27_;
 endmodule

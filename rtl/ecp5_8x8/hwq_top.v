@@ -212,56 +212,56 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   wire [7:0] _0079_;
   wire [1:0] _0080_;
   wire _0081_;
-  wire _0082_;
-  wire [3:0] _0083_;
-  wire _0084_;
-  wire _0085_;
+  wire [17:0] _0082_;
+  wire _0083_;
+  wire [17:0] _0084_;
+  wire [18:0] _0085_;
   wire _0086_;
-  wire [17:0] _0087_;
-  wire [17:0] _0088_;
-  wire [18:0] _0089_;
+  wire _0087_;
+  wire _0088_;
+  wire _0089_;
   wire _0090_;
   wire _0091_;
   wire _0092_;
   wire _0093_;
-  wire [6:0] _0094_;
+  wire _0094_;
   wire _0095_;
-  wire _0096_;
+  wire [17:0] _0096_;
   wire _0097_;
-  wire _0098_;
+  wire [5:0] _0098_;
   wire _0099_;
-  wire [17:0] _0100_;
-  wire _0101_;
-  wire _0102_;
+  wire _0100_;
+  wire [16:0] _0101_;
+  wire [16:0] _0102_;
   wire [16:0] _0103_;
   wire [16:0] _0104_;
   wire _0105_;
   wire [16:0] _0106_;
   wire [16:0] _0107_;
-  wire [16:0] _0108_;
-  wire [16:0] _0109_;
-  wire _0110_;
-  wire [15:0] _0111_;
-  wire [16:0] _0112_;
-  wire _0113_;
-  wire [15:0] _0114_;
-  wire [16:0] _0115_;
+  wire _0108_;
+  wire [15:0] _0109_;
+  wire [16:0] _0110_;
+  wire _0111_;
+  wire [15:0] _0112_;
+  wire [16:0] _0113_;
+  wire _0114_;
+  wire _0115_;
   wire _0116_;
-  wire _0117_;
+  wire [16:0] _0117_;
   wire _0118_;
-  wire [16:0] _0119_;
+  wire [8:0] _0119_;
   wire _0120_;
-  wire [8:0] _0121_;
-  wire _0122_;
-  wire [5:0] _0123_;
-  wire [3:0] _0124_;
-  wire [1:0] _0125_;
+  wire [5:0] _0121_;
+  wire [3:0] _0122_;
+  wire [1:0] _0123_;
+  wire _0124_;
+  wire [5:0] _0125_;
   wire _0126_;
   wire _0127_;
-  wire [5:0] _0128_;
-  wire _0129_;
+  wire _0128_;
+  wire [7:0] _0129_;
   wire _0130_;
-  wire [7:0] _0131_;
+  wire _0131_;
   wire _0132_;
   wire _0133_;
   wire _0134_;
@@ -720,50 +720,60 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   wire _0587_;
   wire _0588_;
   wire _0589_;
-  wire [4:0] _0590_;
+  wire _0590_;
   wire _0591_;
-  wire _0592_;
+  wire [4:0] _0592_;
   wire _0593_;
-  wire [7:0] _0594_;
+  wire [4:0] _0594_;
   wire _0595_;
-  wire [7:0] _0596_;
+  wire _0596_;
   wire _0597_;
   wire [7:0] _0598_;
   wire _0599_;
   wire [7:0] _0600_;
   wire _0601_;
-  wire _0602_;
+  wire [7:0] _0602_;
   wire _0603_;
-  wire [68:0] _0604_;
+  wire [7:0] _0604_;
   wire _0605_;
-  wire [7:0] _0606_;
+  wire _0606_;
   wire _0607_;
-  wire [5:0] _0608_;
+  wire _0608_;
   wire _0609_;
-  wire [30:0] _0610_;
+  wire _0610_;
   wire _0611_;
-  wire [31:0] _0612_;
+  wire _0612_;
   wire _0613_;
-  wire _0614_;
+  wire [68:0] _0614_;
   wire _0615_;
-  wire _0616_;
+  wire [7:0] _0616_;
   wire _0617_;
-  wire _0618_;
+  wire [5:0] _0618_;
+  wire _0619_;
+  wire [30:0] _0620_;
+  wire _0621_;
+  wire [31:0] _0622_;
+  wire _0623_;
+  wire _0624_;
+  wire _0625_;
+  wire _0626_;
+  wire _0627_;
+  wire _0628_;
   wire \$signal ;
-  reg [30:0] \$signal$105  = 31'h00000000;
+  reg [30:0] \$signal$106  = 31'h00000000;
   (* init = 1'h0 *)
-  wire \$signal$55 ;
-  (* init = 8'h00 *)
-  wire [7:0] \$signal$61 ;
+  wire \$signal$57 ;
   (* init = 8'h00 *)
   wire [7:0] \$signal$63 ;
+  (* init = 8'h00 *)
+  wire [7:0] \$signal$65 ;
   reg [15:0] M_ = 16'h0000;
   (* init = 26'h0000000 *)
   wire [25:0] acc_part;
   wire [25:0] \acc_part[0] ;
   reg [7:0] act_max = 8'h00;
   (* init = 8'h00 *)
-  wire [7:0] \act_max$65 ;
+  wire [7:0] \act_max$67 ;
   reg [7:0] act_min = 8'h00;
   wire adv;
   reg at_k_last = 1'h0;
@@ -783,7 +793,6 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   reg compute = 1'h0;
   reg credit_ok = 1'h1;
   reg [4:0] credits = 5'h14;
-  wire [4:0] credits_next;
   reg [1:0] ctrl_state = 2'h0;
   reg [2:0] d = 3'h0;
   reg d_last = 1'h0;
@@ -792,6 +801,7 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   reg drain_restart = 1'h0;
   wire en;
   wire \en$19 ;
+  wire enter;
   reg [6:0] flush = 7'h00;
   reg [16:0] fm0 = 17'h00000;
   reg [4:0] fn = 5'h00;
@@ -821,13 +831,13 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   wire [31:0] i_bias;
   wire [31:0] \i_bias[0] ;
   wire i_last;
-  reg \i_last$56  = 1'h0;
+  reg \i_last$58  = 1'h0;
   wire [30:0] i_multiplier;
   wire [30:0] \i_multiplier[0] ;
   wire [5:0] i_shift;
   wire [5:0] \i_shift[0] ;
   wire i_valid;
-  reg \i_valid$54  = 1'h0;
+  reg \i_valid$56  = 1'h0;
   input [63:0] i_w;
   wire [63:0] i_w;
   wire [7:0] \i_w[0] ;
@@ -841,6 +851,7 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   reg in_data = 1'h0;
   reg [15:0] k_last = 16'h0000;
   reg [16:0] k_pen = 17'h00000;
+  wire [4:0] kept;
   reg [9:0] kk = 10'h000;
   reg lane = 1'h0;
   reg last_mblock = 1'h0;
@@ -866,19 +877,19 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   reg [4:0] nb_last = 5'h00;
   reg [5:0] nb_pen = 6'h00;
   wire [7:0] o_data;
-  wire [207:0] \o_data$117 ;
-  wire [25:0] \o_data$117[0] ;
-  wire [25:0] \o_data$117[1] ;
-  wire [25:0] \o_data$117[2] ;
-  wire [25:0] \o_data$117[3] ;
-  wire [25:0] \o_data$117[4] ;
-  wire [25:0] \o_data$117[5] ;
-  wire [25:0] \o_data$117[6] ;
-  wire [25:0] \o_data$117[7] ;
+  wire [207:0] \o_data$118 ;
+  wire [25:0] \o_data$118[0] ;
+  wire [25:0] \o_data$118[1] ;
+  wire [25:0] \o_data$118[2] ;
+  wire [25:0] \o_data$118[3] ;
+  wire [25:0] \o_data$118[4] ;
+  wire [25:0] \o_data$118[5] ;
+  wire [25:0] \o_data$118[6] ;
+  wire [25:0] \o_data$118[7] ;
   wire [7:0] \o_data[0] ;
   wire o_last;
   wire o_valid;
-  wire \o_valid$80 ;
+  wire \o_valid$82 ;
   reg [2:0] ob = 3'h0;
   wire [64:0] out_w;
   wire [63:0] \out_w.data ;
@@ -910,7 +921,7 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   reg [5:0] pt_shift = 6'h00;
   wire [7:0] r_addr;
   wire [68:0] r_data;
-  wire [64:0] \r_data$87 ;
+  wire [64:0] \r_data$89 ;
   input r_en;
   wire r_en;
   wire r_rdy;
@@ -960,9 +971,9 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   reg [16:0] tile_pen = 17'h00000;
   wire [7:0] w_addr;
   wire [68:0] w_data;
-  wire [64:0] \w_data$83 ;
+  wire [64:0] \w_data$85 ;
   wire w_en;
-  wire \w_en$79 ;
+  wire \w_en$81 ;
   wire [68:0] w_word;
   wire [31:0] \w_word.bias ;
   wire [30:0] \w_word.multiplier ;
@@ -972,82 +983,82 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   wire wrap;
   reg [7:0] zero_point = 8'h00;
   assign _0000_ = credits + give_back;
-  assign _0083_ = \$signal  ? 4'h8 : 4'h0;
-  assign _0094_ = _0000_ - _0083_;
-  assign _0105_ = compute & in_data;
-  assign _0116_ = s_act__valid & s_wgt__valid;
-  assign _0127_ = _0105_ & _0116_;
-  assign _0138_ = ~ at_k_last;
-  assign _0149_ = credit_ok | _0138_;
-  assign take = _0127_ & _0149_;
-  assign _0160_ = compute & in_data;
+  assign _0083_ = s_act__valid & s_wgt__valid;
+  assign _0094_ = in_data & _0083_;
+  assign _0105_ = ~ at_k_last;
+  assign _0116_ = credit_ok | _0105_;
+  assign take = _0094_ & _0116_;
+  assign _0127_ = s_act__valid & s_wgt__valid;
+  assign _0138_ = in_data & _0127_;
+  assign _0149_ = _0138_ & credit_ok;
+  assign \$signal  = _0149_ & at_k_last;
+  assign _0160_ = ~ in_data;
   assign _0001_ = s_act__valid & s_wgt__valid;
-  assign _0012_ = _0160_ & _0001_;
-  assign _0023_ = _0012_ & credit_ok;
-  assign \$signal  = _0023_ & at_k_last;
-  assign _0034_ = ~ in_data;
-  assign _0045_ = s_act__valid & s_wgt__valid;
-  assign _0056_ = ~ at_k_last;
-  assign _0067_ = credit_ok | _0056_;
-  assign _0078_ = _0045_ & _0067_;
-  assign adv = _0034_ | _0078_;
-  assign _0081_ = compute & adv;
-  assign _0082_ = _0081_ & at_tile_last;
-  assign block_end = _0082_ & fn_last;
+  assign _0012_ = ~ at_k_last;
+  assign _0023_ = credit_ok | _0012_;
+  assign _0034_ = _0001_ & _0023_;
+  assign adv = _0160_ | _0034_;
+  assign _0045_ = compute & adv;
+  assign _0056_ = _0045_ & at_tile_last;
+  assign block_end = _0056_ & fn_last;
   assign i_last = take & at_k_last;
-  assign _0084_ = ! lane;
-  assign _0085_ = s_param__valid & _0084_;
+  assign _0067_ = ! lane;
+  assign _0078_ = s_param__valid & _0067_;
   assign row_end = o_valid & beat_last;
-  assign _0086_ = ~ dn_last;
-  assign wrap = d_last & _0086_;
-  assign _0087_ = row - 3'h7;
-  assign _0088_ = row + 1'h1;
-  assign _0089_ = wrap ? { _0087_[17], _0087_ } : { 1'h0, _0088_ };
-  assign _0090_ = row < m_wrap;
-  assign _0091_ = row < m_last;
-  assign row_valid_next = wrap ? _0090_ : _0091_;
-  assign _0092_ = ~ beat_last;
-  assign _0093_ = ~ d_last;
-  assign _0095_ = ob == 3'h7;
-  assign \w_en$79  = \o_valid$80  & _0095_;
-  assign _0096_ = ! ctrl_state;
-  assign _0097_ = ctrl_state == 1'h1;
-  assign _0098_ = ctrl_state == 2'h2;
-  assign _0099_ = ctrl_state == 2'h3;
-  assign _0100_ = fm0 + 4'h8;
-  assign _0101_ = _0100_ >= M_;
-  assign _0102_ = _0094_[4:0] >= 4'h8;
-  assign _0103_ = hdr[15:0] - 1'h1;
-  assign _0104_ = hdr[15:0] + 3'h7;
-  assign _0106_ = hdr[31:16] - 1'h1;
-  assign _0107_ = hdr[47:32] - 1'h1;
-  assign _0108_ = hdr[47:32] - 2'h2;
-  assign _0109_ = hdr[31:16] - 2'h2;
-  assign _0110_ = hdr[47:32] > 7'h47;
-  assign _0111_ = _0110_ ? hdr[47:32] : 16'h0047;
-  assign _0112_ = _0111_ - 2'h2;
-  assign _0113_ = hdr[47:32] > 7'h47;
-  assign _0114_ = _0113_ ? hdr[47:32] : 16'h0047;
-  assign _0115_ = _0114_ - 1'h1;
-  assign _0117_ = hdr[31:16] == 1'h1;
-  assign _0118_ = ! ch;
-  assign _0119_ = ch + 1'h1;
-  assign _0120_ = ! lane;
-  assign _0121_ = wa + 1'h1;
-  assign _0122_ = wb == 3'h7;
-  assign _0123_ = blk + 1'h1;
-  assign _0124_ = wb + 1'h1;
-  assign _0125_ = lane + 1'h1;
-  assign _0126_ = ch == n_pen;
-  assign _0128_ = blk - 1'h1;
-  assign _0129_ = ! blk;
-  assign _0130_ = block_end & last_mblock;
-  assign _0131_ = flush - 1'h1;
-  assign _0132_ = ! flush;
-  assign _0133_ = ~ compute;
-  assign _0134_ = ! blk;
-  assign _0135_ = ! k_last;
-  assign _0136_ = ! tile_last;
+  assign _0081_ = ~ dn_last;
+  assign wrap = d_last & _0081_;
+  assign _0082_ = row - 3'h7;
+  assign _0084_ = row + 1'h1;
+  assign _0085_ = wrap ? { _0082_[17], _0082_ } : { 1'h0, _0084_ };
+  assign _0086_ = row < m_wrap;
+  assign _0087_ = row < m_last;
+  assign row_valid_next = wrap ? _0086_ : _0087_;
+  assign _0088_ = ~ beat_last;
+  assign _0089_ = ~ d_last;
+  assign _0090_ = ob == 3'h7;
+  assign \w_en$81  = \o_valid$82  & _0090_;
+  assign _0091_ = ! ctrl_state;
+  assign _0092_ = ctrl_state == 1'h1;
+  assign _0093_ = ctrl_state == 2'h2;
+  assign _0095_ = ctrl_state == 2'h3;
+  assign _0096_ = fm0 + 4'h8;
+  assign _0097_ = _0096_ >= M_;
+  assign _0098_ = _0000_[4:0] - 4'h8;
+  assign _0099_ = _0000_[4:0] >= 5'h10;
+  assign _0100_ = _0000_[4:0] >= 4'h8;
+  assign _0101_ = hdr[15:0] - 1'h1;
+  assign _0102_ = hdr[15:0] + 3'h7;
+  assign _0103_ = hdr[31:16] - 1'h1;
+  assign _0104_ = hdr[47:32] - 1'h1;
+  assign _0106_ = hdr[47:32] - 2'h2;
+  assign _0107_ = hdr[31:16] - 2'h2;
+  assign _0108_ = hdr[47:32] > 7'h47;
+  assign _0109_ = _0108_ ? hdr[47:32] : 16'h0047;
+  assign _0110_ = _0109_ - 2'h2;
+  assign _0111_ = hdr[47:32] > 7'h47;
+  assign _0112_ = _0111_ ? hdr[47:32] : 16'h0047;
+  assign _0113_ = _0112_ - 1'h1;
+  assign _0114_ = hdr[31:16] == 1'h1;
+  assign _0115_ = ! ch;
+  assign _0117_ = ch + 1'h1;
+  assign _0118_ = ! lane;
+  assign _0119_ = wa + 1'h1;
+  assign _0120_ = wb == 3'h7;
+  assign _0121_ = blk + 1'h1;
+  assign _0122_ = wb + 1'h1;
+  assign _0123_ = lane + 1'h1;
+  assign _0124_ = ch == n_pen;
+  assign _0125_ = blk - 1'h1;
+  assign _0126_ = ! blk;
+  assign _0128_ = block_end & last_mblock;
+  assign _0129_ = flush - 1'h1;
+  assign _0130_ = ! flush;
+  assign _0131_ = ~ compute;
+  assign _0132_ = ! blk;
+  assign _0133_ = ! k_last;
+  assign _0134_ = ! tile_last;
+  assign _0135_ = fn_last & last_mblock;
+  assign _0136_ = ~ _0135_;
   assign _0137_ = ! k_last;
   assign _0139_ = ! tile_last;
   assign _0140_ = ! nb_last;
@@ -1078,11 +1089,11 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   assign _0167_ = row == m_last;
   assign _0168_ = _0166_ & _0167_;
   assign _0169_ = _0168_ & dn_last;
-  assign _0170_ = beat[0] ? \o_data$117 [207:182] : \o_data$117 [181:156];
-  assign _0002_ = beat[0] ? \o_data$117 [155:130] : \o_data$117 [129:104];
+  assign _0170_ = beat[0] ? \o_data$118 [207:182] : \o_data$118 [181:156];
+  assign _0002_ = beat[0] ? \o_data$118 [155:130] : \o_data$118 [129:104];
   assign _0003_ = beat[1] ? _0170_ : _0002_;
-  assign _0004_ = beat[0] ? \o_data$117 [103:78] : \o_data$117 [77:52];
-  assign _0005_ = beat[0] ? \o_data$117 [51:26] : \o_data$117 [25:0];
+  assign _0004_ = beat[0] ? \o_data$118 [103:78] : \o_data$118 [77:52];
+  assign _0005_ = beat[0] ? \o_data$118 [51:26] : \o_data$118 [25:0];
   assign _0006_ = beat[1] ? _0004_ : _0005_;
   assign _0007_ = beat[2] ? _0003_ : _0006_;
   assign _0008_ = ob == 3'h7;
@@ -1140,7 +1151,7 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   assign _0247_ = _0248_ ? _0243_ : _0245_;
   assign _0249_ = _0250_ ? 1'h0 : _0247_;
   assign _0251_ = _0252_ ? 17'h00000 : row;
-  assign _0253_ = _0254_ ? _0089_[16:0] : _0251_;
+  assign _0253_ = _0254_ ? _0085_[16:0] : _0251_;
   assign _0255_ = _0256_ ? _0251_ : _0253_;
   assign _0257_ = _0258_ ? 17'h00000 : _0255_;
   assign _0259_ = _0260_ ? (* full_case = 32'd1 *) 8'h00 : _0150_[7:0];
@@ -1167,16 +1178,16 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   assign _0301_ = _0302_ ? 1'h0 : header_taken;
   assign _0303_ = _0304_ ? (* full_case = 32'd1 *) _0139_ : _0146_;
   assign _0305_ = _0306_ ? _0303_ : at_tile_last;
-  assign _0307_ = compute ? _0305_ : _0136_;
+  assign _0307_ = compute ? _0305_ : _0134_;
   assign _0309_ = _0310_ ? 1'h0 : _0307_;
   assign _0311_ = _0312_ ? (* full_case = 32'd1 *) _0137_ : _0145_;
   assign _0313_ = _0314_ ? _0311_ : at_k_last;
-  assign _0315_ = compute ? _0313_ : _0135_;
+  assign _0315_ = compute ? _0313_ : _0133_;
   assign _0317_ = _0318_ ? 1'h0 : _0315_;
   assign _0319_ = _0320_ ? (* full_case = 32'd1 *) _0140_ : _0143_;
   assign _0321_ = _0322_ ? _0319_ : fn_last;
   assign _0323_ = _0324_ ? _0321_ : fn_last;
-  assign _0325_ = compute ? _0323_ : _0134_;
+  assign _0325_ = compute ? _0323_ : _0132_;
   assign _0327_ = _0328_ ? 1'h0 : _0325_;
   assign _0329_ = _0330_ ? (* full_case = 32'd1 *) 5'h00 : _0142_[4:0];
   assign _0331_ = _0332_ ? _0329_ : fn;
@@ -1189,15 +1200,15 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   assign _0345_ = compute ? _0343_ : 17'h00000;
   assign _0347_ = _0348_ ? 17'h00000 : _0345_;
   assign _0349_ = _0350_ ? 1'h0 : in_data;
-  assign _0351_ = _0352_ ? (* full_case = 32'd1 *) 1'h1 : _0349_;
+  assign _0351_ = _0352_ ? (* full_case = 32'd1 *) _0136_ : _0349_;
   assign _0353_ = _0354_ ? _0351_ : in_data;
-  assign _0355_ = compute ? _0353_ : 1'h1;
+  assign _0355_ = compute ? _0353_ : enter;
   assign _0357_ = _0358_ ? 1'h0 : _0355_;
   assign _0359_ = _0360_ ? (* full_case = 32'd1 *) 10'h000 : _0144_[9:0];
   assign _0361_ = _0362_ ? _0359_ : kk;
   assign _0363_ = compute ? _0361_ : 10'h000;
   assign _0365_ = _0366_ ? 10'h000 : _0363_;
-  function [6:0] _0904_;
+  function [6:0] _0914_;
     input [6:0] a;
     input [13:0] b;
     input [1:0] s;
@@ -1205,40 +1216,40 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
     (* parallel_case *)
     casez (s)
       2'b?1:
-        _0904_ = b[6:0];
+        _0914_ = b[6:0];
       2'b1?:
-        _0904_ = b[13:7];
+        _0914_ = b[13:7];
       default:
-        _0904_ = a;
+        _0914_ = a;
     endcase
   endfunction
-  assign _0367_ = _0904_(flush, { _0369_, _0131_[6:0] }, { _0371_, _0368_ });
+  assign _0367_ = _0914_(flush, { _0369_, _0129_[6:0] }, { _0371_, _0368_ });
   assign _0368_ = ctrl_state == (* full_case = 32'd1 *) 2'h3;
-  assign _0369_ = _0370_ ? 7'h63 : flush;
+  assign _0369_ = _0370_ ? 7'h64 : flush;
   assign _0371_ = ctrl_state == (* full_case = 32'd1 *) 2'h2;
   assign _0372_ = _0373_ ? 7'h00 : _0367_;
   assign _0374_ = _0375_ ? 1'h0 : compute;
-  function [0:0] _0910_;
+  function [0:0] _0920_;
     input [0:0] a;
     input [1:0] b;
     input [1:0] s;
     (* parallel_case *)
     casez (s)
       2'b?1:
-        _0910_ = b[0:0];
+        _0920_ = b[0:0];
       2'b1?:
-        _0910_ = b[1:1];
+        _0920_ = b[1:1];
       default:
-        _0910_ = a;
+        _0920_ = a;
     endcase
   endfunction
-  assign _0376_ = _0910_(compute, { _0380_, _0374_ }, { _0382_, _0377_ });
+  assign _0376_ = _0920_(compute, { _0380_, _0374_ }, { _0382_, _0377_ });
   assign _0377_ = ctrl_state == 2'h2;
   assign _0378_ = _0379_ ? 1'h1 : compute;
   assign _0380_ = _0381_ ? _0378_ : compute;
   assign _0382_ = ctrl_state == 2'h1;
   assign _0383_ = _0384_ ? 1'h0 : _0376_;
-  assign _0385_ = _0386_ ? _0129_ : dn_last;
+  assign _0385_ = _0386_ ? _0126_ : dn_last;
   assign _0387_ = _0388_ ? _0385_ : dn_last;
   assign _0389_ = _0390_ ? _0387_ : dn_last;
   assign _0390_ = ctrl_state == 2'h1;
@@ -1247,7 +1258,7 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   assign _0395_ = _0396_ ? _0393_ : _0389_;
   assign _0397_ = _0398_ ? _0389_ : _0395_;
   assign _0399_ = _0400_ ? 1'h0 : _0397_;
-  assign _0401_ = _0402_ ? _0128_ : nb_pen;
+  assign _0401_ = _0402_ ? _0125_ : nb_pen;
   assign _0403_ = _0404_ ? _0401_ : nb_pen;
   assign _0405_ = _0406_ ? _0403_ : nb_pen;
   assign _0406_ = ctrl_state == 2'h1;
@@ -1262,13 +1273,13 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   assign _0421_ = _0422_ ? _0419_ : pt_shift;
   assign _0422_ = ctrl_state == 2'h1;
   assign _0423_ = _0424_ ? 6'h00 : _0421_;
-  assign _0425_ = _0426_ ? hdr[62:32] : \$signal$105 ;
-  assign _0427_ = _0428_ ? _0425_ : \$signal$105 ;
-  assign _0429_ = _0430_ ? _0427_ : \$signal$105 ;
+  assign _0425_ = _0426_ ? hdr[62:32] : \$signal$106 ;
+  assign _0427_ = _0428_ ? _0425_ : \$signal$106 ;
+  assign _0429_ = _0430_ ? _0427_ : \$signal$106 ;
   assign _0430_ = ctrl_state == 2'h1;
   assign _0431_ = _0432_ ? 31'h00000000 : _0429_;
   assign _0433_ = _0434_ ? 2'h0 : ctrl_state;
-  function [1:0] _0946_;
+  function [1:0] _0956_;
     input [1:0] a;
     input [7:0] b;
     input [3:0] s;
@@ -1276,18 +1287,18 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
     (* parallel_case *)
     casez (s)
       4'b???1:
-        _0946_ = b[1:0];
+        _0956_ = b[1:0];
       4'b??1?:
-        _0946_ = b[3:2];
+        _0956_ = b[3:2];
       4'b?1??:
-        _0946_ = b[5:4];
+        _0956_ = b[5:4];
       4'b1???:
-        _0946_ = b[7:6];
+        _0956_ = b[7:6];
       default:
-        _0946_ = a;
+        _0956_ = a;
     endcase
   endfunction
-  assign _0435_ = _0946_(ctrl_state, { _0445_, _0442_, _0437_, _0433_ }, { _0447_, _0444_, _0439_, _0436_ });
+  assign _0435_ = _0956_(ctrl_state, { _0445_, _0442_, _0437_, _0433_ }, { _0447_, _0444_, _0439_, _0436_ });
   assign _0436_ = ctrl_state == (* full_case = 32'd1 *) 2'h3;
   assign _0437_ = _0438_ ? 2'h3 : ctrl_state;
   assign _0439_ = ctrl_state == (* full_case = 32'd1 *) 2'h2;
@@ -1297,149 +1308,149 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   assign _0445_ = _0446_ ? 2'h1 : ctrl_state;
   assign _0447_ = ! (* full_case = 32'd1 *) ctrl_state;
   assign _0448_ = _0449_ ? 2'h0 : _0435_;
-  assign _0450_ = _0451_ ? _0126_ : ch_last;
-  function [0:0] _0957_;
+  assign _0450_ = _0451_ ? _0124_ : ch_last;
+  function [0:0] _0967_;
     input [0:0] a;
     input [1:0] b;
     input [1:0] s;
     (* parallel_case *)
     casez (s)
       2'b?1:
-        _0957_ = b[0:0];
+        _0967_ = b[0:0];
       2'b1?:
-        _0957_ = b[1:1];
+        _0967_ = b[1:1];
       default:
-        _0957_ = a;
+        _0967_ = a;
     endcase
   endfunction
-  assign _0452_ = _0957_(ch_last, { _0454_, _0450_ }, { _0456_, _0453_ });
+  assign _0452_ = _0967_(ch_last, { _0454_, _0450_ }, { _0456_, _0453_ });
   assign _0453_ = ctrl_state == 2'h1;
-  assign _0454_ = _0455_ ? _0117_ : ch_last;
+  assign _0454_ = _0455_ ? _0114_ : ch_last;
   assign _0456_ = ! ctrl_state;
   assign _0457_ = _0458_ ? 1'h0 : _0452_;
-  assign _0459_ = _0460_ ? _0119_[15:0] : ch;
-  function [15:0] _0963_;
+  assign _0459_ = _0460_ ? _0117_[15:0] : ch;
+  function [15:0] _0973_;
     input [15:0] a;
     input [31:0] b;
     input [1:0] s;
     (* parallel_case *)
     casez (s)
       2'b?1:
-        _0963_ = b[15:0];
+        _0973_ = b[15:0];
       2'b1?:
-        _0963_ = b[31:16];
+        _0973_ = b[31:16];
       default:
-        _0963_ = a;
+        _0973_ = a;
     endcase
   endfunction
-  assign _0461_ = _0963_(ch, { _0463_, _0459_ }, { _0465_, _0462_ });
+  assign _0461_ = _0973_(ch, { _0463_, _0459_ }, { _0465_, _0462_ });
   assign _0462_ = ctrl_state == 2'h1;
   assign _0463_ = _0464_ ? 16'h0000 : ch;
   assign _0465_ = ! ctrl_state;
   assign _0466_ = _0467_ ? 16'h0000 : _0461_;
-  assign _0468_ = _0469_ ? (* full_case = 32'd1 *) 3'h0 : _0124_[2:0];
+  assign _0468_ = _0469_ ? (* full_case = 32'd1 *) 3'h0 : _0122_[2:0];
   assign _0470_ = lane ? wb : _0468_;
   assign _0472_ = _0473_ ? _0470_ : wb;
-  function [2:0] _0971_;
+  function [2:0] _0981_;
     input [2:0] a;
     input [5:0] b;
     input [1:0] s;
     (* parallel_case *)
     casez (s)
       2'b?1:
-        _0971_ = b[2:0];
+        _0981_ = b[2:0];
       2'b1?:
-        _0971_ = b[5:3];
+        _0981_ = b[5:3];
       default:
-        _0971_ = a;
+        _0981_ = a;
     endcase
   endfunction
-  assign _0474_ = _0971_(wb, { _0476_, _0472_ }, { _0478_, _0475_ });
+  assign _0474_ = _0981_(wb, { _0476_, _0472_ }, { _0478_, _0475_ });
   assign _0475_ = ctrl_state == 2'h1;
   assign _0476_ = _0477_ ? 3'h0 : wb;
   assign _0478_ = ! ctrl_state;
   assign _0479_ = _0480_ ? 3'h0 : _0474_;
-  assign _0481_ = lane ? wa : _0121_[7:0];
+  assign _0481_ = lane ? wa : _0119_[7:0];
   assign _0483_ = _0484_ ? _0481_ : wa;
-  function [7:0] _0978_;
+  function [7:0] _0988_;
     input [7:0] a;
     input [15:0] b;
     input [1:0] s;
     (* parallel_case *)
     casez (s)
       2'b?1:
-        _0978_ = b[7:0];
+        _0988_ = b[7:0];
       2'b1?:
-        _0978_ = b[15:8];
+        _0988_ = b[15:8];
       default:
-        _0978_ = a;
+        _0988_ = a;
     endcase
   endfunction
-  assign _0485_ = _0978_(wa, { _0487_, _0483_ }, { _0489_, _0486_ });
+  assign _0485_ = _0988_(wa, { _0487_, _0483_ }, { _0489_, _0486_ });
   assign _0486_ = ctrl_state == 2'h1;
   assign _0487_ = _0488_ ? 8'h00 : wa;
   assign _0489_ = ! ctrl_state;
   assign _0490_ = _0491_ ? 8'h00 : _0485_;
-  assign _0492_ = _0493_ ? _0123_[4:0] : blk;
+  assign _0492_ = _0493_ ? _0121_[4:0] : blk;
   assign _0494_ = lane ? blk : _0492_;
   assign _0496_ = _0497_ ? _0494_ : blk;
-  function [4:0] _0986_;
+  function [4:0] _0996_;
     input [4:0] a;
     input [9:0] b;
     input [1:0] s;
     (* parallel_case *)
     casez (s)
       2'b?1:
-        _0986_ = b[4:0];
+        _0996_ = b[4:0];
       2'b1?:
-        _0986_ = b[9:5];
+        _0996_ = b[9:5];
       default:
-        _0986_ = a;
+        _0996_ = a;
     endcase
   endfunction
-  assign _0498_ = _0986_(blk, { _0500_, _0496_ }, { _0502_, _0499_ });
+  assign _0498_ = _0996_(blk, { _0500_, _0496_ }, { _0502_, _0499_ });
   assign _0499_ = ctrl_state == 2'h1;
   assign _0500_ = _0501_ ? 5'h00 : blk;
   assign _0502_ = ! ctrl_state;
   assign _0503_ = _0504_ ? 5'h00 : _0498_;
-  assign _0505_ = lane ? (* full_case = 32'd1 *) _0125_[0] : 1'h0;
+  assign _0505_ = lane ? (* full_case = 32'd1 *) _0123_[0] : 1'h0;
   assign _0507_ = _0508_ ? _0505_ : lane;
-  function [0:0] _0993_;
+  function [0:0] _1003_;
     input [0:0] a;
     input [1:0] b;
     input [1:0] s;
     (* parallel_case *)
     casez (s)
       2'b?1:
-        _0993_ = b[0:0];
+        _1003_ = b[0:0];
       2'b1?:
-        _0993_ = b[1:1];
+        _1003_ = b[1:1];
       default:
-        _0993_ = a;
+        _1003_ = a;
     endcase
   endfunction
-  assign _0509_ = _0993_(lane, { _0511_, _0507_ }, { _0513_, _0510_ });
+  assign _0509_ = _1003_(lane, { _0511_, _0507_ }, { _0513_, _0510_ });
   assign _0510_ = ctrl_state == 2'h1;
   assign _0511_ = _0512_ ? 1'h0 : lane;
   assign _0513_ = ! ctrl_state;
   assign _0514_ = _0515_ ? 1'h0 : _0509_;
-  assign _0516_ = _0517_ ? _0115_[9:0] : tile_last;
+  assign _0516_ = _0517_ ? _0113_[9:0] : tile_last;
   assign _0518_ = _0519_ ? _0516_ : tile_last;
   assign _0519_ = ! ctrl_state;
   assign _0520_ = _0521_ ? 10'h000 : _0518_;
-  assign _0522_ = _0523_ ? _0112_ : tile_pen;
+  assign _0522_ = _0523_ ? _0110_ : tile_pen;
   assign _0524_ = _0525_ ? _0522_ : tile_pen;
   assign _0525_ = ! ctrl_state;
   assign _0526_ = _0527_ ? 17'h00000 : _0524_;
-  assign _0528_ = _0529_ ? _0109_ : n_pen;
+  assign _0528_ = _0529_ ? _0107_ : n_pen;
   assign _0530_ = _0531_ ? _0528_ : n_pen;
   assign _0531_ = ! ctrl_state;
   assign _0532_ = _0533_ ? 17'h00000 : _0530_;
-  assign _0534_ = _0535_ ? _0108_ : k_pen;
+  assign _0534_ = _0535_ ? _0106_ : k_pen;
   assign _0536_ = _0537_ ? _0534_ : k_pen;
   assign _0537_ = ! ctrl_state;
   assign _0538_ = _0539_ ? 17'h00000 : _0536_;
-  assign _0540_ = _0541_ ? _0107_[15:0] : k_last;
+  assign _0540_ = _0541_ ? _0104_[15:0] : k_last;
   assign _0542_ = _0543_ ? _0540_ : k_last;
   assign _0543_ = ! ctrl_state;
   assign _0544_ = _0545_ ? 16'h0000 : _0542_;
@@ -1455,15 +1466,15 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   assign _0560_ = _0561_ ? _0558_ : zero_point;
   assign _0561_ = ! ctrl_state;
   assign _0562_ = _0563_ ? 8'h00 : _0560_;
-  assign _0564_ = _0565_ ? _0106_[15:0] : n_last;
+  assign _0564_ = _0565_ ? _0103_[15:0] : n_last;
   assign _0566_ = _0567_ ? _0564_ : n_last;
   assign _0567_ = ! ctrl_state;
   assign _0568_ = _0569_ ? 16'h0000 : _0566_;
-  assign _0570_ = _0571_ ? _0104_ : m_wrap;
+  assign _0570_ = _0571_ ? _0102_ : m_wrap;
   assign _0572_ = _0573_ ? _0570_ : m_wrap;
   assign _0573_ = ! ctrl_state;
   assign _0574_ = _0575_ ? 17'h00000 : _0572_;
-  assign _0576_ = _0577_ ? _0103_[15:0] : m_last;
+  assign _0576_ = _0577_ ? _0101_[15:0] : m_last;
   assign _0578_ = _0579_ ? _0576_ : m_last;
   assign _0579_ = ! ctrl_state;
   assign _0580_ = _0581_ ? 16'h0000 : _0578_;
@@ -1471,44 +1482,50 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   assign _0584_ = _0585_ ? _0582_ : M_;
   assign _0585_ = ! ctrl_state;
   assign _0586_ = _0587_ ? 16'h0000 : _0584_;
-  assign _0588_ = _0589_ ? 1'h1 : _0102_;
-  assign _0590_ = _0591_ ? 5'h14 : _0094_[4:0];
-  assign _0592_ = _0593_ ? 1'h0 : _0101_;
-  assign _0594_ = _0595_ ? (* full_case = 32'd1 *) 8'h00 : ra_inc;
-  assign _0596_ = d_last ? (* full_case = 32'd1 *) _0594_ : ra_row;
-  assign _0598_ = beat_last ? (* full_case = 32'd1 *) _0596_ : ra_inc;
-  assign _0600_ = _0601_ ? _0598_ : ra;
-  assign _0602_ = _0603_ ? _0085_ : 1'h0;
-  assign _0603_ = ctrl_state == 2'h1;
-  assign _0604_ = _0605_ ? w_word : 69'h000000000000000000;
-  assign _0605_ = ctrl_state == 2'h1;
-  assign _0606_ = _0607_ ? wa : 8'h00;
-  assign _0607_ = ctrl_state == 2'h1;
-  assign _0608_ = _0609_ ? hdr[69:64] : 6'h00;
-  assign _0609_ = ctrl_state == 2'h1;
-  assign _0610_ = _0611_ ? hdr[62:32] : 31'h00000000;
+  assign _0588_ = _0589_ ? (* full_case = 32'd1 *) _0099_ : _0100_;
+  assign _0590_ = _0591_ ? 1'h1 : _0588_;
+  assign _0592_ = _0593_ ? (* full_case = 32'd1 *) _0098_[4:0] : _0000_[4:0];
+  assign _0594_ = _0595_ ? 5'h14 : _0592_;
+  assign _0596_ = _0597_ ? 1'h0 : _0097_;
+  assign _0598_ = _0599_ ? (* full_case = 32'd1 *) 8'h00 : ra_inc;
+  assign _0600_ = d_last ? (* full_case = 32'd1 *) _0598_ : ra_row;
+  assign _0602_ = beat_last ? (* full_case = 32'd1 *) _0600_ : ra_inc;
+  assign _0604_ = _0605_ ? _0602_ : ra;
+  assign _0606_ = _0607_ ? 1'h1 : 1'h0;
+  assign _0608_ = _0609_ ? _0606_ : 1'h0;
+  assign _0610_ = _0611_ ? _0608_ : 1'h0;
   assign _0611_ = ctrl_state == 2'h1;
-  assign _0612_ = _0613_ ? hdr[31:0] : 32'd0;
+  assign _0612_ = _0613_ ? _0078_ : 1'h0;
   assign _0613_ = ctrl_state == 2'h1;
-  assign _0614_ = _0615_ ? s_param__valid : 1'h0;
-  assign _0615_ = ! ctrl_state;
-  function [0:0] _1067_;
+  assign _0614_ = _0615_ ? w_word : 69'h000000000000000000;
+  assign _0615_ = ctrl_state == 2'h1;
+  assign _0616_ = _0617_ ? wa : 8'h00;
+  assign _0617_ = ctrl_state == 2'h1;
+  assign _0618_ = _0619_ ? hdr[69:64] : 6'h00;
+  assign _0619_ = ctrl_state == 2'h1;
+  assign _0620_ = _0621_ ? hdr[62:32] : 31'h00000000;
+  assign _0621_ = ctrl_state == 2'h1;
+  assign _0622_ = _0623_ ? hdr[31:0] : 32'd0;
+  assign _0623_ = ctrl_state == 2'h1;
+  assign _0624_ = _0625_ ? s_param__valid : 1'h0;
+  assign _0625_ = ! ctrl_state;
+  function [0:0] _1083_;
     input [0:0] a;
     input [1:0] b;
     input [1:0] s;
     (* parallel_case *)
     casez (s)
       2'b?1:
-        _1067_ = b[0:0];
+        _1083_ = b[0:0];
       2'b1?:
-        _1067_ = b[1:1];
+        _1083_ = b[1:1];
       default:
-        _1067_ = a;
+        _1083_ = a;
     endcase
   endfunction
-  assign _0616_ = _1067_(1'h0, 2'h3, { _0618_, _0617_ });
-  assign _0617_ = ctrl_state == 2'h1;
-  assign _0618_ = ! ctrl_state;
+  assign _0626_ = _1083_(1'h0, 2'h3, { _0628_, _0627_ });
+  assign _0627_ = ctrl_state == 2'h1;
+  assign _0628_ = ! ctrl_state;
   \hwq_top.engine.array  array (
     .clk(clk),
     .drain_valid(o_valid),
@@ -1516,7 +1533,7 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
     .i_last(i_last),
     .i_valid(take),
     .i_w(i_w),
-    .o_data(\o_data$117 ),
+    .o_data(\o_data$118 ),
     .rst(rst)
   );
   \hwq_top.engine.fifo  fifo (
@@ -1525,7 +1542,7 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
     .r_en(r_en),
     .r_rdy(m_out__valid),
     .rst(rst),
-    .w_en(\w_en$79 ),
+    .w_en(\w_en$81 ),
     .w_port__data(out_w)
   );
   \hwq_top.engine.params0  params0 (
@@ -1541,18 +1558,18 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
     .act_min(act_min),
     .clk(clk),
     .i_acc(i_acc),
-    .i_last(\i_last$56 ),
-    .i_valid(\i_valid$54 ),
+    .i_last(\i_last$58 ),
+    .i_valid(\i_valid$56 ),
     .o_data(o_data),
     .o_last(o_last),
-    .o_valid(\o_valid$80 ),
-    .\port$2515$0 (r_data),
+    .o_valid(\o_valid$82 ),
+    .\port$2557$0 (r_data),
     .rst(rst),
     .zero_point(zero_point)
   );
   assign s_param__payload = hdr;
   assign chan = hdr;
-  assign credits_next = _0094_[4:0];
+  assign kept = _0000_[4:0];
   assign en = 1'h1;
   assign \en$19  = 1'h1;
   assign i_valid = take;
@@ -1560,20 +1577,20 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   assign s_wgt__payload = i_w;
   assign s_act__ready = take;
   assign s_wgt__ready = take;
-  assign row_next = _0089_[16:0];
+  assign row_next = _0085_[16:0];
   assign r_addr = ra_next;
-  assign \$signal$55  = \i_valid$54 ;
-  assign part_last = \i_last$56 ;
+  assign \$signal$57  = \i_valid$56 ;
+  assign part_last = \i_last$58 ;
   assign acc_part = i_acc;
-  assign \$signal$61  = zero_point;
-  assign \$signal$63  = act_min;
-  assign \act_max$65  = act_max;
+  assign \$signal$63  = zero_point;
+  assign \$signal$65  = act_min;
+  assign \act_max$67  = act_max;
   assign i_bias = r_data[31:0];
   assign i_multiplier = r_data[62:32];
   assign i_shift = r_data[68:63];
-  assign \w_data$83  = out_w;
+  assign \w_data$85  = out_w;
   assign r_rdy = m_out__valid;
-  assign \r_data$87  = m_out__payload;
+  assign \r_data$89  = m_out__payload;
   assign m_out__ready = r_en;
   assign \hdr.m  = hdr[15:0];
   assign \hdr.n  = hdr[31:16];
@@ -1652,40 +1669,40 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   assign \m_out__payload.data[6]  = m_out__payload[55:48];
   assign \m_out__payload.data[7]  = m_out__payload[63:56];
   assign \m_out__payload.last  = m_out__payload[64];
-  assign \o_data$117[0]  = \o_data$117 [25:0];
-  assign \o_data$117[1]  = \o_data$117 [51:26];
-  assign \o_data$117[2]  = \o_data$117 [77:52];
-  assign \o_data$117[3]  = \o_data$117 [103:78];
-  assign \o_data$117[4]  = \o_data$117 [129:104];
-  assign \o_data$117[5]  = \o_data$117 [155:130];
-  assign \o_data$117[6]  = \o_data$117 [181:156];
-  assign \o_data$117[7]  = \o_data$117 [207:182];
+  assign \o_data$118[0]  = \o_data$118 [25:0];
+  assign \o_data$118[1]  = \o_data$118 [51:26];
+  assign \o_data$118[2]  = \o_data$118 [77:52];
+  assign \o_data$118[3]  = \o_data$118 [103:78];
+  assign \o_data$118[4]  = \o_data$118 [129:104];
+  assign \o_data$118[5]  = \o_data$118 [155:130];
+  assign \o_data$118[6]  = \o_data$118 [181:156];
+  assign \o_data$118[7]  = \o_data$118 [207:182];
   assign out_w[64] = o_last;
   assign out_w[63:0] = { o_data, part6, part5, part4, part3, part2, part1, part0 };
   assign _0172_ = rst;
   assign _0080_ = _0171_;
-  assign _0176_ = \o_valid$80 ;
+  assign _0176_ = \o_valid$82 ;
   assign _0178_ = rst;
   assign _0079_ = _0177_;
-  assign _0182_ = \o_valid$80 ;
+  assign _0182_ = \o_valid$82 ;
   assign _0184_ = rst;
   assign _0077_ = _0183_;
-  assign _0188_ = \o_valid$80 ;
+  assign _0188_ = \o_valid$82 ;
   assign _0190_ = rst;
   assign _0076_ = _0189_;
-  assign _0194_ = \o_valid$80 ;
+  assign _0194_ = \o_valid$82 ;
   assign _0196_ = rst;
   assign _0075_ = _0195_;
-  assign _0200_ = \o_valid$80 ;
+  assign _0200_ = \o_valid$82 ;
   assign _0202_ = rst;
   assign _0074_ = _0201_;
-  assign _0206_ = \o_valid$80 ;
+  assign _0206_ = \o_valid$82 ;
   assign _0208_ = rst;
   assign _0073_ = _0207_;
-  assign _0212_ = \o_valid$80 ;
+  assign _0212_ = \o_valid$82 ;
   assign _0214_ = rst;
   assign _0072_ = _0213_;
-  assign _0216_ = \o_valid$80 ;
+  assign _0216_ = \o_valid$82 ;
   assign _0218_ = rst;
   assign _0071_ = _0217_;
   assign _0220_ = o_valid;
@@ -1746,47 +1763,47 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   assign _0055_ = _0301_;
   assign _0304_ = at_tile_last;
   assign _0306_ = adv;
-  assign _0308_ = _0133_;
+  assign _0308_ = _0131_;
   assign _0310_ = rst;
   assign _0054_ = _0309_;
   assign _0312_ = at_tile_last;
   assign _0314_ = adv;
-  assign _0316_ = _0133_;
+  assign _0316_ = _0131_;
   assign _0318_ = rst;
   assign _0053_ = _0317_;
   assign _0320_ = fn_last;
   assign _0322_ = at_tile_last;
   assign _0324_ = adv;
-  assign _0326_ = _0133_;
+  assign _0326_ = _0131_;
   assign _0328_ = rst;
   assign _0052_ = _0327_;
   assign _0330_ = fn_last;
   assign _0332_ = at_tile_last;
   assign _0334_ = adv;
-  assign _0336_ = _0133_;
+  assign _0336_ = _0131_;
   assign _0338_ = rst;
   assign _0051_ = _0337_;
   assign _0340_ = fn_last;
   assign _0342_ = at_tile_last;
   assign _0344_ = adv;
-  assign _0346_ = _0133_;
+  assign _0346_ = _0131_;
   assign _0348_ = rst;
   assign _0050_ = _0347_;
   assign _0350_ = _0147_;
   assign _0352_ = at_tile_last;
   assign _0354_ = adv;
-  assign _0356_ = _0133_;
+  assign _0356_ = _0131_;
   assign _0358_ = rst;
   assign _0049_ = _0357_;
   assign _0360_ = at_tile_last;
   assign _0362_ = adv;
-  assign _0364_ = _0133_;
+  assign _0364_ = _0131_;
   assign _0366_ = rst;
   assign _0048_ = _0365_;
-  assign _0370_ = _0130_;
+  assign _0370_ = _0128_;
   assign _0373_ = rst;
   assign _0047_ = _0372_;
-  assign _0375_ = _0130_;
+  assign _0375_ = _0128_;
   assign _0379_ = ch_last;
   assign _0381_ = s_param__valid;
   assign _0384_ = rst;
@@ -1807,16 +1824,16 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   assign _0412_ = s_param__valid;
   assign _0416_ = rst;
   assign _0042_ = _0415_;
-  assign _0418_ = _0118_;
+  assign _0418_ = _0115_;
   assign _0420_ = s_param__valid;
   assign _0424_ = rst;
   assign _0041_ = _0423_;
-  assign _0426_ = _0118_;
+  assign _0426_ = _0115_;
   assign _0428_ = s_param__valid;
   assign _0432_ = rst;
   assign _0040_ = _0431_;
-  assign _0434_ = _0132_;
-  assign _0438_ = _0130_;
+  assign _0434_ = _0130_;
+  assign _0438_ = _0128_;
   assign _0441_ = ch_last;
   assign _0443_ = s_param__valid;
   assign _0446_ = s_param__valid;
@@ -1830,24 +1847,24 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   assign _0464_ = s_param__valid;
   assign _0467_ = rst;
   assign _0037_ = _0466_;
-  assign _0469_ = _0122_;
-  assign _0471_ = _0120_;
+  assign _0469_ = _0120_;
+  assign _0471_ = _0118_;
   assign _0473_ = s_param__valid;
   assign _0477_ = s_param__valid;
   assign _0480_ = rst;
   assign _0036_ = _0479_;
-  assign _0482_ = _0120_;
+  assign _0482_ = _0118_;
   assign _0484_ = s_param__valid;
   assign _0488_ = s_param__valid;
   assign _0491_ = rst;
   assign _0035_ = _0490_;
-  assign _0493_ = _0122_;
-  assign _0495_ = _0120_;
+  assign _0493_ = _0120_;
+  assign _0495_ = _0118_;
   assign _0497_ = s_param__valid;
   assign _0501_ = s_param__valid;
   assign _0504_ = rst;
   assign _0033_ = _0503_;
-  assign _0506_ = _0120_;
+  assign _0506_ = _0118_;
   assign _0508_ = s_param__valid;
   assign _0512_ = s_param__valid;
   assign _0515_ = rst;
@@ -1888,25 +1905,30 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   assign _0583_ = s_param__valid;
   assign _0587_ = rst;
   assign _0019_ = _0586_;
-  assign _0589_ = rst;
-  assign _0018_ = _0588_;
+  assign _0589_ = \$signal ;
   assign _0591_ = rst;
-  assign _0017_ = _0590_;
-  assign _0593_ = rst;
-  assign _0016_ = _0592_;
-  assign _0595_ = dn_last;
-  assign _0597_ = _0093_;
-  assign _0599_ = _0092_;
-  assign _0601_ = o_valid;
-  assign ra_next = _0600_;
-  assign w_en = _0602_;
-  assign w_data = _0604_;
-  assign w_addr = _0606_;
-  assign w_word[68:63] = _0608_;
-  assign w_word[62:32] = _0610_;
-  assign w_word[31:0] = _0612_;
-  assign header_taken = _0614_;
-  assign s_param__ready = _0616_;
+  assign _0018_ = _0590_;
+  assign _0593_ = \$signal ;
+  assign _0595_ = rst;
+  assign _0017_ = _0594_;
+  assign _0597_ = rst;
+  assign _0016_ = _0596_;
+  assign _0599_ = dn_last;
+  assign _0601_ = _0089_;
+  assign _0603_ = _0088_;
+  assign _0605_ = o_valid;
+  assign ra_next = _0604_;
+  assign _0607_ = ch_last;
+  assign _0609_ = s_param__valid;
+  assign enter = _0610_;
+  assign w_en = _0612_;
+  assign w_data = _0614_;
+  assign w_addr = _0616_;
+  assign w_word[68:63] = _0618_;
+  assign w_word[62:32] = _0620_;
+  assign w_word[31:0] = _0622_;
+  assign header_taken = _0624_;
+  assign s_param__ready = _0626_;
   always @(posedge clk) begin
     last_mblock <= _0016_;
     credits <= _0017_;
@@ -1930,7 +1952,7 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
     ch <= _0037_;
     ch_last <= _0038_;
     ctrl_state <= _0039_;
-    \$signal$105  <= _0040_;
+    \$signal$106  <= _0040_;
     pt_shift <= _0041_;
     nb_last <= _0042_;
     nb_pen <= _0043_;
@@ -1955,8 +1977,8 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
     row_valid <= _0064_;
     beat_last <= _0065_;
     d_last <= _0066_;
-    \i_valid$54  <= _0068_;
-    \i_last$56  <= _0069_;
+    \i_valid$56  <= _0068_;
+    \i_last$58  <= _0069_;
     i_acc <= _0070_;
     ob <= _0071_;
     part0 <= _0072_;
@@ -4066,9 +4088,9 @@ module \hwq_top.engine.array (i_w, clk, rst, i_valid, i_last, drain_valid, o_dat
   wire _2091_;
   wire [7:0] _2092_;
   wire _2093_;
-  wire _2094_;
+  wire [25:0] _2094_;
   wire _2095_;
-  wire _2096_;
+  wire [25:0] _2096_;
   wire _2097_;
   wire _2098_;
   wire _2099_;
@@ -4076,57 +4098,57 @@ module \hwq_top.engine.array (i_w, clk, rst, i_valid, i_last, drain_valid, o_dat
   wire _2101_;
   wire _2102_;
   wire _2103_;
-  wire _2104_;
+  wire [15:0] _2104_;
   wire _2105_;
   wire _2106_;
   wire _2107_;
   wire [7:0] _2108_;
   wire _2109_;
-  wire [7:0] _2110_;
+  wire _2110_;
   wire _2111_;
-  wire [7:0] _2112_;
+  wire _2112_;
   wire _2113_;
-  wire [7:0] _2114_;
+  wire _2114_;
   wire _2115_;
-  wire [7:0] _2116_;
+  wire _2116_;
   wire _2117_;
-  wire [7:0] _2118_;
+  wire _2118_;
   wire _2119_;
-  wire [7:0] _2120_;
+  wire _2120_;
   wire _2121_;
   wire _2122_;
   wire _2123_;
-  wire _2124_;
+  wire [7:0] _2124_;
   wire _2125_;
-  wire _2126_;
+  wire [7:0] _2126_;
   wire _2127_;
-  wire _2128_;
+  wire [7:0] _2128_;
   wire _2129_;
-  wire _2130_;
+  wire [7:0] _2130_;
   wire _2131_;
-  wire _2132_;
+  wire [7:0] _2132_;
   wire _2133_;
   wire [7:0] _2134_;
   wire _2135_;
   wire [7:0] _2136_;
   wire _2137_;
-  wire [7:0] _2138_;
+  wire _2138_;
   wire _2139_;
-  wire [7:0] _2140_;
+  wire _2140_;
   wire _2141_;
-  wire [7:0] _2142_;
+  wire _2142_;
   wire _2143_;
-  wire [7:0] _2144_;
+  wire _2144_;
   wire _2145_;
   wire _2146_;
   wire _2147_;
   wire _2148_;
   wire _2149_;
-  wire _2150_;
+  wire [7:0] _2150_;
   wire _2151_;
-  wire _2152_;
+  wire [7:0] _2152_;
   wire _2153_;
-  wire _2154_;
+  wire [7:0] _2154_;
   wire _2155_;
   wire [7:0] _2156_;
   wire _2157_;
@@ -4134,9 +4156,9 @@ module \hwq_top.engine.array (i_w, clk, rst, i_valid, i_last, drain_valid, o_dat
   wire _2159_;
   wire [7:0] _2160_;
   wire _2161_;
-  wire [7:0] _2162_;
+  wire _2162_;
   wire _2163_;
-  wire [7:0] _2164_;
+  wire _2164_;
   wire _2165_;
   wire _2166_;
   wire _2167_;
@@ -4144,7 +4166,7 @@ module \hwq_top.engine.array (i_w, clk, rst, i_valid, i_last, drain_valid, o_dat
   wire _2169_;
   wire _2170_;
   wire _2171_;
-  wire _2172_;
+  wire [7:0] _2172_;
   wire _2173_;
   wire [7:0] _2174_;
   wire _2175_;
@@ -4160,65 +4182,65 @@ module \hwq_top.engine.array (i_w, clk, rst, i_valid, i_last, drain_valid, o_dat
   wire _2185_;
   wire _2186_;
   wire _2187_;
-  wire [7:0] _2188_;
+  wire _2188_;
   wire _2189_;
   wire [7:0] _2190_;
   wire _2191_;
   wire [7:0] _2192_;
   wire _2193_;
-  wire _2194_;
+  wire [7:0] _2194_;
   wire _2195_;
-  wire _2196_;
+  wire [7:0] _2196_;
   wire _2197_;
-  wire [7:0] _2198_;
+  wire _2198_;
   wire _2199_;
-  wire [7:0] _2200_;
+  wire _2200_;
   wire _2201_;
   wire _2202_;
   wire _2203_;
   wire [7:0] _2204_;
   wire _2205_;
-  wire _2206_;
+  wire [7:0] _2206_;
   wire _2207_;
-  wire _2208_;
+  wire [7:0] _2208_;
   wire _2209_;
-  wire [2:0] _2210_;
+  wire _2210_;
   wire _2211_;
-  wire [2:0] _2212_;
+  wire _2212_;
   wire _2213_;
-  wire [3:0] _2214_;
+  wire [7:0] _2214_;
   wire _2215_;
-  wire [3:0] _2216_;
+  wire [7:0] _2216_;
   wire _2217_;
   wire _2218_;
   wire _2219_;
-  wire _2220_;
+  wire [7:0] _2220_;
   wire _2221_;
-  wire [2:0] _2222_;
+  wire _2222_;
   wire _2223_;
-  wire [3:0] _2224_;
+  wire _2224_;
   wire _2225_;
   wire [2:0] _2226_;
   wire _2227_;
   wire [2:0] _2228_;
   wire _2229_;
-  wire [2:0] _2230_;
+  wire [3:0] _2230_;
   wire _2231_;
-  wire [25:0] _2232_;
+  wire [3:0] _2232_;
   wire _2233_;
-  wire [25:0] _2234_;
+  wire _2234_;
   wire _2235_;
   wire _2236_;
   wire _2237_;
-  wire _2238_;
+  wire [2:0] _2238_;
   wire _2239_;
-  wire _2240_;
+  wire [3:0] _2240_;
   wire _2241_;
-  wire [15:0] _2242_;
+  wire [2:0] _2242_;
   wire _2243_;
-  wire _2244_;
+  wire [2:0] _2244_;
   wire _2245_;
-  wire [7:0] _2246_;
+  wire [2:0] _2246_;
   wire _2247_;
   wire [25:0] _2248_;
   wire _2249_;
@@ -6515,1993 +6537,1993 @@ module \hwq_top.engine.array (i_w, clk, rst, i_valid, i_last, drain_valid, o_dat
   assign _1014_ = drain_count - 1'h1;
   assign _1016_ = drain_beat + 1'h1;
   assign _1017_ = drain_advance ? 4'h0 : _1016_;
-  assign _1910_ = _1911_ ? 1'h0 : l_1_2;
-  assign _1912_ = _1913_ ? 16'h0000 : { _0088_, _0087_, _0086_, _0085_, _0084_, _0083_, _0082_, _0081_, _0080_, _0078_, _0077_, _0076_, _0075_, _0074_, _0073_, _0072_ };
-  assign _1914_ = _1915_ ? 1'h0 : l_1_2;
-  assign _1916_ = _1917_ ? 8'h00 : a_1_2;
-  assign _1918_ = _1919_ ? _0412_[25:0] : out_1_2;
-  assign _1920_ = _1921_ ? 26'h0000000 : _0223_;
-  assign _1922_ = _1923_ ? 1'h0 : lr_1_2_d1;
-  assign _1924_ = _1925_ ? 1'h0 : lr_1_2_d0;
-  assign _1926_ = _1927_ ? 1'h0 : l_1_1;
-  assign _1928_ = _1929_ ? 16'h0000 : { _0071_, _0070_, _0069_, _0067_, _0066_, _0065_, _0064_, _0063_, _0062_, _0061_, _0060_, _0059_, _0058_, _0056_, _0055_, _0054_ };
-  assign _1930_ = _1931_ ? 1'h0 : l_1_1;
-  assign _1932_ = _1933_ ? 8'h00 : a_1_1;
-  assign _1934_ = _1935_ ? _0401_[25:0] : out_1_1;
-  assign _1936_ = _1937_ ? 26'h0000000 : _0112_;
-  assign _1938_ = _1939_ ? 1'h0 : lr_1_1_d1;
-  assign _1940_ = _1941_ ? 1'h0 : lr_1_1_d0;
-  assign _1942_ = _1943_ ? 1'h0 : l_1_0;
-  assign _1944_ = _1945_ ? 16'h0000 : { _0053_, _0052_, _0051_, _0050_, _0049_, _0048_, _0047_, _0045_, _0044_, _0043_, _0042_, _0041_, _0040_, _0039_, _0038_, _0037_ };
-  assign _1946_ = _1947_ ? 1'h0 : l_1_0;
-  assign _1948_ = _1949_ ? 8'h00 : a_1_0;
-  assign _1950_ = _1951_ ? _0390_[25:0] : out_1_0;
-  assign _1952_ = _1953_ ? 26'h0000000 : _0001_;
-  assign _1954_ = _1955_ ? 1'h0 : lr_1_0_d1;
-  assign _1956_ = _1957_ ? 1'h0 : lr_1_0_d0;
-  assign _1958_ = _1959_ ? 1'h0 : skew_l1_d0;
-  assign _1960_ = _1961_ ? 16'h0000 : { _0036_, _0034_, _0033_, _0032_, _0031_, _0030_, _0029_, _0028_, _0027_, _0026_, _0025_, _0023_, _0022_, _0021_, _0020_, _0019_ };
-  assign _1962_ = _1963_ ? 1'h0 : skew_l1_d0;
-  assign _1964_ = _1965_ ? 8'h00 : skew_a1_d0;
-  assign _1966_ = _1967_ ? _0379_[25:0] : out_0_7;
-  assign _1968_ = _1969_ ? 26'h0000000 : _1799_;
-  assign _1970_ = _1971_ ? 1'h0 : lr_0_7_d1;
-  assign _1972_ = _1973_ ? 1'h0 : lr_0_7_d0;
-  assign _1974_ = _1975_ ? 1'h0 : l_0_6;
-  assign _1976_ = _1977_ ? 16'h0000 : { _0018_, _0017_, _0016_, _0015_, _0014_, _0012_, _0011_, _0010_, _0009_, _0008_, _0007_, _0006_, _0005_, _0004_, _0003_, _1909_ };
-  assign _1978_ = _1979_ ? 1'h0 : l_0_6;
-  assign _1980_ = _1981_ ? 8'h00 : a_0_6;
-  assign _1982_ = _1983_ ? _0368_[25:0] : out_0_6;
-  assign _1984_ = _1985_ ? 26'h0000000 : _1688_;
-  assign _1986_ = _1987_ ? 1'h0 : lr_0_6_d1;
-  assign _1988_ = _1989_ ? 1'h0 : lr_0_6_d0;
-  assign _1990_ = _1991_ ? 1'h0 : l_0_5;
-  assign _1992_ = _1993_ ? 16'h0000 : { _1908_, _1907_, _1906_, _1905_, _1904_, _1903_, _1902_, _1901_, _1900_, _1898_, _1897_, _1896_, _1895_, _1894_, _1893_, _1892_ };
-  assign _1994_ = _1995_ ? 1'h0 : l_0_5;
-  assign _1996_ = _1997_ ? 8'h00 : a_0_5;
-  assign _1998_ = _1999_ ? _0357_[25:0] : out_0_5;
-  assign _2000_ = _2001_ ? 26'h0000000 : _1577_;
-  assign _2002_ = _2003_ ? 1'h0 : lr_0_5_d1;
-  assign _2004_ = _2005_ ? 1'h0 : lr_0_5_d0;
-  assign _2006_ = _2007_ ? 1'h0 : l_0_4;
-  assign _2008_ = _2009_ ? 16'h0000 : { _1891_, _1890_, _1889_, _1887_, _1886_, _1885_, _1884_, _1883_, _1882_, _1881_, _1880_, _1879_, _1878_, _1876_, _1875_, _1874_ };
-  assign _2010_ = _2011_ ? 1'h0 : l_0_4;
-  assign _2012_ = _2013_ ? 8'h00 : a_0_4;
-  assign _2014_ = _2015_ ? _0346_[25:0] : out_0_4;
-  assign _2016_ = _2017_ ? 26'h0000000 : _1466_;
-  assign _2018_ = _2019_ ? 1'h0 : lr_0_4_d1;
-  assign _2020_ = _2021_ ? 1'h0 : lr_0_4_d0;
-  assign _2022_ = _2023_ ? 1'h0 : l_0_3;
-  assign _2024_ = _2025_ ? 16'h0000 : { _1873_, _1872_, _1871_, _1870_, _1869_, _1868_, _1867_, _1865_, _1864_, _1863_, _1862_, _1861_, _1860_, _1859_, _1858_, _1857_ };
-  assign _2026_ = _2027_ ? 1'h0 : l_0_3;
-  assign _2028_ = _2029_ ? 8'h00 : a_0_3;
-  assign _2030_ = _2031_ ? _0335_[25:0] : out_0_3;
-  assign _2032_ = _2033_ ? 26'h0000000 : _1355_;
-  assign _2034_ = _2035_ ? 1'h0 : lr_0_3_d1;
-  assign _2036_ = _2037_ ? 1'h0 : lr_0_3_d0;
-  assign _2038_ = _2039_ ? 1'h0 : l_0_2;
-  assign _2040_ = _2041_ ? 16'h0000 : { _1856_, _1854_, _1853_, _1852_, _1851_, _1850_, _1849_, _1848_, _1847_, _1846_, _1845_, _1843_, _1842_, _1841_, _1840_, _1839_ };
-  assign _2042_ = _2043_ ? 1'h0 : l_0_2;
-  assign _2044_ = _2045_ ? 8'h00 : a_0_2;
-  assign _2046_ = _2047_ ? _0323_[25:0] : out_0_2;
-  assign _2048_ = _2049_ ? 26'h0000000 : _1244_;
-  assign _2050_ = _2051_ ? 1'h0 : lr_0_2_d1;
-  assign _2052_ = _2053_ ? 1'h0 : lr_0_2_d0;
-  assign _2054_ = _2055_ ? 1'h0 : l_0_1;
-  assign _2056_ = _2057_ ? 16'h0000 : { _1838_, _1837_, _1836_, _1835_, _1834_, _1832_, _1831_, _1830_, _1829_, _1828_, _1827_, _1826_, _1825_, _1824_, _1823_, _1821_ };
-  assign _2058_ = _2059_ ? 1'h0 : l_0_1;
-  assign _2060_ = _2061_ ? 8'h00 : a_0_1;
-  assign _2062_ = _2063_ ? _0312_[25:0] : out_0_1;
-  assign _2064_ = _2065_ ? 26'h0000000 : _1133_;
-  assign _2066_ = _2067_ ? 1'h0 : lr_0_1_d1;
-  assign _2068_ = _2069_ ? 1'h0 : lr_0_1_d0;
-  assign _2070_ = _2071_ ? 1'h0 : l_0_0;
-  assign _2072_ = _2073_ ? 16'h0000 : { _1820_, _1819_, _1818_, _1817_, _1816_, _1815_, _1814_, _1813_, _1812_, _1810_, _1809_, _1808_, _1807_, _1806_, _1805_, _1804_ };
-  assign _2074_ = _2075_ ? 1'h0 : l_0_0;
-  assign _2076_ = _2077_ ? 8'h00 : a_0_0;
-  assign _2078_ = _2079_ ? _0301_[25:0] : out_0_0;
-  assign _2080_ = _2081_ ? 26'h0000000 : _1022_;
-  assign _2082_ = _2083_ ? 1'h0 : lr_0_0_d1;
-  assign _2084_ = _2085_ ? 1'h0 : lr_0_0_d0;
-  assign _2086_ = _2087_ ? 1'h0 : in_last;
-  assign _2088_ = _2089_ ? 16'h0000 : { _1803_, _1802_, _1801_, _1798_, _1797_, _1796_, _1795_, _1794_, _1793_, _1792_, _1791_, _1790_, _1789_, _1787_, _1786_, _1785_ };
-  assign _2090_ = _2091_ ? 1'h0 : in_last;
-  assign _2092_ = _2093_ ? 8'h00 : a_in0;
-  assign _2094_ = _2095_ ? 1'h0 : skew_l7_d5;
-  assign _2096_ = _2097_ ? 1'h0 : skew_l7_d4;
-  assign _2098_ = _2099_ ? 1'h0 : skew_l7_d3;
-  assign _2100_ = _2101_ ? 1'h0 : skew_l7_d2;
-  assign _2102_ = _2103_ ? 1'h0 : skew_l7_d1;
-  assign _2104_ = _2105_ ? 1'h0 : skew_l7_d0;
+  assign _1910_ = _1911_ ? 1'h0 : l_1_3;
+  assign _1912_ = _1913_ ? 16'h0000 : { _0106_, _0105_, _0104_, _0103_, _0102_, _0100_, _0099_, _0098_, _0097_, _0096_, _0095_, _0094_, _0093_, _0092_, _0091_, _0089_ };
+  assign _1914_ = _1915_ ? 1'h0 : l_1_3;
+  assign _1916_ = _1917_ ? 8'h00 : a_1_3;
+  assign _1918_ = _1919_ ? _0423_[25:0] : out_1_3;
+  assign _1920_ = _1921_ ? 26'h0000000 : _0334_;
+  assign _1922_ = _1923_ ? 1'h0 : lr_1_3_d1;
+  assign _1924_ = _1925_ ? 1'h0 : lr_1_3_d0;
+  assign _1926_ = _1927_ ? 1'h0 : l_1_2;
+  assign _1928_ = _1929_ ? 16'h0000 : { _0088_, _0087_, _0086_, _0085_, _0084_, _0083_, _0082_, _0081_, _0080_, _0078_, _0077_, _0076_, _0075_, _0074_, _0073_, _0072_ };
+  assign _1930_ = _1931_ ? 1'h0 : l_1_2;
+  assign _1932_ = _1933_ ? 8'h00 : a_1_2;
+  assign _1934_ = _1935_ ? _0412_[25:0] : out_1_2;
+  assign _1936_ = _1937_ ? 26'h0000000 : _0223_;
+  assign _1938_ = _1939_ ? 1'h0 : lr_1_2_d1;
+  assign _1940_ = _1941_ ? 1'h0 : lr_1_2_d0;
+  assign _1942_ = _1943_ ? 1'h0 : l_1_1;
+  assign _1944_ = _1945_ ? 16'h0000 : { _0071_, _0070_, _0069_, _0067_, _0066_, _0065_, _0064_, _0063_, _0062_, _0061_, _0060_, _0059_, _0058_, _0056_, _0055_, _0054_ };
+  assign _1946_ = _1947_ ? 1'h0 : l_1_1;
+  assign _1948_ = _1949_ ? 8'h00 : a_1_1;
+  assign _1950_ = _1951_ ? _0401_[25:0] : out_1_1;
+  assign _1952_ = _1953_ ? 26'h0000000 : _0112_;
+  assign _1954_ = _1955_ ? 1'h0 : lr_1_1_d1;
+  assign _1956_ = _1957_ ? 1'h0 : lr_1_1_d0;
+  assign _1958_ = _1959_ ? 1'h0 : l_1_0;
+  assign _1960_ = _1961_ ? 16'h0000 : { _0053_, _0052_, _0051_, _0050_, _0049_, _0048_, _0047_, _0045_, _0044_, _0043_, _0042_, _0041_, _0040_, _0039_, _0038_, _0037_ };
+  assign _1962_ = _1963_ ? 1'h0 : l_1_0;
+  assign _1964_ = _1965_ ? 8'h00 : a_1_0;
+  assign _1966_ = _1967_ ? _0390_[25:0] : out_1_0;
+  assign _1968_ = _1969_ ? 26'h0000000 : _0001_;
+  assign _1970_ = _1971_ ? 1'h0 : lr_1_0_d1;
+  assign _1972_ = _1973_ ? 1'h0 : lr_1_0_d0;
+  assign _1974_ = _1975_ ? 1'h0 : skew_l1_d0;
+  assign _1976_ = _1977_ ? 16'h0000 : { _0036_, _0034_, _0033_, _0032_, _0031_, _0030_, _0029_, _0028_, _0027_, _0026_, _0025_, _0023_, _0022_, _0021_, _0020_, _0019_ };
+  assign _1978_ = _1979_ ? 1'h0 : skew_l1_d0;
+  assign _1980_ = _1981_ ? 8'h00 : skew_a1_d0;
+  assign _1982_ = _1983_ ? _0379_[25:0] : out_0_7;
+  assign _1984_ = _1985_ ? 26'h0000000 : _1799_;
+  assign _1986_ = _1987_ ? 1'h0 : lr_0_7_d1;
+  assign _1988_ = _1989_ ? 1'h0 : lr_0_7_d0;
+  assign _1990_ = _1991_ ? 1'h0 : l_0_6;
+  assign _1992_ = _1993_ ? 16'h0000 : { _0018_, _0017_, _0016_, _0015_, _0014_, _0012_, _0011_, _0010_, _0009_, _0008_, _0007_, _0006_, _0005_, _0004_, _0003_, _1909_ };
+  assign _1994_ = _1995_ ? 1'h0 : l_0_6;
+  assign _1996_ = _1997_ ? 8'h00 : a_0_6;
+  assign _1998_ = _1999_ ? _0368_[25:0] : out_0_6;
+  assign _2000_ = _2001_ ? 26'h0000000 : _1688_;
+  assign _2002_ = _2003_ ? 1'h0 : lr_0_6_d1;
+  assign _2004_ = _2005_ ? 1'h0 : lr_0_6_d0;
+  assign _2006_ = _2007_ ? 1'h0 : l_0_5;
+  assign _2008_ = _2009_ ? 16'h0000 : { _1908_, _1907_, _1906_, _1905_, _1904_, _1903_, _1902_, _1901_, _1900_, _1898_, _1897_, _1896_, _1895_, _1894_, _1893_, _1892_ };
+  assign _2010_ = _2011_ ? 1'h0 : l_0_5;
+  assign _2012_ = _2013_ ? 8'h00 : a_0_5;
+  assign _2014_ = _2015_ ? _0357_[25:0] : out_0_5;
+  assign _2016_ = _2017_ ? 26'h0000000 : _1577_;
+  assign _2018_ = _2019_ ? 1'h0 : lr_0_5_d1;
+  assign _2020_ = _2021_ ? 1'h0 : lr_0_5_d0;
+  assign _2022_ = _2023_ ? 1'h0 : l_0_4;
+  assign _2024_ = _2025_ ? 16'h0000 : { _1891_, _1890_, _1889_, _1887_, _1886_, _1885_, _1884_, _1883_, _1882_, _1881_, _1880_, _1879_, _1878_, _1876_, _1875_, _1874_ };
+  assign _2026_ = _2027_ ? 1'h0 : l_0_4;
+  assign _2028_ = _2029_ ? 8'h00 : a_0_4;
+  assign _2030_ = _2031_ ? _0346_[25:0] : out_0_4;
+  assign _2032_ = _2033_ ? 26'h0000000 : _1466_;
+  assign _2034_ = _2035_ ? 1'h0 : lr_0_4_d1;
+  assign _2036_ = _2037_ ? 1'h0 : lr_0_4_d0;
+  assign _2038_ = _2039_ ? 1'h0 : l_0_3;
+  assign _2040_ = _2041_ ? 16'h0000 : { _1873_, _1872_, _1871_, _1870_, _1869_, _1868_, _1867_, _1865_, _1864_, _1863_, _1862_, _1861_, _1860_, _1859_, _1858_, _1857_ };
+  assign _2042_ = _2043_ ? 1'h0 : l_0_3;
+  assign _2044_ = _2045_ ? 8'h00 : a_0_3;
+  assign _2046_ = _2047_ ? _0335_[25:0] : out_0_3;
+  assign _2048_ = _2049_ ? 26'h0000000 : _1355_;
+  assign _2050_ = _2051_ ? 1'h0 : lr_0_3_d1;
+  assign _2052_ = _2053_ ? 1'h0 : lr_0_3_d0;
+  assign _2054_ = _2055_ ? 1'h0 : l_0_2;
+  assign _2056_ = _2057_ ? 16'h0000 : { _1856_, _1854_, _1853_, _1852_, _1851_, _1850_, _1849_, _1848_, _1847_, _1846_, _1845_, _1843_, _1842_, _1841_, _1840_, _1839_ };
+  assign _2058_ = _2059_ ? 1'h0 : l_0_2;
+  assign _2060_ = _2061_ ? 8'h00 : a_0_2;
+  assign _2062_ = _2063_ ? _0323_[25:0] : out_0_2;
+  assign _2064_ = _2065_ ? 26'h0000000 : _1244_;
+  assign _2066_ = _2067_ ? 1'h0 : lr_0_2_d1;
+  assign _2068_ = _2069_ ? 1'h0 : lr_0_2_d0;
+  assign _2070_ = _2071_ ? 1'h0 : l_0_1;
+  assign _2072_ = _2073_ ? 16'h0000 : { _1838_, _1837_, _1836_, _1835_, _1834_, _1832_, _1831_, _1830_, _1829_, _1828_, _1827_, _1826_, _1825_, _1824_, _1823_, _1821_ };
+  assign _2074_ = _2075_ ? 1'h0 : l_0_1;
+  assign _2076_ = _2077_ ? 8'h00 : a_0_1;
+  assign _2078_ = _2079_ ? _0312_[25:0] : out_0_1;
+  assign _2080_ = _2081_ ? 26'h0000000 : _1133_;
+  assign _2082_ = _2083_ ? 1'h0 : lr_0_1_d1;
+  assign _2084_ = _2085_ ? 1'h0 : lr_0_1_d0;
+  assign _2086_ = _2087_ ? 1'h0 : l_0_0;
+  assign _2088_ = _2089_ ? 16'h0000 : { _1820_, _1819_, _1818_, _1817_, _1816_, _1815_, _1814_, _1813_, _1812_, _1810_, _1809_, _1808_, _1807_, _1806_, _1805_, _1804_ };
+  assign _2090_ = _2091_ ? 1'h0 : l_0_0;
+  assign _2092_ = _2093_ ? 8'h00 : a_0_0;
+  assign _2094_ = _2095_ ? _0301_[25:0] : out_0_0;
+  assign _2096_ = _2097_ ? 26'h0000000 : _1022_;
+  assign _2098_ = _2099_ ? 1'h0 : lr_0_0_d1;
+  assign _2100_ = _2101_ ? 1'h0 : lr_0_0_d0;
+  assign _2102_ = _2103_ ? 1'h0 : in_last;
+  assign _2104_ = _2105_ ? 16'h0000 : { _1803_, _1802_, _1801_, _1798_, _1797_, _1796_, _1795_, _1794_, _1793_, _1792_, _1791_, _1790_, _1789_, _1787_, _1786_, _1785_ };
   assign _2106_ = _2107_ ? 1'h0 : in_last;
-  assign _2108_ = _2109_ ? 8'h00 : skew_a7_d5;
-  assign _2110_ = _2111_ ? 8'h00 : skew_a7_d4;
-  assign _2112_ = _2113_ ? 8'h00 : skew_a7_d3;
-  assign _2114_ = _2115_ ? 8'h00 : skew_a7_d2;
-  assign _2116_ = _2117_ ? 8'h00 : skew_a7_d1;
-  assign _2118_ = _2119_ ? 8'h00 : skew_a7_d0;
-  assign _2120_ = _2121_ ? 8'h00 : a_in7;
-  assign _2122_ = _2123_ ? 1'h0 : skew_l6_d4;
-  assign _2124_ = _2125_ ? 1'h0 : skew_l6_d3;
-  assign _2126_ = _2127_ ? 1'h0 : skew_l6_d2;
-  assign _2128_ = _2129_ ? 1'h0 : skew_l6_d1;
-  assign _2130_ = _2131_ ? 1'h0 : skew_l6_d0;
-  assign _2132_ = _2133_ ? 1'h0 : in_last;
-  assign _2134_ = _2135_ ? 8'h00 : skew_a6_d4;
-  assign _2136_ = _2137_ ? 8'h00 : skew_a6_d3;
-  assign _2138_ = _2139_ ? 8'h00 : skew_a6_d2;
-  assign _2140_ = _2141_ ? 8'h00 : skew_a6_d1;
-  assign _2142_ = _2143_ ? 8'h00 : skew_a6_d0;
-  assign _2144_ = _2145_ ? 8'h00 : a_in6;
-  assign _2146_ = _2147_ ? 1'h0 : skew_l5_d3;
-  assign _2148_ = _2149_ ? 1'h0 : skew_l5_d2;
-  assign _2150_ = _2151_ ? 1'h0 : skew_l5_d1;
-  assign _2152_ = _2153_ ? 1'h0 : skew_l5_d0;
-  assign _2154_ = _2155_ ? 1'h0 : in_last;
-  assign _2156_ = _2157_ ? 8'h00 : skew_a5_d3;
-  assign _2158_ = _2159_ ? 8'h00 : skew_a5_d2;
-  assign _2160_ = _2161_ ? 8'h00 : skew_a5_d1;
-  assign _2162_ = _2163_ ? 8'h00 : skew_a5_d0;
-  assign _2164_ = _2165_ ? 8'h00 : a_in5;
-  assign _2166_ = _2167_ ? 1'h0 : skew_l4_d2;
-  assign _2168_ = _2169_ ? 1'h0 : skew_l4_d1;
-  assign _2170_ = _2171_ ? 1'h0 : skew_l4_d0;
-  assign _2172_ = _2173_ ? 1'h0 : in_last;
-  assign _2174_ = _2175_ ? 8'h00 : skew_a4_d2;
-  assign _2176_ = _2177_ ? 8'h00 : skew_a4_d1;
-  assign _2178_ = _2179_ ? 8'h00 : skew_a4_d0;
-  assign _2180_ = _2181_ ? 8'h00 : a_in4;
-  assign _2182_ = _2183_ ? 1'h0 : skew_l3_d1;
-  assign _2184_ = _2185_ ? 1'h0 : skew_l3_d0;
-  assign _2186_ = _2187_ ? 1'h0 : in_last;
-  assign _2188_ = _2189_ ? 8'h00 : skew_a3_d1;
-  assign _2190_ = _2191_ ? 8'h00 : skew_a3_d0;
-  assign _2192_ = _2193_ ? 8'h00 : a_in3;
-  assign _2194_ = _2195_ ? 1'h0 : skew_l2_d0;
-  assign _2196_ = _2197_ ? 1'h0 : in_last;
-  assign _2198_ = _2199_ ? 8'h00 : skew_a2_d0;
-  assign _2200_ = _2201_ ? 8'h00 : a_in2;
+  assign _2108_ = _2109_ ? 8'h00 : a_in0;
+  assign _2110_ = _2111_ ? 1'h0 : skew_l7_d5;
+  assign _2112_ = _2113_ ? 1'h0 : skew_l7_d4;
+  assign _2114_ = _2115_ ? 1'h0 : skew_l7_d3;
+  assign _2116_ = _2117_ ? 1'h0 : skew_l7_d2;
+  assign _2118_ = _2119_ ? 1'h0 : skew_l7_d1;
+  assign _2120_ = _2121_ ? 1'h0 : skew_l7_d0;
+  assign _2122_ = _2123_ ? 1'h0 : in_last;
+  assign _2124_ = _2125_ ? 8'h00 : skew_a7_d5;
+  assign _2126_ = _2127_ ? 8'h00 : skew_a7_d4;
+  assign _2128_ = _2129_ ? 8'h00 : skew_a7_d3;
+  assign _2130_ = _2131_ ? 8'h00 : skew_a7_d2;
+  assign _2132_ = _2133_ ? 8'h00 : skew_a7_d1;
+  assign _2134_ = _2135_ ? 8'h00 : skew_a7_d0;
+  assign _2136_ = _2137_ ? 8'h00 : a_in7;
+  assign _2138_ = _2139_ ? 1'h0 : skew_l6_d4;
+  assign _2140_ = _2141_ ? 1'h0 : skew_l6_d3;
+  assign _2142_ = _2143_ ? 1'h0 : skew_l6_d2;
+  assign _2144_ = _2145_ ? 1'h0 : skew_l6_d1;
+  assign _2146_ = _2147_ ? 1'h0 : skew_l6_d0;
+  assign _2148_ = _2149_ ? 1'h0 : in_last;
+  assign _2150_ = _2151_ ? 8'h00 : skew_a6_d4;
+  assign _2152_ = _2153_ ? 8'h00 : skew_a6_d3;
+  assign _2154_ = _2155_ ? 8'h00 : skew_a6_d2;
+  assign _2156_ = _2157_ ? 8'h00 : skew_a6_d1;
+  assign _2158_ = _2159_ ? 8'h00 : skew_a6_d0;
+  assign _2160_ = _2161_ ? 8'h00 : a_in6;
+  assign _2162_ = _2163_ ? 1'h0 : skew_l5_d3;
+  assign _2164_ = _2165_ ? 1'h0 : skew_l5_d2;
+  assign _2166_ = _2167_ ? 1'h0 : skew_l5_d1;
+  assign _2168_ = _2169_ ? 1'h0 : skew_l5_d0;
+  assign _2170_ = _2171_ ? 1'h0 : in_last;
+  assign _2172_ = _2173_ ? 8'h00 : skew_a5_d3;
+  assign _2174_ = _2175_ ? 8'h00 : skew_a5_d2;
+  assign _2176_ = _2177_ ? 8'h00 : skew_a5_d1;
+  assign _2178_ = _2179_ ? 8'h00 : skew_a5_d0;
+  assign _2180_ = _2181_ ? 8'h00 : a_in5;
+  assign _2182_ = _2183_ ? 1'h0 : skew_l4_d2;
+  assign _2184_ = _2185_ ? 1'h0 : skew_l4_d1;
+  assign _2186_ = _2187_ ? 1'h0 : skew_l4_d0;
+  assign _2188_ = _2189_ ? 1'h0 : in_last;
+  assign _2190_ = _2191_ ? 8'h00 : skew_a4_d2;
+  assign _2192_ = _2193_ ? 8'h00 : skew_a4_d1;
+  assign _2194_ = _2195_ ? 8'h00 : skew_a4_d0;
+  assign _2196_ = _2197_ ? 8'h00 : a_in4;
+  assign _2198_ = _2199_ ? 1'h0 : skew_l3_d1;
+  assign _2200_ = _2201_ ? 1'h0 : skew_l3_d0;
   assign _2202_ = _2203_ ? 1'h0 : in_last;
-  assign _2204_ = _2205_ ? 8'h00 : a_in1;
-  assign _2206_ = _2207_ ? 1'h0 : _0000_;
-  assign _2208_ = _2209_ ? 1'h0 : i_valid;
-  assign _2210_ = _2211_ ? _1017_[2:0] : drain_beat;
-  assign _2212_ = _2213_ ? 3'h0 : _2210_;
-  assign _2214_ = _2215_ ? _1014_[3:0] : drain_count;
-  assign _2216_ = _2217_ ? 4'h8 : _2214_;
-  assign _2218_ = _2219_ ? 1'h0 : draining;
-  assign _2220_ = _2221_ ? 1'h0 : _1578_;
-  assign _2222_ = _2223_ ? 3'h0 : beat_next;
-  assign _2224_ = _2225_ ? 4'h0 : count_next;
-  assign _2226_ = _2227_ ? _1544_[2:0] : drain_row;
+  assign _2204_ = _2205_ ? 8'h00 : skew_a3_d1;
+  assign _2206_ = _2207_ ? 8'h00 : skew_a3_d0;
+  assign _2208_ = _2209_ ? 8'h00 : a_in3;
+  assign _2210_ = _2211_ ? 1'h0 : skew_l2_d0;
+  assign _2212_ = _2213_ ? 1'h0 : in_last;
+  assign _2214_ = _2215_ ? 8'h00 : skew_a2_d0;
+  assign _2216_ = _2217_ ? 8'h00 : a_in2;
+  assign _2218_ = _2219_ ? 1'h0 : in_last;
+  assign _2220_ = _2221_ ? 8'h00 : a_in1;
+  assign _2222_ = _2223_ ? 1'h0 : _0000_;
+  assign _2224_ = _2225_ ? 1'h0 : i_valid;
+  assign _2226_ = _2227_ ? _1017_[2:0] : drain_beat;
   assign _2228_ = _2229_ ? 3'h0 : _2226_;
-  assign _2230_ = _2231_ ? 3'h0 : _2228_;
-  assign _2232_ = _2233_ ? _1001_[25:0] : out_7_7;
-  assign _2234_ = _2235_ ? 26'h0000000 : _1522_;
-  assign _2236_ = _2237_ ? 1'h0 : lr_7_7_d1;
-  assign _2238_ = _2239_ ? 1'h0 : lr_7_7_d0;
-  assign _2240_ = _2241_ ? 1'h0 : l_7_6;
-  assign _2242_ = _2243_ ? 16'h0000 : { _1013_, _1011_, _1010_, _1009_, _1008_, _1007_, _1006_, _1005_, _1004_, _1003_, _1002_, _0999_, _0998_, _0997_, _0996_, _0995_ };
-  assign _2244_ = _2245_ ? 1'h0 : l_7_6;
-  assign _2246_ = _2247_ ? 8'h00 : a_7_6;
-  assign _2248_ = _2249_ ? _0989_[25:0] : out_7_6;
-  assign _2250_ = _2251_ ? 26'h0000000 : _1511_;
-  assign _2252_ = _2253_ ? 1'h0 : lr_7_6_d1;
-  assign _2254_ = _2255_ ? 1'h0 : lr_7_6_d0;
-  assign _2256_ = _2257_ ? 1'h0 : l_7_5;
-  assign _2258_ = _2259_ ? 16'h0000 : { _0994_, _0993_, _0992_, _0991_, _0990_, _0988_, _0987_, _0986_, _0985_, _0984_, _0983_, _0982_, _0981_, _0980_, _0979_, _0977_ };
-  assign _2260_ = _2261_ ? 1'h0 : l_7_5;
-  assign _2262_ = _2263_ ? 8'h00 : a_7_5;
-  assign _2264_ = _2265_ ? _0978_[25:0] : out_7_5;
-  assign _2266_ = _2267_ ? 26'h0000000 : _1500_;
-  assign _2268_ = _2269_ ? 1'h0 : lr_7_5_d1;
-  assign _2270_ = _2271_ ? 1'h0 : lr_7_5_d0;
-  assign _2272_ = _2273_ ? 1'h0 : l_7_4;
-  assign _2274_ = _2275_ ? 16'h0000 : { _0976_, _0975_, _0974_, _0973_, _0972_, _0971_, _0970_, _0969_, _0968_, _0966_, _0965_, _0964_, _0963_, _0962_, _0961_, _0960_ };
-  assign _2276_ = _2277_ ? 1'h0 : l_7_4;
-  assign _2278_ = _2279_ ? 8'h00 : a_7_4;
-  assign _2280_ = _2281_ ? _0967_[25:0] : out_7_4;
-  assign _2282_ = _2283_ ? 26'h0000000 : _1489_;
-  assign _2284_ = _2285_ ? 1'h0 : lr_7_4_d1;
-  assign _2286_ = _2287_ ? 1'h0 : lr_7_4_d0;
-  assign _2288_ = _2289_ ? 1'h0 : l_7_3;
-  assign _2290_ = _2291_ ? 16'h0000 : { _0959_, _0958_, _0957_, _0955_, _0954_, _0953_, _0952_, _0951_, _0950_, _0949_, _0948_, _0947_, _0946_, _0944_, _0943_, _0942_ };
-  assign _2292_ = _2293_ ? 1'h0 : l_7_3;
-  assign _2294_ = _2295_ ? 8'h00 : a_7_3;
-  assign _2296_ = _2297_ ? _0956_[25:0] : out_7_3;
-  assign _2298_ = _2299_ ? 26'h0000000 : _1478_;
-  assign _2300_ = _2301_ ? 1'h0 : lr_7_3_d1;
-  assign _2302_ = _2303_ ? 1'h0 : lr_7_3_d0;
-  assign _2304_ = _2305_ ? 1'h0 : l_7_2;
-  assign _2306_ = _2307_ ? 16'h0000 : { _0941_, _0940_, _0939_, _0938_, _0937_, _0936_, _0935_, _0933_, _0932_, _0931_, _0930_, _0929_, _0928_, _0927_, _0926_, _0925_ };
-  assign _2308_ = _2309_ ? 1'h0 : l_7_2;
-  assign _2310_ = _2311_ ? 8'h00 : a_7_2;
-  assign _2312_ = _2313_ ? _0945_[25:0] : out_7_2;
-  assign _2314_ = _2315_ ? 26'h0000000 : _1467_;
-  assign _2316_ = _2317_ ? 1'h0 : lr_7_2_d1;
-  assign _2318_ = _2319_ ? 1'h0 : lr_7_2_d0;
-  assign _2320_ = _2321_ ? 1'h0 : l_7_1;
-  assign _2322_ = _2323_ ? 16'h0000 : { _0924_, _0922_, _0921_, _0920_, _0919_, _0918_, _0917_, _0916_, _0915_, _0914_, _0913_, _0911_, _0910_, _0909_, _0908_, _0907_ };
-  assign _2324_ = _2325_ ? 1'h0 : l_7_1;
-  assign _2326_ = _2327_ ? 8'h00 : a_7_1;
-  assign _2328_ = _2329_ ? _0934_[25:0] : out_7_1;
-  assign _2330_ = _2331_ ? 26'h0000000 : _1455_;
-  assign _2332_ = _2333_ ? 1'h0 : lr_7_1_d1;
-  assign _2334_ = _2335_ ? 1'h0 : lr_7_1_d0;
-  assign _2336_ = _2337_ ? 1'h0 : l_7_0;
-  assign _2338_ = _2339_ ? 16'h0000 : { _0906_, _0905_, _0904_, _0903_, _0902_, _0900_, _0899_, _0898_, _0897_, _0896_, _0895_, _0894_, _0893_, _0892_, _0891_, _0888_ };
-  assign _2340_ = _2341_ ? 1'h0 : l_7_0;
-  assign _2342_ = _2343_ ? 8'h00 : a_7_0;
-  assign _2344_ = _2345_ ? _0923_[25:0] : out_7_0;
-  assign _2346_ = _2347_ ? 26'h0000000 : _1444_;
-  assign _2348_ = _2349_ ? 1'h0 : lr_7_0_d1;
-  assign _2350_ = _2351_ ? 1'h0 : lr_7_0_d0;
-  assign _2352_ = _2353_ ? 1'h0 : skew_l7_d6;
-  assign _2354_ = _2355_ ? 16'h0000 : { _0887_, _0886_, _0885_, _0884_, _0883_, _0882_, _0881_, _0880_, _0879_, _0877_, _0876_, _0875_, _0874_, _0873_, _0872_, _0871_ };
-  assign _2356_ = _2357_ ? 1'h0 : skew_l7_d6;
-  assign _2358_ = _2359_ ? 8'h00 : skew_a7_d6;
-  assign _2360_ = _2361_ ? _0912_[25:0] : out_6_7;
-  assign _2362_ = _2363_ ? 26'h0000000 : _1433_;
-  assign _2364_ = _2365_ ? 1'h0 : lr_6_7_d1;
-  assign _2366_ = _2367_ ? 1'h0 : lr_6_7_d0;
-  assign _2368_ = _2369_ ? 1'h0 : l_6_6;
-  assign _2370_ = _2371_ ? 16'h0000 : { _0870_, _0869_, _0868_, _0866_, _0865_, _0864_, _0863_, _0862_, _0861_, _0860_, _0859_, _0858_, _0857_, _0855_, _0854_, _0853_ };
-  assign _2372_ = _2373_ ? 1'h0 : l_6_6;
-  assign _2374_ = _2375_ ? 8'h00 : a_6_6;
-  assign _2376_ = _2377_ ? _0901_[25:0] : out_6_6;
-  assign _2378_ = _2379_ ? 26'h0000000 : _1422_;
-  assign _2380_ = _2381_ ? 1'h0 : lr_6_6_d1;
-  assign _2382_ = _2383_ ? 1'h0 : lr_6_6_d0;
-  assign _2384_ = _2385_ ? 1'h0 : l_6_5;
-  assign _2386_ = _2387_ ? 16'h0000 : { _0852_, _0851_, _0850_, _0849_, _0848_, _0847_, _0846_, _0844_, _0843_, _0842_, _0841_, _0840_, _0839_, _0838_, _0837_, _0836_ };
-  assign _2388_ = _2389_ ? 1'h0 : l_6_5;
-  assign _2390_ = _2391_ ? 8'h00 : a_6_5;
-  assign _2392_ = _2393_ ? _0890_[25:0] : out_6_5;
-  assign _2394_ = _2395_ ? 26'h0000000 : _1411_;
-  assign _2396_ = _2397_ ? 1'h0 : lr_6_5_d1;
-  assign _2398_ = _2399_ ? 1'h0 : lr_6_5_d0;
-  assign _2400_ = _2401_ ? 1'h0 : l_6_4;
-  assign _2402_ = _2403_ ? 16'h0000 : { _0835_, _0833_, _0832_, _0831_, _0830_, _0829_, _0828_, _0827_, _0826_, _0825_, _0824_, _0822_, _0821_, _0820_, _0819_, _0818_ };
-  assign _2404_ = _2405_ ? 1'h0 : l_6_4;
-  assign _2406_ = _2407_ ? 8'h00 : a_6_4;
-  assign _2408_ = _2409_ ? _0878_[25:0] : out_6_4;
-  assign _2410_ = _2411_ ? 26'h0000000 : _1400_;
-  assign _2412_ = _2413_ ? 1'h0 : lr_6_4_d1;
-  assign _2414_ = _2415_ ? 1'h0 : lr_6_4_d0;
-  assign _2416_ = _2417_ ? 1'h0 : l_6_3;
-  assign _2418_ = _2419_ ? 16'h0000 : { _0817_, _0816_, _0815_, _0814_, _0813_, _0811_, _0810_, _0809_, _0808_, _0807_, _0806_, _0805_, _0804_, _0803_, _0802_, _0800_ };
-  assign _2420_ = _2421_ ? 1'h0 : l_6_3;
-  assign _2422_ = _2423_ ? 8'h00 : a_6_3;
-  assign _2424_ = _2425_ ? _0867_[25:0] : out_6_3;
-  assign _2426_ = _2427_ ? 26'h0000000 : _1389_;
-  assign _2428_ = _2429_ ? 1'h0 : lr_6_3_d1;
-  assign _2430_ = _2431_ ? 1'h0 : lr_6_3_d0;
-  assign _2432_ = _2433_ ? 1'h0 : l_6_2;
-  assign _2434_ = _2435_ ? 16'h0000 : { _0799_, _0798_, _0797_, _0796_, _0795_, _0794_, _0793_, _0792_, _0791_, _0789_, _0788_, _0787_, _0786_, _0785_, _0784_, _0783_ };
-  assign _2436_ = _2437_ ? 1'h0 : l_6_2;
-  assign _2438_ = _2439_ ? 8'h00 : a_6_2;
-  assign _2440_ = _2441_ ? _0856_[25:0] : out_6_2;
-  assign _2442_ = _2443_ ? 26'h0000000 : _1378_;
-  assign _2444_ = _2445_ ? 1'h0 : lr_6_2_d1;
-  assign _2446_ = _2447_ ? 1'h0 : lr_6_2_d0;
-  assign _2448_ = _2449_ ? 1'h0 : l_6_1;
-  assign _2450_ = _2451_ ? 16'h0000 : { _0782_, _0781_, _0780_, _0777_, _0776_, _0775_, _0774_, _0773_, _0772_, _0771_, _0770_, _0769_, _0768_, _0766_, _0765_, _0764_ };
-  assign _2452_ = _2453_ ? 1'h0 : l_6_1;
-  assign _2454_ = _2455_ ? 8'h00 : a_6_1;
-  assign _2456_ = _2457_ ? _0845_[25:0] : out_6_1;
-  assign _2458_ = _2459_ ? 26'h0000000 : _1367_;
-  assign _2460_ = _2461_ ? 1'h0 : lr_6_1_d1;
-  assign _2462_ = _2463_ ? 1'h0 : lr_6_1_d0;
-  assign _2464_ = _2465_ ? 1'h0 : l_6_0;
-  assign _2466_ = _2467_ ? 16'h0000 : { _0763_, _0762_, _0761_, _0760_, _0759_, _0758_, _0757_, _0755_, _0754_, _0753_, _0752_, _0751_, _0750_, _0749_, _0748_, _0747_ };
-  assign _2468_ = _2469_ ? 1'h0 : l_6_0;
-  assign _2470_ = _2471_ ? 8'h00 : a_6_0;
-  assign _2472_ = _2473_ ? _0834_[25:0] : out_6_0;
-  assign _2474_ = _2475_ ? 26'h0000000 : _1356_;
-  assign _2476_ = _2477_ ? 1'h0 : lr_6_0_d1;
-  assign _2478_ = _2479_ ? 1'h0 : lr_6_0_d0;
-  assign _2480_ = _2481_ ? 1'h0 : skew_l6_d5;
-  assign _2482_ = _2483_ ? 16'h0000 : { _0746_, _0744_, _0743_, _0742_, _0741_, _0740_, _0739_, _0738_, _0737_, _0736_, _0735_, _0733_, _0732_, _0731_, _0730_, _0729_ };
-  assign _2484_ = _2485_ ? 1'h0 : skew_l6_d5;
-  assign _2486_ = _2487_ ? 8'h00 : skew_a6_d5;
-  assign _2488_ = _2489_ ? _0823_[25:0] : out_5_7;
-  assign _2490_ = _2491_ ? 26'h0000000 : _1344_;
-  assign _2492_ = _2493_ ? 1'h0 : lr_5_7_d1;
-  assign _2494_ = _2495_ ? 1'h0 : lr_5_7_d0;
-  assign _2496_ = _2497_ ? 1'h0 : l_5_6;
-  assign _2498_ = _2499_ ? 16'h0000 : { _0728_, _0727_, _0726_, _0725_, _0724_, _0722_, _0721_, _0720_, _0719_, _0718_, _0717_, _0716_, _0715_, _0714_, _0713_, _0711_ };
-  assign _2500_ = _2501_ ? 1'h0 : l_5_6;
-  assign _2502_ = _2503_ ? 8'h00 : a_5_6;
-  assign _2504_ = _2505_ ? _0812_[25:0] : out_5_6;
-  assign _2506_ = _2507_ ? 26'h0000000 : _1333_;
-  assign _2508_ = _2509_ ? 1'h0 : lr_5_6_d1;
-  assign _2510_ = _2511_ ? 1'h0 : lr_5_6_d0;
-  assign _2512_ = _2513_ ? 1'h0 : l_5_5;
-  assign _2514_ = _2515_ ? 16'h0000 : { _0710_, _0709_, _0708_, _0707_, _0706_, _0705_, _0704_, _0703_, _0702_, _0700_, _0699_, _0698_, _0697_, _0696_, _0695_, _0694_ };
-  assign _2516_ = _2517_ ? 1'h0 : l_5_5;
-  assign _2518_ = _2519_ ? 8'h00 : a_5_5;
-  assign _2520_ = _2521_ ? _0801_[25:0] : out_5_5;
-  assign _2522_ = _2523_ ? 26'h0000000 : _1322_;
-  assign _2524_ = _2525_ ? 1'h0 : lr_5_5_d1;
-  assign _2526_ = _2527_ ? 1'h0 : lr_5_5_d0;
-  assign _2528_ = _2529_ ? 1'h0 : l_5_4;
-  assign _2530_ = _2531_ ? 16'h0000 : { _0693_, _0692_, _0691_, _0689_, _0688_, _0687_, _0686_, _0685_, _0684_, _0683_, _0682_, _0681_, _0680_, _0678_, _0677_, _0676_ };
-  assign _2532_ = _2533_ ? 1'h0 : l_5_4;
-  assign _2534_ = _2535_ ? 8'h00 : a_5_4;
-  assign _2536_ = _2537_ ? _0790_[25:0] : out_5_4;
-  assign _2538_ = _2539_ ? 26'h0000000 : _1311_;
-  assign _2540_ = _2541_ ? 1'h0 : lr_5_4_d1;
-  assign _2542_ = _2543_ ? 1'h0 : lr_5_4_d0;
-  assign _2544_ = _2545_ ? 1'h0 : l_5_3;
-  assign _2546_ = _2547_ ? 16'h0000 : { _0675_, _0674_, _0673_, _0672_, _0671_, _0670_, _0669_, _0666_, _0665_, _0664_, _0663_, _0662_, _0661_, _0660_, _0659_, _0658_ };
-  assign _2548_ = _2549_ ? 1'h0 : l_5_3;
-  assign _2550_ = _2551_ ? 8'h00 : a_5_3;
-  assign _2552_ = _2553_ ? _0779_[25:0] : out_5_3;
-  assign _2554_ = _2555_ ? 26'h0000000 : _1300_;
-  assign _2556_ = _2557_ ? 1'h0 : lr_5_3_d1;
-  assign _2558_ = _2559_ ? 1'h0 : lr_5_3_d0;
-  assign _2560_ = _2561_ ? 1'h0 : l_5_2;
-  assign _2562_ = _2563_ ? 16'h0000 : { _0657_, _0655_, _0654_, _0653_, _0652_, _0651_, _0650_, _0649_, _0648_, _0647_, _0646_, _0644_, _0643_, _0642_, _0641_, _0640_ };
-  assign _2564_ = _2565_ ? 1'h0 : l_5_2;
-  assign _2566_ = _2567_ ? 8'h00 : a_5_2;
-  assign _2568_ = _2569_ ? _0767_[25:0] : out_5_2;
-  assign _2570_ = _2571_ ? 26'h0000000 : _1289_;
-  assign _2572_ = _2573_ ? 1'h0 : lr_5_2_d1;
-  assign _2574_ = _2575_ ? 1'h0 : lr_5_2_d0;
-  assign _2576_ = _2577_ ? 1'h0 : l_5_1;
-  assign _2578_ = _2579_ ? 16'h0000 : { _0639_, _0638_, _0637_, _0636_, _0635_, _0633_, _0632_, _0631_, _0630_, _0629_, _0628_, _0627_, _0626_, _0625_, _0624_, _0622_ };
-  assign _2580_ = _2581_ ? 1'h0 : l_5_1;
-  assign _2582_ = _2583_ ? 8'h00 : a_5_1;
-  assign _2584_ = _2585_ ? _0756_[25:0] : out_5_1;
-  assign _2586_ = _2587_ ? 26'h0000000 : _1278_;
-  assign _2588_ = _2589_ ? 1'h0 : lr_5_1_d1;
-  assign _2590_ = _2591_ ? 1'h0 : lr_5_1_d0;
-  assign _2592_ = _2593_ ? 1'h0 : l_5_0;
-  assign _2594_ = _2595_ ? 16'h0000 : { _0621_, _0620_, _0619_, _0618_, _0617_, _0616_, _0615_, _0614_, _0613_, _0611_, _0610_, _0609_, _0608_, _0607_, _0606_, _0605_ };
-  assign _2596_ = _2597_ ? 1'h0 : l_5_0;
-  assign _2598_ = _2599_ ? 8'h00 : a_5_0;
-  assign _2600_ = _2601_ ? _0745_[25:0] : out_5_0;
-  assign _2602_ = _2603_ ? 26'h0000000 : _1267_;
-  assign _2604_ = _2605_ ? 1'h0 : lr_5_0_d1;
-  assign _2606_ = _2607_ ? 1'h0 : lr_5_0_d0;
-  assign _2608_ = _2609_ ? 1'h0 : skew_l5_d4;
-  assign _2610_ = _2611_ ? 16'h0000 : { _0604_, _0603_, _0602_, _0600_, _0599_, _0598_, _0597_, _0596_, _0595_, _0594_, _0593_, _0592_, _0591_, _0589_, _0588_, _0587_ };
-  assign _2612_ = _2613_ ? 1'h0 : skew_l5_d4;
-  assign _2614_ = _2615_ ? 8'h00 : skew_a5_d4;
-  assign _2616_ = _2617_ ? _0734_[25:0] : out_4_7;
-  assign _2618_ = _2619_ ? 26'h0000000 : _1256_;
-  assign _2620_ = _2621_ ? 1'h0 : lr_4_7_d1;
-  assign _2622_ = _2623_ ? 1'h0 : lr_4_7_d0;
-  assign _2624_ = _2625_ ? 1'h0 : l_4_6;
-  assign _2626_ = _2627_ ? 16'h0000 : { _0586_, _0585_, _0584_, _0583_, _0582_, _0581_, _0580_, _0578_, _0577_, _0576_, _0575_, _0574_, _0573_, _0572_, _0571_, _0570_ };
-  assign _2628_ = _2629_ ? 1'h0 : l_4_6;
-  assign _2630_ = _2631_ ? 8'h00 : a_4_6;
-  assign _2632_ = _2633_ ? _0723_[25:0] : out_4_6;
-  assign _2634_ = _2635_ ? 26'h0000000 : _1245_;
-  assign _2636_ = _2637_ ? 1'h0 : lr_4_6_d1;
-  assign _2638_ = _2639_ ? 1'h0 : lr_4_6_d0;
-  assign _2640_ = _2641_ ? 1'h0 : l_4_5;
-  assign _2642_ = _2643_ ? 16'h0000 : { _0569_, _0567_, _0566_, _0565_, _0564_, _0563_, _0562_, _0561_, _0560_, _0559_, _0558_, _0555_, _0554_, _0553_, _0552_, _0551_ };
-  assign _2644_ = _2645_ ? 1'h0 : l_4_5;
-  assign _2646_ = _2647_ ? 8'h00 : a_4_5;
-  assign _2648_ = _2649_ ? _0712_[25:0] : out_4_5;
-  assign _2650_ = _2651_ ? 26'h0000000 : _1233_;
-  assign _2652_ = _2653_ ? 1'h0 : lr_4_5_d1;
-  assign _2654_ = _2655_ ? 1'h0 : lr_4_5_d0;
-  assign _2656_ = _2657_ ? 1'h0 : l_4_4;
-  assign _2658_ = _2659_ ? 16'h0000 : { _0550_, _0549_, _0548_, _0547_, _0546_, _0544_, _0543_, _0542_, _0541_, _0540_, _0539_, _0538_, _0537_, _0536_, _0535_, _0533_ };
-  assign _2660_ = _2661_ ? 1'h0 : l_4_4;
-  assign _2662_ = _2663_ ? 8'h00 : a_4_4;
-  assign _2664_ = _2665_ ? _0701_[25:0] : out_4_4;
-  assign _2666_ = _2667_ ? 26'h0000000 : _1222_;
-  assign _2668_ = _2669_ ? 1'h0 : lr_4_4_d1;
-  assign _2670_ = _2671_ ? 1'h0 : lr_4_4_d0;
-  assign _2672_ = _2673_ ? 1'h0 : l_4_3;
-  assign _2674_ = _2675_ ? 16'h0000 : { _0532_, _0531_, _0530_, _0529_, _0528_, _0527_, _0526_, _0525_, _0524_, _0522_, _0521_, _0520_, _0519_, _0518_, _0517_, _0516_ };
-  assign _2676_ = _2677_ ? 1'h0 : l_4_3;
-  assign _2678_ = _2679_ ? 8'h00 : a_4_3;
-  assign _2680_ = _2681_ ? _0690_[25:0] : out_4_3;
-  assign _2682_ = _2683_ ? 26'h0000000 : _1211_;
-  assign _2684_ = _2685_ ? 1'h0 : lr_4_3_d1;
-  assign _2686_ = _2687_ ? 1'h0 : lr_4_3_d0;
-  assign _2688_ = _2689_ ? 1'h0 : l_4_2;
-  assign _2690_ = _2691_ ? 16'h0000 : { _0515_, _0514_, _0513_, _0511_, _0510_, _0509_, _0508_, _0507_, _0506_, _0505_, _0504_, _0503_, _0502_, _0500_, _0499_, _0498_ };
-  assign _2692_ = _2693_ ? 1'h0 : l_4_2;
-  assign _2694_ = _2695_ ? 8'h00 : a_4_2;
-  assign _2696_ = _2697_ ? _0679_[25:0] : out_4_2;
-  assign _2698_ = _2699_ ? 26'h0000000 : _1200_;
-  assign _2700_ = _2701_ ? 1'h0 : lr_4_2_d1;
-  assign _2702_ = _2703_ ? 1'h0 : lr_4_2_d0;
-  assign _2704_ = _2705_ ? 1'h0 : l_4_1;
-  assign _2706_ = _2707_ ? 16'h0000 : { _0497_, _0496_, _0495_, _0494_, _0493_, _0492_, _0491_, _0489_, _0488_, _0487_, _0486_, _0485_, _0484_, _0483_, _0482_, _0481_ };
-  assign _2708_ = _2709_ ? 1'h0 : l_4_1;
-  assign _2710_ = _2711_ ? 8'h00 : a_4_1;
-  assign _2712_ = _2713_ ? _0668_[25:0] : out_4_1;
-  assign _2714_ = _2715_ ? 26'h0000000 : _1189_;
-  assign _2716_ = _2717_ ? 1'h0 : lr_4_1_d1;
-  assign _2718_ = _2719_ ? 1'h0 : lr_4_1_d0;
-  assign _2720_ = _2721_ ? 1'h0 : l_4_0;
-  assign _2722_ = _2723_ ? 16'h0000 : { _0480_, _0478_, _0477_, _0476_, _0475_, _0474_, _0473_, _0472_, _0471_, _0470_, _0469_, _0467_, _0466_, _0465_, _0464_, _0463_ };
-  assign _2724_ = _2725_ ? 1'h0 : l_4_0;
-  assign _2726_ = _2727_ ? 8'h00 : a_4_0;
-  assign _2728_ = _2729_ ? _0656_[25:0] : out_4_0;
-  assign _2730_ = _2731_ ? 26'h0000000 : _1178_;
-  assign _2732_ = _2733_ ? 1'h0 : lr_4_0_d1;
-  assign _2734_ = _2735_ ? 1'h0 : lr_4_0_d0;
-  assign _2736_ = _2737_ ? 1'h0 : skew_l4_d3;
-  assign _2738_ = _2739_ ? 16'h0000 : { _0462_, _0461_, _0460_, _0459_, _0458_, _0456_, _0455_, _0454_, _0453_, _0452_, _0451_, _0450_, _0449_, _0448_, _0447_, _0444_ };
-  assign _2740_ = _2741_ ? 1'h0 : skew_l4_d3;
-  assign _2742_ = _2743_ ? 8'h00 : skew_a4_d3;
-  assign _2744_ = _2745_ ? _0645_[25:0] : out_3_7;
-  assign _2746_ = _2747_ ? 26'h0000000 : _1167_;
-  assign _2748_ = _2749_ ? 1'h0 : lr_3_7_d1;
-  assign _2750_ = _2751_ ? 1'h0 : lr_3_7_d0;
-  assign _2752_ = _2753_ ? 1'h0 : l_3_6;
-  assign _2754_ = _2755_ ? 16'h0000 : { _0443_, _0442_, _0441_, _0440_, _0439_, _0438_, _0437_, _0436_, _0435_, _0433_, _0432_, _0431_, _0430_, _0429_, _0428_, _0427_ };
-  assign _2756_ = _2757_ ? 1'h0 : l_3_6;
-  assign _2758_ = _2759_ ? 8'h00 : a_3_6;
-  assign _2760_ = _2761_ ? _0634_[25:0] : out_3_6;
-  assign _2762_ = _2763_ ? 26'h0000000 : _1156_;
-  assign _2764_ = _2765_ ? 1'h0 : lr_3_6_d1;
-  assign _2766_ = _2767_ ? 1'h0 : lr_3_6_d0;
-  assign _2768_ = _2769_ ? 1'h0 : l_3_5;
-  assign _2770_ = _2771_ ? 16'h0000 : { _0426_, _0425_, _0424_, _0422_, _0421_, _0420_, _0419_, _0418_, _0417_, _0416_, _0415_, _0414_, _0413_, _0411_, _0410_, _0409_ };
-  assign _2772_ = _2773_ ? 1'h0 : l_3_5;
-  assign _2774_ = _2775_ ? 8'h00 : a_3_5;
-  assign _2776_ = _2777_ ? _0623_[25:0] : out_3_5;
-  assign _2778_ = _2779_ ? 26'h0000000 : _1145_;
-  assign _2780_ = _2781_ ? 1'h0 : lr_3_5_d1;
-  assign _2782_ = _2783_ ? 1'h0 : lr_3_5_d0;
-  assign _2784_ = _2785_ ? 1'h0 : l_3_4;
-  assign _2786_ = _2787_ ? 16'h0000 : { _0408_, _0407_, _0406_, _0405_, _0404_, _0403_, _0402_, _0400_, _0399_, _0398_, _0397_, _0396_, _0395_, _0394_, _0393_, _0392_ };
-  assign _2788_ = _2789_ ? 1'h0 : l_3_4;
-  assign _2790_ = _2791_ ? 8'h00 : a_3_4;
-  assign _2792_ = _2793_ ? _0612_[25:0] : out_3_4;
-  assign _2794_ = _2795_ ? 26'h0000000 : _1134_;
-  assign _2796_ = _2797_ ? 1'h0 : lr_3_4_d1;
-  assign _2798_ = _2799_ ? 1'h0 : lr_3_4_d0;
-  assign _2800_ = _2801_ ? 1'h0 : l_3_3;
-  assign _2802_ = _2803_ ? 16'h0000 : { _0391_, _0389_, _0388_, _0387_, _0386_, _0385_, _0384_, _0383_, _0382_, _0381_, _0380_, _0378_, _0377_, _0376_, _0375_, _0374_ };
-  assign _2804_ = _2805_ ? 1'h0 : l_3_3;
-  assign _2806_ = _2807_ ? 8'h00 : a_3_3;
-  assign _2808_ = _2809_ ? _0601_[25:0] : out_3_3;
-  assign _2810_ = _2811_ ? 26'h0000000 : _1122_;
-  assign _2812_ = _2813_ ? 1'h0 : lr_3_3_d1;
-  assign _2814_ = _2815_ ? 1'h0 : lr_3_3_d0;
-  assign _2816_ = _2817_ ? 1'h0 : l_3_2;
-  assign _2818_ = _2819_ ? 16'h0000 : { _0373_, _0372_, _0371_, _0370_, _0369_, _0367_, _0366_, _0365_, _0364_, _0363_, _0362_, _0361_, _0360_, _0359_, _0358_, _0356_ };
-  assign _2820_ = _2821_ ? 1'h0 : l_3_2;
-  assign _2822_ = _2823_ ? 8'h00 : a_3_2;
-  assign _2824_ = _2825_ ? _0590_[25:0] : out_3_2;
-  assign _2826_ = _2827_ ? 26'h0000000 : _1111_;
-  assign _2828_ = _2829_ ? 1'h0 : lr_3_2_d1;
-  assign _2830_ = _2831_ ? 1'h0 : lr_3_2_d0;
-  assign _2832_ = _2833_ ? 1'h0 : l_3_1;
-  assign _2834_ = _2835_ ? 16'h0000 : { _0355_, _0354_, _0353_, _0352_, _0351_, _0350_, _0349_, _0348_, _0347_, _0345_, _0344_, _0343_, _0342_, _0341_, _0340_, _0339_ };
-  assign _2836_ = _2837_ ? 1'h0 : l_3_1;
-  assign _2838_ = _2839_ ? 8'h00 : a_3_1;
-  assign _2840_ = _2841_ ? _0579_[25:0] : out_3_1;
-  assign _2842_ = _2843_ ? 26'h0000000 : _1100_;
-  assign _2844_ = _2845_ ? 1'h0 : lr_3_1_d1;
-  assign _2846_ = _2847_ ? 1'h0 : lr_3_1_d0;
-  assign _2848_ = _2849_ ? 1'h0 : l_3_0;
-  assign _2850_ = _2851_ ? 16'h0000 : { _0338_, _0337_, _0336_, _0333_, _0332_, _0331_, _0330_, _0329_, _0328_, _0327_, _0326_, _0325_, _0324_, _0322_, _0321_, _0320_ };
-  assign _2852_ = _2853_ ? 1'h0 : l_3_0;
-  assign _2854_ = _2855_ ? 8'h00 : a_3_0;
-  assign _2856_ = _2857_ ? _0568_[25:0] : out_3_0;
-  assign _2858_ = _2859_ ? 26'h0000000 : _1089_;
-  assign _2860_ = _2861_ ? 1'h0 : lr_3_0_d1;
-  assign _2862_ = _2863_ ? 1'h0 : lr_3_0_d0;
-  assign _2864_ = _2865_ ? 1'h0 : skew_l3_d2;
-  assign _2866_ = _2867_ ? 16'h0000 : { _0319_, _0318_, _0317_, _0316_, _0315_, _0314_, _0313_, _0311_, _0310_, _0309_, _0308_, _0307_, _0306_, _0305_, _0304_, _0303_ };
-  assign _2868_ = _2869_ ? 1'h0 : skew_l3_d2;
-  assign _2870_ = _2871_ ? 8'h00 : skew_a3_d2;
-  assign _2872_ = _2873_ ? _0557_[25:0] : out_2_7;
-  assign _2874_ = _2875_ ? 26'h0000000 : _1078_;
-  assign _2876_ = _2877_ ? 1'h0 : lr_2_7_d1;
-  assign _2878_ = _2879_ ? 1'h0 : lr_2_7_d0;
-  assign _2880_ = _2881_ ? 1'h0 : l_2_6;
-  assign _2882_ = _2883_ ? 16'h0000 : { _0302_, _0300_, _0299_, _0298_, _0297_, _0296_, _0295_, _0294_, _0293_, _0292_, _0291_, _0289_, _0288_, _0287_, _0286_, _0285_ };
-  assign _2884_ = _2885_ ? 1'h0 : l_2_6;
-  assign _2886_ = _2887_ ? 8'h00 : a_2_6;
-  assign _2888_ = _2889_ ? _0545_[25:0] : out_2_6;
-  assign _2890_ = _2891_ ? 26'h0000000 : _1067_;
-  assign _2892_ = _2893_ ? 1'h0 : lr_2_6_d1;
-  assign _2894_ = _2895_ ? 1'h0 : lr_2_6_d0;
-  assign _2896_ = _2897_ ? 1'h0 : l_2_5;
-  assign _2898_ = _2899_ ? 16'h0000 : { _0284_, _0283_, _0282_, _0281_, _0280_, _0278_, _0277_, _0276_, _0275_, _0274_, _0273_, _0272_, _0271_, _0270_, _0269_, _0267_ };
-  assign _2900_ = _2901_ ? 1'h0 : l_2_5;
-  assign _2902_ = _2903_ ? 8'h00 : a_2_5;
-  assign _2904_ = _2905_ ? _0534_[25:0] : out_2_5;
-  assign _2906_ = _2907_ ? 26'h0000000 : _1056_;
-  assign _2908_ = _2909_ ? 1'h0 : lr_2_5_d1;
-  assign _2910_ = _2911_ ? 1'h0 : lr_2_5_d0;
-  assign _2912_ = _2913_ ? 1'h0 : l_2_4;
-  assign _2914_ = _2915_ ? 16'h0000 : { _0266_, _0265_, _0264_, _0263_, _0262_, _0261_, _0260_, _0259_, _0258_, _0256_, _0255_, _0254_, _0253_, _0252_, _0251_, _0250_ };
-  assign _2916_ = _2917_ ? 1'h0 : l_2_4;
-  assign _2918_ = _2919_ ? 8'h00 : a_2_4;
-  assign _2920_ = _2921_ ? _0523_[25:0] : out_2_4;
-  assign _2922_ = _2923_ ? 26'h0000000 : _1045_;
-  assign _2924_ = _2925_ ? 1'h0 : lr_2_4_d1;
-  assign _2926_ = _2927_ ? 1'h0 : lr_2_4_d0;
-  assign _2928_ = _2929_ ? 1'h0 : l_2_3;
-  assign _2930_ = _2931_ ? 16'h0000 : { _0249_, _0248_, _0247_, _0245_, _0244_, _0243_, _0242_, _0241_, _0240_, _0239_, _0238_, _0237_, _0236_, _0234_, _0233_, _0232_ };
-  assign _2932_ = _2933_ ? 1'h0 : l_2_3;
-  assign _2934_ = _2935_ ? 8'h00 : a_2_3;
-  assign _2936_ = _2937_ ? _0512_[25:0] : out_2_3;
-  assign _2938_ = _2939_ ? 26'h0000000 : _1034_;
-  assign _2940_ = _2941_ ? 1'h0 : lr_2_3_d1;
-  assign _2942_ = _2943_ ? 1'h0 : lr_2_3_d0;
-  assign _2944_ = _2945_ ? 1'h0 : l_2_2;
-  assign _2946_ = _2947_ ? 16'h0000 : { _0231_, _0230_, _0229_, _0228_, _0227_, _0226_, _0225_, _0222_, _0221_, _0220_, _0219_, _0218_, _0217_, _0216_, _0215_, _0214_ };
-  assign _2948_ = _2949_ ? 1'h0 : l_2_2;
-  assign _2950_ = _2951_ ? 8'h00 : a_2_2;
-  assign _2952_ = _2953_ ? _0501_[25:0] : out_2_2;
-  assign _2954_ = _2955_ ? 26'h0000000 : _1023_;
-  assign _2956_ = _2957_ ? 1'h0 : lr_2_2_d1;
-  assign _2958_ = _2959_ ? 1'h0 : lr_2_2_d0;
-  assign _2960_ = _2961_ ? 1'h0 : l_2_1;
-  assign _2962_ = _2963_ ? 16'h0000 : { _0213_, _0211_, _0210_, _0209_, _0208_, _0207_, _0206_, _0205_, _0204_, _0203_, _0202_, _0200_, _0199_, _0198_, _0197_, _0196_ };
-  assign _2964_ = _2965_ ? 1'h0 : l_2_1;
-  assign _2966_ = _2967_ ? 8'h00 : a_2_1;
-  assign _2968_ = _2969_ ? _0490_[25:0] : out_2_1;
-  assign _2970_ = _2971_ ? 26'h0000000 : _1000_;
-  assign _2972_ = _2973_ ? 1'h0 : lr_2_1_d1;
-  assign _2974_ = _2975_ ? 1'h0 : lr_2_1_d0;
-  assign _2976_ = _2977_ ? 1'h0 : l_2_0;
-  assign _2978_ = _2979_ ? 16'h0000 : { _0195_, _0194_, _0193_, _0192_, _0191_, _0189_, _0188_, _0187_, _0186_, _0185_, _0184_, _0183_, _0182_, _0181_, _0180_, _0178_ };
-  assign _2980_ = _2981_ ? 1'h0 : l_2_0;
-  assign _2982_ = _2983_ ? 8'h00 : a_2_0;
-  assign _2984_ = _2985_ ? _0479_[25:0] : out_2_0;
-  assign _2986_ = _2987_ ? 26'h0000000 : _0889_;
-  assign _2988_ = _2989_ ? 1'h0 : lr_2_0_d1;
-  assign _2990_ = _2991_ ? 1'h0 : lr_2_0_d0;
-  assign _2992_ = _2993_ ? 1'h0 : skew_l2_d1;
-  assign _2994_ = _2995_ ? 16'h0000 : { _0177_, _0176_, _0175_, _0174_, _0173_, _0172_, _0171_, _0170_, _0169_, _0167_, _0166_, _0165_, _0164_, _0163_, _0162_, _0161_ };
-  assign _2996_ = _2997_ ? 1'h0 : skew_l2_d1;
-  assign _2998_ = _2999_ ? 8'h00 : skew_a2_d1;
-  assign _3000_ = _3001_ ? _0468_[25:0] : out_1_7;
-  assign _3002_ = _3003_ ? 26'h0000000 : _0778_;
-  assign _3004_ = _3005_ ? 1'h0 : lr_1_7_d1;
-  assign _3006_ = _3007_ ? 1'h0 : lr_1_7_d0;
-  assign _3008_ = _3009_ ? 1'h0 : l_1_6;
-  assign _3010_ = _3011_ ? 16'h0000 : { _0160_, _0159_, _0158_, _0156_, _0155_, _0154_, _0153_, _0152_, _0151_, _0150_, _0149_, _0148_, _0147_, _0145_, _0144_, _0143_ };
-  assign _3012_ = _3013_ ? 1'h0 : l_1_6;
-  assign _3014_ = _3015_ ? 8'h00 : a_1_6;
-  assign _3016_ = _3017_ ? _0457_[25:0] : out_1_6;
-  assign _3018_ = _3019_ ? 26'h0000000 : _0667_;
-  assign _3020_ = _3021_ ? 1'h0 : lr_1_6_d1;
-  assign _3022_ = _3023_ ? 1'h0 : lr_1_6_d0;
-  assign _3024_ = _3025_ ? 1'h0 : l_1_5;
-  assign _3026_ = _3027_ ? 16'h0000 : { _0142_, _0141_, _0140_, _0139_, _0138_, _0137_, _0136_, _0134_, _0133_, _0132_, _0131_, _0130_, _0129_, _0128_, _0127_, _0126_ };
-  assign _3028_ = _3029_ ? 1'h0 : l_1_5;
-  assign _3030_ = _3031_ ? 8'h00 : a_1_5;
-  assign _3032_ = _3033_ ? _0446_[25:0] : out_1_5;
-  assign _3034_ = _3035_ ? 26'h0000000 : _0556_;
-  assign _3036_ = _3037_ ? 1'h0 : lr_1_5_d1;
-  assign _3038_ = _3039_ ? 1'h0 : lr_1_5_d0;
-  assign _3040_ = _3041_ ? 1'h0 : l_1_4;
-  assign _3042_ = _3043_ ? 16'h0000 : { _0125_, _0123_, _0122_, _0121_, _0120_, _0119_, _0118_, _0117_, _0116_, _0115_, _0114_, _0111_, _0110_, _0109_, _0108_, _0107_ };
-  assign _3044_ = _3045_ ? 1'h0 : l_1_4;
-  assign _3046_ = _3047_ ? 8'h00 : a_1_4;
-  assign _3048_ = _3049_ ? _0434_[25:0] : out_1_4;
-  assign _3050_ = _3051_ ? 26'h0000000 : _0445_;
-  assign _3052_ = _3053_ ? 1'h0 : lr_1_4_d1;
-  assign _3054_ = _3055_ ? 1'h0 : lr_1_4_d0;
-  assign _3056_ = _3057_ ? 1'h0 : l_1_3;
-  assign _3058_ = _3059_ ? 16'h0000 : { _0106_, _0105_, _0104_, _0103_, _0102_, _0100_, _0099_, _0098_, _0097_, _0096_, _0095_, _0094_, _0093_, _0092_, _0091_, _0089_ };
-  assign _3060_ = _3061_ ? 1'h0 : l_1_3;
-  assign _3062_ = _3063_ ? 8'h00 : a_1_3;
-  assign _3064_ = _3065_ ? _0423_[25:0] : out_1_3;
-  assign _3066_ = _3067_ ? 26'h0000000 : _0334_;
-  assign _3068_ = _3069_ ? 1'h0 : lr_1_3_d1;
-  assign _3070_ = _3071_ ? 1'h0 : lr_1_3_d0;
+  assign _2230_ = _2231_ ? _1014_[3:0] : drain_count;
+  assign _2232_ = _2233_ ? 4'h8 : _2230_;
+  assign _2234_ = _2235_ ? 1'h0 : draining;
+  assign _2236_ = _2237_ ? 1'h0 : _1578_;
+  assign _2238_ = _2239_ ? 3'h0 : beat_next;
+  assign _2240_ = _2241_ ? 4'h0 : count_next;
+  assign _2242_ = _2243_ ? _1544_[2:0] : drain_row;
+  assign _2244_ = _2245_ ? 3'h0 : _2242_;
+  assign _2246_ = _2247_ ? 3'h0 : _2244_;
+  assign _2248_ = _2249_ ? _1001_[25:0] : out_7_7;
+  assign _2250_ = _2251_ ? 26'h0000000 : _1522_;
+  assign _2252_ = _2253_ ? 1'h0 : lr_7_7_d1;
+  assign _2254_ = _2255_ ? 1'h0 : lr_7_7_d0;
+  assign _2256_ = _2257_ ? 1'h0 : l_7_6;
+  assign _2258_ = _2259_ ? 16'h0000 : { _1013_, _1011_, _1010_, _1009_, _1008_, _1007_, _1006_, _1005_, _1004_, _1003_, _1002_, _0999_, _0998_, _0997_, _0996_, _0995_ };
+  assign _2260_ = _2261_ ? 1'h0 : l_7_6;
+  assign _2262_ = _2263_ ? 8'h00 : a_7_6;
+  assign _2264_ = _2265_ ? _0989_[25:0] : out_7_6;
+  assign _2266_ = _2267_ ? 26'h0000000 : _1511_;
+  assign _2268_ = _2269_ ? 1'h0 : lr_7_6_d1;
+  assign _2270_ = _2271_ ? 1'h0 : lr_7_6_d0;
+  assign _2272_ = _2273_ ? 1'h0 : l_7_5;
+  assign _2274_ = _2275_ ? 16'h0000 : { _0994_, _0993_, _0992_, _0991_, _0990_, _0988_, _0987_, _0986_, _0985_, _0984_, _0983_, _0982_, _0981_, _0980_, _0979_, _0977_ };
+  assign _2276_ = _2277_ ? 1'h0 : l_7_5;
+  assign _2278_ = _2279_ ? 8'h00 : a_7_5;
+  assign _2280_ = _2281_ ? _0978_[25:0] : out_7_5;
+  assign _2282_ = _2283_ ? 26'h0000000 : _1500_;
+  assign _2284_ = _2285_ ? 1'h0 : lr_7_5_d1;
+  assign _2286_ = _2287_ ? 1'h0 : lr_7_5_d0;
+  assign _2288_ = _2289_ ? 1'h0 : l_7_4;
+  assign _2290_ = _2291_ ? 16'h0000 : { _0976_, _0975_, _0974_, _0973_, _0972_, _0971_, _0970_, _0969_, _0968_, _0966_, _0965_, _0964_, _0963_, _0962_, _0961_, _0960_ };
+  assign _2292_ = _2293_ ? 1'h0 : l_7_4;
+  assign _2294_ = _2295_ ? 8'h00 : a_7_4;
+  assign _2296_ = _2297_ ? _0967_[25:0] : out_7_4;
+  assign _2298_ = _2299_ ? 26'h0000000 : _1489_;
+  assign _2300_ = _2301_ ? 1'h0 : lr_7_4_d1;
+  assign _2302_ = _2303_ ? 1'h0 : lr_7_4_d0;
+  assign _2304_ = _2305_ ? 1'h0 : l_7_3;
+  assign _2306_ = _2307_ ? 16'h0000 : { _0959_, _0958_, _0957_, _0955_, _0954_, _0953_, _0952_, _0951_, _0950_, _0949_, _0948_, _0947_, _0946_, _0944_, _0943_, _0942_ };
+  assign _2308_ = _2309_ ? 1'h0 : l_7_3;
+  assign _2310_ = _2311_ ? 8'h00 : a_7_3;
+  assign _2312_ = _2313_ ? _0956_[25:0] : out_7_3;
+  assign _2314_ = _2315_ ? 26'h0000000 : _1478_;
+  assign _2316_ = _2317_ ? 1'h0 : lr_7_3_d1;
+  assign _2318_ = _2319_ ? 1'h0 : lr_7_3_d0;
+  assign _2320_ = _2321_ ? 1'h0 : l_7_2;
+  assign _2322_ = _2323_ ? 16'h0000 : { _0941_, _0940_, _0939_, _0938_, _0937_, _0936_, _0935_, _0933_, _0932_, _0931_, _0930_, _0929_, _0928_, _0927_, _0926_, _0925_ };
+  assign _2324_ = _2325_ ? 1'h0 : l_7_2;
+  assign _2326_ = _2327_ ? 8'h00 : a_7_2;
+  assign _2328_ = _2329_ ? _0945_[25:0] : out_7_2;
+  assign _2330_ = _2331_ ? 26'h0000000 : _1467_;
+  assign _2332_ = _2333_ ? 1'h0 : lr_7_2_d1;
+  assign _2334_ = _2335_ ? 1'h0 : lr_7_2_d0;
+  assign _2336_ = _2337_ ? 1'h0 : l_7_1;
+  assign _2338_ = _2339_ ? 16'h0000 : { _0924_, _0922_, _0921_, _0920_, _0919_, _0918_, _0917_, _0916_, _0915_, _0914_, _0913_, _0911_, _0910_, _0909_, _0908_, _0907_ };
+  assign _2340_ = _2341_ ? 1'h0 : l_7_1;
+  assign _2342_ = _2343_ ? 8'h00 : a_7_1;
+  assign _2344_ = _2345_ ? _0934_[25:0] : out_7_1;
+  assign _2346_ = _2347_ ? 26'h0000000 : _1455_;
+  assign _2348_ = _2349_ ? 1'h0 : lr_7_1_d1;
+  assign _2350_ = _2351_ ? 1'h0 : lr_7_1_d0;
+  assign _2352_ = _2353_ ? 1'h0 : l_7_0;
+  assign _2354_ = _2355_ ? 16'h0000 : { _0906_, _0905_, _0904_, _0903_, _0902_, _0900_, _0899_, _0898_, _0897_, _0896_, _0895_, _0894_, _0893_, _0892_, _0891_, _0888_ };
+  assign _2356_ = _2357_ ? 1'h0 : l_7_0;
+  assign _2358_ = _2359_ ? 8'h00 : a_7_0;
+  assign _2360_ = _2361_ ? _0923_[25:0] : out_7_0;
+  assign _2362_ = _2363_ ? 26'h0000000 : _1444_;
+  assign _2364_ = _2365_ ? 1'h0 : lr_7_0_d1;
+  assign _2366_ = _2367_ ? 1'h0 : lr_7_0_d0;
+  assign _2368_ = _2369_ ? 1'h0 : skew_l7_d6;
+  assign _2370_ = _2371_ ? 16'h0000 : { _0887_, _0886_, _0885_, _0884_, _0883_, _0882_, _0881_, _0880_, _0879_, _0877_, _0876_, _0875_, _0874_, _0873_, _0872_, _0871_ };
+  assign _2372_ = _2373_ ? 1'h0 : skew_l7_d6;
+  assign _2374_ = _2375_ ? 8'h00 : skew_a7_d6;
+  assign _2376_ = _2377_ ? _0912_[25:0] : out_6_7;
+  assign _2378_ = _2379_ ? 26'h0000000 : _1433_;
+  assign _2380_ = _2381_ ? 1'h0 : lr_6_7_d1;
+  assign _2382_ = _2383_ ? 1'h0 : lr_6_7_d0;
+  assign _2384_ = _2385_ ? 1'h0 : l_6_6;
+  assign _2386_ = _2387_ ? 16'h0000 : { _0870_, _0869_, _0868_, _0866_, _0865_, _0864_, _0863_, _0862_, _0861_, _0860_, _0859_, _0858_, _0857_, _0855_, _0854_, _0853_ };
+  assign _2388_ = _2389_ ? 1'h0 : l_6_6;
+  assign _2390_ = _2391_ ? 8'h00 : a_6_6;
+  assign _2392_ = _2393_ ? _0901_[25:0] : out_6_6;
+  assign _2394_ = _2395_ ? 26'h0000000 : _1422_;
+  assign _2396_ = _2397_ ? 1'h0 : lr_6_6_d1;
+  assign _2398_ = _2399_ ? 1'h0 : lr_6_6_d0;
+  assign _2400_ = _2401_ ? 1'h0 : l_6_5;
+  assign _2402_ = _2403_ ? 16'h0000 : { _0852_, _0851_, _0850_, _0849_, _0848_, _0847_, _0846_, _0844_, _0843_, _0842_, _0841_, _0840_, _0839_, _0838_, _0837_, _0836_ };
+  assign _2404_ = _2405_ ? 1'h0 : l_6_5;
+  assign _2406_ = _2407_ ? 8'h00 : a_6_5;
+  assign _2408_ = _2409_ ? _0890_[25:0] : out_6_5;
+  assign _2410_ = _2411_ ? 26'h0000000 : _1411_;
+  assign _2412_ = _2413_ ? 1'h0 : lr_6_5_d1;
+  assign _2414_ = _2415_ ? 1'h0 : lr_6_5_d0;
+  assign _2416_ = _2417_ ? 1'h0 : l_6_4;
+  assign _2418_ = _2419_ ? 16'h0000 : { _0835_, _0833_, _0832_, _0831_, _0830_, _0829_, _0828_, _0827_, _0826_, _0825_, _0824_, _0822_, _0821_, _0820_, _0819_, _0818_ };
+  assign _2420_ = _2421_ ? 1'h0 : l_6_4;
+  assign _2422_ = _2423_ ? 8'h00 : a_6_4;
+  assign _2424_ = _2425_ ? _0878_[25:0] : out_6_4;
+  assign _2426_ = _2427_ ? 26'h0000000 : _1400_;
+  assign _2428_ = _2429_ ? 1'h0 : lr_6_4_d1;
+  assign _2430_ = _2431_ ? 1'h0 : lr_6_4_d0;
+  assign _2432_ = _2433_ ? 1'h0 : l_6_3;
+  assign _2434_ = _2435_ ? 16'h0000 : { _0817_, _0816_, _0815_, _0814_, _0813_, _0811_, _0810_, _0809_, _0808_, _0807_, _0806_, _0805_, _0804_, _0803_, _0802_, _0800_ };
+  assign _2436_ = _2437_ ? 1'h0 : l_6_3;
+  assign _2438_ = _2439_ ? 8'h00 : a_6_3;
+  assign _2440_ = _2441_ ? _0867_[25:0] : out_6_3;
+  assign _2442_ = _2443_ ? 26'h0000000 : _1389_;
+  assign _2444_ = _2445_ ? 1'h0 : lr_6_3_d1;
+  assign _2446_ = _2447_ ? 1'h0 : lr_6_3_d0;
+  assign _2448_ = _2449_ ? 1'h0 : l_6_2;
+  assign _2450_ = _2451_ ? 16'h0000 : { _0799_, _0798_, _0797_, _0796_, _0795_, _0794_, _0793_, _0792_, _0791_, _0789_, _0788_, _0787_, _0786_, _0785_, _0784_, _0783_ };
+  assign _2452_ = _2453_ ? 1'h0 : l_6_2;
+  assign _2454_ = _2455_ ? 8'h00 : a_6_2;
+  assign _2456_ = _2457_ ? _0856_[25:0] : out_6_2;
+  assign _2458_ = _2459_ ? 26'h0000000 : _1378_;
+  assign _2460_ = _2461_ ? 1'h0 : lr_6_2_d1;
+  assign _2462_ = _2463_ ? 1'h0 : lr_6_2_d0;
+  assign _2464_ = _2465_ ? 1'h0 : l_6_1;
+  assign _2466_ = _2467_ ? 16'h0000 : { _0782_, _0781_, _0780_, _0777_, _0776_, _0775_, _0774_, _0773_, _0772_, _0771_, _0770_, _0769_, _0768_, _0766_, _0765_, _0764_ };
+  assign _2468_ = _2469_ ? 1'h0 : l_6_1;
+  assign _2470_ = _2471_ ? 8'h00 : a_6_1;
+  assign _2472_ = _2473_ ? _0845_[25:0] : out_6_1;
+  assign _2474_ = _2475_ ? 26'h0000000 : _1367_;
+  assign _2476_ = _2477_ ? 1'h0 : lr_6_1_d1;
+  assign _2478_ = _2479_ ? 1'h0 : lr_6_1_d0;
+  assign _2480_ = _2481_ ? 1'h0 : l_6_0;
+  assign _2482_ = _2483_ ? 16'h0000 : { _0763_, _0762_, _0761_, _0760_, _0759_, _0758_, _0757_, _0755_, _0754_, _0753_, _0752_, _0751_, _0750_, _0749_, _0748_, _0747_ };
+  assign _2484_ = _2485_ ? 1'h0 : l_6_0;
+  assign _2486_ = _2487_ ? 8'h00 : a_6_0;
+  assign _2488_ = _2489_ ? _0834_[25:0] : out_6_0;
+  assign _2490_ = _2491_ ? 26'h0000000 : _1356_;
+  assign _2492_ = _2493_ ? 1'h0 : lr_6_0_d1;
+  assign _2494_ = _2495_ ? 1'h0 : lr_6_0_d0;
+  assign _2496_ = _2497_ ? 1'h0 : skew_l6_d5;
+  assign _2498_ = _2499_ ? 16'h0000 : { _0746_, _0744_, _0743_, _0742_, _0741_, _0740_, _0739_, _0738_, _0737_, _0736_, _0735_, _0733_, _0732_, _0731_, _0730_, _0729_ };
+  assign _2500_ = _2501_ ? 1'h0 : skew_l6_d5;
+  assign _2502_ = _2503_ ? 8'h00 : skew_a6_d5;
+  assign _2504_ = _2505_ ? _0823_[25:0] : out_5_7;
+  assign _2506_ = _2507_ ? 26'h0000000 : _1344_;
+  assign _2508_ = _2509_ ? 1'h0 : lr_5_7_d1;
+  assign _2510_ = _2511_ ? 1'h0 : lr_5_7_d0;
+  assign _2512_ = _2513_ ? 1'h0 : l_5_6;
+  assign _2514_ = _2515_ ? 16'h0000 : { _0728_, _0727_, _0726_, _0725_, _0724_, _0722_, _0721_, _0720_, _0719_, _0718_, _0717_, _0716_, _0715_, _0714_, _0713_, _0711_ };
+  assign _2516_ = _2517_ ? 1'h0 : l_5_6;
+  assign _2518_ = _2519_ ? 8'h00 : a_5_6;
+  assign _2520_ = _2521_ ? _0812_[25:0] : out_5_6;
+  assign _2522_ = _2523_ ? 26'h0000000 : _1333_;
+  assign _2524_ = _2525_ ? 1'h0 : lr_5_6_d1;
+  assign _2526_ = _2527_ ? 1'h0 : lr_5_6_d0;
+  assign _2528_ = _2529_ ? 1'h0 : l_5_5;
+  assign _2530_ = _2531_ ? 16'h0000 : { _0710_, _0709_, _0708_, _0707_, _0706_, _0705_, _0704_, _0703_, _0702_, _0700_, _0699_, _0698_, _0697_, _0696_, _0695_, _0694_ };
+  assign _2532_ = _2533_ ? 1'h0 : l_5_5;
+  assign _2534_ = _2535_ ? 8'h00 : a_5_5;
+  assign _2536_ = _2537_ ? _0801_[25:0] : out_5_5;
+  assign _2538_ = _2539_ ? 26'h0000000 : _1322_;
+  assign _2540_ = _2541_ ? 1'h0 : lr_5_5_d1;
+  assign _2542_ = _2543_ ? 1'h0 : lr_5_5_d0;
+  assign _2544_ = _2545_ ? 1'h0 : l_5_4;
+  assign _2546_ = _2547_ ? 16'h0000 : { _0693_, _0692_, _0691_, _0689_, _0688_, _0687_, _0686_, _0685_, _0684_, _0683_, _0682_, _0681_, _0680_, _0678_, _0677_, _0676_ };
+  assign _2548_ = _2549_ ? 1'h0 : l_5_4;
+  assign _2550_ = _2551_ ? 8'h00 : a_5_4;
+  assign _2552_ = _2553_ ? _0790_[25:0] : out_5_4;
+  assign _2554_ = _2555_ ? 26'h0000000 : _1311_;
+  assign _2556_ = _2557_ ? 1'h0 : lr_5_4_d1;
+  assign _2558_ = _2559_ ? 1'h0 : lr_5_4_d0;
+  assign _2560_ = _2561_ ? 1'h0 : l_5_3;
+  assign _2562_ = _2563_ ? 16'h0000 : { _0675_, _0674_, _0673_, _0672_, _0671_, _0670_, _0669_, _0666_, _0665_, _0664_, _0663_, _0662_, _0661_, _0660_, _0659_, _0658_ };
+  assign _2564_ = _2565_ ? 1'h0 : l_5_3;
+  assign _2566_ = _2567_ ? 8'h00 : a_5_3;
+  assign _2568_ = _2569_ ? _0779_[25:0] : out_5_3;
+  assign _2570_ = _2571_ ? 26'h0000000 : _1300_;
+  assign _2572_ = _2573_ ? 1'h0 : lr_5_3_d1;
+  assign _2574_ = _2575_ ? 1'h0 : lr_5_3_d0;
+  assign _2576_ = _2577_ ? 1'h0 : l_5_2;
+  assign _2578_ = _2579_ ? 16'h0000 : { _0657_, _0655_, _0654_, _0653_, _0652_, _0651_, _0650_, _0649_, _0648_, _0647_, _0646_, _0644_, _0643_, _0642_, _0641_, _0640_ };
+  assign _2580_ = _2581_ ? 1'h0 : l_5_2;
+  assign _2582_ = _2583_ ? 8'h00 : a_5_2;
+  assign _2584_ = _2585_ ? _0767_[25:0] : out_5_2;
+  assign _2586_ = _2587_ ? 26'h0000000 : _1289_;
+  assign _2588_ = _2589_ ? 1'h0 : lr_5_2_d1;
+  assign _2590_ = _2591_ ? 1'h0 : lr_5_2_d0;
+  assign _2592_ = _2593_ ? 1'h0 : l_5_1;
+  assign _2594_ = _2595_ ? 16'h0000 : { _0639_, _0638_, _0637_, _0636_, _0635_, _0633_, _0632_, _0631_, _0630_, _0629_, _0628_, _0627_, _0626_, _0625_, _0624_, _0622_ };
+  assign _2596_ = _2597_ ? 1'h0 : l_5_1;
+  assign _2598_ = _2599_ ? 8'h00 : a_5_1;
+  assign _2600_ = _2601_ ? _0756_[25:0] : out_5_1;
+  assign _2602_ = _2603_ ? 26'h0000000 : _1278_;
+  assign _2604_ = _2605_ ? 1'h0 : lr_5_1_d1;
+  assign _2606_ = _2607_ ? 1'h0 : lr_5_1_d0;
+  assign _2608_ = _2609_ ? 1'h0 : l_5_0;
+  assign _2610_ = _2611_ ? 16'h0000 : { _0621_, _0620_, _0619_, _0618_, _0617_, _0616_, _0615_, _0614_, _0613_, _0611_, _0610_, _0609_, _0608_, _0607_, _0606_, _0605_ };
+  assign _2612_ = _2613_ ? 1'h0 : l_5_0;
+  assign _2614_ = _2615_ ? 8'h00 : a_5_0;
+  assign _2616_ = _2617_ ? _0745_[25:0] : out_5_0;
+  assign _2618_ = _2619_ ? 26'h0000000 : _1267_;
+  assign _2620_ = _2621_ ? 1'h0 : lr_5_0_d1;
+  assign _2622_ = _2623_ ? 1'h0 : lr_5_0_d0;
+  assign _2624_ = _2625_ ? 1'h0 : skew_l5_d4;
+  assign _2626_ = _2627_ ? 16'h0000 : { _0604_, _0603_, _0602_, _0600_, _0599_, _0598_, _0597_, _0596_, _0595_, _0594_, _0593_, _0592_, _0591_, _0589_, _0588_, _0587_ };
+  assign _2628_ = _2629_ ? 1'h0 : skew_l5_d4;
+  assign _2630_ = _2631_ ? 8'h00 : skew_a5_d4;
+  assign _2632_ = _2633_ ? _0734_[25:0] : out_4_7;
+  assign _2634_ = _2635_ ? 26'h0000000 : _1256_;
+  assign _2636_ = _2637_ ? 1'h0 : lr_4_7_d1;
+  assign _2638_ = _2639_ ? 1'h0 : lr_4_7_d0;
+  assign _2640_ = _2641_ ? 1'h0 : l_4_6;
+  assign _2642_ = _2643_ ? 16'h0000 : { _0586_, _0585_, _0584_, _0583_, _0582_, _0581_, _0580_, _0578_, _0577_, _0576_, _0575_, _0574_, _0573_, _0572_, _0571_, _0570_ };
+  assign _2644_ = _2645_ ? 1'h0 : l_4_6;
+  assign _2646_ = _2647_ ? 8'h00 : a_4_6;
+  assign _2648_ = _2649_ ? _0723_[25:0] : out_4_6;
+  assign _2650_ = _2651_ ? 26'h0000000 : _1245_;
+  assign _2652_ = _2653_ ? 1'h0 : lr_4_6_d1;
+  assign _2654_ = _2655_ ? 1'h0 : lr_4_6_d0;
+  assign _2656_ = _2657_ ? 1'h0 : l_4_5;
+  assign _2658_ = _2659_ ? 16'h0000 : { _0569_, _0567_, _0566_, _0565_, _0564_, _0563_, _0562_, _0561_, _0560_, _0559_, _0558_, _0555_, _0554_, _0553_, _0552_, _0551_ };
+  assign _2660_ = _2661_ ? 1'h0 : l_4_5;
+  assign _2662_ = _2663_ ? 8'h00 : a_4_5;
+  assign _2664_ = _2665_ ? _0712_[25:0] : out_4_5;
+  assign _2666_ = _2667_ ? 26'h0000000 : _1233_;
+  assign _2668_ = _2669_ ? 1'h0 : lr_4_5_d1;
+  assign _2670_ = _2671_ ? 1'h0 : lr_4_5_d0;
+  assign _2672_ = _2673_ ? 1'h0 : l_4_4;
+  assign _2674_ = _2675_ ? 16'h0000 : { _0550_, _0549_, _0548_, _0547_, _0546_, _0544_, _0543_, _0542_, _0541_, _0540_, _0539_, _0538_, _0537_, _0536_, _0535_, _0533_ };
+  assign _2676_ = _2677_ ? 1'h0 : l_4_4;
+  assign _2678_ = _2679_ ? 8'h00 : a_4_4;
+  assign _2680_ = _2681_ ? _0701_[25:0] : out_4_4;
+  assign _2682_ = _2683_ ? 26'h0000000 : _1222_;
+  assign _2684_ = _2685_ ? 1'h0 : lr_4_4_d1;
+  assign _2686_ = _2687_ ? 1'h0 : lr_4_4_d0;
+  assign _2688_ = _2689_ ? 1'h0 : l_4_3;
+  assign _2690_ = _2691_ ? 16'h0000 : { _0532_, _0531_, _0530_, _0529_, _0528_, _0527_, _0526_, _0525_, _0524_, _0522_, _0521_, _0520_, _0519_, _0518_, _0517_, _0516_ };
+  assign _2692_ = _2693_ ? 1'h0 : l_4_3;
+  assign _2694_ = _2695_ ? 8'h00 : a_4_3;
+  assign _2696_ = _2697_ ? _0690_[25:0] : out_4_3;
+  assign _2698_ = _2699_ ? 26'h0000000 : _1211_;
+  assign _2700_ = _2701_ ? 1'h0 : lr_4_3_d1;
+  assign _2702_ = _2703_ ? 1'h0 : lr_4_3_d0;
+  assign _2704_ = _2705_ ? 1'h0 : l_4_2;
+  assign _2706_ = _2707_ ? 16'h0000 : { _0515_, _0514_, _0513_, _0511_, _0510_, _0509_, _0508_, _0507_, _0506_, _0505_, _0504_, _0503_, _0502_, _0500_, _0499_, _0498_ };
+  assign _2708_ = _2709_ ? 1'h0 : l_4_2;
+  assign _2710_ = _2711_ ? 8'h00 : a_4_2;
+  assign _2712_ = _2713_ ? _0679_[25:0] : out_4_2;
+  assign _2714_ = _2715_ ? 26'h0000000 : _1200_;
+  assign _2716_ = _2717_ ? 1'h0 : lr_4_2_d1;
+  assign _2718_ = _2719_ ? 1'h0 : lr_4_2_d0;
+  assign _2720_ = _2721_ ? 1'h0 : l_4_1;
+  assign _2722_ = _2723_ ? 16'h0000 : { _0497_, _0496_, _0495_, _0494_, _0493_, _0492_, _0491_, _0489_, _0488_, _0487_, _0486_, _0485_, _0484_, _0483_, _0482_, _0481_ };
+  assign _2724_ = _2725_ ? 1'h0 : l_4_1;
+  assign _2726_ = _2727_ ? 8'h00 : a_4_1;
+  assign _2728_ = _2729_ ? _0668_[25:0] : out_4_1;
+  assign _2730_ = _2731_ ? 26'h0000000 : _1189_;
+  assign _2732_ = _2733_ ? 1'h0 : lr_4_1_d1;
+  assign _2734_ = _2735_ ? 1'h0 : lr_4_1_d0;
+  assign _2736_ = _2737_ ? 1'h0 : l_4_0;
+  assign _2738_ = _2739_ ? 16'h0000 : { _0480_, _0478_, _0477_, _0476_, _0475_, _0474_, _0473_, _0472_, _0471_, _0470_, _0469_, _0467_, _0466_, _0465_, _0464_, _0463_ };
+  assign _2740_ = _2741_ ? 1'h0 : l_4_0;
+  assign _2742_ = _2743_ ? 8'h00 : a_4_0;
+  assign _2744_ = _2745_ ? _0656_[25:0] : out_4_0;
+  assign _2746_ = _2747_ ? 26'h0000000 : _1178_;
+  assign _2748_ = _2749_ ? 1'h0 : lr_4_0_d1;
+  assign _2750_ = _2751_ ? 1'h0 : lr_4_0_d0;
+  assign _2752_ = _2753_ ? 1'h0 : skew_l4_d3;
+  assign _2754_ = _2755_ ? 16'h0000 : { _0462_, _0461_, _0460_, _0459_, _0458_, _0456_, _0455_, _0454_, _0453_, _0452_, _0451_, _0450_, _0449_, _0448_, _0447_, _0444_ };
+  assign _2756_ = _2757_ ? 1'h0 : skew_l4_d3;
+  assign _2758_ = _2759_ ? 8'h00 : skew_a4_d3;
+  assign _2760_ = _2761_ ? _0645_[25:0] : out_3_7;
+  assign _2762_ = _2763_ ? 26'h0000000 : _1167_;
+  assign _2764_ = _2765_ ? 1'h0 : lr_3_7_d1;
+  assign _2766_ = _2767_ ? 1'h0 : lr_3_7_d0;
+  assign _2768_ = _2769_ ? 1'h0 : l_3_6;
+  assign _2770_ = _2771_ ? 16'h0000 : { _0443_, _0442_, _0441_, _0440_, _0439_, _0438_, _0437_, _0436_, _0435_, _0433_, _0432_, _0431_, _0430_, _0429_, _0428_, _0427_ };
+  assign _2772_ = _2773_ ? 1'h0 : l_3_6;
+  assign _2774_ = _2775_ ? 8'h00 : a_3_6;
+  assign _2776_ = _2777_ ? _0634_[25:0] : out_3_6;
+  assign _2778_ = _2779_ ? 26'h0000000 : _1156_;
+  assign _2780_ = _2781_ ? 1'h0 : lr_3_6_d1;
+  assign _2782_ = _2783_ ? 1'h0 : lr_3_6_d0;
+  assign _2784_ = _2785_ ? 1'h0 : l_3_5;
+  assign _2786_ = _2787_ ? 16'h0000 : { _0426_, _0425_, _0424_, _0422_, _0421_, _0420_, _0419_, _0418_, _0417_, _0416_, _0415_, _0414_, _0413_, _0411_, _0410_, _0409_ };
+  assign _2788_ = _2789_ ? 1'h0 : l_3_5;
+  assign _2790_ = _2791_ ? 8'h00 : a_3_5;
+  assign _2792_ = _2793_ ? _0623_[25:0] : out_3_5;
+  assign _2794_ = _2795_ ? 26'h0000000 : _1145_;
+  assign _2796_ = _2797_ ? 1'h0 : lr_3_5_d1;
+  assign _2798_ = _2799_ ? 1'h0 : lr_3_5_d0;
+  assign _2800_ = _2801_ ? 1'h0 : l_3_4;
+  assign _2802_ = _2803_ ? 16'h0000 : { _0408_, _0407_, _0406_, _0405_, _0404_, _0403_, _0402_, _0400_, _0399_, _0398_, _0397_, _0396_, _0395_, _0394_, _0393_, _0392_ };
+  assign _2804_ = _2805_ ? 1'h0 : l_3_4;
+  assign _2806_ = _2807_ ? 8'h00 : a_3_4;
+  assign _2808_ = _2809_ ? _0612_[25:0] : out_3_4;
+  assign _2810_ = _2811_ ? 26'h0000000 : _1134_;
+  assign _2812_ = _2813_ ? 1'h0 : lr_3_4_d1;
+  assign _2814_ = _2815_ ? 1'h0 : lr_3_4_d0;
+  assign _2816_ = _2817_ ? 1'h0 : l_3_3;
+  assign _2818_ = _2819_ ? 16'h0000 : { _0391_, _0389_, _0388_, _0387_, _0386_, _0385_, _0384_, _0383_, _0382_, _0381_, _0380_, _0378_, _0377_, _0376_, _0375_, _0374_ };
+  assign _2820_ = _2821_ ? 1'h0 : l_3_3;
+  assign _2822_ = _2823_ ? 8'h00 : a_3_3;
+  assign _2824_ = _2825_ ? _0601_[25:0] : out_3_3;
+  assign _2826_ = _2827_ ? 26'h0000000 : _1122_;
+  assign _2828_ = _2829_ ? 1'h0 : lr_3_3_d1;
+  assign _2830_ = _2831_ ? 1'h0 : lr_3_3_d0;
+  assign _2832_ = _2833_ ? 1'h0 : l_3_2;
+  assign _2834_ = _2835_ ? 16'h0000 : { _0373_, _0372_, _0371_, _0370_, _0369_, _0367_, _0366_, _0365_, _0364_, _0363_, _0362_, _0361_, _0360_, _0359_, _0358_, _0356_ };
+  assign _2836_ = _2837_ ? 1'h0 : l_3_2;
+  assign _2838_ = _2839_ ? 8'h00 : a_3_2;
+  assign _2840_ = _2841_ ? _0590_[25:0] : out_3_2;
+  assign _2842_ = _2843_ ? 26'h0000000 : _1111_;
+  assign _2844_ = _2845_ ? 1'h0 : lr_3_2_d1;
+  assign _2846_ = _2847_ ? 1'h0 : lr_3_2_d0;
+  assign _2848_ = _2849_ ? 1'h0 : l_3_1;
+  assign _2850_ = _2851_ ? 16'h0000 : { _0355_, _0354_, _0353_, _0352_, _0351_, _0350_, _0349_, _0348_, _0347_, _0345_, _0344_, _0343_, _0342_, _0341_, _0340_, _0339_ };
+  assign _2852_ = _2853_ ? 1'h0 : l_3_1;
+  assign _2854_ = _2855_ ? 8'h00 : a_3_1;
+  assign _2856_ = _2857_ ? _0579_[25:0] : out_3_1;
+  assign _2858_ = _2859_ ? 26'h0000000 : _1100_;
+  assign _2860_ = _2861_ ? 1'h0 : lr_3_1_d1;
+  assign _2862_ = _2863_ ? 1'h0 : lr_3_1_d0;
+  assign _2864_ = _2865_ ? 1'h0 : l_3_0;
+  assign _2866_ = _2867_ ? 16'h0000 : { _0338_, _0337_, _0336_, _0333_, _0332_, _0331_, _0330_, _0329_, _0328_, _0327_, _0326_, _0325_, _0324_, _0322_, _0321_, _0320_ };
+  assign _2868_ = _2869_ ? 1'h0 : l_3_0;
+  assign _2870_ = _2871_ ? 8'h00 : a_3_0;
+  assign _2872_ = _2873_ ? _0568_[25:0] : out_3_0;
+  assign _2874_ = _2875_ ? 26'h0000000 : _1089_;
+  assign _2876_ = _2877_ ? 1'h0 : lr_3_0_d1;
+  assign _2878_ = _2879_ ? 1'h0 : lr_3_0_d0;
+  assign _2880_ = _2881_ ? 1'h0 : skew_l3_d2;
+  assign _2882_ = _2883_ ? 16'h0000 : { _0319_, _0318_, _0317_, _0316_, _0315_, _0314_, _0313_, _0311_, _0310_, _0309_, _0308_, _0307_, _0306_, _0305_, _0304_, _0303_ };
+  assign _2884_ = _2885_ ? 1'h0 : skew_l3_d2;
+  assign _2886_ = _2887_ ? 8'h00 : skew_a3_d2;
+  assign _2888_ = _2889_ ? _0557_[25:0] : out_2_7;
+  assign _2890_ = _2891_ ? 26'h0000000 : _1078_;
+  assign _2892_ = _2893_ ? 1'h0 : lr_2_7_d1;
+  assign _2894_ = _2895_ ? 1'h0 : lr_2_7_d0;
+  assign _2896_ = _2897_ ? 1'h0 : l_2_6;
+  assign _2898_ = _2899_ ? 16'h0000 : { _0302_, _0300_, _0299_, _0298_, _0297_, _0296_, _0295_, _0294_, _0293_, _0292_, _0291_, _0289_, _0288_, _0287_, _0286_, _0285_ };
+  assign _2900_ = _2901_ ? 1'h0 : l_2_6;
+  assign _2902_ = _2903_ ? 8'h00 : a_2_6;
+  assign _2904_ = _2905_ ? _0545_[25:0] : out_2_6;
+  assign _2906_ = _2907_ ? 26'h0000000 : _1067_;
+  assign _2908_ = _2909_ ? 1'h0 : lr_2_6_d1;
+  assign _2910_ = _2911_ ? 1'h0 : lr_2_6_d0;
+  assign _2912_ = _2913_ ? 1'h0 : l_2_5;
+  assign _2914_ = _2915_ ? 16'h0000 : { _0284_, _0283_, _0282_, _0281_, _0280_, _0278_, _0277_, _0276_, _0275_, _0274_, _0273_, _0272_, _0271_, _0270_, _0269_, _0267_ };
+  assign _2916_ = _2917_ ? 1'h0 : l_2_5;
+  assign _2918_ = _2919_ ? 8'h00 : a_2_5;
+  assign _2920_ = _2921_ ? _0534_[25:0] : out_2_5;
+  assign _2922_ = _2923_ ? 26'h0000000 : _1056_;
+  assign _2924_ = _2925_ ? 1'h0 : lr_2_5_d1;
+  assign _2926_ = _2927_ ? 1'h0 : lr_2_5_d0;
+  assign _2928_ = _2929_ ? 1'h0 : l_2_4;
+  assign _2930_ = _2931_ ? 16'h0000 : { _0266_, _0265_, _0264_, _0263_, _0262_, _0261_, _0260_, _0259_, _0258_, _0256_, _0255_, _0254_, _0253_, _0252_, _0251_, _0250_ };
+  assign _2932_ = _2933_ ? 1'h0 : l_2_4;
+  assign _2934_ = _2935_ ? 8'h00 : a_2_4;
+  assign _2936_ = _2937_ ? _0523_[25:0] : out_2_4;
+  assign _2938_ = _2939_ ? 26'h0000000 : _1045_;
+  assign _2940_ = _2941_ ? 1'h0 : lr_2_4_d1;
+  assign _2942_ = _2943_ ? 1'h0 : lr_2_4_d0;
+  assign _2944_ = _2945_ ? 1'h0 : l_2_3;
+  assign _2946_ = _2947_ ? 16'h0000 : { _0249_, _0248_, _0247_, _0245_, _0244_, _0243_, _0242_, _0241_, _0240_, _0239_, _0238_, _0237_, _0236_, _0234_, _0233_, _0232_ };
+  assign _2948_ = _2949_ ? 1'h0 : l_2_3;
+  assign _2950_ = _2951_ ? 8'h00 : a_2_3;
+  assign _2952_ = _2953_ ? _0512_[25:0] : out_2_3;
+  assign _2954_ = _2955_ ? 26'h0000000 : _1034_;
+  assign _2956_ = _2957_ ? 1'h0 : lr_2_3_d1;
+  assign _2958_ = _2959_ ? 1'h0 : lr_2_3_d0;
+  assign _2960_ = _2961_ ? 1'h0 : l_2_2;
+  assign _2962_ = _2963_ ? 16'h0000 : { _0231_, _0230_, _0229_, _0228_, _0227_, _0226_, _0225_, _0222_, _0221_, _0220_, _0219_, _0218_, _0217_, _0216_, _0215_, _0214_ };
+  assign _2964_ = _2965_ ? 1'h0 : l_2_2;
+  assign _2966_ = _2967_ ? 8'h00 : a_2_2;
+  assign _2968_ = _2969_ ? _0501_[25:0] : out_2_2;
+  assign _2970_ = _2971_ ? 26'h0000000 : _1023_;
+  assign _2972_ = _2973_ ? 1'h0 : lr_2_2_d1;
+  assign _2974_ = _2975_ ? 1'h0 : lr_2_2_d0;
+  assign _2976_ = _2977_ ? 1'h0 : l_2_1;
+  assign _2978_ = _2979_ ? 16'h0000 : { _0213_, _0211_, _0210_, _0209_, _0208_, _0207_, _0206_, _0205_, _0204_, _0203_, _0202_, _0200_, _0199_, _0198_, _0197_, _0196_ };
+  assign _2980_ = _2981_ ? 1'h0 : l_2_1;
+  assign _2982_ = _2983_ ? 8'h00 : a_2_1;
+  assign _2984_ = _2985_ ? _0490_[25:0] : out_2_1;
+  assign _2986_ = _2987_ ? 26'h0000000 : _1000_;
+  assign _2988_ = _2989_ ? 1'h0 : lr_2_1_d1;
+  assign _2990_ = _2991_ ? 1'h0 : lr_2_1_d0;
+  assign _2992_ = _2993_ ? 1'h0 : l_2_0;
+  assign _2994_ = _2995_ ? 16'h0000 : { _0195_, _0194_, _0193_, _0192_, _0191_, _0189_, _0188_, _0187_, _0186_, _0185_, _0184_, _0183_, _0182_, _0181_, _0180_, _0178_ };
+  assign _2996_ = _2997_ ? 1'h0 : l_2_0;
+  assign _2998_ = _2999_ ? 8'h00 : a_2_0;
+  assign _3000_ = _3001_ ? _0479_[25:0] : out_2_0;
+  assign _3002_ = _3003_ ? 26'h0000000 : _0889_;
+  assign _3004_ = _3005_ ? 1'h0 : lr_2_0_d1;
+  assign _3006_ = _3007_ ? 1'h0 : lr_2_0_d0;
+  assign _3008_ = _3009_ ? 1'h0 : skew_l2_d1;
+  assign _3010_ = _3011_ ? 16'h0000 : { _0177_, _0176_, _0175_, _0174_, _0173_, _0172_, _0171_, _0170_, _0169_, _0167_, _0166_, _0165_, _0164_, _0163_, _0162_, _0161_ };
+  assign _3012_ = _3013_ ? 1'h0 : skew_l2_d1;
+  assign _3014_ = _3015_ ? 8'h00 : skew_a2_d1;
+  assign _3016_ = _3017_ ? _0468_[25:0] : out_1_7;
+  assign _3018_ = _3019_ ? 26'h0000000 : _0778_;
+  assign _3020_ = _3021_ ? 1'h0 : lr_1_7_d1;
+  assign _3022_ = _3023_ ? 1'h0 : lr_1_7_d0;
+  assign _3024_ = _3025_ ? 1'h0 : l_1_6;
+  assign _3026_ = _3027_ ? 16'h0000 : { _0160_, _0159_, _0158_, _0156_, _0155_, _0154_, _0153_, _0152_, _0151_, _0150_, _0149_, _0148_, _0147_, _0145_, _0144_, _0143_ };
+  assign _3028_ = _3029_ ? 1'h0 : l_1_6;
+  assign _3030_ = _3031_ ? 8'h00 : a_1_6;
+  assign _3032_ = _3033_ ? _0457_[25:0] : out_1_6;
+  assign _3034_ = _3035_ ? 26'h0000000 : _0667_;
+  assign _3036_ = _3037_ ? 1'h0 : lr_1_6_d1;
+  assign _3038_ = _3039_ ? 1'h0 : lr_1_6_d0;
+  assign _3040_ = _3041_ ? 1'h0 : l_1_5;
+  assign _3042_ = _3043_ ? 16'h0000 : { _0142_, _0141_, _0140_, _0139_, _0138_, _0137_, _0136_, _0134_, _0133_, _0132_, _0131_, _0130_, _0129_, _0128_, _0127_, _0126_ };
+  assign _3044_ = _3045_ ? 1'h0 : l_1_5;
+  assign _3046_ = _3047_ ? 8'h00 : a_1_5;
+  assign _3048_ = _3049_ ? _0446_[25:0] : out_1_5;
+  assign _3050_ = _3051_ ? 26'h0000000 : _0556_;
+  assign _3052_ = _3053_ ? 1'h0 : lr_1_5_d1;
+  assign _3054_ = _3055_ ? 1'h0 : lr_1_5_d0;
+  assign _3056_ = _3057_ ? 1'h0 : l_1_4;
+  assign _3058_ = _3059_ ? 16'h0000 : { _0125_, _0123_, _0122_, _0121_, _0120_, _0119_, _0118_, _0117_, _0116_, _0115_, _0114_, _0111_, _0110_, _0109_, _0108_, _0107_ };
+  assign _3060_ = _3061_ ? 1'h0 : l_1_4;
+  assign _3062_ = _3063_ ? 8'h00 : a_1_4;
+  assign _3064_ = _3065_ ? _0434_[25:0] : out_1_4;
+  assign _3066_ = _3067_ ? 26'h0000000 : _0445_;
+  assign _3068_ = _3069_ ? 1'h0 : lr_1_4_d1;
+  assign _3070_ = _3071_ ? 1'h0 : lr_1_4_d0;
   \hwq_top.engine.array.mul_0_0  mul_0_0 (
     .a(a_in0),
     .b(w_in0),
     .clk(clk),
-    .\port$604$0 (_1785_),
-    .\port$604$1 (_1786_),
-    .\port$604$10 (_1796_),
-    .\port$604$11 (_1797_),
-    .\port$604$12 (_1798_),
-    .\port$604$13 (_1801_),
-    .\port$604$14 (_1802_),
-    .\port$604$15 (_1803_),
-    .\port$604$2 (_1787_),
-    .\port$604$3 (_1789_),
-    .\port$604$4 (_1790_),
-    .\port$604$5 (_1791_),
-    .\port$604$6 (_1792_),
-    .\port$604$7 (_1793_),
-    .\port$604$8 (_1794_),
-    .\port$604$9 (_1795_),
+    .\port$606$0 (_1785_),
+    .\port$606$1 (_1786_),
+    .\port$606$10 (_1796_),
+    .\port$606$11 (_1797_),
+    .\port$606$12 (_1798_),
+    .\port$606$13 (_1801_),
+    .\port$606$14 (_1802_),
+    .\port$606$15 (_1803_),
+    .\port$606$2 (_1787_),
+    .\port$606$3 (_1789_),
+    .\port$606$4 (_1790_),
+    .\port$606$5 (_1791_),
+    .\port$606$6 (_1792_),
+    .\port$606$7 (_1793_),
+    .\port$606$8 (_1794_),
+    .\port$606$9 (_1795_),
     .rst(rst)
   );
   \hwq_top.engine.array.mul_0_1  mul_0_1 (
     .a(a_0_0),
     .b(skew_w1_d0),
     .clk(clk),
-    .\port$605$0 (_1804_),
-    .\port$605$1 (_1805_),
-    .\port$605$10 (_1815_),
-    .\port$605$11 (_1816_),
-    .\port$605$12 (_1817_),
-    .\port$605$13 (_1818_),
-    .\port$605$14 (_1819_),
-    .\port$605$15 (_1820_),
-    .\port$605$2 (_1806_),
-    .\port$605$3 (_1807_),
-    .\port$605$4 (_1808_),
-    .\port$605$5 (_1809_),
-    .\port$605$6 (_1810_),
-    .\port$605$7 (_1812_),
-    .\port$605$8 (_1813_),
-    .\port$605$9 (_1814_),
+    .\port$607$0 (_1804_),
+    .\port$607$1 (_1805_),
+    .\port$607$10 (_1815_),
+    .\port$607$11 (_1816_),
+    .\port$607$12 (_1817_),
+    .\port$607$13 (_1818_),
+    .\port$607$14 (_1819_),
+    .\port$607$15 (_1820_),
+    .\port$607$2 (_1806_),
+    .\port$607$3 (_1807_),
+    .\port$607$4 (_1808_),
+    .\port$607$5 (_1809_),
+    .\port$607$6 (_1810_),
+    .\port$607$7 (_1812_),
+    .\port$607$8 (_1813_),
+    .\port$607$9 (_1814_),
     .rst(rst)
   );
   \hwq_top.engine.array.mul_0_2  mul_0_2 (
     .a(a_0_1),
     .b(skew_w2_d1),
     .clk(clk),
-    .\port$606$0 (_1821_),
-    .\port$606$1 (_1823_),
-    .\port$606$10 (_1832_),
-    .\port$606$11 (_1834_),
-    .\port$606$12 (_1835_),
-    .\port$606$13 (_1836_),
-    .\port$606$14 (_1837_),
-    .\port$606$15 (_1838_),
-    .\port$606$2 (_1824_),
-    .\port$606$3 (_1825_),
-    .\port$606$4 (_1826_),
-    .\port$606$5 (_1827_),
-    .\port$606$6 (_1828_),
-    .\port$606$7 (_1829_),
-    .\port$606$8 (_1830_),
-    .\port$606$9 (_1831_),
+    .\port$608$0 (_1821_),
+    .\port$608$1 (_1823_),
+    .\port$608$10 (_1832_),
+    .\port$608$11 (_1834_),
+    .\port$608$12 (_1835_),
+    .\port$608$13 (_1836_),
+    .\port$608$14 (_1837_),
+    .\port$608$15 (_1838_),
+    .\port$608$2 (_1824_),
+    .\port$608$3 (_1825_),
+    .\port$608$4 (_1826_),
+    .\port$608$5 (_1827_),
+    .\port$608$6 (_1828_),
+    .\port$608$7 (_1829_),
+    .\port$608$8 (_1830_),
+    .\port$608$9 (_1831_),
     .rst(rst)
   );
   \hwq_top.engine.array.mul_0_3  mul_0_3 (
     .a(a_0_2),
     .b(skew_w3_d2),
     .clk(clk),
-    .\port$607$0 (_1839_),
-    .\port$607$1 (_1840_),
-    .\port$607$10 (_1850_),
-    .\port$607$11 (_1851_),
-    .\port$607$12 (_1852_),
-    .\port$607$13 (_1853_),
-    .\port$607$14 (_1854_),
-    .\port$607$15 (_1856_),
-    .\port$607$2 (_1841_),
-    .\port$607$3 (_1842_),
-    .\port$607$4 (_1843_),
-    .\port$607$5 (_1845_),
-    .\port$607$6 (_1846_),
-    .\port$607$7 (_1847_),
-    .\port$607$8 (_1848_),
-    .\port$607$9 (_1849_),
+    .\port$609$0 (_1839_),
+    .\port$609$1 (_1840_),
+    .\port$609$10 (_1850_),
+    .\port$609$11 (_1851_),
+    .\port$609$12 (_1852_),
+    .\port$609$13 (_1853_),
+    .\port$609$14 (_1854_),
+    .\port$609$15 (_1856_),
+    .\port$609$2 (_1841_),
+    .\port$609$3 (_1842_),
+    .\port$609$4 (_1843_),
+    .\port$609$5 (_1845_),
+    .\port$609$6 (_1846_),
+    .\port$609$7 (_1847_),
+    .\port$609$8 (_1848_),
+    .\port$609$9 (_1849_),
     .rst(rst)
   );
   \hwq_top.engine.array.mul_0_4  mul_0_4 (
     .a(a_0_3),
     .b(skew_w4_d3),
     .clk(clk),
-    .\port$608$0 (_1857_),
-    .\port$608$1 (_1858_),
-    .\port$608$10 (_1868_),
-    .\port$608$11 (_1869_),
-    .\port$608$12 (_1870_),
-    .\port$608$13 (_1871_),
-    .\port$608$14 (_1872_),
-    .\port$608$15 (_1873_),
-    .\port$608$2 (_1859_),
-    .\port$608$3 (_1860_),
-    .\port$608$4 (_1861_),
-    .\port$608$5 (_1862_),
-    .\port$608$6 (_1863_),
-    .\port$608$7 (_1864_),
-    .\port$608$8 (_1865_),
-    .\port$608$9 (_1867_),
+    .\port$610$0 (_1857_),
+    .\port$610$1 (_1858_),
+    .\port$610$10 (_1868_),
+    .\port$610$11 (_1869_),
+    .\port$610$12 (_1870_),
+    .\port$610$13 (_1871_),
+    .\port$610$14 (_1872_),
+    .\port$610$15 (_1873_),
+    .\port$610$2 (_1859_),
+    .\port$610$3 (_1860_),
+    .\port$610$4 (_1861_),
+    .\port$610$5 (_1862_),
+    .\port$610$6 (_1863_),
+    .\port$610$7 (_1864_),
+    .\port$610$8 (_1865_),
+    .\port$610$9 (_1867_),
     .rst(rst)
   );
   \hwq_top.engine.array.mul_0_5  mul_0_5 (
     .a(a_0_4),
     .b(skew_w5_d4),
     .clk(clk),
-    .\port$609$0 (_1874_),
-    .\port$609$1 (_1875_),
-    .\port$609$10 (_1885_),
-    .\port$609$11 (_1886_),
-    .\port$609$12 (_1887_),
-    .\port$609$13 (_1889_),
-    .\port$609$14 (_1890_),
-    .\port$609$15 (_1891_),
-    .\port$609$2 (_1876_),
-    .\port$609$3 (_1878_),
-    .\port$609$4 (_1879_),
-    .\port$609$5 (_1880_),
-    .\port$609$6 (_1881_),
-    .\port$609$7 (_1882_),
-    .\port$609$8 (_1883_),
-    .\port$609$9 (_1884_),
+    .\port$611$0 (_1874_),
+    .\port$611$1 (_1875_),
+    .\port$611$10 (_1885_),
+    .\port$611$11 (_1886_),
+    .\port$611$12 (_1887_),
+    .\port$611$13 (_1889_),
+    .\port$611$14 (_1890_),
+    .\port$611$15 (_1891_),
+    .\port$611$2 (_1876_),
+    .\port$611$3 (_1878_),
+    .\port$611$4 (_1879_),
+    .\port$611$5 (_1880_),
+    .\port$611$6 (_1881_),
+    .\port$611$7 (_1882_),
+    .\port$611$8 (_1883_),
+    .\port$611$9 (_1884_),
     .rst(rst)
   );
   \hwq_top.engine.array.mul_0_6  mul_0_6 (
     .a(a_0_5),
     .b(skew_w6_d5),
     .clk(clk),
-    .\port$610$0 (_1892_),
-    .\port$610$1 (_1893_),
-    .\port$610$10 (_1903_),
-    .\port$610$11 (_1904_),
-    .\port$610$12 (_1905_),
-    .\port$610$13 (_1906_),
-    .\port$610$14 (_1907_),
-    .\port$610$15 (_1908_),
-    .\port$610$2 (_1894_),
-    .\port$610$3 (_1895_),
-    .\port$610$4 (_1896_),
-    .\port$610$5 (_1897_),
-    .\port$610$6 (_1898_),
-    .\port$610$7 (_1900_),
-    .\port$610$8 (_1901_),
-    .\port$610$9 (_1902_),
+    .\port$612$0 (_1892_),
+    .\port$612$1 (_1893_),
+    .\port$612$10 (_1903_),
+    .\port$612$11 (_1904_),
+    .\port$612$12 (_1905_),
+    .\port$612$13 (_1906_),
+    .\port$612$14 (_1907_),
+    .\port$612$15 (_1908_),
+    .\port$612$2 (_1894_),
+    .\port$612$3 (_1895_),
+    .\port$612$4 (_1896_),
+    .\port$612$5 (_1897_),
+    .\port$612$6 (_1898_),
+    .\port$612$7 (_1900_),
+    .\port$612$8 (_1901_),
+    .\port$612$9 (_1902_),
     .rst(rst)
   );
   \hwq_top.engine.array.mul_0_7  mul_0_7 (
     .a(a_0_6),
     .b(skew_w7_d6),
     .clk(clk),
-    .\port$611$0 (_1909_),
-    .\port$611$1 (_0003_),
-    .\port$611$10 (_0012_),
-    .\port$611$11 (_0014_),
-    .\port$611$12 (_0015_),
-    .\port$611$13 (_0016_),
-    .\port$611$14 (_0017_),
-    .\port$611$15 (_0018_),
-    .\port$611$2 (_0004_),
-    .\port$611$3 (_0005_),
-    .\port$611$4 (_0006_),
-    .\port$611$5 (_0007_),
-    .\port$611$6 (_0008_),
-    .\port$611$7 (_0009_),
-    .\port$611$8 (_0010_),
-    .\port$611$9 (_0011_),
+    .\port$613$0 (_1909_),
+    .\port$613$1 (_0003_),
+    .\port$613$10 (_0012_),
+    .\port$613$11 (_0014_),
+    .\port$613$12 (_0015_),
+    .\port$613$13 (_0016_),
+    .\port$613$14 (_0017_),
+    .\port$613$15 (_0018_),
+    .\port$613$2 (_0004_),
+    .\port$613$3 (_0005_),
+    .\port$613$4 (_0006_),
+    .\port$613$5 (_0007_),
+    .\port$613$6 (_0008_),
+    .\port$613$7 (_0009_),
+    .\port$613$8 (_0010_),
+    .\port$613$9 (_0011_),
     .rst(rst)
   );
   \hwq_top.engine.array.mul_1_0  mul_1_0 (
     .a(skew_a1_d0),
     .b(w_0_0),
     .clk(clk),
-    .\port$612$0 (_0019_),
-    .\port$612$1 (_0020_),
-    .\port$612$10 (_0030_),
-    .\port$612$11 (_0031_),
-    .\port$612$12 (_0032_),
-    .\port$612$13 (_0033_),
-    .\port$612$14 (_0034_),
-    .\port$612$15 (_0036_),
-    .\port$612$2 (_0021_),
-    .\port$612$3 (_0022_),
-    .\port$612$4 (_0023_),
-    .\port$612$5 (_0025_),
-    .\port$612$6 (_0026_),
-    .\port$612$7 (_0027_),
-    .\port$612$8 (_0028_),
-    .\port$612$9 (_0029_),
+    .\port$614$0 (_0019_),
+    .\port$614$1 (_0020_),
+    .\port$614$10 (_0030_),
+    .\port$614$11 (_0031_),
+    .\port$614$12 (_0032_),
+    .\port$614$13 (_0033_),
+    .\port$614$14 (_0034_),
+    .\port$614$15 (_0036_),
+    .\port$614$2 (_0021_),
+    .\port$614$3 (_0022_),
+    .\port$614$4 (_0023_),
+    .\port$614$5 (_0025_),
+    .\port$614$6 (_0026_),
+    .\port$614$7 (_0027_),
+    .\port$614$8 (_0028_),
+    .\port$614$9 (_0029_),
     .rst(rst)
   );
   \hwq_top.engine.array.mul_1_1  mul_1_1 (
     .a(a_1_0),
     .b(w_0_1),
     .clk(clk),
-    .\port$613$0 (_0037_),
-    .\port$613$1 (_0038_),
-    .\port$613$10 (_0048_),
-    .\port$613$11 (_0049_),
-    .\port$613$12 (_0050_),
-    .\port$613$13 (_0051_),
-    .\port$613$14 (_0052_),
-    .\port$613$15 (_0053_),
-    .\port$613$2 (_0039_),
-    .\port$613$3 (_0040_),
-    .\port$613$4 (_0041_),
-    .\port$613$5 (_0042_),
-    .\port$613$6 (_0043_),
-    .\port$613$7 (_0044_),
-    .\port$613$8 (_0045_),
-    .\port$613$9 (_0047_),
+    .\port$615$0 (_0037_),
+    .\port$615$1 (_0038_),
+    .\port$615$10 (_0048_),
+    .\port$615$11 (_0049_),
+    .\port$615$12 (_0050_),
+    .\port$615$13 (_0051_),
+    .\port$615$14 (_0052_),
+    .\port$615$15 (_0053_),
+    .\port$615$2 (_0039_),
+    .\port$615$3 (_0040_),
+    .\port$615$4 (_0041_),
+    .\port$615$5 (_0042_),
+    .\port$615$6 (_0043_),
+    .\port$615$7 (_0044_),
+    .\port$615$8 (_0045_),
+    .\port$615$9 (_0047_),
     .rst(rst)
   );
   \hwq_top.engine.array.mul_1_2  mul_1_2 (
     .a(a_1_1),
     .b(w_0_2),
     .clk(clk),
-    .\port$614$0 (_0054_),
-    .\port$614$1 (_0055_),
-    .\port$614$10 (_0065_),
-    .\port$614$11 (_0066_),
-    .\port$614$12 (_0067_),
-    .\port$614$13 (_0069_),
-    .\port$614$14 (_0070_),
-    .\port$614$15 (_0071_),
-    .\port$614$2 (_0056_),
-    .\port$614$3 (_0058_),
-    .\port$614$4 (_0059_),
-    .\port$614$5 (_0060_),
-    .\port$614$6 (_0061_),
-    .\port$614$7 (_0062_),
-    .\port$614$8 (_0063_),
-    .\port$614$9 (_0064_),
+    .\port$616$0 (_0054_),
+    .\port$616$1 (_0055_),
+    .\port$616$10 (_0065_),
+    .\port$616$11 (_0066_),
+    .\port$616$12 (_0067_),
+    .\port$616$13 (_0069_),
+    .\port$616$14 (_0070_),
+    .\port$616$15 (_0071_),
+    .\port$616$2 (_0056_),
+    .\port$616$3 (_0058_),
+    .\port$616$4 (_0059_),
+    .\port$616$5 (_0060_),
+    .\port$616$6 (_0061_),
+    .\port$616$7 (_0062_),
+    .\port$616$8 (_0063_),
+    .\port$616$9 (_0064_),
     .rst(rst)
   );
   \hwq_top.engine.array.mul_1_3  mul_1_3 (
     .a(a_1_2),
     .b(w_0_3),
     .clk(clk),
-    .\port$615$0 (_0072_),
-    .\port$615$1 (_0073_),
-    .\port$615$10 (_0083_),
-    .\port$615$11 (_0084_),
-    .\port$615$12 (_0085_),
-    .\port$615$13 (_0086_),
-    .\port$615$14 (_0087_),
-    .\port$615$15 (_0088_),
-    .\port$615$2 (_0074_),
-    .\port$615$3 (_0075_),
-    .\port$615$4 (_0076_),
-    .\port$615$5 (_0077_),
-    .\port$615$6 (_0078_),
-    .\port$615$7 (_0080_),
-    .\port$615$8 (_0081_),
-    .\port$615$9 (_0082_),
+    .\port$617$0 (_0072_),
+    .\port$617$1 (_0073_),
+    .\port$617$10 (_0083_),
+    .\port$617$11 (_0084_),
+    .\port$617$12 (_0085_),
+    .\port$617$13 (_0086_),
+    .\port$617$14 (_0087_),
+    .\port$617$15 (_0088_),
+    .\port$617$2 (_0074_),
+    .\port$617$3 (_0075_),
+    .\port$617$4 (_0076_),
+    .\port$617$5 (_0077_),
+    .\port$617$6 (_0078_),
+    .\port$617$7 (_0080_),
+    .\port$617$8 (_0081_),
+    .\port$617$9 (_0082_),
     .rst(rst)
   );
   \hwq_top.engine.array.mul_1_4  mul_1_4 (
     .a(a_1_3),
     .b(w_0_4),
     .clk(clk),
-    .\port$616$0 (_0089_),
-    .\port$616$1 (_0091_),
-    .\port$616$10 (_0100_),
-    .\port$616$11 (_0102_),
-    .\port$616$12 (_0103_),
-    .\port$616$13 (_0104_),
-    .\port$616$14 (_0105_),
-    .\port$616$15 (_0106_),
-    .\port$616$2 (_0092_),
-    .\port$616$3 (_0093_),
-    .\port$616$4 (_0094_),
-    .\port$616$5 (_0095_),
-    .\port$616$6 (_0096_),
-    .\port$616$7 (_0097_),
-    .\port$616$8 (_0098_),
-    .\port$616$9 (_0099_),
+    .\port$618$0 (_0089_),
+    .\port$618$1 (_0091_),
+    .\port$618$10 (_0100_),
+    .\port$618$11 (_0102_),
+    .\port$618$12 (_0103_),
+    .\port$618$13 (_0104_),
+    .\port$618$14 (_0105_),
+    .\port$618$15 (_0106_),
+    .\port$618$2 (_0092_),
+    .\port$618$3 (_0093_),
+    .\port$618$4 (_0094_),
+    .\port$618$5 (_0095_),
+    .\port$618$6 (_0096_),
+    .\port$618$7 (_0097_),
+    .\port$618$8 (_0098_),
+    .\port$618$9 (_0099_),
     .rst(rst)
   );
   \hwq_top.engine.array.mul_1_5  mul_1_5 (
     .a(a_1_4),
     .b(w_0_5),
     .clk(clk),
-    .\port$617$0 (_0107_),
-    .\port$617$1 (_0108_),
-    .\port$617$10 (_0119_),
-    .\port$617$11 (_0120_),
-    .\port$617$12 (_0121_),
-    .\port$617$13 (_0122_),
-    .\port$617$14 (_0123_),
-    .\port$617$15 (_0125_),
-    .\port$617$2 (_0109_),
-    .\port$617$3 (_0110_),
-    .\port$617$4 (_0111_),
-    .\port$617$5 (_0114_),
-    .\port$617$6 (_0115_),
-    .\port$617$7 (_0116_),
-    .\port$617$8 (_0117_),
-    .\port$617$9 (_0118_),
+    .\port$619$0 (_0107_),
+    .\port$619$1 (_0108_),
+    .\port$619$10 (_0119_),
+    .\port$619$11 (_0120_),
+    .\port$619$12 (_0121_),
+    .\port$619$13 (_0122_),
+    .\port$619$14 (_0123_),
+    .\port$619$15 (_0125_),
+    .\port$619$2 (_0109_),
+    .\port$619$3 (_0110_),
+    .\port$619$4 (_0111_),
+    .\port$619$5 (_0114_),
+    .\port$619$6 (_0115_),
+    .\port$619$7 (_0116_),
+    .\port$619$8 (_0117_),
+    .\port$619$9 (_0118_),
     .rst(rst)
   );
   \hwq_top.engine.array.mul_1_6  mul_1_6 (
     .a(a_1_5),
     .b(w_0_6),
     .clk(clk),
-    .\port$618$0 (_0126_),
-    .\port$618$1 (_0127_),
-    .\port$618$10 (_0137_),
-    .\port$618$11 (_0138_),
-    .\port$618$12 (_0139_),
-    .\port$618$13 (_0140_),
-    .\port$618$14 (_0141_),
-    .\port$618$15 (_0142_),
-    .\port$618$2 (_0128_),
-    .\port$618$3 (_0129_),
-    .\port$618$4 (_0130_),
-    .\port$618$5 (_0131_),
-    .\port$618$6 (_0132_),
-    .\port$618$7 (_0133_),
-    .\port$618$8 (_0134_),
-    .\port$618$9 (_0136_),
+    .\port$620$0 (_0126_),
+    .\port$620$1 (_0127_),
+    .\port$620$10 (_0137_),
+    .\port$620$11 (_0138_),
+    .\port$620$12 (_0139_),
+    .\port$620$13 (_0140_),
+    .\port$620$14 (_0141_),
+    .\port$620$15 (_0142_),
+    .\port$620$2 (_0128_),
+    .\port$620$3 (_0129_),
+    .\port$620$4 (_0130_),
+    .\port$620$5 (_0131_),
+    .\port$620$6 (_0132_),
+    .\port$620$7 (_0133_),
+    .\port$620$8 (_0134_),
+    .\port$620$9 (_0136_),
     .rst(rst)
   );
   \hwq_top.engine.array.mul_1_7  mul_1_7 (
     .a(a_1_6),
     .b(w_0_7),
     .clk(clk),
-    .\port$619$0 (_0143_),
-    .\port$619$1 (_0144_),
-    .\port$619$10 (_0154_),
-    .\port$619$11 (_0155_),
-    .\port$619$12 (_0156_),
-    .\port$619$13 (_0158_),
-    .\port$619$14 (_0159_),
-    .\port$619$15 (_0160_),
-    .\port$619$2 (_0145_),
-    .\port$619$3 (_0147_),
-    .\port$619$4 (_0148_),
-    .\port$619$5 (_0149_),
-    .\port$619$6 (_0150_),
-    .\port$619$7 (_0151_),
-    .\port$619$8 (_0152_),
-    .\port$619$9 (_0153_),
+    .\port$621$0 (_0143_),
+    .\port$621$1 (_0144_),
+    .\port$621$10 (_0154_),
+    .\port$621$11 (_0155_),
+    .\port$621$12 (_0156_),
+    .\port$621$13 (_0158_),
+    .\port$621$14 (_0159_),
+    .\port$621$15 (_0160_),
+    .\port$621$2 (_0145_),
+    .\port$621$3 (_0147_),
+    .\port$621$4 (_0148_),
+    .\port$621$5 (_0149_),
+    .\port$621$6 (_0150_),
+    .\port$621$7 (_0151_),
+    .\port$621$8 (_0152_),
+    .\port$621$9 (_0153_),
     .rst(rst)
   );
   \hwq_top.engine.array.mul_2_0  mul_2_0 (
     .a(skew_a2_d1),
     .b(w_1_0),
     .clk(clk),
-    .\port$620$0 (_0161_),
-    .\port$620$1 (_0162_),
-    .\port$620$10 (_0172_),
-    .\port$620$11 (_0173_),
-    .\port$620$12 (_0174_),
-    .\port$620$13 (_0175_),
-    .\port$620$14 (_0176_),
-    .\port$620$15 (_0177_),
-    .\port$620$2 (_0163_),
-    .\port$620$3 (_0164_),
-    .\port$620$4 (_0165_),
-    .\port$620$5 (_0166_),
-    .\port$620$6 (_0167_),
-    .\port$620$7 (_0169_),
-    .\port$620$8 (_0170_),
-    .\port$620$9 (_0171_),
+    .\port$622$0 (_0161_),
+    .\port$622$1 (_0162_),
+    .\port$622$10 (_0172_),
+    .\port$622$11 (_0173_),
+    .\port$622$12 (_0174_),
+    .\port$622$13 (_0175_),
+    .\port$622$14 (_0176_),
+    .\port$622$15 (_0177_),
+    .\port$622$2 (_0163_),
+    .\port$622$3 (_0164_),
+    .\port$622$4 (_0165_),
+    .\port$622$5 (_0166_),
+    .\port$622$6 (_0167_),
+    .\port$622$7 (_0169_),
+    .\port$622$8 (_0170_),
+    .\port$622$9 (_0171_),
     .rst(rst)
   );
   \hwq_top.engine.array.mul_2_1  mul_2_1 (
     .a(a_2_0),
     .b(w_1_1),
     .clk(clk),
-    .\port$621$0 (_0178_),
-    .\port$621$1 (_0180_),
-    .\port$621$10 (_0189_),
-    .\port$621$11 (_0191_),
-    .\port$621$12 (_0192_),
-    .\port$621$13 (_0193_),
-    .\port$621$14 (_0194_),
-    .\port$621$15 (_0195_),
-    .\port$621$2 (_0181_),
-    .\port$621$3 (_0182_),
-    .\port$621$4 (_0183_),
-    .\port$621$5 (_0184_),
-    .\port$621$6 (_0185_),
-    .\port$621$7 (_0186_),
-    .\port$621$8 (_0187_),
-    .\port$621$9 (_0188_),
+    .\port$623$0 (_0178_),
+    .\port$623$1 (_0180_),
+    .\port$623$10 (_0189_),
+    .\port$623$11 (_0191_),
+    .\port$623$12 (_0192_),
+    .\port$623$13 (_0193_),
+    .\port$623$14 (_0194_),
+    .\port$623$15 (_0195_),
+    .\port$623$2 (_0181_),
+    .\port$623$3 (_0182_),
+    .\port$623$4 (_0183_),
+    .\port$623$5 (_0184_),
+    .\port$623$6 (_0185_),
+    .\port$623$7 (_0186_),
+    .\port$623$8 (_0187_),
+    .\port$623$9 (_0188_),
     .rst(rst)
   );
   \hwq_top.engine.array.mul_2_2  mul_2_2 (
     .a(a_2_1),
     .b(w_1_2),
     .clk(clk),
-    .\port$622$0 (_0196_),
-    .\port$622$1 (_0197_),
-    .\port$622$10 (_0207_),
-    .\port$622$11 (_0208_),
-    .\port$622$12 (_0209_),
-    .\port$622$13 (_0210_),
-    .\port$622$14 (_0211_),
-    .\port$622$15 (_0213_),
-    .\port$622$2 (_0198_),
-    .\port$622$3 (_0199_),
-    .\port$622$4 (_0200_),
-    .\port$622$5 (_0202_),
-    .\port$622$6 (_0203_),
-    .\port$622$7 (_0204_),
-    .\port$622$8 (_0205_),
-    .\port$622$9 (_0206_),
+    .\port$624$0 (_0196_),
+    .\port$624$1 (_0197_),
+    .\port$624$10 (_0207_),
+    .\port$624$11 (_0208_),
+    .\port$624$12 (_0209_),
+    .\port$624$13 (_0210_),
+    .\port$624$14 (_0211_),
+    .\port$624$15 (_0213_),
+    .\port$624$2 (_0198_),
+    .\port$624$3 (_0199_),
+    .\port$624$4 (_0200_),
+    .\port$624$5 (_0202_),
+    .\port$624$6 (_0203_),
+    .\port$624$7 (_0204_),
+    .\port$624$8 (_0205_),
+    .\port$624$9 (_0206_),
     .rst(rst)
   );
   \hwq_top.engine.array.mul_2_3  mul_2_3 (
     .a(a_2_2),
     .b(w_1_3),
     .clk(clk),
-    .\port$623$0 (_0214_),
-    .\port$623$1 (_0215_),
-    .\port$623$10 (_0226_),
-    .\port$623$11 (_0227_),
-    .\port$623$12 (_0228_),
-    .\port$623$13 (_0229_),
-    .\port$623$14 (_0230_),
-    .\port$623$15 (_0231_),
-    .\port$623$2 (_0216_),
-    .\port$623$3 (_0217_),
-    .\port$623$4 (_0218_),
-    .\port$623$5 (_0219_),
-    .\port$623$6 (_0220_),
-    .\port$623$7 (_0221_),
-    .\port$623$8 (_0222_),
-    .\port$623$9 (_0225_),
+    .\port$625$0 (_0214_),
+    .\port$625$1 (_0215_),
+    .\port$625$10 (_0226_),
+    .\port$625$11 (_0227_),
+    .\port$625$12 (_0228_),
+    .\port$625$13 (_0229_),
+    .\port$625$14 (_0230_),
+    .\port$625$15 (_0231_),
+    .\port$625$2 (_0216_),
+    .\port$625$3 (_0217_),
+    .\port$625$4 (_0218_),
+    .\port$625$5 (_0219_),
+    .\port$625$6 (_0220_),
+    .\port$625$7 (_0221_),
+    .\port$625$8 (_0222_),
+    .\port$625$9 (_0225_),
     .rst(rst)
   );
   \hwq_top.engine.array.mul_2_4  mul_2_4 (
     .a(a_2_3),
     .b(w_1_4),
     .clk(clk),
-    .\port$624$0 (_0232_),
-    .\port$624$1 (_0233_),
-    .\port$624$10 (_0243_),
-    .\port$624$11 (_0244_),
-    .\port$624$12 (_0245_),
-    .\port$624$13 (_0247_),
-    .\port$624$14 (_0248_),
-    .\port$624$15 (_0249_),
-    .\port$624$2 (_0234_),
-    .\port$624$3 (_0236_),
-    .\port$624$4 (_0237_),
-    .\port$624$5 (_0238_),
-    .\port$624$6 (_0239_),
-    .\port$624$7 (_0240_),
-    .\port$624$8 (_0241_),
-    .\port$624$9 (_0242_),
+    .\port$626$0 (_0232_),
+    .\port$626$1 (_0233_),
+    .\port$626$10 (_0243_),
+    .\port$626$11 (_0244_),
+    .\port$626$12 (_0245_),
+    .\port$626$13 (_0247_),
+    .\port$626$14 (_0248_),
+    .\port$626$15 (_0249_),
+    .\port$626$2 (_0234_),
+    .\port$626$3 (_0236_),
+    .\port$626$4 (_0237_),
+    .\port$626$5 (_0238_),
+    .\port$626$6 (_0239_),
+    .\port$626$7 (_0240_),
+    .\port$626$8 (_0241_),
+    .\port$626$9 (_0242_),
     .rst(rst)
   );
   \hwq_top.engine.array.mul_2_5  mul_2_5 (
     .a(a_2_4),
     .b(w_1_5),
     .clk(clk),
-    .\port$625$0 (_0250_),
-    .\port$625$1 (_0251_),
-    .\port$625$10 (_0261_),
-    .\port$625$11 (_0262_),
-    .\port$625$12 (_0263_),
-    .\port$625$13 (_0264_),
-    .\port$625$14 (_0265_),
-    .\port$625$15 (_0266_),
-    .\port$625$2 (_0252_),
-    .\port$625$3 (_0253_),
-    .\port$625$4 (_0254_),
-    .\port$625$5 (_0255_),
-    .\port$625$6 (_0256_),
-    .\port$625$7 (_0258_),
-    .\port$625$8 (_0259_),
-    .\port$625$9 (_0260_),
+    .\port$627$0 (_0250_),
+    .\port$627$1 (_0251_),
+    .\port$627$10 (_0261_),
+    .\port$627$11 (_0262_),
+    .\port$627$12 (_0263_),
+    .\port$627$13 (_0264_),
+    .\port$627$14 (_0265_),
+    .\port$627$15 (_0266_),
+    .\port$627$2 (_0252_),
+    .\port$627$3 (_0253_),
+    .\port$627$4 (_0254_),
+    .\port$627$5 (_0255_),
+    .\port$627$6 (_0256_),
+    .\port$627$7 (_0258_),
+    .\port$627$8 (_0259_),
+    .\port$627$9 (_0260_),
     .rst(rst)
   );
   \hwq_top.engine.array.mul_2_6  mul_2_6 (
     .a(a_2_5),
     .b(w_1_6),
     .clk(clk),
-    .\port$626$0 (_0267_),
-    .\port$626$1 (_0269_),
-    .\port$626$10 (_0278_),
-    .\port$626$11 (_0280_),
-    .\port$626$12 (_0281_),
-    .\port$626$13 (_0282_),
-    .\port$626$14 (_0283_),
-    .\port$626$15 (_0284_),
-    .\port$626$2 (_0270_),
-    .\port$626$3 (_0271_),
-    .\port$626$4 (_0272_),
-    .\port$626$5 (_0273_),
-    .\port$626$6 (_0274_),
-    .\port$626$7 (_0275_),
-    .\port$626$8 (_0276_),
-    .\port$626$9 (_0277_),
+    .\port$628$0 (_0267_),
+    .\port$628$1 (_0269_),
+    .\port$628$10 (_0278_),
+    .\port$628$11 (_0280_),
+    .\port$628$12 (_0281_),
+    .\port$628$13 (_0282_),
+    .\port$628$14 (_0283_),
+    .\port$628$15 (_0284_),
+    .\port$628$2 (_0270_),
+    .\port$628$3 (_0271_),
+    .\port$628$4 (_0272_),
+    .\port$628$5 (_0273_),
+    .\port$628$6 (_0274_),
+    .\port$628$7 (_0275_),
+    .\port$628$8 (_0276_),
+    .\port$628$9 (_0277_),
     .rst(rst)
   );
   \hwq_top.engine.array.mul_2_7  mul_2_7 (
     .a(a_2_6),
     .b(w_1_7),
     .clk(clk),
-    .\port$627$0 (_0285_),
-    .\port$627$1 (_0286_),
-    .\port$627$10 (_0296_),
-    .\port$627$11 (_0297_),
-    .\port$627$12 (_0298_),
-    .\port$627$13 (_0299_),
-    .\port$627$14 (_0300_),
-    .\port$627$15 (_0302_),
-    .\port$627$2 (_0287_),
-    .\port$627$3 (_0288_),
-    .\port$627$4 (_0289_),
-    .\port$627$5 (_0291_),
-    .\port$627$6 (_0292_),
-    .\port$627$7 (_0293_),
-    .\port$627$8 (_0294_),
-    .\port$627$9 (_0295_),
+    .\port$629$0 (_0285_),
+    .\port$629$1 (_0286_),
+    .\port$629$10 (_0296_),
+    .\port$629$11 (_0297_),
+    .\port$629$12 (_0298_),
+    .\port$629$13 (_0299_),
+    .\port$629$14 (_0300_),
+    .\port$629$15 (_0302_),
+    .\port$629$2 (_0287_),
+    .\port$629$3 (_0288_),
+    .\port$629$4 (_0289_),
+    .\port$629$5 (_0291_),
+    .\port$629$6 (_0292_),
+    .\port$629$7 (_0293_),
+    .\port$629$8 (_0294_),
+    .\port$629$9 (_0295_),
     .rst(rst)
   );
   \hwq_top.engine.array.mul_3_0  mul_3_0 (
     .a(skew_a3_d2),
     .b(w_2_0),
     .clk(clk),
-    .\port$628$0 (_0303_),
-    .\port$628$1 (_0304_),
-    .\port$628$10 (_0314_),
-    .\port$628$11 (_0315_),
-    .\port$628$12 (_0316_),
-    .\port$628$13 (_0317_),
-    .\port$628$14 (_0318_),
-    .\port$628$15 (_0319_),
-    .\port$628$2 (_0305_),
-    .\port$628$3 (_0306_),
-    .\port$628$4 (_0307_),
-    .\port$628$5 (_0308_),
-    .\port$628$6 (_0309_),
-    .\port$628$7 (_0310_),
-    .\port$628$8 (_0311_),
-    .\port$628$9 (_0313_),
+    .\port$630$0 (_0303_),
+    .\port$630$1 (_0304_),
+    .\port$630$10 (_0314_),
+    .\port$630$11 (_0315_),
+    .\port$630$12 (_0316_),
+    .\port$630$13 (_0317_),
+    .\port$630$14 (_0318_),
+    .\port$630$15 (_0319_),
+    .\port$630$2 (_0305_),
+    .\port$630$3 (_0306_),
+    .\port$630$4 (_0307_),
+    .\port$630$5 (_0308_),
+    .\port$630$6 (_0309_),
+    .\port$630$7 (_0310_),
+    .\port$630$8 (_0311_),
+    .\port$630$9 (_0313_),
     .rst(rst)
   );
   \hwq_top.engine.array.mul_3_1  mul_3_1 (
     .a(a_3_0),
     .b(w_2_1),
     .clk(clk),
-    .\port$629$0 (_0320_),
-    .\port$629$1 (_0321_),
-    .\port$629$10 (_0331_),
-    .\port$629$11 (_0332_),
-    .\port$629$12 (_0333_),
-    .\port$629$13 (_0336_),
-    .\port$629$14 (_0337_),
-    .\port$629$15 (_0338_),
-    .\port$629$2 (_0322_),
-    .\port$629$3 (_0324_),
-    .\port$629$4 (_0325_),
-    .\port$629$5 (_0326_),
-    .\port$629$6 (_0327_),
-    .\port$629$7 (_0328_),
-    .\port$629$8 (_0329_),
-    .\port$629$9 (_0330_),
+    .\port$631$0 (_0320_),
+    .\port$631$1 (_0321_),
+    .\port$631$10 (_0331_),
+    .\port$631$11 (_0332_),
+    .\port$631$12 (_0333_),
+    .\port$631$13 (_0336_),
+    .\port$631$14 (_0337_),
+    .\port$631$15 (_0338_),
+    .\port$631$2 (_0322_),
+    .\port$631$3 (_0324_),
+    .\port$631$4 (_0325_),
+    .\port$631$5 (_0326_),
+    .\port$631$6 (_0327_),
+    .\port$631$7 (_0328_),
+    .\port$631$8 (_0329_),
+    .\port$631$9 (_0330_),
     .rst(rst)
   );
   \hwq_top.engine.array.mul_3_2  mul_3_2 (
     .a(a_3_1),
     .b(w_2_2),
     .clk(clk),
-    .\port$630$0 (_0339_),
-    .\port$630$1 (_0340_),
-    .\port$630$10 (_0350_),
-    .\port$630$11 (_0351_),
-    .\port$630$12 (_0352_),
-    .\port$630$13 (_0353_),
-    .\port$630$14 (_0354_),
-    .\port$630$15 (_0355_),
-    .\port$630$2 (_0341_),
-    .\port$630$3 (_0342_),
-    .\port$630$4 (_0343_),
-    .\port$630$5 (_0344_),
-    .\port$630$6 (_0345_),
-    .\port$630$7 (_0347_),
-    .\port$630$8 (_0348_),
-    .\port$630$9 (_0349_),
+    .\port$632$0 (_0339_),
+    .\port$632$1 (_0340_),
+    .\port$632$10 (_0350_),
+    .\port$632$11 (_0351_),
+    .\port$632$12 (_0352_),
+    .\port$632$13 (_0353_),
+    .\port$632$14 (_0354_),
+    .\port$632$15 (_0355_),
+    .\port$632$2 (_0341_),
+    .\port$632$3 (_0342_),
+    .\port$632$4 (_0343_),
+    .\port$632$5 (_0344_),
+    .\port$632$6 (_0345_),
+    .\port$632$7 (_0347_),
+    .\port$632$8 (_0348_),
+    .\port$632$9 (_0349_),
     .rst(rst)
   );
   \hwq_top.engine.array.mul_3_3  mul_3_3 (
     .a(a_3_2),
     .b(w_2_3),
     .clk(clk),
-    .\port$631$0 (_0356_),
-    .\port$631$1 (_0358_),
-    .\port$631$10 (_0367_),
-    .\port$631$11 (_0369_),
-    .\port$631$12 (_0370_),
-    .\port$631$13 (_0371_),
-    .\port$631$14 (_0372_),
-    .\port$631$15 (_0373_),
-    .\port$631$2 (_0359_),
-    .\port$631$3 (_0360_),
-    .\port$631$4 (_0361_),
-    .\port$631$5 (_0362_),
-    .\port$631$6 (_0363_),
-    .\port$631$7 (_0364_),
-    .\port$631$8 (_0365_),
-    .\port$631$9 (_0366_),
+    .\port$633$0 (_0356_),
+    .\port$633$1 (_0358_),
+    .\port$633$10 (_0367_),
+    .\port$633$11 (_0369_),
+    .\port$633$12 (_0370_),
+    .\port$633$13 (_0371_),
+    .\port$633$14 (_0372_),
+    .\port$633$15 (_0373_),
+    .\port$633$2 (_0359_),
+    .\port$633$3 (_0360_),
+    .\port$633$4 (_0361_),
+    .\port$633$5 (_0362_),
+    .\port$633$6 (_0363_),
+    .\port$633$7 (_0364_),
+    .\port$633$8 (_0365_),
+    .\port$633$9 (_0366_),
     .rst(rst)
   );
   \hwq_top.engine.array.mul_3_4  mul_3_4 (
     .a(a_3_3),
     .b(w_2_4),
     .clk(clk),
-    .\port$632$0 (_0374_),
-    .\port$632$1 (_0375_),
-    .\port$632$10 (_0385_),
-    .\port$632$11 (_0386_),
-    .\port$632$12 (_0387_),
-    .\port$632$13 (_0388_),
-    .\port$632$14 (_0389_),
-    .\port$632$15 (_0391_),
-    .\port$632$2 (_0376_),
-    .\port$632$3 (_0377_),
-    .\port$632$4 (_0378_),
-    .\port$632$5 (_0380_),
-    .\port$632$6 (_0381_),
-    .\port$632$7 (_0382_),
-    .\port$632$8 (_0383_),
-    .\port$632$9 (_0384_),
+    .\port$634$0 (_0374_),
+    .\port$634$1 (_0375_),
+    .\port$634$10 (_0385_),
+    .\port$634$11 (_0386_),
+    .\port$634$12 (_0387_),
+    .\port$634$13 (_0388_),
+    .\port$634$14 (_0389_),
+    .\port$634$15 (_0391_),
+    .\port$634$2 (_0376_),
+    .\port$634$3 (_0377_),
+    .\port$634$4 (_0378_),
+    .\port$634$5 (_0380_),
+    .\port$634$6 (_0381_),
+    .\port$634$7 (_0382_),
+    .\port$634$8 (_0383_),
+    .\port$634$9 (_0384_),
     .rst(rst)
   );
   \hwq_top.engine.array.mul_3_5  mul_3_5 (
     .a(a_3_4),
     .b(w_2_5),
     .clk(clk),
-    .\port$633$0 (_0392_),
-    .\port$633$1 (_0393_),
-    .\port$633$10 (_0403_),
-    .\port$633$11 (_0404_),
-    .\port$633$12 (_0405_),
-    .\port$633$13 (_0406_),
-    .\port$633$14 (_0407_),
-    .\port$633$15 (_0408_),
-    .\port$633$2 (_0394_),
-    .\port$633$3 (_0395_),
-    .\port$633$4 (_0396_),
-    .\port$633$5 (_0397_),
-    .\port$633$6 (_0398_),
-    .\port$633$7 (_0399_),
-    .\port$633$8 (_0400_),
-    .\port$633$9 (_0402_),
+    .\port$635$0 (_0392_),
+    .\port$635$1 (_0393_),
+    .\port$635$10 (_0403_),
+    .\port$635$11 (_0404_),
+    .\port$635$12 (_0405_),
+    .\port$635$13 (_0406_),
+    .\port$635$14 (_0407_),
+    .\port$635$15 (_0408_),
+    .\port$635$2 (_0394_),
+    .\port$635$3 (_0395_),
+    .\port$635$4 (_0396_),
+    .\port$635$5 (_0397_),
+    .\port$635$6 (_0398_),
+    .\port$635$7 (_0399_),
+    .\port$635$8 (_0400_),
+    .\port$635$9 (_0402_),
     .rst(rst)
   );
   \hwq_top.engine.array.mul_3_6  mul_3_6 (
     .a(a_3_5),
     .b(w_2_6),
     .clk(clk),
-    .\port$634$0 (_0409_),
-    .\port$634$1 (_0410_),
-    .\port$634$10 (_0420_),
-    .\port$634$11 (_0421_),
-    .\port$634$12 (_0422_),
-    .\port$634$13 (_0424_),
-    .\port$634$14 (_0425_),
-    .\port$634$15 (_0426_),
-    .\port$634$2 (_0411_),
-    .\port$634$3 (_0413_),
-    .\port$634$4 (_0414_),
-    .\port$634$5 (_0415_),
-    .\port$634$6 (_0416_),
-    .\port$634$7 (_0417_),
-    .\port$634$8 (_0418_),
-    .\port$634$9 (_0419_),
+    .\port$636$0 (_0409_),
+    .\port$636$1 (_0410_),
+    .\port$636$10 (_0420_),
+    .\port$636$11 (_0421_),
+    .\port$636$12 (_0422_),
+    .\port$636$13 (_0424_),
+    .\port$636$14 (_0425_),
+    .\port$636$15 (_0426_),
+    .\port$636$2 (_0411_),
+    .\port$636$3 (_0413_),
+    .\port$636$4 (_0414_),
+    .\port$636$5 (_0415_),
+    .\port$636$6 (_0416_),
+    .\port$636$7 (_0417_),
+    .\port$636$8 (_0418_),
+    .\port$636$9 (_0419_),
     .rst(rst)
   );
   \hwq_top.engine.array.mul_3_7  mul_3_7 (
     .a(a_3_6),
     .b(w_2_7),
     .clk(clk),
-    .\port$635$0 (_0427_),
-    .\port$635$1 (_0428_),
-    .\port$635$10 (_0438_),
-    .\port$635$11 (_0439_),
-    .\port$635$12 (_0440_),
-    .\port$635$13 (_0441_),
-    .\port$635$14 (_0442_),
-    .\port$635$15 (_0443_),
-    .\port$635$2 (_0429_),
-    .\port$635$3 (_0430_),
-    .\port$635$4 (_0431_),
-    .\port$635$5 (_0432_),
-    .\port$635$6 (_0433_),
-    .\port$635$7 (_0435_),
-    .\port$635$8 (_0436_),
-    .\port$635$9 (_0437_),
+    .\port$637$0 (_0427_),
+    .\port$637$1 (_0428_),
+    .\port$637$10 (_0438_),
+    .\port$637$11 (_0439_),
+    .\port$637$12 (_0440_),
+    .\port$637$13 (_0441_),
+    .\port$637$14 (_0442_),
+    .\port$637$15 (_0443_),
+    .\port$637$2 (_0429_),
+    .\port$637$3 (_0430_),
+    .\port$637$4 (_0431_),
+    .\port$637$5 (_0432_),
+    .\port$637$6 (_0433_),
+    .\port$637$7 (_0435_),
+    .\port$637$8 (_0436_),
+    .\port$637$9 (_0437_),
     .rst(rst)
   );
   \hwq_top.engine.array.mul_4_0  mul_4_0 (
     .a(skew_a4_d3),
     .b(w_3_0),
     .clk(clk),
-    .\port$636$0 (_0444_),
-    .\port$636$1 (_0447_),
-    .\port$636$10 (_0456_),
-    .\port$636$11 (_0458_),
-    .\port$636$12 (_0459_),
-    .\port$636$13 (_0460_),
-    .\port$636$14 (_0461_),
-    .\port$636$15 (_0462_),
-    .\port$636$2 (_0448_),
-    .\port$636$3 (_0449_),
-    .\port$636$4 (_0450_),
-    .\port$636$5 (_0451_),
-    .\port$636$6 (_0452_),
-    .\port$636$7 (_0453_),
-    .\port$636$8 (_0454_),
-    .\port$636$9 (_0455_),
+    .\port$638$0 (_0444_),
+    .\port$638$1 (_0447_),
+    .\port$638$10 (_0456_),
+    .\port$638$11 (_0458_),
+    .\port$638$12 (_0459_),
+    .\port$638$13 (_0460_),
+    .\port$638$14 (_0461_),
+    .\port$638$15 (_0462_),
+    .\port$638$2 (_0448_),
+    .\port$638$3 (_0449_),
+    .\port$638$4 (_0450_),
+    .\port$638$5 (_0451_),
+    .\port$638$6 (_0452_),
+    .\port$638$7 (_0453_),
+    .\port$638$8 (_0454_),
+    .\port$638$9 (_0455_),
     .rst(rst)
   );
   \hwq_top.engine.array.mul_4_1  mul_4_1 (
     .a(a_4_0),
     .b(w_3_1),
     .clk(clk),
-    .\port$637$0 (_0463_),
-    .\port$637$1 (_0464_),
-    .\port$637$10 (_0474_),
-    .\port$637$11 (_0475_),
-    .\port$637$12 (_0476_),
-    .\port$637$13 (_0477_),
-    .\port$637$14 (_0478_),
-    .\port$637$15 (_0480_),
-    .\port$637$2 (_0465_),
-    .\port$637$3 (_0466_),
-    .\port$637$4 (_0467_),
-    .\port$637$5 (_0469_),
-    .\port$637$6 (_0470_),
-    .\port$637$7 (_0471_),
-    .\port$637$8 (_0472_),
-    .\port$637$9 (_0473_),
+    .\port$639$0 (_0463_),
+    .\port$639$1 (_0464_),
+    .\port$639$10 (_0474_),
+    .\port$639$11 (_0475_),
+    .\port$639$12 (_0476_),
+    .\port$639$13 (_0477_),
+    .\port$639$14 (_0478_),
+    .\port$639$15 (_0480_),
+    .\port$639$2 (_0465_),
+    .\port$639$3 (_0466_),
+    .\port$639$4 (_0467_),
+    .\port$639$5 (_0469_),
+    .\port$639$6 (_0470_),
+    .\port$639$7 (_0471_),
+    .\port$639$8 (_0472_),
+    .\port$639$9 (_0473_),
     .rst(rst)
   );
   \hwq_top.engine.array.mul_4_2  mul_4_2 (
     .a(a_4_1),
     .b(w_3_2),
     .clk(clk),
-    .\port$638$0 (_0481_),
-    .\port$638$1 (_0482_),
-    .\port$638$10 (_0492_),
-    .\port$638$11 (_0493_),
-    .\port$638$12 (_0494_),
-    .\port$638$13 (_0495_),
-    .\port$638$14 (_0496_),
-    .\port$638$15 (_0497_),
-    .\port$638$2 (_0483_),
-    .\port$638$3 (_0484_),
-    .\port$638$4 (_0485_),
-    .\port$638$5 (_0486_),
-    .\port$638$6 (_0487_),
-    .\port$638$7 (_0488_),
-    .\port$638$8 (_0489_),
-    .\port$638$9 (_0491_),
+    .\port$640$0 (_0481_),
+    .\port$640$1 (_0482_),
+    .\port$640$10 (_0492_),
+    .\port$640$11 (_0493_),
+    .\port$640$12 (_0494_),
+    .\port$640$13 (_0495_),
+    .\port$640$14 (_0496_),
+    .\port$640$15 (_0497_),
+    .\port$640$2 (_0483_),
+    .\port$640$3 (_0484_),
+    .\port$640$4 (_0485_),
+    .\port$640$5 (_0486_),
+    .\port$640$6 (_0487_),
+    .\port$640$7 (_0488_),
+    .\port$640$8 (_0489_),
+    .\port$640$9 (_0491_),
     .rst(rst)
   );
   \hwq_top.engine.array.mul_4_3  mul_4_3 (
     .a(a_4_2),
     .b(w_3_3),
     .clk(clk),
-    .\port$639$0 (_0498_),
-    .\port$639$1 (_0499_),
-    .\port$639$10 (_0509_),
-    .\port$639$11 (_0510_),
-    .\port$639$12 (_0511_),
-    .\port$639$13 (_0513_),
-    .\port$639$14 (_0514_),
-    .\port$639$15 (_0515_),
-    .\port$639$2 (_0500_),
-    .\port$639$3 (_0502_),
-    .\port$639$4 (_0503_),
-    .\port$639$5 (_0504_),
-    .\port$639$6 (_0505_),
-    .\port$639$7 (_0506_),
-    .\port$639$8 (_0507_),
-    .\port$639$9 (_0508_),
+    .\port$641$0 (_0498_),
+    .\port$641$1 (_0499_),
+    .\port$641$10 (_0509_),
+    .\port$641$11 (_0510_),
+    .\port$641$12 (_0511_),
+    .\port$641$13 (_0513_),
+    .\port$641$14 (_0514_),
+    .\port$641$15 (_0515_),
+    .\port$641$2 (_0500_),
+    .\port$641$3 (_0502_),
+    .\port$641$4 (_0503_),
+    .\port$641$5 (_0504_),
+    .\port$641$6 (_0505_),
+    .\port$641$7 (_0506_),
+    .\port$641$8 (_0507_),
+    .\port$641$9 (_0508_),
     .rst(rst)
   );
   \hwq_top.engine.array.mul_4_4  mul_4_4 (
     .a(a_4_3),
     .b(w_3_4),
     .clk(clk),
-    .\port$640$0 (_0516_),
-    .\port$640$1 (_0517_),
-    .\port$640$10 (_0527_),
-    .\port$640$11 (_0528_),
-    .\port$640$12 (_0529_),
-    .\port$640$13 (_0530_),
-    .\port$640$14 (_0531_),
-    .\port$640$15 (_0532_),
-    .\port$640$2 (_0518_),
-    .\port$640$3 (_0519_),
-    .\port$640$4 (_0520_),
-    .\port$640$5 (_0521_),
-    .\port$640$6 (_0522_),
-    .\port$640$7 (_0524_),
-    .\port$640$8 (_0525_),
-    .\port$640$9 (_0526_),
+    .\port$642$0 (_0516_),
+    .\port$642$1 (_0517_),
+    .\port$642$10 (_0527_),
+    .\port$642$11 (_0528_),
+    .\port$642$12 (_0529_),
+    .\port$642$13 (_0530_),
+    .\port$642$14 (_0531_),
+    .\port$642$15 (_0532_),
+    .\port$642$2 (_0518_),
+    .\port$642$3 (_0519_),
+    .\port$642$4 (_0520_),
+    .\port$642$5 (_0521_),
+    .\port$642$6 (_0522_),
+    .\port$642$7 (_0524_),
+    .\port$642$8 (_0525_),
+    .\port$642$9 (_0526_),
     .rst(rst)
   );
   \hwq_top.engine.array.mul_4_5  mul_4_5 (
     .a(a_4_4),
     .b(w_3_5),
     .clk(clk),
-    .\port$641$0 (_0533_),
-    .\port$641$1 (_0535_),
-    .\port$641$10 (_0544_),
-    .\port$641$11 (_0546_),
-    .\port$641$12 (_0547_),
-    .\port$641$13 (_0548_),
-    .\port$641$14 (_0549_),
-    .\port$641$15 (_0550_),
-    .\port$641$2 (_0536_),
-    .\port$641$3 (_0537_),
-    .\port$641$4 (_0538_),
-    .\port$641$5 (_0539_),
-    .\port$641$6 (_0540_),
-    .\port$641$7 (_0541_),
-    .\port$641$8 (_0542_),
-    .\port$641$9 (_0543_),
+    .\port$643$0 (_0533_),
+    .\port$643$1 (_0535_),
+    .\port$643$10 (_0544_),
+    .\port$643$11 (_0546_),
+    .\port$643$12 (_0547_),
+    .\port$643$13 (_0548_),
+    .\port$643$14 (_0549_),
+    .\port$643$15 (_0550_),
+    .\port$643$2 (_0536_),
+    .\port$643$3 (_0537_),
+    .\port$643$4 (_0538_),
+    .\port$643$5 (_0539_),
+    .\port$643$6 (_0540_),
+    .\port$643$7 (_0541_),
+    .\port$643$8 (_0542_),
+    .\port$643$9 (_0543_),
     .rst(rst)
   );
   \hwq_top.engine.array.mul_4_6  mul_4_6 (
     .a(a_4_5),
     .b(w_3_6),
     .clk(clk),
-    .\port$642$0 (_0551_),
-    .\port$642$1 (_0552_),
-    .\port$642$10 (_0563_),
-    .\port$642$11 (_0564_),
-    .\port$642$12 (_0565_),
-    .\port$642$13 (_0566_),
-    .\port$642$14 (_0567_),
-    .\port$642$15 (_0569_),
-    .\port$642$2 (_0553_),
-    .\port$642$3 (_0554_),
-    .\port$642$4 (_0555_),
-    .\port$642$5 (_0558_),
-    .\port$642$6 (_0559_),
-    .\port$642$7 (_0560_),
-    .\port$642$8 (_0561_),
-    .\port$642$9 (_0562_),
+    .\port$644$0 (_0551_),
+    .\port$644$1 (_0552_),
+    .\port$644$10 (_0563_),
+    .\port$644$11 (_0564_),
+    .\port$644$12 (_0565_),
+    .\port$644$13 (_0566_),
+    .\port$644$14 (_0567_),
+    .\port$644$15 (_0569_),
+    .\port$644$2 (_0553_),
+    .\port$644$3 (_0554_),
+    .\port$644$4 (_0555_),
+    .\port$644$5 (_0558_),
+    .\port$644$6 (_0559_),
+    .\port$644$7 (_0560_),
+    .\port$644$8 (_0561_),
+    .\port$644$9 (_0562_),
     .rst(rst)
   );
   \hwq_top.engine.array.mul_4_7  mul_4_7 (
     .a(a_4_6),
     .b(w_3_7),
     .clk(clk),
-    .\port$643$0 (_0570_),
-    .\port$643$1 (_0571_),
-    .\port$643$10 (_0581_),
-    .\port$643$11 (_0582_),
-    .\port$643$12 (_0583_),
-    .\port$643$13 (_0584_),
-    .\port$643$14 (_0585_),
-    .\port$643$15 (_0586_),
-    .\port$643$2 (_0572_),
-    .\port$643$3 (_0573_),
-    .\port$643$4 (_0574_),
-    .\port$643$5 (_0575_),
-    .\port$643$6 (_0576_),
-    .\port$643$7 (_0577_),
-    .\port$643$8 (_0578_),
-    .\port$643$9 (_0580_),
+    .\port$645$0 (_0570_),
+    .\port$645$1 (_0571_),
+    .\port$645$10 (_0581_),
+    .\port$645$11 (_0582_),
+    .\port$645$12 (_0583_),
+    .\port$645$13 (_0584_),
+    .\port$645$14 (_0585_),
+    .\port$645$15 (_0586_),
+    .\port$645$2 (_0572_),
+    .\port$645$3 (_0573_),
+    .\port$645$4 (_0574_),
+    .\port$645$5 (_0575_),
+    .\port$645$6 (_0576_),
+    .\port$645$7 (_0577_),
+    .\port$645$8 (_0578_),
+    .\port$645$9 (_0580_),
     .rst(rst)
   );
   \hwq_top.engine.array.mul_5_0  mul_5_0 (
     .a(skew_a5_d4),
     .b(w_4_0),
     .clk(clk),
-    .\port$644$0 (_0587_),
-    .\port$644$1 (_0588_),
-    .\port$644$10 (_0598_),
-    .\port$644$11 (_0599_),
-    .\port$644$12 (_0600_),
-    .\port$644$13 (_0602_),
-    .\port$644$14 (_0603_),
-    .\port$644$15 (_0604_),
-    .\port$644$2 (_0589_),
-    .\port$644$3 (_0591_),
-    .\port$644$4 (_0592_),
-    .\port$644$5 (_0593_),
-    .\port$644$6 (_0594_),
-    .\port$644$7 (_0595_),
-    .\port$644$8 (_0596_),
-    .\port$644$9 (_0597_),
+    .\port$646$0 (_0587_),
+    .\port$646$1 (_0588_),
+    .\port$646$10 (_0598_),
+    .\port$646$11 (_0599_),
+    .\port$646$12 (_0600_),
+    .\port$646$13 (_0602_),
+    .\port$646$14 (_0603_),
+    .\port$646$15 (_0604_),
+    .\port$646$2 (_0589_),
+    .\port$646$3 (_0591_),
+    .\port$646$4 (_0592_),
+    .\port$646$5 (_0593_),
+    .\port$646$6 (_0594_),
+    .\port$646$7 (_0595_),
+    .\port$646$8 (_0596_),
+    .\port$646$9 (_0597_),
     .rst(rst)
   );
   \hwq_top.engine.array.mul_5_1  mul_5_1 (
     .a(a_5_0),
     .b(w_4_1),
     .clk(clk),
-    .\port$645$0 (_0605_),
-    .\port$645$1 (_0606_),
-    .\port$645$10 (_0616_),
-    .\port$645$11 (_0617_),
-    .\port$645$12 (_0618_),
-    .\port$645$13 (_0619_),
-    .\port$645$14 (_0620_),
-    .\port$645$15 (_0621_),
-    .\port$645$2 (_0607_),
-    .\port$645$3 (_0608_),
-    .\port$645$4 (_0609_),
-    .\port$645$5 (_0610_),
-    .\port$645$6 (_0611_),
-    .\port$645$7 (_0613_),
-    .\port$645$8 (_0614_),
-    .\port$645$9 (_0615_),
+    .\port$647$0 (_0605_),
+    .\port$647$1 (_0606_),
+    .\port$647$10 (_0616_),
+    .\port$647$11 (_0617_),
+    .\port$647$12 (_0618_),
+    .\port$647$13 (_0619_),
+    .\port$647$14 (_0620_),
+    .\port$647$15 (_0621_),
+    .\port$647$2 (_0607_),
+    .\port$647$3 (_0608_),
+    .\port$647$4 (_0609_),
+    .\port$647$5 (_0610_),
+    .\port$647$6 (_0611_),
+    .\port$647$7 (_0613_),
+    .\port$647$8 (_0614_),
+    .\port$647$9 (_0615_),
     .rst(rst)
   );
   \hwq_top.engine.array.mul_5_2  mul_5_2 (
     .a(a_5_1),
     .b(w_4_2),
     .clk(clk),
-    .\port$646$0 (_0622_),
-    .\port$646$1 (_0624_),
-    .\port$646$10 (_0633_),
-    .\port$646$11 (_0635_),
-    .\port$646$12 (_0636_),
-    .\port$646$13 (_0637_),
-    .\port$646$14 (_0638_),
-    .\port$646$15 (_0639_),
-    .\port$646$2 (_0625_),
-    .\port$646$3 (_0626_),
-    .\port$646$4 (_0627_),
-    .\port$646$5 (_0628_),
-    .\port$646$6 (_0629_),
-    .\port$646$7 (_0630_),
-    .\port$646$8 (_0631_),
-    .\port$646$9 (_0632_),
+    .\port$648$0 (_0622_),
+    .\port$648$1 (_0624_),
+    .\port$648$10 (_0633_),
+    .\port$648$11 (_0635_),
+    .\port$648$12 (_0636_),
+    .\port$648$13 (_0637_),
+    .\port$648$14 (_0638_),
+    .\port$648$15 (_0639_),
+    .\port$648$2 (_0625_),
+    .\port$648$3 (_0626_),
+    .\port$648$4 (_0627_),
+    .\port$648$5 (_0628_),
+    .\port$648$6 (_0629_),
+    .\port$648$7 (_0630_),
+    .\port$648$8 (_0631_),
+    .\port$648$9 (_0632_),
     .rst(rst)
   );
   \hwq_top.engine.array.mul_5_3  mul_5_3 (
     .a(a_5_2),
     .b(w_4_3),
     .clk(clk),
-    .\port$647$0 (_0640_),
-    .\port$647$1 (_0641_),
-    .\port$647$10 (_0651_),
-    .\port$647$11 (_0652_),
-    .\port$647$12 (_0653_),
-    .\port$647$13 (_0654_),
-    .\port$647$14 (_0655_),
-    .\port$647$15 (_0657_),
-    .\port$647$2 (_0642_),
-    .\port$647$3 (_0643_),
-    .\port$647$4 (_0644_),
-    .\port$647$5 (_0646_),
-    .\port$647$6 (_0647_),
-    .\port$647$7 (_0648_),
-    .\port$647$8 (_0649_),
-    .\port$647$9 (_0650_),
+    .\port$649$0 (_0640_),
+    .\port$649$1 (_0641_),
+    .\port$649$10 (_0651_),
+    .\port$649$11 (_0652_),
+    .\port$649$12 (_0653_),
+    .\port$649$13 (_0654_),
+    .\port$649$14 (_0655_),
+    .\port$649$15 (_0657_),
+    .\port$649$2 (_0642_),
+    .\port$649$3 (_0643_),
+    .\port$649$4 (_0644_),
+    .\port$649$5 (_0646_),
+    .\port$649$6 (_0647_),
+    .\port$649$7 (_0648_),
+    .\port$649$8 (_0649_),
+    .\port$649$9 (_0650_),
     .rst(rst)
   );
   \hwq_top.engine.array.mul_5_4  mul_5_4 (
     .a(a_5_3),
     .b(w_4_4),
     .clk(clk),
-    .\port$648$0 (_0658_),
-    .\port$648$1 (_0659_),
-    .\port$648$10 (_0670_),
-    .\port$648$11 (_0671_),
-    .\port$648$12 (_0672_),
-    .\port$648$13 (_0673_),
-    .\port$648$14 (_0674_),
-    .\port$648$15 (_0675_),
-    .\port$648$2 (_0660_),
-    .\port$648$3 (_0661_),
-    .\port$648$4 (_0662_),
-    .\port$648$5 (_0663_),
-    .\port$648$6 (_0664_),
-    .\port$648$7 (_0665_),
-    .\port$648$8 (_0666_),
-    .\port$648$9 (_0669_),
+    .\port$650$0 (_0658_),
+    .\port$650$1 (_0659_),
+    .\port$650$10 (_0670_),
+    .\port$650$11 (_0671_),
+    .\port$650$12 (_0672_),
+    .\port$650$13 (_0673_),
+    .\port$650$14 (_0674_),
+    .\port$650$15 (_0675_),
+    .\port$650$2 (_0660_),
+    .\port$650$3 (_0661_),
+    .\port$650$4 (_0662_),
+    .\port$650$5 (_0663_),
+    .\port$650$6 (_0664_),
+    .\port$650$7 (_0665_),
+    .\port$650$8 (_0666_),
+    .\port$650$9 (_0669_),
     .rst(rst)
   );
   \hwq_top.engine.array.mul_5_5  mul_5_5 (
     .a(a_5_4),
     .b(w_4_5),
     .clk(clk),
-    .\port$649$0 (_0676_),
-    .\port$649$1 (_0677_),
-    .\port$649$10 (_0687_),
-    .\port$649$11 (_0688_),
-    .\port$649$12 (_0689_),
-    .\port$649$13 (_0691_),
-    .\port$649$14 (_0692_),
-    .\port$649$15 (_0693_),
-    .\port$649$2 (_0678_),
-    .\port$649$3 (_0680_),
-    .\port$649$4 (_0681_),
-    .\port$649$5 (_0682_),
-    .\port$649$6 (_0683_),
-    .\port$649$7 (_0684_),
-    .\port$649$8 (_0685_),
-    .\port$649$9 (_0686_),
+    .\port$651$0 (_0676_),
+    .\port$651$1 (_0677_),
+    .\port$651$10 (_0687_),
+    .\port$651$11 (_0688_),
+    .\port$651$12 (_0689_),
+    .\port$651$13 (_0691_),
+    .\port$651$14 (_0692_),
+    .\port$651$15 (_0693_),
+    .\port$651$2 (_0678_),
+    .\port$651$3 (_0680_),
+    .\port$651$4 (_0681_),
+    .\port$651$5 (_0682_),
+    .\port$651$6 (_0683_),
+    .\port$651$7 (_0684_),
+    .\port$651$8 (_0685_),
+    .\port$651$9 (_0686_),
     .rst(rst)
   );
   \hwq_top.engine.array.mul_5_6  mul_5_6 (
     .a(a_5_5),
     .b(w_4_6),
     .clk(clk),
-    .\port$650$0 (_0694_),
-    .\port$650$1 (_0695_),
-    .\port$650$10 (_0705_),
-    .\port$650$11 (_0706_),
-    .\port$650$12 (_0707_),
-    .\port$650$13 (_0708_),
-    .\port$650$14 (_0709_),
-    .\port$650$15 (_0710_),
-    .\port$650$2 (_0696_),
-    .\port$650$3 (_0697_),
-    .\port$650$4 (_0698_),
-    .\port$650$5 (_0699_),
-    .\port$650$6 (_0700_),
-    .\port$650$7 (_0702_),
-    .\port$650$8 (_0703_),
-    .\port$650$9 (_0704_),
+    .\port$652$0 (_0694_),
+    .\port$652$1 (_0695_),
+    .\port$652$10 (_0705_),
+    .\port$652$11 (_0706_),
+    .\port$652$12 (_0707_),
+    .\port$652$13 (_0708_),
+    .\port$652$14 (_0709_),
+    .\port$652$15 (_0710_),
+    .\port$652$2 (_0696_),
+    .\port$652$3 (_0697_),
+    .\port$652$4 (_0698_),
+    .\port$652$5 (_0699_),
+    .\port$652$6 (_0700_),
+    .\port$652$7 (_0702_),
+    .\port$652$8 (_0703_),
+    .\port$652$9 (_0704_),
     .rst(rst)
   );
   \hwq_top.engine.array.mul_5_7  mul_5_7 (
     .a(a_5_6),
     .b(w_4_7),
     .clk(clk),
-    .\port$651$0 (_0711_),
-    .\port$651$1 (_0713_),
-    .\port$651$10 (_0722_),
-    .\port$651$11 (_0724_),
-    .\port$651$12 (_0725_),
-    .\port$651$13 (_0726_),
-    .\port$651$14 (_0727_),
-    .\port$651$15 (_0728_),
-    .\port$651$2 (_0714_),
-    .\port$651$3 (_0715_),
-    .\port$651$4 (_0716_),
-    .\port$651$5 (_0717_),
-    .\port$651$6 (_0718_),
-    .\port$651$7 (_0719_),
-    .\port$651$8 (_0720_),
-    .\port$651$9 (_0721_),
+    .\port$653$0 (_0711_),
+    .\port$653$1 (_0713_),
+    .\port$653$10 (_0722_),
+    .\port$653$11 (_0724_),
+    .\port$653$12 (_0725_),
+    .\port$653$13 (_0726_),
+    .\port$653$14 (_0727_),
+    .\port$653$15 (_0728_),
+    .\port$653$2 (_0714_),
+    .\port$653$3 (_0715_),
+    .\port$653$4 (_0716_),
+    .\port$653$5 (_0717_),
+    .\port$653$6 (_0718_),
+    .\port$653$7 (_0719_),
+    .\port$653$8 (_0720_),
+    .\port$653$9 (_0721_),
     .rst(rst)
   );
   \hwq_top.engine.array.mul_6_0  mul_6_0 (
     .a(skew_a6_d5),
     .b(w_5_0),
     .clk(clk),
-    .\port$652$0 (_0729_),
-    .\port$652$1 (_0730_),
-    .\port$652$10 (_0740_),
-    .\port$652$11 (_0741_),
-    .\port$652$12 (_0742_),
-    .\port$652$13 (_0743_),
-    .\port$652$14 (_0744_),
-    .\port$652$15 (_0746_),
-    .\port$652$2 (_0731_),
-    .\port$652$3 (_0732_),
-    .\port$652$4 (_0733_),
-    .\port$652$5 (_0735_),
-    .\port$652$6 (_0736_),
-    .\port$652$7 (_0737_),
-    .\port$652$8 (_0738_),
-    .\port$652$9 (_0739_),
+    .\port$654$0 (_0729_),
+    .\port$654$1 (_0730_),
+    .\port$654$10 (_0740_),
+    .\port$654$11 (_0741_),
+    .\port$654$12 (_0742_),
+    .\port$654$13 (_0743_),
+    .\port$654$14 (_0744_),
+    .\port$654$15 (_0746_),
+    .\port$654$2 (_0731_),
+    .\port$654$3 (_0732_),
+    .\port$654$4 (_0733_),
+    .\port$654$5 (_0735_),
+    .\port$654$6 (_0736_),
+    .\port$654$7 (_0737_),
+    .\port$654$8 (_0738_),
+    .\port$654$9 (_0739_),
     .rst(rst)
   );
   \hwq_top.engine.array.mul_6_1  mul_6_1 (
     .a(a_6_0),
     .b(w_5_1),
     .clk(clk),
-    .\port$653$0 (_0747_),
-    .\port$653$1 (_0748_),
-    .\port$653$10 (_0758_),
-    .\port$653$11 (_0759_),
-    .\port$653$12 (_0760_),
-    .\port$653$13 (_0761_),
-    .\port$653$14 (_0762_),
-    .\port$653$15 (_0763_),
-    .\port$653$2 (_0749_),
-    .\port$653$3 (_0750_),
-    .\port$653$4 (_0751_),
-    .\port$653$5 (_0752_),
-    .\port$653$6 (_0753_),
-    .\port$653$7 (_0754_),
-    .\port$653$8 (_0755_),
-    .\port$653$9 (_0757_),
+    .\port$655$0 (_0747_),
+    .\port$655$1 (_0748_),
+    .\port$655$10 (_0758_),
+    .\port$655$11 (_0759_),
+    .\port$655$12 (_0760_),
+    .\port$655$13 (_0761_),
+    .\port$655$14 (_0762_),
+    .\port$655$15 (_0763_),
+    .\port$655$2 (_0749_),
+    .\port$655$3 (_0750_),
+    .\port$655$4 (_0751_),
+    .\port$655$5 (_0752_),
+    .\port$655$6 (_0753_),
+    .\port$655$7 (_0754_),
+    .\port$655$8 (_0755_),
+    .\port$655$9 (_0757_),
     .rst(rst)
   );
   \hwq_top.engine.array.mul_6_2  mul_6_2 (
     .a(a_6_1),
     .b(w_5_2),
     .clk(clk),
-    .\port$654$0 (_0764_),
-    .\port$654$1 (_0765_),
-    .\port$654$10 (_0775_),
-    .\port$654$11 (_0776_),
-    .\port$654$12 (_0777_),
-    .\port$654$13 (_0780_),
-    .\port$654$14 (_0781_),
-    .\port$654$15 (_0782_),
-    .\port$654$2 (_0766_),
-    .\port$654$3 (_0768_),
-    .\port$654$4 (_0769_),
-    .\port$654$5 (_0770_),
-    .\port$654$6 (_0771_),
-    .\port$654$7 (_0772_),
-    .\port$654$8 (_0773_),
-    .\port$654$9 (_0774_),
+    .\port$656$0 (_0764_),
+    .\port$656$1 (_0765_),
+    .\port$656$10 (_0775_),
+    .\port$656$11 (_0776_),
+    .\port$656$12 (_0777_),
+    .\port$656$13 (_0780_),
+    .\port$656$14 (_0781_),
+    .\port$656$15 (_0782_),
+    .\port$656$2 (_0766_),
+    .\port$656$3 (_0768_),
+    .\port$656$4 (_0769_),
+    .\port$656$5 (_0770_),
+    .\port$656$6 (_0771_),
+    .\port$656$7 (_0772_),
+    .\port$656$8 (_0773_),
+    .\port$656$9 (_0774_),
     .rst(rst)
   );
   \hwq_top.engine.array.mul_6_3  mul_6_3 (
     .a(a_6_2),
     .b(w_5_3),
     .clk(clk),
-    .\port$655$0 (_0783_),
-    .\port$655$1 (_0784_),
-    .\port$655$10 (_0794_),
-    .\port$655$11 (_0795_),
-    .\port$655$12 (_0796_),
-    .\port$655$13 (_0797_),
-    .\port$655$14 (_0798_),
-    .\port$655$15 (_0799_),
-    .\port$655$2 (_0785_),
-    .\port$655$3 (_0786_),
-    .\port$655$4 (_0787_),
-    .\port$655$5 (_0788_),
-    .\port$655$6 (_0789_),
-    .\port$655$7 (_0791_),
-    .\port$655$8 (_0792_),
-    .\port$655$9 (_0793_),
+    .\port$657$0 (_0783_),
+    .\port$657$1 (_0784_),
+    .\port$657$10 (_0794_),
+    .\port$657$11 (_0795_),
+    .\port$657$12 (_0796_),
+    .\port$657$13 (_0797_),
+    .\port$657$14 (_0798_),
+    .\port$657$15 (_0799_),
+    .\port$657$2 (_0785_),
+    .\port$657$3 (_0786_),
+    .\port$657$4 (_0787_),
+    .\port$657$5 (_0788_),
+    .\port$657$6 (_0789_),
+    .\port$657$7 (_0791_),
+    .\port$657$8 (_0792_),
+    .\port$657$9 (_0793_),
     .rst(rst)
   );
   \hwq_top.engine.array.mul_6_4  mul_6_4 (
     .a(a_6_3),
     .b(w_5_4),
     .clk(clk),
-    .\port$656$0 (_0800_),
-    .\port$656$1 (_0802_),
-    .\port$656$10 (_0811_),
-    .\port$656$11 (_0813_),
-    .\port$656$12 (_0814_),
-    .\port$656$13 (_0815_),
-    .\port$656$14 (_0816_),
-    .\port$656$15 (_0817_),
-    .\port$656$2 (_0803_),
-    .\port$656$3 (_0804_),
-    .\port$656$4 (_0805_),
-    .\port$656$5 (_0806_),
-    .\port$656$6 (_0807_),
-    .\port$656$7 (_0808_),
-    .\port$656$8 (_0809_),
-    .\port$656$9 (_0810_),
+    .\port$658$0 (_0800_),
+    .\port$658$1 (_0802_),
+    .\port$658$10 (_0811_),
+    .\port$658$11 (_0813_),
+    .\port$658$12 (_0814_),
+    .\port$658$13 (_0815_),
+    .\port$658$14 (_0816_),
+    .\port$658$15 (_0817_),
+    .\port$658$2 (_0803_),
+    .\port$658$3 (_0804_),
+    .\port$658$4 (_0805_),
+    .\port$658$5 (_0806_),
+    .\port$658$6 (_0807_),
+    .\port$658$7 (_0808_),
+    .\port$658$8 (_0809_),
+    .\port$658$9 (_0810_),
     .rst(rst)
   );
   \hwq_top.engine.array.mul_6_5  mul_6_5 (
     .a(a_6_4),
     .b(w_5_5),
     .clk(clk),
-    .\port$657$0 (_0818_),
-    .\port$657$1 (_0819_),
-    .\port$657$10 (_0829_),
-    .\port$657$11 (_0830_),
-    .\port$657$12 (_0831_),
-    .\port$657$13 (_0832_),
-    .\port$657$14 (_0833_),
-    .\port$657$15 (_0835_),
-    .\port$657$2 (_0820_),
-    .\port$657$3 (_0821_),
-    .\port$657$4 (_0822_),
-    .\port$657$5 (_0824_),
-    .\port$657$6 (_0825_),
-    .\port$657$7 (_0826_),
-    .\port$657$8 (_0827_),
-    .\port$657$9 (_0828_),
+    .\port$659$0 (_0818_),
+    .\port$659$1 (_0819_),
+    .\port$659$10 (_0829_),
+    .\port$659$11 (_0830_),
+    .\port$659$12 (_0831_),
+    .\port$659$13 (_0832_),
+    .\port$659$14 (_0833_),
+    .\port$659$15 (_0835_),
+    .\port$659$2 (_0820_),
+    .\port$659$3 (_0821_),
+    .\port$659$4 (_0822_),
+    .\port$659$5 (_0824_),
+    .\port$659$6 (_0825_),
+    .\port$659$7 (_0826_),
+    .\port$659$8 (_0827_),
+    .\port$659$9 (_0828_),
     .rst(rst)
   );
   \hwq_top.engine.array.mul_6_6  mul_6_6 (
     .a(a_6_5),
     .b(w_5_6),
     .clk(clk),
-    .\port$658$0 (_0836_),
-    .\port$658$1 (_0837_),
-    .\port$658$10 (_0847_),
-    .\port$658$11 (_0848_),
-    .\port$658$12 (_0849_),
-    .\port$658$13 (_0850_),
-    .\port$658$14 (_0851_),
-    .\port$658$15 (_0852_),
-    .\port$658$2 (_0838_),
-    .\port$658$3 (_0839_),
-    .\port$658$4 (_0840_),
-    .\port$658$5 (_0841_),
-    .\port$658$6 (_0842_),
-    .\port$658$7 (_0843_),
-    .\port$658$8 (_0844_),
-    .\port$658$9 (_0846_),
+    .\port$660$0 (_0836_),
+    .\port$660$1 (_0837_),
+    .\port$660$10 (_0847_),
+    .\port$660$11 (_0848_),
+    .\port$660$12 (_0849_),
+    .\port$660$13 (_0850_),
+    .\port$660$14 (_0851_),
+    .\port$660$15 (_0852_),
+    .\port$660$2 (_0838_),
+    .\port$660$3 (_0839_),
+    .\port$660$4 (_0840_),
+    .\port$660$5 (_0841_),
+    .\port$660$6 (_0842_),
+    .\port$660$7 (_0843_),
+    .\port$660$8 (_0844_),
+    .\port$660$9 (_0846_),
     .rst(rst)
   );
   \hwq_top.engine.array.mul_6_7  mul_6_7 (
     .a(a_6_6),
     .b(w_5_7),
     .clk(clk),
-    .\port$659$0 (_0853_),
-    .\port$659$1 (_0854_),
-    .\port$659$10 (_0864_),
-    .\port$659$11 (_0865_),
-    .\port$659$12 (_0866_),
-    .\port$659$13 (_0868_),
-    .\port$659$14 (_0869_),
-    .\port$659$15 (_0870_),
-    .\port$659$2 (_0855_),
-    .\port$659$3 (_0857_),
-    .\port$659$4 (_0858_),
-    .\port$659$5 (_0859_),
-    .\port$659$6 (_0860_),
-    .\port$659$7 (_0861_),
-    .\port$659$8 (_0862_),
-    .\port$659$9 (_0863_),
+    .\port$661$0 (_0853_),
+    .\port$661$1 (_0854_),
+    .\port$661$10 (_0864_),
+    .\port$661$11 (_0865_),
+    .\port$661$12 (_0866_),
+    .\port$661$13 (_0868_),
+    .\port$661$14 (_0869_),
+    .\port$661$15 (_0870_),
+    .\port$661$2 (_0855_),
+    .\port$661$3 (_0857_),
+    .\port$661$4 (_0858_),
+    .\port$661$5 (_0859_),
+    .\port$661$6 (_0860_),
+    .\port$661$7 (_0861_),
+    .\port$661$8 (_0862_),
+    .\port$661$9 (_0863_),
     .rst(rst)
   );
   \hwq_top.engine.array.mul_7_0  mul_7_0 (
     .a(skew_a7_d6),
     .b(w_6_0),
     .clk(clk),
-    .\port$660$0 (_0871_),
-    .\port$660$1 (_0872_),
-    .\port$660$10 (_0882_),
-    .\port$660$11 (_0883_),
-    .\port$660$12 (_0884_),
-    .\port$660$13 (_0885_),
-    .\port$660$14 (_0886_),
-    .\port$660$15 (_0887_),
-    .\port$660$2 (_0873_),
-    .\port$660$3 (_0874_),
-    .\port$660$4 (_0875_),
-    .\port$660$5 (_0876_),
-    .\port$660$6 (_0877_),
-    .\port$660$7 (_0879_),
-    .\port$660$8 (_0880_),
-    .\port$660$9 (_0881_),
+    .\port$662$0 (_0871_),
+    .\port$662$1 (_0872_),
+    .\port$662$10 (_0882_),
+    .\port$662$11 (_0883_),
+    .\port$662$12 (_0884_),
+    .\port$662$13 (_0885_),
+    .\port$662$14 (_0886_),
+    .\port$662$15 (_0887_),
+    .\port$662$2 (_0873_),
+    .\port$662$3 (_0874_),
+    .\port$662$4 (_0875_),
+    .\port$662$5 (_0876_),
+    .\port$662$6 (_0877_),
+    .\port$662$7 (_0879_),
+    .\port$662$8 (_0880_),
+    .\port$662$9 (_0881_),
     .rst(rst)
   );
   \hwq_top.engine.array.mul_7_1  mul_7_1 (
     .a(a_7_0),
     .b(w_6_1),
     .clk(clk),
-    .\port$661$0 (_0888_),
-    .\port$661$1 (_0891_),
-    .\port$661$10 (_0900_),
-    .\port$661$11 (_0902_),
-    .\port$661$12 (_0903_),
-    .\port$661$13 (_0904_),
-    .\port$661$14 (_0905_),
-    .\port$661$15 (_0906_),
-    .\port$661$2 (_0892_),
-    .\port$661$3 (_0893_),
-    .\port$661$4 (_0894_),
-    .\port$661$5 (_0895_),
-    .\port$661$6 (_0896_),
-    .\port$661$7 (_0897_),
-    .\port$661$8 (_0898_),
-    .\port$661$9 (_0899_),
+    .\port$663$0 (_0888_),
+    .\port$663$1 (_0891_),
+    .\port$663$10 (_0900_),
+    .\port$663$11 (_0902_),
+    .\port$663$12 (_0903_),
+    .\port$663$13 (_0904_),
+    .\port$663$14 (_0905_),
+    .\port$663$15 (_0906_),
+    .\port$663$2 (_0892_),
+    .\port$663$3 (_0893_),
+    .\port$663$4 (_0894_),
+    .\port$663$5 (_0895_),
+    .\port$663$6 (_0896_),
+    .\port$663$7 (_0897_),
+    .\port$663$8 (_0898_),
+    .\port$663$9 (_0899_),
     .rst(rst)
   );
   \hwq_top.engine.array.mul_7_2  mul_7_2 (
     .a(a_7_1),
     .b(w_6_2),
     .clk(clk),
-    .\port$662$0 (_0907_),
-    .\port$662$1 (_0908_),
-    .\port$662$10 (_0918_),
-    .\port$662$11 (_0919_),
-    .\port$662$12 (_0920_),
-    .\port$662$13 (_0921_),
-    .\port$662$14 (_0922_),
-    .\port$662$15 (_0924_),
-    .\port$662$2 (_0909_),
-    .\port$662$3 (_0910_),
-    .\port$662$4 (_0911_),
-    .\port$662$5 (_0913_),
-    .\port$662$6 (_0914_),
-    .\port$662$7 (_0915_),
-    .\port$662$8 (_0916_),
-    .\port$662$9 (_0917_),
+    .\port$664$0 (_0907_),
+    .\port$664$1 (_0908_),
+    .\port$664$10 (_0918_),
+    .\port$664$11 (_0919_),
+    .\port$664$12 (_0920_),
+    .\port$664$13 (_0921_),
+    .\port$664$14 (_0922_),
+    .\port$664$15 (_0924_),
+    .\port$664$2 (_0909_),
+    .\port$664$3 (_0910_),
+    .\port$664$4 (_0911_),
+    .\port$664$5 (_0913_),
+    .\port$664$6 (_0914_),
+    .\port$664$7 (_0915_),
+    .\port$664$8 (_0916_),
+    .\port$664$9 (_0917_),
     .rst(rst)
   );
   \hwq_top.engine.array.mul_7_3  mul_7_3 (
     .a(a_7_2),
     .b(w_6_3),
     .clk(clk),
-    .\port$663$0 (_0925_),
-    .\port$663$1 (_0926_),
-    .\port$663$10 (_0936_),
-    .\port$663$11 (_0937_),
-    .\port$663$12 (_0938_),
-    .\port$663$13 (_0939_),
-    .\port$663$14 (_0940_),
-    .\port$663$15 (_0941_),
-    .\port$663$2 (_0927_),
-    .\port$663$3 (_0928_),
-    .\port$663$4 (_0929_),
-    .\port$663$5 (_0930_),
-    .\port$663$6 (_0931_),
-    .\port$663$7 (_0932_),
-    .\port$663$8 (_0933_),
-    .\port$663$9 (_0935_),
+    .\port$665$0 (_0925_),
+    .\port$665$1 (_0926_),
+    .\port$665$10 (_0936_),
+    .\port$665$11 (_0937_),
+    .\port$665$12 (_0938_),
+    .\port$665$13 (_0939_),
+    .\port$665$14 (_0940_),
+    .\port$665$15 (_0941_),
+    .\port$665$2 (_0927_),
+    .\port$665$3 (_0928_),
+    .\port$665$4 (_0929_),
+    .\port$665$5 (_0930_),
+    .\port$665$6 (_0931_),
+    .\port$665$7 (_0932_),
+    .\port$665$8 (_0933_),
+    .\port$665$9 (_0935_),
     .rst(rst)
   );
   \hwq_top.engine.array.mul_7_4  mul_7_4 (
     .a(a_7_3),
     .b(w_6_4),
     .clk(clk),
-    .\port$664$0 (_0942_),
-    .\port$664$1 (_0943_),
-    .\port$664$10 (_0953_),
-    .\port$664$11 (_0954_),
-    .\port$664$12 (_0955_),
-    .\port$664$13 (_0957_),
-    .\port$664$14 (_0958_),
-    .\port$664$15 (_0959_),
-    .\port$664$2 (_0944_),
-    .\port$664$3 (_0946_),
-    .\port$664$4 (_0947_),
-    .\port$664$5 (_0948_),
-    .\port$664$6 (_0949_),
-    .\port$664$7 (_0950_),
-    .\port$664$8 (_0951_),
-    .\port$664$9 (_0952_),
+    .\port$666$0 (_0942_),
+    .\port$666$1 (_0943_),
+    .\port$666$10 (_0953_),
+    .\port$666$11 (_0954_),
+    .\port$666$12 (_0955_),
+    .\port$666$13 (_0957_),
+    .\port$666$14 (_0958_),
+    .\port$666$15 (_0959_),
+    .\port$666$2 (_0944_),
+    .\port$666$3 (_0946_),
+    .\port$666$4 (_0947_),
+    .\port$666$5 (_0948_),
+    .\port$666$6 (_0949_),
+    .\port$666$7 (_0950_),
+    .\port$666$8 (_0951_),
+    .\port$666$9 (_0952_),
     .rst(rst)
   );
   \hwq_top.engine.array.mul_7_5  mul_7_5 (
     .a(a_7_4),
     .b(w_6_5),
     .clk(clk),
-    .\port$665$0 (_0960_),
-    .\port$665$1 (_0961_),
-    .\port$665$10 (_0971_),
-    .\port$665$11 (_0972_),
-    .\port$665$12 (_0973_),
-    .\port$665$13 (_0974_),
-    .\port$665$14 (_0975_),
-    .\port$665$15 (_0976_),
-    .\port$665$2 (_0962_),
-    .\port$665$3 (_0963_),
-    .\port$665$4 (_0964_),
-    .\port$665$5 (_0965_),
-    .\port$665$6 (_0966_),
-    .\port$665$7 (_0968_),
-    .\port$665$8 (_0969_),
-    .\port$665$9 (_0970_),
+    .\port$667$0 (_0960_),
+    .\port$667$1 (_0961_),
+    .\port$667$10 (_0971_),
+    .\port$667$11 (_0972_),
+    .\port$667$12 (_0973_),
+    .\port$667$13 (_0974_),
+    .\port$667$14 (_0975_),
+    .\port$667$15 (_0976_),
+    .\port$667$2 (_0962_),
+    .\port$667$3 (_0963_),
+    .\port$667$4 (_0964_),
+    .\port$667$5 (_0965_),
+    .\port$667$6 (_0966_),
+    .\port$667$7 (_0968_),
+    .\port$667$8 (_0969_),
+    .\port$667$9 (_0970_),
     .rst(rst)
   );
   \hwq_top.engine.array.mul_7_6  mul_7_6 (
     .a(a_7_5),
     .b(w_6_6),
     .clk(clk),
-    .\port$666$0 (_0977_),
-    .\port$666$1 (_0979_),
-    .\port$666$10 (_0988_),
-    .\port$666$11 (_0990_),
-    .\port$666$12 (_0991_),
-    .\port$666$13 (_0992_),
-    .\port$666$14 (_0993_),
-    .\port$666$15 (_0994_),
-    .\port$666$2 (_0980_),
-    .\port$666$3 (_0981_),
-    .\port$666$4 (_0982_),
-    .\port$666$5 (_0983_),
-    .\port$666$6 (_0984_),
-    .\port$666$7 (_0985_),
-    .\port$666$8 (_0986_),
-    .\port$666$9 (_0987_),
+    .\port$668$0 (_0977_),
+    .\port$668$1 (_0979_),
+    .\port$668$10 (_0988_),
+    .\port$668$11 (_0990_),
+    .\port$668$12 (_0991_),
+    .\port$668$13 (_0992_),
+    .\port$668$14 (_0993_),
+    .\port$668$15 (_0994_),
+    .\port$668$2 (_0980_),
+    .\port$668$3 (_0981_),
+    .\port$668$4 (_0982_),
+    .\port$668$5 (_0983_),
+    .\port$668$6 (_0984_),
+    .\port$668$7 (_0985_),
+    .\port$668$8 (_0986_),
+    .\port$668$9 (_0987_),
     .rst(rst)
   );
   \hwq_top.engine.array.mul_7_7  mul_7_7 (
     .a(a_7_6),
     .b(w_6_7),
     .clk(clk),
-    .\port$667$0 (_0995_),
-    .\port$667$1 (_0996_),
-    .\port$667$10 (_1007_),
-    .\port$667$11 (_1008_),
-    .\port$667$12 (_1009_),
-    .\port$667$13 (_1010_),
-    .\port$667$14 (_1011_),
-    .\port$667$15 (_1013_),
-    .\port$667$2 (_0997_),
-    .\port$667$3 (_0998_),
-    .\port$667$4 (_0999_),
-    .\port$667$5 (_1002_),
-    .\port$667$6 (_1003_),
-    .\port$667$7 (_1004_),
-    .\port$667$8 (_1005_),
-    .\port$667$9 (_1006_),
+    .\port$669$0 (_0995_),
+    .\port$669$1 (_0996_),
+    .\port$669$10 (_1007_),
+    .\port$669$11 (_1008_),
+    .\port$669$12 (_1009_),
+    .\port$669$13 (_1010_),
+    .\port$669$14 (_1011_),
+    .\port$669$15 (_1013_),
+    .\port$669$2 (_0997_),
+    .\port$669$3 (_0998_),
+    .\port$669$4 (_0999_),
+    .\port$669$5 (_1002_),
+    .\port$669$6 (_1003_),
+    .\port$669$7 (_1004_),
+    .\port$669$8 (_1005_),
+    .\port$669$9 (_1006_),
     .rst(rst)
   );
   assign en = 1'h1;
@@ -8974,1164 +8996,1164 @@ module \hwq_top.engine.array (i_w, clk, rst, i_valid, i_last, drain_valid, o_dat
   assign _1024_ = i_a[23:16];
   assign _1021_ = i_a[15:8];
   assign _1020_ = i_a[7:0];
-  assign _2211_ = _1015_;
-  assign _2213_ = cap_7_7;
-  assign beat_next = _2212_;
-  assign _2215_ = _1012_;
-  assign _2217_ = cap_7_7;
-  assign count_next = _2216_;
-  assign _2219_ = rst;
-  assign _1775_ = _2218_;
-  assign _2221_ = rst;
-  assign _1774_ = _2220_;
-  assign _2223_ = rst;
-  assign _1773_ = _2222_;
-  assign _2225_ = rst;
-  assign _1772_ = _2224_;
-  assign _2227_ = _1533_;
+  assign _2227_ = _1015_;
   assign _2229_ = cap_7_7;
-  assign _2231_ = rst;
-  assign _1771_ = _2230_;
+  assign beat_next = _2228_;
+  assign _2231_ = _1012_;
   assign _2233_ = cap_7_7;
-  assign _1770_ = _2232_;
+  assign count_next = _2232_;
   assign _2235_ = rst;
-  assign _1769_ = _2234_;
+  assign _1775_ = _2234_;
   assign _2237_ = rst;
-  assign _1768_ = _2236_;
+  assign _1774_ = _2236_;
   assign _2239_ = rst;
-  assign _1767_ = _2238_;
+  assign _1773_ = _2238_;
   assign _2241_ = rst;
-  assign _1765_ = _2240_;
-  assign _2243_ = rst;
-  assign _1764_ = _2242_;
-  assign _2245_ = rst;
-  assign _1762_ = _2244_;
+  assign _1772_ = _2240_;
+  assign _2243_ = _1533_;
+  assign _2245_ = cap_7_7;
   assign _2247_ = rst;
-  assign _1761_ = _2246_;
-  assign _2249_ = cap_7_6;
-  assign _1760_ = _2248_;
+  assign _1771_ = _2246_;
+  assign _2249_ = cap_7_7;
+  assign _1770_ = _2248_;
   assign _2251_ = rst;
-  assign _1759_ = _2250_;
+  assign _1769_ = _2250_;
   assign _2253_ = rst;
-  assign _1758_ = _2252_;
+  assign _1768_ = _2252_;
   assign _2255_ = rst;
-  assign _1757_ = _2254_;
+  assign _1767_ = _2254_;
   assign _2257_ = rst;
-  assign _1756_ = _2256_;
+  assign _1765_ = _2256_;
   assign _2259_ = rst;
-  assign _1754_ = _2258_;
+  assign _1764_ = _2258_;
   assign _2261_ = rst;
-  assign _1752_ = _2260_;
+  assign _1762_ = _2260_;
   assign _2263_ = rst;
-  assign _1751_ = _2262_;
-  assign _2265_ = cap_7_5;
-  assign _1750_ = _2264_;
+  assign _1761_ = _2262_;
+  assign _2265_ = cap_7_6;
+  assign _1760_ = _2264_;
   assign _2267_ = rst;
-  assign _1749_ = _2266_;
+  assign _1759_ = _2266_;
   assign _2269_ = rst;
-  assign _1748_ = _2268_;
+  assign _1758_ = _2268_;
   assign _2271_ = rst;
-  assign _1747_ = _2270_;
+  assign _1757_ = _2270_;
   assign _2273_ = rst;
-  assign _1746_ = _2272_;
+  assign _1756_ = _2272_;
   assign _2275_ = rst;
-  assign _1745_ = _2274_;
+  assign _1754_ = _2274_;
   assign _2277_ = rst;
-  assign _1742_ = _2276_;
+  assign _1752_ = _2276_;
   assign _2279_ = rst;
-  assign _1741_ = _2278_;
-  assign _2281_ = cap_7_4;
-  assign _1740_ = _2280_;
+  assign _1751_ = _2278_;
+  assign _2281_ = cap_7_5;
+  assign _1750_ = _2280_;
   assign _2283_ = rst;
-  assign _1739_ = _2282_;
+  assign _1749_ = _2282_;
   assign _2285_ = rst;
-  assign _1738_ = _2284_;
+  assign _1748_ = _2284_;
   assign _2287_ = rst;
-  assign _1737_ = _2286_;
+  assign _1747_ = _2286_;
   assign _2289_ = rst;
-  assign _1736_ = _2288_;
+  assign _1746_ = _2288_;
   assign _2291_ = rst;
-  assign _1735_ = _2290_;
+  assign _1745_ = _2290_;
   assign _2293_ = rst;
-  assign _1732_ = _2292_;
+  assign _1742_ = _2292_;
   assign _2295_ = rst;
-  assign _1731_ = _2294_;
-  assign _2297_ = cap_7_3;
-  assign _1730_ = _2296_;
+  assign _1741_ = _2294_;
+  assign _2297_ = cap_7_4;
+  assign _1740_ = _2296_;
   assign _2299_ = rst;
-  assign _1729_ = _2298_;
+  assign _1739_ = _2298_;
   assign _2301_ = rst;
-  assign _1728_ = _2300_;
+  assign _1738_ = _2300_;
   assign _2303_ = rst;
-  assign _1727_ = _2302_;
+  assign _1737_ = _2302_;
   assign _2305_ = rst;
-  assign _1726_ = _2304_;
+  assign _1736_ = _2304_;
   assign _2307_ = rst;
-  assign _1725_ = _2306_;
+  assign _1735_ = _2306_;
   assign _2309_ = rst;
-  assign _1723_ = _2308_;
+  assign _1732_ = _2308_;
   assign _2311_ = rst;
-  assign _1721_ = _2310_;
-  assign _2313_ = cap_7_2;
-  assign _1720_ = _2312_;
+  assign _1731_ = _2310_;
+  assign _2313_ = cap_7_3;
+  assign _1730_ = _2312_;
   assign _2315_ = rst;
-  assign _1719_ = _2314_;
+  assign _1729_ = _2314_;
   assign _2317_ = rst;
-  assign _1718_ = _2316_;
+  assign _1728_ = _2316_;
   assign _2319_ = rst;
-  assign _1717_ = _2318_;
+  assign _1727_ = _2318_;
   assign _2321_ = rst;
-  assign _1716_ = _2320_;
+  assign _1726_ = _2320_;
   assign _2323_ = rst;
-  assign _1715_ = _2322_;
+  assign _1725_ = _2322_;
   assign _2325_ = rst;
-  assign _1713_ = _2324_;
+  assign _1723_ = _2324_;
   assign _2327_ = rst;
-  assign _1712_ = _2326_;
-  assign _2329_ = cap_7_1;
-  assign _1710_ = _2328_;
+  assign _1721_ = _2326_;
+  assign _2329_ = cap_7_2;
+  assign _1720_ = _2328_;
   assign _2331_ = rst;
-  assign _1709_ = _2330_;
+  assign _1719_ = _2330_;
   assign _2333_ = rst;
-  assign _1708_ = _2332_;
+  assign _1718_ = _2332_;
   assign _2335_ = rst;
-  assign _1707_ = _2334_;
+  assign _1717_ = _2334_;
   assign _2337_ = rst;
-  assign _1706_ = _2336_;
+  assign _1716_ = _2336_;
   assign _2339_ = rst;
-  assign _1705_ = _2338_;
+  assign _1715_ = _2338_;
   assign _2341_ = rst;
-  assign _1703_ = _2340_;
+  assign _1713_ = _2340_;
   assign _2343_ = rst;
-  assign _1702_ = _2342_;
-  assign _2345_ = cap_7_0;
-  assign _1701_ = _2344_;
+  assign _1712_ = _2342_;
+  assign _2345_ = cap_7_1;
+  assign _1710_ = _2344_;
   assign _2347_ = rst;
-  assign _1699_ = _2346_;
+  assign _1709_ = _2346_;
   assign _2349_ = rst;
-  assign _1698_ = _2348_;
+  assign _1708_ = _2348_;
   assign _2351_ = rst;
-  assign _1697_ = _2350_;
+  assign _1707_ = _2350_;
   assign _2353_ = rst;
-  assign _1696_ = _2352_;
+  assign _1706_ = _2352_;
   assign _2355_ = rst;
-  assign _1695_ = _2354_;
+  assign _1705_ = _2354_;
   assign _2357_ = rst;
-  assign _1693_ = _2356_;
+  assign _1703_ = _2356_;
   assign _2359_ = rst;
-  assign _1692_ = _2358_;
-  assign _2361_ = cap_6_7;
-  assign _1691_ = _2360_;
+  assign _1702_ = _2358_;
+  assign _2361_ = cap_7_0;
+  assign _1701_ = _2360_;
   assign _2363_ = rst;
-  assign _1690_ = _2362_;
+  assign _1699_ = _2362_;
   assign _2365_ = rst;
-  assign _1687_ = _2364_;
+  assign _1698_ = _2364_;
   assign _2367_ = rst;
-  assign _1686_ = _2366_;
+  assign _1697_ = _2366_;
   assign _2369_ = rst;
-  assign _1685_ = _2368_;
+  assign _1696_ = _2368_;
   assign _2371_ = rst;
-  assign _1684_ = _2370_;
+  assign _1695_ = _2370_;
   assign _2373_ = rst;
-  assign _1682_ = _2372_;
+  assign _1693_ = _2372_;
   assign _2375_ = rst;
-  assign _1681_ = _2374_;
-  assign _2377_ = cap_6_6;
-  assign _1680_ = _2376_;
+  assign _1692_ = _2374_;
+  assign _2377_ = cap_6_7;
+  assign _1691_ = _2376_;
   assign _2379_ = rst;
-  assign _1679_ = _2378_;
+  assign _1690_ = _2378_;
   assign _2381_ = rst;
-  assign _1678_ = _2380_;
+  assign _1687_ = _2380_;
   assign _2383_ = rst;
-  assign _1676_ = _2382_;
+  assign _1686_ = _2382_;
   assign _2385_ = rst;
-  assign _1675_ = _2384_;
+  assign _1685_ = _2384_;
   assign _2387_ = rst;
-  assign _1674_ = _2386_;
+  assign _1684_ = _2386_;
   assign _2389_ = rst;
-  assign _1672_ = _2388_;
+  assign _1682_ = _2388_;
   assign _2391_ = rst;
-  assign _1671_ = _2390_;
-  assign _2393_ = cap_6_5;
-  assign _1670_ = _2392_;
+  assign _1681_ = _2390_;
+  assign _2393_ = cap_6_6;
+  assign _1680_ = _2392_;
   assign _2395_ = rst;
-  assign _1669_ = _2394_;
+  assign _1679_ = _2394_;
   assign _2397_ = rst;
-  assign _1668_ = _2396_;
+  assign _1678_ = _2396_;
   assign _2399_ = rst;
-  assign _1667_ = _2398_;
+  assign _1676_ = _2398_;
   assign _2401_ = rst;
-  assign _1665_ = _2400_;
+  assign _1675_ = _2400_;
   assign _2403_ = rst;
-  assign _1664_ = _2402_;
+  assign _1674_ = _2402_;
   assign _2405_ = rst;
-  assign _1662_ = _2404_;
+  assign _1672_ = _2404_;
   assign _2407_ = rst;
-  assign _1661_ = _2406_;
-  assign _2409_ = cap_6_4;
-  assign _1660_ = _2408_;
+  assign _1671_ = _2406_;
+  assign _2409_ = cap_6_5;
+  assign _1670_ = _2408_;
   assign _2411_ = rst;
-  assign _1659_ = _2410_;
+  assign _1669_ = _2410_;
   assign _2413_ = rst;
-  assign _1658_ = _2412_;
+  assign _1668_ = _2412_;
   assign _2415_ = rst;
-  assign _1657_ = _2414_;
+  assign _1667_ = _2414_;
   assign _2417_ = rst;
-  assign _1656_ = _2416_;
+  assign _1665_ = _2416_;
   assign _2419_ = rst;
-  assign _1654_ = _2418_;
+  assign _1664_ = _2418_;
   assign _2421_ = rst;
-  assign _1652_ = _2420_;
+  assign _1662_ = _2420_;
   assign _2423_ = rst;
-  assign _1651_ = _2422_;
-  assign _2425_ = cap_6_3;
-  assign _1650_ = _2424_;
+  assign _1661_ = _2422_;
+  assign _2425_ = cap_6_4;
+  assign _1660_ = _2424_;
   assign _2427_ = rst;
-  assign _1649_ = _2426_;
+  assign _1659_ = _2426_;
   assign _2429_ = rst;
-  assign _1648_ = _2428_;
+  assign _1658_ = _2428_;
   assign _2431_ = rst;
-  assign _1647_ = _2430_;
+  assign _1657_ = _2430_;
   assign _2433_ = rst;
-  assign _1646_ = _2432_;
+  assign _1656_ = _2432_;
   assign _2435_ = rst;
-  assign _1645_ = _2434_;
+  assign _1654_ = _2434_;
   assign _2437_ = rst;
-  assign _1642_ = _2436_;
+  assign _1652_ = _2436_;
   assign _2439_ = rst;
-  assign _1641_ = _2438_;
-  assign _2441_ = cap_6_2;
-  assign _1640_ = _2440_;
+  assign _1651_ = _2438_;
+  assign _2441_ = cap_6_3;
+  assign _1650_ = _2440_;
   assign _2443_ = rst;
-  assign _1639_ = _2442_;
+  assign _1649_ = _2442_;
   assign _2445_ = rst;
-  assign _1638_ = _2444_;
+  assign _1648_ = _2444_;
   assign _2447_ = rst;
-  assign _1637_ = _2446_;
+  assign _1647_ = _2446_;
   assign _2449_ = rst;
-  assign _1636_ = _2448_;
+  assign _1646_ = _2448_;
   assign _2451_ = rst;
-  assign _1635_ = _2450_;
+  assign _1645_ = _2450_;
   assign _2453_ = rst;
-  assign _1632_ = _2452_;
+  assign _1642_ = _2452_;
   assign _2455_ = rst;
-  assign _1631_ = _2454_;
-  assign _2457_ = cap_6_1;
-  assign _1630_ = _2456_;
+  assign _1641_ = _2454_;
+  assign _2457_ = cap_6_2;
+  assign _1640_ = _2456_;
   assign _2459_ = rst;
-  assign _1629_ = _2458_;
+  assign _1639_ = _2458_;
   assign _2461_ = rst;
-  assign _1628_ = _2460_;
+  assign _1638_ = _2460_;
   assign _2463_ = rst;
-  assign _1627_ = _2462_;
+  assign _1637_ = _2462_;
   assign _2465_ = rst;
-  assign _1626_ = _2464_;
+  assign _1636_ = _2464_;
   assign _2467_ = rst;
-  assign _1625_ = _2466_;
+  assign _1635_ = _2466_;
   assign _2469_ = rst;
-  assign _1623_ = _2468_;
+  assign _1632_ = _2468_;
   assign _2471_ = rst;
-  assign _1621_ = _2470_;
-  assign _2473_ = cap_6_0;
-  assign _1620_ = _2472_;
+  assign _1631_ = _2470_;
+  assign _2473_ = cap_6_1;
+  assign _1630_ = _2472_;
   assign _2475_ = rst;
-  assign _1619_ = _2474_;
+  assign _1629_ = _2474_;
   assign _2477_ = rst;
-  assign _1618_ = _2476_;
+  assign _1628_ = _2476_;
   assign _2479_ = rst;
-  assign _1617_ = _2478_;
+  assign _1627_ = _2478_;
   assign _2481_ = rst;
-  assign _1616_ = _2480_;
+  assign _1626_ = _2480_;
   assign _2483_ = rst;
-  assign _1615_ = _2482_;
+  assign _1625_ = _2482_;
   assign _2485_ = rst;
-  assign _1613_ = _2484_;
+  assign _1623_ = _2484_;
   assign _2487_ = rst;
-  assign _1612_ = _2486_;
-  assign _2489_ = cap_5_7;
-  assign _1610_ = _2488_;
+  assign _1621_ = _2486_;
+  assign _2489_ = cap_6_0;
+  assign _1620_ = _2488_;
   assign _2491_ = rst;
-  assign _1609_ = _2490_;
+  assign _1619_ = _2490_;
   assign _2493_ = rst;
-  assign _1608_ = _2492_;
+  assign _1618_ = _2492_;
   assign _2495_ = rst;
-  assign _1607_ = _2494_;
+  assign _1617_ = _2494_;
   assign _2497_ = rst;
-  assign _1606_ = _2496_;
+  assign _1616_ = _2496_;
   assign _2499_ = rst;
-  assign _1605_ = _2498_;
+  assign _1615_ = _2498_;
   assign _2501_ = rst;
-  assign _1603_ = _2500_;
+  assign _1613_ = _2500_;
   assign _2503_ = rst;
-  assign _1602_ = _2502_;
-  assign _2505_ = cap_5_6;
-  assign _1601_ = _2504_;
+  assign _1612_ = _2502_;
+  assign _2505_ = cap_5_7;
+  assign _1610_ = _2504_;
   assign _2507_ = rst;
-  assign _1599_ = _2506_;
+  assign _1609_ = _2506_;
   assign _2509_ = rst;
-  assign _1598_ = _2508_;
+  assign _1608_ = _2508_;
   assign _2511_ = rst;
-  assign _1597_ = _2510_;
+  assign _1607_ = _2510_;
   assign _2513_ = rst;
-  assign _1596_ = _2512_;
+  assign _1606_ = _2512_;
   assign _2515_ = rst;
-  assign _1595_ = _2514_;
+  assign _1605_ = _2514_;
   assign _2517_ = rst;
-  assign _1593_ = _2516_;
+  assign _1603_ = _2516_;
   assign _2519_ = rst;
-  assign _1592_ = _2518_;
-  assign _2521_ = cap_5_5;
-  assign _1591_ = _2520_;
+  assign _1602_ = _2518_;
+  assign _2521_ = cap_5_6;
+  assign _1601_ = _2520_;
   assign _2523_ = rst;
-  assign _1590_ = _2522_;
+  assign _1599_ = _2522_;
   assign _2525_ = rst;
-  assign _1588_ = _2524_;
+  assign _1598_ = _2524_;
   assign _2527_ = rst;
-  assign _1587_ = _2526_;
+  assign _1597_ = _2526_;
   assign _2529_ = rst;
-  assign _1586_ = _2528_;
+  assign _1596_ = _2528_;
   assign _2531_ = rst;
-  assign _1585_ = _2530_;
+  assign _1595_ = _2530_;
   assign _2533_ = rst;
-  assign _1583_ = _2532_;
+  assign _1593_ = _2532_;
   assign _2535_ = rst;
-  assign _1582_ = _2534_;
-  assign _2537_ = cap_5_4;
-  assign _1581_ = _2536_;
+  assign _1592_ = _2534_;
+  assign _2537_ = cap_5_5;
+  assign _1591_ = _2536_;
   assign _2539_ = rst;
-  assign _1580_ = _2538_;
+  assign _1590_ = _2538_;
   assign _2541_ = rst;
-  assign _1579_ = _2540_;
+  assign _1588_ = _2540_;
   assign _2543_ = rst;
-  assign _1576_ = _2542_;
+  assign _1587_ = _2542_;
   assign _2545_ = rst;
-  assign _1575_ = _2544_;
+  assign _1586_ = _2544_;
   assign _2547_ = rst;
-  assign _1574_ = _2546_;
+  assign _1585_ = _2546_;
   assign _2549_ = rst;
-  assign _1572_ = _2548_;
+  assign _1583_ = _2548_;
   assign _2551_ = rst;
-  assign _1571_ = _2550_;
-  assign _2553_ = cap_5_3;
-  assign _1570_ = _2552_;
+  assign _1582_ = _2550_;
+  assign _2553_ = cap_5_4;
+  assign _1581_ = _2552_;
   assign _2555_ = rst;
-  assign _1569_ = _2554_;
+  assign _1580_ = _2554_;
   assign _2557_ = rst;
-  assign _1568_ = _2556_;
+  assign _1579_ = _2556_;
   assign _2559_ = rst;
-  assign _1567_ = _2558_;
+  assign _1576_ = _2558_;
   assign _2561_ = rst;
-  assign _1565_ = _2560_;
+  assign _1575_ = _2560_;
   assign _2563_ = rst;
-  assign _1564_ = _2562_;
+  assign _1574_ = _2562_;
   assign _2565_ = rst;
-  assign _1562_ = _2564_;
+  assign _1572_ = _2564_;
   assign _2567_ = rst;
-  assign _1561_ = _2566_;
-  assign _2569_ = cap_5_2;
-  assign _1560_ = _2568_;
+  assign _1571_ = _2566_;
+  assign _2569_ = cap_5_3;
+  assign _1570_ = _2568_;
   assign _2571_ = rst;
-  assign _1559_ = _2570_;
+  assign _1569_ = _2570_;
   assign _2573_ = rst;
-  assign _1558_ = _2572_;
+  assign _1568_ = _2572_;
   assign _2575_ = rst;
-  assign _1557_ = _2574_;
+  assign _1567_ = _2574_;
   assign _2577_ = rst;
-  assign _1556_ = _2576_;
+  assign _1565_ = _2576_;
   assign _2579_ = rst;
-  assign _1554_ = _2578_;
+  assign _1564_ = _2578_;
   assign _2581_ = rst;
-  assign _1552_ = _2580_;
+  assign _1562_ = _2580_;
   assign _2583_ = rst;
-  assign _1551_ = _2582_;
-  assign _2585_ = cap_5_1;
-  assign _1550_ = _2584_;
+  assign _1561_ = _2582_;
+  assign _2585_ = cap_5_2;
+  assign _1560_ = _2584_;
   assign _2587_ = rst;
-  assign _1549_ = _2586_;
+  assign _1559_ = _2586_;
   assign _2589_ = rst;
-  assign _1548_ = _2588_;
+  assign _1558_ = _2588_;
   assign _2591_ = rst;
-  assign _1547_ = _2590_;
+  assign _1557_ = _2590_;
   assign _2593_ = rst;
-  assign _1546_ = _2592_;
+  assign _1556_ = _2592_;
   assign _2595_ = rst;
-  assign _1545_ = _2594_;
+  assign _1554_ = _2594_;
   assign _2597_ = rst;
-  assign _1542_ = _2596_;
+  assign _1552_ = _2596_;
   assign _2599_ = rst;
-  assign _1541_ = _2598_;
-  assign _2601_ = cap_5_0;
-  assign _1540_ = _2600_;
+  assign _1551_ = _2598_;
+  assign _2601_ = cap_5_1;
+  assign _1550_ = _2600_;
   assign _2603_ = rst;
-  assign _1539_ = _2602_;
+  assign _1549_ = _2602_;
   assign _2605_ = rst;
-  assign _1538_ = _2604_;
+  assign _1548_ = _2604_;
   assign _2607_ = rst;
-  assign _1537_ = _2606_;
+  assign _1547_ = _2606_;
   assign _2609_ = rst;
-  assign _1536_ = _2608_;
+  assign _1546_ = _2608_;
   assign _2611_ = rst;
-  assign _1535_ = _2610_;
+  assign _1545_ = _2610_;
   assign _2613_ = rst;
-  assign _1532_ = _2612_;
+  assign _1542_ = _2612_;
   assign _2615_ = rst;
-  assign _1531_ = _2614_;
-  assign _2617_ = cap_4_7;
-  assign _1530_ = _2616_;
+  assign _1541_ = _2614_;
+  assign _2617_ = cap_5_0;
+  assign _1540_ = _2616_;
   assign _2619_ = rst;
-  assign _1529_ = _2618_;
+  assign _1539_ = _2618_;
   assign _2621_ = rst;
-  assign _1528_ = _2620_;
+  assign _1538_ = _2620_;
   assign _2623_ = rst;
-  assign _1527_ = _2622_;
+  assign _1537_ = _2622_;
   assign _2625_ = rst;
-  assign _1526_ = _2624_;
+  assign _1536_ = _2624_;
   assign _2627_ = rst;
-  assign _1525_ = _2626_;
+  assign _1535_ = _2626_;
   assign _2629_ = rst;
-  assign _1523_ = _2628_;
+  assign _1532_ = _2628_;
   assign _2631_ = rst;
-  assign _1521_ = _2630_;
-  assign _2633_ = cap_4_6;
-  assign _1520_ = _2632_;
+  assign _1531_ = _2630_;
+  assign _2633_ = cap_4_7;
+  assign _1530_ = _2632_;
   assign _2635_ = rst;
-  assign _1519_ = _2634_;
+  assign _1529_ = _2634_;
   assign _2637_ = rst;
-  assign _1518_ = _2636_;
+  assign _1528_ = _2636_;
   assign _2639_ = rst;
-  assign _1517_ = _2638_;
+  assign _1527_ = _2638_;
   assign _2641_ = rst;
-  assign _1516_ = _2640_;
+  assign _1526_ = _2640_;
   assign _2643_ = rst;
-  assign _1515_ = _2642_;
+  assign _1525_ = _2642_;
   assign _2645_ = rst;
-  assign _1513_ = _2644_;
+  assign _1523_ = _2644_;
   assign _2647_ = rst;
-  assign _1512_ = _2646_;
-  assign _2649_ = cap_4_5;
-  assign _1510_ = _2648_;
+  assign _1521_ = _2646_;
+  assign _2649_ = cap_4_6;
+  assign _1520_ = _2648_;
   assign _2651_ = rst;
-  assign _1509_ = _2650_;
+  assign _1519_ = _2650_;
   assign _2653_ = rst;
-  assign _1508_ = _2652_;
+  assign _1518_ = _2652_;
   assign _2655_ = rst;
-  assign _1507_ = _2654_;
+  assign _1517_ = _2654_;
   assign _2657_ = rst;
-  assign _1506_ = _2656_;
+  assign _1516_ = _2656_;
   assign _2659_ = rst;
-  assign _1505_ = _2658_;
+  assign _1515_ = _2658_;
   assign _2661_ = rst;
-  assign _1503_ = _2660_;
+  assign _1513_ = _2660_;
   assign _2663_ = rst;
-  assign _1502_ = _2662_;
-  assign _2665_ = cap_4_4;
-  assign _1501_ = _2664_;
+  assign _1512_ = _2662_;
+  assign _2665_ = cap_4_5;
+  assign _1510_ = _2664_;
   assign _2667_ = rst;
-  assign _1499_ = _2666_;
+  assign _1509_ = _2666_;
   assign _2669_ = rst;
-  assign _1498_ = _2668_;
+  assign _1508_ = _2668_;
   assign _2671_ = rst;
-  assign _1497_ = _2670_;
+  assign _1507_ = _2670_;
   assign _2673_ = rst;
-  assign _1496_ = _2672_;
+  assign _1506_ = _2672_;
   assign _2675_ = rst;
-  assign _1495_ = _2674_;
+  assign _1505_ = _2674_;
   assign _2677_ = rst;
-  assign _1493_ = _2676_;
+  assign _1503_ = _2676_;
   assign _2679_ = rst;
-  assign _1492_ = _2678_;
-  assign _2681_ = cap_4_3;
-  assign _1491_ = _2680_;
+  assign _1502_ = _2678_;
+  assign _2681_ = cap_4_4;
+  assign _1501_ = _2680_;
   assign _2683_ = rst;
-  assign _1490_ = _2682_;
+  assign _1499_ = _2682_;
   assign _2685_ = rst;
-  assign _1488_ = _2684_;
+  assign _1498_ = _2684_;
   assign _2687_ = rst;
-  assign _1487_ = _2686_;
+  assign _1497_ = _2686_;
   assign _2689_ = rst;
-  assign _1486_ = _2688_;
+  assign _1496_ = _2688_;
   assign _2691_ = rst;
-  assign _1485_ = _2690_;
+  assign _1495_ = _2690_;
   assign _2693_ = rst;
-  assign _1483_ = _2692_;
+  assign _1493_ = _2692_;
   assign _2695_ = rst;
-  assign _1482_ = _2694_;
-  assign _2697_ = cap_4_2;
-  assign _1481_ = _2696_;
+  assign _1492_ = _2694_;
+  assign _2697_ = cap_4_3;
+  assign _1491_ = _2696_;
   assign _2699_ = rst;
-  assign _1480_ = _2698_;
+  assign _1490_ = _2698_;
   assign _2701_ = rst;
-  assign _1479_ = _2700_;
+  assign _1488_ = _2700_;
   assign _2703_ = rst;
-  assign _1477_ = _2702_;
+  assign _1487_ = _2702_;
   assign _2705_ = rst;
-  assign _1476_ = _2704_;
+  assign _1486_ = _2704_;
   assign _2707_ = rst;
-  assign _1475_ = _2706_;
+  assign _1485_ = _2706_;
   assign _2709_ = rst;
-  assign _1473_ = _2708_;
+  assign _1483_ = _2708_;
   assign _2711_ = rst;
-  assign _1472_ = _2710_;
-  assign _2713_ = cap_4_1;
-  assign _1471_ = _2712_;
+  assign _1482_ = _2710_;
+  assign _2713_ = cap_4_2;
+  assign _1481_ = _2712_;
   assign _2715_ = rst;
-  assign _1470_ = _2714_;
+  assign _1480_ = _2714_;
   assign _2717_ = rst;
-  assign _1469_ = _2716_;
+  assign _1479_ = _2716_;
   assign _2719_ = rst;
-  assign _1468_ = _2718_;
+  assign _1477_ = _2718_;
   assign _2721_ = rst;
-  assign _1465_ = _2720_;
+  assign _1476_ = _2720_;
   assign _2723_ = rst;
-  assign _1464_ = _2722_;
+  assign _1475_ = _2722_;
   assign _2725_ = rst;
-  assign _1462_ = _2724_;
+  assign _1473_ = _2724_;
   assign _2727_ = rst;
-  assign _1461_ = _2726_;
-  assign _2729_ = cap_4_0;
-  assign _1460_ = _2728_;
+  assign _1472_ = _2726_;
+  assign _2729_ = cap_4_1;
+  assign _1471_ = _2728_;
   assign _2731_ = rst;
-  assign _1459_ = _2730_;
+  assign _1470_ = _2730_;
   assign _2733_ = rst;
-  assign _1458_ = _2732_;
+  assign _1469_ = _2732_;
   assign _2735_ = rst;
-  assign _1457_ = _2734_;
+  assign _1468_ = _2734_;
   assign _2737_ = rst;
-  assign _1456_ = _2736_;
+  assign _1465_ = _2736_;
   assign _2739_ = rst;
-  assign _1454_ = _2738_;
+  assign _1464_ = _2738_;
   assign _2741_ = rst;
-  assign _1452_ = _2740_;
+  assign _1462_ = _2740_;
   assign _2743_ = rst;
-  assign _1451_ = _2742_;
-  assign _2745_ = cap_3_7;
-  assign _1450_ = _2744_;
+  assign _1461_ = _2742_;
+  assign _2745_ = cap_4_0;
+  assign _1460_ = _2744_;
   assign _2747_ = rst;
-  assign _1449_ = _2746_;
+  assign _1459_ = _2746_;
   assign _2749_ = rst;
-  assign _1448_ = _2748_;
+  assign _1458_ = _2748_;
   assign _2751_ = rst;
-  assign _1447_ = _2750_;
+  assign _1457_ = _2750_;
   assign _2753_ = rst;
-  assign _1446_ = _2752_;
+  assign _1456_ = _2752_;
   assign _2755_ = rst;
-  assign _1445_ = _2754_;
+  assign _1454_ = _2754_;
   assign _2757_ = rst;
-  assign _1442_ = _2756_;
+  assign _1452_ = _2756_;
   assign _2759_ = rst;
-  assign _1441_ = _2758_;
-  assign _2761_ = cap_3_6;
-  assign _1440_ = _2760_;
+  assign _1451_ = _2758_;
+  assign _2761_ = cap_3_7;
+  assign _1450_ = _2760_;
   assign _2763_ = rst;
-  assign _1439_ = _2762_;
+  assign _1449_ = _2762_;
   assign _2765_ = rst;
-  assign _1438_ = _2764_;
+  assign _1448_ = _2764_;
   assign _2767_ = rst;
-  assign _1437_ = _2766_;
+  assign _1447_ = _2766_;
   assign _2769_ = rst;
-  assign _1436_ = _2768_;
+  assign _1446_ = _2768_;
   assign _2771_ = rst;
-  assign _1435_ = _2770_;
+  assign _1445_ = _2770_;
   assign _2773_ = rst;
-  assign _1432_ = _2772_;
+  assign _1442_ = _2772_;
   assign _2775_ = rst;
-  assign _1431_ = _2774_;
-  assign _2777_ = cap_3_5;
-  assign _1430_ = _2776_;
+  assign _1441_ = _2774_;
+  assign _2777_ = cap_3_6;
+  assign _1440_ = _2776_;
   assign _2779_ = rst;
-  assign _1429_ = _2778_;
+  assign _1439_ = _2778_;
   assign _2781_ = rst;
-  assign _1428_ = _2780_;
+  assign _1438_ = _2780_;
   assign _2783_ = rst;
-  assign _1427_ = _2782_;
+  assign _1437_ = _2782_;
   assign _2785_ = rst;
-  assign _1426_ = _2784_;
+  assign _1436_ = _2784_;
   assign _2787_ = rst;
-  assign _1425_ = _2786_;
+  assign _1435_ = _2786_;
   assign _2789_ = rst;
-  assign _1423_ = _2788_;
+  assign _1432_ = _2788_;
   assign _2791_ = rst;
-  assign _1421_ = _2790_;
-  assign _2793_ = cap_3_4;
-  assign _1420_ = _2792_;
+  assign _1431_ = _2790_;
+  assign _2793_ = cap_3_5;
+  assign _1430_ = _2792_;
   assign _2795_ = rst;
-  assign _1419_ = _2794_;
+  assign _1429_ = _2794_;
   assign _2797_ = rst;
-  assign _1418_ = _2796_;
+  assign _1428_ = _2796_;
   assign _2799_ = rst;
-  assign _1417_ = _2798_;
+  assign _1427_ = _2798_;
   assign _2801_ = rst;
-  assign _1416_ = _2800_;
+  assign _1426_ = _2800_;
   assign _2803_ = rst;
-  assign _1415_ = _2802_;
+  assign _1425_ = _2802_;
   assign _2805_ = rst;
-  assign _1413_ = _2804_;
+  assign _1423_ = _2804_;
   assign _2807_ = rst;
-  assign _1412_ = _2806_;
-  assign _2809_ = cap_3_3;
-  assign _1410_ = _2808_;
+  assign _1421_ = _2806_;
+  assign _2809_ = cap_3_4;
+  assign _1420_ = _2808_;
   assign _2811_ = rst;
-  assign _1409_ = _2810_;
+  assign _1419_ = _2810_;
   assign _2813_ = rst;
-  assign _1408_ = _2812_;
+  assign _1418_ = _2812_;
   assign _2815_ = rst;
-  assign _1407_ = _2814_;
+  assign _1417_ = _2814_;
   assign _2817_ = rst;
-  assign _1406_ = _2816_;
+  assign _1416_ = _2816_;
   assign _2819_ = rst;
-  assign _1405_ = _2818_;
+  assign _1415_ = _2818_;
   assign _2821_ = rst;
-  assign _1403_ = _2820_;
+  assign _1413_ = _2820_;
   assign _2823_ = rst;
-  assign _1402_ = _2822_;
-  assign _2825_ = cap_3_2;
-  assign _1401_ = _2824_;
+  assign _1412_ = _2822_;
+  assign _2825_ = cap_3_3;
+  assign _1410_ = _2824_;
   assign _2827_ = rst;
-  assign _1399_ = _2826_;
+  assign _1409_ = _2826_;
   assign _2829_ = rst;
-  assign _1398_ = _2828_;
+  assign _1408_ = _2828_;
   assign _2831_ = rst;
-  assign _1397_ = _2830_;
+  assign _1407_ = _2830_;
   assign _2833_ = rst;
-  assign _1396_ = _2832_;
+  assign _1406_ = _2832_;
   assign _2835_ = rst;
-  assign _1395_ = _2834_;
+  assign _1405_ = _2834_;
   assign _2837_ = rst;
-  assign _1393_ = _2836_;
+  assign _1403_ = _2836_;
   assign _2839_ = rst;
-  assign _1392_ = _2838_;
-  assign _2841_ = cap_3_1;
-  assign _1391_ = _2840_;
+  assign _1402_ = _2838_;
+  assign _2841_ = cap_3_2;
+  assign _1401_ = _2840_;
   assign _2843_ = rst;
-  assign _1390_ = _2842_;
+  assign _1399_ = _2842_;
   assign _2845_ = rst;
-  assign _1388_ = _2844_;
+  assign _1398_ = _2844_;
   assign _2847_ = rst;
-  assign _1387_ = _2846_;
+  assign _1397_ = _2846_;
   assign _2849_ = rst;
-  assign _1386_ = _2848_;
+  assign _1396_ = _2848_;
   assign _2851_ = rst;
-  assign _1385_ = _2850_;
+  assign _1395_ = _2850_;
   assign _2853_ = rst;
-  assign _1383_ = _2852_;
+  assign _1393_ = _2852_;
   assign _2855_ = rst;
-  assign _1382_ = _2854_;
-  assign _2857_ = cap_3_0;
-  assign _1381_ = _2856_;
+  assign _1392_ = _2854_;
+  assign _2857_ = cap_3_1;
+  assign _1391_ = _2856_;
   assign _2859_ = rst;
-  assign _1380_ = _2858_;
+  assign _1390_ = _2858_;
   assign _2861_ = rst;
-  assign _1379_ = _2860_;
+  assign _1388_ = _2860_;
   assign _2863_ = rst;
-  assign _1377_ = _2862_;
+  assign _1387_ = _2862_;
   assign _2865_ = rst;
-  assign _1376_ = _2864_;
+  assign _1386_ = _2864_;
   assign _2867_ = rst;
-  assign _1375_ = _2866_;
+  assign _1385_ = _2866_;
   assign _2869_ = rst;
-  assign _1373_ = _2868_;
+  assign _1383_ = _2868_;
   assign _2871_ = rst;
-  assign _1372_ = _2870_;
-  assign _2873_ = cap_2_7;
-  assign _1371_ = _2872_;
+  assign _1382_ = _2870_;
+  assign _2873_ = cap_3_0;
+  assign _1381_ = _2872_;
   assign _2875_ = rst;
-  assign _1370_ = _2874_;
+  assign _1380_ = _2874_;
   assign _2877_ = rst;
-  assign _1369_ = _2876_;
+  assign _1379_ = _2876_;
   assign _2879_ = rst;
-  assign _1368_ = _2878_;
+  assign _1377_ = _2878_;
   assign _2881_ = rst;
-  assign _1366_ = _2880_;
+  assign _1376_ = _2880_;
   assign _2883_ = rst;
-  assign _1365_ = _2882_;
+  assign _1375_ = _2882_;
   assign _2885_ = rst;
-  assign _1363_ = _2884_;
+  assign _1373_ = _2884_;
   assign _2887_ = rst;
-  assign _1362_ = _2886_;
-  assign _2889_ = cap_2_6;
-  assign _1361_ = _2888_;
+  assign _1372_ = _2886_;
+  assign _2889_ = cap_2_7;
+  assign _1371_ = _2888_;
   assign _2891_ = rst;
-  assign _1360_ = _2890_;
+  assign _1370_ = _2890_;
   assign _2893_ = rst;
-  assign _1359_ = _2892_;
+  assign _1369_ = _2892_;
   assign _2895_ = rst;
-  assign _1358_ = _2894_;
+  assign _1368_ = _2894_;
   assign _2897_ = rst;
-  assign _1357_ = _2896_;
+  assign _1366_ = _2896_;
   assign _2899_ = rst;
-  assign _1354_ = _2898_;
+  assign _1365_ = _2898_;
   assign _2901_ = rst;
-  assign _1352_ = _2900_;
+  assign _1363_ = _2900_;
   assign _2903_ = rst;
-  assign _1351_ = _2902_;
-  assign _2905_ = cap_2_5;
-  assign _1350_ = _2904_;
+  assign _1362_ = _2902_;
+  assign _2905_ = cap_2_6;
+  assign _1361_ = _2904_;
   assign _2907_ = rst;
-  assign _1349_ = _2906_;
+  assign _1360_ = _2906_;
   assign _2909_ = rst;
-  assign _1348_ = _2908_;
+  assign _1359_ = _2908_;
   assign _2911_ = rst;
-  assign _1347_ = _2910_;
+  assign _1358_ = _2910_;
   assign _2913_ = rst;
-  assign _1346_ = _2912_;
+  assign _1357_ = _2912_;
   assign _2915_ = rst;
-  assign _1345_ = _2914_;
+  assign _1354_ = _2914_;
   assign _2917_ = rst;
-  assign _1342_ = _2916_;
+  assign _1352_ = _2916_;
   assign _2919_ = rst;
-  assign _1341_ = _2918_;
-  assign _2921_ = cap_2_4;
-  assign _1340_ = _2920_;
+  assign _1351_ = _2918_;
+  assign _2921_ = cap_2_5;
+  assign _1350_ = _2920_;
   assign _2923_ = rst;
-  assign _1339_ = _2922_;
+  assign _1349_ = _2922_;
   assign _2925_ = rst;
-  assign _1338_ = _2924_;
+  assign _1348_ = _2924_;
   assign _2927_ = rst;
-  assign _1337_ = _2926_;
+  assign _1347_ = _2926_;
   assign _2929_ = rst;
-  assign _1336_ = _2928_;
+  assign _1346_ = _2928_;
   assign _2931_ = rst;
-  assign _1335_ = _2930_;
+  assign _1345_ = _2930_;
   assign _2933_ = rst;
-  assign _1332_ = _2932_;
+  assign _1342_ = _2932_;
   assign _2935_ = rst;
-  assign _1331_ = _2934_;
-  assign _2937_ = cap_2_3;
-  assign _1330_ = _2936_;
+  assign _1341_ = _2934_;
+  assign _2937_ = cap_2_4;
+  assign _1340_ = _2936_;
   assign _2939_ = rst;
-  assign _1329_ = _2938_;
+  assign _1339_ = _2938_;
   assign _2941_ = rst;
-  assign _1328_ = _2940_;
+  assign _1338_ = _2940_;
   assign _2943_ = rst;
-  assign _1327_ = _2942_;
+  assign _1337_ = _2942_;
   assign _2945_ = rst;
-  assign _1326_ = _2944_;
+  assign _1336_ = _2944_;
   assign _2947_ = rst;
-  assign _1325_ = _2946_;
+  assign _1335_ = _2946_;
   assign _2949_ = rst;
-  assign _1323_ = _2948_;
+  assign _1332_ = _2948_;
   assign _2951_ = rst;
-  assign _1321_ = _2950_;
-  assign _2953_ = cap_2_2;
-  assign _1320_ = _2952_;
+  assign _1331_ = _2950_;
+  assign _2953_ = cap_2_3;
+  assign _1330_ = _2952_;
   assign _2955_ = rst;
-  assign _1319_ = _2954_;
+  assign _1329_ = _2954_;
   assign _2957_ = rst;
-  assign _1318_ = _2956_;
+  assign _1328_ = _2956_;
   assign _2959_ = rst;
-  assign _1317_ = _2958_;
+  assign _1327_ = _2958_;
   assign _2961_ = rst;
-  assign _1316_ = _2960_;
+  assign _1326_ = _2960_;
   assign _2963_ = rst;
-  assign _1315_ = _2962_;
+  assign _1325_ = _2962_;
   assign _2965_ = rst;
-  assign _1313_ = _2964_;
+  assign _1323_ = _2964_;
   assign _2967_ = rst;
-  assign _1312_ = _2966_;
-  assign _2969_ = cap_2_1;
-  assign _1310_ = _2968_;
+  assign _1321_ = _2966_;
+  assign _2969_ = cap_2_2;
+  assign _1320_ = _2968_;
   assign _2971_ = rst;
-  assign _1309_ = _2970_;
+  assign _1319_ = _2970_;
   assign _2973_ = rst;
-  assign _1308_ = _2972_;
+  assign _1318_ = _2972_;
   assign _2975_ = rst;
-  assign _1307_ = _2974_;
+  assign _1317_ = _2974_;
   assign _2977_ = rst;
-  assign _1306_ = _2976_;
+  assign _1316_ = _2976_;
   assign _2979_ = rst;
-  assign _1305_ = _2978_;
+  assign _1315_ = _2978_;
   assign _2981_ = rst;
-  assign _1303_ = _2980_;
+  assign _1313_ = _2980_;
   assign _2983_ = rst;
-  assign _1302_ = _2982_;
-  assign _2985_ = cap_2_0;
-  assign _1301_ = _2984_;
+  assign _1312_ = _2982_;
+  assign _2985_ = cap_2_1;
+  assign _1310_ = _2984_;
   assign _2987_ = rst;
-  assign _1299_ = _2986_;
+  assign _1309_ = _2986_;
   assign _2989_ = rst;
-  assign _1298_ = _2988_;
+  assign _1308_ = _2988_;
   assign _2991_ = rst;
-  assign _1297_ = _2990_;
+  assign _1307_ = _2990_;
   assign _2993_ = rst;
-  assign _1296_ = _2992_;
+  assign _1306_ = _2992_;
   assign _2995_ = rst;
-  assign _1295_ = _2994_;
+  assign _1305_ = _2994_;
   assign _2997_ = rst;
-  assign _1293_ = _2996_;
+  assign _1303_ = _2996_;
   assign _2999_ = rst;
-  assign _1292_ = _2998_;
-  assign _3001_ = cap_1_7;
-  assign _1291_ = _3000_;
+  assign _1302_ = _2998_;
+  assign _3001_ = cap_2_0;
+  assign _1301_ = _3000_;
   assign _3003_ = rst;
-  assign _1290_ = _3002_;
+  assign _1299_ = _3002_;
   assign _3005_ = rst;
-  assign _1288_ = _3004_;
+  assign _1298_ = _3004_;
   assign _3007_ = rst;
-  assign _1287_ = _3006_;
+  assign _1297_ = _3006_;
   assign _3009_ = rst;
-  assign _1286_ = _3008_;
+  assign _1296_ = _3008_;
   assign _3011_ = rst;
-  assign _1285_ = _3010_;
+  assign _1295_ = _3010_;
   assign _3013_ = rst;
-  assign _1283_ = _3012_;
+  assign _1293_ = _3012_;
   assign _3015_ = rst;
-  assign _1282_ = _3014_;
-  assign _3017_ = cap_1_6;
-  assign _1281_ = _3016_;
+  assign _1292_ = _3014_;
+  assign _3017_ = cap_1_7;
+  assign _1291_ = _3016_;
   assign _3019_ = rst;
-  assign _1280_ = _3018_;
+  assign _1290_ = _3018_;
   assign _3021_ = rst;
-  assign _1279_ = _3020_;
+  assign _1288_ = _3020_;
   assign _3023_ = rst;
-  assign _1277_ = _3022_;
+  assign _1287_ = _3022_;
   assign _3025_ = rst;
-  assign _1276_ = _3024_;
+  assign _1286_ = _3024_;
   assign _3027_ = rst;
-  assign _1275_ = _3026_;
+  assign _1285_ = _3026_;
   assign _3029_ = rst;
-  assign _1273_ = _3028_;
+  assign _1283_ = _3028_;
   assign _3031_ = rst;
-  assign _1272_ = _3030_;
-  assign _3033_ = cap_1_5;
-  assign _1271_ = _3032_;
+  assign _1282_ = _3030_;
+  assign _3033_ = cap_1_6;
+  assign _1281_ = _3032_;
   assign _3035_ = rst;
-  assign _1270_ = _3034_;
+  assign _1280_ = _3034_;
   assign _3037_ = rst;
-  assign _1269_ = _3036_;
+  assign _1279_ = _3036_;
   assign _3039_ = rst;
-  assign _1268_ = _3038_;
+  assign _1277_ = _3038_;
   assign _3041_ = rst;
-  assign _1266_ = _3040_;
+  assign _1276_ = _3040_;
   assign _3043_ = rst;
-  assign _1265_ = _3042_;
+  assign _1275_ = _3042_;
   assign _3045_ = rst;
-  assign _1263_ = _3044_;
+  assign _1273_ = _3044_;
   assign _3047_ = rst;
-  assign _1262_ = _3046_;
-  assign _3049_ = cap_1_4;
-  assign _1261_ = _3048_;
+  assign _1272_ = _3046_;
+  assign _3049_ = cap_1_5;
+  assign _1271_ = _3048_;
   assign _3051_ = rst;
-  assign _1260_ = _3050_;
+  assign _1270_ = _3050_;
   assign _3053_ = rst;
-  assign _1259_ = _3052_;
+  assign _1269_ = _3052_;
   assign _3055_ = rst;
-  assign _1258_ = _3054_;
+  assign _1268_ = _3054_;
   assign _3057_ = rst;
-  assign _1257_ = _3056_;
+  assign _1266_ = _3056_;
   assign _3059_ = rst;
-  assign _1255_ = _3058_;
+  assign _1265_ = _3058_;
   assign _3061_ = rst;
-  assign _1253_ = _3060_;
+  assign _1263_ = _3060_;
   assign _3063_ = rst;
-  assign _1252_ = _3062_;
-  assign _3065_ = cap_1_3;
-  assign _1251_ = _3064_;
+  assign _1262_ = _3062_;
+  assign _3065_ = cap_1_4;
+  assign _1261_ = _3064_;
   assign _3067_ = rst;
-  assign _1250_ = _3066_;
+  assign _1260_ = _3066_;
   assign _3069_ = rst;
-  assign _1249_ = _3068_;
+  assign _1259_ = _3068_;
   assign _3071_ = rst;
-  assign _1248_ = _3070_;
+  assign _1258_ = _3070_;
   assign _1911_ = rst;
-  assign _1247_ = _1910_;
+  assign _1257_ = _1910_;
   assign _1913_ = rst;
-  assign _1246_ = _1912_;
+  assign _1255_ = _1912_;
   assign _1915_ = rst;
-  assign _1242_ = _1914_;
+  assign _1253_ = _1914_;
   assign _1917_ = rst;
-  assign _1241_ = _1916_;
-  assign _1919_ = cap_1_2;
-  assign _1240_ = _1918_;
+  assign _1252_ = _1916_;
+  assign _1919_ = cap_1_3;
+  assign _1251_ = _1918_;
   assign _1921_ = rst;
-  assign _1239_ = _1920_;
+  assign _1250_ = _1920_;
   assign _1923_ = rst;
-  assign _1238_ = _1922_;
+  assign _1249_ = _1922_;
   assign _1925_ = rst;
-  assign _1237_ = _1924_;
+  assign _1248_ = _1924_;
   assign _1927_ = rst;
-  assign _1236_ = _1926_;
+  assign _1247_ = _1926_;
   assign _1929_ = rst;
-  assign _1235_ = _1928_;
+  assign _1246_ = _1928_;
   assign _1931_ = rst;
-  assign _1232_ = _1930_;
+  assign _1242_ = _1930_;
   assign _1933_ = rst;
-  assign _1231_ = _1932_;
-  assign _1935_ = cap_1_1;
-  assign _1230_ = _1934_;
+  assign _1241_ = _1932_;
+  assign _1935_ = cap_1_2;
+  assign _1240_ = _1934_;
   assign _1937_ = rst;
-  assign _1229_ = _1936_;
+  assign _1239_ = _1936_;
   assign _1939_ = rst;
-  assign _1228_ = _1938_;
+  assign _1238_ = _1938_;
   assign _1941_ = rst;
-  assign _1227_ = _1940_;
+  assign _1237_ = _1940_;
   assign _1943_ = rst;
-  assign _1226_ = _1942_;
+  assign _1236_ = _1942_;
   assign _1945_ = rst;
-  assign _1225_ = _1944_;
+  assign _1235_ = _1944_;
   assign _1947_ = rst;
-  assign _1223_ = _1946_;
+  assign _1232_ = _1946_;
   assign _1949_ = rst;
-  assign _1221_ = _1948_;
-  assign _1951_ = cap_1_0;
-  assign _1220_ = _1950_;
+  assign _1231_ = _1948_;
+  assign _1951_ = cap_1_1;
+  assign _1230_ = _1950_;
   assign _1953_ = rst;
-  assign _1219_ = _1952_;
+  assign _1229_ = _1952_;
   assign _1955_ = rst;
-  assign _1218_ = _1954_;
+  assign _1228_ = _1954_;
   assign _1957_ = rst;
-  assign _1217_ = _1956_;
+  assign _1227_ = _1956_;
   assign _1959_ = rst;
-  assign _1216_ = _1958_;
+  assign _1226_ = _1958_;
   assign _1961_ = rst;
-  assign _1215_ = _1960_;
+  assign _1225_ = _1960_;
   assign _1963_ = rst;
-  assign _1213_ = _1962_;
+  assign _1223_ = _1962_;
   assign _1965_ = rst;
-  assign _1212_ = _1964_;
-  assign _1967_ = cap_0_7;
-  assign _1210_ = _1966_;
+  assign _1221_ = _1964_;
+  assign _1967_ = cap_1_0;
+  assign _1220_ = _1966_;
   assign _1969_ = rst;
-  assign _1209_ = _1968_;
+  assign _1219_ = _1968_;
   assign _1971_ = rst;
-  assign _1208_ = _1970_;
+  assign _1218_ = _1970_;
   assign _1973_ = rst;
-  assign _1207_ = _1972_;
+  assign _1217_ = _1972_;
   assign _1975_ = rst;
-  assign _1206_ = _1974_;
+  assign _1216_ = _1974_;
   assign _1977_ = rst;
-  assign _1205_ = _1976_;
+  assign _1215_ = _1976_;
   assign _1979_ = rst;
-  assign _1203_ = _1978_;
+  assign _1213_ = _1978_;
   assign _1981_ = rst;
-  assign _1202_ = _1980_;
-  assign _1983_ = cap_0_6;
-  assign _1201_ = _1982_;
+  assign _1212_ = _1980_;
+  assign _1983_ = cap_0_7;
+  assign _1210_ = _1982_;
   assign _1985_ = rst;
-  assign _1199_ = _1984_;
+  assign _1209_ = _1984_;
   assign _1987_ = rst;
-  assign _1198_ = _1986_;
+  assign _1208_ = _1986_;
   assign _1989_ = rst;
-  assign _1197_ = _1988_;
+  assign _1207_ = _1988_;
   assign _1991_ = rst;
-  assign _1196_ = _1990_;
+  assign _1206_ = _1990_;
   assign _1993_ = rst;
-  assign _1195_ = _1992_;
+  assign _1205_ = _1992_;
   assign _1995_ = rst;
-  assign _1193_ = _1994_;
+  assign _1203_ = _1994_;
   assign _1997_ = rst;
-  assign _1192_ = _1996_;
-  assign _1999_ = cap_0_5;
-  assign _1191_ = _1998_;
+  assign _1202_ = _1996_;
+  assign _1999_ = cap_0_6;
+  assign _1201_ = _1998_;
   assign _2001_ = rst;
-  assign _1190_ = _2000_;
+  assign _1199_ = _2000_;
   assign _2003_ = rst;
-  assign _1188_ = _2002_;
+  assign _1198_ = _2002_;
   assign _2005_ = rst;
-  assign _1187_ = _2004_;
+  assign _1197_ = _2004_;
   assign _2007_ = rst;
-  assign _1186_ = _2006_;
+  assign _1196_ = _2006_;
   assign _2009_ = rst;
-  assign _1185_ = _2008_;
+  assign _1195_ = _2008_;
   assign _2011_ = rst;
-  assign _1183_ = _2010_;
+  assign _1193_ = _2010_;
   assign _2013_ = rst;
-  assign _1182_ = _2012_;
-  assign _2015_ = cap_0_4;
-  assign _1181_ = _2014_;
+  assign _1192_ = _2012_;
+  assign _2015_ = cap_0_5;
+  assign _1191_ = _2014_;
   assign _2017_ = rst;
-  assign _1180_ = _2016_;
+  assign _1190_ = _2016_;
   assign _2019_ = rst;
-  assign _1179_ = _2018_;
+  assign _1188_ = _2018_;
   assign _2021_ = rst;
-  assign _1177_ = _2020_;
+  assign _1187_ = _2020_;
   assign _2023_ = rst;
-  assign _1176_ = _2022_;
+  assign _1186_ = _2022_;
   assign _2025_ = rst;
-  assign _1175_ = _2024_;
+  assign _1185_ = _2024_;
   assign _2027_ = rst;
-  assign _1173_ = _2026_;
+  assign _1183_ = _2026_;
   assign _2029_ = rst;
-  assign _1172_ = _2028_;
-  assign _2031_ = cap_0_3;
-  assign _1171_ = _2030_;
+  assign _1182_ = _2028_;
+  assign _2031_ = cap_0_4;
+  assign _1181_ = _2030_;
   assign _2033_ = rst;
-  assign _1170_ = _2032_;
+  assign _1180_ = _2032_;
   assign _2035_ = rst;
-  assign _1169_ = _2034_;
+  assign _1179_ = _2034_;
   assign _2037_ = rst;
-  assign _1168_ = _2036_;
+  assign _1177_ = _2036_;
   assign _2039_ = rst;
-  assign _1166_ = _2038_;
+  assign _1176_ = _2038_;
   assign _2041_ = rst;
-  assign _1165_ = _2040_;
+  assign _1175_ = _2040_;
   assign _2043_ = rst;
-  assign _1163_ = _2042_;
+  assign _1173_ = _2042_;
   assign _2045_ = rst;
-  assign _1162_ = _2044_;
-  assign _2047_ = cap_0_2;
-  assign _1161_ = _2046_;
+  assign _1172_ = _2044_;
+  assign _2047_ = cap_0_3;
+  assign _1171_ = _2046_;
   assign _2049_ = rst;
-  assign _1160_ = _2048_;
+  assign _1170_ = _2048_;
   assign _2051_ = rst;
-  assign _1159_ = _2050_;
+  assign _1169_ = _2050_;
   assign _2053_ = rst;
-  assign _1158_ = _2052_;
+  assign _1168_ = _2052_;
   assign _2055_ = rst;
-  assign _1157_ = _2054_;
+  assign _1166_ = _2054_;
   assign _2057_ = rst;
-  assign _1155_ = _2056_;
+  assign _1165_ = _2056_;
   assign _2059_ = rst;
-  assign _1153_ = _2058_;
+  assign _1163_ = _2058_;
   assign _2061_ = rst;
-  assign _1152_ = _2060_;
-  assign _2063_ = cap_0_1;
-  assign _1151_ = _2062_;
+  assign _1162_ = _2060_;
+  assign _2063_ = cap_0_2;
+  assign _1161_ = _2062_;
   assign _2065_ = rst;
-  assign _1150_ = _2064_;
+  assign _1160_ = _2064_;
   assign _2067_ = rst;
-  assign _1149_ = _2066_;
+  assign _1159_ = _2066_;
   assign _2069_ = rst;
-  assign _1148_ = _2068_;
+  assign _1158_ = _2068_;
   assign _2071_ = rst;
-  assign _1147_ = _2070_;
+  assign _1157_ = _2070_;
   assign _2073_ = rst;
-  assign _1146_ = _2072_;
+  assign _1155_ = _2072_;
   assign _2075_ = rst;
-  assign _1143_ = _2074_;
+  assign _1153_ = _2074_;
   assign _2077_ = rst;
-  assign _1142_ = _2076_;
-  assign _2079_ = cap_0_0;
-  assign _1141_ = _2078_;
+  assign _1152_ = _2076_;
+  assign _2079_ = cap_0_1;
+  assign _1151_ = _2078_;
   assign _2081_ = rst;
-  assign _1140_ = _2080_;
+  assign _1150_ = _2080_;
   assign _2083_ = rst;
-  assign _1139_ = _2082_;
+  assign _1149_ = _2082_;
   assign _2085_ = rst;
-  assign _1138_ = _2084_;
+  assign _1148_ = _2084_;
   assign _2087_ = rst;
-  assign _1137_ = _2086_;
+  assign _1147_ = _2086_;
   assign _2089_ = rst;
-  assign _1136_ = _2088_;
+  assign _1146_ = _2088_;
   assign _2091_ = rst;
-  assign _1132_ = _2090_;
+  assign _1143_ = _2090_;
   assign _2093_ = rst;
-  assign _1131_ = _2092_;
-  assign _2095_ = rst;
-  assign _1099_ = _2094_;
+  assign _1142_ = _2092_;
+  assign _2095_ = cap_0_0;
+  assign _1141_ = _2094_;
   assign _2097_ = rst;
-  assign _1098_ = _2096_;
+  assign _1140_ = _2096_;
   assign _2099_ = rst;
-  assign _1097_ = _2098_;
+  assign _1139_ = _2098_;
   assign _2101_ = rst;
-  assign _1096_ = _2100_;
+  assign _1138_ = _2100_;
   assign _2103_ = rst;
-  assign _1095_ = _2102_;
+  assign _1137_ = _2102_;
   assign _2105_ = rst;
-  assign _1094_ = _2104_;
+  assign _1136_ = _2104_;
   assign _2107_ = rst;
-  assign _1093_ = _2106_;
+  assign _1132_ = _2106_;
   assign _2109_ = rst;
-  assign _1092_ = _2108_;
+  assign _1131_ = _2108_;
   assign _2111_ = rst;
-  assign _1091_ = _2110_;
+  assign _1099_ = _2110_;
   assign _2113_ = rst;
-  assign _1090_ = _2112_;
+  assign _1098_ = _2112_;
   assign _2115_ = rst;
-  assign _1088_ = _2114_;
+  assign _1097_ = _2114_;
   assign _2117_ = rst;
-  assign _1087_ = _2116_;
+  assign _1096_ = _2116_;
   assign _2119_ = rst;
-  assign _1086_ = _2118_;
+  assign _1095_ = _2118_;
   assign _2121_ = rst;
-  assign _1085_ = _2120_;
+  assign _1094_ = _2120_;
   assign _2123_ = rst;
-  assign _1084_ = _2122_;
+  assign _1093_ = _2122_;
   assign _2125_ = rst;
-  assign _1083_ = _2124_;
+  assign _1092_ = _2124_;
   assign _2127_ = rst;
-  assign _1082_ = _2126_;
+  assign _1091_ = _2126_;
   assign _2129_ = rst;
-  assign _1081_ = _2128_;
+  assign _1090_ = _2128_;
   assign _2131_ = rst;
-  assign _1080_ = _2130_;
+  assign _1088_ = _2130_;
   assign _2133_ = rst;
-  assign _1079_ = _2132_;
+  assign _1087_ = _2132_;
   assign _2135_ = rst;
-  assign _1077_ = _2134_;
+  assign _1086_ = _2134_;
   assign _2137_ = rst;
-  assign _1076_ = _2136_;
+  assign _1085_ = _2136_;
   assign _2139_ = rst;
-  assign _1075_ = _2138_;
+  assign _1084_ = _2138_;
   assign _2141_ = rst;
-  assign _1074_ = _2140_;
+  assign _1083_ = _2140_;
   assign _2143_ = rst;
-  assign _1073_ = _2142_;
+  assign _1082_ = _2142_;
   assign _2145_ = rst;
-  assign _1072_ = _2144_;
+  assign _1081_ = _2144_;
   assign _2147_ = rst;
-  assign _1071_ = _2146_;
+  assign _1080_ = _2146_;
   assign _2149_ = rst;
-  assign _1070_ = _2148_;
+  assign _1079_ = _2148_;
   assign _2151_ = rst;
-  assign _1069_ = _2150_;
+  assign _1077_ = _2150_;
   assign _2153_ = rst;
-  assign _1068_ = _2152_;
+  assign _1076_ = _2152_;
   assign _2155_ = rst;
-  assign _1066_ = _2154_;
+  assign _1075_ = _2154_;
   assign _2157_ = rst;
-  assign _1065_ = _2156_;
+  assign _1074_ = _2156_;
   assign _2159_ = rst;
-  assign _1064_ = _2158_;
+  assign _1073_ = _2158_;
   assign _2161_ = rst;
-  assign _1063_ = _2160_;
+  assign _1072_ = _2160_;
   assign _2163_ = rst;
-  assign _1062_ = _2162_;
+  assign _1071_ = _2162_;
   assign _2165_ = rst;
-  assign _1061_ = _2164_;
+  assign _1070_ = _2164_;
   assign _2167_ = rst;
-  assign _1060_ = _2166_;
+  assign _1069_ = _2166_;
   assign _2169_ = rst;
-  assign _1059_ = _2168_;
+  assign _1068_ = _2168_;
   assign _2171_ = rst;
-  assign _1058_ = _2170_;
+  assign _1066_ = _2170_;
   assign _2173_ = rst;
-  assign _1057_ = _2172_;
+  assign _1065_ = _2172_;
   assign _2175_ = rst;
-  assign _1055_ = _2174_;
+  assign _1064_ = _2174_;
   assign _2177_ = rst;
-  assign _1054_ = _2176_;
+  assign _1063_ = _2176_;
   assign _2179_ = rst;
-  assign _1053_ = _2178_;
+  assign _1062_ = _2178_;
   assign _2181_ = rst;
-  assign _1052_ = _2180_;
+  assign _1061_ = _2180_;
   assign _2183_ = rst;
-  assign _1051_ = _2182_;
+  assign _1060_ = _2182_;
   assign _2185_ = rst;
-  assign _1050_ = _2184_;
+  assign _1059_ = _2184_;
   assign _2187_ = rst;
-  assign _1049_ = _2186_;
+  assign _1058_ = _2186_;
   assign _2189_ = rst;
-  assign _1048_ = _2188_;
+  assign _1057_ = _2188_;
   assign _2191_ = rst;
-  assign _1047_ = _2190_;
+  assign _1055_ = _2190_;
   assign _2193_ = rst;
-  assign _1046_ = _2192_;
+  assign _1054_ = _2192_;
   assign _2195_ = rst;
-  assign _1044_ = _2194_;
+  assign _1053_ = _2194_;
   assign _2197_ = rst;
-  assign _1043_ = _2196_;
+  assign _1052_ = _2196_;
   assign _2199_ = rst;
-  assign _1042_ = _2198_;
+  assign _1051_ = _2198_;
   assign _2201_ = rst;
-  assign _1041_ = _2200_;
+  assign _1050_ = _2200_;
   assign _2203_ = rst;
-  assign _1040_ = _2202_;
+  assign _1049_ = _2202_;
   assign _2205_ = rst;
-  assign _1039_ = _2204_;
+  assign _1048_ = _2204_;
   assign _2207_ = rst;
-  assign _1019_ = _2206_;
+  assign _1047_ = _2206_;
   assign _2209_ = rst;
-  assign _1018_ = _2208_;
+  assign _1046_ = _2208_;
+  assign _2211_ = rst;
+  assign _1044_ = _2210_;
+  assign _2213_ = rst;
+  assign _1043_ = _2212_;
+  assign _2215_ = rst;
+  assign _1042_ = _2214_;
+  assign _2217_ = rst;
+  assign _1041_ = _2216_;
+  assign _2219_ = rst;
+  assign _1040_ = _2218_;
+  assign _2221_ = rst;
+  assign _1039_ = _2220_;
+  assign _2223_ = rst;
+  assign _1019_ = _2222_;
+  assign _2225_ = rst;
+  assign _1018_ = _2224_;
   assign _1533_ = drain_advance;
   assign cap_7_7 = lr_7_7_d2;
   assign _1012_ = drain_advance;
@@ -10895,449 +10917,7 @@ module \hwq_top.engine.array (i_w, clk, rst, i_valid, i_last, drain_valid, o_dat
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array.mul_0_0 (rst, a, b, \port$604$0 , \port$604$1 , \port$604$2 , \port$604$3 , \port$604$4 , \port$604$5 , \port$604$6 , \port$604$7 , \port$604$8 , \port$604$9 , \port$604$10 , \port$604$11 , \port$604$12 , \port$604$13 , \port$604$14 , \port$604$15 , clk);
-  wire _00_;
-  wire _01_;
-  wire _02_;
-  wire _03_;
-  wire _04_;
-  wire _05_;
-  wire _06_;
-  wire _07_;
-  wire _08_;
-  wire _09_;
-  wire _10_;
-  wire _11_;
-  wire _12_;
-  wire _13_;
-  wire _14_;
-  wire _15_;
-  wire _16_;
-  wire _17_;
-  wire _18_;
-  wire _19_;
-  wire _20_;
-  wire _21_;
-  wire _22_;
-  wire _23_;
-  wire _24_;
-  wire _25_;
-  wire _26_;
-  wire _27_;
-  wire _28_;
-  wire _29_;
-  wire _30_;
-  wire _31_;
-  wire _32_;
-  wire _33_;
-  wire _34_;
-  wire _35_;
-  wire [17:0] \$signal ;
-  input [7:0] a;
-  wire [7:0] a;
-  input [7:0] b;
-  wire [7:0] b;
-  wire [17:0] b18;
-  input clk;
-  wire clk;
-  wire en;
-  wire [15:0] p;
-  wire [35:0] p36;
-  output \port$604$0 ;
-  wire \port$604$0 ;
-  output \port$604$1 ;
-  wire \port$604$1 ;
-  output \port$604$10 ;
-  wire \port$604$10 ;
-  output \port$604$11 ;
-  wire \port$604$11 ;
-  output \port$604$12 ;
-  wire \port$604$12 ;
-  output \port$604$13 ;
-  wire \port$604$13 ;
-  output \port$604$14 ;
-  wire \port$604$14 ;
-  output \port$604$15 ;
-  wire \port$604$15 ;
-  output \port$604$2 ;
-  wire \port$604$2 ;
-  output \port$604$3 ;
-  wire \port$604$3 ;
-  output \port$604$4 ;
-  wire \port$604$4 ;
-  output \port$604$5 ;
-  wire \port$604$5 ;
-  output \port$604$6 ;
-  wire \port$604$6 ;
-  output \port$604$7 ;
-  wire \port$604$7 ;
-  output \port$604$8 ;
-  wire \port$604$8 ;
-  output \port$604$9 ;
-  wire \port$604$9 ;
-  input rst;
-  wire rst;
-  MULT18X18D #(
-    .CAS_MATCH_REG("FALSE"),
-    .CLK0_DIV("ENABLED"),
-    .CLK1_DIV("ENABLED"),
-    .CLK2_DIV("ENABLED"),
-    .CLK3_DIV("ENABLED"),
-    .GSR("DISABLED"),
-    .HIGHSPEED_CLK("NONE"),
-    .MULT_BYPASS("DISABLED"),
-    .REG_INPUTA_CLK("CLK0"),
-    .REG_INPUTB_CLK("CLK0"),
-    .REG_INPUTC_CLK("NONE"),
-    .REG_OUTPUT_CLK("CLK0"),
-    .REG_PIPELINE_CLK("NONE"),
-    .RESETMODE("SYNC"),
-    .SOURCEB_MODE("B_SHIFT")
-  ) dsp (
-    .A0(a[0]),
-    .A1(a[1]),
-    .A10(a[7]),
-    .A11(a[7]),
-    .A12(a[7]),
-    .A13(a[7]),
-    .A14(a[7]),
-    .A15(a[7]),
-    .A16(a[7]),
-    .A17(a[7]),
-    .A2(a[2]),
-    .A3(a[3]),
-    .A4(a[4]),
-    .A5(a[5]),
-    .A6(a[6]),
-    .A7(a[7]),
-    .A8(a[7]),
-    .A9(a[7]),
-    .B0(b[0]),
-    .B1(b[1]),
-    .B10(b[7]),
-    .B11(b[7]),
-    .B12(b[7]),
-    .B13(b[7]),
-    .B14(b[7]),
-    .B15(b[7]),
-    .B16(b[7]),
-    .B17(b[7]),
-    .B2(b[2]),
-    .B3(b[3]),
-    .B4(b[4]),
-    .B5(b[5]),
-    .B6(b[6]),
-    .B7(b[7]),
-    .B8(b[7]),
-    .B9(b[7]),
-    .C0(1'h0),
-    .C1(1'h0),
-    .C10(1'h0),
-    .C11(1'h0),
-    .C12(1'h0),
-    .C13(1'h0),
-    .C14(1'h0),
-    .C15(1'h0),
-    .C16(1'h0),
-    .C17(1'h0),
-    .C2(1'h0),
-    .C3(1'h0),
-    .C4(1'h0),
-    .C5(1'h0),
-    .C6(1'h0),
-    .C7(1'h0),
-    .C8(1'h0),
-    .C9(1'h0),
-    .CE0(1'h1),
-    .CLK0(clk),
-    .P0(_00_),
-    .P1(_11_),
-    .P10(_02_),
-    .P11(_03_),
-    .P12(_04_),
-    .P13(_05_),
-    .P14(_06_),
-    .P15(_07_),
-    .P16(_08_),
-    .P17(_09_),
-    .P18(_10_),
-    .P19(_12_),
-    .P2(_22_),
-    .P20(_13_),
-    .P21(_14_),
-    .P22(_15_),
-    .P23(_16_),
-    .P24(_17_),
-    .P25(_18_),
-    .P26(_19_),
-    .P27(_20_),
-    .P28(_21_),
-    .P29(_23_),
-    .P3(_30_),
-    .P30(_24_),
-    .P31(_25_),
-    .P32(_26_),
-    .P33(_27_),
-    .P34(_28_),
-    .P35(_29_),
-    .P4(_31_),
-    .P5(_32_),
-    .P6(_33_),
-    .P7(_34_),
-    .P8(_35_),
-    .P9(_01_),
-    .RST0(rst),
-    .SIGNEDA(1'h1),
-    .SIGNEDB(1'h1),
-    .SOURCEA(1'h0),
-    .SOURCEB(1'h0)
-  );
-  assign \$signal  = { a[7], a[7], a[7], a[7], a[7], a[7], a[7], a[7], a[7], a[7], a };
-  assign b18 = { b[7], b[7], b[7], b[7], b[7], b[7], b[7], b[7], b[7], b[7], b };
-  assign p = { _07_, _06_, _05_, _04_, _03_, _02_, _01_, _35_, _34_, _33_, _32_, _31_, _30_, _22_, _11_, _00_ };
-  assign p36 = { _29_, _28_, _27_, _26_, _25_, _24_, _23_, _21_, _20_, _19_, _18_, _17_, _16_, _15_, _14_, _13_, _12_, _10_, _09_, _08_, _07_, _06_, _05_, _04_, _03_, _02_, _01_, _35_, _34_, _33_, _32_, _31_, _30_, _22_, _11_, _00_ };
-  assign en = 1'h1;
-  assign \port$604$0  = _00_;
-  assign \port$604$1  = _11_;
-  assign \port$604$2  = _22_;
-  assign \port$604$3  = _30_;
-  assign \port$604$4  = _31_;
-  assign \port$604$5  = _32_;
-  assign \port$604$6  = _33_;
-  assign \port$604$7  = _34_;
-  assign \port$604$8  = _35_;
-  assign \port$604$9  = _01_;
-  assign \port$604$10  = _02_;
-  assign \port$604$11  = _03_;
-  assign \port$604$12  = _04_;
-  assign \port$604$13  = _05_;
-  assign \port$604$14  = _06_;
-  assign \port$604$15  = _07_;
-endmodule
-
-(* generator = "Amaranth" *)
-module \hwq_top.engine.array.mul_0_1 (rst, \port$605$0 , \port$605$1 , \port$605$2 , \port$605$3 , \port$605$4 , \port$605$5 , \port$605$6 , \port$605$7 , \port$605$8 , \port$605$9 , \port$605$10 , \port$605$11 , \port$605$12 , \port$605$13 , \port$605$14 , \port$605$15 , b, a, clk);
-  wire _00_;
-  wire _01_;
-  wire _02_;
-  wire _03_;
-  wire _04_;
-  wire _05_;
-  wire _06_;
-  wire _07_;
-  wire _08_;
-  wire _09_;
-  wire _10_;
-  wire _11_;
-  wire _12_;
-  wire _13_;
-  wire _14_;
-  wire _15_;
-  wire _16_;
-  wire _17_;
-  wire _18_;
-  wire _19_;
-  wire _20_;
-  wire _21_;
-  wire _22_;
-  wire _23_;
-  wire _24_;
-  wire _25_;
-  wire _26_;
-  wire _27_;
-  wire _28_;
-  wire _29_;
-  wire _30_;
-  wire _31_;
-  wire _32_;
-  wire _33_;
-  wire _34_;
-  wire _35_;
-  wire [17:0] \$signal ;
-  input [7:0] a;
-  wire [7:0] a;
-  input [7:0] b;
-  wire [7:0] b;
-  wire [17:0] b18;
-  input clk;
-  wire clk;
-  wire en;
-  wire [15:0] p;
-  wire [35:0] p36;
-  output \port$605$0 ;
-  wire \port$605$0 ;
-  output \port$605$1 ;
-  wire \port$605$1 ;
-  output \port$605$10 ;
-  wire \port$605$10 ;
-  output \port$605$11 ;
-  wire \port$605$11 ;
-  output \port$605$12 ;
-  wire \port$605$12 ;
-  output \port$605$13 ;
-  wire \port$605$13 ;
-  output \port$605$14 ;
-  wire \port$605$14 ;
-  output \port$605$15 ;
-  wire \port$605$15 ;
-  output \port$605$2 ;
-  wire \port$605$2 ;
-  output \port$605$3 ;
-  wire \port$605$3 ;
-  output \port$605$4 ;
-  wire \port$605$4 ;
-  output \port$605$5 ;
-  wire \port$605$5 ;
-  output \port$605$6 ;
-  wire \port$605$6 ;
-  output \port$605$7 ;
-  wire \port$605$7 ;
-  output \port$605$8 ;
-  wire \port$605$8 ;
-  output \port$605$9 ;
-  wire \port$605$9 ;
-  input rst;
-  wire rst;
-  MULT18X18D #(
-    .CAS_MATCH_REG("FALSE"),
-    .CLK0_DIV("ENABLED"),
-    .CLK1_DIV("ENABLED"),
-    .CLK2_DIV("ENABLED"),
-    .CLK3_DIV("ENABLED"),
-    .GSR("DISABLED"),
-    .HIGHSPEED_CLK("NONE"),
-    .MULT_BYPASS("DISABLED"),
-    .REG_INPUTA_CLK("CLK0"),
-    .REG_INPUTB_CLK("CLK0"),
-    .REG_INPUTC_CLK("NONE"),
-    .REG_OUTPUT_CLK("CLK0"),
-    .REG_PIPELINE_CLK("NONE"),
-    .RESETMODE("SYNC"),
-    .SOURCEB_MODE("B_SHIFT")
-  ) dsp (
-    .A0(a[0]),
-    .A1(a[1]),
-    .A10(a[7]),
-    .A11(a[7]),
-    .A12(a[7]),
-    .A13(a[7]),
-    .A14(a[7]),
-    .A15(a[7]),
-    .A16(a[7]),
-    .A17(a[7]),
-    .A2(a[2]),
-    .A3(a[3]),
-    .A4(a[4]),
-    .A5(a[5]),
-    .A6(a[6]),
-    .A7(a[7]),
-    .A8(a[7]),
-    .A9(a[7]),
-    .B0(b[0]),
-    .B1(b[1]),
-    .B10(b[7]),
-    .B11(b[7]),
-    .B12(b[7]),
-    .B13(b[7]),
-    .B14(b[7]),
-    .B15(b[7]),
-    .B16(b[7]),
-    .B17(b[7]),
-    .B2(b[2]),
-    .B3(b[3]),
-    .B4(b[4]),
-    .B5(b[5]),
-    .B6(b[6]),
-    .B7(b[7]),
-    .B8(b[7]),
-    .B9(b[7]),
-    .C0(1'h0),
-    .C1(1'h0),
-    .C10(1'h0),
-    .C11(1'h0),
-    .C12(1'h0),
-    .C13(1'h0),
-    .C14(1'h0),
-    .C15(1'h0),
-    .C16(1'h0),
-    .C17(1'h0),
-    .C2(1'h0),
-    .C3(1'h0),
-    .C4(1'h0),
-    .C5(1'h0),
-    .C6(1'h0),
-    .C7(1'h0),
-    .C8(1'h0),
-    .C9(1'h0),
-    .CE0(1'h1),
-    .CLK0(clk),
-    .P0(_00_),
-    .P1(_11_),
-    .P10(_02_),
-    .P11(_03_),
-    .P12(_04_),
-    .P13(_05_),
-    .P14(_06_),
-    .P15(_07_),
-    .P16(_08_),
-    .P17(_09_),
-    .P18(_10_),
-    .P19(_12_),
-    .P2(_22_),
-    .P20(_13_),
-    .P21(_14_),
-    .P22(_15_),
-    .P23(_16_),
-    .P24(_17_),
-    .P25(_18_),
-    .P26(_19_),
-    .P27(_20_),
-    .P28(_21_),
-    .P29(_23_),
-    .P3(_30_),
-    .P30(_24_),
-    .P31(_25_),
-    .P32(_26_),
-    .P33(_27_),
-    .P34(_28_),
-    .P35(_29_),
-    .P4(_31_),
-    .P5(_32_),
-    .P6(_33_),
-    .P7(_34_),
-    .P8(_35_),
-    .P9(_01_),
-    .RST0(rst),
-    .SIGNEDA(1'h1),
-    .SIGNEDB(1'h1),
-    .SOURCEA(1'h0),
-    .SOURCEB(1'h0)
-  );
-  assign \$signal  = { a[7], a[7], a[7], a[7], a[7], a[7], a[7], a[7], a[7], a[7], a };
-  assign b18 = { b[7], b[7], b[7], b[7], b[7], b[7], b[7], b[7], b[7], b[7], b };
-  assign p = { _07_, _06_, _05_, _04_, _03_, _02_, _01_, _35_, _34_, _33_, _32_, _31_, _30_, _22_, _11_, _00_ };
-  assign p36 = { _29_, _28_, _27_, _26_, _25_, _24_, _23_, _21_, _20_, _19_, _18_, _17_, _16_, _15_, _14_, _13_, _12_, _10_, _09_, _08_, _07_, _06_, _05_, _04_, _03_, _02_, _01_, _35_, _34_, _33_, _32_, _31_, _30_, _22_, _11_, _00_ };
-  assign en = 1'h1;
-  assign \port$605$0  = _00_;
-  assign \port$605$1  = _11_;
-  assign \port$605$2  = _22_;
-  assign \port$605$3  = _30_;
-  assign \port$605$4  = _31_;
-  assign \port$605$5  = _32_;
-  assign \port$605$6  = _33_;
-  assign \port$605$7  = _34_;
-  assign \port$605$8  = _35_;
-  assign \port$605$9  = _01_;
-  assign \port$605$10  = _02_;
-  assign \port$605$11  = _03_;
-  assign \port$605$12  = _04_;
-  assign \port$605$13  = _05_;
-  assign \port$605$14  = _06_;
-  assign \port$605$15  = _07_;
-endmodule
-
-(* generator = "Amaranth" *)
-module \hwq_top.engine.array.mul_0_2 (rst, \port$606$0 , \port$606$1 , \port$606$2 , \port$606$3 , \port$606$4 , \port$606$5 , \port$606$6 , \port$606$7 , \port$606$8 , \port$606$9 , \port$606$10 , \port$606$11 , \port$606$12 , \port$606$13 , \port$606$14 , \port$606$15 , b, a, clk);
+module \hwq_top.engine.array.mul_0_0 (rst, a, b, \port$606$0 , \port$606$1 , \port$606$2 , \port$606$3 , \port$606$4 , \port$606$5 , \port$606$6 , \port$606$7 , \port$606$8 , \port$606$9 , \port$606$10 , \port$606$11 , \port$606$12 , \port$606$13 , \port$606$14 , \port$606$15 , clk);
   wire _00_;
   wire _01_;
   wire _02_;
@@ -11558,7 +11138,7 @@ module \hwq_top.engine.array.mul_0_2 (rst, \port$606$0 , \port$606$1 , \port$606
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array.mul_0_3 (rst, \port$607$0 , \port$607$1 , \port$607$2 , \port$607$3 , \port$607$4 , \port$607$5 , \port$607$6 , \port$607$7 , \port$607$8 , \port$607$9 , \port$607$10 , \port$607$11 , \port$607$12 , \port$607$13 , \port$607$14 , \port$607$15 , b, a, clk);
+module \hwq_top.engine.array.mul_0_1 (rst, \port$607$0 , \port$607$1 , \port$607$2 , \port$607$3 , \port$607$4 , \port$607$5 , \port$607$6 , \port$607$7 , \port$607$8 , \port$607$9 , \port$607$10 , \port$607$11 , \port$607$12 , \port$607$13 , \port$607$14 , \port$607$15 , b, a, clk);
   wire _00_;
   wire _01_;
   wire _02_;
@@ -11779,7 +11359,7 @@ module \hwq_top.engine.array.mul_0_3 (rst, \port$607$0 , \port$607$1 , \port$607
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array.mul_0_4 (rst, \port$608$0 , \port$608$1 , \port$608$2 , \port$608$3 , \port$608$4 , \port$608$5 , \port$608$6 , \port$608$7 , \port$608$8 , \port$608$9 , \port$608$10 , \port$608$11 , \port$608$12 , \port$608$13 , \port$608$14 , \port$608$15 , b, a, clk);
+module \hwq_top.engine.array.mul_0_2 (rst, \port$608$0 , \port$608$1 , \port$608$2 , \port$608$3 , \port$608$4 , \port$608$5 , \port$608$6 , \port$608$7 , \port$608$8 , \port$608$9 , \port$608$10 , \port$608$11 , \port$608$12 , \port$608$13 , \port$608$14 , \port$608$15 , b, a, clk);
   wire _00_;
   wire _01_;
   wire _02_;
@@ -12000,7 +11580,7 @@ module \hwq_top.engine.array.mul_0_4 (rst, \port$608$0 , \port$608$1 , \port$608
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array.mul_0_5 (rst, \port$609$0 , \port$609$1 , \port$609$2 , \port$609$3 , \port$609$4 , \port$609$5 , \port$609$6 , \port$609$7 , \port$609$8 , \port$609$9 , \port$609$10 , \port$609$11 , \port$609$12 , \port$609$13 , \port$609$14 , \port$609$15 , b, a, clk);
+module \hwq_top.engine.array.mul_0_3 (rst, \port$609$0 , \port$609$1 , \port$609$2 , \port$609$3 , \port$609$4 , \port$609$5 , \port$609$6 , \port$609$7 , \port$609$8 , \port$609$9 , \port$609$10 , \port$609$11 , \port$609$12 , \port$609$13 , \port$609$14 , \port$609$15 , b, a, clk);
   wire _00_;
   wire _01_;
   wire _02_;
@@ -12221,7 +11801,7 @@ module \hwq_top.engine.array.mul_0_5 (rst, \port$609$0 , \port$609$1 , \port$609
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array.mul_0_6 (rst, \port$610$0 , \port$610$1 , \port$610$2 , \port$610$3 , \port$610$4 , \port$610$5 , \port$610$6 , \port$610$7 , \port$610$8 , \port$610$9 , \port$610$10 , \port$610$11 , \port$610$12 , \port$610$13 , \port$610$14 , \port$610$15 , b, a, clk);
+module \hwq_top.engine.array.mul_0_4 (rst, \port$610$0 , \port$610$1 , \port$610$2 , \port$610$3 , \port$610$4 , \port$610$5 , \port$610$6 , \port$610$7 , \port$610$8 , \port$610$9 , \port$610$10 , \port$610$11 , \port$610$12 , \port$610$13 , \port$610$14 , \port$610$15 , b, a, clk);
   wire _00_;
   wire _01_;
   wire _02_;
@@ -12442,7 +12022,7 @@ module \hwq_top.engine.array.mul_0_6 (rst, \port$610$0 , \port$610$1 , \port$610
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array.mul_0_7 (rst, \port$611$0 , \port$611$1 , \port$611$2 , \port$611$3 , \port$611$4 , \port$611$5 , \port$611$6 , \port$611$7 , \port$611$8 , \port$611$9 , \port$611$10 , \port$611$11 , \port$611$12 , \port$611$13 , \port$611$14 , \port$611$15 , b, a, clk);
+module \hwq_top.engine.array.mul_0_5 (rst, \port$611$0 , \port$611$1 , \port$611$2 , \port$611$3 , \port$611$4 , \port$611$5 , \port$611$6 , \port$611$7 , \port$611$8 , \port$611$9 , \port$611$10 , \port$611$11 , \port$611$12 , \port$611$13 , \port$611$14 , \port$611$15 , b, a, clk);
   wire _00_;
   wire _01_;
   wire _02_;
@@ -12663,7 +12243,7 @@ module \hwq_top.engine.array.mul_0_7 (rst, \port$611$0 , \port$611$1 , \port$611
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array.mul_1_0 (rst, \port$612$0 , \port$612$1 , \port$612$2 , \port$612$3 , \port$612$4 , \port$612$5 , \port$612$6 , \port$612$7 , \port$612$8 , \port$612$9 , \port$612$10 , \port$612$11 , \port$612$12 , \port$612$13 , \port$612$14 , \port$612$15 , a, b, clk);
+module \hwq_top.engine.array.mul_0_6 (rst, \port$612$0 , \port$612$1 , \port$612$2 , \port$612$3 , \port$612$4 , \port$612$5 , \port$612$6 , \port$612$7 , \port$612$8 , \port$612$9 , \port$612$10 , \port$612$11 , \port$612$12 , \port$612$13 , \port$612$14 , \port$612$15 , b, a, clk);
   wire _00_;
   wire _01_;
   wire _02_;
@@ -12884,7 +12464,7 @@ module \hwq_top.engine.array.mul_1_0 (rst, \port$612$0 , \port$612$1 , \port$612
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array.mul_1_1 (rst, \port$613$0 , \port$613$1 , \port$613$2 , \port$613$3 , \port$613$4 , \port$613$5 , \port$613$6 , \port$613$7 , \port$613$8 , \port$613$9 , \port$613$10 , \port$613$11 , \port$613$12 , \port$613$13 , \port$613$14 , \port$613$15 , b, a, clk);
+module \hwq_top.engine.array.mul_0_7 (rst, \port$613$0 , \port$613$1 , \port$613$2 , \port$613$3 , \port$613$4 , \port$613$5 , \port$613$6 , \port$613$7 , \port$613$8 , \port$613$9 , \port$613$10 , \port$613$11 , \port$613$12 , \port$613$13 , \port$613$14 , \port$613$15 , b, a, clk);
   wire _00_;
   wire _01_;
   wire _02_;
@@ -13105,7 +12685,7 @@ module \hwq_top.engine.array.mul_1_1 (rst, \port$613$0 , \port$613$1 , \port$613
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array.mul_1_2 (rst, \port$614$0 , \port$614$1 , \port$614$2 , \port$614$3 , \port$614$4 , \port$614$5 , \port$614$6 , \port$614$7 , \port$614$8 , \port$614$9 , \port$614$10 , \port$614$11 , \port$614$12 , \port$614$13 , \port$614$14 , \port$614$15 , b, a, clk);
+module \hwq_top.engine.array.mul_1_0 (rst, \port$614$0 , \port$614$1 , \port$614$2 , \port$614$3 , \port$614$4 , \port$614$5 , \port$614$6 , \port$614$7 , \port$614$8 , \port$614$9 , \port$614$10 , \port$614$11 , \port$614$12 , \port$614$13 , \port$614$14 , \port$614$15 , a, b, clk);
   wire _00_;
   wire _01_;
   wire _02_;
@@ -13326,7 +12906,7 @@ module \hwq_top.engine.array.mul_1_2 (rst, \port$614$0 , \port$614$1 , \port$614
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array.mul_1_3 (rst, \port$615$0 , \port$615$1 , \port$615$2 , \port$615$3 , \port$615$4 , \port$615$5 , \port$615$6 , \port$615$7 , \port$615$8 , \port$615$9 , \port$615$10 , \port$615$11 , \port$615$12 , \port$615$13 , \port$615$14 , \port$615$15 , b, a, clk);
+module \hwq_top.engine.array.mul_1_1 (rst, \port$615$0 , \port$615$1 , \port$615$2 , \port$615$3 , \port$615$4 , \port$615$5 , \port$615$6 , \port$615$7 , \port$615$8 , \port$615$9 , \port$615$10 , \port$615$11 , \port$615$12 , \port$615$13 , \port$615$14 , \port$615$15 , b, a, clk);
   wire _00_;
   wire _01_;
   wire _02_;
@@ -13547,7 +13127,7 @@ module \hwq_top.engine.array.mul_1_3 (rst, \port$615$0 , \port$615$1 , \port$615
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array.mul_1_4 (rst, \port$616$0 , \port$616$1 , \port$616$2 , \port$616$3 , \port$616$4 , \port$616$5 , \port$616$6 , \port$616$7 , \port$616$8 , \port$616$9 , \port$616$10 , \port$616$11 , \port$616$12 , \port$616$13 , \port$616$14 , \port$616$15 , b, a, clk);
+module \hwq_top.engine.array.mul_1_2 (rst, \port$616$0 , \port$616$1 , \port$616$2 , \port$616$3 , \port$616$4 , \port$616$5 , \port$616$6 , \port$616$7 , \port$616$8 , \port$616$9 , \port$616$10 , \port$616$11 , \port$616$12 , \port$616$13 , \port$616$14 , \port$616$15 , b, a, clk);
   wire _00_;
   wire _01_;
   wire _02_;
@@ -13768,7 +13348,7 @@ module \hwq_top.engine.array.mul_1_4 (rst, \port$616$0 , \port$616$1 , \port$616
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array.mul_1_5 (rst, \port$617$0 , \port$617$1 , \port$617$2 , \port$617$3 , \port$617$4 , \port$617$5 , \port$617$6 , \port$617$7 , \port$617$8 , \port$617$9 , \port$617$10 , \port$617$11 , \port$617$12 , \port$617$13 , \port$617$14 , \port$617$15 , b, a, clk);
+module \hwq_top.engine.array.mul_1_3 (rst, \port$617$0 , \port$617$1 , \port$617$2 , \port$617$3 , \port$617$4 , \port$617$5 , \port$617$6 , \port$617$7 , \port$617$8 , \port$617$9 , \port$617$10 , \port$617$11 , \port$617$12 , \port$617$13 , \port$617$14 , \port$617$15 , b, a, clk);
   wire _00_;
   wire _01_;
   wire _02_;
@@ -13989,7 +13569,7 @@ module \hwq_top.engine.array.mul_1_5 (rst, \port$617$0 , \port$617$1 , \port$617
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array.mul_1_6 (rst, \port$618$0 , \port$618$1 , \port$618$2 , \port$618$3 , \port$618$4 , \port$618$5 , \port$618$6 , \port$618$7 , \port$618$8 , \port$618$9 , \port$618$10 , \port$618$11 , \port$618$12 , \port$618$13 , \port$618$14 , \port$618$15 , b, a, clk);
+module \hwq_top.engine.array.mul_1_4 (rst, \port$618$0 , \port$618$1 , \port$618$2 , \port$618$3 , \port$618$4 , \port$618$5 , \port$618$6 , \port$618$7 , \port$618$8 , \port$618$9 , \port$618$10 , \port$618$11 , \port$618$12 , \port$618$13 , \port$618$14 , \port$618$15 , b, a, clk);
   wire _00_;
   wire _01_;
   wire _02_;
@@ -14210,7 +13790,7 @@ module \hwq_top.engine.array.mul_1_6 (rst, \port$618$0 , \port$618$1 , \port$618
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array.mul_1_7 (rst, \port$619$0 , \port$619$1 , \port$619$2 , \port$619$3 , \port$619$4 , \port$619$5 , \port$619$6 , \port$619$7 , \port$619$8 , \port$619$9 , \port$619$10 , \port$619$11 , \port$619$12 , \port$619$13 , \port$619$14 , \port$619$15 , b, a, clk);
+module \hwq_top.engine.array.mul_1_5 (rst, \port$619$0 , \port$619$1 , \port$619$2 , \port$619$3 , \port$619$4 , \port$619$5 , \port$619$6 , \port$619$7 , \port$619$8 , \port$619$9 , \port$619$10 , \port$619$11 , \port$619$12 , \port$619$13 , \port$619$14 , \port$619$15 , b, a, clk);
   wire _00_;
   wire _01_;
   wire _02_;
@@ -14431,7 +14011,7 @@ module \hwq_top.engine.array.mul_1_7 (rst, \port$619$0 , \port$619$1 , \port$619
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array.mul_2_0 (rst, \port$620$0 , \port$620$1 , \port$620$2 , \port$620$3 , \port$620$4 , \port$620$5 , \port$620$6 , \port$620$7 , \port$620$8 , \port$620$9 , \port$620$10 , \port$620$11 , \port$620$12 , \port$620$13 , \port$620$14 , \port$620$15 , a, b, clk);
+module \hwq_top.engine.array.mul_1_6 (rst, \port$620$0 , \port$620$1 , \port$620$2 , \port$620$3 , \port$620$4 , \port$620$5 , \port$620$6 , \port$620$7 , \port$620$8 , \port$620$9 , \port$620$10 , \port$620$11 , \port$620$12 , \port$620$13 , \port$620$14 , \port$620$15 , b, a, clk);
   wire _00_;
   wire _01_;
   wire _02_;
@@ -14652,7 +14232,7 @@ module \hwq_top.engine.array.mul_2_0 (rst, \port$620$0 , \port$620$1 , \port$620
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array.mul_2_1 (rst, \port$621$0 , \port$621$1 , \port$621$2 , \port$621$3 , \port$621$4 , \port$621$5 , \port$621$6 , \port$621$7 , \port$621$8 , \port$621$9 , \port$621$10 , \port$621$11 , \port$621$12 , \port$621$13 , \port$621$14 , \port$621$15 , b, a, clk);
+module \hwq_top.engine.array.mul_1_7 (rst, \port$621$0 , \port$621$1 , \port$621$2 , \port$621$3 , \port$621$4 , \port$621$5 , \port$621$6 , \port$621$7 , \port$621$8 , \port$621$9 , \port$621$10 , \port$621$11 , \port$621$12 , \port$621$13 , \port$621$14 , \port$621$15 , b, a, clk);
   wire _00_;
   wire _01_;
   wire _02_;
@@ -14873,7 +14453,7 @@ module \hwq_top.engine.array.mul_2_1 (rst, \port$621$0 , \port$621$1 , \port$621
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array.mul_2_2 (rst, \port$622$0 , \port$622$1 , \port$622$2 , \port$622$3 , \port$622$4 , \port$622$5 , \port$622$6 , \port$622$7 , \port$622$8 , \port$622$9 , \port$622$10 , \port$622$11 , \port$622$12 , \port$622$13 , \port$622$14 , \port$622$15 , b, a, clk);
+module \hwq_top.engine.array.mul_2_0 (rst, \port$622$0 , \port$622$1 , \port$622$2 , \port$622$3 , \port$622$4 , \port$622$5 , \port$622$6 , \port$622$7 , \port$622$8 , \port$622$9 , \port$622$10 , \port$622$11 , \port$622$12 , \port$622$13 , \port$622$14 , \port$622$15 , a, b, clk);
   wire _00_;
   wire _01_;
   wire _02_;
@@ -15094,7 +14674,7 @@ module \hwq_top.engine.array.mul_2_2 (rst, \port$622$0 , \port$622$1 , \port$622
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array.mul_2_3 (rst, \port$623$0 , \port$623$1 , \port$623$2 , \port$623$3 , \port$623$4 , \port$623$5 , \port$623$6 , \port$623$7 , \port$623$8 , \port$623$9 , \port$623$10 , \port$623$11 , \port$623$12 , \port$623$13 , \port$623$14 , \port$623$15 , b, a, clk);
+module \hwq_top.engine.array.mul_2_1 (rst, \port$623$0 , \port$623$1 , \port$623$2 , \port$623$3 , \port$623$4 , \port$623$5 , \port$623$6 , \port$623$7 , \port$623$8 , \port$623$9 , \port$623$10 , \port$623$11 , \port$623$12 , \port$623$13 , \port$623$14 , \port$623$15 , b, a, clk);
   wire _00_;
   wire _01_;
   wire _02_;
@@ -15315,7 +14895,7 @@ module \hwq_top.engine.array.mul_2_3 (rst, \port$623$0 , \port$623$1 , \port$623
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array.mul_2_4 (rst, \port$624$0 , \port$624$1 , \port$624$2 , \port$624$3 , \port$624$4 , \port$624$5 , \port$624$6 , \port$624$7 , \port$624$8 , \port$624$9 , \port$624$10 , \port$624$11 , \port$624$12 , \port$624$13 , \port$624$14 , \port$624$15 , b, a, clk);
+module \hwq_top.engine.array.mul_2_2 (rst, \port$624$0 , \port$624$1 , \port$624$2 , \port$624$3 , \port$624$4 , \port$624$5 , \port$624$6 , \port$624$7 , \port$624$8 , \port$624$9 , \port$624$10 , \port$624$11 , \port$624$12 , \port$624$13 , \port$624$14 , \port$624$15 , b, a, clk);
   wire _00_;
   wire _01_;
   wire _02_;
@@ -15536,7 +15116,7 @@ module \hwq_top.engine.array.mul_2_4 (rst, \port$624$0 , \port$624$1 , \port$624
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array.mul_2_5 (rst, \port$625$0 , \port$625$1 , \port$625$2 , \port$625$3 , \port$625$4 , \port$625$5 , \port$625$6 , \port$625$7 , \port$625$8 , \port$625$9 , \port$625$10 , \port$625$11 , \port$625$12 , \port$625$13 , \port$625$14 , \port$625$15 , b, a, clk);
+module \hwq_top.engine.array.mul_2_3 (rst, \port$625$0 , \port$625$1 , \port$625$2 , \port$625$3 , \port$625$4 , \port$625$5 , \port$625$6 , \port$625$7 , \port$625$8 , \port$625$9 , \port$625$10 , \port$625$11 , \port$625$12 , \port$625$13 , \port$625$14 , \port$625$15 , b, a, clk);
   wire _00_;
   wire _01_;
   wire _02_;
@@ -15757,7 +15337,7 @@ module \hwq_top.engine.array.mul_2_5 (rst, \port$625$0 , \port$625$1 , \port$625
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array.mul_2_6 (rst, \port$626$0 , \port$626$1 , \port$626$2 , \port$626$3 , \port$626$4 , \port$626$5 , \port$626$6 , \port$626$7 , \port$626$8 , \port$626$9 , \port$626$10 , \port$626$11 , \port$626$12 , \port$626$13 , \port$626$14 , \port$626$15 , b, a, clk);
+module \hwq_top.engine.array.mul_2_4 (rst, \port$626$0 , \port$626$1 , \port$626$2 , \port$626$3 , \port$626$4 , \port$626$5 , \port$626$6 , \port$626$7 , \port$626$8 , \port$626$9 , \port$626$10 , \port$626$11 , \port$626$12 , \port$626$13 , \port$626$14 , \port$626$15 , b, a, clk);
   wire _00_;
   wire _01_;
   wire _02_;
@@ -15978,7 +15558,7 @@ module \hwq_top.engine.array.mul_2_6 (rst, \port$626$0 , \port$626$1 , \port$626
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array.mul_2_7 (rst, \port$627$0 , \port$627$1 , \port$627$2 , \port$627$3 , \port$627$4 , \port$627$5 , \port$627$6 , \port$627$7 , \port$627$8 , \port$627$9 , \port$627$10 , \port$627$11 , \port$627$12 , \port$627$13 , \port$627$14 , \port$627$15 , b, a, clk);
+module \hwq_top.engine.array.mul_2_5 (rst, \port$627$0 , \port$627$1 , \port$627$2 , \port$627$3 , \port$627$4 , \port$627$5 , \port$627$6 , \port$627$7 , \port$627$8 , \port$627$9 , \port$627$10 , \port$627$11 , \port$627$12 , \port$627$13 , \port$627$14 , \port$627$15 , b, a, clk);
   wire _00_;
   wire _01_;
   wire _02_;
@@ -16199,7 +15779,7 @@ module \hwq_top.engine.array.mul_2_7 (rst, \port$627$0 , \port$627$1 , \port$627
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array.mul_3_0 (rst, \port$628$0 , \port$628$1 , \port$628$2 , \port$628$3 , \port$628$4 , \port$628$5 , \port$628$6 , \port$628$7 , \port$628$8 , \port$628$9 , \port$628$10 , \port$628$11 , \port$628$12 , \port$628$13 , \port$628$14 , \port$628$15 , a, b, clk);
+module \hwq_top.engine.array.mul_2_6 (rst, \port$628$0 , \port$628$1 , \port$628$2 , \port$628$3 , \port$628$4 , \port$628$5 , \port$628$6 , \port$628$7 , \port$628$8 , \port$628$9 , \port$628$10 , \port$628$11 , \port$628$12 , \port$628$13 , \port$628$14 , \port$628$15 , b, a, clk);
   wire _00_;
   wire _01_;
   wire _02_;
@@ -16420,7 +16000,7 @@ module \hwq_top.engine.array.mul_3_0 (rst, \port$628$0 , \port$628$1 , \port$628
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array.mul_3_1 (rst, \port$629$0 , \port$629$1 , \port$629$2 , \port$629$3 , \port$629$4 , \port$629$5 , \port$629$6 , \port$629$7 , \port$629$8 , \port$629$9 , \port$629$10 , \port$629$11 , \port$629$12 , \port$629$13 , \port$629$14 , \port$629$15 , b, a, clk);
+module \hwq_top.engine.array.mul_2_7 (rst, \port$629$0 , \port$629$1 , \port$629$2 , \port$629$3 , \port$629$4 , \port$629$5 , \port$629$6 , \port$629$7 , \port$629$8 , \port$629$9 , \port$629$10 , \port$629$11 , \port$629$12 , \port$629$13 , \port$629$14 , \port$629$15 , b, a, clk);
   wire _00_;
   wire _01_;
   wire _02_;
@@ -16641,7 +16221,7 @@ module \hwq_top.engine.array.mul_3_1 (rst, \port$629$0 , \port$629$1 , \port$629
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array.mul_3_2 (rst, \port$630$0 , \port$630$1 , \port$630$2 , \port$630$3 , \port$630$4 , \port$630$5 , \port$630$6 , \port$630$7 , \port$630$8 , \port$630$9 , \port$630$10 , \port$630$11 , \port$630$12 , \port$630$13 , \port$630$14 , \port$630$15 , b, a, clk);
+module \hwq_top.engine.array.mul_3_0 (rst, \port$630$0 , \port$630$1 , \port$630$2 , \port$630$3 , \port$630$4 , \port$630$5 , \port$630$6 , \port$630$7 , \port$630$8 , \port$630$9 , \port$630$10 , \port$630$11 , \port$630$12 , \port$630$13 , \port$630$14 , \port$630$15 , a, b, clk);
   wire _00_;
   wire _01_;
   wire _02_;
@@ -16862,7 +16442,7 @@ module \hwq_top.engine.array.mul_3_2 (rst, \port$630$0 , \port$630$1 , \port$630
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array.mul_3_3 (rst, \port$631$0 , \port$631$1 , \port$631$2 , \port$631$3 , \port$631$4 , \port$631$5 , \port$631$6 , \port$631$7 , \port$631$8 , \port$631$9 , \port$631$10 , \port$631$11 , \port$631$12 , \port$631$13 , \port$631$14 , \port$631$15 , b, a, clk);
+module \hwq_top.engine.array.mul_3_1 (rst, \port$631$0 , \port$631$1 , \port$631$2 , \port$631$3 , \port$631$4 , \port$631$5 , \port$631$6 , \port$631$7 , \port$631$8 , \port$631$9 , \port$631$10 , \port$631$11 , \port$631$12 , \port$631$13 , \port$631$14 , \port$631$15 , b, a, clk);
   wire _00_;
   wire _01_;
   wire _02_;
@@ -17083,7 +16663,7 @@ module \hwq_top.engine.array.mul_3_3 (rst, \port$631$0 , \port$631$1 , \port$631
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array.mul_3_4 (rst, \port$632$0 , \port$632$1 , \port$632$2 , \port$632$3 , \port$632$4 , \port$632$5 , \port$632$6 , \port$632$7 , \port$632$8 , \port$632$9 , \port$632$10 , \port$632$11 , \port$632$12 , \port$632$13 , \port$632$14 , \port$632$15 , b, a, clk);
+module \hwq_top.engine.array.mul_3_2 (rst, \port$632$0 , \port$632$1 , \port$632$2 , \port$632$3 , \port$632$4 , \port$632$5 , \port$632$6 , \port$632$7 , \port$632$8 , \port$632$9 , \port$632$10 , \port$632$11 , \port$632$12 , \port$632$13 , \port$632$14 , \port$632$15 , b, a, clk);
   wire _00_;
   wire _01_;
   wire _02_;
@@ -17304,7 +16884,7 @@ module \hwq_top.engine.array.mul_3_4 (rst, \port$632$0 , \port$632$1 , \port$632
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array.mul_3_5 (rst, \port$633$0 , \port$633$1 , \port$633$2 , \port$633$3 , \port$633$4 , \port$633$5 , \port$633$6 , \port$633$7 , \port$633$8 , \port$633$9 , \port$633$10 , \port$633$11 , \port$633$12 , \port$633$13 , \port$633$14 , \port$633$15 , b, a, clk);
+module \hwq_top.engine.array.mul_3_3 (rst, \port$633$0 , \port$633$1 , \port$633$2 , \port$633$3 , \port$633$4 , \port$633$5 , \port$633$6 , \port$633$7 , \port$633$8 , \port$633$9 , \port$633$10 , \port$633$11 , \port$633$12 , \port$633$13 , \port$633$14 , \port$633$15 , b, a, clk);
   wire _00_;
   wire _01_;
   wire _02_;
@@ -17525,7 +17105,7 @@ module \hwq_top.engine.array.mul_3_5 (rst, \port$633$0 , \port$633$1 , \port$633
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array.mul_3_6 (rst, \port$634$0 , \port$634$1 , \port$634$2 , \port$634$3 , \port$634$4 , \port$634$5 , \port$634$6 , \port$634$7 , \port$634$8 , \port$634$9 , \port$634$10 , \port$634$11 , \port$634$12 , \port$634$13 , \port$634$14 , \port$634$15 , b, a, clk);
+module \hwq_top.engine.array.mul_3_4 (rst, \port$634$0 , \port$634$1 , \port$634$2 , \port$634$3 , \port$634$4 , \port$634$5 , \port$634$6 , \port$634$7 , \port$634$8 , \port$634$9 , \port$634$10 , \port$634$11 , \port$634$12 , \port$634$13 , \port$634$14 , \port$634$15 , b, a, clk);
   wire _00_;
   wire _01_;
   wire _02_;
@@ -17746,7 +17326,7 @@ module \hwq_top.engine.array.mul_3_6 (rst, \port$634$0 , \port$634$1 , \port$634
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array.mul_3_7 (rst, \port$635$0 , \port$635$1 , \port$635$2 , \port$635$3 , \port$635$4 , \port$635$5 , \port$635$6 , \port$635$7 , \port$635$8 , \port$635$9 , \port$635$10 , \port$635$11 , \port$635$12 , \port$635$13 , \port$635$14 , \port$635$15 , b, a, clk);
+module \hwq_top.engine.array.mul_3_5 (rst, \port$635$0 , \port$635$1 , \port$635$2 , \port$635$3 , \port$635$4 , \port$635$5 , \port$635$6 , \port$635$7 , \port$635$8 , \port$635$9 , \port$635$10 , \port$635$11 , \port$635$12 , \port$635$13 , \port$635$14 , \port$635$15 , b, a, clk);
   wire _00_;
   wire _01_;
   wire _02_;
@@ -17967,7 +17547,7 @@ module \hwq_top.engine.array.mul_3_7 (rst, \port$635$0 , \port$635$1 , \port$635
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array.mul_4_0 (rst, \port$636$0 , \port$636$1 , \port$636$2 , \port$636$3 , \port$636$4 , \port$636$5 , \port$636$6 , \port$636$7 , \port$636$8 , \port$636$9 , \port$636$10 , \port$636$11 , \port$636$12 , \port$636$13 , \port$636$14 , \port$636$15 , a, b, clk);
+module \hwq_top.engine.array.mul_3_6 (rst, \port$636$0 , \port$636$1 , \port$636$2 , \port$636$3 , \port$636$4 , \port$636$5 , \port$636$6 , \port$636$7 , \port$636$8 , \port$636$9 , \port$636$10 , \port$636$11 , \port$636$12 , \port$636$13 , \port$636$14 , \port$636$15 , b, a, clk);
   wire _00_;
   wire _01_;
   wire _02_;
@@ -18188,7 +17768,7 @@ module \hwq_top.engine.array.mul_4_0 (rst, \port$636$0 , \port$636$1 , \port$636
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array.mul_4_1 (rst, \port$637$0 , \port$637$1 , \port$637$2 , \port$637$3 , \port$637$4 , \port$637$5 , \port$637$6 , \port$637$7 , \port$637$8 , \port$637$9 , \port$637$10 , \port$637$11 , \port$637$12 , \port$637$13 , \port$637$14 , \port$637$15 , b, a, clk);
+module \hwq_top.engine.array.mul_3_7 (rst, \port$637$0 , \port$637$1 , \port$637$2 , \port$637$3 , \port$637$4 , \port$637$5 , \port$637$6 , \port$637$7 , \port$637$8 , \port$637$9 , \port$637$10 , \port$637$11 , \port$637$12 , \port$637$13 , \port$637$14 , \port$637$15 , b, a, clk);
   wire _00_;
   wire _01_;
   wire _02_;
@@ -18409,7 +17989,7 @@ module \hwq_top.engine.array.mul_4_1 (rst, \port$637$0 , \port$637$1 , \port$637
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array.mul_4_2 (rst, \port$638$0 , \port$638$1 , \port$638$2 , \port$638$3 , \port$638$4 , \port$638$5 , \port$638$6 , \port$638$7 , \port$638$8 , \port$638$9 , \port$638$10 , \port$638$11 , \port$638$12 , \port$638$13 , \port$638$14 , \port$638$15 , b, a, clk);
+module \hwq_top.engine.array.mul_4_0 (rst, \port$638$0 , \port$638$1 , \port$638$2 , \port$638$3 , \port$638$4 , \port$638$5 , \port$638$6 , \port$638$7 , \port$638$8 , \port$638$9 , \port$638$10 , \port$638$11 , \port$638$12 , \port$638$13 , \port$638$14 , \port$638$15 , a, b, clk);
   wire _00_;
   wire _01_;
   wire _02_;
@@ -18630,7 +18210,7 @@ module \hwq_top.engine.array.mul_4_2 (rst, \port$638$0 , \port$638$1 , \port$638
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array.mul_4_3 (rst, \port$639$0 , \port$639$1 , \port$639$2 , \port$639$3 , \port$639$4 , \port$639$5 , \port$639$6 , \port$639$7 , \port$639$8 , \port$639$9 , \port$639$10 , \port$639$11 , \port$639$12 , \port$639$13 , \port$639$14 , \port$639$15 , b, a, clk);
+module \hwq_top.engine.array.mul_4_1 (rst, \port$639$0 , \port$639$1 , \port$639$2 , \port$639$3 , \port$639$4 , \port$639$5 , \port$639$6 , \port$639$7 , \port$639$8 , \port$639$9 , \port$639$10 , \port$639$11 , \port$639$12 , \port$639$13 , \port$639$14 , \port$639$15 , b, a, clk);
   wire _00_;
   wire _01_;
   wire _02_;
@@ -18851,7 +18431,7 @@ module \hwq_top.engine.array.mul_4_3 (rst, \port$639$0 , \port$639$1 , \port$639
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array.mul_4_4 (rst, \port$640$0 , \port$640$1 , \port$640$2 , \port$640$3 , \port$640$4 , \port$640$5 , \port$640$6 , \port$640$7 , \port$640$8 , \port$640$9 , \port$640$10 , \port$640$11 , \port$640$12 , \port$640$13 , \port$640$14 , \port$640$15 , b, a, clk);
+module \hwq_top.engine.array.mul_4_2 (rst, \port$640$0 , \port$640$1 , \port$640$2 , \port$640$3 , \port$640$4 , \port$640$5 , \port$640$6 , \port$640$7 , \port$640$8 , \port$640$9 , \port$640$10 , \port$640$11 , \port$640$12 , \port$640$13 , \port$640$14 , \port$640$15 , b, a, clk);
   wire _00_;
   wire _01_;
   wire _02_;
@@ -19072,7 +18652,7 @@ module \hwq_top.engine.array.mul_4_4 (rst, \port$640$0 , \port$640$1 , \port$640
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array.mul_4_5 (rst, \port$641$0 , \port$641$1 , \port$641$2 , \port$641$3 , \port$641$4 , \port$641$5 , \port$641$6 , \port$641$7 , \port$641$8 , \port$641$9 , \port$641$10 , \port$641$11 , \port$641$12 , \port$641$13 , \port$641$14 , \port$641$15 , b, a, clk);
+module \hwq_top.engine.array.mul_4_3 (rst, \port$641$0 , \port$641$1 , \port$641$2 , \port$641$3 , \port$641$4 , \port$641$5 , \port$641$6 , \port$641$7 , \port$641$8 , \port$641$9 , \port$641$10 , \port$641$11 , \port$641$12 , \port$641$13 , \port$641$14 , \port$641$15 , b, a, clk);
   wire _00_;
   wire _01_;
   wire _02_;
@@ -19293,7 +18873,7 @@ module \hwq_top.engine.array.mul_4_5 (rst, \port$641$0 , \port$641$1 , \port$641
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array.mul_4_6 (rst, \port$642$0 , \port$642$1 , \port$642$2 , \port$642$3 , \port$642$4 , \port$642$5 , \port$642$6 , \port$642$7 , \port$642$8 , \port$642$9 , \port$642$10 , \port$642$11 , \port$642$12 , \port$642$13 , \port$642$14 , \port$642$15 , b, a, clk);
+module \hwq_top.engine.array.mul_4_4 (rst, \port$642$0 , \port$642$1 , \port$642$2 , \port$642$3 , \port$642$4 , \port$642$5 , \port$642$6 , \port$642$7 , \port$642$8 , \port$642$9 , \port$642$10 , \port$642$11 , \port$642$12 , \port$642$13 , \port$642$14 , \port$642$15 , b, a, clk);
   wire _00_;
   wire _01_;
   wire _02_;
@@ -19514,7 +19094,7 @@ module \hwq_top.engine.array.mul_4_6 (rst, \port$642$0 , \port$642$1 , \port$642
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array.mul_4_7 (rst, \port$643$0 , \port$643$1 , \port$643$2 , \port$643$3 , \port$643$4 , \port$643$5 , \port$643$6 , \port$643$7 , \port$643$8 , \port$643$9 , \port$643$10 , \port$643$11 , \port$643$12 , \port$643$13 , \port$643$14 , \port$643$15 , b, a, clk);
+module \hwq_top.engine.array.mul_4_5 (rst, \port$643$0 , \port$643$1 , \port$643$2 , \port$643$3 , \port$643$4 , \port$643$5 , \port$643$6 , \port$643$7 , \port$643$8 , \port$643$9 , \port$643$10 , \port$643$11 , \port$643$12 , \port$643$13 , \port$643$14 , \port$643$15 , b, a, clk);
   wire _00_;
   wire _01_;
   wire _02_;
@@ -19735,7 +19315,7 @@ module \hwq_top.engine.array.mul_4_7 (rst, \port$643$0 , \port$643$1 , \port$643
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array.mul_5_0 (rst, \port$644$0 , \port$644$1 , \port$644$2 , \port$644$3 , \port$644$4 , \port$644$5 , \port$644$6 , \port$644$7 , \port$644$8 , \port$644$9 , \port$644$10 , \port$644$11 , \port$644$12 , \port$644$13 , \port$644$14 , \port$644$15 , a, b, clk);
+module \hwq_top.engine.array.mul_4_6 (rst, \port$644$0 , \port$644$1 , \port$644$2 , \port$644$3 , \port$644$4 , \port$644$5 , \port$644$6 , \port$644$7 , \port$644$8 , \port$644$9 , \port$644$10 , \port$644$11 , \port$644$12 , \port$644$13 , \port$644$14 , \port$644$15 , b, a, clk);
   wire _00_;
   wire _01_;
   wire _02_;
@@ -19956,7 +19536,7 @@ module \hwq_top.engine.array.mul_5_0 (rst, \port$644$0 , \port$644$1 , \port$644
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array.mul_5_1 (rst, \port$645$0 , \port$645$1 , \port$645$2 , \port$645$3 , \port$645$4 , \port$645$5 , \port$645$6 , \port$645$7 , \port$645$8 , \port$645$9 , \port$645$10 , \port$645$11 , \port$645$12 , \port$645$13 , \port$645$14 , \port$645$15 , b, a, clk);
+module \hwq_top.engine.array.mul_4_7 (rst, \port$645$0 , \port$645$1 , \port$645$2 , \port$645$3 , \port$645$4 , \port$645$5 , \port$645$6 , \port$645$7 , \port$645$8 , \port$645$9 , \port$645$10 , \port$645$11 , \port$645$12 , \port$645$13 , \port$645$14 , \port$645$15 , b, a, clk);
   wire _00_;
   wire _01_;
   wire _02_;
@@ -20177,7 +19757,7 @@ module \hwq_top.engine.array.mul_5_1 (rst, \port$645$0 , \port$645$1 , \port$645
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array.mul_5_2 (rst, \port$646$0 , \port$646$1 , \port$646$2 , \port$646$3 , \port$646$4 , \port$646$5 , \port$646$6 , \port$646$7 , \port$646$8 , \port$646$9 , \port$646$10 , \port$646$11 , \port$646$12 , \port$646$13 , \port$646$14 , \port$646$15 , b, a, clk);
+module \hwq_top.engine.array.mul_5_0 (rst, \port$646$0 , \port$646$1 , \port$646$2 , \port$646$3 , \port$646$4 , \port$646$5 , \port$646$6 , \port$646$7 , \port$646$8 , \port$646$9 , \port$646$10 , \port$646$11 , \port$646$12 , \port$646$13 , \port$646$14 , \port$646$15 , a, b, clk);
   wire _00_;
   wire _01_;
   wire _02_;
@@ -20398,7 +19978,7 @@ module \hwq_top.engine.array.mul_5_2 (rst, \port$646$0 , \port$646$1 , \port$646
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array.mul_5_3 (rst, \port$647$0 , \port$647$1 , \port$647$2 , \port$647$3 , \port$647$4 , \port$647$5 , \port$647$6 , \port$647$7 , \port$647$8 , \port$647$9 , \port$647$10 , \port$647$11 , \port$647$12 , \port$647$13 , \port$647$14 , \port$647$15 , b, a, clk);
+module \hwq_top.engine.array.mul_5_1 (rst, \port$647$0 , \port$647$1 , \port$647$2 , \port$647$3 , \port$647$4 , \port$647$5 , \port$647$6 , \port$647$7 , \port$647$8 , \port$647$9 , \port$647$10 , \port$647$11 , \port$647$12 , \port$647$13 , \port$647$14 , \port$647$15 , b, a, clk);
   wire _00_;
   wire _01_;
   wire _02_;
@@ -20619,7 +20199,7 @@ module \hwq_top.engine.array.mul_5_3 (rst, \port$647$0 , \port$647$1 , \port$647
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array.mul_5_4 (rst, \port$648$0 , \port$648$1 , \port$648$2 , \port$648$3 , \port$648$4 , \port$648$5 , \port$648$6 , \port$648$7 , \port$648$8 , \port$648$9 , \port$648$10 , \port$648$11 , \port$648$12 , \port$648$13 , \port$648$14 , \port$648$15 , b, a, clk);
+module \hwq_top.engine.array.mul_5_2 (rst, \port$648$0 , \port$648$1 , \port$648$2 , \port$648$3 , \port$648$4 , \port$648$5 , \port$648$6 , \port$648$7 , \port$648$8 , \port$648$9 , \port$648$10 , \port$648$11 , \port$648$12 , \port$648$13 , \port$648$14 , \port$648$15 , b, a, clk);
   wire _00_;
   wire _01_;
   wire _02_;
@@ -20840,7 +20420,7 @@ module \hwq_top.engine.array.mul_5_4 (rst, \port$648$0 , \port$648$1 , \port$648
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array.mul_5_5 (rst, \port$649$0 , \port$649$1 , \port$649$2 , \port$649$3 , \port$649$4 , \port$649$5 , \port$649$6 , \port$649$7 , \port$649$8 , \port$649$9 , \port$649$10 , \port$649$11 , \port$649$12 , \port$649$13 , \port$649$14 , \port$649$15 , b, a, clk);
+module \hwq_top.engine.array.mul_5_3 (rst, \port$649$0 , \port$649$1 , \port$649$2 , \port$649$3 , \port$649$4 , \port$649$5 , \port$649$6 , \port$649$7 , \port$649$8 , \port$649$9 , \port$649$10 , \port$649$11 , \port$649$12 , \port$649$13 , \port$649$14 , \port$649$15 , b, a, clk);
   wire _00_;
   wire _01_;
   wire _02_;
@@ -21061,7 +20641,7 @@ module \hwq_top.engine.array.mul_5_5 (rst, \port$649$0 , \port$649$1 , \port$649
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array.mul_5_6 (rst, \port$650$0 , \port$650$1 , \port$650$2 , \port$650$3 , \port$650$4 , \port$650$5 , \port$650$6 , \port$650$7 , \port$650$8 , \port$650$9 , \port$650$10 , \port$650$11 , \port$650$12 , \port$650$13 , \port$650$14 , \port$650$15 , b, a, clk);
+module \hwq_top.engine.array.mul_5_4 (rst, \port$650$0 , \port$650$1 , \port$650$2 , \port$650$3 , \port$650$4 , \port$650$5 , \port$650$6 , \port$650$7 , \port$650$8 , \port$650$9 , \port$650$10 , \port$650$11 , \port$650$12 , \port$650$13 , \port$650$14 , \port$650$15 , b, a, clk);
   wire _00_;
   wire _01_;
   wire _02_;
@@ -21282,7 +20862,7 @@ module \hwq_top.engine.array.mul_5_6 (rst, \port$650$0 , \port$650$1 , \port$650
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array.mul_5_7 (rst, \port$651$0 , \port$651$1 , \port$651$2 , \port$651$3 , \port$651$4 , \port$651$5 , \port$651$6 , \port$651$7 , \port$651$8 , \port$651$9 , \port$651$10 , \port$651$11 , \port$651$12 , \port$651$13 , \port$651$14 , \port$651$15 , b, a, clk);
+module \hwq_top.engine.array.mul_5_5 (rst, \port$651$0 , \port$651$1 , \port$651$2 , \port$651$3 , \port$651$4 , \port$651$5 , \port$651$6 , \port$651$7 , \port$651$8 , \port$651$9 , \port$651$10 , \port$651$11 , \port$651$12 , \port$651$13 , \port$651$14 , \port$651$15 , b, a, clk);
   wire _00_;
   wire _01_;
   wire _02_;
@@ -21503,7 +21083,7 @@ module \hwq_top.engine.array.mul_5_7 (rst, \port$651$0 , \port$651$1 , \port$651
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array.mul_6_0 (rst, \port$652$0 , \port$652$1 , \port$652$2 , \port$652$3 , \port$652$4 , \port$652$5 , \port$652$6 , \port$652$7 , \port$652$8 , \port$652$9 , \port$652$10 , \port$652$11 , \port$652$12 , \port$652$13 , \port$652$14 , \port$652$15 , a, b, clk);
+module \hwq_top.engine.array.mul_5_6 (rst, \port$652$0 , \port$652$1 , \port$652$2 , \port$652$3 , \port$652$4 , \port$652$5 , \port$652$6 , \port$652$7 , \port$652$8 , \port$652$9 , \port$652$10 , \port$652$11 , \port$652$12 , \port$652$13 , \port$652$14 , \port$652$15 , b, a, clk);
   wire _00_;
   wire _01_;
   wire _02_;
@@ -21724,7 +21304,7 @@ module \hwq_top.engine.array.mul_6_0 (rst, \port$652$0 , \port$652$1 , \port$652
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array.mul_6_1 (rst, \port$653$0 , \port$653$1 , \port$653$2 , \port$653$3 , \port$653$4 , \port$653$5 , \port$653$6 , \port$653$7 , \port$653$8 , \port$653$9 , \port$653$10 , \port$653$11 , \port$653$12 , \port$653$13 , \port$653$14 , \port$653$15 , b, a, clk);
+module \hwq_top.engine.array.mul_5_7 (rst, \port$653$0 , \port$653$1 , \port$653$2 , \port$653$3 , \port$653$4 , \port$653$5 , \port$653$6 , \port$653$7 , \port$653$8 , \port$653$9 , \port$653$10 , \port$653$11 , \port$653$12 , \port$653$13 , \port$653$14 , \port$653$15 , b, a, clk);
   wire _00_;
   wire _01_;
   wire _02_;
@@ -21945,7 +21525,7 @@ module \hwq_top.engine.array.mul_6_1 (rst, \port$653$0 , \port$653$1 , \port$653
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array.mul_6_2 (rst, \port$654$0 , \port$654$1 , \port$654$2 , \port$654$3 , \port$654$4 , \port$654$5 , \port$654$6 , \port$654$7 , \port$654$8 , \port$654$9 , \port$654$10 , \port$654$11 , \port$654$12 , \port$654$13 , \port$654$14 , \port$654$15 , b, a, clk);
+module \hwq_top.engine.array.mul_6_0 (rst, \port$654$0 , \port$654$1 , \port$654$2 , \port$654$3 , \port$654$4 , \port$654$5 , \port$654$6 , \port$654$7 , \port$654$8 , \port$654$9 , \port$654$10 , \port$654$11 , \port$654$12 , \port$654$13 , \port$654$14 , \port$654$15 , a, b, clk);
   wire _00_;
   wire _01_;
   wire _02_;
@@ -22166,7 +21746,7 @@ module \hwq_top.engine.array.mul_6_2 (rst, \port$654$0 , \port$654$1 , \port$654
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array.mul_6_3 (rst, \port$655$0 , \port$655$1 , \port$655$2 , \port$655$3 , \port$655$4 , \port$655$5 , \port$655$6 , \port$655$7 , \port$655$8 , \port$655$9 , \port$655$10 , \port$655$11 , \port$655$12 , \port$655$13 , \port$655$14 , \port$655$15 , b, a, clk);
+module \hwq_top.engine.array.mul_6_1 (rst, \port$655$0 , \port$655$1 , \port$655$2 , \port$655$3 , \port$655$4 , \port$655$5 , \port$655$6 , \port$655$7 , \port$655$8 , \port$655$9 , \port$655$10 , \port$655$11 , \port$655$12 , \port$655$13 , \port$655$14 , \port$655$15 , b, a, clk);
   wire _00_;
   wire _01_;
   wire _02_;
@@ -22387,7 +21967,7 @@ module \hwq_top.engine.array.mul_6_3 (rst, \port$655$0 , \port$655$1 , \port$655
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array.mul_6_4 (rst, \port$656$0 , \port$656$1 , \port$656$2 , \port$656$3 , \port$656$4 , \port$656$5 , \port$656$6 , \port$656$7 , \port$656$8 , \port$656$9 , \port$656$10 , \port$656$11 , \port$656$12 , \port$656$13 , \port$656$14 , \port$656$15 , b, a, clk);
+module \hwq_top.engine.array.mul_6_2 (rst, \port$656$0 , \port$656$1 , \port$656$2 , \port$656$3 , \port$656$4 , \port$656$5 , \port$656$6 , \port$656$7 , \port$656$8 , \port$656$9 , \port$656$10 , \port$656$11 , \port$656$12 , \port$656$13 , \port$656$14 , \port$656$15 , b, a, clk);
   wire _00_;
   wire _01_;
   wire _02_;
@@ -22608,7 +22188,7 @@ module \hwq_top.engine.array.mul_6_4 (rst, \port$656$0 , \port$656$1 , \port$656
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array.mul_6_5 (rst, \port$657$0 , \port$657$1 , \port$657$2 , \port$657$3 , \port$657$4 , \port$657$5 , \port$657$6 , \port$657$7 , \port$657$8 , \port$657$9 , \port$657$10 , \port$657$11 , \port$657$12 , \port$657$13 , \port$657$14 , \port$657$15 , b, a, clk);
+module \hwq_top.engine.array.mul_6_3 (rst, \port$657$0 , \port$657$1 , \port$657$2 , \port$657$3 , \port$657$4 , \port$657$5 , \port$657$6 , \port$657$7 , \port$657$8 , \port$657$9 , \port$657$10 , \port$657$11 , \port$657$12 , \port$657$13 , \port$657$14 , \port$657$15 , b, a, clk);
   wire _00_;
   wire _01_;
   wire _02_;
@@ -22829,7 +22409,7 @@ module \hwq_top.engine.array.mul_6_5 (rst, \port$657$0 , \port$657$1 , \port$657
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array.mul_6_6 (rst, \port$658$0 , \port$658$1 , \port$658$2 , \port$658$3 , \port$658$4 , \port$658$5 , \port$658$6 , \port$658$7 , \port$658$8 , \port$658$9 , \port$658$10 , \port$658$11 , \port$658$12 , \port$658$13 , \port$658$14 , \port$658$15 , b, a, clk);
+module \hwq_top.engine.array.mul_6_4 (rst, \port$658$0 , \port$658$1 , \port$658$2 , \port$658$3 , \port$658$4 , \port$658$5 , \port$658$6 , \port$658$7 , \port$658$8 , \port$658$9 , \port$658$10 , \port$658$11 , \port$658$12 , \port$658$13 , \port$658$14 , \port$658$15 , b, a, clk);
   wire _00_;
   wire _01_;
   wire _02_;
@@ -23050,7 +22630,7 @@ module \hwq_top.engine.array.mul_6_6 (rst, \port$658$0 , \port$658$1 , \port$658
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array.mul_6_7 (rst, \port$659$0 , \port$659$1 , \port$659$2 , \port$659$3 , \port$659$4 , \port$659$5 , \port$659$6 , \port$659$7 , \port$659$8 , \port$659$9 , \port$659$10 , \port$659$11 , \port$659$12 , \port$659$13 , \port$659$14 , \port$659$15 , b, a, clk);
+module \hwq_top.engine.array.mul_6_5 (rst, \port$659$0 , \port$659$1 , \port$659$2 , \port$659$3 , \port$659$4 , \port$659$5 , \port$659$6 , \port$659$7 , \port$659$8 , \port$659$9 , \port$659$10 , \port$659$11 , \port$659$12 , \port$659$13 , \port$659$14 , \port$659$15 , b, a, clk);
   wire _00_;
   wire _01_;
   wire _02_;
@@ -23271,7 +22851,7 @@ module \hwq_top.engine.array.mul_6_7 (rst, \port$659$0 , \port$659$1 , \port$659
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array.mul_7_0 (rst, \port$660$0 , \port$660$1 , \port$660$2 , \port$660$3 , \port$660$4 , \port$660$5 , \port$660$6 , \port$660$7 , \port$660$8 , \port$660$9 , \port$660$10 , \port$660$11 , \port$660$12 , \port$660$13 , \port$660$14 , \port$660$15 , a, b, clk);
+module \hwq_top.engine.array.mul_6_6 (rst, \port$660$0 , \port$660$1 , \port$660$2 , \port$660$3 , \port$660$4 , \port$660$5 , \port$660$6 , \port$660$7 , \port$660$8 , \port$660$9 , \port$660$10 , \port$660$11 , \port$660$12 , \port$660$13 , \port$660$14 , \port$660$15 , b, a, clk);
   wire _00_;
   wire _01_;
   wire _02_;
@@ -23492,7 +23072,7 @@ module \hwq_top.engine.array.mul_7_0 (rst, \port$660$0 , \port$660$1 , \port$660
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array.mul_7_1 (rst, \port$661$0 , \port$661$1 , \port$661$2 , \port$661$3 , \port$661$4 , \port$661$5 , \port$661$6 , \port$661$7 , \port$661$8 , \port$661$9 , \port$661$10 , \port$661$11 , \port$661$12 , \port$661$13 , \port$661$14 , \port$661$15 , b, a, clk);
+module \hwq_top.engine.array.mul_6_7 (rst, \port$661$0 , \port$661$1 , \port$661$2 , \port$661$3 , \port$661$4 , \port$661$5 , \port$661$6 , \port$661$7 , \port$661$8 , \port$661$9 , \port$661$10 , \port$661$11 , \port$661$12 , \port$661$13 , \port$661$14 , \port$661$15 , b, a, clk);
   wire _00_;
   wire _01_;
   wire _02_;
@@ -23713,7 +23293,7 @@ module \hwq_top.engine.array.mul_7_1 (rst, \port$661$0 , \port$661$1 , \port$661
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array.mul_7_2 (rst, \port$662$0 , \port$662$1 , \port$662$2 , \port$662$3 , \port$662$4 , \port$662$5 , \port$662$6 , \port$662$7 , \port$662$8 , \port$662$9 , \port$662$10 , \port$662$11 , \port$662$12 , \port$662$13 , \port$662$14 , \port$662$15 , b, a, clk);
+module \hwq_top.engine.array.mul_7_0 (rst, \port$662$0 , \port$662$1 , \port$662$2 , \port$662$3 , \port$662$4 , \port$662$5 , \port$662$6 , \port$662$7 , \port$662$8 , \port$662$9 , \port$662$10 , \port$662$11 , \port$662$12 , \port$662$13 , \port$662$14 , \port$662$15 , a, b, clk);
   wire _00_;
   wire _01_;
   wire _02_;
@@ -23934,7 +23514,7 @@ module \hwq_top.engine.array.mul_7_2 (rst, \port$662$0 , \port$662$1 , \port$662
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array.mul_7_3 (rst, \port$663$0 , \port$663$1 , \port$663$2 , \port$663$3 , \port$663$4 , \port$663$5 , \port$663$6 , \port$663$7 , \port$663$8 , \port$663$9 , \port$663$10 , \port$663$11 , \port$663$12 , \port$663$13 , \port$663$14 , \port$663$15 , b, a, clk);
+module \hwq_top.engine.array.mul_7_1 (rst, \port$663$0 , \port$663$1 , \port$663$2 , \port$663$3 , \port$663$4 , \port$663$5 , \port$663$6 , \port$663$7 , \port$663$8 , \port$663$9 , \port$663$10 , \port$663$11 , \port$663$12 , \port$663$13 , \port$663$14 , \port$663$15 , b, a, clk);
   wire _00_;
   wire _01_;
   wire _02_;
@@ -24155,7 +23735,7 @@ module \hwq_top.engine.array.mul_7_3 (rst, \port$663$0 , \port$663$1 , \port$663
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array.mul_7_4 (rst, \port$664$0 , \port$664$1 , \port$664$2 , \port$664$3 , \port$664$4 , \port$664$5 , \port$664$6 , \port$664$7 , \port$664$8 , \port$664$9 , \port$664$10 , \port$664$11 , \port$664$12 , \port$664$13 , \port$664$14 , \port$664$15 , b, a, clk);
+module \hwq_top.engine.array.mul_7_2 (rst, \port$664$0 , \port$664$1 , \port$664$2 , \port$664$3 , \port$664$4 , \port$664$5 , \port$664$6 , \port$664$7 , \port$664$8 , \port$664$9 , \port$664$10 , \port$664$11 , \port$664$12 , \port$664$13 , \port$664$14 , \port$664$15 , b, a, clk);
   wire _00_;
   wire _01_;
   wire _02_;
@@ -24376,7 +23956,7 @@ module \hwq_top.engine.array.mul_7_4 (rst, \port$664$0 , \port$664$1 , \port$664
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array.mul_7_5 (rst, \port$665$0 , \port$665$1 , \port$665$2 , \port$665$3 , \port$665$4 , \port$665$5 , \port$665$6 , \port$665$7 , \port$665$8 , \port$665$9 , \port$665$10 , \port$665$11 , \port$665$12 , \port$665$13 , \port$665$14 , \port$665$15 , b, a, clk);
+module \hwq_top.engine.array.mul_7_3 (rst, \port$665$0 , \port$665$1 , \port$665$2 , \port$665$3 , \port$665$4 , \port$665$5 , \port$665$6 , \port$665$7 , \port$665$8 , \port$665$9 , \port$665$10 , \port$665$11 , \port$665$12 , \port$665$13 , \port$665$14 , \port$665$15 , b, a, clk);
   wire _00_;
   wire _01_;
   wire _02_;
@@ -24597,7 +24177,7 @@ module \hwq_top.engine.array.mul_7_5 (rst, \port$665$0 , \port$665$1 , \port$665
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array.mul_7_6 (rst, \port$666$0 , \port$666$1 , \port$666$2 , \port$666$3 , \port$666$4 , \port$666$5 , \port$666$6 , \port$666$7 , \port$666$8 , \port$666$9 , \port$666$10 , \port$666$11 , \port$666$12 , \port$666$13 , \port$666$14 , \port$666$15 , b, a, clk);
+module \hwq_top.engine.array.mul_7_4 (rst, \port$666$0 , \port$666$1 , \port$666$2 , \port$666$3 , \port$666$4 , \port$666$5 , \port$666$6 , \port$666$7 , \port$666$8 , \port$666$9 , \port$666$10 , \port$666$11 , \port$666$12 , \port$666$13 , \port$666$14 , \port$666$15 , b, a, clk);
   wire _00_;
   wire _01_;
   wire _02_;
@@ -24818,7 +24398,7 @@ module \hwq_top.engine.array.mul_7_6 (rst, \port$666$0 , \port$666$1 , \port$666
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array.mul_7_7 (rst, \port$667$0 , \port$667$1 , \port$667$2 , \port$667$3 , \port$667$4 , \port$667$5 , \port$667$6 , \port$667$7 , \port$667$8 , \port$667$9 , \port$667$10 , \port$667$11 , \port$667$12 , \port$667$13 , \port$667$14 , \port$667$15 , b, a, clk);
+module \hwq_top.engine.array.mul_7_5 (rst, \port$667$0 , \port$667$1 , \port$667$2 , \port$667$3 , \port$667$4 , \port$667$5 , \port$667$6 , \port$667$7 , \port$667$8 , \port$667$9 , \port$667$10 , \port$667$11 , \port$667$12 , \port$667$13 , \port$667$14 , \port$667$15 , b, a, clk);
   wire _00_;
   wire _01_;
   wire _02_;
@@ -25036,6 +24616,448 @@ module \hwq_top.engine.array.mul_7_7 (rst, \port$667$0 , \port$667$1 , \port$667
   assign \port$667$13  = _05_;
   assign \port$667$14  = _06_;
   assign \port$667$15  = _07_;
+endmodule
+
+(* generator = "Amaranth" *)
+module \hwq_top.engine.array.mul_7_6 (rst, \port$668$0 , \port$668$1 , \port$668$2 , \port$668$3 , \port$668$4 , \port$668$5 , \port$668$6 , \port$668$7 , \port$668$8 , \port$668$9 , \port$668$10 , \port$668$11 , \port$668$12 , \port$668$13 , \port$668$14 , \port$668$15 , b, a, clk);
+  wire _00_;
+  wire _01_;
+  wire _02_;
+  wire _03_;
+  wire _04_;
+  wire _05_;
+  wire _06_;
+  wire _07_;
+  wire _08_;
+  wire _09_;
+  wire _10_;
+  wire _11_;
+  wire _12_;
+  wire _13_;
+  wire _14_;
+  wire _15_;
+  wire _16_;
+  wire _17_;
+  wire _18_;
+  wire _19_;
+  wire _20_;
+  wire _21_;
+  wire _22_;
+  wire _23_;
+  wire _24_;
+  wire _25_;
+  wire _26_;
+  wire _27_;
+  wire _28_;
+  wire _29_;
+  wire _30_;
+  wire _31_;
+  wire _32_;
+  wire _33_;
+  wire _34_;
+  wire _35_;
+  wire [17:0] \$signal ;
+  input [7:0] a;
+  wire [7:0] a;
+  input [7:0] b;
+  wire [7:0] b;
+  wire [17:0] b18;
+  input clk;
+  wire clk;
+  wire en;
+  wire [15:0] p;
+  wire [35:0] p36;
+  output \port$668$0 ;
+  wire \port$668$0 ;
+  output \port$668$1 ;
+  wire \port$668$1 ;
+  output \port$668$10 ;
+  wire \port$668$10 ;
+  output \port$668$11 ;
+  wire \port$668$11 ;
+  output \port$668$12 ;
+  wire \port$668$12 ;
+  output \port$668$13 ;
+  wire \port$668$13 ;
+  output \port$668$14 ;
+  wire \port$668$14 ;
+  output \port$668$15 ;
+  wire \port$668$15 ;
+  output \port$668$2 ;
+  wire \port$668$2 ;
+  output \port$668$3 ;
+  wire \port$668$3 ;
+  output \port$668$4 ;
+  wire \port$668$4 ;
+  output \port$668$5 ;
+  wire \port$668$5 ;
+  output \port$668$6 ;
+  wire \port$668$6 ;
+  output \port$668$7 ;
+  wire \port$668$7 ;
+  output \port$668$8 ;
+  wire \port$668$8 ;
+  output \port$668$9 ;
+  wire \port$668$9 ;
+  input rst;
+  wire rst;
+  MULT18X18D #(
+    .CAS_MATCH_REG("FALSE"),
+    .CLK0_DIV("ENABLED"),
+    .CLK1_DIV("ENABLED"),
+    .CLK2_DIV("ENABLED"),
+    .CLK3_DIV("ENABLED"),
+    .GSR("DISABLED"),
+    .HIGHSPEED_CLK("NONE"),
+    .MULT_BYPASS("DISABLED"),
+    .REG_INPUTA_CLK("CLK0"),
+    .REG_INPUTB_CLK("CLK0"),
+    .REG_INPUTC_CLK("NONE"),
+    .REG_OUTPUT_CLK("CLK0"),
+    .REG_PIPELINE_CLK("NONE"),
+    .RESETMODE("SYNC"),
+    .SOURCEB_MODE("B_SHIFT")
+  ) dsp (
+    .A0(a[0]),
+    .A1(a[1]),
+    .A10(a[7]),
+    .A11(a[7]),
+    .A12(a[7]),
+    .A13(a[7]),
+    .A14(a[7]),
+    .A15(a[7]),
+    .A16(a[7]),
+    .A17(a[7]),
+    .A2(a[2]),
+    .A3(a[3]),
+    .A4(a[4]),
+    .A5(a[5]),
+    .A6(a[6]),
+    .A7(a[7]),
+    .A8(a[7]),
+    .A9(a[7]),
+    .B0(b[0]),
+    .B1(b[1]),
+    .B10(b[7]),
+    .B11(b[7]),
+    .B12(b[7]),
+    .B13(b[7]),
+    .B14(b[7]),
+    .B15(b[7]),
+    .B16(b[7]),
+    .B17(b[7]),
+    .B2(b[2]),
+    .B3(b[3]),
+    .B4(b[4]),
+    .B5(b[5]),
+    .B6(b[6]),
+    .B7(b[7]),
+    .B8(b[7]),
+    .B9(b[7]),
+    .C0(1'h0),
+    .C1(1'h0),
+    .C10(1'h0),
+    .C11(1'h0),
+    .C12(1'h0),
+    .C13(1'h0),
+    .C14(1'h0),
+    .C15(1'h0),
+    .C16(1'h0),
+    .C17(1'h0),
+    .C2(1'h0),
+    .C3(1'h0),
+    .C4(1'h0),
+    .C5(1'h0),
+    .C6(1'h0),
+    .C7(1'h0),
+    .C8(1'h0),
+    .C9(1'h0),
+    .CE0(1'h1),
+    .CLK0(clk),
+    .P0(_00_),
+    .P1(_11_),
+    .P10(_02_),
+    .P11(_03_),
+    .P12(_04_),
+    .P13(_05_),
+    .P14(_06_),
+    .P15(_07_),
+    .P16(_08_),
+    .P17(_09_),
+    .P18(_10_),
+    .P19(_12_),
+    .P2(_22_),
+    .P20(_13_),
+    .P21(_14_),
+    .P22(_15_),
+    .P23(_16_),
+    .P24(_17_),
+    .P25(_18_),
+    .P26(_19_),
+    .P27(_20_),
+    .P28(_21_),
+    .P29(_23_),
+    .P3(_30_),
+    .P30(_24_),
+    .P31(_25_),
+    .P32(_26_),
+    .P33(_27_),
+    .P34(_28_),
+    .P35(_29_),
+    .P4(_31_),
+    .P5(_32_),
+    .P6(_33_),
+    .P7(_34_),
+    .P8(_35_),
+    .P9(_01_),
+    .RST0(rst),
+    .SIGNEDA(1'h1),
+    .SIGNEDB(1'h1),
+    .SOURCEA(1'h0),
+    .SOURCEB(1'h0)
+  );
+  assign \$signal  = { a[7], a[7], a[7], a[7], a[7], a[7], a[7], a[7], a[7], a[7], a };
+  assign b18 = { b[7], b[7], b[7], b[7], b[7], b[7], b[7], b[7], b[7], b[7], b };
+  assign p = { _07_, _06_, _05_, _04_, _03_, _02_, _01_, _35_, _34_, _33_, _32_, _31_, _30_, _22_, _11_, _00_ };
+  assign p36 = { _29_, _28_, _27_, _26_, _25_, _24_, _23_, _21_, _20_, _19_, _18_, _17_, _16_, _15_, _14_, _13_, _12_, _10_, _09_, _08_, _07_, _06_, _05_, _04_, _03_, _02_, _01_, _35_, _34_, _33_, _32_, _31_, _30_, _22_, _11_, _00_ };
+  assign en = 1'h1;
+  assign \port$668$0  = _00_;
+  assign \port$668$1  = _11_;
+  assign \port$668$2  = _22_;
+  assign \port$668$3  = _30_;
+  assign \port$668$4  = _31_;
+  assign \port$668$5  = _32_;
+  assign \port$668$6  = _33_;
+  assign \port$668$7  = _34_;
+  assign \port$668$8  = _35_;
+  assign \port$668$9  = _01_;
+  assign \port$668$10  = _02_;
+  assign \port$668$11  = _03_;
+  assign \port$668$12  = _04_;
+  assign \port$668$13  = _05_;
+  assign \port$668$14  = _06_;
+  assign \port$668$15  = _07_;
+endmodule
+
+(* generator = "Amaranth" *)
+module \hwq_top.engine.array.mul_7_7 (rst, \port$669$0 , \port$669$1 , \port$669$2 , \port$669$3 , \port$669$4 , \port$669$5 , \port$669$6 , \port$669$7 , \port$669$8 , \port$669$9 , \port$669$10 , \port$669$11 , \port$669$12 , \port$669$13 , \port$669$14 , \port$669$15 , b, a, clk);
+  wire _00_;
+  wire _01_;
+  wire _02_;
+  wire _03_;
+  wire _04_;
+  wire _05_;
+  wire _06_;
+  wire _07_;
+  wire _08_;
+  wire _09_;
+  wire _10_;
+  wire _11_;
+  wire _12_;
+  wire _13_;
+  wire _14_;
+  wire _15_;
+  wire _16_;
+  wire _17_;
+  wire _18_;
+  wire _19_;
+  wire _20_;
+  wire _21_;
+  wire _22_;
+  wire _23_;
+  wire _24_;
+  wire _25_;
+  wire _26_;
+  wire _27_;
+  wire _28_;
+  wire _29_;
+  wire _30_;
+  wire _31_;
+  wire _32_;
+  wire _33_;
+  wire _34_;
+  wire _35_;
+  wire [17:0] \$signal ;
+  input [7:0] a;
+  wire [7:0] a;
+  input [7:0] b;
+  wire [7:0] b;
+  wire [17:0] b18;
+  input clk;
+  wire clk;
+  wire en;
+  wire [15:0] p;
+  wire [35:0] p36;
+  output \port$669$0 ;
+  wire \port$669$0 ;
+  output \port$669$1 ;
+  wire \port$669$1 ;
+  output \port$669$10 ;
+  wire \port$669$10 ;
+  output \port$669$11 ;
+  wire \port$669$11 ;
+  output \port$669$12 ;
+  wire \port$669$12 ;
+  output \port$669$13 ;
+  wire \port$669$13 ;
+  output \port$669$14 ;
+  wire \port$669$14 ;
+  output \port$669$15 ;
+  wire \port$669$15 ;
+  output \port$669$2 ;
+  wire \port$669$2 ;
+  output \port$669$3 ;
+  wire \port$669$3 ;
+  output \port$669$4 ;
+  wire \port$669$4 ;
+  output \port$669$5 ;
+  wire \port$669$5 ;
+  output \port$669$6 ;
+  wire \port$669$6 ;
+  output \port$669$7 ;
+  wire \port$669$7 ;
+  output \port$669$8 ;
+  wire \port$669$8 ;
+  output \port$669$9 ;
+  wire \port$669$9 ;
+  input rst;
+  wire rst;
+  MULT18X18D #(
+    .CAS_MATCH_REG("FALSE"),
+    .CLK0_DIV("ENABLED"),
+    .CLK1_DIV("ENABLED"),
+    .CLK2_DIV("ENABLED"),
+    .CLK3_DIV("ENABLED"),
+    .GSR("DISABLED"),
+    .HIGHSPEED_CLK("NONE"),
+    .MULT_BYPASS("DISABLED"),
+    .REG_INPUTA_CLK("CLK0"),
+    .REG_INPUTB_CLK("CLK0"),
+    .REG_INPUTC_CLK("NONE"),
+    .REG_OUTPUT_CLK("CLK0"),
+    .REG_PIPELINE_CLK("NONE"),
+    .RESETMODE("SYNC"),
+    .SOURCEB_MODE("B_SHIFT")
+  ) dsp (
+    .A0(a[0]),
+    .A1(a[1]),
+    .A10(a[7]),
+    .A11(a[7]),
+    .A12(a[7]),
+    .A13(a[7]),
+    .A14(a[7]),
+    .A15(a[7]),
+    .A16(a[7]),
+    .A17(a[7]),
+    .A2(a[2]),
+    .A3(a[3]),
+    .A4(a[4]),
+    .A5(a[5]),
+    .A6(a[6]),
+    .A7(a[7]),
+    .A8(a[7]),
+    .A9(a[7]),
+    .B0(b[0]),
+    .B1(b[1]),
+    .B10(b[7]),
+    .B11(b[7]),
+    .B12(b[7]),
+    .B13(b[7]),
+    .B14(b[7]),
+    .B15(b[7]),
+    .B16(b[7]),
+    .B17(b[7]),
+    .B2(b[2]),
+    .B3(b[3]),
+    .B4(b[4]),
+    .B5(b[5]),
+    .B6(b[6]),
+    .B7(b[7]),
+    .B8(b[7]),
+    .B9(b[7]),
+    .C0(1'h0),
+    .C1(1'h0),
+    .C10(1'h0),
+    .C11(1'h0),
+    .C12(1'h0),
+    .C13(1'h0),
+    .C14(1'h0),
+    .C15(1'h0),
+    .C16(1'h0),
+    .C17(1'h0),
+    .C2(1'h0),
+    .C3(1'h0),
+    .C4(1'h0),
+    .C5(1'h0),
+    .C6(1'h0),
+    .C7(1'h0),
+    .C8(1'h0),
+    .C9(1'h0),
+    .CE0(1'h1),
+    .CLK0(clk),
+    .P0(_00_),
+    .P1(_11_),
+    .P10(_02_),
+    .P11(_03_),
+    .P12(_04_),
+    .P13(_05_),
+    .P14(_06_),
+    .P15(_07_),
+    .P16(_08_),
+    .P17(_09_),
+    .P18(_10_),
+    .P19(_12_),
+    .P2(_22_),
+    .P20(_13_),
+    .P21(_14_),
+    .P22(_15_),
+    .P23(_16_),
+    .P24(_17_),
+    .P25(_18_),
+    .P26(_19_),
+    .P27(_20_),
+    .P28(_21_),
+    .P29(_23_),
+    .P3(_30_),
+    .P30(_24_),
+    .P31(_25_),
+    .P32(_26_),
+    .P33(_27_),
+    .P34(_28_),
+    .P35(_29_),
+    .P4(_31_),
+    .P5(_32_),
+    .P6(_33_),
+    .P7(_34_),
+    .P8(_35_),
+    .P9(_01_),
+    .RST0(rst),
+    .SIGNEDA(1'h1),
+    .SIGNEDB(1'h1),
+    .SOURCEA(1'h0),
+    .SOURCEB(1'h0)
+  );
+  assign \$signal  = { a[7], a[7], a[7], a[7], a[7], a[7], a[7], a[7], a[7], a[7], a };
+  assign b18 = { b[7], b[7], b[7], b[7], b[7], b[7], b[7], b[7], b[7], b[7], b };
+  assign p = { _07_, _06_, _05_, _04_, _03_, _02_, _01_, _35_, _34_, _33_, _32_, _31_, _30_, _22_, _11_, _00_ };
+  assign p36 = { _29_, _28_, _27_, _26_, _25_, _24_, _23_, _21_, _20_, _19_, _18_, _17_, _16_, _15_, _14_, _13_, _12_, _10_, _09_, _08_, _07_, _06_, _05_, _04_, _03_, _02_, _01_, _35_, _34_, _33_, _32_, _31_, _30_, _22_, _11_, _00_ };
+  assign en = 1'h1;
+  assign \port$669$0  = _00_;
+  assign \port$669$1  = _11_;
+  assign \port$669$2  = _22_;
+  assign \port$669$3  = _30_;
+  assign \port$669$4  = _31_;
+  assign \port$669$5  = _32_;
+  assign \port$669$6  = _33_;
+  assign \port$669$7  = _34_;
+  assign \port$669$8  = _35_;
+  assign \port$669$9  = _01_;
+  assign \port$669$10  = _02_;
+  assign \port$669$11  = _03_;
+  assign \port$669$12  = _04_;
+  assign \port$669$13  = _05_;
+  assign \port$669$14  = _06_;
+  assign \port$669$15  = _07_;
 endmodule
 
 (* generator = "Amaranth" *)
@@ -25546,78 +25568,78 @@ module \hwq_top.engine.params0 (w_addr, w_data, w_en, \r_addr$3 , r_data, clk);
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.requant (rst, zero_point, act_min, act_max, i_valid, i_last, i_acc, o_data, o_valid, o_last, \port$2515$0 , clk);
+module \hwq_top.engine.requant (rst, zero_point, act_min, act_max, i_valid, i_last, i_acc, o_data, o_valid, o_last, \port$2557$0 , clk);
   wire _000_;
   wire _001_;
-  wire [4:0] _002_;
-  wire [31:0] _003_;
+  wire [31:0] _002_;
+  wire _003_;
   wire _004_;
-  wire _005_;
-  wire [30:0] _006_;
+  wire [30:0] _005_;
+  wire [4:0] _006_;
   wire [4:0] _007_;
-  wire _008_;
+  wire [31:0] _008_;
   wire _009_;
-  wire [30:0] _010_;
-  wire [4:0] _011_;
+  wire _010_;
+  wire [30:0] _011_;
   wire _012_;
-  wire _013_;
-  wire _014_;
-  wire [30:0] _015_;
-  wire [4:0] _016_;
-  wire [33:0] _017_;
+  wire [4:0] _013_;
+  wire [4:0] _014_;
+  wire [31:0] _015_;
+  wire _016_;
+  wire _017_;
   wire [30:0] _018_;
-  wire [31:0] _019_;
-  wire [28:0] _020_;
+  wire [4:0] _019_;
+  wire [31:0] _020_;
   wire _021_;
   wire _022_;
   wire _023_;
   wire [30:0] _024_;
   wire [4:0] _025_;
-  wire [62:0] _026_;
-  wire [33:0] _027_;
-  wire _028_;
-  wire _029_;
-  wire [4:0] _030_;
-  wire [32:0] _031_;
-  wire [31:0] _032_;
-  wire [31:0] _033_;
+  wire _026_;
+  wire _027_;
+  wire [30:0] _028_;
+  wire [4:0] _029_;
+  wire _030_;
+  wire _031_;
+  wire [30:0] _032_;
+  wire [4:0] _033_;
   wire _034_;
-  wire _035_;
-  wire _036_;
-  wire [4:0] _037_;
-  wire [33:0] _038_;
+  wire [33:0] _035_;
+  wire [30:0] _036_;
+  wire [31:0] _037_;
+  wire [28:0] _038_;
   wire _039_;
   wire _040_;
-  wire [33:0] _041_;
-  wire [9:0] _042_;
-  wire [9:0] _043_;
-  wire _044_;
+  wire [30:0] _041_;
+  wire [4:0] _042_;
+  wire [62:0] _043_;
+  wire [33:0] _044_;
   wire _045_;
   wire _046_;
-  wire [7:0] _047_;
-  wire _048_;
-  wire _049_;
-  wire [7:0] _050_;
-  wire _051_;
+  wire _047_;
+  wire [4:0] _048_;
+  wire [32:0] _049_;
+  wire [31:0] _050_;
+  wire [31:0] _051_;
   wire _052_;
   wire _053_;
-  wire _054_;
-  wire _055_;
+  wire [4:0] _054_;
+  wire [33:0] _055_;
   wire _056_;
   wire _057_;
   wire _058_;
-  wire _059_;
-  wire _060_;
-  wire _061_;
+  wire [33:0] _059_;
+  wire [9:0] _060_;
+  wire [9:0] _061_;
   wire _062_;
   wire _063_;
-  wire _064_;
+  wire [7:0] _064_;
   wire _065_;
   wire _066_;
   wire _067_;
   wire _068_;
   wire _069_;
-  wire _070_;
+  wire [7:0] _070_;
   wire _071_;
   wire _072_;
   wire _073_;
@@ -25741,9 +25763,9 @@ module \hwq_top.engine.requant (rst, zero_point, act_min, act_max, i_valid, i_la
   wire _191_;
   wire _192_;
   wire _193_;
-  wire [8:0] _194_;
+  wire _194_;
   wire _195_;
-  wire [8:0] _196_;
+  wire _196_;
   wire _197_;
   wire _198_;
   wire _199_;
@@ -25751,21 +25773,21 @@ module \hwq_top.engine.requant (rst, zero_point, act_min, act_max, i_valid, i_la
   wire _201_;
   wire _202_;
   wire _203_;
-  wire [5:0] _204_;
+  wire _204_;
   wire _205_;
   wire _206_;
-  wire [6:0] _207_;
-  wire [6:0] _208_;
-  wire [32:0] _209_;
-  wire [62:0] _210_;
-  wire [32:0] _211_;
-  wire [62:0] _212_;
-  wire [63:0] _213_;
-  wire [63:0] _214_;
-  wire [63:0] _215_;
-  wire [63:0] _216_;
-  wire _217_;
-  wire _218_;
+  wire _207_;
+  wire _208_;
+  wire _209_;
+  wire _210_;
+  wire _211_;
+  wire _212_;
+  wire _213_;
+  wire _214_;
+  wire _215_;
+  wire _216_;
+  wire [8:0] _217_;
+  wire [8:0] _218_;
   wire _219_;
   wire _220_;
   wire _221_;
@@ -25779,20 +25801,20 @@ module \hwq_top.engine.requant (rst, zero_point, act_min, act_max, i_valid, i_la
   wire _229_;
   wire _230_;
   wire _231_;
-  wire _232_;
+  wire [5:0] _232_;
   wire _233_;
-  wire _234_;
+  wire [6:0] _234_;
   wire _235_;
-  wire _236_;
-  wire _237_;
-  wire _238_;
-  wire _239_;
-  wire _240_;
-  wire _241_;
-  wire _242_;
-  wire _243_;
-  wire _244_;
-  wire _245_;
+  wire [6:0] _236_;
+  wire [32:0] _237_;
+  wire [34:0] _238_;
+  wire [62:0] _239_;
+  wire [32:0] _240_;
+  wire [62:0] _241_;
+  wire [63:0] _242_;
+  wire [63:0] _243_;
+  wire [63:0] _244_;
+  wire [63:0] _245_;
   wire _246_;
   wire _247_;
   wire _248_;
@@ -25801,42 +25823,42 @@ module \hwq_top.engine.requant (rst, zero_point, act_min, act_max, i_valid, i_la
   wire _251_;
   wire _252_;
   wire _253_;
-  wire [31:0] _254_;
-  wire [8:0] _255_;
+  wire _254_;
+  wire _255_;
   wire _256_;
   wire _257_;
-  wire [30:0] _258_;
-  wire [5:0] _259_;
-  wire [25:0] _260_;
+  wire _258_;
+  wire _259_;
+  wire _260_;
   wire _261_;
-  wire [31:0] _262_;
+  wire _262_;
   wire _263_;
   wire _264_;
-  wire [30:0] _265_;
-  wire [4:0] _266_;
-  wire [4:0] _267_;
-  wire [31:0] _268_;
+  wire _265_;
+  wire _266_;
+  wire _267_;
+  wire _268_;
   wire _269_;
   wire _270_;
-  wire [30:0] _271_;
+  wire _271_;
   wire _272_;
   wire _273_;
   wire _274_;
   wire _275_;
-  wire [31:0] _276_;
+  wire _276_;
   wire _277_;
-  wire [4:0] _278_;
+  wire _278_;
   wire _279_;
-  wire [30:0] _280_;
+  wire _280_;
   wire _281_;
   wire _282_;
-  wire _283_;
-  wire _284_;
+  wire [31:0] _283_;
+  wire [8:0] _284_;
   wire _285_;
-  wire [31:0] _286_;
-  wire _287_;
-  wire [4:0] _288_;
-  wire _289_;
+  wire _286_;
+  wire [30:0] _287_;
+  wire [5:0] _288_;
+  wire [25:0] _289_;
   wire [4:0] _290_;
   wire _291_;
   wire [30:0] _292_;
@@ -25847,120 +25869,155 @@ module \hwq_top.engine.requant (rst, zero_point, act_min, act_max, i_valid, i_la
   wire _297_;
   wire [31:0] _298_;
   wire _299_;
-  wire [25:0] _300_;
+  wire [4:0] _300_;
   wire _301_;
-  wire [5:0] _302_;
+  wire [30:0] _302_;
   wire _303_;
-  wire [30:0] _304_;
+  wire _304_;
   wire _305_;
   wire _306_;
   wire _307_;
-  wire _308_;
+  wire [31:0] _308_;
   wire _309_;
-  wire _310_;
+  wire [4:0] _310_;
   wire _311_;
-  wire _312_;
+  wire [4:0] _312_;
   wire _313_;
-  wire [7:0] _314_;
+  wire [30:0] _314_;
   wire _315_;
-  wire [7:0] _316_;
+  wire _316_;
   wire _317_;
-  wire [7:0] _318_;
+  wire _318_;
   wire _319_;
-  wire [7:0] _320_;
+  wire [31:0] _320_;
   wire _321_;
-  wire _322_;
+  wire [4:0] _322_;
   wire _323_;
-  wire _324_;
+  wire [4:0] _324_;
   wire _325_;
-  wire [7:0] _326_;
+  wire [30:0] _326_;
   wire _327_;
   wire _328_;
   wire _329_;
   wire _330_;
   wire _331_;
-  wire [9:0] _332_;
+  wire [31:0] _332_;
   wire _333_;
-  wire [9:0] _334_;
+  wire [25:0] _334_;
   wire _335_;
-  wire [33:0] _336_;
+  wire [5:0] _336_;
   wire _337_;
-  wire _338_;
+  wire [30:0] _338_;
   wire _339_;
   wire _340_;
   wire _341_;
-  wire [33:0] _342_;
+  wire _342_;
   wire _343_;
-  wire [4:0] _344_;
+  wire _344_;
   wire _345_;
   wire _346_;
   wire _347_;
-  wire _348_;
+  wire [7:0] _348_;
   wire _349_;
-  wire [31:0] _350_;
+  wire [7:0] _350_;
   wire _351_;
-  wire [31:0] _352_;
+  wire [7:0] _352_;
   wire _353_;
-  wire [32:0] _354_;
+  wire [7:0] _354_;
   wire _355_;
-  wire [4:0] _356_;
+  wire _356_;
   wire _357_;
   wire _358_;
   wire _359_;
   wire _360_;
   wire _361_;
-  wire [33:0] _362_;
+  wire _362_;
   wire _363_;
-  wire [62:0] _364_;
+  wire [7:0] _364_;
   wire _365_;
-  wire [4:0] _366_;
+  wire _366_;
   wire _367_;
-  wire [30:0] _368_;
+  wire _368_;
   wire _369_;
-  wire _370_;
+  wire [9:0] _370_;
   wire _371_;
-  wire _372_;
+  wire [9:0] _372_;
   wire _373_;
-  wire [4:0] _374_;
+  wire [33:0] _374_;
   wire _375_;
-  wire [30:0] _376_;
+  wire _376_;
   wire _377_;
   wire _378_;
   wire _379_;
-  wire _380_;
+  wire [33:0] _380_;
   wire _381_;
   wire [4:0] _382_;
   wire _383_;
-  wire [30:0] _384_;
+  wire _384_;
   wire _385_;
   wire _386_;
   wire _387_;
-  wire _388_;
+  wire [31:0] _388_;
   wire _389_;
-  wire [4:0] _390_;
+  wire [31:0] _390_;
   wire _391_;
-  wire [30:0] _392_;
+  wire [32:0] _392_;
   wire _393_;
+  wire [4:0] _394_;
+  wire _395_;
+  wire _396_;
+  wire _397_;
+  wire _398_;
+  wire _399_;
+  wire [33:0] _400_;
+  wire _401_;
+  wire [62:0] _402_;
+  wire _403_;
+  wire [4:0] _404_;
+  wire _405_;
+  wire [30:0] _406_;
+  wire _407_;
+  wire _408_;
+  wire _409_;
+  wire _410_;
+  wire _411_;
+  wire [4:0] _412_;
+  wire _413_;
+  wire [30:0] _414_;
+  wire _415_;
+  wire _416_;
+  wire _417_;
+  wire _418_;
+  wire _419_;
+  wire [4:0] _420_;
+  wire _421_;
+  wire [30:0] _422_;
+  wire _423_;
+  wire _424_;
+  wire _425_;
+  wire _426_;
+  wire _427_;
   wire [16:0] a;
-  wire [14:0] \a$100 ;
-  wire [16:0] \a$94 ;
-  wire [14:0] \a$97 ;
+  wire [16:0] \a$104 ;
+  wire [14:0] \a$107 ;
+  wire [14:0] \a$110 ;
   wire [31:0] a_0;
   input [7:0] act_max;
   wire [7:0] act_max;
   input [7:0] act_min;
   wire [7:0] act_min;
   wire [16:0] b;
-  wire [13:0] \b$101 ;
-  wire [13:0] \b$95 ;
-  wire [16:0] \b$98 ;
+  wire [13:0] \b$105 ;
+  wire [16:0] \b$108 ;
+  wire [13:0] \b$111 ;
   input clk;
   wire clk;
   wire en;
-  wire \en$90 ;
-  wire \en$93 ;
-  wire \en$96 ;
-  wire \en$99 ;
+  wire \en$100 ;
+  wire \en$103 ;
+  wire \en$106 ;
+  wire \en$109 ;
+  wire fits_0;
   wire [32:0] h_0;
   wire [31:0] half_0;
   wire [31:0] halfm_0;
@@ -25990,11 +26047,11 @@ module \hwq_top.engine.requant (rst, zero_point, act_min, act_max, i_valid, i_la
   reg o_valid = 1'h0;
   wire [62:0] outer_0;
   wire [33:0] p;
-  wire [30:0] \p$45 ;
-  wire [31:0] \p$47 ;
-  wire [28:0] \p$49 ;
-  input [68:0] \port$2515$0 ;
-  wire [68:0] \port$2515$0 ;
+  wire [30:0] \p$52 ;
+  wire [31:0] \p$54 ;
+  wire [28:0] \p$56 ;
+  input [68:0] \port$2557$0 ;
+  wire [68:0] \port$2557$0 ;
   wire [4:0] r_0;
   reg [25:0] rq0_acc0 = 26'h0000000;
   reg [31:0] rq0_b0 = 32'd0;
@@ -26008,6 +26065,12 @@ module \hwq_top.engine.requant (rst, zero_point, act_min, act_max, i_valid, i_la
   reg [4:0] rq1_r0 = 5'h00;
   reg [31:0] rq1_s0 = 32'd0;
   reg rq1_valid = 1'h0;
+  reg [4:0] rq1b_l0 = 5'h00;
+  reg rq1b_last = 1'h0;
+  reg [30:0] rq1b_m0 = 31'h00000000;
+  reg [4:0] rq1b_r0 = 5'h00;
+  reg [31:0] rq1b_s0 = 32'd0;
+  reg rq1b_valid = 1'h0;
   reg [32:0] rq2_h0 = 33'h000000000;
   reg [31:0] rq2_hf0 = 32'd0;
   reg [31:0] rq2_hm0 = 32'd0;
@@ -26050,541 +26113,588 @@ module \hwq_top.engine.requant (rst, zero_point, act_min, act_max, i_valid, i_la
   reg rq3a_valid = 1'h0;
   reg rq4_above0 = 1'h0;
   reg rq4_below0 = 1'h0;
+  reg rq4_fits0 = 1'h0;
   reg rq4_last = 1'h0;
+  reg rq4_neg0 = 1'h0;
   reg [7:0] rq4_t0 = 8'h00;
   reg rq4_valid = 1'h0;
   input rst;
   wire rst;
   wire [31:0] s_0;
+  wire [31:0] sl_0;
   wire [7:0] t_0;
   wire [33:0] u_0;
   wire [33:0] y_0;
   input [7:0] zero_point;
   wire [7:0] zero_point;
-  assign _194_ = $signed(act_min) - $signed(zero_point);
-  assign _196_ = $signed(act_max) - $signed(zero_point);
-  assign _199_ = $signed(rq3_y0) < $signed(lo_z);
-  assign _201_ = $signed(rq3_y0) > $signed(hi_z);
-  assign _203_ = $signed(rq0_e0) > $signed(1'h0);
-  assign _204_ = _203_ ? rq0_e0 : 6'h00;
-  assign _205_ = $signed(rq0_e0) < $signed(1'h0);
-  assign _207_ = - $signed(rq0_e0);
-  assign _208_ = _205_ ? _207_ : 7'h00;
-  assign _209_ = $signed(rq0_acc0) + $signed(rq0_b0);
-  assign _210_ = $signed(rq1_s0) << rq1_l0;
-  assign _211_ = $signed(rq2p_phl0) + $signed({ 1'h0, rq2p_plh0 });
-  assign mid_0 = $signed(_211_) + $signed(15'h2000);
-  assign _213_ = $signed(_212_) + $signed(rq2m_mi0);
-  assign _215_ = 1'h1 << rq2m_r0;
-  assign _218_ = rq2m_r0 >= 2'h2;
-  assign _219_ = rq2m_r0 >= 2'h3;
-  assign _220_ = rq2m_r0 >= 3'h4;
-  assign _221_ = rq2m_r0 >= 3'h5;
-  assign _222_ = rq2m_r0 >= 3'h6;
-  assign _223_ = rq2m_r0 >= 3'h7;
-  assign _224_ = rq2m_r0 >= 4'h8;
-  assign _225_ = rq2m_r0 >= 4'h9;
-  assign _226_ = rq2m_r0 >= 4'ha;
-  assign _227_ = rq2m_r0 >= 4'hb;
-  assign _229_ = rq2m_r0 >= 4'hc;
-  assign _230_ = rq2m_r0 >= 4'hd;
-  assign _231_ = rq2m_r0 >= 4'he;
-  assign _232_ = rq2m_r0 >= 4'hf;
-  assign _233_ = rq2m_r0 >= 5'h10;
-  assign _234_ = rq2m_r0 >= 5'h11;
-  assign _235_ = rq2m_r0 >= 5'h12;
-  assign _236_ = rq2m_r0 >= 5'h13;
-  assign _237_ = rq2m_r0 >= 5'h14;
-  assign _238_ = rq2m_r0 >= 5'h15;
-  assign _240_ = rq2m_r0 >= 5'h16;
-  assign _241_ = rq2m_r0 >= 5'h17;
-  assign _242_ = rq2m_r0 >= 5'h18;
-  assign _243_ = rq2m_r0 >= 5'h19;
-  assign _244_ = rq2m_r0 >= 5'h1a;
-  assign _245_ = rq2m_r0 >= 5'h1b;
-  assign _246_ = rq2m_r0 >= 5'h1c;
-  assign _247_ = rq2m_r0 >= 5'h1d;
-  assign _248_ = rq2m_r0 >= 5'h1e;
-  assign _249_ = rq2m_r0 >= 5'h1f;
-  assign _251_ = rq2m_r0 >= 6'h20;
-  assign _252_ = rq2m_r0 >= 6'h21;
-  assign _253_ = $signed(rq2_h0) < $signed(1'h0);
-  assign _254_ = _253_ ? rq2_hm0 : rq2_hf0;
-  assign u_0 = $signed(rq2_h0) + $signed({ 1'h0, _254_ });
+  assign _217_ = $signed(act_min) - $signed(zero_point);
+  assign _218_ = $signed(act_max) - $signed(zero_point);
+  assign _223_ = $signed(rq3_y0[8:0]) < $signed(lo_z);
+  assign _226_ = $signed(rq3_y0[8:0]) > $signed(hi_z);
+  assign _228_ = rq4_fits0 ? rq4_below0 : rq4_neg0;
+  assign _229_ = ~ rq4_neg0;
+  assign _230_ = rq4_fits0 ? rq4_above0 : _229_;
+  assign _231_ = $signed(rq0_e0) > $signed(1'h0);
+  assign _232_ = _231_ ? rq0_e0 : 6'h00;
+  assign _233_ = $signed(rq0_e0) < $signed(1'h0);
+  assign _234_ = - $signed(rq0_e0);
+  assign _236_ = _233_ ? _234_ : 7'h00;
+  assign _237_ = $signed(rq0_acc0) + $signed(rq0_b0);
+  assign _238_ = $signed(rq1_s0) << rq1_l0[1:0];
+  assign _239_ = $signed(rq1b_s0) << { rq1b_l0[4:2], 2'h0 };
+  assign _240_ = $signed(rq2p_phl0) + $signed({ 1'h0, rq2p_plh0 });
+  assign mid_0 = $signed(_240_) + $signed(15'h2000);
+  assign _242_ = $signed(_241_) + $signed(rq2m_mi0);
+  assign _244_ = 1'h1 << rq2m_r0;
+  assign _247_ = rq2m_r0 >= 2'h2;
+  assign _248_ = rq2m_r0 >= 2'h3;
+  assign _249_ = rq2m_r0 >= 3'h4;
+  assign _250_ = rq2m_r0 >= 3'h5;
+  assign _251_ = rq2m_r0 >= 3'h6;
+  assign _252_ = rq2m_r0 >= 3'h7;
+  assign _253_ = rq2m_r0 >= 4'h8;
+  assign _254_ = rq2m_r0 >= 4'h9;
+  assign _255_ = rq2m_r0 >= 4'ha;
+  assign _256_ = rq2m_r0 >= 4'hb;
+  assign _258_ = rq2m_r0 >= 4'hc;
+  assign _259_ = rq2m_r0 >= 4'hd;
+  assign _260_ = rq2m_r0 >= 4'he;
+  assign _261_ = rq2m_r0 >= 4'hf;
+  assign _262_ = rq2m_r0 >= 5'h10;
+  assign _263_ = rq2m_r0 >= 5'h11;
+  assign _264_ = rq2m_r0 >= 5'h12;
+  assign _265_ = rq2m_r0 >= 5'h13;
+  assign _266_ = rq2m_r0 >= 5'h14;
+  assign _267_ = rq2m_r0 >= 5'h15;
+  assign _269_ = rq2m_r0 >= 5'h16;
+  assign _270_ = rq2m_r0 >= 5'h17;
+  assign _271_ = rq2m_r0 >= 5'h18;
+  assign _272_ = rq2m_r0 >= 5'h19;
+  assign _273_ = rq2m_r0 >= 5'h1a;
+  assign _274_ = rq2m_r0 >= 5'h1b;
+  assign _275_ = rq2m_r0 >= 5'h1c;
+  assign _276_ = rq2m_r0 >= 5'h1d;
+  assign _277_ = rq2m_r0 >= 5'h1e;
+  assign _278_ = rq2m_r0 >= 5'h1f;
+  assign _280_ = rq2m_r0 >= 6'h20;
+  assign _281_ = rq2m_r0 >= 6'h21;
+  assign _282_ = $signed(rq2_h0) < $signed(1'h0);
+  assign _283_ = _282_ ? rq2_hm0 : rq2_hf0;
+  assign u_0 = $signed(rq2_h0) + $signed({ 1'h0, _283_ });
   assign y_0 = $signed(rq3a_u0) >>> rq3a_r0;
-  assign _255_ = rq3_y0[7:0] + zero_point;
-  assign _272_ = _273_ ? 1'h0 : rq2a_last;
-  assign _274_ = _275_ ? 1'h0 : rq2a_valid;
-  assign _276_ = _277_ ? _210_[31:0] : rq2a_a0;
-  assign _278_ = _279_ ? rq1_r0 : rq2a_r0;
-  assign _280_ = _281_ ? rq1_m0 : rq2a_m0;
-  assign _282_ = _283_ ? 1'h0 : rq1_last;
-  assign _284_ = _285_ ? 1'h0 : rq1_valid;
-  assign _286_ = _287_ ? _209_[31:0] : rq1_s0;
-  assign _288_ = _289_ ? _208_[4:0] : rq1_r0;
-  assign _290_ = _291_ ? _204_[4:0] : rq1_l0;
-  assign _292_ = _293_ ? rq0_m0 : rq1_m0;
-  assign _294_ = _295_ ? 1'h0 : rq0_last;
-  assign _296_ = _297_ ? 1'h0 : rq0_valid;
-  assign _298_ = _299_ ? \port$2515$0 [31:0] : rq0_b0;
-  assign _300_ = _301_ ? i_acc : rq0_acc0;
-  assign _302_ = _303_ ? \port$2515$0 [68:63] : rq0_e0;
-  assign _304_ = _305_ ? \port$2515$0 [62:32] : rq0_m0;
-  assign _306_ = _307_ ? 1'h0 : i_last;
-  assign _308_ = _309_ ? 1'h0 : i_valid;
-  assign _310_ = _311_ ? 1'h0 : rq4_last;
-  assign _312_ = _313_ ? 1'h0 : rq4_valid;
-  assign _314_ = _315_ ? (* full_case = 32'd1 *) act_max : rq4_t0;
-  assign _316_ = _317_ ? (* full_case = 32'd1 *) act_min : _314_;
-  assign _318_ = _319_ ? _316_ : o_data;
-  assign _320_ = _321_ ? 8'h00 : _318_;
-  assign _322_ = _323_ ? _201_ : rq4_above0;
-  assign _324_ = _325_ ? _199_ : rq4_below0;
-  assign _326_ = _327_ ? _255_[7:0] : rq4_t0;
-  assign _328_ = _329_ ? 1'h0 : rq3_last;
-  assign _330_ = _331_ ? 1'h0 : rq3_valid;
-  assign _332_ = _333_ ? 10'h000 : { _196_[8], _196_ };
-  assign _334_ = _335_ ? 10'h000 : { _194_[8], _194_ };
-  assign _336_ = _337_ ? y_0 : rq3_y0;
-  assign _338_ = _339_ ? 1'h0 : rq3a_last;
-  assign _340_ = _341_ ? 1'h0 : rq3a_valid;
-  assign _342_ = _343_ ? u_0 : rq3a_u0;
-  assign _344_ = _345_ ? rq2_r0 : rq3a_r0;
-  assign _346_ = _347_ ? 1'h0 : rq2_last;
-  assign _348_ = _349_ ? 1'h0 : rq2_valid;
-  assign _350_ = _351_ ? { _252_, _251_, _249_, _248_, _247_, _246_, _245_, _244_, _243_, _242_, _241_, _240_, _238_, _237_, _236_, _235_, _234_, _233_, _232_, _231_, _230_, _229_, _227_, _226_, _225_, _224_, _223_, _222_, _221_, _220_, _219_, _218_ } : rq2_hm0;
-  assign _352_ = _353_ ? _216_[31:0] : rq2_hf0;
-  assign _354_ = _355_ ? _214_[32:0] : rq2_h0;
-  assign _356_ = _357_ ? rq2m_r0 : rq2_r0;
-  assign _358_ = _359_ ? 1'h0 : rq2m_last;
-  assign _360_ = _361_ ? 1'h0 : rq2m_valid;
-  assign _362_ = _363_ ? mid_0 : rq2m_mi0;
-  assign _364_ = _365_ ? { rq2p_phh0, rq2p_pll0 } : rq2m_o0;
-  assign _366_ = _367_ ? rq2d_r0 : rq2m_r0;
-  assign _368_ = _369_ ? rq2d_m0 : rq2m_m0;
-  assign _370_ = _371_ ? 1'h0 : rq2d_last;
-  assign _372_ = _373_ ? 1'h0 : rq2d_valid;
-  assign _374_ = _375_ ? rq2c_r0 : rq2d_r0;
-  assign _376_ = _377_ ? rq2c_m0 : rq2d_m0;
-  assign _378_ = _379_ ? 1'h0 : rq2c_last;
-  assign _380_ = _381_ ? 1'h0 : rq2c_valid;
-  assign _382_ = _383_ ? rq2b_r0 : rq2c_r0;
-  assign _384_ = _385_ ? rq2b_m0 : rq2c_m0;
-  assign _386_ = _387_ ? 1'h0 : rq2b_last;
-  assign _388_ = _389_ ? 1'h0 : rq2b_valid;
-  assign _390_ = _391_ ? rq2a_r0 : rq2b_r0;
-  assign _392_ = _393_ ? rq2a_m0 : rq2b_m0;
+  assign _284_ = rq3_y0[7:0] + zero_point;
+  assign fits_0 = $signed(rq3_y0[32:8]) == $signed(rq3_y0[33]);
+  assign _290_ = _291_ ? rq2a_r0 : rq2b_r0;
+  assign _292_ = _293_ ? rq2a_m0 : rq2b_m0;
+  assign _294_ = _295_ ? 1'h0 : rq2a_last;
+  assign _296_ = _297_ ? 1'h0 : rq2a_valid;
+  assign _298_ = _299_ ? _239_[31:0] : rq2a_a0;
+  assign _300_ = _301_ ? rq1b_r0 : rq2a_r0;
+  assign _302_ = _303_ ? rq1b_m0 : rq2a_m0;
+  assign _304_ = _305_ ? 1'h0 : rq1b_last;
+  assign _306_ = _307_ ? 1'h0 : rq1b_valid;
+  assign _308_ = _309_ ? _238_[31:0] : rq1b_s0;
+  assign _310_ = _311_ ? rq1_r0 : rq1b_r0;
+  assign _312_ = _313_ ? rq1_l0 : rq1b_l0;
+  assign _314_ = _315_ ? rq1_m0 : rq1b_m0;
+  assign _316_ = _317_ ? 1'h0 : rq1_last;
+  assign _318_ = _319_ ? 1'h0 : rq1_valid;
+  assign _320_ = _321_ ? _237_[31:0] : rq1_s0;
+  assign _322_ = _323_ ? _236_[4:0] : rq1_r0;
+  assign _324_ = _325_ ? _232_[4:0] : rq1_l0;
+  assign _326_ = _327_ ? rq0_m0 : rq1_m0;
+  assign _328_ = _329_ ? 1'h0 : rq0_last;
+  assign _330_ = _331_ ? 1'h0 : rq0_valid;
+  assign _332_ = _333_ ? \port$2557$0 [31:0] : rq0_b0;
+  assign _334_ = _335_ ? i_acc : rq0_acc0;
+  assign _336_ = _337_ ? \port$2557$0 [68:63] : rq0_e0;
+  assign _338_ = _339_ ? \port$2557$0 [62:32] : rq0_m0;
+  assign _344_ = _345_ ? 1'h0 : rq4_last;
+  assign _340_ = _341_ ? 1'h0 : i_last;
+  assign _342_ = _343_ ? 1'h0 : i_valid;
+  assign _346_ = _347_ ? 1'h0 : rq4_valid;
+  assign _348_ = _349_ ? (* full_case = 32'd1 *) act_max : rq4_t0;
+  assign _350_ = _351_ ? (* full_case = 32'd1 *) act_min : _348_;
+  assign _352_ = _353_ ? _350_ : o_data;
+  assign _354_ = _355_ ? 8'h00 : _352_;
+  assign _356_ = _357_ ? _226_ : rq4_above0;
+  assign _358_ = _359_ ? _223_ : rq4_below0;
+  assign _360_ = _361_ ? fits_0 : rq4_fits0;
+  assign _362_ = _363_ ? rq3_y0[33] : rq4_neg0;
+  assign _364_ = _365_ ? _284_[7:0] : rq4_t0;
+  assign _366_ = _367_ ? 1'h0 : rq3_last;
+  assign _368_ = _369_ ? 1'h0 : rq3_valid;
+  assign _370_ = _371_ ? 10'h000 : { _218_[8], _218_ };
+  assign _372_ = _373_ ? 10'h000 : { _217_[8], _217_ };
+  assign _374_ = _375_ ? y_0 : rq3_y0;
+  assign _376_ = _377_ ? 1'h0 : rq3a_last;
+  assign _378_ = _379_ ? 1'h0 : rq3a_valid;
+  assign _380_ = _381_ ? u_0 : rq3a_u0;
+  assign _382_ = _383_ ? rq2_r0 : rq3a_r0;
+  assign _384_ = _385_ ? 1'h0 : rq2_last;
+  assign _386_ = _387_ ? 1'h0 : rq2_valid;
+  assign _388_ = _389_ ? { _281_, _280_, _278_, _277_, _276_, _275_, _274_, _273_, _272_, _271_, _270_, _269_, _267_, _266_, _265_, _264_, _263_, _262_, _261_, _260_, _259_, _258_, _256_, _255_, _254_, _253_, _252_, _251_, _250_, _249_, _248_, _247_ } : rq2_hm0;
+  assign _390_ = _391_ ? _245_[31:0] : rq2_hf0;
+  assign _392_ = _393_ ? _243_[32:0] : rq2_h0;
+  assign _394_ = _395_ ? rq2m_r0 : rq2_r0;
+  assign _396_ = _397_ ? 1'h0 : rq2m_last;
+  assign _398_ = _399_ ? 1'h0 : rq2m_valid;
+  assign _400_ = _401_ ? mid_0 : rq2m_mi0;
+  assign _402_ = _403_ ? { rq2p_phh0, rq2p_pll0 } : rq2m_o0;
+  assign _404_ = _405_ ? rq2d_r0 : rq2m_r0;
+  assign _406_ = _407_ ? rq2d_m0 : rq2m_m0;
+  assign _408_ = _409_ ? 1'h0 : rq2d_last;
+  assign _410_ = _411_ ? 1'h0 : rq2d_valid;
+  assign _412_ = _413_ ? rq2c_r0 : rq2d_r0;
+  assign _414_ = _415_ ? rq2c_m0 : rq2d_m0;
+  assign _416_ = _417_ ? 1'h0 : rq2c_last;
+  assign _418_ = _419_ ? 1'h0 : rq2c_valid;
+  assign _420_ = _421_ ? rq2b_r0 : rq2c_r0;
+  assign _422_ = _423_ ? rq2b_m0 : rq2c_m0;
+  assign _424_ = _425_ ? 1'h0 : rq2b_last;
+  assign _426_ = _427_ ? 1'h0 : rq2b_valid;
   \hwq_top.engine.requant.phh_0  phh_0 (
     .a(rq2a_a0[31:17]),
     .b(rq2a_m0[30:17]),
     .clk(clk),
-    .\port$831$0 (_161_),
-    .\port$831$1 (_162_),
-    .\port$831$10 (_172_),
-    .\port$831$11 (_173_),
-    .\port$831$12 (_174_),
-    .\port$831$13 (_175_),
-    .\port$831$14 (_176_),
-    .\port$831$15 (_177_),
-    .\port$831$16 (_179_),
-    .\port$831$17 (_180_),
-    .\port$831$18 (_181_),
-    .\port$831$19 (_182_),
-    .\port$831$2 (_163_),
-    .\port$831$20 (_183_),
-    .\port$831$21 (_184_),
-    .\port$831$22 (_185_),
-    .\port$831$23 (_186_),
-    .\port$831$24 (_187_),
-    .\port$831$25 (_188_),
-    .\port$831$26 (_190_),
-    .\port$831$27 (_191_),
-    .\port$831$28 (_192_),
-    .\port$831$3 (_164_),
-    .\port$831$4 (_165_),
-    .\port$831$5 (_166_),
-    .\port$831$6 (_168_),
-    .\port$831$7 (_169_),
-    .\port$831$8 (_170_),
-    .\port$831$9 (_171_),
+    .\port$856$0 (_181_),
+    .\port$856$1 (_182_),
+    .\port$856$10 (_192_),
+    .\port$856$11 (_193_),
+    .\port$856$12 (_194_),
+    .\port$856$13 (_195_),
+    .\port$856$14 (_196_),
+    .\port$856$15 (_197_),
+    .\port$856$16 (_198_),
+    .\port$856$17 (_199_),
+    .\port$856$18 (_201_),
+    .\port$856$19 (_202_),
+    .\port$856$2 (_183_),
+    .\port$856$20 (_203_),
+    .\port$856$21 (_204_),
+    .\port$856$22 (_205_),
+    .\port$856$23 (_206_),
+    .\port$856$24 (_207_),
+    .\port$856$25 (_208_),
+    .\port$856$26 (_209_),
+    .\port$856$27 (_210_),
+    .\port$856$28 (_212_),
+    .\port$856$3 (_184_),
+    .\port$856$4 (_185_),
+    .\port$856$5 (_186_),
+    .\port$856$6 (_187_),
+    .\port$856$7 (_188_),
+    .\port$856$8 (_190_),
+    .\port$856$9 (_191_),
     .rst(rst)
   );
   \hwq_top.engine.requant.phl_0  phl_0 (
     .a(rq2a_a0[31:17]),
     .b(rq2a_m0[16:0]),
     .clk(clk),
-    .\port$830$0 (_126_),
-    .\port$830$1 (_127_),
-    .\port$830$10 (_137_),
-    .\port$830$11 (_138_),
-    .\port$830$12 (_139_),
-    .\port$830$13 (_140_),
-    .\port$830$14 (_141_),
-    .\port$830$15 (_142_),
-    .\port$830$16 (_143_),
-    .\port$830$17 (_144_),
-    .\port$830$18 (_146_),
-    .\port$830$19 (_147_),
-    .\port$830$2 (_128_),
-    .\port$830$20 (_148_),
-    .\port$830$21 (_149_),
-    .\port$830$22 (_150_),
-    .\port$830$23 (_151_),
-    .\port$830$24 (_152_),
-    .\port$830$25 (_153_),
-    .\port$830$26 (_154_),
-    .\port$830$27 (_155_),
-    .\port$830$28 (_157_),
-    .\port$830$29 (_158_),
-    .\port$830$3 (_129_),
-    .\port$830$30 (_159_),
-    .\port$830$31 (_160_),
-    .\port$830$4 (_130_),
-    .\port$830$5 (_131_),
-    .\port$830$6 (_132_),
-    .\port$830$7 (_133_),
-    .\port$830$8 (_135_),
-    .\port$830$9 (_136_),
+    .\port$855$0 (_146_),
+    .\port$855$1 (_147_),
+    .\port$855$10 (_157_),
+    .\port$855$11 (_158_),
+    .\port$855$12 (_159_),
+    .\port$855$13 (_160_),
+    .\port$855$14 (_161_),
+    .\port$855$15 (_162_),
+    .\port$855$16 (_163_),
+    .\port$855$17 (_164_),
+    .\port$855$18 (_165_),
+    .\port$855$19 (_166_),
+    .\port$855$2 (_148_),
+    .\port$855$20 (_168_),
+    .\port$855$21 (_169_),
+    .\port$855$22 (_170_),
+    .\port$855$23 (_171_),
+    .\port$855$24 (_172_),
+    .\port$855$25 (_173_),
+    .\port$855$26 (_174_),
+    .\port$855$27 (_175_),
+    .\port$855$28 (_176_),
+    .\port$855$29 (_177_),
+    .\port$855$3 (_149_),
+    .\port$855$30 (_179_),
+    .\port$855$31 (_180_),
+    .\port$855$4 (_150_),
+    .\port$855$5 (_151_),
+    .\port$855$6 (_152_),
+    .\port$855$7 (_153_),
+    .\port$855$8 (_154_),
+    .\port$855$9 (_155_),
     .rst(rst)
   );
   \hwq_top.engine.requant.plh_0  plh_0 (
     .a(rq2a_a0[16:0]),
     .b(rq2a_m0[30:17]),
     .clk(clk),
-    .\port$829$0 (_091_),
-    .\port$829$1 (_092_),
-    .\port$829$10 (_102_),
-    .\port$829$11 (_103_),
-    .\port$829$12 (_104_),
-    .\port$829$13 (_105_),
-    .\port$829$14 (_106_),
-    .\port$829$15 (_107_),
-    .\port$829$16 (_108_),
-    .\port$829$17 (_109_),
-    .\port$829$18 (_110_),
-    .\port$829$19 (_113_),
-    .\port$829$2 (_093_),
-    .\port$829$20 (_114_),
-    .\port$829$21 (_115_),
-    .\port$829$22 (_116_),
-    .\port$829$23 (_117_),
-    .\port$829$24 (_118_),
-    .\port$829$25 (_119_),
-    .\port$829$26 (_120_),
-    .\port$829$27 (_121_),
-    .\port$829$28 (_122_),
-    .\port$829$29 (_124_),
-    .\port$829$3 (_094_),
-    .\port$829$30 (_125_),
-    .\port$829$4 (_095_),
-    .\port$829$5 (_096_),
-    .\port$829$6 (_097_),
-    .\port$829$7 (_098_),
-    .\port$829$8 (_099_),
-    .\port$829$9 (_101_),
+    .\port$854$0 (_110_),
+    .\port$854$1 (_113_),
+    .\port$854$10 (_122_),
+    .\port$854$11 (_124_),
+    .\port$854$12 (_125_),
+    .\port$854$13 (_126_),
+    .\port$854$14 (_127_),
+    .\port$854$15 (_128_),
+    .\port$854$16 (_129_),
+    .\port$854$17 (_130_),
+    .\port$854$18 (_131_),
+    .\port$854$19 (_132_),
+    .\port$854$2 (_114_),
+    .\port$854$20 (_133_),
+    .\port$854$21 (_135_),
+    .\port$854$22 (_136_),
+    .\port$854$23 (_137_),
+    .\port$854$24 (_138_),
+    .\port$854$25 (_139_),
+    .\port$854$26 (_140_),
+    .\port$854$27 (_141_),
+    .\port$854$28 (_142_),
+    .\port$854$29 (_143_),
+    .\port$854$3 (_115_),
+    .\port$854$30 (_144_),
+    .\port$854$4 (_116_),
+    .\port$854$5 (_117_),
+    .\port$854$6 (_118_),
+    .\port$854$7 (_119_),
+    .\port$854$8 (_120_),
+    .\port$854$9 (_121_),
     .rst(rst)
   );
   \hwq_top.engine.requant.pll_0  pll_0 (
     .a(rq2a_a0[16:0]),
     .b(rq2a_m0[16:0]),
     .clk(clk),
-    .\port$828$0 (_053_),
-    .\port$828$1 (_054_),
-    .\port$828$10 (_064_),
-    .\port$828$11 (_065_),
-    .\port$828$12 (_066_),
-    .\port$828$13 (_068_),
-    .\port$828$14 (_069_),
-    .\port$828$15 (_070_),
-    .\port$828$16 (_071_),
-    .\port$828$17 (_072_),
-    .\port$828$18 (_073_),
-    .\port$828$19 (_074_),
-    .\port$828$2 (_055_),
-    .\port$828$20 (_075_),
-    .\port$828$21 (_076_),
-    .\port$828$22 (_077_),
-    .\port$828$23 (_079_),
-    .\port$828$24 (_080_),
-    .\port$828$25 (_081_),
-    .\port$828$26 (_082_),
-    .\port$828$27 (_083_),
-    .\port$828$28 (_084_),
-    .\port$828$29 (_085_),
-    .\port$828$3 (_057_),
-    .\port$828$30 (_086_),
-    .\port$828$31 (_087_),
-    .\port$828$32 (_088_),
-    .\port$828$33 (_090_),
-    .\port$828$4 (_058_),
-    .\port$828$5 (_059_),
-    .\port$828$6 (_060_),
-    .\port$828$7 (_061_),
-    .\port$828$8 (_062_),
-    .\port$828$9 (_063_),
+    .\port$853$0 (_073_),
+    .\port$853$1 (_074_),
+    .\port$853$10 (_084_),
+    .\port$853$11 (_085_),
+    .\port$853$12 (_086_),
+    .\port$853$13 (_087_),
+    .\port$853$14 (_088_),
+    .\port$853$15 (_090_),
+    .\port$853$16 (_091_),
+    .\port$853$17 (_092_),
+    .\port$853$18 (_093_),
+    .\port$853$19 (_094_),
+    .\port$853$2 (_075_),
+    .\port$853$20 (_095_),
+    .\port$853$21 (_096_),
+    .\port$853$22 (_097_),
+    .\port$853$23 (_098_),
+    .\port$853$24 (_099_),
+    .\port$853$25 (_101_),
+    .\port$853$26 (_102_),
+    .\port$853$27 (_103_),
+    .\port$853$28 (_104_),
+    .\port$853$29 (_105_),
+    .\port$853$3 (_076_),
+    .\port$853$30 (_106_),
+    .\port$853$31 (_107_),
+    .\port$853$32 (_108_),
+    .\port$853$33 (_109_),
+    .\port$853$4 (_077_),
+    .\port$853$5 (_079_),
+    .\port$853$6 (_080_),
+    .\port$853$7 (_081_),
+    .\port$853$8 (_082_),
+    .\port$853$9 (_083_),
     .rst(rst)
   );
   assign en = 1'h1;
-  assign i_multiplier = \port$2515$0 [62:32];
-  assign i_shift = \port$2515$0 [68:63];
-  assign i_bias = \port$2515$0 [31:0];
-  assign left_0 = _204_[4:0];
-  assign r_0 = _208_[4:0];
-  assign s_0 = _209_[31:0];
-  assign a_0 = _210_[31:0];
-  assign p = { _090_, _088_, _087_, _086_, _085_, _084_, _083_, _082_, _081_, _080_, _079_, _077_, _076_, _075_, _074_, _073_, _072_, _071_, _070_, _069_, _068_, _066_, _065_, _064_, _063_, _062_, _061_, _060_, _059_, _058_, _057_, _055_, _054_, _053_ };
-  assign \p$45  = { _125_, _124_, _122_, _121_, _120_, _119_, _118_, _117_, _116_, _115_, _114_, _113_, _110_, _109_, _108_, _107_, _106_, _105_, _104_, _103_, _102_, _101_, _099_, _098_, _097_, _096_, _095_, _094_, _093_, _092_, _091_ };
-  assign \p$47  = { _160_, _159_, _158_, _157_, _155_, _154_, _153_, _152_, _151_, _150_, _149_, _148_, _147_, _146_, _144_, _143_, _142_, _141_, _140_, _139_, _138_, _137_, _136_, _135_, _133_, _132_, _131_, _130_, _129_, _128_, _127_, _126_ };
-  assign \p$49  = { _192_, _191_, _190_, _188_, _187_, _186_, _185_, _184_, _183_, _182_, _181_, _180_, _179_, _177_, _176_, _175_, _174_, _173_, _172_, _171_, _170_, _169_, _168_, _166_, _165_, _164_, _163_, _162_, _161_ };
+  assign i_multiplier = \port$2557$0 [62:32];
+  assign i_shift = \port$2557$0 [68:63];
+  assign i_bias = \port$2557$0 [31:0];
+  assign left_0 = _232_[4:0];
+  assign r_0 = _236_[4:0];
+  assign s_0 = _237_[31:0];
+  assign sl_0 = _238_[31:0];
+  assign a_0 = _239_[31:0];
+  assign p = { _109_, _108_, _107_, _106_, _105_, _104_, _103_, _102_, _101_, _099_, _098_, _097_, _096_, _095_, _094_, _093_, _092_, _091_, _090_, _088_, _087_, _086_, _085_, _084_, _083_, _082_, _081_, _080_, _079_, _077_, _076_, _075_, _074_, _073_ };
+  assign \p$52  = { _144_, _143_, _142_, _141_, _140_, _139_, _138_, _137_, _136_, _135_, _133_, _132_, _131_, _130_, _129_, _128_, _127_, _126_, _125_, _124_, _122_, _121_, _120_, _119_, _118_, _117_, _116_, _115_, _114_, _113_, _110_ };
+  assign \p$54  = { _180_, _179_, _177_, _176_, _175_, _174_, _173_, _172_, _171_, _170_, _169_, _168_, _166_, _165_, _164_, _163_, _162_, _161_, _160_, _159_, _158_, _157_, _155_, _154_, _153_, _152_, _151_, _150_, _149_, _148_, _147_, _146_ };
+  assign \p$56  = { _212_, _210_, _209_, _208_, _207_, _206_, _205_, _204_, _203_, _202_, _201_, _199_, _198_, _197_, _196_, _195_, _194_, _193_, _192_, _191_, _190_, _188_, _187_, _186_, _185_, _184_, _183_, _182_, _181_ };
   assign outer_0 = { rq2p_phh0, rq2p_pll0 };
-  assign h_0 = _214_[32:0];
-  assign half_0 = _216_[31:0];
-  assign halfm_0 = { _252_, _251_, _249_, _248_, _247_, _246_, _245_, _244_, _243_, _242_, _241_, _240_, _238_, _237_, _236_, _235_, _234_, _233_, _232_, _231_, _230_, _229_, _227_, _226_, _225_, _224_, _223_, _222_, _221_, _220_, _219_, _218_ };
-  assign t_0 = _255_[7:0];
-  assign \en$90  = 1'h1;
+  assign h_0 = _243_[32:0];
+  assign half_0 = _245_[31:0];
+  assign halfm_0 = { _281_, _280_, _278_, _277_, _276_, _275_, _274_, _273_, _272_, _271_, _270_, _269_, _267_, _266_, _265_, _264_, _263_, _262_, _261_, _260_, _259_, _258_, _256_, _255_, _254_, _253_, _252_, _251_, _250_, _249_, _248_, _247_ };
+  assign t_0 = _284_[7:0];
+  assign \en$100  = 1'h1;
   assign a = rq2a_a0[16:0];
   assign b = rq2a_m0[16:0];
-  assign \en$93  = 1'h1;
-  assign \a$94  = rq2a_a0[16:0];
-  assign \b$95  = rq2a_m0[30:17];
-  assign \en$96  = 1'h1;
-  assign \a$97  = rq2a_a0[31:17];
-  assign \b$98  = rq2a_m0[16:0];
-  assign \en$99  = 1'h1;
-  assign \a$100  = rq2a_a0[31:17];
-  assign \b$101  = rq2a_m0[30:17];
-  assign \i_multiplier[0]  = \port$2515$0 [62:32];
-  assign \i_shift[0]  = \port$2515$0 [68:63];
+  assign \en$103  = 1'h1;
+  assign \a$104  = rq2a_a0[16:0];
+  assign \b$105  = rq2a_m0[30:17];
+  assign \en$106  = 1'h1;
+  assign \a$107  = rq2a_a0[31:17];
+  assign \b$108  = rq2a_m0[16:0];
+  assign \en$109  = 1'h1;
+  assign \a$110  = rq2a_a0[31:17];
+  assign \b$111  = rq2a_m0[30:17];
+  assign \i_multiplier[0]  = \port$2557$0 [62:32];
+  assign \i_shift[0]  = \port$2557$0 [68:63];
   assign \i_acc[0]  = i_acc;
-  assign \i_bias[0]  = \port$2515$0 [31:0];
+  assign \i_bias[0]  = \port$2557$0 [31:0];
   assign \o_data[0]  = o_data;
-  assign _020_ = { _192_, _191_, _190_, _188_, _187_, _186_, _185_, _184_, _183_, _182_, _181_, _180_, _179_, _177_, _176_, _175_, _174_, _173_, _172_, _171_, _170_, _169_, _168_, _166_, _165_, _164_, _163_, _162_, _161_ };
-  assign _019_ = { _160_, _159_, _158_, _157_, _155_, _154_, _153_, _152_, _151_, _150_, _149_, _148_, _147_, _146_, _144_, _143_, _142_, _141_, _140_, _139_, _138_, _137_, _136_, _135_, _133_, _132_, _131_, _130_, _129_, _128_, _127_, _126_ };
-  assign _018_ = { _125_, _124_, _122_, _121_, _120_, _119_, _118_, _117_, _116_, _115_, _114_, _113_, _110_, _109_, _108_, _107_, _106_, _105_, _104_, _103_, _102_, _101_, _099_, _098_, _097_, _096_, _095_, _094_, _093_, _092_, _091_ };
-  assign _017_ = { _090_, _088_, _087_, _086_, _085_, _084_, _083_, _082_, _081_, _080_, _079_, _077_, _076_, _075_, _074_, _073_, _072_, _071_, _070_, _069_, _068_, _066_, _065_, _064_, _063_, _062_, _061_, _060_, _059_, _058_, _057_, _055_, _054_, _053_ };
-  assign _311_ = rst;
-  assign _052_ = _310_;
-  assign _313_ = rst;
-  assign _051_ = _312_;
-  assign _315_ = rq4_above0;
-  assign _317_ = rq4_below0;
-  assign _319_ = _202_;
-  assign _321_ = rst;
-  assign _050_ = _320_;
-  assign _323_ = _200_;
-  assign _049_ = _322_;
-  assign _325_ = _198_;
-  assign _048_ = _324_;
-  assign _327_ = _197_;
-  assign _047_ = _326_;
-  assign _329_ = rst;
-  assign _046_ = _328_;
-  assign _331_ = rst;
-  assign _044_ = _330_;
-  assign _333_ = rst;
-  assign _043_ = _332_;
-  assign _335_ = rst;
-  assign _042_ = _334_;
-  assign _337_ = _193_;
-  assign _041_ = _336_;
-  assign _339_ = rst;
-  assign _040_ = _338_;
-  assign _341_ = rst;
-  assign _039_ = _340_;
-  assign _343_ = _189_;
-  assign _038_ = _342_;
-  assign _345_ = _178_;
-  assign _037_ = _344_;
+  assign _038_ = { _212_, _210_, _209_, _208_, _207_, _206_, _205_, _204_, _203_, _202_, _201_, _199_, _198_, _197_, _196_, _195_, _194_, _193_, _192_, _191_, _190_, _188_, _187_, _186_, _185_, _184_, _183_, _182_, _181_ };
+  assign _037_ = { _180_, _179_, _177_, _176_, _175_, _174_, _173_, _172_, _171_, _170_, _169_, _168_, _166_, _165_, _164_, _163_, _162_, _161_, _160_, _159_, _158_, _157_, _155_, _154_, _153_, _152_, _151_, _150_, _149_, _148_, _147_, _146_ };
+  assign _036_ = { _144_, _143_, _142_, _141_, _140_, _139_, _138_, _137_, _136_, _135_, _133_, _132_, _131_, _130_, _129_, _128_, _127_, _126_, _125_, _124_, _122_, _121_, _120_, _119_, _118_, _117_, _116_, _115_, _114_, _113_, _110_ };
+  assign _035_ = { _109_, _108_, _107_, _106_, _105_, _104_, _103_, _102_, _101_, _099_, _098_, _097_, _096_, _095_, _094_, _093_, _092_, _091_, _090_, _088_, _087_, _086_, _085_, _084_, _083_, _082_, _081_, _080_, _079_, _077_, _076_, _075_, _074_, _073_ };
+  assign _345_ = rst;
+  assign _072_ = _344_;
   assign _347_ = rst;
-  assign _036_ = _346_;
-  assign _349_ = rst;
-  assign _035_ = _348_;
-  assign _351_ = _167_;
-  assign _033_ = _350_;
-  assign _353_ = _156_;
-  assign _032_ = _352_;
-  assign _355_ = _145_;
-  assign _031_ = _354_;
-  assign _357_ = _134_;
-  assign _030_ = _356_;
-  assign _359_ = rst;
-  assign _029_ = _358_;
-  assign _361_ = rst;
-  assign _028_ = _360_;
-  assign _363_ = _123_;
-  assign _027_ = _362_;
-  assign _365_ = _112_;
-  assign _026_ = _364_;
-  assign _367_ = _100_;
-  assign _025_ = _366_;
-  assign _369_ = _089_;
-  assign _024_ = _368_;
+  assign _071_ = _346_;
+  assign _349_ = _230_;
+  assign _351_ = _228_;
+  assign _353_ = _227_;
+  assign _355_ = rst;
+  assign _070_ = _354_;
+  assign _357_ = _225_;
+  assign _069_ = _356_;
+  assign _359_ = _222_;
+  assign _068_ = _358_;
+  assign _361_ = _221_;
+  assign _066_ = _360_;
+  assign _363_ = _220_;
+  assign _065_ = _362_;
+  assign _365_ = _219_;
+  assign _064_ = _364_;
+  assign _367_ = rst;
+  assign _063_ = _366_;
+  assign _369_ = rst;
+  assign _062_ = _368_;
   assign _371_ = rst;
-  assign _022_ = _370_;
+  assign _061_ = _370_;
   assign _373_ = rst;
-  assign _021_ = _372_;
-  assign _375_ = _078_;
-  assign _016_ = _374_;
-  assign _377_ = _067_;
-  assign _015_ = _376_;
+  assign _060_ = _372_;
+  assign _375_ = _216_;
+  assign _059_ = _374_;
+  assign _377_ = rst;
+  assign _058_ = _376_;
   assign _379_ = rst;
-  assign _014_ = _378_;
-  assign _381_ = rst;
-  assign _013_ = _380_;
-  assign _383_ = _056_;
-  assign _011_ = _382_;
-  assign _385_ = _045_;
-  assign _010_ = _384_;
+  assign _057_ = _378_;
+  assign _381_ = _215_;
+  assign _055_ = _380_;
+  assign _383_ = _214_;
+  assign _054_ = _382_;
+  assign _385_ = rst;
+  assign _053_ = _384_;
   assign _387_ = rst;
-  assign _009_ = _386_;
-  assign _389_ = rst;
-  assign _008_ = _388_;
-  assign _391_ = _034_;
-  assign _007_ = _390_;
-  assign _393_ = _023_;
-  assign _006_ = _392_;
-  assign _273_ = rst;
-  assign _005_ = _272_;
-  assign _275_ = rst;
-  assign _004_ = _274_;
-  assign _277_ = _012_;
-  assign _003_ = _276_;
-  assign _279_ = _001_;
-  assign _002_ = _278_;
-  assign _281_ = _261_;
-  assign _271_ = _280_;
-  assign _283_ = rst;
-  assign _270_ = _282_;
-  assign _285_ = rst;
-  assign _269_ = _284_;
-  assign _287_ = _250_;
-  assign _268_ = _286_;
-  assign _289_ = _239_;
-  assign _267_ = _288_;
-  assign _291_ = _228_;
-  assign _266_ = _290_;
-  assign _293_ = _217_;
-  assign _265_ = _292_;
+  assign _052_ = _386_;
+  assign _389_ = _211_;
+  assign _051_ = _388_;
+  assign _391_ = _200_;
+  assign _050_ = _390_;
+  assign _393_ = _189_;
+  assign _049_ = _392_;
+  assign _395_ = _178_;
+  assign _048_ = _394_;
+  assign _397_ = rst;
+  assign _047_ = _396_;
+  assign _399_ = rst;
+  assign _046_ = _398_;
+  assign _401_ = _167_;
+  assign _044_ = _400_;
+  assign _403_ = _156_;
+  assign _043_ = _402_;
+  assign _405_ = _145_;
+  assign _042_ = _404_;
+  assign _407_ = _134_;
+  assign _041_ = _406_;
+  assign _409_ = rst;
+  assign _040_ = _408_;
+  assign _411_ = rst;
+  assign _039_ = _410_;
+  assign _413_ = _123_;
+  assign _033_ = _412_;
+  assign _415_ = _112_;
+  assign _032_ = _414_;
+  assign _417_ = rst;
+  assign _031_ = _416_;
+  assign _419_ = rst;
+  assign _030_ = _418_;
+  assign _421_ = _100_;
+  assign _029_ = _420_;
+  assign _423_ = _089_;
+  assign _028_ = _422_;
+  assign _425_ = rst;
+  assign _027_ = _424_;
+  assign _427_ = rst;
+  assign _026_ = _426_;
+  assign _291_ = _078_;
+  assign _025_ = _290_;
+  assign _293_ = _067_;
+  assign _024_ = _292_;
   assign _295_ = rst;
-  assign _264_ = _294_;
+  assign _022_ = _294_;
   assign _297_ = rst;
-  assign _263_ = _296_;
-  assign _299_ = _206_;
-  assign _262_ = _298_;
-  assign _301_ = _195_;
-  assign _260_ = _300_;
-  assign _303_ = _111_;
-  assign _259_ = _302_;
-  assign _305_ = _000_;
-  assign _258_ = _304_;
+  assign _021_ = _296_;
+  assign _299_ = _056_;
+  assign _020_ = _298_;
+  assign _301_ = _045_;
+  assign _019_ = _300_;
+  assign _303_ = _034_;
+  assign _018_ = _302_;
+  assign _305_ = rst;
+  assign _017_ = _304_;
   assign _307_ = rst;
-  assign _257_ = _306_;
-  assign _309_ = rst;
-  assign _256_ = _308_;
+  assign _016_ = _306_;
+  assign _309_ = _023_;
+  assign _015_ = _308_;
+  assign _311_ = _012_;
+  assign _014_ = _310_;
+  assign _313_ = _001_;
+  assign _013_ = _312_;
+  assign _315_ = _279_;
+  assign _011_ = _314_;
+  assign _317_ = rst;
+  assign _010_ = _316_;
+  assign _319_ = rst;
+  assign _009_ = _318_;
+  assign _321_ = _268_;
+  assign _008_ = _320_;
+  assign _323_ = _257_;
+  assign _007_ = _322_;
+  assign _325_ = _246_;
+  assign _006_ = _324_;
+  assign _327_ = _235_;
+  assign _005_ = _326_;
+  assign _329_ = rst;
+  assign _004_ = _328_;
+  assign _331_ = rst;
+  assign _003_ = _330_;
+  assign _333_ = _224_;
+  assign _002_ = _332_;
+  assign _335_ = _213_;
+  assign _289_ = _334_;
+  assign _337_ = _111_;
+  assign _288_ = _336_;
+  assign _339_ = _000_;
+  assign _287_ = _338_;
+  assign _341_ = rst;
+  assign _286_ = _340_;
+  assign _343_ = rst;
+  assign _285_ = _342_;
   assign _000_ = i_valid;
   assign _111_ = i_valid;
-  assign _195_ = i_valid;
-  assign _206_ = i_valid;
-  assign _217_ = rq0_valid;
-  assign _228_ = rq0_valid;
-  assign _239_ = rq0_valid;
-  assign _250_ = rq0_valid;
-  assign _261_ = rq1_valid;
+  assign _213_ = i_valid;
+  assign _224_ = i_valid;
+  assign _235_ = rq0_valid;
+  assign _246_ = rq0_valid;
+  assign _257_ = rq0_valid;
+  assign _268_ = rq0_valid;
+  assign _279_ = rq1_valid;
   assign _001_ = rq1_valid;
   assign _012_ = rq1_valid;
-  assign _023_ = rq2a_valid;
-  assign _034_ = rq2a_valid;
-  assign _045_ = rq2b_valid;
-  assign _056_ = rq2b_valid;
-  assign _067_ = rq2c_valid;
-  assign _078_ = rq2c_valid;
-  assign _089_ = rq2d_valid;
-  assign _100_ = rq2d_valid;
-  assign _112_ = rq2d_valid;
-  assign _123_ = rq2d_valid;
-  assign _134_ = rq2m_valid;
-  assign _145_ = rq2m_valid;
-  assign _156_ = rq2m_valid;
-  assign _167_ = rq2m_valid;
-  assign _178_ = rq2_valid;
-  assign _189_ = rq2_valid;
-  assign _193_ = rq3a_valid;
-  assign _197_ = rq3_valid;
-  assign _198_ = rq3_valid;
-  assign _200_ = rq3_valid;
-  assign _202_ = rq4_valid;
-  assign _212_ = { rq2m_o0[62], rq2m_o0[62], rq2m_o0[62], rq2m_o0[62], rq2m_o0[62], rq2m_o0[62], rq2m_o0[62], rq2m_o0[62], rq2m_o0[62], rq2m_o0[62], rq2m_o0[62], rq2m_o0[62], rq2m_o0[62], rq2m_o0[62], rq2m_o0[62], rq2m_o0[62], rq2m_o0[62], rq2m_o0[62:17] };
-  assign _214_ = { _213_[63], _213_[63], _213_[63], _213_[63], _213_[63], _213_[63], _213_[63], _213_[63], _213_[63], _213_[63], _213_[63], _213_[63], _213_[63], _213_[63], _213_[63:14] };
-  assign _216_ = { 1'h0, _215_[63:1] };
+  assign _023_ = rq1_valid;
+  assign _034_ = rq1b_valid;
+  assign _045_ = rq1b_valid;
+  assign _056_ = rq1b_valid;
+  assign _067_ = rq2a_valid;
+  assign _078_ = rq2a_valid;
+  assign _089_ = rq2b_valid;
+  assign _100_ = rq2b_valid;
+  assign _112_ = rq2c_valid;
+  assign _123_ = rq2c_valid;
+  assign _134_ = rq2d_valid;
+  assign _145_ = rq2d_valid;
+  assign _156_ = rq2d_valid;
+  assign _167_ = rq2d_valid;
+  assign _178_ = rq2m_valid;
+  assign _189_ = rq2m_valid;
+  assign _200_ = rq2m_valid;
+  assign _211_ = rq2m_valid;
+  assign _214_ = rq2_valid;
+  assign _215_ = rq2_valid;
+  assign _216_ = rq3a_valid;
+  assign _219_ = rq3_valid;
+  assign _220_ = rq3_valid;
+  assign _221_ = rq3_valid;
+  assign _222_ = rq3_valid;
+  assign _225_ = rq3_valid;
+  assign _227_ = rq4_valid;
+  assign _241_ = { rq2m_o0[62], rq2m_o0[62], rq2m_o0[62], rq2m_o0[62], rq2m_o0[62], rq2m_o0[62], rq2m_o0[62], rq2m_o0[62], rq2m_o0[62], rq2m_o0[62], rq2m_o0[62], rq2m_o0[62], rq2m_o0[62], rq2m_o0[62], rq2m_o0[62], rq2m_o0[62], rq2m_o0[62], rq2m_o0[62:17] };
+  assign _243_ = { _242_[63], _242_[63], _242_[63], _242_[63], _242_[63], _242_[63], _242_[63], _242_[63], _242_[63], _242_[63], _242_[63], _242_[63], _242_[63], _242_[63], _242_[63:14] };
+  assign _245_ = { 1'h0, _244_[63:1] };
   always @(posedge clk) begin
-    rq0_valid <= _256_;
-    rq0_last <= _257_;
-    rq0_m0 <= _258_;
-    rq0_e0 <= _259_;
-    rq0_acc0 <= _260_;
-    rq0_b0 <= _262_;
-    rq1_valid <= _263_;
-    rq1_last <= _264_;
-    rq1_m0 <= _265_;
-    rq1_l0 <= _266_;
-    rq1_r0 <= _267_;
-    rq1_s0 <= _268_;
-    rq2a_valid <= _269_;
-    rq2a_last <= _270_;
-    rq2a_m0 <= _271_;
-    rq2a_r0 <= _002_;
-    rq2a_a0 <= _003_;
-    rq2b_valid <= _004_;
-    rq2b_last <= _005_;
-    rq2b_m0 <= _006_;
-    rq2b_r0 <= _007_;
-    rq2c_valid <= _008_;
-    rq2c_last <= _009_;
-    rq2c_m0 <= _010_;
-    rq2c_r0 <= _011_;
-    rq2d_valid <= _013_;
-    rq2d_last <= _014_;
-    rq2d_m0 <= _015_;
-    rq2d_r0 <= _016_;
-    rq2p_pll0 <= _017_;
-    rq2p_plh0 <= _018_;
-    rq2p_phl0 <= _019_;
-    rq2p_phh0 <= _020_;
-    rq2m_valid <= _021_;
-    rq2m_last <= _022_;
-    rq2m_m0 <= _024_;
-    rq2m_r0 <= _025_;
-    rq2m_o0 <= _026_;
-    rq2m_mi0 <= _027_;
-    rq2_valid <= _028_;
-    rq2_last <= _029_;
-    rq2_r0 <= _030_;
-    rq2_h0 <= _031_;
-    rq2_hf0 <= _032_;
-    rq2_hm0 <= _033_;
-    rq3a_valid <= _035_;
-    rq3a_last <= _036_;
-    rq3a_r0 <= _037_;
-    rq3a_u0 <= _038_;
-    rq3_valid <= _039_;
-    rq3_last <= _040_;
-    rq3_y0 <= _041_;
-    lo_z <= _042_;
-    hi_z <= _043_;
-    rq4_valid <= _044_;
-    rq4_last <= _046_;
-    rq4_t0 <= _047_;
-    rq4_below0 <= _048_;
-    rq4_above0 <= _049_;
-    o_data <= _050_;
-    o_valid <= _051_;
-    o_last <= _052_;
+    rq0_valid <= _285_;
+    rq0_last <= _286_;
+    rq0_m0 <= _287_;
+    rq0_e0 <= _288_;
+    rq0_acc0 <= _289_;
+    rq0_b0 <= _002_;
+    rq1_valid <= _003_;
+    rq1_last <= _004_;
+    rq1_m0 <= _005_;
+    rq1_l0 <= _006_;
+    rq1_r0 <= _007_;
+    rq1_s0 <= _008_;
+    rq1b_valid <= _009_;
+    rq1b_last <= _010_;
+    rq1b_m0 <= _011_;
+    rq1b_l0 <= _013_;
+    rq1b_r0 <= _014_;
+    rq1b_s0 <= _015_;
+    rq2a_valid <= _016_;
+    rq2a_last <= _017_;
+    rq2a_m0 <= _018_;
+    rq2a_r0 <= _019_;
+    rq2a_a0 <= _020_;
+    rq2b_valid <= _021_;
+    rq2b_last <= _022_;
+    rq2b_m0 <= _024_;
+    rq2b_r0 <= _025_;
+    rq2c_valid <= _026_;
+    rq2c_last <= _027_;
+    rq2c_m0 <= _028_;
+    rq2c_r0 <= _029_;
+    rq2d_valid <= _030_;
+    rq2d_last <= _031_;
+    rq2d_m0 <= _032_;
+    rq2d_r0 <= _033_;
+    rq2p_pll0 <= _035_;
+    rq2p_plh0 <= _036_;
+    rq2p_phl0 <= _037_;
+    rq2p_phh0 <= _038_;
+    rq2m_valid <= _039_;
+    rq2m_last <= _040_;
+    rq2m_m0 <= _041_;
+    rq2m_r0 <= _042_;
+    rq2m_o0 <= _043_;
+    rq2m_mi0 <= _044_;
+    rq2_valid <= _046_;
+    rq2_last <= _047_;
+    rq2_r0 <= _048_;
+    rq2_h0 <= _049_;
+    rq2_hf0 <= _050_;
+    rq2_hm0 <= _051_;
+    rq3a_valid <= _052_;
+    rq3a_last <= _053_;
+    rq3a_r0 <= _054_;
+    rq3a_u0 <= _055_;
+    rq3_valid <= _057_;
+    rq3_last <= _058_;
+    rq3_y0 <= _059_;
+    lo_z <= _060_;
+    hi_z <= _061_;
+    rq4_valid <= _062_;
+    rq4_last <= _063_;
+    rq4_t0 <= _064_;
+    rq4_neg0 <= _065_;
+    rq4_fits0 <= _066_;
+    rq4_below0 <= _068_;
+    rq4_above0 <= _069_;
+    o_data <= _070_;
+    o_valid <= _071_;
+    o_last <= _072_;
   end
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.requant.phh_0 (rst, \port$831$0 , \port$831$1 , \port$831$2 , \port$831$3 , \port$831$4 , \port$831$5 , \port$831$6 , \port$831$7 , \port$831$8 , \port$831$9 , \port$831$10 , \port$831$11 , \port$831$12 , \port$831$13 , \port$831$14 , \port$831$15 , \port$831$16 , \port$831$17 , \port$831$18 , \port$831$19 
-, \port$831$20 , \port$831$21 , \port$831$22 , \port$831$23 , \port$831$24 , \port$831$25 , \port$831$26 , \port$831$27 , \port$831$28 , b, a, clk);
+module \hwq_top.engine.requant.phh_0 (rst, \port$856$0 , \port$856$1 , \port$856$2 , \port$856$3 , \port$856$4 , \port$856$5 , \port$856$6 , \port$856$7 , \port$856$8 , \port$856$9 , \port$856$10 , \port$856$11 , \port$856$12 , \port$856$13 , \port$856$14 , \port$856$15 , \port$856$16 , \port$856$17 , \port$856$18 , \port$856$19 
+, \port$856$20 , \port$856$21 , \port$856$22 , \port$856$23 , \port$856$24 , \port$856$25 , \port$856$26 , \port$856$27 , \port$856$28 , b, a, clk);
   wire _00_;
   wire _01_;
   wire _02_;
@@ -26632,64 +26742,64 @@ module \hwq_top.engine.requant.phh_0 (rst, \port$831$0 , \port$831$1 , \port$831
   wire en;
   wire [28:0] p;
   wire [35:0] p36;
-  output \port$831$0 ;
-  wire \port$831$0 ;
-  output \port$831$1 ;
-  wire \port$831$1 ;
-  output \port$831$10 ;
-  wire \port$831$10 ;
-  output \port$831$11 ;
-  wire \port$831$11 ;
-  output \port$831$12 ;
-  wire \port$831$12 ;
-  output \port$831$13 ;
-  wire \port$831$13 ;
-  output \port$831$14 ;
-  wire \port$831$14 ;
-  output \port$831$15 ;
-  wire \port$831$15 ;
-  output \port$831$16 ;
-  wire \port$831$16 ;
-  output \port$831$17 ;
-  wire \port$831$17 ;
-  output \port$831$18 ;
-  wire \port$831$18 ;
-  output \port$831$19 ;
-  wire \port$831$19 ;
-  output \port$831$2 ;
-  wire \port$831$2 ;
-  output \port$831$20 ;
-  wire \port$831$20 ;
-  output \port$831$21 ;
-  wire \port$831$21 ;
-  output \port$831$22 ;
-  wire \port$831$22 ;
-  output \port$831$23 ;
-  wire \port$831$23 ;
-  output \port$831$24 ;
-  wire \port$831$24 ;
-  output \port$831$25 ;
-  wire \port$831$25 ;
-  output \port$831$26 ;
-  wire \port$831$26 ;
-  output \port$831$27 ;
-  wire \port$831$27 ;
-  output \port$831$28 ;
-  wire \port$831$28 ;
-  output \port$831$3 ;
-  wire \port$831$3 ;
-  output \port$831$4 ;
-  wire \port$831$4 ;
-  output \port$831$5 ;
-  wire \port$831$5 ;
-  output \port$831$6 ;
-  wire \port$831$6 ;
-  output \port$831$7 ;
-  wire \port$831$7 ;
-  output \port$831$8 ;
-  wire \port$831$8 ;
-  output \port$831$9 ;
-  wire \port$831$9 ;
+  output \port$856$0 ;
+  wire \port$856$0 ;
+  output \port$856$1 ;
+  wire \port$856$1 ;
+  output \port$856$10 ;
+  wire \port$856$10 ;
+  output \port$856$11 ;
+  wire \port$856$11 ;
+  output \port$856$12 ;
+  wire \port$856$12 ;
+  output \port$856$13 ;
+  wire \port$856$13 ;
+  output \port$856$14 ;
+  wire \port$856$14 ;
+  output \port$856$15 ;
+  wire \port$856$15 ;
+  output \port$856$16 ;
+  wire \port$856$16 ;
+  output \port$856$17 ;
+  wire \port$856$17 ;
+  output \port$856$18 ;
+  wire \port$856$18 ;
+  output \port$856$19 ;
+  wire \port$856$19 ;
+  output \port$856$2 ;
+  wire \port$856$2 ;
+  output \port$856$20 ;
+  wire \port$856$20 ;
+  output \port$856$21 ;
+  wire \port$856$21 ;
+  output \port$856$22 ;
+  wire \port$856$22 ;
+  output \port$856$23 ;
+  wire \port$856$23 ;
+  output \port$856$24 ;
+  wire \port$856$24 ;
+  output \port$856$25 ;
+  wire \port$856$25 ;
+  output \port$856$26 ;
+  wire \port$856$26 ;
+  output \port$856$27 ;
+  wire \port$856$27 ;
+  output \port$856$28 ;
+  wire \port$856$28 ;
+  output \port$856$3 ;
+  wire \port$856$3 ;
+  output \port$856$4 ;
+  wire \port$856$4 ;
+  output \port$856$5 ;
+  wire \port$856$5 ;
+  output \port$856$6 ;
+  wire \port$856$6 ;
+  output \port$856$7 ;
+  wire \port$856$7 ;
+  output \port$856$8 ;
+  wire \port$856$8 ;
+  output \port$856$9 ;
+  wire \port$856$9 ;
   input rst;
   wire rst;
   MULT18X18D #(
@@ -26812,40 +26922,40 @@ module \hwq_top.engine.requant.phh_0 (rst, \port$831$0 , \port$831$1 , \port$831
   assign p = { _21_, _20_, _19_, _18_, _17_, _16_, _15_, _14_, _13_, _12_, _10_, _09_, _08_, _07_, _06_, _05_, _04_, _03_, _02_, _01_, _35_, _34_, _33_, _32_, _31_, _30_, _22_, _11_, _00_ };
   assign p36 = { _29_, _28_, _27_, _26_, _25_, _24_, _23_, _21_, _20_, _19_, _18_, _17_, _16_, _15_, _14_, _13_, _12_, _10_, _09_, _08_, _07_, _06_, _05_, _04_, _03_, _02_, _01_, _35_, _34_, _33_, _32_, _31_, _30_, _22_, _11_, _00_ };
   assign en = 1'h1;
-  assign \port$831$0  = _00_;
-  assign \port$831$1  = _11_;
-  assign \port$831$2  = _22_;
-  assign \port$831$3  = _30_;
-  assign \port$831$4  = _31_;
-  assign \port$831$5  = _32_;
-  assign \port$831$6  = _33_;
-  assign \port$831$7  = _34_;
-  assign \port$831$8  = _35_;
-  assign \port$831$9  = _01_;
-  assign \port$831$10  = _02_;
-  assign \port$831$11  = _03_;
-  assign \port$831$12  = _04_;
-  assign \port$831$13  = _05_;
-  assign \port$831$14  = _06_;
-  assign \port$831$15  = _07_;
-  assign \port$831$16  = _08_;
-  assign \port$831$17  = _09_;
-  assign \port$831$18  = _10_;
-  assign \port$831$19  = _12_;
-  assign \port$831$20  = _13_;
-  assign \port$831$21  = _14_;
-  assign \port$831$22  = _15_;
-  assign \port$831$23  = _16_;
-  assign \port$831$24  = _17_;
-  assign \port$831$25  = _18_;
-  assign \port$831$26  = _19_;
-  assign \port$831$27  = _20_;
-  assign \port$831$28  = _21_;
+  assign \port$856$0  = _00_;
+  assign \port$856$1  = _11_;
+  assign \port$856$2  = _22_;
+  assign \port$856$3  = _30_;
+  assign \port$856$4  = _31_;
+  assign \port$856$5  = _32_;
+  assign \port$856$6  = _33_;
+  assign \port$856$7  = _34_;
+  assign \port$856$8  = _35_;
+  assign \port$856$9  = _01_;
+  assign \port$856$10  = _02_;
+  assign \port$856$11  = _03_;
+  assign \port$856$12  = _04_;
+  assign \port$856$13  = _05_;
+  assign \port$856$14  = _06_;
+  assign \port$856$15  = _07_;
+  assign \port$856$16  = _08_;
+  assign \port$856$17  = _09_;
+  assign \port$856$18  = _10_;
+  assign \port$856$19  = _12_;
+  assign \port$856$20  = _13_;
+  assign \port$856$21  = _14_;
+  assign \port$856$22  = _15_;
+  assign \port$856$23  = _16_;
+  assign \port$856$24  = _17_;
+  assign \port$856$25  = _18_;
+  assign \port$856$26  = _19_;
+  assign \port$856$27  = _20_;
+  assign \port$856$28  = _21_;
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.requant.phl_0 (rst, \port$830$0 , \port$830$1 , \port$830$2 , \port$830$3 , \port$830$4 , \port$830$5 , \port$830$6 , \port$830$7 , \port$830$8 , \port$830$9 , \port$830$10 , \port$830$11 , \port$830$12 , \port$830$13 , \port$830$14 , \port$830$15 , \port$830$16 , \port$830$17 , \port$830$18 , \port$830$19 
-, \port$830$20 , \port$830$21 , \port$830$22 , \port$830$23 , \port$830$24 , \port$830$25 , \port$830$26 , \port$830$27 , \port$830$28 , \port$830$29 , \port$830$30 , \port$830$31 , b, a, clk);
+module \hwq_top.engine.requant.phl_0 (rst, \port$855$0 , \port$855$1 , \port$855$2 , \port$855$3 , \port$855$4 , \port$855$5 , \port$855$6 , \port$855$7 , \port$855$8 , \port$855$9 , \port$855$10 , \port$855$11 , \port$855$12 , \port$855$13 , \port$855$14 , \port$855$15 , \port$855$16 , \port$855$17 , \port$855$18 , \port$855$19 
+, \port$855$20 , \port$855$21 , \port$855$22 , \port$855$23 , \port$855$24 , \port$855$25 , \port$855$26 , \port$855$27 , \port$855$28 , \port$855$29 , \port$855$30 , \port$855$31 , b, a, clk);
   wire _00_;
   wire _01_;
   wire _02_;
@@ -26893,70 +27003,70 @@ module \hwq_top.engine.requant.phl_0 (rst, \port$830$0 , \port$830$1 , \port$830
   wire en;
   wire [31:0] p;
   wire [35:0] p36;
-  output \port$830$0 ;
-  wire \port$830$0 ;
-  output \port$830$1 ;
-  wire \port$830$1 ;
-  output \port$830$10 ;
-  wire \port$830$10 ;
-  output \port$830$11 ;
-  wire \port$830$11 ;
-  output \port$830$12 ;
-  wire \port$830$12 ;
-  output \port$830$13 ;
-  wire \port$830$13 ;
-  output \port$830$14 ;
-  wire \port$830$14 ;
-  output \port$830$15 ;
-  wire \port$830$15 ;
-  output \port$830$16 ;
-  wire \port$830$16 ;
-  output \port$830$17 ;
-  wire \port$830$17 ;
-  output \port$830$18 ;
-  wire \port$830$18 ;
-  output \port$830$19 ;
-  wire \port$830$19 ;
-  output \port$830$2 ;
-  wire \port$830$2 ;
-  output \port$830$20 ;
-  wire \port$830$20 ;
-  output \port$830$21 ;
-  wire \port$830$21 ;
-  output \port$830$22 ;
-  wire \port$830$22 ;
-  output \port$830$23 ;
-  wire \port$830$23 ;
-  output \port$830$24 ;
-  wire \port$830$24 ;
-  output \port$830$25 ;
-  wire \port$830$25 ;
-  output \port$830$26 ;
-  wire \port$830$26 ;
-  output \port$830$27 ;
-  wire \port$830$27 ;
-  output \port$830$28 ;
-  wire \port$830$28 ;
-  output \port$830$29 ;
-  wire \port$830$29 ;
-  output \port$830$3 ;
-  wire \port$830$3 ;
-  output \port$830$30 ;
-  wire \port$830$30 ;
-  output \port$830$31 ;
-  wire \port$830$31 ;
-  output \port$830$4 ;
-  wire \port$830$4 ;
-  output \port$830$5 ;
-  wire \port$830$5 ;
-  output \port$830$6 ;
-  wire \port$830$6 ;
-  output \port$830$7 ;
-  wire \port$830$7 ;
-  output \port$830$8 ;
-  wire \port$830$8 ;
-  output \port$830$9 ;
-  wire \port$830$9 ;
+  output \port$855$0 ;
+  wire \port$855$0 ;
+  output \port$855$1 ;
+  wire \port$855$1 ;
+  output \port$855$10 ;
+  wire \port$855$10 ;
+  output \port$855$11 ;
+  wire \port$855$11 ;
+  output \port$855$12 ;
+  wire \port$855$12 ;
+  output \port$855$13 ;
+  wire \port$855$13 ;
+  output \port$855$14 ;
+  wire \port$855$14 ;
+  output \port$855$15 ;
+  wire \port$855$15 ;
+  output \port$855$16 ;
+  wire \port$855$16 ;
+  output \port$855$17 ;
+  wire \port$855$17 ;
+  output \port$855$18 ;
+  wire \port$855$18 ;
+  output \port$855$19 ;
+  wire \port$855$19 ;
+  output \port$855$2 ;
+  wire \port$855$2 ;
+  output \port$855$20 ;
+  wire \port$855$20 ;
+  output \port$855$21 ;
+  wire \port$855$21 ;
+  output \port$855$22 ;
+  wire \port$855$22 ;
+  output \port$855$23 ;
+  wire \port$855$23 ;
+  output \port$855$24 ;
+  wire \port$855$24 ;
+  output \port$855$25 ;
+  wire \port$855$25 ;
+  output \port$855$26 ;
+  wire \port$855$26 ;
+  output \port$855$27 ;
+  wire \port$855$27 ;
+  output \port$855$28 ;
+  wire \port$855$28 ;
+  output \port$855$29 ;
+  wire \port$855$29 ;
+  output \port$855$3 ;
+  wire \port$855$3 ;
+  output \port$855$30 ;
+  wire \port$855$30 ;
+  output \port$855$31 ;
+  wire \port$855$31 ;
+  output \port$855$4 ;
+  wire \port$855$4 ;
+  output \port$855$5 ;
+  wire \port$855$5 ;
+  output \port$855$6 ;
+  wire \port$855$6 ;
+  output \port$855$7 ;
+  wire \port$855$7 ;
+  output \port$855$8 ;
+  wire \port$855$8 ;
+  output \port$855$9 ;
+  wire \port$855$9 ;
   input rst;
   wire rst;
   MULT18X18D #(
@@ -27079,43 +27189,43 @@ module \hwq_top.engine.requant.phl_0 (rst, \port$830$0 , \port$830$1 , \port$830
   assign p = { _25_, _24_, _23_, _21_, _20_, _19_, _18_, _17_, _16_, _15_, _14_, _13_, _12_, _10_, _09_, _08_, _07_, _06_, _05_, _04_, _03_, _02_, _01_, _35_, _34_, _33_, _32_, _31_, _30_, _22_, _11_, _00_ };
   assign p36 = { _29_, _28_, _27_, _26_, _25_, _24_, _23_, _21_, _20_, _19_, _18_, _17_, _16_, _15_, _14_, _13_, _12_, _10_, _09_, _08_, _07_, _06_, _05_, _04_, _03_, _02_, _01_, _35_, _34_, _33_, _32_, _31_, _30_, _22_, _11_, _00_ };
   assign en = 1'h1;
-  assign \port$830$0  = _00_;
-  assign \port$830$1  = _11_;
-  assign \port$830$2  = _22_;
-  assign \port$830$3  = _30_;
-  assign \port$830$4  = _31_;
-  assign \port$830$5  = _32_;
-  assign \port$830$6  = _33_;
-  assign \port$830$7  = _34_;
-  assign \port$830$8  = _35_;
-  assign \port$830$9  = _01_;
-  assign \port$830$10  = _02_;
-  assign \port$830$11  = _03_;
-  assign \port$830$12  = _04_;
-  assign \port$830$13  = _05_;
-  assign \port$830$14  = _06_;
-  assign \port$830$15  = _07_;
-  assign \port$830$16  = _08_;
-  assign \port$830$17  = _09_;
-  assign \port$830$18  = _10_;
-  assign \port$830$19  = _12_;
-  assign \port$830$20  = _13_;
-  assign \port$830$21  = _14_;
-  assign \port$830$22  = _15_;
-  assign \port$830$23  = _16_;
-  assign \port$830$24  = _17_;
-  assign \port$830$25  = _18_;
-  assign \port$830$26  = _19_;
-  assign \port$830$27  = _20_;
-  assign \port$830$28  = _21_;
-  assign \port$830$29  = _23_;
-  assign \port$830$30  = _24_;
-  assign \port$830$31  = _25_;
+  assign \port$855$0  = _00_;
+  assign \port$855$1  = _11_;
+  assign \port$855$2  = _22_;
+  assign \port$855$3  = _30_;
+  assign \port$855$4  = _31_;
+  assign \port$855$5  = _32_;
+  assign \port$855$6  = _33_;
+  assign \port$855$7  = _34_;
+  assign \port$855$8  = _35_;
+  assign \port$855$9  = _01_;
+  assign \port$855$10  = _02_;
+  assign \port$855$11  = _03_;
+  assign \port$855$12  = _04_;
+  assign \port$855$13  = _05_;
+  assign \port$855$14  = _06_;
+  assign \port$855$15  = _07_;
+  assign \port$855$16  = _08_;
+  assign \port$855$17  = _09_;
+  assign \port$855$18  = _10_;
+  assign \port$855$19  = _12_;
+  assign \port$855$20  = _13_;
+  assign \port$855$21  = _14_;
+  assign \port$855$22  = _15_;
+  assign \port$855$23  = _16_;
+  assign \port$855$24  = _17_;
+  assign \port$855$25  = _18_;
+  assign \port$855$26  = _19_;
+  assign \port$855$27  = _20_;
+  assign \port$855$28  = _21_;
+  assign \port$855$29  = _23_;
+  assign \port$855$30  = _24_;
+  assign \port$855$31  = _25_;
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.requant.plh_0 (rst, \port$829$0 , \port$829$1 , \port$829$2 , \port$829$3 , \port$829$4 , \port$829$5 , \port$829$6 , \port$829$7 , \port$829$8 , \port$829$9 , \port$829$10 , \port$829$11 , \port$829$12 , \port$829$13 , \port$829$14 , \port$829$15 , \port$829$16 , \port$829$17 , \port$829$18 , \port$829$19 
-, \port$829$20 , \port$829$21 , \port$829$22 , \port$829$23 , \port$829$24 , \port$829$25 , \port$829$26 , \port$829$27 , \port$829$28 , \port$829$29 , \port$829$30 , b, a, clk);
+module \hwq_top.engine.requant.plh_0 (rst, \port$854$0 , \port$854$1 , \port$854$2 , \port$854$3 , \port$854$4 , \port$854$5 , \port$854$6 , \port$854$7 , \port$854$8 , \port$854$9 , \port$854$10 , \port$854$11 , \port$854$12 , \port$854$13 , \port$854$14 , \port$854$15 , \port$854$16 , \port$854$17 , \port$854$18 , \port$854$19 
+, \port$854$20 , \port$854$21 , \port$854$22 , \port$854$23 , \port$854$24 , \port$854$25 , \port$854$26 , \port$854$27 , \port$854$28 , \port$854$29 , \port$854$30 , b, a, clk);
   wire _00_;
   wire _01_;
   wire _02_;
@@ -27163,68 +27273,68 @@ module \hwq_top.engine.requant.plh_0 (rst, \port$829$0 , \port$829$1 , \port$829
   wire en;
   wire [30:0] p;
   wire [35:0] p36;
-  output \port$829$0 ;
-  wire \port$829$0 ;
-  output \port$829$1 ;
-  wire \port$829$1 ;
-  output \port$829$10 ;
-  wire \port$829$10 ;
-  output \port$829$11 ;
-  wire \port$829$11 ;
-  output \port$829$12 ;
-  wire \port$829$12 ;
-  output \port$829$13 ;
-  wire \port$829$13 ;
-  output \port$829$14 ;
-  wire \port$829$14 ;
-  output \port$829$15 ;
-  wire \port$829$15 ;
-  output \port$829$16 ;
-  wire \port$829$16 ;
-  output \port$829$17 ;
-  wire \port$829$17 ;
-  output \port$829$18 ;
-  wire \port$829$18 ;
-  output \port$829$19 ;
-  wire \port$829$19 ;
-  output \port$829$2 ;
-  wire \port$829$2 ;
-  output \port$829$20 ;
-  wire \port$829$20 ;
-  output \port$829$21 ;
-  wire \port$829$21 ;
-  output \port$829$22 ;
-  wire \port$829$22 ;
-  output \port$829$23 ;
-  wire \port$829$23 ;
-  output \port$829$24 ;
-  wire \port$829$24 ;
-  output \port$829$25 ;
-  wire \port$829$25 ;
-  output \port$829$26 ;
-  wire \port$829$26 ;
-  output \port$829$27 ;
-  wire \port$829$27 ;
-  output \port$829$28 ;
-  wire \port$829$28 ;
-  output \port$829$29 ;
-  wire \port$829$29 ;
-  output \port$829$3 ;
-  wire \port$829$3 ;
-  output \port$829$30 ;
-  wire \port$829$30 ;
-  output \port$829$4 ;
-  wire \port$829$4 ;
-  output \port$829$5 ;
-  wire \port$829$5 ;
-  output \port$829$6 ;
-  wire \port$829$6 ;
-  output \port$829$7 ;
-  wire \port$829$7 ;
-  output \port$829$8 ;
-  wire \port$829$8 ;
-  output \port$829$9 ;
-  wire \port$829$9 ;
+  output \port$854$0 ;
+  wire \port$854$0 ;
+  output \port$854$1 ;
+  wire \port$854$1 ;
+  output \port$854$10 ;
+  wire \port$854$10 ;
+  output \port$854$11 ;
+  wire \port$854$11 ;
+  output \port$854$12 ;
+  wire \port$854$12 ;
+  output \port$854$13 ;
+  wire \port$854$13 ;
+  output \port$854$14 ;
+  wire \port$854$14 ;
+  output \port$854$15 ;
+  wire \port$854$15 ;
+  output \port$854$16 ;
+  wire \port$854$16 ;
+  output \port$854$17 ;
+  wire \port$854$17 ;
+  output \port$854$18 ;
+  wire \port$854$18 ;
+  output \port$854$19 ;
+  wire \port$854$19 ;
+  output \port$854$2 ;
+  wire \port$854$2 ;
+  output \port$854$20 ;
+  wire \port$854$20 ;
+  output \port$854$21 ;
+  wire \port$854$21 ;
+  output \port$854$22 ;
+  wire \port$854$22 ;
+  output \port$854$23 ;
+  wire \port$854$23 ;
+  output \port$854$24 ;
+  wire \port$854$24 ;
+  output \port$854$25 ;
+  wire \port$854$25 ;
+  output \port$854$26 ;
+  wire \port$854$26 ;
+  output \port$854$27 ;
+  wire \port$854$27 ;
+  output \port$854$28 ;
+  wire \port$854$28 ;
+  output \port$854$29 ;
+  wire \port$854$29 ;
+  output \port$854$3 ;
+  wire \port$854$3 ;
+  output \port$854$30 ;
+  wire \port$854$30 ;
+  output \port$854$4 ;
+  wire \port$854$4 ;
+  output \port$854$5 ;
+  wire \port$854$5 ;
+  output \port$854$6 ;
+  wire \port$854$6 ;
+  output \port$854$7 ;
+  wire \port$854$7 ;
+  output \port$854$8 ;
+  wire \port$854$8 ;
+  output \port$854$9 ;
+  wire \port$854$9 ;
   input rst;
   wire rst;
   MULT18X18D #(
@@ -27347,42 +27457,42 @@ module \hwq_top.engine.requant.plh_0 (rst, \port$829$0 , \port$829$1 , \port$829
   assign p = { _24_, _23_, _21_, _20_, _19_, _18_, _17_, _16_, _15_, _14_, _13_, _12_, _10_, _09_, _08_, _07_, _06_, _05_, _04_, _03_, _02_, _01_, _35_, _34_, _33_, _32_, _31_, _30_, _22_, _11_, _00_ };
   assign p36 = { _29_, _28_, _27_, _26_, _25_, _24_, _23_, _21_, _20_, _19_, _18_, _17_, _16_, _15_, _14_, _13_, _12_, _10_, _09_, _08_, _07_, _06_, _05_, _04_, _03_, _02_, _01_, _35_, _34_, _33_, _32_, _31_, _30_, _22_, _11_, _00_ };
   assign en = 1'h1;
-  assign \port$829$0  = _00_;
-  assign \port$829$1  = _11_;
-  assign \port$829$2  = _22_;
-  assign \port$829$3  = _30_;
-  assign \port$829$4  = _31_;
-  assign \port$829$5  = _32_;
-  assign \port$829$6  = _33_;
-  assign \port$829$7  = _34_;
-  assign \port$829$8  = _35_;
-  assign \port$829$9  = _01_;
-  assign \port$829$10  = _02_;
-  assign \port$829$11  = _03_;
-  assign \port$829$12  = _04_;
-  assign \port$829$13  = _05_;
-  assign \port$829$14  = _06_;
-  assign \port$829$15  = _07_;
-  assign \port$829$16  = _08_;
-  assign \port$829$17  = _09_;
-  assign \port$829$18  = _10_;
-  assign \port$829$19  = _12_;
-  assign \port$829$20  = _13_;
-  assign \port$829$21  = _14_;
-  assign \port$829$22  = _15_;
-  assign \port$829$23  = _16_;
-  assign \port$829$24  = _17_;
-  assign \port$829$25  = _18_;
-  assign \port$829$26  = _19_;
-  assign \port$829$27  = _20_;
-  assign \port$829$28  = _21_;
-  assign \port$829$29  = _23_;
-  assign \port$829$30  = _24_;
+  assign \port$854$0  = _00_;
+  assign \port$854$1  = _11_;
+  assign \port$854$2  = _22_;
+  assign \port$854$3  = _30_;
+  assign \port$854$4  = _31_;
+  assign \port$854$5  = _32_;
+  assign \port$854$6  = _33_;
+  assign \port$854$7  = _34_;
+  assign \port$854$8  = _35_;
+  assign \port$854$9  = _01_;
+  assign \port$854$10  = _02_;
+  assign \port$854$11  = _03_;
+  assign \port$854$12  = _04_;
+  assign \port$854$13  = _05_;
+  assign \port$854$14  = _06_;
+  assign \port$854$15  = _07_;
+  assign \port$854$16  = _08_;
+  assign \port$854$17  = _09_;
+  assign \port$854$18  = _10_;
+  assign \port$854$19  = _12_;
+  assign \port$854$20  = _13_;
+  assign \port$854$21  = _14_;
+  assign \port$854$22  = _15_;
+  assign \port$854$23  = _16_;
+  assign \port$854$24  = _17_;
+  assign \port$854$25  = _18_;
+  assign \port$854$26  = _19_;
+  assign \port$854$27  = _20_;
+  assign \port$854$28  = _21_;
+  assign \port$854$29  = _23_;
+  assign \port$854$30  = _24_;
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.requant.pll_0 (rst, \port$828$0 , \port$828$1 , \port$828$2 , \port$828$3 , \port$828$4 , \port$828$5 , \port$828$6 , \port$828$7 , \port$828$8 , \port$828$9 , \port$828$10 , \port$828$11 , \port$828$12 , \port$828$13 , \port$828$14 , \port$828$15 , \port$828$16 , \port$828$17 , \port$828$18 , \port$828$19 
-, \port$828$20 , \port$828$21 , \port$828$22 , \port$828$23 , \port$828$24 , \port$828$25 , \port$828$26 , \port$828$27 , \port$828$28 , \port$828$29 , \port$828$30 , \port$828$31 , \port$828$32 , \port$828$33 , b, a, clk);
+module \hwq_top.engine.requant.pll_0 (rst, \port$853$0 , \port$853$1 , \port$853$2 , \port$853$3 , \port$853$4 , \port$853$5 , \port$853$6 , \port$853$7 , \port$853$8 , \port$853$9 , \port$853$10 , \port$853$11 , \port$853$12 , \port$853$13 , \port$853$14 , \port$853$15 , \port$853$16 , \port$853$17 , \port$853$18 , \port$853$19 
+, \port$853$20 , \port$853$21 , \port$853$22 , \port$853$23 , \port$853$24 , \port$853$25 , \port$853$26 , \port$853$27 , \port$853$28 , \port$853$29 , \port$853$30 , \port$853$31 , \port$853$32 , \port$853$33 , b, a, clk);
   wire _00_;
   wire _01_;
   wire _02_;
@@ -27430,74 +27540,74 @@ module \hwq_top.engine.requant.pll_0 (rst, \port$828$0 , \port$828$1 , \port$828
   wire en;
   wire [33:0] p;
   wire [35:0] p36;
-  output \port$828$0 ;
-  wire \port$828$0 ;
-  output \port$828$1 ;
-  wire \port$828$1 ;
-  output \port$828$10 ;
-  wire \port$828$10 ;
-  output \port$828$11 ;
-  wire \port$828$11 ;
-  output \port$828$12 ;
-  wire \port$828$12 ;
-  output \port$828$13 ;
-  wire \port$828$13 ;
-  output \port$828$14 ;
-  wire \port$828$14 ;
-  output \port$828$15 ;
-  wire \port$828$15 ;
-  output \port$828$16 ;
-  wire \port$828$16 ;
-  output \port$828$17 ;
-  wire \port$828$17 ;
-  output \port$828$18 ;
-  wire \port$828$18 ;
-  output \port$828$19 ;
-  wire \port$828$19 ;
-  output \port$828$2 ;
-  wire \port$828$2 ;
-  output \port$828$20 ;
-  wire \port$828$20 ;
-  output \port$828$21 ;
-  wire \port$828$21 ;
-  output \port$828$22 ;
-  wire \port$828$22 ;
-  output \port$828$23 ;
-  wire \port$828$23 ;
-  output \port$828$24 ;
-  wire \port$828$24 ;
-  output \port$828$25 ;
-  wire \port$828$25 ;
-  output \port$828$26 ;
-  wire \port$828$26 ;
-  output \port$828$27 ;
-  wire \port$828$27 ;
-  output \port$828$28 ;
-  wire \port$828$28 ;
-  output \port$828$29 ;
-  wire \port$828$29 ;
-  output \port$828$3 ;
-  wire \port$828$3 ;
-  output \port$828$30 ;
-  wire \port$828$30 ;
-  output \port$828$31 ;
-  wire \port$828$31 ;
-  output \port$828$32 ;
-  wire \port$828$32 ;
-  output \port$828$33 ;
-  wire \port$828$33 ;
-  output \port$828$4 ;
-  wire \port$828$4 ;
-  output \port$828$5 ;
-  wire \port$828$5 ;
-  output \port$828$6 ;
-  wire \port$828$6 ;
-  output \port$828$7 ;
-  wire \port$828$7 ;
-  output \port$828$8 ;
-  wire \port$828$8 ;
-  output \port$828$9 ;
-  wire \port$828$9 ;
+  output \port$853$0 ;
+  wire \port$853$0 ;
+  output \port$853$1 ;
+  wire \port$853$1 ;
+  output \port$853$10 ;
+  wire \port$853$10 ;
+  output \port$853$11 ;
+  wire \port$853$11 ;
+  output \port$853$12 ;
+  wire \port$853$12 ;
+  output \port$853$13 ;
+  wire \port$853$13 ;
+  output \port$853$14 ;
+  wire \port$853$14 ;
+  output \port$853$15 ;
+  wire \port$853$15 ;
+  output \port$853$16 ;
+  wire \port$853$16 ;
+  output \port$853$17 ;
+  wire \port$853$17 ;
+  output \port$853$18 ;
+  wire \port$853$18 ;
+  output \port$853$19 ;
+  wire \port$853$19 ;
+  output \port$853$2 ;
+  wire \port$853$2 ;
+  output \port$853$20 ;
+  wire \port$853$20 ;
+  output \port$853$21 ;
+  wire \port$853$21 ;
+  output \port$853$22 ;
+  wire \port$853$22 ;
+  output \port$853$23 ;
+  wire \port$853$23 ;
+  output \port$853$24 ;
+  wire \port$853$24 ;
+  output \port$853$25 ;
+  wire \port$853$25 ;
+  output \port$853$26 ;
+  wire \port$853$26 ;
+  output \port$853$27 ;
+  wire \port$853$27 ;
+  output \port$853$28 ;
+  wire \port$853$28 ;
+  output \port$853$29 ;
+  wire \port$853$29 ;
+  output \port$853$3 ;
+  wire \port$853$3 ;
+  output \port$853$30 ;
+  wire \port$853$30 ;
+  output \port$853$31 ;
+  wire \port$853$31 ;
+  output \port$853$32 ;
+  wire \port$853$32 ;
+  output \port$853$33 ;
+  wire \port$853$33 ;
+  output \port$853$4 ;
+  wire \port$853$4 ;
+  output \port$853$5 ;
+  wire \port$853$5 ;
+  output \port$853$6 ;
+  wire \port$853$6 ;
+  output \port$853$7 ;
+  wire \port$853$7 ;
+  output \port$853$8 ;
+  wire \port$853$8 ;
+  output \port$853$9 ;
+  wire \port$853$9 ;
   input rst;
   wire rst;
   MULT18X18D #(
@@ -27620,38 +27730,38 @@ module \hwq_top.engine.requant.pll_0 (rst, \port$828$0 , \port$828$1 , \port$828
   assign p = { _27_, _26_, _25_, _24_, _23_, _21_, _20_, _19_, _18_, _17_, _16_, _15_, _14_, _13_, _12_, _10_, _09_, _08_, _07_, _06_, _05_, _04_, _03_, _02_, _01_, _35_, _34_, _33_, _32_, _31_, _30_, _22_, _11_, _00_ };
   assign p36 = { _29_, _28_, _27_, _26_, _25_, _24_, _23_, _21_, _20_, _19_, _18_, _17_, _16_, _15_, _14_, _13_, _12_, _10_, _09_, _08_, _07_, _06_, _05_, _04_, _03_, _02_, _01_, _35_, _34_, _33_, _32_, _31_, _30_, _22_, _11_, _00_ };
   assign en = 1'h1;
-  assign \port$828$0  = _00_;
-  assign \port$828$1  = _11_;
-  assign \port$828$2  = _22_;
-  assign \port$828$3  = _30_;
-  assign \port$828$4  = _31_;
-  assign \port$828$5  = _32_;
-  assign \port$828$6  = _33_;
-  assign \port$828$7  = _34_;
-  assign \port$828$8  = _35_;
-  assign \port$828$9  = _01_;
-  assign \port$828$10  = _02_;
-  assign \port$828$11  = _03_;
-  assign \port$828$12  = _04_;
-  assign \port$828$13  = _05_;
-  assign \port$828$14  = _06_;
-  assign \port$828$15  = _07_;
-  assign \port$828$16  = _08_;
-  assign \port$828$17  = _09_;
-  assign \port$828$18  = _10_;
-  assign \port$828$19  = _12_;
-  assign \port$828$20  = _13_;
-  assign \port$828$21  = _14_;
-  assign \port$828$22  = _15_;
-  assign \port$828$23  = _16_;
-  assign \port$828$24  = _17_;
-  assign \port$828$25  = _18_;
-  assign \port$828$26  = _19_;
-  assign \port$828$27  = _20_;
-  assign \port$828$28  = _21_;
-  assign \port$828$29  = _23_;
-  assign \port$828$30  = _24_;
-  assign \port$828$31  = _25_;
-  assign \port$828$32  = _26_;
-  assign \port$828$33  = _27_;
+  assign \port$853$0  = _00_;
+  assign \port$853$1  = _11_;
+  assign \port$853$2  = _22_;
+  assign \port$853$3  = _30_;
+  assign \port$853$4  = _31_;
+  assign \port$853$5  = _32_;
+  assign \port$853$6  = _33_;
+  assign \port$853$7  = _34_;
+  assign \port$853$8  = _35_;
+  assign \port$853$9  = _01_;
+  assign \port$853$10  = _02_;
+  assign \port$853$11  = _03_;
+  assign \port$853$12  = _04_;
+  assign \port$853$13  = _05_;
+  assign \port$853$14  = _06_;
+  assign \port$853$15  = _07_;
+  assign \port$853$16  = _08_;
+  assign \port$853$17  = _09_;
+  assign \port$853$18  = _10_;
+  assign \port$853$19  = _12_;
+  assign \port$853$20  = _13_;
+  assign \port$853$21  = _14_;
+  assign \port$853$22  = _15_;
+  assign \port$853$23  = _16_;
+  assign \port$853$24  = _17_;
+  assign \port$853$25  = _18_;
+  assign \port$853$26  = _19_;
+  assign \port$853$27  = _20_;
+  assign \port$853$28  = _21_;
+  assign \port$853$29  = _23_;
+  assign \port$853$30  = _24_;
+  assign \port$853$31  = _25_;
+  assign \port$853$32  = _26_;
+  assign \port$853$33  = _27_;
 endmodule

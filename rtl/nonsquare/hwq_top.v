@@ -189,57 +189,57 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   wire _0072_;
   wire _0073_;
   wire _0074_;
-  wire [2:0] _0075_;
+  wire _0075_;
   wire _0076_;
-  wire _0077_;
-  wire _0078_;
-  wire _0079_;
+  wire [17:0] _0077_;
+  wire [17:0] _0078_;
+  wire [18:0] _0079_;
   wire _0080_;
-  wire [17:0] _0081_;
-  wire [17:0] _0082_;
-  wire [18:0] _0083_;
+  wire _0081_;
+  wire _0082_;
+  wire _0083_;
   wire _0084_;
   wire _0085_;
-  wire [5:0] _0086_;
+  wire _0086_;
   wire _0087_;
   wire _0088_;
   wire _0089_;
-  wire _0090_;
+  wire [17:0] _0090_;
   wire _0091_;
-  wire _0092_;
+  wire [4:0] _0092_;
   wire _0093_;
-  wire [17:0] _0094_;
-  wire _0095_;
-  wire _0096_;
+  wire _0094_;
+  wire [16:0] _0095_;
+  wire [16:0] _0096_;
   wire _0097_;
   wire [16:0] _0098_;
   wire [16:0] _0099_;
   wire [16:0] _0100_;
   wire [16:0] _0101_;
-  wire [16:0] _0102_;
-  wire [16:0] _0103_;
-  wire _0104_;
-  wire [15:0] _0105_;
-  wire [16:0] _0106_;
-  wire _0107_;
+  wire _0102_;
+  wire [15:0] _0103_;
+  wire [16:0] _0104_;
+  wire _0105_;
+  wire [15:0] _0106_;
+  wire [16:0] _0107_;
   wire _0108_;
-  wire [15:0] _0109_;
-  wire [16:0] _0110_;
-  wire _0111_;
+  wire _0109_;
+  wire _0110_;
+  wire [16:0] _0111_;
   wire _0112_;
-  wire [16:0] _0113_;
+  wire [6:0] _0113_;
   wire _0114_;
-  wire [6:0] _0115_;
-  wire _0116_;
-  wire [4:0] _0117_;
-  wire [2:0] _0118_;
+  wire [4:0] _0115_;
+  wire [2:0] _0116_;
+  wire [1:0] _0117_;
+  wire _0118_;
   wire _0119_;
-  wire [1:0] _0120_;
+  wire [4:0] _0120_;
   wire _0121_;
-  wire [4:0] _0122_;
-  wire _0123_;
+  wire _0122_;
+  wire [5:0] _0123_;
   wire _0124_;
-  wire [5:0] _0125_;
+  wire _0125_;
   wire _0126_;
   wire _0127_;
   wire _0128_;
@@ -666,49 +666,59 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   wire _0549_;
   wire _0550_;
   wire _0551_;
-  wire [3:0] _0552_;
+  wire _0552_;
   wire _0553_;
-  wire _0554_;
+  wire [3:0] _0554_;
   wire _0555_;
-  wire [5:0] _0556_;
+  wire [3:0] _0556_;
   wire _0557_;
-  wire [5:0] _0558_;
+  wire _0558_;
   wire _0559_;
   wire [5:0] _0560_;
   wire _0561_;
   wire [5:0] _0562_;
   wire _0563_;
-  wire _0564_;
+  wire [5:0] _0564_;
   wire _0565_;
-  wire [68:0] _0566_;
+  wire [5:0] _0566_;
   wire _0567_;
-  wire [5:0] _0568_;
+  wire _0568_;
   wire _0569_;
   wire _0570_;
   wire _0571_;
-  wire [68:0] _0572_;
+  wire _0572_;
   wire _0573_;
-  wire [5:0] _0574_;
+  wire _0574_;
   wire _0575_;
-  wire [5:0] _0576_;
+  wire [68:0] _0576_;
   wire _0577_;
-  wire [30:0] _0578_;
+  wire [5:0] _0578_;
   wire _0579_;
-  wire [31:0] _0580_;
+  wire _0580_;
   wire _0581_;
-  wire _0582_;
+  wire [68:0] _0582_;
   wire _0583_;
-  wire _0584_;
+  wire [5:0] _0584_;
   wire _0585_;
-  wire _0586_;
+  wire [5:0] _0586_;
+  wire _0587_;
+  wire [30:0] _0588_;
+  wire _0589_;
+  wire [31:0] _0590_;
+  wire _0591_;
+  wire _0592_;
+  wire _0593_;
+  wire _0594_;
+  wire _0595_;
+  wire _0596_;
   wire \$signal ;
-  reg [30:0] \$signal$105  = 31'h00000000;
+  reg [30:0] \$signal$106  = 31'h00000000;
   (* init = 1'h0 *)
-  wire \$signal$59 ;
-  (* init = 8'h00 *)
-  wire [7:0] \$signal$65 ;
+  wire \$signal$61 ;
   (* init = 8'h00 *)
   wire [7:0] \$signal$67 ;
+  (* init = 8'h00 *)
+  wire [7:0] \$signal$69 ;
   reg [15:0] M_ = 16'h0000;
   (* init = 50'h0000000000000 *)
   wire [49:0] acc_part;
@@ -716,7 +726,7 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   wire [24:0] \acc_part[1] ;
   reg [7:0] act_max = 8'h00;
   (* init = 8'h00 *)
-  wire [7:0] \act_max$69 ;
+  wire [7:0] \act_max$71 ;
   reg [7:0] act_min = 8'h00;
   wire adv;
   reg at_k_last = 1'h0;
@@ -736,7 +746,6 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   reg compute = 1'h0;
   reg credit_ok = 1'h1;
   reg [3:0] credits = 4'hc;
-  wire [4:0] credits_next;
   reg [1:0] ctrl_state = 2'h0;
   reg [1:0] d = 2'h0;
   reg d_last = 1'h0;
@@ -745,6 +754,7 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   reg drain_restart = 1'h0;
   wire en;
   wire \en$19 ;
+  wire enter;
   reg [4:0] flush = 5'h00;
   reg [16:0] fm0 = 17'h00000;
   reg [3:0] fn = 4'h0;
@@ -772,7 +782,7 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   wire [31:0] \i_bias[0] ;
   wire [31:0] \i_bias[1] ;
   wire i_last;
-  reg \i_last$60  = 1'h0;
+  reg \i_last$62  = 1'h0;
   wire [61:0] i_multiplier;
   wire [30:0] \i_multiplier[0] ;
   wire [30:0] \i_multiplier[1] ;
@@ -780,7 +790,7 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   wire [5:0] \i_shift[0] ;
   wire [5:0] \i_shift[1] ;
   wire i_valid;
-  reg \i_valid$58  = 1'h0;
+  reg \i_valid$60  = 1'h0;
   input [47:0] i_w;
   wire [47:0] i_w;
   wire [7:0] \i_w[0] ;
@@ -792,6 +802,7 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   reg in_data = 1'h0;
   reg [15:0] k_last = 16'h0000;
   reg [16:0] k_pen = 17'h00000;
+  wire [3:0] kept;
   reg [8:0] kk = 9'h000;
   reg lane = 1'h0;
   reg last_mblock = 1'h0;
@@ -815,18 +826,18 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   reg [3:0] nb_last = 4'h0;
   reg [4:0] nb_pen = 5'h00;
   wire [15:0] o_data;
-  wire [149:0] \o_data$117 ;
-  wire [24:0] \o_data$117[0] ;
-  wire [24:0] \o_data$117[1] ;
-  wire [24:0] \o_data$117[2] ;
-  wire [24:0] \o_data$117[3] ;
-  wire [24:0] \o_data$117[4] ;
-  wire [24:0] \o_data$117[5] ;
+  wire [149:0] \o_data$118 ;
+  wire [24:0] \o_data$118[0] ;
+  wire [24:0] \o_data$118[1] ;
+  wire [24:0] \o_data$118[2] ;
+  wire [24:0] \o_data$118[3] ;
+  wire [24:0] \o_data$118[4] ;
+  wire [24:0] \o_data$118[5] ;
   wire [7:0] \o_data[0] ;
   wire [7:0] \o_data[1] ;
   wire o_last;
   wire o_valid;
-  wire \o_valid$80 ;
+  wire \o_valid$82 ;
   reg [1:0] ob = 2'h0;
   wire [48:0] out_w;
   wire [47:0] \out_w.data ;
@@ -847,10 +858,10 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   wire part_last;
   reg [5:0] pt_shift = 6'h00;
   wire [5:0] r_addr;
-  wire [5:0] \r_addr$57 ;
+  wire [5:0] \r_addr$59 ;
   wire [68:0] r_data;
-  wire [68:0] \r_data$72 ;
-  wire [48:0] \r_data$87 ;
+  wire [68:0] \r_data$74 ;
+  wire [48:0] \r_data$89 ;
   input r_en;
   wire r_en;
   wire r_rdy;
@@ -896,10 +907,10 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   wire [5:0] \w_addr$38 ;
   wire [68:0] w_data;
   wire [68:0] \w_data$39 ;
-  wire [48:0] \w_data$83 ;
+  wire [48:0] \w_data$85 ;
   wire w_en;
   wire \w_en$40 ;
-  wire \w_en$79 ;
+  wire \w_en$81 ;
   wire [68:0] w_word;
   wire [31:0] \w_word.bias ;
   wire [30:0] \w_word.multiplier ;
@@ -909,82 +920,82 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   wire wrap;
   reg [7:0] zero_point = 8'h00;
   assign _0000_ = credits + give_back;
-  assign _0075_ = \$signal  ? 3'h4 : 3'h0;
-  assign _0086_ = _0000_ - _0075_;
-  assign _0097_ = compute & in_data;
-  assign _0108_ = s_act__valid & s_wgt__valid;
-  assign _0119_ = _0097_ & _0108_;
-  assign _0130_ = ~ at_k_last;
-  assign _0141_ = credit_ok | _0130_;
-  assign take = _0119_ & _0141_;
-  assign _0152_ = compute & in_data;
+  assign _0075_ = s_act__valid & s_wgt__valid;
+  assign _0086_ = in_data & _0075_;
+  assign _0097_ = ~ at_k_last;
+  assign _0108_ = credit_ok | _0097_;
+  assign take = _0086_ & _0108_;
+  assign _0119_ = s_act__valid & s_wgt__valid;
+  assign _0130_ = in_data & _0119_;
+  assign _0141_ = _0130_ & credit_ok;
+  assign \$signal  = _0141_ & at_k_last;
+  assign _0152_ = ~ in_data;
   assign _0001_ = s_act__valid & s_wgt__valid;
-  assign _0012_ = _0152_ & _0001_;
-  assign _0023_ = _0012_ & credit_ok;
-  assign \$signal  = _0023_ & at_k_last;
-  assign _0034_ = ~ in_data;
-  assign _0045_ = s_act__valid & s_wgt__valid;
-  assign _0056_ = ~ at_k_last;
-  assign _0067_ = credit_ok | _0056_;
-  assign _0072_ = _0045_ & _0067_;
-  assign adv = _0034_ | _0072_;
-  assign _0073_ = compute & adv;
-  assign _0074_ = _0073_ & at_tile_last;
-  assign block_end = _0074_ & fn_last;
+  assign _0012_ = ~ at_k_last;
+  assign _0023_ = credit_ok | _0012_;
+  assign _0034_ = _0001_ & _0023_;
+  assign adv = _0152_ | _0034_;
+  assign _0045_ = compute & adv;
+  assign _0056_ = _0045_ & at_tile_last;
+  assign block_end = _0056_ & fn_last;
   assign i_last = take & at_k_last;
-  assign _0076_ = ! lane;
-  assign _0077_ = s_param__valid & _0076_;
-  assign _0079_ = s_param__valid & _0078_;
+  assign _0067_ = ! lane;
+  assign _0072_ = s_param__valid & _0067_;
+  assign _0074_ = s_param__valid & _0073_;
   assign row_end = o_valid & beat_last;
-  assign _0080_ = ~ dn_last;
-  assign wrap = d_last & _0080_;
-  assign _0081_ = row - 2'h3;
-  assign _0082_ = row + 1'h1;
-  assign _0083_ = wrap ? { _0081_[17], _0081_ } : { 1'h0, _0082_ };
-  assign _0084_ = row < m_wrap;
-  assign _0085_ = row < m_last;
-  assign row_valid_next = wrap ? _0084_ : _0085_;
-  assign _0087_ = ~ beat_last;
-  assign _0088_ = ~ d_last;
-  assign _0089_ = ob == 2'h2;
-  assign \w_en$79  = \o_valid$80  & _0089_;
-  assign _0090_ = ! ctrl_state;
-  assign _0091_ = ctrl_state == 1'h1;
-  assign _0092_ = ctrl_state == 2'h2;
-  assign _0093_ = ctrl_state == 2'h3;
-  assign _0094_ = fm0 + 3'h4;
-  assign _0095_ = _0094_ >= M_;
-  assign _0096_ = _0086_[4:0] >= 3'h4;
-  assign _0098_ = hdr[15:0] - 1'h1;
-  assign _0099_ = hdr[15:0] + 2'h3;
-  assign _0100_ = hdr[31:16] - 1'h1;
-  assign _0101_ = hdr[47:32] - 1'h1;
-  assign _0102_ = hdr[47:32] - 2'h2;
-  assign _0103_ = hdr[31:16] - 2'h2;
-  assign _0104_ = hdr[47:32] > 5'h11;
-  assign _0105_ = _0104_ ? hdr[47:32] : 16'h0011;
-  assign _0106_ = _0105_ - 2'h2;
-  assign _0107_ = hdr[47:32] > 5'h11;
-  assign _0109_ = _0107_ ? hdr[47:32] : 16'h0011;
-  assign _0110_ = _0109_ - 1'h1;
-  assign _0111_ = hdr[31:16] == 1'h1;
-  assign _0112_ = ! ch;
-  assign _0113_ = ch + 1'h1;
-  assign _0115_ = wa + 1'h1;
-  assign _0116_ = wb == 2'h2;
-  assign _0117_ = blk + 1'h1;
-  assign _0118_ = wb + 1'h1;
-  assign _0120_ = lane + 1'h1;
-  assign _0121_ = ch == n_pen;
-  assign _0122_ = blk - 1'h1;
-  assign _0123_ = ! blk;
-  assign _0124_ = block_end & last_mblock;
-  assign _0125_ = flush - 1'h1;
-  assign _0126_ = ! flush;
-  assign _0127_ = ~ compute;
-  assign _0128_ = ! blk;
-  assign _0129_ = ! k_last;
-  assign _0131_ = ! tile_last;
+  assign _0076_ = ~ dn_last;
+  assign wrap = d_last & _0076_;
+  assign _0077_ = row - 2'h3;
+  assign _0078_ = row + 1'h1;
+  assign _0079_ = wrap ? { _0077_[17], _0077_ } : { 1'h0, _0078_ };
+  assign _0080_ = row < m_wrap;
+  assign _0081_ = row < m_last;
+  assign row_valid_next = wrap ? _0080_ : _0081_;
+  assign _0082_ = ~ beat_last;
+  assign _0083_ = ~ d_last;
+  assign _0084_ = ob == 2'h2;
+  assign \w_en$81  = \o_valid$82  & _0084_;
+  assign _0085_ = ! ctrl_state;
+  assign _0087_ = ctrl_state == 1'h1;
+  assign _0088_ = ctrl_state == 2'h2;
+  assign _0089_ = ctrl_state == 2'h3;
+  assign _0090_ = fm0 + 3'h4;
+  assign _0091_ = _0090_ >= M_;
+  assign _0092_ = _0000_[3:0] - 3'h4;
+  assign _0093_ = _0000_[3:0] >= 4'h8;
+  assign _0094_ = _0000_[3:0] >= 3'h4;
+  assign _0095_ = hdr[15:0] - 1'h1;
+  assign _0096_ = hdr[15:0] + 2'h3;
+  assign _0098_ = hdr[31:16] - 1'h1;
+  assign _0099_ = hdr[47:32] - 1'h1;
+  assign _0100_ = hdr[47:32] - 2'h2;
+  assign _0101_ = hdr[31:16] - 2'h2;
+  assign _0102_ = hdr[47:32] > 5'h11;
+  assign _0103_ = _0102_ ? hdr[47:32] : 16'h0011;
+  assign _0104_ = _0103_ - 2'h2;
+  assign _0105_ = hdr[47:32] > 5'h11;
+  assign _0106_ = _0105_ ? hdr[47:32] : 16'h0011;
+  assign _0107_ = _0106_ - 1'h1;
+  assign _0109_ = hdr[31:16] == 1'h1;
+  assign _0110_ = ! ch;
+  assign _0111_ = ch + 1'h1;
+  assign _0113_ = wa + 1'h1;
+  assign _0114_ = wb == 2'h2;
+  assign _0115_ = blk + 1'h1;
+  assign _0116_ = wb + 1'h1;
+  assign _0117_ = lane + 1'h1;
+  assign _0118_ = ch == n_pen;
+  assign _0120_ = blk - 1'h1;
+  assign _0121_ = ! blk;
+  assign _0122_ = block_end & last_mblock;
+  assign _0123_ = flush - 1'h1;
+  assign _0124_ = ! flush;
+  assign _0125_ = ~ compute;
+  assign _0126_ = ! blk;
+  assign _0127_ = ! k_last;
+  assign _0128_ = ! tile_last;
+  assign _0129_ = fn_last & last_mblock;
+  assign _0131_ = ~ _0129_;
   assign _0132_ = ! k_last;
   assign _0133_ = ! tile_last;
   assign _0134_ = ! nb_last;
@@ -1015,8 +1026,8 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   assign _0161_ = row == m_last;
   assign _0162_ = _0160_ & _0161_;
   assign _0002_ = _0162_ & dn_last;
-  assign _0003_ = beat[0] ? \o_data$117 [99:50] : \o_data$117 [49:0];
-  assign _0004_ = beat[1] ? \o_data$117 [149:100] : _0003_;
+  assign _0003_ = beat[0] ? \o_data$118 [99:50] : \o_data$118 [49:0];
+  assign _0004_ = beat[1] ? \o_data$118 [149:100] : _0003_;
   assign _0005_ = ob == 2'h2;
   assign _0006_ = ob + 1'h1;
   assign _0007_ = _0005_ ? 3'h0 : _0006_;
@@ -1052,7 +1063,7 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   assign _0209_ = _0210_ ? _0205_ : _0207_;
   assign _0211_ = _0212_ ? 1'h0 : _0209_;
   assign _0213_ = _0214_ ? 17'h00000 : row;
-  assign _0215_ = _0216_ ? _0083_[16:0] : _0213_;
+  assign _0215_ = _0216_ ? _0079_[16:0] : _0213_;
   assign _0217_ = _0218_ ? _0213_ : _0215_;
   assign _0219_ = _0220_ ? 17'h00000 : _0217_;
   assign _0221_ = _0222_ ? (* full_case = 32'd1 *) 6'h00 : _0144_[5:0];
@@ -1079,16 +1090,16 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   assign _0263_ = _0264_ ? 1'h0 : header_taken;
   assign _0265_ = _0266_ ? (* full_case = 32'd1 *) _0133_ : _0140_;
   assign _0267_ = _0268_ ? _0265_ : at_tile_last;
-  assign _0269_ = compute ? _0267_ : _0131_;
+  assign _0269_ = compute ? _0267_ : _0128_;
   assign _0271_ = _0272_ ? 1'h0 : _0269_;
   assign _0273_ = _0274_ ? (* full_case = 32'd1 *) _0132_ : _0139_;
   assign _0275_ = _0276_ ? _0273_ : at_k_last;
-  assign _0277_ = compute ? _0275_ : _0129_;
+  assign _0277_ = compute ? _0275_ : _0127_;
   assign _0279_ = _0280_ ? 1'h0 : _0277_;
   assign _0281_ = _0282_ ? (* full_case = 32'd1 *) _0134_ : _0137_;
   assign _0283_ = _0284_ ? _0281_ : fn_last;
   assign _0285_ = _0286_ ? _0283_ : fn_last;
-  assign _0287_ = compute ? _0285_ : _0128_;
+  assign _0287_ = compute ? _0285_ : _0126_;
   assign _0289_ = _0290_ ? 1'h0 : _0287_;
   assign _0291_ = _0292_ ? (* full_case = 32'd1 *) 4'h0 : _0136_[3:0];
   assign _0293_ = _0294_ ? _0291_ : fn;
@@ -1101,15 +1112,15 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   assign _0307_ = compute ? _0305_ : 17'h00000;
   assign _0309_ = _0310_ ? 17'h00000 : _0307_;
   assign _0311_ = _0312_ ? 1'h0 : in_data;
-  assign _0313_ = _0314_ ? (* full_case = 32'd1 *) 1'h1 : _0311_;
+  assign _0313_ = _0314_ ? (* full_case = 32'd1 *) _0131_ : _0311_;
   assign _0315_ = _0316_ ? _0313_ : in_data;
-  assign _0317_ = compute ? _0315_ : 1'h1;
+  assign _0317_ = compute ? _0315_ : enter;
   assign _0319_ = _0320_ ? 1'h0 : _0317_;
   assign _0321_ = _0322_ ? (* full_case = 32'd1 *) 9'h000 : _0138_[8:0];
   assign _0323_ = _0324_ ? _0321_ : kk;
   assign _0325_ = compute ? _0323_ : 9'h000;
   assign _0327_ = _0328_ ? 9'h000 : _0325_;
-  function [4:0] _0842_;
+  function [4:0] _0852_;
     input [4:0] a;
     input [9:0] b;
     input [1:0] s;
@@ -1117,40 +1128,40 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
     (* parallel_case *)
     casez (s)
       2'b?1:
-        _0842_ = b[4:0];
+        _0852_ = b[4:0];
       2'b1?:
-        _0842_ = b[9:5];
+        _0852_ = b[9:5];
       default:
-        _0842_ = a;
+        _0852_ = a;
     endcase
   endfunction
-  assign _0329_ = _0842_(flush, { _0331_, _0125_[4:0] }, { _0333_, _0330_ });
+  assign _0329_ = _0852_(flush, { _0331_, _0123_[4:0] }, { _0333_, _0330_ });
   assign _0330_ = ctrl_state == (* full_case = 32'd1 *) 2'h3;
   assign _0331_ = _0332_ ? 5'h1d : flush;
   assign _0333_ = ctrl_state == (* full_case = 32'd1 *) 2'h2;
   assign _0334_ = _0335_ ? 5'h00 : _0329_;
   assign _0336_ = _0337_ ? 1'h0 : compute;
-  function [0:0] _0848_;
+  function [0:0] _0858_;
     input [0:0] a;
     input [1:0] b;
     input [1:0] s;
     (* parallel_case *)
     casez (s)
       2'b?1:
-        _0848_ = b[0:0];
+        _0858_ = b[0:0];
       2'b1?:
-        _0848_ = b[1:1];
+        _0858_ = b[1:1];
       default:
-        _0848_ = a;
+        _0858_ = a;
     endcase
   endfunction
-  assign _0338_ = _0848_(compute, { _0342_, _0336_ }, { _0344_, _0339_ });
+  assign _0338_ = _0858_(compute, { _0342_, _0336_ }, { _0344_, _0339_ });
   assign _0339_ = ctrl_state == 2'h2;
   assign _0340_ = _0341_ ? 1'h1 : compute;
   assign _0342_ = _0343_ ? _0340_ : compute;
   assign _0344_ = ctrl_state == 2'h1;
   assign _0345_ = _0346_ ? 1'h0 : _0338_;
-  assign _0347_ = _0348_ ? _0123_ : dn_last;
+  assign _0347_ = _0348_ ? _0121_ : dn_last;
   assign _0349_ = _0350_ ? _0347_ : dn_last;
   assign _0351_ = _0352_ ? _0349_ : dn_last;
   assign _0352_ = ctrl_state == 2'h1;
@@ -1159,7 +1170,7 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   assign _0357_ = _0358_ ? _0355_ : _0351_;
   assign _0359_ = _0360_ ? _0351_ : _0357_;
   assign _0361_ = _0362_ ? 1'h0 : _0359_;
-  assign _0363_ = _0364_ ? _0122_ : nb_pen;
+  assign _0363_ = _0364_ ? _0120_ : nb_pen;
   assign _0365_ = _0366_ ? _0363_ : nb_pen;
   assign _0367_ = _0368_ ? _0365_ : nb_pen;
   assign _0368_ = ctrl_state == 2'h1;
@@ -1174,13 +1185,13 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   assign _0383_ = _0384_ ? _0381_ : pt_shift;
   assign _0384_ = ctrl_state == 2'h1;
   assign _0385_ = _0386_ ? 6'h00 : _0383_;
-  assign _0387_ = _0388_ ? hdr[62:32] : \$signal$105 ;
-  assign _0389_ = _0390_ ? _0387_ : \$signal$105 ;
-  assign _0391_ = _0392_ ? _0389_ : \$signal$105 ;
+  assign _0387_ = _0388_ ? hdr[62:32] : \$signal$106 ;
+  assign _0389_ = _0390_ ? _0387_ : \$signal$106 ;
+  assign _0391_ = _0392_ ? _0389_ : \$signal$106 ;
   assign _0392_ = ctrl_state == 2'h1;
   assign _0393_ = _0394_ ? 31'h00000000 : _0391_;
   assign _0395_ = _0396_ ? 2'h0 : ctrl_state;
-  function [1:0] _0884_;
+  function [1:0] _0894_;
     input [1:0] a;
     input [7:0] b;
     input [3:0] s;
@@ -1188,18 +1199,18 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
     (* parallel_case *)
     casez (s)
       4'b???1:
-        _0884_ = b[1:0];
+        _0894_ = b[1:0];
       4'b??1?:
-        _0884_ = b[3:2];
+        _0894_ = b[3:2];
       4'b?1??:
-        _0884_ = b[5:4];
+        _0894_ = b[5:4];
       4'b1???:
-        _0884_ = b[7:6];
+        _0894_ = b[7:6];
       default:
-        _0884_ = a;
+        _0894_ = a;
     endcase
   endfunction
-  assign _0397_ = _0884_(ctrl_state, { _0407_, _0404_, _0399_, _0395_ }, { _0409_, _0406_, _0401_, _0398_ });
+  assign _0397_ = _0894_(ctrl_state, { _0407_, _0404_, _0399_, _0395_ }, { _0409_, _0406_, _0401_, _0398_ });
   assign _0398_ = ctrl_state == (* full_case = 32'd1 *) 2'h3;
   assign _0399_ = _0400_ ? 2'h3 : ctrl_state;
   assign _0401_ = ctrl_state == (* full_case = 32'd1 *) 2'h2;
@@ -1209,149 +1220,149 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   assign _0407_ = _0408_ ? 2'h1 : ctrl_state;
   assign _0409_ = ! (* full_case = 32'd1 *) ctrl_state;
   assign _0410_ = _0411_ ? 2'h0 : _0397_;
-  assign _0412_ = _0413_ ? _0121_ : ch_last;
-  function [0:0] _0895_;
+  assign _0412_ = _0413_ ? _0118_ : ch_last;
+  function [0:0] _0905_;
     input [0:0] a;
     input [1:0] b;
     input [1:0] s;
     (* parallel_case *)
     casez (s)
       2'b?1:
-        _0895_ = b[0:0];
+        _0905_ = b[0:0];
       2'b1?:
-        _0895_ = b[1:1];
+        _0905_ = b[1:1];
       default:
-        _0895_ = a;
+        _0905_ = a;
     endcase
   endfunction
-  assign _0414_ = _0895_(ch_last, { _0416_, _0412_ }, { _0418_, _0415_ });
+  assign _0414_ = _0905_(ch_last, { _0416_, _0412_ }, { _0418_, _0415_ });
   assign _0415_ = ctrl_state == 2'h1;
-  assign _0416_ = _0417_ ? _0111_ : ch_last;
+  assign _0416_ = _0417_ ? _0109_ : ch_last;
   assign _0418_ = ! ctrl_state;
   assign _0419_ = _0420_ ? 1'h0 : _0414_;
-  assign _0421_ = _0422_ ? _0113_[15:0] : ch;
-  function [15:0] _0901_;
+  assign _0421_ = _0422_ ? _0111_[15:0] : ch;
+  function [15:0] _0911_;
     input [15:0] a;
     input [31:0] b;
     input [1:0] s;
     (* parallel_case *)
     casez (s)
       2'b?1:
-        _0901_ = b[15:0];
+        _0911_ = b[15:0];
       2'b1?:
-        _0901_ = b[31:16];
+        _0911_ = b[31:16];
       default:
-        _0901_ = a;
+        _0911_ = a;
     endcase
   endfunction
-  assign _0423_ = _0901_(ch, { _0425_, _0421_ }, { _0427_, _0424_ });
+  assign _0423_ = _0911_(ch, { _0425_, _0421_ }, { _0427_, _0424_ });
   assign _0424_ = ctrl_state == 2'h1;
   assign _0425_ = _0426_ ? 16'h0000 : ch;
   assign _0427_ = ! ctrl_state;
   assign _0428_ = _0429_ ? 16'h0000 : _0423_;
-  assign _0430_ = _0431_ ? (* full_case = 32'd1 *) 2'h0 : _0118_[1:0];
+  assign _0430_ = _0431_ ? (* full_case = 32'd1 *) 2'h0 : _0116_[1:0];
   assign _0432_ = _0433_ ? _0430_ : wb;
   assign _0434_ = _0435_ ? _0432_ : wb;
-  function [1:0] _0909_;
+  function [1:0] _0919_;
     input [1:0] a;
     input [3:0] b;
     input [1:0] s;
     (* parallel_case *)
     casez (s)
       2'b?1:
-        _0909_ = b[1:0];
+        _0919_ = b[1:0];
       2'b1?:
-        _0909_ = b[3:2];
+        _0919_ = b[3:2];
       default:
-        _0909_ = a;
+        _0919_ = a;
     endcase
   endfunction
-  assign _0436_ = _0909_(wb, { _0438_, _0434_ }, { _0440_, _0437_ });
+  assign _0436_ = _0919_(wb, { _0438_, _0434_ }, { _0440_, _0437_ });
   assign _0437_ = ctrl_state == 2'h1;
   assign _0438_ = _0439_ ? 2'h0 : wb;
   assign _0440_ = ! ctrl_state;
   assign _0441_ = _0442_ ? 2'h0 : _0436_;
-  assign _0443_ = _0444_ ? _0115_[5:0] : wa;
+  assign _0443_ = _0444_ ? _0113_[5:0] : wa;
   assign _0445_ = _0446_ ? _0443_ : wa;
-  function [5:0] _0916_;
+  function [5:0] _0926_;
     input [5:0] a;
     input [11:0] b;
     input [1:0] s;
     (* parallel_case *)
     casez (s)
       2'b?1:
-        _0916_ = b[5:0];
+        _0926_ = b[5:0];
       2'b1?:
-        _0916_ = b[11:6];
+        _0926_ = b[11:6];
       default:
-        _0916_ = a;
+        _0926_ = a;
     endcase
   endfunction
-  assign _0447_ = _0916_(wa, { _0449_, _0445_ }, { _0451_, _0448_ });
+  assign _0447_ = _0926_(wa, { _0449_, _0445_ }, { _0451_, _0448_ });
   assign _0448_ = ctrl_state == 2'h1;
   assign _0449_ = _0450_ ? 6'h00 : wa;
   assign _0451_ = ! ctrl_state;
   assign _0452_ = _0453_ ? 6'h00 : _0447_;
-  assign _0454_ = _0455_ ? _0117_[3:0] : blk;
+  assign _0454_ = _0455_ ? _0115_[3:0] : blk;
   assign _0456_ = _0457_ ? _0454_ : blk;
   assign _0458_ = _0459_ ? _0456_ : blk;
-  function [3:0] _0924_;
+  function [3:0] _0934_;
     input [3:0] a;
     input [7:0] b;
     input [1:0] s;
     (* parallel_case *)
     casez (s)
       2'b?1:
-        _0924_ = b[3:0];
+        _0934_ = b[3:0];
       2'b1?:
-        _0924_ = b[7:4];
+        _0934_ = b[7:4];
       default:
-        _0924_ = a;
+        _0934_ = a;
     endcase
   endfunction
-  assign _0460_ = _0924_(blk, { _0462_, _0458_ }, { _0464_, _0461_ });
+  assign _0460_ = _0934_(blk, { _0462_, _0458_ }, { _0464_, _0461_ });
   assign _0461_ = ctrl_state == 2'h1;
   assign _0462_ = _0463_ ? 4'h0 : blk;
   assign _0464_ = ! ctrl_state;
   assign _0465_ = _0466_ ? 4'h0 : _0460_;
-  assign _0467_ = _0468_ ? (* full_case = 32'd1 *) 1'h0 : _0120_[0];
+  assign _0467_ = _0468_ ? (* full_case = 32'd1 *) 1'h0 : _0117_[0];
   assign _0469_ = _0470_ ? _0467_ : lane;
-  function [0:0] _0931_;
+  function [0:0] _0941_;
     input [0:0] a;
     input [1:0] b;
     input [1:0] s;
     (* parallel_case *)
     casez (s)
       2'b?1:
-        _0931_ = b[0:0];
+        _0941_ = b[0:0];
       2'b1?:
-        _0931_ = b[1:1];
+        _0941_ = b[1:1];
       default:
-        _0931_ = a;
+        _0941_ = a;
     endcase
   endfunction
-  assign _0471_ = _0931_(lane, { _0473_, _0469_ }, { _0475_, _0472_ });
+  assign _0471_ = _0941_(lane, { _0473_, _0469_ }, { _0475_, _0472_ });
   assign _0472_ = ctrl_state == 2'h1;
   assign _0473_ = _0474_ ? 1'h0 : lane;
   assign _0475_ = ! ctrl_state;
   assign _0476_ = _0477_ ? 1'h0 : _0471_;
-  assign _0478_ = _0479_ ? _0110_[8:0] : tile_last;
+  assign _0478_ = _0479_ ? _0107_[8:0] : tile_last;
   assign _0480_ = _0481_ ? _0478_ : tile_last;
   assign _0481_ = ! ctrl_state;
   assign _0482_ = _0483_ ? 9'h000 : _0480_;
-  assign _0484_ = _0485_ ? _0106_ : tile_pen;
+  assign _0484_ = _0485_ ? _0104_ : tile_pen;
   assign _0486_ = _0487_ ? _0484_ : tile_pen;
   assign _0487_ = ! ctrl_state;
   assign _0488_ = _0489_ ? 17'h00000 : _0486_;
-  assign _0490_ = _0491_ ? _0103_ : n_pen;
+  assign _0490_ = _0491_ ? _0101_ : n_pen;
   assign _0492_ = _0493_ ? _0490_ : n_pen;
   assign _0493_ = ! ctrl_state;
   assign _0494_ = _0495_ ? 17'h00000 : _0492_;
-  assign _0496_ = _0497_ ? _0102_ : k_pen;
+  assign _0496_ = _0497_ ? _0100_ : k_pen;
   assign _0498_ = _0499_ ? _0496_ : k_pen;
   assign _0499_ = ! ctrl_state;
   assign _0500_ = _0501_ ? 17'h00000 : _0498_;
-  assign _0502_ = _0503_ ? _0101_[15:0] : k_last;
+  assign _0502_ = _0503_ ? _0099_[15:0] : k_last;
   assign _0504_ = _0505_ ? _0502_ : k_last;
   assign _0505_ = ! ctrl_state;
   assign _0506_ = _0507_ ? 16'h0000 : _0504_;
@@ -1367,15 +1378,15 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   assign _0522_ = _0523_ ? _0520_ : zero_point;
   assign _0523_ = ! ctrl_state;
   assign _0524_ = _0525_ ? 8'h00 : _0522_;
-  assign _0526_ = _0527_ ? _0100_[15:0] : n_last;
+  assign _0526_ = _0527_ ? _0098_[15:0] : n_last;
   assign _0528_ = _0529_ ? _0526_ : n_last;
   assign _0529_ = ! ctrl_state;
   assign _0530_ = _0531_ ? 16'h0000 : _0528_;
-  assign _0532_ = _0533_ ? _0099_ : m_wrap;
+  assign _0532_ = _0533_ ? _0096_ : m_wrap;
   assign _0534_ = _0535_ ? _0532_ : m_wrap;
   assign _0535_ = ! ctrl_state;
   assign _0536_ = _0537_ ? 17'h00000 : _0534_;
-  assign _0538_ = _0539_ ? _0098_[15:0] : m_last;
+  assign _0538_ = _0539_ ? _0095_[15:0] : m_last;
   assign _0540_ = _0541_ ? _0538_ : m_last;
   assign _0541_ = ! ctrl_state;
   assign _0542_ = _0543_ ? 16'h0000 : _0540_;
@@ -1383,50 +1394,56 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   assign _0546_ = _0547_ ? _0544_ : M_;
   assign _0547_ = ! ctrl_state;
   assign _0548_ = _0549_ ? 16'h0000 : _0546_;
-  assign _0550_ = _0551_ ? 1'h1 : _0096_;
-  assign _0552_ = _0553_ ? 4'hc : _0086_[3:0];
-  assign _0554_ = _0555_ ? 1'h0 : _0095_;
-  assign _0556_ = _0557_ ? (* full_case = 32'd1 *) 6'h00 : ra_inc;
-  assign _0558_ = d_last ? (* full_case = 32'd1 *) _0556_ : ra_row;
-  assign _0560_ = beat_last ? (* full_case = 32'd1 *) _0558_ : ra_inc;
-  assign _0562_ = _0563_ ? _0560_ : ra;
-  assign _0564_ = _0565_ ? _0079_ : 1'h0;
-  assign _0565_ = ctrl_state == 2'h1;
-  assign _0566_ = _0567_ ? w_word : 69'h000000000000000000;
-  assign _0567_ = ctrl_state == 2'h1;
-  assign _0568_ = _0569_ ? wa : 6'h00;
-  assign _0569_ = ctrl_state == 2'h1;
-  assign _0570_ = _0571_ ? _0077_ : 1'h0;
-  assign _0571_ = ctrl_state == 2'h1;
-  assign _0572_ = _0573_ ? w_word : 69'h000000000000000000;
+  assign _0550_ = _0551_ ? (* full_case = 32'd1 *) _0093_ : _0094_;
+  assign _0552_ = _0553_ ? 1'h1 : _0550_;
+  assign _0554_ = _0555_ ? (* full_case = 32'd1 *) _0092_[3:0] : _0000_[3:0];
+  assign _0556_ = _0557_ ? 4'hc : _0554_;
+  assign _0558_ = _0559_ ? 1'h0 : _0091_;
+  assign _0560_ = _0561_ ? (* full_case = 32'd1 *) 6'h00 : ra_inc;
+  assign _0562_ = d_last ? (* full_case = 32'd1 *) _0560_ : ra_row;
+  assign _0564_ = beat_last ? (* full_case = 32'd1 *) _0562_ : ra_inc;
+  assign _0566_ = _0567_ ? _0564_ : ra;
+  assign _0568_ = _0569_ ? 1'h1 : 1'h0;
+  assign _0570_ = _0571_ ? _0568_ : 1'h0;
+  assign _0572_ = _0573_ ? _0570_ : 1'h0;
   assign _0573_ = ctrl_state == 2'h1;
-  assign _0574_ = _0575_ ? wa : 6'h00;
+  assign _0574_ = _0575_ ? _0074_ : 1'h0;
   assign _0575_ = ctrl_state == 2'h1;
-  assign _0576_ = _0577_ ? hdr[69:64] : 6'h00;
+  assign _0576_ = _0577_ ? w_word : 69'h000000000000000000;
   assign _0577_ = ctrl_state == 2'h1;
-  assign _0578_ = _0579_ ? hdr[62:32] : 31'h00000000;
+  assign _0578_ = _0579_ ? wa : 6'h00;
   assign _0579_ = ctrl_state == 2'h1;
-  assign _0580_ = _0581_ ? hdr[31:0] : 32'd0;
+  assign _0580_ = _0581_ ? _0072_ : 1'h0;
   assign _0581_ = ctrl_state == 2'h1;
-  assign _0582_ = _0583_ ? s_param__valid : 1'h0;
-  assign _0583_ = ! ctrl_state;
-  function [0:0] _1011_;
+  assign _0582_ = _0583_ ? w_word : 69'h000000000000000000;
+  assign _0583_ = ctrl_state == 2'h1;
+  assign _0584_ = _0585_ ? wa : 6'h00;
+  assign _0585_ = ctrl_state == 2'h1;
+  assign _0586_ = _0587_ ? hdr[69:64] : 6'h00;
+  assign _0587_ = ctrl_state == 2'h1;
+  assign _0588_ = _0589_ ? hdr[62:32] : 31'h00000000;
+  assign _0589_ = ctrl_state == 2'h1;
+  assign _0590_ = _0591_ ? hdr[31:0] : 32'd0;
+  assign _0591_ = ctrl_state == 2'h1;
+  assign _0592_ = _0593_ ? s_param__valid : 1'h0;
+  assign _0593_ = ! ctrl_state;
+  function [0:0] _1027_;
     input [0:0] a;
     input [1:0] b;
     input [1:0] s;
     (* parallel_case *)
     casez (s)
       2'b?1:
-        _1011_ = b[0:0];
+        _1027_ = b[0:0];
       2'b1?:
-        _1011_ = b[1:1];
+        _1027_ = b[1:1];
       default:
-        _1011_ = a;
+        _1027_ = a;
     endcase
   endfunction
-  assign _0584_ = _1011_(1'h0, 2'h3, { _0586_, _0585_ });
-  assign _0585_ = ctrl_state == 2'h1;
-  assign _0586_ = ! ctrl_state;
+  assign _0594_ = _1027_(1'h0, 2'h3, { _0596_, _0595_ });
+  assign _0595_ = ctrl_state == 2'h1;
+  assign _0596_ = ! ctrl_state;
   \hwq_top.engine.array  array (
     .clk(clk),
     .drain_valid(o_valid),
@@ -1434,7 +1451,7 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
     .i_last(i_last),
     .i_valid(take),
     .i_w(i_w),
-    .o_data(\o_data$117 ),
+    .o_data(\o_data$118 ),
     .rst(rst)
   );
   \hwq_top.engine.fifo  fifo (
@@ -1443,7 +1460,7 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
     .r_en(r_en),
     .r_rdy(m_out__valid),
     .rst(rst),
-    .w_en(\w_en$79 ),
+    .w_en(\w_en$81 ),
     .w_port__data(out_w)
   );
   \hwq_top.engine.params0  params0 (
@@ -1457,7 +1474,7 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   );
   \hwq_top.engine.params1  params1 (
     .clk(clk),
-    .r_data(\r_data$72 ),
+    .r_data(\r_data$74 ),
     .rp__addr(ra_next),
     .rst(rst),
     .wp__addr(\w_addr$38 ),
@@ -1470,19 +1487,19 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
     .clk(clk),
     .i_acc(i_acc),
     .i_bias(i_bias),
-    .i_last(\i_last$60 ),
+    .i_last(\i_last$62 ),
     .i_multiplier(i_multiplier),
     .i_shift(i_shift),
-    .i_valid(\i_valid$58 ),
+    .i_valid(\i_valid$60 ),
     .o_data(o_data),
     .o_last(o_last),
-    .o_valid(\o_valid$80 ),
+    .o_valid(\o_valid$82 ),
     .rst(rst),
     .zero_point(zero_point)
   );
   assign s_param__payload = hdr;
   assign chan = hdr;
-  assign credits_next = _0086_[4:0];
+  assign kept = _0000_[3:0];
   assign en = 1'h1;
   assign \en$19  = 1'h1;
   assign i_valid = take;
@@ -1490,18 +1507,18 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   assign s_wgt__payload = i_w;
   assign s_act__ready = take;
   assign s_wgt__ready = take;
-  assign row_next = _0083_[16:0];
+  assign row_next = _0079_[16:0];
   assign r_addr = ra_next;
-  assign \r_addr$57  = ra_next;
-  assign \$signal$59  = \i_valid$58 ;
-  assign part_last = \i_last$60 ;
+  assign \r_addr$59  = ra_next;
+  assign \$signal$61  = \i_valid$60 ;
+  assign part_last = \i_last$62 ;
   assign acc_part = i_acc;
-  assign \$signal$65  = zero_point;
-  assign \$signal$67  = act_min;
-  assign \act_max$69  = act_max;
-  assign \w_data$83  = out_w;
+  assign \$signal$67  = zero_point;
+  assign \$signal$69  = act_min;
+  assign \act_max$71  = act_max;
+  assign \w_data$85  = out_w;
   assign r_rdy = m_out__valid;
-  assign \r_data$87  = m_out__payload;
+  assign \r_data$89  = m_out__payload;
   assign m_out__ready = r_en;
   assign \hdr.m  = hdr[15:0];
   assign \hdr.n  = hdr[31:16];
@@ -1567,29 +1584,29 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   assign \m_out__payload.data[4]  = m_out__payload[39:32];
   assign \m_out__payload.data[5]  = m_out__payload[47:40];
   assign \m_out__payload.last  = m_out__payload[48];
-  assign \o_data$117[0]  = \o_data$117 [24:0];
-  assign \o_data$117[1]  = \o_data$117 [49:25];
-  assign \o_data$117[2]  = \o_data$117 [74:50];
-  assign \o_data$117[3]  = \o_data$117 [99:75];
-  assign \o_data$117[4]  = \o_data$117 [124:100];
-  assign \o_data$117[5]  = \o_data$117 [149:125];
+  assign \o_data$118[0]  = \o_data$118 [24:0];
+  assign \o_data$118[1]  = \o_data$118 [49:25];
+  assign \o_data$118[2]  = \o_data$118 [74:50];
+  assign \o_data$118[3]  = \o_data$118 [99:75];
+  assign \o_data$118[4]  = \o_data$118 [124:100];
+  assign \o_data$118[5]  = \o_data$118 [149:125];
   assign out_w[48] = o_last;
   assign out_w[47:0] = { o_data, part1, part0 };
-  assign i_shift[11:6] = \r_data$72 [68:63];
+  assign i_shift[11:6] = \r_data$74 [68:63];
   assign i_shift[5:0] = r_data[68:63];
-  assign i_multiplier[61:31] = \r_data$72 [62:32];
+  assign i_multiplier[61:31] = \r_data$74 [62:32];
   assign i_multiplier[30:0] = r_data[62:32];
-  assign i_bias[63:32] = \r_data$72 [31:0];
+  assign i_bias[63:32] = \r_data$74 [31:0];
   assign i_bias[31:0] = r_data[31:0];
   assign _0164_ = rst;
   assign _0071_ = _0163_;
-  assign _0168_ = \o_valid$80 ;
+  assign _0168_ = \o_valid$82 ;
   assign _0170_ = rst;
   assign _0070_ = _0169_;
-  assign _0174_ = \o_valid$80 ;
+  assign _0174_ = \o_valid$82 ;
   assign _0176_ = rst;
   assign _0069_ = _0175_;
-  assign _0178_ = \o_valid$80 ;
+  assign _0178_ = \o_valid$82 ;
   assign _0180_ = rst;
   assign _0068_ = _0179_;
   assign _0182_ = o_valid;
@@ -1650,47 +1667,47 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   assign _0052_ = _0263_;
   assign _0266_ = at_tile_last;
   assign _0268_ = adv;
-  assign _0270_ = _0127_;
+  assign _0270_ = _0125_;
   assign _0272_ = rst;
   assign _0051_ = _0271_;
   assign _0274_ = at_tile_last;
   assign _0276_ = adv;
-  assign _0278_ = _0127_;
+  assign _0278_ = _0125_;
   assign _0280_ = rst;
   assign _0050_ = _0279_;
   assign _0282_ = fn_last;
   assign _0284_ = at_tile_last;
   assign _0286_ = adv;
-  assign _0288_ = _0127_;
+  assign _0288_ = _0125_;
   assign _0290_ = rst;
   assign _0049_ = _0289_;
   assign _0292_ = fn_last;
   assign _0294_ = at_tile_last;
   assign _0296_ = adv;
-  assign _0298_ = _0127_;
+  assign _0298_ = _0125_;
   assign _0300_ = rst;
   assign _0048_ = _0299_;
   assign _0302_ = fn_last;
   assign _0304_ = at_tile_last;
   assign _0306_ = adv;
-  assign _0308_ = _0127_;
+  assign _0308_ = _0125_;
   assign _0310_ = rst;
   assign _0047_ = _0309_;
   assign _0312_ = _0142_;
   assign _0314_ = at_tile_last;
   assign _0316_ = adv;
-  assign _0318_ = _0127_;
+  assign _0318_ = _0125_;
   assign _0320_ = rst;
   assign _0046_ = _0319_;
   assign _0322_ = at_tile_last;
   assign _0324_ = adv;
-  assign _0326_ = _0127_;
+  assign _0326_ = _0125_;
   assign _0328_ = rst;
   assign _0044_ = _0327_;
-  assign _0332_ = _0124_;
+  assign _0332_ = _0122_;
   assign _0335_ = rst;
   assign _0043_ = _0334_;
-  assign _0337_ = _0124_;
+  assign _0337_ = _0122_;
   assign _0341_ = ch_last;
   assign _0343_ = s_param__valid;
   assign _0346_ = rst;
@@ -1711,16 +1728,16 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   assign _0374_ = s_param__valid;
   assign _0378_ = rst;
   assign _0039_ = _0377_;
-  assign _0380_ = _0112_;
+  assign _0380_ = _0110_;
   assign _0382_ = s_param__valid;
   assign _0386_ = rst;
   assign _0038_ = _0385_;
-  assign _0388_ = _0112_;
+  assign _0388_ = _0110_;
   assign _0390_ = s_param__valid;
   assign _0394_ = rst;
   assign _0037_ = _0393_;
-  assign _0396_ = _0126_;
-  assign _0400_ = _0124_;
+  assign _0396_ = _0124_;
+  assign _0400_ = _0122_;
   assign _0403_ = ch_last;
   assign _0405_ = s_param__valid;
   assign _0408_ = s_param__valid;
@@ -1734,24 +1751,24 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   assign _0426_ = s_param__valid;
   assign _0429_ = rst;
   assign _0033_ = _0428_;
-  assign _0431_ = _0116_;
-  assign _0433_ = _0114_;
+  assign _0431_ = _0114_;
+  assign _0433_ = _0112_;
   assign _0435_ = s_param__valid;
   assign _0439_ = s_param__valid;
   assign _0442_ = rst;
   assign _0032_ = _0441_;
-  assign _0444_ = _0114_;
+  assign _0444_ = _0112_;
   assign _0446_ = s_param__valid;
   assign _0450_ = s_param__valid;
   assign _0453_ = rst;
   assign _0031_ = _0452_;
-  assign _0455_ = _0116_;
-  assign _0457_ = _0114_;
+  assign _0455_ = _0114_;
+  assign _0457_ = _0112_;
   assign _0459_ = s_param__valid;
   assign _0463_ = s_param__valid;
   assign _0466_ = rst;
   assign _0030_ = _0465_;
-  assign _0468_ = _0114_;
+  assign _0468_ = _0112_;
   assign _0470_ = s_param__valid;
   assign _0474_ = s_param__valid;
   assign _0477_ = rst;
@@ -1792,30 +1809,35 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   assign _0545_ = s_param__valid;
   assign _0549_ = rst;
   assign _0016_ = _0548_;
-  assign _0551_ = rst;
-  assign _0015_ = _0550_;
+  assign _0551_ = \$signal ;
   assign _0553_ = rst;
-  assign _0014_ = _0552_;
-  assign _0555_ = rst;
-  assign _0013_ = _0554_;
-  assign _0557_ = dn_last;
-  assign _0559_ = _0088_;
-  assign _0561_ = _0087_;
-  assign _0563_ = o_valid;
-  assign ra_next = _0562_;
-  assign \w_en$40  = _0564_;
-  assign \w_data$39  = _0566_;
-  assign \w_addr$38  = _0568_;
-  assign w_en = _0570_;
-  assign w_data = _0572_;
-  assign w_addr = _0574_;
-  assign w_word[68:63] = _0576_;
-  assign w_word[62:32] = _0578_;
-  assign w_word[31:0] = _0580_;
-  assign header_taken = _0582_;
-  assign s_param__ready = _0584_;
-  assign _0078_ = lane;
-  assign _0114_ = lane;
+  assign _0015_ = _0552_;
+  assign _0555_ = \$signal ;
+  assign _0557_ = rst;
+  assign _0014_ = _0556_;
+  assign _0559_ = rst;
+  assign _0013_ = _0558_;
+  assign _0561_ = dn_last;
+  assign _0563_ = _0083_;
+  assign _0565_ = _0082_;
+  assign _0567_ = o_valid;
+  assign ra_next = _0566_;
+  assign _0569_ = ch_last;
+  assign _0571_ = s_param__valid;
+  assign enter = _0572_;
+  assign \w_en$40  = _0574_;
+  assign \w_data$39  = _0576_;
+  assign \w_addr$38  = _0578_;
+  assign w_en = _0580_;
+  assign w_data = _0582_;
+  assign w_addr = _0584_;
+  assign w_word[68:63] = _0586_;
+  assign w_word[62:32] = _0588_;
+  assign w_word[31:0] = _0590_;
+  assign header_taken = _0592_;
+  assign s_param__ready = _0594_;
+  assign _0073_ = lane;
+  assign _0112_ = lane;
   always @(posedge clk) begin
     last_mblock <= _0013_;
     credits <= _0014_;
@@ -1839,7 +1861,7 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
     ch <= _0033_;
     ch_last <= _0035_;
     ctrl_state <= _0036_;
-    \$signal$105  <= _0037_;
+    \$signal$106  <= _0037_;
     pt_shift <= _0038_;
     nb_last <= _0039_;
     nb_pen <= _0040_;
@@ -1864,8 +1886,8 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
     row_valid <= _0061_;
     beat_last <= _0062_;
     d_last <= _0063_;
-    \i_valid$58  <= _0064_;
-    \i_last$60  <= _0065_;
+    \i_valid$60  <= _0064_;
+    \i_last$62  <= _0065_;
     i_acc <= _0066_;
     ob <= _0068_;
     part0 <= _0069_;
@@ -3809,39 +3831,39 @@ module \hwq_top.engine.requant (rst, i_bias, i_multiplier, i_shift, zero_point, 
   wire _053_;
   wire _054_;
   wire _055_;
-  wire [30:0] _056_;
-  wire [4:0] _057_;
-  wire [4:0] _058_;
-  wire [30:0] _059_;
-  wire [4:0] _060_;
-  wire [4:0] _061_;
-  wire [31:0] _062_;
-  wire [31:0] _063_;
-  wire _064_;
-  wire _065_;
+  wire _056_;
+  wire _057_;
+  wire _058_;
+  wire _059_;
+  wire _060_;
+  wire _061_;
+  wire [30:0] _062_;
+  wire [4:0] _063_;
+  wire [4:0] _064_;
+  wire [30:0] _065_;
   wire [5:0] _066_;
   wire [4:0] _067_;
   wire [4:0] _068_;
-  wire [32:0] _069_;
-  wire [32:0] _070_;
-  wire [31:0] _071_;
-  wire [31:0] _072_;
-  wire [9:0] _073_;
-  wire [9:0] _074_;
-  wire [15:0] _075_;
-  wire _076_;
+  wire [31:0] _069_;
+  wire [31:0] _070_;
+  wire _071_;
+  wire _072_;
+  wire [4:0] _073_;
+  wire [4:0] _074_;
+  wire [32:0] _075_;
+  wire [32:0] _076_;
   wire _077_;
-  wire _078_;
-  wire [6:0] _079_;
-  wire _080_;
-  wire _081_;
-  wire _082_;
+  wire [31:0] _078_;
+  wire [31:0] _079_;
+  wire [9:0] _080_;
+  wire [9:0] _081_;
+  wire [15:0] _082_;
   wire _083_;
-  wire [7:0] _084_;
-  wire _085_;
-  wire [7:0] _086_;
+  wire _084_;
+  wire [6:0] _085_;
+  wire _086_;
   wire _087_;
-  wire [7:0] _088_;
+  wire _088_;
   wire _089_;
   wire [7:0] _090_;
   wire _091_;
@@ -3853,35 +3875,35 @@ module \hwq_top.engine.requant (rst, i_bias, i_multiplier, i_shift, zero_point, 
   wire _097_;
   wire [7:0] _098_;
   wire _099_;
-  wire [9:0] _100_;
+  wire [7:0] _100_;
   wire _101_;
-  wire [9:0] _102_;
+  wire [7:0] _102_;
   wire _103_;
-  wire [31:0] _104_;
+  wire [7:0] _104_;
   wire _105_;
-  wire [31:0] _106_;
+  wire [9:0] _106_;
   wire _107_;
-  wire [32:0] _108_;
+  wire [9:0] _108_;
   wire _109_;
-  wire [32:0] _110_;
+  wire [31:0] _110_;
   wire _111_;
-  wire [4:0] _112_;
+  wire [31:0] _112_;
   wire _113_;
-  wire [4:0] _114_;
+  wire [32:0] _114_;
   wire _115_;
-  wire _116_;
+  wire [32:0] _116_;
   wire _117_;
-  wire _118_;
+  wire [4:0] _118_;
   wire _119_;
-  wire [31:0] _120_;
+  wire [4:0] _120_;
   wire _121_;
-  wire [31:0] _122_;
+  wire _122_;
   wire _123_;
-  wire [4:0] _124_;
+  wire _124_;
   wire _125_;
-  wire [4:0] _126_;
+  wire [31:0] _126_;
   wire _127_;
-  wire [30:0] _128_;
+  wire [31:0] _128_;
   wire _129_;
   wire [4:0] _130_;
   wire _131_;
@@ -3889,10 +3911,16 @@ module \hwq_top.engine.requant (rst, i_bias, i_multiplier, i_shift, zero_point, 
   wire _133_;
   wire [30:0] _134_;
   wire _135_;
-  wire _136_;
+  wire [4:0] _136_;
   wire _137_;
-  wire _138_;
+  wire [4:0] _138_;
   wire _139_;
+  wire [30:0] _140_;
+  wire _141_;
+  wire _142_;
+  wire _143_;
+  wire _144_;
+  wire _145_;
   wire [31:0] a_0;
   wire [31:0] a_1;
   input [7:0] act_max;
@@ -3902,6 +3930,8 @@ module \hwq_top.engine.requant (rst, i_bias, i_multiplier, i_shift, zero_point, 
   input clk;
   wire clk;
   wire en;
+  wire fits_0;
+  wire fits_1;
   wire [32:0] h_0;
   wire [32:0] h_1;
   wire [31:0] half_0;
@@ -3974,6 +4004,12 @@ module \hwq_top.engine.requant (rst, i_bias, i_multiplier, i_shift, zero_point, 
   wire [33:0] y_1;
   input [7:0] zero_point;
   wire [7:0] zero_point;
+  assign _005_ = $signed(rq1_s1) << rq1_l1;
+  assign _006_ = _004_[16:0] * rq1_m0[16:0];
+  assign _007_ = $signed(_004_[31:17]) * $signed({ 1'h0, rq1_m0[30:17] });
+  assign _008_ = $signed(_004_[31:17]) * $signed({ 1'h0, rq1_m0[16:0] });
+  assign _009_ = _004_[16:0] * rq1_m0[30:17];
+  assign _010_ = $signed(_008_) + $signed({ 1'h0, _009_ });
   assign mid_0 = $signed(_010_) + $signed(15'h2000);
   assign _012_ = _005_[16:0] * rq1_m1[16:0];
   assign _013_ = $signed(_005_[31:17]) * $signed({ 1'h0, rq1_m1[30:17] });
@@ -3990,13 +4026,21 @@ module \hwq_top.engine.requant (rst, i_bias, i_multiplier, i_shift, zero_point, 
   assign y_0 = $signed(u_0) >>> rq2_r0;
   assign y_1 = $signed(u_1) >>> rq2_r1;
   assign _028_ = y_0[7:0] + zero_point;
+  assign fits_0 = $signed(y_0[32:8]) == $signed(y_0[33]);
   assign _029_ = y_1[7:0] + zero_point;
+  assign fits_1 = $signed(y_1[32:8]) == $signed(y_1[33]);
   assign _046_ = $signed(act_min) - $signed(zero_point);
   assign _047_ = $signed(act_max) - $signed(zero_point);
-  assign _049_ = $signed(y_0) < $signed(lo_z);
-  assign _050_ = $signed(y_0) > $signed(hi_z);
-  assign _051_ = $signed(y_1) < $signed(lo_z);
-  assign _052_ = $signed(y_1) > $signed(hi_z);
+  assign _049_ = $signed(y_0[8:0]) < $signed(lo_z);
+  assign _050_ = fits_0 ? _049_ : y_0[33];
+  assign _051_ = $signed(y_0[8:0]) > $signed(hi_z);
+  assign _052_ = ~ y_0[33];
+  assign _053_ = fits_0 ? _051_ : _052_;
+  assign _054_ = $signed(y_1[8:0]) < $signed(lo_z);
+  assign _056_ = fits_1 ? _054_ : y_1[33];
+  assign _057_ = $signed(y_1[8:0]) > $signed(hi_z);
+  assign _058_ = ~ y_1[33];
+  assign _059_ = fits_1 ? _057_ : _058_;
   assign _000_ = $signed(i_shift[5:0]) > $signed(1'h0);
   assign _011_ = _000_ ? i_shift[5:0] : 6'h00;
   assign _022_ = $signed(i_shift[5:0]) < $signed(1'h0);
@@ -4005,47 +4049,41 @@ module \hwq_top.engine.requant (rst, i_bias, i_multiplier, i_shift, zero_point, 
   assign _055_ = $signed(i_shift[11:6]) > $signed(1'h0);
   assign _066_ = _055_ ? i_shift[11:6] : 6'h00;
   assign _077_ = $signed(i_shift[11:6]) < $signed(1'h0);
-  assign _079_ = - $signed(i_shift[11:6]);
-  assign _001_ = _077_ ? _079_ : 7'h00;
+  assign _085_ = - $signed(i_shift[11:6]);
+  assign _001_ = _077_ ? _085_ : 7'h00;
   assign _002_ = $signed(i_acc[24:0]) + $signed(i_bias[31:0]);
   assign _003_ = $signed(i_acc[49:25]) + $signed(i_bias[63:32]);
   assign _004_ = $signed(rq1_s0) << rq1_l0;
-  assign _005_ = $signed(rq1_s1) << rq1_l1;
-  assign _006_ = _004_[16:0] * rq1_m0[16:0];
-  assign _007_ = $signed(_004_[31:17]) * $signed({ 1'h0, rq1_m0[30:17] });
-  assign _008_ = $signed(_004_[31:17]) * $signed({ 1'h0, rq1_m0[16:0] });
-  assign _009_ = _004_[16:0] * rq1_m0[30:17];
-  assign _010_ = $signed(_008_) + $signed({ 1'h0, _009_ });
-  assign _080_ = _081_ ? 1'h0 : rq2_last;
-  assign _082_ = _083_ ? 1'h0 : rq2_valid;
-  assign _084_ = _085_ ? (* full_case = 32'd1 *) act_max : _029_[7:0];
-  assign _086_ = _087_ ? (* full_case = 32'd1 *) act_min : _084_;
-  assign _088_ = _089_ ? _086_ : o_data[15:8];
-  assign _090_ = _091_ ? 8'h00 : _088_;
-  assign _092_ = _093_ ? (* full_case = 32'd1 *) act_max : _028_[7:0];
-  assign _094_ = _095_ ? (* full_case = 32'd1 *) act_min : _092_;
-  assign _096_ = _097_ ? _094_ : o_data[7:0];
-  assign _098_ = _099_ ? 8'h00 : _096_;
-  assign _100_ = _101_ ? 10'h000 : { _047_[8], _047_ };
-  assign _102_ = _103_ ? 10'h000 : { _046_[8], _046_ };
-  assign _104_ = _105_ ? _027_[31:0] : rq2_hf1;
-  assign _106_ = _107_ ? _025_[31:0] : rq2_hf0;
-  assign _108_ = _109_ ? _023_[32:0] : rq2_h1;
-  assign _110_ = _111_ ? _019_[32:0] : rq2_h0;
-  assign _112_ = _113_ ? rq1_r1 : rq2_r1;
-  assign _114_ = _115_ ? rq1_r0 : rq2_r0;
-  assign _116_ = _117_ ? 1'h0 : rq1_last;
-  assign _118_ = _119_ ? 1'h0 : rq1_valid;
-  assign _120_ = _121_ ? _003_[31:0] : rq1_s1;
-  assign _122_ = _123_ ? _002_[31:0] : rq1_s0;
-  assign _124_ = _125_ ? _001_[4:0] : rq1_r1;
-  assign _126_ = _127_ ? _066_[4:0] : rq1_l1;
-  assign _128_ = _129_ ? i_multiplier[61:31] : rq1_m1;
-  assign _130_ = _131_ ? _044_[4:0] : rq1_r0;
-  assign _132_ = _133_ ? _011_[4:0] : rq1_l0;
-  assign _134_ = _135_ ? i_multiplier[30:0] : rq1_m0;
-  assign _136_ = _137_ ? 1'h0 : i_last;
-  assign _138_ = _139_ ? 1'h0 : i_valid;
+  assign _086_ = _087_ ? 1'h0 : rq2_last;
+  assign _088_ = _089_ ? 1'h0 : rq2_valid;
+  assign _090_ = _091_ ? (* full_case = 32'd1 *) act_max : _029_[7:0];
+  assign _092_ = _093_ ? (* full_case = 32'd1 *) act_min : _090_;
+  assign _094_ = _095_ ? _092_ : o_data[15:8];
+  assign _096_ = _097_ ? 8'h00 : _094_;
+  assign _098_ = _099_ ? (* full_case = 32'd1 *) act_max : _028_[7:0];
+  assign _100_ = _101_ ? (* full_case = 32'd1 *) act_min : _098_;
+  assign _102_ = _103_ ? _100_ : o_data[7:0];
+  assign _104_ = _105_ ? 8'h00 : _102_;
+  assign _106_ = _107_ ? 10'h000 : { _047_[8], _047_ };
+  assign _108_ = _109_ ? 10'h000 : { _046_[8], _046_ };
+  assign _110_ = _111_ ? _027_[31:0] : rq2_hf1;
+  assign _112_ = _113_ ? _025_[31:0] : rq2_hf0;
+  assign _114_ = _115_ ? _023_[32:0] : rq2_h1;
+  assign _116_ = _117_ ? _019_[32:0] : rq2_h0;
+  assign _118_ = _119_ ? rq1_r1 : rq2_r1;
+  assign _120_ = _121_ ? rq1_r0 : rq2_r0;
+  assign _122_ = _123_ ? 1'h0 : rq1_last;
+  assign _124_ = _125_ ? 1'h0 : rq1_valid;
+  assign _126_ = _127_ ? _003_[31:0] : rq1_s1;
+  assign _128_ = _129_ ? _002_[31:0] : rq1_s0;
+  assign _130_ = _131_ ? _001_[4:0] : rq1_r1;
+  assign _132_ = _133_ ? _066_[4:0] : rq1_l1;
+  assign _134_ = _135_ ? i_multiplier[61:31] : rq1_m1;
+  assign _136_ = _137_ ? _044_[4:0] : rq1_r0;
+  assign _138_ = _139_ ? _011_[4:0] : rq1_l0;
+  assign _140_ = _141_ ? i_multiplier[30:0] : rq1_m0;
+  assign _142_ = _143_ ? 1'h0 : i_last;
+  assign _144_ = _145_ ? 1'h0 : i_valid;
   assign left_0 = _011_[4:0];
   assign r_0 = _044_[4:0];
   assign left_1 = _066_[4:0];
@@ -4073,60 +4111,60 @@ module \hwq_top.engine.requant (rst, i_bias, i_multiplier, i_shift, zero_point, 
   assign \i_multiplier[1]  = i_multiplier[61:31];
   assign \o_data[0]  = o_data[7:0];
   assign \o_data[1]  = o_data[15:8];
-  assign _081_ = rst;
-  assign _078_ = _080_;
-  assign _083_ = rst;
-  assign _076_ = _082_;
-  assign _085_ = _052_;
-  assign _087_ = _051_;
-  assign _089_ = _048_;
-  assign _091_ = rst;
-  assign _075_[15:8] = _090_;
-  assign _093_ = _050_;
-  assign _095_ = _049_;
-  assign _097_ = _048_;
-  assign _099_ = rst;
-  assign _075_[7:0] = _098_;
-  assign _101_ = rst;
-  assign _074_ = _100_;
-  assign _103_ = rst;
-  assign _073_ = _102_;
-  assign _105_ = _045_;
-  assign _072_ = _104_;
-  assign _107_ = _043_;
-  assign _071_ = _106_;
-  assign _109_ = _042_;
-  assign _070_ = _108_;
-  assign _111_ = _041_;
-  assign _069_ = _110_;
-  assign _113_ = _040_;
-  assign _068_ = _112_;
-  assign _115_ = _039_;
-  assign _067_ = _114_;
-  assign _117_ = rst;
-  assign _065_ = _116_;
-  assign _119_ = rst;
-  assign _064_ = _118_;
-  assign _121_ = _038_;
-  assign _063_ = _120_;
-  assign _123_ = _037_;
-  assign _062_ = _122_;
-  assign _125_ = _036_;
-  assign _061_ = _124_;
-  assign _127_ = _035_;
-  assign _060_ = _126_;
-  assign _129_ = _034_;
-  assign _059_ = _128_;
-  assign _131_ = _032_;
-  assign _058_ = _130_;
-  assign _133_ = _031_;
-  assign _057_ = _132_;
-  assign _135_ = _030_;
-  assign _056_ = _134_;
-  assign _137_ = rst;
-  assign _054_ = _136_;
-  assign _139_ = rst;
-  assign _053_ = _138_;
+  assign _087_ = rst;
+  assign _084_ = _086_;
+  assign _089_ = rst;
+  assign _083_ = _088_;
+  assign _091_ = _059_;
+  assign _093_ = _056_;
+  assign _095_ = _048_;
+  assign _097_ = rst;
+  assign _082_[15:8] = _096_;
+  assign _099_ = _053_;
+  assign _101_ = _050_;
+  assign _103_ = _048_;
+  assign _105_ = rst;
+  assign _082_[7:0] = _104_;
+  assign _107_ = rst;
+  assign _081_ = _106_;
+  assign _109_ = rst;
+  assign _080_ = _108_;
+  assign _111_ = _045_;
+  assign _079_ = _110_;
+  assign _113_ = _043_;
+  assign _078_ = _112_;
+  assign _115_ = _042_;
+  assign _076_ = _114_;
+  assign _117_ = _041_;
+  assign _075_ = _116_;
+  assign _119_ = _040_;
+  assign _074_ = _118_;
+  assign _121_ = _039_;
+  assign _073_ = _120_;
+  assign _123_ = rst;
+  assign _072_ = _122_;
+  assign _125_ = rst;
+  assign _071_ = _124_;
+  assign _127_ = _038_;
+  assign _070_ = _126_;
+  assign _129_ = _037_;
+  assign _069_ = _128_;
+  assign _131_ = _036_;
+  assign _068_ = _130_;
+  assign _133_ = _035_;
+  assign _067_ = _132_;
+  assign _135_ = _034_;
+  assign _065_ = _134_;
+  assign _137_ = _032_;
+  assign _064_ = _136_;
+  assign _139_ = _031_;
+  assign _063_ = _138_;
+  assign _141_ = _030_;
+  assign _062_ = _140_;
+  assign _143_ = rst;
+  assign _061_ = _142_;
+  assign _145_ = rst;
+  assign _060_ = _144_;
   assign _017_ = { _007_[28], _007_[28], _007_[28], _007_[28], _007_[28], _007_[28], _007_[28], _007_[28], _007_[28], _007_[28], _007_[28], _007_[28], _007_[28], _007_[28], _007_[28], _007_[28], _007_[28], _007_, _006_[33:17] };
   assign _019_ = { _018_[63], _018_[63], _018_[63], _018_[63], _018_[63], _018_[63], _018_[63], _018_[63], _018_[63], _018_[63], _018_[63], _018_[63], _018_[63], _018_[63], _018_[63:14] };
   assign _020_ = { _013_[28], _013_[28], _013_[28], _013_[28], _013_[28], _013_[28], _013_[28], _013_[28], _013_[28], _013_[28], _013_[28], _013_[28], _013_[28], _013_[28], _013_[28], _013_[28], _013_[28], _013_, _012_[33:17] };
@@ -4149,28 +4187,28 @@ module \hwq_top.engine.requant (rst, i_bias, i_multiplier, i_shift, zero_point, 
   assign _045_ = rq1_valid;
   assign _048_ = rq2_valid;
   always @(posedge clk) begin
-    rq1_valid <= _053_;
-    rq1_last <= _054_;
-    rq1_m0 <= _056_;
-    rq1_l0 <= _057_;
-    rq1_r0 <= _058_;
-    rq1_m1 <= _059_;
-    rq1_l1 <= _060_;
-    rq1_r1 <= _061_;
-    rq1_s0 <= _062_;
-    rq1_s1 <= _063_;
-    rq2_valid <= _064_;
-    rq2_last <= _065_;
-    rq2_r0 <= _067_;
-    rq2_r1 <= _068_;
-    rq2_h0 <= _069_;
-    rq2_h1 <= _070_;
-    rq2_hf0 <= _071_;
-    rq2_hf1 <= _072_;
-    lo_z <= _073_;
-    hi_z <= _074_;
-    o_data <= _075_;
-    o_valid <= _076_;
-    o_last <= _078_;
+    rq1_valid <= _060_;
+    rq1_last <= _061_;
+    rq1_m0 <= _062_;
+    rq1_l0 <= _063_;
+    rq1_r0 <= _064_;
+    rq1_m1 <= _065_;
+    rq1_l1 <= _067_;
+    rq1_r1 <= _068_;
+    rq1_s0 <= _069_;
+    rq1_s1 <= _070_;
+    rq2_valid <= _071_;
+    rq2_last <= _072_;
+    rq2_r0 <= _073_;
+    rq2_r1 <= _074_;
+    rq2_h0 <= _075_;
+    rq2_h1 <= _076_;
+    rq2_hf0 <= _078_;
+    rq2_hf1 <= _079_;
+    lo_z <= _080_;
+    hi_z <= _081_;
+    o_data <= _082_;
+    o_valid <= _083_;
+    o_last <= _084_;
   end
 endmodule

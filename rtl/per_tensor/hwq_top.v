@@ -180,56 +180,56 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   wire [1:0] _0071_;
   wire _0072_;
   wire _0073_;
-  wire _0074_;
-  wire [2:0] _0075_;
-  wire _0076_;
-  wire _0077_;
+  wire [17:0] _0074_;
+  wire _0075_;
+  wire [17:0] _0076_;
+  wire [18:0] _0077_;
   wire _0078_;
-  wire [17:0] _0079_;
-  wire [17:0] _0080_;
-  wire [18:0] _0081_;
+  wire _0079_;
+  wire _0080_;
+  wire _0081_;
   wire _0082_;
   wire _0083_;
   wire _0084_;
   wire _0085_;
-  wire [5:0] _0086_;
+  wire _0086_;
   wire _0087_;
-  wire _0088_;
+  wire [17:0] _0088_;
   wire _0089_;
-  wire _0090_;
+  wire [4:0] _0090_;
   wire _0091_;
-  wire [17:0] _0092_;
-  wire _0093_;
-  wire _0094_;
+  wire _0092_;
+  wire [16:0] _0093_;
+  wire [16:0] _0094_;
   wire [16:0] _0095_;
   wire [16:0] _0096_;
   wire _0097_;
   wire [16:0] _0098_;
   wire [16:0] _0099_;
-  wire [16:0] _0100_;
-  wire [16:0] _0101_;
-  wire _0102_;
-  wire [15:0] _0103_;
-  wire [16:0] _0104_;
-  wire _0105_;
-  wire [15:0] _0106_;
-  wire [16:0] _0107_;
+  wire _0100_;
+  wire [15:0] _0101_;
+  wire [16:0] _0102_;
+  wire _0103_;
+  wire [15:0] _0104_;
+  wire [16:0] _0105_;
+  wire _0106_;
+  wire _0107_;
   wire _0108_;
-  wire _0109_;
+  wire [16:0] _0109_;
   wire _0110_;
-  wire [16:0] _0111_;
+  wire [6:0] _0111_;
   wire _0112_;
-  wire [6:0] _0113_;
-  wire _0114_;
-  wire [4:0] _0115_;
-  wire [2:0] _0116_;
-  wire [1:0] _0117_;
+  wire [4:0] _0113_;
+  wire [2:0] _0114_;
+  wire [1:0] _0115_;
+  wire _0116_;
+  wire [4:0] _0117_;
   wire _0118_;
   wire _0119_;
-  wire [4:0] _0120_;
-  wire _0121_;
+  wire _0120_;
+  wire [6:0] _0121_;
   wire _0122_;
-  wire [6:0] _0123_;
+  wire _0123_;
   wire _0124_;
   wire _0125_;
   wire _0126_;
@@ -664,47 +664,57 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   wire _0555_;
   wire _0556_;
   wire _0557_;
-  wire [3:0] _0558_;
+  wire _0558_;
   wire _0559_;
-  wire _0560_;
+  wire [3:0] _0560_;
   wire _0561_;
-  wire [5:0] _0562_;
+  wire [3:0] _0562_;
   wire _0563_;
-  wire [5:0] _0564_;
+  wire _0564_;
   wire _0565_;
   wire [5:0] _0566_;
   wire _0567_;
   wire [5:0] _0568_;
   wire _0569_;
-  wire _0570_;
+  wire [5:0] _0570_;
   wire _0571_;
-  wire [31:0] _0572_;
+  wire [5:0] _0572_;
   wire _0573_;
-  wire [5:0] _0574_;
+  wire _0574_;
   wire _0575_;
-  wire [31:0] _0576_;
+  wire _0576_;
   wire _0577_;
   wire _0578_;
   wire _0579_;
   wire _0580_;
   wire _0581_;
-  wire _0582_;
+  wire [31:0] _0582_;
+  wire _0583_;
+  wire [5:0] _0584_;
+  wire _0585_;
+  wire [31:0] _0586_;
+  wire _0587_;
+  wire _0588_;
+  wire _0589_;
+  wire _0590_;
+  wire _0591_;
+  wire _0592_;
   wire \$signal ;
   (* init = 1'h0 *)
-  wire \$signal$55 ;
-  (* init = 8'h00 *)
-  wire [7:0] \$signal$61 ;
+  wire \$signal$57 ;
   (* init = 8'h00 *)
   wire [7:0] \$signal$63 ;
+  (* init = 8'h00 *)
+  wire [7:0] \$signal$65 ;
   (* init = 31'h00000000 *)
-  wire [30:0] \$signal$69 ;
+  wire [30:0] \$signal$71 ;
   reg [15:0] M_ = 16'h0000;
   (* init = 24'h000000 *)
   wire [23:0] acc_part;
   wire [23:0] \acc_part[0] ;
   reg [7:0] act_max = 8'h00;
   (* init = 8'h00 *)
-  wire [7:0] \act_max$65 ;
+  wire [7:0] \act_max$67 ;
   reg [7:0] act_min = 8'h00;
   wire adv;
   reg at_k_last = 1'h0;
@@ -724,7 +734,6 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   reg compute = 1'h0;
   reg credit_ok = 1'h1;
   reg [3:0] credits = 4'hc;
-  wire [4:0] credits_next;
   reg [1:0] ctrl_state = 2'h0;
   reg [1:0] d = 2'h0;
   reg d_last = 1'h0;
@@ -733,6 +742,7 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   reg drain_restart = 1'h0;
   wire en;
   wire \en$19 ;
+  wire enter;
   reg [5:0] flush = 6'h00;
   reg [16:0] fm0 = 17'h00000;
   reg [3:0] fn = 4'h0;
@@ -758,13 +768,13 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   wire [31:0] i_bias;
   wire [31:0] \i_bias[0] ;
   wire i_last;
-  reg \i_last$56  = 1'h0;
+  reg \i_last$58  = 1'h0;
   reg [30:0] i_multiplier = 31'h00000000;
   wire [30:0] \i_multiplier[0] ;
   reg [5:0] i_shift = 6'h00;
   wire [5:0] \i_shift[0] ;
   wire i_valid;
-  reg \i_valid$54  = 1'h0;
+  reg \i_valid$56  = 1'h0;
   input [31:0] i_w;
   wire [31:0] i_w;
   wire [7:0] \i_w[0] ;
@@ -774,6 +784,7 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   reg in_data = 1'h0;
   reg [15:0] k_last = 16'h0000;
   reg [16:0] k_pen = 17'h00000;
+  wire [3:0] kept;
   reg [7:0] kk = 8'h00;
   reg lane = 1'h0;
   reg last_mblock = 1'h0;
@@ -795,15 +806,15 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   reg [3:0] nb_last = 4'h0;
   reg [4:0] nb_pen = 5'h00;
   wire [7:0] o_data;
-  wire [95:0] \o_data$113 ;
-  wire [23:0] \o_data$113[0] ;
-  wire [23:0] \o_data$113[1] ;
-  wire [23:0] \o_data$113[2] ;
-  wire [23:0] \o_data$113[3] ;
+  wire [95:0] \o_data$114 ;
+  wire [23:0] \o_data$114[0] ;
+  wire [23:0] \o_data$114[1] ;
+  wire [23:0] \o_data$114[2] ;
+  wire [23:0] \o_data$114[3] ;
   wire [7:0] \o_data[0] ;
   wire o_last;
   wire o_valid;
-  wire \o_valid$78 ;
+  wire \o_valid$80 ;
   reg [1:0] ob = 2'h0;
   wire [32:0] out_w;
   wire [31:0] \out_w.data ;
@@ -824,7 +835,7 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   wire [5:0] pt_shift;
   wire [5:0] r_addr;
   wire [31:0] r_data;
-  wire [32:0] \r_data$85 ;
+  wire [32:0] \r_data$87 ;
   input r_en;
   wire r_en;
   wire r_rdy;
@@ -866,9 +877,9 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   reg [16:0] tile_pen = 17'h00000;
   wire [5:0] w_addr;
   wire [31:0] w_data;
-  wire [32:0] \w_data$81 ;
+  wire [32:0] \w_data$83 ;
   wire w_en;
-  wire \w_en$77 ;
+  wire \w_en$79 ;
   wire [31:0] w_word;
   wire [31:0] \w_word.bias ;
   reg [5:0] wa = 6'h00;
@@ -876,82 +887,82 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   wire wrap;
   reg [7:0] zero_point = 8'h00;
   assign _0000_ = credits + give_back;
-  assign _0075_ = \$signal  ? 3'h4 : 3'h0;
-  assign _0086_ = _0000_ - _0075_;
-  assign _0097_ = compute & in_data;
-  assign _0108_ = s_act__valid & s_wgt__valid;
-  assign _0119_ = _0097_ & _0108_;
-  assign _0130_ = ~ at_k_last;
-  assign _0141_ = credit_ok | _0130_;
-  assign take = _0119_ & _0141_;
-  assign _0152_ = compute & in_data;
+  assign _0075_ = s_act__valid & s_wgt__valid;
+  assign _0086_ = in_data & _0075_;
+  assign _0097_ = ~ at_k_last;
+  assign _0108_ = credit_ok | _0097_;
+  assign take = _0086_ & _0108_;
+  assign _0119_ = s_act__valid & s_wgt__valid;
+  assign _0130_ = in_data & _0119_;
+  assign _0141_ = _0130_ & credit_ok;
+  assign \$signal  = _0141_ & at_k_last;
+  assign _0152_ = ~ in_data;
   assign _0001_ = s_act__valid & s_wgt__valid;
-  assign _0012_ = _0152_ & _0001_;
-  assign _0023_ = _0012_ & credit_ok;
-  assign \$signal  = _0023_ & at_k_last;
-  assign _0034_ = ~ in_data;
-  assign _0045_ = s_act__valid & s_wgt__valid;
-  assign _0056_ = ~ at_k_last;
-  assign _0067_ = credit_ok | _0056_;
-  assign _0072_ = _0045_ & _0067_;
-  assign adv = _0034_ | _0072_;
-  assign _0073_ = compute & adv;
-  assign _0074_ = _0073_ & at_tile_last;
-  assign block_end = _0074_ & fn_last;
+  assign _0012_ = ~ at_k_last;
+  assign _0023_ = credit_ok | _0012_;
+  assign _0034_ = _0001_ & _0023_;
+  assign adv = _0152_ | _0034_;
+  assign _0045_ = compute & adv;
+  assign _0056_ = _0045_ & at_tile_last;
+  assign block_end = _0056_ & fn_last;
   assign i_last = take & at_k_last;
-  assign _0076_ = ! lane;
-  assign _0077_ = s_param__valid & _0076_;
+  assign _0067_ = ! lane;
+  assign _0072_ = s_param__valid & _0067_;
   assign row_end = o_valid & beat_last;
-  assign _0078_ = ~ dn_last;
-  assign wrap = d_last & _0078_;
-  assign _0079_ = row - 2'h3;
-  assign _0080_ = row + 1'h1;
-  assign _0081_ = wrap ? { _0079_[17], _0079_ } : { 1'h0, _0080_ };
-  assign _0082_ = row < m_wrap;
-  assign _0083_ = row < m_last;
-  assign row_valid_next = wrap ? _0082_ : _0083_;
-  assign _0084_ = ~ beat_last;
-  assign _0085_ = ~ d_last;
-  assign _0087_ = ob == 2'h3;
-  assign \w_en$77  = \o_valid$78  & _0087_;
-  assign _0088_ = ! ctrl_state;
-  assign _0089_ = ctrl_state == 1'h1;
-  assign _0090_ = ctrl_state == 2'h2;
-  assign _0091_ = ctrl_state == 2'h3;
-  assign _0092_ = fm0 + 3'h4;
-  assign _0093_ = _0092_ >= M_;
-  assign _0094_ = _0086_[4:0] >= 3'h4;
-  assign _0095_ = hdr[15:0] - 1'h1;
-  assign _0096_ = hdr[15:0] + 2'h3;
-  assign _0098_ = hdr[31:16] - 1'h1;
-  assign _0099_ = hdr[47:32] - 1'h1;
-  assign _0100_ = hdr[47:32] - 2'h2;
-  assign _0101_ = hdr[31:16] - 2'h2;
-  assign _0102_ = hdr[47:32] > 5'h13;
-  assign _0103_ = _0102_ ? hdr[47:32] : 16'h0013;
-  assign _0104_ = _0103_ - 2'h2;
-  assign _0105_ = hdr[47:32] > 5'h13;
-  assign _0106_ = _0105_ ? hdr[47:32] : 16'h0013;
-  assign _0107_ = _0106_ - 1'h1;
-  assign _0109_ = hdr[31:16] == 1'h1;
-  assign _0110_ = ! ch;
-  assign _0111_ = ch + 1'h1;
-  assign _0112_ = ! lane;
-  assign _0113_ = wa + 1'h1;
-  assign _0114_ = wb == 2'h3;
-  assign _0115_ = blk + 1'h1;
-  assign _0116_ = wb + 1'h1;
-  assign _0117_ = lane + 1'h1;
-  assign _0118_ = ch == n_pen;
-  assign _0120_ = blk - 1'h1;
-  assign _0121_ = ! blk;
-  assign _0122_ = block_end & last_mblock;
-  assign _0123_ = flush - 1'h1;
-  assign _0124_ = ! flush;
-  assign _0125_ = ~ compute;
-  assign _0126_ = ! blk;
-  assign _0127_ = ! k_last;
-  assign _0128_ = ! tile_last;
+  assign _0073_ = ~ dn_last;
+  assign wrap = d_last & _0073_;
+  assign _0074_ = row - 2'h3;
+  assign _0076_ = row + 1'h1;
+  assign _0077_ = wrap ? { _0074_[17], _0074_ } : { 1'h0, _0076_ };
+  assign _0078_ = row < m_wrap;
+  assign _0079_ = row < m_last;
+  assign row_valid_next = wrap ? _0078_ : _0079_;
+  assign _0080_ = ~ beat_last;
+  assign _0081_ = ~ d_last;
+  assign _0082_ = ob == 2'h3;
+  assign \w_en$79  = \o_valid$80  & _0082_;
+  assign _0083_ = ! ctrl_state;
+  assign _0084_ = ctrl_state == 1'h1;
+  assign _0085_ = ctrl_state == 2'h2;
+  assign _0087_ = ctrl_state == 2'h3;
+  assign _0088_ = fm0 + 3'h4;
+  assign _0089_ = _0088_ >= M_;
+  assign _0090_ = _0000_[3:0] - 3'h4;
+  assign _0091_ = _0000_[3:0] >= 4'h8;
+  assign _0092_ = _0000_[3:0] >= 3'h4;
+  assign _0093_ = hdr[15:0] - 1'h1;
+  assign _0094_ = hdr[15:0] + 2'h3;
+  assign _0095_ = hdr[31:16] - 1'h1;
+  assign _0096_ = hdr[47:32] - 1'h1;
+  assign _0098_ = hdr[47:32] - 2'h2;
+  assign _0099_ = hdr[31:16] - 2'h2;
+  assign _0100_ = hdr[47:32] > 5'h13;
+  assign _0101_ = _0100_ ? hdr[47:32] : 16'h0013;
+  assign _0102_ = _0101_ - 2'h2;
+  assign _0103_ = hdr[47:32] > 5'h13;
+  assign _0104_ = _0103_ ? hdr[47:32] : 16'h0013;
+  assign _0105_ = _0104_ - 1'h1;
+  assign _0106_ = hdr[31:16] == 1'h1;
+  assign _0107_ = ! ch;
+  assign _0109_ = ch + 1'h1;
+  assign _0110_ = ! lane;
+  assign _0111_ = wa + 1'h1;
+  assign _0112_ = wb == 2'h3;
+  assign _0113_ = blk + 1'h1;
+  assign _0114_ = wb + 1'h1;
+  assign _0115_ = lane + 1'h1;
+  assign _0116_ = ch == n_pen;
+  assign _0117_ = blk - 1'h1;
+  assign _0118_ = ! blk;
+  assign _0120_ = block_end & last_mblock;
+  assign _0121_ = flush - 1'h1;
+  assign _0122_ = ! flush;
+  assign _0123_ = ~ compute;
+  assign _0124_ = ! blk;
+  assign _0125_ = ! k_last;
+  assign _0126_ = ! tile_last;
+  assign _0127_ = fn_last & last_mblock;
+  assign _0128_ = ~ _0127_;
   assign _0129_ = ! k_last;
   assign _0131_ = ! tile_last;
   assign _0132_ = ! nb_last;
@@ -982,8 +993,8 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   assign _0159_ = row == m_last;
   assign _0160_ = _0158_ & _0159_;
   assign _0161_ = _0160_ & dn_last;
-  assign _0162_ = beat[0] ? \o_data$113 [95:72] : \o_data$113 [71:48];
-  assign _0002_ = beat[0] ? \o_data$113 [47:24] : \o_data$113 [23:0];
+  assign _0162_ = beat[0] ? \o_data$114 [95:72] : \o_data$114 [71:48];
+  assign _0002_ = beat[0] ? \o_data$114 [47:24] : \o_data$114 [23:0];
   assign _0003_ = beat[1] ? _0162_ : _0002_;
   assign _0004_ = ob == 2'h3;
   assign _0005_ = ob + 1'h1;
@@ -1024,7 +1035,7 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   assign _0215_ = _0216_ ? _0211_ : _0213_;
   assign _0217_ = _0218_ ? 1'h0 : _0215_;
   assign _0219_ = _0220_ ? 17'h00000 : row;
-  assign _0221_ = _0222_ ? _0081_[16:0] : _0219_;
+  assign _0221_ = _0222_ ? _0077_[16:0] : _0219_;
   assign _0223_ = _0224_ ? _0219_ : _0221_;
   assign _0225_ = _0226_ ? 17'h00000 : _0223_;
   assign _0227_ = _0228_ ? (* full_case = 32'd1 *) 6'h00 : _0142_[5:0];
@@ -1051,16 +1062,16 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   assign _0269_ = _0270_ ? 1'h0 : header_taken;
   assign _0271_ = _0272_ ? (* full_case = 32'd1 *) _0131_ : _0138_;
   assign _0273_ = _0274_ ? _0271_ : at_tile_last;
-  assign _0275_ = compute ? _0273_ : _0128_;
+  assign _0275_ = compute ? _0273_ : _0126_;
   assign _0277_ = _0278_ ? 1'h0 : _0275_;
   assign _0279_ = _0280_ ? (* full_case = 32'd1 *) _0129_ : _0137_;
   assign _0281_ = _0282_ ? _0279_ : at_k_last;
-  assign _0283_ = compute ? _0281_ : _0127_;
+  assign _0283_ = compute ? _0281_ : _0125_;
   assign _0285_ = _0286_ ? 1'h0 : _0283_;
   assign _0287_ = _0288_ ? (* full_case = 32'd1 *) _0132_ : _0135_;
   assign _0289_ = _0290_ ? _0287_ : fn_last;
   assign _0291_ = _0292_ ? _0289_ : fn_last;
-  assign _0293_ = compute ? _0291_ : _0126_;
+  assign _0293_ = compute ? _0291_ : _0124_;
   assign _0295_ = _0296_ ? 1'h0 : _0293_;
   assign _0297_ = _0298_ ? (* full_case = 32'd1 *) 4'h0 : _0134_[3:0];
   assign _0299_ = _0300_ ? _0297_ : fn;
@@ -1073,15 +1084,15 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   assign _0313_ = compute ? _0311_ : 17'h00000;
   assign _0315_ = _0316_ ? 17'h00000 : _0313_;
   assign _0317_ = _0318_ ? 1'h0 : in_data;
-  assign _0319_ = _0320_ ? (* full_case = 32'd1 *) 1'h1 : _0317_;
+  assign _0319_ = _0320_ ? (* full_case = 32'd1 *) _0128_ : _0317_;
   assign _0321_ = _0322_ ? _0319_ : in_data;
-  assign _0323_ = compute ? _0321_ : 1'h1;
+  assign _0323_ = compute ? _0321_ : enter;
   assign _0325_ = _0326_ ? 1'h0 : _0323_;
   assign _0327_ = _0328_ ? (* full_case = 32'd1 *) 8'h00 : _0136_[7:0];
   assign _0329_ = _0330_ ? _0327_ : kk;
   assign _0331_ = compute ? _0329_ : 8'h00;
   assign _0333_ = _0334_ ? 8'h00 : _0331_;
-  function [5:0] _0844_;
+  function [5:0] _0854_;
     input [5:0] a;
     input [11:0] b;
     input [1:0] s;
@@ -1089,40 +1100,40 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
     (* parallel_case *)
     casez (s)
       2'b?1:
-        _0844_ = b[5:0];
+        _0854_ = b[5:0];
       2'b1?:
-        _0844_ = b[11:6];
+        _0854_ = b[11:6];
       default:
-        _0844_ = a;
+        _0854_ = a;
     endcase
   endfunction
-  assign _0335_ = _0844_(flush, { _0337_, _0123_[5:0] }, { _0339_, _0336_ });
+  assign _0335_ = _0854_(flush, { _0337_, _0121_[5:0] }, { _0339_, _0336_ });
   assign _0336_ = ctrl_state == (* full_case = 32'd1 *) 2'h3;
   assign _0337_ = _0338_ ? 6'h21 : flush;
   assign _0339_ = ctrl_state == (* full_case = 32'd1 *) 2'h2;
   assign _0340_ = _0341_ ? 6'h00 : _0335_;
   assign _0342_ = _0343_ ? 1'h0 : compute;
-  function [0:0] _0850_;
+  function [0:0] _0860_;
     input [0:0] a;
     input [1:0] b;
     input [1:0] s;
     (* parallel_case *)
     casez (s)
       2'b?1:
-        _0850_ = b[0:0];
+        _0860_ = b[0:0];
       2'b1?:
-        _0850_ = b[1:1];
+        _0860_ = b[1:1];
       default:
-        _0850_ = a;
+        _0860_ = a;
     endcase
   endfunction
-  assign _0344_ = _0850_(compute, { _0348_, _0342_ }, { _0350_, _0345_ });
+  assign _0344_ = _0860_(compute, { _0348_, _0342_ }, { _0350_, _0345_ });
   assign _0345_ = ctrl_state == 2'h2;
   assign _0346_ = _0347_ ? 1'h1 : compute;
   assign _0348_ = _0349_ ? _0346_ : compute;
   assign _0350_ = ctrl_state == 2'h1;
   assign _0351_ = _0352_ ? 1'h0 : _0344_;
-  assign _0353_ = _0354_ ? _0121_ : dn_last;
+  assign _0353_ = _0354_ ? _0118_ : dn_last;
   assign _0355_ = _0356_ ? _0353_ : dn_last;
   assign _0357_ = _0358_ ? _0355_ : dn_last;
   assign _0358_ = ctrl_state == 2'h1;
@@ -1131,7 +1142,7 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   assign _0363_ = _0364_ ? _0361_ : _0357_;
   assign _0365_ = _0366_ ? _0357_ : _0363_;
   assign _0367_ = _0368_ ? 1'h0 : _0365_;
-  assign _0369_ = _0370_ ? _0120_ : nb_pen;
+  assign _0369_ = _0370_ ? _0117_ : nb_pen;
   assign _0371_ = _0372_ ? _0369_ : nb_pen;
   assign _0373_ = _0374_ ? _0371_ : nb_pen;
   assign _0374_ = ctrl_state == 2'h1;
@@ -1152,7 +1163,7 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   assign _0398_ = ctrl_state == 2'h1;
   assign _0399_ = _0400_ ? 31'h00000000 : _0397_;
   assign _0401_ = _0402_ ? 2'h0 : ctrl_state;
-  function [1:0] _0886_;
+  function [1:0] _0896_;
     input [1:0] a;
     input [7:0] b;
     input [3:0] s;
@@ -1160,18 +1171,18 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
     (* parallel_case *)
     casez (s)
       4'b???1:
-        _0886_ = b[1:0];
+        _0896_ = b[1:0];
       4'b??1?:
-        _0886_ = b[3:2];
+        _0896_ = b[3:2];
       4'b?1??:
-        _0886_ = b[5:4];
+        _0896_ = b[5:4];
       4'b1???:
-        _0886_ = b[7:6];
+        _0896_ = b[7:6];
       default:
-        _0886_ = a;
+        _0896_ = a;
     endcase
   endfunction
-  assign _0403_ = _0886_(ctrl_state, { _0413_, _0410_, _0405_, _0401_ }, { _0415_, _0412_, _0407_, _0404_ });
+  assign _0403_ = _0896_(ctrl_state, { _0413_, _0410_, _0405_, _0401_ }, { _0415_, _0412_, _0407_, _0404_ });
   assign _0404_ = ctrl_state == (* full_case = 32'd1 *) 2'h3;
   assign _0405_ = _0406_ ? 2'h3 : ctrl_state;
   assign _0407_ = ctrl_state == (* full_case = 32'd1 *) 2'h2;
@@ -1181,149 +1192,149 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   assign _0413_ = _0414_ ? 2'h1 : ctrl_state;
   assign _0415_ = ! (* full_case = 32'd1 *) ctrl_state;
   assign _0416_ = _0417_ ? 2'h0 : _0403_;
-  assign _0418_ = _0419_ ? _0118_ : ch_last;
-  function [0:0] _0897_;
+  assign _0418_ = _0419_ ? _0116_ : ch_last;
+  function [0:0] _0907_;
     input [0:0] a;
     input [1:0] b;
     input [1:0] s;
     (* parallel_case *)
     casez (s)
       2'b?1:
-        _0897_ = b[0:0];
+        _0907_ = b[0:0];
       2'b1?:
-        _0897_ = b[1:1];
+        _0907_ = b[1:1];
       default:
-        _0897_ = a;
+        _0907_ = a;
     endcase
   endfunction
-  assign _0420_ = _0897_(ch_last, { _0422_, _0418_ }, { _0424_, _0421_ });
+  assign _0420_ = _0907_(ch_last, { _0422_, _0418_ }, { _0424_, _0421_ });
   assign _0421_ = ctrl_state == 2'h1;
-  assign _0422_ = _0423_ ? _0109_ : ch_last;
+  assign _0422_ = _0423_ ? _0106_ : ch_last;
   assign _0424_ = ! ctrl_state;
   assign _0425_ = _0426_ ? 1'h0 : _0420_;
-  assign _0427_ = _0428_ ? _0111_[15:0] : ch;
-  function [15:0] _0903_;
+  assign _0427_ = _0428_ ? _0109_[15:0] : ch;
+  function [15:0] _0913_;
     input [15:0] a;
     input [31:0] b;
     input [1:0] s;
     (* parallel_case *)
     casez (s)
       2'b?1:
-        _0903_ = b[15:0];
+        _0913_ = b[15:0];
       2'b1?:
-        _0903_ = b[31:16];
+        _0913_ = b[31:16];
       default:
-        _0903_ = a;
+        _0913_ = a;
     endcase
   endfunction
-  assign _0429_ = _0903_(ch, { _0431_, _0427_ }, { _0433_, _0430_ });
+  assign _0429_ = _0913_(ch, { _0431_, _0427_ }, { _0433_, _0430_ });
   assign _0430_ = ctrl_state == 2'h1;
   assign _0431_ = _0432_ ? 16'h0000 : ch;
   assign _0433_ = ! ctrl_state;
   assign _0434_ = _0435_ ? 16'h0000 : _0429_;
-  assign _0436_ = _0437_ ? (* full_case = 32'd1 *) 2'h0 : _0116_[1:0];
+  assign _0436_ = _0437_ ? (* full_case = 32'd1 *) 2'h0 : _0114_[1:0];
   assign _0438_ = lane ? wb : _0436_;
   assign _0440_ = _0441_ ? _0438_ : wb;
-  function [1:0] _0911_;
+  function [1:0] _0921_;
     input [1:0] a;
     input [3:0] b;
     input [1:0] s;
     (* parallel_case *)
     casez (s)
       2'b?1:
-        _0911_ = b[1:0];
+        _0921_ = b[1:0];
       2'b1?:
-        _0911_ = b[3:2];
+        _0921_ = b[3:2];
       default:
-        _0911_ = a;
+        _0921_ = a;
     endcase
   endfunction
-  assign _0442_ = _0911_(wb, { _0444_, _0440_ }, { _0446_, _0443_ });
+  assign _0442_ = _0921_(wb, { _0444_, _0440_ }, { _0446_, _0443_ });
   assign _0443_ = ctrl_state == 2'h1;
   assign _0444_ = _0445_ ? 2'h0 : wb;
   assign _0446_ = ! ctrl_state;
   assign _0447_ = _0448_ ? 2'h0 : _0442_;
-  assign _0449_ = lane ? wa : _0113_[5:0];
+  assign _0449_ = lane ? wa : _0111_[5:0];
   assign _0451_ = _0452_ ? _0449_ : wa;
-  function [5:0] _0918_;
+  function [5:0] _0928_;
     input [5:0] a;
     input [11:0] b;
     input [1:0] s;
     (* parallel_case *)
     casez (s)
       2'b?1:
-        _0918_ = b[5:0];
+        _0928_ = b[5:0];
       2'b1?:
-        _0918_ = b[11:6];
+        _0928_ = b[11:6];
       default:
-        _0918_ = a;
+        _0928_ = a;
     endcase
   endfunction
-  assign _0453_ = _0918_(wa, { _0455_, _0451_ }, { _0457_, _0454_ });
+  assign _0453_ = _0928_(wa, { _0455_, _0451_ }, { _0457_, _0454_ });
   assign _0454_ = ctrl_state == 2'h1;
   assign _0455_ = _0456_ ? 6'h00 : wa;
   assign _0457_ = ! ctrl_state;
   assign _0458_ = _0459_ ? 6'h00 : _0453_;
-  assign _0460_ = _0461_ ? _0115_[3:0] : blk;
+  assign _0460_ = _0461_ ? _0113_[3:0] : blk;
   assign _0462_ = lane ? blk : _0460_;
   assign _0464_ = _0465_ ? _0462_ : blk;
-  function [3:0] _0926_;
+  function [3:0] _0936_;
     input [3:0] a;
     input [7:0] b;
     input [1:0] s;
     (* parallel_case *)
     casez (s)
       2'b?1:
-        _0926_ = b[3:0];
+        _0936_ = b[3:0];
       2'b1?:
-        _0926_ = b[7:4];
+        _0936_ = b[7:4];
       default:
-        _0926_ = a;
+        _0936_ = a;
     endcase
   endfunction
-  assign _0466_ = _0926_(blk, { _0468_, _0464_ }, { _0470_, _0467_ });
+  assign _0466_ = _0936_(blk, { _0468_, _0464_ }, { _0470_, _0467_ });
   assign _0467_ = ctrl_state == 2'h1;
   assign _0468_ = _0469_ ? 4'h0 : blk;
   assign _0470_ = ! ctrl_state;
   assign _0471_ = _0472_ ? 4'h0 : _0466_;
-  assign _0473_ = lane ? (* full_case = 32'd1 *) _0117_[0] : 1'h0;
+  assign _0473_ = lane ? (* full_case = 32'd1 *) _0115_[0] : 1'h0;
   assign _0475_ = _0476_ ? _0473_ : lane;
-  function [0:0] _0933_;
+  function [0:0] _0943_;
     input [0:0] a;
     input [1:0] b;
     input [1:0] s;
     (* parallel_case *)
     casez (s)
       2'b?1:
-        _0933_ = b[0:0];
+        _0943_ = b[0:0];
       2'b1?:
-        _0933_ = b[1:1];
+        _0943_ = b[1:1];
       default:
-        _0933_ = a;
+        _0943_ = a;
     endcase
   endfunction
-  assign _0477_ = _0933_(lane, { _0479_, _0475_ }, { _0481_, _0478_ });
+  assign _0477_ = _0943_(lane, { _0479_, _0475_ }, { _0481_, _0478_ });
   assign _0478_ = ctrl_state == 2'h1;
   assign _0479_ = _0480_ ? 1'h0 : lane;
   assign _0481_ = ! ctrl_state;
   assign _0482_ = _0483_ ? 1'h0 : _0477_;
-  assign _0484_ = _0485_ ? _0107_[7:0] : tile_last;
+  assign _0484_ = _0485_ ? _0105_[7:0] : tile_last;
   assign _0486_ = _0487_ ? _0484_ : tile_last;
   assign _0487_ = ! ctrl_state;
   assign _0488_ = _0489_ ? 8'h00 : _0486_;
-  assign _0490_ = _0491_ ? _0104_ : tile_pen;
+  assign _0490_ = _0491_ ? _0102_ : tile_pen;
   assign _0492_ = _0493_ ? _0490_ : tile_pen;
   assign _0493_ = ! ctrl_state;
   assign _0494_ = _0495_ ? 17'h00000 : _0492_;
-  assign _0496_ = _0497_ ? _0101_ : n_pen;
+  assign _0496_ = _0497_ ? _0099_ : n_pen;
   assign _0498_ = _0499_ ? _0496_ : n_pen;
   assign _0499_ = ! ctrl_state;
   assign _0500_ = _0501_ ? 17'h00000 : _0498_;
-  assign _0502_ = _0503_ ? _0100_ : k_pen;
+  assign _0502_ = _0503_ ? _0098_ : k_pen;
   assign _0504_ = _0505_ ? _0502_ : k_pen;
   assign _0505_ = ! ctrl_state;
   assign _0506_ = _0507_ ? 17'h00000 : _0504_;
-  assign _0508_ = _0509_ ? _0099_[15:0] : k_last;
+  assign _0508_ = _0509_ ? _0096_[15:0] : k_last;
   assign _0510_ = _0511_ ? _0508_ : k_last;
   assign _0511_ = ! ctrl_state;
   assign _0512_ = _0513_ ? 16'h0000 : _0510_;
@@ -1339,15 +1350,15 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   assign _0528_ = _0529_ ? _0526_ : zero_point;
   assign _0529_ = ! ctrl_state;
   assign _0530_ = _0531_ ? 8'h00 : _0528_;
-  assign _0532_ = _0533_ ? _0098_[15:0] : n_last;
+  assign _0532_ = _0533_ ? _0095_[15:0] : n_last;
   assign _0534_ = _0535_ ? _0532_ : n_last;
   assign _0535_ = ! ctrl_state;
   assign _0536_ = _0537_ ? 16'h0000 : _0534_;
-  assign _0538_ = _0539_ ? _0096_ : m_wrap;
+  assign _0538_ = _0539_ ? _0094_ : m_wrap;
   assign _0540_ = _0541_ ? _0538_ : m_wrap;
   assign _0541_ = ! ctrl_state;
   assign _0542_ = _0543_ ? 17'h00000 : _0540_;
-  assign _0544_ = _0545_ ? _0095_[15:0] : m_last;
+  assign _0544_ = _0545_ ? _0093_[15:0] : m_last;
   assign _0546_ = _0547_ ? _0544_ : m_last;
   assign _0547_ = ! ctrl_state;
   assign _0548_ = _0549_ ? 16'h0000 : _0546_;
@@ -1355,40 +1366,46 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   assign _0552_ = _0553_ ? _0550_ : M_;
   assign _0553_ = ! ctrl_state;
   assign _0554_ = _0555_ ? 16'h0000 : _0552_;
-  assign _0556_ = _0557_ ? 1'h1 : _0094_;
-  assign _0558_ = _0559_ ? 4'hc : _0086_[3:0];
-  assign _0560_ = _0561_ ? 1'h0 : _0093_;
-  assign _0562_ = _0563_ ? (* full_case = 32'd1 *) 6'h00 : ra_inc;
-  assign _0564_ = d_last ? (* full_case = 32'd1 *) _0562_ : ra_row;
-  assign _0566_ = beat_last ? (* full_case = 32'd1 *) _0564_ : ra_inc;
-  assign _0568_ = _0569_ ? _0566_ : ra;
-  assign _0570_ = _0571_ ? _0077_ : 1'h0;
-  assign _0571_ = ctrl_state == 2'h1;
-  assign _0572_ = _0573_ ? w_word : 32'd0;
-  assign _0573_ = ctrl_state == 2'h1;
-  assign _0574_ = _0575_ ? wa : 6'h00;
-  assign _0575_ = ctrl_state == 2'h1;
-  assign _0576_ = _0577_ ? hdr[31:0] : 32'd0;
-  assign _0577_ = ctrl_state == 2'h1;
-  assign _0578_ = _0579_ ? s_param__valid : 1'h0;
-  assign _0579_ = ! ctrl_state;
-  function [0:0] _1003_;
+  assign _0556_ = _0557_ ? (* full_case = 32'd1 *) _0091_ : _0092_;
+  assign _0558_ = _0559_ ? 1'h1 : _0556_;
+  assign _0560_ = _0561_ ? (* full_case = 32'd1 *) _0090_[3:0] : _0000_[3:0];
+  assign _0562_ = _0563_ ? 4'hc : _0560_;
+  assign _0564_ = _0565_ ? 1'h0 : _0089_;
+  assign _0566_ = _0567_ ? (* full_case = 32'd1 *) 6'h00 : ra_inc;
+  assign _0568_ = d_last ? (* full_case = 32'd1 *) _0566_ : ra_row;
+  assign _0570_ = beat_last ? (* full_case = 32'd1 *) _0568_ : ra_inc;
+  assign _0572_ = _0573_ ? _0570_ : ra;
+  assign _0574_ = _0575_ ? 1'h1 : 1'h0;
+  assign _0576_ = _0577_ ? _0574_ : 1'h0;
+  assign _0578_ = _0579_ ? _0576_ : 1'h0;
+  assign _0579_ = ctrl_state == 2'h1;
+  assign _0580_ = _0581_ ? _0072_ : 1'h0;
+  assign _0581_ = ctrl_state == 2'h1;
+  assign _0582_ = _0583_ ? w_word : 32'd0;
+  assign _0583_ = ctrl_state == 2'h1;
+  assign _0584_ = _0585_ ? wa : 6'h00;
+  assign _0585_ = ctrl_state == 2'h1;
+  assign _0586_ = _0587_ ? hdr[31:0] : 32'd0;
+  assign _0587_ = ctrl_state == 2'h1;
+  assign _0588_ = _0589_ ? s_param__valid : 1'h0;
+  assign _0589_ = ! ctrl_state;
+  function [0:0] _1019_;
     input [0:0] a;
     input [1:0] b;
     input [1:0] s;
     (* parallel_case *)
     casez (s)
       2'b?1:
-        _1003_ = b[0:0];
+        _1019_ = b[0:0];
       2'b1?:
-        _1003_ = b[1:1];
+        _1019_ = b[1:1];
       default:
-        _1003_ = a;
+        _1019_ = a;
     endcase
   endfunction
-  assign _0580_ = _1003_(1'h0, 2'h3, { _0582_, _0581_ });
-  assign _0581_ = ctrl_state == 2'h1;
-  assign _0582_ = ! ctrl_state;
+  assign _0590_ = _1019_(1'h0, 2'h3, { _0592_, _0591_ });
+  assign _0591_ = ctrl_state == 2'h1;
+  assign _0592_ = ! ctrl_state;
   \hwq_top.engine.array  array (
     .clk(clk),
     .drain_valid(o_valid),
@@ -1396,7 +1413,7 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
     .i_last(i_last),
     .i_valid(take),
     .i_w(i_w),
-    .o_data(\o_data$113 ),
+    .o_data(\o_data$114 ),
     .rst(rst)
   );
   \hwq_top.engine.fifo  fifo (
@@ -1405,7 +1422,7 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
     .r_en(r_en),
     .r_rdy(m_out__valid),
     .rst(rst),
-    .w_en(\w_en$77 ),
+    .w_en(\w_en$79 ),
     .w_port__data(out_w)
   );
   \hwq_top.engine.params0  params0 (
@@ -1421,19 +1438,19 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
     .clk(clk),
     .i_acc(i_acc),
     .i_bias(i_bias),
-    .i_last(\i_last$56 ),
+    .i_last(\i_last$58 ),
     .i_multiplier(i_multiplier),
     .i_shift(i_shift),
-    .i_valid(\i_valid$54 ),
+    .i_valid(\i_valid$56 ),
     .o_data(o_data),
     .o_last(o_last),
-    .o_valid(\o_valid$78 ),
+    .o_valid(\o_valid$80 ),
     .rst(rst),
     .zero_point(zero_point)
   );
   assign s_param__payload = hdr;
   assign chan = hdr;
-  assign credits_next = _0086_[4:0];
+  assign kept = _0000_[3:0];
   assign en = 1'h1;
   assign \en$19  = 1'h1;
   assign i_valid = take;
@@ -1441,20 +1458,20 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   assign s_wgt__payload = i_w;
   assign s_act__ready = take;
   assign s_wgt__ready = take;
-  assign row_next = _0081_[16:0];
+  assign row_next = _0077_[16:0];
   assign r_addr = ra_next;
-  assign \$signal$55  = \i_valid$54 ;
-  assign part_last = \i_last$56 ;
+  assign \$signal$57  = \i_valid$56 ;
+  assign part_last = \i_last$58 ;
   assign acc_part = i_acc;
-  assign \$signal$61  = zero_point;
-  assign \$signal$63  = act_min;
-  assign \act_max$65  = act_max;
+  assign \$signal$63  = zero_point;
+  assign \$signal$65  = act_min;
+  assign \act_max$67  = act_max;
   assign r_data = i_bias;
-  assign \$signal$69  = i_multiplier;
+  assign \$signal$71  = i_multiplier;
   assign pt_shift = i_shift;
-  assign \w_data$81  = out_w;
+  assign \w_data$83  = out_w;
   assign r_rdy = m_out__valid;
-  assign \r_data$85  = m_out__payload;
+  assign \r_data$87  = m_out__payload;
   assign m_out__ready = r_en;
   assign \hdr.m  = hdr[15:0];
   assign \hdr.n  = hdr[31:16];
@@ -1503,24 +1520,24 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   assign \m_out__payload.data[2]  = m_out__payload[23:16];
   assign \m_out__payload.data[3]  = m_out__payload[31:24];
   assign \m_out__payload.last  = m_out__payload[32];
-  assign \o_data$113[0]  = \o_data$113 [23:0];
-  assign \o_data$113[1]  = \o_data$113 [47:24];
-  assign \o_data$113[2]  = \o_data$113 [71:48];
-  assign \o_data$113[3]  = \o_data$113 [95:72];
+  assign \o_data$114[0]  = \o_data$114 [23:0];
+  assign \o_data$114[1]  = \o_data$114 [47:24];
+  assign \o_data$114[2]  = \o_data$114 [71:48];
+  assign \o_data$114[3]  = \o_data$114 [95:72];
   assign out_w[32] = o_last;
   assign out_w[31:0] = { o_data, part2, part1, part0 };
   assign _0164_ = rst;
   assign _0071_ = _0163_;
-  assign _0168_ = \o_valid$78 ;
+  assign _0168_ = \o_valid$80 ;
   assign _0170_ = rst;
   assign _0070_ = _0169_;
-  assign _0174_ = \o_valid$78 ;
+  assign _0174_ = \o_valid$80 ;
   assign _0176_ = rst;
   assign _0069_ = _0175_;
-  assign _0180_ = \o_valid$78 ;
+  assign _0180_ = \o_valid$80 ;
   assign _0182_ = rst;
   assign _0068_ = _0181_;
-  assign _0184_ = \o_valid$78 ;
+  assign _0184_ = \o_valid$80 ;
   assign _0186_ = rst;
   assign _0066_ = _0185_;
   assign _0188_ = o_valid;
@@ -1581,47 +1598,47 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   assign _0051_ = _0269_;
   assign _0272_ = at_tile_last;
   assign _0274_ = adv;
-  assign _0276_ = _0125_;
+  assign _0276_ = _0123_;
   assign _0278_ = rst;
   assign _0050_ = _0277_;
   assign _0280_ = at_tile_last;
   assign _0282_ = adv;
-  assign _0284_ = _0125_;
+  assign _0284_ = _0123_;
   assign _0286_ = rst;
   assign _0049_ = _0285_;
   assign _0288_ = fn_last;
   assign _0290_ = at_tile_last;
   assign _0292_ = adv;
-  assign _0294_ = _0125_;
+  assign _0294_ = _0123_;
   assign _0296_ = rst;
   assign _0048_ = _0295_;
   assign _0298_ = fn_last;
   assign _0300_ = at_tile_last;
   assign _0302_ = adv;
-  assign _0304_ = _0125_;
+  assign _0304_ = _0123_;
   assign _0306_ = rst;
   assign _0047_ = _0305_;
   assign _0308_ = fn_last;
   assign _0310_ = at_tile_last;
   assign _0312_ = adv;
-  assign _0314_ = _0125_;
+  assign _0314_ = _0123_;
   assign _0316_ = rst;
   assign _0046_ = _0315_;
   assign _0318_ = _0139_;
   assign _0320_ = at_tile_last;
   assign _0322_ = adv;
-  assign _0324_ = _0125_;
+  assign _0324_ = _0123_;
   assign _0326_ = rst;
   assign _0044_ = _0325_;
   assign _0328_ = at_tile_last;
   assign _0330_ = adv;
-  assign _0332_ = _0125_;
+  assign _0332_ = _0123_;
   assign _0334_ = rst;
   assign _0043_ = _0333_;
-  assign _0338_ = _0122_;
+  assign _0338_ = _0120_;
   assign _0341_ = rst;
   assign _0042_ = _0340_;
-  assign _0343_ = _0122_;
+  assign _0343_ = _0120_;
   assign _0347_ = ch_last;
   assign _0349_ = s_param__valid;
   assign _0352_ = rst;
@@ -1642,16 +1659,16 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   assign _0380_ = s_param__valid;
   assign _0384_ = rst;
   assign _0038_ = _0383_;
-  assign _0386_ = _0110_;
+  assign _0386_ = _0107_;
   assign _0388_ = s_param__valid;
   assign _0392_ = rst;
   assign _0037_ = _0391_;
-  assign _0394_ = _0110_;
+  assign _0394_ = _0107_;
   assign _0396_ = s_param__valid;
   assign _0400_ = rst;
   assign _0036_ = _0399_;
-  assign _0402_ = _0124_;
-  assign _0406_ = _0122_;
+  assign _0402_ = _0122_;
+  assign _0406_ = _0120_;
   assign _0409_ = ch_last;
   assign _0411_ = s_param__valid;
   assign _0414_ = s_param__valid;
@@ -1665,24 +1682,24 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   assign _0432_ = s_param__valid;
   assign _0435_ = rst;
   assign _0032_ = _0434_;
-  assign _0437_ = _0114_;
-  assign _0439_ = _0112_;
+  assign _0437_ = _0112_;
+  assign _0439_ = _0110_;
   assign _0441_ = s_param__valid;
   assign _0445_ = s_param__valid;
   assign _0448_ = rst;
   assign _0031_ = _0447_;
-  assign _0450_ = _0112_;
+  assign _0450_ = _0110_;
   assign _0452_ = s_param__valid;
   assign _0456_ = s_param__valid;
   assign _0459_ = rst;
   assign _0030_ = _0458_;
-  assign _0461_ = _0114_;
-  assign _0463_ = _0112_;
+  assign _0461_ = _0112_;
+  assign _0463_ = _0110_;
   assign _0465_ = s_param__valid;
   assign _0469_ = s_param__valid;
   assign _0472_ = rst;
   assign _0029_ = _0471_;
-  assign _0474_ = _0112_;
+  assign _0474_ = _0110_;
   assign _0476_ = s_param__valid;
   assign _0480_ = s_param__valid;
   assign _0483_ = rst;
@@ -1723,23 +1740,28 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   assign _0551_ = s_param__valid;
   assign _0555_ = rst;
   assign _0015_ = _0554_;
-  assign _0557_ = rst;
-  assign _0014_ = _0556_;
+  assign _0557_ = \$signal ;
   assign _0559_ = rst;
-  assign _0013_ = _0558_;
-  assign _0561_ = rst;
-  assign _0011_ = _0560_;
-  assign _0563_ = dn_last;
-  assign _0565_ = _0085_;
-  assign _0567_ = _0084_;
-  assign _0569_ = o_valid;
-  assign ra_next = _0568_;
-  assign w_en = _0570_;
-  assign w_data = _0572_;
-  assign w_addr = _0574_;
-  assign w_word = _0576_;
-  assign header_taken = _0578_;
-  assign s_param__ready = _0580_;
+  assign _0014_ = _0558_;
+  assign _0561_ = \$signal ;
+  assign _0563_ = rst;
+  assign _0013_ = _0562_;
+  assign _0565_ = rst;
+  assign _0011_ = _0564_;
+  assign _0567_ = dn_last;
+  assign _0569_ = _0081_;
+  assign _0571_ = _0080_;
+  assign _0573_ = o_valid;
+  assign ra_next = _0572_;
+  assign _0575_ = ch_last;
+  assign _0577_ = s_param__valid;
+  assign enter = _0578_;
+  assign w_en = _0580_;
+  assign w_data = _0582_;
+  assign w_addr = _0584_;
+  assign w_word = _0586_;
+  assign header_taken = _0588_;
+  assign s_param__ready = _0590_;
   always @(posedge clk) begin
     last_mblock <= _0011_;
     credits <= _0013_;
@@ -1788,8 +1810,8 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
     row_valid <= _0060_;
     beat_last <= _0061_;
     d_last <= _0062_;
-    \i_valid$54  <= _0063_;
-    \i_last$56  <= _0064_;
+    \i_valid$56  <= _0063_;
+    \i_last$58  <= _0064_;
     i_acc <= _0065_;
     ob <= _0066_;
     part0 <= _0068_;
@@ -3475,77 +3497,81 @@ module \hwq_top.engine.requant (rst, zero_point, i_multiplier, i_shift, i_valid,
   wire _062_;
   wire _063_;
   wire _064_;
-  wire [30:0] _065_;
+  wire _065_;
   wire [62:0] _066_;
-  wire [4:0] _067_;
-  wire [4:0] _068_;
-  wire [31:0] _069_;
-  wire _070_;
-  wire _071_;
-  wire [4:0] _072_;
-  wire [32:0] _073_;
-  wire [31:0] _074_;
-  wire [31:0] _075_;
-  wire _076_;
+  wire _067_;
+  wire _068_;
+  wire [30:0] _069_;
+  wire [4:0] _070_;
+  wire [4:0] _071_;
+  wire [31:0] _072_;
+  wire _073_;
+  wire _074_;
+  wire [4:0] _075_;
+  wire [32:0] _076_;
   wire [33:0] _077_;
-  wire _078_;
-  wire [33:0] _079_;
-  wire [9:0] _080_;
-  wire [9:0] _081_;
-  wire [7:0] _082_;
-  wire _083_;
-  wire _084_;
-  wire [28:0] _085_;
+  wire [31:0] _078_;
+  wire [31:0] _079_;
+  wire _080_;
+  wire _081_;
+  wire [33:0] _082_;
+  wire [9:0] _083_;
+  wire [9:0] _084_;
+  wire [7:0] _085_;
   wire _086_;
   wire _087_;
-  wire _088_;
+  wire [28:0] _088_;
   wire _089_;
-  wire [7:0] _090_;
+  wire _090_;
   wire _091_;
-  wire [7:0] _092_;
-  wire _093_;
-  wire [7:0] _094_;
-  wire _095_;
-  wire [7:0] _096_;
-  wire _097_;
-  wire [9:0] _098_;
-  wire _099_;
-  wire [9:0] _100_;
-  wire _101_;
-  wire [33:0] _102_;
-  wire _103_;
+  wire _092_;
+  wire [7:0] _093_;
+  wire _094_;
+  wire [7:0] _095_;
+  wire _096_;
+  wire [7:0] _097_;
+  wire _098_;
+  wire [7:0] _099_;
+  wire _100_;
+  wire [9:0] _101_;
+  wire _102_;
+  wire [9:0] _103_;
   wire _104_;
-  wire _105_;
+  wire [33:0] _105_;
   wire _106_;
   wire _107_;
-  wire [31:0] _108_;
+  wire _108_;
   wire _109_;
-  wire [31:0] _110_;
-  wire _111_;
-  wire [32:0] _112_;
-  wire _113_;
-  wire [4:0] _114_;
-  wire _115_;
+  wire _110_;
+  wire [31:0] _111_;
+  wire _112_;
+  wire [31:0] _113_;
+  wire _114_;
+  wire [32:0] _115_;
   wire _116_;
-  wire _117_;
+  wire [4:0] _117_;
   wire _118_;
   wire _119_;
-  wire [31:0] _120_;
+  wire _120_;
   wire _121_;
-  wire [4:0] _122_;
-  wire _123_;
-  wire [4:0] _124_;
-  wire _125_;
-  wire [30:0] _126_;
-  wire _127_;
+  wire _122_;
+  wire [31:0] _123_;
+  wire _124_;
+  wire [4:0] _125_;
+  wire _126_;
+  wire [4:0] _127_;
   wire _128_;
-  wire _129_;
+  wire [30:0] _129_;
   wire _130_;
   wire _131_;
+  wire _132_;
+  wire _133_;
+  wire _134_;
   wire [31:0] a_0;
   input clk;
   wire clk;
   wire en;
+  wire fits_0;
   wire [32:0] h_0;
   wire [31:0] half_0;
   wire [31:0] halfm_0;
@@ -3601,6 +3627,9 @@ module \hwq_top.engine.requant (rst, zero_point, i_multiplier, i_shift, i_valid,
   wire [33:0] y_0;
   input [7:0] zero_point;
   wire [7:0] zero_point;
+  assign _002_ = _066_[16:0] * rq1_m0[30:17];
+  assign _003_ = $signed(_001_) + $signed({ 1'h0, _002_ });
+  assign mid_0 = $signed(_003_) + $signed(15'h2000);
   assign _005_ = $signed(_004_) + $signed(mid_0);
   assign _007_ = 1'h1 << rq1_r0;
   assign _009_ = rq1_r0 >= 2'h2;
@@ -3640,10 +3669,14 @@ module \hwq_top.engine.requant (rst, zero_point, i_multiplier, i_shift, i_valid,
   assign u_0 = $signed(rq2_h0) + $signed({ 1'h0, _046_ });
   assign y_0 = $signed(u_0) >>> rq2_r0;
   assign _047_ = rq3_y0[7:0] + zero_point;
+  assign fits_0 = $signed(rq3_y0[32:8]) == $signed(rq3_y0[33]);
   assign _058_ = $signed(8'h80) - $signed(zero_point);
   assign _059_ = $signed(8'h7f) - $signed(zero_point);
-  assign _061_ = $signed(rq3_y0) < $signed(lo_z);
-  assign _062_ = $signed(rq3_y0) > $signed(hi_z);
+  assign _061_ = $signed(rq3_y0[8:0]) < $signed(lo_z);
+  assign _062_ = fits_0 ? _061_ : rq3_y0[33];
+  assign _063_ = $signed(rq3_y0[8:0]) > $signed(hi_z);
+  assign _064_ = ~ rq3_y0[33];
+  assign _065_ = fits_0 ? _063_ : _064_;
   assign _000_ = $signed(i_shift) > $signed(1'h0);
   assign _011_ = _000_ ? i_shift : 6'h00;
   assign _022_ = $signed(i_shift) < $signed(1'h0);
@@ -3652,39 +3685,36 @@ module \hwq_top.engine.requant (rst, zero_point, i_multiplier, i_shift, i_valid,
   assign _055_ = $signed(i_acc) + $signed(i_bias);
   assign _066_ = $signed(rq1_s0) << rq1_l0;
   assign _077_ = _066_[16:0] * rq1_m0[16:0];
-  assign _085_ = $signed(_066_[31:17]) * $signed({ 1'h0, rq1_m0[30:17] });
+  assign _088_ = $signed(_066_[31:17]) * $signed({ 1'h0, rq1_m0[30:17] });
   assign _001_ = $signed(_066_[31:17]) * $signed({ 1'h0, rq1_m0[16:0] });
-  assign _002_ = _066_[16:0] * rq1_m0[30:17];
-  assign _003_ = $signed(_001_) + $signed({ 1'h0, _002_ });
-  assign mid_0 = $signed(_003_) + $signed(15'h2000);
-  assign _086_ = _087_ ? 1'h0 : rq3_last;
-  assign _088_ = _089_ ? 1'h0 : rq3_valid;
-  assign _090_ = _091_ ? (* full_case = 32'd1 *) 8'h7f : _047_[7:0];
-  assign _092_ = _093_ ? (* full_case = 32'd1 *) 8'h80 : _090_;
-  assign _094_ = _095_ ? _092_ : o_data;
-  assign _096_ = _097_ ? 8'h00 : _094_;
-  assign _098_ = _099_ ? 10'h000 : { _059_[8], _059_ };
-  assign _100_ = _101_ ? 10'h000 : { _058_[8], _058_ };
-  assign _102_ = _103_ ? y_0 : rq3_y0;
-  assign _104_ = _105_ ? 1'h0 : rq2_last;
-  assign _106_ = _107_ ? 1'h0 : rq2_valid;
-  assign _108_ = _109_ ? { _043_, _042_, _041_, _040_, _039_, _038_, _037_, _036_, _035_, _034_, _032_, _031_, _030_, _029_, _028_, _027_, _026_, _025_, _024_, _023_, _021_, _020_, _019_, _018_, _017_, _016_, _015_, _014_, _013_, _012_, _010_, _009_ } : rq2_hm0;
-  assign _110_ = _111_ ? _008_[31:0] : rq2_hf0;
-  assign _112_ = _113_ ? _006_[32:0] : rq2_h0;
-  assign _114_ = _115_ ? rq1_r0 : rq2_r0;
-  assign _116_ = _117_ ? 1'h0 : rq1_last;
-  assign _118_ = _119_ ? 1'h0 : rq1_valid;
-  assign _120_ = _121_ ? _055_[31:0] : rq1_s0;
-  assign _122_ = _123_ ? _044_[4:0] : rq1_r0;
-  assign _124_ = _125_ ? _011_[4:0] : rq1_l0;
-  assign _126_ = _127_ ? i_multiplier : rq1_m0;
-  assign _128_ = _129_ ? 1'h0 : i_last;
-  assign _130_ = _131_ ? 1'h0 : i_valid;
+  assign _089_ = _090_ ? 1'h0 : rq3_last;
+  assign _091_ = _092_ ? 1'h0 : rq3_valid;
+  assign _093_ = _094_ ? (* full_case = 32'd1 *) 8'h7f : _047_[7:0];
+  assign _095_ = _096_ ? (* full_case = 32'd1 *) 8'h80 : _093_;
+  assign _097_ = _098_ ? _095_ : o_data;
+  assign _099_ = _100_ ? 8'h00 : _097_;
+  assign _101_ = _102_ ? 10'h000 : { _059_[8], _059_ };
+  assign _103_ = _104_ ? 10'h000 : { _058_[8], _058_ };
+  assign _105_ = _106_ ? y_0 : rq3_y0;
+  assign _107_ = _108_ ? 1'h0 : rq2_last;
+  assign _109_ = _110_ ? 1'h0 : rq2_valid;
+  assign _111_ = _112_ ? { _043_, _042_, _041_, _040_, _039_, _038_, _037_, _036_, _035_, _034_, _032_, _031_, _030_, _029_, _028_, _027_, _026_, _025_, _024_, _023_, _021_, _020_, _019_, _018_, _017_, _016_, _015_, _014_, _013_, _012_, _010_, _009_ } : rq2_hm0;
+  assign _113_ = _114_ ? _008_[31:0] : rq2_hf0;
+  assign _115_ = _116_ ? _006_[32:0] : rq2_h0;
+  assign _117_ = _118_ ? rq1_r0 : rq2_r0;
+  assign _119_ = _120_ ? 1'h0 : rq1_last;
+  assign _121_ = _122_ ? 1'h0 : rq1_valid;
+  assign _123_ = _124_ ? _055_[31:0] : rq1_s0;
+  assign _125_ = _126_ ? _044_[4:0] : rq1_r0;
+  assign _127_ = _128_ ? _011_[4:0] : rq1_l0;
+  assign _129_ = _130_ ? i_multiplier : rq1_m0;
+  assign _131_ = _132_ ? 1'h0 : i_last;
+  assign _133_ = _134_ ? 1'h0 : i_valid;
   assign left_0 = _011_[4:0];
   assign r_0 = _044_[4:0];
   assign s_0 = _055_[31:0];
   assign a_0 = _066_[31:0];
-  assign outer_0 = { _085_, _077_ };
+  assign outer_0 = { _088_, _077_ };
   assign h_0 = _006_[32:0];
   assign half_0 = _008_[31:0];
   assign halfm_0 = { _043_, _042_, _041_, _040_, _039_, _038_, _037_, _036_, _035_, _034_, _032_, _031_, _030_, _029_, _028_, _027_, _026_, _025_, _024_, _023_, _021_, _020_, _019_, _018_, _017_, _016_, _015_, _014_, _013_, _012_, _010_, _009_ };
@@ -3695,50 +3725,50 @@ module \hwq_top.engine.requant (rst, zero_point, i_multiplier, i_shift, i_valid,
   assign \i_bias[0]  = i_bias;
   assign \i_multiplier[0]  = i_multiplier;
   assign \o_data[0]  = o_data;
-  assign _087_ = rst;
-  assign _084_ = _086_;
-  assign _089_ = rst;
-  assign _083_ = _088_;
-  assign _091_ = _062_;
-  assign _093_ = _061_;
-  assign _095_ = _060_;
-  assign _097_ = rst;
-  assign _082_ = _096_;
-  assign _099_ = rst;
-  assign _081_ = _098_;
-  assign _101_ = rst;
-  assign _080_ = _100_;
-  assign _103_ = _057_;
-  assign _079_ = _102_;
-  assign _105_ = rst;
-  assign _078_ = _104_;
-  assign _107_ = rst;
-  assign _076_ = _106_;
-  assign _109_ = _056_;
-  assign _075_ = _108_;
-  assign _111_ = _054_;
-  assign _074_ = _110_;
-  assign _113_ = _053_;
-  assign _073_ = _112_;
-  assign _115_ = _052_;
-  assign _072_ = _114_;
-  assign _117_ = rst;
-  assign _071_ = _116_;
-  assign _119_ = rst;
-  assign _070_ = _118_;
-  assign _121_ = _051_;
-  assign _069_ = _120_;
-  assign _123_ = _050_;
-  assign _068_ = _122_;
-  assign _125_ = _049_;
-  assign _067_ = _124_;
-  assign _127_ = _048_;
-  assign _065_ = _126_;
-  assign _129_ = rst;
-  assign _064_ = _128_;
-  assign _131_ = rst;
-  assign _063_ = _130_;
-  assign _004_ = { _085_[28], _085_[28], _085_[28], _085_[28], _085_[28], _085_[28], _085_[28], _085_[28], _085_[28], _085_[28], _085_[28], _085_[28], _085_[28], _085_[28], _085_[28], _085_[28], _085_[28], _085_, _077_[33:17] };
+  assign _090_ = rst;
+  assign _087_ = _089_;
+  assign _092_ = rst;
+  assign _086_ = _091_;
+  assign _094_ = _065_;
+  assign _096_ = _062_;
+  assign _098_ = _060_;
+  assign _100_ = rst;
+  assign _085_ = _099_;
+  assign _102_ = rst;
+  assign _084_ = _101_;
+  assign _104_ = rst;
+  assign _083_ = _103_;
+  assign _106_ = _057_;
+  assign _082_ = _105_;
+  assign _108_ = rst;
+  assign _081_ = _107_;
+  assign _110_ = rst;
+  assign _080_ = _109_;
+  assign _112_ = _056_;
+  assign _079_ = _111_;
+  assign _114_ = _054_;
+  assign _078_ = _113_;
+  assign _116_ = _053_;
+  assign _076_ = _115_;
+  assign _118_ = _052_;
+  assign _075_ = _117_;
+  assign _120_ = rst;
+  assign _074_ = _119_;
+  assign _122_ = rst;
+  assign _073_ = _121_;
+  assign _124_ = _051_;
+  assign _072_ = _123_;
+  assign _126_ = _050_;
+  assign _071_ = _125_;
+  assign _128_ = _049_;
+  assign _070_ = _127_;
+  assign _130_ = _048_;
+  assign _069_ = _129_;
+  assign _132_ = rst;
+  assign _068_ = _131_;
+  assign _134_ = rst;
+  assign _067_ = _133_;
+  assign _004_ = { _088_[28], _088_[28], _088_[28], _088_[28], _088_[28], _088_[28], _088_[28], _088_[28], _088_[28], _088_[28], _088_[28], _088_[28], _088_[28], _088_[28], _088_[28], _088_[28], _088_[28], _088_, _077_[33:17] };
   assign _006_ = { _005_[63], _005_[63], _005_[63], _005_[63], _005_[63], _005_[63], _005_[63], _005_[63], _005_[63], _005_[63], _005_[63], _005_[63], _005_[63], _005_[63], _005_[63:14] };
   assign _008_ = { 1'h0, _007_[63:1] };
   assign _048_ = i_valid;
@@ -3752,25 +3782,25 @@ module \hwq_top.engine.requant (rst, zero_point, i_multiplier, i_shift, i_valid,
   assign _057_ = rq2_valid;
   assign _060_ = rq3_valid;
   always @(posedge clk) begin
-    rq1_valid <= _063_;
-    rq1_last <= _064_;
-    rq1_m0 <= _065_;
-    rq1_l0 <= _067_;
-    rq1_r0 <= _068_;
-    rq1_s0 <= _069_;
-    rq2_valid <= _070_;
-    rq2_last <= _071_;
-    rq2_r0 <= _072_;
-    rq2_h0 <= _073_;
-    rq2_hf0 <= _074_;
-    rq2_hm0 <= _075_;
-    rq3_valid <= _076_;
-    rq3_last <= _078_;
-    rq3_y0 <= _079_;
-    lo_z <= _080_;
-    hi_z <= _081_;
-    o_data <= _082_;
-    o_valid <= _083_;
-    o_last <= _084_;
+    rq1_valid <= _067_;
+    rq1_last <= _068_;
+    rq1_m0 <= _069_;
+    rq1_l0 <= _070_;
+    rq1_r0 <= _071_;
+    rq1_s0 <= _072_;
+    rq2_valid <= _073_;
+    rq2_last <= _074_;
+    rq2_r0 <= _075_;
+    rq2_h0 <= _076_;
+    rq2_hf0 <= _078_;
+    rq2_hm0 <= _079_;
+    rq3_valid <= _080_;
+    rq3_last <= _081_;
+    rq3_y0 <= _082_;
+    lo_z <= _083_;
+    hi_z <= _084_;
+    o_data <= _085_;
+    o_valid <= _086_;
+    o_last <= _087_;
   end
 endmodule

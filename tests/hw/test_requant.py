@@ -70,7 +70,8 @@ def corner_cases():
 
 @pytest.mark.parametrize("rounding", MODES)
 @pytest.mark.parametrize("zp,stages", [(-128, 4), (127, 4), (5, 4), (-128, 6), (127, 5),
-                                       (-3, 7), (0, 2), (1, 8), (-128, 9), (127, 10)])
+                                       (-3, 7), (0, 2), (1, 8), (-128, 9), (127, 10),
+                                       (-128, 11)])
 def test_corners_match_the_golden_model(rounding, zp, stages):
     """Every corner, including INT32_MIN·(2^31 − 1) through the split partial products."""
     c = corner_cases()
@@ -83,7 +84,7 @@ def test_corners_match_the_golden_model(rounding, zp, stages):
 
 
 @pytest.mark.parametrize("rounding", MODES)
-@pytest.mark.parametrize("stages", [2, 3, 4, 5, 6, 7, 8, 9, 10])
+@pytest.mark.parametrize("stages", [2, 3, 4, 5, 6, 7, 8, 9, 10, 11])
 def test_random_lanes_with_stalls(rounding, stages):
     rng = np.random.default_rng(stages)
     n, lanes = 120, 3
@@ -95,6 +96,39 @@ def test_random_lanes_with_stalls(rounding, stages):
                       stages=stages, width=27, stall=0.3, seed=stages)
     want = requantize(acc + bias, mult, shift, -3, -100, 90, rounding)
     assert np.array_equal(got, want)
+
+
+@pytest.mark.parametrize("rounding", MODES)
+@pytest.mark.parametrize("stages", [4, 5, 11])
+def test_every_left_shift_wraps_like_the_contract(rounding, stages):
+    """Each left shift 0..30 (from 11 stages done in two parts, by e mod 4 and then by the
+    rest), with sums whose shifted bits wrap past 32 bits: every part of the split shift
+    must agree with the contract's single wrap."""
+    rng = np.random.default_rng(100 + stages)
+    shift = np.repeat(np.arange(0, 31), 4)[:, None]
+    acc = rng.integers(-(2**25), 2**25, shift.shape)
+    acc[::4] = np.array([1, -1, 2**25 - 1, -(2**25)] * 8)[:len(acc[::4]), None]
+    mult = rng.integers(1, 2**31, shift.shape)
+    got = run_requant(1, acc, np.zeros_like(acc), mult, shift, 3, -128, 127,
+                      rounding=rounding, stages=stages, width=27)
+    want = requantize(acc[:, 0], mult[:, 0], shift[:, 0], 3, rounding=rounding)
+    assert np.array_equal(got[:, 0], want)
+
+
+@pytest.mark.parametrize("stages", [4, 10, 11])
+@pytest.mark.parametrize("zp,lo,hi", [(-128, -128, 127), (127, -128, 127), (-128, 127, 127),
+                                      (127, -128, -128), (0, -6, 6), (-1, -128, -127)])
+def test_clamp_around_every_bound(stages, zp, lo, hi):
+    """The rescaled value y sweeps −600..600 (M = 2^30 and shift 1 give y = acc exactly),
+    across the 9-bit range where the clamp's short compares take over from its sign test,
+    with the bounds less the zero-point at both ends of [−255, 255]."""
+    acc = np.arange(-600, 601)[:, None]
+    mult, shift = np.full_like(acc, 2**30), np.ones_like(acc)
+    got = run_requant(1, acc, np.zeros_like(acc), mult, shift, zp, lo, hi,
+                      rounding="double", stages=stages, width=27)
+    assert np.array_equal(got[:, 0], np.clip(acc[:, 0] + zp, lo, hi))
+    assert np.array_equal(got[:, 0], requantize(acc[:, 0], mult[:, 0], shift[:, 0], zp, lo, hi,
+                                                "double"))
 
 
 def test_per_tensor_narrow_shift_range_and_no_clamp():
@@ -111,7 +145,7 @@ def test_per_tensor_narrow_shift_range_and_no_clamp():
 
 
 @pytest.mark.parametrize("rounding", MODES)
-@pytest.mark.parametrize("stages", [6, 9, 10])
+@pytest.mark.parametrize("stages", [6, 9, 10, 11])
 def test_dsp_partial_products_two_steps_later(rounding, stages):
     """target="ecp5" puts the partial products through two DSP register steps (here their
     plain-logic twin) and a fabric register: two steps more latency, the same results, under
@@ -127,7 +161,7 @@ def test_dsp_partial_products_two_steps_later(rounding, stages):
 
 
 @pytest.mark.parametrize("rounding", MODES)
-@pytest.mark.parametrize("stages", [2, 4, 6, 9, 10])
+@pytest.mark.parametrize("stages", [2, 4, 6, 9, 10, 11])
 def test_ice40_unsigned_16_bit_partial_products(rounding, stages):
     """target="ice40" splits a·M at bit 16 into four unsigned 16×16 products (one SB_MAC16
     each) and takes M·2^32 off the high part when a < 0: the corners (INT32_MIN·(2^31 − 1),
