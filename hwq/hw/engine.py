@@ -123,6 +123,9 @@ class GemmEngine(wiring.Component):
         dn_last = Signal()                       # the drain's column block dn == nb_last
         nb_pen = Signal(len(nb_last) + 1)        # nb_last − 1 (wrapping when it is 0)
         fn_last = Signal()                       # the issue side's column block fn == nb_last
+        # K = 1, a tile of one step, one column block: as flip-flops set with the layer (a
+        # compare of a layer register is as deep in the timing as one of a counter)
+        k_one, tile_one, nb_one = Signal(), Signal(), Signal()
         lane = Signal(range(max(L, 2)))
         blk = Signal(range(max(blocks, 2)))
         wa = Signal(range(max(blocks * B, 2)))     # parameter word written next
@@ -133,9 +136,9 @@ class GemmEngine(wiring.Component):
         kk = Signal(range(max(cfg.max_k, cfg.min_tile_steps)))
         fm0 = Signal(17)
         fn = Signal(range(max(blocks, 2)))
-        # after the last tile: its drain (array latency + rows), the register stage into the
-        # requantizer and the requantizer itself, plus margin
-        flush_len = cfg.array_latency + R * B + 1 + cfg.requant_latency + 2
+        # after the last tile: its drain (array latency + rows), the two register stages into
+        # the requantizer and the requantizer itself, plus margin
+        flush_len = cfg.array_latency + R * B + 2 + cfg.requant_latency + 2
         flush = Signal(range(flush_len + 1))
         header_taken = Signal()
         operands = self.s_act.valid & self.s_wgt.valid
@@ -205,6 +208,7 @@ class GemmEngine(wiring.Component):
                         k_last.eq(hdr.k - 1),
                         k_pen.eq(hdr.k - 2), n_pen.eq(hdr.n - 2),
                         tile_pen.eq(tile_len - 2), tile_last.eq(tile_len - 1),
+                        k_one.eq(hdr.k == 1), tile_one.eq(tile_len == 1),
                         lane.eq(0), blk.eq(0), wa.eq(0), wb.eq(0),
                         ch.eq(0), ch_last.eq(hdr.n == 1),
                     ]
@@ -236,6 +240,7 @@ class GemmEngine(wiring.Component):
                     with m.If(ch_last):
                         m.d.comb += enter.eq(1)
                         m.d.sync += [nb_last.eq(blk), nb_pen.eq(blk - 1), dn_last.eq(blk == 0),
+                                     nb_one.eq(blk == 0),
                                      compute.eq(1)]
                         m.next = "COMPUTE"
             with m.State("COMPUTE"):
@@ -253,15 +258,15 @@ class GemmEngine(wiring.Component):
         # channels wrote), then moved by `adv`. The start values depend only on flip-flops.
         with m.If(~compute):
             m.d.sync += [kk.eq(0), in_data.eq(enter), fm0.eq(0), fn.eq(0),
-                         fn_last.eq(blk == 0), at_k_last.eq(k_last == 0),
-                         at_tile_last.eq(tile_last == 0)]
+                         fn_last.eq(blk == 0), at_k_last.eq(k_one),
+                         at_tile_last.eq(tile_one)]
         with m.Elif(adv):
             with m.If(at_tile_last):
                 # (the layer's last tile: no next one)
                 m.d.sync += [kk.eq(0), in_data.eq(~(fn_last & last_mblock)),
-                             at_k_last.eq(k_last == 0), at_tile_last.eq(tile_last == 0)]
+                             at_k_last.eq(k_one), at_tile_last.eq(tile_one)]
                 with m.If(fn_last):
-                    m.d.sync += [fn.eq(0), fn_last.eq(nb_last == 0), fm0.eq(fm0 + R)]
+                    m.d.sync += [fn.eq(0), fn_last.eq(nb_one), fm0.eq(fm0 + R)]
                 with m.Else():
                     m.d.sync += [fn.eq(fn + 1), fn_last.eq(fn == nb_pen)]
             with m.Else():
@@ -301,7 +306,7 @@ class GemmEngine(wiring.Component):
                      wrap.eq(d_last & ~dn_last),
                      row_next.eq(Mux(wrap, row - (R - 1), row + 1)),
                      row_valid_next.eq(Mux(wrap, row < m_wrap, row < m_last))]
-        # the parameter memory reads synchronously: it is addressed with the next beat's word
+        # `ra` is the word of the beat the array shows now (and `ra_next` of the next one)
         m.d.comb += ra_next.eq(ra)
         with m.If(array.o_valid):
             with m.If(~beat_last):
@@ -312,7 +317,10 @@ class GemmEngine(wiring.Component):
                 m.d.comb += ra_next.eq(0)
             with m.Else():
                 m.d.comb += ra_next.eq(ra_inc)
-        m.d.comb += [ram.r_addr.eq(ra_next) for ram in rams]
+        # the memory is addressed from the flip-flop `ra` (the route to the block RAM's address
+        # pins is long): its word arrives two steps after the beat, as the beat's accumulators
+        # do through the two register stages below
+        m.d.comb += [ram.r_addr.eq(ra) for ram in rams]
         # the drain side restarts for a new layer a step after its header was taken (the
         # previous layer has fully drained by then, and the new one's first result row is a
         # whole tile away): a register, so the header's handshake stays off the drain's paths
@@ -333,29 +341,45 @@ class GemmEngine(wiring.Component):
             with m.If(d_last):
                 m.d.sync += [d.eq(0), d_last.eq(R == 1)]
                 with m.If(dn_last):
-                    m.d.sync += [dn.eq(0), dn_last.eq(nb_last == 0)]
+                    m.d.sync += [dn.eq(0), dn_last.eq(nb_one)]
                 with m.Else():
                     m.d.sync += [dn.eq(dn + 1), dn_last.eq(dn == nb_pen)]
             with m.Else():
                 m.d.sync += [d.eq(d + 1), d_last.eq(d == R - 2)]
-        # One register stage between the drain and the requantizer: the beat's accumulators
-        # and flags here, the parameter word in the memory's read register (RegisteredRam)
-        acc_part = Signal(lanes(signed(cfg.accumulator_width), L), reset_less=True)
+        # Two register stages between the drain and the requantizer: the beat's part of the
+        # row is chosen into the first, the second holds it (and the flags) while the
+        # parameter word comes out of the memory's read register (RegisteredRam)
         part_valid, part_last = Signal(), Signal()
         m.d.sync += [
             part_valid.eq(array.o_valid & row_valid),
             part_last.eq(row_end & row_valid & (row == m_last) & dn_last),
         ]
-        with m.If(array.o_valid):           # (loads only what the requantizer will read)
-            if B == 1:
-                m.d.sync += acc_part.eq(array.o_data)
-            else:
-                width = L * cfg.accumulator_width
-                words = array.o_data.as_value()
-                m.d.sync += acc_part.eq(mux_tree(
-                    [words[b * width:(b + 1) * width] for b in range(B)], beat))
+        width = L * cfg.accumulator_width
+        words = array.o_data.as_value()
+        parts = [words[b * width:(b + 1) * width] for b in range(B)]
+        # (the registers load only what the requantizer will read)
+        chosen = Signal(width, name="acc_chosen", reset_less=True)
+        if B > 1 and cfg.requant_stages >= 8:
+            # The requantizer registers its input: the beat's part is chosen in two levels,
+            # beats 2p and 2p + 1 into a register by beat's upper bits, then one of those two
+            # by its lowest bit, in front of the second stage (a B-way multiplexer after the
+            # beat counter was the engine's slowest path at 8 beats)
+            pairs = [Cat(parts[b], parts[min(b + 1, B - 1)]) for b in range(0, B, 2)]
+            pair = Signal(2 * width, name="acc_pair", reset_less=True)
+            odd = Signal(name="acc_odd", reset_less=True)
+            with m.If(array.o_valid):
+                m.d.sync += [pair.eq(mux_tree(pairs, beat[1:])), odd.eq(beat[0])]
+            chosen = Mux(odd, pair[width:], pair[:width])
+        else:
+            with m.If(array.o_valid):
+                m.d.sync += chosen.eq(mux_tree(parts, beat))
+        acc_part = Signal(lanes(signed(cfg.accumulator_width), L), reset_less=True)
+        rq_valid, rq_last = Signal(), Signal()
+        m.d.sync += [rq_valid.eq(part_valid), rq_last.eq(part_last)]
+        with m.If(part_valid):
+            m.d.sync += acc_part.eq(chosen)
         m.d.comb += [
-            rq.i_valid.eq(part_valid), rq.i_last.eq(part_last), rq.i_acc.eq(acc_part),
+            rq.i_valid.eq(rq_valid), rq.i_last.eq(rq_last), rq.i_acc.eq(acc_part),
             rq.zero_point.eq(zp), rq.act_min.eq(act_min), rq.act_max.eq(act_max),
         ]
         for j in range(L):

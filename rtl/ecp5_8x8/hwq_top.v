@@ -132,93 +132,93 @@ endmodule
 module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_en, clk, rst, take, m_out__valid, m_out__payload, s_param__ready, i_a);
   wire [5:0] _0000_;
   wire _0001_;
-  wire [25:0] _0002_;
+  wire [51:0] _0002_;
   wire [25:0] _0003_;
-  wire [25:0] _0004_;
-  wire [25:0] _0005_;
-  wire [25:0] _0006_;
-  wire [25:0] _0007_;
+  wire _0004_;
+  wire [3:0] _0005_;
+  wire [3:0] _0006_;
+  wire _0007_;
   wire _0008_;
-  wire [3:0] _0009_;
-  wire [3:0] _0010_;
+  wire _0009_;
+  wire [1:0] _0010_;
   wire _0011_;
   wire _0012_;
-  wire _0013_;
+  wire [4:0] _0013_;
   wire _0014_;
-  wire [1:0] _0015_;
-  wire _0016_;
-  wire [4:0] _0017_;
-  wire _0018_;
-  wire [15:0] _0019_;
-  wire [15:0] _0020_;
-  wire [16:0] _0021_;
+  wire [15:0] _0015_;
+  wire [15:0] _0016_;
+  wire [16:0] _0017_;
+  wire [15:0] _0018_;
+  wire [7:0] _0019_;
+  wire [7:0] _0020_;
+  wire [7:0] _0021_;
   wire [15:0] _0022_;
   wire _0023_;
-  wire [7:0] _0024_;
-  wire [7:0] _0025_;
-  wire [7:0] _0026_;
-  wire [15:0] _0027_;
-  wire [16:0] _0028_;
-  wire [16:0] _0029_;
-  wire [16:0] _0030_;
-  wire [9:0] _0031_;
-  wire _0032_;
-  wire [4:0] _0033_;
+  wire [16:0] _0024_;
+  wire [16:0] _0025_;
+  wire [16:0] _0026_;
+  wire [9:0] _0027_;
+  wire _0028_;
+  wire _0029_;
+  wire _0030_;
+  wire [4:0] _0031_;
+  wire [7:0] _0032_;
+  wire [2:0] _0033_;
   wire _0034_;
-  wire [7:0] _0035_;
-  wire [2:0] _0036_;
-  wire [15:0] _0037_;
-  wire _0038_;
-  wire [1:0] _0039_;
-  wire [30:0] _0040_;
+  wire [15:0] _0035_;
+  wire _0036_;
+  wire [1:0] _0037_;
+  wire [30:0] _0038_;
+  wire [5:0] _0039_;
+  wire [4:0] _0040_;
   wire [5:0] _0041_;
-  wire [4:0] _0042_;
-  wire [5:0] _0043_;
+  wire _0042_;
+  wire _0043_;
   wire _0044_;
   wire _0045_;
-  wire _0046_;
-  wire [6:0] _0047_;
-  wire [9:0] _0048_;
-  wire _0049_;
-  wire [16:0] _0050_;
-  wire [4:0] _0051_;
+  wire [6:0] _0046_;
+  wire [9:0] _0047_;
+  wire _0048_;
+  wire [16:0] _0049_;
+  wire [4:0] _0050_;
+  wire _0051_;
   wire _0052_;
   wire _0053_;
   wire _0054_;
-  wire _0055_;
+  wire [2:0] _0055_;
   wire _0056_;
-  wire [2:0] _0057_;
-  wire [4:0] _0058_;
-  wire [2:0] _0059_;
+  wire [4:0] _0057_;
+  wire [2:0] _0058_;
+  wire [7:0] _0059_;
   wire [7:0] _0060_;
   wire [7:0] _0061_;
-  wire [7:0] _0062_;
-  wire [16:0] _0063_;
+  wire [16:0] _0062_;
+  wire _0063_;
   wire _0064_;
   wire _0065_;
   wire _0066_;
   wire _0067_;
   wire _0068_;
-  wire _0069_;
-  wire [25:0] _0070_;
-  wire [2:0] _0071_;
-  wire [7:0] _0072_;
-  wire [7:0] _0073_;
-  wire [7:0] _0074_;
+  wire [51:0] _0069_;
+  wire _0070_;
+  wire _0071_;
+  wire _0072_;
+  wire [25:0] _0073_;
+  wire [2:0] _0074_;
   wire [7:0] _0075_;
   wire [7:0] _0076_;
   wire [7:0] _0077_;
   wire _0078_;
   wire [7:0] _0079_;
-  wire [1:0] _0080_;
-  wire _0081_;
-  wire [17:0] _0082_;
-  wire _0083_;
-  wire [17:0] _0084_;
-  wire [18:0] _0085_;
+  wire [7:0] _0080_;
+  wire [7:0] _0081_;
+  wire [7:0] _0082_;
+  wire [1:0] _0083_;
+  wire _0084_;
+  wire [17:0] _0085_;
   wire _0086_;
-  wire _0087_;
-  wire _0088_;
+  wire [17:0] _0087_;
+  wire [18:0] _0088_;
   wire _0089_;
   wire _0090_;
   wire _0091_;
@@ -226,133 +226,133 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   wire _0093_;
   wire _0094_;
   wire _0095_;
-  wire [17:0] _0096_;
+  wire _0096_;
   wire _0097_;
-  wire [5:0] _0098_;
-  wire _0099_;
+  wire _0098_;
+  wire [17:0] _0099_;
   wire _0100_;
-  wire [16:0] _0101_;
-  wire [16:0] _0102_;
-  wire [16:0] _0103_;
+  wire [5:0] _0101_;
+  wire _0102_;
+  wire _0103_;
   wire [16:0] _0104_;
-  wire _0105_;
+  wire [16:0] _0105_;
   wire [16:0] _0106_;
   wire [16:0] _0107_;
   wire _0108_;
-  wire [15:0] _0109_;
+  wire [16:0] _0109_;
   wire [16:0] _0110_;
   wire _0111_;
   wire [15:0] _0112_;
   wire [16:0] _0113_;
   wire _0114_;
-  wire _0115_;
-  wire _0116_;
-  wire [16:0] _0117_;
+  wire [15:0] _0115_;
+  wire [16:0] _0116_;
+  wire _0117_;
   wire _0118_;
-  wire [8:0] _0119_;
-  wire _0120_;
-  wire [5:0] _0121_;
-  wire [3:0] _0122_;
-  wire [1:0] _0123_;
-  wire _0124_;
-  wire [5:0] _0125_;
-  wire _0126_;
+  wire _0119_;
+  wire [15:0] _0120_;
+  wire _0121_;
+  wire _0122_;
+  wire _0123_;
+  wire [16:0] _0124_;
+  wire _0125_;
+  wire [8:0] _0126_;
   wire _0127_;
-  wire _0128_;
-  wire [7:0] _0129_;
+  wire [5:0] _0128_;
+  wire [3:0] _0129_;
   wire _0130_;
-  wire _0131_;
+  wire [1:0] _0131_;
   wire _0132_;
-  wire _0133_;
+  wire [5:0] _0133_;
   wire _0134_;
   wire _0135_;
   wire _0136_;
-  wire _0137_;
+  wire [7:0] _0137_;
   wire _0138_;
   wire _0139_;
   wire _0140_;
-  wire [17:0] _0141_;
-  wire [5:0] _0142_;
+  wire _0141_;
+  wire _0142_;
   wire _0143_;
-  wire [10:0] _0144_;
-  wire _0145_;
+  wire [17:0] _0144_;
+  wire [5:0] _0145_;
   wire _0146_;
-  wire _0147_;
-  wire [8:0] _0148_;
+  wire [10:0] _0147_;
+  wire _0148_;
   wire _0149_;
-  wire [8:0] _0150_;
-  wire _0151_;
+  wire _0150_;
+  wire [8:0] _0151_;
   wire _0152_;
-  wire _0153_;
+  wire [8:0] _0153_;
   wire _0154_;
   wire _0155_;
   wire _0156_;
-  wire [3:0] _0157_;
+  wire _0157_;
   wire _0158_;
   wire _0159_;
-  wire _0160_;
-  wire [5:0] _0161_;
-  wire _0162_;
-  wire [3:0] _0163_;
+  wire [3:0] _0160_;
+  wire _0161_;
+  wire [5:0] _0162_;
+  wire _0163_;
   wire _0164_;
-  wire _0165_;
+  wire [3:0] _0165_;
   wire _0166_;
   wire _0167_;
   wire _0168_;
   wire _0169_;
-  wire [25:0] _0170_;
-  wire [1:0] _0171_;
-  wire _0172_;
-  wire [7:0] _0173_;
-  wire _0174_;
-  wire [7:0] _0175_;
-  wire _0176_;
-  wire [7:0] _0177_;
-  wire _0178_;
-  wire [7:0] _0179_;
-  wire _0180_;
-  wire [7:0] _0181_;
-  wire _0182_;
-  wire [7:0] _0183_;
-  wire _0184_;
-  wire [7:0] _0185_;
-  wire _0186_;
-  wire [7:0] _0187_;
-  wire _0188_;
-  wire [7:0] _0189_;
-  wire _0190_;
-  wire [7:0] _0191_;
-  wire _0192_;
-  wire [7:0] _0193_;
-  wire _0194_;
-  wire [7:0] _0195_;
-  wire _0196_;
-  wire [7:0] _0197_;
-  wire _0198_;
-  wire [7:0] _0199_;
-  wire _0200_;
-  wire [7:0] _0201_;
-  wire _0202_;
-  wire [7:0] _0203_;
-  wire _0204_;
-  wire [7:0] _0205_;
-  wire _0206_;
-  wire [7:0] _0207_;
-  wire _0208_;
-  wire [7:0] _0209_;
-  wire _0210_;
-  wire [7:0] _0211_;
-  wire _0212_;
-  wire [7:0] _0213_;
-  wire _0214_;
-  wire [2:0] _0215_;
-  wire _0216_;
-  wire [2:0] _0217_;
-  wire _0218_;
-  wire [25:0] _0219_;
-  wire _0220_;
+  wire _0170_;
+  wire _0171_;
+  wire [51:0] _0172_;
+  wire [51:0] _0173_;
+  wire [1:0] _0174_;
+  wire _0175_;
+  wire [7:0] _0176_;
+  wire _0177_;
+  wire [7:0] _0178_;
+  wire _0179_;
+  wire [7:0] _0180_;
+  wire _0181_;
+  wire [7:0] _0182_;
+  wire _0183_;
+  wire [7:0] _0184_;
+  wire _0185_;
+  wire [7:0] _0186_;
+  wire _0187_;
+  wire [7:0] _0188_;
+  wire _0189_;
+  wire [7:0] _0190_;
+  wire _0191_;
+  wire [7:0] _0192_;
+  wire _0193_;
+  wire [7:0] _0194_;
+  wire _0195_;
+  wire [7:0] _0196_;
+  wire _0197_;
+  wire [7:0] _0198_;
+  wire _0199_;
+  wire [7:0] _0200_;
+  wire _0201_;
+  wire [7:0] _0202_;
+  wire _0203_;
+  wire [7:0] _0204_;
+  wire _0205_;
+  wire [7:0] _0206_;
+  wire _0207_;
+  wire [7:0] _0208_;
+  wire _0209_;
+  wire [7:0] _0210_;
+  wire _0211_;
+  wire [7:0] _0212_;
+  wire _0213_;
+  wire [7:0] _0214_;
+  wire _0215_;
+  wire [7:0] _0216_;
+  wire _0217_;
+  wire [2:0] _0218_;
+  wire _0219_;
+  wire [2:0] _0220_;
   wire _0221_;
-  wire _0222_;
+  wire [25:0] _0222_;
   wire _0223_;
   wire _0224_;
   wire _0225_;
@@ -360,7 +360,7 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   wire _0227_;
   wire _0228_;
   wire _0229_;
-  wire _0230_;
+  wire [51:0] _0230_;
   wire _0231_;
   wire _0232_;
   wire _0233_;
@@ -381,66 +381,66 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   wire _0248_;
   wire _0249_;
   wire _0250_;
-  wire [16:0] _0251_;
+  wire _0251_;
   wire _0252_;
-  wire [16:0] _0253_;
+  wire _0253_;
   wire _0254_;
-  wire [16:0] _0255_;
+  wire _0255_;
   wire _0256_;
-  wire [16:0] _0257_;
+  wire _0257_;
   wire _0258_;
-  wire [7:0] _0259_;
+  wire _0259_;
   wire _0260_;
-  wire [7:0] _0261_;
-  wire _0262_;
-  wire [7:0] _0263_;
-  wire _0264_;
-  wire [7:0] _0265_;
-  wire _0266_;
-  wire [7:0] _0267_;
-  wire _0268_;
-  wire [7:0] _0269_;
-  wire _0270_;
-  wire [2:0] _0271_;
-  wire _0272_;
-  wire [2:0] _0273_;
-  wire _0274_;
-  wire [2:0] _0275_;
-  wire _0276_;
-  wire [2:0] _0277_;
-  wire _0278_;
-  wire [4:0] _0279_;
-  wire _0280_;
-  wire [4:0] _0281_;
-  wire _0282_;
-  wire [4:0] _0283_;
-  wire _0284_;
-  wire [4:0] _0285_;
-  wire _0286_;
-  wire [4:0] _0287_;
-  wire _0288_;
-  wire [4:0] _0289_;
-  wire _0290_;
-  wire [2:0] _0291_;
-  wire _0292_;
-  wire [2:0] _0293_;
-  wire _0294_;
-  wire [2:0] _0295_;
-  wire _0296_;
-  wire [2:0] _0297_;
-  wire _0298_;
-  wire [2:0] _0299_;
-  wire _0300_;
+  wire _0261_;
+  wire [16:0] _0262_;
+  wire _0263_;
+  wire [16:0] _0264_;
+  wire _0265_;
+  wire [16:0] _0266_;
+  wire _0267_;
+  wire [16:0] _0268_;
+  wire _0269_;
+  wire [7:0] _0270_;
+  wire _0271_;
+  wire [7:0] _0272_;
+  wire _0273_;
+  wire [7:0] _0274_;
+  wire _0275_;
+  wire [7:0] _0276_;
+  wire _0277_;
+  wire [7:0] _0278_;
+  wire _0279_;
+  wire [7:0] _0280_;
+  wire _0281_;
+  wire [2:0] _0282_;
+  wire _0283_;
+  wire [2:0] _0284_;
+  wire _0285_;
+  wire [2:0] _0286_;
+  wire _0287_;
+  wire [2:0] _0288_;
+  wire _0289_;
+  wire [4:0] _0290_;
+  wire _0291_;
+  wire [4:0] _0292_;
+  wire _0293_;
+  wire [4:0] _0294_;
+  wire _0295_;
+  wire [4:0] _0296_;
+  wire _0297_;
+  wire [4:0] _0298_;
+  wire _0299_;
+  wire [4:0] _0300_;
   wire _0301_;
-  wire _0302_;
+  wire [2:0] _0302_;
   wire _0303_;
-  wire _0304_;
+  wire [2:0] _0304_;
   wire _0305_;
-  wire _0306_;
+  wire [2:0] _0306_;
   wire _0307_;
-  wire _0308_;
+  wire [2:0] _0308_;
   wire _0309_;
-  wire _0310_;
+  wire [2:0] _0310_;
   wire _0311_;
   wire _0312_;
   wire _0313_;
@@ -459,61 +459,61 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   wire _0326_;
   wire _0327_;
   wire _0328_;
-  wire [4:0] _0329_;
+  wire _0329_;
   wire _0330_;
-  wire [4:0] _0331_;
+  wire _0331_;
   wire _0332_;
-  wire [4:0] _0333_;
+  wire _0333_;
   wire _0334_;
-  wire [4:0] _0335_;
+  wire _0335_;
   wire _0336_;
-  wire [4:0] _0337_;
+  wire _0337_;
   wire _0338_;
-  wire [16:0] _0339_;
-  wire _0340_;
-  wire [16:0] _0341_;
-  wire _0342_;
-  wire [16:0] _0343_;
-  wire _0344_;
-  wire [16:0] _0345_;
-  wire _0346_;
-  wire [16:0] _0347_;
-  wire _0348_;
+  wire _0339_;
+  wire [4:0] _0340_;
+  wire _0341_;
+  wire [4:0] _0342_;
+  wire _0343_;
+  wire [4:0] _0344_;
+  wire _0345_;
+  wire [4:0] _0346_;
+  wire _0347_;
+  wire [4:0] _0348_;
   wire _0349_;
-  wire _0350_;
+  wire [16:0] _0350_;
   wire _0351_;
-  wire _0352_;
+  wire [16:0] _0352_;
   wire _0353_;
-  wire _0354_;
+  wire [16:0] _0354_;
   wire _0355_;
-  wire _0356_;
+  wire [16:0] _0356_;
   wire _0357_;
-  wire _0358_;
-  wire [9:0] _0359_;
+  wire [16:0] _0358_;
+  wire _0359_;
   wire _0360_;
-  wire [9:0] _0361_;
+  wire _0361_;
   wire _0362_;
-  wire [9:0] _0363_;
+  wire _0363_;
   wire _0364_;
-  wire [9:0] _0365_;
+  wire _0365_;
   wire _0366_;
-  wire [6:0] _0367_;
+  wire _0367_;
   wire _0368_;
-  wire [6:0] _0369_;
-  wire _0370_;
+  wire _0369_;
+  wire [9:0] _0370_;
   wire _0371_;
-  wire [6:0] _0372_;
+  wire [9:0] _0372_;
   wire _0373_;
-  wire _0374_;
+  wire [9:0] _0374_;
   wire _0375_;
-  wire _0376_;
+  wire [9:0] _0376_;
   wire _0377_;
-  wire _0378_;
+  wire [6:0] _0378_;
   wire _0379_;
-  wire _0380_;
+  wire [6:0] _0380_;
   wire _0381_;
   wire _0382_;
-  wire _0383_;
+  wire [6:0] _0383_;
   wire _0384_;
   wire _0385_;
   wire _0386_;
@@ -531,236 +531,270 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   wire _0398_;
   wire _0399_;
   wire _0400_;
-  wire [5:0] _0401_;
+  wire _0401_;
   wire _0402_;
-  wire [5:0] _0403_;
+  wire _0403_;
   wire _0404_;
-  wire [5:0] _0405_;
+  wire _0405_;
   wire _0406_;
-  wire [5:0] _0407_;
+  wire _0407_;
   wire _0408_;
-  wire [4:0] _0409_;
+  wire _0409_;
   wire _0410_;
-  wire [4:0] _0411_;
+  wire _0411_;
   wire _0412_;
-  wire [4:0] _0413_;
+  wire _0413_;
   wire _0414_;
-  wire [4:0] _0415_;
+  wire _0415_;
   wire _0416_;
-  wire [5:0] _0417_;
+  wire _0417_;
   wire _0418_;
-  wire [5:0] _0419_;
-  wire _0420_;
-  wire [5:0] _0421_;
-  wire _0422_;
-  wire [5:0] _0423_;
-  wire _0424_;
-  wire [30:0] _0425_;
-  wire _0426_;
-  wire [30:0] _0427_;
-  wire _0428_;
-  wire [30:0] _0429_;
-  wire _0430_;
-  wire [30:0] _0431_;
-  wire _0432_;
-  wire [1:0] _0433_;
-  wire _0434_;
-  wire [1:0] _0435_;
-  wire _0436_;
-  wire [1:0] _0437_;
-  wire _0438_;
+  wire _0419_;
+  wire [5:0] _0420_;
+  wire _0421_;
+  wire [5:0] _0422_;
+  wire _0423_;
+  wire [5:0] _0424_;
+  wire _0425_;
+  wire [5:0] _0426_;
+  wire _0427_;
+  wire [4:0] _0428_;
+  wire _0429_;
+  wire [4:0] _0430_;
+  wire _0431_;
+  wire [4:0] _0432_;
+  wire _0433_;
+  wire [4:0] _0434_;
+  wire _0435_;
+  wire [5:0] _0436_;
+  wire _0437_;
+  wire [5:0] _0438_;
   wire _0439_;
-  wire [1:0] _0440_;
+  wire [5:0] _0440_;
   wire _0441_;
-  wire [1:0] _0442_;
+  wire [5:0] _0442_;
   wire _0443_;
-  wire _0444_;
-  wire [1:0] _0445_;
-  wire _0446_;
+  wire [30:0] _0444_;
+  wire _0445_;
+  wire [30:0] _0446_;
   wire _0447_;
-  wire [1:0] _0448_;
+  wire [30:0] _0448_;
   wire _0449_;
-  wire _0450_;
+  wire [30:0] _0450_;
   wire _0451_;
-  wire _0452_;
+  wire [1:0] _0452_;
   wire _0453_;
-  wire _0454_;
+  wire [1:0] _0454_;
   wire _0455_;
-  wire _0456_;
+  wire [1:0] _0456_;
   wire _0457_;
   wire _0458_;
-  wire [15:0] _0459_;
+  wire [1:0] _0459_;
   wire _0460_;
-  wire [15:0] _0461_;
+  wire [1:0] _0461_;
   wire _0462_;
-  wire [15:0] _0463_;
-  wire _0464_;
+  wire _0463_;
+  wire [1:0] _0464_;
   wire _0465_;
-  wire [15:0] _0466_;
-  wire _0467_;
-  wire [2:0] _0468_;
+  wire _0466_;
+  wire [1:0] _0467_;
+  wire _0468_;
   wire _0469_;
-  wire [2:0] _0470_;
+  wire _0470_;
   wire _0471_;
-  wire [2:0] _0472_;
+  wire _0472_;
   wire _0473_;
-  wire [2:0] _0474_;
+  wire _0474_;
   wire _0475_;
-  wire [2:0] _0476_;
+  wire _0476_;
   wire _0477_;
-  wire _0478_;
-  wire [2:0] _0479_;
-  wire _0480_;
-  wire [7:0] _0481_;
-  wire _0482_;
-  wire [7:0] _0483_;
+  wire [15:0] _0478_;
+  wire _0479_;
+  wire [15:0] _0480_;
+  wire _0481_;
+  wire [15:0] _0482_;
+  wire _0483_;
   wire _0484_;
-  wire [7:0] _0485_;
+  wire [15:0] _0485_;
   wire _0486_;
-  wire [7:0] _0487_;
+  wire [2:0] _0487_;
   wire _0488_;
-  wire _0489_;
-  wire [7:0] _0490_;
-  wire _0491_;
-  wire [4:0] _0492_;
-  wire _0493_;
-  wire [4:0] _0494_;
-  wire _0495_;
-  wire [4:0] _0496_;
+  wire [2:0] _0489_;
+  wire _0490_;
+  wire [2:0] _0491_;
+  wire _0492_;
+  wire [2:0] _0493_;
+  wire _0494_;
+  wire [2:0] _0495_;
+  wire _0496_;
   wire _0497_;
-  wire [4:0] _0498_;
+  wire [2:0] _0498_;
   wire _0499_;
-  wire [4:0] _0500_;
+  wire [7:0] _0500_;
   wire _0501_;
-  wire _0502_;
-  wire [4:0] _0503_;
-  wire _0504_;
+  wire [7:0] _0502_;
+  wire _0503_;
+  wire [7:0] _0504_;
   wire _0505_;
-  wire _0506_;
+  wire [7:0] _0506_;
   wire _0507_;
   wire _0508_;
-  wire _0509_;
+  wire [7:0] _0509_;
   wire _0510_;
-  wire _0511_;
+  wire [4:0] _0511_;
   wire _0512_;
-  wire _0513_;
+  wire [4:0] _0513_;
   wire _0514_;
-  wire _0515_;
-  wire [9:0] _0516_;
-  wire _0517_;
-  wire [9:0] _0518_;
-  wire _0519_;
-  wire [9:0] _0520_;
+  wire [4:0] _0515_;
+  wire _0516_;
+  wire [4:0] _0517_;
+  wire _0518_;
+  wire [4:0] _0519_;
+  wire _0520_;
   wire _0521_;
-  wire [16:0] _0522_;
+  wire [4:0] _0522_;
   wire _0523_;
-  wire [16:0] _0524_;
+  wire _0524_;
   wire _0525_;
-  wire [16:0] _0526_;
+  wire _0526_;
   wire _0527_;
-  wire [16:0] _0528_;
+  wire _0528_;
   wire _0529_;
-  wire [16:0] _0530_;
+  wire _0530_;
   wire _0531_;
-  wire [16:0] _0532_;
+  wire _0532_;
   wire _0533_;
-  wire [16:0] _0534_;
+  wire _0534_;
   wire _0535_;
-  wire [16:0] _0536_;
+  wire _0536_;
   wire _0537_;
-  wire [16:0] _0538_;
+  wire _0538_;
   wire _0539_;
-  wire [15:0] _0540_;
+  wire _0540_;
   wire _0541_;
-  wire [15:0] _0542_;
+  wire _0542_;
   wire _0543_;
-  wire [15:0] _0544_;
+  wire _0544_;
   wire _0545_;
-  wire [7:0] _0546_;
-  wire _0547_;
-  wire [7:0] _0548_;
-  wire _0549_;
-  wire [7:0] _0550_;
-  wire _0551_;
-  wire [7:0] _0552_;
-  wire _0553_;
-  wire [7:0] _0554_;
-  wire _0555_;
-  wire [7:0] _0556_;
-  wire _0557_;
-  wire [7:0] _0558_;
-  wire _0559_;
-  wire [7:0] _0560_;
-  wire _0561_;
-  wire [7:0] _0562_;
-  wire _0563_;
-  wire [15:0] _0564_;
-  wire _0565_;
-  wire [15:0] _0566_;
-  wire _0567_;
-  wire [15:0] _0568_;
-  wire _0569_;
-  wire [16:0] _0570_;
-  wire _0571_;
-  wire [16:0] _0572_;
-  wire _0573_;
-  wire [16:0] _0574_;
-  wire _0575_;
-  wire [15:0] _0576_;
-  wire _0577_;
-  wire [15:0] _0578_;
-  wire _0579_;
-  wire [15:0] _0580_;
-  wire _0581_;
-  wire [15:0] _0582_;
-  wire _0583_;
-  wire [15:0] _0584_;
-  wire _0585_;
-  wire [15:0] _0586_;
-  wire _0587_;
+  wire _0546_;
+  wire [9:0] _0547_;
+  wire _0548_;
+  wire [9:0] _0549_;
+  wire _0550_;
+  wire [9:0] _0551_;
+  wire _0552_;
+  wire [16:0] _0553_;
+  wire _0554_;
+  wire [16:0] _0555_;
+  wire _0556_;
+  wire [16:0] _0557_;
+  wire _0558_;
+  wire [16:0] _0559_;
+  wire _0560_;
+  wire [16:0] _0561_;
+  wire _0562_;
+  wire [16:0] _0563_;
+  wire _0564_;
+  wire [16:0] _0565_;
+  wire _0566_;
+  wire [16:0] _0567_;
+  wire _0568_;
+  wire [16:0] _0569_;
+  wire _0570_;
+  wire [15:0] _0571_;
+  wire _0572_;
+  wire [15:0] _0573_;
+  wire _0574_;
+  wire [15:0] _0575_;
+  wire _0576_;
+  wire [7:0] _0577_;
+  wire _0578_;
+  wire [7:0] _0579_;
+  wire _0580_;
+  wire [7:0] _0581_;
+  wire _0582_;
+  wire [7:0] _0583_;
+  wire _0584_;
+  wire [7:0] _0585_;
+  wire _0586_;
+  wire [7:0] _0587_;
   wire _0588_;
-  wire _0589_;
+  wire [7:0] _0589_;
   wire _0590_;
-  wire _0591_;
-  wire [4:0] _0592_;
-  wire _0593_;
-  wire [4:0] _0594_;
-  wire _0595_;
+  wire [7:0] _0591_;
+  wire _0592_;
+  wire [7:0] _0593_;
+  wire _0594_;
+  wire [15:0] _0595_;
   wire _0596_;
-  wire _0597_;
-  wire [7:0] _0598_;
-  wire _0599_;
-  wire [7:0] _0600_;
-  wire _0601_;
-  wire [7:0] _0602_;
-  wire _0603_;
-  wire [7:0] _0604_;
-  wire _0605_;
+  wire [15:0] _0597_;
+  wire _0598_;
+  wire [15:0] _0599_;
+  wire _0600_;
+  wire [16:0] _0601_;
+  wire _0602_;
+  wire [16:0] _0603_;
+  wire _0604_;
+  wire [16:0] _0605_;
   wire _0606_;
-  wire _0607_;
+  wire [15:0] _0607_;
   wire _0608_;
-  wire _0609_;
+  wire [15:0] _0609_;
   wire _0610_;
-  wire _0611_;
+  wire [15:0] _0611_;
   wire _0612_;
-  wire _0613_;
-  wire [68:0] _0614_;
-  wire _0615_;
-  wire [7:0] _0616_;
-  wire _0617_;
-  wire [5:0] _0618_;
+  wire [15:0] _0613_;
+  wire _0614_;
+  wire [15:0] _0615_;
+  wire _0616_;
+  wire [15:0] _0617_;
+  wire _0618_;
   wire _0619_;
-  wire [30:0] _0620_;
+  wire _0620_;
   wire _0621_;
-  wire [31:0] _0622_;
-  wire _0623_;
+  wire _0622_;
+  wire [4:0] _0623_;
   wire _0624_;
-  wire _0625_;
+  wire [4:0] _0625_;
   wire _0626_;
   wire _0627_;
   wire _0628_;
+  wire [7:0] _0629_;
+  wire _0630_;
+  wire [7:0] _0631_;
+  wire _0632_;
+  wire [7:0] _0633_;
+  wire _0634_;
+  wire [7:0] _0635_;
+  wire _0636_;
+  wire _0637_;
+  wire _0638_;
+  wire _0639_;
+  wire _0640_;
+  wire _0641_;
+  wire _0642_;
+  wire _0643_;
+  wire _0644_;
+  wire [68:0] _0645_;
+  wire _0646_;
+  wire [7:0] _0647_;
+  wire _0648_;
+  wire [5:0] _0649_;
+  wire _0650_;
+  wire [30:0] _0651_;
+  wire _0652_;
+  wire [31:0] _0653_;
+  wire _0654_;
+  wire _0655_;
+  wire _0656_;
+  wire _0657_;
+  wire _0658_;
+  wire _0659_;
   wire \$signal ;
-  reg [30:0] \$signal$106  = 31'h00000000;
+  reg \$signal$103  = 1'h0;
+  reg \$signal$104  = 1'h0;
+  reg [30:0] \$signal$108  = 31'h00000000;
+  reg \$signal$121  = 1'h0;
   (* init = 1'h0 *)
   wire \$signal$57 ;
   (* init = 8'h00 *)
@@ -768,6 +802,8 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   (* init = 8'h00 *)
   wire [7:0] \$signal$65 ;
   reg [15:0] M_ = 16'h0000;
+  reg acc_odd = 1'h0;
+  reg [51:0] acc_pair = 52'h0000000000000;
   (* init = 26'h0000000 *)
   wire [25:0] acc_part;
   wire [25:0] \acc_part[0] ;
@@ -875,17 +911,18 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   reg [15:0] n_last = 16'h0000;
   reg [16:0] n_pen = 17'h00000;
   reg [4:0] nb_last = 5'h00;
+  reg nb_one = 1'h0;
   reg [5:0] nb_pen = 6'h00;
   wire [7:0] o_data;
-  wire [207:0] \o_data$118 ;
-  wire [25:0] \o_data$118[0] ;
-  wire [25:0] \o_data$118[1] ;
-  wire [25:0] \o_data$118[2] ;
-  wire [25:0] \o_data$118[3] ;
-  wire [25:0] \o_data$118[4] ;
-  wire [25:0] \o_data$118[5] ;
-  wire [25:0] \o_data$118[6] ;
-  wire [25:0] \o_data$118[7] ;
+  wire [207:0] \o_data$124 ;
+  wire [25:0] \o_data$124[0] ;
+  wire [25:0] \o_data$124[1] ;
+  wire [25:0] \o_data$124[2] ;
+  wire [25:0] \o_data$124[3] ;
+  wire [25:0] \o_data$124[4] ;
+  wire [25:0] \o_data$124[5] ;
+  wire [25:0] \o_data$124[6] ;
+  wire [25:0] \o_data$124[7] ;
   wire [7:0] \o_data[0] ;
   wire o_last;
   wire o_valid;
@@ -916,9 +953,9 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   wire [7:0] \part5[0] ;
   reg [7:0] part6 = 8'h00;
   wire [7:0] \part6[0] ;
-  (* init = 1'h0 *)
-  wire part_last;
+  reg part_last = 1'h0;
   reg [5:0] pt_shift = 6'h00;
+  (* init = 8'h00 *)
   wire [7:0] r_addr;
   wire [68:0] r_data;
   wire [64:0] \r_data$89 ;
@@ -934,6 +971,8 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   wire [16:0] row_next;
   reg row_valid = 1'h0;
   wire row_valid_next;
+  (* init = 1'h0 *)
+  wire rq_last;
   input rst;
   wire rst;
   wire [63:0] s_act__payload;
@@ -983,21 +1022,21 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   wire wrap;
   reg [7:0] zero_point = 8'h00;
   assign _0000_ = credits + give_back;
-  assign _0083_ = s_act__valid & s_wgt__valid;
-  assign _0094_ = in_data & _0083_;
-  assign _0105_ = ~ at_k_last;
-  assign _0116_ = credit_ok | _0105_;
-  assign take = _0094_ & _0116_;
-  assign _0127_ = s_act__valid & s_wgt__valid;
-  assign _0138_ = in_data & _0127_;
-  assign _0149_ = _0138_ & credit_ok;
-  assign \$signal  = _0149_ & at_k_last;
-  assign _0160_ = ~ in_data;
+  assign _0086_ = s_act__valid & s_wgt__valid;
+  assign _0097_ = in_data & _0086_;
+  assign _0108_ = ~ at_k_last;
+  assign _0119_ = credit_ok | _0108_;
+  assign take = _0097_ & _0119_;
+  assign _0130_ = s_act__valid & s_wgt__valid;
+  assign _0141_ = in_data & _0130_;
+  assign _0152_ = _0141_ & credit_ok;
+  assign \$signal  = _0152_ & at_k_last;
+  assign _0163_ = ~ in_data;
   assign _0001_ = s_act__valid & s_wgt__valid;
   assign _0012_ = ~ at_k_last;
   assign _0023_ = credit_ok | _0012_;
   assign _0034_ = _0001_ & _0023_;
-  assign adv = _0160_ | _0034_;
+  assign adv = _0163_ | _0034_;
   assign _0045_ = compute & adv;
   assign _0056_ = _0045_ & at_tile_last;
   assign block_end = _0056_ & fn_last;
@@ -1005,210 +1044,210 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   assign _0067_ = ! lane;
   assign _0078_ = s_param__valid & _0067_;
   assign row_end = o_valid & beat_last;
-  assign _0081_ = ~ dn_last;
-  assign wrap = d_last & _0081_;
-  assign _0082_ = row - 3'h7;
-  assign _0084_ = row + 1'h1;
-  assign _0085_ = wrap ? { _0082_[17], _0082_ } : { 1'h0, _0084_ };
-  assign _0086_ = row < m_wrap;
-  assign _0087_ = row < m_last;
-  assign row_valid_next = wrap ? _0086_ : _0087_;
-  assign _0088_ = ~ beat_last;
-  assign _0089_ = ~ d_last;
-  assign _0090_ = ob == 3'h7;
-  assign \w_en$81  = \o_valid$82  & _0090_;
-  assign _0091_ = ! ctrl_state;
-  assign _0092_ = ctrl_state == 1'h1;
-  assign _0093_ = ctrl_state == 2'h2;
-  assign _0095_ = ctrl_state == 2'h3;
-  assign _0096_ = fm0 + 4'h8;
-  assign _0097_ = _0096_ >= M_;
-  assign _0098_ = _0000_[4:0] - 4'h8;
-  assign _0099_ = _0000_[4:0] >= 5'h10;
-  assign _0100_ = _0000_[4:0] >= 4'h8;
-  assign _0101_ = hdr[15:0] - 1'h1;
-  assign _0102_ = hdr[15:0] + 3'h7;
-  assign _0103_ = hdr[31:16] - 1'h1;
-  assign _0104_ = hdr[47:32] - 1'h1;
-  assign _0106_ = hdr[47:32] - 2'h2;
-  assign _0107_ = hdr[31:16] - 2'h2;
-  assign _0108_ = hdr[47:32] > 7'h47;
-  assign _0109_ = _0108_ ? hdr[47:32] : 16'h0047;
-  assign _0110_ = _0109_ - 2'h2;
+  assign _0084_ = ~ dn_last;
+  assign wrap = d_last & _0084_;
+  assign _0085_ = row - 3'h7;
+  assign _0087_ = row + 1'h1;
+  assign _0088_ = wrap ? { _0085_[17], _0085_ } : { 1'h0, _0087_ };
+  assign _0089_ = row < m_wrap;
+  assign _0090_ = row < m_last;
+  assign row_valid_next = wrap ? _0089_ : _0090_;
+  assign _0091_ = ~ beat_last;
+  assign _0092_ = ~ d_last;
+  assign _0093_ = ob == 3'h7;
+  assign \w_en$81  = \o_valid$82  & _0093_;
+  assign _0094_ = ! ctrl_state;
+  assign _0095_ = ctrl_state == 1'h1;
+  assign _0096_ = ctrl_state == 2'h2;
+  assign _0098_ = ctrl_state == 2'h3;
+  assign _0099_ = fm0 + 4'h8;
+  assign _0100_ = _0099_ >= M_;
+  assign _0101_ = _0000_[4:0] - 4'h8;
+  assign _0102_ = _0000_[4:0] >= 5'h10;
+  assign _0103_ = _0000_[4:0] >= 4'h8;
+  assign _0104_ = hdr[15:0] - 1'h1;
+  assign _0105_ = hdr[15:0] + 3'h7;
+  assign _0106_ = hdr[31:16] - 1'h1;
+  assign _0107_ = hdr[47:32] - 1'h1;
+  assign _0109_ = hdr[47:32] - 2'h2;
+  assign _0110_ = hdr[31:16] - 2'h2;
   assign _0111_ = hdr[47:32] > 7'h47;
   assign _0112_ = _0111_ ? hdr[47:32] : 16'h0047;
-  assign _0113_ = _0112_ - 1'h1;
-  assign _0114_ = hdr[31:16] == 1'h1;
-  assign _0115_ = ! ch;
-  assign _0117_ = ch + 1'h1;
-  assign _0118_ = ! lane;
-  assign _0119_ = wa + 1'h1;
-  assign _0120_ = wb == 3'h7;
-  assign _0121_ = blk + 1'h1;
-  assign _0122_ = wb + 1'h1;
-  assign _0123_ = lane + 1'h1;
-  assign _0124_ = ch == n_pen;
-  assign _0125_ = blk - 1'h1;
-  assign _0126_ = ! blk;
-  assign _0128_ = block_end & last_mblock;
-  assign _0129_ = flush - 1'h1;
-  assign _0130_ = ! flush;
-  assign _0131_ = ~ compute;
-  assign _0132_ = ! blk;
-  assign _0133_ = ! k_last;
-  assign _0134_ = ! tile_last;
-  assign _0135_ = fn_last & last_mblock;
-  assign _0136_ = ~ _0135_;
-  assign _0137_ = ! k_last;
-  assign _0139_ = ! tile_last;
-  assign _0140_ = ! nb_last;
-  assign _0141_ = fm0 + 4'h8;
-  assign _0142_ = fn + 1'h1;
-  assign _0143_ = fn == nb_pen;
-  assign _0144_ = kk + 1'h1;
-  assign _0145_ = kk == k_pen;
-  assign _0146_ = kk == tile_pen;
-  assign _0147_ = kk == k_last;
-  assign _0148_ = ra_next + 1'h1;
-  assign _0150_ = ra_next - 3'h7;
-  assign _0151_ = ~ drain_restart;
-  assign _0152_ = _0151_ & o_valid;
-  assign _0153_ = ~ beat_last;
-  assign _0154_ = _0152_ & _0153_;
-  assign _0155_ = ~ drain_restart;
-  assign _0156_ = _0155_ & row_end;
-  assign _0157_ = beat + 1'h1;
-  assign _0158_ = beat == 3'h6;
-  assign _0159_ = ! nb_last;
-  assign _0161_ = dn + 1'h1;
-  assign _0162_ = dn == nb_pen;
-  assign _0163_ = d + 1'h1;
-  assign _0164_ = d == 3'h6;
-  assign _0165_ = o_valid & row_valid;
-  assign _0166_ = row_end & row_valid;
-  assign _0167_ = row == m_last;
-  assign _0168_ = _0166_ & _0167_;
-  assign _0169_ = _0168_ & dn_last;
-  assign _0170_ = beat[0] ? \o_data$118 [207:182] : \o_data$118 [181:156];
-  assign _0002_ = beat[0] ? \o_data$118 [155:130] : \o_data$118 [129:104];
-  assign _0003_ = beat[1] ? _0170_ : _0002_;
-  assign _0004_ = beat[0] ? \o_data$118 [103:78] : \o_data$118 [77:52];
-  assign _0005_ = beat[0] ? \o_data$118 [51:26] : \o_data$118 [25:0];
-  assign _0006_ = beat[1] ? _0004_ : _0005_;
-  assign _0007_ = beat[2] ? _0003_ : _0006_;
-  assign _0008_ = ob == 3'h7;
-  assign _0009_ = ob + 1'h1;
-  assign _0010_ = _0008_ ? 4'h0 : _0009_;
-  assign _0011_ = r_en & m_out__valid;
-  assign _0013_ = ~ row_valid;
-  assign _0014_ = row_end & _0013_;
-  assign _0015_ = _0011_ + _0014_;
-  assign _0171_ = _0172_ ? 2'h0 : _0015_;
-  assign _0173_ = _0174_ ? o_data : part6;
-  assign _0174_ = ob == 3'h6;
-  assign _0175_ = _0176_ ? _0173_ : part6;
-  assign _0177_ = _0178_ ? 8'h00 : _0175_;
-  assign _0179_ = _0180_ ? o_data : part5;
-  assign _0180_ = ob == 3'h5;
-  assign _0181_ = _0182_ ? _0179_ : part5;
-  assign _0183_ = _0184_ ? 8'h00 : _0181_;
-  assign _0185_ = _0186_ ? o_data : part4;
-  assign _0186_ = ob == 3'h4;
-  assign _0187_ = _0188_ ? _0185_ : part4;
-  assign _0189_ = _0190_ ? 8'h00 : _0187_;
-  assign _0191_ = _0192_ ? o_data : part3;
-  assign _0192_ = ob == 3'h3;
-  assign _0193_ = _0194_ ? _0191_ : part3;
-  assign _0195_ = _0196_ ? 8'h00 : _0193_;
-  assign _0197_ = _0198_ ? o_data : part2;
-  assign _0198_ = ob == 3'h2;
-  assign _0199_ = _0200_ ? _0197_ : part2;
-  assign _0201_ = _0202_ ? 8'h00 : _0199_;
-  assign _0203_ = _0204_ ? o_data : part1;
-  assign _0204_ = ob == 3'h1;
-  assign _0205_ = _0206_ ? _0203_ : part1;
-  assign _0207_ = _0208_ ? 8'h00 : _0205_;
-  assign _0209_ = _0210_ ? o_data : part0;
-  assign _0210_ = ! ob;
-  assign _0211_ = _0212_ ? _0209_ : part0;
-  assign _0213_ = _0214_ ? 8'h00 : _0211_;
-  assign _0215_ = _0216_ ? _0010_[2:0] : ob;
-  assign _0217_ = _0218_ ? 3'h0 : _0215_;
-  assign _0219_ = _0220_ ? _0007_ : i_acc;
-  assign _0221_ = _0222_ ? 1'h0 : _0169_;
-  assign _0223_ = _0224_ ? 1'h0 : _0165_;
-  assign _0225_ = _0226_ ? 1'h0 : d_last;
-  assign _0227_ = _0228_ ? (* full_case = 32'd1 *) 1'h0 : _0164_;
-  assign _0229_ = _0230_ ? _0227_ : _0225_;
-  assign _0231_ = _0232_ ? _0225_ : _0229_;
-  assign _0233_ = _0234_ ? 1'h0 : _0231_;
-  assign _0235_ = _0236_ ? 1'h0 : beat_last;
-  assign _0237_ = _0238_ ? 1'h0 : _0235_;
-  assign _0239_ = _0240_ ? _0158_ : _0237_;
-  assign _0241_ = _0242_ ? 1'h0 : _0239_;
-  assign _0243_ = _0244_ ? 1'h1 : row_valid;
-  assign _0245_ = _0246_ ? row_valid_next : _0243_;
-  assign _0247_ = _0248_ ? _0243_ : _0245_;
-  assign _0249_ = _0250_ ? 1'h0 : _0247_;
-  assign _0251_ = _0252_ ? 17'h00000 : row;
-  assign _0253_ = _0254_ ? _0085_[16:0] : _0251_;
-  assign _0255_ = _0256_ ? _0251_ : _0253_;
-  assign _0257_ = _0258_ ? 17'h00000 : _0255_;
-  assign _0259_ = _0260_ ? (* full_case = 32'd1 *) 8'h00 : _0150_[7:0];
-  assign _0261_ = _0262_ ? 8'h00 : _0259_;
-  assign _0263_ = _0264_ ? (* full_case = 32'd1 *) 8'h01 : _0148_[7:0];
-  assign _0265_ = _0266_ ? 8'h00 : _0263_;
-  assign _0267_ = _0268_ ? (* full_case = 32'd1 *) 8'h00 : ra_next;
-  assign _0269_ = _0270_ ? 8'h00 : _0267_;
-  assign _0271_ = _0272_ ? 3'h0 : beat;
-  assign _0273_ = _0274_ ? 3'h0 : _0271_;
-  assign _0275_ = _0276_ ? _0157_[2:0] : _0273_;
-  assign _0277_ = _0278_ ? 3'h0 : _0275_;
-  assign _0279_ = _0280_ ? 5'h00 : dn;
-  assign _0281_ = _0282_ ? (* full_case = 32'd1 *) 5'h00 : _0161_[4:0];
-  assign _0283_ = _0284_ ? _0281_ : _0279_;
-  assign _0285_ = _0286_ ? _0283_ : _0279_;
-  assign _0287_ = _0288_ ? _0279_ : _0285_;
-  assign _0289_ = _0290_ ? 5'h00 : _0287_;
-  assign _0291_ = _0292_ ? 3'h0 : d;
-  assign _0293_ = _0294_ ? (* full_case = 32'd1 *) 3'h0 : _0163_[2:0];
-  assign _0295_ = _0296_ ? _0293_ : _0291_;
-  assign _0297_ = _0298_ ? _0291_ : _0295_;
-  assign _0299_ = _0300_ ? 3'h0 : _0297_;
-  assign _0301_ = _0302_ ? 1'h0 : header_taken;
-  assign _0303_ = _0304_ ? (* full_case = 32'd1 *) _0139_ : _0146_;
-  assign _0305_ = _0306_ ? _0303_ : at_tile_last;
-  assign _0307_ = compute ? _0305_ : _0134_;
-  assign _0309_ = _0310_ ? 1'h0 : _0307_;
-  assign _0311_ = _0312_ ? (* full_case = 32'd1 *) _0137_ : _0145_;
-  assign _0313_ = _0314_ ? _0311_ : at_k_last;
-  assign _0315_ = compute ? _0313_ : _0133_;
-  assign _0317_ = _0318_ ? 1'h0 : _0315_;
-  assign _0319_ = _0320_ ? (* full_case = 32'd1 *) _0140_ : _0143_;
-  assign _0321_ = _0322_ ? _0319_ : fn_last;
-  assign _0323_ = _0324_ ? _0321_ : fn_last;
-  assign _0325_ = compute ? _0323_ : _0132_;
-  assign _0327_ = _0328_ ? 1'h0 : _0325_;
-  assign _0329_ = _0330_ ? (* full_case = 32'd1 *) 5'h00 : _0142_[4:0];
-  assign _0331_ = _0332_ ? _0329_ : fn;
-  assign _0333_ = _0334_ ? _0331_ : fn;
-  assign _0335_ = compute ? _0333_ : 5'h00;
-  assign _0337_ = _0338_ ? 5'h00 : _0335_;
-  assign _0339_ = _0340_ ? _0141_[16:0] : fm0;
-  assign _0341_ = _0342_ ? _0339_ : fm0;
-  assign _0343_ = _0344_ ? _0341_ : fm0;
-  assign _0345_ = compute ? _0343_ : 17'h00000;
-  assign _0347_ = _0348_ ? 17'h00000 : _0345_;
-  assign _0349_ = _0350_ ? 1'h0 : in_data;
-  assign _0351_ = _0352_ ? (* full_case = 32'd1 *) _0136_ : _0349_;
-  assign _0353_ = _0354_ ? _0351_ : in_data;
-  assign _0355_ = compute ? _0353_ : enter;
-  assign _0357_ = _0358_ ? 1'h0 : _0355_;
-  assign _0359_ = _0360_ ? (* full_case = 32'd1 *) 10'h000 : _0144_[9:0];
-  assign _0361_ = _0362_ ? _0359_ : kk;
-  assign _0363_ = compute ? _0361_ : 10'h000;
-  assign _0365_ = _0366_ ? 10'h000 : _0363_;
-  function [6:0] _0914_;
+  assign _0113_ = _0112_ - 2'h2;
+  assign _0114_ = hdr[47:32] > 7'h47;
+  assign _0115_ = _0114_ ? hdr[47:32] : 16'h0047;
+  assign _0116_ = _0115_ - 1'h1;
+  assign _0117_ = hdr[47:32] == 1'h1;
+  assign _0118_ = hdr[47:32] > 7'h47;
+  assign _0120_ = _0118_ ? hdr[47:32] : 16'h0047;
+  assign _0121_ = _0120_ == 1'h1;
+  assign _0122_ = hdr[31:16] == 1'h1;
+  assign _0123_ = ! ch;
+  assign _0124_ = ch + 1'h1;
+  assign _0125_ = ! lane;
+  assign _0126_ = wa + 1'h1;
+  assign _0127_ = wb == 3'h7;
+  assign _0128_ = blk + 1'h1;
+  assign _0129_ = wb + 1'h1;
+  assign _0131_ = lane + 1'h1;
+  assign _0132_ = ch == n_pen;
+  assign _0133_ = blk - 1'h1;
+  assign _0134_ = ! blk;
+  assign _0135_ = ! blk;
+  assign _0136_ = block_end & last_mblock;
+  assign _0137_ = flush - 1'h1;
+  assign _0138_ = ! flush;
+  assign _0139_ = ~ compute;
+  assign _0140_ = ! blk;
+  assign _0142_ = fn_last & last_mblock;
+  assign _0143_ = ~ _0142_;
+  assign _0144_ = fm0 + 4'h8;
+  assign _0145_ = fn + 1'h1;
+  assign _0146_ = fn == nb_pen;
+  assign _0147_ = kk + 1'h1;
+  assign _0148_ = kk == k_pen;
+  assign _0149_ = kk == tile_pen;
+  assign _0150_ = kk == k_last;
+  assign _0151_ = ra_next + 1'h1;
+  assign _0153_ = ra_next - 3'h7;
+  assign _0154_ = ~ drain_restart;
+  assign _0155_ = _0154_ & o_valid;
+  assign _0156_ = ~ beat_last;
+  assign _0157_ = _0155_ & _0156_;
+  assign _0158_ = ~ drain_restart;
+  assign _0159_ = _0158_ & row_end;
+  assign _0160_ = beat + 1'h1;
+  assign _0161_ = beat == 3'h6;
+  assign _0162_ = dn + 1'h1;
+  assign _0164_ = dn == nb_pen;
+  assign _0165_ = d + 1'h1;
+  assign _0166_ = d == 3'h6;
+  assign _0167_ = o_valid & row_valid;
+  assign _0168_ = row_end & row_valid;
+  assign _0169_ = row == m_last;
+  assign _0170_ = _0168_ & _0169_;
+  assign _0171_ = _0170_ & dn_last;
+  assign _0172_ = beat[1] ? \o_data$124 [207:156] : \o_data$124 [155:104];
+  assign _0173_ = beat[1] ? \o_data$124 [103:52] : \o_data$124 [51:0];
+  assign _0002_ = beat[2] ? _0172_ : _0173_;
+  assign _0003_ = acc_odd ? acc_pair[51:26] : acc_pair[25:0];
+  assign _0004_ = ob == 3'h7;
+  assign _0005_ = ob + 1'h1;
+  assign _0006_ = _0004_ ? 4'h0 : _0005_;
+  assign _0007_ = r_en & m_out__valid;
+  assign _0008_ = ~ row_valid;
+  assign _0009_ = row_end & _0008_;
+  assign _0010_ = _0007_ + _0009_;
+  assign _0174_ = _0175_ ? 2'h0 : _0010_;
+  assign _0176_ = _0177_ ? o_data : part6;
+  assign _0177_ = ob == 3'h6;
+  assign _0178_ = _0179_ ? _0176_ : part6;
+  assign _0180_ = _0181_ ? 8'h00 : _0178_;
+  assign _0182_ = _0183_ ? o_data : part5;
+  assign _0183_ = ob == 3'h5;
+  assign _0184_ = _0185_ ? _0182_ : part5;
+  assign _0186_ = _0187_ ? 8'h00 : _0184_;
+  assign _0188_ = _0189_ ? o_data : part4;
+  assign _0189_ = ob == 3'h4;
+  assign _0190_ = _0191_ ? _0188_ : part4;
+  assign _0192_ = _0193_ ? 8'h00 : _0190_;
+  assign _0194_ = _0195_ ? o_data : part3;
+  assign _0195_ = ob == 3'h3;
+  assign _0196_ = _0197_ ? _0194_ : part3;
+  assign _0198_ = _0199_ ? 8'h00 : _0196_;
+  assign _0200_ = _0201_ ? o_data : part2;
+  assign _0201_ = ob == 3'h2;
+  assign _0202_ = _0203_ ? _0200_ : part2;
+  assign _0204_ = _0205_ ? 8'h00 : _0202_;
+  assign _0206_ = _0207_ ? o_data : part1;
+  assign _0207_ = ob == 3'h1;
+  assign _0208_ = _0209_ ? _0206_ : part1;
+  assign _0210_ = _0211_ ? 8'h00 : _0208_;
+  assign _0212_ = _0213_ ? o_data : part0;
+  assign _0213_ = ! ob;
+  assign _0214_ = _0215_ ? _0212_ : part0;
+  assign _0216_ = _0217_ ? 8'h00 : _0214_;
+  assign _0218_ = _0219_ ? _0006_[2:0] : ob;
+  assign _0220_ = _0221_ ? 3'h0 : _0218_;
+  assign _0222_ = _0223_ ? _0003_ : i_acc;
+  assign _0224_ = _0225_ ? 1'h0 : part_last;
+  assign _0226_ = _0227_ ? 1'h0 : \$signal$121 ;
+  assign _0228_ = _0229_ ? beat[0] : acc_odd;
+  assign _0230_ = _0231_ ? _0002_ : acc_pair;
+  assign _0232_ = _0233_ ? 1'h0 : _0171_;
+  assign _0234_ = _0235_ ? 1'h0 : _0167_;
+  assign _0236_ = _0237_ ? 1'h0 : d_last;
+  assign _0238_ = _0239_ ? (* full_case = 32'd1 *) 1'h0 : _0166_;
+  assign _0240_ = _0241_ ? _0238_ : _0236_;
+  assign _0242_ = _0243_ ? _0236_ : _0240_;
+  assign _0244_ = _0245_ ? 1'h0 : _0242_;
+  assign _0246_ = _0247_ ? 1'h0 : beat_last;
+  assign _0248_ = _0249_ ? 1'h0 : _0246_;
+  assign _0250_ = _0251_ ? _0161_ : _0248_;
+  assign _0252_ = _0253_ ? 1'h0 : _0250_;
+  assign _0254_ = _0255_ ? 1'h1 : row_valid;
+  assign _0256_ = _0257_ ? row_valid_next : _0254_;
+  assign _0258_ = _0259_ ? _0254_ : _0256_;
+  assign _0260_ = _0261_ ? 1'h0 : _0258_;
+  assign _0262_ = _0263_ ? 17'h00000 : row;
+  assign _0264_ = _0265_ ? _0088_[16:0] : _0262_;
+  assign _0266_ = _0267_ ? _0262_ : _0264_;
+  assign _0268_ = _0269_ ? 17'h00000 : _0266_;
+  assign _0270_ = _0271_ ? (* full_case = 32'd1 *) 8'h00 : _0153_[7:0];
+  assign _0272_ = _0273_ ? 8'h00 : _0270_;
+  assign _0274_ = _0275_ ? (* full_case = 32'd1 *) 8'h01 : _0151_[7:0];
+  assign _0276_ = _0277_ ? 8'h00 : _0274_;
+  assign _0278_ = _0279_ ? (* full_case = 32'd1 *) 8'h00 : ra_next;
+  assign _0280_ = _0281_ ? 8'h00 : _0278_;
+  assign _0282_ = _0283_ ? 3'h0 : beat;
+  assign _0284_ = _0285_ ? 3'h0 : _0282_;
+  assign _0286_ = _0287_ ? _0160_[2:0] : _0284_;
+  assign _0288_ = _0289_ ? 3'h0 : _0286_;
+  assign _0290_ = _0291_ ? 5'h00 : dn;
+  assign _0292_ = _0293_ ? (* full_case = 32'd1 *) 5'h00 : _0162_[4:0];
+  assign _0294_ = _0295_ ? _0292_ : _0290_;
+  assign _0296_ = _0297_ ? _0294_ : _0290_;
+  assign _0298_ = _0299_ ? _0290_ : _0296_;
+  assign _0300_ = _0301_ ? 5'h00 : _0298_;
+  assign _0302_ = _0303_ ? 3'h0 : d;
+  assign _0304_ = _0305_ ? (* full_case = 32'd1 *) 3'h0 : _0165_[2:0];
+  assign _0306_ = _0307_ ? _0304_ : _0302_;
+  assign _0308_ = _0309_ ? _0302_ : _0306_;
+  assign _0310_ = _0311_ ? 3'h0 : _0308_;
+  assign _0312_ = _0313_ ? 1'h0 : header_taken;
+  assign _0314_ = _0315_ ? (* full_case = 32'd1 *) \$signal$104  : _0149_;
+  assign _0316_ = _0317_ ? _0314_ : at_tile_last;
+  assign _0318_ = compute ? _0316_ : \$signal$104 ;
+  assign _0320_ = _0321_ ? 1'h0 : _0318_;
+  assign _0322_ = _0323_ ? (* full_case = 32'd1 *) \$signal$103  : _0148_;
+  assign _0324_ = _0325_ ? _0322_ : at_k_last;
+  assign _0326_ = compute ? _0324_ : \$signal$103 ;
+  assign _0328_ = _0329_ ? 1'h0 : _0326_;
+  assign _0330_ = _0331_ ? (* full_case = 32'd1 *) nb_one : _0146_;
+  assign _0332_ = _0333_ ? _0330_ : fn_last;
+  assign _0334_ = _0335_ ? _0332_ : fn_last;
+  assign _0336_ = compute ? _0334_ : _0140_;
+  assign _0338_ = _0339_ ? 1'h0 : _0336_;
+  assign _0340_ = _0341_ ? (* full_case = 32'd1 *) 5'h00 : _0145_[4:0];
+  assign _0342_ = _0343_ ? _0340_ : fn;
+  assign _0344_ = _0345_ ? _0342_ : fn;
+  assign _0346_ = compute ? _0344_ : 5'h00;
+  assign _0348_ = _0349_ ? 5'h00 : _0346_;
+  assign _0350_ = _0351_ ? _0144_[16:0] : fm0;
+  assign _0352_ = _0353_ ? _0350_ : fm0;
+  assign _0354_ = _0355_ ? _0352_ : fm0;
+  assign _0356_ = compute ? _0354_ : 17'h00000;
+  assign _0358_ = _0359_ ? 17'h00000 : _0356_;
+  assign _0360_ = _0361_ ? 1'h0 : in_data;
+  assign _0362_ = _0363_ ? (* full_case = 32'd1 *) _0143_ : _0360_;
+  assign _0364_ = _0365_ ? _0362_ : in_data;
+  assign _0366_ = compute ? _0364_ : enter;
+  assign _0368_ = _0369_ ? 1'h0 : _0366_;
+  assign _0370_ = _0371_ ? (* full_case = 32'd1 *) 10'h000 : _0147_[9:0];
+  assign _0372_ = _0373_ ? _0370_ : kk;
+  assign _0374_ = compute ? _0372_ : 10'h000;
+  assign _0376_ = _0377_ ? 10'h000 : _0374_;
+  function [6:0] _0952_;
     input [6:0] a;
     input [13:0] b;
     input [1:0] s;
@@ -1216,70 +1255,75 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
     (* parallel_case *)
     casez (s)
       2'b?1:
-        _0914_ = b[6:0];
+        _0952_ = b[6:0];
       2'b1?:
-        _0914_ = b[13:7];
+        _0952_ = b[13:7];
       default:
-        _0914_ = a;
+        _0952_ = a;
     endcase
   endfunction
-  assign _0367_ = _0914_(flush, { _0369_, _0129_[6:0] }, { _0371_, _0368_ });
-  assign _0368_ = ctrl_state == (* full_case = 32'd1 *) 2'h3;
-  assign _0369_ = _0370_ ? 7'h64 : flush;
-  assign _0371_ = ctrl_state == (* full_case = 32'd1 *) 2'h2;
-  assign _0372_ = _0373_ ? 7'h00 : _0367_;
-  assign _0374_ = _0375_ ? 1'h0 : compute;
-  function [0:0] _0920_;
+  assign _0378_ = _0952_(flush, { _0380_, _0137_[6:0] }, { _0382_, _0379_ });
+  assign _0379_ = ctrl_state == (* full_case = 32'd1 *) 2'h3;
+  assign _0380_ = _0381_ ? 7'h65 : flush;
+  assign _0382_ = ctrl_state == (* full_case = 32'd1 *) 2'h2;
+  assign _0383_ = _0384_ ? 7'h00 : _0378_;
+  assign _0385_ = _0386_ ? 1'h0 : compute;
+  function [0:0] _0958_;
     input [0:0] a;
     input [1:0] b;
     input [1:0] s;
     (* parallel_case *)
     casez (s)
       2'b?1:
-        _0920_ = b[0:0];
+        _0958_ = b[0:0];
       2'b1?:
-        _0920_ = b[1:1];
+        _0958_ = b[1:1];
       default:
-        _0920_ = a;
+        _0958_ = a;
     endcase
   endfunction
-  assign _0376_ = _0920_(compute, { _0380_, _0374_ }, { _0382_, _0377_ });
-  assign _0377_ = ctrl_state == 2'h2;
-  assign _0378_ = _0379_ ? 1'h1 : compute;
-  assign _0380_ = _0381_ ? _0378_ : compute;
-  assign _0382_ = ctrl_state == 2'h1;
-  assign _0383_ = _0384_ ? 1'h0 : _0376_;
-  assign _0385_ = _0386_ ? _0126_ : dn_last;
-  assign _0387_ = _0388_ ? _0385_ : dn_last;
-  assign _0389_ = _0390_ ? _0387_ : dn_last;
-  assign _0390_ = ctrl_state == 2'h1;
-  assign _0391_ = _0392_ ? (* full_case = 32'd1 *) _0159_ : _0162_;
-  assign _0393_ = _0394_ ? _0391_ : _0389_;
-  assign _0395_ = _0396_ ? _0393_ : _0389_;
-  assign _0397_ = _0398_ ? _0389_ : _0395_;
-  assign _0399_ = _0400_ ? 1'h0 : _0397_;
-  assign _0401_ = _0402_ ? _0125_ : nb_pen;
-  assign _0403_ = _0404_ ? _0401_ : nb_pen;
-  assign _0405_ = _0406_ ? _0403_ : nb_pen;
-  assign _0406_ = ctrl_state == 2'h1;
-  assign _0407_ = _0408_ ? 6'h00 : _0405_;
-  assign _0409_ = _0410_ ? blk : nb_last;
-  assign _0411_ = _0412_ ? _0409_ : nb_last;
-  assign _0413_ = _0414_ ? _0411_ : nb_last;
-  assign _0414_ = ctrl_state == 2'h1;
-  assign _0415_ = _0416_ ? 5'h00 : _0413_;
-  assign _0417_ = _0418_ ? hdr[69:64] : pt_shift;
-  assign _0419_ = _0420_ ? _0417_ : pt_shift;
-  assign _0421_ = _0422_ ? _0419_ : pt_shift;
-  assign _0422_ = ctrl_state == 2'h1;
-  assign _0423_ = _0424_ ? 6'h00 : _0421_;
-  assign _0425_ = _0426_ ? hdr[62:32] : \$signal$106 ;
-  assign _0427_ = _0428_ ? _0425_ : \$signal$106 ;
-  assign _0429_ = _0430_ ? _0427_ : \$signal$106 ;
-  assign _0430_ = ctrl_state == 2'h1;
-  assign _0431_ = _0432_ ? 31'h00000000 : _0429_;
-  assign _0433_ = _0434_ ? 2'h0 : ctrl_state;
-  function [1:0] _0956_;
+  assign _0387_ = _0958_(compute, { _0391_, _0385_ }, { _0393_, _0388_ });
+  assign _0388_ = ctrl_state == 2'h2;
+  assign _0389_ = _0390_ ? 1'h1 : compute;
+  assign _0391_ = _0392_ ? _0389_ : compute;
+  assign _0393_ = ctrl_state == 2'h1;
+  assign _0394_ = _0395_ ? 1'h0 : _0387_;
+  assign _0396_ = _0397_ ? _0135_ : nb_one;
+  assign _0398_ = _0399_ ? _0396_ : nb_one;
+  assign _0400_ = _0401_ ? _0398_ : nb_one;
+  assign _0401_ = ctrl_state == 2'h1;
+  assign _0402_ = _0403_ ? 1'h0 : _0400_;
+  assign _0404_ = _0405_ ? _0134_ : dn_last;
+  assign _0406_ = _0407_ ? _0404_ : dn_last;
+  assign _0408_ = _0409_ ? _0406_ : dn_last;
+  assign _0409_ = ctrl_state == 2'h1;
+  assign _0410_ = _0411_ ? (* full_case = 32'd1 *) nb_one : _0164_;
+  assign _0412_ = _0413_ ? _0410_ : _0408_;
+  assign _0414_ = _0415_ ? _0412_ : _0408_;
+  assign _0416_ = _0417_ ? _0408_ : _0414_;
+  assign _0418_ = _0419_ ? 1'h0 : _0416_;
+  assign _0420_ = _0421_ ? _0133_ : nb_pen;
+  assign _0422_ = _0423_ ? _0420_ : nb_pen;
+  assign _0424_ = _0425_ ? _0422_ : nb_pen;
+  assign _0425_ = ctrl_state == 2'h1;
+  assign _0426_ = _0427_ ? 6'h00 : _0424_;
+  assign _0428_ = _0429_ ? blk : nb_last;
+  assign _0430_ = _0431_ ? _0428_ : nb_last;
+  assign _0432_ = _0433_ ? _0430_ : nb_last;
+  assign _0433_ = ctrl_state == 2'h1;
+  assign _0434_ = _0435_ ? 5'h00 : _0432_;
+  assign _0436_ = _0437_ ? hdr[69:64] : pt_shift;
+  assign _0438_ = _0439_ ? _0436_ : pt_shift;
+  assign _0440_ = _0441_ ? _0438_ : pt_shift;
+  assign _0441_ = ctrl_state == 2'h1;
+  assign _0442_ = _0443_ ? 6'h00 : _0440_;
+  assign _0444_ = _0445_ ? hdr[62:32] : \$signal$108 ;
+  assign _0446_ = _0447_ ? _0444_ : \$signal$108 ;
+  assign _0448_ = _0449_ ? _0446_ : \$signal$108 ;
+  assign _0449_ = ctrl_state == 2'h1;
+  assign _0450_ = _0451_ ? 31'h00000000 : _0448_;
+  assign _0452_ = _0453_ ? 2'h0 : ctrl_state;
+  function [1:0] _0999_;
     input [1:0] a;
     input [7:0] b;
     input [3:0] s;
@@ -1287,245 +1331,253 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
     (* parallel_case *)
     casez (s)
       4'b???1:
-        _0956_ = b[1:0];
+        _0999_ = b[1:0];
       4'b??1?:
-        _0956_ = b[3:2];
+        _0999_ = b[3:2];
       4'b?1??:
-        _0956_ = b[5:4];
+        _0999_ = b[5:4];
       4'b1???:
-        _0956_ = b[7:6];
+        _0999_ = b[7:6];
       default:
-        _0956_ = a;
+        _0999_ = a;
     endcase
   endfunction
-  assign _0435_ = _0956_(ctrl_state, { _0445_, _0442_, _0437_, _0433_ }, { _0447_, _0444_, _0439_, _0436_ });
-  assign _0436_ = ctrl_state == (* full_case = 32'd1 *) 2'h3;
-  assign _0437_ = _0438_ ? 2'h3 : ctrl_state;
-  assign _0439_ = ctrl_state == (* full_case = 32'd1 *) 2'h2;
-  assign _0440_ = _0441_ ? 2'h2 : ctrl_state;
-  assign _0442_ = _0443_ ? _0440_ : ctrl_state;
-  assign _0444_ = ctrl_state == (* full_case = 32'd1 *) 2'h1;
-  assign _0445_ = _0446_ ? 2'h1 : ctrl_state;
-  assign _0447_ = ! (* full_case = 32'd1 *) ctrl_state;
-  assign _0448_ = _0449_ ? 2'h0 : _0435_;
-  assign _0450_ = _0451_ ? _0124_ : ch_last;
-  function [0:0] _0967_;
+  assign _0454_ = _0999_(ctrl_state, { _0464_, _0461_, _0456_, _0452_ }, { _0466_, _0463_, _0458_, _0455_ });
+  assign _0455_ = ctrl_state == (* full_case = 32'd1 *) 2'h3;
+  assign _0456_ = _0457_ ? 2'h3 : ctrl_state;
+  assign _0458_ = ctrl_state == (* full_case = 32'd1 *) 2'h2;
+  assign _0459_ = _0460_ ? 2'h2 : ctrl_state;
+  assign _0461_ = _0462_ ? _0459_ : ctrl_state;
+  assign _0463_ = ctrl_state == (* full_case = 32'd1 *) 2'h1;
+  assign _0464_ = _0465_ ? 2'h1 : ctrl_state;
+  assign _0466_ = ! (* full_case = 32'd1 *) ctrl_state;
+  assign _0467_ = _0468_ ? 2'h0 : _0454_;
+  assign _0469_ = _0470_ ? _0132_ : ch_last;
+  function [0:0] _1010_;
     input [0:0] a;
     input [1:0] b;
     input [1:0] s;
     (* parallel_case *)
     casez (s)
       2'b?1:
-        _0967_ = b[0:0];
+        _1010_ = b[0:0];
       2'b1?:
-        _0967_ = b[1:1];
+        _1010_ = b[1:1];
       default:
-        _0967_ = a;
+        _1010_ = a;
     endcase
   endfunction
-  assign _0452_ = _0967_(ch_last, { _0454_, _0450_ }, { _0456_, _0453_ });
-  assign _0453_ = ctrl_state == 2'h1;
-  assign _0454_ = _0455_ ? _0114_ : ch_last;
-  assign _0456_ = ! ctrl_state;
-  assign _0457_ = _0458_ ? 1'h0 : _0452_;
-  assign _0459_ = _0460_ ? _0117_[15:0] : ch;
-  function [15:0] _0973_;
+  assign _0471_ = _1010_(ch_last, { _0473_, _0469_ }, { _0475_, _0472_ });
+  assign _0472_ = ctrl_state == 2'h1;
+  assign _0473_ = _0474_ ? _0122_ : ch_last;
+  assign _0475_ = ! ctrl_state;
+  assign _0476_ = _0477_ ? 1'h0 : _0471_;
+  assign _0478_ = _0479_ ? _0124_[15:0] : ch;
+  function [15:0] _1016_;
     input [15:0] a;
     input [31:0] b;
     input [1:0] s;
     (* parallel_case *)
     casez (s)
       2'b?1:
-        _0973_ = b[15:0];
+        _1016_ = b[15:0];
       2'b1?:
-        _0973_ = b[31:16];
+        _1016_ = b[31:16];
       default:
-        _0973_ = a;
+        _1016_ = a;
     endcase
   endfunction
-  assign _0461_ = _0973_(ch, { _0463_, _0459_ }, { _0465_, _0462_ });
-  assign _0462_ = ctrl_state == 2'h1;
-  assign _0463_ = _0464_ ? 16'h0000 : ch;
-  assign _0465_ = ! ctrl_state;
-  assign _0466_ = _0467_ ? 16'h0000 : _0461_;
-  assign _0468_ = _0469_ ? (* full_case = 32'd1 *) 3'h0 : _0122_[2:0];
-  assign _0470_ = lane ? wb : _0468_;
-  assign _0472_ = _0473_ ? _0470_ : wb;
-  function [2:0] _0981_;
+  assign _0480_ = _1016_(ch, { _0482_, _0478_ }, { _0484_, _0481_ });
+  assign _0481_ = ctrl_state == 2'h1;
+  assign _0482_ = _0483_ ? 16'h0000 : ch;
+  assign _0484_ = ! ctrl_state;
+  assign _0485_ = _0486_ ? 16'h0000 : _0480_;
+  assign _0487_ = _0488_ ? (* full_case = 32'd1 *) 3'h0 : _0129_[2:0];
+  assign _0489_ = lane ? wb : _0487_;
+  assign _0491_ = _0492_ ? _0489_ : wb;
+  function [2:0] _1024_;
     input [2:0] a;
     input [5:0] b;
     input [1:0] s;
     (* parallel_case *)
     casez (s)
       2'b?1:
-        _0981_ = b[2:0];
+        _1024_ = b[2:0];
       2'b1?:
-        _0981_ = b[5:3];
+        _1024_ = b[5:3];
       default:
-        _0981_ = a;
+        _1024_ = a;
     endcase
   endfunction
-  assign _0474_ = _0981_(wb, { _0476_, _0472_ }, { _0478_, _0475_ });
-  assign _0475_ = ctrl_state == 2'h1;
-  assign _0476_ = _0477_ ? 3'h0 : wb;
-  assign _0478_ = ! ctrl_state;
-  assign _0479_ = _0480_ ? 3'h0 : _0474_;
-  assign _0481_ = lane ? wa : _0119_[7:0];
-  assign _0483_ = _0484_ ? _0481_ : wa;
-  function [7:0] _0988_;
+  assign _0493_ = _1024_(wb, { _0495_, _0491_ }, { _0497_, _0494_ });
+  assign _0494_ = ctrl_state == 2'h1;
+  assign _0495_ = _0496_ ? 3'h0 : wb;
+  assign _0497_ = ! ctrl_state;
+  assign _0498_ = _0499_ ? 3'h0 : _0493_;
+  assign _0500_ = lane ? wa : _0126_[7:0];
+  assign _0502_ = _0503_ ? _0500_ : wa;
+  function [7:0] _1031_;
     input [7:0] a;
     input [15:0] b;
     input [1:0] s;
     (* parallel_case *)
     casez (s)
       2'b?1:
-        _0988_ = b[7:0];
+        _1031_ = b[7:0];
       2'b1?:
-        _0988_ = b[15:8];
+        _1031_ = b[15:8];
       default:
-        _0988_ = a;
+        _1031_ = a;
     endcase
   endfunction
-  assign _0485_ = _0988_(wa, { _0487_, _0483_ }, { _0489_, _0486_ });
-  assign _0486_ = ctrl_state == 2'h1;
-  assign _0487_ = _0488_ ? 8'h00 : wa;
-  assign _0489_ = ! ctrl_state;
-  assign _0490_ = _0491_ ? 8'h00 : _0485_;
-  assign _0492_ = _0493_ ? _0121_[4:0] : blk;
-  assign _0494_ = lane ? blk : _0492_;
-  assign _0496_ = _0497_ ? _0494_ : blk;
-  function [4:0] _0996_;
+  assign _0504_ = _1031_(wa, { _0506_, _0502_ }, { _0508_, _0505_ });
+  assign _0505_ = ctrl_state == 2'h1;
+  assign _0506_ = _0507_ ? 8'h00 : wa;
+  assign _0508_ = ! ctrl_state;
+  assign _0509_ = _0510_ ? 8'h00 : _0504_;
+  assign _0511_ = _0512_ ? _0128_[4:0] : blk;
+  assign _0513_ = lane ? blk : _0511_;
+  assign _0515_ = _0516_ ? _0513_ : blk;
+  function [4:0] _1039_;
     input [4:0] a;
     input [9:0] b;
     input [1:0] s;
     (* parallel_case *)
     casez (s)
       2'b?1:
-        _0996_ = b[4:0];
+        _1039_ = b[4:0];
       2'b1?:
-        _0996_ = b[9:5];
+        _1039_ = b[9:5];
       default:
-        _0996_ = a;
+        _1039_ = a;
     endcase
   endfunction
-  assign _0498_ = _0996_(blk, { _0500_, _0496_ }, { _0502_, _0499_ });
-  assign _0499_ = ctrl_state == 2'h1;
-  assign _0500_ = _0501_ ? 5'h00 : blk;
-  assign _0502_ = ! ctrl_state;
-  assign _0503_ = _0504_ ? 5'h00 : _0498_;
-  assign _0505_ = lane ? (* full_case = 32'd1 *) _0123_[0] : 1'h0;
-  assign _0507_ = _0508_ ? _0505_ : lane;
-  function [0:0] _1003_;
+  assign _0517_ = _1039_(blk, { _0519_, _0515_ }, { _0521_, _0518_ });
+  assign _0518_ = ctrl_state == 2'h1;
+  assign _0519_ = _0520_ ? 5'h00 : blk;
+  assign _0521_ = ! ctrl_state;
+  assign _0522_ = _0523_ ? 5'h00 : _0517_;
+  assign _0524_ = lane ? (* full_case = 32'd1 *) _0131_[0] : 1'h0;
+  assign _0526_ = _0527_ ? _0524_ : lane;
+  function [0:0] _1046_;
     input [0:0] a;
     input [1:0] b;
     input [1:0] s;
     (* parallel_case *)
     casez (s)
       2'b?1:
-        _1003_ = b[0:0];
+        _1046_ = b[0:0];
       2'b1?:
-        _1003_ = b[1:1];
+        _1046_ = b[1:1];
       default:
-        _1003_ = a;
+        _1046_ = a;
     endcase
   endfunction
-  assign _0509_ = _1003_(lane, { _0511_, _0507_ }, { _0513_, _0510_ });
-  assign _0510_ = ctrl_state == 2'h1;
-  assign _0511_ = _0512_ ? 1'h0 : lane;
-  assign _0513_ = ! ctrl_state;
-  assign _0514_ = _0515_ ? 1'h0 : _0509_;
-  assign _0516_ = _0517_ ? _0113_[9:0] : tile_last;
-  assign _0518_ = _0519_ ? _0516_ : tile_last;
-  assign _0519_ = ! ctrl_state;
-  assign _0520_ = _0521_ ? 10'h000 : _0518_;
-  assign _0522_ = _0523_ ? _0110_ : tile_pen;
-  assign _0524_ = _0525_ ? _0522_ : tile_pen;
-  assign _0525_ = ! ctrl_state;
-  assign _0526_ = _0527_ ? 17'h00000 : _0524_;
-  assign _0528_ = _0529_ ? _0107_ : n_pen;
-  assign _0530_ = _0531_ ? _0528_ : n_pen;
-  assign _0531_ = ! ctrl_state;
-  assign _0532_ = _0533_ ? 17'h00000 : _0530_;
-  assign _0534_ = _0535_ ? _0106_ : k_pen;
-  assign _0536_ = _0537_ ? _0534_ : k_pen;
-  assign _0537_ = ! ctrl_state;
-  assign _0538_ = _0539_ ? 17'h00000 : _0536_;
-  assign _0540_ = _0541_ ? _0104_[15:0] : k_last;
-  assign _0542_ = _0543_ ? _0540_ : k_last;
-  assign _0543_ = ! ctrl_state;
-  assign _0544_ = _0545_ ? 16'h0000 : _0542_;
-  assign _0546_ = _0547_ ? hdr[71:64] : act_max;
-  assign _0548_ = _0549_ ? _0546_ : act_max;
-  assign _0549_ = ! ctrl_state;
-  assign _0550_ = _0551_ ? 8'h00 : _0548_;
-  assign _0552_ = _0553_ ? hdr[63:56] : act_min;
-  assign _0554_ = _0555_ ? _0552_ : act_min;
-  assign _0555_ = ! ctrl_state;
-  assign _0556_ = _0557_ ? 8'h00 : _0554_;
-  assign _0558_ = _0559_ ? hdr[55:48] : zero_point;
-  assign _0560_ = _0561_ ? _0558_ : zero_point;
-  assign _0561_ = ! ctrl_state;
-  assign _0562_ = _0563_ ? 8'h00 : _0560_;
-  assign _0564_ = _0565_ ? _0103_[15:0] : n_last;
-  assign _0566_ = _0567_ ? _0564_ : n_last;
-  assign _0567_ = ! ctrl_state;
-  assign _0568_ = _0569_ ? 16'h0000 : _0566_;
-  assign _0570_ = _0571_ ? _0102_ : m_wrap;
-  assign _0572_ = _0573_ ? _0570_ : m_wrap;
-  assign _0573_ = ! ctrl_state;
-  assign _0574_ = _0575_ ? 17'h00000 : _0572_;
-  assign _0576_ = _0577_ ? _0101_[15:0] : m_last;
-  assign _0578_ = _0579_ ? _0576_ : m_last;
-  assign _0579_ = ! ctrl_state;
-  assign _0580_ = _0581_ ? 16'h0000 : _0578_;
-  assign _0582_ = _0583_ ? hdr[15:0] : M_;
-  assign _0584_ = _0585_ ? _0582_ : M_;
-  assign _0585_ = ! ctrl_state;
-  assign _0586_ = _0587_ ? 16'h0000 : _0584_;
-  assign _0588_ = _0589_ ? (* full_case = 32'd1 *) _0099_ : _0100_;
-  assign _0590_ = _0591_ ? 1'h1 : _0588_;
-  assign _0592_ = _0593_ ? (* full_case = 32'd1 *) _0098_[4:0] : _0000_[4:0];
-  assign _0594_ = _0595_ ? 5'h14 : _0592_;
-  assign _0596_ = _0597_ ? 1'h0 : _0097_;
-  assign _0598_ = _0599_ ? (* full_case = 32'd1 *) 8'h00 : ra_inc;
-  assign _0600_ = d_last ? (* full_case = 32'd1 *) _0598_ : ra_row;
-  assign _0602_ = beat_last ? (* full_case = 32'd1 *) _0600_ : ra_inc;
-  assign _0604_ = _0605_ ? _0602_ : ra;
-  assign _0606_ = _0607_ ? 1'h1 : 1'h0;
-  assign _0608_ = _0609_ ? _0606_ : 1'h0;
-  assign _0610_ = _0611_ ? _0608_ : 1'h0;
-  assign _0611_ = ctrl_state == 2'h1;
-  assign _0612_ = _0613_ ? _0078_ : 1'h0;
-  assign _0613_ = ctrl_state == 2'h1;
-  assign _0614_ = _0615_ ? w_word : 69'h000000000000000000;
-  assign _0615_ = ctrl_state == 2'h1;
-  assign _0616_ = _0617_ ? wa : 8'h00;
-  assign _0617_ = ctrl_state == 2'h1;
-  assign _0618_ = _0619_ ? hdr[69:64] : 6'h00;
-  assign _0619_ = ctrl_state == 2'h1;
-  assign _0620_ = _0621_ ? hdr[62:32] : 31'h00000000;
-  assign _0621_ = ctrl_state == 2'h1;
-  assign _0622_ = _0623_ ? hdr[31:0] : 32'd0;
-  assign _0623_ = ctrl_state == 2'h1;
-  assign _0624_ = _0625_ ? s_param__valid : 1'h0;
-  assign _0625_ = ! ctrl_state;
-  function [0:0] _1083_;
+  assign _0528_ = _1046_(lane, { _0530_, _0526_ }, { _0532_, _0529_ });
+  assign _0529_ = ctrl_state == 2'h1;
+  assign _0530_ = _0531_ ? 1'h0 : lane;
+  assign _0532_ = ! ctrl_state;
+  assign _0533_ = _0534_ ? 1'h0 : _0528_;
+  assign _0535_ = _0536_ ? _0121_ : \$signal$104 ;
+  assign _0537_ = _0538_ ? _0535_ : \$signal$104 ;
+  assign _0538_ = ! ctrl_state;
+  assign _0539_ = _0540_ ? 1'h0 : _0537_;
+  assign _0541_ = _0542_ ? _0117_ : \$signal$103 ;
+  assign _0543_ = _0544_ ? _0541_ : \$signal$103 ;
+  assign _0544_ = ! ctrl_state;
+  assign _0545_ = _0546_ ? 1'h0 : _0543_;
+  assign _0547_ = _0548_ ? _0116_[9:0] : tile_last;
+  assign _0549_ = _0550_ ? _0547_ : tile_last;
+  assign _0550_ = ! ctrl_state;
+  assign _0551_ = _0552_ ? 10'h000 : _0549_;
+  assign _0553_ = _0554_ ? _0113_ : tile_pen;
+  assign _0555_ = _0556_ ? _0553_ : tile_pen;
+  assign _0556_ = ! ctrl_state;
+  assign _0557_ = _0558_ ? 17'h00000 : _0555_;
+  assign _0559_ = _0560_ ? _0110_ : n_pen;
+  assign _0561_ = _0562_ ? _0559_ : n_pen;
+  assign _0562_ = ! ctrl_state;
+  assign _0563_ = _0564_ ? 17'h00000 : _0561_;
+  assign _0565_ = _0566_ ? _0109_ : k_pen;
+  assign _0567_ = _0568_ ? _0565_ : k_pen;
+  assign _0568_ = ! ctrl_state;
+  assign _0569_ = _0570_ ? 17'h00000 : _0567_;
+  assign _0571_ = _0572_ ? _0107_[15:0] : k_last;
+  assign _0573_ = _0574_ ? _0571_ : k_last;
+  assign _0574_ = ! ctrl_state;
+  assign _0575_ = _0576_ ? 16'h0000 : _0573_;
+  assign _0577_ = _0578_ ? hdr[71:64] : act_max;
+  assign _0579_ = _0580_ ? _0577_ : act_max;
+  assign _0580_ = ! ctrl_state;
+  assign _0581_ = _0582_ ? 8'h00 : _0579_;
+  assign _0583_ = _0584_ ? hdr[63:56] : act_min;
+  assign _0585_ = _0586_ ? _0583_ : act_min;
+  assign _0586_ = ! ctrl_state;
+  assign _0587_ = _0588_ ? 8'h00 : _0585_;
+  assign _0589_ = _0590_ ? hdr[55:48] : zero_point;
+  assign _0591_ = _0592_ ? _0589_ : zero_point;
+  assign _0592_ = ! ctrl_state;
+  assign _0593_ = _0594_ ? 8'h00 : _0591_;
+  assign _0595_ = _0596_ ? _0106_[15:0] : n_last;
+  assign _0597_ = _0598_ ? _0595_ : n_last;
+  assign _0598_ = ! ctrl_state;
+  assign _0599_ = _0600_ ? 16'h0000 : _0597_;
+  assign _0601_ = _0602_ ? _0105_ : m_wrap;
+  assign _0603_ = _0604_ ? _0601_ : m_wrap;
+  assign _0604_ = ! ctrl_state;
+  assign _0605_ = _0606_ ? 17'h00000 : _0603_;
+  assign _0607_ = _0608_ ? _0104_[15:0] : m_last;
+  assign _0609_ = _0610_ ? _0607_ : m_last;
+  assign _0610_ = ! ctrl_state;
+  assign _0611_ = _0612_ ? 16'h0000 : _0609_;
+  assign _0613_ = _0614_ ? hdr[15:0] : M_;
+  assign _0615_ = _0616_ ? _0613_ : M_;
+  assign _0616_ = ! ctrl_state;
+  assign _0617_ = _0618_ ? 16'h0000 : _0615_;
+  assign _0619_ = _0620_ ? (* full_case = 32'd1 *) _0102_ : _0103_;
+  assign _0621_ = _0622_ ? 1'h1 : _0619_;
+  assign _0623_ = _0624_ ? (* full_case = 32'd1 *) _0101_[4:0] : _0000_[4:0];
+  assign _0625_ = _0626_ ? 5'h14 : _0623_;
+  assign _0627_ = _0628_ ? 1'h0 : _0100_;
+  assign _0629_ = _0630_ ? (* full_case = 32'd1 *) 8'h00 : ra_inc;
+  assign _0631_ = d_last ? (* full_case = 32'd1 *) _0629_ : ra_row;
+  assign _0633_ = beat_last ? (* full_case = 32'd1 *) _0631_ : ra_inc;
+  assign _0635_ = _0636_ ? _0633_ : ra;
+  assign _0637_ = _0638_ ? 1'h1 : 1'h0;
+  assign _0639_ = _0640_ ? _0637_ : 1'h0;
+  assign _0641_ = _0642_ ? _0639_ : 1'h0;
+  assign _0642_ = ctrl_state == 2'h1;
+  assign _0643_ = _0644_ ? _0078_ : 1'h0;
+  assign _0644_ = ctrl_state == 2'h1;
+  assign _0645_ = _0646_ ? w_word : 69'h000000000000000000;
+  assign _0646_ = ctrl_state == 2'h1;
+  assign _0647_ = _0648_ ? wa : 8'h00;
+  assign _0648_ = ctrl_state == 2'h1;
+  assign _0649_ = _0650_ ? hdr[69:64] : 6'h00;
+  assign _0650_ = ctrl_state == 2'h1;
+  assign _0651_ = _0652_ ? hdr[62:32] : 31'h00000000;
+  assign _0652_ = ctrl_state == 2'h1;
+  assign _0653_ = _0654_ ? hdr[31:0] : 32'd0;
+  assign _0654_ = ctrl_state == 2'h1;
+  assign _0655_ = _0656_ ? s_param__valid : 1'h0;
+  assign _0656_ = ! ctrl_state;
+  function [0:0] _1134_;
     input [0:0] a;
     input [1:0] b;
     input [1:0] s;
     (* parallel_case *)
     casez (s)
       2'b?1:
-        _1083_ = b[0:0];
+        _1134_ = b[0:0];
       2'b1?:
-        _1083_ = b[1:1];
+        _1134_ = b[1:1];
       default:
-        _1083_ = a;
+        _1134_ = a;
     endcase
   endfunction
-  assign _0626_ = _1083_(1'h0, 2'h3, { _0628_, _0627_ });
-  assign _0627_ = ctrl_state == 2'h1;
-  assign _0628_ = ! ctrl_state;
+  assign _0657_ = _1134_(1'h0, 2'h3, { _0659_, _0658_ });
+  assign _0658_ = ctrl_state == 2'h1;
+  assign _0659_ = ! ctrl_state;
   \hwq_top.engine.array  array (
     .clk(clk),
     .drain_valid(o_valid),
@@ -1533,7 +1585,7 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
     .i_last(i_last),
     .i_valid(take),
     .i_w(i_w),
-    .o_data(\o_data$118 ),
+    .o_data(\o_data$124 ),
     .rst(rst)
   );
   \hwq_top.engine.fifo  fifo (
@@ -1547,7 +1599,7 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   );
   \hwq_top.engine.params0  params0 (
     .clk(clk),
-    .\r_addr$3 (ra_next),
+    .\r_addr$3 (ra),
     .r_data(r_data),
     .w_addr(w_addr),
     .w_data(w_data),
@@ -1563,7 +1615,7 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
     .o_data(o_data),
     .o_last(o_last),
     .o_valid(\o_valid$82 ),
-    .\port$2557$0 (r_data),
+    .\port$2569$0 (r_data),
     .rst(rst),
     .zero_point(zero_point)
   );
@@ -1577,10 +1629,10 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   assign s_wgt__payload = i_w;
   assign s_act__ready = take;
   assign s_wgt__ready = take;
-  assign row_next = _0085_[16:0];
-  assign r_addr = ra_next;
+  assign row_next = _0088_[16:0];
+  assign r_addr = ra;
   assign \$signal$57  = \i_valid$56 ;
-  assign part_last = \i_last$58 ;
+  assign rq_last = \i_last$58 ;
   assign acc_part = i_acc;
   assign \$signal$63  = zero_point;
   assign \$signal$65  = act_min;
@@ -1669,326 +1721,351 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   assign \m_out__payload.data[6]  = m_out__payload[55:48];
   assign \m_out__payload.data[7]  = m_out__payload[63:56];
   assign \m_out__payload.last  = m_out__payload[64];
-  assign \o_data$118[0]  = \o_data$118 [25:0];
-  assign \o_data$118[1]  = \o_data$118 [51:26];
-  assign \o_data$118[2]  = \o_data$118 [77:52];
-  assign \o_data$118[3]  = \o_data$118 [103:78];
-  assign \o_data$118[4]  = \o_data$118 [129:104];
-  assign \o_data$118[5]  = \o_data$118 [155:130];
-  assign \o_data$118[6]  = \o_data$118 [181:156];
-  assign \o_data$118[7]  = \o_data$118 [207:182];
+  assign \o_data$124[0]  = \o_data$124 [25:0];
+  assign \o_data$124[1]  = \o_data$124 [51:26];
+  assign \o_data$124[2]  = \o_data$124 [77:52];
+  assign \o_data$124[3]  = \o_data$124 [103:78];
+  assign \o_data$124[4]  = \o_data$124 [129:104];
+  assign \o_data$124[5]  = \o_data$124 [155:130];
+  assign \o_data$124[6]  = \o_data$124 [181:156];
+  assign \o_data$124[7]  = \o_data$124 [207:182];
   assign out_w[64] = o_last;
   assign out_w[63:0] = { o_data, part6, part5, part4, part3, part2, part1, part0 };
-  assign _0172_ = rst;
-  assign _0080_ = _0171_;
-  assign _0176_ = \o_valid$82 ;
-  assign _0178_ = rst;
-  assign _0079_ = _0177_;
-  assign _0182_ = \o_valid$82 ;
-  assign _0184_ = rst;
-  assign _0077_ = _0183_;
-  assign _0188_ = \o_valid$82 ;
-  assign _0190_ = rst;
-  assign _0076_ = _0189_;
-  assign _0194_ = \o_valid$82 ;
-  assign _0196_ = rst;
-  assign _0075_ = _0195_;
-  assign _0200_ = \o_valid$82 ;
-  assign _0202_ = rst;
-  assign _0074_ = _0201_;
-  assign _0206_ = \o_valid$82 ;
-  assign _0208_ = rst;
-  assign _0073_ = _0207_;
-  assign _0212_ = \o_valid$82 ;
-  assign _0214_ = rst;
-  assign _0072_ = _0213_;
-  assign _0216_ = \o_valid$82 ;
-  assign _0218_ = rst;
-  assign _0071_ = _0217_;
-  assign _0220_ = o_valid;
-  assign _0070_ = _0219_;
-  assign _0222_ = rst;
-  assign _0069_ = _0221_;
-  assign _0224_ = rst;
-  assign _0068_ = _0223_;
-  assign _0226_ = drain_restart;
-  assign _0228_ = d_last;
-  assign _0230_ = _0156_;
-  assign _0232_ = _0154_;
-  assign _0234_ = rst;
-  assign _0066_ = _0233_;
-  assign _0236_ = drain_restart;
-  assign _0238_ = _0156_;
-  assign _0240_ = _0154_;
-  assign _0242_ = rst;
-  assign _0065_ = _0241_;
-  assign _0244_ = drain_restart;
-  assign _0246_ = _0156_;
-  assign _0248_ = _0154_;
-  assign _0250_ = rst;
-  assign _0064_ = _0249_;
-  assign _0252_ = drain_restart;
-  assign _0254_ = _0156_;
-  assign _0256_ = _0154_;
-  assign _0258_ = rst;
-  assign _0063_ = _0257_;
-  assign _0260_ = drain_restart;
-  assign _0262_ = rst;
-  assign _0062_ = _0261_;
-  assign _0264_ = drain_restart;
-  assign _0266_ = rst;
-  assign _0061_ = _0265_;
-  assign _0268_ = drain_restart;
-  assign _0270_ = rst;
-  assign _0060_ = _0269_;
-  assign _0272_ = drain_restart;
-  assign _0274_ = _0156_;
-  assign _0276_ = _0154_;
-  assign _0278_ = rst;
-  assign _0059_ = _0277_;
-  assign _0280_ = drain_restart;
-  assign _0282_ = dn_last;
-  assign _0284_ = d_last;
-  assign _0286_ = _0156_;
-  assign _0288_ = _0154_;
-  assign _0290_ = rst;
-  assign _0058_ = _0289_;
-  assign _0292_ = drain_restart;
-  assign _0294_ = d_last;
-  assign _0296_ = _0156_;
-  assign _0298_ = _0154_;
-  assign _0300_ = rst;
-  assign _0057_ = _0299_;
-  assign _0302_ = rst;
-  assign _0055_ = _0301_;
-  assign _0304_ = at_tile_last;
-  assign _0306_ = adv;
-  assign _0308_ = _0131_;
-  assign _0310_ = rst;
-  assign _0054_ = _0309_;
-  assign _0312_ = at_tile_last;
-  assign _0314_ = adv;
-  assign _0316_ = _0131_;
-  assign _0318_ = rst;
-  assign _0053_ = _0317_;
-  assign _0320_ = fn_last;
-  assign _0322_ = at_tile_last;
-  assign _0324_ = adv;
-  assign _0326_ = _0131_;
-  assign _0328_ = rst;
-  assign _0052_ = _0327_;
-  assign _0330_ = fn_last;
-  assign _0332_ = at_tile_last;
-  assign _0334_ = adv;
-  assign _0336_ = _0131_;
-  assign _0338_ = rst;
-  assign _0051_ = _0337_;
-  assign _0340_ = fn_last;
-  assign _0342_ = at_tile_last;
-  assign _0344_ = adv;
-  assign _0346_ = _0131_;
-  assign _0348_ = rst;
-  assign _0050_ = _0347_;
-  assign _0350_ = _0147_;
-  assign _0352_ = at_tile_last;
-  assign _0354_ = adv;
-  assign _0356_ = _0131_;
-  assign _0358_ = rst;
-  assign _0049_ = _0357_;
-  assign _0360_ = at_tile_last;
-  assign _0362_ = adv;
-  assign _0364_ = _0131_;
-  assign _0366_ = rst;
-  assign _0048_ = _0365_;
-  assign _0370_ = _0128_;
-  assign _0373_ = rst;
-  assign _0047_ = _0372_;
-  assign _0375_ = _0128_;
-  assign _0379_ = ch_last;
-  assign _0381_ = s_param__valid;
+  assign _0175_ = rst;
+  assign _0083_ = _0174_;
+  assign _0179_ = \o_valid$82 ;
+  assign _0181_ = rst;
+  assign _0082_ = _0180_;
+  assign _0185_ = \o_valid$82 ;
+  assign _0187_ = rst;
+  assign _0081_ = _0186_;
+  assign _0191_ = \o_valid$82 ;
+  assign _0193_ = rst;
+  assign _0080_ = _0192_;
+  assign _0197_ = \o_valid$82 ;
+  assign _0199_ = rst;
+  assign _0079_ = _0198_;
+  assign _0203_ = \o_valid$82 ;
+  assign _0205_ = rst;
+  assign _0077_ = _0204_;
+  assign _0209_ = \o_valid$82 ;
+  assign _0211_ = rst;
+  assign _0076_ = _0210_;
+  assign _0215_ = \o_valid$82 ;
+  assign _0217_ = rst;
+  assign _0075_ = _0216_;
+  assign _0219_ = \o_valid$82 ;
+  assign _0221_ = rst;
+  assign _0074_ = _0220_;
+  assign _0223_ = \$signal$121 ;
+  assign _0073_ = _0222_;
+  assign _0225_ = rst;
+  assign _0072_ = _0224_;
+  assign _0227_ = rst;
+  assign _0071_ = _0226_;
+  assign _0229_ = o_valid;
+  assign _0070_ = _0228_;
+  assign _0231_ = o_valid;
+  assign _0069_ = _0230_;
+  assign _0233_ = rst;
+  assign _0068_ = _0232_;
+  assign _0235_ = rst;
+  assign _0066_ = _0234_;
+  assign _0237_ = drain_restart;
+  assign _0239_ = d_last;
+  assign _0241_ = _0159_;
+  assign _0243_ = _0157_;
+  assign _0245_ = rst;
+  assign _0065_ = _0244_;
+  assign _0247_ = drain_restart;
+  assign _0249_ = _0159_;
+  assign _0251_ = _0157_;
+  assign _0253_ = rst;
+  assign _0064_ = _0252_;
+  assign _0255_ = drain_restart;
+  assign _0257_ = _0159_;
+  assign _0259_ = _0157_;
+  assign _0261_ = rst;
+  assign _0063_ = _0260_;
+  assign _0263_ = drain_restart;
+  assign _0265_ = _0159_;
+  assign _0267_ = _0157_;
+  assign _0269_ = rst;
+  assign _0062_ = _0268_;
+  assign _0271_ = drain_restart;
+  assign _0273_ = rst;
+  assign _0061_ = _0272_;
+  assign _0275_ = drain_restart;
+  assign _0277_ = rst;
+  assign _0060_ = _0276_;
+  assign _0279_ = drain_restart;
+  assign _0281_ = rst;
+  assign _0059_ = _0280_;
+  assign _0283_ = drain_restart;
+  assign _0285_ = _0159_;
+  assign _0287_ = _0157_;
+  assign _0289_ = rst;
+  assign _0058_ = _0288_;
+  assign _0291_ = drain_restart;
+  assign _0293_ = dn_last;
+  assign _0295_ = d_last;
+  assign _0297_ = _0159_;
+  assign _0299_ = _0157_;
+  assign _0301_ = rst;
+  assign _0057_ = _0300_;
+  assign _0303_ = drain_restart;
+  assign _0305_ = d_last;
+  assign _0307_ = _0159_;
+  assign _0309_ = _0157_;
+  assign _0311_ = rst;
+  assign _0055_ = _0310_;
+  assign _0313_ = rst;
+  assign _0054_ = _0312_;
+  assign _0315_ = at_tile_last;
+  assign _0317_ = adv;
+  assign _0319_ = _0139_;
+  assign _0321_ = rst;
+  assign _0053_ = _0320_;
+  assign _0323_ = at_tile_last;
+  assign _0325_ = adv;
+  assign _0327_ = _0139_;
+  assign _0329_ = rst;
+  assign _0052_ = _0328_;
+  assign _0331_ = fn_last;
+  assign _0333_ = at_tile_last;
+  assign _0335_ = adv;
+  assign _0337_ = _0139_;
+  assign _0339_ = rst;
+  assign _0051_ = _0338_;
+  assign _0341_ = fn_last;
+  assign _0343_ = at_tile_last;
+  assign _0345_ = adv;
+  assign _0347_ = _0139_;
+  assign _0349_ = rst;
+  assign _0050_ = _0348_;
+  assign _0351_ = fn_last;
+  assign _0353_ = at_tile_last;
+  assign _0355_ = adv;
+  assign _0357_ = _0139_;
+  assign _0359_ = rst;
+  assign _0049_ = _0358_;
+  assign _0361_ = _0150_;
+  assign _0363_ = at_tile_last;
+  assign _0365_ = adv;
+  assign _0367_ = _0139_;
+  assign _0369_ = rst;
+  assign _0048_ = _0368_;
+  assign _0371_ = at_tile_last;
+  assign _0373_ = adv;
+  assign _0375_ = _0139_;
+  assign _0377_ = rst;
+  assign _0047_ = _0376_;
+  assign _0381_ = _0136_;
   assign _0384_ = rst;
   assign _0046_ = _0383_;
-  assign _0386_ = ch_last;
-  assign _0388_ = s_param__valid;
-  assign _0392_ = dn_last;
-  assign _0394_ = d_last;
-  assign _0396_ = _0156_;
-  assign _0398_ = _0154_;
-  assign _0400_ = rst;
-  assign _0044_ = _0399_;
-  assign _0402_ = ch_last;
-  assign _0404_ = s_param__valid;
-  assign _0408_ = rst;
-  assign _0043_ = _0407_;
-  assign _0410_ = ch_last;
-  assign _0412_ = s_param__valid;
-  assign _0416_ = rst;
-  assign _0042_ = _0415_;
-  assign _0418_ = _0115_;
-  assign _0420_ = s_param__valid;
-  assign _0424_ = rst;
-  assign _0041_ = _0423_;
-  assign _0426_ = _0115_;
-  assign _0428_ = s_param__valid;
-  assign _0432_ = rst;
-  assign _0040_ = _0431_;
-  assign _0434_ = _0130_;
-  assign _0438_ = _0128_;
-  assign _0441_ = ch_last;
-  assign _0443_ = s_param__valid;
-  assign _0446_ = s_param__valid;
-  assign _0449_ = rst;
-  assign _0039_ = _0448_;
-  assign _0451_ = s_param__valid;
-  assign _0455_ = s_param__valid;
-  assign _0458_ = rst;
-  assign _0038_ = _0457_;
-  assign _0460_ = s_param__valid;
-  assign _0464_ = s_param__valid;
-  assign _0467_ = rst;
-  assign _0037_ = _0466_;
-  assign _0469_ = _0120_;
-  assign _0471_ = _0118_;
-  assign _0473_ = s_param__valid;
-  assign _0477_ = s_param__valid;
-  assign _0480_ = rst;
-  assign _0036_ = _0479_;
-  assign _0482_ = _0118_;
-  assign _0484_ = s_param__valid;
-  assign _0488_ = s_param__valid;
-  assign _0491_ = rst;
-  assign _0035_ = _0490_;
-  assign _0493_ = _0120_;
-  assign _0495_ = _0118_;
-  assign _0497_ = s_param__valid;
-  assign _0501_ = s_param__valid;
-  assign _0504_ = rst;
-  assign _0033_ = _0503_;
-  assign _0506_ = _0118_;
-  assign _0508_ = s_param__valid;
-  assign _0512_ = s_param__valid;
-  assign _0515_ = rst;
-  assign _0032_ = _0514_;
-  assign _0517_ = s_param__valid;
-  assign _0521_ = rst;
-  assign _0031_ = _0520_;
-  assign _0523_ = s_param__valid;
-  assign _0527_ = rst;
-  assign _0030_ = _0526_;
-  assign _0529_ = s_param__valid;
-  assign _0533_ = rst;
-  assign _0029_ = _0532_;
-  assign _0535_ = s_param__valid;
-  assign _0539_ = rst;
-  assign _0028_ = _0538_;
-  assign _0541_ = s_param__valid;
-  assign _0545_ = rst;
-  assign _0027_ = _0544_;
-  assign _0547_ = s_param__valid;
-  assign _0551_ = rst;
-  assign _0026_ = _0550_;
-  assign _0553_ = s_param__valid;
-  assign _0557_ = rst;
-  assign _0025_ = _0556_;
-  assign _0559_ = s_param__valid;
-  assign _0563_ = rst;
-  assign _0024_ = _0562_;
-  assign _0565_ = s_param__valid;
-  assign _0569_ = rst;
-  assign _0022_ = _0568_;
-  assign _0571_ = s_param__valid;
-  assign _0575_ = rst;
-  assign _0021_ = _0574_;
-  assign _0577_ = s_param__valid;
-  assign _0581_ = rst;
-  assign _0020_ = _0580_;
-  assign _0583_ = s_param__valid;
-  assign _0587_ = rst;
-  assign _0019_ = _0586_;
-  assign _0589_ = \$signal ;
-  assign _0591_ = rst;
-  assign _0018_ = _0590_;
-  assign _0593_ = \$signal ;
-  assign _0595_ = rst;
-  assign _0017_ = _0594_;
-  assign _0597_ = rst;
-  assign _0016_ = _0596_;
-  assign _0599_ = dn_last;
-  assign _0601_ = _0089_;
-  assign _0603_ = _0088_;
-  assign _0605_ = o_valid;
-  assign ra_next = _0604_;
-  assign _0607_ = ch_last;
-  assign _0609_ = s_param__valid;
-  assign enter = _0610_;
-  assign w_en = _0612_;
-  assign w_data = _0614_;
-  assign w_addr = _0616_;
-  assign w_word[68:63] = _0618_;
-  assign w_word[62:32] = _0620_;
-  assign w_word[31:0] = _0622_;
-  assign header_taken = _0624_;
-  assign s_param__ready = _0626_;
+  assign _0386_ = _0136_;
+  assign _0390_ = ch_last;
+  assign _0392_ = s_param__valid;
+  assign _0395_ = rst;
+  assign _0044_ = _0394_;
+  assign _0397_ = ch_last;
+  assign _0399_ = s_param__valid;
+  assign _0403_ = rst;
+  assign _0043_ = _0402_;
+  assign _0405_ = ch_last;
+  assign _0407_ = s_param__valid;
+  assign _0411_ = dn_last;
+  assign _0413_ = d_last;
+  assign _0415_ = _0159_;
+  assign _0417_ = _0157_;
+  assign _0419_ = rst;
+  assign _0042_ = _0418_;
+  assign _0421_ = ch_last;
+  assign _0423_ = s_param__valid;
+  assign _0427_ = rst;
+  assign _0041_ = _0426_;
+  assign _0429_ = ch_last;
+  assign _0431_ = s_param__valid;
+  assign _0435_ = rst;
+  assign _0040_ = _0434_;
+  assign _0437_ = _0123_;
+  assign _0439_ = s_param__valid;
+  assign _0443_ = rst;
+  assign _0039_ = _0442_;
+  assign _0445_ = _0123_;
+  assign _0447_ = s_param__valid;
+  assign _0451_ = rst;
+  assign _0038_ = _0450_;
+  assign _0453_ = _0138_;
+  assign _0457_ = _0136_;
+  assign _0460_ = ch_last;
+  assign _0462_ = s_param__valid;
+  assign _0465_ = s_param__valid;
+  assign _0468_ = rst;
+  assign _0037_ = _0467_;
+  assign _0470_ = s_param__valid;
+  assign _0474_ = s_param__valid;
+  assign _0477_ = rst;
+  assign _0036_ = _0476_;
+  assign _0479_ = s_param__valid;
+  assign _0483_ = s_param__valid;
+  assign _0486_ = rst;
+  assign _0035_ = _0485_;
+  assign _0488_ = _0127_;
+  assign _0490_ = _0125_;
+  assign _0492_ = s_param__valid;
+  assign _0496_ = s_param__valid;
+  assign _0499_ = rst;
+  assign _0033_ = _0498_;
+  assign _0501_ = _0125_;
+  assign _0503_ = s_param__valid;
+  assign _0507_ = s_param__valid;
+  assign _0510_ = rst;
+  assign _0032_ = _0509_;
+  assign _0512_ = _0127_;
+  assign _0514_ = _0125_;
+  assign _0516_ = s_param__valid;
+  assign _0520_ = s_param__valid;
+  assign _0523_ = rst;
+  assign _0031_ = _0522_;
+  assign _0525_ = _0125_;
+  assign _0527_ = s_param__valid;
+  assign _0531_ = s_param__valid;
+  assign _0534_ = rst;
+  assign _0030_ = _0533_;
+  assign _0536_ = s_param__valid;
+  assign _0540_ = rst;
+  assign _0029_ = _0539_;
+  assign _0542_ = s_param__valid;
+  assign _0546_ = rst;
+  assign _0028_ = _0545_;
+  assign _0548_ = s_param__valid;
+  assign _0552_ = rst;
+  assign _0027_ = _0551_;
+  assign _0554_ = s_param__valid;
+  assign _0558_ = rst;
+  assign _0026_ = _0557_;
+  assign _0560_ = s_param__valid;
+  assign _0564_ = rst;
+  assign _0025_ = _0563_;
+  assign _0566_ = s_param__valid;
+  assign _0570_ = rst;
+  assign _0024_ = _0569_;
+  assign _0572_ = s_param__valid;
+  assign _0576_ = rst;
+  assign _0022_ = _0575_;
+  assign _0578_ = s_param__valid;
+  assign _0582_ = rst;
+  assign _0021_ = _0581_;
+  assign _0584_ = s_param__valid;
+  assign _0588_ = rst;
+  assign _0020_ = _0587_;
+  assign _0590_ = s_param__valid;
+  assign _0594_ = rst;
+  assign _0019_ = _0593_;
+  assign _0596_ = s_param__valid;
+  assign _0600_ = rst;
+  assign _0018_ = _0599_;
+  assign _0602_ = s_param__valid;
+  assign _0606_ = rst;
+  assign _0017_ = _0605_;
+  assign _0608_ = s_param__valid;
+  assign _0612_ = rst;
+  assign _0016_ = _0611_;
+  assign _0614_ = s_param__valid;
+  assign _0618_ = rst;
+  assign _0015_ = _0617_;
+  assign _0620_ = \$signal ;
+  assign _0622_ = rst;
+  assign _0014_ = _0621_;
+  assign _0624_ = \$signal ;
+  assign _0626_ = rst;
+  assign _0013_ = _0625_;
+  assign _0628_ = rst;
+  assign _0011_ = _0627_;
+  assign _0630_ = dn_last;
+  assign _0632_ = _0092_;
+  assign _0634_ = _0091_;
+  assign _0636_ = o_valid;
+  assign ra_next = _0635_;
+  assign _0638_ = ch_last;
+  assign _0640_ = s_param__valid;
+  assign enter = _0641_;
+  assign w_en = _0643_;
+  assign w_data = _0645_;
+  assign w_addr = _0647_;
+  assign w_word[68:63] = _0649_;
+  assign w_word[62:32] = _0651_;
+  assign w_word[31:0] = _0653_;
+  assign header_taken = _0655_;
+  assign s_param__ready = _0657_;
   always @(posedge clk) begin
-    last_mblock <= _0016_;
-    credits <= _0017_;
-    credit_ok <= _0018_;
-    M_ <= _0019_;
-    m_last <= _0020_;
-    m_wrap <= _0021_;
-    n_last <= _0022_;
-    zero_point <= _0024_;
-    act_min <= _0025_;
-    act_max <= _0026_;
-    k_last <= _0027_;
-    k_pen <= _0028_;
-    n_pen <= _0029_;
-    tile_pen <= _0030_;
-    tile_last <= _0031_;
-    lane <= _0032_;
-    blk <= _0033_;
-    wa <= _0035_;
-    wb <= _0036_;
-    ch <= _0037_;
-    ch_last <= _0038_;
-    ctrl_state <= _0039_;
-    \$signal$106  <= _0040_;
-    pt_shift <= _0041_;
-    nb_last <= _0042_;
-    nb_pen <= _0043_;
-    dn_last <= _0044_;
-    compute <= _0046_;
-    flush <= _0047_;
-    kk <= _0048_;
-    in_data <= _0049_;
-    fm0 <= _0050_;
-    fn <= _0051_;
-    fn_last <= _0052_;
-    at_k_last <= _0053_;
-    at_tile_last <= _0054_;
-    drain_restart <= _0055_;
-    d <= _0057_;
-    dn <= _0058_;
-    beat <= _0059_;
-    ra <= _0060_;
-    ra_inc <= _0061_;
-    ra_row <= _0062_;
-    row <= _0063_;
-    row_valid <= _0064_;
-    beat_last <= _0065_;
-    d_last <= _0066_;
-    \i_valid$56  <= _0068_;
-    \i_last$58  <= _0069_;
-    i_acc <= _0070_;
-    ob <= _0071_;
-    part0 <= _0072_;
-    part1 <= _0073_;
-    part2 <= _0074_;
-    part3 <= _0075_;
-    part4 <= _0076_;
-    part5 <= _0077_;
-    part6 <= _0079_;
-    give_back <= _0080_;
+    last_mblock <= _0011_;
+    credits <= _0013_;
+    credit_ok <= _0014_;
+    M_ <= _0015_;
+    m_last <= _0016_;
+    m_wrap <= _0017_;
+    n_last <= _0018_;
+    zero_point <= _0019_;
+    act_min <= _0020_;
+    act_max <= _0021_;
+    k_last <= _0022_;
+    k_pen <= _0024_;
+    n_pen <= _0025_;
+    tile_pen <= _0026_;
+    tile_last <= _0027_;
+    \$signal$103  <= _0028_;
+    \$signal$104  <= _0029_;
+    lane <= _0030_;
+    blk <= _0031_;
+    wa <= _0032_;
+    wb <= _0033_;
+    ch <= _0035_;
+    ch_last <= _0036_;
+    ctrl_state <= _0037_;
+    \$signal$108  <= _0038_;
+    pt_shift <= _0039_;
+    nb_last <= _0040_;
+    nb_pen <= _0041_;
+    dn_last <= _0042_;
+    nb_one <= _0043_;
+    compute <= _0044_;
+    flush <= _0046_;
+    kk <= _0047_;
+    in_data <= _0048_;
+    fm0 <= _0049_;
+    fn <= _0050_;
+    fn_last <= _0051_;
+    at_k_last <= _0052_;
+    at_tile_last <= _0053_;
+    drain_restart <= _0054_;
+    d <= _0055_;
+    dn <= _0057_;
+    beat <= _0058_;
+    ra <= _0059_;
+    ra_inc <= _0060_;
+    ra_row <= _0061_;
+    row <= _0062_;
+    row_valid <= _0063_;
+    beat_last <= _0064_;
+    d_last <= _0065_;
+    \$signal$121  <= _0066_;
+    part_last <= _0068_;
+    acc_pair <= _0069_;
+    acc_odd <= _0070_;
+    \i_valid$56  <= _0071_;
+    \i_last$58  <= _0072_;
+    i_acc <= _0073_;
+    ob <= _0074_;
+    part0 <= _0075_;
+    part1 <= _0076_;
+    part2 <= _0077_;
+    part3 <= _0079_;
+    part4 <= _0080_;
+    part5 <= _0081_;
+    part6 <= _0082_;
+    give_back <= _0083_;
   end
 endmodule
 
@@ -7122,1408 +7199,1408 @@ module \hwq_top.engine.array (i_w, clk, rst, i_valid, i_last, drain_valid, o_dat
     .a(a_in0),
     .b(w_in0),
     .clk(clk),
-    .\port$606$0 (_1785_),
-    .\port$606$1 (_1786_),
-    .\port$606$10 (_1796_),
-    .\port$606$11 (_1797_),
-    .\port$606$12 (_1798_),
-    .\port$606$13 (_1801_),
-    .\port$606$14 (_1802_),
-    .\port$606$15 (_1803_),
-    .\port$606$2 (_1787_),
-    .\port$606$3 (_1789_),
-    .\port$606$4 (_1790_),
-    .\port$606$5 (_1791_),
-    .\port$606$6 (_1792_),
-    .\port$606$7 (_1793_),
-    .\port$606$8 (_1794_),
-    .\port$606$9 (_1795_),
+    .\port$604$0 (_1785_),
+    .\port$604$1 (_1786_),
+    .\port$604$10 (_1796_),
+    .\port$604$11 (_1797_),
+    .\port$604$12 (_1798_),
+    .\port$604$13 (_1801_),
+    .\port$604$14 (_1802_),
+    .\port$604$15 (_1803_),
+    .\port$604$2 (_1787_),
+    .\port$604$3 (_1789_),
+    .\port$604$4 (_1790_),
+    .\port$604$5 (_1791_),
+    .\port$604$6 (_1792_),
+    .\port$604$7 (_1793_),
+    .\port$604$8 (_1794_),
+    .\port$604$9 (_1795_),
     .rst(rst)
   );
   \hwq_top.engine.array.mul_0_1  mul_0_1 (
     .a(a_0_0),
     .b(skew_w1_d0),
     .clk(clk),
-    .\port$607$0 (_1804_),
-    .\port$607$1 (_1805_),
-    .\port$607$10 (_1815_),
-    .\port$607$11 (_1816_),
-    .\port$607$12 (_1817_),
-    .\port$607$13 (_1818_),
-    .\port$607$14 (_1819_),
-    .\port$607$15 (_1820_),
-    .\port$607$2 (_1806_),
-    .\port$607$3 (_1807_),
-    .\port$607$4 (_1808_),
-    .\port$607$5 (_1809_),
-    .\port$607$6 (_1810_),
-    .\port$607$7 (_1812_),
-    .\port$607$8 (_1813_),
-    .\port$607$9 (_1814_),
+    .\port$605$0 (_1804_),
+    .\port$605$1 (_1805_),
+    .\port$605$10 (_1815_),
+    .\port$605$11 (_1816_),
+    .\port$605$12 (_1817_),
+    .\port$605$13 (_1818_),
+    .\port$605$14 (_1819_),
+    .\port$605$15 (_1820_),
+    .\port$605$2 (_1806_),
+    .\port$605$3 (_1807_),
+    .\port$605$4 (_1808_),
+    .\port$605$5 (_1809_),
+    .\port$605$6 (_1810_),
+    .\port$605$7 (_1812_),
+    .\port$605$8 (_1813_),
+    .\port$605$9 (_1814_),
     .rst(rst)
   );
   \hwq_top.engine.array.mul_0_2  mul_0_2 (
     .a(a_0_1),
     .b(skew_w2_d1),
     .clk(clk),
-    .\port$608$0 (_1821_),
-    .\port$608$1 (_1823_),
-    .\port$608$10 (_1832_),
-    .\port$608$11 (_1834_),
-    .\port$608$12 (_1835_),
-    .\port$608$13 (_1836_),
-    .\port$608$14 (_1837_),
-    .\port$608$15 (_1838_),
-    .\port$608$2 (_1824_),
-    .\port$608$3 (_1825_),
-    .\port$608$4 (_1826_),
-    .\port$608$5 (_1827_),
-    .\port$608$6 (_1828_),
-    .\port$608$7 (_1829_),
-    .\port$608$8 (_1830_),
-    .\port$608$9 (_1831_),
+    .\port$606$0 (_1821_),
+    .\port$606$1 (_1823_),
+    .\port$606$10 (_1832_),
+    .\port$606$11 (_1834_),
+    .\port$606$12 (_1835_),
+    .\port$606$13 (_1836_),
+    .\port$606$14 (_1837_),
+    .\port$606$15 (_1838_),
+    .\port$606$2 (_1824_),
+    .\port$606$3 (_1825_),
+    .\port$606$4 (_1826_),
+    .\port$606$5 (_1827_),
+    .\port$606$6 (_1828_),
+    .\port$606$7 (_1829_),
+    .\port$606$8 (_1830_),
+    .\port$606$9 (_1831_),
     .rst(rst)
   );
   \hwq_top.engine.array.mul_0_3  mul_0_3 (
     .a(a_0_2),
     .b(skew_w3_d2),
     .clk(clk),
-    .\port$609$0 (_1839_),
-    .\port$609$1 (_1840_),
-    .\port$609$10 (_1850_),
-    .\port$609$11 (_1851_),
-    .\port$609$12 (_1852_),
-    .\port$609$13 (_1853_),
-    .\port$609$14 (_1854_),
-    .\port$609$15 (_1856_),
-    .\port$609$2 (_1841_),
-    .\port$609$3 (_1842_),
-    .\port$609$4 (_1843_),
-    .\port$609$5 (_1845_),
-    .\port$609$6 (_1846_),
-    .\port$609$7 (_1847_),
-    .\port$609$8 (_1848_),
-    .\port$609$9 (_1849_),
+    .\port$607$0 (_1839_),
+    .\port$607$1 (_1840_),
+    .\port$607$10 (_1850_),
+    .\port$607$11 (_1851_),
+    .\port$607$12 (_1852_),
+    .\port$607$13 (_1853_),
+    .\port$607$14 (_1854_),
+    .\port$607$15 (_1856_),
+    .\port$607$2 (_1841_),
+    .\port$607$3 (_1842_),
+    .\port$607$4 (_1843_),
+    .\port$607$5 (_1845_),
+    .\port$607$6 (_1846_),
+    .\port$607$7 (_1847_),
+    .\port$607$8 (_1848_),
+    .\port$607$9 (_1849_),
     .rst(rst)
   );
   \hwq_top.engine.array.mul_0_4  mul_0_4 (
     .a(a_0_3),
     .b(skew_w4_d3),
     .clk(clk),
-    .\port$610$0 (_1857_),
-    .\port$610$1 (_1858_),
-    .\port$610$10 (_1868_),
-    .\port$610$11 (_1869_),
-    .\port$610$12 (_1870_),
-    .\port$610$13 (_1871_),
-    .\port$610$14 (_1872_),
-    .\port$610$15 (_1873_),
-    .\port$610$2 (_1859_),
-    .\port$610$3 (_1860_),
-    .\port$610$4 (_1861_),
-    .\port$610$5 (_1862_),
-    .\port$610$6 (_1863_),
-    .\port$610$7 (_1864_),
-    .\port$610$8 (_1865_),
-    .\port$610$9 (_1867_),
+    .\port$608$0 (_1857_),
+    .\port$608$1 (_1858_),
+    .\port$608$10 (_1868_),
+    .\port$608$11 (_1869_),
+    .\port$608$12 (_1870_),
+    .\port$608$13 (_1871_),
+    .\port$608$14 (_1872_),
+    .\port$608$15 (_1873_),
+    .\port$608$2 (_1859_),
+    .\port$608$3 (_1860_),
+    .\port$608$4 (_1861_),
+    .\port$608$5 (_1862_),
+    .\port$608$6 (_1863_),
+    .\port$608$7 (_1864_),
+    .\port$608$8 (_1865_),
+    .\port$608$9 (_1867_),
     .rst(rst)
   );
   \hwq_top.engine.array.mul_0_5  mul_0_5 (
     .a(a_0_4),
     .b(skew_w5_d4),
     .clk(clk),
-    .\port$611$0 (_1874_),
-    .\port$611$1 (_1875_),
-    .\port$611$10 (_1885_),
-    .\port$611$11 (_1886_),
-    .\port$611$12 (_1887_),
-    .\port$611$13 (_1889_),
-    .\port$611$14 (_1890_),
-    .\port$611$15 (_1891_),
-    .\port$611$2 (_1876_),
-    .\port$611$3 (_1878_),
-    .\port$611$4 (_1879_),
-    .\port$611$5 (_1880_),
-    .\port$611$6 (_1881_),
-    .\port$611$7 (_1882_),
-    .\port$611$8 (_1883_),
-    .\port$611$9 (_1884_),
+    .\port$609$0 (_1874_),
+    .\port$609$1 (_1875_),
+    .\port$609$10 (_1885_),
+    .\port$609$11 (_1886_),
+    .\port$609$12 (_1887_),
+    .\port$609$13 (_1889_),
+    .\port$609$14 (_1890_),
+    .\port$609$15 (_1891_),
+    .\port$609$2 (_1876_),
+    .\port$609$3 (_1878_),
+    .\port$609$4 (_1879_),
+    .\port$609$5 (_1880_),
+    .\port$609$6 (_1881_),
+    .\port$609$7 (_1882_),
+    .\port$609$8 (_1883_),
+    .\port$609$9 (_1884_),
     .rst(rst)
   );
   \hwq_top.engine.array.mul_0_6  mul_0_6 (
     .a(a_0_5),
     .b(skew_w6_d5),
     .clk(clk),
-    .\port$612$0 (_1892_),
-    .\port$612$1 (_1893_),
-    .\port$612$10 (_1903_),
-    .\port$612$11 (_1904_),
-    .\port$612$12 (_1905_),
-    .\port$612$13 (_1906_),
-    .\port$612$14 (_1907_),
-    .\port$612$15 (_1908_),
-    .\port$612$2 (_1894_),
-    .\port$612$3 (_1895_),
-    .\port$612$4 (_1896_),
-    .\port$612$5 (_1897_),
-    .\port$612$6 (_1898_),
-    .\port$612$7 (_1900_),
-    .\port$612$8 (_1901_),
-    .\port$612$9 (_1902_),
+    .\port$610$0 (_1892_),
+    .\port$610$1 (_1893_),
+    .\port$610$10 (_1903_),
+    .\port$610$11 (_1904_),
+    .\port$610$12 (_1905_),
+    .\port$610$13 (_1906_),
+    .\port$610$14 (_1907_),
+    .\port$610$15 (_1908_),
+    .\port$610$2 (_1894_),
+    .\port$610$3 (_1895_),
+    .\port$610$4 (_1896_),
+    .\port$610$5 (_1897_),
+    .\port$610$6 (_1898_),
+    .\port$610$7 (_1900_),
+    .\port$610$8 (_1901_),
+    .\port$610$9 (_1902_),
     .rst(rst)
   );
   \hwq_top.engine.array.mul_0_7  mul_0_7 (
     .a(a_0_6),
     .b(skew_w7_d6),
     .clk(clk),
-    .\port$613$0 (_1909_),
-    .\port$613$1 (_0003_),
-    .\port$613$10 (_0012_),
-    .\port$613$11 (_0014_),
-    .\port$613$12 (_0015_),
-    .\port$613$13 (_0016_),
-    .\port$613$14 (_0017_),
-    .\port$613$15 (_0018_),
-    .\port$613$2 (_0004_),
-    .\port$613$3 (_0005_),
-    .\port$613$4 (_0006_),
-    .\port$613$5 (_0007_),
-    .\port$613$6 (_0008_),
-    .\port$613$7 (_0009_),
-    .\port$613$8 (_0010_),
-    .\port$613$9 (_0011_),
+    .\port$611$0 (_1909_),
+    .\port$611$1 (_0003_),
+    .\port$611$10 (_0012_),
+    .\port$611$11 (_0014_),
+    .\port$611$12 (_0015_),
+    .\port$611$13 (_0016_),
+    .\port$611$14 (_0017_),
+    .\port$611$15 (_0018_),
+    .\port$611$2 (_0004_),
+    .\port$611$3 (_0005_),
+    .\port$611$4 (_0006_),
+    .\port$611$5 (_0007_),
+    .\port$611$6 (_0008_),
+    .\port$611$7 (_0009_),
+    .\port$611$8 (_0010_),
+    .\port$611$9 (_0011_),
     .rst(rst)
   );
   \hwq_top.engine.array.mul_1_0  mul_1_0 (
     .a(skew_a1_d0),
     .b(w_0_0),
     .clk(clk),
-    .\port$614$0 (_0019_),
-    .\port$614$1 (_0020_),
-    .\port$614$10 (_0030_),
-    .\port$614$11 (_0031_),
-    .\port$614$12 (_0032_),
-    .\port$614$13 (_0033_),
-    .\port$614$14 (_0034_),
-    .\port$614$15 (_0036_),
-    .\port$614$2 (_0021_),
-    .\port$614$3 (_0022_),
-    .\port$614$4 (_0023_),
-    .\port$614$5 (_0025_),
-    .\port$614$6 (_0026_),
-    .\port$614$7 (_0027_),
-    .\port$614$8 (_0028_),
-    .\port$614$9 (_0029_),
+    .\port$612$0 (_0019_),
+    .\port$612$1 (_0020_),
+    .\port$612$10 (_0030_),
+    .\port$612$11 (_0031_),
+    .\port$612$12 (_0032_),
+    .\port$612$13 (_0033_),
+    .\port$612$14 (_0034_),
+    .\port$612$15 (_0036_),
+    .\port$612$2 (_0021_),
+    .\port$612$3 (_0022_),
+    .\port$612$4 (_0023_),
+    .\port$612$5 (_0025_),
+    .\port$612$6 (_0026_),
+    .\port$612$7 (_0027_),
+    .\port$612$8 (_0028_),
+    .\port$612$9 (_0029_),
     .rst(rst)
   );
   \hwq_top.engine.array.mul_1_1  mul_1_1 (
     .a(a_1_0),
     .b(w_0_1),
     .clk(clk),
-    .\port$615$0 (_0037_),
-    .\port$615$1 (_0038_),
-    .\port$615$10 (_0048_),
-    .\port$615$11 (_0049_),
-    .\port$615$12 (_0050_),
-    .\port$615$13 (_0051_),
-    .\port$615$14 (_0052_),
-    .\port$615$15 (_0053_),
-    .\port$615$2 (_0039_),
-    .\port$615$3 (_0040_),
-    .\port$615$4 (_0041_),
-    .\port$615$5 (_0042_),
-    .\port$615$6 (_0043_),
-    .\port$615$7 (_0044_),
-    .\port$615$8 (_0045_),
-    .\port$615$9 (_0047_),
+    .\port$613$0 (_0037_),
+    .\port$613$1 (_0038_),
+    .\port$613$10 (_0048_),
+    .\port$613$11 (_0049_),
+    .\port$613$12 (_0050_),
+    .\port$613$13 (_0051_),
+    .\port$613$14 (_0052_),
+    .\port$613$15 (_0053_),
+    .\port$613$2 (_0039_),
+    .\port$613$3 (_0040_),
+    .\port$613$4 (_0041_),
+    .\port$613$5 (_0042_),
+    .\port$613$6 (_0043_),
+    .\port$613$7 (_0044_),
+    .\port$613$8 (_0045_),
+    .\port$613$9 (_0047_),
     .rst(rst)
   );
   \hwq_top.engine.array.mul_1_2  mul_1_2 (
     .a(a_1_1),
     .b(w_0_2),
     .clk(clk),
-    .\port$616$0 (_0054_),
-    .\port$616$1 (_0055_),
-    .\port$616$10 (_0065_),
-    .\port$616$11 (_0066_),
-    .\port$616$12 (_0067_),
-    .\port$616$13 (_0069_),
-    .\port$616$14 (_0070_),
-    .\port$616$15 (_0071_),
-    .\port$616$2 (_0056_),
-    .\port$616$3 (_0058_),
-    .\port$616$4 (_0059_),
-    .\port$616$5 (_0060_),
-    .\port$616$6 (_0061_),
-    .\port$616$7 (_0062_),
-    .\port$616$8 (_0063_),
-    .\port$616$9 (_0064_),
+    .\port$614$0 (_0054_),
+    .\port$614$1 (_0055_),
+    .\port$614$10 (_0065_),
+    .\port$614$11 (_0066_),
+    .\port$614$12 (_0067_),
+    .\port$614$13 (_0069_),
+    .\port$614$14 (_0070_),
+    .\port$614$15 (_0071_),
+    .\port$614$2 (_0056_),
+    .\port$614$3 (_0058_),
+    .\port$614$4 (_0059_),
+    .\port$614$5 (_0060_),
+    .\port$614$6 (_0061_),
+    .\port$614$7 (_0062_),
+    .\port$614$8 (_0063_),
+    .\port$614$9 (_0064_),
     .rst(rst)
   );
   \hwq_top.engine.array.mul_1_3  mul_1_3 (
     .a(a_1_2),
     .b(w_0_3),
     .clk(clk),
-    .\port$617$0 (_0072_),
-    .\port$617$1 (_0073_),
-    .\port$617$10 (_0083_),
-    .\port$617$11 (_0084_),
-    .\port$617$12 (_0085_),
-    .\port$617$13 (_0086_),
-    .\port$617$14 (_0087_),
-    .\port$617$15 (_0088_),
-    .\port$617$2 (_0074_),
-    .\port$617$3 (_0075_),
-    .\port$617$4 (_0076_),
-    .\port$617$5 (_0077_),
-    .\port$617$6 (_0078_),
-    .\port$617$7 (_0080_),
-    .\port$617$8 (_0081_),
-    .\port$617$9 (_0082_),
+    .\port$615$0 (_0072_),
+    .\port$615$1 (_0073_),
+    .\port$615$10 (_0083_),
+    .\port$615$11 (_0084_),
+    .\port$615$12 (_0085_),
+    .\port$615$13 (_0086_),
+    .\port$615$14 (_0087_),
+    .\port$615$15 (_0088_),
+    .\port$615$2 (_0074_),
+    .\port$615$3 (_0075_),
+    .\port$615$4 (_0076_),
+    .\port$615$5 (_0077_),
+    .\port$615$6 (_0078_),
+    .\port$615$7 (_0080_),
+    .\port$615$8 (_0081_),
+    .\port$615$9 (_0082_),
     .rst(rst)
   );
   \hwq_top.engine.array.mul_1_4  mul_1_4 (
     .a(a_1_3),
     .b(w_0_4),
     .clk(clk),
-    .\port$618$0 (_0089_),
-    .\port$618$1 (_0091_),
-    .\port$618$10 (_0100_),
-    .\port$618$11 (_0102_),
-    .\port$618$12 (_0103_),
-    .\port$618$13 (_0104_),
-    .\port$618$14 (_0105_),
-    .\port$618$15 (_0106_),
-    .\port$618$2 (_0092_),
-    .\port$618$3 (_0093_),
-    .\port$618$4 (_0094_),
-    .\port$618$5 (_0095_),
-    .\port$618$6 (_0096_),
-    .\port$618$7 (_0097_),
-    .\port$618$8 (_0098_),
-    .\port$618$9 (_0099_),
+    .\port$616$0 (_0089_),
+    .\port$616$1 (_0091_),
+    .\port$616$10 (_0100_),
+    .\port$616$11 (_0102_),
+    .\port$616$12 (_0103_),
+    .\port$616$13 (_0104_),
+    .\port$616$14 (_0105_),
+    .\port$616$15 (_0106_),
+    .\port$616$2 (_0092_),
+    .\port$616$3 (_0093_),
+    .\port$616$4 (_0094_),
+    .\port$616$5 (_0095_),
+    .\port$616$6 (_0096_),
+    .\port$616$7 (_0097_),
+    .\port$616$8 (_0098_),
+    .\port$616$9 (_0099_),
     .rst(rst)
   );
   \hwq_top.engine.array.mul_1_5  mul_1_5 (
     .a(a_1_4),
     .b(w_0_5),
     .clk(clk),
-    .\port$619$0 (_0107_),
-    .\port$619$1 (_0108_),
-    .\port$619$10 (_0119_),
-    .\port$619$11 (_0120_),
-    .\port$619$12 (_0121_),
-    .\port$619$13 (_0122_),
-    .\port$619$14 (_0123_),
-    .\port$619$15 (_0125_),
-    .\port$619$2 (_0109_),
-    .\port$619$3 (_0110_),
-    .\port$619$4 (_0111_),
-    .\port$619$5 (_0114_),
-    .\port$619$6 (_0115_),
-    .\port$619$7 (_0116_),
-    .\port$619$8 (_0117_),
-    .\port$619$9 (_0118_),
+    .\port$617$0 (_0107_),
+    .\port$617$1 (_0108_),
+    .\port$617$10 (_0119_),
+    .\port$617$11 (_0120_),
+    .\port$617$12 (_0121_),
+    .\port$617$13 (_0122_),
+    .\port$617$14 (_0123_),
+    .\port$617$15 (_0125_),
+    .\port$617$2 (_0109_),
+    .\port$617$3 (_0110_),
+    .\port$617$4 (_0111_),
+    .\port$617$5 (_0114_),
+    .\port$617$6 (_0115_),
+    .\port$617$7 (_0116_),
+    .\port$617$8 (_0117_),
+    .\port$617$9 (_0118_),
     .rst(rst)
   );
   \hwq_top.engine.array.mul_1_6  mul_1_6 (
     .a(a_1_5),
     .b(w_0_6),
     .clk(clk),
-    .\port$620$0 (_0126_),
-    .\port$620$1 (_0127_),
-    .\port$620$10 (_0137_),
-    .\port$620$11 (_0138_),
-    .\port$620$12 (_0139_),
-    .\port$620$13 (_0140_),
-    .\port$620$14 (_0141_),
-    .\port$620$15 (_0142_),
-    .\port$620$2 (_0128_),
-    .\port$620$3 (_0129_),
-    .\port$620$4 (_0130_),
-    .\port$620$5 (_0131_),
-    .\port$620$6 (_0132_),
-    .\port$620$7 (_0133_),
-    .\port$620$8 (_0134_),
-    .\port$620$9 (_0136_),
+    .\port$618$0 (_0126_),
+    .\port$618$1 (_0127_),
+    .\port$618$10 (_0137_),
+    .\port$618$11 (_0138_),
+    .\port$618$12 (_0139_),
+    .\port$618$13 (_0140_),
+    .\port$618$14 (_0141_),
+    .\port$618$15 (_0142_),
+    .\port$618$2 (_0128_),
+    .\port$618$3 (_0129_),
+    .\port$618$4 (_0130_),
+    .\port$618$5 (_0131_),
+    .\port$618$6 (_0132_),
+    .\port$618$7 (_0133_),
+    .\port$618$8 (_0134_),
+    .\port$618$9 (_0136_),
     .rst(rst)
   );
   \hwq_top.engine.array.mul_1_7  mul_1_7 (
     .a(a_1_6),
     .b(w_0_7),
     .clk(clk),
-    .\port$621$0 (_0143_),
-    .\port$621$1 (_0144_),
-    .\port$621$10 (_0154_),
-    .\port$621$11 (_0155_),
-    .\port$621$12 (_0156_),
-    .\port$621$13 (_0158_),
-    .\port$621$14 (_0159_),
-    .\port$621$15 (_0160_),
-    .\port$621$2 (_0145_),
-    .\port$621$3 (_0147_),
-    .\port$621$4 (_0148_),
-    .\port$621$5 (_0149_),
-    .\port$621$6 (_0150_),
-    .\port$621$7 (_0151_),
-    .\port$621$8 (_0152_),
-    .\port$621$9 (_0153_),
+    .\port$619$0 (_0143_),
+    .\port$619$1 (_0144_),
+    .\port$619$10 (_0154_),
+    .\port$619$11 (_0155_),
+    .\port$619$12 (_0156_),
+    .\port$619$13 (_0158_),
+    .\port$619$14 (_0159_),
+    .\port$619$15 (_0160_),
+    .\port$619$2 (_0145_),
+    .\port$619$3 (_0147_),
+    .\port$619$4 (_0148_),
+    .\port$619$5 (_0149_),
+    .\port$619$6 (_0150_),
+    .\port$619$7 (_0151_),
+    .\port$619$8 (_0152_),
+    .\port$619$9 (_0153_),
     .rst(rst)
   );
   \hwq_top.engine.array.mul_2_0  mul_2_0 (
     .a(skew_a2_d1),
     .b(w_1_0),
     .clk(clk),
-    .\port$622$0 (_0161_),
-    .\port$622$1 (_0162_),
-    .\port$622$10 (_0172_),
-    .\port$622$11 (_0173_),
-    .\port$622$12 (_0174_),
-    .\port$622$13 (_0175_),
-    .\port$622$14 (_0176_),
-    .\port$622$15 (_0177_),
-    .\port$622$2 (_0163_),
-    .\port$622$3 (_0164_),
-    .\port$622$4 (_0165_),
-    .\port$622$5 (_0166_),
-    .\port$622$6 (_0167_),
-    .\port$622$7 (_0169_),
-    .\port$622$8 (_0170_),
-    .\port$622$9 (_0171_),
+    .\port$620$0 (_0161_),
+    .\port$620$1 (_0162_),
+    .\port$620$10 (_0172_),
+    .\port$620$11 (_0173_),
+    .\port$620$12 (_0174_),
+    .\port$620$13 (_0175_),
+    .\port$620$14 (_0176_),
+    .\port$620$15 (_0177_),
+    .\port$620$2 (_0163_),
+    .\port$620$3 (_0164_),
+    .\port$620$4 (_0165_),
+    .\port$620$5 (_0166_),
+    .\port$620$6 (_0167_),
+    .\port$620$7 (_0169_),
+    .\port$620$8 (_0170_),
+    .\port$620$9 (_0171_),
     .rst(rst)
   );
   \hwq_top.engine.array.mul_2_1  mul_2_1 (
     .a(a_2_0),
     .b(w_1_1),
     .clk(clk),
-    .\port$623$0 (_0178_),
-    .\port$623$1 (_0180_),
-    .\port$623$10 (_0189_),
-    .\port$623$11 (_0191_),
-    .\port$623$12 (_0192_),
-    .\port$623$13 (_0193_),
-    .\port$623$14 (_0194_),
-    .\port$623$15 (_0195_),
-    .\port$623$2 (_0181_),
-    .\port$623$3 (_0182_),
-    .\port$623$4 (_0183_),
-    .\port$623$5 (_0184_),
-    .\port$623$6 (_0185_),
-    .\port$623$7 (_0186_),
-    .\port$623$8 (_0187_),
-    .\port$623$9 (_0188_),
+    .\port$621$0 (_0178_),
+    .\port$621$1 (_0180_),
+    .\port$621$10 (_0189_),
+    .\port$621$11 (_0191_),
+    .\port$621$12 (_0192_),
+    .\port$621$13 (_0193_),
+    .\port$621$14 (_0194_),
+    .\port$621$15 (_0195_),
+    .\port$621$2 (_0181_),
+    .\port$621$3 (_0182_),
+    .\port$621$4 (_0183_),
+    .\port$621$5 (_0184_),
+    .\port$621$6 (_0185_),
+    .\port$621$7 (_0186_),
+    .\port$621$8 (_0187_),
+    .\port$621$9 (_0188_),
     .rst(rst)
   );
   \hwq_top.engine.array.mul_2_2  mul_2_2 (
     .a(a_2_1),
     .b(w_1_2),
     .clk(clk),
-    .\port$624$0 (_0196_),
-    .\port$624$1 (_0197_),
-    .\port$624$10 (_0207_),
-    .\port$624$11 (_0208_),
-    .\port$624$12 (_0209_),
-    .\port$624$13 (_0210_),
-    .\port$624$14 (_0211_),
-    .\port$624$15 (_0213_),
-    .\port$624$2 (_0198_),
-    .\port$624$3 (_0199_),
-    .\port$624$4 (_0200_),
-    .\port$624$5 (_0202_),
-    .\port$624$6 (_0203_),
-    .\port$624$7 (_0204_),
-    .\port$624$8 (_0205_),
-    .\port$624$9 (_0206_),
+    .\port$622$0 (_0196_),
+    .\port$622$1 (_0197_),
+    .\port$622$10 (_0207_),
+    .\port$622$11 (_0208_),
+    .\port$622$12 (_0209_),
+    .\port$622$13 (_0210_),
+    .\port$622$14 (_0211_),
+    .\port$622$15 (_0213_),
+    .\port$622$2 (_0198_),
+    .\port$622$3 (_0199_),
+    .\port$622$4 (_0200_),
+    .\port$622$5 (_0202_),
+    .\port$622$6 (_0203_),
+    .\port$622$7 (_0204_),
+    .\port$622$8 (_0205_),
+    .\port$622$9 (_0206_),
     .rst(rst)
   );
   \hwq_top.engine.array.mul_2_3  mul_2_3 (
     .a(a_2_2),
     .b(w_1_3),
     .clk(clk),
-    .\port$625$0 (_0214_),
-    .\port$625$1 (_0215_),
-    .\port$625$10 (_0226_),
-    .\port$625$11 (_0227_),
-    .\port$625$12 (_0228_),
-    .\port$625$13 (_0229_),
-    .\port$625$14 (_0230_),
-    .\port$625$15 (_0231_),
-    .\port$625$2 (_0216_),
-    .\port$625$3 (_0217_),
-    .\port$625$4 (_0218_),
-    .\port$625$5 (_0219_),
-    .\port$625$6 (_0220_),
-    .\port$625$7 (_0221_),
-    .\port$625$8 (_0222_),
-    .\port$625$9 (_0225_),
+    .\port$623$0 (_0214_),
+    .\port$623$1 (_0215_),
+    .\port$623$10 (_0226_),
+    .\port$623$11 (_0227_),
+    .\port$623$12 (_0228_),
+    .\port$623$13 (_0229_),
+    .\port$623$14 (_0230_),
+    .\port$623$15 (_0231_),
+    .\port$623$2 (_0216_),
+    .\port$623$3 (_0217_),
+    .\port$623$4 (_0218_),
+    .\port$623$5 (_0219_),
+    .\port$623$6 (_0220_),
+    .\port$623$7 (_0221_),
+    .\port$623$8 (_0222_),
+    .\port$623$9 (_0225_),
     .rst(rst)
   );
   \hwq_top.engine.array.mul_2_4  mul_2_4 (
     .a(a_2_3),
     .b(w_1_4),
     .clk(clk),
-    .\port$626$0 (_0232_),
-    .\port$626$1 (_0233_),
-    .\port$626$10 (_0243_),
-    .\port$626$11 (_0244_),
-    .\port$626$12 (_0245_),
-    .\port$626$13 (_0247_),
-    .\port$626$14 (_0248_),
-    .\port$626$15 (_0249_),
-    .\port$626$2 (_0234_),
-    .\port$626$3 (_0236_),
-    .\port$626$4 (_0237_),
-    .\port$626$5 (_0238_),
-    .\port$626$6 (_0239_),
-    .\port$626$7 (_0240_),
-    .\port$626$8 (_0241_),
-    .\port$626$9 (_0242_),
+    .\port$624$0 (_0232_),
+    .\port$624$1 (_0233_),
+    .\port$624$10 (_0243_),
+    .\port$624$11 (_0244_),
+    .\port$624$12 (_0245_),
+    .\port$624$13 (_0247_),
+    .\port$624$14 (_0248_),
+    .\port$624$15 (_0249_),
+    .\port$624$2 (_0234_),
+    .\port$624$3 (_0236_),
+    .\port$624$4 (_0237_),
+    .\port$624$5 (_0238_),
+    .\port$624$6 (_0239_),
+    .\port$624$7 (_0240_),
+    .\port$624$8 (_0241_),
+    .\port$624$9 (_0242_),
     .rst(rst)
   );
   \hwq_top.engine.array.mul_2_5  mul_2_5 (
     .a(a_2_4),
     .b(w_1_5),
     .clk(clk),
-    .\port$627$0 (_0250_),
-    .\port$627$1 (_0251_),
-    .\port$627$10 (_0261_),
-    .\port$627$11 (_0262_),
-    .\port$627$12 (_0263_),
-    .\port$627$13 (_0264_),
-    .\port$627$14 (_0265_),
-    .\port$627$15 (_0266_),
-    .\port$627$2 (_0252_),
-    .\port$627$3 (_0253_),
-    .\port$627$4 (_0254_),
-    .\port$627$5 (_0255_),
-    .\port$627$6 (_0256_),
-    .\port$627$7 (_0258_),
-    .\port$627$8 (_0259_),
-    .\port$627$9 (_0260_),
+    .\port$625$0 (_0250_),
+    .\port$625$1 (_0251_),
+    .\port$625$10 (_0261_),
+    .\port$625$11 (_0262_),
+    .\port$625$12 (_0263_),
+    .\port$625$13 (_0264_),
+    .\port$625$14 (_0265_),
+    .\port$625$15 (_0266_),
+    .\port$625$2 (_0252_),
+    .\port$625$3 (_0253_),
+    .\port$625$4 (_0254_),
+    .\port$625$5 (_0255_),
+    .\port$625$6 (_0256_),
+    .\port$625$7 (_0258_),
+    .\port$625$8 (_0259_),
+    .\port$625$9 (_0260_),
     .rst(rst)
   );
   \hwq_top.engine.array.mul_2_6  mul_2_6 (
     .a(a_2_5),
     .b(w_1_6),
     .clk(clk),
-    .\port$628$0 (_0267_),
-    .\port$628$1 (_0269_),
-    .\port$628$10 (_0278_),
-    .\port$628$11 (_0280_),
-    .\port$628$12 (_0281_),
-    .\port$628$13 (_0282_),
-    .\port$628$14 (_0283_),
-    .\port$628$15 (_0284_),
-    .\port$628$2 (_0270_),
-    .\port$628$3 (_0271_),
-    .\port$628$4 (_0272_),
-    .\port$628$5 (_0273_),
-    .\port$628$6 (_0274_),
-    .\port$628$7 (_0275_),
-    .\port$628$8 (_0276_),
-    .\port$628$9 (_0277_),
+    .\port$626$0 (_0267_),
+    .\port$626$1 (_0269_),
+    .\port$626$10 (_0278_),
+    .\port$626$11 (_0280_),
+    .\port$626$12 (_0281_),
+    .\port$626$13 (_0282_),
+    .\port$626$14 (_0283_),
+    .\port$626$15 (_0284_),
+    .\port$626$2 (_0270_),
+    .\port$626$3 (_0271_),
+    .\port$626$4 (_0272_),
+    .\port$626$5 (_0273_),
+    .\port$626$6 (_0274_),
+    .\port$626$7 (_0275_),
+    .\port$626$8 (_0276_),
+    .\port$626$9 (_0277_),
     .rst(rst)
   );
   \hwq_top.engine.array.mul_2_7  mul_2_7 (
     .a(a_2_6),
     .b(w_1_7),
     .clk(clk),
-    .\port$629$0 (_0285_),
-    .\port$629$1 (_0286_),
-    .\port$629$10 (_0296_),
-    .\port$629$11 (_0297_),
-    .\port$629$12 (_0298_),
-    .\port$629$13 (_0299_),
-    .\port$629$14 (_0300_),
-    .\port$629$15 (_0302_),
-    .\port$629$2 (_0287_),
-    .\port$629$3 (_0288_),
-    .\port$629$4 (_0289_),
-    .\port$629$5 (_0291_),
-    .\port$629$6 (_0292_),
-    .\port$629$7 (_0293_),
-    .\port$629$8 (_0294_),
-    .\port$629$9 (_0295_),
+    .\port$627$0 (_0285_),
+    .\port$627$1 (_0286_),
+    .\port$627$10 (_0296_),
+    .\port$627$11 (_0297_),
+    .\port$627$12 (_0298_),
+    .\port$627$13 (_0299_),
+    .\port$627$14 (_0300_),
+    .\port$627$15 (_0302_),
+    .\port$627$2 (_0287_),
+    .\port$627$3 (_0288_),
+    .\port$627$4 (_0289_),
+    .\port$627$5 (_0291_),
+    .\port$627$6 (_0292_),
+    .\port$627$7 (_0293_),
+    .\port$627$8 (_0294_),
+    .\port$627$9 (_0295_),
     .rst(rst)
   );
   \hwq_top.engine.array.mul_3_0  mul_3_0 (
     .a(skew_a3_d2),
     .b(w_2_0),
     .clk(clk),
-    .\port$630$0 (_0303_),
-    .\port$630$1 (_0304_),
-    .\port$630$10 (_0314_),
-    .\port$630$11 (_0315_),
-    .\port$630$12 (_0316_),
-    .\port$630$13 (_0317_),
-    .\port$630$14 (_0318_),
-    .\port$630$15 (_0319_),
-    .\port$630$2 (_0305_),
-    .\port$630$3 (_0306_),
-    .\port$630$4 (_0307_),
-    .\port$630$5 (_0308_),
-    .\port$630$6 (_0309_),
-    .\port$630$7 (_0310_),
-    .\port$630$8 (_0311_),
-    .\port$630$9 (_0313_),
+    .\port$628$0 (_0303_),
+    .\port$628$1 (_0304_),
+    .\port$628$10 (_0314_),
+    .\port$628$11 (_0315_),
+    .\port$628$12 (_0316_),
+    .\port$628$13 (_0317_),
+    .\port$628$14 (_0318_),
+    .\port$628$15 (_0319_),
+    .\port$628$2 (_0305_),
+    .\port$628$3 (_0306_),
+    .\port$628$4 (_0307_),
+    .\port$628$5 (_0308_),
+    .\port$628$6 (_0309_),
+    .\port$628$7 (_0310_),
+    .\port$628$8 (_0311_),
+    .\port$628$9 (_0313_),
     .rst(rst)
   );
   \hwq_top.engine.array.mul_3_1  mul_3_1 (
     .a(a_3_0),
     .b(w_2_1),
     .clk(clk),
-    .\port$631$0 (_0320_),
-    .\port$631$1 (_0321_),
-    .\port$631$10 (_0331_),
-    .\port$631$11 (_0332_),
-    .\port$631$12 (_0333_),
-    .\port$631$13 (_0336_),
-    .\port$631$14 (_0337_),
-    .\port$631$15 (_0338_),
-    .\port$631$2 (_0322_),
-    .\port$631$3 (_0324_),
-    .\port$631$4 (_0325_),
-    .\port$631$5 (_0326_),
-    .\port$631$6 (_0327_),
-    .\port$631$7 (_0328_),
-    .\port$631$8 (_0329_),
-    .\port$631$9 (_0330_),
+    .\port$629$0 (_0320_),
+    .\port$629$1 (_0321_),
+    .\port$629$10 (_0331_),
+    .\port$629$11 (_0332_),
+    .\port$629$12 (_0333_),
+    .\port$629$13 (_0336_),
+    .\port$629$14 (_0337_),
+    .\port$629$15 (_0338_),
+    .\port$629$2 (_0322_),
+    .\port$629$3 (_0324_),
+    .\port$629$4 (_0325_),
+    .\port$629$5 (_0326_),
+    .\port$629$6 (_0327_),
+    .\port$629$7 (_0328_),
+    .\port$629$8 (_0329_),
+    .\port$629$9 (_0330_),
     .rst(rst)
   );
   \hwq_top.engine.array.mul_3_2  mul_3_2 (
     .a(a_3_1),
     .b(w_2_2),
     .clk(clk),
-    .\port$632$0 (_0339_),
-    .\port$632$1 (_0340_),
-    .\port$632$10 (_0350_),
-    .\port$632$11 (_0351_),
-    .\port$632$12 (_0352_),
-    .\port$632$13 (_0353_),
-    .\port$632$14 (_0354_),
-    .\port$632$15 (_0355_),
-    .\port$632$2 (_0341_),
-    .\port$632$3 (_0342_),
-    .\port$632$4 (_0343_),
-    .\port$632$5 (_0344_),
-    .\port$632$6 (_0345_),
-    .\port$632$7 (_0347_),
-    .\port$632$8 (_0348_),
-    .\port$632$9 (_0349_),
+    .\port$630$0 (_0339_),
+    .\port$630$1 (_0340_),
+    .\port$630$10 (_0350_),
+    .\port$630$11 (_0351_),
+    .\port$630$12 (_0352_),
+    .\port$630$13 (_0353_),
+    .\port$630$14 (_0354_),
+    .\port$630$15 (_0355_),
+    .\port$630$2 (_0341_),
+    .\port$630$3 (_0342_),
+    .\port$630$4 (_0343_),
+    .\port$630$5 (_0344_),
+    .\port$630$6 (_0345_),
+    .\port$630$7 (_0347_),
+    .\port$630$8 (_0348_),
+    .\port$630$9 (_0349_),
     .rst(rst)
   );
   \hwq_top.engine.array.mul_3_3  mul_3_3 (
     .a(a_3_2),
     .b(w_2_3),
     .clk(clk),
-    .\port$633$0 (_0356_),
-    .\port$633$1 (_0358_),
-    .\port$633$10 (_0367_),
-    .\port$633$11 (_0369_),
-    .\port$633$12 (_0370_),
-    .\port$633$13 (_0371_),
-    .\port$633$14 (_0372_),
-    .\port$633$15 (_0373_),
-    .\port$633$2 (_0359_),
-    .\port$633$3 (_0360_),
-    .\port$633$4 (_0361_),
-    .\port$633$5 (_0362_),
-    .\port$633$6 (_0363_),
-    .\port$633$7 (_0364_),
-    .\port$633$8 (_0365_),
-    .\port$633$9 (_0366_),
+    .\port$631$0 (_0356_),
+    .\port$631$1 (_0358_),
+    .\port$631$10 (_0367_),
+    .\port$631$11 (_0369_),
+    .\port$631$12 (_0370_),
+    .\port$631$13 (_0371_),
+    .\port$631$14 (_0372_),
+    .\port$631$15 (_0373_),
+    .\port$631$2 (_0359_),
+    .\port$631$3 (_0360_),
+    .\port$631$4 (_0361_),
+    .\port$631$5 (_0362_),
+    .\port$631$6 (_0363_),
+    .\port$631$7 (_0364_),
+    .\port$631$8 (_0365_),
+    .\port$631$9 (_0366_),
     .rst(rst)
   );
   \hwq_top.engine.array.mul_3_4  mul_3_4 (
     .a(a_3_3),
     .b(w_2_4),
     .clk(clk),
-    .\port$634$0 (_0374_),
-    .\port$634$1 (_0375_),
-    .\port$634$10 (_0385_),
-    .\port$634$11 (_0386_),
-    .\port$634$12 (_0387_),
-    .\port$634$13 (_0388_),
-    .\port$634$14 (_0389_),
-    .\port$634$15 (_0391_),
-    .\port$634$2 (_0376_),
-    .\port$634$3 (_0377_),
-    .\port$634$4 (_0378_),
-    .\port$634$5 (_0380_),
-    .\port$634$6 (_0381_),
-    .\port$634$7 (_0382_),
-    .\port$634$8 (_0383_),
-    .\port$634$9 (_0384_),
+    .\port$632$0 (_0374_),
+    .\port$632$1 (_0375_),
+    .\port$632$10 (_0385_),
+    .\port$632$11 (_0386_),
+    .\port$632$12 (_0387_),
+    .\port$632$13 (_0388_),
+    .\port$632$14 (_0389_),
+    .\port$632$15 (_0391_),
+    .\port$632$2 (_0376_),
+    .\port$632$3 (_0377_),
+    .\port$632$4 (_0378_),
+    .\port$632$5 (_0380_),
+    .\port$632$6 (_0381_),
+    .\port$632$7 (_0382_),
+    .\port$632$8 (_0383_),
+    .\port$632$9 (_0384_),
     .rst(rst)
   );
   \hwq_top.engine.array.mul_3_5  mul_3_5 (
     .a(a_3_4),
     .b(w_2_5),
     .clk(clk),
-    .\port$635$0 (_0392_),
-    .\port$635$1 (_0393_),
-    .\port$635$10 (_0403_),
-    .\port$635$11 (_0404_),
-    .\port$635$12 (_0405_),
-    .\port$635$13 (_0406_),
-    .\port$635$14 (_0407_),
-    .\port$635$15 (_0408_),
-    .\port$635$2 (_0394_),
-    .\port$635$3 (_0395_),
-    .\port$635$4 (_0396_),
-    .\port$635$5 (_0397_),
-    .\port$635$6 (_0398_),
-    .\port$635$7 (_0399_),
-    .\port$635$8 (_0400_),
-    .\port$635$9 (_0402_),
+    .\port$633$0 (_0392_),
+    .\port$633$1 (_0393_),
+    .\port$633$10 (_0403_),
+    .\port$633$11 (_0404_),
+    .\port$633$12 (_0405_),
+    .\port$633$13 (_0406_),
+    .\port$633$14 (_0407_),
+    .\port$633$15 (_0408_),
+    .\port$633$2 (_0394_),
+    .\port$633$3 (_0395_),
+    .\port$633$4 (_0396_),
+    .\port$633$5 (_0397_),
+    .\port$633$6 (_0398_),
+    .\port$633$7 (_0399_),
+    .\port$633$8 (_0400_),
+    .\port$633$9 (_0402_),
     .rst(rst)
   );
   \hwq_top.engine.array.mul_3_6  mul_3_6 (
     .a(a_3_5),
     .b(w_2_6),
     .clk(clk),
-    .\port$636$0 (_0409_),
-    .\port$636$1 (_0410_),
-    .\port$636$10 (_0420_),
-    .\port$636$11 (_0421_),
-    .\port$636$12 (_0422_),
-    .\port$636$13 (_0424_),
-    .\port$636$14 (_0425_),
-    .\port$636$15 (_0426_),
-    .\port$636$2 (_0411_),
-    .\port$636$3 (_0413_),
-    .\port$636$4 (_0414_),
-    .\port$636$5 (_0415_),
-    .\port$636$6 (_0416_),
-    .\port$636$7 (_0417_),
-    .\port$636$8 (_0418_),
-    .\port$636$9 (_0419_),
+    .\port$634$0 (_0409_),
+    .\port$634$1 (_0410_),
+    .\port$634$10 (_0420_),
+    .\port$634$11 (_0421_),
+    .\port$634$12 (_0422_),
+    .\port$634$13 (_0424_),
+    .\port$634$14 (_0425_),
+    .\port$634$15 (_0426_),
+    .\port$634$2 (_0411_),
+    .\port$634$3 (_0413_),
+    .\port$634$4 (_0414_),
+    .\port$634$5 (_0415_),
+    .\port$634$6 (_0416_),
+    .\port$634$7 (_0417_),
+    .\port$634$8 (_0418_),
+    .\port$634$9 (_0419_),
     .rst(rst)
   );
   \hwq_top.engine.array.mul_3_7  mul_3_7 (
     .a(a_3_6),
     .b(w_2_7),
     .clk(clk),
-    .\port$637$0 (_0427_),
-    .\port$637$1 (_0428_),
-    .\port$637$10 (_0438_),
-    .\port$637$11 (_0439_),
-    .\port$637$12 (_0440_),
-    .\port$637$13 (_0441_),
-    .\port$637$14 (_0442_),
-    .\port$637$15 (_0443_),
-    .\port$637$2 (_0429_),
-    .\port$637$3 (_0430_),
-    .\port$637$4 (_0431_),
-    .\port$637$5 (_0432_),
-    .\port$637$6 (_0433_),
-    .\port$637$7 (_0435_),
-    .\port$637$8 (_0436_),
-    .\port$637$9 (_0437_),
+    .\port$635$0 (_0427_),
+    .\port$635$1 (_0428_),
+    .\port$635$10 (_0438_),
+    .\port$635$11 (_0439_),
+    .\port$635$12 (_0440_),
+    .\port$635$13 (_0441_),
+    .\port$635$14 (_0442_),
+    .\port$635$15 (_0443_),
+    .\port$635$2 (_0429_),
+    .\port$635$3 (_0430_),
+    .\port$635$4 (_0431_),
+    .\port$635$5 (_0432_),
+    .\port$635$6 (_0433_),
+    .\port$635$7 (_0435_),
+    .\port$635$8 (_0436_),
+    .\port$635$9 (_0437_),
     .rst(rst)
   );
   \hwq_top.engine.array.mul_4_0  mul_4_0 (
     .a(skew_a4_d3),
     .b(w_3_0),
     .clk(clk),
-    .\port$638$0 (_0444_),
-    .\port$638$1 (_0447_),
-    .\port$638$10 (_0456_),
-    .\port$638$11 (_0458_),
-    .\port$638$12 (_0459_),
-    .\port$638$13 (_0460_),
-    .\port$638$14 (_0461_),
-    .\port$638$15 (_0462_),
-    .\port$638$2 (_0448_),
-    .\port$638$3 (_0449_),
-    .\port$638$4 (_0450_),
-    .\port$638$5 (_0451_),
-    .\port$638$6 (_0452_),
-    .\port$638$7 (_0453_),
-    .\port$638$8 (_0454_),
-    .\port$638$9 (_0455_),
+    .\port$636$0 (_0444_),
+    .\port$636$1 (_0447_),
+    .\port$636$10 (_0456_),
+    .\port$636$11 (_0458_),
+    .\port$636$12 (_0459_),
+    .\port$636$13 (_0460_),
+    .\port$636$14 (_0461_),
+    .\port$636$15 (_0462_),
+    .\port$636$2 (_0448_),
+    .\port$636$3 (_0449_),
+    .\port$636$4 (_0450_),
+    .\port$636$5 (_0451_),
+    .\port$636$6 (_0452_),
+    .\port$636$7 (_0453_),
+    .\port$636$8 (_0454_),
+    .\port$636$9 (_0455_),
     .rst(rst)
   );
   \hwq_top.engine.array.mul_4_1  mul_4_1 (
     .a(a_4_0),
     .b(w_3_1),
     .clk(clk),
-    .\port$639$0 (_0463_),
-    .\port$639$1 (_0464_),
-    .\port$639$10 (_0474_),
-    .\port$639$11 (_0475_),
-    .\port$639$12 (_0476_),
-    .\port$639$13 (_0477_),
-    .\port$639$14 (_0478_),
-    .\port$639$15 (_0480_),
-    .\port$639$2 (_0465_),
-    .\port$639$3 (_0466_),
-    .\port$639$4 (_0467_),
-    .\port$639$5 (_0469_),
-    .\port$639$6 (_0470_),
-    .\port$639$7 (_0471_),
-    .\port$639$8 (_0472_),
-    .\port$639$9 (_0473_),
+    .\port$637$0 (_0463_),
+    .\port$637$1 (_0464_),
+    .\port$637$10 (_0474_),
+    .\port$637$11 (_0475_),
+    .\port$637$12 (_0476_),
+    .\port$637$13 (_0477_),
+    .\port$637$14 (_0478_),
+    .\port$637$15 (_0480_),
+    .\port$637$2 (_0465_),
+    .\port$637$3 (_0466_),
+    .\port$637$4 (_0467_),
+    .\port$637$5 (_0469_),
+    .\port$637$6 (_0470_),
+    .\port$637$7 (_0471_),
+    .\port$637$8 (_0472_),
+    .\port$637$9 (_0473_),
     .rst(rst)
   );
   \hwq_top.engine.array.mul_4_2  mul_4_2 (
     .a(a_4_1),
     .b(w_3_2),
     .clk(clk),
-    .\port$640$0 (_0481_),
-    .\port$640$1 (_0482_),
-    .\port$640$10 (_0492_),
-    .\port$640$11 (_0493_),
-    .\port$640$12 (_0494_),
-    .\port$640$13 (_0495_),
-    .\port$640$14 (_0496_),
-    .\port$640$15 (_0497_),
-    .\port$640$2 (_0483_),
-    .\port$640$3 (_0484_),
-    .\port$640$4 (_0485_),
-    .\port$640$5 (_0486_),
-    .\port$640$6 (_0487_),
-    .\port$640$7 (_0488_),
-    .\port$640$8 (_0489_),
-    .\port$640$9 (_0491_),
+    .\port$638$0 (_0481_),
+    .\port$638$1 (_0482_),
+    .\port$638$10 (_0492_),
+    .\port$638$11 (_0493_),
+    .\port$638$12 (_0494_),
+    .\port$638$13 (_0495_),
+    .\port$638$14 (_0496_),
+    .\port$638$15 (_0497_),
+    .\port$638$2 (_0483_),
+    .\port$638$3 (_0484_),
+    .\port$638$4 (_0485_),
+    .\port$638$5 (_0486_),
+    .\port$638$6 (_0487_),
+    .\port$638$7 (_0488_),
+    .\port$638$8 (_0489_),
+    .\port$638$9 (_0491_),
     .rst(rst)
   );
   \hwq_top.engine.array.mul_4_3  mul_4_3 (
     .a(a_4_2),
     .b(w_3_3),
     .clk(clk),
-    .\port$641$0 (_0498_),
-    .\port$641$1 (_0499_),
-    .\port$641$10 (_0509_),
-    .\port$641$11 (_0510_),
-    .\port$641$12 (_0511_),
-    .\port$641$13 (_0513_),
-    .\port$641$14 (_0514_),
-    .\port$641$15 (_0515_),
-    .\port$641$2 (_0500_),
-    .\port$641$3 (_0502_),
-    .\port$641$4 (_0503_),
-    .\port$641$5 (_0504_),
-    .\port$641$6 (_0505_),
-    .\port$641$7 (_0506_),
-    .\port$641$8 (_0507_),
-    .\port$641$9 (_0508_),
+    .\port$639$0 (_0498_),
+    .\port$639$1 (_0499_),
+    .\port$639$10 (_0509_),
+    .\port$639$11 (_0510_),
+    .\port$639$12 (_0511_),
+    .\port$639$13 (_0513_),
+    .\port$639$14 (_0514_),
+    .\port$639$15 (_0515_),
+    .\port$639$2 (_0500_),
+    .\port$639$3 (_0502_),
+    .\port$639$4 (_0503_),
+    .\port$639$5 (_0504_),
+    .\port$639$6 (_0505_),
+    .\port$639$7 (_0506_),
+    .\port$639$8 (_0507_),
+    .\port$639$9 (_0508_),
     .rst(rst)
   );
   \hwq_top.engine.array.mul_4_4  mul_4_4 (
     .a(a_4_3),
     .b(w_3_4),
     .clk(clk),
-    .\port$642$0 (_0516_),
-    .\port$642$1 (_0517_),
-    .\port$642$10 (_0527_),
-    .\port$642$11 (_0528_),
-    .\port$642$12 (_0529_),
-    .\port$642$13 (_0530_),
-    .\port$642$14 (_0531_),
-    .\port$642$15 (_0532_),
-    .\port$642$2 (_0518_),
-    .\port$642$3 (_0519_),
-    .\port$642$4 (_0520_),
-    .\port$642$5 (_0521_),
-    .\port$642$6 (_0522_),
-    .\port$642$7 (_0524_),
-    .\port$642$8 (_0525_),
-    .\port$642$9 (_0526_),
+    .\port$640$0 (_0516_),
+    .\port$640$1 (_0517_),
+    .\port$640$10 (_0527_),
+    .\port$640$11 (_0528_),
+    .\port$640$12 (_0529_),
+    .\port$640$13 (_0530_),
+    .\port$640$14 (_0531_),
+    .\port$640$15 (_0532_),
+    .\port$640$2 (_0518_),
+    .\port$640$3 (_0519_),
+    .\port$640$4 (_0520_),
+    .\port$640$5 (_0521_),
+    .\port$640$6 (_0522_),
+    .\port$640$7 (_0524_),
+    .\port$640$8 (_0525_),
+    .\port$640$9 (_0526_),
     .rst(rst)
   );
   \hwq_top.engine.array.mul_4_5  mul_4_5 (
     .a(a_4_4),
     .b(w_3_5),
     .clk(clk),
-    .\port$643$0 (_0533_),
-    .\port$643$1 (_0535_),
-    .\port$643$10 (_0544_),
-    .\port$643$11 (_0546_),
-    .\port$643$12 (_0547_),
-    .\port$643$13 (_0548_),
-    .\port$643$14 (_0549_),
-    .\port$643$15 (_0550_),
-    .\port$643$2 (_0536_),
-    .\port$643$3 (_0537_),
-    .\port$643$4 (_0538_),
-    .\port$643$5 (_0539_),
-    .\port$643$6 (_0540_),
-    .\port$643$7 (_0541_),
-    .\port$643$8 (_0542_),
-    .\port$643$9 (_0543_),
+    .\port$641$0 (_0533_),
+    .\port$641$1 (_0535_),
+    .\port$641$10 (_0544_),
+    .\port$641$11 (_0546_),
+    .\port$641$12 (_0547_),
+    .\port$641$13 (_0548_),
+    .\port$641$14 (_0549_),
+    .\port$641$15 (_0550_),
+    .\port$641$2 (_0536_),
+    .\port$641$3 (_0537_),
+    .\port$641$4 (_0538_),
+    .\port$641$5 (_0539_),
+    .\port$641$6 (_0540_),
+    .\port$641$7 (_0541_),
+    .\port$641$8 (_0542_),
+    .\port$641$9 (_0543_),
     .rst(rst)
   );
   \hwq_top.engine.array.mul_4_6  mul_4_6 (
     .a(a_4_5),
     .b(w_3_6),
     .clk(clk),
-    .\port$644$0 (_0551_),
-    .\port$644$1 (_0552_),
-    .\port$644$10 (_0563_),
-    .\port$644$11 (_0564_),
-    .\port$644$12 (_0565_),
-    .\port$644$13 (_0566_),
-    .\port$644$14 (_0567_),
-    .\port$644$15 (_0569_),
-    .\port$644$2 (_0553_),
-    .\port$644$3 (_0554_),
-    .\port$644$4 (_0555_),
-    .\port$644$5 (_0558_),
-    .\port$644$6 (_0559_),
-    .\port$644$7 (_0560_),
-    .\port$644$8 (_0561_),
-    .\port$644$9 (_0562_),
+    .\port$642$0 (_0551_),
+    .\port$642$1 (_0552_),
+    .\port$642$10 (_0563_),
+    .\port$642$11 (_0564_),
+    .\port$642$12 (_0565_),
+    .\port$642$13 (_0566_),
+    .\port$642$14 (_0567_),
+    .\port$642$15 (_0569_),
+    .\port$642$2 (_0553_),
+    .\port$642$3 (_0554_),
+    .\port$642$4 (_0555_),
+    .\port$642$5 (_0558_),
+    .\port$642$6 (_0559_),
+    .\port$642$7 (_0560_),
+    .\port$642$8 (_0561_),
+    .\port$642$9 (_0562_),
     .rst(rst)
   );
   \hwq_top.engine.array.mul_4_7  mul_4_7 (
     .a(a_4_6),
     .b(w_3_7),
     .clk(clk),
-    .\port$645$0 (_0570_),
-    .\port$645$1 (_0571_),
-    .\port$645$10 (_0581_),
-    .\port$645$11 (_0582_),
-    .\port$645$12 (_0583_),
-    .\port$645$13 (_0584_),
-    .\port$645$14 (_0585_),
-    .\port$645$15 (_0586_),
-    .\port$645$2 (_0572_),
-    .\port$645$3 (_0573_),
-    .\port$645$4 (_0574_),
-    .\port$645$5 (_0575_),
-    .\port$645$6 (_0576_),
-    .\port$645$7 (_0577_),
-    .\port$645$8 (_0578_),
-    .\port$645$9 (_0580_),
+    .\port$643$0 (_0570_),
+    .\port$643$1 (_0571_),
+    .\port$643$10 (_0581_),
+    .\port$643$11 (_0582_),
+    .\port$643$12 (_0583_),
+    .\port$643$13 (_0584_),
+    .\port$643$14 (_0585_),
+    .\port$643$15 (_0586_),
+    .\port$643$2 (_0572_),
+    .\port$643$3 (_0573_),
+    .\port$643$4 (_0574_),
+    .\port$643$5 (_0575_),
+    .\port$643$6 (_0576_),
+    .\port$643$7 (_0577_),
+    .\port$643$8 (_0578_),
+    .\port$643$9 (_0580_),
     .rst(rst)
   );
   \hwq_top.engine.array.mul_5_0  mul_5_0 (
     .a(skew_a5_d4),
     .b(w_4_0),
     .clk(clk),
-    .\port$646$0 (_0587_),
-    .\port$646$1 (_0588_),
-    .\port$646$10 (_0598_),
-    .\port$646$11 (_0599_),
-    .\port$646$12 (_0600_),
-    .\port$646$13 (_0602_),
-    .\port$646$14 (_0603_),
-    .\port$646$15 (_0604_),
-    .\port$646$2 (_0589_),
-    .\port$646$3 (_0591_),
-    .\port$646$4 (_0592_),
-    .\port$646$5 (_0593_),
-    .\port$646$6 (_0594_),
-    .\port$646$7 (_0595_),
-    .\port$646$8 (_0596_),
-    .\port$646$9 (_0597_),
+    .\port$644$0 (_0587_),
+    .\port$644$1 (_0588_),
+    .\port$644$10 (_0598_),
+    .\port$644$11 (_0599_),
+    .\port$644$12 (_0600_),
+    .\port$644$13 (_0602_),
+    .\port$644$14 (_0603_),
+    .\port$644$15 (_0604_),
+    .\port$644$2 (_0589_),
+    .\port$644$3 (_0591_),
+    .\port$644$4 (_0592_),
+    .\port$644$5 (_0593_),
+    .\port$644$6 (_0594_),
+    .\port$644$7 (_0595_),
+    .\port$644$8 (_0596_),
+    .\port$644$9 (_0597_),
     .rst(rst)
   );
   \hwq_top.engine.array.mul_5_1  mul_5_1 (
     .a(a_5_0),
     .b(w_4_1),
     .clk(clk),
-    .\port$647$0 (_0605_),
-    .\port$647$1 (_0606_),
-    .\port$647$10 (_0616_),
-    .\port$647$11 (_0617_),
-    .\port$647$12 (_0618_),
-    .\port$647$13 (_0619_),
-    .\port$647$14 (_0620_),
-    .\port$647$15 (_0621_),
-    .\port$647$2 (_0607_),
-    .\port$647$3 (_0608_),
-    .\port$647$4 (_0609_),
-    .\port$647$5 (_0610_),
-    .\port$647$6 (_0611_),
-    .\port$647$7 (_0613_),
-    .\port$647$8 (_0614_),
-    .\port$647$9 (_0615_),
+    .\port$645$0 (_0605_),
+    .\port$645$1 (_0606_),
+    .\port$645$10 (_0616_),
+    .\port$645$11 (_0617_),
+    .\port$645$12 (_0618_),
+    .\port$645$13 (_0619_),
+    .\port$645$14 (_0620_),
+    .\port$645$15 (_0621_),
+    .\port$645$2 (_0607_),
+    .\port$645$3 (_0608_),
+    .\port$645$4 (_0609_),
+    .\port$645$5 (_0610_),
+    .\port$645$6 (_0611_),
+    .\port$645$7 (_0613_),
+    .\port$645$8 (_0614_),
+    .\port$645$9 (_0615_),
     .rst(rst)
   );
   \hwq_top.engine.array.mul_5_2  mul_5_2 (
     .a(a_5_1),
     .b(w_4_2),
     .clk(clk),
-    .\port$648$0 (_0622_),
-    .\port$648$1 (_0624_),
-    .\port$648$10 (_0633_),
-    .\port$648$11 (_0635_),
-    .\port$648$12 (_0636_),
-    .\port$648$13 (_0637_),
-    .\port$648$14 (_0638_),
-    .\port$648$15 (_0639_),
-    .\port$648$2 (_0625_),
-    .\port$648$3 (_0626_),
-    .\port$648$4 (_0627_),
-    .\port$648$5 (_0628_),
-    .\port$648$6 (_0629_),
-    .\port$648$7 (_0630_),
-    .\port$648$8 (_0631_),
-    .\port$648$9 (_0632_),
+    .\port$646$0 (_0622_),
+    .\port$646$1 (_0624_),
+    .\port$646$10 (_0633_),
+    .\port$646$11 (_0635_),
+    .\port$646$12 (_0636_),
+    .\port$646$13 (_0637_),
+    .\port$646$14 (_0638_),
+    .\port$646$15 (_0639_),
+    .\port$646$2 (_0625_),
+    .\port$646$3 (_0626_),
+    .\port$646$4 (_0627_),
+    .\port$646$5 (_0628_),
+    .\port$646$6 (_0629_),
+    .\port$646$7 (_0630_),
+    .\port$646$8 (_0631_),
+    .\port$646$9 (_0632_),
     .rst(rst)
   );
   \hwq_top.engine.array.mul_5_3  mul_5_3 (
     .a(a_5_2),
     .b(w_4_3),
     .clk(clk),
-    .\port$649$0 (_0640_),
-    .\port$649$1 (_0641_),
-    .\port$649$10 (_0651_),
-    .\port$649$11 (_0652_),
-    .\port$649$12 (_0653_),
-    .\port$649$13 (_0654_),
-    .\port$649$14 (_0655_),
-    .\port$649$15 (_0657_),
-    .\port$649$2 (_0642_),
-    .\port$649$3 (_0643_),
-    .\port$649$4 (_0644_),
-    .\port$649$5 (_0646_),
-    .\port$649$6 (_0647_),
-    .\port$649$7 (_0648_),
-    .\port$649$8 (_0649_),
-    .\port$649$9 (_0650_),
+    .\port$647$0 (_0640_),
+    .\port$647$1 (_0641_),
+    .\port$647$10 (_0651_),
+    .\port$647$11 (_0652_),
+    .\port$647$12 (_0653_),
+    .\port$647$13 (_0654_),
+    .\port$647$14 (_0655_),
+    .\port$647$15 (_0657_),
+    .\port$647$2 (_0642_),
+    .\port$647$3 (_0643_),
+    .\port$647$4 (_0644_),
+    .\port$647$5 (_0646_),
+    .\port$647$6 (_0647_),
+    .\port$647$7 (_0648_),
+    .\port$647$8 (_0649_),
+    .\port$647$9 (_0650_),
     .rst(rst)
   );
   \hwq_top.engine.array.mul_5_4  mul_5_4 (
     .a(a_5_3),
     .b(w_4_4),
     .clk(clk),
-    .\port$650$0 (_0658_),
-    .\port$650$1 (_0659_),
-    .\port$650$10 (_0670_),
-    .\port$650$11 (_0671_),
-    .\port$650$12 (_0672_),
-    .\port$650$13 (_0673_),
-    .\port$650$14 (_0674_),
-    .\port$650$15 (_0675_),
-    .\port$650$2 (_0660_),
-    .\port$650$3 (_0661_),
-    .\port$650$4 (_0662_),
-    .\port$650$5 (_0663_),
-    .\port$650$6 (_0664_),
-    .\port$650$7 (_0665_),
-    .\port$650$8 (_0666_),
-    .\port$650$9 (_0669_),
+    .\port$648$0 (_0658_),
+    .\port$648$1 (_0659_),
+    .\port$648$10 (_0670_),
+    .\port$648$11 (_0671_),
+    .\port$648$12 (_0672_),
+    .\port$648$13 (_0673_),
+    .\port$648$14 (_0674_),
+    .\port$648$15 (_0675_),
+    .\port$648$2 (_0660_),
+    .\port$648$3 (_0661_),
+    .\port$648$4 (_0662_),
+    .\port$648$5 (_0663_),
+    .\port$648$6 (_0664_),
+    .\port$648$7 (_0665_),
+    .\port$648$8 (_0666_),
+    .\port$648$9 (_0669_),
     .rst(rst)
   );
   \hwq_top.engine.array.mul_5_5  mul_5_5 (
     .a(a_5_4),
     .b(w_4_5),
     .clk(clk),
-    .\port$651$0 (_0676_),
-    .\port$651$1 (_0677_),
-    .\port$651$10 (_0687_),
-    .\port$651$11 (_0688_),
-    .\port$651$12 (_0689_),
-    .\port$651$13 (_0691_),
-    .\port$651$14 (_0692_),
-    .\port$651$15 (_0693_),
-    .\port$651$2 (_0678_),
-    .\port$651$3 (_0680_),
-    .\port$651$4 (_0681_),
-    .\port$651$5 (_0682_),
-    .\port$651$6 (_0683_),
-    .\port$651$7 (_0684_),
-    .\port$651$8 (_0685_),
-    .\port$651$9 (_0686_),
+    .\port$649$0 (_0676_),
+    .\port$649$1 (_0677_),
+    .\port$649$10 (_0687_),
+    .\port$649$11 (_0688_),
+    .\port$649$12 (_0689_),
+    .\port$649$13 (_0691_),
+    .\port$649$14 (_0692_),
+    .\port$649$15 (_0693_),
+    .\port$649$2 (_0678_),
+    .\port$649$3 (_0680_),
+    .\port$649$4 (_0681_),
+    .\port$649$5 (_0682_),
+    .\port$649$6 (_0683_),
+    .\port$649$7 (_0684_),
+    .\port$649$8 (_0685_),
+    .\port$649$9 (_0686_),
     .rst(rst)
   );
   \hwq_top.engine.array.mul_5_6  mul_5_6 (
     .a(a_5_5),
     .b(w_4_6),
     .clk(clk),
-    .\port$652$0 (_0694_),
-    .\port$652$1 (_0695_),
-    .\port$652$10 (_0705_),
-    .\port$652$11 (_0706_),
-    .\port$652$12 (_0707_),
-    .\port$652$13 (_0708_),
-    .\port$652$14 (_0709_),
-    .\port$652$15 (_0710_),
-    .\port$652$2 (_0696_),
-    .\port$652$3 (_0697_),
-    .\port$652$4 (_0698_),
-    .\port$652$5 (_0699_),
-    .\port$652$6 (_0700_),
-    .\port$652$7 (_0702_),
-    .\port$652$8 (_0703_),
-    .\port$652$9 (_0704_),
+    .\port$650$0 (_0694_),
+    .\port$650$1 (_0695_),
+    .\port$650$10 (_0705_),
+    .\port$650$11 (_0706_),
+    .\port$650$12 (_0707_),
+    .\port$650$13 (_0708_),
+    .\port$650$14 (_0709_),
+    .\port$650$15 (_0710_),
+    .\port$650$2 (_0696_),
+    .\port$650$3 (_0697_),
+    .\port$650$4 (_0698_),
+    .\port$650$5 (_0699_),
+    .\port$650$6 (_0700_),
+    .\port$650$7 (_0702_),
+    .\port$650$8 (_0703_),
+    .\port$650$9 (_0704_),
     .rst(rst)
   );
   \hwq_top.engine.array.mul_5_7  mul_5_7 (
     .a(a_5_6),
     .b(w_4_7),
     .clk(clk),
-    .\port$653$0 (_0711_),
-    .\port$653$1 (_0713_),
-    .\port$653$10 (_0722_),
-    .\port$653$11 (_0724_),
-    .\port$653$12 (_0725_),
-    .\port$653$13 (_0726_),
-    .\port$653$14 (_0727_),
-    .\port$653$15 (_0728_),
-    .\port$653$2 (_0714_),
-    .\port$653$3 (_0715_),
-    .\port$653$4 (_0716_),
-    .\port$653$5 (_0717_),
-    .\port$653$6 (_0718_),
-    .\port$653$7 (_0719_),
-    .\port$653$8 (_0720_),
-    .\port$653$9 (_0721_),
+    .\port$651$0 (_0711_),
+    .\port$651$1 (_0713_),
+    .\port$651$10 (_0722_),
+    .\port$651$11 (_0724_),
+    .\port$651$12 (_0725_),
+    .\port$651$13 (_0726_),
+    .\port$651$14 (_0727_),
+    .\port$651$15 (_0728_),
+    .\port$651$2 (_0714_),
+    .\port$651$3 (_0715_),
+    .\port$651$4 (_0716_),
+    .\port$651$5 (_0717_),
+    .\port$651$6 (_0718_),
+    .\port$651$7 (_0719_),
+    .\port$651$8 (_0720_),
+    .\port$651$9 (_0721_),
     .rst(rst)
   );
   \hwq_top.engine.array.mul_6_0  mul_6_0 (
     .a(skew_a6_d5),
     .b(w_5_0),
     .clk(clk),
-    .\port$654$0 (_0729_),
-    .\port$654$1 (_0730_),
-    .\port$654$10 (_0740_),
-    .\port$654$11 (_0741_),
-    .\port$654$12 (_0742_),
-    .\port$654$13 (_0743_),
-    .\port$654$14 (_0744_),
-    .\port$654$15 (_0746_),
-    .\port$654$2 (_0731_),
-    .\port$654$3 (_0732_),
-    .\port$654$4 (_0733_),
-    .\port$654$5 (_0735_),
-    .\port$654$6 (_0736_),
-    .\port$654$7 (_0737_),
-    .\port$654$8 (_0738_),
-    .\port$654$9 (_0739_),
+    .\port$652$0 (_0729_),
+    .\port$652$1 (_0730_),
+    .\port$652$10 (_0740_),
+    .\port$652$11 (_0741_),
+    .\port$652$12 (_0742_),
+    .\port$652$13 (_0743_),
+    .\port$652$14 (_0744_),
+    .\port$652$15 (_0746_),
+    .\port$652$2 (_0731_),
+    .\port$652$3 (_0732_),
+    .\port$652$4 (_0733_),
+    .\port$652$5 (_0735_),
+    .\port$652$6 (_0736_),
+    .\port$652$7 (_0737_),
+    .\port$652$8 (_0738_),
+    .\port$652$9 (_0739_),
     .rst(rst)
   );
   \hwq_top.engine.array.mul_6_1  mul_6_1 (
     .a(a_6_0),
     .b(w_5_1),
     .clk(clk),
-    .\port$655$0 (_0747_),
-    .\port$655$1 (_0748_),
-    .\port$655$10 (_0758_),
-    .\port$655$11 (_0759_),
-    .\port$655$12 (_0760_),
-    .\port$655$13 (_0761_),
-    .\port$655$14 (_0762_),
-    .\port$655$15 (_0763_),
-    .\port$655$2 (_0749_),
-    .\port$655$3 (_0750_),
-    .\port$655$4 (_0751_),
-    .\port$655$5 (_0752_),
-    .\port$655$6 (_0753_),
-    .\port$655$7 (_0754_),
-    .\port$655$8 (_0755_),
-    .\port$655$9 (_0757_),
+    .\port$653$0 (_0747_),
+    .\port$653$1 (_0748_),
+    .\port$653$10 (_0758_),
+    .\port$653$11 (_0759_),
+    .\port$653$12 (_0760_),
+    .\port$653$13 (_0761_),
+    .\port$653$14 (_0762_),
+    .\port$653$15 (_0763_),
+    .\port$653$2 (_0749_),
+    .\port$653$3 (_0750_),
+    .\port$653$4 (_0751_),
+    .\port$653$5 (_0752_),
+    .\port$653$6 (_0753_),
+    .\port$653$7 (_0754_),
+    .\port$653$8 (_0755_),
+    .\port$653$9 (_0757_),
     .rst(rst)
   );
   \hwq_top.engine.array.mul_6_2  mul_6_2 (
     .a(a_6_1),
     .b(w_5_2),
     .clk(clk),
-    .\port$656$0 (_0764_),
-    .\port$656$1 (_0765_),
-    .\port$656$10 (_0775_),
-    .\port$656$11 (_0776_),
-    .\port$656$12 (_0777_),
-    .\port$656$13 (_0780_),
-    .\port$656$14 (_0781_),
-    .\port$656$15 (_0782_),
-    .\port$656$2 (_0766_),
-    .\port$656$3 (_0768_),
-    .\port$656$4 (_0769_),
-    .\port$656$5 (_0770_),
-    .\port$656$6 (_0771_),
-    .\port$656$7 (_0772_),
-    .\port$656$8 (_0773_),
-    .\port$656$9 (_0774_),
+    .\port$654$0 (_0764_),
+    .\port$654$1 (_0765_),
+    .\port$654$10 (_0775_),
+    .\port$654$11 (_0776_),
+    .\port$654$12 (_0777_),
+    .\port$654$13 (_0780_),
+    .\port$654$14 (_0781_),
+    .\port$654$15 (_0782_),
+    .\port$654$2 (_0766_),
+    .\port$654$3 (_0768_),
+    .\port$654$4 (_0769_),
+    .\port$654$5 (_0770_),
+    .\port$654$6 (_0771_),
+    .\port$654$7 (_0772_),
+    .\port$654$8 (_0773_),
+    .\port$654$9 (_0774_),
     .rst(rst)
   );
   \hwq_top.engine.array.mul_6_3  mul_6_3 (
     .a(a_6_2),
     .b(w_5_3),
     .clk(clk),
-    .\port$657$0 (_0783_),
-    .\port$657$1 (_0784_),
-    .\port$657$10 (_0794_),
-    .\port$657$11 (_0795_),
-    .\port$657$12 (_0796_),
-    .\port$657$13 (_0797_),
-    .\port$657$14 (_0798_),
-    .\port$657$15 (_0799_),
-    .\port$657$2 (_0785_),
-    .\port$657$3 (_0786_),
-    .\port$657$4 (_0787_),
-    .\port$657$5 (_0788_),
-    .\port$657$6 (_0789_),
-    .\port$657$7 (_0791_),
-    .\port$657$8 (_0792_),
-    .\port$657$9 (_0793_),
+    .\port$655$0 (_0783_),
+    .\port$655$1 (_0784_),
+    .\port$655$10 (_0794_),
+    .\port$655$11 (_0795_),
+    .\port$655$12 (_0796_),
+    .\port$655$13 (_0797_),
+    .\port$655$14 (_0798_),
+    .\port$655$15 (_0799_),
+    .\port$655$2 (_0785_),
+    .\port$655$3 (_0786_),
+    .\port$655$4 (_0787_),
+    .\port$655$5 (_0788_),
+    .\port$655$6 (_0789_),
+    .\port$655$7 (_0791_),
+    .\port$655$8 (_0792_),
+    .\port$655$9 (_0793_),
     .rst(rst)
   );
   \hwq_top.engine.array.mul_6_4  mul_6_4 (
     .a(a_6_3),
     .b(w_5_4),
     .clk(clk),
-    .\port$658$0 (_0800_),
-    .\port$658$1 (_0802_),
-    .\port$658$10 (_0811_),
-    .\port$658$11 (_0813_),
-    .\port$658$12 (_0814_),
-    .\port$658$13 (_0815_),
-    .\port$658$14 (_0816_),
-    .\port$658$15 (_0817_),
-    .\port$658$2 (_0803_),
-    .\port$658$3 (_0804_),
-    .\port$658$4 (_0805_),
-    .\port$658$5 (_0806_),
-    .\port$658$6 (_0807_),
-    .\port$658$7 (_0808_),
-    .\port$658$8 (_0809_),
-    .\port$658$9 (_0810_),
+    .\port$656$0 (_0800_),
+    .\port$656$1 (_0802_),
+    .\port$656$10 (_0811_),
+    .\port$656$11 (_0813_),
+    .\port$656$12 (_0814_),
+    .\port$656$13 (_0815_),
+    .\port$656$14 (_0816_),
+    .\port$656$15 (_0817_),
+    .\port$656$2 (_0803_),
+    .\port$656$3 (_0804_),
+    .\port$656$4 (_0805_),
+    .\port$656$5 (_0806_),
+    .\port$656$6 (_0807_),
+    .\port$656$7 (_0808_),
+    .\port$656$8 (_0809_),
+    .\port$656$9 (_0810_),
     .rst(rst)
   );
   \hwq_top.engine.array.mul_6_5  mul_6_5 (
     .a(a_6_4),
     .b(w_5_5),
     .clk(clk),
-    .\port$659$0 (_0818_),
-    .\port$659$1 (_0819_),
-    .\port$659$10 (_0829_),
-    .\port$659$11 (_0830_),
-    .\port$659$12 (_0831_),
-    .\port$659$13 (_0832_),
-    .\port$659$14 (_0833_),
-    .\port$659$15 (_0835_),
-    .\port$659$2 (_0820_),
-    .\port$659$3 (_0821_),
-    .\port$659$4 (_0822_),
-    .\port$659$5 (_0824_),
-    .\port$659$6 (_0825_),
-    .\port$659$7 (_0826_),
-    .\port$659$8 (_0827_),
-    .\port$659$9 (_0828_),
+    .\port$657$0 (_0818_),
+    .\port$657$1 (_0819_),
+    .\port$657$10 (_0829_),
+    .\port$657$11 (_0830_),
+    .\port$657$12 (_0831_),
+    .\port$657$13 (_0832_),
+    .\port$657$14 (_0833_),
+    .\port$657$15 (_0835_),
+    .\port$657$2 (_0820_),
+    .\port$657$3 (_0821_),
+    .\port$657$4 (_0822_),
+    .\port$657$5 (_0824_),
+    .\port$657$6 (_0825_),
+    .\port$657$7 (_0826_),
+    .\port$657$8 (_0827_),
+    .\port$657$9 (_0828_),
     .rst(rst)
   );
   \hwq_top.engine.array.mul_6_6  mul_6_6 (
     .a(a_6_5),
     .b(w_5_6),
     .clk(clk),
-    .\port$660$0 (_0836_),
-    .\port$660$1 (_0837_),
-    .\port$660$10 (_0847_),
-    .\port$660$11 (_0848_),
-    .\port$660$12 (_0849_),
-    .\port$660$13 (_0850_),
-    .\port$660$14 (_0851_),
-    .\port$660$15 (_0852_),
-    .\port$660$2 (_0838_),
-    .\port$660$3 (_0839_),
-    .\port$660$4 (_0840_),
-    .\port$660$5 (_0841_),
-    .\port$660$6 (_0842_),
-    .\port$660$7 (_0843_),
-    .\port$660$8 (_0844_),
-    .\port$660$9 (_0846_),
+    .\port$658$0 (_0836_),
+    .\port$658$1 (_0837_),
+    .\port$658$10 (_0847_),
+    .\port$658$11 (_0848_),
+    .\port$658$12 (_0849_),
+    .\port$658$13 (_0850_),
+    .\port$658$14 (_0851_),
+    .\port$658$15 (_0852_),
+    .\port$658$2 (_0838_),
+    .\port$658$3 (_0839_),
+    .\port$658$4 (_0840_),
+    .\port$658$5 (_0841_),
+    .\port$658$6 (_0842_),
+    .\port$658$7 (_0843_),
+    .\port$658$8 (_0844_),
+    .\port$658$9 (_0846_),
     .rst(rst)
   );
   \hwq_top.engine.array.mul_6_7  mul_6_7 (
     .a(a_6_6),
     .b(w_5_7),
     .clk(clk),
-    .\port$661$0 (_0853_),
-    .\port$661$1 (_0854_),
-    .\port$661$10 (_0864_),
-    .\port$661$11 (_0865_),
-    .\port$661$12 (_0866_),
-    .\port$661$13 (_0868_),
-    .\port$661$14 (_0869_),
-    .\port$661$15 (_0870_),
-    .\port$661$2 (_0855_),
-    .\port$661$3 (_0857_),
-    .\port$661$4 (_0858_),
-    .\port$661$5 (_0859_),
-    .\port$661$6 (_0860_),
-    .\port$661$7 (_0861_),
-    .\port$661$8 (_0862_),
-    .\port$661$9 (_0863_),
+    .\port$659$0 (_0853_),
+    .\port$659$1 (_0854_),
+    .\port$659$10 (_0864_),
+    .\port$659$11 (_0865_),
+    .\port$659$12 (_0866_),
+    .\port$659$13 (_0868_),
+    .\port$659$14 (_0869_),
+    .\port$659$15 (_0870_),
+    .\port$659$2 (_0855_),
+    .\port$659$3 (_0857_),
+    .\port$659$4 (_0858_),
+    .\port$659$5 (_0859_),
+    .\port$659$6 (_0860_),
+    .\port$659$7 (_0861_),
+    .\port$659$8 (_0862_),
+    .\port$659$9 (_0863_),
     .rst(rst)
   );
   \hwq_top.engine.array.mul_7_0  mul_7_0 (
     .a(skew_a7_d6),
     .b(w_6_0),
     .clk(clk),
-    .\port$662$0 (_0871_),
-    .\port$662$1 (_0872_),
-    .\port$662$10 (_0882_),
-    .\port$662$11 (_0883_),
-    .\port$662$12 (_0884_),
-    .\port$662$13 (_0885_),
-    .\port$662$14 (_0886_),
-    .\port$662$15 (_0887_),
-    .\port$662$2 (_0873_),
-    .\port$662$3 (_0874_),
-    .\port$662$4 (_0875_),
-    .\port$662$5 (_0876_),
-    .\port$662$6 (_0877_),
-    .\port$662$7 (_0879_),
-    .\port$662$8 (_0880_),
-    .\port$662$9 (_0881_),
+    .\port$660$0 (_0871_),
+    .\port$660$1 (_0872_),
+    .\port$660$10 (_0882_),
+    .\port$660$11 (_0883_),
+    .\port$660$12 (_0884_),
+    .\port$660$13 (_0885_),
+    .\port$660$14 (_0886_),
+    .\port$660$15 (_0887_),
+    .\port$660$2 (_0873_),
+    .\port$660$3 (_0874_),
+    .\port$660$4 (_0875_),
+    .\port$660$5 (_0876_),
+    .\port$660$6 (_0877_),
+    .\port$660$7 (_0879_),
+    .\port$660$8 (_0880_),
+    .\port$660$9 (_0881_),
     .rst(rst)
   );
   \hwq_top.engine.array.mul_7_1  mul_7_1 (
     .a(a_7_0),
     .b(w_6_1),
     .clk(clk),
-    .\port$663$0 (_0888_),
-    .\port$663$1 (_0891_),
-    .\port$663$10 (_0900_),
-    .\port$663$11 (_0902_),
-    .\port$663$12 (_0903_),
-    .\port$663$13 (_0904_),
-    .\port$663$14 (_0905_),
-    .\port$663$15 (_0906_),
-    .\port$663$2 (_0892_),
-    .\port$663$3 (_0893_),
-    .\port$663$4 (_0894_),
-    .\port$663$5 (_0895_),
-    .\port$663$6 (_0896_),
-    .\port$663$7 (_0897_),
-    .\port$663$8 (_0898_),
-    .\port$663$9 (_0899_),
+    .\port$661$0 (_0888_),
+    .\port$661$1 (_0891_),
+    .\port$661$10 (_0900_),
+    .\port$661$11 (_0902_),
+    .\port$661$12 (_0903_),
+    .\port$661$13 (_0904_),
+    .\port$661$14 (_0905_),
+    .\port$661$15 (_0906_),
+    .\port$661$2 (_0892_),
+    .\port$661$3 (_0893_),
+    .\port$661$4 (_0894_),
+    .\port$661$5 (_0895_),
+    .\port$661$6 (_0896_),
+    .\port$661$7 (_0897_),
+    .\port$661$8 (_0898_),
+    .\port$661$9 (_0899_),
     .rst(rst)
   );
   \hwq_top.engine.array.mul_7_2  mul_7_2 (
     .a(a_7_1),
     .b(w_6_2),
     .clk(clk),
-    .\port$664$0 (_0907_),
-    .\port$664$1 (_0908_),
-    .\port$664$10 (_0918_),
-    .\port$664$11 (_0919_),
-    .\port$664$12 (_0920_),
-    .\port$664$13 (_0921_),
-    .\port$664$14 (_0922_),
-    .\port$664$15 (_0924_),
-    .\port$664$2 (_0909_),
-    .\port$664$3 (_0910_),
-    .\port$664$4 (_0911_),
-    .\port$664$5 (_0913_),
-    .\port$664$6 (_0914_),
-    .\port$664$7 (_0915_),
-    .\port$664$8 (_0916_),
-    .\port$664$9 (_0917_),
+    .\port$662$0 (_0907_),
+    .\port$662$1 (_0908_),
+    .\port$662$10 (_0918_),
+    .\port$662$11 (_0919_),
+    .\port$662$12 (_0920_),
+    .\port$662$13 (_0921_),
+    .\port$662$14 (_0922_),
+    .\port$662$15 (_0924_),
+    .\port$662$2 (_0909_),
+    .\port$662$3 (_0910_),
+    .\port$662$4 (_0911_),
+    .\port$662$5 (_0913_),
+    .\port$662$6 (_0914_),
+    .\port$662$7 (_0915_),
+    .\port$662$8 (_0916_),
+    .\port$662$9 (_0917_),
     .rst(rst)
   );
   \hwq_top.engine.array.mul_7_3  mul_7_3 (
     .a(a_7_2),
     .b(w_6_3),
     .clk(clk),
-    .\port$665$0 (_0925_),
-    .\port$665$1 (_0926_),
-    .\port$665$10 (_0936_),
-    .\port$665$11 (_0937_),
-    .\port$665$12 (_0938_),
-    .\port$665$13 (_0939_),
-    .\port$665$14 (_0940_),
-    .\port$665$15 (_0941_),
-    .\port$665$2 (_0927_),
-    .\port$665$3 (_0928_),
-    .\port$665$4 (_0929_),
-    .\port$665$5 (_0930_),
-    .\port$665$6 (_0931_),
-    .\port$665$7 (_0932_),
-    .\port$665$8 (_0933_),
-    .\port$665$9 (_0935_),
+    .\port$663$0 (_0925_),
+    .\port$663$1 (_0926_),
+    .\port$663$10 (_0936_),
+    .\port$663$11 (_0937_),
+    .\port$663$12 (_0938_),
+    .\port$663$13 (_0939_),
+    .\port$663$14 (_0940_),
+    .\port$663$15 (_0941_),
+    .\port$663$2 (_0927_),
+    .\port$663$3 (_0928_),
+    .\port$663$4 (_0929_),
+    .\port$663$5 (_0930_),
+    .\port$663$6 (_0931_),
+    .\port$663$7 (_0932_),
+    .\port$663$8 (_0933_),
+    .\port$663$9 (_0935_),
     .rst(rst)
   );
   \hwq_top.engine.array.mul_7_4  mul_7_4 (
     .a(a_7_3),
     .b(w_6_4),
     .clk(clk),
-    .\port$666$0 (_0942_),
-    .\port$666$1 (_0943_),
-    .\port$666$10 (_0953_),
-    .\port$666$11 (_0954_),
-    .\port$666$12 (_0955_),
-    .\port$666$13 (_0957_),
-    .\port$666$14 (_0958_),
-    .\port$666$15 (_0959_),
-    .\port$666$2 (_0944_),
-    .\port$666$3 (_0946_),
-    .\port$666$4 (_0947_),
-    .\port$666$5 (_0948_),
-    .\port$666$6 (_0949_),
-    .\port$666$7 (_0950_),
-    .\port$666$8 (_0951_),
-    .\port$666$9 (_0952_),
+    .\port$664$0 (_0942_),
+    .\port$664$1 (_0943_),
+    .\port$664$10 (_0953_),
+    .\port$664$11 (_0954_),
+    .\port$664$12 (_0955_),
+    .\port$664$13 (_0957_),
+    .\port$664$14 (_0958_),
+    .\port$664$15 (_0959_),
+    .\port$664$2 (_0944_),
+    .\port$664$3 (_0946_),
+    .\port$664$4 (_0947_),
+    .\port$664$5 (_0948_),
+    .\port$664$6 (_0949_),
+    .\port$664$7 (_0950_),
+    .\port$664$8 (_0951_),
+    .\port$664$9 (_0952_),
     .rst(rst)
   );
   \hwq_top.engine.array.mul_7_5  mul_7_5 (
     .a(a_7_4),
     .b(w_6_5),
     .clk(clk),
-    .\port$667$0 (_0960_),
-    .\port$667$1 (_0961_),
-    .\port$667$10 (_0971_),
-    .\port$667$11 (_0972_),
-    .\port$667$12 (_0973_),
-    .\port$667$13 (_0974_),
-    .\port$667$14 (_0975_),
-    .\port$667$15 (_0976_),
-    .\port$667$2 (_0962_),
-    .\port$667$3 (_0963_),
-    .\port$667$4 (_0964_),
-    .\port$667$5 (_0965_),
-    .\port$667$6 (_0966_),
-    .\port$667$7 (_0968_),
-    .\port$667$8 (_0969_),
-    .\port$667$9 (_0970_),
+    .\port$665$0 (_0960_),
+    .\port$665$1 (_0961_),
+    .\port$665$10 (_0971_),
+    .\port$665$11 (_0972_),
+    .\port$665$12 (_0973_),
+    .\port$665$13 (_0974_),
+    .\port$665$14 (_0975_),
+    .\port$665$15 (_0976_),
+    .\port$665$2 (_0962_),
+    .\port$665$3 (_0963_),
+    .\port$665$4 (_0964_),
+    .\port$665$5 (_0965_),
+    .\port$665$6 (_0966_),
+    .\port$665$7 (_0968_),
+    .\port$665$8 (_0969_),
+    .\port$665$9 (_0970_),
     .rst(rst)
   );
   \hwq_top.engine.array.mul_7_6  mul_7_6 (
     .a(a_7_5),
     .b(w_6_6),
     .clk(clk),
-    .\port$668$0 (_0977_),
-    .\port$668$1 (_0979_),
-    .\port$668$10 (_0988_),
-    .\port$668$11 (_0990_),
-    .\port$668$12 (_0991_),
-    .\port$668$13 (_0992_),
-    .\port$668$14 (_0993_),
-    .\port$668$15 (_0994_),
-    .\port$668$2 (_0980_),
-    .\port$668$3 (_0981_),
-    .\port$668$4 (_0982_),
-    .\port$668$5 (_0983_),
-    .\port$668$6 (_0984_),
-    .\port$668$7 (_0985_),
-    .\port$668$8 (_0986_),
-    .\port$668$9 (_0987_),
+    .\port$666$0 (_0977_),
+    .\port$666$1 (_0979_),
+    .\port$666$10 (_0988_),
+    .\port$666$11 (_0990_),
+    .\port$666$12 (_0991_),
+    .\port$666$13 (_0992_),
+    .\port$666$14 (_0993_),
+    .\port$666$15 (_0994_),
+    .\port$666$2 (_0980_),
+    .\port$666$3 (_0981_),
+    .\port$666$4 (_0982_),
+    .\port$666$5 (_0983_),
+    .\port$666$6 (_0984_),
+    .\port$666$7 (_0985_),
+    .\port$666$8 (_0986_),
+    .\port$666$9 (_0987_),
     .rst(rst)
   );
   \hwq_top.engine.array.mul_7_7  mul_7_7 (
     .a(a_7_6),
     .b(w_6_7),
     .clk(clk),
-    .\port$669$0 (_0995_),
-    .\port$669$1 (_0996_),
-    .\port$669$10 (_1007_),
-    .\port$669$11 (_1008_),
-    .\port$669$12 (_1009_),
-    .\port$669$13 (_1010_),
-    .\port$669$14 (_1011_),
-    .\port$669$15 (_1013_),
-    .\port$669$2 (_0997_),
-    .\port$669$3 (_0998_),
-    .\port$669$4 (_0999_),
-    .\port$669$5 (_1002_),
-    .\port$669$6 (_1003_),
-    .\port$669$7 (_1004_),
-    .\port$669$8 (_1005_),
-    .\port$669$9 (_1006_),
+    .\port$667$0 (_0995_),
+    .\port$667$1 (_0996_),
+    .\port$667$10 (_1007_),
+    .\port$667$11 (_1008_),
+    .\port$667$12 (_1009_),
+    .\port$667$13 (_1010_),
+    .\port$667$14 (_1011_),
+    .\port$667$15 (_1013_),
+    .\port$667$2 (_0997_),
+    .\port$667$3 (_0998_),
+    .\port$667$4 (_0999_),
+    .\port$667$5 (_1002_),
+    .\port$667$6 (_1003_),
+    .\port$667$7 (_1004_),
+    .\port$667$8 (_1005_),
+    .\port$667$9 (_1006_),
     .rst(rst)
   );
   assign en = 1'h1;
@@ -10917,7 +10994,449 @@ module \hwq_top.engine.array (i_w, clk, rst, i_valid, i_last, drain_valid, o_dat
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array.mul_0_0 (rst, a, b, \port$606$0 , \port$606$1 , \port$606$2 , \port$606$3 , \port$606$4 , \port$606$5 , \port$606$6 , \port$606$7 , \port$606$8 , \port$606$9 , \port$606$10 , \port$606$11 , \port$606$12 , \port$606$13 , \port$606$14 , \port$606$15 , clk);
+module \hwq_top.engine.array.mul_0_0 (rst, a, b, \port$604$0 , \port$604$1 , \port$604$2 , \port$604$3 , \port$604$4 , \port$604$5 , \port$604$6 , \port$604$7 , \port$604$8 , \port$604$9 , \port$604$10 , \port$604$11 , \port$604$12 , \port$604$13 , \port$604$14 , \port$604$15 , clk);
+  wire _00_;
+  wire _01_;
+  wire _02_;
+  wire _03_;
+  wire _04_;
+  wire _05_;
+  wire _06_;
+  wire _07_;
+  wire _08_;
+  wire _09_;
+  wire _10_;
+  wire _11_;
+  wire _12_;
+  wire _13_;
+  wire _14_;
+  wire _15_;
+  wire _16_;
+  wire _17_;
+  wire _18_;
+  wire _19_;
+  wire _20_;
+  wire _21_;
+  wire _22_;
+  wire _23_;
+  wire _24_;
+  wire _25_;
+  wire _26_;
+  wire _27_;
+  wire _28_;
+  wire _29_;
+  wire _30_;
+  wire _31_;
+  wire _32_;
+  wire _33_;
+  wire _34_;
+  wire _35_;
+  wire [17:0] \$signal ;
+  input [7:0] a;
+  wire [7:0] a;
+  input [7:0] b;
+  wire [7:0] b;
+  wire [17:0] b18;
+  input clk;
+  wire clk;
+  wire en;
+  wire [15:0] p;
+  wire [35:0] p36;
+  output \port$604$0 ;
+  wire \port$604$0 ;
+  output \port$604$1 ;
+  wire \port$604$1 ;
+  output \port$604$10 ;
+  wire \port$604$10 ;
+  output \port$604$11 ;
+  wire \port$604$11 ;
+  output \port$604$12 ;
+  wire \port$604$12 ;
+  output \port$604$13 ;
+  wire \port$604$13 ;
+  output \port$604$14 ;
+  wire \port$604$14 ;
+  output \port$604$15 ;
+  wire \port$604$15 ;
+  output \port$604$2 ;
+  wire \port$604$2 ;
+  output \port$604$3 ;
+  wire \port$604$3 ;
+  output \port$604$4 ;
+  wire \port$604$4 ;
+  output \port$604$5 ;
+  wire \port$604$5 ;
+  output \port$604$6 ;
+  wire \port$604$6 ;
+  output \port$604$7 ;
+  wire \port$604$7 ;
+  output \port$604$8 ;
+  wire \port$604$8 ;
+  output \port$604$9 ;
+  wire \port$604$9 ;
+  input rst;
+  wire rst;
+  MULT18X18D #(
+    .CAS_MATCH_REG("FALSE"),
+    .CLK0_DIV("ENABLED"),
+    .CLK1_DIV("ENABLED"),
+    .CLK2_DIV("ENABLED"),
+    .CLK3_DIV("ENABLED"),
+    .GSR("DISABLED"),
+    .HIGHSPEED_CLK("NONE"),
+    .MULT_BYPASS("DISABLED"),
+    .REG_INPUTA_CLK("CLK0"),
+    .REG_INPUTB_CLK("CLK0"),
+    .REG_INPUTC_CLK("NONE"),
+    .REG_OUTPUT_CLK("CLK0"),
+    .REG_PIPELINE_CLK("NONE"),
+    .RESETMODE("SYNC"),
+    .SOURCEB_MODE("B_SHIFT")
+  ) dsp (
+    .A0(a[0]),
+    .A1(a[1]),
+    .A10(a[7]),
+    .A11(a[7]),
+    .A12(a[7]),
+    .A13(a[7]),
+    .A14(a[7]),
+    .A15(a[7]),
+    .A16(a[7]),
+    .A17(a[7]),
+    .A2(a[2]),
+    .A3(a[3]),
+    .A4(a[4]),
+    .A5(a[5]),
+    .A6(a[6]),
+    .A7(a[7]),
+    .A8(a[7]),
+    .A9(a[7]),
+    .B0(b[0]),
+    .B1(b[1]),
+    .B10(b[7]),
+    .B11(b[7]),
+    .B12(b[7]),
+    .B13(b[7]),
+    .B14(b[7]),
+    .B15(b[7]),
+    .B16(b[7]),
+    .B17(b[7]),
+    .B2(b[2]),
+    .B3(b[3]),
+    .B4(b[4]),
+    .B5(b[5]),
+    .B6(b[6]),
+    .B7(b[7]),
+    .B8(b[7]),
+    .B9(b[7]),
+    .C0(1'h0),
+    .C1(1'h0),
+    .C10(1'h0),
+    .C11(1'h0),
+    .C12(1'h0),
+    .C13(1'h0),
+    .C14(1'h0),
+    .C15(1'h0),
+    .C16(1'h0),
+    .C17(1'h0),
+    .C2(1'h0),
+    .C3(1'h0),
+    .C4(1'h0),
+    .C5(1'h0),
+    .C6(1'h0),
+    .C7(1'h0),
+    .C8(1'h0),
+    .C9(1'h0),
+    .CE0(1'h1),
+    .CLK0(clk),
+    .P0(_00_),
+    .P1(_11_),
+    .P10(_02_),
+    .P11(_03_),
+    .P12(_04_),
+    .P13(_05_),
+    .P14(_06_),
+    .P15(_07_),
+    .P16(_08_),
+    .P17(_09_),
+    .P18(_10_),
+    .P19(_12_),
+    .P2(_22_),
+    .P20(_13_),
+    .P21(_14_),
+    .P22(_15_),
+    .P23(_16_),
+    .P24(_17_),
+    .P25(_18_),
+    .P26(_19_),
+    .P27(_20_),
+    .P28(_21_),
+    .P29(_23_),
+    .P3(_30_),
+    .P30(_24_),
+    .P31(_25_),
+    .P32(_26_),
+    .P33(_27_),
+    .P34(_28_),
+    .P35(_29_),
+    .P4(_31_),
+    .P5(_32_),
+    .P6(_33_),
+    .P7(_34_),
+    .P8(_35_),
+    .P9(_01_),
+    .RST0(rst),
+    .SIGNEDA(1'h1),
+    .SIGNEDB(1'h1),
+    .SOURCEA(1'h0),
+    .SOURCEB(1'h0)
+  );
+  assign \$signal  = { a[7], a[7], a[7], a[7], a[7], a[7], a[7], a[7], a[7], a[7], a };
+  assign b18 = { b[7], b[7], b[7], b[7], b[7], b[7], b[7], b[7], b[7], b[7], b };
+  assign p = { _07_, _06_, _05_, _04_, _03_, _02_, _01_, _35_, _34_, _33_, _32_, _31_, _30_, _22_, _11_, _00_ };
+  assign p36 = { _29_, _28_, _27_, _26_, _25_, _24_, _23_, _21_, _20_, _19_, _18_, _17_, _16_, _15_, _14_, _13_, _12_, _10_, _09_, _08_, _07_, _06_, _05_, _04_, _03_, _02_, _01_, _35_, _34_, _33_, _32_, _31_, _30_, _22_, _11_, _00_ };
+  assign en = 1'h1;
+  assign \port$604$0  = _00_;
+  assign \port$604$1  = _11_;
+  assign \port$604$2  = _22_;
+  assign \port$604$3  = _30_;
+  assign \port$604$4  = _31_;
+  assign \port$604$5  = _32_;
+  assign \port$604$6  = _33_;
+  assign \port$604$7  = _34_;
+  assign \port$604$8  = _35_;
+  assign \port$604$9  = _01_;
+  assign \port$604$10  = _02_;
+  assign \port$604$11  = _03_;
+  assign \port$604$12  = _04_;
+  assign \port$604$13  = _05_;
+  assign \port$604$14  = _06_;
+  assign \port$604$15  = _07_;
+endmodule
+
+(* generator = "Amaranth" *)
+module \hwq_top.engine.array.mul_0_1 (rst, \port$605$0 , \port$605$1 , \port$605$2 , \port$605$3 , \port$605$4 , \port$605$5 , \port$605$6 , \port$605$7 , \port$605$8 , \port$605$9 , \port$605$10 , \port$605$11 , \port$605$12 , \port$605$13 , \port$605$14 , \port$605$15 , b, a, clk);
+  wire _00_;
+  wire _01_;
+  wire _02_;
+  wire _03_;
+  wire _04_;
+  wire _05_;
+  wire _06_;
+  wire _07_;
+  wire _08_;
+  wire _09_;
+  wire _10_;
+  wire _11_;
+  wire _12_;
+  wire _13_;
+  wire _14_;
+  wire _15_;
+  wire _16_;
+  wire _17_;
+  wire _18_;
+  wire _19_;
+  wire _20_;
+  wire _21_;
+  wire _22_;
+  wire _23_;
+  wire _24_;
+  wire _25_;
+  wire _26_;
+  wire _27_;
+  wire _28_;
+  wire _29_;
+  wire _30_;
+  wire _31_;
+  wire _32_;
+  wire _33_;
+  wire _34_;
+  wire _35_;
+  wire [17:0] \$signal ;
+  input [7:0] a;
+  wire [7:0] a;
+  input [7:0] b;
+  wire [7:0] b;
+  wire [17:0] b18;
+  input clk;
+  wire clk;
+  wire en;
+  wire [15:0] p;
+  wire [35:0] p36;
+  output \port$605$0 ;
+  wire \port$605$0 ;
+  output \port$605$1 ;
+  wire \port$605$1 ;
+  output \port$605$10 ;
+  wire \port$605$10 ;
+  output \port$605$11 ;
+  wire \port$605$11 ;
+  output \port$605$12 ;
+  wire \port$605$12 ;
+  output \port$605$13 ;
+  wire \port$605$13 ;
+  output \port$605$14 ;
+  wire \port$605$14 ;
+  output \port$605$15 ;
+  wire \port$605$15 ;
+  output \port$605$2 ;
+  wire \port$605$2 ;
+  output \port$605$3 ;
+  wire \port$605$3 ;
+  output \port$605$4 ;
+  wire \port$605$4 ;
+  output \port$605$5 ;
+  wire \port$605$5 ;
+  output \port$605$6 ;
+  wire \port$605$6 ;
+  output \port$605$7 ;
+  wire \port$605$7 ;
+  output \port$605$8 ;
+  wire \port$605$8 ;
+  output \port$605$9 ;
+  wire \port$605$9 ;
+  input rst;
+  wire rst;
+  MULT18X18D #(
+    .CAS_MATCH_REG("FALSE"),
+    .CLK0_DIV("ENABLED"),
+    .CLK1_DIV("ENABLED"),
+    .CLK2_DIV("ENABLED"),
+    .CLK3_DIV("ENABLED"),
+    .GSR("DISABLED"),
+    .HIGHSPEED_CLK("NONE"),
+    .MULT_BYPASS("DISABLED"),
+    .REG_INPUTA_CLK("CLK0"),
+    .REG_INPUTB_CLK("CLK0"),
+    .REG_INPUTC_CLK("NONE"),
+    .REG_OUTPUT_CLK("CLK0"),
+    .REG_PIPELINE_CLK("NONE"),
+    .RESETMODE("SYNC"),
+    .SOURCEB_MODE("B_SHIFT")
+  ) dsp (
+    .A0(a[0]),
+    .A1(a[1]),
+    .A10(a[7]),
+    .A11(a[7]),
+    .A12(a[7]),
+    .A13(a[7]),
+    .A14(a[7]),
+    .A15(a[7]),
+    .A16(a[7]),
+    .A17(a[7]),
+    .A2(a[2]),
+    .A3(a[3]),
+    .A4(a[4]),
+    .A5(a[5]),
+    .A6(a[6]),
+    .A7(a[7]),
+    .A8(a[7]),
+    .A9(a[7]),
+    .B0(b[0]),
+    .B1(b[1]),
+    .B10(b[7]),
+    .B11(b[7]),
+    .B12(b[7]),
+    .B13(b[7]),
+    .B14(b[7]),
+    .B15(b[7]),
+    .B16(b[7]),
+    .B17(b[7]),
+    .B2(b[2]),
+    .B3(b[3]),
+    .B4(b[4]),
+    .B5(b[5]),
+    .B6(b[6]),
+    .B7(b[7]),
+    .B8(b[7]),
+    .B9(b[7]),
+    .C0(1'h0),
+    .C1(1'h0),
+    .C10(1'h0),
+    .C11(1'h0),
+    .C12(1'h0),
+    .C13(1'h0),
+    .C14(1'h0),
+    .C15(1'h0),
+    .C16(1'h0),
+    .C17(1'h0),
+    .C2(1'h0),
+    .C3(1'h0),
+    .C4(1'h0),
+    .C5(1'h0),
+    .C6(1'h0),
+    .C7(1'h0),
+    .C8(1'h0),
+    .C9(1'h0),
+    .CE0(1'h1),
+    .CLK0(clk),
+    .P0(_00_),
+    .P1(_11_),
+    .P10(_02_),
+    .P11(_03_),
+    .P12(_04_),
+    .P13(_05_),
+    .P14(_06_),
+    .P15(_07_),
+    .P16(_08_),
+    .P17(_09_),
+    .P18(_10_),
+    .P19(_12_),
+    .P2(_22_),
+    .P20(_13_),
+    .P21(_14_),
+    .P22(_15_),
+    .P23(_16_),
+    .P24(_17_),
+    .P25(_18_),
+    .P26(_19_),
+    .P27(_20_),
+    .P28(_21_),
+    .P29(_23_),
+    .P3(_30_),
+    .P30(_24_),
+    .P31(_25_),
+    .P32(_26_),
+    .P33(_27_),
+    .P34(_28_),
+    .P35(_29_),
+    .P4(_31_),
+    .P5(_32_),
+    .P6(_33_),
+    .P7(_34_),
+    .P8(_35_),
+    .P9(_01_),
+    .RST0(rst),
+    .SIGNEDA(1'h1),
+    .SIGNEDB(1'h1),
+    .SOURCEA(1'h0),
+    .SOURCEB(1'h0)
+  );
+  assign \$signal  = { a[7], a[7], a[7], a[7], a[7], a[7], a[7], a[7], a[7], a[7], a };
+  assign b18 = { b[7], b[7], b[7], b[7], b[7], b[7], b[7], b[7], b[7], b[7], b };
+  assign p = { _07_, _06_, _05_, _04_, _03_, _02_, _01_, _35_, _34_, _33_, _32_, _31_, _30_, _22_, _11_, _00_ };
+  assign p36 = { _29_, _28_, _27_, _26_, _25_, _24_, _23_, _21_, _20_, _19_, _18_, _17_, _16_, _15_, _14_, _13_, _12_, _10_, _09_, _08_, _07_, _06_, _05_, _04_, _03_, _02_, _01_, _35_, _34_, _33_, _32_, _31_, _30_, _22_, _11_, _00_ };
+  assign en = 1'h1;
+  assign \port$605$0  = _00_;
+  assign \port$605$1  = _11_;
+  assign \port$605$2  = _22_;
+  assign \port$605$3  = _30_;
+  assign \port$605$4  = _31_;
+  assign \port$605$5  = _32_;
+  assign \port$605$6  = _33_;
+  assign \port$605$7  = _34_;
+  assign \port$605$8  = _35_;
+  assign \port$605$9  = _01_;
+  assign \port$605$10  = _02_;
+  assign \port$605$11  = _03_;
+  assign \port$605$12  = _04_;
+  assign \port$605$13  = _05_;
+  assign \port$605$14  = _06_;
+  assign \port$605$15  = _07_;
+endmodule
+
+(* generator = "Amaranth" *)
+module \hwq_top.engine.array.mul_0_2 (rst, \port$606$0 , \port$606$1 , \port$606$2 , \port$606$3 , \port$606$4 , \port$606$5 , \port$606$6 , \port$606$7 , \port$606$8 , \port$606$9 , \port$606$10 , \port$606$11 , \port$606$12 , \port$606$13 , \port$606$14 , \port$606$15 , b, a, clk);
   wire _00_;
   wire _01_;
   wire _02_;
@@ -11138,7 +11657,7 @@ module \hwq_top.engine.array.mul_0_0 (rst, a, b, \port$606$0 , \port$606$1 , \po
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array.mul_0_1 (rst, \port$607$0 , \port$607$1 , \port$607$2 , \port$607$3 , \port$607$4 , \port$607$5 , \port$607$6 , \port$607$7 , \port$607$8 , \port$607$9 , \port$607$10 , \port$607$11 , \port$607$12 , \port$607$13 , \port$607$14 , \port$607$15 , b, a, clk);
+module \hwq_top.engine.array.mul_0_3 (rst, \port$607$0 , \port$607$1 , \port$607$2 , \port$607$3 , \port$607$4 , \port$607$5 , \port$607$6 , \port$607$7 , \port$607$8 , \port$607$9 , \port$607$10 , \port$607$11 , \port$607$12 , \port$607$13 , \port$607$14 , \port$607$15 , b, a, clk);
   wire _00_;
   wire _01_;
   wire _02_;
@@ -11359,7 +11878,7 @@ module \hwq_top.engine.array.mul_0_1 (rst, \port$607$0 , \port$607$1 , \port$607
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array.mul_0_2 (rst, \port$608$0 , \port$608$1 , \port$608$2 , \port$608$3 , \port$608$4 , \port$608$5 , \port$608$6 , \port$608$7 , \port$608$8 , \port$608$9 , \port$608$10 , \port$608$11 , \port$608$12 , \port$608$13 , \port$608$14 , \port$608$15 , b, a, clk);
+module \hwq_top.engine.array.mul_0_4 (rst, \port$608$0 , \port$608$1 , \port$608$2 , \port$608$3 , \port$608$4 , \port$608$5 , \port$608$6 , \port$608$7 , \port$608$8 , \port$608$9 , \port$608$10 , \port$608$11 , \port$608$12 , \port$608$13 , \port$608$14 , \port$608$15 , b, a, clk);
   wire _00_;
   wire _01_;
   wire _02_;
@@ -11580,7 +12099,7 @@ module \hwq_top.engine.array.mul_0_2 (rst, \port$608$0 , \port$608$1 , \port$608
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array.mul_0_3 (rst, \port$609$0 , \port$609$1 , \port$609$2 , \port$609$3 , \port$609$4 , \port$609$5 , \port$609$6 , \port$609$7 , \port$609$8 , \port$609$9 , \port$609$10 , \port$609$11 , \port$609$12 , \port$609$13 , \port$609$14 , \port$609$15 , b, a, clk);
+module \hwq_top.engine.array.mul_0_5 (rst, \port$609$0 , \port$609$1 , \port$609$2 , \port$609$3 , \port$609$4 , \port$609$5 , \port$609$6 , \port$609$7 , \port$609$8 , \port$609$9 , \port$609$10 , \port$609$11 , \port$609$12 , \port$609$13 , \port$609$14 , \port$609$15 , b, a, clk);
   wire _00_;
   wire _01_;
   wire _02_;
@@ -11801,7 +12320,7 @@ module \hwq_top.engine.array.mul_0_3 (rst, \port$609$0 , \port$609$1 , \port$609
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array.mul_0_4 (rst, \port$610$0 , \port$610$1 , \port$610$2 , \port$610$3 , \port$610$4 , \port$610$5 , \port$610$6 , \port$610$7 , \port$610$8 , \port$610$9 , \port$610$10 , \port$610$11 , \port$610$12 , \port$610$13 , \port$610$14 , \port$610$15 , b, a, clk);
+module \hwq_top.engine.array.mul_0_6 (rst, \port$610$0 , \port$610$1 , \port$610$2 , \port$610$3 , \port$610$4 , \port$610$5 , \port$610$6 , \port$610$7 , \port$610$8 , \port$610$9 , \port$610$10 , \port$610$11 , \port$610$12 , \port$610$13 , \port$610$14 , \port$610$15 , b, a, clk);
   wire _00_;
   wire _01_;
   wire _02_;
@@ -12022,7 +12541,7 @@ module \hwq_top.engine.array.mul_0_4 (rst, \port$610$0 , \port$610$1 , \port$610
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array.mul_0_5 (rst, \port$611$0 , \port$611$1 , \port$611$2 , \port$611$3 , \port$611$4 , \port$611$5 , \port$611$6 , \port$611$7 , \port$611$8 , \port$611$9 , \port$611$10 , \port$611$11 , \port$611$12 , \port$611$13 , \port$611$14 , \port$611$15 , b, a, clk);
+module \hwq_top.engine.array.mul_0_7 (rst, \port$611$0 , \port$611$1 , \port$611$2 , \port$611$3 , \port$611$4 , \port$611$5 , \port$611$6 , \port$611$7 , \port$611$8 , \port$611$9 , \port$611$10 , \port$611$11 , \port$611$12 , \port$611$13 , \port$611$14 , \port$611$15 , b, a, clk);
   wire _00_;
   wire _01_;
   wire _02_;
@@ -12243,7 +12762,7 @@ module \hwq_top.engine.array.mul_0_5 (rst, \port$611$0 , \port$611$1 , \port$611
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array.mul_0_6 (rst, \port$612$0 , \port$612$1 , \port$612$2 , \port$612$3 , \port$612$4 , \port$612$5 , \port$612$6 , \port$612$7 , \port$612$8 , \port$612$9 , \port$612$10 , \port$612$11 , \port$612$12 , \port$612$13 , \port$612$14 , \port$612$15 , b, a, clk);
+module \hwq_top.engine.array.mul_1_0 (rst, \port$612$0 , \port$612$1 , \port$612$2 , \port$612$3 , \port$612$4 , \port$612$5 , \port$612$6 , \port$612$7 , \port$612$8 , \port$612$9 , \port$612$10 , \port$612$11 , \port$612$12 , \port$612$13 , \port$612$14 , \port$612$15 , a, b, clk);
   wire _00_;
   wire _01_;
   wire _02_;
@@ -12464,7 +12983,7 @@ module \hwq_top.engine.array.mul_0_6 (rst, \port$612$0 , \port$612$1 , \port$612
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array.mul_0_7 (rst, \port$613$0 , \port$613$1 , \port$613$2 , \port$613$3 , \port$613$4 , \port$613$5 , \port$613$6 , \port$613$7 , \port$613$8 , \port$613$9 , \port$613$10 , \port$613$11 , \port$613$12 , \port$613$13 , \port$613$14 , \port$613$15 , b, a, clk);
+module \hwq_top.engine.array.mul_1_1 (rst, \port$613$0 , \port$613$1 , \port$613$2 , \port$613$3 , \port$613$4 , \port$613$5 , \port$613$6 , \port$613$7 , \port$613$8 , \port$613$9 , \port$613$10 , \port$613$11 , \port$613$12 , \port$613$13 , \port$613$14 , \port$613$15 , b, a, clk);
   wire _00_;
   wire _01_;
   wire _02_;
@@ -12685,7 +13204,7 @@ module \hwq_top.engine.array.mul_0_7 (rst, \port$613$0 , \port$613$1 , \port$613
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array.mul_1_0 (rst, \port$614$0 , \port$614$1 , \port$614$2 , \port$614$3 , \port$614$4 , \port$614$5 , \port$614$6 , \port$614$7 , \port$614$8 , \port$614$9 , \port$614$10 , \port$614$11 , \port$614$12 , \port$614$13 , \port$614$14 , \port$614$15 , a, b, clk);
+module \hwq_top.engine.array.mul_1_2 (rst, \port$614$0 , \port$614$1 , \port$614$2 , \port$614$3 , \port$614$4 , \port$614$5 , \port$614$6 , \port$614$7 , \port$614$8 , \port$614$9 , \port$614$10 , \port$614$11 , \port$614$12 , \port$614$13 , \port$614$14 , \port$614$15 , b, a, clk);
   wire _00_;
   wire _01_;
   wire _02_;
@@ -12906,7 +13425,7 @@ module \hwq_top.engine.array.mul_1_0 (rst, \port$614$0 , \port$614$1 , \port$614
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array.mul_1_1 (rst, \port$615$0 , \port$615$1 , \port$615$2 , \port$615$3 , \port$615$4 , \port$615$5 , \port$615$6 , \port$615$7 , \port$615$8 , \port$615$9 , \port$615$10 , \port$615$11 , \port$615$12 , \port$615$13 , \port$615$14 , \port$615$15 , b, a, clk);
+module \hwq_top.engine.array.mul_1_3 (rst, \port$615$0 , \port$615$1 , \port$615$2 , \port$615$3 , \port$615$4 , \port$615$5 , \port$615$6 , \port$615$7 , \port$615$8 , \port$615$9 , \port$615$10 , \port$615$11 , \port$615$12 , \port$615$13 , \port$615$14 , \port$615$15 , b, a, clk);
   wire _00_;
   wire _01_;
   wire _02_;
@@ -13127,7 +13646,7 @@ module \hwq_top.engine.array.mul_1_1 (rst, \port$615$0 , \port$615$1 , \port$615
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array.mul_1_2 (rst, \port$616$0 , \port$616$1 , \port$616$2 , \port$616$3 , \port$616$4 , \port$616$5 , \port$616$6 , \port$616$7 , \port$616$8 , \port$616$9 , \port$616$10 , \port$616$11 , \port$616$12 , \port$616$13 , \port$616$14 , \port$616$15 , b, a, clk);
+module \hwq_top.engine.array.mul_1_4 (rst, \port$616$0 , \port$616$1 , \port$616$2 , \port$616$3 , \port$616$4 , \port$616$5 , \port$616$6 , \port$616$7 , \port$616$8 , \port$616$9 , \port$616$10 , \port$616$11 , \port$616$12 , \port$616$13 , \port$616$14 , \port$616$15 , b, a, clk);
   wire _00_;
   wire _01_;
   wire _02_;
@@ -13348,7 +13867,7 @@ module \hwq_top.engine.array.mul_1_2 (rst, \port$616$0 , \port$616$1 , \port$616
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array.mul_1_3 (rst, \port$617$0 , \port$617$1 , \port$617$2 , \port$617$3 , \port$617$4 , \port$617$5 , \port$617$6 , \port$617$7 , \port$617$8 , \port$617$9 , \port$617$10 , \port$617$11 , \port$617$12 , \port$617$13 , \port$617$14 , \port$617$15 , b, a, clk);
+module \hwq_top.engine.array.mul_1_5 (rst, \port$617$0 , \port$617$1 , \port$617$2 , \port$617$3 , \port$617$4 , \port$617$5 , \port$617$6 , \port$617$7 , \port$617$8 , \port$617$9 , \port$617$10 , \port$617$11 , \port$617$12 , \port$617$13 , \port$617$14 , \port$617$15 , b, a, clk);
   wire _00_;
   wire _01_;
   wire _02_;
@@ -13569,7 +14088,7 @@ module \hwq_top.engine.array.mul_1_3 (rst, \port$617$0 , \port$617$1 , \port$617
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array.mul_1_4 (rst, \port$618$0 , \port$618$1 , \port$618$2 , \port$618$3 , \port$618$4 , \port$618$5 , \port$618$6 , \port$618$7 , \port$618$8 , \port$618$9 , \port$618$10 , \port$618$11 , \port$618$12 , \port$618$13 , \port$618$14 , \port$618$15 , b, a, clk);
+module \hwq_top.engine.array.mul_1_6 (rst, \port$618$0 , \port$618$1 , \port$618$2 , \port$618$3 , \port$618$4 , \port$618$5 , \port$618$6 , \port$618$7 , \port$618$8 , \port$618$9 , \port$618$10 , \port$618$11 , \port$618$12 , \port$618$13 , \port$618$14 , \port$618$15 , b, a, clk);
   wire _00_;
   wire _01_;
   wire _02_;
@@ -13790,7 +14309,7 @@ module \hwq_top.engine.array.mul_1_4 (rst, \port$618$0 , \port$618$1 , \port$618
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array.mul_1_5 (rst, \port$619$0 , \port$619$1 , \port$619$2 , \port$619$3 , \port$619$4 , \port$619$5 , \port$619$6 , \port$619$7 , \port$619$8 , \port$619$9 , \port$619$10 , \port$619$11 , \port$619$12 , \port$619$13 , \port$619$14 , \port$619$15 , b, a, clk);
+module \hwq_top.engine.array.mul_1_7 (rst, \port$619$0 , \port$619$1 , \port$619$2 , \port$619$3 , \port$619$4 , \port$619$5 , \port$619$6 , \port$619$7 , \port$619$8 , \port$619$9 , \port$619$10 , \port$619$11 , \port$619$12 , \port$619$13 , \port$619$14 , \port$619$15 , b, a, clk);
   wire _00_;
   wire _01_;
   wire _02_;
@@ -14011,7 +14530,7 @@ module \hwq_top.engine.array.mul_1_5 (rst, \port$619$0 , \port$619$1 , \port$619
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array.mul_1_6 (rst, \port$620$0 , \port$620$1 , \port$620$2 , \port$620$3 , \port$620$4 , \port$620$5 , \port$620$6 , \port$620$7 , \port$620$8 , \port$620$9 , \port$620$10 , \port$620$11 , \port$620$12 , \port$620$13 , \port$620$14 , \port$620$15 , b, a, clk);
+module \hwq_top.engine.array.mul_2_0 (rst, \port$620$0 , \port$620$1 , \port$620$2 , \port$620$3 , \port$620$4 , \port$620$5 , \port$620$6 , \port$620$7 , \port$620$8 , \port$620$9 , \port$620$10 , \port$620$11 , \port$620$12 , \port$620$13 , \port$620$14 , \port$620$15 , a, b, clk);
   wire _00_;
   wire _01_;
   wire _02_;
@@ -14232,7 +14751,7 @@ module \hwq_top.engine.array.mul_1_6 (rst, \port$620$0 , \port$620$1 , \port$620
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array.mul_1_7 (rst, \port$621$0 , \port$621$1 , \port$621$2 , \port$621$3 , \port$621$4 , \port$621$5 , \port$621$6 , \port$621$7 , \port$621$8 , \port$621$9 , \port$621$10 , \port$621$11 , \port$621$12 , \port$621$13 , \port$621$14 , \port$621$15 , b, a, clk);
+module \hwq_top.engine.array.mul_2_1 (rst, \port$621$0 , \port$621$1 , \port$621$2 , \port$621$3 , \port$621$4 , \port$621$5 , \port$621$6 , \port$621$7 , \port$621$8 , \port$621$9 , \port$621$10 , \port$621$11 , \port$621$12 , \port$621$13 , \port$621$14 , \port$621$15 , b, a, clk);
   wire _00_;
   wire _01_;
   wire _02_;
@@ -14453,7 +14972,7 @@ module \hwq_top.engine.array.mul_1_7 (rst, \port$621$0 , \port$621$1 , \port$621
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array.mul_2_0 (rst, \port$622$0 , \port$622$1 , \port$622$2 , \port$622$3 , \port$622$4 , \port$622$5 , \port$622$6 , \port$622$7 , \port$622$8 , \port$622$9 , \port$622$10 , \port$622$11 , \port$622$12 , \port$622$13 , \port$622$14 , \port$622$15 , a, b, clk);
+module \hwq_top.engine.array.mul_2_2 (rst, \port$622$0 , \port$622$1 , \port$622$2 , \port$622$3 , \port$622$4 , \port$622$5 , \port$622$6 , \port$622$7 , \port$622$8 , \port$622$9 , \port$622$10 , \port$622$11 , \port$622$12 , \port$622$13 , \port$622$14 , \port$622$15 , b, a, clk);
   wire _00_;
   wire _01_;
   wire _02_;
@@ -14674,7 +15193,7 @@ module \hwq_top.engine.array.mul_2_0 (rst, \port$622$0 , \port$622$1 , \port$622
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array.mul_2_1 (rst, \port$623$0 , \port$623$1 , \port$623$2 , \port$623$3 , \port$623$4 , \port$623$5 , \port$623$6 , \port$623$7 , \port$623$8 , \port$623$9 , \port$623$10 , \port$623$11 , \port$623$12 , \port$623$13 , \port$623$14 , \port$623$15 , b, a, clk);
+module \hwq_top.engine.array.mul_2_3 (rst, \port$623$0 , \port$623$1 , \port$623$2 , \port$623$3 , \port$623$4 , \port$623$5 , \port$623$6 , \port$623$7 , \port$623$8 , \port$623$9 , \port$623$10 , \port$623$11 , \port$623$12 , \port$623$13 , \port$623$14 , \port$623$15 , b, a, clk);
   wire _00_;
   wire _01_;
   wire _02_;
@@ -14895,7 +15414,7 @@ module \hwq_top.engine.array.mul_2_1 (rst, \port$623$0 , \port$623$1 , \port$623
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array.mul_2_2 (rst, \port$624$0 , \port$624$1 , \port$624$2 , \port$624$3 , \port$624$4 , \port$624$5 , \port$624$6 , \port$624$7 , \port$624$8 , \port$624$9 , \port$624$10 , \port$624$11 , \port$624$12 , \port$624$13 , \port$624$14 , \port$624$15 , b, a, clk);
+module \hwq_top.engine.array.mul_2_4 (rst, \port$624$0 , \port$624$1 , \port$624$2 , \port$624$3 , \port$624$4 , \port$624$5 , \port$624$6 , \port$624$7 , \port$624$8 , \port$624$9 , \port$624$10 , \port$624$11 , \port$624$12 , \port$624$13 , \port$624$14 , \port$624$15 , b, a, clk);
   wire _00_;
   wire _01_;
   wire _02_;
@@ -15116,7 +15635,7 @@ module \hwq_top.engine.array.mul_2_2 (rst, \port$624$0 , \port$624$1 , \port$624
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array.mul_2_3 (rst, \port$625$0 , \port$625$1 , \port$625$2 , \port$625$3 , \port$625$4 , \port$625$5 , \port$625$6 , \port$625$7 , \port$625$8 , \port$625$9 , \port$625$10 , \port$625$11 , \port$625$12 , \port$625$13 , \port$625$14 , \port$625$15 , b, a, clk);
+module \hwq_top.engine.array.mul_2_5 (rst, \port$625$0 , \port$625$1 , \port$625$2 , \port$625$3 , \port$625$4 , \port$625$5 , \port$625$6 , \port$625$7 , \port$625$8 , \port$625$9 , \port$625$10 , \port$625$11 , \port$625$12 , \port$625$13 , \port$625$14 , \port$625$15 , b, a, clk);
   wire _00_;
   wire _01_;
   wire _02_;
@@ -15337,7 +15856,7 @@ module \hwq_top.engine.array.mul_2_3 (rst, \port$625$0 , \port$625$1 , \port$625
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array.mul_2_4 (rst, \port$626$0 , \port$626$1 , \port$626$2 , \port$626$3 , \port$626$4 , \port$626$5 , \port$626$6 , \port$626$7 , \port$626$8 , \port$626$9 , \port$626$10 , \port$626$11 , \port$626$12 , \port$626$13 , \port$626$14 , \port$626$15 , b, a, clk);
+module \hwq_top.engine.array.mul_2_6 (rst, \port$626$0 , \port$626$1 , \port$626$2 , \port$626$3 , \port$626$4 , \port$626$5 , \port$626$6 , \port$626$7 , \port$626$8 , \port$626$9 , \port$626$10 , \port$626$11 , \port$626$12 , \port$626$13 , \port$626$14 , \port$626$15 , b, a, clk);
   wire _00_;
   wire _01_;
   wire _02_;
@@ -15558,7 +16077,7 @@ module \hwq_top.engine.array.mul_2_4 (rst, \port$626$0 , \port$626$1 , \port$626
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array.mul_2_5 (rst, \port$627$0 , \port$627$1 , \port$627$2 , \port$627$3 , \port$627$4 , \port$627$5 , \port$627$6 , \port$627$7 , \port$627$8 , \port$627$9 , \port$627$10 , \port$627$11 , \port$627$12 , \port$627$13 , \port$627$14 , \port$627$15 , b, a, clk);
+module \hwq_top.engine.array.mul_2_7 (rst, \port$627$0 , \port$627$1 , \port$627$2 , \port$627$3 , \port$627$4 , \port$627$5 , \port$627$6 , \port$627$7 , \port$627$8 , \port$627$9 , \port$627$10 , \port$627$11 , \port$627$12 , \port$627$13 , \port$627$14 , \port$627$15 , b, a, clk);
   wire _00_;
   wire _01_;
   wire _02_;
@@ -15779,7 +16298,7 @@ module \hwq_top.engine.array.mul_2_5 (rst, \port$627$0 , \port$627$1 , \port$627
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array.mul_2_6 (rst, \port$628$0 , \port$628$1 , \port$628$2 , \port$628$3 , \port$628$4 , \port$628$5 , \port$628$6 , \port$628$7 , \port$628$8 , \port$628$9 , \port$628$10 , \port$628$11 , \port$628$12 , \port$628$13 , \port$628$14 , \port$628$15 , b, a, clk);
+module \hwq_top.engine.array.mul_3_0 (rst, \port$628$0 , \port$628$1 , \port$628$2 , \port$628$3 , \port$628$4 , \port$628$5 , \port$628$6 , \port$628$7 , \port$628$8 , \port$628$9 , \port$628$10 , \port$628$11 , \port$628$12 , \port$628$13 , \port$628$14 , \port$628$15 , a, b, clk);
   wire _00_;
   wire _01_;
   wire _02_;
@@ -16000,7 +16519,7 @@ module \hwq_top.engine.array.mul_2_6 (rst, \port$628$0 , \port$628$1 , \port$628
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array.mul_2_7 (rst, \port$629$0 , \port$629$1 , \port$629$2 , \port$629$3 , \port$629$4 , \port$629$5 , \port$629$6 , \port$629$7 , \port$629$8 , \port$629$9 , \port$629$10 , \port$629$11 , \port$629$12 , \port$629$13 , \port$629$14 , \port$629$15 , b, a, clk);
+module \hwq_top.engine.array.mul_3_1 (rst, \port$629$0 , \port$629$1 , \port$629$2 , \port$629$3 , \port$629$4 , \port$629$5 , \port$629$6 , \port$629$7 , \port$629$8 , \port$629$9 , \port$629$10 , \port$629$11 , \port$629$12 , \port$629$13 , \port$629$14 , \port$629$15 , b, a, clk);
   wire _00_;
   wire _01_;
   wire _02_;
@@ -16221,7 +16740,7 @@ module \hwq_top.engine.array.mul_2_7 (rst, \port$629$0 , \port$629$1 , \port$629
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array.mul_3_0 (rst, \port$630$0 , \port$630$1 , \port$630$2 , \port$630$3 , \port$630$4 , \port$630$5 , \port$630$6 , \port$630$7 , \port$630$8 , \port$630$9 , \port$630$10 , \port$630$11 , \port$630$12 , \port$630$13 , \port$630$14 , \port$630$15 , a, b, clk);
+module \hwq_top.engine.array.mul_3_2 (rst, \port$630$0 , \port$630$1 , \port$630$2 , \port$630$3 , \port$630$4 , \port$630$5 , \port$630$6 , \port$630$7 , \port$630$8 , \port$630$9 , \port$630$10 , \port$630$11 , \port$630$12 , \port$630$13 , \port$630$14 , \port$630$15 , b, a, clk);
   wire _00_;
   wire _01_;
   wire _02_;
@@ -16442,7 +16961,7 @@ module \hwq_top.engine.array.mul_3_0 (rst, \port$630$0 , \port$630$1 , \port$630
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array.mul_3_1 (rst, \port$631$0 , \port$631$1 , \port$631$2 , \port$631$3 , \port$631$4 , \port$631$5 , \port$631$6 , \port$631$7 , \port$631$8 , \port$631$9 , \port$631$10 , \port$631$11 , \port$631$12 , \port$631$13 , \port$631$14 , \port$631$15 , b, a, clk);
+module \hwq_top.engine.array.mul_3_3 (rst, \port$631$0 , \port$631$1 , \port$631$2 , \port$631$3 , \port$631$4 , \port$631$5 , \port$631$6 , \port$631$7 , \port$631$8 , \port$631$9 , \port$631$10 , \port$631$11 , \port$631$12 , \port$631$13 , \port$631$14 , \port$631$15 , b, a, clk);
   wire _00_;
   wire _01_;
   wire _02_;
@@ -16663,7 +17182,7 @@ module \hwq_top.engine.array.mul_3_1 (rst, \port$631$0 , \port$631$1 , \port$631
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array.mul_3_2 (rst, \port$632$0 , \port$632$1 , \port$632$2 , \port$632$3 , \port$632$4 , \port$632$5 , \port$632$6 , \port$632$7 , \port$632$8 , \port$632$9 , \port$632$10 , \port$632$11 , \port$632$12 , \port$632$13 , \port$632$14 , \port$632$15 , b, a, clk);
+module \hwq_top.engine.array.mul_3_4 (rst, \port$632$0 , \port$632$1 , \port$632$2 , \port$632$3 , \port$632$4 , \port$632$5 , \port$632$6 , \port$632$7 , \port$632$8 , \port$632$9 , \port$632$10 , \port$632$11 , \port$632$12 , \port$632$13 , \port$632$14 , \port$632$15 , b, a, clk);
   wire _00_;
   wire _01_;
   wire _02_;
@@ -16884,7 +17403,7 @@ module \hwq_top.engine.array.mul_3_2 (rst, \port$632$0 , \port$632$1 , \port$632
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array.mul_3_3 (rst, \port$633$0 , \port$633$1 , \port$633$2 , \port$633$3 , \port$633$4 , \port$633$5 , \port$633$6 , \port$633$7 , \port$633$8 , \port$633$9 , \port$633$10 , \port$633$11 , \port$633$12 , \port$633$13 , \port$633$14 , \port$633$15 , b, a, clk);
+module \hwq_top.engine.array.mul_3_5 (rst, \port$633$0 , \port$633$1 , \port$633$2 , \port$633$3 , \port$633$4 , \port$633$5 , \port$633$6 , \port$633$7 , \port$633$8 , \port$633$9 , \port$633$10 , \port$633$11 , \port$633$12 , \port$633$13 , \port$633$14 , \port$633$15 , b, a, clk);
   wire _00_;
   wire _01_;
   wire _02_;
@@ -17105,7 +17624,7 @@ module \hwq_top.engine.array.mul_3_3 (rst, \port$633$0 , \port$633$1 , \port$633
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array.mul_3_4 (rst, \port$634$0 , \port$634$1 , \port$634$2 , \port$634$3 , \port$634$4 , \port$634$5 , \port$634$6 , \port$634$7 , \port$634$8 , \port$634$9 , \port$634$10 , \port$634$11 , \port$634$12 , \port$634$13 , \port$634$14 , \port$634$15 , b, a, clk);
+module \hwq_top.engine.array.mul_3_6 (rst, \port$634$0 , \port$634$1 , \port$634$2 , \port$634$3 , \port$634$4 , \port$634$5 , \port$634$6 , \port$634$7 , \port$634$8 , \port$634$9 , \port$634$10 , \port$634$11 , \port$634$12 , \port$634$13 , \port$634$14 , \port$634$15 , b, a, clk);
   wire _00_;
   wire _01_;
   wire _02_;
@@ -17326,7 +17845,7 @@ module \hwq_top.engine.array.mul_3_4 (rst, \port$634$0 , \port$634$1 , \port$634
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array.mul_3_5 (rst, \port$635$0 , \port$635$1 , \port$635$2 , \port$635$3 , \port$635$4 , \port$635$5 , \port$635$6 , \port$635$7 , \port$635$8 , \port$635$9 , \port$635$10 , \port$635$11 , \port$635$12 , \port$635$13 , \port$635$14 , \port$635$15 , b, a, clk);
+module \hwq_top.engine.array.mul_3_7 (rst, \port$635$0 , \port$635$1 , \port$635$2 , \port$635$3 , \port$635$4 , \port$635$5 , \port$635$6 , \port$635$7 , \port$635$8 , \port$635$9 , \port$635$10 , \port$635$11 , \port$635$12 , \port$635$13 , \port$635$14 , \port$635$15 , b, a, clk);
   wire _00_;
   wire _01_;
   wire _02_;
@@ -17547,7 +18066,7 @@ module \hwq_top.engine.array.mul_3_5 (rst, \port$635$0 , \port$635$1 , \port$635
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array.mul_3_6 (rst, \port$636$0 , \port$636$1 , \port$636$2 , \port$636$3 , \port$636$4 , \port$636$5 , \port$636$6 , \port$636$7 , \port$636$8 , \port$636$9 , \port$636$10 , \port$636$11 , \port$636$12 , \port$636$13 , \port$636$14 , \port$636$15 , b, a, clk);
+module \hwq_top.engine.array.mul_4_0 (rst, \port$636$0 , \port$636$1 , \port$636$2 , \port$636$3 , \port$636$4 , \port$636$5 , \port$636$6 , \port$636$7 , \port$636$8 , \port$636$9 , \port$636$10 , \port$636$11 , \port$636$12 , \port$636$13 , \port$636$14 , \port$636$15 , a, b, clk);
   wire _00_;
   wire _01_;
   wire _02_;
@@ -17768,7 +18287,7 @@ module \hwq_top.engine.array.mul_3_6 (rst, \port$636$0 , \port$636$1 , \port$636
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array.mul_3_7 (rst, \port$637$0 , \port$637$1 , \port$637$2 , \port$637$3 , \port$637$4 , \port$637$5 , \port$637$6 , \port$637$7 , \port$637$8 , \port$637$9 , \port$637$10 , \port$637$11 , \port$637$12 , \port$637$13 , \port$637$14 , \port$637$15 , b, a, clk);
+module \hwq_top.engine.array.mul_4_1 (rst, \port$637$0 , \port$637$1 , \port$637$2 , \port$637$3 , \port$637$4 , \port$637$5 , \port$637$6 , \port$637$7 , \port$637$8 , \port$637$9 , \port$637$10 , \port$637$11 , \port$637$12 , \port$637$13 , \port$637$14 , \port$637$15 , b, a, clk);
   wire _00_;
   wire _01_;
   wire _02_;
@@ -17989,7 +18508,7 @@ module \hwq_top.engine.array.mul_3_7 (rst, \port$637$0 , \port$637$1 , \port$637
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array.mul_4_0 (rst, \port$638$0 , \port$638$1 , \port$638$2 , \port$638$3 , \port$638$4 , \port$638$5 , \port$638$6 , \port$638$7 , \port$638$8 , \port$638$9 , \port$638$10 , \port$638$11 , \port$638$12 , \port$638$13 , \port$638$14 , \port$638$15 , a, b, clk);
+module \hwq_top.engine.array.mul_4_2 (rst, \port$638$0 , \port$638$1 , \port$638$2 , \port$638$3 , \port$638$4 , \port$638$5 , \port$638$6 , \port$638$7 , \port$638$8 , \port$638$9 , \port$638$10 , \port$638$11 , \port$638$12 , \port$638$13 , \port$638$14 , \port$638$15 , b, a, clk);
   wire _00_;
   wire _01_;
   wire _02_;
@@ -18210,7 +18729,7 @@ module \hwq_top.engine.array.mul_4_0 (rst, \port$638$0 , \port$638$1 , \port$638
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array.mul_4_1 (rst, \port$639$0 , \port$639$1 , \port$639$2 , \port$639$3 , \port$639$4 , \port$639$5 , \port$639$6 , \port$639$7 , \port$639$8 , \port$639$9 , \port$639$10 , \port$639$11 , \port$639$12 , \port$639$13 , \port$639$14 , \port$639$15 , b, a, clk);
+module \hwq_top.engine.array.mul_4_3 (rst, \port$639$0 , \port$639$1 , \port$639$2 , \port$639$3 , \port$639$4 , \port$639$5 , \port$639$6 , \port$639$7 , \port$639$8 , \port$639$9 , \port$639$10 , \port$639$11 , \port$639$12 , \port$639$13 , \port$639$14 , \port$639$15 , b, a, clk);
   wire _00_;
   wire _01_;
   wire _02_;
@@ -18431,7 +18950,7 @@ module \hwq_top.engine.array.mul_4_1 (rst, \port$639$0 , \port$639$1 , \port$639
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array.mul_4_2 (rst, \port$640$0 , \port$640$1 , \port$640$2 , \port$640$3 , \port$640$4 , \port$640$5 , \port$640$6 , \port$640$7 , \port$640$8 , \port$640$9 , \port$640$10 , \port$640$11 , \port$640$12 , \port$640$13 , \port$640$14 , \port$640$15 , b, a, clk);
+module \hwq_top.engine.array.mul_4_4 (rst, \port$640$0 , \port$640$1 , \port$640$2 , \port$640$3 , \port$640$4 , \port$640$5 , \port$640$6 , \port$640$7 , \port$640$8 , \port$640$9 , \port$640$10 , \port$640$11 , \port$640$12 , \port$640$13 , \port$640$14 , \port$640$15 , b, a, clk);
   wire _00_;
   wire _01_;
   wire _02_;
@@ -18652,7 +19171,7 @@ module \hwq_top.engine.array.mul_4_2 (rst, \port$640$0 , \port$640$1 , \port$640
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array.mul_4_3 (rst, \port$641$0 , \port$641$1 , \port$641$2 , \port$641$3 , \port$641$4 , \port$641$5 , \port$641$6 , \port$641$7 , \port$641$8 , \port$641$9 , \port$641$10 , \port$641$11 , \port$641$12 , \port$641$13 , \port$641$14 , \port$641$15 , b, a, clk);
+module \hwq_top.engine.array.mul_4_5 (rst, \port$641$0 , \port$641$1 , \port$641$2 , \port$641$3 , \port$641$4 , \port$641$5 , \port$641$6 , \port$641$7 , \port$641$8 , \port$641$9 , \port$641$10 , \port$641$11 , \port$641$12 , \port$641$13 , \port$641$14 , \port$641$15 , b, a, clk);
   wire _00_;
   wire _01_;
   wire _02_;
@@ -18873,7 +19392,7 @@ module \hwq_top.engine.array.mul_4_3 (rst, \port$641$0 , \port$641$1 , \port$641
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array.mul_4_4 (rst, \port$642$0 , \port$642$1 , \port$642$2 , \port$642$3 , \port$642$4 , \port$642$5 , \port$642$6 , \port$642$7 , \port$642$8 , \port$642$9 , \port$642$10 , \port$642$11 , \port$642$12 , \port$642$13 , \port$642$14 , \port$642$15 , b, a, clk);
+module \hwq_top.engine.array.mul_4_6 (rst, \port$642$0 , \port$642$1 , \port$642$2 , \port$642$3 , \port$642$4 , \port$642$5 , \port$642$6 , \port$642$7 , \port$642$8 , \port$642$9 , \port$642$10 , \port$642$11 , \port$642$12 , \port$642$13 , \port$642$14 , \port$642$15 , b, a, clk);
   wire _00_;
   wire _01_;
   wire _02_;
@@ -19094,7 +19613,7 @@ module \hwq_top.engine.array.mul_4_4 (rst, \port$642$0 , \port$642$1 , \port$642
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array.mul_4_5 (rst, \port$643$0 , \port$643$1 , \port$643$2 , \port$643$3 , \port$643$4 , \port$643$5 , \port$643$6 , \port$643$7 , \port$643$8 , \port$643$9 , \port$643$10 , \port$643$11 , \port$643$12 , \port$643$13 , \port$643$14 , \port$643$15 , b, a, clk);
+module \hwq_top.engine.array.mul_4_7 (rst, \port$643$0 , \port$643$1 , \port$643$2 , \port$643$3 , \port$643$4 , \port$643$5 , \port$643$6 , \port$643$7 , \port$643$8 , \port$643$9 , \port$643$10 , \port$643$11 , \port$643$12 , \port$643$13 , \port$643$14 , \port$643$15 , b, a, clk);
   wire _00_;
   wire _01_;
   wire _02_;
@@ -19315,7 +19834,7 @@ module \hwq_top.engine.array.mul_4_5 (rst, \port$643$0 , \port$643$1 , \port$643
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array.mul_4_6 (rst, \port$644$0 , \port$644$1 , \port$644$2 , \port$644$3 , \port$644$4 , \port$644$5 , \port$644$6 , \port$644$7 , \port$644$8 , \port$644$9 , \port$644$10 , \port$644$11 , \port$644$12 , \port$644$13 , \port$644$14 , \port$644$15 , b, a, clk);
+module \hwq_top.engine.array.mul_5_0 (rst, \port$644$0 , \port$644$1 , \port$644$2 , \port$644$3 , \port$644$4 , \port$644$5 , \port$644$6 , \port$644$7 , \port$644$8 , \port$644$9 , \port$644$10 , \port$644$11 , \port$644$12 , \port$644$13 , \port$644$14 , \port$644$15 , a, b, clk);
   wire _00_;
   wire _01_;
   wire _02_;
@@ -19536,7 +20055,7 @@ module \hwq_top.engine.array.mul_4_6 (rst, \port$644$0 , \port$644$1 , \port$644
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array.mul_4_7 (rst, \port$645$0 , \port$645$1 , \port$645$2 , \port$645$3 , \port$645$4 , \port$645$5 , \port$645$6 , \port$645$7 , \port$645$8 , \port$645$9 , \port$645$10 , \port$645$11 , \port$645$12 , \port$645$13 , \port$645$14 , \port$645$15 , b, a, clk);
+module \hwq_top.engine.array.mul_5_1 (rst, \port$645$0 , \port$645$1 , \port$645$2 , \port$645$3 , \port$645$4 , \port$645$5 , \port$645$6 , \port$645$7 , \port$645$8 , \port$645$9 , \port$645$10 , \port$645$11 , \port$645$12 , \port$645$13 , \port$645$14 , \port$645$15 , b, a, clk);
   wire _00_;
   wire _01_;
   wire _02_;
@@ -19757,7 +20276,7 @@ module \hwq_top.engine.array.mul_4_7 (rst, \port$645$0 , \port$645$1 , \port$645
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array.mul_5_0 (rst, \port$646$0 , \port$646$1 , \port$646$2 , \port$646$3 , \port$646$4 , \port$646$5 , \port$646$6 , \port$646$7 , \port$646$8 , \port$646$9 , \port$646$10 , \port$646$11 , \port$646$12 , \port$646$13 , \port$646$14 , \port$646$15 , a, b, clk);
+module \hwq_top.engine.array.mul_5_2 (rst, \port$646$0 , \port$646$1 , \port$646$2 , \port$646$3 , \port$646$4 , \port$646$5 , \port$646$6 , \port$646$7 , \port$646$8 , \port$646$9 , \port$646$10 , \port$646$11 , \port$646$12 , \port$646$13 , \port$646$14 , \port$646$15 , b, a, clk);
   wire _00_;
   wire _01_;
   wire _02_;
@@ -19978,7 +20497,7 @@ module \hwq_top.engine.array.mul_5_0 (rst, \port$646$0 , \port$646$1 , \port$646
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array.mul_5_1 (rst, \port$647$0 , \port$647$1 , \port$647$2 , \port$647$3 , \port$647$4 , \port$647$5 , \port$647$6 , \port$647$7 , \port$647$8 , \port$647$9 , \port$647$10 , \port$647$11 , \port$647$12 , \port$647$13 , \port$647$14 , \port$647$15 , b, a, clk);
+module \hwq_top.engine.array.mul_5_3 (rst, \port$647$0 , \port$647$1 , \port$647$2 , \port$647$3 , \port$647$4 , \port$647$5 , \port$647$6 , \port$647$7 , \port$647$8 , \port$647$9 , \port$647$10 , \port$647$11 , \port$647$12 , \port$647$13 , \port$647$14 , \port$647$15 , b, a, clk);
   wire _00_;
   wire _01_;
   wire _02_;
@@ -20199,7 +20718,7 @@ module \hwq_top.engine.array.mul_5_1 (rst, \port$647$0 , \port$647$1 , \port$647
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array.mul_5_2 (rst, \port$648$0 , \port$648$1 , \port$648$2 , \port$648$3 , \port$648$4 , \port$648$5 , \port$648$6 , \port$648$7 , \port$648$8 , \port$648$9 , \port$648$10 , \port$648$11 , \port$648$12 , \port$648$13 , \port$648$14 , \port$648$15 , b, a, clk);
+module \hwq_top.engine.array.mul_5_4 (rst, \port$648$0 , \port$648$1 , \port$648$2 , \port$648$3 , \port$648$4 , \port$648$5 , \port$648$6 , \port$648$7 , \port$648$8 , \port$648$9 , \port$648$10 , \port$648$11 , \port$648$12 , \port$648$13 , \port$648$14 , \port$648$15 , b, a, clk);
   wire _00_;
   wire _01_;
   wire _02_;
@@ -20420,7 +20939,7 @@ module \hwq_top.engine.array.mul_5_2 (rst, \port$648$0 , \port$648$1 , \port$648
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array.mul_5_3 (rst, \port$649$0 , \port$649$1 , \port$649$2 , \port$649$3 , \port$649$4 , \port$649$5 , \port$649$6 , \port$649$7 , \port$649$8 , \port$649$9 , \port$649$10 , \port$649$11 , \port$649$12 , \port$649$13 , \port$649$14 , \port$649$15 , b, a, clk);
+module \hwq_top.engine.array.mul_5_5 (rst, \port$649$0 , \port$649$1 , \port$649$2 , \port$649$3 , \port$649$4 , \port$649$5 , \port$649$6 , \port$649$7 , \port$649$8 , \port$649$9 , \port$649$10 , \port$649$11 , \port$649$12 , \port$649$13 , \port$649$14 , \port$649$15 , b, a, clk);
   wire _00_;
   wire _01_;
   wire _02_;
@@ -20641,7 +21160,7 @@ module \hwq_top.engine.array.mul_5_3 (rst, \port$649$0 , \port$649$1 , \port$649
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array.mul_5_4 (rst, \port$650$0 , \port$650$1 , \port$650$2 , \port$650$3 , \port$650$4 , \port$650$5 , \port$650$6 , \port$650$7 , \port$650$8 , \port$650$9 , \port$650$10 , \port$650$11 , \port$650$12 , \port$650$13 , \port$650$14 , \port$650$15 , b, a, clk);
+module \hwq_top.engine.array.mul_5_6 (rst, \port$650$0 , \port$650$1 , \port$650$2 , \port$650$3 , \port$650$4 , \port$650$5 , \port$650$6 , \port$650$7 , \port$650$8 , \port$650$9 , \port$650$10 , \port$650$11 , \port$650$12 , \port$650$13 , \port$650$14 , \port$650$15 , b, a, clk);
   wire _00_;
   wire _01_;
   wire _02_;
@@ -20862,7 +21381,7 @@ module \hwq_top.engine.array.mul_5_4 (rst, \port$650$0 , \port$650$1 , \port$650
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array.mul_5_5 (rst, \port$651$0 , \port$651$1 , \port$651$2 , \port$651$3 , \port$651$4 , \port$651$5 , \port$651$6 , \port$651$7 , \port$651$8 , \port$651$9 , \port$651$10 , \port$651$11 , \port$651$12 , \port$651$13 , \port$651$14 , \port$651$15 , b, a, clk);
+module \hwq_top.engine.array.mul_5_7 (rst, \port$651$0 , \port$651$1 , \port$651$2 , \port$651$3 , \port$651$4 , \port$651$5 , \port$651$6 , \port$651$7 , \port$651$8 , \port$651$9 , \port$651$10 , \port$651$11 , \port$651$12 , \port$651$13 , \port$651$14 , \port$651$15 , b, a, clk);
   wire _00_;
   wire _01_;
   wire _02_;
@@ -21083,7 +21602,7 @@ module \hwq_top.engine.array.mul_5_5 (rst, \port$651$0 , \port$651$1 , \port$651
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array.mul_5_6 (rst, \port$652$0 , \port$652$1 , \port$652$2 , \port$652$3 , \port$652$4 , \port$652$5 , \port$652$6 , \port$652$7 , \port$652$8 , \port$652$9 , \port$652$10 , \port$652$11 , \port$652$12 , \port$652$13 , \port$652$14 , \port$652$15 , b, a, clk);
+module \hwq_top.engine.array.mul_6_0 (rst, \port$652$0 , \port$652$1 , \port$652$2 , \port$652$3 , \port$652$4 , \port$652$5 , \port$652$6 , \port$652$7 , \port$652$8 , \port$652$9 , \port$652$10 , \port$652$11 , \port$652$12 , \port$652$13 , \port$652$14 , \port$652$15 , a, b, clk);
   wire _00_;
   wire _01_;
   wire _02_;
@@ -21304,7 +21823,7 @@ module \hwq_top.engine.array.mul_5_6 (rst, \port$652$0 , \port$652$1 , \port$652
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array.mul_5_7 (rst, \port$653$0 , \port$653$1 , \port$653$2 , \port$653$3 , \port$653$4 , \port$653$5 , \port$653$6 , \port$653$7 , \port$653$8 , \port$653$9 , \port$653$10 , \port$653$11 , \port$653$12 , \port$653$13 , \port$653$14 , \port$653$15 , b, a, clk);
+module \hwq_top.engine.array.mul_6_1 (rst, \port$653$0 , \port$653$1 , \port$653$2 , \port$653$3 , \port$653$4 , \port$653$5 , \port$653$6 , \port$653$7 , \port$653$8 , \port$653$9 , \port$653$10 , \port$653$11 , \port$653$12 , \port$653$13 , \port$653$14 , \port$653$15 , b, a, clk);
   wire _00_;
   wire _01_;
   wire _02_;
@@ -21525,7 +22044,7 @@ module \hwq_top.engine.array.mul_5_7 (rst, \port$653$0 , \port$653$1 , \port$653
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array.mul_6_0 (rst, \port$654$0 , \port$654$1 , \port$654$2 , \port$654$3 , \port$654$4 , \port$654$5 , \port$654$6 , \port$654$7 , \port$654$8 , \port$654$9 , \port$654$10 , \port$654$11 , \port$654$12 , \port$654$13 , \port$654$14 , \port$654$15 , a, b, clk);
+module \hwq_top.engine.array.mul_6_2 (rst, \port$654$0 , \port$654$1 , \port$654$2 , \port$654$3 , \port$654$4 , \port$654$5 , \port$654$6 , \port$654$7 , \port$654$8 , \port$654$9 , \port$654$10 , \port$654$11 , \port$654$12 , \port$654$13 , \port$654$14 , \port$654$15 , b, a, clk);
   wire _00_;
   wire _01_;
   wire _02_;
@@ -21746,7 +22265,7 @@ module \hwq_top.engine.array.mul_6_0 (rst, \port$654$0 , \port$654$1 , \port$654
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array.mul_6_1 (rst, \port$655$0 , \port$655$1 , \port$655$2 , \port$655$3 , \port$655$4 , \port$655$5 , \port$655$6 , \port$655$7 , \port$655$8 , \port$655$9 , \port$655$10 , \port$655$11 , \port$655$12 , \port$655$13 , \port$655$14 , \port$655$15 , b, a, clk);
+module \hwq_top.engine.array.mul_6_3 (rst, \port$655$0 , \port$655$1 , \port$655$2 , \port$655$3 , \port$655$4 , \port$655$5 , \port$655$6 , \port$655$7 , \port$655$8 , \port$655$9 , \port$655$10 , \port$655$11 , \port$655$12 , \port$655$13 , \port$655$14 , \port$655$15 , b, a, clk);
   wire _00_;
   wire _01_;
   wire _02_;
@@ -21967,7 +22486,7 @@ module \hwq_top.engine.array.mul_6_1 (rst, \port$655$0 , \port$655$1 , \port$655
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array.mul_6_2 (rst, \port$656$0 , \port$656$1 , \port$656$2 , \port$656$3 , \port$656$4 , \port$656$5 , \port$656$6 , \port$656$7 , \port$656$8 , \port$656$9 , \port$656$10 , \port$656$11 , \port$656$12 , \port$656$13 , \port$656$14 , \port$656$15 , b, a, clk);
+module \hwq_top.engine.array.mul_6_4 (rst, \port$656$0 , \port$656$1 , \port$656$2 , \port$656$3 , \port$656$4 , \port$656$5 , \port$656$6 , \port$656$7 , \port$656$8 , \port$656$9 , \port$656$10 , \port$656$11 , \port$656$12 , \port$656$13 , \port$656$14 , \port$656$15 , b, a, clk);
   wire _00_;
   wire _01_;
   wire _02_;
@@ -22188,7 +22707,7 @@ module \hwq_top.engine.array.mul_6_2 (rst, \port$656$0 , \port$656$1 , \port$656
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array.mul_6_3 (rst, \port$657$0 , \port$657$1 , \port$657$2 , \port$657$3 , \port$657$4 , \port$657$5 , \port$657$6 , \port$657$7 , \port$657$8 , \port$657$9 , \port$657$10 , \port$657$11 , \port$657$12 , \port$657$13 , \port$657$14 , \port$657$15 , b, a, clk);
+module \hwq_top.engine.array.mul_6_5 (rst, \port$657$0 , \port$657$1 , \port$657$2 , \port$657$3 , \port$657$4 , \port$657$5 , \port$657$6 , \port$657$7 , \port$657$8 , \port$657$9 , \port$657$10 , \port$657$11 , \port$657$12 , \port$657$13 , \port$657$14 , \port$657$15 , b, a, clk);
   wire _00_;
   wire _01_;
   wire _02_;
@@ -22409,7 +22928,7 @@ module \hwq_top.engine.array.mul_6_3 (rst, \port$657$0 , \port$657$1 , \port$657
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array.mul_6_4 (rst, \port$658$0 , \port$658$1 , \port$658$2 , \port$658$3 , \port$658$4 , \port$658$5 , \port$658$6 , \port$658$7 , \port$658$8 , \port$658$9 , \port$658$10 , \port$658$11 , \port$658$12 , \port$658$13 , \port$658$14 , \port$658$15 , b, a, clk);
+module \hwq_top.engine.array.mul_6_6 (rst, \port$658$0 , \port$658$1 , \port$658$2 , \port$658$3 , \port$658$4 , \port$658$5 , \port$658$6 , \port$658$7 , \port$658$8 , \port$658$9 , \port$658$10 , \port$658$11 , \port$658$12 , \port$658$13 , \port$658$14 , \port$658$15 , b, a, clk);
   wire _00_;
   wire _01_;
   wire _02_;
@@ -22630,7 +23149,7 @@ module \hwq_top.engine.array.mul_6_4 (rst, \port$658$0 , \port$658$1 , \port$658
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array.mul_6_5 (rst, \port$659$0 , \port$659$1 , \port$659$2 , \port$659$3 , \port$659$4 , \port$659$5 , \port$659$6 , \port$659$7 , \port$659$8 , \port$659$9 , \port$659$10 , \port$659$11 , \port$659$12 , \port$659$13 , \port$659$14 , \port$659$15 , b, a, clk);
+module \hwq_top.engine.array.mul_6_7 (rst, \port$659$0 , \port$659$1 , \port$659$2 , \port$659$3 , \port$659$4 , \port$659$5 , \port$659$6 , \port$659$7 , \port$659$8 , \port$659$9 , \port$659$10 , \port$659$11 , \port$659$12 , \port$659$13 , \port$659$14 , \port$659$15 , b, a, clk);
   wire _00_;
   wire _01_;
   wire _02_;
@@ -22851,7 +23370,7 @@ module \hwq_top.engine.array.mul_6_5 (rst, \port$659$0 , \port$659$1 , \port$659
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array.mul_6_6 (rst, \port$660$0 , \port$660$1 , \port$660$2 , \port$660$3 , \port$660$4 , \port$660$5 , \port$660$6 , \port$660$7 , \port$660$8 , \port$660$9 , \port$660$10 , \port$660$11 , \port$660$12 , \port$660$13 , \port$660$14 , \port$660$15 , b, a, clk);
+module \hwq_top.engine.array.mul_7_0 (rst, \port$660$0 , \port$660$1 , \port$660$2 , \port$660$3 , \port$660$4 , \port$660$5 , \port$660$6 , \port$660$7 , \port$660$8 , \port$660$9 , \port$660$10 , \port$660$11 , \port$660$12 , \port$660$13 , \port$660$14 , \port$660$15 , a, b, clk);
   wire _00_;
   wire _01_;
   wire _02_;
@@ -23072,7 +23591,7 @@ module \hwq_top.engine.array.mul_6_6 (rst, \port$660$0 , \port$660$1 , \port$660
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array.mul_6_7 (rst, \port$661$0 , \port$661$1 , \port$661$2 , \port$661$3 , \port$661$4 , \port$661$5 , \port$661$6 , \port$661$7 , \port$661$8 , \port$661$9 , \port$661$10 , \port$661$11 , \port$661$12 , \port$661$13 , \port$661$14 , \port$661$15 , b, a, clk);
+module \hwq_top.engine.array.mul_7_1 (rst, \port$661$0 , \port$661$1 , \port$661$2 , \port$661$3 , \port$661$4 , \port$661$5 , \port$661$6 , \port$661$7 , \port$661$8 , \port$661$9 , \port$661$10 , \port$661$11 , \port$661$12 , \port$661$13 , \port$661$14 , \port$661$15 , b, a, clk);
   wire _00_;
   wire _01_;
   wire _02_;
@@ -23293,7 +23812,7 @@ module \hwq_top.engine.array.mul_6_7 (rst, \port$661$0 , \port$661$1 , \port$661
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array.mul_7_0 (rst, \port$662$0 , \port$662$1 , \port$662$2 , \port$662$3 , \port$662$4 , \port$662$5 , \port$662$6 , \port$662$7 , \port$662$8 , \port$662$9 , \port$662$10 , \port$662$11 , \port$662$12 , \port$662$13 , \port$662$14 , \port$662$15 , a, b, clk);
+module \hwq_top.engine.array.mul_7_2 (rst, \port$662$0 , \port$662$1 , \port$662$2 , \port$662$3 , \port$662$4 , \port$662$5 , \port$662$6 , \port$662$7 , \port$662$8 , \port$662$9 , \port$662$10 , \port$662$11 , \port$662$12 , \port$662$13 , \port$662$14 , \port$662$15 , b, a, clk);
   wire _00_;
   wire _01_;
   wire _02_;
@@ -23514,7 +24033,7 @@ module \hwq_top.engine.array.mul_7_0 (rst, \port$662$0 , \port$662$1 , \port$662
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array.mul_7_1 (rst, \port$663$0 , \port$663$1 , \port$663$2 , \port$663$3 , \port$663$4 , \port$663$5 , \port$663$6 , \port$663$7 , \port$663$8 , \port$663$9 , \port$663$10 , \port$663$11 , \port$663$12 , \port$663$13 , \port$663$14 , \port$663$15 , b, a, clk);
+module \hwq_top.engine.array.mul_7_3 (rst, \port$663$0 , \port$663$1 , \port$663$2 , \port$663$3 , \port$663$4 , \port$663$5 , \port$663$6 , \port$663$7 , \port$663$8 , \port$663$9 , \port$663$10 , \port$663$11 , \port$663$12 , \port$663$13 , \port$663$14 , \port$663$15 , b, a, clk);
   wire _00_;
   wire _01_;
   wire _02_;
@@ -23735,7 +24254,7 @@ module \hwq_top.engine.array.mul_7_1 (rst, \port$663$0 , \port$663$1 , \port$663
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array.mul_7_2 (rst, \port$664$0 , \port$664$1 , \port$664$2 , \port$664$3 , \port$664$4 , \port$664$5 , \port$664$6 , \port$664$7 , \port$664$8 , \port$664$9 , \port$664$10 , \port$664$11 , \port$664$12 , \port$664$13 , \port$664$14 , \port$664$15 , b, a, clk);
+module \hwq_top.engine.array.mul_7_4 (rst, \port$664$0 , \port$664$1 , \port$664$2 , \port$664$3 , \port$664$4 , \port$664$5 , \port$664$6 , \port$664$7 , \port$664$8 , \port$664$9 , \port$664$10 , \port$664$11 , \port$664$12 , \port$664$13 , \port$664$14 , \port$664$15 , b, a, clk);
   wire _00_;
   wire _01_;
   wire _02_;
@@ -23956,7 +24475,7 @@ module \hwq_top.engine.array.mul_7_2 (rst, \port$664$0 , \port$664$1 , \port$664
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array.mul_7_3 (rst, \port$665$0 , \port$665$1 , \port$665$2 , \port$665$3 , \port$665$4 , \port$665$5 , \port$665$6 , \port$665$7 , \port$665$8 , \port$665$9 , \port$665$10 , \port$665$11 , \port$665$12 , \port$665$13 , \port$665$14 , \port$665$15 , b, a, clk);
+module \hwq_top.engine.array.mul_7_5 (rst, \port$665$0 , \port$665$1 , \port$665$2 , \port$665$3 , \port$665$4 , \port$665$5 , \port$665$6 , \port$665$7 , \port$665$8 , \port$665$9 , \port$665$10 , \port$665$11 , \port$665$12 , \port$665$13 , \port$665$14 , \port$665$15 , b, a, clk);
   wire _00_;
   wire _01_;
   wire _02_;
@@ -24177,7 +24696,7 @@ module \hwq_top.engine.array.mul_7_3 (rst, \port$665$0 , \port$665$1 , \port$665
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array.mul_7_4 (rst, \port$666$0 , \port$666$1 , \port$666$2 , \port$666$3 , \port$666$4 , \port$666$5 , \port$666$6 , \port$666$7 , \port$666$8 , \port$666$9 , \port$666$10 , \port$666$11 , \port$666$12 , \port$666$13 , \port$666$14 , \port$666$15 , b, a, clk);
+module \hwq_top.engine.array.mul_7_6 (rst, \port$666$0 , \port$666$1 , \port$666$2 , \port$666$3 , \port$666$4 , \port$666$5 , \port$666$6 , \port$666$7 , \port$666$8 , \port$666$9 , \port$666$10 , \port$666$11 , \port$666$12 , \port$666$13 , \port$666$14 , \port$666$15 , b, a, clk);
   wire _00_;
   wire _01_;
   wire _02_;
@@ -24398,7 +24917,7 @@ module \hwq_top.engine.array.mul_7_4 (rst, \port$666$0 , \port$666$1 , \port$666
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array.mul_7_5 (rst, \port$667$0 , \port$667$1 , \port$667$2 , \port$667$3 , \port$667$4 , \port$667$5 , \port$667$6 , \port$667$7 , \port$667$8 , \port$667$9 , \port$667$10 , \port$667$11 , \port$667$12 , \port$667$13 , \port$667$14 , \port$667$15 , b, a, clk);
+module \hwq_top.engine.array.mul_7_7 (rst, \port$667$0 , \port$667$1 , \port$667$2 , \port$667$3 , \port$667$4 , \port$667$5 , \port$667$6 , \port$667$7 , \port$667$8 , \port$667$9 , \port$667$10 , \port$667$11 , \port$667$12 , \port$667$13 , \port$667$14 , \port$667$15 , b, a, clk);
   wire _00_;
   wire _01_;
   wire _02_;
@@ -24616,448 +25135,6 @@ module \hwq_top.engine.array.mul_7_5 (rst, \port$667$0 , \port$667$1 , \port$667
   assign \port$667$13  = _05_;
   assign \port$667$14  = _06_;
   assign \port$667$15  = _07_;
-endmodule
-
-(* generator = "Amaranth" *)
-module \hwq_top.engine.array.mul_7_6 (rst, \port$668$0 , \port$668$1 , \port$668$2 , \port$668$3 , \port$668$4 , \port$668$5 , \port$668$6 , \port$668$7 , \port$668$8 , \port$668$9 , \port$668$10 , \port$668$11 , \port$668$12 , \port$668$13 , \port$668$14 , \port$668$15 , b, a, clk);
-  wire _00_;
-  wire _01_;
-  wire _02_;
-  wire _03_;
-  wire _04_;
-  wire _05_;
-  wire _06_;
-  wire _07_;
-  wire _08_;
-  wire _09_;
-  wire _10_;
-  wire _11_;
-  wire _12_;
-  wire _13_;
-  wire _14_;
-  wire _15_;
-  wire _16_;
-  wire _17_;
-  wire _18_;
-  wire _19_;
-  wire _20_;
-  wire _21_;
-  wire _22_;
-  wire _23_;
-  wire _24_;
-  wire _25_;
-  wire _26_;
-  wire _27_;
-  wire _28_;
-  wire _29_;
-  wire _30_;
-  wire _31_;
-  wire _32_;
-  wire _33_;
-  wire _34_;
-  wire _35_;
-  wire [17:0] \$signal ;
-  input [7:0] a;
-  wire [7:0] a;
-  input [7:0] b;
-  wire [7:0] b;
-  wire [17:0] b18;
-  input clk;
-  wire clk;
-  wire en;
-  wire [15:0] p;
-  wire [35:0] p36;
-  output \port$668$0 ;
-  wire \port$668$0 ;
-  output \port$668$1 ;
-  wire \port$668$1 ;
-  output \port$668$10 ;
-  wire \port$668$10 ;
-  output \port$668$11 ;
-  wire \port$668$11 ;
-  output \port$668$12 ;
-  wire \port$668$12 ;
-  output \port$668$13 ;
-  wire \port$668$13 ;
-  output \port$668$14 ;
-  wire \port$668$14 ;
-  output \port$668$15 ;
-  wire \port$668$15 ;
-  output \port$668$2 ;
-  wire \port$668$2 ;
-  output \port$668$3 ;
-  wire \port$668$3 ;
-  output \port$668$4 ;
-  wire \port$668$4 ;
-  output \port$668$5 ;
-  wire \port$668$5 ;
-  output \port$668$6 ;
-  wire \port$668$6 ;
-  output \port$668$7 ;
-  wire \port$668$7 ;
-  output \port$668$8 ;
-  wire \port$668$8 ;
-  output \port$668$9 ;
-  wire \port$668$9 ;
-  input rst;
-  wire rst;
-  MULT18X18D #(
-    .CAS_MATCH_REG("FALSE"),
-    .CLK0_DIV("ENABLED"),
-    .CLK1_DIV("ENABLED"),
-    .CLK2_DIV("ENABLED"),
-    .CLK3_DIV("ENABLED"),
-    .GSR("DISABLED"),
-    .HIGHSPEED_CLK("NONE"),
-    .MULT_BYPASS("DISABLED"),
-    .REG_INPUTA_CLK("CLK0"),
-    .REG_INPUTB_CLK("CLK0"),
-    .REG_INPUTC_CLK("NONE"),
-    .REG_OUTPUT_CLK("CLK0"),
-    .REG_PIPELINE_CLK("NONE"),
-    .RESETMODE("SYNC"),
-    .SOURCEB_MODE("B_SHIFT")
-  ) dsp (
-    .A0(a[0]),
-    .A1(a[1]),
-    .A10(a[7]),
-    .A11(a[7]),
-    .A12(a[7]),
-    .A13(a[7]),
-    .A14(a[7]),
-    .A15(a[7]),
-    .A16(a[7]),
-    .A17(a[7]),
-    .A2(a[2]),
-    .A3(a[3]),
-    .A4(a[4]),
-    .A5(a[5]),
-    .A6(a[6]),
-    .A7(a[7]),
-    .A8(a[7]),
-    .A9(a[7]),
-    .B0(b[0]),
-    .B1(b[1]),
-    .B10(b[7]),
-    .B11(b[7]),
-    .B12(b[7]),
-    .B13(b[7]),
-    .B14(b[7]),
-    .B15(b[7]),
-    .B16(b[7]),
-    .B17(b[7]),
-    .B2(b[2]),
-    .B3(b[3]),
-    .B4(b[4]),
-    .B5(b[5]),
-    .B6(b[6]),
-    .B7(b[7]),
-    .B8(b[7]),
-    .B9(b[7]),
-    .C0(1'h0),
-    .C1(1'h0),
-    .C10(1'h0),
-    .C11(1'h0),
-    .C12(1'h0),
-    .C13(1'h0),
-    .C14(1'h0),
-    .C15(1'h0),
-    .C16(1'h0),
-    .C17(1'h0),
-    .C2(1'h0),
-    .C3(1'h0),
-    .C4(1'h0),
-    .C5(1'h0),
-    .C6(1'h0),
-    .C7(1'h0),
-    .C8(1'h0),
-    .C9(1'h0),
-    .CE0(1'h1),
-    .CLK0(clk),
-    .P0(_00_),
-    .P1(_11_),
-    .P10(_02_),
-    .P11(_03_),
-    .P12(_04_),
-    .P13(_05_),
-    .P14(_06_),
-    .P15(_07_),
-    .P16(_08_),
-    .P17(_09_),
-    .P18(_10_),
-    .P19(_12_),
-    .P2(_22_),
-    .P20(_13_),
-    .P21(_14_),
-    .P22(_15_),
-    .P23(_16_),
-    .P24(_17_),
-    .P25(_18_),
-    .P26(_19_),
-    .P27(_20_),
-    .P28(_21_),
-    .P29(_23_),
-    .P3(_30_),
-    .P30(_24_),
-    .P31(_25_),
-    .P32(_26_),
-    .P33(_27_),
-    .P34(_28_),
-    .P35(_29_),
-    .P4(_31_),
-    .P5(_32_),
-    .P6(_33_),
-    .P7(_34_),
-    .P8(_35_),
-    .P9(_01_),
-    .RST0(rst),
-    .SIGNEDA(1'h1),
-    .SIGNEDB(1'h1),
-    .SOURCEA(1'h0),
-    .SOURCEB(1'h0)
-  );
-  assign \$signal  = { a[7], a[7], a[7], a[7], a[7], a[7], a[7], a[7], a[7], a[7], a };
-  assign b18 = { b[7], b[7], b[7], b[7], b[7], b[7], b[7], b[7], b[7], b[7], b };
-  assign p = { _07_, _06_, _05_, _04_, _03_, _02_, _01_, _35_, _34_, _33_, _32_, _31_, _30_, _22_, _11_, _00_ };
-  assign p36 = { _29_, _28_, _27_, _26_, _25_, _24_, _23_, _21_, _20_, _19_, _18_, _17_, _16_, _15_, _14_, _13_, _12_, _10_, _09_, _08_, _07_, _06_, _05_, _04_, _03_, _02_, _01_, _35_, _34_, _33_, _32_, _31_, _30_, _22_, _11_, _00_ };
-  assign en = 1'h1;
-  assign \port$668$0  = _00_;
-  assign \port$668$1  = _11_;
-  assign \port$668$2  = _22_;
-  assign \port$668$3  = _30_;
-  assign \port$668$4  = _31_;
-  assign \port$668$5  = _32_;
-  assign \port$668$6  = _33_;
-  assign \port$668$7  = _34_;
-  assign \port$668$8  = _35_;
-  assign \port$668$9  = _01_;
-  assign \port$668$10  = _02_;
-  assign \port$668$11  = _03_;
-  assign \port$668$12  = _04_;
-  assign \port$668$13  = _05_;
-  assign \port$668$14  = _06_;
-  assign \port$668$15  = _07_;
-endmodule
-
-(* generator = "Amaranth" *)
-module \hwq_top.engine.array.mul_7_7 (rst, \port$669$0 , \port$669$1 , \port$669$2 , \port$669$3 , \port$669$4 , \port$669$5 , \port$669$6 , \port$669$7 , \port$669$8 , \port$669$9 , \port$669$10 , \port$669$11 , \port$669$12 , \port$669$13 , \port$669$14 , \port$669$15 , b, a, clk);
-  wire _00_;
-  wire _01_;
-  wire _02_;
-  wire _03_;
-  wire _04_;
-  wire _05_;
-  wire _06_;
-  wire _07_;
-  wire _08_;
-  wire _09_;
-  wire _10_;
-  wire _11_;
-  wire _12_;
-  wire _13_;
-  wire _14_;
-  wire _15_;
-  wire _16_;
-  wire _17_;
-  wire _18_;
-  wire _19_;
-  wire _20_;
-  wire _21_;
-  wire _22_;
-  wire _23_;
-  wire _24_;
-  wire _25_;
-  wire _26_;
-  wire _27_;
-  wire _28_;
-  wire _29_;
-  wire _30_;
-  wire _31_;
-  wire _32_;
-  wire _33_;
-  wire _34_;
-  wire _35_;
-  wire [17:0] \$signal ;
-  input [7:0] a;
-  wire [7:0] a;
-  input [7:0] b;
-  wire [7:0] b;
-  wire [17:0] b18;
-  input clk;
-  wire clk;
-  wire en;
-  wire [15:0] p;
-  wire [35:0] p36;
-  output \port$669$0 ;
-  wire \port$669$0 ;
-  output \port$669$1 ;
-  wire \port$669$1 ;
-  output \port$669$10 ;
-  wire \port$669$10 ;
-  output \port$669$11 ;
-  wire \port$669$11 ;
-  output \port$669$12 ;
-  wire \port$669$12 ;
-  output \port$669$13 ;
-  wire \port$669$13 ;
-  output \port$669$14 ;
-  wire \port$669$14 ;
-  output \port$669$15 ;
-  wire \port$669$15 ;
-  output \port$669$2 ;
-  wire \port$669$2 ;
-  output \port$669$3 ;
-  wire \port$669$3 ;
-  output \port$669$4 ;
-  wire \port$669$4 ;
-  output \port$669$5 ;
-  wire \port$669$5 ;
-  output \port$669$6 ;
-  wire \port$669$6 ;
-  output \port$669$7 ;
-  wire \port$669$7 ;
-  output \port$669$8 ;
-  wire \port$669$8 ;
-  output \port$669$9 ;
-  wire \port$669$9 ;
-  input rst;
-  wire rst;
-  MULT18X18D #(
-    .CAS_MATCH_REG("FALSE"),
-    .CLK0_DIV("ENABLED"),
-    .CLK1_DIV("ENABLED"),
-    .CLK2_DIV("ENABLED"),
-    .CLK3_DIV("ENABLED"),
-    .GSR("DISABLED"),
-    .HIGHSPEED_CLK("NONE"),
-    .MULT_BYPASS("DISABLED"),
-    .REG_INPUTA_CLK("CLK0"),
-    .REG_INPUTB_CLK("CLK0"),
-    .REG_INPUTC_CLK("NONE"),
-    .REG_OUTPUT_CLK("CLK0"),
-    .REG_PIPELINE_CLK("NONE"),
-    .RESETMODE("SYNC"),
-    .SOURCEB_MODE("B_SHIFT")
-  ) dsp (
-    .A0(a[0]),
-    .A1(a[1]),
-    .A10(a[7]),
-    .A11(a[7]),
-    .A12(a[7]),
-    .A13(a[7]),
-    .A14(a[7]),
-    .A15(a[7]),
-    .A16(a[7]),
-    .A17(a[7]),
-    .A2(a[2]),
-    .A3(a[3]),
-    .A4(a[4]),
-    .A5(a[5]),
-    .A6(a[6]),
-    .A7(a[7]),
-    .A8(a[7]),
-    .A9(a[7]),
-    .B0(b[0]),
-    .B1(b[1]),
-    .B10(b[7]),
-    .B11(b[7]),
-    .B12(b[7]),
-    .B13(b[7]),
-    .B14(b[7]),
-    .B15(b[7]),
-    .B16(b[7]),
-    .B17(b[7]),
-    .B2(b[2]),
-    .B3(b[3]),
-    .B4(b[4]),
-    .B5(b[5]),
-    .B6(b[6]),
-    .B7(b[7]),
-    .B8(b[7]),
-    .B9(b[7]),
-    .C0(1'h0),
-    .C1(1'h0),
-    .C10(1'h0),
-    .C11(1'h0),
-    .C12(1'h0),
-    .C13(1'h0),
-    .C14(1'h0),
-    .C15(1'h0),
-    .C16(1'h0),
-    .C17(1'h0),
-    .C2(1'h0),
-    .C3(1'h0),
-    .C4(1'h0),
-    .C5(1'h0),
-    .C6(1'h0),
-    .C7(1'h0),
-    .C8(1'h0),
-    .C9(1'h0),
-    .CE0(1'h1),
-    .CLK0(clk),
-    .P0(_00_),
-    .P1(_11_),
-    .P10(_02_),
-    .P11(_03_),
-    .P12(_04_),
-    .P13(_05_),
-    .P14(_06_),
-    .P15(_07_),
-    .P16(_08_),
-    .P17(_09_),
-    .P18(_10_),
-    .P19(_12_),
-    .P2(_22_),
-    .P20(_13_),
-    .P21(_14_),
-    .P22(_15_),
-    .P23(_16_),
-    .P24(_17_),
-    .P25(_18_),
-    .P26(_19_),
-    .P27(_20_),
-    .P28(_21_),
-    .P29(_23_),
-    .P3(_30_),
-    .P30(_24_),
-    .P31(_25_),
-    .P32(_26_),
-    .P33(_27_),
-    .P34(_28_),
-    .P35(_29_),
-    .P4(_31_),
-    .P5(_32_),
-    .P6(_33_),
-    .P7(_34_),
-    .P8(_35_),
-    .P9(_01_),
-    .RST0(rst),
-    .SIGNEDA(1'h1),
-    .SIGNEDB(1'h1),
-    .SOURCEA(1'h0),
-    .SOURCEB(1'h0)
-  );
-  assign \$signal  = { a[7], a[7], a[7], a[7], a[7], a[7], a[7], a[7], a[7], a[7], a };
-  assign b18 = { b[7], b[7], b[7], b[7], b[7], b[7], b[7], b[7], b[7], b[7], b };
-  assign p = { _07_, _06_, _05_, _04_, _03_, _02_, _01_, _35_, _34_, _33_, _32_, _31_, _30_, _22_, _11_, _00_ };
-  assign p36 = { _29_, _28_, _27_, _26_, _25_, _24_, _23_, _21_, _20_, _19_, _18_, _17_, _16_, _15_, _14_, _13_, _12_, _10_, _09_, _08_, _07_, _06_, _05_, _04_, _03_, _02_, _01_, _35_, _34_, _33_, _32_, _31_, _30_, _22_, _11_, _00_ };
-  assign en = 1'h1;
-  assign \port$669$0  = _00_;
-  assign \port$669$1  = _11_;
-  assign \port$669$2  = _22_;
-  assign \port$669$3  = _30_;
-  assign \port$669$4  = _31_;
-  assign \port$669$5  = _32_;
-  assign \port$669$6  = _33_;
-  assign \port$669$7  = _34_;
-  assign \port$669$8  = _35_;
-  assign \port$669$9  = _01_;
-  assign \port$669$10  = _02_;
-  assign \port$669$11  = _03_;
-  assign \port$669$12  = _04_;
-  assign \port$669$13  = _05_;
-  assign \port$669$14  = _06_;
-  assign \port$669$15  = _07_;
 endmodule
 
 (* generator = "Amaranth" *)
@@ -25568,7 +25645,7 @@ module \hwq_top.engine.params0 (w_addr, w_data, w_en, \r_addr$3 , r_data, clk);
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.requant (rst, zero_point, act_min, act_max, i_valid, i_last, i_acc, o_data, o_valid, o_last, \port$2557$0 , clk);
+module \hwq_top.engine.requant (rst, zero_point, act_min, act_max, i_valid, i_last, i_acc, o_data, o_valid, o_last, \port$2569$0 , clk);
   wire _000_;
   wire _001_;
   wire [31:0] _002_;
@@ -26050,8 +26127,8 @@ module \hwq_top.engine.requant (rst, zero_point, act_min, act_max, i_valid, i_la
   wire [30:0] \p$52 ;
   wire [31:0] \p$54 ;
   wire [28:0] \p$56 ;
-  input [68:0] \port$2557$0 ;
-  wire [68:0] \port$2557$0 ;
+  input [68:0] \port$2569$0 ;
+  wire [68:0] \port$2569$0 ;
   wire [4:0] r_0;
   reg [25:0] rq0_acc0 = 26'h0000000;
   reg [31:0] rq0_b0 = 32'd0;
@@ -26205,10 +26282,10 @@ module \hwq_top.engine.requant (rst, zero_point, act_min, act_max, i_valid, i_la
   assign _326_ = _327_ ? rq0_m0 : rq1_m0;
   assign _328_ = _329_ ? 1'h0 : rq0_last;
   assign _330_ = _331_ ? 1'h0 : rq0_valid;
-  assign _332_ = _333_ ? \port$2557$0 [31:0] : rq0_b0;
+  assign _332_ = _333_ ? \port$2569$0 [31:0] : rq0_b0;
   assign _334_ = _335_ ? i_acc : rq0_acc0;
-  assign _336_ = _337_ ? \port$2557$0 [68:63] : rq0_e0;
-  assign _338_ = _339_ ? \port$2557$0 [62:32] : rq0_m0;
+  assign _336_ = _337_ ? \port$2569$0 [68:63] : rq0_e0;
+  assign _338_ = _339_ ? \port$2569$0 [62:32] : rq0_m0;
   assign _344_ = _345_ ? 1'h0 : rq4_last;
   assign _340_ = _341_ ? 1'h0 : i_last;
   assign _342_ = _343_ ? 1'h0 : i_valid;
@@ -26257,156 +26334,156 @@ module \hwq_top.engine.requant (rst, zero_point, act_min, act_max, i_valid, i_la
     .a(rq2a_a0[31:17]),
     .b(rq2a_m0[30:17]),
     .clk(clk),
-    .\port$856$0 (_181_),
-    .\port$856$1 (_182_),
-    .\port$856$10 (_192_),
-    .\port$856$11 (_193_),
-    .\port$856$12 (_194_),
-    .\port$856$13 (_195_),
-    .\port$856$14 (_196_),
-    .\port$856$15 (_197_),
-    .\port$856$16 (_198_),
-    .\port$856$17 (_199_),
-    .\port$856$18 (_201_),
-    .\port$856$19 (_202_),
-    .\port$856$2 (_183_),
-    .\port$856$20 (_203_),
-    .\port$856$21 (_204_),
-    .\port$856$22 (_205_),
-    .\port$856$23 (_206_),
-    .\port$856$24 (_207_),
-    .\port$856$25 (_208_),
-    .\port$856$26 (_209_),
-    .\port$856$27 (_210_),
-    .\port$856$28 (_212_),
-    .\port$856$3 (_184_),
-    .\port$856$4 (_185_),
-    .\port$856$5 (_186_),
-    .\port$856$6 (_187_),
-    .\port$856$7 (_188_),
-    .\port$856$8 (_190_),
-    .\port$856$9 (_191_),
+    .\port$854$0 (_181_),
+    .\port$854$1 (_182_),
+    .\port$854$10 (_192_),
+    .\port$854$11 (_193_),
+    .\port$854$12 (_194_),
+    .\port$854$13 (_195_),
+    .\port$854$14 (_196_),
+    .\port$854$15 (_197_),
+    .\port$854$16 (_198_),
+    .\port$854$17 (_199_),
+    .\port$854$18 (_201_),
+    .\port$854$19 (_202_),
+    .\port$854$2 (_183_),
+    .\port$854$20 (_203_),
+    .\port$854$21 (_204_),
+    .\port$854$22 (_205_),
+    .\port$854$23 (_206_),
+    .\port$854$24 (_207_),
+    .\port$854$25 (_208_),
+    .\port$854$26 (_209_),
+    .\port$854$27 (_210_),
+    .\port$854$28 (_212_),
+    .\port$854$3 (_184_),
+    .\port$854$4 (_185_),
+    .\port$854$5 (_186_),
+    .\port$854$6 (_187_),
+    .\port$854$7 (_188_),
+    .\port$854$8 (_190_),
+    .\port$854$9 (_191_),
     .rst(rst)
   );
   \hwq_top.engine.requant.phl_0  phl_0 (
     .a(rq2a_a0[31:17]),
     .b(rq2a_m0[16:0]),
     .clk(clk),
-    .\port$855$0 (_146_),
-    .\port$855$1 (_147_),
-    .\port$855$10 (_157_),
-    .\port$855$11 (_158_),
-    .\port$855$12 (_159_),
-    .\port$855$13 (_160_),
-    .\port$855$14 (_161_),
-    .\port$855$15 (_162_),
-    .\port$855$16 (_163_),
-    .\port$855$17 (_164_),
-    .\port$855$18 (_165_),
-    .\port$855$19 (_166_),
-    .\port$855$2 (_148_),
-    .\port$855$20 (_168_),
-    .\port$855$21 (_169_),
-    .\port$855$22 (_170_),
-    .\port$855$23 (_171_),
-    .\port$855$24 (_172_),
-    .\port$855$25 (_173_),
-    .\port$855$26 (_174_),
-    .\port$855$27 (_175_),
-    .\port$855$28 (_176_),
-    .\port$855$29 (_177_),
-    .\port$855$3 (_149_),
-    .\port$855$30 (_179_),
-    .\port$855$31 (_180_),
-    .\port$855$4 (_150_),
-    .\port$855$5 (_151_),
-    .\port$855$6 (_152_),
-    .\port$855$7 (_153_),
-    .\port$855$8 (_154_),
-    .\port$855$9 (_155_),
+    .\port$853$0 (_146_),
+    .\port$853$1 (_147_),
+    .\port$853$10 (_157_),
+    .\port$853$11 (_158_),
+    .\port$853$12 (_159_),
+    .\port$853$13 (_160_),
+    .\port$853$14 (_161_),
+    .\port$853$15 (_162_),
+    .\port$853$16 (_163_),
+    .\port$853$17 (_164_),
+    .\port$853$18 (_165_),
+    .\port$853$19 (_166_),
+    .\port$853$2 (_148_),
+    .\port$853$20 (_168_),
+    .\port$853$21 (_169_),
+    .\port$853$22 (_170_),
+    .\port$853$23 (_171_),
+    .\port$853$24 (_172_),
+    .\port$853$25 (_173_),
+    .\port$853$26 (_174_),
+    .\port$853$27 (_175_),
+    .\port$853$28 (_176_),
+    .\port$853$29 (_177_),
+    .\port$853$3 (_149_),
+    .\port$853$30 (_179_),
+    .\port$853$31 (_180_),
+    .\port$853$4 (_150_),
+    .\port$853$5 (_151_),
+    .\port$853$6 (_152_),
+    .\port$853$7 (_153_),
+    .\port$853$8 (_154_),
+    .\port$853$9 (_155_),
     .rst(rst)
   );
   \hwq_top.engine.requant.plh_0  plh_0 (
     .a(rq2a_a0[16:0]),
     .b(rq2a_m0[30:17]),
     .clk(clk),
-    .\port$854$0 (_110_),
-    .\port$854$1 (_113_),
-    .\port$854$10 (_122_),
-    .\port$854$11 (_124_),
-    .\port$854$12 (_125_),
-    .\port$854$13 (_126_),
-    .\port$854$14 (_127_),
-    .\port$854$15 (_128_),
-    .\port$854$16 (_129_),
-    .\port$854$17 (_130_),
-    .\port$854$18 (_131_),
-    .\port$854$19 (_132_),
-    .\port$854$2 (_114_),
-    .\port$854$20 (_133_),
-    .\port$854$21 (_135_),
-    .\port$854$22 (_136_),
-    .\port$854$23 (_137_),
-    .\port$854$24 (_138_),
-    .\port$854$25 (_139_),
-    .\port$854$26 (_140_),
-    .\port$854$27 (_141_),
-    .\port$854$28 (_142_),
-    .\port$854$29 (_143_),
-    .\port$854$3 (_115_),
-    .\port$854$30 (_144_),
-    .\port$854$4 (_116_),
-    .\port$854$5 (_117_),
-    .\port$854$6 (_118_),
-    .\port$854$7 (_119_),
-    .\port$854$8 (_120_),
-    .\port$854$9 (_121_),
+    .\port$852$0 (_110_),
+    .\port$852$1 (_113_),
+    .\port$852$10 (_122_),
+    .\port$852$11 (_124_),
+    .\port$852$12 (_125_),
+    .\port$852$13 (_126_),
+    .\port$852$14 (_127_),
+    .\port$852$15 (_128_),
+    .\port$852$16 (_129_),
+    .\port$852$17 (_130_),
+    .\port$852$18 (_131_),
+    .\port$852$19 (_132_),
+    .\port$852$2 (_114_),
+    .\port$852$20 (_133_),
+    .\port$852$21 (_135_),
+    .\port$852$22 (_136_),
+    .\port$852$23 (_137_),
+    .\port$852$24 (_138_),
+    .\port$852$25 (_139_),
+    .\port$852$26 (_140_),
+    .\port$852$27 (_141_),
+    .\port$852$28 (_142_),
+    .\port$852$29 (_143_),
+    .\port$852$3 (_115_),
+    .\port$852$30 (_144_),
+    .\port$852$4 (_116_),
+    .\port$852$5 (_117_),
+    .\port$852$6 (_118_),
+    .\port$852$7 (_119_),
+    .\port$852$8 (_120_),
+    .\port$852$9 (_121_),
     .rst(rst)
   );
   \hwq_top.engine.requant.pll_0  pll_0 (
     .a(rq2a_a0[16:0]),
     .b(rq2a_m0[16:0]),
     .clk(clk),
-    .\port$853$0 (_073_),
-    .\port$853$1 (_074_),
-    .\port$853$10 (_084_),
-    .\port$853$11 (_085_),
-    .\port$853$12 (_086_),
-    .\port$853$13 (_087_),
-    .\port$853$14 (_088_),
-    .\port$853$15 (_090_),
-    .\port$853$16 (_091_),
-    .\port$853$17 (_092_),
-    .\port$853$18 (_093_),
-    .\port$853$19 (_094_),
-    .\port$853$2 (_075_),
-    .\port$853$20 (_095_),
-    .\port$853$21 (_096_),
-    .\port$853$22 (_097_),
-    .\port$853$23 (_098_),
-    .\port$853$24 (_099_),
-    .\port$853$25 (_101_),
-    .\port$853$26 (_102_),
-    .\port$853$27 (_103_),
-    .\port$853$28 (_104_),
-    .\port$853$29 (_105_),
-    .\port$853$3 (_076_),
-    .\port$853$30 (_106_),
-    .\port$853$31 (_107_),
-    .\port$853$32 (_108_),
-    .\port$853$33 (_109_),
-    .\port$853$4 (_077_),
-    .\port$853$5 (_079_),
-    .\port$853$6 (_080_),
-    .\port$853$7 (_081_),
-    .\port$853$8 (_082_),
-    .\port$853$9 (_083_),
+    .\port$851$0 (_073_),
+    .\port$851$1 (_074_),
+    .\port$851$10 (_084_),
+    .\port$851$11 (_085_),
+    .\port$851$12 (_086_),
+    .\port$851$13 (_087_),
+    .\port$851$14 (_088_),
+    .\port$851$15 (_090_),
+    .\port$851$16 (_091_),
+    .\port$851$17 (_092_),
+    .\port$851$18 (_093_),
+    .\port$851$19 (_094_),
+    .\port$851$2 (_075_),
+    .\port$851$20 (_095_),
+    .\port$851$21 (_096_),
+    .\port$851$22 (_097_),
+    .\port$851$23 (_098_),
+    .\port$851$24 (_099_),
+    .\port$851$25 (_101_),
+    .\port$851$26 (_102_),
+    .\port$851$27 (_103_),
+    .\port$851$28 (_104_),
+    .\port$851$29 (_105_),
+    .\port$851$3 (_076_),
+    .\port$851$30 (_106_),
+    .\port$851$31 (_107_),
+    .\port$851$32 (_108_),
+    .\port$851$33 (_109_),
+    .\port$851$4 (_077_),
+    .\port$851$5 (_079_),
+    .\port$851$6 (_080_),
+    .\port$851$7 (_081_),
+    .\port$851$8 (_082_),
+    .\port$851$9 (_083_),
     .rst(rst)
   );
   assign en = 1'h1;
-  assign i_multiplier = \port$2557$0 [62:32];
-  assign i_shift = \port$2557$0 [68:63];
-  assign i_bias = \port$2557$0 [31:0];
+  assign i_multiplier = \port$2569$0 [62:32];
+  assign i_shift = \port$2569$0 [68:63];
+  assign i_bias = \port$2569$0 [31:0];
   assign left_0 = _232_[4:0];
   assign r_0 = _236_[4:0];
   assign s_0 = _237_[31:0];
@@ -26433,10 +26510,10 @@ module \hwq_top.engine.requant (rst, zero_point, act_min, act_max, i_valid, i_la
   assign \en$109  = 1'h1;
   assign \a$110  = rq2a_a0[31:17];
   assign \b$111  = rq2a_m0[30:17];
-  assign \i_multiplier[0]  = \port$2557$0 [62:32];
-  assign \i_shift[0]  = \port$2557$0 [68:63];
+  assign \i_multiplier[0]  = \port$2569$0 [62:32];
+  assign \i_shift[0]  = \port$2569$0 [68:63];
   assign \i_acc[0]  = i_acc;
-  assign \i_bias[0]  = \port$2557$0 [31:0];
+  assign \i_bias[0]  = \port$2569$0 [31:0];
   assign \o_data[0]  = o_data;
   assign _038_ = { _212_, _210_, _209_, _208_, _207_, _206_, _205_, _204_, _203_, _202_, _201_, _199_, _198_, _197_, _196_, _195_, _194_, _193_, _192_, _191_, _190_, _188_, _187_, _186_, _185_, _184_, _183_, _182_, _181_ };
   assign _037_ = { _180_, _179_, _177_, _176_, _175_, _174_, _173_, _172_, _171_, _170_, _169_, _168_, _166_, _165_, _164_, _163_, _162_, _161_, _160_, _159_, _158_, _157_, _155_, _154_, _153_, _152_, _151_, _150_, _149_, _148_, _147_, _146_ };
@@ -26693,8 +26770,8 @@ module \hwq_top.engine.requant (rst, zero_point, act_min, act_max, i_valid, i_la
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.requant.phh_0 (rst, \port$856$0 , \port$856$1 , \port$856$2 , \port$856$3 , \port$856$4 , \port$856$5 , \port$856$6 , \port$856$7 , \port$856$8 , \port$856$9 , \port$856$10 , \port$856$11 , \port$856$12 , \port$856$13 , \port$856$14 , \port$856$15 , \port$856$16 , \port$856$17 , \port$856$18 , \port$856$19 
-, \port$856$20 , \port$856$21 , \port$856$22 , \port$856$23 , \port$856$24 , \port$856$25 , \port$856$26 , \port$856$27 , \port$856$28 , b, a, clk);
+module \hwq_top.engine.requant.phh_0 (rst, \port$854$0 , \port$854$1 , \port$854$2 , \port$854$3 , \port$854$4 , \port$854$5 , \port$854$6 , \port$854$7 , \port$854$8 , \port$854$9 , \port$854$10 , \port$854$11 , \port$854$12 , \port$854$13 , \port$854$14 , \port$854$15 , \port$854$16 , \port$854$17 , \port$854$18 , \port$854$19 
+, \port$854$20 , \port$854$21 , \port$854$22 , \port$854$23 , \port$854$24 , \port$854$25 , \port$854$26 , \port$854$27 , \port$854$28 , b, a, clk);
   wire _00_;
   wire _01_;
   wire _02_;
@@ -26742,64 +26819,64 @@ module \hwq_top.engine.requant.phh_0 (rst, \port$856$0 , \port$856$1 , \port$856
   wire en;
   wire [28:0] p;
   wire [35:0] p36;
-  output \port$856$0 ;
-  wire \port$856$0 ;
-  output \port$856$1 ;
-  wire \port$856$1 ;
-  output \port$856$10 ;
-  wire \port$856$10 ;
-  output \port$856$11 ;
-  wire \port$856$11 ;
-  output \port$856$12 ;
-  wire \port$856$12 ;
-  output \port$856$13 ;
-  wire \port$856$13 ;
-  output \port$856$14 ;
-  wire \port$856$14 ;
-  output \port$856$15 ;
-  wire \port$856$15 ;
-  output \port$856$16 ;
-  wire \port$856$16 ;
-  output \port$856$17 ;
-  wire \port$856$17 ;
-  output \port$856$18 ;
-  wire \port$856$18 ;
-  output \port$856$19 ;
-  wire \port$856$19 ;
-  output \port$856$2 ;
-  wire \port$856$2 ;
-  output \port$856$20 ;
-  wire \port$856$20 ;
-  output \port$856$21 ;
-  wire \port$856$21 ;
-  output \port$856$22 ;
-  wire \port$856$22 ;
-  output \port$856$23 ;
-  wire \port$856$23 ;
-  output \port$856$24 ;
-  wire \port$856$24 ;
-  output \port$856$25 ;
-  wire \port$856$25 ;
-  output \port$856$26 ;
-  wire \port$856$26 ;
-  output \port$856$27 ;
-  wire \port$856$27 ;
-  output \port$856$28 ;
-  wire \port$856$28 ;
-  output \port$856$3 ;
-  wire \port$856$3 ;
-  output \port$856$4 ;
-  wire \port$856$4 ;
-  output \port$856$5 ;
-  wire \port$856$5 ;
-  output \port$856$6 ;
-  wire \port$856$6 ;
-  output \port$856$7 ;
-  wire \port$856$7 ;
-  output \port$856$8 ;
-  wire \port$856$8 ;
-  output \port$856$9 ;
-  wire \port$856$9 ;
+  output \port$854$0 ;
+  wire \port$854$0 ;
+  output \port$854$1 ;
+  wire \port$854$1 ;
+  output \port$854$10 ;
+  wire \port$854$10 ;
+  output \port$854$11 ;
+  wire \port$854$11 ;
+  output \port$854$12 ;
+  wire \port$854$12 ;
+  output \port$854$13 ;
+  wire \port$854$13 ;
+  output \port$854$14 ;
+  wire \port$854$14 ;
+  output \port$854$15 ;
+  wire \port$854$15 ;
+  output \port$854$16 ;
+  wire \port$854$16 ;
+  output \port$854$17 ;
+  wire \port$854$17 ;
+  output \port$854$18 ;
+  wire \port$854$18 ;
+  output \port$854$19 ;
+  wire \port$854$19 ;
+  output \port$854$2 ;
+  wire \port$854$2 ;
+  output \port$854$20 ;
+  wire \port$854$20 ;
+  output \port$854$21 ;
+  wire \port$854$21 ;
+  output \port$854$22 ;
+  wire \port$854$22 ;
+  output \port$854$23 ;
+  wire \port$854$23 ;
+  output \port$854$24 ;
+  wire \port$854$24 ;
+  output \port$854$25 ;
+  wire \port$854$25 ;
+  output \port$854$26 ;
+  wire \port$854$26 ;
+  output \port$854$27 ;
+  wire \port$854$27 ;
+  output \port$854$28 ;
+  wire \port$854$28 ;
+  output \port$854$3 ;
+  wire \port$854$3 ;
+  output \port$854$4 ;
+  wire \port$854$4 ;
+  output \port$854$5 ;
+  wire \port$854$5 ;
+  output \port$854$6 ;
+  wire \port$854$6 ;
+  output \port$854$7 ;
+  wire \port$854$7 ;
+  output \port$854$8 ;
+  wire \port$854$8 ;
+  output \port$854$9 ;
+  wire \port$854$9 ;
   input rst;
   wire rst;
   MULT18X18D #(
@@ -26922,40 +26999,40 @@ module \hwq_top.engine.requant.phh_0 (rst, \port$856$0 , \port$856$1 , \port$856
   assign p = { _21_, _20_, _19_, _18_, _17_, _16_, _15_, _14_, _13_, _12_, _10_, _09_, _08_, _07_, _06_, _05_, _04_, _03_, _02_, _01_, _35_, _34_, _33_, _32_, _31_, _30_, _22_, _11_, _00_ };
   assign p36 = { _29_, _28_, _27_, _26_, _25_, _24_, _23_, _21_, _20_, _19_, _18_, _17_, _16_, _15_, _14_, _13_, _12_, _10_, _09_, _08_, _07_, _06_, _05_, _04_, _03_, _02_, _01_, _35_, _34_, _33_, _32_, _31_, _30_, _22_, _11_, _00_ };
   assign en = 1'h1;
-  assign \port$856$0  = _00_;
-  assign \port$856$1  = _11_;
-  assign \port$856$2  = _22_;
-  assign \port$856$3  = _30_;
-  assign \port$856$4  = _31_;
-  assign \port$856$5  = _32_;
-  assign \port$856$6  = _33_;
-  assign \port$856$7  = _34_;
-  assign \port$856$8  = _35_;
-  assign \port$856$9  = _01_;
-  assign \port$856$10  = _02_;
-  assign \port$856$11  = _03_;
-  assign \port$856$12  = _04_;
-  assign \port$856$13  = _05_;
-  assign \port$856$14  = _06_;
-  assign \port$856$15  = _07_;
-  assign \port$856$16  = _08_;
-  assign \port$856$17  = _09_;
-  assign \port$856$18  = _10_;
-  assign \port$856$19  = _12_;
-  assign \port$856$20  = _13_;
-  assign \port$856$21  = _14_;
-  assign \port$856$22  = _15_;
-  assign \port$856$23  = _16_;
-  assign \port$856$24  = _17_;
-  assign \port$856$25  = _18_;
-  assign \port$856$26  = _19_;
-  assign \port$856$27  = _20_;
-  assign \port$856$28  = _21_;
+  assign \port$854$0  = _00_;
+  assign \port$854$1  = _11_;
+  assign \port$854$2  = _22_;
+  assign \port$854$3  = _30_;
+  assign \port$854$4  = _31_;
+  assign \port$854$5  = _32_;
+  assign \port$854$6  = _33_;
+  assign \port$854$7  = _34_;
+  assign \port$854$8  = _35_;
+  assign \port$854$9  = _01_;
+  assign \port$854$10  = _02_;
+  assign \port$854$11  = _03_;
+  assign \port$854$12  = _04_;
+  assign \port$854$13  = _05_;
+  assign \port$854$14  = _06_;
+  assign \port$854$15  = _07_;
+  assign \port$854$16  = _08_;
+  assign \port$854$17  = _09_;
+  assign \port$854$18  = _10_;
+  assign \port$854$19  = _12_;
+  assign \port$854$20  = _13_;
+  assign \port$854$21  = _14_;
+  assign \port$854$22  = _15_;
+  assign \port$854$23  = _16_;
+  assign \port$854$24  = _17_;
+  assign \port$854$25  = _18_;
+  assign \port$854$26  = _19_;
+  assign \port$854$27  = _20_;
+  assign \port$854$28  = _21_;
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.requant.phl_0 (rst, \port$855$0 , \port$855$1 , \port$855$2 , \port$855$3 , \port$855$4 , \port$855$5 , \port$855$6 , \port$855$7 , \port$855$8 , \port$855$9 , \port$855$10 , \port$855$11 , \port$855$12 , \port$855$13 , \port$855$14 , \port$855$15 , \port$855$16 , \port$855$17 , \port$855$18 , \port$855$19 
-, \port$855$20 , \port$855$21 , \port$855$22 , \port$855$23 , \port$855$24 , \port$855$25 , \port$855$26 , \port$855$27 , \port$855$28 , \port$855$29 , \port$855$30 , \port$855$31 , b, a, clk);
+module \hwq_top.engine.requant.phl_0 (rst, \port$853$0 , \port$853$1 , \port$853$2 , \port$853$3 , \port$853$4 , \port$853$5 , \port$853$6 , \port$853$7 , \port$853$8 , \port$853$9 , \port$853$10 , \port$853$11 , \port$853$12 , \port$853$13 , \port$853$14 , \port$853$15 , \port$853$16 , \port$853$17 , \port$853$18 , \port$853$19 
+, \port$853$20 , \port$853$21 , \port$853$22 , \port$853$23 , \port$853$24 , \port$853$25 , \port$853$26 , \port$853$27 , \port$853$28 , \port$853$29 , \port$853$30 , \port$853$31 , b, a, clk);
   wire _00_;
   wire _01_;
   wire _02_;
@@ -27003,70 +27080,70 @@ module \hwq_top.engine.requant.phl_0 (rst, \port$855$0 , \port$855$1 , \port$855
   wire en;
   wire [31:0] p;
   wire [35:0] p36;
-  output \port$855$0 ;
-  wire \port$855$0 ;
-  output \port$855$1 ;
-  wire \port$855$1 ;
-  output \port$855$10 ;
-  wire \port$855$10 ;
-  output \port$855$11 ;
-  wire \port$855$11 ;
-  output \port$855$12 ;
-  wire \port$855$12 ;
-  output \port$855$13 ;
-  wire \port$855$13 ;
-  output \port$855$14 ;
-  wire \port$855$14 ;
-  output \port$855$15 ;
-  wire \port$855$15 ;
-  output \port$855$16 ;
-  wire \port$855$16 ;
-  output \port$855$17 ;
-  wire \port$855$17 ;
-  output \port$855$18 ;
-  wire \port$855$18 ;
-  output \port$855$19 ;
-  wire \port$855$19 ;
-  output \port$855$2 ;
-  wire \port$855$2 ;
-  output \port$855$20 ;
-  wire \port$855$20 ;
-  output \port$855$21 ;
-  wire \port$855$21 ;
-  output \port$855$22 ;
-  wire \port$855$22 ;
-  output \port$855$23 ;
-  wire \port$855$23 ;
-  output \port$855$24 ;
-  wire \port$855$24 ;
-  output \port$855$25 ;
-  wire \port$855$25 ;
-  output \port$855$26 ;
-  wire \port$855$26 ;
-  output \port$855$27 ;
-  wire \port$855$27 ;
-  output \port$855$28 ;
-  wire \port$855$28 ;
-  output \port$855$29 ;
-  wire \port$855$29 ;
-  output \port$855$3 ;
-  wire \port$855$3 ;
-  output \port$855$30 ;
-  wire \port$855$30 ;
-  output \port$855$31 ;
-  wire \port$855$31 ;
-  output \port$855$4 ;
-  wire \port$855$4 ;
-  output \port$855$5 ;
-  wire \port$855$5 ;
-  output \port$855$6 ;
-  wire \port$855$6 ;
-  output \port$855$7 ;
-  wire \port$855$7 ;
-  output \port$855$8 ;
-  wire \port$855$8 ;
-  output \port$855$9 ;
-  wire \port$855$9 ;
+  output \port$853$0 ;
+  wire \port$853$0 ;
+  output \port$853$1 ;
+  wire \port$853$1 ;
+  output \port$853$10 ;
+  wire \port$853$10 ;
+  output \port$853$11 ;
+  wire \port$853$11 ;
+  output \port$853$12 ;
+  wire \port$853$12 ;
+  output \port$853$13 ;
+  wire \port$853$13 ;
+  output \port$853$14 ;
+  wire \port$853$14 ;
+  output \port$853$15 ;
+  wire \port$853$15 ;
+  output \port$853$16 ;
+  wire \port$853$16 ;
+  output \port$853$17 ;
+  wire \port$853$17 ;
+  output \port$853$18 ;
+  wire \port$853$18 ;
+  output \port$853$19 ;
+  wire \port$853$19 ;
+  output \port$853$2 ;
+  wire \port$853$2 ;
+  output \port$853$20 ;
+  wire \port$853$20 ;
+  output \port$853$21 ;
+  wire \port$853$21 ;
+  output \port$853$22 ;
+  wire \port$853$22 ;
+  output \port$853$23 ;
+  wire \port$853$23 ;
+  output \port$853$24 ;
+  wire \port$853$24 ;
+  output \port$853$25 ;
+  wire \port$853$25 ;
+  output \port$853$26 ;
+  wire \port$853$26 ;
+  output \port$853$27 ;
+  wire \port$853$27 ;
+  output \port$853$28 ;
+  wire \port$853$28 ;
+  output \port$853$29 ;
+  wire \port$853$29 ;
+  output \port$853$3 ;
+  wire \port$853$3 ;
+  output \port$853$30 ;
+  wire \port$853$30 ;
+  output \port$853$31 ;
+  wire \port$853$31 ;
+  output \port$853$4 ;
+  wire \port$853$4 ;
+  output \port$853$5 ;
+  wire \port$853$5 ;
+  output \port$853$6 ;
+  wire \port$853$6 ;
+  output \port$853$7 ;
+  wire \port$853$7 ;
+  output \port$853$8 ;
+  wire \port$853$8 ;
+  output \port$853$9 ;
+  wire \port$853$9 ;
   input rst;
   wire rst;
   MULT18X18D #(
@@ -27189,43 +27266,43 @@ module \hwq_top.engine.requant.phl_0 (rst, \port$855$0 , \port$855$1 , \port$855
   assign p = { _25_, _24_, _23_, _21_, _20_, _19_, _18_, _17_, _16_, _15_, _14_, _13_, _12_, _10_, _09_, _08_, _07_, _06_, _05_, _04_, _03_, _02_, _01_, _35_, _34_, _33_, _32_, _31_, _30_, _22_, _11_, _00_ };
   assign p36 = { _29_, _28_, _27_, _26_, _25_, _24_, _23_, _21_, _20_, _19_, _18_, _17_, _16_, _15_, _14_, _13_, _12_, _10_, _09_, _08_, _07_, _06_, _05_, _04_, _03_, _02_, _01_, _35_, _34_, _33_, _32_, _31_, _30_, _22_, _11_, _00_ };
   assign en = 1'h1;
-  assign \port$855$0  = _00_;
-  assign \port$855$1  = _11_;
-  assign \port$855$2  = _22_;
-  assign \port$855$3  = _30_;
-  assign \port$855$4  = _31_;
-  assign \port$855$5  = _32_;
-  assign \port$855$6  = _33_;
-  assign \port$855$7  = _34_;
-  assign \port$855$8  = _35_;
-  assign \port$855$9  = _01_;
-  assign \port$855$10  = _02_;
-  assign \port$855$11  = _03_;
-  assign \port$855$12  = _04_;
-  assign \port$855$13  = _05_;
-  assign \port$855$14  = _06_;
-  assign \port$855$15  = _07_;
-  assign \port$855$16  = _08_;
-  assign \port$855$17  = _09_;
-  assign \port$855$18  = _10_;
-  assign \port$855$19  = _12_;
-  assign \port$855$20  = _13_;
-  assign \port$855$21  = _14_;
-  assign \port$855$22  = _15_;
-  assign \port$855$23  = _16_;
-  assign \port$855$24  = _17_;
-  assign \port$855$25  = _18_;
-  assign \port$855$26  = _19_;
-  assign \port$855$27  = _20_;
-  assign \port$855$28  = _21_;
-  assign \port$855$29  = _23_;
-  assign \port$855$30  = _24_;
-  assign \port$855$31  = _25_;
+  assign \port$853$0  = _00_;
+  assign \port$853$1  = _11_;
+  assign \port$853$2  = _22_;
+  assign \port$853$3  = _30_;
+  assign \port$853$4  = _31_;
+  assign \port$853$5  = _32_;
+  assign \port$853$6  = _33_;
+  assign \port$853$7  = _34_;
+  assign \port$853$8  = _35_;
+  assign \port$853$9  = _01_;
+  assign \port$853$10  = _02_;
+  assign \port$853$11  = _03_;
+  assign \port$853$12  = _04_;
+  assign \port$853$13  = _05_;
+  assign \port$853$14  = _06_;
+  assign \port$853$15  = _07_;
+  assign \port$853$16  = _08_;
+  assign \port$853$17  = _09_;
+  assign \port$853$18  = _10_;
+  assign \port$853$19  = _12_;
+  assign \port$853$20  = _13_;
+  assign \port$853$21  = _14_;
+  assign \port$853$22  = _15_;
+  assign \port$853$23  = _16_;
+  assign \port$853$24  = _17_;
+  assign \port$853$25  = _18_;
+  assign \port$853$26  = _19_;
+  assign \port$853$27  = _20_;
+  assign \port$853$28  = _21_;
+  assign \port$853$29  = _23_;
+  assign \port$853$30  = _24_;
+  assign \port$853$31  = _25_;
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.requant.plh_0 (rst, \port$854$0 , \port$854$1 , \port$854$2 , \port$854$3 , \port$854$4 , \port$854$5 , \port$854$6 , \port$854$7 , \port$854$8 , \port$854$9 , \port$854$10 , \port$854$11 , \port$854$12 , \port$854$13 , \port$854$14 , \port$854$15 , \port$854$16 , \port$854$17 , \port$854$18 , \port$854$19 
-, \port$854$20 , \port$854$21 , \port$854$22 , \port$854$23 , \port$854$24 , \port$854$25 , \port$854$26 , \port$854$27 , \port$854$28 , \port$854$29 , \port$854$30 , b, a, clk);
+module \hwq_top.engine.requant.plh_0 (rst, \port$852$0 , \port$852$1 , \port$852$2 , \port$852$3 , \port$852$4 , \port$852$5 , \port$852$6 , \port$852$7 , \port$852$8 , \port$852$9 , \port$852$10 , \port$852$11 , \port$852$12 , \port$852$13 , \port$852$14 , \port$852$15 , \port$852$16 , \port$852$17 , \port$852$18 , \port$852$19 
+, \port$852$20 , \port$852$21 , \port$852$22 , \port$852$23 , \port$852$24 , \port$852$25 , \port$852$26 , \port$852$27 , \port$852$28 , \port$852$29 , \port$852$30 , b, a, clk);
   wire _00_;
   wire _01_;
   wire _02_;
@@ -27273,68 +27350,68 @@ module \hwq_top.engine.requant.plh_0 (rst, \port$854$0 , \port$854$1 , \port$854
   wire en;
   wire [30:0] p;
   wire [35:0] p36;
-  output \port$854$0 ;
-  wire \port$854$0 ;
-  output \port$854$1 ;
-  wire \port$854$1 ;
-  output \port$854$10 ;
-  wire \port$854$10 ;
-  output \port$854$11 ;
-  wire \port$854$11 ;
-  output \port$854$12 ;
-  wire \port$854$12 ;
-  output \port$854$13 ;
-  wire \port$854$13 ;
-  output \port$854$14 ;
-  wire \port$854$14 ;
-  output \port$854$15 ;
-  wire \port$854$15 ;
-  output \port$854$16 ;
-  wire \port$854$16 ;
-  output \port$854$17 ;
-  wire \port$854$17 ;
-  output \port$854$18 ;
-  wire \port$854$18 ;
-  output \port$854$19 ;
-  wire \port$854$19 ;
-  output \port$854$2 ;
-  wire \port$854$2 ;
-  output \port$854$20 ;
-  wire \port$854$20 ;
-  output \port$854$21 ;
-  wire \port$854$21 ;
-  output \port$854$22 ;
-  wire \port$854$22 ;
-  output \port$854$23 ;
-  wire \port$854$23 ;
-  output \port$854$24 ;
-  wire \port$854$24 ;
-  output \port$854$25 ;
-  wire \port$854$25 ;
-  output \port$854$26 ;
-  wire \port$854$26 ;
-  output \port$854$27 ;
-  wire \port$854$27 ;
-  output \port$854$28 ;
-  wire \port$854$28 ;
-  output \port$854$29 ;
-  wire \port$854$29 ;
-  output \port$854$3 ;
-  wire \port$854$3 ;
-  output \port$854$30 ;
-  wire \port$854$30 ;
-  output \port$854$4 ;
-  wire \port$854$4 ;
-  output \port$854$5 ;
-  wire \port$854$5 ;
-  output \port$854$6 ;
-  wire \port$854$6 ;
-  output \port$854$7 ;
-  wire \port$854$7 ;
-  output \port$854$8 ;
-  wire \port$854$8 ;
-  output \port$854$9 ;
-  wire \port$854$9 ;
+  output \port$852$0 ;
+  wire \port$852$0 ;
+  output \port$852$1 ;
+  wire \port$852$1 ;
+  output \port$852$10 ;
+  wire \port$852$10 ;
+  output \port$852$11 ;
+  wire \port$852$11 ;
+  output \port$852$12 ;
+  wire \port$852$12 ;
+  output \port$852$13 ;
+  wire \port$852$13 ;
+  output \port$852$14 ;
+  wire \port$852$14 ;
+  output \port$852$15 ;
+  wire \port$852$15 ;
+  output \port$852$16 ;
+  wire \port$852$16 ;
+  output \port$852$17 ;
+  wire \port$852$17 ;
+  output \port$852$18 ;
+  wire \port$852$18 ;
+  output \port$852$19 ;
+  wire \port$852$19 ;
+  output \port$852$2 ;
+  wire \port$852$2 ;
+  output \port$852$20 ;
+  wire \port$852$20 ;
+  output \port$852$21 ;
+  wire \port$852$21 ;
+  output \port$852$22 ;
+  wire \port$852$22 ;
+  output \port$852$23 ;
+  wire \port$852$23 ;
+  output \port$852$24 ;
+  wire \port$852$24 ;
+  output \port$852$25 ;
+  wire \port$852$25 ;
+  output \port$852$26 ;
+  wire \port$852$26 ;
+  output \port$852$27 ;
+  wire \port$852$27 ;
+  output \port$852$28 ;
+  wire \port$852$28 ;
+  output \port$852$29 ;
+  wire \port$852$29 ;
+  output \port$852$3 ;
+  wire \port$852$3 ;
+  output \port$852$30 ;
+  wire \port$852$30 ;
+  output \port$852$4 ;
+  wire \port$852$4 ;
+  output \port$852$5 ;
+  wire \port$852$5 ;
+  output \port$852$6 ;
+  wire \port$852$6 ;
+  output \port$852$7 ;
+  wire \port$852$7 ;
+  output \port$852$8 ;
+  wire \port$852$8 ;
+  output \port$852$9 ;
+  wire \port$852$9 ;
   input rst;
   wire rst;
   MULT18X18D #(
@@ -27457,42 +27534,42 @@ module \hwq_top.engine.requant.plh_0 (rst, \port$854$0 , \port$854$1 , \port$854
   assign p = { _24_, _23_, _21_, _20_, _19_, _18_, _17_, _16_, _15_, _14_, _13_, _12_, _10_, _09_, _08_, _07_, _06_, _05_, _04_, _03_, _02_, _01_, _35_, _34_, _33_, _32_, _31_, _30_, _22_, _11_, _00_ };
   assign p36 = { _29_, _28_, _27_, _26_, _25_, _24_, _23_, _21_, _20_, _19_, _18_, _17_, _16_, _15_, _14_, _13_, _12_, _10_, _09_, _08_, _07_, _06_, _05_, _04_, _03_, _02_, _01_, _35_, _34_, _33_, _32_, _31_, _30_, _22_, _11_, _00_ };
   assign en = 1'h1;
-  assign \port$854$0  = _00_;
-  assign \port$854$1  = _11_;
-  assign \port$854$2  = _22_;
-  assign \port$854$3  = _30_;
-  assign \port$854$4  = _31_;
-  assign \port$854$5  = _32_;
-  assign \port$854$6  = _33_;
-  assign \port$854$7  = _34_;
-  assign \port$854$8  = _35_;
-  assign \port$854$9  = _01_;
-  assign \port$854$10  = _02_;
-  assign \port$854$11  = _03_;
-  assign \port$854$12  = _04_;
-  assign \port$854$13  = _05_;
-  assign \port$854$14  = _06_;
-  assign \port$854$15  = _07_;
-  assign \port$854$16  = _08_;
-  assign \port$854$17  = _09_;
-  assign \port$854$18  = _10_;
-  assign \port$854$19  = _12_;
-  assign \port$854$20  = _13_;
-  assign \port$854$21  = _14_;
-  assign \port$854$22  = _15_;
-  assign \port$854$23  = _16_;
-  assign \port$854$24  = _17_;
-  assign \port$854$25  = _18_;
-  assign \port$854$26  = _19_;
-  assign \port$854$27  = _20_;
-  assign \port$854$28  = _21_;
-  assign \port$854$29  = _23_;
-  assign \port$854$30  = _24_;
+  assign \port$852$0  = _00_;
+  assign \port$852$1  = _11_;
+  assign \port$852$2  = _22_;
+  assign \port$852$3  = _30_;
+  assign \port$852$4  = _31_;
+  assign \port$852$5  = _32_;
+  assign \port$852$6  = _33_;
+  assign \port$852$7  = _34_;
+  assign \port$852$8  = _35_;
+  assign \port$852$9  = _01_;
+  assign \port$852$10  = _02_;
+  assign \port$852$11  = _03_;
+  assign \port$852$12  = _04_;
+  assign \port$852$13  = _05_;
+  assign \port$852$14  = _06_;
+  assign \port$852$15  = _07_;
+  assign \port$852$16  = _08_;
+  assign \port$852$17  = _09_;
+  assign \port$852$18  = _10_;
+  assign \port$852$19  = _12_;
+  assign \port$852$20  = _13_;
+  assign \port$852$21  = _14_;
+  assign \port$852$22  = _15_;
+  assign \port$852$23  = _16_;
+  assign \port$852$24  = _17_;
+  assign \port$852$25  = _18_;
+  assign \port$852$26  = _19_;
+  assign \port$852$27  = _20_;
+  assign \port$852$28  = _21_;
+  assign \port$852$29  = _23_;
+  assign \port$852$30  = _24_;
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.requant.pll_0 (rst, \port$853$0 , \port$853$1 , \port$853$2 , \port$853$3 , \port$853$4 , \port$853$5 , \port$853$6 , \port$853$7 , \port$853$8 , \port$853$9 , \port$853$10 , \port$853$11 , \port$853$12 , \port$853$13 , \port$853$14 , \port$853$15 , \port$853$16 , \port$853$17 , \port$853$18 , \port$853$19 
-, \port$853$20 , \port$853$21 , \port$853$22 , \port$853$23 , \port$853$24 , \port$853$25 , \port$853$26 , \port$853$27 , \port$853$28 , \port$853$29 , \port$853$30 , \port$853$31 , \port$853$32 , \port$853$33 , b, a, clk);
+module \hwq_top.engine.requant.pll_0 (rst, \port$851$0 , \port$851$1 , \port$851$2 , \port$851$3 , \port$851$4 , \port$851$5 , \port$851$6 , \port$851$7 , \port$851$8 , \port$851$9 , \port$851$10 , \port$851$11 , \port$851$12 , \port$851$13 , \port$851$14 , \port$851$15 , \port$851$16 , \port$851$17 , \port$851$18 , \port$851$19 
+, \port$851$20 , \port$851$21 , \port$851$22 , \port$851$23 , \port$851$24 , \port$851$25 , \port$851$26 , \port$851$27 , \port$851$28 , \port$851$29 , \port$851$30 , \port$851$31 , \port$851$32 , \port$851$33 , b, a, clk);
   wire _00_;
   wire _01_;
   wire _02_;
@@ -27540,74 +27617,74 @@ module \hwq_top.engine.requant.pll_0 (rst, \port$853$0 , \port$853$1 , \port$853
   wire en;
   wire [33:0] p;
   wire [35:0] p36;
-  output \port$853$0 ;
-  wire \port$853$0 ;
-  output \port$853$1 ;
-  wire \port$853$1 ;
-  output \port$853$10 ;
-  wire \port$853$10 ;
-  output \port$853$11 ;
-  wire \port$853$11 ;
-  output \port$853$12 ;
-  wire \port$853$12 ;
-  output \port$853$13 ;
-  wire \port$853$13 ;
-  output \port$853$14 ;
-  wire \port$853$14 ;
-  output \port$853$15 ;
-  wire \port$853$15 ;
-  output \port$853$16 ;
-  wire \port$853$16 ;
-  output \port$853$17 ;
-  wire \port$853$17 ;
-  output \port$853$18 ;
-  wire \port$853$18 ;
-  output \port$853$19 ;
-  wire \port$853$19 ;
-  output \port$853$2 ;
-  wire \port$853$2 ;
-  output \port$853$20 ;
-  wire \port$853$20 ;
-  output \port$853$21 ;
-  wire \port$853$21 ;
-  output \port$853$22 ;
-  wire \port$853$22 ;
-  output \port$853$23 ;
-  wire \port$853$23 ;
-  output \port$853$24 ;
-  wire \port$853$24 ;
-  output \port$853$25 ;
-  wire \port$853$25 ;
-  output \port$853$26 ;
-  wire \port$853$26 ;
-  output \port$853$27 ;
-  wire \port$853$27 ;
-  output \port$853$28 ;
-  wire \port$853$28 ;
-  output \port$853$29 ;
-  wire \port$853$29 ;
-  output \port$853$3 ;
-  wire \port$853$3 ;
-  output \port$853$30 ;
-  wire \port$853$30 ;
-  output \port$853$31 ;
-  wire \port$853$31 ;
-  output \port$853$32 ;
-  wire \port$853$32 ;
-  output \port$853$33 ;
-  wire \port$853$33 ;
-  output \port$853$4 ;
-  wire \port$853$4 ;
-  output \port$853$5 ;
-  wire \port$853$5 ;
-  output \port$853$6 ;
-  wire \port$853$6 ;
-  output \port$853$7 ;
-  wire \port$853$7 ;
-  output \port$853$8 ;
-  wire \port$853$8 ;
-  output \port$853$9 ;
-  wire \port$853$9 ;
+  output \port$851$0 ;
+  wire \port$851$0 ;
+  output \port$851$1 ;
+  wire \port$851$1 ;
+  output \port$851$10 ;
+  wire \port$851$10 ;
+  output \port$851$11 ;
+  wire \port$851$11 ;
+  output \port$851$12 ;
+  wire \port$851$12 ;
+  output \port$851$13 ;
+  wire \port$851$13 ;
+  output \port$851$14 ;
+  wire \port$851$14 ;
+  output \port$851$15 ;
+  wire \port$851$15 ;
+  output \port$851$16 ;
+  wire \port$851$16 ;
+  output \port$851$17 ;
+  wire \port$851$17 ;
+  output \port$851$18 ;
+  wire \port$851$18 ;
+  output \port$851$19 ;
+  wire \port$851$19 ;
+  output \port$851$2 ;
+  wire \port$851$2 ;
+  output \port$851$20 ;
+  wire \port$851$20 ;
+  output \port$851$21 ;
+  wire \port$851$21 ;
+  output \port$851$22 ;
+  wire \port$851$22 ;
+  output \port$851$23 ;
+  wire \port$851$23 ;
+  output \port$851$24 ;
+  wire \port$851$24 ;
+  output \port$851$25 ;
+  wire \port$851$25 ;
+  output \port$851$26 ;
+  wire \port$851$26 ;
+  output \port$851$27 ;
+  wire \port$851$27 ;
+  output \port$851$28 ;
+  wire \port$851$28 ;
+  output \port$851$29 ;
+  wire \port$851$29 ;
+  output \port$851$3 ;
+  wire \port$851$3 ;
+  output \port$851$30 ;
+  wire \port$851$30 ;
+  output \port$851$31 ;
+  wire \port$851$31 ;
+  output \port$851$32 ;
+  wire \port$851$32 ;
+  output \port$851$33 ;
+  wire \port$851$33 ;
+  output \port$851$4 ;
+  wire \port$851$4 ;
+  output \port$851$5 ;
+  wire \port$851$5 ;
+  output \port$851$6 ;
+  wire \port$851$6 ;
+  output \port$851$7 ;
+  wire \port$851$7 ;
+  output \port$851$8 ;
+  wire \port$851$8 ;
+  output \port$851$9 ;
+  wire \port$851$9 ;
   input rst;
   wire rst;
   MULT18X18D #(
@@ -27730,38 +27807,38 @@ module \hwq_top.engine.requant.pll_0 (rst, \port$853$0 , \port$853$1 , \port$853
   assign p = { _27_, _26_, _25_, _24_, _23_, _21_, _20_, _19_, _18_, _17_, _16_, _15_, _14_, _13_, _12_, _10_, _09_, _08_, _07_, _06_, _05_, _04_, _03_, _02_, _01_, _35_, _34_, _33_, _32_, _31_, _30_, _22_, _11_, _00_ };
   assign p36 = { _29_, _28_, _27_, _26_, _25_, _24_, _23_, _21_, _20_, _19_, _18_, _17_, _16_, _15_, _14_, _13_, _12_, _10_, _09_, _08_, _07_, _06_, _05_, _04_, _03_, _02_, _01_, _35_, _34_, _33_, _32_, _31_, _30_, _22_, _11_, _00_ };
   assign en = 1'h1;
-  assign \port$853$0  = _00_;
-  assign \port$853$1  = _11_;
-  assign \port$853$2  = _22_;
-  assign \port$853$3  = _30_;
-  assign \port$853$4  = _31_;
-  assign \port$853$5  = _32_;
-  assign \port$853$6  = _33_;
-  assign \port$853$7  = _34_;
-  assign \port$853$8  = _35_;
-  assign \port$853$9  = _01_;
-  assign \port$853$10  = _02_;
-  assign \port$853$11  = _03_;
-  assign \port$853$12  = _04_;
-  assign \port$853$13  = _05_;
-  assign \port$853$14  = _06_;
-  assign \port$853$15  = _07_;
-  assign \port$853$16  = _08_;
-  assign \port$853$17  = _09_;
-  assign \port$853$18  = _10_;
-  assign \port$853$19  = _12_;
-  assign \port$853$20  = _13_;
-  assign \port$853$21  = _14_;
-  assign \port$853$22  = _15_;
-  assign \port$853$23  = _16_;
-  assign \port$853$24  = _17_;
-  assign \port$853$25  = _18_;
-  assign \port$853$26  = _19_;
-  assign \port$853$27  = _20_;
-  assign \port$853$28  = _21_;
-  assign \port$853$29  = _23_;
-  assign \port$853$30  = _24_;
-  assign \port$853$31  = _25_;
-  assign \port$853$32  = _26_;
-  assign \port$853$33  = _27_;
+  assign \port$851$0  = _00_;
+  assign \port$851$1  = _11_;
+  assign \port$851$2  = _22_;
+  assign \port$851$3  = _30_;
+  assign \port$851$4  = _31_;
+  assign \port$851$5  = _32_;
+  assign \port$851$6  = _33_;
+  assign \port$851$7  = _34_;
+  assign \port$851$8  = _35_;
+  assign \port$851$9  = _01_;
+  assign \port$851$10  = _02_;
+  assign \port$851$11  = _03_;
+  assign \port$851$12  = _04_;
+  assign \port$851$13  = _05_;
+  assign \port$851$14  = _06_;
+  assign \port$851$15  = _07_;
+  assign \port$851$16  = _08_;
+  assign \port$851$17  = _09_;
+  assign \port$851$18  = _10_;
+  assign \port$851$19  = _12_;
+  assign \port$851$20  = _13_;
+  assign \port$851$21  = _14_;
+  assign \port$851$22  = _15_;
+  assign \port$851$23  = _16_;
+  assign \port$851$24  = _17_;
+  assign \port$851$25  = _18_;
+  assign \port$851$26  = _19_;
+  assign \port$851$27  = _20_;
+  assign \port$851$28  = _21_;
+  assign \port$851$29  = _23_;
+  assign \port$851$30  = _24_;
+  assign \port$851$31  = _25_;
+  assign \port$851$32  = _26_;
+  assign \port$851$33  = _27_;
 endmodule

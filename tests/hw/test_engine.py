@@ -32,6 +32,21 @@ def test_random_layers_back_to_back(name, stall):
         assert np.array_equal(out, run_layer(layer, x))
 
 
+@pytest.mark.parametrize("lanes,stages", [(2, 8), (1, 11), (3, 9)])
+def test_beats_chosen_in_two_levels(lanes, stages):
+    """From 8 requantizer stages a row's parts are chosen in two levels (a pair of parts into
+    a register, then one of the two): an odd number of beats (3), one lane (6 beats) and an
+    even split (2), under stalls, over several column blocks."""
+    cfg = HwConfig(name="beats", rows=3, cols=6, max_k=64, max_n=32, requant_lanes=lanes,
+                   requant_stages=stages)
+    rng = np.random.default_rng(lanes * 10 + stages)
+    jobs = [make_job(rng, cfg, 7, 17, cfg.min_tile_steps + 3),
+            make_job(rng, cfg, 2, 6, 2, activation="relu", z_in=-128, z_out=127)]
+    run = simulate_engine(cfg, jobs, stall=0.3, seed=lanes)
+    for out, (layer, x) in zip(run.outputs, jobs, strict=True):
+        assert np.array_equal(out, run_layer(layer, x))
+
+
 @pytest.mark.slow
 @pytest.mark.parametrize("name", CONFIGS)
 def test_corner_classes(name):
