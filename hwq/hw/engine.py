@@ -95,6 +95,14 @@ class GemmEngine(wiring.Component):
             m.submodules[f"params{j}"] = ram
             rams.append(ram)
         w_word = Signal(lane_shape)
+        # a channel word is written through a register (address, data and the lane's write
+        # enable): the FSM's state stays off the block RAMs' input pins. The write lands a step
+        # after the word was taken, long before the first read of a layer's parameters (a
+        # whole tile through the array later)
+        w_lane = [Signal(name=f"w_lane{j}") for j in range(L)]
+        w_addr_q = Signal.like(rams[0].w_addr, name="w_addr_q", reset_less=True)
+        w_data_q = Signal(lane_shape.size, name="w_data_q", reset_less=True)
+        w_en_q = [Signal(name=f"w_en_q{j}") for j in range(L)]
         p_word = [data.View(lane_shape, ram.r_data) for ram in rams]
 
         # ------------------------------------------------------------ layer registers
@@ -131,6 +139,12 @@ class GemmEngine(wiring.Component):
         wa = Signal(range(max(blocks * B, 2)))     # parameter word written next
         wb = Signal(range(max(B, 2)))              # its beat within the block
         ch = Signal(16)
+
+        m.d.sync += [w_addr_q.eq(wa), w_data_q.eq(w_word)] + \
+            [w_en_q[j].eq(w_lane[j]) for j in range(L)]
+        for j, ram in enumerate(rams):
+            m.d.comb += [ram.w_addr.eq(w_addr_q), ram.w_data.eq(w_data_q),
+                         ram.w_en.eq(w_en_q[j])]
 
         # ------------------------------------------------------------ issue
         kk = Signal(range(max(cfg.max_k, cfg.min_tile_steps)))
@@ -219,9 +233,8 @@ class GemmEngine(wiring.Component):
                 if cfg.per_channel:
                     m.d.comb += [w_word.multiplier.eq(chan.multiplier[:31]),
                                  w_word.shift.eq(chan.shift[:6])]
-                for j, ram in enumerate(rams):
-                    m.d.comb += [ram.w_addr.eq(wa), ram.w_data.eq(w_word),
-                                 ram.w_en.eq(self.s_param.valid & (lane == j))]
+                for j in range(L):
+                    m.d.comb += w_lane[j].eq(self.s_param.valid & (lane == j))
                 with m.If(self.s_param.valid):
                     with m.If(ch == 0):
                         m.d.sync += [pt_mult.eq(chan.multiplier[:31]),

@@ -184,86 +184,86 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   wire [1:0] _0033_;
   wire _0034_;
   wire _0035_;
-  wire [2:0] _0036_;
+  wire _0036_;
   wire _0037_;
-  wire [15:0] _0038_;
-  wire [15:0] _0039_;
-  wire [16:0] _0040_;
-  wire [15:0] _0041_;
-  wire [7:0] _0042_;
-  wire [7:0] _0043_;
-  wire [7:0] _0044_;
+  wire _0038_;
+  wire _0039_;
+  wire _0040_;
+  wire _0041_;
+  wire _0042_;
+  wire _0043_;
+  wire _0044_;
   wire _0045_;
-  wire [15:0] _0046_;
-  wire [16:0] _0047_;
-  wire [16:0] _0048_;
-  wire [16:0] _0049_;
-  wire [10:0] _0050_;
+  wire _0046_;
+  wire _0047_;
+  wire _0048_;
+  wire _0049_;
+  wire _0050_;
   wire _0051_;
   wire _0052_;
-  wire [3:0] _0053_;
-  wire [3:0] _0054_;
-  wire [3:0] _0055_;
+  wire [2:0] _0053_;
+  wire _0054_;
+  wire [15:0] _0055_;
   wire _0056_;
-  wire _0057_;
-  wire [15:0] _0058_;
-  wire _0059_;
-  wire [1:0] _0060_;
-  wire [30:0] _0061_;
-  wire [5:0] _0062_;
-  wire [3:0] _0063_;
-  wire [4:0] _0064_;
-  wire _0065_;
-  wire _0066_;
+  wire [15:0] _0057_;
+  wire [16:0] _0058_;
+  wire [15:0] _0059_;
+  wire [7:0] _0060_;
+  wire [7:0] _0061_;
+  wire [7:0] _0062_;
+  wire [15:0] _0063_;
+  wire [16:0] _0064_;
+  wire [16:0] _0065_;
+  wire [16:0] _0066_;
   wire _0067_;
-  wire _0068_;
-  wire [4:0] _0069_;
-  wire [10:0] _0070_;
-  wire _0071_;
-  wire [16:0] _0072_;
+  wire [10:0] _0068_;
+  wire _0069_;
+  wire _0070_;
+  wire [3:0] _0071_;
+  wire [3:0] _0072_;
   wire [3:0] _0073_;
   wire _0074_;
-  wire _0075_;
+  wire [15:0] _0075_;
   wire _0076_;
-  wire _0077_;
+  wire [1:0] _0077_;
   wire _0078_;
-  wire _0079_;
-  wire [3:0] _0080_;
-  wire _0081_;
-  wire [3:0] _0082_;
-  wire [3:0] _0083_;
-  wire [3:0] _0084_;
-  wire [16:0] _0085_;
-  wire _0086_;
-  wire _0087_;
+  wire [30:0] _0079_;
+  wire [5:0] _0080_;
+  wire [3:0] _0081_;
+  wire [4:0] _0082_;
+  wire _0083_;
+  wire _0084_;
+  wire _0085_;
+  wire [4:0] _0086_;
+  wire [10:0] _0087_;
   wire _0088_;
   wire _0089_;
-  wire _0090_;
-  wire _0091_;
-  wire [431:0] _0092_;
+  wire [16:0] _0090_;
+  wire [3:0] _0091_;
+  wire _0092_;
   wire _0093_;
   wire _0094_;
-  wire [431:0] _0095_;
-  wire [1:0] _0096_;
-  wire _0097_;
+  wire _0095_;
+  wire _0096_;
+  wire [3:0] _0097_;
   wire _0098_;
-  wire _0099_;
+  wire [3:0] _0099_;
   wire _0100_;
-  wire _0101_;
-  wire _0102_;
-  wire _0103_;
+  wire [3:0] _0101_;
+  wire [3:0] _0102_;
+  wire [16:0] _0103_;
   wire _0104_;
   wire _0105_;
   wire _0106_;
   wire _0107_;
   wire _0108_;
-  wire _0109_;
+  wire [431:0] _0109_;
   wire _0110_;
   wire _0111_;
   wire _0112_;
   wire _0113_;
-  wire _0114_;
-  wire _0115_;
+  wire [431:0] _0114_;
+  wire [1:0] _0115_;
   wire _0116_;
   wire _0117_;
   wire _0118_;
@@ -277,10 +277,10 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   wire _0126_;
   wire _0127_;
   wire _0128_;
-  wire [17:0] _0129_;
-  wire [17:0] _0130_;
+  wire _0129_;
+  wire _0130_;
   wire _0131_;
-  wire [18:0] _0132_;
+  wire _0132_;
   wire _0133_;
   wire _0134_;
   wire _0135_;
@@ -289,131 +289,131 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   wire _0138_;
   wire _0139_;
   wire _0140_;
-  wire [17:0] _0141_;
+  wire _0141_;
   wire _0142_;
   wire _0143_;
-  wire [4:0] _0144_;
-  wire _0145_;
-  wire _0146_;
-  wire [16:0] _0147_;
-  wire [16:0] _0148_;
-  wire [16:0] _0149_;
-  wire [16:0] _0150_;
-  wire [16:0] _0151_;
-  wire [16:0] _0152_;
+  wire _0144_;
+  wire [17:0] _0145_;
+  wire [17:0] _0146_;
+  wire _0147_;
+  wire [18:0] _0148_;
+  wire _0149_;
+  wire _0150_;
+  wire _0151_;
+  wire _0152_;
   wire _0153_;
   wire _0154_;
-  wire [15:0] _0155_;
-  wire [16:0] _0156_;
-  wire _0157_;
-  wire [15:0] _0158_;
-  wire [16:0] _0159_;
-  wire _0160_;
+  wire _0155_;
+  wire _0156_;
+  wire [17:0] _0157_;
+  wire _0158_;
+  wire _0159_;
+  wire [4:0] _0160_;
   wire _0161_;
-  wire [15:0] _0162_;
-  wire _0163_;
-  wire _0164_;
-  wire _0165_;
-  wire _0166_;
+  wire _0162_;
+  wire [16:0] _0163_;
+  wire [16:0] _0164_;
+  wire [16:0] _0165_;
+  wire [16:0] _0166_;
   wire [16:0] _0167_;
-  wire _0168_;
-  wire [4:0] _0169_;
+  wire [16:0] _0168_;
+  wire _0169_;
   wire _0170_;
-  wire [4:0] _0171_;
-  wire [1:0] _0172_;
-  wire [4:0] _0173_;
-  wire _0174_;
-  wire _0175_;
-  wire [4:0] _0176_;
+  wire [15:0] _0171_;
+  wire [16:0] _0172_;
+  wire _0173_;
+  wire [15:0] _0174_;
+  wire [16:0] _0175_;
+  wire _0176_;
   wire _0177_;
-  wire _0178_;
+  wire [15:0] _0178_;
   wire _0179_;
-  wire [5:0] _0180_;
+  wire _0180_;
   wire _0181_;
   wire _0182_;
-  wire _0183_;
+  wire [16:0] _0183_;
   wire _0184_;
-  wire _0185_;
-  wire [3:0] _0186_;
-  wire _0187_;
-  wire _0188_;
-  wire [3:0] _0189_;
+  wire [4:0] _0185_;
+  wire _0186_;
+  wire [4:0] _0187_;
+  wire [1:0] _0188_;
+  wire [4:0] _0189_;
   wire _0190_;
   wire _0191_;
-  wire _0192_;
+  wire [4:0] _0192_;
   wire _0193_;
   wire _0194_;
   wire _0195_;
-  wire _0196_;
+  wire [5:0] _0196_;
   wire _0197_;
   wire _0198_;
   wire _0199_;
   wire _0200_;
   wire _0201_;
-  wire _0202_;
-  wire [10:0] _0203_;
+  wire [3:0] _0202_;
+  wire _0203_;
   wire _0204_;
-  wire [10:0] _0205_;
+  wire [3:0] _0205_;
   wire _0206_;
-  wire [10:0] _0207_;
+  wire _0207_;
   wire _0208_;
-  wire [16:0] _0209_;
+  wire _0209_;
   wire _0210_;
-  wire [16:0] _0211_;
+  wire _0211_;
   wire _0212_;
-  wire [16:0] _0213_;
+  wire _0213_;
   wire _0214_;
-  wire [16:0] _0215_;
+  wire _0215_;
   wire _0216_;
-  wire [16:0] _0217_;
+  wire _0217_;
   wire _0218_;
-  wire [16:0] _0219_;
+  wire [10:0] _0219_;
   wire _0220_;
-  wire [16:0] _0221_;
+  wire [10:0] _0221_;
   wire _0222_;
-  wire [16:0] _0223_;
+  wire [10:0] _0223_;
   wire _0224_;
   wire [16:0] _0225_;
   wire _0226_;
-  wire [15:0] _0227_;
+  wire [16:0] _0227_;
   wire _0228_;
-  wire [15:0] _0229_;
+  wire [16:0] _0229_;
   wire _0230_;
-  wire [15:0] _0231_;
+  wire [16:0] _0231_;
   wire _0232_;
-  wire [7:0] _0233_;
+  wire [16:0] _0233_;
   wire _0234_;
-  wire [7:0] _0235_;
+  wire [16:0] _0235_;
   wire _0236_;
-  wire [7:0] _0237_;
+  wire [16:0] _0237_;
   wire _0238_;
-  wire [7:0] _0239_;
+  wire [16:0] _0239_;
   wire _0240_;
-  wire [7:0] _0241_;
+  wire [16:0] _0241_;
   wire _0242_;
-  wire [7:0] _0243_;
+  wire [15:0] _0243_;
   wire _0244_;
-  wire [7:0] _0245_;
+  wire [15:0] _0245_;
   wire _0246_;
-  wire [7:0] _0247_;
+  wire [15:0] _0247_;
   wire _0248_;
   wire [7:0] _0249_;
   wire _0250_;
-  wire [15:0] _0251_;
+  wire [7:0] _0251_;
   wire _0252_;
-  wire [15:0] _0253_;
+  wire [7:0] _0253_;
   wire _0254_;
-  wire [15:0] _0255_;
+  wire [7:0] _0255_;
   wire _0256_;
-  wire [16:0] _0257_;
+  wire [7:0] _0257_;
   wire _0258_;
-  wire [16:0] _0259_;
+  wire [7:0] _0259_;
   wire _0260_;
-  wire [16:0] _0261_;
+  wire [7:0] _0261_;
   wire _0262_;
-  wire [15:0] _0263_;
+  wire [7:0] _0263_;
   wire _0264_;
-  wire [15:0] _0265_;
+  wire [7:0] _0265_;
   wire _0266_;
   wire [15:0] _0267_;
   wire _0268_;
@@ -421,148 +421,148 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   wire _0270_;
   wire [15:0] _0271_;
   wire _0272_;
-  wire [15:0] _0273_;
+  wire [16:0] _0273_;
   wire _0274_;
-  wire _0275_;
+  wire [16:0] _0275_;
   wire _0276_;
-  wire _0277_;
+  wire [16:0] _0277_;
   wire _0278_;
-  wire [2:0] _0279_;
+  wire [15:0] _0279_;
   wire _0280_;
-  wire [2:0] _0281_;
+  wire [15:0] _0281_;
   wire _0282_;
-  wire _0283_;
+  wire [15:0] _0283_;
   wire _0284_;
-  wire [3:0] _0285_;
+  wire [15:0] _0285_;
   wire _0286_;
-  wire [3:0] _0287_;
+  wire [15:0] _0287_;
   wire _0288_;
-  wire [3:0] _0289_;
+  wire [15:0] _0289_;
   wire _0290_;
-  wire [3:0] _0291_;
+  wire _0291_;
   wire _0292_;
   wire _0293_;
   wire _0294_;
-  wire _0295_;
+  wire [2:0] _0295_;
   wire _0296_;
-  wire _0297_;
+  wire [2:0] _0297_;
   wire _0298_;
   wire _0299_;
   wire _0300_;
-  wire [68:0] _0301_;
+  wire _0301_;
   wire _0302_;
-  wire [3:0] _0303_;
+  wire _0303_;
   wire _0304_;
   wire _0305_;
   wire _0306_;
-  wire [68:0] _0307_;
+  wire _0307_;
   wire _0308_;
-  wire [3:0] _0309_;
+  wire _0309_;
   wire _0310_;
   wire _0311_;
   wire _0312_;
-  wire [68:0] _0313_;
+  wire _0313_;
   wire _0314_;
-  wire [3:0] _0315_;
+  wire _0315_;
   wire _0316_;
   wire _0317_;
   wire _0318_;
-  wire [68:0] _0319_;
+  wire _0319_;
   wire _0320_;
-  wire [3:0] _0321_;
+  wire _0321_;
   wire _0322_;
   wire _0323_;
   wire _0324_;
-  wire [68:0] _0325_;
+  wire _0325_;
   wire _0326_;
-  wire [3:0] _0327_;
+  wire _0327_;
   wire _0328_;
   wire _0329_;
   wire _0330_;
-  wire [68:0] _0331_;
+  wire _0331_;
   wire _0332_;
   wire [3:0] _0333_;
   wire _0334_;
-  wire _0335_;
+  wire [3:0] _0335_;
   wire _0336_;
-  wire [68:0] _0337_;
+  wire [3:0] _0337_;
   wire _0338_;
   wire [3:0] _0339_;
   wire _0340_;
   wire _0341_;
   wire _0342_;
-  wire [68:0] _0343_;
+  wire _0343_;
   wire _0344_;
-  wire [3:0] _0345_;
+  wire _0345_;
   wire _0346_;
   wire _0347_;
   wire _0348_;
-  wire [68:0] _0349_;
+  wire _0349_;
   wire _0350_;
-  wire [3:0] _0351_;
+  wire _0351_;
   wire _0352_;
   wire _0353_;
   wire _0354_;
-  wire [68:0] _0355_;
+  wire _0355_;
   wire _0356_;
-  wire [3:0] _0357_;
+  wire _0357_;
   wire _0358_;
   wire _0359_;
   wire _0360_;
-  wire [68:0] _0361_;
+  wire _0361_;
   wire _0362_;
-  wire [3:0] _0363_;
+  wire _0363_;
   wire _0364_;
   wire _0365_;
   wire _0366_;
-  wire [68:0] _0367_;
+  wire _0367_;
   wire _0368_;
-  wire [3:0] _0369_;
+  wire _0369_;
   wire _0370_;
   wire _0371_;
   wire _0372_;
-  wire [68:0] _0373_;
+  wire _0373_;
   wire _0374_;
-  wire [3:0] _0375_;
+  wire _0375_;
   wire _0376_;
   wire _0377_;
   wire _0378_;
-  wire [68:0] _0379_;
+  wire [5:0] _0379_;
   wire _0380_;
-  wire [3:0] _0381_;
+  wire [30:0] _0381_;
   wire _0382_;
-  wire _0383_;
+  wire [31:0] _0383_;
   wire _0384_;
-  wire [68:0] _0385_;
+  wire _0385_;
   wire _0386_;
-  wire [3:0] _0387_;
+  wire _0387_;
   wire _0388_;
   wire _0389_;
-  wire _0390_;
-  wire [68:0] _0391_;
-  wire _0392_;
-  wire [3:0] _0393_;
+  wire [1:0] _0390_;
+  wire _0391_;
+  wire [431:0] _0392_;
+  wire _0393_;
   wire _0394_;
-  wire [5:0] _0395_;
+  wire _0395_;
   wire _0396_;
-  wire [30:0] _0397_;
-  wire _0398_;
-  wire [31:0] _0399_;
+  wire _0397_;
+  wire [431:0] _0398_;
+  wire _0399_;
   wire _0400_;
   wire _0401_;
   wire _0402_;
   wire _0403_;
   wire _0404_;
   wire _0405_;
-  wire [1:0] _0406_;
+  wire _0406_;
   wire _0407_;
-  wire [431:0] _0408_;
+  wire _0408_;
   wire _0409_;
   wire _0410_;
   wire _0411_;
   wire _0412_;
   wire _0413_;
-  wire [431:0] _0414_;
+  wire _0414_;
   wire _0415_;
   wire _0416_;
   wire _0417_;
@@ -578,33 +578,33 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   wire _0427_;
   wire _0428_;
   wire _0429_;
-  wire _0430_;
+  wire [16:0] _0430_;
   wire _0431_;
-  wire _0432_;
+  wire [16:0] _0432_;
   wire _0433_;
-  wire _0434_;
+  wire [16:0] _0434_;
   wire _0435_;
-  wire _0436_;
+  wire [16:0] _0436_;
   wire _0437_;
-  wire _0438_;
+  wire [3:0] _0438_;
   wire _0439_;
-  wire _0440_;
+  wire [3:0] _0440_;
   wire _0441_;
-  wire _0442_;
+  wire [3:0] _0442_;
   wire _0443_;
-  wire _0444_;
+  wire [3:0] _0444_;
   wire _0445_;
-  wire [16:0] _0446_;
+  wire [3:0] _0446_;
   wire _0447_;
-  wire [16:0] _0448_;
+  wire [3:0] _0448_;
   wire _0449_;
-  wire [16:0] _0450_;
+  wire _0450_;
   wire _0451_;
-  wire [16:0] _0452_;
+  wire _0452_;
   wire _0453_;
-  wire [3:0] _0454_;
+  wire _0454_;
   wire _0455_;
-  wire [3:0] _0456_;
+  wire _0456_;
   wire _0457_;
   wire [3:0] _0458_;
   wire _0459_;
@@ -614,25 +614,25 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   wire _0463_;
   wire [3:0] _0464_;
   wire _0465_;
-  wire _0466_;
+  wire [3:0] _0466_;
   wire _0467_;
-  wire _0468_;
+  wire [3:0] _0468_;
   wire _0469_;
   wire _0470_;
   wire _0471_;
   wire _0472_;
   wire _0473_;
-  wire [3:0] _0474_;
+  wire _0474_;
   wire _0475_;
-  wire [3:0] _0476_;
+  wire _0476_;
   wire _0477_;
-  wire [3:0] _0478_;
+  wire _0478_;
   wire _0479_;
-  wire [3:0] _0480_;
+  wire _0480_;
   wire _0481_;
-  wire [3:0] _0482_;
+  wire _0482_;
   wire _0483_;
-  wire [3:0] _0484_;
+  wire _0484_;
   wire _0485_;
   wire _0486_;
   wire _0487_;
@@ -656,66 +656,66 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   wire _0505_;
   wire _0506_;
   wire _0507_;
-  wire _0508_;
+  wire [3:0] _0508_;
   wire _0509_;
-  wire _0510_;
+  wire [3:0] _0510_;
   wire _0511_;
-  wire _0512_;
+  wire [3:0] _0512_;
   wire _0513_;
-  wire _0514_;
+  wire [3:0] _0514_;
   wire _0515_;
-  wire _0516_;
+  wire [3:0] _0516_;
   wire _0517_;
-  wire _0518_;
+  wire [16:0] _0518_;
   wire _0519_;
-  wire _0520_;
+  wire [16:0] _0520_;
   wire _0521_;
-  wire _0522_;
+  wire [16:0] _0522_;
   wire _0523_;
-  wire [3:0] _0524_;
+  wire [16:0] _0524_;
   wire _0525_;
-  wire [3:0] _0526_;
+  wire [16:0] _0526_;
   wire _0527_;
-  wire [3:0] _0528_;
+  wire _0528_;
   wire _0529_;
-  wire [3:0] _0530_;
+  wire _0530_;
   wire _0531_;
-  wire [3:0] _0532_;
+  wire _0532_;
   wire _0533_;
-  wire [16:0] _0534_;
+  wire _0534_;
   wire _0535_;
-  wire [16:0] _0536_;
+  wire _0536_;
   wire _0537_;
-  wire [16:0] _0538_;
+  wire [10:0] _0538_;
   wire _0539_;
-  wire [16:0] _0540_;
+  wire [10:0] _0540_;
   wire _0541_;
-  wire [16:0] _0542_;
+  wire [10:0] _0542_;
   wire _0543_;
-  wire _0544_;
+  wire [10:0] _0544_;
   wire _0545_;
-  wire _0546_;
+  wire [4:0] _0546_;
   wire _0547_;
-  wire _0548_;
+  wire [4:0] _0548_;
   wire _0549_;
   wire _0550_;
-  wire _0551_;
+  wire [4:0] _0551_;
   wire _0552_;
   wire _0553_;
-  wire [10:0] _0554_;
+  wire _0554_;
   wire _0555_;
-  wire [10:0] _0556_;
+  wire _0556_;
   wire _0557_;
-  wire [10:0] _0558_;
+  wire _0558_;
   wire _0559_;
-  wire [10:0] _0560_;
+  wire _0560_;
   wire _0561_;
-  wire [4:0] _0562_;
+  wire _0562_;
   wire _0563_;
-  wire [4:0] _0564_;
+  wire _0564_;
   wire _0565_;
   wire _0566_;
-  wire [4:0] _0567_;
+  wire _0567_;
   wire _0568_;
   wire _0569_;
   wire _0570_;
@@ -736,72 +736,72 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   wire _0585_;
   wire _0586_;
   wire _0587_;
-  wire _0588_;
+  wire [4:0] _0588_;
   wire _0589_;
-  wire _0590_;
+  wire [4:0] _0590_;
   wire _0591_;
-  wire _0592_;
+  wire [4:0] _0592_;
   wire _0593_;
-  wire _0594_;
+  wire [4:0] _0594_;
   wire _0595_;
-  wire _0596_;
+  wire [3:0] _0596_;
   wire _0597_;
-  wire _0598_;
+  wire [3:0] _0598_;
   wire _0599_;
-  wire _0600_;
+  wire [3:0] _0600_;
   wire _0601_;
-  wire _0602_;
+  wire [3:0] _0602_;
   wire _0603_;
-  wire [4:0] _0604_;
+  wire [5:0] _0604_;
   wire _0605_;
-  wire [4:0] _0606_;
+  wire [5:0] _0606_;
   wire _0607_;
-  wire [4:0] _0608_;
+  wire [5:0] _0608_;
   wire _0609_;
-  wire [4:0] _0610_;
+  wire [5:0] _0610_;
   wire _0611_;
-  wire [3:0] _0612_;
+  wire [30:0] _0612_;
   wire _0613_;
-  wire [3:0] _0614_;
+  wire [30:0] _0614_;
   wire _0615_;
-  wire [3:0] _0616_;
+  wire [30:0] _0616_;
   wire _0617_;
-  wire [3:0] _0618_;
+  wire [30:0] _0618_;
   wire _0619_;
-  wire [5:0] _0620_;
+  wire [1:0] _0620_;
   wire _0621_;
-  wire [5:0] _0622_;
+  wire [1:0] _0622_;
   wire _0623_;
-  wire [5:0] _0624_;
+  wire [1:0] _0624_;
   wire _0625_;
-  wire [5:0] _0626_;
-  wire _0627_;
-  wire [30:0] _0628_;
-  wire _0629_;
-  wire [30:0] _0630_;
+  wire _0626_;
+  wire [1:0] _0627_;
+  wire _0628_;
+  wire [1:0] _0629_;
+  wire _0630_;
   wire _0631_;
-  wire [30:0] _0632_;
+  wire [1:0] _0632_;
   wire _0633_;
-  wire [30:0] _0634_;
-  wire _0635_;
-  wire [1:0] _0636_;
+  wire _0634_;
+  wire [1:0] _0635_;
+  wire _0636_;
   wire _0637_;
-  wire [1:0] _0638_;
+  wire _0638_;
   wire _0639_;
-  wire [1:0] _0640_;
+  wire _0640_;
   wire _0641_;
   wire _0642_;
-  wire [1:0] _0643_;
+  wire _0643_;
   wire _0644_;
-  wire [1:0] _0645_;
-  wire _0646_;
+  wire _0645_;
+  wire [15:0] _0646_;
   wire _0647_;
-  wire [1:0] _0648_;
+  wire [15:0] _0648_;
   wire _0649_;
-  wire _0650_;
-  wire [1:0] _0651_;
+  wire [15:0] _0650_;
+  wire _0651_;
   wire _0652_;
-  wire _0653_;
+  wire [15:0] _0653_;
   wire _0654_;
   wire _0655_;
   wire _0656_;
@@ -810,69 +810,53 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   wire _0659_;
   wire _0660_;
   wire _0661_;
-  wire [15:0] _0662_;
+  wire _0662_;
   wire _0663_;
-  wire [15:0] _0664_;
+  wire _0664_;
   wire _0665_;
-  wire [15:0] _0666_;
+  wire _0666_;
   wire _0667_;
-  wire _0668_;
-  wire [15:0] _0669_;
-  wire _0670_;
+  wire [3:0] _0668_;
+  wire _0669_;
+  wire [3:0] _0670_;
   wire _0671_;
-  wire _0672_;
+  wire [3:0] _0672_;
   wire _0673_;
-  wire _0674_;
+  wire [3:0] _0674_;
   wire _0675_;
   wire _0676_;
-  wire _0677_;
+  wire [3:0] _0677_;
   wire _0678_;
-  wire _0679_;
+  wire [3:0] _0679_;
   wire _0680_;
-  wire _0681_;
+  wire [3:0] _0681_;
   wire _0682_;
-  wire _0683_;
-  wire [3:0] _0684_;
-  wire _0685_;
-  wire [3:0] _0686_;
-  wire _0687_;
-  wire [3:0] _0688_;
+  wire [3:0] _0683_;
+  wire _0684_;
+  wire [3:0] _0685_;
+  wire _0686_;
+  wire [3:0] _0687_;
+  wire _0688_;
   wire _0689_;
   wire [3:0] _0690_;
   wire _0691_;
-  wire _0692_;
-  wire [3:0] _0693_;
-  wire _0694_;
-  wire [3:0] _0695_;
-  wire _0696_;
-  wire [3:0] _0697_;
-  wire _0698_;
-  wire [3:0] _0699_;
-  wire _0700_;
-  wire [3:0] _0701_;
-  wire _0702_;
-  wire [3:0] _0703_;
-  wire _0704_;
-  wire _0705_;
-  wire [3:0] _0706_;
-  wire _0707_;
-  wire [3:0] _0708_;
-  wire _0709_;
-  wire [3:0] _0710_;
-  wire _0711_;
-  wire [3:0] _0712_;
-  wire _0713_;
+  wire [3:0] _0692_;
+  wire _0693_;
+  wire [3:0] _0694_;
+  wire _0695_;
+  wire [3:0] _0696_;
+  wire _0697_;
   wire \$signal ;
   (* init = 1'h0 *)
-  wire \$signal$117 ;
+  wire \$signal$150 ;
   (* init = 8'h00 *)
-  wire [7:0] \$signal$123 ;
+  wire [7:0] \$signal$156 ;
   (* init = 8'h00 *)
-  wire [7:0] \$signal$125 ;
-  reg \$signal$170  = 1'h0;
-  reg \$signal$171  = 1'h0;
-  reg [30:0] \$signal$175  = 31'h00000000;
-  reg \$signal$188  = 1'h0;
+  wire [7:0] \$signal$158 ;
+  reg \$signal$204  = 1'h0;
+  reg \$signal$205  = 1'h0;
+  reg [30:0] \$signal$209  = 31'h00000000;
+  reg \$signal$222  = 1'h0;
   reg [15:0] M_ = 16'h0000;
   reg [431:0] acc_chosen = 432'h000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000;
   (* init = 432'h000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000 *)
@@ -895,7 +879,7 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   wire [26:0] \acc_part[9] ;
   reg [7:0] act_max = 8'h00;
   (* init = 8'h00 *)
-  wire [7:0] \act_max$127 ;
+  wire [7:0] \act_max$160 ;
   reg [7:0] act_min = 8'h00;
   wire adv;
   reg at_k_last = 1'h0;
@@ -922,7 +906,7 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   reg dn_last = 1'h0;
   reg drain_restart = 1'h0;
   wire en;
-  wire \en$19 ;
+  wire \en$85 ;
   wire enter;
   reg [4:0] flush = 5'h00;
   reg [16:0] fm0 = 17'h00000;
@@ -976,7 +960,7 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   wire [31:0] \i_bias[8] ;
   wire [31:0] \i_bias[9] ;
   wire i_last;
-  reg \i_last$118  = 1'h0;
+  reg \i_last$151  = 1'h0;
   wire [495:0] i_multiplier;
   wire [30:0] \i_multiplier[0] ;
   wire [30:0] \i_multiplier[10] ;
@@ -1012,7 +996,7 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   wire [5:0] \i_shift[8] ;
   wire [5:0] \i_shift[9] ;
   wire i_valid;
-  reg \i_valid$116  = 1'h0;
+  reg \i_valid$149  = 1'h0;
   input [127:0] i_w;
   wire [127:0] i_w;
   wire [7:0] \i_w[0] ;
@@ -1069,23 +1053,23 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   reg nb_one = 1'h0;
   reg [4:0] nb_pen = 5'h00;
   wire [127:0] o_data;
-  wire [431:0] \o_data$191 ;
-  wire [26:0] \o_data$191[0] ;
-  wire [26:0] \o_data$191[10] ;
-  wire [26:0] \o_data$191[11] ;
-  wire [26:0] \o_data$191[12] ;
-  wire [26:0] \o_data$191[13] ;
-  wire [26:0] \o_data$191[14] ;
-  wire [26:0] \o_data$191[15] ;
-  wire [26:0] \o_data$191[1] ;
-  wire [26:0] \o_data$191[2] ;
-  wire [26:0] \o_data$191[3] ;
-  wire [26:0] \o_data$191[4] ;
-  wire [26:0] \o_data$191[5] ;
-  wire [26:0] \o_data$191[6] ;
-  wire [26:0] \o_data$191[7] ;
-  wire [26:0] \o_data$191[8] ;
-  wire [26:0] \o_data$191[9] ;
+  wire [431:0] \o_data$225 ;
+  wire [26:0] \o_data$225[0] ;
+  wire [26:0] \o_data$225[10] ;
+  wire [26:0] \o_data$225[11] ;
+  wire [26:0] \o_data$225[12] ;
+  wire [26:0] \o_data$225[13] ;
+  wire [26:0] \o_data$225[14] ;
+  wire [26:0] \o_data$225[15] ;
+  wire [26:0] \o_data$225[1] ;
+  wire [26:0] \o_data$225[2] ;
+  wire [26:0] \o_data$225[3] ;
+  wire [26:0] \o_data$225[4] ;
+  wire [26:0] \o_data$225[5] ;
+  wire [26:0] \o_data$225[6] ;
+  wire [26:0] \o_data$225[7] ;
+  wire [26:0] \o_data$225[8] ;
+  wire [26:0] \o_data$225[9] ;
   wire [7:0] \o_data[0] ;
   wire [7:0] \o_data[10] ;
   wire [7:0] \o_data[11] ;
@@ -1104,7 +1088,7 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   wire [7:0] \o_data[9] ;
   wire o_last;
   wire o_valid;
-  wire \o_valid$150 ;
+  wire \o_valid$183 ;
   wire [128:0] out_w;
   wire [127:0] \out_w.data ;
   wire [7:0] \out_w.data[0] ;
@@ -1129,52 +1113,52 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   (* init = 4'h0 *)
   wire [3:0] r_addr;
   (* init = 4'h0 *)
-  wire [3:0] \r_addr$101 ;
+  wire [3:0] \r_addr$134 ;
   (* init = 4'h0 *)
-  wire [3:0] \r_addr$102 ;
+  wire [3:0] \r_addr$135 ;
   (* init = 4'h0 *)
-  wire [3:0] \r_addr$103 ;
+  wire [3:0] \r_addr$136 ;
   (* init = 4'h0 *)
-  wire [3:0] \r_addr$104 ;
+  wire [3:0] \r_addr$137 ;
   (* init = 4'h0 *)
-  wire [3:0] \r_addr$105 ;
+  wire [3:0] \r_addr$138 ;
   (* init = 4'h0 *)
-  wire [3:0] \r_addr$106 ;
+  wire [3:0] \r_addr$139 ;
   (* init = 4'h0 *)
-  wire [3:0] \r_addr$107 ;
+  wire [3:0] \r_addr$140 ;
   (* init = 4'h0 *)
-  wire [3:0] \r_addr$108 ;
+  wire [3:0] \r_addr$141 ;
   (* init = 4'h0 *)
-  wire [3:0] \r_addr$109 ;
+  wire [3:0] \r_addr$142 ;
   (* init = 4'h0 *)
-  wire [3:0] \r_addr$110 ;
+  wire [3:0] \r_addr$143 ;
   (* init = 4'h0 *)
-  wire [3:0] \r_addr$111 ;
+  wire [3:0] \r_addr$144 ;
   (* init = 4'h0 *)
-  wire [3:0] \r_addr$112 ;
+  wire [3:0] \r_addr$145 ;
   (* init = 4'h0 *)
-  wire [3:0] \r_addr$113 ;
+  wire [3:0] \r_addr$146 ;
   (* init = 4'h0 *)
-  wire [3:0] \r_addr$114 ;
+  wire [3:0] \r_addr$147 ;
   (* init = 4'h0 *)
-  wire [3:0] \r_addr$115 ;
+  wire [3:0] \r_addr$148 ;
   wire [68:0] r_data;
-  wire [68:0] \r_data$130 ;
-  wire [68:0] \r_data$131 ;
-  wire [68:0] \r_data$132 ;
-  wire [68:0] \r_data$133 ;
-  wire [68:0] \r_data$134 ;
-  wire [68:0] \r_data$135 ;
-  wire [68:0] \r_data$136 ;
-  wire [68:0] \r_data$137 ;
-  wire [68:0] \r_data$138 ;
-  wire [68:0] \r_data$139 ;
-  wire [68:0] \r_data$140 ;
-  wire [68:0] \r_data$141 ;
-  wire [68:0] \r_data$142 ;
-  wire [68:0] \r_data$143 ;
-  wire [68:0] \r_data$144 ;
-  wire [128:0] \r_data$156 ;
+  wire [68:0] \r_data$163 ;
+  wire [68:0] \r_data$164 ;
+  wire [68:0] \r_data$165 ;
+  wire [68:0] \r_data$166 ;
+  wire [68:0] \r_data$167 ;
+  wire [68:0] \r_data$168 ;
+  wire [68:0] \r_data$169 ;
+  wire [68:0] \r_data$170 ;
+  wire [68:0] \r_data$171 ;
+  wire [68:0] \r_data$172 ;
+  wire [68:0] \r_data$173 ;
+  wire [68:0] \r_data$174 ;
+  wire [68:0] \r_data$175 ;
+  wire [68:0] \r_data$176 ;
+  wire [68:0] \r_data$177 ;
+  wire [128:0] \r_data$189 ;
   input r_en;
   wire r_en;
   wire r_rdy;
@@ -1225,56 +1209,138 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   wire take;
   reg [10:0] tile_last = 11'h000;
   reg [16:0] tile_pen = 17'h00000;
-  wire [3:0] w_addr;
-  wire [3:0] \w_addr$38 ;
+  reg [3:0] w_addr = 4'h0;
+  (* init = 4'h0 *)
+  wire [3:0] \w_addr$13 ;
+  (* init = 4'h0 *)
+  wire [3:0] \w_addr$17 ;
+  (* init = 4'h0 *)
+  wire [3:0] \w_addr$21 ;
+  (* init = 4'h0 *)
+  wire [3:0] \w_addr$25 ;
+  (* init = 4'h0 *)
+  wire [3:0] \w_addr$29 ;
+  (* init = 4'h0 *)
+  wire [3:0] \w_addr$33 ;
+  (* init = 4'h0 *)
+  wire [3:0] \w_addr$37 ;
+  (* init = 4'h0 *)
   wire [3:0] \w_addr$41 ;
-  wire [3:0] \w_addr$44 ;
-  wire [3:0] \w_addr$47 ;
-  wire [3:0] \w_addr$50 ;
+  (* init = 4'h0 *)
+  wire [3:0] \w_addr$45 ;
+  (* init = 4'h0 *)
+  wire [3:0] \w_addr$49 ;
+  (* init = 4'h0 *)
   wire [3:0] \w_addr$53 ;
-  wire [3:0] \w_addr$56 ;
-  wire [3:0] \w_addr$59 ;
-  wire [3:0] \w_addr$62 ;
+  (* init = 4'h0 *)
+  wire [3:0] \w_addr$57 ;
+  (* init = 4'h0 *)
+  wire [3:0] \w_addr$61 ;
+  (* init = 4'h0 *)
   wire [3:0] \w_addr$65 ;
-  wire [3:0] \w_addr$68 ;
-  wire [3:0] \w_addr$71 ;
-  wire [3:0] \w_addr$74 ;
-  wire [3:0] \w_addr$77 ;
-  wire [3:0] \w_addr$80 ;
-  wire [68:0] w_data;
-  wire [128:0] \w_data$152 ;
-  wire [68:0] \w_data$39 ;
+  (* init = 4'h0 *)
+  wire [3:0] \w_addr$9 ;
+  (* init = 4'h0 *)
+  wire [3:0] w_addr_q;
+  reg [68:0] w_data = 69'h000000000000000000;
+  (* init = 69'h000000000000000000 *)
+  wire [68:0] \w_data$10 ;
+  (* init = 69'h000000000000000000 *)
+  wire [68:0] \w_data$14 ;
+  (* init = 69'h000000000000000000 *)
+  wire [68:0] \w_data$18 ;
+  wire [128:0] \w_data$185 ;
+  (* init = 69'h000000000000000000 *)
+  wire [68:0] \w_data$22 ;
+  (* init = 69'h000000000000000000 *)
+  wire [68:0] \w_data$26 ;
+  (* init = 69'h000000000000000000 *)
+  wire [68:0] \w_data$30 ;
+  (* init = 69'h000000000000000000 *)
+  wire [68:0] \w_data$34 ;
+  (* init = 69'h000000000000000000 *)
+  wire [68:0] \w_data$38 ;
+  (* init = 69'h000000000000000000 *)
   wire [68:0] \w_data$42 ;
-  wire [68:0] \w_data$45 ;
-  wire [68:0] \w_data$48 ;
-  wire [68:0] \w_data$51 ;
+  (* init = 69'h000000000000000000 *)
+  wire [68:0] \w_data$46 ;
+  (* init = 69'h000000000000000000 *)
+  wire [68:0] \w_data$50 ;
+  (* init = 69'h000000000000000000 *)
   wire [68:0] \w_data$54 ;
-  wire [68:0] \w_data$57 ;
-  wire [68:0] \w_data$60 ;
-  wire [68:0] \w_data$63 ;
+  (* init = 69'h000000000000000000 *)
+  wire [68:0] \w_data$58 ;
+  (* init = 69'h000000000000000000 *)
+  wire [68:0] \w_data$62 ;
+  (* init = 69'h000000000000000000 *)
   wire [68:0] \w_data$66 ;
-  wire [68:0] \w_data$69 ;
-  wire [68:0] \w_data$72 ;
-  wire [68:0] \w_data$75 ;
-  wire [68:0] \w_data$78 ;
-  wire [68:0] \w_data$81 ;
-  wire w_en;
-  wire \w_en$149 ;
-  wire \w_en$40 ;
-  wire \w_en$43 ;
-  wire \w_en$46 ;
-  wire \w_en$49 ;
-  wire \w_en$52 ;
-  wire \w_en$55 ;
-  wire \w_en$58 ;
-  wire \w_en$61 ;
-  wire \w_en$64 ;
-  wire \w_en$67 ;
-  wire \w_en$70 ;
-  wire \w_en$73 ;
-  wire \w_en$76 ;
-  wire \w_en$79 ;
-  wire \w_en$82 ;
+  (* init = 69'h000000000000000000 *)
+  wire [68:0] w_data_q;
+  reg w_en = 1'h0;
+  reg \w_en$11  = 1'h0;
+  reg \w_en$15  = 1'h0;
+  wire \w_en$182 ;
+  reg \w_en$19  = 1'h0;
+  reg \w_en$23  = 1'h0;
+  reg \w_en$27  = 1'h0;
+  reg \w_en$31  = 1'h0;
+  reg \w_en$35  = 1'h0;
+  reg \w_en$39  = 1'h0;
+  reg \w_en$43  = 1'h0;
+  reg \w_en$47  = 1'h0;
+  reg \w_en$51  = 1'h0;
+  reg \w_en$55  = 1'h0;
+  reg \w_en$59  = 1'h0;
+  reg \w_en$63  = 1'h0;
+  reg \w_en$67  = 1'h0;
+  (* init = 1'h0 *)
+  wire w_en_q0;
+  (* init = 1'h0 *)
+  wire w_en_q1;
+  (* init = 1'h0 *)
+  wire w_en_q10;
+  (* init = 1'h0 *)
+  wire w_en_q11;
+  (* init = 1'h0 *)
+  wire w_en_q12;
+  (* init = 1'h0 *)
+  wire w_en_q13;
+  (* init = 1'h0 *)
+  wire w_en_q14;
+  (* init = 1'h0 *)
+  wire w_en_q15;
+  (* init = 1'h0 *)
+  wire w_en_q2;
+  (* init = 1'h0 *)
+  wire w_en_q3;
+  (* init = 1'h0 *)
+  wire w_en_q4;
+  (* init = 1'h0 *)
+  wire w_en_q5;
+  (* init = 1'h0 *)
+  wire w_en_q6;
+  (* init = 1'h0 *)
+  wire w_en_q7;
+  (* init = 1'h0 *)
+  wire w_en_q8;
+  (* init = 1'h0 *)
+  wire w_en_q9;
+  wire w_lane0;
+  wire w_lane1;
+  wire w_lane10;
+  wire w_lane11;
+  wire w_lane12;
+  wire w_lane13;
+  wire w_lane14;
+  wire w_lane15;
+  wire w_lane2;
+  wire w_lane3;
+  wire w_lane4;
+  wire w_lane5;
+  wire w_lane6;
+  wire w_lane7;
+  wire w_lane8;
+  wire w_lane9;
   wire [68:0] w_word;
   wire [31:0] \w_word.bias ;
   wire [30:0] \w_word.multiplier ;
@@ -1285,20 +1351,20 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   reg [7:0] zero_point = 8'h00;
   assign kept = credits + give_back;
   assign _0000_ = s_act__valid & s_wgt__valid;
-  assign _0098_ = in_data & _0000_;
-  assign _0109_ = ~ at_k_last;
-  assign _0120_ = credit_ok | _0109_;
-  assign take = _0098_ & _0120_;
-  assign _0131_ = s_act__valid & s_wgt__valid;
-  assign _0142_ = in_data & _0131_;
-  assign _0153_ = _0142_ & credit_ok;
-  assign \$signal  = _0153_ & at_k_last;
-  assign _0164_ = ~ in_data;
-  assign _0175_ = s_act__valid & s_wgt__valid;
+  assign _0111_ = in_data & _0000_;
+  assign _0125_ = ~ at_k_last;
+  assign _0136_ = credit_ok | _0125_;
+  assign take = _0111_ & _0136_;
+  assign _0147_ = s_act__valid & s_wgt__valid;
+  assign _0158_ = in_data & _0147_;
+  assign _0169_ = _0158_ & credit_ok;
+  assign \$signal  = _0169_ & at_k_last;
+  assign _0180_ = ~ in_data;
+  assign _0191_ = s_act__valid & s_wgt__valid;
   assign _0001_ = ~ at_k_last;
   assign _0012_ = credit_ok | _0001_;
-  assign _0023_ = _0175_ & _0012_;
-  assign adv = _0164_ | _0023_;
+  assign _0023_ = _0191_ & _0012_;
+  assign adv = _0180_ | _0023_;
   assign _0034_ = compute & adv;
   assign _0045_ = _0034_ & at_tile_last;
   assign block_end = _0045_ & fn_last;
@@ -1307,90 +1373,90 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   assign _0067_ = s_param__valid & _0056_;
   assign _0078_ = lane == 1'h1;
   assign _0089_ = s_param__valid & _0078_;
-  assign _0097_ = lane == 2'h2;
-  assign _0099_ = s_param__valid & _0097_;
-  assign _0100_ = lane == 2'h3;
-  assign _0101_ = s_param__valid & _0100_;
-  assign _0102_ = lane == 3'h4;
-  assign _0103_ = s_param__valid & _0102_;
-  assign _0104_ = lane == 3'h5;
-  assign _0105_ = s_param__valid & _0104_;
-  assign _0106_ = lane == 3'h6;
-  assign _0107_ = s_param__valid & _0106_;
-  assign _0108_ = lane == 3'h7;
-  assign _0110_ = s_param__valid & _0108_;
-  assign _0111_ = lane == 4'h8;
-  assign _0112_ = s_param__valid & _0111_;
-  assign _0113_ = lane == 4'h9;
-  assign _0114_ = s_param__valid & _0113_;
-  assign _0115_ = lane == 4'ha;
-  assign _0116_ = s_param__valid & _0115_;
-  assign _0117_ = lane == 4'hb;
-  assign _0118_ = s_param__valid & _0117_;
-  assign _0119_ = lane == 4'hc;
-  assign _0121_ = s_param__valid & _0119_;
-  assign _0122_ = lane == 4'hd;
+  assign _0100_ = lane == 2'h2;
+  assign _0112_ = s_param__valid & _0100_;
+  assign _0116_ = lane == 2'h3;
+  assign _0117_ = s_param__valid & _0116_;
+  assign _0118_ = lane == 3'h4;
+  assign _0119_ = s_param__valid & _0118_;
+  assign _0120_ = lane == 3'h5;
+  assign _0121_ = s_param__valid & _0120_;
+  assign _0122_ = lane == 3'h6;
   assign _0123_ = s_param__valid & _0122_;
-  assign _0124_ = lane == 4'he;
-  assign _0125_ = s_param__valid & _0124_;
-  assign _0126_ = lane == 4'hf;
-  assign _0127_ = s_param__valid & _0126_;
+  assign _0124_ = lane == 3'h7;
+  assign _0126_ = s_param__valid & _0124_;
+  assign _0127_ = lane == 4'h8;
+  assign _0128_ = s_param__valid & _0127_;
+  assign _0129_ = lane == 4'h9;
+  assign _0130_ = s_param__valid & _0129_;
+  assign _0131_ = lane == 4'ha;
+  assign _0132_ = s_param__valid & _0131_;
+  assign _0133_ = lane == 4'hb;
+  assign _0134_ = s_param__valid & _0133_;
+  assign _0135_ = lane == 4'hc;
+  assign _0137_ = s_param__valid & _0135_;
+  assign _0138_ = lane == 4'hd;
+  assign _0139_ = s_param__valid & _0138_;
+  assign _0140_ = lane == 4'he;
+  assign _0141_ = s_param__valid & _0140_;
+  assign _0142_ = lane == 4'hf;
+  assign _0143_ = s_param__valid & _0142_;
   assign row_end = o_valid & beat_last;
-  assign _0128_ = ~ dn_last;
-  assign wrap = d_last & _0128_;
-  assign _0129_ = row - 1'h0;
-  assign _0130_ = row + 1'h1;
-  assign _0132_ = wrap ? { _0129_[17], _0129_ } : { 1'h0, _0130_ };
-  assign _0133_ = row < m_wrap;
-  assign _0134_ = row < m_last;
-  assign row_valid_next = wrap ? _0133_ : _0134_;
-  assign _0135_ = ~ beat_last;
-  assign _0136_ = ~ d_last;
-  assign _0137_ = ! ctrl_state;
-  assign _0138_ = ctrl_state == 1'h1;
-  assign _0139_ = ctrl_state == 2'h2;
-  assign _0140_ = ctrl_state == 2'h3;
-  assign _0141_ = fm0 + 1'h1;
-  assign _0143_ = _0141_ >= M_;
-  assign _0144_ = kept - 1'h1;
-  assign _0145_ = kept >= 2'h2;
-  assign _0146_ = kept >= 1'h1;
-  assign _0147_ = hdr[15:0] - 1'h1;
-  assign _0148_ = hdr[15:0] + 1'h0;
-  assign _0149_ = hdr[31:16] - 1'h1;
-  assign _0150_ = hdr[47:32] - 1'h1;
-  assign _0151_ = hdr[47:32] - 2'h2;
-  assign _0152_ = hdr[31:16] - 2'h2;
-  assign _0154_ = hdr[47:32] > 5'h10;
-  assign _0155_ = _0154_ ? hdr[47:32] : 16'h0010;
-  assign _0156_ = _0155_ - 2'h2;
-  assign _0157_ = hdr[47:32] > 5'h10;
-  assign _0158_ = _0157_ ? hdr[47:32] : 16'h0010;
-  assign _0159_ = _0158_ - 1'h1;
-  assign _0160_ = hdr[47:32] == 1'h1;
-  assign _0161_ = hdr[47:32] > 5'h10;
-  assign _0162_ = _0161_ ? hdr[47:32] : 16'h0010;
-  assign _0163_ = _0162_ == 1'h1;
-  assign _0165_ = hdr[31:16] == 1'h1;
-  assign _0166_ = ! ch;
-  assign _0167_ = ch + 1'h1;
-  assign _0168_ = lane == 4'hf;
-  assign _0169_ = wa + 1'h1;
-  assign _0170_ = ! wb;
-  assign _0171_ = blk + 1'h1;
-  assign _0172_ = wb + 1'h1;
-  assign _0173_ = lane + 1'h1;
-  assign _0174_ = ch == n_pen;
-  assign _0176_ = blk - 1'h1;
-  assign _0177_ = ! blk;
-  assign _0178_ = ! blk;
-  assign _0179_ = block_end & last_mblock;
-  assign _0180_ = flush - 1'h1;
-  assign _0181_ = ! flush;
-  assign _0182_ = ~ compute;
-  assign _0183_ = ! blk;
-  assign _0184_ = fn_last & last_mblock;
-  assign _0185_ = ~ _0184_;
+  assign _0144_ = ~ dn_last;
+  assign wrap = d_last & _0144_;
+  assign _0145_ = row - 1'h0;
+  assign _0146_ = row + 1'h1;
+  assign _0148_ = wrap ? { _0145_[17], _0145_ } : { 1'h0, _0146_ };
+  assign _0149_ = row < m_wrap;
+  assign _0150_ = row < m_last;
+  assign row_valid_next = wrap ? _0149_ : _0150_;
+  assign _0151_ = ~ beat_last;
+  assign _0152_ = ~ d_last;
+  assign _0153_ = ! ctrl_state;
+  assign _0154_ = ctrl_state == 1'h1;
+  assign _0155_ = ctrl_state == 2'h2;
+  assign _0156_ = ctrl_state == 2'h3;
+  assign _0157_ = fm0 + 1'h1;
+  assign _0159_ = _0157_ >= M_;
+  assign _0160_ = kept - 1'h1;
+  assign _0161_ = kept >= 2'h2;
+  assign _0162_ = kept >= 1'h1;
+  assign _0163_ = hdr[15:0] - 1'h1;
+  assign _0164_ = hdr[15:0] + 1'h0;
+  assign _0165_ = hdr[31:16] - 1'h1;
+  assign _0166_ = hdr[47:32] - 1'h1;
+  assign _0167_ = hdr[47:32] - 2'h2;
+  assign _0168_ = hdr[31:16] - 2'h2;
+  assign _0170_ = hdr[47:32] > 5'h10;
+  assign _0171_ = _0170_ ? hdr[47:32] : 16'h0010;
+  assign _0172_ = _0171_ - 2'h2;
+  assign _0173_ = hdr[47:32] > 5'h10;
+  assign _0174_ = _0173_ ? hdr[47:32] : 16'h0010;
+  assign _0175_ = _0174_ - 1'h1;
+  assign _0176_ = hdr[47:32] == 1'h1;
+  assign _0177_ = hdr[47:32] > 5'h10;
+  assign _0178_ = _0177_ ? hdr[47:32] : 16'h0010;
+  assign _0179_ = _0178_ == 1'h1;
+  assign _0181_ = hdr[31:16] == 1'h1;
+  assign _0182_ = ! ch;
+  assign _0183_ = ch + 1'h1;
+  assign _0184_ = lane == 4'hf;
+  assign _0185_ = wa + 1'h1;
+  assign _0186_ = ! wb;
+  assign _0187_ = blk + 1'h1;
+  assign _0188_ = wb + 1'h1;
+  assign _0189_ = lane + 1'h1;
+  assign _0190_ = ch == n_pen;
+  assign _0192_ = blk - 1'h1;
+  assign _0193_ = ! blk;
+  assign _0194_ = ! blk;
+  assign _0195_ = block_end & last_mblock;
+  assign _0196_ = flush - 1'h1;
+  assign _0197_ = ! flush;
+  assign _0198_ = ~ compute;
+  assign _0199_ = ! blk;
+  assign _0200_ = fn_last & last_mblock;
+  assign _0201_ = ~ _0200_;
   assign _0002_ = fm0 + 1'h1;
   assign _0003_ = fn + 1'h1;
   assign _0004_ = fn == nb_pen;
@@ -1419,278 +1485,230 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   assign _0031_ = ~ row_valid;
   assign _0032_ = row_end & _0031_;
   assign _0033_ = _0030_ + _0032_;
-  assign _0186_ = _0187_ ? 4'h0 : lane;
-  assign _0188_ = ! ctrl_state;
-  assign _0189_ = _0190_ ? 4'h0 : _0712_;
-  assign _0191_ = _0192_ ? _0163_ : \$signal$171 ;
-  assign _0193_ = _0194_ ? _0191_ : \$signal$171 ;
-  assign _0194_ = ! ctrl_state;
-  assign _0195_ = _0196_ ? 1'h0 : _0193_;
-  assign _0197_ = _0198_ ? _0160_ : \$signal$170 ;
-  assign _0199_ = _0200_ ? _0197_ : \$signal$170 ;
-  assign _0200_ = ! ctrl_state;
-  assign _0201_ = _0202_ ? 1'h0 : _0199_;
-  assign _0203_ = _0204_ ? _0159_[10:0] : tile_last;
-  assign _0205_ = _0206_ ? _0203_ : tile_last;
-  assign _0206_ = ! ctrl_state;
-  assign _0207_ = _0208_ ? 11'h000 : _0205_;
-  assign _0209_ = _0210_ ? _0156_ : tile_pen;
-  assign _0211_ = _0212_ ? _0209_ : tile_pen;
-  assign _0212_ = ! ctrl_state;
-  assign _0213_ = _0214_ ? 17'h00000 : _0211_;
-  assign _0215_ = _0216_ ? _0152_ : n_pen;
-  assign _0217_ = _0218_ ? _0215_ : n_pen;
-  assign _0218_ = ! ctrl_state;
-  assign _0219_ = _0220_ ? 17'h00000 : _0217_;
-  assign _0221_ = _0222_ ? _0151_ : k_pen;
-  assign _0223_ = _0224_ ? _0221_ : k_pen;
-  assign _0224_ = ! ctrl_state;
-  assign _0225_ = _0226_ ? 17'h00000 : _0223_;
-  assign _0227_ = _0228_ ? _0150_[15:0] : k_last;
-  assign _0229_ = _0230_ ? _0227_ : k_last;
-  assign _0230_ = ! ctrl_state;
-  assign _0231_ = _0232_ ? 16'h0000 : _0229_;
-  assign _0233_ = _0234_ ? hdr[71:64] : act_max;
-  assign _0235_ = _0236_ ? _0233_ : act_max;
-  assign _0236_ = ! ctrl_state;
-  assign _0237_ = _0238_ ? 8'h00 : _0235_;
-  assign _0239_ = _0240_ ? hdr[63:56] : act_min;
-  assign _0241_ = _0242_ ? _0239_ : act_min;
-  assign _0242_ = ! ctrl_state;
-  assign _0243_ = _0244_ ? 8'h00 : _0241_;
-  assign _0245_ = _0246_ ? hdr[55:48] : zero_point;
-  assign _0247_ = _0248_ ? _0245_ : zero_point;
-  assign _0248_ = ! ctrl_state;
-  assign _0249_ = _0250_ ? 8'h00 : _0247_;
-  assign _0251_ = _0252_ ? _0149_[15:0] : n_last;
-  assign _0253_ = _0254_ ? _0251_ : n_last;
-  assign _0254_ = ! ctrl_state;
-  assign _0255_ = _0256_ ? 16'h0000 : _0253_;
-  assign _0257_ = _0258_ ? _0148_ : m_wrap;
-  assign _0259_ = _0260_ ? _0257_ : m_wrap;
-  assign _0260_ = ! ctrl_state;
-  assign _0261_ = _0262_ ? 17'h00000 : _0259_;
-  assign _0263_ = _0264_ ? _0147_[15:0] : m_last;
-  assign _0265_ = _0266_ ? _0263_ : m_last;
-  assign _0266_ = ! ctrl_state;
-  assign _0267_ = _0268_ ? 16'h0000 : _0265_;
-  assign _0269_ = _0270_ ? hdr[15:0] : M_;
-  assign _0271_ = _0272_ ? _0269_ : M_;
-  assign _0272_ = ! ctrl_state;
-  assign _0273_ = _0274_ ? 16'h0000 : _0271_;
-  assign _0275_ = _0276_ ? (* full_case = 32'd1 *) _0145_ : _0146_;
-  assign _0277_ = _0278_ ? 1'h1 : _0275_;
-  assign _0279_ = _0280_ ? (* full_case = 32'd1 *) _0144_[2:0] : kept[2:0];
-  assign _0281_ = _0282_ ? 3'h6 : _0279_;
-  assign _0283_ = _0284_ ? 1'h0 : _0143_;
-  assign _0285_ = _0286_ ? (* full_case = 32'd1 *) 4'h0 : ra_inc;
-  assign _0287_ = d_last ? (* full_case = 32'd1 *) _0285_ : ra_row;
-  assign _0289_ = beat_last ? (* full_case = 32'd1 *) _0287_ : ra_inc;
-  assign _0291_ = _0292_ ? _0289_ : ra;
-  assign _0293_ = _0294_ ? 1'h1 : 1'h0;
-  assign _0295_ = _0296_ ? _0293_ : 1'h0;
-  assign _0297_ = _0298_ ? _0295_ : 1'h0;
-  assign _0298_ = ctrl_state == 2'h1;
-  assign _0299_ = _0300_ ? _0127_ : 1'h0;
-  assign _0300_ = ctrl_state == 2'h1;
-  assign _0301_ = _0302_ ? w_word : 69'h000000000000000000;
-  assign _0302_ = ctrl_state == 2'h1;
-  assign _0303_ = _0304_ ? wa : 4'h0;
-  assign _0304_ = ctrl_state == 2'h1;
-  assign _0305_ = _0306_ ? _0125_ : 1'h0;
-  assign _0306_ = ctrl_state == 2'h1;
-  assign _0307_ = _0308_ ? w_word : 69'h000000000000000000;
-  assign _0308_ = ctrl_state == 2'h1;
-  assign _0309_ = _0310_ ? wa : 4'h0;
-  assign _0310_ = ctrl_state == 2'h1;
-  assign _0311_ = _0312_ ? _0123_ : 1'h0;
-  assign _0312_ = ctrl_state == 2'h1;
-  assign _0313_ = _0314_ ? w_word : 69'h000000000000000000;
-  assign _0314_ = ctrl_state == 2'h1;
-  assign _0315_ = _0316_ ? wa : 4'h0;
-  assign _0316_ = ctrl_state == 2'h1;
-  assign _0317_ = _0318_ ? _0121_ : 1'h0;
-  assign _0318_ = ctrl_state == 2'h1;
-  assign _0319_ = _0320_ ? w_word : 69'h000000000000000000;
-  assign _0320_ = ctrl_state == 2'h1;
-  assign _0321_ = _0322_ ? wa : 4'h0;
-  assign _0322_ = ctrl_state == 2'h1;
-  assign _0323_ = _0324_ ? _0118_ : 1'h0;
-  assign _0324_ = ctrl_state == 2'h1;
-  assign _0325_ = _0326_ ? w_word : 69'h000000000000000000;
-  assign _0326_ = ctrl_state == 2'h1;
-  assign _0327_ = _0328_ ? wa : 4'h0;
-  assign _0328_ = ctrl_state == 2'h1;
-  assign _0329_ = _0330_ ? _0116_ : 1'h0;
-  assign _0330_ = ctrl_state == 2'h1;
-  assign _0331_ = _0332_ ? w_word : 69'h000000000000000000;
-  assign _0332_ = ctrl_state == 2'h1;
-  assign _0333_ = _0334_ ? wa : 4'h0;
-  assign _0334_ = ctrl_state == 2'h1;
-  assign _0335_ = _0336_ ? _0114_ : 1'h0;
-  assign _0336_ = ctrl_state == 2'h1;
-  assign _0337_ = _0338_ ? w_word : 69'h000000000000000000;
-  assign _0338_ = ctrl_state == 2'h1;
-  assign _0339_ = _0340_ ? wa : 4'h0;
-  assign _0340_ = ctrl_state == 2'h1;
-  assign _0341_ = _0342_ ? _0112_ : 1'h0;
-  assign _0342_ = ctrl_state == 2'h1;
-  assign _0343_ = _0344_ ? w_word : 69'h000000000000000000;
-  assign _0344_ = ctrl_state == 2'h1;
-  assign _0345_ = _0346_ ? wa : 4'h0;
+  assign _0202_ = _0203_ ? 4'h0 : lane;
+  assign _0204_ = ! ctrl_state;
+  assign _0205_ = _0206_ ? 4'h0 : _0696_;
+  assign _0207_ = _0208_ ? _0179_ : \$signal$205 ;
+  assign _0209_ = _0210_ ? _0207_ : \$signal$205 ;
+  assign _0210_ = ! ctrl_state;
+  assign _0211_ = _0212_ ? 1'h0 : _0209_;
+  assign _0213_ = _0214_ ? _0176_ : \$signal$204 ;
+  assign _0215_ = _0216_ ? _0213_ : \$signal$204 ;
+  assign _0216_ = ! ctrl_state;
+  assign _0217_ = _0218_ ? 1'h0 : _0215_;
+  assign _0219_ = _0220_ ? _0175_[10:0] : tile_last;
+  assign _0221_ = _0222_ ? _0219_ : tile_last;
+  assign _0222_ = ! ctrl_state;
+  assign _0223_ = _0224_ ? 11'h000 : _0221_;
+  assign _0225_ = _0226_ ? _0172_ : tile_pen;
+  assign _0227_ = _0228_ ? _0225_ : tile_pen;
+  assign _0228_ = ! ctrl_state;
+  assign _0229_ = _0230_ ? 17'h00000 : _0227_;
+  assign _0231_ = _0232_ ? _0168_ : n_pen;
+  assign _0233_ = _0234_ ? _0231_ : n_pen;
+  assign _0234_ = ! ctrl_state;
+  assign _0235_ = _0236_ ? 17'h00000 : _0233_;
+  assign _0237_ = _0238_ ? _0167_ : k_pen;
+  assign _0239_ = _0240_ ? _0237_ : k_pen;
+  assign _0240_ = ! ctrl_state;
+  assign _0241_ = _0242_ ? 17'h00000 : _0239_;
+  assign _0243_ = _0244_ ? _0166_[15:0] : k_last;
+  assign _0245_ = _0246_ ? _0243_ : k_last;
+  assign _0246_ = ! ctrl_state;
+  assign _0247_ = _0248_ ? 16'h0000 : _0245_;
+  assign _0249_ = _0250_ ? hdr[71:64] : act_max;
+  assign _0251_ = _0252_ ? _0249_ : act_max;
+  assign _0252_ = ! ctrl_state;
+  assign _0253_ = _0254_ ? 8'h00 : _0251_;
+  assign _0255_ = _0256_ ? hdr[63:56] : act_min;
+  assign _0257_ = _0258_ ? _0255_ : act_min;
+  assign _0258_ = ! ctrl_state;
+  assign _0259_ = _0260_ ? 8'h00 : _0257_;
+  assign _0261_ = _0262_ ? hdr[55:48] : zero_point;
+  assign _0263_ = _0264_ ? _0261_ : zero_point;
+  assign _0264_ = ! ctrl_state;
+  assign _0265_ = _0266_ ? 8'h00 : _0263_;
+  assign _0267_ = _0268_ ? _0165_[15:0] : n_last;
+  assign _0269_ = _0270_ ? _0267_ : n_last;
+  assign _0270_ = ! ctrl_state;
+  assign _0271_ = _0272_ ? 16'h0000 : _0269_;
+  assign _0273_ = _0274_ ? _0164_ : m_wrap;
+  assign _0275_ = _0276_ ? _0273_ : m_wrap;
+  assign _0276_ = ! ctrl_state;
+  assign _0277_ = _0278_ ? 17'h00000 : _0275_;
+  assign _0279_ = _0280_ ? _0163_[15:0] : m_last;
+  assign _0281_ = _0282_ ? _0279_ : m_last;
+  assign _0282_ = ! ctrl_state;
+  assign _0283_ = _0284_ ? 16'h0000 : _0281_;
+  assign _0285_ = _0286_ ? hdr[15:0] : M_;
+  assign _0287_ = _0288_ ? _0285_ : M_;
+  assign _0288_ = ! ctrl_state;
+  assign _0289_ = _0290_ ? 16'h0000 : _0287_;
+  assign _0291_ = _0292_ ? (* full_case = 32'd1 *) _0161_ : _0162_;
+  assign _0293_ = _0294_ ? 1'h1 : _0291_;
+  assign _0295_ = _0296_ ? (* full_case = 32'd1 *) _0160_[2:0] : kept[2:0];
+  assign _0297_ = _0298_ ? 3'h6 : _0295_;
+  assign _0299_ = _0300_ ? 1'h0 : _0159_;
+  assign _0301_ = _0302_ ? 1'h0 : w_lane15;
+  assign _0303_ = _0304_ ? 1'h0 : w_lane14;
+  assign _0305_ = _0306_ ? 1'h0 : w_lane13;
+  assign _0307_ = _0308_ ? 1'h0 : w_lane12;
+  assign _0309_ = _0310_ ? 1'h0 : w_lane11;
+  assign _0311_ = _0312_ ? 1'h0 : w_lane10;
+  assign _0313_ = _0314_ ? 1'h0 : w_lane9;
+  assign _0315_ = _0316_ ? 1'h0 : w_lane8;
+  assign _0317_ = _0318_ ? 1'h0 : w_lane7;
+  assign _0319_ = _0320_ ? 1'h0 : w_lane6;
+  assign _0321_ = _0322_ ? 1'h0 : w_lane5;
+  assign _0323_ = _0324_ ? 1'h0 : w_lane4;
+  assign _0325_ = _0326_ ? 1'h0 : w_lane3;
+  assign _0327_ = _0328_ ? 1'h0 : w_lane2;
+  assign _0329_ = _0330_ ? 1'h0 : w_lane1;
+  assign _0331_ = _0332_ ? 1'h0 : w_lane0;
+  assign _0333_ = _0334_ ? (* full_case = 32'd1 *) 4'h0 : ra_inc;
+  assign _0335_ = d_last ? (* full_case = 32'd1 *) _0333_ : ra_row;
+  assign _0337_ = beat_last ? (* full_case = 32'd1 *) _0335_ : ra_inc;
+  assign _0339_ = _0340_ ? _0337_ : ra;
+  assign _0341_ = _0342_ ? 1'h1 : 1'h0;
+  assign _0343_ = _0344_ ? _0341_ : 1'h0;
+  assign _0345_ = _0346_ ? _0343_ : 1'h0;
   assign _0346_ = ctrl_state == 2'h1;
-  assign _0347_ = _0348_ ? _0110_ : 1'h0;
+  assign _0347_ = _0348_ ? _0143_ : 1'h0;
   assign _0348_ = ctrl_state == 2'h1;
-  assign _0349_ = _0350_ ? w_word : 69'h000000000000000000;
+  assign _0349_ = _0350_ ? _0141_ : 1'h0;
   assign _0350_ = ctrl_state == 2'h1;
-  assign _0351_ = _0352_ ? wa : 4'h0;
+  assign _0351_ = _0352_ ? _0139_ : 1'h0;
   assign _0352_ = ctrl_state == 2'h1;
-  assign _0353_ = _0354_ ? _0107_ : 1'h0;
+  assign _0353_ = _0354_ ? _0137_ : 1'h0;
   assign _0354_ = ctrl_state == 2'h1;
-  assign _0355_ = _0356_ ? w_word : 69'h000000000000000000;
+  assign _0355_ = _0356_ ? _0134_ : 1'h0;
   assign _0356_ = ctrl_state == 2'h1;
-  assign _0357_ = _0358_ ? wa : 4'h0;
+  assign _0357_ = _0358_ ? _0132_ : 1'h0;
   assign _0358_ = ctrl_state == 2'h1;
-  assign _0359_ = _0360_ ? _0105_ : 1'h0;
+  assign _0359_ = _0360_ ? _0130_ : 1'h0;
   assign _0360_ = ctrl_state == 2'h1;
-  assign _0361_ = _0362_ ? w_word : 69'h000000000000000000;
+  assign _0361_ = _0362_ ? _0128_ : 1'h0;
   assign _0362_ = ctrl_state == 2'h1;
-  assign _0363_ = _0364_ ? wa : 4'h0;
+  assign _0363_ = _0364_ ? _0126_ : 1'h0;
   assign _0364_ = ctrl_state == 2'h1;
-  assign _0365_ = _0366_ ? _0103_ : 1'h0;
+  assign _0365_ = _0366_ ? _0123_ : 1'h0;
   assign _0366_ = ctrl_state == 2'h1;
-  assign _0367_ = _0368_ ? w_word : 69'h000000000000000000;
+  assign _0367_ = _0368_ ? _0121_ : 1'h0;
   assign _0368_ = ctrl_state == 2'h1;
-  assign _0369_ = _0370_ ? wa : 4'h0;
+  assign _0369_ = _0370_ ? _0119_ : 1'h0;
   assign _0370_ = ctrl_state == 2'h1;
-  assign _0371_ = _0372_ ? _0101_ : 1'h0;
+  assign _0371_ = _0372_ ? _0117_ : 1'h0;
   assign _0372_ = ctrl_state == 2'h1;
-  assign _0373_ = _0374_ ? w_word : 69'h000000000000000000;
+  assign _0373_ = _0374_ ? _0112_ : 1'h0;
   assign _0374_ = ctrl_state == 2'h1;
-  assign _0375_ = _0376_ ? wa : 4'h0;
+  assign _0375_ = _0376_ ? _0089_ : 1'h0;
   assign _0376_ = ctrl_state == 2'h1;
-  assign _0377_ = _0378_ ? _0099_ : 1'h0;
+  assign _0377_ = _0378_ ? _0067_ : 1'h0;
   assign _0378_ = ctrl_state == 2'h1;
-  assign _0379_ = _0380_ ? w_word : 69'h000000000000000000;
+  assign _0379_ = _0380_ ? hdr[69:64] : 6'h00;
   assign _0380_ = ctrl_state == 2'h1;
-  assign _0381_ = _0382_ ? wa : 4'h0;
+  assign _0381_ = _0382_ ? hdr[62:32] : 31'h00000000;
   assign _0382_ = ctrl_state == 2'h1;
-  assign _0383_ = _0384_ ? _0089_ : 1'h0;
+  assign _0383_ = _0384_ ? hdr[31:0] : 32'd0;
   assign _0384_ = ctrl_state == 2'h1;
-  assign _0385_ = _0386_ ? w_word : 69'h000000000000000000;
-  assign _0386_ = ctrl_state == 2'h1;
-  assign _0387_ = _0388_ ? wa : 4'h0;
-  assign _0388_ = ctrl_state == 2'h1;
-  assign _0389_ = _0390_ ? _0067_ : 1'h0;
-  assign _0390_ = ctrl_state == 2'h1;
-  assign _0391_ = _0392_ ? w_word : 69'h000000000000000000;
-  assign _0392_ = ctrl_state == 2'h1;
-  assign _0393_ = _0394_ ? wa : 4'h0;
-  assign _0394_ = ctrl_state == 2'h1;
-  assign _0395_ = _0396_ ? hdr[69:64] : 6'h00;
-  assign _0396_ = ctrl_state == 2'h1;
-  assign _0397_ = _0398_ ? hdr[62:32] : 31'h00000000;
-  assign _0398_ = ctrl_state == 2'h1;
-  assign _0399_ = _0400_ ? hdr[31:0] : 32'd0;
-  assign _0400_ = ctrl_state == 2'h1;
-  assign _0401_ = _0402_ ? s_param__valid : 1'h0;
-  assign _0402_ = ! ctrl_state;
-  function [0:0] _1083_;
+  assign _0385_ = _0386_ ? s_param__valid : 1'h0;
+  assign _0386_ = ! ctrl_state;
+  function [0:0] _1037_;
     input [0:0] a;
     input [1:0] b;
     input [1:0] s;
     (* parallel_case *)
     casez (s)
       2'b?1:
-        _1083_ = b[0:0];
+        _1037_ = b[0:0];
       2'b1?:
-        _1083_ = b[1:1];
+        _1037_ = b[1:1];
       default:
-        _1083_ = a;
+        _1037_ = a;
     endcase
   endfunction
-  assign _0403_ = _1083_(1'h0, 2'h3, { _0405_, _0404_ });
-  assign _0404_ = ctrl_state == 2'h1;
-  assign _0405_ = ! ctrl_state;
-  assign _0406_ = _0407_ ? 2'h0 : _0033_;
-  assign _0408_ = _0409_ ? acc_chosen : i_acc;
-  assign _0410_ = _0411_ ? 1'h0 : part_last;
-  assign _0412_ = _0413_ ? 1'h0 : \$signal$188 ;
-  assign _0414_ = _0415_ ? \o_data$191  : acc_chosen;
-  assign _0416_ = _0417_ ? 1'h0 : _0029_;
-  assign _0418_ = _0419_ ? 1'h0 : _0025_;
-  assign _0420_ = _0421_ ? 1'h1 : d_last;
-  assign _0422_ = _0423_ ? (* full_case = 32'd1 *) 1'h1 : 1'h0;
-  assign _0424_ = _0425_ ? _0422_ : _0420_;
-  assign _0426_ = _0427_ ? _0420_ : _0424_;
-  assign _0428_ = _0429_ ? 1'h1 : _0426_;
-  assign _0430_ = _0431_ ? 1'h1 : beat_last;
-  assign _0432_ = _0433_ ? 1'h1 : _0430_;
-  assign _0434_ = _0435_ ? 1'h0 : _0432_;
-  assign _0436_ = _0437_ ? 1'h1 : _0434_;
-  assign _0438_ = _0439_ ? 1'h1 : row_valid;
-  assign _0440_ = _0441_ ? row_valid_next : _0438_;
-  assign _0442_ = _0443_ ? _0438_ : _0440_;
-  assign _0444_ = _0445_ ? 1'h0 : _0442_;
-  assign _0446_ = _0447_ ? 17'h00000 : row;
-  assign _0448_ = _0449_ ? _0132_[16:0] : _0446_;
-  assign _0450_ = _0451_ ? _0446_ : _0448_;
-  assign _0452_ = _0453_ ? 17'h00000 : _0450_;
-  assign _0454_ = _0455_ ? (* full_case = 32'd1 *) 4'h0 : _0010_[3:0];
-  assign _0456_ = _0457_ ? 4'h0 : _0454_;
-  assign _0458_ = _0459_ ? (* full_case = 32'd1 *) 4'h1 : _0009_[3:0];
-  assign _0460_ = _0461_ ? 4'h0 : _0458_;
-  assign _0462_ = _0463_ ? (* full_case = 32'd1 *) 4'h0 : ra_next;
-  assign _0464_ = _0465_ ? 4'h0 : _0462_;
-  assign _0466_ = _0467_ ? 1'h0 : beat;
-  assign _0468_ = _0469_ ? 1'h0 : _0466_;
-  assign _0470_ = _0471_ ? _0018_[0] : _0468_;
-  assign _0472_ = _0473_ ? 1'h0 : _0470_;
-  assign _0474_ = _0475_ ? 4'h0 : dn;
-  assign _0476_ = _0477_ ? (* full_case = 32'd1 *) 4'h0 : _0020_[3:0];
-  assign _0478_ = _0479_ ? _0476_ : _0474_;
-  assign _0480_ = _0481_ ? _0478_ : _0474_;
-  assign _0482_ = _0483_ ? _0474_ : _0480_;
-  assign _0484_ = _0485_ ? 4'h0 : _0482_;
-  assign _0486_ = _0487_ ? 1'h0 : d;
-  assign _0488_ = _0489_ ? (* full_case = 32'd1 *) 1'h0 : _0022_[0];
-  assign _0490_ = _0491_ ? _0488_ : _0486_;
-  assign _0492_ = _0493_ ? _0486_ : _0490_;
-  assign _0494_ = _0495_ ? 1'h0 : _0492_;
-  assign _0496_ = _0497_ ? 1'h0 : header_taken;
-  assign _0498_ = _0499_ ? (* full_case = 32'd1 *) \$signal$171  : _0007_;
-  assign _0500_ = _0501_ ? _0498_ : at_tile_last;
-  assign _0502_ = compute ? _0500_ : \$signal$171 ;
-  assign _0504_ = _0505_ ? 1'h0 : _0502_;
-  assign _0506_ = _0507_ ? (* full_case = 32'd1 *) \$signal$170  : _0006_;
-  assign _0508_ = _0509_ ? _0506_ : at_k_last;
-  assign _0510_ = compute ? _0508_ : \$signal$170 ;
-  assign _0512_ = _0513_ ? 1'h0 : _0510_;
-  assign _0514_ = _0515_ ? (* full_case = 32'd1 *) nb_one : _0004_;
-  assign _0516_ = _0517_ ? _0514_ : fn_last;
-  assign _0518_ = _0519_ ? _0516_ : fn_last;
-  assign _0520_ = compute ? _0518_ : _0183_;
-  assign _0522_ = _0523_ ? 1'h0 : _0520_;
-  assign _0524_ = _0525_ ? (* full_case = 32'd1 *) 4'h0 : _0003_[3:0];
-  assign _0526_ = _0527_ ? _0524_ : fn;
-  assign _0528_ = _0529_ ? _0526_ : fn;
-  assign _0530_ = compute ? _0528_ : 4'h0;
-  assign _0532_ = _0533_ ? 4'h0 : _0530_;
-  assign _0534_ = _0535_ ? _0002_[16:0] : fm0;
-  assign _0536_ = _0537_ ? _0534_ : fm0;
-  assign _0538_ = _0539_ ? _0536_ : fm0;
-  assign _0540_ = compute ? _0538_ : 17'h00000;
-  assign _0542_ = _0543_ ? 17'h00000 : _0540_;
-  assign _0544_ = _0545_ ? 1'h0 : in_data;
-  assign _0546_ = _0547_ ? (* full_case = 32'd1 *) _0185_ : _0544_;
-  assign _0548_ = _0549_ ? _0546_ : in_data;
-  assign _0550_ = compute ? _0548_ : enter;
-  assign _0552_ = _0553_ ? 1'h0 : _0550_;
-  assign _0554_ = _0555_ ? (* full_case = 32'd1 *) 11'h000 : _0005_[10:0];
-  assign _0556_ = _0557_ ? _0554_ : kk;
-  assign _0558_ = compute ? _0556_ : 11'h000;
-  assign _0560_ = _0561_ ? 11'h000 : _0558_;
-  function [4:0] _1164_;
+  assign _0387_ = _1037_(1'h0, 2'h3, { _0389_, _0388_ });
+  assign _0388_ = ctrl_state == 2'h1;
+  assign _0389_ = ! ctrl_state;
+  assign _0390_ = _0391_ ? 2'h0 : _0033_;
+  assign _0392_ = _0393_ ? acc_chosen : i_acc;
+  assign _0394_ = _0395_ ? 1'h0 : part_last;
+  assign _0396_ = _0397_ ? 1'h0 : \$signal$222 ;
+  assign _0398_ = _0399_ ? \o_data$225  : acc_chosen;
+  assign _0400_ = _0401_ ? 1'h0 : _0029_;
+  assign _0402_ = _0403_ ? 1'h0 : _0025_;
+  assign _0404_ = _0405_ ? 1'h1 : d_last;
+  assign _0406_ = _0407_ ? (* full_case = 32'd1 *) 1'h1 : 1'h0;
+  assign _0408_ = _0409_ ? _0406_ : _0404_;
+  assign _0410_ = _0411_ ? _0404_ : _0408_;
+  assign _0412_ = _0413_ ? 1'h1 : _0410_;
+  assign _0414_ = _0415_ ? 1'h1 : beat_last;
+  assign _0416_ = _0417_ ? 1'h1 : _0414_;
+  assign _0418_ = _0419_ ? 1'h0 : _0416_;
+  assign _0420_ = _0421_ ? 1'h1 : _0418_;
+  assign _0422_ = _0423_ ? 1'h1 : row_valid;
+  assign _0424_ = _0425_ ? row_valid_next : _0422_;
+  assign _0426_ = _0427_ ? _0422_ : _0424_;
+  assign _0428_ = _0429_ ? 1'h0 : _0426_;
+  assign _0430_ = _0431_ ? 17'h00000 : row;
+  assign _0432_ = _0433_ ? _0148_[16:0] : _0430_;
+  assign _0434_ = _0435_ ? _0430_ : _0432_;
+  assign _0436_ = _0437_ ? 17'h00000 : _0434_;
+  assign _0438_ = _0439_ ? (* full_case = 32'd1 *) 4'h0 : _0010_[3:0];
+  assign _0440_ = _0441_ ? 4'h0 : _0438_;
+  assign _0442_ = _0443_ ? (* full_case = 32'd1 *) 4'h1 : _0009_[3:0];
+  assign _0444_ = _0445_ ? 4'h0 : _0442_;
+  assign _0446_ = _0447_ ? (* full_case = 32'd1 *) 4'h0 : ra_next;
+  assign _0448_ = _0449_ ? 4'h0 : _0446_;
+  assign _0450_ = _0451_ ? 1'h0 : beat;
+  assign _0452_ = _0453_ ? 1'h0 : _0450_;
+  assign _0454_ = _0455_ ? _0018_[0] : _0452_;
+  assign _0456_ = _0457_ ? 1'h0 : _0454_;
+  assign _0458_ = _0459_ ? 4'h0 : dn;
+  assign _0460_ = _0461_ ? (* full_case = 32'd1 *) 4'h0 : _0020_[3:0];
+  assign _0462_ = _0463_ ? _0460_ : _0458_;
+  assign _0464_ = _0465_ ? _0462_ : _0458_;
+  assign _0466_ = _0467_ ? _0458_ : _0464_;
+  assign _0468_ = _0469_ ? 4'h0 : _0466_;
+  assign _0470_ = _0471_ ? 1'h0 : d;
+  assign _0472_ = _0473_ ? (* full_case = 32'd1 *) 1'h0 : _0022_[0];
+  assign _0474_ = _0475_ ? _0472_ : _0470_;
+  assign _0476_ = _0477_ ? _0470_ : _0474_;
+  assign _0478_ = _0479_ ? 1'h0 : _0476_;
+  assign _0480_ = _0481_ ? 1'h0 : header_taken;
+  assign _0482_ = _0483_ ? (* full_case = 32'd1 *) \$signal$205  : _0007_;
+  assign _0484_ = _0485_ ? _0482_ : at_tile_last;
+  assign _0486_ = compute ? _0484_ : \$signal$205 ;
+  assign _0488_ = _0489_ ? 1'h0 : _0486_;
+  assign _0490_ = _0491_ ? (* full_case = 32'd1 *) \$signal$204  : _0006_;
+  assign _0492_ = _0493_ ? _0490_ : at_k_last;
+  assign _0494_ = compute ? _0492_ : \$signal$204 ;
+  assign _0496_ = _0497_ ? 1'h0 : _0494_;
+  assign _0498_ = _0499_ ? (* full_case = 32'd1 *) nb_one : _0004_;
+  assign _0500_ = _0501_ ? _0498_ : fn_last;
+  assign _0502_ = _0503_ ? _0500_ : fn_last;
+  assign _0504_ = compute ? _0502_ : _0199_;
+  assign _0506_ = _0507_ ? 1'h0 : _0504_;
+  assign _0508_ = _0509_ ? (* full_case = 32'd1 *) 4'h0 : _0003_[3:0];
+  assign _0510_ = _0511_ ? _0508_ : fn;
+  assign _0512_ = _0513_ ? _0510_ : fn;
+  assign _0514_ = compute ? _0512_ : 4'h0;
+  assign _0516_ = _0517_ ? 4'h0 : _0514_;
+  assign _0518_ = _0519_ ? _0002_[16:0] : fm0;
+  assign _0520_ = _0521_ ? _0518_ : fm0;
+  assign _0522_ = _0523_ ? _0520_ : fm0;
+  assign _0524_ = compute ? _0522_ : 17'h00000;
+  assign _0526_ = _0527_ ? 17'h00000 : _0524_;
+  assign _0528_ = _0529_ ? 1'h0 : in_data;
+  assign _0530_ = _0531_ ? (* full_case = 32'd1 *) _0201_ : _0528_;
+  assign _0532_ = _0533_ ? _0530_ : in_data;
+  assign _0534_ = compute ? _0532_ : enter;
+  assign _0536_ = _0537_ ? 1'h0 : _0534_;
+  assign _0538_ = _0539_ ? (* full_case = 32'd1 *) 11'h000 : _0005_[10:0];
+  assign _0540_ = _0541_ ? _0538_ : kk;
+  assign _0542_ = compute ? _0540_ : 11'h000;
+  assign _0544_ = _0545_ ? 11'h000 : _0542_;
+  function [4:0] _1118_;
     input [4:0] a;
     input [9:0] b;
     input [1:0] s;
@@ -1698,75 +1716,75 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
     (* parallel_case *)
     casez (s)
       2'b?1:
-        _1164_ = b[4:0];
+        _1118_ = b[4:0];
       2'b1?:
-        _1164_ = b[9:5];
+        _1118_ = b[9:5];
       default:
-        _1164_ = a;
+        _1118_ = a;
     endcase
   endfunction
-  assign _0562_ = _1164_(flush, { _0564_, _0180_[4:0] }, { _0566_, _0563_ });
-  assign _0563_ = ctrl_state == (* full_case = 32'd1 *) 2'h3;
-  assign _0564_ = _0565_ ? 5'h1b : flush;
-  assign _0566_ = ctrl_state == (* full_case = 32'd1 *) 2'h2;
-  assign _0567_ = _0568_ ? 5'h00 : _0562_;
-  assign _0569_ = _0570_ ? 1'h0 : compute;
-  function [0:0] _1170_;
+  assign _0546_ = _1118_(flush, { _0548_, _0196_[4:0] }, { _0550_, _0547_ });
+  assign _0547_ = ctrl_state == (* full_case = 32'd1 *) 2'h3;
+  assign _0548_ = _0549_ ? 5'h1b : flush;
+  assign _0550_ = ctrl_state == (* full_case = 32'd1 *) 2'h2;
+  assign _0551_ = _0552_ ? 5'h00 : _0546_;
+  assign _0553_ = _0554_ ? 1'h0 : compute;
+  function [0:0] _1124_;
     input [0:0] a;
     input [1:0] b;
     input [1:0] s;
     (* parallel_case *)
     casez (s)
       2'b?1:
-        _1170_ = b[0:0];
+        _1124_ = b[0:0];
       2'b1?:
-        _1170_ = b[1:1];
+        _1124_ = b[1:1];
       default:
-        _1170_ = a;
+        _1124_ = a;
     endcase
   endfunction
-  assign _0571_ = _1170_(compute, { _0575_, _0569_ }, { _0577_, _0572_ });
-  assign _0572_ = ctrl_state == 2'h2;
-  assign _0573_ = _0574_ ? 1'h1 : compute;
-  assign _0575_ = _0576_ ? _0573_ : compute;
+  assign _0555_ = _1124_(compute, { _0559_, _0553_ }, { _0561_, _0556_ });
+  assign _0556_ = ctrl_state == 2'h2;
+  assign _0557_ = _0558_ ? 1'h1 : compute;
+  assign _0559_ = _0560_ ? _0557_ : compute;
+  assign _0561_ = ctrl_state == 2'h1;
+  assign _0562_ = _0563_ ? 1'h0 : _0555_;
+  assign _0564_ = _0565_ ? _0194_ : nb_one;
+  assign _0566_ = _0567_ ? _0564_ : nb_one;
+  assign _0568_ = _0569_ ? _0566_ : nb_one;
+  assign _0569_ = ctrl_state == 2'h1;
+  assign _0570_ = _0571_ ? 1'h0 : _0568_;
+  assign _0572_ = _0573_ ? _0193_ : dn_last;
+  assign _0574_ = _0575_ ? _0572_ : dn_last;
+  assign _0576_ = _0577_ ? _0574_ : dn_last;
   assign _0577_ = ctrl_state == 2'h1;
-  assign _0578_ = _0579_ ? 1'h0 : _0571_;
-  assign _0580_ = _0581_ ? _0178_ : nb_one;
-  assign _0582_ = _0583_ ? _0580_ : nb_one;
-  assign _0584_ = _0585_ ? _0582_ : nb_one;
-  assign _0585_ = ctrl_state == 2'h1;
+  assign _0578_ = _0579_ ? (* full_case = 32'd1 *) nb_one : _0021_;
+  assign _0580_ = _0581_ ? _0578_ : _0576_;
+  assign _0582_ = _0583_ ? _0580_ : _0576_;
+  assign _0584_ = _0585_ ? _0576_ : _0582_;
   assign _0586_ = _0587_ ? 1'h0 : _0584_;
-  assign _0588_ = _0589_ ? _0177_ : dn_last;
-  assign _0590_ = _0591_ ? _0588_ : dn_last;
-  assign _0592_ = _0593_ ? _0590_ : dn_last;
+  assign _0588_ = _0589_ ? _0192_ : nb_pen;
+  assign _0590_ = _0591_ ? _0588_ : nb_pen;
+  assign _0592_ = _0593_ ? _0590_ : nb_pen;
   assign _0593_ = ctrl_state == 2'h1;
-  assign _0594_ = _0595_ ? (* full_case = 32'd1 *) nb_one : _0021_;
-  assign _0596_ = _0597_ ? _0594_ : _0592_;
-  assign _0598_ = _0599_ ? _0596_ : _0592_;
-  assign _0600_ = _0601_ ? _0592_ : _0598_;
-  assign _0602_ = _0603_ ? 1'h0 : _0600_;
-  assign _0604_ = _0605_ ? _0176_ : nb_pen;
-  assign _0606_ = _0607_ ? _0604_ : nb_pen;
-  assign _0608_ = _0609_ ? _0606_ : nb_pen;
+  assign _0594_ = _0595_ ? 5'h00 : _0592_;
+  assign _0596_ = _0597_ ? blk : nb_last;
+  assign _0598_ = _0599_ ? _0596_ : nb_last;
+  assign _0600_ = _0601_ ? _0598_ : nb_last;
+  assign _0601_ = ctrl_state == 2'h1;
+  assign _0602_ = _0603_ ? 4'h0 : _0600_;
+  assign _0604_ = _0605_ ? hdr[69:64] : pt_shift;
+  assign _0606_ = _0607_ ? _0604_ : pt_shift;
+  assign _0608_ = _0609_ ? _0606_ : pt_shift;
   assign _0609_ = ctrl_state == 2'h1;
-  assign _0610_ = _0611_ ? 5'h00 : _0608_;
-  assign _0612_ = _0613_ ? blk : nb_last;
-  assign _0614_ = _0615_ ? _0612_ : nb_last;
-  assign _0616_ = _0617_ ? _0614_ : nb_last;
+  assign _0610_ = _0611_ ? 6'h00 : _0608_;
+  assign _0612_ = _0613_ ? hdr[62:32] : \$signal$209 ;
+  assign _0614_ = _0615_ ? _0612_ : \$signal$209 ;
+  assign _0616_ = _0617_ ? _0614_ : \$signal$209 ;
   assign _0617_ = ctrl_state == 2'h1;
-  assign _0618_ = _0619_ ? 4'h0 : _0616_;
-  assign _0620_ = _0621_ ? hdr[69:64] : pt_shift;
-  assign _0622_ = _0623_ ? _0620_ : pt_shift;
-  assign _0624_ = _0625_ ? _0622_ : pt_shift;
-  assign _0625_ = ctrl_state == 2'h1;
-  assign _0626_ = _0627_ ? 6'h00 : _0624_;
-  assign _0628_ = _0629_ ? hdr[62:32] : \$signal$175 ;
-  assign _0630_ = _0631_ ? _0628_ : \$signal$175 ;
-  assign _0632_ = _0633_ ? _0630_ : \$signal$175 ;
-  assign _0633_ = ctrl_state == 2'h1;
-  assign _0634_ = _0635_ ? 31'h00000000 : _0632_;
-  assign _0636_ = _0637_ ? 2'h0 : ctrl_state;
-  function [1:0] _1211_;
+  assign _0618_ = _0619_ ? 31'h00000000 : _0616_;
+  assign _0620_ = _0621_ ? 2'h0 : ctrl_state;
+  function [1:0] _1165_;
     input [1:0] a;
     input [7:0] b;
     input [3:0] s;
@@ -1774,150 +1792,150 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
     (* parallel_case *)
     casez (s)
       4'b???1:
-        _1211_ = b[1:0];
+        _1165_ = b[1:0];
       4'b??1?:
-        _1211_ = b[3:2];
+        _1165_ = b[3:2];
       4'b?1??:
-        _1211_ = b[5:4];
+        _1165_ = b[5:4];
       4'b1???:
-        _1211_ = b[7:6];
+        _1165_ = b[7:6];
       default:
-        _1211_ = a;
+        _1165_ = a;
     endcase
   endfunction
-  assign _0638_ = _1211_(ctrl_state, { _0648_, _0645_, _0640_, _0636_ }, { _0650_, _0647_, _0642_, _0639_ });
-  assign _0639_ = ctrl_state == (* full_case = 32'd1 *) 2'h3;
-  assign _0640_ = _0641_ ? 2'h3 : ctrl_state;
-  assign _0642_ = ctrl_state == (* full_case = 32'd1 *) 2'h2;
-  assign _0643_ = _0644_ ? 2'h2 : ctrl_state;
-  assign _0645_ = _0646_ ? _0643_ : ctrl_state;
-  assign _0647_ = ctrl_state == (* full_case = 32'd1 *) 2'h1;
-  assign _0648_ = _0649_ ? 2'h1 : ctrl_state;
-  assign _0650_ = ! (* full_case = 32'd1 *) ctrl_state;
-  assign _0651_ = _0652_ ? 2'h0 : _0638_;
-  assign _0653_ = _0654_ ? _0174_ : ch_last;
-  function [0:0] _1222_;
+  assign _0622_ = _1165_(ctrl_state, { _0632_, _0629_, _0624_, _0620_ }, { _0634_, _0631_, _0626_, _0623_ });
+  assign _0623_ = ctrl_state == (* full_case = 32'd1 *) 2'h3;
+  assign _0624_ = _0625_ ? 2'h3 : ctrl_state;
+  assign _0626_ = ctrl_state == (* full_case = 32'd1 *) 2'h2;
+  assign _0627_ = _0628_ ? 2'h2 : ctrl_state;
+  assign _0629_ = _0630_ ? _0627_ : ctrl_state;
+  assign _0631_ = ctrl_state == (* full_case = 32'd1 *) 2'h1;
+  assign _0632_ = _0633_ ? 2'h1 : ctrl_state;
+  assign _0634_ = ! (* full_case = 32'd1 *) ctrl_state;
+  assign _0635_ = _0636_ ? 2'h0 : _0622_;
+  assign _0637_ = _0638_ ? _0190_ : ch_last;
+  function [0:0] _1176_;
     input [0:0] a;
     input [1:0] b;
     input [1:0] s;
     (* parallel_case *)
     casez (s)
       2'b?1:
-        _1222_ = b[0:0];
+        _1176_ = b[0:0];
       2'b1?:
-        _1222_ = b[1:1];
+        _1176_ = b[1:1];
       default:
-        _1222_ = a;
+        _1176_ = a;
     endcase
   endfunction
-  assign _0655_ = _1222_(ch_last, { _0657_, _0653_ }, { _0659_, _0656_ });
-  assign _0656_ = ctrl_state == 2'h1;
-  assign _0657_ = _0658_ ? _0165_ : ch_last;
-  assign _0659_ = ! ctrl_state;
-  assign _0660_ = _0661_ ? 1'h0 : _0655_;
-  assign _0662_ = _0663_ ? _0167_[15:0] : ch;
-  function [15:0] _1228_;
+  assign _0639_ = _1176_(ch_last, { _0641_, _0637_ }, { _0643_, _0640_ });
+  assign _0640_ = ctrl_state == 2'h1;
+  assign _0641_ = _0642_ ? _0181_ : ch_last;
+  assign _0643_ = ! ctrl_state;
+  assign _0644_ = _0645_ ? 1'h0 : _0639_;
+  assign _0646_ = _0647_ ? _0183_[15:0] : ch;
+  function [15:0] _1182_;
     input [15:0] a;
     input [31:0] b;
     input [1:0] s;
     (* parallel_case *)
     casez (s)
       2'b?1:
-        _1228_ = b[15:0];
+        _1182_ = b[15:0];
       2'b1?:
-        _1228_ = b[31:16];
+        _1182_ = b[31:16];
       default:
-        _1228_ = a;
+        _1182_ = a;
     endcase
   endfunction
-  assign _0664_ = _1228_(ch, { _0666_, _0662_ }, { _0668_, _0665_ });
-  assign _0665_ = ctrl_state == 2'h1;
-  assign _0666_ = _0667_ ? 16'h0000 : ch;
-  assign _0668_ = ! ctrl_state;
-  assign _0669_ = _0670_ ? 16'h0000 : _0664_;
-  assign _0671_ = wb ? (* full_case = 32'd1 *) _0172_[0] : 1'h0;
-  assign _0673_ = _0674_ ? _0671_ : wb;
-  assign _0675_ = _0676_ ? _0673_ : wb;
-  function [0:0] _1236_;
+  assign _0648_ = _1182_(ch, { _0650_, _0646_ }, { _0652_, _0649_ });
+  assign _0649_ = ctrl_state == 2'h1;
+  assign _0650_ = _0651_ ? 16'h0000 : ch;
+  assign _0652_ = ! ctrl_state;
+  assign _0653_ = _0654_ ? 16'h0000 : _0648_;
+  assign _0655_ = wb ? (* full_case = 32'd1 *) _0188_[0] : 1'h0;
+  assign _0657_ = _0658_ ? _0655_ : wb;
+  assign _0659_ = _0660_ ? _0657_ : wb;
+  function [0:0] _1190_;
     input [0:0] a;
     input [1:0] b;
     input [1:0] s;
     (* parallel_case *)
     casez (s)
       2'b?1:
-        _1236_ = b[0:0];
+        _1190_ = b[0:0];
       2'b1?:
-        _1236_ = b[1:1];
+        _1190_ = b[1:1];
       default:
-        _1236_ = a;
+        _1190_ = a;
     endcase
   endfunction
-  assign _0677_ = _1236_(wb, { _0679_, _0675_ }, { _0681_, _0678_ });
-  assign _0678_ = ctrl_state == 2'h1;
-  assign _0679_ = _0680_ ? 1'h0 : wb;
-  assign _0681_ = ! ctrl_state;
-  assign _0682_ = _0683_ ? 1'h0 : _0677_;
-  assign _0684_ = _0685_ ? _0169_[3:0] : wa;
-  assign _0686_ = _0687_ ? _0684_ : wa;
-  function [3:0] _1243_;
+  assign _0661_ = _1190_(wb, { _0663_, _0659_ }, { _0665_, _0662_ });
+  assign _0662_ = ctrl_state == 2'h1;
+  assign _0663_ = _0664_ ? 1'h0 : wb;
+  assign _0665_ = ! ctrl_state;
+  assign _0666_ = _0667_ ? 1'h0 : _0661_;
+  assign _0668_ = _0669_ ? _0185_[3:0] : wa;
+  assign _0670_ = _0671_ ? _0668_ : wa;
+  function [3:0] _1197_;
     input [3:0] a;
     input [7:0] b;
     input [1:0] s;
     (* parallel_case *)
     casez (s)
       2'b?1:
-        _1243_ = b[3:0];
+        _1197_ = b[3:0];
       2'b1?:
-        _1243_ = b[7:4];
+        _1197_ = b[7:4];
       default:
-        _1243_ = a;
+        _1197_ = a;
     endcase
   endfunction
-  assign _0688_ = _1243_(wa, { _0690_, _0686_ }, { _0692_, _0689_ });
-  assign _0689_ = ctrl_state == 2'h1;
-  assign _0690_ = _0691_ ? 4'h0 : wa;
-  assign _0692_ = ! ctrl_state;
-  assign _0693_ = _0694_ ? 4'h0 : _0688_;
-  assign _0695_ = wb ? blk : _0171_[3:0];
-  assign _0697_ = _0698_ ? _0695_ : blk;
-  assign _0699_ = _0700_ ? _0697_ : blk;
-  function [3:0] _1251_;
+  assign _0672_ = _1197_(wa, { _0674_, _0670_ }, { _0676_, _0673_ });
+  assign _0673_ = ctrl_state == 2'h1;
+  assign _0674_ = _0675_ ? 4'h0 : wa;
+  assign _0676_ = ! ctrl_state;
+  assign _0677_ = _0678_ ? 4'h0 : _0672_;
+  assign _0679_ = wb ? blk : _0187_[3:0];
+  assign _0681_ = _0682_ ? _0679_ : blk;
+  assign _0683_ = _0684_ ? _0681_ : blk;
+  function [3:0] _1205_;
     input [3:0] a;
     input [7:0] b;
     input [1:0] s;
     (* parallel_case *)
     casez (s)
       2'b?1:
-        _1251_ = b[3:0];
+        _1205_ = b[3:0];
       2'b1?:
-        _1251_ = b[7:4];
+        _1205_ = b[7:4];
       default:
-        _1251_ = a;
+        _1205_ = a;
     endcase
   endfunction
-  assign _0701_ = _1251_(blk, { _0703_, _0699_ }, { _0705_, _0702_ });
-  assign _0702_ = ctrl_state == 2'h1;
-  assign _0703_ = _0704_ ? 4'h0 : blk;
-  assign _0705_ = ! ctrl_state;
-  assign _0706_ = _0707_ ? 4'h0 : _0701_;
-  assign _0708_ = _0709_ ? (* full_case = 32'd1 *) 4'h0 : _0173_[3:0];
-  assign _0710_ = _0711_ ? _0708_ : lane;
-  function [3:0] _1258_;
+  assign _0685_ = _1205_(blk, { _0687_, _0683_ }, { _0689_, _0686_ });
+  assign _0686_ = ctrl_state == 2'h1;
+  assign _0687_ = _0688_ ? 4'h0 : blk;
+  assign _0689_ = ! ctrl_state;
+  assign _0690_ = _0691_ ? 4'h0 : _0685_;
+  assign _0692_ = _0693_ ? (* full_case = 32'd1 *) 4'h0 : _0189_[3:0];
+  assign _0694_ = _0695_ ? _0692_ : lane;
+  function [3:0] _1212_;
     input [3:0] a;
     input [7:0] b;
     input [1:0] s;
     (* parallel_case *)
     casez (s)
       2'b?1:
-        _1258_ = b[3:0];
+        _1212_ = b[3:0];
       2'b1?:
-        _1258_ = b[7:4];
+        _1212_ = b[7:4];
       default:
-        _1258_ = a;
+        _1212_ = a;
     endcase
   endfunction
-  assign _0712_ = _1258_(lane, { _0186_, _0710_ }, { _0188_, _0713_ });
-  assign _0713_ = ctrl_state == 2'h1;
+  assign _0696_ = _1212_(lane, { _0202_, _0694_ }, { _0204_, _0697_ });
+  assign _0697_ = ctrl_state == 2'h1;
   \hwq_top.engine.array  array (
     .clk(clk),
     .draining(o_valid),
@@ -1925,7 +1943,7 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
     .i_last(i_last),
     .i_valid(take),
     .i_w(i_w),
-    .o_data(\o_data$191 ),
+    .o_data(\o_data$225 ),
     .rst(rst)
   );
   \hwq_top.engine.fifo  fifo (
@@ -1934,7 +1952,7 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
     .r_en(r_en),
     .r_rdy(m_out__valid),
     .rst(rst),
-    .w_en(\w_en$149 ),
+    .w_en(\w_en$182 ),
     .w_port__data(out_w)
   );
   \hwq_top.engine.params0  params0 (
@@ -1948,138 +1966,138 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   );
   \hwq_top.engine.params1  params1 (
     .clk(clk),
-    .r_data(\r_data$130 ),
+    .r_data(\r_data$163 ),
     .rp__addr(ra),
     .rst(rst),
-    .wp__addr(\w_addr$38 ),
-    .wp__data(\w_data$39 ),
-    .wp__en(\w_en$40 )
+    .wp__addr(w_addr),
+    .wp__data(w_data),
+    .wp__en(\w_en$11 )
   );
   \hwq_top.engine.params10  params10 (
     .clk(clk),
-    .r_data(\r_data$139 ),
+    .r_data(\r_data$172 ),
     .rp__addr(ra),
     .rst(rst),
-    .wp__addr(\w_addr$65 ),
-    .wp__data(\w_data$66 ),
-    .wp__en(\w_en$67 )
+    .wp__addr(w_addr),
+    .wp__data(w_data),
+    .wp__en(\w_en$47 )
   );
   \hwq_top.engine.params11  params11 (
     .clk(clk),
-    .r_data(\r_data$140 ),
+    .r_data(\r_data$173 ),
     .rp__addr(ra),
     .rst(rst),
-    .wp__addr(\w_addr$68 ),
-    .wp__data(\w_data$69 ),
-    .wp__en(\w_en$70 )
+    .wp__addr(w_addr),
+    .wp__data(w_data),
+    .wp__en(\w_en$51 )
   );
   \hwq_top.engine.params12  params12 (
     .clk(clk),
-    .r_data(\r_data$141 ),
+    .r_data(\r_data$174 ),
     .rp__addr(ra),
     .rst(rst),
-    .wp__addr(\w_addr$71 ),
-    .wp__data(\w_data$72 ),
-    .wp__en(\w_en$73 )
+    .wp__addr(w_addr),
+    .wp__data(w_data),
+    .wp__en(\w_en$55 )
   );
   \hwq_top.engine.params13  params13 (
     .clk(clk),
-    .r_data(\r_data$142 ),
+    .r_data(\r_data$175 ),
     .rp__addr(ra),
     .rst(rst),
-    .wp__addr(\w_addr$74 ),
-    .wp__data(\w_data$75 ),
-    .wp__en(\w_en$76 )
+    .wp__addr(w_addr),
+    .wp__data(w_data),
+    .wp__en(\w_en$59 )
   );
   \hwq_top.engine.params14  params14 (
     .clk(clk),
-    .r_data(\r_data$143 ),
+    .r_data(\r_data$176 ),
     .rp__addr(ra),
     .rst(rst),
-    .wp__addr(\w_addr$77 ),
-    .wp__data(\w_data$78 ),
-    .wp__en(\w_en$79 )
+    .wp__addr(w_addr),
+    .wp__data(w_data),
+    .wp__en(\w_en$63 )
   );
   \hwq_top.engine.params15  params15 (
     .clk(clk),
-    .r_data(\r_data$144 ),
+    .r_data(\r_data$177 ),
     .rp__addr(ra),
     .rst(rst),
-    .wp__addr(\w_addr$80 ),
-    .wp__data(\w_data$81 ),
-    .wp__en(\w_en$82 )
+    .wp__addr(w_addr),
+    .wp__data(w_data),
+    .wp__en(\w_en$67 )
   );
   \hwq_top.engine.params2  params2 (
     .clk(clk),
-    .r_data(\r_data$131 ),
+    .r_data(\r_data$164 ),
     .rp__addr(ra),
     .rst(rst),
-    .wp__addr(\w_addr$41 ),
-    .wp__data(\w_data$42 ),
-    .wp__en(\w_en$43 )
+    .wp__addr(w_addr),
+    .wp__data(w_data),
+    .wp__en(\w_en$15 )
   );
   \hwq_top.engine.params3  params3 (
     .clk(clk),
-    .r_data(\r_data$132 ),
+    .r_data(\r_data$165 ),
     .rp__addr(ra),
     .rst(rst),
-    .wp__addr(\w_addr$44 ),
-    .wp__data(\w_data$45 ),
-    .wp__en(\w_en$46 )
+    .wp__addr(w_addr),
+    .wp__data(w_data),
+    .wp__en(\w_en$19 )
   );
   \hwq_top.engine.params4  params4 (
     .clk(clk),
-    .r_data(\r_data$133 ),
+    .r_data(\r_data$166 ),
     .rp__addr(ra),
     .rst(rst),
-    .wp__addr(\w_addr$47 ),
-    .wp__data(\w_data$48 ),
-    .wp__en(\w_en$49 )
+    .wp__addr(w_addr),
+    .wp__data(w_data),
+    .wp__en(\w_en$23 )
   );
   \hwq_top.engine.params5  params5 (
     .clk(clk),
-    .r_data(\r_data$134 ),
+    .r_data(\r_data$167 ),
     .rp__addr(ra),
     .rst(rst),
-    .wp__addr(\w_addr$50 ),
-    .wp__data(\w_data$51 ),
-    .wp__en(\w_en$52 )
+    .wp__addr(w_addr),
+    .wp__data(w_data),
+    .wp__en(\w_en$27 )
   );
   \hwq_top.engine.params6  params6 (
     .clk(clk),
-    .r_data(\r_data$135 ),
+    .r_data(\r_data$168 ),
     .rp__addr(ra),
     .rst(rst),
-    .wp__addr(\w_addr$53 ),
-    .wp__data(\w_data$54 ),
-    .wp__en(\w_en$55 )
+    .wp__addr(w_addr),
+    .wp__data(w_data),
+    .wp__en(\w_en$31 )
   );
   \hwq_top.engine.params7  params7 (
     .clk(clk),
-    .r_data(\r_data$136 ),
+    .r_data(\r_data$169 ),
     .rp__addr(ra),
     .rst(rst),
-    .wp__addr(\w_addr$56 ),
-    .wp__data(\w_data$57 ),
-    .wp__en(\w_en$58 )
+    .wp__addr(w_addr),
+    .wp__data(w_data),
+    .wp__en(\w_en$35 )
   );
   \hwq_top.engine.params8  params8 (
     .clk(clk),
-    .r_data(\r_data$137 ),
+    .r_data(\r_data$170 ),
     .rp__addr(ra),
     .rst(rst),
-    .wp__addr(\w_addr$59 ),
-    .wp__data(\w_data$60 ),
-    .wp__en(\w_en$61 )
+    .wp__addr(w_addr),
+    .wp__data(w_data),
+    .wp__en(\w_en$39 )
   );
   \hwq_top.engine.params9  params9 (
     .clk(clk),
-    .r_data(\r_data$138 ),
+    .r_data(\r_data$171 ),
     .rp__addr(ra),
     .rst(rst),
-    .wp__addr(\w_addr$62 ),
-    .wp__data(\w_data$63 ),
-    .wp__en(\w_en$64 )
+    .wp__addr(w_addr),
+    .wp__data(w_data),
+    .wp__en(\w_en$43 )
   );
   \hwq_top.engine.requant  requant (
     .act_max(act_max),
@@ -2087,52 +2105,100 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
     .clk(clk),
     .i_acc(i_acc),
     .i_bias(i_bias),
-    .i_last(\i_last$118 ),
+    .i_last(\i_last$151 ),
     .i_multiplier(i_multiplier),
     .i_shift(i_shift),
-    .i_valid(\i_valid$116 ),
+    .i_valid(\i_valid$149 ),
     .o_data(o_data),
     .o_last(o_last),
-    .o_valid(\w_en$149 ),
+    .o_valid(\w_en$182 ),
     .rst(rst),
     .zero_point(zero_point)
   );
   assign s_param__payload = hdr;
   assign chan = hdr;
+  assign w_addr_q = w_addr;
+  assign w_data_q = w_data;
+  assign w_en_q0 = w_en;
+  assign \w_addr$9  = w_addr;
+  assign \w_data$10  = w_data;
+  assign w_en_q1 = \w_en$11 ;
+  assign \w_addr$13  = w_addr;
+  assign \w_data$14  = w_data;
+  assign w_en_q2 = \w_en$15 ;
+  assign \w_addr$17  = w_addr;
+  assign \w_data$18  = w_data;
+  assign w_en_q3 = \w_en$19 ;
+  assign \w_addr$21  = w_addr;
+  assign \w_data$22  = w_data;
+  assign w_en_q4 = \w_en$23 ;
+  assign \w_addr$25  = w_addr;
+  assign \w_data$26  = w_data;
+  assign w_en_q5 = \w_en$27 ;
+  assign \w_addr$29  = w_addr;
+  assign \w_data$30  = w_data;
+  assign w_en_q6 = \w_en$31 ;
+  assign \w_addr$33  = w_addr;
+  assign \w_data$34  = w_data;
+  assign w_en_q7 = \w_en$35 ;
+  assign \w_addr$37  = w_addr;
+  assign \w_data$38  = w_data;
+  assign w_en_q8 = \w_en$39 ;
+  assign \w_addr$41  = w_addr;
+  assign \w_data$42  = w_data;
+  assign w_en_q9 = \w_en$43 ;
+  assign \w_addr$45  = w_addr;
+  assign \w_data$46  = w_data;
+  assign w_en_q10 = \w_en$47 ;
+  assign \w_addr$49  = w_addr;
+  assign \w_data$50  = w_data;
+  assign w_en_q11 = \w_en$51 ;
+  assign \w_addr$53  = w_addr;
+  assign \w_data$54  = w_data;
+  assign w_en_q12 = \w_en$55 ;
+  assign \w_addr$57  = w_addr;
+  assign \w_data$58  = w_data;
+  assign w_en_q13 = \w_en$59 ;
+  assign \w_addr$61  = w_addr;
+  assign \w_data$62  = w_data;
+  assign w_en_q14 = \w_en$63 ;
+  assign \w_addr$65  = w_addr;
+  assign \w_data$66  = w_data;
+  assign w_en_q15 = \w_en$67 ;
   assign en = 1'h1;
-  assign \en$19  = 1'h1;
+  assign \en$85  = 1'h1;
   assign i_valid = take;
   assign s_act__payload = i_a;
   assign s_wgt__payload = i_w;
   assign s_act__ready = take;
   assign s_wgt__ready = take;
-  assign row_next = _0132_[16:0];
+  assign row_next = _0148_[16:0];
   assign r_addr = ra;
-  assign \r_addr$101  = ra;
-  assign \r_addr$102  = ra;
-  assign \r_addr$103  = ra;
-  assign \r_addr$104  = ra;
-  assign \r_addr$105  = ra;
-  assign \r_addr$106  = ra;
-  assign \r_addr$107  = ra;
-  assign \r_addr$108  = ra;
-  assign \r_addr$109  = ra;
-  assign \r_addr$110  = ra;
-  assign \r_addr$111  = ra;
-  assign \r_addr$112  = ra;
-  assign \r_addr$113  = ra;
-  assign \r_addr$114  = ra;
-  assign \r_addr$115  = ra;
-  assign \$signal$117  = \i_valid$116 ;
-  assign rq_last = \i_last$118 ;
+  assign \r_addr$134  = ra;
+  assign \r_addr$135  = ra;
+  assign \r_addr$136  = ra;
+  assign \r_addr$137  = ra;
+  assign \r_addr$138  = ra;
+  assign \r_addr$139  = ra;
+  assign \r_addr$140  = ra;
+  assign \r_addr$141  = ra;
+  assign \r_addr$142  = ra;
+  assign \r_addr$143  = ra;
+  assign \r_addr$144  = ra;
+  assign \r_addr$145  = ra;
+  assign \r_addr$146  = ra;
+  assign \r_addr$147  = ra;
+  assign \r_addr$148  = ra;
+  assign \$signal$150  = \i_valid$149 ;
+  assign rq_last = \i_last$151 ;
   assign acc_part = i_acc;
-  assign \$signal$123  = zero_point;
-  assign \$signal$125  = act_min;
-  assign \act_max$127  = act_max;
-  assign \o_valid$150  = \w_en$149 ;
-  assign \w_data$152  = out_w;
+  assign \$signal$156  = zero_point;
+  assign \$signal$158  = act_min;
+  assign \act_max$160  = act_max;
+  assign \o_valid$183  = \w_en$182 ;
+  assign \w_data$185  = out_w;
   assign r_rdy = m_out__valid;
-  assign \r_data$156  = m_out__payload;
+  assign \r_data$189  = m_out__payload;
   assign m_out__ready = r_en;
   assign \hdr.m  = hdr[15:0];
   assign \hdr.n  = hdr[31:16];
@@ -2312,419 +2378,437 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   assign \m_out__payload.data[14]  = m_out__payload[119:112];
   assign \m_out__payload.data[15]  = m_out__payload[127:120];
   assign \m_out__payload.last  = m_out__payload[128];
-  assign \o_data$191[0]  = \o_data$191 [26:0];
-  assign \o_data$191[1]  = \o_data$191 [53:27];
-  assign \o_data$191[2]  = \o_data$191 [80:54];
-  assign \o_data$191[3]  = \o_data$191 [107:81];
-  assign \o_data$191[4]  = \o_data$191 [134:108];
-  assign \o_data$191[5]  = \o_data$191 [161:135];
-  assign \o_data$191[6]  = \o_data$191 [188:162];
-  assign \o_data$191[7]  = \o_data$191 [215:189];
-  assign \o_data$191[8]  = \o_data$191 [242:216];
-  assign \o_data$191[9]  = \o_data$191 [269:243];
-  assign \o_data$191[10]  = \o_data$191 [296:270];
-  assign \o_data$191[11]  = \o_data$191 [323:297];
-  assign \o_data$191[12]  = \o_data$191 [350:324];
-  assign \o_data$191[13]  = \o_data$191 [377:351];
-  assign \o_data$191[14]  = \o_data$191 [404:378];
-  assign \o_data$191[15]  = \o_data$191 [431:405];
+  assign \o_data$225[0]  = \o_data$225 [26:0];
+  assign \o_data$225[1]  = \o_data$225 [53:27];
+  assign \o_data$225[2]  = \o_data$225 [80:54];
+  assign \o_data$225[3]  = \o_data$225 [107:81];
+  assign \o_data$225[4]  = \o_data$225 [134:108];
+  assign \o_data$225[5]  = \o_data$225 [161:135];
+  assign \o_data$225[6]  = \o_data$225 [188:162];
+  assign \o_data$225[7]  = \o_data$225 [215:189];
+  assign \o_data$225[8]  = \o_data$225 [242:216];
+  assign \o_data$225[9]  = \o_data$225 [269:243];
+  assign \o_data$225[10]  = \o_data$225 [296:270];
+  assign \o_data$225[11]  = \o_data$225 [323:297];
+  assign \o_data$225[12]  = \o_data$225 [350:324];
+  assign \o_data$225[13]  = \o_data$225 [377:351];
+  assign \o_data$225[14]  = \o_data$225 [404:378];
+  assign \o_data$225[15]  = \o_data$225 [431:405];
   assign out_w[128] = o_last;
   assign out_w[127:0] = o_data;
-  assign i_shift[95:90] = \r_data$144 [68:63];
-  assign i_shift[89:84] = \r_data$143 [68:63];
-  assign i_shift[83:78] = \r_data$142 [68:63];
-  assign i_shift[77:72] = \r_data$141 [68:63];
-  assign i_shift[71:66] = \r_data$140 [68:63];
-  assign i_shift[65:60] = \r_data$139 [68:63];
-  assign i_shift[59:54] = \r_data$138 [68:63];
-  assign i_shift[53:48] = \r_data$137 [68:63];
-  assign i_shift[47:42] = \r_data$136 [68:63];
-  assign i_shift[41:36] = \r_data$135 [68:63];
-  assign i_shift[35:30] = \r_data$134 [68:63];
-  assign i_shift[29:24] = \r_data$133 [68:63];
-  assign i_shift[23:18] = \r_data$132 [68:63];
-  assign i_shift[17:12] = \r_data$131 [68:63];
-  assign i_shift[11:6] = \r_data$130 [68:63];
+  assign i_shift[95:90] = \r_data$177 [68:63];
+  assign i_shift[89:84] = \r_data$176 [68:63];
+  assign i_shift[83:78] = \r_data$175 [68:63];
+  assign i_shift[77:72] = \r_data$174 [68:63];
+  assign i_shift[71:66] = \r_data$173 [68:63];
+  assign i_shift[65:60] = \r_data$172 [68:63];
+  assign i_shift[59:54] = \r_data$171 [68:63];
+  assign i_shift[53:48] = \r_data$170 [68:63];
+  assign i_shift[47:42] = \r_data$169 [68:63];
+  assign i_shift[41:36] = \r_data$168 [68:63];
+  assign i_shift[35:30] = \r_data$167 [68:63];
+  assign i_shift[29:24] = \r_data$166 [68:63];
+  assign i_shift[23:18] = \r_data$165 [68:63];
+  assign i_shift[17:12] = \r_data$164 [68:63];
+  assign i_shift[11:6] = \r_data$163 [68:63];
   assign i_shift[5:0] = r_data[68:63];
-  assign i_multiplier[495:465] = \r_data$144 [62:32];
-  assign i_multiplier[464:434] = \r_data$143 [62:32];
-  assign i_multiplier[433:403] = \r_data$142 [62:32];
-  assign i_multiplier[402:372] = \r_data$141 [62:32];
-  assign i_multiplier[371:341] = \r_data$140 [62:32];
-  assign i_multiplier[340:310] = \r_data$139 [62:32];
-  assign i_multiplier[309:279] = \r_data$138 [62:32];
-  assign i_multiplier[278:248] = \r_data$137 [62:32];
-  assign i_multiplier[247:217] = \r_data$136 [62:32];
-  assign i_multiplier[216:186] = \r_data$135 [62:32];
-  assign i_multiplier[185:155] = \r_data$134 [62:32];
-  assign i_multiplier[154:124] = \r_data$133 [62:32];
-  assign i_multiplier[123:93] = \r_data$132 [62:32];
-  assign i_multiplier[92:62] = \r_data$131 [62:32];
-  assign i_multiplier[61:31] = \r_data$130 [62:32];
+  assign i_multiplier[495:465] = \r_data$177 [62:32];
+  assign i_multiplier[464:434] = \r_data$176 [62:32];
+  assign i_multiplier[433:403] = \r_data$175 [62:32];
+  assign i_multiplier[402:372] = \r_data$174 [62:32];
+  assign i_multiplier[371:341] = \r_data$173 [62:32];
+  assign i_multiplier[340:310] = \r_data$172 [62:32];
+  assign i_multiplier[309:279] = \r_data$171 [62:32];
+  assign i_multiplier[278:248] = \r_data$170 [62:32];
+  assign i_multiplier[247:217] = \r_data$169 [62:32];
+  assign i_multiplier[216:186] = \r_data$168 [62:32];
+  assign i_multiplier[185:155] = \r_data$167 [62:32];
+  assign i_multiplier[154:124] = \r_data$166 [62:32];
+  assign i_multiplier[123:93] = \r_data$165 [62:32];
+  assign i_multiplier[92:62] = \r_data$164 [62:32];
+  assign i_multiplier[61:31] = \r_data$163 [62:32];
   assign i_multiplier[30:0] = r_data[62:32];
-  assign i_bias[511:480] = \r_data$144 [31:0];
-  assign i_bias[479:448] = \r_data$143 [31:0];
-  assign i_bias[447:416] = \r_data$142 [31:0];
-  assign i_bias[415:384] = \r_data$141 [31:0];
-  assign i_bias[383:352] = \r_data$140 [31:0];
-  assign i_bias[351:320] = \r_data$139 [31:0];
-  assign i_bias[319:288] = \r_data$138 [31:0];
-  assign i_bias[287:256] = \r_data$137 [31:0];
-  assign i_bias[255:224] = \r_data$136 [31:0];
-  assign i_bias[223:192] = \r_data$135 [31:0];
-  assign i_bias[191:160] = \r_data$134 [31:0];
-  assign i_bias[159:128] = \r_data$133 [31:0];
-  assign i_bias[127:96] = \r_data$132 [31:0];
-  assign i_bias[95:64] = \r_data$131 [31:0];
-  assign i_bias[63:32] = \r_data$130 [31:0];
+  assign i_bias[511:480] = \r_data$177 [31:0];
+  assign i_bias[479:448] = \r_data$176 [31:0];
+  assign i_bias[447:416] = \r_data$175 [31:0];
+  assign i_bias[415:384] = \r_data$174 [31:0];
+  assign i_bias[383:352] = \r_data$173 [31:0];
+  assign i_bias[351:320] = \r_data$172 [31:0];
+  assign i_bias[319:288] = \r_data$171 [31:0];
+  assign i_bias[287:256] = \r_data$170 [31:0];
+  assign i_bias[255:224] = \r_data$169 [31:0];
+  assign i_bias[223:192] = \r_data$168 [31:0];
+  assign i_bias[191:160] = \r_data$167 [31:0];
+  assign i_bias[159:128] = \r_data$166 [31:0];
+  assign i_bias[127:96] = \r_data$165 [31:0];
+  assign i_bias[95:64] = \r_data$164 [31:0];
+  assign i_bias[63:32] = \r_data$163 [31:0];
   assign i_bias[31:0] = r_data[31:0];
-  assign _0407_ = rst;
-  assign _0096_ = _0406_;
-  assign _0409_ = \$signal$188 ;
-  assign _0095_ = _0408_;
-  assign _0411_ = rst;
-  assign _0094_ = _0410_;
+  assign _0391_ = rst;
+  assign _0115_ = _0390_;
+  assign _0393_ = \$signal$222 ;
+  assign _0114_ = _0392_;
+  assign _0395_ = rst;
+  assign _0113_ = _0394_;
+  assign _0397_ = rst;
+  assign _0110_ = _0396_;
+  assign _0399_ = o_valid;
+  assign _0109_ = _0398_;
+  assign _0401_ = rst;
+  assign _0108_ = _0400_;
+  assign _0403_ = rst;
+  assign _0107_ = _0402_;
+  assign _0405_ = drain_restart;
+  assign _0407_ = d_last;
+  assign _0409_ = _0017_;
+  assign _0411_ = _0015_;
   assign _0413_ = rst;
-  assign _0093_ = _0412_;
-  assign _0415_ = o_valid;
-  assign _0092_ = _0414_;
-  assign _0417_ = rst;
-  assign _0091_ = _0416_;
-  assign _0419_ = rst;
-  assign _0090_ = _0418_;
-  assign _0421_ = drain_restart;
-  assign _0423_ = d_last;
+  assign _0106_ = _0412_;
+  assign _0415_ = drain_restart;
+  assign _0417_ = _0017_;
+  assign _0419_ = _0015_;
+  assign _0421_ = rst;
+  assign _0105_ = _0420_;
+  assign _0423_ = drain_restart;
   assign _0425_ = _0017_;
   assign _0427_ = _0015_;
   assign _0429_ = rst;
-  assign _0088_ = _0428_;
+  assign _0104_ = _0428_;
   assign _0431_ = drain_restart;
   assign _0433_ = _0017_;
   assign _0435_ = _0015_;
   assign _0437_ = rst;
-  assign _0087_ = _0436_;
+  assign _0103_ = _0436_;
   assign _0439_ = drain_restart;
-  assign _0441_ = _0017_;
-  assign _0443_ = _0015_;
+  assign _0441_ = rst;
+  assign _0102_ = _0440_;
+  assign _0443_ = drain_restart;
   assign _0445_ = rst;
-  assign _0086_ = _0444_;
+  assign _0101_ = _0444_;
   assign _0447_ = drain_restart;
-  assign _0449_ = _0017_;
-  assign _0451_ = _0015_;
-  assign _0453_ = rst;
-  assign _0085_ = _0452_;
-  assign _0455_ = drain_restart;
+  assign _0449_ = rst;
+  assign _0099_ = _0448_;
+  assign _0451_ = drain_restart;
+  assign _0453_ = _0017_;
+  assign _0455_ = _0015_;
   assign _0457_ = rst;
-  assign _0084_ = _0456_;
+  assign _0098_ = _0456_;
   assign _0459_ = drain_restart;
-  assign _0461_ = rst;
-  assign _0083_ = _0460_;
-  assign _0463_ = drain_restart;
-  assign _0465_ = rst;
-  assign _0082_ = _0464_;
-  assign _0467_ = drain_restart;
-  assign _0469_ = _0017_;
-  assign _0471_ = _0015_;
-  assign _0473_ = rst;
-  assign _0081_ = _0472_;
-  assign _0475_ = drain_restart;
-  assign _0477_ = dn_last;
-  assign _0479_ = d_last;
-  assign _0481_ = _0017_;
-  assign _0483_ = _0015_;
-  assign _0485_ = rst;
-  assign _0080_ = _0484_;
-  assign _0487_ = drain_restart;
-  assign _0489_ = d_last;
-  assign _0491_ = _0017_;
-  assign _0493_ = _0015_;
-  assign _0495_ = rst;
-  assign _0079_ = _0494_;
+  assign _0461_ = dn_last;
+  assign _0463_ = d_last;
+  assign _0465_ = _0017_;
+  assign _0467_ = _0015_;
+  assign _0469_ = rst;
+  assign _0097_ = _0468_;
+  assign _0471_ = drain_restart;
+  assign _0473_ = d_last;
+  assign _0475_ = _0017_;
+  assign _0477_ = _0015_;
+  assign _0479_ = rst;
+  assign _0096_ = _0478_;
+  assign _0481_ = rst;
+  assign _0095_ = _0480_;
+  assign _0483_ = at_tile_last;
+  assign _0485_ = adv;
+  assign _0487_ = _0198_;
+  assign _0489_ = rst;
+  assign _0094_ = _0488_;
+  assign _0491_ = at_tile_last;
+  assign _0493_ = adv;
+  assign _0495_ = _0198_;
   assign _0497_ = rst;
-  assign _0077_ = _0496_;
-  assign _0499_ = at_tile_last;
-  assign _0501_ = adv;
-  assign _0503_ = _0182_;
-  assign _0505_ = rst;
-  assign _0076_ = _0504_;
-  assign _0507_ = at_tile_last;
-  assign _0509_ = adv;
-  assign _0511_ = _0182_;
-  assign _0513_ = rst;
-  assign _0075_ = _0512_;
-  assign _0515_ = fn_last;
-  assign _0517_ = at_tile_last;
-  assign _0519_ = adv;
-  assign _0521_ = _0182_;
-  assign _0523_ = rst;
-  assign _0074_ = _0522_;
-  assign _0525_ = fn_last;
-  assign _0527_ = at_tile_last;
-  assign _0529_ = adv;
-  assign _0531_ = _0182_;
-  assign _0533_ = rst;
-  assign _0073_ = _0532_;
-  assign _0535_ = fn_last;
-  assign _0537_ = at_tile_last;
-  assign _0539_ = adv;
-  assign _0541_ = _0182_;
-  assign _0543_ = rst;
-  assign _0072_ = _0542_;
-  assign _0545_ = _0008_;
-  assign _0547_ = at_tile_last;
-  assign _0549_ = adv;
-  assign _0551_ = _0182_;
-  assign _0553_ = rst;
-  assign _0071_ = _0552_;
-  assign _0555_ = at_tile_last;
-  assign _0557_ = adv;
-  assign _0559_ = _0182_;
-  assign _0561_ = rst;
-  assign _0070_ = _0560_;
-  assign _0565_ = _0179_;
-  assign _0568_ = rst;
-  assign _0069_ = _0567_;
-  assign _0570_ = _0179_;
-  assign _0574_ = ch_last;
-  assign _0576_ = s_param__valid;
-  assign _0579_ = rst;
-  assign _0068_ = _0578_;
-  assign _0581_ = ch_last;
-  assign _0583_ = s_param__valid;
+  assign _0093_ = _0496_;
+  assign _0499_ = fn_last;
+  assign _0501_ = at_tile_last;
+  assign _0503_ = adv;
+  assign _0505_ = _0198_;
+  assign _0507_ = rst;
+  assign _0092_ = _0506_;
+  assign _0509_ = fn_last;
+  assign _0511_ = at_tile_last;
+  assign _0513_ = adv;
+  assign _0515_ = _0198_;
+  assign _0517_ = rst;
+  assign _0091_ = _0516_;
+  assign _0519_ = fn_last;
+  assign _0521_ = at_tile_last;
+  assign _0523_ = adv;
+  assign _0525_ = _0198_;
+  assign _0527_ = rst;
+  assign _0090_ = _0526_;
+  assign _0529_ = _0008_;
+  assign _0531_ = at_tile_last;
+  assign _0533_ = adv;
+  assign _0535_ = _0198_;
+  assign _0537_ = rst;
+  assign _0088_ = _0536_;
+  assign _0539_ = at_tile_last;
+  assign _0541_ = adv;
+  assign _0543_ = _0198_;
+  assign _0545_ = rst;
+  assign _0087_ = _0544_;
+  assign _0549_ = _0195_;
+  assign _0552_ = rst;
+  assign _0086_ = _0551_;
+  assign _0554_ = _0195_;
+  assign _0558_ = ch_last;
+  assign _0560_ = s_param__valid;
+  assign _0563_ = rst;
+  assign _0085_ = _0562_;
+  assign _0565_ = ch_last;
+  assign _0567_ = s_param__valid;
+  assign _0571_ = rst;
+  assign _0084_ = _0570_;
+  assign _0573_ = ch_last;
+  assign _0575_ = s_param__valid;
+  assign _0579_ = dn_last;
+  assign _0581_ = d_last;
+  assign _0583_ = _0017_;
+  assign _0585_ = _0015_;
   assign _0587_ = rst;
-  assign _0066_ = _0586_;
+  assign _0083_ = _0586_;
   assign _0589_ = ch_last;
   assign _0591_ = s_param__valid;
-  assign _0595_ = dn_last;
-  assign _0597_ = d_last;
-  assign _0599_ = _0017_;
-  assign _0601_ = _0015_;
+  assign _0595_ = rst;
+  assign _0082_ = _0594_;
+  assign _0597_ = ch_last;
+  assign _0599_ = s_param__valid;
   assign _0603_ = rst;
-  assign _0065_ = _0602_;
-  assign _0605_ = ch_last;
+  assign _0081_ = _0602_;
+  assign _0605_ = _0182_;
   assign _0607_ = s_param__valid;
   assign _0611_ = rst;
-  assign _0064_ = _0610_;
-  assign _0613_ = ch_last;
+  assign _0080_ = _0610_;
+  assign _0613_ = _0182_;
   assign _0615_ = s_param__valid;
   assign _0619_ = rst;
-  assign _0063_ = _0618_;
-  assign _0621_ = _0166_;
-  assign _0623_ = s_param__valid;
-  assign _0627_ = rst;
-  assign _0062_ = _0626_;
-  assign _0629_ = _0166_;
-  assign _0631_ = s_param__valid;
-  assign _0635_ = rst;
-  assign _0061_ = _0634_;
-  assign _0637_ = _0181_;
-  assign _0641_ = _0179_;
-  assign _0644_ = ch_last;
-  assign _0646_ = s_param__valid;
-  assign _0649_ = s_param__valid;
-  assign _0652_ = rst;
-  assign _0060_ = _0651_;
-  assign _0654_ = s_param__valid;
-  assign _0658_ = s_param__valid;
-  assign _0661_ = rst;
-  assign _0059_ = _0660_;
-  assign _0663_ = s_param__valid;
-  assign _0667_ = s_param__valid;
-  assign _0670_ = rst;
-  assign _0058_ = _0669_;
-  assign _0672_ = _0170_;
-  assign _0674_ = _0168_;
-  assign _0676_ = s_param__valid;
-  assign _0680_ = s_param__valid;
-  assign _0683_ = rst;
-  assign _0057_ = _0682_;
-  assign _0685_ = _0168_;
-  assign _0687_ = s_param__valid;
-  assign _0691_ = s_param__valid;
-  assign _0694_ = rst;
-  assign _0055_ = _0693_;
-  assign _0696_ = _0170_;
-  assign _0698_ = _0168_;
-  assign _0700_ = s_param__valid;
-  assign _0704_ = s_param__valid;
-  assign _0707_ = rst;
-  assign _0054_ = _0706_;
-  assign _0709_ = _0168_;
-  assign _0711_ = s_param__valid;
-  assign _0187_ = s_param__valid;
-  assign _0190_ = rst;
-  assign _0053_ = _0189_;
-  assign _0192_ = s_param__valid;
-  assign _0196_ = rst;
-  assign _0052_ = _0195_;
-  assign _0198_ = s_param__valid;
-  assign _0202_ = rst;
-  assign _0051_ = _0201_;
-  assign _0204_ = s_param__valid;
-  assign _0208_ = rst;
-  assign _0050_ = _0207_;
-  assign _0210_ = s_param__valid;
-  assign _0214_ = rst;
-  assign _0049_ = _0213_;
-  assign _0216_ = s_param__valid;
-  assign _0220_ = rst;
-  assign _0048_ = _0219_;
-  assign _0222_ = s_param__valid;
-  assign _0226_ = rst;
-  assign _0047_ = _0225_;
-  assign _0228_ = s_param__valid;
-  assign _0232_ = rst;
-  assign _0046_ = _0231_;
-  assign _0234_ = s_param__valid;
-  assign _0238_ = rst;
-  assign _0044_ = _0237_;
-  assign _0240_ = s_param__valid;
-  assign _0244_ = rst;
-  assign _0043_ = _0243_;
-  assign _0246_ = s_param__valid;
-  assign _0250_ = rst;
-  assign _0042_ = _0249_;
-  assign _0252_ = s_param__valid;
-  assign _0256_ = rst;
-  assign _0041_ = _0255_;
-  assign _0258_ = s_param__valid;
-  assign _0262_ = rst;
-  assign _0040_ = _0261_;
-  assign _0264_ = s_param__valid;
-  assign _0268_ = rst;
-  assign _0039_ = _0267_;
-  assign _0270_ = s_param__valid;
-  assign _0274_ = rst;
-  assign _0038_ = _0273_;
-  assign _0276_ = \$signal ;
+  assign _0079_ = _0618_;
+  assign _0621_ = _0197_;
+  assign _0625_ = _0195_;
+  assign _0628_ = ch_last;
+  assign _0630_ = s_param__valid;
+  assign _0633_ = s_param__valid;
+  assign _0636_ = rst;
+  assign _0077_ = _0635_;
+  assign _0638_ = s_param__valid;
+  assign _0642_ = s_param__valid;
+  assign _0645_ = rst;
+  assign _0076_ = _0644_;
+  assign _0647_ = s_param__valid;
+  assign _0651_ = s_param__valid;
+  assign _0654_ = rst;
+  assign _0075_ = _0653_;
+  assign _0656_ = _0186_;
+  assign _0658_ = _0184_;
+  assign _0660_ = s_param__valid;
+  assign _0664_ = s_param__valid;
+  assign _0667_ = rst;
+  assign _0074_ = _0666_;
+  assign _0669_ = _0184_;
+  assign _0671_ = s_param__valid;
+  assign _0675_ = s_param__valid;
+  assign _0678_ = rst;
+  assign _0073_ = _0677_;
+  assign _0680_ = _0186_;
+  assign _0682_ = _0184_;
+  assign _0684_ = s_param__valid;
+  assign _0688_ = s_param__valid;
+  assign _0691_ = rst;
+  assign _0072_ = _0690_;
+  assign _0693_ = _0184_;
+  assign _0695_ = s_param__valid;
+  assign _0203_ = s_param__valid;
+  assign _0206_ = rst;
+  assign _0071_ = _0205_;
+  assign _0208_ = s_param__valid;
+  assign _0212_ = rst;
+  assign _0070_ = _0211_;
+  assign _0214_ = s_param__valid;
+  assign _0218_ = rst;
+  assign _0069_ = _0217_;
+  assign _0220_ = s_param__valid;
+  assign _0224_ = rst;
+  assign _0068_ = _0223_;
+  assign _0226_ = s_param__valid;
+  assign _0230_ = rst;
+  assign _0066_ = _0229_;
+  assign _0232_ = s_param__valid;
+  assign _0236_ = rst;
+  assign _0065_ = _0235_;
+  assign _0238_ = s_param__valid;
+  assign _0242_ = rst;
+  assign _0064_ = _0241_;
+  assign _0244_ = s_param__valid;
+  assign _0248_ = rst;
+  assign _0063_ = _0247_;
+  assign _0250_ = s_param__valid;
+  assign _0254_ = rst;
+  assign _0062_ = _0253_;
+  assign _0256_ = s_param__valid;
+  assign _0260_ = rst;
+  assign _0061_ = _0259_;
+  assign _0262_ = s_param__valid;
+  assign _0266_ = rst;
+  assign _0060_ = _0265_;
+  assign _0268_ = s_param__valid;
+  assign _0272_ = rst;
+  assign _0059_ = _0271_;
+  assign _0274_ = s_param__valid;
   assign _0278_ = rst;
-  assign _0037_ = _0277_;
-  assign _0280_ = \$signal ;
-  assign _0282_ = rst;
-  assign _0036_ = _0281_;
+  assign _0058_ = _0277_;
+  assign _0280_ = s_param__valid;
   assign _0284_ = rst;
-  assign _0035_ = _0283_;
-  assign _0286_ = dn_last;
-  assign _0288_ = _0136_;
-  assign _0290_ = _0135_;
-  assign _0292_ = o_valid;
-  assign ra_next = _0291_;
-  assign _0294_ = ch_last;
-  assign _0296_ = s_param__valid;
-  assign enter = _0297_;
-  assign \w_en$82  = _0299_;
-  assign \w_data$81  = _0301_;
-  assign \w_addr$80  = _0303_;
-  assign \w_en$79  = _0305_;
-  assign \w_data$78  = _0307_;
-  assign \w_addr$77  = _0309_;
-  assign \w_en$76  = _0311_;
-  assign \w_data$75  = _0313_;
-  assign \w_addr$74  = _0315_;
-  assign \w_en$73  = _0317_;
-  assign \w_data$72  = _0319_;
-  assign \w_addr$71  = _0321_;
-  assign \w_en$70  = _0323_;
-  assign \w_data$69  = _0325_;
-  assign \w_addr$68  = _0327_;
-  assign \w_en$67  = _0329_;
-  assign \w_data$66  = _0331_;
-  assign \w_addr$65  = _0333_;
-  assign \w_en$64  = _0335_;
-  assign \w_data$63  = _0337_;
-  assign \w_addr$62  = _0339_;
-  assign \w_en$61  = _0341_;
-  assign \w_data$60  = _0343_;
-  assign \w_addr$59  = _0345_;
-  assign \w_en$58  = _0347_;
-  assign \w_data$57  = _0349_;
-  assign \w_addr$56  = _0351_;
-  assign \w_en$55  = _0353_;
-  assign \w_data$54  = _0355_;
-  assign \w_addr$53  = _0357_;
-  assign \w_en$52  = _0359_;
-  assign \w_data$51  = _0361_;
-  assign \w_addr$50  = _0363_;
-  assign \w_en$49  = _0365_;
-  assign \w_data$48  = _0367_;
-  assign \w_addr$47  = _0369_;
-  assign \w_en$46  = _0371_;
-  assign \w_data$45  = _0373_;
-  assign \w_addr$44  = _0375_;
-  assign \w_en$43  = _0377_;
-  assign \w_data$42  = _0379_;
-  assign \w_addr$41  = _0381_;
-  assign \w_en$40  = _0383_;
-  assign \w_data$39  = _0385_;
-  assign \w_addr$38  = _0387_;
-  assign w_en = _0389_;
-  assign w_data = _0391_;
-  assign w_addr = _0393_;
-  assign w_word[68:63] = _0395_;
-  assign w_word[62:32] = _0397_;
-  assign w_word[31:0] = _0399_;
-  assign header_taken = _0401_;
-  assign s_param__ready = _0403_;
+  assign _0057_ = _0283_;
+  assign _0286_ = s_param__valid;
+  assign _0290_ = rst;
+  assign _0055_ = _0289_;
+  assign _0292_ = \$signal ;
+  assign _0294_ = rst;
+  assign _0054_ = _0293_;
+  assign _0296_ = \$signal ;
+  assign _0298_ = rst;
+  assign _0053_ = _0297_;
+  assign _0300_ = rst;
+  assign _0052_ = _0299_;
+  assign _0302_ = rst;
+  assign _0051_ = _0301_;
+  assign _0304_ = rst;
+  assign _0050_ = _0303_;
+  assign _0306_ = rst;
+  assign _0049_ = _0305_;
+  assign _0308_ = rst;
+  assign _0048_ = _0307_;
+  assign _0310_ = rst;
+  assign _0047_ = _0309_;
+  assign _0312_ = rst;
+  assign _0046_ = _0311_;
+  assign _0314_ = rst;
+  assign _0044_ = _0313_;
+  assign _0316_ = rst;
+  assign _0043_ = _0315_;
+  assign _0318_ = rst;
+  assign _0042_ = _0317_;
+  assign _0320_ = rst;
+  assign _0041_ = _0319_;
+  assign _0322_ = rst;
+  assign _0040_ = _0321_;
+  assign _0324_ = rst;
+  assign _0039_ = _0323_;
+  assign _0326_ = rst;
+  assign _0038_ = _0325_;
+  assign _0328_ = rst;
+  assign _0037_ = _0327_;
+  assign _0330_ = rst;
+  assign _0036_ = _0329_;
+  assign _0332_ = rst;
+  assign _0035_ = _0331_;
+  assign _0334_ = dn_last;
+  assign _0336_ = _0152_;
+  assign _0338_ = _0151_;
+  assign _0340_ = o_valid;
+  assign ra_next = _0339_;
+  assign _0342_ = ch_last;
+  assign _0344_ = s_param__valid;
+  assign enter = _0345_;
+  assign w_lane15 = _0347_;
+  assign w_lane14 = _0349_;
+  assign w_lane13 = _0351_;
+  assign w_lane12 = _0353_;
+  assign w_lane11 = _0355_;
+  assign w_lane10 = _0357_;
+  assign w_lane9 = _0359_;
+  assign w_lane8 = _0361_;
+  assign w_lane7 = _0363_;
+  assign w_lane6 = _0365_;
+  assign w_lane5 = _0367_;
+  assign w_lane4 = _0369_;
+  assign w_lane3 = _0371_;
+  assign w_lane2 = _0373_;
+  assign w_lane1 = _0375_;
+  assign w_lane0 = _0377_;
+  assign w_word[68:63] = _0379_;
+  assign w_word[62:32] = _0381_;
+  assign w_word[31:0] = _0383_;
+  assign header_taken = _0385_;
+  assign s_param__ready = _0387_;
   assign _0019_ = 1'h0;
   assign _0024_ = 1'h0;
   always @(posedge clk) begin
-    last_mblock <= _0035_;
-    credits <= _0036_;
-    credit_ok <= _0037_;
-    M_ <= _0038_;
-    m_last <= _0039_;
-    m_wrap <= _0040_;
-    n_last <= _0041_;
-    zero_point <= _0042_;
-    act_min <= _0043_;
-    act_max <= _0044_;
-    k_last <= _0046_;
-    k_pen <= _0047_;
-    n_pen <= _0048_;
-    tile_pen <= _0049_;
-    tile_last <= _0050_;
-    \$signal$170  <= _0051_;
-    \$signal$171  <= _0052_;
-    lane <= _0053_;
-    blk <= _0054_;
-    wa <= _0055_;
-    wb <= _0057_;
-    ch <= _0058_;
-    ch_last <= _0059_;
-    ctrl_state <= _0060_;
-    \$signal$175  <= _0061_;
-    pt_shift <= _0062_;
-    nb_last <= _0063_;
-    nb_pen <= _0064_;
-    dn_last <= _0065_;
-    nb_one <= _0066_;
-    compute <= _0068_;
-    flush <= _0069_;
-    kk <= _0070_;
-    in_data <= _0071_;
-    fm0 <= _0072_;
-    fn <= _0073_;
-    fn_last <= _0074_;
-    at_k_last <= _0075_;
-    at_tile_last <= _0076_;
-    drain_restart <= _0077_;
-    d <= _0079_;
-    dn <= _0080_;
-    beat <= _0081_;
-    ra <= _0082_;
-    ra_inc <= _0083_;
-    ra_row <= _0084_;
-    row <= _0085_;
-    row_valid <= _0086_;
-    beat_last <= _0087_;
-    d_last <= _0088_;
-    \$signal$188  <= _0090_;
-    part_last <= _0091_;
-    acc_chosen <= _0092_;
-    \i_valid$116  <= _0093_;
-    \i_last$118  <= _0094_;
-    i_acc <= _0095_;
-    give_back <= _0096_;
+    w_addr <= wa;
+    w_data <= w_word;
+    w_en <= _0035_;
+    \w_en$11  <= _0036_;
+    \w_en$15  <= _0037_;
+    \w_en$19  <= _0038_;
+    \w_en$23  <= _0039_;
+    \w_en$27  <= _0040_;
+    \w_en$31  <= _0041_;
+    \w_en$35  <= _0042_;
+    \w_en$39  <= _0043_;
+    \w_en$43  <= _0044_;
+    \w_en$47  <= _0046_;
+    \w_en$51  <= _0047_;
+    \w_en$55  <= _0048_;
+    \w_en$59  <= _0049_;
+    \w_en$63  <= _0050_;
+    \w_en$67  <= _0051_;
+    last_mblock <= _0052_;
+    credits <= _0053_;
+    credit_ok <= _0054_;
+    M_ <= _0055_;
+    m_last <= _0057_;
+    m_wrap <= _0058_;
+    n_last <= _0059_;
+    zero_point <= _0060_;
+    act_min <= _0061_;
+    act_max <= _0062_;
+    k_last <= _0063_;
+    k_pen <= _0064_;
+    n_pen <= _0065_;
+    tile_pen <= _0066_;
+    tile_last <= _0068_;
+    \$signal$204  <= _0069_;
+    \$signal$205  <= _0070_;
+    lane <= _0071_;
+    blk <= _0072_;
+    wa <= _0073_;
+    wb <= _0074_;
+    ch <= _0075_;
+    ch_last <= _0076_;
+    ctrl_state <= _0077_;
+    \$signal$209  <= _0079_;
+    pt_shift <= _0080_;
+    nb_last <= _0081_;
+    nb_pen <= _0082_;
+    dn_last <= _0083_;
+    nb_one <= _0084_;
+    compute <= _0085_;
+    flush <= _0086_;
+    kk <= _0087_;
+    in_data <= _0088_;
+    fm0 <= _0090_;
+    fn <= _0091_;
+    fn_last <= _0092_;
+    at_k_last <= _0093_;
+    at_tile_last <= _0094_;
+    drain_restart <= _0095_;
+    d <= _0096_;
+    dn <= _0097_;
+    beat <= _0098_;
+    ra <= _0099_;
+    ra_inc <= _0101_;
+    ra_row <= _0102_;
+    row <= _0103_;
+    row_valid <= _0104_;
+    beat_last <= _0105_;
+    d_last <= _0106_;
+    \$signal$222  <= _0107_;
+    part_last <= _0108_;
+    acc_chosen <= _0109_;
+    \i_valid$149  <= _0110_;
+    \i_last$151  <= _0113_;
+    i_acc <= _0114_;
+    give_back <= _0115_;
   end
 endmodule
 
