@@ -371,7 +371,6 @@ class GemmEngine(wiring.Component):
         words = array.o_data.as_value()
         parts = [words[b * width:(b + 1) * width] for b in range(B)]
         # (the registers load only what the requantizer will read)
-        chosen = Signal(width, name="acc_chosen", reset_less=True)
         if B > 1 and cfg.requant_stages >= 8:
             # The requantizer registers its input: the beat's part is chosen in two levels,
             # beats 2p and 2p + 1 into a register by beat's upper bits, then one of those two
@@ -384,6 +383,7 @@ class GemmEngine(wiring.Component):
                 m.d.sync += [pair.eq(mux_tree(pairs, beat[1:])), odd.eq(beat[0])]
             chosen = Mux(odd, pair[width:], pair[:width])
         else:
+            chosen = Signal(width, name="acc_chosen", reset_less=True)
             with m.If(array.o_valid):
                 m.d.sync += chosen.eq(mux_tree(parts, beat))
         acc_part = Signal(lanes(signed(cfg.accumulator_width), L), reset_less=True)

@@ -181,13 +181,17 @@ class Requantizer(wiring.Component):
         # step 2a: the left shift (double roundings); single rounding's constant 2^(30−e)
         # From 11 stages the shift is split: by left mod 4 here, registered, then by the rest
         # (a 32-bit shift by up to 30 is five levels of two-way multiplexers; wrapping to 32
-        # bits after each part gives the same bits as wrapping once)
+        # bits after each part gives the same bits as wrapping once). Without a left shift
+        # to split (single rounding, or shifts up to 3) the stage is there all the same
         split = reg_shift2 and not single and hi_s > 3
-        if split:
+        if reg_shift2:
             s1b = drop(s1, "s")
             for lane in range(L):
                 x = Signal(signed(32), name=f"sl_{lane}")
-                m.d.comb += x.eq(s1[f"s{lane}"] << par(s1, "l", lane)[:2])     # 32 bits: wraps
+                if split:
+                    m.d.comb += x.eq(s1[f"s{lane}"] << par(s1, "l", lane)[:2])  # 32 bits: wraps
+                else:
+                    m.d.comb += x.eq(s1[f"s{lane}"])
                 s1b[f"s{lane}"] = x
             s1 = stage(s1b, True, "rq1b")
         s2a = drop(s1, "s", "l")

@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 from amaranth.sim import Simulator
 
-from hwq.config import HwConfig
+from hwq.config import MAX_REQUANT_STAGES, HwConfig
 from hwq.hw.requant import Requantizer
 from hwq.ref import requantize
 
@@ -129,6 +129,33 @@ def test_clamp_around_every_bound(stages, zp, lo, hi):
     assert np.array_equal(got[:, 0], np.clip(acc[:, 0] + zp, lo, hi))
     assert np.array_equal(got[:, 0], requantize(acc[:, 0], mult[:, 0], shift[:, 0], zp, lo, hi,
                                                 "double"))
+
+
+@pytest.mark.parametrize("rounding", MODES)
+@pytest.mark.parametrize("stages", range(2, MAX_REQUANT_STAGES + 1))
+@pytest.mark.parametrize("target,shift_range", [("generic", (-31, 30)), ("generic", (-12, 3)),
+                                                ("ecp5", (-31, 30)), ("ice40", (-31, 30))])
+def test_result_arrives_after_exactly_latency_steps(rounding, stages, target, shift_range):
+    """o_valid rises ``latency`` enabled steps after i_valid, for every stage count, rounding
+    mode, target and shift range (the engine's timing and the unit benches count on it)."""
+    dut = Requantizer(1, 27, rounding, True, shift_range, stages, True, target, model=True)
+    seen = []
+
+    async def tb(ctx):
+        ctx.set(dut.en, 1)
+        ctx.set(dut.i_valid, 1)
+        await ctx.tick()
+        ctx.set(dut.i_valid, 0)
+        for t in range(1, dut.latency + 3):
+            if ctx.get(dut.o_valid):
+                seen.append(t)
+            await ctx.tick()
+
+    sim = Simulator(dut)
+    sim.add_clock(1e-6)
+    sim.add_testbench(tb)
+    sim.run()
+    assert seen == [dut.latency]
 
 
 def test_per_tensor_narrow_shift_range_and_no_clamp():
