@@ -137,7 +137,8 @@ def test_clamp_around_every_bound(stages, zp, lo, hi):
                                                 ("ecp5", (-31, 30)), ("ice40", (-31, 30))])
 def test_result_arrives_after_exactly_latency_steps(rounding, stages, target, shift_range):
     """o_valid rises ``latency`` enabled steps after i_valid, for every stage count, rounding
-    mode, target and shift range (the engine's timing and the unit benches count on it)."""
+    mode, target and shift range (the manifest's requant_steps and the engine's flush count
+    on it)."""
     dut = Requantizer(1, 27, rounding, True, shift_range, stages, True, target, model=True)
     seen = []
 
