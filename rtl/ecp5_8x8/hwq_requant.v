@@ -5,554 +5,88 @@
 module hwq_requant(i_valid, i_last, i_acc, i_bias, i_multiplier, i_shift, zero_point, act_min, act_max, clk, rst, o_valid, o_last, o_data, en);
   wire _000_;
   wire _001_;
-  wire [31:0] _002_;
+  wire _002_;
   wire _003_;
   wire _004_;
-  wire [30:0] _005_;
-  wire [4:0] _006_;
-  wire [4:0] _007_;
-  wire [31:0] _008_;
+  wire _005_;
+  wire _006_;
+  wire _007_;
+  wire _008_;
   wire _009_;
   wire _010_;
-  wire [30:0] _011_;
+  wire _011_;
   wire _012_;
-  wire [4:0] _013_;
-  wire [4:0] _014_;
-  wire [31:0] _015_;
+  wire _013_;
+  wire _014_;
+  wire _015_;
   wire _016_;
   wire _017_;
-  wire [30:0] _018_;
-  wire [4:0] _019_;
-  wire [31:0] _020_;
+  wire _018_;
+  wire _019_;
+  wire _020_;
   wire _021_;
-  wire _022_;
-  wire _023_;
-  wire [30:0] _024_;
-  wire [4:0] _025_;
+  wire _024_;
+  wire _025_;
   wire _026_;
   wire _027_;
-  wire [30:0] _028_;
-  wire [4:0] _029_;
+  wire _029_;
   wire _030_;
-  wire _031_;
-  wire [30:0] _032_;
-  wire [4:0] _033_;
+  wire _032_;
+  wire _033_;
   wire _034_;
-  wire [33:0] _035_;
-  wire [30:0] _036_;
-  wire [31:0] _037_;
-  wire [28:0] _038_;
+  wire _035_;
+  wire _036_;
+  wire _037_;
   wire _039_;
-  wire _040_;
-  wire [30:0] _041_;
-  wire [4:0] _042_;
-  wire [62:0] _043_;
-  wire [33:0] _044_;
+  wire [32:0] _040_;
+  (* unused_bits = "0 1 2 3 4 5 6 7 8 9 10 11 12 13" *)
+  wire [46:0] _041_;
+  (* unused_bits = "0" *)
+  wire [32:0] _042_;
+  wire _043_;
+  wire _044_;
   wire _045_;
   wire _046_;
   wire _047_;
-  wire [4:0] _048_;
-  wire [32:0] _049_;
-  wire [31:0] _050_;
-  wire [31:0] _051_;
-  wire _052_;
-  wire _053_;
-  wire [4:0] _054_;
-  wire [33:0] _055_;
-  wire _056_;
-  wire _057_;
-  wire _058_;
-  wire [33:0] _059_;
-  wire [9:0] _060_;
-  wire [9:0] _061_;
-  wire _062_;
-  wire _063_;
-  wire [7:0] _064_;
-  wire _065_;
-  wire _066_;
-  wire _067_;
-  wire _068_;
-  wire _069_;
-  wire [7:0] _070_;
-  wire _071_;
-  wire _072_;
-  wire _073_;
-  wire _074_;
-  wire _075_;
-  wire _076_;
-  wire _077_;
-  wire _078_;
-  wire _079_;
-  wire _080_;
-  wire _081_;
-  wire _082_;
-  wire _083_;
-  wire _084_;
-  wire _085_;
-  wire _086_;
-  wire _087_;
-  wire _088_;
-  wire _089_;
-  wire _090_;
-  wire _091_;
-  wire _092_;
-  wire _093_;
-  wire _094_;
-  wire _095_;
-  wire _096_;
-  wire _097_;
-  wire _098_;
-  wire _099_;
-  wire _100_;
-  wire _101_;
-  wire _102_;
-  wire _103_;
-  wire _104_;
-  wire _105_;
-  wire _106_;
-  wire _107_;
-  wire _108_;
-  wire _109_;
-  wire _110_;
-  wire _111_;
-  wire _112_;
-  wire _113_;
-  wire _114_;
-  wire _115_;
-  wire _116_;
-  wire _117_;
-  wire _118_;
-  wire _119_;
-  wire _120_;
-  wire _121_;
-  wire _122_;
-  wire _123_;
-  wire _124_;
-  wire _125_;
-  wire _126_;
-  wire _127_;
-  wire _128_;
-  wire _129_;
-  wire _130_;
-  wire _131_;
-  wire _132_;
-  wire _133_;
-  wire _134_;
-  wire _135_;
-  wire _136_;
-  wire _137_;
-  wire _138_;
-  wire _139_;
-  wire _140_;
-  wire _141_;
-  wire _142_;
-  wire _143_;
-  wire _144_;
-  wire _145_;
-  wire _146_;
-  wire _147_;
-  wire _148_;
-  wire _149_;
-  wire _150_;
-  wire _151_;
-  wire _152_;
-  wire _153_;
-  wire _154_;
-  wire _155_;
-  wire _156_;
-  wire _157_;
-  wire _158_;
-  wire _159_;
-  wire _160_;
-  wire _161_;
-  wire _162_;
-  wire _163_;
-  wire _164_;
-  wire _165_;
-  wire _166_;
-  wire _167_;
-  wire _168_;
-  wire _169_;
-  wire _170_;
-  wire _171_;
-  wire _172_;
-  wire _173_;
-  wire _174_;
-  wire _175_;
-  wire _176_;
-  wire _177_;
-  wire _178_;
-  wire _179_;
-  wire _180_;
-  wire _181_;
-  wire _182_;
-  wire _183_;
-  wire _184_;
-  wire _185_;
-  wire _186_;
-  wire _187_;
-  wire _188_;
-  wire _189_;
-  wire _190_;
-  wire _191_;
-  wire _192_;
-  wire _193_;
-  wire _194_;
-  wire _195_;
-  wire _196_;
-  wire _197_;
-  wire _198_;
-  wire _199_;
-  wire _200_;
-  wire _201_;
-  wire _202_;
-  wire _203_;
-  wire _204_;
-  wire _205_;
-  wire _206_;
-  wire _207_;
-  wire _208_;
-  wire _209_;
-  wire _210_;
-  wire _211_;
-  wire _212_;
-  wire _213_;
-  wire _214_;
-  wire _215_;
-  wire _216_;
-  wire [8:0] _217_;
-  wire [8:0] _218_;
-  wire _219_;
-  wire _220_;
-  wire _221_;
-  wire _222_;
-  wire _223_;
-  wire _224_;
-  wire _225_;
-  wire _226_;
-  wire _227_;
-  wire _228_;
-  wire _229_;
-  wire _230_;
-  wire _231_;
-  wire [5:0] _232_;
-  wire _233_;
-  wire [6:0] _234_;
-  wire _235_;
-  wire [6:0] _236_;
-  wire [32:0] _237_;
-  wire [34:0] _238_;
-  wire [62:0] _239_;
-  wire [32:0] _240_;
-  wire [62:0] _241_;
-  wire [63:0] _242_;
-  wire [63:0] _243_;
-  wire [63:0] _244_;
-  wire [63:0] _245_;
-  wire _246_;
-  wire _247_;
-  wire _248_;
-  wire _249_;
-  wire _250_;
-  wire _251_;
-  wire _252_;
-  wire _253_;
-  wire _254_;
-  wire _255_;
-  wire _256_;
-  wire _257_;
-  wire _258_;
-  wire _259_;
-  wire _260_;
-  wire _261_;
-  wire _262_;
-  wire _263_;
-  wire _264_;
-  wire _265_;
-  wire _266_;
-  wire _267_;
-  wire _268_;
-  wire _269_;
-  wire _270_;
-  wire _271_;
-  wire _272_;
-  wire _273_;
-  wire _274_;
-  wire _275_;
-  wire _276_;
-  wire _277_;
-  wire _278_;
-  wire _279_;
-  wire _280_;
-  wire _281_;
-  wire _282_;
-  wire [31:0] _283_;
-  wire [8:0] _284_;
-  wire _285_;
-  wire _286_;
-  wire [30:0] _287_;
-  wire [5:0] _288_;
-  wire [25:0] _289_;
-  wire [31:0] _290_;
-  wire _291_;
-  wire [30:0] _292_;
-  wire _293_;
-  wire [33:0] _294_;
-  wire _295_;
-  wire [4:0] _296_;
-  wire _297_;
-  wire [30:0] _298_;
-  wire _299_;
-  wire [7:0] _300_;
-  wire _301_;
-  wire _302_;
-  wire _303_;
-  wire _304_;
-  wire _305_;
-  wire _306_;
-  wire _307_;
-  wire _308_;
-  wire [4:0] _309_;
-  wire _310_;
-  wire _311_;
-  wire [30:0] _312_;
-  wire _313_;
-  wire _314_;
-  wire _315_;
-  wire _316_;
-  wire _317_;
-  wire _318_;
-  wire _319_;
-  wire _320_;
-  wire _321_;
-  wire [7:0] _322_;
-  wire [4:0] _323_;
-  wire _324_;
-  wire [30:0] _325_;
-  wire _326_;
-  wire _327_;
-  wire _328_;
-  wire _329_;
-  wire _330_;
-  wire _331_;
-  wire _332_;
-  wire _333_;
-  wire _334_;
-  wire _335_;
-  wire [31:0] _336_;
-  wire _337_;
-  wire [4:0] _338_;
-  wire _339_;
-  wire [30:0] _340_;
-  wire _341_;
-  wire _342_;
-  wire _343_;
-  wire [7:0] _344_;
-  wire _345_;
-  wire _346_;
-  wire _347_;
-  wire _348_;
-  wire _349_;
-  wire _350_;
-  wire [31:0] _351_;
-  wire _352_;
-  wire [4:0] _353_;
-  wire _354_;
-  wire _355_;
-  wire [4:0] _356_;
-  wire _357_;
-  wire [30:0] _358_;
-  wire _359_;
-  wire _360_;
-  wire _361_;
-  wire _362_;
-  wire _363_;
-  wire _364_;
-  wire _365_;
-  wire [7:0] _366_;
-  wire _367_;
-  wire _368_;
-  wire [31:0] _369_;
-  wire _370_;
-  wire [4:0] _371_;
-  wire _372_;
-  wire [4:0] _373_;
-  wire _374_;
-  wire [30:0] _375_;
-  wire _376_;
-  wire _377_;
-  wire _378_;
-  wire _379_;
-  wire _380_;
-  wire _381_;
-  wire _382_;
-  wire _383_;
-  wire _384_;
-  wire _385_;
-  wire [31:0] _386_;
-  wire _387_;
-  wire _388_;
-  wire [25:0] _389_;
-  wire _390_;
-  wire [5:0] _391_;
-  wire _392_;
-  wire [30:0] _393_;
-  wire _394_;
-  wire _395_;
-  wire _396_;
-  wire _397_;
-  wire _398_;
-  wire _399_;
-  wire _400_;
-  wire _401_;
-  wire _402_;
-  wire _403_;
-  wire _404_;
-  wire _405_;
-  wire _406_;
-  wire _407_;
-  wire _408_;
-  wire _409_;
-  wire _410_;
-  wire [7:0] _411_;
-  wire _412_;
-  wire _413_;
-  wire _414_;
-  wire _415_;
-  wire _416_;
-  wire _417_;
-  wire _418_;
-  wire _419_;
-  wire _420_;
-  wire _421_;
-  wire [9:0] _422_;
-  wire _423_;
-  wire [9:0] _424_;
-  wire _425_;
-  wire _426_;
-  wire [9:0] _427_;
-  wire _428_;
-  wire [9:0] _429_;
-  wire _430_;
-  wire [33:0] _431_;
-  wire _432_;
-  wire _433_;
-  wire _434_;
-  wire _435_;
-  wire _436_;
-  wire _437_;
-  wire _438_;
-  wire _439_;
-  wire _440_;
-  wire _441_;
-  wire [33:0] _442_;
-  wire _443_;
-  wire [4:0] _444_;
-  wire _445_;
-  wire _446_;
-  wire _447_;
-  wire _448_;
-  wire _449_;
-  wire _450_;
-  wire _451_;
-  wire _452_;
-  wire _453_;
-  wire _454_;
-  wire [31:0] _455_;
-  wire _456_;
-  wire [31:0] _457_;
-  wire _458_;
-  wire _459_;
-  wire [32:0] _460_;
-  wire _461_;
-  wire [4:0] _462_;
-  wire _463_;
-  wire _464_;
-  wire _465_;
-  wire _466_;
-  wire _467_;
-  wire _468_;
-  wire _469_;
-  wire _470_;
-  wire _471_;
-  wire _472_;
-  wire [33:0] _473_;
-  wire _474_;
-  wire [62:0] _475_;
-  wire _476_;
-  wire [4:0] _477_;
-  wire _478_;
-  wire [30:0] _479_;
-  wire _480_;
-  wire _481_;
-  wire _482_;
-  wire _483_;
-  wire _484_;
-  wire _485_;
-  wire _486_;
-  wire _487_;
-  wire _488_;
-  wire _489_;
-  wire [28:0] _490_;
-  wire _491_;
-  wire [16:0] a;
-  wire [16:0] \a$104 ;
-  wire [14:0] \a$107 ;
-  wire [14:0] \a$110 ;
-  wire [31:0] a_0;
+  wire [31:0] _048_;
+  wire [7:0] _049_;
   input [7:0] act_max;
   wire [7:0] act_max;
   input [7:0] act_min;
   wire [7:0] act_min;
-  wire [16:0] b;
-  wire [13:0] \b$105 ;
-  wire [16:0] \b$108 ;
-  wire [13:0] \b$111 ;
   input clk;
   wire clk;
   input en;
   wire en;
-  wire \en$100 ;
-  wire \en$103 ;
-  wire \en$106 ;
-  wire \en$109 ;
-  wire fits_0;
   wire [32:0] h_0;
   wire [31:0] half_0;
   wire [31:0] halfm_0;
-  reg [9:0] hi_z = 10'h000;
+  (* init = 10'b0x00000000 *)
+  wire [9:0] hi_z;
   input [25:0] i_acc;
   wire [25:0] i_acc;
-  wire [25:0] \i_acc[0] ;
   input [31:0] i_bias;
   wire [31:0] i_bias;
-  wire [31:0] \i_bias[0] ;
   input i_last;
   wire i_last;
   input [30:0] i_multiplier;
   wire [30:0] i_multiplier;
-  wire [30:0] \i_multiplier[0] ;
   input [5:0] i_shift;
   wire [5:0] i_shift;
-  wire [5:0] \i_shift[0] ;
   input i_valid;
   wire i_valid;
-  wire [4:0] left_0;
-  reg [9:0] lo_z = 10'h000;
-  wire [33:0] mid_0;
+  (* init = 10'b0x00000000 *)
+  wire [9:0] lo_z;
   output [7:0] o_data;
   reg [7:0] o_data = 8'h00;
-  wire [7:0] \o_data[0] ;
   output o_last;
   reg o_last = 1'h0;
   output o_valid;
   reg o_valid = 1'h0;
-  wire [62:0] outer_0;
   wire [33:0] p;
   wire [30:0] \p$58 ;
   wire [31:0] \p$60 ;
   wire [28:0] \p$62 ;
-  wire [4:0] r_0;
   reg [25:0] rq0_acc0 = 26'h0000000;
   reg [31:0] rq0_b0 = 32'd0;
   reg [5:0] rq0_e0 = 6'h00;
@@ -565,6 +99,7 @@ module hwq_requant(i_valid, i_last, i_acc, i_bias, i_multiplier, i_shift, zero_p
   reg [4:0] rq1_r0 = 5'h00;
   reg [31:0] rq1_s0 = 32'd0;
   reg rq1_valid = 1'h0;
+  (* unused_bits = "0 1" *)
   reg [4:0] rq1b_l0 = 5'h00;
   reg rq1b_last = 1'h0;
   reg [30:0] rq1b_m0 = 31'h00000000;
@@ -583,20 +118,17 @@ module hwq_requant(i_valid, i_last, i_acc, i_bias, i_multiplier, i_shift, zero_p
   reg [4:0] rq2a_r0 = 5'h00;
   reg rq2a_valid = 1'h0;
   reg rq2b_last = 1'h0;
-  reg [30:0] rq2b_m0 = 31'h00000000;
   reg [4:0] rq2b_r0 = 5'h00;
   reg rq2b_valid = 1'h0;
   reg rq2c_last = 1'h0;
-  reg [30:0] rq2c_m0 = 31'h00000000;
   reg [4:0] rq2c_r0 = 5'h00;
   reg rq2c_valid = 1'h0;
   reg rq2d_last = 1'h0;
-  reg [30:0] rq2d_m0 = 31'h00000000;
   reg [4:0] rq2d_r0 = 5'h00;
   reg rq2d_valid = 1'h0;
   reg rq2m_last = 1'h0;
-  reg [30:0] rq2m_m0 = 31'h00000000;
   reg [33:0] rq2m_mi0 = 34'h000000000;
+  (* unused_bits = "0 1 2 3 4 5 6 7 8 9 10 11 12 13 14 15 16" *)
   reg [62:0] rq2m_o0 = 63'h0000000000000000;
   reg [4:0] rq2m_r0 = 5'h00;
   reg rq2m_valid = 1'h0;
@@ -620,243 +152,123 @@ module hwq_requant(i_valid, i_last, i_acc, i_bias, i_multiplier, i_shift, zero_p
   reg rq4_valid = 1'h0;
   input rst;
   wire rst;
-  wire [31:0] s_0;
-  wire [31:0] sl_0;
-  wire [7:0] t_0;
-  wire [33:0] u_0;
-  wire [33:0] y_0;
   input [7:0] zero_point;
   wire [7:0] zero_point;
   assign _000_ = en & i_valid;
-  assign _111_ = en & i_valid;
-  assign _213_ = en & i_valid;
-  assign _224_ = en & i_valid;
-  assign _235_ = en & rq0_valid;
-  assign _246_ = en & rq0_valid;
-  assign _257_ = en & rq0_valid;
-  assign _268_ = en & rq0_valid;
-  assign _279_ = en & rq1_valid;
+  assign _009_ = en & i_valid;
+  assign _018_ = en & i_valid;
+  assign _029_ = en & i_valid;
+  assign _039_ = en & rq0_valid;
+  assign _043_ = en & rq0_valid;
+  assign _044_ = en & rq0_valid;
+  assign _045_ = en & rq0_valid;
+  assign _046_ = en & rq1_valid;
   assign _001_ = en & rq1_valid;
-  assign _012_ = en & rq1_valid;
-  assign _023_ = en & rq1_valid;
-  assign _034_ = en & rq1b_valid;
-  assign _045_ = en & rq1b_valid;
-  assign _056_ = en & rq1b_valid;
-  assign _067_ = en & rq2a_valid;
-  assign _078_ = en & rq2a_valid;
-  assign _089_ = en & rq2b_valid;
-  assign _100_ = en & rq2b_valid;
-  assign _112_ = en & rq2c_valid;
-  assign _123_ = en & rq2c_valid;
-  assign _134_ = en & rq2d_valid;
-  assign _145_ = en & rq2d_valid;
-  assign _156_ = en & rq2d_valid;
-  assign _167_ = en & rq2d_valid;
-  assign _178_ = en & rq2m_valid;
-  assign _189_ = en & rq2m_valid;
-  assign _200_ = en & rq2m_valid;
-  assign _211_ = en & rq2m_valid;
-  assign _214_ = en & rq2_valid;
-  assign _215_ = en & rq2_valid;
-  assign _216_ = en & rq3a_valid;
-  assign _217_ = $signed(act_min) - $signed(zero_point);
-  assign _218_ = $signed(act_max) - $signed(zero_point);
-  assign _219_ = en & rq3_valid;
-  assign _220_ = en & rq3_valid;
-  assign _221_ = en & rq3_valid;
-  assign _222_ = en & rq3_valid;
-  assign _223_ = $signed(rq3_y0[8:0]) < $signed(lo_z);
-  assign _225_ = en & rq3_valid;
-  assign _226_ = $signed(rq3_y0[8:0]) > $signed(hi_z);
-  assign _227_ = en & rq4_valid;
-  assign _228_ = rq4_fits0 ? rq4_below0 : rq4_neg0;
-  assign _229_ = ~ rq4_neg0;
-  assign _230_ = rq4_fits0 ? rq4_above0 : _229_;
-  assign _231_ = $signed(rq0_e0) > $signed(1'h0);
-  assign _232_ = _231_ ? rq0_e0 : 6'h00;
-  assign _233_ = $signed(rq0_e0) < $signed(1'h0);
-  assign _234_ = - $signed(rq0_e0);
-  assign _236_ = _233_ ? _234_ : 7'h00;
-  assign _237_ = $signed(rq0_acc0) + $signed(rq0_b0);
-  assign _238_ = $signed(rq1_s0) << rq1_l0[1:0];
-  assign _239_ = $signed(rq1b_s0) << { rq1b_l0[4:2], 2'h0 };
-  assign _240_ = $signed(rq2p_phl0) + $signed({ 1'h0, rq2p_plh0 });
-  assign mid_0 = $signed(_240_) + $signed(15'h2000);
-  assign _242_ = $signed(_241_) + $signed(rq2m_mi0);
-  assign _244_ = 1'h1 << rq2m_r0;
-  assign _247_ = rq2m_r0 >= 2'h2;
-  assign _248_ = rq2m_r0 >= 2'h3;
-  assign _249_ = rq2m_r0 >= 3'h4;
-  assign _250_ = rq2m_r0 >= 3'h5;
-  assign _251_ = rq2m_r0 >= 3'h6;
-  assign _252_ = rq2m_r0 >= 3'h7;
-  assign _253_ = rq2m_r0 >= 4'h8;
-  assign _254_ = rq2m_r0 >= 4'h9;
-  assign _255_ = rq2m_r0 >= 4'ha;
-  assign _256_ = rq2m_r0 >= 4'hb;
-  assign _258_ = rq2m_r0 >= 4'hc;
-  assign _259_ = rq2m_r0 >= 4'hd;
-  assign _260_ = rq2m_r0 >= 4'he;
-  assign _261_ = rq2m_r0 >= 4'hf;
-  assign _262_ = rq2m_r0 >= 5'h10;
-  assign _263_ = rq2m_r0 >= 5'h11;
-  assign _264_ = rq2m_r0 >= 5'h12;
-  assign _265_ = rq2m_r0 >= 5'h13;
-  assign _266_ = rq2m_r0 >= 5'h14;
-  assign _267_ = rq2m_r0 >= 5'h15;
-  assign _269_ = rq2m_r0 >= 5'h16;
-  assign _270_ = rq2m_r0 >= 5'h17;
-  assign _271_ = rq2m_r0 >= 5'h18;
-  assign _272_ = rq2m_r0 >= 5'h19;
-  assign _273_ = rq2m_r0 >= 5'h1a;
-  assign _274_ = rq2m_r0 >= 5'h1b;
-  assign _275_ = rq2m_r0 >= 5'h1c;
-  assign _276_ = rq2m_r0 >= 5'h1d;
-  assign _277_ = rq2m_r0 >= 5'h1e;
-  assign _278_ = rq2m_r0 >= 5'h1f;
-  assign _280_ = rq2m_r0 >= 6'h20;
-  assign _281_ = rq2m_r0 >= 6'h21;
-  assign _282_ = $signed(rq2_h0) < $signed(1'h0);
-  assign _283_ = _282_ ? rq2_hm0 : rq2_hf0;
-  assign u_0 = $signed(rq2_h0) + $signed({ 1'h0, _283_ });
-  assign y_0 = $signed(rq3a_u0) >>> rq3a_r0;
-  assign _284_ = rq3_y0[7:0] + zero_point;
-  assign fits_0 = $signed(rq3_y0[32:8]) == $signed(rq3_y0[33]);
-  assign _400_ = _415_ ? rq4_last : o_last;
-  assign _300_ = _311_ ? (* full_case = 32'd1 *) act_max : rq4_t0;
-  assign _290_ = _291_ ? { _180_, _179_, _177_, _176_, _175_, _174_, _173_, _172_, _171_, _170_, _169_, _168_, _166_, _165_, _164_, _163_, _162_, _161_, _160_, _159_, _158_, _157_, _155_, _154_, _153_, _152_, _151_, _150_, _149_, _148_, _147_, _146_ } : rq2p_phl0;
-  assign _292_ = _293_ ? { _144_, _143_, _142_, _141_, _140_, _139_, _138_, _137_, _136_, _135_, _133_, _132_, _131_, _130_, _129_, _128_, _127_, _126_, _125_, _124_, _122_, _121_, _120_, _119_, _118_, _117_, _116_, _115_, _114_, _113_, _110_ } : rq2p_plh0;
-  assign _294_ = _295_ ? { _109_, _108_, _107_, _106_, _105_, _104_, _103_, _102_, _101_, _099_, _098_, _097_, _096_, _095_, _094_, _093_, _092_, _091_, _090_, _088_, _087_, _086_, _085_, _084_, _083_, _082_, _081_, _080_, _079_, _077_, _076_, _075_, _074_, _073_ } : rq2p_pll0;
-  assign _296_ = _297_ ? rq2c_r0 : rq2d_r0;
-  assign _298_ = _299_ ? rq2c_m0 : rq2d_m0;
-  assign _301_ = _302_ ? rq2c_last : rq2d_last;
-  assign _303_ = _304_ ? 1'h0 : _301_;
-  assign _305_ = _306_ ? rq2c_valid : rq2d_valid;
-  assign _307_ = _308_ ? 1'h0 : _305_;
-  assign _309_ = _310_ ? rq2b_r0 : rq2c_r0;
-  assign _322_ = _333_ ? (* full_case = 32'd1 *) act_min : _300_;
-  assign _312_ = _313_ ? rq2b_m0 : rq2c_m0;
-  assign _314_ = _315_ ? rq2b_last : rq2c_last;
-  assign _316_ = _317_ ? 1'h0 : _314_;
-  assign _318_ = _319_ ? rq2b_valid : rq2c_valid;
-  assign _320_ = _321_ ? 1'h0 : _318_;
-  assign _323_ = _324_ ? rq2a_r0 : rq2b_r0;
-  assign _325_ = _326_ ? rq2a_m0 : rq2b_m0;
-  assign _327_ = _328_ ? rq2a_last : rq2b_last;
-  assign _329_ = _330_ ? 1'h0 : _327_;
-  assign _331_ = _332_ ? rq2a_valid : rq2b_valid;
-  assign _344_ = _355_ ? _322_ : o_data;
-  assign _334_ = _335_ ? 1'h0 : _331_;
-  assign _336_ = _337_ ? _239_[31:0] : rq2a_a0;
-  assign _338_ = _339_ ? rq1b_r0 : rq2a_r0;
-  assign _340_ = _341_ ? rq1b_m0 : rq2a_m0;
-  assign _342_ = _343_ ? rq1b_last : rq2a_last;
-  assign _345_ = _346_ ? 1'h0 : _342_;
-  assign _347_ = _348_ ? rq1b_valid : rq2a_valid;
-  assign _349_ = _350_ ? 1'h0 : _347_;
-  assign _351_ = _352_ ? _238_[31:0] : rq1b_s0;
-  assign _353_ = _354_ ? rq1_r0 : rq1b_r0;
-  assign _366_ = _377_ ? 8'h00 : _344_;
-  assign _356_ = _357_ ? rq1_l0 : rq1b_l0;
-  assign _358_ = _359_ ? rq1_m0 : rq1b_m0;
-  assign _360_ = _361_ ? rq1_last : rq1b_last;
-  assign _362_ = _363_ ? 1'h0 : _360_;
-  assign _364_ = _365_ ? rq1_valid : rq1b_valid;
-  assign _367_ = _368_ ? 1'h0 : _364_;
-  assign _369_ = _370_ ? _237_[31:0] : rq1_s0;
-  assign _371_ = _372_ ? _236_[4:0] : rq1_r0;
-  assign _373_ = _374_ ? _232_[4:0] : rq1_l0;
-  assign _375_ = _376_ ? rq0_m0 : rq1_m0;
-  assign _388_ = _399_ ? _226_ : rq4_above0;
-  assign _378_ = _379_ ? rq0_last : rq1_last;
-  assign _380_ = _381_ ? 1'h0 : _378_;
-  assign _382_ = _383_ ? rq0_valid : rq1_valid;
-  assign _384_ = _385_ ? 1'h0 : _382_;
-  assign _386_ = _387_ ? i_bias : rq0_b0;
-  assign _389_ = _390_ ? i_acc : rq0_acc0;
-  assign _391_ = _392_ ? i_shift : rq0_e0;
-  assign _393_ = _394_ ? i_multiplier : rq0_m0;
-  assign _395_ = _396_ ? i_last : rq0_last;
-  assign _397_ = _398_ ? 1'h0 : _395_;
-  assign _405_ = _406_ ? _223_ : rq4_below0;
-  assign _401_ = _402_ ? i_valid : rq0_valid;
-  assign _403_ = _404_ ? 1'h0 : _401_;
-  assign _407_ = _408_ ? fits_0 : rq4_fits0;
-  assign _409_ = _410_ ? rq3_y0[33] : rq4_neg0;
-  assign _411_ = _412_ ? _284_[7:0] : rq4_t0;
-  assign _413_ = _414_ ? rq3_last : rq4_last;
-  assign _426_ = _437_ ? 1'h0 : _400_;
-  assign _416_ = _417_ ? 1'h0 : _413_;
-  assign _418_ = _419_ ? rq3_valid : rq4_valid;
-  assign _420_ = _421_ ? 1'h0 : _418_;
-  assign _422_ = _423_ ? { _218_[8], _218_ } : hi_z;
-  assign _424_ = _425_ ? 10'h000 : _422_;
-  assign _427_ = _428_ ? { _217_[8], _217_ } : lo_z;
-  assign _429_ = _430_ ? 10'h000 : _427_;
-  assign _431_ = _432_ ? y_0 : rq3_y0;
-  assign _433_ = _434_ ? rq3a_last : rq3_last;
-  assign _435_ = _436_ ? 1'h0 : _433_;
-  assign _448_ = _459_ ? rq4_valid : o_valid;
-  assign _438_ = _439_ ? rq3a_valid : rq3_valid;
-  assign _440_ = _441_ ? 1'h0 : _438_;
-  assign _442_ = _443_ ? u_0 : rq3a_u0;
-  assign _444_ = _445_ ? rq2_r0 : rq3a_r0;
-  assign _446_ = _447_ ? rq2_last : rq3a_last;
-  assign _449_ = _450_ ? 1'h0 : _446_;
-  assign _451_ = _452_ ? rq2_valid : rq3a_valid;
-  assign _453_ = _454_ ? 1'h0 : _451_;
-  assign _455_ = _456_ ? { _281_, _280_, _278_, _277_, _276_, _275_, _274_, _273_, _272_, _271_, _270_, _269_, _267_, _266_, _265_, _264_, _263_, _262_, _261_, _260_, _259_, _258_, _256_, _255_, _254_, _253_, _252_, _251_, _250_, _249_, _248_, _247_ } : rq2_hm0;
-  assign _457_ = _458_ ? _245_[31:0] : rq2_hf0;
-  assign _470_ = _481_ ? 1'h0 : _448_;
-  assign _460_ = _461_ ? _243_[32:0] : rq2_h0;
-  assign _462_ = _463_ ? rq2m_r0 : rq2_r0;
-  assign _464_ = _465_ ? rq2m_last : rq2_last;
-  assign _466_ = _467_ ? 1'h0 : _464_;
-  assign _468_ = _469_ ? rq2m_valid : rq2_valid;
-  assign _471_ = _472_ ? 1'h0 : _468_;
-  assign _473_ = _474_ ? mid_0 : rq2m_mi0;
-  assign _475_ = _476_ ? { rq2p_phh0, rq2p_pll0 } : rq2m_o0;
-  assign _477_ = _478_ ? rq2d_r0 : rq2m_r0;
-  assign _479_ = _480_ ? rq2d_m0 : rq2m_m0;
-  assign _482_ = _483_ ? rq2d_last : rq2m_last;
-  assign _484_ = _485_ ? 1'h0 : _482_;
-  assign _486_ = _487_ ? rq2d_valid : rq2m_valid;
-  assign _488_ = _489_ ? 1'h0 : _486_;
-  assign _490_ = _491_ ? { _212_, _210_, _209_, _208_, _207_, _206_, _205_, _204_, _203_, _202_, _201_, _199_, _198_, _197_, _196_, _195_, _194_, _193_, _192_, _191_, _190_, _188_, _187_, _186_, _185_, _184_, _183_, _182_, _181_ } : rq2p_phh0;
+  assign _002_ = en & rq1_valid;
+  assign _003_ = en & rq1_valid;
+  assign _004_ = en & rq1b_valid;
+  assign _005_ = en & rq1b_valid;
+  assign _006_ = en & rq1b_valid;
+  assign _007_ = en & rq2a_valid;
+  assign _008_ = en & rq2b_valid;
+  assign _010_ = en & rq2c_valid;
+  assign _011_ = en & rq2d_valid;
+  assign _012_ = en & rq2d_valid;
+  assign _013_ = en & rq2d_valid;
+  assign _014_ = en & rq2m_valid;
+  assign _015_ = en & rq2m_valid;
+  assign _016_ = en & rq2m_valid;
+  assign _017_ = en & rq2m_valid;
+  assign _019_ = en & rq2_valid;
+  assign _020_ = en & rq2_valid;
+  assign _021_ = en & rq3a_valid;
+  assign _024_ = en & rq3_valid;
+  assign _025_ = en & rq3_valid;
+  assign _026_ = en & rq3_valid;
+  assign _027_ = en & rq3_valid;
+  assign _030_ = en & rq3_valid;
+  assign _032_ = en & rq4_valid;
+  assign _033_ = rq4_fits0 ? rq4_below0 : rq4_neg0;
+  assign _034_ = ~ rq4_neg0;
+  assign _035_ = rq4_fits0 ? rq4_above0 : _034_;
+  assign _036_ = $signed(rq0_e0) > $signed(1'h0);
+  assign _037_ = $signed(rq0_e0) < $signed(1'h0);
+  assign _040_ = $signed(rq2p_phl0) + $signed({ 1'h0, rq2p_plh0 });
+  assign { h_0, _041_[13:0] } = $signed(rq2m_o0[62:17]) + $signed(rq2m_mi0);
+  assign { half_0, _042_[0] } = 1'h1 << rq2m_r0;
+  assign halfm_0[0] = rq2m_r0 >= 2'h2;
+  assign halfm_0[1] = rq2m_r0 >= 2'h3;
+  assign halfm_0[2] = rq2m_r0 >= 3'h4;
+  assign halfm_0[3] = rq2m_r0 >= 3'h5;
+  assign halfm_0[4] = rq2m_r0 >= 3'h6;
+  assign halfm_0[5] = rq2m_r0 >= 3'h7;
+  assign halfm_0[6] = rq2m_r0 >= 4'h8;
+  assign halfm_0[7] = rq2m_r0 >= 4'h9;
+  assign halfm_0[8] = rq2m_r0 >= 4'ha;
+  assign halfm_0[9] = rq2m_r0 >= 4'hb;
+  assign halfm_0[10] = rq2m_r0 >= 4'hc;
+  assign halfm_0[11] = rq2m_r0 >= 4'hd;
+  assign halfm_0[12] = rq2m_r0 >= 4'he;
+  assign halfm_0[13] = rq2m_r0 >= 4'hf;
+  assign halfm_0[14] = rq2m_r0 >= 5'h10;
+  assign halfm_0[15] = rq2m_r0 >= 5'h11;
+  assign halfm_0[16] = rq2m_r0 >= 5'h12;
+  assign halfm_0[17] = rq2m_r0 >= 5'h13;
+  assign halfm_0[18] = rq2m_r0 >= 5'h14;
+  assign halfm_0[19] = rq2m_r0 >= 5'h15;
+  assign halfm_0[20] = rq2m_r0 >= 5'h16;
+  assign halfm_0[21] = rq2m_r0 >= 5'h17;
+  assign halfm_0[22] = rq2m_r0 >= 5'h18;
+  assign halfm_0[23] = rq2m_r0 >= 5'h19;
+  assign halfm_0[24] = rq2m_r0 >= 5'h1a;
+  assign halfm_0[25] = rq2m_r0 >= 5'h1b;
+  assign halfm_0[26] = rq2m_r0 >= 5'h1c;
+  assign halfm_0[27] = rq2m_r0 >= 5'h1d;
+  assign halfm_0[28] = rq2m_r0 >= 5'h1e;
+  assign halfm_0[29] = rq2m_r0 >= 5'h1f;
+  assign halfm_0[30] = rq2m_r0 >= 6'h20;
+  assign halfm_0[31] = rq2m_r0 >= 6'h21;
+  assign _047_ = $signed(rq2_h0) < $signed(1'h0);
+  assign _048_ = _047_ ? rq2_hm0 : rq2_hf0;
+  reg [8:0] _150_ = 9'h000;
+  assign { hi_z[9], hi_z[7:0] } = _150_;
+  reg [8:0] _151_ = 9'h000;
+  assign { lo_z[9], lo_z[7:0] } = _151_;
+  assign _049_ = _035_ ? (* full_case = 32'd1 *) act_max : rq4_t0;
   \hwq_requant.phh_0  phh_0 (
     .a(rq2a_a0[31:17]),
     .b(rq2a_m0[30:17]),
     .clk(clk),
     .en(en),
-    .\port$187$0 (_181_),
-    .\port$187$1 (_182_),
-    .\port$187$10 (_192_),
-    .\port$187$11 (_193_),
-    .\port$187$12 (_194_),
-    .\port$187$13 (_195_),
-    .\port$187$14 (_196_),
-    .\port$187$15 (_197_),
-    .\port$187$16 (_198_),
-    .\port$187$17 (_199_),
-    .\port$187$18 (_201_),
-    .\port$187$19 (_202_),
-    .\port$187$2 (_183_),
-    .\port$187$20 (_203_),
-    .\port$187$21 (_204_),
-    .\port$187$22 (_205_),
-    .\port$187$23 (_206_),
-    .\port$187$24 (_207_),
-    .\port$187$25 (_208_),
-    .\port$187$26 (_209_),
-    .\port$187$27 (_210_),
-    .\port$187$28 (_212_),
-    .\port$187$3 (_184_),
-    .\port$187$4 (_185_),
-    .\port$187$5 (_186_),
-    .\port$187$6 (_187_),
-    .\port$187$7 (_188_),
-    .\port$187$8 (_190_),
-    .\port$187$9 (_191_),
+    .\port$187$0 (\p$62 [0]),
+    .\port$187$1 (\p$62 [1]),
+    .\port$187$10 (\p$62 [10]),
+    .\port$187$11 (\p$62 [11]),
+    .\port$187$12 (\p$62 [12]),
+    .\port$187$13 (\p$62 [13]),
+    .\port$187$14 (\p$62 [14]),
+    .\port$187$15 (\p$62 [15]),
+    .\port$187$16 (\p$62 [16]),
+    .\port$187$17 (\p$62 [17]),
+    .\port$187$18 (\p$62 [18]),
+    .\port$187$19 (\p$62 [19]),
+    .\port$187$2 (\p$62 [2]),
+    .\port$187$20 (\p$62 [20]),
+    .\port$187$21 (\p$62 [21]),
+    .\port$187$22 (\p$62 [22]),
+    .\port$187$23 (\p$62 [23]),
+    .\port$187$24 (\p$62 [24]),
+    .\port$187$25 (\p$62 [25]),
+    .\port$187$26 (\p$62 [26]),
+    .\port$187$27 (\p$62 [27]),
+    .\port$187$28 (\p$62 [28]),
+    .\port$187$3 (\p$62 [3]),
+    .\port$187$4 (\p$62 [4]),
+    .\port$187$5 (\p$62 [5]),
+    .\port$187$6 (\p$62 [6]),
+    .\port$187$7 (\p$62 [7]),
+    .\port$187$8 (\p$62 [8]),
+    .\port$187$9 (\p$62 [9]),
     .rst(rst)
   );
   \hwq_requant.phl_0  phl_0 (
@@ -864,38 +276,38 @@ module hwq_requant(i_valid, i_last, i_acc, i_bias, i_multiplier, i_shift, zero_p
     .b(rq2a_m0[16:0]),
     .clk(clk),
     .en(en),
-    .\port$186$0 (_146_),
-    .\port$186$1 (_147_),
-    .\port$186$10 (_157_),
-    .\port$186$11 (_158_),
-    .\port$186$12 (_159_),
-    .\port$186$13 (_160_),
-    .\port$186$14 (_161_),
-    .\port$186$15 (_162_),
-    .\port$186$16 (_163_),
-    .\port$186$17 (_164_),
-    .\port$186$18 (_165_),
-    .\port$186$19 (_166_),
-    .\port$186$2 (_148_),
-    .\port$186$20 (_168_),
-    .\port$186$21 (_169_),
-    .\port$186$22 (_170_),
-    .\port$186$23 (_171_),
-    .\port$186$24 (_172_),
-    .\port$186$25 (_173_),
-    .\port$186$26 (_174_),
-    .\port$186$27 (_175_),
-    .\port$186$28 (_176_),
-    .\port$186$29 (_177_),
-    .\port$186$3 (_149_),
-    .\port$186$30 (_179_),
-    .\port$186$31 (_180_),
-    .\port$186$4 (_150_),
-    .\port$186$5 (_151_),
-    .\port$186$6 (_152_),
-    .\port$186$7 (_153_),
-    .\port$186$8 (_154_),
-    .\port$186$9 (_155_),
+    .\port$186$0 (\p$60 [0]),
+    .\port$186$1 (\p$60 [1]),
+    .\port$186$10 (\p$60 [10]),
+    .\port$186$11 (\p$60 [11]),
+    .\port$186$12 (\p$60 [12]),
+    .\port$186$13 (\p$60 [13]),
+    .\port$186$14 (\p$60 [14]),
+    .\port$186$15 (\p$60 [15]),
+    .\port$186$16 (\p$60 [16]),
+    .\port$186$17 (\p$60 [17]),
+    .\port$186$18 (\p$60 [18]),
+    .\port$186$19 (\p$60 [19]),
+    .\port$186$2 (\p$60 [2]),
+    .\port$186$20 (\p$60 [20]),
+    .\port$186$21 (\p$60 [21]),
+    .\port$186$22 (\p$60 [22]),
+    .\port$186$23 (\p$60 [23]),
+    .\port$186$24 (\p$60 [24]),
+    .\port$186$25 (\p$60 [25]),
+    .\port$186$26 (\p$60 [26]),
+    .\port$186$27 (\p$60 [27]),
+    .\port$186$28 (\p$60 [28]),
+    .\port$186$29 (\p$60 [29]),
+    .\port$186$3 (\p$60 [3]),
+    .\port$186$30 (\p$60 [30]),
+    .\port$186$31 (\p$60 [31]),
+    .\port$186$4 (\p$60 [4]),
+    .\port$186$5 (\p$60 [5]),
+    .\port$186$6 (\p$60 [6]),
+    .\port$186$7 (\p$60 [7]),
+    .\port$186$8 (\p$60 [8]),
+    .\port$186$9 (\p$60 [9]),
     .rst(rst)
   );
   \hwq_requant.plh_0  plh_0 (
@@ -903,37 +315,37 @@ module hwq_requant(i_valid, i_last, i_acc, i_bias, i_multiplier, i_shift, zero_p
     .b(rq2a_m0[30:17]),
     .clk(clk),
     .en(en),
-    .\port$185$0 (_110_),
-    .\port$185$1 (_113_),
-    .\port$185$10 (_122_),
-    .\port$185$11 (_124_),
-    .\port$185$12 (_125_),
-    .\port$185$13 (_126_),
-    .\port$185$14 (_127_),
-    .\port$185$15 (_128_),
-    .\port$185$16 (_129_),
-    .\port$185$17 (_130_),
-    .\port$185$18 (_131_),
-    .\port$185$19 (_132_),
-    .\port$185$2 (_114_),
-    .\port$185$20 (_133_),
-    .\port$185$21 (_135_),
-    .\port$185$22 (_136_),
-    .\port$185$23 (_137_),
-    .\port$185$24 (_138_),
-    .\port$185$25 (_139_),
-    .\port$185$26 (_140_),
-    .\port$185$27 (_141_),
-    .\port$185$28 (_142_),
-    .\port$185$29 (_143_),
-    .\port$185$3 (_115_),
-    .\port$185$30 (_144_),
-    .\port$185$4 (_116_),
-    .\port$185$5 (_117_),
-    .\port$185$6 (_118_),
-    .\port$185$7 (_119_),
-    .\port$185$8 (_120_),
-    .\port$185$9 (_121_),
+    .\port$185$0 (\p$58 [0]),
+    .\port$185$1 (\p$58 [1]),
+    .\port$185$10 (\p$58 [10]),
+    .\port$185$11 (\p$58 [11]),
+    .\port$185$12 (\p$58 [12]),
+    .\port$185$13 (\p$58 [13]),
+    .\port$185$14 (\p$58 [14]),
+    .\port$185$15 (\p$58 [15]),
+    .\port$185$16 (\p$58 [16]),
+    .\port$185$17 (\p$58 [17]),
+    .\port$185$18 (\p$58 [18]),
+    .\port$185$19 (\p$58 [19]),
+    .\port$185$2 (\p$58 [2]),
+    .\port$185$20 (\p$58 [20]),
+    .\port$185$21 (\p$58 [21]),
+    .\port$185$22 (\p$58 [22]),
+    .\port$185$23 (\p$58 [23]),
+    .\port$185$24 (\p$58 [24]),
+    .\port$185$25 (\p$58 [25]),
+    .\port$185$26 (\p$58 [26]),
+    .\port$185$27 (\p$58 [27]),
+    .\port$185$28 (\p$58 [28]),
+    .\port$185$29 (\p$58 [29]),
+    .\port$185$3 (\p$58 [3]),
+    .\port$185$30 (\p$58 [30]),
+    .\port$185$4 (\p$58 [4]),
+    .\port$185$5 (\p$58 [5]),
+    .\port$185$6 (\p$58 [6]),
+    .\port$185$7 (\p$58 [7]),
+    .\port$185$8 (\p$58 [8]),
+    .\port$185$9 (\p$58 [9]),
     .rst(rst)
   );
   \hwq_requant.pll_0  pll_0 (
@@ -941,371 +353,160 @@ module hwq_requant(i_valid, i_last, i_acc, i_bias, i_multiplier, i_shift, zero_p
     .b(rq2a_m0[16:0]),
     .clk(clk),
     .en(en),
-    .\port$184$0 (_073_),
-    .\port$184$1 (_074_),
-    .\port$184$10 (_084_),
-    .\port$184$11 (_085_),
-    .\port$184$12 (_086_),
-    .\port$184$13 (_087_),
-    .\port$184$14 (_088_),
-    .\port$184$15 (_090_),
-    .\port$184$16 (_091_),
-    .\port$184$17 (_092_),
-    .\port$184$18 (_093_),
-    .\port$184$19 (_094_),
-    .\port$184$2 (_075_),
-    .\port$184$20 (_095_),
-    .\port$184$21 (_096_),
-    .\port$184$22 (_097_),
-    .\port$184$23 (_098_),
-    .\port$184$24 (_099_),
-    .\port$184$25 (_101_),
-    .\port$184$26 (_102_),
-    .\port$184$27 (_103_),
-    .\port$184$28 (_104_),
-    .\port$184$29 (_105_),
-    .\port$184$3 (_076_),
-    .\port$184$30 (_106_),
-    .\port$184$31 (_107_),
-    .\port$184$32 (_108_),
-    .\port$184$33 (_109_),
-    .\port$184$4 (_077_),
-    .\port$184$5 (_079_),
-    .\port$184$6 (_080_),
-    .\port$184$7 (_081_),
-    .\port$184$8 (_082_),
-    .\port$184$9 (_083_),
+    .\port$184$0 (p[0]),
+    .\port$184$1 (p[1]),
+    .\port$184$10 (p[10]),
+    .\port$184$11 (p[11]),
+    .\port$184$12 (p[12]),
+    .\port$184$13 (p[13]),
+    .\port$184$14 (p[14]),
+    .\port$184$15 (p[15]),
+    .\port$184$16 (p[16]),
+    .\port$184$17 (p[17]),
+    .\port$184$18 (p[18]),
+    .\port$184$19 (p[19]),
+    .\port$184$2 (p[2]),
+    .\port$184$20 (p[20]),
+    .\port$184$21 (p[21]),
+    .\port$184$22 (p[22]),
+    .\port$184$23 (p[23]),
+    .\port$184$24 (p[24]),
+    .\port$184$25 (p[25]),
+    .\port$184$26 (p[26]),
+    .\port$184$27 (p[27]),
+    .\port$184$28 (p[28]),
+    .\port$184$29 (p[29]),
+    .\port$184$3 (p[3]),
+    .\port$184$30 (p[30]),
+    .\port$184$31 (p[31]),
+    .\port$184$32 (p[32]),
+    .\port$184$33 (p[33]),
+    .\port$184$4 (p[4]),
+    .\port$184$5 (p[5]),
+    .\port$184$6 (p[6]),
+    .\port$184$7 (p[7]),
+    .\port$184$8 (p[8]),
+    .\port$184$9 (p[9]),
     .rst(rst)
   );
-  assign left_0 = _232_[4:0];
-  assign r_0 = _236_[4:0];
-  assign s_0 = _237_[31:0];
-  assign sl_0 = _238_[31:0];
-  assign a_0 = _239_[31:0];
-  assign p = { _109_, _108_, _107_, _106_, _105_, _104_, _103_, _102_, _101_, _099_, _098_, _097_, _096_, _095_, _094_, _093_, _092_, _091_, _090_, _088_, _087_, _086_, _085_, _084_, _083_, _082_, _081_, _080_, _079_, _077_, _076_, _075_, _074_, _073_ };
-  assign \p$58  = { _144_, _143_, _142_, _141_, _140_, _139_, _138_, _137_, _136_, _135_, _133_, _132_, _131_, _130_, _129_, _128_, _127_, _126_, _125_, _124_, _122_, _121_, _120_, _119_, _118_, _117_, _116_, _115_, _114_, _113_, _110_ };
-  assign \p$60  = { _180_, _179_, _177_, _176_, _175_, _174_, _173_, _172_, _171_, _170_, _169_, _168_, _166_, _165_, _164_, _163_, _162_, _161_, _160_, _159_, _158_, _157_, _155_, _154_, _153_, _152_, _151_, _150_, _149_, _148_, _147_, _146_ };
-  assign \p$62  = { _212_, _210_, _209_, _208_, _207_, _206_, _205_, _204_, _203_, _202_, _201_, _199_, _198_, _197_, _196_, _195_, _194_, _193_, _192_, _191_, _190_, _188_, _187_, _186_, _185_, _184_, _183_, _182_, _181_ };
-  assign outer_0 = { rq2p_phh0, rq2p_pll0 };
-  assign h_0 = _243_[32:0];
-  assign half_0 = _245_[31:0];
-  assign halfm_0 = { _281_, _280_, _278_, _277_, _276_, _275_, _274_, _273_, _272_, _271_, _270_, _269_, _267_, _266_, _265_, _264_, _263_, _262_, _261_, _260_, _259_, _258_, _256_, _255_, _254_, _253_, _252_, _251_, _250_, _249_, _248_, _247_ };
-  assign t_0 = _284_[7:0];
-  assign \en$100  = en;
-  assign a = rq2a_a0[16:0];
-  assign b = rq2a_m0[16:0];
-  assign \en$103  = en;
-  assign \a$104  = rq2a_a0[16:0];
-  assign \b$105  = rq2a_m0[30:17];
-  assign \en$106  = en;
-  assign \a$107  = rq2a_a0[31:17];
-  assign \b$108  = rq2a_m0[16:0];
-  assign \en$109  = en;
-  assign \a$110  = rq2a_a0[31:17];
-  assign \b$111  = rq2a_m0[30:17];
-  assign \i_acc[0]  = i_acc;
-  assign \i_bias[0]  = i_bias;
-  assign \i_multiplier[0]  = i_multiplier;
-  assign \i_shift[0]  = i_shift;
-  assign \o_data[0]  = o_data;
-  assign _415_ = en;
-  assign _437_ = rst;
-  assign _072_ = _426_;
-  assign _459_ = en;
-  assign _481_ = rst;
-  assign _071_ = _470_;
-  assign _311_ = _230_;
-  assign _333_ = _228_;
-  assign _355_ = _227_;
-  assign _377_ = rst;
-  assign _070_ = _366_;
-  assign _399_ = _225_;
-  assign _069_ = _388_;
-  assign _406_ = _222_;
-  assign _068_ = _405_;
-  assign _408_ = _221_;
-  assign _066_ = _407_;
-  assign _410_ = _220_;
-  assign _065_ = _409_;
-  assign _412_ = _219_;
-  assign _064_ = _411_;
-  assign _414_ = en;
-  assign _417_ = rst;
-  assign _063_ = _416_;
-  assign _419_ = en;
-  assign _421_ = rst;
-  assign _062_ = _420_;
-  assign _423_ = en;
-  assign _425_ = rst;
-  assign _061_ = _424_;
-  assign _428_ = en;
-  assign _430_ = rst;
-  assign _060_ = _429_;
-  assign _432_ = _216_;
-  assign _059_ = _431_;
-  assign _434_ = en;
-  assign _436_ = rst;
-  assign _058_ = _435_;
-  assign _439_ = en;
-  assign _441_ = rst;
-  assign _057_ = _440_;
-  assign _443_ = _215_;
-  assign _055_ = _442_;
-  assign _445_ = _214_;
-  assign _054_ = _444_;
-  assign _447_ = en;
-  assign _450_ = rst;
-  assign _053_ = _449_;
-  assign _452_ = en;
-  assign _454_ = rst;
-  assign _052_ = _453_;
-  assign _456_ = _211_;
-  assign _051_ = _455_;
-  assign _458_ = _200_;
-  assign _050_ = _457_;
-  assign _461_ = _189_;
-  assign _049_ = _460_;
-  assign _463_ = _178_;
-  assign _048_ = _462_;
-  assign _465_ = en;
-  assign _467_ = rst;
-  assign _047_ = _466_;
-  assign _469_ = en;
-  assign _472_ = rst;
-  assign _046_ = _471_;
-  assign _474_ = _167_;
-  assign _044_ = _473_;
-  assign _476_ = _156_;
-  assign _043_ = _475_;
-  assign _478_ = _145_;
-  assign _042_ = _477_;
-  assign _480_ = _134_;
-  assign _041_ = _479_;
-  assign _483_ = en;
-  assign _485_ = rst;
-  assign _040_ = _484_;
-  assign _487_ = en;
-  assign _489_ = rst;
-  assign _039_ = _488_;
-  assign _491_ = en;
-  assign _038_ = _490_;
-  assign _291_ = en;
-  assign _037_ = _290_;
-  assign _293_ = en;
-  assign _036_ = _292_;
-  assign _295_ = en;
-  assign _035_ = _294_;
-  assign _297_ = _123_;
-  assign _033_ = _296_;
-  assign _299_ = _112_;
-  assign _032_ = _298_;
-  assign _302_ = en;
-  assign _304_ = rst;
-  assign _031_ = _303_;
-  assign _306_ = en;
-  assign _308_ = rst;
-  assign _030_ = _307_;
-  assign _310_ = _100_;
-  assign _029_ = _309_;
-  assign _313_ = _089_;
-  assign _028_ = _312_;
-  assign _315_ = en;
-  assign _317_ = rst;
-  assign _027_ = _316_;
-  assign _319_ = en;
-  assign _321_ = rst;
-  assign _026_ = _320_;
-  assign _324_ = _078_;
-  assign _025_ = _323_;
-  assign _326_ = _067_;
-  assign _024_ = _325_;
-  assign _328_ = en;
-  assign _330_ = rst;
-  assign _022_ = _329_;
-  assign _332_ = en;
-  assign _335_ = rst;
-  assign _021_ = _334_;
-  assign _337_ = _056_;
-  assign _020_ = _336_;
-  assign _339_ = _045_;
-  assign _019_ = _338_;
-  assign _341_ = _034_;
-  assign _018_ = _340_;
-  assign _343_ = en;
-  assign _346_ = rst;
-  assign _017_ = _345_;
-  assign _348_ = en;
-  assign _350_ = rst;
-  assign _016_ = _349_;
-  assign _352_ = _023_;
-  assign _015_ = _351_;
-  assign _354_ = _012_;
-  assign _014_ = _353_;
-  assign _357_ = _001_;
-  assign _013_ = _356_;
-  assign _359_ = _279_;
-  assign _011_ = _358_;
-  assign _361_ = en;
-  assign _363_ = rst;
-  assign _010_ = _362_;
-  assign _365_ = en;
-  assign _368_ = rst;
-  assign _009_ = _367_;
-  assign _370_ = _268_;
-  assign _008_ = _369_;
-  assign _372_ = _257_;
-  assign _007_ = _371_;
-  assign _374_ = _246_;
-  assign _006_ = _373_;
-  assign _376_ = _235_;
-  assign _005_ = _375_;
-  assign _379_ = en;
-  assign _381_ = rst;
-  assign _004_ = _380_;
-  assign _383_ = en;
-  assign _385_ = rst;
-  assign _003_ = _384_;
-  assign _387_ = _224_;
-  assign _002_ = _386_;
-  assign _390_ = _213_;
-  assign _289_ = _389_;
-  assign _392_ = _111_;
-  assign _288_ = _391_;
-  assign _394_ = _000_;
-  assign _287_ = _393_;
-  assign _396_ = en;
-  assign _398_ = rst;
-  assign _286_ = _397_;
-  assign _402_ = en;
-  assign _404_ = rst;
-  assign _285_ = _403_;
-  assign _241_ = { rq2m_o0[62], rq2m_o0[62], rq2m_o0[62], rq2m_o0[62], rq2m_o0[62], rq2m_o0[62], rq2m_o0[62], rq2m_o0[62], rq2m_o0[62], rq2m_o0[62], rq2m_o0[62], rq2m_o0[62], rq2m_o0[62], rq2m_o0[62], rq2m_o0[62], rq2m_o0[62], rq2m_o0[62], rq2m_o0[62:17] };
-  assign _243_ = { _242_[63], _242_[63], _242_[63], _242_[63], _242_[63], _242_[63], _242_[63], _242_[63], _242_[63], _242_[63], _242_[63], _242_[63], _242_[63], _242_[63], _242_[63:14] };
-  assign _245_ = { 1'h0, _244_[63:1] };
+  assign _041_[46:14] = h_0;
+  assign hi_z[8] = hi_z[9];
+  assign lo_z[8] = lo_z[9];
+  assign _042_[32:1] = half_0;
   always @(posedge clk) begin
-    rq0_valid <= _285_;
-    rq0_last <= _286_;
-    rq0_m0 <= _287_;
-    rq0_e0 <= _288_;
-    rq0_acc0 <= _289_;
-    rq0_b0 <= _002_;
-    rq1_valid <= _003_;
-    rq1_last <= _004_;
-    rq1_m0 <= _005_;
-    rq1_l0 <= _006_;
-    rq1_r0 <= _007_;
-    rq1_s0 <= _008_;
-    rq1b_valid <= _009_;
-    rq1b_last <= _010_;
-    rq1b_m0 <= _011_;
-    rq1b_l0 <= _013_;
-    rq1b_r0 <= _014_;
-    rq1b_s0 <= _015_;
-    rq2a_valid <= _016_;
-    rq2a_last <= _017_;
-    rq2a_m0 <= _018_;
-    rq2a_r0 <= _019_;
-    rq2a_a0 <= _020_;
-    rq2b_valid <= _021_;
-    rq2b_last <= _022_;
-    rq2b_m0 <= _024_;
-    rq2b_r0 <= _025_;
-    rq2c_valid <= _026_;
-    rq2c_last <= _027_;
-    rq2c_m0 <= _028_;
-    rq2c_r0 <= _029_;
-    rq2d_valid <= _030_;
-    rq2d_last <= _031_;
-    rq2d_m0 <= _032_;
-    rq2d_r0 <= _033_;
-    rq2p_pll0 <= _035_;
-    rq2p_plh0 <= _036_;
-    rq2p_phl0 <= _037_;
-    rq2p_phh0 <= _038_;
-    rq2m_valid <= _039_;
-    rq2m_last <= _040_;
-    rq2m_m0 <= _041_;
-    rq2m_r0 <= _042_;
-    rq2m_o0 <= _043_;
-    rq2m_mi0 <= _044_;
-    rq2_valid <= _046_;
-    rq2_last <= _047_;
-    rq2_r0 <= _048_;
-    rq2_h0 <= _049_;
-    rq2_hf0 <= _050_;
-    rq2_hm0 <= _051_;
-    rq3a_valid <= _052_;
-    rq3a_last <= _053_;
-    rq3a_r0 <= _054_;
-    rq3a_u0 <= _055_;
-    rq3_valid <= _057_;
-    rq3_last <= _058_;
-    rq3_y0 <= _059_;
-    lo_z <= _060_;
-    hi_z <= _061_;
-    rq4_valid <= _062_;
-    rq4_last <= _063_;
-    rq4_t0 <= _064_;
-    rq4_neg0 <= _065_;
-    rq4_fits0 <= _066_;
-    rq4_below0 <= _068_;
-    rq4_above0 <= _069_;
-    o_data <= _070_;
-    o_valid <= _071_;
-    o_last <= _072_;
+    if (rst) o_last <= 1'h0;
+    else if (en) o_last <= rq4_last;
+    if (rst) o_valid <= 1'h0;
+    else if (en) o_valid <= rq4_valid;
+    if (rst) o_data <= 8'h00;
+    else if (_032_) o_data <= _033_ ? (* full_case = 32'd1 *) act_min : _049_;
+    if (_030_) rq4_above0 <= $signed(rq3_y0[8:0]) > $signed({ hi_z[9], hi_z[7:0] });
+    if (_027_) rq4_below0 <= $signed(rq3_y0[8:0]) < $signed({ lo_z[9], lo_z[7:0] });
+    if (_026_) rq4_fits0 <= $signed(rq3_y0[32:8]) == $signed(rq3_y0[33]);
+    if (_025_) rq4_neg0 <= rq3_y0[33];
+    if (_024_) rq4_t0 <= rq3_y0[7:0] + zero_point;
+    if (rst) rq4_last <= 1'h0;
+    else if (en) rq4_last <= rq3_last;
+    if (rst) rq4_valid <= 1'h0;
+    else if (en) rq4_valid <= rq3_valid;
+    if (rst) _150_ <= 9'h000;
+    else if (en) _150_ <= $signed(act_max) - $signed(zero_point);
+    if (rst) _151_ <= 9'h000;
+    else if (en) _151_ <= $signed(act_min) - $signed(zero_point);
+    if (_021_) rq3_y0 <= $signed(rq3a_u0) >>> rq3a_r0;
+    if (rst) rq3_last <= 1'h0;
+    else if (en) rq3_last <= rq3a_last;
+    if (rst) rq3_valid <= 1'h0;
+    else if (en) rq3_valid <= rq3a_valid;
+    if (_020_) rq3a_u0 <= $signed(rq2_h0) + $signed({ 1'h0, _048_ });
+    if (_019_) rq3a_r0 <= rq2_r0;
+    if (rst) rq3a_last <= 1'h0;
+    else if (en) rq3a_last <= rq2_last;
+    if (rst) rq3a_valid <= 1'h0;
+    else if (en) rq3a_valid <= rq2_valid;
+    if (_017_) rq2_hm0 <= halfm_0;
+    if (_016_) rq2_hf0 <= half_0;
+    if (_015_) rq2_h0 <= h_0;
+    if (_014_) rq2_r0 <= rq2m_r0;
+    if (rst) rq2_last <= 1'h0;
+    else if (en) rq2_last <= rq2m_last;
+    if (rst) rq2_valid <= 1'h0;
+    else if (en) rq2_valid <= rq2m_valid;
+    if (_013_) rq2m_mi0 <= $signed(_040_) + $signed(15'h2000);
+    if (_012_) rq2m_o0 <= { rq2p_phh0, rq2p_pll0 };
+    if (_011_) rq2m_r0 <= rq2d_r0;
+    if (rst) rq2m_last <= 1'h0;
+    else if (en) rq2m_last <= rq2d_last;
+    if (rst) rq2m_valid <= 1'h0;
+    else if (en) rq2m_valid <= rq2d_valid;
+    if (en) rq2p_phh0 <= \p$62 ;
+    if (en) rq2p_phl0 <= \p$60 ;
+    if (en) rq2p_plh0 <= \p$58 ;
+    if (en) rq2p_pll0 <= p;
+    if (_010_) rq2d_r0 <= rq2c_r0;
+    if (rst) rq2d_last <= 1'h0;
+    else if (en) rq2d_last <= rq2c_last;
+    if (rst) rq2d_valid <= 1'h0;
+    else if (en) rq2d_valid <= rq2c_valid;
+    if (_008_) rq2c_r0 <= rq2b_r0;
+    if (rst) rq2c_last <= 1'h0;
+    else if (en) rq2c_last <= rq2b_last;
+    if (rst) rq2c_valid <= 1'h0;
+    else if (en) rq2c_valid <= rq2b_valid;
+    if (_007_) rq2b_r0 <= rq2a_r0;
+    if (rst) rq2b_last <= 1'h0;
+    else if (en) rq2b_last <= rq2a_last;
+    if (rst) rq2b_valid <= 1'h0;
+    else if (en) rq2b_valid <= rq2a_valid;
+    if (_006_) rq2a_a0 <= $signed(rq1b_s0) << { rq1b_l0[4:2], 2'h0 };
+    if (_005_) rq2a_r0 <= rq1b_r0;
+    if (_004_) rq2a_m0 <= rq1b_m0;
+    if (rst) rq2a_last <= 1'h0;
+    else if (en) rq2a_last <= rq1b_last;
+    if (rst) rq2a_valid <= 1'h0;
+    else if (en) rq2a_valid <= rq1b_valid;
+    if (_003_) rq1b_s0 <= $signed(rq1_s0) << rq1_l0[1:0];
+    if (_002_) rq1b_r0 <= rq1_r0;
+    if (_001_) rq1b_l0 <= rq1_l0;
+    if (_046_) rq1b_m0 <= rq1_m0;
+    if (rst) rq1b_last <= 1'h0;
+    else if (en) rq1b_last <= rq1_last;
+    if (rst) rq1b_valid <= 1'h0;
+    else if (en) rq1b_valid <= rq1_valid;
+    if (_045_) rq1_s0 <= $signed(rq0_acc0) + $signed(rq0_b0);
+    if (_044_)
+      if (!_037_) rq1_r0 <= 5'h00;
+      else rq1_r0 <= - $signed(rq0_e0[4:0]);
+    if (_043_)
+      if (!_036_) rq1_l0 <= 5'h00;
+      else rq1_l0 <= rq0_e0[4:0];
+    if (_039_) rq1_m0 <= rq0_m0;
+    if (rst) rq1_last <= 1'h0;
+    else if (en) rq1_last <= rq0_last;
+    if (rst) rq1_valid <= 1'h0;
+    else if (en) rq1_valid <= rq0_valid;
+    if (_029_) rq0_b0 <= i_bias;
+    if (_018_) rq0_acc0 <= i_acc;
+    if (_009_) rq0_e0 <= i_shift;
+    if (_000_) rq0_m0 <= i_multiplier;
+    if (rst) rq0_last <= 1'h0;
+    else if (en) rq0_last <= i_last;
+    if (rst) rq0_valid <= 1'h0;
+    else if (en) rq0_valid <= i_valid;
   end
 endmodule
 
 (* generator = "Amaranth" *)
 module \hwq_requant.phh_0 (clk, rst, \port$187$0 , \port$187$1 , \port$187$2 , \port$187$3 , \port$187$4 , \port$187$5 , \port$187$6 , \port$187$7 , \port$187$8 , \port$187$9 , \port$187$10 , \port$187$11 , \port$187$12 , \port$187$13 , \port$187$14 , \port$187$15 , \port$187$16 , \port$187$17 , \port$187$18 
 , \port$187$19 , \port$187$20 , \port$187$21 , \port$187$22 , \port$187$23 , \port$187$24 , \port$187$25 , \port$187$26 , \port$187$27 , \port$187$28 , b, a, en);
-  wire _00_;
-  wire _01_;
-  wire _02_;
-  wire _03_;
-  wire _04_;
-  wire _05_;
-  wire _06_;
-  wire _07_;
-  wire _08_;
-  wire _09_;
-  wire _10_;
-  wire _11_;
-  wire _12_;
-  wire _13_;
-  wire _14_;
-  wire _15_;
-  wire _16_;
-  wire _17_;
-  wire _18_;
-  wire _19_;
-  wire _20_;
-  wire _21_;
-  wire _22_;
-  wire _23_;
-  wire _24_;
-  wire _25_;
-  wire _26_;
-  wire _27_;
-  wire _28_;
-  wire _29_;
-  wire _30_;
-  wire _31_;
-  wire _32_;
-  wire _33_;
-  wire _34_;
-  wire _35_;
-  wire [17:0] \$signal ;
   input [14:0] a;
   wire [14:0] a;
   input [13:0] b;
   wire [13:0] b;
-  wire [17:0] b18;
   input clk;
   wire clk;
   input en;
   wire en;
-  wire [28:0] p;
   wire [35:0] p36;
   output \port$187$0 ;
   wire \port$187$0 ;
@@ -1440,133 +641,62 @@ module \hwq_requant.phh_0 (clk, rst, \port$187$0 , \port$187$1 , \port$187$2 , \
     .C9(1'h0),
     .CE0(en),
     .CLK0(clk),
-    .P0(_00_),
-    .P1(_11_),
-    .P10(_02_),
-    .P11(_03_),
-    .P12(_04_),
-    .P13(_05_),
-    .P14(_06_),
-    .P15(_07_),
-    .P16(_08_),
-    .P17(_09_),
-    .P18(_10_),
-    .P19(_12_),
-    .P2(_22_),
-    .P20(_13_),
-    .P21(_14_),
-    .P22(_15_),
-    .P23(_16_),
-    .P24(_17_),
-    .P25(_18_),
-    .P26(_19_),
-    .P27(_20_),
-    .P28(_21_),
-    .P29(_23_),
-    .P3(_30_),
-    .P30(_24_),
-    .P31(_25_),
-    .P32(_26_),
-    .P33(_27_),
-    .P34(_28_),
-    .P35(_29_),
-    .P4(_31_),
-    .P5(_32_),
-    .P6(_33_),
-    .P7(_34_),
-    .P8(_35_),
-    .P9(_01_),
+    .P0(\port$187$0 ),
+    .P1(\port$187$1 ),
+    .P10(\port$187$10 ),
+    .P11(\port$187$11 ),
+    .P12(\port$187$12 ),
+    .P13(\port$187$13 ),
+    .P14(\port$187$14 ),
+    .P15(\port$187$15 ),
+    .P16(\port$187$16 ),
+    .P17(\port$187$17 ),
+    .P18(\port$187$18 ),
+    .P19(\port$187$19 ),
+    .P2(\port$187$2 ),
+    .P20(\port$187$20 ),
+    .P21(\port$187$21 ),
+    .P22(\port$187$22 ),
+    .P23(\port$187$23 ),
+    .P24(\port$187$24 ),
+    .P25(\port$187$25 ),
+    .P26(\port$187$26 ),
+    .P27(\port$187$27 ),
+    .P28(\port$187$28 ),
+    .P29(p36[29]),
+    .P3(\port$187$3 ),
+    .P30(p36[30]),
+    .P31(p36[31]),
+    .P32(p36[32]),
+    .P33(p36[33]),
+    .P34(p36[34]),
+    .P35(p36[35]),
+    .P4(\port$187$4 ),
+    .P5(\port$187$5 ),
+    .P6(\port$187$6 ),
+    .P7(\port$187$7 ),
+    .P8(\port$187$8 ),
+    .P9(\port$187$9 ),
     .RST0(rst),
     .SIGNEDA(1'h1),
     .SIGNEDB(1'h1),
     .SOURCEA(1'h0),
     .SOURCEB(1'h0)
   );
-  assign \$signal  = { a[14], a[14], a[14], a };
-  assign b18 = { 4'h0, b };
-  assign p = { _21_, _20_, _19_, _18_, _17_, _16_, _15_, _14_, _13_, _12_, _10_, _09_, _08_, _07_, _06_, _05_, _04_, _03_, _02_, _01_, _35_, _34_, _33_, _32_, _31_, _30_, _22_, _11_, _00_ };
-  assign p36 = { _29_, _28_, _27_, _26_, _25_, _24_, _23_, _21_, _20_, _19_, _18_, _17_, _16_, _15_, _14_, _13_, _12_, _10_, _09_, _08_, _07_, _06_, _05_, _04_, _03_, _02_, _01_, _35_, _34_, _33_, _32_, _31_, _30_, _22_, _11_, _00_ };
-  assign \port$187$0  = _00_;
-  assign \port$187$1  = _11_;
-  assign \port$187$2  = _22_;
-  assign \port$187$3  = _30_;
-  assign \port$187$4  = _31_;
-  assign \port$187$5  = _32_;
-  assign \port$187$6  = _33_;
-  assign \port$187$7  = _34_;
-  assign \port$187$8  = _35_;
-  assign \port$187$9  = _01_;
-  assign \port$187$10  = _02_;
-  assign \port$187$11  = _03_;
-  assign \port$187$12  = _04_;
-  assign \port$187$13  = _05_;
-  assign \port$187$14  = _06_;
-  assign \port$187$15  = _07_;
-  assign \port$187$16  = _08_;
-  assign \port$187$17  = _09_;
-  assign \port$187$18  = _10_;
-  assign \port$187$19  = _12_;
-  assign \port$187$20  = _13_;
-  assign \port$187$21  = _14_;
-  assign \port$187$22  = _15_;
-  assign \port$187$23  = _16_;
-  assign \port$187$24  = _17_;
-  assign \port$187$25  = _18_;
-  assign \port$187$26  = _19_;
-  assign \port$187$27  = _20_;
-  assign \port$187$28  = _21_;
+  assign p36[28:0] = { \port$187$28 , \port$187$27 , \port$187$26 , \port$187$25 , \port$187$24 , \port$187$23 , \port$187$22 , \port$187$21 , \port$187$20 , \port$187$19 , \port$187$18 , \port$187$17 , \port$187$16 , \port$187$15 , \port$187$14 , \port$187$13 , \port$187$12 , \port$187$11 , \port$187$10 , \port$187$9 , \port$187$8 , \port$187$7 , \port$187$6 , \port$187$5 , \port$187$4 , \port$187$3 , \port$187$2 , \port$187$1 , \port$187$0  };
 endmodule
 
 (* generator = "Amaranth" *)
 module \hwq_requant.phl_0 (clk, rst, \port$186$0 , \port$186$1 , \port$186$2 , \port$186$3 , \port$186$4 , \port$186$5 , \port$186$6 , \port$186$7 , \port$186$8 , \port$186$9 , \port$186$10 , \port$186$11 , \port$186$12 , \port$186$13 , \port$186$14 , \port$186$15 , \port$186$16 , \port$186$17 , \port$186$18 
 , \port$186$19 , \port$186$20 , \port$186$21 , \port$186$22 , \port$186$23 , \port$186$24 , \port$186$25 , \port$186$26 , \port$186$27 , \port$186$28 , \port$186$29 , \port$186$30 , \port$186$31 , b, a, en);
-  wire _00_;
-  wire _01_;
-  wire _02_;
-  wire _03_;
-  wire _04_;
-  wire _05_;
-  wire _06_;
-  wire _07_;
-  wire _08_;
-  wire _09_;
-  wire _10_;
-  wire _11_;
-  wire _12_;
-  wire _13_;
-  wire _14_;
-  wire _15_;
-  wire _16_;
-  wire _17_;
-  wire _18_;
-  wire _19_;
-  wire _20_;
-  wire _21_;
-  wire _22_;
-  wire _23_;
-  wire _24_;
-  wire _25_;
-  wire _26_;
-  wire _27_;
-  wire _28_;
-  wire _29_;
-  wire _30_;
-  wire _31_;
-  wire _32_;
-  wire _33_;
-  wire _34_;
-  wire _35_;
-  wire [17:0] \$signal ;
   input [14:0] a;
   wire [14:0] a;
   input [16:0] b;
   wire [16:0] b;
-  wire [17:0] b18;
   input clk;
   wire clk;
   input en;
   wire en;
-  wire [31:0] p;
   wire [35:0] p36;
   output \port$186$0 ;
   wire \port$186$0 ;
@@ -1707,136 +837,62 @@ module \hwq_requant.phl_0 (clk, rst, \port$186$0 , \port$186$1 , \port$186$2 , \
     .C9(1'h0),
     .CE0(en),
     .CLK0(clk),
-    .P0(_00_),
-    .P1(_11_),
-    .P10(_02_),
-    .P11(_03_),
-    .P12(_04_),
-    .P13(_05_),
-    .P14(_06_),
-    .P15(_07_),
-    .P16(_08_),
-    .P17(_09_),
-    .P18(_10_),
-    .P19(_12_),
-    .P2(_22_),
-    .P20(_13_),
-    .P21(_14_),
-    .P22(_15_),
-    .P23(_16_),
-    .P24(_17_),
-    .P25(_18_),
-    .P26(_19_),
-    .P27(_20_),
-    .P28(_21_),
-    .P29(_23_),
-    .P3(_30_),
-    .P30(_24_),
-    .P31(_25_),
-    .P32(_26_),
-    .P33(_27_),
-    .P34(_28_),
-    .P35(_29_),
-    .P4(_31_),
-    .P5(_32_),
-    .P6(_33_),
-    .P7(_34_),
-    .P8(_35_),
-    .P9(_01_),
+    .P0(\port$186$0 ),
+    .P1(\port$186$1 ),
+    .P10(\port$186$10 ),
+    .P11(\port$186$11 ),
+    .P12(\port$186$12 ),
+    .P13(\port$186$13 ),
+    .P14(\port$186$14 ),
+    .P15(\port$186$15 ),
+    .P16(\port$186$16 ),
+    .P17(\port$186$17 ),
+    .P18(\port$186$18 ),
+    .P19(\port$186$19 ),
+    .P2(\port$186$2 ),
+    .P20(\port$186$20 ),
+    .P21(\port$186$21 ),
+    .P22(\port$186$22 ),
+    .P23(\port$186$23 ),
+    .P24(\port$186$24 ),
+    .P25(\port$186$25 ),
+    .P26(\port$186$26 ),
+    .P27(\port$186$27 ),
+    .P28(\port$186$28 ),
+    .P29(\port$186$29 ),
+    .P3(\port$186$3 ),
+    .P30(\port$186$30 ),
+    .P31(\port$186$31 ),
+    .P32(p36[32]),
+    .P33(p36[33]),
+    .P34(p36[34]),
+    .P35(p36[35]),
+    .P4(\port$186$4 ),
+    .P5(\port$186$5 ),
+    .P6(\port$186$6 ),
+    .P7(\port$186$7 ),
+    .P8(\port$186$8 ),
+    .P9(\port$186$9 ),
     .RST0(rst),
     .SIGNEDA(1'h1),
     .SIGNEDB(1'h1),
     .SOURCEA(1'h0),
     .SOURCEB(1'h0)
   );
-  assign \$signal  = { a[14], a[14], a[14], a };
-  assign b18 = { 1'h0, b };
-  assign p = { _25_, _24_, _23_, _21_, _20_, _19_, _18_, _17_, _16_, _15_, _14_, _13_, _12_, _10_, _09_, _08_, _07_, _06_, _05_, _04_, _03_, _02_, _01_, _35_, _34_, _33_, _32_, _31_, _30_, _22_, _11_, _00_ };
-  assign p36 = { _29_, _28_, _27_, _26_, _25_, _24_, _23_, _21_, _20_, _19_, _18_, _17_, _16_, _15_, _14_, _13_, _12_, _10_, _09_, _08_, _07_, _06_, _05_, _04_, _03_, _02_, _01_, _35_, _34_, _33_, _32_, _31_, _30_, _22_, _11_, _00_ };
-  assign \port$186$0  = _00_;
-  assign \port$186$1  = _11_;
-  assign \port$186$2  = _22_;
-  assign \port$186$3  = _30_;
-  assign \port$186$4  = _31_;
-  assign \port$186$5  = _32_;
-  assign \port$186$6  = _33_;
-  assign \port$186$7  = _34_;
-  assign \port$186$8  = _35_;
-  assign \port$186$9  = _01_;
-  assign \port$186$10  = _02_;
-  assign \port$186$11  = _03_;
-  assign \port$186$12  = _04_;
-  assign \port$186$13  = _05_;
-  assign \port$186$14  = _06_;
-  assign \port$186$15  = _07_;
-  assign \port$186$16  = _08_;
-  assign \port$186$17  = _09_;
-  assign \port$186$18  = _10_;
-  assign \port$186$19  = _12_;
-  assign \port$186$20  = _13_;
-  assign \port$186$21  = _14_;
-  assign \port$186$22  = _15_;
-  assign \port$186$23  = _16_;
-  assign \port$186$24  = _17_;
-  assign \port$186$25  = _18_;
-  assign \port$186$26  = _19_;
-  assign \port$186$27  = _20_;
-  assign \port$186$28  = _21_;
-  assign \port$186$29  = _23_;
-  assign \port$186$30  = _24_;
-  assign \port$186$31  = _25_;
+  assign p36[31:0] = { \port$186$31 , \port$186$30 , \port$186$29 , \port$186$28 , \port$186$27 , \port$186$26 , \port$186$25 , \port$186$24 , \port$186$23 , \port$186$22 , \port$186$21 , \port$186$20 , \port$186$19 , \port$186$18 , \port$186$17 , \port$186$16 , \port$186$15 , \port$186$14 , \port$186$13 , \port$186$12 , \port$186$11 , \port$186$10 , \port$186$9 , \port$186$8 , \port$186$7 , \port$186$6 , \port$186$5 , \port$186$4 , \port$186$3 , \port$186$2 , \port$186$1 , \port$186$0  };
 endmodule
 
 (* generator = "Amaranth" *)
 module \hwq_requant.plh_0 (clk, rst, \port$185$0 , \port$185$1 , \port$185$2 , \port$185$3 , \port$185$4 , \port$185$5 , \port$185$6 , \port$185$7 , \port$185$8 , \port$185$9 , \port$185$10 , \port$185$11 , \port$185$12 , \port$185$13 , \port$185$14 , \port$185$15 , \port$185$16 , \port$185$17 , \port$185$18 
 , \port$185$19 , \port$185$20 , \port$185$21 , \port$185$22 , \port$185$23 , \port$185$24 , \port$185$25 , \port$185$26 , \port$185$27 , \port$185$28 , \port$185$29 , \port$185$30 , b, a, en);
-  wire _00_;
-  wire _01_;
-  wire _02_;
-  wire _03_;
-  wire _04_;
-  wire _05_;
-  wire _06_;
-  wire _07_;
-  wire _08_;
-  wire _09_;
-  wire _10_;
-  wire _11_;
-  wire _12_;
-  wire _13_;
-  wire _14_;
-  wire _15_;
-  wire _16_;
-  wire _17_;
-  wire _18_;
-  wire _19_;
-  wire _20_;
-  wire _21_;
-  wire _22_;
-  wire _23_;
-  wire _24_;
-  wire _25_;
-  wire _26_;
-  wire _27_;
-  wire _28_;
-  wire _29_;
-  wire _30_;
-  wire _31_;
-  wire _32_;
-  wire _33_;
-  wire _34_;
-  wire _35_;
-  wire [17:0] \$signal ;
   input [16:0] a;
   wire [16:0] a;
   input [13:0] b;
   wire [13:0] b;
-  wire [17:0] b18;
   input clk;
   wire clk;
   input en;
   wire en;
-  wire [30:0] p;
   wire [35:0] p36;
   output \port$185$0 ;
   wire \port$185$0 ;
@@ -1975,135 +1031,62 @@ module \hwq_requant.plh_0 (clk, rst, \port$185$0 , \port$185$1 , \port$185$2 , \
     .C9(1'h0),
     .CE0(en),
     .CLK0(clk),
-    .P0(_00_),
-    .P1(_11_),
-    .P10(_02_),
-    .P11(_03_),
-    .P12(_04_),
-    .P13(_05_),
-    .P14(_06_),
-    .P15(_07_),
-    .P16(_08_),
-    .P17(_09_),
-    .P18(_10_),
-    .P19(_12_),
-    .P2(_22_),
-    .P20(_13_),
-    .P21(_14_),
-    .P22(_15_),
-    .P23(_16_),
-    .P24(_17_),
-    .P25(_18_),
-    .P26(_19_),
-    .P27(_20_),
-    .P28(_21_),
-    .P29(_23_),
-    .P3(_30_),
-    .P30(_24_),
-    .P31(_25_),
-    .P32(_26_),
-    .P33(_27_),
-    .P34(_28_),
-    .P35(_29_),
-    .P4(_31_),
-    .P5(_32_),
-    .P6(_33_),
-    .P7(_34_),
-    .P8(_35_),
-    .P9(_01_),
+    .P0(\port$185$0 ),
+    .P1(\port$185$1 ),
+    .P10(\port$185$10 ),
+    .P11(\port$185$11 ),
+    .P12(\port$185$12 ),
+    .P13(\port$185$13 ),
+    .P14(\port$185$14 ),
+    .P15(\port$185$15 ),
+    .P16(\port$185$16 ),
+    .P17(\port$185$17 ),
+    .P18(\port$185$18 ),
+    .P19(\port$185$19 ),
+    .P2(\port$185$2 ),
+    .P20(\port$185$20 ),
+    .P21(\port$185$21 ),
+    .P22(\port$185$22 ),
+    .P23(\port$185$23 ),
+    .P24(\port$185$24 ),
+    .P25(\port$185$25 ),
+    .P26(\port$185$26 ),
+    .P27(\port$185$27 ),
+    .P28(\port$185$28 ),
+    .P29(\port$185$29 ),
+    .P3(\port$185$3 ),
+    .P30(\port$185$30 ),
+    .P31(p36[31]),
+    .P32(p36[32]),
+    .P33(p36[33]),
+    .P34(p36[34]),
+    .P35(p36[35]),
+    .P4(\port$185$4 ),
+    .P5(\port$185$5 ),
+    .P6(\port$185$6 ),
+    .P7(\port$185$7 ),
+    .P8(\port$185$8 ),
+    .P9(\port$185$9 ),
     .RST0(rst),
     .SIGNEDA(1'h1),
     .SIGNEDB(1'h1),
     .SOURCEA(1'h0),
     .SOURCEB(1'h0)
   );
-  assign \$signal  = { 1'h0, a };
-  assign b18 = { 4'h0, b };
-  assign p = { _24_, _23_, _21_, _20_, _19_, _18_, _17_, _16_, _15_, _14_, _13_, _12_, _10_, _09_, _08_, _07_, _06_, _05_, _04_, _03_, _02_, _01_, _35_, _34_, _33_, _32_, _31_, _30_, _22_, _11_, _00_ };
-  assign p36 = { _29_, _28_, _27_, _26_, _25_, _24_, _23_, _21_, _20_, _19_, _18_, _17_, _16_, _15_, _14_, _13_, _12_, _10_, _09_, _08_, _07_, _06_, _05_, _04_, _03_, _02_, _01_, _35_, _34_, _33_, _32_, _31_, _30_, _22_, _11_, _00_ };
-  assign \port$185$0  = _00_;
-  assign \port$185$1  = _11_;
-  assign \port$185$2  = _22_;
-  assign \port$185$3  = _30_;
-  assign \port$185$4  = _31_;
-  assign \port$185$5  = _32_;
-  assign \port$185$6  = _33_;
-  assign \port$185$7  = _34_;
-  assign \port$185$8  = _35_;
-  assign \port$185$9  = _01_;
-  assign \port$185$10  = _02_;
-  assign \port$185$11  = _03_;
-  assign \port$185$12  = _04_;
-  assign \port$185$13  = _05_;
-  assign \port$185$14  = _06_;
-  assign \port$185$15  = _07_;
-  assign \port$185$16  = _08_;
-  assign \port$185$17  = _09_;
-  assign \port$185$18  = _10_;
-  assign \port$185$19  = _12_;
-  assign \port$185$20  = _13_;
-  assign \port$185$21  = _14_;
-  assign \port$185$22  = _15_;
-  assign \port$185$23  = _16_;
-  assign \port$185$24  = _17_;
-  assign \port$185$25  = _18_;
-  assign \port$185$26  = _19_;
-  assign \port$185$27  = _20_;
-  assign \port$185$28  = _21_;
-  assign \port$185$29  = _23_;
-  assign \port$185$30  = _24_;
+  assign p36[30:0] = { \port$185$30 , \port$185$29 , \port$185$28 , \port$185$27 , \port$185$26 , \port$185$25 , \port$185$24 , \port$185$23 , \port$185$22 , \port$185$21 , \port$185$20 , \port$185$19 , \port$185$18 , \port$185$17 , \port$185$16 , \port$185$15 , \port$185$14 , \port$185$13 , \port$185$12 , \port$185$11 , \port$185$10 , \port$185$9 , \port$185$8 , \port$185$7 , \port$185$6 , \port$185$5 , \port$185$4 , \port$185$3 , \port$185$2 , \port$185$1 , \port$185$0  };
 endmodule
 
 (* generator = "Amaranth" *)
 module \hwq_requant.pll_0 (clk, rst, \port$184$0 , \port$184$1 , \port$184$2 , \port$184$3 , \port$184$4 , \port$184$5 , \port$184$6 , \port$184$7 , \port$184$8 , \port$184$9 , \port$184$10 , \port$184$11 , \port$184$12 , \port$184$13 , \port$184$14 , \port$184$15 , \port$184$16 , \port$184$17 , \port$184$18 
 , \port$184$19 , \port$184$20 , \port$184$21 , \port$184$22 , \port$184$23 , \port$184$24 , \port$184$25 , \port$184$26 , \port$184$27 , \port$184$28 , \port$184$29 , \port$184$30 , \port$184$31 , \port$184$32 , \port$184$33 , b, a, en);
-  wire _00_;
-  wire _01_;
-  wire _02_;
-  wire _03_;
-  wire _04_;
-  wire _05_;
-  wire _06_;
-  wire _07_;
-  wire _08_;
-  wire _09_;
-  wire _10_;
-  wire _11_;
-  wire _12_;
-  wire _13_;
-  wire _14_;
-  wire _15_;
-  wire _16_;
-  wire _17_;
-  wire _18_;
-  wire _19_;
-  wire _20_;
-  wire _21_;
-  wire _22_;
-  wire _23_;
-  wire _24_;
-  wire _25_;
-  wire _26_;
-  wire _27_;
-  wire _28_;
-  wire _29_;
-  wire _30_;
-  wire _31_;
-  wire _32_;
-  wire _33_;
-  wire _34_;
-  wire _35_;
-  wire [17:0] \$signal ;
   input [16:0] a;
   wire [16:0] a;
   input [16:0] b;
   wire [16:0] b;
-  wire [17:0] b18;
   input clk;
   wire clk;
   input en;
   wire en;
-  wire [33:0] p;
   wire [35:0] p36;
   output \port$184$0 ;
   wire \port$184$0 ;
@@ -2248,84 +1231,47 @@ module \hwq_requant.pll_0 (clk, rst, \port$184$0 , \port$184$1 , \port$184$2 , \
     .C9(1'h0),
     .CE0(en),
     .CLK0(clk),
-    .P0(_00_),
-    .P1(_11_),
-    .P10(_02_),
-    .P11(_03_),
-    .P12(_04_),
-    .P13(_05_),
-    .P14(_06_),
-    .P15(_07_),
-    .P16(_08_),
-    .P17(_09_),
-    .P18(_10_),
-    .P19(_12_),
-    .P2(_22_),
-    .P20(_13_),
-    .P21(_14_),
-    .P22(_15_),
-    .P23(_16_),
-    .P24(_17_),
-    .P25(_18_),
-    .P26(_19_),
-    .P27(_20_),
-    .P28(_21_),
-    .P29(_23_),
-    .P3(_30_),
-    .P30(_24_),
-    .P31(_25_),
-    .P32(_26_),
-    .P33(_27_),
-    .P34(_28_),
-    .P35(_29_),
-    .P4(_31_),
-    .P5(_32_),
-    .P6(_33_),
-    .P7(_34_),
-    .P8(_35_),
-    .P9(_01_),
+    .P0(\port$184$0 ),
+    .P1(\port$184$1 ),
+    .P10(\port$184$10 ),
+    .P11(\port$184$11 ),
+    .P12(\port$184$12 ),
+    .P13(\port$184$13 ),
+    .P14(\port$184$14 ),
+    .P15(\port$184$15 ),
+    .P16(\port$184$16 ),
+    .P17(\port$184$17 ),
+    .P18(\port$184$18 ),
+    .P19(\port$184$19 ),
+    .P2(\port$184$2 ),
+    .P20(\port$184$20 ),
+    .P21(\port$184$21 ),
+    .P22(\port$184$22 ),
+    .P23(\port$184$23 ),
+    .P24(\port$184$24 ),
+    .P25(\port$184$25 ),
+    .P26(\port$184$26 ),
+    .P27(\port$184$27 ),
+    .P28(\port$184$28 ),
+    .P29(\port$184$29 ),
+    .P3(\port$184$3 ),
+    .P30(\port$184$30 ),
+    .P31(\port$184$31 ),
+    .P32(\port$184$32 ),
+    .P33(\port$184$33 ),
+    .P34(p36[34]),
+    .P35(p36[35]),
+    .P4(\port$184$4 ),
+    .P5(\port$184$5 ),
+    .P6(\port$184$6 ),
+    .P7(\port$184$7 ),
+    .P8(\port$184$8 ),
+    .P9(\port$184$9 ),
     .RST0(rst),
     .SIGNEDA(1'h1),
     .SIGNEDB(1'h1),
     .SOURCEA(1'h0),
     .SOURCEB(1'h0)
   );
-  assign \$signal  = { 1'h0, a };
-  assign b18 = { 1'h0, b };
-  assign p = { _27_, _26_, _25_, _24_, _23_, _21_, _20_, _19_, _18_, _17_, _16_, _15_, _14_, _13_, _12_, _10_, _09_, _08_, _07_, _06_, _05_, _04_, _03_, _02_, _01_, _35_, _34_, _33_, _32_, _31_, _30_, _22_, _11_, _00_ };
-  assign p36 = { _29_, _28_, _27_, _26_, _25_, _24_, _23_, _21_, _20_, _19_, _18_, _17_, _16_, _15_, _14_, _13_, _12_, _10_, _09_, _08_, _07_, _06_, _05_, _04_, _03_, _02_, _01_, _35_, _34_, _33_, _32_, _31_, _30_, _22_, _11_, _00_ };
-  assign \port$184$0  = _00_;
-  assign \port$184$1  = _11_;
-  assign \port$184$2  = _22_;
-  assign \port$184$3  = _30_;
-  assign \port$184$4  = _31_;
-  assign \port$184$5  = _32_;
-  assign \port$184$6  = _33_;
-  assign \port$184$7  = _34_;
-  assign \port$184$8  = _35_;
-  assign \port$184$9  = _01_;
-  assign \port$184$10  = _02_;
-  assign \port$184$11  = _03_;
-  assign \port$184$12  = _04_;
-  assign \port$184$13  = _05_;
-  assign \port$184$14  = _06_;
-  assign \port$184$15  = _07_;
-  assign \port$184$16  = _08_;
-  assign \port$184$17  = _09_;
-  assign \port$184$18  = _10_;
-  assign \port$184$19  = _12_;
-  assign \port$184$20  = _13_;
-  assign \port$184$21  = _14_;
-  assign \port$184$22  = _15_;
-  assign \port$184$23  = _16_;
-  assign \port$184$24  = _17_;
-  assign \port$184$25  = _18_;
-  assign \port$184$26  = _19_;
-  assign \port$184$27  = _20_;
-  assign \port$184$28  = _21_;
-  assign \port$184$29  = _23_;
-  assign \port$184$30  = _24_;
-  assign \port$184$31  = _25_;
-  assign \port$184$32  = _26_;
-  assign \port$184$33  = _27_;
+  assign p36[33:0] = { \port$184$33 , \port$184$32 , \port$184$31 , \port$184$30 , \port$184$29 , \port$184$28 , \port$184$27 , \port$184$26 , \port$184$25 , \port$184$24 , \port$184$23 , \port$184$22 , \port$184$21 , \port$184$20 , \port$184$19 , \port$184$18 , \port$184$17 , \port$184$16 , \port$184$15 , \port$184$14 , \port$184$13 , \port$184$12 , \port$184$11 , \port$184$10 , \port$184$9 , \port$184$8 , \port$184$7 , \port$184$6 , \port$184$5 , \port$184$4 , \port$184$3 , \port$184$2 , \port$184$1 , \port$184$0  };
 endmodule

@@ -6,18 +6,6 @@ module hwq_top(s_act_tvalid, s_wgt_tdata, s_wgt_tvalid, s_param_tdata, s_param_t
   input clk;
   wire clk;
   wire [64:0] m_out__payload;
-  wire [63:0] \m_out__payload.data ;
-  wire [7:0] \m_out__payload.data[0] ;
-  wire [7:0] \m_out__payload.data[1] ;
-  wire [7:0] \m_out__payload.data[2] ;
-  wire [7:0] \m_out__payload.data[3] ;
-  wire [7:0] \m_out__payload.data[4] ;
-  wire [7:0] \m_out__payload.data[5] ;
-  wire [7:0] \m_out__payload.data[6] ;
-  wire [7:0] \m_out__payload.data[7] ;
-  wire \m_out__payload.last ;
-  wire m_out__ready;
-  wire m_out__valid;
   output [63:0] m_out_tdata;
   wire [63:0] m_out_tdata;
   output m_out_tlast;
@@ -28,43 +16,18 @@ module hwq_top(s_act_tvalid, s_wgt_tdata, s_wgt_tvalid, s_param_tdata, s_param_t
   wire m_out_tvalid;
   input rst;
   wire rst;
-  wire [63:0] s_act__payload;
-  wire [7:0] \s_act__payload[0] ;
-  wire [7:0] \s_act__payload[1] ;
-  wire [7:0] \s_act__payload[2] ;
-  wire [7:0] \s_act__payload[3] ;
-  wire [7:0] \s_act__payload[4] ;
-  wire [7:0] \s_act__payload[5] ;
-  wire [7:0] \s_act__payload[6] ;
-  wire [7:0] \s_act__payload[7] ;
-  wire s_act__ready;
-  wire s_act__valid;
   input [63:0] s_act_tdata;
   wire [63:0] s_act_tdata;
   output s_act_tready;
   wire s_act_tready;
   input s_act_tvalid;
   wire s_act_tvalid;
-  wire [71:0] s_param__payload;
-  wire s_param__ready;
-  wire s_param__valid;
   input [71:0] s_param_tdata;
   wire [71:0] s_param_tdata;
   output s_param_tready;
   wire s_param_tready;
   input s_param_tvalid;
   wire s_param_tvalid;
-  wire [63:0] s_wgt__payload;
-  wire [7:0] \s_wgt__payload[0] ;
-  wire [7:0] \s_wgt__payload[1] ;
-  wire [7:0] \s_wgt__payload[2] ;
-  wire [7:0] \s_wgt__payload[3] ;
-  wire [7:0] \s_wgt__payload[4] ;
-  wire [7:0] \s_wgt__payload[5] ;
-  wire [7:0] \s_wgt__payload[6] ;
-  wire [7:0] \s_wgt__payload[7] ;
-  wire s_wgt__ready;
-  wire s_wgt__valid;
   input [63:0] s_wgt_tdata;
   wire [63:0] s_wgt_tdata;
   output s_wgt_tready;
@@ -86,729 +49,292 @@ module hwq_top(s_act_tvalid, s_wgt_tdata, s_wgt_tvalid, s_param_tdata, s_param_t
     .s_wgt__valid(s_wgt_tvalid),
     .take(s_act_tready)
   );
-  assign s_act__payload = s_act_tdata;
-  assign s_act__valid = s_act_tvalid;
-  assign s_act__ready = s_act_tready;
-  assign s_wgt__payload = s_wgt_tdata;
-  assign s_wgt__valid = s_wgt_tvalid;
-  assign s_wgt__ready = s_act_tready;
-  assign s_param__payload = s_param_tdata;
-  assign s_param__valid = s_param_tvalid;
-  assign s_param__ready = s_param_tready;
-  assign m_out__valid = m_out_tvalid;
-  assign m_out__ready = m_out_tready;
-  assign s_wgt_tready = s_act_tready;
-  assign m_out_tdata = m_out__payload[63:0];
   assign m_out_tlast = m_out__payload[64];
-  assign \s_act__payload[0]  = s_act_tdata[7:0];
-  assign \s_act__payload[1]  = s_act_tdata[15:8];
-  assign \s_act__payload[2]  = s_act_tdata[23:16];
-  assign \s_act__payload[3]  = s_act_tdata[31:24];
-  assign \s_act__payload[4]  = s_act_tdata[39:32];
-  assign \s_act__payload[5]  = s_act_tdata[47:40];
-  assign \s_act__payload[6]  = s_act_tdata[55:48];
-  assign \s_act__payload[7]  = s_act_tdata[63:56];
-  assign \s_wgt__payload[0]  = s_wgt_tdata[7:0];
-  assign \s_wgt__payload[1]  = s_wgt_tdata[15:8];
-  assign \s_wgt__payload[2]  = s_wgt_tdata[23:16];
-  assign \s_wgt__payload[3]  = s_wgt_tdata[31:24];
-  assign \s_wgt__payload[4]  = s_wgt_tdata[39:32];
-  assign \s_wgt__payload[5]  = s_wgt_tdata[47:40];
-  assign \s_wgt__payload[6]  = s_wgt_tdata[55:48];
-  assign \s_wgt__payload[7]  = s_wgt_tdata[63:56];
-  assign \m_out__payload.data  = m_out__payload[63:0];
-  assign \m_out__payload.data[0]  = m_out__payload[7:0];
-  assign \m_out__payload.data[1]  = m_out__payload[15:8];
-  assign \m_out__payload.data[2]  = m_out__payload[23:16];
-  assign \m_out__payload.data[3]  = m_out__payload[31:24];
-  assign \m_out__payload.data[4]  = m_out__payload[39:32];
-  assign \m_out__payload.data[5]  = m_out__payload[47:40];
-  assign \m_out__payload.data[6]  = m_out__payload[55:48];
-  assign \m_out__payload.data[7]  = m_out__payload[63:56];
-  assign \m_out__payload.last  = m_out__payload[64];
+  assign m_out_tdata = m_out__payload[63:0];
+  assign s_wgt_tready = s_act_tready;
 endmodule
 
 (* generator = "Amaranth" *)
 module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_en, clk, rst, take, m_out__valid, m_out__payload, s_param__ready, i_a);
-  wire [5:0] _0000_;
-  wire _0001_;
-  wire [51:0] _0002_;
-  wire [25:0] _0003_;
-  wire _0004_;
-  wire [3:0] _0005_;
-  wire [3:0] _0006_;
-  wire _0007_;
-  wire _0008_;
-  wire _0009_;
-  wire [1:0] _0010_;
-  wire _0011_;
-  wire _0012_;
-  wire _0013_;
-  wire [4:0] _0014_;
-  wire _0015_;
-  wire [15:0] _0016_;
-  wire [15:0] _0017_;
-  wire [16:0] _0018_;
-  wire [15:0] _0019_;
-  wire [7:0] _0020_;
-  wire [7:0] _0021_;
-  wire [7:0] _0022_;
-  wire _0023_;
-  wire [15:0] _0024_;
-  wire [16:0] _0025_;
-  wire [16:0] _0026_;
-  wire [16:0] _0027_;
-  wire [9:0] _0028_;
-  wire _0029_;
-  wire _0030_;
-  wire _0031_;
-  wire [4:0] _0032_;
-  wire [7:0] _0033_;
-  wire _0034_;
-  wire [2:0] _0035_;
-  wire [15:0] _0036_;
-  wire _0037_;
-  wire [1:0] _0038_;
-  wire [30:0] _0039_;
-  wire [5:0] _0040_;
-  wire [4:0] _0041_;
-  wire [5:0] _0042_;
-  wire _0043_;
-  wire _0044_;
-  wire _0045_;
-  wire _0046_;
-  wire [6:0] _0047_;
-  wire [9:0] _0048_;
-  wire _0049_;
-  wire [16:0] _0050_;
-  wire [4:0] _0051_;
-  wire _0052_;
-  wire _0053_;
-  wire _0054_;
-  wire _0055_;
-  wire _0056_;
-  wire [2:0] _0057_;
-  wire [4:0] _0058_;
-  wire [2:0] _0059_;
-  wire [7:0] _0060_;
-  wire [7:0] _0061_;
-  wire [7:0] _0062_;
-  wire [16:0] _0063_;
-  wire _0064_;
-  wire _0065_;
-  wire _0066_;
-  wire _0067_;
-  wire _0068_;
-  wire _0069_;
-  wire [51:0] _0070_;
-  wire _0071_;
-  wire _0072_;
-  wire _0073_;
-  wire [25:0] _0074_;
-  wire [2:0] _0075_;
-  wire [7:0] _0076_;
-  wire [7:0] _0077_;
-  wire _0078_;
-  wire [7:0] _0079_;
-  wire [7:0] _0080_;
-  wire [7:0] _0081_;
-  wire [7:0] _0082_;
-  wire [7:0] _0083_;
-  wire [1:0] _0084_;
-  wire _0085_;
-  wire [17:0] _0086_;
-  wire _0087_;
-  wire [17:0] _0088_;
-  wire [18:0] _0089_;
-  wire _0090_;
-  wire _0091_;
-  wire _0092_;
-  wire _0093_;
-  wire _0094_;
-  wire _0095_;
-  wire _0096_;
-  wire _0097_;
-  wire _0098_;
-  wire _0099_;
-  wire [17:0] _0100_;
-  wire _0101_;
-  wire [5:0] _0102_;
-  wire _0103_;
-  wire _0104_;
-  wire [16:0] _0105_;
-  wire [16:0] _0106_;
-  wire [16:0] _0107_;
-  wire [16:0] _0108_;
-  wire _0109_;
-  wire [16:0] _0110_;
-  wire [16:0] _0111_;
-  wire _0112_;
-  wire [15:0] _0113_;
-  wire [16:0] _0114_;
-  wire _0115_;
-  wire [15:0] _0116_;
-  wire [16:0] _0117_;
-  wire _0118_;
-  wire _0119_;
-  wire _0120_;
-  wire [15:0] _0121_;
-  wire _0122_;
-  wire _0123_;
-  wire _0124_;
-  wire [16:0] _0125_;
-  wire _0126_;
-  wire [8:0] _0127_;
-  wire _0128_;
-  wire [5:0] _0129_;
-  wire [3:0] _0130_;
-  wire _0131_;
-  wire [1:0] _0132_;
-  wire _0133_;
-  wire [5:0] _0134_;
-  wire _0135_;
-  wire _0136_;
-  wire _0137_;
-  wire [7:0] _0138_;
-  wire _0139_;
-  wire _0140_;
-  wire _0141_;
-  wire _0142_;
-  wire _0143_;
-  wire _0144_;
-  wire [17:0] _0145_;
-  wire [5:0] _0146_;
-  wire _0147_;
-  wire [10:0] _0148_;
-  wire _0149_;
-  wire _0150_;
-  wire _0151_;
-  wire [8:0] _0152_;
-  wire _0153_;
-  wire [8:0] _0154_;
-  wire _0155_;
-  wire _0156_;
-  wire _0157_;
-  wire _0158_;
-  wire _0159_;
-  wire _0160_;
-  wire [3:0] _0161_;
-  wire _0162_;
-  wire [5:0] _0163_;
-  wire _0164_;
-  wire _0165_;
-  wire [3:0] _0166_;
-  wire _0167_;
-  wire _0168_;
-  wire _0169_;
-  wire _0170_;
-  wire _0171_;
-  wire _0172_;
-  wire [51:0] _0173_;
-  wire [51:0] _0174_;
-  wire [1:0] _0175_;
-  wire _0176_;
-  wire [7:0] _0177_;
-  wire _0178_;
-  wire [7:0] _0179_;
-  wire _0180_;
-  wire [7:0] _0181_;
-  wire _0182_;
-  wire [7:0] _0183_;
-  wire _0184_;
-  wire [7:0] _0185_;
-  wire _0186_;
-  wire [7:0] _0187_;
-  wire _0188_;
-  wire [7:0] _0189_;
-  wire _0190_;
-  wire [7:0] _0191_;
-  wire _0192_;
-  wire [7:0] _0193_;
-  wire _0194_;
-  wire [7:0] _0195_;
-  wire _0196_;
-  wire [7:0] _0197_;
-  wire _0198_;
-  wire [7:0] _0199_;
-  wire _0200_;
-  wire [7:0] _0201_;
-  wire _0202_;
-  wire [7:0] _0203_;
-  wire _0204_;
-  wire [7:0] _0205_;
-  wire _0206_;
-  wire [7:0] _0207_;
-  wire _0208_;
-  wire [7:0] _0209_;
-  wire _0210_;
-  wire [7:0] _0211_;
-  wire _0212_;
-  wire [7:0] _0213_;
-  wire _0214_;
-  wire [7:0] _0215_;
-  wire _0216_;
-  wire [7:0] _0217_;
-  wire _0218_;
-  wire [2:0] _0219_;
-  wire _0220_;
-  wire [2:0] _0221_;
-  wire _0222_;
-  wire [25:0] _0223_;
-  wire _0224_;
-  wire _0225_;
-  wire _0226_;
-  wire _0227_;
-  wire _0228_;
-  wire _0229_;
-  wire _0230_;
-  wire [51:0] _0231_;
-  wire _0232_;
-  wire _0233_;
-  wire _0234_;
-  wire _0235_;
-  wire _0236_;
-  wire _0237_;
-  wire _0238_;
-  wire _0239_;
-  wire _0240_;
-  wire _0241_;
-  wire _0242_;
-  wire _0243_;
-  wire _0244_;
-  wire _0245_;
-  wire _0246_;
-  wire _0247_;
-  wire _0248_;
-  wire _0249_;
-  wire _0250_;
-  wire _0251_;
-  wire _0252_;
-  wire _0253_;
-  wire _0254_;
-  wire _0255_;
-  wire _0256_;
-  wire _0257_;
-  wire _0258_;
-  wire _0259_;
-  wire _0260_;
-  wire _0261_;
-  wire _0262_;
-  wire [16:0] _0263_;
-  wire _0264_;
-  wire [16:0] _0265_;
-  wire _0266_;
-  wire [16:0] _0267_;
-  wire _0268_;
-  wire [16:0] _0269_;
-  wire _0270_;
-  wire [7:0] _0271_;
-  wire _0272_;
-  wire [7:0] _0273_;
-  wire _0274_;
-  wire [7:0] _0275_;
-  wire _0276_;
-  wire [7:0] _0277_;
-  wire _0278_;
-  wire [7:0] _0279_;
-  wire _0280_;
-  wire [7:0] _0281_;
-  wire _0282_;
-  wire [2:0] _0283_;
-  wire _0284_;
-  wire [2:0] _0285_;
-  wire _0286_;
-  wire [2:0] _0287_;
-  wire _0288_;
-  wire [2:0] _0289_;
-  wire _0290_;
-  wire [4:0] _0291_;
-  wire _0292_;
-  wire [4:0] _0293_;
-  wire _0294_;
-  wire [4:0] _0295_;
-  wire _0296_;
-  wire [4:0] _0297_;
-  wire _0298_;
-  wire [4:0] _0299_;
-  wire _0300_;
-  wire [4:0] _0301_;
-  wire _0302_;
-  wire [2:0] _0303_;
-  wire _0304_;
-  wire [2:0] _0305_;
-  wire _0306_;
-  wire [2:0] _0307_;
-  wire _0308_;
-  wire [2:0] _0309_;
-  wire _0310_;
-  wire [2:0] _0311_;
-  wire _0312_;
-  wire _0313_;
-  wire _0314_;
-  wire _0315_;
-  wire _0316_;
-  wire _0317_;
-  wire _0318_;
-  wire _0319_;
-  wire _0320_;
-  wire _0321_;
-  wire _0322_;
-  wire _0323_;
-  wire _0324_;
-  wire _0325_;
-  wire _0326_;
-  wire _0327_;
-  wire _0328_;
-  wire _0329_;
-  wire _0330_;
-  wire _0331_;
-  wire _0332_;
-  wire _0333_;
-  wire _0334_;
-  wire _0335_;
-  wire _0336_;
-  wire _0337_;
-  wire _0338_;
-  wire _0339_;
-  wire _0340_;
-  wire [4:0] _0341_;
-  wire _0342_;
-  wire [4:0] _0343_;
-  wire _0344_;
-  wire [4:0] _0345_;
-  wire _0346_;
-  wire [4:0] _0347_;
-  wire _0348_;
-  wire [4:0] _0349_;
-  wire _0350_;
-  wire [16:0] _0351_;
-  wire _0352_;
-  wire [16:0] _0353_;
-  wire _0354_;
-  wire [16:0] _0355_;
-  wire _0356_;
-  wire [16:0] _0357_;
-  wire _0358_;
-  wire [16:0] _0359_;
-  wire _0360_;
-  wire _0361_;
-  wire _0362_;
-  wire _0363_;
-  wire _0364_;
-  wire _0365_;
-  wire _0366_;
-  wire _0367_;
-  wire _0368_;
-  wire _0369_;
-  wire _0370_;
-  wire [9:0] _0371_;
-  wire _0372_;
-  wire [9:0] _0373_;
-  wire _0374_;
-  wire [9:0] _0375_;
-  wire _0376_;
-  wire [9:0] _0377_;
-  wire _0378_;
-  wire [6:0] _0379_;
-  wire _0380_;
-  wire [6:0] _0381_;
-  wire _0382_;
-  wire _0383_;
-  wire [6:0] _0384_;
-  wire _0385_;
-  wire _0386_;
-  wire _0387_;
-  wire _0388_;
-  wire _0389_;
-  wire _0390_;
-  wire _0391_;
-  wire _0392_;
-  wire _0393_;
-  wire _0394_;
-  wire _0395_;
-  wire _0396_;
-  wire _0397_;
-  wire _0398_;
-  wire _0399_;
-  wire _0400_;
-  wire _0401_;
-  wire _0402_;
-  wire _0403_;
-  wire _0404_;
-  wire _0405_;
-  wire _0406_;
-  wire _0407_;
-  wire _0408_;
-  wire _0409_;
-  wire _0410_;
-  wire _0411_;
-  wire _0412_;
-  wire _0413_;
-  wire _0414_;
-  wire _0415_;
-  wire _0416_;
-  wire _0417_;
-  wire _0418_;
-  wire _0419_;
-  wire _0420_;
-  wire [5:0] _0421_;
-  wire _0422_;
-  wire [5:0] _0423_;
-  wire _0424_;
-  wire [5:0] _0425_;
-  wire _0426_;
-  wire [5:0] _0427_;
-  wire _0428_;
-  wire [4:0] _0429_;
-  wire _0430_;
-  wire [4:0] _0431_;
-  wire _0432_;
-  wire [4:0] _0433_;
-  wire _0434_;
-  wire [4:0] _0435_;
-  wire _0436_;
-  wire [5:0] _0437_;
-  wire _0438_;
-  wire [5:0] _0439_;
-  wire _0440_;
-  wire [5:0] _0441_;
-  wire _0442_;
-  wire [5:0] _0443_;
-  wire _0444_;
-  wire [30:0] _0445_;
-  wire _0446_;
-  wire [30:0] _0447_;
-  wire _0448_;
-  wire [30:0] _0449_;
-  wire _0450_;
-  wire [30:0] _0451_;
-  wire _0452_;
-  wire [1:0] _0453_;
-  wire _0454_;
-  wire [1:0] _0455_;
-  wire _0456_;
-  wire [1:0] _0457_;
-  wire _0458_;
-  wire _0459_;
-  wire [1:0] _0460_;
-  wire _0461_;
-  wire [1:0] _0462_;
-  wire _0463_;
-  wire _0464_;
-  wire [1:0] _0465_;
-  wire _0466_;
-  wire _0467_;
-  wire [1:0] _0468_;
-  wire _0469_;
-  wire _0470_;
-  wire _0471_;
-  wire _0472_;
-  wire _0473_;
-  wire _0474_;
-  wire _0475_;
-  wire _0476_;
-  wire _0477_;
-  wire _0478_;
-  wire [15:0] _0479_;
-  wire _0480_;
-  wire [15:0] _0481_;
-  wire _0482_;
-  wire [15:0] _0483_;
-  wire _0484_;
-  wire _0485_;
-  wire [15:0] _0486_;
-  wire _0487_;
-  wire [2:0] _0488_;
-  wire _0489_;
-  wire [2:0] _0490_;
-  wire _0491_;
-  wire [2:0] _0492_;
-  wire _0493_;
-  wire [2:0] _0494_;
-  wire _0495_;
-  wire [2:0] _0496_;
-  wire _0497_;
-  wire _0498_;
-  wire [2:0] _0499_;
-  wire _0500_;
-  wire [7:0] _0501_;
-  wire _0502_;
-  wire [7:0] _0503_;
-  wire _0504_;
-  wire [7:0] _0505_;
-  wire _0506_;
-  wire [7:0] _0507_;
-  wire _0508_;
-  wire _0509_;
-  wire [7:0] _0510_;
-  wire _0511_;
-  wire [4:0] _0512_;
-  wire _0513_;
-  wire [4:0] _0514_;
-  wire _0515_;
-  wire [4:0] _0516_;
-  wire _0517_;
-  wire [4:0] _0518_;
-  wire _0519_;
-  wire [4:0] _0520_;
-  wire _0521_;
-  wire _0522_;
-  wire [4:0] _0523_;
-  wire _0524_;
-  wire _0525_;
-  wire _0526_;
-  wire _0527_;
-  wire _0528_;
-  wire _0529_;
-  wire _0530_;
-  wire _0531_;
-  wire _0532_;
-  wire _0533_;
-  wire _0534_;
-  wire _0535_;
-  wire _0536_;
-  wire _0537_;
-  wire _0538_;
-  wire _0539_;
-  wire _0540_;
-  wire _0541_;
-  wire _0542_;
-  wire _0543_;
-  wire _0544_;
-  wire _0545_;
-  wire _0546_;
-  wire _0547_;
-  wire [9:0] _0548_;
-  wire _0549_;
-  wire [9:0] _0550_;
-  wire _0551_;
-  wire [9:0] _0552_;
-  wire _0553_;
-  wire [16:0] _0554_;
-  wire _0555_;
-  wire [16:0] _0556_;
-  wire _0557_;
-  wire [16:0] _0558_;
-  wire _0559_;
-  wire [16:0] _0560_;
-  wire _0561_;
-  wire [16:0] _0562_;
-  wire _0563_;
-  wire [16:0] _0564_;
-  wire _0565_;
-  wire [16:0] _0566_;
-  wire _0567_;
-  wire [16:0] _0568_;
-  wire _0569_;
-  wire [16:0] _0570_;
-  wire _0571_;
-  wire [15:0] _0572_;
-  wire _0573_;
-  wire [15:0] _0574_;
-  wire _0575_;
-  wire [15:0] _0576_;
-  wire _0577_;
-  wire [7:0] _0578_;
-  wire _0579_;
-  wire [7:0] _0580_;
-  wire _0581_;
-  wire [7:0] _0582_;
-  wire _0583_;
-  wire [7:0] _0584_;
-  wire _0585_;
-  wire [7:0] _0586_;
-  wire _0587_;
-  wire [7:0] _0588_;
-  wire _0589_;
-  wire [7:0] _0590_;
-  wire _0591_;
-  wire [7:0] _0592_;
-  wire _0593_;
-  wire [7:0] _0594_;
-  wire _0595_;
-  wire [15:0] _0596_;
-  wire _0597_;
-  wire [15:0] _0598_;
-  wire _0599_;
-  wire [15:0] _0600_;
-  wire _0601_;
-  wire [16:0] _0602_;
-  wire _0603_;
-  wire [16:0] _0604_;
-  wire _0605_;
-  wire [16:0] _0606_;
-  wire _0607_;
-  wire [15:0] _0608_;
-  wire _0609_;
-  wire [15:0] _0610_;
-  wire _0611_;
-  wire [15:0] _0612_;
-  wire _0613_;
-  wire [15:0] _0614_;
-  wire _0615_;
-  wire [15:0] _0616_;
-  wire _0617_;
-  wire [15:0] _0618_;
-  wire _0619_;
-  wire _0620_;
-  wire _0621_;
-  wire _0622_;
-  wire _0623_;
-  wire [4:0] _0624_;
-  wire _0625_;
-  wire [4:0] _0626_;
-  wire _0627_;
-  wire _0628_;
-  wire _0629_;
-  wire _0630_;
-  wire _0631_;
-  wire [7:0] _0632_;
-  wire _0633_;
-  wire [7:0] _0634_;
-  wire _0635_;
-  wire [7:0] _0636_;
-  wire _0637_;
-  wire [7:0] _0638_;
-  wire _0639_;
-  wire _0640_;
-  wire _0641_;
-  wire _0642_;
-  wire _0643_;
-  wire _0644_;
-  wire _0645_;
-  wire _0646_;
-  wire _0647_;
-  wire [5:0] _0648_;
-  wire _0649_;
-  wire [30:0] _0650_;
-  wire _0651_;
-  wire [31:0] _0652_;
-  wire _0653_;
-  wire _0654_;
-  wire _0655_;
-  wire _0656_;
-  wire _0657_;
-  wire _0658_;
+  wire _000_;
+  wire _003_;
+  wire _006_;
+  wire _007_;
+  wire _008_;
+  wire _010_;
+  wire _011_;
+  wire _012_;
+  wire _013_;
+  wire _014_;
+  wire _015_;
+  wire _017_;
+  wire _019_;
+  wire _023_;
+  wire _024_;
+  wire [17:0] _025_;
+  (* unused_bits = "5" *)
+  wire [5:0] _027_;
+  wire _028_;
+  wire _029_;
+  (* unused_bits = "16" *)
+  wire [16:0] _030_;
+  (* unused_bits = "16" *)
+  wire [16:0] _032_;
+  wire _033_;
+  wire _036_;
+  wire [15:0] _037_;
+  wire _039_;
+  wire _040_;
+  wire _041_;
+  wire [15:0] _042_;
+  wire _043_;
+  wire _044_;
+  (* unused_bits = "16" *)
+  wire [16:0] _045_;
+  (* unused_bits = "8" *)
+  wire [8:0] _046_;
+  wire _047_;
+  (* unused_bits = "5" *)
+  wire [5:0] _048_;
+  (* unused_bits = "3" *)
+  wire [3:0] _049_;
+  wire _050_;
+  (* unused_bits = "1" *)
+  wire [1:0] _051_;
+  wire _052_;
+  wire _054_;
+  wire _056_;
+  (* unused_bits = "7" *)
+  wire [7:0] _057_;
+  wire _058_;
+  wire _060_;
+  wire _061_;
+  wire _062_;
+  (* unused_bits = "17" *)
+  wire [17:0] _063_;
+  (* unused_bits = "5" *)
+  wire [5:0] _064_;
+  wire _065_;
+  (* unused_bits = "10" *)
+  wire [10:0] _066_;
+  wire _067_;
+  wire _068_;
+  wire _069_;
+  (* unused_bits = "8" *)
+  wire [8:0] _070_;
+  wire _071_;
+  (* unused_bits = "8" *)
+  wire [8:0] _072_;
+  wire _073_;
+  wire _074_;
+  wire _075_;
+  wire _076_;
+  wire _077_;
+  wire _078_;
+  (* unused_bits = "3" *)
+  wire [3:0] _079_;
+  (* unused_bits = "5" *)
+  wire [5:0] _081_;
+  wire _082_;
+  wire _083_;
+  (* unused_bits = "3" *)
+  wire [3:0] _084_;
+  wire _085_;
+  wire _086_;
+  wire _087_;
+  wire _088_;
+  wire _089_;
+  wire _093_;
+  wire _094_;
+  wire _095_;
+  wire _096_;
+  wire _097_;
+  wire _098_;
+  wire _099_;
+  wire _100_;
+  wire _101_;
+  wire _102_;
+  wire _103_;
+  wire _104_;
+  wire _105_;
+  wire _106_;
+  wire _107_;
+  wire _108_;
+  wire _109_;
+  wire _110_;
+  wire _111_;
+  wire _112_;
+  wire _113_;
+  wire _114_;
+  wire _115_;
+  wire _116_;
+  wire _117_;
+  wire _118_;
+  wire _119_;
+  wire _120_;
+  wire _121_;
+  wire _122_;
+  wire _123_;
+  wire _124_;
+  wire _125_;
+  wire _126_;
+  wire _127_;
+  wire _128_;
+  wire _129_;
+  wire _130_;
+  wire _131_;
+  wire _132_;
+  wire _133_;
+  wire _134_;
+  wire _135_;
+  wire _136_;
+  wire _137_;
+  wire _138_;
+  wire _139_;
+  wire _140_;
+  wire _141_;
+  wire _142_;
+  wire _143_;
+  wire _144_;
+  wire _145_;
+  wire _146_;
+  wire _147_;
+  wire _148_;
+  wire _149_;
+  wire _150_;
+  wire _151_;
+  wire _152_;
+  wire _153_;
+  wire _154_;
+  wire _155_;
+  wire _156_;
+  wire _157_;
+  wire _158_;
+  wire _159_;
+  wire _160_;
+  wire _161_;
+  wire _162_;
+  wire _163_;
+  wire _164_;
+  wire _165_;
+  wire _166_;
+  wire _167_;
+  wire _168_;
+  wire _169_;
+  wire _170_;
+  wire _171_;
+  wire _172_;
+  wire _173_;
+  wire _174_;
+  wire _175_;
+  wire _176_;
+  wire _177_;
+  wire _178_;
+  wire _179_;
+  wire _180_;
+  wire _181_;
+  wire [7:0] _182_;
+  wire _183_;
+  wire _184_;
+  wire _185_;
+  wire _186_;
+  wire _187_;
+  wire _188_;
+  wire _189_;
+  wire _190_;
+  wire _197_;
+  wire [16:0] _200_;
+  wire [4:0] _206_;
+  wire [2:0] _211_;
+  wire _215_;
+  wire _216_;
+  wire _218_;
+  wire _219_;
+  wire _226_;
+  wire _232_;
+  wire [6:0] _233_;
+  wire _234_;
+  wire _235_;
+  wire _237_;
+  wire _238_;
+  wire _239_;
+  wire _240_;
+  wire _241_;
+  wire _242_;
+  wire _243_;
+  wire _244_;
+  wire _245_;
+  wire _250_;
+  wire [1:0] _251_;
+  wire _253_;
+  wire [1:0] _254_;
+  wire _255_;
+  wire [1:0] _256_;
+  wire [1:0] _257_;
+  wire _258_;
+  wire [1:0] _259_;
+  wire _260_;
+  wire _261_;
+  wire _263_;
+  wire _264_;
+  wire _265_;
+  wire [15:0] _266_;
+  wire _268_;
+  wire [15:0] _269_;
+  wire _270_;
+  wire [2:0] _271_;
+  wire [2:0] _272_;
+  wire [2:0] _273_;
+  wire _275_;
+  wire [2:0] _276_;
+  wire _277_;
+  wire [7:0] _278_;
+  wire [7:0] _279_;
+  wire _281_;
+  wire [7:0] _282_;
+  wire _283_;
+  wire [4:0] _284_;
+  wire [4:0] _285_;
+  wire [4:0] _286_;
+  wire _288_;
+  wire [4:0] _289_;
+  wire _290_;
+  wire _291_;
+  wire _292_;
+  wire _294_;
+  wire _295_;
+  wire _296_;
+  wire _297_;
+  wire _298_;
+  wire _299_;
+  wire _300_;
+  wire _301_;
+  wire _302_;
+  wire _303_;
+  wire _304_;
+  wire _305_;
+  wire _306_;
+  wire _307_;
+  wire _308_;
+  wire [7:0] _311_;
+  wire [7:0] _312_;
+  wire [7:0] _313_;
+  wire _316_;
+  wire _317_;
+  wire _318_;
+  wire _319_;
+  wire _320_;
+  wire _321_;
+  wire _322_;
+  wire _323_;
   wire \$signal ;
   reg \$signal$107  = 1'h0;
   reg \$signal$108  = 1'h0;
-  reg [30:0] \$signal$112  = 31'h00000000;
   reg \$signal$125  = 1'h0;
-  (* init = 1'h0 *)
-  wire \$signal$60 ;
-  (* init = 8'h00 *)
-  wire [7:0] \$signal$66 ;
-  (* init = 8'h00 *)
-  wire [7:0] \$signal$68 ;
   reg [15:0] M_ = 16'h0000;
   reg acc_odd = 1'h0;
   reg [51:0] acc_pair = 52'h0000000000000;
-  (* init = 26'h0000000 *)
-  wire [25:0] acc_part;
-  wire [25:0] \acc_part[0] ;
   reg [7:0] act_max = 8'h00;
-  (* init = 8'h00 *)
-  wire [7:0] \act_max$70 ;
   reg [7:0] act_min = 8'h00;
   wire adv;
   reg at_k_last = 1'h0;
@@ -819,10 +345,6 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   wire block_end;
   reg [15:0] ch = 16'h0000;
   reg ch_last = 1'h0;
-  wire [71:0] chan;
-  wire [31:0] \chan.bias ;
-  wire [31:0] \chan.multiplier ;
-  wire [7:0] \chan.shift ;
   input clk;
   wire clk;
   reg compute = 1'h0;
@@ -834,9 +356,6 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   reg [4:0] dn = 5'h00;
   reg dn_last = 1'h0;
   reg drain_restart = 1'h0;
-  wire en;
-  wire \en$25 ;
-  wire enter;
   reg [6:0] flush = 7'h00;
   reg [16:0] fm0 = 17'h00000;
   reg [4:0] fn = 5'h00;
@@ -844,45 +363,14 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   reg [1:0] give_back = 2'h0;
   input [71:0] hdr;
   wire [71:0] hdr;
-  wire [7:0] \hdr.act_max ;
-  wire [7:0] \hdr.act_min ;
-  wire [15:0] \hdr.k ;
-  wire [15:0] \hdr.m ;
-  wire [15:0] \hdr.n ;
-  wire [7:0] \hdr.zero_point ;
-  wire header_taken;
   input [63:0] i_a;
   wire [63:0] i_a;
-  wire [7:0] \i_a[0] ;
-  wire [7:0] \i_a[1] ;
-  wire [7:0] \i_a[2] ;
-  wire [7:0] \i_a[3] ;
-  wire [7:0] \i_a[4] ;
-  wire [7:0] \i_a[5] ;
-  wire [7:0] \i_a[6] ;
-  wire [7:0] \i_a[7] ;
   reg [25:0] i_acc = 26'h0000000;
-  wire [25:0] \i_acc[0] ;
-  wire [31:0] i_bias;
-  wire [31:0] \i_bias[0] ;
   wire i_last;
   reg \i_last$61  = 1'h0;
-  wire [30:0] i_multiplier;
-  wire [30:0] \i_multiplier[0] ;
-  wire [5:0] i_shift;
-  wire [5:0] \i_shift[0] ;
-  wire i_valid;
   reg \i_valid$59  = 1'h0;
   input [63:0] i_w;
   wire [63:0] i_w;
-  wire [7:0] \i_w[0] ;
-  wire [7:0] \i_w[1] ;
-  wire [7:0] \i_w[2] ;
-  wire [7:0] \i_w[3] ;
-  wire [7:0] \i_w[4] ;
-  wire [7:0] \i_w[5] ;
-  wire [7:0] \i_w[6] ;
-  wire [7:0] \i_w[7] ;
   reg in_data = 1'h0;
   reg [15:0] k_last = 16'h0000;
   reg [16:0] k_pen = 17'h00000;
@@ -893,367 +381,245 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   reg [15:0] m_last = 16'h0000;
   output [64:0] m_out__payload;
   wire [64:0] m_out__payload;
-  wire [63:0] \m_out__payload.data ;
-  wire [7:0] \m_out__payload.data[0] ;
-  wire [7:0] \m_out__payload.data[1] ;
-  wire [7:0] \m_out__payload.data[2] ;
-  wire [7:0] \m_out__payload.data[3] ;
-  wire [7:0] \m_out__payload.data[4] ;
-  wire [7:0] \m_out__payload.data[5] ;
-  wire [7:0] \m_out__payload.data[6] ;
-  wire [7:0] \m_out__payload.data[7] ;
-  wire \m_out__payload.last ;
-  wire m_out__ready;
   output m_out__valid;
   wire m_out__valid;
   reg [16:0] m_wrap = 17'h00000;
-  reg [15:0] n_last = 16'h0000;
   reg [16:0] n_pen = 17'h00000;
-  reg [4:0] nb_last = 5'h00;
   reg nb_one = 1'h0;
   reg [5:0] nb_pen = 6'h00;
   wire [7:0] o_data;
   wire [207:0] \o_data$128 ;
-  wire [25:0] \o_data$128[0] ;
-  wire [25:0] \o_data$128[1] ;
-  wire [25:0] \o_data$128[2] ;
-  wire [25:0] \o_data$128[3] ;
-  wire [25:0] \o_data$128[4] ;
-  wire [25:0] \o_data$128[5] ;
-  wire [25:0] \o_data$128[6] ;
-  wire [25:0] \o_data$128[7] ;
-  wire [7:0] \o_data[0] ;
   wire o_last;
   wire o_valid;
   wire \o_valid$85 ;
   reg [2:0] ob = 3'h0;
-  wire [64:0] out_w;
-  wire [63:0] \out_w.data ;
-  wire [7:0] \out_w.data[0] ;
-  wire [7:0] \out_w.data[1] ;
-  wire [7:0] \out_w.data[2] ;
-  wire [7:0] \out_w.data[3] ;
-  wire [7:0] \out_w.data[4] ;
-  wire [7:0] \out_w.data[5] ;
-  wire [7:0] \out_w.data[6] ;
-  wire [7:0] \out_w.data[7] ;
-  wire \out_w.last ;
   reg [7:0] part0 = 8'h00;
-  wire [7:0] \part0[0] ;
   reg [7:0] part1 = 8'h00;
-  wire [7:0] \part1[0] ;
   reg [7:0] part2 = 8'h00;
-  wire [7:0] \part2[0] ;
   reg [7:0] part3 = 8'h00;
-  wire [7:0] \part3[0] ;
   reg [7:0] part4 = 8'h00;
-  wire [7:0] \part4[0] ;
   reg [7:0] part5 = 8'h00;
-  wire [7:0] \part5[0] ;
   reg [7:0] part6 = 8'h00;
-  wire [7:0] \part6[0] ;
   reg part_last = 1'h0;
-  reg [5:0] pt_shift = 6'h00;
-  (* init = 8'h00 *)
-  wire [7:0] r_addr;
   wire [68:0] r_data;
-  wire [64:0] \r_data$92 ;
   input r_en;
   wire r_en;
-  wire r_rdy;
   reg [7:0] ra = 8'h00;
   reg [7:0] ra_inc = 8'h00;
   wire [7:0] ra_next;
   reg [7:0] ra_row = 8'h00;
   reg [16:0] row = 17'h00000;
   wire row_end;
-  wire [16:0] row_next;
   reg row_valid = 1'h0;
-  wire row_valid_next;
-  (* init = 1'h0 *)
-  wire rq_last;
   input rst;
   wire rst;
-  wire [63:0] s_act__payload;
-  wire [7:0] \s_act__payload[0] ;
-  wire [7:0] \s_act__payload[1] ;
-  wire [7:0] \s_act__payload[2] ;
-  wire [7:0] \s_act__payload[3] ;
-  wire [7:0] \s_act__payload[4] ;
-  wire [7:0] \s_act__payload[5] ;
-  wire [7:0] \s_act__payload[6] ;
-  wire [7:0] \s_act__payload[7] ;
-  wire s_act__ready;
   input s_act__valid;
   wire s_act__valid;
-  wire [71:0] s_param__payload;
   output s_param__ready;
   wire s_param__ready;
   input s_param__valid;
   wire s_param__valid;
-  wire [63:0] s_wgt__payload;
-  wire [7:0] \s_wgt__payload[0] ;
-  wire [7:0] \s_wgt__payload[1] ;
-  wire [7:0] \s_wgt__payload[2] ;
-  wire [7:0] \s_wgt__payload[3] ;
-  wire [7:0] \s_wgt__payload[4] ;
-  wire [7:0] \s_wgt__payload[5] ;
-  wire [7:0] \s_wgt__payload[6] ;
-  wire [7:0] \s_wgt__payload[7] ;
-  wire s_wgt__ready;
   input s_wgt__valid;
   wire s_wgt__valid;
   output take;
   wire take;
-  reg [9:0] tile_last = 10'h000;
   reg [16:0] tile_pen = 17'h00000;
   reg [7:0] w_addr = 8'h00;
-  (* init = 8'h00 *)
-  wire [7:0] w_addr_q;
   reg [68:0] w_data = 69'h000000000000000000;
-  wire [64:0] \w_data$88 ;
-  (* init = 69'h000000000000000000 *)
-  wire [68:0] w_data_q;
   reg w_en = 1'h0;
   wire \w_en$84 ;
-  (* init = 1'h0 *)
-  wire w_en_q0;
-  wire w_lane0;
-  wire [68:0] w_word;
-  wire [31:0] \w_word.bias ;
-  wire [30:0] \w_word.multiplier ;
-  wire [5:0] \w_word.shift ;
   reg [7:0] wa = 8'h00;
   reg [2:0] wb = 3'h0;
   wire wrap;
   reg [7:0] zero_point = 8'h00;
-  assign _0000_ = credits + give_back;
-  assign _0087_ = s_act__valid & s_wgt__valid;
-  assign _0098_ = in_data & _0087_;
-  assign _0109_ = ~ at_k_last;
-  assign _0120_ = credit_ok | _0109_;
-  assign take = _0098_ & _0120_;
-  assign _0131_ = s_act__valid & s_wgt__valid;
-  assign _0142_ = in_data & _0131_;
-  assign _0153_ = _0142_ & credit_ok;
-  assign \$signal  = _0153_ & at_k_last;
-  assign _0164_ = ~ in_data;
-  assign _0001_ = s_act__valid & s_wgt__valid;
-  assign _0012_ = ~ at_k_last;
-  assign _0023_ = credit_ok | _0012_;
-  assign _0034_ = _0001_ & _0023_;
-  assign adv = _0164_ | _0034_;
-  assign _0045_ = compute & adv;
-  assign _0056_ = _0045_ & at_tile_last;
-  assign block_end = _0056_ & fn_last;
+  assign kept = credits + give_back;
+  assign _019_ = s_act__valid & s_wgt__valid;
+  assign _024_ = in_data & _019_;
+  assign _033_ = ~ at_k_last;
+  assign _041_ = credit_ok | _033_;
+  assign take = _024_ & _041_;
+  assign _050_ = s_act__valid & s_wgt__valid;
+  assign _060_ = in_data & _050_;
+  assign _071_ = _060_ & credit_ok;
+  assign \$signal  = _071_ & at_k_last;
+  assign _082_ = ~ in_data;
+  assign _000_ = s_act__valid & s_wgt__valid;
+  assign _010_ = ~ at_k_last;
+  assign _011_ = credit_ok | _010_;
+  assign _012_ = _000_ & _011_;
+  assign adv = _082_ | _012_;
+  assign _013_ = compute & adv;
+  assign _014_ = _013_ & at_tile_last;
+  assign block_end = _014_ & fn_last;
   assign i_last = take & at_k_last;
-  assign _0067_ = ! lane;
-  assign _0078_ = s_param__valid & _0067_;
+  assign _015_ = ! lane;
   assign row_end = o_valid & beat_last;
-  assign _0085_ = ~ dn_last;
-  assign wrap = d_last & _0085_;
-  assign _0086_ = row - 3'h7;
-  assign _0088_ = row + 1'h1;
-  assign _0089_ = wrap ? { _0086_[17], _0086_ } : { 1'h0, _0088_ };
-  assign _0090_ = row < m_wrap;
-  assign _0091_ = row < m_last;
-  assign row_valid_next = wrap ? _0090_ : _0091_;
-  assign _0092_ = ~ beat_last;
-  assign _0093_ = ~ d_last;
-  assign _0094_ = ob == 3'h7;
-  assign \w_en$84  = \o_valid$85  & _0094_;
-  assign _0095_ = ! ctrl_state;
-  assign _0096_ = ctrl_state == 1'h1;
-  assign _0097_ = ctrl_state == 2'h2;
-  assign _0099_ = ctrl_state == 2'h3;
-  assign _0100_ = fm0 + 4'h8;
-  assign _0101_ = _0100_ >= M_;
-  assign _0102_ = _0000_[4:0] - 4'h8;
-  assign _0103_ = _0000_[4:0] >= 5'h10;
-  assign _0104_ = _0000_[4:0] >= 4'h8;
-  assign _0105_ = hdr[15:0] - 1'h1;
-  assign _0106_ = hdr[15:0] + 3'h7;
-  assign _0107_ = hdr[31:16] - 1'h1;
-  assign _0108_ = hdr[47:32] - 1'h1;
-  assign _0110_ = hdr[47:32] - 2'h2;
-  assign _0111_ = hdr[31:16] - 2'h2;
-  assign _0112_ = hdr[47:32] > 7'h47;
-  assign _0113_ = _0112_ ? hdr[47:32] : 16'h0047;
-  assign _0114_ = _0113_ - 2'h2;
-  assign _0115_ = hdr[47:32] > 7'h47;
-  assign _0116_ = _0115_ ? hdr[47:32] : 16'h0047;
-  assign _0117_ = _0116_ - 1'h1;
-  assign _0118_ = hdr[47:32] == 1'h1;
-  assign _0119_ = hdr[47:32] > 7'h47;
-  assign _0121_ = _0119_ ? hdr[47:32] : 16'h0047;
-  assign _0122_ = _0121_ == 1'h1;
-  assign _0123_ = hdr[31:16] == 1'h1;
-  assign _0124_ = ! ch;
-  assign _0125_ = ch + 1'h1;
-  assign _0126_ = ! lane;
-  assign _0127_ = wa + 1'h1;
-  assign _0128_ = wb == 3'h7;
-  assign _0129_ = blk + 1'h1;
-  assign _0130_ = wb + 1'h1;
-  assign _0132_ = lane + 1'h1;
-  assign _0133_ = ch == n_pen;
-  assign _0134_ = blk - 1'h1;
-  assign _0135_ = ! blk;
-  assign _0136_ = ! blk;
-  assign _0137_ = block_end & last_mblock;
-  assign _0138_ = flush - 1'h1;
-  assign _0139_ = ! flush;
-  assign _0140_ = ~ compute;
-  assign _0141_ = ! blk;
-  assign _0143_ = fn_last & last_mblock;
-  assign _0144_ = ~ _0143_;
-  assign _0145_ = fm0 + 4'h8;
-  assign _0146_ = fn + 1'h1;
-  assign _0147_ = fn == nb_pen;
-  assign _0148_ = kk + 1'h1;
-  assign _0149_ = kk == k_pen;
-  assign _0150_ = kk == tile_pen;
-  assign _0151_ = kk == k_last;
-  assign _0152_ = ra_next + 1'h1;
-  assign _0154_ = ra_next - 3'h7;
-  assign _0155_ = ~ drain_restart;
-  assign _0156_ = _0155_ & o_valid;
-  assign _0157_ = ~ beat_last;
-  assign _0158_ = _0156_ & _0157_;
-  assign _0159_ = ~ drain_restart;
-  assign _0160_ = _0159_ & row_end;
-  assign _0161_ = beat + 1'h1;
-  assign _0162_ = beat == 3'h6;
-  assign _0163_ = dn + 1'h1;
-  assign _0165_ = dn == nb_pen;
-  assign _0166_ = d + 1'h1;
-  assign _0167_ = d == 3'h6;
-  assign _0168_ = o_valid & row_valid;
-  assign _0169_ = row_end & row_valid;
-  assign _0170_ = row == m_last;
-  assign _0171_ = _0169_ & _0170_;
-  assign _0172_ = _0171_ & dn_last;
-  assign _0173_ = beat[1] ? \o_data$128 [207:156] : \o_data$128 [155:104];
-  assign _0174_ = beat[1] ? \o_data$128 [103:52] : \o_data$128 [51:0];
-  assign _0002_ = beat[2] ? _0173_ : _0174_;
-  assign _0003_ = acc_odd ? acc_pair[51:26] : acc_pair[25:0];
-  assign _0004_ = ob == 3'h7;
-  assign _0005_ = ob + 1'h1;
-  assign _0006_ = _0004_ ? 4'h0 : _0005_;
-  assign _0007_ = r_en & m_out__valid;
-  assign _0008_ = ~ row_valid;
-  assign _0009_ = row_end & _0008_;
-  assign _0010_ = _0007_ + _0009_;
-  assign _0175_ = _0176_ ? 2'h0 : _0010_;
-  assign _0177_ = _0178_ ? o_data : part6;
-  assign _0178_ = ob == 3'h6;
-  assign _0179_ = _0180_ ? _0177_ : part6;
-  assign _0181_ = _0182_ ? 8'h00 : _0179_;
-  assign _0183_ = _0184_ ? o_data : part5;
-  assign _0184_ = ob == 3'h5;
-  assign _0185_ = _0186_ ? _0183_ : part5;
-  assign _0187_ = _0188_ ? 8'h00 : _0185_;
-  assign _0189_ = _0190_ ? o_data : part4;
-  assign _0190_ = ob == 3'h4;
-  assign _0191_ = _0192_ ? _0189_ : part4;
-  assign _0193_ = _0194_ ? 8'h00 : _0191_;
-  assign _0195_ = _0196_ ? o_data : part3;
-  assign _0196_ = ob == 3'h3;
-  assign _0197_ = _0198_ ? _0195_ : part3;
-  assign _0199_ = _0200_ ? 8'h00 : _0197_;
-  assign _0201_ = _0202_ ? o_data : part2;
-  assign _0202_ = ob == 3'h2;
-  assign _0203_ = _0204_ ? _0201_ : part2;
-  assign _0205_ = _0206_ ? 8'h00 : _0203_;
-  assign _0207_ = _0208_ ? o_data : part1;
-  assign _0208_ = ob == 3'h1;
-  assign _0209_ = _0210_ ? _0207_ : part1;
-  assign _0211_ = _0212_ ? 8'h00 : _0209_;
-  assign _0213_ = _0214_ ? o_data : part0;
-  assign _0214_ = ! ob;
-  assign _0215_ = _0216_ ? _0213_ : part0;
-  assign _0217_ = _0218_ ? 8'h00 : _0215_;
-  assign _0219_ = _0220_ ? _0006_[2:0] : ob;
-  assign _0221_ = _0222_ ? 3'h0 : _0219_;
-  assign _0223_ = _0224_ ? _0003_ : i_acc;
-  assign _0225_ = _0226_ ? 1'h0 : part_last;
-  assign _0227_ = _0228_ ? 1'h0 : \$signal$125 ;
-  assign _0229_ = _0230_ ? beat[0] : acc_odd;
-  assign _0231_ = _0232_ ? _0002_ : acc_pair;
-  assign _0233_ = _0234_ ? 1'h0 : _0172_;
-  assign _0235_ = _0236_ ? 1'h0 : _0168_;
-  assign _0237_ = _0238_ ? 1'h0 : d_last;
-  assign _0239_ = _0240_ ? (* full_case = 32'd1 *) 1'h0 : _0167_;
-  assign _0241_ = _0242_ ? _0239_ : _0237_;
-  assign _0243_ = _0244_ ? _0237_ : _0241_;
-  assign _0245_ = _0246_ ? 1'h0 : _0243_;
-  assign _0247_ = _0248_ ? 1'h0 : beat_last;
-  assign _0249_ = _0250_ ? 1'h0 : _0247_;
-  assign _0251_ = _0252_ ? _0162_ : _0249_;
-  assign _0253_ = _0254_ ? 1'h0 : _0251_;
-  assign _0255_ = _0256_ ? 1'h1 : row_valid;
-  assign _0257_ = _0258_ ? row_valid_next : _0255_;
-  assign _0259_ = _0260_ ? _0255_ : _0257_;
-  assign _0261_ = _0262_ ? 1'h0 : _0259_;
-  assign _0263_ = _0264_ ? 17'h00000 : row;
-  assign _0265_ = _0266_ ? _0089_[16:0] : _0263_;
-  assign _0267_ = _0268_ ? _0263_ : _0265_;
-  assign _0269_ = _0270_ ? 17'h00000 : _0267_;
-  assign _0271_ = _0272_ ? (* full_case = 32'd1 *) 8'h00 : _0154_[7:0];
-  assign _0273_ = _0274_ ? 8'h00 : _0271_;
-  assign _0275_ = _0276_ ? (* full_case = 32'd1 *) 8'h01 : _0152_[7:0];
-  assign _0277_ = _0278_ ? 8'h00 : _0275_;
-  assign _0279_ = _0280_ ? (* full_case = 32'd1 *) 8'h00 : ra_next;
-  assign _0281_ = _0282_ ? 8'h00 : _0279_;
-  assign _0283_ = _0284_ ? 3'h0 : beat;
-  assign _0285_ = _0286_ ? 3'h0 : _0283_;
-  assign _0287_ = _0288_ ? _0161_[2:0] : _0285_;
-  assign _0289_ = _0290_ ? 3'h0 : _0287_;
-  assign _0291_ = _0292_ ? 5'h00 : dn;
-  assign _0293_ = _0294_ ? (* full_case = 32'd1 *) 5'h00 : _0163_[4:0];
-  assign _0295_ = _0296_ ? _0293_ : _0291_;
-  assign _0297_ = _0298_ ? _0295_ : _0291_;
-  assign _0299_ = _0300_ ? _0291_ : _0297_;
-  assign _0301_ = _0302_ ? 5'h00 : _0299_;
-  assign _0303_ = _0304_ ? 3'h0 : d;
-  assign _0305_ = _0306_ ? (* full_case = 32'd1 *) 3'h0 : _0166_[2:0];
-  assign _0307_ = _0308_ ? _0305_ : _0303_;
-  assign _0309_ = _0310_ ? _0303_ : _0307_;
-  assign _0311_ = _0312_ ? 3'h0 : _0309_;
-  assign _0313_ = _0314_ ? 1'h0 : header_taken;
-  assign _0315_ = _0316_ ? (* full_case = 32'd1 *) \$signal$108  : _0150_;
-  assign _0317_ = _0318_ ? _0315_ : at_tile_last;
-  assign _0319_ = compute ? _0317_ : \$signal$108 ;
-  assign _0321_ = _0322_ ? 1'h0 : _0319_;
-  assign _0323_ = _0324_ ? (* full_case = 32'd1 *) \$signal$107  : _0149_;
-  assign _0325_ = _0326_ ? _0323_ : at_k_last;
-  assign _0327_ = compute ? _0325_ : \$signal$107 ;
-  assign _0329_ = _0330_ ? 1'h0 : _0327_;
-  assign _0331_ = _0332_ ? (* full_case = 32'd1 *) nb_one : _0147_;
-  assign _0333_ = _0334_ ? _0331_ : fn_last;
-  assign _0335_ = _0336_ ? _0333_ : fn_last;
-  assign _0337_ = compute ? _0335_ : _0141_;
-  assign _0339_ = _0340_ ? 1'h0 : _0337_;
-  assign _0341_ = _0342_ ? (* full_case = 32'd1 *) 5'h00 : _0146_[4:0];
-  assign _0343_ = _0344_ ? _0341_ : fn;
-  assign _0345_ = _0346_ ? _0343_ : fn;
-  assign _0347_ = compute ? _0345_ : 5'h00;
-  assign _0349_ = _0350_ ? 5'h00 : _0347_;
-  assign _0351_ = _0352_ ? _0145_[16:0] : fm0;
-  assign _0353_ = _0354_ ? _0351_ : fm0;
-  assign _0355_ = _0356_ ? _0353_ : fm0;
-  assign _0357_ = compute ? _0355_ : 17'h00000;
-  assign _0359_ = _0360_ ? 17'h00000 : _0357_;
-  assign _0361_ = _0362_ ? 1'h0 : in_data;
-  assign _0363_ = _0364_ ? (* full_case = 32'd1 *) _0144_ : _0361_;
-  assign _0365_ = _0366_ ? _0363_ : in_data;
-  assign _0367_ = compute ? _0365_ : enter;
-  assign _0369_ = _0370_ ? 1'h0 : _0367_;
-  assign _0371_ = _0372_ ? (* full_case = 32'd1 *) 10'h000 : _0148_[9:0];
-  assign _0373_ = _0374_ ? _0371_ : kk;
-  assign _0375_ = compute ? _0373_ : 10'h000;
-  assign _0377_ = _0378_ ? 10'h000 : _0375_;
-  function [6:0] _0954_;
+  assign _017_ = ~ dn_last;
+  assign wrap = d_last & _017_;
+  assign _023_ = ob == 3'h7;
+  assign \w_en$84  = \o_valid$85  & _023_;
+  assign _025_ = fm0 + 4'h8;
+  assign _027_[4:0] = kept - 4'h8;
+  assign _028_ = kept >= 5'h10;
+  assign _029_ = kept >= 4'h8;
+  assign _030_[15:0] = hdr[15:0] - 1'h1;
+  assign _032_[15:0] = hdr[47:32] - 1'h1;
+  assign _036_ = hdr[47:32] > 7'h47;
+  assign _037_ = _036_ ? hdr[47:32] : 16'h0047;
+  assign _039_ = hdr[47:32] == 1'h1;
+  assign _040_ = hdr[47:32] > 7'h47;
+  assign _042_ = _040_ ? hdr[47:32] : 16'h0047;
+  assign _043_ = _042_ == 1'h1;
+  assign _044_ = hdr[31:16] == 1'h1;
+  assign _045_[15:0] = ch + 1'h1;
+  assign _046_[7:0] = wa + 1'h1;
+  assign _047_ = wb == 3'h7;
+  assign _048_[4:0] = blk + 1'h1;
+  assign _049_[2:0] = wb + 1'h1;
+  assign _051_[0] = lane + 1'h1;
+  assign _052_ = ch == n_pen;
+  assign _054_ = ! blk;
+  assign _056_ = block_end & last_mblock;
+  assign _057_[6:0] = flush - 1'h1;
+  assign _058_ = ! flush;
+  assign _061_ = fn_last & last_mblock;
+  assign _062_ = ~ _061_;
+  assign _063_[16:0] = fm0 + 4'h8;
+  assign _064_[4:0] = fn + 1'h1;
+  assign _065_ = fn == nb_pen;
+  assign _066_[9:0] = kk + 1'h1;
+  assign _067_ = kk == k_pen;
+  assign _068_ = kk == tile_pen;
+  assign _069_ = kk == k_last;
+  assign _070_[7:0] = ra_next + 1'h1;
+  assign _072_[7:0] = ra_next - 3'h7;
+  assign _073_ = ~ drain_restart;
+  assign _074_ = _073_ & o_valid;
+  assign _075_ = ~ beat_last;
+  assign _076_ = _074_ & _075_;
+  assign _077_ = ~ drain_restart;
+  assign _078_ = _077_ & row_end;
+  assign _079_[2:0] = beat + 1'h1;
+  assign _081_[4:0] = dn + 1'h1;
+  assign _083_ = dn == nb_pen;
+  assign _084_[2:0] = d + 1'h1;
+  assign _085_ = d == 3'h6;
+  assign _086_ = o_valid & row_valid;
+  assign _087_ = row_end & row_valid;
+  assign _088_ = row == m_last;
+  assign _089_ = _087_ & _088_;
+  assign _003_ = ob == 3'h7;
+  assign _006_ = r_en & m_out__valid;
+  assign _007_ = ~ row_valid;
+  assign _008_ = row_end & _007_;
+  assign _093_ = { _078_, _076_, drain_restart } != 1'h0;
+  assign _094_ = { _078_, _076_, drain_restart } != 1'h0;
+  assign _095_ = { compute, adv } != 2'h2;
+  assign _096_ = { compute, adv } != 2'h2;
+  assign _097_ = { compute, adv } != 2'h2;
+  assign _098_ = { at_tile_last, compute, adv } != 2'h3;
+  assign _099_ = { compute, adv } != 2'h2;
+  assign _100_ = { _069_, at_tile_last, compute, adv } != 2'h3;
+  assign _101_ = { _234_, _056_ } != 2'h2;
+  assign _102_ = { _234_, _232_ } != 1'h0;
+  assign _103_ = { _240_, s_param__valid } != 2'h2;
+  assign _104_ = { _240_, ch_last, s_param__valid } != 3'h5;
+  assign _105_ = { _237_, _056_ } != 2'h2;
+  assign _106_ = { _240_, _237_ } != 1'h0;
+  assign _107_ = { _258_, s_param__valid } != 2'h2;
+  assign _108_ = { _260_, s_param__valid } != 2'h2;
+  assign _109_ = { _258_, ch_last, s_param__valid } != 3'h5;
+  assign _110_ = { _255_, _056_ } != 2'h2;
+  assign _111_ = { _253_, _058_ } != 2'h2;
+  assign _112_ = { _260_, _258_, _255_, _253_ } != 1'h0;
+  assign _113_ = { _263_, s_param__valid } != 2'h2;
+  assign _114_ = { _265_, s_param__valid } != 2'h2;
+  assign _115_ = { _265_, _263_ } != 1'h0;
+  assign _116_ = { _268_, s_param__valid } != 2'h2;
+  assign _117_ = { _270_, s_param__valid } != 2'h2;
+  assign _118_ = { _270_, _268_ } != 1'h0;
+  assign _119_ = { _275_, s_param__valid } != 2'h2;
+  assign _120_ = { _277_, s_param__valid } != 2'h2;
+  assign _121_ = { _275_, lane, s_param__valid } != 3'h7;
+  assign _122_ = { _277_, _275_ } != 1'h0;
+  assign _123_ = { _281_, s_param__valid } != 2'h2;
+  assign _124_ = { _283_, s_param__valid } != 2'h2;
+  assign _125_ = { _281_, lane, s_param__valid } != 3'h7;
+  assign _126_ = { _283_, _281_ } != 1'h0;
+  assign _127_ = { _288_, s_param__valid } != 2'h2;
+  assign _128_ = { _290_, s_param__valid } != 2'h2;
+  assign _129_ = { _288_, _047_, lane, s_param__valid } != 4'h9;
+  assign _130_ = { _288_, lane, s_param__valid } != 3'h7;
+  assign _131_ = { _290_, _288_ } != 1'h0;
+  assign _132_ = { _294_, s_param__valid } != 2'h2;
+  assign _133_ = { _296_, s_param__valid } != 2'h2;
+  assign _134_ = { _296_, _294_ } != 1'h0;
+  assign _135_ = & { _183_, \o_valid$85  };
+  assign _136_ = & { _184_, \o_valid$85  };
+  assign _137_ = & { _185_, \o_valid$85  };
+  assign _138_ = & { _186_, \o_valid$85  };
+  assign _139_ = & { _187_, \o_valid$85  };
+  assign _140_ = & { _188_, \o_valid$85  };
+  assign _141_ = & { _189_, \o_valid$85  };
+  assign _142_ = & { _098_, _097_ };
+  assign _143_ = & { at_tile_last, adv };
+  assign _144_ = & { fn_last, at_tile_last, adv };
+  assign _145_ = & { _100_, _099_ };
+  assign _146_ = & { _102_, _101_ };
+  assign _147_ = & { _106_, _105_, _104_, _103_ };
+  assign _148_ = & { _241_, ch_last, s_param__valid };
+  assign _149_ = & { _250_, ch_last, s_param__valid };
+  assign _150_ = & { _112_, _111_, _110_, _109_, _108_, _107_ };
+  assign _151_ = & { _115_, _114_, _113_ };
+  assign _152_ = & { _118_, _117_, _116_ };
+  assign _153_ = & { _122_, _121_, _120_, _119_ };
+  assign _154_ = & { _126_, _125_, _124_, _123_ };
+  assign _155_ = & { _131_, _130_, _129_, _128_, _127_ };
+  assign _156_ = & { _134_, _133_, _132_ };
+  assign _157_ = & { _297_, s_param__valid };
+  assign _158_ = & { _298_, s_param__valid };
+  assign _159_ = & { _299_, s_param__valid };
+  assign _160_ = & { _300_, s_param__valid };
+  assign _161_ = & { _301_, s_param__valid };
+  assign _162_ = & { _302_, s_param__valid };
+  assign _163_ = & { _303_, s_param__valid };
+  assign _164_ = & { _304_, s_param__valid };
+  assign _165_ = & { _305_, s_param__valid };
+  assign _166_ = & { _306_, s_param__valid };
+  assign _167_ = & { _307_, s_param__valid };
+  assign _168_ = & { _308_, s_param__valid };
+  assign _177_ = ~ _321_;
+  assign _178_ = ~ compute;
+  assign _179_ = ~ compute;
+  assign _180_ = ~ compute;
+  assign _181_ = ~ _317_;
+  assign _169_ = | { drain_restart, rst };
+  assign _170_ = | { drain_restart, rst };
+  assign _171_ = | { drain_restart, rst };
+  assign _172_ = | { _177_, rst };
+  assign _173_ = | { _178_, rst };
+  assign _174_ = | { _179_, rst };
+  assign _175_ = | { _180_, rst };
+  assign _176_ = | { _181_, rst };
+  assign _183_ = ob == 3'h6;
+  assign _184_ = ob == 3'h5;
+  assign _185_ = ob == 3'h4;
+  assign _186_ = ob == 2'h3;
+  assign _187_ = ob == 2'h2;
+  assign _188_ = ob == 1'h1;
+  assign _189_ = ! ob;
+  assign _190_ = drain_restart ? 1'h0 : d_last;
+  assign _197_ = drain_restart ? 1'h1 : row_valid;
+  assign _200_ = drain_restart ? 17'h00000 : row;
+  assign _182_[0] = drain_restart ? (* full_case = 32'd1 *) 1'h1 : _070_[0];
+  assign _206_ = drain_restart ? 5'h00 : dn;
+  assign _211_ = drain_restart ? 3'h0 : d;
+  assign _215_ = at_tile_last ? (* full_case = 32'd1 *) \$signal$108  : _068_;
+  assign _216_ = adv ? _215_ : 1'hx;
+  assign _218_ = at_tile_last ? (* full_case = 32'd1 *) \$signal$107  : _067_;
+  assign _219_ = adv ? _218_ : 1'hx;
+  assign _226_ = _069_ ? 1'h0 : 1'hx;
+  function [6:0] _633_;
     input [6:0] a;
     input [13:0] b;
     input [1:0] s;
@@ -1261,75 +627,43 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
     (* parallel_case *)
     casez (s)
       2'b?1:
-        _0954_ = b[6:0];
+        _633_ = b[6:0];
       2'b1?:
-        _0954_ = b[13:7];
+        _633_ = b[13:7];
       default:
-        _0954_ = a;
+        _633_ = a;
     endcase
   endfunction
-  assign _0379_ = _0954_(flush, { _0381_, _0138_[6:0] }, { _0383_, _0380_ });
-  assign _0380_ = ctrl_state == (* full_case = 32'd1 *) 2'h3;
-  assign _0381_ = _0382_ ? 7'h65 : flush;
-  assign _0383_ = ctrl_state == (* full_case = 32'd1 *) 2'h2;
-  assign _0384_ = _0385_ ? 7'h00 : _0379_;
-  assign _0386_ = _0387_ ? 1'h0 : compute;
-  function [0:0] _0960_;
+  assign _232_ = ctrl_state == (* full_case = 32'd1 *) 2'h3;
+  assign _233_ = _056_ ? 7'h65 : 7'hxx;
+  assign _234_ = ctrl_state == (* full_case = 32'd1 *) 2'h2;
+  assign _235_ = _056_ ? 1'h0 : 1'hx;
+  function [0:0] _638_;
     input [0:0] a;
     input [1:0] b;
     input [1:0] s;
     (* parallel_case *)
     casez (s)
       2'b?1:
-        _0960_ = b[0:0];
+        _638_ = b[0:0];
       2'b1?:
-        _0960_ = b[1:1];
+        _638_ = b[1:1];
       default:
-        _0960_ = a;
+        _638_ = a;
     endcase
   endfunction
-  assign _0388_ = _0960_(compute, { _0392_, _0386_ }, { _0394_, _0389_ });
-  assign _0389_ = ctrl_state == 2'h2;
-  assign _0390_ = _0391_ ? 1'h1 : compute;
-  assign _0392_ = _0393_ ? _0390_ : compute;
-  assign _0394_ = ctrl_state == 2'h1;
-  assign _0395_ = _0396_ ? 1'h0 : _0388_;
-  assign _0397_ = _0398_ ? _0136_ : nb_one;
-  assign _0399_ = _0400_ ? _0397_ : nb_one;
-  assign _0401_ = _0402_ ? _0399_ : nb_one;
-  assign _0402_ = ctrl_state == 2'h1;
-  assign _0403_ = _0404_ ? 1'h0 : _0401_;
-  assign _0405_ = _0406_ ? _0135_ : dn_last;
-  assign _0407_ = _0408_ ? _0405_ : dn_last;
-  assign _0409_ = _0410_ ? _0407_ : dn_last;
-  assign _0410_ = ctrl_state == 2'h1;
-  assign _0411_ = _0412_ ? (* full_case = 32'd1 *) nb_one : _0165_;
-  assign _0413_ = _0414_ ? _0411_ : _0409_;
-  assign _0415_ = _0416_ ? _0413_ : _0409_;
-  assign _0417_ = _0418_ ? _0409_ : _0415_;
-  assign _0419_ = _0420_ ? 1'h0 : _0417_;
-  assign _0421_ = _0422_ ? _0134_ : nb_pen;
-  assign _0423_ = _0424_ ? _0421_ : nb_pen;
-  assign _0425_ = _0426_ ? _0423_ : nb_pen;
-  assign _0426_ = ctrl_state == 2'h1;
-  assign _0427_ = _0428_ ? 6'h00 : _0425_;
-  assign _0429_ = _0430_ ? blk : nb_last;
-  assign _0431_ = _0432_ ? _0429_ : nb_last;
-  assign _0433_ = _0434_ ? _0431_ : nb_last;
-  assign _0434_ = ctrl_state == 2'h1;
-  assign _0435_ = _0436_ ? 5'h00 : _0433_;
-  assign _0437_ = _0438_ ? hdr[69:64] : pt_shift;
-  assign _0439_ = _0440_ ? _0437_ : pt_shift;
-  assign _0441_ = _0442_ ? _0439_ : pt_shift;
-  assign _0442_ = ctrl_state == 2'h1;
-  assign _0443_ = _0444_ ? 6'h00 : _0441_;
-  assign _0445_ = _0446_ ? hdr[62:32] : \$signal$112 ;
-  assign _0447_ = _0448_ ? _0445_ : \$signal$112 ;
-  assign _0449_ = _0450_ ? _0447_ : \$signal$112 ;
-  assign _0450_ = ctrl_state == 2'h1;
-  assign _0451_ = _0452_ ? 31'h00000000 : _0449_;
-  assign _0453_ = _0454_ ? 2'h0 : ctrl_state;
-  function [1:0] _1001_;
+  assign _237_ = ctrl_state == 2'h2;
+  assign _238_ = ch_last ? 1'h1 : 1'hx;
+  assign _239_ = s_param__valid ? _238_ : 1'hx;
+  assign _240_ = ctrl_state == 1'h1;
+  assign _241_ = ctrl_state == 1'h1;
+  assign _242_ = ch_last ? _054_ : dn_last;
+  assign _243_ = s_param__valid ? _242_ : dn_last;
+  assign _244_ = _245_ ? _243_ : dn_last;
+  assign _245_ = ctrl_state == 1'h1;
+  assign _250_ = ctrl_state == 1'h1;
+  assign _251_ = _058_ ? 2'h0 : 2'hx;
+  function [1:0] _654_;
     input [1:0] a;
     input [7:0] b;
     input [3:0] s;
@@ -1337,250 +671,178 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
     (* parallel_case *)
     casez (s)
       4'b???1:
-        _1001_ = b[1:0];
+        _654_ = b[1:0];
       4'b??1?:
-        _1001_ = b[3:2];
+        _654_ = b[3:2];
       4'b?1??:
-        _1001_ = b[5:4];
+        _654_ = b[5:4];
       4'b1???:
-        _1001_ = b[7:6];
+        _654_ = b[7:6];
       default:
-        _1001_ = a;
+        _654_ = a;
     endcase
   endfunction
-  assign _0455_ = _1001_(ctrl_state, { _0465_, _0462_, _0457_, _0453_ }, { _0467_, _0464_, _0459_, _0456_ });
-  assign _0456_ = ctrl_state == (* full_case = 32'd1 *) 2'h3;
-  assign _0457_ = _0458_ ? 2'h3 : ctrl_state;
-  assign _0459_ = ctrl_state == (* full_case = 32'd1 *) 2'h2;
-  assign _0460_ = _0461_ ? 2'h2 : ctrl_state;
-  assign _0462_ = _0463_ ? _0460_ : ctrl_state;
-  assign _0464_ = ctrl_state == (* full_case = 32'd1 *) 2'h1;
-  assign _0465_ = _0466_ ? 2'h1 : ctrl_state;
-  assign _0467_ = ! (* full_case = 32'd1 *) ctrl_state;
-  assign _0468_ = _0469_ ? 2'h0 : _0455_;
-  assign _0470_ = _0471_ ? _0133_ : ch_last;
-  function [0:0] _1012_;
+  assign _253_ = ctrl_state == (* full_case = 32'd1 *) 2'h3;
+  assign _254_ = _056_ ? 2'h3 : 2'hx;
+  assign _255_ = ctrl_state == (* full_case = 32'd1 *) 2'h2;
+  assign _256_ = ch_last ? 2'h2 : 2'hx;
+  assign _257_ = s_param__valid ? _256_ : 2'hx;
+  assign _258_ = ctrl_state == (* full_case = 32'd1 *) 1'h1;
+  assign _259_ = s_param__valid ? 2'h1 : 2'hx;
+  assign _260_ = ! (* full_case = 32'd1 *) ctrl_state;
+  assign _261_ = s_param__valid ? _052_ : 1'hx;
+  function [0:0] _664_;
     input [0:0] a;
     input [1:0] b;
     input [1:0] s;
     (* parallel_case *)
     casez (s)
       2'b?1:
-        _1012_ = b[0:0];
+        _664_ = b[0:0];
       2'b1?:
-        _1012_ = b[1:1];
+        _664_ = b[1:1];
       default:
-        _1012_ = a;
+        _664_ = a;
     endcase
   endfunction
-  assign _0472_ = _1012_(ch_last, { _0474_, _0470_ }, { _0476_, _0473_ });
-  assign _0473_ = ctrl_state == 2'h1;
-  assign _0474_ = _0475_ ? _0123_ : ch_last;
-  assign _0476_ = ! ctrl_state;
-  assign _0477_ = _0478_ ? 1'h0 : _0472_;
-  assign _0479_ = _0480_ ? _0125_[15:0] : ch;
-  function [15:0] _1018_;
+  assign _263_ = ctrl_state == 1'h1;
+  assign _264_ = s_param__valid ? _044_ : 1'hx;
+  assign _265_ = ! ctrl_state;
+  assign _266_ = s_param__valid ? _045_[15:0] : 16'hxxxx;
+  function [15:0] _669_;
     input [15:0] a;
     input [31:0] b;
     input [1:0] s;
     (* parallel_case *)
     casez (s)
       2'b?1:
-        _1018_ = b[15:0];
+        _669_ = b[15:0];
       2'b1?:
-        _1018_ = b[31:16];
+        _669_ = b[31:16];
       default:
-        _1018_ = a;
+        _669_ = a;
     endcase
   endfunction
-  assign _0481_ = _1018_(ch, { _0483_, _0479_ }, { _0485_, _0482_ });
-  assign _0482_ = ctrl_state == 2'h1;
-  assign _0483_ = _0484_ ? 16'h0000 : ch;
-  assign _0485_ = ! ctrl_state;
-  assign _0486_ = _0487_ ? 16'h0000 : _0481_;
-  assign _0488_ = _0489_ ? (* full_case = 32'd1 *) 3'h0 : _0130_[2:0];
-  assign _0490_ = lane ? wb : _0488_;
-  assign _0492_ = _0493_ ? _0490_ : wb;
-  function [2:0] _1026_;
+  assign _268_ = ctrl_state == 1'h1;
+  assign _269_ = s_param__valid ? 16'h0000 : 16'hxxxx;
+  assign _270_ = ! ctrl_state;
+  assign _271_ = _047_ ? (* full_case = 32'd1 *) 3'h0 : _049_[2:0];
+  assign _272_ = lane ? 3'hx : _271_;
+  assign _273_ = s_param__valid ? _272_ : 3'hx;
+  function [2:0] _676_;
     input [2:0] a;
     input [5:0] b;
     input [1:0] s;
     (* parallel_case *)
     casez (s)
       2'b?1:
-        _1026_ = b[2:0];
+        _676_ = b[2:0];
       2'b1?:
-        _1026_ = b[5:3];
+        _676_ = b[5:3];
       default:
-        _1026_ = a;
+        _676_ = a;
     endcase
   endfunction
-  assign _0494_ = _1026_(wb, { _0496_, _0492_ }, { _0498_, _0495_ });
-  assign _0495_ = ctrl_state == 2'h1;
-  assign _0496_ = _0497_ ? 3'h0 : wb;
-  assign _0498_ = ! ctrl_state;
-  assign _0499_ = _0500_ ? 3'h0 : _0494_;
-  assign _0501_ = lane ? wa : _0127_[7:0];
-  assign _0503_ = _0504_ ? _0501_ : wa;
-  function [7:0] _1033_;
+  assign _275_ = ctrl_state == 1'h1;
+  assign _276_ = s_param__valid ? 3'h0 : 3'hx;
+  assign _277_ = ! ctrl_state;
+  assign _278_ = lane ? 8'hxx : _046_[7:0];
+  assign _279_ = s_param__valid ? _278_ : 8'hxx;
+  function [7:0] _682_;
     input [7:0] a;
     input [15:0] b;
     input [1:0] s;
     (* parallel_case *)
     casez (s)
       2'b?1:
-        _1033_ = b[7:0];
+        _682_ = b[7:0];
       2'b1?:
-        _1033_ = b[15:8];
+        _682_ = b[15:8];
       default:
-        _1033_ = a;
+        _682_ = a;
     endcase
   endfunction
-  assign _0505_ = _1033_(wa, { _0507_, _0503_ }, { _0509_, _0506_ });
-  assign _0506_ = ctrl_state == 2'h1;
-  assign _0507_ = _0508_ ? 8'h00 : wa;
-  assign _0509_ = ! ctrl_state;
-  assign _0510_ = _0511_ ? 8'h00 : _0505_;
-  assign _0512_ = _0513_ ? _0129_[4:0] : blk;
-  assign _0514_ = lane ? blk : _0512_;
-  assign _0516_ = _0517_ ? _0514_ : blk;
-  function [4:0] _1041_;
+  assign _281_ = ctrl_state == 1'h1;
+  assign _282_ = s_param__valid ? 8'h00 : 8'hxx;
+  assign _283_ = ! ctrl_state;
+  assign _284_ = _047_ ? _048_[4:0] : 5'hxx;
+  assign _285_ = lane ? 5'hxx : _284_;
+  assign _286_ = s_param__valid ? _285_ : 5'hxx;
+  function [4:0] _689_;
     input [4:0] a;
     input [9:0] b;
     input [1:0] s;
     (* parallel_case *)
     casez (s)
       2'b?1:
-        _1041_ = b[4:0];
+        _689_ = b[4:0];
       2'b1?:
-        _1041_ = b[9:5];
+        _689_ = b[9:5];
       default:
-        _1041_ = a;
+        _689_ = a;
     endcase
   endfunction
-  assign _0518_ = _1041_(blk, { _0520_, _0516_ }, { _0522_, _0519_ });
-  assign _0519_ = ctrl_state == 2'h1;
-  assign _0520_ = _0521_ ? 5'h00 : blk;
-  assign _0522_ = ! ctrl_state;
-  assign _0523_ = _0524_ ? 5'h00 : _0518_;
-  assign _0525_ = lane ? (* full_case = 32'd1 *) _0132_[0] : 1'h0;
-  assign _0527_ = _0528_ ? _0525_ : lane;
-  function [0:0] _1048_;
+  assign _288_ = ctrl_state == 1'h1;
+  assign _289_ = s_param__valid ? 5'h00 : 5'hxx;
+  assign _290_ = ! ctrl_state;
+  assign _291_ = lane ? (* full_case = 32'd1 *) _051_[0] : 1'h0;
+  assign _292_ = s_param__valid ? _291_ : 1'hx;
+  function [0:0] _695_;
     input [0:0] a;
     input [1:0] b;
     input [1:0] s;
     (* parallel_case *)
     casez (s)
       2'b?1:
-        _1048_ = b[0:0];
+        _695_ = b[0:0];
       2'b1?:
-        _1048_ = b[1:1];
+        _695_ = b[1:1];
       default:
-        _1048_ = a;
+        _695_ = a;
     endcase
   endfunction
-  assign _0529_ = _1048_(lane, { _0531_, _0527_ }, { _0533_, _0530_ });
-  assign _0530_ = ctrl_state == 2'h1;
-  assign _0531_ = _0532_ ? 1'h0 : lane;
-  assign _0533_ = ! ctrl_state;
-  assign _0534_ = _0535_ ? 1'h0 : _0529_;
-  assign _0536_ = _0537_ ? _0122_ : \$signal$108 ;
-  assign _0538_ = _0539_ ? _0536_ : \$signal$108 ;
-  assign _0539_ = ! ctrl_state;
-  assign _0540_ = _0541_ ? 1'h0 : _0538_;
-  assign _0542_ = _0543_ ? _0118_ : \$signal$107 ;
-  assign _0544_ = _0545_ ? _0542_ : \$signal$107 ;
-  assign _0545_ = ! ctrl_state;
-  assign _0546_ = _0547_ ? 1'h0 : _0544_;
-  assign _0548_ = _0549_ ? _0117_[9:0] : tile_last;
-  assign _0550_ = _0551_ ? _0548_ : tile_last;
-  assign _0551_ = ! ctrl_state;
-  assign _0552_ = _0553_ ? 10'h000 : _0550_;
-  assign _0554_ = _0555_ ? _0114_ : tile_pen;
-  assign _0556_ = _0557_ ? _0554_ : tile_pen;
-  assign _0557_ = ! ctrl_state;
-  assign _0558_ = _0559_ ? 17'h00000 : _0556_;
-  assign _0560_ = _0561_ ? _0111_ : n_pen;
-  assign _0562_ = _0563_ ? _0560_ : n_pen;
-  assign _0563_ = ! ctrl_state;
-  assign _0564_ = _0565_ ? 17'h00000 : _0562_;
-  assign _0566_ = _0567_ ? _0110_ : k_pen;
-  assign _0568_ = _0569_ ? _0566_ : k_pen;
-  assign _0569_ = ! ctrl_state;
-  assign _0570_ = _0571_ ? 17'h00000 : _0568_;
-  assign _0572_ = _0573_ ? _0108_[15:0] : k_last;
-  assign _0574_ = _0575_ ? _0572_ : k_last;
-  assign _0575_ = ! ctrl_state;
-  assign _0576_ = _0577_ ? 16'h0000 : _0574_;
-  assign _0578_ = _0579_ ? hdr[71:64] : act_max;
-  assign _0580_ = _0581_ ? _0578_ : act_max;
-  assign _0581_ = ! ctrl_state;
-  assign _0582_ = _0583_ ? 8'h00 : _0580_;
-  assign _0584_ = _0585_ ? hdr[63:56] : act_min;
-  assign _0586_ = _0587_ ? _0584_ : act_min;
-  assign _0587_ = ! ctrl_state;
-  assign _0588_ = _0589_ ? 8'h00 : _0586_;
-  assign _0590_ = _0591_ ? hdr[55:48] : zero_point;
-  assign _0592_ = _0593_ ? _0590_ : zero_point;
-  assign _0593_ = ! ctrl_state;
-  assign _0594_ = _0595_ ? 8'h00 : _0592_;
-  assign _0596_ = _0597_ ? _0107_[15:0] : n_last;
-  assign _0598_ = _0599_ ? _0596_ : n_last;
-  assign _0599_ = ! ctrl_state;
-  assign _0600_ = _0601_ ? 16'h0000 : _0598_;
-  assign _0602_ = _0603_ ? _0106_ : m_wrap;
-  assign _0604_ = _0605_ ? _0602_ : m_wrap;
-  assign _0605_ = ! ctrl_state;
-  assign _0606_ = _0607_ ? 17'h00000 : _0604_;
-  assign _0608_ = _0609_ ? _0105_[15:0] : m_last;
-  assign _0610_ = _0611_ ? _0608_ : m_last;
-  assign _0611_ = ! ctrl_state;
-  assign _0612_ = _0613_ ? 16'h0000 : _0610_;
-  assign _0614_ = _0615_ ? hdr[15:0] : M_;
-  assign _0616_ = _0617_ ? _0614_ : M_;
-  assign _0617_ = ! ctrl_state;
-  assign _0618_ = _0619_ ? 16'h0000 : _0616_;
-  assign _0620_ = _0621_ ? (* full_case = 32'd1 *) _0103_ : _0104_;
-  assign _0622_ = _0623_ ? 1'h1 : _0620_;
-  assign _0624_ = _0625_ ? (* full_case = 32'd1 *) _0102_[4:0] : _0000_[4:0];
-  assign _0626_ = _0627_ ? 5'h14 : _0624_;
-  assign _0628_ = _0629_ ? 1'h0 : _0101_;
-  assign _0630_ = _0631_ ? 1'h0 : w_lane0;
-  assign _0632_ = _0633_ ? (* full_case = 32'd1 *) 8'h00 : ra_inc;
-  assign _0634_ = d_last ? (* full_case = 32'd1 *) _0632_ : ra_row;
-  assign _0636_ = beat_last ? (* full_case = 32'd1 *) _0634_ : ra_inc;
-  assign _0638_ = _0639_ ? _0636_ : ra;
-  assign _0640_ = _0641_ ? 1'h1 : 1'h0;
-  assign _0642_ = _0643_ ? _0640_ : 1'h0;
-  assign _0644_ = _0645_ ? _0642_ : 1'h0;
-  assign _0645_ = ctrl_state == 2'h1;
-  assign _0646_ = _0647_ ? _0078_ : 1'h0;
-  assign _0647_ = ctrl_state == 2'h1;
-  assign _0648_ = _0649_ ? hdr[69:64] : 6'h00;
-  assign _0649_ = ctrl_state == 2'h1;
-  assign _0650_ = _0651_ ? hdr[62:32] : 31'h00000000;
-  assign _0651_ = ctrl_state == 2'h1;
-  assign _0652_ = _0653_ ? hdr[31:0] : 32'd0;
-  assign _0653_ = ctrl_state == 2'h1;
-  assign _0654_ = _0655_ ? s_param__valid : 1'h0;
-  assign _0655_ = ! ctrl_state;
-  function [0:0] _1133_;
+  assign _294_ = ctrl_state == 1'h1;
+  assign _295_ = s_param__valid ? 1'h0 : 1'hx;
+  assign _296_ = ! ctrl_state;
+  assign _297_ = ! ctrl_state;
+  assign _298_ = ! ctrl_state;
+  assign _299_ = ! ctrl_state;
+  assign _300_ = ! ctrl_state;
+  assign _301_ = ! ctrl_state;
+  assign _302_ = ! ctrl_state;
+  assign _303_ = ! ctrl_state;
+  assign _304_ = ! ctrl_state;
+  assign _305_ = ! ctrl_state;
+  assign _306_ = ! ctrl_state;
+  assign _307_ = ! ctrl_state;
+  assign _308_ = ! ctrl_state;
+  assign _311_ = dn_last ? (* full_case = 32'd1 *) 8'h00 : ra_inc;
+  assign _312_ = d_last ? (* full_case = 32'd1 *) _311_ : ra_row;
+  assign _313_ = beat_last ? (* full_case = 32'd1 *) _312_ : ra_inc;
+  assign ra_next = o_valid ? _313_ : ra;
+  assign _316_ = ctrl_state == 1'h1;
+  assign _317_ = ctrl_state == 1'h1;
+  assign _318_ = ctrl_state == 1'h1;
+  assign _319_ = ctrl_state == 1'h1;
+  assign _320_ = ctrl_state == 1'h1;
+  assign _321_ = ! ctrl_state;
+  function [0:0] _726_;
     input [0:0] a;
     input [1:0] b;
     input [1:0] s;
     (* parallel_case *)
     casez (s)
       2'b?1:
-        _1133_ = b[0:0];
+        _726_ = b[0:0];
       2'b1?:
-        _1133_ = b[1:1];
+        _726_ = b[1:1];
       default:
-        _1133_ = a;
+        _726_ = a;
     endcase
   endfunction
-  assign _0656_ = _1133_(1'h0, 2'h3, { _0658_, _0657_ });
-  assign _0657_ = ctrl_state == 2'h1;
-  assign _0658_ = ! ctrl_state;
+  assign s_param__ready = _726_(1'h0, 2'h3, { _323_, _322_ });
+  assign _322_ = ctrl_state == 1'h1;
+  assign _323_ = ! ctrl_state;
   \hwq_top.engine.array  array (
     .clk(clk),
     .drain_valid(o_valid),
@@ -1598,7 +860,7 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
     .r_rdy(m_out__valid),
     .rst(rst),
     .w_en(\w_en$84 ),
-    .w_port__data(out_w)
+    .w_port__data({ o_last, o_data, part6, part5, part4, part3, part2, part1, part0 })
   );
   \hwq_top.engine.params0  params0 (
     .clk(clk),
@@ -1618,537 +880,158 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
     .o_data(o_data),
     .o_last(o_last),
     .o_valid(\o_valid$85 ),
-    .\port$2571$0 (r_data),
+    .\port$2635$0 (r_data),
     .rst(rst),
     .zero_point(zero_point)
   );
-  assign s_param__payload = hdr;
-  assign chan = hdr;
-  assign w_addr_q = w_addr;
-  assign w_data_q = w_data;
-  assign w_en_q0 = w_en;
-  assign kept = _0000_[4:0];
-  assign en = 1'h1;
-  assign \en$25  = 1'h1;
-  assign i_valid = take;
-  assign s_act__payload = i_a;
-  assign s_wgt__payload = i_w;
-  assign s_act__ready = take;
-  assign s_wgt__ready = take;
-  assign row_next = _0089_[16:0];
-  assign r_addr = ra;
-  assign \$signal$60  = \i_valid$59 ;
-  assign rq_last = \i_last$61 ;
-  assign acc_part = i_acc;
-  assign \$signal$66  = zero_point;
-  assign \$signal$68  = act_min;
-  assign \act_max$70  = act_max;
-  assign i_bias = r_data[31:0];
-  assign i_multiplier = r_data[62:32];
-  assign i_shift = r_data[68:63];
-  assign \w_data$88  = out_w;
-  assign r_rdy = m_out__valid;
-  assign \r_data$92  = m_out__payload;
-  assign m_out__ready = r_en;
-  assign \hdr.m  = hdr[15:0];
-  assign \hdr.n  = hdr[31:16];
-  assign \hdr.k  = hdr[47:32];
-  assign \hdr.zero_point  = hdr[55:48];
-  assign \hdr.act_min  = hdr[63:56];
-  assign \hdr.act_max  = hdr[71:64];
-  assign \chan.bias  = hdr[31:0];
-  assign \chan.multiplier  = hdr[63:32];
-  assign \chan.shift  = hdr[71:64];
-  assign \i_a[0]  = i_a[7:0];
-  assign \i_a[1]  = i_a[15:8];
-  assign \i_a[2]  = i_a[23:16];
-  assign \i_a[3]  = i_a[31:24];
-  assign \i_a[4]  = i_a[39:32];
-  assign \i_a[5]  = i_a[47:40];
-  assign \i_a[6]  = i_a[55:48];
-  assign \i_a[7]  = i_a[63:56];
-  assign \s_act__payload[0]  = i_a[7:0];
-  assign \s_act__payload[1]  = i_a[15:8];
-  assign \s_act__payload[2]  = i_a[23:16];
-  assign \s_act__payload[3]  = i_a[31:24];
-  assign \s_act__payload[4]  = i_a[39:32];
-  assign \s_act__payload[5]  = i_a[47:40];
-  assign \s_act__payload[6]  = i_a[55:48];
-  assign \s_act__payload[7]  = i_a[63:56];
-  assign \i_w[0]  = i_w[7:0];
-  assign \i_w[1]  = i_w[15:8];
-  assign \i_w[2]  = i_w[23:16];
-  assign \i_w[3]  = i_w[31:24];
-  assign \i_w[4]  = i_w[39:32];
-  assign \i_w[5]  = i_w[47:40];
-  assign \i_w[6]  = i_w[55:48];
-  assign \i_w[7]  = i_w[63:56];
-  assign \s_wgt__payload[0]  = i_w[7:0];
-  assign \s_wgt__payload[1]  = i_w[15:8];
-  assign \s_wgt__payload[2]  = i_w[23:16];
-  assign \s_wgt__payload[3]  = i_w[31:24];
-  assign \s_wgt__payload[4]  = i_w[39:32];
-  assign \s_wgt__payload[5]  = i_w[47:40];
-  assign \s_wgt__payload[6]  = i_w[55:48];
-  assign \s_wgt__payload[7]  = i_w[63:56];
-  assign \w_word.bias  = w_word[31:0];
-  assign \w_word.multiplier  = w_word[62:32];
-  assign \w_word.shift  = w_word[68:63];
-  assign \i_acc[0]  = i_acc;
-  assign \acc_part[0]  = i_acc;
-  assign \i_bias[0]  = r_data[31:0];
-  assign \i_multiplier[0]  = r_data[62:32];
-  assign \i_shift[0]  = r_data[68:63];
-  assign \out_w.data  = out_w[63:0];
-  assign \out_w.data[0]  = out_w[7:0];
-  assign \out_w.data[1]  = out_w[15:8];
-  assign \out_w.data[2]  = out_w[23:16];
-  assign \out_w.data[3]  = out_w[31:24];
-  assign \out_w.data[4]  = out_w[39:32];
-  assign \out_w.data[5]  = out_w[47:40];
-  assign \out_w.data[6]  = out_w[55:48];
-  assign \out_w.data[7]  = out_w[63:56];
-  assign \out_w.last  = out_w[64];
-  assign \part0[0]  = part0;
-  assign \part1[0]  = part1;
-  assign \part2[0]  = part2;
-  assign \part3[0]  = part3;
-  assign \part4[0]  = part4;
-  assign \part5[0]  = part5;
-  assign \part6[0]  = part6;
-  assign \o_data[0]  = o_data;
-  assign \m_out__payload.data  = m_out__payload[63:0];
-  assign \m_out__payload.data[0]  = m_out__payload[7:0];
-  assign \m_out__payload.data[1]  = m_out__payload[15:8];
-  assign \m_out__payload.data[2]  = m_out__payload[23:16];
-  assign \m_out__payload.data[3]  = m_out__payload[31:24];
-  assign \m_out__payload.data[4]  = m_out__payload[39:32];
-  assign \m_out__payload.data[5]  = m_out__payload[47:40];
-  assign \m_out__payload.data[6]  = m_out__payload[55:48];
-  assign \m_out__payload.data[7]  = m_out__payload[63:56];
-  assign \m_out__payload.last  = m_out__payload[64];
-  assign \o_data$128[0]  = \o_data$128 [25:0];
-  assign \o_data$128[1]  = \o_data$128 [51:26];
-  assign \o_data$128[2]  = \o_data$128 [77:52];
-  assign \o_data$128[3]  = \o_data$128 [103:78];
-  assign \o_data$128[4]  = \o_data$128 [129:104];
-  assign \o_data$128[5]  = \o_data$128 [155:130];
-  assign \o_data$128[6]  = \o_data$128 [181:156];
-  assign \o_data$128[7]  = \o_data$128 [207:182];
-  assign out_w[64] = o_last;
-  assign out_w[63:0] = { o_data, part6, part5, part4, part3, part2, part1, part0 };
-  assign _0176_ = rst;
-  assign _0084_ = _0175_;
-  assign _0180_ = \o_valid$85 ;
-  assign _0182_ = rst;
-  assign _0083_ = _0181_;
-  assign _0186_ = \o_valid$85 ;
-  assign _0188_ = rst;
-  assign _0082_ = _0187_;
-  assign _0192_ = \o_valid$85 ;
-  assign _0194_ = rst;
-  assign _0081_ = _0193_;
-  assign _0198_ = \o_valid$85 ;
-  assign _0200_ = rst;
-  assign _0080_ = _0199_;
-  assign _0204_ = \o_valid$85 ;
-  assign _0206_ = rst;
-  assign _0079_ = _0205_;
-  assign _0210_ = \o_valid$85 ;
-  assign _0212_ = rst;
-  assign _0077_ = _0211_;
-  assign _0216_ = \o_valid$85 ;
-  assign _0218_ = rst;
-  assign _0076_ = _0217_;
-  assign _0220_ = \o_valid$85 ;
-  assign _0222_ = rst;
-  assign _0075_ = _0221_;
-  assign _0224_ = \$signal$125 ;
-  assign _0074_ = _0223_;
-  assign _0226_ = rst;
-  assign _0073_ = _0225_;
-  assign _0228_ = rst;
-  assign _0072_ = _0227_;
-  assign _0230_ = o_valid;
-  assign _0071_ = _0229_;
-  assign _0232_ = o_valid;
-  assign _0070_ = _0231_;
-  assign _0234_ = rst;
-  assign _0069_ = _0233_;
-  assign _0236_ = rst;
-  assign _0068_ = _0235_;
-  assign _0238_ = drain_restart;
-  assign _0240_ = d_last;
-  assign _0242_ = _0160_;
-  assign _0244_ = _0158_;
-  assign _0246_ = rst;
-  assign _0066_ = _0245_;
-  assign _0248_ = drain_restart;
-  assign _0250_ = _0160_;
-  assign _0252_ = _0158_;
-  assign _0254_ = rst;
-  assign _0065_ = _0253_;
-  assign _0256_ = drain_restart;
-  assign _0258_ = _0160_;
-  assign _0260_ = _0158_;
-  assign _0262_ = rst;
-  assign _0064_ = _0261_;
-  assign _0264_ = drain_restart;
-  assign _0266_ = _0160_;
-  assign _0268_ = _0158_;
-  assign _0270_ = rst;
-  assign _0063_ = _0269_;
-  assign _0272_ = drain_restart;
-  assign _0274_ = rst;
-  assign _0062_ = _0273_;
-  assign _0276_ = drain_restart;
-  assign _0278_ = rst;
-  assign _0061_ = _0277_;
-  assign _0280_ = drain_restart;
-  assign _0282_ = rst;
-  assign _0060_ = _0281_;
-  assign _0284_ = drain_restart;
-  assign _0286_ = _0160_;
-  assign _0288_ = _0158_;
-  assign _0290_ = rst;
-  assign _0059_ = _0289_;
-  assign _0292_ = drain_restart;
-  assign _0294_ = dn_last;
-  assign _0296_ = d_last;
-  assign _0298_ = _0160_;
-  assign _0300_ = _0158_;
-  assign _0302_ = rst;
-  assign _0058_ = _0301_;
-  assign _0304_ = drain_restart;
-  assign _0306_ = d_last;
-  assign _0308_ = _0160_;
-  assign _0310_ = _0158_;
-  assign _0312_ = rst;
-  assign _0057_ = _0311_;
-  assign _0314_ = rst;
-  assign _0055_ = _0313_;
-  assign _0316_ = at_tile_last;
-  assign _0318_ = adv;
-  assign _0320_ = _0140_;
-  assign _0322_ = rst;
-  assign _0054_ = _0321_;
-  assign _0324_ = at_tile_last;
-  assign _0326_ = adv;
-  assign _0328_ = _0140_;
-  assign _0330_ = rst;
-  assign _0053_ = _0329_;
-  assign _0332_ = fn_last;
-  assign _0334_ = at_tile_last;
-  assign _0336_ = adv;
-  assign _0338_ = _0140_;
-  assign _0340_ = rst;
-  assign _0052_ = _0339_;
-  assign _0342_ = fn_last;
-  assign _0344_ = at_tile_last;
-  assign _0346_ = adv;
-  assign _0348_ = _0140_;
-  assign _0350_ = rst;
-  assign _0051_ = _0349_;
-  assign _0352_ = fn_last;
-  assign _0354_ = at_tile_last;
-  assign _0356_ = adv;
-  assign _0358_ = _0140_;
-  assign _0360_ = rst;
-  assign _0050_ = _0359_;
-  assign _0362_ = _0151_;
-  assign _0364_ = at_tile_last;
-  assign _0366_ = adv;
-  assign _0368_ = _0140_;
-  assign _0370_ = rst;
-  assign _0049_ = _0369_;
-  assign _0372_ = at_tile_last;
-  assign _0374_ = adv;
-  assign _0376_ = _0140_;
-  assign _0378_ = rst;
-  assign _0048_ = _0377_;
-  assign _0382_ = _0137_;
-  assign _0385_ = rst;
-  assign _0047_ = _0384_;
-  assign _0387_ = _0137_;
-  assign _0391_ = ch_last;
-  assign _0393_ = s_param__valid;
-  assign _0396_ = rst;
-  assign _0046_ = _0395_;
-  assign _0398_ = ch_last;
-  assign _0400_ = s_param__valid;
-  assign _0404_ = rst;
-  assign _0044_ = _0403_;
-  assign _0406_ = ch_last;
-  assign _0408_ = s_param__valid;
-  assign _0412_ = dn_last;
-  assign _0414_ = d_last;
-  assign _0416_ = _0160_;
-  assign _0418_ = _0158_;
-  assign _0420_ = rst;
-  assign _0043_ = _0419_;
-  assign _0422_ = ch_last;
-  assign _0424_ = s_param__valid;
-  assign _0428_ = rst;
-  assign _0042_ = _0427_;
-  assign _0430_ = ch_last;
-  assign _0432_ = s_param__valid;
-  assign _0436_ = rst;
-  assign _0041_ = _0435_;
-  assign _0438_ = _0124_;
-  assign _0440_ = s_param__valid;
-  assign _0444_ = rst;
-  assign _0040_ = _0443_;
-  assign _0446_ = _0124_;
-  assign _0448_ = s_param__valid;
-  assign _0452_ = rst;
-  assign _0039_ = _0451_;
-  assign _0454_ = _0139_;
-  assign _0458_ = _0137_;
-  assign _0461_ = ch_last;
-  assign _0463_ = s_param__valid;
-  assign _0466_ = s_param__valid;
-  assign _0469_ = rst;
-  assign _0038_ = _0468_;
-  assign _0471_ = s_param__valid;
-  assign _0475_ = s_param__valid;
-  assign _0478_ = rst;
-  assign _0037_ = _0477_;
-  assign _0480_ = s_param__valid;
-  assign _0484_ = s_param__valid;
-  assign _0487_ = rst;
-  assign _0036_ = _0486_;
-  assign _0489_ = _0128_;
-  assign _0491_ = _0126_;
-  assign _0493_ = s_param__valid;
-  assign _0497_ = s_param__valid;
-  assign _0500_ = rst;
-  assign _0035_ = _0499_;
-  assign _0502_ = _0126_;
-  assign _0504_ = s_param__valid;
-  assign _0508_ = s_param__valid;
-  assign _0511_ = rst;
-  assign _0033_ = _0510_;
-  assign _0513_ = _0128_;
-  assign _0515_ = _0126_;
-  assign _0517_ = s_param__valid;
-  assign _0521_ = s_param__valid;
-  assign _0524_ = rst;
-  assign _0032_ = _0523_;
-  assign _0526_ = _0126_;
-  assign _0528_ = s_param__valid;
-  assign _0532_ = s_param__valid;
-  assign _0535_ = rst;
-  assign _0031_ = _0534_;
-  assign _0537_ = s_param__valid;
-  assign _0541_ = rst;
-  assign _0030_ = _0540_;
-  assign _0543_ = s_param__valid;
-  assign _0547_ = rst;
-  assign _0029_ = _0546_;
-  assign _0549_ = s_param__valid;
-  assign _0553_ = rst;
-  assign _0028_ = _0552_;
-  assign _0555_ = s_param__valid;
-  assign _0559_ = rst;
-  assign _0027_ = _0558_;
-  assign _0561_ = s_param__valid;
-  assign _0565_ = rst;
-  assign _0026_ = _0564_;
-  assign _0567_ = s_param__valid;
-  assign _0571_ = rst;
-  assign _0025_ = _0570_;
-  assign _0573_ = s_param__valid;
-  assign _0577_ = rst;
-  assign _0024_ = _0576_;
-  assign _0579_ = s_param__valid;
-  assign _0583_ = rst;
-  assign _0022_ = _0582_;
-  assign _0585_ = s_param__valid;
-  assign _0589_ = rst;
-  assign _0021_ = _0588_;
-  assign _0591_ = s_param__valid;
-  assign _0595_ = rst;
-  assign _0020_ = _0594_;
-  assign _0597_ = s_param__valid;
-  assign _0601_ = rst;
-  assign _0019_ = _0600_;
-  assign _0603_ = s_param__valid;
-  assign _0607_ = rst;
-  assign _0018_ = _0606_;
-  assign _0609_ = s_param__valid;
-  assign _0613_ = rst;
-  assign _0017_ = _0612_;
-  assign _0615_ = s_param__valid;
-  assign _0619_ = rst;
-  assign _0016_ = _0618_;
-  assign _0621_ = \$signal ;
-  assign _0623_ = rst;
-  assign _0015_ = _0622_;
-  assign _0625_ = \$signal ;
-  assign _0627_ = rst;
-  assign _0014_ = _0626_;
-  assign _0629_ = rst;
-  assign _0013_ = _0628_;
-  assign _0631_ = rst;
-  assign _0011_ = _0630_;
-  assign _0633_ = dn_last;
-  assign _0635_ = _0093_;
-  assign _0637_ = _0092_;
-  assign _0639_ = o_valid;
-  assign ra_next = _0638_;
-  assign _0641_ = ch_last;
-  assign _0643_ = s_param__valid;
-  assign enter = _0644_;
-  assign w_lane0 = _0646_;
-  assign w_word[68:63] = _0648_;
-  assign w_word[62:32] = _0650_;
-  assign w_word[31:0] = _0652_;
-  assign header_taken = _0654_;
-  assign s_param__ready = _0656_;
+  assign _182_[7:1] = 7'hxx;
   always @(posedge clk) begin
     w_addr <= wa;
-    w_data <= w_word;
-    w_en <= _0011_;
-    last_mblock <= _0013_;
-    credits <= _0014_;
-    credit_ok <= _0015_;
-    M_ <= _0016_;
-    m_last <= _0017_;
-    m_wrap <= _0018_;
-    n_last <= _0019_;
-    zero_point <= _0020_;
-    act_min <= _0021_;
-    act_max <= _0022_;
-    k_last <= _0024_;
-    k_pen <= _0025_;
-    n_pen <= _0026_;
-    tile_pen <= _0027_;
-    tile_last <= _0028_;
-    \$signal$107  <= _0029_;
-    \$signal$108  <= _0030_;
-    lane <= _0031_;
-    blk <= _0032_;
-    wa <= _0033_;
-    wb <= _0035_;
-    ch <= _0036_;
-    ch_last <= _0037_;
-    ctrl_state <= _0038_;
-    \$signal$112  <= _0039_;
-    pt_shift <= _0040_;
-    nb_last <= _0041_;
-    nb_pen <= _0042_;
-    dn_last <= _0043_;
-    nb_one <= _0044_;
-    compute <= _0046_;
-    flush <= _0047_;
-    kk <= _0048_;
-    in_data <= _0049_;
-    fm0 <= _0050_;
-    fn <= _0051_;
-    fn_last <= _0052_;
-    at_k_last <= _0053_;
-    at_tile_last <= _0054_;
-    drain_restart <= _0055_;
-    d <= _0057_;
-    dn <= _0058_;
-    beat <= _0059_;
-    ra <= _0060_;
-    ra_inc <= _0061_;
-    ra_row <= _0062_;
-    row <= _0063_;
-    row_valid <= _0064_;
-    beat_last <= _0065_;
-    d_last <= _0066_;
-    \$signal$125  <= _0068_;
-    part_last <= _0069_;
-    acc_pair <= _0070_;
-    acc_odd <= _0071_;
-    \i_valid$59  <= _0072_;
-    \i_last$61  <= _0073_;
-    i_acc <= _0074_;
-    ob <= _0075_;
-    part0 <= _0076_;
-    part1 <= _0077_;
-    part2 <= _0079_;
-    part3 <= _0080_;
-    part4 <= _0081_;
-    part5 <= _0082_;
-    part6 <= _0083_;
-    give_back <= _0084_;
+    if (rst) give_back <= 2'h0;
+    else give_back <= _006_ + _008_;
+    if (rst) part6 <= 8'h00;
+    else if (_135_) part6 <= o_data;
+    if (rst) part5 <= 8'h00;
+    else if (_136_) part5 <= o_data;
+    if (rst) part4 <= 8'h00;
+    else if (_137_) part4 <= o_data;
+    if (rst) part3 <= 8'h00;
+    else if (_138_) part3 <= o_data;
+    if (rst) part2 <= 8'h00;
+    else if (_139_) part2 <= o_data;
+    if (rst) part1 <= 8'h00;
+    else if (_140_) part1 <= o_data;
+    if (rst) part0 <= 8'h00;
+    else if (_141_) part0 <= o_data;
+    if (rst) ob <= 3'h0;
+    else if (\o_valid$85 ) begin if (_003_) ob <= 3'h0; else ob <= ob + 1'h1; end
+    if (\$signal$125 ) begin if (acc_odd) i_acc <= acc_pair[51:26]; else i_acc <= acc_pair[25:0]; end
+    if (rst) \i_last$61  <= 1'h0;
+    else \i_last$61  <= part_last;
+    if (rst) \i_valid$59  <= 1'h0;
+    else \i_valid$59  <= \$signal$125 ;
+    if (o_valid) acc_odd <= beat[0];
+    if (o_valid) begin if (beat[2]) acc_pair <= beat[1] ? \o_data$128 [207:156] : \o_data$128 [155:104]; else acc_pair <= beat[1] ? \o_data$128 [103:52] : \o_data$128 [51:0]; end
+    if (rst) part_last <= 1'h0;
+    else part_last <= _089_ & dn_last;
+    if (rst) \$signal$125  <= 1'h0;
+    else \$signal$125  <= _086_;
+    if (rst) d_last <= 1'h0;
+    else begin if (_076_) d_last <= _190_; else begin if (_078_) d_last <= d_last ? (* full_case = 32'd1 *) 1'h0 : _085_; else d_last <= _190_; end end
+    if (rst) beat_last <= 1'h0;
+    else if (_093_) begin if (_076_) beat_last <= beat == 3'h6; else begin if (_078_) beat_last <= 1'h0; else begin if (drain_restart) beat_last <= 1'h0; else beat_last <= 1'hx; end end end
+    if (rst) row_valid <= 1'h0;
+    else begin if (_076_) row_valid <= _197_; else begin if (_078_) begin if (wrap) row_valid <= row < m_wrap; else row_valid <= row < m_last; end else row_valid <= _197_; end end
+    if (rst) row <= 17'h00000;
+    else begin if (_076_) row <= _200_; else begin if (_078_) begin if (wrap) row <= row - 3'h7; else row <= row + 1'h1; end else row <= _200_; end end
+    if (_169_) ra_row <= 8'h00;
+    else ra_row <= _072_[7:0];
+    if (rst) ra_inc[0] <= 1'h0;
+    else ra_inc[0] <= _182_[0];
+    if (_170_) ra_inc[7:1] <= 7'h00;
+    else ra_inc[7:1] <= _070_[7:1];
+    if (_171_) ra <= 8'h00;
+    else ra <= ra_next;
+    if (rst) beat <= 3'h0;
+    else if (_094_) begin if (_076_) beat <= _079_[2:0]; else begin if (_078_) beat <= 3'h0; else begin if (drain_restart) beat <= 3'h0; else beat <= 3'hx; end end end
+    if (rst) dn <= 5'h00;
+    else begin if (_076_) dn <= _206_; else begin if (_078_) begin if (d_last) dn <= dn_last ? (* full_case = 32'd1 *) 5'h00 : _081_[4:0]; else dn <= _206_; end else dn <= _206_; end end
+    if (rst) d <= 3'h0;
+    else begin if (_076_) d <= _211_; else begin if (_078_) d <= d_last ? (* full_case = 32'd1 *) 3'h0 : _084_[2:0]; else d <= _211_; end end
+    if (_172_) drain_restart <= 1'h0;
+    else drain_restart <= s_param__valid;
+    if (rst) at_tile_last <= 1'h0;
+    else if (_095_) at_tile_last <= compute ? _216_ : \$signal$108 ;
+    if (rst) at_k_last <= 1'h0;
+    else if (_096_) at_k_last <= compute ? _219_ : \$signal$107 ;
+    if (rst) fn_last <= 1'h0;
+    else if (_142_) begin if (compute) begin if (adv) begin if (at_tile_last) fn_last <= fn_last ? (* full_case = 32'd1 *) nb_one : _065_; else fn_last <= 1'hx; end else fn_last <= 1'hx; end else fn_last <= ! blk; end
+    if (_173_) fn <= 5'h00;
+    else if (_143_) fn <= fn_last ? (* full_case = 32'd1 *) 5'h00 : _064_[4:0];
+    if (_174_) fm0 <= 17'h00000;
+    else if (_144_) fm0 <= _063_[16:0];
+    if (rst) in_data <= 1'h0;
+    else if (_145_) begin if (compute) begin if (adv) in_data <= at_tile_last ? (* full_case = 32'd1 *) _062_ : _226_; else in_data <= 1'hx; end else begin if (_316_) begin if (s_param__valid) begin if (ch_last) in_data <= 1'h1; else in_data <= 1'h0; end else in_data <= 1'h0; end else in_data <= 1'h0; end end
+    if (_175_) kk <= 10'h000;
+    else if (adv) kk <= at_tile_last ? (* full_case = 32'd1 *) 10'h000 : _066_[9:0];
+    if (rst) flush <= 7'h00;
+    else if (_146_) flush <= _633_(7'hxx, { _233_, _057_[6:0] }, { _234_, _232_ });
+    if (rst) compute <= 1'h0;
+    else if (_147_) compute <= _638_(1'hx, { _239_, _235_ }, { _240_, _237_ });
+    if (rst) nb_one <= 1'h0;
+    else if (_148_) nb_one <= ! blk;
+    if (rst) dn_last <= 1'h0;
+    else begin if (_076_) dn_last <= _244_; else begin if (_078_) begin if (d_last) dn_last <= dn_last ? (* full_case = 32'd1 *) nb_one : _083_; else dn_last <= _244_; end else dn_last <= _244_; end end
+    if (rst) nb_pen <= 6'h00;
+    else if (_149_) nb_pen <= blk - 1'h1;
+    if (rst) ctrl_state <= 2'h0;
+    else if (_150_) ctrl_state <= _654_(2'hx, { _259_, _257_, _254_, _251_ }, { _260_, _258_, _255_, _253_ });
+    if (rst) ch_last <= 1'h0;
+    else if (_151_) ch_last <= _664_(1'hx, { _264_, _261_ }, { _265_, _263_ });
+    if (rst) ch <= 16'h0000;
+    else if (_152_) ch <= _669_(16'hxxxx, { _269_, _266_ }, { _270_, _268_ });
+    if (rst) wb <= 3'h0;
+    else if (_153_) wb <= _676_(3'hx, { _276_, _273_ }, { _277_, _275_ });
+    if (rst) wa <= 8'h00;
+    else if (_154_) wa <= _682_(8'hxx, { _282_, _279_ }, { _283_, _281_ });
+    if (rst) blk <= 5'h00;
+    else if (_155_) blk <= _689_(5'hxx, { _289_, _286_ }, { _290_, _288_ });
+    if (rst) lane <= 1'h0;
+    else if (_156_) lane <= _695_(1'hx, { _295_, _292_ }, { _296_, _294_ });
+    if (rst) \$signal$108  <= 1'h0;
+    else if (_157_) \$signal$108  <= _043_;
+    if (rst) \$signal$107  <= 1'h0;
+    else if (_158_) \$signal$107  <= _039_;
+    if (rst) tile_pen <= 17'h00000;
+    else if (_159_) tile_pen <= _037_ - 2'h2;
+    if (rst) n_pen <= 17'h00000;
+    else if (_160_) n_pen <= hdr[31:16] - 2'h2;
+    if (rst) k_pen <= 17'h00000;
+    else if (_161_) k_pen <= hdr[47:32] - 2'h2;
+    if (rst) k_last <= 16'h0000;
+    else if (_162_) k_last <= _032_[15:0];
+    if (rst) act_max <= 8'h00;
+    else if (_163_) act_max <= hdr[71:64];
+    if (rst) act_min <= 8'h00;
+    else if (_164_) act_min <= hdr[63:56];
+    if (rst) zero_point <= 8'h00;
+    else if (_165_) zero_point <= hdr[55:48];
+    if (rst) m_wrap <= 17'h00000;
+    else if (_166_) m_wrap <= hdr[15:0] + 3'h7;
+    if (rst) m_last <= 16'h0000;
+    else if (_167_) m_last <= _030_[15:0];
+    if (rst) M_ <= 16'h0000;
+    else if (_168_) M_ <= hdr[15:0];
+    if (rst) credit_ok <= 1'h1;
+    else credit_ok <= \$signal  ? (* full_case = 32'd1 *) _028_ : _029_;
+    if (rst) credits <= 5'h14;
+    else credits <= \$signal  ? (* full_case = 32'd1 *) _027_[4:0] : kept;
+    if (rst) last_mblock <= 1'h0;
+    else last_mblock <= _025_ >= M_;
+    if (_176_) w_en <= 1'h0;
+    else w_en <= s_param__valid & _015_;
+    if (!_318_) w_data[68:63] <= 6'h00;
+    else w_data[68:63] <= hdr[69:64];
+    if (!_319_) w_data[62:32] <= 31'h00000000;
+    else w_data[62:32] <= hdr[62:32];
+    if (!_320_) w_data[31:0] <= 32'd0;
+    else w_data[31:0] <= hdr[31:0];
   end
 endmodule
 
 (* generator = "Amaranth" *)
 module \hwq_top.engine.array (i_w, clk, rst, i_valid, i_last, drain_valid, o_data, i_a);
-  wire _0000_;
-  wire [25:0] _0001_;
-  wire [25:0] _0002_;
-  wire _0003_;
-  wire _0004_;
-  wire _0005_;
-  wire _0006_;
-  wire _0007_;
-  wire _0008_;
-  wire _0009_;
-  wire _0010_;
-  wire _0011_;
-  wire _0012_;
-  wire [25:0] _0013_;
-  wire _0014_;
-  wire _0015_;
-  wire _0016_;
-  wire _0017_;
-  wire _0018_;
-  wire _0019_;
-  wire _0020_;
-  wire _0021_;
-  wire _0022_;
-  wire _0023_;
-  wire [25:0] _0024_;
-  wire _0025_;
-  wire _0026_;
-  wire _0027_;
-  wire _0028_;
-  wire _0029_;
-  wire _0030_;
-  wire _0031_;
+  wire [3:0] _0028_;
+  (* unused_bits = "3" *)
+  wire [3:0] _0029_;
+  wire [3:0] _0030_;
   wire _0032_;
   wire _0033_;
-  wire _0034_;
-  wire [25:0] _0035_;
-  wire _0036_;
-  wire _0037_;
-  wire _0038_;
-  wire _0039_;
-  wire _0040_;
-  wire _0041_;
-  wire _0042_;
-  wire _0043_;
-  wire _0044_;
-  wire _0045_;
-  wire [25:0] _0046_;
-  wire _0047_;
-  wire _0048_;
-  wire _0049_;
-  wire _0050_;
-  wire _0051_;
-  wire _0052_;
-  wire _0053_;
-  wire _0054_;
-  wire _0055_;
-  wire _0056_;
-  wire [25:0] _0057_;
-  wire _0058_;
-  wire _0059_;
-  wire _0060_;
-  wire _0061_;
-  wire _0062_;
-  wire _0063_;
   wire _0064_;
   wire _0065_;
   wire _0066_;
   wire _0067_;
-  wire [25:0] _0068_;
+  wire _0068_;
   wire _0069_;
   wire _0070_;
   wire _0071_;
@@ -2159,7 +1042,7 @@ module \hwq_top.engine.array (i_w, clk, rst, i_valid, i_last, drain_valid, o_dat
   wire _0076_;
   wire _0077_;
   wire _0078_;
-  wire [25:0] _0079_;
+  wire _0079_;
   wire _0080_;
   wire _0081_;
   wire _0082_;
@@ -2170,7 +1053,7 @@ module \hwq_top.engine.array (i_w, clk, rst, i_valid, i_last, drain_valid, o_dat
   wire _0087_;
   wire _0088_;
   wire _0089_;
-  wire [25:0] _0090_;
+  wire _0090_;
   wire _0091_;
   wire _0092_;
   wire _0093_;
@@ -2181,7 +1064,7 @@ module \hwq_top.engine.array (i_w, clk, rst, i_valid, i_last, drain_valid, o_dat
   wire _0098_;
   wire _0099_;
   wire _0100_;
-  wire [25:0] _0101_;
+  wire _0101_;
   wire _0102_;
   wire _0103_;
   wire _0104_;
@@ -2192,8 +1075,8 @@ module \hwq_top.engine.array (i_w, clk, rst, i_valid, i_last, drain_valid, o_dat
   wire _0109_;
   wire _0110_;
   wire _0111_;
-  wire [25:0] _0112_;
-  wire [25:0] _0113_;
+  wire _0112_;
+  wire _0113_;
   wire _0114_;
   wire _0115_;
   wire _0116_;
@@ -2204,7 +1087,7 @@ module \hwq_top.engine.array (i_w, clk, rst, i_valid, i_last, drain_valid, o_dat
   wire _0121_;
   wire _0122_;
   wire _0123_;
-  wire [25:0] _0124_;
+  wire _0124_;
   wire _0125_;
   wire _0126_;
   wire _0127_;
@@ -2215,7 +1098,7 @@ module \hwq_top.engine.array (i_w, clk, rst, i_valid, i_last, drain_valid, o_dat
   wire _0132_;
   wire _0133_;
   wire _0134_;
-  wire [25:0] _0135_;
+  wire _0135_;
   wire _0136_;
   wire _0137_;
   wire _0138_;
@@ -2223,3062 +1106,9 @@ module \hwq_top.engine.array (i_w, clk, rst, i_valid, i_last, drain_valid, o_dat
   wire _0140_;
   wire _0141_;
   wire _0142_;
-  wire _0143_;
-  wire _0144_;
-  wire _0145_;
-  wire [25:0] _0146_;
-  wire _0147_;
-  wire _0148_;
-  wire _0149_;
-  wire _0150_;
-  wire _0151_;
-  wire _0152_;
-  wire _0153_;
-  wire _0154_;
-  wire _0155_;
-  wire _0156_;
-  wire [25:0] _0157_;
-  wire _0158_;
-  wire _0159_;
-  wire _0160_;
-  wire _0161_;
-  wire _0162_;
-  wire _0163_;
-  wire _0164_;
-  wire _0165_;
-  wire _0166_;
-  wire _0167_;
-  wire [25:0] _0168_;
-  wire _0169_;
-  wire _0170_;
-  wire _0171_;
-  wire _0172_;
-  wire _0173_;
-  wire _0174_;
-  wire _0175_;
-  wire _0176_;
-  wire _0177_;
-  wire _0178_;
-  wire [25:0] _0179_;
-  wire _0180_;
-  wire _0181_;
-  wire _0182_;
-  wire _0183_;
-  wire _0184_;
-  wire _0185_;
-  wire _0186_;
-  wire _0187_;
-  wire _0188_;
-  wire _0189_;
-  wire [25:0] _0190_;
-  wire _0191_;
-  wire _0192_;
-  wire _0193_;
-  wire _0194_;
-  wire _0195_;
-  wire _0196_;
-  wire _0197_;
-  wire _0198_;
-  wire _0199_;
-  wire _0200_;
-  wire [25:0] _0201_;
-  wire _0202_;
-  wire _0203_;
-  wire _0204_;
-  wire _0205_;
-  wire _0206_;
-  wire _0207_;
-  wire _0208_;
-  wire _0209_;
-  wire _0210_;
-  wire _0211_;
-  wire [25:0] _0212_;
-  wire _0213_;
-  wire _0214_;
-  wire _0215_;
-  wire _0216_;
-  wire _0217_;
-  wire _0218_;
-  wire _0219_;
-  wire _0220_;
-  wire _0221_;
-  wire _0222_;
-  wire [25:0] _0223_;
-  wire [25:0] _0224_;
-  wire _0225_;
-  wire _0226_;
-  wire _0227_;
-  wire _0228_;
-  wire _0229_;
-  wire _0230_;
-  wire _0231_;
-  wire _0232_;
-  wire _0233_;
-  wire _0234_;
-  wire [25:0] _0235_;
-  wire _0236_;
-  wire _0237_;
-  wire _0238_;
-  wire _0239_;
-  wire _0240_;
-  wire _0241_;
-  wire _0242_;
-  wire _0243_;
-  wire _0244_;
-  wire _0245_;
-  wire [25:0] _0246_;
-  wire _0247_;
-  wire _0248_;
-  wire _0249_;
-  wire _0250_;
-  wire _0251_;
-  wire _0252_;
-  wire _0253_;
-  wire _0254_;
-  wire _0255_;
-  wire _0256_;
-  wire [25:0] _0257_;
-  wire _0258_;
-  wire _0259_;
-  wire _0260_;
-  wire _0261_;
-  wire _0262_;
-  wire _0263_;
-  wire _0264_;
-  wire _0265_;
-  wire _0266_;
-  wire _0267_;
-  wire [25:0] _0268_;
-  wire _0269_;
-  wire _0270_;
-  wire _0271_;
-  wire _0272_;
-  wire _0273_;
-  wire _0274_;
-  wire _0275_;
-  wire _0276_;
-  wire _0277_;
-  wire _0278_;
-  wire [25:0] _0279_;
-  wire _0280_;
-  wire _0281_;
-  wire _0282_;
-  wire _0283_;
-  wire _0284_;
-  wire _0285_;
-  wire _0286_;
-  wire _0287_;
-  wire _0288_;
-  wire _0289_;
-  wire [25:0] _0290_;
-  wire _0291_;
-  wire _0292_;
-  wire _0293_;
-  wire _0294_;
-  wire _0295_;
-  wire _0296_;
-  wire _0297_;
-  wire _0298_;
-  wire _0299_;
-  wire _0300_;
-  wire [26:0] _0301_;
-  wire _0302_;
-  wire _0303_;
-  wire _0304_;
-  wire _0305_;
-  wire _0306_;
-  wire _0307_;
-  wire _0308_;
-  wire _0309_;
-  wire _0310_;
-  wire _0311_;
-  wire [26:0] _0312_;
-  wire _0313_;
-  wire _0314_;
-  wire _0315_;
-  wire _0316_;
-  wire _0317_;
-  wire _0318_;
-  wire _0319_;
-  wire _0320_;
-  wire _0321_;
-  wire _0322_;
-  wire [26:0] _0323_;
-  wire _0324_;
-  wire _0325_;
-  wire _0326_;
-  wire _0327_;
-  wire _0328_;
-  wire _0329_;
-  wire _0330_;
-  wire _0331_;
-  wire _0332_;
-  wire _0333_;
-  wire [25:0] _0334_;
-  wire [26:0] _0335_;
-  wire _0336_;
-  wire _0337_;
-  wire _0338_;
-  wire _0339_;
-  wire _0340_;
-  wire _0341_;
-  wire _0342_;
-  wire _0343_;
-  wire _0344_;
-  wire _0345_;
-  wire [26:0] _0346_;
-  wire _0347_;
-  wire _0348_;
-  wire _0349_;
-  wire _0350_;
-  wire _0351_;
-  wire _0352_;
-  wire _0353_;
-  wire _0354_;
-  wire _0355_;
-  wire _0356_;
-  wire [26:0] _0357_;
-  wire _0358_;
-  wire _0359_;
-  wire _0360_;
-  wire _0361_;
-  wire _0362_;
-  wire _0363_;
-  wire _0364_;
-  wire _0365_;
-  wire _0366_;
-  wire _0367_;
-  wire [26:0] _0368_;
-  wire _0369_;
-  wire _0370_;
-  wire _0371_;
-  wire _0372_;
-  wire _0373_;
-  wire _0374_;
-  wire _0375_;
-  wire _0376_;
-  wire _0377_;
-  wire _0378_;
-  wire [26:0] _0379_;
-  wire _0380_;
-  wire _0381_;
-  wire _0382_;
-  wire _0383_;
-  wire _0384_;
-  wire _0385_;
-  wire _0386_;
-  wire _0387_;
-  wire _0388_;
-  wire _0389_;
-  wire [26:0] _0390_;
-  wire _0391_;
-  wire _0392_;
-  wire _0393_;
-  wire _0394_;
-  wire _0395_;
-  wire _0396_;
-  wire _0397_;
-  wire _0398_;
-  wire _0399_;
-  wire _0400_;
-  wire [26:0] _0401_;
-  wire _0402_;
-  wire _0403_;
-  wire _0404_;
-  wire _0405_;
-  wire _0406_;
-  wire _0407_;
-  wire _0408_;
-  wire _0409_;
-  wire _0410_;
-  wire _0411_;
-  wire [26:0] _0412_;
-  wire _0413_;
-  wire _0414_;
-  wire _0415_;
-  wire _0416_;
-  wire _0417_;
-  wire _0418_;
-  wire _0419_;
-  wire _0420_;
-  wire _0421_;
-  wire _0422_;
-  wire [26:0] _0423_;
-  wire _0424_;
-  wire _0425_;
-  wire _0426_;
-  wire _0427_;
-  wire _0428_;
-  wire _0429_;
-  wire _0430_;
-  wire _0431_;
-  wire _0432_;
-  wire _0433_;
-  wire [26:0] _0434_;
-  wire _0435_;
-  wire _0436_;
-  wire _0437_;
-  wire _0438_;
-  wire _0439_;
-  wire _0440_;
-  wire _0441_;
-  wire _0442_;
-  wire _0443_;
-  wire _0444_;
-  wire [25:0] _0445_;
-  wire [26:0] _0446_;
-  wire _0447_;
-  wire _0448_;
-  wire _0449_;
-  wire _0450_;
-  wire _0451_;
-  wire _0452_;
-  wire _0453_;
-  wire _0454_;
-  wire _0455_;
-  wire _0456_;
-  wire [26:0] _0457_;
-  wire _0458_;
-  wire _0459_;
-  wire _0460_;
-  wire _0461_;
-  wire _0462_;
-  wire _0463_;
-  wire _0464_;
-  wire _0465_;
-  wire _0466_;
-  wire _0467_;
-  wire [26:0] _0468_;
-  wire _0469_;
-  wire _0470_;
-  wire _0471_;
-  wire _0472_;
-  wire _0473_;
-  wire _0474_;
-  wire _0475_;
-  wire _0476_;
-  wire _0477_;
-  wire _0478_;
-  wire [26:0] _0479_;
-  wire _0480_;
-  wire _0481_;
-  wire _0482_;
-  wire _0483_;
-  wire _0484_;
-  wire _0485_;
-  wire _0486_;
-  wire _0487_;
-  wire _0488_;
-  wire _0489_;
-  wire [26:0] _0490_;
-  wire _0491_;
-  wire _0492_;
-  wire _0493_;
-  wire _0494_;
-  wire _0495_;
-  wire _0496_;
-  wire _0497_;
-  wire _0498_;
-  wire _0499_;
-  wire _0500_;
-  wire [26:0] _0501_;
-  wire _0502_;
-  wire _0503_;
-  wire _0504_;
-  wire _0505_;
-  wire _0506_;
-  wire _0507_;
-  wire _0508_;
-  wire _0509_;
-  wire _0510_;
-  wire _0511_;
-  wire [26:0] _0512_;
-  wire _0513_;
-  wire _0514_;
-  wire _0515_;
-  wire _0516_;
-  wire _0517_;
-  wire _0518_;
-  wire _0519_;
-  wire _0520_;
-  wire _0521_;
-  wire _0522_;
-  wire [26:0] _0523_;
-  wire _0524_;
-  wire _0525_;
-  wire _0526_;
-  wire _0527_;
-  wire _0528_;
-  wire _0529_;
-  wire _0530_;
-  wire _0531_;
-  wire _0532_;
-  wire _0533_;
-  wire [26:0] _0534_;
-  wire _0535_;
-  wire _0536_;
-  wire _0537_;
-  wire _0538_;
-  wire _0539_;
-  wire _0540_;
-  wire _0541_;
-  wire _0542_;
-  wire _0543_;
-  wire _0544_;
-  wire [26:0] _0545_;
-  wire _0546_;
-  wire _0547_;
-  wire _0548_;
-  wire _0549_;
-  wire _0550_;
-  wire _0551_;
-  wire _0552_;
-  wire _0553_;
-  wire _0554_;
-  wire _0555_;
-  wire [25:0] _0556_;
-  wire [26:0] _0557_;
-  wire _0558_;
-  wire _0559_;
-  wire _0560_;
-  wire _0561_;
-  wire _0562_;
-  wire _0563_;
-  wire _0564_;
-  wire _0565_;
-  wire _0566_;
-  wire _0567_;
-  wire [26:0] _0568_;
-  wire _0569_;
-  wire _0570_;
-  wire _0571_;
-  wire _0572_;
-  wire _0573_;
-  wire _0574_;
-  wire _0575_;
-  wire _0576_;
-  wire _0577_;
-  wire _0578_;
-  wire [26:0] _0579_;
-  wire _0580_;
-  wire _0581_;
-  wire _0582_;
-  wire _0583_;
-  wire _0584_;
-  wire _0585_;
-  wire _0586_;
-  wire _0587_;
-  wire _0588_;
-  wire _0589_;
-  wire [26:0] _0590_;
-  wire _0591_;
-  wire _0592_;
-  wire _0593_;
-  wire _0594_;
-  wire _0595_;
-  wire _0596_;
-  wire _0597_;
-  wire _0598_;
-  wire _0599_;
-  wire _0600_;
-  wire [26:0] _0601_;
-  wire _0602_;
-  wire _0603_;
-  wire _0604_;
-  wire _0605_;
-  wire _0606_;
-  wire _0607_;
-  wire _0608_;
-  wire _0609_;
-  wire _0610_;
-  wire _0611_;
-  wire [26:0] _0612_;
-  wire _0613_;
-  wire _0614_;
-  wire _0615_;
-  wire _0616_;
-  wire _0617_;
-  wire _0618_;
-  wire _0619_;
-  wire _0620_;
-  wire _0621_;
-  wire _0622_;
-  wire [26:0] _0623_;
-  wire _0624_;
-  wire _0625_;
-  wire _0626_;
-  wire _0627_;
-  wire _0628_;
-  wire _0629_;
-  wire _0630_;
-  wire _0631_;
-  wire _0632_;
-  wire _0633_;
-  wire [26:0] _0634_;
-  wire _0635_;
-  wire _0636_;
-  wire _0637_;
-  wire _0638_;
-  wire _0639_;
-  wire _0640_;
-  wire _0641_;
-  wire _0642_;
-  wire _0643_;
-  wire _0644_;
-  wire [26:0] _0645_;
-  wire _0646_;
-  wire _0647_;
-  wire _0648_;
-  wire _0649_;
-  wire _0650_;
-  wire _0651_;
-  wire _0652_;
-  wire _0653_;
-  wire _0654_;
-  wire _0655_;
-  wire [26:0] _0656_;
-  wire _0657_;
-  wire _0658_;
-  wire _0659_;
-  wire _0660_;
-  wire _0661_;
-  wire _0662_;
-  wire _0663_;
-  wire _0664_;
-  wire _0665_;
-  wire _0666_;
-  wire [25:0] _0667_;
-  wire [26:0] _0668_;
-  wire _0669_;
-  wire _0670_;
-  wire _0671_;
-  wire _0672_;
-  wire _0673_;
-  wire _0674_;
-  wire _0675_;
-  wire _0676_;
-  wire _0677_;
-  wire _0678_;
-  wire [26:0] _0679_;
-  wire _0680_;
-  wire _0681_;
-  wire _0682_;
-  wire _0683_;
-  wire _0684_;
-  wire _0685_;
-  wire _0686_;
-  wire _0687_;
-  wire _0688_;
-  wire _0689_;
-  wire [26:0] _0690_;
-  wire _0691_;
-  wire _0692_;
-  wire _0693_;
-  wire _0694_;
-  wire _0695_;
-  wire _0696_;
-  wire _0697_;
-  wire _0698_;
-  wire _0699_;
-  wire _0700_;
-  wire [26:0] _0701_;
-  wire _0702_;
-  wire _0703_;
-  wire _0704_;
-  wire _0705_;
-  wire _0706_;
-  wire _0707_;
-  wire _0708_;
-  wire _0709_;
-  wire _0710_;
-  wire _0711_;
-  wire [26:0] _0712_;
-  wire _0713_;
-  wire _0714_;
-  wire _0715_;
-  wire _0716_;
-  wire _0717_;
-  wire _0718_;
-  wire _0719_;
-  wire _0720_;
-  wire _0721_;
-  wire _0722_;
-  wire [26:0] _0723_;
-  wire _0724_;
-  wire _0725_;
-  wire _0726_;
-  wire _0727_;
-  wire _0728_;
-  wire _0729_;
-  wire _0730_;
-  wire _0731_;
-  wire _0732_;
-  wire _0733_;
-  wire [26:0] _0734_;
-  wire _0735_;
-  wire _0736_;
-  wire _0737_;
-  wire _0738_;
-  wire _0739_;
-  wire _0740_;
-  wire _0741_;
-  wire _0742_;
-  wire _0743_;
-  wire _0744_;
-  wire [26:0] _0745_;
-  wire _0746_;
-  wire _0747_;
-  wire _0748_;
-  wire _0749_;
-  wire _0750_;
-  wire _0751_;
-  wire _0752_;
-  wire _0753_;
-  wire _0754_;
-  wire _0755_;
-  wire [26:0] _0756_;
-  wire _0757_;
-  wire _0758_;
-  wire _0759_;
-  wire _0760_;
-  wire _0761_;
-  wire _0762_;
-  wire _0763_;
-  wire _0764_;
-  wire _0765_;
-  wire _0766_;
-  wire [26:0] _0767_;
-  wire _0768_;
-  wire _0769_;
-  wire _0770_;
-  wire _0771_;
-  wire _0772_;
-  wire _0773_;
-  wire _0774_;
-  wire _0775_;
-  wire _0776_;
-  wire _0777_;
-  wire [25:0] _0778_;
-  wire [26:0] _0779_;
-  wire _0780_;
-  wire _0781_;
-  wire _0782_;
-  wire _0783_;
-  wire _0784_;
-  wire _0785_;
-  wire _0786_;
-  wire _0787_;
-  wire _0788_;
-  wire _0789_;
-  wire [26:0] _0790_;
-  wire _0791_;
-  wire _0792_;
-  wire _0793_;
-  wire _0794_;
-  wire _0795_;
-  wire _0796_;
-  wire _0797_;
-  wire _0798_;
-  wire _0799_;
-  wire _0800_;
-  wire [26:0] _0801_;
-  wire _0802_;
-  wire _0803_;
-  wire _0804_;
-  wire _0805_;
-  wire _0806_;
-  wire _0807_;
-  wire _0808_;
-  wire _0809_;
-  wire _0810_;
-  wire _0811_;
-  wire [26:0] _0812_;
-  wire _0813_;
-  wire _0814_;
-  wire _0815_;
-  wire _0816_;
-  wire _0817_;
-  wire _0818_;
-  wire _0819_;
-  wire _0820_;
-  wire _0821_;
-  wire _0822_;
-  wire [26:0] _0823_;
-  wire _0824_;
-  wire _0825_;
-  wire _0826_;
-  wire _0827_;
-  wire _0828_;
-  wire _0829_;
-  wire _0830_;
-  wire _0831_;
-  wire _0832_;
-  wire _0833_;
-  wire [26:0] _0834_;
-  wire _0835_;
-  wire _0836_;
-  wire _0837_;
-  wire _0838_;
-  wire _0839_;
-  wire _0840_;
-  wire _0841_;
-  wire _0842_;
-  wire _0843_;
-  wire _0844_;
-  wire [26:0] _0845_;
-  wire _0846_;
-  wire _0847_;
-  wire _0848_;
-  wire _0849_;
-  wire _0850_;
-  wire _0851_;
-  wire _0852_;
-  wire _0853_;
-  wire _0854_;
-  wire _0855_;
-  wire [26:0] _0856_;
-  wire _0857_;
-  wire _0858_;
-  wire _0859_;
-  wire _0860_;
-  wire _0861_;
-  wire _0862_;
-  wire _0863_;
-  wire _0864_;
-  wire _0865_;
-  wire _0866_;
-  wire [26:0] _0867_;
-  wire _0868_;
-  wire _0869_;
-  wire _0870_;
-  wire _0871_;
-  wire _0872_;
-  wire _0873_;
-  wire _0874_;
-  wire _0875_;
-  wire _0876_;
-  wire _0877_;
-  wire [26:0] _0878_;
-  wire _0879_;
-  wire _0880_;
-  wire _0881_;
-  wire _0882_;
-  wire _0883_;
-  wire _0884_;
-  wire _0885_;
-  wire _0886_;
-  wire _0887_;
-  wire _0888_;
-  wire [25:0] _0889_;
-  wire [26:0] _0890_;
-  wire _0891_;
-  wire _0892_;
-  wire _0893_;
-  wire _0894_;
-  wire _0895_;
-  wire _0896_;
-  wire _0897_;
-  wire _0898_;
-  wire _0899_;
-  wire _0900_;
-  wire [26:0] _0901_;
-  wire _0902_;
-  wire _0903_;
-  wire _0904_;
-  wire _0905_;
-  wire _0906_;
-  wire _0907_;
-  wire _0908_;
-  wire _0909_;
-  wire _0910_;
-  wire _0911_;
-  wire [26:0] _0912_;
-  wire _0913_;
-  wire _0914_;
-  wire _0915_;
-  wire _0916_;
-  wire _0917_;
-  wire _0918_;
-  wire _0919_;
-  wire _0920_;
-  wire _0921_;
-  wire _0922_;
-  wire [26:0] _0923_;
-  wire _0924_;
-  wire _0925_;
-  wire _0926_;
-  wire _0927_;
-  wire _0928_;
-  wire _0929_;
-  wire _0930_;
-  wire _0931_;
-  wire _0932_;
-  wire _0933_;
-  wire [26:0] _0934_;
-  wire _0935_;
-  wire _0936_;
-  wire _0937_;
-  wire _0938_;
-  wire _0939_;
-  wire _0940_;
-  wire _0941_;
-  wire _0942_;
-  wire _0943_;
-  wire _0944_;
-  wire [26:0] _0945_;
-  wire _0946_;
-  wire _0947_;
-  wire _0948_;
-  wire _0949_;
-  wire _0950_;
-  wire _0951_;
-  wire _0952_;
-  wire _0953_;
-  wire _0954_;
-  wire _0955_;
-  wire [26:0] _0956_;
-  wire _0957_;
-  wire _0958_;
-  wire _0959_;
-  wire _0960_;
-  wire _0961_;
-  wire _0962_;
-  wire _0963_;
-  wire _0964_;
-  wire _0965_;
-  wire _0966_;
-  wire [26:0] _0967_;
-  wire _0968_;
-  wire _0969_;
-  wire _0970_;
-  wire _0971_;
-  wire _0972_;
-  wire _0973_;
-  wire _0974_;
-  wire _0975_;
-  wire _0976_;
-  wire _0977_;
-  wire [26:0] _0978_;
-  wire _0979_;
-  wire _0980_;
-  wire _0981_;
-  wire _0982_;
-  wire _0983_;
-  wire _0984_;
-  wire _0985_;
-  wire _0986_;
-  wire _0987_;
-  wire _0988_;
-  wire [26:0] _0989_;
-  wire _0990_;
-  wire _0991_;
-  wire _0992_;
-  wire _0993_;
-  wire _0994_;
-  wire _0995_;
-  wire _0996_;
-  wire _0997_;
-  wire _0998_;
-  wire _0999_;
-  wire [25:0] _1000_;
-  wire [26:0] _1001_;
-  wire _1002_;
-  wire _1003_;
-  wire _1004_;
-  wire _1005_;
-  wire _1006_;
-  wire _1007_;
-  wire _1008_;
-  wire _1009_;
-  wire _1010_;
-  wire _1011_;
-  wire _1012_;
-  wire _1013_;
-  wire [4:0] _1014_;
-  wire _1015_;
-  wire [3:0] _1016_;
-  wire [3:0] _1017_;
-  wire _1018_;
-  wire _1019_;
-  wire [7:0] _1020_;
-  wire [7:0] _1021_;
-  wire [25:0] _1022_;
-  wire [25:0] _1023_;
-  wire [7:0] _1024_;
-  wire [7:0] _1025_;
-  wire [7:0] _1026_;
-  wire [7:0] _1027_;
-  wire [7:0] _1028_;
-  wire [7:0] _1029_;
-  wire [7:0] _1030_;
-  wire [7:0] _1031_;
-  wire [7:0] _1032_;
-  wire [7:0] _1033_;
-  wire [25:0] _1034_;
-  wire [7:0] _1035_;
-  wire [7:0] _1036_;
-  wire [7:0] _1037_;
-  wire [7:0] _1038_;
-  wire [7:0] _1039_;
-  wire _1040_;
-  wire [7:0] _1041_;
-  wire [7:0] _1042_;
-  wire _1043_;
-  wire _1044_;
-  wire [25:0] _1045_;
-  wire [7:0] _1046_;
-  wire [7:0] _1047_;
-  wire [7:0] _1048_;
-  wire _1049_;
-  wire _1050_;
-  wire _1051_;
-  wire [7:0] _1052_;
-  wire [7:0] _1053_;
-  wire [7:0] _1054_;
-  wire [7:0] _1055_;
-  wire [25:0] _1056_;
-  wire _1057_;
-  wire _1058_;
-  wire _1059_;
-  wire _1060_;
-  wire [7:0] _1061_;
-  wire [7:0] _1062_;
-  wire [7:0] _1063_;
-  wire [7:0] _1064_;
-  wire [7:0] _1065_;
-  wire _1066_;
-  wire [25:0] _1067_;
-  wire _1068_;
-  wire _1069_;
-  wire _1070_;
-  wire _1071_;
-  wire [7:0] _1072_;
-  wire [7:0] _1073_;
-  wire [7:0] _1074_;
-  wire [7:0] _1075_;
-  wire [7:0] _1076_;
-  wire [7:0] _1077_;
-  wire [25:0] _1078_;
-  wire _1079_;
-  wire _1080_;
-  wire _1081_;
-  wire _1082_;
-  wire _1083_;
-  wire _1084_;
-  wire [7:0] _1085_;
-  wire [7:0] _1086_;
-  wire [7:0] _1087_;
-  wire [7:0] _1088_;
-  wire [25:0] _1089_;
-  wire [7:0] _1090_;
-  wire [7:0] _1091_;
-  wire [7:0] _1092_;
-  wire _1093_;
-  wire _1094_;
-  wire _1095_;
-  wire _1096_;
-  wire _1097_;
-  wire _1098_;
-  wire _1099_;
-  wire [25:0] _1100_;
-  wire [7:0] _1101_;
-  wire [7:0] _1102_;
-  wire [7:0] _1103_;
-  wire [7:0] _1104_;
-  wire [7:0] _1105_;
-  wire [7:0] _1106_;
-  wire [7:0] _1107_;
-  wire [7:0] _1108_;
-  wire [7:0] _1109_;
-  wire [7:0] _1110_;
-  wire [25:0] _1111_;
-  wire [7:0] _1112_;
-  wire [7:0] _1113_;
-  wire [7:0] _1114_;
-  wire [7:0] _1115_;
-  wire [7:0] _1116_;
-  wire [7:0] _1117_;
-  wire [7:0] _1118_;
-  wire [7:0] _1119_;
-  wire [7:0] _1120_;
-  wire [7:0] _1121_;
-  wire [25:0] _1122_;
-  wire [7:0] _1123_;
-  wire [7:0] _1124_;
-  wire [7:0] _1125_;
-  wire [7:0] _1126_;
-  wire [7:0] _1127_;
-  wire [7:0] _1128_;
-  wire [7:0] _1129_;
-  wire [7:0] _1130_;
-  wire [7:0] _1131_;
-  wire _1132_;
-  wire [25:0] _1133_;
-  wire [25:0] _1134_;
-  wire [7:0] _1135_;
-  wire [15:0] _1136_;
-  wire _1137_;
-  wire _1138_;
-  wire _1139_;
-  wire [25:0] _1140_;
-  wire [25:0] _1141_;
-  wire [7:0] _1142_;
-  wire _1143_;
-  wire [7:0] _1144_;
-  wire [25:0] _1145_;
-  wire [15:0] _1146_;
-  wire _1147_;
-  wire _1148_;
-  wire _1149_;
-  wire [25:0] _1150_;
-  wire [25:0] _1151_;
-  wire [7:0] _1152_;
-  wire _1153_;
-  wire [7:0] _1154_;
-  wire [15:0] _1155_;
-  wire [25:0] _1156_;
-  wire _1157_;
-  wire _1158_;
-  wire _1159_;
-  wire [25:0] _1160_;
-  wire [25:0] _1161_;
-  wire [7:0] _1162_;
-  wire _1163_;
-  wire [7:0] _1164_;
-  wire [15:0] _1165_;
-  wire _1166_;
-  wire [25:0] _1167_;
-  wire _1168_;
-  wire _1169_;
-  wire [25:0] _1170_;
-  wire [25:0] _1171_;
-  wire [7:0] _1172_;
-  wire _1173_;
-  wire [7:0] _1174_;
-  wire [15:0] _1175_;
-  wire _1176_;
-  wire _1177_;
-  wire [25:0] _1178_;
-  wire _1179_;
-  wire [25:0] _1180_;
-  wire [25:0] _1181_;
-  wire [7:0] _1182_;
-  wire _1183_;
-  wire [7:0] _1184_;
-  wire [15:0] _1185_;
-  wire _1186_;
-  wire _1187_;
-  wire _1188_;
-  wire [25:0] _1189_;
-  wire [25:0] _1190_;
-  wire [25:0] _1191_;
-  wire [7:0] _1192_;
-  wire _1193_;
-  wire [7:0] _1194_;
-  wire [15:0] _1195_;
-  wire _1196_;
-  wire _1197_;
-  wire _1198_;
-  wire [25:0] _1199_;
-  wire [25:0] _1200_;
-  wire [25:0] _1201_;
-  wire [7:0] _1202_;
-  wire _1203_;
-  wire [7:0] _1204_;
-  wire [15:0] _1205_;
-  wire _1206_;
-  wire _1207_;
-  wire _1208_;
-  wire [25:0] _1209_;
-  wire [25:0] _1210_;
-  wire [25:0] _1211_;
-  wire [7:0] _1212_;
-  wire _1213_;
-  wire [7:0] _1214_;
-  wire [15:0] _1215_;
-  wire _1216_;
-  wire _1217_;
-  wire _1218_;
-  wire [25:0] _1219_;
-  wire [25:0] _1220_;
-  wire [7:0] _1221_;
-  wire [25:0] _1222_;
-  wire _1223_;
-  wire [7:0] _1224_;
-  wire [15:0] _1225_;
-  wire _1226_;
-  wire _1227_;
-  wire _1228_;
-  wire [25:0] _1229_;
-  wire [25:0] _1230_;
-  wire [7:0] _1231_;
-  wire _1232_;
-  wire [25:0] _1233_;
-  wire [7:0] _1234_;
-  wire [15:0] _1235_;
-  wire _1236_;
-  wire _1237_;
-  wire _1238_;
-  wire [25:0] _1239_;
-  wire [25:0] _1240_;
-  wire [7:0] _1241_;
-  wire _1242_;
-  wire [7:0] _1243_;
-  wire [25:0] _1244_;
-  wire [25:0] _1245_;
-  wire [15:0] _1246_;
-  wire _1247_;
-  wire _1248_;
-  wire _1249_;
-  wire [25:0] _1250_;
-  wire [25:0] _1251_;
-  wire [7:0] _1252_;
-  wire _1253_;
-  wire [7:0] _1254_;
-  wire [15:0] _1255_;
-  wire [25:0] _1256_;
-  wire _1257_;
-  wire _1258_;
-  wire _1259_;
-  wire [25:0] _1260_;
-  wire [25:0] _1261_;
-  wire [7:0] _1262_;
-  wire _1263_;
-  wire [7:0] _1264_;
-  wire [15:0] _1265_;
-  wire _1266_;
-  wire [25:0] _1267_;
-  wire _1268_;
-  wire _1269_;
-  wire [25:0] _1270_;
-  wire [25:0] _1271_;
-  wire [7:0] _1272_;
-  wire _1273_;
-  wire [7:0] _1274_;
-  wire [15:0] _1275_;
-  wire _1276_;
-  wire _1277_;
-  wire [25:0] _1278_;
-  wire _1279_;
-  wire [25:0] _1280_;
-  wire [25:0] _1281_;
-  wire [7:0] _1282_;
-  wire _1283_;
-  wire [7:0] _1284_;
-  wire [15:0] _1285_;
-  wire _1286_;
-  wire _1287_;
-  wire _1288_;
-  wire [25:0] _1289_;
-  wire [25:0] _1290_;
-  wire [25:0] _1291_;
-  wire [7:0] _1292_;
-  wire _1293_;
-  wire [7:0] _1294_;
-  wire [15:0] _1295_;
-  wire _1296_;
-  wire _1297_;
-  wire _1298_;
-  wire [25:0] _1299_;
-  wire [25:0] _1300_;
-  wire [25:0] _1301_;
-  wire [7:0] _1302_;
-  wire _1303_;
-  wire [7:0] _1304_;
-  wire [15:0] _1305_;
-  wire _1306_;
-  wire _1307_;
-  wire _1308_;
-  wire [25:0] _1309_;
-  wire [25:0] _1310_;
-  wire [25:0] _1311_;
-  wire [7:0] _1312_;
-  wire _1313_;
-  wire [7:0] _1314_;
-  wire [15:0] _1315_;
-  wire _1316_;
-  wire _1317_;
-  wire _1318_;
-  wire [25:0] _1319_;
-  wire [25:0] _1320_;
-  wire [7:0] _1321_;
-  wire [25:0] _1322_;
-  wire _1323_;
-  wire [7:0] _1324_;
-  wire [15:0] _1325_;
-  wire _1326_;
-  wire _1327_;
-  wire _1328_;
-  wire [25:0] _1329_;
-  wire [25:0] _1330_;
-  wire [7:0] _1331_;
-  wire _1332_;
-  wire [25:0] _1333_;
-  wire [7:0] _1334_;
-  wire [15:0] _1335_;
-  wire _1336_;
-  wire _1337_;
-  wire _1338_;
-  wire [25:0] _1339_;
-  wire [25:0] _1340_;
-  wire [7:0] _1341_;
-  wire _1342_;
-  wire [7:0] _1343_;
-  wire [25:0] _1344_;
-  wire [15:0] _1345_;
-  wire _1346_;
-  wire _1347_;
-  wire _1348_;
-  wire [25:0] _1349_;
-  wire [25:0] _1350_;
-  wire [7:0] _1351_;
-  wire _1352_;
-  wire [7:0] _1353_;
-  wire [15:0] _1354_;
-  wire [25:0] _1355_;
-  wire [25:0] _1356_;
-  wire _1357_;
-  wire _1358_;
-  wire _1359_;
-  wire [25:0] _1360_;
-  wire [25:0] _1361_;
-  wire [7:0] _1362_;
-  wire _1363_;
-  wire [7:0] _1364_;
-  wire [15:0] _1365_;
-  wire _1366_;
-  wire [25:0] _1367_;
-  wire _1368_;
-  wire _1369_;
-  wire [25:0] _1370_;
-  wire [25:0] _1371_;
-  wire [7:0] _1372_;
-  wire _1373_;
-  wire [7:0] _1374_;
-  wire [15:0] _1375_;
-  wire _1376_;
-  wire _1377_;
-  wire [25:0] _1378_;
-  wire _1379_;
-  wire [25:0] _1380_;
-  wire [25:0] _1381_;
-  wire [7:0] _1382_;
-  wire _1383_;
-  wire [7:0] _1384_;
-  wire [15:0] _1385_;
-  wire _1386_;
-  wire _1387_;
-  wire _1388_;
-  wire [25:0] _1389_;
-  wire [25:0] _1390_;
-  wire [25:0] _1391_;
-  wire [7:0] _1392_;
-  wire _1393_;
-  wire [7:0] _1394_;
-  wire [15:0] _1395_;
-  wire _1396_;
-  wire _1397_;
-  wire _1398_;
-  wire [25:0] _1399_;
-  wire [25:0] _1400_;
-  wire [25:0] _1401_;
-  wire [7:0] _1402_;
-  wire _1403_;
-  wire [7:0] _1404_;
-  wire [15:0] _1405_;
-  wire _1406_;
-  wire _1407_;
-  wire _1408_;
-  wire [25:0] _1409_;
-  wire [25:0] _1410_;
-  wire [25:0] _1411_;
-  wire [7:0] _1412_;
-  wire _1413_;
-  wire [7:0] _1414_;
-  wire [15:0] _1415_;
-  wire _1416_;
-  wire _1417_;
-  wire _1418_;
-  wire [25:0] _1419_;
-  wire [25:0] _1420_;
-  wire [7:0] _1421_;
-  wire [25:0] _1422_;
-  wire _1423_;
-  wire [7:0] _1424_;
-  wire [15:0] _1425_;
-  wire _1426_;
-  wire _1427_;
-  wire _1428_;
-  wire [25:0] _1429_;
-  wire [25:0] _1430_;
-  wire [7:0] _1431_;
-  wire _1432_;
-  wire [25:0] _1433_;
-  wire [7:0] _1434_;
-  wire [15:0] _1435_;
-  wire _1436_;
-  wire _1437_;
-  wire _1438_;
-  wire [25:0] _1439_;
-  wire [25:0] _1440_;
-  wire [7:0] _1441_;
-  wire _1442_;
-  wire [7:0] _1443_;
-  wire [25:0] _1444_;
-  wire [15:0] _1445_;
-  wire _1446_;
-  wire _1447_;
-  wire _1448_;
-  wire [25:0] _1449_;
-  wire [25:0] _1450_;
-  wire [7:0] _1451_;
-  wire _1452_;
-  wire [7:0] _1453_;
-  wire [15:0] _1454_;
-  wire [25:0] _1455_;
-  wire _1456_;
-  wire _1457_;
-  wire _1458_;
-  wire [25:0] _1459_;
-  wire [25:0] _1460_;
-  wire [7:0] _1461_;
-  wire _1462_;
-  wire [7:0] _1463_;
-  wire [15:0] _1464_;
-  wire _1465_;
-  wire [25:0] _1466_;
-  wire [25:0] _1467_;
-  wire _1468_;
-  wire _1469_;
-  wire [25:0] _1470_;
-  wire [25:0] _1471_;
-  wire [7:0] _1472_;
-  wire _1473_;
-  wire [7:0] _1474_;
-  wire [15:0] _1475_;
-  wire _1476_;
-  wire _1477_;
-  wire [25:0] _1478_;
-  wire _1479_;
-  wire [25:0] _1480_;
-  wire [25:0] _1481_;
-  wire [7:0] _1482_;
-  wire _1483_;
-  wire [7:0] _1484_;
-  wire [15:0] _1485_;
-  wire _1486_;
-  wire _1487_;
-  wire _1488_;
-  wire [25:0] _1489_;
-  wire [25:0] _1490_;
-  wire [25:0] _1491_;
-  wire [7:0] _1492_;
-  wire _1493_;
-  wire [7:0] _1494_;
-  wire [15:0] _1495_;
-  wire _1496_;
-  wire _1497_;
-  wire _1498_;
-  wire [25:0] _1499_;
-  wire [25:0] _1500_;
-  wire [25:0] _1501_;
-  wire [7:0] _1502_;
-  wire _1503_;
-  wire [7:0] _1504_;
-  wire [15:0] _1505_;
-  wire _1506_;
-  wire _1507_;
-  wire _1508_;
-  wire [25:0] _1509_;
-  wire [25:0] _1510_;
-  wire [25:0] _1511_;
-  wire [7:0] _1512_;
-  wire _1513_;
-  wire [7:0] _1514_;
-  wire [15:0] _1515_;
-  wire _1516_;
-  wire _1517_;
-  wire _1518_;
-  wire [25:0] _1519_;
-  wire [25:0] _1520_;
-  wire [7:0] _1521_;
-  wire [25:0] _1522_;
-  wire _1523_;
-  wire [7:0] _1524_;
-  wire [15:0] _1525_;
-  wire _1526_;
-  wire _1527_;
-  wire _1528_;
-  wire [25:0] _1529_;
-  wire [25:0] _1530_;
-  wire [7:0] _1531_;
-  wire _1532_;
-  wire _1533_;
-  wire [7:0] _1534_;
-  wire [15:0] _1535_;
-  wire _1536_;
-  wire _1537_;
-  wire _1538_;
-  wire [25:0] _1539_;
-  wire [25:0] _1540_;
-  wire [7:0] _1541_;
-  wire _1542_;
-  wire [7:0] _1543_;
-  wire [3:0] _1544_;
-  wire [15:0] _1545_;
-  wire _1546_;
-  wire _1547_;
-  wire _1548_;
-  wire [25:0] _1549_;
-  wire [25:0] _1550_;
-  wire [7:0] _1551_;
-  wire _1552_;
-  wire [7:0] _1553_;
-  wire [15:0] _1554_;
-  wire _1555_;
-  wire _1556_;
-  wire _1557_;
-  wire _1558_;
-  wire [25:0] _1559_;
-  wire [25:0] _1560_;
-  wire [7:0] _1561_;
-  wire _1562_;
-  wire [7:0] _1563_;
-  wire [15:0] _1564_;
-  wire _1565_;
-  wire _1566_;
-  wire _1567_;
-  wire _1568_;
-  wire [25:0] _1569_;
-  wire [25:0] _1570_;
-  wire [7:0] _1571_;
-  wire _1572_;
-  wire [7:0] _1573_;
-  wire [15:0] _1574_;
-  wire _1575_;
-  wire _1576_;
-  wire [25:0] _1577_;
-  wire _1578_;
-  wire _1579_;
-  wire [25:0] _1580_;
-  wire [25:0] _1581_;
-  wire [7:0] _1582_;
-  wire _1583_;
-  wire [7:0] _1584_;
-  wire [15:0] _1585_;
-  wire _1586_;
-  wire _1587_;
-  wire _1588_;
-  wire [25:0] _1589_;
-  wire [25:0] _1590_;
-  wire [25:0] _1591_;
-  wire [7:0] _1592_;
-  wire _1593_;
-  wire [7:0] _1594_;
-  wire [15:0] _1595_;
-  wire _1596_;
-  wire _1597_;
-  wire _1598_;
-  wire [25:0] _1599_;
-  wire [25:0] _1600_;
-  wire [25:0] _1601_;
-  wire [7:0] _1602_;
-  wire _1603_;
-  wire [7:0] _1604_;
-  wire [15:0] _1605_;
-  wire _1606_;
-  wire _1607_;
-  wire _1608_;
-  wire [25:0] _1609_;
-  wire [25:0] _1610_;
-  wire [25:0] _1611_;
-  wire [7:0] _1612_;
-  wire _1613_;
-  wire [7:0] _1614_;
-  wire [15:0] _1615_;
-  wire _1616_;
-  wire _1617_;
-  wire _1618_;
-  wire [25:0] _1619_;
-  wire [25:0] _1620_;
-  wire [7:0] _1621_;
-  wire [25:0] _1622_;
-  wire _1623_;
-  wire [7:0] _1624_;
-  wire [15:0] _1625_;
-  wire _1626_;
-  wire _1627_;
-  wire _1628_;
-  wire [25:0] _1629_;
-  wire [25:0] _1630_;
-  wire [7:0] _1631_;
-  wire _1632_;
-  wire [25:0] _1633_;
-  wire [7:0] _1634_;
-  wire [15:0] _1635_;
-  wire _1636_;
-  wire _1637_;
-  wire _1638_;
-  wire [25:0] _1639_;
-  wire [25:0] _1640_;
-  wire [7:0] _1641_;
-  wire _1642_;
-  wire [7:0] _1643_;
-  wire [25:0] _1644_;
-  wire [15:0] _1645_;
-  wire _1646_;
-  wire _1647_;
-  wire _1648_;
-  wire [25:0] _1649_;
-  wire [25:0] _1650_;
-  wire [7:0] _1651_;
-  wire _1652_;
-  wire [7:0] _1653_;
-  wire [15:0] _1654_;
-  wire [25:0] _1655_;
-  wire _1656_;
-  wire _1657_;
-  wire _1658_;
-  wire [25:0] _1659_;
-  wire [25:0] _1660_;
-  wire [7:0] _1661_;
-  wire _1662_;
-  wire [7:0] _1663_;
-  wire [15:0] _1664_;
-  wire _1665_;
-  wire [25:0] _1666_;
-  wire _1667_;
-  wire _1668_;
-  wire [25:0] _1669_;
-  wire [25:0] _1670_;
-  wire [7:0] _1671_;
-  wire _1672_;
-  wire [7:0] _1673_;
-  wire [15:0] _1674_;
-  wire _1675_;
-  wire _1676_;
-  wire [25:0] _1677_;
-  wire _1678_;
-  wire [25:0] _1679_;
-  wire [25:0] _1680_;
-  wire [7:0] _1681_;
-  wire _1682_;
-  wire [7:0] _1683_;
-  wire [15:0] _1684_;
-  wire _1685_;
-  wire _1686_;
-  wire _1687_;
-  wire [25:0] _1688_;
-  wire [25:0] _1689_;
-  wire [25:0] _1690_;
-  wire [25:0] _1691_;
-  wire [7:0] _1692_;
-  wire _1693_;
-  wire [7:0] _1694_;
-  wire [15:0] _1695_;
-  wire _1696_;
-  wire _1697_;
-  wire _1698_;
-  wire [25:0] _1699_;
-  wire [25:0] _1700_;
-  wire [25:0] _1701_;
-  wire [7:0] _1702_;
-  wire _1703_;
-  wire [7:0] _1704_;
-  wire [15:0] _1705_;
-  wire _1706_;
-  wire _1707_;
-  wire _1708_;
-  wire [25:0] _1709_;
-  wire [25:0] _1710_;
-  wire [25:0] _1711_;
-  wire [7:0] _1712_;
-  wire _1713_;
-  wire [7:0] _1714_;
-  wire [15:0] _1715_;
-  wire _1716_;
-  wire _1717_;
-  wire _1718_;
-  wire [25:0] _1719_;
-  wire [25:0] _1720_;
-  wire [7:0] _1721_;
-  wire [25:0] _1722_;
-  wire _1723_;
-  wire [7:0] _1724_;
-  wire [15:0] _1725_;
-  wire _1726_;
-  wire _1727_;
-  wire _1728_;
-  wire [25:0] _1729_;
-  wire [25:0] _1730_;
-  wire [7:0] _1731_;
-  wire _1732_;
-  wire [25:0] _1733_;
-  wire [7:0] _1734_;
-  wire [15:0] _1735_;
-  wire _1736_;
-  wire _1737_;
-  wire _1738_;
-  wire [25:0] _1739_;
-  wire [25:0] _1740_;
-  wire [7:0] _1741_;
-  wire _1742_;
-  wire [7:0] _1743_;
-  wire [25:0] _1744_;
-  wire [15:0] _1745_;
-  wire _1746_;
-  wire _1747_;
-  wire _1748_;
-  wire [25:0] _1749_;
-  wire [25:0] _1750_;
-  wire [7:0] _1751_;
-  wire _1752_;
-  wire [7:0] _1753_;
-  wire [15:0] _1754_;
-  wire [25:0] _1755_;
-  wire _1756_;
-  wire _1757_;
-  wire _1758_;
-  wire [25:0] _1759_;
-  wire [25:0] _1760_;
-  wire [7:0] _1761_;
-  wire _1762_;
-  wire [7:0] _1763_;
-  wire [15:0] _1764_;
-  wire _1765_;
-  wire [25:0] _1766_;
-  wire _1767_;
-  wire _1768_;
-  wire [25:0] _1769_;
-  wire [25:0] _1770_;
-  wire [2:0] _1771_;
-  wire [3:0] _1772_;
-  wire [2:0] _1773_;
-  wire _1774_;
-  wire _1775_;
-  wire [25:0] _1776_;
-  wire [25:0] _1777_;
-  wire [25:0] _1778_;
-  wire [25:0] _1779_;
-  wire [25:0] _1780_;
-  wire [25:0] _1781_;
-  wire [25:0] _1782_;
-  wire [25:0] _1783_;
-  wire [25:0] _1784_;
-  wire _1785_;
-  wire _1786_;
-  wire _1787_;
-  wire [25:0] _1788_;
-  wire _1789_;
-  wire _1790_;
-  wire _1791_;
-  wire _1792_;
-  wire _1793_;
-  wire _1794_;
-  wire _1795_;
-  wire _1796_;
-  wire _1797_;
-  wire _1798_;
-  wire [25:0] _1799_;
-  wire [25:0] _1800_;
-  wire _1801_;
-  wire _1802_;
-  wire _1803_;
-  wire _1804_;
-  wire _1805_;
-  wire _1806_;
-  wire _1807_;
-  wire _1808_;
-  wire _1809_;
-  wire _1810_;
-  wire [25:0] _1811_;
-  wire _1812_;
-  wire _1813_;
-  wire _1814_;
-  wire _1815_;
-  wire _1816_;
-  wire _1817_;
-  wire _1818_;
-  wire _1819_;
-  wire _1820_;
-  wire _1821_;
-  wire [25:0] _1822_;
-  wire _1823_;
-  wire _1824_;
-  wire _1825_;
-  wire _1826_;
-  wire _1827_;
-  wire _1828_;
-  wire _1829_;
-  wire _1830_;
-  wire _1831_;
-  wire _1832_;
-  wire [25:0] _1833_;
-  wire _1834_;
-  wire _1835_;
-  wire _1836_;
-  wire _1837_;
-  wire _1838_;
-  wire _1839_;
-  wire _1840_;
-  wire _1841_;
-  wire _1842_;
-  wire _1843_;
-  wire [25:0] _1844_;
-  wire _1845_;
-  wire _1846_;
-  wire _1847_;
-  wire _1848_;
-  wire _1849_;
-  wire _1850_;
-  wire _1851_;
-  wire _1852_;
-  wire _1853_;
-  wire _1854_;
-  wire [25:0] _1855_;
-  wire _1856_;
-  wire _1857_;
-  wire _1858_;
-  wire _1859_;
-  wire _1860_;
-  wire _1861_;
-  wire _1862_;
-  wire _1863_;
-  wire _1864_;
-  wire _1865_;
-  wire [25:0] _1866_;
-  wire _1867_;
-  wire _1868_;
-  wire _1869_;
-  wire _1870_;
-  wire _1871_;
-  wire _1872_;
-  wire _1873_;
-  wire _1874_;
-  wire _1875_;
-  wire _1876_;
-  wire [25:0] _1877_;
-  wire _1878_;
-  wire _1879_;
-  wire _1880_;
-  wire _1881_;
-  wire _1882_;
-  wire _1883_;
-  wire _1884_;
-  wire _1885_;
-  wire _1886_;
-  wire _1887_;
-  wire [25:0] _1888_;
-  wire _1889_;
-  wire _1890_;
-  wire _1891_;
-  wire _1892_;
-  wire _1893_;
-  wire _1894_;
-  wire _1895_;
-  wire _1896_;
-  wire _1897_;
-  wire _1898_;
-  wire [25:0] _1899_;
-  wire _1900_;
-  wire _1901_;
-  wire _1902_;
-  wire _1903_;
-  wire _1904_;
-  wire _1905_;
-  wire _1906_;
-  wire _1907_;
-  wire _1908_;
-  wire _1909_;
-  wire _1910_;
-  wire _1911_;
-  wire [15:0] _1912_;
-  wire _1913_;
-  wire _1914_;
-  wire _1915_;
-  wire [7:0] _1916_;
-  wire _1917_;
-  wire [25:0] _1918_;
-  wire _1919_;
-  wire [25:0] _1920_;
-  wire _1921_;
-  wire _1922_;
-  wire _1923_;
-  wire _1924_;
-  wire _1925_;
-  wire _1926_;
-  wire _1927_;
-  wire [15:0] _1928_;
-  wire _1929_;
-  wire _1930_;
-  wire _1931_;
-  wire [7:0] _1932_;
-  wire _1933_;
-  wire [25:0] _1934_;
-  wire _1935_;
-  wire [25:0] _1936_;
-  wire _1937_;
-  wire _1938_;
-  wire _1939_;
-  wire _1940_;
-  wire _1941_;
-  wire _1942_;
-  wire _1943_;
-  wire [15:0] _1944_;
-  wire _1945_;
-  wire _1946_;
-  wire _1947_;
-  wire [7:0] _1948_;
-  wire _1949_;
-  wire [25:0] _1950_;
-  wire _1951_;
-  wire [25:0] _1952_;
-  wire _1953_;
-  wire _1954_;
-  wire _1955_;
-  wire _1956_;
-  wire _1957_;
-  wire _1958_;
-  wire _1959_;
-  wire [15:0] _1960_;
-  wire _1961_;
-  wire _1962_;
-  wire _1963_;
-  wire [7:0] _1964_;
-  wire _1965_;
-  wire [25:0] _1966_;
-  wire _1967_;
-  wire [25:0] _1968_;
-  wire _1969_;
-  wire _1970_;
-  wire _1971_;
-  wire _1972_;
-  wire _1973_;
-  wire _1974_;
-  wire _1975_;
-  wire [15:0] _1976_;
-  wire _1977_;
-  wire _1978_;
-  wire _1979_;
-  wire [7:0] _1980_;
-  wire _1981_;
-  wire [25:0] _1982_;
-  wire _1983_;
-  wire [25:0] _1984_;
-  wire _1985_;
-  wire _1986_;
-  wire _1987_;
-  wire _1988_;
-  wire _1989_;
-  wire _1990_;
-  wire _1991_;
-  wire [15:0] _1992_;
-  wire _1993_;
-  wire _1994_;
-  wire _1995_;
-  wire [7:0] _1996_;
-  wire _1997_;
-  wire [25:0] _1998_;
-  wire _1999_;
-  wire [25:0] _2000_;
-  wire _2001_;
-  wire _2002_;
-  wire _2003_;
-  wire _2004_;
-  wire _2005_;
-  wire _2006_;
-  wire _2007_;
-  wire [15:0] _2008_;
-  wire _2009_;
-  wire _2010_;
-  wire _2011_;
-  wire [7:0] _2012_;
-  wire _2013_;
-  wire [25:0] _2014_;
-  wire _2015_;
-  wire [25:0] _2016_;
-  wire _2017_;
-  wire _2018_;
-  wire _2019_;
-  wire _2020_;
-  wire _2021_;
-  wire _2022_;
-  wire _2023_;
-  wire [15:0] _2024_;
-  wire _2025_;
-  wire _2026_;
-  wire _2027_;
-  wire [7:0] _2028_;
-  wire _2029_;
-  wire [25:0] _2030_;
-  wire _2031_;
-  wire [25:0] _2032_;
-  wire _2033_;
-  wire _2034_;
-  wire _2035_;
-  wire _2036_;
-  wire _2037_;
-  wire _2038_;
-  wire _2039_;
-  wire [15:0] _2040_;
-  wire _2041_;
-  wire _2042_;
-  wire _2043_;
-  wire [7:0] _2044_;
-  wire _2045_;
-  wire [25:0] _2046_;
-  wire _2047_;
-  wire [25:0] _2048_;
-  wire _2049_;
-  wire _2050_;
-  wire _2051_;
-  wire _2052_;
-  wire _2053_;
-  wire _2054_;
-  wire _2055_;
-  wire [15:0] _2056_;
-  wire _2057_;
-  wire _2058_;
-  wire _2059_;
-  wire [7:0] _2060_;
-  wire _2061_;
-  wire [25:0] _2062_;
-  wire _2063_;
-  wire [25:0] _2064_;
-  wire _2065_;
-  wire _2066_;
-  wire _2067_;
-  wire _2068_;
-  wire _2069_;
-  wire _2070_;
-  wire _2071_;
-  wire [15:0] _2072_;
-  wire _2073_;
-  wire _2074_;
-  wire _2075_;
-  wire [7:0] _2076_;
-  wire _2077_;
-  wire [25:0] _2078_;
-  wire _2079_;
-  wire [25:0] _2080_;
-  wire _2081_;
-  wire _2082_;
-  wire _2083_;
-  wire _2084_;
-  wire _2085_;
-  wire _2086_;
-  wire _2087_;
-  wire [15:0] _2088_;
-  wire _2089_;
-  wire _2090_;
-  wire _2091_;
-  wire [7:0] _2092_;
-  wire _2093_;
-  wire [25:0] _2094_;
-  wire _2095_;
-  wire [25:0] _2096_;
-  wire _2097_;
-  wire _2098_;
-  wire _2099_;
-  wire _2100_;
-  wire _2101_;
-  wire _2102_;
-  wire _2103_;
-  wire [15:0] _2104_;
-  wire _2105_;
-  wire _2106_;
-  wire _2107_;
-  wire [7:0] _2108_;
-  wire _2109_;
-  wire _2110_;
-  wire _2111_;
-  wire _2112_;
-  wire _2113_;
-  wire _2114_;
-  wire _2115_;
-  wire _2116_;
-  wire _2117_;
-  wire _2118_;
-  wire _2119_;
-  wire _2120_;
-  wire _2121_;
-  wire _2122_;
-  wire _2123_;
-  wire [7:0] _2124_;
-  wire _2125_;
-  wire [7:0] _2126_;
-  wire _2127_;
-  wire [7:0] _2128_;
-  wire _2129_;
-  wire [7:0] _2130_;
-  wire _2131_;
-  wire [7:0] _2132_;
-  wire _2133_;
-  wire [7:0] _2134_;
-  wire _2135_;
-  wire [7:0] _2136_;
-  wire _2137_;
-  wire _2138_;
-  wire _2139_;
-  wire _2140_;
-  wire _2141_;
-  wire _2142_;
-  wire _2143_;
-  wire _2144_;
-  wire _2145_;
-  wire _2146_;
-  wire _2147_;
-  wire _2148_;
-  wire _2149_;
-  wire [7:0] _2150_;
-  wire _2151_;
-  wire [7:0] _2152_;
-  wire _2153_;
-  wire [7:0] _2154_;
-  wire _2155_;
-  wire [7:0] _2156_;
-  wire _2157_;
-  wire [7:0] _2158_;
-  wire _2159_;
-  wire [7:0] _2160_;
-  wire _2161_;
-  wire _2162_;
-  wire _2163_;
-  wire _2164_;
-  wire _2165_;
-  wire _2166_;
-  wire _2167_;
-  wire _2168_;
-  wire _2169_;
-  wire _2170_;
-  wire _2171_;
-  wire [7:0] _2172_;
-  wire _2173_;
-  wire [7:0] _2174_;
-  wire _2175_;
-  wire [7:0] _2176_;
-  wire _2177_;
-  wire [7:0] _2178_;
-  wire _2179_;
-  wire [7:0] _2180_;
-  wire _2181_;
-  wire _2182_;
-  wire _2183_;
-  wire _2184_;
-  wire _2185_;
-  wire _2186_;
-  wire _2187_;
-  wire _2188_;
-  wire _2189_;
-  wire [7:0] _2190_;
-  wire _2191_;
-  wire [7:0] _2192_;
-  wire _2193_;
-  wire [7:0] _2194_;
-  wire _2195_;
-  wire [7:0] _2196_;
-  wire _2197_;
-  wire _2198_;
-  wire _2199_;
-  wire _2200_;
-  wire _2201_;
-  wire _2202_;
-  wire _2203_;
-  wire [7:0] _2204_;
-  wire _2205_;
-  wire [7:0] _2206_;
-  wire _2207_;
-  wire [7:0] _2208_;
-  wire _2209_;
-  wire _2210_;
-  wire _2211_;
-  wire _2212_;
-  wire _2213_;
-  wire [7:0] _2214_;
-  wire _2215_;
-  wire [7:0] _2216_;
-  wire _2217_;
-  wire _2218_;
-  wire _2219_;
-  wire [7:0] _2220_;
-  wire _2221_;
-  wire _2222_;
-  wire _2223_;
-  wire _2224_;
-  wire _2225_;
-  wire [2:0] _2226_;
-  wire _2227_;
-  wire [2:0] _2228_;
-  wire _2229_;
-  wire [3:0] _2230_;
-  wire _2231_;
-  wire [3:0] _2232_;
-  wire _2233_;
-  wire _2234_;
-  wire _2235_;
-  wire _2236_;
-  wire _2237_;
-  wire [2:0] _2238_;
-  wire _2239_;
-  wire [3:0] _2240_;
-  wire _2241_;
-  wire [2:0] _2242_;
-  wire _2243_;
-  wire [2:0] _2244_;
-  wire _2245_;
-  wire [2:0] _2246_;
-  wire _2247_;
-  wire [25:0] _2248_;
-  wire _2249_;
-  wire [25:0] _2250_;
-  wire _2251_;
-  wire _2252_;
-  wire _2253_;
-  wire _2254_;
-  wire _2255_;
-  wire _2256_;
-  wire _2257_;
-  wire [15:0] _2258_;
-  wire _2259_;
-  wire _2260_;
-  wire _2261_;
-  wire [7:0] _2262_;
-  wire _2263_;
-  wire [25:0] _2264_;
-  wire _2265_;
-  wire [25:0] _2266_;
-  wire _2267_;
-  wire _2268_;
-  wire _2269_;
-  wire _2270_;
-  wire _2271_;
-  wire _2272_;
-  wire _2273_;
-  wire [15:0] _2274_;
-  wire _2275_;
-  wire _2276_;
-  wire _2277_;
-  wire [7:0] _2278_;
-  wire _2279_;
-  wire [25:0] _2280_;
-  wire _2281_;
-  wire [25:0] _2282_;
-  wire _2283_;
-  wire _2284_;
-  wire _2285_;
-  wire _2286_;
-  wire _2287_;
-  wire _2288_;
-  wire _2289_;
-  wire [15:0] _2290_;
-  wire _2291_;
-  wire _2292_;
-  wire _2293_;
-  wire [7:0] _2294_;
-  wire _2295_;
-  wire [25:0] _2296_;
-  wire _2297_;
-  wire [25:0] _2298_;
-  wire _2299_;
-  wire _2300_;
-  wire _2301_;
-  wire _2302_;
-  wire _2303_;
-  wire _2304_;
-  wire _2305_;
-  wire [15:0] _2306_;
-  wire _2307_;
-  wire _2308_;
-  wire _2309_;
-  wire [7:0] _2310_;
-  wire _2311_;
-  wire [25:0] _2312_;
-  wire _2313_;
-  wire [25:0] _2314_;
-  wire _2315_;
-  wire _2316_;
-  wire _2317_;
-  wire _2318_;
-  wire _2319_;
-  wire _2320_;
-  wire _2321_;
-  wire [15:0] _2322_;
-  wire _2323_;
-  wire _2324_;
-  wire _2325_;
-  wire [7:0] _2326_;
-  wire _2327_;
-  wire [25:0] _2328_;
-  wire _2329_;
-  wire [25:0] _2330_;
-  wire _2331_;
-  wire _2332_;
-  wire _2333_;
-  wire _2334_;
-  wire _2335_;
-  wire _2336_;
-  wire _2337_;
-  wire [15:0] _2338_;
-  wire _2339_;
-  wire _2340_;
-  wire _2341_;
-  wire [7:0] _2342_;
-  wire _2343_;
-  wire [25:0] _2344_;
-  wire _2345_;
-  wire [25:0] _2346_;
-  wire _2347_;
-  wire _2348_;
-  wire _2349_;
-  wire _2350_;
-  wire _2351_;
-  wire _2352_;
-  wire _2353_;
-  wire [15:0] _2354_;
-  wire _2355_;
-  wire _2356_;
-  wire _2357_;
-  wire [7:0] _2358_;
-  wire _2359_;
-  wire [25:0] _2360_;
-  wire _2361_;
-  wire [25:0] _2362_;
-  wire _2363_;
-  wire _2364_;
-  wire _2365_;
-  wire _2366_;
-  wire _2367_;
-  wire _2368_;
-  wire _2369_;
-  wire [15:0] _2370_;
-  wire _2371_;
-  wire _2372_;
-  wire _2373_;
-  wire [7:0] _2374_;
-  wire _2375_;
-  wire [25:0] _2376_;
-  wire _2377_;
-  wire [25:0] _2378_;
-  wire _2379_;
-  wire _2380_;
-  wire _2381_;
-  wire _2382_;
-  wire _2383_;
-  wire _2384_;
-  wire _2385_;
-  wire [15:0] _2386_;
-  wire _2387_;
-  wire _2388_;
-  wire _2389_;
-  wire [7:0] _2390_;
-  wire _2391_;
-  wire [25:0] _2392_;
-  wire _2393_;
-  wire [25:0] _2394_;
-  wire _2395_;
-  wire _2396_;
-  wire _2397_;
-  wire _2398_;
-  wire _2399_;
-  wire _2400_;
-  wire _2401_;
-  wire [15:0] _2402_;
-  wire _2403_;
-  wire _2404_;
-  wire _2405_;
-  wire [7:0] _2406_;
-  wire _2407_;
-  wire [25:0] _2408_;
-  wire _2409_;
-  wire [25:0] _2410_;
-  wire _2411_;
-  wire _2412_;
-  wire _2413_;
-  wire _2414_;
-  wire _2415_;
-  wire _2416_;
-  wire _2417_;
-  wire [15:0] _2418_;
-  wire _2419_;
-  wire _2420_;
-  wire _2421_;
-  wire [7:0] _2422_;
-  wire _2423_;
-  wire [25:0] _2424_;
-  wire _2425_;
-  wire [25:0] _2426_;
-  wire _2427_;
-  wire _2428_;
-  wire _2429_;
-  wire _2430_;
-  wire _2431_;
-  wire _2432_;
-  wire _2433_;
-  wire [15:0] _2434_;
-  wire _2435_;
-  wire _2436_;
-  wire _2437_;
-  wire [7:0] _2438_;
-  wire _2439_;
-  wire [25:0] _2440_;
-  wire _2441_;
-  wire [25:0] _2442_;
-  wire _2443_;
-  wire _2444_;
-  wire _2445_;
-  wire _2446_;
-  wire _2447_;
-  wire _2448_;
-  wire _2449_;
-  wire [15:0] _2450_;
-  wire _2451_;
-  wire _2452_;
-  wire _2453_;
-  wire [7:0] _2454_;
-  wire _2455_;
-  wire [25:0] _2456_;
-  wire _2457_;
-  wire [25:0] _2458_;
-  wire _2459_;
-  wire _2460_;
-  wire _2461_;
-  wire _2462_;
-  wire _2463_;
-  wire _2464_;
-  wire _2465_;
-  wire [15:0] _2466_;
-  wire _2467_;
-  wire _2468_;
-  wire _2469_;
-  wire [7:0] _2470_;
-  wire _2471_;
-  wire [25:0] _2472_;
-  wire _2473_;
-  wire [25:0] _2474_;
-  wire _2475_;
-  wire _2476_;
-  wire _2477_;
-  wire _2478_;
-  wire _2479_;
-  wire _2480_;
-  wire _2481_;
-  wire [15:0] _2482_;
-  wire _2483_;
-  wire _2484_;
-  wire _2485_;
-  wire [7:0] _2486_;
-  wire _2487_;
-  wire [25:0] _2488_;
-  wire _2489_;
-  wire [25:0] _2490_;
-  wire _2491_;
-  wire _2492_;
-  wire _2493_;
-  wire _2494_;
-  wire _2495_;
-  wire _2496_;
-  wire _2497_;
-  wire [15:0] _2498_;
-  wire _2499_;
-  wire _2500_;
-  wire _2501_;
-  wire [7:0] _2502_;
-  wire _2503_;
-  wire [25:0] _2504_;
-  wire _2505_;
-  wire [25:0] _2506_;
-  wire _2507_;
-  wire _2508_;
-  wire _2509_;
-  wire _2510_;
-  wire _2511_;
-  wire _2512_;
-  wire _2513_;
-  wire [15:0] _2514_;
-  wire _2515_;
-  wire _2516_;
-  wire _2517_;
-  wire [7:0] _2518_;
-  wire _2519_;
-  wire [25:0] _2520_;
-  wire _2521_;
-  wire [25:0] _2522_;
-  wire _2523_;
-  wire _2524_;
-  wire _2525_;
-  wire _2526_;
-  wire _2527_;
-  wire _2528_;
-  wire _2529_;
-  wire [15:0] _2530_;
-  wire _2531_;
-  wire _2532_;
-  wire _2533_;
-  wire [7:0] _2534_;
-  wire _2535_;
-  wire [25:0] _2536_;
-  wire _2537_;
-  wire [25:0] _2538_;
-  wire _2539_;
-  wire _2540_;
-  wire _2541_;
-  wire _2542_;
-  wire _2543_;
-  wire _2544_;
-  wire _2545_;
-  wire [15:0] _2546_;
-  wire _2547_;
-  wire _2548_;
-  wire _2549_;
-  wire [7:0] _2550_;
-  wire _2551_;
-  wire [25:0] _2552_;
-  wire _2553_;
-  wire [25:0] _2554_;
-  wire _2555_;
-  wire _2556_;
-  wire _2557_;
-  wire _2558_;
-  wire _2559_;
-  wire _2560_;
-  wire _2561_;
-  wire [15:0] _2562_;
-  wire _2563_;
-  wire _2564_;
-  wire _2565_;
-  wire [7:0] _2566_;
-  wire _2567_;
-  wire [25:0] _2568_;
-  wire _2569_;
-  wire [25:0] _2570_;
-  wire _2571_;
-  wire _2572_;
-  wire _2573_;
-  wire _2574_;
-  wire _2575_;
-  wire _2576_;
-  wire _2577_;
-  wire [15:0] _2578_;
-  wire _2579_;
-  wire _2580_;
-  wire _2581_;
-  wire [7:0] _2582_;
-  wire _2583_;
-  wire [25:0] _2584_;
-  wire _2585_;
-  wire [25:0] _2586_;
-  wire _2587_;
-  wire _2588_;
-  wire _2589_;
-  wire _2590_;
-  wire _2591_;
-  wire _2592_;
-  wire _2593_;
-  wire [15:0] _2594_;
-  wire _2595_;
-  wire _2596_;
-  wire _2597_;
-  wire [7:0] _2598_;
-  wire _2599_;
-  wire [25:0] _2600_;
-  wire _2601_;
-  wire [25:0] _2602_;
-  wire _2603_;
-  wire _2604_;
-  wire _2605_;
-  wire _2606_;
-  wire _2607_;
-  wire _2608_;
-  wire _2609_;
-  wire [15:0] _2610_;
-  wire _2611_;
-  wire _2612_;
-  wire _2613_;
-  wire [7:0] _2614_;
-  wire _2615_;
-  wire [25:0] _2616_;
-  wire _2617_;
-  wire [25:0] _2618_;
-  wire _2619_;
-  wire _2620_;
-  wire _2621_;
-  wire _2622_;
-  wire _2623_;
-  wire _2624_;
-  wire _2625_;
-  wire [15:0] _2626_;
-  wire _2627_;
-  wire _2628_;
-  wire _2629_;
-  wire [7:0] _2630_;
-  wire _2631_;
-  wire [25:0] _2632_;
-  wire _2633_;
-  wire [25:0] _2634_;
-  wire _2635_;
-  wire _2636_;
-  wire _2637_;
-  wire _2638_;
-  wire _2639_;
-  wire _2640_;
-  wire _2641_;
-  wire [15:0] _2642_;
-  wire _2643_;
-  wire _2644_;
-  wire _2645_;
-  wire [7:0] _2646_;
-  wire _2647_;
-  wire [25:0] _2648_;
-  wire _2649_;
-  wire [25:0] _2650_;
-  wire _2651_;
-  wire _2652_;
-  wire _2653_;
-  wire _2654_;
-  wire _2655_;
-  wire _2656_;
-  wire _2657_;
-  wire [15:0] _2658_;
-  wire _2659_;
-  wire _2660_;
-  wire _2661_;
-  wire [7:0] _2662_;
-  wire _2663_;
-  wire [25:0] _2664_;
-  wire _2665_;
-  wire [25:0] _2666_;
-  wire _2667_;
-  wire _2668_;
-  wire _2669_;
-  wire _2670_;
-  wire _2671_;
-  wire _2672_;
-  wire _2673_;
-  wire [15:0] _2674_;
-  wire _2675_;
-  wire _2676_;
-  wire _2677_;
-  wire [7:0] _2678_;
-  wire _2679_;
-  wire [25:0] _2680_;
-  wire _2681_;
-  wire [25:0] _2682_;
-  wire _2683_;
-  wire _2684_;
-  wire _2685_;
-  wire _2686_;
-  wire _2687_;
-  wire _2688_;
-  wire _2689_;
-  wire [15:0] _2690_;
-  wire _2691_;
-  wire _2692_;
-  wire _2693_;
-  wire [7:0] _2694_;
-  wire _2695_;
-  wire [25:0] _2696_;
-  wire _2697_;
-  wire [25:0] _2698_;
-  wire _2699_;
-  wire _2700_;
-  wire _2701_;
-  wire _2702_;
-  wire _2703_;
-  wire _2704_;
-  wire _2705_;
-  wire [15:0] _2706_;
-  wire _2707_;
-  wire _2708_;
-  wire _2709_;
-  wire [7:0] _2710_;
-  wire _2711_;
-  wire [25:0] _2712_;
-  wire _2713_;
-  wire [25:0] _2714_;
-  wire _2715_;
-  wire _2716_;
-  wire _2717_;
-  wire _2718_;
-  wire _2719_;
-  wire _2720_;
-  wire _2721_;
-  wire [15:0] _2722_;
-  wire _2723_;
-  wire _2724_;
-  wire _2725_;
-  wire [7:0] _2726_;
-  wire _2727_;
-  wire [25:0] _2728_;
-  wire _2729_;
-  wire [25:0] _2730_;
-  wire _2731_;
-  wire _2732_;
-  wire _2733_;
-  wire _2734_;
-  wire _2735_;
-  wire _2736_;
-  wire _2737_;
-  wire [15:0] _2738_;
-  wire _2739_;
-  wire _2740_;
-  wire _2741_;
-  wire [7:0] _2742_;
-  wire _2743_;
-  wire [25:0] _2744_;
-  wire _2745_;
-  wire [25:0] _2746_;
-  wire _2747_;
-  wire _2748_;
-  wire _2749_;
-  wire _2750_;
-  wire _2751_;
-  wire _2752_;
-  wire _2753_;
-  wire [15:0] _2754_;
-  wire _2755_;
-  wire _2756_;
-  wire _2757_;
-  wire [7:0] _2758_;
-  wire _2759_;
-  wire [25:0] _2760_;
-  wire _2761_;
-  wire [25:0] _2762_;
-  wire _2763_;
-  wire _2764_;
-  wire _2765_;
-  wire _2766_;
-  wire _2767_;
-  wire _2768_;
-  wire _2769_;
-  wire [15:0] _2770_;
-  wire _2771_;
-  wire _2772_;
-  wire _2773_;
-  wire [7:0] _2774_;
-  wire _2775_;
-  wire [25:0] _2776_;
-  wire _2777_;
-  wire [25:0] _2778_;
-  wire _2779_;
-  wire _2780_;
-  wire _2781_;
-  wire _2782_;
-  wire _2783_;
-  wire _2784_;
-  wire _2785_;
-  wire [15:0] _2786_;
-  wire _2787_;
-  wire _2788_;
-  wire _2789_;
-  wire [7:0] _2790_;
-  wire _2791_;
-  wire [25:0] _2792_;
-  wire _2793_;
-  wire [25:0] _2794_;
-  wire _2795_;
-  wire _2796_;
-  wire _2797_;
-  wire _2798_;
-  wire _2799_;
-  wire _2800_;
-  wire _2801_;
-  wire [15:0] _2802_;
-  wire _2803_;
-  wire _2804_;
-  wire _2805_;
-  wire [7:0] _2806_;
-  wire _2807_;
-  wire [25:0] _2808_;
-  wire _2809_;
-  wire [25:0] _2810_;
-  wire _2811_;
-  wire _2812_;
-  wire _2813_;
-  wire _2814_;
-  wire _2815_;
-  wire _2816_;
-  wire _2817_;
-  wire [15:0] _2818_;
-  wire _2819_;
-  wire _2820_;
-  wire _2821_;
-  wire [7:0] _2822_;
-  wire _2823_;
-  wire [25:0] _2824_;
-  wire _2825_;
-  wire [25:0] _2826_;
-  wire _2827_;
-  wire _2828_;
-  wire _2829_;
-  wire _2830_;
-  wire _2831_;
-  wire _2832_;
-  wire _2833_;
-  wire [15:0] _2834_;
-  wire _2835_;
-  wire _2836_;
-  wire _2837_;
-  wire [7:0] _2838_;
-  wire _2839_;
-  wire [25:0] _2840_;
-  wire _2841_;
-  wire [25:0] _2842_;
-  wire _2843_;
-  wire _2844_;
-  wire _2845_;
-  wire _2846_;
-  wire _2847_;
-  wire _2848_;
-  wire _2849_;
-  wire [15:0] _2850_;
-  wire _2851_;
-  wire _2852_;
-  wire _2853_;
-  wire [7:0] _2854_;
-  wire _2855_;
-  wire [25:0] _2856_;
-  wire _2857_;
-  wire [25:0] _2858_;
-  wire _2859_;
-  wire _2860_;
-  wire _2861_;
-  wire _2862_;
-  wire _2863_;
-  wire _2864_;
-  wire _2865_;
-  wire [15:0] _2866_;
-  wire _2867_;
-  wire _2868_;
-  wire _2869_;
-  wire [7:0] _2870_;
-  wire _2871_;
-  wire [25:0] _2872_;
-  wire _2873_;
-  wire [25:0] _2874_;
-  wire _2875_;
-  wire _2876_;
-  wire _2877_;
-  wire _2878_;
-  wire _2879_;
-  wire _2880_;
-  wire _2881_;
-  wire [15:0] _2882_;
-  wire _2883_;
-  wire _2884_;
-  wire _2885_;
-  wire [7:0] _2886_;
-  wire _2887_;
-  wire [25:0] _2888_;
-  wire _2889_;
-  wire [25:0] _2890_;
-  wire _2891_;
-  wire _2892_;
-  wire _2893_;
-  wire _2894_;
-  wire _2895_;
-  wire _2896_;
-  wire _2897_;
-  wire [15:0] _2898_;
-  wire _2899_;
-  wire _2900_;
-  wire _2901_;
-  wire [7:0] _2902_;
-  wire _2903_;
-  wire [25:0] _2904_;
-  wire _2905_;
-  wire [25:0] _2906_;
-  wire _2907_;
-  wire _2908_;
-  wire _2909_;
-  wire _2910_;
-  wire _2911_;
-  wire _2912_;
-  wire _2913_;
-  wire [15:0] _2914_;
-  wire _2915_;
-  wire _2916_;
-  wire _2917_;
-  wire [7:0] _2918_;
-  wire _2919_;
-  wire [25:0] _2920_;
-  wire _2921_;
-  wire [25:0] _2922_;
-  wire _2923_;
-  wire _2924_;
-  wire _2925_;
-  wire _2926_;
-  wire _2927_;
-  wire _2928_;
-  wire _2929_;
-  wire [15:0] _2930_;
-  wire _2931_;
-  wire _2932_;
-  wire _2933_;
-  wire [7:0] _2934_;
-  wire _2935_;
-  wire [25:0] _2936_;
-  wire _2937_;
-  wire [25:0] _2938_;
-  wire _2939_;
-  wire _2940_;
-  wire _2941_;
-  wire _2942_;
-  wire _2943_;
-  wire _2944_;
-  wire _2945_;
-  wire [15:0] _2946_;
-  wire _2947_;
-  wire _2948_;
-  wire _2949_;
-  wire [7:0] _2950_;
-  wire _2951_;
-  wire [25:0] _2952_;
-  wire _2953_;
-  wire [25:0] _2954_;
-  wire _2955_;
-  wire _2956_;
-  wire _2957_;
-  wire _2958_;
-  wire _2959_;
-  wire _2960_;
-  wire _2961_;
-  wire [15:0] _2962_;
-  wire _2963_;
-  wire _2964_;
-  wire _2965_;
-  wire [7:0] _2966_;
-  wire _2967_;
-  wire [25:0] _2968_;
-  wire _2969_;
-  wire [25:0] _2970_;
-  wire _2971_;
-  wire _2972_;
-  wire _2973_;
-  wire _2974_;
-  wire _2975_;
-  wire _2976_;
-  wire _2977_;
-  wire [15:0] _2978_;
-  wire _2979_;
-  wire _2980_;
-  wire _2981_;
-  wire [7:0] _2982_;
-  wire _2983_;
-  wire [25:0] _2984_;
-  wire _2985_;
-  wire [25:0] _2986_;
-  wire _2987_;
-  wire _2988_;
-  wire _2989_;
-  wire _2990_;
-  wire _2991_;
-  wire _2992_;
-  wire _2993_;
-  wire [15:0] _2994_;
-  wire _2995_;
-  wire _2996_;
-  wire _2997_;
-  wire [7:0] _2998_;
-  wire _2999_;
-  wire [25:0] _3000_;
-  wire _3001_;
-  wire [25:0] _3002_;
-  wire _3003_;
-  wire _3004_;
-  wire _3005_;
-  wire _3006_;
-  wire _3007_;
-  wire _3008_;
-  wire _3009_;
-  wire [15:0] _3010_;
-  wire _3011_;
-  wire _3012_;
-  wire _3013_;
-  wire [7:0] _3014_;
-  wire _3015_;
-  wire [25:0] _3016_;
-  wire _3017_;
-  wire [25:0] _3018_;
-  wire _3019_;
-  wire _3020_;
-  wire _3021_;
-  wire _3022_;
-  wire _3023_;
-  wire _3024_;
-  wire _3025_;
-  wire [15:0] _3026_;
-  wire _3027_;
-  wire _3028_;
-  wire _3029_;
-  wire [7:0] _3030_;
-  wire _3031_;
-  wire [25:0] _3032_;
-  wire _3033_;
-  wire [25:0] _3034_;
-  wire _3035_;
-  wire _3036_;
-  wire _3037_;
-  wire _3038_;
-  wire _3039_;
-  wire _3040_;
-  wire _3041_;
-  wire [15:0] _3042_;
-  wire _3043_;
-  wire _3044_;
-  wire _3045_;
-  wire [7:0] _3046_;
-  wire _3047_;
-  wire [25:0] _3048_;
-  wire _3049_;
-  wire [25:0] _3050_;
-  wire _3051_;
-  wire _3052_;
-  wire _3053_;
-  wire _3054_;
-  wire _3055_;
-  wire _3056_;
-  wire _3057_;
-  wire [15:0] _3058_;
-  wire _3059_;
-  wire _3060_;
-  wire _3061_;
-  wire [7:0] _3062_;
-  wire _3063_;
-  wire [25:0] _3064_;
-  wire _3065_;
-  wire [25:0] _3066_;
-  wire _3067_;
-  wire _3068_;
-  wire _3069_;
-  wire _3070_;
-  wire _3071_;
+  wire [2:0] _0143_;
+  wire [3:0] _0144_;
   wire [7:0] a;
-  (* init = 8'h00 *)
-  wire [7:0] \a$1000 ;
-  (* init = 8'h00 *)
-  wire [7:0] \a$1003 ;
-  (* init = 8'h00 *)
-  wire [7:0] \a$1006 ;
-  (* init = 8'h00 *)
-  wire [7:0] \a$1009 ;
-  (* init = 8'h00 *)
-  wire [7:0] \a$1012 ;
-  (* init = 8'h00 *)
-  wire [7:0] \a$1015 ;
-  (* init = 8'h00 *)
-  wire [7:0] \a$1018 ;
-  (* init = 8'h00 *)
-  wire [7:0] \a$1021 ;
-  (* init = 8'h00 *)
-  wire [7:0] \a$1024 ;
-  (* init = 8'h00 *)
-  wire [7:0] \a$1027 ;
-  (* init = 8'h00 *)
-  wire [7:0] \a$1030 ;
-  (* init = 8'h00 *)
-  wire [7:0] \a$1033 ;
-  (* init = 8'h00 *)
-  wire [7:0] \a$1036 ;
-  (* init = 8'h00 *)
-  wire [7:0] \a$1039 ;
-  (* init = 8'h00 *)
-  wire [7:0] \a$1042 ;
-  (* init = 8'h00 *)
-  wire [7:0] \a$1045 ;
-  (* init = 8'h00 *)
-  wire [7:0] \a$1048 ;
-  (* init = 8'h00 *)
-  wire [7:0] \a$1051 ;
-  (* init = 8'h00 *)
-  wire [7:0] \a$1054 ;
-  (* init = 8'h00 *)
-  wire [7:0] \a$1057 ;
-  (* init = 8'h00 *)
-  wire [7:0] \a$1060 ;
-  (* init = 8'h00 *)
-  wire [7:0] \a$1063 ;
-  (* init = 8'h00 *)
-  wire [7:0] \a$1066 ;
-  (* init = 8'h00 *)
-  wire [7:0] \a$1069 ;
-  (* init = 8'h00 *)
-  wire [7:0] \a$1072 ;
-  (* init = 8'h00 *)
-  wire [7:0] \a$1075 ;
-  (* init = 8'h00 *)
-  wire [7:0] \a$1078 ;
-  (* init = 8'h00 *)
-  wire [7:0] \a$1081 ;
-  (* init = 8'h00 *)
-  wire [7:0] \a$1084 ;
-  (* init = 8'h00 *)
-  wire [7:0] \a$1087 ;
-  (* init = 8'h00 *)
-  wire [7:0] \a$1090 ;
-  (* init = 8'h00 *)
-  wire [7:0] \a$1093 ;
-  (* init = 8'h00 *)
-  wire [7:0] \a$1096 ;
-  (* init = 8'h00 *)
-  wire [7:0] \a$1099 ;
-  (* init = 8'h00 *)
-  wire [7:0] \a$913 ;
-  (* init = 8'h00 *)
-  wire [7:0] \a$916 ;
-  (* init = 8'h00 *)
-  wire [7:0] \a$919 ;
-  (* init = 8'h00 *)
-  wire [7:0] \a$922 ;
-  (* init = 8'h00 *)
-  wire [7:0] \a$925 ;
-  (* init = 8'h00 *)
-  wire [7:0] \a$928 ;
-  (* init = 8'h00 *)
-  wire [7:0] \a$931 ;
-  (* init = 8'h00 *)
-  wire [7:0] \a$934 ;
-  (* init = 8'h00 *)
-  wire [7:0] \a$937 ;
-  (* init = 8'h00 *)
-  wire [7:0] \a$940 ;
-  (* init = 8'h00 *)
-  wire [7:0] \a$943 ;
-  (* init = 8'h00 *)
-  wire [7:0] \a$946 ;
-  (* init = 8'h00 *)
-  wire [7:0] \a$949 ;
-  (* init = 8'h00 *)
-  wire [7:0] \a$952 ;
-  (* init = 8'h00 *)
-  wire [7:0] \a$955 ;
-  (* init = 8'h00 *)
-  wire [7:0] \a$958 ;
-  (* init = 8'h00 *)
-  wire [7:0] \a$961 ;
-  (* init = 8'h00 *)
-  wire [7:0] \a$964 ;
-  (* init = 8'h00 *)
-  wire [7:0] \a$967 ;
-  (* init = 8'h00 *)
-  wire [7:0] \a$970 ;
-  (* init = 8'h00 *)
-  wire [7:0] \a$973 ;
-  (* init = 8'h00 *)
-  wire [7:0] \a$976 ;
-  (* init = 8'h00 *)
-  wire [7:0] \a$979 ;
-  (* init = 8'h00 *)
-  wire [7:0] \a$982 ;
-  (* init = 8'h00 *)
-  wire [7:0] \a$985 ;
-  (* init = 8'h00 *)
-  wire [7:0] \a$988 ;
-  (* init = 8'h00 *)
-  wire [7:0] \a$991 ;
-  (* init = 8'h00 *)
-  wire [7:0] \a$994 ;
-  (* init = 8'h00 *)
-  wire [7:0] \a$997 ;
   reg [7:0] a_0_0 = 8'h00;
   reg [7:0] a_0_1 = 8'h00;
   reg [7:0] a_0_2 = 8'h00;
@@ -5286,7 +1116,6 @@ module \hwq_top.engine.array (i_w, clk, rst, i_valid, i_last, drain_valid, o_dat
   reg [7:0] a_0_4 = 8'h00;
   reg [7:0] a_0_5 = 8'h00;
   reg [7:0] a_0_6 = 8'h00;
-  reg [7:0] a_0_7 = 8'h00;
   reg [7:0] a_1_0 = 8'h00;
   reg [7:0] a_1_1 = 8'h00;
   reg [7:0] a_1_2 = 8'h00;
@@ -5294,7 +1123,6 @@ module \hwq_top.engine.array (i_w, clk, rst, i_valid, i_last, drain_valid, o_dat
   reg [7:0] a_1_4 = 8'h00;
   reg [7:0] a_1_5 = 8'h00;
   reg [7:0] a_1_6 = 8'h00;
-  reg [7:0] a_1_7 = 8'h00;
   reg [7:0] a_2_0 = 8'h00;
   reg [7:0] a_2_1 = 8'h00;
   reg [7:0] a_2_2 = 8'h00;
@@ -5302,7 +1130,6 @@ module \hwq_top.engine.array (i_w, clk, rst, i_valid, i_last, drain_valid, o_dat
   reg [7:0] a_2_4 = 8'h00;
   reg [7:0] a_2_5 = 8'h00;
   reg [7:0] a_2_6 = 8'h00;
-  reg [7:0] a_2_7 = 8'h00;
   reg [7:0] a_3_0 = 8'h00;
   reg [7:0] a_3_1 = 8'h00;
   reg [7:0] a_3_2 = 8'h00;
@@ -5310,7 +1137,6 @@ module \hwq_top.engine.array (i_w, clk, rst, i_valid, i_last, drain_valid, o_dat
   reg [7:0] a_3_4 = 8'h00;
   reg [7:0] a_3_5 = 8'h00;
   reg [7:0] a_3_6 = 8'h00;
-  reg [7:0] a_3_7 = 8'h00;
   reg [7:0] a_4_0 = 8'h00;
   reg [7:0] a_4_1 = 8'h00;
   reg [7:0] a_4_2 = 8'h00;
@@ -5318,7 +1144,6 @@ module \hwq_top.engine.array (i_w, clk, rst, i_valid, i_last, drain_valid, o_dat
   reg [7:0] a_4_4 = 8'h00;
   reg [7:0] a_4_5 = 8'h00;
   reg [7:0] a_4_6 = 8'h00;
-  reg [7:0] a_4_7 = 8'h00;
   reg [7:0] a_5_0 = 8'h00;
   reg [7:0] a_5_1 = 8'h00;
   reg [7:0] a_5_2 = 8'h00;
@@ -5326,7 +1151,6 @@ module \hwq_top.engine.array (i_w, clk, rst, i_valid, i_last, drain_valid, o_dat
   reg [7:0] a_5_4 = 8'h00;
   reg [7:0] a_5_5 = 8'h00;
   reg [7:0] a_5_6 = 8'h00;
-  reg [7:0] a_5_7 = 8'h00;
   reg [7:0] a_6_0 = 8'h00;
   reg [7:0] a_6_1 = 8'h00;
   reg [7:0] a_6_2 = 8'h00;
@@ -5334,7 +1158,6 @@ module \hwq_top.engine.array (i_w, clk, rst, i_valid, i_last, drain_valid, o_dat
   reg [7:0] a_6_4 = 8'h00;
   reg [7:0] a_6_5 = 8'h00;
   reg [7:0] a_6_6 = 8'h00;
-  reg [7:0] a_6_7 = 8'h00;
   reg [7:0] a_7_0 = 8'h00;
   reg [7:0] a_7_1 = 8'h00;
   reg [7:0] a_7_2 = 8'h00;
@@ -5342,15 +1165,6 @@ module \hwq_top.engine.array (i_w, clk, rst, i_valid, i_last, drain_valid, o_dat
   reg [7:0] a_7_4 = 8'h00;
   reg [7:0] a_7_5 = 8'h00;
   reg [7:0] a_7_6 = 8'h00;
-  reg [7:0] a_7_7 = 8'h00;
-  wire [7:0] a_in0;
-  wire [7:0] a_in1;
-  wire [7:0] a_in2;
-  wire [7:0] a_in3;
-  wire [7:0] a_in4;
-  wire [7:0] a_in5;
-  wire [7:0] a_in6;
-  wire [7:0] a_in7;
   reg [25:0] acc_0_0 = 26'h0000000;
   reg [25:0] acc_0_1 = 26'h0000000;
   reg [25:0] acc_0_2 = 26'h0000000;
@@ -5416,197 +1230,7 @@ module \hwq_top.engine.array (i_w, clk, rst, i_valid, i_last, drain_valid, o_dat
   reg [25:0] acc_7_6 = 26'h0000000;
   reg [25:0] acc_7_7 = 26'h0000000;
   wire [7:0] b;
-  (* init = 8'h00 *)
-  wire [7:0] \b$1001 ;
-  (* init = 8'h00 *)
-  wire [7:0] \b$1004 ;
-  (* init = 8'h00 *)
-  wire [7:0] \b$1007 ;
-  (* init = 8'h00 *)
-  wire [7:0] \b$1010 ;
-  (* init = 8'h00 *)
-  wire [7:0] \b$1013 ;
-  (* init = 8'h00 *)
-  wire [7:0] \b$1016 ;
-  (* init = 8'h00 *)
-  wire [7:0] \b$1019 ;
-  (* init = 8'h00 *)
-  wire [7:0] \b$1022 ;
-  (* init = 8'h00 *)
-  wire [7:0] \b$1025 ;
-  (* init = 8'h00 *)
-  wire [7:0] \b$1028 ;
-  (* init = 8'h00 *)
-  wire [7:0] \b$1031 ;
-  (* init = 8'h00 *)
-  wire [7:0] \b$1034 ;
-  (* init = 8'h00 *)
-  wire [7:0] \b$1037 ;
-  (* init = 8'h00 *)
-  wire [7:0] \b$1040 ;
-  (* init = 8'h00 *)
-  wire [7:0] \b$1043 ;
-  (* init = 8'h00 *)
-  wire [7:0] \b$1046 ;
-  (* init = 8'h00 *)
-  wire [7:0] \b$1049 ;
-  (* init = 8'h00 *)
-  wire [7:0] \b$1052 ;
-  (* init = 8'h00 *)
-  wire [7:0] \b$1055 ;
-  (* init = 8'h00 *)
-  wire [7:0] \b$1058 ;
-  (* init = 8'h00 *)
-  wire [7:0] \b$1061 ;
-  (* init = 8'h00 *)
-  wire [7:0] \b$1064 ;
-  (* init = 8'h00 *)
-  wire [7:0] \b$1067 ;
-  (* init = 8'h00 *)
-  wire [7:0] \b$1070 ;
-  (* init = 8'h00 *)
-  wire [7:0] \b$1073 ;
-  (* init = 8'h00 *)
-  wire [7:0] \b$1076 ;
-  (* init = 8'h00 *)
-  wire [7:0] \b$1079 ;
-  (* init = 8'h00 *)
-  wire [7:0] \b$1082 ;
-  (* init = 8'h00 *)
-  wire [7:0] \b$1085 ;
-  (* init = 8'h00 *)
-  wire [7:0] \b$1088 ;
-  (* init = 8'h00 *)
-  wire [7:0] \b$1091 ;
-  (* init = 8'h00 *)
-  wire [7:0] \b$1094 ;
-  (* init = 8'h00 *)
-  wire [7:0] \b$1097 ;
-  (* init = 8'h00 *)
-  wire [7:0] \b$1100 ;
-  (* init = 8'h00 *)
-  wire [7:0] \b$914 ;
-  (* init = 8'h00 *)
-  wire [7:0] \b$917 ;
-  (* init = 8'h00 *)
-  wire [7:0] \b$920 ;
-  (* init = 8'h00 *)
-  wire [7:0] \b$923 ;
-  (* init = 8'h00 *)
-  wire [7:0] \b$926 ;
-  (* init = 8'h00 *)
-  wire [7:0] \b$929 ;
-  (* init = 8'h00 *)
-  wire [7:0] \b$932 ;
-  (* init = 8'h00 *)
-  wire [7:0] \b$935 ;
-  (* init = 8'h00 *)
-  wire [7:0] \b$938 ;
-  (* init = 8'h00 *)
-  wire [7:0] \b$941 ;
-  (* init = 8'h00 *)
-  wire [7:0] \b$944 ;
-  (* init = 8'h00 *)
-  wire [7:0] \b$947 ;
-  (* init = 8'h00 *)
-  wire [7:0] \b$950 ;
-  (* init = 8'h00 *)
-  wire [7:0] \b$953 ;
-  (* init = 8'h00 *)
-  wire [7:0] \b$956 ;
-  (* init = 8'h00 *)
-  wire [7:0] \b$959 ;
-  (* init = 8'h00 *)
-  wire [7:0] \b$962 ;
-  (* init = 8'h00 *)
-  wire [7:0] \b$965 ;
-  (* init = 8'h00 *)
-  wire [7:0] \b$968 ;
-  (* init = 8'h00 *)
-  wire [7:0] \b$971 ;
-  (* init = 8'h00 *)
-  wire [7:0] \b$974 ;
-  (* init = 8'h00 *)
-  wire [7:0] \b$977 ;
-  (* init = 8'h00 *)
-  wire [7:0] \b$980 ;
-  (* init = 8'h00 *)
-  wire [7:0] \b$983 ;
-  (* init = 8'h00 *)
-  wire [7:0] \b$986 ;
-  (* init = 8'h00 *)
-  wire [7:0] \b$989 ;
-  (* init = 8'h00 *)
-  wire [7:0] \b$992 ;
-  (* init = 8'h00 *)
-  wire [7:0] \b$995 ;
-  (* init = 8'h00 *)
-  wire [7:0] \b$998 ;
   wire [2:0] beat_next;
-  wire cap_0_0;
-  wire cap_0_1;
-  wire cap_0_2;
-  wire cap_0_3;
-  wire cap_0_4;
-  wire cap_0_5;
-  wire cap_0_6;
-  wire cap_0_7;
-  wire cap_1_0;
-  wire cap_1_1;
-  wire cap_1_2;
-  wire cap_1_3;
-  wire cap_1_4;
-  wire cap_1_5;
-  wire cap_1_6;
-  wire cap_1_7;
-  wire cap_2_0;
-  wire cap_2_1;
-  wire cap_2_2;
-  wire cap_2_3;
-  wire cap_2_4;
-  wire cap_2_5;
-  wire cap_2_6;
-  wire cap_2_7;
-  wire cap_3_0;
-  wire cap_3_1;
-  wire cap_3_2;
-  wire cap_3_3;
-  wire cap_3_4;
-  wire cap_3_5;
-  wire cap_3_6;
-  wire cap_3_7;
-  wire cap_4_0;
-  wire cap_4_1;
-  wire cap_4_2;
-  wire cap_4_3;
-  wire cap_4_4;
-  wire cap_4_5;
-  wire cap_4_6;
-  wire cap_4_7;
-  wire cap_5_0;
-  wire cap_5_1;
-  wire cap_5_2;
-  wire cap_5_3;
-  wire cap_5_4;
-  wire cap_5_5;
-  wire cap_5_6;
-  wire cap_5_7;
-  wire cap_6_0;
-  wire cap_6_1;
-  wire cap_6_2;
-  wire cap_6_3;
-  wire cap_6_4;
-  wire cap_6_5;
-  wire cap_6_6;
-  wire cap_6_7;
-  wire cap_7_0;
-  wire cap_7_1;
-  wire cap_7_2;
-  wire cap_7_3;
-  wire cap_7_4;
-  wire cap_7_5;
-  wire cap_7_6;
-  wire cap_7_7;
   input clk;
   wire clk;
   wire [3:0] count_next;
@@ -5625,95 +1249,14 @@ module \hwq_top.engine.array (i_w, clk, rst, i_valid, i_last, drain_valid, o_dat
   output drain_valid;
   reg drain_valid = 1'h0;
   wire draining;
-  wire en;
-  wire \en$1002 ;
-  wire \en$1005 ;
-  wire \en$1008 ;
-  wire \en$1011 ;
-  wire \en$1014 ;
-  wire \en$1017 ;
-  wire \en$1020 ;
-  wire \en$1023 ;
-  wire \en$1026 ;
-  wire \en$1029 ;
-  wire \en$1032 ;
-  wire \en$1035 ;
-  wire \en$1038 ;
-  wire \en$1041 ;
-  wire \en$1044 ;
-  wire \en$1047 ;
-  wire \en$1050 ;
-  wire \en$1053 ;
-  wire \en$1056 ;
-  wire \en$1059 ;
-  wire \en$1062 ;
-  wire \en$1065 ;
-  wire \en$1068 ;
-  wire \en$1071 ;
-  wire \en$1074 ;
-  wire \en$1077 ;
-  wire \en$1080 ;
-  wire \en$1083 ;
-  wire \en$1086 ;
-  wire \en$1089 ;
-  wire \en$1092 ;
-  wire \en$1095 ;
-  wire \en$1098 ;
-  wire \en$909 ;
-  wire \en$912 ;
-  wire \en$915 ;
-  wire \en$918 ;
-  wire \en$921 ;
-  wire \en$924 ;
-  wire \en$927 ;
-  wire \en$930 ;
-  wire \en$933 ;
-  wire \en$936 ;
-  wire \en$939 ;
-  wire \en$942 ;
-  wire \en$945 ;
-  wire \en$948 ;
-  wire \en$951 ;
-  wire \en$954 ;
-  wire \en$957 ;
-  wire \en$960 ;
-  wire \en$963 ;
-  wire \en$966 ;
-  wire \en$969 ;
-  wire \en$972 ;
-  wire \en$975 ;
-  wire \en$978 ;
-  wire \en$981 ;
-  wire \en$984 ;
-  wire \en$987 ;
-  wire \en$990 ;
-  wire \en$993 ;
-  wire \en$996 ;
-  wire \en$999 ;
   input [63:0] i_a;
   wire [63:0] i_a;
-  wire [7:0] \i_a[0] ;
-  wire [7:0] \i_a[1] ;
-  wire [7:0] \i_a[2] ;
-  wire [7:0] \i_a[3] ;
-  wire [7:0] \i_a[4] ;
-  wire [7:0] \i_a[5] ;
-  wire [7:0] \i_a[6] ;
-  wire [7:0] \i_a[7] ;
   input i_last;
   wire i_last;
   input i_valid;
   wire i_valid;
   input [63:0] i_w;
   wire [63:0] i_w;
-  wire [7:0] \i_w[0] ;
-  wire [7:0] \i_w[1] ;
-  wire [7:0] \i_w[2] ;
-  wire [7:0] \i_w[3] ;
-  wire [7:0] \i_w[4] ;
-  wire [7:0] \i_w[5] ;
-  wire [7:0] \i_w[6] ;
-  wire [7:0] \i_w[7] ;
   reg [7:0] in_a0 = 8'h00;
   reg [7:0] in_a1 = 8'h00;
   reg [7:0] in_a2 = 8'h00;
@@ -5739,7 +1282,6 @@ module \hwq_top.engine.array (i_w, clk, rst, i_valid, i_last, drain_valid, o_dat
   reg l_0_4 = 1'h0;
   reg l_0_5 = 1'h0;
   reg l_0_6 = 1'h0;
-  reg l_0_7 = 1'h0;
   reg l_1_0 = 1'h0;
   reg l_1_1 = 1'h0;
   reg l_1_2 = 1'h0;
@@ -5747,7 +1289,6 @@ module \hwq_top.engine.array (i_w, clk, rst, i_valid, i_last, drain_valid, o_dat
   reg l_1_4 = 1'h0;
   reg l_1_5 = 1'h0;
   reg l_1_6 = 1'h0;
-  reg l_1_7 = 1'h0;
   reg l_2_0 = 1'h0;
   reg l_2_1 = 1'h0;
   reg l_2_2 = 1'h0;
@@ -5755,7 +1296,6 @@ module \hwq_top.engine.array (i_w, clk, rst, i_valid, i_last, drain_valid, o_dat
   reg l_2_4 = 1'h0;
   reg l_2_5 = 1'h0;
   reg l_2_6 = 1'h0;
-  reg l_2_7 = 1'h0;
   reg l_3_0 = 1'h0;
   reg l_3_1 = 1'h0;
   reg l_3_2 = 1'h0;
@@ -5763,7 +1303,6 @@ module \hwq_top.engine.array (i_w, clk, rst, i_valid, i_last, drain_valid, o_dat
   reg l_3_4 = 1'h0;
   reg l_3_5 = 1'h0;
   reg l_3_6 = 1'h0;
-  reg l_3_7 = 1'h0;
   reg l_4_0 = 1'h0;
   reg l_4_1 = 1'h0;
   reg l_4_2 = 1'h0;
@@ -5771,7 +1310,6 @@ module \hwq_top.engine.array (i_w, clk, rst, i_valid, i_last, drain_valid, o_dat
   reg l_4_4 = 1'h0;
   reg l_4_5 = 1'h0;
   reg l_4_6 = 1'h0;
-  reg l_4_7 = 1'h0;
   reg l_5_0 = 1'h0;
   reg l_5_1 = 1'h0;
   reg l_5_2 = 1'h0;
@@ -5779,7 +1317,6 @@ module \hwq_top.engine.array (i_w, clk, rst, i_valid, i_last, drain_valid, o_dat
   reg l_5_4 = 1'h0;
   reg l_5_5 = 1'h0;
   reg l_5_6 = 1'h0;
-  reg l_5_7 = 1'h0;
   reg l_6_0 = 1'h0;
   reg l_6_1 = 1'h0;
   reg l_6_2 = 1'h0;
@@ -5787,7 +1324,6 @@ module \hwq_top.engine.array (i_w, clk, rst, i_valid, i_last, drain_valid, o_dat
   reg l_6_4 = 1'h0;
   reg l_6_5 = 1'h0;
   reg l_6_6 = 1'h0;
-  reg l_6_7 = 1'h0;
   reg l_7_0 = 1'h0;
   reg l_7_1 = 1'h0;
   reg l_7_2 = 1'h0;
@@ -5795,7 +1331,6 @@ module \hwq_top.engine.array (i_w, clk, rst, i_valid, i_last, drain_valid, o_dat
   reg l_7_4 = 1'h0;
   reg l_7_5 = 1'h0;
   reg l_7_6 = 1'h0;
-  reg l_7_7 = 1'h0;
   reg lr_0_0_d0 = 1'h0;
   reg lr_0_0_d1 = 1'h0;
   reg lr_0_0_d2 = 1'h0;
@@ -5990,16 +1525,6 @@ module \hwq_top.engine.array (i_w, clk, rst, i_valid, i_last, drain_valid, o_dat
   reg lr_7_7_d2 = 1'h0;
   output [207:0] o_data;
   wire [207:0] o_data;
-  wire [25:0] \o_data[0] ;
-  wire [25:0] \o_data[1] ;
-  wire [25:0] \o_data[2] ;
-  wire [25:0] \o_data[3] ;
-  wire [25:0] \o_data[4] ;
-  wire [25:0] \o_data[5] ;
-  wire [25:0] \o_data[6] ;
-  wire [25:0] \o_data[7] ;
-  (* init = 1'h0 *)
-  wire o_valid;
   reg [25:0] out_0_0 = 26'h0000000;
   reg [25:0] out_0_1 = 26'h0000000;
   reg [25:0] out_0_2 = 26'h0000000;
@@ -6065,69 +1590,69 @@ module \hwq_top.engine.array (i_w, clk, rst, i_valid, i_last, drain_valid, o_dat
   reg [25:0] out_7_6 = 26'h0000000;
   reg [25:0] out_7_7 = 26'h0000000;
   wire [15:0] p;
-  wire [15:0] \p$141 ;
-  wire [15:0] \p$153 ;
-  wire [15:0] \p$165 ;
-  wire [15:0] \p$177 ;
-  wire [15:0] \p$189 ;
-  wire [15:0] \p$201 ;
-  wire [15:0] \p$213 ;
-  wire [15:0] \p$225 ;
-  wire [15:0] \p$237 ;
-  wire [15:0] \p$249 ;
-  wire [15:0] \p$261 ;
-  wire [15:0] \p$273 ;
+  wire [15:0] \p$142 ;
+  wire [15:0] \p$155 ;
+  wire [15:0] \p$168 ;
+  wire [15:0] \p$181 ;
+  wire [15:0] \p$194 ;
+  wire [15:0] \p$207 ;
+  wire [15:0] \p$220 ;
+  wire [15:0] \p$233 ;
+  wire [15:0] \p$246 ;
+  wire [15:0] \p$259 ;
+  wire [15:0] \p$272 ;
   wire [15:0] \p$285 ;
-  wire [15:0] \p$297 ;
-  wire [15:0] \p$309 ;
-  wire [15:0] \p$321 ;
-  wire [15:0] \p$333 ;
-  wire [15:0] \p$345 ;
-  wire [15:0] \p$357 ;
-  wire [15:0] \p$369 ;
-  wire [15:0] \p$381 ;
-  wire [15:0] \p$393 ;
-  wire [15:0] \p$405 ;
-  wire [15:0] \p$417 ;
-  wire [15:0] \p$429 ;
+  wire [15:0] \p$298 ;
+  wire [15:0] \p$311 ;
+  wire [15:0] \p$324 ;
+  wire [15:0] \p$337 ;
+  wire [15:0] \p$350 ;
+  wire [15:0] \p$363 ;
+  wire [15:0] \p$376 ;
+  wire [15:0] \p$389 ;
+  wire [15:0] \p$402 ;
+  wire [15:0] \p$415 ;
+  wire [15:0] \p$428 ;
   wire [15:0] \p$441 ;
-  wire [15:0] \p$453 ;
-  wire [15:0] \p$465 ;
-  wire [15:0] \p$477 ;
-  wire [15:0] \p$489 ;
-  wire [15:0] \p$501 ;
-  wire [15:0] \p$513 ;
-  wire [15:0] \p$525 ;
-  wire [15:0] \p$537 ;
-  wire [15:0] \p$549 ;
-  wire [15:0] \p$561 ;
-  wire [15:0] \p$573 ;
-  wire [15:0] \p$585 ;
+  wire [15:0] \p$454 ;
+  wire [15:0] \p$467 ;
+  wire [15:0] \p$480 ;
+  wire [15:0] \p$493 ;
+  wire [15:0] \p$506 ;
+  wire [15:0] \p$519 ;
+  wire [15:0] \p$532 ;
+  wire [15:0] \p$545 ;
+  wire [15:0] \p$558 ;
+  wire [15:0] \p$571 ;
+  wire [15:0] \p$584 ;
   wire [15:0] \p$597 ;
-  wire [15:0] \p$609 ;
-  wire [15:0] \p$621 ;
-  wire [15:0] \p$633 ;
-  wire [15:0] \p$645 ;
-  wire [15:0] \p$657 ;
-  wire [15:0] \p$669 ;
-  wire [15:0] \p$681 ;
-  wire [15:0] \p$693 ;
-  wire [15:0] \p$705 ;
-  wire [15:0] \p$717 ;
-  wire [15:0] \p$729 ;
-  wire [15:0] \p$741 ;
+  wire [15:0] \p$610 ;
+  wire [15:0] \p$623 ;
+  wire [15:0] \p$636 ;
+  wire [15:0] \p$649 ;
+  wire [15:0] \p$662 ;
+  wire [15:0] \p$675 ;
+  wire [15:0] \p$688 ;
+  wire [15:0] \p$701 ;
+  wire [15:0] \p$714 ;
+  wire [15:0] \p$727 ;
+  wire [15:0] \p$740 ;
   wire [15:0] \p$753 ;
-  wire [15:0] \p$765 ;
-  wire [15:0] \p$777 ;
-  wire [15:0] \p$789 ;
-  wire [15:0] \p$801 ;
-  wire [15:0] \p$813 ;
-  wire [15:0] \p$825 ;
-  wire [15:0] \p$837 ;
-  wire [15:0] \p$849 ;
-  wire [15:0] \p$861 ;
-  wire [15:0] \p$873 ;
-  wire [15:0] \p$885 ;
+  wire [15:0] \p$766 ;
+  wire [15:0] \p$779 ;
+  wire [15:0] \p$792 ;
+  wire [15:0] \p$805 ;
+  wire [15:0] \p$818 ;
+  wire [15:0] \p$831 ;
+  wire [15:0] \p$844 ;
+  wire [15:0] \p$857 ;
+  wire [15:0] \p$870 ;
+  wire [15:0] \p$883 ;
+  wire [15:0] \p$896 ;
+  wire [15:0] \p$909 ;
+  wire [15:0] \p$922 ;
+  wire [15:0] \p$935 ;
+  wire [15:0] \p$948 ;
   reg [15:0] p_0_0 = 16'h0000;
   reg [15:0] p_0_1 = 16'h0000;
   reg [15:0] p_0_2 = 16'h0000;
@@ -6278,70 +1803,6 @@ module \hwq_top.engine.array (i_w, clk, rst, i_valid, i_last, drain_valid, o_dat
   reg [7:0] skew_w7_d4 = 8'h00;
   reg [7:0] skew_w7_d5 = 8'h00;
   reg [7:0] skew_w7_d6 = 8'h00;
-  wire [25:0] sum_0_0;
-  wire [25:0] sum_0_1;
-  wire [25:0] sum_0_2;
-  wire [25:0] sum_0_3;
-  wire [25:0] sum_0_4;
-  wire [25:0] sum_0_5;
-  wire [25:0] sum_0_6;
-  wire [25:0] sum_0_7;
-  wire [25:0] sum_1_0;
-  wire [25:0] sum_1_1;
-  wire [25:0] sum_1_2;
-  wire [25:0] sum_1_3;
-  wire [25:0] sum_1_4;
-  wire [25:0] sum_1_5;
-  wire [25:0] sum_1_6;
-  wire [25:0] sum_1_7;
-  wire [25:0] sum_2_0;
-  wire [25:0] sum_2_1;
-  wire [25:0] sum_2_2;
-  wire [25:0] sum_2_3;
-  wire [25:0] sum_2_4;
-  wire [25:0] sum_2_5;
-  wire [25:0] sum_2_6;
-  wire [25:0] sum_2_7;
-  wire [25:0] sum_3_0;
-  wire [25:0] sum_3_1;
-  wire [25:0] sum_3_2;
-  wire [25:0] sum_3_3;
-  wire [25:0] sum_3_4;
-  wire [25:0] sum_3_5;
-  wire [25:0] sum_3_6;
-  wire [25:0] sum_3_7;
-  wire [25:0] sum_4_0;
-  wire [25:0] sum_4_1;
-  wire [25:0] sum_4_2;
-  wire [25:0] sum_4_3;
-  wire [25:0] sum_4_4;
-  wire [25:0] sum_4_5;
-  wire [25:0] sum_4_6;
-  wire [25:0] sum_4_7;
-  wire [25:0] sum_5_0;
-  wire [25:0] sum_5_1;
-  wire [25:0] sum_5_2;
-  wire [25:0] sum_5_3;
-  wire [25:0] sum_5_4;
-  wire [25:0] sum_5_5;
-  wire [25:0] sum_5_6;
-  wire [25:0] sum_5_7;
-  wire [25:0] sum_6_0;
-  wire [25:0] sum_6_1;
-  wire [25:0] sum_6_2;
-  wire [25:0] sum_6_3;
-  wire [25:0] sum_6_4;
-  wire [25:0] sum_6_5;
-  wire [25:0] sum_6_6;
-  wire [25:0] sum_6_7;
-  wire [25:0] sum_7_0;
-  wire [25:0] sum_7_1;
-  wire [25:0] sum_7_2;
-  wire [25:0] sum_7_3;
-  wire [25:0] sum_7_4;
-  wire [25:0] sum_7_5;
-  wire [25:0] sum_7_6;
-  wire [25:0] sum_7_7;
   reg [7:0] w_0_0 = 8'h00;
   reg [7:0] w_0_1 = 8'h00;
   reg [7:0] w_0_2 = 8'h00;
@@ -6398,4691 +1859,2721 @@ module \hwq_top.engine.array (i_w, clk, rst, i_valid, i_last, drain_valid, o_dat
   reg [7:0] w_6_5 = 8'h00;
   reg [7:0] w_6_6 = 8'h00;
   reg [7:0] w_6_7 = 8'h00;
-  reg [7:0] w_7_0 = 8'h00;
-  reg [7:0] w_7_1 = 8'h00;
-  reg [7:0] w_7_2 = 8'h00;
-  reg [7:0] w_7_3 = 8'h00;
-  reg [7:0] w_7_4 = 8'h00;
-  reg [7:0] w_7_5 = 8'h00;
-  reg [7:0] w_7_6 = 8'h00;
-  reg [7:0] w_7_7 = 8'h00;
-  wire [7:0] w_in0;
-  wire [7:0] w_in1;
-  wire [7:0] w_in2;
-  wire [7:0] w_in3;
-  wire [7:0] w_in4;
-  wire [7:0] w_in5;
-  wire [7:0] w_in6;
-  wire [7:0] w_in7;
-  assign _0000_ = i_last & i_valid;
-  assign _1022_ = lr_0_0_d2 ? 26'h0000000 : _0301_[25:0];
-  assign _1133_ = lr_0_1_d2 ? 26'h0000000 : _0312_[25:0];
-  assign _1244_ = lr_0_2_d2 ? 26'h0000000 : _0323_[25:0];
-  assign _1355_ = lr_0_3_d2 ? 26'h0000000 : _0335_[25:0];
-  assign _1466_ = lr_0_4_d2 ? 26'h0000000 : _0346_[25:0];
-  assign _1577_ = lr_0_5_d2 ? 26'h0000000 : _0357_[25:0];
-  assign _1688_ = lr_0_6_d2 ? 26'h0000000 : _0368_[25:0];
-  assign _1799_ = lr_0_7_d2 ? 26'h0000000 : _0379_[25:0];
-  assign _0001_ = lr_1_0_d2 ? 26'h0000000 : _0390_[25:0];
-  assign _0112_ = lr_1_1_d2 ? 26'h0000000 : _0401_[25:0];
-  assign _0223_ = lr_1_2_d2 ? 26'h0000000 : _0412_[25:0];
-  assign _0334_ = lr_1_3_d2 ? 26'h0000000 : _0423_[25:0];
-  assign _0445_ = lr_1_4_d2 ? 26'h0000000 : _0434_[25:0];
-  assign _0556_ = lr_1_5_d2 ? 26'h0000000 : _0446_[25:0];
-  assign _0667_ = lr_1_6_d2 ? 26'h0000000 : _0457_[25:0];
-  assign _0778_ = lr_1_7_d2 ? 26'h0000000 : _0468_[25:0];
-  assign _0889_ = lr_2_0_d2 ? 26'h0000000 : _0479_[25:0];
-  assign _1000_ = lr_2_1_d2 ? 26'h0000000 : _0490_[25:0];
-  assign _1023_ = lr_2_2_d2 ? 26'h0000000 : _0501_[25:0];
-  assign _1034_ = lr_2_3_d2 ? 26'h0000000 : _0512_[25:0];
-  assign _1045_ = lr_2_4_d2 ? 26'h0000000 : _0523_[25:0];
-  assign _1056_ = lr_2_5_d2 ? 26'h0000000 : _0534_[25:0];
-  assign _1067_ = lr_2_6_d2 ? 26'h0000000 : _0545_[25:0];
-  assign _1078_ = lr_2_7_d2 ? 26'h0000000 : _0557_[25:0];
-  assign _1089_ = lr_3_0_d2 ? 26'h0000000 : _0568_[25:0];
-  assign _1100_ = lr_3_1_d2 ? 26'h0000000 : _0579_[25:0];
-  assign _1111_ = lr_3_2_d2 ? 26'h0000000 : _0590_[25:0];
-  assign _1122_ = lr_3_3_d2 ? 26'h0000000 : _0601_[25:0];
-  assign _1134_ = lr_3_4_d2 ? 26'h0000000 : _0612_[25:0];
-  assign _1145_ = lr_3_5_d2 ? 26'h0000000 : _0623_[25:0];
-  assign _1156_ = lr_3_6_d2 ? 26'h0000000 : _0634_[25:0];
-  assign _1167_ = lr_3_7_d2 ? 26'h0000000 : _0645_[25:0];
-  assign _1178_ = lr_4_0_d2 ? 26'h0000000 : _0656_[25:0];
-  assign _1189_ = lr_4_1_d2 ? 26'h0000000 : _0668_[25:0];
-  assign _1200_ = lr_4_2_d2 ? 26'h0000000 : _0679_[25:0];
-  assign _1211_ = lr_4_3_d2 ? 26'h0000000 : _0690_[25:0];
-  assign _1222_ = lr_4_4_d2 ? 26'h0000000 : _0701_[25:0];
-  assign _1233_ = lr_4_5_d2 ? 26'h0000000 : _0712_[25:0];
-  assign _1245_ = lr_4_6_d2 ? 26'h0000000 : _0723_[25:0];
-  assign _1256_ = lr_4_7_d2 ? 26'h0000000 : _0734_[25:0];
-  assign _1267_ = lr_5_0_d2 ? 26'h0000000 : _0745_[25:0];
-  assign _1278_ = lr_5_1_d2 ? 26'h0000000 : _0756_[25:0];
-  assign _1289_ = lr_5_2_d2 ? 26'h0000000 : _0767_[25:0];
-  assign _1300_ = lr_5_3_d2 ? 26'h0000000 : _0779_[25:0];
-  assign _1311_ = lr_5_4_d2 ? 26'h0000000 : _0790_[25:0];
-  assign _1322_ = lr_5_5_d2 ? 26'h0000000 : _0801_[25:0];
-  assign _1333_ = lr_5_6_d2 ? 26'h0000000 : _0812_[25:0];
-  assign _1344_ = lr_5_7_d2 ? 26'h0000000 : _0823_[25:0];
-  assign _1356_ = lr_6_0_d2 ? 26'h0000000 : _0834_[25:0];
-  assign _1367_ = lr_6_1_d2 ? 26'h0000000 : _0845_[25:0];
-  assign _1378_ = lr_6_2_d2 ? 26'h0000000 : _0856_[25:0];
-  assign _1389_ = lr_6_3_d2 ? 26'h0000000 : _0867_[25:0];
-  assign _1400_ = lr_6_4_d2 ? 26'h0000000 : _0878_[25:0];
-  assign _1411_ = lr_6_5_d2 ? 26'h0000000 : _0890_[25:0];
-  assign _1422_ = lr_6_6_d2 ? 26'h0000000 : _0901_[25:0];
-  assign _1433_ = lr_6_7_d2 ? 26'h0000000 : _0912_[25:0];
-  assign _1444_ = lr_7_0_d2 ? 26'h0000000 : _0923_[25:0];
-  assign _1455_ = lr_7_1_d2 ? 26'h0000000 : _0934_[25:0];
-  assign _1467_ = lr_7_2_d2 ? 26'h0000000 : _0945_[25:0];
-  assign _1478_ = lr_7_3_d2 ? 26'h0000000 : _0956_[25:0];
-  assign _1489_ = lr_7_4_d2 ? 26'h0000000 : _0967_[25:0];
-  assign _1500_ = lr_7_5_d2 ? 26'h0000000 : _0978_[25:0];
-  assign _1511_ = lr_7_6_d2 ? 26'h0000000 : _0989_[25:0];
-  assign _1522_ = lr_7_7_d2 ? 26'h0000000 : _1001_[25:0];
-  assign _1544_ = drain_row + 1'h1;
-  assign _1555_ = | count_next;
-  assign _1566_ = beat_next == 3'h7;
-  assign _1578_ = _1555_ & _1566_;
-  assign _1589_ = drain_row[0] ? out_7_0 : out_6_0;
-  assign _1600_ = drain_row[0] ? out_5_0 : out_4_0;
-  assign _1611_ = drain_row[1] ? _1589_ : _1600_;
-  assign _1622_ = drain_row[0] ? out_3_0 : out_2_0;
-  assign _1633_ = drain_row[0] ? out_1_0 : out_0_0;
-  assign _1644_ = drain_row[1] ? _1622_ : _1633_;
-  assign _1655_ = drain_row[2] ? _1611_ : _1644_;
-  assign _1666_ = drain_row[0] ? out_7_1 : out_6_1;
-  assign _1677_ = drain_row[0] ? out_5_1 : out_4_1;
-  assign _1689_ = drain_row[1] ? _1666_ : _1677_;
-  assign _1700_ = drain_row[0] ? out_3_1 : out_2_1;
-  assign _1711_ = drain_row[0] ? out_1_1 : out_0_1;
-  assign _1722_ = drain_row[1] ? _1700_ : _1711_;
-  assign _1733_ = drain_row[2] ? _1689_ : _1722_;
-  assign _1744_ = drain_row[0] ? out_7_2 : out_6_2;
-  assign _1755_ = drain_row[0] ? out_5_2 : out_4_2;
-  assign _1766_ = drain_row[1] ? _1744_ : _1755_;
-  assign _1777_ = drain_row[0] ? out_3_2 : out_2_2;
-  assign _1788_ = drain_row[0] ? out_1_2 : out_0_2;
-  assign _1800_ = drain_row[1] ? _1777_ : _1788_;
-  assign _1811_ = drain_row[2] ? _1766_ : _1800_;
-  assign _1822_ = drain_row[0] ? out_7_3 : out_6_3;
-  assign _1833_ = drain_row[0] ? out_5_3 : out_4_3;
-  assign _1844_ = drain_row[1] ? _1822_ : _1833_;
-  assign _1855_ = drain_row[0] ? out_3_3 : out_2_3;
-  assign _1866_ = drain_row[0] ? out_1_3 : out_0_3;
-  assign _1877_ = drain_row[1] ? _1855_ : _1866_;
-  assign _1888_ = drain_row[2] ? _1844_ : _1877_;
-  assign _1899_ = drain_row[0] ? out_7_4 : out_6_4;
-  assign _0002_ = drain_row[0] ? out_5_4 : out_4_4;
-  assign _0013_ = drain_row[1] ? _1899_ : _0002_;
-  assign _0024_ = drain_row[0] ? out_3_4 : out_2_4;
-  assign _0035_ = drain_row[0] ? out_1_4 : out_0_4;
-  assign _0046_ = drain_row[1] ? _0024_ : _0035_;
-  assign _0057_ = drain_row[2] ? _0013_ : _0046_;
-  assign _0068_ = drain_row[0] ? out_7_5 : out_6_5;
-  assign _0079_ = drain_row[0] ? out_5_5 : out_4_5;
-  assign _0090_ = drain_row[1] ? _0068_ : _0079_;
-  assign _0101_ = drain_row[0] ? out_3_5 : out_2_5;
-  assign _0113_ = drain_row[0] ? out_1_5 : out_0_5;
-  assign _0124_ = drain_row[1] ? _0101_ : _0113_;
-  assign _0135_ = drain_row[2] ? _0090_ : _0124_;
-  assign _0146_ = drain_row[0] ? out_7_6 : out_6_6;
-  assign _0157_ = drain_row[0] ? out_5_6 : out_4_6;
-  assign _0168_ = drain_row[1] ? _0146_ : _0157_;
-  assign _0179_ = drain_row[0] ? out_3_6 : out_2_6;
-  assign _0190_ = drain_row[0] ? out_1_6 : out_0_6;
-  assign _0201_ = drain_row[1] ? _0179_ : _0190_;
-  assign _0212_ = drain_row[2] ? _0168_ : _0201_;
-  assign _0224_ = drain_row[0] ? out_7_7 : out_6_7;
-  assign _0235_ = drain_row[0] ? out_5_7 : out_4_7;
-  assign _0246_ = drain_row[1] ? _0224_ : _0235_;
-  assign _0257_ = drain_row[0] ? out_3_7 : out_2_7;
-  assign _0268_ = drain_row[0] ? out_1_7 : out_0_7;
-  assign _0279_ = drain_row[1] ? _0257_ : _0268_;
-  assign _0290_ = drain_row[2] ? _0246_ : _0279_;
-  assign a_in0 = in_valid ? in_a0 : 8'h00;
-  assign a_in1 = in_valid ? in_a1 : 8'h00;
-  assign a_in2 = in_valid ? in_a2 : 8'h00;
-  assign a_in3 = in_valid ? in_a3 : 8'h00;
-  assign a_in4 = in_valid ? in_a4 : 8'h00;
-  assign a_in5 = in_valid ? in_a5 : 8'h00;
-  assign a_in6 = in_valid ? in_a6 : 8'h00;
-  assign a_in7 = in_valid ? in_a7 : 8'h00;
-  assign w_in0 = in_valid ? in_w0 : 8'h00;
-  assign w_in1 = in_valid ? in_w1 : 8'h00;
-  assign w_in2 = in_valid ? in_w2 : 8'h00;
-  assign w_in3 = in_valid ? in_w3 : 8'h00;
-  assign w_in4 = in_valid ? in_w4 : 8'h00;
-  assign w_in5 = in_valid ? in_w5 : 8'h00;
-  assign w_in6 = in_valid ? in_w6 : 8'h00;
-  assign w_in7 = in_valid ? in_w7 : 8'h00;
-  assign _0301_ = $signed(acc_0_0) + $signed(p_0_0);
-  assign _0312_ = $signed(acc_0_1) + $signed(p_0_1);
-  assign _0323_ = $signed(acc_0_2) + $signed(p_0_2);
-  assign _0335_ = $signed(acc_0_3) + $signed(p_0_3);
-  assign _0346_ = $signed(acc_0_4) + $signed(p_0_4);
-  assign _0357_ = $signed(acc_0_5) + $signed(p_0_5);
-  assign _0368_ = $signed(acc_0_6) + $signed(p_0_6);
-  assign _0379_ = $signed(acc_0_7) + $signed(p_0_7);
-  assign _0390_ = $signed(acc_1_0) + $signed(p_1_0);
-  assign _0401_ = $signed(acc_1_1) + $signed(p_1_1);
-  assign _0412_ = $signed(acc_1_2) + $signed(p_1_2);
-  assign _0423_ = $signed(acc_1_3) + $signed(p_1_3);
-  assign _0434_ = $signed(acc_1_4) + $signed(p_1_4);
-  assign _0446_ = $signed(acc_1_5) + $signed(p_1_5);
-  assign _0457_ = $signed(acc_1_6) + $signed(p_1_6);
-  assign _0468_ = $signed(acc_1_7) + $signed(p_1_7);
-  assign _0479_ = $signed(acc_2_0) + $signed(p_2_0);
-  assign _0490_ = $signed(acc_2_1) + $signed(p_2_1);
-  assign _0501_ = $signed(acc_2_2) + $signed(p_2_2);
-  assign _0512_ = $signed(acc_2_3) + $signed(p_2_3);
-  assign _0523_ = $signed(acc_2_4) + $signed(p_2_4);
-  assign _0534_ = $signed(acc_2_5) + $signed(p_2_5);
-  assign _0545_ = $signed(acc_2_6) + $signed(p_2_6);
-  assign _0557_ = $signed(acc_2_7) + $signed(p_2_7);
-  assign _0568_ = $signed(acc_3_0) + $signed(p_3_0);
-  assign _0579_ = $signed(acc_3_1) + $signed(p_3_1);
-  assign _0590_ = $signed(acc_3_2) + $signed(p_3_2);
-  assign _0601_ = $signed(acc_3_3) + $signed(p_3_3);
-  assign _0612_ = $signed(acc_3_4) + $signed(p_3_4);
-  assign _0623_ = $signed(acc_3_5) + $signed(p_3_5);
-  assign _0634_ = $signed(acc_3_6) + $signed(p_3_6);
-  assign _0645_ = $signed(acc_3_7) + $signed(p_3_7);
-  assign _0656_ = $signed(acc_4_0) + $signed(p_4_0);
-  assign _0668_ = $signed(acc_4_1) + $signed(p_4_1);
-  assign _0679_ = $signed(acc_4_2) + $signed(p_4_2);
-  assign _0690_ = $signed(acc_4_3) + $signed(p_4_3);
-  assign _0701_ = $signed(acc_4_4) + $signed(p_4_4);
-  assign _0712_ = $signed(acc_4_5) + $signed(p_4_5);
-  assign _0723_ = $signed(acc_4_6) + $signed(p_4_6);
-  assign _0734_ = $signed(acc_4_7) + $signed(p_4_7);
-  assign _0745_ = $signed(acc_5_0) + $signed(p_5_0);
-  assign _0756_ = $signed(acc_5_1) + $signed(p_5_1);
-  assign _0767_ = $signed(acc_5_2) + $signed(p_5_2);
-  assign _0779_ = $signed(acc_5_3) + $signed(p_5_3);
-  assign _0790_ = $signed(acc_5_4) + $signed(p_5_4);
-  assign _0801_ = $signed(acc_5_5) + $signed(p_5_5);
-  assign _0812_ = $signed(acc_5_6) + $signed(p_5_6);
-  assign _0823_ = $signed(acc_5_7) + $signed(p_5_7);
-  assign _0834_ = $signed(acc_6_0) + $signed(p_6_0);
-  assign _0845_ = $signed(acc_6_1) + $signed(p_6_1);
-  assign _0856_ = $signed(acc_6_2) + $signed(p_6_2);
-  assign _0867_ = $signed(acc_6_3) + $signed(p_6_3);
-  assign _0878_ = $signed(acc_6_4) + $signed(p_6_4);
-  assign _0890_ = $signed(acc_6_5) + $signed(p_6_5);
-  assign _0901_ = $signed(acc_6_6) + $signed(p_6_6);
-  assign _0912_ = $signed(acc_6_7) + $signed(p_6_7);
-  assign _0923_ = $signed(acc_7_0) + $signed(p_7_0);
-  assign _0934_ = $signed(acc_7_1) + $signed(p_7_1);
-  assign _0945_ = $signed(acc_7_2) + $signed(p_7_2);
-  assign _0956_ = $signed(acc_7_3) + $signed(p_7_3);
-  assign _0967_ = $signed(acc_7_4) + $signed(p_7_4);
-  assign _0978_ = $signed(acc_7_5) + $signed(p_7_5);
-  assign _0989_ = $signed(acc_7_6) + $signed(p_7_6);
-  assign _1001_ = $signed(acc_7_7) + $signed(p_7_7);
+  assign _0032_ = | count_next;
+  assign _0033_ = beat_next == 3'h7;
+  assign a = in_valid ? in_a0 : 8'h00;
+  assign b = in_valid ? in_w0 : 8'h00;
   assign draining = | drain_count;
-  assign _1014_ = drain_count - 1'h1;
-  assign _1016_ = drain_beat + 1'h1;
-  assign _1017_ = drain_advance ? 4'h0 : _1016_;
-  assign _1910_ = _1911_ ? 1'h0 : l_1_3;
-  assign _1912_ = _1913_ ? 16'h0000 : { _0106_, _0105_, _0104_, _0103_, _0102_, _0100_, _0099_, _0098_, _0097_, _0096_, _0095_, _0094_, _0093_, _0092_, _0091_, _0089_ };
-  assign _1914_ = _1915_ ? 1'h0 : l_1_3;
-  assign _1916_ = _1917_ ? 8'h00 : a_1_3;
-  assign _1918_ = _1919_ ? _0423_[25:0] : out_1_3;
-  assign _1920_ = _1921_ ? 26'h0000000 : _0334_;
-  assign _1922_ = _1923_ ? 1'h0 : lr_1_3_d1;
-  assign _1924_ = _1925_ ? 1'h0 : lr_1_3_d0;
-  assign _1926_ = _1927_ ? 1'h0 : l_1_2;
-  assign _1928_ = _1929_ ? 16'h0000 : { _0088_, _0087_, _0086_, _0085_, _0084_, _0083_, _0082_, _0081_, _0080_, _0078_, _0077_, _0076_, _0075_, _0074_, _0073_, _0072_ };
-  assign _1930_ = _1931_ ? 1'h0 : l_1_2;
-  assign _1932_ = _1933_ ? 8'h00 : a_1_2;
-  assign _1934_ = _1935_ ? _0412_[25:0] : out_1_2;
-  assign _1936_ = _1937_ ? 26'h0000000 : _0223_;
-  assign _1938_ = _1939_ ? 1'h0 : lr_1_2_d1;
-  assign _1940_ = _1941_ ? 1'h0 : lr_1_2_d0;
-  assign _1942_ = _1943_ ? 1'h0 : l_1_1;
-  assign _1944_ = _1945_ ? 16'h0000 : { _0071_, _0070_, _0069_, _0067_, _0066_, _0065_, _0064_, _0063_, _0062_, _0061_, _0060_, _0059_, _0058_, _0056_, _0055_, _0054_ };
-  assign _1946_ = _1947_ ? 1'h0 : l_1_1;
-  assign _1948_ = _1949_ ? 8'h00 : a_1_1;
-  assign _1950_ = _1951_ ? _0401_[25:0] : out_1_1;
-  assign _1952_ = _1953_ ? 26'h0000000 : _0112_;
-  assign _1954_ = _1955_ ? 1'h0 : lr_1_1_d1;
-  assign _1956_ = _1957_ ? 1'h0 : lr_1_1_d0;
-  assign _1958_ = _1959_ ? 1'h0 : l_1_0;
-  assign _1960_ = _1961_ ? 16'h0000 : { _0053_, _0052_, _0051_, _0050_, _0049_, _0048_, _0047_, _0045_, _0044_, _0043_, _0042_, _0041_, _0040_, _0039_, _0038_, _0037_ };
-  assign _1962_ = _1963_ ? 1'h0 : l_1_0;
-  assign _1964_ = _1965_ ? 8'h00 : a_1_0;
-  assign _1966_ = _1967_ ? _0390_[25:0] : out_1_0;
-  assign _1968_ = _1969_ ? 26'h0000000 : _0001_;
-  assign _1970_ = _1971_ ? 1'h0 : lr_1_0_d1;
-  assign _1972_ = _1973_ ? 1'h0 : lr_1_0_d0;
-  assign _1974_ = _1975_ ? 1'h0 : skew_l1_d0;
-  assign _1976_ = _1977_ ? 16'h0000 : { _0036_, _0034_, _0033_, _0032_, _0031_, _0030_, _0029_, _0028_, _0027_, _0026_, _0025_, _0023_, _0022_, _0021_, _0020_, _0019_ };
-  assign _1978_ = _1979_ ? 1'h0 : skew_l1_d0;
-  assign _1980_ = _1981_ ? 8'h00 : skew_a1_d0;
-  assign _1982_ = _1983_ ? _0379_[25:0] : out_0_7;
-  assign _1984_ = _1985_ ? 26'h0000000 : _1799_;
-  assign _1986_ = _1987_ ? 1'h0 : lr_0_7_d1;
-  assign _1988_ = _1989_ ? 1'h0 : lr_0_7_d0;
-  assign _1990_ = _1991_ ? 1'h0 : l_0_6;
-  assign _1992_ = _1993_ ? 16'h0000 : { _0018_, _0017_, _0016_, _0015_, _0014_, _0012_, _0011_, _0010_, _0009_, _0008_, _0007_, _0006_, _0005_, _0004_, _0003_, _1909_ };
-  assign _1994_ = _1995_ ? 1'h0 : l_0_6;
-  assign _1996_ = _1997_ ? 8'h00 : a_0_6;
-  assign _1998_ = _1999_ ? _0368_[25:0] : out_0_6;
-  assign _2000_ = _2001_ ? 26'h0000000 : _1688_;
-  assign _2002_ = _2003_ ? 1'h0 : lr_0_6_d1;
-  assign _2004_ = _2005_ ? 1'h0 : lr_0_6_d0;
-  assign _2006_ = _2007_ ? 1'h0 : l_0_5;
-  assign _2008_ = _2009_ ? 16'h0000 : { _1908_, _1907_, _1906_, _1905_, _1904_, _1903_, _1902_, _1901_, _1900_, _1898_, _1897_, _1896_, _1895_, _1894_, _1893_, _1892_ };
-  assign _2010_ = _2011_ ? 1'h0 : l_0_5;
-  assign _2012_ = _2013_ ? 8'h00 : a_0_5;
-  assign _2014_ = _2015_ ? _0357_[25:0] : out_0_5;
-  assign _2016_ = _2017_ ? 26'h0000000 : _1577_;
-  assign _2018_ = _2019_ ? 1'h0 : lr_0_5_d1;
-  assign _2020_ = _2021_ ? 1'h0 : lr_0_5_d0;
-  assign _2022_ = _2023_ ? 1'h0 : l_0_4;
-  assign _2024_ = _2025_ ? 16'h0000 : { _1891_, _1890_, _1889_, _1887_, _1886_, _1885_, _1884_, _1883_, _1882_, _1881_, _1880_, _1879_, _1878_, _1876_, _1875_, _1874_ };
-  assign _2026_ = _2027_ ? 1'h0 : l_0_4;
-  assign _2028_ = _2029_ ? 8'h00 : a_0_4;
-  assign _2030_ = _2031_ ? _0346_[25:0] : out_0_4;
-  assign _2032_ = _2033_ ? 26'h0000000 : _1466_;
-  assign _2034_ = _2035_ ? 1'h0 : lr_0_4_d1;
-  assign _2036_ = _2037_ ? 1'h0 : lr_0_4_d0;
-  assign _2038_ = _2039_ ? 1'h0 : l_0_3;
-  assign _2040_ = _2041_ ? 16'h0000 : { _1873_, _1872_, _1871_, _1870_, _1869_, _1868_, _1867_, _1865_, _1864_, _1863_, _1862_, _1861_, _1860_, _1859_, _1858_, _1857_ };
-  assign _2042_ = _2043_ ? 1'h0 : l_0_3;
-  assign _2044_ = _2045_ ? 8'h00 : a_0_3;
-  assign _2046_ = _2047_ ? _0335_[25:0] : out_0_3;
-  assign _2048_ = _2049_ ? 26'h0000000 : _1355_;
-  assign _2050_ = _2051_ ? 1'h0 : lr_0_3_d1;
-  assign _2052_ = _2053_ ? 1'h0 : lr_0_3_d0;
-  assign _2054_ = _2055_ ? 1'h0 : l_0_2;
-  assign _2056_ = _2057_ ? 16'h0000 : { _1856_, _1854_, _1853_, _1852_, _1851_, _1850_, _1849_, _1848_, _1847_, _1846_, _1845_, _1843_, _1842_, _1841_, _1840_, _1839_ };
-  assign _2058_ = _2059_ ? 1'h0 : l_0_2;
-  assign _2060_ = _2061_ ? 8'h00 : a_0_2;
-  assign _2062_ = _2063_ ? _0323_[25:0] : out_0_2;
-  assign _2064_ = _2065_ ? 26'h0000000 : _1244_;
-  assign _2066_ = _2067_ ? 1'h0 : lr_0_2_d1;
-  assign _2068_ = _2069_ ? 1'h0 : lr_0_2_d0;
-  assign _2070_ = _2071_ ? 1'h0 : l_0_1;
-  assign _2072_ = _2073_ ? 16'h0000 : { _1838_, _1837_, _1836_, _1835_, _1834_, _1832_, _1831_, _1830_, _1829_, _1828_, _1827_, _1826_, _1825_, _1824_, _1823_, _1821_ };
-  assign _2074_ = _2075_ ? 1'h0 : l_0_1;
-  assign _2076_ = _2077_ ? 8'h00 : a_0_1;
-  assign _2078_ = _2079_ ? _0312_[25:0] : out_0_1;
-  assign _2080_ = _2081_ ? 26'h0000000 : _1133_;
-  assign _2082_ = _2083_ ? 1'h0 : lr_0_1_d1;
-  assign _2084_ = _2085_ ? 1'h0 : lr_0_1_d0;
-  assign _2086_ = _2087_ ? 1'h0 : l_0_0;
-  assign _2088_ = _2089_ ? 16'h0000 : { _1820_, _1819_, _1818_, _1817_, _1816_, _1815_, _1814_, _1813_, _1812_, _1810_, _1809_, _1808_, _1807_, _1806_, _1805_, _1804_ };
-  assign _2090_ = _2091_ ? 1'h0 : l_0_0;
-  assign _2092_ = _2093_ ? 8'h00 : a_0_0;
-  assign _2094_ = _2095_ ? _0301_[25:0] : out_0_0;
-  assign _2096_ = _2097_ ? 26'h0000000 : _1022_;
-  assign _2098_ = _2099_ ? 1'h0 : lr_0_0_d1;
-  assign _2100_ = _2101_ ? 1'h0 : lr_0_0_d0;
-  assign _2102_ = _2103_ ? 1'h0 : in_last;
-  assign _2104_ = _2105_ ? 16'h0000 : { _1803_, _1802_, _1801_, _1798_, _1797_, _1796_, _1795_, _1794_, _1793_, _1792_, _1791_, _1790_, _1789_, _1787_, _1786_, _1785_ };
-  assign _2106_ = _2107_ ? 1'h0 : in_last;
-  assign _2108_ = _2109_ ? 8'h00 : a_in0;
-  assign _2110_ = _2111_ ? 1'h0 : skew_l7_d5;
-  assign _2112_ = _2113_ ? 1'h0 : skew_l7_d4;
-  assign _2114_ = _2115_ ? 1'h0 : skew_l7_d3;
-  assign _2116_ = _2117_ ? 1'h0 : skew_l7_d2;
-  assign _2118_ = _2119_ ? 1'h0 : skew_l7_d1;
-  assign _2120_ = _2121_ ? 1'h0 : skew_l7_d0;
-  assign _2122_ = _2123_ ? 1'h0 : in_last;
-  assign _2124_ = _2125_ ? 8'h00 : skew_a7_d5;
-  assign _2126_ = _2127_ ? 8'h00 : skew_a7_d4;
-  assign _2128_ = _2129_ ? 8'h00 : skew_a7_d3;
-  assign _2130_ = _2131_ ? 8'h00 : skew_a7_d2;
-  assign _2132_ = _2133_ ? 8'h00 : skew_a7_d1;
-  assign _2134_ = _2135_ ? 8'h00 : skew_a7_d0;
-  assign _2136_ = _2137_ ? 8'h00 : a_in7;
-  assign _2138_ = _2139_ ? 1'h0 : skew_l6_d4;
-  assign _2140_ = _2141_ ? 1'h0 : skew_l6_d3;
-  assign _2142_ = _2143_ ? 1'h0 : skew_l6_d2;
-  assign _2144_ = _2145_ ? 1'h0 : skew_l6_d1;
-  assign _2146_ = _2147_ ? 1'h0 : skew_l6_d0;
-  assign _2148_ = _2149_ ? 1'h0 : in_last;
-  assign _2150_ = _2151_ ? 8'h00 : skew_a6_d4;
-  assign _2152_ = _2153_ ? 8'h00 : skew_a6_d3;
-  assign _2154_ = _2155_ ? 8'h00 : skew_a6_d2;
-  assign _2156_ = _2157_ ? 8'h00 : skew_a6_d1;
-  assign _2158_ = _2159_ ? 8'h00 : skew_a6_d0;
-  assign _2160_ = _2161_ ? 8'h00 : a_in6;
-  assign _2162_ = _2163_ ? 1'h0 : skew_l5_d3;
-  assign _2164_ = _2165_ ? 1'h0 : skew_l5_d2;
-  assign _2166_ = _2167_ ? 1'h0 : skew_l5_d1;
-  assign _2168_ = _2169_ ? 1'h0 : skew_l5_d0;
-  assign _2170_ = _2171_ ? 1'h0 : in_last;
-  assign _2172_ = _2173_ ? 8'h00 : skew_a5_d3;
-  assign _2174_ = _2175_ ? 8'h00 : skew_a5_d2;
-  assign _2176_ = _2177_ ? 8'h00 : skew_a5_d1;
-  assign _2178_ = _2179_ ? 8'h00 : skew_a5_d0;
-  assign _2180_ = _2181_ ? 8'h00 : a_in5;
-  assign _2182_ = _2183_ ? 1'h0 : skew_l4_d2;
-  assign _2184_ = _2185_ ? 1'h0 : skew_l4_d1;
-  assign _2186_ = _2187_ ? 1'h0 : skew_l4_d0;
-  assign _2188_ = _2189_ ? 1'h0 : in_last;
-  assign _2190_ = _2191_ ? 8'h00 : skew_a4_d2;
-  assign _2192_ = _2193_ ? 8'h00 : skew_a4_d1;
-  assign _2194_ = _2195_ ? 8'h00 : skew_a4_d0;
-  assign _2196_ = _2197_ ? 8'h00 : a_in4;
-  assign _2198_ = _2199_ ? 1'h0 : skew_l3_d1;
-  assign _2200_ = _2201_ ? 1'h0 : skew_l3_d0;
-  assign _2202_ = _2203_ ? 1'h0 : in_last;
-  assign _2204_ = _2205_ ? 8'h00 : skew_a3_d1;
-  assign _2206_ = _2207_ ? 8'h00 : skew_a3_d0;
-  assign _2208_ = _2209_ ? 8'h00 : a_in3;
-  assign _2210_ = _2211_ ? 1'h0 : skew_l2_d0;
-  assign _2212_ = _2213_ ? 1'h0 : in_last;
-  assign _2214_ = _2215_ ? 8'h00 : skew_a2_d0;
-  assign _2216_ = _2217_ ? 8'h00 : a_in2;
-  assign _2218_ = _2219_ ? 1'h0 : in_last;
-  assign _2220_ = _2221_ ? 8'h00 : a_in1;
-  assign _2222_ = _2223_ ? 1'h0 : _0000_;
-  assign _2224_ = _2225_ ? 1'h0 : i_valid;
-  assign _2226_ = _2227_ ? _1017_[2:0] : drain_beat;
-  assign _2228_ = _2229_ ? 3'h0 : _2226_;
-  assign _2230_ = _2231_ ? _1014_[3:0] : drain_count;
-  assign _2232_ = _2233_ ? 4'h8 : _2230_;
-  assign _2234_ = _2235_ ? 1'h0 : draining;
-  assign _2236_ = _2237_ ? 1'h0 : _1578_;
-  assign _2238_ = _2239_ ? 3'h0 : beat_next;
-  assign _2240_ = _2241_ ? 4'h0 : count_next;
-  assign _2242_ = _2243_ ? _1544_[2:0] : drain_row;
-  assign _2244_ = _2245_ ? 3'h0 : _2242_;
-  assign _2246_ = _2247_ ? 3'h0 : _2244_;
-  assign _2248_ = _2249_ ? _1001_[25:0] : out_7_7;
-  assign _2250_ = _2251_ ? 26'h0000000 : _1522_;
-  assign _2252_ = _2253_ ? 1'h0 : lr_7_7_d1;
-  assign _2254_ = _2255_ ? 1'h0 : lr_7_7_d0;
-  assign _2256_ = _2257_ ? 1'h0 : l_7_6;
-  assign _2258_ = _2259_ ? 16'h0000 : { _1013_, _1011_, _1010_, _1009_, _1008_, _1007_, _1006_, _1005_, _1004_, _1003_, _1002_, _0999_, _0998_, _0997_, _0996_, _0995_ };
-  assign _2260_ = _2261_ ? 1'h0 : l_7_6;
-  assign _2262_ = _2263_ ? 8'h00 : a_7_6;
-  assign _2264_ = _2265_ ? _0989_[25:0] : out_7_6;
-  assign _2266_ = _2267_ ? 26'h0000000 : _1511_;
-  assign _2268_ = _2269_ ? 1'h0 : lr_7_6_d1;
-  assign _2270_ = _2271_ ? 1'h0 : lr_7_6_d0;
-  assign _2272_ = _2273_ ? 1'h0 : l_7_5;
-  assign _2274_ = _2275_ ? 16'h0000 : { _0994_, _0993_, _0992_, _0991_, _0990_, _0988_, _0987_, _0986_, _0985_, _0984_, _0983_, _0982_, _0981_, _0980_, _0979_, _0977_ };
-  assign _2276_ = _2277_ ? 1'h0 : l_7_5;
-  assign _2278_ = _2279_ ? 8'h00 : a_7_5;
-  assign _2280_ = _2281_ ? _0978_[25:0] : out_7_5;
-  assign _2282_ = _2283_ ? 26'h0000000 : _1500_;
-  assign _2284_ = _2285_ ? 1'h0 : lr_7_5_d1;
-  assign _2286_ = _2287_ ? 1'h0 : lr_7_5_d0;
-  assign _2288_ = _2289_ ? 1'h0 : l_7_4;
-  assign _2290_ = _2291_ ? 16'h0000 : { _0976_, _0975_, _0974_, _0973_, _0972_, _0971_, _0970_, _0969_, _0968_, _0966_, _0965_, _0964_, _0963_, _0962_, _0961_, _0960_ };
-  assign _2292_ = _2293_ ? 1'h0 : l_7_4;
-  assign _2294_ = _2295_ ? 8'h00 : a_7_4;
-  assign _2296_ = _2297_ ? _0967_[25:0] : out_7_4;
-  assign _2298_ = _2299_ ? 26'h0000000 : _1489_;
-  assign _2300_ = _2301_ ? 1'h0 : lr_7_4_d1;
-  assign _2302_ = _2303_ ? 1'h0 : lr_7_4_d0;
-  assign _2304_ = _2305_ ? 1'h0 : l_7_3;
-  assign _2306_ = _2307_ ? 16'h0000 : { _0959_, _0958_, _0957_, _0955_, _0954_, _0953_, _0952_, _0951_, _0950_, _0949_, _0948_, _0947_, _0946_, _0944_, _0943_, _0942_ };
-  assign _2308_ = _2309_ ? 1'h0 : l_7_3;
-  assign _2310_ = _2311_ ? 8'h00 : a_7_3;
-  assign _2312_ = _2313_ ? _0956_[25:0] : out_7_3;
-  assign _2314_ = _2315_ ? 26'h0000000 : _1478_;
-  assign _2316_ = _2317_ ? 1'h0 : lr_7_3_d1;
-  assign _2318_ = _2319_ ? 1'h0 : lr_7_3_d0;
-  assign _2320_ = _2321_ ? 1'h0 : l_7_2;
-  assign _2322_ = _2323_ ? 16'h0000 : { _0941_, _0940_, _0939_, _0938_, _0937_, _0936_, _0935_, _0933_, _0932_, _0931_, _0930_, _0929_, _0928_, _0927_, _0926_, _0925_ };
-  assign _2324_ = _2325_ ? 1'h0 : l_7_2;
-  assign _2326_ = _2327_ ? 8'h00 : a_7_2;
-  assign _2328_ = _2329_ ? _0945_[25:0] : out_7_2;
-  assign _2330_ = _2331_ ? 26'h0000000 : _1467_;
-  assign _2332_ = _2333_ ? 1'h0 : lr_7_2_d1;
-  assign _2334_ = _2335_ ? 1'h0 : lr_7_2_d0;
-  assign _2336_ = _2337_ ? 1'h0 : l_7_1;
-  assign _2338_ = _2339_ ? 16'h0000 : { _0924_, _0922_, _0921_, _0920_, _0919_, _0918_, _0917_, _0916_, _0915_, _0914_, _0913_, _0911_, _0910_, _0909_, _0908_, _0907_ };
-  assign _2340_ = _2341_ ? 1'h0 : l_7_1;
-  assign _2342_ = _2343_ ? 8'h00 : a_7_1;
-  assign _2344_ = _2345_ ? _0934_[25:0] : out_7_1;
-  assign _2346_ = _2347_ ? 26'h0000000 : _1455_;
-  assign _2348_ = _2349_ ? 1'h0 : lr_7_1_d1;
-  assign _2350_ = _2351_ ? 1'h0 : lr_7_1_d0;
-  assign _2352_ = _2353_ ? 1'h0 : l_7_0;
-  assign _2354_ = _2355_ ? 16'h0000 : { _0906_, _0905_, _0904_, _0903_, _0902_, _0900_, _0899_, _0898_, _0897_, _0896_, _0895_, _0894_, _0893_, _0892_, _0891_, _0888_ };
-  assign _2356_ = _2357_ ? 1'h0 : l_7_0;
-  assign _2358_ = _2359_ ? 8'h00 : a_7_0;
-  assign _2360_ = _2361_ ? _0923_[25:0] : out_7_0;
-  assign _2362_ = _2363_ ? 26'h0000000 : _1444_;
-  assign _2364_ = _2365_ ? 1'h0 : lr_7_0_d1;
-  assign _2366_ = _2367_ ? 1'h0 : lr_7_0_d0;
-  assign _2368_ = _2369_ ? 1'h0 : skew_l7_d6;
-  assign _2370_ = _2371_ ? 16'h0000 : { _0887_, _0886_, _0885_, _0884_, _0883_, _0882_, _0881_, _0880_, _0879_, _0877_, _0876_, _0875_, _0874_, _0873_, _0872_, _0871_ };
-  assign _2372_ = _2373_ ? 1'h0 : skew_l7_d6;
-  assign _2374_ = _2375_ ? 8'h00 : skew_a7_d6;
-  assign _2376_ = _2377_ ? _0912_[25:0] : out_6_7;
-  assign _2378_ = _2379_ ? 26'h0000000 : _1433_;
-  assign _2380_ = _2381_ ? 1'h0 : lr_6_7_d1;
-  assign _2382_ = _2383_ ? 1'h0 : lr_6_7_d0;
-  assign _2384_ = _2385_ ? 1'h0 : l_6_6;
-  assign _2386_ = _2387_ ? 16'h0000 : { _0870_, _0869_, _0868_, _0866_, _0865_, _0864_, _0863_, _0862_, _0861_, _0860_, _0859_, _0858_, _0857_, _0855_, _0854_, _0853_ };
-  assign _2388_ = _2389_ ? 1'h0 : l_6_6;
-  assign _2390_ = _2391_ ? 8'h00 : a_6_6;
-  assign _2392_ = _2393_ ? _0901_[25:0] : out_6_6;
-  assign _2394_ = _2395_ ? 26'h0000000 : _1422_;
-  assign _2396_ = _2397_ ? 1'h0 : lr_6_6_d1;
-  assign _2398_ = _2399_ ? 1'h0 : lr_6_6_d0;
-  assign _2400_ = _2401_ ? 1'h0 : l_6_5;
-  assign _2402_ = _2403_ ? 16'h0000 : { _0852_, _0851_, _0850_, _0849_, _0848_, _0847_, _0846_, _0844_, _0843_, _0842_, _0841_, _0840_, _0839_, _0838_, _0837_, _0836_ };
-  assign _2404_ = _2405_ ? 1'h0 : l_6_5;
-  assign _2406_ = _2407_ ? 8'h00 : a_6_5;
-  assign _2408_ = _2409_ ? _0890_[25:0] : out_6_5;
-  assign _2410_ = _2411_ ? 26'h0000000 : _1411_;
-  assign _2412_ = _2413_ ? 1'h0 : lr_6_5_d1;
-  assign _2414_ = _2415_ ? 1'h0 : lr_6_5_d0;
-  assign _2416_ = _2417_ ? 1'h0 : l_6_4;
-  assign _2418_ = _2419_ ? 16'h0000 : { _0835_, _0833_, _0832_, _0831_, _0830_, _0829_, _0828_, _0827_, _0826_, _0825_, _0824_, _0822_, _0821_, _0820_, _0819_, _0818_ };
-  assign _2420_ = _2421_ ? 1'h0 : l_6_4;
-  assign _2422_ = _2423_ ? 8'h00 : a_6_4;
-  assign _2424_ = _2425_ ? _0878_[25:0] : out_6_4;
-  assign _2426_ = _2427_ ? 26'h0000000 : _1400_;
-  assign _2428_ = _2429_ ? 1'h0 : lr_6_4_d1;
-  assign _2430_ = _2431_ ? 1'h0 : lr_6_4_d0;
-  assign _2432_ = _2433_ ? 1'h0 : l_6_3;
-  assign _2434_ = _2435_ ? 16'h0000 : { _0817_, _0816_, _0815_, _0814_, _0813_, _0811_, _0810_, _0809_, _0808_, _0807_, _0806_, _0805_, _0804_, _0803_, _0802_, _0800_ };
-  assign _2436_ = _2437_ ? 1'h0 : l_6_3;
-  assign _2438_ = _2439_ ? 8'h00 : a_6_3;
-  assign _2440_ = _2441_ ? _0867_[25:0] : out_6_3;
-  assign _2442_ = _2443_ ? 26'h0000000 : _1389_;
-  assign _2444_ = _2445_ ? 1'h0 : lr_6_3_d1;
-  assign _2446_ = _2447_ ? 1'h0 : lr_6_3_d0;
-  assign _2448_ = _2449_ ? 1'h0 : l_6_2;
-  assign _2450_ = _2451_ ? 16'h0000 : { _0799_, _0798_, _0797_, _0796_, _0795_, _0794_, _0793_, _0792_, _0791_, _0789_, _0788_, _0787_, _0786_, _0785_, _0784_, _0783_ };
-  assign _2452_ = _2453_ ? 1'h0 : l_6_2;
-  assign _2454_ = _2455_ ? 8'h00 : a_6_2;
-  assign _2456_ = _2457_ ? _0856_[25:0] : out_6_2;
-  assign _2458_ = _2459_ ? 26'h0000000 : _1378_;
-  assign _2460_ = _2461_ ? 1'h0 : lr_6_2_d1;
-  assign _2462_ = _2463_ ? 1'h0 : lr_6_2_d0;
-  assign _2464_ = _2465_ ? 1'h0 : l_6_1;
-  assign _2466_ = _2467_ ? 16'h0000 : { _0782_, _0781_, _0780_, _0777_, _0776_, _0775_, _0774_, _0773_, _0772_, _0771_, _0770_, _0769_, _0768_, _0766_, _0765_, _0764_ };
-  assign _2468_ = _2469_ ? 1'h0 : l_6_1;
-  assign _2470_ = _2471_ ? 8'h00 : a_6_1;
-  assign _2472_ = _2473_ ? _0845_[25:0] : out_6_1;
-  assign _2474_ = _2475_ ? 26'h0000000 : _1367_;
-  assign _2476_ = _2477_ ? 1'h0 : lr_6_1_d1;
-  assign _2478_ = _2479_ ? 1'h0 : lr_6_1_d0;
-  assign _2480_ = _2481_ ? 1'h0 : l_6_0;
-  assign _2482_ = _2483_ ? 16'h0000 : { _0763_, _0762_, _0761_, _0760_, _0759_, _0758_, _0757_, _0755_, _0754_, _0753_, _0752_, _0751_, _0750_, _0749_, _0748_, _0747_ };
-  assign _2484_ = _2485_ ? 1'h0 : l_6_0;
-  assign _2486_ = _2487_ ? 8'h00 : a_6_0;
-  assign _2488_ = _2489_ ? _0834_[25:0] : out_6_0;
-  assign _2490_ = _2491_ ? 26'h0000000 : _1356_;
-  assign _2492_ = _2493_ ? 1'h0 : lr_6_0_d1;
-  assign _2494_ = _2495_ ? 1'h0 : lr_6_0_d0;
-  assign _2496_ = _2497_ ? 1'h0 : skew_l6_d5;
-  assign _2498_ = _2499_ ? 16'h0000 : { _0746_, _0744_, _0743_, _0742_, _0741_, _0740_, _0739_, _0738_, _0737_, _0736_, _0735_, _0733_, _0732_, _0731_, _0730_, _0729_ };
-  assign _2500_ = _2501_ ? 1'h0 : skew_l6_d5;
-  assign _2502_ = _2503_ ? 8'h00 : skew_a6_d5;
-  assign _2504_ = _2505_ ? _0823_[25:0] : out_5_7;
-  assign _2506_ = _2507_ ? 26'h0000000 : _1344_;
-  assign _2508_ = _2509_ ? 1'h0 : lr_5_7_d1;
-  assign _2510_ = _2511_ ? 1'h0 : lr_5_7_d0;
-  assign _2512_ = _2513_ ? 1'h0 : l_5_6;
-  assign _2514_ = _2515_ ? 16'h0000 : { _0728_, _0727_, _0726_, _0725_, _0724_, _0722_, _0721_, _0720_, _0719_, _0718_, _0717_, _0716_, _0715_, _0714_, _0713_, _0711_ };
-  assign _2516_ = _2517_ ? 1'h0 : l_5_6;
-  assign _2518_ = _2519_ ? 8'h00 : a_5_6;
-  assign _2520_ = _2521_ ? _0812_[25:0] : out_5_6;
-  assign _2522_ = _2523_ ? 26'h0000000 : _1333_;
-  assign _2524_ = _2525_ ? 1'h0 : lr_5_6_d1;
-  assign _2526_ = _2527_ ? 1'h0 : lr_5_6_d0;
-  assign _2528_ = _2529_ ? 1'h0 : l_5_5;
-  assign _2530_ = _2531_ ? 16'h0000 : { _0710_, _0709_, _0708_, _0707_, _0706_, _0705_, _0704_, _0703_, _0702_, _0700_, _0699_, _0698_, _0697_, _0696_, _0695_, _0694_ };
-  assign _2532_ = _2533_ ? 1'h0 : l_5_5;
-  assign _2534_ = _2535_ ? 8'h00 : a_5_5;
-  assign _2536_ = _2537_ ? _0801_[25:0] : out_5_5;
-  assign _2538_ = _2539_ ? 26'h0000000 : _1322_;
-  assign _2540_ = _2541_ ? 1'h0 : lr_5_5_d1;
-  assign _2542_ = _2543_ ? 1'h0 : lr_5_5_d0;
-  assign _2544_ = _2545_ ? 1'h0 : l_5_4;
-  assign _2546_ = _2547_ ? 16'h0000 : { _0693_, _0692_, _0691_, _0689_, _0688_, _0687_, _0686_, _0685_, _0684_, _0683_, _0682_, _0681_, _0680_, _0678_, _0677_, _0676_ };
-  assign _2548_ = _2549_ ? 1'h0 : l_5_4;
-  assign _2550_ = _2551_ ? 8'h00 : a_5_4;
-  assign _2552_ = _2553_ ? _0790_[25:0] : out_5_4;
-  assign _2554_ = _2555_ ? 26'h0000000 : _1311_;
-  assign _2556_ = _2557_ ? 1'h0 : lr_5_4_d1;
-  assign _2558_ = _2559_ ? 1'h0 : lr_5_4_d0;
-  assign _2560_ = _2561_ ? 1'h0 : l_5_3;
-  assign _2562_ = _2563_ ? 16'h0000 : { _0675_, _0674_, _0673_, _0672_, _0671_, _0670_, _0669_, _0666_, _0665_, _0664_, _0663_, _0662_, _0661_, _0660_, _0659_, _0658_ };
-  assign _2564_ = _2565_ ? 1'h0 : l_5_3;
-  assign _2566_ = _2567_ ? 8'h00 : a_5_3;
-  assign _2568_ = _2569_ ? _0779_[25:0] : out_5_3;
-  assign _2570_ = _2571_ ? 26'h0000000 : _1300_;
-  assign _2572_ = _2573_ ? 1'h0 : lr_5_3_d1;
-  assign _2574_ = _2575_ ? 1'h0 : lr_5_3_d0;
-  assign _2576_ = _2577_ ? 1'h0 : l_5_2;
-  assign _2578_ = _2579_ ? 16'h0000 : { _0657_, _0655_, _0654_, _0653_, _0652_, _0651_, _0650_, _0649_, _0648_, _0647_, _0646_, _0644_, _0643_, _0642_, _0641_, _0640_ };
-  assign _2580_ = _2581_ ? 1'h0 : l_5_2;
-  assign _2582_ = _2583_ ? 8'h00 : a_5_2;
-  assign _2584_ = _2585_ ? _0767_[25:0] : out_5_2;
-  assign _2586_ = _2587_ ? 26'h0000000 : _1289_;
-  assign _2588_ = _2589_ ? 1'h0 : lr_5_2_d1;
-  assign _2590_ = _2591_ ? 1'h0 : lr_5_2_d0;
-  assign _2592_ = _2593_ ? 1'h0 : l_5_1;
-  assign _2594_ = _2595_ ? 16'h0000 : { _0639_, _0638_, _0637_, _0636_, _0635_, _0633_, _0632_, _0631_, _0630_, _0629_, _0628_, _0627_, _0626_, _0625_, _0624_, _0622_ };
-  assign _2596_ = _2597_ ? 1'h0 : l_5_1;
-  assign _2598_ = _2599_ ? 8'h00 : a_5_1;
-  assign _2600_ = _2601_ ? _0756_[25:0] : out_5_1;
-  assign _2602_ = _2603_ ? 26'h0000000 : _1278_;
-  assign _2604_ = _2605_ ? 1'h0 : lr_5_1_d1;
-  assign _2606_ = _2607_ ? 1'h0 : lr_5_1_d0;
-  assign _2608_ = _2609_ ? 1'h0 : l_5_0;
-  assign _2610_ = _2611_ ? 16'h0000 : { _0621_, _0620_, _0619_, _0618_, _0617_, _0616_, _0615_, _0614_, _0613_, _0611_, _0610_, _0609_, _0608_, _0607_, _0606_, _0605_ };
-  assign _2612_ = _2613_ ? 1'h0 : l_5_0;
-  assign _2614_ = _2615_ ? 8'h00 : a_5_0;
-  assign _2616_ = _2617_ ? _0745_[25:0] : out_5_0;
-  assign _2618_ = _2619_ ? 26'h0000000 : _1267_;
-  assign _2620_ = _2621_ ? 1'h0 : lr_5_0_d1;
-  assign _2622_ = _2623_ ? 1'h0 : lr_5_0_d0;
-  assign _2624_ = _2625_ ? 1'h0 : skew_l5_d4;
-  assign _2626_ = _2627_ ? 16'h0000 : { _0604_, _0603_, _0602_, _0600_, _0599_, _0598_, _0597_, _0596_, _0595_, _0594_, _0593_, _0592_, _0591_, _0589_, _0588_, _0587_ };
-  assign _2628_ = _2629_ ? 1'h0 : skew_l5_d4;
-  assign _2630_ = _2631_ ? 8'h00 : skew_a5_d4;
-  assign _2632_ = _2633_ ? _0734_[25:0] : out_4_7;
-  assign _2634_ = _2635_ ? 26'h0000000 : _1256_;
-  assign _2636_ = _2637_ ? 1'h0 : lr_4_7_d1;
-  assign _2638_ = _2639_ ? 1'h0 : lr_4_7_d0;
-  assign _2640_ = _2641_ ? 1'h0 : l_4_6;
-  assign _2642_ = _2643_ ? 16'h0000 : { _0586_, _0585_, _0584_, _0583_, _0582_, _0581_, _0580_, _0578_, _0577_, _0576_, _0575_, _0574_, _0573_, _0572_, _0571_, _0570_ };
-  assign _2644_ = _2645_ ? 1'h0 : l_4_6;
-  assign _2646_ = _2647_ ? 8'h00 : a_4_6;
-  assign _2648_ = _2649_ ? _0723_[25:0] : out_4_6;
-  assign _2650_ = _2651_ ? 26'h0000000 : _1245_;
-  assign _2652_ = _2653_ ? 1'h0 : lr_4_6_d1;
-  assign _2654_ = _2655_ ? 1'h0 : lr_4_6_d0;
-  assign _2656_ = _2657_ ? 1'h0 : l_4_5;
-  assign _2658_ = _2659_ ? 16'h0000 : { _0569_, _0567_, _0566_, _0565_, _0564_, _0563_, _0562_, _0561_, _0560_, _0559_, _0558_, _0555_, _0554_, _0553_, _0552_, _0551_ };
-  assign _2660_ = _2661_ ? 1'h0 : l_4_5;
-  assign _2662_ = _2663_ ? 8'h00 : a_4_5;
-  assign _2664_ = _2665_ ? _0712_[25:0] : out_4_5;
-  assign _2666_ = _2667_ ? 26'h0000000 : _1233_;
-  assign _2668_ = _2669_ ? 1'h0 : lr_4_5_d1;
-  assign _2670_ = _2671_ ? 1'h0 : lr_4_5_d0;
-  assign _2672_ = _2673_ ? 1'h0 : l_4_4;
-  assign _2674_ = _2675_ ? 16'h0000 : { _0550_, _0549_, _0548_, _0547_, _0546_, _0544_, _0543_, _0542_, _0541_, _0540_, _0539_, _0538_, _0537_, _0536_, _0535_, _0533_ };
-  assign _2676_ = _2677_ ? 1'h0 : l_4_4;
-  assign _2678_ = _2679_ ? 8'h00 : a_4_4;
-  assign _2680_ = _2681_ ? _0701_[25:0] : out_4_4;
-  assign _2682_ = _2683_ ? 26'h0000000 : _1222_;
-  assign _2684_ = _2685_ ? 1'h0 : lr_4_4_d1;
-  assign _2686_ = _2687_ ? 1'h0 : lr_4_4_d0;
-  assign _2688_ = _2689_ ? 1'h0 : l_4_3;
-  assign _2690_ = _2691_ ? 16'h0000 : { _0532_, _0531_, _0530_, _0529_, _0528_, _0527_, _0526_, _0525_, _0524_, _0522_, _0521_, _0520_, _0519_, _0518_, _0517_, _0516_ };
-  assign _2692_ = _2693_ ? 1'h0 : l_4_3;
-  assign _2694_ = _2695_ ? 8'h00 : a_4_3;
-  assign _2696_ = _2697_ ? _0690_[25:0] : out_4_3;
-  assign _2698_ = _2699_ ? 26'h0000000 : _1211_;
-  assign _2700_ = _2701_ ? 1'h0 : lr_4_3_d1;
-  assign _2702_ = _2703_ ? 1'h0 : lr_4_3_d0;
-  assign _2704_ = _2705_ ? 1'h0 : l_4_2;
-  assign _2706_ = _2707_ ? 16'h0000 : { _0515_, _0514_, _0513_, _0511_, _0510_, _0509_, _0508_, _0507_, _0506_, _0505_, _0504_, _0503_, _0502_, _0500_, _0499_, _0498_ };
-  assign _2708_ = _2709_ ? 1'h0 : l_4_2;
-  assign _2710_ = _2711_ ? 8'h00 : a_4_2;
-  assign _2712_ = _2713_ ? _0679_[25:0] : out_4_2;
-  assign _2714_ = _2715_ ? 26'h0000000 : _1200_;
-  assign _2716_ = _2717_ ? 1'h0 : lr_4_2_d1;
-  assign _2718_ = _2719_ ? 1'h0 : lr_4_2_d0;
-  assign _2720_ = _2721_ ? 1'h0 : l_4_1;
-  assign _2722_ = _2723_ ? 16'h0000 : { _0497_, _0496_, _0495_, _0494_, _0493_, _0492_, _0491_, _0489_, _0488_, _0487_, _0486_, _0485_, _0484_, _0483_, _0482_, _0481_ };
-  assign _2724_ = _2725_ ? 1'h0 : l_4_1;
-  assign _2726_ = _2727_ ? 8'h00 : a_4_1;
-  assign _2728_ = _2729_ ? _0668_[25:0] : out_4_1;
-  assign _2730_ = _2731_ ? 26'h0000000 : _1189_;
-  assign _2732_ = _2733_ ? 1'h0 : lr_4_1_d1;
-  assign _2734_ = _2735_ ? 1'h0 : lr_4_1_d0;
-  assign _2736_ = _2737_ ? 1'h0 : l_4_0;
-  assign _2738_ = _2739_ ? 16'h0000 : { _0480_, _0478_, _0477_, _0476_, _0475_, _0474_, _0473_, _0472_, _0471_, _0470_, _0469_, _0467_, _0466_, _0465_, _0464_, _0463_ };
-  assign _2740_ = _2741_ ? 1'h0 : l_4_0;
-  assign _2742_ = _2743_ ? 8'h00 : a_4_0;
-  assign _2744_ = _2745_ ? _0656_[25:0] : out_4_0;
-  assign _2746_ = _2747_ ? 26'h0000000 : _1178_;
-  assign _2748_ = _2749_ ? 1'h0 : lr_4_0_d1;
-  assign _2750_ = _2751_ ? 1'h0 : lr_4_0_d0;
-  assign _2752_ = _2753_ ? 1'h0 : skew_l4_d3;
-  assign _2754_ = _2755_ ? 16'h0000 : { _0462_, _0461_, _0460_, _0459_, _0458_, _0456_, _0455_, _0454_, _0453_, _0452_, _0451_, _0450_, _0449_, _0448_, _0447_, _0444_ };
-  assign _2756_ = _2757_ ? 1'h0 : skew_l4_d3;
-  assign _2758_ = _2759_ ? 8'h00 : skew_a4_d3;
-  assign _2760_ = _2761_ ? _0645_[25:0] : out_3_7;
-  assign _2762_ = _2763_ ? 26'h0000000 : _1167_;
-  assign _2764_ = _2765_ ? 1'h0 : lr_3_7_d1;
-  assign _2766_ = _2767_ ? 1'h0 : lr_3_7_d0;
-  assign _2768_ = _2769_ ? 1'h0 : l_3_6;
-  assign _2770_ = _2771_ ? 16'h0000 : { _0443_, _0442_, _0441_, _0440_, _0439_, _0438_, _0437_, _0436_, _0435_, _0433_, _0432_, _0431_, _0430_, _0429_, _0428_, _0427_ };
-  assign _2772_ = _2773_ ? 1'h0 : l_3_6;
-  assign _2774_ = _2775_ ? 8'h00 : a_3_6;
-  assign _2776_ = _2777_ ? _0634_[25:0] : out_3_6;
-  assign _2778_ = _2779_ ? 26'h0000000 : _1156_;
-  assign _2780_ = _2781_ ? 1'h0 : lr_3_6_d1;
-  assign _2782_ = _2783_ ? 1'h0 : lr_3_6_d0;
-  assign _2784_ = _2785_ ? 1'h0 : l_3_5;
-  assign _2786_ = _2787_ ? 16'h0000 : { _0426_, _0425_, _0424_, _0422_, _0421_, _0420_, _0419_, _0418_, _0417_, _0416_, _0415_, _0414_, _0413_, _0411_, _0410_, _0409_ };
-  assign _2788_ = _2789_ ? 1'h0 : l_3_5;
-  assign _2790_ = _2791_ ? 8'h00 : a_3_5;
-  assign _2792_ = _2793_ ? _0623_[25:0] : out_3_5;
-  assign _2794_ = _2795_ ? 26'h0000000 : _1145_;
-  assign _2796_ = _2797_ ? 1'h0 : lr_3_5_d1;
-  assign _2798_ = _2799_ ? 1'h0 : lr_3_5_d0;
-  assign _2800_ = _2801_ ? 1'h0 : l_3_4;
-  assign _2802_ = _2803_ ? 16'h0000 : { _0408_, _0407_, _0406_, _0405_, _0404_, _0403_, _0402_, _0400_, _0399_, _0398_, _0397_, _0396_, _0395_, _0394_, _0393_, _0392_ };
-  assign _2804_ = _2805_ ? 1'h0 : l_3_4;
-  assign _2806_ = _2807_ ? 8'h00 : a_3_4;
-  assign _2808_ = _2809_ ? _0612_[25:0] : out_3_4;
-  assign _2810_ = _2811_ ? 26'h0000000 : _1134_;
-  assign _2812_ = _2813_ ? 1'h0 : lr_3_4_d1;
-  assign _2814_ = _2815_ ? 1'h0 : lr_3_4_d0;
-  assign _2816_ = _2817_ ? 1'h0 : l_3_3;
-  assign _2818_ = _2819_ ? 16'h0000 : { _0391_, _0389_, _0388_, _0387_, _0386_, _0385_, _0384_, _0383_, _0382_, _0381_, _0380_, _0378_, _0377_, _0376_, _0375_, _0374_ };
-  assign _2820_ = _2821_ ? 1'h0 : l_3_3;
-  assign _2822_ = _2823_ ? 8'h00 : a_3_3;
-  assign _2824_ = _2825_ ? _0601_[25:0] : out_3_3;
-  assign _2826_ = _2827_ ? 26'h0000000 : _1122_;
-  assign _2828_ = _2829_ ? 1'h0 : lr_3_3_d1;
-  assign _2830_ = _2831_ ? 1'h0 : lr_3_3_d0;
-  assign _2832_ = _2833_ ? 1'h0 : l_3_2;
-  assign _2834_ = _2835_ ? 16'h0000 : { _0373_, _0372_, _0371_, _0370_, _0369_, _0367_, _0366_, _0365_, _0364_, _0363_, _0362_, _0361_, _0360_, _0359_, _0358_, _0356_ };
-  assign _2836_ = _2837_ ? 1'h0 : l_3_2;
-  assign _2838_ = _2839_ ? 8'h00 : a_3_2;
-  assign _2840_ = _2841_ ? _0590_[25:0] : out_3_2;
-  assign _2842_ = _2843_ ? 26'h0000000 : _1111_;
-  assign _2844_ = _2845_ ? 1'h0 : lr_3_2_d1;
-  assign _2846_ = _2847_ ? 1'h0 : lr_3_2_d0;
-  assign _2848_ = _2849_ ? 1'h0 : l_3_1;
-  assign _2850_ = _2851_ ? 16'h0000 : { _0355_, _0354_, _0353_, _0352_, _0351_, _0350_, _0349_, _0348_, _0347_, _0345_, _0344_, _0343_, _0342_, _0341_, _0340_, _0339_ };
-  assign _2852_ = _2853_ ? 1'h0 : l_3_1;
-  assign _2854_ = _2855_ ? 8'h00 : a_3_1;
-  assign _2856_ = _2857_ ? _0579_[25:0] : out_3_1;
-  assign _2858_ = _2859_ ? 26'h0000000 : _1100_;
-  assign _2860_ = _2861_ ? 1'h0 : lr_3_1_d1;
-  assign _2862_ = _2863_ ? 1'h0 : lr_3_1_d0;
-  assign _2864_ = _2865_ ? 1'h0 : l_3_0;
-  assign _2866_ = _2867_ ? 16'h0000 : { _0338_, _0337_, _0336_, _0333_, _0332_, _0331_, _0330_, _0329_, _0328_, _0327_, _0326_, _0325_, _0324_, _0322_, _0321_, _0320_ };
-  assign _2868_ = _2869_ ? 1'h0 : l_3_0;
-  assign _2870_ = _2871_ ? 8'h00 : a_3_0;
-  assign _2872_ = _2873_ ? _0568_[25:0] : out_3_0;
-  assign _2874_ = _2875_ ? 26'h0000000 : _1089_;
-  assign _2876_ = _2877_ ? 1'h0 : lr_3_0_d1;
-  assign _2878_ = _2879_ ? 1'h0 : lr_3_0_d0;
-  assign _2880_ = _2881_ ? 1'h0 : skew_l3_d2;
-  assign _2882_ = _2883_ ? 16'h0000 : { _0319_, _0318_, _0317_, _0316_, _0315_, _0314_, _0313_, _0311_, _0310_, _0309_, _0308_, _0307_, _0306_, _0305_, _0304_, _0303_ };
-  assign _2884_ = _2885_ ? 1'h0 : skew_l3_d2;
-  assign _2886_ = _2887_ ? 8'h00 : skew_a3_d2;
-  assign _2888_ = _2889_ ? _0557_[25:0] : out_2_7;
-  assign _2890_ = _2891_ ? 26'h0000000 : _1078_;
-  assign _2892_ = _2893_ ? 1'h0 : lr_2_7_d1;
-  assign _2894_ = _2895_ ? 1'h0 : lr_2_7_d0;
-  assign _2896_ = _2897_ ? 1'h0 : l_2_6;
-  assign _2898_ = _2899_ ? 16'h0000 : { _0302_, _0300_, _0299_, _0298_, _0297_, _0296_, _0295_, _0294_, _0293_, _0292_, _0291_, _0289_, _0288_, _0287_, _0286_, _0285_ };
-  assign _2900_ = _2901_ ? 1'h0 : l_2_6;
-  assign _2902_ = _2903_ ? 8'h00 : a_2_6;
-  assign _2904_ = _2905_ ? _0545_[25:0] : out_2_6;
-  assign _2906_ = _2907_ ? 26'h0000000 : _1067_;
-  assign _2908_ = _2909_ ? 1'h0 : lr_2_6_d1;
-  assign _2910_ = _2911_ ? 1'h0 : lr_2_6_d0;
-  assign _2912_ = _2913_ ? 1'h0 : l_2_5;
-  assign _2914_ = _2915_ ? 16'h0000 : { _0284_, _0283_, _0282_, _0281_, _0280_, _0278_, _0277_, _0276_, _0275_, _0274_, _0273_, _0272_, _0271_, _0270_, _0269_, _0267_ };
-  assign _2916_ = _2917_ ? 1'h0 : l_2_5;
-  assign _2918_ = _2919_ ? 8'h00 : a_2_5;
-  assign _2920_ = _2921_ ? _0534_[25:0] : out_2_5;
-  assign _2922_ = _2923_ ? 26'h0000000 : _1056_;
-  assign _2924_ = _2925_ ? 1'h0 : lr_2_5_d1;
-  assign _2926_ = _2927_ ? 1'h0 : lr_2_5_d0;
-  assign _2928_ = _2929_ ? 1'h0 : l_2_4;
-  assign _2930_ = _2931_ ? 16'h0000 : { _0266_, _0265_, _0264_, _0263_, _0262_, _0261_, _0260_, _0259_, _0258_, _0256_, _0255_, _0254_, _0253_, _0252_, _0251_, _0250_ };
-  assign _2932_ = _2933_ ? 1'h0 : l_2_4;
-  assign _2934_ = _2935_ ? 8'h00 : a_2_4;
-  assign _2936_ = _2937_ ? _0523_[25:0] : out_2_4;
-  assign _2938_ = _2939_ ? 26'h0000000 : _1045_;
-  assign _2940_ = _2941_ ? 1'h0 : lr_2_4_d1;
-  assign _2942_ = _2943_ ? 1'h0 : lr_2_4_d0;
-  assign _2944_ = _2945_ ? 1'h0 : l_2_3;
-  assign _2946_ = _2947_ ? 16'h0000 : { _0249_, _0248_, _0247_, _0245_, _0244_, _0243_, _0242_, _0241_, _0240_, _0239_, _0238_, _0237_, _0236_, _0234_, _0233_, _0232_ };
-  assign _2948_ = _2949_ ? 1'h0 : l_2_3;
-  assign _2950_ = _2951_ ? 8'h00 : a_2_3;
-  assign _2952_ = _2953_ ? _0512_[25:0] : out_2_3;
-  assign _2954_ = _2955_ ? 26'h0000000 : _1034_;
-  assign _2956_ = _2957_ ? 1'h0 : lr_2_3_d1;
-  assign _2958_ = _2959_ ? 1'h0 : lr_2_3_d0;
-  assign _2960_ = _2961_ ? 1'h0 : l_2_2;
-  assign _2962_ = _2963_ ? 16'h0000 : { _0231_, _0230_, _0229_, _0228_, _0227_, _0226_, _0225_, _0222_, _0221_, _0220_, _0219_, _0218_, _0217_, _0216_, _0215_, _0214_ };
-  assign _2964_ = _2965_ ? 1'h0 : l_2_2;
-  assign _2966_ = _2967_ ? 8'h00 : a_2_2;
-  assign _2968_ = _2969_ ? _0501_[25:0] : out_2_2;
-  assign _2970_ = _2971_ ? 26'h0000000 : _1023_;
-  assign _2972_ = _2973_ ? 1'h0 : lr_2_2_d1;
-  assign _2974_ = _2975_ ? 1'h0 : lr_2_2_d0;
-  assign _2976_ = _2977_ ? 1'h0 : l_2_1;
-  assign _2978_ = _2979_ ? 16'h0000 : { _0213_, _0211_, _0210_, _0209_, _0208_, _0207_, _0206_, _0205_, _0204_, _0203_, _0202_, _0200_, _0199_, _0198_, _0197_, _0196_ };
-  assign _2980_ = _2981_ ? 1'h0 : l_2_1;
-  assign _2982_ = _2983_ ? 8'h00 : a_2_1;
-  assign _2984_ = _2985_ ? _0490_[25:0] : out_2_1;
-  assign _2986_ = _2987_ ? 26'h0000000 : _1000_;
-  assign _2988_ = _2989_ ? 1'h0 : lr_2_1_d1;
-  assign _2990_ = _2991_ ? 1'h0 : lr_2_1_d0;
-  assign _2992_ = _2993_ ? 1'h0 : l_2_0;
-  assign _2994_ = _2995_ ? 16'h0000 : { _0195_, _0194_, _0193_, _0192_, _0191_, _0189_, _0188_, _0187_, _0186_, _0185_, _0184_, _0183_, _0182_, _0181_, _0180_, _0178_ };
-  assign _2996_ = _2997_ ? 1'h0 : l_2_0;
-  assign _2998_ = _2999_ ? 8'h00 : a_2_0;
-  assign _3000_ = _3001_ ? _0479_[25:0] : out_2_0;
-  assign _3002_ = _3003_ ? 26'h0000000 : _0889_;
-  assign _3004_ = _3005_ ? 1'h0 : lr_2_0_d1;
-  assign _3006_ = _3007_ ? 1'h0 : lr_2_0_d0;
-  assign _3008_ = _3009_ ? 1'h0 : skew_l2_d1;
-  assign _3010_ = _3011_ ? 16'h0000 : { _0177_, _0176_, _0175_, _0174_, _0173_, _0172_, _0171_, _0170_, _0169_, _0167_, _0166_, _0165_, _0164_, _0163_, _0162_, _0161_ };
-  assign _3012_ = _3013_ ? 1'h0 : skew_l2_d1;
-  assign _3014_ = _3015_ ? 8'h00 : skew_a2_d1;
-  assign _3016_ = _3017_ ? _0468_[25:0] : out_1_7;
-  assign _3018_ = _3019_ ? 26'h0000000 : _0778_;
-  assign _3020_ = _3021_ ? 1'h0 : lr_1_7_d1;
-  assign _3022_ = _3023_ ? 1'h0 : lr_1_7_d0;
-  assign _3024_ = _3025_ ? 1'h0 : l_1_6;
-  assign _3026_ = _3027_ ? 16'h0000 : { _0160_, _0159_, _0158_, _0156_, _0155_, _0154_, _0153_, _0152_, _0151_, _0150_, _0149_, _0148_, _0147_, _0145_, _0144_, _0143_ };
-  assign _3028_ = _3029_ ? 1'h0 : l_1_6;
-  assign _3030_ = _3031_ ? 8'h00 : a_1_6;
-  assign _3032_ = _3033_ ? _0457_[25:0] : out_1_6;
-  assign _3034_ = _3035_ ? 26'h0000000 : _0667_;
-  assign _3036_ = _3037_ ? 1'h0 : lr_1_6_d1;
-  assign _3038_ = _3039_ ? 1'h0 : lr_1_6_d0;
-  assign _3040_ = _3041_ ? 1'h0 : l_1_5;
-  assign _3042_ = _3043_ ? 16'h0000 : { _0142_, _0141_, _0140_, _0139_, _0138_, _0137_, _0136_, _0134_, _0133_, _0132_, _0131_, _0130_, _0129_, _0128_, _0127_, _0126_ };
-  assign _3044_ = _3045_ ? 1'h0 : l_1_5;
-  assign _3046_ = _3047_ ? 8'h00 : a_1_5;
-  assign _3048_ = _3049_ ? _0446_[25:0] : out_1_5;
-  assign _3050_ = _3051_ ? 26'h0000000 : _0556_;
-  assign _3052_ = _3053_ ? 1'h0 : lr_1_5_d1;
-  assign _3054_ = _3055_ ? 1'h0 : lr_1_5_d0;
-  assign _3056_ = _3057_ ? 1'h0 : l_1_4;
-  assign _3058_ = _3059_ ? 16'h0000 : { _0125_, _0123_, _0122_, _0121_, _0120_, _0119_, _0118_, _0117_, _0116_, _0115_, _0114_, _0111_, _0110_, _0109_, _0108_, _0107_ };
-  assign _3060_ = _3061_ ? 1'h0 : l_1_4;
-  assign _3062_ = _3063_ ? 8'h00 : a_1_4;
-  assign _3064_ = _3065_ ? _0434_[25:0] : out_1_4;
-  assign _3066_ = _3067_ ? 26'h0000000 : _0445_;
-  assign _3068_ = _3069_ ? 1'h0 : lr_1_4_d1;
-  assign _3070_ = _3071_ ? 1'h0 : lr_1_4_d0;
+  assign _0028_ = drain_count - 1'h1;
+  assign _0029_[2:0] = drain_beat + 1'h1;
+  assign _0030_[2:0] = drain_advance ? 3'h0 : _0029_[2:0];
+  assign _0136_ = ~ in_valid;
+  assign _0137_ = ~ in_valid;
+  assign _0138_ = ~ in_valid;
+  assign _0139_ = ~ in_valid;
+  assign _0140_ = ~ in_valid;
+  assign _0141_ = ~ in_valid;
+  assign _0142_ = ~ in_valid;
+  assign _0064_ = | { lr_7_7_d2, rst };
+  assign _0065_ = | { lr_7_7_d2, rst };
+  assign _0066_ = | { lr_7_6_d2, rst };
+  assign _0067_ = | { lr_7_5_d2, rst };
+  assign _0068_ = | { lr_7_4_d2, rst };
+  assign _0069_ = | { lr_7_3_d2, rst };
+  assign _0070_ = | { lr_7_2_d2, rst };
+  assign _0071_ = | { lr_7_1_d2, rst };
+  assign _0072_ = | { lr_7_0_d2, rst };
+  assign _0073_ = | { lr_6_7_d2, rst };
+  assign _0074_ = | { lr_6_6_d2, rst };
+  assign _0075_ = | { lr_6_5_d2, rst };
+  assign _0076_ = | { lr_6_4_d2, rst };
+  assign _0077_ = | { lr_6_3_d2, rst };
+  assign _0078_ = | { lr_6_2_d2, rst };
+  assign _0079_ = | { lr_6_1_d2, rst };
+  assign _0080_ = | { lr_6_0_d2, rst };
+  assign _0081_ = | { lr_5_7_d2, rst };
+  assign _0082_ = | { lr_5_6_d2, rst };
+  assign _0083_ = | { lr_5_5_d2, rst };
+  assign _0084_ = | { lr_5_4_d2, rst };
+  assign _0085_ = | { lr_5_3_d2, rst };
+  assign _0086_ = | { lr_5_2_d2, rst };
+  assign _0087_ = | { lr_5_1_d2, rst };
+  assign _0088_ = | { lr_5_0_d2, rst };
+  assign _0089_ = | { lr_4_7_d2, rst };
+  assign _0090_ = | { lr_4_6_d2, rst };
+  assign _0091_ = | { lr_4_5_d2, rst };
+  assign _0092_ = | { lr_4_4_d2, rst };
+  assign _0093_ = | { lr_4_3_d2, rst };
+  assign _0094_ = | { lr_4_2_d2, rst };
+  assign _0095_ = | { lr_4_1_d2, rst };
+  assign _0096_ = | { lr_4_0_d2, rst };
+  assign _0097_ = | { lr_3_7_d2, rst };
+  assign _0098_ = | { lr_3_6_d2, rst };
+  assign _0099_ = | { lr_3_5_d2, rst };
+  assign _0100_ = | { lr_3_4_d2, rst };
+  assign _0101_ = | { lr_3_3_d2, rst };
+  assign _0102_ = | { lr_3_2_d2, rst };
+  assign _0103_ = | { lr_3_1_d2, rst };
+  assign _0104_ = | { lr_3_0_d2, rst };
+  assign _0105_ = | { lr_2_7_d2, rst };
+  assign _0106_ = | { lr_2_6_d2, rst };
+  assign _0107_ = | { lr_2_5_d2, rst };
+  assign _0108_ = | { lr_2_4_d2, rst };
+  assign _0109_ = | { lr_2_3_d2, rst };
+  assign _0110_ = | { lr_2_2_d2, rst };
+  assign _0111_ = | { lr_2_1_d2, rst };
+  assign _0112_ = | { lr_2_0_d2, rst };
+  assign _0113_ = | { lr_1_7_d2, rst };
+  assign _0114_ = | { lr_1_6_d2, rst };
+  assign _0115_ = | { lr_1_5_d2, rst };
+  assign _0116_ = | { lr_1_4_d2, rst };
+  assign _0117_ = | { lr_1_3_d2, rst };
+  assign _0118_ = | { lr_1_2_d2, rst };
+  assign _0119_ = | { lr_1_1_d2, rst };
+  assign _0120_ = | { lr_1_0_d2, rst };
+  assign _0121_ = | { lr_0_7_d2, rst };
+  assign _0122_ = | { lr_0_6_d2, rst };
+  assign _0123_ = | { lr_0_5_d2, rst };
+  assign _0124_ = | { lr_0_4_d2, rst };
+  assign _0125_ = | { lr_0_3_d2, rst };
+  assign _0126_ = | { lr_0_2_d2, rst };
+  assign _0127_ = | { lr_0_1_d2, rst };
+  assign _0128_ = | { lr_0_0_d2, rst };
+  assign _0129_ = | { _0136_, rst };
+  assign _0130_ = | { _0137_, rst };
+  assign _0131_ = | { _0138_, rst };
+  assign _0132_ = | { _0139_, rst };
+  assign _0133_ = | { _0140_, rst };
+  assign _0134_ = | { _0141_, rst };
+  assign _0135_ = | { _0142_, rst };
+  assign _0143_ = draining ? _0030_[2:0] : drain_beat;
+  assign beat_next = lr_7_7_d2 ? 3'h0 : _0143_;
+  assign _0144_ = drain_advance ? _0028_ : drain_count;
+  assign count_next = lr_7_7_d2 ? 4'h8 : _0144_;
   \hwq_top.engine.array.mul_0_0  mul_0_0 (
-    .a(a_in0),
-    .b(w_in0),
+    .a(a),
+    .b(b),
     .clk(clk),
-    .\port$604$0 (_1785_),
-    .\port$604$1 (_1786_),
-    .\port$604$10 (_1796_),
-    .\port$604$11 (_1797_),
-    .\port$604$12 (_1798_),
-    .\port$604$13 (_1801_),
-    .\port$604$14 (_1802_),
-    .\port$604$15 (_1803_),
-    .\port$604$2 (_1787_),
-    .\port$604$3 (_1789_),
-    .\port$604$4 (_1790_),
-    .\port$604$5 (_1791_),
-    .\port$604$6 (_1792_),
-    .\port$604$7 (_1793_),
-    .\port$604$8 (_1794_),
-    .\port$604$9 (_1795_),
+    .\port$668$0 (p[0]),
+    .\port$668$1 (p[1]),
+    .\port$668$10 (p[10]),
+    .\port$668$11 (p[11]),
+    .\port$668$12 (p[12]),
+    .\port$668$13 (p[13]),
+    .\port$668$14 (p[14]),
+    .\port$668$15 (p[15]),
+    .\port$668$2 (p[2]),
+    .\port$668$3 (p[3]),
+    .\port$668$4 (p[4]),
+    .\port$668$5 (p[5]),
+    .\port$668$6 (p[6]),
+    .\port$668$7 (p[7]),
+    .\port$668$8 (p[8]),
+    .\port$668$9 (p[9]),
     .rst(rst)
   );
   \hwq_top.engine.array.mul_0_1  mul_0_1 (
     .a(a_0_0),
     .b(skew_w1_d0),
     .clk(clk),
-    .\port$605$0 (_1804_),
-    .\port$605$1 (_1805_),
-    .\port$605$10 (_1815_),
-    .\port$605$11 (_1816_),
-    .\port$605$12 (_1817_),
-    .\port$605$13 (_1818_),
-    .\port$605$14 (_1819_),
-    .\port$605$15 (_1820_),
-    .\port$605$2 (_1806_),
-    .\port$605$3 (_1807_),
-    .\port$605$4 (_1808_),
-    .\port$605$5 (_1809_),
-    .\port$605$6 (_1810_),
-    .\port$605$7 (_1812_),
-    .\port$605$8 (_1813_),
-    .\port$605$9 (_1814_),
+    .\port$669$0 (\p$142 [0]),
+    .\port$669$1 (\p$142 [1]),
+    .\port$669$10 (\p$142 [10]),
+    .\port$669$11 (\p$142 [11]),
+    .\port$669$12 (\p$142 [12]),
+    .\port$669$13 (\p$142 [13]),
+    .\port$669$14 (\p$142 [14]),
+    .\port$669$15 (\p$142 [15]),
+    .\port$669$2 (\p$142 [2]),
+    .\port$669$3 (\p$142 [3]),
+    .\port$669$4 (\p$142 [4]),
+    .\port$669$5 (\p$142 [5]),
+    .\port$669$6 (\p$142 [6]),
+    .\port$669$7 (\p$142 [7]),
+    .\port$669$8 (\p$142 [8]),
+    .\port$669$9 (\p$142 [9]),
     .rst(rst)
   );
   \hwq_top.engine.array.mul_0_2  mul_0_2 (
     .a(a_0_1),
     .b(skew_w2_d1),
     .clk(clk),
-    .\port$606$0 (_1821_),
-    .\port$606$1 (_1823_),
-    .\port$606$10 (_1832_),
-    .\port$606$11 (_1834_),
-    .\port$606$12 (_1835_),
-    .\port$606$13 (_1836_),
-    .\port$606$14 (_1837_),
-    .\port$606$15 (_1838_),
-    .\port$606$2 (_1824_),
-    .\port$606$3 (_1825_),
-    .\port$606$4 (_1826_),
-    .\port$606$5 (_1827_),
-    .\port$606$6 (_1828_),
-    .\port$606$7 (_1829_),
-    .\port$606$8 (_1830_),
-    .\port$606$9 (_1831_),
+    .\port$670$0 (\p$155 [0]),
+    .\port$670$1 (\p$155 [1]),
+    .\port$670$10 (\p$155 [10]),
+    .\port$670$11 (\p$155 [11]),
+    .\port$670$12 (\p$155 [12]),
+    .\port$670$13 (\p$155 [13]),
+    .\port$670$14 (\p$155 [14]),
+    .\port$670$15 (\p$155 [15]),
+    .\port$670$2 (\p$155 [2]),
+    .\port$670$3 (\p$155 [3]),
+    .\port$670$4 (\p$155 [4]),
+    .\port$670$5 (\p$155 [5]),
+    .\port$670$6 (\p$155 [6]),
+    .\port$670$7 (\p$155 [7]),
+    .\port$670$8 (\p$155 [8]),
+    .\port$670$9 (\p$155 [9]),
     .rst(rst)
   );
   \hwq_top.engine.array.mul_0_3  mul_0_3 (
     .a(a_0_2),
     .b(skew_w3_d2),
     .clk(clk),
-    .\port$607$0 (_1839_),
-    .\port$607$1 (_1840_),
-    .\port$607$10 (_1850_),
-    .\port$607$11 (_1851_),
-    .\port$607$12 (_1852_),
-    .\port$607$13 (_1853_),
-    .\port$607$14 (_1854_),
-    .\port$607$15 (_1856_),
-    .\port$607$2 (_1841_),
-    .\port$607$3 (_1842_),
-    .\port$607$4 (_1843_),
-    .\port$607$5 (_1845_),
-    .\port$607$6 (_1846_),
-    .\port$607$7 (_1847_),
-    .\port$607$8 (_1848_),
-    .\port$607$9 (_1849_),
+    .\port$671$0 (\p$168 [0]),
+    .\port$671$1 (\p$168 [1]),
+    .\port$671$10 (\p$168 [10]),
+    .\port$671$11 (\p$168 [11]),
+    .\port$671$12 (\p$168 [12]),
+    .\port$671$13 (\p$168 [13]),
+    .\port$671$14 (\p$168 [14]),
+    .\port$671$15 (\p$168 [15]),
+    .\port$671$2 (\p$168 [2]),
+    .\port$671$3 (\p$168 [3]),
+    .\port$671$4 (\p$168 [4]),
+    .\port$671$5 (\p$168 [5]),
+    .\port$671$6 (\p$168 [6]),
+    .\port$671$7 (\p$168 [7]),
+    .\port$671$8 (\p$168 [8]),
+    .\port$671$9 (\p$168 [9]),
     .rst(rst)
   );
   \hwq_top.engine.array.mul_0_4  mul_0_4 (
     .a(a_0_3),
     .b(skew_w4_d3),
     .clk(clk),
-    .\port$608$0 (_1857_),
-    .\port$608$1 (_1858_),
-    .\port$608$10 (_1868_),
-    .\port$608$11 (_1869_),
-    .\port$608$12 (_1870_),
-    .\port$608$13 (_1871_),
-    .\port$608$14 (_1872_),
-    .\port$608$15 (_1873_),
-    .\port$608$2 (_1859_),
-    .\port$608$3 (_1860_),
-    .\port$608$4 (_1861_),
-    .\port$608$5 (_1862_),
-    .\port$608$6 (_1863_),
-    .\port$608$7 (_1864_),
-    .\port$608$8 (_1865_),
-    .\port$608$9 (_1867_),
+    .\port$672$0 (\p$181 [0]),
+    .\port$672$1 (\p$181 [1]),
+    .\port$672$10 (\p$181 [10]),
+    .\port$672$11 (\p$181 [11]),
+    .\port$672$12 (\p$181 [12]),
+    .\port$672$13 (\p$181 [13]),
+    .\port$672$14 (\p$181 [14]),
+    .\port$672$15 (\p$181 [15]),
+    .\port$672$2 (\p$181 [2]),
+    .\port$672$3 (\p$181 [3]),
+    .\port$672$4 (\p$181 [4]),
+    .\port$672$5 (\p$181 [5]),
+    .\port$672$6 (\p$181 [6]),
+    .\port$672$7 (\p$181 [7]),
+    .\port$672$8 (\p$181 [8]),
+    .\port$672$9 (\p$181 [9]),
     .rst(rst)
   );
   \hwq_top.engine.array.mul_0_5  mul_0_5 (
     .a(a_0_4),
     .b(skew_w5_d4),
     .clk(clk),
-    .\port$609$0 (_1874_),
-    .\port$609$1 (_1875_),
-    .\port$609$10 (_1885_),
-    .\port$609$11 (_1886_),
-    .\port$609$12 (_1887_),
-    .\port$609$13 (_1889_),
-    .\port$609$14 (_1890_),
-    .\port$609$15 (_1891_),
-    .\port$609$2 (_1876_),
-    .\port$609$3 (_1878_),
-    .\port$609$4 (_1879_),
-    .\port$609$5 (_1880_),
-    .\port$609$6 (_1881_),
-    .\port$609$7 (_1882_),
-    .\port$609$8 (_1883_),
-    .\port$609$9 (_1884_),
+    .\port$673$0 (\p$194 [0]),
+    .\port$673$1 (\p$194 [1]),
+    .\port$673$10 (\p$194 [10]),
+    .\port$673$11 (\p$194 [11]),
+    .\port$673$12 (\p$194 [12]),
+    .\port$673$13 (\p$194 [13]),
+    .\port$673$14 (\p$194 [14]),
+    .\port$673$15 (\p$194 [15]),
+    .\port$673$2 (\p$194 [2]),
+    .\port$673$3 (\p$194 [3]),
+    .\port$673$4 (\p$194 [4]),
+    .\port$673$5 (\p$194 [5]),
+    .\port$673$6 (\p$194 [6]),
+    .\port$673$7 (\p$194 [7]),
+    .\port$673$8 (\p$194 [8]),
+    .\port$673$9 (\p$194 [9]),
     .rst(rst)
   );
   \hwq_top.engine.array.mul_0_6  mul_0_6 (
     .a(a_0_5),
     .b(skew_w6_d5),
     .clk(clk),
-    .\port$610$0 (_1892_),
-    .\port$610$1 (_1893_),
-    .\port$610$10 (_1903_),
-    .\port$610$11 (_1904_),
-    .\port$610$12 (_1905_),
-    .\port$610$13 (_1906_),
-    .\port$610$14 (_1907_),
-    .\port$610$15 (_1908_),
-    .\port$610$2 (_1894_),
-    .\port$610$3 (_1895_),
-    .\port$610$4 (_1896_),
-    .\port$610$5 (_1897_),
-    .\port$610$6 (_1898_),
-    .\port$610$7 (_1900_),
-    .\port$610$8 (_1901_),
-    .\port$610$9 (_1902_),
+    .\port$674$0 (\p$207 [0]),
+    .\port$674$1 (\p$207 [1]),
+    .\port$674$10 (\p$207 [10]),
+    .\port$674$11 (\p$207 [11]),
+    .\port$674$12 (\p$207 [12]),
+    .\port$674$13 (\p$207 [13]),
+    .\port$674$14 (\p$207 [14]),
+    .\port$674$15 (\p$207 [15]),
+    .\port$674$2 (\p$207 [2]),
+    .\port$674$3 (\p$207 [3]),
+    .\port$674$4 (\p$207 [4]),
+    .\port$674$5 (\p$207 [5]),
+    .\port$674$6 (\p$207 [6]),
+    .\port$674$7 (\p$207 [7]),
+    .\port$674$8 (\p$207 [8]),
+    .\port$674$9 (\p$207 [9]),
     .rst(rst)
   );
   \hwq_top.engine.array.mul_0_7  mul_0_7 (
     .a(a_0_6),
     .b(skew_w7_d6),
     .clk(clk),
-    .\port$611$0 (_1909_),
-    .\port$611$1 (_0003_),
-    .\port$611$10 (_0012_),
-    .\port$611$11 (_0014_),
-    .\port$611$12 (_0015_),
-    .\port$611$13 (_0016_),
-    .\port$611$14 (_0017_),
-    .\port$611$15 (_0018_),
-    .\port$611$2 (_0004_),
-    .\port$611$3 (_0005_),
-    .\port$611$4 (_0006_),
-    .\port$611$5 (_0007_),
-    .\port$611$6 (_0008_),
-    .\port$611$7 (_0009_),
-    .\port$611$8 (_0010_),
-    .\port$611$9 (_0011_),
+    .\port$675$0 (\p$220 [0]),
+    .\port$675$1 (\p$220 [1]),
+    .\port$675$10 (\p$220 [10]),
+    .\port$675$11 (\p$220 [11]),
+    .\port$675$12 (\p$220 [12]),
+    .\port$675$13 (\p$220 [13]),
+    .\port$675$14 (\p$220 [14]),
+    .\port$675$15 (\p$220 [15]),
+    .\port$675$2 (\p$220 [2]),
+    .\port$675$3 (\p$220 [3]),
+    .\port$675$4 (\p$220 [4]),
+    .\port$675$5 (\p$220 [5]),
+    .\port$675$6 (\p$220 [6]),
+    .\port$675$7 (\p$220 [7]),
+    .\port$675$8 (\p$220 [8]),
+    .\port$675$9 (\p$220 [9]),
     .rst(rst)
   );
   \hwq_top.engine.array.mul_1_0  mul_1_0 (
     .a(skew_a1_d0),
     .b(w_0_0),
     .clk(clk),
-    .\port$612$0 (_0019_),
-    .\port$612$1 (_0020_),
-    .\port$612$10 (_0030_),
-    .\port$612$11 (_0031_),
-    .\port$612$12 (_0032_),
-    .\port$612$13 (_0033_),
-    .\port$612$14 (_0034_),
-    .\port$612$15 (_0036_),
-    .\port$612$2 (_0021_),
-    .\port$612$3 (_0022_),
-    .\port$612$4 (_0023_),
-    .\port$612$5 (_0025_),
-    .\port$612$6 (_0026_),
-    .\port$612$7 (_0027_),
-    .\port$612$8 (_0028_),
-    .\port$612$9 (_0029_),
+    .\port$676$0 (\p$233 [0]),
+    .\port$676$1 (\p$233 [1]),
+    .\port$676$10 (\p$233 [10]),
+    .\port$676$11 (\p$233 [11]),
+    .\port$676$12 (\p$233 [12]),
+    .\port$676$13 (\p$233 [13]),
+    .\port$676$14 (\p$233 [14]),
+    .\port$676$15 (\p$233 [15]),
+    .\port$676$2 (\p$233 [2]),
+    .\port$676$3 (\p$233 [3]),
+    .\port$676$4 (\p$233 [4]),
+    .\port$676$5 (\p$233 [5]),
+    .\port$676$6 (\p$233 [6]),
+    .\port$676$7 (\p$233 [7]),
+    .\port$676$8 (\p$233 [8]),
+    .\port$676$9 (\p$233 [9]),
     .rst(rst)
   );
   \hwq_top.engine.array.mul_1_1  mul_1_1 (
     .a(a_1_0),
     .b(w_0_1),
     .clk(clk),
-    .\port$613$0 (_0037_),
-    .\port$613$1 (_0038_),
-    .\port$613$10 (_0048_),
-    .\port$613$11 (_0049_),
-    .\port$613$12 (_0050_),
-    .\port$613$13 (_0051_),
-    .\port$613$14 (_0052_),
-    .\port$613$15 (_0053_),
-    .\port$613$2 (_0039_),
-    .\port$613$3 (_0040_),
-    .\port$613$4 (_0041_),
-    .\port$613$5 (_0042_),
-    .\port$613$6 (_0043_),
-    .\port$613$7 (_0044_),
-    .\port$613$8 (_0045_),
-    .\port$613$9 (_0047_),
+    .\port$677$0 (\p$246 [0]),
+    .\port$677$1 (\p$246 [1]),
+    .\port$677$10 (\p$246 [10]),
+    .\port$677$11 (\p$246 [11]),
+    .\port$677$12 (\p$246 [12]),
+    .\port$677$13 (\p$246 [13]),
+    .\port$677$14 (\p$246 [14]),
+    .\port$677$15 (\p$246 [15]),
+    .\port$677$2 (\p$246 [2]),
+    .\port$677$3 (\p$246 [3]),
+    .\port$677$4 (\p$246 [4]),
+    .\port$677$5 (\p$246 [5]),
+    .\port$677$6 (\p$246 [6]),
+    .\port$677$7 (\p$246 [7]),
+    .\port$677$8 (\p$246 [8]),
+    .\port$677$9 (\p$246 [9]),
     .rst(rst)
   );
   \hwq_top.engine.array.mul_1_2  mul_1_2 (
     .a(a_1_1),
     .b(w_0_2),
     .clk(clk),
-    .\port$614$0 (_0054_),
-    .\port$614$1 (_0055_),
-    .\port$614$10 (_0065_),
-    .\port$614$11 (_0066_),
-    .\port$614$12 (_0067_),
-    .\port$614$13 (_0069_),
-    .\port$614$14 (_0070_),
-    .\port$614$15 (_0071_),
-    .\port$614$2 (_0056_),
-    .\port$614$3 (_0058_),
-    .\port$614$4 (_0059_),
-    .\port$614$5 (_0060_),
-    .\port$614$6 (_0061_),
-    .\port$614$7 (_0062_),
-    .\port$614$8 (_0063_),
-    .\port$614$9 (_0064_),
+    .\port$678$0 (\p$259 [0]),
+    .\port$678$1 (\p$259 [1]),
+    .\port$678$10 (\p$259 [10]),
+    .\port$678$11 (\p$259 [11]),
+    .\port$678$12 (\p$259 [12]),
+    .\port$678$13 (\p$259 [13]),
+    .\port$678$14 (\p$259 [14]),
+    .\port$678$15 (\p$259 [15]),
+    .\port$678$2 (\p$259 [2]),
+    .\port$678$3 (\p$259 [3]),
+    .\port$678$4 (\p$259 [4]),
+    .\port$678$5 (\p$259 [5]),
+    .\port$678$6 (\p$259 [6]),
+    .\port$678$7 (\p$259 [7]),
+    .\port$678$8 (\p$259 [8]),
+    .\port$678$9 (\p$259 [9]),
     .rst(rst)
   );
   \hwq_top.engine.array.mul_1_3  mul_1_3 (
     .a(a_1_2),
     .b(w_0_3),
     .clk(clk),
-    .\port$615$0 (_0072_),
-    .\port$615$1 (_0073_),
-    .\port$615$10 (_0083_),
-    .\port$615$11 (_0084_),
-    .\port$615$12 (_0085_),
-    .\port$615$13 (_0086_),
-    .\port$615$14 (_0087_),
-    .\port$615$15 (_0088_),
-    .\port$615$2 (_0074_),
-    .\port$615$3 (_0075_),
-    .\port$615$4 (_0076_),
-    .\port$615$5 (_0077_),
-    .\port$615$6 (_0078_),
-    .\port$615$7 (_0080_),
-    .\port$615$8 (_0081_),
-    .\port$615$9 (_0082_),
+    .\port$679$0 (\p$272 [0]),
+    .\port$679$1 (\p$272 [1]),
+    .\port$679$10 (\p$272 [10]),
+    .\port$679$11 (\p$272 [11]),
+    .\port$679$12 (\p$272 [12]),
+    .\port$679$13 (\p$272 [13]),
+    .\port$679$14 (\p$272 [14]),
+    .\port$679$15 (\p$272 [15]),
+    .\port$679$2 (\p$272 [2]),
+    .\port$679$3 (\p$272 [3]),
+    .\port$679$4 (\p$272 [4]),
+    .\port$679$5 (\p$272 [5]),
+    .\port$679$6 (\p$272 [6]),
+    .\port$679$7 (\p$272 [7]),
+    .\port$679$8 (\p$272 [8]),
+    .\port$679$9 (\p$272 [9]),
     .rst(rst)
   );
   \hwq_top.engine.array.mul_1_4  mul_1_4 (
     .a(a_1_3),
     .b(w_0_4),
     .clk(clk),
-    .\port$616$0 (_0089_),
-    .\port$616$1 (_0091_),
-    .\port$616$10 (_0100_),
-    .\port$616$11 (_0102_),
-    .\port$616$12 (_0103_),
-    .\port$616$13 (_0104_),
-    .\port$616$14 (_0105_),
-    .\port$616$15 (_0106_),
-    .\port$616$2 (_0092_),
-    .\port$616$3 (_0093_),
-    .\port$616$4 (_0094_),
-    .\port$616$5 (_0095_),
-    .\port$616$6 (_0096_),
-    .\port$616$7 (_0097_),
-    .\port$616$8 (_0098_),
-    .\port$616$9 (_0099_),
+    .\port$680$0 (\p$285 [0]),
+    .\port$680$1 (\p$285 [1]),
+    .\port$680$10 (\p$285 [10]),
+    .\port$680$11 (\p$285 [11]),
+    .\port$680$12 (\p$285 [12]),
+    .\port$680$13 (\p$285 [13]),
+    .\port$680$14 (\p$285 [14]),
+    .\port$680$15 (\p$285 [15]),
+    .\port$680$2 (\p$285 [2]),
+    .\port$680$3 (\p$285 [3]),
+    .\port$680$4 (\p$285 [4]),
+    .\port$680$5 (\p$285 [5]),
+    .\port$680$6 (\p$285 [6]),
+    .\port$680$7 (\p$285 [7]),
+    .\port$680$8 (\p$285 [8]),
+    .\port$680$9 (\p$285 [9]),
     .rst(rst)
   );
   \hwq_top.engine.array.mul_1_5  mul_1_5 (
     .a(a_1_4),
     .b(w_0_5),
     .clk(clk),
-    .\port$617$0 (_0107_),
-    .\port$617$1 (_0108_),
-    .\port$617$10 (_0119_),
-    .\port$617$11 (_0120_),
-    .\port$617$12 (_0121_),
-    .\port$617$13 (_0122_),
-    .\port$617$14 (_0123_),
-    .\port$617$15 (_0125_),
-    .\port$617$2 (_0109_),
-    .\port$617$3 (_0110_),
-    .\port$617$4 (_0111_),
-    .\port$617$5 (_0114_),
-    .\port$617$6 (_0115_),
-    .\port$617$7 (_0116_),
-    .\port$617$8 (_0117_),
-    .\port$617$9 (_0118_),
+    .\port$681$0 (\p$298 [0]),
+    .\port$681$1 (\p$298 [1]),
+    .\port$681$10 (\p$298 [10]),
+    .\port$681$11 (\p$298 [11]),
+    .\port$681$12 (\p$298 [12]),
+    .\port$681$13 (\p$298 [13]),
+    .\port$681$14 (\p$298 [14]),
+    .\port$681$15 (\p$298 [15]),
+    .\port$681$2 (\p$298 [2]),
+    .\port$681$3 (\p$298 [3]),
+    .\port$681$4 (\p$298 [4]),
+    .\port$681$5 (\p$298 [5]),
+    .\port$681$6 (\p$298 [6]),
+    .\port$681$7 (\p$298 [7]),
+    .\port$681$8 (\p$298 [8]),
+    .\port$681$9 (\p$298 [9]),
     .rst(rst)
   );
   \hwq_top.engine.array.mul_1_6  mul_1_6 (
     .a(a_1_5),
     .b(w_0_6),
     .clk(clk),
-    .\port$618$0 (_0126_),
-    .\port$618$1 (_0127_),
-    .\port$618$10 (_0137_),
-    .\port$618$11 (_0138_),
-    .\port$618$12 (_0139_),
-    .\port$618$13 (_0140_),
-    .\port$618$14 (_0141_),
-    .\port$618$15 (_0142_),
-    .\port$618$2 (_0128_),
-    .\port$618$3 (_0129_),
-    .\port$618$4 (_0130_),
-    .\port$618$5 (_0131_),
-    .\port$618$6 (_0132_),
-    .\port$618$7 (_0133_),
-    .\port$618$8 (_0134_),
-    .\port$618$9 (_0136_),
+    .\port$682$0 (\p$311 [0]),
+    .\port$682$1 (\p$311 [1]),
+    .\port$682$10 (\p$311 [10]),
+    .\port$682$11 (\p$311 [11]),
+    .\port$682$12 (\p$311 [12]),
+    .\port$682$13 (\p$311 [13]),
+    .\port$682$14 (\p$311 [14]),
+    .\port$682$15 (\p$311 [15]),
+    .\port$682$2 (\p$311 [2]),
+    .\port$682$3 (\p$311 [3]),
+    .\port$682$4 (\p$311 [4]),
+    .\port$682$5 (\p$311 [5]),
+    .\port$682$6 (\p$311 [6]),
+    .\port$682$7 (\p$311 [7]),
+    .\port$682$8 (\p$311 [8]),
+    .\port$682$9 (\p$311 [9]),
     .rst(rst)
   );
   \hwq_top.engine.array.mul_1_7  mul_1_7 (
     .a(a_1_6),
     .b(w_0_7),
     .clk(clk),
-    .\port$619$0 (_0143_),
-    .\port$619$1 (_0144_),
-    .\port$619$10 (_0154_),
-    .\port$619$11 (_0155_),
-    .\port$619$12 (_0156_),
-    .\port$619$13 (_0158_),
-    .\port$619$14 (_0159_),
-    .\port$619$15 (_0160_),
-    .\port$619$2 (_0145_),
-    .\port$619$3 (_0147_),
-    .\port$619$4 (_0148_),
-    .\port$619$5 (_0149_),
-    .\port$619$6 (_0150_),
-    .\port$619$7 (_0151_),
-    .\port$619$8 (_0152_),
-    .\port$619$9 (_0153_),
+    .\port$683$0 (\p$324 [0]),
+    .\port$683$1 (\p$324 [1]),
+    .\port$683$10 (\p$324 [10]),
+    .\port$683$11 (\p$324 [11]),
+    .\port$683$12 (\p$324 [12]),
+    .\port$683$13 (\p$324 [13]),
+    .\port$683$14 (\p$324 [14]),
+    .\port$683$15 (\p$324 [15]),
+    .\port$683$2 (\p$324 [2]),
+    .\port$683$3 (\p$324 [3]),
+    .\port$683$4 (\p$324 [4]),
+    .\port$683$5 (\p$324 [5]),
+    .\port$683$6 (\p$324 [6]),
+    .\port$683$7 (\p$324 [7]),
+    .\port$683$8 (\p$324 [8]),
+    .\port$683$9 (\p$324 [9]),
     .rst(rst)
   );
   \hwq_top.engine.array.mul_2_0  mul_2_0 (
     .a(skew_a2_d1),
     .b(w_1_0),
     .clk(clk),
-    .\port$620$0 (_0161_),
-    .\port$620$1 (_0162_),
-    .\port$620$10 (_0172_),
-    .\port$620$11 (_0173_),
-    .\port$620$12 (_0174_),
-    .\port$620$13 (_0175_),
-    .\port$620$14 (_0176_),
-    .\port$620$15 (_0177_),
-    .\port$620$2 (_0163_),
-    .\port$620$3 (_0164_),
-    .\port$620$4 (_0165_),
-    .\port$620$5 (_0166_),
-    .\port$620$6 (_0167_),
-    .\port$620$7 (_0169_),
-    .\port$620$8 (_0170_),
-    .\port$620$9 (_0171_),
+    .\port$684$0 (\p$337 [0]),
+    .\port$684$1 (\p$337 [1]),
+    .\port$684$10 (\p$337 [10]),
+    .\port$684$11 (\p$337 [11]),
+    .\port$684$12 (\p$337 [12]),
+    .\port$684$13 (\p$337 [13]),
+    .\port$684$14 (\p$337 [14]),
+    .\port$684$15 (\p$337 [15]),
+    .\port$684$2 (\p$337 [2]),
+    .\port$684$3 (\p$337 [3]),
+    .\port$684$4 (\p$337 [4]),
+    .\port$684$5 (\p$337 [5]),
+    .\port$684$6 (\p$337 [6]),
+    .\port$684$7 (\p$337 [7]),
+    .\port$684$8 (\p$337 [8]),
+    .\port$684$9 (\p$337 [9]),
     .rst(rst)
   );
   \hwq_top.engine.array.mul_2_1  mul_2_1 (
     .a(a_2_0),
     .b(w_1_1),
     .clk(clk),
-    .\port$621$0 (_0178_),
-    .\port$621$1 (_0180_),
-    .\port$621$10 (_0189_),
-    .\port$621$11 (_0191_),
-    .\port$621$12 (_0192_),
-    .\port$621$13 (_0193_),
-    .\port$621$14 (_0194_),
-    .\port$621$15 (_0195_),
-    .\port$621$2 (_0181_),
-    .\port$621$3 (_0182_),
-    .\port$621$4 (_0183_),
-    .\port$621$5 (_0184_),
-    .\port$621$6 (_0185_),
-    .\port$621$7 (_0186_),
-    .\port$621$8 (_0187_),
-    .\port$621$9 (_0188_),
+    .\port$685$0 (\p$350 [0]),
+    .\port$685$1 (\p$350 [1]),
+    .\port$685$10 (\p$350 [10]),
+    .\port$685$11 (\p$350 [11]),
+    .\port$685$12 (\p$350 [12]),
+    .\port$685$13 (\p$350 [13]),
+    .\port$685$14 (\p$350 [14]),
+    .\port$685$15 (\p$350 [15]),
+    .\port$685$2 (\p$350 [2]),
+    .\port$685$3 (\p$350 [3]),
+    .\port$685$4 (\p$350 [4]),
+    .\port$685$5 (\p$350 [5]),
+    .\port$685$6 (\p$350 [6]),
+    .\port$685$7 (\p$350 [7]),
+    .\port$685$8 (\p$350 [8]),
+    .\port$685$9 (\p$350 [9]),
     .rst(rst)
   );
   \hwq_top.engine.array.mul_2_2  mul_2_2 (
     .a(a_2_1),
     .b(w_1_2),
     .clk(clk),
-    .\port$622$0 (_0196_),
-    .\port$622$1 (_0197_),
-    .\port$622$10 (_0207_),
-    .\port$622$11 (_0208_),
-    .\port$622$12 (_0209_),
-    .\port$622$13 (_0210_),
-    .\port$622$14 (_0211_),
-    .\port$622$15 (_0213_),
-    .\port$622$2 (_0198_),
-    .\port$622$3 (_0199_),
-    .\port$622$4 (_0200_),
-    .\port$622$5 (_0202_),
-    .\port$622$6 (_0203_),
-    .\port$622$7 (_0204_),
-    .\port$622$8 (_0205_),
-    .\port$622$9 (_0206_),
+    .\port$686$0 (\p$363 [0]),
+    .\port$686$1 (\p$363 [1]),
+    .\port$686$10 (\p$363 [10]),
+    .\port$686$11 (\p$363 [11]),
+    .\port$686$12 (\p$363 [12]),
+    .\port$686$13 (\p$363 [13]),
+    .\port$686$14 (\p$363 [14]),
+    .\port$686$15 (\p$363 [15]),
+    .\port$686$2 (\p$363 [2]),
+    .\port$686$3 (\p$363 [3]),
+    .\port$686$4 (\p$363 [4]),
+    .\port$686$5 (\p$363 [5]),
+    .\port$686$6 (\p$363 [6]),
+    .\port$686$7 (\p$363 [7]),
+    .\port$686$8 (\p$363 [8]),
+    .\port$686$9 (\p$363 [9]),
     .rst(rst)
   );
   \hwq_top.engine.array.mul_2_3  mul_2_3 (
     .a(a_2_2),
     .b(w_1_3),
     .clk(clk),
-    .\port$623$0 (_0214_),
-    .\port$623$1 (_0215_),
-    .\port$623$10 (_0226_),
-    .\port$623$11 (_0227_),
-    .\port$623$12 (_0228_),
-    .\port$623$13 (_0229_),
-    .\port$623$14 (_0230_),
-    .\port$623$15 (_0231_),
-    .\port$623$2 (_0216_),
-    .\port$623$3 (_0217_),
-    .\port$623$4 (_0218_),
-    .\port$623$5 (_0219_),
-    .\port$623$6 (_0220_),
-    .\port$623$7 (_0221_),
-    .\port$623$8 (_0222_),
-    .\port$623$9 (_0225_),
+    .\port$687$0 (\p$376 [0]),
+    .\port$687$1 (\p$376 [1]),
+    .\port$687$10 (\p$376 [10]),
+    .\port$687$11 (\p$376 [11]),
+    .\port$687$12 (\p$376 [12]),
+    .\port$687$13 (\p$376 [13]),
+    .\port$687$14 (\p$376 [14]),
+    .\port$687$15 (\p$376 [15]),
+    .\port$687$2 (\p$376 [2]),
+    .\port$687$3 (\p$376 [3]),
+    .\port$687$4 (\p$376 [4]),
+    .\port$687$5 (\p$376 [5]),
+    .\port$687$6 (\p$376 [6]),
+    .\port$687$7 (\p$376 [7]),
+    .\port$687$8 (\p$376 [8]),
+    .\port$687$9 (\p$376 [9]),
     .rst(rst)
   );
   \hwq_top.engine.array.mul_2_4  mul_2_4 (
     .a(a_2_3),
     .b(w_1_4),
     .clk(clk),
-    .\port$624$0 (_0232_),
-    .\port$624$1 (_0233_),
-    .\port$624$10 (_0243_),
-    .\port$624$11 (_0244_),
-    .\port$624$12 (_0245_),
-    .\port$624$13 (_0247_),
-    .\port$624$14 (_0248_),
-    .\port$624$15 (_0249_),
-    .\port$624$2 (_0234_),
-    .\port$624$3 (_0236_),
-    .\port$624$4 (_0237_),
-    .\port$624$5 (_0238_),
-    .\port$624$6 (_0239_),
-    .\port$624$7 (_0240_),
-    .\port$624$8 (_0241_),
-    .\port$624$9 (_0242_),
+    .\port$688$0 (\p$389 [0]),
+    .\port$688$1 (\p$389 [1]),
+    .\port$688$10 (\p$389 [10]),
+    .\port$688$11 (\p$389 [11]),
+    .\port$688$12 (\p$389 [12]),
+    .\port$688$13 (\p$389 [13]),
+    .\port$688$14 (\p$389 [14]),
+    .\port$688$15 (\p$389 [15]),
+    .\port$688$2 (\p$389 [2]),
+    .\port$688$3 (\p$389 [3]),
+    .\port$688$4 (\p$389 [4]),
+    .\port$688$5 (\p$389 [5]),
+    .\port$688$6 (\p$389 [6]),
+    .\port$688$7 (\p$389 [7]),
+    .\port$688$8 (\p$389 [8]),
+    .\port$688$9 (\p$389 [9]),
     .rst(rst)
   );
   \hwq_top.engine.array.mul_2_5  mul_2_5 (
     .a(a_2_4),
     .b(w_1_5),
     .clk(clk),
-    .\port$625$0 (_0250_),
-    .\port$625$1 (_0251_),
-    .\port$625$10 (_0261_),
-    .\port$625$11 (_0262_),
-    .\port$625$12 (_0263_),
-    .\port$625$13 (_0264_),
-    .\port$625$14 (_0265_),
-    .\port$625$15 (_0266_),
-    .\port$625$2 (_0252_),
-    .\port$625$3 (_0253_),
-    .\port$625$4 (_0254_),
-    .\port$625$5 (_0255_),
-    .\port$625$6 (_0256_),
-    .\port$625$7 (_0258_),
-    .\port$625$8 (_0259_),
-    .\port$625$9 (_0260_),
+    .\port$689$0 (\p$402 [0]),
+    .\port$689$1 (\p$402 [1]),
+    .\port$689$10 (\p$402 [10]),
+    .\port$689$11 (\p$402 [11]),
+    .\port$689$12 (\p$402 [12]),
+    .\port$689$13 (\p$402 [13]),
+    .\port$689$14 (\p$402 [14]),
+    .\port$689$15 (\p$402 [15]),
+    .\port$689$2 (\p$402 [2]),
+    .\port$689$3 (\p$402 [3]),
+    .\port$689$4 (\p$402 [4]),
+    .\port$689$5 (\p$402 [5]),
+    .\port$689$6 (\p$402 [6]),
+    .\port$689$7 (\p$402 [7]),
+    .\port$689$8 (\p$402 [8]),
+    .\port$689$9 (\p$402 [9]),
     .rst(rst)
   );
   \hwq_top.engine.array.mul_2_6  mul_2_6 (
     .a(a_2_5),
     .b(w_1_6),
     .clk(clk),
-    .\port$626$0 (_0267_),
-    .\port$626$1 (_0269_),
-    .\port$626$10 (_0278_),
-    .\port$626$11 (_0280_),
-    .\port$626$12 (_0281_),
-    .\port$626$13 (_0282_),
-    .\port$626$14 (_0283_),
-    .\port$626$15 (_0284_),
-    .\port$626$2 (_0270_),
-    .\port$626$3 (_0271_),
-    .\port$626$4 (_0272_),
-    .\port$626$5 (_0273_),
-    .\port$626$6 (_0274_),
-    .\port$626$7 (_0275_),
-    .\port$626$8 (_0276_),
-    .\port$626$9 (_0277_),
+    .\port$690$0 (\p$415 [0]),
+    .\port$690$1 (\p$415 [1]),
+    .\port$690$10 (\p$415 [10]),
+    .\port$690$11 (\p$415 [11]),
+    .\port$690$12 (\p$415 [12]),
+    .\port$690$13 (\p$415 [13]),
+    .\port$690$14 (\p$415 [14]),
+    .\port$690$15 (\p$415 [15]),
+    .\port$690$2 (\p$415 [2]),
+    .\port$690$3 (\p$415 [3]),
+    .\port$690$4 (\p$415 [4]),
+    .\port$690$5 (\p$415 [5]),
+    .\port$690$6 (\p$415 [6]),
+    .\port$690$7 (\p$415 [7]),
+    .\port$690$8 (\p$415 [8]),
+    .\port$690$9 (\p$415 [9]),
     .rst(rst)
   );
   \hwq_top.engine.array.mul_2_7  mul_2_7 (
     .a(a_2_6),
     .b(w_1_7),
     .clk(clk),
-    .\port$627$0 (_0285_),
-    .\port$627$1 (_0286_),
-    .\port$627$10 (_0296_),
-    .\port$627$11 (_0297_),
-    .\port$627$12 (_0298_),
-    .\port$627$13 (_0299_),
-    .\port$627$14 (_0300_),
-    .\port$627$15 (_0302_),
-    .\port$627$2 (_0287_),
-    .\port$627$3 (_0288_),
-    .\port$627$4 (_0289_),
-    .\port$627$5 (_0291_),
-    .\port$627$6 (_0292_),
-    .\port$627$7 (_0293_),
-    .\port$627$8 (_0294_),
-    .\port$627$9 (_0295_),
+    .\port$691$0 (\p$428 [0]),
+    .\port$691$1 (\p$428 [1]),
+    .\port$691$10 (\p$428 [10]),
+    .\port$691$11 (\p$428 [11]),
+    .\port$691$12 (\p$428 [12]),
+    .\port$691$13 (\p$428 [13]),
+    .\port$691$14 (\p$428 [14]),
+    .\port$691$15 (\p$428 [15]),
+    .\port$691$2 (\p$428 [2]),
+    .\port$691$3 (\p$428 [3]),
+    .\port$691$4 (\p$428 [4]),
+    .\port$691$5 (\p$428 [5]),
+    .\port$691$6 (\p$428 [6]),
+    .\port$691$7 (\p$428 [7]),
+    .\port$691$8 (\p$428 [8]),
+    .\port$691$9 (\p$428 [9]),
     .rst(rst)
   );
   \hwq_top.engine.array.mul_3_0  mul_3_0 (
     .a(skew_a3_d2),
     .b(w_2_0),
     .clk(clk),
-    .\port$628$0 (_0303_),
-    .\port$628$1 (_0304_),
-    .\port$628$10 (_0314_),
-    .\port$628$11 (_0315_),
-    .\port$628$12 (_0316_),
-    .\port$628$13 (_0317_),
-    .\port$628$14 (_0318_),
-    .\port$628$15 (_0319_),
-    .\port$628$2 (_0305_),
-    .\port$628$3 (_0306_),
-    .\port$628$4 (_0307_),
-    .\port$628$5 (_0308_),
-    .\port$628$6 (_0309_),
-    .\port$628$7 (_0310_),
-    .\port$628$8 (_0311_),
-    .\port$628$9 (_0313_),
+    .\port$692$0 (\p$441 [0]),
+    .\port$692$1 (\p$441 [1]),
+    .\port$692$10 (\p$441 [10]),
+    .\port$692$11 (\p$441 [11]),
+    .\port$692$12 (\p$441 [12]),
+    .\port$692$13 (\p$441 [13]),
+    .\port$692$14 (\p$441 [14]),
+    .\port$692$15 (\p$441 [15]),
+    .\port$692$2 (\p$441 [2]),
+    .\port$692$3 (\p$441 [3]),
+    .\port$692$4 (\p$441 [4]),
+    .\port$692$5 (\p$441 [5]),
+    .\port$692$6 (\p$441 [6]),
+    .\port$692$7 (\p$441 [7]),
+    .\port$692$8 (\p$441 [8]),
+    .\port$692$9 (\p$441 [9]),
     .rst(rst)
   );
   \hwq_top.engine.array.mul_3_1  mul_3_1 (
     .a(a_3_0),
     .b(w_2_1),
     .clk(clk),
-    .\port$629$0 (_0320_),
-    .\port$629$1 (_0321_),
-    .\port$629$10 (_0331_),
-    .\port$629$11 (_0332_),
-    .\port$629$12 (_0333_),
-    .\port$629$13 (_0336_),
-    .\port$629$14 (_0337_),
-    .\port$629$15 (_0338_),
-    .\port$629$2 (_0322_),
-    .\port$629$3 (_0324_),
-    .\port$629$4 (_0325_),
-    .\port$629$5 (_0326_),
-    .\port$629$6 (_0327_),
-    .\port$629$7 (_0328_),
-    .\port$629$8 (_0329_),
-    .\port$629$9 (_0330_),
+    .\port$693$0 (\p$454 [0]),
+    .\port$693$1 (\p$454 [1]),
+    .\port$693$10 (\p$454 [10]),
+    .\port$693$11 (\p$454 [11]),
+    .\port$693$12 (\p$454 [12]),
+    .\port$693$13 (\p$454 [13]),
+    .\port$693$14 (\p$454 [14]),
+    .\port$693$15 (\p$454 [15]),
+    .\port$693$2 (\p$454 [2]),
+    .\port$693$3 (\p$454 [3]),
+    .\port$693$4 (\p$454 [4]),
+    .\port$693$5 (\p$454 [5]),
+    .\port$693$6 (\p$454 [6]),
+    .\port$693$7 (\p$454 [7]),
+    .\port$693$8 (\p$454 [8]),
+    .\port$693$9 (\p$454 [9]),
     .rst(rst)
   );
   \hwq_top.engine.array.mul_3_2  mul_3_2 (
     .a(a_3_1),
     .b(w_2_2),
     .clk(clk),
-    .\port$630$0 (_0339_),
-    .\port$630$1 (_0340_),
-    .\port$630$10 (_0350_),
-    .\port$630$11 (_0351_),
-    .\port$630$12 (_0352_),
-    .\port$630$13 (_0353_),
-    .\port$630$14 (_0354_),
-    .\port$630$15 (_0355_),
-    .\port$630$2 (_0341_),
-    .\port$630$3 (_0342_),
-    .\port$630$4 (_0343_),
-    .\port$630$5 (_0344_),
-    .\port$630$6 (_0345_),
-    .\port$630$7 (_0347_),
-    .\port$630$8 (_0348_),
-    .\port$630$9 (_0349_),
+    .\port$694$0 (\p$467 [0]),
+    .\port$694$1 (\p$467 [1]),
+    .\port$694$10 (\p$467 [10]),
+    .\port$694$11 (\p$467 [11]),
+    .\port$694$12 (\p$467 [12]),
+    .\port$694$13 (\p$467 [13]),
+    .\port$694$14 (\p$467 [14]),
+    .\port$694$15 (\p$467 [15]),
+    .\port$694$2 (\p$467 [2]),
+    .\port$694$3 (\p$467 [3]),
+    .\port$694$4 (\p$467 [4]),
+    .\port$694$5 (\p$467 [5]),
+    .\port$694$6 (\p$467 [6]),
+    .\port$694$7 (\p$467 [7]),
+    .\port$694$8 (\p$467 [8]),
+    .\port$694$9 (\p$467 [9]),
     .rst(rst)
   );
   \hwq_top.engine.array.mul_3_3  mul_3_3 (
     .a(a_3_2),
     .b(w_2_3),
     .clk(clk),
-    .\port$631$0 (_0356_),
-    .\port$631$1 (_0358_),
-    .\port$631$10 (_0367_),
-    .\port$631$11 (_0369_),
-    .\port$631$12 (_0370_),
-    .\port$631$13 (_0371_),
-    .\port$631$14 (_0372_),
-    .\port$631$15 (_0373_),
-    .\port$631$2 (_0359_),
-    .\port$631$3 (_0360_),
-    .\port$631$4 (_0361_),
-    .\port$631$5 (_0362_),
-    .\port$631$6 (_0363_),
-    .\port$631$7 (_0364_),
-    .\port$631$8 (_0365_),
-    .\port$631$9 (_0366_),
+    .\port$695$0 (\p$480 [0]),
+    .\port$695$1 (\p$480 [1]),
+    .\port$695$10 (\p$480 [10]),
+    .\port$695$11 (\p$480 [11]),
+    .\port$695$12 (\p$480 [12]),
+    .\port$695$13 (\p$480 [13]),
+    .\port$695$14 (\p$480 [14]),
+    .\port$695$15 (\p$480 [15]),
+    .\port$695$2 (\p$480 [2]),
+    .\port$695$3 (\p$480 [3]),
+    .\port$695$4 (\p$480 [4]),
+    .\port$695$5 (\p$480 [5]),
+    .\port$695$6 (\p$480 [6]),
+    .\port$695$7 (\p$480 [7]),
+    .\port$695$8 (\p$480 [8]),
+    .\port$695$9 (\p$480 [9]),
     .rst(rst)
   );
   \hwq_top.engine.array.mul_3_4  mul_3_4 (
     .a(a_3_3),
     .b(w_2_4),
     .clk(clk),
-    .\port$632$0 (_0374_),
-    .\port$632$1 (_0375_),
-    .\port$632$10 (_0385_),
-    .\port$632$11 (_0386_),
-    .\port$632$12 (_0387_),
-    .\port$632$13 (_0388_),
-    .\port$632$14 (_0389_),
-    .\port$632$15 (_0391_),
-    .\port$632$2 (_0376_),
-    .\port$632$3 (_0377_),
-    .\port$632$4 (_0378_),
-    .\port$632$5 (_0380_),
-    .\port$632$6 (_0381_),
-    .\port$632$7 (_0382_),
-    .\port$632$8 (_0383_),
-    .\port$632$9 (_0384_),
+    .\port$696$0 (\p$493 [0]),
+    .\port$696$1 (\p$493 [1]),
+    .\port$696$10 (\p$493 [10]),
+    .\port$696$11 (\p$493 [11]),
+    .\port$696$12 (\p$493 [12]),
+    .\port$696$13 (\p$493 [13]),
+    .\port$696$14 (\p$493 [14]),
+    .\port$696$15 (\p$493 [15]),
+    .\port$696$2 (\p$493 [2]),
+    .\port$696$3 (\p$493 [3]),
+    .\port$696$4 (\p$493 [4]),
+    .\port$696$5 (\p$493 [5]),
+    .\port$696$6 (\p$493 [6]),
+    .\port$696$7 (\p$493 [7]),
+    .\port$696$8 (\p$493 [8]),
+    .\port$696$9 (\p$493 [9]),
     .rst(rst)
   );
   \hwq_top.engine.array.mul_3_5  mul_3_5 (
     .a(a_3_4),
     .b(w_2_5),
     .clk(clk),
-    .\port$633$0 (_0392_),
-    .\port$633$1 (_0393_),
-    .\port$633$10 (_0403_),
-    .\port$633$11 (_0404_),
-    .\port$633$12 (_0405_),
-    .\port$633$13 (_0406_),
-    .\port$633$14 (_0407_),
-    .\port$633$15 (_0408_),
-    .\port$633$2 (_0394_),
-    .\port$633$3 (_0395_),
-    .\port$633$4 (_0396_),
-    .\port$633$5 (_0397_),
-    .\port$633$6 (_0398_),
-    .\port$633$7 (_0399_),
-    .\port$633$8 (_0400_),
-    .\port$633$9 (_0402_),
+    .\port$697$0 (\p$506 [0]),
+    .\port$697$1 (\p$506 [1]),
+    .\port$697$10 (\p$506 [10]),
+    .\port$697$11 (\p$506 [11]),
+    .\port$697$12 (\p$506 [12]),
+    .\port$697$13 (\p$506 [13]),
+    .\port$697$14 (\p$506 [14]),
+    .\port$697$15 (\p$506 [15]),
+    .\port$697$2 (\p$506 [2]),
+    .\port$697$3 (\p$506 [3]),
+    .\port$697$4 (\p$506 [4]),
+    .\port$697$5 (\p$506 [5]),
+    .\port$697$6 (\p$506 [6]),
+    .\port$697$7 (\p$506 [7]),
+    .\port$697$8 (\p$506 [8]),
+    .\port$697$9 (\p$506 [9]),
     .rst(rst)
   );
   \hwq_top.engine.array.mul_3_6  mul_3_6 (
     .a(a_3_5),
     .b(w_2_6),
     .clk(clk),
-    .\port$634$0 (_0409_),
-    .\port$634$1 (_0410_),
-    .\port$634$10 (_0420_),
-    .\port$634$11 (_0421_),
-    .\port$634$12 (_0422_),
-    .\port$634$13 (_0424_),
-    .\port$634$14 (_0425_),
-    .\port$634$15 (_0426_),
-    .\port$634$2 (_0411_),
-    .\port$634$3 (_0413_),
-    .\port$634$4 (_0414_),
-    .\port$634$5 (_0415_),
-    .\port$634$6 (_0416_),
-    .\port$634$7 (_0417_),
-    .\port$634$8 (_0418_),
-    .\port$634$9 (_0419_),
+    .\port$698$0 (\p$519 [0]),
+    .\port$698$1 (\p$519 [1]),
+    .\port$698$10 (\p$519 [10]),
+    .\port$698$11 (\p$519 [11]),
+    .\port$698$12 (\p$519 [12]),
+    .\port$698$13 (\p$519 [13]),
+    .\port$698$14 (\p$519 [14]),
+    .\port$698$15 (\p$519 [15]),
+    .\port$698$2 (\p$519 [2]),
+    .\port$698$3 (\p$519 [3]),
+    .\port$698$4 (\p$519 [4]),
+    .\port$698$5 (\p$519 [5]),
+    .\port$698$6 (\p$519 [6]),
+    .\port$698$7 (\p$519 [7]),
+    .\port$698$8 (\p$519 [8]),
+    .\port$698$9 (\p$519 [9]),
     .rst(rst)
   );
   \hwq_top.engine.array.mul_3_7  mul_3_7 (
     .a(a_3_6),
     .b(w_2_7),
     .clk(clk),
-    .\port$635$0 (_0427_),
-    .\port$635$1 (_0428_),
-    .\port$635$10 (_0438_),
-    .\port$635$11 (_0439_),
-    .\port$635$12 (_0440_),
-    .\port$635$13 (_0441_),
-    .\port$635$14 (_0442_),
-    .\port$635$15 (_0443_),
-    .\port$635$2 (_0429_),
-    .\port$635$3 (_0430_),
-    .\port$635$4 (_0431_),
-    .\port$635$5 (_0432_),
-    .\port$635$6 (_0433_),
-    .\port$635$7 (_0435_),
-    .\port$635$8 (_0436_),
-    .\port$635$9 (_0437_),
+    .\port$699$0 (\p$532 [0]),
+    .\port$699$1 (\p$532 [1]),
+    .\port$699$10 (\p$532 [10]),
+    .\port$699$11 (\p$532 [11]),
+    .\port$699$12 (\p$532 [12]),
+    .\port$699$13 (\p$532 [13]),
+    .\port$699$14 (\p$532 [14]),
+    .\port$699$15 (\p$532 [15]),
+    .\port$699$2 (\p$532 [2]),
+    .\port$699$3 (\p$532 [3]),
+    .\port$699$4 (\p$532 [4]),
+    .\port$699$5 (\p$532 [5]),
+    .\port$699$6 (\p$532 [6]),
+    .\port$699$7 (\p$532 [7]),
+    .\port$699$8 (\p$532 [8]),
+    .\port$699$9 (\p$532 [9]),
     .rst(rst)
   );
   \hwq_top.engine.array.mul_4_0  mul_4_0 (
     .a(skew_a4_d3),
     .b(w_3_0),
     .clk(clk),
-    .\port$636$0 (_0444_),
-    .\port$636$1 (_0447_),
-    .\port$636$10 (_0456_),
-    .\port$636$11 (_0458_),
-    .\port$636$12 (_0459_),
-    .\port$636$13 (_0460_),
-    .\port$636$14 (_0461_),
-    .\port$636$15 (_0462_),
-    .\port$636$2 (_0448_),
-    .\port$636$3 (_0449_),
-    .\port$636$4 (_0450_),
-    .\port$636$5 (_0451_),
-    .\port$636$6 (_0452_),
-    .\port$636$7 (_0453_),
-    .\port$636$8 (_0454_),
-    .\port$636$9 (_0455_),
+    .\port$700$0 (\p$545 [0]),
+    .\port$700$1 (\p$545 [1]),
+    .\port$700$10 (\p$545 [10]),
+    .\port$700$11 (\p$545 [11]),
+    .\port$700$12 (\p$545 [12]),
+    .\port$700$13 (\p$545 [13]),
+    .\port$700$14 (\p$545 [14]),
+    .\port$700$15 (\p$545 [15]),
+    .\port$700$2 (\p$545 [2]),
+    .\port$700$3 (\p$545 [3]),
+    .\port$700$4 (\p$545 [4]),
+    .\port$700$5 (\p$545 [5]),
+    .\port$700$6 (\p$545 [6]),
+    .\port$700$7 (\p$545 [7]),
+    .\port$700$8 (\p$545 [8]),
+    .\port$700$9 (\p$545 [9]),
     .rst(rst)
   );
   \hwq_top.engine.array.mul_4_1  mul_4_1 (
     .a(a_4_0),
     .b(w_3_1),
     .clk(clk),
-    .\port$637$0 (_0463_),
-    .\port$637$1 (_0464_),
-    .\port$637$10 (_0474_),
-    .\port$637$11 (_0475_),
-    .\port$637$12 (_0476_),
-    .\port$637$13 (_0477_),
-    .\port$637$14 (_0478_),
-    .\port$637$15 (_0480_),
-    .\port$637$2 (_0465_),
-    .\port$637$3 (_0466_),
-    .\port$637$4 (_0467_),
-    .\port$637$5 (_0469_),
-    .\port$637$6 (_0470_),
-    .\port$637$7 (_0471_),
-    .\port$637$8 (_0472_),
-    .\port$637$9 (_0473_),
+    .\port$701$0 (\p$558 [0]),
+    .\port$701$1 (\p$558 [1]),
+    .\port$701$10 (\p$558 [10]),
+    .\port$701$11 (\p$558 [11]),
+    .\port$701$12 (\p$558 [12]),
+    .\port$701$13 (\p$558 [13]),
+    .\port$701$14 (\p$558 [14]),
+    .\port$701$15 (\p$558 [15]),
+    .\port$701$2 (\p$558 [2]),
+    .\port$701$3 (\p$558 [3]),
+    .\port$701$4 (\p$558 [4]),
+    .\port$701$5 (\p$558 [5]),
+    .\port$701$6 (\p$558 [6]),
+    .\port$701$7 (\p$558 [7]),
+    .\port$701$8 (\p$558 [8]),
+    .\port$701$9 (\p$558 [9]),
     .rst(rst)
   );
   \hwq_top.engine.array.mul_4_2  mul_4_2 (
     .a(a_4_1),
     .b(w_3_2),
     .clk(clk),
-    .\port$638$0 (_0481_),
-    .\port$638$1 (_0482_),
-    .\port$638$10 (_0492_),
-    .\port$638$11 (_0493_),
-    .\port$638$12 (_0494_),
-    .\port$638$13 (_0495_),
-    .\port$638$14 (_0496_),
-    .\port$638$15 (_0497_),
-    .\port$638$2 (_0483_),
-    .\port$638$3 (_0484_),
-    .\port$638$4 (_0485_),
-    .\port$638$5 (_0486_),
-    .\port$638$6 (_0487_),
-    .\port$638$7 (_0488_),
-    .\port$638$8 (_0489_),
-    .\port$638$9 (_0491_),
+    .\port$702$0 (\p$571 [0]),
+    .\port$702$1 (\p$571 [1]),
+    .\port$702$10 (\p$571 [10]),
+    .\port$702$11 (\p$571 [11]),
+    .\port$702$12 (\p$571 [12]),
+    .\port$702$13 (\p$571 [13]),
+    .\port$702$14 (\p$571 [14]),
+    .\port$702$15 (\p$571 [15]),
+    .\port$702$2 (\p$571 [2]),
+    .\port$702$3 (\p$571 [3]),
+    .\port$702$4 (\p$571 [4]),
+    .\port$702$5 (\p$571 [5]),
+    .\port$702$6 (\p$571 [6]),
+    .\port$702$7 (\p$571 [7]),
+    .\port$702$8 (\p$571 [8]),
+    .\port$702$9 (\p$571 [9]),
     .rst(rst)
   );
   \hwq_top.engine.array.mul_4_3  mul_4_3 (
     .a(a_4_2),
     .b(w_3_3),
     .clk(clk),
-    .\port$639$0 (_0498_),
-    .\port$639$1 (_0499_),
-    .\port$639$10 (_0509_),
-    .\port$639$11 (_0510_),
-    .\port$639$12 (_0511_),
-    .\port$639$13 (_0513_),
-    .\port$639$14 (_0514_),
-    .\port$639$15 (_0515_),
-    .\port$639$2 (_0500_),
-    .\port$639$3 (_0502_),
-    .\port$639$4 (_0503_),
-    .\port$639$5 (_0504_),
-    .\port$639$6 (_0505_),
-    .\port$639$7 (_0506_),
-    .\port$639$8 (_0507_),
-    .\port$639$9 (_0508_),
+    .\port$703$0 (\p$584 [0]),
+    .\port$703$1 (\p$584 [1]),
+    .\port$703$10 (\p$584 [10]),
+    .\port$703$11 (\p$584 [11]),
+    .\port$703$12 (\p$584 [12]),
+    .\port$703$13 (\p$584 [13]),
+    .\port$703$14 (\p$584 [14]),
+    .\port$703$15 (\p$584 [15]),
+    .\port$703$2 (\p$584 [2]),
+    .\port$703$3 (\p$584 [3]),
+    .\port$703$4 (\p$584 [4]),
+    .\port$703$5 (\p$584 [5]),
+    .\port$703$6 (\p$584 [6]),
+    .\port$703$7 (\p$584 [7]),
+    .\port$703$8 (\p$584 [8]),
+    .\port$703$9 (\p$584 [9]),
     .rst(rst)
   );
   \hwq_top.engine.array.mul_4_4  mul_4_4 (
     .a(a_4_3),
     .b(w_3_4),
     .clk(clk),
-    .\port$640$0 (_0516_),
-    .\port$640$1 (_0517_),
-    .\port$640$10 (_0527_),
-    .\port$640$11 (_0528_),
-    .\port$640$12 (_0529_),
-    .\port$640$13 (_0530_),
-    .\port$640$14 (_0531_),
-    .\port$640$15 (_0532_),
-    .\port$640$2 (_0518_),
-    .\port$640$3 (_0519_),
-    .\port$640$4 (_0520_),
-    .\port$640$5 (_0521_),
-    .\port$640$6 (_0522_),
-    .\port$640$7 (_0524_),
-    .\port$640$8 (_0525_),
-    .\port$640$9 (_0526_),
+    .\port$704$0 (\p$597 [0]),
+    .\port$704$1 (\p$597 [1]),
+    .\port$704$10 (\p$597 [10]),
+    .\port$704$11 (\p$597 [11]),
+    .\port$704$12 (\p$597 [12]),
+    .\port$704$13 (\p$597 [13]),
+    .\port$704$14 (\p$597 [14]),
+    .\port$704$15 (\p$597 [15]),
+    .\port$704$2 (\p$597 [2]),
+    .\port$704$3 (\p$597 [3]),
+    .\port$704$4 (\p$597 [4]),
+    .\port$704$5 (\p$597 [5]),
+    .\port$704$6 (\p$597 [6]),
+    .\port$704$7 (\p$597 [7]),
+    .\port$704$8 (\p$597 [8]),
+    .\port$704$9 (\p$597 [9]),
     .rst(rst)
   );
   \hwq_top.engine.array.mul_4_5  mul_4_5 (
     .a(a_4_4),
     .b(w_3_5),
     .clk(clk),
-    .\port$641$0 (_0533_),
-    .\port$641$1 (_0535_),
-    .\port$641$10 (_0544_),
-    .\port$641$11 (_0546_),
-    .\port$641$12 (_0547_),
-    .\port$641$13 (_0548_),
-    .\port$641$14 (_0549_),
-    .\port$641$15 (_0550_),
-    .\port$641$2 (_0536_),
-    .\port$641$3 (_0537_),
-    .\port$641$4 (_0538_),
-    .\port$641$5 (_0539_),
-    .\port$641$6 (_0540_),
-    .\port$641$7 (_0541_),
-    .\port$641$8 (_0542_),
-    .\port$641$9 (_0543_),
+    .\port$705$0 (\p$610 [0]),
+    .\port$705$1 (\p$610 [1]),
+    .\port$705$10 (\p$610 [10]),
+    .\port$705$11 (\p$610 [11]),
+    .\port$705$12 (\p$610 [12]),
+    .\port$705$13 (\p$610 [13]),
+    .\port$705$14 (\p$610 [14]),
+    .\port$705$15 (\p$610 [15]),
+    .\port$705$2 (\p$610 [2]),
+    .\port$705$3 (\p$610 [3]),
+    .\port$705$4 (\p$610 [4]),
+    .\port$705$5 (\p$610 [5]),
+    .\port$705$6 (\p$610 [6]),
+    .\port$705$7 (\p$610 [7]),
+    .\port$705$8 (\p$610 [8]),
+    .\port$705$9 (\p$610 [9]),
     .rst(rst)
   );
   \hwq_top.engine.array.mul_4_6  mul_4_6 (
     .a(a_4_5),
     .b(w_3_6),
     .clk(clk),
-    .\port$642$0 (_0551_),
-    .\port$642$1 (_0552_),
-    .\port$642$10 (_0563_),
-    .\port$642$11 (_0564_),
-    .\port$642$12 (_0565_),
-    .\port$642$13 (_0566_),
-    .\port$642$14 (_0567_),
-    .\port$642$15 (_0569_),
-    .\port$642$2 (_0553_),
-    .\port$642$3 (_0554_),
-    .\port$642$4 (_0555_),
-    .\port$642$5 (_0558_),
-    .\port$642$6 (_0559_),
-    .\port$642$7 (_0560_),
-    .\port$642$8 (_0561_),
-    .\port$642$9 (_0562_),
+    .\port$706$0 (\p$623 [0]),
+    .\port$706$1 (\p$623 [1]),
+    .\port$706$10 (\p$623 [10]),
+    .\port$706$11 (\p$623 [11]),
+    .\port$706$12 (\p$623 [12]),
+    .\port$706$13 (\p$623 [13]),
+    .\port$706$14 (\p$623 [14]),
+    .\port$706$15 (\p$623 [15]),
+    .\port$706$2 (\p$623 [2]),
+    .\port$706$3 (\p$623 [3]),
+    .\port$706$4 (\p$623 [4]),
+    .\port$706$5 (\p$623 [5]),
+    .\port$706$6 (\p$623 [6]),
+    .\port$706$7 (\p$623 [7]),
+    .\port$706$8 (\p$623 [8]),
+    .\port$706$9 (\p$623 [9]),
     .rst(rst)
   );
   \hwq_top.engine.array.mul_4_7  mul_4_7 (
     .a(a_4_6),
     .b(w_3_7),
     .clk(clk),
-    .\port$643$0 (_0570_),
-    .\port$643$1 (_0571_),
-    .\port$643$10 (_0581_),
-    .\port$643$11 (_0582_),
-    .\port$643$12 (_0583_),
-    .\port$643$13 (_0584_),
-    .\port$643$14 (_0585_),
-    .\port$643$15 (_0586_),
-    .\port$643$2 (_0572_),
-    .\port$643$3 (_0573_),
-    .\port$643$4 (_0574_),
-    .\port$643$5 (_0575_),
-    .\port$643$6 (_0576_),
-    .\port$643$7 (_0577_),
-    .\port$643$8 (_0578_),
-    .\port$643$9 (_0580_),
+    .\port$707$0 (\p$636 [0]),
+    .\port$707$1 (\p$636 [1]),
+    .\port$707$10 (\p$636 [10]),
+    .\port$707$11 (\p$636 [11]),
+    .\port$707$12 (\p$636 [12]),
+    .\port$707$13 (\p$636 [13]),
+    .\port$707$14 (\p$636 [14]),
+    .\port$707$15 (\p$636 [15]),
+    .\port$707$2 (\p$636 [2]),
+    .\port$707$3 (\p$636 [3]),
+    .\port$707$4 (\p$636 [4]),
+    .\port$707$5 (\p$636 [5]),
+    .\port$707$6 (\p$636 [6]),
+    .\port$707$7 (\p$636 [7]),
+    .\port$707$8 (\p$636 [8]),
+    .\port$707$9 (\p$636 [9]),
     .rst(rst)
   );
   \hwq_top.engine.array.mul_5_0  mul_5_0 (
     .a(skew_a5_d4),
     .b(w_4_0),
     .clk(clk),
-    .\port$644$0 (_0587_),
-    .\port$644$1 (_0588_),
-    .\port$644$10 (_0598_),
-    .\port$644$11 (_0599_),
-    .\port$644$12 (_0600_),
-    .\port$644$13 (_0602_),
-    .\port$644$14 (_0603_),
-    .\port$644$15 (_0604_),
-    .\port$644$2 (_0589_),
-    .\port$644$3 (_0591_),
-    .\port$644$4 (_0592_),
-    .\port$644$5 (_0593_),
-    .\port$644$6 (_0594_),
-    .\port$644$7 (_0595_),
-    .\port$644$8 (_0596_),
-    .\port$644$9 (_0597_),
+    .\port$708$0 (\p$649 [0]),
+    .\port$708$1 (\p$649 [1]),
+    .\port$708$10 (\p$649 [10]),
+    .\port$708$11 (\p$649 [11]),
+    .\port$708$12 (\p$649 [12]),
+    .\port$708$13 (\p$649 [13]),
+    .\port$708$14 (\p$649 [14]),
+    .\port$708$15 (\p$649 [15]),
+    .\port$708$2 (\p$649 [2]),
+    .\port$708$3 (\p$649 [3]),
+    .\port$708$4 (\p$649 [4]),
+    .\port$708$5 (\p$649 [5]),
+    .\port$708$6 (\p$649 [6]),
+    .\port$708$7 (\p$649 [7]),
+    .\port$708$8 (\p$649 [8]),
+    .\port$708$9 (\p$649 [9]),
     .rst(rst)
   );
   \hwq_top.engine.array.mul_5_1  mul_5_1 (
     .a(a_5_0),
     .b(w_4_1),
     .clk(clk),
-    .\port$645$0 (_0605_),
-    .\port$645$1 (_0606_),
-    .\port$645$10 (_0616_),
-    .\port$645$11 (_0617_),
-    .\port$645$12 (_0618_),
-    .\port$645$13 (_0619_),
-    .\port$645$14 (_0620_),
-    .\port$645$15 (_0621_),
-    .\port$645$2 (_0607_),
-    .\port$645$3 (_0608_),
-    .\port$645$4 (_0609_),
-    .\port$645$5 (_0610_),
-    .\port$645$6 (_0611_),
-    .\port$645$7 (_0613_),
-    .\port$645$8 (_0614_),
-    .\port$645$9 (_0615_),
+    .\port$709$0 (\p$662 [0]),
+    .\port$709$1 (\p$662 [1]),
+    .\port$709$10 (\p$662 [10]),
+    .\port$709$11 (\p$662 [11]),
+    .\port$709$12 (\p$662 [12]),
+    .\port$709$13 (\p$662 [13]),
+    .\port$709$14 (\p$662 [14]),
+    .\port$709$15 (\p$662 [15]),
+    .\port$709$2 (\p$662 [2]),
+    .\port$709$3 (\p$662 [3]),
+    .\port$709$4 (\p$662 [4]),
+    .\port$709$5 (\p$662 [5]),
+    .\port$709$6 (\p$662 [6]),
+    .\port$709$7 (\p$662 [7]),
+    .\port$709$8 (\p$662 [8]),
+    .\port$709$9 (\p$662 [9]),
     .rst(rst)
   );
   \hwq_top.engine.array.mul_5_2  mul_5_2 (
     .a(a_5_1),
     .b(w_4_2),
     .clk(clk),
-    .\port$646$0 (_0622_),
-    .\port$646$1 (_0624_),
-    .\port$646$10 (_0633_),
-    .\port$646$11 (_0635_),
-    .\port$646$12 (_0636_),
-    .\port$646$13 (_0637_),
-    .\port$646$14 (_0638_),
-    .\port$646$15 (_0639_),
-    .\port$646$2 (_0625_),
-    .\port$646$3 (_0626_),
-    .\port$646$4 (_0627_),
-    .\port$646$5 (_0628_),
-    .\port$646$6 (_0629_),
-    .\port$646$7 (_0630_),
-    .\port$646$8 (_0631_),
-    .\port$646$9 (_0632_),
+    .\port$710$0 (\p$675 [0]),
+    .\port$710$1 (\p$675 [1]),
+    .\port$710$10 (\p$675 [10]),
+    .\port$710$11 (\p$675 [11]),
+    .\port$710$12 (\p$675 [12]),
+    .\port$710$13 (\p$675 [13]),
+    .\port$710$14 (\p$675 [14]),
+    .\port$710$15 (\p$675 [15]),
+    .\port$710$2 (\p$675 [2]),
+    .\port$710$3 (\p$675 [3]),
+    .\port$710$4 (\p$675 [4]),
+    .\port$710$5 (\p$675 [5]),
+    .\port$710$6 (\p$675 [6]),
+    .\port$710$7 (\p$675 [7]),
+    .\port$710$8 (\p$675 [8]),
+    .\port$710$9 (\p$675 [9]),
     .rst(rst)
   );
   \hwq_top.engine.array.mul_5_3  mul_5_3 (
     .a(a_5_2),
     .b(w_4_3),
     .clk(clk),
-    .\port$647$0 (_0640_),
-    .\port$647$1 (_0641_),
-    .\port$647$10 (_0651_),
-    .\port$647$11 (_0652_),
-    .\port$647$12 (_0653_),
-    .\port$647$13 (_0654_),
-    .\port$647$14 (_0655_),
-    .\port$647$15 (_0657_),
-    .\port$647$2 (_0642_),
-    .\port$647$3 (_0643_),
-    .\port$647$4 (_0644_),
-    .\port$647$5 (_0646_),
-    .\port$647$6 (_0647_),
-    .\port$647$7 (_0648_),
-    .\port$647$8 (_0649_),
-    .\port$647$9 (_0650_),
+    .\port$711$0 (\p$688 [0]),
+    .\port$711$1 (\p$688 [1]),
+    .\port$711$10 (\p$688 [10]),
+    .\port$711$11 (\p$688 [11]),
+    .\port$711$12 (\p$688 [12]),
+    .\port$711$13 (\p$688 [13]),
+    .\port$711$14 (\p$688 [14]),
+    .\port$711$15 (\p$688 [15]),
+    .\port$711$2 (\p$688 [2]),
+    .\port$711$3 (\p$688 [3]),
+    .\port$711$4 (\p$688 [4]),
+    .\port$711$5 (\p$688 [5]),
+    .\port$711$6 (\p$688 [6]),
+    .\port$711$7 (\p$688 [7]),
+    .\port$711$8 (\p$688 [8]),
+    .\port$711$9 (\p$688 [9]),
     .rst(rst)
   );
   \hwq_top.engine.array.mul_5_4  mul_5_4 (
     .a(a_5_3),
     .b(w_4_4),
     .clk(clk),
-    .\port$648$0 (_0658_),
-    .\port$648$1 (_0659_),
-    .\port$648$10 (_0670_),
-    .\port$648$11 (_0671_),
-    .\port$648$12 (_0672_),
-    .\port$648$13 (_0673_),
-    .\port$648$14 (_0674_),
-    .\port$648$15 (_0675_),
-    .\port$648$2 (_0660_),
-    .\port$648$3 (_0661_),
-    .\port$648$4 (_0662_),
-    .\port$648$5 (_0663_),
-    .\port$648$6 (_0664_),
-    .\port$648$7 (_0665_),
-    .\port$648$8 (_0666_),
-    .\port$648$9 (_0669_),
+    .\port$712$0 (\p$701 [0]),
+    .\port$712$1 (\p$701 [1]),
+    .\port$712$10 (\p$701 [10]),
+    .\port$712$11 (\p$701 [11]),
+    .\port$712$12 (\p$701 [12]),
+    .\port$712$13 (\p$701 [13]),
+    .\port$712$14 (\p$701 [14]),
+    .\port$712$15 (\p$701 [15]),
+    .\port$712$2 (\p$701 [2]),
+    .\port$712$3 (\p$701 [3]),
+    .\port$712$4 (\p$701 [4]),
+    .\port$712$5 (\p$701 [5]),
+    .\port$712$6 (\p$701 [6]),
+    .\port$712$7 (\p$701 [7]),
+    .\port$712$8 (\p$701 [8]),
+    .\port$712$9 (\p$701 [9]),
     .rst(rst)
   );
   \hwq_top.engine.array.mul_5_5  mul_5_5 (
     .a(a_5_4),
     .b(w_4_5),
     .clk(clk),
-    .\port$649$0 (_0676_),
-    .\port$649$1 (_0677_),
-    .\port$649$10 (_0687_),
-    .\port$649$11 (_0688_),
-    .\port$649$12 (_0689_),
-    .\port$649$13 (_0691_),
-    .\port$649$14 (_0692_),
-    .\port$649$15 (_0693_),
-    .\port$649$2 (_0678_),
-    .\port$649$3 (_0680_),
-    .\port$649$4 (_0681_),
-    .\port$649$5 (_0682_),
-    .\port$649$6 (_0683_),
-    .\port$649$7 (_0684_),
-    .\port$649$8 (_0685_),
-    .\port$649$9 (_0686_),
+    .\port$713$0 (\p$714 [0]),
+    .\port$713$1 (\p$714 [1]),
+    .\port$713$10 (\p$714 [10]),
+    .\port$713$11 (\p$714 [11]),
+    .\port$713$12 (\p$714 [12]),
+    .\port$713$13 (\p$714 [13]),
+    .\port$713$14 (\p$714 [14]),
+    .\port$713$15 (\p$714 [15]),
+    .\port$713$2 (\p$714 [2]),
+    .\port$713$3 (\p$714 [3]),
+    .\port$713$4 (\p$714 [4]),
+    .\port$713$5 (\p$714 [5]),
+    .\port$713$6 (\p$714 [6]),
+    .\port$713$7 (\p$714 [7]),
+    .\port$713$8 (\p$714 [8]),
+    .\port$713$9 (\p$714 [9]),
     .rst(rst)
   );
   \hwq_top.engine.array.mul_5_6  mul_5_6 (
     .a(a_5_5),
     .b(w_4_6),
     .clk(clk),
-    .\port$650$0 (_0694_),
-    .\port$650$1 (_0695_),
-    .\port$650$10 (_0705_),
-    .\port$650$11 (_0706_),
-    .\port$650$12 (_0707_),
-    .\port$650$13 (_0708_),
-    .\port$650$14 (_0709_),
-    .\port$650$15 (_0710_),
-    .\port$650$2 (_0696_),
-    .\port$650$3 (_0697_),
-    .\port$650$4 (_0698_),
-    .\port$650$5 (_0699_),
-    .\port$650$6 (_0700_),
-    .\port$650$7 (_0702_),
-    .\port$650$8 (_0703_),
-    .\port$650$9 (_0704_),
+    .\port$714$0 (\p$727 [0]),
+    .\port$714$1 (\p$727 [1]),
+    .\port$714$10 (\p$727 [10]),
+    .\port$714$11 (\p$727 [11]),
+    .\port$714$12 (\p$727 [12]),
+    .\port$714$13 (\p$727 [13]),
+    .\port$714$14 (\p$727 [14]),
+    .\port$714$15 (\p$727 [15]),
+    .\port$714$2 (\p$727 [2]),
+    .\port$714$3 (\p$727 [3]),
+    .\port$714$4 (\p$727 [4]),
+    .\port$714$5 (\p$727 [5]),
+    .\port$714$6 (\p$727 [6]),
+    .\port$714$7 (\p$727 [7]),
+    .\port$714$8 (\p$727 [8]),
+    .\port$714$9 (\p$727 [9]),
     .rst(rst)
   );
   \hwq_top.engine.array.mul_5_7  mul_5_7 (
     .a(a_5_6),
     .b(w_4_7),
     .clk(clk),
-    .\port$651$0 (_0711_),
-    .\port$651$1 (_0713_),
-    .\port$651$10 (_0722_),
-    .\port$651$11 (_0724_),
-    .\port$651$12 (_0725_),
-    .\port$651$13 (_0726_),
-    .\port$651$14 (_0727_),
-    .\port$651$15 (_0728_),
-    .\port$651$2 (_0714_),
-    .\port$651$3 (_0715_),
-    .\port$651$4 (_0716_),
-    .\port$651$5 (_0717_),
-    .\port$651$6 (_0718_),
-    .\port$651$7 (_0719_),
-    .\port$651$8 (_0720_),
-    .\port$651$9 (_0721_),
+    .\port$715$0 (\p$740 [0]),
+    .\port$715$1 (\p$740 [1]),
+    .\port$715$10 (\p$740 [10]),
+    .\port$715$11 (\p$740 [11]),
+    .\port$715$12 (\p$740 [12]),
+    .\port$715$13 (\p$740 [13]),
+    .\port$715$14 (\p$740 [14]),
+    .\port$715$15 (\p$740 [15]),
+    .\port$715$2 (\p$740 [2]),
+    .\port$715$3 (\p$740 [3]),
+    .\port$715$4 (\p$740 [4]),
+    .\port$715$5 (\p$740 [5]),
+    .\port$715$6 (\p$740 [6]),
+    .\port$715$7 (\p$740 [7]),
+    .\port$715$8 (\p$740 [8]),
+    .\port$715$9 (\p$740 [9]),
     .rst(rst)
   );
   \hwq_top.engine.array.mul_6_0  mul_6_0 (
     .a(skew_a6_d5),
     .b(w_5_0),
     .clk(clk),
-    .\port$652$0 (_0729_),
-    .\port$652$1 (_0730_),
-    .\port$652$10 (_0740_),
-    .\port$652$11 (_0741_),
-    .\port$652$12 (_0742_),
-    .\port$652$13 (_0743_),
-    .\port$652$14 (_0744_),
-    .\port$652$15 (_0746_),
-    .\port$652$2 (_0731_),
-    .\port$652$3 (_0732_),
-    .\port$652$4 (_0733_),
-    .\port$652$5 (_0735_),
-    .\port$652$6 (_0736_),
-    .\port$652$7 (_0737_),
-    .\port$652$8 (_0738_),
-    .\port$652$9 (_0739_),
+    .\port$716$0 (\p$753 [0]),
+    .\port$716$1 (\p$753 [1]),
+    .\port$716$10 (\p$753 [10]),
+    .\port$716$11 (\p$753 [11]),
+    .\port$716$12 (\p$753 [12]),
+    .\port$716$13 (\p$753 [13]),
+    .\port$716$14 (\p$753 [14]),
+    .\port$716$15 (\p$753 [15]),
+    .\port$716$2 (\p$753 [2]),
+    .\port$716$3 (\p$753 [3]),
+    .\port$716$4 (\p$753 [4]),
+    .\port$716$5 (\p$753 [5]),
+    .\port$716$6 (\p$753 [6]),
+    .\port$716$7 (\p$753 [7]),
+    .\port$716$8 (\p$753 [8]),
+    .\port$716$9 (\p$753 [9]),
     .rst(rst)
   );
   \hwq_top.engine.array.mul_6_1  mul_6_1 (
     .a(a_6_0),
     .b(w_5_1),
     .clk(clk),
-    .\port$653$0 (_0747_),
-    .\port$653$1 (_0748_),
-    .\port$653$10 (_0758_),
-    .\port$653$11 (_0759_),
-    .\port$653$12 (_0760_),
-    .\port$653$13 (_0761_),
-    .\port$653$14 (_0762_),
-    .\port$653$15 (_0763_),
-    .\port$653$2 (_0749_),
-    .\port$653$3 (_0750_),
-    .\port$653$4 (_0751_),
-    .\port$653$5 (_0752_),
-    .\port$653$6 (_0753_),
-    .\port$653$7 (_0754_),
-    .\port$653$8 (_0755_),
-    .\port$653$9 (_0757_),
+    .\port$717$0 (\p$766 [0]),
+    .\port$717$1 (\p$766 [1]),
+    .\port$717$10 (\p$766 [10]),
+    .\port$717$11 (\p$766 [11]),
+    .\port$717$12 (\p$766 [12]),
+    .\port$717$13 (\p$766 [13]),
+    .\port$717$14 (\p$766 [14]),
+    .\port$717$15 (\p$766 [15]),
+    .\port$717$2 (\p$766 [2]),
+    .\port$717$3 (\p$766 [3]),
+    .\port$717$4 (\p$766 [4]),
+    .\port$717$5 (\p$766 [5]),
+    .\port$717$6 (\p$766 [6]),
+    .\port$717$7 (\p$766 [7]),
+    .\port$717$8 (\p$766 [8]),
+    .\port$717$9 (\p$766 [9]),
     .rst(rst)
   );
   \hwq_top.engine.array.mul_6_2  mul_6_2 (
     .a(a_6_1),
     .b(w_5_2),
     .clk(clk),
-    .\port$654$0 (_0764_),
-    .\port$654$1 (_0765_),
-    .\port$654$10 (_0775_),
-    .\port$654$11 (_0776_),
-    .\port$654$12 (_0777_),
-    .\port$654$13 (_0780_),
-    .\port$654$14 (_0781_),
-    .\port$654$15 (_0782_),
-    .\port$654$2 (_0766_),
-    .\port$654$3 (_0768_),
-    .\port$654$4 (_0769_),
-    .\port$654$5 (_0770_),
-    .\port$654$6 (_0771_),
-    .\port$654$7 (_0772_),
-    .\port$654$8 (_0773_),
-    .\port$654$9 (_0774_),
+    .\port$718$0 (\p$779 [0]),
+    .\port$718$1 (\p$779 [1]),
+    .\port$718$10 (\p$779 [10]),
+    .\port$718$11 (\p$779 [11]),
+    .\port$718$12 (\p$779 [12]),
+    .\port$718$13 (\p$779 [13]),
+    .\port$718$14 (\p$779 [14]),
+    .\port$718$15 (\p$779 [15]),
+    .\port$718$2 (\p$779 [2]),
+    .\port$718$3 (\p$779 [3]),
+    .\port$718$4 (\p$779 [4]),
+    .\port$718$5 (\p$779 [5]),
+    .\port$718$6 (\p$779 [6]),
+    .\port$718$7 (\p$779 [7]),
+    .\port$718$8 (\p$779 [8]),
+    .\port$718$9 (\p$779 [9]),
     .rst(rst)
   );
   \hwq_top.engine.array.mul_6_3  mul_6_3 (
     .a(a_6_2),
     .b(w_5_3),
     .clk(clk),
-    .\port$655$0 (_0783_),
-    .\port$655$1 (_0784_),
-    .\port$655$10 (_0794_),
-    .\port$655$11 (_0795_),
-    .\port$655$12 (_0796_),
-    .\port$655$13 (_0797_),
-    .\port$655$14 (_0798_),
-    .\port$655$15 (_0799_),
-    .\port$655$2 (_0785_),
-    .\port$655$3 (_0786_),
-    .\port$655$4 (_0787_),
-    .\port$655$5 (_0788_),
-    .\port$655$6 (_0789_),
-    .\port$655$7 (_0791_),
-    .\port$655$8 (_0792_),
-    .\port$655$9 (_0793_),
+    .\port$719$0 (\p$792 [0]),
+    .\port$719$1 (\p$792 [1]),
+    .\port$719$10 (\p$792 [10]),
+    .\port$719$11 (\p$792 [11]),
+    .\port$719$12 (\p$792 [12]),
+    .\port$719$13 (\p$792 [13]),
+    .\port$719$14 (\p$792 [14]),
+    .\port$719$15 (\p$792 [15]),
+    .\port$719$2 (\p$792 [2]),
+    .\port$719$3 (\p$792 [3]),
+    .\port$719$4 (\p$792 [4]),
+    .\port$719$5 (\p$792 [5]),
+    .\port$719$6 (\p$792 [6]),
+    .\port$719$7 (\p$792 [7]),
+    .\port$719$8 (\p$792 [8]),
+    .\port$719$9 (\p$792 [9]),
     .rst(rst)
   );
   \hwq_top.engine.array.mul_6_4  mul_6_4 (
     .a(a_6_3),
     .b(w_5_4),
     .clk(clk),
-    .\port$656$0 (_0800_),
-    .\port$656$1 (_0802_),
-    .\port$656$10 (_0811_),
-    .\port$656$11 (_0813_),
-    .\port$656$12 (_0814_),
-    .\port$656$13 (_0815_),
-    .\port$656$14 (_0816_),
-    .\port$656$15 (_0817_),
-    .\port$656$2 (_0803_),
-    .\port$656$3 (_0804_),
-    .\port$656$4 (_0805_),
-    .\port$656$5 (_0806_),
-    .\port$656$6 (_0807_),
-    .\port$656$7 (_0808_),
-    .\port$656$8 (_0809_),
-    .\port$656$9 (_0810_),
+    .\port$720$0 (\p$805 [0]),
+    .\port$720$1 (\p$805 [1]),
+    .\port$720$10 (\p$805 [10]),
+    .\port$720$11 (\p$805 [11]),
+    .\port$720$12 (\p$805 [12]),
+    .\port$720$13 (\p$805 [13]),
+    .\port$720$14 (\p$805 [14]),
+    .\port$720$15 (\p$805 [15]),
+    .\port$720$2 (\p$805 [2]),
+    .\port$720$3 (\p$805 [3]),
+    .\port$720$4 (\p$805 [4]),
+    .\port$720$5 (\p$805 [5]),
+    .\port$720$6 (\p$805 [6]),
+    .\port$720$7 (\p$805 [7]),
+    .\port$720$8 (\p$805 [8]),
+    .\port$720$9 (\p$805 [9]),
     .rst(rst)
   );
   \hwq_top.engine.array.mul_6_5  mul_6_5 (
     .a(a_6_4),
     .b(w_5_5),
     .clk(clk),
-    .\port$657$0 (_0818_),
-    .\port$657$1 (_0819_),
-    .\port$657$10 (_0829_),
-    .\port$657$11 (_0830_),
-    .\port$657$12 (_0831_),
-    .\port$657$13 (_0832_),
-    .\port$657$14 (_0833_),
-    .\port$657$15 (_0835_),
-    .\port$657$2 (_0820_),
-    .\port$657$3 (_0821_),
-    .\port$657$4 (_0822_),
-    .\port$657$5 (_0824_),
-    .\port$657$6 (_0825_),
-    .\port$657$7 (_0826_),
-    .\port$657$8 (_0827_),
-    .\port$657$9 (_0828_),
+    .\port$721$0 (\p$818 [0]),
+    .\port$721$1 (\p$818 [1]),
+    .\port$721$10 (\p$818 [10]),
+    .\port$721$11 (\p$818 [11]),
+    .\port$721$12 (\p$818 [12]),
+    .\port$721$13 (\p$818 [13]),
+    .\port$721$14 (\p$818 [14]),
+    .\port$721$15 (\p$818 [15]),
+    .\port$721$2 (\p$818 [2]),
+    .\port$721$3 (\p$818 [3]),
+    .\port$721$4 (\p$818 [4]),
+    .\port$721$5 (\p$818 [5]),
+    .\port$721$6 (\p$818 [6]),
+    .\port$721$7 (\p$818 [7]),
+    .\port$721$8 (\p$818 [8]),
+    .\port$721$9 (\p$818 [9]),
     .rst(rst)
   );
   \hwq_top.engine.array.mul_6_6  mul_6_6 (
     .a(a_6_5),
     .b(w_5_6),
     .clk(clk),
-    .\port$658$0 (_0836_),
-    .\port$658$1 (_0837_),
-    .\port$658$10 (_0847_),
-    .\port$658$11 (_0848_),
-    .\port$658$12 (_0849_),
-    .\port$658$13 (_0850_),
-    .\port$658$14 (_0851_),
-    .\port$658$15 (_0852_),
-    .\port$658$2 (_0838_),
-    .\port$658$3 (_0839_),
-    .\port$658$4 (_0840_),
-    .\port$658$5 (_0841_),
-    .\port$658$6 (_0842_),
-    .\port$658$7 (_0843_),
-    .\port$658$8 (_0844_),
-    .\port$658$9 (_0846_),
+    .\port$722$0 (\p$831 [0]),
+    .\port$722$1 (\p$831 [1]),
+    .\port$722$10 (\p$831 [10]),
+    .\port$722$11 (\p$831 [11]),
+    .\port$722$12 (\p$831 [12]),
+    .\port$722$13 (\p$831 [13]),
+    .\port$722$14 (\p$831 [14]),
+    .\port$722$15 (\p$831 [15]),
+    .\port$722$2 (\p$831 [2]),
+    .\port$722$3 (\p$831 [3]),
+    .\port$722$4 (\p$831 [4]),
+    .\port$722$5 (\p$831 [5]),
+    .\port$722$6 (\p$831 [6]),
+    .\port$722$7 (\p$831 [7]),
+    .\port$722$8 (\p$831 [8]),
+    .\port$722$9 (\p$831 [9]),
     .rst(rst)
   );
   \hwq_top.engine.array.mul_6_7  mul_6_7 (
     .a(a_6_6),
     .b(w_5_7),
     .clk(clk),
-    .\port$659$0 (_0853_),
-    .\port$659$1 (_0854_),
-    .\port$659$10 (_0864_),
-    .\port$659$11 (_0865_),
-    .\port$659$12 (_0866_),
-    .\port$659$13 (_0868_),
-    .\port$659$14 (_0869_),
-    .\port$659$15 (_0870_),
-    .\port$659$2 (_0855_),
-    .\port$659$3 (_0857_),
-    .\port$659$4 (_0858_),
-    .\port$659$5 (_0859_),
-    .\port$659$6 (_0860_),
-    .\port$659$7 (_0861_),
-    .\port$659$8 (_0862_),
-    .\port$659$9 (_0863_),
+    .\port$723$0 (\p$844 [0]),
+    .\port$723$1 (\p$844 [1]),
+    .\port$723$10 (\p$844 [10]),
+    .\port$723$11 (\p$844 [11]),
+    .\port$723$12 (\p$844 [12]),
+    .\port$723$13 (\p$844 [13]),
+    .\port$723$14 (\p$844 [14]),
+    .\port$723$15 (\p$844 [15]),
+    .\port$723$2 (\p$844 [2]),
+    .\port$723$3 (\p$844 [3]),
+    .\port$723$4 (\p$844 [4]),
+    .\port$723$5 (\p$844 [5]),
+    .\port$723$6 (\p$844 [6]),
+    .\port$723$7 (\p$844 [7]),
+    .\port$723$8 (\p$844 [8]),
+    .\port$723$9 (\p$844 [9]),
     .rst(rst)
   );
   \hwq_top.engine.array.mul_7_0  mul_7_0 (
     .a(skew_a7_d6),
     .b(w_6_0),
     .clk(clk),
-    .\port$660$0 (_0871_),
-    .\port$660$1 (_0872_),
-    .\port$660$10 (_0882_),
-    .\port$660$11 (_0883_),
-    .\port$660$12 (_0884_),
-    .\port$660$13 (_0885_),
-    .\port$660$14 (_0886_),
-    .\port$660$15 (_0887_),
-    .\port$660$2 (_0873_),
-    .\port$660$3 (_0874_),
-    .\port$660$4 (_0875_),
-    .\port$660$5 (_0876_),
-    .\port$660$6 (_0877_),
-    .\port$660$7 (_0879_),
-    .\port$660$8 (_0880_),
-    .\port$660$9 (_0881_),
+    .\port$724$0 (\p$857 [0]),
+    .\port$724$1 (\p$857 [1]),
+    .\port$724$10 (\p$857 [10]),
+    .\port$724$11 (\p$857 [11]),
+    .\port$724$12 (\p$857 [12]),
+    .\port$724$13 (\p$857 [13]),
+    .\port$724$14 (\p$857 [14]),
+    .\port$724$15 (\p$857 [15]),
+    .\port$724$2 (\p$857 [2]),
+    .\port$724$3 (\p$857 [3]),
+    .\port$724$4 (\p$857 [4]),
+    .\port$724$5 (\p$857 [5]),
+    .\port$724$6 (\p$857 [6]),
+    .\port$724$7 (\p$857 [7]),
+    .\port$724$8 (\p$857 [8]),
+    .\port$724$9 (\p$857 [9]),
     .rst(rst)
   );
   \hwq_top.engine.array.mul_7_1  mul_7_1 (
     .a(a_7_0),
     .b(w_6_1),
     .clk(clk),
-    .\port$661$0 (_0888_),
-    .\port$661$1 (_0891_),
-    .\port$661$10 (_0900_),
-    .\port$661$11 (_0902_),
-    .\port$661$12 (_0903_),
-    .\port$661$13 (_0904_),
-    .\port$661$14 (_0905_),
-    .\port$661$15 (_0906_),
-    .\port$661$2 (_0892_),
-    .\port$661$3 (_0893_),
-    .\port$661$4 (_0894_),
-    .\port$661$5 (_0895_),
-    .\port$661$6 (_0896_),
-    .\port$661$7 (_0897_),
-    .\port$661$8 (_0898_),
-    .\port$661$9 (_0899_),
+    .\port$725$0 (\p$870 [0]),
+    .\port$725$1 (\p$870 [1]),
+    .\port$725$10 (\p$870 [10]),
+    .\port$725$11 (\p$870 [11]),
+    .\port$725$12 (\p$870 [12]),
+    .\port$725$13 (\p$870 [13]),
+    .\port$725$14 (\p$870 [14]),
+    .\port$725$15 (\p$870 [15]),
+    .\port$725$2 (\p$870 [2]),
+    .\port$725$3 (\p$870 [3]),
+    .\port$725$4 (\p$870 [4]),
+    .\port$725$5 (\p$870 [5]),
+    .\port$725$6 (\p$870 [6]),
+    .\port$725$7 (\p$870 [7]),
+    .\port$725$8 (\p$870 [8]),
+    .\port$725$9 (\p$870 [9]),
     .rst(rst)
   );
   \hwq_top.engine.array.mul_7_2  mul_7_2 (
     .a(a_7_1),
     .b(w_6_2),
     .clk(clk),
-    .\port$662$0 (_0907_),
-    .\port$662$1 (_0908_),
-    .\port$662$10 (_0918_),
-    .\port$662$11 (_0919_),
-    .\port$662$12 (_0920_),
-    .\port$662$13 (_0921_),
-    .\port$662$14 (_0922_),
-    .\port$662$15 (_0924_),
-    .\port$662$2 (_0909_),
-    .\port$662$3 (_0910_),
-    .\port$662$4 (_0911_),
-    .\port$662$5 (_0913_),
-    .\port$662$6 (_0914_),
-    .\port$662$7 (_0915_),
-    .\port$662$8 (_0916_),
-    .\port$662$9 (_0917_),
+    .\port$726$0 (\p$883 [0]),
+    .\port$726$1 (\p$883 [1]),
+    .\port$726$10 (\p$883 [10]),
+    .\port$726$11 (\p$883 [11]),
+    .\port$726$12 (\p$883 [12]),
+    .\port$726$13 (\p$883 [13]),
+    .\port$726$14 (\p$883 [14]),
+    .\port$726$15 (\p$883 [15]),
+    .\port$726$2 (\p$883 [2]),
+    .\port$726$3 (\p$883 [3]),
+    .\port$726$4 (\p$883 [4]),
+    .\port$726$5 (\p$883 [5]),
+    .\port$726$6 (\p$883 [6]),
+    .\port$726$7 (\p$883 [7]),
+    .\port$726$8 (\p$883 [8]),
+    .\port$726$9 (\p$883 [9]),
     .rst(rst)
   );
   \hwq_top.engine.array.mul_7_3  mul_7_3 (
     .a(a_7_2),
     .b(w_6_3),
     .clk(clk),
-    .\port$663$0 (_0925_),
-    .\port$663$1 (_0926_),
-    .\port$663$10 (_0936_),
-    .\port$663$11 (_0937_),
-    .\port$663$12 (_0938_),
-    .\port$663$13 (_0939_),
-    .\port$663$14 (_0940_),
-    .\port$663$15 (_0941_),
-    .\port$663$2 (_0927_),
-    .\port$663$3 (_0928_),
-    .\port$663$4 (_0929_),
-    .\port$663$5 (_0930_),
-    .\port$663$6 (_0931_),
-    .\port$663$7 (_0932_),
-    .\port$663$8 (_0933_),
-    .\port$663$9 (_0935_),
+    .\port$727$0 (\p$896 [0]),
+    .\port$727$1 (\p$896 [1]),
+    .\port$727$10 (\p$896 [10]),
+    .\port$727$11 (\p$896 [11]),
+    .\port$727$12 (\p$896 [12]),
+    .\port$727$13 (\p$896 [13]),
+    .\port$727$14 (\p$896 [14]),
+    .\port$727$15 (\p$896 [15]),
+    .\port$727$2 (\p$896 [2]),
+    .\port$727$3 (\p$896 [3]),
+    .\port$727$4 (\p$896 [4]),
+    .\port$727$5 (\p$896 [5]),
+    .\port$727$6 (\p$896 [6]),
+    .\port$727$7 (\p$896 [7]),
+    .\port$727$8 (\p$896 [8]),
+    .\port$727$9 (\p$896 [9]),
     .rst(rst)
   );
   \hwq_top.engine.array.mul_7_4  mul_7_4 (
     .a(a_7_3),
     .b(w_6_4),
     .clk(clk),
-    .\port$664$0 (_0942_),
-    .\port$664$1 (_0943_),
-    .\port$664$10 (_0953_),
-    .\port$664$11 (_0954_),
-    .\port$664$12 (_0955_),
-    .\port$664$13 (_0957_),
-    .\port$664$14 (_0958_),
-    .\port$664$15 (_0959_),
-    .\port$664$2 (_0944_),
-    .\port$664$3 (_0946_),
-    .\port$664$4 (_0947_),
-    .\port$664$5 (_0948_),
-    .\port$664$6 (_0949_),
-    .\port$664$7 (_0950_),
-    .\port$664$8 (_0951_),
-    .\port$664$9 (_0952_),
+    .\port$728$0 (\p$909 [0]),
+    .\port$728$1 (\p$909 [1]),
+    .\port$728$10 (\p$909 [10]),
+    .\port$728$11 (\p$909 [11]),
+    .\port$728$12 (\p$909 [12]),
+    .\port$728$13 (\p$909 [13]),
+    .\port$728$14 (\p$909 [14]),
+    .\port$728$15 (\p$909 [15]),
+    .\port$728$2 (\p$909 [2]),
+    .\port$728$3 (\p$909 [3]),
+    .\port$728$4 (\p$909 [4]),
+    .\port$728$5 (\p$909 [5]),
+    .\port$728$6 (\p$909 [6]),
+    .\port$728$7 (\p$909 [7]),
+    .\port$728$8 (\p$909 [8]),
+    .\port$728$9 (\p$909 [9]),
     .rst(rst)
   );
   \hwq_top.engine.array.mul_7_5  mul_7_5 (
     .a(a_7_4),
     .b(w_6_5),
     .clk(clk),
-    .\port$665$0 (_0960_),
-    .\port$665$1 (_0961_),
-    .\port$665$10 (_0971_),
-    .\port$665$11 (_0972_),
-    .\port$665$12 (_0973_),
-    .\port$665$13 (_0974_),
-    .\port$665$14 (_0975_),
-    .\port$665$15 (_0976_),
-    .\port$665$2 (_0962_),
-    .\port$665$3 (_0963_),
-    .\port$665$4 (_0964_),
-    .\port$665$5 (_0965_),
-    .\port$665$6 (_0966_),
-    .\port$665$7 (_0968_),
-    .\port$665$8 (_0969_),
-    .\port$665$9 (_0970_),
+    .\port$729$0 (\p$922 [0]),
+    .\port$729$1 (\p$922 [1]),
+    .\port$729$10 (\p$922 [10]),
+    .\port$729$11 (\p$922 [11]),
+    .\port$729$12 (\p$922 [12]),
+    .\port$729$13 (\p$922 [13]),
+    .\port$729$14 (\p$922 [14]),
+    .\port$729$15 (\p$922 [15]),
+    .\port$729$2 (\p$922 [2]),
+    .\port$729$3 (\p$922 [3]),
+    .\port$729$4 (\p$922 [4]),
+    .\port$729$5 (\p$922 [5]),
+    .\port$729$6 (\p$922 [6]),
+    .\port$729$7 (\p$922 [7]),
+    .\port$729$8 (\p$922 [8]),
+    .\port$729$9 (\p$922 [9]),
     .rst(rst)
   );
   \hwq_top.engine.array.mul_7_6  mul_7_6 (
     .a(a_7_5),
     .b(w_6_6),
     .clk(clk),
-    .\port$666$0 (_0977_),
-    .\port$666$1 (_0979_),
-    .\port$666$10 (_0988_),
-    .\port$666$11 (_0990_),
-    .\port$666$12 (_0991_),
-    .\port$666$13 (_0992_),
-    .\port$666$14 (_0993_),
-    .\port$666$15 (_0994_),
-    .\port$666$2 (_0980_),
-    .\port$666$3 (_0981_),
-    .\port$666$4 (_0982_),
-    .\port$666$5 (_0983_),
-    .\port$666$6 (_0984_),
-    .\port$666$7 (_0985_),
-    .\port$666$8 (_0986_),
-    .\port$666$9 (_0987_),
+    .\port$730$0 (\p$935 [0]),
+    .\port$730$1 (\p$935 [1]),
+    .\port$730$10 (\p$935 [10]),
+    .\port$730$11 (\p$935 [11]),
+    .\port$730$12 (\p$935 [12]),
+    .\port$730$13 (\p$935 [13]),
+    .\port$730$14 (\p$935 [14]),
+    .\port$730$15 (\p$935 [15]),
+    .\port$730$2 (\p$935 [2]),
+    .\port$730$3 (\p$935 [3]),
+    .\port$730$4 (\p$935 [4]),
+    .\port$730$5 (\p$935 [5]),
+    .\port$730$6 (\p$935 [6]),
+    .\port$730$7 (\p$935 [7]),
+    .\port$730$8 (\p$935 [8]),
+    .\port$730$9 (\p$935 [9]),
     .rst(rst)
   );
   \hwq_top.engine.array.mul_7_7  mul_7_7 (
     .a(a_7_6),
     .b(w_6_7),
     .clk(clk),
-    .\port$667$0 (_0995_),
-    .\port$667$1 (_0996_),
-    .\port$667$10 (_1007_),
-    .\port$667$11 (_1008_),
-    .\port$667$12 (_1009_),
-    .\port$667$13 (_1010_),
-    .\port$667$14 (_1011_),
-    .\port$667$15 (_1013_),
-    .\port$667$2 (_0997_),
-    .\port$667$3 (_0998_),
-    .\port$667$4 (_0999_),
-    .\port$667$5 (_1002_),
-    .\port$667$6 (_1003_),
-    .\port$667$7 (_1004_),
-    .\port$667$8 (_1005_),
-    .\port$667$9 (_1006_),
+    .\port$731$0 (\p$948 [0]),
+    .\port$731$1 (\p$948 [1]),
+    .\port$731$10 (\p$948 [10]),
+    .\port$731$11 (\p$948 [11]),
+    .\port$731$12 (\p$948 [12]),
+    .\port$731$13 (\p$948 [13]),
+    .\port$731$14 (\p$948 [14]),
+    .\port$731$15 (\p$948 [15]),
+    .\port$731$2 (\p$948 [2]),
+    .\port$731$3 (\p$948 [3]),
+    .\port$731$4 (\p$948 [4]),
+    .\port$731$5 (\p$948 [5]),
+    .\port$731$6 (\p$948 [6]),
+    .\port$731$7 (\p$948 [7]),
+    .\port$731$8 (\p$948 [8]),
+    .\port$731$9 (\p$948 [9]),
     .rst(rst)
   );
-  assign en = 1'h1;
-  assign p = { _1803_, _1802_, _1801_, _1798_, _1797_, _1796_, _1795_, _1794_, _1793_, _1792_, _1791_, _1790_, _1789_, _1787_, _1786_, _1785_ };
-  assign sum_0_0 = _0301_[25:0];
-  assign \p$141  = { _1820_, _1819_, _1818_, _1817_, _1816_, _1815_, _1814_, _1813_, _1812_, _1810_, _1809_, _1808_, _1807_, _1806_, _1805_, _1804_ };
-  assign sum_0_1 = _0312_[25:0];
-  assign \p$153  = { _1838_, _1837_, _1836_, _1835_, _1834_, _1832_, _1831_, _1830_, _1829_, _1828_, _1827_, _1826_, _1825_, _1824_, _1823_, _1821_ };
-  assign sum_0_2 = _0323_[25:0];
-  assign \p$165  = { _1856_, _1854_, _1853_, _1852_, _1851_, _1850_, _1849_, _1848_, _1847_, _1846_, _1845_, _1843_, _1842_, _1841_, _1840_, _1839_ };
-  assign sum_0_3 = _0335_[25:0];
-  assign \p$177  = { _1873_, _1872_, _1871_, _1870_, _1869_, _1868_, _1867_, _1865_, _1864_, _1863_, _1862_, _1861_, _1860_, _1859_, _1858_, _1857_ };
-  assign sum_0_4 = _0346_[25:0];
-  assign \p$189  = { _1891_, _1890_, _1889_, _1887_, _1886_, _1885_, _1884_, _1883_, _1882_, _1881_, _1880_, _1879_, _1878_, _1876_, _1875_, _1874_ };
-  assign sum_0_5 = _0357_[25:0];
-  assign \p$201  = { _1908_, _1907_, _1906_, _1905_, _1904_, _1903_, _1902_, _1901_, _1900_, _1898_, _1897_, _1896_, _1895_, _1894_, _1893_, _1892_ };
-  assign sum_0_6 = _0368_[25:0];
-  assign \p$213  = { _0018_, _0017_, _0016_, _0015_, _0014_, _0012_, _0011_, _0010_, _0009_, _0008_, _0007_, _0006_, _0005_, _0004_, _0003_, _1909_ };
-  assign sum_0_7 = _0379_[25:0];
-  assign \p$225  = { _0036_, _0034_, _0033_, _0032_, _0031_, _0030_, _0029_, _0028_, _0027_, _0026_, _0025_, _0023_, _0022_, _0021_, _0020_, _0019_ };
-  assign sum_1_0 = _0390_[25:0];
-  assign \p$237  = { _0053_, _0052_, _0051_, _0050_, _0049_, _0048_, _0047_, _0045_, _0044_, _0043_, _0042_, _0041_, _0040_, _0039_, _0038_, _0037_ };
-  assign sum_1_1 = _0401_[25:0];
-  assign \p$249  = { _0071_, _0070_, _0069_, _0067_, _0066_, _0065_, _0064_, _0063_, _0062_, _0061_, _0060_, _0059_, _0058_, _0056_, _0055_, _0054_ };
-  assign sum_1_2 = _0412_[25:0];
-  assign \p$261  = { _0088_, _0087_, _0086_, _0085_, _0084_, _0083_, _0082_, _0081_, _0080_, _0078_, _0077_, _0076_, _0075_, _0074_, _0073_, _0072_ };
-  assign sum_1_3 = _0423_[25:0];
-  assign \p$273  = { _0106_, _0105_, _0104_, _0103_, _0102_, _0100_, _0099_, _0098_, _0097_, _0096_, _0095_, _0094_, _0093_, _0092_, _0091_, _0089_ };
-  assign sum_1_4 = _0434_[25:0];
-  assign \p$285  = { _0125_, _0123_, _0122_, _0121_, _0120_, _0119_, _0118_, _0117_, _0116_, _0115_, _0114_, _0111_, _0110_, _0109_, _0108_, _0107_ };
-  assign sum_1_5 = _0446_[25:0];
-  assign \p$297  = { _0142_, _0141_, _0140_, _0139_, _0138_, _0137_, _0136_, _0134_, _0133_, _0132_, _0131_, _0130_, _0129_, _0128_, _0127_, _0126_ };
-  assign sum_1_6 = _0457_[25:0];
-  assign \p$309  = { _0160_, _0159_, _0158_, _0156_, _0155_, _0154_, _0153_, _0152_, _0151_, _0150_, _0149_, _0148_, _0147_, _0145_, _0144_, _0143_ };
-  assign sum_1_7 = _0468_[25:0];
-  assign \p$321  = { _0177_, _0176_, _0175_, _0174_, _0173_, _0172_, _0171_, _0170_, _0169_, _0167_, _0166_, _0165_, _0164_, _0163_, _0162_, _0161_ };
-  assign sum_2_0 = _0479_[25:0];
-  assign \p$333  = { _0195_, _0194_, _0193_, _0192_, _0191_, _0189_, _0188_, _0187_, _0186_, _0185_, _0184_, _0183_, _0182_, _0181_, _0180_, _0178_ };
-  assign sum_2_1 = _0490_[25:0];
-  assign \p$345  = { _0213_, _0211_, _0210_, _0209_, _0208_, _0207_, _0206_, _0205_, _0204_, _0203_, _0202_, _0200_, _0199_, _0198_, _0197_, _0196_ };
-  assign sum_2_2 = _0501_[25:0];
-  assign \p$357  = { _0231_, _0230_, _0229_, _0228_, _0227_, _0226_, _0225_, _0222_, _0221_, _0220_, _0219_, _0218_, _0217_, _0216_, _0215_, _0214_ };
-  assign sum_2_3 = _0512_[25:0];
-  assign \p$369  = { _0249_, _0248_, _0247_, _0245_, _0244_, _0243_, _0242_, _0241_, _0240_, _0239_, _0238_, _0237_, _0236_, _0234_, _0233_, _0232_ };
-  assign sum_2_4 = _0523_[25:0];
-  assign \p$381  = { _0266_, _0265_, _0264_, _0263_, _0262_, _0261_, _0260_, _0259_, _0258_, _0256_, _0255_, _0254_, _0253_, _0252_, _0251_, _0250_ };
-  assign sum_2_5 = _0534_[25:0];
-  assign \p$393  = { _0284_, _0283_, _0282_, _0281_, _0280_, _0278_, _0277_, _0276_, _0275_, _0274_, _0273_, _0272_, _0271_, _0270_, _0269_, _0267_ };
-  assign sum_2_6 = _0545_[25:0];
-  assign \p$405  = { _0302_, _0300_, _0299_, _0298_, _0297_, _0296_, _0295_, _0294_, _0293_, _0292_, _0291_, _0289_, _0288_, _0287_, _0286_, _0285_ };
-  assign sum_2_7 = _0557_[25:0];
-  assign \p$417  = { _0319_, _0318_, _0317_, _0316_, _0315_, _0314_, _0313_, _0311_, _0310_, _0309_, _0308_, _0307_, _0306_, _0305_, _0304_, _0303_ };
-  assign sum_3_0 = _0568_[25:0];
-  assign \p$429  = { _0338_, _0337_, _0336_, _0333_, _0332_, _0331_, _0330_, _0329_, _0328_, _0327_, _0326_, _0325_, _0324_, _0322_, _0321_, _0320_ };
-  assign sum_3_1 = _0579_[25:0];
-  assign \p$441  = { _0355_, _0354_, _0353_, _0352_, _0351_, _0350_, _0349_, _0348_, _0347_, _0345_, _0344_, _0343_, _0342_, _0341_, _0340_, _0339_ };
-  assign sum_3_2 = _0590_[25:0];
-  assign \p$453  = { _0373_, _0372_, _0371_, _0370_, _0369_, _0367_, _0366_, _0365_, _0364_, _0363_, _0362_, _0361_, _0360_, _0359_, _0358_, _0356_ };
-  assign sum_3_3 = _0601_[25:0];
-  assign \p$465  = { _0391_, _0389_, _0388_, _0387_, _0386_, _0385_, _0384_, _0383_, _0382_, _0381_, _0380_, _0378_, _0377_, _0376_, _0375_, _0374_ };
-  assign sum_3_4 = _0612_[25:0];
-  assign \p$477  = { _0408_, _0407_, _0406_, _0405_, _0404_, _0403_, _0402_, _0400_, _0399_, _0398_, _0397_, _0396_, _0395_, _0394_, _0393_, _0392_ };
-  assign sum_3_5 = _0623_[25:0];
-  assign \p$489  = { _0426_, _0425_, _0424_, _0422_, _0421_, _0420_, _0419_, _0418_, _0417_, _0416_, _0415_, _0414_, _0413_, _0411_, _0410_, _0409_ };
-  assign sum_3_6 = _0634_[25:0];
-  assign \p$501  = { _0443_, _0442_, _0441_, _0440_, _0439_, _0438_, _0437_, _0436_, _0435_, _0433_, _0432_, _0431_, _0430_, _0429_, _0428_, _0427_ };
-  assign sum_3_7 = _0645_[25:0];
-  assign \p$513  = { _0462_, _0461_, _0460_, _0459_, _0458_, _0456_, _0455_, _0454_, _0453_, _0452_, _0451_, _0450_, _0449_, _0448_, _0447_, _0444_ };
-  assign sum_4_0 = _0656_[25:0];
-  assign \p$525  = { _0480_, _0478_, _0477_, _0476_, _0475_, _0474_, _0473_, _0472_, _0471_, _0470_, _0469_, _0467_, _0466_, _0465_, _0464_, _0463_ };
-  assign sum_4_1 = _0668_[25:0];
-  assign \p$537  = { _0497_, _0496_, _0495_, _0494_, _0493_, _0492_, _0491_, _0489_, _0488_, _0487_, _0486_, _0485_, _0484_, _0483_, _0482_, _0481_ };
-  assign sum_4_2 = _0679_[25:0];
-  assign \p$549  = { _0515_, _0514_, _0513_, _0511_, _0510_, _0509_, _0508_, _0507_, _0506_, _0505_, _0504_, _0503_, _0502_, _0500_, _0499_, _0498_ };
-  assign sum_4_3 = _0690_[25:0];
-  assign \p$561  = { _0532_, _0531_, _0530_, _0529_, _0528_, _0527_, _0526_, _0525_, _0524_, _0522_, _0521_, _0520_, _0519_, _0518_, _0517_, _0516_ };
-  assign sum_4_4 = _0701_[25:0];
-  assign \p$573  = { _0550_, _0549_, _0548_, _0547_, _0546_, _0544_, _0543_, _0542_, _0541_, _0540_, _0539_, _0538_, _0537_, _0536_, _0535_, _0533_ };
-  assign sum_4_5 = _0712_[25:0];
-  assign \p$585  = { _0569_, _0567_, _0566_, _0565_, _0564_, _0563_, _0562_, _0561_, _0560_, _0559_, _0558_, _0555_, _0554_, _0553_, _0552_, _0551_ };
-  assign sum_4_6 = _0723_[25:0];
-  assign \p$597  = { _0586_, _0585_, _0584_, _0583_, _0582_, _0581_, _0580_, _0578_, _0577_, _0576_, _0575_, _0574_, _0573_, _0572_, _0571_, _0570_ };
-  assign sum_4_7 = _0734_[25:0];
-  assign \p$609  = { _0604_, _0603_, _0602_, _0600_, _0599_, _0598_, _0597_, _0596_, _0595_, _0594_, _0593_, _0592_, _0591_, _0589_, _0588_, _0587_ };
-  assign sum_5_0 = _0745_[25:0];
-  assign \p$621  = { _0621_, _0620_, _0619_, _0618_, _0617_, _0616_, _0615_, _0614_, _0613_, _0611_, _0610_, _0609_, _0608_, _0607_, _0606_, _0605_ };
-  assign sum_5_1 = _0756_[25:0];
-  assign \p$633  = { _0639_, _0638_, _0637_, _0636_, _0635_, _0633_, _0632_, _0631_, _0630_, _0629_, _0628_, _0627_, _0626_, _0625_, _0624_, _0622_ };
-  assign sum_5_2 = _0767_[25:0];
-  assign \p$645  = { _0657_, _0655_, _0654_, _0653_, _0652_, _0651_, _0650_, _0649_, _0648_, _0647_, _0646_, _0644_, _0643_, _0642_, _0641_, _0640_ };
-  assign sum_5_3 = _0779_[25:0];
-  assign \p$657  = { _0675_, _0674_, _0673_, _0672_, _0671_, _0670_, _0669_, _0666_, _0665_, _0664_, _0663_, _0662_, _0661_, _0660_, _0659_, _0658_ };
-  assign sum_5_4 = _0790_[25:0];
-  assign \p$669  = { _0693_, _0692_, _0691_, _0689_, _0688_, _0687_, _0686_, _0685_, _0684_, _0683_, _0682_, _0681_, _0680_, _0678_, _0677_, _0676_ };
-  assign sum_5_5 = _0801_[25:0];
-  assign \p$681  = { _0710_, _0709_, _0708_, _0707_, _0706_, _0705_, _0704_, _0703_, _0702_, _0700_, _0699_, _0698_, _0697_, _0696_, _0695_, _0694_ };
-  assign sum_5_6 = _0812_[25:0];
-  assign \p$693  = { _0728_, _0727_, _0726_, _0725_, _0724_, _0722_, _0721_, _0720_, _0719_, _0718_, _0717_, _0716_, _0715_, _0714_, _0713_, _0711_ };
-  assign sum_5_7 = _0823_[25:0];
-  assign \p$705  = { _0746_, _0744_, _0743_, _0742_, _0741_, _0740_, _0739_, _0738_, _0737_, _0736_, _0735_, _0733_, _0732_, _0731_, _0730_, _0729_ };
-  assign sum_6_0 = _0834_[25:0];
-  assign \p$717  = { _0763_, _0762_, _0761_, _0760_, _0759_, _0758_, _0757_, _0755_, _0754_, _0753_, _0752_, _0751_, _0750_, _0749_, _0748_, _0747_ };
-  assign sum_6_1 = _0845_[25:0];
-  assign \p$729  = { _0782_, _0781_, _0780_, _0777_, _0776_, _0775_, _0774_, _0773_, _0772_, _0771_, _0770_, _0769_, _0768_, _0766_, _0765_, _0764_ };
-  assign sum_6_2 = _0856_[25:0];
-  assign \p$741  = { _0799_, _0798_, _0797_, _0796_, _0795_, _0794_, _0793_, _0792_, _0791_, _0789_, _0788_, _0787_, _0786_, _0785_, _0784_, _0783_ };
-  assign sum_6_3 = _0867_[25:0];
-  assign \p$753  = { _0817_, _0816_, _0815_, _0814_, _0813_, _0811_, _0810_, _0809_, _0808_, _0807_, _0806_, _0805_, _0804_, _0803_, _0802_, _0800_ };
-  assign sum_6_4 = _0878_[25:0];
-  assign \p$765  = { _0835_, _0833_, _0832_, _0831_, _0830_, _0829_, _0828_, _0827_, _0826_, _0825_, _0824_, _0822_, _0821_, _0820_, _0819_, _0818_ };
-  assign sum_6_5 = _0890_[25:0];
-  assign \p$777  = { _0852_, _0851_, _0850_, _0849_, _0848_, _0847_, _0846_, _0844_, _0843_, _0842_, _0841_, _0840_, _0839_, _0838_, _0837_, _0836_ };
-  assign sum_6_6 = _0901_[25:0];
-  assign \p$789  = { _0870_, _0869_, _0868_, _0866_, _0865_, _0864_, _0863_, _0862_, _0861_, _0860_, _0859_, _0858_, _0857_, _0855_, _0854_, _0853_ };
-  assign sum_6_7 = _0912_[25:0];
-  assign \p$801  = { _0887_, _0886_, _0885_, _0884_, _0883_, _0882_, _0881_, _0880_, _0879_, _0877_, _0876_, _0875_, _0874_, _0873_, _0872_, _0871_ };
-  assign sum_7_0 = _0923_[25:0];
-  assign \p$813  = { _0906_, _0905_, _0904_, _0903_, _0902_, _0900_, _0899_, _0898_, _0897_, _0896_, _0895_, _0894_, _0893_, _0892_, _0891_, _0888_ };
-  assign sum_7_1 = _0934_[25:0];
-  assign \p$825  = { _0924_, _0922_, _0921_, _0920_, _0919_, _0918_, _0917_, _0916_, _0915_, _0914_, _0913_, _0911_, _0910_, _0909_, _0908_, _0907_ };
-  assign sum_7_2 = _0945_[25:0];
-  assign \p$837  = { _0941_, _0940_, _0939_, _0938_, _0937_, _0936_, _0935_, _0933_, _0932_, _0931_, _0930_, _0929_, _0928_, _0927_, _0926_, _0925_ };
-  assign sum_7_3 = _0956_[25:0];
-  assign \p$849  = { _0959_, _0958_, _0957_, _0955_, _0954_, _0953_, _0952_, _0951_, _0950_, _0949_, _0948_, _0947_, _0946_, _0944_, _0943_, _0942_ };
-  assign sum_7_4 = _0967_[25:0];
-  assign \p$861  = { _0976_, _0975_, _0974_, _0973_, _0972_, _0971_, _0970_, _0969_, _0968_, _0966_, _0965_, _0964_, _0963_, _0962_, _0961_, _0960_ };
-  assign sum_7_5 = _0978_[25:0];
-  assign \p$873  = { _0994_, _0993_, _0992_, _0991_, _0990_, _0988_, _0987_, _0986_, _0985_, _0984_, _0983_, _0982_, _0981_, _0980_, _0979_, _0977_ };
-  assign sum_7_6 = _0989_[25:0];
-  assign \p$885  = { _1013_, _1011_, _1010_, _1009_, _1008_, _1007_, _1006_, _1005_, _1004_, _1003_, _1002_, _0999_, _0998_, _0997_, _0996_, _0995_ };
-  assign sum_7_7 = _1001_[25:0];
-  assign \en$909  = 1'h1;
-  assign a = a_in0;
-  assign b = w_in0;
-  assign \en$912  = 1'h1;
-  assign \a$913  = a_0_0;
-  assign \b$914  = skew_w1_d0;
-  assign \en$915  = 1'h1;
-  assign \a$916  = a_0_1;
-  assign \b$917  = skew_w2_d1;
-  assign \en$918  = 1'h1;
-  assign \a$919  = a_0_2;
-  assign \b$920  = skew_w3_d2;
-  assign \en$921  = 1'h1;
-  assign \a$922  = a_0_3;
-  assign \b$923  = skew_w4_d3;
-  assign \en$924  = 1'h1;
-  assign \a$925  = a_0_4;
-  assign \b$926  = skew_w5_d4;
-  assign \en$927  = 1'h1;
-  assign \a$928  = a_0_5;
-  assign \b$929  = skew_w6_d5;
-  assign \en$930  = 1'h1;
-  assign \a$931  = a_0_6;
-  assign \b$932  = skew_w7_d6;
-  assign \en$933  = 1'h1;
-  assign \a$934  = skew_a1_d0;
-  assign \b$935  = w_0_0;
-  assign \en$936  = 1'h1;
-  assign \a$937  = a_1_0;
-  assign \b$938  = w_0_1;
-  assign \en$939  = 1'h1;
-  assign \a$940  = a_1_1;
-  assign \b$941  = w_0_2;
-  assign \en$942  = 1'h1;
-  assign \a$943  = a_1_2;
-  assign \b$944  = w_0_3;
-  assign \en$945  = 1'h1;
-  assign \a$946  = a_1_3;
-  assign \b$947  = w_0_4;
-  assign \en$948  = 1'h1;
-  assign \a$949  = a_1_4;
-  assign \b$950  = w_0_5;
-  assign \en$951  = 1'h1;
-  assign \a$952  = a_1_5;
-  assign \b$953  = w_0_6;
-  assign \en$954  = 1'h1;
-  assign \a$955  = a_1_6;
-  assign \b$956  = w_0_7;
-  assign \en$957  = 1'h1;
-  assign \a$958  = skew_a2_d1;
-  assign \b$959  = w_1_0;
-  assign \en$960  = 1'h1;
-  assign \a$961  = a_2_0;
-  assign \b$962  = w_1_1;
-  assign \en$963  = 1'h1;
-  assign \a$964  = a_2_1;
-  assign \b$965  = w_1_2;
-  assign \en$966  = 1'h1;
-  assign \a$967  = a_2_2;
-  assign \b$968  = w_1_3;
-  assign \en$969  = 1'h1;
-  assign \a$970  = a_2_3;
-  assign \b$971  = w_1_4;
-  assign \en$972  = 1'h1;
-  assign \a$973  = a_2_4;
-  assign \b$974  = w_1_5;
-  assign \en$975  = 1'h1;
-  assign \a$976  = a_2_5;
-  assign \b$977  = w_1_6;
-  assign \en$978  = 1'h1;
-  assign \a$979  = a_2_6;
-  assign \b$980  = w_1_7;
-  assign \en$981  = 1'h1;
-  assign \a$982  = skew_a3_d2;
-  assign \b$983  = w_2_0;
-  assign \en$984  = 1'h1;
-  assign \a$985  = a_3_0;
-  assign \b$986  = w_2_1;
-  assign \en$987  = 1'h1;
-  assign \a$988  = a_3_1;
-  assign \b$989  = w_2_2;
-  assign \en$990  = 1'h1;
-  assign \a$991  = a_3_2;
-  assign \b$992  = w_2_3;
-  assign \en$993  = 1'h1;
-  assign \a$994  = a_3_3;
-  assign \b$995  = w_2_4;
-  assign \en$996  = 1'h1;
-  assign \a$997  = a_3_4;
-  assign \b$998  = w_2_5;
-  assign \en$999  = 1'h1;
-  assign \a$1000  = a_3_5;
-  assign \b$1001  = w_2_6;
-  assign \en$1002  = 1'h1;
-  assign \a$1003  = a_3_6;
-  assign \b$1004  = w_2_7;
-  assign \en$1005  = 1'h1;
-  assign \a$1006  = skew_a4_d3;
-  assign \b$1007  = w_3_0;
-  assign \en$1008  = 1'h1;
-  assign \a$1009  = a_4_0;
-  assign \b$1010  = w_3_1;
-  assign \en$1011  = 1'h1;
-  assign \a$1012  = a_4_1;
-  assign \b$1013  = w_3_2;
-  assign \en$1014  = 1'h1;
-  assign \a$1015  = a_4_2;
-  assign \b$1016  = w_3_3;
-  assign \en$1017  = 1'h1;
-  assign \a$1018  = a_4_3;
-  assign \b$1019  = w_3_4;
-  assign \en$1020  = 1'h1;
-  assign \a$1021  = a_4_4;
-  assign \b$1022  = w_3_5;
-  assign \en$1023  = 1'h1;
-  assign \a$1024  = a_4_5;
-  assign \b$1025  = w_3_6;
-  assign \en$1026  = 1'h1;
-  assign \a$1027  = a_4_6;
-  assign \b$1028  = w_3_7;
-  assign \en$1029  = 1'h1;
-  assign \a$1030  = skew_a5_d4;
-  assign \b$1031  = w_4_0;
-  assign \en$1032  = 1'h1;
-  assign \a$1033  = a_5_0;
-  assign \b$1034  = w_4_1;
-  assign \en$1035  = 1'h1;
-  assign \a$1036  = a_5_1;
-  assign \b$1037  = w_4_2;
-  assign \en$1038  = 1'h1;
-  assign \a$1039  = a_5_2;
-  assign \b$1040  = w_4_3;
-  assign \en$1041  = 1'h1;
-  assign \a$1042  = a_5_3;
-  assign \b$1043  = w_4_4;
-  assign \en$1044  = 1'h1;
-  assign \a$1045  = a_5_4;
-  assign \b$1046  = w_4_5;
-  assign \en$1047  = 1'h1;
-  assign \a$1048  = a_5_5;
-  assign \b$1049  = w_4_6;
-  assign \en$1050  = 1'h1;
-  assign \a$1051  = a_5_6;
-  assign \b$1052  = w_4_7;
-  assign \en$1053  = 1'h1;
-  assign \a$1054  = skew_a6_d5;
-  assign \b$1055  = w_5_0;
-  assign \en$1056  = 1'h1;
-  assign \a$1057  = a_6_0;
-  assign \b$1058  = w_5_1;
-  assign \en$1059  = 1'h1;
-  assign \a$1060  = a_6_1;
-  assign \b$1061  = w_5_2;
-  assign \en$1062  = 1'h1;
-  assign \a$1063  = a_6_2;
-  assign \b$1064  = w_5_3;
-  assign \en$1065  = 1'h1;
-  assign \a$1066  = a_6_3;
-  assign \b$1067  = w_5_4;
-  assign \en$1068  = 1'h1;
-  assign \a$1069  = a_6_4;
-  assign \b$1070  = w_5_5;
-  assign \en$1071  = 1'h1;
-  assign \a$1072  = a_6_5;
-  assign \b$1073  = w_5_6;
-  assign \en$1074  = 1'h1;
-  assign \a$1075  = a_6_6;
-  assign \b$1076  = w_5_7;
-  assign \en$1077  = 1'h1;
-  assign \a$1078  = skew_a7_d6;
-  assign \b$1079  = w_6_0;
-  assign \en$1080  = 1'h1;
-  assign \a$1081  = a_7_0;
-  assign \b$1082  = w_6_1;
-  assign \en$1083  = 1'h1;
-  assign \a$1084  = a_7_1;
-  assign \b$1085  = w_6_2;
-  assign \en$1086  = 1'h1;
-  assign \a$1087  = a_7_2;
-  assign \b$1088  = w_6_3;
-  assign \en$1089  = 1'h1;
-  assign \a$1090  = a_7_3;
-  assign \b$1091  = w_6_4;
-  assign \en$1092  = 1'h1;
-  assign \a$1093  = a_7_4;
-  assign \b$1094  = w_6_5;
-  assign \en$1095  = 1'h1;
-  assign \a$1096  = a_7_5;
-  assign \b$1097  = w_6_6;
-  assign \en$1098  = 1'h1;
-  assign \a$1099  = a_7_6;
-  assign \b$1100  = w_6_7;
-  assign o_valid = drain_valid;
-  assign \i_a[0]  = i_a[7:0];
-  assign \i_a[1]  = i_a[15:8];
-  assign \i_a[2]  = i_a[23:16];
-  assign \i_a[3]  = i_a[31:24];
-  assign \i_a[4]  = i_a[39:32];
-  assign \i_a[5]  = i_a[47:40];
-  assign \i_a[6]  = i_a[55:48];
-  assign \i_a[7]  = i_a[63:56];
-  assign \i_w[0]  = i_w[7:0];
-  assign \i_w[1]  = i_w[15:8];
-  assign \i_w[2]  = i_w[23:16];
-  assign \i_w[3]  = i_w[31:24];
-  assign \i_w[4]  = i_w[39:32];
-  assign \i_w[5]  = i_w[47:40];
-  assign \i_w[6]  = i_w[55:48];
-  assign \i_w[7]  = i_w[63:56];
-  assign \o_data[0]  = o_data[25:0];
-  assign \o_data[1]  = o_data[51:26];
-  assign \o_data[2]  = o_data[77:52];
-  assign \o_data[3]  = o_data[103:78];
-  assign \o_data[4]  = o_data[129:104];
-  assign \o_data[5]  = o_data[155:130];
-  assign \o_data[6]  = o_data[181:156];
-  assign \o_data[7]  = o_data[207:182];
-  assign o_data[207:182] = drain_7;
-  assign o_data[181:156] = drain_6;
-  assign o_data[155:130] = drain_5;
-  assign o_data[129:104] = drain_4;
-  assign o_data[103:78] = drain_3;
-  assign o_data[77:52] = drain_2;
-  assign o_data[51:26] = drain_1;
-  assign o_data[25:0] = drain_0;
-  assign _1784_ = _0290_;
-  assign _1783_ = _0212_;
-  assign _1782_ = _0135_;
-  assign _1781_ = _0057_;
-  assign _1780_ = _1888_;
-  assign _1779_ = _1811_;
-  assign _1778_ = _1733_;
-  assign _1776_ = _1655_;
-  assign _1763_ = w_6_7;
-  assign _1753_ = w_6_6;
-  assign _1743_ = w_6_5;
-  assign _1734_ = w_6_4;
-  assign _1724_ = w_6_3;
-  assign _1714_ = w_6_2;
-  assign _1704_ = w_6_1;
-  assign _1694_ = w_6_0;
-  assign _1683_ = w_5_7;
-  assign _1673_ = w_5_6;
-  assign _1663_ = w_5_5;
-  assign _1653_ = w_5_4;
-  assign _1643_ = w_5_3;
-  assign _1634_ = w_5_2;
-  assign _1624_ = w_5_1;
-  assign _1614_ = w_5_0;
-  assign _1604_ = w_4_7;
-  assign _1594_ = w_4_6;
-  assign _1584_ = w_4_5;
-  assign _1573_ = w_4_4;
-  assign _1563_ = w_4_3;
-  assign _1553_ = w_4_2;
-  assign _1543_ = w_4_1;
-  assign _1534_ = w_4_0;
-  assign _1524_ = w_3_7;
-  assign _1514_ = w_3_6;
-  assign _1504_ = w_3_5;
-  assign _1494_ = w_3_4;
-  assign _1484_ = w_3_3;
-  assign _1474_ = w_3_2;
-  assign _1463_ = w_3_1;
-  assign _1453_ = w_3_0;
-  assign _1443_ = w_2_7;
-  assign _1434_ = w_2_6;
-  assign _1424_ = w_2_5;
-  assign _1414_ = w_2_4;
-  assign _1404_ = w_2_3;
-  assign _1394_ = w_2_2;
-  assign _1384_ = w_2_1;
-  assign _1374_ = w_2_0;
-  assign _1364_ = w_1_7;
-  assign _1353_ = w_1_6;
-  assign _1343_ = w_1_5;
-  assign _1334_ = w_1_4;
-  assign _1324_ = w_1_3;
-  assign _1314_ = w_1_2;
-  assign _1304_ = w_1_1;
-  assign _1294_ = w_1_0;
-  assign _1284_ = w_0_7;
-  assign _1274_ = w_0_6;
-  assign _1264_ = w_0_5;
-  assign _1254_ = w_0_4;
-  assign _1243_ = w_0_3;
-  assign _1234_ = w_0_2;
-  assign _1224_ = w_0_1;
-  assign _1214_ = w_0_0;
-  assign _1204_ = skew_w7_d6;
-  assign _1194_ = skew_w6_d5;
-  assign _1184_ = skew_w5_d4;
-  assign _1174_ = skew_w4_d3;
-  assign _1164_ = skew_w3_d2;
-  assign _1154_ = skew_w2_d1;
-  assign _1144_ = skew_w1_d0;
-  assign _1135_ = w_in0;
-  assign _1130_ = skew_w7_d5;
-  assign _1129_ = skew_w7_d4;
-  assign _1128_ = skew_w7_d3;
-  assign _1127_ = skew_w7_d2;
-  assign _1126_ = skew_w7_d1;
-  assign _1125_ = skew_w7_d0;
-  assign _1124_ = w_in7;
-  assign _1123_ = skew_w6_d4;
-  assign _1121_ = skew_w6_d3;
-  assign _1120_ = skew_w6_d2;
-  assign _1119_ = skew_w6_d1;
-  assign _1118_ = skew_w6_d0;
-  assign _1117_ = w_in6;
-  assign _1116_ = skew_w5_d3;
-  assign _1115_ = skew_w5_d2;
-  assign _1114_ = skew_w5_d1;
-  assign _1113_ = skew_w5_d0;
-  assign _1112_ = w_in5;
-  assign _1110_ = skew_w4_d2;
-  assign _1109_ = skew_w4_d1;
-  assign _1108_ = skew_w4_d0;
-  assign _1107_ = w_in4;
-  assign _1106_ = skew_w3_d1;
-  assign _1105_ = skew_w3_d0;
-  assign _1104_ = w_in3;
-  assign _1103_ = skew_w2_d0;
-  assign _1102_ = w_in2;
-  assign _1101_ = w_in1;
-  assign _1038_ = i_w[63:56];
-  assign _1037_ = i_w[55:48];
-  assign _1036_ = i_w[47:40];
-  assign _1035_ = i_w[39:32];
-  assign _1033_ = i_w[31:24];
-  assign _1032_ = i_w[23:16];
-  assign _1031_ = i_w[15:8];
-  assign _1030_ = i_w[7:0];
-  assign _1029_ = i_a[63:56];
-  assign _1028_ = i_a[55:48];
-  assign _1027_ = i_a[47:40];
-  assign _1026_ = i_a[39:32];
-  assign _1025_ = i_a[31:24];
-  assign _1024_ = i_a[23:16];
-  assign _1021_ = i_a[15:8];
-  assign _1020_ = i_a[7:0];
-  assign _2227_ = _1015_;
-  assign _2229_ = cap_7_7;
-  assign beat_next = _2228_;
-  assign _2231_ = _1012_;
-  assign _2233_ = cap_7_7;
-  assign count_next = _2232_;
-  assign _2235_ = rst;
-  assign _1775_ = _2234_;
-  assign _2237_ = rst;
-  assign _1774_ = _2236_;
-  assign _2239_ = rst;
-  assign _1773_ = _2238_;
-  assign _2241_ = rst;
-  assign _1772_ = _2240_;
-  assign _2243_ = _1533_;
-  assign _2245_ = cap_7_7;
-  assign _2247_ = rst;
-  assign _1771_ = _2246_;
-  assign _2249_ = cap_7_7;
-  assign _1770_ = _2248_;
-  assign _2251_ = rst;
-  assign _1769_ = _2250_;
-  assign _2253_ = rst;
-  assign _1768_ = _2252_;
-  assign _2255_ = rst;
-  assign _1767_ = _2254_;
-  assign _2257_ = rst;
-  assign _1765_ = _2256_;
-  assign _2259_ = rst;
-  assign _1764_ = _2258_;
-  assign _2261_ = rst;
-  assign _1762_ = _2260_;
-  assign _2263_ = rst;
-  assign _1761_ = _2262_;
-  assign _2265_ = cap_7_6;
-  assign _1760_ = _2264_;
-  assign _2267_ = rst;
-  assign _1759_ = _2266_;
-  assign _2269_ = rst;
-  assign _1758_ = _2268_;
-  assign _2271_ = rst;
-  assign _1757_ = _2270_;
-  assign _2273_ = rst;
-  assign _1756_ = _2272_;
-  assign _2275_ = rst;
-  assign _1754_ = _2274_;
-  assign _2277_ = rst;
-  assign _1752_ = _2276_;
-  assign _2279_ = rst;
-  assign _1751_ = _2278_;
-  assign _2281_ = cap_7_5;
-  assign _1750_ = _2280_;
-  assign _2283_ = rst;
-  assign _1749_ = _2282_;
-  assign _2285_ = rst;
-  assign _1748_ = _2284_;
-  assign _2287_ = rst;
-  assign _1747_ = _2286_;
-  assign _2289_ = rst;
-  assign _1746_ = _2288_;
-  assign _2291_ = rst;
-  assign _1745_ = _2290_;
-  assign _2293_ = rst;
-  assign _1742_ = _2292_;
-  assign _2295_ = rst;
-  assign _1741_ = _2294_;
-  assign _2297_ = cap_7_4;
-  assign _1740_ = _2296_;
-  assign _2299_ = rst;
-  assign _1739_ = _2298_;
-  assign _2301_ = rst;
-  assign _1738_ = _2300_;
-  assign _2303_ = rst;
-  assign _1737_ = _2302_;
-  assign _2305_ = rst;
-  assign _1736_ = _2304_;
-  assign _2307_ = rst;
-  assign _1735_ = _2306_;
-  assign _2309_ = rst;
-  assign _1732_ = _2308_;
-  assign _2311_ = rst;
-  assign _1731_ = _2310_;
-  assign _2313_ = cap_7_3;
-  assign _1730_ = _2312_;
-  assign _2315_ = rst;
-  assign _1729_ = _2314_;
-  assign _2317_ = rst;
-  assign _1728_ = _2316_;
-  assign _2319_ = rst;
-  assign _1727_ = _2318_;
-  assign _2321_ = rst;
-  assign _1726_ = _2320_;
-  assign _2323_ = rst;
-  assign _1725_ = _2322_;
-  assign _2325_ = rst;
-  assign _1723_ = _2324_;
-  assign _2327_ = rst;
-  assign _1721_ = _2326_;
-  assign _2329_ = cap_7_2;
-  assign _1720_ = _2328_;
-  assign _2331_ = rst;
-  assign _1719_ = _2330_;
-  assign _2333_ = rst;
-  assign _1718_ = _2332_;
-  assign _2335_ = rst;
-  assign _1717_ = _2334_;
-  assign _2337_ = rst;
-  assign _1716_ = _2336_;
-  assign _2339_ = rst;
-  assign _1715_ = _2338_;
-  assign _2341_ = rst;
-  assign _1713_ = _2340_;
-  assign _2343_ = rst;
-  assign _1712_ = _2342_;
-  assign _2345_ = cap_7_1;
-  assign _1710_ = _2344_;
-  assign _2347_ = rst;
-  assign _1709_ = _2346_;
-  assign _2349_ = rst;
-  assign _1708_ = _2348_;
-  assign _2351_ = rst;
-  assign _1707_ = _2350_;
-  assign _2353_ = rst;
-  assign _1706_ = _2352_;
-  assign _2355_ = rst;
-  assign _1705_ = _2354_;
-  assign _2357_ = rst;
-  assign _1703_ = _2356_;
-  assign _2359_ = rst;
-  assign _1702_ = _2358_;
-  assign _2361_ = cap_7_0;
-  assign _1701_ = _2360_;
-  assign _2363_ = rst;
-  assign _1699_ = _2362_;
-  assign _2365_ = rst;
-  assign _1698_ = _2364_;
-  assign _2367_ = rst;
-  assign _1697_ = _2366_;
-  assign _2369_ = rst;
-  assign _1696_ = _2368_;
-  assign _2371_ = rst;
-  assign _1695_ = _2370_;
-  assign _2373_ = rst;
-  assign _1693_ = _2372_;
-  assign _2375_ = rst;
-  assign _1692_ = _2374_;
-  assign _2377_ = cap_6_7;
-  assign _1691_ = _2376_;
-  assign _2379_ = rst;
-  assign _1690_ = _2378_;
-  assign _2381_ = rst;
-  assign _1687_ = _2380_;
-  assign _2383_ = rst;
-  assign _1686_ = _2382_;
-  assign _2385_ = rst;
-  assign _1685_ = _2384_;
-  assign _2387_ = rst;
-  assign _1684_ = _2386_;
-  assign _2389_ = rst;
-  assign _1682_ = _2388_;
-  assign _2391_ = rst;
-  assign _1681_ = _2390_;
-  assign _2393_ = cap_6_6;
-  assign _1680_ = _2392_;
-  assign _2395_ = rst;
-  assign _1679_ = _2394_;
-  assign _2397_ = rst;
-  assign _1678_ = _2396_;
-  assign _2399_ = rst;
-  assign _1676_ = _2398_;
-  assign _2401_ = rst;
-  assign _1675_ = _2400_;
-  assign _2403_ = rst;
-  assign _1674_ = _2402_;
-  assign _2405_ = rst;
-  assign _1672_ = _2404_;
-  assign _2407_ = rst;
-  assign _1671_ = _2406_;
-  assign _2409_ = cap_6_5;
-  assign _1670_ = _2408_;
-  assign _2411_ = rst;
-  assign _1669_ = _2410_;
-  assign _2413_ = rst;
-  assign _1668_ = _2412_;
-  assign _2415_ = rst;
-  assign _1667_ = _2414_;
-  assign _2417_ = rst;
-  assign _1665_ = _2416_;
-  assign _2419_ = rst;
-  assign _1664_ = _2418_;
-  assign _2421_ = rst;
-  assign _1662_ = _2420_;
-  assign _2423_ = rst;
-  assign _1661_ = _2422_;
-  assign _2425_ = cap_6_4;
-  assign _1660_ = _2424_;
-  assign _2427_ = rst;
-  assign _1659_ = _2426_;
-  assign _2429_ = rst;
-  assign _1658_ = _2428_;
-  assign _2431_ = rst;
-  assign _1657_ = _2430_;
-  assign _2433_ = rst;
-  assign _1656_ = _2432_;
-  assign _2435_ = rst;
-  assign _1654_ = _2434_;
-  assign _2437_ = rst;
-  assign _1652_ = _2436_;
-  assign _2439_ = rst;
-  assign _1651_ = _2438_;
-  assign _2441_ = cap_6_3;
-  assign _1650_ = _2440_;
-  assign _2443_ = rst;
-  assign _1649_ = _2442_;
-  assign _2445_ = rst;
-  assign _1648_ = _2444_;
-  assign _2447_ = rst;
-  assign _1647_ = _2446_;
-  assign _2449_ = rst;
-  assign _1646_ = _2448_;
-  assign _2451_ = rst;
-  assign _1645_ = _2450_;
-  assign _2453_ = rst;
-  assign _1642_ = _2452_;
-  assign _2455_ = rst;
-  assign _1641_ = _2454_;
-  assign _2457_ = cap_6_2;
-  assign _1640_ = _2456_;
-  assign _2459_ = rst;
-  assign _1639_ = _2458_;
-  assign _2461_ = rst;
-  assign _1638_ = _2460_;
-  assign _2463_ = rst;
-  assign _1637_ = _2462_;
-  assign _2465_ = rst;
-  assign _1636_ = _2464_;
-  assign _2467_ = rst;
-  assign _1635_ = _2466_;
-  assign _2469_ = rst;
-  assign _1632_ = _2468_;
-  assign _2471_ = rst;
-  assign _1631_ = _2470_;
-  assign _2473_ = cap_6_1;
-  assign _1630_ = _2472_;
-  assign _2475_ = rst;
-  assign _1629_ = _2474_;
-  assign _2477_ = rst;
-  assign _1628_ = _2476_;
-  assign _2479_ = rst;
-  assign _1627_ = _2478_;
-  assign _2481_ = rst;
-  assign _1626_ = _2480_;
-  assign _2483_ = rst;
-  assign _1625_ = _2482_;
-  assign _2485_ = rst;
-  assign _1623_ = _2484_;
-  assign _2487_ = rst;
-  assign _1621_ = _2486_;
-  assign _2489_ = cap_6_0;
-  assign _1620_ = _2488_;
-  assign _2491_ = rst;
-  assign _1619_ = _2490_;
-  assign _2493_ = rst;
-  assign _1618_ = _2492_;
-  assign _2495_ = rst;
-  assign _1617_ = _2494_;
-  assign _2497_ = rst;
-  assign _1616_ = _2496_;
-  assign _2499_ = rst;
-  assign _1615_ = _2498_;
-  assign _2501_ = rst;
-  assign _1613_ = _2500_;
-  assign _2503_ = rst;
-  assign _1612_ = _2502_;
-  assign _2505_ = cap_5_7;
-  assign _1610_ = _2504_;
-  assign _2507_ = rst;
-  assign _1609_ = _2506_;
-  assign _2509_ = rst;
-  assign _1608_ = _2508_;
-  assign _2511_ = rst;
-  assign _1607_ = _2510_;
-  assign _2513_ = rst;
-  assign _1606_ = _2512_;
-  assign _2515_ = rst;
-  assign _1605_ = _2514_;
-  assign _2517_ = rst;
-  assign _1603_ = _2516_;
-  assign _2519_ = rst;
-  assign _1602_ = _2518_;
-  assign _2521_ = cap_5_6;
-  assign _1601_ = _2520_;
-  assign _2523_ = rst;
-  assign _1599_ = _2522_;
-  assign _2525_ = rst;
-  assign _1598_ = _2524_;
-  assign _2527_ = rst;
-  assign _1597_ = _2526_;
-  assign _2529_ = rst;
-  assign _1596_ = _2528_;
-  assign _2531_ = rst;
-  assign _1595_ = _2530_;
-  assign _2533_ = rst;
-  assign _1593_ = _2532_;
-  assign _2535_ = rst;
-  assign _1592_ = _2534_;
-  assign _2537_ = cap_5_5;
-  assign _1591_ = _2536_;
-  assign _2539_ = rst;
-  assign _1590_ = _2538_;
-  assign _2541_ = rst;
-  assign _1588_ = _2540_;
-  assign _2543_ = rst;
-  assign _1587_ = _2542_;
-  assign _2545_ = rst;
-  assign _1586_ = _2544_;
-  assign _2547_ = rst;
-  assign _1585_ = _2546_;
-  assign _2549_ = rst;
-  assign _1583_ = _2548_;
-  assign _2551_ = rst;
-  assign _1582_ = _2550_;
-  assign _2553_ = cap_5_4;
-  assign _1581_ = _2552_;
-  assign _2555_ = rst;
-  assign _1580_ = _2554_;
-  assign _2557_ = rst;
-  assign _1579_ = _2556_;
-  assign _2559_ = rst;
-  assign _1576_ = _2558_;
-  assign _2561_ = rst;
-  assign _1575_ = _2560_;
-  assign _2563_ = rst;
-  assign _1574_ = _2562_;
-  assign _2565_ = rst;
-  assign _1572_ = _2564_;
-  assign _2567_ = rst;
-  assign _1571_ = _2566_;
-  assign _2569_ = cap_5_3;
-  assign _1570_ = _2568_;
-  assign _2571_ = rst;
-  assign _1569_ = _2570_;
-  assign _2573_ = rst;
-  assign _1568_ = _2572_;
-  assign _2575_ = rst;
-  assign _1567_ = _2574_;
-  assign _2577_ = rst;
-  assign _1565_ = _2576_;
-  assign _2579_ = rst;
-  assign _1564_ = _2578_;
-  assign _2581_ = rst;
-  assign _1562_ = _2580_;
-  assign _2583_ = rst;
-  assign _1561_ = _2582_;
-  assign _2585_ = cap_5_2;
-  assign _1560_ = _2584_;
-  assign _2587_ = rst;
-  assign _1559_ = _2586_;
-  assign _2589_ = rst;
-  assign _1558_ = _2588_;
-  assign _2591_ = rst;
-  assign _1557_ = _2590_;
-  assign _2593_ = rst;
-  assign _1556_ = _2592_;
-  assign _2595_ = rst;
-  assign _1554_ = _2594_;
-  assign _2597_ = rst;
-  assign _1552_ = _2596_;
-  assign _2599_ = rst;
-  assign _1551_ = _2598_;
-  assign _2601_ = cap_5_1;
-  assign _1550_ = _2600_;
-  assign _2603_ = rst;
-  assign _1549_ = _2602_;
-  assign _2605_ = rst;
-  assign _1548_ = _2604_;
-  assign _2607_ = rst;
-  assign _1547_ = _2606_;
-  assign _2609_ = rst;
-  assign _1546_ = _2608_;
-  assign _2611_ = rst;
-  assign _1545_ = _2610_;
-  assign _2613_ = rst;
-  assign _1542_ = _2612_;
-  assign _2615_ = rst;
-  assign _1541_ = _2614_;
-  assign _2617_ = cap_5_0;
-  assign _1540_ = _2616_;
-  assign _2619_ = rst;
-  assign _1539_ = _2618_;
-  assign _2621_ = rst;
-  assign _1538_ = _2620_;
-  assign _2623_ = rst;
-  assign _1537_ = _2622_;
-  assign _2625_ = rst;
-  assign _1536_ = _2624_;
-  assign _2627_ = rst;
-  assign _1535_ = _2626_;
-  assign _2629_ = rst;
-  assign _1532_ = _2628_;
-  assign _2631_ = rst;
-  assign _1531_ = _2630_;
-  assign _2633_ = cap_4_7;
-  assign _1530_ = _2632_;
-  assign _2635_ = rst;
-  assign _1529_ = _2634_;
-  assign _2637_ = rst;
-  assign _1528_ = _2636_;
-  assign _2639_ = rst;
-  assign _1527_ = _2638_;
-  assign _2641_ = rst;
-  assign _1526_ = _2640_;
-  assign _2643_ = rst;
-  assign _1525_ = _2642_;
-  assign _2645_ = rst;
-  assign _1523_ = _2644_;
-  assign _2647_ = rst;
-  assign _1521_ = _2646_;
-  assign _2649_ = cap_4_6;
-  assign _1520_ = _2648_;
-  assign _2651_ = rst;
-  assign _1519_ = _2650_;
-  assign _2653_ = rst;
-  assign _1518_ = _2652_;
-  assign _2655_ = rst;
-  assign _1517_ = _2654_;
-  assign _2657_ = rst;
-  assign _1516_ = _2656_;
-  assign _2659_ = rst;
-  assign _1515_ = _2658_;
-  assign _2661_ = rst;
-  assign _1513_ = _2660_;
-  assign _2663_ = rst;
-  assign _1512_ = _2662_;
-  assign _2665_ = cap_4_5;
-  assign _1510_ = _2664_;
-  assign _2667_ = rst;
-  assign _1509_ = _2666_;
-  assign _2669_ = rst;
-  assign _1508_ = _2668_;
-  assign _2671_ = rst;
-  assign _1507_ = _2670_;
-  assign _2673_ = rst;
-  assign _1506_ = _2672_;
-  assign _2675_ = rst;
-  assign _1505_ = _2674_;
-  assign _2677_ = rst;
-  assign _1503_ = _2676_;
-  assign _2679_ = rst;
-  assign _1502_ = _2678_;
-  assign _2681_ = cap_4_4;
-  assign _1501_ = _2680_;
-  assign _2683_ = rst;
-  assign _1499_ = _2682_;
-  assign _2685_ = rst;
-  assign _1498_ = _2684_;
-  assign _2687_ = rst;
-  assign _1497_ = _2686_;
-  assign _2689_ = rst;
-  assign _1496_ = _2688_;
-  assign _2691_ = rst;
-  assign _1495_ = _2690_;
-  assign _2693_ = rst;
-  assign _1493_ = _2692_;
-  assign _2695_ = rst;
-  assign _1492_ = _2694_;
-  assign _2697_ = cap_4_3;
-  assign _1491_ = _2696_;
-  assign _2699_ = rst;
-  assign _1490_ = _2698_;
-  assign _2701_ = rst;
-  assign _1488_ = _2700_;
-  assign _2703_ = rst;
-  assign _1487_ = _2702_;
-  assign _2705_ = rst;
-  assign _1486_ = _2704_;
-  assign _2707_ = rst;
-  assign _1485_ = _2706_;
-  assign _2709_ = rst;
-  assign _1483_ = _2708_;
-  assign _2711_ = rst;
-  assign _1482_ = _2710_;
-  assign _2713_ = cap_4_2;
-  assign _1481_ = _2712_;
-  assign _2715_ = rst;
-  assign _1480_ = _2714_;
-  assign _2717_ = rst;
-  assign _1479_ = _2716_;
-  assign _2719_ = rst;
-  assign _1477_ = _2718_;
-  assign _2721_ = rst;
-  assign _1476_ = _2720_;
-  assign _2723_ = rst;
-  assign _1475_ = _2722_;
-  assign _2725_ = rst;
-  assign _1473_ = _2724_;
-  assign _2727_ = rst;
-  assign _1472_ = _2726_;
-  assign _2729_ = cap_4_1;
-  assign _1471_ = _2728_;
-  assign _2731_ = rst;
-  assign _1470_ = _2730_;
-  assign _2733_ = rst;
-  assign _1469_ = _2732_;
-  assign _2735_ = rst;
-  assign _1468_ = _2734_;
-  assign _2737_ = rst;
-  assign _1465_ = _2736_;
-  assign _2739_ = rst;
-  assign _1464_ = _2738_;
-  assign _2741_ = rst;
-  assign _1462_ = _2740_;
-  assign _2743_ = rst;
-  assign _1461_ = _2742_;
-  assign _2745_ = cap_4_0;
-  assign _1460_ = _2744_;
-  assign _2747_ = rst;
-  assign _1459_ = _2746_;
-  assign _2749_ = rst;
-  assign _1458_ = _2748_;
-  assign _2751_ = rst;
-  assign _1457_ = _2750_;
-  assign _2753_ = rst;
-  assign _1456_ = _2752_;
-  assign _2755_ = rst;
-  assign _1454_ = _2754_;
-  assign _2757_ = rst;
-  assign _1452_ = _2756_;
-  assign _2759_ = rst;
-  assign _1451_ = _2758_;
-  assign _2761_ = cap_3_7;
-  assign _1450_ = _2760_;
-  assign _2763_ = rst;
-  assign _1449_ = _2762_;
-  assign _2765_ = rst;
-  assign _1448_ = _2764_;
-  assign _2767_ = rst;
-  assign _1447_ = _2766_;
-  assign _2769_ = rst;
-  assign _1446_ = _2768_;
-  assign _2771_ = rst;
-  assign _1445_ = _2770_;
-  assign _2773_ = rst;
-  assign _1442_ = _2772_;
-  assign _2775_ = rst;
-  assign _1441_ = _2774_;
-  assign _2777_ = cap_3_6;
-  assign _1440_ = _2776_;
-  assign _2779_ = rst;
-  assign _1439_ = _2778_;
-  assign _2781_ = rst;
-  assign _1438_ = _2780_;
-  assign _2783_ = rst;
-  assign _1437_ = _2782_;
-  assign _2785_ = rst;
-  assign _1436_ = _2784_;
-  assign _2787_ = rst;
-  assign _1435_ = _2786_;
-  assign _2789_ = rst;
-  assign _1432_ = _2788_;
-  assign _2791_ = rst;
-  assign _1431_ = _2790_;
-  assign _2793_ = cap_3_5;
-  assign _1430_ = _2792_;
-  assign _2795_ = rst;
-  assign _1429_ = _2794_;
-  assign _2797_ = rst;
-  assign _1428_ = _2796_;
-  assign _2799_ = rst;
-  assign _1427_ = _2798_;
-  assign _2801_ = rst;
-  assign _1426_ = _2800_;
-  assign _2803_ = rst;
-  assign _1425_ = _2802_;
-  assign _2805_ = rst;
-  assign _1423_ = _2804_;
-  assign _2807_ = rst;
-  assign _1421_ = _2806_;
-  assign _2809_ = cap_3_4;
-  assign _1420_ = _2808_;
-  assign _2811_ = rst;
-  assign _1419_ = _2810_;
-  assign _2813_ = rst;
-  assign _1418_ = _2812_;
-  assign _2815_ = rst;
-  assign _1417_ = _2814_;
-  assign _2817_ = rst;
-  assign _1416_ = _2816_;
-  assign _2819_ = rst;
-  assign _1415_ = _2818_;
-  assign _2821_ = rst;
-  assign _1413_ = _2820_;
-  assign _2823_ = rst;
-  assign _1412_ = _2822_;
-  assign _2825_ = cap_3_3;
-  assign _1410_ = _2824_;
-  assign _2827_ = rst;
-  assign _1409_ = _2826_;
-  assign _2829_ = rst;
-  assign _1408_ = _2828_;
-  assign _2831_ = rst;
-  assign _1407_ = _2830_;
-  assign _2833_ = rst;
-  assign _1406_ = _2832_;
-  assign _2835_ = rst;
-  assign _1405_ = _2834_;
-  assign _2837_ = rst;
-  assign _1403_ = _2836_;
-  assign _2839_ = rst;
-  assign _1402_ = _2838_;
-  assign _2841_ = cap_3_2;
-  assign _1401_ = _2840_;
-  assign _2843_ = rst;
-  assign _1399_ = _2842_;
-  assign _2845_ = rst;
-  assign _1398_ = _2844_;
-  assign _2847_ = rst;
-  assign _1397_ = _2846_;
-  assign _2849_ = rst;
-  assign _1396_ = _2848_;
-  assign _2851_ = rst;
-  assign _1395_ = _2850_;
-  assign _2853_ = rst;
-  assign _1393_ = _2852_;
-  assign _2855_ = rst;
-  assign _1392_ = _2854_;
-  assign _2857_ = cap_3_1;
-  assign _1391_ = _2856_;
-  assign _2859_ = rst;
-  assign _1390_ = _2858_;
-  assign _2861_ = rst;
-  assign _1388_ = _2860_;
-  assign _2863_ = rst;
-  assign _1387_ = _2862_;
-  assign _2865_ = rst;
-  assign _1386_ = _2864_;
-  assign _2867_ = rst;
-  assign _1385_ = _2866_;
-  assign _2869_ = rst;
-  assign _1383_ = _2868_;
-  assign _2871_ = rst;
-  assign _1382_ = _2870_;
-  assign _2873_ = cap_3_0;
-  assign _1381_ = _2872_;
-  assign _2875_ = rst;
-  assign _1380_ = _2874_;
-  assign _2877_ = rst;
-  assign _1379_ = _2876_;
-  assign _2879_ = rst;
-  assign _1377_ = _2878_;
-  assign _2881_ = rst;
-  assign _1376_ = _2880_;
-  assign _2883_ = rst;
-  assign _1375_ = _2882_;
-  assign _2885_ = rst;
-  assign _1373_ = _2884_;
-  assign _2887_ = rst;
-  assign _1372_ = _2886_;
-  assign _2889_ = cap_2_7;
-  assign _1371_ = _2888_;
-  assign _2891_ = rst;
-  assign _1370_ = _2890_;
-  assign _2893_ = rst;
-  assign _1369_ = _2892_;
-  assign _2895_ = rst;
-  assign _1368_ = _2894_;
-  assign _2897_ = rst;
-  assign _1366_ = _2896_;
-  assign _2899_ = rst;
-  assign _1365_ = _2898_;
-  assign _2901_ = rst;
-  assign _1363_ = _2900_;
-  assign _2903_ = rst;
-  assign _1362_ = _2902_;
-  assign _2905_ = cap_2_6;
-  assign _1361_ = _2904_;
-  assign _2907_ = rst;
-  assign _1360_ = _2906_;
-  assign _2909_ = rst;
-  assign _1359_ = _2908_;
-  assign _2911_ = rst;
-  assign _1358_ = _2910_;
-  assign _2913_ = rst;
-  assign _1357_ = _2912_;
-  assign _2915_ = rst;
-  assign _1354_ = _2914_;
-  assign _2917_ = rst;
-  assign _1352_ = _2916_;
-  assign _2919_ = rst;
-  assign _1351_ = _2918_;
-  assign _2921_ = cap_2_5;
-  assign _1350_ = _2920_;
-  assign _2923_ = rst;
-  assign _1349_ = _2922_;
-  assign _2925_ = rst;
-  assign _1348_ = _2924_;
-  assign _2927_ = rst;
-  assign _1347_ = _2926_;
-  assign _2929_ = rst;
-  assign _1346_ = _2928_;
-  assign _2931_ = rst;
-  assign _1345_ = _2930_;
-  assign _2933_ = rst;
-  assign _1342_ = _2932_;
-  assign _2935_ = rst;
-  assign _1341_ = _2934_;
-  assign _2937_ = cap_2_4;
-  assign _1340_ = _2936_;
-  assign _2939_ = rst;
-  assign _1339_ = _2938_;
-  assign _2941_ = rst;
-  assign _1338_ = _2940_;
-  assign _2943_ = rst;
-  assign _1337_ = _2942_;
-  assign _2945_ = rst;
-  assign _1336_ = _2944_;
-  assign _2947_ = rst;
-  assign _1335_ = _2946_;
-  assign _2949_ = rst;
-  assign _1332_ = _2948_;
-  assign _2951_ = rst;
-  assign _1331_ = _2950_;
-  assign _2953_ = cap_2_3;
-  assign _1330_ = _2952_;
-  assign _2955_ = rst;
-  assign _1329_ = _2954_;
-  assign _2957_ = rst;
-  assign _1328_ = _2956_;
-  assign _2959_ = rst;
-  assign _1327_ = _2958_;
-  assign _2961_ = rst;
-  assign _1326_ = _2960_;
-  assign _2963_ = rst;
-  assign _1325_ = _2962_;
-  assign _2965_ = rst;
-  assign _1323_ = _2964_;
-  assign _2967_ = rst;
-  assign _1321_ = _2966_;
-  assign _2969_ = cap_2_2;
-  assign _1320_ = _2968_;
-  assign _2971_ = rst;
-  assign _1319_ = _2970_;
-  assign _2973_ = rst;
-  assign _1318_ = _2972_;
-  assign _2975_ = rst;
-  assign _1317_ = _2974_;
-  assign _2977_ = rst;
-  assign _1316_ = _2976_;
-  assign _2979_ = rst;
-  assign _1315_ = _2978_;
-  assign _2981_ = rst;
-  assign _1313_ = _2980_;
-  assign _2983_ = rst;
-  assign _1312_ = _2982_;
-  assign _2985_ = cap_2_1;
-  assign _1310_ = _2984_;
-  assign _2987_ = rst;
-  assign _1309_ = _2986_;
-  assign _2989_ = rst;
-  assign _1308_ = _2988_;
-  assign _2991_ = rst;
-  assign _1307_ = _2990_;
-  assign _2993_ = rst;
-  assign _1306_ = _2992_;
-  assign _2995_ = rst;
-  assign _1305_ = _2994_;
-  assign _2997_ = rst;
-  assign _1303_ = _2996_;
-  assign _2999_ = rst;
-  assign _1302_ = _2998_;
-  assign _3001_ = cap_2_0;
-  assign _1301_ = _3000_;
-  assign _3003_ = rst;
-  assign _1299_ = _3002_;
-  assign _3005_ = rst;
-  assign _1298_ = _3004_;
-  assign _3007_ = rst;
-  assign _1297_ = _3006_;
-  assign _3009_ = rst;
-  assign _1296_ = _3008_;
-  assign _3011_ = rst;
-  assign _1295_ = _3010_;
-  assign _3013_ = rst;
-  assign _1293_ = _3012_;
-  assign _3015_ = rst;
-  assign _1292_ = _3014_;
-  assign _3017_ = cap_1_7;
-  assign _1291_ = _3016_;
-  assign _3019_ = rst;
-  assign _1290_ = _3018_;
-  assign _3021_ = rst;
-  assign _1288_ = _3020_;
-  assign _3023_ = rst;
-  assign _1287_ = _3022_;
-  assign _3025_ = rst;
-  assign _1286_ = _3024_;
-  assign _3027_ = rst;
-  assign _1285_ = _3026_;
-  assign _3029_ = rst;
-  assign _1283_ = _3028_;
-  assign _3031_ = rst;
-  assign _1282_ = _3030_;
-  assign _3033_ = cap_1_6;
-  assign _1281_ = _3032_;
-  assign _3035_ = rst;
-  assign _1280_ = _3034_;
-  assign _3037_ = rst;
-  assign _1279_ = _3036_;
-  assign _3039_ = rst;
-  assign _1277_ = _3038_;
-  assign _3041_ = rst;
-  assign _1276_ = _3040_;
-  assign _3043_ = rst;
-  assign _1275_ = _3042_;
-  assign _3045_ = rst;
-  assign _1273_ = _3044_;
-  assign _3047_ = rst;
-  assign _1272_ = _3046_;
-  assign _3049_ = cap_1_5;
-  assign _1271_ = _3048_;
-  assign _3051_ = rst;
-  assign _1270_ = _3050_;
-  assign _3053_ = rst;
-  assign _1269_ = _3052_;
-  assign _3055_ = rst;
-  assign _1268_ = _3054_;
-  assign _3057_ = rst;
-  assign _1266_ = _3056_;
-  assign _3059_ = rst;
-  assign _1265_ = _3058_;
-  assign _3061_ = rst;
-  assign _1263_ = _3060_;
-  assign _3063_ = rst;
-  assign _1262_ = _3062_;
-  assign _3065_ = cap_1_4;
-  assign _1261_ = _3064_;
-  assign _3067_ = rst;
-  assign _1260_ = _3066_;
-  assign _3069_ = rst;
-  assign _1259_ = _3068_;
-  assign _3071_ = rst;
-  assign _1258_ = _3070_;
-  assign _1911_ = rst;
-  assign _1257_ = _1910_;
-  assign _1913_ = rst;
-  assign _1255_ = _1912_;
-  assign _1915_ = rst;
-  assign _1253_ = _1914_;
-  assign _1917_ = rst;
-  assign _1252_ = _1916_;
-  assign _1919_ = cap_1_3;
-  assign _1251_ = _1918_;
-  assign _1921_ = rst;
-  assign _1250_ = _1920_;
-  assign _1923_ = rst;
-  assign _1249_ = _1922_;
-  assign _1925_ = rst;
-  assign _1248_ = _1924_;
-  assign _1927_ = rst;
-  assign _1247_ = _1926_;
-  assign _1929_ = rst;
-  assign _1246_ = _1928_;
-  assign _1931_ = rst;
-  assign _1242_ = _1930_;
-  assign _1933_ = rst;
-  assign _1241_ = _1932_;
-  assign _1935_ = cap_1_2;
-  assign _1240_ = _1934_;
-  assign _1937_ = rst;
-  assign _1239_ = _1936_;
-  assign _1939_ = rst;
-  assign _1238_ = _1938_;
-  assign _1941_ = rst;
-  assign _1237_ = _1940_;
-  assign _1943_ = rst;
-  assign _1236_ = _1942_;
-  assign _1945_ = rst;
-  assign _1235_ = _1944_;
-  assign _1947_ = rst;
-  assign _1232_ = _1946_;
-  assign _1949_ = rst;
-  assign _1231_ = _1948_;
-  assign _1951_ = cap_1_1;
-  assign _1230_ = _1950_;
-  assign _1953_ = rst;
-  assign _1229_ = _1952_;
-  assign _1955_ = rst;
-  assign _1228_ = _1954_;
-  assign _1957_ = rst;
-  assign _1227_ = _1956_;
-  assign _1959_ = rst;
-  assign _1226_ = _1958_;
-  assign _1961_ = rst;
-  assign _1225_ = _1960_;
-  assign _1963_ = rst;
-  assign _1223_ = _1962_;
-  assign _1965_ = rst;
-  assign _1221_ = _1964_;
-  assign _1967_ = cap_1_0;
-  assign _1220_ = _1966_;
-  assign _1969_ = rst;
-  assign _1219_ = _1968_;
-  assign _1971_ = rst;
-  assign _1218_ = _1970_;
-  assign _1973_ = rst;
-  assign _1217_ = _1972_;
-  assign _1975_ = rst;
-  assign _1216_ = _1974_;
-  assign _1977_ = rst;
-  assign _1215_ = _1976_;
-  assign _1979_ = rst;
-  assign _1213_ = _1978_;
-  assign _1981_ = rst;
-  assign _1212_ = _1980_;
-  assign _1983_ = cap_0_7;
-  assign _1210_ = _1982_;
-  assign _1985_ = rst;
-  assign _1209_ = _1984_;
-  assign _1987_ = rst;
-  assign _1208_ = _1986_;
-  assign _1989_ = rst;
-  assign _1207_ = _1988_;
-  assign _1991_ = rst;
-  assign _1206_ = _1990_;
-  assign _1993_ = rst;
-  assign _1205_ = _1992_;
-  assign _1995_ = rst;
-  assign _1203_ = _1994_;
-  assign _1997_ = rst;
-  assign _1202_ = _1996_;
-  assign _1999_ = cap_0_6;
-  assign _1201_ = _1998_;
-  assign _2001_ = rst;
-  assign _1199_ = _2000_;
-  assign _2003_ = rst;
-  assign _1198_ = _2002_;
-  assign _2005_ = rst;
-  assign _1197_ = _2004_;
-  assign _2007_ = rst;
-  assign _1196_ = _2006_;
-  assign _2009_ = rst;
-  assign _1195_ = _2008_;
-  assign _2011_ = rst;
-  assign _1193_ = _2010_;
-  assign _2013_ = rst;
-  assign _1192_ = _2012_;
-  assign _2015_ = cap_0_5;
-  assign _1191_ = _2014_;
-  assign _2017_ = rst;
-  assign _1190_ = _2016_;
-  assign _2019_ = rst;
-  assign _1188_ = _2018_;
-  assign _2021_ = rst;
-  assign _1187_ = _2020_;
-  assign _2023_ = rst;
-  assign _1186_ = _2022_;
-  assign _2025_ = rst;
-  assign _1185_ = _2024_;
-  assign _2027_ = rst;
-  assign _1183_ = _2026_;
-  assign _2029_ = rst;
-  assign _1182_ = _2028_;
-  assign _2031_ = cap_0_4;
-  assign _1181_ = _2030_;
-  assign _2033_ = rst;
-  assign _1180_ = _2032_;
-  assign _2035_ = rst;
-  assign _1179_ = _2034_;
-  assign _2037_ = rst;
-  assign _1177_ = _2036_;
-  assign _2039_ = rst;
-  assign _1176_ = _2038_;
-  assign _2041_ = rst;
-  assign _1175_ = _2040_;
-  assign _2043_ = rst;
-  assign _1173_ = _2042_;
-  assign _2045_ = rst;
-  assign _1172_ = _2044_;
-  assign _2047_ = cap_0_3;
-  assign _1171_ = _2046_;
-  assign _2049_ = rst;
-  assign _1170_ = _2048_;
-  assign _2051_ = rst;
-  assign _1169_ = _2050_;
-  assign _2053_ = rst;
-  assign _1168_ = _2052_;
-  assign _2055_ = rst;
-  assign _1166_ = _2054_;
-  assign _2057_ = rst;
-  assign _1165_ = _2056_;
-  assign _2059_ = rst;
-  assign _1163_ = _2058_;
-  assign _2061_ = rst;
-  assign _1162_ = _2060_;
-  assign _2063_ = cap_0_2;
-  assign _1161_ = _2062_;
-  assign _2065_ = rst;
-  assign _1160_ = _2064_;
-  assign _2067_ = rst;
-  assign _1159_ = _2066_;
-  assign _2069_ = rst;
-  assign _1158_ = _2068_;
-  assign _2071_ = rst;
-  assign _1157_ = _2070_;
-  assign _2073_ = rst;
-  assign _1155_ = _2072_;
-  assign _2075_ = rst;
-  assign _1153_ = _2074_;
-  assign _2077_ = rst;
-  assign _1152_ = _2076_;
-  assign _2079_ = cap_0_1;
-  assign _1151_ = _2078_;
-  assign _2081_ = rst;
-  assign _1150_ = _2080_;
-  assign _2083_ = rst;
-  assign _1149_ = _2082_;
-  assign _2085_ = rst;
-  assign _1148_ = _2084_;
-  assign _2087_ = rst;
-  assign _1147_ = _2086_;
-  assign _2089_ = rst;
-  assign _1146_ = _2088_;
-  assign _2091_ = rst;
-  assign _1143_ = _2090_;
-  assign _2093_ = rst;
-  assign _1142_ = _2092_;
-  assign _2095_ = cap_0_0;
-  assign _1141_ = _2094_;
-  assign _2097_ = rst;
-  assign _1140_ = _2096_;
-  assign _2099_ = rst;
-  assign _1139_ = _2098_;
-  assign _2101_ = rst;
-  assign _1138_ = _2100_;
-  assign _2103_ = rst;
-  assign _1137_ = _2102_;
-  assign _2105_ = rst;
-  assign _1136_ = _2104_;
-  assign _2107_ = rst;
-  assign _1132_ = _2106_;
-  assign _2109_ = rst;
-  assign _1131_ = _2108_;
-  assign _2111_ = rst;
-  assign _1099_ = _2110_;
-  assign _2113_ = rst;
-  assign _1098_ = _2112_;
-  assign _2115_ = rst;
-  assign _1097_ = _2114_;
-  assign _2117_ = rst;
-  assign _1096_ = _2116_;
-  assign _2119_ = rst;
-  assign _1095_ = _2118_;
-  assign _2121_ = rst;
-  assign _1094_ = _2120_;
-  assign _2123_ = rst;
-  assign _1093_ = _2122_;
-  assign _2125_ = rst;
-  assign _1092_ = _2124_;
-  assign _2127_ = rst;
-  assign _1091_ = _2126_;
-  assign _2129_ = rst;
-  assign _1090_ = _2128_;
-  assign _2131_ = rst;
-  assign _1088_ = _2130_;
-  assign _2133_ = rst;
-  assign _1087_ = _2132_;
-  assign _2135_ = rst;
-  assign _1086_ = _2134_;
-  assign _2137_ = rst;
-  assign _1085_ = _2136_;
-  assign _2139_ = rst;
-  assign _1084_ = _2138_;
-  assign _2141_ = rst;
-  assign _1083_ = _2140_;
-  assign _2143_ = rst;
-  assign _1082_ = _2142_;
-  assign _2145_ = rst;
-  assign _1081_ = _2144_;
-  assign _2147_ = rst;
-  assign _1080_ = _2146_;
-  assign _2149_ = rst;
-  assign _1079_ = _2148_;
-  assign _2151_ = rst;
-  assign _1077_ = _2150_;
-  assign _2153_ = rst;
-  assign _1076_ = _2152_;
-  assign _2155_ = rst;
-  assign _1075_ = _2154_;
-  assign _2157_ = rst;
-  assign _1074_ = _2156_;
-  assign _2159_ = rst;
-  assign _1073_ = _2158_;
-  assign _2161_ = rst;
-  assign _1072_ = _2160_;
-  assign _2163_ = rst;
-  assign _1071_ = _2162_;
-  assign _2165_ = rst;
-  assign _1070_ = _2164_;
-  assign _2167_ = rst;
-  assign _1069_ = _2166_;
-  assign _2169_ = rst;
-  assign _1068_ = _2168_;
-  assign _2171_ = rst;
-  assign _1066_ = _2170_;
-  assign _2173_ = rst;
-  assign _1065_ = _2172_;
-  assign _2175_ = rst;
-  assign _1064_ = _2174_;
-  assign _2177_ = rst;
-  assign _1063_ = _2176_;
-  assign _2179_ = rst;
-  assign _1062_ = _2178_;
-  assign _2181_ = rst;
-  assign _1061_ = _2180_;
-  assign _2183_ = rst;
-  assign _1060_ = _2182_;
-  assign _2185_ = rst;
-  assign _1059_ = _2184_;
-  assign _2187_ = rst;
-  assign _1058_ = _2186_;
-  assign _2189_ = rst;
-  assign _1057_ = _2188_;
-  assign _2191_ = rst;
-  assign _1055_ = _2190_;
-  assign _2193_ = rst;
-  assign _1054_ = _2192_;
-  assign _2195_ = rst;
-  assign _1053_ = _2194_;
-  assign _2197_ = rst;
-  assign _1052_ = _2196_;
-  assign _2199_ = rst;
-  assign _1051_ = _2198_;
-  assign _2201_ = rst;
-  assign _1050_ = _2200_;
-  assign _2203_ = rst;
-  assign _1049_ = _2202_;
-  assign _2205_ = rst;
-  assign _1048_ = _2204_;
-  assign _2207_ = rst;
-  assign _1047_ = _2206_;
-  assign _2209_ = rst;
-  assign _1046_ = _2208_;
-  assign _2211_ = rst;
-  assign _1044_ = _2210_;
-  assign _2213_ = rst;
-  assign _1043_ = _2212_;
-  assign _2215_ = rst;
-  assign _1042_ = _2214_;
-  assign _2217_ = rst;
-  assign _1041_ = _2216_;
-  assign _2219_ = rst;
-  assign _1040_ = _2218_;
-  assign _2221_ = rst;
-  assign _1039_ = _2220_;
-  assign _2223_ = rst;
-  assign _1019_ = _2222_;
-  assign _2225_ = rst;
-  assign _1018_ = _2224_;
-  assign _1533_ = drain_advance;
-  assign cap_7_7 = lr_7_7_d2;
-  assign _1012_ = drain_advance;
-  assign _1015_ = draining;
-  assign cap_0_0 = lr_0_0_d2;
-  assign cap_0_1 = lr_0_1_d2;
-  assign cap_0_2 = lr_0_2_d2;
-  assign cap_0_3 = lr_0_3_d2;
-  assign cap_0_4 = lr_0_4_d2;
-  assign cap_0_5 = lr_0_5_d2;
-  assign cap_0_6 = lr_0_6_d2;
-  assign cap_0_7 = lr_0_7_d2;
-  assign cap_1_0 = lr_1_0_d2;
-  assign cap_1_1 = lr_1_1_d2;
-  assign cap_1_2 = lr_1_2_d2;
-  assign cap_1_3 = lr_1_3_d2;
-  assign cap_1_4 = lr_1_4_d2;
-  assign cap_1_5 = lr_1_5_d2;
-  assign cap_1_6 = lr_1_6_d2;
-  assign cap_1_7 = lr_1_7_d2;
-  assign cap_2_0 = lr_2_0_d2;
-  assign cap_2_1 = lr_2_1_d2;
-  assign cap_2_2 = lr_2_2_d2;
-  assign cap_2_3 = lr_2_3_d2;
-  assign cap_2_4 = lr_2_4_d2;
-  assign cap_2_5 = lr_2_5_d2;
-  assign cap_2_6 = lr_2_6_d2;
-  assign cap_2_7 = lr_2_7_d2;
-  assign cap_3_0 = lr_3_0_d2;
-  assign cap_3_1 = lr_3_1_d2;
-  assign cap_3_2 = lr_3_2_d2;
-  assign cap_3_3 = lr_3_3_d2;
-  assign cap_3_4 = lr_3_4_d2;
-  assign cap_3_5 = lr_3_5_d2;
-  assign cap_3_6 = lr_3_6_d2;
-  assign cap_3_7 = lr_3_7_d2;
-  assign cap_4_0 = lr_4_0_d2;
-  assign cap_4_1 = lr_4_1_d2;
-  assign cap_4_2 = lr_4_2_d2;
-  assign cap_4_3 = lr_4_3_d2;
-  assign cap_4_4 = lr_4_4_d2;
-  assign cap_4_5 = lr_4_5_d2;
-  assign cap_4_6 = lr_4_6_d2;
-  assign cap_4_7 = lr_4_7_d2;
-  assign cap_5_0 = lr_5_0_d2;
-  assign cap_5_1 = lr_5_1_d2;
-  assign cap_5_2 = lr_5_2_d2;
-  assign cap_5_3 = lr_5_3_d2;
-  assign cap_5_4 = lr_5_4_d2;
-  assign cap_5_5 = lr_5_5_d2;
-  assign cap_5_6 = lr_5_6_d2;
-  assign cap_5_7 = lr_5_7_d2;
-  assign cap_6_0 = lr_6_0_d2;
-  assign cap_6_1 = lr_6_1_d2;
-  assign cap_6_2 = lr_6_2_d2;
-  assign cap_6_3 = lr_6_3_d2;
-  assign cap_6_4 = lr_6_4_d2;
-  assign cap_6_5 = lr_6_5_d2;
-  assign cap_6_6 = lr_6_6_d2;
-  assign cap_6_7 = lr_6_7_d2;
-  assign cap_7_0 = lr_7_0_d2;
-  assign cap_7_1 = lr_7_1_d2;
-  assign cap_7_2 = lr_7_2_d2;
-  assign cap_7_3 = lr_7_3_d2;
-  assign cap_7_4 = lr_7_4_d2;
-  assign cap_7_5 = lr_7_5_d2;
-  assign cap_7_6 = lr_7_6_d2;
+  assign _0030_[3] = 1'hx;
+  assign o_data = { drain_7, drain_6, drain_5, drain_4, drain_3, drain_2, drain_1, drain_0 };
   always @(posedge clk) begin
-    in_valid <= _1018_;
-    in_last <= _1019_;
-    in_a0 <= _1020_;
-    in_a1 <= _1021_;
-    in_a2 <= _1024_;
-    in_a3 <= _1025_;
-    in_a4 <= _1026_;
-    in_a5 <= _1027_;
-    in_a6 <= _1028_;
-    in_a7 <= _1029_;
-    in_w0 <= _1030_;
-    in_w1 <= _1031_;
-    in_w2 <= _1032_;
-    in_w3 <= _1033_;
-    in_w4 <= _1035_;
-    in_w5 <= _1036_;
-    in_w6 <= _1037_;
-    in_w7 <= _1038_;
-    skew_a1_d0 <= _1039_;
-    skew_l1_d0 <= _1040_;
-    skew_a2_d0 <= _1041_;
-    skew_a2_d1 <= _1042_;
-    skew_l2_d0 <= _1043_;
-    skew_l2_d1 <= _1044_;
-    skew_a3_d0 <= _1046_;
-    skew_a3_d1 <= _1047_;
-    skew_a3_d2 <= _1048_;
-    skew_l3_d0 <= _1049_;
-    skew_l3_d1 <= _1050_;
-    skew_l3_d2 <= _1051_;
-    skew_a4_d0 <= _1052_;
-    skew_a4_d1 <= _1053_;
-    skew_a4_d2 <= _1054_;
-    skew_a4_d3 <= _1055_;
-    skew_l4_d0 <= _1057_;
-    skew_l4_d1 <= _1058_;
-    skew_l4_d2 <= _1059_;
-    skew_l4_d3 <= _1060_;
-    skew_a5_d0 <= _1061_;
-    skew_a5_d1 <= _1062_;
-    skew_a5_d2 <= _1063_;
-    skew_a5_d3 <= _1064_;
-    skew_a5_d4 <= _1065_;
-    skew_l5_d0 <= _1066_;
-    skew_l5_d1 <= _1068_;
-    skew_l5_d2 <= _1069_;
-    skew_l5_d3 <= _1070_;
-    skew_l5_d4 <= _1071_;
-    skew_a6_d0 <= _1072_;
-    skew_a6_d1 <= _1073_;
-    skew_a6_d2 <= _1074_;
-    skew_a6_d3 <= _1075_;
-    skew_a6_d4 <= _1076_;
-    skew_a6_d5 <= _1077_;
-    skew_l6_d0 <= _1079_;
-    skew_l6_d1 <= _1080_;
-    skew_l6_d2 <= _1081_;
-    skew_l6_d3 <= _1082_;
-    skew_l6_d4 <= _1083_;
-    skew_l6_d5 <= _1084_;
-    skew_a7_d0 <= _1085_;
-    skew_a7_d1 <= _1086_;
-    skew_a7_d2 <= _1087_;
-    skew_a7_d3 <= _1088_;
-    skew_a7_d4 <= _1090_;
-    skew_a7_d5 <= _1091_;
-    skew_a7_d6 <= _1092_;
-    skew_l7_d0 <= _1093_;
-    skew_l7_d1 <= _1094_;
-    skew_l7_d2 <= _1095_;
-    skew_l7_d3 <= _1096_;
-    skew_l7_d4 <= _1097_;
-    skew_l7_d5 <= _1098_;
-    skew_l7_d6 <= _1099_;
-    skew_w1_d0 <= _1101_;
-    skew_w2_d0 <= _1102_;
-    skew_w2_d1 <= _1103_;
-    skew_w3_d0 <= _1104_;
-    skew_w3_d1 <= _1105_;
-    skew_w3_d2 <= _1106_;
-    skew_w4_d0 <= _1107_;
-    skew_w4_d1 <= _1108_;
-    skew_w4_d2 <= _1109_;
-    skew_w4_d3 <= _1110_;
-    skew_w5_d0 <= _1112_;
-    skew_w5_d1 <= _1113_;
-    skew_w5_d2 <= _1114_;
-    skew_w5_d3 <= _1115_;
-    skew_w5_d4 <= _1116_;
-    skew_w6_d0 <= _1117_;
-    skew_w6_d1 <= _1118_;
-    skew_w6_d2 <= _1119_;
-    skew_w6_d3 <= _1120_;
-    skew_w6_d4 <= _1121_;
-    skew_w6_d5 <= _1123_;
-    skew_w7_d0 <= _1124_;
-    skew_w7_d1 <= _1125_;
-    skew_w7_d2 <= _1126_;
-    skew_w7_d3 <= _1127_;
-    skew_w7_d4 <= _1128_;
-    skew_w7_d5 <= _1129_;
-    skew_w7_d6 <= _1130_;
-    a_0_0 <= _1131_;
-    l_0_0 <= _1132_;
-    w_0_0 <= _1135_;
-    p_0_0 <= _1136_;
-    lr_0_0_d0 <= _1137_;
-    lr_0_0_d1 <= _1138_;
-    lr_0_0_d2 <= _1139_;
-    acc_0_0 <= _1140_;
-    out_0_0 <= _1141_;
-    a_0_1 <= _1142_;
-    l_0_1 <= _1143_;
-    w_0_1 <= _1144_;
-    p_0_1 <= _1146_;
-    lr_0_1_d0 <= _1147_;
-    lr_0_1_d1 <= _1148_;
-    lr_0_1_d2 <= _1149_;
-    acc_0_1 <= _1150_;
-    out_0_1 <= _1151_;
-    a_0_2 <= _1152_;
-    l_0_2 <= _1153_;
-    w_0_2 <= _1154_;
-    p_0_2 <= _1155_;
-    lr_0_2_d0 <= _1157_;
-    lr_0_2_d1 <= _1158_;
-    lr_0_2_d2 <= _1159_;
-    acc_0_2 <= _1160_;
-    out_0_2 <= _1161_;
-    a_0_3 <= _1162_;
-    l_0_3 <= _1163_;
-    w_0_3 <= _1164_;
-    p_0_3 <= _1165_;
-    lr_0_3_d0 <= _1166_;
-    lr_0_3_d1 <= _1168_;
-    lr_0_3_d2 <= _1169_;
-    acc_0_3 <= _1170_;
-    out_0_3 <= _1171_;
-    a_0_4 <= _1172_;
-    l_0_4 <= _1173_;
-    w_0_4 <= _1174_;
-    p_0_4 <= _1175_;
-    lr_0_4_d0 <= _1176_;
-    lr_0_4_d1 <= _1177_;
-    lr_0_4_d2 <= _1179_;
-    acc_0_4 <= _1180_;
-    out_0_4 <= _1181_;
-    a_0_5 <= _1182_;
-    l_0_5 <= _1183_;
-    w_0_5 <= _1184_;
-    p_0_5 <= _1185_;
-    lr_0_5_d0 <= _1186_;
-    lr_0_5_d1 <= _1187_;
-    lr_0_5_d2 <= _1188_;
-    acc_0_5 <= _1190_;
-    out_0_5 <= _1191_;
-    a_0_6 <= _1192_;
-    l_0_6 <= _1193_;
-    w_0_6 <= _1194_;
-    p_0_6 <= _1195_;
-    lr_0_6_d0 <= _1196_;
-    lr_0_6_d1 <= _1197_;
-    lr_0_6_d2 <= _1198_;
-    acc_0_6 <= _1199_;
-    out_0_6 <= _1201_;
-    a_0_7 <= _1202_;
-    l_0_7 <= _1203_;
-    w_0_7 <= _1204_;
-    p_0_7 <= _1205_;
-    lr_0_7_d0 <= _1206_;
-    lr_0_7_d1 <= _1207_;
-    lr_0_7_d2 <= _1208_;
-    acc_0_7 <= _1209_;
-    out_0_7 <= _1210_;
-    a_1_0 <= _1212_;
-    l_1_0 <= _1213_;
-    w_1_0 <= _1214_;
-    p_1_0 <= _1215_;
-    lr_1_0_d0 <= _1216_;
-    lr_1_0_d1 <= _1217_;
-    lr_1_0_d2 <= _1218_;
-    acc_1_0 <= _1219_;
-    out_1_0 <= _1220_;
-    a_1_1 <= _1221_;
-    l_1_1 <= _1223_;
-    w_1_1 <= _1224_;
-    p_1_1 <= _1225_;
-    lr_1_1_d0 <= _1226_;
-    lr_1_1_d1 <= _1227_;
-    lr_1_1_d2 <= _1228_;
-    acc_1_1 <= _1229_;
-    out_1_1 <= _1230_;
-    a_1_2 <= _1231_;
-    l_1_2 <= _1232_;
-    w_1_2 <= _1234_;
-    p_1_2 <= _1235_;
-    lr_1_2_d0 <= _1236_;
-    lr_1_2_d1 <= _1237_;
-    lr_1_2_d2 <= _1238_;
-    acc_1_2 <= _1239_;
-    out_1_2 <= _1240_;
-    a_1_3 <= _1241_;
-    l_1_3 <= _1242_;
-    w_1_3 <= _1243_;
-    p_1_3 <= _1246_;
-    lr_1_3_d0 <= _1247_;
-    lr_1_3_d1 <= _1248_;
-    lr_1_3_d2 <= _1249_;
-    acc_1_3 <= _1250_;
-    out_1_3 <= _1251_;
-    a_1_4 <= _1252_;
-    l_1_4 <= _1253_;
-    w_1_4 <= _1254_;
-    p_1_4 <= _1255_;
-    lr_1_4_d0 <= _1257_;
-    lr_1_4_d1 <= _1258_;
-    lr_1_4_d2 <= _1259_;
-    acc_1_4 <= _1260_;
-    out_1_4 <= _1261_;
-    a_1_5 <= _1262_;
-    l_1_5 <= _1263_;
-    w_1_5 <= _1264_;
-    p_1_5 <= _1265_;
-    lr_1_5_d0 <= _1266_;
-    lr_1_5_d1 <= _1268_;
-    lr_1_5_d2 <= _1269_;
-    acc_1_5 <= _1270_;
-    out_1_5 <= _1271_;
-    a_1_6 <= _1272_;
-    l_1_6 <= _1273_;
-    w_1_6 <= _1274_;
-    p_1_6 <= _1275_;
-    lr_1_6_d0 <= _1276_;
-    lr_1_6_d1 <= _1277_;
-    lr_1_6_d2 <= _1279_;
-    acc_1_6 <= _1280_;
-    out_1_6 <= _1281_;
-    a_1_7 <= _1282_;
-    l_1_7 <= _1283_;
-    w_1_7 <= _1284_;
-    p_1_7 <= _1285_;
-    lr_1_7_d0 <= _1286_;
-    lr_1_7_d1 <= _1287_;
-    lr_1_7_d2 <= _1288_;
-    acc_1_7 <= _1290_;
-    out_1_7 <= _1291_;
-    a_2_0 <= _1292_;
-    l_2_0 <= _1293_;
-    w_2_0 <= _1294_;
-    p_2_0 <= _1295_;
-    lr_2_0_d0 <= _1296_;
-    lr_2_0_d1 <= _1297_;
-    lr_2_0_d2 <= _1298_;
-    acc_2_0 <= _1299_;
-    out_2_0 <= _1301_;
-    a_2_1 <= _1302_;
-    l_2_1 <= _1303_;
-    w_2_1 <= _1304_;
-    p_2_1 <= _1305_;
-    lr_2_1_d0 <= _1306_;
-    lr_2_1_d1 <= _1307_;
-    lr_2_1_d2 <= _1308_;
-    acc_2_1 <= _1309_;
-    out_2_1 <= _1310_;
-    a_2_2 <= _1312_;
-    l_2_2 <= _1313_;
-    w_2_2 <= _1314_;
-    p_2_2 <= _1315_;
-    lr_2_2_d0 <= _1316_;
-    lr_2_2_d1 <= _1317_;
-    lr_2_2_d2 <= _1318_;
-    acc_2_2 <= _1319_;
-    out_2_2 <= _1320_;
-    a_2_3 <= _1321_;
-    l_2_3 <= _1323_;
-    w_2_3 <= _1324_;
-    p_2_3 <= _1325_;
-    lr_2_3_d0 <= _1326_;
-    lr_2_3_d1 <= _1327_;
-    lr_2_3_d2 <= _1328_;
-    acc_2_3 <= _1329_;
-    out_2_3 <= _1330_;
-    a_2_4 <= _1331_;
-    l_2_4 <= _1332_;
-    w_2_4 <= _1334_;
-    p_2_4 <= _1335_;
-    lr_2_4_d0 <= _1336_;
-    lr_2_4_d1 <= _1337_;
-    lr_2_4_d2 <= _1338_;
-    acc_2_4 <= _1339_;
-    out_2_4 <= _1340_;
-    a_2_5 <= _1341_;
-    l_2_5 <= _1342_;
-    w_2_5 <= _1343_;
-    p_2_5 <= _1345_;
-    lr_2_5_d0 <= _1346_;
-    lr_2_5_d1 <= _1347_;
-    lr_2_5_d2 <= _1348_;
-    acc_2_5 <= _1349_;
-    out_2_5 <= _1350_;
-    a_2_6 <= _1351_;
-    l_2_6 <= _1352_;
-    w_2_6 <= _1353_;
-    p_2_6 <= _1354_;
-    lr_2_6_d0 <= _1357_;
-    lr_2_6_d1 <= _1358_;
-    lr_2_6_d2 <= _1359_;
-    acc_2_6 <= _1360_;
-    out_2_6 <= _1361_;
-    a_2_7 <= _1362_;
-    l_2_7 <= _1363_;
-    w_2_7 <= _1364_;
-    p_2_7 <= _1365_;
-    lr_2_7_d0 <= _1366_;
-    lr_2_7_d1 <= _1368_;
-    lr_2_7_d2 <= _1369_;
-    acc_2_7 <= _1370_;
-    out_2_7 <= _1371_;
-    a_3_0 <= _1372_;
-    l_3_0 <= _1373_;
-    w_3_0 <= _1374_;
-    p_3_0 <= _1375_;
-    lr_3_0_d0 <= _1376_;
-    lr_3_0_d1 <= _1377_;
-    lr_3_0_d2 <= _1379_;
-    acc_3_0 <= _1380_;
-    out_3_0 <= _1381_;
-    a_3_1 <= _1382_;
-    l_3_1 <= _1383_;
-    w_3_1 <= _1384_;
-    p_3_1 <= _1385_;
-    lr_3_1_d0 <= _1386_;
-    lr_3_1_d1 <= _1387_;
-    lr_3_1_d2 <= _1388_;
-    acc_3_1 <= _1390_;
-    out_3_1 <= _1391_;
-    a_3_2 <= _1392_;
-    l_3_2 <= _1393_;
-    w_3_2 <= _1394_;
-    p_3_2 <= _1395_;
-    lr_3_2_d0 <= _1396_;
-    lr_3_2_d1 <= _1397_;
-    lr_3_2_d2 <= _1398_;
-    acc_3_2 <= _1399_;
-    out_3_2 <= _1401_;
-    a_3_3 <= _1402_;
-    l_3_3 <= _1403_;
-    w_3_3 <= _1404_;
-    p_3_3 <= _1405_;
-    lr_3_3_d0 <= _1406_;
-    lr_3_3_d1 <= _1407_;
-    lr_3_3_d2 <= _1408_;
-    acc_3_3 <= _1409_;
-    out_3_3 <= _1410_;
-    a_3_4 <= _1412_;
-    l_3_4 <= _1413_;
-    w_3_4 <= _1414_;
-    p_3_4 <= _1415_;
-    lr_3_4_d0 <= _1416_;
-    lr_3_4_d1 <= _1417_;
-    lr_3_4_d2 <= _1418_;
-    acc_3_4 <= _1419_;
-    out_3_4 <= _1420_;
-    a_3_5 <= _1421_;
-    l_3_5 <= _1423_;
-    w_3_5 <= _1424_;
-    p_3_5 <= _1425_;
-    lr_3_5_d0 <= _1426_;
-    lr_3_5_d1 <= _1427_;
-    lr_3_5_d2 <= _1428_;
-    acc_3_5 <= _1429_;
-    out_3_5 <= _1430_;
-    a_3_6 <= _1431_;
-    l_3_6 <= _1432_;
-    w_3_6 <= _1434_;
-    p_3_6 <= _1435_;
-    lr_3_6_d0 <= _1436_;
-    lr_3_6_d1 <= _1437_;
-    lr_3_6_d2 <= _1438_;
-    acc_3_6 <= _1439_;
-    out_3_6 <= _1440_;
-    a_3_7 <= _1441_;
-    l_3_7 <= _1442_;
-    w_3_7 <= _1443_;
-    p_3_7 <= _1445_;
-    lr_3_7_d0 <= _1446_;
-    lr_3_7_d1 <= _1447_;
-    lr_3_7_d2 <= _1448_;
-    acc_3_7 <= _1449_;
-    out_3_7 <= _1450_;
-    a_4_0 <= _1451_;
-    l_4_0 <= _1452_;
-    w_4_0 <= _1453_;
-    p_4_0 <= _1454_;
-    lr_4_0_d0 <= _1456_;
-    lr_4_0_d1 <= _1457_;
-    lr_4_0_d2 <= _1458_;
-    acc_4_0 <= _1459_;
-    out_4_0 <= _1460_;
-    a_4_1 <= _1461_;
-    l_4_1 <= _1462_;
-    w_4_1 <= _1463_;
-    p_4_1 <= _1464_;
-    lr_4_1_d0 <= _1465_;
-    lr_4_1_d1 <= _1468_;
-    lr_4_1_d2 <= _1469_;
-    acc_4_1 <= _1470_;
-    out_4_1 <= _1471_;
-    a_4_2 <= _1472_;
-    l_4_2 <= _1473_;
-    w_4_2 <= _1474_;
-    p_4_2 <= _1475_;
-    lr_4_2_d0 <= _1476_;
-    lr_4_2_d1 <= _1477_;
-    lr_4_2_d2 <= _1479_;
-    acc_4_2 <= _1480_;
-    out_4_2 <= _1481_;
-    a_4_3 <= _1482_;
-    l_4_3 <= _1483_;
-    w_4_3 <= _1484_;
-    p_4_3 <= _1485_;
-    lr_4_3_d0 <= _1486_;
-    lr_4_3_d1 <= _1487_;
-    lr_4_3_d2 <= _1488_;
-    acc_4_3 <= _1490_;
-    out_4_3 <= _1491_;
-    a_4_4 <= _1492_;
-    l_4_4 <= _1493_;
-    w_4_4 <= _1494_;
-    p_4_4 <= _1495_;
-    lr_4_4_d0 <= _1496_;
-    lr_4_4_d1 <= _1497_;
-    lr_4_4_d2 <= _1498_;
-    acc_4_4 <= _1499_;
-    out_4_4 <= _1501_;
-    a_4_5 <= _1502_;
-    l_4_5 <= _1503_;
-    w_4_5 <= _1504_;
-    p_4_5 <= _1505_;
-    lr_4_5_d0 <= _1506_;
-    lr_4_5_d1 <= _1507_;
-    lr_4_5_d2 <= _1508_;
-    acc_4_5 <= _1509_;
-    out_4_5 <= _1510_;
-    a_4_6 <= _1512_;
-    l_4_6 <= _1513_;
-    w_4_6 <= _1514_;
-    p_4_6 <= _1515_;
-    lr_4_6_d0 <= _1516_;
-    lr_4_6_d1 <= _1517_;
-    lr_4_6_d2 <= _1518_;
-    acc_4_6 <= _1519_;
-    out_4_6 <= _1520_;
-    a_4_7 <= _1521_;
-    l_4_7 <= _1523_;
-    w_4_7 <= _1524_;
-    p_4_7 <= _1525_;
-    lr_4_7_d0 <= _1526_;
-    lr_4_7_d1 <= _1527_;
-    lr_4_7_d2 <= _1528_;
-    acc_4_7 <= _1529_;
-    out_4_7 <= _1530_;
-    a_5_0 <= _1531_;
-    l_5_0 <= _1532_;
-    w_5_0 <= _1534_;
-    p_5_0 <= _1535_;
-    lr_5_0_d0 <= _1536_;
-    lr_5_0_d1 <= _1537_;
-    lr_5_0_d2 <= _1538_;
-    acc_5_0 <= _1539_;
-    out_5_0 <= _1540_;
-    a_5_1 <= _1541_;
-    l_5_1 <= _1542_;
-    w_5_1 <= _1543_;
-    p_5_1 <= _1545_;
-    lr_5_1_d0 <= _1546_;
-    lr_5_1_d1 <= _1547_;
-    lr_5_1_d2 <= _1548_;
-    acc_5_1 <= _1549_;
-    out_5_1 <= _1550_;
-    a_5_2 <= _1551_;
-    l_5_2 <= _1552_;
-    w_5_2 <= _1553_;
-    p_5_2 <= _1554_;
-    lr_5_2_d0 <= _1556_;
-    lr_5_2_d1 <= _1557_;
-    lr_5_2_d2 <= _1558_;
-    acc_5_2 <= _1559_;
-    out_5_2 <= _1560_;
-    a_5_3 <= _1561_;
-    l_5_3 <= _1562_;
-    w_5_3 <= _1563_;
-    p_5_3 <= _1564_;
-    lr_5_3_d0 <= _1565_;
-    lr_5_3_d1 <= _1567_;
-    lr_5_3_d2 <= _1568_;
-    acc_5_3 <= _1569_;
-    out_5_3 <= _1570_;
-    a_5_4 <= _1571_;
-    l_5_4 <= _1572_;
-    w_5_4 <= _1573_;
-    p_5_4 <= _1574_;
-    lr_5_4_d0 <= _1575_;
-    lr_5_4_d1 <= _1576_;
-    lr_5_4_d2 <= _1579_;
-    acc_5_4 <= _1580_;
-    out_5_4 <= _1581_;
-    a_5_5 <= _1582_;
-    l_5_5 <= _1583_;
-    w_5_5 <= _1584_;
-    p_5_5 <= _1585_;
-    lr_5_5_d0 <= _1586_;
-    lr_5_5_d1 <= _1587_;
-    lr_5_5_d2 <= _1588_;
-    acc_5_5 <= _1590_;
-    out_5_5 <= _1591_;
-    a_5_6 <= _1592_;
-    l_5_6 <= _1593_;
-    w_5_6 <= _1594_;
-    p_5_6 <= _1595_;
-    lr_5_6_d0 <= _1596_;
-    lr_5_6_d1 <= _1597_;
-    lr_5_6_d2 <= _1598_;
-    acc_5_6 <= _1599_;
-    out_5_6 <= _1601_;
-    a_5_7 <= _1602_;
-    l_5_7 <= _1603_;
-    w_5_7 <= _1604_;
-    p_5_7 <= _1605_;
-    lr_5_7_d0 <= _1606_;
-    lr_5_7_d1 <= _1607_;
-    lr_5_7_d2 <= _1608_;
-    acc_5_7 <= _1609_;
-    out_5_7 <= _1610_;
-    a_6_0 <= _1612_;
-    l_6_0 <= _1613_;
-    w_6_0 <= _1614_;
-    p_6_0 <= _1615_;
-    lr_6_0_d0 <= _1616_;
-    lr_6_0_d1 <= _1617_;
-    lr_6_0_d2 <= _1618_;
-    acc_6_0 <= _1619_;
-    out_6_0 <= _1620_;
-    a_6_1 <= _1621_;
-    l_6_1 <= _1623_;
-    w_6_1 <= _1624_;
-    p_6_1 <= _1625_;
-    lr_6_1_d0 <= _1626_;
-    lr_6_1_d1 <= _1627_;
-    lr_6_1_d2 <= _1628_;
-    acc_6_1 <= _1629_;
-    out_6_1 <= _1630_;
-    a_6_2 <= _1631_;
-    l_6_2 <= _1632_;
-    w_6_2 <= _1634_;
-    p_6_2 <= _1635_;
-    lr_6_2_d0 <= _1636_;
-    lr_6_2_d1 <= _1637_;
-    lr_6_2_d2 <= _1638_;
-    acc_6_2 <= _1639_;
-    out_6_2 <= _1640_;
-    a_6_3 <= _1641_;
-    l_6_3 <= _1642_;
-    w_6_3 <= _1643_;
-    p_6_3 <= _1645_;
-    lr_6_3_d0 <= _1646_;
-    lr_6_3_d1 <= _1647_;
-    lr_6_3_d2 <= _1648_;
-    acc_6_3 <= _1649_;
-    out_6_3 <= _1650_;
-    a_6_4 <= _1651_;
-    l_6_4 <= _1652_;
-    w_6_4 <= _1653_;
-    p_6_4 <= _1654_;
-    lr_6_4_d0 <= _1656_;
-    lr_6_4_d1 <= _1657_;
-    lr_6_4_d2 <= _1658_;
-    acc_6_4 <= _1659_;
-    out_6_4 <= _1660_;
-    a_6_5 <= _1661_;
-    l_6_5 <= _1662_;
-    w_6_5 <= _1663_;
-    p_6_5 <= _1664_;
-    lr_6_5_d0 <= _1665_;
-    lr_6_5_d1 <= _1667_;
-    lr_6_5_d2 <= _1668_;
-    acc_6_5 <= _1669_;
-    out_6_5 <= _1670_;
-    a_6_6 <= _1671_;
-    l_6_6 <= _1672_;
-    w_6_6 <= _1673_;
-    p_6_6 <= _1674_;
-    lr_6_6_d0 <= _1675_;
-    lr_6_6_d1 <= _1676_;
-    lr_6_6_d2 <= _1678_;
-    acc_6_6 <= _1679_;
-    out_6_6 <= _1680_;
-    a_6_7 <= _1681_;
-    l_6_7 <= _1682_;
-    w_6_7 <= _1683_;
-    p_6_7 <= _1684_;
-    lr_6_7_d0 <= _1685_;
-    lr_6_7_d1 <= _1686_;
-    lr_6_7_d2 <= _1687_;
-    acc_6_7 <= _1690_;
-    out_6_7 <= _1691_;
-    a_7_0 <= _1692_;
-    l_7_0 <= _1693_;
-    w_7_0 <= _1694_;
-    p_7_0 <= _1695_;
-    lr_7_0_d0 <= _1696_;
-    lr_7_0_d1 <= _1697_;
-    lr_7_0_d2 <= _1698_;
-    acc_7_0 <= _1699_;
-    out_7_0 <= _1701_;
-    a_7_1 <= _1702_;
-    l_7_1 <= _1703_;
-    w_7_1 <= _1704_;
-    p_7_1 <= _1705_;
-    lr_7_1_d0 <= _1706_;
-    lr_7_1_d1 <= _1707_;
-    lr_7_1_d2 <= _1708_;
-    acc_7_1 <= _1709_;
-    out_7_1 <= _1710_;
-    a_7_2 <= _1712_;
-    l_7_2 <= _1713_;
-    w_7_2 <= _1714_;
-    p_7_2 <= _1715_;
-    lr_7_2_d0 <= _1716_;
-    lr_7_2_d1 <= _1717_;
-    lr_7_2_d2 <= _1718_;
-    acc_7_2 <= _1719_;
-    out_7_2 <= _1720_;
-    a_7_3 <= _1721_;
-    l_7_3 <= _1723_;
-    w_7_3 <= _1724_;
-    p_7_3 <= _1725_;
-    lr_7_3_d0 <= _1726_;
-    lr_7_3_d1 <= _1727_;
-    lr_7_3_d2 <= _1728_;
-    acc_7_3 <= _1729_;
-    out_7_3 <= _1730_;
-    a_7_4 <= _1731_;
-    l_7_4 <= _1732_;
-    w_7_4 <= _1734_;
-    p_7_4 <= _1735_;
-    lr_7_4_d0 <= _1736_;
-    lr_7_4_d1 <= _1737_;
-    lr_7_4_d2 <= _1738_;
-    acc_7_4 <= _1739_;
-    out_7_4 <= _1740_;
-    a_7_5 <= _1741_;
-    l_7_5 <= _1742_;
-    w_7_5 <= _1743_;
-    p_7_5 <= _1745_;
-    lr_7_5_d0 <= _1746_;
-    lr_7_5_d1 <= _1747_;
-    lr_7_5_d2 <= _1748_;
-    acc_7_5 <= _1749_;
-    out_7_5 <= _1750_;
-    a_7_6 <= _1751_;
-    l_7_6 <= _1752_;
-    w_7_6 <= _1753_;
-    p_7_6 <= _1754_;
-    lr_7_6_d0 <= _1756_;
-    lr_7_6_d1 <= _1757_;
-    lr_7_6_d2 <= _1758_;
-    acc_7_6 <= _1759_;
-    out_7_6 <= _1760_;
-    a_7_7 <= _1761_;
-    l_7_7 <= _1762_;
-    w_7_7 <= _1763_;
-    p_7_7 <= _1764_;
-    lr_7_7_d0 <= _1765_;
-    lr_7_7_d1 <= _1767_;
-    lr_7_7_d2 <= _1768_;
-    acc_7_7 <= _1769_;
-    out_7_7 <= _1770_;
-    drain_row <= _1771_;
-    drain_count <= _1772_;
-    drain_beat <= _1773_;
-    drain_advance <= _1774_;
-    drain_valid <= _1775_;
-    drain_0 <= _1776_;
-    drain_1 <= _1778_;
-    drain_2 <= _1779_;
-    drain_3 <= _1780_;
-    drain_4 <= _1781_;
-    drain_5 <= _1782_;
-    drain_6 <= _1783_;
-    drain_7 <= _1784_;
+    in_a0 <= i_a[7:0];
+    in_a1 <= i_a[15:8];
+    in_a2 <= i_a[23:16];
+    in_a3 <= i_a[31:24];
+    in_a4 <= i_a[39:32];
+    in_a5 <= i_a[47:40];
+    in_a6 <= i_a[55:48];
+    in_a7 <= i_a[63:56];
+    in_w0 <= i_w[7:0];
+    in_w1 <= i_w[15:8];
+    in_w2 <= i_w[23:16];
+    in_w3 <= i_w[31:24];
+    in_w4 <= i_w[39:32];
+    in_w5 <= i_w[47:40];
+    in_w6 <= i_w[55:48];
+    in_w7 <= i_w[63:56];
+    skew_w2_d1 <= skew_w2_d0;
+    skew_w3_d1 <= skew_w3_d0;
+    skew_w3_d2 <= skew_w3_d1;
+    skew_w4_d1 <= skew_w4_d0;
+    skew_w4_d2 <= skew_w4_d1;
+    skew_w4_d3 <= skew_w4_d2;
+    skew_w5_d1 <= skew_w5_d0;
+    skew_w5_d2 <= skew_w5_d1;
+    skew_w5_d3 <= skew_w5_d2;
+    skew_w5_d4 <= skew_w5_d3;
+    skew_w6_d1 <= skew_w6_d0;
+    skew_w6_d2 <= skew_w6_d1;
+    skew_w6_d3 <= skew_w6_d2;
+    skew_w6_d4 <= skew_w6_d3;
+    skew_w6_d5 <= skew_w6_d4;
+    skew_w7_d1 <= skew_w7_d0;
+    skew_w7_d2 <= skew_w7_d1;
+    skew_w7_d3 <= skew_w7_d2;
+    skew_w7_d4 <= skew_w7_d3;
+    skew_w7_d5 <= skew_w7_d4;
+    skew_w7_d6 <= skew_w7_d5;
+    w_0_0 <= b;
+    w_0_1 <= skew_w1_d0;
+    w_0_2 <= skew_w2_d1;
+    w_0_3 <= skew_w3_d2;
+    w_0_4 <= skew_w4_d3;
+    w_0_5 <= skew_w5_d4;
+    w_0_6 <= skew_w6_d5;
+    w_0_7 <= skew_w7_d6;
+    w_1_0 <= w_0_0;
+    w_1_1 <= w_0_1;
+    w_1_2 <= w_0_2;
+    w_1_3 <= w_0_3;
+    w_1_4 <= w_0_4;
+    w_1_5 <= w_0_5;
+    w_1_6 <= w_0_6;
+    w_1_7 <= w_0_7;
+    w_2_0 <= w_1_0;
+    w_2_1 <= w_1_1;
+    w_2_2 <= w_1_2;
+    w_2_3 <= w_1_3;
+    w_2_4 <= w_1_4;
+    w_2_5 <= w_1_5;
+    w_2_6 <= w_1_6;
+    w_2_7 <= w_1_7;
+    w_3_0 <= w_2_0;
+    w_3_1 <= w_2_1;
+    w_3_2 <= w_2_2;
+    w_3_3 <= w_2_3;
+    w_3_4 <= w_2_4;
+    w_3_5 <= w_2_5;
+    w_3_6 <= w_2_6;
+    w_3_7 <= w_2_7;
+    w_4_0 <= w_3_0;
+    w_4_1 <= w_3_1;
+    w_4_2 <= w_3_2;
+    w_4_3 <= w_3_3;
+    w_4_4 <= w_3_4;
+    w_4_5 <= w_3_5;
+    w_4_6 <= w_3_6;
+    w_4_7 <= w_3_7;
+    w_5_0 <= w_4_0;
+    w_5_1 <= w_4_1;
+    w_5_2 <= w_4_2;
+    w_5_3 <= w_4_3;
+    w_5_4 <= w_4_4;
+    w_5_5 <= w_4_5;
+    w_5_6 <= w_4_6;
+    w_5_7 <= w_4_7;
+    w_6_0 <= w_5_0;
+    w_6_1 <= w_5_1;
+    w_6_2 <= w_5_2;
+    w_6_3 <= w_5_3;
+    w_6_4 <= w_5_4;
+    w_6_5 <= w_5_5;
+    w_6_6 <= w_5_6;
+    w_6_7 <= w_5_7;
+    begin if (drain_row[2]) begin if (drain_row[1]) begin if (drain_row[0]) drain_0 <= out_7_0; else drain_0 <= out_6_0; end else begin if (drain_row[0]) drain_0 <= out_5_0; else drain_0 <= out_4_0; end end else begin if (drain_row[1]) begin if (drain_row[0]) drain_0 <= out_3_0; else drain_0 <= out_2_0; end else begin if (drain_row[0]) drain_0 <= out_1_0; else drain_0 <= out_0_0; end end end
+    begin if (drain_row[2]) begin if (drain_row[1]) begin if (drain_row[0]) drain_1 <= out_7_1; else drain_1 <= out_6_1; end else begin if (drain_row[0]) drain_1 <= out_5_1; else drain_1 <= out_4_1; end end else begin if (drain_row[1]) begin if (drain_row[0]) drain_1 <= out_3_1; else drain_1 <= out_2_1; end else begin if (drain_row[0]) drain_1 <= out_1_1; else drain_1 <= out_0_1; end end end
+    begin if (drain_row[2]) begin if (drain_row[1]) begin if (drain_row[0]) drain_2 <= out_7_2; else drain_2 <= out_6_2; end else begin if (drain_row[0]) drain_2 <= out_5_2; else drain_2 <= out_4_2; end end else begin if (drain_row[1]) begin if (drain_row[0]) drain_2 <= out_3_2; else drain_2 <= out_2_2; end else begin if (drain_row[0]) drain_2 <= out_1_2; else drain_2 <= out_0_2; end end end
+    begin if (drain_row[2]) begin if (drain_row[1]) begin if (drain_row[0]) drain_3 <= out_7_3; else drain_3 <= out_6_3; end else begin if (drain_row[0]) drain_3 <= out_5_3; else drain_3 <= out_4_3; end end else begin if (drain_row[1]) begin if (drain_row[0]) drain_3 <= out_3_3; else drain_3 <= out_2_3; end else begin if (drain_row[0]) drain_3 <= out_1_3; else drain_3 <= out_0_3; end end end
+    begin if (drain_row[2]) begin if (drain_row[1]) begin if (drain_row[0]) drain_4 <= out_7_4; else drain_4 <= out_6_4; end else begin if (drain_row[0]) drain_4 <= out_5_4; else drain_4 <= out_4_4; end end else begin if (drain_row[1]) begin if (drain_row[0]) drain_4 <= out_3_4; else drain_4 <= out_2_4; end else begin if (drain_row[0]) drain_4 <= out_1_4; else drain_4 <= out_0_4; end end end
+    begin if (drain_row[2]) begin if (drain_row[1]) begin if (drain_row[0]) drain_5 <= out_7_5; else drain_5 <= out_6_5; end else begin if (drain_row[0]) drain_5 <= out_5_5; else drain_5 <= out_4_5; end end else begin if (drain_row[1]) begin if (drain_row[0]) drain_5 <= out_3_5; else drain_5 <= out_2_5; end else begin if (drain_row[0]) drain_5 <= out_1_5; else drain_5 <= out_0_5; end end end
+    begin if (drain_row[2]) begin if (drain_row[1]) begin if (drain_row[0]) drain_6 <= out_7_6; else drain_6 <= out_6_6; end else begin if (drain_row[0]) drain_6 <= out_5_6; else drain_6 <= out_4_6; end end else begin if (drain_row[1]) begin if (drain_row[0]) drain_6 <= out_3_6; else drain_6 <= out_2_6; end else begin if (drain_row[0]) drain_6 <= out_1_6; else drain_6 <= out_0_6; end end end
+    begin if (drain_row[2]) begin if (drain_row[1]) begin if (drain_row[0]) drain_7 <= out_7_7; else drain_7 <= out_6_7; end else begin if (drain_row[0]) drain_7 <= out_5_7; else drain_7 <= out_4_7; end end else begin if (drain_row[1]) begin if (drain_row[0]) drain_7 <= out_3_7; else drain_7 <= out_2_7; end else begin if (drain_row[0]) drain_7 <= out_1_7; else drain_7 <= out_0_7; end end end
+    if (rst) drain_valid <= 1'h0;
+    else drain_valid <= draining;
+    if (rst) drain_advance <= 1'h0;
+    else drain_advance <= _0032_ & _0033_;
+    if (rst) drain_beat <= 3'h0;
+    else drain_beat <= beat_next;
+    if (rst) drain_count <= 4'h0;
+    else drain_count <= count_next;
+    if (_0064_) drain_row <= 3'h0;
+    else if (drain_advance) drain_row <= drain_row + 1'h1;
+    if (lr_7_7_d2) out_7_7 <= $signed(acc_7_7) + $signed(p_7_7);
+    if (_0065_) acc_7_7 <= 26'h0000000;
+    else acc_7_7 <= $signed(acc_7_7) + $signed(p_7_7);
+    if (rst) lr_7_7_d2 <= 1'h0;
+    else lr_7_7_d2 <= lr_7_7_d1;
+    if (rst) lr_7_7_d1 <= 1'h0;
+    else lr_7_7_d1 <= lr_7_7_d0;
+    if (rst) lr_7_7_d0 <= 1'h0;
+    else lr_7_7_d0 <= l_7_6;
+    if (rst) p_7_7 <= 16'h0000;
+    else p_7_7 <= \p$948 ;
+    if (lr_7_6_d2) out_7_6 <= $signed(acc_7_6) + $signed(p_7_6);
+    if (_0066_) acc_7_6 <= 26'h0000000;
+    else acc_7_6 <= $signed(acc_7_6) + $signed(p_7_6);
+    if (rst) lr_7_6_d2 <= 1'h0;
+    else lr_7_6_d2 <= lr_7_6_d1;
+    if (rst) lr_7_6_d1 <= 1'h0;
+    else lr_7_6_d1 <= lr_7_6_d0;
+    if (rst) lr_7_6_d0 <= 1'h0;
+    else lr_7_6_d0 <= l_7_5;
+    if (rst) p_7_6 <= 16'h0000;
+    else p_7_6 <= \p$935 ;
+    if (rst) l_7_6 <= 1'h0;
+    else l_7_6 <= l_7_5;
+    if (rst) a_7_6 <= 8'h00;
+    else a_7_6 <= a_7_5;
+    if (lr_7_5_d2) out_7_5 <= $signed(acc_7_5) + $signed(p_7_5);
+    if (_0067_) acc_7_5 <= 26'h0000000;
+    else acc_7_5 <= $signed(acc_7_5) + $signed(p_7_5);
+    if (rst) lr_7_5_d2 <= 1'h0;
+    else lr_7_5_d2 <= lr_7_5_d1;
+    if (rst) lr_7_5_d1 <= 1'h0;
+    else lr_7_5_d1 <= lr_7_5_d0;
+    if (rst) lr_7_5_d0 <= 1'h0;
+    else lr_7_5_d0 <= l_7_4;
+    if (rst) p_7_5 <= 16'h0000;
+    else p_7_5 <= \p$922 ;
+    if (rst) l_7_5 <= 1'h0;
+    else l_7_5 <= l_7_4;
+    if (rst) a_7_5 <= 8'h00;
+    else a_7_5 <= a_7_4;
+    if (lr_7_4_d2) out_7_4 <= $signed(acc_7_4) + $signed(p_7_4);
+    if (_0068_) acc_7_4 <= 26'h0000000;
+    else acc_7_4 <= $signed(acc_7_4) + $signed(p_7_4);
+    if (rst) lr_7_4_d2 <= 1'h0;
+    else lr_7_4_d2 <= lr_7_4_d1;
+    if (rst) lr_7_4_d1 <= 1'h0;
+    else lr_7_4_d1 <= lr_7_4_d0;
+    if (rst) lr_7_4_d0 <= 1'h0;
+    else lr_7_4_d0 <= l_7_3;
+    if (rst) p_7_4 <= 16'h0000;
+    else p_7_4 <= \p$909 ;
+    if (rst) l_7_4 <= 1'h0;
+    else l_7_4 <= l_7_3;
+    if (rst) a_7_4 <= 8'h00;
+    else a_7_4 <= a_7_3;
+    if (lr_7_3_d2) out_7_3 <= $signed(acc_7_3) + $signed(p_7_3);
+    if (_0069_) acc_7_3 <= 26'h0000000;
+    else acc_7_3 <= $signed(acc_7_3) + $signed(p_7_3);
+    if (rst) lr_7_3_d2 <= 1'h0;
+    else lr_7_3_d2 <= lr_7_3_d1;
+    if (rst) lr_7_3_d1 <= 1'h0;
+    else lr_7_3_d1 <= lr_7_3_d0;
+    if (rst) lr_7_3_d0 <= 1'h0;
+    else lr_7_3_d0 <= l_7_2;
+    if (rst) p_7_3 <= 16'h0000;
+    else p_7_3 <= \p$896 ;
+    if (rst) l_7_3 <= 1'h0;
+    else l_7_3 <= l_7_2;
+    if (rst) a_7_3 <= 8'h00;
+    else a_7_3 <= a_7_2;
+    if (lr_7_2_d2) out_7_2 <= $signed(acc_7_2) + $signed(p_7_2);
+    if (_0070_) acc_7_2 <= 26'h0000000;
+    else acc_7_2 <= $signed(acc_7_2) + $signed(p_7_2);
+    if (rst) lr_7_2_d2 <= 1'h0;
+    else lr_7_2_d2 <= lr_7_2_d1;
+    if (rst) lr_7_2_d1 <= 1'h0;
+    else lr_7_2_d1 <= lr_7_2_d0;
+    if (rst) lr_7_2_d0 <= 1'h0;
+    else lr_7_2_d0 <= l_7_1;
+    if (rst) p_7_2 <= 16'h0000;
+    else p_7_2 <= \p$883 ;
+    if (rst) l_7_2 <= 1'h0;
+    else l_7_2 <= l_7_1;
+    if (rst) a_7_2 <= 8'h00;
+    else a_7_2 <= a_7_1;
+    if (lr_7_1_d2) out_7_1 <= $signed(acc_7_1) + $signed(p_7_1);
+    if (_0071_) acc_7_1 <= 26'h0000000;
+    else acc_7_1 <= $signed(acc_7_1) + $signed(p_7_1);
+    if (rst) lr_7_1_d2 <= 1'h0;
+    else lr_7_1_d2 <= lr_7_1_d1;
+    if (rst) lr_7_1_d1 <= 1'h0;
+    else lr_7_1_d1 <= lr_7_1_d0;
+    if (rst) lr_7_1_d0 <= 1'h0;
+    else lr_7_1_d0 <= l_7_0;
+    if (rst) p_7_1 <= 16'h0000;
+    else p_7_1 <= \p$870 ;
+    if (rst) l_7_1 <= 1'h0;
+    else l_7_1 <= l_7_0;
+    if (rst) a_7_1 <= 8'h00;
+    else a_7_1 <= a_7_0;
+    if (lr_7_0_d2) out_7_0 <= $signed(acc_7_0) + $signed(p_7_0);
+    if (_0072_) acc_7_0 <= 26'h0000000;
+    else acc_7_0 <= $signed(acc_7_0) + $signed(p_7_0);
+    if (rst) lr_7_0_d2 <= 1'h0;
+    else lr_7_0_d2 <= lr_7_0_d1;
+    if (rst) lr_7_0_d1 <= 1'h0;
+    else lr_7_0_d1 <= lr_7_0_d0;
+    if (rst) lr_7_0_d0 <= 1'h0;
+    else lr_7_0_d0 <= skew_l7_d6;
+    if (rst) p_7_0 <= 16'h0000;
+    else p_7_0 <= \p$857 ;
+    if (rst) l_7_0 <= 1'h0;
+    else l_7_0 <= skew_l7_d6;
+    if (rst) a_7_0 <= 8'h00;
+    else a_7_0 <= skew_a7_d6;
+    if (lr_6_7_d2) out_6_7 <= $signed(acc_6_7) + $signed(p_6_7);
+    if (_0073_) acc_6_7 <= 26'h0000000;
+    else acc_6_7 <= $signed(acc_6_7) + $signed(p_6_7);
+    if (rst) lr_6_7_d2 <= 1'h0;
+    else lr_6_7_d2 <= lr_6_7_d1;
+    if (rst) lr_6_7_d1 <= 1'h0;
+    else lr_6_7_d1 <= lr_6_7_d0;
+    if (rst) lr_6_7_d0 <= 1'h0;
+    else lr_6_7_d0 <= l_6_6;
+    if (rst) p_6_7 <= 16'h0000;
+    else p_6_7 <= \p$844 ;
+    if (lr_6_6_d2) out_6_6 <= $signed(acc_6_6) + $signed(p_6_6);
+    if (_0074_) acc_6_6 <= 26'h0000000;
+    else acc_6_6 <= $signed(acc_6_6) + $signed(p_6_6);
+    if (rst) lr_6_6_d2 <= 1'h0;
+    else lr_6_6_d2 <= lr_6_6_d1;
+    if (rst) lr_6_6_d1 <= 1'h0;
+    else lr_6_6_d1 <= lr_6_6_d0;
+    if (rst) lr_6_6_d0 <= 1'h0;
+    else lr_6_6_d0 <= l_6_5;
+    if (rst) p_6_6 <= 16'h0000;
+    else p_6_6 <= \p$831 ;
+    if (rst) l_6_6 <= 1'h0;
+    else l_6_6 <= l_6_5;
+    if (rst) a_6_6 <= 8'h00;
+    else a_6_6 <= a_6_5;
+    if (lr_6_5_d2) out_6_5 <= $signed(acc_6_5) + $signed(p_6_5);
+    if (_0075_) acc_6_5 <= 26'h0000000;
+    else acc_6_5 <= $signed(acc_6_5) + $signed(p_6_5);
+    if (rst) lr_6_5_d2 <= 1'h0;
+    else lr_6_5_d2 <= lr_6_5_d1;
+    if (rst) lr_6_5_d1 <= 1'h0;
+    else lr_6_5_d1 <= lr_6_5_d0;
+    if (rst) lr_6_5_d0 <= 1'h0;
+    else lr_6_5_d0 <= l_6_4;
+    if (rst) p_6_5 <= 16'h0000;
+    else p_6_5 <= \p$818 ;
+    if (rst) l_6_5 <= 1'h0;
+    else l_6_5 <= l_6_4;
+    if (rst) a_6_5 <= 8'h00;
+    else a_6_5 <= a_6_4;
+    if (lr_6_4_d2) out_6_4 <= $signed(acc_6_4) + $signed(p_6_4);
+    if (_0076_) acc_6_4 <= 26'h0000000;
+    else acc_6_4 <= $signed(acc_6_4) + $signed(p_6_4);
+    if (rst) lr_6_4_d2 <= 1'h0;
+    else lr_6_4_d2 <= lr_6_4_d1;
+    if (rst) lr_6_4_d1 <= 1'h0;
+    else lr_6_4_d1 <= lr_6_4_d0;
+    if (rst) lr_6_4_d0 <= 1'h0;
+    else lr_6_4_d0 <= l_6_3;
+    if (rst) p_6_4 <= 16'h0000;
+    else p_6_4 <= \p$805 ;
+    if (rst) l_6_4 <= 1'h0;
+    else l_6_4 <= l_6_3;
+    if (rst) a_6_4 <= 8'h00;
+    else a_6_4 <= a_6_3;
+    if (lr_6_3_d2) out_6_3 <= $signed(acc_6_3) + $signed(p_6_3);
+    if (_0077_) acc_6_3 <= 26'h0000000;
+    else acc_6_3 <= $signed(acc_6_3) + $signed(p_6_3);
+    if (rst) lr_6_3_d2 <= 1'h0;
+    else lr_6_3_d2 <= lr_6_3_d1;
+    if (rst) lr_6_3_d1 <= 1'h0;
+    else lr_6_3_d1 <= lr_6_3_d0;
+    if (rst) lr_6_3_d0 <= 1'h0;
+    else lr_6_3_d0 <= l_6_2;
+    if (rst) p_6_3 <= 16'h0000;
+    else p_6_3 <= \p$792 ;
+    if (rst) l_6_3 <= 1'h0;
+    else l_6_3 <= l_6_2;
+    if (rst) a_6_3 <= 8'h00;
+    else a_6_3 <= a_6_2;
+    if (lr_6_2_d2) out_6_2 <= $signed(acc_6_2) + $signed(p_6_2);
+    if (_0078_) acc_6_2 <= 26'h0000000;
+    else acc_6_2 <= $signed(acc_6_2) + $signed(p_6_2);
+    if (rst) lr_6_2_d2 <= 1'h0;
+    else lr_6_2_d2 <= lr_6_2_d1;
+    if (rst) lr_6_2_d1 <= 1'h0;
+    else lr_6_2_d1 <= lr_6_2_d0;
+    if (rst) lr_6_2_d0 <= 1'h0;
+    else lr_6_2_d0 <= l_6_1;
+    if (rst) p_6_2 <= 16'h0000;
+    else p_6_2 <= \p$779 ;
+    if (rst) l_6_2 <= 1'h0;
+    else l_6_2 <= l_6_1;
+    if (rst) a_6_2 <= 8'h00;
+    else a_6_2 <= a_6_1;
+    if (lr_6_1_d2) out_6_1 <= $signed(acc_6_1) + $signed(p_6_1);
+    if (_0079_) acc_6_1 <= 26'h0000000;
+    else acc_6_1 <= $signed(acc_6_1) + $signed(p_6_1);
+    if (rst) lr_6_1_d2 <= 1'h0;
+    else lr_6_1_d2 <= lr_6_1_d1;
+    if (rst) lr_6_1_d1 <= 1'h0;
+    else lr_6_1_d1 <= lr_6_1_d0;
+    if (rst) lr_6_1_d0 <= 1'h0;
+    else lr_6_1_d0 <= l_6_0;
+    if (rst) p_6_1 <= 16'h0000;
+    else p_6_1 <= \p$766 ;
+    if (rst) l_6_1 <= 1'h0;
+    else l_6_1 <= l_6_0;
+    if (rst) a_6_1 <= 8'h00;
+    else a_6_1 <= a_6_0;
+    if (lr_6_0_d2) out_6_0 <= $signed(acc_6_0) + $signed(p_6_0);
+    if (_0080_) acc_6_0 <= 26'h0000000;
+    else acc_6_0 <= $signed(acc_6_0) + $signed(p_6_0);
+    if (rst) lr_6_0_d2 <= 1'h0;
+    else lr_6_0_d2 <= lr_6_0_d1;
+    if (rst) lr_6_0_d1 <= 1'h0;
+    else lr_6_0_d1 <= lr_6_0_d0;
+    if (rst) lr_6_0_d0 <= 1'h0;
+    else lr_6_0_d0 <= skew_l6_d5;
+    if (rst) p_6_0 <= 16'h0000;
+    else p_6_0 <= \p$753 ;
+    if (rst) l_6_0 <= 1'h0;
+    else l_6_0 <= skew_l6_d5;
+    if (rst) a_6_0 <= 8'h00;
+    else a_6_0 <= skew_a6_d5;
+    if (lr_5_7_d2) out_5_7 <= $signed(acc_5_7) + $signed(p_5_7);
+    if (_0081_) acc_5_7 <= 26'h0000000;
+    else acc_5_7 <= $signed(acc_5_7) + $signed(p_5_7);
+    if (rst) lr_5_7_d2 <= 1'h0;
+    else lr_5_7_d2 <= lr_5_7_d1;
+    if (rst) lr_5_7_d1 <= 1'h0;
+    else lr_5_7_d1 <= lr_5_7_d0;
+    if (rst) lr_5_7_d0 <= 1'h0;
+    else lr_5_7_d0 <= l_5_6;
+    if (rst) p_5_7 <= 16'h0000;
+    else p_5_7 <= \p$740 ;
+    if (lr_5_6_d2) out_5_6 <= $signed(acc_5_6) + $signed(p_5_6);
+    if (_0082_) acc_5_6 <= 26'h0000000;
+    else acc_5_6 <= $signed(acc_5_6) + $signed(p_5_6);
+    if (rst) lr_5_6_d2 <= 1'h0;
+    else lr_5_6_d2 <= lr_5_6_d1;
+    if (rst) lr_5_6_d1 <= 1'h0;
+    else lr_5_6_d1 <= lr_5_6_d0;
+    if (rst) lr_5_6_d0 <= 1'h0;
+    else lr_5_6_d0 <= l_5_5;
+    if (rst) p_5_6 <= 16'h0000;
+    else p_5_6 <= \p$727 ;
+    if (rst) l_5_6 <= 1'h0;
+    else l_5_6 <= l_5_5;
+    if (rst) a_5_6 <= 8'h00;
+    else a_5_6 <= a_5_5;
+    if (lr_5_5_d2) out_5_5 <= $signed(acc_5_5) + $signed(p_5_5);
+    if (_0083_) acc_5_5 <= 26'h0000000;
+    else acc_5_5 <= $signed(acc_5_5) + $signed(p_5_5);
+    if (rst) lr_5_5_d2 <= 1'h0;
+    else lr_5_5_d2 <= lr_5_5_d1;
+    if (rst) lr_5_5_d1 <= 1'h0;
+    else lr_5_5_d1 <= lr_5_5_d0;
+    if (rst) lr_5_5_d0 <= 1'h0;
+    else lr_5_5_d0 <= l_5_4;
+    if (rst) p_5_5 <= 16'h0000;
+    else p_5_5 <= \p$714 ;
+    if (rst) l_5_5 <= 1'h0;
+    else l_5_5 <= l_5_4;
+    if (rst) a_5_5 <= 8'h00;
+    else a_5_5 <= a_5_4;
+    if (lr_5_4_d2) out_5_4 <= $signed(acc_5_4) + $signed(p_5_4);
+    if (_0084_) acc_5_4 <= 26'h0000000;
+    else acc_5_4 <= $signed(acc_5_4) + $signed(p_5_4);
+    if (rst) lr_5_4_d2 <= 1'h0;
+    else lr_5_4_d2 <= lr_5_4_d1;
+    if (rst) lr_5_4_d1 <= 1'h0;
+    else lr_5_4_d1 <= lr_5_4_d0;
+    if (rst) lr_5_4_d0 <= 1'h0;
+    else lr_5_4_d0 <= l_5_3;
+    if (rst) p_5_4 <= 16'h0000;
+    else p_5_4 <= \p$701 ;
+    if (rst) l_5_4 <= 1'h0;
+    else l_5_4 <= l_5_3;
+    if (rst) a_5_4 <= 8'h00;
+    else a_5_4 <= a_5_3;
+    if (lr_5_3_d2) out_5_3 <= $signed(acc_5_3) + $signed(p_5_3);
+    if (_0085_) acc_5_3 <= 26'h0000000;
+    else acc_5_3 <= $signed(acc_5_3) + $signed(p_5_3);
+    if (rst) lr_5_3_d2 <= 1'h0;
+    else lr_5_3_d2 <= lr_5_3_d1;
+    if (rst) lr_5_3_d1 <= 1'h0;
+    else lr_5_3_d1 <= lr_5_3_d0;
+    if (rst) lr_5_3_d0 <= 1'h0;
+    else lr_5_3_d0 <= l_5_2;
+    if (rst) p_5_3 <= 16'h0000;
+    else p_5_3 <= \p$688 ;
+    if (rst) l_5_3 <= 1'h0;
+    else l_5_3 <= l_5_2;
+    if (rst) a_5_3 <= 8'h00;
+    else a_5_3 <= a_5_2;
+    if (lr_5_2_d2) out_5_2 <= $signed(acc_5_2) + $signed(p_5_2);
+    if (_0086_) acc_5_2 <= 26'h0000000;
+    else acc_5_2 <= $signed(acc_5_2) + $signed(p_5_2);
+    if (rst) lr_5_2_d2 <= 1'h0;
+    else lr_5_2_d2 <= lr_5_2_d1;
+    if (rst) lr_5_2_d1 <= 1'h0;
+    else lr_5_2_d1 <= lr_5_2_d0;
+    if (rst) lr_5_2_d0 <= 1'h0;
+    else lr_5_2_d0 <= l_5_1;
+    if (rst) p_5_2 <= 16'h0000;
+    else p_5_2 <= \p$675 ;
+    if (rst) l_5_2 <= 1'h0;
+    else l_5_2 <= l_5_1;
+    if (rst) a_5_2 <= 8'h00;
+    else a_5_2 <= a_5_1;
+    if (lr_5_1_d2) out_5_1 <= $signed(acc_5_1) + $signed(p_5_1);
+    if (_0087_) acc_5_1 <= 26'h0000000;
+    else acc_5_1 <= $signed(acc_5_1) + $signed(p_5_1);
+    if (rst) lr_5_1_d2 <= 1'h0;
+    else lr_5_1_d2 <= lr_5_1_d1;
+    if (rst) lr_5_1_d1 <= 1'h0;
+    else lr_5_1_d1 <= lr_5_1_d0;
+    if (rst) lr_5_1_d0 <= 1'h0;
+    else lr_5_1_d0 <= l_5_0;
+    if (rst) p_5_1 <= 16'h0000;
+    else p_5_1 <= \p$662 ;
+    if (rst) l_5_1 <= 1'h0;
+    else l_5_1 <= l_5_0;
+    if (rst) a_5_1 <= 8'h00;
+    else a_5_1 <= a_5_0;
+    if (lr_5_0_d2) out_5_0 <= $signed(acc_5_0) + $signed(p_5_0);
+    if (_0088_) acc_5_0 <= 26'h0000000;
+    else acc_5_0 <= $signed(acc_5_0) + $signed(p_5_0);
+    if (rst) lr_5_0_d2 <= 1'h0;
+    else lr_5_0_d2 <= lr_5_0_d1;
+    if (rst) lr_5_0_d1 <= 1'h0;
+    else lr_5_0_d1 <= lr_5_0_d0;
+    if (rst) lr_5_0_d0 <= 1'h0;
+    else lr_5_0_d0 <= skew_l5_d4;
+    if (rst) p_5_0 <= 16'h0000;
+    else p_5_0 <= \p$649 ;
+    if (rst) l_5_0 <= 1'h0;
+    else l_5_0 <= skew_l5_d4;
+    if (rst) a_5_0 <= 8'h00;
+    else a_5_0 <= skew_a5_d4;
+    if (lr_4_7_d2) out_4_7 <= $signed(acc_4_7) + $signed(p_4_7);
+    if (_0089_) acc_4_7 <= 26'h0000000;
+    else acc_4_7 <= $signed(acc_4_7) + $signed(p_4_7);
+    if (rst) lr_4_7_d2 <= 1'h0;
+    else lr_4_7_d2 <= lr_4_7_d1;
+    if (rst) lr_4_7_d1 <= 1'h0;
+    else lr_4_7_d1 <= lr_4_7_d0;
+    if (rst) lr_4_7_d0 <= 1'h0;
+    else lr_4_7_d0 <= l_4_6;
+    if (rst) p_4_7 <= 16'h0000;
+    else p_4_7 <= \p$636 ;
+    if (lr_4_6_d2) out_4_6 <= $signed(acc_4_6) + $signed(p_4_6);
+    if (_0090_) acc_4_6 <= 26'h0000000;
+    else acc_4_6 <= $signed(acc_4_6) + $signed(p_4_6);
+    if (rst) lr_4_6_d2 <= 1'h0;
+    else lr_4_6_d2 <= lr_4_6_d1;
+    if (rst) lr_4_6_d1 <= 1'h0;
+    else lr_4_6_d1 <= lr_4_6_d0;
+    if (rst) lr_4_6_d0 <= 1'h0;
+    else lr_4_6_d0 <= l_4_5;
+    if (rst) p_4_6 <= 16'h0000;
+    else p_4_6 <= \p$623 ;
+    if (rst) l_4_6 <= 1'h0;
+    else l_4_6 <= l_4_5;
+    if (rst) a_4_6 <= 8'h00;
+    else a_4_6 <= a_4_5;
+    if (lr_4_5_d2) out_4_5 <= $signed(acc_4_5) + $signed(p_4_5);
+    if (_0091_) acc_4_5 <= 26'h0000000;
+    else acc_4_5 <= $signed(acc_4_5) + $signed(p_4_5);
+    if (rst) lr_4_5_d2 <= 1'h0;
+    else lr_4_5_d2 <= lr_4_5_d1;
+    if (rst) lr_4_5_d1 <= 1'h0;
+    else lr_4_5_d1 <= lr_4_5_d0;
+    if (rst) lr_4_5_d0 <= 1'h0;
+    else lr_4_5_d0 <= l_4_4;
+    if (rst) p_4_5 <= 16'h0000;
+    else p_4_5 <= \p$610 ;
+    if (rst) l_4_5 <= 1'h0;
+    else l_4_5 <= l_4_4;
+    if (rst) a_4_5 <= 8'h00;
+    else a_4_5 <= a_4_4;
+    if (lr_4_4_d2) out_4_4 <= $signed(acc_4_4) + $signed(p_4_4);
+    if (_0092_) acc_4_4 <= 26'h0000000;
+    else acc_4_4 <= $signed(acc_4_4) + $signed(p_4_4);
+    if (rst) lr_4_4_d2 <= 1'h0;
+    else lr_4_4_d2 <= lr_4_4_d1;
+    if (rst) lr_4_4_d1 <= 1'h0;
+    else lr_4_4_d1 <= lr_4_4_d0;
+    if (rst) lr_4_4_d0 <= 1'h0;
+    else lr_4_4_d0 <= l_4_3;
+    if (rst) p_4_4 <= 16'h0000;
+    else p_4_4 <= \p$597 ;
+    if (rst) l_4_4 <= 1'h0;
+    else l_4_4 <= l_4_3;
+    if (rst) a_4_4 <= 8'h00;
+    else a_4_4 <= a_4_3;
+    if (lr_4_3_d2) out_4_3 <= $signed(acc_4_3) + $signed(p_4_3);
+    if (_0093_) acc_4_3 <= 26'h0000000;
+    else acc_4_3 <= $signed(acc_4_3) + $signed(p_4_3);
+    if (rst) lr_4_3_d2 <= 1'h0;
+    else lr_4_3_d2 <= lr_4_3_d1;
+    if (rst) lr_4_3_d1 <= 1'h0;
+    else lr_4_3_d1 <= lr_4_3_d0;
+    if (rst) lr_4_3_d0 <= 1'h0;
+    else lr_4_3_d0 <= l_4_2;
+    if (rst) p_4_3 <= 16'h0000;
+    else p_4_3 <= \p$584 ;
+    if (rst) l_4_3 <= 1'h0;
+    else l_4_3 <= l_4_2;
+    if (rst) a_4_3 <= 8'h00;
+    else a_4_3 <= a_4_2;
+    if (lr_4_2_d2) out_4_2 <= $signed(acc_4_2) + $signed(p_4_2);
+    if (_0094_) acc_4_2 <= 26'h0000000;
+    else acc_4_2 <= $signed(acc_4_2) + $signed(p_4_2);
+    if (rst) lr_4_2_d2 <= 1'h0;
+    else lr_4_2_d2 <= lr_4_2_d1;
+    if (rst) lr_4_2_d1 <= 1'h0;
+    else lr_4_2_d1 <= lr_4_2_d0;
+    if (rst) lr_4_2_d0 <= 1'h0;
+    else lr_4_2_d0 <= l_4_1;
+    if (rst) p_4_2 <= 16'h0000;
+    else p_4_2 <= \p$571 ;
+    if (rst) l_4_2 <= 1'h0;
+    else l_4_2 <= l_4_1;
+    if (rst) a_4_2 <= 8'h00;
+    else a_4_2 <= a_4_1;
+    if (lr_4_1_d2) out_4_1 <= $signed(acc_4_1) + $signed(p_4_1);
+    if (_0095_) acc_4_1 <= 26'h0000000;
+    else acc_4_1 <= $signed(acc_4_1) + $signed(p_4_1);
+    if (rst) lr_4_1_d2 <= 1'h0;
+    else lr_4_1_d2 <= lr_4_1_d1;
+    if (rst) lr_4_1_d1 <= 1'h0;
+    else lr_4_1_d1 <= lr_4_1_d0;
+    if (rst) lr_4_1_d0 <= 1'h0;
+    else lr_4_1_d0 <= l_4_0;
+    if (rst) p_4_1 <= 16'h0000;
+    else p_4_1 <= \p$558 ;
+    if (rst) l_4_1 <= 1'h0;
+    else l_4_1 <= l_4_0;
+    if (rst) a_4_1 <= 8'h00;
+    else a_4_1 <= a_4_0;
+    if (lr_4_0_d2) out_4_0 <= $signed(acc_4_0) + $signed(p_4_0);
+    if (_0096_) acc_4_0 <= 26'h0000000;
+    else acc_4_0 <= $signed(acc_4_0) + $signed(p_4_0);
+    if (rst) lr_4_0_d2 <= 1'h0;
+    else lr_4_0_d2 <= lr_4_0_d1;
+    if (rst) lr_4_0_d1 <= 1'h0;
+    else lr_4_0_d1 <= lr_4_0_d0;
+    if (rst) lr_4_0_d0 <= 1'h0;
+    else lr_4_0_d0 <= skew_l4_d3;
+    if (rst) p_4_0 <= 16'h0000;
+    else p_4_0 <= \p$545 ;
+    if (rst) l_4_0 <= 1'h0;
+    else l_4_0 <= skew_l4_d3;
+    if (rst) a_4_0 <= 8'h00;
+    else a_4_0 <= skew_a4_d3;
+    if (lr_3_7_d2) out_3_7 <= $signed(acc_3_7) + $signed(p_3_7);
+    if (_0097_) acc_3_7 <= 26'h0000000;
+    else acc_3_7 <= $signed(acc_3_7) + $signed(p_3_7);
+    if (rst) lr_3_7_d2 <= 1'h0;
+    else lr_3_7_d2 <= lr_3_7_d1;
+    if (rst) lr_3_7_d1 <= 1'h0;
+    else lr_3_7_d1 <= lr_3_7_d0;
+    if (rst) lr_3_7_d0 <= 1'h0;
+    else lr_3_7_d0 <= l_3_6;
+    if (rst) p_3_7 <= 16'h0000;
+    else p_3_7 <= \p$532 ;
+    if (lr_3_6_d2) out_3_6 <= $signed(acc_3_6) + $signed(p_3_6);
+    if (_0098_) acc_3_6 <= 26'h0000000;
+    else acc_3_6 <= $signed(acc_3_6) + $signed(p_3_6);
+    if (rst) lr_3_6_d2 <= 1'h0;
+    else lr_3_6_d2 <= lr_3_6_d1;
+    if (rst) lr_3_6_d1 <= 1'h0;
+    else lr_3_6_d1 <= lr_3_6_d0;
+    if (rst) lr_3_6_d0 <= 1'h0;
+    else lr_3_6_d0 <= l_3_5;
+    if (rst) p_3_6 <= 16'h0000;
+    else p_3_6 <= \p$519 ;
+    if (rst) l_3_6 <= 1'h0;
+    else l_3_6 <= l_3_5;
+    if (rst) a_3_6 <= 8'h00;
+    else a_3_6 <= a_3_5;
+    if (lr_3_5_d2) out_3_5 <= $signed(acc_3_5) + $signed(p_3_5);
+    if (_0099_) acc_3_5 <= 26'h0000000;
+    else acc_3_5 <= $signed(acc_3_5) + $signed(p_3_5);
+    if (rst) lr_3_5_d2 <= 1'h0;
+    else lr_3_5_d2 <= lr_3_5_d1;
+    if (rst) lr_3_5_d1 <= 1'h0;
+    else lr_3_5_d1 <= lr_3_5_d0;
+    if (rst) lr_3_5_d0 <= 1'h0;
+    else lr_3_5_d0 <= l_3_4;
+    if (rst) p_3_5 <= 16'h0000;
+    else p_3_5 <= \p$506 ;
+    if (rst) l_3_5 <= 1'h0;
+    else l_3_5 <= l_3_4;
+    if (rst) a_3_5 <= 8'h00;
+    else a_3_5 <= a_3_4;
+    if (lr_3_4_d2) out_3_4 <= $signed(acc_3_4) + $signed(p_3_4);
+    if (_0100_) acc_3_4 <= 26'h0000000;
+    else acc_3_4 <= $signed(acc_3_4) + $signed(p_3_4);
+    if (rst) lr_3_4_d2 <= 1'h0;
+    else lr_3_4_d2 <= lr_3_4_d1;
+    if (rst) lr_3_4_d1 <= 1'h0;
+    else lr_3_4_d1 <= lr_3_4_d0;
+    if (rst) lr_3_4_d0 <= 1'h0;
+    else lr_3_4_d0 <= l_3_3;
+    if (rst) p_3_4 <= 16'h0000;
+    else p_3_4 <= \p$493 ;
+    if (rst) l_3_4 <= 1'h0;
+    else l_3_4 <= l_3_3;
+    if (rst) a_3_4 <= 8'h00;
+    else a_3_4 <= a_3_3;
+    if (lr_3_3_d2) out_3_3 <= $signed(acc_3_3) + $signed(p_3_3);
+    if (_0101_) acc_3_3 <= 26'h0000000;
+    else acc_3_3 <= $signed(acc_3_3) + $signed(p_3_3);
+    if (rst) lr_3_3_d2 <= 1'h0;
+    else lr_3_3_d2 <= lr_3_3_d1;
+    if (rst) lr_3_3_d1 <= 1'h0;
+    else lr_3_3_d1 <= lr_3_3_d0;
+    if (rst) lr_3_3_d0 <= 1'h0;
+    else lr_3_3_d0 <= l_3_2;
+    if (rst) p_3_3 <= 16'h0000;
+    else p_3_3 <= \p$480 ;
+    if (rst) l_3_3 <= 1'h0;
+    else l_3_3 <= l_3_2;
+    if (rst) a_3_3 <= 8'h00;
+    else a_3_3 <= a_3_2;
+    if (lr_3_2_d2) out_3_2 <= $signed(acc_3_2) + $signed(p_3_2);
+    if (_0102_) acc_3_2 <= 26'h0000000;
+    else acc_3_2 <= $signed(acc_3_2) + $signed(p_3_2);
+    if (rst) lr_3_2_d2 <= 1'h0;
+    else lr_3_2_d2 <= lr_3_2_d1;
+    if (rst) lr_3_2_d1 <= 1'h0;
+    else lr_3_2_d1 <= lr_3_2_d0;
+    if (rst) lr_3_2_d0 <= 1'h0;
+    else lr_3_2_d0 <= l_3_1;
+    if (rst) p_3_2 <= 16'h0000;
+    else p_3_2 <= \p$467 ;
+    if (rst) l_3_2 <= 1'h0;
+    else l_3_2 <= l_3_1;
+    if (rst) a_3_2 <= 8'h00;
+    else a_3_2 <= a_3_1;
+    if (lr_3_1_d2) out_3_1 <= $signed(acc_3_1) + $signed(p_3_1);
+    if (_0103_) acc_3_1 <= 26'h0000000;
+    else acc_3_1 <= $signed(acc_3_1) + $signed(p_3_1);
+    if (rst) lr_3_1_d2 <= 1'h0;
+    else lr_3_1_d2 <= lr_3_1_d1;
+    if (rst) lr_3_1_d1 <= 1'h0;
+    else lr_3_1_d1 <= lr_3_1_d0;
+    if (rst) lr_3_1_d0 <= 1'h0;
+    else lr_3_1_d0 <= l_3_0;
+    if (rst) p_3_1 <= 16'h0000;
+    else p_3_1 <= \p$454 ;
+    if (rst) l_3_1 <= 1'h0;
+    else l_3_1 <= l_3_0;
+    if (rst) a_3_1 <= 8'h00;
+    else a_3_1 <= a_3_0;
+    if (lr_3_0_d2) out_3_0 <= $signed(acc_3_0) + $signed(p_3_0);
+    if (_0104_) acc_3_0 <= 26'h0000000;
+    else acc_3_0 <= $signed(acc_3_0) + $signed(p_3_0);
+    if (rst) lr_3_0_d2 <= 1'h0;
+    else lr_3_0_d2 <= lr_3_0_d1;
+    if (rst) lr_3_0_d1 <= 1'h0;
+    else lr_3_0_d1 <= lr_3_0_d0;
+    if (rst) lr_3_0_d0 <= 1'h0;
+    else lr_3_0_d0 <= skew_l3_d2;
+    if (rst) p_3_0 <= 16'h0000;
+    else p_3_0 <= \p$441 ;
+    if (rst) l_3_0 <= 1'h0;
+    else l_3_0 <= skew_l3_d2;
+    if (rst) a_3_0 <= 8'h00;
+    else a_3_0 <= skew_a3_d2;
+    if (lr_2_7_d2) out_2_7 <= $signed(acc_2_7) + $signed(p_2_7);
+    if (_0105_) acc_2_7 <= 26'h0000000;
+    else acc_2_7 <= $signed(acc_2_7) + $signed(p_2_7);
+    if (rst) lr_2_7_d2 <= 1'h0;
+    else lr_2_7_d2 <= lr_2_7_d1;
+    if (rst) lr_2_7_d1 <= 1'h0;
+    else lr_2_7_d1 <= lr_2_7_d0;
+    if (rst) lr_2_7_d0 <= 1'h0;
+    else lr_2_7_d0 <= l_2_6;
+    if (rst) p_2_7 <= 16'h0000;
+    else p_2_7 <= \p$428 ;
+    if (lr_2_6_d2) out_2_6 <= $signed(acc_2_6) + $signed(p_2_6);
+    if (_0106_) acc_2_6 <= 26'h0000000;
+    else acc_2_6 <= $signed(acc_2_6) + $signed(p_2_6);
+    if (rst) lr_2_6_d2 <= 1'h0;
+    else lr_2_6_d2 <= lr_2_6_d1;
+    if (rst) lr_2_6_d1 <= 1'h0;
+    else lr_2_6_d1 <= lr_2_6_d0;
+    if (rst) lr_2_6_d0 <= 1'h0;
+    else lr_2_6_d0 <= l_2_5;
+    if (rst) p_2_6 <= 16'h0000;
+    else p_2_6 <= \p$415 ;
+    if (rst) l_2_6 <= 1'h0;
+    else l_2_6 <= l_2_5;
+    if (rst) a_2_6 <= 8'h00;
+    else a_2_6 <= a_2_5;
+    if (lr_2_5_d2) out_2_5 <= $signed(acc_2_5) + $signed(p_2_5);
+    if (_0107_) acc_2_5 <= 26'h0000000;
+    else acc_2_5 <= $signed(acc_2_5) + $signed(p_2_5);
+    if (rst) lr_2_5_d2 <= 1'h0;
+    else lr_2_5_d2 <= lr_2_5_d1;
+    if (rst) lr_2_5_d1 <= 1'h0;
+    else lr_2_5_d1 <= lr_2_5_d0;
+    if (rst) lr_2_5_d0 <= 1'h0;
+    else lr_2_5_d0 <= l_2_4;
+    if (rst) p_2_5 <= 16'h0000;
+    else p_2_5 <= \p$402 ;
+    if (rst) l_2_5 <= 1'h0;
+    else l_2_5 <= l_2_4;
+    if (rst) a_2_5 <= 8'h00;
+    else a_2_5 <= a_2_4;
+    if (lr_2_4_d2) out_2_4 <= $signed(acc_2_4) + $signed(p_2_4);
+    if (_0108_) acc_2_4 <= 26'h0000000;
+    else acc_2_4 <= $signed(acc_2_4) + $signed(p_2_4);
+    if (rst) lr_2_4_d2 <= 1'h0;
+    else lr_2_4_d2 <= lr_2_4_d1;
+    if (rst) lr_2_4_d1 <= 1'h0;
+    else lr_2_4_d1 <= lr_2_4_d0;
+    if (rst) lr_2_4_d0 <= 1'h0;
+    else lr_2_4_d0 <= l_2_3;
+    if (rst) p_2_4 <= 16'h0000;
+    else p_2_4 <= \p$389 ;
+    if (rst) l_2_4 <= 1'h0;
+    else l_2_4 <= l_2_3;
+    if (rst) a_2_4 <= 8'h00;
+    else a_2_4 <= a_2_3;
+    if (lr_2_3_d2) out_2_3 <= $signed(acc_2_3) + $signed(p_2_3);
+    if (_0109_) acc_2_3 <= 26'h0000000;
+    else acc_2_3 <= $signed(acc_2_3) + $signed(p_2_3);
+    if (rst) lr_2_3_d2 <= 1'h0;
+    else lr_2_3_d2 <= lr_2_3_d1;
+    if (rst) lr_2_3_d1 <= 1'h0;
+    else lr_2_3_d1 <= lr_2_3_d0;
+    if (rst) lr_2_3_d0 <= 1'h0;
+    else lr_2_3_d0 <= l_2_2;
+    if (rst) p_2_3 <= 16'h0000;
+    else p_2_3 <= \p$376 ;
+    if (rst) l_2_3 <= 1'h0;
+    else l_2_3 <= l_2_2;
+    if (rst) a_2_3 <= 8'h00;
+    else a_2_3 <= a_2_2;
+    if (lr_2_2_d2) out_2_2 <= $signed(acc_2_2) + $signed(p_2_2);
+    if (_0110_) acc_2_2 <= 26'h0000000;
+    else acc_2_2 <= $signed(acc_2_2) + $signed(p_2_2);
+    if (rst) lr_2_2_d2 <= 1'h0;
+    else lr_2_2_d2 <= lr_2_2_d1;
+    if (rst) lr_2_2_d1 <= 1'h0;
+    else lr_2_2_d1 <= lr_2_2_d0;
+    if (rst) lr_2_2_d0 <= 1'h0;
+    else lr_2_2_d0 <= l_2_1;
+    if (rst) p_2_2 <= 16'h0000;
+    else p_2_2 <= \p$363 ;
+    if (rst) l_2_2 <= 1'h0;
+    else l_2_2 <= l_2_1;
+    if (rst) a_2_2 <= 8'h00;
+    else a_2_2 <= a_2_1;
+    if (lr_2_1_d2) out_2_1 <= $signed(acc_2_1) + $signed(p_2_1);
+    if (_0111_) acc_2_1 <= 26'h0000000;
+    else acc_2_1 <= $signed(acc_2_1) + $signed(p_2_1);
+    if (rst) lr_2_1_d2 <= 1'h0;
+    else lr_2_1_d2 <= lr_2_1_d1;
+    if (rst) lr_2_1_d1 <= 1'h0;
+    else lr_2_1_d1 <= lr_2_1_d0;
+    if (rst) lr_2_1_d0 <= 1'h0;
+    else lr_2_1_d0 <= l_2_0;
+    if (rst) p_2_1 <= 16'h0000;
+    else p_2_1 <= \p$350 ;
+    if (rst) l_2_1 <= 1'h0;
+    else l_2_1 <= l_2_0;
+    if (rst) a_2_1 <= 8'h00;
+    else a_2_1 <= a_2_0;
+    if (lr_2_0_d2) out_2_0 <= $signed(acc_2_0) + $signed(p_2_0);
+    if (_0112_) acc_2_0 <= 26'h0000000;
+    else acc_2_0 <= $signed(acc_2_0) + $signed(p_2_0);
+    if (rst) lr_2_0_d2 <= 1'h0;
+    else lr_2_0_d2 <= lr_2_0_d1;
+    if (rst) lr_2_0_d1 <= 1'h0;
+    else lr_2_0_d1 <= lr_2_0_d0;
+    if (rst) lr_2_0_d0 <= 1'h0;
+    else lr_2_0_d0 <= skew_l2_d1;
+    if (rst) p_2_0 <= 16'h0000;
+    else p_2_0 <= \p$337 ;
+    if (rst) l_2_0 <= 1'h0;
+    else l_2_0 <= skew_l2_d1;
+    if (rst) a_2_0 <= 8'h00;
+    else a_2_0 <= skew_a2_d1;
+    if (lr_1_7_d2) out_1_7 <= $signed(acc_1_7) + $signed(p_1_7);
+    if (_0113_) acc_1_7 <= 26'h0000000;
+    else acc_1_7 <= $signed(acc_1_7) + $signed(p_1_7);
+    if (rst) lr_1_7_d2 <= 1'h0;
+    else lr_1_7_d2 <= lr_1_7_d1;
+    if (rst) lr_1_7_d1 <= 1'h0;
+    else lr_1_7_d1 <= lr_1_7_d0;
+    if (rst) lr_1_7_d0 <= 1'h0;
+    else lr_1_7_d0 <= l_1_6;
+    if (rst) p_1_7 <= 16'h0000;
+    else p_1_7 <= \p$324 ;
+    if (lr_1_6_d2) out_1_6 <= $signed(acc_1_6) + $signed(p_1_6);
+    if (_0114_) acc_1_6 <= 26'h0000000;
+    else acc_1_6 <= $signed(acc_1_6) + $signed(p_1_6);
+    if (rst) lr_1_6_d2 <= 1'h0;
+    else lr_1_6_d2 <= lr_1_6_d1;
+    if (rst) lr_1_6_d1 <= 1'h0;
+    else lr_1_6_d1 <= lr_1_6_d0;
+    if (rst) lr_1_6_d0 <= 1'h0;
+    else lr_1_6_d0 <= l_1_5;
+    if (rst) p_1_6 <= 16'h0000;
+    else p_1_6 <= \p$311 ;
+    if (rst) l_1_6 <= 1'h0;
+    else l_1_6 <= l_1_5;
+    if (rst) a_1_6 <= 8'h00;
+    else a_1_6 <= a_1_5;
+    if (lr_1_5_d2) out_1_5 <= $signed(acc_1_5) + $signed(p_1_5);
+    if (_0115_) acc_1_5 <= 26'h0000000;
+    else acc_1_5 <= $signed(acc_1_5) + $signed(p_1_5);
+    if (rst) lr_1_5_d2 <= 1'h0;
+    else lr_1_5_d2 <= lr_1_5_d1;
+    if (rst) lr_1_5_d1 <= 1'h0;
+    else lr_1_5_d1 <= lr_1_5_d0;
+    if (rst) lr_1_5_d0 <= 1'h0;
+    else lr_1_5_d0 <= l_1_4;
+    if (rst) p_1_5 <= 16'h0000;
+    else p_1_5 <= \p$298 ;
+    if (rst) l_1_5 <= 1'h0;
+    else l_1_5 <= l_1_4;
+    if (rst) a_1_5 <= 8'h00;
+    else a_1_5 <= a_1_4;
+    if (lr_1_4_d2) out_1_4 <= $signed(acc_1_4) + $signed(p_1_4);
+    if (_0116_) acc_1_4 <= 26'h0000000;
+    else acc_1_4 <= $signed(acc_1_4) + $signed(p_1_4);
+    if (rst) lr_1_4_d2 <= 1'h0;
+    else lr_1_4_d2 <= lr_1_4_d1;
+    if (rst) lr_1_4_d1 <= 1'h0;
+    else lr_1_4_d1 <= lr_1_4_d0;
+    if (rst) lr_1_4_d0 <= 1'h0;
+    else lr_1_4_d0 <= l_1_3;
+    if (rst) p_1_4 <= 16'h0000;
+    else p_1_4 <= \p$285 ;
+    if (rst) l_1_4 <= 1'h0;
+    else l_1_4 <= l_1_3;
+    if (rst) a_1_4 <= 8'h00;
+    else a_1_4 <= a_1_3;
+    if (lr_1_3_d2) out_1_3 <= $signed(acc_1_3) + $signed(p_1_3);
+    if (_0117_) acc_1_3 <= 26'h0000000;
+    else acc_1_3 <= $signed(acc_1_3) + $signed(p_1_3);
+    if (rst) lr_1_3_d2 <= 1'h0;
+    else lr_1_3_d2 <= lr_1_3_d1;
+    if (rst) lr_1_3_d1 <= 1'h0;
+    else lr_1_3_d1 <= lr_1_3_d0;
+    if (rst) lr_1_3_d0 <= 1'h0;
+    else lr_1_3_d0 <= l_1_2;
+    if (rst) p_1_3 <= 16'h0000;
+    else p_1_3 <= \p$272 ;
+    if (rst) l_1_3 <= 1'h0;
+    else l_1_3 <= l_1_2;
+    if (rst) a_1_3 <= 8'h00;
+    else a_1_3 <= a_1_2;
+    if (lr_1_2_d2) out_1_2 <= $signed(acc_1_2) + $signed(p_1_2);
+    if (_0118_) acc_1_2 <= 26'h0000000;
+    else acc_1_2 <= $signed(acc_1_2) + $signed(p_1_2);
+    if (rst) lr_1_2_d2 <= 1'h0;
+    else lr_1_2_d2 <= lr_1_2_d1;
+    if (rst) lr_1_2_d1 <= 1'h0;
+    else lr_1_2_d1 <= lr_1_2_d0;
+    if (rst) lr_1_2_d0 <= 1'h0;
+    else lr_1_2_d0 <= l_1_1;
+    if (rst) p_1_2 <= 16'h0000;
+    else p_1_2 <= \p$259 ;
+    if (rst) l_1_2 <= 1'h0;
+    else l_1_2 <= l_1_1;
+    if (rst) a_1_2 <= 8'h00;
+    else a_1_2 <= a_1_1;
+    if (lr_1_1_d2) out_1_1 <= $signed(acc_1_1) + $signed(p_1_1);
+    if (_0119_) acc_1_1 <= 26'h0000000;
+    else acc_1_1 <= $signed(acc_1_1) + $signed(p_1_1);
+    if (rst) lr_1_1_d2 <= 1'h0;
+    else lr_1_1_d2 <= lr_1_1_d1;
+    if (rst) lr_1_1_d1 <= 1'h0;
+    else lr_1_1_d1 <= lr_1_1_d0;
+    if (rst) lr_1_1_d0 <= 1'h0;
+    else lr_1_1_d0 <= l_1_0;
+    if (rst) p_1_1 <= 16'h0000;
+    else p_1_1 <= \p$246 ;
+    if (rst) l_1_1 <= 1'h0;
+    else l_1_1 <= l_1_0;
+    if (rst) a_1_1 <= 8'h00;
+    else a_1_1 <= a_1_0;
+    if (lr_1_0_d2) out_1_0 <= $signed(acc_1_0) + $signed(p_1_0);
+    if (_0120_) acc_1_0 <= 26'h0000000;
+    else acc_1_0 <= $signed(acc_1_0) + $signed(p_1_0);
+    if (rst) lr_1_0_d2 <= 1'h0;
+    else lr_1_0_d2 <= lr_1_0_d1;
+    if (rst) lr_1_0_d1 <= 1'h0;
+    else lr_1_0_d1 <= lr_1_0_d0;
+    if (rst) lr_1_0_d0 <= 1'h0;
+    else lr_1_0_d0 <= skew_l1_d0;
+    if (rst) p_1_0 <= 16'h0000;
+    else p_1_0 <= \p$233 ;
+    if (rst) l_1_0 <= 1'h0;
+    else l_1_0 <= skew_l1_d0;
+    if (rst) a_1_0 <= 8'h00;
+    else a_1_0 <= skew_a1_d0;
+    if (lr_0_7_d2) out_0_7 <= $signed(acc_0_7) + $signed(p_0_7);
+    if (_0121_) acc_0_7 <= 26'h0000000;
+    else acc_0_7 <= $signed(acc_0_7) + $signed(p_0_7);
+    if (rst) lr_0_7_d2 <= 1'h0;
+    else lr_0_7_d2 <= lr_0_7_d1;
+    if (rst) lr_0_7_d1 <= 1'h0;
+    else lr_0_7_d1 <= lr_0_7_d0;
+    if (rst) lr_0_7_d0 <= 1'h0;
+    else lr_0_7_d0 <= l_0_6;
+    if (rst) p_0_7 <= 16'h0000;
+    else p_0_7 <= \p$220 ;
+    if (lr_0_6_d2) out_0_6 <= $signed(acc_0_6) + $signed(p_0_6);
+    if (_0122_) acc_0_6 <= 26'h0000000;
+    else acc_0_6 <= $signed(acc_0_6) + $signed(p_0_6);
+    if (rst) lr_0_6_d2 <= 1'h0;
+    else lr_0_6_d2 <= lr_0_6_d1;
+    if (rst) lr_0_6_d1 <= 1'h0;
+    else lr_0_6_d1 <= lr_0_6_d0;
+    if (rst) lr_0_6_d0 <= 1'h0;
+    else lr_0_6_d0 <= l_0_5;
+    if (rst) p_0_6 <= 16'h0000;
+    else p_0_6 <= \p$207 ;
+    if (rst) l_0_6 <= 1'h0;
+    else l_0_6 <= l_0_5;
+    if (rst) a_0_6 <= 8'h00;
+    else a_0_6 <= a_0_5;
+    if (lr_0_5_d2) out_0_5 <= $signed(acc_0_5) + $signed(p_0_5);
+    if (_0123_) acc_0_5 <= 26'h0000000;
+    else acc_0_5 <= $signed(acc_0_5) + $signed(p_0_5);
+    if (rst) lr_0_5_d2 <= 1'h0;
+    else lr_0_5_d2 <= lr_0_5_d1;
+    if (rst) lr_0_5_d1 <= 1'h0;
+    else lr_0_5_d1 <= lr_0_5_d0;
+    if (rst) lr_0_5_d0 <= 1'h0;
+    else lr_0_5_d0 <= l_0_4;
+    if (rst) p_0_5 <= 16'h0000;
+    else p_0_5 <= \p$194 ;
+    if (rst) l_0_5 <= 1'h0;
+    else l_0_5 <= l_0_4;
+    if (rst) a_0_5 <= 8'h00;
+    else a_0_5 <= a_0_4;
+    if (lr_0_4_d2) out_0_4 <= $signed(acc_0_4) + $signed(p_0_4);
+    if (_0124_) acc_0_4 <= 26'h0000000;
+    else acc_0_4 <= $signed(acc_0_4) + $signed(p_0_4);
+    if (rst) lr_0_4_d2 <= 1'h0;
+    else lr_0_4_d2 <= lr_0_4_d1;
+    if (rst) lr_0_4_d1 <= 1'h0;
+    else lr_0_4_d1 <= lr_0_4_d0;
+    if (rst) lr_0_4_d0 <= 1'h0;
+    else lr_0_4_d0 <= l_0_3;
+    if (rst) p_0_4 <= 16'h0000;
+    else p_0_4 <= \p$181 ;
+    if (rst) l_0_4 <= 1'h0;
+    else l_0_4 <= l_0_3;
+    if (rst) a_0_4 <= 8'h00;
+    else a_0_4 <= a_0_3;
+    if (lr_0_3_d2) out_0_3 <= $signed(acc_0_3) + $signed(p_0_3);
+    if (_0125_) acc_0_3 <= 26'h0000000;
+    else acc_0_3 <= $signed(acc_0_3) + $signed(p_0_3);
+    if (rst) lr_0_3_d2 <= 1'h0;
+    else lr_0_3_d2 <= lr_0_3_d1;
+    if (rst) lr_0_3_d1 <= 1'h0;
+    else lr_0_3_d1 <= lr_0_3_d0;
+    if (rst) lr_0_3_d0 <= 1'h0;
+    else lr_0_3_d0 <= l_0_2;
+    if (rst) p_0_3 <= 16'h0000;
+    else p_0_3 <= \p$168 ;
+    if (rst) l_0_3 <= 1'h0;
+    else l_0_3 <= l_0_2;
+    if (rst) a_0_3 <= 8'h00;
+    else a_0_3 <= a_0_2;
+    if (lr_0_2_d2) out_0_2 <= $signed(acc_0_2) + $signed(p_0_2);
+    if (_0126_) acc_0_2 <= 26'h0000000;
+    else acc_0_2 <= $signed(acc_0_2) + $signed(p_0_2);
+    if (rst) lr_0_2_d2 <= 1'h0;
+    else lr_0_2_d2 <= lr_0_2_d1;
+    if (rst) lr_0_2_d1 <= 1'h0;
+    else lr_0_2_d1 <= lr_0_2_d0;
+    if (rst) lr_0_2_d0 <= 1'h0;
+    else lr_0_2_d0 <= l_0_1;
+    if (rst) p_0_2 <= 16'h0000;
+    else p_0_2 <= \p$155 ;
+    if (rst) l_0_2 <= 1'h0;
+    else l_0_2 <= l_0_1;
+    if (rst) a_0_2 <= 8'h00;
+    else a_0_2 <= a_0_1;
+    if (lr_0_1_d2) out_0_1 <= $signed(acc_0_1) + $signed(p_0_1);
+    if (_0127_) acc_0_1 <= 26'h0000000;
+    else acc_0_1 <= $signed(acc_0_1) + $signed(p_0_1);
+    if (rst) lr_0_1_d2 <= 1'h0;
+    else lr_0_1_d2 <= lr_0_1_d1;
+    if (rst) lr_0_1_d1 <= 1'h0;
+    else lr_0_1_d1 <= lr_0_1_d0;
+    if (rst) lr_0_1_d0 <= 1'h0;
+    else lr_0_1_d0 <= l_0_0;
+    if (rst) p_0_1 <= 16'h0000;
+    else p_0_1 <= \p$142 ;
+    if (rst) l_0_1 <= 1'h0;
+    else l_0_1 <= l_0_0;
+    if (rst) a_0_1 <= 8'h00;
+    else a_0_1 <= a_0_0;
+    if (lr_0_0_d2) out_0_0 <= $signed(acc_0_0) + $signed(p_0_0);
+    if (_0128_) acc_0_0 <= 26'h0000000;
+    else acc_0_0 <= $signed(acc_0_0) + $signed(p_0_0);
+    if (rst) lr_0_0_d2 <= 1'h0;
+    else lr_0_0_d2 <= lr_0_0_d1;
+    if (rst) lr_0_0_d1 <= 1'h0;
+    else lr_0_0_d1 <= lr_0_0_d0;
+    if (rst) lr_0_0_d0 <= 1'h0;
+    else lr_0_0_d0 <= in_last;
+    if (rst) p_0_0 <= 16'h0000;
+    else p_0_0 <= p;
+    if (rst) l_0_0 <= 1'h0;
+    else l_0_0 <= in_last;
+    if (rst) a_0_0 <= 8'h00;
+    else a_0_0 <= a;
+    if (!in_valid) skew_w7_d0 <= 8'h00;
+    else skew_w7_d0 <= in_w7;
+    if (!in_valid) skew_w6_d0 <= 8'h00;
+    else skew_w6_d0 <= in_w6;
+    if (!in_valid) skew_w5_d0 <= 8'h00;
+    else skew_w5_d0 <= in_w5;
+    if (!in_valid) skew_w4_d0 <= 8'h00;
+    else skew_w4_d0 <= in_w4;
+    if (!in_valid) skew_w3_d0 <= 8'h00;
+    else skew_w3_d0 <= in_w3;
+    if (!in_valid) skew_w2_d0 <= 8'h00;
+    else skew_w2_d0 <= in_w2;
+    if (!in_valid) skew_w1_d0 <= 8'h00;
+    else skew_w1_d0 <= in_w1;
+    if (rst) skew_l7_d6 <= 1'h0;
+    else skew_l7_d6 <= skew_l7_d5;
+    if (rst) skew_l7_d5 <= 1'h0;
+    else skew_l7_d5 <= skew_l7_d4;
+    if (rst) skew_l7_d4 <= 1'h0;
+    else skew_l7_d4 <= skew_l7_d3;
+    if (rst) skew_l7_d3 <= 1'h0;
+    else skew_l7_d3 <= skew_l7_d2;
+    if (rst) skew_l7_d2 <= 1'h0;
+    else skew_l7_d2 <= skew_l7_d1;
+    if (rst) skew_l7_d1 <= 1'h0;
+    else skew_l7_d1 <= skew_l7_d0;
+    if (rst) skew_l7_d0 <= 1'h0;
+    else skew_l7_d0 <= in_last;
+    if (rst) skew_a7_d6 <= 8'h00;
+    else skew_a7_d6 <= skew_a7_d5;
+    if (rst) skew_a7_d5 <= 8'h00;
+    else skew_a7_d5 <= skew_a7_d4;
+    if (rst) skew_a7_d4 <= 8'h00;
+    else skew_a7_d4 <= skew_a7_d3;
+    if (rst) skew_a7_d3 <= 8'h00;
+    else skew_a7_d3 <= skew_a7_d2;
+    if (rst) skew_a7_d2 <= 8'h00;
+    else skew_a7_d2 <= skew_a7_d1;
+    if (rst) skew_a7_d1 <= 8'h00;
+    else skew_a7_d1 <= skew_a7_d0;
+    if (_0129_) skew_a7_d0 <= 8'h00;
+    else skew_a7_d0 <= in_a7;
+    if (rst) skew_l6_d5 <= 1'h0;
+    else skew_l6_d5 <= skew_l6_d4;
+    if (rst) skew_l6_d4 <= 1'h0;
+    else skew_l6_d4 <= skew_l6_d3;
+    if (rst) skew_l6_d3 <= 1'h0;
+    else skew_l6_d3 <= skew_l6_d2;
+    if (rst) skew_l6_d2 <= 1'h0;
+    else skew_l6_d2 <= skew_l6_d1;
+    if (rst) skew_l6_d1 <= 1'h0;
+    else skew_l6_d1 <= skew_l6_d0;
+    if (rst) skew_l6_d0 <= 1'h0;
+    else skew_l6_d0 <= in_last;
+    if (rst) skew_a6_d5 <= 8'h00;
+    else skew_a6_d5 <= skew_a6_d4;
+    if (rst) skew_a6_d4 <= 8'h00;
+    else skew_a6_d4 <= skew_a6_d3;
+    if (rst) skew_a6_d3 <= 8'h00;
+    else skew_a6_d3 <= skew_a6_d2;
+    if (rst) skew_a6_d2 <= 8'h00;
+    else skew_a6_d2 <= skew_a6_d1;
+    if (rst) skew_a6_d1 <= 8'h00;
+    else skew_a6_d1 <= skew_a6_d0;
+    if (_0130_) skew_a6_d0 <= 8'h00;
+    else skew_a6_d0 <= in_a6;
+    if (rst) skew_l5_d4 <= 1'h0;
+    else skew_l5_d4 <= skew_l5_d3;
+    if (rst) skew_l5_d3 <= 1'h0;
+    else skew_l5_d3 <= skew_l5_d2;
+    if (rst) skew_l5_d2 <= 1'h0;
+    else skew_l5_d2 <= skew_l5_d1;
+    if (rst) skew_l5_d1 <= 1'h0;
+    else skew_l5_d1 <= skew_l5_d0;
+    if (rst) skew_l5_d0 <= 1'h0;
+    else skew_l5_d0 <= in_last;
+    if (rst) skew_a5_d4 <= 8'h00;
+    else skew_a5_d4 <= skew_a5_d3;
+    if (rst) skew_a5_d3 <= 8'h00;
+    else skew_a5_d3 <= skew_a5_d2;
+    if (rst) skew_a5_d2 <= 8'h00;
+    else skew_a5_d2 <= skew_a5_d1;
+    if (rst) skew_a5_d1 <= 8'h00;
+    else skew_a5_d1 <= skew_a5_d0;
+    if (_0131_) skew_a5_d0 <= 8'h00;
+    else skew_a5_d0 <= in_a5;
+    if (rst) skew_l4_d3 <= 1'h0;
+    else skew_l4_d3 <= skew_l4_d2;
+    if (rst) skew_l4_d2 <= 1'h0;
+    else skew_l4_d2 <= skew_l4_d1;
+    if (rst) skew_l4_d1 <= 1'h0;
+    else skew_l4_d1 <= skew_l4_d0;
+    if (rst) skew_l4_d0 <= 1'h0;
+    else skew_l4_d0 <= in_last;
+    if (rst) skew_a4_d3 <= 8'h00;
+    else skew_a4_d3 <= skew_a4_d2;
+    if (rst) skew_a4_d2 <= 8'h00;
+    else skew_a4_d2 <= skew_a4_d1;
+    if (rst) skew_a4_d1 <= 8'h00;
+    else skew_a4_d1 <= skew_a4_d0;
+    if (_0132_) skew_a4_d0 <= 8'h00;
+    else skew_a4_d0 <= in_a4;
+    if (rst) skew_l3_d2 <= 1'h0;
+    else skew_l3_d2 <= skew_l3_d1;
+    if (rst) skew_l3_d1 <= 1'h0;
+    else skew_l3_d1 <= skew_l3_d0;
+    if (rst) skew_l3_d0 <= 1'h0;
+    else skew_l3_d0 <= in_last;
+    if (rst) skew_a3_d2 <= 8'h00;
+    else skew_a3_d2 <= skew_a3_d1;
+    if (rst) skew_a3_d1 <= 8'h00;
+    else skew_a3_d1 <= skew_a3_d0;
+    if (_0133_) skew_a3_d0 <= 8'h00;
+    else skew_a3_d0 <= in_a3;
+    if (rst) skew_l2_d1 <= 1'h0;
+    else skew_l2_d1 <= skew_l2_d0;
+    if (rst) skew_l2_d0 <= 1'h0;
+    else skew_l2_d0 <= in_last;
+    if (rst) skew_a2_d1 <= 8'h00;
+    else skew_a2_d1 <= skew_a2_d0;
+    if (_0134_) skew_a2_d0 <= 8'h00;
+    else skew_a2_d0 <= in_a2;
+    if (rst) skew_l1_d0 <= 1'h0;
+    else skew_l1_d0 <= in_last;
+    if (_0135_) skew_a1_d0 <= 8'h00;
+    else skew_a1_d0 <= in_a1;
+    if (rst) in_last <= 1'h0;
+    else in_last <= i_last & i_valid;
+    if (rst) in_valid <= 1'h0;
+    else in_valid <= i_valid;
   end
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array.mul_0_0 (rst, a, b, \port$604$0 , \port$604$1 , \port$604$2 , \port$604$3 , \port$604$4 , \port$604$5 , \port$604$6 , \port$604$7 , \port$604$8 , \port$604$9 , \port$604$10 , \port$604$11 , \port$604$12 , \port$604$13 , \port$604$14 , \port$604$15 , clk);
-  wire _00_;
-  wire _01_;
-  wire _02_;
-  wire _03_;
-  wire _04_;
-  wire _05_;
-  wire _06_;
-  wire _07_;
-  wire _08_;
-  wire _09_;
-  wire _10_;
-  wire _11_;
-  wire _12_;
-  wire _13_;
-  wire _14_;
-  wire _15_;
-  wire _16_;
-  wire _17_;
-  wire _18_;
-  wire _19_;
-  wire _20_;
-  wire _21_;
-  wire _22_;
-  wire _23_;
-  wire _24_;
-  wire _25_;
-  wire _26_;
-  wire _27_;
-  wire _28_;
-  wire _29_;
-  wire _30_;
-  wire _31_;
-  wire _32_;
-  wire _33_;
-  wire _34_;
-  wire _35_;
-  wire [17:0] \$signal ;
+module \hwq_top.engine.array.mul_0_0 (rst, a, b, \port$668$0 , \port$668$1 , \port$668$2 , \port$668$3 , \port$668$4 , \port$668$5 , \port$668$6 , \port$668$7 , \port$668$8 , \port$668$9 , \port$668$10 , \port$668$11 , \port$668$12 , \port$668$13 , \port$668$14 , \port$668$15 , clk);
   input [7:0] a;
   wire [7:0] a;
   input [7:0] b;
   wire [7:0] b;
-  wire [17:0] b18;
   input clk;
   wire clk;
-  wire en;
-  wire [15:0] p;
   wire [35:0] p36;
-  output \port$604$0 ;
-  wire \port$604$0 ;
-  output \port$604$1 ;
-  wire \port$604$1 ;
-  output \port$604$10 ;
-  wire \port$604$10 ;
-  output \port$604$11 ;
-  wire \port$604$11 ;
-  output \port$604$12 ;
-  wire \port$604$12 ;
-  output \port$604$13 ;
-  wire \port$604$13 ;
-  output \port$604$14 ;
-  wire \port$604$14 ;
-  output \port$604$15 ;
-  wire \port$604$15 ;
-  output \port$604$2 ;
-  wire \port$604$2 ;
-  output \port$604$3 ;
-  wire \port$604$3 ;
-  output \port$604$4 ;
-  wire \port$604$4 ;
-  output \port$604$5 ;
-  wire \port$604$5 ;
-  output \port$604$6 ;
-  wire \port$604$6 ;
-  output \port$604$7 ;
-  wire \port$604$7 ;
-  output \port$604$8 ;
-  wire \port$604$8 ;
-  output \port$604$9 ;
-  wire \port$604$9 ;
+  output \port$668$0 ;
+  wire \port$668$0 ;
+  output \port$668$1 ;
+  wire \port$668$1 ;
+  output \port$668$10 ;
+  wire \port$668$10 ;
+  output \port$668$11 ;
+  wire \port$668$11 ;
+  output \port$668$12 ;
+  wire \port$668$12 ;
+  output \port$668$13 ;
+  wire \port$668$13 ;
+  output \port$668$14 ;
+  wire \port$668$14 ;
+  output \port$668$15 ;
+  wire \port$668$15 ;
+  output \port$668$2 ;
+  wire \port$668$2 ;
+  output \port$668$3 ;
+  wire \port$668$3 ;
+  output \port$668$4 ;
+  wire \port$668$4 ;
+  output \port$668$5 ;
+  wire \port$668$5 ;
+  output \port$668$6 ;
+  wire \port$668$6 ;
+  output \port$668$7 ;
+  wire \port$668$7 ;
+  output \port$668$8 ;
+  wire \port$668$8 ;
+  output \port$668$9 ;
+  wire \port$668$9 ;
   input rst;
   wire rst;
   MULT18X18D #(
@@ -11158,152 +4649,92 @@ module \hwq_top.engine.array.mul_0_0 (rst, a, b, \port$604$0 , \port$604$1 , \po
     .C9(1'h0),
     .CE0(1'h1),
     .CLK0(clk),
-    .P0(_00_),
-    .P1(_11_),
-    .P10(_02_),
-    .P11(_03_),
-    .P12(_04_),
-    .P13(_05_),
-    .P14(_06_),
-    .P15(_07_),
-    .P16(_08_),
-    .P17(_09_),
-    .P18(_10_),
-    .P19(_12_),
-    .P2(_22_),
-    .P20(_13_),
-    .P21(_14_),
-    .P22(_15_),
-    .P23(_16_),
-    .P24(_17_),
-    .P25(_18_),
-    .P26(_19_),
-    .P27(_20_),
-    .P28(_21_),
-    .P29(_23_),
-    .P3(_30_),
-    .P30(_24_),
-    .P31(_25_),
-    .P32(_26_),
-    .P33(_27_),
-    .P34(_28_),
-    .P35(_29_),
-    .P4(_31_),
-    .P5(_32_),
-    .P6(_33_),
-    .P7(_34_),
-    .P8(_35_),
-    .P9(_01_),
+    .P0(\port$668$0 ),
+    .P1(\port$668$1 ),
+    .P10(\port$668$10 ),
+    .P11(\port$668$11 ),
+    .P12(\port$668$12 ),
+    .P13(\port$668$13 ),
+    .P14(\port$668$14 ),
+    .P15(\port$668$15 ),
+    .P16(p36[16]),
+    .P17(p36[17]),
+    .P18(p36[18]),
+    .P19(p36[19]),
+    .P2(\port$668$2 ),
+    .P20(p36[20]),
+    .P21(p36[21]),
+    .P22(p36[22]),
+    .P23(p36[23]),
+    .P24(p36[24]),
+    .P25(p36[25]),
+    .P26(p36[26]),
+    .P27(p36[27]),
+    .P28(p36[28]),
+    .P29(p36[29]),
+    .P3(\port$668$3 ),
+    .P30(p36[30]),
+    .P31(p36[31]),
+    .P32(p36[32]),
+    .P33(p36[33]),
+    .P34(p36[34]),
+    .P35(p36[35]),
+    .P4(\port$668$4 ),
+    .P5(\port$668$5 ),
+    .P6(\port$668$6 ),
+    .P7(\port$668$7 ),
+    .P8(\port$668$8 ),
+    .P9(\port$668$9 ),
     .RST0(rst),
     .SIGNEDA(1'h1),
     .SIGNEDB(1'h1),
     .SOURCEA(1'h0),
     .SOURCEB(1'h0)
   );
-  assign \$signal  = { a[7], a[7], a[7], a[7], a[7], a[7], a[7], a[7], a[7], a[7], a };
-  assign b18 = { b[7], b[7], b[7], b[7], b[7], b[7], b[7], b[7], b[7], b[7], b };
-  assign p = { _07_, _06_, _05_, _04_, _03_, _02_, _01_, _35_, _34_, _33_, _32_, _31_, _30_, _22_, _11_, _00_ };
-  assign p36 = { _29_, _28_, _27_, _26_, _25_, _24_, _23_, _21_, _20_, _19_, _18_, _17_, _16_, _15_, _14_, _13_, _12_, _10_, _09_, _08_, _07_, _06_, _05_, _04_, _03_, _02_, _01_, _35_, _34_, _33_, _32_, _31_, _30_, _22_, _11_, _00_ };
-  assign en = 1'h1;
-  assign \port$604$0  = _00_;
-  assign \port$604$1  = _11_;
-  assign \port$604$2  = _22_;
-  assign \port$604$3  = _30_;
-  assign \port$604$4  = _31_;
-  assign \port$604$5  = _32_;
-  assign \port$604$6  = _33_;
-  assign \port$604$7  = _34_;
-  assign \port$604$8  = _35_;
-  assign \port$604$9  = _01_;
-  assign \port$604$10  = _02_;
-  assign \port$604$11  = _03_;
-  assign \port$604$12  = _04_;
-  assign \port$604$13  = _05_;
-  assign \port$604$14  = _06_;
-  assign \port$604$15  = _07_;
+  assign p36[15:0] = { \port$668$15 , \port$668$14 , \port$668$13 , \port$668$12 , \port$668$11 , \port$668$10 , \port$668$9 , \port$668$8 , \port$668$7 , \port$668$6 , \port$668$5 , \port$668$4 , \port$668$3 , \port$668$2 , \port$668$1 , \port$668$0  };
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array.mul_0_1 (rst, \port$605$0 , \port$605$1 , \port$605$2 , \port$605$3 , \port$605$4 , \port$605$5 , \port$605$6 , \port$605$7 , \port$605$8 , \port$605$9 , \port$605$10 , \port$605$11 , \port$605$12 , \port$605$13 , \port$605$14 , \port$605$15 , b, a, clk);
-  wire _00_;
-  wire _01_;
-  wire _02_;
-  wire _03_;
-  wire _04_;
-  wire _05_;
-  wire _06_;
-  wire _07_;
-  wire _08_;
-  wire _09_;
-  wire _10_;
-  wire _11_;
-  wire _12_;
-  wire _13_;
-  wire _14_;
-  wire _15_;
-  wire _16_;
-  wire _17_;
-  wire _18_;
-  wire _19_;
-  wire _20_;
-  wire _21_;
-  wire _22_;
-  wire _23_;
-  wire _24_;
-  wire _25_;
-  wire _26_;
-  wire _27_;
-  wire _28_;
-  wire _29_;
-  wire _30_;
-  wire _31_;
-  wire _32_;
-  wire _33_;
-  wire _34_;
-  wire _35_;
-  wire [17:0] \$signal ;
+module \hwq_top.engine.array.mul_0_1 (rst, \port$669$0 , \port$669$1 , \port$669$2 , \port$669$3 , \port$669$4 , \port$669$5 , \port$669$6 , \port$669$7 , \port$669$8 , \port$669$9 , \port$669$10 , \port$669$11 , \port$669$12 , \port$669$13 , \port$669$14 , \port$669$15 , b, a, clk);
   input [7:0] a;
   wire [7:0] a;
   input [7:0] b;
   wire [7:0] b;
-  wire [17:0] b18;
   input clk;
   wire clk;
-  wire en;
-  wire [15:0] p;
   wire [35:0] p36;
-  output \port$605$0 ;
-  wire \port$605$0 ;
-  output \port$605$1 ;
-  wire \port$605$1 ;
-  output \port$605$10 ;
-  wire \port$605$10 ;
-  output \port$605$11 ;
-  wire \port$605$11 ;
-  output \port$605$12 ;
-  wire \port$605$12 ;
-  output \port$605$13 ;
-  wire \port$605$13 ;
-  output \port$605$14 ;
-  wire \port$605$14 ;
-  output \port$605$15 ;
-  wire \port$605$15 ;
-  output \port$605$2 ;
-  wire \port$605$2 ;
-  output \port$605$3 ;
-  wire \port$605$3 ;
-  output \port$605$4 ;
-  wire \port$605$4 ;
-  output \port$605$5 ;
-  wire \port$605$5 ;
-  output \port$605$6 ;
-  wire \port$605$6 ;
-  output \port$605$7 ;
-  wire \port$605$7 ;
-  output \port$605$8 ;
-  wire \port$605$8 ;
-  output \port$605$9 ;
-  wire \port$605$9 ;
+  output \port$669$0 ;
+  wire \port$669$0 ;
+  output \port$669$1 ;
+  wire \port$669$1 ;
+  output \port$669$10 ;
+  wire \port$669$10 ;
+  output \port$669$11 ;
+  wire \port$669$11 ;
+  output \port$669$12 ;
+  wire \port$669$12 ;
+  output \port$669$13 ;
+  wire \port$669$13 ;
+  output \port$669$14 ;
+  wire \port$669$14 ;
+  output \port$669$15 ;
+  wire \port$669$15 ;
+  output \port$669$2 ;
+  wire \port$669$2 ;
+  output \port$669$3 ;
+  wire \port$669$3 ;
+  output \port$669$4 ;
+  wire \port$669$4 ;
+  output \port$669$5 ;
+  wire \port$669$5 ;
+  output \port$669$6 ;
+  wire \port$669$6 ;
+  output \port$669$7 ;
+  wire \port$669$7 ;
+  output \port$669$8 ;
+  wire \port$669$8 ;
+  output \port$669$9 ;
+  wire \port$669$9 ;
   input rst;
   wire rst;
   MULT18X18D #(
@@ -11379,152 +4810,92 @@ module \hwq_top.engine.array.mul_0_1 (rst, \port$605$0 , \port$605$1 , \port$605
     .C9(1'h0),
     .CE0(1'h1),
     .CLK0(clk),
-    .P0(_00_),
-    .P1(_11_),
-    .P10(_02_),
-    .P11(_03_),
-    .P12(_04_),
-    .P13(_05_),
-    .P14(_06_),
-    .P15(_07_),
-    .P16(_08_),
-    .P17(_09_),
-    .P18(_10_),
-    .P19(_12_),
-    .P2(_22_),
-    .P20(_13_),
-    .P21(_14_),
-    .P22(_15_),
-    .P23(_16_),
-    .P24(_17_),
-    .P25(_18_),
-    .P26(_19_),
-    .P27(_20_),
-    .P28(_21_),
-    .P29(_23_),
-    .P3(_30_),
-    .P30(_24_),
-    .P31(_25_),
-    .P32(_26_),
-    .P33(_27_),
-    .P34(_28_),
-    .P35(_29_),
-    .P4(_31_),
-    .P5(_32_),
-    .P6(_33_),
-    .P7(_34_),
-    .P8(_35_),
-    .P9(_01_),
+    .P0(\port$669$0 ),
+    .P1(\port$669$1 ),
+    .P10(\port$669$10 ),
+    .P11(\port$669$11 ),
+    .P12(\port$669$12 ),
+    .P13(\port$669$13 ),
+    .P14(\port$669$14 ),
+    .P15(\port$669$15 ),
+    .P16(p36[16]),
+    .P17(p36[17]),
+    .P18(p36[18]),
+    .P19(p36[19]),
+    .P2(\port$669$2 ),
+    .P20(p36[20]),
+    .P21(p36[21]),
+    .P22(p36[22]),
+    .P23(p36[23]),
+    .P24(p36[24]),
+    .P25(p36[25]),
+    .P26(p36[26]),
+    .P27(p36[27]),
+    .P28(p36[28]),
+    .P29(p36[29]),
+    .P3(\port$669$3 ),
+    .P30(p36[30]),
+    .P31(p36[31]),
+    .P32(p36[32]),
+    .P33(p36[33]),
+    .P34(p36[34]),
+    .P35(p36[35]),
+    .P4(\port$669$4 ),
+    .P5(\port$669$5 ),
+    .P6(\port$669$6 ),
+    .P7(\port$669$7 ),
+    .P8(\port$669$8 ),
+    .P9(\port$669$9 ),
     .RST0(rst),
     .SIGNEDA(1'h1),
     .SIGNEDB(1'h1),
     .SOURCEA(1'h0),
     .SOURCEB(1'h0)
   );
-  assign \$signal  = { a[7], a[7], a[7], a[7], a[7], a[7], a[7], a[7], a[7], a[7], a };
-  assign b18 = { b[7], b[7], b[7], b[7], b[7], b[7], b[7], b[7], b[7], b[7], b };
-  assign p = { _07_, _06_, _05_, _04_, _03_, _02_, _01_, _35_, _34_, _33_, _32_, _31_, _30_, _22_, _11_, _00_ };
-  assign p36 = { _29_, _28_, _27_, _26_, _25_, _24_, _23_, _21_, _20_, _19_, _18_, _17_, _16_, _15_, _14_, _13_, _12_, _10_, _09_, _08_, _07_, _06_, _05_, _04_, _03_, _02_, _01_, _35_, _34_, _33_, _32_, _31_, _30_, _22_, _11_, _00_ };
-  assign en = 1'h1;
-  assign \port$605$0  = _00_;
-  assign \port$605$1  = _11_;
-  assign \port$605$2  = _22_;
-  assign \port$605$3  = _30_;
-  assign \port$605$4  = _31_;
-  assign \port$605$5  = _32_;
-  assign \port$605$6  = _33_;
-  assign \port$605$7  = _34_;
-  assign \port$605$8  = _35_;
-  assign \port$605$9  = _01_;
-  assign \port$605$10  = _02_;
-  assign \port$605$11  = _03_;
-  assign \port$605$12  = _04_;
-  assign \port$605$13  = _05_;
-  assign \port$605$14  = _06_;
-  assign \port$605$15  = _07_;
+  assign p36[15:0] = { \port$669$15 , \port$669$14 , \port$669$13 , \port$669$12 , \port$669$11 , \port$669$10 , \port$669$9 , \port$669$8 , \port$669$7 , \port$669$6 , \port$669$5 , \port$669$4 , \port$669$3 , \port$669$2 , \port$669$1 , \port$669$0  };
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array.mul_0_2 (rst, \port$606$0 , \port$606$1 , \port$606$2 , \port$606$3 , \port$606$4 , \port$606$5 , \port$606$6 , \port$606$7 , \port$606$8 , \port$606$9 , \port$606$10 , \port$606$11 , \port$606$12 , \port$606$13 , \port$606$14 , \port$606$15 , b, a, clk);
-  wire _00_;
-  wire _01_;
-  wire _02_;
-  wire _03_;
-  wire _04_;
-  wire _05_;
-  wire _06_;
-  wire _07_;
-  wire _08_;
-  wire _09_;
-  wire _10_;
-  wire _11_;
-  wire _12_;
-  wire _13_;
-  wire _14_;
-  wire _15_;
-  wire _16_;
-  wire _17_;
-  wire _18_;
-  wire _19_;
-  wire _20_;
-  wire _21_;
-  wire _22_;
-  wire _23_;
-  wire _24_;
-  wire _25_;
-  wire _26_;
-  wire _27_;
-  wire _28_;
-  wire _29_;
-  wire _30_;
-  wire _31_;
-  wire _32_;
-  wire _33_;
-  wire _34_;
-  wire _35_;
-  wire [17:0] \$signal ;
+module \hwq_top.engine.array.mul_0_2 (rst, \port$670$0 , \port$670$1 , \port$670$2 , \port$670$3 , \port$670$4 , \port$670$5 , \port$670$6 , \port$670$7 , \port$670$8 , \port$670$9 , \port$670$10 , \port$670$11 , \port$670$12 , \port$670$13 , \port$670$14 , \port$670$15 , b, a, clk);
   input [7:0] a;
   wire [7:0] a;
   input [7:0] b;
   wire [7:0] b;
-  wire [17:0] b18;
   input clk;
   wire clk;
-  wire en;
-  wire [15:0] p;
   wire [35:0] p36;
-  output \port$606$0 ;
-  wire \port$606$0 ;
-  output \port$606$1 ;
-  wire \port$606$1 ;
-  output \port$606$10 ;
-  wire \port$606$10 ;
-  output \port$606$11 ;
-  wire \port$606$11 ;
-  output \port$606$12 ;
-  wire \port$606$12 ;
-  output \port$606$13 ;
-  wire \port$606$13 ;
-  output \port$606$14 ;
-  wire \port$606$14 ;
-  output \port$606$15 ;
-  wire \port$606$15 ;
-  output \port$606$2 ;
-  wire \port$606$2 ;
-  output \port$606$3 ;
-  wire \port$606$3 ;
-  output \port$606$4 ;
-  wire \port$606$4 ;
-  output \port$606$5 ;
-  wire \port$606$5 ;
-  output \port$606$6 ;
-  wire \port$606$6 ;
-  output \port$606$7 ;
-  wire \port$606$7 ;
-  output \port$606$8 ;
-  wire \port$606$8 ;
-  output \port$606$9 ;
-  wire \port$606$9 ;
+  output \port$670$0 ;
+  wire \port$670$0 ;
+  output \port$670$1 ;
+  wire \port$670$1 ;
+  output \port$670$10 ;
+  wire \port$670$10 ;
+  output \port$670$11 ;
+  wire \port$670$11 ;
+  output \port$670$12 ;
+  wire \port$670$12 ;
+  output \port$670$13 ;
+  wire \port$670$13 ;
+  output \port$670$14 ;
+  wire \port$670$14 ;
+  output \port$670$15 ;
+  wire \port$670$15 ;
+  output \port$670$2 ;
+  wire \port$670$2 ;
+  output \port$670$3 ;
+  wire \port$670$3 ;
+  output \port$670$4 ;
+  wire \port$670$4 ;
+  output \port$670$5 ;
+  wire \port$670$5 ;
+  output \port$670$6 ;
+  wire \port$670$6 ;
+  output \port$670$7 ;
+  wire \port$670$7 ;
+  output \port$670$8 ;
+  wire \port$670$8 ;
+  output \port$670$9 ;
+  wire \port$670$9 ;
   input rst;
   wire rst;
   MULT18X18D #(
@@ -11600,152 +4971,92 @@ module \hwq_top.engine.array.mul_0_2 (rst, \port$606$0 , \port$606$1 , \port$606
     .C9(1'h0),
     .CE0(1'h1),
     .CLK0(clk),
-    .P0(_00_),
-    .P1(_11_),
-    .P10(_02_),
-    .P11(_03_),
-    .P12(_04_),
-    .P13(_05_),
-    .P14(_06_),
-    .P15(_07_),
-    .P16(_08_),
-    .P17(_09_),
-    .P18(_10_),
-    .P19(_12_),
-    .P2(_22_),
-    .P20(_13_),
-    .P21(_14_),
-    .P22(_15_),
-    .P23(_16_),
-    .P24(_17_),
-    .P25(_18_),
-    .P26(_19_),
-    .P27(_20_),
-    .P28(_21_),
-    .P29(_23_),
-    .P3(_30_),
-    .P30(_24_),
-    .P31(_25_),
-    .P32(_26_),
-    .P33(_27_),
-    .P34(_28_),
-    .P35(_29_),
-    .P4(_31_),
-    .P5(_32_),
-    .P6(_33_),
-    .P7(_34_),
-    .P8(_35_),
-    .P9(_01_),
+    .P0(\port$670$0 ),
+    .P1(\port$670$1 ),
+    .P10(\port$670$10 ),
+    .P11(\port$670$11 ),
+    .P12(\port$670$12 ),
+    .P13(\port$670$13 ),
+    .P14(\port$670$14 ),
+    .P15(\port$670$15 ),
+    .P16(p36[16]),
+    .P17(p36[17]),
+    .P18(p36[18]),
+    .P19(p36[19]),
+    .P2(\port$670$2 ),
+    .P20(p36[20]),
+    .P21(p36[21]),
+    .P22(p36[22]),
+    .P23(p36[23]),
+    .P24(p36[24]),
+    .P25(p36[25]),
+    .P26(p36[26]),
+    .P27(p36[27]),
+    .P28(p36[28]),
+    .P29(p36[29]),
+    .P3(\port$670$3 ),
+    .P30(p36[30]),
+    .P31(p36[31]),
+    .P32(p36[32]),
+    .P33(p36[33]),
+    .P34(p36[34]),
+    .P35(p36[35]),
+    .P4(\port$670$4 ),
+    .P5(\port$670$5 ),
+    .P6(\port$670$6 ),
+    .P7(\port$670$7 ),
+    .P8(\port$670$8 ),
+    .P9(\port$670$9 ),
     .RST0(rst),
     .SIGNEDA(1'h1),
     .SIGNEDB(1'h1),
     .SOURCEA(1'h0),
     .SOURCEB(1'h0)
   );
-  assign \$signal  = { a[7], a[7], a[7], a[7], a[7], a[7], a[7], a[7], a[7], a[7], a };
-  assign b18 = { b[7], b[7], b[7], b[7], b[7], b[7], b[7], b[7], b[7], b[7], b };
-  assign p = { _07_, _06_, _05_, _04_, _03_, _02_, _01_, _35_, _34_, _33_, _32_, _31_, _30_, _22_, _11_, _00_ };
-  assign p36 = { _29_, _28_, _27_, _26_, _25_, _24_, _23_, _21_, _20_, _19_, _18_, _17_, _16_, _15_, _14_, _13_, _12_, _10_, _09_, _08_, _07_, _06_, _05_, _04_, _03_, _02_, _01_, _35_, _34_, _33_, _32_, _31_, _30_, _22_, _11_, _00_ };
-  assign en = 1'h1;
-  assign \port$606$0  = _00_;
-  assign \port$606$1  = _11_;
-  assign \port$606$2  = _22_;
-  assign \port$606$3  = _30_;
-  assign \port$606$4  = _31_;
-  assign \port$606$5  = _32_;
-  assign \port$606$6  = _33_;
-  assign \port$606$7  = _34_;
-  assign \port$606$8  = _35_;
-  assign \port$606$9  = _01_;
-  assign \port$606$10  = _02_;
-  assign \port$606$11  = _03_;
-  assign \port$606$12  = _04_;
-  assign \port$606$13  = _05_;
-  assign \port$606$14  = _06_;
-  assign \port$606$15  = _07_;
+  assign p36[15:0] = { \port$670$15 , \port$670$14 , \port$670$13 , \port$670$12 , \port$670$11 , \port$670$10 , \port$670$9 , \port$670$8 , \port$670$7 , \port$670$6 , \port$670$5 , \port$670$4 , \port$670$3 , \port$670$2 , \port$670$1 , \port$670$0  };
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array.mul_0_3 (rst, \port$607$0 , \port$607$1 , \port$607$2 , \port$607$3 , \port$607$4 , \port$607$5 , \port$607$6 , \port$607$7 , \port$607$8 , \port$607$9 , \port$607$10 , \port$607$11 , \port$607$12 , \port$607$13 , \port$607$14 , \port$607$15 , b, a, clk);
-  wire _00_;
-  wire _01_;
-  wire _02_;
-  wire _03_;
-  wire _04_;
-  wire _05_;
-  wire _06_;
-  wire _07_;
-  wire _08_;
-  wire _09_;
-  wire _10_;
-  wire _11_;
-  wire _12_;
-  wire _13_;
-  wire _14_;
-  wire _15_;
-  wire _16_;
-  wire _17_;
-  wire _18_;
-  wire _19_;
-  wire _20_;
-  wire _21_;
-  wire _22_;
-  wire _23_;
-  wire _24_;
-  wire _25_;
-  wire _26_;
-  wire _27_;
-  wire _28_;
-  wire _29_;
-  wire _30_;
-  wire _31_;
-  wire _32_;
-  wire _33_;
-  wire _34_;
-  wire _35_;
-  wire [17:0] \$signal ;
+module \hwq_top.engine.array.mul_0_3 (rst, \port$671$0 , \port$671$1 , \port$671$2 , \port$671$3 , \port$671$4 , \port$671$5 , \port$671$6 , \port$671$7 , \port$671$8 , \port$671$9 , \port$671$10 , \port$671$11 , \port$671$12 , \port$671$13 , \port$671$14 , \port$671$15 , b, a, clk);
   input [7:0] a;
   wire [7:0] a;
   input [7:0] b;
   wire [7:0] b;
-  wire [17:0] b18;
   input clk;
   wire clk;
-  wire en;
-  wire [15:0] p;
   wire [35:0] p36;
-  output \port$607$0 ;
-  wire \port$607$0 ;
-  output \port$607$1 ;
-  wire \port$607$1 ;
-  output \port$607$10 ;
-  wire \port$607$10 ;
-  output \port$607$11 ;
-  wire \port$607$11 ;
-  output \port$607$12 ;
-  wire \port$607$12 ;
-  output \port$607$13 ;
-  wire \port$607$13 ;
-  output \port$607$14 ;
-  wire \port$607$14 ;
-  output \port$607$15 ;
-  wire \port$607$15 ;
-  output \port$607$2 ;
-  wire \port$607$2 ;
-  output \port$607$3 ;
-  wire \port$607$3 ;
-  output \port$607$4 ;
-  wire \port$607$4 ;
-  output \port$607$5 ;
-  wire \port$607$5 ;
-  output \port$607$6 ;
-  wire \port$607$6 ;
-  output \port$607$7 ;
-  wire \port$607$7 ;
-  output \port$607$8 ;
-  wire \port$607$8 ;
-  output \port$607$9 ;
-  wire \port$607$9 ;
+  output \port$671$0 ;
+  wire \port$671$0 ;
+  output \port$671$1 ;
+  wire \port$671$1 ;
+  output \port$671$10 ;
+  wire \port$671$10 ;
+  output \port$671$11 ;
+  wire \port$671$11 ;
+  output \port$671$12 ;
+  wire \port$671$12 ;
+  output \port$671$13 ;
+  wire \port$671$13 ;
+  output \port$671$14 ;
+  wire \port$671$14 ;
+  output \port$671$15 ;
+  wire \port$671$15 ;
+  output \port$671$2 ;
+  wire \port$671$2 ;
+  output \port$671$3 ;
+  wire \port$671$3 ;
+  output \port$671$4 ;
+  wire \port$671$4 ;
+  output \port$671$5 ;
+  wire \port$671$5 ;
+  output \port$671$6 ;
+  wire \port$671$6 ;
+  output \port$671$7 ;
+  wire \port$671$7 ;
+  output \port$671$8 ;
+  wire \port$671$8 ;
+  output \port$671$9 ;
+  wire \port$671$9 ;
   input rst;
   wire rst;
   MULT18X18D #(
@@ -11821,152 +5132,92 @@ module \hwq_top.engine.array.mul_0_3 (rst, \port$607$0 , \port$607$1 , \port$607
     .C9(1'h0),
     .CE0(1'h1),
     .CLK0(clk),
-    .P0(_00_),
-    .P1(_11_),
-    .P10(_02_),
-    .P11(_03_),
-    .P12(_04_),
-    .P13(_05_),
-    .P14(_06_),
-    .P15(_07_),
-    .P16(_08_),
-    .P17(_09_),
-    .P18(_10_),
-    .P19(_12_),
-    .P2(_22_),
-    .P20(_13_),
-    .P21(_14_),
-    .P22(_15_),
-    .P23(_16_),
-    .P24(_17_),
-    .P25(_18_),
-    .P26(_19_),
-    .P27(_20_),
-    .P28(_21_),
-    .P29(_23_),
-    .P3(_30_),
-    .P30(_24_),
-    .P31(_25_),
-    .P32(_26_),
-    .P33(_27_),
-    .P34(_28_),
-    .P35(_29_),
-    .P4(_31_),
-    .P5(_32_),
-    .P6(_33_),
-    .P7(_34_),
-    .P8(_35_),
-    .P9(_01_),
+    .P0(\port$671$0 ),
+    .P1(\port$671$1 ),
+    .P10(\port$671$10 ),
+    .P11(\port$671$11 ),
+    .P12(\port$671$12 ),
+    .P13(\port$671$13 ),
+    .P14(\port$671$14 ),
+    .P15(\port$671$15 ),
+    .P16(p36[16]),
+    .P17(p36[17]),
+    .P18(p36[18]),
+    .P19(p36[19]),
+    .P2(\port$671$2 ),
+    .P20(p36[20]),
+    .P21(p36[21]),
+    .P22(p36[22]),
+    .P23(p36[23]),
+    .P24(p36[24]),
+    .P25(p36[25]),
+    .P26(p36[26]),
+    .P27(p36[27]),
+    .P28(p36[28]),
+    .P29(p36[29]),
+    .P3(\port$671$3 ),
+    .P30(p36[30]),
+    .P31(p36[31]),
+    .P32(p36[32]),
+    .P33(p36[33]),
+    .P34(p36[34]),
+    .P35(p36[35]),
+    .P4(\port$671$4 ),
+    .P5(\port$671$5 ),
+    .P6(\port$671$6 ),
+    .P7(\port$671$7 ),
+    .P8(\port$671$8 ),
+    .P9(\port$671$9 ),
     .RST0(rst),
     .SIGNEDA(1'h1),
     .SIGNEDB(1'h1),
     .SOURCEA(1'h0),
     .SOURCEB(1'h0)
   );
-  assign \$signal  = { a[7], a[7], a[7], a[7], a[7], a[7], a[7], a[7], a[7], a[7], a };
-  assign b18 = { b[7], b[7], b[7], b[7], b[7], b[7], b[7], b[7], b[7], b[7], b };
-  assign p = { _07_, _06_, _05_, _04_, _03_, _02_, _01_, _35_, _34_, _33_, _32_, _31_, _30_, _22_, _11_, _00_ };
-  assign p36 = { _29_, _28_, _27_, _26_, _25_, _24_, _23_, _21_, _20_, _19_, _18_, _17_, _16_, _15_, _14_, _13_, _12_, _10_, _09_, _08_, _07_, _06_, _05_, _04_, _03_, _02_, _01_, _35_, _34_, _33_, _32_, _31_, _30_, _22_, _11_, _00_ };
-  assign en = 1'h1;
-  assign \port$607$0  = _00_;
-  assign \port$607$1  = _11_;
-  assign \port$607$2  = _22_;
-  assign \port$607$3  = _30_;
-  assign \port$607$4  = _31_;
-  assign \port$607$5  = _32_;
-  assign \port$607$6  = _33_;
-  assign \port$607$7  = _34_;
-  assign \port$607$8  = _35_;
-  assign \port$607$9  = _01_;
-  assign \port$607$10  = _02_;
-  assign \port$607$11  = _03_;
-  assign \port$607$12  = _04_;
-  assign \port$607$13  = _05_;
-  assign \port$607$14  = _06_;
-  assign \port$607$15  = _07_;
+  assign p36[15:0] = { \port$671$15 , \port$671$14 , \port$671$13 , \port$671$12 , \port$671$11 , \port$671$10 , \port$671$9 , \port$671$8 , \port$671$7 , \port$671$6 , \port$671$5 , \port$671$4 , \port$671$3 , \port$671$2 , \port$671$1 , \port$671$0  };
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array.mul_0_4 (rst, \port$608$0 , \port$608$1 , \port$608$2 , \port$608$3 , \port$608$4 , \port$608$5 , \port$608$6 , \port$608$7 , \port$608$8 , \port$608$9 , \port$608$10 , \port$608$11 , \port$608$12 , \port$608$13 , \port$608$14 , \port$608$15 , b, a, clk);
-  wire _00_;
-  wire _01_;
-  wire _02_;
-  wire _03_;
-  wire _04_;
-  wire _05_;
-  wire _06_;
-  wire _07_;
-  wire _08_;
-  wire _09_;
-  wire _10_;
-  wire _11_;
-  wire _12_;
-  wire _13_;
-  wire _14_;
-  wire _15_;
-  wire _16_;
-  wire _17_;
-  wire _18_;
-  wire _19_;
-  wire _20_;
-  wire _21_;
-  wire _22_;
-  wire _23_;
-  wire _24_;
-  wire _25_;
-  wire _26_;
-  wire _27_;
-  wire _28_;
-  wire _29_;
-  wire _30_;
-  wire _31_;
-  wire _32_;
-  wire _33_;
-  wire _34_;
-  wire _35_;
-  wire [17:0] \$signal ;
+module \hwq_top.engine.array.mul_0_4 (rst, \port$672$0 , \port$672$1 , \port$672$2 , \port$672$3 , \port$672$4 , \port$672$5 , \port$672$6 , \port$672$7 , \port$672$8 , \port$672$9 , \port$672$10 , \port$672$11 , \port$672$12 , \port$672$13 , \port$672$14 , \port$672$15 , b, a, clk);
   input [7:0] a;
   wire [7:0] a;
   input [7:0] b;
   wire [7:0] b;
-  wire [17:0] b18;
   input clk;
   wire clk;
-  wire en;
-  wire [15:0] p;
   wire [35:0] p36;
-  output \port$608$0 ;
-  wire \port$608$0 ;
-  output \port$608$1 ;
-  wire \port$608$1 ;
-  output \port$608$10 ;
-  wire \port$608$10 ;
-  output \port$608$11 ;
-  wire \port$608$11 ;
-  output \port$608$12 ;
-  wire \port$608$12 ;
-  output \port$608$13 ;
-  wire \port$608$13 ;
-  output \port$608$14 ;
-  wire \port$608$14 ;
-  output \port$608$15 ;
-  wire \port$608$15 ;
-  output \port$608$2 ;
-  wire \port$608$2 ;
-  output \port$608$3 ;
-  wire \port$608$3 ;
-  output \port$608$4 ;
-  wire \port$608$4 ;
-  output \port$608$5 ;
-  wire \port$608$5 ;
-  output \port$608$6 ;
-  wire \port$608$6 ;
-  output \port$608$7 ;
-  wire \port$608$7 ;
-  output \port$608$8 ;
-  wire \port$608$8 ;
-  output \port$608$9 ;
-  wire \port$608$9 ;
+  output \port$672$0 ;
+  wire \port$672$0 ;
+  output \port$672$1 ;
+  wire \port$672$1 ;
+  output \port$672$10 ;
+  wire \port$672$10 ;
+  output \port$672$11 ;
+  wire \port$672$11 ;
+  output \port$672$12 ;
+  wire \port$672$12 ;
+  output \port$672$13 ;
+  wire \port$672$13 ;
+  output \port$672$14 ;
+  wire \port$672$14 ;
+  output \port$672$15 ;
+  wire \port$672$15 ;
+  output \port$672$2 ;
+  wire \port$672$2 ;
+  output \port$672$3 ;
+  wire \port$672$3 ;
+  output \port$672$4 ;
+  wire \port$672$4 ;
+  output \port$672$5 ;
+  wire \port$672$5 ;
+  output \port$672$6 ;
+  wire \port$672$6 ;
+  output \port$672$7 ;
+  wire \port$672$7 ;
+  output \port$672$8 ;
+  wire \port$672$8 ;
+  output \port$672$9 ;
+  wire \port$672$9 ;
   input rst;
   wire rst;
   MULT18X18D #(
@@ -12042,152 +5293,92 @@ module \hwq_top.engine.array.mul_0_4 (rst, \port$608$0 , \port$608$1 , \port$608
     .C9(1'h0),
     .CE0(1'h1),
     .CLK0(clk),
-    .P0(_00_),
-    .P1(_11_),
-    .P10(_02_),
-    .P11(_03_),
-    .P12(_04_),
-    .P13(_05_),
-    .P14(_06_),
-    .P15(_07_),
-    .P16(_08_),
-    .P17(_09_),
-    .P18(_10_),
-    .P19(_12_),
-    .P2(_22_),
-    .P20(_13_),
-    .P21(_14_),
-    .P22(_15_),
-    .P23(_16_),
-    .P24(_17_),
-    .P25(_18_),
-    .P26(_19_),
-    .P27(_20_),
-    .P28(_21_),
-    .P29(_23_),
-    .P3(_30_),
-    .P30(_24_),
-    .P31(_25_),
-    .P32(_26_),
-    .P33(_27_),
-    .P34(_28_),
-    .P35(_29_),
-    .P4(_31_),
-    .P5(_32_),
-    .P6(_33_),
-    .P7(_34_),
-    .P8(_35_),
-    .P9(_01_),
+    .P0(\port$672$0 ),
+    .P1(\port$672$1 ),
+    .P10(\port$672$10 ),
+    .P11(\port$672$11 ),
+    .P12(\port$672$12 ),
+    .P13(\port$672$13 ),
+    .P14(\port$672$14 ),
+    .P15(\port$672$15 ),
+    .P16(p36[16]),
+    .P17(p36[17]),
+    .P18(p36[18]),
+    .P19(p36[19]),
+    .P2(\port$672$2 ),
+    .P20(p36[20]),
+    .P21(p36[21]),
+    .P22(p36[22]),
+    .P23(p36[23]),
+    .P24(p36[24]),
+    .P25(p36[25]),
+    .P26(p36[26]),
+    .P27(p36[27]),
+    .P28(p36[28]),
+    .P29(p36[29]),
+    .P3(\port$672$3 ),
+    .P30(p36[30]),
+    .P31(p36[31]),
+    .P32(p36[32]),
+    .P33(p36[33]),
+    .P34(p36[34]),
+    .P35(p36[35]),
+    .P4(\port$672$4 ),
+    .P5(\port$672$5 ),
+    .P6(\port$672$6 ),
+    .P7(\port$672$7 ),
+    .P8(\port$672$8 ),
+    .P9(\port$672$9 ),
     .RST0(rst),
     .SIGNEDA(1'h1),
     .SIGNEDB(1'h1),
     .SOURCEA(1'h0),
     .SOURCEB(1'h0)
   );
-  assign \$signal  = { a[7], a[7], a[7], a[7], a[7], a[7], a[7], a[7], a[7], a[7], a };
-  assign b18 = { b[7], b[7], b[7], b[7], b[7], b[7], b[7], b[7], b[7], b[7], b };
-  assign p = { _07_, _06_, _05_, _04_, _03_, _02_, _01_, _35_, _34_, _33_, _32_, _31_, _30_, _22_, _11_, _00_ };
-  assign p36 = { _29_, _28_, _27_, _26_, _25_, _24_, _23_, _21_, _20_, _19_, _18_, _17_, _16_, _15_, _14_, _13_, _12_, _10_, _09_, _08_, _07_, _06_, _05_, _04_, _03_, _02_, _01_, _35_, _34_, _33_, _32_, _31_, _30_, _22_, _11_, _00_ };
-  assign en = 1'h1;
-  assign \port$608$0  = _00_;
-  assign \port$608$1  = _11_;
-  assign \port$608$2  = _22_;
-  assign \port$608$3  = _30_;
-  assign \port$608$4  = _31_;
-  assign \port$608$5  = _32_;
-  assign \port$608$6  = _33_;
-  assign \port$608$7  = _34_;
-  assign \port$608$8  = _35_;
-  assign \port$608$9  = _01_;
-  assign \port$608$10  = _02_;
-  assign \port$608$11  = _03_;
-  assign \port$608$12  = _04_;
-  assign \port$608$13  = _05_;
-  assign \port$608$14  = _06_;
-  assign \port$608$15  = _07_;
+  assign p36[15:0] = { \port$672$15 , \port$672$14 , \port$672$13 , \port$672$12 , \port$672$11 , \port$672$10 , \port$672$9 , \port$672$8 , \port$672$7 , \port$672$6 , \port$672$5 , \port$672$4 , \port$672$3 , \port$672$2 , \port$672$1 , \port$672$0  };
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array.mul_0_5 (rst, \port$609$0 , \port$609$1 , \port$609$2 , \port$609$3 , \port$609$4 , \port$609$5 , \port$609$6 , \port$609$7 , \port$609$8 , \port$609$9 , \port$609$10 , \port$609$11 , \port$609$12 , \port$609$13 , \port$609$14 , \port$609$15 , b, a, clk);
-  wire _00_;
-  wire _01_;
-  wire _02_;
-  wire _03_;
-  wire _04_;
-  wire _05_;
-  wire _06_;
-  wire _07_;
-  wire _08_;
-  wire _09_;
-  wire _10_;
-  wire _11_;
-  wire _12_;
-  wire _13_;
-  wire _14_;
-  wire _15_;
-  wire _16_;
-  wire _17_;
-  wire _18_;
-  wire _19_;
-  wire _20_;
-  wire _21_;
-  wire _22_;
-  wire _23_;
-  wire _24_;
-  wire _25_;
-  wire _26_;
-  wire _27_;
-  wire _28_;
-  wire _29_;
-  wire _30_;
-  wire _31_;
-  wire _32_;
-  wire _33_;
-  wire _34_;
-  wire _35_;
-  wire [17:0] \$signal ;
+module \hwq_top.engine.array.mul_0_5 (rst, \port$673$0 , \port$673$1 , \port$673$2 , \port$673$3 , \port$673$4 , \port$673$5 , \port$673$6 , \port$673$7 , \port$673$8 , \port$673$9 , \port$673$10 , \port$673$11 , \port$673$12 , \port$673$13 , \port$673$14 , \port$673$15 , b, a, clk);
   input [7:0] a;
   wire [7:0] a;
   input [7:0] b;
   wire [7:0] b;
-  wire [17:0] b18;
   input clk;
   wire clk;
-  wire en;
-  wire [15:0] p;
   wire [35:0] p36;
-  output \port$609$0 ;
-  wire \port$609$0 ;
-  output \port$609$1 ;
-  wire \port$609$1 ;
-  output \port$609$10 ;
-  wire \port$609$10 ;
-  output \port$609$11 ;
-  wire \port$609$11 ;
-  output \port$609$12 ;
-  wire \port$609$12 ;
-  output \port$609$13 ;
-  wire \port$609$13 ;
-  output \port$609$14 ;
-  wire \port$609$14 ;
-  output \port$609$15 ;
-  wire \port$609$15 ;
-  output \port$609$2 ;
-  wire \port$609$2 ;
-  output \port$609$3 ;
-  wire \port$609$3 ;
-  output \port$609$4 ;
-  wire \port$609$4 ;
-  output \port$609$5 ;
-  wire \port$609$5 ;
-  output \port$609$6 ;
-  wire \port$609$6 ;
-  output \port$609$7 ;
-  wire \port$609$7 ;
-  output \port$609$8 ;
-  wire \port$609$8 ;
-  output \port$609$9 ;
-  wire \port$609$9 ;
+  output \port$673$0 ;
+  wire \port$673$0 ;
+  output \port$673$1 ;
+  wire \port$673$1 ;
+  output \port$673$10 ;
+  wire \port$673$10 ;
+  output \port$673$11 ;
+  wire \port$673$11 ;
+  output \port$673$12 ;
+  wire \port$673$12 ;
+  output \port$673$13 ;
+  wire \port$673$13 ;
+  output \port$673$14 ;
+  wire \port$673$14 ;
+  output \port$673$15 ;
+  wire \port$673$15 ;
+  output \port$673$2 ;
+  wire \port$673$2 ;
+  output \port$673$3 ;
+  wire \port$673$3 ;
+  output \port$673$4 ;
+  wire \port$673$4 ;
+  output \port$673$5 ;
+  wire \port$673$5 ;
+  output \port$673$6 ;
+  wire \port$673$6 ;
+  output \port$673$7 ;
+  wire \port$673$7 ;
+  output \port$673$8 ;
+  wire \port$673$8 ;
+  output \port$673$9 ;
+  wire \port$673$9 ;
   input rst;
   wire rst;
   MULT18X18D #(
@@ -12263,152 +5454,92 @@ module \hwq_top.engine.array.mul_0_5 (rst, \port$609$0 , \port$609$1 , \port$609
     .C9(1'h0),
     .CE0(1'h1),
     .CLK0(clk),
-    .P0(_00_),
-    .P1(_11_),
-    .P10(_02_),
-    .P11(_03_),
-    .P12(_04_),
-    .P13(_05_),
-    .P14(_06_),
-    .P15(_07_),
-    .P16(_08_),
-    .P17(_09_),
-    .P18(_10_),
-    .P19(_12_),
-    .P2(_22_),
-    .P20(_13_),
-    .P21(_14_),
-    .P22(_15_),
-    .P23(_16_),
-    .P24(_17_),
-    .P25(_18_),
-    .P26(_19_),
-    .P27(_20_),
-    .P28(_21_),
-    .P29(_23_),
-    .P3(_30_),
-    .P30(_24_),
-    .P31(_25_),
-    .P32(_26_),
-    .P33(_27_),
-    .P34(_28_),
-    .P35(_29_),
-    .P4(_31_),
-    .P5(_32_),
-    .P6(_33_),
-    .P7(_34_),
-    .P8(_35_),
-    .P9(_01_),
+    .P0(\port$673$0 ),
+    .P1(\port$673$1 ),
+    .P10(\port$673$10 ),
+    .P11(\port$673$11 ),
+    .P12(\port$673$12 ),
+    .P13(\port$673$13 ),
+    .P14(\port$673$14 ),
+    .P15(\port$673$15 ),
+    .P16(p36[16]),
+    .P17(p36[17]),
+    .P18(p36[18]),
+    .P19(p36[19]),
+    .P2(\port$673$2 ),
+    .P20(p36[20]),
+    .P21(p36[21]),
+    .P22(p36[22]),
+    .P23(p36[23]),
+    .P24(p36[24]),
+    .P25(p36[25]),
+    .P26(p36[26]),
+    .P27(p36[27]),
+    .P28(p36[28]),
+    .P29(p36[29]),
+    .P3(\port$673$3 ),
+    .P30(p36[30]),
+    .P31(p36[31]),
+    .P32(p36[32]),
+    .P33(p36[33]),
+    .P34(p36[34]),
+    .P35(p36[35]),
+    .P4(\port$673$4 ),
+    .P5(\port$673$5 ),
+    .P6(\port$673$6 ),
+    .P7(\port$673$7 ),
+    .P8(\port$673$8 ),
+    .P9(\port$673$9 ),
     .RST0(rst),
     .SIGNEDA(1'h1),
     .SIGNEDB(1'h1),
     .SOURCEA(1'h0),
     .SOURCEB(1'h0)
   );
-  assign \$signal  = { a[7], a[7], a[7], a[7], a[7], a[7], a[7], a[7], a[7], a[7], a };
-  assign b18 = { b[7], b[7], b[7], b[7], b[7], b[7], b[7], b[7], b[7], b[7], b };
-  assign p = { _07_, _06_, _05_, _04_, _03_, _02_, _01_, _35_, _34_, _33_, _32_, _31_, _30_, _22_, _11_, _00_ };
-  assign p36 = { _29_, _28_, _27_, _26_, _25_, _24_, _23_, _21_, _20_, _19_, _18_, _17_, _16_, _15_, _14_, _13_, _12_, _10_, _09_, _08_, _07_, _06_, _05_, _04_, _03_, _02_, _01_, _35_, _34_, _33_, _32_, _31_, _30_, _22_, _11_, _00_ };
-  assign en = 1'h1;
-  assign \port$609$0  = _00_;
-  assign \port$609$1  = _11_;
-  assign \port$609$2  = _22_;
-  assign \port$609$3  = _30_;
-  assign \port$609$4  = _31_;
-  assign \port$609$5  = _32_;
-  assign \port$609$6  = _33_;
-  assign \port$609$7  = _34_;
-  assign \port$609$8  = _35_;
-  assign \port$609$9  = _01_;
-  assign \port$609$10  = _02_;
-  assign \port$609$11  = _03_;
-  assign \port$609$12  = _04_;
-  assign \port$609$13  = _05_;
-  assign \port$609$14  = _06_;
-  assign \port$609$15  = _07_;
+  assign p36[15:0] = { \port$673$15 , \port$673$14 , \port$673$13 , \port$673$12 , \port$673$11 , \port$673$10 , \port$673$9 , \port$673$8 , \port$673$7 , \port$673$6 , \port$673$5 , \port$673$4 , \port$673$3 , \port$673$2 , \port$673$1 , \port$673$0  };
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array.mul_0_6 (rst, \port$610$0 , \port$610$1 , \port$610$2 , \port$610$3 , \port$610$4 , \port$610$5 , \port$610$6 , \port$610$7 , \port$610$8 , \port$610$9 , \port$610$10 , \port$610$11 , \port$610$12 , \port$610$13 , \port$610$14 , \port$610$15 , b, a, clk);
-  wire _00_;
-  wire _01_;
-  wire _02_;
-  wire _03_;
-  wire _04_;
-  wire _05_;
-  wire _06_;
-  wire _07_;
-  wire _08_;
-  wire _09_;
-  wire _10_;
-  wire _11_;
-  wire _12_;
-  wire _13_;
-  wire _14_;
-  wire _15_;
-  wire _16_;
-  wire _17_;
-  wire _18_;
-  wire _19_;
-  wire _20_;
-  wire _21_;
-  wire _22_;
-  wire _23_;
-  wire _24_;
-  wire _25_;
-  wire _26_;
-  wire _27_;
-  wire _28_;
-  wire _29_;
-  wire _30_;
-  wire _31_;
-  wire _32_;
-  wire _33_;
-  wire _34_;
-  wire _35_;
-  wire [17:0] \$signal ;
+module \hwq_top.engine.array.mul_0_6 (rst, \port$674$0 , \port$674$1 , \port$674$2 , \port$674$3 , \port$674$4 , \port$674$5 , \port$674$6 , \port$674$7 , \port$674$8 , \port$674$9 , \port$674$10 , \port$674$11 , \port$674$12 , \port$674$13 , \port$674$14 , \port$674$15 , b, a, clk);
   input [7:0] a;
   wire [7:0] a;
   input [7:0] b;
   wire [7:0] b;
-  wire [17:0] b18;
   input clk;
   wire clk;
-  wire en;
-  wire [15:0] p;
   wire [35:0] p36;
-  output \port$610$0 ;
-  wire \port$610$0 ;
-  output \port$610$1 ;
-  wire \port$610$1 ;
-  output \port$610$10 ;
-  wire \port$610$10 ;
-  output \port$610$11 ;
-  wire \port$610$11 ;
-  output \port$610$12 ;
-  wire \port$610$12 ;
-  output \port$610$13 ;
-  wire \port$610$13 ;
-  output \port$610$14 ;
-  wire \port$610$14 ;
-  output \port$610$15 ;
-  wire \port$610$15 ;
-  output \port$610$2 ;
-  wire \port$610$2 ;
-  output \port$610$3 ;
-  wire \port$610$3 ;
-  output \port$610$4 ;
-  wire \port$610$4 ;
-  output \port$610$5 ;
-  wire \port$610$5 ;
-  output \port$610$6 ;
-  wire \port$610$6 ;
-  output \port$610$7 ;
-  wire \port$610$7 ;
-  output \port$610$8 ;
-  wire \port$610$8 ;
-  output \port$610$9 ;
-  wire \port$610$9 ;
+  output \port$674$0 ;
+  wire \port$674$0 ;
+  output \port$674$1 ;
+  wire \port$674$1 ;
+  output \port$674$10 ;
+  wire \port$674$10 ;
+  output \port$674$11 ;
+  wire \port$674$11 ;
+  output \port$674$12 ;
+  wire \port$674$12 ;
+  output \port$674$13 ;
+  wire \port$674$13 ;
+  output \port$674$14 ;
+  wire \port$674$14 ;
+  output \port$674$15 ;
+  wire \port$674$15 ;
+  output \port$674$2 ;
+  wire \port$674$2 ;
+  output \port$674$3 ;
+  wire \port$674$3 ;
+  output \port$674$4 ;
+  wire \port$674$4 ;
+  output \port$674$5 ;
+  wire \port$674$5 ;
+  output \port$674$6 ;
+  wire \port$674$6 ;
+  output \port$674$7 ;
+  wire \port$674$7 ;
+  output \port$674$8 ;
+  wire \port$674$8 ;
+  output \port$674$9 ;
+  wire \port$674$9 ;
   input rst;
   wire rst;
   MULT18X18D #(
@@ -12484,152 +5615,92 @@ module \hwq_top.engine.array.mul_0_6 (rst, \port$610$0 , \port$610$1 , \port$610
     .C9(1'h0),
     .CE0(1'h1),
     .CLK0(clk),
-    .P0(_00_),
-    .P1(_11_),
-    .P10(_02_),
-    .P11(_03_),
-    .P12(_04_),
-    .P13(_05_),
-    .P14(_06_),
-    .P15(_07_),
-    .P16(_08_),
-    .P17(_09_),
-    .P18(_10_),
-    .P19(_12_),
-    .P2(_22_),
-    .P20(_13_),
-    .P21(_14_),
-    .P22(_15_),
-    .P23(_16_),
-    .P24(_17_),
-    .P25(_18_),
-    .P26(_19_),
-    .P27(_20_),
-    .P28(_21_),
-    .P29(_23_),
-    .P3(_30_),
-    .P30(_24_),
-    .P31(_25_),
-    .P32(_26_),
-    .P33(_27_),
-    .P34(_28_),
-    .P35(_29_),
-    .P4(_31_),
-    .P5(_32_),
-    .P6(_33_),
-    .P7(_34_),
-    .P8(_35_),
-    .P9(_01_),
+    .P0(\port$674$0 ),
+    .P1(\port$674$1 ),
+    .P10(\port$674$10 ),
+    .P11(\port$674$11 ),
+    .P12(\port$674$12 ),
+    .P13(\port$674$13 ),
+    .P14(\port$674$14 ),
+    .P15(\port$674$15 ),
+    .P16(p36[16]),
+    .P17(p36[17]),
+    .P18(p36[18]),
+    .P19(p36[19]),
+    .P2(\port$674$2 ),
+    .P20(p36[20]),
+    .P21(p36[21]),
+    .P22(p36[22]),
+    .P23(p36[23]),
+    .P24(p36[24]),
+    .P25(p36[25]),
+    .P26(p36[26]),
+    .P27(p36[27]),
+    .P28(p36[28]),
+    .P29(p36[29]),
+    .P3(\port$674$3 ),
+    .P30(p36[30]),
+    .P31(p36[31]),
+    .P32(p36[32]),
+    .P33(p36[33]),
+    .P34(p36[34]),
+    .P35(p36[35]),
+    .P4(\port$674$4 ),
+    .P5(\port$674$5 ),
+    .P6(\port$674$6 ),
+    .P7(\port$674$7 ),
+    .P8(\port$674$8 ),
+    .P9(\port$674$9 ),
     .RST0(rst),
     .SIGNEDA(1'h1),
     .SIGNEDB(1'h1),
     .SOURCEA(1'h0),
     .SOURCEB(1'h0)
   );
-  assign \$signal  = { a[7], a[7], a[7], a[7], a[7], a[7], a[7], a[7], a[7], a[7], a };
-  assign b18 = { b[7], b[7], b[7], b[7], b[7], b[7], b[7], b[7], b[7], b[7], b };
-  assign p = { _07_, _06_, _05_, _04_, _03_, _02_, _01_, _35_, _34_, _33_, _32_, _31_, _30_, _22_, _11_, _00_ };
-  assign p36 = { _29_, _28_, _27_, _26_, _25_, _24_, _23_, _21_, _20_, _19_, _18_, _17_, _16_, _15_, _14_, _13_, _12_, _10_, _09_, _08_, _07_, _06_, _05_, _04_, _03_, _02_, _01_, _35_, _34_, _33_, _32_, _31_, _30_, _22_, _11_, _00_ };
-  assign en = 1'h1;
-  assign \port$610$0  = _00_;
-  assign \port$610$1  = _11_;
-  assign \port$610$2  = _22_;
-  assign \port$610$3  = _30_;
-  assign \port$610$4  = _31_;
-  assign \port$610$5  = _32_;
-  assign \port$610$6  = _33_;
-  assign \port$610$7  = _34_;
-  assign \port$610$8  = _35_;
-  assign \port$610$9  = _01_;
-  assign \port$610$10  = _02_;
-  assign \port$610$11  = _03_;
-  assign \port$610$12  = _04_;
-  assign \port$610$13  = _05_;
-  assign \port$610$14  = _06_;
-  assign \port$610$15  = _07_;
+  assign p36[15:0] = { \port$674$15 , \port$674$14 , \port$674$13 , \port$674$12 , \port$674$11 , \port$674$10 , \port$674$9 , \port$674$8 , \port$674$7 , \port$674$6 , \port$674$5 , \port$674$4 , \port$674$3 , \port$674$2 , \port$674$1 , \port$674$0  };
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array.mul_0_7 (rst, \port$611$0 , \port$611$1 , \port$611$2 , \port$611$3 , \port$611$4 , \port$611$5 , \port$611$6 , \port$611$7 , \port$611$8 , \port$611$9 , \port$611$10 , \port$611$11 , \port$611$12 , \port$611$13 , \port$611$14 , \port$611$15 , b, a, clk);
-  wire _00_;
-  wire _01_;
-  wire _02_;
-  wire _03_;
-  wire _04_;
-  wire _05_;
-  wire _06_;
-  wire _07_;
-  wire _08_;
-  wire _09_;
-  wire _10_;
-  wire _11_;
-  wire _12_;
-  wire _13_;
-  wire _14_;
-  wire _15_;
-  wire _16_;
-  wire _17_;
-  wire _18_;
-  wire _19_;
-  wire _20_;
-  wire _21_;
-  wire _22_;
-  wire _23_;
-  wire _24_;
-  wire _25_;
-  wire _26_;
-  wire _27_;
-  wire _28_;
-  wire _29_;
-  wire _30_;
-  wire _31_;
-  wire _32_;
-  wire _33_;
-  wire _34_;
-  wire _35_;
-  wire [17:0] \$signal ;
+module \hwq_top.engine.array.mul_0_7 (rst, \port$675$0 , \port$675$1 , \port$675$2 , \port$675$3 , \port$675$4 , \port$675$5 , \port$675$6 , \port$675$7 , \port$675$8 , \port$675$9 , \port$675$10 , \port$675$11 , \port$675$12 , \port$675$13 , \port$675$14 , \port$675$15 , b, a, clk);
   input [7:0] a;
   wire [7:0] a;
   input [7:0] b;
   wire [7:0] b;
-  wire [17:0] b18;
   input clk;
   wire clk;
-  wire en;
-  wire [15:0] p;
   wire [35:0] p36;
-  output \port$611$0 ;
-  wire \port$611$0 ;
-  output \port$611$1 ;
-  wire \port$611$1 ;
-  output \port$611$10 ;
-  wire \port$611$10 ;
-  output \port$611$11 ;
-  wire \port$611$11 ;
-  output \port$611$12 ;
-  wire \port$611$12 ;
-  output \port$611$13 ;
-  wire \port$611$13 ;
-  output \port$611$14 ;
-  wire \port$611$14 ;
-  output \port$611$15 ;
-  wire \port$611$15 ;
-  output \port$611$2 ;
-  wire \port$611$2 ;
-  output \port$611$3 ;
-  wire \port$611$3 ;
-  output \port$611$4 ;
-  wire \port$611$4 ;
-  output \port$611$5 ;
-  wire \port$611$5 ;
-  output \port$611$6 ;
-  wire \port$611$6 ;
-  output \port$611$7 ;
-  wire \port$611$7 ;
-  output \port$611$8 ;
-  wire \port$611$8 ;
-  output \port$611$9 ;
-  wire \port$611$9 ;
+  output \port$675$0 ;
+  wire \port$675$0 ;
+  output \port$675$1 ;
+  wire \port$675$1 ;
+  output \port$675$10 ;
+  wire \port$675$10 ;
+  output \port$675$11 ;
+  wire \port$675$11 ;
+  output \port$675$12 ;
+  wire \port$675$12 ;
+  output \port$675$13 ;
+  wire \port$675$13 ;
+  output \port$675$14 ;
+  wire \port$675$14 ;
+  output \port$675$15 ;
+  wire \port$675$15 ;
+  output \port$675$2 ;
+  wire \port$675$2 ;
+  output \port$675$3 ;
+  wire \port$675$3 ;
+  output \port$675$4 ;
+  wire \port$675$4 ;
+  output \port$675$5 ;
+  wire \port$675$5 ;
+  output \port$675$6 ;
+  wire \port$675$6 ;
+  output \port$675$7 ;
+  wire \port$675$7 ;
+  output \port$675$8 ;
+  wire \port$675$8 ;
+  output \port$675$9 ;
+  wire \port$675$9 ;
   input rst;
   wire rst;
   MULT18X18D #(
@@ -12705,152 +5776,92 @@ module \hwq_top.engine.array.mul_0_7 (rst, \port$611$0 , \port$611$1 , \port$611
     .C9(1'h0),
     .CE0(1'h1),
     .CLK0(clk),
-    .P0(_00_),
-    .P1(_11_),
-    .P10(_02_),
-    .P11(_03_),
-    .P12(_04_),
-    .P13(_05_),
-    .P14(_06_),
-    .P15(_07_),
-    .P16(_08_),
-    .P17(_09_),
-    .P18(_10_),
-    .P19(_12_),
-    .P2(_22_),
-    .P20(_13_),
-    .P21(_14_),
-    .P22(_15_),
-    .P23(_16_),
-    .P24(_17_),
-    .P25(_18_),
-    .P26(_19_),
-    .P27(_20_),
-    .P28(_21_),
-    .P29(_23_),
-    .P3(_30_),
-    .P30(_24_),
-    .P31(_25_),
-    .P32(_26_),
-    .P33(_27_),
-    .P34(_28_),
-    .P35(_29_),
-    .P4(_31_),
-    .P5(_32_),
-    .P6(_33_),
-    .P7(_34_),
-    .P8(_35_),
-    .P9(_01_),
+    .P0(\port$675$0 ),
+    .P1(\port$675$1 ),
+    .P10(\port$675$10 ),
+    .P11(\port$675$11 ),
+    .P12(\port$675$12 ),
+    .P13(\port$675$13 ),
+    .P14(\port$675$14 ),
+    .P15(\port$675$15 ),
+    .P16(p36[16]),
+    .P17(p36[17]),
+    .P18(p36[18]),
+    .P19(p36[19]),
+    .P2(\port$675$2 ),
+    .P20(p36[20]),
+    .P21(p36[21]),
+    .P22(p36[22]),
+    .P23(p36[23]),
+    .P24(p36[24]),
+    .P25(p36[25]),
+    .P26(p36[26]),
+    .P27(p36[27]),
+    .P28(p36[28]),
+    .P29(p36[29]),
+    .P3(\port$675$3 ),
+    .P30(p36[30]),
+    .P31(p36[31]),
+    .P32(p36[32]),
+    .P33(p36[33]),
+    .P34(p36[34]),
+    .P35(p36[35]),
+    .P4(\port$675$4 ),
+    .P5(\port$675$5 ),
+    .P6(\port$675$6 ),
+    .P7(\port$675$7 ),
+    .P8(\port$675$8 ),
+    .P9(\port$675$9 ),
     .RST0(rst),
     .SIGNEDA(1'h1),
     .SIGNEDB(1'h1),
     .SOURCEA(1'h0),
     .SOURCEB(1'h0)
   );
-  assign \$signal  = { a[7], a[7], a[7], a[7], a[7], a[7], a[7], a[7], a[7], a[7], a };
-  assign b18 = { b[7], b[7], b[7], b[7], b[7], b[7], b[7], b[7], b[7], b[7], b };
-  assign p = { _07_, _06_, _05_, _04_, _03_, _02_, _01_, _35_, _34_, _33_, _32_, _31_, _30_, _22_, _11_, _00_ };
-  assign p36 = { _29_, _28_, _27_, _26_, _25_, _24_, _23_, _21_, _20_, _19_, _18_, _17_, _16_, _15_, _14_, _13_, _12_, _10_, _09_, _08_, _07_, _06_, _05_, _04_, _03_, _02_, _01_, _35_, _34_, _33_, _32_, _31_, _30_, _22_, _11_, _00_ };
-  assign en = 1'h1;
-  assign \port$611$0  = _00_;
-  assign \port$611$1  = _11_;
-  assign \port$611$2  = _22_;
-  assign \port$611$3  = _30_;
-  assign \port$611$4  = _31_;
-  assign \port$611$5  = _32_;
-  assign \port$611$6  = _33_;
-  assign \port$611$7  = _34_;
-  assign \port$611$8  = _35_;
-  assign \port$611$9  = _01_;
-  assign \port$611$10  = _02_;
-  assign \port$611$11  = _03_;
-  assign \port$611$12  = _04_;
-  assign \port$611$13  = _05_;
-  assign \port$611$14  = _06_;
-  assign \port$611$15  = _07_;
+  assign p36[15:0] = { \port$675$15 , \port$675$14 , \port$675$13 , \port$675$12 , \port$675$11 , \port$675$10 , \port$675$9 , \port$675$8 , \port$675$7 , \port$675$6 , \port$675$5 , \port$675$4 , \port$675$3 , \port$675$2 , \port$675$1 , \port$675$0  };
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array.mul_1_0 (rst, \port$612$0 , \port$612$1 , \port$612$2 , \port$612$3 , \port$612$4 , \port$612$5 , \port$612$6 , \port$612$7 , \port$612$8 , \port$612$9 , \port$612$10 , \port$612$11 , \port$612$12 , \port$612$13 , \port$612$14 , \port$612$15 , a, b, clk);
-  wire _00_;
-  wire _01_;
-  wire _02_;
-  wire _03_;
-  wire _04_;
-  wire _05_;
-  wire _06_;
-  wire _07_;
-  wire _08_;
-  wire _09_;
-  wire _10_;
-  wire _11_;
-  wire _12_;
-  wire _13_;
-  wire _14_;
-  wire _15_;
-  wire _16_;
-  wire _17_;
-  wire _18_;
-  wire _19_;
-  wire _20_;
-  wire _21_;
-  wire _22_;
-  wire _23_;
-  wire _24_;
-  wire _25_;
-  wire _26_;
-  wire _27_;
-  wire _28_;
-  wire _29_;
-  wire _30_;
-  wire _31_;
-  wire _32_;
-  wire _33_;
-  wire _34_;
-  wire _35_;
-  wire [17:0] \$signal ;
+module \hwq_top.engine.array.mul_1_0 (rst, \port$676$0 , \port$676$1 , \port$676$2 , \port$676$3 , \port$676$4 , \port$676$5 , \port$676$6 , \port$676$7 , \port$676$8 , \port$676$9 , \port$676$10 , \port$676$11 , \port$676$12 , \port$676$13 , \port$676$14 , \port$676$15 , a, b, clk);
   input [7:0] a;
   wire [7:0] a;
   input [7:0] b;
   wire [7:0] b;
-  wire [17:0] b18;
   input clk;
   wire clk;
-  wire en;
-  wire [15:0] p;
   wire [35:0] p36;
-  output \port$612$0 ;
-  wire \port$612$0 ;
-  output \port$612$1 ;
-  wire \port$612$1 ;
-  output \port$612$10 ;
-  wire \port$612$10 ;
-  output \port$612$11 ;
-  wire \port$612$11 ;
-  output \port$612$12 ;
-  wire \port$612$12 ;
-  output \port$612$13 ;
-  wire \port$612$13 ;
-  output \port$612$14 ;
-  wire \port$612$14 ;
-  output \port$612$15 ;
-  wire \port$612$15 ;
-  output \port$612$2 ;
-  wire \port$612$2 ;
-  output \port$612$3 ;
-  wire \port$612$3 ;
-  output \port$612$4 ;
-  wire \port$612$4 ;
-  output \port$612$5 ;
-  wire \port$612$5 ;
-  output \port$612$6 ;
-  wire \port$612$6 ;
-  output \port$612$7 ;
-  wire \port$612$7 ;
-  output \port$612$8 ;
-  wire \port$612$8 ;
-  output \port$612$9 ;
-  wire \port$612$9 ;
+  output \port$676$0 ;
+  wire \port$676$0 ;
+  output \port$676$1 ;
+  wire \port$676$1 ;
+  output \port$676$10 ;
+  wire \port$676$10 ;
+  output \port$676$11 ;
+  wire \port$676$11 ;
+  output \port$676$12 ;
+  wire \port$676$12 ;
+  output \port$676$13 ;
+  wire \port$676$13 ;
+  output \port$676$14 ;
+  wire \port$676$14 ;
+  output \port$676$15 ;
+  wire \port$676$15 ;
+  output \port$676$2 ;
+  wire \port$676$2 ;
+  output \port$676$3 ;
+  wire \port$676$3 ;
+  output \port$676$4 ;
+  wire \port$676$4 ;
+  output \port$676$5 ;
+  wire \port$676$5 ;
+  output \port$676$6 ;
+  wire \port$676$6 ;
+  output \port$676$7 ;
+  wire \port$676$7 ;
+  output \port$676$8 ;
+  wire \port$676$8 ;
+  output \port$676$9 ;
+  wire \port$676$9 ;
   input rst;
   wire rst;
   MULT18X18D #(
@@ -12926,152 +5937,92 @@ module \hwq_top.engine.array.mul_1_0 (rst, \port$612$0 , \port$612$1 , \port$612
     .C9(1'h0),
     .CE0(1'h1),
     .CLK0(clk),
-    .P0(_00_),
-    .P1(_11_),
-    .P10(_02_),
-    .P11(_03_),
-    .P12(_04_),
-    .P13(_05_),
-    .P14(_06_),
-    .P15(_07_),
-    .P16(_08_),
-    .P17(_09_),
-    .P18(_10_),
-    .P19(_12_),
-    .P2(_22_),
-    .P20(_13_),
-    .P21(_14_),
-    .P22(_15_),
-    .P23(_16_),
-    .P24(_17_),
-    .P25(_18_),
-    .P26(_19_),
-    .P27(_20_),
-    .P28(_21_),
-    .P29(_23_),
-    .P3(_30_),
-    .P30(_24_),
-    .P31(_25_),
-    .P32(_26_),
-    .P33(_27_),
-    .P34(_28_),
-    .P35(_29_),
-    .P4(_31_),
-    .P5(_32_),
-    .P6(_33_),
-    .P7(_34_),
-    .P8(_35_),
-    .P9(_01_),
+    .P0(\port$676$0 ),
+    .P1(\port$676$1 ),
+    .P10(\port$676$10 ),
+    .P11(\port$676$11 ),
+    .P12(\port$676$12 ),
+    .P13(\port$676$13 ),
+    .P14(\port$676$14 ),
+    .P15(\port$676$15 ),
+    .P16(p36[16]),
+    .P17(p36[17]),
+    .P18(p36[18]),
+    .P19(p36[19]),
+    .P2(\port$676$2 ),
+    .P20(p36[20]),
+    .P21(p36[21]),
+    .P22(p36[22]),
+    .P23(p36[23]),
+    .P24(p36[24]),
+    .P25(p36[25]),
+    .P26(p36[26]),
+    .P27(p36[27]),
+    .P28(p36[28]),
+    .P29(p36[29]),
+    .P3(\port$676$3 ),
+    .P30(p36[30]),
+    .P31(p36[31]),
+    .P32(p36[32]),
+    .P33(p36[33]),
+    .P34(p36[34]),
+    .P35(p36[35]),
+    .P4(\port$676$4 ),
+    .P5(\port$676$5 ),
+    .P6(\port$676$6 ),
+    .P7(\port$676$7 ),
+    .P8(\port$676$8 ),
+    .P9(\port$676$9 ),
     .RST0(rst),
     .SIGNEDA(1'h1),
     .SIGNEDB(1'h1),
     .SOURCEA(1'h0),
     .SOURCEB(1'h0)
   );
-  assign \$signal  = { a[7], a[7], a[7], a[7], a[7], a[7], a[7], a[7], a[7], a[7], a };
-  assign b18 = { b[7], b[7], b[7], b[7], b[7], b[7], b[7], b[7], b[7], b[7], b };
-  assign p = { _07_, _06_, _05_, _04_, _03_, _02_, _01_, _35_, _34_, _33_, _32_, _31_, _30_, _22_, _11_, _00_ };
-  assign p36 = { _29_, _28_, _27_, _26_, _25_, _24_, _23_, _21_, _20_, _19_, _18_, _17_, _16_, _15_, _14_, _13_, _12_, _10_, _09_, _08_, _07_, _06_, _05_, _04_, _03_, _02_, _01_, _35_, _34_, _33_, _32_, _31_, _30_, _22_, _11_, _00_ };
-  assign en = 1'h1;
-  assign \port$612$0  = _00_;
-  assign \port$612$1  = _11_;
-  assign \port$612$2  = _22_;
-  assign \port$612$3  = _30_;
-  assign \port$612$4  = _31_;
-  assign \port$612$5  = _32_;
-  assign \port$612$6  = _33_;
-  assign \port$612$7  = _34_;
-  assign \port$612$8  = _35_;
-  assign \port$612$9  = _01_;
-  assign \port$612$10  = _02_;
-  assign \port$612$11  = _03_;
-  assign \port$612$12  = _04_;
-  assign \port$612$13  = _05_;
-  assign \port$612$14  = _06_;
-  assign \port$612$15  = _07_;
+  assign p36[15:0] = { \port$676$15 , \port$676$14 , \port$676$13 , \port$676$12 , \port$676$11 , \port$676$10 , \port$676$9 , \port$676$8 , \port$676$7 , \port$676$6 , \port$676$5 , \port$676$4 , \port$676$3 , \port$676$2 , \port$676$1 , \port$676$0  };
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array.mul_1_1 (rst, \port$613$0 , \port$613$1 , \port$613$2 , \port$613$3 , \port$613$4 , \port$613$5 , \port$613$6 , \port$613$7 , \port$613$8 , \port$613$9 , \port$613$10 , \port$613$11 , \port$613$12 , \port$613$13 , \port$613$14 , \port$613$15 , b, a, clk);
-  wire _00_;
-  wire _01_;
-  wire _02_;
-  wire _03_;
-  wire _04_;
-  wire _05_;
-  wire _06_;
-  wire _07_;
-  wire _08_;
-  wire _09_;
-  wire _10_;
-  wire _11_;
-  wire _12_;
-  wire _13_;
-  wire _14_;
-  wire _15_;
-  wire _16_;
-  wire _17_;
-  wire _18_;
-  wire _19_;
-  wire _20_;
-  wire _21_;
-  wire _22_;
-  wire _23_;
-  wire _24_;
-  wire _25_;
-  wire _26_;
-  wire _27_;
-  wire _28_;
-  wire _29_;
-  wire _30_;
-  wire _31_;
-  wire _32_;
-  wire _33_;
-  wire _34_;
-  wire _35_;
-  wire [17:0] \$signal ;
+module \hwq_top.engine.array.mul_1_1 (rst, \port$677$0 , \port$677$1 , \port$677$2 , \port$677$3 , \port$677$4 , \port$677$5 , \port$677$6 , \port$677$7 , \port$677$8 , \port$677$9 , \port$677$10 , \port$677$11 , \port$677$12 , \port$677$13 , \port$677$14 , \port$677$15 , b, a, clk);
   input [7:0] a;
   wire [7:0] a;
   input [7:0] b;
   wire [7:0] b;
-  wire [17:0] b18;
   input clk;
   wire clk;
-  wire en;
-  wire [15:0] p;
   wire [35:0] p36;
-  output \port$613$0 ;
-  wire \port$613$0 ;
-  output \port$613$1 ;
-  wire \port$613$1 ;
-  output \port$613$10 ;
-  wire \port$613$10 ;
-  output \port$613$11 ;
-  wire \port$613$11 ;
-  output \port$613$12 ;
-  wire \port$613$12 ;
-  output \port$613$13 ;
-  wire \port$613$13 ;
-  output \port$613$14 ;
-  wire \port$613$14 ;
-  output \port$613$15 ;
-  wire \port$613$15 ;
-  output \port$613$2 ;
-  wire \port$613$2 ;
-  output \port$613$3 ;
-  wire \port$613$3 ;
-  output \port$613$4 ;
-  wire \port$613$4 ;
-  output \port$613$5 ;
-  wire \port$613$5 ;
-  output \port$613$6 ;
-  wire \port$613$6 ;
-  output \port$613$7 ;
-  wire \port$613$7 ;
-  output \port$613$8 ;
-  wire \port$613$8 ;
-  output \port$613$9 ;
-  wire \port$613$9 ;
+  output \port$677$0 ;
+  wire \port$677$0 ;
+  output \port$677$1 ;
+  wire \port$677$1 ;
+  output \port$677$10 ;
+  wire \port$677$10 ;
+  output \port$677$11 ;
+  wire \port$677$11 ;
+  output \port$677$12 ;
+  wire \port$677$12 ;
+  output \port$677$13 ;
+  wire \port$677$13 ;
+  output \port$677$14 ;
+  wire \port$677$14 ;
+  output \port$677$15 ;
+  wire \port$677$15 ;
+  output \port$677$2 ;
+  wire \port$677$2 ;
+  output \port$677$3 ;
+  wire \port$677$3 ;
+  output \port$677$4 ;
+  wire \port$677$4 ;
+  output \port$677$5 ;
+  wire \port$677$5 ;
+  output \port$677$6 ;
+  wire \port$677$6 ;
+  output \port$677$7 ;
+  wire \port$677$7 ;
+  output \port$677$8 ;
+  wire \port$677$8 ;
+  output \port$677$9 ;
+  wire \port$677$9 ;
   input rst;
   wire rst;
   MULT18X18D #(
@@ -13147,152 +6098,92 @@ module \hwq_top.engine.array.mul_1_1 (rst, \port$613$0 , \port$613$1 , \port$613
     .C9(1'h0),
     .CE0(1'h1),
     .CLK0(clk),
-    .P0(_00_),
-    .P1(_11_),
-    .P10(_02_),
-    .P11(_03_),
-    .P12(_04_),
-    .P13(_05_),
-    .P14(_06_),
-    .P15(_07_),
-    .P16(_08_),
-    .P17(_09_),
-    .P18(_10_),
-    .P19(_12_),
-    .P2(_22_),
-    .P20(_13_),
-    .P21(_14_),
-    .P22(_15_),
-    .P23(_16_),
-    .P24(_17_),
-    .P25(_18_),
-    .P26(_19_),
-    .P27(_20_),
-    .P28(_21_),
-    .P29(_23_),
-    .P3(_30_),
-    .P30(_24_),
-    .P31(_25_),
-    .P32(_26_),
-    .P33(_27_),
-    .P34(_28_),
-    .P35(_29_),
-    .P4(_31_),
-    .P5(_32_),
-    .P6(_33_),
-    .P7(_34_),
-    .P8(_35_),
-    .P9(_01_),
+    .P0(\port$677$0 ),
+    .P1(\port$677$1 ),
+    .P10(\port$677$10 ),
+    .P11(\port$677$11 ),
+    .P12(\port$677$12 ),
+    .P13(\port$677$13 ),
+    .P14(\port$677$14 ),
+    .P15(\port$677$15 ),
+    .P16(p36[16]),
+    .P17(p36[17]),
+    .P18(p36[18]),
+    .P19(p36[19]),
+    .P2(\port$677$2 ),
+    .P20(p36[20]),
+    .P21(p36[21]),
+    .P22(p36[22]),
+    .P23(p36[23]),
+    .P24(p36[24]),
+    .P25(p36[25]),
+    .P26(p36[26]),
+    .P27(p36[27]),
+    .P28(p36[28]),
+    .P29(p36[29]),
+    .P3(\port$677$3 ),
+    .P30(p36[30]),
+    .P31(p36[31]),
+    .P32(p36[32]),
+    .P33(p36[33]),
+    .P34(p36[34]),
+    .P35(p36[35]),
+    .P4(\port$677$4 ),
+    .P5(\port$677$5 ),
+    .P6(\port$677$6 ),
+    .P7(\port$677$7 ),
+    .P8(\port$677$8 ),
+    .P9(\port$677$9 ),
     .RST0(rst),
     .SIGNEDA(1'h1),
     .SIGNEDB(1'h1),
     .SOURCEA(1'h0),
     .SOURCEB(1'h0)
   );
-  assign \$signal  = { a[7], a[7], a[7], a[7], a[7], a[7], a[7], a[7], a[7], a[7], a };
-  assign b18 = { b[7], b[7], b[7], b[7], b[7], b[7], b[7], b[7], b[7], b[7], b };
-  assign p = { _07_, _06_, _05_, _04_, _03_, _02_, _01_, _35_, _34_, _33_, _32_, _31_, _30_, _22_, _11_, _00_ };
-  assign p36 = { _29_, _28_, _27_, _26_, _25_, _24_, _23_, _21_, _20_, _19_, _18_, _17_, _16_, _15_, _14_, _13_, _12_, _10_, _09_, _08_, _07_, _06_, _05_, _04_, _03_, _02_, _01_, _35_, _34_, _33_, _32_, _31_, _30_, _22_, _11_, _00_ };
-  assign en = 1'h1;
-  assign \port$613$0  = _00_;
-  assign \port$613$1  = _11_;
-  assign \port$613$2  = _22_;
-  assign \port$613$3  = _30_;
-  assign \port$613$4  = _31_;
-  assign \port$613$5  = _32_;
-  assign \port$613$6  = _33_;
-  assign \port$613$7  = _34_;
-  assign \port$613$8  = _35_;
-  assign \port$613$9  = _01_;
-  assign \port$613$10  = _02_;
-  assign \port$613$11  = _03_;
-  assign \port$613$12  = _04_;
-  assign \port$613$13  = _05_;
-  assign \port$613$14  = _06_;
-  assign \port$613$15  = _07_;
+  assign p36[15:0] = { \port$677$15 , \port$677$14 , \port$677$13 , \port$677$12 , \port$677$11 , \port$677$10 , \port$677$9 , \port$677$8 , \port$677$7 , \port$677$6 , \port$677$5 , \port$677$4 , \port$677$3 , \port$677$2 , \port$677$1 , \port$677$0  };
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array.mul_1_2 (rst, \port$614$0 , \port$614$1 , \port$614$2 , \port$614$3 , \port$614$4 , \port$614$5 , \port$614$6 , \port$614$7 , \port$614$8 , \port$614$9 , \port$614$10 , \port$614$11 , \port$614$12 , \port$614$13 , \port$614$14 , \port$614$15 , b, a, clk);
-  wire _00_;
-  wire _01_;
-  wire _02_;
-  wire _03_;
-  wire _04_;
-  wire _05_;
-  wire _06_;
-  wire _07_;
-  wire _08_;
-  wire _09_;
-  wire _10_;
-  wire _11_;
-  wire _12_;
-  wire _13_;
-  wire _14_;
-  wire _15_;
-  wire _16_;
-  wire _17_;
-  wire _18_;
-  wire _19_;
-  wire _20_;
-  wire _21_;
-  wire _22_;
-  wire _23_;
-  wire _24_;
-  wire _25_;
-  wire _26_;
-  wire _27_;
-  wire _28_;
-  wire _29_;
-  wire _30_;
-  wire _31_;
-  wire _32_;
-  wire _33_;
-  wire _34_;
-  wire _35_;
-  wire [17:0] \$signal ;
+module \hwq_top.engine.array.mul_1_2 (rst, \port$678$0 , \port$678$1 , \port$678$2 , \port$678$3 , \port$678$4 , \port$678$5 , \port$678$6 , \port$678$7 , \port$678$8 , \port$678$9 , \port$678$10 , \port$678$11 , \port$678$12 , \port$678$13 , \port$678$14 , \port$678$15 , b, a, clk);
   input [7:0] a;
   wire [7:0] a;
   input [7:0] b;
   wire [7:0] b;
-  wire [17:0] b18;
   input clk;
   wire clk;
-  wire en;
-  wire [15:0] p;
   wire [35:0] p36;
-  output \port$614$0 ;
-  wire \port$614$0 ;
-  output \port$614$1 ;
-  wire \port$614$1 ;
-  output \port$614$10 ;
-  wire \port$614$10 ;
-  output \port$614$11 ;
-  wire \port$614$11 ;
-  output \port$614$12 ;
-  wire \port$614$12 ;
-  output \port$614$13 ;
-  wire \port$614$13 ;
-  output \port$614$14 ;
-  wire \port$614$14 ;
-  output \port$614$15 ;
-  wire \port$614$15 ;
-  output \port$614$2 ;
-  wire \port$614$2 ;
-  output \port$614$3 ;
-  wire \port$614$3 ;
-  output \port$614$4 ;
-  wire \port$614$4 ;
-  output \port$614$5 ;
-  wire \port$614$5 ;
-  output \port$614$6 ;
-  wire \port$614$6 ;
-  output \port$614$7 ;
-  wire \port$614$7 ;
-  output \port$614$8 ;
-  wire \port$614$8 ;
-  output \port$614$9 ;
-  wire \port$614$9 ;
+  output \port$678$0 ;
+  wire \port$678$0 ;
+  output \port$678$1 ;
+  wire \port$678$1 ;
+  output \port$678$10 ;
+  wire \port$678$10 ;
+  output \port$678$11 ;
+  wire \port$678$11 ;
+  output \port$678$12 ;
+  wire \port$678$12 ;
+  output \port$678$13 ;
+  wire \port$678$13 ;
+  output \port$678$14 ;
+  wire \port$678$14 ;
+  output \port$678$15 ;
+  wire \port$678$15 ;
+  output \port$678$2 ;
+  wire \port$678$2 ;
+  output \port$678$3 ;
+  wire \port$678$3 ;
+  output \port$678$4 ;
+  wire \port$678$4 ;
+  output \port$678$5 ;
+  wire \port$678$5 ;
+  output \port$678$6 ;
+  wire \port$678$6 ;
+  output \port$678$7 ;
+  wire \port$678$7 ;
+  output \port$678$8 ;
+  wire \port$678$8 ;
+  output \port$678$9 ;
+  wire \port$678$9 ;
   input rst;
   wire rst;
   MULT18X18D #(
@@ -13368,152 +6259,92 @@ module \hwq_top.engine.array.mul_1_2 (rst, \port$614$0 , \port$614$1 , \port$614
     .C9(1'h0),
     .CE0(1'h1),
     .CLK0(clk),
-    .P0(_00_),
-    .P1(_11_),
-    .P10(_02_),
-    .P11(_03_),
-    .P12(_04_),
-    .P13(_05_),
-    .P14(_06_),
-    .P15(_07_),
-    .P16(_08_),
-    .P17(_09_),
-    .P18(_10_),
-    .P19(_12_),
-    .P2(_22_),
-    .P20(_13_),
-    .P21(_14_),
-    .P22(_15_),
-    .P23(_16_),
-    .P24(_17_),
-    .P25(_18_),
-    .P26(_19_),
-    .P27(_20_),
-    .P28(_21_),
-    .P29(_23_),
-    .P3(_30_),
-    .P30(_24_),
-    .P31(_25_),
-    .P32(_26_),
-    .P33(_27_),
-    .P34(_28_),
-    .P35(_29_),
-    .P4(_31_),
-    .P5(_32_),
-    .P6(_33_),
-    .P7(_34_),
-    .P8(_35_),
-    .P9(_01_),
+    .P0(\port$678$0 ),
+    .P1(\port$678$1 ),
+    .P10(\port$678$10 ),
+    .P11(\port$678$11 ),
+    .P12(\port$678$12 ),
+    .P13(\port$678$13 ),
+    .P14(\port$678$14 ),
+    .P15(\port$678$15 ),
+    .P16(p36[16]),
+    .P17(p36[17]),
+    .P18(p36[18]),
+    .P19(p36[19]),
+    .P2(\port$678$2 ),
+    .P20(p36[20]),
+    .P21(p36[21]),
+    .P22(p36[22]),
+    .P23(p36[23]),
+    .P24(p36[24]),
+    .P25(p36[25]),
+    .P26(p36[26]),
+    .P27(p36[27]),
+    .P28(p36[28]),
+    .P29(p36[29]),
+    .P3(\port$678$3 ),
+    .P30(p36[30]),
+    .P31(p36[31]),
+    .P32(p36[32]),
+    .P33(p36[33]),
+    .P34(p36[34]),
+    .P35(p36[35]),
+    .P4(\port$678$4 ),
+    .P5(\port$678$5 ),
+    .P6(\port$678$6 ),
+    .P7(\port$678$7 ),
+    .P8(\port$678$8 ),
+    .P9(\port$678$9 ),
     .RST0(rst),
     .SIGNEDA(1'h1),
     .SIGNEDB(1'h1),
     .SOURCEA(1'h0),
     .SOURCEB(1'h0)
   );
-  assign \$signal  = { a[7], a[7], a[7], a[7], a[7], a[7], a[7], a[7], a[7], a[7], a };
-  assign b18 = { b[7], b[7], b[7], b[7], b[7], b[7], b[7], b[7], b[7], b[7], b };
-  assign p = { _07_, _06_, _05_, _04_, _03_, _02_, _01_, _35_, _34_, _33_, _32_, _31_, _30_, _22_, _11_, _00_ };
-  assign p36 = { _29_, _28_, _27_, _26_, _25_, _24_, _23_, _21_, _20_, _19_, _18_, _17_, _16_, _15_, _14_, _13_, _12_, _10_, _09_, _08_, _07_, _06_, _05_, _04_, _03_, _02_, _01_, _35_, _34_, _33_, _32_, _31_, _30_, _22_, _11_, _00_ };
-  assign en = 1'h1;
-  assign \port$614$0  = _00_;
-  assign \port$614$1  = _11_;
-  assign \port$614$2  = _22_;
-  assign \port$614$3  = _30_;
-  assign \port$614$4  = _31_;
-  assign \port$614$5  = _32_;
-  assign \port$614$6  = _33_;
-  assign \port$614$7  = _34_;
-  assign \port$614$8  = _35_;
-  assign \port$614$9  = _01_;
-  assign \port$614$10  = _02_;
-  assign \port$614$11  = _03_;
-  assign \port$614$12  = _04_;
-  assign \port$614$13  = _05_;
-  assign \port$614$14  = _06_;
-  assign \port$614$15  = _07_;
+  assign p36[15:0] = { \port$678$15 , \port$678$14 , \port$678$13 , \port$678$12 , \port$678$11 , \port$678$10 , \port$678$9 , \port$678$8 , \port$678$7 , \port$678$6 , \port$678$5 , \port$678$4 , \port$678$3 , \port$678$2 , \port$678$1 , \port$678$0  };
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array.mul_1_3 (rst, \port$615$0 , \port$615$1 , \port$615$2 , \port$615$3 , \port$615$4 , \port$615$5 , \port$615$6 , \port$615$7 , \port$615$8 , \port$615$9 , \port$615$10 , \port$615$11 , \port$615$12 , \port$615$13 , \port$615$14 , \port$615$15 , b, a, clk);
-  wire _00_;
-  wire _01_;
-  wire _02_;
-  wire _03_;
-  wire _04_;
-  wire _05_;
-  wire _06_;
-  wire _07_;
-  wire _08_;
-  wire _09_;
-  wire _10_;
-  wire _11_;
-  wire _12_;
-  wire _13_;
-  wire _14_;
-  wire _15_;
-  wire _16_;
-  wire _17_;
-  wire _18_;
-  wire _19_;
-  wire _20_;
-  wire _21_;
-  wire _22_;
-  wire _23_;
-  wire _24_;
-  wire _25_;
-  wire _26_;
-  wire _27_;
-  wire _28_;
-  wire _29_;
-  wire _30_;
-  wire _31_;
-  wire _32_;
-  wire _33_;
-  wire _34_;
-  wire _35_;
-  wire [17:0] \$signal ;
+module \hwq_top.engine.array.mul_1_3 (rst, \port$679$0 , \port$679$1 , \port$679$2 , \port$679$3 , \port$679$4 , \port$679$5 , \port$679$6 , \port$679$7 , \port$679$8 , \port$679$9 , \port$679$10 , \port$679$11 , \port$679$12 , \port$679$13 , \port$679$14 , \port$679$15 , b, a, clk);
   input [7:0] a;
   wire [7:0] a;
   input [7:0] b;
   wire [7:0] b;
-  wire [17:0] b18;
   input clk;
   wire clk;
-  wire en;
-  wire [15:0] p;
   wire [35:0] p36;
-  output \port$615$0 ;
-  wire \port$615$0 ;
-  output \port$615$1 ;
-  wire \port$615$1 ;
-  output \port$615$10 ;
-  wire \port$615$10 ;
-  output \port$615$11 ;
-  wire \port$615$11 ;
-  output \port$615$12 ;
-  wire \port$615$12 ;
-  output \port$615$13 ;
-  wire \port$615$13 ;
-  output \port$615$14 ;
-  wire \port$615$14 ;
-  output \port$615$15 ;
-  wire \port$615$15 ;
-  output \port$615$2 ;
-  wire \port$615$2 ;
-  output \port$615$3 ;
-  wire \port$615$3 ;
-  output \port$615$4 ;
-  wire \port$615$4 ;
-  output \port$615$5 ;
-  wire \port$615$5 ;
-  output \port$615$6 ;
-  wire \port$615$6 ;
-  output \port$615$7 ;
-  wire \port$615$7 ;
-  output \port$615$8 ;
-  wire \port$615$8 ;
-  output \port$615$9 ;
-  wire \port$615$9 ;
+  output \port$679$0 ;
+  wire \port$679$0 ;
+  output \port$679$1 ;
+  wire \port$679$1 ;
+  output \port$679$10 ;
+  wire \port$679$10 ;
+  output \port$679$11 ;
+  wire \port$679$11 ;
+  output \port$679$12 ;
+  wire \port$679$12 ;
+  output \port$679$13 ;
+  wire \port$679$13 ;
+  output \port$679$14 ;
+  wire \port$679$14 ;
+  output \port$679$15 ;
+  wire \port$679$15 ;
+  output \port$679$2 ;
+  wire \port$679$2 ;
+  output \port$679$3 ;
+  wire \port$679$3 ;
+  output \port$679$4 ;
+  wire \port$679$4 ;
+  output \port$679$5 ;
+  wire \port$679$5 ;
+  output \port$679$6 ;
+  wire \port$679$6 ;
+  output \port$679$7 ;
+  wire \port$679$7 ;
+  output \port$679$8 ;
+  wire \port$679$8 ;
+  output \port$679$9 ;
+  wire \port$679$9 ;
   input rst;
   wire rst;
   MULT18X18D #(
@@ -13589,152 +6420,92 @@ module \hwq_top.engine.array.mul_1_3 (rst, \port$615$0 , \port$615$1 , \port$615
     .C9(1'h0),
     .CE0(1'h1),
     .CLK0(clk),
-    .P0(_00_),
-    .P1(_11_),
-    .P10(_02_),
-    .P11(_03_),
-    .P12(_04_),
-    .P13(_05_),
-    .P14(_06_),
-    .P15(_07_),
-    .P16(_08_),
-    .P17(_09_),
-    .P18(_10_),
-    .P19(_12_),
-    .P2(_22_),
-    .P20(_13_),
-    .P21(_14_),
-    .P22(_15_),
-    .P23(_16_),
-    .P24(_17_),
-    .P25(_18_),
-    .P26(_19_),
-    .P27(_20_),
-    .P28(_21_),
-    .P29(_23_),
-    .P3(_30_),
-    .P30(_24_),
-    .P31(_25_),
-    .P32(_26_),
-    .P33(_27_),
-    .P34(_28_),
-    .P35(_29_),
-    .P4(_31_),
-    .P5(_32_),
-    .P6(_33_),
-    .P7(_34_),
-    .P8(_35_),
-    .P9(_01_),
+    .P0(\port$679$0 ),
+    .P1(\port$679$1 ),
+    .P10(\port$679$10 ),
+    .P11(\port$679$11 ),
+    .P12(\port$679$12 ),
+    .P13(\port$679$13 ),
+    .P14(\port$679$14 ),
+    .P15(\port$679$15 ),
+    .P16(p36[16]),
+    .P17(p36[17]),
+    .P18(p36[18]),
+    .P19(p36[19]),
+    .P2(\port$679$2 ),
+    .P20(p36[20]),
+    .P21(p36[21]),
+    .P22(p36[22]),
+    .P23(p36[23]),
+    .P24(p36[24]),
+    .P25(p36[25]),
+    .P26(p36[26]),
+    .P27(p36[27]),
+    .P28(p36[28]),
+    .P29(p36[29]),
+    .P3(\port$679$3 ),
+    .P30(p36[30]),
+    .P31(p36[31]),
+    .P32(p36[32]),
+    .P33(p36[33]),
+    .P34(p36[34]),
+    .P35(p36[35]),
+    .P4(\port$679$4 ),
+    .P5(\port$679$5 ),
+    .P6(\port$679$6 ),
+    .P7(\port$679$7 ),
+    .P8(\port$679$8 ),
+    .P9(\port$679$9 ),
     .RST0(rst),
     .SIGNEDA(1'h1),
     .SIGNEDB(1'h1),
     .SOURCEA(1'h0),
     .SOURCEB(1'h0)
   );
-  assign \$signal  = { a[7], a[7], a[7], a[7], a[7], a[7], a[7], a[7], a[7], a[7], a };
-  assign b18 = { b[7], b[7], b[7], b[7], b[7], b[7], b[7], b[7], b[7], b[7], b };
-  assign p = { _07_, _06_, _05_, _04_, _03_, _02_, _01_, _35_, _34_, _33_, _32_, _31_, _30_, _22_, _11_, _00_ };
-  assign p36 = { _29_, _28_, _27_, _26_, _25_, _24_, _23_, _21_, _20_, _19_, _18_, _17_, _16_, _15_, _14_, _13_, _12_, _10_, _09_, _08_, _07_, _06_, _05_, _04_, _03_, _02_, _01_, _35_, _34_, _33_, _32_, _31_, _30_, _22_, _11_, _00_ };
-  assign en = 1'h1;
-  assign \port$615$0  = _00_;
-  assign \port$615$1  = _11_;
-  assign \port$615$2  = _22_;
-  assign \port$615$3  = _30_;
-  assign \port$615$4  = _31_;
-  assign \port$615$5  = _32_;
-  assign \port$615$6  = _33_;
-  assign \port$615$7  = _34_;
-  assign \port$615$8  = _35_;
-  assign \port$615$9  = _01_;
-  assign \port$615$10  = _02_;
-  assign \port$615$11  = _03_;
-  assign \port$615$12  = _04_;
-  assign \port$615$13  = _05_;
-  assign \port$615$14  = _06_;
-  assign \port$615$15  = _07_;
+  assign p36[15:0] = { \port$679$15 , \port$679$14 , \port$679$13 , \port$679$12 , \port$679$11 , \port$679$10 , \port$679$9 , \port$679$8 , \port$679$7 , \port$679$6 , \port$679$5 , \port$679$4 , \port$679$3 , \port$679$2 , \port$679$1 , \port$679$0  };
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array.mul_1_4 (rst, \port$616$0 , \port$616$1 , \port$616$2 , \port$616$3 , \port$616$4 , \port$616$5 , \port$616$6 , \port$616$7 , \port$616$8 , \port$616$9 , \port$616$10 , \port$616$11 , \port$616$12 , \port$616$13 , \port$616$14 , \port$616$15 , b, a, clk);
-  wire _00_;
-  wire _01_;
-  wire _02_;
-  wire _03_;
-  wire _04_;
-  wire _05_;
-  wire _06_;
-  wire _07_;
-  wire _08_;
-  wire _09_;
-  wire _10_;
-  wire _11_;
-  wire _12_;
-  wire _13_;
-  wire _14_;
-  wire _15_;
-  wire _16_;
-  wire _17_;
-  wire _18_;
-  wire _19_;
-  wire _20_;
-  wire _21_;
-  wire _22_;
-  wire _23_;
-  wire _24_;
-  wire _25_;
-  wire _26_;
-  wire _27_;
-  wire _28_;
-  wire _29_;
-  wire _30_;
-  wire _31_;
-  wire _32_;
-  wire _33_;
-  wire _34_;
-  wire _35_;
-  wire [17:0] \$signal ;
+module \hwq_top.engine.array.mul_1_4 (rst, \port$680$0 , \port$680$1 , \port$680$2 , \port$680$3 , \port$680$4 , \port$680$5 , \port$680$6 , \port$680$7 , \port$680$8 , \port$680$9 , \port$680$10 , \port$680$11 , \port$680$12 , \port$680$13 , \port$680$14 , \port$680$15 , b, a, clk);
   input [7:0] a;
   wire [7:0] a;
   input [7:0] b;
   wire [7:0] b;
-  wire [17:0] b18;
   input clk;
   wire clk;
-  wire en;
-  wire [15:0] p;
   wire [35:0] p36;
-  output \port$616$0 ;
-  wire \port$616$0 ;
-  output \port$616$1 ;
-  wire \port$616$1 ;
-  output \port$616$10 ;
-  wire \port$616$10 ;
-  output \port$616$11 ;
-  wire \port$616$11 ;
-  output \port$616$12 ;
-  wire \port$616$12 ;
-  output \port$616$13 ;
-  wire \port$616$13 ;
-  output \port$616$14 ;
-  wire \port$616$14 ;
-  output \port$616$15 ;
-  wire \port$616$15 ;
-  output \port$616$2 ;
-  wire \port$616$2 ;
-  output \port$616$3 ;
-  wire \port$616$3 ;
-  output \port$616$4 ;
-  wire \port$616$4 ;
-  output \port$616$5 ;
-  wire \port$616$5 ;
-  output \port$616$6 ;
-  wire \port$616$6 ;
-  output \port$616$7 ;
-  wire \port$616$7 ;
-  output \port$616$8 ;
-  wire \port$616$8 ;
-  output \port$616$9 ;
-  wire \port$616$9 ;
+  output \port$680$0 ;
+  wire \port$680$0 ;
+  output \port$680$1 ;
+  wire \port$680$1 ;
+  output \port$680$10 ;
+  wire \port$680$10 ;
+  output \port$680$11 ;
+  wire \port$680$11 ;
+  output \port$680$12 ;
+  wire \port$680$12 ;
+  output \port$680$13 ;
+  wire \port$680$13 ;
+  output \port$680$14 ;
+  wire \port$680$14 ;
+  output \port$680$15 ;
+  wire \port$680$15 ;
+  output \port$680$2 ;
+  wire \port$680$2 ;
+  output \port$680$3 ;
+  wire \port$680$3 ;
+  output \port$680$4 ;
+  wire \port$680$4 ;
+  output \port$680$5 ;
+  wire \port$680$5 ;
+  output \port$680$6 ;
+  wire \port$680$6 ;
+  output \port$680$7 ;
+  wire \port$680$7 ;
+  output \port$680$8 ;
+  wire \port$680$8 ;
+  output \port$680$9 ;
+  wire \port$680$9 ;
   input rst;
   wire rst;
   MULT18X18D #(
@@ -13810,152 +6581,92 @@ module \hwq_top.engine.array.mul_1_4 (rst, \port$616$0 , \port$616$1 , \port$616
     .C9(1'h0),
     .CE0(1'h1),
     .CLK0(clk),
-    .P0(_00_),
-    .P1(_11_),
-    .P10(_02_),
-    .P11(_03_),
-    .P12(_04_),
-    .P13(_05_),
-    .P14(_06_),
-    .P15(_07_),
-    .P16(_08_),
-    .P17(_09_),
-    .P18(_10_),
-    .P19(_12_),
-    .P2(_22_),
-    .P20(_13_),
-    .P21(_14_),
-    .P22(_15_),
-    .P23(_16_),
-    .P24(_17_),
-    .P25(_18_),
-    .P26(_19_),
-    .P27(_20_),
-    .P28(_21_),
-    .P29(_23_),
-    .P3(_30_),
-    .P30(_24_),
-    .P31(_25_),
-    .P32(_26_),
-    .P33(_27_),
-    .P34(_28_),
-    .P35(_29_),
-    .P4(_31_),
-    .P5(_32_),
-    .P6(_33_),
-    .P7(_34_),
-    .P8(_35_),
-    .P9(_01_),
+    .P0(\port$680$0 ),
+    .P1(\port$680$1 ),
+    .P10(\port$680$10 ),
+    .P11(\port$680$11 ),
+    .P12(\port$680$12 ),
+    .P13(\port$680$13 ),
+    .P14(\port$680$14 ),
+    .P15(\port$680$15 ),
+    .P16(p36[16]),
+    .P17(p36[17]),
+    .P18(p36[18]),
+    .P19(p36[19]),
+    .P2(\port$680$2 ),
+    .P20(p36[20]),
+    .P21(p36[21]),
+    .P22(p36[22]),
+    .P23(p36[23]),
+    .P24(p36[24]),
+    .P25(p36[25]),
+    .P26(p36[26]),
+    .P27(p36[27]),
+    .P28(p36[28]),
+    .P29(p36[29]),
+    .P3(\port$680$3 ),
+    .P30(p36[30]),
+    .P31(p36[31]),
+    .P32(p36[32]),
+    .P33(p36[33]),
+    .P34(p36[34]),
+    .P35(p36[35]),
+    .P4(\port$680$4 ),
+    .P5(\port$680$5 ),
+    .P6(\port$680$6 ),
+    .P7(\port$680$7 ),
+    .P8(\port$680$8 ),
+    .P9(\port$680$9 ),
     .RST0(rst),
     .SIGNEDA(1'h1),
     .SIGNEDB(1'h1),
     .SOURCEA(1'h0),
     .SOURCEB(1'h0)
   );
-  assign \$signal  = { a[7], a[7], a[7], a[7], a[7], a[7], a[7], a[7], a[7], a[7], a };
-  assign b18 = { b[7], b[7], b[7], b[7], b[7], b[7], b[7], b[7], b[7], b[7], b };
-  assign p = { _07_, _06_, _05_, _04_, _03_, _02_, _01_, _35_, _34_, _33_, _32_, _31_, _30_, _22_, _11_, _00_ };
-  assign p36 = { _29_, _28_, _27_, _26_, _25_, _24_, _23_, _21_, _20_, _19_, _18_, _17_, _16_, _15_, _14_, _13_, _12_, _10_, _09_, _08_, _07_, _06_, _05_, _04_, _03_, _02_, _01_, _35_, _34_, _33_, _32_, _31_, _30_, _22_, _11_, _00_ };
-  assign en = 1'h1;
-  assign \port$616$0  = _00_;
-  assign \port$616$1  = _11_;
-  assign \port$616$2  = _22_;
-  assign \port$616$3  = _30_;
-  assign \port$616$4  = _31_;
-  assign \port$616$5  = _32_;
-  assign \port$616$6  = _33_;
-  assign \port$616$7  = _34_;
-  assign \port$616$8  = _35_;
-  assign \port$616$9  = _01_;
-  assign \port$616$10  = _02_;
-  assign \port$616$11  = _03_;
-  assign \port$616$12  = _04_;
-  assign \port$616$13  = _05_;
-  assign \port$616$14  = _06_;
-  assign \port$616$15  = _07_;
+  assign p36[15:0] = { \port$680$15 , \port$680$14 , \port$680$13 , \port$680$12 , \port$680$11 , \port$680$10 , \port$680$9 , \port$680$8 , \port$680$7 , \port$680$6 , \port$680$5 , \port$680$4 , \port$680$3 , \port$680$2 , \port$680$1 , \port$680$0  };
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array.mul_1_5 (rst, \port$617$0 , \port$617$1 , \port$617$2 , \port$617$3 , \port$617$4 , \port$617$5 , \port$617$6 , \port$617$7 , \port$617$8 , \port$617$9 , \port$617$10 , \port$617$11 , \port$617$12 , \port$617$13 , \port$617$14 , \port$617$15 , b, a, clk);
-  wire _00_;
-  wire _01_;
-  wire _02_;
-  wire _03_;
-  wire _04_;
-  wire _05_;
-  wire _06_;
-  wire _07_;
-  wire _08_;
-  wire _09_;
-  wire _10_;
-  wire _11_;
-  wire _12_;
-  wire _13_;
-  wire _14_;
-  wire _15_;
-  wire _16_;
-  wire _17_;
-  wire _18_;
-  wire _19_;
-  wire _20_;
-  wire _21_;
-  wire _22_;
-  wire _23_;
-  wire _24_;
-  wire _25_;
-  wire _26_;
-  wire _27_;
-  wire _28_;
-  wire _29_;
-  wire _30_;
-  wire _31_;
-  wire _32_;
-  wire _33_;
-  wire _34_;
-  wire _35_;
-  wire [17:0] \$signal ;
+module \hwq_top.engine.array.mul_1_5 (rst, \port$681$0 , \port$681$1 , \port$681$2 , \port$681$3 , \port$681$4 , \port$681$5 , \port$681$6 , \port$681$7 , \port$681$8 , \port$681$9 , \port$681$10 , \port$681$11 , \port$681$12 , \port$681$13 , \port$681$14 , \port$681$15 , b, a, clk);
   input [7:0] a;
   wire [7:0] a;
   input [7:0] b;
   wire [7:0] b;
-  wire [17:0] b18;
   input clk;
   wire clk;
-  wire en;
-  wire [15:0] p;
   wire [35:0] p36;
-  output \port$617$0 ;
-  wire \port$617$0 ;
-  output \port$617$1 ;
-  wire \port$617$1 ;
-  output \port$617$10 ;
-  wire \port$617$10 ;
-  output \port$617$11 ;
-  wire \port$617$11 ;
-  output \port$617$12 ;
-  wire \port$617$12 ;
-  output \port$617$13 ;
-  wire \port$617$13 ;
-  output \port$617$14 ;
-  wire \port$617$14 ;
-  output \port$617$15 ;
-  wire \port$617$15 ;
-  output \port$617$2 ;
-  wire \port$617$2 ;
-  output \port$617$3 ;
-  wire \port$617$3 ;
-  output \port$617$4 ;
-  wire \port$617$4 ;
-  output \port$617$5 ;
-  wire \port$617$5 ;
-  output \port$617$6 ;
-  wire \port$617$6 ;
-  output \port$617$7 ;
-  wire \port$617$7 ;
-  output \port$617$8 ;
-  wire \port$617$8 ;
-  output \port$617$9 ;
-  wire \port$617$9 ;
+  output \port$681$0 ;
+  wire \port$681$0 ;
+  output \port$681$1 ;
+  wire \port$681$1 ;
+  output \port$681$10 ;
+  wire \port$681$10 ;
+  output \port$681$11 ;
+  wire \port$681$11 ;
+  output \port$681$12 ;
+  wire \port$681$12 ;
+  output \port$681$13 ;
+  wire \port$681$13 ;
+  output \port$681$14 ;
+  wire \port$681$14 ;
+  output \port$681$15 ;
+  wire \port$681$15 ;
+  output \port$681$2 ;
+  wire \port$681$2 ;
+  output \port$681$3 ;
+  wire \port$681$3 ;
+  output \port$681$4 ;
+  wire \port$681$4 ;
+  output \port$681$5 ;
+  wire \port$681$5 ;
+  output \port$681$6 ;
+  wire \port$681$6 ;
+  output \port$681$7 ;
+  wire \port$681$7 ;
+  output \port$681$8 ;
+  wire \port$681$8 ;
+  output \port$681$9 ;
+  wire \port$681$9 ;
   input rst;
   wire rst;
   MULT18X18D #(
@@ -14031,152 +6742,92 @@ module \hwq_top.engine.array.mul_1_5 (rst, \port$617$0 , \port$617$1 , \port$617
     .C9(1'h0),
     .CE0(1'h1),
     .CLK0(clk),
-    .P0(_00_),
-    .P1(_11_),
-    .P10(_02_),
-    .P11(_03_),
-    .P12(_04_),
-    .P13(_05_),
-    .P14(_06_),
-    .P15(_07_),
-    .P16(_08_),
-    .P17(_09_),
-    .P18(_10_),
-    .P19(_12_),
-    .P2(_22_),
-    .P20(_13_),
-    .P21(_14_),
-    .P22(_15_),
-    .P23(_16_),
-    .P24(_17_),
-    .P25(_18_),
-    .P26(_19_),
-    .P27(_20_),
-    .P28(_21_),
-    .P29(_23_),
-    .P3(_30_),
-    .P30(_24_),
-    .P31(_25_),
-    .P32(_26_),
-    .P33(_27_),
-    .P34(_28_),
-    .P35(_29_),
-    .P4(_31_),
-    .P5(_32_),
-    .P6(_33_),
-    .P7(_34_),
-    .P8(_35_),
-    .P9(_01_),
+    .P0(\port$681$0 ),
+    .P1(\port$681$1 ),
+    .P10(\port$681$10 ),
+    .P11(\port$681$11 ),
+    .P12(\port$681$12 ),
+    .P13(\port$681$13 ),
+    .P14(\port$681$14 ),
+    .P15(\port$681$15 ),
+    .P16(p36[16]),
+    .P17(p36[17]),
+    .P18(p36[18]),
+    .P19(p36[19]),
+    .P2(\port$681$2 ),
+    .P20(p36[20]),
+    .P21(p36[21]),
+    .P22(p36[22]),
+    .P23(p36[23]),
+    .P24(p36[24]),
+    .P25(p36[25]),
+    .P26(p36[26]),
+    .P27(p36[27]),
+    .P28(p36[28]),
+    .P29(p36[29]),
+    .P3(\port$681$3 ),
+    .P30(p36[30]),
+    .P31(p36[31]),
+    .P32(p36[32]),
+    .P33(p36[33]),
+    .P34(p36[34]),
+    .P35(p36[35]),
+    .P4(\port$681$4 ),
+    .P5(\port$681$5 ),
+    .P6(\port$681$6 ),
+    .P7(\port$681$7 ),
+    .P8(\port$681$8 ),
+    .P9(\port$681$9 ),
     .RST0(rst),
     .SIGNEDA(1'h1),
     .SIGNEDB(1'h1),
     .SOURCEA(1'h0),
     .SOURCEB(1'h0)
   );
-  assign \$signal  = { a[7], a[7], a[7], a[7], a[7], a[7], a[7], a[7], a[7], a[7], a };
-  assign b18 = { b[7], b[7], b[7], b[7], b[7], b[7], b[7], b[7], b[7], b[7], b };
-  assign p = { _07_, _06_, _05_, _04_, _03_, _02_, _01_, _35_, _34_, _33_, _32_, _31_, _30_, _22_, _11_, _00_ };
-  assign p36 = { _29_, _28_, _27_, _26_, _25_, _24_, _23_, _21_, _20_, _19_, _18_, _17_, _16_, _15_, _14_, _13_, _12_, _10_, _09_, _08_, _07_, _06_, _05_, _04_, _03_, _02_, _01_, _35_, _34_, _33_, _32_, _31_, _30_, _22_, _11_, _00_ };
-  assign en = 1'h1;
-  assign \port$617$0  = _00_;
-  assign \port$617$1  = _11_;
-  assign \port$617$2  = _22_;
-  assign \port$617$3  = _30_;
-  assign \port$617$4  = _31_;
-  assign \port$617$5  = _32_;
-  assign \port$617$6  = _33_;
-  assign \port$617$7  = _34_;
-  assign \port$617$8  = _35_;
-  assign \port$617$9  = _01_;
-  assign \port$617$10  = _02_;
-  assign \port$617$11  = _03_;
-  assign \port$617$12  = _04_;
-  assign \port$617$13  = _05_;
-  assign \port$617$14  = _06_;
-  assign \port$617$15  = _07_;
+  assign p36[15:0] = { \port$681$15 , \port$681$14 , \port$681$13 , \port$681$12 , \port$681$11 , \port$681$10 , \port$681$9 , \port$681$8 , \port$681$7 , \port$681$6 , \port$681$5 , \port$681$4 , \port$681$3 , \port$681$2 , \port$681$1 , \port$681$0  };
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array.mul_1_6 (rst, \port$618$0 , \port$618$1 , \port$618$2 , \port$618$3 , \port$618$4 , \port$618$5 , \port$618$6 , \port$618$7 , \port$618$8 , \port$618$9 , \port$618$10 , \port$618$11 , \port$618$12 , \port$618$13 , \port$618$14 , \port$618$15 , b, a, clk);
-  wire _00_;
-  wire _01_;
-  wire _02_;
-  wire _03_;
-  wire _04_;
-  wire _05_;
-  wire _06_;
-  wire _07_;
-  wire _08_;
-  wire _09_;
-  wire _10_;
-  wire _11_;
-  wire _12_;
-  wire _13_;
-  wire _14_;
-  wire _15_;
-  wire _16_;
-  wire _17_;
-  wire _18_;
-  wire _19_;
-  wire _20_;
-  wire _21_;
-  wire _22_;
-  wire _23_;
-  wire _24_;
-  wire _25_;
-  wire _26_;
-  wire _27_;
-  wire _28_;
-  wire _29_;
-  wire _30_;
-  wire _31_;
-  wire _32_;
-  wire _33_;
-  wire _34_;
-  wire _35_;
-  wire [17:0] \$signal ;
+module \hwq_top.engine.array.mul_1_6 (rst, \port$682$0 , \port$682$1 , \port$682$2 , \port$682$3 , \port$682$4 , \port$682$5 , \port$682$6 , \port$682$7 , \port$682$8 , \port$682$9 , \port$682$10 , \port$682$11 , \port$682$12 , \port$682$13 , \port$682$14 , \port$682$15 , b, a, clk);
   input [7:0] a;
   wire [7:0] a;
   input [7:0] b;
   wire [7:0] b;
-  wire [17:0] b18;
   input clk;
   wire clk;
-  wire en;
-  wire [15:0] p;
   wire [35:0] p36;
-  output \port$618$0 ;
-  wire \port$618$0 ;
-  output \port$618$1 ;
-  wire \port$618$1 ;
-  output \port$618$10 ;
-  wire \port$618$10 ;
-  output \port$618$11 ;
-  wire \port$618$11 ;
-  output \port$618$12 ;
-  wire \port$618$12 ;
-  output \port$618$13 ;
-  wire \port$618$13 ;
-  output \port$618$14 ;
-  wire \port$618$14 ;
-  output \port$618$15 ;
-  wire \port$618$15 ;
-  output \port$618$2 ;
-  wire \port$618$2 ;
-  output \port$618$3 ;
-  wire \port$618$3 ;
-  output \port$618$4 ;
-  wire \port$618$4 ;
-  output \port$618$5 ;
-  wire \port$618$5 ;
-  output \port$618$6 ;
-  wire \port$618$6 ;
-  output \port$618$7 ;
-  wire \port$618$7 ;
-  output \port$618$8 ;
-  wire \port$618$8 ;
-  output \port$618$9 ;
-  wire \port$618$9 ;
+  output \port$682$0 ;
+  wire \port$682$0 ;
+  output \port$682$1 ;
+  wire \port$682$1 ;
+  output \port$682$10 ;
+  wire \port$682$10 ;
+  output \port$682$11 ;
+  wire \port$682$11 ;
+  output \port$682$12 ;
+  wire \port$682$12 ;
+  output \port$682$13 ;
+  wire \port$682$13 ;
+  output \port$682$14 ;
+  wire \port$682$14 ;
+  output \port$682$15 ;
+  wire \port$682$15 ;
+  output \port$682$2 ;
+  wire \port$682$2 ;
+  output \port$682$3 ;
+  wire \port$682$3 ;
+  output \port$682$4 ;
+  wire \port$682$4 ;
+  output \port$682$5 ;
+  wire \port$682$5 ;
+  output \port$682$6 ;
+  wire \port$682$6 ;
+  output \port$682$7 ;
+  wire \port$682$7 ;
+  output \port$682$8 ;
+  wire \port$682$8 ;
+  output \port$682$9 ;
+  wire \port$682$9 ;
   input rst;
   wire rst;
   MULT18X18D #(
@@ -14252,152 +6903,92 @@ module \hwq_top.engine.array.mul_1_6 (rst, \port$618$0 , \port$618$1 , \port$618
     .C9(1'h0),
     .CE0(1'h1),
     .CLK0(clk),
-    .P0(_00_),
-    .P1(_11_),
-    .P10(_02_),
-    .P11(_03_),
-    .P12(_04_),
-    .P13(_05_),
-    .P14(_06_),
-    .P15(_07_),
-    .P16(_08_),
-    .P17(_09_),
-    .P18(_10_),
-    .P19(_12_),
-    .P2(_22_),
-    .P20(_13_),
-    .P21(_14_),
-    .P22(_15_),
-    .P23(_16_),
-    .P24(_17_),
-    .P25(_18_),
-    .P26(_19_),
-    .P27(_20_),
-    .P28(_21_),
-    .P29(_23_),
-    .P3(_30_),
-    .P30(_24_),
-    .P31(_25_),
-    .P32(_26_),
-    .P33(_27_),
-    .P34(_28_),
-    .P35(_29_),
-    .P4(_31_),
-    .P5(_32_),
-    .P6(_33_),
-    .P7(_34_),
-    .P8(_35_),
-    .P9(_01_),
+    .P0(\port$682$0 ),
+    .P1(\port$682$1 ),
+    .P10(\port$682$10 ),
+    .P11(\port$682$11 ),
+    .P12(\port$682$12 ),
+    .P13(\port$682$13 ),
+    .P14(\port$682$14 ),
+    .P15(\port$682$15 ),
+    .P16(p36[16]),
+    .P17(p36[17]),
+    .P18(p36[18]),
+    .P19(p36[19]),
+    .P2(\port$682$2 ),
+    .P20(p36[20]),
+    .P21(p36[21]),
+    .P22(p36[22]),
+    .P23(p36[23]),
+    .P24(p36[24]),
+    .P25(p36[25]),
+    .P26(p36[26]),
+    .P27(p36[27]),
+    .P28(p36[28]),
+    .P29(p36[29]),
+    .P3(\port$682$3 ),
+    .P30(p36[30]),
+    .P31(p36[31]),
+    .P32(p36[32]),
+    .P33(p36[33]),
+    .P34(p36[34]),
+    .P35(p36[35]),
+    .P4(\port$682$4 ),
+    .P5(\port$682$5 ),
+    .P6(\port$682$6 ),
+    .P7(\port$682$7 ),
+    .P8(\port$682$8 ),
+    .P9(\port$682$9 ),
     .RST0(rst),
     .SIGNEDA(1'h1),
     .SIGNEDB(1'h1),
     .SOURCEA(1'h0),
     .SOURCEB(1'h0)
   );
-  assign \$signal  = { a[7], a[7], a[7], a[7], a[7], a[7], a[7], a[7], a[7], a[7], a };
-  assign b18 = { b[7], b[7], b[7], b[7], b[7], b[7], b[7], b[7], b[7], b[7], b };
-  assign p = { _07_, _06_, _05_, _04_, _03_, _02_, _01_, _35_, _34_, _33_, _32_, _31_, _30_, _22_, _11_, _00_ };
-  assign p36 = { _29_, _28_, _27_, _26_, _25_, _24_, _23_, _21_, _20_, _19_, _18_, _17_, _16_, _15_, _14_, _13_, _12_, _10_, _09_, _08_, _07_, _06_, _05_, _04_, _03_, _02_, _01_, _35_, _34_, _33_, _32_, _31_, _30_, _22_, _11_, _00_ };
-  assign en = 1'h1;
-  assign \port$618$0  = _00_;
-  assign \port$618$1  = _11_;
-  assign \port$618$2  = _22_;
-  assign \port$618$3  = _30_;
-  assign \port$618$4  = _31_;
-  assign \port$618$5  = _32_;
-  assign \port$618$6  = _33_;
-  assign \port$618$7  = _34_;
-  assign \port$618$8  = _35_;
-  assign \port$618$9  = _01_;
-  assign \port$618$10  = _02_;
-  assign \port$618$11  = _03_;
-  assign \port$618$12  = _04_;
-  assign \port$618$13  = _05_;
-  assign \port$618$14  = _06_;
-  assign \port$618$15  = _07_;
+  assign p36[15:0] = { \port$682$15 , \port$682$14 , \port$682$13 , \port$682$12 , \port$682$11 , \port$682$10 , \port$682$9 , \port$682$8 , \port$682$7 , \port$682$6 , \port$682$5 , \port$682$4 , \port$682$3 , \port$682$2 , \port$682$1 , \port$682$0  };
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array.mul_1_7 (rst, \port$619$0 , \port$619$1 , \port$619$2 , \port$619$3 , \port$619$4 , \port$619$5 , \port$619$6 , \port$619$7 , \port$619$8 , \port$619$9 , \port$619$10 , \port$619$11 , \port$619$12 , \port$619$13 , \port$619$14 , \port$619$15 , b, a, clk);
-  wire _00_;
-  wire _01_;
-  wire _02_;
-  wire _03_;
-  wire _04_;
-  wire _05_;
-  wire _06_;
-  wire _07_;
-  wire _08_;
-  wire _09_;
-  wire _10_;
-  wire _11_;
-  wire _12_;
-  wire _13_;
-  wire _14_;
-  wire _15_;
-  wire _16_;
-  wire _17_;
-  wire _18_;
-  wire _19_;
-  wire _20_;
-  wire _21_;
-  wire _22_;
-  wire _23_;
-  wire _24_;
-  wire _25_;
-  wire _26_;
-  wire _27_;
-  wire _28_;
-  wire _29_;
-  wire _30_;
-  wire _31_;
-  wire _32_;
-  wire _33_;
-  wire _34_;
-  wire _35_;
-  wire [17:0] \$signal ;
+module \hwq_top.engine.array.mul_1_7 (rst, \port$683$0 , \port$683$1 , \port$683$2 , \port$683$3 , \port$683$4 , \port$683$5 , \port$683$6 , \port$683$7 , \port$683$8 , \port$683$9 , \port$683$10 , \port$683$11 , \port$683$12 , \port$683$13 , \port$683$14 , \port$683$15 , b, a, clk);
   input [7:0] a;
   wire [7:0] a;
   input [7:0] b;
   wire [7:0] b;
-  wire [17:0] b18;
   input clk;
   wire clk;
-  wire en;
-  wire [15:0] p;
   wire [35:0] p36;
-  output \port$619$0 ;
-  wire \port$619$0 ;
-  output \port$619$1 ;
-  wire \port$619$1 ;
-  output \port$619$10 ;
-  wire \port$619$10 ;
-  output \port$619$11 ;
-  wire \port$619$11 ;
-  output \port$619$12 ;
-  wire \port$619$12 ;
-  output \port$619$13 ;
-  wire \port$619$13 ;
-  output \port$619$14 ;
-  wire \port$619$14 ;
-  output \port$619$15 ;
-  wire \port$619$15 ;
-  output \port$619$2 ;
-  wire \port$619$2 ;
-  output \port$619$3 ;
-  wire \port$619$3 ;
-  output \port$619$4 ;
-  wire \port$619$4 ;
-  output \port$619$5 ;
-  wire \port$619$5 ;
-  output \port$619$6 ;
-  wire \port$619$6 ;
-  output \port$619$7 ;
-  wire \port$619$7 ;
-  output \port$619$8 ;
-  wire \port$619$8 ;
-  output \port$619$9 ;
-  wire \port$619$9 ;
+  output \port$683$0 ;
+  wire \port$683$0 ;
+  output \port$683$1 ;
+  wire \port$683$1 ;
+  output \port$683$10 ;
+  wire \port$683$10 ;
+  output \port$683$11 ;
+  wire \port$683$11 ;
+  output \port$683$12 ;
+  wire \port$683$12 ;
+  output \port$683$13 ;
+  wire \port$683$13 ;
+  output \port$683$14 ;
+  wire \port$683$14 ;
+  output \port$683$15 ;
+  wire \port$683$15 ;
+  output \port$683$2 ;
+  wire \port$683$2 ;
+  output \port$683$3 ;
+  wire \port$683$3 ;
+  output \port$683$4 ;
+  wire \port$683$4 ;
+  output \port$683$5 ;
+  wire \port$683$5 ;
+  output \port$683$6 ;
+  wire \port$683$6 ;
+  output \port$683$7 ;
+  wire \port$683$7 ;
+  output \port$683$8 ;
+  wire \port$683$8 ;
+  output \port$683$9 ;
+  wire \port$683$9 ;
   input rst;
   wire rst;
   MULT18X18D #(
@@ -14473,152 +7064,92 @@ module \hwq_top.engine.array.mul_1_7 (rst, \port$619$0 , \port$619$1 , \port$619
     .C9(1'h0),
     .CE0(1'h1),
     .CLK0(clk),
-    .P0(_00_),
-    .P1(_11_),
-    .P10(_02_),
-    .P11(_03_),
-    .P12(_04_),
-    .P13(_05_),
-    .P14(_06_),
-    .P15(_07_),
-    .P16(_08_),
-    .P17(_09_),
-    .P18(_10_),
-    .P19(_12_),
-    .P2(_22_),
-    .P20(_13_),
-    .P21(_14_),
-    .P22(_15_),
-    .P23(_16_),
-    .P24(_17_),
-    .P25(_18_),
-    .P26(_19_),
-    .P27(_20_),
-    .P28(_21_),
-    .P29(_23_),
-    .P3(_30_),
-    .P30(_24_),
-    .P31(_25_),
-    .P32(_26_),
-    .P33(_27_),
-    .P34(_28_),
-    .P35(_29_),
-    .P4(_31_),
-    .P5(_32_),
-    .P6(_33_),
-    .P7(_34_),
-    .P8(_35_),
-    .P9(_01_),
+    .P0(\port$683$0 ),
+    .P1(\port$683$1 ),
+    .P10(\port$683$10 ),
+    .P11(\port$683$11 ),
+    .P12(\port$683$12 ),
+    .P13(\port$683$13 ),
+    .P14(\port$683$14 ),
+    .P15(\port$683$15 ),
+    .P16(p36[16]),
+    .P17(p36[17]),
+    .P18(p36[18]),
+    .P19(p36[19]),
+    .P2(\port$683$2 ),
+    .P20(p36[20]),
+    .P21(p36[21]),
+    .P22(p36[22]),
+    .P23(p36[23]),
+    .P24(p36[24]),
+    .P25(p36[25]),
+    .P26(p36[26]),
+    .P27(p36[27]),
+    .P28(p36[28]),
+    .P29(p36[29]),
+    .P3(\port$683$3 ),
+    .P30(p36[30]),
+    .P31(p36[31]),
+    .P32(p36[32]),
+    .P33(p36[33]),
+    .P34(p36[34]),
+    .P35(p36[35]),
+    .P4(\port$683$4 ),
+    .P5(\port$683$5 ),
+    .P6(\port$683$6 ),
+    .P7(\port$683$7 ),
+    .P8(\port$683$8 ),
+    .P9(\port$683$9 ),
     .RST0(rst),
     .SIGNEDA(1'h1),
     .SIGNEDB(1'h1),
     .SOURCEA(1'h0),
     .SOURCEB(1'h0)
   );
-  assign \$signal  = { a[7], a[7], a[7], a[7], a[7], a[7], a[7], a[7], a[7], a[7], a };
-  assign b18 = { b[7], b[7], b[7], b[7], b[7], b[7], b[7], b[7], b[7], b[7], b };
-  assign p = { _07_, _06_, _05_, _04_, _03_, _02_, _01_, _35_, _34_, _33_, _32_, _31_, _30_, _22_, _11_, _00_ };
-  assign p36 = { _29_, _28_, _27_, _26_, _25_, _24_, _23_, _21_, _20_, _19_, _18_, _17_, _16_, _15_, _14_, _13_, _12_, _10_, _09_, _08_, _07_, _06_, _05_, _04_, _03_, _02_, _01_, _35_, _34_, _33_, _32_, _31_, _30_, _22_, _11_, _00_ };
-  assign en = 1'h1;
-  assign \port$619$0  = _00_;
-  assign \port$619$1  = _11_;
-  assign \port$619$2  = _22_;
-  assign \port$619$3  = _30_;
-  assign \port$619$4  = _31_;
-  assign \port$619$5  = _32_;
-  assign \port$619$6  = _33_;
-  assign \port$619$7  = _34_;
-  assign \port$619$8  = _35_;
-  assign \port$619$9  = _01_;
-  assign \port$619$10  = _02_;
-  assign \port$619$11  = _03_;
-  assign \port$619$12  = _04_;
-  assign \port$619$13  = _05_;
-  assign \port$619$14  = _06_;
-  assign \port$619$15  = _07_;
+  assign p36[15:0] = { \port$683$15 , \port$683$14 , \port$683$13 , \port$683$12 , \port$683$11 , \port$683$10 , \port$683$9 , \port$683$8 , \port$683$7 , \port$683$6 , \port$683$5 , \port$683$4 , \port$683$3 , \port$683$2 , \port$683$1 , \port$683$0  };
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array.mul_2_0 (rst, \port$620$0 , \port$620$1 , \port$620$2 , \port$620$3 , \port$620$4 , \port$620$5 , \port$620$6 , \port$620$7 , \port$620$8 , \port$620$9 , \port$620$10 , \port$620$11 , \port$620$12 , \port$620$13 , \port$620$14 , \port$620$15 , a, b, clk);
-  wire _00_;
-  wire _01_;
-  wire _02_;
-  wire _03_;
-  wire _04_;
-  wire _05_;
-  wire _06_;
-  wire _07_;
-  wire _08_;
-  wire _09_;
-  wire _10_;
-  wire _11_;
-  wire _12_;
-  wire _13_;
-  wire _14_;
-  wire _15_;
-  wire _16_;
-  wire _17_;
-  wire _18_;
-  wire _19_;
-  wire _20_;
-  wire _21_;
-  wire _22_;
-  wire _23_;
-  wire _24_;
-  wire _25_;
-  wire _26_;
-  wire _27_;
-  wire _28_;
-  wire _29_;
-  wire _30_;
-  wire _31_;
-  wire _32_;
-  wire _33_;
-  wire _34_;
-  wire _35_;
-  wire [17:0] \$signal ;
+module \hwq_top.engine.array.mul_2_0 (rst, \port$684$0 , \port$684$1 , \port$684$2 , \port$684$3 , \port$684$4 , \port$684$5 , \port$684$6 , \port$684$7 , \port$684$8 , \port$684$9 , \port$684$10 , \port$684$11 , \port$684$12 , \port$684$13 , \port$684$14 , \port$684$15 , a, b, clk);
   input [7:0] a;
   wire [7:0] a;
   input [7:0] b;
   wire [7:0] b;
-  wire [17:0] b18;
   input clk;
   wire clk;
-  wire en;
-  wire [15:0] p;
   wire [35:0] p36;
-  output \port$620$0 ;
-  wire \port$620$0 ;
-  output \port$620$1 ;
-  wire \port$620$1 ;
-  output \port$620$10 ;
-  wire \port$620$10 ;
-  output \port$620$11 ;
-  wire \port$620$11 ;
-  output \port$620$12 ;
-  wire \port$620$12 ;
-  output \port$620$13 ;
-  wire \port$620$13 ;
-  output \port$620$14 ;
-  wire \port$620$14 ;
-  output \port$620$15 ;
-  wire \port$620$15 ;
-  output \port$620$2 ;
-  wire \port$620$2 ;
-  output \port$620$3 ;
-  wire \port$620$3 ;
-  output \port$620$4 ;
-  wire \port$620$4 ;
-  output \port$620$5 ;
-  wire \port$620$5 ;
-  output \port$620$6 ;
-  wire \port$620$6 ;
-  output \port$620$7 ;
-  wire \port$620$7 ;
-  output \port$620$8 ;
-  wire \port$620$8 ;
-  output \port$620$9 ;
-  wire \port$620$9 ;
+  output \port$684$0 ;
+  wire \port$684$0 ;
+  output \port$684$1 ;
+  wire \port$684$1 ;
+  output \port$684$10 ;
+  wire \port$684$10 ;
+  output \port$684$11 ;
+  wire \port$684$11 ;
+  output \port$684$12 ;
+  wire \port$684$12 ;
+  output \port$684$13 ;
+  wire \port$684$13 ;
+  output \port$684$14 ;
+  wire \port$684$14 ;
+  output \port$684$15 ;
+  wire \port$684$15 ;
+  output \port$684$2 ;
+  wire \port$684$2 ;
+  output \port$684$3 ;
+  wire \port$684$3 ;
+  output \port$684$4 ;
+  wire \port$684$4 ;
+  output \port$684$5 ;
+  wire \port$684$5 ;
+  output \port$684$6 ;
+  wire \port$684$6 ;
+  output \port$684$7 ;
+  wire \port$684$7 ;
+  output \port$684$8 ;
+  wire \port$684$8 ;
+  output \port$684$9 ;
+  wire \port$684$9 ;
   input rst;
   wire rst;
   MULT18X18D #(
@@ -14694,152 +7225,92 @@ module \hwq_top.engine.array.mul_2_0 (rst, \port$620$0 , \port$620$1 , \port$620
     .C9(1'h0),
     .CE0(1'h1),
     .CLK0(clk),
-    .P0(_00_),
-    .P1(_11_),
-    .P10(_02_),
-    .P11(_03_),
-    .P12(_04_),
-    .P13(_05_),
-    .P14(_06_),
-    .P15(_07_),
-    .P16(_08_),
-    .P17(_09_),
-    .P18(_10_),
-    .P19(_12_),
-    .P2(_22_),
-    .P20(_13_),
-    .P21(_14_),
-    .P22(_15_),
-    .P23(_16_),
-    .P24(_17_),
-    .P25(_18_),
-    .P26(_19_),
-    .P27(_20_),
-    .P28(_21_),
-    .P29(_23_),
-    .P3(_30_),
-    .P30(_24_),
-    .P31(_25_),
-    .P32(_26_),
-    .P33(_27_),
-    .P34(_28_),
-    .P35(_29_),
-    .P4(_31_),
-    .P5(_32_),
-    .P6(_33_),
-    .P7(_34_),
-    .P8(_35_),
-    .P9(_01_),
+    .P0(\port$684$0 ),
+    .P1(\port$684$1 ),
+    .P10(\port$684$10 ),
+    .P11(\port$684$11 ),
+    .P12(\port$684$12 ),
+    .P13(\port$684$13 ),
+    .P14(\port$684$14 ),
+    .P15(\port$684$15 ),
+    .P16(p36[16]),
+    .P17(p36[17]),
+    .P18(p36[18]),
+    .P19(p36[19]),
+    .P2(\port$684$2 ),
+    .P20(p36[20]),
+    .P21(p36[21]),
+    .P22(p36[22]),
+    .P23(p36[23]),
+    .P24(p36[24]),
+    .P25(p36[25]),
+    .P26(p36[26]),
+    .P27(p36[27]),
+    .P28(p36[28]),
+    .P29(p36[29]),
+    .P3(\port$684$3 ),
+    .P30(p36[30]),
+    .P31(p36[31]),
+    .P32(p36[32]),
+    .P33(p36[33]),
+    .P34(p36[34]),
+    .P35(p36[35]),
+    .P4(\port$684$4 ),
+    .P5(\port$684$5 ),
+    .P6(\port$684$6 ),
+    .P7(\port$684$7 ),
+    .P8(\port$684$8 ),
+    .P9(\port$684$9 ),
     .RST0(rst),
     .SIGNEDA(1'h1),
     .SIGNEDB(1'h1),
     .SOURCEA(1'h0),
     .SOURCEB(1'h0)
   );
-  assign \$signal  = { a[7], a[7], a[7], a[7], a[7], a[7], a[7], a[7], a[7], a[7], a };
-  assign b18 = { b[7], b[7], b[7], b[7], b[7], b[7], b[7], b[7], b[7], b[7], b };
-  assign p = { _07_, _06_, _05_, _04_, _03_, _02_, _01_, _35_, _34_, _33_, _32_, _31_, _30_, _22_, _11_, _00_ };
-  assign p36 = { _29_, _28_, _27_, _26_, _25_, _24_, _23_, _21_, _20_, _19_, _18_, _17_, _16_, _15_, _14_, _13_, _12_, _10_, _09_, _08_, _07_, _06_, _05_, _04_, _03_, _02_, _01_, _35_, _34_, _33_, _32_, _31_, _30_, _22_, _11_, _00_ };
-  assign en = 1'h1;
-  assign \port$620$0  = _00_;
-  assign \port$620$1  = _11_;
-  assign \port$620$2  = _22_;
-  assign \port$620$3  = _30_;
-  assign \port$620$4  = _31_;
-  assign \port$620$5  = _32_;
-  assign \port$620$6  = _33_;
-  assign \port$620$7  = _34_;
-  assign \port$620$8  = _35_;
-  assign \port$620$9  = _01_;
-  assign \port$620$10  = _02_;
-  assign \port$620$11  = _03_;
-  assign \port$620$12  = _04_;
-  assign \port$620$13  = _05_;
-  assign \port$620$14  = _06_;
-  assign \port$620$15  = _07_;
+  assign p36[15:0] = { \port$684$15 , \port$684$14 , \port$684$13 , \port$684$12 , \port$684$11 , \port$684$10 , \port$684$9 , \port$684$8 , \port$684$7 , \port$684$6 , \port$684$5 , \port$684$4 , \port$684$3 , \port$684$2 , \port$684$1 , \port$684$0  };
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array.mul_2_1 (rst, \port$621$0 , \port$621$1 , \port$621$2 , \port$621$3 , \port$621$4 , \port$621$5 , \port$621$6 , \port$621$7 , \port$621$8 , \port$621$9 , \port$621$10 , \port$621$11 , \port$621$12 , \port$621$13 , \port$621$14 , \port$621$15 , b, a, clk);
-  wire _00_;
-  wire _01_;
-  wire _02_;
-  wire _03_;
-  wire _04_;
-  wire _05_;
-  wire _06_;
-  wire _07_;
-  wire _08_;
-  wire _09_;
-  wire _10_;
-  wire _11_;
-  wire _12_;
-  wire _13_;
-  wire _14_;
-  wire _15_;
-  wire _16_;
-  wire _17_;
-  wire _18_;
-  wire _19_;
-  wire _20_;
-  wire _21_;
-  wire _22_;
-  wire _23_;
-  wire _24_;
-  wire _25_;
-  wire _26_;
-  wire _27_;
-  wire _28_;
-  wire _29_;
-  wire _30_;
-  wire _31_;
-  wire _32_;
-  wire _33_;
-  wire _34_;
-  wire _35_;
-  wire [17:0] \$signal ;
+module \hwq_top.engine.array.mul_2_1 (rst, \port$685$0 , \port$685$1 , \port$685$2 , \port$685$3 , \port$685$4 , \port$685$5 , \port$685$6 , \port$685$7 , \port$685$8 , \port$685$9 , \port$685$10 , \port$685$11 , \port$685$12 , \port$685$13 , \port$685$14 , \port$685$15 , b, a, clk);
   input [7:0] a;
   wire [7:0] a;
   input [7:0] b;
   wire [7:0] b;
-  wire [17:0] b18;
   input clk;
   wire clk;
-  wire en;
-  wire [15:0] p;
   wire [35:0] p36;
-  output \port$621$0 ;
-  wire \port$621$0 ;
-  output \port$621$1 ;
-  wire \port$621$1 ;
-  output \port$621$10 ;
-  wire \port$621$10 ;
-  output \port$621$11 ;
-  wire \port$621$11 ;
-  output \port$621$12 ;
-  wire \port$621$12 ;
-  output \port$621$13 ;
-  wire \port$621$13 ;
-  output \port$621$14 ;
-  wire \port$621$14 ;
-  output \port$621$15 ;
-  wire \port$621$15 ;
-  output \port$621$2 ;
-  wire \port$621$2 ;
-  output \port$621$3 ;
-  wire \port$621$3 ;
-  output \port$621$4 ;
-  wire \port$621$4 ;
-  output \port$621$5 ;
-  wire \port$621$5 ;
-  output \port$621$6 ;
-  wire \port$621$6 ;
-  output \port$621$7 ;
-  wire \port$621$7 ;
-  output \port$621$8 ;
-  wire \port$621$8 ;
-  output \port$621$9 ;
-  wire \port$621$9 ;
+  output \port$685$0 ;
+  wire \port$685$0 ;
+  output \port$685$1 ;
+  wire \port$685$1 ;
+  output \port$685$10 ;
+  wire \port$685$10 ;
+  output \port$685$11 ;
+  wire \port$685$11 ;
+  output \port$685$12 ;
+  wire \port$685$12 ;
+  output \port$685$13 ;
+  wire \port$685$13 ;
+  output \port$685$14 ;
+  wire \port$685$14 ;
+  output \port$685$15 ;
+  wire \port$685$15 ;
+  output \port$685$2 ;
+  wire \port$685$2 ;
+  output \port$685$3 ;
+  wire \port$685$3 ;
+  output \port$685$4 ;
+  wire \port$685$4 ;
+  output \port$685$5 ;
+  wire \port$685$5 ;
+  output \port$685$6 ;
+  wire \port$685$6 ;
+  output \port$685$7 ;
+  wire \port$685$7 ;
+  output \port$685$8 ;
+  wire \port$685$8 ;
+  output \port$685$9 ;
+  wire \port$685$9 ;
   input rst;
   wire rst;
   MULT18X18D #(
@@ -14915,152 +7386,92 @@ module \hwq_top.engine.array.mul_2_1 (rst, \port$621$0 , \port$621$1 , \port$621
     .C9(1'h0),
     .CE0(1'h1),
     .CLK0(clk),
-    .P0(_00_),
-    .P1(_11_),
-    .P10(_02_),
-    .P11(_03_),
-    .P12(_04_),
-    .P13(_05_),
-    .P14(_06_),
-    .P15(_07_),
-    .P16(_08_),
-    .P17(_09_),
-    .P18(_10_),
-    .P19(_12_),
-    .P2(_22_),
-    .P20(_13_),
-    .P21(_14_),
-    .P22(_15_),
-    .P23(_16_),
-    .P24(_17_),
-    .P25(_18_),
-    .P26(_19_),
-    .P27(_20_),
-    .P28(_21_),
-    .P29(_23_),
-    .P3(_30_),
-    .P30(_24_),
-    .P31(_25_),
-    .P32(_26_),
-    .P33(_27_),
-    .P34(_28_),
-    .P35(_29_),
-    .P4(_31_),
-    .P5(_32_),
-    .P6(_33_),
-    .P7(_34_),
-    .P8(_35_),
-    .P9(_01_),
+    .P0(\port$685$0 ),
+    .P1(\port$685$1 ),
+    .P10(\port$685$10 ),
+    .P11(\port$685$11 ),
+    .P12(\port$685$12 ),
+    .P13(\port$685$13 ),
+    .P14(\port$685$14 ),
+    .P15(\port$685$15 ),
+    .P16(p36[16]),
+    .P17(p36[17]),
+    .P18(p36[18]),
+    .P19(p36[19]),
+    .P2(\port$685$2 ),
+    .P20(p36[20]),
+    .P21(p36[21]),
+    .P22(p36[22]),
+    .P23(p36[23]),
+    .P24(p36[24]),
+    .P25(p36[25]),
+    .P26(p36[26]),
+    .P27(p36[27]),
+    .P28(p36[28]),
+    .P29(p36[29]),
+    .P3(\port$685$3 ),
+    .P30(p36[30]),
+    .P31(p36[31]),
+    .P32(p36[32]),
+    .P33(p36[33]),
+    .P34(p36[34]),
+    .P35(p36[35]),
+    .P4(\port$685$4 ),
+    .P5(\port$685$5 ),
+    .P6(\port$685$6 ),
+    .P7(\port$685$7 ),
+    .P8(\port$685$8 ),
+    .P9(\port$685$9 ),
     .RST0(rst),
     .SIGNEDA(1'h1),
     .SIGNEDB(1'h1),
     .SOURCEA(1'h0),
     .SOURCEB(1'h0)
   );
-  assign \$signal  = { a[7], a[7], a[7], a[7], a[7], a[7], a[7], a[7], a[7], a[7], a };
-  assign b18 = { b[7], b[7], b[7], b[7], b[7], b[7], b[7], b[7], b[7], b[7], b };
-  assign p = { _07_, _06_, _05_, _04_, _03_, _02_, _01_, _35_, _34_, _33_, _32_, _31_, _30_, _22_, _11_, _00_ };
-  assign p36 = { _29_, _28_, _27_, _26_, _25_, _24_, _23_, _21_, _20_, _19_, _18_, _17_, _16_, _15_, _14_, _13_, _12_, _10_, _09_, _08_, _07_, _06_, _05_, _04_, _03_, _02_, _01_, _35_, _34_, _33_, _32_, _31_, _30_, _22_, _11_, _00_ };
-  assign en = 1'h1;
-  assign \port$621$0  = _00_;
-  assign \port$621$1  = _11_;
-  assign \port$621$2  = _22_;
-  assign \port$621$3  = _30_;
-  assign \port$621$4  = _31_;
-  assign \port$621$5  = _32_;
-  assign \port$621$6  = _33_;
-  assign \port$621$7  = _34_;
-  assign \port$621$8  = _35_;
-  assign \port$621$9  = _01_;
-  assign \port$621$10  = _02_;
-  assign \port$621$11  = _03_;
-  assign \port$621$12  = _04_;
-  assign \port$621$13  = _05_;
-  assign \port$621$14  = _06_;
-  assign \port$621$15  = _07_;
+  assign p36[15:0] = { \port$685$15 , \port$685$14 , \port$685$13 , \port$685$12 , \port$685$11 , \port$685$10 , \port$685$9 , \port$685$8 , \port$685$7 , \port$685$6 , \port$685$5 , \port$685$4 , \port$685$3 , \port$685$2 , \port$685$1 , \port$685$0  };
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array.mul_2_2 (rst, \port$622$0 , \port$622$1 , \port$622$2 , \port$622$3 , \port$622$4 , \port$622$5 , \port$622$6 , \port$622$7 , \port$622$8 , \port$622$9 , \port$622$10 , \port$622$11 , \port$622$12 , \port$622$13 , \port$622$14 , \port$622$15 , b, a, clk);
-  wire _00_;
-  wire _01_;
-  wire _02_;
-  wire _03_;
-  wire _04_;
-  wire _05_;
-  wire _06_;
-  wire _07_;
-  wire _08_;
-  wire _09_;
-  wire _10_;
-  wire _11_;
-  wire _12_;
-  wire _13_;
-  wire _14_;
-  wire _15_;
-  wire _16_;
-  wire _17_;
-  wire _18_;
-  wire _19_;
-  wire _20_;
-  wire _21_;
-  wire _22_;
-  wire _23_;
-  wire _24_;
-  wire _25_;
-  wire _26_;
-  wire _27_;
-  wire _28_;
-  wire _29_;
-  wire _30_;
-  wire _31_;
-  wire _32_;
-  wire _33_;
-  wire _34_;
-  wire _35_;
-  wire [17:0] \$signal ;
+module \hwq_top.engine.array.mul_2_2 (rst, \port$686$0 , \port$686$1 , \port$686$2 , \port$686$3 , \port$686$4 , \port$686$5 , \port$686$6 , \port$686$7 , \port$686$8 , \port$686$9 , \port$686$10 , \port$686$11 , \port$686$12 , \port$686$13 , \port$686$14 , \port$686$15 , b, a, clk);
   input [7:0] a;
   wire [7:0] a;
   input [7:0] b;
   wire [7:0] b;
-  wire [17:0] b18;
   input clk;
   wire clk;
-  wire en;
-  wire [15:0] p;
   wire [35:0] p36;
-  output \port$622$0 ;
-  wire \port$622$0 ;
-  output \port$622$1 ;
-  wire \port$622$1 ;
-  output \port$622$10 ;
-  wire \port$622$10 ;
-  output \port$622$11 ;
-  wire \port$622$11 ;
-  output \port$622$12 ;
-  wire \port$622$12 ;
-  output \port$622$13 ;
-  wire \port$622$13 ;
-  output \port$622$14 ;
-  wire \port$622$14 ;
-  output \port$622$15 ;
-  wire \port$622$15 ;
-  output \port$622$2 ;
-  wire \port$622$2 ;
-  output \port$622$3 ;
-  wire \port$622$3 ;
-  output \port$622$4 ;
-  wire \port$622$4 ;
-  output \port$622$5 ;
-  wire \port$622$5 ;
-  output \port$622$6 ;
-  wire \port$622$6 ;
-  output \port$622$7 ;
-  wire \port$622$7 ;
-  output \port$622$8 ;
-  wire \port$622$8 ;
-  output \port$622$9 ;
-  wire \port$622$9 ;
+  output \port$686$0 ;
+  wire \port$686$0 ;
+  output \port$686$1 ;
+  wire \port$686$1 ;
+  output \port$686$10 ;
+  wire \port$686$10 ;
+  output \port$686$11 ;
+  wire \port$686$11 ;
+  output \port$686$12 ;
+  wire \port$686$12 ;
+  output \port$686$13 ;
+  wire \port$686$13 ;
+  output \port$686$14 ;
+  wire \port$686$14 ;
+  output \port$686$15 ;
+  wire \port$686$15 ;
+  output \port$686$2 ;
+  wire \port$686$2 ;
+  output \port$686$3 ;
+  wire \port$686$3 ;
+  output \port$686$4 ;
+  wire \port$686$4 ;
+  output \port$686$5 ;
+  wire \port$686$5 ;
+  output \port$686$6 ;
+  wire \port$686$6 ;
+  output \port$686$7 ;
+  wire \port$686$7 ;
+  output \port$686$8 ;
+  wire \port$686$8 ;
+  output \port$686$9 ;
+  wire \port$686$9 ;
   input rst;
   wire rst;
   MULT18X18D #(
@@ -15136,152 +7547,92 @@ module \hwq_top.engine.array.mul_2_2 (rst, \port$622$0 , \port$622$1 , \port$622
     .C9(1'h0),
     .CE0(1'h1),
     .CLK0(clk),
-    .P0(_00_),
-    .P1(_11_),
-    .P10(_02_),
-    .P11(_03_),
-    .P12(_04_),
-    .P13(_05_),
-    .P14(_06_),
-    .P15(_07_),
-    .P16(_08_),
-    .P17(_09_),
-    .P18(_10_),
-    .P19(_12_),
-    .P2(_22_),
-    .P20(_13_),
-    .P21(_14_),
-    .P22(_15_),
-    .P23(_16_),
-    .P24(_17_),
-    .P25(_18_),
-    .P26(_19_),
-    .P27(_20_),
-    .P28(_21_),
-    .P29(_23_),
-    .P3(_30_),
-    .P30(_24_),
-    .P31(_25_),
-    .P32(_26_),
-    .P33(_27_),
-    .P34(_28_),
-    .P35(_29_),
-    .P4(_31_),
-    .P5(_32_),
-    .P6(_33_),
-    .P7(_34_),
-    .P8(_35_),
-    .P9(_01_),
+    .P0(\port$686$0 ),
+    .P1(\port$686$1 ),
+    .P10(\port$686$10 ),
+    .P11(\port$686$11 ),
+    .P12(\port$686$12 ),
+    .P13(\port$686$13 ),
+    .P14(\port$686$14 ),
+    .P15(\port$686$15 ),
+    .P16(p36[16]),
+    .P17(p36[17]),
+    .P18(p36[18]),
+    .P19(p36[19]),
+    .P2(\port$686$2 ),
+    .P20(p36[20]),
+    .P21(p36[21]),
+    .P22(p36[22]),
+    .P23(p36[23]),
+    .P24(p36[24]),
+    .P25(p36[25]),
+    .P26(p36[26]),
+    .P27(p36[27]),
+    .P28(p36[28]),
+    .P29(p36[29]),
+    .P3(\port$686$3 ),
+    .P30(p36[30]),
+    .P31(p36[31]),
+    .P32(p36[32]),
+    .P33(p36[33]),
+    .P34(p36[34]),
+    .P35(p36[35]),
+    .P4(\port$686$4 ),
+    .P5(\port$686$5 ),
+    .P6(\port$686$6 ),
+    .P7(\port$686$7 ),
+    .P8(\port$686$8 ),
+    .P9(\port$686$9 ),
     .RST0(rst),
     .SIGNEDA(1'h1),
     .SIGNEDB(1'h1),
     .SOURCEA(1'h0),
     .SOURCEB(1'h0)
   );
-  assign \$signal  = { a[7], a[7], a[7], a[7], a[7], a[7], a[7], a[7], a[7], a[7], a };
-  assign b18 = { b[7], b[7], b[7], b[7], b[7], b[7], b[7], b[7], b[7], b[7], b };
-  assign p = { _07_, _06_, _05_, _04_, _03_, _02_, _01_, _35_, _34_, _33_, _32_, _31_, _30_, _22_, _11_, _00_ };
-  assign p36 = { _29_, _28_, _27_, _26_, _25_, _24_, _23_, _21_, _20_, _19_, _18_, _17_, _16_, _15_, _14_, _13_, _12_, _10_, _09_, _08_, _07_, _06_, _05_, _04_, _03_, _02_, _01_, _35_, _34_, _33_, _32_, _31_, _30_, _22_, _11_, _00_ };
-  assign en = 1'h1;
-  assign \port$622$0  = _00_;
-  assign \port$622$1  = _11_;
-  assign \port$622$2  = _22_;
-  assign \port$622$3  = _30_;
-  assign \port$622$4  = _31_;
-  assign \port$622$5  = _32_;
-  assign \port$622$6  = _33_;
-  assign \port$622$7  = _34_;
-  assign \port$622$8  = _35_;
-  assign \port$622$9  = _01_;
-  assign \port$622$10  = _02_;
-  assign \port$622$11  = _03_;
-  assign \port$622$12  = _04_;
-  assign \port$622$13  = _05_;
-  assign \port$622$14  = _06_;
-  assign \port$622$15  = _07_;
+  assign p36[15:0] = { \port$686$15 , \port$686$14 , \port$686$13 , \port$686$12 , \port$686$11 , \port$686$10 , \port$686$9 , \port$686$8 , \port$686$7 , \port$686$6 , \port$686$5 , \port$686$4 , \port$686$3 , \port$686$2 , \port$686$1 , \port$686$0  };
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array.mul_2_3 (rst, \port$623$0 , \port$623$1 , \port$623$2 , \port$623$3 , \port$623$4 , \port$623$5 , \port$623$6 , \port$623$7 , \port$623$8 , \port$623$9 , \port$623$10 , \port$623$11 , \port$623$12 , \port$623$13 , \port$623$14 , \port$623$15 , b, a, clk);
-  wire _00_;
-  wire _01_;
-  wire _02_;
-  wire _03_;
-  wire _04_;
-  wire _05_;
-  wire _06_;
-  wire _07_;
-  wire _08_;
-  wire _09_;
-  wire _10_;
-  wire _11_;
-  wire _12_;
-  wire _13_;
-  wire _14_;
-  wire _15_;
-  wire _16_;
-  wire _17_;
-  wire _18_;
-  wire _19_;
-  wire _20_;
-  wire _21_;
-  wire _22_;
-  wire _23_;
-  wire _24_;
-  wire _25_;
-  wire _26_;
-  wire _27_;
-  wire _28_;
-  wire _29_;
-  wire _30_;
-  wire _31_;
-  wire _32_;
-  wire _33_;
-  wire _34_;
-  wire _35_;
-  wire [17:0] \$signal ;
+module \hwq_top.engine.array.mul_2_3 (rst, \port$687$0 , \port$687$1 , \port$687$2 , \port$687$3 , \port$687$4 , \port$687$5 , \port$687$6 , \port$687$7 , \port$687$8 , \port$687$9 , \port$687$10 , \port$687$11 , \port$687$12 , \port$687$13 , \port$687$14 , \port$687$15 , b, a, clk);
   input [7:0] a;
   wire [7:0] a;
   input [7:0] b;
   wire [7:0] b;
-  wire [17:0] b18;
   input clk;
   wire clk;
-  wire en;
-  wire [15:0] p;
   wire [35:0] p36;
-  output \port$623$0 ;
-  wire \port$623$0 ;
-  output \port$623$1 ;
-  wire \port$623$1 ;
-  output \port$623$10 ;
-  wire \port$623$10 ;
-  output \port$623$11 ;
-  wire \port$623$11 ;
-  output \port$623$12 ;
-  wire \port$623$12 ;
-  output \port$623$13 ;
-  wire \port$623$13 ;
-  output \port$623$14 ;
-  wire \port$623$14 ;
-  output \port$623$15 ;
-  wire \port$623$15 ;
-  output \port$623$2 ;
-  wire \port$623$2 ;
-  output \port$623$3 ;
-  wire \port$623$3 ;
-  output \port$623$4 ;
-  wire \port$623$4 ;
-  output \port$623$5 ;
-  wire \port$623$5 ;
-  output \port$623$6 ;
-  wire \port$623$6 ;
-  output \port$623$7 ;
-  wire \port$623$7 ;
-  output \port$623$8 ;
-  wire \port$623$8 ;
-  output \port$623$9 ;
-  wire \port$623$9 ;
+  output \port$687$0 ;
+  wire \port$687$0 ;
+  output \port$687$1 ;
+  wire \port$687$1 ;
+  output \port$687$10 ;
+  wire \port$687$10 ;
+  output \port$687$11 ;
+  wire \port$687$11 ;
+  output \port$687$12 ;
+  wire \port$687$12 ;
+  output \port$687$13 ;
+  wire \port$687$13 ;
+  output \port$687$14 ;
+  wire \port$687$14 ;
+  output \port$687$15 ;
+  wire \port$687$15 ;
+  output \port$687$2 ;
+  wire \port$687$2 ;
+  output \port$687$3 ;
+  wire \port$687$3 ;
+  output \port$687$4 ;
+  wire \port$687$4 ;
+  output \port$687$5 ;
+  wire \port$687$5 ;
+  output \port$687$6 ;
+  wire \port$687$6 ;
+  output \port$687$7 ;
+  wire \port$687$7 ;
+  output \port$687$8 ;
+  wire \port$687$8 ;
+  output \port$687$9 ;
+  wire \port$687$9 ;
   input rst;
   wire rst;
   MULT18X18D #(
@@ -15357,152 +7708,92 @@ module \hwq_top.engine.array.mul_2_3 (rst, \port$623$0 , \port$623$1 , \port$623
     .C9(1'h0),
     .CE0(1'h1),
     .CLK0(clk),
-    .P0(_00_),
-    .P1(_11_),
-    .P10(_02_),
-    .P11(_03_),
-    .P12(_04_),
-    .P13(_05_),
-    .P14(_06_),
-    .P15(_07_),
-    .P16(_08_),
-    .P17(_09_),
-    .P18(_10_),
-    .P19(_12_),
-    .P2(_22_),
-    .P20(_13_),
-    .P21(_14_),
-    .P22(_15_),
-    .P23(_16_),
-    .P24(_17_),
-    .P25(_18_),
-    .P26(_19_),
-    .P27(_20_),
-    .P28(_21_),
-    .P29(_23_),
-    .P3(_30_),
-    .P30(_24_),
-    .P31(_25_),
-    .P32(_26_),
-    .P33(_27_),
-    .P34(_28_),
-    .P35(_29_),
-    .P4(_31_),
-    .P5(_32_),
-    .P6(_33_),
-    .P7(_34_),
-    .P8(_35_),
-    .P9(_01_),
+    .P0(\port$687$0 ),
+    .P1(\port$687$1 ),
+    .P10(\port$687$10 ),
+    .P11(\port$687$11 ),
+    .P12(\port$687$12 ),
+    .P13(\port$687$13 ),
+    .P14(\port$687$14 ),
+    .P15(\port$687$15 ),
+    .P16(p36[16]),
+    .P17(p36[17]),
+    .P18(p36[18]),
+    .P19(p36[19]),
+    .P2(\port$687$2 ),
+    .P20(p36[20]),
+    .P21(p36[21]),
+    .P22(p36[22]),
+    .P23(p36[23]),
+    .P24(p36[24]),
+    .P25(p36[25]),
+    .P26(p36[26]),
+    .P27(p36[27]),
+    .P28(p36[28]),
+    .P29(p36[29]),
+    .P3(\port$687$3 ),
+    .P30(p36[30]),
+    .P31(p36[31]),
+    .P32(p36[32]),
+    .P33(p36[33]),
+    .P34(p36[34]),
+    .P35(p36[35]),
+    .P4(\port$687$4 ),
+    .P5(\port$687$5 ),
+    .P6(\port$687$6 ),
+    .P7(\port$687$7 ),
+    .P8(\port$687$8 ),
+    .P9(\port$687$9 ),
     .RST0(rst),
     .SIGNEDA(1'h1),
     .SIGNEDB(1'h1),
     .SOURCEA(1'h0),
     .SOURCEB(1'h0)
   );
-  assign \$signal  = { a[7], a[7], a[7], a[7], a[7], a[7], a[7], a[7], a[7], a[7], a };
-  assign b18 = { b[7], b[7], b[7], b[7], b[7], b[7], b[7], b[7], b[7], b[7], b };
-  assign p = { _07_, _06_, _05_, _04_, _03_, _02_, _01_, _35_, _34_, _33_, _32_, _31_, _30_, _22_, _11_, _00_ };
-  assign p36 = { _29_, _28_, _27_, _26_, _25_, _24_, _23_, _21_, _20_, _19_, _18_, _17_, _16_, _15_, _14_, _13_, _12_, _10_, _09_, _08_, _07_, _06_, _05_, _04_, _03_, _02_, _01_, _35_, _34_, _33_, _32_, _31_, _30_, _22_, _11_, _00_ };
-  assign en = 1'h1;
-  assign \port$623$0  = _00_;
-  assign \port$623$1  = _11_;
-  assign \port$623$2  = _22_;
-  assign \port$623$3  = _30_;
-  assign \port$623$4  = _31_;
-  assign \port$623$5  = _32_;
-  assign \port$623$6  = _33_;
-  assign \port$623$7  = _34_;
-  assign \port$623$8  = _35_;
-  assign \port$623$9  = _01_;
-  assign \port$623$10  = _02_;
-  assign \port$623$11  = _03_;
-  assign \port$623$12  = _04_;
-  assign \port$623$13  = _05_;
-  assign \port$623$14  = _06_;
-  assign \port$623$15  = _07_;
+  assign p36[15:0] = { \port$687$15 , \port$687$14 , \port$687$13 , \port$687$12 , \port$687$11 , \port$687$10 , \port$687$9 , \port$687$8 , \port$687$7 , \port$687$6 , \port$687$5 , \port$687$4 , \port$687$3 , \port$687$2 , \port$687$1 , \port$687$0  };
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array.mul_2_4 (rst, \port$624$0 , \port$624$1 , \port$624$2 , \port$624$3 , \port$624$4 , \port$624$5 , \port$624$6 , \port$624$7 , \port$624$8 , \port$624$9 , \port$624$10 , \port$624$11 , \port$624$12 , \port$624$13 , \port$624$14 , \port$624$15 , b, a, clk);
-  wire _00_;
-  wire _01_;
-  wire _02_;
-  wire _03_;
-  wire _04_;
-  wire _05_;
-  wire _06_;
-  wire _07_;
-  wire _08_;
-  wire _09_;
-  wire _10_;
-  wire _11_;
-  wire _12_;
-  wire _13_;
-  wire _14_;
-  wire _15_;
-  wire _16_;
-  wire _17_;
-  wire _18_;
-  wire _19_;
-  wire _20_;
-  wire _21_;
-  wire _22_;
-  wire _23_;
-  wire _24_;
-  wire _25_;
-  wire _26_;
-  wire _27_;
-  wire _28_;
-  wire _29_;
-  wire _30_;
-  wire _31_;
-  wire _32_;
-  wire _33_;
-  wire _34_;
-  wire _35_;
-  wire [17:0] \$signal ;
+module \hwq_top.engine.array.mul_2_4 (rst, \port$688$0 , \port$688$1 , \port$688$2 , \port$688$3 , \port$688$4 , \port$688$5 , \port$688$6 , \port$688$7 , \port$688$8 , \port$688$9 , \port$688$10 , \port$688$11 , \port$688$12 , \port$688$13 , \port$688$14 , \port$688$15 , b, a, clk);
   input [7:0] a;
   wire [7:0] a;
   input [7:0] b;
   wire [7:0] b;
-  wire [17:0] b18;
   input clk;
   wire clk;
-  wire en;
-  wire [15:0] p;
   wire [35:0] p36;
-  output \port$624$0 ;
-  wire \port$624$0 ;
-  output \port$624$1 ;
-  wire \port$624$1 ;
-  output \port$624$10 ;
-  wire \port$624$10 ;
-  output \port$624$11 ;
-  wire \port$624$11 ;
-  output \port$624$12 ;
-  wire \port$624$12 ;
-  output \port$624$13 ;
-  wire \port$624$13 ;
-  output \port$624$14 ;
-  wire \port$624$14 ;
-  output \port$624$15 ;
-  wire \port$624$15 ;
-  output \port$624$2 ;
-  wire \port$624$2 ;
-  output \port$624$3 ;
-  wire \port$624$3 ;
-  output \port$624$4 ;
-  wire \port$624$4 ;
-  output \port$624$5 ;
-  wire \port$624$5 ;
-  output \port$624$6 ;
-  wire \port$624$6 ;
-  output \port$624$7 ;
-  wire \port$624$7 ;
-  output \port$624$8 ;
-  wire \port$624$8 ;
-  output \port$624$9 ;
-  wire \port$624$9 ;
+  output \port$688$0 ;
+  wire \port$688$0 ;
+  output \port$688$1 ;
+  wire \port$688$1 ;
+  output \port$688$10 ;
+  wire \port$688$10 ;
+  output \port$688$11 ;
+  wire \port$688$11 ;
+  output \port$688$12 ;
+  wire \port$688$12 ;
+  output \port$688$13 ;
+  wire \port$688$13 ;
+  output \port$688$14 ;
+  wire \port$688$14 ;
+  output \port$688$15 ;
+  wire \port$688$15 ;
+  output \port$688$2 ;
+  wire \port$688$2 ;
+  output \port$688$3 ;
+  wire \port$688$3 ;
+  output \port$688$4 ;
+  wire \port$688$4 ;
+  output \port$688$5 ;
+  wire \port$688$5 ;
+  output \port$688$6 ;
+  wire \port$688$6 ;
+  output \port$688$7 ;
+  wire \port$688$7 ;
+  output \port$688$8 ;
+  wire \port$688$8 ;
+  output \port$688$9 ;
+  wire \port$688$9 ;
   input rst;
   wire rst;
   MULT18X18D #(
@@ -15578,152 +7869,92 @@ module \hwq_top.engine.array.mul_2_4 (rst, \port$624$0 , \port$624$1 , \port$624
     .C9(1'h0),
     .CE0(1'h1),
     .CLK0(clk),
-    .P0(_00_),
-    .P1(_11_),
-    .P10(_02_),
-    .P11(_03_),
-    .P12(_04_),
-    .P13(_05_),
-    .P14(_06_),
-    .P15(_07_),
-    .P16(_08_),
-    .P17(_09_),
-    .P18(_10_),
-    .P19(_12_),
-    .P2(_22_),
-    .P20(_13_),
-    .P21(_14_),
-    .P22(_15_),
-    .P23(_16_),
-    .P24(_17_),
-    .P25(_18_),
-    .P26(_19_),
-    .P27(_20_),
-    .P28(_21_),
-    .P29(_23_),
-    .P3(_30_),
-    .P30(_24_),
-    .P31(_25_),
-    .P32(_26_),
-    .P33(_27_),
-    .P34(_28_),
-    .P35(_29_),
-    .P4(_31_),
-    .P5(_32_),
-    .P6(_33_),
-    .P7(_34_),
-    .P8(_35_),
-    .P9(_01_),
+    .P0(\port$688$0 ),
+    .P1(\port$688$1 ),
+    .P10(\port$688$10 ),
+    .P11(\port$688$11 ),
+    .P12(\port$688$12 ),
+    .P13(\port$688$13 ),
+    .P14(\port$688$14 ),
+    .P15(\port$688$15 ),
+    .P16(p36[16]),
+    .P17(p36[17]),
+    .P18(p36[18]),
+    .P19(p36[19]),
+    .P2(\port$688$2 ),
+    .P20(p36[20]),
+    .P21(p36[21]),
+    .P22(p36[22]),
+    .P23(p36[23]),
+    .P24(p36[24]),
+    .P25(p36[25]),
+    .P26(p36[26]),
+    .P27(p36[27]),
+    .P28(p36[28]),
+    .P29(p36[29]),
+    .P3(\port$688$3 ),
+    .P30(p36[30]),
+    .P31(p36[31]),
+    .P32(p36[32]),
+    .P33(p36[33]),
+    .P34(p36[34]),
+    .P35(p36[35]),
+    .P4(\port$688$4 ),
+    .P5(\port$688$5 ),
+    .P6(\port$688$6 ),
+    .P7(\port$688$7 ),
+    .P8(\port$688$8 ),
+    .P9(\port$688$9 ),
     .RST0(rst),
     .SIGNEDA(1'h1),
     .SIGNEDB(1'h1),
     .SOURCEA(1'h0),
     .SOURCEB(1'h0)
   );
-  assign \$signal  = { a[7], a[7], a[7], a[7], a[7], a[7], a[7], a[7], a[7], a[7], a };
-  assign b18 = { b[7], b[7], b[7], b[7], b[7], b[7], b[7], b[7], b[7], b[7], b };
-  assign p = { _07_, _06_, _05_, _04_, _03_, _02_, _01_, _35_, _34_, _33_, _32_, _31_, _30_, _22_, _11_, _00_ };
-  assign p36 = { _29_, _28_, _27_, _26_, _25_, _24_, _23_, _21_, _20_, _19_, _18_, _17_, _16_, _15_, _14_, _13_, _12_, _10_, _09_, _08_, _07_, _06_, _05_, _04_, _03_, _02_, _01_, _35_, _34_, _33_, _32_, _31_, _30_, _22_, _11_, _00_ };
-  assign en = 1'h1;
-  assign \port$624$0  = _00_;
-  assign \port$624$1  = _11_;
-  assign \port$624$2  = _22_;
-  assign \port$624$3  = _30_;
-  assign \port$624$4  = _31_;
-  assign \port$624$5  = _32_;
-  assign \port$624$6  = _33_;
-  assign \port$624$7  = _34_;
-  assign \port$624$8  = _35_;
-  assign \port$624$9  = _01_;
-  assign \port$624$10  = _02_;
-  assign \port$624$11  = _03_;
-  assign \port$624$12  = _04_;
-  assign \port$624$13  = _05_;
-  assign \port$624$14  = _06_;
-  assign \port$624$15  = _07_;
+  assign p36[15:0] = { \port$688$15 , \port$688$14 , \port$688$13 , \port$688$12 , \port$688$11 , \port$688$10 , \port$688$9 , \port$688$8 , \port$688$7 , \port$688$6 , \port$688$5 , \port$688$4 , \port$688$3 , \port$688$2 , \port$688$1 , \port$688$0  };
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array.mul_2_5 (rst, \port$625$0 , \port$625$1 , \port$625$2 , \port$625$3 , \port$625$4 , \port$625$5 , \port$625$6 , \port$625$7 , \port$625$8 , \port$625$9 , \port$625$10 , \port$625$11 , \port$625$12 , \port$625$13 , \port$625$14 , \port$625$15 , b, a, clk);
-  wire _00_;
-  wire _01_;
-  wire _02_;
-  wire _03_;
-  wire _04_;
-  wire _05_;
-  wire _06_;
-  wire _07_;
-  wire _08_;
-  wire _09_;
-  wire _10_;
-  wire _11_;
-  wire _12_;
-  wire _13_;
-  wire _14_;
-  wire _15_;
-  wire _16_;
-  wire _17_;
-  wire _18_;
-  wire _19_;
-  wire _20_;
-  wire _21_;
-  wire _22_;
-  wire _23_;
-  wire _24_;
-  wire _25_;
-  wire _26_;
-  wire _27_;
-  wire _28_;
-  wire _29_;
-  wire _30_;
-  wire _31_;
-  wire _32_;
-  wire _33_;
-  wire _34_;
-  wire _35_;
-  wire [17:0] \$signal ;
+module \hwq_top.engine.array.mul_2_5 (rst, \port$689$0 , \port$689$1 , \port$689$2 , \port$689$3 , \port$689$4 , \port$689$5 , \port$689$6 , \port$689$7 , \port$689$8 , \port$689$9 , \port$689$10 , \port$689$11 , \port$689$12 , \port$689$13 , \port$689$14 , \port$689$15 , b, a, clk);
   input [7:0] a;
   wire [7:0] a;
   input [7:0] b;
   wire [7:0] b;
-  wire [17:0] b18;
   input clk;
   wire clk;
-  wire en;
-  wire [15:0] p;
   wire [35:0] p36;
-  output \port$625$0 ;
-  wire \port$625$0 ;
-  output \port$625$1 ;
-  wire \port$625$1 ;
-  output \port$625$10 ;
-  wire \port$625$10 ;
-  output \port$625$11 ;
-  wire \port$625$11 ;
-  output \port$625$12 ;
-  wire \port$625$12 ;
-  output \port$625$13 ;
-  wire \port$625$13 ;
-  output \port$625$14 ;
-  wire \port$625$14 ;
-  output \port$625$15 ;
-  wire \port$625$15 ;
-  output \port$625$2 ;
-  wire \port$625$2 ;
-  output \port$625$3 ;
-  wire \port$625$3 ;
-  output \port$625$4 ;
-  wire \port$625$4 ;
-  output \port$625$5 ;
-  wire \port$625$5 ;
-  output \port$625$6 ;
-  wire \port$625$6 ;
-  output \port$625$7 ;
-  wire \port$625$7 ;
-  output \port$625$8 ;
-  wire \port$625$8 ;
-  output \port$625$9 ;
-  wire \port$625$9 ;
+  output \port$689$0 ;
+  wire \port$689$0 ;
+  output \port$689$1 ;
+  wire \port$689$1 ;
+  output \port$689$10 ;
+  wire \port$689$10 ;
+  output \port$689$11 ;
+  wire \port$689$11 ;
+  output \port$689$12 ;
+  wire \port$689$12 ;
+  output \port$689$13 ;
+  wire \port$689$13 ;
+  output \port$689$14 ;
+  wire \port$689$14 ;
+  output \port$689$15 ;
+  wire \port$689$15 ;
+  output \port$689$2 ;
+  wire \port$689$2 ;
+  output \port$689$3 ;
+  wire \port$689$3 ;
+  output \port$689$4 ;
+  wire \port$689$4 ;
+  output \port$689$5 ;
+  wire \port$689$5 ;
+  output \port$689$6 ;
+  wire \port$689$6 ;
+  output \port$689$7 ;
+  wire \port$689$7 ;
+  output \port$689$8 ;
+  wire \port$689$8 ;
+  output \port$689$9 ;
+  wire \port$689$9 ;
   input rst;
   wire rst;
   MULT18X18D #(
@@ -15799,152 +8030,92 @@ module \hwq_top.engine.array.mul_2_5 (rst, \port$625$0 , \port$625$1 , \port$625
     .C9(1'h0),
     .CE0(1'h1),
     .CLK0(clk),
-    .P0(_00_),
-    .P1(_11_),
-    .P10(_02_),
-    .P11(_03_),
-    .P12(_04_),
-    .P13(_05_),
-    .P14(_06_),
-    .P15(_07_),
-    .P16(_08_),
-    .P17(_09_),
-    .P18(_10_),
-    .P19(_12_),
-    .P2(_22_),
-    .P20(_13_),
-    .P21(_14_),
-    .P22(_15_),
-    .P23(_16_),
-    .P24(_17_),
-    .P25(_18_),
-    .P26(_19_),
-    .P27(_20_),
-    .P28(_21_),
-    .P29(_23_),
-    .P3(_30_),
-    .P30(_24_),
-    .P31(_25_),
-    .P32(_26_),
-    .P33(_27_),
-    .P34(_28_),
-    .P35(_29_),
-    .P4(_31_),
-    .P5(_32_),
-    .P6(_33_),
-    .P7(_34_),
-    .P8(_35_),
-    .P9(_01_),
+    .P0(\port$689$0 ),
+    .P1(\port$689$1 ),
+    .P10(\port$689$10 ),
+    .P11(\port$689$11 ),
+    .P12(\port$689$12 ),
+    .P13(\port$689$13 ),
+    .P14(\port$689$14 ),
+    .P15(\port$689$15 ),
+    .P16(p36[16]),
+    .P17(p36[17]),
+    .P18(p36[18]),
+    .P19(p36[19]),
+    .P2(\port$689$2 ),
+    .P20(p36[20]),
+    .P21(p36[21]),
+    .P22(p36[22]),
+    .P23(p36[23]),
+    .P24(p36[24]),
+    .P25(p36[25]),
+    .P26(p36[26]),
+    .P27(p36[27]),
+    .P28(p36[28]),
+    .P29(p36[29]),
+    .P3(\port$689$3 ),
+    .P30(p36[30]),
+    .P31(p36[31]),
+    .P32(p36[32]),
+    .P33(p36[33]),
+    .P34(p36[34]),
+    .P35(p36[35]),
+    .P4(\port$689$4 ),
+    .P5(\port$689$5 ),
+    .P6(\port$689$6 ),
+    .P7(\port$689$7 ),
+    .P8(\port$689$8 ),
+    .P9(\port$689$9 ),
     .RST0(rst),
     .SIGNEDA(1'h1),
     .SIGNEDB(1'h1),
     .SOURCEA(1'h0),
     .SOURCEB(1'h0)
   );
-  assign \$signal  = { a[7], a[7], a[7], a[7], a[7], a[7], a[7], a[7], a[7], a[7], a };
-  assign b18 = { b[7], b[7], b[7], b[7], b[7], b[7], b[7], b[7], b[7], b[7], b };
-  assign p = { _07_, _06_, _05_, _04_, _03_, _02_, _01_, _35_, _34_, _33_, _32_, _31_, _30_, _22_, _11_, _00_ };
-  assign p36 = { _29_, _28_, _27_, _26_, _25_, _24_, _23_, _21_, _20_, _19_, _18_, _17_, _16_, _15_, _14_, _13_, _12_, _10_, _09_, _08_, _07_, _06_, _05_, _04_, _03_, _02_, _01_, _35_, _34_, _33_, _32_, _31_, _30_, _22_, _11_, _00_ };
-  assign en = 1'h1;
-  assign \port$625$0  = _00_;
-  assign \port$625$1  = _11_;
-  assign \port$625$2  = _22_;
-  assign \port$625$3  = _30_;
-  assign \port$625$4  = _31_;
-  assign \port$625$5  = _32_;
-  assign \port$625$6  = _33_;
-  assign \port$625$7  = _34_;
-  assign \port$625$8  = _35_;
-  assign \port$625$9  = _01_;
-  assign \port$625$10  = _02_;
-  assign \port$625$11  = _03_;
-  assign \port$625$12  = _04_;
-  assign \port$625$13  = _05_;
-  assign \port$625$14  = _06_;
-  assign \port$625$15  = _07_;
+  assign p36[15:0] = { \port$689$15 , \port$689$14 , \port$689$13 , \port$689$12 , \port$689$11 , \port$689$10 , \port$689$9 , \port$689$8 , \port$689$7 , \port$689$6 , \port$689$5 , \port$689$4 , \port$689$3 , \port$689$2 , \port$689$1 , \port$689$0  };
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array.mul_2_6 (rst, \port$626$0 , \port$626$1 , \port$626$2 , \port$626$3 , \port$626$4 , \port$626$5 , \port$626$6 , \port$626$7 , \port$626$8 , \port$626$9 , \port$626$10 , \port$626$11 , \port$626$12 , \port$626$13 , \port$626$14 , \port$626$15 , b, a, clk);
-  wire _00_;
-  wire _01_;
-  wire _02_;
-  wire _03_;
-  wire _04_;
-  wire _05_;
-  wire _06_;
-  wire _07_;
-  wire _08_;
-  wire _09_;
-  wire _10_;
-  wire _11_;
-  wire _12_;
-  wire _13_;
-  wire _14_;
-  wire _15_;
-  wire _16_;
-  wire _17_;
-  wire _18_;
-  wire _19_;
-  wire _20_;
-  wire _21_;
-  wire _22_;
-  wire _23_;
-  wire _24_;
-  wire _25_;
-  wire _26_;
-  wire _27_;
-  wire _28_;
-  wire _29_;
-  wire _30_;
-  wire _31_;
-  wire _32_;
-  wire _33_;
-  wire _34_;
-  wire _35_;
-  wire [17:0] \$signal ;
+module \hwq_top.engine.array.mul_2_6 (rst, \port$690$0 , \port$690$1 , \port$690$2 , \port$690$3 , \port$690$4 , \port$690$5 , \port$690$6 , \port$690$7 , \port$690$8 , \port$690$9 , \port$690$10 , \port$690$11 , \port$690$12 , \port$690$13 , \port$690$14 , \port$690$15 , b, a, clk);
   input [7:0] a;
   wire [7:0] a;
   input [7:0] b;
   wire [7:0] b;
-  wire [17:0] b18;
   input clk;
   wire clk;
-  wire en;
-  wire [15:0] p;
   wire [35:0] p36;
-  output \port$626$0 ;
-  wire \port$626$0 ;
-  output \port$626$1 ;
-  wire \port$626$1 ;
-  output \port$626$10 ;
-  wire \port$626$10 ;
-  output \port$626$11 ;
-  wire \port$626$11 ;
-  output \port$626$12 ;
-  wire \port$626$12 ;
-  output \port$626$13 ;
-  wire \port$626$13 ;
-  output \port$626$14 ;
-  wire \port$626$14 ;
-  output \port$626$15 ;
-  wire \port$626$15 ;
-  output \port$626$2 ;
-  wire \port$626$2 ;
-  output \port$626$3 ;
-  wire \port$626$3 ;
-  output \port$626$4 ;
-  wire \port$626$4 ;
-  output \port$626$5 ;
-  wire \port$626$5 ;
-  output \port$626$6 ;
-  wire \port$626$6 ;
-  output \port$626$7 ;
-  wire \port$626$7 ;
-  output \port$626$8 ;
-  wire \port$626$8 ;
-  output \port$626$9 ;
-  wire \port$626$9 ;
+  output \port$690$0 ;
+  wire \port$690$0 ;
+  output \port$690$1 ;
+  wire \port$690$1 ;
+  output \port$690$10 ;
+  wire \port$690$10 ;
+  output \port$690$11 ;
+  wire \port$690$11 ;
+  output \port$690$12 ;
+  wire \port$690$12 ;
+  output \port$690$13 ;
+  wire \port$690$13 ;
+  output \port$690$14 ;
+  wire \port$690$14 ;
+  output \port$690$15 ;
+  wire \port$690$15 ;
+  output \port$690$2 ;
+  wire \port$690$2 ;
+  output \port$690$3 ;
+  wire \port$690$3 ;
+  output \port$690$4 ;
+  wire \port$690$4 ;
+  output \port$690$5 ;
+  wire \port$690$5 ;
+  output \port$690$6 ;
+  wire \port$690$6 ;
+  output \port$690$7 ;
+  wire \port$690$7 ;
+  output \port$690$8 ;
+  wire \port$690$8 ;
+  output \port$690$9 ;
+  wire \port$690$9 ;
   input rst;
   wire rst;
   MULT18X18D #(
@@ -16020,152 +8191,92 @@ module \hwq_top.engine.array.mul_2_6 (rst, \port$626$0 , \port$626$1 , \port$626
     .C9(1'h0),
     .CE0(1'h1),
     .CLK0(clk),
-    .P0(_00_),
-    .P1(_11_),
-    .P10(_02_),
-    .P11(_03_),
-    .P12(_04_),
-    .P13(_05_),
-    .P14(_06_),
-    .P15(_07_),
-    .P16(_08_),
-    .P17(_09_),
-    .P18(_10_),
-    .P19(_12_),
-    .P2(_22_),
-    .P20(_13_),
-    .P21(_14_),
-    .P22(_15_),
-    .P23(_16_),
-    .P24(_17_),
-    .P25(_18_),
-    .P26(_19_),
-    .P27(_20_),
-    .P28(_21_),
-    .P29(_23_),
-    .P3(_30_),
-    .P30(_24_),
-    .P31(_25_),
-    .P32(_26_),
-    .P33(_27_),
-    .P34(_28_),
-    .P35(_29_),
-    .P4(_31_),
-    .P5(_32_),
-    .P6(_33_),
-    .P7(_34_),
-    .P8(_35_),
-    .P9(_01_),
+    .P0(\port$690$0 ),
+    .P1(\port$690$1 ),
+    .P10(\port$690$10 ),
+    .P11(\port$690$11 ),
+    .P12(\port$690$12 ),
+    .P13(\port$690$13 ),
+    .P14(\port$690$14 ),
+    .P15(\port$690$15 ),
+    .P16(p36[16]),
+    .P17(p36[17]),
+    .P18(p36[18]),
+    .P19(p36[19]),
+    .P2(\port$690$2 ),
+    .P20(p36[20]),
+    .P21(p36[21]),
+    .P22(p36[22]),
+    .P23(p36[23]),
+    .P24(p36[24]),
+    .P25(p36[25]),
+    .P26(p36[26]),
+    .P27(p36[27]),
+    .P28(p36[28]),
+    .P29(p36[29]),
+    .P3(\port$690$3 ),
+    .P30(p36[30]),
+    .P31(p36[31]),
+    .P32(p36[32]),
+    .P33(p36[33]),
+    .P34(p36[34]),
+    .P35(p36[35]),
+    .P4(\port$690$4 ),
+    .P5(\port$690$5 ),
+    .P6(\port$690$6 ),
+    .P7(\port$690$7 ),
+    .P8(\port$690$8 ),
+    .P9(\port$690$9 ),
     .RST0(rst),
     .SIGNEDA(1'h1),
     .SIGNEDB(1'h1),
     .SOURCEA(1'h0),
     .SOURCEB(1'h0)
   );
-  assign \$signal  = { a[7], a[7], a[7], a[7], a[7], a[7], a[7], a[7], a[7], a[7], a };
-  assign b18 = { b[7], b[7], b[7], b[7], b[7], b[7], b[7], b[7], b[7], b[7], b };
-  assign p = { _07_, _06_, _05_, _04_, _03_, _02_, _01_, _35_, _34_, _33_, _32_, _31_, _30_, _22_, _11_, _00_ };
-  assign p36 = { _29_, _28_, _27_, _26_, _25_, _24_, _23_, _21_, _20_, _19_, _18_, _17_, _16_, _15_, _14_, _13_, _12_, _10_, _09_, _08_, _07_, _06_, _05_, _04_, _03_, _02_, _01_, _35_, _34_, _33_, _32_, _31_, _30_, _22_, _11_, _00_ };
-  assign en = 1'h1;
-  assign \port$626$0  = _00_;
-  assign \port$626$1  = _11_;
-  assign \port$626$2  = _22_;
-  assign \port$626$3  = _30_;
-  assign \port$626$4  = _31_;
-  assign \port$626$5  = _32_;
-  assign \port$626$6  = _33_;
-  assign \port$626$7  = _34_;
-  assign \port$626$8  = _35_;
-  assign \port$626$9  = _01_;
-  assign \port$626$10  = _02_;
-  assign \port$626$11  = _03_;
-  assign \port$626$12  = _04_;
-  assign \port$626$13  = _05_;
-  assign \port$626$14  = _06_;
-  assign \port$626$15  = _07_;
+  assign p36[15:0] = { \port$690$15 , \port$690$14 , \port$690$13 , \port$690$12 , \port$690$11 , \port$690$10 , \port$690$9 , \port$690$8 , \port$690$7 , \port$690$6 , \port$690$5 , \port$690$4 , \port$690$3 , \port$690$2 , \port$690$1 , \port$690$0  };
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array.mul_2_7 (rst, \port$627$0 , \port$627$1 , \port$627$2 , \port$627$3 , \port$627$4 , \port$627$5 , \port$627$6 , \port$627$7 , \port$627$8 , \port$627$9 , \port$627$10 , \port$627$11 , \port$627$12 , \port$627$13 , \port$627$14 , \port$627$15 , b, a, clk);
-  wire _00_;
-  wire _01_;
-  wire _02_;
-  wire _03_;
-  wire _04_;
-  wire _05_;
-  wire _06_;
-  wire _07_;
-  wire _08_;
-  wire _09_;
-  wire _10_;
-  wire _11_;
-  wire _12_;
-  wire _13_;
-  wire _14_;
-  wire _15_;
-  wire _16_;
-  wire _17_;
-  wire _18_;
-  wire _19_;
-  wire _20_;
-  wire _21_;
-  wire _22_;
-  wire _23_;
-  wire _24_;
-  wire _25_;
-  wire _26_;
-  wire _27_;
-  wire _28_;
-  wire _29_;
-  wire _30_;
-  wire _31_;
-  wire _32_;
-  wire _33_;
-  wire _34_;
-  wire _35_;
-  wire [17:0] \$signal ;
+module \hwq_top.engine.array.mul_2_7 (rst, \port$691$0 , \port$691$1 , \port$691$2 , \port$691$3 , \port$691$4 , \port$691$5 , \port$691$6 , \port$691$7 , \port$691$8 , \port$691$9 , \port$691$10 , \port$691$11 , \port$691$12 , \port$691$13 , \port$691$14 , \port$691$15 , b, a, clk);
   input [7:0] a;
   wire [7:0] a;
   input [7:0] b;
   wire [7:0] b;
-  wire [17:0] b18;
   input clk;
   wire clk;
-  wire en;
-  wire [15:0] p;
   wire [35:0] p36;
-  output \port$627$0 ;
-  wire \port$627$0 ;
-  output \port$627$1 ;
-  wire \port$627$1 ;
-  output \port$627$10 ;
-  wire \port$627$10 ;
-  output \port$627$11 ;
-  wire \port$627$11 ;
-  output \port$627$12 ;
-  wire \port$627$12 ;
-  output \port$627$13 ;
-  wire \port$627$13 ;
-  output \port$627$14 ;
-  wire \port$627$14 ;
-  output \port$627$15 ;
-  wire \port$627$15 ;
-  output \port$627$2 ;
-  wire \port$627$2 ;
-  output \port$627$3 ;
-  wire \port$627$3 ;
-  output \port$627$4 ;
-  wire \port$627$4 ;
-  output \port$627$5 ;
-  wire \port$627$5 ;
-  output \port$627$6 ;
-  wire \port$627$6 ;
-  output \port$627$7 ;
-  wire \port$627$7 ;
-  output \port$627$8 ;
-  wire \port$627$8 ;
-  output \port$627$9 ;
-  wire \port$627$9 ;
+  output \port$691$0 ;
+  wire \port$691$0 ;
+  output \port$691$1 ;
+  wire \port$691$1 ;
+  output \port$691$10 ;
+  wire \port$691$10 ;
+  output \port$691$11 ;
+  wire \port$691$11 ;
+  output \port$691$12 ;
+  wire \port$691$12 ;
+  output \port$691$13 ;
+  wire \port$691$13 ;
+  output \port$691$14 ;
+  wire \port$691$14 ;
+  output \port$691$15 ;
+  wire \port$691$15 ;
+  output \port$691$2 ;
+  wire \port$691$2 ;
+  output \port$691$3 ;
+  wire \port$691$3 ;
+  output \port$691$4 ;
+  wire \port$691$4 ;
+  output \port$691$5 ;
+  wire \port$691$5 ;
+  output \port$691$6 ;
+  wire \port$691$6 ;
+  output \port$691$7 ;
+  wire \port$691$7 ;
+  output \port$691$8 ;
+  wire \port$691$8 ;
+  output \port$691$9 ;
+  wire \port$691$9 ;
   input rst;
   wire rst;
   MULT18X18D #(
@@ -16241,152 +8352,92 @@ module \hwq_top.engine.array.mul_2_7 (rst, \port$627$0 , \port$627$1 , \port$627
     .C9(1'h0),
     .CE0(1'h1),
     .CLK0(clk),
-    .P0(_00_),
-    .P1(_11_),
-    .P10(_02_),
-    .P11(_03_),
-    .P12(_04_),
-    .P13(_05_),
-    .P14(_06_),
-    .P15(_07_),
-    .P16(_08_),
-    .P17(_09_),
-    .P18(_10_),
-    .P19(_12_),
-    .P2(_22_),
-    .P20(_13_),
-    .P21(_14_),
-    .P22(_15_),
-    .P23(_16_),
-    .P24(_17_),
-    .P25(_18_),
-    .P26(_19_),
-    .P27(_20_),
-    .P28(_21_),
-    .P29(_23_),
-    .P3(_30_),
-    .P30(_24_),
-    .P31(_25_),
-    .P32(_26_),
-    .P33(_27_),
-    .P34(_28_),
-    .P35(_29_),
-    .P4(_31_),
-    .P5(_32_),
-    .P6(_33_),
-    .P7(_34_),
-    .P8(_35_),
-    .P9(_01_),
+    .P0(\port$691$0 ),
+    .P1(\port$691$1 ),
+    .P10(\port$691$10 ),
+    .P11(\port$691$11 ),
+    .P12(\port$691$12 ),
+    .P13(\port$691$13 ),
+    .P14(\port$691$14 ),
+    .P15(\port$691$15 ),
+    .P16(p36[16]),
+    .P17(p36[17]),
+    .P18(p36[18]),
+    .P19(p36[19]),
+    .P2(\port$691$2 ),
+    .P20(p36[20]),
+    .P21(p36[21]),
+    .P22(p36[22]),
+    .P23(p36[23]),
+    .P24(p36[24]),
+    .P25(p36[25]),
+    .P26(p36[26]),
+    .P27(p36[27]),
+    .P28(p36[28]),
+    .P29(p36[29]),
+    .P3(\port$691$3 ),
+    .P30(p36[30]),
+    .P31(p36[31]),
+    .P32(p36[32]),
+    .P33(p36[33]),
+    .P34(p36[34]),
+    .P35(p36[35]),
+    .P4(\port$691$4 ),
+    .P5(\port$691$5 ),
+    .P6(\port$691$6 ),
+    .P7(\port$691$7 ),
+    .P8(\port$691$8 ),
+    .P9(\port$691$9 ),
     .RST0(rst),
     .SIGNEDA(1'h1),
     .SIGNEDB(1'h1),
     .SOURCEA(1'h0),
     .SOURCEB(1'h0)
   );
-  assign \$signal  = { a[7], a[7], a[7], a[7], a[7], a[7], a[7], a[7], a[7], a[7], a };
-  assign b18 = { b[7], b[7], b[7], b[7], b[7], b[7], b[7], b[7], b[7], b[7], b };
-  assign p = { _07_, _06_, _05_, _04_, _03_, _02_, _01_, _35_, _34_, _33_, _32_, _31_, _30_, _22_, _11_, _00_ };
-  assign p36 = { _29_, _28_, _27_, _26_, _25_, _24_, _23_, _21_, _20_, _19_, _18_, _17_, _16_, _15_, _14_, _13_, _12_, _10_, _09_, _08_, _07_, _06_, _05_, _04_, _03_, _02_, _01_, _35_, _34_, _33_, _32_, _31_, _30_, _22_, _11_, _00_ };
-  assign en = 1'h1;
-  assign \port$627$0  = _00_;
-  assign \port$627$1  = _11_;
-  assign \port$627$2  = _22_;
-  assign \port$627$3  = _30_;
-  assign \port$627$4  = _31_;
-  assign \port$627$5  = _32_;
-  assign \port$627$6  = _33_;
-  assign \port$627$7  = _34_;
-  assign \port$627$8  = _35_;
-  assign \port$627$9  = _01_;
-  assign \port$627$10  = _02_;
-  assign \port$627$11  = _03_;
-  assign \port$627$12  = _04_;
-  assign \port$627$13  = _05_;
-  assign \port$627$14  = _06_;
-  assign \port$627$15  = _07_;
+  assign p36[15:0] = { \port$691$15 , \port$691$14 , \port$691$13 , \port$691$12 , \port$691$11 , \port$691$10 , \port$691$9 , \port$691$8 , \port$691$7 , \port$691$6 , \port$691$5 , \port$691$4 , \port$691$3 , \port$691$2 , \port$691$1 , \port$691$0  };
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array.mul_3_0 (rst, \port$628$0 , \port$628$1 , \port$628$2 , \port$628$3 , \port$628$4 , \port$628$5 , \port$628$6 , \port$628$7 , \port$628$8 , \port$628$9 , \port$628$10 , \port$628$11 , \port$628$12 , \port$628$13 , \port$628$14 , \port$628$15 , a, b, clk);
-  wire _00_;
-  wire _01_;
-  wire _02_;
-  wire _03_;
-  wire _04_;
-  wire _05_;
-  wire _06_;
-  wire _07_;
-  wire _08_;
-  wire _09_;
-  wire _10_;
-  wire _11_;
-  wire _12_;
-  wire _13_;
-  wire _14_;
-  wire _15_;
-  wire _16_;
-  wire _17_;
-  wire _18_;
-  wire _19_;
-  wire _20_;
-  wire _21_;
-  wire _22_;
-  wire _23_;
-  wire _24_;
-  wire _25_;
-  wire _26_;
-  wire _27_;
-  wire _28_;
-  wire _29_;
-  wire _30_;
-  wire _31_;
-  wire _32_;
-  wire _33_;
-  wire _34_;
-  wire _35_;
-  wire [17:0] \$signal ;
+module \hwq_top.engine.array.mul_3_0 (rst, \port$692$0 , \port$692$1 , \port$692$2 , \port$692$3 , \port$692$4 , \port$692$5 , \port$692$6 , \port$692$7 , \port$692$8 , \port$692$9 , \port$692$10 , \port$692$11 , \port$692$12 , \port$692$13 , \port$692$14 , \port$692$15 , a, b, clk);
   input [7:0] a;
   wire [7:0] a;
   input [7:0] b;
   wire [7:0] b;
-  wire [17:0] b18;
   input clk;
   wire clk;
-  wire en;
-  wire [15:0] p;
   wire [35:0] p36;
-  output \port$628$0 ;
-  wire \port$628$0 ;
-  output \port$628$1 ;
-  wire \port$628$1 ;
-  output \port$628$10 ;
-  wire \port$628$10 ;
-  output \port$628$11 ;
-  wire \port$628$11 ;
-  output \port$628$12 ;
-  wire \port$628$12 ;
-  output \port$628$13 ;
-  wire \port$628$13 ;
-  output \port$628$14 ;
-  wire \port$628$14 ;
-  output \port$628$15 ;
-  wire \port$628$15 ;
-  output \port$628$2 ;
-  wire \port$628$2 ;
-  output \port$628$3 ;
-  wire \port$628$3 ;
-  output \port$628$4 ;
-  wire \port$628$4 ;
-  output \port$628$5 ;
-  wire \port$628$5 ;
-  output \port$628$6 ;
-  wire \port$628$6 ;
-  output \port$628$7 ;
-  wire \port$628$7 ;
-  output \port$628$8 ;
-  wire \port$628$8 ;
-  output \port$628$9 ;
-  wire \port$628$9 ;
+  output \port$692$0 ;
+  wire \port$692$0 ;
+  output \port$692$1 ;
+  wire \port$692$1 ;
+  output \port$692$10 ;
+  wire \port$692$10 ;
+  output \port$692$11 ;
+  wire \port$692$11 ;
+  output \port$692$12 ;
+  wire \port$692$12 ;
+  output \port$692$13 ;
+  wire \port$692$13 ;
+  output \port$692$14 ;
+  wire \port$692$14 ;
+  output \port$692$15 ;
+  wire \port$692$15 ;
+  output \port$692$2 ;
+  wire \port$692$2 ;
+  output \port$692$3 ;
+  wire \port$692$3 ;
+  output \port$692$4 ;
+  wire \port$692$4 ;
+  output \port$692$5 ;
+  wire \port$692$5 ;
+  output \port$692$6 ;
+  wire \port$692$6 ;
+  output \port$692$7 ;
+  wire \port$692$7 ;
+  output \port$692$8 ;
+  wire \port$692$8 ;
+  output \port$692$9 ;
+  wire \port$692$9 ;
   input rst;
   wire rst;
   MULT18X18D #(
@@ -16462,152 +8513,92 @@ module \hwq_top.engine.array.mul_3_0 (rst, \port$628$0 , \port$628$1 , \port$628
     .C9(1'h0),
     .CE0(1'h1),
     .CLK0(clk),
-    .P0(_00_),
-    .P1(_11_),
-    .P10(_02_),
-    .P11(_03_),
-    .P12(_04_),
-    .P13(_05_),
-    .P14(_06_),
-    .P15(_07_),
-    .P16(_08_),
-    .P17(_09_),
-    .P18(_10_),
-    .P19(_12_),
-    .P2(_22_),
-    .P20(_13_),
-    .P21(_14_),
-    .P22(_15_),
-    .P23(_16_),
-    .P24(_17_),
-    .P25(_18_),
-    .P26(_19_),
-    .P27(_20_),
-    .P28(_21_),
-    .P29(_23_),
-    .P3(_30_),
-    .P30(_24_),
-    .P31(_25_),
-    .P32(_26_),
-    .P33(_27_),
-    .P34(_28_),
-    .P35(_29_),
-    .P4(_31_),
-    .P5(_32_),
-    .P6(_33_),
-    .P7(_34_),
-    .P8(_35_),
-    .P9(_01_),
+    .P0(\port$692$0 ),
+    .P1(\port$692$1 ),
+    .P10(\port$692$10 ),
+    .P11(\port$692$11 ),
+    .P12(\port$692$12 ),
+    .P13(\port$692$13 ),
+    .P14(\port$692$14 ),
+    .P15(\port$692$15 ),
+    .P16(p36[16]),
+    .P17(p36[17]),
+    .P18(p36[18]),
+    .P19(p36[19]),
+    .P2(\port$692$2 ),
+    .P20(p36[20]),
+    .P21(p36[21]),
+    .P22(p36[22]),
+    .P23(p36[23]),
+    .P24(p36[24]),
+    .P25(p36[25]),
+    .P26(p36[26]),
+    .P27(p36[27]),
+    .P28(p36[28]),
+    .P29(p36[29]),
+    .P3(\port$692$3 ),
+    .P30(p36[30]),
+    .P31(p36[31]),
+    .P32(p36[32]),
+    .P33(p36[33]),
+    .P34(p36[34]),
+    .P35(p36[35]),
+    .P4(\port$692$4 ),
+    .P5(\port$692$5 ),
+    .P6(\port$692$6 ),
+    .P7(\port$692$7 ),
+    .P8(\port$692$8 ),
+    .P9(\port$692$9 ),
     .RST0(rst),
     .SIGNEDA(1'h1),
     .SIGNEDB(1'h1),
     .SOURCEA(1'h0),
     .SOURCEB(1'h0)
   );
-  assign \$signal  = { a[7], a[7], a[7], a[7], a[7], a[7], a[7], a[7], a[7], a[7], a };
-  assign b18 = { b[7], b[7], b[7], b[7], b[7], b[7], b[7], b[7], b[7], b[7], b };
-  assign p = { _07_, _06_, _05_, _04_, _03_, _02_, _01_, _35_, _34_, _33_, _32_, _31_, _30_, _22_, _11_, _00_ };
-  assign p36 = { _29_, _28_, _27_, _26_, _25_, _24_, _23_, _21_, _20_, _19_, _18_, _17_, _16_, _15_, _14_, _13_, _12_, _10_, _09_, _08_, _07_, _06_, _05_, _04_, _03_, _02_, _01_, _35_, _34_, _33_, _32_, _31_, _30_, _22_, _11_, _00_ };
-  assign en = 1'h1;
-  assign \port$628$0  = _00_;
-  assign \port$628$1  = _11_;
-  assign \port$628$2  = _22_;
-  assign \port$628$3  = _30_;
-  assign \port$628$4  = _31_;
-  assign \port$628$5  = _32_;
-  assign \port$628$6  = _33_;
-  assign \port$628$7  = _34_;
-  assign \port$628$8  = _35_;
-  assign \port$628$9  = _01_;
-  assign \port$628$10  = _02_;
-  assign \port$628$11  = _03_;
-  assign \port$628$12  = _04_;
-  assign \port$628$13  = _05_;
-  assign \port$628$14  = _06_;
-  assign \port$628$15  = _07_;
+  assign p36[15:0] = { \port$692$15 , \port$692$14 , \port$692$13 , \port$692$12 , \port$692$11 , \port$692$10 , \port$692$9 , \port$692$8 , \port$692$7 , \port$692$6 , \port$692$5 , \port$692$4 , \port$692$3 , \port$692$2 , \port$692$1 , \port$692$0  };
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array.mul_3_1 (rst, \port$629$0 , \port$629$1 , \port$629$2 , \port$629$3 , \port$629$4 , \port$629$5 , \port$629$6 , \port$629$7 , \port$629$8 , \port$629$9 , \port$629$10 , \port$629$11 , \port$629$12 , \port$629$13 , \port$629$14 , \port$629$15 , b, a, clk);
-  wire _00_;
-  wire _01_;
-  wire _02_;
-  wire _03_;
-  wire _04_;
-  wire _05_;
-  wire _06_;
-  wire _07_;
-  wire _08_;
-  wire _09_;
-  wire _10_;
-  wire _11_;
-  wire _12_;
-  wire _13_;
-  wire _14_;
-  wire _15_;
-  wire _16_;
-  wire _17_;
-  wire _18_;
-  wire _19_;
-  wire _20_;
-  wire _21_;
-  wire _22_;
-  wire _23_;
-  wire _24_;
-  wire _25_;
-  wire _26_;
-  wire _27_;
-  wire _28_;
-  wire _29_;
-  wire _30_;
-  wire _31_;
-  wire _32_;
-  wire _33_;
-  wire _34_;
-  wire _35_;
-  wire [17:0] \$signal ;
+module \hwq_top.engine.array.mul_3_1 (rst, \port$693$0 , \port$693$1 , \port$693$2 , \port$693$3 , \port$693$4 , \port$693$5 , \port$693$6 , \port$693$7 , \port$693$8 , \port$693$9 , \port$693$10 , \port$693$11 , \port$693$12 , \port$693$13 , \port$693$14 , \port$693$15 , b, a, clk);
   input [7:0] a;
   wire [7:0] a;
   input [7:0] b;
   wire [7:0] b;
-  wire [17:0] b18;
   input clk;
   wire clk;
-  wire en;
-  wire [15:0] p;
   wire [35:0] p36;
-  output \port$629$0 ;
-  wire \port$629$0 ;
-  output \port$629$1 ;
-  wire \port$629$1 ;
-  output \port$629$10 ;
-  wire \port$629$10 ;
-  output \port$629$11 ;
-  wire \port$629$11 ;
-  output \port$629$12 ;
-  wire \port$629$12 ;
-  output \port$629$13 ;
-  wire \port$629$13 ;
-  output \port$629$14 ;
-  wire \port$629$14 ;
-  output \port$629$15 ;
-  wire \port$629$15 ;
-  output \port$629$2 ;
-  wire \port$629$2 ;
-  output \port$629$3 ;
-  wire \port$629$3 ;
-  output \port$629$4 ;
-  wire \port$629$4 ;
-  output \port$629$5 ;
-  wire \port$629$5 ;
-  output \port$629$6 ;
-  wire \port$629$6 ;
-  output \port$629$7 ;
-  wire \port$629$7 ;
-  output \port$629$8 ;
-  wire \port$629$8 ;
-  output \port$629$9 ;
-  wire \port$629$9 ;
+  output \port$693$0 ;
+  wire \port$693$0 ;
+  output \port$693$1 ;
+  wire \port$693$1 ;
+  output \port$693$10 ;
+  wire \port$693$10 ;
+  output \port$693$11 ;
+  wire \port$693$11 ;
+  output \port$693$12 ;
+  wire \port$693$12 ;
+  output \port$693$13 ;
+  wire \port$693$13 ;
+  output \port$693$14 ;
+  wire \port$693$14 ;
+  output \port$693$15 ;
+  wire \port$693$15 ;
+  output \port$693$2 ;
+  wire \port$693$2 ;
+  output \port$693$3 ;
+  wire \port$693$3 ;
+  output \port$693$4 ;
+  wire \port$693$4 ;
+  output \port$693$5 ;
+  wire \port$693$5 ;
+  output \port$693$6 ;
+  wire \port$693$6 ;
+  output \port$693$7 ;
+  wire \port$693$7 ;
+  output \port$693$8 ;
+  wire \port$693$8 ;
+  output \port$693$9 ;
+  wire \port$693$9 ;
   input rst;
   wire rst;
   MULT18X18D #(
@@ -16683,152 +8674,92 @@ module \hwq_top.engine.array.mul_3_1 (rst, \port$629$0 , \port$629$1 , \port$629
     .C9(1'h0),
     .CE0(1'h1),
     .CLK0(clk),
-    .P0(_00_),
-    .P1(_11_),
-    .P10(_02_),
-    .P11(_03_),
-    .P12(_04_),
-    .P13(_05_),
-    .P14(_06_),
-    .P15(_07_),
-    .P16(_08_),
-    .P17(_09_),
-    .P18(_10_),
-    .P19(_12_),
-    .P2(_22_),
-    .P20(_13_),
-    .P21(_14_),
-    .P22(_15_),
-    .P23(_16_),
-    .P24(_17_),
-    .P25(_18_),
-    .P26(_19_),
-    .P27(_20_),
-    .P28(_21_),
-    .P29(_23_),
-    .P3(_30_),
-    .P30(_24_),
-    .P31(_25_),
-    .P32(_26_),
-    .P33(_27_),
-    .P34(_28_),
-    .P35(_29_),
-    .P4(_31_),
-    .P5(_32_),
-    .P6(_33_),
-    .P7(_34_),
-    .P8(_35_),
-    .P9(_01_),
+    .P0(\port$693$0 ),
+    .P1(\port$693$1 ),
+    .P10(\port$693$10 ),
+    .P11(\port$693$11 ),
+    .P12(\port$693$12 ),
+    .P13(\port$693$13 ),
+    .P14(\port$693$14 ),
+    .P15(\port$693$15 ),
+    .P16(p36[16]),
+    .P17(p36[17]),
+    .P18(p36[18]),
+    .P19(p36[19]),
+    .P2(\port$693$2 ),
+    .P20(p36[20]),
+    .P21(p36[21]),
+    .P22(p36[22]),
+    .P23(p36[23]),
+    .P24(p36[24]),
+    .P25(p36[25]),
+    .P26(p36[26]),
+    .P27(p36[27]),
+    .P28(p36[28]),
+    .P29(p36[29]),
+    .P3(\port$693$3 ),
+    .P30(p36[30]),
+    .P31(p36[31]),
+    .P32(p36[32]),
+    .P33(p36[33]),
+    .P34(p36[34]),
+    .P35(p36[35]),
+    .P4(\port$693$4 ),
+    .P5(\port$693$5 ),
+    .P6(\port$693$6 ),
+    .P7(\port$693$7 ),
+    .P8(\port$693$8 ),
+    .P9(\port$693$9 ),
     .RST0(rst),
     .SIGNEDA(1'h1),
     .SIGNEDB(1'h1),
     .SOURCEA(1'h0),
     .SOURCEB(1'h0)
   );
-  assign \$signal  = { a[7], a[7], a[7], a[7], a[7], a[7], a[7], a[7], a[7], a[7], a };
-  assign b18 = { b[7], b[7], b[7], b[7], b[7], b[7], b[7], b[7], b[7], b[7], b };
-  assign p = { _07_, _06_, _05_, _04_, _03_, _02_, _01_, _35_, _34_, _33_, _32_, _31_, _30_, _22_, _11_, _00_ };
-  assign p36 = { _29_, _28_, _27_, _26_, _25_, _24_, _23_, _21_, _20_, _19_, _18_, _17_, _16_, _15_, _14_, _13_, _12_, _10_, _09_, _08_, _07_, _06_, _05_, _04_, _03_, _02_, _01_, _35_, _34_, _33_, _32_, _31_, _30_, _22_, _11_, _00_ };
-  assign en = 1'h1;
-  assign \port$629$0  = _00_;
-  assign \port$629$1  = _11_;
-  assign \port$629$2  = _22_;
-  assign \port$629$3  = _30_;
-  assign \port$629$4  = _31_;
-  assign \port$629$5  = _32_;
-  assign \port$629$6  = _33_;
-  assign \port$629$7  = _34_;
-  assign \port$629$8  = _35_;
-  assign \port$629$9  = _01_;
-  assign \port$629$10  = _02_;
-  assign \port$629$11  = _03_;
-  assign \port$629$12  = _04_;
-  assign \port$629$13  = _05_;
-  assign \port$629$14  = _06_;
-  assign \port$629$15  = _07_;
+  assign p36[15:0] = { \port$693$15 , \port$693$14 , \port$693$13 , \port$693$12 , \port$693$11 , \port$693$10 , \port$693$9 , \port$693$8 , \port$693$7 , \port$693$6 , \port$693$5 , \port$693$4 , \port$693$3 , \port$693$2 , \port$693$1 , \port$693$0  };
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array.mul_3_2 (rst, \port$630$0 , \port$630$1 , \port$630$2 , \port$630$3 , \port$630$4 , \port$630$5 , \port$630$6 , \port$630$7 , \port$630$8 , \port$630$9 , \port$630$10 , \port$630$11 , \port$630$12 , \port$630$13 , \port$630$14 , \port$630$15 , b, a, clk);
-  wire _00_;
-  wire _01_;
-  wire _02_;
-  wire _03_;
-  wire _04_;
-  wire _05_;
-  wire _06_;
-  wire _07_;
-  wire _08_;
-  wire _09_;
-  wire _10_;
-  wire _11_;
-  wire _12_;
-  wire _13_;
-  wire _14_;
-  wire _15_;
-  wire _16_;
-  wire _17_;
-  wire _18_;
-  wire _19_;
-  wire _20_;
-  wire _21_;
-  wire _22_;
-  wire _23_;
-  wire _24_;
-  wire _25_;
-  wire _26_;
-  wire _27_;
-  wire _28_;
-  wire _29_;
-  wire _30_;
-  wire _31_;
-  wire _32_;
-  wire _33_;
-  wire _34_;
-  wire _35_;
-  wire [17:0] \$signal ;
+module \hwq_top.engine.array.mul_3_2 (rst, \port$694$0 , \port$694$1 , \port$694$2 , \port$694$3 , \port$694$4 , \port$694$5 , \port$694$6 , \port$694$7 , \port$694$8 , \port$694$9 , \port$694$10 , \port$694$11 , \port$694$12 , \port$694$13 , \port$694$14 , \port$694$15 , b, a, clk);
   input [7:0] a;
   wire [7:0] a;
   input [7:0] b;
   wire [7:0] b;
-  wire [17:0] b18;
   input clk;
   wire clk;
-  wire en;
-  wire [15:0] p;
   wire [35:0] p36;
-  output \port$630$0 ;
-  wire \port$630$0 ;
-  output \port$630$1 ;
-  wire \port$630$1 ;
-  output \port$630$10 ;
-  wire \port$630$10 ;
-  output \port$630$11 ;
-  wire \port$630$11 ;
-  output \port$630$12 ;
-  wire \port$630$12 ;
-  output \port$630$13 ;
-  wire \port$630$13 ;
-  output \port$630$14 ;
-  wire \port$630$14 ;
-  output \port$630$15 ;
-  wire \port$630$15 ;
-  output \port$630$2 ;
-  wire \port$630$2 ;
-  output \port$630$3 ;
-  wire \port$630$3 ;
-  output \port$630$4 ;
-  wire \port$630$4 ;
-  output \port$630$5 ;
-  wire \port$630$5 ;
-  output \port$630$6 ;
-  wire \port$630$6 ;
-  output \port$630$7 ;
-  wire \port$630$7 ;
-  output \port$630$8 ;
-  wire \port$630$8 ;
-  output \port$630$9 ;
-  wire \port$630$9 ;
+  output \port$694$0 ;
+  wire \port$694$0 ;
+  output \port$694$1 ;
+  wire \port$694$1 ;
+  output \port$694$10 ;
+  wire \port$694$10 ;
+  output \port$694$11 ;
+  wire \port$694$11 ;
+  output \port$694$12 ;
+  wire \port$694$12 ;
+  output \port$694$13 ;
+  wire \port$694$13 ;
+  output \port$694$14 ;
+  wire \port$694$14 ;
+  output \port$694$15 ;
+  wire \port$694$15 ;
+  output \port$694$2 ;
+  wire \port$694$2 ;
+  output \port$694$3 ;
+  wire \port$694$3 ;
+  output \port$694$4 ;
+  wire \port$694$4 ;
+  output \port$694$5 ;
+  wire \port$694$5 ;
+  output \port$694$6 ;
+  wire \port$694$6 ;
+  output \port$694$7 ;
+  wire \port$694$7 ;
+  output \port$694$8 ;
+  wire \port$694$8 ;
+  output \port$694$9 ;
+  wire \port$694$9 ;
   input rst;
   wire rst;
   MULT18X18D #(
@@ -16904,152 +8835,92 @@ module \hwq_top.engine.array.mul_3_2 (rst, \port$630$0 , \port$630$1 , \port$630
     .C9(1'h0),
     .CE0(1'h1),
     .CLK0(clk),
-    .P0(_00_),
-    .P1(_11_),
-    .P10(_02_),
-    .P11(_03_),
-    .P12(_04_),
-    .P13(_05_),
-    .P14(_06_),
-    .P15(_07_),
-    .P16(_08_),
-    .P17(_09_),
-    .P18(_10_),
-    .P19(_12_),
-    .P2(_22_),
-    .P20(_13_),
-    .P21(_14_),
-    .P22(_15_),
-    .P23(_16_),
-    .P24(_17_),
-    .P25(_18_),
-    .P26(_19_),
-    .P27(_20_),
-    .P28(_21_),
-    .P29(_23_),
-    .P3(_30_),
-    .P30(_24_),
-    .P31(_25_),
-    .P32(_26_),
-    .P33(_27_),
-    .P34(_28_),
-    .P35(_29_),
-    .P4(_31_),
-    .P5(_32_),
-    .P6(_33_),
-    .P7(_34_),
-    .P8(_35_),
-    .P9(_01_),
+    .P0(\port$694$0 ),
+    .P1(\port$694$1 ),
+    .P10(\port$694$10 ),
+    .P11(\port$694$11 ),
+    .P12(\port$694$12 ),
+    .P13(\port$694$13 ),
+    .P14(\port$694$14 ),
+    .P15(\port$694$15 ),
+    .P16(p36[16]),
+    .P17(p36[17]),
+    .P18(p36[18]),
+    .P19(p36[19]),
+    .P2(\port$694$2 ),
+    .P20(p36[20]),
+    .P21(p36[21]),
+    .P22(p36[22]),
+    .P23(p36[23]),
+    .P24(p36[24]),
+    .P25(p36[25]),
+    .P26(p36[26]),
+    .P27(p36[27]),
+    .P28(p36[28]),
+    .P29(p36[29]),
+    .P3(\port$694$3 ),
+    .P30(p36[30]),
+    .P31(p36[31]),
+    .P32(p36[32]),
+    .P33(p36[33]),
+    .P34(p36[34]),
+    .P35(p36[35]),
+    .P4(\port$694$4 ),
+    .P5(\port$694$5 ),
+    .P6(\port$694$6 ),
+    .P7(\port$694$7 ),
+    .P8(\port$694$8 ),
+    .P9(\port$694$9 ),
     .RST0(rst),
     .SIGNEDA(1'h1),
     .SIGNEDB(1'h1),
     .SOURCEA(1'h0),
     .SOURCEB(1'h0)
   );
-  assign \$signal  = { a[7], a[7], a[7], a[7], a[7], a[7], a[7], a[7], a[7], a[7], a };
-  assign b18 = { b[7], b[7], b[7], b[7], b[7], b[7], b[7], b[7], b[7], b[7], b };
-  assign p = { _07_, _06_, _05_, _04_, _03_, _02_, _01_, _35_, _34_, _33_, _32_, _31_, _30_, _22_, _11_, _00_ };
-  assign p36 = { _29_, _28_, _27_, _26_, _25_, _24_, _23_, _21_, _20_, _19_, _18_, _17_, _16_, _15_, _14_, _13_, _12_, _10_, _09_, _08_, _07_, _06_, _05_, _04_, _03_, _02_, _01_, _35_, _34_, _33_, _32_, _31_, _30_, _22_, _11_, _00_ };
-  assign en = 1'h1;
-  assign \port$630$0  = _00_;
-  assign \port$630$1  = _11_;
-  assign \port$630$2  = _22_;
-  assign \port$630$3  = _30_;
-  assign \port$630$4  = _31_;
-  assign \port$630$5  = _32_;
-  assign \port$630$6  = _33_;
-  assign \port$630$7  = _34_;
-  assign \port$630$8  = _35_;
-  assign \port$630$9  = _01_;
-  assign \port$630$10  = _02_;
-  assign \port$630$11  = _03_;
-  assign \port$630$12  = _04_;
-  assign \port$630$13  = _05_;
-  assign \port$630$14  = _06_;
-  assign \port$630$15  = _07_;
+  assign p36[15:0] = { \port$694$15 , \port$694$14 , \port$694$13 , \port$694$12 , \port$694$11 , \port$694$10 , \port$694$9 , \port$694$8 , \port$694$7 , \port$694$6 , \port$694$5 , \port$694$4 , \port$694$3 , \port$694$2 , \port$694$1 , \port$694$0  };
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array.mul_3_3 (rst, \port$631$0 , \port$631$1 , \port$631$2 , \port$631$3 , \port$631$4 , \port$631$5 , \port$631$6 , \port$631$7 , \port$631$8 , \port$631$9 , \port$631$10 , \port$631$11 , \port$631$12 , \port$631$13 , \port$631$14 , \port$631$15 , b, a, clk);
-  wire _00_;
-  wire _01_;
-  wire _02_;
-  wire _03_;
-  wire _04_;
-  wire _05_;
-  wire _06_;
-  wire _07_;
-  wire _08_;
-  wire _09_;
-  wire _10_;
-  wire _11_;
-  wire _12_;
-  wire _13_;
-  wire _14_;
-  wire _15_;
-  wire _16_;
-  wire _17_;
-  wire _18_;
-  wire _19_;
-  wire _20_;
-  wire _21_;
-  wire _22_;
-  wire _23_;
-  wire _24_;
-  wire _25_;
-  wire _26_;
-  wire _27_;
-  wire _28_;
-  wire _29_;
-  wire _30_;
-  wire _31_;
-  wire _32_;
-  wire _33_;
-  wire _34_;
-  wire _35_;
-  wire [17:0] \$signal ;
+module \hwq_top.engine.array.mul_3_3 (rst, \port$695$0 , \port$695$1 , \port$695$2 , \port$695$3 , \port$695$4 , \port$695$5 , \port$695$6 , \port$695$7 , \port$695$8 , \port$695$9 , \port$695$10 , \port$695$11 , \port$695$12 , \port$695$13 , \port$695$14 , \port$695$15 , b, a, clk);
   input [7:0] a;
   wire [7:0] a;
   input [7:0] b;
   wire [7:0] b;
-  wire [17:0] b18;
   input clk;
   wire clk;
-  wire en;
-  wire [15:0] p;
   wire [35:0] p36;
-  output \port$631$0 ;
-  wire \port$631$0 ;
-  output \port$631$1 ;
-  wire \port$631$1 ;
-  output \port$631$10 ;
-  wire \port$631$10 ;
-  output \port$631$11 ;
-  wire \port$631$11 ;
-  output \port$631$12 ;
-  wire \port$631$12 ;
-  output \port$631$13 ;
-  wire \port$631$13 ;
-  output \port$631$14 ;
-  wire \port$631$14 ;
-  output \port$631$15 ;
-  wire \port$631$15 ;
-  output \port$631$2 ;
-  wire \port$631$2 ;
-  output \port$631$3 ;
-  wire \port$631$3 ;
-  output \port$631$4 ;
-  wire \port$631$4 ;
-  output \port$631$5 ;
-  wire \port$631$5 ;
-  output \port$631$6 ;
-  wire \port$631$6 ;
-  output \port$631$7 ;
-  wire \port$631$7 ;
-  output \port$631$8 ;
-  wire \port$631$8 ;
-  output \port$631$9 ;
-  wire \port$631$9 ;
+  output \port$695$0 ;
+  wire \port$695$0 ;
+  output \port$695$1 ;
+  wire \port$695$1 ;
+  output \port$695$10 ;
+  wire \port$695$10 ;
+  output \port$695$11 ;
+  wire \port$695$11 ;
+  output \port$695$12 ;
+  wire \port$695$12 ;
+  output \port$695$13 ;
+  wire \port$695$13 ;
+  output \port$695$14 ;
+  wire \port$695$14 ;
+  output \port$695$15 ;
+  wire \port$695$15 ;
+  output \port$695$2 ;
+  wire \port$695$2 ;
+  output \port$695$3 ;
+  wire \port$695$3 ;
+  output \port$695$4 ;
+  wire \port$695$4 ;
+  output \port$695$5 ;
+  wire \port$695$5 ;
+  output \port$695$6 ;
+  wire \port$695$6 ;
+  output \port$695$7 ;
+  wire \port$695$7 ;
+  output \port$695$8 ;
+  wire \port$695$8 ;
+  output \port$695$9 ;
+  wire \port$695$9 ;
   input rst;
   wire rst;
   MULT18X18D #(
@@ -17125,152 +8996,92 @@ module \hwq_top.engine.array.mul_3_3 (rst, \port$631$0 , \port$631$1 , \port$631
     .C9(1'h0),
     .CE0(1'h1),
     .CLK0(clk),
-    .P0(_00_),
-    .P1(_11_),
-    .P10(_02_),
-    .P11(_03_),
-    .P12(_04_),
-    .P13(_05_),
-    .P14(_06_),
-    .P15(_07_),
-    .P16(_08_),
-    .P17(_09_),
-    .P18(_10_),
-    .P19(_12_),
-    .P2(_22_),
-    .P20(_13_),
-    .P21(_14_),
-    .P22(_15_),
-    .P23(_16_),
-    .P24(_17_),
-    .P25(_18_),
-    .P26(_19_),
-    .P27(_20_),
-    .P28(_21_),
-    .P29(_23_),
-    .P3(_30_),
-    .P30(_24_),
-    .P31(_25_),
-    .P32(_26_),
-    .P33(_27_),
-    .P34(_28_),
-    .P35(_29_),
-    .P4(_31_),
-    .P5(_32_),
-    .P6(_33_),
-    .P7(_34_),
-    .P8(_35_),
-    .P9(_01_),
+    .P0(\port$695$0 ),
+    .P1(\port$695$1 ),
+    .P10(\port$695$10 ),
+    .P11(\port$695$11 ),
+    .P12(\port$695$12 ),
+    .P13(\port$695$13 ),
+    .P14(\port$695$14 ),
+    .P15(\port$695$15 ),
+    .P16(p36[16]),
+    .P17(p36[17]),
+    .P18(p36[18]),
+    .P19(p36[19]),
+    .P2(\port$695$2 ),
+    .P20(p36[20]),
+    .P21(p36[21]),
+    .P22(p36[22]),
+    .P23(p36[23]),
+    .P24(p36[24]),
+    .P25(p36[25]),
+    .P26(p36[26]),
+    .P27(p36[27]),
+    .P28(p36[28]),
+    .P29(p36[29]),
+    .P3(\port$695$3 ),
+    .P30(p36[30]),
+    .P31(p36[31]),
+    .P32(p36[32]),
+    .P33(p36[33]),
+    .P34(p36[34]),
+    .P35(p36[35]),
+    .P4(\port$695$4 ),
+    .P5(\port$695$5 ),
+    .P6(\port$695$6 ),
+    .P7(\port$695$7 ),
+    .P8(\port$695$8 ),
+    .P9(\port$695$9 ),
     .RST0(rst),
     .SIGNEDA(1'h1),
     .SIGNEDB(1'h1),
     .SOURCEA(1'h0),
     .SOURCEB(1'h0)
   );
-  assign \$signal  = { a[7], a[7], a[7], a[7], a[7], a[7], a[7], a[7], a[7], a[7], a };
-  assign b18 = { b[7], b[7], b[7], b[7], b[7], b[7], b[7], b[7], b[7], b[7], b };
-  assign p = { _07_, _06_, _05_, _04_, _03_, _02_, _01_, _35_, _34_, _33_, _32_, _31_, _30_, _22_, _11_, _00_ };
-  assign p36 = { _29_, _28_, _27_, _26_, _25_, _24_, _23_, _21_, _20_, _19_, _18_, _17_, _16_, _15_, _14_, _13_, _12_, _10_, _09_, _08_, _07_, _06_, _05_, _04_, _03_, _02_, _01_, _35_, _34_, _33_, _32_, _31_, _30_, _22_, _11_, _00_ };
-  assign en = 1'h1;
-  assign \port$631$0  = _00_;
-  assign \port$631$1  = _11_;
-  assign \port$631$2  = _22_;
-  assign \port$631$3  = _30_;
-  assign \port$631$4  = _31_;
-  assign \port$631$5  = _32_;
-  assign \port$631$6  = _33_;
-  assign \port$631$7  = _34_;
-  assign \port$631$8  = _35_;
-  assign \port$631$9  = _01_;
-  assign \port$631$10  = _02_;
-  assign \port$631$11  = _03_;
-  assign \port$631$12  = _04_;
-  assign \port$631$13  = _05_;
-  assign \port$631$14  = _06_;
-  assign \port$631$15  = _07_;
+  assign p36[15:0] = { \port$695$15 , \port$695$14 , \port$695$13 , \port$695$12 , \port$695$11 , \port$695$10 , \port$695$9 , \port$695$8 , \port$695$7 , \port$695$6 , \port$695$5 , \port$695$4 , \port$695$3 , \port$695$2 , \port$695$1 , \port$695$0  };
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array.mul_3_4 (rst, \port$632$0 , \port$632$1 , \port$632$2 , \port$632$3 , \port$632$4 , \port$632$5 , \port$632$6 , \port$632$7 , \port$632$8 , \port$632$9 , \port$632$10 , \port$632$11 , \port$632$12 , \port$632$13 , \port$632$14 , \port$632$15 , b, a, clk);
-  wire _00_;
-  wire _01_;
-  wire _02_;
-  wire _03_;
-  wire _04_;
-  wire _05_;
-  wire _06_;
-  wire _07_;
-  wire _08_;
-  wire _09_;
-  wire _10_;
-  wire _11_;
-  wire _12_;
-  wire _13_;
-  wire _14_;
-  wire _15_;
-  wire _16_;
-  wire _17_;
-  wire _18_;
-  wire _19_;
-  wire _20_;
-  wire _21_;
-  wire _22_;
-  wire _23_;
-  wire _24_;
-  wire _25_;
-  wire _26_;
-  wire _27_;
-  wire _28_;
-  wire _29_;
-  wire _30_;
-  wire _31_;
-  wire _32_;
-  wire _33_;
-  wire _34_;
-  wire _35_;
-  wire [17:0] \$signal ;
+module \hwq_top.engine.array.mul_3_4 (rst, \port$696$0 , \port$696$1 , \port$696$2 , \port$696$3 , \port$696$4 , \port$696$5 , \port$696$6 , \port$696$7 , \port$696$8 , \port$696$9 , \port$696$10 , \port$696$11 , \port$696$12 , \port$696$13 , \port$696$14 , \port$696$15 , b, a, clk);
   input [7:0] a;
   wire [7:0] a;
   input [7:0] b;
   wire [7:0] b;
-  wire [17:0] b18;
   input clk;
   wire clk;
-  wire en;
-  wire [15:0] p;
   wire [35:0] p36;
-  output \port$632$0 ;
-  wire \port$632$0 ;
-  output \port$632$1 ;
-  wire \port$632$1 ;
-  output \port$632$10 ;
-  wire \port$632$10 ;
-  output \port$632$11 ;
-  wire \port$632$11 ;
-  output \port$632$12 ;
-  wire \port$632$12 ;
-  output \port$632$13 ;
-  wire \port$632$13 ;
-  output \port$632$14 ;
-  wire \port$632$14 ;
-  output \port$632$15 ;
-  wire \port$632$15 ;
-  output \port$632$2 ;
-  wire \port$632$2 ;
-  output \port$632$3 ;
-  wire \port$632$3 ;
-  output \port$632$4 ;
-  wire \port$632$4 ;
-  output \port$632$5 ;
-  wire \port$632$5 ;
-  output \port$632$6 ;
-  wire \port$632$6 ;
-  output \port$632$7 ;
-  wire \port$632$7 ;
-  output \port$632$8 ;
-  wire \port$632$8 ;
-  output \port$632$9 ;
-  wire \port$632$9 ;
+  output \port$696$0 ;
+  wire \port$696$0 ;
+  output \port$696$1 ;
+  wire \port$696$1 ;
+  output \port$696$10 ;
+  wire \port$696$10 ;
+  output \port$696$11 ;
+  wire \port$696$11 ;
+  output \port$696$12 ;
+  wire \port$696$12 ;
+  output \port$696$13 ;
+  wire \port$696$13 ;
+  output \port$696$14 ;
+  wire \port$696$14 ;
+  output \port$696$15 ;
+  wire \port$696$15 ;
+  output \port$696$2 ;
+  wire \port$696$2 ;
+  output \port$696$3 ;
+  wire \port$696$3 ;
+  output \port$696$4 ;
+  wire \port$696$4 ;
+  output \port$696$5 ;
+  wire \port$696$5 ;
+  output \port$696$6 ;
+  wire \port$696$6 ;
+  output \port$696$7 ;
+  wire \port$696$7 ;
+  output \port$696$8 ;
+  wire \port$696$8 ;
+  output \port$696$9 ;
+  wire \port$696$9 ;
   input rst;
   wire rst;
   MULT18X18D #(
@@ -17346,152 +9157,92 @@ module \hwq_top.engine.array.mul_3_4 (rst, \port$632$0 , \port$632$1 , \port$632
     .C9(1'h0),
     .CE0(1'h1),
     .CLK0(clk),
-    .P0(_00_),
-    .P1(_11_),
-    .P10(_02_),
-    .P11(_03_),
-    .P12(_04_),
-    .P13(_05_),
-    .P14(_06_),
-    .P15(_07_),
-    .P16(_08_),
-    .P17(_09_),
-    .P18(_10_),
-    .P19(_12_),
-    .P2(_22_),
-    .P20(_13_),
-    .P21(_14_),
-    .P22(_15_),
-    .P23(_16_),
-    .P24(_17_),
-    .P25(_18_),
-    .P26(_19_),
-    .P27(_20_),
-    .P28(_21_),
-    .P29(_23_),
-    .P3(_30_),
-    .P30(_24_),
-    .P31(_25_),
-    .P32(_26_),
-    .P33(_27_),
-    .P34(_28_),
-    .P35(_29_),
-    .P4(_31_),
-    .P5(_32_),
-    .P6(_33_),
-    .P7(_34_),
-    .P8(_35_),
-    .P9(_01_),
+    .P0(\port$696$0 ),
+    .P1(\port$696$1 ),
+    .P10(\port$696$10 ),
+    .P11(\port$696$11 ),
+    .P12(\port$696$12 ),
+    .P13(\port$696$13 ),
+    .P14(\port$696$14 ),
+    .P15(\port$696$15 ),
+    .P16(p36[16]),
+    .P17(p36[17]),
+    .P18(p36[18]),
+    .P19(p36[19]),
+    .P2(\port$696$2 ),
+    .P20(p36[20]),
+    .P21(p36[21]),
+    .P22(p36[22]),
+    .P23(p36[23]),
+    .P24(p36[24]),
+    .P25(p36[25]),
+    .P26(p36[26]),
+    .P27(p36[27]),
+    .P28(p36[28]),
+    .P29(p36[29]),
+    .P3(\port$696$3 ),
+    .P30(p36[30]),
+    .P31(p36[31]),
+    .P32(p36[32]),
+    .P33(p36[33]),
+    .P34(p36[34]),
+    .P35(p36[35]),
+    .P4(\port$696$4 ),
+    .P5(\port$696$5 ),
+    .P6(\port$696$6 ),
+    .P7(\port$696$7 ),
+    .P8(\port$696$8 ),
+    .P9(\port$696$9 ),
     .RST0(rst),
     .SIGNEDA(1'h1),
     .SIGNEDB(1'h1),
     .SOURCEA(1'h0),
     .SOURCEB(1'h0)
   );
-  assign \$signal  = { a[7], a[7], a[7], a[7], a[7], a[7], a[7], a[7], a[7], a[7], a };
-  assign b18 = { b[7], b[7], b[7], b[7], b[7], b[7], b[7], b[7], b[7], b[7], b };
-  assign p = { _07_, _06_, _05_, _04_, _03_, _02_, _01_, _35_, _34_, _33_, _32_, _31_, _30_, _22_, _11_, _00_ };
-  assign p36 = { _29_, _28_, _27_, _26_, _25_, _24_, _23_, _21_, _20_, _19_, _18_, _17_, _16_, _15_, _14_, _13_, _12_, _10_, _09_, _08_, _07_, _06_, _05_, _04_, _03_, _02_, _01_, _35_, _34_, _33_, _32_, _31_, _30_, _22_, _11_, _00_ };
-  assign en = 1'h1;
-  assign \port$632$0  = _00_;
-  assign \port$632$1  = _11_;
-  assign \port$632$2  = _22_;
-  assign \port$632$3  = _30_;
-  assign \port$632$4  = _31_;
-  assign \port$632$5  = _32_;
-  assign \port$632$6  = _33_;
-  assign \port$632$7  = _34_;
-  assign \port$632$8  = _35_;
-  assign \port$632$9  = _01_;
-  assign \port$632$10  = _02_;
-  assign \port$632$11  = _03_;
-  assign \port$632$12  = _04_;
-  assign \port$632$13  = _05_;
-  assign \port$632$14  = _06_;
-  assign \port$632$15  = _07_;
+  assign p36[15:0] = { \port$696$15 , \port$696$14 , \port$696$13 , \port$696$12 , \port$696$11 , \port$696$10 , \port$696$9 , \port$696$8 , \port$696$7 , \port$696$6 , \port$696$5 , \port$696$4 , \port$696$3 , \port$696$2 , \port$696$1 , \port$696$0  };
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array.mul_3_5 (rst, \port$633$0 , \port$633$1 , \port$633$2 , \port$633$3 , \port$633$4 , \port$633$5 , \port$633$6 , \port$633$7 , \port$633$8 , \port$633$9 , \port$633$10 , \port$633$11 , \port$633$12 , \port$633$13 , \port$633$14 , \port$633$15 , b, a, clk);
-  wire _00_;
-  wire _01_;
-  wire _02_;
-  wire _03_;
-  wire _04_;
-  wire _05_;
-  wire _06_;
-  wire _07_;
-  wire _08_;
-  wire _09_;
-  wire _10_;
-  wire _11_;
-  wire _12_;
-  wire _13_;
-  wire _14_;
-  wire _15_;
-  wire _16_;
-  wire _17_;
-  wire _18_;
-  wire _19_;
-  wire _20_;
-  wire _21_;
-  wire _22_;
-  wire _23_;
-  wire _24_;
-  wire _25_;
-  wire _26_;
-  wire _27_;
-  wire _28_;
-  wire _29_;
-  wire _30_;
-  wire _31_;
-  wire _32_;
-  wire _33_;
-  wire _34_;
-  wire _35_;
-  wire [17:0] \$signal ;
+module \hwq_top.engine.array.mul_3_5 (rst, \port$697$0 , \port$697$1 , \port$697$2 , \port$697$3 , \port$697$4 , \port$697$5 , \port$697$6 , \port$697$7 , \port$697$8 , \port$697$9 , \port$697$10 , \port$697$11 , \port$697$12 , \port$697$13 , \port$697$14 , \port$697$15 , b, a, clk);
   input [7:0] a;
   wire [7:0] a;
   input [7:0] b;
   wire [7:0] b;
-  wire [17:0] b18;
   input clk;
   wire clk;
-  wire en;
-  wire [15:0] p;
   wire [35:0] p36;
-  output \port$633$0 ;
-  wire \port$633$0 ;
-  output \port$633$1 ;
-  wire \port$633$1 ;
-  output \port$633$10 ;
-  wire \port$633$10 ;
-  output \port$633$11 ;
-  wire \port$633$11 ;
-  output \port$633$12 ;
-  wire \port$633$12 ;
-  output \port$633$13 ;
-  wire \port$633$13 ;
-  output \port$633$14 ;
-  wire \port$633$14 ;
-  output \port$633$15 ;
-  wire \port$633$15 ;
-  output \port$633$2 ;
-  wire \port$633$2 ;
-  output \port$633$3 ;
-  wire \port$633$3 ;
-  output \port$633$4 ;
-  wire \port$633$4 ;
-  output \port$633$5 ;
-  wire \port$633$5 ;
-  output \port$633$6 ;
-  wire \port$633$6 ;
-  output \port$633$7 ;
-  wire \port$633$7 ;
-  output \port$633$8 ;
-  wire \port$633$8 ;
-  output \port$633$9 ;
-  wire \port$633$9 ;
+  output \port$697$0 ;
+  wire \port$697$0 ;
+  output \port$697$1 ;
+  wire \port$697$1 ;
+  output \port$697$10 ;
+  wire \port$697$10 ;
+  output \port$697$11 ;
+  wire \port$697$11 ;
+  output \port$697$12 ;
+  wire \port$697$12 ;
+  output \port$697$13 ;
+  wire \port$697$13 ;
+  output \port$697$14 ;
+  wire \port$697$14 ;
+  output \port$697$15 ;
+  wire \port$697$15 ;
+  output \port$697$2 ;
+  wire \port$697$2 ;
+  output \port$697$3 ;
+  wire \port$697$3 ;
+  output \port$697$4 ;
+  wire \port$697$4 ;
+  output \port$697$5 ;
+  wire \port$697$5 ;
+  output \port$697$6 ;
+  wire \port$697$6 ;
+  output \port$697$7 ;
+  wire \port$697$7 ;
+  output \port$697$8 ;
+  wire \port$697$8 ;
+  output \port$697$9 ;
+  wire \port$697$9 ;
   input rst;
   wire rst;
   MULT18X18D #(
@@ -17567,152 +9318,92 @@ module \hwq_top.engine.array.mul_3_5 (rst, \port$633$0 , \port$633$1 , \port$633
     .C9(1'h0),
     .CE0(1'h1),
     .CLK0(clk),
-    .P0(_00_),
-    .P1(_11_),
-    .P10(_02_),
-    .P11(_03_),
-    .P12(_04_),
-    .P13(_05_),
-    .P14(_06_),
-    .P15(_07_),
-    .P16(_08_),
-    .P17(_09_),
-    .P18(_10_),
-    .P19(_12_),
-    .P2(_22_),
-    .P20(_13_),
-    .P21(_14_),
-    .P22(_15_),
-    .P23(_16_),
-    .P24(_17_),
-    .P25(_18_),
-    .P26(_19_),
-    .P27(_20_),
-    .P28(_21_),
-    .P29(_23_),
-    .P3(_30_),
-    .P30(_24_),
-    .P31(_25_),
-    .P32(_26_),
-    .P33(_27_),
-    .P34(_28_),
-    .P35(_29_),
-    .P4(_31_),
-    .P5(_32_),
-    .P6(_33_),
-    .P7(_34_),
-    .P8(_35_),
-    .P9(_01_),
+    .P0(\port$697$0 ),
+    .P1(\port$697$1 ),
+    .P10(\port$697$10 ),
+    .P11(\port$697$11 ),
+    .P12(\port$697$12 ),
+    .P13(\port$697$13 ),
+    .P14(\port$697$14 ),
+    .P15(\port$697$15 ),
+    .P16(p36[16]),
+    .P17(p36[17]),
+    .P18(p36[18]),
+    .P19(p36[19]),
+    .P2(\port$697$2 ),
+    .P20(p36[20]),
+    .P21(p36[21]),
+    .P22(p36[22]),
+    .P23(p36[23]),
+    .P24(p36[24]),
+    .P25(p36[25]),
+    .P26(p36[26]),
+    .P27(p36[27]),
+    .P28(p36[28]),
+    .P29(p36[29]),
+    .P3(\port$697$3 ),
+    .P30(p36[30]),
+    .P31(p36[31]),
+    .P32(p36[32]),
+    .P33(p36[33]),
+    .P34(p36[34]),
+    .P35(p36[35]),
+    .P4(\port$697$4 ),
+    .P5(\port$697$5 ),
+    .P6(\port$697$6 ),
+    .P7(\port$697$7 ),
+    .P8(\port$697$8 ),
+    .P9(\port$697$9 ),
     .RST0(rst),
     .SIGNEDA(1'h1),
     .SIGNEDB(1'h1),
     .SOURCEA(1'h0),
     .SOURCEB(1'h0)
   );
-  assign \$signal  = { a[7], a[7], a[7], a[7], a[7], a[7], a[7], a[7], a[7], a[7], a };
-  assign b18 = { b[7], b[7], b[7], b[7], b[7], b[7], b[7], b[7], b[7], b[7], b };
-  assign p = { _07_, _06_, _05_, _04_, _03_, _02_, _01_, _35_, _34_, _33_, _32_, _31_, _30_, _22_, _11_, _00_ };
-  assign p36 = { _29_, _28_, _27_, _26_, _25_, _24_, _23_, _21_, _20_, _19_, _18_, _17_, _16_, _15_, _14_, _13_, _12_, _10_, _09_, _08_, _07_, _06_, _05_, _04_, _03_, _02_, _01_, _35_, _34_, _33_, _32_, _31_, _30_, _22_, _11_, _00_ };
-  assign en = 1'h1;
-  assign \port$633$0  = _00_;
-  assign \port$633$1  = _11_;
-  assign \port$633$2  = _22_;
-  assign \port$633$3  = _30_;
-  assign \port$633$4  = _31_;
-  assign \port$633$5  = _32_;
-  assign \port$633$6  = _33_;
-  assign \port$633$7  = _34_;
-  assign \port$633$8  = _35_;
-  assign \port$633$9  = _01_;
-  assign \port$633$10  = _02_;
-  assign \port$633$11  = _03_;
-  assign \port$633$12  = _04_;
-  assign \port$633$13  = _05_;
-  assign \port$633$14  = _06_;
-  assign \port$633$15  = _07_;
+  assign p36[15:0] = { \port$697$15 , \port$697$14 , \port$697$13 , \port$697$12 , \port$697$11 , \port$697$10 , \port$697$9 , \port$697$8 , \port$697$7 , \port$697$6 , \port$697$5 , \port$697$4 , \port$697$3 , \port$697$2 , \port$697$1 , \port$697$0  };
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array.mul_3_6 (rst, \port$634$0 , \port$634$1 , \port$634$2 , \port$634$3 , \port$634$4 , \port$634$5 , \port$634$6 , \port$634$7 , \port$634$8 , \port$634$9 , \port$634$10 , \port$634$11 , \port$634$12 , \port$634$13 , \port$634$14 , \port$634$15 , b, a, clk);
-  wire _00_;
-  wire _01_;
-  wire _02_;
-  wire _03_;
-  wire _04_;
-  wire _05_;
-  wire _06_;
-  wire _07_;
-  wire _08_;
-  wire _09_;
-  wire _10_;
-  wire _11_;
-  wire _12_;
-  wire _13_;
-  wire _14_;
-  wire _15_;
-  wire _16_;
-  wire _17_;
-  wire _18_;
-  wire _19_;
-  wire _20_;
-  wire _21_;
-  wire _22_;
-  wire _23_;
-  wire _24_;
-  wire _25_;
-  wire _26_;
-  wire _27_;
-  wire _28_;
-  wire _29_;
-  wire _30_;
-  wire _31_;
-  wire _32_;
-  wire _33_;
-  wire _34_;
-  wire _35_;
-  wire [17:0] \$signal ;
+module \hwq_top.engine.array.mul_3_6 (rst, \port$698$0 , \port$698$1 , \port$698$2 , \port$698$3 , \port$698$4 , \port$698$5 , \port$698$6 , \port$698$7 , \port$698$8 , \port$698$9 , \port$698$10 , \port$698$11 , \port$698$12 , \port$698$13 , \port$698$14 , \port$698$15 , b, a, clk);
   input [7:0] a;
   wire [7:0] a;
   input [7:0] b;
   wire [7:0] b;
-  wire [17:0] b18;
   input clk;
   wire clk;
-  wire en;
-  wire [15:0] p;
   wire [35:0] p36;
-  output \port$634$0 ;
-  wire \port$634$0 ;
-  output \port$634$1 ;
-  wire \port$634$1 ;
-  output \port$634$10 ;
-  wire \port$634$10 ;
-  output \port$634$11 ;
-  wire \port$634$11 ;
-  output \port$634$12 ;
-  wire \port$634$12 ;
-  output \port$634$13 ;
-  wire \port$634$13 ;
-  output \port$634$14 ;
-  wire \port$634$14 ;
-  output \port$634$15 ;
-  wire \port$634$15 ;
-  output \port$634$2 ;
-  wire \port$634$2 ;
-  output \port$634$3 ;
-  wire \port$634$3 ;
-  output \port$634$4 ;
-  wire \port$634$4 ;
-  output \port$634$5 ;
-  wire \port$634$5 ;
-  output \port$634$6 ;
-  wire \port$634$6 ;
-  output \port$634$7 ;
-  wire \port$634$7 ;
-  output \port$634$8 ;
-  wire \port$634$8 ;
-  output \port$634$9 ;
-  wire \port$634$9 ;
+  output \port$698$0 ;
+  wire \port$698$0 ;
+  output \port$698$1 ;
+  wire \port$698$1 ;
+  output \port$698$10 ;
+  wire \port$698$10 ;
+  output \port$698$11 ;
+  wire \port$698$11 ;
+  output \port$698$12 ;
+  wire \port$698$12 ;
+  output \port$698$13 ;
+  wire \port$698$13 ;
+  output \port$698$14 ;
+  wire \port$698$14 ;
+  output \port$698$15 ;
+  wire \port$698$15 ;
+  output \port$698$2 ;
+  wire \port$698$2 ;
+  output \port$698$3 ;
+  wire \port$698$3 ;
+  output \port$698$4 ;
+  wire \port$698$4 ;
+  output \port$698$5 ;
+  wire \port$698$5 ;
+  output \port$698$6 ;
+  wire \port$698$6 ;
+  output \port$698$7 ;
+  wire \port$698$7 ;
+  output \port$698$8 ;
+  wire \port$698$8 ;
+  output \port$698$9 ;
+  wire \port$698$9 ;
   input rst;
   wire rst;
   MULT18X18D #(
@@ -17788,152 +9479,92 @@ module \hwq_top.engine.array.mul_3_6 (rst, \port$634$0 , \port$634$1 , \port$634
     .C9(1'h0),
     .CE0(1'h1),
     .CLK0(clk),
-    .P0(_00_),
-    .P1(_11_),
-    .P10(_02_),
-    .P11(_03_),
-    .P12(_04_),
-    .P13(_05_),
-    .P14(_06_),
-    .P15(_07_),
-    .P16(_08_),
-    .P17(_09_),
-    .P18(_10_),
-    .P19(_12_),
-    .P2(_22_),
-    .P20(_13_),
-    .P21(_14_),
-    .P22(_15_),
-    .P23(_16_),
-    .P24(_17_),
-    .P25(_18_),
-    .P26(_19_),
-    .P27(_20_),
-    .P28(_21_),
-    .P29(_23_),
-    .P3(_30_),
-    .P30(_24_),
-    .P31(_25_),
-    .P32(_26_),
-    .P33(_27_),
-    .P34(_28_),
-    .P35(_29_),
-    .P4(_31_),
-    .P5(_32_),
-    .P6(_33_),
-    .P7(_34_),
-    .P8(_35_),
-    .P9(_01_),
+    .P0(\port$698$0 ),
+    .P1(\port$698$1 ),
+    .P10(\port$698$10 ),
+    .P11(\port$698$11 ),
+    .P12(\port$698$12 ),
+    .P13(\port$698$13 ),
+    .P14(\port$698$14 ),
+    .P15(\port$698$15 ),
+    .P16(p36[16]),
+    .P17(p36[17]),
+    .P18(p36[18]),
+    .P19(p36[19]),
+    .P2(\port$698$2 ),
+    .P20(p36[20]),
+    .P21(p36[21]),
+    .P22(p36[22]),
+    .P23(p36[23]),
+    .P24(p36[24]),
+    .P25(p36[25]),
+    .P26(p36[26]),
+    .P27(p36[27]),
+    .P28(p36[28]),
+    .P29(p36[29]),
+    .P3(\port$698$3 ),
+    .P30(p36[30]),
+    .P31(p36[31]),
+    .P32(p36[32]),
+    .P33(p36[33]),
+    .P34(p36[34]),
+    .P35(p36[35]),
+    .P4(\port$698$4 ),
+    .P5(\port$698$5 ),
+    .P6(\port$698$6 ),
+    .P7(\port$698$7 ),
+    .P8(\port$698$8 ),
+    .P9(\port$698$9 ),
     .RST0(rst),
     .SIGNEDA(1'h1),
     .SIGNEDB(1'h1),
     .SOURCEA(1'h0),
     .SOURCEB(1'h0)
   );
-  assign \$signal  = { a[7], a[7], a[7], a[7], a[7], a[7], a[7], a[7], a[7], a[7], a };
-  assign b18 = { b[7], b[7], b[7], b[7], b[7], b[7], b[7], b[7], b[7], b[7], b };
-  assign p = { _07_, _06_, _05_, _04_, _03_, _02_, _01_, _35_, _34_, _33_, _32_, _31_, _30_, _22_, _11_, _00_ };
-  assign p36 = { _29_, _28_, _27_, _26_, _25_, _24_, _23_, _21_, _20_, _19_, _18_, _17_, _16_, _15_, _14_, _13_, _12_, _10_, _09_, _08_, _07_, _06_, _05_, _04_, _03_, _02_, _01_, _35_, _34_, _33_, _32_, _31_, _30_, _22_, _11_, _00_ };
-  assign en = 1'h1;
-  assign \port$634$0  = _00_;
-  assign \port$634$1  = _11_;
-  assign \port$634$2  = _22_;
-  assign \port$634$3  = _30_;
-  assign \port$634$4  = _31_;
-  assign \port$634$5  = _32_;
-  assign \port$634$6  = _33_;
-  assign \port$634$7  = _34_;
-  assign \port$634$8  = _35_;
-  assign \port$634$9  = _01_;
-  assign \port$634$10  = _02_;
-  assign \port$634$11  = _03_;
-  assign \port$634$12  = _04_;
-  assign \port$634$13  = _05_;
-  assign \port$634$14  = _06_;
-  assign \port$634$15  = _07_;
+  assign p36[15:0] = { \port$698$15 , \port$698$14 , \port$698$13 , \port$698$12 , \port$698$11 , \port$698$10 , \port$698$9 , \port$698$8 , \port$698$7 , \port$698$6 , \port$698$5 , \port$698$4 , \port$698$3 , \port$698$2 , \port$698$1 , \port$698$0  };
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array.mul_3_7 (rst, \port$635$0 , \port$635$1 , \port$635$2 , \port$635$3 , \port$635$4 , \port$635$5 , \port$635$6 , \port$635$7 , \port$635$8 , \port$635$9 , \port$635$10 , \port$635$11 , \port$635$12 , \port$635$13 , \port$635$14 , \port$635$15 , b, a, clk);
-  wire _00_;
-  wire _01_;
-  wire _02_;
-  wire _03_;
-  wire _04_;
-  wire _05_;
-  wire _06_;
-  wire _07_;
-  wire _08_;
-  wire _09_;
-  wire _10_;
-  wire _11_;
-  wire _12_;
-  wire _13_;
-  wire _14_;
-  wire _15_;
-  wire _16_;
-  wire _17_;
-  wire _18_;
-  wire _19_;
-  wire _20_;
-  wire _21_;
-  wire _22_;
-  wire _23_;
-  wire _24_;
-  wire _25_;
-  wire _26_;
-  wire _27_;
-  wire _28_;
-  wire _29_;
-  wire _30_;
-  wire _31_;
-  wire _32_;
-  wire _33_;
-  wire _34_;
-  wire _35_;
-  wire [17:0] \$signal ;
+module \hwq_top.engine.array.mul_3_7 (rst, \port$699$0 , \port$699$1 , \port$699$2 , \port$699$3 , \port$699$4 , \port$699$5 , \port$699$6 , \port$699$7 , \port$699$8 , \port$699$9 , \port$699$10 , \port$699$11 , \port$699$12 , \port$699$13 , \port$699$14 , \port$699$15 , b, a, clk);
   input [7:0] a;
   wire [7:0] a;
   input [7:0] b;
   wire [7:0] b;
-  wire [17:0] b18;
   input clk;
   wire clk;
-  wire en;
-  wire [15:0] p;
   wire [35:0] p36;
-  output \port$635$0 ;
-  wire \port$635$0 ;
-  output \port$635$1 ;
-  wire \port$635$1 ;
-  output \port$635$10 ;
-  wire \port$635$10 ;
-  output \port$635$11 ;
-  wire \port$635$11 ;
-  output \port$635$12 ;
-  wire \port$635$12 ;
-  output \port$635$13 ;
-  wire \port$635$13 ;
-  output \port$635$14 ;
-  wire \port$635$14 ;
-  output \port$635$15 ;
-  wire \port$635$15 ;
-  output \port$635$2 ;
-  wire \port$635$2 ;
-  output \port$635$3 ;
-  wire \port$635$3 ;
-  output \port$635$4 ;
-  wire \port$635$4 ;
-  output \port$635$5 ;
-  wire \port$635$5 ;
-  output \port$635$6 ;
-  wire \port$635$6 ;
-  output \port$635$7 ;
-  wire \port$635$7 ;
-  output \port$635$8 ;
-  wire \port$635$8 ;
-  output \port$635$9 ;
-  wire \port$635$9 ;
+  output \port$699$0 ;
+  wire \port$699$0 ;
+  output \port$699$1 ;
+  wire \port$699$1 ;
+  output \port$699$10 ;
+  wire \port$699$10 ;
+  output \port$699$11 ;
+  wire \port$699$11 ;
+  output \port$699$12 ;
+  wire \port$699$12 ;
+  output \port$699$13 ;
+  wire \port$699$13 ;
+  output \port$699$14 ;
+  wire \port$699$14 ;
+  output \port$699$15 ;
+  wire \port$699$15 ;
+  output \port$699$2 ;
+  wire \port$699$2 ;
+  output \port$699$3 ;
+  wire \port$699$3 ;
+  output \port$699$4 ;
+  wire \port$699$4 ;
+  output \port$699$5 ;
+  wire \port$699$5 ;
+  output \port$699$6 ;
+  wire \port$699$6 ;
+  output \port$699$7 ;
+  wire \port$699$7 ;
+  output \port$699$8 ;
+  wire \port$699$8 ;
+  output \port$699$9 ;
+  wire \port$699$9 ;
   input rst;
   wire rst;
   MULT18X18D #(
@@ -18009,152 +9640,92 @@ module \hwq_top.engine.array.mul_3_7 (rst, \port$635$0 , \port$635$1 , \port$635
     .C9(1'h0),
     .CE0(1'h1),
     .CLK0(clk),
-    .P0(_00_),
-    .P1(_11_),
-    .P10(_02_),
-    .P11(_03_),
-    .P12(_04_),
-    .P13(_05_),
-    .P14(_06_),
-    .P15(_07_),
-    .P16(_08_),
-    .P17(_09_),
-    .P18(_10_),
-    .P19(_12_),
-    .P2(_22_),
-    .P20(_13_),
-    .P21(_14_),
-    .P22(_15_),
-    .P23(_16_),
-    .P24(_17_),
-    .P25(_18_),
-    .P26(_19_),
-    .P27(_20_),
-    .P28(_21_),
-    .P29(_23_),
-    .P3(_30_),
-    .P30(_24_),
-    .P31(_25_),
-    .P32(_26_),
-    .P33(_27_),
-    .P34(_28_),
-    .P35(_29_),
-    .P4(_31_),
-    .P5(_32_),
-    .P6(_33_),
-    .P7(_34_),
-    .P8(_35_),
-    .P9(_01_),
+    .P0(\port$699$0 ),
+    .P1(\port$699$1 ),
+    .P10(\port$699$10 ),
+    .P11(\port$699$11 ),
+    .P12(\port$699$12 ),
+    .P13(\port$699$13 ),
+    .P14(\port$699$14 ),
+    .P15(\port$699$15 ),
+    .P16(p36[16]),
+    .P17(p36[17]),
+    .P18(p36[18]),
+    .P19(p36[19]),
+    .P2(\port$699$2 ),
+    .P20(p36[20]),
+    .P21(p36[21]),
+    .P22(p36[22]),
+    .P23(p36[23]),
+    .P24(p36[24]),
+    .P25(p36[25]),
+    .P26(p36[26]),
+    .P27(p36[27]),
+    .P28(p36[28]),
+    .P29(p36[29]),
+    .P3(\port$699$3 ),
+    .P30(p36[30]),
+    .P31(p36[31]),
+    .P32(p36[32]),
+    .P33(p36[33]),
+    .P34(p36[34]),
+    .P35(p36[35]),
+    .P4(\port$699$4 ),
+    .P5(\port$699$5 ),
+    .P6(\port$699$6 ),
+    .P7(\port$699$7 ),
+    .P8(\port$699$8 ),
+    .P9(\port$699$9 ),
     .RST0(rst),
     .SIGNEDA(1'h1),
     .SIGNEDB(1'h1),
     .SOURCEA(1'h0),
     .SOURCEB(1'h0)
   );
-  assign \$signal  = { a[7], a[7], a[7], a[7], a[7], a[7], a[7], a[7], a[7], a[7], a };
-  assign b18 = { b[7], b[7], b[7], b[7], b[7], b[7], b[7], b[7], b[7], b[7], b };
-  assign p = { _07_, _06_, _05_, _04_, _03_, _02_, _01_, _35_, _34_, _33_, _32_, _31_, _30_, _22_, _11_, _00_ };
-  assign p36 = { _29_, _28_, _27_, _26_, _25_, _24_, _23_, _21_, _20_, _19_, _18_, _17_, _16_, _15_, _14_, _13_, _12_, _10_, _09_, _08_, _07_, _06_, _05_, _04_, _03_, _02_, _01_, _35_, _34_, _33_, _32_, _31_, _30_, _22_, _11_, _00_ };
-  assign en = 1'h1;
-  assign \port$635$0  = _00_;
-  assign \port$635$1  = _11_;
-  assign \port$635$2  = _22_;
-  assign \port$635$3  = _30_;
-  assign \port$635$4  = _31_;
-  assign \port$635$5  = _32_;
-  assign \port$635$6  = _33_;
-  assign \port$635$7  = _34_;
-  assign \port$635$8  = _35_;
-  assign \port$635$9  = _01_;
-  assign \port$635$10  = _02_;
-  assign \port$635$11  = _03_;
-  assign \port$635$12  = _04_;
-  assign \port$635$13  = _05_;
-  assign \port$635$14  = _06_;
-  assign \port$635$15  = _07_;
+  assign p36[15:0] = { \port$699$15 , \port$699$14 , \port$699$13 , \port$699$12 , \port$699$11 , \port$699$10 , \port$699$9 , \port$699$8 , \port$699$7 , \port$699$6 , \port$699$5 , \port$699$4 , \port$699$3 , \port$699$2 , \port$699$1 , \port$699$0  };
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array.mul_4_0 (rst, \port$636$0 , \port$636$1 , \port$636$2 , \port$636$3 , \port$636$4 , \port$636$5 , \port$636$6 , \port$636$7 , \port$636$8 , \port$636$9 , \port$636$10 , \port$636$11 , \port$636$12 , \port$636$13 , \port$636$14 , \port$636$15 , a, b, clk);
-  wire _00_;
-  wire _01_;
-  wire _02_;
-  wire _03_;
-  wire _04_;
-  wire _05_;
-  wire _06_;
-  wire _07_;
-  wire _08_;
-  wire _09_;
-  wire _10_;
-  wire _11_;
-  wire _12_;
-  wire _13_;
-  wire _14_;
-  wire _15_;
-  wire _16_;
-  wire _17_;
-  wire _18_;
-  wire _19_;
-  wire _20_;
-  wire _21_;
-  wire _22_;
-  wire _23_;
-  wire _24_;
-  wire _25_;
-  wire _26_;
-  wire _27_;
-  wire _28_;
-  wire _29_;
-  wire _30_;
-  wire _31_;
-  wire _32_;
-  wire _33_;
-  wire _34_;
-  wire _35_;
-  wire [17:0] \$signal ;
+module \hwq_top.engine.array.mul_4_0 (rst, \port$700$0 , \port$700$1 , \port$700$2 , \port$700$3 , \port$700$4 , \port$700$5 , \port$700$6 , \port$700$7 , \port$700$8 , \port$700$9 , \port$700$10 , \port$700$11 , \port$700$12 , \port$700$13 , \port$700$14 , \port$700$15 , a, b, clk);
   input [7:0] a;
   wire [7:0] a;
   input [7:0] b;
   wire [7:0] b;
-  wire [17:0] b18;
   input clk;
   wire clk;
-  wire en;
-  wire [15:0] p;
   wire [35:0] p36;
-  output \port$636$0 ;
-  wire \port$636$0 ;
-  output \port$636$1 ;
-  wire \port$636$1 ;
-  output \port$636$10 ;
-  wire \port$636$10 ;
-  output \port$636$11 ;
-  wire \port$636$11 ;
-  output \port$636$12 ;
-  wire \port$636$12 ;
-  output \port$636$13 ;
-  wire \port$636$13 ;
-  output \port$636$14 ;
-  wire \port$636$14 ;
-  output \port$636$15 ;
-  wire \port$636$15 ;
-  output \port$636$2 ;
-  wire \port$636$2 ;
-  output \port$636$3 ;
-  wire \port$636$3 ;
-  output \port$636$4 ;
-  wire \port$636$4 ;
-  output \port$636$5 ;
-  wire \port$636$5 ;
-  output \port$636$6 ;
-  wire \port$636$6 ;
-  output \port$636$7 ;
-  wire \port$636$7 ;
-  output \port$636$8 ;
-  wire \port$636$8 ;
-  output \port$636$9 ;
-  wire \port$636$9 ;
+  output \port$700$0 ;
+  wire \port$700$0 ;
+  output \port$700$1 ;
+  wire \port$700$1 ;
+  output \port$700$10 ;
+  wire \port$700$10 ;
+  output \port$700$11 ;
+  wire \port$700$11 ;
+  output \port$700$12 ;
+  wire \port$700$12 ;
+  output \port$700$13 ;
+  wire \port$700$13 ;
+  output \port$700$14 ;
+  wire \port$700$14 ;
+  output \port$700$15 ;
+  wire \port$700$15 ;
+  output \port$700$2 ;
+  wire \port$700$2 ;
+  output \port$700$3 ;
+  wire \port$700$3 ;
+  output \port$700$4 ;
+  wire \port$700$4 ;
+  output \port$700$5 ;
+  wire \port$700$5 ;
+  output \port$700$6 ;
+  wire \port$700$6 ;
+  output \port$700$7 ;
+  wire \port$700$7 ;
+  output \port$700$8 ;
+  wire \port$700$8 ;
+  output \port$700$9 ;
+  wire \port$700$9 ;
   input rst;
   wire rst;
   MULT18X18D #(
@@ -18230,152 +9801,92 @@ module \hwq_top.engine.array.mul_4_0 (rst, \port$636$0 , \port$636$1 , \port$636
     .C9(1'h0),
     .CE0(1'h1),
     .CLK0(clk),
-    .P0(_00_),
-    .P1(_11_),
-    .P10(_02_),
-    .P11(_03_),
-    .P12(_04_),
-    .P13(_05_),
-    .P14(_06_),
-    .P15(_07_),
-    .P16(_08_),
-    .P17(_09_),
-    .P18(_10_),
-    .P19(_12_),
-    .P2(_22_),
-    .P20(_13_),
-    .P21(_14_),
-    .P22(_15_),
-    .P23(_16_),
-    .P24(_17_),
-    .P25(_18_),
-    .P26(_19_),
-    .P27(_20_),
-    .P28(_21_),
-    .P29(_23_),
-    .P3(_30_),
-    .P30(_24_),
-    .P31(_25_),
-    .P32(_26_),
-    .P33(_27_),
-    .P34(_28_),
-    .P35(_29_),
-    .P4(_31_),
-    .P5(_32_),
-    .P6(_33_),
-    .P7(_34_),
-    .P8(_35_),
-    .P9(_01_),
+    .P0(\port$700$0 ),
+    .P1(\port$700$1 ),
+    .P10(\port$700$10 ),
+    .P11(\port$700$11 ),
+    .P12(\port$700$12 ),
+    .P13(\port$700$13 ),
+    .P14(\port$700$14 ),
+    .P15(\port$700$15 ),
+    .P16(p36[16]),
+    .P17(p36[17]),
+    .P18(p36[18]),
+    .P19(p36[19]),
+    .P2(\port$700$2 ),
+    .P20(p36[20]),
+    .P21(p36[21]),
+    .P22(p36[22]),
+    .P23(p36[23]),
+    .P24(p36[24]),
+    .P25(p36[25]),
+    .P26(p36[26]),
+    .P27(p36[27]),
+    .P28(p36[28]),
+    .P29(p36[29]),
+    .P3(\port$700$3 ),
+    .P30(p36[30]),
+    .P31(p36[31]),
+    .P32(p36[32]),
+    .P33(p36[33]),
+    .P34(p36[34]),
+    .P35(p36[35]),
+    .P4(\port$700$4 ),
+    .P5(\port$700$5 ),
+    .P6(\port$700$6 ),
+    .P7(\port$700$7 ),
+    .P8(\port$700$8 ),
+    .P9(\port$700$9 ),
     .RST0(rst),
     .SIGNEDA(1'h1),
     .SIGNEDB(1'h1),
     .SOURCEA(1'h0),
     .SOURCEB(1'h0)
   );
-  assign \$signal  = { a[7], a[7], a[7], a[7], a[7], a[7], a[7], a[7], a[7], a[7], a };
-  assign b18 = { b[7], b[7], b[7], b[7], b[7], b[7], b[7], b[7], b[7], b[7], b };
-  assign p = { _07_, _06_, _05_, _04_, _03_, _02_, _01_, _35_, _34_, _33_, _32_, _31_, _30_, _22_, _11_, _00_ };
-  assign p36 = { _29_, _28_, _27_, _26_, _25_, _24_, _23_, _21_, _20_, _19_, _18_, _17_, _16_, _15_, _14_, _13_, _12_, _10_, _09_, _08_, _07_, _06_, _05_, _04_, _03_, _02_, _01_, _35_, _34_, _33_, _32_, _31_, _30_, _22_, _11_, _00_ };
-  assign en = 1'h1;
-  assign \port$636$0  = _00_;
-  assign \port$636$1  = _11_;
-  assign \port$636$2  = _22_;
-  assign \port$636$3  = _30_;
-  assign \port$636$4  = _31_;
-  assign \port$636$5  = _32_;
-  assign \port$636$6  = _33_;
-  assign \port$636$7  = _34_;
-  assign \port$636$8  = _35_;
-  assign \port$636$9  = _01_;
-  assign \port$636$10  = _02_;
-  assign \port$636$11  = _03_;
-  assign \port$636$12  = _04_;
-  assign \port$636$13  = _05_;
-  assign \port$636$14  = _06_;
-  assign \port$636$15  = _07_;
+  assign p36[15:0] = { \port$700$15 , \port$700$14 , \port$700$13 , \port$700$12 , \port$700$11 , \port$700$10 , \port$700$9 , \port$700$8 , \port$700$7 , \port$700$6 , \port$700$5 , \port$700$4 , \port$700$3 , \port$700$2 , \port$700$1 , \port$700$0  };
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array.mul_4_1 (rst, \port$637$0 , \port$637$1 , \port$637$2 , \port$637$3 , \port$637$4 , \port$637$5 , \port$637$6 , \port$637$7 , \port$637$8 , \port$637$9 , \port$637$10 , \port$637$11 , \port$637$12 , \port$637$13 , \port$637$14 , \port$637$15 , b, a, clk);
-  wire _00_;
-  wire _01_;
-  wire _02_;
-  wire _03_;
-  wire _04_;
-  wire _05_;
-  wire _06_;
-  wire _07_;
-  wire _08_;
-  wire _09_;
-  wire _10_;
-  wire _11_;
-  wire _12_;
-  wire _13_;
-  wire _14_;
-  wire _15_;
-  wire _16_;
-  wire _17_;
-  wire _18_;
-  wire _19_;
-  wire _20_;
-  wire _21_;
-  wire _22_;
-  wire _23_;
-  wire _24_;
-  wire _25_;
-  wire _26_;
-  wire _27_;
-  wire _28_;
-  wire _29_;
-  wire _30_;
-  wire _31_;
-  wire _32_;
-  wire _33_;
-  wire _34_;
-  wire _35_;
-  wire [17:0] \$signal ;
+module \hwq_top.engine.array.mul_4_1 (rst, \port$701$0 , \port$701$1 , \port$701$2 , \port$701$3 , \port$701$4 , \port$701$5 , \port$701$6 , \port$701$7 , \port$701$8 , \port$701$9 , \port$701$10 , \port$701$11 , \port$701$12 , \port$701$13 , \port$701$14 , \port$701$15 , b, a, clk);
   input [7:0] a;
   wire [7:0] a;
   input [7:0] b;
   wire [7:0] b;
-  wire [17:0] b18;
   input clk;
   wire clk;
-  wire en;
-  wire [15:0] p;
   wire [35:0] p36;
-  output \port$637$0 ;
-  wire \port$637$0 ;
-  output \port$637$1 ;
-  wire \port$637$1 ;
-  output \port$637$10 ;
-  wire \port$637$10 ;
-  output \port$637$11 ;
-  wire \port$637$11 ;
-  output \port$637$12 ;
-  wire \port$637$12 ;
-  output \port$637$13 ;
-  wire \port$637$13 ;
-  output \port$637$14 ;
-  wire \port$637$14 ;
-  output \port$637$15 ;
-  wire \port$637$15 ;
-  output \port$637$2 ;
-  wire \port$637$2 ;
-  output \port$637$3 ;
-  wire \port$637$3 ;
-  output \port$637$4 ;
-  wire \port$637$4 ;
-  output \port$637$5 ;
-  wire \port$637$5 ;
-  output \port$637$6 ;
-  wire \port$637$6 ;
-  output \port$637$7 ;
-  wire \port$637$7 ;
-  output \port$637$8 ;
-  wire \port$637$8 ;
-  output \port$637$9 ;
-  wire \port$637$9 ;
+  output \port$701$0 ;
+  wire \port$701$0 ;
+  output \port$701$1 ;
+  wire \port$701$1 ;
+  output \port$701$10 ;
+  wire \port$701$10 ;
+  output \port$701$11 ;
+  wire \port$701$11 ;
+  output \port$701$12 ;
+  wire \port$701$12 ;
+  output \port$701$13 ;
+  wire \port$701$13 ;
+  output \port$701$14 ;
+  wire \port$701$14 ;
+  output \port$701$15 ;
+  wire \port$701$15 ;
+  output \port$701$2 ;
+  wire \port$701$2 ;
+  output \port$701$3 ;
+  wire \port$701$3 ;
+  output \port$701$4 ;
+  wire \port$701$4 ;
+  output \port$701$5 ;
+  wire \port$701$5 ;
+  output \port$701$6 ;
+  wire \port$701$6 ;
+  output \port$701$7 ;
+  wire \port$701$7 ;
+  output \port$701$8 ;
+  wire \port$701$8 ;
+  output \port$701$9 ;
+  wire \port$701$9 ;
   input rst;
   wire rst;
   MULT18X18D #(
@@ -18451,152 +9962,92 @@ module \hwq_top.engine.array.mul_4_1 (rst, \port$637$0 , \port$637$1 , \port$637
     .C9(1'h0),
     .CE0(1'h1),
     .CLK0(clk),
-    .P0(_00_),
-    .P1(_11_),
-    .P10(_02_),
-    .P11(_03_),
-    .P12(_04_),
-    .P13(_05_),
-    .P14(_06_),
-    .P15(_07_),
-    .P16(_08_),
-    .P17(_09_),
-    .P18(_10_),
-    .P19(_12_),
-    .P2(_22_),
-    .P20(_13_),
-    .P21(_14_),
-    .P22(_15_),
-    .P23(_16_),
-    .P24(_17_),
-    .P25(_18_),
-    .P26(_19_),
-    .P27(_20_),
-    .P28(_21_),
-    .P29(_23_),
-    .P3(_30_),
-    .P30(_24_),
-    .P31(_25_),
-    .P32(_26_),
-    .P33(_27_),
-    .P34(_28_),
-    .P35(_29_),
-    .P4(_31_),
-    .P5(_32_),
-    .P6(_33_),
-    .P7(_34_),
-    .P8(_35_),
-    .P9(_01_),
+    .P0(\port$701$0 ),
+    .P1(\port$701$1 ),
+    .P10(\port$701$10 ),
+    .P11(\port$701$11 ),
+    .P12(\port$701$12 ),
+    .P13(\port$701$13 ),
+    .P14(\port$701$14 ),
+    .P15(\port$701$15 ),
+    .P16(p36[16]),
+    .P17(p36[17]),
+    .P18(p36[18]),
+    .P19(p36[19]),
+    .P2(\port$701$2 ),
+    .P20(p36[20]),
+    .P21(p36[21]),
+    .P22(p36[22]),
+    .P23(p36[23]),
+    .P24(p36[24]),
+    .P25(p36[25]),
+    .P26(p36[26]),
+    .P27(p36[27]),
+    .P28(p36[28]),
+    .P29(p36[29]),
+    .P3(\port$701$3 ),
+    .P30(p36[30]),
+    .P31(p36[31]),
+    .P32(p36[32]),
+    .P33(p36[33]),
+    .P34(p36[34]),
+    .P35(p36[35]),
+    .P4(\port$701$4 ),
+    .P5(\port$701$5 ),
+    .P6(\port$701$6 ),
+    .P7(\port$701$7 ),
+    .P8(\port$701$8 ),
+    .P9(\port$701$9 ),
     .RST0(rst),
     .SIGNEDA(1'h1),
     .SIGNEDB(1'h1),
     .SOURCEA(1'h0),
     .SOURCEB(1'h0)
   );
-  assign \$signal  = { a[7], a[7], a[7], a[7], a[7], a[7], a[7], a[7], a[7], a[7], a };
-  assign b18 = { b[7], b[7], b[7], b[7], b[7], b[7], b[7], b[7], b[7], b[7], b };
-  assign p = { _07_, _06_, _05_, _04_, _03_, _02_, _01_, _35_, _34_, _33_, _32_, _31_, _30_, _22_, _11_, _00_ };
-  assign p36 = { _29_, _28_, _27_, _26_, _25_, _24_, _23_, _21_, _20_, _19_, _18_, _17_, _16_, _15_, _14_, _13_, _12_, _10_, _09_, _08_, _07_, _06_, _05_, _04_, _03_, _02_, _01_, _35_, _34_, _33_, _32_, _31_, _30_, _22_, _11_, _00_ };
-  assign en = 1'h1;
-  assign \port$637$0  = _00_;
-  assign \port$637$1  = _11_;
-  assign \port$637$2  = _22_;
-  assign \port$637$3  = _30_;
-  assign \port$637$4  = _31_;
-  assign \port$637$5  = _32_;
-  assign \port$637$6  = _33_;
-  assign \port$637$7  = _34_;
-  assign \port$637$8  = _35_;
-  assign \port$637$9  = _01_;
-  assign \port$637$10  = _02_;
-  assign \port$637$11  = _03_;
-  assign \port$637$12  = _04_;
-  assign \port$637$13  = _05_;
-  assign \port$637$14  = _06_;
-  assign \port$637$15  = _07_;
+  assign p36[15:0] = { \port$701$15 , \port$701$14 , \port$701$13 , \port$701$12 , \port$701$11 , \port$701$10 , \port$701$9 , \port$701$8 , \port$701$7 , \port$701$6 , \port$701$5 , \port$701$4 , \port$701$3 , \port$701$2 , \port$701$1 , \port$701$0  };
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array.mul_4_2 (rst, \port$638$0 , \port$638$1 , \port$638$2 , \port$638$3 , \port$638$4 , \port$638$5 , \port$638$6 , \port$638$7 , \port$638$8 , \port$638$9 , \port$638$10 , \port$638$11 , \port$638$12 , \port$638$13 , \port$638$14 , \port$638$15 , b, a, clk);
-  wire _00_;
-  wire _01_;
-  wire _02_;
-  wire _03_;
-  wire _04_;
-  wire _05_;
-  wire _06_;
-  wire _07_;
-  wire _08_;
-  wire _09_;
-  wire _10_;
-  wire _11_;
-  wire _12_;
-  wire _13_;
-  wire _14_;
-  wire _15_;
-  wire _16_;
-  wire _17_;
-  wire _18_;
-  wire _19_;
-  wire _20_;
-  wire _21_;
-  wire _22_;
-  wire _23_;
-  wire _24_;
-  wire _25_;
-  wire _26_;
-  wire _27_;
-  wire _28_;
-  wire _29_;
-  wire _30_;
-  wire _31_;
-  wire _32_;
-  wire _33_;
-  wire _34_;
-  wire _35_;
-  wire [17:0] \$signal ;
+module \hwq_top.engine.array.mul_4_2 (rst, \port$702$0 , \port$702$1 , \port$702$2 , \port$702$3 , \port$702$4 , \port$702$5 , \port$702$6 , \port$702$7 , \port$702$8 , \port$702$9 , \port$702$10 , \port$702$11 , \port$702$12 , \port$702$13 , \port$702$14 , \port$702$15 , b, a, clk);
   input [7:0] a;
   wire [7:0] a;
   input [7:0] b;
   wire [7:0] b;
-  wire [17:0] b18;
   input clk;
   wire clk;
-  wire en;
-  wire [15:0] p;
   wire [35:0] p36;
-  output \port$638$0 ;
-  wire \port$638$0 ;
-  output \port$638$1 ;
-  wire \port$638$1 ;
-  output \port$638$10 ;
-  wire \port$638$10 ;
-  output \port$638$11 ;
-  wire \port$638$11 ;
-  output \port$638$12 ;
-  wire \port$638$12 ;
-  output \port$638$13 ;
-  wire \port$638$13 ;
-  output \port$638$14 ;
-  wire \port$638$14 ;
-  output \port$638$15 ;
-  wire \port$638$15 ;
-  output \port$638$2 ;
-  wire \port$638$2 ;
-  output \port$638$3 ;
-  wire \port$638$3 ;
-  output \port$638$4 ;
-  wire \port$638$4 ;
-  output \port$638$5 ;
-  wire \port$638$5 ;
-  output \port$638$6 ;
-  wire \port$638$6 ;
-  output \port$638$7 ;
-  wire \port$638$7 ;
-  output \port$638$8 ;
-  wire \port$638$8 ;
-  output \port$638$9 ;
-  wire \port$638$9 ;
+  output \port$702$0 ;
+  wire \port$702$0 ;
+  output \port$702$1 ;
+  wire \port$702$1 ;
+  output \port$702$10 ;
+  wire \port$702$10 ;
+  output \port$702$11 ;
+  wire \port$702$11 ;
+  output \port$702$12 ;
+  wire \port$702$12 ;
+  output \port$702$13 ;
+  wire \port$702$13 ;
+  output \port$702$14 ;
+  wire \port$702$14 ;
+  output \port$702$15 ;
+  wire \port$702$15 ;
+  output \port$702$2 ;
+  wire \port$702$2 ;
+  output \port$702$3 ;
+  wire \port$702$3 ;
+  output \port$702$4 ;
+  wire \port$702$4 ;
+  output \port$702$5 ;
+  wire \port$702$5 ;
+  output \port$702$6 ;
+  wire \port$702$6 ;
+  output \port$702$7 ;
+  wire \port$702$7 ;
+  output \port$702$8 ;
+  wire \port$702$8 ;
+  output \port$702$9 ;
+  wire \port$702$9 ;
   input rst;
   wire rst;
   MULT18X18D #(
@@ -18672,152 +10123,92 @@ module \hwq_top.engine.array.mul_4_2 (rst, \port$638$0 , \port$638$1 , \port$638
     .C9(1'h0),
     .CE0(1'h1),
     .CLK0(clk),
-    .P0(_00_),
-    .P1(_11_),
-    .P10(_02_),
-    .P11(_03_),
-    .P12(_04_),
-    .P13(_05_),
-    .P14(_06_),
-    .P15(_07_),
-    .P16(_08_),
-    .P17(_09_),
-    .P18(_10_),
-    .P19(_12_),
-    .P2(_22_),
-    .P20(_13_),
-    .P21(_14_),
-    .P22(_15_),
-    .P23(_16_),
-    .P24(_17_),
-    .P25(_18_),
-    .P26(_19_),
-    .P27(_20_),
-    .P28(_21_),
-    .P29(_23_),
-    .P3(_30_),
-    .P30(_24_),
-    .P31(_25_),
-    .P32(_26_),
-    .P33(_27_),
-    .P34(_28_),
-    .P35(_29_),
-    .P4(_31_),
-    .P5(_32_),
-    .P6(_33_),
-    .P7(_34_),
-    .P8(_35_),
-    .P9(_01_),
+    .P0(\port$702$0 ),
+    .P1(\port$702$1 ),
+    .P10(\port$702$10 ),
+    .P11(\port$702$11 ),
+    .P12(\port$702$12 ),
+    .P13(\port$702$13 ),
+    .P14(\port$702$14 ),
+    .P15(\port$702$15 ),
+    .P16(p36[16]),
+    .P17(p36[17]),
+    .P18(p36[18]),
+    .P19(p36[19]),
+    .P2(\port$702$2 ),
+    .P20(p36[20]),
+    .P21(p36[21]),
+    .P22(p36[22]),
+    .P23(p36[23]),
+    .P24(p36[24]),
+    .P25(p36[25]),
+    .P26(p36[26]),
+    .P27(p36[27]),
+    .P28(p36[28]),
+    .P29(p36[29]),
+    .P3(\port$702$3 ),
+    .P30(p36[30]),
+    .P31(p36[31]),
+    .P32(p36[32]),
+    .P33(p36[33]),
+    .P34(p36[34]),
+    .P35(p36[35]),
+    .P4(\port$702$4 ),
+    .P5(\port$702$5 ),
+    .P6(\port$702$6 ),
+    .P7(\port$702$7 ),
+    .P8(\port$702$8 ),
+    .P9(\port$702$9 ),
     .RST0(rst),
     .SIGNEDA(1'h1),
     .SIGNEDB(1'h1),
     .SOURCEA(1'h0),
     .SOURCEB(1'h0)
   );
-  assign \$signal  = { a[7], a[7], a[7], a[7], a[7], a[7], a[7], a[7], a[7], a[7], a };
-  assign b18 = { b[7], b[7], b[7], b[7], b[7], b[7], b[7], b[7], b[7], b[7], b };
-  assign p = { _07_, _06_, _05_, _04_, _03_, _02_, _01_, _35_, _34_, _33_, _32_, _31_, _30_, _22_, _11_, _00_ };
-  assign p36 = { _29_, _28_, _27_, _26_, _25_, _24_, _23_, _21_, _20_, _19_, _18_, _17_, _16_, _15_, _14_, _13_, _12_, _10_, _09_, _08_, _07_, _06_, _05_, _04_, _03_, _02_, _01_, _35_, _34_, _33_, _32_, _31_, _30_, _22_, _11_, _00_ };
-  assign en = 1'h1;
-  assign \port$638$0  = _00_;
-  assign \port$638$1  = _11_;
-  assign \port$638$2  = _22_;
-  assign \port$638$3  = _30_;
-  assign \port$638$4  = _31_;
-  assign \port$638$5  = _32_;
-  assign \port$638$6  = _33_;
-  assign \port$638$7  = _34_;
-  assign \port$638$8  = _35_;
-  assign \port$638$9  = _01_;
-  assign \port$638$10  = _02_;
-  assign \port$638$11  = _03_;
-  assign \port$638$12  = _04_;
-  assign \port$638$13  = _05_;
-  assign \port$638$14  = _06_;
-  assign \port$638$15  = _07_;
+  assign p36[15:0] = { \port$702$15 , \port$702$14 , \port$702$13 , \port$702$12 , \port$702$11 , \port$702$10 , \port$702$9 , \port$702$8 , \port$702$7 , \port$702$6 , \port$702$5 , \port$702$4 , \port$702$3 , \port$702$2 , \port$702$1 , \port$702$0  };
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array.mul_4_3 (rst, \port$639$0 , \port$639$1 , \port$639$2 , \port$639$3 , \port$639$4 , \port$639$5 , \port$639$6 , \port$639$7 , \port$639$8 , \port$639$9 , \port$639$10 , \port$639$11 , \port$639$12 , \port$639$13 , \port$639$14 , \port$639$15 , b, a, clk);
-  wire _00_;
-  wire _01_;
-  wire _02_;
-  wire _03_;
-  wire _04_;
-  wire _05_;
-  wire _06_;
-  wire _07_;
-  wire _08_;
-  wire _09_;
-  wire _10_;
-  wire _11_;
-  wire _12_;
-  wire _13_;
-  wire _14_;
-  wire _15_;
-  wire _16_;
-  wire _17_;
-  wire _18_;
-  wire _19_;
-  wire _20_;
-  wire _21_;
-  wire _22_;
-  wire _23_;
-  wire _24_;
-  wire _25_;
-  wire _26_;
-  wire _27_;
-  wire _28_;
-  wire _29_;
-  wire _30_;
-  wire _31_;
-  wire _32_;
-  wire _33_;
-  wire _34_;
-  wire _35_;
-  wire [17:0] \$signal ;
+module \hwq_top.engine.array.mul_4_3 (rst, \port$703$0 , \port$703$1 , \port$703$2 , \port$703$3 , \port$703$4 , \port$703$5 , \port$703$6 , \port$703$7 , \port$703$8 , \port$703$9 , \port$703$10 , \port$703$11 , \port$703$12 , \port$703$13 , \port$703$14 , \port$703$15 , b, a, clk);
   input [7:0] a;
   wire [7:0] a;
   input [7:0] b;
   wire [7:0] b;
-  wire [17:0] b18;
   input clk;
   wire clk;
-  wire en;
-  wire [15:0] p;
   wire [35:0] p36;
-  output \port$639$0 ;
-  wire \port$639$0 ;
-  output \port$639$1 ;
-  wire \port$639$1 ;
-  output \port$639$10 ;
-  wire \port$639$10 ;
-  output \port$639$11 ;
-  wire \port$639$11 ;
-  output \port$639$12 ;
-  wire \port$639$12 ;
-  output \port$639$13 ;
-  wire \port$639$13 ;
-  output \port$639$14 ;
-  wire \port$639$14 ;
-  output \port$639$15 ;
-  wire \port$639$15 ;
-  output \port$639$2 ;
-  wire \port$639$2 ;
-  output \port$639$3 ;
-  wire \port$639$3 ;
-  output \port$639$4 ;
-  wire \port$639$4 ;
-  output \port$639$5 ;
-  wire \port$639$5 ;
-  output \port$639$6 ;
-  wire \port$639$6 ;
-  output \port$639$7 ;
-  wire \port$639$7 ;
-  output \port$639$8 ;
-  wire \port$639$8 ;
-  output \port$639$9 ;
-  wire \port$639$9 ;
+  output \port$703$0 ;
+  wire \port$703$0 ;
+  output \port$703$1 ;
+  wire \port$703$1 ;
+  output \port$703$10 ;
+  wire \port$703$10 ;
+  output \port$703$11 ;
+  wire \port$703$11 ;
+  output \port$703$12 ;
+  wire \port$703$12 ;
+  output \port$703$13 ;
+  wire \port$703$13 ;
+  output \port$703$14 ;
+  wire \port$703$14 ;
+  output \port$703$15 ;
+  wire \port$703$15 ;
+  output \port$703$2 ;
+  wire \port$703$2 ;
+  output \port$703$3 ;
+  wire \port$703$3 ;
+  output \port$703$4 ;
+  wire \port$703$4 ;
+  output \port$703$5 ;
+  wire \port$703$5 ;
+  output \port$703$6 ;
+  wire \port$703$6 ;
+  output \port$703$7 ;
+  wire \port$703$7 ;
+  output \port$703$8 ;
+  wire \port$703$8 ;
+  output \port$703$9 ;
+  wire \port$703$9 ;
   input rst;
   wire rst;
   MULT18X18D #(
@@ -18893,152 +10284,92 @@ module \hwq_top.engine.array.mul_4_3 (rst, \port$639$0 , \port$639$1 , \port$639
     .C9(1'h0),
     .CE0(1'h1),
     .CLK0(clk),
-    .P0(_00_),
-    .P1(_11_),
-    .P10(_02_),
-    .P11(_03_),
-    .P12(_04_),
-    .P13(_05_),
-    .P14(_06_),
-    .P15(_07_),
-    .P16(_08_),
-    .P17(_09_),
-    .P18(_10_),
-    .P19(_12_),
-    .P2(_22_),
-    .P20(_13_),
-    .P21(_14_),
-    .P22(_15_),
-    .P23(_16_),
-    .P24(_17_),
-    .P25(_18_),
-    .P26(_19_),
-    .P27(_20_),
-    .P28(_21_),
-    .P29(_23_),
-    .P3(_30_),
-    .P30(_24_),
-    .P31(_25_),
-    .P32(_26_),
-    .P33(_27_),
-    .P34(_28_),
-    .P35(_29_),
-    .P4(_31_),
-    .P5(_32_),
-    .P6(_33_),
-    .P7(_34_),
-    .P8(_35_),
-    .P9(_01_),
+    .P0(\port$703$0 ),
+    .P1(\port$703$1 ),
+    .P10(\port$703$10 ),
+    .P11(\port$703$11 ),
+    .P12(\port$703$12 ),
+    .P13(\port$703$13 ),
+    .P14(\port$703$14 ),
+    .P15(\port$703$15 ),
+    .P16(p36[16]),
+    .P17(p36[17]),
+    .P18(p36[18]),
+    .P19(p36[19]),
+    .P2(\port$703$2 ),
+    .P20(p36[20]),
+    .P21(p36[21]),
+    .P22(p36[22]),
+    .P23(p36[23]),
+    .P24(p36[24]),
+    .P25(p36[25]),
+    .P26(p36[26]),
+    .P27(p36[27]),
+    .P28(p36[28]),
+    .P29(p36[29]),
+    .P3(\port$703$3 ),
+    .P30(p36[30]),
+    .P31(p36[31]),
+    .P32(p36[32]),
+    .P33(p36[33]),
+    .P34(p36[34]),
+    .P35(p36[35]),
+    .P4(\port$703$4 ),
+    .P5(\port$703$5 ),
+    .P6(\port$703$6 ),
+    .P7(\port$703$7 ),
+    .P8(\port$703$8 ),
+    .P9(\port$703$9 ),
     .RST0(rst),
     .SIGNEDA(1'h1),
     .SIGNEDB(1'h1),
     .SOURCEA(1'h0),
     .SOURCEB(1'h0)
   );
-  assign \$signal  = { a[7], a[7], a[7], a[7], a[7], a[7], a[7], a[7], a[7], a[7], a };
-  assign b18 = { b[7], b[7], b[7], b[7], b[7], b[7], b[7], b[7], b[7], b[7], b };
-  assign p = { _07_, _06_, _05_, _04_, _03_, _02_, _01_, _35_, _34_, _33_, _32_, _31_, _30_, _22_, _11_, _00_ };
-  assign p36 = { _29_, _28_, _27_, _26_, _25_, _24_, _23_, _21_, _20_, _19_, _18_, _17_, _16_, _15_, _14_, _13_, _12_, _10_, _09_, _08_, _07_, _06_, _05_, _04_, _03_, _02_, _01_, _35_, _34_, _33_, _32_, _31_, _30_, _22_, _11_, _00_ };
-  assign en = 1'h1;
-  assign \port$639$0  = _00_;
-  assign \port$639$1  = _11_;
-  assign \port$639$2  = _22_;
-  assign \port$639$3  = _30_;
-  assign \port$639$4  = _31_;
-  assign \port$639$5  = _32_;
-  assign \port$639$6  = _33_;
-  assign \port$639$7  = _34_;
-  assign \port$639$8  = _35_;
-  assign \port$639$9  = _01_;
-  assign \port$639$10  = _02_;
-  assign \port$639$11  = _03_;
-  assign \port$639$12  = _04_;
-  assign \port$639$13  = _05_;
-  assign \port$639$14  = _06_;
-  assign \port$639$15  = _07_;
+  assign p36[15:0] = { \port$703$15 , \port$703$14 , \port$703$13 , \port$703$12 , \port$703$11 , \port$703$10 , \port$703$9 , \port$703$8 , \port$703$7 , \port$703$6 , \port$703$5 , \port$703$4 , \port$703$3 , \port$703$2 , \port$703$1 , \port$703$0  };
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array.mul_4_4 (rst, \port$640$0 , \port$640$1 , \port$640$2 , \port$640$3 , \port$640$4 , \port$640$5 , \port$640$6 , \port$640$7 , \port$640$8 , \port$640$9 , \port$640$10 , \port$640$11 , \port$640$12 , \port$640$13 , \port$640$14 , \port$640$15 , b, a, clk);
-  wire _00_;
-  wire _01_;
-  wire _02_;
-  wire _03_;
-  wire _04_;
-  wire _05_;
-  wire _06_;
-  wire _07_;
-  wire _08_;
-  wire _09_;
-  wire _10_;
-  wire _11_;
-  wire _12_;
-  wire _13_;
-  wire _14_;
-  wire _15_;
-  wire _16_;
-  wire _17_;
-  wire _18_;
-  wire _19_;
-  wire _20_;
-  wire _21_;
-  wire _22_;
-  wire _23_;
-  wire _24_;
-  wire _25_;
-  wire _26_;
-  wire _27_;
-  wire _28_;
-  wire _29_;
-  wire _30_;
-  wire _31_;
-  wire _32_;
-  wire _33_;
-  wire _34_;
-  wire _35_;
-  wire [17:0] \$signal ;
+module \hwq_top.engine.array.mul_4_4 (rst, \port$704$0 , \port$704$1 , \port$704$2 , \port$704$3 , \port$704$4 , \port$704$5 , \port$704$6 , \port$704$7 , \port$704$8 , \port$704$9 , \port$704$10 , \port$704$11 , \port$704$12 , \port$704$13 , \port$704$14 , \port$704$15 , b, a, clk);
   input [7:0] a;
   wire [7:0] a;
   input [7:0] b;
   wire [7:0] b;
-  wire [17:0] b18;
   input clk;
   wire clk;
-  wire en;
-  wire [15:0] p;
   wire [35:0] p36;
-  output \port$640$0 ;
-  wire \port$640$0 ;
-  output \port$640$1 ;
-  wire \port$640$1 ;
-  output \port$640$10 ;
-  wire \port$640$10 ;
-  output \port$640$11 ;
-  wire \port$640$11 ;
-  output \port$640$12 ;
-  wire \port$640$12 ;
-  output \port$640$13 ;
-  wire \port$640$13 ;
-  output \port$640$14 ;
-  wire \port$640$14 ;
-  output \port$640$15 ;
-  wire \port$640$15 ;
-  output \port$640$2 ;
-  wire \port$640$2 ;
-  output \port$640$3 ;
-  wire \port$640$3 ;
-  output \port$640$4 ;
-  wire \port$640$4 ;
-  output \port$640$5 ;
-  wire \port$640$5 ;
-  output \port$640$6 ;
-  wire \port$640$6 ;
-  output \port$640$7 ;
-  wire \port$640$7 ;
-  output \port$640$8 ;
-  wire \port$640$8 ;
-  output \port$640$9 ;
-  wire \port$640$9 ;
+  output \port$704$0 ;
+  wire \port$704$0 ;
+  output \port$704$1 ;
+  wire \port$704$1 ;
+  output \port$704$10 ;
+  wire \port$704$10 ;
+  output \port$704$11 ;
+  wire \port$704$11 ;
+  output \port$704$12 ;
+  wire \port$704$12 ;
+  output \port$704$13 ;
+  wire \port$704$13 ;
+  output \port$704$14 ;
+  wire \port$704$14 ;
+  output \port$704$15 ;
+  wire \port$704$15 ;
+  output \port$704$2 ;
+  wire \port$704$2 ;
+  output \port$704$3 ;
+  wire \port$704$3 ;
+  output \port$704$4 ;
+  wire \port$704$4 ;
+  output \port$704$5 ;
+  wire \port$704$5 ;
+  output \port$704$6 ;
+  wire \port$704$6 ;
+  output \port$704$7 ;
+  wire \port$704$7 ;
+  output \port$704$8 ;
+  wire \port$704$8 ;
+  output \port$704$9 ;
+  wire \port$704$9 ;
   input rst;
   wire rst;
   MULT18X18D #(
@@ -19114,152 +10445,92 @@ module \hwq_top.engine.array.mul_4_4 (rst, \port$640$0 , \port$640$1 , \port$640
     .C9(1'h0),
     .CE0(1'h1),
     .CLK0(clk),
-    .P0(_00_),
-    .P1(_11_),
-    .P10(_02_),
-    .P11(_03_),
-    .P12(_04_),
-    .P13(_05_),
-    .P14(_06_),
-    .P15(_07_),
-    .P16(_08_),
-    .P17(_09_),
-    .P18(_10_),
-    .P19(_12_),
-    .P2(_22_),
-    .P20(_13_),
-    .P21(_14_),
-    .P22(_15_),
-    .P23(_16_),
-    .P24(_17_),
-    .P25(_18_),
-    .P26(_19_),
-    .P27(_20_),
-    .P28(_21_),
-    .P29(_23_),
-    .P3(_30_),
-    .P30(_24_),
-    .P31(_25_),
-    .P32(_26_),
-    .P33(_27_),
-    .P34(_28_),
-    .P35(_29_),
-    .P4(_31_),
-    .P5(_32_),
-    .P6(_33_),
-    .P7(_34_),
-    .P8(_35_),
-    .P9(_01_),
+    .P0(\port$704$0 ),
+    .P1(\port$704$1 ),
+    .P10(\port$704$10 ),
+    .P11(\port$704$11 ),
+    .P12(\port$704$12 ),
+    .P13(\port$704$13 ),
+    .P14(\port$704$14 ),
+    .P15(\port$704$15 ),
+    .P16(p36[16]),
+    .P17(p36[17]),
+    .P18(p36[18]),
+    .P19(p36[19]),
+    .P2(\port$704$2 ),
+    .P20(p36[20]),
+    .P21(p36[21]),
+    .P22(p36[22]),
+    .P23(p36[23]),
+    .P24(p36[24]),
+    .P25(p36[25]),
+    .P26(p36[26]),
+    .P27(p36[27]),
+    .P28(p36[28]),
+    .P29(p36[29]),
+    .P3(\port$704$3 ),
+    .P30(p36[30]),
+    .P31(p36[31]),
+    .P32(p36[32]),
+    .P33(p36[33]),
+    .P34(p36[34]),
+    .P35(p36[35]),
+    .P4(\port$704$4 ),
+    .P5(\port$704$5 ),
+    .P6(\port$704$6 ),
+    .P7(\port$704$7 ),
+    .P8(\port$704$8 ),
+    .P9(\port$704$9 ),
     .RST0(rst),
     .SIGNEDA(1'h1),
     .SIGNEDB(1'h1),
     .SOURCEA(1'h0),
     .SOURCEB(1'h0)
   );
-  assign \$signal  = { a[7], a[7], a[7], a[7], a[7], a[7], a[7], a[7], a[7], a[7], a };
-  assign b18 = { b[7], b[7], b[7], b[7], b[7], b[7], b[7], b[7], b[7], b[7], b };
-  assign p = { _07_, _06_, _05_, _04_, _03_, _02_, _01_, _35_, _34_, _33_, _32_, _31_, _30_, _22_, _11_, _00_ };
-  assign p36 = { _29_, _28_, _27_, _26_, _25_, _24_, _23_, _21_, _20_, _19_, _18_, _17_, _16_, _15_, _14_, _13_, _12_, _10_, _09_, _08_, _07_, _06_, _05_, _04_, _03_, _02_, _01_, _35_, _34_, _33_, _32_, _31_, _30_, _22_, _11_, _00_ };
-  assign en = 1'h1;
-  assign \port$640$0  = _00_;
-  assign \port$640$1  = _11_;
-  assign \port$640$2  = _22_;
-  assign \port$640$3  = _30_;
-  assign \port$640$4  = _31_;
-  assign \port$640$5  = _32_;
-  assign \port$640$6  = _33_;
-  assign \port$640$7  = _34_;
-  assign \port$640$8  = _35_;
-  assign \port$640$9  = _01_;
-  assign \port$640$10  = _02_;
-  assign \port$640$11  = _03_;
-  assign \port$640$12  = _04_;
-  assign \port$640$13  = _05_;
-  assign \port$640$14  = _06_;
-  assign \port$640$15  = _07_;
+  assign p36[15:0] = { \port$704$15 , \port$704$14 , \port$704$13 , \port$704$12 , \port$704$11 , \port$704$10 , \port$704$9 , \port$704$8 , \port$704$7 , \port$704$6 , \port$704$5 , \port$704$4 , \port$704$3 , \port$704$2 , \port$704$1 , \port$704$0  };
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array.mul_4_5 (rst, \port$641$0 , \port$641$1 , \port$641$2 , \port$641$3 , \port$641$4 , \port$641$5 , \port$641$6 , \port$641$7 , \port$641$8 , \port$641$9 , \port$641$10 , \port$641$11 , \port$641$12 , \port$641$13 , \port$641$14 , \port$641$15 , b, a, clk);
-  wire _00_;
-  wire _01_;
-  wire _02_;
-  wire _03_;
-  wire _04_;
-  wire _05_;
-  wire _06_;
-  wire _07_;
-  wire _08_;
-  wire _09_;
-  wire _10_;
-  wire _11_;
-  wire _12_;
-  wire _13_;
-  wire _14_;
-  wire _15_;
-  wire _16_;
-  wire _17_;
-  wire _18_;
-  wire _19_;
-  wire _20_;
-  wire _21_;
-  wire _22_;
-  wire _23_;
-  wire _24_;
-  wire _25_;
-  wire _26_;
-  wire _27_;
-  wire _28_;
-  wire _29_;
-  wire _30_;
-  wire _31_;
-  wire _32_;
-  wire _33_;
-  wire _34_;
-  wire _35_;
-  wire [17:0] \$signal ;
+module \hwq_top.engine.array.mul_4_5 (rst, \port$705$0 , \port$705$1 , \port$705$2 , \port$705$3 , \port$705$4 , \port$705$5 , \port$705$6 , \port$705$7 , \port$705$8 , \port$705$9 , \port$705$10 , \port$705$11 , \port$705$12 , \port$705$13 , \port$705$14 , \port$705$15 , b, a, clk);
   input [7:0] a;
   wire [7:0] a;
   input [7:0] b;
   wire [7:0] b;
-  wire [17:0] b18;
   input clk;
   wire clk;
-  wire en;
-  wire [15:0] p;
   wire [35:0] p36;
-  output \port$641$0 ;
-  wire \port$641$0 ;
-  output \port$641$1 ;
-  wire \port$641$1 ;
-  output \port$641$10 ;
-  wire \port$641$10 ;
-  output \port$641$11 ;
-  wire \port$641$11 ;
-  output \port$641$12 ;
-  wire \port$641$12 ;
-  output \port$641$13 ;
-  wire \port$641$13 ;
-  output \port$641$14 ;
-  wire \port$641$14 ;
-  output \port$641$15 ;
-  wire \port$641$15 ;
-  output \port$641$2 ;
-  wire \port$641$2 ;
-  output \port$641$3 ;
-  wire \port$641$3 ;
-  output \port$641$4 ;
-  wire \port$641$4 ;
-  output \port$641$5 ;
-  wire \port$641$5 ;
-  output \port$641$6 ;
-  wire \port$641$6 ;
-  output \port$641$7 ;
-  wire \port$641$7 ;
-  output \port$641$8 ;
-  wire \port$641$8 ;
-  output \port$641$9 ;
-  wire \port$641$9 ;
+  output \port$705$0 ;
+  wire \port$705$0 ;
+  output \port$705$1 ;
+  wire \port$705$1 ;
+  output \port$705$10 ;
+  wire \port$705$10 ;
+  output \port$705$11 ;
+  wire \port$705$11 ;
+  output \port$705$12 ;
+  wire \port$705$12 ;
+  output \port$705$13 ;
+  wire \port$705$13 ;
+  output \port$705$14 ;
+  wire \port$705$14 ;
+  output \port$705$15 ;
+  wire \port$705$15 ;
+  output \port$705$2 ;
+  wire \port$705$2 ;
+  output \port$705$3 ;
+  wire \port$705$3 ;
+  output \port$705$4 ;
+  wire \port$705$4 ;
+  output \port$705$5 ;
+  wire \port$705$5 ;
+  output \port$705$6 ;
+  wire \port$705$6 ;
+  output \port$705$7 ;
+  wire \port$705$7 ;
+  output \port$705$8 ;
+  wire \port$705$8 ;
+  output \port$705$9 ;
+  wire \port$705$9 ;
   input rst;
   wire rst;
   MULT18X18D #(
@@ -19335,152 +10606,92 @@ module \hwq_top.engine.array.mul_4_5 (rst, \port$641$0 , \port$641$1 , \port$641
     .C9(1'h0),
     .CE0(1'h1),
     .CLK0(clk),
-    .P0(_00_),
-    .P1(_11_),
-    .P10(_02_),
-    .P11(_03_),
-    .P12(_04_),
-    .P13(_05_),
-    .P14(_06_),
-    .P15(_07_),
-    .P16(_08_),
-    .P17(_09_),
-    .P18(_10_),
-    .P19(_12_),
-    .P2(_22_),
-    .P20(_13_),
-    .P21(_14_),
-    .P22(_15_),
-    .P23(_16_),
-    .P24(_17_),
-    .P25(_18_),
-    .P26(_19_),
-    .P27(_20_),
-    .P28(_21_),
-    .P29(_23_),
-    .P3(_30_),
-    .P30(_24_),
-    .P31(_25_),
-    .P32(_26_),
-    .P33(_27_),
-    .P34(_28_),
-    .P35(_29_),
-    .P4(_31_),
-    .P5(_32_),
-    .P6(_33_),
-    .P7(_34_),
-    .P8(_35_),
-    .P9(_01_),
+    .P0(\port$705$0 ),
+    .P1(\port$705$1 ),
+    .P10(\port$705$10 ),
+    .P11(\port$705$11 ),
+    .P12(\port$705$12 ),
+    .P13(\port$705$13 ),
+    .P14(\port$705$14 ),
+    .P15(\port$705$15 ),
+    .P16(p36[16]),
+    .P17(p36[17]),
+    .P18(p36[18]),
+    .P19(p36[19]),
+    .P2(\port$705$2 ),
+    .P20(p36[20]),
+    .P21(p36[21]),
+    .P22(p36[22]),
+    .P23(p36[23]),
+    .P24(p36[24]),
+    .P25(p36[25]),
+    .P26(p36[26]),
+    .P27(p36[27]),
+    .P28(p36[28]),
+    .P29(p36[29]),
+    .P3(\port$705$3 ),
+    .P30(p36[30]),
+    .P31(p36[31]),
+    .P32(p36[32]),
+    .P33(p36[33]),
+    .P34(p36[34]),
+    .P35(p36[35]),
+    .P4(\port$705$4 ),
+    .P5(\port$705$5 ),
+    .P6(\port$705$6 ),
+    .P7(\port$705$7 ),
+    .P8(\port$705$8 ),
+    .P9(\port$705$9 ),
     .RST0(rst),
     .SIGNEDA(1'h1),
     .SIGNEDB(1'h1),
     .SOURCEA(1'h0),
     .SOURCEB(1'h0)
   );
-  assign \$signal  = { a[7], a[7], a[7], a[7], a[7], a[7], a[7], a[7], a[7], a[7], a };
-  assign b18 = { b[7], b[7], b[7], b[7], b[7], b[7], b[7], b[7], b[7], b[7], b };
-  assign p = { _07_, _06_, _05_, _04_, _03_, _02_, _01_, _35_, _34_, _33_, _32_, _31_, _30_, _22_, _11_, _00_ };
-  assign p36 = { _29_, _28_, _27_, _26_, _25_, _24_, _23_, _21_, _20_, _19_, _18_, _17_, _16_, _15_, _14_, _13_, _12_, _10_, _09_, _08_, _07_, _06_, _05_, _04_, _03_, _02_, _01_, _35_, _34_, _33_, _32_, _31_, _30_, _22_, _11_, _00_ };
-  assign en = 1'h1;
-  assign \port$641$0  = _00_;
-  assign \port$641$1  = _11_;
-  assign \port$641$2  = _22_;
-  assign \port$641$3  = _30_;
-  assign \port$641$4  = _31_;
-  assign \port$641$5  = _32_;
-  assign \port$641$6  = _33_;
-  assign \port$641$7  = _34_;
-  assign \port$641$8  = _35_;
-  assign \port$641$9  = _01_;
-  assign \port$641$10  = _02_;
-  assign \port$641$11  = _03_;
-  assign \port$641$12  = _04_;
-  assign \port$641$13  = _05_;
-  assign \port$641$14  = _06_;
-  assign \port$641$15  = _07_;
+  assign p36[15:0] = { \port$705$15 , \port$705$14 , \port$705$13 , \port$705$12 , \port$705$11 , \port$705$10 , \port$705$9 , \port$705$8 , \port$705$7 , \port$705$6 , \port$705$5 , \port$705$4 , \port$705$3 , \port$705$2 , \port$705$1 , \port$705$0  };
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array.mul_4_6 (rst, \port$642$0 , \port$642$1 , \port$642$2 , \port$642$3 , \port$642$4 , \port$642$5 , \port$642$6 , \port$642$7 , \port$642$8 , \port$642$9 , \port$642$10 , \port$642$11 , \port$642$12 , \port$642$13 , \port$642$14 , \port$642$15 , b, a, clk);
-  wire _00_;
-  wire _01_;
-  wire _02_;
-  wire _03_;
-  wire _04_;
-  wire _05_;
-  wire _06_;
-  wire _07_;
-  wire _08_;
-  wire _09_;
-  wire _10_;
-  wire _11_;
-  wire _12_;
-  wire _13_;
-  wire _14_;
-  wire _15_;
-  wire _16_;
-  wire _17_;
-  wire _18_;
-  wire _19_;
-  wire _20_;
-  wire _21_;
-  wire _22_;
-  wire _23_;
-  wire _24_;
-  wire _25_;
-  wire _26_;
-  wire _27_;
-  wire _28_;
-  wire _29_;
-  wire _30_;
-  wire _31_;
-  wire _32_;
-  wire _33_;
-  wire _34_;
-  wire _35_;
-  wire [17:0] \$signal ;
+module \hwq_top.engine.array.mul_4_6 (rst, \port$706$0 , \port$706$1 , \port$706$2 , \port$706$3 , \port$706$4 , \port$706$5 , \port$706$6 , \port$706$7 , \port$706$8 , \port$706$9 , \port$706$10 , \port$706$11 , \port$706$12 , \port$706$13 , \port$706$14 , \port$706$15 , b, a, clk);
   input [7:0] a;
   wire [7:0] a;
   input [7:0] b;
   wire [7:0] b;
-  wire [17:0] b18;
   input clk;
   wire clk;
-  wire en;
-  wire [15:0] p;
   wire [35:0] p36;
-  output \port$642$0 ;
-  wire \port$642$0 ;
-  output \port$642$1 ;
-  wire \port$642$1 ;
-  output \port$642$10 ;
-  wire \port$642$10 ;
-  output \port$642$11 ;
-  wire \port$642$11 ;
-  output \port$642$12 ;
-  wire \port$642$12 ;
-  output \port$642$13 ;
-  wire \port$642$13 ;
-  output \port$642$14 ;
-  wire \port$642$14 ;
-  output \port$642$15 ;
-  wire \port$642$15 ;
-  output \port$642$2 ;
-  wire \port$642$2 ;
-  output \port$642$3 ;
-  wire \port$642$3 ;
-  output \port$642$4 ;
-  wire \port$642$4 ;
-  output \port$642$5 ;
-  wire \port$642$5 ;
-  output \port$642$6 ;
-  wire \port$642$6 ;
-  output \port$642$7 ;
-  wire \port$642$7 ;
-  output \port$642$8 ;
-  wire \port$642$8 ;
-  output \port$642$9 ;
-  wire \port$642$9 ;
+  output \port$706$0 ;
+  wire \port$706$0 ;
+  output \port$706$1 ;
+  wire \port$706$1 ;
+  output \port$706$10 ;
+  wire \port$706$10 ;
+  output \port$706$11 ;
+  wire \port$706$11 ;
+  output \port$706$12 ;
+  wire \port$706$12 ;
+  output \port$706$13 ;
+  wire \port$706$13 ;
+  output \port$706$14 ;
+  wire \port$706$14 ;
+  output \port$706$15 ;
+  wire \port$706$15 ;
+  output \port$706$2 ;
+  wire \port$706$2 ;
+  output \port$706$3 ;
+  wire \port$706$3 ;
+  output \port$706$4 ;
+  wire \port$706$4 ;
+  output \port$706$5 ;
+  wire \port$706$5 ;
+  output \port$706$6 ;
+  wire \port$706$6 ;
+  output \port$706$7 ;
+  wire \port$706$7 ;
+  output \port$706$8 ;
+  wire \port$706$8 ;
+  output \port$706$9 ;
+  wire \port$706$9 ;
   input rst;
   wire rst;
   MULT18X18D #(
@@ -19556,152 +10767,92 @@ module \hwq_top.engine.array.mul_4_6 (rst, \port$642$0 , \port$642$1 , \port$642
     .C9(1'h0),
     .CE0(1'h1),
     .CLK0(clk),
-    .P0(_00_),
-    .P1(_11_),
-    .P10(_02_),
-    .P11(_03_),
-    .P12(_04_),
-    .P13(_05_),
-    .P14(_06_),
-    .P15(_07_),
-    .P16(_08_),
-    .P17(_09_),
-    .P18(_10_),
-    .P19(_12_),
-    .P2(_22_),
-    .P20(_13_),
-    .P21(_14_),
-    .P22(_15_),
-    .P23(_16_),
-    .P24(_17_),
-    .P25(_18_),
-    .P26(_19_),
-    .P27(_20_),
-    .P28(_21_),
-    .P29(_23_),
-    .P3(_30_),
-    .P30(_24_),
-    .P31(_25_),
-    .P32(_26_),
-    .P33(_27_),
-    .P34(_28_),
-    .P35(_29_),
-    .P4(_31_),
-    .P5(_32_),
-    .P6(_33_),
-    .P7(_34_),
-    .P8(_35_),
-    .P9(_01_),
+    .P0(\port$706$0 ),
+    .P1(\port$706$1 ),
+    .P10(\port$706$10 ),
+    .P11(\port$706$11 ),
+    .P12(\port$706$12 ),
+    .P13(\port$706$13 ),
+    .P14(\port$706$14 ),
+    .P15(\port$706$15 ),
+    .P16(p36[16]),
+    .P17(p36[17]),
+    .P18(p36[18]),
+    .P19(p36[19]),
+    .P2(\port$706$2 ),
+    .P20(p36[20]),
+    .P21(p36[21]),
+    .P22(p36[22]),
+    .P23(p36[23]),
+    .P24(p36[24]),
+    .P25(p36[25]),
+    .P26(p36[26]),
+    .P27(p36[27]),
+    .P28(p36[28]),
+    .P29(p36[29]),
+    .P3(\port$706$3 ),
+    .P30(p36[30]),
+    .P31(p36[31]),
+    .P32(p36[32]),
+    .P33(p36[33]),
+    .P34(p36[34]),
+    .P35(p36[35]),
+    .P4(\port$706$4 ),
+    .P5(\port$706$5 ),
+    .P6(\port$706$6 ),
+    .P7(\port$706$7 ),
+    .P8(\port$706$8 ),
+    .P9(\port$706$9 ),
     .RST0(rst),
     .SIGNEDA(1'h1),
     .SIGNEDB(1'h1),
     .SOURCEA(1'h0),
     .SOURCEB(1'h0)
   );
-  assign \$signal  = { a[7], a[7], a[7], a[7], a[7], a[7], a[7], a[7], a[7], a[7], a };
-  assign b18 = { b[7], b[7], b[7], b[7], b[7], b[7], b[7], b[7], b[7], b[7], b };
-  assign p = { _07_, _06_, _05_, _04_, _03_, _02_, _01_, _35_, _34_, _33_, _32_, _31_, _30_, _22_, _11_, _00_ };
-  assign p36 = { _29_, _28_, _27_, _26_, _25_, _24_, _23_, _21_, _20_, _19_, _18_, _17_, _16_, _15_, _14_, _13_, _12_, _10_, _09_, _08_, _07_, _06_, _05_, _04_, _03_, _02_, _01_, _35_, _34_, _33_, _32_, _31_, _30_, _22_, _11_, _00_ };
-  assign en = 1'h1;
-  assign \port$642$0  = _00_;
-  assign \port$642$1  = _11_;
-  assign \port$642$2  = _22_;
-  assign \port$642$3  = _30_;
-  assign \port$642$4  = _31_;
-  assign \port$642$5  = _32_;
-  assign \port$642$6  = _33_;
-  assign \port$642$7  = _34_;
-  assign \port$642$8  = _35_;
-  assign \port$642$9  = _01_;
-  assign \port$642$10  = _02_;
-  assign \port$642$11  = _03_;
-  assign \port$642$12  = _04_;
-  assign \port$642$13  = _05_;
-  assign \port$642$14  = _06_;
-  assign \port$642$15  = _07_;
+  assign p36[15:0] = { \port$706$15 , \port$706$14 , \port$706$13 , \port$706$12 , \port$706$11 , \port$706$10 , \port$706$9 , \port$706$8 , \port$706$7 , \port$706$6 , \port$706$5 , \port$706$4 , \port$706$3 , \port$706$2 , \port$706$1 , \port$706$0  };
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array.mul_4_7 (rst, \port$643$0 , \port$643$1 , \port$643$2 , \port$643$3 , \port$643$4 , \port$643$5 , \port$643$6 , \port$643$7 , \port$643$8 , \port$643$9 , \port$643$10 , \port$643$11 , \port$643$12 , \port$643$13 , \port$643$14 , \port$643$15 , b, a, clk);
-  wire _00_;
-  wire _01_;
-  wire _02_;
-  wire _03_;
-  wire _04_;
-  wire _05_;
-  wire _06_;
-  wire _07_;
-  wire _08_;
-  wire _09_;
-  wire _10_;
-  wire _11_;
-  wire _12_;
-  wire _13_;
-  wire _14_;
-  wire _15_;
-  wire _16_;
-  wire _17_;
-  wire _18_;
-  wire _19_;
-  wire _20_;
-  wire _21_;
-  wire _22_;
-  wire _23_;
-  wire _24_;
-  wire _25_;
-  wire _26_;
-  wire _27_;
-  wire _28_;
-  wire _29_;
-  wire _30_;
-  wire _31_;
-  wire _32_;
-  wire _33_;
-  wire _34_;
-  wire _35_;
-  wire [17:0] \$signal ;
+module \hwq_top.engine.array.mul_4_7 (rst, \port$707$0 , \port$707$1 , \port$707$2 , \port$707$3 , \port$707$4 , \port$707$5 , \port$707$6 , \port$707$7 , \port$707$8 , \port$707$9 , \port$707$10 , \port$707$11 , \port$707$12 , \port$707$13 , \port$707$14 , \port$707$15 , b, a, clk);
   input [7:0] a;
   wire [7:0] a;
   input [7:0] b;
   wire [7:0] b;
-  wire [17:0] b18;
   input clk;
   wire clk;
-  wire en;
-  wire [15:0] p;
   wire [35:0] p36;
-  output \port$643$0 ;
-  wire \port$643$0 ;
-  output \port$643$1 ;
-  wire \port$643$1 ;
-  output \port$643$10 ;
-  wire \port$643$10 ;
-  output \port$643$11 ;
-  wire \port$643$11 ;
-  output \port$643$12 ;
-  wire \port$643$12 ;
-  output \port$643$13 ;
-  wire \port$643$13 ;
-  output \port$643$14 ;
-  wire \port$643$14 ;
-  output \port$643$15 ;
-  wire \port$643$15 ;
-  output \port$643$2 ;
-  wire \port$643$2 ;
-  output \port$643$3 ;
-  wire \port$643$3 ;
-  output \port$643$4 ;
-  wire \port$643$4 ;
-  output \port$643$5 ;
-  wire \port$643$5 ;
-  output \port$643$6 ;
-  wire \port$643$6 ;
-  output \port$643$7 ;
-  wire \port$643$7 ;
-  output \port$643$8 ;
-  wire \port$643$8 ;
-  output \port$643$9 ;
-  wire \port$643$9 ;
+  output \port$707$0 ;
+  wire \port$707$0 ;
+  output \port$707$1 ;
+  wire \port$707$1 ;
+  output \port$707$10 ;
+  wire \port$707$10 ;
+  output \port$707$11 ;
+  wire \port$707$11 ;
+  output \port$707$12 ;
+  wire \port$707$12 ;
+  output \port$707$13 ;
+  wire \port$707$13 ;
+  output \port$707$14 ;
+  wire \port$707$14 ;
+  output \port$707$15 ;
+  wire \port$707$15 ;
+  output \port$707$2 ;
+  wire \port$707$2 ;
+  output \port$707$3 ;
+  wire \port$707$3 ;
+  output \port$707$4 ;
+  wire \port$707$4 ;
+  output \port$707$5 ;
+  wire \port$707$5 ;
+  output \port$707$6 ;
+  wire \port$707$6 ;
+  output \port$707$7 ;
+  wire \port$707$7 ;
+  output \port$707$8 ;
+  wire \port$707$8 ;
+  output \port$707$9 ;
+  wire \port$707$9 ;
   input rst;
   wire rst;
   MULT18X18D #(
@@ -19777,152 +10928,92 @@ module \hwq_top.engine.array.mul_4_7 (rst, \port$643$0 , \port$643$1 , \port$643
     .C9(1'h0),
     .CE0(1'h1),
     .CLK0(clk),
-    .P0(_00_),
-    .P1(_11_),
-    .P10(_02_),
-    .P11(_03_),
-    .P12(_04_),
-    .P13(_05_),
-    .P14(_06_),
-    .P15(_07_),
-    .P16(_08_),
-    .P17(_09_),
-    .P18(_10_),
-    .P19(_12_),
-    .P2(_22_),
-    .P20(_13_),
-    .P21(_14_),
-    .P22(_15_),
-    .P23(_16_),
-    .P24(_17_),
-    .P25(_18_),
-    .P26(_19_),
-    .P27(_20_),
-    .P28(_21_),
-    .P29(_23_),
-    .P3(_30_),
-    .P30(_24_),
-    .P31(_25_),
-    .P32(_26_),
-    .P33(_27_),
-    .P34(_28_),
-    .P35(_29_),
-    .P4(_31_),
-    .P5(_32_),
-    .P6(_33_),
-    .P7(_34_),
-    .P8(_35_),
-    .P9(_01_),
+    .P0(\port$707$0 ),
+    .P1(\port$707$1 ),
+    .P10(\port$707$10 ),
+    .P11(\port$707$11 ),
+    .P12(\port$707$12 ),
+    .P13(\port$707$13 ),
+    .P14(\port$707$14 ),
+    .P15(\port$707$15 ),
+    .P16(p36[16]),
+    .P17(p36[17]),
+    .P18(p36[18]),
+    .P19(p36[19]),
+    .P2(\port$707$2 ),
+    .P20(p36[20]),
+    .P21(p36[21]),
+    .P22(p36[22]),
+    .P23(p36[23]),
+    .P24(p36[24]),
+    .P25(p36[25]),
+    .P26(p36[26]),
+    .P27(p36[27]),
+    .P28(p36[28]),
+    .P29(p36[29]),
+    .P3(\port$707$3 ),
+    .P30(p36[30]),
+    .P31(p36[31]),
+    .P32(p36[32]),
+    .P33(p36[33]),
+    .P34(p36[34]),
+    .P35(p36[35]),
+    .P4(\port$707$4 ),
+    .P5(\port$707$5 ),
+    .P6(\port$707$6 ),
+    .P7(\port$707$7 ),
+    .P8(\port$707$8 ),
+    .P9(\port$707$9 ),
     .RST0(rst),
     .SIGNEDA(1'h1),
     .SIGNEDB(1'h1),
     .SOURCEA(1'h0),
     .SOURCEB(1'h0)
   );
-  assign \$signal  = { a[7], a[7], a[7], a[7], a[7], a[7], a[7], a[7], a[7], a[7], a };
-  assign b18 = { b[7], b[7], b[7], b[7], b[7], b[7], b[7], b[7], b[7], b[7], b };
-  assign p = { _07_, _06_, _05_, _04_, _03_, _02_, _01_, _35_, _34_, _33_, _32_, _31_, _30_, _22_, _11_, _00_ };
-  assign p36 = { _29_, _28_, _27_, _26_, _25_, _24_, _23_, _21_, _20_, _19_, _18_, _17_, _16_, _15_, _14_, _13_, _12_, _10_, _09_, _08_, _07_, _06_, _05_, _04_, _03_, _02_, _01_, _35_, _34_, _33_, _32_, _31_, _30_, _22_, _11_, _00_ };
-  assign en = 1'h1;
-  assign \port$643$0  = _00_;
-  assign \port$643$1  = _11_;
-  assign \port$643$2  = _22_;
-  assign \port$643$3  = _30_;
-  assign \port$643$4  = _31_;
-  assign \port$643$5  = _32_;
-  assign \port$643$6  = _33_;
-  assign \port$643$7  = _34_;
-  assign \port$643$8  = _35_;
-  assign \port$643$9  = _01_;
-  assign \port$643$10  = _02_;
-  assign \port$643$11  = _03_;
-  assign \port$643$12  = _04_;
-  assign \port$643$13  = _05_;
-  assign \port$643$14  = _06_;
-  assign \port$643$15  = _07_;
+  assign p36[15:0] = { \port$707$15 , \port$707$14 , \port$707$13 , \port$707$12 , \port$707$11 , \port$707$10 , \port$707$9 , \port$707$8 , \port$707$7 , \port$707$6 , \port$707$5 , \port$707$4 , \port$707$3 , \port$707$2 , \port$707$1 , \port$707$0  };
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array.mul_5_0 (rst, \port$644$0 , \port$644$1 , \port$644$2 , \port$644$3 , \port$644$4 , \port$644$5 , \port$644$6 , \port$644$7 , \port$644$8 , \port$644$9 , \port$644$10 , \port$644$11 , \port$644$12 , \port$644$13 , \port$644$14 , \port$644$15 , a, b, clk);
-  wire _00_;
-  wire _01_;
-  wire _02_;
-  wire _03_;
-  wire _04_;
-  wire _05_;
-  wire _06_;
-  wire _07_;
-  wire _08_;
-  wire _09_;
-  wire _10_;
-  wire _11_;
-  wire _12_;
-  wire _13_;
-  wire _14_;
-  wire _15_;
-  wire _16_;
-  wire _17_;
-  wire _18_;
-  wire _19_;
-  wire _20_;
-  wire _21_;
-  wire _22_;
-  wire _23_;
-  wire _24_;
-  wire _25_;
-  wire _26_;
-  wire _27_;
-  wire _28_;
-  wire _29_;
-  wire _30_;
-  wire _31_;
-  wire _32_;
-  wire _33_;
-  wire _34_;
-  wire _35_;
-  wire [17:0] \$signal ;
+module \hwq_top.engine.array.mul_5_0 (rst, \port$708$0 , \port$708$1 , \port$708$2 , \port$708$3 , \port$708$4 , \port$708$5 , \port$708$6 , \port$708$7 , \port$708$8 , \port$708$9 , \port$708$10 , \port$708$11 , \port$708$12 , \port$708$13 , \port$708$14 , \port$708$15 , a, b, clk);
   input [7:0] a;
   wire [7:0] a;
   input [7:0] b;
   wire [7:0] b;
-  wire [17:0] b18;
   input clk;
   wire clk;
-  wire en;
-  wire [15:0] p;
   wire [35:0] p36;
-  output \port$644$0 ;
-  wire \port$644$0 ;
-  output \port$644$1 ;
-  wire \port$644$1 ;
-  output \port$644$10 ;
-  wire \port$644$10 ;
-  output \port$644$11 ;
-  wire \port$644$11 ;
-  output \port$644$12 ;
-  wire \port$644$12 ;
-  output \port$644$13 ;
-  wire \port$644$13 ;
-  output \port$644$14 ;
-  wire \port$644$14 ;
-  output \port$644$15 ;
-  wire \port$644$15 ;
-  output \port$644$2 ;
-  wire \port$644$2 ;
-  output \port$644$3 ;
-  wire \port$644$3 ;
-  output \port$644$4 ;
-  wire \port$644$4 ;
-  output \port$644$5 ;
-  wire \port$644$5 ;
-  output \port$644$6 ;
-  wire \port$644$6 ;
-  output \port$644$7 ;
-  wire \port$644$7 ;
-  output \port$644$8 ;
-  wire \port$644$8 ;
-  output \port$644$9 ;
-  wire \port$644$9 ;
+  output \port$708$0 ;
+  wire \port$708$0 ;
+  output \port$708$1 ;
+  wire \port$708$1 ;
+  output \port$708$10 ;
+  wire \port$708$10 ;
+  output \port$708$11 ;
+  wire \port$708$11 ;
+  output \port$708$12 ;
+  wire \port$708$12 ;
+  output \port$708$13 ;
+  wire \port$708$13 ;
+  output \port$708$14 ;
+  wire \port$708$14 ;
+  output \port$708$15 ;
+  wire \port$708$15 ;
+  output \port$708$2 ;
+  wire \port$708$2 ;
+  output \port$708$3 ;
+  wire \port$708$3 ;
+  output \port$708$4 ;
+  wire \port$708$4 ;
+  output \port$708$5 ;
+  wire \port$708$5 ;
+  output \port$708$6 ;
+  wire \port$708$6 ;
+  output \port$708$7 ;
+  wire \port$708$7 ;
+  output \port$708$8 ;
+  wire \port$708$8 ;
+  output \port$708$9 ;
+  wire \port$708$9 ;
   input rst;
   wire rst;
   MULT18X18D #(
@@ -19998,152 +11089,92 @@ module \hwq_top.engine.array.mul_5_0 (rst, \port$644$0 , \port$644$1 , \port$644
     .C9(1'h0),
     .CE0(1'h1),
     .CLK0(clk),
-    .P0(_00_),
-    .P1(_11_),
-    .P10(_02_),
-    .P11(_03_),
-    .P12(_04_),
-    .P13(_05_),
-    .P14(_06_),
-    .P15(_07_),
-    .P16(_08_),
-    .P17(_09_),
-    .P18(_10_),
-    .P19(_12_),
-    .P2(_22_),
-    .P20(_13_),
-    .P21(_14_),
-    .P22(_15_),
-    .P23(_16_),
-    .P24(_17_),
-    .P25(_18_),
-    .P26(_19_),
-    .P27(_20_),
-    .P28(_21_),
-    .P29(_23_),
-    .P3(_30_),
-    .P30(_24_),
-    .P31(_25_),
-    .P32(_26_),
-    .P33(_27_),
-    .P34(_28_),
-    .P35(_29_),
-    .P4(_31_),
-    .P5(_32_),
-    .P6(_33_),
-    .P7(_34_),
-    .P8(_35_),
-    .P9(_01_),
+    .P0(\port$708$0 ),
+    .P1(\port$708$1 ),
+    .P10(\port$708$10 ),
+    .P11(\port$708$11 ),
+    .P12(\port$708$12 ),
+    .P13(\port$708$13 ),
+    .P14(\port$708$14 ),
+    .P15(\port$708$15 ),
+    .P16(p36[16]),
+    .P17(p36[17]),
+    .P18(p36[18]),
+    .P19(p36[19]),
+    .P2(\port$708$2 ),
+    .P20(p36[20]),
+    .P21(p36[21]),
+    .P22(p36[22]),
+    .P23(p36[23]),
+    .P24(p36[24]),
+    .P25(p36[25]),
+    .P26(p36[26]),
+    .P27(p36[27]),
+    .P28(p36[28]),
+    .P29(p36[29]),
+    .P3(\port$708$3 ),
+    .P30(p36[30]),
+    .P31(p36[31]),
+    .P32(p36[32]),
+    .P33(p36[33]),
+    .P34(p36[34]),
+    .P35(p36[35]),
+    .P4(\port$708$4 ),
+    .P5(\port$708$5 ),
+    .P6(\port$708$6 ),
+    .P7(\port$708$7 ),
+    .P8(\port$708$8 ),
+    .P9(\port$708$9 ),
     .RST0(rst),
     .SIGNEDA(1'h1),
     .SIGNEDB(1'h1),
     .SOURCEA(1'h0),
     .SOURCEB(1'h0)
   );
-  assign \$signal  = { a[7], a[7], a[7], a[7], a[7], a[7], a[7], a[7], a[7], a[7], a };
-  assign b18 = { b[7], b[7], b[7], b[7], b[7], b[7], b[7], b[7], b[7], b[7], b };
-  assign p = { _07_, _06_, _05_, _04_, _03_, _02_, _01_, _35_, _34_, _33_, _32_, _31_, _30_, _22_, _11_, _00_ };
-  assign p36 = { _29_, _28_, _27_, _26_, _25_, _24_, _23_, _21_, _20_, _19_, _18_, _17_, _16_, _15_, _14_, _13_, _12_, _10_, _09_, _08_, _07_, _06_, _05_, _04_, _03_, _02_, _01_, _35_, _34_, _33_, _32_, _31_, _30_, _22_, _11_, _00_ };
-  assign en = 1'h1;
-  assign \port$644$0  = _00_;
-  assign \port$644$1  = _11_;
-  assign \port$644$2  = _22_;
-  assign \port$644$3  = _30_;
-  assign \port$644$4  = _31_;
-  assign \port$644$5  = _32_;
-  assign \port$644$6  = _33_;
-  assign \port$644$7  = _34_;
-  assign \port$644$8  = _35_;
-  assign \port$644$9  = _01_;
-  assign \port$644$10  = _02_;
-  assign \port$644$11  = _03_;
-  assign \port$644$12  = _04_;
-  assign \port$644$13  = _05_;
-  assign \port$644$14  = _06_;
-  assign \port$644$15  = _07_;
+  assign p36[15:0] = { \port$708$15 , \port$708$14 , \port$708$13 , \port$708$12 , \port$708$11 , \port$708$10 , \port$708$9 , \port$708$8 , \port$708$7 , \port$708$6 , \port$708$5 , \port$708$4 , \port$708$3 , \port$708$2 , \port$708$1 , \port$708$0  };
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array.mul_5_1 (rst, \port$645$0 , \port$645$1 , \port$645$2 , \port$645$3 , \port$645$4 , \port$645$5 , \port$645$6 , \port$645$7 , \port$645$8 , \port$645$9 , \port$645$10 , \port$645$11 , \port$645$12 , \port$645$13 , \port$645$14 , \port$645$15 , b, a, clk);
-  wire _00_;
-  wire _01_;
-  wire _02_;
-  wire _03_;
-  wire _04_;
-  wire _05_;
-  wire _06_;
-  wire _07_;
-  wire _08_;
-  wire _09_;
-  wire _10_;
-  wire _11_;
-  wire _12_;
-  wire _13_;
-  wire _14_;
-  wire _15_;
-  wire _16_;
-  wire _17_;
-  wire _18_;
-  wire _19_;
-  wire _20_;
-  wire _21_;
-  wire _22_;
-  wire _23_;
-  wire _24_;
-  wire _25_;
-  wire _26_;
-  wire _27_;
-  wire _28_;
-  wire _29_;
-  wire _30_;
-  wire _31_;
-  wire _32_;
-  wire _33_;
-  wire _34_;
-  wire _35_;
-  wire [17:0] \$signal ;
+module \hwq_top.engine.array.mul_5_1 (rst, \port$709$0 , \port$709$1 , \port$709$2 , \port$709$3 , \port$709$4 , \port$709$5 , \port$709$6 , \port$709$7 , \port$709$8 , \port$709$9 , \port$709$10 , \port$709$11 , \port$709$12 , \port$709$13 , \port$709$14 , \port$709$15 , b, a, clk);
   input [7:0] a;
   wire [7:0] a;
   input [7:0] b;
   wire [7:0] b;
-  wire [17:0] b18;
   input clk;
   wire clk;
-  wire en;
-  wire [15:0] p;
   wire [35:0] p36;
-  output \port$645$0 ;
-  wire \port$645$0 ;
-  output \port$645$1 ;
-  wire \port$645$1 ;
-  output \port$645$10 ;
-  wire \port$645$10 ;
-  output \port$645$11 ;
-  wire \port$645$11 ;
-  output \port$645$12 ;
-  wire \port$645$12 ;
-  output \port$645$13 ;
-  wire \port$645$13 ;
-  output \port$645$14 ;
-  wire \port$645$14 ;
-  output \port$645$15 ;
-  wire \port$645$15 ;
-  output \port$645$2 ;
-  wire \port$645$2 ;
-  output \port$645$3 ;
-  wire \port$645$3 ;
-  output \port$645$4 ;
-  wire \port$645$4 ;
-  output \port$645$5 ;
-  wire \port$645$5 ;
-  output \port$645$6 ;
-  wire \port$645$6 ;
-  output \port$645$7 ;
-  wire \port$645$7 ;
-  output \port$645$8 ;
-  wire \port$645$8 ;
-  output \port$645$9 ;
-  wire \port$645$9 ;
+  output \port$709$0 ;
+  wire \port$709$0 ;
+  output \port$709$1 ;
+  wire \port$709$1 ;
+  output \port$709$10 ;
+  wire \port$709$10 ;
+  output \port$709$11 ;
+  wire \port$709$11 ;
+  output \port$709$12 ;
+  wire \port$709$12 ;
+  output \port$709$13 ;
+  wire \port$709$13 ;
+  output \port$709$14 ;
+  wire \port$709$14 ;
+  output \port$709$15 ;
+  wire \port$709$15 ;
+  output \port$709$2 ;
+  wire \port$709$2 ;
+  output \port$709$3 ;
+  wire \port$709$3 ;
+  output \port$709$4 ;
+  wire \port$709$4 ;
+  output \port$709$5 ;
+  wire \port$709$5 ;
+  output \port$709$6 ;
+  wire \port$709$6 ;
+  output \port$709$7 ;
+  wire \port$709$7 ;
+  output \port$709$8 ;
+  wire \port$709$8 ;
+  output \port$709$9 ;
+  wire \port$709$9 ;
   input rst;
   wire rst;
   MULT18X18D #(
@@ -20219,152 +11250,92 @@ module \hwq_top.engine.array.mul_5_1 (rst, \port$645$0 , \port$645$1 , \port$645
     .C9(1'h0),
     .CE0(1'h1),
     .CLK0(clk),
-    .P0(_00_),
-    .P1(_11_),
-    .P10(_02_),
-    .P11(_03_),
-    .P12(_04_),
-    .P13(_05_),
-    .P14(_06_),
-    .P15(_07_),
-    .P16(_08_),
-    .P17(_09_),
-    .P18(_10_),
-    .P19(_12_),
-    .P2(_22_),
-    .P20(_13_),
-    .P21(_14_),
-    .P22(_15_),
-    .P23(_16_),
-    .P24(_17_),
-    .P25(_18_),
-    .P26(_19_),
-    .P27(_20_),
-    .P28(_21_),
-    .P29(_23_),
-    .P3(_30_),
-    .P30(_24_),
-    .P31(_25_),
-    .P32(_26_),
-    .P33(_27_),
-    .P34(_28_),
-    .P35(_29_),
-    .P4(_31_),
-    .P5(_32_),
-    .P6(_33_),
-    .P7(_34_),
-    .P8(_35_),
-    .P9(_01_),
+    .P0(\port$709$0 ),
+    .P1(\port$709$1 ),
+    .P10(\port$709$10 ),
+    .P11(\port$709$11 ),
+    .P12(\port$709$12 ),
+    .P13(\port$709$13 ),
+    .P14(\port$709$14 ),
+    .P15(\port$709$15 ),
+    .P16(p36[16]),
+    .P17(p36[17]),
+    .P18(p36[18]),
+    .P19(p36[19]),
+    .P2(\port$709$2 ),
+    .P20(p36[20]),
+    .P21(p36[21]),
+    .P22(p36[22]),
+    .P23(p36[23]),
+    .P24(p36[24]),
+    .P25(p36[25]),
+    .P26(p36[26]),
+    .P27(p36[27]),
+    .P28(p36[28]),
+    .P29(p36[29]),
+    .P3(\port$709$3 ),
+    .P30(p36[30]),
+    .P31(p36[31]),
+    .P32(p36[32]),
+    .P33(p36[33]),
+    .P34(p36[34]),
+    .P35(p36[35]),
+    .P4(\port$709$4 ),
+    .P5(\port$709$5 ),
+    .P6(\port$709$6 ),
+    .P7(\port$709$7 ),
+    .P8(\port$709$8 ),
+    .P9(\port$709$9 ),
     .RST0(rst),
     .SIGNEDA(1'h1),
     .SIGNEDB(1'h1),
     .SOURCEA(1'h0),
     .SOURCEB(1'h0)
   );
-  assign \$signal  = { a[7], a[7], a[7], a[7], a[7], a[7], a[7], a[7], a[7], a[7], a };
-  assign b18 = { b[7], b[7], b[7], b[7], b[7], b[7], b[7], b[7], b[7], b[7], b };
-  assign p = { _07_, _06_, _05_, _04_, _03_, _02_, _01_, _35_, _34_, _33_, _32_, _31_, _30_, _22_, _11_, _00_ };
-  assign p36 = { _29_, _28_, _27_, _26_, _25_, _24_, _23_, _21_, _20_, _19_, _18_, _17_, _16_, _15_, _14_, _13_, _12_, _10_, _09_, _08_, _07_, _06_, _05_, _04_, _03_, _02_, _01_, _35_, _34_, _33_, _32_, _31_, _30_, _22_, _11_, _00_ };
-  assign en = 1'h1;
-  assign \port$645$0  = _00_;
-  assign \port$645$1  = _11_;
-  assign \port$645$2  = _22_;
-  assign \port$645$3  = _30_;
-  assign \port$645$4  = _31_;
-  assign \port$645$5  = _32_;
-  assign \port$645$6  = _33_;
-  assign \port$645$7  = _34_;
-  assign \port$645$8  = _35_;
-  assign \port$645$9  = _01_;
-  assign \port$645$10  = _02_;
-  assign \port$645$11  = _03_;
-  assign \port$645$12  = _04_;
-  assign \port$645$13  = _05_;
-  assign \port$645$14  = _06_;
-  assign \port$645$15  = _07_;
+  assign p36[15:0] = { \port$709$15 , \port$709$14 , \port$709$13 , \port$709$12 , \port$709$11 , \port$709$10 , \port$709$9 , \port$709$8 , \port$709$7 , \port$709$6 , \port$709$5 , \port$709$4 , \port$709$3 , \port$709$2 , \port$709$1 , \port$709$0  };
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array.mul_5_2 (rst, \port$646$0 , \port$646$1 , \port$646$2 , \port$646$3 , \port$646$4 , \port$646$5 , \port$646$6 , \port$646$7 , \port$646$8 , \port$646$9 , \port$646$10 , \port$646$11 , \port$646$12 , \port$646$13 , \port$646$14 , \port$646$15 , b, a, clk);
-  wire _00_;
-  wire _01_;
-  wire _02_;
-  wire _03_;
-  wire _04_;
-  wire _05_;
-  wire _06_;
-  wire _07_;
-  wire _08_;
-  wire _09_;
-  wire _10_;
-  wire _11_;
-  wire _12_;
-  wire _13_;
-  wire _14_;
-  wire _15_;
-  wire _16_;
-  wire _17_;
-  wire _18_;
-  wire _19_;
-  wire _20_;
-  wire _21_;
-  wire _22_;
-  wire _23_;
-  wire _24_;
-  wire _25_;
-  wire _26_;
-  wire _27_;
-  wire _28_;
-  wire _29_;
-  wire _30_;
-  wire _31_;
-  wire _32_;
-  wire _33_;
-  wire _34_;
-  wire _35_;
-  wire [17:0] \$signal ;
+module \hwq_top.engine.array.mul_5_2 (rst, \port$710$0 , \port$710$1 , \port$710$2 , \port$710$3 , \port$710$4 , \port$710$5 , \port$710$6 , \port$710$7 , \port$710$8 , \port$710$9 , \port$710$10 , \port$710$11 , \port$710$12 , \port$710$13 , \port$710$14 , \port$710$15 , b, a, clk);
   input [7:0] a;
   wire [7:0] a;
   input [7:0] b;
   wire [7:0] b;
-  wire [17:0] b18;
   input clk;
   wire clk;
-  wire en;
-  wire [15:0] p;
   wire [35:0] p36;
-  output \port$646$0 ;
-  wire \port$646$0 ;
-  output \port$646$1 ;
-  wire \port$646$1 ;
-  output \port$646$10 ;
-  wire \port$646$10 ;
-  output \port$646$11 ;
-  wire \port$646$11 ;
-  output \port$646$12 ;
-  wire \port$646$12 ;
-  output \port$646$13 ;
-  wire \port$646$13 ;
-  output \port$646$14 ;
-  wire \port$646$14 ;
-  output \port$646$15 ;
-  wire \port$646$15 ;
-  output \port$646$2 ;
-  wire \port$646$2 ;
-  output \port$646$3 ;
-  wire \port$646$3 ;
-  output \port$646$4 ;
-  wire \port$646$4 ;
-  output \port$646$5 ;
-  wire \port$646$5 ;
-  output \port$646$6 ;
-  wire \port$646$6 ;
-  output \port$646$7 ;
-  wire \port$646$7 ;
-  output \port$646$8 ;
-  wire \port$646$8 ;
-  output \port$646$9 ;
-  wire \port$646$9 ;
+  output \port$710$0 ;
+  wire \port$710$0 ;
+  output \port$710$1 ;
+  wire \port$710$1 ;
+  output \port$710$10 ;
+  wire \port$710$10 ;
+  output \port$710$11 ;
+  wire \port$710$11 ;
+  output \port$710$12 ;
+  wire \port$710$12 ;
+  output \port$710$13 ;
+  wire \port$710$13 ;
+  output \port$710$14 ;
+  wire \port$710$14 ;
+  output \port$710$15 ;
+  wire \port$710$15 ;
+  output \port$710$2 ;
+  wire \port$710$2 ;
+  output \port$710$3 ;
+  wire \port$710$3 ;
+  output \port$710$4 ;
+  wire \port$710$4 ;
+  output \port$710$5 ;
+  wire \port$710$5 ;
+  output \port$710$6 ;
+  wire \port$710$6 ;
+  output \port$710$7 ;
+  wire \port$710$7 ;
+  output \port$710$8 ;
+  wire \port$710$8 ;
+  output \port$710$9 ;
+  wire \port$710$9 ;
   input rst;
   wire rst;
   MULT18X18D #(
@@ -20440,152 +11411,92 @@ module \hwq_top.engine.array.mul_5_2 (rst, \port$646$0 , \port$646$1 , \port$646
     .C9(1'h0),
     .CE0(1'h1),
     .CLK0(clk),
-    .P0(_00_),
-    .P1(_11_),
-    .P10(_02_),
-    .P11(_03_),
-    .P12(_04_),
-    .P13(_05_),
-    .P14(_06_),
-    .P15(_07_),
-    .P16(_08_),
-    .P17(_09_),
-    .P18(_10_),
-    .P19(_12_),
-    .P2(_22_),
-    .P20(_13_),
-    .P21(_14_),
-    .P22(_15_),
-    .P23(_16_),
-    .P24(_17_),
-    .P25(_18_),
-    .P26(_19_),
-    .P27(_20_),
-    .P28(_21_),
-    .P29(_23_),
-    .P3(_30_),
-    .P30(_24_),
-    .P31(_25_),
-    .P32(_26_),
-    .P33(_27_),
-    .P34(_28_),
-    .P35(_29_),
-    .P4(_31_),
-    .P5(_32_),
-    .P6(_33_),
-    .P7(_34_),
-    .P8(_35_),
-    .P9(_01_),
+    .P0(\port$710$0 ),
+    .P1(\port$710$1 ),
+    .P10(\port$710$10 ),
+    .P11(\port$710$11 ),
+    .P12(\port$710$12 ),
+    .P13(\port$710$13 ),
+    .P14(\port$710$14 ),
+    .P15(\port$710$15 ),
+    .P16(p36[16]),
+    .P17(p36[17]),
+    .P18(p36[18]),
+    .P19(p36[19]),
+    .P2(\port$710$2 ),
+    .P20(p36[20]),
+    .P21(p36[21]),
+    .P22(p36[22]),
+    .P23(p36[23]),
+    .P24(p36[24]),
+    .P25(p36[25]),
+    .P26(p36[26]),
+    .P27(p36[27]),
+    .P28(p36[28]),
+    .P29(p36[29]),
+    .P3(\port$710$3 ),
+    .P30(p36[30]),
+    .P31(p36[31]),
+    .P32(p36[32]),
+    .P33(p36[33]),
+    .P34(p36[34]),
+    .P35(p36[35]),
+    .P4(\port$710$4 ),
+    .P5(\port$710$5 ),
+    .P6(\port$710$6 ),
+    .P7(\port$710$7 ),
+    .P8(\port$710$8 ),
+    .P9(\port$710$9 ),
     .RST0(rst),
     .SIGNEDA(1'h1),
     .SIGNEDB(1'h1),
     .SOURCEA(1'h0),
     .SOURCEB(1'h0)
   );
-  assign \$signal  = { a[7], a[7], a[7], a[7], a[7], a[7], a[7], a[7], a[7], a[7], a };
-  assign b18 = { b[7], b[7], b[7], b[7], b[7], b[7], b[7], b[7], b[7], b[7], b };
-  assign p = { _07_, _06_, _05_, _04_, _03_, _02_, _01_, _35_, _34_, _33_, _32_, _31_, _30_, _22_, _11_, _00_ };
-  assign p36 = { _29_, _28_, _27_, _26_, _25_, _24_, _23_, _21_, _20_, _19_, _18_, _17_, _16_, _15_, _14_, _13_, _12_, _10_, _09_, _08_, _07_, _06_, _05_, _04_, _03_, _02_, _01_, _35_, _34_, _33_, _32_, _31_, _30_, _22_, _11_, _00_ };
-  assign en = 1'h1;
-  assign \port$646$0  = _00_;
-  assign \port$646$1  = _11_;
-  assign \port$646$2  = _22_;
-  assign \port$646$3  = _30_;
-  assign \port$646$4  = _31_;
-  assign \port$646$5  = _32_;
-  assign \port$646$6  = _33_;
-  assign \port$646$7  = _34_;
-  assign \port$646$8  = _35_;
-  assign \port$646$9  = _01_;
-  assign \port$646$10  = _02_;
-  assign \port$646$11  = _03_;
-  assign \port$646$12  = _04_;
-  assign \port$646$13  = _05_;
-  assign \port$646$14  = _06_;
-  assign \port$646$15  = _07_;
+  assign p36[15:0] = { \port$710$15 , \port$710$14 , \port$710$13 , \port$710$12 , \port$710$11 , \port$710$10 , \port$710$9 , \port$710$8 , \port$710$7 , \port$710$6 , \port$710$5 , \port$710$4 , \port$710$3 , \port$710$2 , \port$710$1 , \port$710$0  };
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array.mul_5_3 (rst, \port$647$0 , \port$647$1 , \port$647$2 , \port$647$3 , \port$647$4 , \port$647$5 , \port$647$6 , \port$647$7 , \port$647$8 , \port$647$9 , \port$647$10 , \port$647$11 , \port$647$12 , \port$647$13 , \port$647$14 , \port$647$15 , b, a, clk);
-  wire _00_;
-  wire _01_;
-  wire _02_;
-  wire _03_;
-  wire _04_;
-  wire _05_;
-  wire _06_;
-  wire _07_;
-  wire _08_;
-  wire _09_;
-  wire _10_;
-  wire _11_;
-  wire _12_;
-  wire _13_;
-  wire _14_;
-  wire _15_;
-  wire _16_;
-  wire _17_;
-  wire _18_;
-  wire _19_;
-  wire _20_;
-  wire _21_;
-  wire _22_;
-  wire _23_;
-  wire _24_;
-  wire _25_;
-  wire _26_;
-  wire _27_;
-  wire _28_;
-  wire _29_;
-  wire _30_;
-  wire _31_;
-  wire _32_;
-  wire _33_;
-  wire _34_;
-  wire _35_;
-  wire [17:0] \$signal ;
+module \hwq_top.engine.array.mul_5_3 (rst, \port$711$0 , \port$711$1 , \port$711$2 , \port$711$3 , \port$711$4 , \port$711$5 , \port$711$6 , \port$711$7 , \port$711$8 , \port$711$9 , \port$711$10 , \port$711$11 , \port$711$12 , \port$711$13 , \port$711$14 , \port$711$15 , b, a, clk);
   input [7:0] a;
   wire [7:0] a;
   input [7:0] b;
   wire [7:0] b;
-  wire [17:0] b18;
   input clk;
   wire clk;
-  wire en;
-  wire [15:0] p;
   wire [35:0] p36;
-  output \port$647$0 ;
-  wire \port$647$0 ;
-  output \port$647$1 ;
-  wire \port$647$1 ;
-  output \port$647$10 ;
-  wire \port$647$10 ;
-  output \port$647$11 ;
-  wire \port$647$11 ;
-  output \port$647$12 ;
-  wire \port$647$12 ;
-  output \port$647$13 ;
-  wire \port$647$13 ;
-  output \port$647$14 ;
-  wire \port$647$14 ;
-  output \port$647$15 ;
-  wire \port$647$15 ;
-  output \port$647$2 ;
-  wire \port$647$2 ;
-  output \port$647$3 ;
-  wire \port$647$3 ;
-  output \port$647$4 ;
-  wire \port$647$4 ;
-  output \port$647$5 ;
-  wire \port$647$5 ;
-  output \port$647$6 ;
-  wire \port$647$6 ;
-  output \port$647$7 ;
-  wire \port$647$7 ;
-  output \port$647$8 ;
-  wire \port$647$8 ;
-  output \port$647$9 ;
-  wire \port$647$9 ;
+  output \port$711$0 ;
+  wire \port$711$0 ;
+  output \port$711$1 ;
+  wire \port$711$1 ;
+  output \port$711$10 ;
+  wire \port$711$10 ;
+  output \port$711$11 ;
+  wire \port$711$11 ;
+  output \port$711$12 ;
+  wire \port$711$12 ;
+  output \port$711$13 ;
+  wire \port$711$13 ;
+  output \port$711$14 ;
+  wire \port$711$14 ;
+  output \port$711$15 ;
+  wire \port$711$15 ;
+  output \port$711$2 ;
+  wire \port$711$2 ;
+  output \port$711$3 ;
+  wire \port$711$3 ;
+  output \port$711$4 ;
+  wire \port$711$4 ;
+  output \port$711$5 ;
+  wire \port$711$5 ;
+  output \port$711$6 ;
+  wire \port$711$6 ;
+  output \port$711$7 ;
+  wire \port$711$7 ;
+  output \port$711$8 ;
+  wire \port$711$8 ;
+  output \port$711$9 ;
+  wire \port$711$9 ;
   input rst;
   wire rst;
   MULT18X18D #(
@@ -20661,152 +11572,92 @@ module \hwq_top.engine.array.mul_5_3 (rst, \port$647$0 , \port$647$1 , \port$647
     .C9(1'h0),
     .CE0(1'h1),
     .CLK0(clk),
-    .P0(_00_),
-    .P1(_11_),
-    .P10(_02_),
-    .P11(_03_),
-    .P12(_04_),
-    .P13(_05_),
-    .P14(_06_),
-    .P15(_07_),
-    .P16(_08_),
-    .P17(_09_),
-    .P18(_10_),
-    .P19(_12_),
-    .P2(_22_),
-    .P20(_13_),
-    .P21(_14_),
-    .P22(_15_),
-    .P23(_16_),
-    .P24(_17_),
-    .P25(_18_),
-    .P26(_19_),
-    .P27(_20_),
-    .P28(_21_),
-    .P29(_23_),
-    .P3(_30_),
-    .P30(_24_),
-    .P31(_25_),
-    .P32(_26_),
-    .P33(_27_),
-    .P34(_28_),
-    .P35(_29_),
-    .P4(_31_),
-    .P5(_32_),
-    .P6(_33_),
-    .P7(_34_),
-    .P8(_35_),
-    .P9(_01_),
+    .P0(\port$711$0 ),
+    .P1(\port$711$1 ),
+    .P10(\port$711$10 ),
+    .P11(\port$711$11 ),
+    .P12(\port$711$12 ),
+    .P13(\port$711$13 ),
+    .P14(\port$711$14 ),
+    .P15(\port$711$15 ),
+    .P16(p36[16]),
+    .P17(p36[17]),
+    .P18(p36[18]),
+    .P19(p36[19]),
+    .P2(\port$711$2 ),
+    .P20(p36[20]),
+    .P21(p36[21]),
+    .P22(p36[22]),
+    .P23(p36[23]),
+    .P24(p36[24]),
+    .P25(p36[25]),
+    .P26(p36[26]),
+    .P27(p36[27]),
+    .P28(p36[28]),
+    .P29(p36[29]),
+    .P3(\port$711$3 ),
+    .P30(p36[30]),
+    .P31(p36[31]),
+    .P32(p36[32]),
+    .P33(p36[33]),
+    .P34(p36[34]),
+    .P35(p36[35]),
+    .P4(\port$711$4 ),
+    .P5(\port$711$5 ),
+    .P6(\port$711$6 ),
+    .P7(\port$711$7 ),
+    .P8(\port$711$8 ),
+    .P9(\port$711$9 ),
     .RST0(rst),
     .SIGNEDA(1'h1),
     .SIGNEDB(1'h1),
     .SOURCEA(1'h0),
     .SOURCEB(1'h0)
   );
-  assign \$signal  = { a[7], a[7], a[7], a[7], a[7], a[7], a[7], a[7], a[7], a[7], a };
-  assign b18 = { b[7], b[7], b[7], b[7], b[7], b[7], b[7], b[7], b[7], b[7], b };
-  assign p = { _07_, _06_, _05_, _04_, _03_, _02_, _01_, _35_, _34_, _33_, _32_, _31_, _30_, _22_, _11_, _00_ };
-  assign p36 = { _29_, _28_, _27_, _26_, _25_, _24_, _23_, _21_, _20_, _19_, _18_, _17_, _16_, _15_, _14_, _13_, _12_, _10_, _09_, _08_, _07_, _06_, _05_, _04_, _03_, _02_, _01_, _35_, _34_, _33_, _32_, _31_, _30_, _22_, _11_, _00_ };
-  assign en = 1'h1;
-  assign \port$647$0  = _00_;
-  assign \port$647$1  = _11_;
-  assign \port$647$2  = _22_;
-  assign \port$647$3  = _30_;
-  assign \port$647$4  = _31_;
-  assign \port$647$5  = _32_;
-  assign \port$647$6  = _33_;
-  assign \port$647$7  = _34_;
-  assign \port$647$8  = _35_;
-  assign \port$647$9  = _01_;
-  assign \port$647$10  = _02_;
-  assign \port$647$11  = _03_;
-  assign \port$647$12  = _04_;
-  assign \port$647$13  = _05_;
-  assign \port$647$14  = _06_;
-  assign \port$647$15  = _07_;
+  assign p36[15:0] = { \port$711$15 , \port$711$14 , \port$711$13 , \port$711$12 , \port$711$11 , \port$711$10 , \port$711$9 , \port$711$8 , \port$711$7 , \port$711$6 , \port$711$5 , \port$711$4 , \port$711$3 , \port$711$2 , \port$711$1 , \port$711$0  };
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array.mul_5_4 (rst, \port$648$0 , \port$648$1 , \port$648$2 , \port$648$3 , \port$648$4 , \port$648$5 , \port$648$6 , \port$648$7 , \port$648$8 , \port$648$9 , \port$648$10 , \port$648$11 , \port$648$12 , \port$648$13 , \port$648$14 , \port$648$15 , b, a, clk);
-  wire _00_;
-  wire _01_;
-  wire _02_;
-  wire _03_;
-  wire _04_;
-  wire _05_;
-  wire _06_;
-  wire _07_;
-  wire _08_;
-  wire _09_;
-  wire _10_;
-  wire _11_;
-  wire _12_;
-  wire _13_;
-  wire _14_;
-  wire _15_;
-  wire _16_;
-  wire _17_;
-  wire _18_;
-  wire _19_;
-  wire _20_;
-  wire _21_;
-  wire _22_;
-  wire _23_;
-  wire _24_;
-  wire _25_;
-  wire _26_;
-  wire _27_;
-  wire _28_;
-  wire _29_;
-  wire _30_;
-  wire _31_;
-  wire _32_;
-  wire _33_;
-  wire _34_;
-  wire _35_;
-  wire [17:0] \$signal ;
+module \hwq_top.engine.array.mul_5_4 (rst, \port$712$0 , \port$712$1 , \port$712$2 , \port$712$3 , \port$712$4 , \port$712$5 , \port$712$6 , \port$712$7 , \port$712$8 , \port$712$9 , \port$712$10 , \port$712$11 , \port$712$12 , \port$712$13 , \port$712$14 , \port$712$15 , b, a, clk);
   input [7:0] a;
   wire [7:0] a;
   input [7:0] b;
   wire [7:0] b;
-  wire [17:0] b18;
   input clk;
   wire clk;
-  wire en;
-  wire [15:0] p;
   wire [35:0] p36;
-  output \port$648$0 ;
-  wire \port$648$0 ;
-  output \port$648$1 ;
-  wire \port$648$1 ;
-  output \port$648$10 ;
-  wire \port$648$10 ;
-  output \port$648$11 ;
-  wire \port$648$11 ;
-  output \port$648$12 ;
-  wire \port$648$12 ;
-  output \port$648$13 ;
-  wire \port$648$13 ;
-  output \port$648$14 ;
-  wire \port$648$14 ;
-  output \port$648$15 ;
-  wire \port$648$15 ;
-  output \port$648$2 ;
-  wire \port$648$2 ;
-  output \port$648$3 ;
-  wire \port$648$3 ;
-  output \port$648$4 ;
-  wire \port$648$4 ;
-  output \port$648$5 ;
-  wire \port$648$5 ;
-  output \port$648$6 ;
-  wire \port$648$6 ;
-  output \port$648$7 ;
-  wire \port$648$7 ;
-  output \port$648$8 ;
-  wire \port$648$8 ;
-  output \port$648$9 ;
-  wire \port$648$9 ;
+  output \port$712$0 ;
+  wire \port$712$0 ;
+  output \port$712$1 ;
+  wire \port$712$1 ;
+  output \port$712$10 ;
+  wire \port$712$10 ;
+  output \port$712$11 ;
+  wire \port$712$11 ;
+  output \port$712$12 ;
+  wire \port$712$12 ;
+  output \port$712$13 ;
+  wire \port$712$13 ;
+  output \port$712$14 ;
+  wire \port$712$14 ;
+  output \port$712$15 ;
+  wire \port$712$15 ;
+  output \port$712$2 ;
+  wire \port$712$2 ;
+  output \port$712$3 ;
+  wire \port$712$3 ;
+  output \port$712$4 ;
+  wire \port$712$4 ;
+  output \port$712$5 ;
+  wire \port$712$5 ;
+  output \port$712$6 ;
+  wire \port$712$6 ;
+  output \port$712$7 ;
+  wire \port$712$7 ;
+  output \port$712$8 ;
+  wire \port$712$8 ;
+  output \port$712$9 ;
+  wire \port$712$9 ;
   input rst;
   wire rst;
   MULT18X18D #(
@@ -20882,152 +11733,92 @@ module \hwq_top.engine.array.mul_5_4 (rst, \port$648$0 , \port$648$1 , \port$648
     .C9(1'h0),
     .CE0(1'h1),
     .CLK0(clk),
-    .P0(_00_),
-    .P1(_11_),
-    .P10(_02_),
-    .P11(_03_),
-    .P12(_04_),
-    .P13(_05_),
-    .P14(_06_),
-    .P15(_07_),
-    .P16(_08_),
-    .P17(_09_),
-    .P18(_10_),
-    .P19(_12_),
-    .P2(_22_),
-    .P20(_13_),
-    .P21(_14_),
-    .P22(_15_),
-    .P23(_16_),
-    .P24(_17_),
-    .P25(_18_),
-    .P26(_19_),
-    .P27(_20_),
-    .P28(_21_),
-    .P29(_23_),
-    .P3(_30_),
-    .P30(_24_),
-    .P31(_25_),
-    .P32(_26_),
-    .P33(_27_),
-    .P34(_28_),
-    .P35(_29_),
-    .P4(_31_),
-    .P5(_32_),
-    .P6(_33_),
-    .P7(_34_),
-    .P8(_35_),
-    .P9(_01_),
+    .P0(\port$712$0 ),
+    .P1(\port$712$1 ),
+    .P10(\port$712$10 ),
+    .P11(\port$712$11 ),
+    .P12(\port$712$12 ),
+    .P13(\port$712$13 ),
+    .P14(\port$712$14 ),
+    .P15(\port$712$15 ),
+    .P16(p36[16]),
+    .P17(p36[17]),
+    .P18(p36[18]),
+    .P19(p36[19]),
+    .P2(\port$712$2 ),
+    .P20(p36[20]),
+    .P21(p36[21]),
+    .P22(p36[22]),
+    .P23(p36[23]),
+    .P24(p36[24]),
+    .P25(p36[25]),
+    .P26(p36[26]),
+    .P27(p36[27]),
+    .P28(p36[28]),
+    .P29(p36[29]),
+    .P3(\port$712$3 ),
+    .P30(p36[30]),
+    .P31(p36[31]),
+    .P32(p36[32]),
+    .P33(p36[33]),
+    .P34(p36[34]),
+    .P35(p36[35]),
+    .P4(\port$712$4 ),
+    .P5(\port$712$5 ),
+    .P6(\port$712$6 ),
+    .P7(\port$712$7 ),
+    .P8(\port$712$8 ),
+    .P9(\port$712$9 ),
     .RST0(rst),
     .SIGNEDA(1'h1),
     .SIGNEDB(1'h1),
     .SOURCEA(1'h0),
     .SOURCEB(1'h0)
   );
-  assign \$signal  = { a[7], a[7], a[7], a[7], a[7], a[7], a[7], a[7], a[7], a[7], a };
-  assign b18 = { b[7], b[7], b[7], b[7], b[7], b[7], b[7], b[7], b[7], b[7], b };
-  assign p = { _07_, _06_, _05_, _04_, _03_, _02_, _01_, _35_, _34_, _33_, _32_, _31_, _30_, _22_, _11_, _00_ };
-  assign p36 = { _29_, _28_, _27_, _26_, _25_, _24_, _23_, _21_, _20_, _19_, _18_, _17_, _16_, _15_, _14_, _13_, _12_, _10_, _09_, _08_, _07_, _06_, _05_, _04_, _03_, _02_, _01_, _35_, _34_, _33_, _32_, _31_, _30_, _22_, _11_, _00_ };
-  assign en = 1'h1;
-  assign \port$648$0  = _00_;
-  assign \port$648$1  = _11_;
-  assign \port$648$2  = _22_;
-  assign \port$648$3  = _30_;
-  assign \port$648$4  = _31_;
-  assign \port$648$5  = _32_;
-  assign \port$648$6  = _33_;
-  assign \port$648$7  = _34_;
-  assign \port$648$8  = _35_;
-  assign \port$648$9  = _01_;
-  assign \port$648$10  = _02_;
-  assign \port$648$11  = _03_;
-  assign \port$648$12  = _04_;
-  assign \port$648$13  = _05_;
-  assign \port$648$14  = _06_;
-  assign \port$648$15  = _07_;
+  assign p36[15:0] = { \port$712$15 , \port$712$14 , \port$712$13 , \port$712$12 , \port$712$11 , \port$712$10 , \port$712$9 , \port$712$8 , \port$712$7 , \port$712$6 , \port$712$5 , \port$712$4 , \port$712$3 , \port$712$2 , \port$712$1 , \port$712$0  };
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array.mul_5_5 (rst, \port$649$0 , \port$649$1 , \port$649$2 , \port$649$3 , \port$649$4 , \port$649$5 , \port$649$6 , \port$649$7 , \port$649$8 , \port$649$9 , \port$649$10 , \port$649$11 , \port$649$12 , \port$649$13 , \port$649$14 , \port$649$15 , b, a, clk);
-  wire _00_;
-  wire _01_;
-  wire _02_;
-  wire _03_;
-  wire _04_;
-  wire _05_;
-  wire _06_;
-  wire _07_;
-  wire _08_;
-  wire _09_;
-  wire _10_;
-  wire _11_;
-  wire _12_;
-  wire _13_;
-  wire _14_;
-  wire _15_;
-  wire _16_;
-  wire _17_;
-  wire _18_;
-  wire _19_;
-  wire _20_;
-  wire _21_;
-  wire _22_;
-  wire _23_;
-  wire _24_;
-  wire _25_;
-  wire _26_;
-  wire _27_;
-  wire _28_;
-  wire _29_;
-  wire _30_;
-  wire _31_;
-  wire _32_;
-  wire _33_;
-  wire _34_;
-  wire _35_;
-  wire [17:0] \$signal ;
+module \hwq_top.engine.array.mul_5_5 (rst, \port$713$0 , \port$713$1 , \port$713$2 , \port$713$3 , \port$713$4 , \port$713$5 , \port$713$6 , \port$713$7 , \port$713$8 , \port$713$9 , \port$713$10 , \port$713$11 , \port$713$12 , \port$713$13 , \port$713$14 , \port$713$15 , b, a, clk);
   input [7:0] a;
   wire [7:0] a;
   input [7:0] b;
   wire [7:0] b;
-  wire [17:0] b18;
   input clk;
   wire clk;
-  wire en;
-  wire [15:0] p;
   wire [35:0] p36;
-  output \port$649$0 ;
-  wire \port$649$0 ;
-  output \port$649$1 ;
-  wire \port$649$1 ;
-  output \port$649$10 ;
-  wire \port$649$10 ;
-  output \port$649$11 ;
-  wire \port$649$11 ;
-  output \port$649$12 ;
-  wire \port$649$12 ;
-  output \port$649$13 ;
-  wire \port$649$13 ;
-  output \port$649$14 ;
-  wire \port$649$14 ;
-  output \port$649$15 ;
-  wire \port$649$15 ;
-  output \port$649$2 ;
-  wire \port$649$2 ;
-  output \port$649$3 ;
-  wire \port$649$3 ;
-  output \port$649$4 ;
-  wire \port$649$4 ;
-  output \port$649$5 ;
-  wire \port$649$5 ;
-  output \port$649$6 ;
-  wire \port$649$6 ;
-  output \port$649$7 ;
-  wire \port$649$7 ;
-  output \port$649$8 ;
-  wire \port$649$8 ;
-  output \port$649$9 ;
-  wire \port$649$9 ;
+  output \port$713$0 ;
+  wire \port$713$0 ;
+  output \port$713$1 ;
+  wire \port$713$1 ;
+  output \port$713$10 ;
+  wire \port$713$10 ;
+  output \port$713$11 ;
+  wire \port$713$11 ;
+  output \port$713$12 ;
+  wire \port$713$12 ;
+  output \port$713$13 ;
+  wire \port$713$13 ;
+  output \port$713$14 ;
+  wire \port$713$14 ;
+  output \port$713$15 ;
+  wire \port$713$15 ;
+  output \port$713$2 ;
+  wire \port$713$2 ;
+  output \port$713$3 ;
+  wire \port$713$3 ;
+  output \port$713$4 ;
+  wire \port$713$4 ;
+  output \port$713$5 ;
+  wire \port$713$5 ;
+  output \port$713$6 ;
+  wire \port$713$6 ;
+  output \port$713$7 ;
+  wire \port$713$7 ;
+  output \port$713$8 ;
+  wire \port$713$8 ;
+  output \port$713$9 ;
+  wire \port$713$9 ;
   input rst;
   wire rst;
   MULT18X18D #(
@@ -21103,152 +11894,92 @@ module \hwq_top.engine.array.mul_5_5 (rst, \port$649$0 , \port$649$1 , \port$649
     .C9(1'h0),
     .CE0(1'h1),
     .CLK0(clk),
-    .P0(_00_),
-    .P1(_11_),
-    .P10(_02_),
-    .P11(_03_),
-    .P12(_04_),
-    .P13(_05_),
-    .P14(_06_),
-    .P15(_07_),
-    .P16(_08_),
-    .P17(_09_),
-    .P18(_10_),
-    .P19(_12_),
-    .P2(_22_),
-    .P20(_13_),
-    .P21(_14_),
-    .P22(_15_),
-    .P23(_16_),
-    .P24(_17_),
-    .P25(_18_),
-    .P26(_19_),
-    .P27(_20_),
-    .P28(_21_),
-    .P29(_23_),
-    .P3(_30_),
-    .P30(_24_),
-    .P31(_25_),
-    .P32(_26_),
-    .P33(_27_),
-    .P34(_28_),
-    .P35(_29_),
-    .P4(_31_),
-    .P5(_32_),
-    .P6(_33_),
-    .P7(_34_),
-    .P8(_35_),
-    .P9(_01_),
+    .P0(\port$713$0 ),
+    .P1(\port$713$1 ),
+    .P10(\port$713$10 ),
+    .P11(\port$713$11 ),
+    .P12(\port$713$12 ),
+    .P13(\port$713$13 ),
+    .P14(\port$713$14 ),
+    .P15(\port$713$15 ),
+    .P16(p36[16]),
+    .P17(p36[17]),
+    .P18(p36[18]),
+    .P19(p36[19]),
+    .P2(\port$713$2 ),
+    .P20(p36[20]),
+    .P21(p36[21]),
+    .P22(p36[22]),
+    .P23(p36[23]),
+    .P24(p36[24]),
+    .P25(p36[25]),
+    .P26(p36[26]),
+    .P27(p36[27]),
+    .P28(p36[28]),
+    .P29(p36[29]),
+    .P3(\port$713$3 ),
+    .P30(p36[30]),
+    .P31(p36[31]),
+    .P32(p36[32]),
+    .P33(p36[33]),
+    .P34(p36[34]),
+    .P35(p36[35]),
+    .P4(\port$713$4 ),
+    .P5(\port$713$5 ),
+    .P6(\port$713$6 ),
+    .P7(\port$713$7 ),
+    .P8(\port$713$8 ),
+    .P9(\port$713$9 ),
     .RST0(rst),
     .SIGNEDA(1'h1),
     .SIGNEDB(1'h1),
     .SOURCEA(1'h0),
     .SOURCEB(1'h0)
   );
-  assign \$signal  = { a[7], a[7], a[7], a[7], a[7], a[7], a[7], a[7], a[7], a[7], a };
-  assign b18 = { b[7], b[7], b[7], b[7], b[7], b[7], b[7], b[7], b[7], b[7], b };
-  assign p = { _07_, _06_, _05_, _04_, _03_, _02_, _01_, _35_, _34_, _33_, _32_, _31_, _30_, _22_, _11_, _00_ };
-  assign p36 = { _29_, _28_, _27_, _26_, _25_, _24_, _23_, _21_, _20_, _19_, _18_, _17_, _16_, _15_, _14_, _13_, _12_, _10_, _09_, _08_, _07_, _06_, _05_, _04_, _03_, _02_, _01_, _35_, _34_, _33_, _32_, _31_, _30_, _22_, _11_, _00_ };
-  assign en = 1'h1;
-  assign \port$649$0  = _00_;
-  assign \port$649$1  = _11_;
-  assign \port$649$2  = _22_;
-  assign \port$649$3  = _30_;
-  assign \port$649$4  = _31_;
-  assign \port$649$5  = _32_;
-  assign \port$649$6  = _33_;
-  assign \port$649$7  = _34_;
-  assign \port$649$8  = _35_;
-  assign \port$649$9  = _01_;
-  assign \port$649$10  = _02_;
-  assign \port$649$11  = _03_;
-  assign \port$649$12  = _04_;
-  assign \port$649$13  = _05_;
-  assign \port$649$14  = _06_;
-  assign \port$649$15  = _07_;
+  assign p36[15:0] = { \port$713$15 , \port$713$14 , \port$713$13 , \port$713$12 , \port$713$11 , \port$713$10 , \port$713$9 , \port$713$8 , \port$713$7 , \port$713$6 , \port$713$5 , \port$713$4 , \port$713$3 , \port$713$2 , \port$713$1 , \port$713$0  };
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array.mul_5_6 (rst, \port$650$0 , \port$650$1 , \port$650$2 , \port$650$3 , \port$650$4 , \port$650$5 , \port$650$6 , \port$650$7 , \port$650$8 , \port$650$9 , \port$650$10 , \port$650$11 , \port$650$12 , \port$650$13 , \port$650$14 , \port$650$15 , b, a, clk);
-  wire _00_;
-  wire _01_;
-  wire _02_;
-  wire _03_;
-  wire _04_;
-  wire _05_;
-  wire _06_;
-  wire _07_;
-  wire _08_;
-  wire _09_;
-  wire _10_;
-  wire _11_;
-  wire _12_;
-  wire _13_;
-  wire _14_;
-  wire _15_;
-  wire _16_;
-  wire _17_;
-  wire _18_;
-  wire _19_;
-  wire _20_;
-  wire _21_;
-  wire _22_;
-  wire _23_;
-  wire _24_;
-  wire _25_;
-  wire _26_;
-  wire _27_;
-  wire _28_;
-  wire _29_;
-  wire _30_;
-  wire _31_;
-  wire _32_;
-  wire _33_;
-  wire _34_;
-  wire _35_;
-  wire [17:0] \$signal ;
+module \hwq_top.engine.array.mul_5_6 (rst, \port$714$0 , \port$714$1 , \port$714$2 , \port$714$3 , \port$714$4 , \port$714$5 , \port$714$6 , \port$714$7 , \port$714$8 , \port$714$9 , \port$714$10 , \port$714$11 , \port$714$12 , \port$714$13 , \port$714$14 , \port$714$15 , b, a, clk);
   input [7:0] a;
   wire [7:0] a;
   input [7:0] b;
   wire [7:0] b;
-  wire [17:0] b18;
   input clk;
   wire clk;
-  wire en;
-  wire [15:0] p;
   wire [35:0] p36;
-  output \port$650$0 ;
-  wire \port$650$0 ;
-  output \port$650$1 ;
-  wire \port$650$1 ;
-  output \port$650$10 ;
-  wire \port$650$10 ;
-  output \port$650$11 ;
-  wire \port$650$11 ;
-  output \port$650$12 ;
-  wire \port$650$12 ;
-  output \port$650$13 ;
-  wire \port$650$13 ;
-  output \port$650$14 ;
-  wire \port$650$14 ;
-  output \port$650$15 ;
-  wire \port$650$15 ;
-  output \port$650$2 ;
-  wire \port$650$2 ;
-  output \port$650$3 ;
-  wire \port$650$3 ;
-  output \port$650$4 ;
-  wire \port$650$4 ;
-  output \port$650$5 ;
-  wire \port$650$5 ;
-  output \port$650$6 ;
-  wire \port$650$6 ;
-  output \port$650$7 ;
-  wire \port$650$7 ;
-  output \port$650$8 ;
-  wire \port$650$8 ;
-  output \port$650$9 ;
-  wire \port$650$9 ;
+  output \port$714$0 ;
+  wire \port$714$0 ;
+  output \port$714$1 ;
+  wire \port$714$1 ;
+  output \port$714$10 ;
+  wire \port$714$10 ;
+  output \port$714$11 ;
+  wire \port$714$11 ;
+  output \port$714$12 ;
+  wire \port$714$12 ;
+  output \port$714$13 ;
+  wire \port$714$13 ;
+  output \port$714$14 ;
+  wire \port$714$14 ;
+  output \port$714$15 ;
+  wire \port$714$15 ;
+  output \port$714$2 ;
+  wire \port$714$2 ;
+  output \port$714$3 ;
+  wire \port$714$3 ;
+  output \port$714$4 ;
+  wire \port$714$4 ;
+  output \port$714$5 ;
+  wire \port$714$5 ;
+  output \port$714$6 ;
+  wire \port$714$6 ;
+  output \port$714$7 ;
+  wire \port$714$7 ;
+  output \port$714$8 ;
+  wire \port$714$8 ;
+  output \port$714$9 ;
+  wire \port$714$9 ;
   input rst;
   wire rst;
   MULT18X18D #(
@@ -21324,152 +12055,92 @@ module \hwq_top.engine.array.mul_5_6 (rst, \port$650$0 , \port$650$1 , \port$650
     .C9(1'h0),
     .CE0(1'h1),
     .CLK0(clk),
-    .P0(_00_),
-    .P1(_11_),
-    .P10(_02_),
-    .P11(_03_),
-    .P12(_04_),
-    .P13(_05_),
-    .P14(_06_),
-    .P15(_07_),
-    .P16(_08_),
-    .P17(_09_),
-    .P18(_10_),
-    .P19(_12_),
-    .P2(_22_),
-    .P20(_13_),
-    .P21(_14_),
-    .P22(_15_),
-    .P23(_16_),
-    .P24(_17_),
-    .P25(_18_),
-    .P26(_19_),
-    .P27(_20_),
-    .P28(_21_),
-    .P29(_23_),
-    .P3(_30_),
-    .P30(_24_),
-    .P31(_25_),
-    .P32(_26_),
-    .P33(_27_),
-    .P34(_28_),
-    .P35(_29_),
-    .P4(_31_),
-    .P5(_32_),
-    .P6(_33_),
-    .P7(_34_),
-    .P8(_35_),
-    .P9(_01_),
+    .P0(\port$714$0 ),
+    .P1(\port$714$1 ),
+    .P10(\port$714$10 ),
+    .P11(\port$714$11 ),
+    .P12(\port$714$12 ),
+    .P13(\port$714$13 ),
+    .P14(\port$714$14 ),
+    .P15(\port$714$15 ),
+    .P16(p36[16]),
+    .P17(p36[17]),
+    .P18(p36[18]),
+    .P19(p36[19]),
+    .P2(\port$714$2 ),
+    .P20(p36[20]),
+    .P21(p36[21]),
+    .P22(p36[22]),
+    .P23(p36[23]),
+    .P24(p36[24]),
+    .P25(p36[25]),
+    .P26(p36[26]),
+    .P27(p36[27]),
+    .P28(p36[28]),
+    .P29(p36[29]),
+    .P3(\port$714$3 ),
+    .P30(p36[30]),
+    .P31(p36[31]),
+    .P32(p36[32]),
+    .P33(p36[33]),
+    .P34(p36[34]),
+    .P35(p36[35]),
+    .P4(\port$714$4 ),
+    .P5(\port$714$5 ),
+    .P6(\port$714$6 ),
+    .P7(\port$714$7 ),
+    .P8(\port$714$8 ),
+    .P9(\port$714$9 ),
     .RST0(rst),
     .SIGNEDA(1'h1),
     .SIGNEDB(1'h1),
     .SOURCEA(1'h0),
     .SOURCEB(1'h0)
   );
-  assign \$signal  = { a[7], a[7], a[7], a[7], a[7], a[7], a[7], a[7], a[7], a[7], a };
-  assign b18 = { b[7], b[7], b[7], b[7], b[7], b[7], b[7], b[7], b[7], b[7], b };
-  assign p = { _07_, _06_, _05_, _04_, _03_, _02_, _01_, _35_, _34_, _33_, _32_, _31_, _30_, _22_, _11_, _00_ };
-  assign p36 = { _29_, _28_, _27_, _26_, _25_, _24_, _23_, _21_, _20_, _19_, _18_, _17_, _16_, _15_, _14_, _13_, _12_, _10_, _09_, _08_, _07_, _06_, _05_, _04_, _03_, _02_, _01_, _35_, _34_, _33_, _32_, _31_, _30_, _22_, _11_, _00_ };
-  assign en = 1'h1;
-  assign \port$650$0  = _00_;
-  assign \port$650$1  = _11_;
-  assign \port$650$2  = _22_;
-  assign \port$650$3  = _30_;
-  assign \port$650$4  = _31_;
-  assign \port$650$5  = _32_;
-  assign \port$650$6  = _33_;
-  assign \port$650$7  = _34_;
-  assign \port$650$8  = _35_;
-  assign \port$650$9  = _01_;
-  assign \port$650$10  = _02_;
-  assign \port$650$11  = _03_;
-  assign \port$650$12  = _04_;
-  assign \port$650$13  = _05_;
-  assign \port$650$14  = _06_;
-  assign \port$650$15  = _07_;
+  assign p36[15:0] = { \port$714$15 , \port$714$14 , \port$714$13 , \port$714$12 , \port$714$11 , \port$714$10 , \port$714$9 , \port$714$8 , \port$714$7 , \port$714$6 , \port$714$5 , \port$714$4 , \port$714$3 , \port$714$2 , \port$714$1 , \port$714$0  };
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array.mul_5_7 (rst, \port$651$0 , \port$651$1 , \port$651$2 , \port$651$3 , \port$651$4 , \port$651$5 , \port$651$6 , \port$651$7 , \port$651$8 , \port$651$9 , \port$651$10 , \port$651$11 , \port$651$12 , \port$651$13 , \port$651$14 , \port$651$15 , b, a, clk);
-  wire _00_;
-  wire _01_;
-  wire _02_;
-  wire _03_;
-  wire _04_;
-  wire _05_;
-  wire _06_;
-  wire _07_;
-  wire _08_;
-  wire _09_;
-  wire _10_;
-  wire _11_;
-  wire _12_;
-  wire _13_;
-  wire _14_;
-  wire _15_;
-  wire _16_;
-  wire _17_;
-  wire _18_;
-  wire _19_;
-  wire _20_;
-  wire _21_;
-  wire _22_;
-  wire _23_;
-  wire _24_;
-  wire _25_;
-  wire _26_;
-  wire _27_;
-  wire _28_;
-  wire _29_;
-  wire _30_;
-  wire _31_;
-  wire _32_;
-  wire _33_;
-  wire _34_;
-  wire _35_;
-  wire [17:0] \$signal ;
+module \hwq_top.engine.array.mul_5_7 (rst, \port$715$0 , \port$715$1 , \port$715$2 , \port$715$3 , \port$715$4 , \port$715$5 , \port$715$6 , \port$715$7 , \port$715$8 , \port$715$9 , \port$715$10 , \port$715$11 , \port$715$12 , \port$715$13 , \port$715$14 , \port$715$15 , b, a, clk);
   input [7:0] a;
   wire [7:0] a;
   input [7:0] b;
   wire [7:0] b;
-  wire [17:0] b18;
   input clk;
   wire clk;
-  wire en;
-  wire [15:0] p;
   wire [35:0] p36;
-  output \port$651$0 ;
-  wire \port$651$0 ;
-  output \port$651$1 ;
-  wire \port$651$1 ;
-  output \port$651$10 ;
-  wire \port$651$10 ;
-  output \port$651$11 ;
-  wire \port$651$11 ;
-  output \port$651$12 ;
-  wire \port$651$12 ;
-  output \port$651$13 ;
-  wire \port$651$13 ;
-  output \port$651$14 ;
-  wire \port$651$14 ;
-  output \port$651$15 ;
-  wire \port$651$15 ;
-  output \port$651$2 ;
-  wire \port$651$2 ;
-  output \port$651$3 ;
-  wire \port$651$3 ;
-  output \port$651$4 ;
-  wire \port$651$4 ;
-  output \port$651$5 ;
-  wire \port$651$5 ;
-  output \port$651$6 ;
-  wire \port$651$6 ;
-  output \port$651$7 ;
-  wire \port$651$7 ;
-  output \port$651$8 ;
-  wire \port$651$8 ;
-  output \port$651$9 ;
-  wire \port$651$9 ;
+  output \port$715$0 ;
+  wire \port$715$0 ;
+  output \port$715$1 ;
+  wire \port$715$1 ;
+  output \port$715$10 ;
+  wire \port$715$10 ;
+  output \port$715$11 ;
+  wire \port$715$11 ;
+  output \port$715$12 ;
+  wire \port$715$12 ;
+  output \port$715$13 ;
+  wire \port$715$13 ;
+  output \port$715$14 ;
+  wire \port$715$14 ;
+  output \port$715$15 ;
+  wire \port$715$15 ;
+  output \port$715$2 ;
+  wire \port$715$2 ;
+  output \port$715$3 ;
+  wire \port$715$3 ;
+  output \port$715$4 ;
+  wire \port$715$4 ;
+  output \port$715$5 ;
+  wire \port$715$5 ;
+  output \port$715$6 ;
+  wire \port$715$6 ;
+  output \port$715$7 ;
+  wire \port$715$7 ;
+  output \port$715$8 ;
+  wire \port$715$8 ;
+  output \port$715$9 ;
+  wire \port$715$9 ;
   input rst;
   wire rst;
   MULT18X18D #(
@@ -21545,152 +12216,92 @@ module \hwq_top.engine.array.mul_5_7 (rst, \port$651$0 , \port$651$1 , \port$651
     .C9(1'h0),
     .CE0(1'h1),
     .CLK0(clk),
-    .P0(_00_),
-    .P1(_11_),
-    .P10(_02_),
-    .P11(_03_),
-    .P12(_04_),
-    .P13(_05_),
-    .P14(_06_),
-    .P15(_07_),
-    .P16(_08_),
-    .P17(_09_),
-    .P18(_10_),
-    .P19(_12_),
-    .P2(_22_),
-    .P20(_13_),
-    .P21(_14_),
-    .P22(_15_),
-    .P23(_16_),
-    .P24(_17_),
-    .P25(_18_),
-    .P26(_19_),
-    .P27(_20_),
-    .P28(_21_),
-    .P29(_23_),
-    .P3(_30_),
-    .P30(_24_),
-    .P31(_25_),
-    .P32(_26_),
-    .P33(_27_),
-    .P34(_28_),
-    .P35(_29_),
-    .P4(_31_),
-    .P5(_32_),
-    .P6(_33_),
-    .P7(_34_),
-    .P8(_35_),
-    .P9(_01_),
+    .P0(\port$715$0 ),
+    .P1(\port$715$1 ),
+    .P10(\port$715$10 ),
+    .P11(\port$715$11 ),
+    .P12(\port$715$12 ),
+    .P13(\port$715$13 ),
+    .P14(\port$715$14 ),
+    .P15(\port$715$15 ),
+    .P16(p36[16]),
+    .P17(p36[17]),
+    .P18(p36[18]),
+    .P19(p36[19]),
+    .P2(\port$715$2 ),
+    .P20(p36[20]),
+    .P21(p36[21]),
+    .P22(p36[22]),
+    .P23(p36[23]),
+    .P24(p36[24]),
+    .P25(p36[25]),
+    .P26(p36[26]),
+    .P27(p36[27]),
+    .P28(p36[28]),
+    .P29(p36[29]),
+    .P3(\port$715$3 ),
+    .P30(p36[30]),
+    .P31(p36[31]),
+    .P32(p36[32]),
+    .P33(p36[33]),
+    .P34(p36[34]),
+    .P35(p36[35]),
+    .P4(\port$715$4 ),
+    .P5(\port$715$5 ),
+    .P6(\port$715$6 ),
+    .P7(\port$715$7 ),
+    .P8(\port$715$8 ),
+    .P9(\port$715$9 ),
     .RST0(rst),
     .SIGNEDA(1'h1),
     .SIGNEDB(1'h1),
     .SOURCEA(1'h0),
     .SOURCEB(1'h0)
   );
-  assign \$signal  = { a[7], a[7], a[7], a[7], a[7], a[7], a[7], a[7], a[7], a[7], a };
-  assign b18 = { b[7], b[7], b[7], b[7], b[7], b[7], b[7], b[7], b[7], b[7], b };
-  assign p = { _07_, _06_, _05_, _04_, _03_, _02_, _01_, _35_, _34_, _33_, _32_, _31_, _30_, _22_, _11_, _00_ };
-  assign p36 = { _29_, _28_, _27_, _26_, _25_, _24_, _23_, _21_, _20_, _19_, _18_, _17_, _16_, _15_, _14_, _13_, _12_, _10_, _09_, _08_, _07_, _06_, _05_, _04_, _03_, _02_, _01_, _35_, _34_, _33_, _32_, _31_, _30_, _22_, _11_, _00_ };
-  assign en = 1'h1;
-  assign \port$651$0  = _00_;
-  assign \port$651$1  = _11_;
-  assign \port$651$2  = _22_;
-  assign \port$651$3  = _30_;
-  assign \port$651$4  = _31_;
-  assign \port$651$5  = _32_;
-  assign \port$651$6  = _33_;
-  assign \port$651$7  = _34_;
-  assign \port$651$8  = _35_;
-  assign \port$651$9  = _01_;
-  assign \port$651$10  = _02_;
-  assign \port$651$11  = _03_;
-  assign \port$651$12  = _04_;
-  assign \port$651$13  = _05_;
-  assign \port$651$14  = _06_;
-  assign \port$651$15  = _07_;
+  assign p36[15:0] = { \port$715$15 , \port$715$14 , \port$715$13 , \port$715$12 , \port$715$11 , \port$715$10 , \port$715$9 , \port$715$8 , \port$715$7 , \port$715$6 , \port$715$5 , \port$715$4 , \port$715$3 , \port$715$2 , \port$715$1 , \port$715$0  };
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array.mul_6_0 (rst, \port$652$0 , \port$652$1 , \port$652$2 , \port$652$3 , \port$652$4 , \port$652$5 , \port$652$6 , \port$652$7 , \port$652$8 , \port$652$9 , \port$652$10 , \port$652$11 , \port$652$12 , \port$652$13 , \port$652$14 , \port$652$15 , a, b, clk);
-  wire _00_;
-  wire _01_;
-  wire _02_;
-  wire _03_;
-  wire _04_;
-  wire _05_;
-  wire _06_;
-  wire _07_;
-  wire _08_;
-  wire _09_;
-  wire _10_;
-  wire _11_;
-  wire _12_;
-  wire _13_;
-  wire _14_;
-  wire _15_;
-  wire _16_;
-  wire _17_;
-  wire _18_;
-  wire _19_;
-  wire _20_;
-  wire _21_;
-  wire _22_;
-  wire _23_;
-  wire _24_;
-  wire _25_;
-  wire _26_;
-  wire _27_;
-  wire _28_;
-  wire _29_;
-  wire _30_;
-  wire _31_;
-  wire _32_;
-  wire _33_;
-  wire _34_;
-  wire _35_;
-  wire [17:0] \$signal ;
+module \hwq_top.engine.array.mul_6_0 (rst, \port$716$0 , \port$716$1 , \port$716$2 , \port$716$3 , \port$716$4 , \port$716$5 , \port$716$6 , \port$716$7 , \port$716$8 , \port$716$9 , \port$716$10 , \port$716$11 , \port$716$12 , \port$716$13 , \port$716$14 , \port$716$15 , a, b, clk);
   input [7:0] a;
   wire [7:0] a;
   input [7:0] b;
   wire [7:0] b;
-  wire [17:0] b18;
   input clk;
   wire clk;
-  wire en;
-  wire [15:0] p;
   wire [35:0] p36;
-  output \port$652$0 ;
-  wire \port$652$0 ;
-  output \port$652$1 ;
-  wire \port$652$1 ;
-  output \port$652$10 ;
-  wire \port$652$10 ;
-  output \port$652$11 ;
-  wire \port$652$11 ;
-  output \port$652$12 ;
-  wire \port$652$12 ;
-  output \port$652$13 ;
-  wire \port$652$13 ;
-  output \port$652$14 ;
-  wire \port$652$14 ;
-  output \port$652$15 ;
-  wire \port$652$15 ;
-  output \port$652$2 ;
-  wire \port$652$2 ;
-  output \port$652$3 ;
-  wire \port$652$3 ;
-  output \port$652$4 ;
-  wire \port$652$4 ;
-  output \port$652$5 ;
-  wire \port$652$5 ;
-  output \port$652$6 ;
-  wire \port$652$6 ;
-  output \port$652$7 ;
-  wire \port$652$7 ;
-  output \port$652$8 ;
-  wire \port$652$8 ;
-  output \port$652$9 ;
-  wire \port$652$9 ;
+  output \port$716$0 ;
+  wire \port$716$0 ;
+  output \port$716$1 ;
+  wire \port$716$1 ;
+  output \port$716$10 ;
+  wire \port$716$10 ;
+  output \port$716$11 ;
+  wire \port$716$11 ;
+  output \port$716$12 ;
+  wire \port$716$12 ;
+  output \port$716$13 ;
+  wire \port$716$13 ;
+  output \port$716$14 ;
+  wire \port$716$14 ;
+  output \port$716$15 ;
+  wire \port$716$15 ;
+  output \port$716$2 ;
+  wire \port$716$2 ;
+  output \port$716$3 ;
+  wire \port$716$3 ;
+  output \port$716$4 ;
+  wire \port$716$4 ;
+  output \port$716$5 ;
+  wire \port$716$5 ;
+  output \port$716$6 ;
+  wire \port$716$6 ;
+  output \port$716$7 ;
+  wire \port$716$7 ;
+  output \port$716$8 ;
+  wire \port$716$8 ;
+  output \port$716$9 ;
+  wire \port$716$9 ;
   input rst;
   wire rst;
   MULT18X18D #(
@@ -21766,152 +12377,92 @@ module \hwq_top.engine.array.mul_6_0 (rst, \port$652$0 , \port$652$1 , \port$652
     .C9(1'h0),
     .CE0(1'h1),
     .CLK0(clk),
-    .P0(_00_),
-    .P1(_11_),
-    .P10(_02_),
-    .P11(_03_),
-    .P12(_04_),
-    .P13(_05_),
-    .P14(_06_),
-    .P15(_07_),
-    .P16(_08_),
-    .P17(_09_),
-    .P18(_10_),
-    .P19(_12_),
-    .P2(_22_),
-    .P20(_13_),
-    .P21(_14_),
-    .P22(_15_),
-    .P23(_16_),
-    .P24(_17_),
-    .P25(_18_),
-    .P26(_19_),
-    .P27(_20_),
-    .P28(_21_),
-    .P29(_23_),
-    .P3(_30_),
-    .P30(_24_),
-    .P31(_25_),
-    .P32(_26_),
-    .P33(_27_),
-    .P34(_28_),
-    .P35(_29_),
-    .P4(_31_),
-    .P5(_32_),
-    .P6(_33_),
-    .P7(_34_),
-    .P8(_35_),
-    .P9(_01_),
+    .P0(\port$716$0 ),
+    .P1(\port$716$1 ),
+    .P10(\port$716$10 ),
+    .P11(\port$716$11 ),
+    .P12(\port$716$12 ),
+    .P13(\port$716$13 ),
+    .P14(\port$716$14 ),
+    .P15(\port$716$15 ),
+    .P16(p36[16]),
+    .P17(p36[17]),
+    .P18(p36[18]),
+    .P19(p36[19]),
+    .P2(\port$716$2 ),
+    .P20(p36[20]),
+    .P21(p36[21]),
+    .P22(p36[22]),
+    .P23(p36[23]),
+    .P24(p36[24]),
+    .P25(p36[25]),
+    .P26(p36[26]),
+    .P27(p36[27]),
+    .P28(p36[28]),
+    .P29(p36[29]),
+    .P3(\port$716$3 ),
+    .P30(p36[30]),
+    .P31(p36[31]),
+    .P32(p36[32]),
+    .P33(p36[33]),
+    .P34(p36[34]),
+    .P35(p36[35]),
+    .P4(\port$716$4 ),
+    .P5(\port$716$5 ),
+    .P6(\port$716$6 ),
+    .P7(\port$716$7 ),
+    .P8(\port$716$8 ),
+    .P9(\port$716$9 ),
     .RST0(rst),
     .SIGNEDA(1'h1),
     .SIGNEDB(1'h1),
     .SOURCEA(1'h0),
     .SOURCEB(1'h0)
   );
-  assign \$signal  = { a[7], a[7], a[7], a[7], a[7], a[7], a[7], a[7], a[7], a[7], a };
-  assign b18 = { b[7], b[7], b[7], b[7], b[7], b[7], b[7], b[7], b[7], b[7], b };
-  assign p = { _07_, _06_, _05_, _04_, _03_, _02_, _01_, _35_, _34_, _33_, _32_, _31_, _30_, _22_, _11_, _00_ };
-  assign p36 = { _29_, _28_, _27_, _26_, _25_, _24_, _23_, _21_, _20_, _19_, _18_, _17_, _16_, _15_, _14_, _13_, _12_, _10_, _09_, _08_, _07_, _06_, _05_, _04_, _03_, _02_, _01_, _35_, _34_, _33_, _32_, _31_, _30_, _22_, _11_, _00_ };
-  assign en = 1'h1;
-  assign \port$652$0  = _00_;
-  assign \port$652$1  = _11_;
-  assign \port$652$2  = _22_;
-  assign \port$652$3  = _30_;
-  assign \port$652$4  = _31_;
-  assign \port$652$5  = _32_;
-  assign \port$652$6  = _33_;
-  assign \port$652$7  = _34_;
-  assign \port$652$8  = _35_;
-  assign \port$652$9  = _01_;
-  assign \port$652$10  = _02_;
-  assign \port$652$11  = _03_;
-  assign \port$652$12  = _04_;
-  assign \port$652$13  = _05_;
-  assign \port$652$14  = _06_;
-  assign \port$652$15  = _07_;
+  assign p36[15:0] = { \port$716$15 , \port$716$14 , \port$716$13 , \port$716$12 , \port$716$11 , \port$716$10 , \port$716$9 , \port$716$8 , \port$716$7 , \port$716$6 , \port$716$5 , \port$716$4 , \port$716$3 , \port$716$2 , \port$716$1 , \port$716$0  };
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array.mul_6_1 (rst, \port$653$0 , \port$653$1 , \port$653$2 , \port$653$3 , \port$653$4 , \port$653$5 , \port$653$6 , \port$653$7 , \port$653$8 , \port$653$9 , \port$653$10 , \port$653$11 , \port$653$12 , \port$653$13 , \port$653$14 , \port$653$15 , b, a, clk);
-  wire _00_;
-  wire _01_;
-  wire _02_;
-  wire _03_;
-  wire _04_;
-  wire _05_;
-  wire _06_;
-  wire _07_;
-  wire _08_;
-  wire _09_;
-  wire _10_;
-  wire _11_;
-  wire _12_;
-  wire _13_;
-  wire _14_;
-  wire _15_;
-  wire _16_;
-  wire _17_;
-  wire _18_;
-  wire _19_;
-  wire _20_;
-  wire _21_;
-  wire _22_;
-  wire _23_;
-  wire _24_;
-  wire _25_;
-  wire _26_;
-  wire _27_;
-  wire _28_;
-  wire _29_;
-  wire _30_;
-  wire _31_;
-  wire _32_;
-  wire _33_;
-  wire _34_;
-  wire _35_;
-  wire [17:0] \$signal ;
+module \hwq_top.engine.array.mul_6_1 (rst, \port$717$0 , \port$717$1 , \port$717$2 , \port$717$3 , \port$717$4 , \port$717$5 , \port$717$6 , \port$717$7 , \port$717$8 , \port$717$9 , \port$717$10 , \port$717$11 , \port$717$12 , \port$717$13 , \port$717$14 , \port$717$15 , b, a, clk);
   input [7:0] a;
   wire [7:0] a;
   input [7:0] b;
   wire [7:0] b;
-  wire [17:0] b18;
   input clk;
   wire clk;
-  wire en;
-  wire [15:0] p;
   wire [35:0] p36;
-  output \port$653$0 ;
-  wire \port$653$0 ;
-  output \port$653$1 ;
-  wire \port$653$1 ;
-  output \port$653$10 ;
-  wire \port$653$10 ;
-  output \port$653$11 ;
-  wire \port$653$11 ;
-  output \port$653$12 ;
-  wire \port$653$12 ;
-  output \port$653$13 ;
-  wire \port$653$13 ;
-  output \port$653$14 ;
-  wire \port$653$14 ;
-  output \port$653$15 ;
-  wire \port$653$15 ;
-  output \port$653$2 ;
-  wire \port$653$2 ;
-  output \port$653$3 ;
-  wire \port$653$3 ;
-  output \port$653$4 ;
-  wire \port$653$4 ;
-  output \port$653$5 ;
-  wire \port$653$5 ;
-  output \port$653$6 ;
-  wire \port$653$6 ;
-  output \port$653$7 ;
-  wire \port$653$7 ;
-  output \port$653$8 ;
-  wire \port$653$8 ;
-  output \port$653$9 ;
-  wire \port$653$9 ;
+  output \port$717$0 ;
+  wire \port$717$0 ;
+  output \port$717$1 ;
+  wire \port$717$1 ;
+  output \port$717$10 ;
+  wire \port$717$10 ;
+  output \port$717$11 ;
+  wire \port$717$11 ;
+  output \port$717$12 ;
+  wire \port$717$12 ;
+  output \port$717$13 ;
+  wire \port$717$13 ;
+  output \port$717$14 ;
+  wire \port$717$14 ;
+  output \port$717$15 ;
+  wire \port$717$15 ;
+  output \port$717$2 ;
+  wire \port$717$2 ;
+  output \port$717$3 ;
+  wire \port$717$3 ;
+  output \port$717$4 ;
+  wire \port$717$4 ;
+  output \port$717$5 ;
+  wire \port$717$5 ;
+  output \port$717$6 ;
+  wire \port$717$6 ;
+  output \port$717$7 ;
+  wire \port$717$7 ;
+  output \port$717$8 ;
+  wire \port$717$8 ;
+  output \port$717$9 ;
+  wire \port$717$9 ;
   input rst;
   wire rst;
   MULT18X18D #(
@@ -21987,152 +12538,92 @@ module \hwq_top.engine.array.mul_6_1 (rst, \port$653$0 , \port$653$1 , \port$653
     .C9(1'h0),
     .CE0(1'h1),
     .CLK0(clk),
-    .P0(_00_),
-    .P1(_11_),
-    .P10(_02_),
-    .P11(_03_),
-    .P12(_04_),
-    .P13(_05_),
-    .P14(_06_),
-    .P15(_07_),
-    .P16(_08_),
-    .P17(_09_),
-    .P18(_10_),
-    .P19(_12_),
-    .P2(_22_),
-    .P20(_13_),
-    .P21(_14_),
-    .P22(_15_),
-    .P23(_16_),
-    .P24(_17_),
-    .P25(_18_),
-    .P26(_19_),
-    .P27(_20_),
-    .P28(_21_),
-    .P29(_23_),
-    .P3(_30_),
-    .P30(_24_),
-    .P31(_25_),
-    .P32(_26_),
-    .P33(_27_),
-    .P34(_28_),
-    .P35(_29_),
-    .P4(_31_),
-    .P5(_32_),
-    .P6(_33_),
-    .P7(_34_),
-    .P8(_35_),
-    .P9(_01_),
+    .P0(\port$717$0 ),
+    .P1(\port$717$1 ),
+    .P10(\port$717$10 ),
+    .P11(\port$717$11 ),
+    .P12(\port$717$12 ),
+    .P13(\port$717$13 ),
+    .P14(\port$717$14 ),
+    .P15(\port$717$15 ),
+    .P16(p36[16]),
+    .P17(p36[17]),
+    .P18(p36[18]),
+    .P19(p36[19]),
+    .P2(\port$717$2 ),
+    .P20(p36[20]),
+    .P21(p36[21]),
+    .P22(p36[22]),
+    .P23(p36[23]),
+    .P24(p36[24]),
+    .P25(p36[25]),
+    .P26(p36[26]),
+    .P27(p36[27]),
+    .P28(p36[28]),
+    .P29(p36[29]),
+    .P3(\port$717$3 ),
+    .P30(p36[30]),
+    .P31(p36[31]),
+    .P32(p36[32]),
+    .P33(p36[33]),
+    .P34(p36[34]),
+    .P35(p36[35]),
+    .P4(\port$717$4 ),
+    .P5(\port$717$5 ),
+    .P6(\port$717$6 ),
+    .P7(\port$717$7 ),
+    .P8(\port$717$8 ),
+    .P9(\port$717$9 ),
     .RST0(rst),
     .SIGNEDA(1'h1),
     .SIGNEDB(1'h1),
     .SOURCEA(1'h0),
     .SOURCEB(1'h0)
   );
-  assign \$signal  = { a[7], a[7], a[7], a[7], a[7], a[7], a[7], a[7], a[7], a[7], a };
-  assign b18 = { b[7], b[7], b[7], b[7], b[7], b[7], b[7], b[7], b[7], b[7], b };
-  assign p = { _07_, _06_, _05_, _04_, _03_, _02_, _01_, _35_, _34_, _33_, _32_, _31_, _30_, _22_, _11_, _00_ };
-  assign p36 = { _29_, _28_, _27_, _26_, _25_, _24_, _23_, _21_, _20_, _19_, _18_, _17_, _16_, _15_, _14_, _13_, _12_, _10_, _09_, _08_, _07_, _06_, _05_, _04_, _03_, _02_, _01_, _35_, _34_, _33_, _32_, _31_, _30_, _22_, _11_, _00_ };
-  assign en = 1'h1;
-  assign \port$653$0  = _00_;
-  assign \port$653$1  = _11_;
-  assign \port$653$2  = _22_;
-  assign \port$653$3  = _30_;
-  assign \port$653$4  = _31_;
-  assign \port$653$5  = _32_;
-  assign \port$653$6  = _33_;
-  assign \port$653$7  = _34_;
-  assign \port$653$8  = _35_;
-  assign \port$653$9  = _01_;
-  assign \port$653$10  = _02_;
-  assign \port$653$11  = _03_;
-  assign \port$653$12  = _04_;
-  assign \port$653$13  = _05_;
-  assign \port$653$14  = _06_;
-  assign \port$653$15  = _07_;
+  assign p36[15:0] = { \port$717$15 , \port$717$14 , \port$717$13 , \port$717$12 , \port$717$11 , \port$717$10 , \port$717$9 , \port$717$8 , \port$717$7 , \port$717$6 , \port$717$5 , \port$717$4 , \port$717$3 , \port$717$2 , \port$717$1 , \port$717$0  };
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array.mul_6_2 (rst, \port$654$0 , \port$654$1 , \port$654$2 , \port$654$3 , \port$654$4 , \port$654$5 , \port$654$6 , \port$654$7 , \port$654$8 , \port$654$9 , \port$654$10 , \port$654$11 , \port$654$12 , \port$654$13 , \port$654$14 , \port$654$15 , b, a, clk);
-  wire _00_;
-  wire _01_;
-  wire _02_;
-  wire _03_;
-  wire _04_;
-  wire _05_;
-  wire _06_;
-  wire _07_;
-  wire _08_;
-  wire _09_;
-  wire _10_;
-  wire _11_;
-  wire _12_;
-  wire _13_;
-  wire _14_;
-  wire _15_;
-  wire _16_;
-  wire _17_;
-  wire _18_;
-  wire _19_;
-  wire _20_;
-  wire _21_;
-  wire _22_;
-  wire _23_;
-  wire _24_;
-  wire _25_;
-  wire _26_;
-  wire _27_;
-  wire _28_;
-  wire _29_;
-  wire _30_;
-  wire _31_;
-  wire _32_;
-  wire _33_;
-  wire _34_;
-  wire _35_;
-  wire [17:0] \$signal ;
+module \hwq_top.engine.array.mul_6_2 (rst, \port$718$0 , \port$718$1 , \port$718$2 , \port$718$3 , \port$718$4 , \port$718$5 , \port$718$6 , \port$718$7 , \port$718$8 , \port$718$9 , \port$718$10 , \port$718$11 , \port$718$12 , \port$718$13 , \port$718$14 , \port$718$15 , b, a, clk);
   input [7:0] a;
   wire [7:0] a;
   input [7:0] b;
   wire [7:0] b;
-  wire [17:0] b18;
   input clk;
   wire clk;
-  wire en;
-  wire [15:0] p;
   wire [35:0] p36;
-  output \port$654$0 ;
-  wire \port$654$0 ;
-  output \port$654$1 ;
-  wire \port$654$1 ;
-  output \port$654$10 ;
-  wire \port$654$10 ;
-  output \port$654$11 ;
-  wire \port$654$11 ;
-  output \port$654$12 ;
-  wire \port$654$12 ;
-  output \port$654$13 ;
-  wire \port$654$13 ;
-  output \port$654$14 ;
-  wire \port$654$14 ;
-  output \port$654$15 ;
-  wire \port$654$15 ;
-  output \port$654$2 ;
-  wire \port$654$2 ;
-  output \port$654$3 ;
-  wire \port$654$3 ;
-  output \port$654$4 ;
-  wire \port$654$4 ;
-  output \port$654$5 ;
-  wire \port$654$5 ;
-  output \port$654$6 ;
-  wire \port$654$6 ;
-  output \port$654$7 ;
-  wire \port$654$7 ;
-  output \port$654$8 ;
-  wire \port$654$8 ;
-  output \port$654$9 ;
-  wire \port$654$9 ;
+  output \port$718$0 ;
+  wire \port$718$0 ;
+  output \port$718$1 ;
+  wire \port$718$1 ;
+  output \port$718$10 ;
+  wire \port$718$10 ;
+  output \port$718$11 ;
+  wire \port$718$11 ;
+  output \port$718$12 ;
+  wire \port$718$12 ;
+  output \port$718$13 ;
+  wire \port$718$13 ;
+  output \port$718$14 ;
+  wire \port$718$14 ;
+  output \port$718$15 ;
+  wire \port$718$15 ;
+  output \port$718$2 ;
+  wire \port$718$2 ;
+  output \port$718$3 ;
+  wire \port$718$3 ;
+  output \port$718$4 ;
+  wire \port$718$4 ;
+  output \port$718$5 ;
+  wire \port$718$5 ;
+  output \port$718$6 ;
+  wire \port$718$6 ;
+  output \port$718$7 ;
+  wire \port$718$7 ;
+  output \port$718$8 ;
+  wire \port$718$8 ;
+  output \port$718$9 ;
+  wire \port$718$9 ;
   input rst;
   wire rst;
   MULT18X18D #(
@@ -22208,152 +12699,92 @@ module \hwq_top.engine.array.mul_6_2 (rst, \port$654$0 , \port$654$1 , \port$654
     .C9(1'h0),
     .CE0(1'h1),
     .CLK0(clk),
-    .P0(_00_),
-    .P1(_11_),
-    .P10(_02_),
-    .P11(_03_),
-    .P12(_04_),
-    .P13(_05_),
-    .P14(_06_),
-    .P15(_07_),
-    .P16(_08_),
-    .P17(_09_),
-    .P18(_10_),
-    .P19(_12_),
-    .P2(_22_),
-    .P20(_13_),
-    .P21(_14_),
-    .P22(_15_),
-    .P23(_16_),
-    .P24(_17_),
-    .P25(_18_),
-    .P26(_19_),
-    .P27(_20_),
-    .P28(_21_),
-    .P29(_23_),
-    .P3(_30_),
-    .P30(_24_),
-    .P31(_25_),
-    .P32(_26_),
-    .P33(_27_),
-    .P34(_28_),
-    .P35(_29_),
-    .P4(_31_),
-    .P5(_32_),
-    .P6(_33_),
-    .P7(_34_),
-    .P8(_35_),
-    .P9(_01_),
+    .P0(\port$718$0 ),
+    .P1(\port$718$1 ),
+    .P10(\port$718$10 ),
+    .P11(\port$718$11 ),
+    .P12(\port$718$12 ),
+    .P13(\port$718$13 ),
+    .P14(\port$718$14 ),
+    .P15(\port$718$15 ),
+    .P16(p36[16]),
+    .P17(p36[17]),
+    .P18(p36[18]),
+    .P19(p36[19]),
+    .P2(\port$718$2 ),
+    .P20(p36[20]),
+    .P21(p36[21]),
+    .P22(p36[22]),
+    .P23(p36[23]),
+    .P24(p36[24]),
+    .P25(p36[25]),
+    .P26(p36[26]),
+    .P27(p36[27]),
+    .P28(p36[28]),
+    .P29(p36[29]),
+    .P3(\port$718$3 ),
+    .P30(p36[30]),
+    .P31(p36[31]),
+    .P32(p36[32]),
+    .P33(p36[33]),
+    .P34(p36[34]),
+    .P35(p36[35]),
+    .P4(\port$718$4 ),
+    .P5(\port$718$5 ),
+    .P6(\port$718$6 ),
+    .P7(\port$718$7 ),
+    .P8(\port$718$8 ),
+    .P9(\port$718$9 ),
     .RST0(rst),
     .SIGNEDA(1'h1),
     .SIGNEDB(1'h1),
     .SOURCEA(1'h0),
     .SOURCEB(1'h0)
   );
-  assign \$signal  = { a[7], a[7], a[7], a[7], a[7], a[7], a[7], a[7], a[7], a[7], a };
-  assign b18 = { b[7], b[7], b[7], b[7], b[7], b[7], b[7], b[7], b[7], b[7], b };
-  assign p = { _07_, _06_, _05_, _04_, _03_, _02_, _01_, _35_, _34_, _33_, _32_, _31_, _30_, _22_, _11_, _00_ };
-  assign p36 = { _29_, _28_, _27_, _26_, _25_, _24_, _23_, _21_, _20_, _19_, _18_, _17_, _16_, _15_, _14_, _13_, _12_, _10_, _09_, _08_, _07_, _06_, _05_, _04_, _03_, _02_, _01_, _35_, _34_, _33_, _32_, _31_, _30_, _22_, _11_, _00_ };
-  assign en = 1'h1;
-  assign \port$654$0  = _00_;
-  assign \port$654$1  = _11_;
-  assign \port$654$2  = _22_;
-  assign \port$654$3  = _30_;
-  assign \port$654$4  = _31_;
-  assign \port$654$5  = _32_;
-  assign \port$654$6  = _33_;
-  assign \port$654$7  = _34_;
-  assign \port$654$8  = _35_;
-  assign \port$654$9  = _01_;
-  assign \port$654$10  = _02_;
-  assign \port$654$11  = _03_;
-  assign \port$654$12  = _04_;
-  assign \port$654$13  = _05_;
-  assign \port$654$14  = _06_;
-  assign \port$654$15  = _07_;
+  assign p36[15:0] = { \port$718$15 , \port$718$14 , \port$718$13 , \port$718$12 , \port$718$11 , \port$718$10 , \port$718$9 , \port$718$8 , \port$718$7 , \port$718$6 , \port$718$5 , \port$718$4 , \port$718$3 , \port$718$2 , \port$718$1 , \port$718$0  };
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array.mul_6_3 (rst, \port$655$0 , \port$655$1 , \port$655$2 , \port$655$3 , \port$655$4 , \port$655$5 , \port$655$6 , \port$655$7 , \port$655$8 , \port$655$9 , \port$655$10 , \port$655$11 , \port$655$12 , \port$655$13 , \port$655$14 , \port$655$15 , b, a, clk);
-  wire _00_;
-  wire _01_;
-  wire _02_;
-  wire _03_;
-  wire _04_;
-  wire _05_;
-  wire _06_;
-  wire _07_;
-  wire _08_;
-  wire _09_;
-  wire _10_;
-  wire _11_;
-  wire _12_;
-  wire _13_;
-  wire _14_;
-  wire _15_;
-  wire _16_;
-  wire _17_;
-  wire _18_;
-  wire _19_;
-  wire _20_;
-  wire _21_;
-  wire _22_;
-  wire _23_;
-  wire _24_;
-  wire _25_;
-  wire _26_;
-  wire _27_;
-  wire _28_;
-  wire _29_;
-  wire _30_;
-  wire _31_;
-  wire _32_;
-  wire _33_;
-  wire _34_;
-  wire _35_;
-  wire [17:0] \$signal ;
+module \hwq_top.engine.array.mul_6_3 (rst, \port$719$0 , \port$719$1 , \port$719$2 , \port$719$3 , \port$719$4 , \port$719$5 , \port$719$6 , \port$719$7 , \port$719$8 , \port$719$9 , \port$719$10 , \port$719$11 , \port$719$12 , \port$719$13 , \port$719$14 , \port$719$15 , b, a, clk);
   input [7:0] a;
   wire [7:0] a;
   input [7:0] b;
   wire [7:0] b;
-  wire [17:0] b18;
   input clk;
   wire clk;
-  wire en;
-  wire [15:0] p;
   wire [35:0] p36;
-  output \port$655$0 ;
-  wire \port$655$0 ;
-  output \port$655$1 ;
-  wire \port$655$1 ;
-  output \port$655$10 ;
-  wire \port$655$10 ;
-  output \port$655$11 ;
-  wire \port$655$11 ;
-  output \port$655$12 ;
-  wire \port$655$12 ;
-  output \port$655$13 ;
-  wire \port$655$13 ;
-  output \port$655$14 ;
-  wire \port$655$14 ;
-  output \port$655$15 ;
-  wire \port$655$15 ;
-  output \port$655$2 ;
-  wire \port$655$2 ;
-  output \port$655$3 ;
-  wire \port$655$3 ;
-  output \port$655$4 ;
-  wire \port$655$4 ;
-  output \port$655$5 ;
-  wire \port$655$5 ;
-  output \port$655$6 ;
-  wire \port$655$6 ;
-  output \port$655$7 ;
-  wire \port$655$7 ;
-  output \port$655$8 ;
-  wire \port$655$8 ;
-  output \port$655$9 ;
-  wire \port$655$9 ;
+  output \port$719$0 ;
+  wire \port$719$0 ;
+  output \port$719$1 ;
+  wire \port$719$1 ;
+  output \port$719$10 ;
+  wire \port$719$10 ;
+  output \port$719$11 ;
+  wire \port$719$11 ;
+  output \port$719$12 ;
+  wire \port$719$12 ;
+  output \port$719$13 ;
+  wire \port$719$13 ;
+  output \port$719$14 ;
+  wire \port$719$14 ;
+  output \port$719$15 ;
+  wire \port$719$15 ;
+  output \port$719$2 ;
+  wire \port$719$2 ;
+  output \port$719$3 ;
+  wire \port$719$3 ;
+  output \port$719$4 ;
+  wire \port$719$4 ;
+  output \port$719$5 ;
+  wire \port$719$5 ;
+  output \port$719$6 ;
+  wire \port$719$6 ;
+  output \port$719$7 ;
+  wire \port$719$7 ;
+  output \port$719$8 ;
+  wire \port$719$8 ;
+  output \port$719$9 ;
+  wire \port$719$9 ;
   input rst;
   wire rst;
   MULT18X18D #(
@@ -22429,152 +12860,92 @@ module \hwq_top.engine.array.mul_6_3 (rst, \port$655$0 , \port$655$1 , \port$655
     .C9(1'h0),
     .CE0(1'h1),
     .CLK0(clk),
-    .P0(_00_),
-    .P1(_11_),
-    .P10(_02_),
-    .P11(_03_),
-    .P12(_04_),
-    .P13(_05_),
-    .P14(_06_),
-    .P15(_07_),
-    .P16(_08_),
-    .P17(_09_),
-    .P18(_10_),
-    .P19(_12_),
-    .P2(_22_),
-    .P20(_13_),
-    .P21(_14_),
-    .P22(_15_),
-    .P23(_16_),
-    .P24(_17_),
-    .P25(_18_),
-    .P26(_19_),
-    .P27(_20_),
-    .P28(_21_),
-    .P29(_23_),
-    .P3(_30_),
-    .P30(_24_),
-    .P31(_25_),
-    .P32(_26_),
-    .P33(_27_),
-    .P34(_28_),
-    .P35(_29_),
-    .P4(_31_),
-    .P5(_32_),
-    .P6(_33_),
-    .P7(_34_),
-    .P8(_35_),
-    .P9(_01_),
+    .P0(\port$719$0 ),
+    .P1(\port$719$1 ),
+    .P10(\port$719$10 ),
+    .P11(\port$719$11 ),
+    .P12(\port$719$12 ),
+    .P13(\port$719$13 ),
+    .P14(\port$719$14 ),
+    .P15(\port$719$15 ),
+    .P16(p36[16]),
+    .P17(p36[17]),
+    .P18(p36[18]),
+    .P19(p36[19]),
+    .P2(\port$719$2 ),
+    .P20(p36[20]),
+    .P21(p36[21]),
+    .P22(p36[22]),
+    .P23(p36[23]),
+    .P24(p36[24]),
+    .P25(p36[25]),
+    .P26(p36[26]),
+    .P27(p36[27]),
+    .P28(p36[28]),
+    .P29(p36[29]),
+    .P3(\port$719$3 ),
+    .P30(p36[30]),
+    .P31(p36[31]),
+    .P32(p36[32]),
+    .P33(p36[33]),
+    .P34(p36[34]),
+    .P35(p36[35]),
+    .P4(\port$719$4 ),
+    .P5(\port$719$5 ),
+    .P6(\port$719$6 ),
+    .P7(\port$719$7 ),
+    .P8(\port$719$8 ),
+    .P9(\port$719$9 ),
     .RST0(rst),
     .SIGNEDA(1'h1),
     .SIGNEDB(1'h1),
     .SOURCEA(1'h0),
     .SOURCEB(1'h0)
   );
-  assign \$signal  = { a[7], a[7], a[7], a[7], a[7], a[7], a[7], a[7], a[7], a[7], a };
-  assign b18 = { b[7], b[7], b[7], b[7], b[7], b[7], b[7], b[7], b[7], b[7], b };
-  assign p = { _07_, _06_, _05_, _04_, _03_, _02_, _01_, _35_, _34_, _33_, _32_, _31_, _30_, _22_, _11_, _00_ };
-  assign p36 = { _29_, _28_, _27_, _26_, _25_, _24_, _23_, _21_, _20_, _19_, _18_, _17_, _16_, _15_, _14_, _13_, _12_, _10_, _09_, _08_, _07_, _06_, _05_, _04_, _03_, _02_, _01_, _35_, _34_, _33_, _32_, _31_, _30_, _22_, _11_, _00_ };
-  assign en = 1'h1;
-  assign \port$655$0  = _00_;
-  assign \port$655$1  = _11_;
-  assign \port$655$2  = _22_;
-  assign \port$655$3  = _30_;
-  assign \port$655$4  = _31_;
-  assign \port$655$5  = _32_;
-  assign \port$655$6  = _33_;
-  assign \port$655$7  = _34_;
-  assign \port$655$8  = _35_;
-  assign \port$655$9  = _01_;
-  assign \port$655$10  = _02_;
-  assign \port$655$11  = _03_;
-  assign \port$655$12  = _04_;
-  assign \port$655$13  = _05_;
-  assign \port$655$14  = _06_;
-  assign \port$655$15  = _07_;
+  assign p36[15:0] = { \port$719$15 , \port$719$14 , \port$719$13 , \port$719$12 , \port$719$11 , \port$719$10 , \port$719$9 , \port$719$8 , \port$719$7 , \port$719$6 , \port$719$5 , \port$719$4 , \port$719$3 , \port$719$2 , \port$719$1 , \port$719$0  };
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array.mul_6_4 (rst, \port$656$0 , \port$656$1 , \port$656$2 , \port$656$3 , \port$656$4 , \port$656$5 , \port$656$6 , \port$656$7 , \port$656$8 , \port$656$9 , \port$656$10 , \port$656$11 , \port$656$12 , \port$656$13 , \port$656$14 , \port$656$15 , b, a, clk);
-  wire _00_;
-  wire _01_;
-  wire _02_;
-  wire _03_;
-  wire _04_;
-  wire _05_;
-  wire _06_;
-  wire _07_;
-  wire _08_;
-  wire _09_;
-  wire _10_;
-  wire _11_;
-  wire _12_;
-  wire _13_;
-  wire _14_;
-  wire _15_;
-  wire _16_;
-  wire _17_;
-  wire _18_;
-  wire _19_;
-  wire _20_;
-  wire _21_;
-  wire _22_;
-  wire _23_;
-  wire _24_;
-  wire _25_;
-  wire _26_;
-  wire _27_;
-  wire _28_;
-  wire _29_;
-  wire _30_;
-  wire _31_;
-  wire _32_;
-  wire _33_;
-  wire _34_;
-  wire _35_;
-  wire [17:0] \$signal ;
+module \hwq_top.engine.array.mul_6_4 (rst, \port$720$0 , \port$720$1 , \port$720$2 , \port$720$3 , \port$720$4 , \port$720$5 , \port$720$6 , \port$720$7 , \port$720$8 , \port$720$9 , \port$720$10 , \port$720$11 , \port$720$12 , \port$720$13 , \port$720$14 , \port$720$15 , b, a, clk);
   input [7:0] a;
   wire [7:0] a;
   input [7:0] b;
   wire [7:0] b;
-  wire [17:0] b18;
   input clk;
   wire clk;
-  wire en;
-  wire [15:0] p;
   wire [35:0] p36;
-  output \port$656$0 ;
-  wire \port$656$0 ;
-  output \port$656$1 ;
-  wire \port$656$1 ;
-  output \port$656$10 ;
-  wire \port$656$10 ;
-  output \port$656$11 ;
-  wire \port$656$11 ;
-  output \port$656$12 ;
-  wire \port$656$12 ;
-  output \port$656$13 ;
-  wire \port$656$13 ;
-  output \port$656$14 ;
-  wire \port$656$14 ;
-  output \port$656$15 ;
-  wire \port$656$15 ;
-  output \port$656$2 ;
-  wire \port$656$2 ;
-  output \port$656$3 ;
-  wire \port$656$3 ;
-  output \port$656$4 ;
-  wire \port$656$4 ;
-  output \port$656$5 ;
-  wire \port$656$5 ;
-  output \port$656$6 ;
-  wire \port$656$6 ;
-  output \port$656$7 ;
-  wire \port$656$7 ;
-  output \port$656$8 ;
-  wire \port$656$8 ;
-  output \port$656$9 ;
-  wire \port$656$9 ;
+  output \port$720$0 ;
+  wire \port$720$0 ;
+  output \port$720$1 ;
+  wire \port$720$1 ;
+  output \port$720$10 ;
+  wire \port$720$10 ;
+  output \port$720$11 ;
+  wire \port$720$11 ;
+  output \port$720$12 ;
+  wire \port$720$12 ;
+  output \port$720$13 ;
+  wire \port$720$13 ;
+  output \port$720$14 ;
+  wire \port$720$14 ;
+  output \port$720$15 ;
+  wire \port$720$15 ;
+  output \port$720$2 ;
+  wire \port$720$2 ;
+  output \port$720$3 ;
+  wire \port$720$3 ;
+  output \port$720$4 ;
+  wire \port$720$4 ;
+  output \port$720$5 ;
+  wire \port$720$5 ;
+  output \port$720$6 ;
+  wire \port$720$6 ;
+  output \port$720$7 ;
+  wire \port$720$7 ;
+  output \port$720$8 ;
+  wire \port$720$8 ;
+  output \port$720$9 ;
+  wire \port$720$9 ;
   input rst;
   wire rst;
   MULT18X18D #(
@@ -22650,152 +13021,92 @@ module \hwq_top.engine.array.mul_6_4 (rst, \port$656$0 , \port$656$1 , \port$656
     .C9(1'h0),
     .CE0(1'h1),
     .CLK0(clk),
-    .P0(_00_),
-    .P1(_11_),
-    .P10(_02_),
-    .P11(_03_),
-    .P12(_04_),
-    .P13(_05_),
-    .P14(_06_),
-    .P15(_07_),
-    .P16(_08_),
-    .P17(_09_),
-    .P18(_10_),
-    .P19(_12_),
-    .P2(_22_),
-    .P20(_13_),
-    .P21(_14_),
-    .P22(_15_),
-    .P23(_16_),
-    .P24(_17_),
-    .P25(_18_),
-    .P26(_19_),
-    .P27(_20_),
-    .P28(_21_),
-    .P29(_23_),
-    .P3(_30_),
-    .P30(_24_),
-    .P31(_25_),
-    .P32(_26_),
-    .P33(_27_),
-    .P34(_28_),
-    .P35(_29_),
-    .P4(_31_),
-    .P5(_32_),
-    .P6(_33_),
-    .P7(_34_),
-    .P8(_35_),
-    .P9(_01_),
+    .P0(\port$720$0 ),
+    .P1(\port$720$1 ),
+    .P10(\port$720$10 ),
+    .P11(\port$720$11 ),
+    .P12(\port$720$12 ),
+    .P13(\port$720$13 ),
+    .P14(\port$720$14 ),
+    .P15(\port$720$15 ),
+    .P16(p36[16]),
+    .P17(p36[17]),
+    .P18(p36[18]),
+    .P19(p36[19]),
+    .P2(\port$720$2 ),
+    .P20(p36[20]),
+    .P21(p36[21]),
+    .P22(p36[22]),
+    .P23(p36[23]),
+    .P24(p36[24]),
+    .P25(p36[25]),
+    .P26(p36[26]),
+    .P27(p36[27]),
+    .P28(p36[28]),
+    .P29(p36[29]),
+    .P3(\port$720$3 ),
+    .P30(p36[30]),
+    .P31(p36[31]),
+    .P32(p36[32]),
+    .P33(p36[33]),
+    .P34(p36[34]),
+    .P35(p36[35]),
+    .P4(\port$720$4 ),
+    .P5(\port$720$5 ),
+    .P6(\port$720$6 ),
+    .P7(\port$720$7 ),
+    .P8(\port$720$8 ),
+    .P9(\port$720$9 ),
     .RST0(rst),
     .SIGNEDA(1'h1),
     .SIGNEDB(1'h1),
     .SOURCEA(1'h0),
     .SOURCEB(1'h0)
   );
-  assign \$signal  = { a[7], a[7], a[7], a[7], a[7], a[7], a[7], a[7], a[7], a[7], a };
-  assign b18 = { b[7], b[7], b[7], b[7], b[7], b[7], b[7], b[7], b[7], b[7], b };
-  assign p = { _07_, _06_, _05_, _04_, _03_, _02_, _01_, _35_, _34_, _33_, _32_, _31_, _30_, _22_, _11_, _00_ };
-  assign p36 = { _29_, _28_, _27_, _26_, _25_, _24_, _23_, _21_, _20_, _19_, _18_, _17_, _16_, _15_, _14_, _13_, _12_, _10_, _09_, _08_, _07_, _06_, _05_, _04_, _03_, _02_, _01_, _35_, _34_, _33_, _32_, _31_, _30_, _22_, _11_, _00_ };
-  assign en = 1'h1;
-  assign \port$656$0  = _00_;
-  assign \port$656$1  = _11_;
-  assign \port$656$2  = _22_;
-  assign \port$656$3  = _30_;
-  assign \port$656$4  = _31_;
-  assign \port$656$5  = _32_;
-  assign \port$656$6  = _33_;
-  assign \port$656$7  = _34_;
-  assign \port$656$8  = _35_;
-  assign \port$656$9  = _01_;
-  assign \port$656$10  = _02_;
-  assign \port$656$11  = _03_;
-  assign \port$656$12  = _04_;
-  assign \port$656$13  = _05_;
-  assign \port$656$14  = _06_;
-  assign \port$656$15  = _07_;
+  assign p36[15:0] = { \port$720$15 , \port$720$14 , \port$720$13 , \port$720$12 , \port$720$11 , \port$720$10 , \port$720$9 , \port$720$8 , \port$720$7 , \port$720$6 , \port$720$5 , \port$720$4 , \port$720$3 , \port$720$2 , \port$720$1 , \port$720$0  };
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array.mul_6_5 (rst, \port$657$0 , \port$657$1 , \port$657$2 , \port$657$3 , \port$657$4 , \port$657$5 , \port$657$6 , \port$657$7 , \port$657$8 , \port$657$9 , \port$657$10 , \port$657$11 , \port$657$12 , \port$657$13 , \port$657$14 , \port$657$15 , b, a, clk);
-  wire _00_;
-  wire _01_;
-  wire _02_;
-  wire _03_;
-  wire _04_;
-  wire _05_;
-  wire _06_;
-  wire _07_;
-  wire _08_;
-  wire _09_;
-  wire _10_;
-  wire _11_;
-  wire _12_;
-  wire _13_;
-  wire _14_;
-  wire _15_;
-  wire _16_;
-  wire _17_;
-  wire _18_;
-  wire _19_;
-  wire _20_;
-  wire _21_;
-  wire _22_;
-  wire _23_;
-  wire _24_;
-  wire _25_;
-  wire _26_;
-  wire _27_;
-  wire _28_;
-  wire _29_;
-  wire _30_;
-  wire _31_;
-  wire _32_;
-  wire _33_;
-  wire _34_;
-  wire _35_;
-  wire [17:0] \$signal ;
+module \hwq_top.engine.array.mul_6_5 (rst, \port$721$0 , \port$721$1 , \port$721$2 , \port$721$3 , \port$721$4 , \port$721$5 , \port$721$6 , \port$721$7 , \port$721$8 , \port$721$9 , \port$721$10 , \port$721$11 , \port$721$12 , \port$721$13 , \port$721$14 , \port$721$15 , b, a, clk);
   input [7:0] a;
   wire [7:0] a;
   input [7:0] b;
   wire [7:0] b;
-  wire [17:0] b18;
   input clk;
   wire clk;
-  wire en;
-  wire [15:0] p;
   wire [35:0] p36;
-  output \port$657$0 ;
-  wire \port$657$0 ;
-  output \port$657$1 ;
-  wire \port$657$1 ;
-  output \port$657$10 ;
-  wire \port$657$10 ;
-  output \port$657$11 ;
-  wire \port$657$11 ;
-  output \port$657$12 ;
-  wire \port$657$12 ;
-  output \port$657$13 ;
-  wire \port$657$13 ;
-  output \port$657$14 ;
-  wire \port$657$14 ;
-  output \port$657$15 ;
-  wire \port$657$15 ;
-  output \port$657$2 ;
-  wire \port$657$2 ;
-  output \port$657$3 ;
-  wire \port$657$3 ;
-  output \port$657$4 ;
-  wire \port$657$4 ;
-  output \port$657$5 ;
-  wire \port$657$5 ;
-  output \port$657$6 ;
-  wire \port$657$6 ;
-  output \port$657$7 ;
-  wire \port$657$7 ;
-  output \port$657$8 ;
-  wire \port$657$8 ;
-  output \port$657$9 ;
-  wire \port$657$9 ;
+  output \port$721$0 ;
+  wire \port$721$0 ;
+  output \port$721$1 ;
+  wire \port$721$1 ;
+  output \port$721$10 ;
+  wire \port$721$10 ;
+  output \port$721$11 ;
+  wire \port$721$11 ;
+  output \port$721$12 ;
+  wire \port$721$12 ;
+  output \port$721$13 ;
+  wire \port$721$13 ;
+  output \port$721$14 ;
+  wire \port$721$14 ;
+  output \port$721$15 ;
+  wire \port$721$15 ;
+  output \port$721$2 ;
+  wire \port$721$2 ;
+  output \port$721$3 ;
+  wire \port$721$3 ;
+  output \port$721$4 ;
+  wire \port$721$4 ;
+  output \port$721$5 ;
+  wire \port$721$5 ;
+  output \port$721$6 ;
+  wire \port$721$6 ;
+  output \port$721$7 ;
+  wire \port$721$7 ;
+  output \port$721$8 ;
+  wire \port$721$8 ;
+  output \port$721$9 ;
+  wire \port$721$9 ;
   input rst;
   wire rst;
   MULT18X18D #(
@@ -22871,152 +13182,92 @@ module \hwq_top.engine.array.mul_6_5 (rst, \port$657$0 , \port$657$1 , \port$657
     .C9(1'h0),
     .CE0(1'h1),
     .CLK0(clk),
-    .P0(_00_),
-    .P1(_11_),
-    .P10(_02_),
-    .P11(_03_),
-    .P12(_04_),
-    .P13(_05_),
-    .P14(_06_),
-    .P15(_07_),
-    .P16(_08_),
-    .P17(_09_),
-    .P18(_10_),
-    .P19(_12_),
-    .P2(_22_),
-    .P20(_13_),
-    .P21(_14_),
-    .P22(_15_),
-    .P23(_16_),
-    .P24(_17_),
-    .P25(_18_),
-    .P26(_19_),
-    .P27(_20_),
-    .P28(_21_),
-    .P29(_23_),
-    .P3(_30_),
-    .P30(_24_),
-    .P31(_25_),
-    .P32(_26_),
-    .P33(_27_),
-    .P34(_28_),
-    .P35(_29_),
-    .P4(_31_),
-    .P5(_32_),
-    .P6(_33_),
-    .P7(_34_),
-    .P8(_35_),
-    .P9(_01_),
+    .P0(\port$721$0 ),
+    .P1(\port$721$1 ),
+    .P10(\port$721$10 ),
+    .P11(\port$721$11 ),
+    .P12(\port$721$12 ),
+    .P13(\port$721$13 ),
+    .P14(\port$721$14 ),
+    .P15(\port$721$15 ),
+    .P16(p36[16]),
+    .P17(p36[17]),
+    .P18(p36[18]),
+    .P19(p36[19]),
+    .P2(\port$721$2 ),
+    .P20(p36[20]),
+    .P21(p36[21]),
+    .P22(p36[22]),
+    .P23(p36[23]),
+    .P24(p36[24]),
+    .P25(p36[25]),
+    .P26(p36[26]),
+    .P27(p36[27]),
+    .P28(p36[28]),
+    .P29(p36[29]),
+    .P3(\port$721$3 ),
+    .P30(p36[30]),
+    .P31(p36[31]),
+    .P32(p36[32]),
+    .P33(p36[33]),
+    .P34(p36[34]),
+    .P35(p36[35]),
+    .P4(\port$721$4 ),
+    .P5(\port$721$5 ),
+    .P6(\port$721$6 ),
+    .P7(\port$721$7 ),
+    .P8(\port$721$8 ),
+    .P9(\port$721$9 ),
     .RST0(rst),
     .SIGNEDA(1'h1),
     .SIGNEDB(1'h1),
     .SOURCEA(1'h0),
     .SOURCEB(1'h0)
   );
-  assign \$signal  = { a[7], a[7], a[7], a[7], a[7], a[7], a[7], a[7], a[7], a[7], a };
-  assign b18 = { b[7], b[7], b[7], b[7], b[7], b[7], b[7], b[7], b[7], b[7], b };
-  assign p = { _07_, _06_, _05_, _04_, _03_, _02_, _01_, _35_, _34_, _33_, _32_, _31_, _30_, _22_, _11_, _00_ };
-  assign p36 = { _29_, _28_, _27_, _26_, _25_, _24_, _23_, _21_, _20_, _19_, _18_, _17_, _16_, _15_, _14_, _13_, _12_, _10_, _09_, _08_, _07_, _06_, _05_, _04_, _03_, _02_, _01_, _35_, _34_, _33_, _32_, _31_, _30_, _22_, _11_, _00_ };
-  assign en = 1'h1;
-  assign \port$657$0  = _00_;
-  assign \port$657$1  = _11_;
-  assign \port$657$2  = _22_;
-  assign \port$657$3  = _30_;
-  assign \port$657$4  = _31_;
-  assign \port$657$5  = _32_;
-  assign \port$657$6  = _33_;
-  assign \port$657$7  = _34_;
-  assign \port$657$8  = _35_;
-  assign \port$657$9  = _01_;
-  assign \port$657$10  = _02_;
-  assign \port$657$11  = _03_;
-  assign \port$657$12  = _04_;
-  assign \port$657$13  = _05_;
-  assign \port$657$14  = _06_;
-  assign \port$657$15  = _07_;
+  assign p36[15:0] = { \port$721$15 , \port$721$14 , \port$721$13 , \port$721$12 , \port$721$11 , \port$721$10 , \port$721$9 , \port$721$8 , \port$721$7 , \port$721$6 , \port$721$5 , \port$721$4 , \port$721$3 , \port$721$2 , \port$721$1 , \port$721$0  };
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array.mul_6_6 (rst, \port$658$0 , \port$658$1 , \port$658$2 , \port$658$3 , \port$658$4 , \port$658$5 , \port$658$6 , \port$658$7 , \port$658$8 , \port$658$9 , \port$658$10 , \port$658$11 , \port$658$12 , \port$658$13 , \port$658$14 , \port$658$15 , b, a, clk);
-  wire _00_;
-  wire _01_;
-  wire _02_;
-  wire _03_;
-  wire _04_;
-  wire _05_;
-  wire _06_;
-  wire _07_;
-  wire _08_;
-  wire _09_;
-  wire _10_;
-  wire _11_;
-  wire _12_;
-  wire _13_;
-  wire _14_;
-  wire _15_;
-  wire _16_;
-  wire _17_;
-  wire _18_;
-  wire _19_;
-  wire _20_;
-  wire _21_;
-  wire _22_;
-  wire _23_;
-  wire _24_;
-  wire _25_;
-  wire _26_;
-  wire _27_;
-  wire _28_;
-  wire _29_;
-  wire _30_;
-  wire _31_;
-  wire _32_;
-  wire _33_;
-  wire _34_;
-  wire _35_;
-  wire [17:0] \$signal ;
+module \hwq_top.engine.array.mul_6_6 (rst, \port$722$0 , \port$722$1 , \port$722$2 , \port$722$3 , \port$722$4 , \port$722$5 , \port$722$6 , \port$722$7 , \port$722$8 , \port$722$9 , \port$722$10 , \port$722$11 , \port$722$12 , \port$722$13 , \port$722$14 , \port$722$15 , b, a, clk);
   input [7:0] a;
   wire [7:0] a;
   input [7:0] b;
   wire [7:0] b;
-  wire [17:0] b18;
   input clk;
   wire clk;
-  wire en;
-  wire [15:0] p;
   wire [35:0] p36;
-  output \port$658$0 ;
-  wire \port$658$0 ;
-  output \port$658$1 ;
-  wire \port$658$1 ;
-  output \port$658$10 ;
-  wire \port$658$10 ;
-  output \port$658$11 ;
-  wire \port$658$11 ;
-  output \port$658$12 ;
-  wire \port$658$12 ;
-  output \port$658$13 ;
-  wire \port$658$13 ;
-  output \port$658$14 ;
-  wire \port$658$14 ;
-  output \port$658$15 ;
-  wire \port$658$15 ;
-  output \port$658$2 ;
-  wire \port$658$2 ;
-  output \port$658$3 ;
-  wire \port$658$3 ;
-  output \port$658$4 ;
-  wire \port$658$4 ;
-  output \port$658$5 ;
-  wire \port$658$5 ;
-  output \port$658$6 ;
-  wire \port$658$6 ;
-  output \port$658$7 ;
-  wire \port$658$7 ;
-  output \port$658$8 ;
-  wire \port$658$8 ;
-  output \port$658$9 ;
-  wire \port$658$9 ;
+  output \port$722$0 ;
+  wire \port$722$0 ;
+  output \port$722$1 ;
+  wire \port$722$1 ;
+  output \port$722$10 ;
+  wire \port$722$10 ;
+  output \port$722$11 ;
+  wire \port$722$11 ;
+  output \port$722$12 ;
+  wire \port$722$12 ;
+  output \port$722$13 ;
+  wire \port$722$13 ;
+  output \port$722$14 ;
+  wire \port$722$14 ;
+  output \port$722$15 ;
+  wire \port$722$15 ;
+  output \port$722$2 ;
+  wire \port$722$2 ;
+  output \port$722$3 ;
+  wire \port$722$3 ;
+  output \port$722$4 ;
+  wire \port$722$4 ;
+  output \port$722$5 ;
+  wire \port$722$5 ;
+  output \port$722$6 ;
+  wire \port$722$6 ;
+  output \port$722$7 ;
+  wire \port$722$7 ;
+  output \port$722$8 ;
+  wire \port$722$8 ;
+  output \port$722$9 ;
+  wire \port$722$9 ;
   input rst;
   wire rst;
   MULT18X18D #(
@@ -23092,152 +13343,92 @@ module \hwq_top.engine.array.mul_6_6 (rst, \port$658$0 , \port$658$1 , \port$658
     .C9(1'h0),
     .CE0(1'h1),
     .CLK0(clk),
-    .P0(_00_),
-    .P1(_11_),
-    .P10(_02_),
-    .P11(_03_),
-    .P12(_04_),
-    .P13(_05_),
-    .P14(_06_),
-    .P15(_07_),
-    .P16(_08_),
-    .P17(_09_),
-    .P18(_10_),
-    .P19(_12_),
-    .P2(_22_),
-    .P20(_13_),
-    .P21(_14_),
-    .P22(_15_),
-    .P23(_16_),
-    .P24(_17_),
-    .P25(_18_),
-    .P26(_19_),
-    .P27(_20_),
-    .P28(_21_),
-    .P29(_23_),
-    .P3(_30_),
-    .P30(_24_),
-    .P31(_25_),
-    .P32(_26_),
-    .P33(_27_),
-    .P34(_28_),
-    .P35(_29_),
-    .P4(_31_),
-    .P5(_32_),
-    .P6(_33_),
-    .P7(_34_),
-    .P8(_35_),
-    .P9(_01_),
+    .P0(\port$722$0 ),
+    .P1(\port$722$1 ),
+    .P10(\port$722$10 ),
+    .P11(\port$722$11 ),
+    .P12(\port$722$12 ),
+    .P13(\port$722$13 ),
+    .P14(\port$722$14 ),
+    .P15(\port$722$15 ),
+    .P16(p36[16]),
+    .P17(p36[17]),
+    .P18(p36[18]),
+    .P19(p36[19]),
+    .P2(\port$722$2 ),
+    .P20(p36[20]),
+    .P21(p36[21]),
+    .P22(p36[22]),
+    .P23(p36[23]),
+    .P24(p36[24]),
+    .P25(p36[25]),
+    .P26(p36[26]),
+    .P27(p36[27]),
+    .P28(p36[28]),
+    .P29(p36[29]),
+    .P3(\port$722$3 ),
+    .P30(p36[30]),
+    .P31(p36[31]),
+    .P32(p36[32]),
+    .P33(p36[33]),
+    .P34(p36[34]),
+    .P35(p36[35]),
+    .P4(\port$722$4 ),
+    .P5(\port$722$5 ),
+    .P6(\port$722$6 ),
+    .P7(\port$722$7 ),
+    .P8(\port$722$8 ),
+    .P9(\port$722$9 ),
     .RST0(rst),
     .SIGNEDA(1'h1),
     .SIGNEDB(1'h1),
     .SOURCEA(1'h0),
     .SOURCEB(1'h0)
   );
-  assign \$signal  = { a[7], a[7], a[7], a[7], a[7], a[7], a[7], a[7], a[7], a[7], a };
-  assign b18 = { b[7], b[7], b[7], b[7], b[7], b[7], b[7], b[7], b[7], b[7], b };
-  assign p = { _07_, _06_, _05_, _04_, _03_, _02_, _01_, _35_, _34_, _33_, _32_, _31_, _30_, _22_, _11_, _00_ };
-  assign p36 = { _29_, _28_, _27_, _26_, _25_, _24_, _23_, _21_, _20_, _19_, _18_, _17_, _16_, _15_, _14_, _13_, _12_, _10_, _09_, _08_, _07_, _06_, _05_, _04_, _03_, _02_, _01_, _35_, _34_, _33_, _32_, _31_, _30_, _22_, _11_, _00_ };
-  assign en = 1'h1;
-  assign \port$658$0  = _00_;
-  assign \port$658$1  = _11_;
-  assign \port$658$2  = _22_;
-  assign \port$658$3  = _30_;
-  assign \port$658$4  = _31_;
-  assign \port$658$5  = _32_;
-  assign \port$658$6  = _33_;
-  assign \port$658$7  = _34_;
-  assign \port$658$8  = _35_;
-  assign \port$658$9  = _01_;
-  assign \port$658$10  = _02_;
-  assign \port$658$11  = _03_;
-  assign \port$658$12  = _04_;
-  assign \port$658$13  = _05_;
-  assign \port$658$14  = _06_;
-  assign \port$658$15  = _07_;
+  assign p36[15:0] = { \port$722$15 , \port$722$14 , \port$722$13 , \port$722$12 , \port$722$11 , \port$722$10 , \port$722$9 , \port$722$8 , \port$722$7 , \port$722$6 , \port$722$5 , \port$722$4 , \port$722$3 , \port$722$2 , \port$722$1 , \port$722$0  };
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array.mul_6_7 (rst, \port$659$0 , \port$659$1 , \port$659$2 , \port$659$3 , \port$659$4 , \port$659$5 , \port$659$6 , \port$659$7 , \port$659$8 , \port$659$9 , \port$659$10 , \port$659$11 , \port$659$12 , \port$659$13 , \port$659$14 , \port$659$15 , b, a, clk);
-  wire _00_;
-  wire _01_;
-  wire _02_;
-  wire _03_;
-  wire _04_;
-  wire _05_;
-  wire _06_;
-  wire _07_;
-  wire _08_;
-  wire _09_;
-  wire _10_;
-  wire _11_;
-  wire _12_;
-  wire _13_;
-  wire _14_;
-  wire _15_;
-  wire _16_;
-  wire _17_;
-  wire _18_;
-  wire _19_;
-  wire _20_;
-  wire _21_;
-  wire _22_;
-  wire _23_;
-  wire _24_;
-  wire _25_;
-  wire _26_;
-  wire _27_;
-  wire _28_;
-  wire _29_;
-  wire _30_;
-  wire _31_;
-  wire _32_;
-  wire _33_;
-  wire _34_;
-  wire _35_;
-  wire [17:0] \$signal ;
+module \hwq_top.engine.array.mul_6_7 (rst, \port$723$0 , \port$723$1 , \port$723$2 , \port$723$3 , \port$723$4 , \port$723$5 , \port$723$6 , \port$723$7 , \port$723$8 , \port$723$9 , \port$723$10 , \port$723$11 , \port$723$12 , \port$723$13 , \port$723$14 , \port$723$15 , b, a, clk);
   input [7:0] a;
   wire [7:0] a;
   input [7:0] b;
   wire [7:0] b;
-  wire [17:0] b18;
   input clk;
   wire clk;
-  wire en;
-  wire [15:0] p;
   wire [35:0] p36;
-  output \port$659$0 ;
-  wire \port$659$0 ;
-  output \port$659$1 ;
-  wire \port$659$1 ;
-  output \port$659$10 ;
-  wire \port$659$10 ;
-  output \port$659$11 ;
-  wire \port$659$11 ;
-  output \port$659$12 ;
-  wire \port$659$12 ;
-  output \port$659$13 ;
-  wire \port$659$13 ;
-  output \port$659$14 ;
-  wire \port$659$14 ;
-  output \port$659$15 ;
-  wire \port$659$15 ;
-  output \port$659$2 ;
-  wire \port$659$2 ;
-  output \port$659$3 ;
-  wire \port$659$3 ;
-  output \port$659$4 ;
-  wire \port$659$4 ;
-  output \port$659$5 ;
-  wire \port$659$5 ;
-  output \port$659$6 ;
-  wire \port$659$6 ;
-  output \port$659$7 ;
-  wire \port$659$7 ;
-  output \port$659$8 ;
-  wire \port$659$8 ;
-  output \port$659$9 ;
-  wire \port$659$9 ;
+  output \port$723$0 ;
+  wire \port$723$0 ;
+  output \port$723$1 ;
+  wire \port$723$1 ;
+  output \port$723$10 ;
+  wire \port$723$10 ;
+  output \port$723$11 ;
+  wire \port$723$11 ;
+  output \port$723$12 ;
+  wire \port$723$12 ;
+  output \port$723$13 ;
+  wire \port$723$13 ;
+  output \port$723$14 ;
+  wire \port$723$14 ;
+  output \port$723$15 ;
+  wire \port$723$15 ;
+  output \port$723$2 ;
+  wire \port$723$2 ;
+  output \port$723$3 ;
+  wire \port$723$3 ;
+  output \port$723$4 ;
+  wire \port$723$4 ;
+  output \port$723$5 ;
+  wire \port$723$5 ;
+  output \port$723$6 ;
+  wire \port$723$6 ;
+  output \port$723$7 ;
+  wire \port$723$7 ;
+  output \port$723$8 ;
+  wire \port$723$8 ;
+  output \port$723$9 ;
+  wire \port$723$9 ;
   input rst;
   wire rst;
   MULT18X18D #(
@@ -23313,152 +13504,92 @@ module \hwq_top.engine.array.mul_6_7 (rst, \port$659$0 , \port$659$1 , \port$659
     .C9(1'h0),
     .CE0(1'h1),
     .CLK0(clk),
-    .P0(_00_),
-    .P1(_11_),
-    .P10(_02_),
-    .P11(_03_),
-    .P12(_04_),
-    .P13(_05_),
-    .P14(_06_),
-    .P15(_07_),
-    .P16(_08_),
-    .P17(_09_),
-    .P18(_10_),
-    .P19(_12_),
-    .P2(_22_),
-    .P20(_13_),
-    .P21(_14_),
-    .P22(_15_),
-    .P23(_16_),
-    .P24(_17_),
-    .P25(_18_),
-    .P26(_19_),
-    .P27(_20_),
-    .P28(_21_),
-    .P29(_23_),
-    .P3(_30_),
-    .P30(_24_),
-    .P31(_25_),
-    .P32(_26_),
-    .P33(_27_),
-    .P34(_28_),
-    .P35(_29_),
-    .P4(_31_),
-    .P5(_32_),
-    .P6(_33_),
-    .P7(_34_),
-    .P8(_35_),
-    .P9(_01_),
+    .P0(\port$723$0 ),
+    .P1(\port$723$1 ),
+    .P10(\port$723$10 ),
+    .P11(\port$723$11 ),
+    .P12(\port$723$12 ),
+    .P13(\port$723$13 ),
+    .P14(\port$723$14 ),
+    .P15(\port$723$15 ),
+    .P16(p36[16]),
+    .P17(p36[17]),
+    .P18(p36[18]),
+    .P19(p36[19]),
+    .P2(\port$723$2 ),
+    .P20(p36[20]),
+    .P21(p36[21]),
+    .P22(p36[22]),
+    .P23(p36[23]),
+    .P24(p36[24]),
+    .P25(p36[25]),
+    .P26(p36[26]),
+    .P27(p36[27]),
+    .P28(p36[28]),
+    .P29(p36[29]),
+    .P3(\port$723$3 ),
+    .P30(p36[30]),
+    .P31(p36[31]),
+    .P32(p36[32]),
+    .P33(p36[33]),
+    .P34(p36[34]),
+    .P35(p36[35]),
+    .P4(\port$723$4 ),
+    .P5(\port$723$5 ),
+    .P6(\port$723$6 ),
+    .P7(\port$723$7 ),
+    .P8(\port$723$8 ),
+    .P9(\port$723$9 ),
     .RST0(rst),
     .SIGNEDA(1'h1),
     .SIGNEDB(1'h1),
     .SOURCEA(1'h0),
     .SOURCEB(1'h0)
   );
-  assign \$signal  = { a[7], a[7], a[7], a[7], a[7], a[7], a[7], a[7], a[7], a[7], a };
-  assign b18 = { b[7], b[7], b[7], b[7], b[7], b[7], b[7], b[7], b[7], b[7], b };
-  assign p = { _07_, _06_, _05_, _04_, _03_, _02_, _01_, _35_, _34_, _33_, _32_, _31_, _30_, _22_, _11_, _00_ };
-  assign p36 = { _29_, _28_, _27_, _26_, _25_, _24_, _23_, _21_, _20_, _19_, _18_, _17_, _16_, _15_, _14_, _13_, _12_, _10_, _09_, _08_, _07_, _06_, _05_, _04_, _03_, _02_, _01_, _35_, _34_, _33_, _32_, _31_, _30_, _22_, _11_, _00_ };
-  assign en = 1'h1;
-  assign \port$659$0  = _00_;
-  assign \port$659$1  = _11_;
-  assign \port$659$2  = _22_;
-  assign \port$659$3  = _30_;
-  assign \port$659$4  = _31_;
-  assign \port$659$5  = _32_;
-  assign \port$659$6  = _33_;
-  assign \port$659$7  = _34_;
-  assign \port$659$8  = _35_;
-  assign \port$659$9  = _01_;
-  assign \port$659$10  = _02_;
-  assign \port$659$11  = _03_;
-  assign \port$659$12  = _04_;
-  assign \port$659$13  = _05_;
-  assign \port$659$14  = _06_;
-  assign \port$659$15  = _07_;
+  assign p36[15:0] = { \port$723$15 , \port$723$14 , \port$723$13 , \port$723$12 , \port$723$11 , \port$723$10 , \port$723$9 , \port$723$8 , \port$723$7 , \port$723$6 , \port$723$5 , \port$723$4 , \port$723$3 , \port$723$2 , \port$723$1 , \port$723$0  };
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array.mul_7_0 (rst, \port$660$0 , \port$660$1 , \port$660$2 , \port$660$3 , \port$660$4 , \port$660$5 , \port$660$6 , \port$660$7 , \port$660$8 , \port$660$9 , \port$660$10 , \port$660$11 , \port$660$12 , \port$660$13 , \port$660$14 , \port$660$15 , a, b, clk);
-  wire _00_;
-  wire _01_;
-  wire _02_;
-  wire _03_;
-  wire _04_;
-  wire _05_;
-  wire _06_;
-  wire _07_;
-  wire _08_;
-  wire _09_;
-  wire _10_;
-  wire _11_;
-  wire _12_;
-  wire _13_;
-  wire _14_;
-  wire _15_;
-  wire _16_;
-  wire _17_;
-  wire _18_;
-  wire _19_;
-  wire _20_;
-  wire _21_;
-  wire _22_;
-  wire _23_;
-  wire _24_;
-  wire _25_;
-  wire _26_;
-  wire _27_;
-  wire _28_;
-  wire _29_;
-  wire _30_;
-  wire _31_;
-  wire _32_;
-  wire _33_;
-  wire _34_;
-  wire _35_;
-  wire [17:0] \$signal ;
+module \hwq_top.engine.array.mul_7_0 (rst, \port$724$0 , \port$724$1 , \port$724$2 , \port$724$3 , \port$724$4 , \port$724$5 , \port$724$6 , \port$724$7 , \port$724$8 , \port$724$9 , \port$724$10 , \port$724$11 , \port$724$12 , \port$724$13 , \port$724$14 , \port$724$15 , a, b, clk);
   input [7:0] a;
   wire [7:0] a;
   input [7:0] b;
   wire [7:0] b;
-  wire [17:0] b18;
   input clk;
   wire clk;
-  wire en;
-  wire [15:0] p;
   wire [35:0] p36;
-  output \port$660$0 ;
-  wire \port$660$0 ;
-  output \port$660$1 ;
-  wire \port$660$1 ;
-  output \port$660$10 ;
-  wire \port$660$10 ;
-  output \port$660$11 ;
-  wire \port$660$11 ;
-  output \port$660$12 ;
-  wire \port$660$12 ;
-  output \port$660$13 ;
-  wire \port$660$13 ;
-  output \port$660$14 ;
-  wire \port$660$14 ;
-  output \port$660$15 ;
-  wire \port$660$15 ;
-  output \port$660$2 ;
-  wire \port$660$2 ;
-  output \port$660$3 ;
-  wire \port$660$3 ;
-  output \port$660$4 ;
-  wire \port$660$4 ;
-  output \port$660$5 ;
-  wire \port$660$5 ;
-  output \port$660$6 ;
-  wire \port$660$6 ;
-  output \port$660$7 ;
-  wire \port$660$7 ;
-  output \port$660$8 ;
-  wire \port$660$8 ;
-  output \port$660$9 ;
-  wire \port$660$9 ;
+  output \port$724$0 ;
+  wire \port$724$0 ;
+  output \port$724$1 ;
+  wire \port$724$1 ;
+  output \port$724$10 ;
+  wire \port$724$10 ;
+  output \port$724$11 ;
+  wire \port$724$11 ;
+  output \port$724$12 ;
+  wire \port$724$12 ;
+  output \port$724$13 ;
+  wire \port$724$13 ;
+  output \port$724$14 ;
+  wire \port$724$14 ;
+  output \port$724$15 ;
+  wire \port$724$15 ;
+  output \port$724$2 ;
+  wire \port$724$2 ;
+  output \port$724$3 ;
+  wire \port$724$3 ;
+  output \port$724$4 ;
+  wire \port$724$4 ;
+  output \port$724$5 ;
+  wire \port$724$5 ;
+  output \port$724$6 ;
+  wire \port$724$6 ;
+  output \port$724$7 ;
+  wire \port$724$7 ;
+  output \port$724$8 ;
+  wire \port$724$8 ;
+  output \port$724$9 ;
+  wire \port$724$9 ;
   input rst;
   wire rst;
   MULT18X18D #(
@@ -23534,152 +13665,92 @@ module \hwq_top.engine.array.mul_7_0 (rst, \port$660$0 , \port$660$1 , \port$660
     .C9(1'h0),
     .CE0(1'h1),
     .CLK0(clk),
-    .P0(_00_),
-    .P1(_11_),
-    .P10(_02_),
-    .P11(_03_),
-    .P12(_04_),
-    .P13(_05_),
-    .P14(_06_),
-    .P15(_07_),
-    .P16(_08_),
-    .P17(_09_),
-    .P18(_10_),
-    .P19(_12_),
-    .P2(_22_),
-    .P20(_13_),
-    .P21(_14_),
-    .P22(_15_),
-    .P23(_16_),
-    .P24(_17_),
-    .P25(_18_),
-    .P26(_19_),
-    .P27(_20_),
-    .P28(_21_),
-    .P29(_23_),
-    .P3(_30_),
-    .P30(_24_),
-    .P31(_25_),
-    .P32(_26_),
-    .P33(_27_),
-    .P34(_28_),
-    .P35(_29_),
-    .P4(_31_),
-    .P5(_32_),
-    .P6(_33_),
-    .P7(_34_),
-    .P8(_35_),
-    .P9(_01_),
+    .P0(\port$724$0 ),
+    .P1(\port$724$1 ),
+    .P10(\port$724$10 ),
+    .P11(\port$724$11 ),
+    .P12(\port$724$12 ),
+    .P13(\port$724$13 ),
+    .P14(\port$724$14 ),
+    .P15(\port$724$15 ),
+    .P16(p36[16]),
+    .P17(p36[17]),
+    .P18(p36[18]),
+    .P19(p36[19]),
+    .P2(\port$724$2 ),
+    .P20(p36[20]),
+    .P21(p36[21]),
+    .P22(p36[22]),
+    .P23(p36[23]),
+    .P24(p36[24]),
+    .P25(p36[25]),
+    .P26(p36[26]),
+    .P27(p36[27]),
+    .P28(p36[28]),
+    .P29(p36[29]),
+    .P3(\port$724$3 ),
+    .P30(p36[30]),
+    .P31(p36[31]),
+    .P32(p36[32]),
+    .P33(p36[33]),
+    .P34(p36[34]),
+    .P35(p36[35]),
+    .P4(\port$724$4 ),
+    .P5(\port$724$5 ),
+    .P6(\port$724$6 ),
+    .P7(\port$724$7 ),
+    .P8(\port$724$8 ),
+    .P9(\port$724$9 ),
     .RST0(rst),
     .SIGNEDA(1'h1),
     .SIGNEDB(1'h1),
     .SOURCEA(1'h0),
     .SOURCEB(1'h0)
   );
-  assign \$signal  = { a[7], a[7], a[7], a[7], a[7], a[7], a[7], a[7], a[7], a[7], a };
-  assign b18 = { b[7], b[7], b[7], b[7], b[7], b[7], b[7], b[7], b[7], b[7], b };
-  assign p = { _07_, _06_, _05_, _04_, _03_, _02_, _01_, _35_, _34_, _33_, _32_, _31_, _30_, _22_, _11_, _00_ };
-  assign p36 = { _29_, _28_, _27_, _26_, _25_, _24_, _23_, _21_, _20_, _19_, _18_, _17_, _16_, _15_, _14_, _13_, _12_, _10_, _09_, _08_, _07_, _06_, _05_, _04_, _03_, _02_, _01_, _35_, _34_, _33_, _32_, _31_, _30_, _22_, _11_, _00_ };
-  assign en = 1'h1;
-  assign \port$660$0  = _00_;
-  assign \port$660$1  = _11_;
-  assign \port$660$2  = _22_;
-  assign \port$660$3  = _30_;
-  assign \port$660$4  = _31_;
-  assign \port$660$5  = _32_;
-  assign \port$660$6  = _33_;
-  assign \port$660$7  = _34_;
-  assign \port$660$8  = _35_;
-  assign \port$660$9  = _01_;
-  assign \port$660$10  = _02_;
-  assign \port$660$11  = _03_;
-  assign \port$660$12  = _04_;
-  assign \port$660$13  = _05_;
-  assign \port$660$14  = _06_;
-  assign \port$660$15  = _07_;
+  assign p36[15:0] = { \port$724$15 , \port$724$14 , \port$724$13 , \port$724$12 , \port$724$11 , \port$724$10 , \port$724$9 , \port$724$8 , \port$724$7 , \port$724$6 , \port$724$5 , \port$724$4 , \port$724$3 , \port$724$2 , \port$724$1 , \port$724$0  };
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array.mul_7_1 (rst, \port$661$0 , \port$661$1 , \port$661$2 , \port$661$3 , \port$661$4 , \port$661$5 , \port$661$6 , \port$661$7 , \port$661$8 , \port$661$9 , \port$661$10 , \port$661$11 , \port$661$12 , \port$661$13 , \port$661$14 , \port$661$15 , b, a, clk);
-  wire _00_;
-  wire _01_;
-  wire _02_;
-  wire _03_;
-  wire _04_;
-  wire _05_;
-  wire _06_;
-  wire _07_;
-  wire _08_;
-  wire _09_;
-  wire _10_;
-  wire _11_;
-  wire _12_;
-  wire _13_;
-  wire _14_;
-  wire _15_;
-  wire _16_;
-  wire _17_;
-  wire _18_;
-  wire _19_;
-  wire _20_;
-  wire _21_;
-  wire _22_;
-  wire _23_;
-  wire _24_;
-  wire _25_;
-  wire _26_;
-  wire _27_;
-  wire _28_;
-  wire _29_;
-  wire _30_;
-  wire _31_;
-  wire _32_;
-  wire _33_;
-  wire _34_;
-  wire _35_;
-  wire [17:0] \$signal ;
+module \hwq_top.engine.array.mul_7_1 (rst, \port$725$0 , \port$725$1 , \port$725$2 , \port$725$3 , \port$725$4 , \port$725$5 , \port$725$6 , \port$725$7 , \port$725$8 , \port$725$9 , \port$725$10 , \port$725$11 , \port$725$12 , \port$725$13 , \port$725$14 , \port$725$15 , b, a, clk);
   input [7:0] a;
   wire [7:0] a;
   input [7:0] b;
   wire [7:0] b;
-  wire [17:0] b18;
   input clk;
   wire clk;
-  wire en;
-  wire [15:0] p;
   wire [35:0] p36;
-  output \port$661$0 ;
-  wire \port$661$0 ;
-  output \port$661$1 ;
-  wire \port$661$1 ;
-  output \port$661$10 ;
-  wire \port$661$10 ;
-  output \port$661$11 ;
-  wire \port$661$11 ;
-  output \port$661$12 ;
-  wire \port$661$12 ;
-  output \port$661$13 ;
-  wire \port$661$13 ;
-  output \port$661$14 ;
-  wire \port$661$14 ;
-  output \port$661$15 ;
-  wire \port$661$15 ;
-  output \port$661$2 ;
-  wire \port$661$2 ;
-  output \port$661$3 ;
-  wire \port$661$3 ;
-  output \port$661$4 ;
-  wire \port$661$4 ;
-  output \port$661$5 ;
-  wire \port$661$5 ;
-  output \port$661$6 ;
-  wire \port$661$6 ;
-  output \port$661$7 ;
-  wire \port$661$7 ;
-  output \port$661$8 ;
-  wire \port$661$8 ;
-  output \port$661$9 ;
-  wire \port$661$9 ;
+  output \port$725$0 ;
+  wire \port$725$0 ;
+  output \port$725$1 ;
+  wire \port$725$1 ;
+  output \port$725$10 ;
+  wire \port$725$10 ;
+  output \port$725$11 ;
+  wire \port$725$11 ;
+  output \port$725$12 ;
+  wire \port$725$12 ;
+  output \port$725$13 ;
+  wire \port$725$13 ;
+  output \port$725$14 ;
+  wire \port$725$14 ;
+  output \port$725$15 ;
+  wire \port$725$15 ;
+  output \port$725$2 ;
+  wire \port$725$2 ;
+  output \port$725$3 ;
+  wire \port$725$3 ;
+  output \port$725$4 ;
+  wire \port$725$4 ;
+  output \port$725$5 ;
+  wire \port$725$5 ;
+  output \port$725$6 ;
+  wire \port$725$6 ;
+  output \port$725$7 ;
+  wire \port$725$7 ;
+  output \port$725$8 ;
+  wire \port$725$8 ;
+  output \port$725$9 ;
+  wire \port$725$9 ;
   input rst;
   wire rst;
   MULT18X18D #(
@@ -23755,152 +13826,92 @@ module \hwq_top.engine.array.mul_7_1 (rst, \port$661$0 , \port$661$1 , \port$661
     .C9(1'h0),
     .CE0(1'h1),
     .CLK0(clk),
-    .P0(_00_),
-    .P1(_11_),
-    .P10(_02_),
-    .P11(_03_),
-    .P12(_04_),
-    .P13(_05_),
-    .P14(_06_),
-    .P15(_07_),
-    .P16(_08_),
-    .P17(_09_),
-    .P18(_10_),
-    .P19(_12_),
-    .P2(_22_),
-    .P20(_13_),
-    .P21(_14_),
-    .P22(_15_),
-    .P23(_16_),
-    .P24(_17_),
-    .P25(_18_),
-    .P26(_19_),
-    .P27(_20_),
-    .P28(_21_),
-    .P29(_23_),
-    .P3(_30_),
-    .P30(_24_),
-    .P31(_25_),
-    .P32(_26_),
-    .P33(_27_),
-    .P34(_28_),
-    .P35(_29_),
-    .P4(_31_),
-    .P5(_32_),
-    .P6(_33_),
-    .P7(_34_),
-    .P8(_35_),
-    .P9(_01_),
+    .P0(\port$725$0 ),
+    .P1(\port$725$1 ),
+    .P10(\port$725$10 ),
+    .P11(\port$725$11 ),
+    .P12(\port$725$12 ),
+    .P13(\port$725$13 ),
+    .P14(\port$725$14 ),
+    .P15(\port$725$15 ),
+    .P16(p36[16]),
+    .P17(p36[17]),
+    .P18(p36[18]),
+    .P19(p36[19]),
+    .P2(\port$725$2 ),
+    .P20(p36[20]),
+    .P21(p36[21]),
+    .P22(p36[22]),
+    .P23(p36[23]),
+    .P24(p36[24]),
+    .P25(p36[25]),
+    .P26(p36[26]),
+    .P27(p36[27]),
+    .P28(p36[28]),
+    .P29(p36[29]),
+    .P3(\port$725$3 ),
+    .P30(p36[30]),
+    .P31(p36[31]),
+    .P32(p36[32]),
+    .P33(p36[33]),
+    .P34(p36[34]),
+    .P35(p36[35]),
+    .P4(\port$725$4 ),
+    .P5(\port$725$5 ),
+    .P6(\port$725$6 ),
+    .P7(\port$725$7 ),
+    .P8(\port$725$8 ),
+    .P9(\port$725$9 ),
     .RST0(rst),
     .SIGNEDA(1'h1),
     .SIGNEDB(1'h1),
     .SOURCEA(1'h0),
     .SOURCEB(1'h0)
   );
-  assign \$signal  = { a[7], a[7], a[7], a[7], a[7], a[7], a[7], a[7], a[7], a[7], a };
-  assign b18 = { b[7], b[7], b[7], b[7], b[7], b[7], b[7], b[7], b[7], b[7], b };
-  assign p = { _07_, _06_, _05_, _04_, _03_, _02_, _01_, _35_, _34_, _33_, _32_, _31_, _30_, _22_, _11_, _00_ };
-  assign p36 = { _29_, _28_, _27_, _26_, _25_, _24_, _23_, _21_, _20_, _19_, _18_, _17_, _16_, _15_, _14_, _13_, _12_, _10_, _09_, _08_, _07_, _06_, _05_, _04_, _03_, _02_, _01_, _35_, _34_, _33_, _32_, _31_, _30_, _22_, _11_, _00_ };
-  assign en = 1'h1;
-  assign \port$661$0  = _00_;
-  assign \port$661$1  = _11_;
-  assign \port$661$2  = _22_;
-  assign \port$661$3  = _30_;
-  assign \port$661$4  = _31_;
-  assign \port$661$5  = _32_;
-  assign \port$661$6  = _33_;
-  assign \port$661$7  = _34_;
-  assign \port$661$8  = _35_;
-  assign \port$661$9  = _01_;
-  assign \port$661$10  = _02_;
-  assign \port$661$11  = _03_;
-  assign \port$661$12  = _04_;
-  assign \port$661$13  = _05_;
-  assign \port$661$14  = _06_;
-  assign \port$661$15  = _07_;
+  assign p36[15:0] = { \port$725$15 , \port$725$14 , \port$725$13 , \port$725$12 , \port$725$11 , \port$725$10 , \port$725$9 , \port$725$8 , \port$725$7 , \port$725$6 , \port$725$5 , \port$725$4 , \port$725$3 , \port$725$2 , \port$725$1 , \port$725$0  };
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array.mul_7_2 (rst, \port$662$0 , \port$662$1 , \port$662$2 , \port$662$3 , \port$662$4 , \port$662$5 , \port$662$6 , \port$662$7 , \port$662$8 , \port$662$9 , \port$662$10 , \port$662$11 , \port$662$12 , \port$662$13 , \port$662$14 , \port$662$15 , b, a, clk);
-  wire _00_;
-  wire _01_;
-  wire _02_;
-  wire _03_;
-  wire _04_;
-  wire _05_;
-  wire _06_;
-  wire _07_;
-  wire _08_;
-  wire _09_;
-  wire _10_;
-  wire _11_;
-  wire _12_;
-  wire _13_;
-  wire _14_;
-  wire _15_;
-  wire _16_;
-  wire _17_;
-  wire _18_;
-  wire _19_;
-  wire _20_;
-  wire _21_;
-  wire _22_;
-  wire _23_;
-  wire _24_;
-  wire _25_;
-  wire _26_;
-  wire _27_;
-  wire _28_;
-  wire _29_;
-  wire _30_;
-  wire _31_;
-  wire _32_;
-  wire _33_;
-  wire _34_;
-  wire _35_;
-  wire [17:0] \$signal ;
+module \hwq_top.engine.array.mul_7_2 (rst, \port$726$0 , \port$726$1 , \port$726$2 , \port$726$3 , \port$726$4 , \port$726$5 , \port$726$6 , \port$726$7 , \port$726$8 , \port$726$9 , \port$726$10 , \port$726$11 , \port$726$12 , \port$726$13 , \port$726$14 , \port$726$15 , b, a, clk);
   input [7:0] a;
   wire [7:0] a;
   input [7:0] b;
   wire [7:0] b;
-  wire [17:0] b18;
   input clk;
   wire clk;
-  wire en;
-  wire [15:0] p;
   wire [35:0] p36;
-  output \port$662$0 ;
-  wire \port$662$0 ;
-  output \port$662$1 ;
-  wire \port$662$1 ;
-  output \port$662$10 ;
-  wire \port$662$10 ;
-  output \port$662$11 ;
-  wire \port$662$11 ;
-  output \port$662$12 ;
-  wire \port$662$12 ;
-  output \port$662$13 ;
-  wire \port$662$13 ;
-  output \port$662$14 ;
-  wire \port$662$14 ;
-  output \port$662$15 ;
-  wire \port$662$15 ;
-  output \port$662$2 ;
-  wire \port$662$2 ;
-  output \port$662$3 ;
-  wire \port$662$3 ;
-  output \port$662$4 ;
-  wire \port$662$4 ;
-  output \port$662$5 ;
-  wire \port$662$5 ;
-  output \port$662$6 ;
-  wire \port$662$6 ;
-  output \port$662$7 ;
-  wire \port$662$7 ;
-  output \port$662$8 ;
-  wire \port$662$8 ;
-  output \port$662$9 ;
-  wire \port$662$9 ;
+  output \port$726$0 ;
+  wire \port$726$0 ;
+  output \port$726$1 ;
+  wire \port$726$1 ;
+  output \port$726$10 ;
+  wire \port$726$10 ;
+  output \port$726$11 ;
+  wire \port$726$11 ;
+  output \port$726$12 ;
+  wire \port$726$12 ;
+  output \port$726$13 ;
+  wire \port$726$13 ;
+  output \port$726$14 ;
+  wire \port$726$14 ;
+  output \port$726$15 ;
+  wire \port$726$15 ;
+  output \port$726$2 ;
+  wire \port$726$2 ;
+  output \port$726$3 ;
+  wire \port$726$3 ;
+  output \port$726$4 ;
+  wire \port$726$4 ;
+  output \port$726$5 ;
+  wire \port$726$5 ;
+  output \port$726$6 ;
+  wire \port$726$6 ;
+  output \port$726$7 ;
+  wire \port$726$7 ;
+  output \port$726$8 ;
+  wire \port$726$8 ;
+  output \port$726$9 ;
+  wire \port$726$9 ;
   input rst;
   wire rst;
   MULT18X18D #(
@@ -23976,152 +13987,92 @@ module \hwq_top.engine.array.mul_7_2 (rst, \port$662$0 , \port$662$1 , \port$662
     .C9(1'h0),
     .CE0(1'h1),
     .CLK0(clk),
-    .P0(_00_),
-    .P1(_11_),
-    .P10(_02_),
-    .P11(_03_),
-    .P12(_04_),
-    .P13(_05_),
-    .P14(_06_),
-    .P15(_07_),
-    .P16(_08_),
-    .P17(_09_),
-    .P18(_10_),
-    .P19(_12_),
-    .P2(_22_),
-    .P20(_13_),
-    .P21(_14_),
-    .P22(_15_),
-    .P23(_16_),
-    .P24(_17_),
-    .P25(_18_),
-    .P26(_19_),
-    .P27(_20_),
-    .P28(_21_),
-    .P29(_23_),
-    .P3(_30_),
-    .P30(_24_),
-    .P31(_25_),
-    .P32(_26_),
-    .P33(_27_),
-    .P34(_28_),
-    .P35(_29_),
-    .P4(_31_),
-    .P5(_32_),
-    .P6(_33_),
-    .P7(_34_),
-    .P8(_35_),
-    .P9(_01_),
+    .P0(\port$726$0 ),
+    .P1(\port$726$1 ),
+    .P10(\port$726$10 ),
+    .P11(\port$726$11 ),
+    .P12(\port$726$12 ),
+    .P13(\port$726$13 ),
+    .P14(\port$726$14 ),
+    .P15(\port$726$15 ),
+    .P16(p36[16]),
+    .P17(p36[17]),
+    .P18(p36[18]),
+    .P19(p36[19]),
+    .P2(\port$726$2 ),
+    .P20(p36[20]),
+    .P21(p36[21]),
+    .P22(p36[22]),
+    .P23(p36[23]),
+    .P24(p36[24]),
+    .P25(p36[25]),
+    .P26(p36[26]),
+    .P27(p36[27]),
+    .P28(p36[28]),
+    .P29(p36[29]),
+    .P3(\port$726$3 ),
+    .P30(p36[30]),
+    .P31(p36[31]),
+    .P32(p36[32]),
+    .P33(p36[33]),
+    .P34(p36[34]),
+    .P35(p36[35]),
+    .P4(\port$726$4 ),
+    .P5(\port$726$5 ),
+    .P6(\port$726$6 ),
+    .P7(\port$726$7 ),
+    .P8(\port$726$8 ),
+    .P9(\port$726$9 ),
     .RST0(rst),
     .SIGNEDA(1'h1),
     .SIGNEDB(1'h1),
     .SOURCEA(1'h0),
     .SOURCEB(1'h0)
   );
-  assign \$signal  = { a[7], a[7], a[7], a[7], a[7], a[7], a[7], a[7], a[7], a[7], a };
-  assign b18 = { b[7], b[7], b[7], b[7], b[7], b[7], b[7], b[7], b[7], b[7], b };
-  assign p = { _07_, _06_, _05_, _04_, _03_, _02_, _01_, _35_, _34_, _33_, _32_, _31_, _30_, _22_, _11_, _00_ };
-  assign p36 = { _29_, _28_, _27_, _26_, _25_, _24_, _23_, _21_, _20_, _19_, _18_, _17_, _16_, _15_, _14_, _13_, _12_, _10_, _09_, _08_, _07_, _06_, _05_, _04_, _03_, _02_, _01_, _35_, _34_, _33_, _32_, _31_, _30_, _22_, _11_, _00_ };
-  assign en = 1'h1;
-  assign \port$662$0  = _00_;
-  assign \port$662$1  = _11_;
-  assign \port$662$2  = _22_;
-  assign \port$662$3  = _30_;
-  assign \port$662$4  = _31_;
-  assign \port$662$5  = _32_;
-  assign \port$662$6  = _33_;
-  assign \port$662$7  = _34_;
-  assign \port$662$8  = _35_;
-  assign \port$662$9  = _01_;
-  assign \port$662$10  = _02_;
-  assign \port$662$11  = _03_;
-  assign \port$662$12  = _04_;
-  assign \port$662$13  = _05_;
-  assign \port$662$14  = _06_;
-  assign \port$662$15  = _07_;
+  assign p36[15:0] = { \port$726$15 , \port$726$14 , \port$726$13 , \port$726$12 , \port$726$11 , \port$726$10 , \port$726$9 , \port$726$8 , \port$726$7 , \port$726$6 , \port$726$5 , \port$726$4 , \port$726$3 , \port$726$2 , \port$726$1 , \port$726$0  };
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array.mul_7_3 (rst, \port$663$0 , \port$663$1 , \port$663$2 , \port$663$3 , \port$663$4 , \port$663$5 , \port$663$6 , \port$663$7 , \port$663$8 , \port$663$9 , \port$663$10 , \port$663$11 , \port$663$12 , \port$663$13 , \port$663$14 , \port$663$15 , b, a, clk);
-  wire _00_;
-  wire _01_;
-  wire _02_;
-  wire _03_;
-  wire _04_;
-  wire _05_;
-  wire _06_;
-  wire _07_;
-  wire _08_;
-  wire _09_;
-  wire _10_;
-  wire _11_;
-  wire _12_;
-  wire _13_;
-  wire _14_;
-  wire _15_;
-  wire _16_;
-  wire _17_;
-  wire _18_;
-  wire _19_;
-  wire _20_;
-  wire _21_;
-  wire _22_;
-  wire _23_;
-  wire _24_;
-  wire _25_;
-  wire _26_;
-  wire _27_;
-  wire _28_;
-  wire _29_;
-  wire _30_;
-  wire _31_;
-  wire _32_;
-  wire _33_;
-  wire _34_;
-  wire _35_;
-  wire [17:0] \$signal ;
+module \hwq_top.engine.array.mul_7_3 (rst, \port$727$0 , \port$727$1 , \port$727$2 , \port$727$3 , \port$727$4 , \port$727$5 , \port$727$6 , \port$727$7 , \port$727$8 , \port$727$9 , \port$727$10 , \port$727$11 , \port$727$12 , \port$727$13 , \port$727$14 , \port$727$15 , b, a, clk);
   input [7:0] a;
   wire [7:0] a;
   input [7:0] b;
   wire [7:0] b;
-  wire [17:0] b18;
   input clk;
   wire clk;
-  wire en;
-  wire [15:0] p;
   wire [35:0] p36;
-  output \port$663$0 ;
-  wire \port$663$0 ;
-  output \port$663$1 ;
-  wire \port$663$1 ;
-  output \port$663$10 ;
-  wire \port$663$10 ;
-  output \port$663$11 ;
-  wire \port$663$11 ;
-  output \port$663$12 ;
-  wire \port$663$12 ;
-  output \port$663$13 ;
-  wire \port$663$13 ;
-  output \port$663$14 ;
-  wire \port$663$14 ;
-  output \port$663$15 ;
-  wire \port$663$15 ;
-  output \port$663$2 ;
-  wire \port$663$2 ;
-  output \port$663$3 ;
-  wire \port$663$3 ;
-  output \port$663$4 ;
-  wire \port$663$4 ;
-  output \port$663$5 ;
-  wire \port$663$5 ;
-  output \port$663$6 ;
-  wire \port$663$6 ;
-  output \port$663$7 ;
-  wire \port$663$7 ;
-  output \port$663$8 ;
-  wire \port$663$8 ;
-  output \port$663$9 ;
-  wire \port$663$9 ;
+  output \port$727$0 ;
+  wire \port$727$0 ;
+  output \port$727$1 ;
+  wire \port$727$1 ;
+  output \port$727$10 ;
+  wire \port$727$10 ;
+  output \port$727$11 ;
+  wire \port$727$11 ;
+  output \port$727$12 ;
+  wire \port$727$12 ;
+  output \port$727$13 ;
+  wire \port$727$13 ;
+  output \port$727$14 ;
+  wire \port$727$14 ;
+  output \port$727$15 ;
+  wire \port$727$15 ;
+  output \port$727$2 ;
+  wire \port$727$2 ;
+  output \port$727$3 ;
+  wire \port$727$3 ;
+  output \port$727$4 ;
+  wire \port$727$4 ;
+  output \port$727$5 ;
+  wire \port$727$5 ;
+  output \port$727$6 ;
+  wire \port$727$6 ;
+  output \port$727$7 ;
+  wire \port$727$7 ;
+  output \port$727$8 ;
+  wire \port$727$8 ;
+  output \port$727$9 ;
+  wire \port$727$9 ;
   input rst;
   wire rst;
   MULT18X18D #(
@@ -24197,152 +14148,92 @@ module \hwq_top.engine.array.mul_7_3 (rst, \port$663$0 , \port$663$1 , \port$663
     .C9(1'h0),
     .CE0(1'h1),
     .CLK0(clk),
-    .P0(_00_),
-    .P1(_11_),
-    .P10(_02_),
-    .P11(_03_),
-    .P12(_04_),
-    .P13(_05_),
-    .P14(_06_),
-    .P15(_07_),
-    .P16(_08_),
-    .P17(_09_),
-    .P18(_10_),
-    .P19(_12_),
-    .P2(_22_),
-    .P20(_13_),
-    .P21(_14_),
-    .P22(_15_),
-    .P23(_16_),
-    .P24(_17_),
-    .P25(_18_),
-    .P26(_19_),
-    .P27(_20_),
-    .P28(_21_),
-    .P29(_23_),
-    .P3(_30_),
-    .P30(_24_),
-    .P31(_25_),
-    .P32(_26_),
-    .P33(_27_),
-    .P34(_28_),
-    .P35(_29_),
-    .P4(_31_),
-    .P5(_32_),
-    .P6(_33_),
-    .P7(_34_),
-    .P8(_35_),
-    .P9(_01_),
+    .P0(\port$727$0 ),
+    .P1(\port$727$1 ),
+    .P10(\port$727$10 ),
+    .P11(\port$727$11 ),
+    .P12(\port$727$12 ),
+    .P13(\port$727$13 ),
+    .P14(\port$727$14 ),
+    .P15(\port$727$15 ),
+    .P16(p36[16]),
+    .P17(p36[17]),
+    .P18(p36[18]),
+    .P19(p36[19]),
+    .P2(\port$727$2 ),
+    .P20(p36[20]),
+    .P21(p36[21]),
+    .P22(p36[22]),
+    .P23(p36[23]),
+    .P24(p36[24]),
+    .P25(p36[25]),
+    .P26(p36[26]),
+    .P27(p36[27]),
+    .P28(p36[28]),
+    .P29(p36[29]),
+    .P3(\port$727$3 ),
+    .P30(p36[30]),
+    .P31(p36[31]),
+    .P32(p36[32]),
+    .P33(p36[33]),
+    .P34(p36[34]),
+    .P35(p36[35]),
+    .P4(\port$727$4 ),
+    .P5(\port$727$5 ),
+    .P6(\port$727$6 ),
+    .P7(\port$727$7 ),
+    .P8(\port$727$8 ),
+    .P9(\port$727$9 ),
     .RST0(rst),
     .SIGNEDA(1'h1),
     .SIGNEDB(1'h1),
     .SOURCEA(1'h0),
     .SOURCEB(1'h0)
   );
-  assign \$signal  = { a[7], a[7], a[7], a[7], a[7], a[7], a[7], a[7], a[7], a[7], a };
-  assign b18 = { b[7], b[7], b[7], b[7], b[7], b[7], b[7], b[7], b[7], b[7], b };
-  assign p = { _07_, _06_, _05_, _04_, _03_, _02_, _01_, _35_, _34_, _33_, _32_, _31_, _30_, _22_, _11_, _00_ };
-  assign p36 = { _29_, _28_, _27_, _26_, _25_, _24_, _23_, _21_, _20_, _19_, _18_, _17_, _16_, _15_, _14_, _13_, _12_, _10_, _09_, _08_, _07_, _06_, _05_, _04_, _03_, _02_, _01_, _35_, _34_, _33_, _32_, _31_, _30_, _22_, _11_, _00_ };
-  assign en = 1'h1;
-  assign \port$663$0  = _00_;
-  assign \port$663$1  = _11_;
-  assign \port$663$2  = _22_;
-  assign \port$663$3  = _30_;
-  assign \port$663$4  = _31_;
-  assign \port$663$5  = _32_;
-  assign \port$663$6  = _33_;
-  assign \port$663$7  = _34_;
-  assign \port$663$8  = _35_;
-  assign \port$663$9  = _01_;
-  assign \port$663$10  = _02_;
-  assign \port$663$11  = _03_;
-  assign \port$663$12  = _04_;
-  assign \port$663$13  = _05_;
-  assign \port$663$14  = _06_;
-  assign \port$663$15  = _07_;
+  assign p36[15:0] = { \port$727$15 , \port$727$14 , \port$727$13 , \port$727$12 , \port$727$11 , \port$727$10 , \port$727$9 , \port$727$8 , \port$727$7 , \port$727$6 , \port$727$5 , \port$727$4 , \port$727$3 , \port$727$2 , \port$727$1 , \port$727$0  };
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array.mul_7_4 (rst, \port$664$0 , \port$664$1 , \port$664$2 , \port$664$3 , \port$664$4 , \port$664$5 , \port$664$6 , \port$664$7 , \port$664$8 , \port$664$9 , \port$664$10 , \port$664$11 , \port$664$12 , \port$664$13 , \port$664$14 , \port$664$15 , b, a, clk);
-  wire _00_;
-  wire _01_;
-  wire _02_;
-  wire _03_;
-  wire _04_;
-  wire _05_;
-  wire _06_;
-  wire _07_;
-  wire _08_;
-  wire _09_;
-  wire _10_;
-  wire _11_;
-  wire _12_;
-  wire _13_;
-  wire _14_;
-  wire _15_;
-  wire _16_;
-  wire _17_;
-  wire _18_;
-  wire _19_;
-  wire _20_;
-  wire _21_;
-  wire _22_;
-  wire _23_;
-  wire _24_;
-  wire _25_;
-  wire _26_;
-  wire _27_;
-  wire _28_;
-  wire _29_;
-  wire _30_;
-  wire _31_;
-  wire _32_;
-  wire _33_;
-  wire _34_;
-  wire _35_;
-  wire [17:0] \$signal ;
+module \hwq_top.engine.array.mul_7_4 (rst, \port$728$0 , \port$728$1 , \port$728$2 , \port$728$3 , \port$728$4 , \port$728$5 , \port$728$6 , \port$728$7 , \port$728$8 , \port$728$9 , \port$728$10 , \port$728$11 , \port$728$12 , \port$728$13 , \port$728$14 , \port$728$15 , b, a, clk);
   input [7:0] a;
   wire [7:0] a;
   input [7:0] b;
   wire [7:0] b;
-  wire [17:0] b18;
   input clk;
   wire clk;
-  wire en;
-  wire [15:0] p;
   wire [35:0] p36;
-  output \port$664$0 ;
-  wire \port$664$0 ;
-  output \port$664$1 ;
-  wire \port$664$1 ;
-  output \port$664$10 ;
-  wire \port$664$10 ;
-  output \port$664$11 ;
-  wire \port$664$11 ;
-  output \port$664$12 ;
-  wire \port$664$12 ;
-  output \port$664$13 ;
-  wire \port$664$13 ;
-  output \port$664$14 ;
-  wire \port$664$14 ;
-  output \port$664$15 ;
-  wire \port$664$15 ;
-  output \port$664$2 ;
-  wire \port$664$2 ;
-  output \port$664$3 ;
-  wire \port$664$3 ;
-  output \port$664$4 ;
-  wire \port$664$4 ;
-  output \port$664$5 ;
-  wire \port$664$5 ;
-  output \port$664$6 ;
-  wire \port$664$6 ;
-  output \port$664$7 ;
-  wire \port$664$7 ;
-  output \port$664$8 ;
-  wire \port$664$8 ;
-  output \port$664$9 ;
-  wire \port$664$9 ;
+  output \port$728$0 ;
+  wire \port$728$0 ;
+  output \port$728$1 ;
+  wire \port$728$1 ;
+  output \port$728$10 ;
+  wire \port$728$10 ;
+  output \port$728$11 ;
+  wire \port$728$11 ;
+  output \port$728$12 ;
+  wire \port$728$12 ;
+  output \port$728$13 ;
+  wire \port$728$13 ;
+  output \port$728$14 ;
+  wire \port$728$14 ;
+  output \port$728$15 ;
+  wire \port$728$15 ;
+  output \port$728$2 ;
+  wire \port$728$2 ;
+  output \port$728$3 ;
+  wire \port$728$3 ;
+  output \port$728$4 ;
+  wire \port$728$4 ;
+  output \port$728$5 ;
+  wire \port$728$5 ;
+  output \port$728$6 ;
+  wire \port$728$6 ;
+  output \port$728$7 ;
+  wire \port$728$7 ;
+  output \port$728$8 ;
+  wire \port$728$8 ;
+  output \port$728$9 ;
+  wire \port$728$9 ;
   input rst;
   wire rst;
   MULT18X18D #(
@@ -24418,152 +14309,92 @@ module \hwq_top.engine.array.mul_7_4 (rst, \port$664$0 , \port$664$1 , \port$664
     .C9(1'h0),
     .CE0(1'h1),
     .CLK0(clk),
-    .P0(_00_),
-    .P1(_11_),
-    .P10(_02_),
-    .P11(_03_),
-    .P12(_04_),
-    .P13(_05_),
-    .P14(_06_),
-    .P15(_07_),
-    .P16(_08_),
-    .P17(_09_),
-    .P18(_10_),
-    .P19(_12_),
-    .P2(_22_),
-    .P20(_13_),
-    .P21(_14_),
-    .P22(_15_),
-    .P23(_16_),
-    .P24(_17_),
-    .P25(_18_),
-    .P26(_19_),
-    .P27(_20_),
-    .P28(_21_),
-    .P29(_23_),
-    .P3(_30_),
-    .P30(_24_),
-    .P31(_25_),
-    .P32(_26_),
-    .P33(_27_),
-    .P34(_28_),
-    .P35(_29_),
-    .P4(_31_),
-    .P5(_32_),
-    .P6(_33_),
-    .P7(_34_),
-    .P8(_35_),
-    .P9(_01_),
+    .P0(\port$728$0 ),
+    .P1(\port$728$1 ),
+    .P10(\port$728$10 ),
+    .P11(\port$728$11 ),
+    .P12(\port$728$12 ),
+    .P13(\port$728$13 ),
+    .P14(\port$728$14 ),
+    .P15(\port$728$15 ),
+    .P16(p36[16]),
+    .P17(p36[17]),
+    .P18(p36[18]),
+    .P19(p36[19]),
+    .P2(\port$728$2 ),
+    .P20(p36[20]),
+    .P21(p36[21]),
+    .P22(p36[22]),
+    .P23(p36[23]),
+    .P24(p36[24]),
+    .P25(p36[25]),
+    .P26(p36[26]),
+    .P27(p36[27]),
+    .P28(p36[28]),
+    .P29(p36[29]),
+    .P3(\port$728$3 ),
+    .P30(p36[30]),
+    .P31(p36[31]),
+    .P32(p36[32]),
+    .P33(p36[33]),
+    .P34(p36[34]),
+    .P35(p36[35]),
+    .P4(\port$728$4 ),
+    .P5(\port$728$5 ),
+    .P6(\port$728$6 ),
+    .P7(\port$728$7 ),
+    .P8(\port$728$8 ),
+    .P9(\port$728$9 ),
     .RST0(rst),
     .SIGNEDA(1'h1),
     .SIGNEDB(1'h1),
     .SOURCEA(1'h0),
     .SOURCEB(1'h0)
   );
-  assign \$signal  = { a[7], a[7], a[7], a[7], a[7], a[7], a[7], a[7], a[7], a[7], a };
-  assign b18 = { b[7], b[7], b[7], b[7], b[7], b[7], b[7], b[7], b[7], b[7], b };
-  assign p = { _07_, _06_, _05_, _04_, _03_, _02_, _01_, _35_, _34_, _33_, _32_, _31_, _30_, _22_, _11_, _00_ };
-  assign p36 = { _29_, _28_, _27_, _26_, _25_, _24_, _23_, _21_, _20_, _19_, _18_, _17_, _16_, _15_, _14_, _13_, _12_, _10_, _09_, _08_, _07_, _06_, _05_, _04_, _03_, _02_, _01_, _35_, _34_, _33_, _32_, _31_, _30_, _22_, _11_, _00_ };
-  assign en = 1'h1;
-  assign \port$664$0  = _00_;
-  assign \port$664$1  = _11_;
-  assign \port$664$2  = _22_;
-  assign \port$664$3  = _30_;
-  assign \port$664$4  = _31_;
-  assign \port$664$5  = _32_;
-  assign \port$664$6  = _33_;
-  assign \port$664$7  = _34_;
-  assign \port$664$8  = _35_;
-  assign \port$664$9  = _01_;
-  assign \port$664$10  = _02_;
-  assign \port$664$11  = _03_;
-  assign \port$664$12  = _04_;
-  assign \port$664$13  = _05_;
-  assign \port$664$14  = _06_;
-  assign \port$664$15  = _07_;
+  assign p36[15:0] = { \port$728$15 , \port$728$14 , \port$728$13 , \port$728$12 , \port$728$11 , \port$728$10 , \port$728$9 , \port$728$8 , \port$728$7 , \port$728$6 , \port$728$5 , \port$728$4 , \port$728$3 , \port$728$2 , \port$728$1 , \port$728$0  };
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array.mul_7_5 (rst, \port$665$0 , \port$665$1 , \port$665$2 , \port$665$3 , \port$665$4 , \port$665$5 , \port$665$6 , \port$665$7 , \port$665$8 , \port$665$9 , \port$665$10 , \port$665$11 , \port$665$12 , \port$665$13 , \port$665$14 , \port$665$15 , b, a, clk);
-  wire _00_;
-  wire _01_;
-  wire _02_;
-  wire _03_;
-  wire _04_;
-  wire _05_;
-  wire _06_;
-  wire _07_;
-  wire _08_;
-  wire _09_;
-  wire _10_;
-  wire _11_;
-  wire _12_;
-  wire _13_;
-  wire _14_;
-  wire _15_;
-  wire _16_;
-  wire _17_;
-  wire _18_;
-  wire _19_;
-  wire _20_;
-  wire _21_;
-  wire _22_;
-  wire _23_;
-  wire _24_;
-  wire _25_;
-  wire _26_;
-  wire _27_;
-  wire _28_;
-  wire _29_;
-  wire _30_;
-  wire _31_;
-  wire _32_;
-  wire _33_;
-  wire _34_;
-  wire _35_;
-  wire [17:0] \$signal ;
+module \hwq_top.engine.array.mul_7_5 (rst, \port$729$0 , \port$729$1 , \port$729$2 , \port$729$3 , \port$729$4 , \port$729$5 , \port$729$6 , \port$729$7 , \port$729$8 , \port$729$9 , \port$729$10 , \port$729$11 , \port$729$12 , \port$729$13 , \port$729$14 , \port$729$15 , b, a, clk);
   input [7:0] a;
   wire [7:0] a;
   input [7:0] b;
   wire [7:0] b;
-  wire [17:0] b18;
   input clk;
   wire clk;
-  wire en;
-  wire [15:0] p;
   wire [35:0] p36;
-  output \port$665$0 ;
-  wire \port$665$0 ;
-  output \port$665$1 ;
-  wire \port$665$1 ;
-  output \port$665$10 ;
-  wire \port$665$10 ;
-  output \port$665$11 ;
-  wire \port$665$11 ;
-  output \port$665$12 ;
-  wire \port$665$12 ;
-  output \port$665$13 ;
-  wire \port$665$13 ;
-  output \port$665$14 ;
-  wire \port$665$14 ;
-  output \port$665$15 ;
-  wire \port$665$15 ;
-  output \port$665$2 ;
-  wire \port$665$2 ;
-  output \port$665$3 ;
-  wire \port$665$3 ;
-  output \port$665$4 ;
-  wire \port$665$4 ;
-  output \port$665$5 ;
-  wire \port$665$5 ;
-  output \port$665$6 ;
-  wire \port$665$6 ;
-  output \port$665$7 ;
-  wire \port$665$7 ;
-  output \port$665$8 ;
-  wire \port$665$8 ;
-  output \port$665$9 ;
-  wire \port$665$9 ;
+  output \port$729$0 ;
+  wire \port$729$0 ;
+  output \port$729$1 ;
+  wire \port$729$1 ;
+  output \port$729$10 ;
+  wire \port$729$10 ;
+  output \port$729$11 ;
+  wire \port$729$11 ;
+  output \port$729$12 ;
+  wire \port$729$12 ;
+  output \port$729$13 ;
+  wire \port$729$13 ;
+  output \port$729$14 ;
+  wire \port$729$14 ;
+  output \port$729$15 ;
+  wire \port$729$15 ;
+  output \port$729$2 ;
+  wire \port$729$2 ;
+  output \port$729$3 ;
+  wire \port$729$3 ;
+  output \port$729$4 ;
+  wire \port$729$4 ;
+  output \port$729$5 ;
+  wire \port$729$5 ;
+  output \port$729$6 ;
+  wire \port$729$6 ;
+  output \port$729$7 ;
+  wire \port$729$7 ;
+  output \port$729$8 ;
+  wire \port$729$8 ;
+  output \port$729$9 ;
+  wire \port$729$9 ;
   input rst;
   wire rst;
   MULT18X18D #(
@@ -24639,152 +14470,92 @@ module \hwq_top.engine.array.mul_7_5 (rst, \port$665$0 , \port$665$1 , \port$665
     .C9(1'h0),
     .CE0(1'h1),
     .CLK0(clk),
-    .P0(_00_),
-    .P1(_11_),
-    .P10(_02_),
-    .P11(_03_),
-    .P12(_04_),
-    .P13(_05_),
-    .P14(_06_),
-    .P15(_07_),
-    .P16(_08_),
-    .P17(_09_),
-    .P18(_10_),
-    .P19(_12_),
-    .P2(_22_),
-    .P20(_13_),
-    .P21(_14_),
-    .P22(_15_),
-    .P23(_16_),
-    .P24(_17_),
-    .P25(_18_),
-    .P26(_19_),
-    .P27(_20_),
-    .P28(_21_),
-    .P29(_23_),
-    .P3(_30_),
-    .P30(_24_),
-    .P31(_25_),
-    .P32(_26_),
-    .P33(_27_),
-    .P34(_28_),
-    .P35(_29_),
-    .P4(_31_),
-    .P5(_32_),
-    .P6(_33_),
-    .P7(_34_),
-    .P8(_35_),
-    .P9(_01_),
+    .P0(\port$729$0 ),
+    .P1(\port$729$1 ),
+    .P10(\port$729$10 ),
+    .P11(\port$729$11 ),
+    .P12(\port$729$12 ),
+    .P13(\port$729$13 ),
+    .P14(\port$729$14 ),
+    .P15(\port$729$15 ),
+    .P16(p36[16]),
+    .P17(p36[17]),
+    .P18(p36[18]),
+    .P19(p36[19]),
+    .P2(\port$729$2 ),
+    .P20(p36[20]),
+    .P21(p36[21]),
+    .P22(p36[22]),
+    .P23(p36[23]),
+    .P24(p36[24]),
+    .P25(p36[25]),
+    .P26(p36[26]),
+    .P27(p36[27]),
+    .P28(p36[28]),
+    .P29(p36[29]),
+    .P3(\port$729$3 ),
+    .P30(p36[30]),
+    .P31(p36[31]),
+    .P32(p36[32]),
+    .P33(p36[33]),
+    .P34(p36[34]),
+    .P35(p36[35]),
+    .P4(\port$729$4 ),
+    .P5(\port$729$5 ),
+    .P6(\port$729$6 ),
+    .P7(\port$729$7 ),
+    .P8(\port$729$8 ),
+    .P9(\port$729$9 ),
     .RST0(rst),
     .SIGNEDA(1'h1),
     .SIGNEDB(1'h1),
     .SOURCEA(1'h0),
     .SOURCEB(1'h0)
   );
-  assign \$signal  = { a[7], a[7], a[7], a[7], a[7], a[7], a[7], a[7], a[7], a[7], a };
-  assign b18 = { b[7], b[7], b[7], b[7], b[7], b[7], b[7], b[7], b[7], b[7], b };
-  assign p = { _07_, _06_, _05_, _04_, _03_, _02_, _01_, _35_, _34_, _33_, _32_, _31_, _30_, _22_, _11_, _00_ };
-  assign p36 = { _29_, _28_, _27_, _26_, _25_, _24_, _23_, _21_, _20_, _19_, _18_, _17_, _16_, _15_, _14_, _13_, _12_, _10_, _09_, _08_, _07_, _06_, _05_, _04_, _03_, _02_, _01_, _35_, _34_, _33_, _32_, _31_, _30_, _22_, _11_, _00_ };
-  assign en = 1'h1;
-  assign \port$665$0  = _00_;
-  assign \port$665$1  = _11_;
-  assign \port$665$2  = _22_;
-  assign \port$665$3  = _30_;
-  assign \port$665$4  = _31_;
-  assign \port$665$5  = _32_;
-  assign \port$665$6  = _33_;
-  assign \port$665$7  = _34_;
-  assign \port$665$8  = _35_;
-  assign \port$665$9  = _01_;
-  assign \port$665$10  = _02_;
-  assign \port$665$11  = _03_;
-  assign \port$665$12  = _04_;
-  assign \port$665$13  = _05_;
-  assign \port$665$14  = _06_;
-  assign \port$665$15  = _07_;
+  assign p36[15:0] = { \port$729$15 , \port$729$14 , \port$729$13 , \port$729$12 , \port$729$11 , \port$729$10 , \port$729$9 , \port$729$8 , \port$729$7 , \port$729$6 , \port$729$5 , \port$729$4 , \port$729$3 , \port$729$2 , \port$729$1 , \port$729$0  };
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array.mul_7_6 (rst, \port$666$0 , \port$666$1 , \port$666$2 , \port$666$3 , \port$666$4 , \port$666$5 , \port$666$6 , \port$666$7 , \port$666$8 , \port$666$9 , \port$666$10 , \port$666$11 , \port$666$12 , \port$666$13 , \port$666$14 , \port$666$15 , b, a, clk);
-  wire _00_;
-  wire _01_;
-  wire _02_;
-  wire _03_;
-  wire _04_;
-  wire _05_;
-  wire _06_;
-  wire _07_;
-  wire _08_;
-  wire _09_;
-  wire _10_;
-  wire _11_;
-  wire _12_;
-  wire _13_;
-  wire _14_;
-  wire _15_;
-  wire _16_;
-  wire _17_;
-  wire _18_;
-  wire _19_;
-  wire _20_;
-  wire _21_;
-  wire _22_;
-  wire _23_;
-  wire _24_;
-  wire _25_;
-  wire _26_;
-  wire _27_;
-  wire _28_;
-  wire _29_;
-  wire _30_;
-  wire _31_;
-  wire _32_;
-  wire _33_;
-  wire _34_;
-  wire _35_;
-  wire [17:0] \$signal ;
+module \hwq_top.engine.array.mul_7_6 (rst, \port$730$0 , \port$730$1 , \port$730$2 , \port$730$3 , \port$730$4 , \port$730$5 , \port$730$6 , \port$730$7 , \port$730$8 , \port$730$9 , \port$730$10 , \port$730$11 , \port$730$12 , \port$730$13 , \port$730$14 , \port$730$15 , b, a, clk);
   input [7:0] a;
   wire [7:0] a;
   input [7:0] b;
   wire [7:0] b;
-  wire [17:0] b18;
   input clk;
   wire clk;
-  wire en;
-  wire [15:0] p;
   wire [35:0] p36;
-  output \port$666$0 ;
-  wire \port$666$0 ;
-  output \port$666$1 ;
-  wire \port$666$1 ;
-  output \port$666$10 ;
-  wire \port$666$10 ;
-  output \port$666$11 ;
-  wire \port$666$11 ;
-  output \port$666$12 ;
-  wire \port$666$12 ;
-  output \port$666$13 ;
-  wire \port$666$13 ;
-  output \port$666$14 ;
-  wire \port$666$14 ;
-  output \port$666$15 ;
-  wire \port$666$15 ;
-  output \port$666$2 ;
-  wire \port$666$2 ;
-  output \port$666$3 ;
-  wire \port$666$3 ;
-  output \port$666$4 ;
-  wire \port$666$4 ;
-  output \port$666$5 ;
-  wire \port$666$5 ;
-  output \port$666$6 ;
-  wire \port$666$6 ;
-  output \port$666$7 ;
-  wire \port$666$7 ;
-  output \port$666$8 ;
-  wire \port$666$8 ;
-  output \port$666$9 ;
-  wire \port$666$9 ;
+  output \port$730$0 ;
+  wire \port$730$0 ;
+  output \port$730$1 ;
+  wire \port$730$1 ;
+  output \port$730$10 ;
+  wire \port$730$10 ;
+  output \port$730$11 ;
+  wire \port$730$11 ;
+  output \port$730$12 ;
+  wire \port$730$12 ;
+  output \port$730$13 ;
+  wire \port$730$13 ;
+  output \port$730$14 ;
+  wire \port$730$14 ;
+  output \port$730$15 ;
+  wire \port$730$15 ;
+  output \port$730$2 ;
+  wire \port$730$2 ;
+  output \port$730$3 ;
+  wire \port$730$3 ;
+  output \port$730$4 ;
+  wire \port$730$4 ;
+  output \port$730$5 ;
+  wire \port$730$5 ;
+  output \port$730$6 ;
+  wire \port$730$6 ;
+  output \port$730$7 ;
+  wire \port$730$7 ;
+  output \port$730$8 ;
+  wire \port$730$8 ;
+  output \port$730$9 ;
+  wire \port$730$9 ;
   input rst;
   wire rst;
   MULT18X18D #(
@@ -24860,152 +14631,92 @@ module \hwq_top.engine.array.mul_7_6 (rst, \port$666$0 , \port$666$1 , \port$666
     .C9(1'h0),
     .CE0(1'h1),
     .CLK0(clk),
-    .P0(_00_),
-    .P1(_11_),
-    .P10(_02_),
-    .P11(_03_),
-    .P12(_04_),
-    .P13(_05_),
-    .P14(_06_),
-    .P15(_07_),
-    .P16(_08_),
-    .P17(_09_),
-    .P18(_10_),
-    .P19(_12_),
-    .P2(_22_),
-    .P20(_13_),
-    .P21(_14_),
-    .P22(_15_),
-    .P23(_16_),
-    .P24(_17_),
-    .P25(_18_),
-    .P26(_19_),
-    .P27(_20_),
-    .P28(_21_),
-    .P29(_23_),
-    .P3(_30_),
-    .P30(_24_),
-    .P31(_25_),
-    .P32(_26_),
-    .P33(_27_),
-    .P34(_28_),
-    .P35(_29_),
-    .P4(_31_),
-    .P5(_32_),
-    .P6(_33_),
-    .P7(_34_),
-    .P8(_35_),
-    .P9(_01_),
+    .P0(\port$730$0 ),
+    .P1(\port$730$1 ),
+    .P10(\port$730$10 ),
+    .P11(\port$730$11 ),
+    .P12(\port$730$12 ),
+    .P13(\port$730$13 ),
+    .P14(\port$730$14 ),
+    .P15(\port$730$15 ),
+    .P16(p36[16]),
+    .P17(p36[17]),
+    .P18(p36[18]),
+    .P19(p36[19]),
+    .P2(\port$730$2 ),
+    .P20(p36[20]),
+    .P21(p36[21]),
+    .P22(p36[22]),
+    .P23(p36[23]),
+    .P24(p36[24]),
+    .P25(p36[25]),
+    .P26(p36[26]),
+    .P27(p36[27]),
+    .P28(p36[28]),
+    .P29(p36[29]),
+    .P3(\port$730$3 ),
+    .P30(p36[30]),
+    .P31(p36[31]),
+    .P32(p36[32]),
+    .P33(p36[33]),
+    .P34(p36[34]),
+    .P35(p36[35]),
+    .P4(\port$730$4 ),
+    .P5(\port$730$5 ),
+    .P6(\port$730$6 ),
+    .P7(\port$730$7 ),
+    .P8(\port$730$8 ),
+    .P9(\port$730$9 ),
     .RST0(rst),
     .SIGNEDA(1'h1),
     .SIGNEDB(1'h1),
     .SOURCEA(1'h0),
     .SOURCEB(1'h0)
   );
-  assign \$signal  = { a[7], a[7], a[7], a[7], a[7], a[7], a[7], a[7], a[7], a[7], a };
-  assign b18 = { b[7], b[7], b[7], b[7], b[7], b[7], b[7], b[7], b[7], b[7], b };
-  assign p = { _07_, _06_, _05_, _04_, _03_, _02_, _01_, _35_, _34_, _33_, _32_, _31_, _30_, _22_, _11_, _00_ };
-  assign p36 = { _29_, _28_, _27_, _26_, _25_, _24_, _23_, _21_, _20_, _19_, _18_, _17_, _16_, _15_, _14_, _13_, _12_, _10_, _09_, _08_, _07_, _06_, _05_, _04_, _03_, _02_, _01_, _35_, _34_, _33_, _32_, _31_, _30_, _22_, _11_, _00_ };
-  assign en = 1'h1;
-  assign \port$666$0  = _00_;
-  assign \port$666$1  = _11_;
-  assign \port$666$2  = _22_;
-  assign \port$666$3  = _30_;
-  assign \port$666$4  = _31_;
-  assign \port$666$5  = _32_;
-  assign \port$666$6  = _33_;
-  assign \port$666$7  = _34_;
-  assign \port$666$8  = _35_;
-  assign \port$666$9  = _01_;
-  assign \port$666$10  = _02_;
-  assign \port$666$11  = _03_;
-  assign \port$666$12  = _04_;
-  assign \port$666$13  = _05_;
-  assign \port$666$14  = _06_;
-  assign \port$666$15  = _07_;
+  assign p36[15:0] = { \port$730$15 , \port$730$14 , \port$730$13 , \port$730$12 , \port$730$11 , \port$730$10 , \port$730$9 , \port$730$8 , \port$730$7 , \port$730$6 , \port$730$5 , \port$730$4 , \port$730$3 , \port$730$2 , \port$730$1 , \port$730$0  };
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array.mul_7_7 (rst, \port$667$0 , \port$667$1 , \port$667$2 , \port$667$3 , \port$667$4 , \port$667$5 , \port$667$6 , \port$667$7 , \port$667$8 , \port$667$9 , \port$667$10 , \port$667$11 , \port$667$12 , \port$667$13 , \port$667$14 , \port$667$15 , b, a, clk);
-  wire _00_;
-  wire _01_;
-  wire _02_;
-  wire _03_;
-  wire _04_;
-  wire _05_;
-  wire _06_;
-  wire _07_;
-  wire _08_;
-  wire _09_;
-  wire _10_;
-  wire _11_;
-  wire _12_;
-  wire _13_;
-  wire _14_;
-  wire _15_;
-  wire _16_;
-  wire _17_;
-  wire _18_;
-  wire _19_;
-  wire _20_;
-  wire _21_;
-  wire _22_;
-  wire _23_;
-  wire _24_;
-  wire _25_;
-  wire _26_;
-  wire _27_;
-  wire _28_;
-  wire _29_;
-  wire _30_;
-  wire _31_;
-  wire _32_;
-  wire _33_;
-  wire _34_;
-  wire _35_;
-  wire [17:0] \$signal ;
+module \hwq_top.engine.array.mul_7_7 (rst, \port$731$0 , \port$731$1 , \port$731$2 , \port$731$3 , \port$731$4 , \port$731$5 , \port$731$6 , \port$731$7 , \port$731$8 , \port$731$9 , \port$731$10 , \port$731$11 , \port$731$12 , \port$731$13 , \port$731$14 , \port$731$15 , b, a, clk);
   input [7:0] a;
   wire [7:0] a;
   input [7:0] b;
   wire [7:0] b;
-  wire [17:0] b18;
   input clk;
   wire clk;
-  wire en;
-  wire [15:0] p;
   wire [35:0] p36;
-  output \port$667$0 ;
-  wire \port$667$0 ;
-  output \port$667$1 ;
-  wire \port$667$1 ;
-  output \port$667$10 ;
-  wire \port$667$10 ;
-  output \port$667$11 ;
-  wire \port$667$11 ;
-  output \port$667$12 ;
-  wire \port$667$12 ;
-  output \port$667$13 ;
-  wire \port$667$13 ;
-  output \port$667$14 ;
-  wire \port$667$14 ;
-  output \port$667$15 ;
-  wire \port$667$15 ;
-  output \port$667$2 ;
-  wire \port$667$2 ;
-  output \port$667$3 ;
-  wire \port$667$3 ;
-  output \port$667$4 ;
-  wire \port$667$4 ;
-  output \port$667$5 ;
-  wire \port$667$5 ;
-  output \port$667$6 ;
-  wire \port$667$6 ;
-  output \port$667$7 ;
-  wire \port$667$7 ;
-  output \port$667$8 ;
-  wire \port$667$8 ;
-  output \port$667$9 ;
-  wire \port$667$9 ;
+  output \port$731$0 ;
+  wire \port$731$0 ;
+  output \port$731$1 ;
+  wire \port$731$1 ;
+  output \port$731$10 ;
+  wire \port$731$10 ;
+  output \port$731$11 ;
+  wire \port$731$11 ;
+  output \port$731$12 ;
+  wire \port$731$12 ;
+  output \port$731$13 ;
+  wire \port$731$13 ;
+  output \port$731$14 ;
+  wire \port$731$14 ;
+  output \port$731$15 ;
+  wire \port$731$15 ;
+  output \port$731$2 ;
+  wire \port$731$2 ;
+  output \port$731$3 ;
+  wire \port$731$3 ;
+  output \port$731$4 ;
+  wire \port$731$4 ;
+  output \port$731$5 ;
+  wire \port$731$5 ;
+  output \port$731$6 ;
+  wire \port$731$6 ;
+  output \port$731$7 ;
+  wire \port$731$7 ;
+  output \port$731$8 ;
+  wire \port$731$8 ;
+  output \port$731$9 ;
+  wire \port$731$9 ;
   input rst;
   wire rst;
   MULT18X18D #(
@@ -25081,69 +14792,49 @@ module \hwq_top.engine.array.mul_7_7 (rst, \port$667$0 , \port$667$1 , \port$667
     .C9(1'h0),
     .CE0(1'h1),
     .CLK0(clk),
-    .P0(_00_),
-    .P1(_11_),
-    .P10(_02_),
-    .P11(_03_),
-    .P12(_04_),
-    .P13(_05_),
-    .P14(_06_),
-    .P15(_07_),
-    .P16(_08_),
-    .P17(_09_),
-    .P18(_10_),
-    .P19(_12_),
-    .P2(_22_),
-    .P20(_13_),
-    .P21(_14_),
-    .P22(_15_),
-    .P23(_16_),
-    .P24(_17_),
-    .P25(_18_),
-    .P26(_19_),
-    .P27(_20_),
-    .P28(_21_),
-    .P29(_23_),
-    .P3(_30_),
-    .P30(_24_),
-    .P31(_25_),
-    .P32(_26_),
-    .P33(_27_),
-    .P34(_28_),
-    .P35(_29_),
-    .P4(_31_),
-    .P5(_32_),
-    .P6(_33_),
-    .P7(_34_),
-    .P8(_35_),
-    .P9(_01_),
+    .P0(\port$731$0 ),
+    .P1(\port$731$1 ),
+    .P10(\port$731$10 ),
+    .P11(\port$731$11 ),
+    .P12(\port$731$12 ),
+    .P13(\port$731$13 ),
+    .P14(\port$731$14 ),
+    .P15(\port$731$15 ),
+    .P16(p36[16]),
+    .P17(p36[17]),
+    .P18(p36[18]),
+    .P19(p36[19]),
+    .P2(\port$731$2 ),
+    .P20(p36[20]),
+    .P21(p36[21]),
+    .P22(p36[22]),
+    .P23(p36[23]),
+    .P24(p36[24]),
+    .P25(p36[25]),
+    .P26(p36[26]),
+    .P27(p36[27]),
+    .P28(p36[28]),
+    .P29(p36[29]),
+    .P3(\port$731$3 ),
+    .P30(p36[30]),
+    .P31(p36[31]),
+    .P32(p36[32]),
+    .P33(p36[33]),
+    .P34(p36[34]),
+    .P35(p36[35]),
+    .P4(\port$731$4 ),
+    .P5(\port$731$5 ),
+    .P6(\port$731$6 ),
+    .P7(\port$731$7 ),
+    .P8(\port$731$8 ),
+    .P9(\port$731$9 ),
     .RST0(rst),
     .SIGNEDA(1'h1),
     .SIGNEDB(1'h1),
     .SOURCEA(1'h0),
     .SOURCEB(1'h0)
   );
-  assign \$signal  = { a[7], a[7], a[7], a[7], a[7], a[7], a[7], a[7], a[7], a[7], a };
-  assign b18 = { b[7], b[7], b[7], b[7], b[7], b[7], b[7], b[7], b[7], b[7], b };
-  assign p = { _07_, _06_, _05_, _04_, _03_, _02_, _01_, _35_, _34_, _33_, _32_, _31_, _30_, _22_, _11_, _00_ };
-  assign p36 = { _29_, _28_, _27_, _26_, _25_, _24_, _23_, _21_, _20_, _19_, _18_, _17_, _16_, _15_, _14_, _13_, _12_, _10_, _09_, _08_, _07_, _06_, _05_, _04_, _03_, _02_, _01_, _35_, _34_, _33_, _32_, _31_, _30_, _22_, _11_, _00_ };
-  assign en = 1'h1;
-  assign \port$667$0  = _00_;
-  assign \port$667$1  = _11_;
-  assign \port$667$2  = _22_;
-  assign \port$667$3  = _30_;
-  assign \port$667$4  = _31_;
-  assign \port$667$5  = _32_;
-  assign \port$667$6  = _33_;
-  assign \port$667$7  = _34_;
-  assign \port$667$8  = _35_;
-  assign \port$667$9  = _01_;
-  assign \port$667$10  = _02_;
-  assign \port$667$11  = _03_;
-  assign \port$667$12  = _04_;
-  assign \port$667$13  = _05_;
-  assign \port$667$14  = _06_;
-  assign \port$667$15  = _07_;
+  assign p36[15:0] = { \port$731$15 , \port$731$14 , \port$731$13 , \port$731$12 , \port$731$11 , \port$731$10 , \port$731$9 , \port$731$8 , \port$731$7 , \port$731$6 , \port$731$5 , \port$731$4 , \port$731$3 , \port$731$2 , \port$731$1 , \port$731$0  };
 endmodule
 
 (* generator = "Amaranth" *)
@@ -25152,61 +14843,33 @@ module \hwq_top.engine.fifo (clk, rst, w_en, r_rdy, r_data, w_port__data, r_en);
   wire _01_;
   wire _02_;
   wire _03_;
-  wire [5:0] _04_;
   wire _05_;
   wire _06_;
   wire _07_;
   wire _08_;
-  wire [5:0] _09_;
-  wire [4:0] _10_;
-  wire _11_;
-  wire [4:0] _12_;
-  wire [4:0] _13_;
-  wire [5:0] _14_;
-  wire [5:0] _15_;
-  wire _16_;
+  wire _10_;
+  wire [4:0] _11_;
+  wire [5:0] _12_;
+  wire _13_;
+  wire _14_;
+  wire [4:0] _15_;
+  wire [5:0] _16_;
   wire _17_;
-  wire [5:0] _18_;
-  wire [5:0] _19_;
-  wire _20_;
-  wire _21_;
-  wire [4:0] _22_;
-  wire _23_;
-  wire [4:0] _24_;
-  wire _25_;
-  wire [4:0] _26_;
-  wire _27_;
-  wire [4:0] _28_;
-  wire _29_;
-  wire [4:0] _30_;
-  wire _31_;
-  wire [4:0] _32_;
-  wire _33_;
-  wire [4:0] _34_;
+  wire _18_;
   input clk;
   wire clk;
-  (* init = 5'h00 *)
-  wire [4:0] consume;
   reg [4:0] level = 5'h00;
-  (* init = 5'h00 *)
-  wire [4:0] produce;
   output [64:0] r_data;
   wire [64:0] r_data;
   input r_en;
   wire r_en;
-  (* init = 5'h00 *)
-  wire [4:0] r_level;
   reg [4:0] r_port__addr = 5'h00;
-  wire [64:0] r_port__data;
   output r_rdy;
   wire r_rdy;
   input rst;
   wire rst;
-  wire [64:0] w_data;
   input w_en;
   wire w_en;
-  (* init = 5'h00 *)
-  wire [4:0] w_level;
   reg [4:0] w_port__addr = 5'h00;
   input [64:0] w_port__data;
   wire [64:0] w_port__data;
@@ -25244,135 +14907,39 @@ module \hwq_top.engine.fifo (clk, rst, w_en, r_rdy, r_data, w_port__data, r_en);
   assign r_rdy = | level;
   assign w_port__en = w_en & w_rdy;
   assign _00_ = w_rdy & w_en;
-  assign _11_ = w_port__addr == 5'h13;
-  assign _14_ = w_port__addr + 1'h1;
-  assign _15_ = _11_ ? 6'h00 : _14_;
-  assign _16_ = r_rdy & r_en;
-  assign _17_ = r_port__addr == 5'h13;
-  assign _18_ = r_port__addr + 1'h1;
-  assign _19_ = _17_ ? 6'h00 : _18_;
-  assign _20_ = w_rdy & w_en;
+  assign _10_ = w_port__addr == 5'h13;
+  assign _11_ = w_port__addr + 1'h1;
+  assign _12_[4:0] = _10_ ? 5'h00 : _11_;
+  assign _13_ = r_rdy & r_en;
+  assign _14_ = r_port__addr == 5'h13;
+  assign _15_ = r_port__addr + 1'h1;
+  assign _16_[4:0] = _14_ ? 5'h00 : _15_;
+  assign _17_ = w_rdy & w_en;
   assign _01_ = r_rdy & r_en;
   assign _02_ = ~ _01_;
-  assign _03_ = _20_ & _02_;
-  assign _04_ = level + 1'h1;
+  assign _03_ = _17_ & _02_;
   assign _05_ = r_rdy & r_en;
   assign _06_ = w_rdy & w_en;
   assign _07_ = ~ _06_;
   assign _08_ = _05_ & _07_;
-  assign _09_ = level - 1'h1;
-  assign _26_ = _27_ ? _04_[4:0] : level;
-  assign _22_ = _23_ ? _15_[4:0] : w_port__addr;
-  assign _24_ = _25_ ? 5'h00 : _22_;
-  assign _28_ = _29_ ? _09_[4:0] : _26_;
-  assign _30_ = _31_ ? 5'h00 : _28_;
-  assign _32_ = _33_ ? _19_[4:0] : r_port__addr;
-  assign _34_ = _21_ ? 5'h00 : _32_;
-  assign w_level = level;
-  assign r_level = level;
-  assign produce = w_port__addr;
-  assign w_data = w_port__data;
-  assign consume = r_port__addr;
-  assign r_port__data = r_data;
-  assign _27_ = _03_;
-  assign _29_ = _08_;
-  assign _31_ = rst;
-  assign _13_ = _30_;
-  assign _33_ = _16_;
-  assign _21_ = rst;
-  assign _12_ = _34_;
-  assign _23_ = _00_;
-  assign _25_ = rst;
-  assign _10_ = _24_;
+  assign _18_ = { _08_, _03_ } != 1'h0;
+  assign _12_[5] = 1'hx;
+  assign _16_[5] = 1'hx;
   always @(posedge clk) begin
-    w_port__addr <= _10_;
-    r_port__addr <= _12_;
-    level <= _13_;
+    if (rst) level <= 5'h00;
+    else if (_18_) begin if (_08_) level <= level - 1'h1; else begin if (_03_) level <= level + 1'h1; else level <= 5'hxx; end end
+    if (rst) r_port__addr <= 5'h00;
+    else if (_13_) r_port__addr <= _16_[4:0];
+    if (rst) w_port__addr <= 5'h00;
+    else if (_00_) w_port__addr <= _12_[4:0];
   end
 endmodule
 
 (* generator = "Amaranth" *)
 module \hwq_top.engine.params0 (w_addr, w_data, w_en, \r_addr$3 , r_data, clk);
-  wire _00_;
-  wire _01_;
-  wire _02_;
-  wire _03_;
-  wire _04_;
-  wire _05_;
-  wire _06_;
-  wire _07_;
-  wire _08_;
-  wire _09_;
-  wire _10_;
-  wire _11_;
-  wire _12_;
-  wire _13_;
-  wire _14_;
-  wire _15_;
-  wire _16_;
-  wire _17_;
-  wire _18_;
-  wire _19_;
-  wire _20_;
-  wire _21_;
-  wire _22_;
-  wire _23_;
-  wire _24_;
-  wire _25_;
-  wire _26_;
-  wire _27_;
-  wire _28_;
-  wire _29_;
-  wire _30_;
-  wire _31_;
-  wire _32_;
-  wire _33_;
-  wire _34_;
-  wire _35_;
-  wire _36_;
-  wire _37_;
-  wire _38_;
-  wire _39_;
-  wire _40_;
-  wire _41_;
-  wire _42_;
-  wire _43_;
-  wire _44_;
-  wire _45_;
-  wire _46_;
-  wire _47_;
-  wire _48_;
-  wire _49_;
-  wire _50_;
-  wire _51_;
-  wire _52_;
-  wire _53_;
-  wire _54_;
-  wire _55_;
-  wire _56_;
-  wire _57_;
-  wire _58_;
-  wire _59_;
-  wire _60_;
-  wire _61_;
-  wire _62_;
-  wire _63_;
-  wire _64_;
-  wire _65_;
-  wire _66_;
-  wire _67_;
-  wire _68_;
-  wire _69_;
-  wire _70_;
-  wire _71_;
-  wire [8:0] \$signal ;
-  wire [35:0] \$signal$4 ;
-  wire [35:0] \$signal$8 ;
   input clk;
   wire clk;
-  wire [35:0] \do ;
   wire [35:0] \do$9 ;
-  wire [8:0] r_addr;
   input [7:0] \r_addr$3 ;
   wire [7:0] \r_addr$3 ;
   output [68:0] r_data;
@@ -25470,42 +15037,42 @@ module \hwq_top.engine.params0 (w_addr, w_data, w_en, \r_addr$3 , r_data, clk);
     .DIB7(w_data[25]),
     .DIB8(w_data[26]),
     .DIB9(w_data[27]),
-    .DOA0(_00_),
-    .DOA1(_22_),
-    .DOA10(_13_),
-    .DOA11(_15_),
-    .DOA12(_17_),
-    .DOA13(_19_),
-    .DOA14(_21_),
-    .DOA15(_24_),
-    .DOA16(_26_),
-    .DOA17(_28_),
-    .DOA2(_44_),
-    .DOA3(_66_),
-    .DOA4(_71_),
-    .DOA5(_02_),
-    .DOA6(_04_),
-    .DOA7(_06_),
-    .DOA8(_08_),
-    .DOA9(_10_),
-    .DOB0(_11_),
-    .DOB1(_33_),
-    .DOB10(_14_),
-    .DOB11(_16_),
-    .DOB12(_18_),
-    .DOB13(_20_),
-    .DOB14(_23_),
-    .DOB15(_25_),
-    .DOB16(_27_),
-    .DOB17(_29_),
-    .DOB2(_55_),
-    .DOB3(_70_),
-    .DOB4(_01_),
-    .DOB5(_03_),
-    .DOB6(_05_),
-    .DOB7(_07_),
-    .DOB8(_09_),
-    .DOB9(_12_),
+    .DOA0(r_data[0]),
+    .DOA1(r_data[1]),
+    .DOA10(r_data[10]),
+    .DOA11(r_data[11]),
+    .DOA12(r_data[12]),
+    .DOA13(r_data[13]),
+    .DOA14(r_data[14]),
+    .DOA15(r_data[15]),
+    .DOA16(r_data[16]),
+    .DOA17(r_data[17]),
+    .DOA2(r_data[2]),
+    .DOA3(r_data[3]),
+    .DOA4(r_data[4]),
+    .DOA5(r_data[5]),
+    .DOA6(r_data[6]),
+    .DOA7(r_data[7]),
+    .DOA8(r_data[8]),
+    .DOA9(r_data[9]),
+    .DOB0(r_data[18]),
+    .DOB1(r_data[19]),
+    .DOB10(r_data[28]),
+    .DOB11(r_data[29]),
+    .DOB12(r_data[30]),
+    .DOB13(r_data[31]),
+    .DOB14(r_data[32]),
+    .DOB15(r_data[33]),
+    .DOB16(r_data[34]),
+    .DOB17(r_data[35]),
+    .DOB2(r_data[20]),
+    .DOB3(r_data[21]),
+    .DOB4(r_data[22]),
+    .DOB5(r_data[23]),
+    .DOB6(r_data[24]),
+    .DOB7(r_data[25]),
+    .DOB8(r_data[26]),
+    .DOB9(r_data[27]),
     .OCEA(1'h1),
     .OCEB(1'h1),
     .RSTA(1'h0),
@@ -25600,42 +15167,42 @@ module \hwq_top.engine.params0 (w_addr, w_data, w_en, \r_addr$3 , r_data, clk);
     .DIB7(w_data[61]),
     .DIB8(w_data[62]),
     .DIB9(w_data[63]),
-    .DOA0(_30_),
-    .DOA1(_32_),
-    .DOA10(_52_),
-    .DOA11(_54_),
-    .DOA12(_57_),
-    .DOA13(_59_),
-    .DOA14(_61_),
-    .DOA15(_63_),
-    .DOA16(_65_),
-    .DOA17(_68_),
-    .DOA2(_35_),
-    .DOA3(_37_),
-    .DOA4(_39_),
-    .DOA5(_41_),
-    .DOA6(_43_),
-    .DOA7(_46_),
-    .DOA8(_48_),
-    .DOA9(_50_),
-    .DOB0(_31_),
-    .DOB1(_34_),
-    .DOB10(_53_),
-    .DOB11(_56_),
-    .DOB12(_58_),
-    .DOB13(_60_),
-    .DOB14(_62_),
-    .DOB15(_64_),
-    .DOB16(_67_),
-    .DOB17(_69_),
-    .DOB2(_36_),
-    .DOB3(_38_),
-    .DOB4(_40_),
-    .DOB5(_42_),
-    .DOB6(_45_),
-    .DOB7(_47_),
-    .DOB8(_49_),
-    .DOB9(_51_),
+    .DOA0(r_data[36]),
+    .DOA1(r_data[37]),
+    .DOA10(r_data[46]),
+    .DOA11(r_data[47]),
+    .DOA12(r_data[48]),
+    .DOA13(r_data[49]),
+    .DOA14(r_data[50]),
+    .DOA15(r_data[51]),
+    .DOA16(r_data[52]),
+    .DOA17(r_data[53]),
+    .DOA2(r_data[38]),
+    .DOA3(r_data[39]),
+    .DOA4(r_data[40]),
+    .DOA5(r_data[41]),
+    .DOA6(r_data[42]),
+    .DOA7(r_data[43]),
+    .DOA8(r_data[44]),
+    .DOA9(r_data[45]),
+    .DOB0(r_data[54]),
+    .DOB1(r_data[55]),
+    .DOB10(r_data[64]),
+    .DOB11(r_data[65]),
+    .DOB12(r_data[66]),
+    .DOB13(r_data[67]),
+    .DOB14(r_data[68]),
+    .DOB15(\do$9 [33]),
+    .DOB16(\do$9 [34]),
+    .DOB17(\do$9 [35]),
+    .DOB2(r_data[56]),
+    .DOB3(r_data[57]),
+    .DOB4(r_data[58]),
+    .DOB5(r_data[59]),
+    .DOB6(r_data[60]),
+    .DOB7(r_data[61]),
+    .DOB8(r_data[62]),
+    .DOB9(r_data[63]),
     .OCEA(1'h1),
     .OCEB(1'h1),
     .RSTA(1'h0),
@@ -25643,502 +15210,55 @@ module \hwq_top.engine.params0 (w_addr, w_data, w_en, \r_addr$3 , r_data, clk);
     .WEA(1'h1),
     .WEB(1'h0)
   );
-  assign \$signal  = { 1'h0, w_addr };
-  assign r_addr = { 1'h0, \r_addr$3  };
-  assign \$signal$4  = w_data[35:0];
-  assign \do  = { _29_, _27_, _25_, _23_, _20_, _18_, _16_, _14_, _12_, _09_, _07_, _05_, _03_, _01_, _70_, _55_, _33_, _11_, _28_, _26_, _24_, _21_, _19_, _17_, _15_, _13_, _10_, _08_, _06_, _04_, _02_, _71_, _66_, _44_, _22_, _00_ };
-  assign \$signal$8  = { 3'h0, w_data[68:36] };
-  assign \do$9  = { _69_, _67_, _64_, _62_, _60_, _58_, _56_, _53_, _51_, _49_, _47_, _45_, _42_, _40_, _38_, _36_, _34_, _31_, _68_, _65_, _63_, _61_, _59_, _57_, _54_, _52_, _50_, _48_, _46_, _43_, _41_, _39_, _37_, _35_, _32_, _30_ };
-  assign r_data[68:36] = { _62_, _60_, _58_, _56_, _53_, _51_, _49_, _47_, _45_, _42_, _40_, _38_, _36_, _34_, _31_, _68_, _65_, _63_, _61_, _59_, _57_, _54_, _52_, _50_, _48_, _46_, _43_, _41_, _39_, _37_, _35_, _32_, _30_ };
-  assign r_data[35:0] = { _29_, _27_, _25_, _23_, _20_, _18_, _16_, _14_, _12_, _09_, _07_, _05_, _03_, _01_, _70_, _55_, _33_, _11_, _28_, _26_, _24_, _21_, _19_, _17_, _15_, _13_, _10_, _08_, _06_, _04_, _02_, _71_, _66_, _44_, _22_, _00_ };
+  assign \do$9 [32:0] = r_data[68:36];
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.requant (rst, zero_point, act_min, act_max, i_valid, i_last, i_acc, o_data, o_valid, o_last, \port$2571$0 , clk);
-  wire _000_;
-  wire _001_;
-  wire [31:0] _002_;
-  wire _003_;
+module \hwq_top.engine.requant (rst, zero_point, act_min, act_max, i_valid, i_last, i_acc, o_data, o_valid, o_last, \port$2635$0 , clk);
   wire _004_;
-  wire [30:0] _005_;
-  wire [4:0] _006_;
-  wire [4:0] _007_;
-  wire [31:0] _008_;
-  wire _009_;
-  wire _010_;
-  wire [30:0] _011_;
-  wire _012_;
-  wire [4:0] _013_;
-  wire [4:0] _014_;
-  wire [31:0] _015_;
-  wire _016_;
-  wire _017_;
-  wire [30:0] _018_;
-  wire [4:0] _019_;
-  wire [31:0] _020_;
-  wire _021_;
-  wire _022_;
-  wire _023_;
-  wire [30:0] _024_;
-  wire [4:0] _025_;
-  wire _026_;
-  wire _027_;
-  wire [30:0] _028_;
-  wire [4:0] _029_;
-  wire _030_;
-  wire _031_;
-  wire [30:0] _032_;
-  wire [4:0] _033_;
-  wire _034_;
-  wire [33:0] _035_;
-  wire [30:0] _036_;
-  wire [31:0] _037_;
-  wire [28:0] _038_;
-  wire _039_;
-  wire _040_;
-  wire [30:0] _041_;
-  wire [4:0] _042_;
-  wire [62:0] _043_;
-  wire [33:0] _044_;
-  wire _045_;
-  wire _046_;
-  wire _047_;
-  wire [4:0] _048_;
-  wire [32:0] _049_;
-  wire [31:0] _050_;
-  wire [31:0] _051_;
-  wire _052_;
-  wire _053_;
-  wire [4:0] _054_;
-  wire [33:0] _055_;
-  wire _056_;
-  wire _057_;
-  wire _058_;
-  wire [33:0] _059_;
-  wire [9:0] _060_;
-  wire [9:0] _061_;
-  wire _062_;
-  wire _063_;
-  wire [7:0] _064_;
-  wire _065_;
-  wire _066_;
-  wire _067_;
-  wire _068_;
-  wire _069_;
-  wire [7:0] _070_;
-  wire _071_;
-  wire _072_;
-  wire _073_;
-  wire _074_;
-  wire _075_;
-  wire _076_;
-  wire _077_;
-  wire _078_;
-  wire _079_;
-  wire _080_;
-  wire _081_;
-  wire _082_;
-  wire _083_;
-  wire _084_;
-  wire _085_;
-  wire _086_;
-  wire _087_;
-  wire _088_;
-  wire _089_;
-  wire _090_;
-  wire _091_;
-  wire _092_;
-  wire _093_;
-  wire _094_;
-  wire _095_;
-  wire _096_;
-  wire _097_;
-  wire _098_;
-  wire _099_;
-  wire _100_;
-  wire _101_;
-  wire _102_;
-  wire _103_;
-  wire _104_;
-  wire _105_;
-  wire _106_;
-  wire _107_;
-  wire _108_;
-  wire _109_;
-  wire _110_;
-  wire _111_;
-  wire _112_;
-  wire _113_;
-  wire _114_;
-  wire _115_;
-  wire _116_;
-  wire _117_;
-  wire _118_;
-  wire _119_;
-  wire _120_;
-  wire _121_;
-  wire _122_;
-  wire _123_;
-  wire _124_;
-  wire _125_;
-  wire _126_;
-  wire _127_;
-  wire _128_;
-  wire _129_;
-  wire _130_;
-  wire _131_;
-  wire _132_;
-  wire _133_;
-  wire _134_;
-  wire _135_;
-  wire _136_;
-  wire _137_;
-  wire _138_;
-  wire _139_;
-  wire _140_;
-  wire _141_;
-  wire _142_;
-  wire _143_;
-  wire _144_;
-  wire _145_;
-  wire _146_;
-  wire _147_;
-  wire _148_;
-  wire _149_;
-  wire _150_;
-  wire _151_;
-  wire _152_;
-  wire _153_;
-  wire _154_;
-  wire _155_;
-  wire _156_;
-  wire _157_;
-  wire _158_;
-  wire _159_;
-  wire _160_;
-  wire _161_;
-  wire _162_;
-  wire _163_;
-  wire _164_;
-  wire _165_;
-  wire _166_;
-  wire _167_;
-  wire _168_;
-  wire _169_;
-  wire _170_;
-  wire _171_;
-  wire _172_;
-  wire _173_;
-  wire _174_;
-  wire _175_;
-  wire _176_;
-  wire _177_;
-  wire _178_;
-  wire _179_;
-  wire _180_;
-  wire _181_;
-  wire _182_;
-  wire _183_;
-  wire _184_;
-  wire _185_;
-  wire _186_;
-  wire _187_;
-  wire _188_;
-  wire _189_;
-  wire _190_;
-  wire _191_;
-  wire _192_;
-  wire _193_;
-  wire _194_;
-  wire _195_;
-  wire _196_;
-  wire _197_;
-  wire _198_;
-  wire _199_;
-  wire _200_;
-  wire _201_;
-  wire _202_;
-  wire _203_;
-  wire _204_;
-  wire _205_;
-  wire _206_;
-  wire _207_;
-  wire _208_;
-  wire _209_;
-  wire _210_;
-  wire _211_;
-  wire _212_;
-  wire _213_;
-  wire _214_;
-  wire _215_;
-  wire _216_;
-  wire [8:0] _217_;
-  wire [8:0] _218_;
-  wire _219_;
-  wire _220_;
-  wire _221_;
-  wire _222_;
-  wire _223_;
-  wire _224_;
-  wire _225_;
-  wire _226_;
-  wire _227_;
-  wire _228_;
-  wire _229_;
-  wire _230_;
-  wire _231_;
-  wire [5:0] _232_;
-  wire _233_;
-  wire [6:0] _234_;
-  wire _235_;
-  wire [6:0] _236_;
-  wire [32:0] _237_;
-  wire [34:0] _238_;
-  wire [62:0] _239_;
-  wire [32:0] _240_;
-  wire [62:0] _241_;
-  wire [63:0] _242_;
-  wire [63:0] _243_;
-  wire [63:0] _244_;
-  wire [63:0] _245_;
-  wire _246_;
-  wire _247_;
-  wire _248_;
-  wire _249_;
-  wire _250_;
-  wire _251_;
-  wire _252_;
-  wire _253_;
-  wire _254_;
-  wire _255_;
-  wire _256_;
-  wire _257_;
-  wire _258_;
-  wire _259_;
-  wire _260_;
-  wire _261_;
-  wire _262_;
-  wire _263_;
-  wire _264_;
-  wire _265_;
-  wire _266_;
-  wire _267_;
-  wire _268_;
-  wire _269_;
-  wire _270_;
-  wire _271_;
-  wire _272_;
-  wire _273_;
-  wire _274_;
-  wire _275_;
-  wire _276_;
-  wire _277_;
-  wire _278_;
-  wire _279_;
-  wire _280_;
-  wire _281_;
-  wire _282_;
-  wire [31:0] _283_;
-  wire [8:0] _284_;
-  wire _285_;
-  wire _286_;
-  wire [30:0] _287_;
-  wire [5:0] _288_;
-  wire [25:0] _289_;
-  wire [4:0] _290_;
-  wire _291_;
-  wire [30:0] _292_;
-  wire _293_;
-  wire _294_;
-  wire _295_;
-  wire _296_;
-  wire _297_;
-  wire [31:0] _298_;
-  wire _299_;
-  wire [4:0] _300_;
-  wire _301_;
-  wire [30:0] _302_;
-  wire _303_;
-  wire _304_;
-  wire _305_;
-  wire _306_;
-  wire _307_;
-  wire [31:0] _308_;
-  wire _309_;
-  wire [4:0] _310_;
-  wire _311_;
-  wire [4:0] _312_;
-  wire _313_;
-  wire [30:0] _314_;
-  wire _315_;
-  wire _316_;
-  wire _317_;
-  wire _318_;
-  wire _319_;
-  wire [31:0] _320_;
-  wire _321_;
-  wire [4:0] _322_;
-  wire _323_;
-  wire [4:0] _324_;
-  wire _325_;
-  wire [30:0] _326_;
-  wire _327_;
-  wire _328_;
-  wire _329_;
-  wire _330_;
-  wire _331_;
-  wire [31:0] _332_;
-  wire _333_;
-  wire [25:0] _334_;
-  wire _335_;
-  wire [5:0] _336_;
-  wire _337_;
-  wire [30:0] _338_;
-  wire _339_;
-  wire _340_;
-  wire _341_;
-  wire _342_;
-  wire _343_;
-  wire _344_;
-  wire _345_;
-  wire _346_;
-  wire _347_;
-  wire [7:0] _348_;
-  wire _349_;
-  wire [7:0] _350_;
-  wire _351_;
-  wire [7:0] _352_;
-  wire _353_;
-  wire [7:0] _354_;
-  wire _355_;
-  wire _356_;
-  wire _357_;
-  wire _358_;
-  wire _359_;
-  wire _360_;
-  wire _361_;
-  wire _362_;
-  wire _363_;
-  wire [7:0] _364_;
-  wire _365_;
-  wire _366_;
-  wire _367_;
-  wire _368_;
-  wire _369_;
-  wire [9:0] _370_;
-  wire _371_;
-  wire [9:0] _372_;
-  wire _373_;
-  wire [33:0] _374_;
-  wire _375_;
-  wire _376_;
-  wire _377_;
-  wire _378_;
-  wire _379_;
-  wire [33:0] _380_;
-  wire _381_;
-  wire [4:0] _382_;
-  wire _383_;
-  wire _384_;
-  wire _385_;
-  wire _386_;
-  wire _387_;
-  wire [31:0] _388_;
-  wire _389_;
-  wire [31:0] _390_;
-  wire _391_;
-  wire [32:0] _392_;
-  wire _393_;
-  wire [4:0] _394_;
-  wire _395_;
-  wire _396_;
-  wire _397_;
-  wire _398_;
-  wire _399_;
-  wire [33:0] _400_;
-  wire _401_;
-  wire [62:0] _402_;
-  wire _403_;
-  wire [4:0] _404_;
-  wire _405_;
-  wire [30:0] _406_;
-  wire _407_;
-  wire _408_;
-  wire _409_;
-  wire _410_;
-  wire _411_;
-  wire [4:0] _412_;
-  wire _413_;
-  wire [30:0] _414_;
-  wire _415_;
-  wire _416_;
-  wire _417_;
-  wire _418_;
-  wire _419_;
-  wire [4:0] _420_;
-  wire _421_;
-  wire [30:0] _422_;
-  wire _423_;
-  wire _424_;
-  wire _425_;
-  wire _426_;
-  wire _427_;
-  wire [16:0] a;
-  wire [16:0] \a$104 ;
-  wire [14:0] \a$107 ;
-  wire [14:0] \a$110 ;
-  wire [31:0] a_0;
+  wire _005_;
+  wire _006_;
+  wire _007_;
+  wire _008_;
+  wire [32:0] _010_;
+  (* unused_bits = "0 1 2 3 4 5 6 7 8 9 10 11 12 13" *)
+  wire [46:0] _011_;
+  (* unused_bits = "0" *)
+  wire [32:0] _012_;
+  wire _013_;
+  wire [31:0] _014_;
+  wire [7:0] _015_;
   input [7:0] act_max;
   wire [7:0] act_max;
   input [7:0] act_min;
   wire [7:0] act_min;
-  wire [16:0] b;
-  wire [13:0] \b$105 ;
-  wire [16:0] \b$108 ;
-  wire [13:0] \b$111 ;
   input clk;
   wire clk;
-  wire en;
-  wire \en$100 ;
-  wire \en$103 ;
-  wire \en$106 ;
-  wire \en$109 ;
-  wire fits_0;
   wire [32:0] h_0;
   wire [31:0] half_0;
   wire [31:0] halfm_0;
-  reg [9:0] hi_z = 10'h000;
+  (* init = 10'b0x00000000 *)
+  wire [9:0] hi_z;
   input [25:0] i_acc;
   wire [25:0] i_acc;
-  wire [25:0] \i_acc[0] ;
-  wire [31:0] i_bias;
-  wire [31:0] \i_bias[0] ;
   input i_last;
   wire i_last;
-  wire [30:0] i_multiplier;
-  wire [30:0] \i_multiplier[0] ;
-  wire [5:0] i_shift;
-  wire [5:0] \i_shift[0] ;
   input i_valid;
   wire i_valid;
-  wire [4:0] left_0;
-  reg [9:0] lo_z = 10'h000;
-  wire [33:0] mid_0;
+  (* init = 10'b0x00000000 *)
+  wire [9:0] lo_z;
   output [7:0] o_data;
   reg [7:0] o_data = 8'h00;
-  wire [7:0] \o_data[0] ;
   output o_last;
   reg o_last = 1'h0;
   output o_valid;
   reg o_valid = 1'h0;
-  wire [62:0] outer_0;
   wire [33:0] p;
   wire [30:0] \p$52 ;
   wire [31:0] \p$54 ;
   wire [28:0] \p$56 ;
-  input [68:0] \port$2571$0 ;
-  wire [68:0] \port$2571$0 ;
-  wire [4:0] r_0;
+  input [68:0] \port$2635$0 ;
+  wire [68:0] \port$2635$0 ;
   reg [25:0] rq0_acc0 = 26'h0000000;
   reg [31:0] rq0_b0 = 32'd0;
   reg [5:0] rq0_e0 = 6'h00;
@@ -26151,6 +15271,7 @@ module \hwq_top.engine.requant (rst, zero_point, act_min, act_max, i_valid, i_la
   reg [4:0] rq1_r0 = 5'h00;
   reg [31:0] rq1_s0 = 32'd0;
   reg rq1_valid = 1'h0;
+  (* unused_bits = "0 1" *)
   reg [4:0] rq1b_l0 = 5'h00;
   reg rq1b_last = 1'h0;
   reg [30:0] rq1b_m0 = 31'h00000000;
@@ -26169,20 +15290,17 @@ module \hwq_top.engine.requant (rst, zero_point, act_min, act_max, i_valid, i_la
   reg [4:0] rq2a_r0 = 5'h00;
   reg rq2a_valid = 1'h0;
   reg rq2b_last = 1'h0;
-  reg [30:0] rq2b_m0 = 31'h00000000;
   reg [4:0] rq2b_r0 = 5'h00;
   reg rq2b_valid = 1'h0;
   reg rq2c_last = 1'h0;
-  reg [30:0] rq2c_m0 = 31'h00000000;
   reg [4:0] rq2c_r0 = 5'h00;
   reg rq2c_valid = 1'h0;
   reg rq2d_last = 1'h0;
-  reg [30:0] rq2d_m0 = 31'h00000000;
   reg [4:0] rq2d_r0 = 5'h00;
   reg rq2d_valid = 1'h0;
   reg rq2m_last = 1'h0;
-  reg [30:0] rq2m_m0 = 31'h00000000;
   reg [33:0] rq2m_mi0 = 34'h000000000;
+  (* unused_bits = "0 1 2 3 4 5 6 7 8 9 10 11 12 13 14 15 16" *)
   reg [62:0] rq2m_o0 = 63'h0000000000000000;
   reg [4:0] rq2m_r0 = 5'h00;
   reg rq2m_valid = 1'h0;
@@ -26206,686 +15324,380 @@ module \hwq_top.engine.requant (rst, zero_point, act_min, act_max, i_valid, i_la
   reg rq4_valid = 1'h0;
   input rst;
   wire rst;
-  wire [31:0] s_0;
-  wire [31:0] sl_0;
-  wire [7:0] t_0;
-  wire [33:0] u_0;
-  wire [33:0] y_0;
   input [7:0] zero_point;
   wire [7:0] zero_point;
-  assign _217_ = $signed(act_min) - $signed(zero_point);
-  assign _218_ = $signed(act_max) - $signed(zero_point);
-  assign _223_ = $signed(rq3_y0[8:0]) < $signed(lo_z);
-  assign _226_ = $signed(rq3_y0[8:0]) > $signed(hi_z);
-  assign _228_ = rq4_fits0 ? rq4_below0 : rq4_neg0;
-  assign _229_ = ~ rq4_neg0;
-  assign _230_ = rq4_fits0 ? rq4_above0 : _229_;
-  assign _231_ = $signed(rq0_e0) > $signed(1'h0);
-  assign _232_ = _231_ ? rq0_e0 : 6'h00;
-  assign _233_ = $signed(rq0_e0) < $signed(1'h0);
-  assign _234_ = - $signed(rq0_e0);
-  assign _236_ = _233_ ? _234_ : 7'h00;
-  assign _237_ = $signed(rq0_acc0) + $signed(rq0_b0);
-  assign _238_ = $signed(rq1_s0) << rq1_l0[1:0];
-  assign _239_ = $signed(rq1b_s0) << { rq1b_l0[4:2], 2'h0 };
-  assign _240_ = $signed(rq2p_phl0) + $signed({ 1'h0, rq2p_plh0 });
-  assign mid_0 = $signed(_240_) + $signed(15'h2000);
-  assign _242_ = $signed(_241_) + $signed(rq2m_mi0);
-  assign _244_ = 1'h1 << rq2m_r0;
-  assign _247_ = rq2m_r0 >= 2'h2;
-  assign _248_ = rq2m_r0 >= 2'h3;
-  assign _249_ = rq2m_r0 >= 3'h4;
-  assign _250_ = rq2m_r0 >= 3'h5;
-  assign _251_ = rq2m_r0 >= 3'h6;
-  assign _252_ = rq2m_r0 >= 3'h7;
-  assign _253_ = rq2m_r0 >= 4'h8;
-  assign _254_ = rq2m_r0 >= 4'h9;
-  assign _255_ = rq2m_r0 >= 4'ha;
-  assign _256_ = rq2m_r0 >= 4'hb;
-  assign _258_ = rq2m_r0 >= 4'hc;
-  assign _259_ = rq2m_r0 >= 4'hd;
-  assign _260_ = rq2m_r0 >= 4'he;
-  assign _261_ = rq2m_r0 >= 4'hf;
-  assign _262_ = rq2m_r0 >= 5'h10;
-  assign _263_ = rq2m_r0 >= 5'h11;
-  assign _264_ = rq2m_r0 >= 5'h12;
-  assign _265_ = rq2m_r0 >= 5'h13;
-  assign _266_ = rq2m_r0 >= 5'h14;
-  assign _267_ = rq2m_r0 >= 5'h15;
-  assign _269_ = rq2m_r0 >= 5'h16;
-  assign _270_ = rq2m_r0 >= 5'h17;
-  assign _271_ = rq2m_r0 >= 5'h18;
-  assign _272_ = rq2m_r0 >= 5'h19;
-  assign _273_ = rq2m_r0 >= 5'h1a;
-  assign _274_ = rq2m_r0 >= 5'h1b;
-  assign _275_ = rq2m_r0 >= 5'h1c;
-  assign _276_ = rq2m_r0 >= 5'h1d;
-  assign _277_ = rq2m_r0 >= 5'h1e;
-  assign _278_ = rq2m_r0 >= 5'h1f;
-  assign _280_ = rq2m_r0 >= 6'h20;
-  assign _281_ = rq2m_r0 >= 6'h21;
-  assign _282_ = $signed(rq2_h0) < $signed(1'h0);
-  assign _283_ = _282_ ? rq2_hm0 : rq2_hf0;
-  assign u_0 = $signed(rq2_h0) + $signed({ 1'h0, _283_ });
-  assign y_0 = $signed(rq3a_u0) >>> rq3a_r0;
-  assign _284_ = rq3_y0[7:0] + zero_point;
-  assign fits_0 = $signed(rq3_y0[32:8]) == $signed(rq3_y0[33]);
-  assign _290_ = _291_ ? rq2a_r0 : rq2b_r0;
-  assign _292_ = _293_ ? rq2a_m0 : rq2b_m0;
-  assign _294_ = _295_ ? 1'h0 : rq2a_last;
-  assign _296_ = _297_ ? 1'h0 : rq2a_valid;
-  assign _298_ = _299_ ? _239_[31:0] : rq2a_a0;
-  assign _300_ = _301_ ? rq1b_r0 : rq2a_r0;
-  assign _302_ = _303_ ? rq1b_m0 : rq2a_m0;
-  assign _304_ = _305_ ? 1'h0 : rq1b_last;
-  assign _306_ = _307_ ? 1'h0 : rq1b_valid;
-  assign _308_ = _309_ ? _238_[31:0] : rq1b_s0;
-  assign _310_ = _311_ ? rq1_r0 : rq1b_r0;
-  assign _312_ = _313_ ? rq1_l0 : rq1b_l0;
-  assign _314_ = _315_ ? rq1_m0 : rq1b_m0;
-  assign _316_ = _317_ ? 1'h0 : rq1_last;
-  assign _318_ = _319_ ? 1'h0 : rq1_valid;
-  assign _320_ = _321_ ? _237_[31:0] : rq1_s0;
-  assign _322_ = _323_ ? _236_[4:0] : rq1_r0;
-  assign _324_ = _325_ ? _232_[4:0] : rq1_l0;
-  assign _326_ = _327_ ? rq0_m0 : rq1_m0;
-  assign _328_ = _329_ ? 1'h0 : rq0_last;
-  assign _330_ = _331_ ? 1'h0 : rq0_valid;
-  assign _332_ = _333_ ? \port$2571$0 [31:0] : rq0_b0;
-  assign _334_ = _335_ ? i_acc : rq0_acc0;
-  assign _336_ = _337_ ? \port$2571$0 [68:63] : rq0_e0;
-  assign _338_ = _339_ ? \port$2571$0 [62:32] : rq0_m0;
-  assign _344_ = _345_ ? 1'h0 : rq4_last;
-  assign _340_ = _341_ ? 1'h0 : i_last;
-  assign _342_ = _343_ ? 1'h0 : i_valid;
-  assign _346_ = _347_ ? 1'h0 : rq4_valid;
-  assign _348_ = _349_ ? (* full_case = 32'd1 *) act_max : rq4_t0;
-  assign _350_ = _351_ ? (* full_case = 32'd1 *) act_min : _348_;
-  assign _352_ = _353_ ? _350_ : o_data;
-  assign _354_ = _355_ ? 8'h00 : _352_;
-  assign _356_ = _357_ ? _226_ : rq4_above0;
-  assign _358_ = _359_ ? _223_ : rq4_below0;
-  assign _360_ = _361_ ? fits_0 : rq4_fits0;
-  assign _362_ = _363_ ? rq3_y0[33] : rq4_neg0;
-  assign _364_ = _365_ ? _284_[7:0] : rq4_t0;
-  assign _366_ = _367_ ? 1'h0 : rq3_last;
-  assign _368_ = _369_ ? 1'h0 : rq3_valid;
-  assign _370_ = _371_ ? 10'h000 : { _218_[8], _218_ };
-  assign _372_ = _373_ ? 10'h000 : { _217_[8], _217_ };
-  assign _374_ = _375_ ? y_0 : rq3_y0;
-  assign _376_ = _377_ ? 1'h0 : rq3a_last;
-  assign _378_ = _379_ ? 1'h0 : rq3a_valid;
-  assign _380_ = _381_ ? u_0 : rq3a_u0;
-  assign _382_ = _383_ ? rq2_r0 : rq3a_r0;
-  assign _384_ = _385_ ? 1'h0 : rq2_last;
-  assign _386_ = _387_ ? 1'h0 : rq2_valid;
-  assign _388_ = _389_ ? { _281_, _280_, _278_, _277_, _276_, _275_, _274_, _273_, _272_, _271_, _270_, _269_, _267_, _266_, _265_, _264_, _263_, _262_, _261_, _260_, _259_, _258_, _256_, _255_, _254_, _253_, _252_, _251_, _250_, _249_, _248_, _247_ } : rq2_hm0;
-  assign _390_ = _391_ ? _245_[31:0] : rq2_hf0;
-  assign _392_ = _393_ ? _243_[32:0] : rq2_h0;
-  assign _394_ = _395_ ? rq2m_r0 : rq2_r0;
-  assign _396_ = _397_ ? 1'h0 : rq2m_last;
-  assign _398_ = _399_ ? 1'h0 : rq2m_valid;
-  assign _400_ = _401_ ? mid_0 : rq2m_mi0;
-  assign _402_ = _403_ ? { rq2p_phh0, rq2p_pll0 } : rq2m_o0;
-  assign _404_ = _405_ ? rq2d_r0 : rq2m_r0;
-  assign _406_ = _407_ ? rq2d_m0 : rq2m_m0;
-  assign _408_ = _409_ ? 1'h0 : rq2d_last;
-  assign _410_ = _411_ ? 1'h0 : rq2d_valid;
-  assign _412_ = _413_ ? rq2c_r0 : rq2d_r0;
-  assign _414_ = _415_ ? rq2c_m0 : rq2d_m0;
-  assign _416_ = _417_ ? 1'h0 : rq2c_last;
-  assign _418_ = _419_ ? 1'h0 : rq2c_valid;
-  assign _420_ = _421_ ? rq2b_r0 : rq2c_r0;
-  assign _422_ = _423_ ? rq2b_m0 : rq2c_m0;
-  assign _424_ = _425_ ? 1'h0 : rq2b_last;
-  assign _426_ = _427_ ? 1'h0 : rq2b_valid;
+  assign _004_ = rq4_fits0 ? rq4_below0 : rq4_neg0;
+  assign _005_ = ~ rq4_neg0;
+  assign _006_ = rq4_fits0 ? rq4_above0 : _005_;
+  assign _007_ = $signed(rq0_e0) > $signed(1'h0);
+  assign _008_ = $signed(rq0_e0) < $signed(1'h0);
+  assign _010_ = $signed(rq2p_phl0) + $signed({ 1'h0, rq2p_plh0 });
+  assign { h_0, _011_[13:0] } = $signed(rq2m_o0[62:17]) + $signed(rq2m_mi0);
+  assign { half_0, _012_[0] } = 1'h1 << rq2m_r0;
+  assign halfm_0[0] = rq2m_r0 >= 2'h2;
+  assign halfm_0[1] = rq2m_r0 >= 2'h3;
+  assign halfm_0[2] = rq2m_r0 >= 3'h4;
+  assign halfm_0[3] = rq2m_r0 >= 3'h5;
+  assign halfm_0[4] = rq2m_r0 >= 3'h6;
+  assign halfm_0[5] = rq2m_r0 >= 3'h7;
+  assign halfm_0[6] = rq2m_r0 >= 4'h8;
+  assign halfm_0[7] = rq2m_r0 >= 4'h9;
+  assign halfm_0[8] = rq2m_r0 >= 4'ha;
+  assign halfm_0[9] = rq2m_r0 >= 4'hb;
+  assign halfm_0[10] = rq2m_r0 >= 4'hc;
+  assign halfm_0[11] = rq2m_r0 >= 4'hd;
+  assign halfm_0[12] = rq2m_r0 >= 4'he;
+  assign halfm_0[13] = rq2m_r0 >= 4'hf;
+  assign halfm_0[14] = rq2m_r0 >= 5'h10;
+  assign halfm_0[15] = rq2m_r0 >= 5'h11;
+  assign halfm_0[16] = rq2m_r0 >= 5'h12;
+  assign halfm_0[17] = rq2m_r0 >= 5'h13;
+  assign halfm_0[18] = rq2m_r0 >= 5'h14;
+  assign halfm_0[19] = rq2m_r0 >= 5'h15;
+  assign halfm_0[20] = rq2m_r0 >= 5'h16;
+  assign halfm_0[21] = rq2m_r0 >= 5'h17;
+  assign halfm_0[22] = rq2m_r0 >= 5'h18;
+  assign halfm_0[23] = rq2m_r0 >= 5'h19;
+  assign halfm_0[24] = rq2m_r0 >= 5'h1a;
+  assign halfm_0[25] = rq2m_r0 >= 5'h1b;
+  assign halfm_0[26] = rq2m_r0 >= 5'h1c;
+  assign halfm_0[27] = rq2m_r0 >= 5'h1d;
+  assign halfm_0[28] = rq2m_r0 >= 5'h1e;
+  assign halfm_0[29] = rq2m_r0 >= 5'h1f;
+  assign halfm_0[30] = rq2m_r0 >= 6'h20;
+  assign halfm_0[31] = rq2m_r0 >= 6'h21;
+  assign _013_ = $signed(rq2_h0) < $signed(1'h0);
+  assign _014_ = _013_ ? rq2_hm0 : rq2_hf0;
+  reg [8:0] _086_ = 9'h000;
+  assign { hi_z[9], hi_z[7:0] } = _086_;
+  reg [8:0] _087_ = 9'h000;
+  assign { lo_z[9], lo_z[7:0] } = _087_;
+  assign _015_ = _006_ ? (* full_case = 32'd1 *) act_max : rq4_t0;
   \hwq_top.engine.requant.phh_0  phh_0 (
     .a(rq2a_a0[31:17]),
     .b(rq2a_m0[30:17]),
     .clk(clk),
-    .\port$854$0 (_181_),
-    .\port$854$1 (_182_),
-    .\port$854$10 (_192_),
-    .\port$854$11 (_193_),
-    .\port$854$12 (_194_),
-    .\port$854$13 (_195_),
-    .\port$854$14 (_196_),
-    .\port$854$15 (_197_),
-    .\port$854$16 (_198_),
-    .\port$854$17 (_199_),
-    .\port$854$18 (_201_),
-    .\port$854$19 (_202_),
-    .\port$854$2 (_183_),
-    .\port$854$20 (_203_),
-    .\port$854$21 (_204_),
-    .\port$854$22 (_205_),
-    .\port$854$23 (_206_),
-    .\port$854$24 (_207_),
-    .\port$854$25 (_208_),
-    .\port$854$26 (_209_),
-    .\port$854$27 (_210_),
-    .\port$854$28 (_212_),
-    .\port$854$3 (_184_),
-    .\port$854$4 (_185_),
-    .\port$854$5 (_186_),
-    .\port$854$6 (_187_),
-    .\port$854$7 (_188_),
-    .\port$854$8 (_190_),
-    .\port$854$9 (_191_),
+    .\port$918$0 (\p$56 [0]),
+    .\port$918$1 (\p$56 [1]),
+    .\port$918$10 (\p$56 [10]),
+    .\port$918$11 (\p$56 [11]),
+    .\port$918$12 (\p$56 [12]),
+    .\port$918$13 (\p$56 [13]),
+    .\port$918$14 (\p$56 [14]),
+    .\port$918$15 (\p$56 [15]),
+    .\port$918$16 (\p$56 [16]),
+    .\port$918$17 (\p$56 [17]),
+    .\port$918$18 (\p$56 [18]),
+    .\port$918$19 (\p$56 [19]),
+    .\port$918$2 (\p$56 [2]),
+    .\port$918$20 (\p$56 [20]),
+    .\port$918$21 (\p$56 [21]),
+    .\port$918$22 (\p$56 [22]),
+    .\port$918$23 (\p$56 [23]),
+    .\port$918$24 (\p$56 [24]),
+    .\port$918$25 (\p$56 [25]),
+    .\port$918$26 (\p$56 [26]),
+    .\port$918$27 (\p$56 [27]),
+    .\port$918$28 (\p$56 [28]),
+    .\port$918$3 (\p$56 [3]),
+    .\port$918$4 (\p$56 [4]),
+    .\port$918$5 (\p$56 [5]),
+    .\port$918$6 (\p$56 [6]),
+    .\port$918$7 (\p$56 [7]),
+    .\port$918$8 (\p$56 [8]),
+    .\port$918$9 (\p$56 [9]),
     .rst(rst)
   );
   \hwq_top.engine.requant.phl_0  phl_0 (
     .a(rq2a_a0[31:17]),
     .b(rq2a_m0[16:0]),
     .clk(clk),
-    .\port$853$0 (_146_),
-    .\port$853$1 (_147_),
-    .\port$853$10 (_157_),
-    .\port$853$11 (_158_),
-    .\port$853$12 (_159_),
-    .\port$853$13 (_160_),
-    .\port$853$14 (_161_),
-    .\port$853$15 (_162_),
-    .\port$853$16 (_163_),
-    .\port$853$17 (_164_),
-    .\port$853$18 (_165_),
-    .\port$853$19 (_166_),
-    .\port$853$2 (_148_),
-    .\port$853$20 (_168_),
-    .\port$853$21 (_169_),
-    .\port$853$22 (_170_),
-    .\port$853$23 (_171_),
-    .\port$853$24 (_172_),
-    .\port$853$25 (_173_),
-    .\port$853$26 (_174_),
-    .\port$853$27 (_175_),
-    .\port$853$28 (_176_),
-    .\port$853$29 (_177_),
-    .\port$853$3 (_149_),
-    .\port$853$30 (_179_),
-    .\port$853$31 (_180_),
-    .\port$853$4 (_150_),
-    .\port$853$5 (_151_),
-    .\port$853$6 (_152_),
-    .\port$853$7 (_153_),
-    .\port$853$8 (_154_),
-    .\port$853$9 (_155_),
+    .\port$917$0 (\p$54 [0]),
+    .\port$917$1 (\p$54 [1]),
+    .\port$917$10 (\p$54 [10]),
+    .\port$917$11 (\p$54 [11]),
+    .\port$917$12 (\p$54 [12]),
+    .\port$917$13 (\p$54 [13]),
+    .\port$917$14 (\p$54 [14]),
+    .\port$917$15 (\p$54 [15]),
+    .\port$917$16 (\p$54 [16]),
+    .\port$917$17 (\p$54 [17]),
+    .\port$917$18 (\p$54 [18]),
+    .\port$917$19 (\p$54 [19]),
+    .\port$917$2 (\p$54 [2]),
+    .\port$917$20 (\p$54 [20]),
+    .\port$917$21 (\p$54 [21]),
+    .\port$917$22 (\p$54 [22]),
+    .\port$917$23 (\p$54 [23]),
+    .\port$917$24 (\p$54 [24]),
+    .\port$917$25 (\p$54 [25]),
+    .\port$917$26 (\p$54 [26]),
+    .\port$917$27 (\p$54 [27]),
+    .\port$917$28 (\p$54 [28]),
+    .\port$917$29 (\p$54 [29]),
+    .\port$917$3 (\p$54 [3]),
+    .\port$917$30 (\p$54 [30]),
+    .\port$917$31 (\p$54 [31]),
+    .\port$917$4 (\p$54 [4]),
+    .\port$917$5 (\p$54 [5]),
+    .\port$917$6 (\p$54 [6]),
+    .\port$917$7 (\p$54 [7]),
+    .\port$917$8 (\p$54 [8]),
+    .\port$917$9 (\p$54 [9]),
     .rst(rst)
   );
   \hwq_top.engine.requant.plh_0  plh_0 (
     .a(rq2a_a0[16:0]),
     .b(rq2a_m0[30:17]),
     .clk(clk),
-    .\port$852$0 (_110_),
-    .\port$852$1 (_113_),
-    .\port$852$10 (_122_),
-    .\port$852$11 (_124_),
-    .\port$852$12 (_125_),
-    .\port$852$13 (_126_),
-    .\port$852$14 (_127_),
-    .\port$852$15 (_128_),
-    .\port$852$16 (_129_),
-    .\port$852$17 (_130_),
-    .\port$852$18 (_131_),
-    .\port$852$19 (_132_),
-    .\port$852$2 (_114_),
-    .\port$852$20 (_133_),
-    .\port$852$21 (_135_),
-    .\port$852$22 (_136_),
-    .\port$852$23 (_137_),
-    .\port$852$24 (_138_),
-    .\port$852$25 (_139_),
-    .\port$852$26 (_140_),
-    .\port$852$27 (_141_),
-    .\port$852$28 (_142_),
-    .\port$852$29 (_143_),
-    .\port$852$3 (_115_),
-    .\port$852$30 (_144_),
-    .\port$852$4 (_116_),
-    .\port$852$5 (_117_),
-    .\port$852$6 (_118_),
-    .\port$852$7 (_119_),
-    .\port$852$8 (_120_),
-    .\port$852$9 (_121_),
+    .\port$916$0 (\p$52 [0]),
+    .\port$916$1 (\p$52 [1]),
+    .\port$916$10 (\p$52 [10]),
+    .\port$916$11 (\p$52 [11]),
+    .\port$916$12 (\p$52 [12]),
+    .\port$916$13 (\p$52 [13]),
+    .\port$916$14 (\p$52 [14]),
+    .\port$916$15 (\p$52 [15]),
+    .\port$916$16 (\p$52 [16]),
+    .\port$916$17 (\p$52 [17]),
+    .\port$916$18 (\p$52 [18]),
+    .\port$916$19 (\p$52 [19]),
+    .\port$916$2 (\p$52 [2]),
+    .\port$916$20 (\p$52 [20]),
+    .\port$916$21 (\p$52 [21]),
+    .\port$916$22 (\p$52 [22]),
+    .\port$916$23 (\p$52 [23]),
+    .\port$916$24 (\p$52 [24]),
+    .\port$916$25 (\p$52 [25]),
+    .\port$916$26 (\p$52 [26]),
+    .\port$916$27 (\p$52 [27]),
+    .\port$916$28 (\p$52 [28]),
+    .\port$916$29 (\p$52 [29]),
+    .\port$916$3 (\p$52 [3]),
+    .\port$916$30 (\p$52 [30]),
+    .\port$916$4 (\p$52 [4]),
+    .\port$916$5 (\p$52 [5]),
+    .\port$916$6 (\p$52 [6]),
+    .\port$916$7 (\p$52 [7]),
+    .\port$916$8 (\p$52 [8]),
+    .\port$916$9 (\p$52 [9]),
     .rst(rst)
   );
   \hwq_top.engine.requant.pll_0  pll_0 (
     .a(rq2a_a0[16:0]),
     .b(rq2a_m0[16:0]),
     .clk(clk),
-    .\port$851$0 (_073_),
-    .\port$851$1 (_074_),
-    .\port$851$10 (_084_),
-    .\port$851$11 (_085_),
-    .\port$851$12 (_086_),
-    .\port$851$13 (_087_),
-    .\port$851$14 (_088_),
-    .\port$851$15 (_090_),
-    .\port$851$16 (_091_),
-    .\port$851$17 (_092_),
-    .\port$851$18 (_093_),
-    .\port$851$19 (_094_),
-    .\port$851$2 (_075_),
-    .\port$851$20 (_095_),
-    .\port$851$21 (_096_),
-    .\port$851$22 (_097_),
-    .\port$851$23 (_098_),
-    .\port$851$24 (_099_),
-    .\port$851$25 (_101_),
-    .\port$851$26 (_102_),
-    .\port$851$27 (_103_),
-    .\port$851$28 (_104_),
-    .\port$851$29 (_105_),
-    .\port$851$3 (_076_),
-    .\port$851$30 (_106_),
-    .\port$851$31 (_107_),
-    .\port$851$32 (_108_),
-    .\port$851$33 (_109_),
-    .\port$851$4 (_077_),
-    .\port$851$5 (_079_),
-    .\port$851$6 (_080_),
-    .\port$851$7 (_081_),
-    .\port$851$8 (_082_),
-    .\port$851$9 (_083_),
+    .\port$915$0 (p[0]),
+    .\port$915$1 (p[1]),
+    .\port$915$10 (p[10]),
+    .\port$915$11 (p[11]),
+    .\port$915$12 (p[12]),
+    .\port$915$13 (p[13]),
+    .\port$915$14 (p[14]),
+    .\port$915$15 (p[15]),
+    .\port$915$16 (p[16]),
+    .\port$915$17 (p[17]),
+    .\port$915$18 (p[18]),
+    .\port$915$19 (p[19]),
+    .\port$915$2 (p[2]),
+    .\port$915$20 (p[20]),
+    .\port$915$21 (p[21]),
+    .\port$915$22 (p[22]),
+    .\port$915$23 (p[23]),
+    .\port$915$24 (p[24]),
+    .\port$915$25 (p[25]),
+    .\port$915$26 (p[26]),
+    .\port$915$27 (p[27]),
+    .\port$915$28 (p[28]),
+    .\port$915$29 (p[29]),
+    .\port$915$3 (p[3]),
+    .\port$915$30 (p[30]),
+    .\port$915$31 (p[31]),
+    .\port$915$32 (p[32]),
+    .\port$915$33 (p[33]),
+    .\port$915$4 (p[4]),
+    .\port$915$5 (p[5]),
+    .\port$915$6 (p[6]),
+    .\port$915$7 (p[7]),
+    .\port$915$8 (p[8]),
+    .\port$915$9 (p[9]),
     .rst(rst)
   );
-  assign en = 1'h1;
-  assign i_multiplier = \port$2571$0 [62:32];
-  assign i_shift = \port$2571$0 [68:63];
-  assign i_bias = \port$2571$0 [31:0];
-  assign left_0 = _232_[4:0];
-  assign r_0 = _236_[4:0];
-  assign s_0 = _237_[31:0];
-  assign sl_0 = _238_[31:0];
-  assign a_0 = _239_[31:0];
-  assign p = { _109_, _108_, _107_, _106_, _105_, _104_, _103_, _102_, _101_, _099_, _098_, _097_, _096_, _095_, _094_, _093_, _092_, _091_, _090_, _088_, _087_, _086_, _085_, _084_, _083_, _082_, _081_, _080_, _079_, _077_, _076_, _075_, _074_, _073_ };
-  assign \p$52  = { _144_, _143_, _142_, _141_, _140_, _139_, _138_, _137_, _136_, _135_, _133_, _132_, _131_, _130_, _129_, _128_, _127_, _126_, _125_, _124_, _122_, _121_, _120_, _119_, _118_, _117_, _116_, _115_, _114_, _113_, _110_ };
-  assign \p$54  = { _180_, _179_, _177_, _176_, _175_, _174_, _173_, _172_, _171_, _170_, _169_, _168_, _166_, _165_, _164_, _163_, _162_, _161_, _160_, _159_, _158_, _157_, _155_, _154_, _153_, _152_, _151_, _150_, _149_, _148_, _147_, _146_ };
-  assign \p$56  = { _212_, _210_, _209_, _208_, _207_, _206_, _205_, _204_, _203_, _202_, _201_, _199_, _198_, _197_, _196_, _195_, _194_, _193_, _192_, _191_, _190_, _188_, _187_, _186_, _185_, _184_, _183_, _182_, _181_ };
-  assign outer_0 = { rq2p_phh0, rq2p_pll0 };
-  assign h_0 = _243_[32:0];
-  assign half_0 = _245_[31:0];
-  assign halfm_0 = { _281_, _280_, _278_, _277_, _276_, _275_, _274_, _273_, _272_, _271_, _270_, _269_, _267_, _266_, _265_, _264_, _263_, _262_, _261_, _260_, _259_, _258_, _256_, _255_, _254_, _253_, _252_, _251_, _250_, _249_, _248_, _247_ };
-  assign t_0 = _284_[7:0];
-  assign \en$100  = 1'h1;
-  assign a = rq2a_a0[16:0];
-  assign b = rq2a_m0[16:0];
-  assign \en$103  = 1'h1;
-  assign \a$104  = rq2a_a0[16:0];
-  assign \b$105  = rq2a_m0[30:17];
-  assign \en$106  = 1'h1;
-  assign \a$107  = rq2a_a0[31:17];
-  assign \b$108  = rq2a_m0[16:0];
-  assign \en$109  = 1'h1;
-  assign \a$110  = rq2a_a0[31:17];
-  assign \b$111  = rq2a_m0[30:17];
-  assign \i_multiplier[0]  = \port$2571$0 [62:32];
-  assign \i_shift[0]  = \port$2571$0 [68:63];
-  assign \i_acc[0]  = i_acc;
-  assign \i_bias[0]  = \port$2571$0 [31:0];
-  assign \o_data[0]  = o_data;
-  assign _038_ = { _212_, _210_, _209_, _208_, _207_, _206_, _205_, _204_, _203_, _202_, _201_, _199_, _198_, _197_, _196_, _195_, _194_, _193_, _192_, _191_, _190_, _188_, _187_, _186_, _185_, _184_, _183_, _182_, _181_ };
-  assign _037_ = { _180_, _179_, _177_, _176_, _175_, _174_, _173_, _172_, _171_, _170_, _169_, _168_, _166_, _165_, _164_, _163_, _162_, _161_, _160_, _159_, _158_, _157_, _155_, _154_, _153_, _152_, _151_, _150_, _149_, _148_, _147_, _146_ };
-  assign _036_ = { _144_, _143_, _142_, _141_, _140_, _139_, _138_, _137_, _136_, _135_, _133_, _132_, _131_, _130_, _129_, _128_, _127_, _126_, _125_, _124_, _122_, _121_, _120_, _119_, _118_, _117_, _116_, _115_, _114_, _113_, _110_ };
-  assign _035_ = { _109_, _108_, _107_, _106_, _105_, _104_, _103_, _102_, _101_, _099_, _098_, _097_, _096_, _095_, _094_, _093_, _092_, _091_, _090_, _088_, _087_, _086_, _085_, _084_, _083_, _082_, _081_, _080_, _079_, _077_, _076_, _075_, _074_, _073_ };
-  assign _345_ = rst;
-  assign _072_ = _344_;
-  assign _347_ = rst;
-  assign _071_ = _346_;
-  assign _349_ = _230_;
-  assign _351_ = _228_;
-  assign _353_ = _227_;
-  assign _355_ = rst;
-  assign _070_ = _354_;
-  assign _357_ = _225_;
-  assign _069_ = _356_;
-  assign _359_ = _222_;
-  assign _068_ = _358_;
-  assign _361_ = _221_;
-  assign _066_ = _360_;
-  assign _363_ = _220_;
-  assign _065_ = _362_;
-  assign _365_ = _219_;
-  assign _064_ = _364_;
-  assign _367_ = rst;
-  assign _063_ = _366_;
-  assign _369_ = rst;
-  assign _062_ = _368_;
-  assign _371_ = rst;
-  assign _061_ = _370_;
-  assign _373_ = rst;
-  assign _060_ = _372_;
-  assign _375_ = _216_;
-  assign _059_ = _374_;
-  assign _377_ = rst;
-  assign _058_ = _376_;
-  assign _379_ = rst;
-  assign _057_ = _378_;
-  assign _381_ = _215_;
-  assign _055_ = _380_;
-  assign _383_ = _214_;
-  assign _054_ = _382_;
-  assign _385_ = rst;
-  assign _053_ = _384_;
-  assign _387_ = rst;
-  assign _052_ = _386_;
-  assign _389_ = _211_;
-  assign _051_ = _388_;
-  assign _391_ = _200_;
-  assign _050_ = _390_;
-  assign _393_ = _189_;
-  assign _049_ = _392_;
-  assign _395_ = _178_;
-  assign _048_ = _394_;
-  assign _397_ = rst;
-  assign _047_ = _396_;
-  assign _399_ = rst;
-  assign _046_ = _398_;
-  assign _401_ = _167_;
-  assign _044_ = _400_;
-  assign _403_ = _156_;
-  assign _043_ = _402_;
-  assign _405_ = _145_;
-  assign _042_ = _404_;
-  assign _407_ = _134_;
-  assign _041_ = _406_;
-  assign _409_ = rst;
-  assign _040_ = _408_;
-  assign _411_ = rst;
-  assign _039_ = _410_;
-  assign _413_ = _123_;
-  assign _033_ = _412_;
-  assign _415_ = _112_;
-  assign _032_ = _414_;
-  assign _417_ = rst;
-  assign _031_ = _416_;
-  assign _419_ = rst;
-  assign _030_ = _418_;
-  assign _421_ = _100_;
-  assign _029_ = _420_;
-  assign _423_ = _089_;
-  assign _028_ = _422_;
-  assign _425_ = rst;
-  assign _027_ = _424_;
-  assign _427_ = rst;
-  assign _026_ = _426_;
-  assign _291_ = _078_;
-  assign _025_ = _290_;
-  assign _293_ = _067_;
-  assign _024_ = _292_;
-  assign _295_ = rst;
-  assign _022_ = _294_;
-  assign _297_ = rst;
-  assign _021_ = _296_;
-  assign _299_ = _056_;
-  assign _020_ = _298_;
-  assign _301_ = _045_;
-  assign _019_ = _300_;
-  assign _303_ = _034_;
-  assign _018_ = _302_;
-  assign _305_ = rst;
-  assign _017_ = _304_;
-  assign _307_ = rst;
-  assign _016_ = _306_;
-  assign _309_ = _023_;
-  assign _015_ = _308_;
-  assign _311_ = _012_;
-  assign _014_ = _310_;
-  assign _313_ = _001_;
-  assign _013_ = _312_;
-  assign _315_ = _279_;
-  assign _011_ = _314_;
-  assign _317_ = rst;
-  assign _010_ = _316_;
-  assign _319_ = rst;
-  assign _009_ = _318_;
-  assign _321_ = _268_;
-  assign _008_ = _320_;
-  assign _323_ = _257_;
-  assign _007_ = _322_;
-  assign _325_ = _246_;
-  assign _006_ = _324_;
-  assign _327_ = _235_;
-  assign _005_ = _326_;
-  assign _329_ = rst;
-  assign _004_ = _328_;
-  assign _331_ = rst;
-  assign _003_ = _330_;
-  assign _333_ = _224_;
-  assign _002_ = _332_;
-  assign _335_ = _213_;
-  assign _289_ = _334_;
-  assign _337_ = _111_;
-  assign _288_ = _336_;
-  assign _339_ = _000_;
-  assign _287_ = _338_;
-  assign _341_ = rst;
-  assign _286_ = _340_;
-  assign _343_ = rst;
-  assign _285_ = _342_;
-  assign _000_ = i_valid;
-  assign _111_ = i_valid;
-  assign _213_ = i_valid;
-  assign _224_ = i_valid;
-  assign _235_ = rq0_valid;
-  assign _246_ = rq0_valid;
-  assign _257_ = rq0_valid;
-  assign _268_ = rq0_valid;
-  assign _279_ = rq1_valid;
-  assign _001_ = rq1_valid;
-  assign _012_ = rq1_valid;
-  assign _023_ = rq1_valid;
-  assign _034_ = rq1b_valid;
-  assign _045_ = rq1b_valid;
-  assign _056_ = rq1b_valid;
-  assign _067_ = rq2a_valid;
-  assign _078_ = rq2a_valid;
-  assign _089_ = rq2b_valid;
-  assign _100_ = rq2b_valid;
-  assign _112_ = rq2c_valid;
-  assign _123_ = rq2c_valid;
-  assign _134_ = rq2d_valid;
-  assign _145_ = rq2d_valid;
-  assign _156_ = rq2d_valid;
-  assign _167_ = rq2d_valid;
-  assign _178_ = rq2m_valid;
-  assign _189_ = rq2m_valid;
-  assign _200_ = rq2m_valid;
-  assign _211_ = rq2m_valid;
-  assign _214_ = rq2_valid;
-  assign _215_ = rq2_valid;
-  assign _216_ = rq3a_valid;
-  assign _219_ = rq3_valid;
-  assign _220_ = rq3_valid;
-  assign _221_ = rq3_valid;
-  assign _222_ = rq3_valid;
-  assign _225_ = rq3_valid;
-  assign _227_ = rq4_valid;
-  assign _241_ = { rq2m_o0[62], rq2m_o0[62], rq2m_o0[62], rq2m_o0[62], rq2m_o0[62], rq2m_o0[62], rq2m_o0[62], rq2m_o0[62], rq2m_o0[62], rq2m_o0[62], rq2m_o0[62], rq2m_o0[62], rq2m_o0[62], rq2m_o0[62], rq2m_o0[62], rq2m_o0[62], rq2m_o0[62], rq2m_o0[62:17] };
-  assign _243_ = { _242_[63], _242_[63], _242_[63], _242_[63], _242_[63], _242_[63], _242_[63], _242_[63], _242_[63], _242_[63], _242_[63], _242_[63], _242_[63], _242_[63], _242_[63:14] };
-  assign _245_ = { 1'h0, _244_[63:1] };
+  assign hi_z[8] = hi_z[9];
+  assign _011_[46:14] = h_0;
+  assign lo_z[8] = lo_z[9];
+  assign _012_[32:1] = half_0;
   always @(posedge clk) begin
-    rq0_valid <= _285_;
-    rq0_last <= _286_;
-    rq0_m0 <= _287_;
-    rq0_e0 <= _288_;
-    rq0_acc0 <= _289_;
-    rq0_b0 <= _002_;
-    rq1_valid <= _003_;
-    rq1_last <= _004_;
-    rq1_m0 <= _005_;
-    rq1_l0 <= _006_;
-    rq1_r0 <= _007_;
-    rq1_s0 <= _008_;
-    rq1b_valid <= _009_;
-    rq1b_last <= _010_;
-    rq1b_m0 <= _011_;
-    rq1b_l0 <= _013_;
-    rq1b_r0 <= _014_;
-    rq1b_s0 <= _015_;
-    rq2a_valid <= _016_;
-    rq2a_last <= _017_;
-    rq2a_m0 <= _018_;
-    rq2a_r0 <= _019_;
-    rq2a_a0 <= _020_;
-    rq2b_valid <= _021_;
-    rq2b_last <= _022_;
-    rq2b_m0 <= _024_;
-    rq2b_r0 <= _025_;
-    rq2c_valid <= _026_;
-    rq2c_last <= _027_;
-    rq2c_m0 <= _028_;
-    rq2c_r0 <= _029_;
-    rq2d_valid <= _030_;
-    rq2d_last <= _031_;
-    rq2d_m0 <= _032_;
-    rq2d_r0 <= _033_;
-    rq2p_pll0 <= _035_;
-    rq2p_plh0 <= _036_;
-    rq2p_phl0 <= _037_;
-    rq2p_phh0 <= _038_;
-    rq2m_valid <= _039_;
-    rq2m_last <= _040_;
-    rq2m_m0 <= _041_;
-    rq2m_r0 <= _042_;
-    rq2m_o0 <= _043_;
-    rq2m_mi0 <= _044_;
-    rq2_valid <= _046_;
-    rq2_last <= _047_;
-    rq2_r0 <= _048_;
-    rq2_h0 <= _049_;
-    rq2_hf0 <= _050_;
-    rq2_hm0 <= _051_;
-    rq3a_valid <= _052_;
-    rq3a_last <= _053_;
-    rq3a_r0 <= _054_;
-    rq3a_u0 <= _055_;
-    rq3_valid <= _057_;
-    rq3_last <= _058_;
-    rq3_y0 <= _059_;
-    lo_z <= _060_;
-    hi_z <= _061_;
-    rq4_valid <= _062_;
-    rq4_last <= _063_;
-    rq4_t0 <= _064_;
-    rq4_neg0 <= _065_;
-    rq4_fits0 <= _066_;
-    rq4_below0 <= _068_;
-    rq4_above0 <= _069_;
-    o_data <= _070_;
-    o_valid <= _071_;
-    o_last <= _072_;
+    rq2p_pll0 <= p;
+    rq2p_plh0 <= \p$52 ;
+    rq2p_phl0 <= \p$54 ;
+    rq2p_phh0 <= \p$56 ;
+    if (rst) o_last <= 1'h0;
+    else o_last <= rq4_last;
+    if (rst) o_valid <= 1'h0;
+    else o_valid <= rq4_valid;
+    if (rst) o_data <= 8'h00;
+    else if (rq4_valid) o_data <= _004_ ? (* full_case = 32'd1 *) act_min : _015_;
+    if (rq3_valid) rq4_above0 <= $signed(rq3_y0[8:0]) > $signed({ hi_z[9], hi_z[7:0] });
+    if (rq3_valid) rq4_below0 <= $signed(rq3_y0[8:0]) < $signed({ lo_z[9], lo_z[7:0] });
+    if (rq3_valid) rq4_fits0 <= $signed(rq3_y0[32:8]) == $signed(rq3_y0[33]);
+    if (rq3_valid) rq4_neg0 <= rq3_y0[33];
+    if (rq3_valid) rq4_t0 <= rq3_y0[7:0] + zero_point;
+    if (rst) rq4_last <= 1'h0;
+    else rq4_last <= rq3_last;
+    if (rst) rq4_valid <= 1'h0;
+    else rq4_valid <= rq3_valid;
+    if (rst) _086_ <= 9'h000;
+    else _086_ <= $signed(act_max) - $signed(zero_point);
+    if (rst) _087_ <= 9'h000;
+    else _087_ <= $signed(act_min) - $signed(zero_point);
+    if (rq3a_valid) rq3_y0 <= $signed(rq3a_u0) >>> rq3a_r0;
+    if (rst) rq3_last <= 1'h0;
+    else rq3_last <= rq3a_last;
+    if (rst) rq3_valid <= 1'h0;
+    else rq3_valid <= rq3a_valid;
+    if (rq2_valid) rq3a_u0 <= $signed(rq2_h0) + $signed({ 1'h0, _014_ });
+    if (rq2_valid) rq3a_r0 <= rq2_r0;
+    if (rst) rq3a_last <= 1'h0;
+    else rq3a_last <= rq2_last;
+    if (rst) rq3a_valid <= 1'h0;
+    else rq3a_valid <= rq2_valid;
+    if (rq2m_valid) rq2_hm0 <= halfm_0;
+    if (rq2m_valid) rq2_hf0 <= half_0;
+    if (rq2m_valid) rq2_h0 <= h_0;
+    if (rq2m_valid) rq2_r0 <= rq2m_r0;
+    if (rst) rq2_last <= 1'h0;
+    else rq2_last <= rq2m_last;
+    if (rst) rq2_valid <= 1'h0;
+    else rq2_valid <= rq2m_valid;
+    if (rq2d_valid) rq2m_mi0 <= $signed(_010_) + $signed(15'h2000);
+    if (rq2d_valid) rq2m_o0 <= { rq2p_phh0, rq2p_pll0 };
+    if (rq2d_valid) rq2m_r0 <= rq2d_r0;
+    if (rst) rq2m_last <= 1'h0;
+    else rq2m_last <= rq2d_last;
+    if (rst) rq2m_valid <= 1'h0;
+    else rq2m_valid <= rq2d_valid;
+    if (rq2c_valid) rq2d_r0 <= rq2c_r0;
+    if (rst) rq2d_last <= 1'h0;
+    else rq2d_last <= rq2c_last;
+    if (rst) rq2d_valid <= 1'h0;
+    else rq2d_valid <= rq2c_valid;
+    if (rq2b_valid) rq2c_r0 <= rq2b_r0;
+    if (rst) rq2c_last <= 1'h0;
+    else rq2c_last <= rq2b_last;
+    if (rst) rq2c_valid <= 1'h0;
+    else rq2c_valid <= rq2b_valid;
+    if (rq2a_valid) rq2b_r0 <= rq2a_r0;
+    if (rst) rq2b_last <= 1'h0;
+    else rq2b_last <= rq2a_last;
+    if (rst) rq2b_valid <= 1'h0;
+    else rq2b_valid <= rq2a_valid;
+    if (rq1b_valid) rq2a_a0 <= $signed(rq1b_s0) << { rq1b_l0[4:2], 2'h0 };
+    if (rq1b_valid) rq2a_r0 <= rq1b_r0;
+    if (rq1b_valid) rq2a_m0 <= rq1b_m0;
+    if (rst) rq2a_last <= 1'h0;
+    else rq2a_last <= rq1b_last;
+    if (rst) rq2a_valid <= 1'h0;
+    else rq2a_valid <= rq1b_valid;
+    if (rq1_valid) rq1b_s0 <= $signed(rq1_s0) << rq1_l0[1:0];
+    if (rq1_valid) rq1b_r0 <= rq1_r0;
+    if (rq1_valid) rq1b_l0 <= rq1_l0;
+    if (rq1_valid) rq1b_m0 <= rq1_m0;
+    if (rst) rq1b_last <= 1'h0;
+    else rq1b_last <= rq1_last;
+    if (rst) rq1b_valid <= 1'h0;
+    else rq1b_valid <= rq1_valid;
+    if (rq0_valid) rq1_s0 <= $signed(rq0_acc0) + $signed(rq0_b0);
+    if (rq0_valid)
+      if (!_008_) rq1_r0 <= 5'h00;
+      else rq1_r0 <= - $signed(rq0_e0[4:0]);
+    if (rq0_valid)
+      if (!_007_) rq1_l0 <= 5'h00;
+      else rq1_l0 <= rq0_e0[4:0];
+    if (rq0_valid) rq1_m0 <= rq0_m0;
+    if (rst) rq1_last <= 1'h0;
+    else rq1_last <= rq0_last;
+    if (rst) rq1_valid <= 1'h0;
+    else rq1_valid <= rq0_valid;
+    if (i_valid) rq0_b0 <= \port$2635$0 [31:0];
+    if (i_valid) rq0_acc0 <= i_acc;
+    if (i_valid) rq0_e0 <= \port$2635$0 [68:63];
+    if (i_valid) rq0_m0 <= \port$2635$0 [62:32];
+    if (rst) rq0_last <= 1'h0;
+    else rq0_last <= i_last;
+    if (rst) rq0_valid <= 1'h0;
+    else rq0_valid <= i_valid;
   end
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.requant.phh_0 (rst, \port$854$0 , \port$854$1 , \port$854$2 , \port$854$3 , \port$854$4 , \port$854$5 , \port$854$6 , \port$854$7 , \port$854$8 , \port$854$9 , \port$854$10 , \port$854$11 , \port$854$12 , \port$854$13 , \port$854$14 , \port$854$15 , \port$854$16 , \port$854$17 , \port$854$18 , \port$854$19 
-, \port$854$20 , \port$854$21 , \port$854$22 , \port$854$23 , \port$854$24 , \port$854$25 , \port$854$26 , \port$854$27 , \port$854$28 , b, a, clk);
-  wire _00_;
-  wire _01_;
-  wire _02_;
-  wire _03_;
-  wire _04_;
-  wire _05_;
-  wire _06_;
-  wire _07_;
-  wire _08_;
-  wire _09_;
-  wire _10_;
-  wire _11_;
-  wire _12_;
-  wire _13_;
-  wire _14_;
-  wire _15_;
-  wire _16_;
-  wire _17_;
-  wire _18_;
-  wire _19_;
-  wire _20_;
-  wire _21_;
-  wire _22_;
-  wire _23_;
-  wire _24_;
-  wire _25_;
-  wire _26_;
-  wire _27_;
-  wire _28_;
-  wire _29_;
-  wire _30_;
-  wire _31_;
-  wire _32_;
-  wire _33_;
-  wire _34_;
-  wire _35_;
-  wire [17:0] \$signal ;
+module \hwq_top.engine.requant.phh_0 (rst, \port$918$0 , \port$918$1 , \port$918$2 , \port$918$3 , \port$918$4 , \port$918$5 , \port$918$6 , \port$918$7 , \port$918$8 , \port$918$9 , \port$918$10 , \port$918$11 , \port$918$12 , \port$918$13 , \port$918$14 , \port$918$15 , \port$918$16 , \port$918$17 , \port$918$18 , \port$918$19 
+, \port$918$20 , \port$918$21 , \port$918$22 , \port$918$23 , \port$918$24 , \port$918$25 , \port$918$26 , \port$918$27 , \port$918$28 , b, a, clk);
   input [14:0] a;
   wire [14:0] a;
   input [13:0] b;
   wire [13:0] b;
-  wire [17:0] b18;
   input clk;
   wire clk;
-  wire en;
-  wire [28:0] p;
   wire [35:0] p36;
-  output \port$854$0 ;
-  wire \port$854$0 ;
-  output \port$854$1 ;
-  wire \port$854$1 ;
-  output \port$854$10 ;
-  wire \port$854$10 ;
-  output \port$854$11 ;
-  wire \port$854$11 ;
-  output \port$854$12 ;
-  wire \port$854$12 ;
-  output \port$854$13 ;
-  wire \port$854$13 ;
-  output \port$854$14 ;
-  wire \port$854$14 ;
-  output \port$854$15 ;
-  wire \port$854$15 ;
-  output \port$854$16 ;
-  wire \port$854$16 ;
-  output \port$854$17 ;
-  wire \port$854$17 ;
-  output \port$854$18 ;
-  wire \port$854$18 ;
-  output \port$854$19 ;
-  wire \port$854$19 ;
-  output \port$854$2 ;
-  wire \port$854$2 ;
-  output \port$854$20 ;
-  wire \port$854$20 ;
-  output \port$854$21 ;
-  wire \port$854$21 ;
-  output \port$854$22 ;
-  wire \port$854$22 ;
-  output \port$854$23 ;
-  wire \port$854$23 ;
-  output \port$854$24 ;
-  wire \port$854$24 ;
-  output \port$854$25 ;
-  wire \port$854$25 ;
-  output \port$854$26 ;
-  wire \port$854$26 ;
-  output \port$854$27 ;
-  wire \port$854$27 ;
-  output \port$854$28 ;
-  wire \port$854$28 ;
-  output \port$854$3 ;
-  wire \port$854$3 ;
-  output \port$854$4 ;
-  wire \port$854$4 ;
-  output \port$854$5 ;
-  wire \port$854$5 ;
-  output \port$854$6 ;
-  wire \port$854$6 ;
-  output \port$854$7 ;
-  wire \port$854$7 ;
-  output \port$854$8 ;
-  wire \port$854$8 ;
-  output \port$854$9 ;
-  wire \port$854$9 ;
+  output \port$918$0 ;
+  wire \port$918$0 ;
+  output \port$918$1 ;
+  wire \port$918$1 ;
+  output \port$918$10 ;
+  wire \port$918$10 ;
+  output \port$918$11 ;
+  wire \port$918$11 ;
+  output \port$918$12 ;
+  wire \port$918$12 ;
+  output \port$918$13 ;
+  wire \port$918$13 ;
+  output \port$918$14 ;
+  wire \port$918$14 ;
+  output \port$918$15 ;
+  wire \port$918$15 ;
+  output \port$918$16 ;
+  wire \port$918$16 ;
+  output \port$918$17 ;
+  wire \port$918$17 ;
+  output \port$918$18 ;
+  wire \port$918$18 ;
+  output \port$918$19 ;
+  wire \port$918$19 ;
+  output \port$918$2 ;
+  wire \port$918$2 ;
+  output \port$918$20 ;
+  wire \port$918$20 ;
+  output \port$918$21 ;
+  wire \port$918$21 ;
+  output \port$918$22 ;
+  wire \port$918$22 ;
+  output \port$918$23 ;
+  wire \port$918$23 ;
+  output \port$918$24 ;
+  wire \port$918$24 ;
+  output \port$918$25 ;
+  wire \port$918$25 ;
+  output \port$918$26 ;
+  wire \port$918$26 ;
+  output \port$918$27 ;
+  wire \port$918$27 ;
+  output \port$918$28 ;
+  wire \port$918$28 ;
+  output \port$918$3 ;
+  wire \port$918$3 ;
+  output \port$918$4 ;
+  wire \port$918$4 ;
+  output \port$918$5 ;
+  wire \port$918$5 ;
+  output \port$918$6 ;
+  wire \port$918$6 ;
+  output \port$918$7 ;
+  wire \port$918$7 ;
+  output \port$918$8 ;
+  wire \port$918$8 ;
+  output \port$918$9 ;
+  wire \port$918$9 ;
   input rst;
   wire rst;
   MULT18X18D #(
@@ -26961,198 +15773,125 @@ module \hwq_top.engine.requant.phh_0 (rst, \port$854$0 , \port$854$1 , \port$854
     .C9(1'h0),
     .CE0(1'h1),
     .CLK0(clk),
-    .P0(_00_),
-    .P1(_11_),
-    .P10(_02_),
-    .P11(_03_),
-    .P12(_04_),
-    .P13(_05_),
-    .P14(_06_),
-    .P15(_07_),
-    .P16(_08_),
-    .P17(_09_),
-    .P18(_10_),
-    .P19(_12_),
-    .P2(_22_),
-    .P20(_13_),
-    .P21(_14_),
-    .P22(_15_),
-    .P23(_16_),
-    .P24(_17_),
-    .P25(_18_),
-    .P26(_19_),
-    .P27(_20_),
-    .P28(_21_),
-    .P29(_23_),
-    .P3(_30_),
-    .P30(_24_),
-    .P31(_25_),
-    .P32(_26_),
-    .P33(_27_),
-    .P34(_28_),
-    .P35(_29_),
-    .P4(_31_),
-    .P5(_32_),
-    .P6(_33_),
-    .P7(_34_),
-    .P8(_35_),
-    .P9(_01_),
+    .P0(\port$918$0 ),
+    .P1(\port$918$1 ),
+    .P10(\port$918$10 ),
+    .P11(\port$918$11 ),
+    .P12(\port$918$12 ),
+    .P13(\port$918$13 ),
+    .P14(\port$918$14 ),
+    .P15(\port$918$15 ),
+    .P16(\port$918$16 ),
+    .P17(\port$918$17 ),
+    .P18(\port$918$18 ),
+    .P19(\port$918$19 ),
+    .P2(\port$918$2 ),
+    .P20(\port$918$20 ),
+    .P21(\port$918$21 ),
+    .P22(\port$918$22 ),
+    .P23(\port$918$23 ),
+    .P24(\port$918$24 ),
+    .P25(\port$918$25 ),
+    .P26(\port$918$26 ),
+    .P27(\port$918$27 ),
+    .P28(\port$918$28 ),
+    .P29(p36[29]),
+    .P3(\port$918$3 ),
+    .P30(p36[30]),
+    .P31(p36[31]),
+    .P32(p36[32]),
+    .P33(p36[33]),
+    .P34(p36[34]),
+    .P35(p36[35]),
+    .P4(\port$918$4 ),
+    .P5(\port$918$5 ),
+    .P6(\port$918$6 ),
+    .P7(\port$918$7 ),
+    .P8(\port$918$8 ),
+    .P9(\port$918$9 ),
     .RST0(rst),
     .SIGNEDA(1'h1),
     .SIGNEDB(1'h1),
     .SOURCEA(1'h0),
     .SOURCEB(1'h0)
   );
-  assign \$signal  = { a[14], a[14], a[14], a };
-  assign b18 = { 4'h0, b };
-  assign p = { _21_, _20_, _19_, _18_, _17_, _16_, _15_, _14_, _13_, _12_, _10_, _09_, _08_, _07_, _06_, _05_, _04_, _03_, _02_, _01_, _35_, _34_, _33_, _32_, _31_, _30_, _22_, _11_, _00_ };
-  assign p36 = { _29_, _28_, _27_, _26_, _25_, _24_, _23_, _21_, _20_, _19_, _18_, _17_, _16_, _15_, _14_, _13_, _12_, _10_, _09_, _08_, _07_, _06_, _05_, _04_, _03_, _02_, _01_, _35_, _34_, _33_, _32_, _31_, _30_, _22_, _11_, _00_ };
-  assign en = 1'h1;
-  assign \port$854$0  = _00_;
-  assign \port$854$1  = _11_;
-  assign \port$854$2  = _22_;
-  assign \port$854$3  = _30_;
-  assign \port$854$4  = _31_;
-  assign \port$854$5  = _32_;
-  assign \port$854$6  = _33_;
-  assign \port$854$7  = _34_;
-  assign \port$854$8  = _35_;
-  assign \port$854$9  = _01_;
-  assign \port$854$10  = _02_;
-  assign \port$854$11  = _03_;
-  assign \port$854$12  = _04_;
-  assign \port$854$13  = _05_;
-  assign \port$854$14  = _06_;
-  assign \port$854$15  = _07_;
-  assign \port$854$16  = _08_;
-  assign \port$854$17  = _09_;
-  assign \port$854$18  = _10_;
-  assign \port$854$19  = _12_;
-  assign \port$854$20  = _13_;
-  assign \port$854$21  = _14_;
-  assign \port$854$22  = _15_;
-  assign \port$854$23  = _16_;
-  assign \port$854$24  = _17_;
-  assign \port$854$25  = _18_;
-  assign \port$854$26  = _19_;
-  assign \port$854$27  = _20_;
-  assign \port$854$28  = _21_;
+  assign p36[28:0] = { \port$918$28 , \port$918$27 , \port$918$26 , \port$918$25 , \port$918$24 , \port$918$23 , \port$918$22 , \port$918$21 , \port$918$20 , \port$918$19 , \port$918$18 , \port$918$17 , \port$918$16 , \port$918$15 , \port$918$14 , \port$918$13 , \port$918$12 , \port$918$11 , \port$918$10 , \port$918$9 , \port$918$8 , \port$918$7 , \port$918$6 , \port$918$5 , \port$918$4 , \port$918$3 , \port$918$2 , \port$918$1 , \port$918$0  };
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.requant.phl_0 (rst, \port$853$0 , \port$853$1 , \port$853$2 , \port$853$3 , \port$853$4 , \port$853$5 , \port$853$6 , \port$853$7 , \port$853$8 , \port$853$9 , \port$853$10 , \port$853$11 , \port$853$12 , \port$853$13 , \port$853$14 , \port$853$15 , \port$853$16 , \port$853$17 , \port$853$18 , \port$853$19 
-, \port$853$20 , \port$853$21 , \port$853$22 , \port$853$23 , \port$853$24 , \port$853$25 , \port$853$26 , \port$853$27 , \port$853$28 , \port$853$29 , \port$853$30 , \port$853$31 , b, a, clk);
-  wire _00_;
-  wire _01_;
-  wire _02_;
-  wire _03_;
-  wire _04_;
-  wire _05_;
-  wire _06_;
-  wire _07_;
-  wire _08_;
-  wire _09_;
-  wire _10_;
-  wire _11_;
-  wire _12_;
-  wire _13_;
-  wire _14_;
-  wire _15_;
-  wire _16_;
-  wire _17_;
-  wire _18_;
-  wire _19_;
-  wire _20_;
-  wire _21_;
-  wire _22_;
-  wire _23_;
-  wire _24_;
-  wire _25_;
-  wire _26_;
-  wire _27_;
-  wire _28_;
-  wire _29_;
-  wire _30_;
-  wire _31_;
-  wire _32_;
-  wire _33_;
-  wire _34_;
-  wire _35_;
-  wire [17:0] \$signal ;
+module \hwq_top.engine.requant.phl_0 (rst, \port$917$0 , \port$917$1 , \port$917$2 , \port$917$3 , \port$917$4 , \port$917$5 , \port$917$6 , \port$917$7 , \port$917$8 , \port$917$9 , \port$917$10 , \port$917$11 , \port$917$12 , \port$917$13 , \port$917$14 , \port$917$15 , \port$917$16 , \port$917$17 , \port$917$18 , \port$917$19 
+, \port$917$20 , \port$917$21 , \port$917$22 , \port$917$23 , \port$917$24 , \port$917$25 , \port$917$26 , \port$917$27 , \port$917$28 , \port$917$29 , \port$917$30 , \port$917$31 , b, a, clk);
   input [14:0] a;
   wire [14:0] a;
   input [16:0] b;
   wire [16:0] b;
-  wire [17:0] b18;
   input clk;
   wire clk;
-  wire en;
-  wire [31:0] p;
   wire [35:0] p36;
-  output \port$853$0 ;
-  wire \port$853$0 ;
-  output \port$853$1 ;
-  wire \port$853$1 ;
-  output \port$853$10 ;
-  wire \port$853$10 ;
-  output \port$853$11 ;
-  wire \port$853$11 ;
-  output \port$853$12 ;
-  wire \port$853$12 ;
-  output \port$853$13 ;
-  wire \port$853$13 ;
-  output \port$853$14 ;
-  wire \port$853$14 ;
-  output \port$853$15 ;
-  wire \port$853$15 ;
-  output \port$853$16 ;
-  wire \port$853$16 ;
-  output \port$853$17 ;
-  wire \port$853$17 ;
-  output \port$853$18 ;
-  wire \port$853$18 ;
-  output \port$853$19 ;
-  wire \port$853$19 ;
-  output \port$853$2 ;
-  wire \port$853$2 ;
-  output \port$853$20 ;
-  wire \port$853$20 ;
-  output \port$853$21 ;
-  wire \port$853$21 ;
-  output \port$853$22 ;
-  wire \port$853$22 ;
-  output \port$853$23 ;
-  wire \port$853$23 ;
-  output \port$853$24 ;
-  wire \port$853$24 ;
-  output \port$853$25 ;
-  wire \port$853$25 ;
-  output \port$853$26 ;
-  wire \port$853$26 ;
-  output \port$853$27 ;
-  wire \port$853$27 ;
-  output \port$853$28 ;
-  wire \port$853$28 ;
-  output \port$853$29 ;
-  wire \port$853$29 ;
-  output \port$853$3 ;
-  wire \port$853$3 ;
-  output \port$853$30 ;
-  wire \port$853$30 ;
-  output \port$853$31 ;
-  wire \port$853$31 ;
-  output \port$853$4 ;
-  wire \port$853$4 ;
-  output \port$853$5 ;
-  wire \port$853$5 ;
-  output \port$853$6 ;
-  wire \port$853$6 ;
-  output \port$853$7 ;
-  wire \port$853$7 ;
-  output \port$853$8 ;
-  wire \port$853$8 ;
-  output \port$853$9 ;
-  wire \port$853$9 ;
+  output \port$917$0 ;
+  wire \port$917$0 ;
+  output \port$917$1 ;
+  wire \port$917$1 ;
+  output \port$917$10 ;
+  wire \port$917$10 ;
+  output \port$917$11 ;
+  wire \port$917$11 ;
+  output \port$917$12 ;
+  wire \port$917$12 ;
+  output \port$917$13 ;
+  wire \port$917$13 ;
+  output \port$917$14 ;
+  wire \port$917$14 ;
+  output \port$917$15 ;
+  wire \port$917$15 ;
+  output \port$917$16 ;
+  wire \port$917$16 ;
+  output \port$917$17 ;
+  wire \port$917$17 ;
+  output \port$917$18 ;
+  wire \port$917$18 ;
+  output \port$917$19 ;
+  wire \port$917$19 ;
+  output \port$917$2 ;
+  wire \port$917$2 ;
+  output \port$917$20 ;
+  wire \port$917$20 ;
+  output \port$917$21 ;
+  wire \port$917$21 ;
+  output \port$917$22 ;
+  wire \port$917$22 ;
+  output \port$917$23 ;
+  wire \port$917$23 ;
+  output \port$917$24 ;
+  wire \port$917$24 ;
+  output \port$917$25 ;
+  wire \port$917$25 ;
+  output \port$917$26 ;
+  wire \port$917$26 ;
+  output \port$917$27 ;
+  wire \port$917$27 ;
+  output \port$917$28 ;
+  wire \port$917$28 ;
+  output \port$917$29 ;
+  wire \port$917$29 ;
+  output \port$917$3 ;
+  wire \port$917$3 ;
+  output \port$917$30 ;
+  wire \port$917$30 ;
+  output \port$917$31 ;
+  wire \port$917$31 ;
+  output \port$917$4 ;
+  wire \port$917$4 ;
+  output \port$917$5 ;
+  wire \port$917$5 ;
+  output \port$917$6 ;
+  wire \port$917$6 ;
+  output \port$917$7 ;
+  wire \port$917$7 ;
+  output \port$917$8 ;
+  wire \port$917$8 ;
+  output \port$917$9 ;
+  wire \port$917$9 ;
   input rst;
   wire rst;
   MULT18X18D #(
@@ -27228,199 +15967,123 @@ module \hwq_top.engine.requant.phl_0 (rst, \port$853$0 , \port$853$1 , \port$853
     .C9(1'h0),
     .CE0(1'h1),
     .CLK0(clk),
-    .P0(_00_),
-    .P1(_11_),
-    .P10(_02_),
-    .P11(_03_),
-    .P12(_04_),
-    .P13(_05_),
-    .P14(_06_),
-    .P15(_07_),
-    .P16(_08_),
-    .P17(_09_),
-    .P18(_10_),
-    .P19(_12_),
-    .P2(_22_),
-    .P20(_13_),
-    .P21(_14_),
-    .P22(_15_),
-    .P23(_16_),
-    .P24(_17_),
-    .P25(_18_),
-    .P26(_19_),
-    .P27(_20_),
-    .P28(_21_),
-    .P29(_23_),
-    .P3(_30_),
-    .P30(_24_),
-    .P31(_25_),
-    .P32(_26_),
-    .P33(_27_),
-    .P34(_28_),
-    .P35(_29_),
-    .P4(_31_),
-    .P5(_32_),
-    .P6(_33_),
-    .P7(_34_),
-    .P8(_35_),
-    .P9(_01_),
+    .P0(\port$917$0 ),
+    .P1(\port$917$1 ),
+    .P10(\port$917$10 ),
+    .P11(\port$917$11 ),
+    .P12(\port$917$12 ),
+    .P13(\port$917$13 ),
+    .P14(\port$917$14 ),
+    .P15(\port$917$15 ),
+    .P16(\port$917$16 ),
+    .P17(\port$917$17 ),
+    .P18(\port$917$18 ),
+    .P19(\port$917$19 ),
+    .P2(\port$917$2 ),
+    .P20(\port$917$20 ),
+    .P21(\port$917$21 ),
+    .P22(\port$917$22 ),
+    .P23(\port$917$23 ),
+    .P24(\port$917$24 ),
+    .P25(\port$917$25 ),
+    .P26(\port$917$26 ),
+    .P27(\port$917$27 ),
+    .P28(\port$917$28 ),
+    .P29(\port$917$29 ),
+    .P3(\port$917$3 ),
+    .P30(\port$917$30 ),
+    .P31(\port$917$31 ),
+    .P32(p36[32]),
+    .P33(p36[33]),
+    .P34(p36[34]),
+    .P35(p36[35]),
+    .P4(\port$917$4 ),
+    .P5(\port$917$5 ),
+    .P6(\port$917$6 ),
+    .P7(\port$917$7 ),
+    .P8(\port$917$8 ),
+    .P9(\port$917$9 ),
     .RST0(rst),
     .SIGNEDA(1'h1),
     .SIGNEDB(1'h1),
     .SOURCEA(1'h0),
     .SOURCEB(1'h0)
   );
-  assign \$signal  = { a[14], a[14], a[14], a };
-  assign b18 = { 1'h0, b };
-  assign p = { _25_, _24_, _23_, _21_, _20_, _19_, _18_, _17_, _16_, _15_, _14_, _13_, _12_, _10_, _09_, _08_, _07_, _06_, _05_, _04_, _03_, _02_, _01_, _35_, _34_, _33_, _32_, _31_, _30_, _22_, _11_, _00_ };
-  assign p36 = { _29_, _28_, _27_, _26_, _25_, _24_, _23_, _21_, _20_, _19_, _18_, _17_, _16_, _15_, _14_, _13_, _12_, _10_, _09_, _08_, _07_, _06_, _05_, _04_, _03_, _02_, _01_, _35_, _34_, _33_, _32_, _31_, _30_, _22_, _11_, _00_ };
-  assign en = 1'h1;
-  assign \port$853$0  = _00_;
-  assign \port$853$1  = _11_;
-  assign \port$853$2  = _22_;
-  assign \port$853$3  = _30_;
-  assign \port$853$4  = _31_;
-  assign \port$853$5  = _32_;
-  assign \port$853$6  = _33_;
-  assign \port$853$7  = _34_;
-  assign \port$853$8  = _35_;
-  assign \port$853$9  = _01_;
-  assign \port$853$10  = _02_;
-  assign \port$853$11  = _03_;
-  assign \port$853$12  = _04_;
-  assign \port$853$13  = _05_;
-  assign \port$853$14  = _06_;
-  assign \port$853$15  = _07_;
-  assign \port$853$16  = _08_;
-  assign \port$853$17  = _09_;
-  assign \port$853$18  = _10_;
-  assign \port$853$19  = _12_;
-  assign \port$853$20  = _13_;
-  assign \port$853$21  = _14_;
-  assign \port$853$22  = _15_;
-  assign \port$853$23  = _16_;
-  assign \port$853$24  = _17_;
-  assign \port$853$25  = _18_;
-  assign \port$853$26  = _19_;
-  assign \port$853$27  = _20_;
-  assign \port$853$28  = _21_;
-  assign \port$853$29  = _23_;
-  assign \port$853$30  = _24_;
-  assign \port$853$31  = _25_;
+  assign p36[31:0] = { \port$917$31 , \port$917$30 , \port$917$29 , \port$917$28 , \port$917$27 , \port$917$26 , \port$917$25 , \port$917$24 , \port$917$23 , \port$917$22 , \port$917$21 , \port$917$20 , \port$917$19 , \port$917$18 , \port$917$17 , \port$917$16 , \port$917$15 , \port$917$14 , \port$917$13 , \port$917$12 , \port$917$11 , \port$917$10 , \port$917$9 , \port$917$8 , \port$917$7 , \port$917$6 , \port$917$5 , \port$917$4 , \port$917$3 , \port$917$2 , \port$917$1 , \port$917$0  };
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.requant.plh_0 (rst, \port$852$0 , \port$852$1 , \port$852$2 , \port$852$3 , \port$852$4 , \port$852$5 , \port$852$6 , \port$852$7 , \port$852$8 , \port$852$9 , \port$852$10 , \port$852$11 , \port$852$12 , \port$852$13 , \port$852$14 , \port$852$15 , \port$852$16 , \port$852$17 , \port$852$18 , \port$852$19 
-, \port$852$20 , \port$852$21 , \port$852$22 , \port$852$23 , \port$852$24 , \port$852$25 , \port$852$26 , \port$852$27 , \port$852$28 , \port$852$29 , \port$852$30 , b, a, clk);
-  wire _00_;
-  wire _01_;
-  wire _02_;
-  wire _03_;
-  wire _04_;
-  wire _05_;
-  wire _06_;
-  wire _07_;
-  wire _08_;
-  wire _09_;
-  wire _10_;
-  wire _11_;
-  wire _12_;
-  wire _13_;
-  wire _14_;
-  wire _15_;
-  wire _16_;
-  wire _17_;
-  wire _18_;
-  wire _19_;
-  wire _20_;
-  wire _21_;
-  wire _22_;
-  wire _23_;
-  wire _24_;
-  wire _25_;
-  wire _26_;
-  wire _27_;
-  wire _28_;
-  wire _29_;
-  wire _30_;
-  wire _31_;
-  wire _32_;
-  wire _33_;
-  wire _34_;
-  wire _35_;
-  wire [17:0] \$signal ;
+module \hwq_top.engine.requant.plh_0 (rst, \port$916$0 , \port$916$1 , \port$916$2 , \port$916$3 , \port$916$4 , \port$916$5 , \port$916$6 , \port$916$7 , \port$916$8 , \port$916$9 , \port$916$10 , \port$916$11 , \port$916$12 , \port$916$13 , \port$916$14 , \port$916$15 , \port$916$16 , \port$916$17 , \port$916$18 , \port$916$19 
+, \port$916$20 , \port$916$21 , \port$916$22 , \port$916$23 , \port$916$24 , \port$916$25 , \port$916$26 , \port$916$27 , \port$916$28 , \port$916$29 , \port$916$30 , b, a, clk);
   input [16:0] a;
   wire [16:0] a;
   input [13:0] b;
   wire [13:0] b;
-  wire [17:0] b18;
   input clk;
   wire clk;
-  wire en;
-  wire [30:0] p;
   wire [35:0] p36;
-  output \port$852$0 ;
-  wire \port$852$0 ;
-  output \port$852$1 ;
-  wire \port$852$1 ;
-  output \port$852$10 ;
-  wire \port$852$10 ;
-  output \port$852$11 ;
-  wire \port$852$11 ;
-  output \port$852$12 ;
-  wire \port$852$12 ;
-  output \port$852$13 ;
-  wire \port$852$13 ;
-  output \port$852$14 ;
-  wire \port$852$14 ;
-  output \port$852$15 ;
-  wire \port$852$15 ;
-  output \port$852$16 ;
-  wire \port$852$16 ;
-  output \port$852$17 ;
-  wire \port$852$17 ;
-  output \port$852$18 ;
-  wire \port$852$18 ;
-  output \port$852$19 ;
-  wire \port$852$19 ;
-  output \port$852$2 ;
-  wire \port$852$2 ;
-  output \port$852$20 ;
-  wire \port$852$20 ;
-  output \port$852$21 ;
-  wire \port$852$21 ;
-  output \port$852$22 ;
-  wire \port$852$22 ;
-  output \port$852$23 ;
-  wire \port$852$23 ;
-  output \port$852$24 ;
-  wire \port$852$24 ;
-  output \port$852$25 ;
-  wire \port$852$25 ;
-  output \port$852$26 ;
-  wire \port$852$26 ;
-  output \port$852$27 ;
-  wire \port$852$27 ;
-  output \port$852$28 ;
-  wire \port$852$28 ;
-  output \port$852$29 ;
-  wire \port$852$29 ;
-  output \port$852$3 ;
-  wire \port$852$3 ;
-  output \port$852$30 ;
-  wire \port$852$30 ;
-  output \port$852$4 ;
-  wire \port$852$4 ;
-  output \port$852$5 ;
-  wire \port$852$5 ;
-  output \port$852$6 ;
-  wire \port$852$6 ;
-  output \port$852$7 ;
-  wire \port$852$7 ;
-  output \port$852$8 ;
-  wire \port$852$8 ;
-  output \port$852$9 ;
-  wire \port$852$9 ;
+  output \port$916$0 ;
+  wire \port$916$0 ;
+  output \port$916$1 ;
+  wire \port$916$1 ;
+  output \port$916$10 ;
+  wire \port$916$10 ;
+  output \port$916$11 ;
+  wire \port$916$11 ;
+  output \port$916$12 ;
+  wire \port$916$12 ;
+  output \port$916$13 ;
+  wire \port$916$13 ;
+  output \port$916$14 ;
+  wire \port$916$14 ;
+  output \port$916$15 ;
+  wire \port$916$15 ;
+  output \port$916$16 ;
+  wire \port$916$16 ;
+  output \port$916$17 ;
+  wire \port$916$17 ;
+  output \port$916$18 ;
+  wire \port$916$18 ;
+  output \port$916$19 ;
+  wire \port$916$19 ;
+  output \port$916$2 ;
+  wire \port$916$2 ;
+  output \port$916$20 ;
+  wire \port$916$20 ;
+  output \port$916$21 ;
+  wire \port$916$21 ;
+  output \port$916$22 ;
+  wire \port$916$22 ;
+  output \port$916$23 ;
+  wire \port$916$23 ;
+  output \port$916$24 ;
+  wire \port$916$24 ;
+  output \port$916$25 ;
+  wire \port$916$25 ;
+  output \port$916$26 ;
+  wire \port$916$26 ;
+  output \port$916$27 ;
+  wire \port$916$27 ;
+  output \port$916$28 ;
+  wire \port$916$28 ;
+  output \port$916$29 ;
+  wire \port$916$29 ;
+  output \port$916$3 ;
+  wire \port$916$3 ;
+  output \port$916$30 ;
+  wire \port$916$30 ;
+  output \port$916$4 ;
+  wire \port$916$4 ;
+  output \port$916$5 ;
+  wire \port$916$5 ;
+  output \port$916$6 ;
+  wire \port$916$6 ;
+  output \port$916$7 ;
+  wire \port$916$7 ;
+  output \port$916$8 ;
+  wire \port$916$8 ;
+  output \port$916$9 ;
+  wire \port$916$9 ;
   input rst;
   wire rst;
   MULT18X18D #(
@@ -27496,204 +16159,129 @@ module \hwq_top.engine.requant.plh_0 (rst, \port$852$0 , \port$852$1 , \port$852
     .C9(1'h0),
     .CE0(1'h1),
     .CLK0(clk),
-    .P0(_00_),
-    .P1(_11_),
-    .P10(_02_),
-    .P11(_03_),
-    .P12(_04_),
-    .P13(_05_),
-    .P14(_06_),
-    .P15(_07_),
-    .P16(_08_),
-    .P17(_09_),
-    .P18(_10_),
-    .P19(_12_),
-    .P2(_22_),
-    .P20(_13_),
-    .P21(_14_),
-    .P22(_15_),
-    .P23(_16_),
-    .P24(_17_),
-    .P25(_18_),
-    .P26(_19_),
-    .P27(_20_),
-    .P28(_21_),
-    .P29(_23_),
-    .P3(_30_),
-    .P30(_24_),
-    .P31(_25_),
-    .P32(_26_),
-    .P33(_27_),
-    .P34(_28_),
-    .P35(_29_),
-    .P4(_31_),
-    .P5(_32_),
-    .P6(_33_),
-    .P7(_34_),
-    .P8(_35_),
-    .P9(_01_),
+    .P0(\port$916$0 ),
+    .P1(\port$916$1 ),
+    .P10(\port$916$10 ),
+    .P11(\port$916$11 ),
+    .P12(\port$916$12 ),
+    .P13(\port$916$13 ),
+    .P14(\port$916$14 ),
+    .P15(\port$916$15 ),
+    .P16(\port$916$16 ),
+    .P17(\port$916$17 ),
+    .P18(\port$916$18 ),
+    .P19(\port$916$19 ),
+    .P2(\port$916$2 ),
+    .P20(\port$916$20 ),
+    .P21(\port$916$21 ),
+    .P22(\port$916$22 ),
+    .P23(\port$916$23 ),
+    .P24(\port$916$24 ),
+    .P25(\port$916$25 ),
+    .P26(\port$916$26 ),
+    .P27(\port$916$27 ),
+    .P28(\port$916$28 ),
+    .P29(\port$916$29 ),
+    .P3(\port$916$3 ),
+    .P30(\port$916$30 ),
+    .P31(p36[31]),
+    .P32(p36[32]),
+    .P33(p36[33]),
+    .P34(p36[34]),
+    .P35(p36[35]),
+    .P4(\port$916$4 ),
+    .P5(\port$916$5 ),
+    .P6(\port$916$6 ),
+    .P7(\port$916$7 ),
+    .P8(\port$916$8 ),
+    .P9(\port$916$9 ),
     .RST0(rst),
     .SIGNEDA(1'h1),
     .SIGNEDB(1'h1),
     .SOURCEA(1'h0),
     .SOURCEB(1'h0)
   );
-  assign \$signal  = { 1'h0, a };
-  assign b18 = { 4'h0, b };
-  assign p = { _24_, _23_, _21_, _20_, _19_, _18_, _17_, _16_, _15_, _14_, _13_, _12_, _10_, _09_, _08_, _07_, _06_, _05_, _04_, _03_, _02_, _01_, _35_, _34_, _33_, _32_, _31_, _30_, _22_, _11_, _00_ };
-  assign p36 = { _29_, _28_, _27_, _26_, _25_, _24_, _23_, _21_, _20_, _19_, _18_, _17_, _16_, _15_, _14_, _13_, _12_, _10_, _09_, _08_, _07_, _06_, _05_, _04_, _03_, _02_, _01_, _35_, _34_, _33_, _32_, _31_, _30_, _22_, _11_, _00_ };
-  assign en = 1'h1;
-  assign \port$852$0  = _00_;
-  assign \port$852$1  = _11_;
-  assign \port$852$2  = _22_;
-  assign \port$852$3  = _30_;
-  assign \port$852$4  = _31_;
-  assign \port$852$5  = _32_;
-  assign \port$852$6  = _33_;
-  assign \port$852$7  = _34_;
-  assign \port$852$8  = _35_;
-  assign \port$852$9  = _01_;
-  assign \port$852$10  = _02_;
-  assign \port$852$11  = _03_;
-  assign \port$852$12  = _04_;
-  assign \port$852$13  = _05_;
-  assign \port$852$14  = _06_;
-  assign \port$852$15  = _07_;
-  assign \port$852$16  = _08_;
-  assign \port$852$17  = _09_;
-  assign \port$852$18  = _10_;
-  assign \port$852$19  = _12_;
-  assign \port$852$20  = _13_;
-  assign \port$852$21  = _14_;
-  assign \port$852$22  = _15_;
-  assign \port$852$23  = _16_;
-  assign \port$852$24  = _17_;
-  assign \port$852$25  = _18_;
-  assign \port$852$26  = _19_;
-  assign \port$852$27  = _20_;
-  assign \port$852$28  = _21_;
-  assign \port$852$29  = _23_;
-  assign \port$852$30  = _24_;
+  assign p36[30:0] = { \port$916$30 , \port$916$29 , \port$916$28 , \port$916$27 , \port$916$26 , \port$916$25 , \port$916$24 , \port$916$23 , \port$916$22 , \port$916$21 , \port$916$20 , \port$916$19 , \port$916$18 , \port$916$17 , \port$916$16 , \port$916$15 , \port$916$14 , \port$916$13 , \port$916$12 , \port$916$11 , \port$916$10 , \port$916$9 , \port$916$8 , \port$916$7 , \port$916$6 , \port$916$5 , \port$916$4 , \port$916$3 , \port$916$2 , \port$916$1 , \port$916$0  };
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.requant.pll_0 (rst, \port$851$0 , \port$851$1 , \port$851$2 , \port$851$3 , \port$851$4 , \port$851$5 , \port$851$6 , \port$851$7 , \port$851$8 , \port$851$9 , \port$851$10 , \port$851$11 , \port$851$12 , \port$851$13 , \port$851$14 , \port$851$15 , \port$851$16 , \port$851$17 , \port$851$18 , \port$851$19 
-, \port$851$20 , \port$851$21 , \port$851$22 , \port$851$23 , \port$851$24 , \port$851$25 , \port$851$26 , \port$851$27 , \port$851$28 , \port$851$29 , \port$851$30 , \port$851$31 , \port$851$32 , \port$851$33 , b, a, clk);
-  wire _00_;
-  wire _01_;
-  wire _02_;
-  wire _03_;
-  wire _04_;
-  wire _05_;
-  wire _06_;
-  wire _07_;
-  wire _08_;
-  wire _09_;
-  wire _10_;
-  wire _11_;
-  wire _12_;
-  wire _13_;
-  wire _14_;
-  wire _15_;
-  wire _16_;
-  wire _17_;
-  wire _18_;
-  wire _19_;
-  wire _20_;
-  wire _21_;
-  wire _22_;
-  wire _23_;
-  wire _24_;
-  wire _25_;
-  wire _26_;
-  wire _27_;
-  wire _28_;
-  wire _29_;
-  wire _30_;
-  wire _31_;
-  wire _32_;
-  wire _33_;
-  wire _34_;
-  wire _35_;
-  wire [17:0] \$signal ;
+module \hwq_top.engine.requant.pll_0 (rst, \port$915$0 , \port$915$1 , \port$915$2 , \port$915$3 , \port$915$4 , \port$915$5 , \port$915$6 , \port$915$7 , \port$915$8 , \port$915$9 , \port$915$10 , \port$915$11 , \port$915$12 , \port$915$13 , \port$915$14 , \port$915$15 , \port$915$16 , \port$915$17 , \port$915$18 , \port$915$19 
+, \port$915$20 , \port$915$21 , \port$915$22 , \port$915$23 , \port$915$24 , \port$915$25 , \port$915$26 , \port$915$27 , \port$915$28 , \port$915$29 , \port$915$30 , \port$915$31 , \port$915$32 , \port$915$33 , b, a, clk);
   input [16:0] a;
   wire [16:0] a;
   input [16:0] b;
   wire [16:0] b;
-  wire [17:0] b18;
   input clk;
   wire clk;
-  wire en;
-  wire [33:0] p;
   wire [35:0] p36;
-  output \port$851$0 ;
-  wire \port$851$0 ;
-  output \port$851$1 ;
-  wire \port$851$1 ;
-  output \port$851$10 ;
-  wire \port$851$10 ;
-  output \port$851$11 ;
-  wire \port$851$11 ;
-  output \port$851$12 ;
-  wire \port$851$12 ;
-  output \port$851$13 ;
-  wire \port$851$13 ;
-  output \port$851$14 ;
-  wire \port$851$14 ;
-  output \port$851$15 ;
-  wire \port$851$15 ;
-  output \port$851$16 ;
-  wire \port$851$16 ;
-  output \port$851$17 ;
-  wire \port$851$17 ;
-  output \port$851$18 ;
-  wire \port$851$18 ;
-  output \port$851$19 ;
-  wire \port$851$19 ;
-  output \port$851$2 ;
-  wire \port$851$2 ;
-  output \port$851$20 ;
-  wire \port$851$20 ;
-  output \port$851$21 ;
-  wire \port$851$21 ;
-  output \port$851$22 ;
-  wire \port$851$22 ;
-  output \port$851$23 ;
-  wire \port$851$23 ;
-  output \port$851$24 ;
-  wire \port$851$24 ;
-  output \port$851$25 ;
-  wire \port$851$25 ;
-  output \port$851$26 ;
-  wire \port$851$26 ;
-  output \port$851$27 ;
-  wire \port$851$27 ;
-  output \port$851$28 ;
-  wire \port$851$28 ;
-  output \port$851$29 ;
-  wire \port$851$29 ;
-  output \port$851$3 ;
-  wire \port$851$3 ;
-  output \port$851$30 ;
-  wire \port$851$30 ;
-  output \port$851$31 ;
-  wire \port$851$31 ;
-  output \port$851$32 ;
-  wire \port$851$32 ;
-  output \port$851$33 ;
-  wire \port$851$33 ;
-  output \port$851$4 ;
-  wire \port$851$4 ;
-  output \port$851$5 ;
-  wire \port$851$5 ;
-  output \port$851$6 ;
-  wire \port$851$6 ;
-  output \port$851$7 ;
-  wire \port$851$7 ;
-  output \port$851$8 ;
-  wire \port$851$8 ;
-  output \port$851$9 ;
-  wire \port$851$9 ;
+  output \port$915$0 ;
+  wire \port$915$0 ;
+  output \port$915$1 ;
+  wire \port$915$1 ;
+  output \port$915$10 ;
+  wire \port$915$10 ;
+  output \port$915$11 ;
+  wire \port$915$11 ;
+  output \port$915$12 ;
+  wire \port$915$12 ;
+  output \port$915$13 ;
+  wire \port$915$13 ;
+  output \port$915$14 ;
+  wire \port$915$14 ;
+  output \port$915$15 ;
+  wire \port$915$15 ;
+  output \port$915$16 ;
+  wire \port$915$16 ;
+  output \port$915$17 ;
+  wire \port$915$17 ;
+  output \port$915$18 ;
+  wire \port$915$18 ;
+  output \port$915$19 ;
+  wire \port$915$19 ;
+  output \port$915$2 ;
+  wire \port$915$2 ;
+  output \port$915$20 ;
+  wire \port$915$20 ;
+  output \port$915$21 ;
+  wire \port$915$21 ;
+  output \port$915$22 ;
+  wire \port$915$22 ;
+  output \port$915$23 ;
+  wire \port$915$23 ;
+  output \port$915$24 ;
+  wire \port$915$24 ;
+  output \port$915$25 ;
+  wire \port$915$25 ;
+  output \port$915$26 ;
+  wire \port$915$26 ;
+  output \port$915$27 ;
+  wire \port$915$27 ;
+  output \port$915$28 ;
+  wire \port$915$28 ;
+  output \port$915$29 ;
+  wire \port$915$29 ;
+  output \port$915$3 ;
+  wire \port$915$3 ;
+  output \port$915$30 ;
+  wire \port$915$30 ;
+  output \port$915$31 ;
+  wire \port$915$31 ;
+  output \port$915$32 ;
+  wire \port$915$32 ;
+  output \port$915$33 ;
+  wire \port$915$33 ;
+  output \port$915$4 ;
+  wire \port$915$4 ;
+  output \port$915$5 ;
+  wire \port$915$5 ;
+  output \port$915$6 ;
+  wire \port$915$6 ;
+  output \port$915$7 ;
+  wire \port$915$7 ;
+  output \port$915$8 ;
+  wire \port$915$8 ;
+  output \port$915$9 ;
+  wire \port$915$9 ;
   input rst;
   wire rst;
   MULT18X18D #(
@@ -27769,85 +16357,47 @@ module \hwq_top.engine.requant.pll_0 (rst, \port$851$0 , \port$851$1 , \port$851
     .C9(1'h0),
     .CE0(1'h1),
     .CLK0(clk),
-    .P0(_00_),
-    .P1(_11_),
-    .P10(_02_),
-    .P11(_03_),
-    .P12(_04_),
-    .P13(_05_),
-    .P14(_06_),
-    .P15(_07_),
-    .P16(_08_),
-    .P17(_09_),
-    .P18(_10_),
-    .P19(_12_),
-    .P2(_22_),
-    .P20(_13_),
-    .P21(_14_),
-    .P22(_15_),
-    .P23(_16_),
-    .P24(_17_),
-    .P25(_18_),
-    .P26(_19_),
-    .P27(_20_),
-    .P28(_21_),
-    .P29(_23_),
-    .P3(_30_),
-    .P30(_24_),
-    .P31(_25_),
-    .P32(_26_),
-    .P33(_27_),
-    .P34(_28_),
-    .P35(_29_),
-    .P4(_31_),
-    .P5(_32_),
-    .P6(_33_),
-    .P7(_34_),
-    .P8(_35_),
-    .P9(_01_),
+    .P0(\port$915$0 ),
+    .P1(\port$915$1 ),
+    .P10(\port$915$10 ),
+    .P11(\port$915$11 ),
+    .P12(\port$915$12 ),
+    .P13(\port$915$13 ),
+    .P14(\port$915$14 ),
+    .P15(\port$915$15 ),
+    .P16(\port$915$16 ),
+    .P17(\port$915$17 ),
+    .P18(\port$915$18 ),
+    .P19(\port$915$19 ),
+    .P2(\port$915$2 ),
+    .P20(\port$915$20 ),
+    .P21(\port$915$21 ),
+    .P22(\port$915$22 ),
+    .P23(\port$915$23 ),
+    .P24(\port$915$24 ),
+    .P25(\port$915$25 ),
+    .P26(\port$915$26 ),
+    .P27(\port$915$27 ),
+    .P28(\port$915$28 ),
+    .P29(\port$915$29 ),
+    .P3(\port$915$3 ),
+    .P30(\port$915$30 ),
+    .P31(\port$915$31 ),
+    .P32(\port$915$32 ),
+    .P33(\port$915$33 ),
+    .P34(p36[34]),
+    .P35(p36[35]),
+    .P4(\port$915$4 ),
+    .P5(\port$915$5 ),
+    .P6(\port$915$6 ),
+    .P7(\port$915$7 ),
+    .P8(\port$915$8 ),
+    .P9(\port$915$9 ),
     .RST0(rst),
     .SIGNEDA(1'h1),
     .SIGNEDB(1'h1),
     .SOURCEA(1'h0),
     .SOURCEB(1'h0)
   );
-  assign \$signal  = { 1'h0, a };
-  assign b18 = { 1'h0, b };
-  assign p = { _27_, _26_, _25_, _24_, _23_, _21_, _20_, _19_, _18_, _17_, _16_, _15_, _14_, _13_, _12_, _10_, _09_, _08_, _07_, _06_, _05_, _04_, _03_, _02_, _01_, _35_, _34_, _33_, _32_, _31_, _30_, _22_, _11_, _00_ };
-  assign p36 = { _29_, _28_, _27_, _26_, _25_, _24_, _23_, _21_, _20_, _19_, _18_, _17_, _16_, _15_, _14_, _13_, _12_, _10_, _09_, _08_, _07_, _06_, _05_, _04_, _03_, _02_, _01_, _35_, _34_, _33_, _32_, _31_, _30_, _22_, _11_, _00_ };
-  assign en = 1'h1;
-  assign \port$851$0  = _00_;
-  assign \port$851$1  = _11_;
-  assign \port$851$2  = _22_;
-  assign \port$851$3  = _30_;
-  assign \port$851$4  = _31_;
-  assign \port$851$5  = _32_;
-  assign \port$851$6  = _33_;
-  assign \port$851$7  = _34_;
-  assign \port$851$8  = _35_;
-  assign \port$851$9  = _01_;
-  assign \port$851$10  = _02_;
-  assign \port$851$11  = _03_;
-  assign \port$851$12  = _04_;
-  assign \port$851$13  = _05_;
-  assign \port$851$14  = _06_;
-  assign \port$851$15  = _07_;
-  assign \port$851$16  = _08_;
-  assign \port$851$17  = _09_;
-  assign \port$851$18  = _10_;
-  assign \port$851$19  = _12_;
-  assign \port$851$20  = _13_;
-  assign \port$851$21  = _14_;
-  assign \port$851$22  = _15_;
-  assign \port$851$23  = _16_;
-  assign \port$851$24  = _17_;
-  assign \port$851$25  = _18_;
-  assign \port$851$26  = _19_;
-  assign \port$851$27  = _20_;
-  assign \port$851$28  = _21_;
-  assign \port$851$29  = _23_;
-  assign \port$851$30  = _24_;
-  assign \port$851$31  = _25_;
-  assign \port$851$32  = _26_;
-  assign \port$851$33  = _27_;
+  assign p36[33:0] = { \port$915$33 , \port$915$32 , \port$915$31 , \port$915$30 , \port$915$29 , \port$915$28 , \port$915$27 , \port$915$26 , \port$915$25 , \port$915$24 , \port$915$23 , \port$915$22 , \port$915$21 , \port$915$20 , \port$915$19 , \port$915$18 , \port$915$17 , \port$915$16 , \port$915$15 , \port$915$14 , \port$915$13 , \port$915$12 , \port$915$11 , \port$915$10 , \port$915$9 , \port$915$8 , \port$915$7 , \port$915$6 , \port$915$5 , \port$915$4 , \port$915$3 , \port$915$2 , \port$915$1 , \port$915$0  };
 endmodule
