@@ -98,10 +98,16 @@ _YOSYS_SCRIPT = ("proc -norom", "memory_collect", "opt_clean", "opt_dff", "opt_c
 
 def to_verilog(elaboratable, name: str) -> str:
     """Verilog of an Amaranth component with top module ``name``, without source paths."""
+    return inline_register_inputs(merge_register_processes(yosys_verilog(elaboratable, name)))
+
+
+def yosys_verilog(elaboratable, name: str) -> str:
+    """The Verilog Yosys writes for an Amaranth component, before :func:`to_verilog` merges
+    its register processes and moves register inputs into them."""
     text = rtlil.convert(elaboratable, name=name, emit_src=False)
     yosys = find_yosys(lambda version: version >= (0, 40))
-    return inline_register_inputs(merge_register_processes(yosys.run(
-        ["-q", "-"], "\n".join([f"read_rtlil <<rtlil\n{text}\nrtlil", *_YOSYS_SCRIPT]))))
+    return yosys.run(["-q", "-"],
+                     "\n".join([f"read_rtlil <<rtlil\n{text}\nrtlil", *_YOSYS_SCRIPT]))
 
 
 # Yosys writes each flip-flop as its own process, `always @(posedge clk)` then one statement
