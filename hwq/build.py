@@ -118,27 +118,74 @@ def yosys_verilog(elaboratable, name: str) -> str:
 # per clock on 16×16), and synthesis reads the same flip-flops. Memory write ports
 # (`always ... begin ... end`) stay as Yosys writes them.
 _REGISTER_PROCESS = re.compile(r"^  always @\(posedge (\S+)\)\n((?:    [^\n]*\n)+)", re.M)
+# the forms Yosys writes a flip-flop's statement in ($dff, $dffe, $sdff/$sdffe), conditions
+# without parentheses of their own: `q <= d;`, `if (en) q <= d;`, `if (rst) q <= 0; else
+# q <= d;`, `if (rst) q <= 0; else if (en) q <= d;` (one line each after the first)
+_ASSIGN_LINE = r"((?!if |else)[^\n]*<=[^\n]*;)"
+_CONDITION = r"\(([^()\n]*)\)"
+_FF_FORMS = [
+    re.compile(rf"    {_ASSIGN_LINE}\n"),
+    re.compile(rf"    if {_CONDITION} {_ASSIGN_LINE}\n"),
+    re.compile(rf"    if {_CONDITION} {_ASSIGN_LINE}\n    else {_ASSIGN_LINE}\n"),
+    re.compile(rf"    if {_CONDITION} {_ASSIGN_LINE}\n    else if {_CONDITION} "
+               rf"{_ASSIGN_LINE}\n"),
+]
 
 
 def merge_register_processes(verilog: str) -> str:
     """``verilog`` with each module's one-statement ``always @(posedge c)`` processes merged
-    into one per clock, placed at the end of the module (every declaration comes first). The
-    statements keep their order and their meaning: each assigns its own register, with
-    nonblocking assignments only."""
+    into one per clock, placed at the end of the module (every declaration comes first).
+
+    Statements under the same conditions are grouped: ``if (rst) begin … end else if (en)
+    begin … end`` tests ``rst`` and ``en`` once per clock instead of once per register
+    (Icarus loads a signal per test). That keeps the meaning: each statement assigns its own
+    register with a nonblocking assignment, so their order does not matter. A process in any
+    other form is kept as it is."""
     modules = re.split(r"(?m)^(?=module )", verilog)
     out = []
     for text in modules:
-        by_clock: dict[str, list[str]] = {}
+        by_clock: dict[str, dict[tuple, list]] = {}
         for clock, body in _REGISTER_PROCESS.findall(text):
-            by_clock.setdefault(clock, []).append(body)
+            groups = by_clock.setdefault(clock, {})
+            key, item = _ff_form(body) or (("verbatim", len(groups)), body)
+            groups.setdefault(key, []).append(item)
         if by_clock:
             text = _REGISTER_PROCESS.sub("", text)
-            blocks = "".join(f"  always @(posedge {clock}) begin\n" + "".join(bodies)
-                             + "  end\n" for clock, bodies in by_clock.items())
+            blocks = "".join(f"  always @(posedge {clock}) begin\n"
+                             + "".join(_grouped(key, items) for key, items in groups.items())
+                             + "  end\n" for clock, groups in by_clock.items())
             head, sep, tail = text.rpartition("endmodule")
             text = head + blocks + sep + tail
         out.append(text)
     return "".join(out)
+
+
+def _ff_form(body: str):
+    """(conditions, statements) of a flip-flop's process in one of `_FF_FORMS`, or None."""
+    for form, pattern in enumerate(_FF_FORMS):
+        m = pattern.fullmatch(body)
+        if m and form == 0:
+            return (), (m.group(1),)
+        if m and form == 1:
+            return (m.group(1),), (m.group(2),)
+        if m and form == 2:
+            return (m.group(1), None), (m.group(2), m.group(3))
+        if m:
+            return (m.group(1), m.group(3)), (m.group(2), m.group(4))
+    return None
+
+
+def _grouped(key: tuple, items: list) -> str:
+    def lines(k):
+        return "".join(f"      {item[k]}\n" for item in items)
+    if key and key[0] == "verbatim":
+        return "".join(items)
+    if not key:
+        return "".join(f"    {item[0]}\n" for item in items)
+    if len(key) == 1:
+        return f"    if ({key[0]}) begin\n{lines(0)}    end\n"
+    otherwise = "end else begin" if key[1] is None else f"end else if ({key[1]}) begin"
+    return f"    if ({key[0]}) begin\n{lines(0)}    {otherwise}\n{lines(1)}    end\n"
 
 
 # Icarus evaluates a continuous assignment's arithmetic bit by bit (its `+` and `*` functors

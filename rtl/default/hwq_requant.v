@@ -960,131 +960,249 @@ module hwq_requant(i_valid, i_last, i_acc, i_bias, i_multiplier, i_shift, zero_p
   assign lo_z[8] = lo_z[9];
   assign _194_[46:14] = h_0;
   always @(posedge clk) begin
-    if (rst) o_last <= 1'h0;
-    else if (en) o_last <= rq3_last;
-    if (rst) o_valid <= 1'h0;
-    else if (en) o_valid <= rq3_valid;
-    if (rst) o_data <= 64'h0000000000000000;
-    else if (_126_) o_data <= { _196_, _210_, _198_, _200_, _202_, _204_, _206_, _208_ };
-    if (rst) _737_ <= 9'h000;
-    else if (en) _737_ <= $signed(act_max) - $signed(zero_point);
-    if (rst) _738_ <= 9'h000;
-    else if (en) _738_ <= $signed(act_min) - $signed(zero_point);
-    if (_123_) rq3_y7 <= $signed(u_7) >>> rq2_r7;
-    if (_122_) rq3_y6 <= $signed(u_6) >>> rq2_r6;
-    if (_121_) rq3_y5 <= $signed(u_5) >>> rq2_r5;
-    if (_120_) rq3_y4 <= $signed(u_4) >>> rq2_r4;
-    if (_119_) rq3_y3 <= $signed(u_3) >>> rq2_r3;
-    if (_118_) rq3_y2 <= $signed(u_2) >>> rq2_r2;
-    if (_117_) rq3_y1 <= $signed(u_1) >>> rq2_r1;
-    if (_116_) rq3_y0 <= $signed(u_0) >>> rq2_r0;
-    if (rst) rq3_last <= 1'h0;
-    else if (en) rq3_last <= rq2_last;
-    if (rst) rq3_valid <= 1'h0;
-    else if (en) rq3_valid <= rq2_valid;
-    if (_115_) rq2_hm7 <= halfm_7;
-    if (_114_) rq2_hf7 <= half_7;
-    if (_113_) rq2_hm6 <= halfm_6;
-    if (_112_) rq2_hf6 <= half_6;
-    if (_111_) rq2_hm5 <= halfm_5;
-    if (_110_) rq2_hf5 <= half_5;
-    if (_109_) rq2_hm4 <= halfm_4;
-    if (_108_) rq2_hf4 <= half_4;
-    if (_107_) rq2_hm3 <= halfm_3;
-    if (_106_) rq2_hf3 <= half_3;
-    if (_105_) rq2_hm2 <= halfm_2;
-    if (_104_) rq2_hf2 <= half_2;
-    if (_103_) rq2_hm1 <= halfm_1;
-    if (_102_) rq2_hf1 <= half_1;
-    if (_101_) rq2_hm0 <= halfm_0;
-    if (_100_) rq2_hf0 <= half_0;
-    if (_099_) rq2_h7 <= h_7;
-    if (_098_) rq2_h6 <= h_6;
-    if (_097_) rq2_h5 <= h_5;
-    if (_096_) rq2_h4 <= h_4;
-    if (_095_) rq2_h3 <= h_3;
-    if (_094_) rq2_h2 <= h_2;
-    if (_093_) rq2_h1 <= h_1;
-    if (_092_) rq2_h0 <= h_0;
-    if (_091_) rq2_r7 <= rq1_r7;
-    if (_090_) rq2_r6 <= rq1_r6;
-    if (_089_) rq2_r5 <= rq1_r5;
-    if (_088_) rq2_r4 <= rq1_r4;
-    if (_087_) rq2_r3 <= rq1_r3;
-    if (_086_) rq2_r2 <= rq1_r2;
-    if (_085_) rq2_r1 <= rq1_r1;
-    if (_084_) rq2_r0 <= rq1_r0;
-    if (rst) rq2_last <= 1'h0;
-    else if (en) rq2_last <= rq1_last;
-    if (rst) rq2_valid <= 1'h0;
-    else if (en) rq2_valid <= rq1_valid;
-    if (_083_) rq1_s7 <= $signed(i_acc[207:182]) + $signed(i_bias[255:224]);
-    if (_082_) rq1_s6 <= $signed(i_acc[181:156]) + $signed(i_bias[223:192]);
-    if (_081_) rq1_s5 <= $signed(i_acc[155:130]) + $signed(i_bias[191:160]);
-    if (_080_) rq1_s4 <= $signed(i_acc[129:104]) + $signed(i_bias[159:128]);
-    if (_079_) rq1_s3 <= $signed(i_acc[103:78]) + $signed(i_bias[127:96]);
-    if (_078_) rq1_s2 <= $signed(i_acc[77:52]) + $signed(i_bias[95:64]);
-    if (_077_) rq1_s1 <= $signed(i_acc[51:26]) + $signed(i_bias[63:32]);
-    if (_076_) rq1_s0 <= $signed(i_acc[25:0]) + $signed(i_bias[31:0]);
+    if (rst) begin
+      o_last <= 1'h0;
+      o_valid <= 1'h0;
+      _737_ <= 9'h000;
+      _738_ <= 9'h000;
+      rq3_last <= 1'h0;
+      rq3_valid <= 1'h0;
+      rq2_last <= 1'h0;
+      rq2_valid <= 1'h0;
+      rq1_last <= 1'h0;
+      rq1_valid <= 1'h0;
+    end else if (en) begin
+      o_last <= rq3_last;
+      o_valid <= rq3_valid;
+      _737_ <= $signed(act_max) - $signed(zero_point);
+      _738_ <= $signed(act_min) - $signed(zero_point);
+      rq3_last <= rq2_last;
+      rq3_valid <= rq2_valid;
+      rq2_last <= rq1_last;
+      rq2_valid <= rq1_valid;
+      rq1_last <= i_last;
+      rq1_valid <= i_valid;
+    end
+    if (rst) begin
+      o_data <= 64'h0000000000000000;
+    end else if (_126_) begin
+      o_data <= { _196_, _210_, _198_, _200_, _202_, _204_, _206_, _208_ };
+    end
+    if (_123_) begin
+      rq3_y7 <= $signed(u_7) >>> rq2_r7;
+    end
+    if (_122_) begin
+      rq3_y6 <= $signed(u_6) >>> rq2_r6;
+    end
+    if (_121_) begin
+      rq3_y5 <= $signed(u_5) >>> rq2_r5;
+    end
+    if (_120_) begin
+      rq3_y4 <= $signed(u_4) >>> rq2_r4;
+    end
+    if (_119_) begin
+      rq3_y3 <= $signed(u_3) >>> rq2_r3;
+    end
+    if (_118_) begin
+      rq3_y2 <= $signed(u_2) >>> rq2_r2;
+    end
+    if (_117_) begin
+      rq3_y1 <= $signed(u_1) >>> rq2_r1;
+    end
+    if (_116_) begin
+      rq3_y0 <= $signed(u_0) >>> rq2_r0;
+    end
+    if (_115_) begin
+      rq2_hm7 <= halfm_7;
+    end
+    if (_114_) begin
+      rq2_hf7 <= half_7;
+    end
+    if (_113_) begin
+      rq2_hm6 <= halfm_6;
+    end
+    if (_112_) begin
+      rq2_hf6 <= half_6;
+    end
+    if (_111_) begin
+      rq2_hm5 <= halfm_5;
+    end
+    if (_110_) begin
+      rq2_hf5 <= half_5;
+    end
+    if (_109_) begin
+      rq2_hm4 <= halfm_4;
+    end
+    if (_108_) begin
+      rq2_hf4 <= half_4;
+    end
+    if (_107_) begin
+      rq2_hm3 <= halfm_3;
+    end
+    if (_106_) begin
+      rq2_hf3 <= half_3;
+    end
+    if (_105_) begin
+      rq2_hm2 <= halfm_2;
+    end
+    if (_104_) begin
+      rq2_hf2 <= half_2;
+    end
+    if (_103_) begin
+      rq2_hm1 <= halfm_1;
+    end
+    if (_102_) begin
+      rq2_hf1 <= half_1;
+    end
+    if (_101_) begin
+      rq2_hm0 <= halfm_0;
+    end
+    if (_100_) begin
+      rq2_hf0 <= half_0;
+    end
+    if (_099_) begin
+      rq2_h7 <= h_7;
+    end
+    if (_098_) begin
+      rq2_h6 <= h_6;
+    end
+    if (_097_) begin
+      rq2_h5 <= h_5;
+    end
+    if (_096_) begin
+      rq2_h4 <= h_4;
+    end
+    if (_095_) begin
+      rq2_h3 <= h_3;
+    end
+    if (_094_) begin
+      rq2_h2 <= h_2;
+    end
+    if (_093_) begin
+      rq2_h1 <= h_1;
+    end
+    if (_092_) begin
+      rq2_h0 <= h_0;
+    end
+    if (_091_) begin
+      rq2_r7 <= rq1_r7;
+    end
+    if (_090_) begin
+      rq2_r6 <= rq1_r6;
+    end
+    if (_089_) begin
+      rq2_r5 <= rq1_r5;
+    end
+    if (_088_) begin
+      rq2_r4 <= rq1_r4;
+    end
+    if (_087_) begin
+      rq2_r3 <= rq1_r3;
+    end
+    if (_086_) begin
+      rq2_r2 <= rq1_r2;
+    end
+    if (_085_) begin
+      rq2_r1 <= rq1_r1;
+    end
+    if (_084_) begin
+      rq2_r0 <= rq1_r0;
+    end
+    if (_083_) begin
+      rq1_s7 <= $signed(i_acc[207:182]) + $signed(i_bias[255:224]);
+    end
+    if (_082_) begin
+      rq1_s6 <= $signed(i_acc[181:156]) + $signed(i_bias[223:192]);
+    end
+    if (_081_) begin
+      rq1_s5 <= $signed(i_acc[155:130]) + $signed(i_bias[191:160]);
+    end
+    if (_080_) begin
+      rq1_s4 <= $signed(i_acc[129:104]) + $signed(i_bias[159:128]);
+    end
+    if (_079_) begin
+      rq1_s3 <= $signed(i_acc[103:78]) + $signed(i_bias[127:96]);
+    end
+    if (_078_) begin
+      rq1_s2 <= $signed(i_acc[77:52]) + $signed(i_bias[95:64]);
+    end
+    if (_077_) begin
+      rq1_s1 <= $signed(i_acc[51:26]) + $signed(i_bias[63:32]);
+    end
+    if (_076_) begin
+      rq1_s0 <= $signed(i_acc[25:0]) + $signed(i_bias[31:0]);
+    end
     if (_075_)
       if (!_033_) rq1_r7 <= 5'h00;
       else rq1_r7 <= - $signed(i_shift[46:42]);
     if (_074_)
       if (!_032_) rq1_l7 <= 5'h00;
       else rq1_l7 <= i_shift[46:42];
-    if (_073_) rq1_m7 <= i_multiplier[247:217];
+    if (_073_) begin
+      rq1_m7 <= i_multiplier[247:217];
+    end
     if (_072_)
       if (!_029_) rq1_r6 <= 5'h00;
       else rq1_r6 <= _030_[4:0];
     if (_071_)
       if (!_027_) rq1_l6 <= 5'h00;
       else rq1_l6 <= i_shift[40:36];
-    if (_070_) rq1_m6 <= i_multiplier[216:186];
+    if (_070_) begin
+      rq1_m6 <= i_multiplier[216:186];
+    end
     if (_069_)
       if (!_023_) rq1_r5 <= 5'h00;
       else rq1_r5 <= _024_[4:0];
     if (_068_)
       if (!_022_) rq1_l5 <= 5'h00;
       else rq1_l5 <= i_shift[34:30];
-    if (_067_) rq1_m5 <= i_multiplier[185:155];
+    if (_067_) begin
+      rq1_m5 <= i_multiplier[185:155];
+    end
     if (_066_)
       if (!_019_) rq1_r4 <= 5'h00;
       else rq1_r4 <= - $signed(i_shift[28:24]);
     if (_065_)
       if (!_017_) rq1_l4 <= 5'h00;
       else rq1_l4 <= i_shift[28:24];
-    if (_064_) rq1_m4 <= i_multiplier[154:124];
+    if (_064_) begin
+      rq1_m4 <= i_multiplier[154:124];
+    end
     if (_063_)
       if (!_014_) rq1_r3 <= 5'h00;
       else rq1_r3 <= _016_[4:0];
     if (_062_)
       if (!_013_) rq1_l3 <= 5'h00;
       else rq1_l3 <= i_shift[22:18];
-    if (_061_) rq1_m3 <= i_multiplier[123:93];
+    if (_061_) begin
+      rq1_m3 <= i_multiplier[123:93];
+    end
     if (_060_)
       if (!_010_) rq1_r2 <= 5'h00;
       else rq1_r2 <= - $signed(i_shift[16:12]);
     if (_059_)
       if (!_004_) rq1_l2 <= 5'h00;
       else rq1_l2 <= i_shift[16:12];
-    if (_058_) rq1_m2 <= i_multiplier[92:62];
+    if (_058_) begin
+      rq1_m2 <= i_multiplier[92:62];
+    end
     if (_057_)
       if (!_181_) rq1_r1 <= 5'h00;
       else rq1_r1 <= _188_[4:0];
     if (_056_)
       if (!_168_) rq1_l1 <= 5'h00;
       else rq1_l1 <= i_shift[10:6];
-    if (_055_) rq1_m1 <= i_multiplier[61:31];
+    if (_055_) begin
+      rq1_m1 <= i_multiplier[61:31];
+    end
     if (_054_)
       if (!_026_) rq1_r0 <= 5'h00;
       else rq1_r0 <= - $signed(i_shift[4:0]);
     if (_053_)
       if (!_000_) rq1_l0 <= 5'h00;
       else rq1_l0 <= i_shift[4:0];
-    if (_052_) rq1_m0 <= i_multiplier[30:0];
-    if (rst) rq1_last <= 1'h0;
-    else if (en) rq1_last <= i_last;
-    if (rst) rq1_valid <= 1'h0;
-    else if (en) rq1_valid <= i_valid;
+    if (_052_) begin
+      rq1_m0 <= i_multiplier[30:0];
+    end
   end
 endmodule

@@ -987,130 +987,275 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   assign _192_[4:1] = 4'hx;
   always @(posedge clk) begin
     w_addr <= wa;
-    if (rst) give_back <= 2'h0;
-    else give_back <= _011_ + _013_;
-    if (\$signal$166 ) i_acc <= acc_chosen;
-    if (rst) \i_last$103  <= 1'h0;
-    else \i_last$103  <= part_last;
-    if (rst) \i_valid$101  <= 1'h0;
-    else \i_valid$101  <= \$signal$166 ;
-    if (o_valid) acc_chosen <= \o_data$169 ;
-    if (rst) part_last <= 1'h0;
-    else part_last <= _008_ & dn_last;
-    if (rst) \$signal$166  <= 1'h0;
-    else \$signal$166  <= _005_;
-    if (rst) d_last <= 1'h0;
-    else begin if (_094_) d_last <= _193_; else begin if (_096_) d_last <= d_last ? (* full_case = 32'd1 *) 1'h0 : _004_; else d_last <= _193_; end end
-    if (rst) beat_last <= 1'h1;
-    else if (_097_) begin if (_094_) beat_last <= 1'h0; else begin if (_096_) beat_last <= 1'h1; else begin if (drain_restart) beat_last <= 1'h1; else beat_last <= 1'hx; end end end
-    if (rst) row_valid <= 1'h0;
-    else begin if (_094_) row_valid <= _200_; else begin if (_096_) begin if (wrap) row_valid <= row < m_wrap; else row_valid <= row < m_last; end else row_valid <= _200_; end end
-    if (rst) row <= 17'h00000;
-    else begin if (_094_) row <= _203_; else begin if (_096_) begin if (wrap) row <= row - 3'h7; else row <= row + 1'h1; end else row <= _203_; end end
-    if (_165_) ra_row <= 5'h00;
-    else ra_row <= _090_[4:0];
-    if (rst) ra_inc[0] <= 1'h0;
-    else ra_inc[0] <= _192_[0];
-    if (_166_) ra_inc[4:1] <= 4'h0;
-    else ra_inc[4:1] <= _089_[4:1];
-    if (_167_) ra <= 5'h00;
-    else ra <= ra_next;
-    if (rst) dn <= 5'h00;
-    else begin if (_094_) dn <= _206_; else begin if (_096_) begin if (d_last) dn <= dn_last ? (* full_case = 32'd1 *) 5'h00 : _001_; else dn <= _206_; end else dn <= _206_; end end
-    if (rst) d <= 3'h0;
-    else begin if (_094_) d <= _211_; else begin if (_096_) d <= d_last ? (* full_case = 32'd1 *) 3'h0 : _003_[2:0]; else d <= _211_; end end
-    if (_168_) drain_restart <= 1'h0;
-    else drain_restart <= s_param__valid;
-    if (rst) at_tile_last <= 1'h0;
-    else if (_098_) at_tile_last <= compute ? _216_ : \$signal$149 ;
-    if (rst) at_k_last <= 1'h0;
-    else if (_099_) at_k_last <= compute ? _219_ : \$signal$148 ;
-    if (rst) fn_last <= 1'h0;
-    else if (_138_) begin if (compute) begin if (adv) begin if (at_tile_last) fn_last <= fn_last ? (* full_case = 32'd1 *) nb_one : _083_; else fn_last <= 1'hx; end else fn_last <= 1'hx; end else fn_last <= ! blk; end
-    if (_169_) fn <= 5'h00;
-    else if (_139_) fn <= fn_last ? (* full_case = 32'd1 *) 5'h00 : _082_[4:0];
-    if (_170_) fm0 <= 17'h00000;
-    else if (_140_) fm0 <= _081_[16:0];
-    if (rst) in_data <= 1'h0;
-    else if (_141_) begin if (compute) begin if (adv) in_data <= at_tile_last ? (* full_case = 32'd1 *) _080_ : _226_; else in_data <= 1'hx; end else begin if (_316_) begin if (s_param__valid) begin if (ch_last) in_data <= 1'h1; else in_data <= 1'h0; end else in_data <= 1'h0; end else in_data <= 1'h0; end end
-    if (_171_) kk <= 10'h000;
-    else if (adv) kk <= at_tile_last ? (* full_case = 32'd1 *) 10'h000 : _084_[9:0];
-    if (rst) flush <= 6'h00;
-    else if (_142_) flush <= _636_(6'hxx, { _233_, _075_[5:0] }, { _234_, _232_ });
-    if (rst) compute <= 1'h0;
-    else if (_143_) compute <= _641_(1'hx, { _239_, _235_ }, { _240_, _237_ });
-    if (rst) nb_one <= 1'h0;
-    else if (_144_) nb_one <= ! blk;
-    if (rst) dn_last <= 1'h0;
-    else begin if (_094_) dn_last <= _244_; else begin if (_096_) begin if (d_last) dn_last <= dn_last ? (* full_case = 32'd1 *) nb_one : _002_; else dn_last <= _244_; end else dn_last <= _244_; end end
-    if (rst) nb_pen <= 6'h00;
-    else if (_145_) nb_pen <= blk - 1'h1;
-    if (rst) ctrl_state <= 2'h0;
-    else if (_146_) ctrl_state <= _657_(2'hx, { _259_, _257_, _254_, _251_ }, { _260_, _258_, _255_, _253_ });
-    if (rst) ch_last <= 1'h0;
-    else if (_147_) ch_last <= _667_(1'hx, { _264_, _261_ }, { _265_, _263_ });
-    if (rst) ch <= 16'h0000;
-    else if (_148_) ch <= _672_(16'hxxxx, { _269_, _266_ }, { _270_, _268_ });
-    if (rst) wb <= 1'h0;
-    else if (_149_) wb <= _679_(1'hx, { _276_, _273_ }, { _277_, _275_ });
-    if (rst) wa <= 5'h00;
-    else if (_150_) wa <= _685_(5'hxx, { _282_, _279_ }, { _283_, _281_ });
-    if (rst) blk <= 5'h00;
-    else if (_151_) blk <= _692_(5'hxx, { _289_, _286_ }, { _290_, _288_ });
-    if (rst) lane <= 3'h0;
-    else if (_152_) lane <= _698_(3'hx, { _295_, _292_ }, { _296_, _294_ });
-    if (rst) \$signal$149  <= 1'h0;
-    else if (_153_) \$signal$149  <= _061_;
-    if (rst) \$signal$148  <= 1'h0;
-    else if (_154_) \$signal$148  <= _058_;
-    if (rst) tile_pen <= 17'h00000;
-    else if (_155_) tile_pen <= _055_ - 2'h2;
-    if (rst) n_pen <= 17'h00000;
-    else if (_156_) n_pen <= hdr[31:16] - 2'h2;
-    if (rst) k_pen <= 17'h00000;
-    else if (_157_) k_pen <= hdr[47:32] - 2'h2;
-    if (rst) k_last <= 16'h0000;
-    else if (_158_) k_last <= _051_[15:0];
-    if (rst) act_max <= 8'h00;
-    else if (_159_) act_max <= hdr[71:64];
-    if (rst) act_min <= 8'h00;
-    else if (_160_) act_min <= hdr[63:56];
-    if (rst) zero_point <= 8'h00;
-    else if (_161_) zero_point <= hdr[55:48];
-    if (rst) m_wrap <= 17'h00000;
-    else if (_162_) m_wrap <= hdr[15:0] + 3'h7;
-    if (rst) m_last <= 16'h0000;
-    else if (_163_) m_last <= _048_[15:0];
-    if (rst) M_ <= 16'h0000;
-    else if (_164_) M_ <= hdr[15:0];
-    if (rst) credit_ok <= 1'h1;
-    else credit_ok <= \$signal  ? (* full_case = 32'd1 *) _046_ : _047_;
-    if (rst) credits <= 5'h14;
-    else credits <= \$signal  ? (* full_case = 32'd1 *) _045_[4:0] : kept;
-    if (rst) last_mblock <= 1'h0;
-    else last_mblock <= _043_ >= M_;
-    if (_172_) \w_en$35  <= 1'h0;
-    else \w_en$35  <= _036_;
-    if (_173_) \w_en$31  <= 1'h0;
-    else \w_en$31  <= _033_;
-    if (_174_) \w_en$27  <= 1'h0;
-    else \w_en$27  <= _031_;
-    if (_175_) \w_en$23  <= 1'h0;
-    else \w_en$23  <= _029_;
-    if (_176_) \w_en$19  <= 1'h0;
-    else \w_en$19  <= _027_;
-    if (_177_) \w_en$15  <= 1'h0;
-    else \w_en$15  <= _025_;
-    if (_178_) \w_en$11  <= 1'h0;
-    else \w_en$11  <= _022_;
-    if (_179_) w_en <= 1'h0;
-    else w_en <= s_param__valid & _019_;
-    if (!_325_) w_data[68:63] <= 6'h00;
-    else w_data[68:63] <= hdr[69:64];
-    if (!_326_) w_data[62:32] <= 31'h00000000;
-    else w_data[62:32] <= hdr[62:32];
-    if (!_327_) w_data[31:0] <= 32'd0;
-    else w_data[31:0] <= hdr[31:0];
+    if (rst) begin
+      give_back <= 2'h0;
+      \i_last$103  <= 1'h0;
+      \i_valid$101  <= 1'h0;
+      part_last <= 1'h0;
+      \$signal$166  <= 1'h0;
+      d_last <= 1'h0;
+      row_valid <= 1'h0;
+      row <= 17'h00000;
+      ra_inc[0] <= 1'h0;
+      dn <= 5'h00;
+      d <= 3'h0;
+      dn_last <= 1'h0;
+      credit_ok <= 1'h1;
+      credits <= 5'h14;
+      last_mblock <= 1'h0;
+    end else begin
+      give_back <= _011_ + _013_;
+      \i_last$103  <= part_last;
+      \i_valid$101  <= \$signal$166 ;
+      part_last <= _008_ & dn_last;
+      \$signal$166  <= _005_;
+      begin if (_094_) d_last <= _193_; else begin if (_096_) d_last <= d_last ? (* full_case = 32'd1 *) 1'h0 : _004_; else d_last <= _193_; end end
+      begin if (_094_) row_valid <= _200_; else begin if (_096_) begin if (wrap) row_valid <= row < m_wrap; else row_valid <= row < m_last; end else row_valid <= _200_; end end
+      begin if (_094_) row <= _203_; else begin if (_096_) begin if (wrap) row <= row - 3'h7; else row <= row + 1'h1; end else row <= _203_; end end
+      ra_inc[0] <= _192_[0];
+      begin if (_094_) dn <= _206_; else begin if (_096_) begin if (d_last) dn <= dn_last ? (* full_case = 32'd1 *) 5'h00 : _001_; else dn <= _206_; end else dn <= _206_; end end
+      begin if (_094_) d <= _211_; else begin if (_096_) d <= d_last ? (* full_case = 32'd1 *) 3'h0 : _003_[2:0]; else d <= _211_; end end
+      begin if (_094_) dn_last <= _244_; else begin if (_096_) begin if (d_last) dn_last <= dn_last ? (* full_case = 32'd1 *) nb_one : _002_; else dn_last <= _244_; end else dn_last <= _244_; end end
+      credit_ok <= \$signal  ? (* full_case = 32'd1 *) _046_ : _047_;
+      credits <= \$signal  ? (* full_case = 32'd1 *) _045_[4:0] : kept;
+      last_mblock <= _043_ >= M_;
+    end
+    if (\$signal$166 ) begin
+      i_acc <= acc_chosen;
+    end
+    if (o_valid) begin
+      acc_chosen <= \o_data$169 ;
+    end
+    if (rst) begin
+      beat_last <= 1'h1;
+    end else if (_097_) begin
+      begin if (_094_) beat_last <= 1'h0; else begin if (_096_) beat_last <= 1'h1; else begin if (drain_restart) beat_last <= 1'h1; else beat_last <= 1'hx; end end end
+    end
+    if (_165_) begin
+      ra_row <= 5'h00;
+    end else begin
+      ra_row <= _090_[4:0];
+    end
+    if (_166_) begin
+      ra_inc[4:1] <= 4'h0;
+    end else begin
+      ra_inc[4:1] <= _089_[4:1];
+    end
+    if (_167_) begin
+      ra <= 5'h00;
+    end else begin
+      ra <= ra_next;
+    end
+    if (_168_) begin
+      drain_restart <= 1'h0;
+    end else begin
+      drain_restart <= s_param__valid;
+    end
+    if (rst) begin
+      at_tile_last <= 1'h0;
+    end else if (_098_) begin
+      at_tile_last <= compute ? _216_ : \$signal$149 ;
+    end
+    if (rst) begin
+      at_k_last <= 1'h0;
+    end else if (_099_) begin
+      at_k_last <= compute ? _219_ : \$signal$148 ;
+    end
+    if (rst) begin
+      fn_last <= 1'h0;
+    end else if (_138_) begin
+      begin if (compute) begin if (adv) begin if (at_tile_last) fn_last <= fn_last ? (* full_case = 32'd1 *) nb_one : _083_; else fn_last <= 1'hx; end else fn_last <= 1'hx; end else fn_last <= ! blk; end
+    end
+    if (_169_) begin
+      fn <= 5'h00;
+    end else if (_139_) begin
+      fn <= fn_last ? (* full_case = 32'd1 *) 5'h00 : _082_[4:0];
+    end
+    if (_170_) begin
+      fm0 <= 17'h00000;
+    end else if (_140_) begin
+      fm0 <= _081_[16:0];
+    end
+    if (rst) begin
+      in_data <= 1'h0;
+    end else if (_141_) begin
+      begin if (compute) begin if (adv) in_data <= at_tile_last ? (* full_case = 32'd1 *) _080_ : _226_; else in_data <= 1'hx; end else begin if (_316_) begin if (s_param__valid) begin if (ch_last) in_data <= 1'h1; else in_data <= 1'h0; end else in_data <= 1'h0; end else in_data <= 1'h0; end end
+    end
+    if (_171_) begin
+      kk <= 10'h000;
+    end else if (adv) begin
+      kk <= at_tile_last ? (* full_case = 32'd1 *) 10'h000 : _084_[9:0];
+    end
+    if (rst) begin
+      flush <= 6'h00;
+    end else if (_142_) begin
+      flush <= _636_(6'hxx, { _233_, _075_[5:0] }, { _234_, _232_ });
+    end
+    if (rst) begin
+      compute <= 1'h0;
+    end else if (_143_) begin
+      compute <= _641_(1'hx, { _239_, _235_ }, { _240_, _237_ });
+    end
+    if (rst) begin
+      nb_one <= 1'h0;
+    end else if (_144_) begin
+      nb_one <= ! blk;
+    end
+    if (rst) begin
+      nb_pen <= 6'h00;
+    end else if (_145_) begin
+      nb_pen <= blk - 1'h1;
+    end
+    if (rst) begin
+      ctrl_state <= 2'h0;
+    end else if (_146_) begin
+      ctrl_state <= _657_(2'hx, { _259_, _257_, _254_, _251_ }, { _260_, _258_, _255_, _253_ });
+    end
+    if (rst) begin
+      ch_last <= 1'h0;
+    end else if (_147_) begin
+      ch_last <= _667_(1'hx, { _264_, _261_ }, { _265_, _263_ });
+    end
+    if (rst) begin
+      ch <= 16'h0000;
+    end else if (_148_) begin
+      ch <= _672_(16'hxxxx, { _269_, _266_ }, { _270_, _268_ });
+    end
+    if (rst) begin
+      wb <= 1'h0;
+    end else if (_149_) begin
+      wb <= _679_(1'hx, { _276_, _273_ }, { _277_, _275_ });
+    end
+    if (rst) begin
+      wa <= 5'h00;
+    end else if (_150_) begin
+      wa <= _685_(5'hxx, { _282_, _279_ }, { _283_, _281_ });
+    end
+    if (rst) begin
+      blk <= 5'h00;
+    end else if (_151_) begin
+      blk <= _692_(5'hxx, { _289_, _286_ }, { _290_, _288_ });
+    end
+    if (rst) begin
+      lane <= 3'h0;
+    end else if (_152_) begin
+      lane <= _698_(3'hx, { _295_, _292_ }, { _296_, _294_ });
+    end
+    if (rst) begin
+      \$signal$149  <= 1'h0;
+    end else if (_153_) begin
+      \$signal$149  <= _061_;
+    end
+    if (rst) begin
+      \$signal$148  <= 1'h0;
+    end else if (_154_) begin
+      \$signal$148  <= _058_;
+    end
+    if (rst) begin
+      tile_pen <= 17'h00000;
+    end else if (_155_) begin
+      tile_pen <= _055_ - 2'h2;
+    end
+    if (rst) begin
+      n_pen <= 17'h00000;
+    end else if (_156_) begin
+      n_pen <= hdr[31:16] - 2'h2;
+    end
+    if (rst) begin
+      k_pen <= 17'h00000;
+    end else if (_157_) begin
+      k_pen <= hdr[47:32] - 2'h2;
+    end
+    if (rst) begin
+      k_last <= 16'h0000;
+    end else if (_158_) begin
+      k_last <= _051_[15:0];
+    end
+    if (rst) begin
+      act_max <= 8'h00;
+    end else if (_159_) begin
+      act_max <= hdr[71:64];
+    end
+    if (rst) begin
+      act_min <= 8'h00;
+    end else if (_160_) begin
+      act_min <= hdr[63:56];
+    end
+    if (rst) begin
+      zero_point <= 8'h00;
+    end else if (_161_) begin
+      zero_point <= hdr[55:48];
+    end
+    if (rst) begin
+      m_wrap <= 17'h00000;
+    end else if (_162_) begin
+      m_wrap <= hdr[15:0] + 3'h7;
+    end
+    if (rst) begin
+      m_last <= 16'h0000;
+    end else if (_163_) begin
+      m_last <= _048_[15:0];
+    end
+    if (rst) begin
+      M_ <= 16'h0000;
+    end else if (_164_) begin
+      M_ <= hdr[15:0];
+    end
+    if (_172_) begin
+      \w_en$35  <= 1'h0;
+    end else begin
+      \w_en$35  <= _036_;
+    end
+    if (_173_) begin
+      \w_en$31  <= 1'h0;
+    end else begin
+      \w_en$31  <= _033_;
+    end
+    if (_174_) begin
+      \w_en$27  <= 1'h0;
+    end else begin
+      \w_en$27  <= _031_;
+    end
+    if (_175_) begin
+      \w_en$23  <= 1'h0;
+    end else begin
+      \w_en$23  <= _029_;
+    end
+    if (_176_) begin
+      \w_en$19  <= 1'h0;
+    end else begin
+      \w_en$19  <= _027_;
+    end
+    if (_177_) begin
+      \w_en$15  <= 1'h0;
+    end else begin
+      \w_en$15  <= _025_;
+    end
+    if (_178_) begin
+      \w_en$11  <= 1'h0;
+    end else begin
+      \w_en$11  <= _022_;
+    end
+    if (_179_) begin
+      w_en <= 1'h0;
+    end else begin
+      w_en <= s_param__valid & _019_;
+    end
+    if (!_325_) begin
+      w_data[68:63] <= 6'h00;
+    end else begin
+      w_data[68:63] <= hdr[69:64];
+    end
+    if (!_326_) begin
+      w_data[62:32] <= 31'h00000000;
+    end else begin
+      w_data[62:32] <= hdr[62:32];
+    end
+    if (!_327_) begin
+      w_data[31:0] <= 32'd0;
+    end else begin
+      w_data[31:0] <= hdr[31:0];
+    end
   end
 endmodule
 
@@ -1940,816 +2085,1166 @@ module \hwq_top.engine.array (i_w, clk, rst, i_valid, i_last, drain_valid, o_dat
     begin if (drain_row[2]) begin if (drain_row[1]) begin if (drain_row[0]) drain_5 <= out_7_5; else drain_5 <= out_6_5; end else begin if (drain_row[0]) drain_5 <= out_5_5; else drain_5 <= out_4_5; end end else begin if (drain_row[1]) begin if (drain_row[0]) drain_5 <= out_3_5; else drain_5 <= out_2_5; end else begin if (drain_row[0]) drain_5 <= out_1_5; else drain_5 <= out_0_5; end end end
     begin if (drain_row[2]) begin if (drain_row[1]) begin if (drain_row[0]) drain_6 <= out_7_6; else drain_6 <= out_6_6; end else begin if (drain_row[0]) drain_6 <= out_5_6; else drain_6 <= out_4_6; end end else begin if (drain_row[1]) begin if (drain_row[0]) drain_6 <= out_3_6; else drain_6 <= out_2_6; end else begin if (drain_row[0]) drain_6 <= out_1_6; else drain_6 <= out_0_6; end end end
     begin if (drain_row[2]) begin if (drain_row[1]) begin if (drain_row[0]) drain_7 <= out_7_7; else drain_7 <= out_6_7; end else begin if (drain_row[0]) drain_7 <= out_5_7; else drain_7 <= out_4_7; end end else begin if (drain_row[1]) begin if (drain_row[0]) drain_7 <= out_3_7; else drain_7 <= out_2_7; end else begin if (drain_row[0]) drain_7 <= out_1_7; else drain_7 <= out_0_7; end end end
-    if (rst) drain_valid <= 1'h0;
-    else drain_valid <= | drain_count;
-    if (rst) drain_advance <= 1'h0;
-    else drain_advance <= | count_next;
-    if (rst) drain_count <= 4'h0;
-    else drain_count <= count_next;
-    if (_0060_) drain_row <= 3'h0;
-    else if (drain_advance) drain_row <= drain_row + 1'h1;
-    if (lr_7_7) out_7_7 <= $signed(acc_7_7) + $signed(pr_7_7);
-    if (_0061_) acc_7_7 <= 26'h0000000;
-    else acc_7_7 <= $signed(acc_7_7) + $signed(pr_7_7);
-    if (rst) lr_7_7 <= 1'h0;
-    else lr_7_7 <= l_7_6;
-    if (rst) pr_7_7 <= 16'h0000;
-    else pr_7_7 <= $signed(a_7_6) * $signed(w_6_7);
-    if (lr_7_6) out_7_6 <= $signed(acc_7_6) + $signed(pr_7_6);
-    if (_0062_) acc_7_6 <= 26'h0000000;
-    else acc_7_6 <= $signed(acc_7_6) + $signed(pr_7_6);
-    if (rst) lr_7_6 <= 1'h0;
-    else lr_7_6 <= l_7_5;
-    if (rst) pr_7_6 <= 16'h0000;
-    else pr_7_6 <= $signed(a_7_5) * $signed(w_6_6);
-    if (rst) l_7_6 <= 1'h0;
-    else l_7_6 <= l_7_5;
-    if (rst) a_7_6 <= 8'h00;
-    else a_7_6 <= a_7_5;
-    if (lr_7_5) out_7_5 <= $signed(acc_7_5) + $signed(pr_7_5);
-    if (_0063_) acc_7_5 <= 26'h0000000;
-    else acc_7_5 <= $signed(acc_7_5) + $signed(pr_7_5);
-    if (rst) lr_7_5 <= 1'h0;
-    else lr_7_5 <= l_7_4;
-    if (rst) pr_7_5 <= 16'h0000;
-    else pr_7_5 <= $signed(a_7_4) * $signed(w_6_5);
-    if (rst) l_7_5 <= 1'h0;
-    else l_7_5 <= l_7_4;
-    if (rst) a_7_5 <= 8'h00;
-    else a_7_5 <= a_7_4;
-    if (lr_7_4) out_7_4 <= $signed(acc_7_4) + $signed(pr_7_4);
-    if (_0064_) acc_7_4 <= 26'h0000000;
-    else acc_7_4 <= $signed(acc_7_4) + $signed(pr_7_4);
-    if (rst) lr_7_4 <= 1'h0;
-    else lr_7_4 <= l_7_3;
-    if (rst) pr_7_4 <= 16'h0000;
-    else pr_7_4 <= $signed(a_7_3) * $signed(w_6_4);
-    if (rst) l_7_4 <= 1'h0;
-    else l_7_4 <= l_7_3;
-    if (rst) a_7_4 <= 8'h00;
-    else a_7_4 <= a_7_3;
-    if (lr_7_3) out_7_3 <= $signed(acc_7_3) + $signed(pr_7_3);
-    if (_0065_) acc_7_3 <= 26'h0000000;
-    else acc_7_3 <= $signed(acc_7_3) + $signed(pr_7_3);
-    if (rst) lr_7_3 <= 1'h0;
-    else lr_7_3 <= l_7_2;
-    if (rst) pr_7_3 <= 16'h0000;
-    else pr_7_3 <= $signed(a_7_2) * $signed(w_6_3);
-    if (rst) l_7_3 <= 1'h0;
-    else l_7_3 <= l_7_2;
-    if (rst) a_7_3 <= 8'h00;
-    else a_7_3 <= a_7_2;
-    if (lr_7_2) out_7_2 <= $signed(acc_7_2) + $signed(pr_7_2);
-    if (_0066_) acc_7_2 <= 26'h0000000;
-    else acc_7_2 <= $signed(acc_7_2) + $signed(pr_7_2);
-    if (rst) lr_7_2 <= 1'h0;
-    else lr_7_2 <= l_7_1;
-    if (rst) pr_7_2 <= 16'h0000;
-    else pr_7_2 <= $signed(a_7_1) * $signed(w_6_2);
-    if (rst) l_7_2 <= 1'h0;
-    else l_7_2 <= l_7_1;
-    if (rst) a_7_2 <= 8'h00;
-    else a_7_2 <= a_7_1;
-    if (lr_7_1) out_7_1 <= $signed(acc_7_1) + $signed(pr_7_1);
-    if (_0067_) acc_7_1 <= 26'h0000000;
-    else acc_7_1 <= $signed(acc_7_1) + $signed(pr_7_1);
-    if (rst) lr_7_1 <= 1'h0;
-    else lr_7_1 <= l_7_0;
-    if (rst) pr_7_1 <= 16'h0000;
-    else pr_7_1 <= $signed(a_7_0) * $signed(w_6_1);
-    if (rst) l_7_1 <= 1'h0;
-    else l_7_1 <= l_7_0;
-    if (rst) a_7_1 <= 8'h00;
-    else a_7_1 <= a_7_0;
-    if (lr_7_0) out_7_0 <= $signed(acc_7_0) + $signed(pr_7_0);
-    if (_0068_) acc_7_0 <= 26'h0000000;
-    else acc_7_0 <= $signed(acc_7_0) + $signed(pr_7_0);
-    if (rst) lr_7_0 <= 1'h0;
-    else lr_7_0 <= skew_l7_d6;
-    if (rst) pr_7_0 <= 16'h0000;
-    else pr_7_0 <= $signed(skew_a7_d6) * $signed(w_6_0);
-    if (rst) l_7_0 <= 1'h0;
-    else l_7_0 <= skew_l7_d6;
-    if (rst) a_7_0 <= 8'h00;
-    else a_7_0 <= skew_a7_d6;
-    if (lr_6_7) out_6_7 <= $signed(acc_6_7) + $signed(pr_6_7);
-    if (_0069_) acc_6_7 <= 26'h0000000;
-    else acc_6_7 <= $signed(acc_6_7) + $signed(pr_6_7);
-    if (rst) lr_6_7 <= 1'h0;
-    else lr_6_7 <= l_6_6;
-    if (rst) pr_6_7 <= 16'h0000;
-    else pr_6_7 <= $signed(a_6_6) * $signed(w_5_7);
-    if (lr_6_6) out_6_6 <= $signed(acc_6_6) + $signed(pr_6_6);
-    if (_0070_) acc_6_6 <= 26'h0000000;
-    else acc_6_6 <= $signed(acc_6_6) + $signed(pr_6_6);
-    if (rst) lr_6_6 <= 1'h0;
-    else lr_6_6 <= l_6_5;
-    if (rst) pr_6_6 <= 16'h0000;
-    else pr_6_6 <= $signed(a_6_5) * $signed(w_5_6);
-    if (rst) l_6_6 <= 1'h0;
-    else l_6_6 <= l_6_5;
-    if (rst) a_6_6 <= 8'h00;
-    else a_6_6 <= a_6_5;
-    if (lr_6_5) out_6_5 <= $signed(acc_6_5) + $signed(pr_6_5);
-    if (_0071_) acc_6_5 <= 26'h0000000;
-    else acc_6_5 <= $signed(acc_6_5) + $signed(pr_6_5);
-    if (rst) lr_6_5 <= 1'h0;
-    else lr_6_5 <= l_6_4;
-    if (rst) pr_6_5 <= 16'h0000;
-    else pr_6_5 <= $signed(a_6_4) * $signed(w_5_5);
-    if (rst) l_6_5 <= 1'h0;
-    else l_6_5 <= l_6_4;
-    if (rst) a_6_5 <= 8'h00;
-    else a_6_5 <= a_6_4;
-    if (lr_6_4) out_6_4 <= $signed(acc_6_4) + $signed(pr_6_4);
-    if (_0072_) acc_6_4 <= 26'h0000000;
-    else acc_6_4 <= $signed(acc_6_4) + $signed(pr_6_4);
-    if (rst) lr_6_4 <= 1'h0;
-    else lr_6_4 <= l_6_3;
-    if (rst) pr_6_4 <= 16'h0000;
-    else pr_6_4 <= $signed(a_6_3) * $signed(w_5_4);
-    if (rst) l_6_4 <= 1'h0;
-    else l_6_4 <= l_6_3;
-    if (rst) a_6_4 <= 8'h00;
-    else a_6_4 <= a_6_3;
-    if (lr_6_3) out_6_3 <= $signed(acc_6_3) + $signed(pr_6_3);
-    if (_0073_) acc_6_3 <= 26'h0000000;
-    else acc_6_3 <= $signed(acc_6_3) + $signed(pr_6_3);
-    if (rst) lr_6_3 <= 1'h0;
-    else lr_6_3 <= l_6_2;
-    if (rst) pr_6_3 <= 16'h0000;
-    else pr_6_3 <= $signed(a_6_2) * $signed(w_5_3);
-    if (rst) l_6_3 <= 1'h0;
-    else l_6_3 <= l_6_2;
-    if (rst) a_6_3 <= 8'h00;
-    else a_6_3 <= a_6_2;
-    if (lr_6_2) out_6_2 <= $signed(acc_6_2) + $signed(pr_6_2);
-    if (_0074_) acc_6_2 <= 26'h0000000;
-    else acc_6_2 <= $signed(acc_6_2) + $signed(pr_6_2);
-    if (rst) lr_6_2 <= 1'h0;
-    else lr_6_2 <= l_6_1;
-    if (rst) pr_6_2 <= 16'h0000;
-    else pr_6_2 <= $signed(a_6_1) * $signed(w_5_2);
-    if (rst) l_6_2 <= 1'h0;
-    else l_6_2 <= l_6_1;
-    if (rst) a_6_2 <= 8'h00;
-    else a_6_2 <= a_6_1;
-    if (lr_6_1) out_6_1 <= $signed(acc_6_1) + $signed(pr_6_1);
-    if (_0075_) acc_6_1 <= 26'h0000000;
-    else acc_6_1 <= $signed(acc_6_1) + $signed(pr_6_1);
-    if (rst) lr_6_1 <= 1'h0;
-    else lr_6_1 <= l_6_0;
-    if (rst) pr_6_1 <= 16'h0000;
-    else pr_6_1 <= $signed(a_6_0) * $signed(w_5_1);
-    if (rst) l_6_1 <= 1'h0;
-    else l_6_1 <= l_6_0;
-    if (rst) a_6_1 <= 8'h00;
-    else a_6_1 <= a_6_0;
-    if (lr_6_0) out_6_0 <= $signed(acc_6_0) + $signed(pr_6_0);
-    if (_0076_) acc_6_0 <= 26'h0000000;
-    else acc_6_0 <= $signed(acc_6_0) + $signed(pr_6_0);
-    if (rst) lr_6_0 <= 1'h0;
-    else lr_6_0 <= skew_l6_d5;
-    if (rst) pr_6_0 <= 16'h0000;
-    else pr_6_0 <= $signed(skew_a6_d5) * $signed(w_5_0);
-    if (rst) l_6_0 <= 1'h0;
-    else l_6_0 <= skew_l6_d5;
-    if (rst) a_6_0 <= 8'h00;
-    else a_6_0 <= skew_a6_d5;
-    if (lr_5_7) out_5_7 <= $signed(acc_5_7) + $signed(pr_5_7);
-    if (_0077_) acc_5_7 <= 26'h0000000;
-    else acc_5_7 <= $signed(acc_5_7) + $signed(pr_5_7);
-    if (rst) lr_5_7 <= 1'h0;
-    else lr_5_7 <= l_5_6;
-    if (rst) pr_5_7 <= 16'h0000;
-    else pr_5_7 <= $signed(a_5_6) * $signed(w_4_7);
-    if (lr_5_6) out_5_6 <= $signed(acc_5_6) + $signed(pr_5_6);
-    if (_0078_) acc_5_6 <= 26'h0000000;
-    else acc_5_6 <= $signed(acc_5_6) + $signed(pr_5_6);
-    if (rst) lr_5_6 <= 1'h0;
-    else lr_5_6 <= l_5_5;
-    if (rst) pr_5_6 <= 16'h0000;
-    else pr_5_6 <= $signed(a_5_5) * $signed(w_4_6);
-    if (rst) l_5_6 <= 1'h0;
-    else l_5_6 <= l_5_5;
-    if (rst) a_5_6 <= 8'h00;
-    else a_5_6 <= a_5_5;
-    if (lr_5_5) out_5_5 <= $signed(acc_5_5) + $signed(pr_5_5);
-    if (_0079_) acc_5_5 <= 26'h0000000;
-    else acc_5_5 <= $signed(acc_5_5) + $signed(pr_5_5);
-    if (rst) lr_5_5 <= 1'h0;
-    else lr_5_5 <= l_5_4;
-    if (rst) pr_5_5 <= 16'h0000;
-    else pr_5_5 <= $signed(a_5_4) * $signed(w_4_5);
-    if (rst) l_5_5 <= 1'h0;
-    else l_5_5 <= l_5_4;
-    if (rst) a_5_5 <= 8'h00;
-    else a_5_5 <= a_5_4;
-    if (lr_5_4) out_5_4 <= $signed(acc_5_4) + $signed(pr_5_4);
-    if (_0080_) acc_5_4 <= 26'h0000000;
-    else acc_5_4 <= $signed(acc_5_4) + $signed(pr_5_4);
-    if (rst) lr_5_4 <= 1'h0;
-    else lr_5_4 <= l_5_3;
-    if (rst) pr_5_4 <= 16'h0000;
-    else pr_5_4 <= $signed(a_5_3) * $signed(w_4_4);
-    if (rst) l_5_4 <= 1'h0;
-    else l_5_4 <= l_5_3;
-    if (rst) a_5_4 <= 8'h00;
-    else a_5_4 <= a_5_3;
-    if (lr_5_3) out_5_3 <= $signed(acc_5_3) + $signed(pr_5_3);
-    if (_0081_) acc_5_3 <= 26'h0000000;
-    else acc_5_3 <= $signed(acc_5_3) + $signed(pr_5_3);
-    if (rst) lr_5_3 <= 1'h0;
-    else lr_5_3 <= l_5_2;
-    if (rst) pr_5_3 <= 16'h0000;
-    else pr_5_3 <= $signed(a_5_2) * $signed(w_4_3);
-    if (rst) l_5_3 <= 1'h0;
-    else l_5_3 <= l_5_2;
-    if (rst) a_5_3 <= 8'h00;
-    else a_5_3 <= a_5_2;
-    if (lr_5_2) out_5_2 <= $signed(acc_5_2) + $signed(pr_5_2);
-    if (_0082_) acc_5_2 <= 26'h0000000;
-    else acc_5_2 <= $signed(acc_5_2) + $signed(pr_5_2);
-    if (rst) lr_5_2 <= 1'h0;
-    else lr_5_2 <= l_5_1;
-    if (rst) pr_5_2 <= 16'h0000;
-    else pr_5_2 <= $signed(a_5_1) * $signed(w_4_2);
-    if (rst) l_5_2 <= 1'h0;
-    else l_5_2 <= l_5_1;
-    if (rst) a_5_2 <= 8'h00;
-    else a_5_2 <= a_5_1;
-    if (lr_5_1) out_5_1 <= $signed(acc_5_1) + $signed(pr_5_1);
-    if (_0083_) acc_5_1 <= 26'h0000000;
-    else acc_5_1 <= $signed(acc_5_1) + $signed(pr_5_1);
-    if (rst) lr_5_1 <= 1'h0;
-    else lr_5_1 <= l_5_0;
-    if (rst) pr_5_1 <= 16'h0000;
-    else pr_5_1 <= $signed(a_5_0) * $signed(w_4_1);
-    if (rst) l_5_1 <= 1'h0;
-    else l_5_1 <= l_5_0;
-    if (rst) a_5_1 <= 8'h00;
-    else a_5_1 <= a_5_0;
-    if (lr_5_0) out_5_0 <= $signed(acc_5_0) + $signed(pr_5_0);
-    if (_0084_) acc_5_0 <= 26'h0000000;
-    else acc_5_0 <= $signed(acc_5_0) + $signed(pr_5_0);
-    if (rst) lr_5_0 <= 1'h0;
-    else lr_5_0 <= skew_l5_d4;
-    if (rst) pr_5_0 <= 16'h0000;
-    else pr_5_0 <= $signed(skew_a5_d4) * $signed(w_4_0);
-    if (rst) l_5_0 <= 1'h0;
-    else l_5_0 <= skew_l5_d4;
-    if (rst) a_5_0 <= 8'h00;
-    else a_5_0 <= skew_a5_d4;
-    if (lr_4_7) out_4_7 <= $signed(acc_4_7) + $signed(pr_4_7);
-    if (_0085_) acc_4_7 <= 26'h0000000;
-    else acc_4_7 <= $signed(acc_4_7) + $signed(pr_4_7);
-    if (rst) lr_4_7 <= 1'h0;
-    else lr_4_7 <= l_4_6;
-    if (rst) pr_4_7 <= 16'h0000;
-    else pr_4_7 <= $signed(a_4_6) * $signed(w_3_7);
-    if (lr_4_6) out_4_6 <= $signed(acc_4_6) + $signed(pr_4_6);
-    if (_0086_) acc_4_6 <= 26'h0000000;
-    else acc_4_6 <= $signed(acc_4_6) + $signed(pr_4_6);
-    if (rst) lr_4_6 <= 1'h0;
-    else lr_4_6 <= l_4_5;
-    if (rst) pr_4_6 <= 16'h0000;
-    else pr_4_6 <= $signed(a_4_5) * $signed(w_3_6);
-    if (rst) l_4_6 <= 1'h0;
-    else l_4_6 <= l_4_5;
-    if (rst) a_4_6 <= 8'h00;
-    else a_4_6 <= a_4_5;
-    if (lr_4_5) out_4_5 <= $signed(acc_4_5) + $signed(pr_4_5);
-    if (_0087_) acc_4_5 <= 26'h0000000;
-    else acc_4_5 <= $signed(acc_4_5) + $signed(pr_4_5);
-    if (rst) lr_4_5 <= 1'h0;
-    else lr_4_5 <= l_4_4;
-    if (rst) pr_4_5 <= 16'h0000;
-    else pr_4_5 <= $signed(a_4_4) * $signed(w_3_5);
-    if (rst) l_4_5 <= 1'h0;
-    else l_4_5 <= l_4_4;
-    if (rst) a_4_5 <= 8'h00;
-    else a_4_5 <= a_4_4;
-    if (lr_4_4) out_4_4 <= $signed(acc_4_4) + $signed(pr_4_4);
-    if (_0088_) acc_4_4 <= 26'h0000000;
-    else acc_4_4 <= $signed(acc_4_4) + $signed(pr_4_4);
-    if (rst) lr_4_4 <= 1'h0;
-    else lr_4_4 <= l_4_3;
-    if (rst) pr_4_4 <= 16'h0000;
-    else pr_4_4 <= $signed(a_4_3) * $signed(w_3_4);
-    if (rst) l_4_4 <= 1'h0;
-    else l_4_4 <= l_4_3;
-    if (rst) a_4_4 <= 8'h00;
-    else a_4_4 <= a_4_3;
-    if (lr_4_3) out_4_3 <= $signed(acc_4_3) + $signed(pr_4_3);
-    if (_0089_) acc_4_3 <= 26'h0000000;
-    else acc_4_3 <= $signed(acc_4_3) + $signed(pr_4_3);
-    if (rst) lr_4_3 <= 1'h0;
-    else lr_4_3 <= l_4_2;
-    if (rst) pr_4_3 <= 16'h0000;
-    else pr_4_3 <= $signed(a_4_2) * $signed(w_3_3);
-    if (rst) l_4_3 <= 1'h0;
-    else l_4_3 <= l_4_2;
-    if (rst) a_4_3 <= 8'h00;
-    else a_4_3 <= a_4_2;
-    if (lr_4_2) out_4_2 <= $signed(acc_4_2) + $signed(pr_4_2);
-    if (_0090_) acc_4_2 <= 26'h0000000;
-    else acc_4_2 <= $signed(acc_4_2) + $signed(pr_4_2);
-    if (rst) lr_4_2 <= 1'h0;
-    else lr_4_2 <= l_4_1;
-    if (rst) pr_4_2 <= 16'h0000;
-    else pr_4_2 <= $signed(a_4_1) * $signed(w_3_2);
-    if (rst) l_4_2 <= 1'h0;
-    else l_4_2 <= l_4_1;
-    if (rst) a_4_2 <= 8'h00;
-    else a_4_2 <= a_4_1;
-    if (lr_4_1) out_4_1 <= $signed(acc_4_1) + $signed(pr_4_1);
-    if (_0091_) acc_4_1 <= 26'h0000000;
-    else acc_4_1 <= $signed(acc_4_1) + $signed(pr_4_1);
-    if (rst) lr_4_1 <= 1'h0;
-    else lr_4_1 <= l_4_0;
-    if (rst) pr_4_1 <= 16'h0000;
-    else pr_4_1 <= $signed(a_4_0) * $signed(w_3_1);
-    if (rst) l_4_1 <= 1'h0;
-    else l_4_1 <= l_4_0;
-    if (rst) a_4_1 <= 8'h00;
-    else a_4_1 <= a_4_0;
-    if (lr_4_0) out_4_0 <= $signed(acc_4_0) + $signed(pr_4_0);
-    if (_0092_) acc_4_0 <= 26'h0000000;
-    else acc_4_0 <= $signed(acc_4_0) + $signed(pr_4_0);
-    if (rst) lr_4_0 <= 1'h0;
-    else lr_4_0 <= skew_l4_d3;
-    if (rst) pr_4_0 <= 16'h0000;
-    else pr_4_0 <= $signed(skew_a4_d3) * $signed(w_3_0);
-    if (rst) l_4_0 <= 1'h0;
-    else l_4_0 <= skew_l4_d3;
-    if (rst) a_4_0 <= 8'h00;
-    else a_4_0 <= skew_a4_d3;
-    if (lr_3_7) out_3_7 <= $signed(acc_3_7) + $signed(pr_3_7);
-    if (_0093_) acc_3_7 <= 26'h0000000;
-    else acc_3_7 <= $signed(acc_3_7) + $signed(pr_3_7);
-    if (rst) lr_3_7 <= 1'h0;
-    else lr_3_7 <= l_3_6;
-    if (rst) pr_3_7 <= 16'h0000;
-    else pr_3_7 <= $signed(a_3_6) * $signed(w_2_7);
-    if (lr_3_6) out_3_6 <= $signed(acc_3_6) + $signed(pr_3_6);
-    if (_0094_) acc_3_6 <= 26'h0000000;
-    else acc_3_6 <= $signed(acc_3_6) + $signed(pr_3_6);
-    if (rst) lr_3_6 <= 1'h0;
-    else lr_3_6 <= l_3_5;
-    if (rst) pr_3_6 <= 16'h0000;
-    else pr_3_6 <= $signed(a_3_5) * $signed(w_2_6);
-    if (rst) l_3_6 <= 1'h0;
-    else l_3_6 <= l_3_5;
-    if (rst) a_3_6 <= 8'h00;
-    else a_3_6 <= a_3_5;
-    if (lr_3_5) out_3_5 <= $signed(acc_3_5) + $signed(pr_3_5);
-    if (_0095_) acc_3_5 <= 26'h0000000;
-    else acc_3_5 <= $signed(acc_3_5) + $signed(pr_3_5);
-    if (rst) lr_3_5 <= 1'h0;
-    else lr_3_5 <= l_3_4;
-    if (rst) pr_3_5 <= 16'h0000;
-    else pr_3_5 <= $signed(a_3_4) * $signed(w_2_5);
-    if (rst) l_3_5 <= 1'h0;
-    else l_3_5 <= l_3_4;
-    if (rst) a_3_5 <= 8'h00;
-    else a_3_5 <= a_3_4;
-    if (lr_3_4) out_3_4 <= $signed(acc_3_4) + $signed(pr_3_4);
-    if (_0096_) acc_3_4 <= 26'h0000000;
-    else acc_3_4 <= $signed(acc_3_4) + $signed(pr_3_4);
-    if (rst) lr_3_4 <= 1'h0;
-    else lr_3_4 <= l_3_3;
-    if (rst) pr_3_4 <= 16'h0000;
-    else pr_3_4 <= $signed(a_3_3) * $signed(w_2_4);
-    if (rst) l_3_4 <= 1'h0;
-    else l_3_4 <= l_3_3;
-    if (rst) a_3_4 <= 8'h00;
-    else a_3_4 <= a_3_3;
-    if (lr_3_3) out_3_3 <= $signed(acc_3_3) + $signed(pr_3_3);
-    if (_0097_) acc_3_3 <= 26'h0000000;
-    else acc_3_3 <= $signed(acc_3_3) + $signed(pr_3_3);
-    if (rst) lr_3_3 <= 1'h0;
-    else lr_3_3 <= l_3_2;
-    if (rst) pr_3_3 <= 16'h0000;
-    else pr_3_3 <= $signed(a_3_2) * $signed(w_2_3);
-    if (rst) l_3_3 <= 1'h0;
-    else l_3_3 <= l_3_2;
-    if (rst) a_3_3 <= 8'h00;
-    else a_3_3 <= a_3_2;
-    if (lr_3_2) out_3_2 <= $signed(acc_3_2) + $signed(pr_3_2);
-    if (_0098_) acc_3_2 <= 26'h0000000;
-    else acc_3_2 <= $signed(acc_3_2) + $signed(pr_3_2);
-    if (rst) lr_3_2 <= 1'h0;
-    else lr_3_2 <= l_3_1;
-    if (rst) pr_3_2 <= 16'h0000;
-    else pr_3_2 <= $signed(a_3_1) * $signed(w_2_2);
-    if (rst) l_3_2 <= 1'h0;
-    else l_3_2 <= l_3_1;
-    if (rst) a_3_2 <= 8'h00;
-    else a_3_2 <= a_3_1;
-    if (lr_3_1) out_3_1 <= $signed(acc_3_1) + $signed(pr_3_1);
-    if (_0099_) acc_3_1 <= 26'h0000000;
-    else acc_3_1 <= $signed(acc_3_1) + $signed(pr_3_1);
-    if (rst) lr_3_1 <= 1'h0;
-    else lr_3_1 <= l_3_0;
-    if (rst) pr_3_1 <= 16'h0000;
-    else pr_3_1 <= $signed(a_3_0) * $signed(w_2_1);
-    if (rst) l_3_1 <= 1'h0;
-    else l_3_1 <= l_3_0;
-    if (rst) a_3_1 <= 8'h00;
-    else a_3_1 <= a_3_0;
-    if (lr_3_0) out_3_0 <= $signed(acc_3_0) + $signed(pr_3_0);
-    if (_0100_) acc_3_0 <= 26'h0000000;
-    else acc_3_0 <= $signed(acc_3_0) + $signed(pr_3_0);
-    if (rst) lr_3_0 <= 1'h0;
-    else lr_3_0 <= skew_l3_d2;
-    if (rst) pr_3_0 <= 16'h0000;
-    else pr_3_0 <= $signed(skew_a3_d2) * $signed(w_2_0);
-    if (rst) l_3_0 <= 1'h0;
-    else l_3_0 <= skew_l3_d2;
-    if (rst) a_3_0 <= 8'h00;
-    else a_3_0 <= skew_a3_d2;
-    if (lr_2_7) out_2_7 <= $signed(acc_2_7) + $signed(pr_2_7);
-    if (_0101_) acc_2_7 <= 26'h0000000;
-    else acc_2_7 <= $signed(acc_2_7) + $signed(pr_2_7);
-    if (rst) lr_2_7 <= 1'h0;
-    else lr_2_7 <= l_2_6;
-    if (rst) pr_2_7 <= 16'h0000;
-    else pr_2_7 <= $signed(a_2_6) * $signed(w_1_7);
-    if (lr_2_6) out_2_6 <= $signed(acc_2_6) + $signed(pr_2_6);
-    if (_0102_) acc_2_6 <= 26'h0000000;
-    else acc_2_6 <= $signed(acc_2_6) + $signed(pr_2_6);
-    if (rst) lr_2_6 <= 1'h0;
-    else lr_2_6 <= l_2_5;
-    if (rst) pr_2_6 <= 16'h0000;
-    else pr_2_6 <= $signed(a_2_5) * $signed(w_1_6);
-    if (rst) l_2_6 <= 1'h0;
-    else l_2_6 <= l_2_5;
-    if (rst) a_2_6 <= 8'h00;
-    else a_2_6 <= a_2_5;
-    if (lr_2_5) out_2_5 <= $signed(acc_2_5) + $signed(pr_2_5);
-    if (_0103_) acc_2_5 <= 26'h0000000;
-    else acc_2_5 <= $signed(acc_2_5) + $signed(pr_2_5);
-    if (rst) lr_2_5 <= 1'h0;
-    else lr_2_5 <= l_2_4;
-    if (rst) pr_2_5 <= 16'h0000;
-    else pr_2_5 <= $signed(a_2_4) * $signed(w_1_5);
-    if (rst) l_2_5 <= 1'h0;
-    else l_2_5 <= l_2_4;
-    if (rst) a_2_5 <= 8'h00;
-    else a_2_5 <= a_2_4;
-    if (lr_2_4) out_2_4 <= $signed(acc_2_4) + $signed(pr_2_4);
-    if (_0104_) acc_2_4 <= 26'h0000000;
-    else acc_2_4 <= $signed(acc_2_4) + $signed(pr_2_4);
-    if (rst) lr_2_4 <= 1'h0;
-    else lr_2_4 <= l_2_3;
-    if (rst) pr_2_4 <= 16'h0000;
-    else pr_2_4 <= $signed(a_2_3) * $signed(w_1_4);
-    if (rst) l_2_4 <= 1'h0;
-    else l_2_4 <= l_2_3;
-    if (rst) a_2_4 <= 8'h00;
-    else a_2_4 <= a_2_3;
-    if (lr_2_3) out_2_3 <= $signed(acc_2_3) + $signed(pr_2_3);
-    if (_0105_) acc_2_3 <= 26'h0000000;
-    else acc_2_3 <= $signed(acc_2_3) + $signed(pr_2_3);
-    if (rst) lr_2_3 <= 1'h0;
-    else lr_2_3 <= l_2_2;
-    if (rst) pr_2_3 <= 16'h0000;
-    else pr_2_3 <= $signed(a_2_2) * $signed(w_1_3);
-    if (rst) l_2_3 <= 1'h0;
-    else l_2_3 <= l_2_2;
-    if (rst) a_2_3 <= 8'h00;
-    else a_2_3 <= a_2_2;
-    if (lr_2_2) out_2_2 <= $signed(acc_2_2) + $signed(pr_2_2);
-    if (_0106_) acc_2_2 <= 26'h0000000;
-    else acc_2_2 <= $signed(acc_2_2) + $signed(pr_2_2);
-    if (rst) lr_2_2 <= 1'h0;
-    else lr_2_2 <= l_2_1;
-    if (rst) pr_2_2 <= 16'h0000;
-    else pr_2_2 <= $signed(a_2_1) * $signed(w_1_2);
-    if (rst) l_2_2 <= 1'h0;
-    else l_2_2 <= l_2_1;
-    if (rst) a_2_2 <= 8'h00;
-    else a_2_2 <= a_2_1;
-    if (lr_2_1) out_2_1 <= $signed(acc_2_1) + $signed(pr_2_1);
-    if (_0107_) acc_2_1 <= 26'h0000000;
-    else acc_2_1 <= $signed(acc_2_1) + $signed(pr_2_1);
-    if (rst) lr_2_1 <= 1'h0;
-    else lr_2_1 <= l_2_0;
-    if (rst) pr_2_1 <= 16'h0000;
-    else pr_2_1 <= $signed(a_2_0) * $signed(w_1_1);
-    if (rst) l_2_1 <= 1'h0;
-    else l_2_1 <= l_2_0;
-    if (rst) a_2_1 <= 8'h00;
-    else a_2_1 <= a_2_0;
-    if (lr_2_0) out_2_0 <= $signed(acc_2_0) + $signed(pr_2_0);
-    if (_0108_) acc_2_0 <= 26'h0000000;
-    else acc_2_0 <= $signed(acc_2_0) + $signed(pr_2_0);
-    if (rst) lr_2_0 <= 1'h0;
-    else lr_2_0 <= skew_l2_d1;
-    if (rst) pr_2_0 <= 16'h0000;
-    else pr_2_0 <= $signed(skew_a2_d1) * $signed(w_1_0);
-    if (rst) l_2_0 <= 1'h0;
-    else l_2_0 <= skew_l2_d1;
-    if (rst) a_2_0 <= 8'h00;
-    else a_2_0 <= skew_a2_d1;
-    if (lr_1_7) out_1_7 <= $signed(acc_1_7) + $signed(pr_1_7);
-    if (_0109_) acc_1_7 <= 26'h0000000;
-    else acc_1_7 <= $signed(acc_1_7) + $signed(pr_1_7);
-    if (rst) lr_1_7 <= 1'h0;
-    else lr_1_7 <= l_1_6;
-    if (rst) pr_1_7 <= 16'h0000;
-    else pr_1_7 <= $signed(a_1_6) * $signed(w_0_7);
-    if (lr_1_6) out_1_6 <= $signed(acc_1_6) + $signed(pr_1_6);
-    if (_0110_) acc_1_6 <= 26'h0000000;
-    else acc_1_6 <= $signed(acc_1_6) + $signed(pr_1_6);
-    if (rst) lr_1_6 <= 1'h0;
-    else lr_1_6 <= l_1_5;
-    if (rst) pr_1_6 <= 16'h0000;
-    else pr_1_6 <= $signed(a_1_5) * $signed(w_0_6);
-    if (rst) l_1_6 <= 1'h0;
-    else l_1_6 <= l_1_5;
-    if (rst) a_1_6 <= 8'h00;
-    else a_1_6 <= a_1_5;
-    if (lr_1_5) out_1_5 <= $signed(acc_1_5) + $signed(pr_1_5);
-    if (_0111_) acc_1_5 <= 26'h0000000;
-    else acc_1_5 <= $signed(acc_1_5) + $signed(pr_1_5);
-    if (rst) lr_1_5 <= 1'h0;
-    else lr_1_5 <= l_1_4;
-    if (rst) pr_1_5 <= 16'h0000;
-    else pr_1_5 <= $signed(a_1_4) * $signed(w_0_5);
-    if (rst) l_1_5 <= 1'h0;
-    else l_1_5 <= l_1_4;
-    if (rst) a_1_5 <= 8'h00;
-    else a_1_5 <= a_1_4;
-    if (lr_1_4) out_1_4 <= $signed(acc_1_4) + $signed(pr_1_4);
-    if (_0112_) acc_1_4 <= 26'h0000000;
-    else acc_1_4 <= $signed(acc_1_4) + $signed(pr_1_4);
-    if (rst) lr_1_4 <= 1'h0;
-    else lr_1_4 <= l_1_3;
-    if (rst) pr_1_4 <= 16'h0000;
-    else pr_1_4 <= $signed(a_1_3) * $signed(w_0_4);
-    if (rst) l_1_4 <= 1'h0;
-    else l_1_4 <= l_1_3;
-    if (rst) a_1_4 <= 8'h00;
-    else a_1_4 <= a_1_3;
-    if (lr_1_3) out_1_3 <= $signed(acc_1_3) + $signed(pr_1_3);
-    if (_0113_) acc_1_3 <= 26'h0000000;
-    else acc_1_3 <= $signed(acc_1_3) + $signed(pr_1_3);
-    if (rst) lr_1_3 <= 1'h0;
-    else lr_1_3 <= l_1_2;
-    if (rst) pr_1_3 <= 16'h0000;
-    else pr_1_3 <= $signed(a_1_2) * $signed(w_0_3);
-    if (rst) l_1_3 <= 1'h0;
-    else l_1_3 <= l_1_2;
-    if (rst) a_1_3 <= 8'h00;
-    else a_1_3 <= a_1_2;
-    if (lr_1_2) out_1_2 <= $signed(acc_1_2) + $signed(pr_1_2);
-    if (_0114_) acc_1_2 <= 26'h0000000;
-    else acc_1_2 <= $signed(acc_1_2) + $signed(pr_1_2);
-    if (rst) lr_1_2 <= 1'h0;
-    else lr_1_2 <= l_1_1;
-    if (rst) pr_1_2 <= 16'h0000;
-    else pr_1_2 <= $signed(a_1_1) * $signed(w_0_2);
-    if (rst) l_1_2 <= 1'h0;
-    else l_1_2 <= l_1_1;
-    if (rst) a_1_2 <= 8'h00;
-    else a_1_2 <= a_1_1;
-    if (lr_1_1) out_1_1 <= $signed(acc_1_1) + $signed(pr_1_1);
-    if (_0115_) acc_1_1 <= 26'h0000000;
-    else acc_1_1 <= $signed(acc_1_1) + $signed(pr_1_1);
-    if (rst) lr_1_1 <= 1'h0;
-    else lr_1_1 <= l_1_0;
-    if (rst) pr_1_1 <= 16'h0000;
-    else pr_1_1 <= $signed(a_1_0) * $signed(w_0_1);
-    if (rst) l_1_1 <= 1'h0;
-    else l_1_1 <= l_1_0;
-    if (rst) a_1_1 <= 8'h00;
-    else a_1_1 <= a_1_0;
-    if (lr_1_0) out_1_0 <= $signed(acc_1_0) + $signed(pr_1_0);
-    if (_0116_) acc_1_0 <= 26'h0000000;
-    else acc_1_0 <= $signed(acc_1_0) + $signed(pr_1_0);
-    if (rst) lr_1_0 <= 1'h0;
-    else lr_1_0 <= skew_l1_d0;
-    if (rst) pr_1_0 <= 16'h0000;
-    else pr_1_0 <= $signed(skew_a1_d0) * $signed(w_0_0);
-    if (rst) l_1_0 <= 1'h0;
-    else l_1_0 <= skew_l1_d0;
-    if (rst) a_1_0 <= 8'h00;
-    else a_1_0 <= skew_a1_d0;
-    if (lr_0_7) out_0_7 <= $signed(acc_0_7) + $signed(pr_0_7);
-    if (_0117_) acc_0_7 <= 26'h0000000;
-    else acc_0_7 <= $signed(acc_0_7) + $signed(pr_0_7);
-    if (rst) lr_0_7 <= 1'h0;
-    else lr_0_7 <= l_0_6;
-    if (rst) pr_0_7 <= 16'h0000;
-    else pr_0_7 <= $signed(a_0_6) * $signed(skew_w7_d6);
-    if (lr_0_6) out_0_6 <= $signed(acc_0_6) + $signed(pr_0_6);
-    if (_0118_) acc_0_6 <= 26'h0000000;
-    else acc_0_6 <= $signed(acc_0_6) + $signed(pr_0_6);
-    if (rst) lr_0_6 <= 1'h0;
-    else lr_0_6 <= l_0_5;
-    if (rst) pr_0_6 <= 16'h0000;
-    else pr_0_6 <= $signed(a_0_5) * $signed(skew_w6_d5);
-    if (rst) l_0_6 <= 1'h0;
-    else l_0_6 <= l_0_5;
-    if (rst) a_0_6 <= 8'h00;
-    else a_0_6 <= a_0_5;
-    if (lr_0_5) out_0_5 <= $signed(acc_0_5) + $signed(pr_0_5);
-    if (_0119_) acc_0_5 <= 26'h0000000;
-    else acc_0_5 <= $signed(acc_0_5) + $signed(pr_0_5);
-    if (rst) lr_0_5 <= 1'h0;
-    else lr_0_5 <= l_0_4;
-    if (rst) pr_0_5 <= 16'h0000;
-    else pr_0_5 <= $signed(a_0_4) * $signed(skew_w5_d4);
-    if (rst) l_0_5 <= 1'h0;
-    else l_0_5 <= l_0_4;
-    if (rst) a_0_5 <= 8'h00;
-    else a_0_5 <= a_0_4;
-    if (lr_0_4) out_0_4 <= $signed(acc_0_4) + $signed(pr_0_4);
-    if (_0120_) acc_0_4 <= 26'h0000000;
-    else acc_0_4 <= $signed(acc_0_4) + $signed(pr_0_4);
-    if (rst) lr_0_4 <= 1'h0;
-    else lr_0_4 <= l_0_3;
-    if (rst) pr_0_4 <= 16'h0000;
-    else pr_0_4 <= $signed(a_0_3) * $signed(skew_w4_d3);
-    if (rst) l_0_4 <= 1'h0;
-    else l_0_4 <= l_0_3;
-    if (rst) a_0_4 <= 8'h00;
-    else a_0_4 <= a_0_3;
-    if (lr_0_3) out_0_3 <= $signed(acc_0_3) + $signed(pr_0_3);
-    if (_0121_) acc_0_3 <= 26'h0000000;
-    else acc_0_3 <= $signed(acc_0_3) + $signed(pr_0_3);
-    if (rst) lr_0_3 <= 1'h0;
-    else lr_0_3 <= l_0_2;
-    if (rst) pr_0_3 <= 16'h0000;
-    else pr_0_3 <= $signed(a_0_2) * $signed(skew_w3_d2);
-    if (rst) l_0_3 <= 1'h0;
-    else l_0_3 <= l_0_2;
-    if (rst) a_0_3 <= 8'h00;
-    else a_0_3 <= a_0_2;
-    if (lr_0_2) out_0_2 <= $signed(acc_0_2) + $signed(pr_0_2);
-    if (_0122_) acc_0_2 <= 26'h0000000;
-    else acc_0_2 <= $signed(acc_0_2) + $signed(pr_0_2);
-    if (rst) lr_0_2 <= 1'h0;
-    else lr_0_2 <= l_0_1;
-    if (rst) pr_0_2 <= 16'h0000;
-    else pr_0_2 <= $signed(a_0_1) * $signed(skew_w2_d1);
-    if (rst) l_0_2 <= 1'h0;
-    else l_0_2 <= l_0_1;
-    if (rst) a_0_2 <= 8'h00;
-    else a_0_2 <= a_0_1;
-    if (lr_0_1) out_0_1 <= $signed(acc_0_1) + $signed(pr_0_1);
-    if (_0123_) acc_0_1 <= 26'h0000000;
-    else acc_0_1 <= $signed(acc_0_1) + $signed(pr_0_1);
-    if (rst) lr_0_1 <= 1'h0;
-    else lr_0_1 <= l_0_0;
-    if (rst) pr_0_1 <= 16'h0000;
-    else pr_0_1 <= $signed(a_0_0) * $signed(skew_w1_d0);
-    if (rst) l_0_1 <= 1'h0;
-    else l_0_1 <= l_0_0;
-    if (rst) a_0_1 <= 8'h00;
-    else a_0_1 <= a_0_0;
-    if (lr_0_0) out_0_0 <= $signed(acc_0_0) + $signed(pr_0_0);
-    if (_0124_) acc_0_0 <= 26'h0000000;
-    else acc_0_0 <= $signed(acc_0_0) + $signed(pr_0_0);
-    if (rst) lr_0_0 <= 1'h0;
-    else lr_0_0 <= in_last;
-    if (rst) pr_0_0 <= 16'h0000;
-    else pr_0_0 <= $signed(a_in0) * $signed(w_in0);
-    if (rst) l_0_0 <= 1'h0;
-    else l_0_0 <= in_last;
-    if (rst) a_0_0 <= 8'h00;
-    else a_0_0 <= a_in0;
-    if (!in_valid) skew_w7_d0 <= 8'h00;
-    else skew_w7_d0 <= in_w7;
-    if (!in_valid) skew_w6_d0 <= 8'h00;
-    else skew_w6_d0 <= in_w6;
-    if (!in_valid) skew_w5_d0 <= 8'h00;
-    else skew_w5_d0 <= in_w5;
-    if (!in_valid) skew_w4_d0 <= 8'h00;
-    else skew_w4_d0 <= in_w4;
-    if (!in_valid) skew_w3_d0 <= 8'h00;
-    else skew_w3_d0 <= in_w3;
-    if (!in_valid) skew_w2_d0 <= 8'h00;
-    else skew_w2_d0 <= in_w2;
-    if (!in_valid) skew_w1_d0 <= 8'h00;
-    else skew_w1_d0 <= in_w1;
-    if (rst) skew_l7_d6 <= 1'h0;
-    else skew_l7_d6 <= skew_l7_d5;
-    if (rst) skew_l7_d5 <= 1'h0;
-    else skew_l7_d5 <= skew_l7_d4;
-    if (rst) skew_l7_d4 <= 1'h0;
-    else skew_l7_d4 <= skew_l7_d3;
-    if (rst) skew_l7_d3 <= 1'h0;
-    else skew_l7_d3 <= skew_l7_d2;
-    if (rst) skew_l7_d2 <= 1'h0;
-    else skew_l7_d2 <= skew_l7_d1;
-    if (rst) skew_l7_d1 <= 1'h0;
-    else skew_l7_d1 <= skew_l7_d0;
-    if (rst) skew_l7_d0 <= 1'h0;
-    else skew_l7_d0 <= in_last;
-    if (rst) skew_a7_d6 <= 8'h00;
-    else skew_a7_d6 <= skew_a7_d5;
-    if (rst) skew_a7_d5 <= 8'h00;
-    else skew_a7_d5 <= skew_a7_d4;
-    if (rst) skew_a7_d4 <= 8'h00;
-    else skew_a7_d4 <= skew_a7_d3;
-    if (rst) skew_a7_d3 <= 8'h00;
-    else skew_a7_d3 <= skew_a7_d2;
-    if (rst) skew_a7_d2 <= 8'h00;
-    else skew_a7_d2 <= skew_a7_d1;
-    if (rst) skew_a7_d1 <= 8'h00;
-    else skew_a7_d1 <= skew_a7_d0;
-    if (_0125_) skew_a7_d0 <= 8'h00;
-    else skew_a7_d0 <= in_a7;
-    if (rst) skew_l6_d5 <= 1'h0;
-    else skew_l6_d5 <= skew_l6_d4;
-    if (rst) skew_l6_d4 <= 1'h0;
-    else skew_l6_d4 <= skew_l6_d3;
-    if (rst) skew_l6_d3 <= 1'h0;
-    else skew_l6_d3 <= skew_l6_d2;
-    if (rst) skew_l6_d2 <= 1'h0;
-    else skew_l6_d2 <= skew_l6_d1;
-    if (rst) skew_l6_d1 <= 1'h0;
-    else skew_l6_d1 <= skew_l6_d0;
-    if (rst) skew_l6_d0 <= 1'h0;
-    else skew_l6_d0 <= in_last;
-    if (rst) skew_a6_d5 <= 8'h00;
-    else skew_a6_d5 <= skew_a6_d4;
-    if (rst) skew_a6_d4 <= 8'h00;
-    else skew_a6_d4 <= skew_a6_d3;
-    if (rst) skew_a6_d3 <= 8'h00;
-    else skew_a6_d3 <= skew_a6_d2;
-    if (rst) skew_a6_d2 <= 8'h00;
-    else skew_a6_d2 <= skew_a6_d1;
-    if (rst) skew_a6_d1 <= 8'h00;
-    else skew_a6_d1 <= skew_a6_d0;
-    if (_0126_) skew_a6_d0 <= 8'h00;
-    else skew_a6_d0 <= in_a6;
-    if (rst) skew_l5_d4 <= 1'h0;
-    else skew_l5_d4 <= skew_l5_d3;
-    if (rst) skew_l5_d3 <= 1'h0;
-    else skew_l5_d3 <= skew_l5_d2;
-    if (rst) skew_l5_d2 <= 1'h0;
-    else skew_l5_d2 <= skew_l5_d1;
-    if (rst) skew_l5_d1 <= 1'h0;
-    else skew_l5_d1 <= skew_l5_d0;
-    if (rst) skew_l5_d0 <= 1'h0;
-    else skew_l5_d0 <= in_last;
-    if (rst) skew_a5_d4 <= 8'h00;
-    else skew_a5_d4 <= skew_a5_d3;
-    if (rst) skew_a5_d3 <= 8'h00;
-    else skew_a5_d3 <= skew_a5_d2;
-    if (rst) skew_a5_d2 <= 8'h00;
-    else skew_a5_d2 <= skew_a5_d1;
-    if (rst) skew_a5_d1 <= 8'h00;
-    else skew_a5_d1 <= skew_a5_d0;
-    if (_0127_) skew_a5_d0 <= 8'h00;
-    else skew_a5_d0 <= in_a5;
-    if (rst) skew_l4_d3 <= 1'h0;
-    else skew_l4_d3 <= skew_l4_d2;
-    if (rst) skew_l4_d2 <= 1'h0;
-    else skew_l4_d2 <= skew_l4_d1;
-    if (rst) skew_l4_d1 <= 1'h0;
-    else skew_l4_d1 <= skew_l4_d0;
-    if (rst) skew_l4_d0 <= 1'h0;
-    else skew_l4_d0 <= in_last;
-    if (rst) skew_a4_d3 <= 8'h00;
-    else skew_a4_d3 <= skew_a4_d2;
-    if (rst) skew_a4_d2 <= 8'h00;
-    else skew_a4_d2 <= skew_a4_d1;
-    if (rst) skew_a4_d1 <= 8'h00;
-    else skew_a4_d1 <= skew_a4_d0;
-    if (_0128_) skew_a4_d0 <= 8'h00;
-    else skew_a4_d0 <= in_a4;
-    if (rst) skew_l3_d2 <= 1'h0;
-    else skew_l3_d2 <= skew_l3_d1;
-    if (rst) skew_l3_d1 <= 1'h0;
-    else skew_l3_d1 <= skew_l3_d0;
-    if (rst) skew_l3_d0 <= 1'h0;
-    else skew_l3_d0 <= in_last;
-    if (rst) skew_a3_d2 <= 8'h00;
-    else skew_a3_d2 <= skew_a3_d1;
-    if (rst) skew_a3_d1 <= 8'h00;
-    else skew_a3_d1 <= skew_a3_d0;
-    if (_0129_) skew_a3_d0 <= 8'h00;
-    else skew_a3_d0 <= in_a3;
-    if (rst) skew_l2_d1 <= 1'h0;
-    else skew_l2_d1 <= skew_l2_d0;
-    if (rst) skew_l2_d0 <= 1'h0;
-    else skew_l2_d0 <= in_last;
-    if (rst) skew_a2_d1 <= 8'h00;
-    else skew_a2_d1 <= skew_a2_d0;
-    if (_0130_) skew_a2_d0 <= 8'h00;
-    else skew_a2_d0 <= in_a2;
-    if (rst) skew_l1_d0 <= 1'h0;
-    else skew_l1_d0 <= in_last;
-    if (_0131_) skew_a1_d0 <= 8'h00;
-    else skew_a1_d0 <= in_a1;
-    if (rst) in_last <= 1'h0;
-    else in_last <= i_last & i_valid;
-    if (rst) in_valid <= 1'h0;
-    else in_valid <= i_valid;
+    if (rst) begin
+      drain_valid <= 1'h0;
+      drain_advance <= 1'h0;
+      drain_count <= 4'h0;
+      lr_7_7 <= 1'h0;
+      pr_7_7 <= 16'h0000;
+      lr_7_6 <= 1'h0;
+      pr_7_6 <= 16'h0000;
+      l_7_6 <= 1'h0;
+      a_7_6 <= 8'h00;
+      lr_7_5 <= 1'h0;
+      pr_7_5 <= 16'h0000;
+      l_7_5 <= 1'h0;
+      a_7_5 <= 8'h00;
+      lr_7_4 <= 1'h0;
+      pr_7_4 <= 16'h0000;
+      l_7_4 <= 1'h0;
+      a_7_4 <= 8'h00;
+      lr_7_3 <= 1'h0;
+      pr_7_3 <= 16'h0000;
+      l_7_3 <= 1'h0;
+      a_7_3 <= 8'h00;
+      lr_7_2 <= 1'h0;
+      pr_7_2 <= 16'h0000;
+      l_7_2 <= 1'h0;
+      a_7_2 <= 8'h00;
+      lr_7_1 <= 1'h0;
+      pr_7_1 <= 16'h0000;
+      l_7_1 <= 1'h0;
+      a_7_1 <= 8'h00;
+      lr_7_0 <= 1'h0;
+      pr_7_0 <= 16'h0000;
+      l_7_0 <= 1'h0;
+      a_7_0 <= 8'h00;
+      lr_6_7 <= 1'h0;
+      pr_6_7 <= 16'h0000;
+      lr_6_6 <= 1'h0;
+      pr_6_6 <= 16'h0000;
+      l_6_6 <= 1'h0;
+      a_6_6 <= 8'h00;
+      lr_6_5 <= 1'h0;
+      pr_6_5 <= 16'h0000;
+      l_6_5 <= 1'h0;
+      a_6_5 <= 8'h00;
+      lr_6_4 <= 1'h0;
+      pr_6_4 <= 16'h0000;
+      l_6_4 <= 1'h0;
+      a_6_4 <= 8'h00;
+      lr_6_3 <= 1'h0;
+      pr_6_3 <= 16'h0000;
+      l_6_3 <= 1'h0;
+      a_6_3 <= 8'h00;
+      lr_6_2 <= 1'h0;
+      pr_6_2 <= 16'h0000;
+      l_6_2 <= 1'h0;
+      a_6_2 <= 8'h00;
+      lr_6_1 <= 1'h0;
+      pr_6_1 <= 16'h0000;
+      l_6_1 <= 1'h0;
+      a_6_1 <= 8'h00;
+      lr_6_0 <= 1'h0;
+      pr_6_0 <= 16'h0000;
+      l_6_0 <= 1'h0;
+      a_6_0 <= 8'h00;
+      lr_5_7 <= 1'h0;
+      pr_5_7 <= 16'h0000;
+      lr_5_6 <= 1'h0;
+      pr_5_6 <= 16'h0000;
+      l_5_6 <= 1'h0;
+      a_5_6 <= 8'h00;
+      lr_5_5 <= 1'h0;
+      pr_5_5 <= 16'h0000;
+      l_5_5 <= 1'h0;
+      a_5_5 <= 8'h00;
+      lr_5_4 <= 1'h0;
+      pr_5_4 <= 16'h0000;
+      l_5_4 <= 1'h0;
+      a_5_4 <= 8'h00;
+      lr_5_3 <= 1'h0;
+      pr_5_3 <= 16'h0000;
+      l_5_3 <= 1'h0;
+      a_5_3 <= 8'h00;
+      lr_5_2 <= 1'h0;
+      pr_5_2 <= 16'h0000;
+      l_5_2 <= 1'h0;
+      a_5_2 <= 8'h00;
+      lr_5_1 <= 1'h0;
+      pr_5_1 <= 16'h0000;
+      l_5_1 <= 1'h0;
+      a_5_1 <= 8'h00;
+      lr_5_0 <= 1'h0;
+      pr_5_0 <= 16'h0000;
+      l_5_0 <= 1'h0;
+      a_5_0 <= 8'h00;
+      lr_4_7 <= 1'h0;
+      pr_4_7 <= 16'h0000;
+      lr_4_6 <= 1'h0;
+      pr_4_6 <= 16'h0000;
+      l_4_6 <= 1'h0;
+      a_4_6 <= 8'h00;
+      lr_4_5 <= 1'h0;
+      pr_4_5 <= 16'h0000;
+      l_4_5 <= 1'h0;
+      a_4_5 <= 8'h00;
+      lr_4_4 <= 1'h0;
+      pr_4_4 <= 16'h0000;
+      l_4_4 <= 1'h0;
+      a_4_4 <= 8'h00;
+      lr_4_3 <= 1'h0;
+      pr_4_3 <= 16'h0000;
+      l_4_3 <= 1'h0;
+      a_4_3 <= 8'h00;
+      lr_4_2 <= 1'h0;
+      pr_4_2 <= 16'h0000;
+      l_4_2 <= 1'h0;
+      a_4_2 <= 8'h00;
+      lr_4_1 <= 1'h0;
+      pr_4_1 <= 16'h0000;
+      l_4_1 <= 1'h0;
+      a_4_1 <= 8'h00;
+      lr_4_0 <= 1'h0;
+      pr_4_0 <= 16'h0000;
+      l_4_0 <= 1'h0;
+      a_4_0 <= 8'h00;
+      lr_3_7 <= 1'h0;
+      pr_3_7 <= 16'h0000;
+      lr_3_6 <= 1'h0;
+      pr_3_6 <= 16'h0000;
+      l_3_6 <= 1'h0;
+      a_3_6 <= 8'h00;
+      lr_3_5 <= 1'h0;
+      pr_3_5 <= 16'h0000;
+      l_3_5 <= 1'h0;
+      a_3_5 <= 8'h00;
+      lr_3_4 <= 1'h0;
+      pr_3_4 <= 16'h0000;
+      l_3_4 <= 1'h0;
+      a_3_4 <= 8'h00;
+      lr_3_3 <= 1'h0;
+      pr_3_3 <= 16'h0000;
+      l_3_3 <= 1'h0;
+      a_3_3 <= 8'h00;
+      lr_3_2 <= 1'h0;
+      pr_3_2 <= 16'h0000;
+      l_3_2 <= 1'h0;
+      a_3_2 <= 8'h00;
+      lr_3_1 <= 1'h0;
+      pr_3_1 <= 16'h0000;
+      l_3_1 <= 1'h0;
+      a_3_1 <= 8'h00;
+      lr_3_0 <= 1'h0;
+      pr_3_0 <= 16'h0000;
+      l_3_0 <= 1'h0;
+      a_3_0 <= 8'h00;
+      lr_2_7 <= 1'h0;
+      pr_2_7 <= 16'h0000;
+      lr_2_6 <= 1'h0;
+      pr_2_6 <= 16'h0000;
+      l_2_6 <= 1'h0;
+      a_2_6 <= 8'h00;
+      lr_2_5 <= 1'h0;
+      pr_2_5 <= 16'h0000;
+      l_2_5 <= 1'h0;
+      a_2_5 <= 8'h00;
+      lr_2_4 <= 1'h0;
+      pr_2_4 <= 16'h0000;
+      l_2_4 <= 1'h0;
+      a_2_4 <= 8'h00;
+      lr_2_3 <= 1'h0;
+      pr_2_3 <= 16'h0000;
+      l_2_3 <= 1'h0;
+      a_2_3 <= 8'h00;
+      lr_2_2 <= 1'h0;
+      pr_2_2 <= 16'h0000;
+      l_2_2 <= 1'h0;
+      a_2_2 <= 8'h00;
+      lr_2_1 <= 1'h0;
+      pr_2_1 <= 16'h0000;
+      l_2_1 <= 1'h0;
+      a_2_1 <= 8'h00;
+      lr_2_0 <= 1'h0;
+      pr_2_0 <= 16'h0000;
+      l_2_0 <= 1'h0;
+      a_2_0 <= 8'h00;
+      lr_1_7 <= 1'h0;
+      pr_1_7 <= 16'h0000;
+      lr_1_6 <= 1'h0;
+      pr_1_6 <= 16'h0000;
+      l_1_6 <= 1'h0;
+      a_1_6 <= 8'h00;
+      lr_1_5 <= 1'h0;
+      pr_1_5 <= 16'h0000;
+      l_1_5 <= 1'h0;
+      a_1_5 <= 8'h00;
+      lr_1_4 <= 1'h0;
+      pr_1_4 <= 16'h0000;
+      l_1_4 <= 1'h0;
+      a_1_4 <= 8'h00;
+      lr_1_3 <= 1'h0;
+      pr_1_3 <= 16'h0000;
+      l_1_3 <= 1'h0;
+      a_1_3 <= 8'h00;
+      lr_1_2 <= 1'h0;
+      pr_1_2 <= 16'h0000;
+      l_1_2 <= 1'h0;
+      a_1_2 <= 8'h00;
+      lr_1_1 <= 1'h0;
+      pr_1_1 <= 16'h0000;
+      l_1_1 <= 1'h0;
+      a_1_1 <= 8'h00;
+      lr_1_0 <= 1'h0;
+      pr_1_0 <= 16'h0000;
+      l_1_0 <= 1'h0;
+      a_1_0 <= 8'h00;
+      lr_0_7 <= 1'h0;
+      pr_0_7 <= 16'h0000;
+      lr_0_6 <= 1'h0;
+      pr_0_6 <= 16'h0000;
+      l_0_6 <= 1'h0;
+      a_0_6 <= 8'h00;
+      lr_0_5 <= 1'h0;
+      pr_0_5 <= 16'h0000;
+      l_0_5 <= 1'h0;
+      a_0_5 <= 8'h00;
+      lr_0_4 <= 1'h0;
+      pr_0_4 <= 16'h0000;
+      l_0_4 <= 1'h0;
+      a_0_4 <= 8'h00;
+      lr_0_3 <= 1'h0;
+      pr_0_3 <= 16'h0000;
+      l_0_3 <= 1'h0;
+      a_0_3 <= 8'h00;
+      lr_0_2 <= 1'h0;
+      pr_0_2 <= 16'h0000;
+      l_0_2 <= 1'h0;
+      a_0_2 <= 8'h00;
+      lr_0_1 <= 1'h0;
+      pr_0_1 <= 16'h0000;
+      l_0_1 <= 1'h0;
+      a_0_1 <= 8'h00;
+      lr_0_0 <= 1'h0;
+      pr_0_0 <= 16'h0000;
+      l_0_0 <= 1'h0;
+      a_0_0 <= 8'h00;
+      skew_l7_d6 <= 1'h0;
+      skew_l7_d5 <= 1'h0;
+      skew_l7_d4 <= 1'h0;
+      skew_l7_d3 <= 1'h0;
+      skew_l7_d2 <= 1'h0;
+      skew_l7_d1 <= 1'h0;
+      skew_l7_d0 <= 1'h0;
+      skew_a7_d6 <= 8'h00;
+      skew_a7_d5 <= 8'h00;
+      skew_a7_d4 <= 8'h00;
+      skew_a7_d3 <= 8'h00;
+      skew_a7_d2 <= 8'h00;
+      skew_a7_d1 <= 8'h00;
+      skew_l6_d5 <= 1'h0;
+      skew_l6_d4 <= 1'h0;
+      skew_l6_d3 <= 1'h0;
+      skew_l6_d2 <= 1'h0;
+      skew_l6_d1 <= 1'h0;
+      skew_l6_d0 <= 1'h0;
+      skew_a6_d5 <= 8'h00;
+      skew_a6_d4 <= 8'h00;
+      skew_a6_d3 <= 8'h00;
+      skew_a6_d2 <= 8'h00;
+      skew_a6_d1 <= 8'h00;
+      skew_l5_d4 <= 1'h0;
+      skew_l5_d3 <= 1'h0;
+      skew_l5_d2 <= 1'h0;
+      skew_l5_d1 <= 1'h0;
+      skew_l5_d0 <= 1'h0;
+      skew_a5_d4 <= 8'h00;
+      skew_a5_d3 <= 8'h00;
+      skew_a5_d2 <= 8'h00;
+      skew_a5_d1 <= 8'h00;
+      skew_l4_d3 <= 1'h0;
+      skew_l4_d2 <= 1'h0;
+      skew_l4_d1 <= 1'h0;
+      skew_l4_d0 <= 1'h0;
+      skew_a4_d3 <= 8'h00;
+      skew_a4_d2 <= 8'h00;
+      skew_a4_d1 <= 8'h00;
+      skew_l3_d2 <= 1'h0;
+      skew_l3_d1 <= 1'h0;
+      skew_l3_d0 <= 1'h0;
+      skew_a3_d2 <= 8'h00;
+      skew_a3_d1 <= 8'h00;
+      skew_l2_d1 <= 1'h0;
+      skew_l2_d0 <= 1'h0;
+      skew_a2_d1 <= 8'h00;
+      skew_l1_d0 <= 1'h0;
+      in_last <= 1'h0;
+      in_valid <= 1'h0;
+    end else begin
+      drain_valid <= | drain_count;
+      drain_advance <= | count_next;
+      drain_count <= count_next;
+      lr_7_7 <= l_7_6;
+      pr_7_7 <= $signed(a_7_6) * $signed(w_6_7);
+      lr_7_6 <= l_7_5;
+      pr_7_6 <= $signed(a_7_5) * $signed(w_6_6);
+      l_7_6 <= l_7_5;
+      a_7_6 <= a_7_5;
+      lr_7_5 <= l_7_4;
+      pr_7_5 <= $signed(a_7_4) * $signed(w_6_5);
+      l_7_5 <= l_7_4;
+      a_7_5 <= a_7_4;
+      lr_7_4 <= l_7_3;
+      pr_7_4 <= $signed(a_7_3) * $signed(w_6_4);
+      l_7_4 <= l_7_3;
+      a_7_4 <= a_7_3;
+      lr_7_3 <= l_7_2;
+      pr_7_3 <= $signed(a_7_2) * $signed(w_6_3);
+      l_7_3 <= l_7_2;
+      a_7_3 <= a_7_2;
+      lr_7_2 <= l_7_1;
+      pr_7_2 <= $signed(a_7_1) * $signed(w_6_2);
+      l_7_2 <= l_7_1;
+      a_7_2 <= a_7_1;
+      lr_7_1 <= l_7_0;
+      pr_7_1 <= $signed(a_7_0) * $signed(w_6_1);
+      l_7_1 <= l_7_0;
+      a_7_1 <= a_7_0;
+      lr_7_0 <= skew_l7_d6;
+      pr_7_0 <= $signed(skew_a7_d6) * $signed(w_6_0);
+      l_7_0 <= skew_l7_d6;
+      a_7_0 <= skew_a7_d6;
+      lr_6_7 <= l_6_6;
+      pr_6_7 <= $signed(a_6_6) * $signed(w_5_7);
+      lr_6_6 <= l_6_5;
+      pr_6_6 <= $signed(a_6_5) * $signed(w_5_6);
+      l_6_6 <= l_6_5;
+      a_6_6 <= a_6_5;
+      lr_6_5 <= l_6_4;
+      pr_6_5 <= $signed(a_6_4) * $signed(w_5_5);
+      l_6_5 <= l_6_4;
+      a_6_5 <= a_6_4;
+      lr_6_4 <= l_6_3;
+      pr_6_4 <= $signed(a_6_3) * $signed(w_5_4);
+      l_6_4 <= l_6_3;
+      a_6_4 <= a_6_3;
+      lr_6_3 <= l_6_2;
+      pr_6_3 <= $signed(a_6_2) * $signed(w_5_3);
+      l_6_3 <= l_6_2;
+      a_6_3 <= a_6_2;
+      lr_6_2 <= l_6_1;
+      pr_6_2 <= $signed(a_6_1) * $signed(w_5_2);
+      l_6_2 <= l_6_1;
+      a_6_2 <= a_6_1;
+      lr_6_1 <= l_6_0;
+      pr_6_1 <= $signed(a_6_0) * $signed(w_5_1);
+      l_6_1 <= l_6_0;
+      a_6_1 <= a_6_0;
+      lr_6_0 <= skew_l6_d5;
+      pr_6_0 <= $signed(skew_a6_d5) * $signed(w_5_0);
+      l_6_0 <= skew_l6_d5;
+      a_6_0 <= skew_a6_d5;
+      lr_5_7 <= l_5_6;
+      pr_5_7 <= $signed(a_5_6) * $signed(w_4_7);
+      lr_5_6 <= l_5_5;
+      pr_5_6 <= $signed(a_5_5) * $signed(w_4_6);
+      l_5_6 <= l_5_5;
+      a_5_6 <= a_5_5;
+      lr_5_5 <= l_5_4;
+      pr_5_5 <= $signed(a_5_4) * $signed(w_4_5);
+      l_5_5 <= l_5_4;
+      a_5_5 <= a_5_4;
+      lr_5_4 <= l_5_3;
+      pr_5_4 <= $signed(a_5_3) * $signed(w_4_4);
+      l_5_4 <= l_5_3;
+      a_5_4 <= a_5_3;
+      lr_5_3 <= l_5_2;
+      pr_5_3 <= $signed(a_5_2) * $signed(w_4_3);
+      l_5_3 <= l_5_2;
+      a_5_3 <= a_5_2;
+      lr_5_2 <= l_5_1;
+      pr_5_2 <= $signed(a_5_1) * $signed(w_4_2);
+      l_5_2 <= l_5_1;
+      a_5_2 <= a_5_1;
+      lr_5_1 <= l_5_0;
+      pr_5_1 <= $signed(a_5_0) * $signed(w_4_1);
+      l_5_1 <= l_5_0;
+      a_5_1 <= a_5_0;
+      lr_5_0 <= skew_l5_d4;
+      pr_5_0 <= $signed(skew_a5_d4) * $signed(w_4_0);
+      l_5_0 <= skew_l5_d4;
+      a_5_0 <= skew_a5_d4;
+      lr_4_7 <= l_4_6;
+      pr_4_7 <= $signed(a_4_6) * $signed(w_3_7);
+      lr_4_6 <= l_4_5;
+      pr_4_6 <= $signed(a_4_5) * $signed(w_3_6);
+      l_4_6 <= l_4_5;
+      a_4_6 <= a_4_5;
+      lr_4_5 <= l_4_4;
+      pr_4_5 <= $signed(a_4_4) * $signed(w_3_5);
+      l_4_5 <= l_4_4;
+      a_4_5 <= a_4_4;
+      lr_4_4 <= l_4_3;
+      pr_4_4 <= $signed(a_4_3) * $signed(w_3_4);
+      l_4_4 <= l_4_3;
+      a_4_4 <= a_4_3;
+      lr_4_3 <= l_4_2;
+      pr_4_3 <= $signed(a_4_2) * $signed(w_3_3);
+      l_4_3 <= l_4_2;
+      a_4_3 <= a_4_2;
+      lr_4_2 <= l_4_1;
+      pr_4_2 <= $signed(a_4_1) * $signed(w_3_2);
+      l_4_2 <= l_4_1;
+      a_4_2 <= a_4_1;
+      lr_4_1 <= l_4_0;
+      pr_4_1 <= $signed(a_4_0) * $signed(w_3_1);
+      l_4_1 <= l_4_0;
+      a_4_1 <= a_4_0;
+      lr_4_0 <= skew_l4_d3;
+      pr_4_0 <= $signed(skew_a4_d3) * $signed(w_3_0);
+      l_4_0 <= skew_l4_d3;
+      a_4_0 <= skew_a4_d3;
+      lr_3_7 <= l_3_6;
+      pr_3_7 <= $signed(a_3_6) * $signed(w_2_7);
+      lr_3_6 <= l_3_5;
+      pr_3_6 <= $signed(a_3_5) * $signed(w_2_6);
+      l_3_6 <= l_3_5;
+      a_3_6 <= a_3_5;
+      lr_3_5 <= l_3_4;
+      pr_3_5 <= $signed(a_3_4) * $signed(w_2_5);
+      l_3_5 <= l_3_4;
+      a_3_5 <= a_3_4;
+      lr_3_4 <= l_3_3;
+      pr_3_4 <= $signed(a_3_3) * $signed(w_2_4);
+      l_3_4 <= l_3_3;
+      a_3_4 <= a_3_3;
+      lr_3_3 <= l_3_2;
+      pr_3_3 <= $signed(a_3_2) * $signed(w_2_3);
+      l_3_3 <= l_3_2;
+      a_3_3 <= a_3_2;
+      lr_3_2 <= l_3_1;
+      pr_3_2 <= $signed(a_3_1) * $signed(w_2_2);
+      l_3_2 <= l_3_1;
+      a_3_2 <= a_3_1;
+      lr_3_1 <= l_3_0;
+      pr_3_1 <= $signed(a_3_0) * $signed(w_2_1);
+      l_3_1 <= l_3_0;
+      a_3_1 <= a_3_0;
+      lr_3_0 <= skew_l3_d2;
+      pr_3_0 <= $signed(skew_a3_d2) * $signed(w_2_0);
+      l_3_0 <= skew_l3_d2;
+      a_3_0 <= skew_a3_d2;
+      lr_2_7 <= l_2_6;
+      pr_2_7 <= $signed(a_2_6) * $signed(w_1_7);
+      lr_2_6 <= l_2_5;
+      pr_2_6 <= $signed(a_2_5) * $signed(w_1_6);
+      l_2_6 <= l_2_5;
+      a_2_6 <= a_2_5;
+      lr_2_5 <= l_2_4;
+      pr_2_5 <= $signed(a_2_4) * $signed(w_1_5);
+      l_2_5 <= l_2_4;
+      a_2_5 <= a_2_4;
+      lr_2_4 <= l_2_3;
+      pr_2_4 <= $signed(a_2_3) * $signed(w_1_4);
+      l_2_4 <= l_2_3;
+      a_2_4 <= a_2_3;
+      lr_2_3 <= l_2_2;
+      pr_2_3 <= $signed(a_2_2) * $signed(w_1_3);
+      l_2_3 <= l_2_2;
+      a_2_3 <= a_2_2;
+      lr_2_2 <= l_2_1;
+      pr_2_2 <= $signed(a_2_1) * $signed(w_1_2);
+      l_2_2 <= l_2_1;
+      a_2_2 <= a_2_1;
+      lr_2_1 <= l_2_0;
+      pr_2_1 <= $signed(a_2_0) * $signed(w_1_1);
+      l_2_1 <= l_2_0;
+      a_2_1 <= a_2_0;
+      lr_2_0 <= skew_l2_d1;
+      pr_2_0 <= $signed(skew_a2_d1) * $signed(w_1_0);
+      l_2_0 <= skew_l2_d1;
+      a_2_0 <= skew_a2_d1;
+      lr_1_7 <= l_1_6;
+      pr_1_7 <= $signed(a_1_6) * $signed(w_0_7);
+      lr_1_6 <= l_1_5;
+      pr_1_6 <= $signed(a_1_5) * $signed(w_0_6);
+      l_1_6 <= l_1_5;
+      a_1_6 <= a_1_5;
+      lr_1_5 <= l_1_4;
+      pr_1_5 <= $signed(a_1_4) * $signed(w_0_5);
+      l_1_5 <= l_1_4;
+      a_1_5 <= a_1_4;
+      lr_1_4 <= l_1_3;
+      pr_1_4 <= $signed(a_1_3) * $signed(w_0_4);
+      l_1_4 <= l_1_3;
+      a_1_4 <= a_1_3;
+      lr_1_3 <= l_1_2;
+      pr_1_3 <= $signed(a_1_2) * $signed(w_0_3);
+      l_1_3 <= l_1_2;
+      a_1_3 <= a_1_2;
+      lr_1_2 <= l_1_1;
+      pr_1_2 <= $signed(a_1_1) * $signed(w_0_2);
+      l_1_2 <= l_1_1;
+      a_1_2 <= a_1_1;
+      lr_1_1 <= l_1_0;
+      pr_1_1 <= $signed(a_1_0) * $signed(w_0_1);
+      l_1_1 <= l_1_0;
+      a_1_1 <= a_1_0;
+      lr_1_0 <= skew_l1_d0;
+      pr_1_0 <= $signed(skew_a1_d0) * $signed(w_0_0);
+      l_1_0 <= skew_l1_d0;
+      a_1_0 <= skew_a1_d0;
+      lr_0_7 <= l_0_6;
+      pr_0_7 <= $signed(a_0_6) * $signed(skew_w7_d6);
+      lr_0_6 <= l_0_5;
+      pr_0_6 <= $signed(a_0_5) * $signed(skew_w6_d5);
+      l_0_6 <= l_0_5;
+      a_0_6 <= a_0_5;
+      lr_0_5 <= l_0_4;
+      pr_0_5 <= $signed(a_0_4) * $signed(skew_w5_d4);
+      l_0_5 <= l_0_4;
+      a_0_5 <= a_0_4;
+      lr_0_4 <= l_0_3;
+      pr_0_4 <= $signed(a_0_3) * $signed(skew_w4_d3);
+      l_0_4 <= l_0_3;
+      a_0_4 <= a_0_3;
+      lr_0_3 <= l_0_2;
+      pr_0_3 <= $signed(a_0_2) * $signed(skew_w3_d2);
+      l_0_3 <= l_0_2;
+      a_0_3 <= a_0_2;
+      lr_0_2 <= l_0_1;
+      pr_0_2 <= $signed(a_0_1) * $signed(skew_w2_d1);
+      l_0_2 <= l_0_1;
+      a_0_2 <= a_0_1;
+      lr_0_1 <= l_0_0;
+      pr_0_1 <= $signed(a_0_0) * $signed(skew_w1_d0);
+      l_0_1 <= l_0_0;
+      a_0_1 <= a_0_0;
+      lr_0_0 <= in_last;
+      pr_0_0 <= $signed(a_in0) * $signed(w_in0);
+      l_0_0 <= in_last;
+      a_0_0 <= a_in0;
+      skew_l7_d6 <= skew_l7_d5;
+      skew_l7_d5 <= skew_l7_d4;
+      skew_l7_d4 <= skew_l7_d3;
+      skew_l7_d3 <= skew_l7_d2;
+      skew_l7_d2 <= skew_l7_d1;
+      skew_l7_d1 <= skew_l7_d0;
+      skew_l7_d0 <= in_last;
+      skew_a7_d6 <= skew_a7_d5;
+      skew_a7_d5 <= skew_a7_d4;
+      skew_a7_d4 <= skew_a7_d3;
+      skew_a7_d3 <= skew_a7_d2;
+      skew_a7_d2 <= skew_a7_d1;
+      skew_a7_d1 <= skew_a7_d0;
+      skew_l6_d5 <= skew_l6_d4;
+      skew_l6_d4 <= skew_l6_d3;
+      skew_l6_d3 <= skew_l6_d2;
+      skew_l6_d2 <= skew_l6_d1;
+      skew_l6_d1 <= skew_l6_d0;
+      skew_l6_d0 <= in_last;
+      skew_a6_d5 <= skew_a6_d4;
+      skew_a6_d4 <= skew_a6_d3;
+      skew_a6_d3 <= skew_a6_d2;
+      skew_a6_d2 <= skew_a6_d1;
+      skew_a6_d1 <= skew_a6_d0;
+      skew_l5_d4 <= skew_l5_d3;
+      skew_l5_d3 <= skew_l5_d2;
+      skew_l5_d2 <= skew_l5_d1;
+      skew_l5_d1 <= skew_l5_d0;
+      skew_l5_d0 <= in_last;
+      skew_a5_d4 <= skew_a5_d3;
+      skew_a5_d3 <= skew_a5_d2;
+      skew_a5_d2 <= skew_a5_d1;
+      skew_a5_d1 <= skew_a5_d0;
+      skew_l4_d3 <= skew_l4_d2;
+      skew_l4_d2 <= skew_l4_d1;
+      skew_l4_d1 <= skew_l4_d0;
+      skew_l4_d0 <= in_last;
+      skew_a4_d3 <= skew_a4_d2;
+      skew_a4_d2 <= skew_a4_d1;
+      skew_a4_d1 <= skew_a4_d0;
+      skew_l3_d2 <= skew_l3_d1;
+      skew_l3_d1 <= skew_l3_d0;
+      skew_l3_d0 <= in_last;
+      skew_a3_d2 <= skew_a3_d1;
+      skew_a3_d1 <= skew_a3_d0;
+      skew_l2_d1 <= skew_l2_d0;
+      skew_l2_d0 <= in_last;
+      skew_a2_d1 <= skew_a2_d0;
+      skew_l1_d0 <= in_last;
+      in_last <= i_last & i_valid;
+      in_valid <= i_valid;
+    end
+    if (_0060_) begin
+      drain_row <= 3'h0;
+    end else if (drain_advance) begin
+      drain_row <= drain_row + 1'h1;
+    end
+    if (lr_7_7) begin
+      out_7_7 <= $signed(acc_7_7) + $signed(pr_7_7);
+    end
+    if (_0061_) begin
+      acc_7_7 <= 26'h0000000;
+    end else begin
+      acc_7_7 <= $signed(acc_7_7) + $signed(pr_7_7);
+    end
+    if (lr_7_6) begin
+      out_7_6 <= $signed(acc_7_6) + $signed(pr_7_6);
+    end
+    if (_0062_) begin
+      acc_7_6 <= 26'h0000000;
+    end else begin
+      acc_7_6 <= $signed(acc_7_6) + $signed(pr_7_6);
+    end
+    if (lr_7_5) begin
+      out_7_5 <= $signed(acc_7_5) + $signed(pr_7_5);
+    end
+    if (_0063_) begin
+      acc_7_5 <= 26'h0000000;
+    end else begin
+      acc_7_5 <= $signed(acc_7_5) + $signed(pr_7_5);
+    end
+    if (lr_7_4) begin
+      out_7_4 <= $signed(acc_7_4) + $signed(pr_7_4);
+    end
+    if (_0064_) begin
+      acc_7_4 <= 26'h0000000;
+    end else begin
+      acc_7_4 <= $signed(acc_7_4) + $signed(pr_7_4);
+    end
+    if (lr_7_3) begin
+      out_7_3 <= $signed(acc_7_3) + $signed(pr_7_3);
+    end
+    if (_0065_) begin
+      acc_7_3 <= 26'h0000000;
+    end else begin
+      acc_7_3 <= $signed(acc_7_3) + $signed(pr_7_3);
+    end
+    if (lr_7_2) begin
+      out_7_2 <= $signed(acc_7_2) + $signed(pr_7_2);
+    end
+    if (_0066_) begin
+      acc_7_2 <= 26'h0000000;
+    end else begin
+      acc_7_2 <= $signed(acc_7_2) + $signed(pr_7_2);
+    end
+    if (lr_7_1) begin
+      out_7_1 <= $signed(acc_7_1) + $signed(pr_7_1);
+    end
+    if (_0067_) begin
+      acc_7_1 <= 26'h0000000;
+    end else begin
+      acc_7_1 <= $signed(acc_7_1) + $signed(pr_7_1);
+    end
+    if (lr_7_0) begin
+      out_7_0 <= $signed(acc_7_0) + $signed(pr_7_0);
+    end
+    if (_0068_) begin
+      acc_7_0 <= 26'h0000000;
+    end else begin
+      acc_7_0 <= $signed(acc_7_0) + $signed(pr_7_0);
+    end
+    if (lr_6_7) begin
+      out_6_7 <= $signed(acc_6_7) + $signed(pr_6_7);
+    end
+    if (_0069_) begin
+      acc_6_7 <= 26'h0000000;
+    end else begin
+      acc_6_7 <= $signed(acc_6_7) + $signed(pr_6_7);
+    end
+    if (lr_6_6) begin
+      out_6_6 <= $signed(acc_6_6) + $signed(pr_6_6);
+    end
+    if (_0070_) begin
+      acc_6_6 <= 26'h0000000;
+    end else begin
+      acc_6_6 <= $signed(acc_6_6) + $signed(pr_6_6);
+    end
+    if (lr_6_5) begin
+      out_6_5 <= $signed(acc_6_5) + $signed(pr_6_5);
+    end
+    if (_0071_) begin
+      acc_6_5 <= 26'h0000000;
+    end else begin
+      acc_6_5 <= $signed(acc_6_5) + $signed(pr_6_5);
+    end
+    if (lr_6_4) begin
+      out_6_4 <= $signed(acc_6_4) + $signed(pr_6_4);
+    end
+    if (_0072_) begin
+      acc_6_4 <= 26'h0000000;
+    end else begin
+      acc_6_4 <= $signed(acc_6_4) + $signed(pr_6_4);
+    end
+    if (lr_6_3) begin
+      out_6_3 <= $signed(acc_6_3) + $signed(pr_6_3);
+    end
+    if (_0073_) begin
+      acc_6_3 <= 26'h0000000;
+    end else begin
+      acc_6_3 <= $signed(acc_6_3) + $signed(pr_6_3);
+    end
+    if (lr_6_2) begin
+      out_6_2 <= $signed(acc_6_2) + $signed(pr_6_2);
+    end
+    if (_0074_) begin
+      acc_6_2 <= 26'h0000000;
+    end else begin
+      acc_6_2 <= $signed(acc_6_2) + $signed(pr_6_2);
+    end
+    if (lr_6_1) begin
+      out_6_1 <= $signed(acc_6_1) + $signed(pr_6_1);
+    end
+    if (_0075_) begin
+      acc_6_1 <= 26'h0000000;
+    end else begin
+      acc_6_1 <= $signed(acc_6_1) + $signed(pr_6_1);
+    end
+    if (lr_6_0) begin
+      out_6_0 <= $signed(acc_6_0) + $signed(pr_6_0);
+    end
+    if (_0076_) begin
+      acc_6_0 <= 26'h0000000;
+    end else begin
+      acc_6_0 <= $signed(acc_6_0) + $signed(pr_6_0);
+    end
+    if (lr_5_7) begin
+      out_5_7 <= $signed(acc_5_7) + $signed(pr_5_7);
+    end
+    if (_0077_) begin
+      acc_5_7 <= 26'h0000000;
+    end else begin
+      acc_5_7 <= $signed(acc_5_7) + $signed(pr_5_7);
+    end
+    if (lr_5_6) begin
+      out_5_6 <= $signed(acc_5_6) + $signed(pr_5_6);
+    end
+    if (_0078_) begin
+      acc_5_6 <= 26'h0000000;
+    end else begin
+      acc_5_6 <= $signed(acc_5_6) + $signed(pr_5_6);
+    end
+    if (lr_5_5) begin
+      out_5_5 <= $signed(acc_5_5) + $signed(pr_5_5);
+    end
+    if (_0079_) begin
+      acc_5_5 <= 26'h0000000;
+    end else begin
+      acc_5_5 <= $signed(acc_5_5) + $signed(pr_5_5);
+    end
+    if (lr_5_4) begin
+      out_5_4 <= $signed(acc_5_4) + $signed(pr_5_4);
+    end
+    if (_0080_) begin
+      acc_5_4 <= 26'h0000000;
+    end else begin
+      acc_5_4 <= $signed(acc_5_4) + $signed(pr_5_4);
+    end
+    if (lr_5_3) begin
+      out_5_3 <= $signed(acc_5_3) + $signed(pr_5_3);
+    end
+    if (_0081_) begin
+      acc_5_3 <= 26'h0000000;
+    end else begin
+      acc_5_3 <= $signed(acc_5_3) + $signed(pr_5_3);
+    end
+    if (lr_5_2) begin
+      out_5_2 <= $signed(acc_5_2) + $signed(pr_5_2);
+    end
+    if (_0082_) begin
+      acc_5_2 <= 26'h0000000;
+    end else begin
+      acc_5_2 <= $signed(acc_5_2) + $signed(pr_5_2);
+    end
+    if (lr_5_1) begin
+      out_5_1 <= $signed(acc_5_1) + $signed(pr_5_1);
+    end
+    if (_0083_) begin
+      acc_5_1 <= 26'h0000000;
+    end else begin
+      acc_5_1 <= $signed(acc_5_1) + $signed(pr_5_1);
+    end
+    if (lr_5_0) begin
+      out_5_0 <= $signed(acc_5_0) + $signed(pr_5_0);
+    end
+    if (_0084_) begin
+      acc_5_0 <= 26'h0000000;
+    end else begin
+      acc_5_0 <= $signed(acc_5_0) + $signed(pr_5_0);
+    end
+    if (lr_4_7) begin
+      out_4_7 <= $signed(acc_4_7) + $signed(pr_4_7);
+    end
+    if (_0085_) begin
+      acc_4_7 <= 26'h0000000;
+    end else begin
+      acc_4_7 <= $signed(acc_4_7) + $signed(pr_4_7);
+    end
+    if (lr_4_6) begin
+      out_4_6 <= $signed(acc_4_6) + $signed(pr_4_6);
+    end
+    if (_0086_) begin
+      acc_4_6 <= 26'h0000000;
+    end else begin
+      acc_4_6 <= $signed(acc_4_6) + $signed(pr_4_6);
+    end
+    if (lr_4_5) begin
+      out_4_5 <= $signed(acc_4_5) + $signed(pr_4_5);
+    end
+    if (_0087_) begin
+      acc_4_5 <= 26'h0000000;
+    end else begin
+      acc_4_5 <= $signed(acc_4_5) + $signed(pr_4_5);
+    end
+    if (lr_4_4) begin
+      out_4_4 <= $signed(acc_4_4) + $signed(pr_4_4);
+    end
+    if (_0088_) begin
+      acc_4_4 <= 26'h0000000;
+    end else begin
+      acc_4_4 <= $signed(acc_4_4) + $signed(pr_4_4);
+    end
+    if (lr_4_3) begin
+      out_4_3 <= $signed(acc_4_3) + $signed(pr_4_3);
+    end
+    if (_0089_) begin
+      acc_4_3 <= 26'h0000000;
+    end else begin
+      acc_4_3 <= $signed(acc_4_3) + $signed(pr_4_3);
+    end
+    if (lr_4_2) begin
+      out_4_2 <= $signed(acc_4_2) + $signed(pr_4_2);
+    end
+    if (_0090_) begin
+      acc_4_2 <= 26'h0000000;
+    end else begin
+      acc_4_2 <= $signed(acc_4_2) + $signed(pr_4_2);
+    end
+    if (lr_4_1) begin
+      out_4_1 <= $signed(acc_4_1) + $signed(pr_4_1);
+    end
+    if (_0091_) begin
+      acc_4_1 <= 26'h0000000;
+    end else begin
+      acc_4_1 <= $signed(acc_4_1) + $signed(pr_4_1);
+    end
+    if (lr_4_0) begin
+      out_4_0 <= $signed(acc_4_0) + $signed(pr_4_0);
+    end
+    if (_0092_) begin
+      acc_4_0 <= 26'h0000000;
+    end else begin
+      acc_4_0 <= $signed(acc_4_0) + $signed(pr_4_0);
+    end
+    if (lr_3_7) begin
+      out_3_7 <= $signed(acc_3_7) + $signed(pr_3_7);
+    end
+    if (_0093_) begin
+      acc_3_7 <= 26'h0000000;
+    end else begin
+      acc_3_7 <= $signed(acc_3_7) + $signed(pr_3_7);
+    end
+    if (lr_3_6) begin
+      out_3_6 <= $signed(acc_3_6) + $signed(pr_3_6);
+    end
+    if (_0094_) begin
+      acc_3_6 <= 26'h0000000;
+    end else begin
+      acc_3_6 <= $signed(acc_3_6) + $signed(pr_3_6);
+    end
+    if (lr_3_5) begin
+      out_3_5 <= $signed(acc_3_5) + $signed(pr_3_5);
+    end
+    if (_0095_) begin
+      acc_3_5 <= 26'h0000000;
+    end else begin
+      acc_3_5 <= $signed(acc_3_5) + $signed(pr_3_5);
+    end
+    if (lr_3_4) begin
+      out_3_4 <= $signed(acc_3_4) + $signed(pr_3_4);
+    end
+    if (_0096_) begin
+      acc_3_4 <= 26'h0000000;
+    end else begin
+      acc_3_4 <= $signed(acc_3_4) + $signed(pr_3_4);
+    end
+    if (lr_3_3) begin
+      out_3_3 <= $signed(acc_3_3) + $signed(pr_3_3);
+    end
+    if (_0097_) begin
+      acc_3_3 <= 26'h0000000;
+    end else begin
+      acc_3_3 <= $signed(acc_3_3) + $signed(pr_3_3);
+    end
+    if (lr_3_2) begin
+      out_3_2 <= $signed(acc_3_2) + $signed(pr_3_2);
+    end
+    if (_0098_) begin
+      acc_3_2 <= 26'h0000000;
+    end else begin
+      acc_3_2 <= $signed(acc_3_2) + $signed(pr_3_2);
+    end
+    if (lr_3_1) begin
+      out_3_1 <= $signed(acc_3_1) + $signed(pr_3_1);
+    end
+    if (_0099_) begin
+      acc_3_1 <= 26'h0000000;
+    end else begin
+      acc_3_1 <= $signed(acc_3_1) + $signed(pr_3_1);
+    end
+    if (lr_3_0) begin
+      out_3_0 <= $signed(acc_3_0) + $signed(pr_3_0);
+    end
+    if (_0100_) begin
+      acc_3_0 <= 26'h0000000;
+    end else begin
+      acc_3_0 <= $signed(acc_3_0) + $signed(pr_3_0);
+    end
+    if (lr_2_7) begin
+      out_2_7 <= $signed(acc_2_7) + $signed(pr_2_7);
+    end
+    if (_0101_) begin
+      acc_2_7 <= 26'h0000000;
+    end else begin
+      acc_2_7 <= $signed(acc_2_7) + $signed(pr_2_7);
+    end
+    if (lr_2_6) begin
+      out_2_6 <= $signed(acc_2_6) + $signed(pr_2_6);
+    end
+    if (_0102_) begin
+      acc_2_6 <= 26'h0000000;
+    end else begin
+      acc_2_6 <= $signed(acc_2_6) + $signed(pr_2_6);
+    end
+    if (lr_2_5) begin
+      out_2_5 <= $signed(acc_2_5) + $signed(pr_2_5);
+    end
+    if (_0103_) begin
+      acc_2_5 <= 26'h0000000;
+    end else begin
+      acc_2_5 <= $signed(acc_2_5) + $signed(pr_2_5);
+    end
+    if (lr_2_4) begin
+      out_2_4 <= $signed(acc_2_4) + $signed(pr_2_4);
+    end
+    if (_0104_) begin
+      acc_2_4 <= 26'h0000000;
+    end else begin
+      acc_2_4 <= $signed(acc_2_4) + $signed(pr_2_4);
+    end
+    if (lr_2_3) begin
+      out_2_3 <= $signed(acc_2_3) + $signed(pr_2_3);
+    end
+    if (_0105_) begin
+      acc_2_3 <= 26'h0000000;
+    end else begin
+      acc_2_3 <= $signed(acc_2_3) + $signed(pr_2_3);
+    end
+    if (lr_2_2) begin
+      out_2_2 <= $signed(acc_2_2) + $signed(pr_2_2);
+    end
+    if (_0106_) begin
+      acc_2_2 <= 26'h0000000;
+    end else begin
+      acc_2_2 <= $signed(acc_2_2) + $signed(pr_2_2);
+    end
+    if (lr_2_1) begin
+      out_2_1 <= $signed(acc_2_1) + $signed(pr_2_1);
+    end
+    if (_0107_) begin
+      acc_2_1 <= 26'h0000000;
+    end else begin
+      acc_2_1 <= $signed(acc_2_1) + $signed(pr_2_1);
+    end
+    if (lr_2_0) begin
+      out_2_0 <= $signed(acc_2_0) + $signed(pr_2_0);
+    end
+    if (_0108_) begin
+      acc_2_0 <= 26'h0000000;
+    end else begin
+      acc_2_0 <= $signed(acc_2_0) + $signed(pr_2_0);
+    end
+    if (lr_1_7) begin
+      out_1_7 <= $signed(acc_1_7) + $signed(pr_1_7);
+    end
+    if (_0109_) begin
+      acc_1_7 <= 26'h0000000;
+    end else begin
+      acc_1_7 <= $signed(acc_1_7) + $signed(pr_1_7);
+    end
+    if (lr_1_6) begin
+      out_1_6 <= $signed(acc_1_6) + $signed(pr_1_6);
+    end
+    if (_0110_) begin
+      acc_1_6 <= 26'h0000000;
+    end else begin
+      acc_1_6 <= $signed(acc_1_6) + $signed(pr_1_6);
+    end
+    if (lr_1_5) begin
+      out_1_5 <= $signed(acc_1_5) + $signed(pr_1_5);
+    end
+    if (_0111_) begin
+      acc_1_5 <= 26'h0000000;
+    end else begin
+      acc_1_5 <= $signed(acc_1_5) + $signed(pr_1_5);
+    end
+    if (lr_1_4) begin
+      out_1_4 <= $signed(acc_1_4) + $signed(pr_1_4);
+    end
+    if (_0112_) begin
+      acc_1_4 <= 26'h0000000;
+    end else begin
+      acc_1_4 <= $signed(acc_1_4) + $signed(pr_1_4);
+    end
+    if (lr_1_3) begin
+      out_1_3 <= $signed(acc_1_3) + $signed(pr_1_3);
+    end
+    if (_0113_) begin
+      acc_1_3 <= 26'h0000000;
+    end else begin
+      acc_1_3 <= $signed(acc_1_3) + $signed(pr_1_3);
+    end
+    if (lr_1_2) begin
+      out_1_2 <= $signed(acc_1_2) + $signed(pr_1_2);
+    end
+    if (_0114_) begin
+      acc_1_2 <= 26'h0000000;
+    end else begin
+      acc_1_2 <= $signed(acc_1_2) + $signed(pr_1_2);
+    end
+    if (lr_1_1) begin
+      out_1_1 <= $signed(acc_1_1) + $signed(pr_1_1);
+    end
+    if (_0115_) begin
+      acc_1_1 <= 26'h0000000;
+    end else begin
+      acc_1_1 <= $signed(acc_1_1) + $signed(pr_1_1);
+    end
+    if (lr_1_0) begin
+      out_1_0 <= $signed(acc_1_0) + $signed(pr_1_0);
+    end
+    if (_0116_) begin
+      acc_1_0 <= 26'h0000000;
+    end else begin
+      acc_1_0 <= $signed(acc_1_0) + $signed(pr_1_0);
+    end
+    if (lr_0_7) begin
+      out_0_7 <= $signed(acc_0_7) + $signed(pr_0_7);
+    end
+    if (_0117_) begin
+      acc_0_7 <= 26'h0000000;
+    end else begin
+      acc_0_7 <= $signed(acc_0_7) + $signed(pr_0_7);
+    end
+    if (lr_0_6) begin
+      out_0_6 <= $signed(acc_0_6) + $signed(pr_0_6);
+    end
+    if (_0118_) begin
+      acc_0_6 <= 26'h0000000;
+    end else begin
+      acc_0_6 <= $signed(acc_0_6) + $signed(pr_0_6);
+    end
+    if (lr_0_5) begin
+      out_0_5 <= $signed(acc_0_5) + $signed(pr_0_5);
+    end
+    if (_0119_) begin
+      acc_0_5 <= 26'h0000000;
+    end else begin
+      acc_0_5 <= $signed(acc_0_5) + $signed(pr_0_5);
+    end
+    if (lr_0_4) begin
+      out_0_4 <= $signed(acc_0_4) + $signed(pr_0_4);
+    end
+    if (_0120_) begin
+      acc_0_4 <= 26'h0000000;
+    end else begin
+      acc_0_4 <= $signed(acc_0_4) + $signed(pr_0_4);
+    end
+    if (lr_0_3) begin
+      out_0_3 <= $signed(acc_0_3) + $signed(pr_0_3);
+    end
+    if (_0121_) begin
+      acc_0_3 <= 26'h0000000;
+    end else begin
+      acc_0_3 <= $signed(acc_0_3) + $signed(pr_0_3);
+    end
+    if (lr_0_2) begin
+      out_0_2 <= $signed(acc_0_2) + $signed(pr_0_2);
+    end
+    if (_0122_) begin
+      acc_0_2 <= 26'h0000000;
+    end else begin
+      acc_0_2 <= $signed(acc_0_2) + $signed(pr_0_2);
+    end
+    if (lr_0_1) begin
+      out_0_1 <= $signed(acc_0_1) + $signed(pr_0_1);
+    end
+    if (_0123_) begin
+      acc_0_1 <= 26'h0000000;
+    end else begin
+      acc_0_1 <= $signed(acc_0_1) + $signed(pr_0_1);
+    end
+    if (lr_0_0) begin
+      out_0_0 <= $signed(acc_0_0) + $signed(pr_0_0);
+    end
+    if (_0124_) begin
+      acc_0_0 <= 26'h0000000;
+    end else begin
+      acc_0_0 <= $signed(acc_0_0) + $signed(pr_0_0);
+    end
+    if (!in_valid) begin
+      skew_w7_d0 <= 8'h00;
+      skew_w6_d0 <= 8'h00;
+      skew_w5_d0 <= 8'h00;
+      skew_w4_d0 <= 8'h00;
+      skew_w3_d0 <= 8'h00;
+      skew_w2_d0 <= 8'h00;
+      skew_w1_d0 <= 8'h00;
+    end else begin
+      skew_w7_d0 <= in_w7;
+      skew_w6_d0 <= in_w6;
+      skew_w5_d0 <= in_w5;
+      skew_w4_d0 <= in_w4;
+      skew_w3_d0 <= in_w3;
+      skew_w2_d0 <= in_w2;
+      skew_w1_d0 <= in_w1;
+    end
+    if (_0125_) begin
+      skew_a7_d0 <= 8'h00;
+    end else begin
+      skew_a7_d0 <= in_a7;
+    end
+    if (_0126_) begin
+      skew_a6_d0 <= 8'h00;
+    end else begin
+      skew_a6_d0 <= in_a6;
+    end
+    if (_0127_) begin
+      skew_a5_d0 <= 8'h00;
+    end else begin
+      skew_a5_d0 <= in_a5;
+    end
+    if (_0128_) begin
+      skew_a4_d0 <= 8'h00;
+    end else begin
+      skew_a4_d0 <= in_a4;
+    end
+    if (_0129_) begin
+      skew_a3_d0 <= 8'h00;
+    end else begin
+      skew_a3_d0 <= in_a3;
+    end
+    if (_0130_) begin
+      skew_a2_d0 <= 8'h00;
+    end else begin
+      skew_a2_d0 <= in_a2;
+    end
+    if (_0131_) begin
+      skew_a1_d0 <= 8'h00;
+    end else begin
+      skew_a1_d0 <= in_a1;
+    end
   end
 endmodule
 
@@ -2842,12 +3337,21 @@ module \hwq_top.engine.fifo (clk, rst, r_rdy, r_data, w_port__data, w_en, r_en);
   assign _12_[5] = 1'hx;
   assign _16_[5] = 1'hx;
   always @(posedge clk) begin
-    if (rst) level <= 5'h00;
-    else if (_18_) begin if (_08_) level <= level - 1'h1; else begin if (_03_) level <= level + 1'h1; else level <= 5'hxx; end end
-    if (rst) r_port__addr <= 5'h00;
-    else if (_13_) r_port__addr <= _16_[4:0];
-    if (rst) w_port__addr <= 5'h00;
-    else if (_00_) w_port__addr <= _12_[4:0];
+    if (rst) begin
+      level <= 5'h00;
+    end else if (_18_) begin
+      begin if (_08_) level <= level - 1'h1; else begin if (_03_) level <= level + 1'h1; else level <= 5'hxx; end end
+    end
+    if (rst) begin
+      r_port__addr <= 5'h00;
+    end else if (_13_) begin
+      r_port__addr <= _16_[4:0];
+    end
+    if (rst) begin
+      w_port__addr <= 5'h00;
+    end else if (_00_) begin
+      w_port__addr <= _12_[4:0];
+    end
   end
 endmodule
 
@@ -4185,131 +4689,143 @@ module \hwq_top.engine.requant (rst, i_bias, i_multiplier, i_shift, zero_point, 
   assign lo_z[8] = lo_z[9];
   assign _121_[46:14] = h_0;
   always @(posedge clk) begin
-    if (rst) o_last <= 1'h0;
-    else o_last <= rq3_last;
-    if (rst) o_valid <= 1'h0;
-    else o_valid <= rq3_valid;
-    if (rst) o_data <= 64'h0000000000000000;
-    else if (rq3_valid) o_data <= { _123_, _137_, _125_, _127_, _129_, _131_, _133_, _135_ };
-    if (rst) _591_ <= 9'h000;
-    else _591_ <= $signed(act_max) - $signed(zero_point);
-    if (rst) _592_ <= 9'h000;
-    else _592_ <= $signed(act_min) - $signed(zero_point);
-    if (rq2_valid) rq3_y7 <= $signed(u_7) >>> rq2_r7;
-    if (rq2_valid) rq3_y6 <= $signed(u_6) >>> rq2_r6;
-    if (rq2_valid) rq3_y5 <= $signed(u_5) >>> rq2_r5;
-    if (rq2_valid) rq3_y4 <= $signed(u_4) >>> rq2_r4;
-    if (rq2_valid) rq3_y3 <= $signed(u_3) >>> rq2_r3;
-    if (rq2_valid) rq3_y2 <= $signed(u_2) >>> rq2_r2;
-    if (rq2_valid) rq3_y1 <= $signed(u_1) >>> rq2_r1;
-    if (rq2_valid) rq3_y0 <= $signed(u_0) >>> rq2_r0;
-    if (rst) rq3_last <= 1'h0;
-    else rq3_last <= rq2_last;
-    if (rst) rq3_valid <= 1'h0;
-    else rq3_valid <= rq2_valid;
-    if (rq1_valid) rq2_hm7 <= halfm_7;
-    if (rq1_valid) rq2_hf7 <= half_7;
-    if (rq1_valid) rq2_hm6 <= halfm_6;
-    if (rq1_valid) rq2_hf6 <= half_6;
-    if (rq1_valid) rq2_hm5 <= halfm_5;
-    if (rq1_valid) rq2_hf5 <= half_5;
-    if (rq1_valid) rq2_hm4 <= halfm_4;
-    if (rq1_valid) rq2_hf4 <= half_4;
-    if (rq1_valid) rq2_hm3 <= halfm_3;
-    if (rq1_valid) rq2_hf3 <= half_3;
-    if (rq1_valid) rq2_hm2 <= halfm_2;
-    if (rq1_valid) rq2_hf2 <= half_2;
-    if (rq1_valid) rq2_hm1 <= halfm_1;
-    if (rq1_valid) rq2_hf1 <= half_1;
-    if (rq1_valid) rq2_hm0 <= halfm_0;
-    if (rq1_valid) rq2_hf0 <= half_0;
-    if (rq1_valid) rq2_h7 <= h_7;
-    if (rq1_valid) rq2_h6 <= h_6;
-    if (rq1_valid) rq2_h5 <= h_5;
-    if (rq1_valid) rq2_h4 <= h_4;
-    if (rq1_valid) rq2_h3 <= h_3;
-    if (rq1_valid) rq2_h2 <= h_2;
-    if (rq1_valid) rq2_h1 <= h_1;
-    if (rq1_valid) rq2_h0 <= h_0;
-    if (rq1_valid) rq2_r7 <= rq1_r7;
-    if (rq1_valid) rq2_r6 <= rq1_r6;
-    if (rq1_valid) rq2_r5 <= rq1_r5;
-    if (rq1_valid) rq2_r4 <= rq1_r4;
-    if (rq1_valid) rq2_r3 <= rq1_r3;
-    if (rq1_valid) rq2_r2 <= rq1_r2;
-    if (rq1_valid) rq2_r1 <= rq1_r1;
-    if (rq1_valid) rq2_r0 <= rq1_r0;
-    if (rst) rq2_last <= 1'h0;
-    else rq2_last <= rq1_last;
-    if (rst) rq2_valid <= 1'h0;
-    else rq2_valid <= rq1_valid;
-    if (i_valid) rq1_s7 <= $signed(i_acc[207:182]) + $signed(i_bias[255:224]);
-    if (i_valid) rq1_s6 <= $signed(i_acc[181:156]) + $signed(i_bias[223:192]);
-    if (i_valid) rq1_s5 <= $signed(i_acc[155:130]) + $signed(i_bias[191:160]);
-    if (i_valid) rq1_s4 <= $signed(i_acc[129:104]) + $signed(i_bias[159:128]);
-    if (i_valid) rq1_s3 <= $signed(i_acc[103:78]) + $signed(i_bias[127:96]);
-    if (i_valid) rq1_s2 <= $signed(i_acc[77:52]) + $signed(i_bias[95:64]);
-    if (i_valid) rq1_s1 <= $signed(i_acc[51:26]) + $signed(i_bias[63:32]);
-    if (i_valid) rq1_s0 <= $signed(i_acc[25:0]) + $signed(i_bias[31:0]);
+    if (rst) begin
+      o_last <= 1'h0;
+      o_valid <= 1'h0;
+      _591_ <= 9'h000;
+      _592_ <= 9'h000;
+      rq3_last <= 1'h0;
+      rq3_valid <= 1'h0;
+      rq2_last <= 1'h0;
+      rq2_valid <= 1'h0;
+      rq1_last <= 1'h0;
+      rq1_valid <= 1'h0;
+    end else begin
+      o_last <= rq3_last;
+      o_valid <= rq3_valid;
+      _591_ <= $signed(act_max) - $signed(zero_point);
+      _592_ <= $signed(act_min) - $signed(zero_point);
+      rq3_last <= rq2_last;
+      rq3_valid <= rq2_valid;
+      rq2_last <= rq1_last;
+      rq2_valid <= rq1_valid;
+      rq1_last <= i_last;
+      rq1_valid <= i_valid;
+    end
+    if (rst) begin
+      o_data <= 64'h0000000000000000;
+    end else if (rq3_valid) begin
+      o_data <= { _123_, _137_, _125_, _127_, _129_, _131_, _133_, _135_ };
+    end
+    if (rq2_valid) begin
+      rq3_y7 <= $signed(u_7) >>> rq2_r7;
+      rq3_y6 <= $signed(u_6) >>> rq2_r6;
+      rq3_y5 <= $signed(u_5) >>> rq2_r5;
+      rq3_y4 <= $signed(u_4) >>> rq2_r4;
+      rq3_y3 <= $signed(u_3) >>> rq2_r3;
+      rq3_y2 <= $signed(u_2) >>> rq2_r2;
+      rq3_y1 <= $signed(u_1) >>> rq2_r1;
+      rq3_y0 <= $signed(u_0) >>> rq2_r0;
+    end
+    if (rq1_valid) begin
+      rq2_hm7 <= halfm_7;
+      rq2_hf7 <= half_7;
+      rq2_hm6 <= halfm_6;
+      rq2_hf6 <= half_6;
+      rq2_hm5 <= halfm_5;
+      rq2_hf5 <= half_5;
+      rq2_hm4 <= halfm_4;
+      rq2_hf4 <= half_4;
+      rq2_hm3 <= halfm_3;
+      rq2_hf3 <= half_3;
+      rq2_hm2 <= halfm_2;
+      rq2_hf2 <= half_2;
+      rq2_hm1 <= halfm_1;
+      rq2_hf1 <= half_1;
+      rq2_hm0 <= halfm_0;
+      rq2_hf0 <= half_0;
+      rq2_h7 <= h_7;
+      rq2_h6 <= h_6;
+      rq2_h5 <= h_5;
+      rq2_h4 <= h_4;
+      rq2_h3 <= h_3;
+      rq2_h2 <= h_2;
+      rq2_h1 <= h_1;
+      rq2_h0 <= h_0;
+      rq2_r7 <= rq1_r7;
+      rq2_r6 <= rq1_r6;
+      rq2_r5 <= rq1_r5;
+      rq2_r4 <= rq1_r4;
+      rq2_r3 <= rq1_r3;
+      rq2_r2 <= rq1_r2;
+      rq2_r1 <= rq1_r1;
+      rq2_r0 <= rq1_r0;
+    end
+    if (i_valid) begin
+      rq1_s7 <= $signed(i_acc[207:182]) + $signed(i_bias[255:224]);
+      rq1_s6 <= $signed(i_acc[181:156]) + $signed(i_bias[223:192]);
+      rq1_s5 <= $signed(i_acc[155:130]) + $signed(i_bias[191:160]);
+      rq1_s4 <= $signed(i_acc[129:104]) + $signed(i_bias[159:128]);
+      rq1_s3 <= $signed(i_acc[103:78]) + $signed(i_bias[127:96]);
+      rq1_s2 <= $signed(i_acc[77:52]) + $signed(i_bias[95:64]);
+      rq1_s1 <= $signed(i_acc[51:26]) + $signed(i_bias[63:32]);
+      rq1_s0 <= $signed(i_acc[25:0]) + $signed(i_bias[31:0]);
+      rq1_m7 <= i_multiplier[247:217];
+      rq1_m6 <= i_multiplier[216:186];
+      rq1_m5 <= i_multiplier[185:155];
+      rq1_m4 <= i_multiplier[154:124];
+      rq1_m3 <= i_multiplier[123:93];
+      rq1_m2 <= i_multiplier[92:62];
+      rq1_m1 <= i_multiplier[61:31];
+      rq1_m0 <= i_multiplier[30:0];
+    end
     if (i_valid)
       if (!_033_) rq1_r7 <= 5'h00;
       else rq1_r7 <= _034_[4:0];
     if (i_valid)
       if (!_032_) rq1_l7 <= 5'h00;
       else rq1_l7 <= i_shift[46:42];
-    if (i_valid) rq1_m7 <= i_multiplier[247:217];
     if (i_valid)
       if (!_029_) rq1_r6 <= 5'h00;
       else rq1_r6 <= _030_[4:0];
     if (i_valid)
       if (!_027_) rq1_l6 <= 5'h00;
       else rq1_l6 <= i_shift[40:36];
-    if (i_valid) rq1_m6 <= i_multiplier[216:186];
     if (i_valid)
       if (!_023_) rq1_r5 <= 5'h00;
       else rq1_r5 <= _024_[4:0];
     if (i_valid)
       if (!_022_) rq1_l5 <= 5'h00;
       else rq1_l5 <= i_shift[34:30];
-    if (i_valid) rq1_m5 <= i_multiplier[185:155];
     if (i_valid)
       if (!_019_) rq1_r4 <= 5'h00;
       else rq1_r4 <= - $signed(i_shift[28:24]);
     if (i_valid)
       if (!_017_) rq1_l4 <= 5'h00;
       else rq1_l4 <= i_shift[28:24];
-    if (i_valid) rq1_m4 <= i_multiplier[154:124];
     if (i_valid)
       if (!_014_) rq1_r3 <= 5'h00;
       else rq1_r3 <= _016_[4:0];
     if (i_valid)
       if (!_013_) rq1_l3 <= 5'h00;
       else rq1_l3 <= i_shift[22:18];
-    if (i_valid) rq1_m3 <= i_multiplier[123:93];
     if (i_valid)
       if (!_010_) rq1_r2 <= 5'h00;
       else rq1_r2 <= - $signed(i_shift[16:12]);
     if (i_valid)
       if (!_004_) rq1_l2 <= 5'h00;
       else rq1_l2 <= i_shift[16:12];
-    if (i_valid) rq1_m2 <= i_multiplier[92:62];
     if (i_valid)
       if (!_108_) rq1_r1 <= 5'h00;
       else rq1_r1 <= _115_[4:0];
     if (i_valid)
       if (!_095_) rq1_l1 <= 5'h00;
       else rq1_l1 <= i_shift[10:6];
-    if (i_valid) rq1_m1 <= i_multiplier[61:31];
     if (i_valid)
       if (!_026_) rq1_r0 <= 5'h00;
       else rq1_r0 <= - $signed(i_shift[4:0]);
     if (i_valid)
       if (!_000_) rq1_l0 <= 5'h00;
       else rq1_l0 <= i_shift[4:0];
-    if (i_valid) rq1_m0 <= i_multiplier[30:0];
-    if (rst) rq1_last <= 1'h0;
-    else rq1_last <= i_last;
-    if (rst) rq1_valid <= 1'h0;
-    else rq1_valid <= i_valid;
   end
 endmodule

@@ -2386,1182 +2386,1321 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   );
   assign o_data = { drain_7, drain_6, drain_5, drain_4, drain_3, drain_2, drain_1, drain_0 };
   always @(posedge clk) begin
-    if (en) begin if (drain_row[2]) begin if (drain_row[1]) begin if (drain_row[0]) drain_7 <= out_7_7; else drain_7 <= out_6_7; end else begin if (drain_row[0]) drain_7 <= out_5_7; else drain_7 <= out_4_7; end end else begin if (drain_row[1]) begin if (drain_row[0]) drain_7 <= out_3_7; else drain_7 <= out_2_7; end else begin if (drain_row[0]) drain_7 <= out_1_7; else drain_7 <= out_0_7; end end end
-    if (en) begin if (drain_row[2]) begin if (drain_row[1]) begin if (drain_row[0]) drain_6 <= out_7_6; else drain_6 <= out_6_6; end else begin if (drain_row[0]) drain_6 <= out_5_6; else drain_6 <= out_4_6; end end else begin if (drain_row[1]) begin if (drain_row[0]) drain_6 <= out_3_6; else drain_6 <= out_2_6; end else begin if (drain_row[0]) drain_6 <= out_1_6; else drain_6 <= out_0_6; end end end
-    if (en) begin if (drain_row[2]) begin if (drain_row[1]) begin if (drain_row[0]) drain_5 <= out_7_5; else drain_5 <= out_6_5; end else begin if (drain_row[0]) drain_5 <= out_5_5; else drain_5 <= out_4_5; end end else begin if (drain_row[1]) begin if (drain_row[0]) drain_5 <= out_3_5; else drain_5 <= out_2_5; end else begin if (drain_row[0]) drain_5 <= out_1_5; else drain_5 <= out_0_5; end end end
-    if (en) begin if (drain_row[2]) begin if (drain_row[1]) begin if (drain_row[0]) drain_4 <= out_7_4; else drain_4 <= out_6_4; end else begin if (drain_row[0]) drain_4 <= out_5_4; else drain_4 <= out_4_4; end end else begin if (drain_row[1]) begin if (drain_row[0]) drain_4 <= out_3_4; else drain_4 <= out_2_4; end else begin if (drain_row[0]) drain_4 <= out_1_4; else drain_4 <= out_0_4; end end end
-    if (en) begin if (drain_row[2]) begin if (drain_row[1]) begin if (drain_row[0]) drain_3 <= out_7_3; else drain_3 <= out_6_3; end else begin if (drain_row[0]) drain_3 <= out_5_3; else drain_3 <= out_4_3; end end else begin if (drain_row[1]) begin if (drain_row[0]) drain_3 <= out_3_3; else drain_3 <= out_2_3; end else begin if (drain_row[0]) drain_3 <= out_1_3; else drain_3 <= out_0_3; end end end
-    if (en) begin if (drain_row[2]) begin if (drain_row[1]) begin if (drain_row[0]) drain_2 <= out_7_2; else drain_2 <= out_6_2; end else begin if (drain_row[0]) drain_2 <= out_5_2; else drain_2 <= out_4_2; end end else begin if (drain_row[1]) begin if (drain_row[0]) drain_2 <= out_3_2; else drain_2 <= out_2_2; end else begin if (drain_row[0]) drain_2 <= out_1_2; else drain_2 <= out_0_2; end end end
-    if (en) begin if (drain_row[2]) begin if (drain_row[1]) begin if (drain_row[0]) drain_1 <= out_7_1; else drain_1 <= out_6_1; end else begin if (drain_row[0]) drain_1 <= out_5_1; else drain_1 <= out_4_1; end end else begin if (drain_row[1]) begin if (drain_row[0]) drain_1 <= out_3_1; else drain_1 <= out_2_1; end else begin if (drain_row[0]) drain_1 <= out_1_1; else drain_1 <= out_0_1; end end end
-    if (en) begin if (drain_row[2]) begin if (drain_row[1]) begin if (drain_row[0]) drain_0 <= out_7_0; else drain_0 <= out_6_0; end else begin if (drain_row[0]) drain_0 <= out_5_0; else drain_0 <= out_4_0; end end else begin if (drain_row[1]) begin if (drain_row[0]) drain_0 <= out_3_0; else drain_0 <= out_2_0; end else begin if (drain_row[0]) drain_0 <= out_1_0; else drain_0 <= out_0_0; end end end
-    if (rst) o_valid <= 1'h0;
-    else if (en) o_valid <= draining;
-    if (rst) drain_advance <= 1'h0;
-    else drain_advance <= _0096_ & _0097_;
-    if (rst) drain_beat <= 3'h0;
-    else drain_beat <= beat_next;
-    if (rst) drain_count <= 4'h0;
-    else drain_count <= count_next;
-    if (_0131_) drain_row <= 3'h0;
-    else if (_0094_) drain_row <= drain_row + 1'h1;
-    if (cap_7_7) out_7_7 <= $signed(acc_7_7) + $signed(p_7_7);
-    if (rst) acc_7_7 <= 26'h0000000;
-    else if (en) begin if (lr_7_7_d2) acc_7_7 <= 26'h0000000; else acc_7_7 <= $signed(acc_7_7) + $signed(p_7_7); end
-    if (rst) lr_7_7_d2 <= 1'h0;
-    else if (en) lr_7_7_d2 <= lr_7_7_d1;
-    if (rst) lr_7_7_d1 <= 1'h0;
-    else if (en) lr_7_7_d1 <= lr_7_7_d0;
-    if (rst) lr_7_7_d0 <= 1'h0;
-    else if (en) lr_7_7_d0 <= l_7_6;
-    if (rst) p_7_7 <= 16'h0000;
-    else if (en) p_7_7 <= \p$950 ;
-    if (cap_7_6) out_7_6 <= $signed(acc_7_6) + $signed(p_7_6);
-    if (rst) acc_7_6 <= 26'h0000000;
-    else if (en) begin if (lr_7_6_d2) acc_7_6 <= 26'h0000000; else acc_7_6 <= $signed(acc_7_6) + $signed(p_7_6); end
-    if (rst) lr_7_6_d2 <= 1'h0;
-    else if (en) lr_7_6_d2 <= lr_7_6_d1;
-    if (rst) lr_7_6_d1 <= 1'h0;
-    else if (en) lr_7_6_d1 <= lr_7_6_d0;
-    if (rst) lr_7_6_d0 <= 1'h0;
-    else if (en) lr_7_6_d0 <= l_7_5;
-    if (rst) p_7_6 <= 16'h0000;
-    else if (en) p_7_6 <= \p$937 ;
-    if (rst) l_7_6 <= 1'h0;
-    else if (en) l_7_6 <= l_7_5;
-    if (rst) a_7_6 <= 8'h00;
-    else if (en) a_7_6 <= a_7_5;
-    if (cap_7_5) out_7_5 <= $signed(acc_7_5) + $signed(p_7_5);
-    if (rst) acc_7_5 <= 26'h0000000;
-    else if (en) begin if (lr_7_5_d2) acc_7_5 <= 26'h0000000; else acc_7_5 <= $signed(acc_7_5) + $signed(p_7_5); end
-    if (rst) lr_7_5_d2 <= 1'h0;
-    else if (en) lr_7_5_d2 <= lr_7_5_d1;
-    if (rst) lr_7_5_d1 <= 1'h0;
-    else if (en) lr_7_5_d1 <= lr_7_5_d0;
-    if (rst) lr_7_5_d0 <= 1'h0;
-    else if (en) lr_7_5_d0 <= l_7_4;
-    if (rst) p_7_5 <= 16'h0000;
-    else if (en) p_7_5 <= \p$924 ;
-    if (rst) l_7_5 <= 1'h0;
-    else if (en) l_7_5 <= l_7_4;
-    if (rst) a_7_5 <= 8'h00;
-    else if (en) a_7_5 <= a_7_4;
-    if (cap_7_4) out_7_4 <= $signed(acc_7_4) + $signed(p_7_4);
-    if (rst) acc_7_4 <= 26'h0000000;
-    else if (en) begin if (lr_7_4_d2) acc_7_4 <= 26'h0000000; else acc_7_4 <= $signed(acc_7_4) + $signed(p_7_4); end
-    if (rst) lr_7_4_d2 <= 1'h0;
-    else if (en) lr_7_4_d2 <= lr_7_4_d1;
-    if (rst) lr_7_4_d1 <= 1'h0;
-    else if (en) lr_7_4_d1 <= lr_7_4_d0;
-    if (rst) lr_7_4_d0 <= 1'h0;
-    else if (en) lr_7_4_d0 <= l_7_3;
-    if (rst) p_7_4 <= 16'h0000;
-    else if (en) p_7_4 <= \p$911 ;
-    if (rst) l_7_4 <= 1'h0;
-    else if (en) l_7_4 <= l_7_3;
-    if (rst) a_7_4 <= 8'h00;
-    else if (en) a_7_4 <= a_7_3;
-    if (cap_7_3) out_7_3 <= $signed(acc_7_3) + $signed(p_7_3);
-    if (rst) acc_7_3 <= 26'h0000000;
-    else if (en) begin if (lr_7_3_d2) acc_7_3 <= 26'h0000000; else acc_7_3 <= $signed(acc_7_3) + $signed(p_7_3); end
-    if (rst) lr_7_3_d2 <= 1'h0;
-    else if (en) lr_7_3_d2 <= lr_7_3_d1;
-    if (rst) lr_7_3_d1 <= 1'h0;
-    else if (en) lr_7_3_d1 <= lr_7_3_d0;
-    if (rst) lr_7_3_d0 <= 1'h0;
-    else if (en) lr_7_3_d0 <= l_7_2;
-    if (rst) p_7_3 <= 16'h0000;
-    else if (en) p_7_3 <= \p$898 ;
-    if (rst) l_7_3 <= 1'h0;
-    else if (en) l_7_3 <= l_7_2;
-    if (rst) a_7_3 <= 8'h00;
-    else if (en) a_7_3 <= a_7_2;
-    if (cap_7_2) out_7_2 <= $signed(acc_7_2) + $signed(p_7_2);
-    if (rst) acc_7_2 <= 26'h0000000;
-    else if (en) begin if (lr_7_2_d2) acc_7_2 <= 26'h0000000; else acc_7_2 <= $signed(acc_7_2) + $signed(p_7_2); end
-    if (rst) lr_7_2_d2 <= 1'h0;
-    else if (en) lr_7_2_d2 <= lr_7_2_d1;
-    if (rst) lr_7_2_d1 <= 1'h0;
-    else if (en) lr_7_2_d1 <= lr_7_2_d0;
-    if (rst) lr_7_2_d0 <= 1'h0;
-    else if (en) lr_7_2_d0 <= l_7_1;
-    if (rst) p_7_2 <= 16'h0000;
-    else if (en) p_7_2 <= \p$885 ;
-    if (rst) l_7_2 <= 1'h0;
-    else if (en) l_7_2 <= l_7_1;
-    if (rst) a_7_2 <= 8'h00;
-    else if (en) a_7_2 <= a_7_1;
-    if (cap_7_1) out_7_1 <= $signed(acc_7_1) + $signed(p_7_1);
-    if (rst) acc_7_1 <= 26'h0000000;
-    else if (en) begin if (lr_7_1_d2) acc_7_1 <= 26'h0000000; else acc_7_1 <= $signed(acc_7_1) + $signed(p_7_1); end
-    if (rst) lr_7_1_d2 <= 1'h0;
-    else if (en) lr_7_1_d2 <= lr_7_1_d1;
-    if (rst) lr_7_1_d1 <= 1'h0;
-    else if (en) lr_7_1_d1 <= lr_7_1_d0;
-    if (rst) lr_7_1_d0 <= 1'h0;
-    else if (en) lr_7_1_d0 <= l_7_0;
-    if (rst) p_7_1 <= 16'h0000;
-    else if (en) p_7_1 <= \p$872 ;
-    if (rst) l_7_1 <= 1'h0;
-    else if (en) l_7_1 <= l_7_0;
-    if (rst) a_7_1 <= 8'h00;
-    else if (en) a_7_1 <= a_7_0;
-    if (cap_7_0) out_7_0 <= $signed(acc_7_0) + $signed(p_7_0);
-    if (rst) acc_7_0 <= 26'h0000000;
-    else if (en) begin if (lr_7_0_d2) acc_7_0 <= 26'h0000000; else acc_7_0 <= $signed(acc_7_0) + $signed(p_7_0); end
-    if (rst) lr_7_0_d2 <= 1'h0;
-    else if (en) lr_7_0_d2 <= lr_7_0_d1;
-    if (rst) lr_7_0_d1 <= 1'h0;
-    else if (en) lr_7_0_d1 <= lr_7_0_d0;
-    if (rst) lr_7_0_d0 <= 1'h0;
-    else if (en) lr_7_0_d0 <= skew_l7_d6;
-    if (rst) p_7_0 <= 16'h0000;
-    else if (en) p_7_0 <= \p$859 ;
-    if (rst) l_7_0 <= 1'h0;
-    else if (en) l_7_0 <= skew_l7_d6;
-    if (rst) a_7_0 <= 8'h00;
-    else if (en) a_7_0 <= skew_a7_d6;
-    if (cap_6_7) out_6_7 <= $signed(acc_6_7) + $signed(p_6_7);
-    if (rst) acc_6_7 <= 26'h0000000;
-    else if (en) begin if (lr_6_7_d2) acc_6_7 <= 26'h0000000; else acc_6_7 <= $signed(acc_6_7) + $signed(p_6_7); end
-    if (rst) lr_6_7_d2 <= 1'h0;
-    else if (en) lr_6_7_d2 <= lr_6_7_d1;
-    if (rst) lr_6_7_d1 <= 1'h0;
-    else if (en) lr_6_7_d1 <= lr_6_7_d0;
-    if (rst) lr_6_7_d0 <= 1'h0;
-    else if (en) lr_6_7_d0 <= l_6_6;
-    if (rst) p_6_7 <= 16'h0000;
-    else if (en) p_6_7 <= \p$846 ;
-    if (en) w_6_7 <= w_5_7;
-    if (cap_6_6) out_6_6 <= $signed(acc_6_6) + $signed(p_6_6);
-    if (rst) acc_6_6 <= 26'h0000000;
-    else if (en) begin if (lr_6_6_d2) acc_6_6 <= 26'h0000000; else acc_6_6 <= $signed(acc_6_6) + $signed(p_6_6); end
-    if (rst) lr_6_6_d2 <= 1'h0;
-    else if (en) lr_6_6_d2 <= lr_6_6_d1;
-    if (rst) lr_6_6_d1 <= 1'h0;
-    else if (en) lr_6_6_d1 <= lr_6_6_d0;
-    if (rst) lr_6_6_d0 <= 1'h0;
-    else if (en) lr_6_6_d0 <= l_6_5;
-    if (rst) p_6_6 <= 16'h0000;
-    else if (en) p_6_6 <= \p$833 ;
-    if (en) w_6_6 <= w_5_6;
-    if (rst) l_6_6 <= 1'h0;
-    else if (en) l_6_6 <= l_6_5;
-    if (rst) a_6_6 <= 8'h00;
-    else if (en) a_6_6 <= a_6_5;
-    if (cap_6_5) out_6_5 <= $signed(acc_6_5) + $signed(p_6_5);
-    if (rst) acc_6_5 <= 26'h0000000;
-    else if (en) begin if (lr_6_5_d2) acc_6_5 <= 26'h0000000; else acc_6_5 <= $signed(acc_6_5) + $signed(p_6_5); end
-    if (rst) lr_6_5_d2 <= 1'h0;
-    else if (en) lr_6_5_d2 <= lr_6_5_d1;
-    if (rst) lr_6_5_d1 <= 1'h0;
-    else if (en) lr_6_5_d1 <= lr_6_5_d0;
-    if (rst) lr_6_5_d0 <= 1'h0;
-    else if (en) lr_6_5_d0 <= l_6_4;
-    if (rst) p_6_5 <= 16'h0000;
-    else if (en) p_6_5 <= \p$820 ;
-    if (en) w_6_5 <= w_5_5;
-    if (rst) l_6_5 <= 1'h0;
-    else if (en) l_6_5 <= l_6_4;
-    if (rst) a_6_5 <= 8'h00;
-    else if (en) a_6_5 <= a_6_4;
-    if (cap_6_4) out_6_4 <= $signed(acc_6_4) + $signed(p_6_4);
-    if (rst) acc_6_4 <= 26'h0000000;
-    else if (en) begin if (lr_6_4_d2) acc_6_4 <= 26'h0000000; else acc_6_4 <= $signed(acc_6_4) + $signed(p_6_4); end
-    if (rst) lr_6_4_d2 <= 1'h0;
-    else if (en) lr_6_4_d2 <= lr_6_4_d1;
-    if (rst) lr_6_4_d1 <= 1'h0;
-    else if (en) lr_6_4_d1 <= lr_6_4_d0;
-    if (rst) lr_6_4_d0 <= 1'h0;
-    else if (en) lr_6_4_d0 <= l_6_3;
-    if (rst) p_6_4 <= 16'h0000;
-    else if (en) p_6_4 <= \p$807 ;
-    if (en) w_6_4 <= w_5_4;
-    if (rst) l_6_4 <= 1'h0;
-    else if (en) l_6_4 <= l_6_3;
-    if (rst) a_6_4 <= 8'h00;
-    else if (en) a_6_4 <= a_6_3;
-    if (cap_6_3) out_6_3 <= $signed(acc_6_3) + $signed(p_6_3);
-    if (rst) acc_6_3 <= 26'h0000000;
-    else if (en) begin if (lr_6_3_d2) acc_6_3 <= 26'h0000000; else acc_6_3 <= $signed(acc_6_3) + $signed(p_6_3); end
-    if (rst) lr_6_3_d2 <= 1'h0;
-    else if (en) lr_6_3_d2 <= lr_6_3_d1;
-    if (rst) lr_6_3_d1 <= 1'h0;
-    else if (en) lr_6_3_d1 <= lr_6_3_d0;
-    if (rst) lr_6_3_d0 <= 1'h0;
-    else if (en) lr_6_3_d0 <= l_6_2;
-    if (rst) p_6_3 <= 16'h0000;
-    else if (en) p_6_3 <= \p$794 ;
-    if (en) w_6_3 <= w_5_3;
-    if (rst) l_6_3 <= 1'h0;
-    else if (en) l_6_3 <= l_6_2;
-    if (rst) a_6_3 <= 8'h00;
-    else if (en) a_6_3 <= a_6_2;
-    if (cap_6_2) out_6_2 <= $signed(acc_6_2) + $signed(p_6_2);
-    if (rst) acc_6_2 <= 26'h0000000;
-    else if (en) begin if (lr_6_2_d2) acc_6_2 <= 26'h0000000; else acc_6_2 <= $signed(acc_6_2) + $signed(p_6_2); end
-    if (rst) lr_6_2_d2 <= 1'h0;
-    else if (en) lr_6_2_d2 <= lr_6_2_d1;
-    if (rst) lr_6_2_d1 <= 1'h0;
-    else if (en) lr_6_2_d1 <= lr_6_2_d0;
-    if (rst) lr_6_2_d0 <= 1'h0;
-    else if (en) lr_6_2_d0 <= l_6_1;
-    if (rst) p_6_2 <= 16'h0000;
-    else if (en) p_6_2 <= \p$781 ;
-    if (en) w_6_2 <= w_5_2;
-    if (rst) l_6_2 <= 1'h0;
-    else if (en) l_6_2 <= l_6_1;
-    if (rst) a_6_2 <= 8'h00;
-    else if (en) a_6_2 <= a_6_1;
-    if (cap_6_1) out_6_1 <= $signed(acc_6_1) + $signed(p_6_1);
-    if (rst) acc_6_1 <= 26'h0000000;
-    else if (en) begin if (lr_6_1_d2) acc_6_1 <= 26'h0000000; else acc_6_1 <= $signed(acc_6_1) + $signed(p_6_1); end
-    if (rst) lr_6_1_d2 <= 1'h0;
-    else if (en) lr_6_1_d2 <= lr_6_1_d1;
-    if (rst) lr_6_1_d1 <= 1'h0;
-    else if (en) lr_6_1_d1 <= lr_6_1_d0;
-    if (rst) lr_6_1_d0 <= 1'h0;
-    else if (en) lr_6_1_d0 <= l_6_0;
-    if (rst) p_6_1 <= 16'h0000;
-    else if (en) p_6_1 <= \p$768 ;
-    if (en) w_6_1 <= w_5_1;
-    if (rst) l_6_1 <= 1'h0;
-    else if (en) l_6_1 <= l_6_0;
-    if (rst) a_6_1 <= 8'h00;
-    else if (en) a_6_1 <= a_6_0;
-    if (cap_6_0) out_6_0 <= $signed(acc_6_0) + $signed(p_6_0);
-    if (rst) acc_6_0 <= 26'h0000000;
-    else if (en) begin if (lr_6_0_d2) acc_6_0 <= 26'h0000000; else acc_6_0 <= $signed(acc_6_0) + $signed(p_6_0); end
-    if (rst) lr_6_0_d2 <= 1'h0;
-    else if (en) lr_6_0_d2 <= lr_6_0_d1;
-    if (rst) lr_6_0_d1 <= 1'h0;
-    else if (en) lr_6_0_d1 <= lr_6_0_d0;
-    if (rst) lr_6_0_d0 <= 1'h0;
-    else if (en) lr_6_0_d0 <= skew_l6_d5;
-    if (rst) p_6_0 <= 16'h0000;
-    else if (en) p_6_0 <= \p$755 ;
-    if (en) w_6_0 <= w_5_0;
-    if (rst) l_6_0 <= 1'h0;
-    else if (en) l_6_0 <= skew_l6_d5;
-    if (rst) a_6_0 <= 8'h00;
-    else if (en) a_6_0 <= skew_a6_d5;
-    if (cap_5_7) out_5_7 <= $signed(acc_5_7) + $signed(p_5_7);
-    if (rst) acc_5_7 <= 26'h0000000;
-    else if (en) begin if (lr_5_7_d2) acc_5_7 <= 26'h0000000; else acc_5_7 <= $signed(acc_5_7) + $signed(p_5_7); end
-    if (rst) lr_5_7_d2 <= 1'h0;
-    else if (en) lr_5_7_d2 <= lr_5_7_d1;
-    if (rst) lr_5_7_d1 <= 1'h0;
-    else if (en) lr_5_7_d1 <= lr_5_7_d0;
-    if (rst) lr_5_7_d0 <= 1'h0;
-    else if (en) lr_5_7_d0 <= l_5_6;
-    if (rst) p_5_7 <= 16'h0000;
-    else if (en) p_5_7 <= \p$742 ;
-    if (en) w_5_7 <= w_4_7;
-    if (cap_5_6) out_5_6 <= $signed(acc_5_6) + $signed(p_5_6);
-    if (rst) acc_5_6 <= 26'h0000000;
-    else if (en) begin if (lr_5_6_d2) acc_5_6 <= 26'h0000000; else acc_5_6 <= $signed(acc_5_6) + $signed(p_5_6); end
-    if (rst) lr_5_6_d2 <= 1'h0;
-    else if (en) lr_5_6_d2 <= lr_5_6_d1;
-    if (rst) lr_5_6_d1 <= 1'h0;
-    else if (en) lr_5_6_d1 <= lr_5_6_d0;
-    if (rst) lr_5_6_d0 <= 1'h0;
-    else if (en) lr_5_6_d0 <= l_5_5;
-    if (rst) p_5_6 <= 16'h0000;
-    else if (en) p_5_6 <= \p$729 ;
-    if (en) w_5_6 <= w_4_6;
-    if (rst) l_5_6 <= 1'h0;
-    else if (en) l_5_6 <= l_5_5;
-    if (rst) a_5_6 <= 8'h00;
-    else if (en) a_5_6 <= a_5_5;
-    if (cap_5_5) out_5_5 <= $signed(acc_5_5) + $signed(p_5_5);
-    if (rst) acc_5_5 <= 26'h0000000;
-    else if (en) begin if (lr_5_5_d2) acc_5_5 <= 26'h0000000; else acc_5_5 <= $signed(acc_5_5) + $signed(p_5_5); end
-    if (rst) lr_5_5_d2 <= 1'h0;
-    else if (en) lr_5_5_d2 <= lr_5_5_d1;
-    if (rst) lr_5_5_d1 <= 1'h0;
-    else if (en) lr_5_5_d1 <= lr_5_5_d0;
-    if (rst) lr_5_5_d0 <= 1'h0;
-    else if (en) lr_5_5_d0 <= l_5_4;
-    if (rst) p_5_5 <= 16'h0000;
-    else if (en) p_5_5 <= \p$716 ;
-    if (en) w_5_5 <= w_4_5;
-    if (rst) l_5_5 <= 1'h0;
-    else if (en) l_5_5 <= l_5_4;
-    if (rst) a_5_5 <= 8'h00;
-    else if (en) a_5_5 <= a_5_4;
-    if (cap_5_4) out_5_4 <= $signed(acc_5_4) + $signed(p_5_4);
-    if (rst) acc_5_4 <= 26'h0000000;
-    else if (en) begin if (lr_5_4_d2) acc_5_4 <= 26'h0000000; else acc_5_4 <= $signed(acc_5_4) + $signed(p_5_4); end
-    if (rst) lr_5_4_d2 <= 1'h0;
-    else if (en) lr_5_4_d2 <= lr_5_4_d1;
-    if (rst) lr_5_4_d1 <= 1'h0;
-    else if (en) lr_5_4_d1 <= lr_5_4_d0;
-    if (rst) lr_5_4_d0 <= 1'h0;
-    else if (en) lr_5_4_d0 <= l_5_3;
-    if (rst) p_5_4 <= 16'h0000;
-    else if (en) p_5_4 <= \p$703 ;
-    if (en) w_5_4 <= w_4_4;
-    if (rst) l_5_4 <= 1'h0;
-    else if (en) l_5_4 <= l_5_3;
-    if (rst) a_5_4 <= 8'h00;
-    else if (en) a_5_4 <= a_5_3;
-    if (cap_5_3) out_5_3 <= $signed(acc_5_3) + $signed(p_5_3);
-    if (rst) acc_5_3 <= 26'h0000000;
-    else if (en) begin if (lr_5_3_d2) acc_5_3 <= 26'h0000000; else acc_5_3 <= $signed(acc_5_3) + $signed(p_5_3); end
-    if (rst) lr_5_3_d2 <= 1'h0;
-    else if (en) lr_5_3_d2 <= lr_5_3_d1;
-    if (rst) lr_5_3_d1 <= 1'h0;
-    else if (en) lr_5_3_d1 <= lr_5_3_d0;
-    if (rst) lr_5_3_d0 <= 1'h0;
-    else if (en) lr_5_3_d0 <= l_5_2;
-    if (rst) p_5_3 <= 16'h0000;
-    else if (en) p_5_3 <= \p$690 ;
-    if (en) w_5_3 <= w_4_3;
-    if (rst) l_5_3 <= 1'h0;
-    else if (en) l_5_3 <= l_5_2;
-    if (rst) a_5_3 <= 8'h00;
-    else if (en) a_5_3 <= a_5_2;
-    if (cap_5_2) out_5_2 <= $signed(acc_5_2) + $signed(p_5_2);
-    if (rst) acc_5_2 <= 26'h0000000;
-    else if (en) begin if (lr_5_2_d2) acc_5_2 <= 26'h0000000; else acc_5_2 <= $signed(acc_5_2) + $signed(p_5_2); end
-    if (rst) lr_5_2_d2 <= 1'h0;
-    else if (en) lr_5_2_d2 <= lr_5_2_d1;
-    if (rst) lr_5_2_d1 <= 1'h0;
-    else if (en) lr_5_2_d1 <= lr_5_2_d0;
-    if (rst) lr_5_2_d0 <= 1'h0;
-    else if (en) lr_5_2_d0 <= l_5_1;
-    if (rst) p_5_2 <= 16'h0000;
-    else if (en) p_5_2 <= \p$677 ;
-    if (en) w_5_2 <= w_4_2;
-    if (rst) l_5_2 <= 1'h0;
-    else if (en) l_5_2 <= l_5_1;
-    if (rst) a_5_2 <= 8'h00;
-    else if (en) a_5_2 <= a_5_1;
-    if (cap_5_1) out_5_1 <= $signed(acc_5_1) + $signed(p_5_1);
-    if (rst) acc_5_1 <= 26'h0000000;
-    else if (en) begin if (lr_5_1_d2) acc_5_1 <= 26'h0000000; else acc_5_1 <= $signed(acc_5_1) + $signed(p_5_1); end
-    if (rst) lr_5_1_d2 <= 1'h0;
-    else if (en) lr_5_1_d2 <= lr_5_1_d1;
-    if (rst) lr_5_1_d1 <= 1'h0;
-    else if (en) lr_5_1_d1 <= lr_5_1_d0;
-    if (rst) lr_5_1_d0 <= 1'h0;
-    else if (en) lr_5_1_d0 <= l_5_0;
-    if (rst) p_5_1 <= 16'h0000;
-    else if (en) p_5_1 <= \p$664 ;
-    if (en) w_5_1 <= w_4_1;
-    if (rst) l_5_1 <= 1'h0;
-    else if (en) l_5_1 <= l_5_0;
-    if (rst) a_5_1 <= 8'h00;
-    else if (en) a_5_1 <= a_5_0;
-    if (cap_5_0) out_5_0 <= $signed(acc_5_0) + $signed(p_5_0);
-    if (rst) acc_5_0 <= 26'h0000000;
-    else if (en) begin if (lr_5_0_d2) acc_5_0 <= 26'h0000000; else acc_5_0 <= $signed(acc_5_0) + $signed(p_5_0); end
-    if (rst) lr_5_0_d2 <= 1'h0;
-    else if (en) lr_5_0_d2 <= lr_5_0_d1;
-    if (rst) lr_5_0_d1 <= 1'h0;
-    else if (en) lr_5_0_d1 <= lr_5_0_d0;
-    if (rst) lr_5_0_d0 <= 1'h0;
-    else if (en) lr_5_0_d0 <= skew_l5_d4;
-    if (rst) p_5_0 <= 16'h0000;
-    else if (en) p_5_0 <= \p$651 ;
-    if (en) w_5_0 <= w_4_0;
-    if (rst) l_5_0 <= 1'h0;
-    else if (en) l_5_0 <= skew_l5_d4;
-    if (rst) a_5_0 <= 8'h00;
-    else if (en) a_5_0 <= skew_a5_d4;
-    if (cap_4_7) out_4_7 <= $signed(acc_4_7) + $signed(p_4_7);
-    if (rst) acc_4_7 <= 26'h0000000;
-    else if (en) begin if (lr_4_7_d2) acc_4_7 <= 26'h0000000; else acc_4_7 <= $signed(acc_4_7) + $signed(p_4_7); end
-    if (rst) lr_4_7_d2 <= 1'h0;
-    else if (en) lr_4_7_d2 <= lr_4_7_d1;
-    if (rst) lr_4_7_d1 <= 1'h0;
-    else if (en) lr_4_7_d1 <= lr_4_7_d0;
-    if (rst) lr_4_7_d0 <= 1'h0;
-    else if (en) lr_4_7_d0 <= l_4_6;
-    if (rst) p_4_7 <= 16'h0000;
-    else if (en) p_4_7 <= \p$638 ;
-    if (en) w_4_7 <= w_3_7;
-    if (cap_4_6) out_4_6 <= $signed(acc_4_6) + $signed(p_4_6);
-    if (rst) acc_4_6 <= 26'h0000000;
-    else if (en) begin if (lr_4_6_d2) acc_4_6 <= 26'h0000000; else acc_4_6 <= $signed(acc_4_6) + $signed(p_4_6); end
-    if (rst) lr_4_6_d2 <= 1'h0;
-    else if (en) lr_4_6_d2 <= lr_4_6_d1;
-    if (rst) lr_4_6_d1 <= 1'h0;
-    else if (en) lr_4_6_d1 <= lr_4_6_d0;
-    if (rst) lr_4_6_d0 <= 1'h0;
-    else if (en) lr_4_6_d0 <= l_4_5;
-    if (rst) p_4_6 <= 16'h0000;
-    else if (en) p_4_6 <= \p$625 ;
-    if (en) w_4_6 <= w_3_6;
-    if (rst) l_4_6 <= 1'h0;
-    else if (en) l_4_6 <= l_4_5;
-    if (rst) a_4_6 <= 8'h00;
-    else if (en) a_4_6 <= a_4_5;
-    if (cap_4_5) out_4_5 <= $signed(acc_4_5) + $signed(p_4_5);
-    if (rst) acc_4_5 <= 26'h0000000;
-    else if (en) begin if (lr_4_5_d2) acc_4_5 <= 26'h0000000; else acc_4_5 <= $signed(acc_4_5) + $signed(p_4_5); end
-    if (rst) lr_4_5_d2 <= 1'h0;
-    else if (en) lr_4_5_d2 <= lr_4_5_d1;
-    if (rst) lr_4_5_d1 <= 1'h0;
-    else if (en) lr_4_5_d1 <= lr_4_5_d0;
-    if (rst) lr_4_5_d0 <= 1'h0;
-    else if (en) lr_4_5_d0 <= l_4_4;
-    if (rst) p_4_5 <= 16'h0000;
-    else if (en) p_4_5 <= \p$612 ;
-    if (en) w_4_5 <= w_3_5;
-    if (rst) l_4_5 <= 1'h0;
-    else if (en) l_4_5 <= l_4_4;
-    if (rst) a_4_5 <= 8'h00;
-    else if (en) a_4_5 <= a_4_4;
-    if (cap_4_4) out_4_4 <= $signed(acc_4_4) + $signed(p_4_4);
-    if (rst) acc_4_4 <= 26'h0000000;
-    else if (en) begin if (lr_4_4_d2) acc_4_4 <= 26'h0000000; else acc_4_4 <= $signed(acc_4_4) + $signed(p_4_4); end
-    if (rst) lr_4_4_d2 <= 1'h0;
-    else if (en) lr_4_4_d2 <= lr_4_4_d1;
-    if (rst) lr_4_4_d1 <= 1'h0;
-    else if (en) lr_4_4_d1 <= lr_4_4_d0;
-    if (rst) lr_4_4_d0 <= 1'h0;
-    else if (en) lr_4_4_d0 <= l_4_3;
-    if (rst) p_4_4 <= 16'h0000;
-    else if (en) p_4_4 <= \p$599 ;
-    if (en) w_4_4 <= w_3_4;
-    if (rst) l_4_4 <= 1'h0;
-    else if (en) l_4_4 <= l_4_3;
-    if (rst) a_4_4 <= 8'h00;
-    else if (en) a_4_4 <= a_4_3;
-    if (cap_4_3) out_4_3 <= $signed(acc_4_3) + $signed(p_4_3);
-    if (rst) acc_4_3 <= 26'h0000000;
-    else if (en) begin if (lr_4_3_d2) acc_4_3 <= 26'h0000000; else acc_4_3 <= $signed(acc_4_3) + $signed(p_4_3); end
-    if (rst) lr_4_3_d2 <= 1'h0;
-    else if (en) lr_4_3_d2 <= lr_4_3_d1;
-    if (rst) lr_4_3_d1 <= 1'h0;
-    else if (en) lr_4_3_d1 <= lr_4_3_d0;
-    if (rst) lr_4_3_d0 <= 1'h0;
-    else if (en) lr_4_3_d0 <= l_4_2;
-    if (rst) p_4_3 <= 16'h0000;
-    else if (en) p_4_3 <= \p$586 ;
-    if (en) w_4_3 <= w_3_3;
-    if (rst) l_4_3 <= 1'h0;
-    else if (en) l_4_3 <= l_4_2;
-    if (rst) a_4_3 <= 8'h00;
-    else if (en) a_4_3 <= a_4_2;
-    if (cap_4_2) out_4_2 <= $signed(acc_4_2) + $signed(p_4_2);
-    if (rst) acc_4_2 <= 26'h0000000;
-    else if (en) begin if (lr_4_2_d2) acc_4_2 <= 26'h0000000; else acc_4_2 <= $signed(acc_4_2) + $signed(p_4_2); end
-    if (rst) lr_4_2_d2 <= 1'h0;
-    else if (en) lr_4_2_d2 <= lr_4_2_d1;
-    if (rst) lr_4_2_d1 <= 1'h0;
-    else if (en) lr_4_2_d1 <= lr_4_2_d0;
-    if (rst) lr_4_2_d0 <= 1'h0;
-    else if (en) lr_4_2_d0 <= l_4_1;
-    if (rst) p_4_2 <= 16'h0000;
-    else if (en) p_4_2 <= \p$573 ;
-    if (en) w_4_2 <= w_3_2;
-    if (rst) l_4_2 <= 1'h0;
-    else if (en) l_4_2 <= l_4_1;
-    if (rst) a_4_2 <= 8'h00;
-    else if (en) a_4_2 <= a_4_1;
-    if (cap_4_1) out_4_1 <= $signed(acc_4_1) + $signed(p_4_1);
-    if (rst) acc_4_1 <= 26'h0000000;
-    else if (en) begin if (lr_4_1_d2) acc_4_1 <= 26'h0000000; else acc_4_1 <= $signed(acc_4_1) + $signed(p_4_1); end
-    if (rst) lr_4_1_d2 <= 1'h0;
-    else if (en) lr_4_1_d2 <= lr_4_1_d1;
-    if (rst) lr_4_1_d1 <= 1'h0;
-    else if (en) lr_4_1_d1 <= lr_4_1_d0;
-    if (rst) lr_4_1_d0 <= 1'h0;
-    else if (en) lr_4_1_d0 <= l_4_0;
-    if (rst) p_4_1 <= 16'h0000;
-    else if (en) p_4_1 <= \p$560 ;
-    if (en) w_4_1 <= w_3_1;
-    if (rst) l_4_1 <= 1'h0;
-    else if (en) l_4_1 <= l_4_0;
-    if (rst) a_4_1 <= 8'h00;
-    else if (en) a_4_1 <= a_4_0;
-    if (cap_4_0) out_4_0 <= $signed(acc_4_0) + $signed(p_4_0);
-    if (rst) acc_4_0 <= 26'h0000000;
-    else if (en) begin if (lr_4_0_d2) acc_4_0 <= 26'h0000000; else acc_4_0 <= $signed(acc_4_0) + $signed(p_4_0); end
-    if (rst) lr_4_0_d2 <= 1'h0;
-    else if (en) lr_4_0_d2 <= lr_4_0_d1;
-    if (rst) lr_4_0_d1 <= 1'h0;
-    else if (en) lr_4_0_d1 <= lr_4_0_d0;
-    if (rst) lr_4_0_d0 <= 1'h0;
-    else if (en) lr_4_0_d0 <= skew_l4_d3;
-    if (rst) p_4_0 <= 16'h0000;
-    else if (en) p_4_0 <= \p$547 ;
-    if (en) w_4_0 <= w_3_0;
-    if (rst) l_4_0 <= 1'h0;
-    else if (en) l_4_0 <= skew_l4_d3;
-    if (rst) a_4_0 <= 8'h00;
-    else if (en) a_4_0 <= skew_a4_d3;
-    if (cap_3_7) out_3_7 <= $signed(acc_3_7) + $signed(p_3_7);
-    if (rst) acc_3_7 <= 26'h0000000;
-    else if (en) begin if (lr_3_7_d2) acc_3_7 <= 26'h0000000; else acc_3_7 <= $signed(acc_3_7) + $signed(p_3_7); end
-    if (rst) lr_3_7_d2 <= 1'h0;
-    else if (en) lr_3_7_d2 <= lr_3_7_d1;
-    if (rst) lr_3_7_d1 <= 1'h0;
-    else if (en) lr_3_7_d1 <= lr_3_7_d0;
-    if (rst) lr_3_7_d0 <= 1'h0;
-    else if (en) lr_3_7_d0 <= l_3_6;
-    if (rst) p_3_7 <= 16'h0000;
-    else if (en) p_3_7 <= \p$534 ;
-    if (en) w_3_7 <= w_2_7;
-    if (cap_3_6) out_3_6 <= $signed(acc_3_6) + $signed(p_3_6);
-    if (rst) acc_3_6 <= 26'h0000000;
-    else if (en) begin if (lr_3_6_d2) acc_3_6 <= 26'h0000000; else acc_3_6 <= $signed(acc_3_6) + $signed(p_3_6); end
-    if (rst) lr_3_6_d2 <= 1'h0;
-    else if (en) lr_3_6_d2 <= lr_3_6_d1;
-    if (rst) lr_3_6_d1 <= 1'h0;
-    else if (en) lr_3_6_d1 <= lr_3_6_d0;
-    if (rst) lr_3_6_d0 <= 1'h0;
-    else if (en) lr_3_6_d0 <= l_3_5;
-    if (rst) p_3_6 <= 16'h0000;
-    else if (en) p_3_6 <= \p$521 ;
-    if (en) w_3_6 <= w_2_6;
-    if (rst) l_3_6 <= 1'h0;
-    else if (en) l_3_6 <= l_3_5;
-    if (rst) a_3_6 <= 8'h00;
-    else if (en) a_3_6 <= a_3_5;
-    if (cap_3_5) out_3_5 <= $signed(acc_3_5) + $signed(p_3_5);
-    if (rst) acc_3_5 <= 26'h0000000;
-    else if (en) begin if (lr_3_5_d2) acc_3_5 <= 26'h0000000; else acc_3_5 <= $signed(acc_3_5) + $signed(p_3_5); end
-    if (rst) lr_3_5_d2 <= 1'h0;
-    else if (en) lr_3_5_d2 <= lr_3_5_d1;
-    if (rst) lr_3_5_d1 <= 1'h0;
-    else if (en) lr_3_5_d1 <= lr_3_5_d0;
-    if (rst) lr_3_5_d0 <= 1'h0;
-    else if (en) lr_3_5_d0 <= l_3_4;
-    if (rst) p_3_5 <= 16'h0000;
-    else if (en) p_3_5 <= \p$508 ;
-    if (en) w_3_5 <= w_2_5;
-    if (rst) l_3_5 <= 1'h0;
-    else if (en) l_3_5 <= l_3_4;
-    if (rst) a_3_5 <= 8'h00;
-    else if (en) a_3_5 <= a_3_4;
-    if (cap_3_4) out_3_4 <= $signed(acc_3_4) + $signed(p_3_4);
-    if (rst) acc_3_4 <= 26'h0000000;
-    else if (en) begin if (lr_3_4_d2) acc_3_4 <= 26'h0000000; else acc_3_4 <= $signed(acc_3_4) + $signed(p_3_4); end
-    if (rst) lr_3_4_d2 <= 1'h0;
-    else if (en) lr_3_4_d2 <= lr_3_4_d1;
-    if (rst) lr_3_4_d1 <= 1'h0;
-    else if (en) lr_3_4_d1 <= lr_3_4_d0;
-    if (rst) lr_3_4_d0 <= 1'h0;
-    else if (en) lr_3_4_d0 <= l_3_3;
-    if (rst) p_3_4 <= 16'h0000;
-    else if (en) p_3_4 <= \p$495 ;
-    if (en) w_3_4 <= w_2_4;
-    if (rst) l_3_4 <= 1'h0;
-    else if (en) l_3_4 <= l_3_3;
-    if (rst) a_3_4 <= 8'h00;
-    else if (en) a_3_4 <= a_3_3;
-    if (cap_3_3) out_3_3 <= $signed(acc_3_3) + $signed(p_3_3);
-    if (rst) acc_3_3 <= 26'h0000000;
-    else if (en) begin if (lr_3_3_d2) acc_3_3 <= 26'h0000000; else acc_3_3 <= $signed(acc_3_3) + $signed(p_3_3); end
-    if (rst) lr_3_3_d2 <= 1'h0;
-    else if (en) lr_3_3_d2 <= lr_3_3_d1;
-    if (rst) lr_3_3_d1 <= 1'h0;
-    else if (en) lr_3_3_d1 <= lr_3_3_d0;
-    if (rst) lr_3_3_d0 <= 1'h0;
-    else if (en) lr_3_3_d0 <= l_3_2;
-    if (rst) p_3_3 <= 16'h0000;
-    else if (en) p_3_3 <= \p$482 ;
-    if (en) w_3_3 <= w_2_3;
-    if (rst) l_3_3 <= 1'h0;
-    else if (en) l_3_3 <= l_3_2;
-    if (rst) a_3_3 <= 8'h00;
-    else if (en) a_3_3 <= a_3_2;
-    if (cap_3_2) out_3_2 <= $signed(acc_3_2) + $signed(p_3_2);
-    if (rst) acc_3_2 <= 26'h0000000;
-    else if (en) begin if (lr_3_2_d2) acc_3_2 <= 26'h0000000; else acc_3_2 <= $signed(acc_3_2) + $signed(p_3_2); end
-    if (rst) lr_3_2_d2 <= 1'h0;
-    else if (en) lr_3_2_d2 <= lr_3_2_d1;
-    if (rst) lr_3_2_d1 <= 1'h0;
-    else if (en) lr_3_2_d1 <= lr_3_2_d0;
-    if (rst) lr_3_2_d0 <= 1'h0;
-    else if (en) lr_3_2_d0 <= l_3_1;
-    if (rst) p_3_2 <= 16'h0000;
-    else if (en) p_3_2 <= \p$469 ;
-    if (en) w_3_2 <= w_2_2;
-    if (rst) l_3_2 <= 1'h0;
-    else if (en) l_3_2 <= l_3_1;
-    if (rst) a_3_2 <= 8'h00;
-    else if (en) a_3_2 <= a_3_1;
-    if (cap_3_1) out_3_1 <= $signed(acc_3_1) + $signed(p_3_1);
-    if (rst) acc_3_1 <= 26'h0000000;
-    else if (en) begin if (lr_3_1_d2) acc_3_1 <= 26'h0000000; else acc_3_1 <= $signed(acc_3_1) + $signed(p_3_1); end
-    if (rst) lr_3_1_d2 <= 1'h0;
-    else if (en) lr_3_1_d2 <= lr_3_1_d1;
-    if (rst) lr_3_1_d1 <= 1'h0;
-    else if (en) lr_3_1_d1 <= lr_3_1_d0;
-    if (rst) lr_3_1_d0 <= 1'h0;
-    else if (en) lr_3_1_d0 <= l_3_0;
-    if (rst) p_3_1 <= 16'h0000;
-    else if (en) p_3_1 <= \p$456 ;
-    if (en) w_3_1 <= w_2_1;
-    if (rst) l_3_1 <= 1'h0;
-    else if (en) l_3_1 <= l_3_0;
-    if (rst) a_3_1 <= 8'h00;
-    else if (en) a_3_1 <= a_3_0;
-    if (cap_3_0) out_3_0 <= $signed(acc_3_0) + $signed(p_3_0);
-    if (rst) acc_3_0 <= 26'h0000000;
-    else if (en) begin if (lr_3_0_d2) acc_3_0 <= 26'h0000000; else acc_3_0 <= $signed(acc_3_0) + $signed(p_3_0); end
-    if (rst) lr_3_0_d2 <= 1'h0;
-    else if (en) lr_3_0_d2 <= lr_3_0_d1;
-    if (rst) lr_3_0_d1 <= 1'h0;
-    else if (en) lr_3_0_d1 <= lr_3_0_d0;
-    if (rst) lr_3_0_d0 <= 1'h0;
-    else if (en) lr_3_0_d0 <= skew_l3_d2;
-    if (rst) p_3_0 <= 16'h0000;
-    else if (en) p_3_0 <= \p$443 ;
-    if (en) w_3_0 <= w_2_0;
-    if (rst) l_3_0 <= 1'h0;
-    else if (en) l_3_0 <= skew_l3_d2;
-    if (rst) a_3_0 <= 8'h00;
-    else if (en) a_3_0 <= skew_a3_d2;
-    if (cap_2_7) out_2_7 <= $signed(acc_2_7) + $signed(p_2_7);
-    if (rst) acc_2_7 <= 26'h0000000;
-    else if (en) begin if (lr_2_7_d2) acc_2_7 <= 26'h0000000; else acc_2_7 <= $signed(acc_2_7) + $signed(p_2_7); end
-    if (rst) lr_2_7_d2 <= 1'h0;
-    else if (en) lr_2_7_d2 <= lr_2_7_d1;
-    if (rst) lr_2_7_d1 <= 1'h0;
-    else if (en) lr_2_7_d1 <= lr_2_7_d0;
-    if (rst) lr_2_7_d0 <= 1'h0;
-    else if (en) lr_2_7_d0 <= l_2_6;
-    if (rst) p_2_7 <= 16'h0000;
-    else if (en) p_2_7 <= \p$430 ;
-    if (en) w_2_7 <= w_1_7;
-    if (cap_2_6) out_2_6 <= $signed(acc_2_6) + $signed(p_2_6);
-    if (rst) acc_2_6 <= 26'h0000000;
-    else if (en) begin if (lr_2_6_d2) acc_2_6 <= 26'h0000000; else acc_2_6 <= $signed(acc_2_6) + $signed(p_2_6); end
-    if (rst) lr_2_6_d2 <= 1'h0;
-    else if (en) lr_2_6_d2 <= lr_2_6_d1;
-    if (rst) lr_2_6_d1 <= 1'h0;
-    else if (en) lr_2_6_d1 <= lr_2_6_d0;
-    if (rst) lr_2_6_d0 <= 1'h0;
-    else if (en) lr_2_6_d0 <= l_2_5;
-    if (rst) p_2_6 <= 16'h0000;
-    else if (en) p_2_6 <= \p$417 ;
-    if (en) w_2_6 <= w_1_6;
-    if (rst) l_2_6 <= 1'h0;
-    else if (en) l_2_6 <= l_2_5;
-    if (rst) a_2_6 <= 8'h00;
-    else if (en) a_2_6 <= a_2_5;
-    if (cap_2_5) out_2_5 <= $signed(acc_2_5) + $signed(p_2_5);
-    if (rst) acc_2_5 <= 26'h0000000;
-    else if (en) begin if (lr_2_5_d2) acc_2_5 <= 26'h0000000; else acc_2_5 <= $signed(acc_2_5) + $signed(p_2_5); end
-    if (rst) lr_2_5_d2 <= 1'h0;
-    else if (en) lr_2_5_d2 <= lr_2_5_d1;
-    if (rst) lr_2_5_d1 <= 1'h0;
-    else if (en) lr_2_5_d1 <= lr_2_5_d0;
-    if (rst) lr_2_5_d0 <= 1'h0;
-    else if (en) lr_2_5_d0 <= l_2_4;
-    if (rst) p_2_5 <= 16'h0000;
-    else if (en) p_2_5 <= \p$404 ;
-    if (en) w_2_5 <= w_1_5;
-    if (rst) l_2_5 <= 1'h0;
-    else if (en) l_2_5 <= l_2_4;
-    if (rst) a_2_5 <= 8'h00;
-    else if (en) a_2_5 <= a_2_4;
-    if (cap_2_4) out_2_4 <= $signed(acc_2_4) + $signed(p_2_4);
-    if (rst) acc_2_4 <= 26'h0000000;
-    else if (en) begin if (lr_2_4_d2) acc_2_4 <= 26'h0000000; else acc_2_4 <= $signed(acc_2_4) + $signed(p_2_4); end
-    if (rst) lr_2_4_d2 <= 1'h0;
-    else if (en) lr_2_4_d2 <= lr_2_4_d1;
-    if (rst) lr_2_4_d1 <= 1'h0;
-    else if (en) lr_2_4_d1 <= lr_2_4_d0;
-    if (rst) lr_2_4_d0 <= 1'h0;
-    else if (en) lr_2_4_d0 <= l_2_3;
-    if (rst) p_2_4 <= 16'h0000;
-    else if (en) p_2_4 <= \p$391 ;
-    if (en) w_2_4 <= w_1_4;
-    if (rst) l_2_4 <= 1'h0;
-    else if (en) l_2_4 <= l_2_3;
-    if (rst) a_2_4 <= 8'h00;
-    else if (en) a_2_4 <= a_2_3;
-    if (cap_2_3) out_2_3 <= $signed(acc_2_3) + $signed(p_2_3);
-    if (rst) acc_2_3 <= 26'h0000000;
-    else if (en) begin if (lr_2_3_d2) acc_2_3 <= 26'h0000000; else acc_2_3 <= $signed(acc_2_3) + $signed(p_2_3); end
-    if (rst) lr_2_3_d2 <= 1'h0;
-    else if (en) lr_2_3_d2 <= lr_2_3_d1;
-    if (rst) lr_2_3_d1 <= 1'h0;
-    else if (en) lr_2_3_d1 <= lr_2_3_d0;
-    if (rst) lr_2_3_d0 <= 1'h0;
-    else if (en) lr_2_3_d0 <= l_2_2;
-    if (rst) p_2_3 <= 16'h0000;
-    else if (en) p_2_3 <= \p$378 ;
-    if (en) w_2_3 <= w_1_3;
-    if (rst) l_2_3 <= 1'h0;
-    else if (en) l_2_3 <= l_2_2;
-    if (rst) a_2_3 <= 8'h00;
-    else if (en) a_2_3 <= a_2_2;
-    if (cap_2_2) out_2_2 <= $signed(acc_2_2) + $signed(p_2_2);
-    if (rst) acc_2_2 <= 26'h0000000;
-    else if (en) begin if (lr_2_2_d2) acc_2_2 <= 26'h0000000; else acc_2_2 <= $signed(acc_2_2) + $signed(p_2_2); end
-    if (rst) lr_2_2_d2 <= 1'h0;
-    else if (en) lr_2_2_d2 <= lr_2_2_d1;
-    if (rst) lr_2_2_d1 <= 1'h0;
-    else if (en) lr_2_2_d1 <= lr_2_2_d0;
-    if (rst) lr_2_2_d0 <= 1'h0;
-    else if (en) lr_2_2_d0 <= l_2_1;
-    if (rst) p_2_2 <= 16'h0000;
-    else if (en) p_2_2 <= \p$365 ;
-    if (en) w_2_2 <= w_1_2;
-    if (rst) l_2_2 <= 1'h0;
-    else if (en) l_2_2 <= l_2_1;
-    if (rst) a_2_2 <= 8'h00;
-    else if (en) a_2_2 <= a_2_1;
-    if (cap_2_1) out_2_1 <= $signed(acc_2_1) + $signed(p_2_1);
-    if (rst) acc_2_1 <= 26'h0000000;
-    else if (en) begin if (lr_2_1_d2) acc_2_1 <= 26'h0000000; else acc_2_1 <= $signed(acc_2_1) + $signed(p_2_1); end
-    if (rst) lr_2_1_d2 <= 1'h0;
-    else if (en) lr_2_1_d2 <= lr_2_1_d1;
-    if (rst) lr_2_1_d1 <= 1'h0;
-    else if (en) lr_2_1_d1 <= lr_2_1_d0;
-    if (rst) lr_2_1_d0 <= 1'h0;
-    else if (en) lr_2_1_d0 <= l_2_0;
-    if (rst) p_2_1 <= 16'h0000;
-    else if (en) p_2_1 <= \p$352 ;
-    if (en) w_2_1 <= w_1_1;
-    if (rst) l_2_1 <= 1'h0;
-    else if (en) l_2_1 <= l_2_0;
-    if (rst) a_2_1 <= 8'h00;
-    else if (en) a_2_1 <= a_2_0;
-    if (cap_2_0) out_2_0 <= $signed(acc_2_0) + $signed(p_2_0);
-    if (rst) acc_2_0 <= 26'h0000000;
-    else if (en) begin if (lr_2_0_d2) acc_2_0 <= 26'h0000000; else acc_2_0 <= $signed(acc_2_0) + $signed(p_2_0); end
-    if (rst) lr_2_0_d2 <= 1'h0;
-    else if (en) lr_2_0_d2 <= lr_2_0_d1;
-    if (rst) lr_2_0_d1 <= 1'h0;
-    else if (en) lr_2_0_d1 <= lr_2_0_d0;
-    if (rst) lr_2_0_d0 <= 1'h0;
-    else if (en) lr_2_0_d0 <= skew_l2_d1;
-    if (rst) p_2_0 <= 16'h0000;
-    else if (en) p_2_0 <= \p$339 ;
-    if (en) w_2_0 <= w_1_0;
-    if (rst) l_2_0 <= 1'h0;
-    else if (en) l_2_0 <= skew_l2_d1;
-    if (rst) a_2_0 <= 8'h00;
-    else if (en) a_2_0 <= skew_a2_d1;
-    if (cap_1_7) out_1_7 <= $signed(acc_1_7) + $signed(p_1_7);
-    if (rst) acc_1_7 <= 26'h0000000;
-    else if (en) begin if (lr_1_7_d2) acc_1_7 <= 26'h0000000; else acc_1_7 <= $signed(acc_1_7) + $signed(p_1_7); end
-    if (rst) lr_1_7_d2 <= 1'h0;
-    else if (en) lr_1_7_d2 <= lr_1_7_d1;
-    if (rst) lr_1_7_d1 <= 1'h0;
-    else if (en) lr_1_7_d1 <= lr_1_7_d0;
-    if (rst) lr_1_7_d0 <= 1'h0;
-    else if (en) lr_1_7_d0 <= l_1_6;
-    if (rst) p_1_7 <= 16'h0000;
-    else if (en) p_1_7 <= \p$326 ;
-    if (en) w_1_7 <= w_0_7;
-    if (cap_1_6) out_1_6 <= $signed(acc_1_6) + $signed(p_1_6);
-    if (rst) acc_1_6 <= 26'h0000000;
-    else if (en) begin if (lr_1_6_d2) acc_1_6 <= 26'h0000000; else acc_1_6 <= $signed(acc_1_6) + $signed(p_1_6); end
-    if (rst) lr_1_6_d2 <= 1'h0;
-    else if (en) lr_1_6_d2 <= lr_1_6_d1;
-    if (rst) lr_1_6_d1 <= 1'h0;
-    else if (en) lr_1_6_d1 <= lr_1_6_d0;
-    if (rst) lr_1_6_d0 <= 1'h0;
-    else if (en) lr_1_6_d0 <= l_1_5;
-    if (rst) p_1_6 <= 16'h0000;
-    else if (en) p_1_6 <= \p$313 ;
-    if (en) w_1_6 <= w_0_6;
-    if (rst) l_1_6 <= 1'h0;
-    else if (en) l_1_6 <= l_1_5;
-    if (rst) a_1_6 <= 8'h00;
-    else if (en) a_1_6 <= a_1_5;
-    if (cap_1_5) out_1_5 <= $signed(acc_1_5) + $signed(p_1_5);
-    if (rst) acc_1_5 <= 26'h0000000;
-    else if (en) begin if (lr_1_5_d2) acc_1_5 <= 26'h0000000; else acc_1_5 <= $signed(acc_1_5) + $signed(p_1_5); end
-    if (rst) lr_1_5_d2 <= 1'h0;
-    else if (en) lr_1_5_d2 <= lr_1_5_d1;
-    if (rst) lr_1_5_d1 <= 1'h0;
-    else if (en) lr_1_5_d1 <= lr_1_5_d0;
-    if (rst) lr_1_5_d0 <= 1'h0;
-    else if (en) lr_1_5_d0 <= l_1_4;
-    if (rst) p_1_5 <= 16'h0000;
-    else if (en) p_1_5 <= \p$300 ;
-    if (en) w_1_5 <= w_0_5;
-    if (rst) l_1_5 <= 1'h0;
-    else if (en) l_1_5 <= l_1_4;
-    if (rst) a_1_5 <= 8'h00;
-    else if (en) a_1_5 <= a_1_4;
-    if (cap_1_4) out_1_4 <= $signed(acc_1_4) + $signed(p_1_4);
-    if (rst) acc_1_4 <= 26'h0000000;
-    else if (en) begin if (lr_1_4_d2) acc_1_4 <= 26'h0000000; else acc_1_4 <= $signed(acc_1_4) + $signed(p_1_4); end
-    if (rst) lr_1_4_d2 <= 1'h0;
-    else if (en) lr_1_4_d2 <= lr_1_4_d1;
-    if (rst) lr_1_4_d1 <= 1'h0;
-    else if (en) lr_1_4_d1 <= lr_1_4_d0;
-    if (rst) lr_1_4_d0 <= 1'h0;
-    else if (en) lr_1_4_d0 <= l_1_3;
-    if (rst) p_1_4 <= 16'h0000;
-    else if (en) p_1_4 <= \p$287 ;
-    if (en) w_1_4 <= w_0_4;
-    if (rst) l_1_4 <= 1'h0;
-    else if (en) l_1_4 <= l_1_3;
-    if (rst) a_1_4 <= 8'h00;
-    else if (en) a_1_4 <= a_1_3;
-    if (cap_1_3) out_1_3 <= $signed(acc_1_3) + $signed(p_1_3);
-    if (rst) acc_1_3 <= 26'h0000000;
-    else if (en) begin if (lr_1_3_d2) acc_1_3 <= 26'h0000000; else acc_1_3 <= $signed(acc_1_3) + $signed(p_1_3); end
-    if (rst) lr_1_3_d2 <= 1'h0;
-    else if (en) lr_1_3_d2 <= lr_1_3_d1;
-    if (rst) lr_1_3_d1 <= 1'h0;
-    else if (en) lr_1_3_d1 <= lr_1_3_d0;
-    if (rst) lr_1_3_d0 <= 1'h0;
-    else if (en) lr_1_3_d0 <= l_1_2;
-    if (rst) p_1_3 <= 16'h0000;
-    else if (en) p_1_3 <= \p$274 ;
-    if (en) w_1_3 <= w_0_3;
-    if (rst) l_1_3 <= 1'h0;
-    else if (en) l_1_3 <= l_1_2;
-    if (rst) a_1_3 <= 8'h00;
-    else if (en) a_1_3 <= a_1_2;
-    if (cap_1_2) out_1_2 <= $signed(acc_1_2) + $signed(p_1_2);
-    if (rst) acc_1_2 <= 26'h0000000;
-    else if (en) begin if (lr_1_2_d2) acc_1_2 <= 26'h0000000; else acc_1_2 <= $signed(acc_1_2) + $signed(p_1_2); end
-    if (rst) lr_1_2_d2 <= 1'h0;
-    else if (en) lr_1_2_d2 <= lr_1_2_d1;
-    if (rst) lr_1_2_d1 <= 1'h0;
-    else if (en) lr_1_2_d1 <= lr_1_2_d0;
-    if (rst) lr_1_2_d0 <= 1'h0;
-    else if (en) lr_1_2_d0 <= l_1_1;
-    if (rst) p_1_2 <= 16'h0000;
-    else if (en) p_1_2 <= \p$261 ;
-    if (en) w_1_2 <= w_0_2;
-    if (rst) l_1_2 <= 1'h0;
-    else if (en) l_1_2 <= l_1_1;
-    if (rst) a_1_2 <= 8'h00;
-    else if (en) a_1_2 <= a_1_1;
-    if (cap_1_1) out_1_1 <= $signed(acc_1_1) + $signed(p_1_1);
-    if (rst) acc_1_1 <= 26'h0000000;
-    else if (en) begin if (lr_1_1_d2) acc_1_1 <= 26'h0000000; else acc_1_1 <= $signed(acc_1_1) + $signed(p_1_1); end
-    if (rst) lr_1_1_d2 <= 1'h0;
-    else if (en) lr_1_1_d2 <= lr_1_1_d1;
-    if (rst) lr_1_1_d1 <= 1'h0;
-    else if (en) lr_1_1_d1 <= lr_1_1_d0;
-    if (rst) lr_1_1_d0 <= 1'h0;
-    else if (en) lr_1_1_d0 <= l_1_0;
-    if (rst) p_1_1 <= 16'h0000;
-    else if (en) p_1_1 <= \p$248 ;
-    if (en) w_1_1 <= w_0_1;
-    if (rst) l_1_1 <= 1'h0;
-    else if (en) l_1_1 <= l_1_0;
-    if (rst) a_1_1 <= 8'h00;
-    else if (en) a_1_1 <= a_1_0;
-    if (cap_1_0) out_1_0 <= $signed(acc_1_0) + $signed(p_1_0);
-    if (rst) acc_1_0 <= 26'h0000000;
-    else if (en) begin if (lr_1_0_d2) acc_1_0 <= 26'h0000000; else acc_1_0 <= $signed(acc_1_0) + $signed(p_1_0); end
-    if (rst) lr_1_0_d2 <= 1'h0;
-    else if (en) lr_1_0_d2 <= lr_1_0_d1;
-    if (rst) lr_1_0_d1 <= 1'h0;
-    else if (en) lr_1_0_d1 <= lr_1_0_d0;
-    if (rst) lr_1_0_d0 <= 1'h0;
-    else if (en) lr_1_0_d0 <= skew_l1_d0;
-    if (rst) p_1_0 <= 16'h0000;
-    else if (en) p_1_0 <= \p$235 ;
-    if (en) w_1_0 <= w_0_0;
-    if (rst) l_1_0 <= 1'h0;
-    else if (en) l_1_0 <= skew_l1_d0;
-    if (rst) a_1_0 <= 8'h00;
-    else if (en) a_1_0 <= skew_a1_d0;
-    if (cap_0_7) out_0_7 <= $signed(acc_0_7) + $signed(p_0_7);
-    if (rst) acc_0_7 <= 26'h0000000;
-    else if (en) begin if (lr_0_7_d2) acc_0_7 <= 26'h0000000; else acc_0_7 <= $signed(acc_0_7) + $signed(p_0_7); end
-    if (rst) lr_0_7_d2 <= 1'h0;
-    else if (en) lr_0_7_d2 <= lr_0_7_d1;
-    if (rst) lr_0_7_d1 <= 1'h0;
-    else if (en) lr_0_7_d1 <= lr_0_7_d0;
-    if (rst) lr_0_7_d0 <= 1'h0;
-    else if (en) lr_0_7_d0 <= l_0_6;
-    if (rst) p_0_7 <= 16'h0000;
-    else if (en) p_0_7 <= \p$222 ;
-    if (en) w_0_7 <= skew_w7_d6;
-    if (cap_0_6) out_0_6 <= $signed(acc_0_6) + $signed(p_0_6);
-    if (rst) acc_0_6 <= 26'h0000000;
-    else if (en) begin if (lr_0_6_d2) acc_0_6 <= 26'h0000000; else acc_0_6 <= $signed(acc_0_6) + $signed(p_0_6); end
-    if (rst) lr_0_6_d2 <= 1'h0;
-    else if (en) lr_0_6_d2 <= lr_0_6_d1;
-    if (rst) lr_0_6_d1 <= 1'h0;
-    else if (en) lr_0_6_d1 <= lr_0_6_d0;
-    if (rst) lr_0_6_d0 <= 1'h0;
-    else if (en) lr_0_6_d0 <= l_0_5;
-    if (rst) p_0_6 <= 16'h0000;
-    else if (en) p_0_6 <= \p$209 ;
-    if (en) w_0_6 <= skew_w6_d5;
-    if (rst) l_0_6 <= 1'h0;
-    else if (en) l_0_6 <= l_0_5;
-    if (rst) a_0_6 <= 8'h00;
-    else if (en) a_0_6 <= a_0_5;
-    if (cap_0_5) out_0_5 <= $signed(acc_0_5) + $signed(p_0_5);
-    if (rst) acc_0_5 <= 26'h0000000;
-    else if (en) begin if (lr_0_5_d2) acc_0_5 <= 26'h0000000; else acc_0_5 <= $signed(acc_0_5) + $signed(p_0_5); end
-    if (rst) lr_0_5_d2 <= 1'h0;
-    else if (en) lr_0_5_d2 <= lr_0_5_d1;
-    if (rst) lr_0_5_d1 <= 1'h0;
-    else if (en) lr_0_5_d1 <= lr_0_5_d0;
-    if (rst) lr_0_5_d0 <= 1'h0;
-    else if (en) lr_0_5_d0 <= l_0_4;
-    if (rst) p_0_5 <= 16'h0000;
-    else if (en) p_0_5 <= \p$196 ;
-    if (en) w_0_5 <= skew_w5_d4;
-    if (rst) l_0_5 <= 1'h0;
-    else if (en) l_0_5 <= l_0_4;
-    if (rst) a_0_5 <= 8'h00;
-    else if (en) a_0_5 <= a_0_4;
-    if (cap_0_4) out_0_4 <= $signed(acc_0_4) + $signed(p_0_4);
-    if (rst) acc_0_4 <= 26'h0000000;
-    else if (en) begin if (lr_0_4_d2) acc_0_4 <= 26'h0000000; else acc_0_4 <= $signed(acc_0_4) + $signed(p_0_4); end
-    if (rst) lr_0_4_d2 <= 1'h0;
-    else if (en) lr_0_4_d2 <= lr_0_4_d1;
-    if (rst) lr_0_4_d1 <= 1'h0;
-    else if (en) lr_0_4_d1 <= lr_0_4_d0;
-    if (rst) lr_0_4_d0 <= 1'h0;
-    else if (en) lr_0_4_d0 <= l_0_3;
-    if (rst) p_0_4 <= 16'h0000;
-    else if (en) p_0_4 <= \p$183 ;
-    if (en) w_0_4 <= skew_w4_d3;
-    if (rst) l_0_4 <= 1'h0;
-    else if (en) l_0_4 <= l_0_3;
-    if (rst) a_0_4 <= 8'h00;
-    else if (en) a_0_4 <= a_0_3;
-    if (cap_0_3) out_0_3 <= $signed(acc_0_3) + $signed(p_0_3);
-    if (rst) acc_0_3 <= 26'h0000000;
-    else if (en) begin if (lr_0_3_d2) acc_0_3 <= 26'h0000000; else acc_0_3 <= $signed(acc_0_3) + $signed(p_0_3); end
-    if (rst) lr_0_3_d2 <= 1'h0;
-    else if (en) lr_0_3_d2 <= lr_0_3_d1;
-    if (rst) lr_0_3_d1 <= 1'h0;
-    else if (en) lr_0_3_d1 <= lr_0_3_d0;
-    if (rst) lr_0_3_d0 <= 1'h0;
-    else if (en) lr_0_3_d0 <= l_0_2;
-    if (rst) p_0_3 <= 16'h0000;
-    else if (en) p_0_3 <= \p$170 ;
-    if (en) w_0_3 <= skew_w3_d2;
-    if (rst) l_0_3 <= 1'h0;
-    else if (en) l_0_3 <= l_0_2;
-    if (rst) a_0_3 <= 8'h00;
-    else if (en) a_0_3 <= a_0_2;
-    if (cap_0_2) out_0_2 <= $signed(acc_0_2) + $signed(p_0_2);
-    if (rst) acc_0_2 <= 26'h0000000;
-    else if (en) begin if (lr_0_2_d2) acc_0_2 <= 26'h0000000; else acc_0_2 <= $signed(acc_0_2) + $signed(p_0_2); end
-    if (rst) lr_0_2_d2 <= 1'h0;
-    else if (en) lr_0_2_d2 <= lr_0_2_d1;
-    if (rst) lr_0_2_d1 <= 1'h0;
-    else if (en) lr_0_2_d1 <= lr_0_2_d0;
-    if (rst) lr_0_2_d0 <= 1'h0;
-    else if (en) lr_0_2_d0 <= l_0_1;
-    if (rst) p_0_2 <= 16'h0000;
-    else if (en) p_0_2 <= \p$157 ;
-    if (en) w_0_2 <= skew_w2_d1;
-    if (rst) l_0_2 <= 1'h0;
-    else if (en) l_0_2 <= l_0_1;
-    if (rst) a_0_2 <= 8'h00;
-    else if (en) a_0_2 <= a_0_1;
-    if (cap_0_1) out_0_1 <= $signed(acc_0_1) + $signed(p_0_1);
-    if (rst) acc_0_1 <= 26'h0000000;
-    else if (en) begin if (lr_0_1_d2) acc_0_1 <= 26'h0000000; else acc_0_1 <= $signed(acc_0_1) + $signed(p_0_1); end
-    if (rst) lr_0_1_d2 <= 1'h0;
-    else if (en) lr_0_1_d2 <= lr_0_1_d1;
-    if (rst) lr_0_1_d1 <= 1'h0;
-    else if (en) lr_0_1_d1 <= lr_0_1_d0;
-    if (rst) lr_0_1_d0 <= 1'h0;
-    else if (en) lr_0_1_d0 <= l_0_0;
-    if (rst) p_0_1 <= 16'h0000;
-    else if (en) p_0_1 <= \p$144 ;
-    if (en) w_0_1 <= skew_w1_d0;
-    if (rst) l_0_1 <= 1'h0;
-    else if (en) l_0_1 <= l_0_0;
-    if (rst) a_0_1 <= 8'h00;
-    else if (en) a_0_1 <= a_0_0;
-    if (cap_0_0) out_0_0 <= $signed(acc_0_0) + $signed(p_0_0);
-    if (rst) acc_0_0 <= 26'h0000000;
-    else if (en) begin if (lr_0_0_d2) acc_0_0 <= 26'h0000000; else acc_0_0 <= $signed(acc_0_0) + $signed(p_0_0); end
-    if (rst) lr_0_0_d2 <= 1'h0;
-    else if (en) lr_0_0_d2 <= lr_0_0_d1;
-    if (rst) lr_0_0_d1 <= 1'h0;
-    else if (en) lr_0_0_d1 <= lr_0_0_d0;
-    if (rst) lr_0_0_d0 <= 1'h0;
-    else if (en) lr_0_0_d0 <= in_last;
-    if (rst) p_0_0 <= 16'h0000;
-    else if (en) p_0_0 <= p;
-    if (en) w_0_0 <= b;
-    if (rst) l_0_0 <= 1'h0;
-    else if (en) l_0_0 <= in_last;
-    if (rst) a_0_0 <= 8'h00;
-    else if (en) a_0_0 <= a;
-    if (en) skew_w7_d6 <= skew_w7_d5;
-    if (en) skew_w7_d5 <= skew_w7_d4;
-    if (en) skew_w7_d4 <= skew_w7_d3;
-    if (en) skew_w7_d3 <= skew_w7_d2;
-    if (en) skew_w7_d2 <= skew_w7_d1;
-    if (en) skew_w7_d1 <= skew_w7_d0;
+    if (en) begin
+      begin if (drain_row[2]) begin if (drain_row[1]) begin if (drain_row[0]) drain_7 <= out_7_7; else drain_7 <= out_6_7; end else begin if (drain_row[0]) drain_7 <= out_5_7; else drain_7 <= out_4_7; end end else begin if (drain_row[1]) begin if (drain_row[0]) drain_7 <= out_3_7; else drain_7 <= out_2_7; end else begin if (drain_row[0]) drain_7 <= out_1_7; else drain_7 <= out_0_7; end end end
+      begin if (drain_row[2]) begin if (drain_row[1]) begin if (drain_row[0]) drain_6 <= out_7_6; else drain_6 <= out_6_6; end else begin if (drain_row[0]) drain_6 <= out_5_6; else drain_6 <= out_4_6; end end else begin if (drain_row[1]) begin if (drain_row[0]) drain_6 <= out_3_6; else drain_6 <= out_2_6; end else begin if (drain_row[0]) drain_6 <= out_1_6; else drain_6 <= out_0_6; end end end
+      begin if (drain_row[2]) begin if (drain_row[1]) begin if (drain_row[0]) drain_5 <= out_7_5; else drain_5 <= out_6_5; end else begin if (drain_row[0]) drain_5 <= out_5_5; else drain_5 <= out_4_5; end end else begin if (drain_row[1]) begin if (drain_row[0]) drain_5 <= out_3_5; else drain_5 <= out_2_5; end else begin if (drain_row[0]) drain_5 <= out_1_5; else drain_5 <= out_0_5; end end end
+      begin if (drain_row[2]) begin if (drain_row[1]) begin if (drain_row[0]) drain_4 <= out_7_4; else drain_4 <= out_6_4; end else begin if (drain_row[0]) drain_4 <= out_5_4; else drain_4 <= out_4_4; end end else begin if (drain_row[1]) begin if (drain_row[0]) drain_4 <= out_3_4; else drain_4 <= out_2_4; end else begin if (drain_row[0]) drain_4 <= out_1_4; else drain_4 <= out_0_4; end end end
+      begin if (drain_row[2]) begin if (drain_row[1]) begin if (drain_row[0]) drain_3 <= out_7_3; else drain_3 <= out_6_3; end else begin if (drain_row[0]) drain_3 <= out_5_3; else drain_3 <= out_4_3; end end else begin if (drain_row[1]) begin if (drain_row[0]) drain_3 <= out_3_3; else drain_3 <= out_2_3; end else begin if (drain_row[0]) drain_3 <= out_1_3; else drain_3 <= out_0_3; end end end
+      begin if (drain_row[2]) begin if (drain_row[1]) begin if (drain_row[0]) drain_2 <= out_7_2; else drain_2 <= out_6_2; end else begin if (drain_row[0]) drain_2 <= out_5_2; else drain_2 <= out_4_2; end end else begin if (drain_row[1]) begin if (drain_row[0]) drain_2 <= out_3_2; else drain_2 <= out_2_2; end else begin if (drain_row[0]) drain_2 <= out_1_2; else drain_2 <= out_0_2; end end end
+      begin if (drain_row[2]) begin if (drain_row[1]) begin if (drain_row[0]) drain_1 <= out_7_1; else drain_1 <= out_6_1; end else begin if (drain_row[0]) drain_1 <= out_5_1; else drain_1 <= out_4_1; end end else begin if (drain_row[1]) begin if (drain_row[0]) drain_1 <= out_3_1; else drain_1 <= out_2_1; end else begin if (drain_row[0]) drain_1 <= out_1_1; else drain_1 <= out_0_1; end end end
+      begin if (drain_row[2]) begin if (drain_row[1]) begin if (drain_row[0]) drain_0 <= out_7_0; else drain_0 <= out_6_0; end else begin if (drain_row[0]) drain_0 <= out_5_0; else drain_0 <= out_4_0; end end else begin if (drain_row[1]) begin if (drain_row[0]) drain_0 <= out_3_0; else drain_0 <= out_2_0; end else begin if (drain_row[0]) drain_0 <= out_1_0; else drain_0 <= out_0_0; end end end
+      w_6_7 <= w_5_7;
+      w_6_6 <= w_5_6;
+      w_6_5 <= w_5_5;
+      w_6_4 <= w_5_4;
+      w_6_3 <= w_5_3;
+      w_6_2 <= w_5_2;
+      w_6_1 <= w_5_1;
+      w_6_0 <= w_5_0;
+      w_5_7 <= w_4_7;
+      w_5_6 <= w_4_6;
+      w_5_5 <= w_4_5;
+      w_5_4 <= w_4_4;
+      w_5_3 <= w_4_3;
+      w_5_2 <= w_4_2;
+      w_5_1 <= w_4_1;
+      w_5_0 <= w_4_0;
+      w_4_7 <= w_3_7;
+      w_4_6 <= w_3_6;
+      w_4_5 <= w_3_5;
+      w_4_4 <= w_3_4;
+      w_4_3 <= w_3_3;
+      w_4_2 <= w_3_2;
+      w_4_1 <= w_3_1;
+      w_4_0 <= w_3_0;
+      w_3_7 <= w_2_7;
+      w_3_6 <= w_2_6;
+      w_3_5 <= w_2_5;
+      w_3_4 <= w_2_4;
+      w_3_3 <= w_2_3;
+      w_3_2 <= w_2_2;
+      w_3_1 <= w_2_1;
+      w_3_0 <= w_2_0;
+      w_2_7 <= w_1_7;
+      w_2_6 <= w_1_6;
+      w_2_5 <= w_1_5;
+      w_2_4 <= w_1_4;
+      w_2_3 <= w_1_3;
+      w_2_2 <= w_1_2;
+      w_2_1 <= w_1_1;
+      w_2_0 <= w_1_0;
+      w_1_7 <= w_0_7;
+      w_1_6 <= w_0_6;
+      w_1_5 <= w_0_5;
+      w_1_4 <= w_0_4;
+      w_1_3 <= w_0_3;
+      w_1_2 <= w_0_2;
+      w_1_1 <= w_0_1;
+      w_1_0 <= w_0_0;
+      w_0_7 <= skew_w7_d6;
+      w_0_6 <= skew_w6_d5;
+      w_0_5 <= skew_w5_d4;
+      w_0_4 <= skew_w4_d3;
+      w_0_3 <= skew_w3_d2;
+      w_0_2 <= skew_w2_d1;
+      w_0_1 <= skew_w1_d0;
+      w_0_0 <= b;
+      skew_w7_d6 <= skew_w7_d5;
+      skew_w7_d5 <= skew_w7_d4;
+      skew_w7_d4 <= skew_w7_d3;
+      skew_w7_d3 <= skew_w7_d2;
+      skew_w7_d2 <= skew_w7_d1;
+      skew_w7_d1 <= skew_w7_d0;
+      skew_w6_d5 <= skew_w6_d4;
+      skew_w6_d4 <= skew_w6_d3;
+      skew_w6_d3 <= skew_w6_d2;
+      skew_w6_d2 <= skew_w6_d1;
+      skew_w6_d1 <= skew_w6_d0;
+      skew_w5_d4 <= skew_w5_d3;
+      skew_w5_d3 <= skew_w5_d2;
+      skew_w5_d2 <= skew_w5_d1;
+      skew_w5_d1 <= skew_w5_d0;
+      skew_w4_d3 <= skew_w4_d2;
+      skew_w4_d2 <= skew_w4_d1;
+      skew_w4_d1 <= skew_w4_d0;
+      skew_w3_d2 <= skew_w3_d1;
+      skew_w3_d1 <= skew_w3_d0;
+      skew_w2_d1 <= skew_w2_d0;
+      in_w7 <= i_w[63:56];
+      in_w6 <= i_w[55:48];
+      in_w5 <= i_w[47:40];
+      in_w4 <= i_w[39:32];
+      in_w3 <= i_w[31:24];
+      in_w2 <= i_w[23:16];
+      in_w1 <= i_w[15:8];
+      in_w0 <= i_w[7:0];
+      in_a7 <= i_a[63:56];
+      in_a6 <= i_a[55:48];
+      in_a5 <= i_a[47:40];
+      in_a4 <= i_a[39:32];
+      in_a3 <= i_a[31:24];
+      in_a2 <= i_a[23:16];
+      in_a1 <= i_a[15:8];
+      in_a0 <= i_a[7:0];
+    end
+    if (rst) begin
+      o_valid <= 1'h0;
+      acc_7_7 <= 26'h0000000;
+      lr_7_7_d2 <= 1'h0;
+      lr_7_7_d1 <= 1'h0;
+      lr_7_7_d0 <= 1'h0;
+      p_7_7 <= 16'h0000;
+      acc_7_6 <= 26'h0000000;
+      lr_7_6_d2 <= 1'h0;
+      lr_7_6_d1 <= 1'h0;
+      lr_7_6_d0 <= 1'h0;
+      p_7_6 <= 16'h0000;
+      l_7_6 <= 1'h0;
+      a_7_6 <= 8'h00;
+      acc_7_5 <= 26'h0000000;
+      lr_7_5_d2 <= 1'h0;
+      lr_7_5_d1 <= 1'h0;
+      lr_7_5_d0 <= 1'h0;
+      p_7_5 <= 16'h0000;
+      l_7_5 <= 1'h0;
+      a_7_5 <= 8'h00;
+      acc_7_4 <= 26'h0000000;
+      lr_7_4_d2 <= 1'h0;
+      lr_7_4_d1 <= 1'h0;
+      lr_7_4_d0 <= 1'h0;
+      p_7_4 <= 16'h0000;
+      l_7_4 <= 1'h0;
+      a_7_4 <= 8'h00;
+      acc_7_3 <= 26'h0000000;
+      lr_7_3_d2 <= 1'h0;
+      lr_7_3_d1 <= 1'h0;
+      lr_7_3_d0 <= 1'h0;
+      p_7_3 <= 16'h0000;
+      l_7_3 <= 1'h0;
+      a_7_3 <= 8'h00;
+      acc_7_2 <= 26'h0000000;
+      lr_7_2_d2 <= 1'h0;
+      lr_7_2_d1 <= 1'h0;
+      lr_7_2_d0 <= 1'h0;
+      p_7_2 <= 16'h0000;
+      l_7_2 <= 1'h0;
+      a_7_2 <= 8'h00;
+      acc_7_1 <= 26'h0000000;
+      lr_7_1_d2 <= 1'h0;
+      lr_7_1_d1 <= 1'h0;
+      lr_7_1_d0 <= 1'h0;
+      p_7_1 <= 16'h0000;
+      l_7_1 <= 1'h0;
+      a_7_1 <= 8'h00;
+      acc_7_0 <= 26'h0000000;
+      lr_7_0_d2 <= 1'h0;
+      lr_7_0_d1 <= 1'h0;
+      lr_7_0_d0 <= 1'h0;
+      p_7_0 <= 16'h0000;
+      l_7_0 <= 1'h0;
+      a_7_0 <= 8'h00;
+      acc_6_7 <= 26'h0000000;
+      lr_6_7_d2 <= 1'h0;
+      lr_6_7_d1 <= 1'h0;
+      lr_6_7_d0 <= 1'h0;
+      p_6_7 <= 16'h0000;
+      acc_6_6 <= 26'h0000000;
+      lr_6_6_d2 <= 1'h0;
+      lr_6_6_d1 <= 1'h0;
+      lr_6_6_d0 <= 1'h0;
+      p_6_6 <= 16'h0000;
+      l_6_6 <= 1'h0;
+      a_6_6 <= 8'h00;
+      acc_6_5 <= 26'h0000000;
+      lr_6_5_d2 <= 1'h0;
+      lr_6_5_d1 <= 1'h0;
+      lr_6_5_d0 <= 1'h0;
+      p_6_5 <= 16'h0000;
+      l_6_5 <= 1'h0;
+      a_6_5 <= 8'h00;
+      acc_6_4 <= 26'h0000000;
+      lr_6_4_d2 <= 1'h0;
+      lr_6_4_d1 <= 1'h0;
+      lr_6_4_d0 <= 1'h0;
+      p_6_4 <= 16'h0000;
+      l_6_4 <= 1'h0;
+      a_6_4 <= 8'h00;
+      acc_6_3 <= 26'h0000000;
+      lr_6_3_d2 <= 1'h0;
+      lr_6_3_d1 <= 1'h0;
+      lr_6_3_d0 <= 1'h0;
+      p_6_3 <= 16'h0000;
+      l_6_3 <= 1'h0;
+      a_6_3 <= 8'h00;
+      acc_6_2 <= 26'h0000000;
+      lr_6_2_d2 <= 1'h0;
+      lr_6_2_d1 <= 1'h0;
+      lr_6_2_d0 <= 1'h0;
+      p_6_2 <= 16'h0000;
+      l_6_2 <= 1'h0;
+      a_6_2 <= 8'h00;
+      acc_6_1 <= 26'h0000000;
+      lr_6_1_d2 <= 1'h0;
+      lr_6_1_d1 <= 1'h0;
+      lr_6_1_d0 <= 1'h0;
+      p_6_1 <= 16'h0000;
+      l_6_1 <= 1'h0;
+      a_6_1 <= 8'h00;
+      acc_6_0 <= 26'h0000000;
+      lr_6_0_d2 <= 1'h0;
+      lr_6_0_d1 <= 1'h0;
+      lr_6_0_d0 <= 1'h0;
+      p_6_0 <= 16'h0000;
+      l_6_0 <= 1'h0;
+      a_6_0 <= 8'h00;
+      acc_5_7 <= 26'h0000000;
+      lr_5_7_d2 <= 1'h0;
+      lr_5_7_d1 <= 1'h0;
+      lr_5_7_d0 <= 1'h0;
+      p_5_7 <= 16'h0000;
+      acc_5_6 <= 26'h0000000;
+      lr_5_6_d2 <= 1'h0;
+      lr_5_6_d1 <= 1'h0;
+      lr_5_6_d0 <= 1'h0;
+      p_5_6 <= 16'h0000;
+      l_5_6 <= 1'h0;
+      a_5_6 <= 8'h00;
+      acc_5_5 <= 26'h0000000;
+      lr_5_5_d2 <= 1'h0;
+      lr_5_5_d1 <= 1'h0;
+      lr_5_5_d0 <= 1'h0;
+      p_5_5 <= 16'h0000;
+      l_5_5 <= 1'h0;
+      a_5_5 <= 8'h00;
+      acc_5_4 <= 26'h0000000;
+      lr_5_4_d2 <= 1'h0;
+      lr_5_4_d1 <= 1'h0;
+      lr_5_4_d0 <= 1'h0;
+      p_5_4 <= 16'h0000;
+      l_5_4 <= 1'h0;
+      a_5_4 <= 8'h00;
+      acc_5_3 <= 26'h0000000;
+      lr_5_3_d2 <= 1'h0;
+      lr_5_3_d1 <= 1'h0;
+      lr_5_3_d0 <= 1'h0;
+      p_5_3 <= 16'h0000;
+      l_5_3 <= 1'h0;
+      a_5_3 <= 8'h00;
+      acc_5_2 <= 26'h0000000;
+      lr_5_2_d2 <= 1'h0;
+      lr_5_2_d1 <= 1'h0;
+      lr_5_2_d0 <= 1'h0;
+      p_5_2 <= 16'h0000;
+      l_5_2 <= 1'h0;
+      a_5_2 <= 8'h00;
+      acc_5_1 <= 26'h0000000;
+      lr_5_1_d2 <= 1'h0;
+      lr_5_1_d1 <= 1'h0;
+      lr_5_1_d0 <= 1'h0;
+      p_5_1 <= 16'h0000;
+      l_5_1 <= 1'h0;
+      a_5_1 <= 8'h00;
+      acc_5_0 <= 26'h0000000;
+      lr_5_0_d2 <= 1'h0;
+      lr_5_0_d1 <= 1'h0;
+      lr_5_0_d0 <= 1'h0;
+      p_5_0 <= 16'h0000;
+      l_5_0 <= 1'h0;
+      a_5_0 <= 8'h00;
+      acc_4_7 <= 26'h0000000;
+      lr_4_7_d2 <= 1'h0;
+      lr_4_7_d1 <= 1'h0;
+      lr_4_7_d0 <= 1'h0;
+      p_4_7 <= 16'h0000;
+      acc_4_6 <= 26'h0000000;
+      lr_4_6_d2 <= 1'h0;
+      lr_4_6_d1 <= 1'h0;
+      lr_4_6_d0 <= 1'h0;
+      p_4_6 <= 16'h0000;
+      l_4_6 <= 1'h0;
+      a_4_6 <= 8'h00;
+      acc_4_5 <= 26'h0000000;
+      lr_4_5_d2 <= 1'h0;
+      lr_4_5_d1 <= 1'h0;
+      lr_4_5_d0 <= 1'h0;
+      p_4_5 <= 16'h0000;
+      l_4_5 <= 1'h0;
+      a_4_5 <= 8'h00;
+      acc_4_4 <= 26'h0000000;
+      lr_4_4_d2 <= 1'h0;
+      lr_4_4_d1 <= 1'h0;
+      lr_4_4_d0 <= 1'h0;
+      p_4_4 <= 16'h0000;
+      l_4_4 <= 1'h0;
+      a_4_4 <= 8'h00;
+      acc_4_3 <= 26'h0000000;
+      lr_4_3_d2 <= 1'h0;
+      lr_4_3_d1 <= 1'h0;
+      lr_4_3_d0 <= 1'h0;
+      p_4_3 <= 16'h0000;
+      l_4_3 <= 1'h0;
+      a_4_3 <= 8'h00;
+      acc_4_2 <= 26'h0000000;
+      lr_4_2_d2 <= 1'h0;
+      lr_4_2_d1 <= 1'h0;
+      lr_4_2_d0 <= 1'h0;
+      p_4_2 <= 16'h0000;
+      l_4_2 <= 1'h0;
+      a_4_2 <= 8'h00;
+      acc_4_1 <= 26'h0000000;
+      lr_4_1_d2 <= 1'h0;
+      lr_4_1_d1 <= 1'h0;
+      lr_4_1_d0 <= 1'h0;
+      p_4_1 <= 16'h0000;
+      l_4_1 <= 1'h0;
+      a_4_1 <= 8'h00;
+      acc_4_0 <= 26'h0000000;
+      lr_4_0_d2 <= 1'h0;
+      lr_4_0_d1 <= 1'h0;
+      lr_4_0_d0 <= 1'h0;
+      p_4_0 <= 16'h0000;
+      l_4_0 <= 1'h0;
+      a_4_0 <= 8'h00;
+      acc_3_7 <= 26'h0000000;
+      lr_3_7_d2 <= 1'h0;
+      lr_3_7_d1 <= 1'h0;
+      lr_3_7_d0 <= 1'h0;
+      p_3_7 <= 16'h0000;
+      acc_3_6 <= 26'h0000000;
+      lr_3_6_d2 <= 1'h0;
+      lr_3_6_d1 <= 1'h0;
+      lr_3_6_d0 <= 1'h0;
+      p_3_6 <= 16'h0000;
+      l_3_6 <= 1'h0;
+      a_3_6 <= 8'h00;
+      acc_3_5 <= 26'h0000000;
+      lr_3_5_d2 <= 1'h0;
+      lr_3_5_d1 <= 1'h0;
+      lr_3_5_d0 <= 1'h0;
+      p_3_5 <= 16'h0000;
+      l_3_5 <= 1'h0;
+      a_3_5 <= 8'h00;
+      acc_3_4 <= 26'h0000000;
+      lr_3_4_d2 <= 1'h0;
+      lr_3_4_d1 <= 1'h0;
+      lr_3_4_d0 <= 1'h0;
+      p_3_4 <= 16'h0000;
+      l_3_4 <= 1'h0;
+      a_3_4 <= 8'h00;
+      acc_3_3 <= 26'h0000000;
+      lr_3_3_d2 <= 1'h0;
+      lr_3_3_d1 <= 1'h0;
+      lr_3_3_d0 <= 1'h0;
+      p_3_3 <= 16'h0000;
+      l_3_3 <= 1'h0;
+      a_3_3 <= 8'h00;
+      acc_3_2 <= 26'h0000000;
+      lr_3_2_d2 <= 1'h0;
+      lr_3_2_d1 <= 1'h0;
+      lr_3_2_d0 <= 1'h0;
+      p_3_2 <= 16'h0000;
+      l_3_2 <= 1'h0;
+      a_3_2 <= 8'h00;
+      acc_3_1 <= 26'h0000000;
+      lr_3_1_d2 <= 1'h0;
+      lr_3_1_d1 <= 1'h0;
+      lr_3_1_d0 <= 1'h0;
+      p_3_1 <= 16'h0000;
+      l_3_1 <= 1'h0;
+      a_3_1 <= 8'h00;
+      acc_3_0 <= 26'h0000000;
+      lr_3_0_d2 <= 1'h0;
+      lr_3_0_d1 <= 1'h0;
+      lr_3_0_d0 <= 1'h0;
+      p_3_0 <= 16'h0000;
+      l_3_0 <= 1'h0;
+      a_3_0 <= 8'h00;
+      acc_2_7 <= 26'h0000000;
+      lr_2_7_d2 <= 1'h0;
+      lr_2_7_d1 <= 1'h0;
+      lr_2_7_d0 <= 1'h0;
+      p_2_7 <= 16'h0000;
+      acc_2_6 <= 26'h0000000;
+      lr_2_6_d2 <= 1'h0;
+      lr_2_6_d1 <= 1'h0;
+      lr_2_6_d0 <= 1'h0;
+      p_2_6 <= 16'h0000;
+      l_2_6 <= 1'h0;
+      a_2_6 <= 8'h00;
+      acc_2_5 <= 26'h0000000;
+      lr_2_5_d2 <= 1'h0;
+      lr_2_5_d1 <= 1'h0;
+      lr_2_5_d0 <= 1'h0;
+      p_2_5 <= 16'h0000;
+      l_2_5 <= 1'h0;
+      a_2_5 <= 8'h00;
+      acc_2_4 <= 26'h0000000;
+      lr_2_4_d2 <= 1'h0;
+      lr_2_4_d1 <= 1'h0;
+      lr_2_4_d0 <= 1'h0;
+      p_2_4 <= 16'h0000;
+      l_2_4 <= 1'h0;
+      a_2_4 <= 8'h00;
+      acc_2_3 <= 26'h0000000;
+      lr_2_3_d2 <= 1'h0;
+      lr_2_3_d1 <= 1'h0;
+      lr_2_3_d0 <= 1'h0;
+      p_2_3 <= 16'h0000;
+      l_2_3 <= 1'h0;
+      a_2_3 <= 8'h00;
+      acc_2_2 <= 26'h0000000;
+      lr_2_2_d2 <= 1'h0;
+      lr_2_2_d1 <= 1'h0;
+      lr_2_2_d0 <= 1'h0;
+      p_2_2 <= 16'h0000;
+      l_2_2 <= 1'h0;
+      a_2_2 <= 8'h00;
+      acc_2_1 <= 26'h0000000;
+      lr_2_1_d2 <= 1'h0;
+      lr_2_1_d1 <= 1'h0;
+      lr_2_1_d0 <= 1'h0;
+      p_2_1 <= 16'h0000;
+      l_2_1 <= 1'h0;
+      a_2_1 <= 8'h00;
+      acc_2_0 <= 26'h0000000;
+      lr_2_0_d2 <= 1'h0;
+      lr_2_0_d1 <= 1'h0;
+      lr_2_0_d0 <= 1'h0;
+      p_2_0 <= 16'h0000;
+      l_2_0 <= 1'h0;
+      a_2_0 <= 8'h00;
+      acc_1_7 <= 26'h0000000;
+      lr_1_7_d2 <= 1'h0;
+      lr_1_7_d1 <= 1'h0;
+      lr_1_7_d0 <= 1'h0;
+      p_1_7 <= 16'h0000;
+      acc_1_6 <= 26'h0000000;
+      lr_1_6_d2 <= 1'h0;
+      lr_1_6_d1 <= 1'h0;
+      lr_1_6_d0 <= 1'h0;
+      p_1_6 <= 16'h0000;
+      l_1_6 <= 1'h0;
+      a_1_6 <= 8'h00;
+      acc_1_5 <= 26'h0000000;
+      lr_1_5_d2 <= 1'h0;
+      lr_1_5_d1 <= 1'h0;
+      lr_1_5_d0 <= 1'h0;
+      p_1_5 <= 16'h0000;
+      l_1_5 <= 1'h0;
+      a_1_5 <= 8'h00;
+      acc_1_4 <= 26'h0000000;
+      lr_1_4_d2 <= 1'h0;
+      lr_1_4_d1 <= 1'h0;
+      lr_1_4_d0 <= 1'h0;
+      p_1_4 <= 16'h0000;
+      l_1_4 <= 1'h0;
+      a_1_4 <= 8'h00;
+      acc_1_3 <= 26'h0000000;
+      lr_1_3_d2 <= 1'h0;
+      lr_1_3_d1 <= 1'h0;
+      lr_1_3_d0 <= 1'h0;
+      p_1_3 <= 16'h0000;
+      l_1_3 <= 1'h0;
+      a_1_3 <= 8'h00;
+      acc_1_2 <= 26'h0000000;
+      lr_1_2_d2 <= 1'h0;
+      lr_1_2_d1 <= 1'h0;
+      lr_1_2_d0 <= 1'h0;
+      p_1_2 <= 16'h0000;
+      l_1_2 <= 1'h0;
+      a_1_2 <= 8'h00;
+      acc_1_1 <= 26'h0000000;
+      lr_1_1_d2 <= 1'h0;
+      lr_1_1_d1 <= 1'h0;
+      lr_1_1_d0 <= 1'h0;
+      p_1_1 <= 16'h0000;
+      l_1_1 <= 1'h0;
+      a_1_1 <= 8'h00;
+      acc_1_0 <= 26'h0000000;
+      lr_1_0_d2 <= 1'h0;
+      lr_1_0_d1 <= 1'h0;
+      lr_1_0_d0 <= 1'h0;
+      p_1_0 <= 16'h0000;
+      l_1_0 <= 1'h0;
+      a_1_0 <= 8'h00;
+      acc_0_7 <= 26'h0000000;
+      lr_0_7_d2 <= 1'h0;
+      lr_0_7_d1 <= 1'h0;
+      lr_0_7_d0 <= 1'h0;
+      p_0_7 <= 16'h0000;
+      acc_0_6 <= 26'h0000000;
+      lr_0_6_d2 <= 1'h0;
+      lr_0_6_d1 <= 1'h0;
+      lr_0_6_d0 <= 1'h0;
+      p_0_6 <= 16'h0000;
+      l_0_6 <= 1'h0;
+      a_0_6 <= 8'h00;
+      acc_0_5 <= 26'h0000000;
+      lr_0_5_d2 <= 1'h0;
+      lr_0_5_d1 <= 1'h0;
+      lr_0_5_d0 <= 1'h0;
+      p_0_5 <= 16'h0000;
+      l_0_5 <= 1'h0;
+      a_0_5 <= 8'h00;
+      acc_0_4 <= 26'h0000000;
+      lr_0_4_d2 <= 1'h0;
+      lr_0_4_d1 <= 1'h0;
+      lr_0_4_d0 <= 1'h0;
+      p_0_4 <= 16'h0000;
+      l_0_4 <= 1'h0;
+      a_0_4 <= 8'h00;
+      acc_0_3 <= 26'h0000000;
+      lr_0_3_d2 <= 1'h0;
+      lr_0_3_d1 <= 1'h0;
+      lr_0_3_d0 <= 1'h0;
+      p_0_3 <= 16'h0000;
+      l_0_3 <= 1'h0;
+      a_0_3 <= 8'h00;
+      acc_0_2 <= 26'h0000000;
+      lr_0_2_d2 <= 1'h0;
+      lr_0_2_d1 <= 1'h0;
+      lr_0_2_d0 <= 1'h0;
+      p_0_2 <= 16'h0000;
+      l_0_2 <= 1'h0;
+      a_0_2 <= 8'h00;
+      acc_0_1 <= 26'h0000000;
+      lr_0_1_d2 <= 1'h0;
+      lr_0_1_d1 <= 1'h0;
+      lr_0_1_d0 <= 1'h0;
+      p_0_1 <= 16'h0000;
+      l_0_1 <= 1'h0;
+      a_0_1 <= 8'h00;
+      acc_0_0 <= 26'h0000000;
+      lr_0_0_d2 <= 1'h0;
+      lr_0_0_d1 <= 1'h0;
+      lr_0_0_d0 <= 1'h0;
+      p_0_0 <= 16'h0000;
+      l_0_0 <= 1'h0;
+      a_0_0 <= 8'h00;
+      skew_l7_d6 <= 1'h0;
+      skew_l7_d5 <= 1'h0;
+      skew_l7_d4 <= 1'h0;
+      skew_l7_d3 <= 1'h0;
+      skew_l7_d2 <= 1'h0;
+      skew_l7_d1 <= 1'h0;
+      skew_l7_d0 <= 1'h0;
+      skew_a7_d6 <= 8'h00;
+      skew_a7_d5 <= 8'h00;
+      skew_a7_d4 <= 8'h00;
+      skew_a7_d3 <= 8'h00;
+      skew_a7_d2 <= 8'h00;
+      skew_a7_d1 <= 8'h00;
+      skew_a7_d0 <= 8'h00;
+      skew_l6_d5 <= 1'h0;
+      skew_l6_d4 <= 1'h0;
+      skew_l6_d3 <= 1'h0;
+      skew_l6_d2 <= 1'h0;
+      skew_l6_d1 <= 1'h0;
+      skew_l6_d0 <= 1'h0;
+      skew_a6_d5 <= 8'h00;
+      skew_a6_d4 <= 8'h00;
+      skew_a6_d3 <= 8'h00;
+      skew_a6_d2 <= 8'h00;
+      skew_a6_d1 <= 8'h00;
+      skew_a6_d0 <= 8'h00;
+      skew_l5_d4 <= 1'h0;
+      skew_l5_d3 <= 1'h0;
+      skew_l5_d2 <= 1'h0;
+      skew_l5_d1 <= 1'h0;
+      skew_l5_d0 <= 1'h0;
+      skew_a5_d4 <= 8'h00;
+      skew_a5_d3 <= 8'h00;
+      skew_a5_d2 <= 8'h00;
+      skew_a5_d1 <= 8'h00;
+      skew_a5_d0 <= 8'h00;
+      skew_l4_d3 <= 1'h0;
+      skew_l4_d2 <= 1'h0;
+      skew_l4_d1 <= 1'h0;
+      skew_l4_d0 <= 1'h0;
+      skew_a4_d3 <= 8'h00;
+      skew_a4_d2 <= 8'h00;
+      skew_a4_d1 <= 8'h00;
+      skew_a4_d0 <= 8'h00;
+      skew_l3_d2 <= 1'h0;
+      skew_l3_d1 <= 1'h0;
+      skew_l3_d0 <= 1'h0;
+      skew_a3_d2 <= 8'h00;
+      skew_a3_d1 <= 8'h00;
+      skew_a3_d0 <= 8'h00;
+      skew_l2_d1 <= 1'h0;
+      skew_l2_d0 <= 1'h0;
+      skew_a2_d1 <= 8'h00;
+      skew_a2_d0 <= 8'h00;
+      skew_l1_d0 <= 1'h0;
+      skew_a1_d0 <= 8'h00;
+      in_last <= 1'h0;
+      in_valid <= 1'h0;
+    end else if (en) begin
+      o_valid <= draining;
+      begin if (lr_7_7_d2) acc_7_7 <= 26'h0000000; else acc_7_7 <= $signed(acc_7_7) + $signed(p_7_7); end
+      lr_7_7_d2 <= lr_7_7_d1;
+      lr_7_7_d1 <= lr_7_7_d0;
+      lr_7_7_d0 <= l_7_6;
+      p_7_7 <= \p$950 ;
+      begin if (lr_7_6_d2) acc_7_6 <= 26'h0000000; else acc_7_6 <= $signed(acc_7_6) + $signed(p_7_6); end
+      lr_7_6_d2 <= lr_7_6_d1;
+      lr_7_6_d1 <= lr_7_6_d0;
+      lr_7_6_d0 <= l_7_5;
+      p_7_6 <= \p$937 ;
+      l_7_6 <= l_7_5;
+      a_7_6 <= a_7_5;
+      begin if (lr_7_5_d2) acc_7_5 <= 26'h0000000; else acc_7_5 <= $signed(acc_7_5) + $signed(p_7_5); end
+      lr_7_5_d2 <= lr_7_5_d1;
+      lr_7_5_d1 <= lr_7_5_d0;
+      lr_7_5_d0 <= l_7_4;
+      p_7_5 <= \p$924 ;
+      l_7_5 <= l_7_4;
+      a_7_5 <= a_7_4;
+      begin if (lr_7_4_d2) acc_7_4 <= 26'h0000000; else acc_7_4 <= $signed(acc_7_4) + $signed(p_7_4); end
+      lr_7_4_d2 <= lr_7_4_d1;
+      lr_7_4_d1 <= lr_7_4_d0;
+      lr_7_4_d0 <= l_7_3;
+      p_7_4 <= \p$911 ;
+      l_7_4 <= l_7_3;
+      a_7_4 <= a_7_3;
+      begin if (lr_7_3_d2) acc_7_3 <= 26'h0000000; else acc_7_3 <= $signed(acc_7_3) + $signed(p_7_3); end
+      lr_7_3_d2 <= lr_7_3_d1;
+      lr_7_3_d1 <= lr_7_3_d0;
+      lr_7_3_d0 <= l_7_2;
+      p_7_3 <= \p$898 ;
+      l_7_3 <= l_7_2;
+      a_7_3 <= a_7_2;
+      begin if (lr_7_2_d2) acc_7_2 <= 26'h0000000; else acc_7_2 <= $signed(acc_7_2) + $signed(p_7_2); end
+      lr_7_2_d2 <= lr_7_2_d1;
+      lr_7_2_d1 <= lr_7_2_d0;
+      lr_7_2_d0 <= l_7_1;
+      p_7_2 <= \p$885 ;
+      l_7_2 <= l_7_1;
+      a_7_2 <= a_7_1;
+      begin if (lr_7_1_d2) acc_7_1 <= 26'h0000000; else acc_7_1 <= $signed(acc_7_1) + $signed(p_7_1); end
+      lr_7_1_d2 <= lr_7_1_d1;
+      lr_7_1_d1 <= lr_7_1_d0;
+      lr_7_1_d0 <= l_7_0;
+      p_7_1 <= \p$872 ;
+      l_7_1 <= l_7_0;
+      a_7_1 <= a_7_0;
+      begin if (lr_7_0_d2) acc_7_0 <= 26'h0000000; else acc_7_0 <= $signed(acc_7_0) + $signed(p_7_0); end
+      lr_7_0_d2 <= lr_7_0_d1;
+      lr_7_0_d1 <= lr_7_0_d0;
+      lr_7_0_d0 <= skew_l7_d6;
+      p_7_0 <= \p$859 ;
+      l_7_0 <= skew_l7_d6;
+      a_7_0 <= skew_a7_d6;
+      begin if (lr_6_7_d2) acc_6_7 <= 26'h0000000; else acc_6_7 <= $signed(acc_6_7) + $signed(p_6_7); end
+      lr_6_7_d2 <= lr_6_7_d1;
+      lr_6_7_d1 <= lr_6_7_d0;
+      lr_6_7_d0 <= l_6_6;
+      p_6_7 <= \p$846 ;
+      begin if (lr_6_6_d2) acc_6_6 <= 26'h0000000; else acc_6_6 <= $signed(acc_6_6) + $signed(p_6_6); end
+      lr_6_6_d2 <= lr_6_6_d1;
+      lr_6_6_d1 <= lr_6_6_d0;
+      lr_6_6_d0 <= l_6_5;
+      p_6_6 <= \p$833 ;
+      l_6_6 <= l_6_5;
+      a_6_6 <= a_6_5;
+      begin if (lr_6_5_d2) acc_6_5 <= 26'h0000000; else acc_6_5 <= $signed(acc_6_5) + $signed(p_6_5); end
+      lr_6_5_d2 <= lr_6_5_d1;
+      lr_6_5_d1 <= lr_6_5_d0;
+      lr_6_5_d0 <= l_6_4;
+      p_6_5 <= \p$820 ;
+      l_6_5 <= l_6_4;
+      a_6_5 <= a_6_4;
+      begin if (lr_6_4_d2) acc_6_4 <= 26'h0000000; else acc_6_4 <= $signed(acc_6_4) + $signed(p_6_4); end
+      lr_6_4_d2 <= lr_6_4_d1;
+      lr_6_4_d1 <= lr_6_4_d0;
+      lr_6_4_d0 <= l_6_3;
+      p_6_4 <= \p$807 ;
+      l_6_4 <= l_6_3;
+      a_6_4 <= a_6_3;
+      begin if (lr_6_3_d2) acc_6_3 <= 26'h0000000; else acc_6_3 <= $signed(acc_6_3) + $signed(p_6_3); end
+      lr_6_3_d2 <= lr_6_3_d1;
+      lr_6_3_d1 <= lr_6_3_d0;
+      lr_6_3_d0 <= l_6_2;
+      p_6_3 <= \p$794 ;
+      l_6_3 <= l_6_2;
+      a_6_3 <= a_6_2;
+      begin if (lr_6_2_d2) acc_6_2 <= 26'h0000000; else acc_6_2 <= $signed(acc_6_2) + $signed(p_6_2); end
+      lr_6_2_d2 <= lr_6_2_d1;
+      lr_6_2_d1 <= lr_6_2_d0;
+      lr_6_2_d0 <= l_6_1;
+      p_6_2 <= \p$781 ;
+      l_6_2 <= l_6_1;
+      a_6_2 <= a_6_1;
+      begin if (lr_6_1_d2) acc_6_1 <= 26'h0000000; else acc_6_1 <= $signed(acc_6_1) + $signed(p_6_1); end
+      lr_6_1_d2 <= lr_6_1_d1;
+      lr_6_1_d1 <= lr_6_1_d0;
+      lr_6_1_d0 <= l_6_0;
+      p_6_1 <= \p$768 ;
+      l_6_1 <= l_6_0;
+      a_6_1 <= a_6_0;
+      begin if (lr_6_0_d2) acc_6_0 <= 26'h0000000; else acc_6_0 <= $signed(acc_6_0) + $signed(p_6_0); end
+      lr_6_0_d2 <= lr_6_0_d1;
+      lr_6_0_d1 <= lr_6_0_d0;
+      lr_6_0_d0 <= skew_l6_d5;
+      p_6_0 <= \p$755 ;
+      l_6_0 <= skew_l6_d5;
+      a_6_0 <= skew_a6_d5;
+      begin if (lr_5_7_d2) acc_5_7 <= 26'h0000000; else acc_5_7 <= $signed(acc_5_7) + $signed(p_5_7); end
+      lr_5_7_d2 <= lr_5_7_d1;
+      lr_5_7_d1 <= lr_5_7_d0;
+      lr_5_7_d0 <= l_5_6;
+      p_5_7 <= \p$742 ;
+      begin if (lr_5_6_d2) acc_5_6 <= 26'h0000000; else acc_5_6 <= $signed(acc_5_6) + $signed(p_5_6); end
+      lr_5_6_d2 <= lr_5_6_d1;
+      lr_5_6_d1 <= lr_5_6_d0;
+      lr_5_6_d0 <= l_5_5;
+      p_5_6 <= \p$729 ;
+      l_5_6 <= l_5_5;
+      a_5_6 <= a_5_5;
+      begin if (lr_5_5_d2) acc_5_5 <= 26'h0000000; else acc_5_5 <= $signed(acc_5_5) + $signed(p_5_5); end
+      lr_5_5_d2 <= lr_5_5_d1;
+      lr_5_5_d1 <= lr_5_5_d0;
+      lr_5_5_d0 <= l_5_4;
+      p_5_5 <= \p$716 ;
+      l_5_5 <= l_5_4;
+      a_5_5 <= a_5_4;
+      begin if (lr_5_4_d2) acc_5_4 <= 26'h0000000; else acc_5_4 <= $signed(acc_5_4) + $signed(p_5_4); end
+      lr_5_4_d2 <= lr_5_4_d1;
+      lr_5_4_d1 <= lr_5_4_d0;
+      lr_5_4_d0 <= l_5_3;
+      p_5_4 <= \p$703 ;
+      l_5_4 <= l_5_3;
+      a_5_4 <= a_5_3;
+      begin if (lr_5_3_d2) acc_5_3 <= 26'h0000000; else acc_5_3 <= $signed(acc_5_3) + $signed(p_5_3); end
+      lr_5_3_d2 <= lr_5_3_d1;
+      lr_5_3_d1 <= lr_5_3_d0;
+      lr_5_3_d0 <= l_5_2;
+      p_5_3 <= \p$690 ;
+      l_5_3 <= l_5_2;
+      a_5_3 <= a_5_2;
+      begin if (lr_5_2_d2) acc_5_2 <= 26'h0000000; else acc_5_2 <= $signed(acc_5_2) + $signed(p_5_2); end
+      lr_5_2_d2 <= lr_5_2_d1;
+      lr_5_2_d1 <= lr_5_2_d0;
+      lr_5_2_d0 <= l_5_1;
+      p_5_2 <= \p$677 ;
+      l_5_2 <= l_5_1;
+      a_5_2 <= a_5_1;
+      begin if (lr_5_1_d2) acc_5_1 <= 26'h0000000; else acc_5_1 <= $signed(acc_5_1) + $signed(p_5_1); end
+      lr_5_1_d2 <= lr_5_1_d1;
+      lr_5_1_d1 <= lr_5_1_d0;
+      lr_5_1_d0 <= l_5_0;
+      p_5_1 <= \p$664 ;
+      l_5_1 <= l_5_0;
+      a_5_1 <= a_5_0;
+      begin if (lr_5_0_d2) acc_5_0 <= 26'h0000000; else acc_5_0 <= $signed(acc_5_0) + $signed(p_5_0); end
+      lr_5_0_d2 <= lr_5_0_d1;
+      lr_5_0_d1 <= lr_5_0_d0;
+      lr_5_0_d0 <= skew_l5_d4;
+      p_5_0 <= \p$651 ;
+      l_5_0 <= skew_l5_d4;
+      a_5_0 <= skew_a5_d4;
+      begin if (lr_4_7_d2) acc_4_7 <= 26'h0000000; else acc_4_7 <= $signed(acc_4_7) + $signed(p_4_7); end
+      lr_4_7_d2 <= lr_4_7_d1;
+      lr_4_7_d1 <= lr_4_7_d0;
+      lr_4_7_d0 <= l_4_6;
+      p_4_7 <= \p$638 ;
+      begin if (lr_4_6_d2) acc_4_6 <= 26'h0000000; else acc_4_6 <= $signed(acc_4_6) + $signed(p_4_6); end
+      lr_4_6_d2 <= lr_4_6_d1;
+      lr_4_6_d1 <= lr_4_6_d0;
+      lr_4_6_d0 <= l_4_5;
+      p_4_6 <= \p$625 ;
+      l_4_6 <= l_4_5;
+      a_4_6 <= a_4_5;
+      begin if (lr_4_5_d2) acc_4_5 <= 26'h0000000; else acc_4_5 <= $signed(acc_4_5) + $signed(p_4_5); end
+      lr_4_5_d2 <= lr_4_5_d1;
+      lr_4_5_d1 <= lr_4_5_d0;
+      lr_4_5_d0 <= l_4_4;
+      p_4_5 <= \p$612 ;
+      l_4_5 <= l_4_4;
+      a_4_5 <= a_4_4;
+      begin if (lr_4_4_d2) acc_4_4 <= 26'h0000000; else acc_4_4 <= $signed(acc_4_4) + $signed(p_4_4); end
+      lr_4_4_d2 <= lr_4_4_d1;
+      lr_4_4_d1 <= lr_4_4_d0;
+      lr_4_4_d0 <= l_4_3;
+      p_4_4 <= \p$599 ;
+      l_4_4 <= l_4_3;
+      a_4_4 <= a_4_3;
+      begin if (lr_4_3_d2) acc_4_3 <= 26'h0000000; else acc_4_3 <= $signed(acc_4_3) + $signed(p_4_3); end
+      lr_4_3_d2 <= lr_4_3_d1;
+      lr_4_3_d1 <= lr_4_3_d0;
+      lr_4_3_d0 <= l_4_2;
+      p_4_3 <= \p$586 ;
+      l_4_3 <= l_4_2;
+      a_4_3 <= a_4_2;
+      begin if (lr_4_2_d2) acc_4_2 <= 26'h0000000; else acc_4_2 <= $signed(acc_4_2) + $signed(p_4_2); end
+      lr_4_2_d2 <= lr_4_2_d1;
+      lr_4_2_d1 <= lr_4_2_d0;
+      lr_4_2_d0 <= l_4_1;
+      p_4_2 <= \p$573 ;
+      l_4_2 <= l_4_1;
+      a_4_2 <= a_4_1;
+      begin if (lr_4_1_d2) acc_4_1 <= 26'h0000000; else acc_4_1 <= $signed(acc_4_1) + $signed(p_4_1); end
+      lr_4_1_d2 <= lr_4_1_d1;
+      lr_4_1_d1 <= lr_4_1_d0;
+      lr_4_1_d0 <= l_4_0;
+      p_4_1 <= \p$560 ;
+      l_4_1 <= l_4_0;
+      a_4_1 <= a_4_0;
+      begin if (lr_4_0_d2) acc_4_0 <= 26'h0000000; else acc_4_0 <= $signed(acc_4_0) + $signed(p_4_0); end
+      lr_4_0_d2 <= lr_4_0_d1;
+      lr_4_0_d1 <= lr_4_0_d0;
+      lr_4_0_d0 <= skew_l4_d3;
+      p_4_0 <= \p$547 ;
+      l_4_0 <= skew_l4_d3;
+      a_4_0 <= skew_a4_d3;
+      begin if (lr_3_7_d2) acc_3_7 <= 26'h0000000; else acc_3_7 <= $signed(acc_3_7) + $signed(p_3_7); end
+      lr_3_7_d2 <= lr_3_7_d1;
+      lr_3_7_d1 <= lr_3_7_d0;
+      lr_3_7_d0 <= l_3_6;
+      p_3_7 <= \p$534 ;
+      begin if (lr_3_6_d2) acc_3_6 <= 26'h0000000; else acc_3_6 <= $signed(acc_3_6) + $signed(p_3_6); end
+      lr_3_6_d2 <= lr_3_6_d1;
+      lr_3_6_d1 <= lr_3_6_d0;
+      lr_3_6_d0 <= l_3_5;
+      p_3_6 <= \p$521 ;
+      l_3_6 <= l_3_5;
+      a_3_6 <= a_3_5;
+      begin if (lr_3_5_d2) acc_3_5 <= 26'h0000000; else acc_3_5 <= $signed(acc_3_5) + $signed(p_3_5); end
+      lr_3_5_d2 <= lr_3_5_d1;
+      lr_3_5_d1 <= lr_3_5_d0;
+      lr_3_5_d0 <= l_3_4;
+      p_3_5 <= \p$508 ;
+      l_3_5 <= l_3_4;
+      a_3_5 <= a_3_4;
+      begin if (lr_3_4_d2) acc_3_4 <= 26'h0000000; else acc_3_4 <= $signed(acc_3_4) + $signed(p_3_4); end
+      lr_3_4_d2 <= lr_3_4_d1;
+      lr_3_4_d1 <= lr_3_4_d0;
+      lr_3_4_d0 <= l_3_3;
+      p_3_4 <= \p$495 ;
+      l_3_4 <= l_3_3;
+      a_3_4 <= a_3_3;
+      begin if (lr_3_3_d2) acc_3_3 <= 26'h0000000; else acc_3_3 <= $signed(acc_3_3) + $signed(p_3_3); end
+      lr_3_3_d2 <= lr_3_3_d1;
+      lr_3_3_d1 <= lr_3_3_d0;
+      lr_3_3_d0 <= l_3_2;
+      p_3_3 <= \p$482 ;
+      l_3_3 <= l_3_2;
+      a_3_3 <= a_3_2;
+      begin if (lr_3_2_d2) acc_3_2 <= 26'h0000000; else acc_3_2 <= $signed(acc_3_2) + $signed(p_3_2); end
+      lr_3_2_d2 <= lr_3_2_d1;
+      lr_3_2_d1 <= lr_3_2_d0;
+      lr_3_2_d0 <= l_3_1;
+      p_3_2 <= \p$469 ;
+      l_3_2 <= l_3_1;
+      a_3_2 <= a_3_1;
+      begin if (lr_3_1_d2) acc_3_1 <= 26'h0000000; else acc_3_1 <= $signed(acc_3_1) + $signed(p_3_1); end
+      lr_3_1_d2 <= lr_3_1_d1;
+      lr_3_1_d1 <= lr_3_1_d0;
+      lr_3_1_d0 <= l_3_0;
+      p_3_1 <= \p$456 ;
+      l_3_1 <= l_3_0;
+      a_3_1 <= a_3_0;
+      begin if (lr_3_0_d2) acc_3_0 <= 26'h0000000; else acc_3_0 <= $signed(acc_3_0) + $signed(p_3_0); end
+      lr_3_0_d2 <= lr_3_0_d1;
+      lr_3_0_d1 <= lr_3_0_d0;
+      lr_3_0_d0 <= skew_l3_d2;
+      p_3_0 <= \p$443 ;
+      l_3_0 <= skew_l3_d2;
+      a_3_0 <= skew_a3_d2;
+      begin if (lr_2_7_d2) acc_2_7 <= 26'h0000000; else acc_2_7 <= $signed(acc_2_7) + $signed(p_2_7); end
+      lr_2_7_d2 <= lr_2_7_d1;
+      lr_2_7_d1 <= lr_2_7_d0;
+      lr_2_7_d0 <= l_2_6;
+      p_2_7 <= \p$430 ;
+      begin if (lr_2_6_d2) acc_2_6 <= 26'h0000000; else acc_2_6 <= $signed(acc_2_6) + $signed(p_2_6); end
+      lr_2_6_d2 <= lr_2_6_d1;
+      lr_2_6_d1 <= lr_2_6_d0;
+      lr_2_6_d0 <= l_2_5;
+      p_2_6 <= \p$417 ;
+      l_2_6 <= l_2_5;
+      a_2_6 <= a_2_5;
+      begin if (lr_2_5_d2) acc_2_5 <= 26'h0000000; else acc_2_5 <= $signed(acc_2_5) + $signed(p_2_5); end
+      lr_2_5_d2 <= lr_2_5_d1;
+      lr_2_5_d1 <= lr_2_5_d0;
+      lr_2_5_d0 <= l_2_4;
+      p_2_5 <= \p$404 ;
+      l_2_5 <= l_2_4;
+      a_2_5 <= a_2_4;
+      begin if (lr_2_4_d2) acc_2_4 <= 26'h0000000; else acc_2_4 <= $signed(acc_2_4) + $signed(p_2_4); end
+      lr_2_4_d2 <= lr_2_4_d1;
+      lr_2_4_d1 <= lr_2_4_d0;
+      lr_2_4_d0 <= l_2_3;
+      p_2_4 <= \p$391 ;
+      l_2_4 <= l_2_3;
+      a_2_4 <= a_2_3;
+      begin if (lr_2_3_d2) acc_2_3 <= 26'h0000000; else acc_2_3 <= $signed(acc_2_3) + $signed(p_2_3); end
+      lr_2_3_d2 <= lr_2_3_d1;
+      lr_2_3_d1 <= lr_2_3_d0;
+      lr_2_3_d0 <= l_2_2;
+      p_2_3 <= \p$378 ;
+      l_2_3 <= l_2_2;
+      a_2_3 <= a_2_2;
+      begin if (lr_2_2_d2) acc_2_2 <= 26'h0000000; else acc_2_2 <= $signed(acc_2_2) + $signed(p_2_2); end
+      lr_2_2_d2 <= lr_2_2_d1;
+      lr_2_2_d1 <= lr_2_2_d0;
+      lr_2_2_d0 <= l_2_1;
+      p_2_2 <= \p$365 ;
+      l_2_2 <= l_2_1;
+      a_2_2 <= a_2_1;
+      begin if (lr_2_1_d2) acc_2_1 <= 26'h0000000; else acc_2_1 <= $signed(acc_2_1) + $signed(p_2_1); end
+      lr_2_1_d2 <= lr_2_1_d1;
+      lr_2_1_d1 <= lr_2_1_d0;
+      lr_2_1_d0 <= l_2_0;
+      p_2_1 <= \p$352 ;
+      l_2_1 <= l_2_0;
+      a_2_1 <= a_2_0;
+      begin if (lr_2_0_d2) acc_2_0 <= 26'h0000000; else acc_2_0 <= $signed(acc_2_0) + $signed(p_2_0); end
+      lr_2_0_d2 <= lr_2_0_d1;
+      lr_2_0_d1 <= lr_2_0_d0;
+      lr_2_0_d0 <= skew_l2_d1;
+      p_2_0 <= \p$339 ;
+      l_2_0 <= skew_l2_d1;
+      a_2_0 <= skew_a2_d1;
+      begin if (lr_1_7_d2) acc_1_7 <= 26'h0000000; else acc_1_7 <= $signed(acc_1_7) + $signed(p_1_7); end
+      lr_1_7_d2 <= lr_1_7_d1;
+      lr_1_7_d1 <= lr_1_7_d0;
+      lr_1_7_d0 <= l_1_6;
+      p_1_7 <= \p$326 ;
+      begin if (lr_1_6_d2) acc_1_6 <= 26'h0000000; else acc_1_6 <= $signed(acc_1_6) + $signed(p_1_6); end
+      lr_1_6_d2 <= lr_1_6_d1;
+      lr_1_6_d1 <= lr_1_6_d0;
+      lr_1_6_d0 <= l_1_5;
+      p_1_6 <= \p$313 ;
+      l_1_6 <= l_1_5;
+      a_1_6 <= a_1_5;
+      begin if (lr_1_5_d2) acc_1_5 <= 26'h0000000; else acc_1_5 <= $signed(acc_1_5) + $signed(p_1_5); end
+      lr_1_5_d2 <= lr_1_5_d1;
+      lr_1_5_d1 <= lr_1_5_d0;
+      lr_1_5_d0 <= l_1_4;
+      p_1_5 <= \p$300 ;
+      l_1_5 <= l_1_4;
+      a_1_5 <= a_1_4;
+      begin if (lr_1_4_d2) acc_1_4 <= 26'h0000000; else acc_1_4 <= $signed(acc_1_4) + $signed(p_1_4); end
+      lr_1_4_d2 <= lr_1_4_d1;
+      lr_1_4_d1 <= lr_1_4_d0;
+      lr_1_4_d0 <= l_1_3;
+      p_1_4 <= \p$287 ;
+      l_1_4 <= l_1_3;
+      a_1_4 <= a_1_3;
+      begin if (lr_1_3_d2) acc_1_3 <= 26'h0000000; else acc_1_3 <= $signed(acc_1_3) + $signed(p_1_3); end
+      lr_1_3_d2 <= lr_1_3_d1;
+      lr_1_3_d1 <= lr_1_3_d0;
+      lr_1_3_d0 <= l_1_2;
+      p_1_3 <= \p$274 ;
+      l_1_3 <= l_1_2;
+      a_1_3 <= a_1_2;
+      begin if (lr_1_2_d2) acc_1_2 <= 26'h0000000; else acc_1_2 <= $signed(acc_1_2) + $signed(p_1_2); end
+      lr_1_2_d2 <= lr_1_2_d1;
+      lr_1_2_d1 <= lr_1_2_d0;
+      lr_1_2_d0 <= l_1_1;
+      p_1_2 <= \p$261 ;
+      l_1_2 <= l_1_1;
+      a_1_2 <= a_1_1;
+      begin if (lr_1_1_d2) acc_1_1 <= 26'h0000000; else acc_1_1 <= $signed(acc_1_1) + $signed(p_1_1); end
+      lr_1_1_d2 <= lr_1_1_d1;
+      lr_1_1_d1 <= lr_1_1_d0;
+      lr_1_1_d0 <= l_1_0;
+      p_1_1 <= \p$248 ;
+      l_1_1 <= l_1_0;
+      a_1_1 <= a_1_0;
+      begin if (lr_1_0_d2) acc_1_0 <= 26'h0000000; else acc_1_0 <= $signed(acc_1_0) + $signed(p_1_0); end
+      lr_1_0_d2 <= lr_1_0_d1;
+      lr_1_0_d1 <= lr_1_0_d0;
+      lr_1_0_d0 <= skew_l1_d0;
+      p_1_0 <= \p$235 ;
+      l_1_0 <= skew_l1_d0;
+      a_1_0 <= skew_a1_d0;
+      begin if (lr_0_7_d2) acc_0_7 <= 26'h0000000; else acc_0_7 <= $signed(acc_0_7) + $signed(p_0_7); end
+      lr_0_7_d2 <= lr_0_7_d1;
+      lr_0_7_d1 <= lr_0_7_d0;
+      lr_0_7_d0 <= l_0_6;
+      p_0_7 <= \p$222 ;
+      begin if (lr_0_6_d2) acc_0_6 <= 26'h0000000; else acc_0_6 <= $signed(acc_0_6) + $signed(p_0_6); end
+      lr_0_6_d2 <= lr_0_6_d1;
+      lr_0_6_d1 <= lr_0_6_d0;
+      lr_0_6_d0 <= l_0_5;
+      p_0_6 <= \p$209 ;
+      l_0_6 <= l_0_5;
+      a_0_6 <= a_0_5;
+      begin if (lr_0_5_d2) acc_0_5 <= 26'h0000000; else acc_0_5 <= $signed(acc_0_5) + $signed(p_0_5); end
+      lr_0_5_d2 <= lr_0_5_d1;
+      lr_0_5_d1 <= lr_0_5_d0;
+      lr_0_5_d0 <= l_0_4;
+      p_0_5 <= \p$196 ;
+      l_0_5 <= l_0_4;
+      a_0_5 <= a_0_4;
+      begin if (lr_0_4_d2) acc_0_4 <= 26'h0000000; else acc_0_4 <= $signed(acc_0_4) + $signed(p_0_4); end
+      lr_0_4_d2 <= lr_0_4_d1;
+      lr_0_4_d1 <= lr_0_4_d0;
+      lr_0_4_d0 <= l_0_3;
+      p_0_4 <= \p$183 ;
+      l_0_4 <= l_0_3;
+      a_0_4 <= a_0_3;
+      begin if (lr_0_3_d2) acc_0_3 <= 26'h0000000; else acc_0_3 <= $signed(acc_0_3) + $signed(p_0_3); end
+      lr_0_3_d2 <= lr_0_3_d1;
+      lr_0_3_d1 <= lr_0_3_d0;
+      lr_0_3_d0 <= l_0_2;
+      p_0_3 <= \p$170 ;
+      l_0_3 <= l_0_2;
+      a_0_3 <= a_0_2;
+      begin if (lr_0_2_d2) acc_0_2 <= 26'h0000000; else acc_0_2 <= $signed(acc_0_2) + $signed(p_0_2); end
+      lr_0_2_d2 <= lr_0_2_d1;
+      lr_0_2_d1 <= lr_0_2_d0;
+      lr_0_2_d0 <= l_0_1;
+      p_0_2 <= \p$157 ;
+      l_0_2 <= l_0_1;
+      a_0_2 <= a_0_1;
+      begin if (lr_0_1_d2) acc_0_1 <= 26'h0000000; else acc_0_1 <= $signed(acc_0_1) + $signed(p_0_1); end
+      lr_0_1_d2 <= lr_0_1_d1;
+      lr_0_1_d1 <= lr_0_1_d0;
+      lr_0_1_d0 <= l_0_0;
+      p_0_1 <= \p$144 ;
+      l_0_1 <= l_0_0;
+      a_0_1 <= a_0_0;
+      begin if (lr_0_0_d2) acc_0_0 <= 26'h0000000; else acc_0_0 <= $signed(acc_0_0) + $signed(p_0_0); end
+      lr_0_0_d2 <= lr_0_0_d1;
+      lr_0_0_d1 <= lr_0_0_d0;
+      lr_0_0_d0 <= in_last;
+      p_0_0 <= p;
+      l_0_0 <= in_last;
+      a_0_0 <= a;
+      skew_l7_d6 <= skew_l7_d5;
+      skew_l7_d5 <= skew_l7_d4;
+      skew_l7_d4 <= skew_l7_d3;
+      skew_l7_d3 <= skew_l7_d2;
+      skew_l7_d2 <= skew_l7_d1;
+      skew_l7_d1 <= skew_l7_d0;
+      skew_l7_d0 <= in_last;
+      skew_a7_d6 <= skew_a7_d5;
+      skew_a7_d5 <= skew_a7_d4;
+      skew_a7_d4 <= skew_a7_d3;
+      skew_a7_d3 <= skew_a7_d2;
+      skew_a7_d2 <= skew_a7_d1;
+      skew_a7_d1 <= skew_a7_d0;
+      begin if (in_valid) skew_a7_d0 <= in_a7; else skew_a7_d0 <= 8'h00; end
+      skew_l6_d5 <= skew_l6_d4;
+      skew_l6_d4 <= skew_l6_d3;
+      skew_l6_d3 <= skew_l6_d2;
+      skew_l6_d2 <= skew_l6_d1;
+      skew_l6_d1 <= skew_l6_d0;
+      skew_l6_d0 <= in_last;
+      skew_a6_d5 <= skew_a6_d4;
+      skew_a6_d4 <= skew_a6_d3;
+      skew_a6_d3 <= skew_a6_d2;
+      skew_a6_d2 <= skew_a6_d1;
+      skew_a6_d1 <= skew_a6_d0;
+      begin if (in_valid) skew_a6_d0 <= in_a6; else skew_a6_d0 <= 8'h00; end
+      skew_l5_d4 <= skew_l5_d3;
+      skew_l5_d3 <= skew_l5_d2;
+      skew_l5_d2 <= skew_l5_d1;
+      skew_l5_d1 <= skew_l5_d0;
+      skew_l5_d0 <= in_last;
+      skew_a5_d4 <= skew_a5_d3;
+      skew_a5_d3 <= skew_a5_d2;
+      skew_a5_d2 <= skew_a5_d1;
+      skew_a5_d1 <= skew_a5_d0;
+      begin if (in_valid) skew_a5_d0 <= in_a5; else skew_a5_d0 <= 8'h00; end
+      skew_l4_d3 <= skew_l4_d2;
+      skew_l4_d2 <= skew_l4_d1;
+      skew_l4_d1 <= skew_l4_d0;
+      skew_l4_d0 <= in_last;
+      skew_a4_d3 <= skew_a4_d2;
+      skew_a4_d2 <= skew_a4_d1;
+      skew_a4_d1 <= skew_a4_d0;
+      begin if (in_valid) skew_a4_d0 <= in_a4; else skew_a4_d0 <= 8'h00; end
+      skew_l3_d2 <= skew_l3_d1;
+      skew_l3_d1 <= skew_l3_d0;
+      skew_l3_d0 <= in_last;
+      skew_a3_d2 <= skew_a3_d1;
+      skew_a3_d1 <= skew_a3_d0;
+      begin if (in_valid) skew_a3_d0 <= in_a3; else skew_a3_d0 <= 8'h00; end
+      skew_l2_d1 <= skew_l2_d0;
+      skew_l2_d0 <= in_last;
+      skew_a2_d1 <= skew_a2_d0;
+      begin if (in_valid) skew_a2_d0 <= in_a2; else skew_a2_d0 <= 8'h00; end
+      skew_l1_d0 <= in_last;
+      begin if (in_valid) skew_a1_d0 <= in_a1; else skew_a1_d0 <= 8'h00; end
+      in_last <= i_last & i_valid;
+      in_valid <= i_valid;
+    end
+    if (rst) begin
+      drain_advance <= 1'h0;
+      drain_beat <= 3'h0;
+      drain_count <= 4'h0;
+    end else begin
+      drain_advance <= _0096_ & _0097_;
+      drain_beat <= beat_next;
+      drain_count <= count_next;
+    end
+    if (_0131_) begin
+      drain_row <= 3'h0;
+    end else if (_0094_) begin
+      drain_row <= drain_row + 1'h1;
+    end
+    if (cap_7_7) begin
+      out_7_7 <= $signed(acc_7_7) + $signed(p_7_7);
+    end
+    if (cap_7_6) begin
+      out_7_6 <= $signed(acc_7_6) + $signed(p_7_6);
+    end
+    if (cap_7_5) begin
+      out_7_5 <= $signed(acc_7_5) + $signed(p_7_5);
+    end
+    if (cap_7_4) begin
+      out_7_4 <= $signed(acc_7_4) + $signed(p_7_4);
+    end
+    if (cap_7_3) begin
+      out_7_3 <= $signed(acc_7_3) + $signed(p_7_3);
+    end
+    if (cap_7_2) begin
+      out_7_2 <= $signed(acc_7_2) + $signed(p_7_2);
+    end
+    if (cap_7_1) begin
+      out_7_1 <= $signed(acc_7_1) + $signed(p_7_1);
+    end
+    if (cap_7_0) begin
+      out_7_0 <= $signed(acc_7_0) + $signed(p_7_0);
+    end
+    if (cap_6_7) begin
+      out_6_7 <= $signed(acc_6_7) + $signed(p_6_7);
+    end
+    if (cap_6_6) begin
+      out_6_6 <= $signed(acc_6_6) + $signed(p_6_6);
+    end
+    if (cap_6_5) begin
+      out_6_5 <= $signed(acc_6_5) + $signed(p_6_5);
+    end
+    if (cap_6_4) begin
+      out_6_4 <= $signed(acc_6_4) + $signed(p_6_4);
+    end
+    if (cap_6_3) begin
+      out_6_3 <= $signed(acc_6_3) + $signed(p_6_3);
+    end
+    if (cap_6_2) begin
+      out_6_2 <= $signed(acc_6_2) + $signed(p_6_2);
+    end
+    if (cap_6_1) begin
+      out_6_1 <= $signed(acc_6_1) + $signed(p_6_1);
+    end
+    if (cap_6_0) begin
+      out_6_0 <= $signed(acc_6_0) + $signed(p_6_0);
+    end
+    if (cap_5_7) begin
+      out_5_7 <= $signed(acc_5_7) + $signed(p_5_7);
+    end
+    if (cap_5_6) begin
+      out_5_6 <= $signed(acc_5_6) + $signed(p_5_6);
+    end
+    if (cap_5_5) begin
+      out_5_5 <= $signed(acc_5_5) + $signed(p_5_5);
+    end
+    if (cap_5_4) begin
+      out_5_4 <= $signed(acc_5_4) + $signed(p_5_4);
+    end
+    if (cap_5_3) begin
+      out_5_3 <= $signed(acc_5_3) + $signed(p_5_3);
+    end
+    if (cap_5_2) begin
+      out_5_2 <= $signed(acc_5_2) + $signed(p_5_2);
+    end
+    if (cap_5_1) begin
+      out_5_1 <= $signed(acc_5_1) + $signed(p_5_1);
+    end
+    if (cap_5_0) begin
+      out_5_0 <= $signed(acc_5_0) + $signed(p_5_0);
+    end
+    if (cap_4_7) begin
+      out_4_7 <= $signed(acc_4_7) + $signed(p_4_7);
+    end
+    if (cap_4_6) begin
+      out_4_6 <= $signed(acc_4_6) + $signed(p_4_6);
+    end
+    if (cap_4_5) begin
+      out_4_5 <= $signed(acc_4_5) + $signed(p_4_5);
+    end
+    if (cap_4_4) begin
+      out_4_4 <= $signed(acc_4_4) + $signed(p_4_4);
+    end
+    if (cap_4_3) begin
+      out_4_3 <= $signed(acc_4_3) + $signed(p_4_3);
+    end
+    if (cap_4_2) begin
+      out_4_2 <= $signed(acc_4_2) + $signed(p_4_2);
+    end
+    if (cap_4_1) begin
+      out_4_1 <= $signed(acc_4_1) + $signed(p_4_1);
+    end
+    if (cap_4_0) begin
+      out_4_0 <= $signed(acc_4_0) + $signed(p_4_0);
+    end
+    if (cap_3_7) begin
+      out_3_7 <= $signed(acc_3_7) + $signed(p_3_7);
+    end
+    if (cap_3_6) begin
+      out_3_6 <= $signed(acc_3_6) + $signed(p_3_6);
+    end
+    if (cap_3_5) begin
+      out_3_5 <= $signed(acc_3_5) + $signed(p_3_5);
+    end
+    if (cap_3_4) begin
+      out_3_4 <= $signed(acc_3_4) + $signed(p_3_4);
+    end
+    if (cap_3_3) begin
+      out_3_3 <= $signed(acc_3_3) + $signed(p_3_3);
+    end
+    if (cap_3_2) begin
+      out_3_2 <= $signed(acc_3_2) + $signed(p_3_2);
+    end
+    if (cap_3_1) begin
+      out_3_1 <= $signed(acc_3_1) + $signed(p_3_1);
+    end
+    if (cap_3_0) begin
+      out_3_0 <= $signed(acc_3_0) + $signed(p_3_0);
+    end
+    if (cap_2_7) begin
+      out_2_7 <= $signed(acc_2_7) + $signed(p_2_7);
+    end
+    if (cap_2_6) begin
+      out_2_6 <= $signed(acc_2_6) + $signed(p_2_6);
+    end
+    if (cap_2_5) begin
+      out_2_5 <= $signed(acc_2_5) + $signed(p_2_5);
+    end
+    if (cap_2_4) begin
+      out_2_4 <= $signed(acc_2_4) + $signed(p_2_4);
+    end
+    if (cap_2_3) begin
+      out_2_3 <= $signed(acc_2_3) + $signed(p_2_3);
+    end
+    if (cap_2_2) begin
+      out_2_2 <= $signed(acc_2_2) + $signed(p_2_2);
+    end
+    if (cap_2_1) begin
+      out_2_1 <= $signed(acc_2_1) + $signed(p_2_1);
+    end
+    if (cap_2_0) begin
+      out_2_0 <= $signed(acc_2_0) + $signed(p_2_0);
+    end
+    if (cap_1_7) begin
+      out_1_7 <= $signed(acc_1_7) + $signed(p_1_7);
+    end
+    if (cap_1_6) begin
+      out_1_6 <= $signed(acc_1_6) + $signed(p_1_6);
+    end
+    if (cap_1_5) begin
+      out_1_5 <= $signed(acc_1_5) + $signed(p_1_5);
+    end
+    if (cap_1_4) begin
+      out_1_4 <= $signed(acc_1_4) + $signed(p_1_4);
+    end
+    if (cap_1_3) begin
+      out_1_3 <= $signed(acc_1_3) + $signed(p_1_3);
+    end
+    if (cap_1_2) begin
+      out_1_2 <= $signed(acc_1_2) + $signed(p_1_2);
+    end
+    if (cap_1_1) begin
+      out_1_1 <= $signed(acc_1_1) + $signed(p_1_1);
+    end
+    if (cap_1_0) begin
+      out_1_0 <= $signed(acc_1_0) + $signed(p_1_0);
+    end
+    if (cap_0_7) begin
+      out_0_7 <= $signed(acc_0_7) + $signed(p_0_7);
+    end
+    if (cap_0_6) begin
+      out_0_6 <= $signed(acc_0_6) + $signed(p_0_6);
+    end
+    if (cap_0_5) begin
+      out_0_5 <= $signed(acc_0_5) + $signed(p_0_5);
+    end
+    if (cap_0_4) begin
+      out_0_4 <= $signed(acc_0_4) + $signed(p_0_4);
+    end
+    if (cap_0_3) begin
+      out_0_3 <= $signed(acc_0_3) + $signed(p_0_3);
+    end
+    if (cap_0_2) begin
+      out_0_2 <= $signed(acc_0_2) + $signed(p_0_2);
+    end
+    if (cap_0_1) begin
+      out_0_1 <= $signed(acc_0_1) + $signed(p_0_1);
+    end
+    if (cap_0_0) begin
+      out_0_0 <= $signed(acc_0_0) + $signed(p_0_0);
+    end
     if (en)
       if (!in_valid) skew_w7_d0 <= 8'h00;
       else skew_w7_d0 <= in_w7;
-    if (en) skew_w6_d5 <= skew_w6_d4;
-    if (en) skew_w6_d4 <= skew_w6_d3;
-    if (en) skew_w6_d3 <= skew_w6_d2;
-    if (en) skew_w6_d2 <= skew_w6_d1;
-    if (en) skew_w6_d1 <= skew_w6_d0;
     if (en)
       if (!in_valid) skew_w6_d0 <= 8'h00;
       else skew_w6_d0 <= in_w6;
-    if (en) skew_w5_d4 <= skew_w5_d3;
-    if (en) skew_w5_d3 <= skew_w5_d2;
-    if (en) skew_w5_d2 <= skew_w5_d1;
-    if (en) skew_w5_d1 <= skew_w5_d0;
     if (en)
       if (!in_valid) skew_w5_d0 <= 8'h00;
       else skew_w5_d0 <= in_w5;
-    if (en) skew_w4_d3 <= skew_w4_d2;
-    if (en) skew_w4_d2 <= skew_w4_d1;
-    if (en) skew_w4_d1 <= skew_w4_d0;
     if (en)
       if (!in_valid) skew_w4_d0 <= 8'h00;
       else skew_w4_d0 <= in_w4;
-    if (en) skew_w3_d2 <= skew_w3_d1;
-    if (en) skew_w3_d1 <= skew_w3_d0;
     if (en)
       if (!in_valid) skew_w3_d0 <= 8'h00;
       else skew_w3_d0 <= in_w3;
-    if (en) skew_w2_d1 <= skew_w2_d0;
     if (en)
       if (!in_valid) skew_w2_d0 <= 8'h00;
       else skew_w2_d0 <= in_w2;
     if (en)
       if (!in_valid) skew_w1_d0 <= 8'h00;
       else skew_w1_d0 <= in_w1;
-    if (rst) skew_l7_d6 <= 1'h0;
-    else if (en) skew_l7_d6 <= skew_l7_d5;
-    if (rst) skew_l7_d5 <= 1'h0;
-    else if (en) skew_l7_d5 <= skew_l7_d4;
-    if (rst) skew_l7_d4 <= 1'h0;
-    else if (en) skew_l7_d4 <= skew_l7_d3;
-    if (rst) skew_l7_d3 <= 1'h0;
-    else if (en) skew_l7_d3 <= skew_l7_d2;
-    if (rst) skew_l7_d2 <= 1'h0;
-    else if (en) skew_l7_d2 <= skew_l7_d1;
-    if (rst) skew_l7_d1 <= 1'h0;
-    else if (en) skew_l7_d1 <= skew_l7_d0;
-    if (rst) skew_l7_d0 <= 1'h0;
-    else if (en) skew_l7_d0 <= in_last;
-    if (rst) skew_a7_d6 <= 8'h00;
-    else if (en) skew_a7_d6 <= skew_a7_d5;
-    if (rst) skew_a7_d5 <= 8'h00;
-    else if (en) skew_a7_d5 <= skew_a7_d4;
-    if (rst) skew_a7_d4 <= 8'h00;
-    else if (en) skew_a7_d4 <= skew_a7_d3;
-    if (rst) skew_a7_d3 <= 8'h00;
-    else if (en) skew_a7_d3 <= skew_a7_d2;
-    if (rst) skew_a7_d2 <= 8'h00;
-    else if (en) skew_a7_d2 <= skew_a7_d1;
-    if (rst) skew_a7_d1 <= 8'h00;
-    else if (en) skew_a7_d1 <= skew_a7_d0;
-    if (rst) skew_a7_d0 <= 8'h00;
-    else if (en) begin if (in_valid) skew_a7_d0 <= in_a7; else skew_a7_d0 <= 8'h00; end
-    if (rst) skew_l6_d5 <= 1'h0;
-    else if (en) skew_l6_d5 <= skew_l6_d4;
-    if (rst) skew_l6_d4 <= 1'h0;
-    else if (en) skew_l6_d4 <= skew_l6_d3;
-    if (rst) skew_l6_d3 <= 1'h0;
-    else if (en) skew_l6_d3 <= skew_l6_d2;
-    if (rst) skew_l6_d2 <= 1'h0;
-    else if (en) skew_l6_d2 <= skew_l6_d1;
-    if (rst) skew_l6_d1 <= 1'h0;
-    else if (en) skew_l6_d1 <= skew_l6_d0;
-    if (rst) skew_l6_d0 <= 1'h0;
-    else if (en) skew_l6_d0 <= in_last;
-    if (rst) skew_a6_d5 <= 8'h00;
-    else if (en) skew_a6_d5 <= skew_a6_d4;
-    if (rst) skew_a6_d4 <= 8'h00;
-    else if (en) skew_a6_d4 <= skew_a6_d3;
-    if (rst) skew_a6_d3 <= 8'h00;
-    else if (en) skew_a6_d3 <= skew_a6_d2;
-    if (rst) skew_a6_d2 <= 8'h00;
-    else if (en) skew_a6_d2 <= skew_a6_d1;
-    if (rst) skew_a6_d1 <= 8'h00;
-    else if (en) skew_a6_d1 <= skew_a6_d0;
-    if (rst) skew_a6_d0 <= 8'h00;
-    else if (en) begin if (in_valid) skew_a6_d0 <= in_a6; else skew_a6_d0 <= 8'h00; end
-    if (rst) skew_l5_d4 <= 1'h0;
-    else if (en) skew_l5_d4 <= skew_l5_d3;
-    if (rst) skew_l5_d3 <= 1'h0;
-    else if (en) skew_l5_d3 <= skew_l5_d2;
-    if (rst) skew_l5_d2 <= 1'h0;
-    else if (en) skew_l5_d2 <= skew_l5_d1;
-    if (rst) skew_l5_d1 <= 1'h0;
-    else if (en) skew_l5_d1 <= skew_l5_d0;
-    if (rst) skew_l5_d0 <= 1'h0;
-    else if (en) skew_l5_d0 <= in_last;
-    if (rst) skew_a5_d4 <= 8'h00;
-    else if (en) skew_a5_d4 <= skew_a5_d3;
-    if (rst) skew_a5_d3 <= 8'h00;
-    else if (en) skew_a5_d3 <= skew_a5_d2;
-    if (rst) skew_a5_d2 <= 8'h00;
-    else if (en) skew_a5_d2 <= skew_a5_d1;
-    if (rst) skew_a5_d1 <= 8'h00;
-    else if (en) skew_a5_d1 <= skew_a5_d0;
-    if (rst) skew_a5_d0 <= 8'h00;
-    else if (en) begin if (in_valid) skew_a5_d0 <= in_a5; else skew_a5_d0 <= 8'h00; end
-    if (rst) skew_l4_d3 <= 1'h0;
-    else if (en) skew_l4_d3 <= skew_l4_d2;
-    if (rst) skew_l4_d2 <= 1'h0;
-    else if (en) skew_l4_d2 <= skew_l4_d1;
-    if (rst) skew_l4_d1 <= 1'h0;
-    else if (en) skew_l4_d1 <= skew_l4_d0;
-    if (rst) skew_l4_d0 <= 1'h0;
-    else if (en) skew_l4_d0 <= in_last;
-    if (rst) skew_a4_d3 <= 8'h00;
-    else if (en) skew_a4_d3 <= skew_a4_d2;
-    if (rst) skew_a4_d2 <= 8'h00;
-    else if (en) skew_a4_d2 <= skew_a4_d1;
-    if (rst) skew_a4_d1 <= 8'h00;
-    else if (en) skew_a4_d1 <= skew_a4_d0;
-    if (rst) skew_a4_d0 <= 8'h00;
-    else if (en) begin if (in_valid) skew_a4_d0 <= in_a4; else skew_a4_d0 <= 8'h00; end
-    if (rst) skew_l3_d2 <= 1'h0;
-    else if (en) skew_l3_d2 <= skew_l3_d1;
-    if (rst) skew_l3_d1 <= 1'h0;
-    else if (en) skew_l3_d1 <= skew_l3_d0;
-    if (rst) skew_l3_d0 <= 1'h0;
-    else if (en) skew_l3_d0 <= in_last;
-    if (rst) skew_a3_d2 <= 8'h00;
-    else if (en) skew_a3_d2 <= skew_a3_d1;
-    if (rst) skew_a3_d1 <= 8'h00;
-    else if (en) skew_a3_d1 <= skew_a3_d0;
-    if (rst) skew_a3_d0 <= 8'h00;
-    else if (en) begin if (in_valid) skew_a3_d0 <= in_a3; else skew_a3_d0 <= 8'h00; end
-    if (rst) skew_l2_d1 <= 1'h0;
-    else if (en) skew_l2_d1 <= skew_l2_d0;
-    if (rst) skew_l2_d0 <= 1'h0;
-    else if (en) skew_l2_d0 <= in_last;
-    if (rst) skew_a2_d1 <= 8'h00;
-    else if (en) skew_a2_d1 <= skew_a2_d0;
-    if (rst) skew_a2_d0 <= 8'h00;
-    else if (en) begin if (in_valid) skew_a2_d0 <= in_a2; else skew_a2_d0 <= 8'h00; end
-    if (rst) skew_l1_d0 <= 1'h0;
-    else if (en) skew_l1_d0 <= in_last;
-    if (rst) skew_a1_d0 <= 8'h00;
-    else if (en) begin if (in_valid) skew_a1_d0 <= in_a1; else skew_a1_d0 <= 8'h00; end
-    if (en) in_w7 <= i_w[63:56];
-    if (en) in_w6 <= i_w[55:48];
-    if (en) in_w5 <= i_w[47:40];
-    if (en) in_w4 <= i_w[39:32];
-    if (en) in_w3 <= i_w[31:24];
-    if (en) in_w2 <= i_w[23:16];
-    if (en) in_w1 <= i_w[15:8];
-    if (en) in_w0 <= i_w[7:0];
-    if (en) in_a7 <= i_a[63:56];
-    if (en) in_a6 <= i_a[55:48];
-    if (en) in_a5 <= i_a[47:40];
-    if (en) in_a4 <= i_a[39:32];
-    if (en) in_a3 <= i_a[31:24];
-    if (en) in_a2 <= i_a[23:16];
-    if (en) in_a1 <= i_a[15:8];
-    if (en) in_a0 <= i_a[7:0];
-    if (rst) in_last <= 1'h0;
-    else if (en) in_last <= i_last & i_valid;
-    if (rst) in_valid <= 1'h0;
-    else if (en) in_valid <= i_valid;
   end
 endmodule
 

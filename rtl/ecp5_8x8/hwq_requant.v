@@ -394,105 +394,175 @@ module hwq_requant(i_valid, i_last, i_acc, i_bias, i_multiplier, i_shift, zero_p
   assign lo_z[8] = lo_z[9];
   assign _042_[32:1] = half_0;
   always @(posedge clk) begin
-    if (rst) o_last <= 1'h0;
-    else if (en) o_last <= rq4_last;
-    if (rst) o_valid <= 1'h0;
-    else if (en) o_valid <= rq4_valid;
-    if (rst) o_data <= 8'h00;
-    else if (_032_) o_data <= _033_ ? (* full_case = 32'd1 *) act_min : _049_;
-    if (_030_) rq4_above0 <= $signed(rq3_y0[8:0]) > $signed({ hi_z[9], hi_z[7:0] });
-    if (_027_) rq4_below0 <= $signed(rq3_y0[8:0]) < $signed({ lo_z[9], lo_z[7:0] });
-    if (_026_) rq4_fits0 <= $signed(rq3_y0[32:8]) == $signed(rq3_y0[33]);
-    if (_025_) rq4_neg0 <= rq3_y0[33];
-    if (_024_) rq4_t0 <= rq3_y0[7:0] + zero_point;
-    if (rst) rq4_last <= 1'h0;
-    else if (en) rq4_last <= rq3_last;
-    if (rst) rq4_valid <= 1'h0;
-    else if (en) rq4_valid <= rq3_valid;
-    if (rst) _150_ <= 9'h000;
-    else if (en) _150_ <= $signed(act_max) - $signed(zero_point);
-    if (rst) _151_ <= 9'h000;
-    else if (en) _151_ <= $signed(act_min) - $signed(zero_point);
-    if (_021_) rq3_y0 <= $signed(rq3a_u0) >>> rq3a_r0;
-    if (rst) rq3_last <= 1'h0;
-    else if (en) rq3_last <= rq3a_last;
-    if (rst) rq3_valid <= 1'h0;
-    else if (en) rq3_valid <= rq3a_valid;
-    if (_020_) rq3a_u0 <= $signed(rq2_h0) + $signed({ 1'h0, _048_ });
-    if (_019_) rq3a_r0 <= rq2_r0;
-    if (rst) rq3a_last <= 1'h0;
-    else if (en) rq3a_last <= rq2_last;
-    if (rst) rq3a_valid <= 1'h0;
-    else if (en) rq3a_valid <= rq2_valid;
-    if (_017_) rq2_hm0 <= halfm_0;
-    if (_016_) rq2_hf0 <= half_0;
-    if (_015_) rq2_h0 <= h_0;
-    if (_014_) rq2_r0 <= rq2m_r0;
-    if (rst) rq2_last <= 1'h0;
-    else if (en) rq2_last <= rq2m_last;
-    if (rst) rq2_valid <= 1'h0;
-    else if (en) rq2_valid <= rq2m_valid;
-    if (_013_) rq2m_mi0 <= $signed(_040_) + $signed(15'h2000);
-    if (_012_) rq2m_o0 <= { rq2p_phh0, rq2p_pll0 };
-    if (_011_) rq2m_r0 <= rq2d_r0;
-    if (rst) rq2m_last <= 1'h0;
-    else if (en) rq2m_last <= rq2d_last;
-    if (rst) rq2m_valid <= 1'h0;
-    else if (en) rq2m_valid <= rq2d_valid;
-    if (en) rq2p_phh0 <= \p$62 ;
-    if (en) rq2p_phl0 <= \p$60 ;
-    if (en) rq2p_plh0 <= \p$58 ;
-    if (en) rq2p_pll0 <= p;
-    if (_010_) rq2d_r0 <= rq2c_r0;
-    if (rst) rq2d_last <= 1'h0;
-    else if (en) rq2d_last <= rq2c_last;
-    if (rst) rq2d_valid <= 1'h0;
-    else if (en) rq2d_valid <= rq2c_valid;
-    if (_008_) rq2c_r0 <= rq2b_r0;
-    if (rst) rq2c_last <= 1'h0;
-    else if (en) rq2c_last <= rq2b_last;
-    if (rst) rq2c_valid <= 1'h0;
-    else if (en) rq2c_valid <= rq2b_valid;
-    if (_007_) rq2b_r0 <= rq2a_r0;
-    if (rst) rq2b_last <= 1'h0;
-    else if (en) rq2b_last <= rq2a_last;
-    if (rst) rq2b_valid <= 1'h0;
-    else if (en) rq2b_valid <= rq2a_valid;
-    if (_006_) rq2a_a0 <= $signed(rq1b_s0) << { rq1b_l0[4:2], 2'h0 };
-    if (_005_) rq2a_r0 <= rq1b_r0;
-    if (_004_) rq2a_m0 <= rq1b_m0;
-    if (rst) rq2a_last <= 1'h0;
-    else if (en) rq2a_last <= rq1b_last;
-    if (rst) rq2a_valid <= 1'h0;
-    else if (en) rq2a_valid <= rq1b_valid;
-    if (_003_) rq1b_s0 <= $signed(rq1_s0) << rq1_l0[1:0];
-    if (_002_) rq1b_r0 <= rq1_r0;
-    if (_001_) rq1b_l0 <= rq1_l0;
-    if (_046_) rq1b_m0 <= rq1_m0;
-    if (rst) rq1b_last <= 1'h0;
-    else if (en) rq1b_last <= rq1_last;
-    if (rst) rq1b_valid <= 1'h0;
-    else if (en) rq1b_valid <= rq1_valid;
-    if (_045_) rq1_s0 <= $signed(rq0_acc0) + $signed(rq0_b0);
+    if (rst) begin
+      o_last <= 1'h0;
+      o_valid <= 1'h0;
+      rq4_last <= 1'h0;
+      rq4_valid <= 1'h0;
+      _150_ <= 9'h000;
+      _151_ <= 9'h000;
+      rq3_last <= 1'h0;
+      rq3_valid <= 1'h0;
+      rq3a_last <= 1'h0;
+      rq3a_valid <= 1'h0;
+      rq2_last <= 1'h0;
+      rq2_valid <= 1'h0;
+      rq2m_last <= 1'h0;
+      rq2m_valid <= 1'h0;
+      rq2d_last <= 1'h0;
+      rq2d_valid <= 1'h0;
+      rq2c_last <= 1'h0;
+      rq2c_valid <= 1'h0;
+      rq2b_last <= 1'h0;
+      rq2b_valid <= 1'h0;
+      rq2a_last <= 1'h0;
+      rq2a_valid <= 1'h0;
+      rq1b_last <= 1'h0;
+      rq1b_valid <= 1'h0;
+      rq1_last <= 1'h0;
+      rq1_valid <= 1'h0;
+      rq0_last <= 1'h0;
+      rq0_valid <= 1'h0;
+    end else if (en) begin
+      o_last <= rq4_last;
+      o_valid <= rq4_valid;
+      rq4_last <= rq3_last;
+      rq4_valid <= rq3_valid;
+      _150_ <= $signed(act_max) - $signed(zero_point);
+      _151_ <= $signed(act_min) - $signed(zero_point);
+      rq3_last <= rq3a_last;
+      rq3_valid <= rq3a_valid;
+      rq3a_last <= rq2_last;
+      rq3a_valid <= rq2_valid;
+      rq2_last <= rq2m_last;
+      rq2_valid <= rq2m_valid;
+      rq2m_last <= rq2d_last;
+      rq2m_valid <= rq2d_valid;
+      rq2d_last <= rq2c_last;
+      rq2d_valid <= rq2c_valid;
+      rq2c_last <= rq2b_last;
+      rq2c_valid <= rq2b_valid;
+      rq2b_last <= rq2a_last;
+      rq2b_valid <= rq2a_valid;
+      rq2a_last <= rq1b_last;
+      rq2a_valid <= rq1b_valid;
+      rq1b_last <= rq1_last;
+      rq1b_valid <= rq1_valid;
+      rq1_last <= rq0_last;
+      rq1_valid <= rq0_valid;
+      rq0_last <= i_last;
+      rq0_valid <= i_valid;
+    end
+    if (rst) begin
+      o_data <= 8'h00;
+    end else if (_032_) begin
+      o_data <= _033_ ? (* full_case = 32'd1 *) act_min : _049_;
+    end
+    if (_030_) begin
+      rq4_above0 <= $signed(rq3_y0[8:0]) > $signed({ hi_z[9], hi_z[7:0] });
+    end
+    if (_027_) begin
+      rq4_below0 <= $signed(rq3_y0[8:0]) < $signed({ lo_z[9], lo_z[7:0] });
+    end
+    if (_026_) begin
+      rq4_fits0 <= $signed(rq3_y0[32:8]) == $signed(rq3_y0[33]);
+    end
+    if (_025_) begin
+      rq4_neg0 <= rq3_y0[33];
+    end
+    if (_024_) begin
+      rq4_t0 <= rq3_y0[7:0] + zero_point;
+    end
+    if (_021_) begin
+      rq3_y0 <= $signed(rq3a_u0) >>> rq3a_r0;
+    end
+    if (_020_) begin
+      rq3a_u0 <= $signed(rq2_h0) + $signed({ 1'h0, _048_ });
+    end
+    if (_019_) begin
+      rq3a_r0 <= rq2_r0;
+    end
+    if (_017_) begin
+      rq2_hm0 <= halfm_0;
+    end
+    if (_016_) begin
+      rq2_hf0 <= half_0;
+    end
+    if (_015_) begin
+      rq2_h0 <= h_0;
+    end
+    if (_014_) begin
+      rq2_r0 <= rq2m_r0;
+    end
+    if (_013_) begin
+      rq2m_mi0 <= $signed(_040_) + $signed(15'h2000);
+    end
+    if (_012_) begin
+      rq2m_o0 <= { rq2p_phh0, rq2p_pll0 };
+    end
+    if (_011_) begin
+      rq2m_r0 <= rq2d_r0;
+    end
+    if (en) begin
+      rq2p_phh0 <= \p$62 ;
+      rq2p_phl0 <= \p$60 ;
+      rq2p_plh0 <= \p$58 ;
+      rq2p_pll0 <= p;
+    end
+    if (_010_) begin
+      rq2d_r0 <= rq2c_r0;
+    end
+    if (_008_) begin
+      rq2c_r0 <= rq2b_r0;
+    end
+    if (_007_) begin
+      rq2b_r0 <= rq2a_r0;
+    end
+    if (_006_) begin
+      rq2a_a0 <= $signed(rq1b_s0) << { rq1b_l0[4:2], 2'h0 };
+    end
+    if (_005_) begin
+      rq2a_r0 <= rq1b_r0;
+    end
+    if (_004_) begin
+      rq2a_m0 <= rq1b_m0;
+    end
+    if (_003_) begin
+      rq1b_s0 <= $signed(rq1_s0) << rq1_l0[1:0];
+    end
+    if (_002_) begin
+      rq1b_r0 <= rq1_r0;
+    end
+    if (_001_) begin
+      rq1b_l0 <= rq1_l0;
+    end
+    if (_046_) begin
+      rq1b_m0 <= rq1_m0;
+    end
+    if (_045_) begin
+      rq1_s0 <= $signed(rq0_acc0) + $signed(rq0_b0);
+    end
     if (_044_)
       if (!_037_) rq1_r0 <= 5'h00;
       else rq1_r0 <= - $signed(rq0_e0[4:0]);
     if (_043_)
       if (!_036_) rq1_l0 <= 5'h00;
       else rq1_l0 <= rq0_e0[4:0];
-    if (_039_) rq1_m0 <= rq0_m0;
-    if (rst) rq1_last <= 1'h0;
-    else if (en) rq1_last <= rq0_last;
-    if (rst) rq1_valid <= 1'h0;
-    else if (en) rq1_valid <= rq0_valid;
-    if (_029_) rq0_b0 <= i_bias;
-    if (_018_) rq0_acc0 <= i_acc;
-    if (_009_) rq0_e0 <= i_shift;
-    if (_000_) rq0_m0 <= i_multiplier;
-    if (rst) rq0_last <= 1'h0;
-    else if (en) rq0_last <= i_last;
-    if (rst) rq0_valid <= 1'h0;
-    else if (en) rq0_valid <= i_valid;
+    if (_039_) begin
+      rq1_m0 <= rq0_m0;
+    end
+    if (_029_) begin
+      rq0_b0 <= i_bias;
+    end
+    if (_018_) begin
+      rq0_acc0 <= i_acc;
+    end
+    if (_009_) begin
+      rq0_e0 <= i_shift;
+    end
+    if (_000_) begin
+      rq0_m0 <= i_multiplier;
+    end
   end
 endmodule
 

@@ -887,135 +887,286 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   assign _182_[7:1] = 7'hxx;
   always @(posedge clk) begin
     w_addr <= wa;
-    if (rst) give_back <= 2'h0;
-    else give_back <= _006_ + _008_;
-    if (rst) part6 <= 8'h00;
-    else if (_135_) part6 <= o_data;
-    if (rst) part5 <= 8'h00;
-    else if (_136_) part5 <= o_data;
-    if (rst) part4 <= 8'h00;
-    else if (_137_) part4 <= o_data;
-    if (rst) part3 <= 8'h00;
-    else if (_138_) part3 <= o_data;
-    if (rst) part2 <= 8'h00;
-    else if (_139_) part2 <= o_data;
-    if (rst) part1 <= 8'h00;
-    else if (_140_) part1 <= o_data;
-    if (rst) part0 <= 8'h00;
-    else if (_141_) part0 <= o_data;
-    if (rst) ob <= 3'h0;
-    else if (\o_valid$85 ) begin if (_003_) ob <= 3'h0; else ob <= ob + 1'h1; end
-    if (\$signal$125 ) begin if (acc_odd) i_acc <= acc_pair[51:26]; else i_acc <= acc_pair[25:0]; end
-    if (rst) \i_last$61  <= 1'h0;
-    else \i_last$61  <= part_last;
-    if (rst) \i_valid$59  <= 1'h0;
-    else \i_valid$59  <= \$signal$125 ;
-    if (o_valid) acc_odd <= beat[0];
-    if (o_valid) begin if (beat[2]) acc_pair <= beat[1] ? \o_data$128 [207:156] : \o_data$128 [155:104]; else acc_pair <= beat[1] ? \o_data$128 [103:52] : \o_data$128 [51:0]; end
-    if (rst) part_last <= 1'h0;
-    else part_last <= _089_ & dn_last;
-    if (rst) \$signal$125  <= 1'h0;
-    else \$signal$125  <= _086_;
-    if (rst) d_last <= 1'h0;
-    else begin if (_076_) d_last <= _190_; else begin if (_078_) d_last <= d_last ? (* full_case = 32'd1 *) 1'h0 : _085_; else d_last <= _190_; end end
-    if (rst) beat_last <= 1'h0;
-    else if (_093_) begin if (_076_) beat_last <= beat == 3'h6; else begin if (_078_) beat_last <= 1'h0; else begin if (drain_restart) beat_last <= 1'h0; else beat_last <= 1'hx; end end end
-    if (rst) row_valid <= 1'h0;
-    else begin if (_076_) row_valid <= _197_; else begin if (_078_) begin if (wrap) row_valid <= row < m_wrap; else row_valid <= row < m_last; end else row_valid <= _197_; end end
-    if (rst) row <= 17'h00000;
-    else begin if (_076_) row <= _200_; else begin if (_078_) begin if (wrap) row <= row - 3'h7; else row <= row + 1'h1; end else row <= _200_; end end
-    if (_169_) ra_row <= 8'h00;
-    else ra_row <= _072_[7:0];
-    if (rst) ra_inc[0] <= 1'h0;
-    else ra_inc[0] <= _182_[0];
-    if (_170_) ra_inc[7:1] <= 7'h00;
-    else ra_inc[7:1] <= _070_[7:1];
-    if (_171_) ra <= 8'h00;
-    else ra <= ra_next;
-    if (rst) beat <= 3'h0;
-    else if (_094_) begin if (_076_) beat <= _079_[2:0]; else begin if (_078_) beat <= 3'h0; else begin if (drain_restart) beat <= 3'h0; else beat <= 3'hx; end end end
-    if (rst) dn <= 5'h00;
-    else begin if (_076_) dn <= _206_; else begin if (_078_) begin if (d_last) dn <= dn_last ? (* full_case = 32'd1 *) 5'h00 : _081_[4:0]; else dn <= _206_; end else dn <= _206_; end end
-    if (rst) d <= 3'h0;
-    else begin if (_076_) d <= _211_; else begin if (_078_) d <= d_last ? (* full_case = 32'd1 *) 3'h0 : _084_[2:0]; else d <= _211_; end end
-    if (_172_) drain_restart <= 1'h0;
-    else drain_restart <= s_param__valid;
-    if (rst) at_tile_last <= 1'h0;
-    else if (_095_) at_tile_last <= compute ? _216_ : \$signal$108 ;
-    if (rst) at_k_last <= 1'h0;
-    else if (_096_) at_k_last <= compute ? _219_ : \$signal$107 ;
-    if (rst) fn_last <= 1'h0;
-    else if (_142_) begin if (compute) begin if (adv) begin if (at_tile_last) fn_last <= fn_last ? (* full_case = 32'd1 *) nb_one : _065_; else fn_last <= 1'hx; end else fn_last <= 1'hx; end else fn_last <= ! blk; end
-    if (_173_) fn <= 5'h00;
-    else if (_143_) fn <= fn_last ? (* full_case = 32'd1 *) 5'h00 : _064_[4:0];
-    if (_174_) fm0 <= 17'h00000;
-    else if (_144_) fm0 <= _063_[16:0];
-    if (rst) in_data <= 1'h0;
-    else if (_145_) begin if (compute) begin if (adv) in_data <= at_tile_last ? (* full_case = 32'd1 *) _062_ : _226_; else in_data <= 1'hx; end else begin if (_316_) begin if (s_param__valid) begin if (ch_last) in_data <= 1'h1; else in_data <= 1'h0; end else in_data <= 1'h0; end else in_data <= 1'h0; end end
-    if (_175_) kk <= 10'h000;
-    else if (adv) kk <= at_tile_last ? (* full_case = 32'd1 *) 10'h000 : _066_[9:0];
-    if (rst) flush <= 7'h00;
-    else if (_146_) flush <= _633_(7'hxx, { _233_, _057_[6:0] }, { _234_, _232_ });
-    if (rst) compute <= 1'h0;
-    else if (_147_) compute <= _638_(1'hx, { _239_, _235_ }, { _240_, _237_ });
-    if (rst) nb_one <= 1'h0;
-    else if (_148_) nb_one <= ! blk;
-    if (rst) dn_last <= 1'h0;
-    else begin if (_076_) dn_last <= _244_; else begin if (_078_) begin if (d_last) dn_last <= dn_last ? (* full_case = 32'd1 *) nb_one : _083_; else dn_last <= _244_; end else dn_last <= _244_; end end
-    if (rst) nb_pen <= 6'h00;
-    else if (_149_) nb_pen <= blk - 1'h1;
-    if (rst) ctrl_state <= 2'h0;
-    else if (_150_) ctrl_state <= _654_(2'hx, { _259_, _257_, _254_, _251_ }, { _260_, _258_, _255_, _253_ });
-    if (rst) ch_last <= 1'h0;
-    else if (_151_) ch_last <= _664_(1'hx, { _264_, _261_ }, { _265_, _263_ });
-    if (rst) ch <= 16'h0000;
-    else if (_152_) ch <= _669_(16'hxxxx, { _269_, _266_ }, { _270_, _268_ });
-    if (rst) wb <= 3'h0;
-    else if (_153_) wb <= _676_(3'hx, { _276_, _273_ }, { _277_, _275_ });
-    if (rst) wa <= 8'h00;
-    else if (_154_) wa <= _682_(8'hxx, { _282_, _279_ }, { _283_, _281_ });
-    if (rst) blk <= 5'h00;
-    else if (_155_) blk <= _689_(5'hxx, { _289_, _286_ }, { _290_, _288_ });
-    if (rst) lane <= 1'h0;
-    else if (_156_) lane <= _695_(1'hx, { _295_, _292_ }, { _296_, _294_ });
-    if (rst) \$signal$108  <= 1'h0;
-    else if (_157_) \$signal$108  <= _043_;
-    if (rst) \$signal$107  <= 1'h0;
-    else if (_158_) \$signal$107  <= _039_;
-    if (rst) tile_pen <= 17'h00000;
-    else if (_159_) tile_pen <= _037_ - 2'h2;
-    if (rst) n_pen <= 17'h00000;
-    else if (_160_) n_pen <= hdr[31:16] - 2'h2;
-    if (rst) k_pen <= 17'h00000;
-    else if (_161_) k_pen <= hdr[47:32] - 2'h2;
-    if (rst) k_last <= 16'h0000;
-    else if (_162_) k_last <= _032_[15:0];
-    if (rst) act_max <= 8'h00;
-    else if (_163_) act_max <= hdr[71:64];
-    if (rst) act_min <= 8'h00;
-    else if (_164_) act_min <= hdr[63:56];
-    if (rst) zero_point <= 8'h00;
-    else if (_165_) zero_point <= hdr[55:48];
-    if (rst) m_wrap <= 17'h00000;
-    else if (_166_) m_wrap <= hdr[15:0] + 3'h7;
-    if (rst) m_last <= 16'h0000;
-    else if (_167_) m_last <= _030_[15:0];
-    if (rst) M_ <= 16'h0000;
-    else if (_168_) M_ <= hdr[15:0];
-    if (rst) credit_ok <= 1'h1;
-    else credit_ok <= \$signal  ? (* full_case = 32'd1 *) _028_ : _029_;
-    if (rst) credits <= 5'h14;
-    else credits <= \$signal  ? (* full_case = 32'd1 *) _027_[4:0] : kept;
-    if (rst) last_mblock <= 1'h0;
-    else last_mblock <= _025_ >= M_;
-    if (_176_) w_en <= 1'h0;
-    else w_en <= s_param__valid & _015_;
-    if (!_318_) w_data[68:63] <= 6'h00;
-    else w_data[68:63] <= hdr[69:64];
-    if (!_319_) w_data[62:32] <= 31'h00000000;
-    else w_data[62:32] <= hdr[62:32];
-    if (!_320_) w_data[31:0] <= 32'd0;
-    else w_data[31:0] <= hdr[31:0];
+    if (rst) begin
+      give_back <= 2'h0;
+      \i_last$61  <= 1'h0;
+      \i_valid$59  <= 1'h0;
+      part_last <= 1'h0;
+      \$signal$125  <= 1'h0;
+      d_last <= 1'h0;
+      row_valid <= 1'h0;
+      row <= 17'h00000;
+      ra_inc[0] <= 1'h0;
+      dn <= 5'h00;
+      d <= 3'h0;
+      dn_last <= 1'h0;
+      credit_ok <= 1'h1;
+      credits <= 5'h14;
+      last_mblock <= 1'h0;
+    end else begin
+      give_back <= _006_ + _008_;
+      \i_last$61  <= part_last;
+      \i_valid$59  <= \$signal$125 ;
+      part_last <= _089_ & dn_last;
+      \$signal$125  <= _086_;
+      begin if (_076_) d_last <= _190_; else begin if (_078_) d_last <= d_last ? (* full_case = 32'd1 *) 1'h0 : _085_; else d_last <= _190_; end end
+      begin if (_076_) row_valid <= _197_; else begin if (_078_) begin if (wrap) row_valid <= row < m_wrap; else row_valid <= row < m_last; end else row_valid <= _197_; end end
+      begin if (_076_) row <= _200_; else begin if (_078_) begin if (wrap) row <= row - 3'h7; else row <= row + 1'h1; end else row <= _200_; end end
+      ra_inc[0] <= _182_[0];
+      begin if (_076_) dn <= _206_; else begin if (_078_) begin if (d_last) dn <= dn_last ? (* full_case = 32'd1 *) 5'h00 : _081_[4:0]; else dn <= _206_; end else dn <= _206_; end end
+      begin if (_076_) d <= _211_; else begin if (_078_) d <= d_last ? (* full_case = 32'd1 *) 3'h0 : _084_[2:0]; else d <= _211_; end end
+      begin if (_076_) dn_last <= _244_; else begin if (_078_) begin if (d_last) dn_last <= dn_last ? (* full_case = 32'd1 *) nb_one : _083_; else dn_last <= _244_; end else dn_last <= _244_; end end
+      credit_ok <= \$signal  ? (* full_case = 32'd1 *) _028_ : _029_;
+      credits <= \$signal  ? (* full_case = 32'd1 *) _027_[4:0] : kept;
+      last_mblock <= _025_ >= M_;
+    end
+    if (rst) begin
+      part6 <= 8'h00;
+    end else if (_135_) begin
+      part6 <= o_data;
+    end
+    if (rst) begin
+      part5 <= 8'h00;
+    end else if (_136_) begin
+      part5 <= o_data;
+    end
+    if (rst) begin
+      part4 <= 8'h00;
+    end else if (_137_) begin
+      part4 <= o_data;
+    end
+    if (rst) begin
+      part3 <= 8'h00;
+    end else if (_138_) begin
+      part3 <= o_data;
+    end
+    if (rst) begin
+      part2 <= 8'h00;
+    end else if (_139_) begin
+      part2 <= o_data;
+    end
+    if (rst) begin
+      part1 <= 8'h00;
+    end else if (_140_) begin
+      part1 <= o_data;
+    end
+    if (rst) begin
+      part0 <= 8'h00;
+    end else if (_141_) begin
+      part0 <= o_data;
+    end
+    if (rst) begin
+      ob <= 3'h0;
+    end else if (\o_valid$85 ) begin
+      begin if (_003_) ob <= 3'h0; else ob <= ob + 1'h1; end
+    end
+    if (\$signal$125 ) begin
+      begin if (acc_odd) i_acc <= acc_pair[51:26]; else i_acc <= acc_pair[25:0]; end
+    end
+    if (o_valid) begin
+      acc_odd <= beat[0];
+      begin if (beat[2]) acc_pair <= beat[1] ? \o_data$128 [207:156] : \o_data$128 [155:104]; else acc_pair <= beat[1] ? \o_data$128 [103:52] : \o_data$128 [51:0]; end
+    end
+    if (rst) begin
+      beat_last <= 1'h0;
+    end else if (_093_) begin
+      begin if (_076_) beat_last <= beat == 3'h6; else begin if (_078_) beat_last <= 1'h0; else begin if (drain_restart) beat_last <= 1'h0; else beat_last <= 1'hx; end end end
+    end
+    if (_169_) begin
+      ra_row <= 8'h00;
+    end else begin
+      ra_row <= _072_[7:0];
+    end
+    if (_170_) begin
+      ra_inc[7:1] <= 7'h00;
+    end else begin
+      ra_inc[7:1] <= _070_[7:1];
+    end
+    if (_171_) begin
+      ra <= 8'h00;
+    end else begin
+      ra <= ra_next;
+    end
+    if (rst) begin
+      beat <= 3'h0;
+    end else if (_094_) begin
+      begin if (_076_) beat <= _079_[2:0]; else begin if (_078_) beat <= 3'h0; else begin if (drain_restart) beat <= 3'h0; else beat <= 3'hx; end end end
+    end
+    if (_172_) begin
+      drain_restart <= 1'h0;
+    end else begin
+      drain_restart <= s_param__valid;
+    end
+    if (rst) begin
+      at_tile_last <= 1'h0;
+    end else if (_095_) begin
+      at_tile_last <= compute ? _216_ : \$signal$108 ;
+    end
+    if (rst) begin
+      at_k_last <= 1'h0;
+    end else if (_096_) begin
+      at_k_last <= compute ? _219_ : \$signal$107 ;
+    end
+    if (rst) begin
+      fn_last <= 1'h0;
+    end else if (_142_) begin
+      begin if (compute) begin if (adv) begin if (at_tile_last) fn_last <= fn_last ? (* full_case = 32'd1 *) nb_one : _065_; else fn_last <= 1'hx; end else fn_last <= 1'hx; end else fn_last <= ! blk; end
+    end
+    if (_173_) begin
+      fn <= 5'h00;
+    end else if (_143_) begin
+      fn <= fn_last ? (* full_case = 32'd1 *) 5'h00 : _064_[4:0];
+    end
+    if (_174_) begin
+      fm0 <= 17'h00000;
+    end else if (_144_) begin
+      fm0 <= _063_[16:0];
+    end
+    if (rst) begin
+      in_data <= 1'h0;
+    end else if (_145_) begin
+      begin if (compute) begin if (adv) in_data <= at_tile_last ? (* full_case = 32'd1 *) _062_ : _226_; else in_data <= 1'hx; end else begin if (_316_) begin if (s_param__valid) begin if (ch_last) in_data <= 1'h1; else in_data <= 1'h0; end else in_data <= 1'h0; end else in_data <= 1'h0; end end
+    end
+    if (_175_) begin
+      kk <= 10'h000;
+    end else if (adv) begin
+      kk <= at_tile_last ? (* full_case = 32'd1 *) 10'h000 : _066_[9:0];
+    end
+    if (rst) begin
+      flush <= 7'h00;
+    end else if (_146_) begin
+      flush <= _633_(7'hxx, { _233_, _057_[6:0] }, { _234_, _232_ });
+    end
+    if (rst) begin
+      compute <= 1'h0;
+    end else if (_147_) begin
+      compute <= _638_(1'hx, { _239_, _235_ }, { _240_, _237_ });
+    end
+    if (rst) begin
+      nb_one <= 1'h0;
+    end else if (_148_) begin
+      nb_one <= ! blk;
+    end
+    if (rst) begin
+      nb_pen <= 6'h00;
+    end else if (_149_) begin
+      nb_pen <= blk - 1'h1;
+    end
+    if (rst) begin
+      ctrl_state <= 2'h0;
+    end else if (_150_) begin
+      ctrl_state <= _654_(2'hx, { _259_, _257_, _254_, _251_ }, { _260_, _258_, _255_, _253_ });
+    end
+    if (rst) begin
+      ch_last <= 1'h0;
+    end else if (_151_) begin
+      ch_last <= _664_(1'hx, { _264_, _261_ }, { _265_, _263_ });
+    end
+    if (rst) begin
+      ch <= 16'h0000;
+    end else if (_152_) begin
+      ch <= _669_(16'hxxxx, { _269_, _266_ }, { _270_, _268_ });
+    end
+    if (rst) begin
+      wb <= 3'h0;
+    end else if (_153_) begin
+      wb <= _676_(3'hx, { _276_, _273_ }, { _277_, _275_ });
+    end
+    if (rst) begin
+      wa <= 8'h00;
+    end else if (_154_) begin
+      wa <= _682_(8'hxx, { _282_, _279_ }, { _283_, _281_ });
+    end
+    if (rst) begin
+      blk <= 5'h00;
+    end else if (_155_) begin
+      blk <= _689_(5'hxx, { _289_, _286_ }, { _290_, _288_ });
+    end
+    if (rst) begin
+      lane <= 1'h0;
+    end else if (_156_) begin
+      lane <= _695_(1'hx, { _295_, _292_ }, { _296_, _294_ });
+    end
+    if (rst) begin
+      \$signal$108  <= 1'h0;
+    end else if (_157_) begin
+      \$signal$108  <= _043_;
+    end
+    if (rst) begin
+      \$signal$107  <= 1'h0;
+    end else if (_158_) begin
+      \$signal$107  <= _039_;
+    end
+    if (rst) begin
+      tile_pen <= 17'h00000;
+    end else if (_159_) begin
+      tile_pen <= _037_ - 2'h2;
+    end
+    if (rst) begin
+      n_pen <= 17'h00000;
+    end else if (_160_) begin
+      n_pen <= hdr[31:16] - 2'h2;
+    end
+    if (rst) begin
+      k_pen <= 17'h00000;
+    end else if (_161_) begin
+      k_pen <= hdr[47:32] - 2'h2;
+    end
+    if (rst) begin
+      k_last <= 16'h0000;
+    end else if (_162_) begin
+      k_last <= _032_[15:0];
+    end
+    if (rst) begin
+      act_max <= 8'h00;
+    end else if (_163_) begin
+      act_max <= hdr[71:64];
+    end
+    if (rst) begin
+      act_min <= 8'h00;
+    end else if (_164_) begin
+      act_min <= hdr[63:56];
+    end
+    if (rst) begin
+      zero_point <= 8'h00;
+    end else if (_165_) begin
+      zero_point <= hdr[55:48];
+    end
+    if (rst) begin
+      m_wrap <= 17'h00000;
+    end else if (_166_) begin
+      m_wrap <= hdr[15:0] + 3'h7;
+    end
+    if (rst) begin
+      m_last <= 16'h0000;
+    end else if (_167_) begin
+      m_last <= _030_[15:0];
+    end
+    if (rst) begin
+      M_ <= 16'h0000;
+    end else if (_168_) begin
+      M_ <= hdr[15:0];
+    end
+    if (_176_) begin
+      w_en <= 1'h0;
+    end else begin
+      w_en <= s_param__valid & _015_;
+    end
+    if (!_318_) begin
+      w_data[68:63] <= 6'h00;
+    end else begin
+      w_data[68:63] <= hdr[69:64];
+    end
+    if (!_319_) begin
+      w_data[62:32] <= 31'h00000000;
+    end else begin
+      w_data[62:32] <= hdr[62:32];
+    end
+    if (!_320_) begin
+      w_data[31:0] <= 32'd0;
+    end else begin
+      w_data[31:0] <= hdr[31:0];
+    end
   end
 endmodule
 
@@ -3462,1074 +3613,1424 @@ module \hwq_top.engine.array (i_w, clk, rst, i_valid, i_last, drain_valid, o_dat
     begin if (drain_row[2]) begin if (drain_row[1]) begin if (drain_row[0]) drain_5 <= out_7_5; else drain_5 <= out_6_5; end else begin if (drain_row[0]) drain_5 <= out_5_5; else drain_5 <= out_4_5; end end else begin if (drain_row[1]) begin if (drain_row[0]) drain_5 <= out_3_5; else drain_5 <= out_2_5; end else begin if (drain_row[0]) drain_5 <= out_1_5; else drain_5 <= out_0_5; end end end
     begin if (drain_row[2]) begin if (drain_row[1]) begin if (drain_row[0]) drain_6 <= out_7_6; else drain_6 <= out_6_6; end else begin if (drain_row[0]) drain_6 <= out_5_6; else drain_6 <= out_4_6; end end else begin if (drain_row[1]) begin if (drain_row[0]) drain_6 <= out_3_6; else drain_6 <= out_2_6; end else begin if (drain_row[0]) drain_6 <= out_1_6; else drain_6 <= out_0_6; end end end
     begin if (drain_row[2]) begin if (drain_row[1]) begin if (drain_row[0]) drain_7 <= out_7_7; else drain_7 <= out_6_7; end else begin if (drain_row[0]) drain_7 <= out_5_7; else drain_7 <= out_4_7; end end else begin if (drain_row[1]) begin if (drain_row[0]) drain_7 <= out_3_7; else drain_7 <= out_2_7; end else begin if (drain_row[0]) drain_7 <= out_1_7; else drain_7 <= out_0_7; end end end
-    if (rst) drain_valid <= 1'h0;
-    else drain_valid <= draining;
-    if (rst) drain_advance <= 1'h0;
-    else drain_advance <= _0032_ & _0033_;
-    if (rst) drain_beat <= 3'h0;
-    else drain_beat <= beat_next;
-    if (rst) drain_count <= 4'h0;
-    else drain_count <= count_next;
-    if (_0064_) drain_row <= 3'h0;
-    else if (drain_advance) drain_row <= drain_row + 1'h1;
-    if (lr_7_7_d2) out_7_7 <= $signed(acc_7_7) + $signed(p_7_7);
-    if (_0065_) acc_7_7 <= 26'h0000000;
-    else acc_7_7 <= $signed(acc_7_7) + $signed(p_7_7);
-    if (rst) lr_7_7_d2 <= 1'h0;
-    else lr_7_7_d2 <= lr_7_7_d1;
-    if (rst) lr_7_7_d1 <= 1'h0;
-    else lr_7_7_d1 <= lr_7_7_d0;
-    if (rst) lr_7_7_d0 <= 1'h0;
-    else lr_7_7_d0 <= l_7_6;
-    if (rst) p_7_7 <= 16'h0000;
-    else p_7_7 <= \p$948 ;
-    if (lr_7_6_d2) out_7_6 <= $signed(acc_7_6) + $signed(p_7_6);
-    if (_0066_) acc_7_6 <= 26'h0000000;
-    else acc_7_6 <= $signed(acc_7_6) + $signed(p_7_6);
-    if (rst) lr_7_6_d2 <= 1'h0;
-    else lr_7_6_d2 <= lr_7_6_d1;
-    if (rst) lr_7_6_d1 <= 1'h0;
-    else lr_7_6_d1 <= lr_7_6_d0;
-    if (rst) lr_7_6_d0 <= 1'h0;
-    else lr_7_6_d0 <= l_7_5;
-    if (rst) p_7_6 <= 16'h0000;
-    else p_7_6 <= \p$935 ;
-    if (rst) l_7_6 <= 1'h0;
-    else l_7_6 <= l_7_5;
-    if (rst) a_7_6 <= 8'h00;
-    else a_7_6 <= a_7_5;
-    if (lr_7_5_d2) out_7_5 <= $signed(acc_7_5) + $signed(p_7_5);
-    if (_0067_) acc_7_5 <= 26'h0000000;
-    else acc_7_5 <= $signed(acc_7_5) + $signed(p_7_5);
-    if (rst) lr_7_5_d2 <= 1'h0;
-    else lr_7_5_d2 <= lr_7_5_d1;
-    if (rst) lr_7_5_d1 <= 1'h0;
-    else lr_7_5_d1 <= lr_7_5_d0;
-    if (rst) lr_7_5_d0 <= 1'h0;
-    else lr_7_5_d0 <= l_7_4;
-    if (rst) p_7_5 <= 16'h0000;
-    else p_7_5 <= \p$922 ;
-    if (rst) l_7_5 <= 1'h0;
-    else l_7_5 <= l_7_4;
-    if (rst) a_7_5 <= 8'h00;
-    else a_7_5 <= a_7_4;
-    if (lr_7_4_d2) out_7_4 <= $signed(acc_7_4) + $signed(p_7_4);
-    if (_0068_) acc_7_4 <= 26'h0000000;
-    else acc_7_4 <= $signed(acc_7_4) + $signed(p_7_4);
-    if (rst) lr_7_4_d2 <= 1'h0;
-    else lr_7_4_d2 <= lr_7_4_d1;
-    if (rst) lr_7_4_d1 <= 1'h0;
-    else lr_7_4_d1 <= lr_7_4_d0;
-    if (rst) lr_7_4_d0 <= 1'h0;
-    else lr_7_4_d0 <= l_7_3;
-    if (rst) p_7_4 <= 16'h0000;
-    else p_7_4 <= \p$909 ;
-    if (rst) l_7_4 <= 1'h0;
-    else l_7_4 <= l_7_3;
-    if (rst) a_7_4 <= 8'h00;
-    else a_7_4 <= a_7_3;
-    if (lr_7_3_d2) out_7_3 <= $signed(acc_7_3) + $signed(p_7_3);
-    if (_0069_) acc_7_3 <= 26'h0000000;
-    else acc_7_3 <= $signed(acc_7_3) + $signed(p_7_3);
-    if (rst) lr_7_3_d2 <= 1'h0;
-    else lr_7_3_d2 <= lr_7_3_d1;
-    if (rst) lr_7_3_d1 <= 1'h0;
-    else lr_7_3_d1 <= lr_7_3_d0;
-    if (rst) lr_7_3_d0 <= 1'h0;
-    else lr_7_3_d0 <= l_7_2;
-    if (rst) p_7_3 <= 16'h0000;
-    else p_7_3 <= \p$896 ;
-    if (rst) l_7_3 <= 1'h0;
-    else l_7_3 <= l_7_2;
-    if (rst) a_7_3 <= 8'h00;
-    else a_7_3 <= a_7_2;
-    if (lr_7_2_d2) out_7_2 <= $signed(acc_7_2) + $signed(p_7_2);
-    if (_0070_) acc_7_2 <= 26'h0000000;
-    else acc_7_2 <= $signed(acc_7_2) + $signed(p_7_2);
-    if (rst) lr_7_2_d2 <= 1'h0;
-    else lr_7_2_d2 <= lr_7_2_d1;
-    if (rst) lr_7_2_d1 <= 1'h0;
-    else lr_7_2_d1 <= lr_7_2_d0;
-    if (rst) lr_7_2_d0 <= 1'h0;
-    else lr_7_2_d0 <= l_7_1;
-    if (rst) p_7_2 <= 16'h0000;
-    else p_7_2 <= \p$883 ;
-    if (rst) l_7_2 <= 1'h0;
-    else l_7_2 <= l_7_1;
-    if (rst) a_7_2 <= 8'h00;
-    else a_7_2 <= a_7_1;
-    if (lr_7_1_d2) out_7_1 <= $signed(acc_7_1) + $signed(p_7_1);
-    if (_0071_) acc_7_1 <= 26'h0000000;
-    else acc_7_1 <= $signed(acc_7_1) + $signed(p_7_1);
-    if (rst) lr_7_1_d2 <= 1'h0;
-    else lr_7_1_d2 <= lr_7_1_d1;
-    if (rst) lr_7_1_d1 <= 1'h0;
-    else lr_7_1_d1 <= lr_7_1_d0;
-    if (rst) lr_7_1_d0 <= 1'h0;
-    else lr_7_1_d0 <= l_7_0;
-    if (rst) p_7_1 <= 16'h0000;
-    else p_7_1 <= \p$870 ;
-    if (rst) l_7_1 <= 1'h0;
-    else l_7_1 <= l_7_0;
-    if (rst) a_7_1 <= 8'h00;
-    else a_7_1 <= a_7_0;
-    if (lr_7_0_d2) out_7_0 <= $signed(acc_7_0) + $signed(p_7_0);
-    if (_0072_) acc_7_0 <= 26'h0000000;
-    else acc_7_0 <= $signed(acc_7_0) + $signed(p_7_0);
-    if (rst) lr_7_0_d2 <= 1'h0;
-    else lr_7_0_d2 <= lr_7_0_d1;
-    if (rst) lr_7_0_d1 <= 1'h0;
-    else lr_7_0_d1 <= lr_7_0_d0;
-    if (rst) lr_7_0_d0 <= 1'h0;
-    else lr_7_0_d0 <= skew_l7_d6;
-    if (rst) p_7_0 <= 16'h0000;
-    else p_7_0 <= \p$857 ;
-    if (rst) l_7_0 <= 1'h0;
-    else l_7_0 <= skew_l7_d6;
-    if (rst) a_7_0 <= 8'h00;
-    else a_7_0 <= skew_a7_d6;
-    if (lr_6_7_d2) out_6_7 <= $signed(acc_6_7) + $signed(p_6_7);
-    if (_0073_) acc_6_7 <= 26'h0000000;
-    else acc_6_7 <= $signed(acc_6_7) + $signed(p_6_7);
-    if (rst) lr_6_7_d2 <= 1'h0;
-    else lr_6_7_d2 <= lr_6_7_d1;
-    if (rst) lr_6_7_d1 <= 1'h0;
-    else lr_6_7_d1 <= lr_6_7_d0;
-    if (rst) lr_6_7_d0 <= 1'h0;
-    else lr_6_7_d0 <= l_6_6;
-    if (rst) p_6_7 <= 16'h0000;
-    else p_6_7 <= \p$844 ;
-    if (lr_6_6_d2) out_6_6 <= $signed(acc_6_6) + $signed(p_6_6);
-    if (_0074_) acc_6_6 <= 26'h0000000;
-    else acc_6_6 <= $signed(acc_6_6) + $signed(p_6_6);
-    if (rst) lr_6_6_d2 <= 1'h0;
-    else lr_6_6_d2 <= lr_6_6_d1;
-    if (rst) lr_6_6_d1 <= 1'h0;
-    else lr_6_6_d1 <= lr_6_6_d0;
-    if (rst) lr_6_6_d0 <= 1'h0;
-    else lr_6_6_d0 <= l_6_5;
-    if (rst) p_6_6 <= 16'h0000;
-    else p_6_6 <= \p$831 ;
-    if (rst) l_6_6 <= 1'h0;
-    else l_6_6 <= l_6_5;
-    if (rst) a_6_6 <= 8'h00;
-    else a_6_6 <= a_6_5;
-    if (lr_6_5_d2) out_6_5 <= $signed(acc_6_5) + $signed(p_6_5);
-    if (_0075_) acc_6_5 <= 26'h0000000;
-    else acc_6_5 <= $signed(acc_6_5) + $signed(p_6_5);
-    if (rst) lr_6_5_d2 <= 1'h0;
-    else lr_6_5_d2 <= lr_6_5_d1;
-    if (rst) lr_6_5_d1 <= 1'h0;
-    else lr_6_5_d1 <= lr_6_5_d0;
-    if (rst) lr_6_5_d0 <= 1'h0;
-    else lr_6_5_d0 <= l_6_4;
-    if (rst) p_6_5 <= 16'h0000;
-    else p_6_5 <= \p$818 ;
-    if (rst) l_6_5 <= 1'h0;
-    else l_6_5 <= l_6_4;
-    if (rst) a_6_5 <= 8'h00;
-    else a_6_5 <= a_6_4;
-    if (lr_6_4_d2) out_6_4 <= $signed(acc_6_4) + $signed(p_6_4);
-    if (_0076_) acc_6_4 <= 26'h0000000;
-    else acc_6_4 <= $signed(acc_6_4) + $signed(p_6_4);
-    if (rst) lr_6_4_d2 <= 1'h0;
-    else lr_6_4_d2 <= lr_6_4_d1;
-    if (rst) lr_6_4_d1 <= 1'h0;
-    else lr_6_4_d1 <= lr_6_4_d0;
-    if (rst) lr_6_4_d0 <= 1'h0;
-    else lr_6_4_d0 <= l_6_3;
-    if (rst) p_6_4 <= 16'h0000;
-    else p_6_4 <= \p$805 ;
-    if (rst) l_6_4 <= 1'h0;
-    else l_6_4 <= l_6_3;
-    if (rst) a_6_4 <= 8'h00;
-    else a_6_4 <= a_6_3;
-    if (lr_6_3_d2) out_6_3 <= $signed(acc_6_3) + $signed(p_6_3);
-    if (_0077_) acc_6_3 <= 26'h0000000;
-    else acc_6_3 <= $signed(acc_6_3) + $signed(p_6_3);
-    if (rst) lr_6_3_d2 <= 1'h0;
-    else lr_6_3_d2 <= lr_6_3_d1;
-    if (rst) lr_6_3_d1 <= 1'h0;
-    else lr_6_3_d1 <= lr_6_3_d0;
-    if (rst) lr_6_3_d0 <= 1'h0;
-    else lr_6_3_d0 <= l_6_2;
-    if (rst) p_6_3 <= 16'h0000;
-    else p_6_3 <= \p$792 ;
-    if (rst) l_6_3 <= 1'h0;
-    else l_6_3 <= l_6_2;
-    if (rst) a_6_3 <= 8'h00;
-    else a_6_3 <= a_6_2;
-    if (lr_6_2_d2) out_6_2 <= $signed(acc_6_2) + $signed(p_6_2);
-    if (_0078_) acc_6_2 <= 26'h0000000;
-    else acc_6_2 <= $signed(acc_6_2) + $signed(p_6_2);
-    if (rst) lr_6_2_d2 <= 1'h0;
-    else lr_6_2_d2 <= lr_6_2_d1;
-    if (rst) lr_6_2_d1 <= 1'h0;
-    else lr_6_2_d1 <= lr_6_2_d0;
-    if (rst) lr_6_2_d0 <= 1'h0;
-    else lr_6_2_d0 <= l_6_1;
-    if (rst) p_6_2 <= 16'h0000;
-    else p_6_2 <= \p$779 ;
-    if (rst) l_6_2 <= 1'h0;
-    else l_6_2 <= l_6_1;
-    if (rst) a_6_2 <= 8'h00;
-    else a_6_2 <= a_6_1;
-    if (lr_6_1_d2) out_6_1 <= $signed(acc_6_1) + $signed(p_6_1);
-    if (_0079_) acc_6_1 <= 26'h0000000;
-    else acc_6_1 <= $signed(acc_6_1) + $signed(p_6_1);
-    if (rst) lr_6_1_d2 <= 1'h0;
-    else lr_6_1_d2 <= lr_6_1_d1;
-    if (rst) lr_6_1_d1 <= 1'h0;
-    else lr_6_1_d1 <= lr_6_1_d0;
-    if (rst) lr_6_1_d0 <= 1'h0;
-    else lr_6_1_d0 <= l_6_0;
-    if (rst) p_6_1 <= 16'h0000;
-    else p_6_1 <= \p$766 ;
-    if (rst) l_6_1 <= 1'h0;
-    else l_6_1 <= l_6_0;
-    if (rst) a_6_1 <= 8'h00;
-    else a_6_1 <= a_6_0;
-    if (lr_6_0_d2) out_6_0 <= $signed(acc_6_0) + $signed(p_6_0);
-    if (_0080_) acc_6_0 <= 26'h0000000;
-    else acc_6_0 <= $signed(acc_6_0) + $signed(p_6_0);
-    if (rst) lr_6_0_d2 <= 1'h0;
-    else lr_6_0_d2 <= lr_6_0_d1;
-    if (rst) lr_6_0_d1 <= 1'h0;
-    else lr_6_0_d1 <= lr_6_0_d0;
-    if (rst) lr_6_0_d0 <= 1'h0;
-    else lr_6_0_d0 <= skew_l6_d5;
-    if (rst) p_6_0 <= 16'h0000;
-    else p_6_0 <= \p$753 ;
-    if (rst) l_6_0 <= 1'h0;
-    else l_6_0 <= skew_l6_d5;
-    if (rst) a_6_0 <= 8'h00;
-    else a_6_0 <= skew_a6_d5;
-    if (lr_5_7_d2) out_5_7 <= $signed(acc_5_7) + $signed(p_5_7);
-    if (_0081_) acc_5_7 <= 26'h0000000;
-    else acc_5_7 <= $signed(acc_5_7) + $signed(p_5_7);
-    if (rst) lr_5_7_d2 <= 1'h0;
-    else lr_5_7_d2 <= lr_5_7_d1;
-    if (rst) lr_5_7_d1 <= 1'h0;
-    else lr_5_7_d1 <= lr_5_7_d0;
-    if (rst) lr_5_7_d0 <= 1'h0;
-    else lr_5_7_d0 <= l_5_6;
-    if (rst) p_5_7 <= 16'h0000;
-    else p_5_7 <= \p$740 ;
-    if (lr_5_6_d2) out_5_6 <= $signed(acc_5_6) + $signed(p_5_6);
-    if (_0082_) acc_5_6 <= 26'h0000000;
-    else acc_5_6 <= $signed(acc_5_6) + $signed(p_5_6);
-    if (rst) lr_5_6_d2 <= 1'h0;
-    else lr_5_6_d2 <= lr_5_6_d1;
-    if (rst) lr_5_6_d1 <= 1'h0;
-    else lr_5_6_d1 <= lr_5_6_d0;
-    if (rst) lr_5_6_d0 <= 1'h0;
-    else lr_5_6_d0 <= l_5_5;
-    if (rst) p_5_6 <= 16'h0000;
-    else p_5_6 <= \p$727 ;
-    if (rst) l_5_6 <= 1'h0;
-    else l_5_6 <= l_5_5;
-    if (rst) a_5_6 <= 8'h00;
-    else a_5_6 <= a_5_5;
-    if (lr_5_5_d2) out_5_5 <= $signed(acc_5_5) + $signed(p_5_5);
-    if (_0083_) acc_5_5 <= 26'h0000000;
-    else acc_5_5 <= $signed(acc_5_5) + $signed(p_5_5);
-    if (rst) lr_5_5_d2 <= 1'h0;
-    else lr_5_5_d2 <= lr_5_5_d1;
-    if (rst) lr_5_5_d1 <= 1'h0;
-    else lr_5_5_d1 <= lr_5_5_d0;
-    if (rst) lr_5_5_d0 <= 1'h0;
-    else lr_5_5_d0 <= l_5_4;
-    if (rst) p_5_5 <= 16'h0000;
-    else p_5_5 <= \p$714 ;
-    if (rst) l_5_5 <= 1'h0;
-    else l_5_5 <= l_5_4;
-    if (rst) a_5_5 <= 8'h00;
-    else a_5_5 <= a_5_4;
-    if (lr_5_4_d2) out_5_4 <= $signed(acc_5_4) + $signed(p_5_4);
-    if (_0084_) acc_5_4 <= 26'h0000000;
-    else acc_5_4 <= $signed(acc_5_4) + $signed(p_5_4);
-    if (rst) lr_5_4_d2 <= 1'h0;
-    else lr_5_4_d2 <= lr_5_4_d1;
-    if (rst) lr_5_4_d1 <= 1'h0;
-    else lr_5_4_d1 <= lr_5_4_d0;
-    if (rst) lr_5_4_d0 <= 1'h0;
-    else lr_5_4_d0 <= l_5_3;
-    if (rst) p_5_4 <= 16'h0000;
-    else p_5_4 <= \p$701 ;
-    if (rst) l_5_4 <= 1'h0;
-    else l_5_4 <= l_5_3;
-    if (rst) a_5_4 <= 8'h00;
-    else a_5_4 <= a_5_3;
-    if (lr_5_3_d2) out_5_3 <= $signed(acc_5_3) + $signed(p_5_3);
-    if (_0085_) acc_5_3 <= 26'h0000000;
-    else acc_5_3 <= $signed(acc_5_3) + $signed(p_5_3);
-    if (rst) lr_5_3_d2 <= 1'h0;
-    else lr_5_3_d2 <= lr_5_3_d1;
-    if (rst) lr_5_3_d1 <= 1'h0;
-    else lr_5_3_d1 <= lr_5_3_d0;
-    if (rst) lr_5_3_d0 <= 1'h0;
-    else lr_5_3_d0 <= l_5_2;
-    if (rst) p_5_3 <= 16'h0000;
-    else p_5_3 <= \p$688 ;
-    if (rst) l_5_3 <= 1'h0;
-    else l_5_3 <= l_5_2;
-    if (rst) a_5_3 <= 8'h00;
-    else a_5_3 <= a_5_2;
-    if (lr_5_2_d2) out_5_2 <= $signed(acc_5_2) + $signed(p_5_2);
-    if (_0086_) acc_5_2 <= 26'h0000000;
-    else acc_5_2 <= $signed(acc_5_2) + $signed(p_5_2);
-    if (rst) lr_5_2_d2 <= 1'h0;
-    else lr_5_2_d2 <= lr_5_2_d1;
-    if (rst) lr_5_2_d1 <= 1'h0;
-    else lr_5_2_d1 <= lr_5_2_d0;
-    if (rst) lr_5_2_d0 <= 1'h0;
-    else lr_5_2_d0 <= l_5_1;
-    if (rst) p_5_2 <= 16'h0000;
-    else p_5_2 <= \p$675 ;
-    if (rst) l_5_2 <= 1'h0;
-    else l_5_2 <= l_5_1;
-    if (rst) a_5_2 <= 8'h00;
-    else a_5_2 <= a_5_1;
-    if (lr_5_1_d2) out_5_1 <= $signed(acc_5_1) + $signed(p_5_1);
-    if (_0087_) acc_5_1 <= 26'h0000000;
-    else acc_5_1 <= $signed(acc_5_1) + $signed(p_5_1);
-    if (rst) lr_5_1_d2 <= 1'h0;
-    else lr_5_1_d2 <= lr_5_1_d1;
-    if (rst) lr_5_1_d1 <= 1'h0;
-    else lr_5_1_d1 <= lr_5_1_d0;
-    if (rst) lr_5_1_d0 <= 1'h0;
-    else lr_5_1_d0 <= l_5_0;
-    if (rst) p_5_1 <= 16'h0000;
-    else p_5_1 <= \p$662 ;
-    if (rst) l_5_1 <= 1'h0;
-    else l_5_1 <= l_5_0;
-    if (rst) a_5_1 <= 8'h00;
-    else a_5_1 <= a_5_0;
-    if (lr_5_0_d2) out_5_0 <= $signed(acc_5_0) + $signed(p_5_0);
-    if (_0088_) acc_5_0 <= 26'h0000000;
-    else acc_5_0 <= $signed(acc_5_0) + $signed(p_5_0);
-    if (rst) lr_5_0_d2 <= 1'h0;
-    else lr_5_0_d2 <= lr_5_0_d1;
-    if (rst) lr_5_0_d1 <= 1'h0;
-    else lr_5_0_d1 <= lr_5_0_d0;
-    if (rst) lr_5_0_d0 <= 1'h0;
-    else lr_5_0_d0 <= skew_l5_d4;
-    if (rst) p_5_0 <= 16'h0000;
-    else p_5_0 <= \p$649 ;
-    if (rst) l_5_0 <= 1'h0;
-    else l_5_0 <= skew_l5_d4;
-    if (rst) a_5_0 <= 8'h00;
-    else a_5_0 <= skew_a5_d4;
-    if (lr_4_7_d2) out_4_7 <= $signed(acc_4_7) + $signed(p_4_7);
-    if (_0089_) acc_4_7 <= 26'h0000000;
-    else acc_4_7 <= $signed(acc_4_7) + $signed(p_4_7);
-    if (rst) lr_4_7_d2 <= 1'h0;
-    else lr_4_7_d2 <= lr_4_7_d1;
-    if (rst) lr_4_7_d1 <= 1'h0;
-    else lr_4_7_d1 <= lr_4_7_d0;
-    if (rst) lr_4_7_d0 <= 1'h0;
-    else lr_4_7_d0 <= l_4_6;
-    if (rst) p_4_7 <= 16'h0000;
-    else p_4_7 <= \p$636 ;
-    if (lr_4_6_d2) out_4_6 <= $signed(acc_4_6) + $signed(p_4_6);
-    if (_0090_) acc_4_6 <= 26'h0000000;
-    else acc_4_6 <= $signed(acc_4_6) + $signed(p_4_6);
-    if (rst) lr_4_6_d2 <= 1'h0;
-    else lr_4_6_d2 <= lr_4_6_d1;
-    if (rst) lr_4_6_d1 <= 1'h0;
-    else lr_4_6_d1 <= lr_4_6_d0;
-    if (rst) lr_4_6_d0 <= 1'h0;
-    else lr_4_6_d0 <= l_4_5;
-    if (rst) p_4_6 <= 16'h0000;
-    else p_4_6 <= \p$623 ;
-    if (rst) l_4_6 <= 1'h0;
-    else l_4_6 <= l_4_5;
-    if (rst) a_4_6 <= 8'h00;
-    else a_4_6 <= a_4_5;
-    if (lr_4_5_d2) out_4_5 <= $signed(acc_4_5) + $signed(p_4_5);
-    if (_0091_) acc_4_5 <= 26'h0000000;
-    else acc_4_5 <= $signed(acc_4_5) + $signed(p_4_5);
-    if (rst) lr_4_5_d2 <= 1'h0;
-    else lr_4_5_d2 <= lr_4_5_d1;
-    if (rst) lr_4_5_d1 <= 1'h0;
-    else lr_4_5_d1 <= lr_4_5_d0;
-    if (rst) lr_4_5_d0 <= 1'h0;
-    else lr_4_5_d0 <= l_4_4;
-    if (rst) p_4_5 <= 16'h0000;
-    else p_4_5 <= \p$610 ;
-    if (rst) l_4_5 <= 1'h0;
-    else l_4_5 <= l_4_4;
-    if (rst) a_4_5 <= 8'h00;
-    else a_4_5 <= a_4_4;
-    if (lr_4_4_d2) out_4_4 <= $signed(acc_4_4) + $signed(p_4_4);
-    if (_0092_) acc_4_4 <= 26'h0000000;
-    else acc_4_4 <= $signed(acc_4_4) + $signed(p_4_4);
-    if (rst) lr_4_4_d2 <= 1'h0;
-    else lr_4_4_d2 <= lr_4_4_d1;
-    if (rst) lr_4_4_d1 <= 1'h0;
-    else lr_4_4_d1 <= lr_4_4_d0;
-    if (rst) lr_4_4_d0 <= 1'h0;
-    else lr_4_4_d0 <= l_4_3;
-    if (rst) p_4_4 <= 16'h0000;
-    else p_4_4 <= \p$597 ;
-    if (rst) l_4_4 <= 1'h0;
-    else l_4_4 <= l_4_3;
-    if (rst) a_4_4 <= 8'h00;
-    else a_4_4 <= a_4_3;
-    if (lr_4_3_d2) out_4_3 <= $signed(acc_4_3) + $signed(p_4_3);
-    if (_0093_) acc_4_3 <= 26'h0000000;
-    else acc_4_3 <= $signed(acc_4_3) + $signed(p_4_3);
-    if (rst) lr_4_3_d2 <= 1'h0;
-    else lr_4_3_d2 <= lr_4_3_d1;
-    if (rst) lr_4_3_d1 <= 1'h0;
-    else lr_4_3_d1 <= lr_4_3_d0;
-    if (rst) lr_4_3_d0 <= 1'h0;
-    else lr_4_3_d0 <= l_4_2;
-    if (rst) p_4_3 <= 16'h0000;
-    else p_4_3 <= \p$584 ;
-    if (rst) l_4_3 <= 1'h0;
-    else l_4_3 <= l_4_2;
-    if (rst) a_4_3 <= 8'h00;
-    else a_4_3 <= a_4_2;
-    if (lr_4_2_d2) out_4_2 <= $signed(acc_4_2) + $signed(p_4_2);
-    if (_0094_) acc_4_2 <= 26'h0000000;
-    else acc_4_2 <= $signed(acc_4_2) + $signed(p_4_2);
-    if (rst) lr_4_2_d2 <= 1'h0;
-    else lr_4_2_d2 <= lr_4_2_d1;
-    if (rst) lr_4_2_d1 <= 1'h0;
-    else lr_4_2_d1 <= lr_4_2_d0;
-    if (rst) lr_4_2_d0 <= 1'h0;
-    else lr_4_2_d0 <= l_4_1;
-    if (rst) p_4_2 <= 16'h0000;
-    else p_4_2 <= \p$571 ;
-    if (rst) l_4_2 <= 1'h0;
-    else l_4_2 <= l_4_1;
-    if (rst) a_4_2 <= 8'h00;
-    else a_4_2 <= a_4_1;
-    if (lr_4_1_d2) out_4_1 <= $signed(acc_4_1) + $signed(p_4_1);
-    if (_0095_) acc_4_1 <= 26'h0000000;
-    else acc_4_1 <= $signed(acc_4_1) + $signed(p_4_1);
-    if (rst) lr_4_1_d2 <= 1'h0;
-    else lr_4_1_d2 <= lr_4_1_d1;
-    if (rst) lr_4_1_d1 <= 1'h0;
-    else lr_4_1_d1 <= lr_4_1_d0;
-    if (rst) lr_4_1_d0 <= 1'h0;
-    else lr_4_1_d0 <= l_4_0;
-    if (rst) p_4_1 <= 16'h0000;
-    else p_4_1 <= \p$558 ;
-    if (rst) l_4_1 <= 1'h0;
-    else l_4_1 <= l_4_0;
-    if (rst) a_4_1 <= 8'h00;
-    else a_4_1 <= a_4_0;
-    if (lr_4_0_d2) out_4_0 <= $signed(acc_4_0) + $signed(p_4_0);
-    if (_0096_) acc_4_0 <= 26'h0000000;
-    else acc_4_0 <= $signed(acc_4_0) + $signed(p_4_0);
-    if (rst) lr_4_0_d2 <= 1'h0;
-    else lr_4_0_d2 <= lr_4_0_d1;
-    if (rst) lr_4_0_d1 <= 1'h0;
-    else lr_4_0_d1 <= lr_4_0_d0;
-    if (rst) lr_4_0_d0 <= 1'h0;
-    else lr_4_0_d0 <= skew_l4_d3;
-    if (rst) p_4_0 <= 16'h0000;
-    else p_4_0 <= \p$545 ;
-    if (rst) l_4_0 <= 1'h0;
-    else l_4_0 <= skew_l4_d3;
-    if (rst) a_4_0 <= 8'h00;
-    else a_4_0 <= skew_a4_d3;
-    if (lr_3_7_d2) out_3_7 <= $signed(acc_3_7) + $signed(p_3_7);
-    if (_0097_) acc_3_7 <= 26'h0000000;
-    else acc_3_7 <= $signed(acc_3_7) + $signed(p_3_7);
-    if (rst) lr_3_7_d2 <= 1'h0;
-    else lr_3_7_d2 <= lr_3_7_d1;
-    if (rst) lr_3_7_d1 <= 1'h0;
-    else lr_3_7_d1 <= lr_3_7_d0;
-    if (rst) lr_3_7_d0 <= 1'h0;
-    else lr_3_7_d0 <= l_3_6;
-    if (rst) p_3_7 <= 16'h0000;
-    else p_3_7 <= \p$532 ;
-    if (lr_3_6_d2) out_3_6 <= $signed(acc_3_6) + $signed(p_3_6);
-    if (_0098_) acc_3_6 <= 26'h0000000;
-    else acc_3_6 <= $signed(acc_3_6) + $signed(p_3_6);
-    if (rst) lr_3_6_d2 <= 1'h0;
-    else lr_3_6_d2 <= lr_3_6_d1;
-    if (rst) lr_3_6_d1 <= 1'h0;
-    else lr_3_6_d1 <= lr_3_6_d0;
-    if (rst) lr_3_6_d0 <= 1'h0;
-    else lr_3_6_d0 <= l_3_5;
-    if (rst) p_3_6 <= 16'h0000;
-    else p_3_6 <= \p$519 ;
-    if (rst) l_3_6 <= 1'h0;
-    else l_3_6 <= l_3_5;
-    if (rst) a_3_6 <= 8'h00;
-    else a_3_6 <= a_3_5;
-    if (lr_3_5_d2) out_3_5 <= $signed(acc_3_5) + $signed(p_3_5);
-    if (_0099_) acc_3_5 <= 26'h0000000;
-    else acc_3_5 <= $signed(acc_3_5) + $signed(p_3_5);
-    if (rst) lr_3_5_d2 <= 1'h0;
-    else lr_3_5_d2 <= lr_3_5_d1;
-    if (rst) lr_3_5_d1 <= 1'h0;
-    else lr_3_5_d1 <= lr_3_5_d0;
-    if (rst) lr_3_5_d0 <= 1'h0;
-    else lr_3_5_d0 <= l_3_4;
-    if (rst) p_3_5 <= 16'h0000;
-    else p_3_5 <= \p$506 ;
-    if (rst) l_3_5 <= 1'h0;
-    else l_3_5 <= l_3_4;
-    if (rst) a_3_5 <= 8'h00;
-    else a_3_5 <= a_3_4;
-    if (lr_3_4_d2) out_3_4 <= $signed(acc_3_4) + $signed(p_3_4);
-    if (_0100_) acc_3_4 <= 26'h0000000;
-    else acc_3_4 <= $signed(acc_3_4) + $signed(p_3_4);
-    if (rst) lr_3_4_d2 <= 1'h0;
-    else lr_3_4_d2 <= lr_3_4_d1;
-    if (rst) lr_3_4_d1 <= 1'h0;
-    else lr_3_4_d1 <= lr_3_4_d0;
-    if (rst) lr_3_4_d0 <= 1'h0;
-    else lr_3_4_d0 <= l_3_3;
-    if (rst) p_3_4 <= 16'h0000;
-    else p_3_4 <= \p$493 ;
-    if (rst) l_3_4 <= 1'h0;
-    else l_3_4 <= l_3_3;
-    if (rst) a_3_4 <= 8'h00;
-    else a_3_4 <= a_3_3;
-    if (lr_3_3_d2) out_3_3 <= $signed(acc_3_3) + $signed(p_3_3);
-    if (_0101_) acc_3_3 <= 26'h0000000;
-    else acc_3_3 <= $signed(acc_3_3) + $signed(p_3_3);
-    if (rst) lr_3_3_d2 <= 1'h0;
-    else lr_3_3_d2 <= lr_3_3_d1;
-    if (rst) lr_3_3_d1 <= 1'h0;
-    else lr_3_3_d1 <= lr_3_3_d0;
-    if (rst) lr_3_3_d0 <= 1'h0;
-    else lr_3_3_d0 <= l_3_2;
-    if (rst) p_3_3 <= 16'h0000;
-    else p_3_3 <= \p$480 ;
-    if (rst) l_3_3 <= 1'h0;
-    else l_3_3 <= l_3_2;
-    if (rst) a_3_3 <= 8'h00;
-    else a_3_3 <= a_3_2;
-    if (lr_3_2_d2) out_3_2 <= $signed(acc_3_2) + $signed(p_3_2);
-    if (_0102_) acc_3_2 <= 26'h0000000;
-    else acc_3_2 <= $signed(acc_3_2) + $signed(p_3_2);
-    if (rst) lr_3_2_d2 <= 1'h0;
-    else lr_3_2_d2 <= lr_3_2_d1;
-    if (rst) lr_3_2_d1 <= 1'h0;
-    else lr_3_2_d1 <= lr_3_2_d0;
-    if (rst) lr_3_2_d0 <= 1'h0;
-    else lr_3_2_d0 <= l_3_1;
-    if (rst) p_3_2 <= 16'h0000;
-    else p_3_2 <= \p$467 ;
-    if (rst) l_3_2 <= 1'h0;
-    else l_3_2 <= l_3_1;
-    if (rst) a_3_2 <= 8'h00;
-    else a_3_2 <= a_3_1;
-    if (lr_3_1_d2) out_3_1 <= $signed(acc_3_1) + $signed(p_3_1);
-    if (_0103_) acc_3_1 <= 26'h0000000;
-    else acc_3_1 <= $signed(acc_3_1) + $signed(p_3_1);
-    if (rst) lr_3_1_d2 <= 1'h0;
-    else lr_3_1_d2 <= lr_3_1_d1;
-    if (rst) lr_3_1_d1 <= 1'h0;
-    else lr_3_1_d1 <= lr_3_1_d0;
-    if (rst) lr_3_1_d0 <= 1'h0;
-    else lr_3_1_d0 <= l_3_0;
-    if (rst) p_3_1 <= 16'h0000;
-    else p_3_1 <= \p$454 ;
-    if (rst) l_3_1 <= 1'h0;
-    else l_3_1 <= l_3_0;
-    if (rst) a_3_1 <= 8'h00;
-    else a_3_1 <= a_3_0;
-    if (lr_3_0_d2) out_3_0 <= $signed(acc_3_0) + $signed(p_3_0);
-    if (_0104_) acc_3_0 <= 26'h0000000;
-    else acc_3_0 <= $signed(acc_3_0) + $signed(p_3_0);
-    if (rst) lr_3_0_d2 <= 1'h0;
-    else lr_3_0_d2 <= lr_3_0_d1;
-    if (rst) lr_3_0_d1 <= 1'h0;
-    else lr_3_0_d1 <= lr_3_0_d0;
-    if (rst) lr_3_0_d0 <= 1'h0;
-    else lr_3_0_d0 <= skew_l3_d2;
-    if (rst) p_3_0 <= 16'h0000;
-    else p_3_0 <= \p$441 ;
-    if (rst) l_3_0 <= 1'h0;
-    else l_3_0 <= skew_l3_d2;
-    if (rst) a_3_0 <= 8'h00;
-    else a_3_0 <= skew_a3_d2;
-    if (lr_2_7_d2) out_2_7 <= $signed(acc_2_7) + $signed(p_2_7);
-    if (_0105_) acc_2_7 <= 26'h0000000;
-    else acc_2_7 <= $signed(acc_2_7) + $signed(p_2_7);
-    if (rst) lr_2_7_d2 <= 1'h0;
-    else lr_2_7_d2 <= lr_2_7_d1;
-    if (rst) lr_2_7_d1 <= 1'h0;
-    else lr_2_7_d1 <= lr_2_7_d0;
-    if (rst) lr_2_7_d0 <= 1'h0;
-    else lr_2_7_d0 <= l_2_6;
-    if (rst) p_2_7 <= 16'h0000;
-    else p_2_7 <= \p$428 ;
-    if (lr_2_6_d2) out_2_6 <= $signed(acc_2_6) + $signed(p_2_6);
-    if (_0106_) acc_2_6 <= 26'h0000000;
-    else acc_2_6 <= $signed(acc_2_6) + $signed(p_2_6);
-    if (rst) lr_2_6_d2 <= 1'h0;
-    else lr_2_6_d2 <= lr_2_6_d1;
-    if (rst) lr_2_6_d1 <= 1'h0;
-    else lr_2_6_d1 <= lr_2_6_d0;
-    if (rst) lr_2_6_d0 <= 1'h0;
-    else lr_2_6_d0 <= l_2_5;
-    if (rst) p_2_6 <= 16'h0000;
-    else p_2_6 <= \p$415 ;
-    if (rst) l_2_6 <= 1'h0;
-    else l_2_6 <= l_2_5;
-    if (rst) a_2_6 <= 8'h00;
-    else a_2_6 <= a_2_5;
-    if (lr_2_5_d2) out_2_5 <= $signed(acc_2_5) + $signed(p_2_5);
-    if (_0107_) acc_2_5 <= 26'h0000000;
-    else acc_2_5 <= $signed(acc_2_5) + $signed(p_2_5);
-    if (rst) lr_2_5_d2 <= 1'h0;
-    else lr_2_5_d2 <= lr_2_5_d1;
-    if (rst) lr_2_5_d1 <= 1'h0;
-    else lr_2_5_d1 <= lr_2_5_d0;
-    if (rst) lr_2_5_d0 <= 1'h0;
-    else lr_2_5_d0 <= l_2_4;
-    if (rst) p_2_5 <= 16'h0000;
-    else p_2_5 <= \p$402 ;
-    if (rst) l_2_5 <= 1'h0;
-    else l_2_5 <= l_2_4;
-    if (rst) a_2_5 <= 8'h00;
-    else a_2_5 <= a_2_4;
-    if (lr_2_4_d2) out_2_4 <= $signed(acc_2_4) + $signed(p_2_4);
-    if (_0108_) acc_2_4 <= 26'h0000000;
-    else acc_2_4 <= $signed(acc_2_4) + $signed(p_2_4);
-    if (rst) lr_2_4_d2 <= 1'h0;
-    else lr_2_4_d2 <= lr_2_4_d1;
-    if (rst) lr_2_4_d1 <= 1'h0;
-    else lr_2_4_d1 <= lr_2_4_d0;
-    if (rst) lr_2_4_d0 <= 1'h0;
-    else lr_2_4_d0 <= l_2_3;
-    if (rst) p_2_4 <= 16'h0000;
-    else p_2_4 <= \p$389 ;
-    if (rst) l_2_4 <= 1'h0;
-    else l_2_4 <= l_2_3;
-    if (rst) a_2_4 <= 8'h00;
-    else a_2_4 <= a_2_3;
-    if (lr_2_3_d2) out_2_3 <= $signed(acc_2_3) + $signed(p_2_3);
-    if (_0109_) acc_2_3 <= 26'h0000000;
-    else acc_2_3 <= $signed(acc_2_3) + $signed(p_2_3);
-    if (rst) lr_2_3_d2 <= 1'h0;
-    else lr_2_3_d2 <= lr_2_3_d1;
-    if (rst) lr_2_3_d1 <= 1'h0;
-    else lr_2_3_d1 <= lr_2_3_d0;
-    if (rst) lr_2_3_d0 <= 1'h0;
-    else lr_2_3_d0 <= l_2_2;
-    if (rst) p_2_3 <= 16'h0000;
-    else p_2_3 <= \p$376 ;
-    if (rst) l_2_3 <= 1'h0;
-    else l_2_3 <= l_2_2;
-    if (rst) a_2_3 <= 8'h00;
-    else a_2_3 <= a_2_2;
-    if (lr_2_2_d2) out_2_2 <= $signed(acc_2_2) + $signed(p_2_2);
-    if (_0110_) acc_2_2 <= 26'h0000000;
-    else acc_2_2 <= $signed(acc_2_2) + $signed(p_2_2);
-    if (rst) lr_2_2_d2 <= 1'h0;
-    else lr_2_2_d2 <= lr_2_2_d1;
-    if (rst) lr_2_2_d1 <= 1'h0;
-    else lr_2_2_d1 <= lr_2_2_d0;
-    if (rst) lr_2_2_d0 <= 1'h0;
-    else lr_2_2_d0 <= l_2_1;
-    if (rst) p_2_2 <= 16'h0000;
-    else p_2_2 <= \p$363 ;
-    if (rst) l_2_2 <= 1'h0;
-    else l_2_2 <= l_2_1;
-    if (rst) a_2_2 <= 8'h00;
-    else a_2_2 <= a_2_1;
-    if (lr_2_1_d2) out_2_1 <= $signed(acc_2_1) + $signed(p_2_1);
-    if (_0111_) acc_2_1 <= 26'h0000000;
-    else acc_2_1 <= $signed(acc_2_1) + $signed(p_2_1);
-    if (rst) lr_2_1_d2 <= 1'h0;
-    else lr_2_1_d2 <= lr_2_1_d1;
-    if (rst) lr_2_1_d1 <= 1'h0;
-    else lr_2_1_d1 <= lr_2_1_d0;
-    if (rst) lr_2_1_d0 <= 1'h0;
-    else lr_2_1_d0 <= l_2_0;
-    if (rst) p_2_1 <= 16'h0000;
-    else p_2_1 <= \p$350 ;
-    if (rst) l_2_1 <= 1'h0;
-    else l_2_1 <= l_2_0;
-    if (rst) a_2_1 <= 8'h00;
-    else a_2_1 <= a_2_0;
-    if (lr_2_0_d2) out_2_0 <= $signed(acc_2_0) + $signed(p_2_0);
-    if (_0112_) acc_2_0 <= 26'h0000000;
-    else acc_2_0 <= $signed(acc_2_0) + $signed(p_2_0);
-    if (rst) lr_2_0_d2 <= 1'h0;
-    else lr_2_0_d2 <= lr_2_0_d1;
-    if (rst) lr_2_0_d1 <= 1'h0;
-    else lr_2_0_d1 <= lr_2_0_d0;
-    if (rst) lr_2_0_d0 <= 1'h0;
-    else lr_2_0_d0 <= skew_l2_d1;
-    if (rst) p_2_0 <= 16'h0000;
-    else p_2_0 <= \p$337 ;
-    if (rst) l_2_0 <= 1'h0;
-    else l_2_0 <= skew_l2_d1;
-    if (rst) a_2_0 <= 8'h00;
-    else a_2_0 <= skew_a2_d1;
-    if (lr_1_7_d2) out_1_7 <= $signed(acc_1_7) + $signed(p_1_7);
-    if (_0113_) acc_1_7 <= 26'h0000000;
-    else acc_1_7 <= $signed(acc_1_7) + $signed(p_1_7);
-    if (rst) lr_1_7_d2 <= 1'h0;
-    else lr_1_7_d2 <= lr_1_7_d1;
-    if (rst) lr_1_7_d1 <= 1'h0;
-    else lr_1_7_d1 <= lr_1_7_d0;
-    if (rst) lr_1_7_d0 <= 1'h0;
-    else lr_1_7_d0 <= l_1_6;
-    if (rst) p_1_7 <= 16'h0000;
-    else p_1_7 <= \p$324 ;
-    if (lr_1_6_d2) out_1_6 <= $signed(acc_1_6) + $signed(p_1_6);
-    if (_0114_) acc_1_6 <= 26'h0000000;
-    else acc_1_6 <= $signed(acc_1_6) + $signed(p_1_6);
-    if (rst) lr_1_6_d2 <= 1'h0;
-    else lr_1_6_d2 <= lr_1_6_d1;
-    if (rst) lr_1_6_d1 <= 1'h0;
-    else lr_1_6_d1 <= lr_1_6_d0;
-    if (rst) lr_1_6_d0 <= 1'h0;
-    else lr_1_6_d0 <= l_1_5;
-    if (rst) p_1_6 <= 16'h0000;
-    else p_1_6 <= \p$311 ;
-    if (rst) l_1_6 <= 1'h0;
-    else l_1_6 <= l_1_5;
-    if (rst) a_1_6 <= 8'h00;
-    else a_1_6 <= a_1_5;
-    if (lr_1_5_d2) out_1_5 <= $signed(acc_1_5) + $signed(p_1_5);
-    if (_0115_) acc_1_5 <= 26'h0000000;
-    else acc_1_5 <= $signed(acc_1_5) + $signed(p_1_5);
-    if (rst) lr_1_5_d2 <= 1'h0;
-    else lr_1_5_d2 <= lr_1_5_d1;
-    if (rst) lr_1_5_d1 <= 1'h0;
-    else lr_1_5_d1 <= lr_1_5_d0;
-    if (rst) lr_1_5_d0 <= 1'h0;
-    else lr_1_5_d0 <= l_1_4;
-    if (rst) p_1_5 <= 16'h0000;
-    else p_1_5 <= \p$298 ;
-    if (rst) l_1_5 <= 1'h0;
-    else l_1_5 <= l_1_4;
-    if (rst) a_1_5 <= 8'h00;
-    else a_1_5 <= a_1_4;
-    if (lr_1_4_d2) out_1_4 <= $signed(acc_1_4) + $signed(p_1_4);
-    if (_0116_) acc_1_4 <= 26'h0000000;
-    else acc_1_4 <= $signed(acc_1_4) + $signed(p_1_4);
-    if (rst) lr_1_4_d2 <= 1'h0;
-    else lr_1_4_d2 <= lr_1_4_d1;
-    if (rst) lr_1_4_d1 <= 1'h0;
-    else lr_1_4_d1 <= lr_1_4_d0;
-    if (rst) lr_1_4_d0 <= 1'h0;
-    else lr_1_4_d0 <= l_1_3;
-    if (rst) p_1_4 <= 16'h0000;
-    else p_1_4 <= \p$285 ;
-    if (rst) l_1_4 <= 1'h0;
-    else l_1_4 <= l_1_3;
-    if (rst) a_1_4 <= 8'h00;
-    else a_1_4 <= a_1_3;
-    if (lr_1_3_d2) out_1_3 <= $signed(acc_1_3) + $signed(p_1_3);
-    if (_0117_) acc_1_3 <= 26'h0000000;
-    else acc_1_3 <= $signed(acc_1_3) + $signed(p_1_3);
-    if (rst) lr_1_3_d2 <= 1'h0;
-    else lr_1_3_d2 <= lr_1_3_d1;
-    if (rst) lr_1_3_d1 <= 1'h0;
-    else lr_1_3_d1 <= lr_1_3_d0;
-    if (rst) lr_1_3_d0 <= 1'h0;
-    else lr_1_3_d0 <= l_1_2;
-    if (rst) p_1_3 <= 16'h0000;
-    else p_1_3 <= \p$272 ;
-    if (rst) l_1_3 <= 1'h0;
-    else l_1_3 <= l_1_2;
-    if (rst) a_1_3 <= 8'h00;
-    else a_1_3 <= a_1_2;
-    if (lr_1_2_d2) out_1_2 <= $signed(acc_1_2) + $signed(p_1_2);
-    if (_0118_) acc_1_2 <= 26'h0000000;
-    else acc_1_2 <= $signed(acc_1_2) + $signed(p_1_2);
-    if (rst) lr_1_2_d2 <= 1'h0;
-    else lr_1_2_d2 <= lr_1_2_d1;
-    if (rst) lr_1_2_d1 <= 1'h0;
-    else lr_1_2_d1 <= lr_1_2_d0;
-    if (rst) lr_1_2_d0 <= 1'h0;
-    else lr_1_2_d0 <= l_1_1;
-    if (rst) p_1_2 <= 16'h0000;
-    else p_1_2 <= \p$259 ;
-    if (rst) l_1_2 <= 1'h0;
-    else l_1_2 <= l_1_1;
-    if (rst) a_1_2 <= 8'h00;
-    else a_1_2 <= a_1_1;
-    if (lr_1_1_d2) out_1_1 <= $signed(acc_1_1) + $signed(p_1_1);
-    if (_0119_) acc_1_1 <= 26'h0000000;
-    else acc_1_1 <= $signed(acc_1_1) + $signed(p_1_1);
-    if (rst) lr_1_1_d2 <= 1'h0;
-    else lr_1_1_d2 <= lr_1_1_d1;
-    if (rst) lr_1_1_d1 <= 1'h0;
-    else lr_1_1_d1 <= lr_1_1_d0;
-    if (rst) lr_1_1_d0 <= 1'h0;
-    else lr_1_1_d0 <= l_1_0;
-    if (rst) p_1_1 <= 16'h0000;
-    else p_1_1 <= \p$246 ;
-    if (rst) l_1_1 <= 1'h0;
-    else l_1_1 <= l_1_0;
-    if (rst) a_1_1 <= 8'h00;
-    else a_1_1 <= a_1_0;
-    if (lr_1_0_d2) out_1_0 <= $signed(acc_1_0) + $signed(p_1_0);
-    if (_0120_) acc_1_0 <= 26'h0000000;
-    else acc_1_0 <= $signed(acc_1_0) + $signed(p_1_0);
-    if (rst) lr_1_0_d2 <= 1'h0;
-    else lr_1_0_d2 <= lr_1_0_d1;
-    if (rst) lr_1_0_d1 <= 1'h0;
-    else lr_1_0_d1 <= lr_1_0_d0;
-    if (rst) lr_1_0_d0 <= 1'h0;
-    else lr_1_0_d0 <= skew_l1_d0;
-    if (rst) p_1_0 <= 16'h0000;
-    else p_1_0 <= \p$233 ;
-    if (rst) l_1_0 <= 1'h0;
-    else l_1_0 <= skew_l1_d0;
-    if (rst) a_1_0 <= 8'h00;
-    else a_1_0 <= skew_a1_d0;
-    if (lr_0_7_d2) out_0_7 <= $signed(acc_0_7) + $signed(p_0_7);
-    if (_0121_) acc_0_7 <= 26'h0000000;
-    else acc_0_7 <= $signed(acc_0_7) + $signed(p_0_7);
-    if (rst) lr_0_7_d2 <= 1'h0;
-    else lr_0_7_d2 <= lr_0_7_d1;
-    if (rst) lr_0_7_d1 <= 1'h0;
-    else lr_0_7_d1 <= lr_0_7_d0;
-    if (rst) lr_0_7_d0 <= 1'h0;
-    else lr_0_7_d0 <= l_0_6;
-    if (rst) p_0_7 <= 16'h0000;
-    else p_0_7 <= \p$220 ;
-    if (lr_0_6_d2) out_0_6 <= $signed(acc_0_6) + $signed(p_0_6);
-    if (_0122_) acc_0_6 <= 26'h0000000;
-    else acc_0_6 <= $signed(acc_0_6) + $signed(p_0_6);
-    if (rst) lr_0_6_d2 <= 1'h0;
-    else lr_0_6_d2 <= lr_0_6_d1;
-    if (rst) lr_0_6_d1 <= 1'h0;
-    else lr_0_6_d1 <= lr_0_6_d0;
-    if (rst) lr_0_6_d0 <= 1'h0;
-    else lr_0_6_d0 <= l_0_5;
-    if (rst) p_0_6 <= 16'h0000;
-    else p_0_6 <= \p$207 ;
-    if (rst) l_0_6 <= 1'h0;
-    else l_0_6 <= l_0_5;
-    if (rst) a_0_6 <= 8'h00;
-    else a_0_6 <= a_0_5;
-    if (lr_0_5_d2) out_0_5 <= $signed(acc_0_5) + $signed(p_0_5);
-    if (_0123_) acc_0_5 <= 26'h0000000;
-    else acc_0_5 <= $signed(acc_0_5) + $signed(p_0_5);
-    if (rst) lr_0_5_d2 <= 1'h0;
-    else lr_0_5_d2 <= lr_0_5_d1;
-    if (rst) lr_0_5_d1 <= 1'h0;
-    else lr_0_5_d1 <= lr_0_5_d0;
-    if (rst) lr_0_5_d0 <= 1'h0;
-    else lr_0_5_d0 <= l_0_4;
-    if (rst) p_0_5 <= 16'h0000;
-    else p_0_5 <= \p$194 ;
-    if (rst) l_0_5 <= 1'h0;
-    else l_0_5 <= l_0_4;
-    if (rst) a_0_5 <= 8'h00;
-    else a_0_5 <= a_0_4;
-    if (lr_0_4_d2) out_0_4 <= $signed(acc_0_4) + $signed(p_0_4);
-    if (_0124_) acc_0_4 <= 26'h0000000;
-    else acc_0_4 <= $signed(acc_0_4) + $signed(p_0_4);
-    if (rst) lr_0_4_d2 <= 1'h0;
-    else lr_0_4_d2 <= lr_0_4_d1;
-    if (rst) lr_0_4_d1 <= 1'h0;
-    else lr_0_4_d1 <= lr_0_4_d0;
-    if (rst) lr_0_4_d0 <= 1'h0;
-    else lr_0_4_d0 <= l_0_3;
-    if (rst) p_0_4 <= 16'h0000;
-    else p_0_4 <= \p$181 ;
-    if (rst) l_0_4 <= 1'h0;
-    else l_0_4 <= l_0_3;
-    if (rst) a_0_4 <= 8'h00;
-    else a_0_4 <= a_0_3;
-    if (lr_0_3_d2) out_0_3 <= $signed(acc_0_3) + $signed(p_0_3);
-    if (_0125_) acc_0_3 <= 26'h0000000;
-    else acc_0_3 <= $signed(acc_0_3) + $signed(p_0_3);
-    if (rst) lr_0_3_d2 <= 1'h0;
-    else lr_0_3_d2 <= lr_0_3_d1;
-    if (rst) lr_0_3_d1 <= 1'h0;
-    else lr_0_3_d1 <= lr_0_3_d0;
-    if (rst) lr_0_3_d0 <= 1'h0;
-    else lr_0_3_d0 <= l_0_2;
-    if (rst) p_0_3 <= 16'h0000;
-    else p_0_3 <= \p$168 ;
-    if (rst) l_0_3 <= 1'h0;
-    else l_0_3 <= l_0_2;
-    if (rst) a_0_3 <= 8'h00;
-    else a_0_3 <= a_0_2;
-    if (lr_0_2_d2) out_0_2 <= $signed(acc_0_2) + $signed(p_0_2);
-    if (_0126_) acc_0_2 <= 26'h0000000;
-    else acc_0_2 <= $signed(acc_0_2) + $signed(p_0_2);
-    if (rst) lr_0_2_d2 <= 1'h0;
-    else lr_0_2_d2 <= lr_0_2_d1;
-    if (rst) lr_0_2_d1 <= 1'h0;
-    else lr_0_2_d1 <= lr_0_2_d0;
-    if (rst) lr_0_2_d0 <= 1'h0;
-    else lr_0_2_d0 <= l_0_1;
-    if (rst) p_0_2 <= 16'h0000;
-    else p_0_2 <= \p$155 ;
-    if (rst) l_0_2 <= 1'h0;
-    else l_0_2 <= l_0_1;
-    if (rst) a_0_2 <= 8'h00;
-    else a_0_2 <= a_0_1;
-    if (lr_0_1_d2) out_0_1 <= $signed(acc_0_1) + $signed(p_0_1);
-    if (_0127_) acc_0_1 <= 26'h0000000;
-    else acc_0_1 <= $signed(acc_0_1) + $signed(p_0_1);
-    if (rst) lr_0_1_d2 <= 1'h0;
-    else lr_0_1_d2 <= lr_0_1_d1;
-    if (rst) lr_0_1_d1 <= 1'h0;
-    else lr_0_1_d1 <= lr_0_1_d0;
-    if (rst) lr_0_1_d0 <= 1'h0;
-    else lr_0_1_d0 <= l_0_0;
-    if (rst) p_0_1 <= 16'h0000;
-    else p_0_1 <= \p$142 ;
-    if (rst) l_0_1 <= 1'h0;
-    else l_0_1 <= l_0_0;
-    if (rst) a_0_1 <= 8'h00;
-    else a_0_1 <= a_0_0;
-    if (lr_0_0_d2) out_0_0 <= $signed(acc_0_0) + $signed(p_0_0);
-    if (_0128_) acc_0_0 <= 26'h0000000;
-    else acc_0_0 <= $signed(acc_0_0) + $signed(p_0_0);
-    if (rst) lr_0_0_d2 <= 1'h0;
-    else lr_0_0_d2 <= lr_0_0_d1;
-    if (rst) lr_0_0_d1 <= 1'h0;
-    else lr_0_0_d1 <= lr_0_0_d0;
-    if (rst) lr_0_0_d0 <= 1'h0;
-    else lr_0_0_d0 <= in_last;
-    if (rst) p_0_0 <= 16'h0000;
-    else p_0_0 <= p;
-    if (rst) l_0_0 <= 1'h0;
-    else l_0_0 <= in_last;
-    if (rst) a_0_0 <= 8'h00;
-    else a_0_0 <= a;
-    if (!in_valid) skew_w7_d0 <= 8'h00;
-    else skew_w7_d0 <= in_w7;
-    if (!in_valid) skew_w6_d0 <= 8'h00;
-    else skew_w6_d0 <= in_w6;
-    if (!in_valid) skew_w5_d0 <= 8'h00;
-    else skew_w5_d0 <= in_w5;
-    if (!in_valid) skew_w4_d0 <= 8'h00;
-    else skew_w4_d0 <= in_w4;
-    if (!in_valid) skew_w3_d0 <= 8'h00;
-    else skew_w3_d0 <= in_w3;
-    if (!in_valid) skew_w2_d0 <= 8'h00;
-    else skew_w2_d0 <= in_w2;
-    if (!in_valid) skew_w1_d0 <= 8'h00;
-    else skew_w1_d0 <= in_w1;
-    if (rst) skew_l7_d6 <= 1'h0;
-    else skew_l7_d6 <= skew_l7_d5;
-    if (rst) skew_l7_d5 <= 1'h0;
-    else skew_l7_d5 <= skew_l7_d4;
-    if (rst) skew_l7_d4 <= 1'h0;
-    else skew_l7_d4 <= skew_l7_d3;
-    if (rst) skew_l7_d3 <= 1'h0;
-    else skew_l7_d3 <= skew_l7_d2;
-    if (rst) skew_l7_d2 <= 1'h0;
-    else skew_l7_d2 <= skew_l7_d1;
-    if (rst) skew_l7_d1 <= 1'h0;
-    else skew_l7_d1 <= skew_l7_d0;
-    if (rst) skew_l7_d0 <= 1'h0;
-    else skew_l7_d0 <= in_last;
-    if (rst) skew_a7_d6 <= 8'h00;
-    else skew_a7_d6 <= skew_a7_d5;
-    if (rst) skew_a7_d5 <= 8'h00;
-    else skew_a7_d5 <= skew_a7_d4;
-    if (rst) skew_a7_d4 <= 8'h00;
-    else skew_a7_d4 <= skew_a7_d3;
-    if (rst) skew_a7_d3 <= 8'h00;
-    else skew_a7_d3 <= skew_a7_d2;
-    if (rst) skew_a7_d2 <= 8'h00;
-    else skew_a7_d2 <= skew_a7_d1;
-    if (rst) skew_a7_d1 <= 8'h00;
-    else skew_a7_d1 <= skew_a7_d0;
-    if (_0129_) skew_a7_d0 <= 8'h00;
-    else skew_a7_d0 <= in_a7;
-    if (rst) skew_l6_d5 <= 1'h0;
-    else skew_l6_d5 <= skew_l6_d4;
-    if (rst) skew_l6_d4 <= 1'h0;
-    else skew_l6_d4 <= skew_l6_d3;
-    if (rst) skew_l6_d3 <= 1'h0;
-    else skew_l6_d3 <= skew_l6_d2;
-    if (rst) skew_l6_d2 <= 1'h0;
-    else skew_l6_d2 <= skew_l6_d1;
-    if (rst) skew_l6_d1 <= 1'h0;
-    else skew_l6_d1 <= skew_l6_d0;
-    if (rst) skew_l6_d0 <= 1'h0;
-    else skew_l6_d0 <= in_last;
-    if (rst) skew_a6_d5 <= 8'h00;
-    else skew_a6_d5 <= skew_a6_d4;
-    if (rst) skew_a6_d4 <= 8'h00;
-    else skew_a6_d4 <= skew_a6_d3;
-    if (rst) skew_a6_d3 <= 8'h00;
-    else skew_a6_d3 <= skew_a6_d2;
-    if (rst) skew_a6_d2 <= 8'h00;
-    else skew_a6_d2 <= skew_a6_d1;
-    if (rst) skew_a6_d1 <= 8'h00;
-    else skew_a6_d1 <= skew_a6_d0;
-    if (_0130_) skew_a6_d0 <= 8'h00;
-    else skew_a6_d0 <= in_a6;
-    if (rst) skew_l5_d4 <= 1'h0;
-    else skew_l5_d4 <= skew_l5_d3;
-    if (rst) skew_l5_d3 <= 1'h0;
-    else skew_l5_d3 <= skew_l5_d2;
-    if (rst) skew_l5_d2 <= 1'h0;
-    else skew_l5_d2 <= skew_l5_d1;
-    if (rst) skew_l5_d1 <= 1'h0;
-    else skew_l5_d1 <= skew_l5_d0;
-    if (rst) skew_l5_d0 <= 1'h0;
-    else skew_l5_d0 <= in_last;
-    if (rst) skew_a5_d4 <= 8'h00;
-    else skew_a5_d4 <= skew_a5_d3;
-    if (rst) skew_a5_d3 <= 8'h00;
-    else skew_a5_d3 <= skew_a5_d2;
-    if (rst) skew_a5_d2 <= 8'h00;
-    else skew_a5_d2 <= skew_a5_d1;
-    if (rst) skew_a5_d1 <= 8'h00;
-    else skew_a5_d1 <= skew_a5_d0;
-    if (_0131_) skew_a5_d0 <= 8'h00;
-    else skew_a5_d0 <= in_a5;
-    if (rst) skew_l4_d3 <= 1'h0;
-    else skew_l4_d3 <= skew_l4_d2;
-    if (rst) skew_l4_d2 <= 1'h0;
-    else skew_l4_d2 <= skew_l4_d1;
-    if (rst) skew_l4_d1 <= 1'h0;
-    else skew_l4_d1 <= skew_l4_d0;
-    if (rst) skew_l4_d0 <= 1'h0;
-    else skew_l4_d0 <= in_last;
-    if (rst) skew_a4_d3 <= 8'h00;
-    else skew_a4_d3 <= skew_a4_d2;
-    if (rst) skew_a4_d2 <= 8'h00;
-    else skew_a4_d2 <= skew_a4_d1;
-    if (rst) skew_a4_d1 <= 8'h00;
-    else skew_a4_d1 <= skew_a4_d0;
-    if (_0132_) skew_a4_d0 <= 8'h00;
-    else skew_a4_d0 <= in_a4;
-    if (rst) skew_l3_d2 <= 1'h0;
-    else skew_l3_d2 <= skew_l3_d1;
-    if (rst) skew_l3_d1 <= 1'h0;
-    else skew_l3_d1 <= skew_l3_d0;
-    if (rst) skew_l3_d0 <= 1'h0;
-    else skew_l3_d0 <= in_last;
-    if (rst) skew_a3_d2 <= 8'h00;
-    else skew_a3_d2 <= skew_a3_d1;
-    if (rst) skew_a3_d1 <= 8'h00;
-    else skew_a3_d1 <= skew_a3_d0;
-    if (_0133_) skew_a3_d0 <= 8'h00;
-    else skew_a3_d0 <= in_a3;
-    if (rst) skew_l2_d1 <= 1'h0;
-    else skew_l2_d1 <= skew_l2_d0;
-    if (rst) skew_l2_d0 <= 1'h0;
-    else skew_l2_d0 <= in_last;
-    if (rst) skew_a2_d1 <= 8'h00;
-    else skew_a2_d1 <= skew_a2_d0;
-    if (_0134_) skew_a2_d0 <= 8'h00;
-    else skew_a2_d0 <= in_a2;
-    if (rst) skew_l1_d0 <= 1'h0;
-    else skew_l1_d0 <= in_last;
-    if (_0135_) skew_a1_d0 <= 8'h00;
-    else skew_a1_d0 <= in_a1;
-    if (rst) in_last <= 1'h0;
-    else in_last <= i_last & i_valid;
-    if (rst) in_valid <= 1'h0;
-    else in_valid <= i_valid;
+    if (rst) begin
+      drain_valid <= 1'h0;
+      drain_advance <= 1'h0;
+      drain_beat <= 3'h0;
+      drain_count <= 4'h0;
+      lr_7_7_d2 <= 1'h0;
+      lr_7_7_d1 <= 1'h0;
+      lr_7_7_d0 <= 1'h0;
+      p_7_7 <= 16'h0000;
+      lr_7_6_d2 <= 1'h0;
+      lr_7_6_d1 <= 1'h0;
+      lr_7_6_d0 <= 1'h0;
+      p_7_6 <= 16'h0000;
+      l_7_6 <= 1'h0;
+      a_7_6 <= 8'h00;
+      lr_7_5_d2 <= 1'h0;
+      lr_7_5_d1 <= 1'h0;
+      lr_7_5_d0 <= 1'h0;
+      p_7_5 <= 16'h0000;
+      l_7_5 <= 1'h0;
+      a_7_5 <= 8'h00;
+      lr_7_4_d2 <= 1'h0;
+      lr_7_4_d1 <= 1'h0;
+      lr_7_4_d0 <= 1'h0;
+      p_7_4 <= 16'h0000;
+      l_7_4 <= 1'h0;
+      a_7_4 <= 8'h00;
+      lr_7_3_d2 <= 1'h0;
+      lr_7_3_d1 <= 1'h0;
+      lr_7_3_d0 <= 1'h0;
+      p_7_3 <= 16'h0000;
+      l_7_3 <= 1'h0;
+      a_7_3 <= 8'h00;
+      lr_7_2_d2 <= 1'h0;
+      lr_7_2_d1 <= 1'h0;
+      lr_7_2_d0 <= 1'h0;
+      p_7_2 <= 16'h0000;
+      l_7_2 <= 1'h0;
+      a_7_2 <= 8'h00;
+      lr_7_1_d2 <= 1'h0;
+      lr_7_1_d1 <= 1'h0;
+      lr_7_1_d0 <= 1'h0;
+      p_7_1 <= 16'h0000;
+      l_7_1 <= 1'h0;
+      a_7_1 <= 8'h00;
+      lr_7_0_d2 <= 1'h0;
+      lr_7_0_d1 <= 1'h0;
+      lr_7_0_d0 <= 1'h0;
+      p_7_0 <= 16'h0000;
+      l_7_0 <= 1'h0;
+      a_7_0 <= 8'h00;
+      lr_6_7_d2 <= 1'h0;
+      lr_6_7_d1 <= 1'h0;
+      lr_6_7_d0 <= 1'h0;
+      p_6_7 <= 16'h0000;
+      lr_6_6_d2 <= 1'h0;
+      lr_6_6_d1 <= 1'h0;
+      lr_6_6_d0 <= 1'h0;
+      p_6_6 <= 16'h0000;
+      l_6_6 <= 1'h0;
+      a_6_6 <= 8'h00;
+      lr_6_5_d2 <= 1'h0;
+      lr_6_5_d1 <= 1'h0;
+      lr_6_5_d0 <= 1'h0;
+      p_6_5 <= 16'h0000;
+      l_6_5 <= 1'h0;
+      a_6_5 <= 8'h00;
+      lr_6_4_d2 <= 1'h0;
+      lr_6_4_d1 <= 1'h0;
+      lr_6_4_d0 <= 1'h0;
+      p_6_4 <= 16'h0000;
+      l_6_4 <= 1'h0;
+      a_6_4 <= 8'h00;
+      lr_6_3_d2 <= 1'h0;
+      lr_6_3_d1 <= 1'h0;
+      lr_6_3_d0 <= 1'h0;
+      p_6_3 <= 16'h0000;
+      l_6_3 <= 1'h0;
+      a_6_3 <= 8'h00;
+      lr_6_2_d2 <= 1'h0;
+      lr_6_2_d1 <= 1'h0;
+      lr_6_2_d0 <= 1'h0;
+      p_6_2 <= 16'h0000;
+      l_6_2 <= 1'h0;
+      a_6_2 <= 8'h00;
+      lr_6_1_d2 <= 1'h0;
+      lr_6_1_d1 <= 1'h0;
+      lr_6_1_d0 <= 1'h0;
+      p_6_1 <= 16'h0000;
+      l_6_1 <= 1'h0;
+      a_6_1 <= 8'h00;
+      lr_6_0_d2 <= 1'h0;
+      lr_6_0_d1 <= 1'h0;
+      lr_6_0_d0 <= 1'h0;
+      p_6_0 <= 16'h0000;
+      l_6_0 <= 1'h0;
+      a_6_0 <= 8'h00;
+      lr_5_7_d2 <= 1'h0;
+      lr_5_7_d1 <= 1'h0;
+      lr_5_7_d0 <= 1'h0;
+      p_5_7 <= 16'h0000;
+      lr_5_6_d2 <= 1'h0;
+      lr_5_6_d1 <= 1'h0;
+      lr_5_6_d0 <= 1'h0;
+      p_5_6 <= 16'h0000;
+      l_5_6 <= 1'h0;
+      a_5_6 <= 8'h00;
+      lr_5_5_d2 <= 1'h0;
+      lr_5_5_d1 <= 1'h0;
+      lr_5_5_d0 <= 1'h0;
+      p_5_5 <= 16'h0000;
+      l_5_5 <= 1'h0;
+      a_5_5 <= 8'h00;
+      lr_5_4_d2 <= 1'h0;
+      lr_5_4_d1 <= 1'h0;
+      lr_5_4_d0 <= 1'h0;
+      p_5_4 <= 16'h0000;
+      l_5_4 <= 1'h0;
+      a_5_4 <= 8'h00;
+      lr_5_3_d2 <= 1'h0;
+      lr_5_3_d1 <= 1'h0;
+      lr_5_3_d0 <= 1'h0;
+      p_5_3 <= 16'h0000;
+      l_5_3 <= 1'h0;
+      a_5_3 <= 8'h00;
+      lr_5_2_d2 <= 1'h0;
+      lr_5_2_d1 <= 1'h0;
+      lr_5_2_d0 <= 1'h0;
+      p_5_2 <= 16'h0000;
+      l_5_2 <= 1'h0;
+      a_5_2 <= 8'h00;
+      lr_5_1_d2 <= 1'h0;
+      lr_5_1_d1 <= 1'h0;
+      lr_5_1_d0 <= 1'h0;
+      p_5_1 <= 16'h0000;
+      l_5_1 <= 1'h0;
+      a_5_1 <= 8'h00;
+      lr_5_0_d2 <= 1'h0;
+      lr_5_0_d1 <= 1'h0;
+      lr_5_0_d0 <= 1'h0;
+      p_5_0 <= 16'h0000;
+      l_5_0 <= 1'h0;
+      a_5_0 <= 8'h00;
+      lr_4_7_d2 <= 1'h0;
+      lr_4_7_d1 <= 1'h0;
+      lr_4_7_d0 <= 1'h0;
+      p_4_7 <= 16'h0000;
+      lr_4_6_d2 <= 1'h0;
+      lr_4_6_d1 <= 1'h0;
+      lr_4_6_d0 <= 1'h0;
+      p_4_6 <= 16'h0000;
+      l_4_6 <= 1'h0;
+      a_4_6 <= 8'h00;
+      lr_4_5_d2 <= 1'h0;
+      lr_4_5_d1 <= 1'h0;
+      lr_4_5_d0 <= 1'h0;
+      p_4_5 <= 16'h0000;
+      l_4_5 <= 1'h0;
+      a_4_5 <= 8'h00;
+      lr_4_4_d2 <= 1'h0;
+      lr_4_4_d1 <= 1'h0;
+      lr_4_4_d0 <= 1'h0;
+      p_4_4 <= 16'h0000;
+      l_4_4 <= 1'h0;
+      a_4_4 <= 8'h00;
+      lr_4_3_d2 <= 1'h0;
+      lr_4_3_d1 <= 1'h0;
+      lr_4_3_d0 <= 1'h0;
+      p_4_3 <= 16'h0000;
+      l_4_3 <= 1'h0;
+      a_4_3 <= 8'h00;
+      lr_4_2_d2 <= 1'h0;
+      lr_4_2_d1 <= 1'h0;
+      lr_4_2_d0 <= 1'h0;
+      p_4_2 <= 16'h0000;
+      l_4_2 <= 1'h0;
+      a_4_2 <= 8'h00;
+      lr_4_1_d2 <= 1'h0;
+      lr_4_1_d1 <= 1'h0;
+      lr_4_1_d0 <= 1'h0;
+      p_4_1 <= 16'h0000;
+      l_4_1 <= 1'h0;
+      a_4_1 <= 8'h00;
+      lr_4_0_d2 <= 1'h0;
+      lr_4_0_d1 <= 1'h0;
+      lr_4_0_d0 <= 1'h0;
+      p_4_0 <= 16'h0000;
+      l_4_0 <= 1'h0;
+      a_4_0 <= 8'h00;
+      lr_3_7_d2 <= 1'h0;
+      lr_3_7_d1 <= 1'h0;
+      lr_3_7_d0 <= 1'h0;
+      p_3_7 <= 16'h0000;
+      lr_3_6_d2 <= 1'h0;
+      lr_3_6_d1 <= 1'h0;
+      lr_3_6_d0 <= 1'h0;
+      p_3_6 <= 16'h0000;
+      l_3_6 <= 1'h0;
+      a_3_6 <= 8'h00;
+      lr_3_5_d2 <= 1'h0;
+      lr_3_5_d1 <= 1'h0;
+      lr_3_5_d0 <= 1'h0;
+      p_3_5 <= 16'h0000;
+      l_3_5 <= 1'h0;
+      a_3_5 <= 8'h00;
+      lr_3_4_d2 <= 1'h0;
+      lr_3_4_d1 <= 1'h0;
+      lr_3_4_d0 <= 1'h0;
+      p_3_4 <= 16'h0000;
+      l_3_4 <= 1'h0;
+      a_3_4 <= 8'h00;
+      lr_3_3_d2 <= 1'h0;
+      lr_3_3_d1 <= 1'h0;
+      lr_3_3_d0 <= 1'h0;
+      p_3_3 <= 16'h0000;
+      l_3_3 <= 1'h0;
+      a_3_3 <= 8'h00;
+      lr_3_2_d2 <= 1'h0;
+      lr_3_2_d1 <= 1'h0;
+      lr_3_2_d0 <= 1'h0;
+      p_3_2 <= 16'h0000;
+      l_3_2 <= 1'h0;
+      a_3_2 <= 8'h00;
+      lr_3_1_d2 <= 1'h0;
+      lr_3_1_d1 <= 1'h0;
+      lr_3_1_d0 <= 1'h0;
+      p_3_1 <= 16'h0000;
+      l_3_1 <= 1'h0;
+      a_3_1 <= 8'h00;
+      lr_3_0_d2 <= 1'h0;
+      lr_3_0_d1 <= 1'h0;
+      lr_3_0_d0 <= 1'h0;
+      p_3_0 <= 16'h0000;
+      l_3_0 <= 1'h0;
+      a_3_0 <= 8'h00;
+      lr_2_7_d2 <= 1'h0;
+      lr_2_7_d1 <= 1'h0;
+      lr_2_7_d0 <= 1'h0;
+      p_2_7 <= 16'h0000;
+      lr_2_6_d2 <= 1'h0;
+      lr_2_6_d1 <= 1'h0;
+      lr_2_6_d0 <= 1'h0;
+      p_2_6 <= 16'h0000;
+      l_2_6 <= 1'h0;
+      a_2_6 <= 8'h00;
+      lr_2_5_d2 <= 1'h0;
+      lr_2_5_d1 <= 1'h0;
+      lr_2_5_d0 <= 1'h0;
+      p_2_5 <= 16'h0000;
+      l_2_5 <= 1'h0;
+      a_2_5 <= 8'h00;
+      lr_2_4_d2 <= 1'h0;
+      lr_2_4_d1 <= 1'h0;
+      lr_2_4_d0 <= 1'h0;
+      p_2_4 <= 16'h0000;
+      l_2_4 <= 1'h0;
+      a_2_4 <= 8'h00;
+      lr_2_3_d2 <= 1'h0;
+      lr_2_3_d1 <= 1'h0;
+      lr_2_3_d0 <= 1'h0;
+      p_2_3 <= 16'h0000;
+      l_2_3 <= 1'h0;
+      a_2_3 <= 8'h00;
+      lr_2_2_d2 <= 1'h0;
+      lr_2_2_d1 <= 1'h0;
+      lr_2_2_d0 <= 1'h0;
+      p_2_2 <= 16'h0000;
+      l_2_2 <= 1'h0;
+      a_2_2 <= 8'h00;
+      lr_2_1_d2 <= 1'h0;
+      lr_2_1_d1 <= 1'h0;
+      lr_2_1_d0 <= 1'h0;
+      p_2_1 <= 16'h0000;
+      l_2_1 <= 1'h0;
+      a_2_1 <= 8'h00;
+      lr_2_0_d2 <= 1'h0;
+      lr_2_0_d1 <= 1'h0;
+      lr_2_0_d0 <= 1'h0;
+      p_2_0 <= 16'h0000;
+      l_2_0 <= 1'h0;
+      a_2_0 <= 8'h00;
+      lr_1_7_d2 <= 1'h0;
+      lr_1_7_d1 <= 1'h0;
+      lr_1_7_d0 <= 1'h0;
+      p_1_7 <= 16'h0000;
+      lr_1_6_d2 <= 1'h0;
+      lr_1_6_d1 <= 1'h0;
+      lr_1_6_d0 <= 1'h0;
+      p_1_6 <= 16'h0000;
+      l_1_6 <= 1'h0;
+      a_1_6 <= 8'h00;
+      lr_1_5_d2 <= 1'h0;
+      lr_1_5_d1 <= 1'h0;
+      lr_1_5_d0 <= 1'h0;
+      p_1_5 <= 16'h0000;
+      l_1_5 <= 1'h0;
+      a_1_5 <= 8'h00;
+      lr_1_4_d2 <= 1'h0;
+      lr_1_4_d1 <= 1'h0;
+      lr_1_4_d0 <= 1'h0;
+      p_1_4 <= 16'h0000;
+      l_1_4 <= 1'h0;
+      a_1_4 <= 8'h00;
+      lr_1_3_d2 <= 1'h0;
+      lr_1_3_d1 <= 1'h0;
+      lr_1_3_d0 <= 1'h0;
+      p_1_3 <= 16'h0000;
+      l_1_3 <= 1'h0;
+      a_1_3 <= 8'h00;
+      lr_1_2_d2 <= 1'h0;
+      lr_1_2_d1 <= 1'h0;
+      lr_1_2_d0 <= 1'h0;
+      p_1_2 <= 16'h0000;
+      l_1_2 <= 1'h0;
+      a_1_2 <= 8'h00;
+      lr_1_1_d2 <= 1'h0;
+      lr_1_1_d1 <= 1'h0;
+      lr_1_1_d0 <= 1'h0;
+      p_1_1 <= 16'h0000;
+      l_1_1 <= 1'h0;
+      a_1_1 <= 8'h00;
+      lr_1_0_d2 <= 1'h0;
+      lr_1_0_d1 <= 1'h0;
+      lr_1_0_d0 <= 1'h0;
+      p_1_0 <= 16'h0000;
+      l_1_0 <= 1'h0;
+      a_1_0 <= 8'h00;
+      lr_0_7_d2 <= 1'h0;
+      lr_0_7_d1 <= 1'h0;
+      lr_0_7_d0 <= 1'h0;
+      p_0_7 <= 16'h0000;
+      lr_0_6_d2 <= 1'h0;
+      lr_0_6_d1 <= 1'h0;
+      lr_0_6_d0 <= 1'h0;
+      p_0_6 <= 16'h0000;
+      l_0_6 <= 1'h0;
+      a_0_6 <= 8'h00;
+      lr_0_5_d2 <= 1'h0;
+      lr_0_5_d1 <= 1'h0;
+      lr_0_5_d0 <= 1'h0;
+      p_0_5 <= 16'h0000;
+      l_0_5 <= 1'h0;
+      a_0_5 <= 8'h00;
+      lr_0_4_d2 <= 1'h0;
+      lr_0_4_d1 <= 1'h0;
+      lr_0_4_d0 <= 1'h0;
+      p_0_4 <= 16'h0000;
+      l_0_4 <= 1'h0;
+      a_0_4 <= 8'h00;
+      lr_0_3_d2 <= 1'h0;
+      lr_0_3_d1 <= 1'h0;
+      lr_0_3_d0 <= 1'h0;
+      p_0_3 <= 16'h0000;
+      l_0_3 <= 1'h0;
+      a_0_3 <= 8'h00;
+      lr_0_2_d2 <= 1'h0;
+      lr_0_2_d1 <= 1'h0;
+      lr_0_2_d0 <= 1'h0;
+      p_0_2 <= 16'h0000;
+      l_0_2 <= 1'h0;
+      a_0_2 <= 8'h00;
+      lr_0_1_d2 <= 1'h0;
+      lr_0_1_d1 <= 1'h0;
+      lr_0_1_d0 <= 1'h0;
+      p_0_1 <= 16'h0000;
+      l_0_1 <= 1'h0;
+      a_0_1 <= 8'h00;
+      lr_0_0_d2 <= 1'h0;
+      lr_0_0_d1 <= 1'h0;
+      lr_0_0_d0 <= 1'h0;
+      p_0_0 <= 16'h0000;
+      l_0_0 <= 1'h0;
+      a_0_0 <= 8'h00;
+      skew_l7_d6 <= 1'h0;
+      skew_l7_d5 <= 1'h0;
+      skew_l7_d4 <= 1'h0;
+      skew_l7_d3 <= 1'h0;
+      skew_l7_d2 <= 1'h0;
+      skew_l7_d1 <= 1'h0;
+      skew_l7_d0 <= 1'h0;
+      skew_a7_d6 <= 8'h00;
+      skew_a7_d5 <= 8'h00;
+      skew_a7_d4 <= 8'h00;
+      skew_a7_d3 <= 8'h00;
+      skew_a7_d2 <= 8'h00;
+      skew_a7_d1 <= 8'h00;
+      skew_l6_d5 <= 1'h0;
+      skew_l6_d4 <= 1'h0;
+      skew_l6_d3 <= 1'h0;
+      skew_l6_d2 <= 1'h0;
+      skew_l6_d1 <= 1'h0;
+      skew_l6_d0 <= 1'h0;
+      skew_a6_d5 <= 8'h00;
+      skew_a6_d4 <= 8'h00;
+      skew_a6_d3 <= 8'h00;
+      skew_a6_d2 <= 8'h00;
+      skew_a6_d1 <= 8'h00;
+      skew_l5_d4 <= 1'h0;
+      skew_l5_d3 <= 1'h0;
+      skew_l5_d2 <= 1'h0;
+      skew_l5_d1 <= 1'h0;
+      skew_l5_d0 <= 1'h0;
+      skew_a5_d4 <= 8'h00;
+      skew_a5_d3 <= 8'h00;
+      skew_a5_d2 <= 8'h00;
+      skew_a5_d1 <= 8'h00;
+      skew_l4_d3 <= 1'h0;
+      skew_l4_d2 <= 1'h0;
+      skew_l4_d1 <= 1'h0;
+      skew_l4_d0 <= 1'h0;
+      skew_a4_d3 <= 8'h00;
+      skew_a4_d2 <= 8'h00;
+      skew_a4_d1 <= 8'h00;
+      skew_l3_d2 <= 1'h0;
+      skew_l3_d1 <= 1'h0;
+      skew_l3_d0 <= 1'h0;
+      skew_a3_d2 <= 8'h00;
+      skew_a3_d1 <= 8'h00;
+      skew_l2_d1 <= 1'h0;
+      skew_l2_d0 <= 1'h0;
+      skew_a2_d1 <= 8'h00;
+      skew_l1_d0 <= 1'h0;
+      in_last <= 1'h0;
+      in_valid <= 1'h0;
+    end else begin
+      drain_valid <= draining;
+      drain_advance <= _0032_ & _0033_;
+      drain_beat <= beat_next;
+      drain_count <= count_next;
+      lr_7_7_d2 <= lr_7_7_d1;
+      lr_7_7_d1 <= lr_7_7_d0;
+      lr_7_7_d0 <= l_7_6;
+      p_7_7 <= \p$948 ;
+      lr_7_6_d2 <= lr_7_6_d1;
+      lr_7_6_d1 <= lr_7_6_d0;
+      lr_7_6_d0 <= l_7_5;
+      p_7_6 <= \p$935 ;
+      l_7_6 <= l_7_5;
+      a_7_6 <= a_7_5;
+      lr_7_5_d2 <= lr_7_5_d1;
+      lr_7_5_d1 <= lr_7_5_d0;
+      lr_7_5_d0 <= l_7_4;
+      p_7_5 <= \p$922 ;
+      l_7_5 <= l_7_4;
+      a_7_5 <= a_7_4;
+      lr_7_4_d2 <= lr_7_4_d1;
+      lr_7_4_d1 <= lr_7_4_d0;
+      lr_7_4_d0 <= l_7_3;
+      p_7_4 <= \p$909 ;
+      l_7_4 <= l_7_3;
+      a_7_4 <= a_7_3;
+      lr_7_3_d2 <= lr_7_3_d1;
+      lr_7_3_d1 <= lr_7_3_d0;
+      lr_7_3_d0 <= l_7_2;
+      p_7_3 <= \p$896 ;
+      l_7_3 <= l_7_2;
+      a_7_3 <= a_7_2;
+      lr_7_2_d2 <= lr_7_2_d1;
+      lr_7_2_d1 <= lr_7_2_d0;
+      lr_7_2_d0 <= l_7_1;
+      p_7_2 <= \p$883 ;
+      l_7_2 <= l_7_1;
+      a_7_2 <= a_7_1;
+      lr_7_1_d2 <= lr_7_1_d1;
+      lr_7_1_d1 <= lr_7_1_d0;
+      lr_7_1_d0 <= l_7_0;
+      p_7_1 <= \p$870 ;
+      l_7_1 <= l_7_0;
+      a_7_1 <= a_7_0;
+      lr_7_0_d2 <= lr_7_0_d1;
+      lr_7_0_d1 <= lr_7_0_d0;
+      lr_7_0_d0 <= skew_l7_d6;
+      p_7_0 <= \p$857 ;
+      l_7_0 <= skew_l7_d6;
+      a_7_0 <= skew_a7_d6;
+      lr_6_7_d2 <= lr_6_7_d1;
+      lr_6_7_d1 <= lr_6_7_d0;
+      lr_6_7_d0 <= l_6_6;
+      p_6_7 <= \p$844 ;
+      lr_6_6_d2 <= lr_6_6_d1;
+      lr_6_6_d1 <= lr_6_6_d0;
+      lr_6_6_d0 <= l_6_5;
+      p_6_6 <= \p$831 ;
+      l_6_6 <= l_6_5;
+      a_6_6 <= a_6_5;
+      lr_6_5_d2 <= lr_6_5_d1;
+      lr_6_5_d1 <= lr_6_5_d0;
+      lr_6_5_d0 <= l_6_4;
+      p_6_5 <= \p$818 ;
+      l_6_5 <= l_6_4;
+      a_6_5 <= a_6_4;
+      lr_6_4_d2 <= lr_6_4_d1;
+      lr_6_4_d1 <= lr_6_4_d0;
+      lr_6_4_d0 <= l_6_3;
+      p_6_4 <= \p$805 ;
+      l_6_4 <= l_6_3;
+      a_6_4 <= a_6_3;
+      lr_6_3_d2 <= lr_6_3_d1;
+      lr_6_3_d1 <= lr_6_3_d0;
+      lr_6_3_d0 <= l_6_2;
+      p_6_3 <= \p$792 ;
+      l_6_3 <= l_6_2;
+      a_6_3 <= a_6_2;
+      lr_6_2_d2 <= lr_6_2_d1;
+      lr_6_2_d1 <= lr_6_2_d0;
+      lr_6_2_d0 <= l_6_1;
+      p_6_2 <= \p$779 ;
+      l_6_2 <= l_6_1;
+      a_6_2 <= a_6_1;
+      lr_6_1_d2 <= lr_6_1_d1;
+      lr_6_1_d1 <= lr_6_1_d0;
+      lr_6_1_d0 <= l_6_0;
+      p_6_1 <= \p$766 ;
+      l_6_1 <= l_6_0;
+      a_6_1 <= a_6_0;
+      lr_6_0_d2 <= lr_6_0_d1;
+      lr_6_0_d1 <= lr_6_0_d0;
+      lr_6_0_d0 <= skew_l6_d5;
+      p_6_0 <= \p$753 ;
+      l_6_0 <= skew_l6_d5;
+      a_6_0 <= skew_a6_d5;
+      lr_5_7_d2 <= lr_5_7_d1;
+      lr_5_7_d1 <= lr_5_7_d0;
+      lr_5_7_d0 <= l_5_6;
+      p_5_7 <= \p$740 ;
+      lr_5_6_d2 <= lr_5_6_d1;
+      lr_5_6_d1 <= lr_5_6_d0;
+      lr_5_6_d0 <= l_5_5;
+      p_5_6 <= \p$727 ;
+      l_5_6 <= l_5_5;
+      a_5_6 <= a_5_5;
+      lr_5_5_d2 <= lr_5_5_d1;
+      lr_5_5_d1 <= lr_5_5_d0;
+      lr_5_5_d0 <= l_5_4;
+      p_5_5 <= \p$714 ;
+      l_5_5 <= l_5_4;
+      a_5_5 <= a_5_4;
+      lr_5_4_d2 <= lr_5_4_d1;
+      lr_5_4_d1 <= lr_5_4_d0;
+      lr_5_4_d0 <= l_5_3;
+      p_5_4 <= \p$701 ;
+      l_5_4 <= l_5_3;
+      a_5_4 <= a_5_3;
+      lr_5_3_d2 <= lr_5_3_d1;
+      lr_5_3_d1 <= lr_5_3_d0;
+      lr_5_3_d0 <= l_5_2;
+      p_5_3 <= \p$688 ;
+      l_5_3 <= l_5_2;
+      a_5_3 <= a_5_2;
+      lr_5_2_d2 <= lr_5_2_d1;
+      lr_5_2_d1 <= lr_5_2_d0;
+      lr_5_2_d0 <= l_5_1;
+      p_5_2 <= \p$675 ;
+      l_5_2 <= l_5_1;
+      a_5_2 <= a_5_1;
+      lr_5_1_d2 <= lr_5_1_d1;
+      lr_5_1_d1 <= lr_5_1_d0;
+      lr_5_1_d0 <= l_5_0;
+      p_5_1 <= \p$662 ;
+      l_5_1 <= l_5_0;
+      a_5_1 <= a_5_0;
+      lr_5_0_d2 <= lr_5_0_d1;
+      lr_5_0_d1 <= lr_5_0_d0;
+      lr_5_0_d0 <= skew_l5_d4;
+      p_5_0 <= \p$649 ;
+      l_5_0 <= skew_l5_d4;
+      a_5_0 <= skew_a5_d4;
+      lr_4_7_d2 <= lr_4_7_d1;
+      lr_4_7_d1 <= lr_4_7_d0;
+      lr_4_7_d0 <= l_4_6;
+      p_4_7 <= \p$636 ;
+      lr_4_6_d2 <= lr_4_6_d1;
+      lr_4_6_d1 <= lr_4_6_d0;
+      lr_4_6_d0 <= l_4_5;
+      p_4_6 <= \p$623 ;
+      l_4_6 <= l_4_5;
+      a_4_6 <= a_4_5;
+      lr_4_5_d2 <= lr_4_5_d1;
+      lr_4_5_d1 <= lr_4_5_d0;
+      lr_4_5_d0 <= l_4_4;
+      p_4_5 <= \p$610 ;
+      l_4_5 <= l_4_4;
+      a_4_5 <= a_4_4;
+      lr_4_4_d2 <= lr_4_4_d1;
+      lr_4_4_d1 <= lr_4_4_d0;
+      lr_4_4_d0 <= l_4_3;
+      p_4_4 <= \p$597 ;
+      l_4_4 <= l_4_3;
+      a_4_4 <= a_4_3;
+      lr_4_3_d2 <= lr_4_3_d1;
+      lr_4_3_d1 <= lr_4_3_d0;
+      lr_4_3_d0 <= l_4_2;
+      p_4_3 <= \p$584 ;
+      l_4_3 <= l_4_2;
+      a_4_3 <= a_4_2;
+      lr_4_2_d2 <= lr_4_2_d1;
+      lr_4_2_d1 <= lr_4_2_d0;
+      lr_4_2_d0 <= l_4_1;
+      p_4_2 <= \p$571 ;
+      l_4_2 <= l_4_1;
+      a_4_2 <= a_4_1;
+      lr_4_1_d2 <= lr_4_1_d1;
+      lr_4_1_d1 <= lr_4_1_d0;
+      lr_4_1_d0 <= l_4_0;
+      p_4_1 <= \p$558 ;
+      l_4_1 <= l_4_0;
+      a_4_1 <= a_4_0;
+      lr_4_0_d2 <= lr_4_0_d1;
+      lr_4_0_d1 <= lr_4_0_d0;
+      lr_4_0_d0 <= skew_l4_d3;
+      p_4_0 <= \p$545 ;
+      l_4_0 <= skew_l4_d3;
+      a_4_0 <= skew_a4_d3;
+      lr_3_7_d2 <= lr_3_7_d1;
+      lr_3_7_d1 <= lr_3_7_d0;
+      lr_3_7_d0 <= l_3_6;
+      p_3_7 <= \p$532 ;
+      lr_3_6_d2 <= lr_3_6_d1;
+      lr_3_6_d1 <= lr_3_6_d0;
+      lr_3_6_d0 <= l_3_5;
+      p_3_6 <= \p$519 ;
+      l_3_6 <= l_3_5;
+      a_3_6 <= a_3_5;
+      lr_3_5_d2 <= lr_3_5_d1;
+      lr_3_5_d1 <= lr_3_5_d0;
+      lr_3_5_d0 <= l_3_4;
+      p_3_5 <= \p$506 ;
+      l_3_5 <= l_3_4;
+      a_3_5 <= a_3_4;
+      lr_3_4_d2 <= lr_3_4_d1;
+      lr_3_4_d1 <= lr_3_4_d0;
+      lr_3_4_d0 <= l_3_3;
+      p_3_4 <= \p$493 ;
+      l_3_4 <= l_3_3;
+      a_3_4 <= a_3_3;
+      lr_3_3_d2 <= lr_3_3_d1;
+      lr_3_3_d1 <= lr_3_3_d0;
+      lr_3_3_d0 <= l_3_2;
+      p_3_3 <= \p$480 ;
+      l_3_3 <= l_3_2;
+      a_3_3 <= a_3_2;
+      lr_3_2_d2 <= lr_3_2_d1;
+      lr_3_2_d1 <= lr_3_2_d0;
+      lr_3_2_d0 <= l_3_1;
+      p_3_2 <= \p$467 ;
+      l_3_2 <= l_3_1;
+      a_3_2 <= a_3_1;
+      lr_3_1_d2 <= lr_3_1_d1;
+      lr_3_1_d1 <= lr_3_1_d0;
+      lr_3_1_d0 <= l_3_0;
+      p_3_1 <= \p$454 ;
+      l_3_1 <= l_3_0;
+      a_3_1 <= a_3_0;
+      lr_3_0_d2 <= lr_3_0_d1;
+      lr_3_0_d1 <= lr_3_0_d0;
+      lr_3_0_d0 <= skew_l3_d2;
+      p_3_0 <= \p$441 ;
+      l_3_0 <= skew_l3_d2;
+      a_3_0 <= skew_a3_d2;
+      lr_2_7_d2 <= lr_2_7_d1;
+      lr_2_7_d1 <= lr_2_7_d0;
+      lr_2_7_d0 <= l_2_6;
+      p_2_7 <= \p$428 ;
+      lr_2_6_d2 <= lr_2_6_d1;
+      lr_2_6_d1 <= lr_2_6_d0;
+      lr_2_6_d0 <= l_2_5;
+      p_2_6 <= \p$415 ;
+      l_2_6 <= l_2_5;
+      a_2_6 <= a_2_5;
+      lr_2_5_d2 <= lr_2_5_d1;
+      lr_2_5_d1 <= lr_2_5_d0;
+      lr_2_5_d0 <= l_2_4;
+      p_2_5 <= \p$402 ;
+      l_2_5 <= l_2_4;
+      a_2_5 <= a_2_4;
+      lr_2_4_d2 <= lr_2_4_d1;
+      lr_2_4_d1 <= lr_2_4_d0;
+      lr_2_4_d0 <= l_2_3;
+      p_2_4 <= \p$389 ;
+      l_2_4 <= l_2_3;
+      a_2_4 <= a_2_3;
+      lr_2_3_d2 <= lr_2_3_d1;
+      lr_2_3_d1 <= lr_2_3_d0;
+      lr_2_3_d0 <= l_2_2;
+      p_2_3 <= \p$376 ;
+      l_2_3 <= l_2_2;
+      a_2_3 <= a_2_2;
+      lr_2_2_d2 <= lr_2_2_d1;
+      lr_2_2_d1 <= lr_2_2_d0;
+      lr_2_2_d0 <= l_2_1;
+      p_2_2 <= \p$363 ;
+      l_2_2 <= l_2_1;
+      a_2_2 <= a_2_1;
+      lr_2_1_d2 <= lr_2_1_d1;
+      lr_2_1_d1 <= lr_2_1_d0;
+      lr_2_1_d0 <= l_2_0;
+      p_2_1 <= \p$350 ;
+      l_2_1 <= l_2_0;
+      a_2_1 <= a_2_0;
+      lr_2_0_d2 <= lr_2_0_d1;
+      lr_2_0_d1 <= lr_2_0_d0;
+      lr_2_0_d0 <= skew_l2_d1;
+      p_2_0 <= \p$337 ;
+      l_2_0 <= skew_l2_d1;
+      a_2_0 <= skew_a2_d1;
+      lr_1_7_d2 <= lr_1_7_d1;
+      lr_1_7_d1 <= lr_1_7_d0;
+      lr_1_7_d0 <= l_1_6;
+      p_1_7 <= \p$324 ;
+      lr_1_6_d2 <= lr_1_6_d1;
+      lr_1_6_d1 <= lr_1_6_d0;
+      lr_1_6_d0 <= l_1_5;
+      p_1_6 <= \p$311 ;
+      l_1_6 <= l_1_5;
+      a_1_6 <= a_1_5;
+      lr_1_5_d2 <= lr_1_5_d1;
+      lr_1_5_d1 <= lr_1_5_d0;
+      lr_1_5_d0 <= l_1_4;
+      p_1_5 <= \p$298 ;
+      l_1_5 <= l_1_4;
+      a_1_5 <= a_1_4;
+      lr_1_4_d2 <= lr_1_4_d1;
+      lr_1_4_d1 <= lr_1_4_d0;
+      lr_1_4_d0 <= l_1_3;
+      p_1_4 <= \p$285 ;
+      l_1_4 <= l_1_3;
+      a_1_4 <= a_1_3;
+      lr_1_3_d2 <= lr_1_3_d1;
+      lr_1_3_d1 <= lr_1_3_d0;
+      lr_1_3_d0 <= l_1_2;
+      p_1_3 <= \p$272 ;
+      l_1_3 <= l_1_2;
+      a_1_3 <= a_1_2;
+      lr_1_2_d2 <= lr_1_2_d1;
+      lr_1_2_d1 <= lr_1_2_d0;
+      lr_1_2_d0 <= l_1_1;
+      p_1_2 <= \p$259 ;
+      l_1_2 <= l_1_1;
+      a_1_2 <= a_1_1;
+      lr_1_1_d2 <= lr_1_1_d1;
+      lr_1_1_d1 <= lr_1_1_d0;
+      lr_1_1_d0 <= l_1_0;
+      p_1_1 <= \p$246 ;
+      l_1_1 <= l_1_0;
+      a_1_1 <= a_1_0;
+      lr_1_0_d2 <= lr_1_0_d1;
+      lr_1_0_d1 <= lr_1_0_d0;
+      lr_1_0_d0 <= skew_l1_d0;
+      p_1_0 <= \p$233 ;
+      l_1_0 <= skew_l1_d0;
+      a_1_0 <= skew_a1_d0;
+      lr_0_7_d2 <= lr_0_7_d1;
+      lr_0_7_d1 <= lr_0_7_d0;
+      lr_0_7_d0 <= l_0_6;
+      p_0_7 <= \p$220 ;
+      lr_0_6_d2 <= lr_0_6_d1;
+      lr_0_6_d1 <= lr_0_6_d0;
+      lr_0_6_d0 <= l_0_5;
+      p_0_6 <= \p$207 ;
+      l_0_6 <= l_0_5;
+      a_0_6 <= a_0_5;
+      lr_0_5_d2 <= lr_0_5_d1;
+      lr_0_5_d1 <= lr_0_5_d0;
+      lr_0_5_d0 <= l_0_4;
+      p_0_5 <= \p$194 ;
+      l_0_5 <= l_0_4;
+      a_0_5 <= a_0_4;
+      lr_0_4_d2 <= lr_0_4_d1;
+      lr_0_4_d1 <= lr_0_4_d0;
+      lr_0_4_d0 <= l_0_3;
+      p_0_4 <= \p$181 ;
+      l_0_4 <= l_0_3;
+      a_0_4 <= a_0_3;
+      lr_0_3_d2 <= lr_0_3_d1;
+      lr_0_3_d1 <= lr_0_3_d0;
+      lr_0_3_d0 <= l_0_2;
+      p_0_3 <= \p$168 ;
+      l_0_3 <= l_0_2;
+      a_0_3 <= a_0_2;
+      lr_0_2_d2 <= lr_0_2_d1;
+      lr_0_2_d1 <= lr_0_2_d0;
+      lr_0_2_d0 <= l_0_1;
+      p_0_2 <= \p$155 ;
+      l_0_2 <= l_0_1;
+      a_0_2 <= a_0_1;
+      lr_0_1_d2 <= lr_0_1_d1;
+      lr_0_1_d1 <= lr_0_1_d0;
+      lr_0_1_d0 <= l_0_0;
+      p_0_1 <= \p$142 ;
+      l_0_1 <= l_0_0;
+      a_0_1 <= a_0_0;
+      lr_0_0_d2 <= lr_0_0_d1;
+      lr_0_0_d1 <= lr_0_0_d0;
+      lr_0_0_d0 <= in_last;
+      p_0_0 <= p;
+      l_0_0 <= in_last;
+      a_0_0 <= a;
+      skew_l7_d6 <= skew_l7_d5;
+      skew_l7_d5 <= skew_l7_d4;
+      skew_l7_d4 <= skew_l7_d3;
+      skew_l7_d3 <= skew_l7_d2;
+      skew_l7_d2 <= skew_l7_d1;
+      skew_l7_d1 <= skew_l7_d0;
+      skew_l7_d0 <= in_last;
+      skew_a7_d6 <= skew_a7_d5;
+      skew_a7_d5 <= skew_a7_d4;
+      skew_a7_d4 <= skew_a7_d3;
+      skew_a7_d3 <= skew_a7_d2;
+      skew_a7_d2 <= skew_a7_d1;
+      skew_a7_d1 <= skew_a7_d0;
+      skew_l6_d5 <= skew_l6_d4;
+      skew_l6_d4 <= skew_l6_d3;
+      skew_l6_d3 <= skew_l6_d2;
+      skew_l6_d2 <= skew_l6_d1;
+      skew_l6_d1 <= skew_l6_d0;
+      skew_l6_d0 <= in_last;
+      skew_a6_d5 <= skew_a6_d4;
+      skew_a6_d4 <= skew_a6_d3;
+      skew_a6_d3 <= skew_a6_d2;
+      skew_a6_d2 <= skew_a6_d1;
+      skew_a6_d1 <= skew_a6_d0;
+      skew_l5_d4 <= skew_l5_d3;
+      skew_l5_d3 <= skew_l5_d2;
+      skew_l5_d2 <= skew_l5_d1;
+      skew_l5_d1 <= skew_l5_d0;
+      skew_l5_d0 <= in_last;
+      skew_a5_d4 <= skew_a5_d3;
+      skew_a5_d3 <= skew_a5_d2;
+      skew_a5_d2 <= skew_a5_d1;
+      skew_a5_d1 <= skew_a5_d0;
+      skew_l4_d3 <= skew_l4_d2;
+      skew_l4_d2 <= skew_l4_d1;
+      skew_l4_d1 <= skew_l4_d0;
+      skew_l4_d0 <= in_last;
+      skew_a4_d3 <= skew_a4_d2;
+      skew_a4_d2 <= skew_a4_d1;
+      skew_a4_d1 <= skew_a4_d0;
+      skew_l3_d2 <= skew_l3_d1;
+      skew_l3_d1 <= skew_l3_d0;
+      skew_l3_d0 <= in_last;
+      skew_a3_d2 <= skew_a3_d1;
+      skew_a3_d1 <= skew_a3_d0;
+      skew_l2_d1 <= skew_l2_d0;
+      skew_l2_d0 <= in_last;
+      skew_a2_d1 <= skew_a2_d0;
+      skew_l1_d0 <= in_last;
+      in_last <= i_last & i_valid;
+      in_valid <= i_valid;
+    end
+    if (_0064_) begin
+      drain_row <= 3'h0;
+    end else if (drain_advance) begin
+      drain_row <= drain_row + 1'h1;
+    end
+    if (lr_7_7_d2) begin
+      out_7_7 <= $signed(acc_7_7) + $signed(p_7_7);
+    end
+    if (_0065_) begin
+      acc_7_7 <= 26'h0000000;
+    end else begin
+      acc_7_7 <= $signed(acc_7_7) + $signed(p_7_7);
+    end
+    if (lr_7_6_d2) begin
+      out_7_6 <= $signed(acc_7_6) + $signed(p_7_6);
+    end
+    if (_0066_) begin
+      acc_7_6 <= 26'h0000000;
+    end else begin
+      acc_7_6 <= $signed(acc_7_6) + $signed(p_7_6);
+    end
+    if (lr_7_5_d2) begin
+      out_7_5 <= $signed(acc_7_5) + $signed(p_7_5);
+    end
+    if (_0067_) begin
+      acc_7_5 <= 26'h0000000;
+    end else begin
+      acc_7_5 <= $signed(acc_7_5) + $signed(p_7_5);
+    end
+    if (lr_7_4_d2) begin
+      out_7_4 <= $signed(acc_7_4) + $signed(p_7_4);
+    end
+    if (_0068_) begin
+      acc_7_4 <= 26'h0000000;
+    end else begin
+      acc_7_4 <= $signed(acc_7_4) + $signed(p_7_4);
+    end
+    if (lr_7_3_d2) begin
+      out_7_3 <= $signed(acc_7_3) + $signed(p_7_3);
+    end
+    if (_0069_) begin
+      acc_7_3 <= 26'h0000000;
+    end else begin
+      acc_7_3 <= $signed(acc_7_3) + $signed(p_7_3);
+    end
+    if (lr_7_2_d2) begin
+      out_7_2 <= $signed(acc_7_2) + $signed(p_7_2);
+    end
+    if (_0070_) begin
+      acc_7_2 <= 26'h0000000;
+    end else begin
+      acc_7_2 <= $signed(acc_7_2) + $signed(p_7_2);
+    end
+    if (lr_7_1_d2) begin
+      out_7_1 <= $signed(acc_7_1) + $signed(p_7_1);
+    end
+    if (_0071_) begin
+      acc_7_1 <= 26'h0000000;
+    end else begin
+      acc_7_1 <= $signed(acc_7_1) + $signed(p_7_1);
+    end
+    if (lr_7_0_d2) begin
+      out_7_0 <= $signed(acc_7_0) + $signed(p_7_0);
+    end
+    if (_0072_) begin
+      acc_7_0 <= 26'h0000000;
+    end else begin
+      acc_7_0 <= $signed(acc_7_0) + $signed(p_7_0);
+    end
+    if (lr_6_7_d2) begin
+      out_6_7 <= $signed(acc_6_7) + $signed(p_6_7);
+    end
+    if (_0073_) begin
+      acc_6_7 <= 26'h0000000;
+    end else begin
+      acc_6_7 <= $signed(acc_6_7) + $signed(p_6_7);
+    end
+    if (lr_6_6_d2) begin
+      out_6_6 <= $signed(acc_6_6) + $signed(p_6_6);
+    end
+    if (_0074_) begin
+      acc_6_6 <= 26'h0000000;
+    end else begin
+      acc_6_6 <= $signed(acc_6_6) + $signed(p_6_6);
+    end
+    if (lr_6_5_d2) begin
+      out_6_5 <= $signed(acc_6_5) + $signed(p_6_5);
+    end
+    if (_0075_) begin
+      acc_6_5 <= 26'h0000000;
+    end else begin
+      acc_6_5 <= $signed(acc_6_5) + $signed(p_6_5);
+    end
+    if (lr_6_4_d2) begin
+      out_6_4 <= $signed(acc_6_4) + $signed(p_6_4);
+    end
+    if (_0076_) begin
+      acc_6_4 <= 26'h0000000;
+    end else begin
+      acc_6_4 <= $signed(acc_6_4) + $signed(p_6_4);
+    end
+    if (lr_6_3_d2) begin
+      out_6_3 <= $signed(acc_6_3) + $signed(p_6_3);
+    end
+    if (_0077_) begin
+      acc_6_3 <= 26'h0000000;
+    end else begin
+      acc_6_3 <= $signed(acc_6_3) + $signed(p_6_3);
+    end
+    if (lr_6_2_d2) begin
+      out_6_2 <= $signed(acc_6_2) + $signed(p_6_2);
+    end
+    if (_0078_) begin
+      acc_6_2 <= 26'h0000000;
+    end else begin
+      acc_6_2 <= $signed(acc_6_2) + $signed(p_6_2);
+    end
+    if (lr_6_1_d2) begin
+      out_6_1 <= $signed(acc_6_1) + $signed(p_6_1);
+    end
+    if (_0079_) begin
+      acc_6_1 <= 26'h0000000;
+    end else begin
+      acc_6_1 <= $signed(acc_6_1) + $signed(p_6_1);
+    end
+    if (lr_6_0_d2) begin
+      out_6_0 <= $signed(acc_6_0) + $signed(p_6_0);
+    end
+    if (_0080_) begin
+      acc_6_0 <= 26'h0000000;
+    end else begin
+      acc_6_0 <= $signed(acc_6_0) + $signed(p_6_0);
+    end
+    if (lr_5_7_d2) begin
+      out_5_7 <= $signed(acc_5_7) + $signed(p_5_7);
+    end
+    if (_0081_) begin
+      acc_5_7 <= 26'h0000000;
+    end else begin
+      acc_5_7 <= $signed(acc_5_7) + $signed(p_5_7);
+    end
+    if (lr_5_6_d2) begin
+      out_5_6 <= $signed(acc_5_6) + $signed(p_5_6);
+    end
+    if (_0082_) begin
+      acc_5_6 <= 26'h0000000;
+    end else begin
+      acc_5_6 <= $signed(acc_5_6) + $signed(p_5_6);
+    end
+    if (lr_5_5_d2) begin
+      out_5_5 <= $signed(acc_5_5) + $signed(p_5_5);
+    end
+    if (_0083_) begin
+      acc_5_5 <= 26'h0000000;
+    end else begin
+      acc_5_5 <= $signed(acc_5_5) + $signed(p_5_5);
+    end
+    if (lr_5_4_d2) begin
+      out_5_4 <= $signed(acc_5_4) + $signed(p_5_4);
+    end
+    if (_0084_) begin
+      acc_5_4 <= 26'h0000000;
+    end else begin
+      acc_5_4 <= $signed(acc_5_4) + $signed(p_5_4);
+    end
+    if (lr_5_3_d2) begin
+      out_5_3 <= $signed(acc_5_3) + $signed(p_5_3);
+    end
+    if (_0085_) begin
+      acc_5_3 <= 26'h0000000;
+    end else begin
+      acc_5_3 <= $signed(acc_5_3) + $signed(p_5_3);
+    end
+    if (lr_5_2_d2) begin
+      out_5_2 <= $signed(acc_5_2) + $signed(p_5_2);
+    end
+    if (_0086_) begin
+      acc_5_2 <= 26'h0000000;
+    end else begin
+      acc_5_2 <= $signed(acc_5_2) + $signed(p_5_2);
+    end
+    if (lr_5_1_d2) begin
+      out_5_1 <= $signed(acc_5_1) + $signed(p_5_1);
+    end
+    if (_0087_) begin
+      acc_5_1 <= 26'h0000000;
+    end else begin
+      acc_5_1 <= $signed(acc_5_1) + $signed(p_5_1);
+    end
+    if (lr_5_0_d2) begin
+      out_5_0 <= $signed(acc_5_0) + $signed(p_5_0);
+    end
+    if (_0088_) begin
+      acc_5_0 <= 26'h0000000;
+    end else begin
+      acc_5_0 <= $signed(acc_5_0) + $signed(p_5_0);
+    end
+    if (lr_4_7_d2) begin
+      out_4_7 <= $signed(acc_4_7) + $signed(p_4_7);
+    end
+    if (_0089_) begin
+      acc_4_7 <= 26'h0000000;
+    end else begin
+      acc_4_7 <= $signed(acc_4_7) + $signed(p_4_7);
+    end
+    if (lr_4_6_d2) begin
+      out_4_6 <= $signed(acc_4_6) + $signed(p_4_6);
+    end
+    if (_0090_) begin
+      acc_4_6 <= 26'h0000000;
+    end else begin
+      acc_4_6 <= $signed(acc_4_6) + $signed(p_4_6);
+    end
+    if (lr_4_5_d2) begin
+      out_4_5 <= $signed(acc_4_5) + $signed(p_4_5);
+    end
+    if (_0091_) begin
+      acc_4_5 <= 26'h0000000;
+    end else begin
+      acc_4_5 <= $signed(acc_4_5) + $signed(p_4_5);
+    end
+    if (lr_4_4_d2) begin
+      out_4_4 <= $signed(acc_4_4) + $signed(p_4_4);
+    end
+    if (_0092_) begin
+      acc_4_4 <= 26'h0000000;
+    end else begin
+      acc_4_4 <= $signed(acc_4_4) + $signed(p_4_4);
+    end
+    if (lr_4_3_d2) begin
+      out_4_3 <= $signed(acc_4_3) + $signed(p_4_3);
+    end
+    if (_0093_) begin
+      acc_4_3 <= 26'h0000000;
+    end else begin
+      acc_4_3 <= $signed(acc_4_3) + $signed(p_4_3);
+    end
+    if (lr_4_2_d2) begin
+      out_4_2 <= $signed(acc_4_2) + $signed(p_4_2);
+    end
+    if (_0094_) begin
+      acc_4_2 <= 26'h0000000;
+    end else begin
+      acc_4_2 <= $signed(acc_4_2) + $signed(p_4_2);
+    end
+    if (lr_4_1_d2) begin
+      out_4_1 <= $signed(acc_4_1) + $signed(p_4_1);
+    end
+    if (_0095_) begin
+      acc_4_1 <= 26'h0000000;
+    end else begin
+      acc_4_1 <= $signed(acc_4_1) + $signed(p_4_1);
+    end
+    if (lr_4_0_d2) begin
+      out_4_0 <= $signed(acc_4_0) + $signed(p_4_0);
+    end
+    if (_0096_) begin
+      acc_4_0 <= 26'h0000000;
+    end else begin
+      acc_4_0 <= $signed(acc_4_0) + $signed(p_4_0);
+    end
+    if (lr_3_7_d2) begin
+      out_3_7 <= $signed(acc_3_7) + $signed(p_3_7);
+    end
+    if (_0097_) begin
+      acc_3_7 <= 26'h0000000;
+    end else begin
+      acc_3_7 <= $signed(acc_3_7) + $signed(p_3_7);
+    end
+    if (lr_3_6_d2) begin
+      out_3_6 <= $signed(acc_3_6) + $signed(p_3_6);
+    end
+    if (_0098_) begin
+      acc_3_6 <= 26'h0000000;
+    end else begin
+      acc_3_6 <= $signed(acc_3_6) + $signed(p_3_6);
+    end
+    if (lr_3_5_d2) begin
+      out_3_5 <= $signed(acc_3_5) + $signed(p_3_5);
+    end
+    if (_0099_) begin
+      acc_3_5 <= 26'h0000000;
+    end else begin
+      acc_3_5 <= $signed(acc_3_5) + $signed(p_3_5);
+    end
+    if (lr_3_4_d2) begin
+      out_3_4 <= $signed(acc_3_4) + $signed(p_3_4);
+    end
+    if (_0100_) begin
+      acc_3_4 <= 26'h0000000;
+    end else begin
+      acc_3_4 <= $signed(acc_3_4) + $signed(p_3_4);
+    end
+    if (lr_3_3_d2) begin
+      out_3_3 <= $signed(acc_3_3) + $signed(p_3_3);
+    end
+    if (_0101_) begin
+      acc_3_3 <= 26'h0000000;
+    end else begin
+      acc_3_3 <= $signed(acc_3_3) + $signed(p_3_3);
+    end
+    if (lr_3_2_d2) begin
+      out_3_2 <= $signed(acc_3_2) + $signed(p_3_2);
+    end
+    if (_0102_) begin
+      acc_3_2 <= 26'h0000000;
+    end else begin
+      acc_3_2 <= $signed(acc_3_2) + $signed(p_3_2);
+    end
+    if (lr_3_1_d2) begin
+      out_3_1 <= $signed(acc_3_1) + $signed(p_3_1);
+    end
+    if (_0103_) begin
+      acc_3_1 <= 26'h0000000;
+    end else begin
+      acc_3_1 <= $signed(acc_3_1) + $signed(p_3_1);
+    end
+    if (lr_3_0_d2) begin
+      out_3_0 <= $signed(acc_3_0) + $signed(p_3_0);
+    end
+    if (_0104_) begin
+      acc_3_0 <= 26'h0000000;
+    end else begin
+      acc_3_0 <= $signed(acc_3_0) + $signed(p_3_0);
+    end
+    if (lr_2_7_d2) begin
+      out_2_7 <= $signed(acc_2_7) + $signed(p_2_7);
+    end
+    if (_0105_) begin
+      acc_2_7 <= 26'h0000000;
+    end else begin
+      acc_2_7 <= $signed(acc_2_7) + $signed(p_2_7);
+    end
+    if (lr_2_6_d2) begin
+      out_2_6 <= $signed(acc_2_6) + $signed(p_2_6);
+    end
+    if (_0106_) begin
+      acc_2_6 <= 26'h0000000;
+    end else begin
+      acc_2_6 <= $signed(acc_2_6) + $signed(p_2_6);
+    end
+    if (lr_2_5_d2) begin
+      out_2_5 <= $signed(acc_2_5) + $signed(p_2_5);
+    end
+    if (_0107_) begin
+      acc_2_5 <= 26'h0000000;
+    end else begin
+      acc_2_5 <= $signed(acc_2_5) + $signed(p_2_5);
+    end
+    if (lr_2_4_d2) begin
+      out_2_4 <= $signed(acc_2_4) + $signed(p_2_4);
+    end
+    if (_0108_) begin
+      acc_2_4 <= 26'h0000000;
+    end else begin
+      acc_2_4 <= $signed(acc_2_4) + $signed(p_2_4);
+    end
+    if (lr_2_3_d2) begin
+      out_2_3 <= $signed(acc_2_3) + $signed(p_2_3);
+    end
+    if (_0109_) begin
+      acc_2_3 <= 26'h0000000;
+    end else begin
+      acc_2_3 <= $signed(acc_2_3) + $signed(p_2_3);
+    end
+    if (lr_2_2_d2) begin
+      out_2_2 <= $signed(acc_2_2) + $signed(p_2_2);
+    end
+    if (_0110_) begin
+      acc_2_2 <= 26'h0000000;
+    end else begin
+      acc_2_2 <= $signed(acc_2_2) + $signed(p_2_2);
+    end
+    if (lr_2_1_d2) begin
+      out_2_1 <= $signed(acc_2_1) + $signed(p_2_1);
+    end
+    if (_0111_) begin
+      acc_2_1 <= 26'h0000000;
+    end else begin
+      acc_2_1 <= $signed(acc_2_1) + $signed(p_2_1);
+    end
+    if (lr_2_0_d2) begin
+      out_2_0 <= $signed(acc_2_0) + $signed(p_2_0);
+    end
+    if (_0112_) begin
+      acc_2_0 <= 26'h0000000;
+    end else begin
+      acc_2_0 <= $signed(acc_2_0) + $signed(p_2_0);
+    end
+    if (lr_1_7_d2) begin
+      out_1_7 <= $signed(acc_1_7) + $signed(p_1_7);
+    end
+    if (_0113_) begin
+      acc_1_7 <= 26'h0000000;
+    end else begin
+      acc_1_7 <= $signed(acc_1_7) + $signed(p_1_7);
+    end
+    if (lr_1_6_d2) begin
+      out_1_6 <= $signed(acc_1_6) + $signed(p_1_6);
+    end
+    if (_0114_) begin
+      acc_1_6 <= 26'h0000000;
+    end else begin
+      acc_1_6 <= $signed(acc_1_6) + $signed(p_1_6);
+    end
+    if (lr_1_5_d2) begin
+      out_1_5 <= $signed(acc_1_5) + $signed(p_1_5);
+    end
+    if (_0115_) begin
+      acc_1_5 <= 26'h0000000;
+    end else begin
+      acc_1_5 <= $signed(acc_1_5) + $signed(p_1_5);
+    end
+    if (lr_1_4_d2) begin
+      out_1_4 <= $signed(acc_1_4) + $signed(p_1_4);
+    end
+    if (_0116_) begin
+      acc_1_4 <= 26'h0000000;
+    end else begin
+      acc_1_4 <= $signed(acc_1_4) + $signed(p_1_4);
+    end
+    if (lr_1_3_d2) begin
+      out_1_3 <= $signed(acc_1_3) + $signed(p_1_3);
+    end
+    if (_0117_) begin
+      acc_1_3 <= 26'h0000000;
+    end else begin
+      acc_1_3 <= $signed(acc_1_3) + $signed(p_1_3);
+    end
+    if (lr_1_2_d2) begin
+      out_1_2 <= $signed(acc_1_2) + $signed(p_1_2);
+    end
+    if (_0118_) begin
+      acc_1_2 <= 26'h0000000;
+    end else begin
+      acc_1_2 <= $signed(acc_1_2) + $signed(p_1_2);
+    end
+    if (lr_1_1_d2) begin
+      out_1_1 <= $signed(acc_1_1) + $signed(p_1_1);
+    end
+    if (_0119_) begin
+      acc_1_1 <= 26'h0000000;
+    end else begin
+      acc_1_1 <= $signed(acc_1_1) + $signed(p_1_1);
+    end
+    if (lr_1_0_d2) begin
+      out_1_0 <= $signed(acc_1_0) + $signed(p_1_0);
+    end
+    if (_0120_) begin
+      acc_1_0 <= 26'h0000000;
+    end else begin
+      acc_1_0 <= $signed(acc_1_0) + $signed(p_1_0);
+    end
+    if (lr_0_7_d2) begin
+      out_0_7 <= $signed(acc_0_7) + $signed(p_0_7);
+    end
+    if (_0121_) begin
+      acc_0_7 <= 26'h0000000;
+    end else begin
+      acc_0_7 <= $signed(acc_0_7) + $signed(p_0_7);
+    end
+    if (lr_0_6_d2) begin
+      out_0_6 <= $signed(acc_0_6) + $signed(p_0_6);
+    end
+    if (_0122_) begin
+      acc_0_6 <= 26'h0000000;
+    end else begin
+      acc_0_6 <= $signed(acc_0_6) + $signed(p_0_6);
+    end
+    if (lr_0_5_d2) begin
+      out_0_5 <= $signed(acc_0_5) + $signed(p_0_5);
+    end
+    if (_0123_) begin
+      acc_0_5 <= 26'h0000000;
+    end else begin
+      acc_0_5 <= $signed(acc_0_5) + $signed(p_0_5);
+    end
+    if (lr_0_4_d2) begin
+      out_0_4 <= $signed(acc_0_4) + $signed(p_0_4);
+    end
+    if (_0124_) begin
+      acc_0_4 <= 26'h0000000;
+    end else begin
+      acc_0_4 <= $signed(acc_0_4) + $signed(p_0_4);
+    end
+    if (lr_0_3_d2) begin
+      out_0_3 <= $signed(acc_0_3) + $signed(p_0_3);
+    end
+    if (_0125_) begin
+      acc_0_3 <= 26'h0000000;
+    end else begin
+      acc_0_3 <= $signed(acc_0_3) + $signed(p_0_3);
+    end
+    if (lr_0_2_d2) begin
+      out_0_2 <= $signed(acc_0_2) + $signed(p_0_2);
+    end
+    if (_0126_) begin
+      acc_0_2 <= 26'h0000000;
+    end else begin
+      acc_0_2 <= $signed(acc_0_2) + $signed(p_0_2);
+    end
+    if (lr_0_1_d2) begin
+      out_0_1 <= $signed(acc_0_1) + $signed(p_0_1);
+    end
+    if (_0127_) begin
+      acc_0_1 <= 26'h0000000;
+    end else begin
+      acc_0_1 <= $signed(acc_0_1) + $signed(p_0_1);
+    end
+    if (lr_0_0_d2) begin
+      out_0_0 <= $signed(acc_0_0) + $signed(p_0_0);
+    end
+    if (_0128_) begin
+      acc_0_0 <= 26'h0000000;
+    end else begin
+      acc_0_0 <= $signed(acc_0_0) + $signed(p_0_0);
+    end
+    if (!in_valid) begin
+      skew_w7_d0 <= 8'h00;
+      skew_w6_d0 <= 8'h00;
+      skew_w5_d0 <= 8'h00;
+      skew_w4_d0 <= 8'h00;
+      skew_w3_d0 <= 8'h00;
+      skew_w2_d0 <= 8'h00;
+      skew_w1_d0 <= 8'h00;
+    end else begin
+      skew_w7_d0 <= in_w7;
+      skew_w6_d0 <= in_w6;
+      skew_w5_d0 <= in_w5;
+      skew_w4_d0 <= in_w4;
+      skew_w3_d0 <= in_w3;
+      skew_w2_d0 <= in_w2;
+      skew_w1_d0 <= in_w1;
+    end
+    if (_0129_) begin
+      skew_a7_d0 <= 8'h00;
+    end else begin
+      skew_a7_d0 <= in_a7;
+    end
+    if (_0130_) begin
+      skew_a6_d0 <= 8'h00;
+    end else begin
+      skew_a6_d0 <= in_a6;
+    end
+    if (_0131_) begin
+      skew_a5_d0 <= 8'h00;
+    end else begin
+      skew_a5_d0 <= in_a5;
+    end
+    if (_0132_) begin
+      skew_a4_d0 <= 8'h00;
+    end else begin
+      skew_a4_d0 <= in_a4;
+    end
+    if (_0133_) begin
+      skew_a3_d0 <= 8'h00;
+    end else begin
+      skew_a3_d0 <= in_a3;
+    end
+    if (_0134_) begin
+      skew_a2_d0 <= 8'h00;
+    end else begin
+      skew_a2_d0 <= in_a2;
+    end
+    if (_0135_) begin
+      skew_a1_d0 <= 8'h00;
+    end else begin
+      skew_a1_d0 <= in_a1;
+    end
   end
 endmodule
 
@@ -14926,12 +15427,21 @@ module \hwq_top.engine.fifo (clk, rst, w_en, r_rdy, r_data, w_port__data, r_en);
   assign _12_[5] = 1'hx;
   assign _16_[5] = 1'hx;
   always @(posedge clk) begin
-    if (rst) level <= 5'h00;
-    else if (_18_) begin if (_08_) level <= level - 1'h1; else begin if (_03_) level <= level + 1'h1; else level <= 5'hxx; end end
-    if (rst) r_port__addr <= 5'h00;
-    else if (_13_) r_port__addr <= _16_[4:0];
-    if (rst) w_port__addr <= 5'h00;
-    else if (_00_) w_port__addr <= _12_[4:0];
+    if (rst) begin
+      level <= 5'h00;
+    end else if (_18_) begin
+      begin if (_08_) level <= level - 1'h1; else begin if (_03_) level <= level + 1'h1; else level <= 5'hxx; end end
+    end
+    if (rst) begin
+      r_port__addr <= 5'h00;
+    end else if (_13_) begin
+      r_port__addr <= _16_[4:0];
+    end
+    if (rst) begin
+      w_port__addr <= 5'h00;
+    end else if (_00_) begin
+      w_port__addr <= _12_[4:0];
+    end
   end
 endmodule
 
@@ -15532,101 +16042,131 @@ module \hwq_top.engine.requant (rst, zero_point, act_min, act_max, i_valid, i_la
     rq2p_plh0 <= \p$52 ;
     rq2p_phl0 <= \p$54 ;
     rq2p_phh0 <= \p$56 ;
-    if (rst) o_last <= 1'h0;
-    else o_last <= rq4_last;
-    if (rst) o_valid <= 1'h0;
-    else o_valid <= rq4_valid;
-    if (rst) o_data <= 8'h00;
-    else if (rq4_valid) o_data <= _004_ ? (* full_case = 32'd1 *) act_min : _015_;
-    if (rq3_valid) rq4_above0 <= $signed(rq3_y0[8:0]) > $signed({ hi_z[9], hi_z[7:0] });
-    if (rq3_valid) rq4_below0 <= $signed(rq3_y0[8:0]) < $signed({ lo_z[9], lo_z[7:0] });
-    if (rq3_valid) rq4_fits0 <= $signed(rq3_y0[32:8]) == $signed(rq3_y0[33]);
-    if (rq3_valid) rq4_neg0 <= rq3_y0[33];
-    if (rq3_valid) rq4_t0 <= rq3_y0[7:0] + zero_point;
-    if (rst) rq4_last <= 1'h0;
-    else rq4_last <= rq3_last;
-    if (rst) rq4_valid <= 1'h0;
-    else rq4_valid <= rq3_valid;
-    if (rst) _086_ <= 9'h000;
-    else _086_ <= $signed(act_max) - $signed(zero_point);
-    if (rst) _087_ <= 9'h000;
-    else _087_ <= $signed(act_min) - $signed(zero_point);
-    if (rq3a_valid) rq3_y0 <= $signed(rq3a_u0) >>> rq3a_r0;
-    if (rst) rq3_last <= 1'h0;
-    else rq3_last <= rq3a_last;
-    if (rst) rq3_valid <= 1'h0;
-    else rq3_valid <= rq3a_valid;
-    if (rq2_valid) rq3a_u0 <= $signed(rq2_h0) + $signed({ 1'h0, _014_ });
-    if (rq2_valid) rq3a_r0 <= rq2_r0;
-    if (rst) rq3a_last <= 1'h0;
-    else rq3a_last <= rq2_last;
-    if (rst) rq3a_valid <= 1'h0;
-    else rq3a_valid <= rq2_valid;
-    if (rq2m_valid) rq2_hm0 <= halfm_0;
-    if (rq2m_valid) rq2_hf0 <= half_0;
-    if (rq2m_valid) rq2_h0 <= h_0;
-    if (rq2m_valid) rq2_r0 <= rq2m_r0;
-    if (rst) rq2_last <= 1'h0;
-    else rq2_last <= rq2m_last;
-    if (rst) rq2_valid <= 1'h0;
-    else rq2_valid <= rq2m_valid;
-    if (rq2d_valid) rq2m_mi0 <= $signed(_010_) + $signed(15'h2000);
-    if (rq2d_valid) rq2m_o0 <= { rq2p_phh0, rq2p_pll0 };
-    if (rq2d_valid) rq2m_r0 <= rq2d_r0;
-    if (rst) rq2m_last <= 1'h0;
-    else rq2m_last <= rq2d_last;
-    if (rst) rq2m_valid <= 1'h0;
-    else rq2m_valid <= rq2d_valid;
-    if (rq2c_valid) rq2d_r0 <= rq2c_r0;
-    if (rst) rq2d_last <= 1'h0;
-    else rq2d_last <= rq2c_last;
-    if (rst) rq2d_valid <= 1'h0;
-    else rq2d_valid <= rq2c_valid;
-    if (rq2b_valid) rq2c_r0 <= rq2b_r0;
-    if (rst) rq2c_last <= 1'h0;
-    else rq2c_last <= rq2b_last;
-    if (rst) rq2c_valid <= 1'h0;
-    else rq2c_valid <= rq2b_valid;
-    if (rq2a_valid) rq2b_r0 <= rq2a_r0;
-    if (rst) rq2b_last <= 1'h0;
-    else rq2b_last <= rq2a_last;
-    if (rst) rq2b_valid <= 1'h0;
-    else rq2b_valid <= rq2a_valid;
-    if (rq1b_valid) rq2a_a0 <= $signed(rq1b_s0) << { rq1b_l0[4:2], 2'h0 };
-    if (rq1b_valid) rq2a_r0 <= rq1b_r0;
-    if (rq1b_valid) rq2a_m0 <= rq1b_m0;
-    if (rst) rq2a_last <= 1'h0;
-    else rq2a_last <= rq1b_last;
-    if (rst) rq2a_valid <= 1'h0;
-    else rq2a_valid <= rq1b_valid;
-    if (rq1_valid) rq1b_s0 <= $signed(rq1_s0) << rq1_l0[1:0];
-    if (rq1_valid) rq1b_r0 <= rq1_r0;
-    if (rq1_valid) rq1b_l0 <= rq1_l0;
-    if (rq1_valid) rq1b_m0 <= rq1_m0;
-    if (rst) rq1b_last <= 1'h0;
-    else rq1b_last <= rq1_last;
-    if (rst) rq1b_valid <= 1'h0;
-    else rq1b_valid <= rq1_valid;
-    if (rq0_valid) rq1_s0 <= $signed(rq0_acc0) + $signed(rq0_b0);
+    if (rst) begin
+      o_last <= 1'h0;
+      o_valid <= 1'h0;
+      rq4_last <= 1'h0;
+      rq4_valid <= 1'h0;
+      _086_ <= 9'h000;
+      _087_ <= 9'h000;
+      rq3_last <= 1'h0;
+      rq3_valid <= 1'h0;
+      rq3a_last <= 1'h0;
+      rq3a_valid <= 1'h0;
+      rq2_last <= 1'h0;
+      rq2_valid <= 1'h0;
+      rq2m_last <= 1'h0;
+      rq2m_valid <= 1'h0;
+      rq2d_last <= 1'h0;
+      rq2d_valid <= 1'h0;
+      rq2c_last <= 1'h0;
+      rq2c_valid <= 1'h0;
+      rq2b_last <= 1'h0;
+      rq2b_valid <= 1'h0;
+      rq2a_last <= 1'h0;
+      rq2a_valid <= 1'h0;
+      rq1b_last <= 1'h0;
+      rq1b_valid <= 1'h0;
+      rq1_last <= 1'h0;
+      rq1_valid <= 1'h0;
+      rq0_last <= 1'h0;
+      rq0_valid <= 1'h0;
+    end else begin
+      o_last <= rq4_last;
+      o_valid <= rq4_valid;
+      rq4_last <= rq3_last;
+      rq4_valid <= rq3_valid;
+      _086_ <= $signed(act_max) - $signed(zero_point);
+      _087_ <= $signed(act_min) - $signed(zero_point);
+      rq3_last <= rq3a_last;
+      rq3_valid <= rq3a_valid;
+      rq3a_last <= rq2_last;
+      rq3a_valid <= rq2_valid;
+      rq2_last <= rq2m_last;
+      rq2_valid <= rq2m_valid;
+      rq2m_last <= rq2d_last;
+      rq2m_valid <= rq2d_valid;
+      rq2d_last <= rq2c_last;
+      rq2d_valid <= rq2c_valid;
+      rq2c_last <= rq2b_last;
+      rq2c_valid <= rq2b_valid;
+      rq2b_last <= rq2a_last;
+      rq2b_valid <= rq2a_valid;
+      rq2a_last <= rq1b_last;
+      rq2a_valid <= rq1b_valid;
+      rq1b_last <= rq1_last;
+      rq1b_valid <= rq1_valid;
+      rq1_last <= rq0_last;
+      rq1_valid <= rq0_valid;
+      rq0_last <= i_last;
+      rq0_valid <= i_valid;
+    end
+    if (rst) begin
+      o_data <= 8'h00;
+    end else if (rq4_valid) begin
+      o_data <= _004_ ? (* full_case = 32'd1 *) act_min : _015_;
+    end
+    if (rq3_valid) begin
+      rq4_above0 <= $signed(rq3_y0[8:0]) > $signed({ hi_z[9], hi_z[7:0] });
+      rq4_below0 <= $signed(rq3_y0[8:0]) < $signed({ lo_z[9], lo_z[7:0] });
+      rq4_fits0 <= $signed(rq3_y0[32:8]) == $signed(rq3_y0[33]);
+      rq4_neg0 <= rq3_y0[33];
+      rq4_t0 <= rq3_y0[7:0] + zero_point;
+    end
+    if (rq3a_valid) begin
+      rq3_y0 <= $signed(rq3a_u0) >>> rq3a_r0;
+    end
+    if (rq2_valid) begin
+      rq3a_u0 <= $signed(rq2_h0) + $signed({ 1'h0, _014_ });
+      rq3a_r0 <= rq2_r0;
+    end
+    if (rq2m_valid) begin
+      rq2_hm0 <= halfm_0;
+      rq2_hf0 <= half_0;
+      rq2_h0 <= h_0;
+      rq2_r0 <= rq2m_r0;
+    end
+    if (rq2d_valid) begin
+      rq2m_mi0 <= $signed(_010_) + $signed(15'h2000);
+      rq2m_o0 <= { rq2p_phh0, rq2p_pll0 };
+      rq2m_r0 <= rq2d_r0;
+    end
+    if (rq2c_valid) begin
+      rq2d_r0 <= rq2c_r0;
+    end
+    if (rq2b_valid) begin
+      rq2c_r0 <= rq2b_r0;
+    end
+    if (rq2a_valid) begin
+      rq2b_r0 <= rq2a_r0;
+    end
+    if (rq1b_valid) begin
+      rq2a_a0 <= $signed(rq1b_s0) << { rq1b_l0[4:2], 2'h0 };
+      rq2a_r0 <= rq1b_r0;
+      rq2a_m0 <= rq1b_m0;
+    end
+    if (rq1_valid) begin
+      rq1b_s0 <= $signed(rq1_s0) << rq1_l0[1:0];
+      rq1b_r0 <= rq1_r0;
+      rq1b_l0 <= rq1_l0;
+      rq1b_m0 <= rq1_m0;
+    end
+    if (rq0_valid) begin
+      rq1_s0 <= $signed(rq0_acc0) + $signed(rq0_b0);
+      rq1_m0 <= rq0_m0;
+    end
     if (rq0_valid)
       if (!_008_) rq1_r0 <= 5'h00;
       else rq1_r0 <= - $signed(rq0_e0[4:0]);
     if (rq0_valid)
       if (!_007_) rq1_l0 <= 5'h00;
       else rq1_l0 <= rq0_e0[4:0];
-    if (rq0_valid) rq1_m0 <= rq0_m0;
-    if (rst) rq1_last <= 1'h0;
-    else rq1_last <= rq0_last;
-    if (rst) rq1_valid <= 1'h0;
-    else rq1_valid <= rq0_valid;
-    if (i_valid) rq0_b0 <= \port$2635$0 [31:0];
-    if (i_valid) rq0_acc0 <= i_acc;
-    if (i_valid) rq0_e0 <= \port$2635$0 [68:63];
-    if (i_valid) rq0_m0 <= \port$2635$0 [62:32];
-    if (rst) rq0_last <= 1'h0;
-    else rq0_last <= i_last;
-    if (rst) rq0_valid <= 1'h0;
-    else rq0_valid <= i_valid;
+    if (i_valid) begin
+      rq0_b0 <= \port$2635$0 [31:0];
+      rq0_acc0 <= i_acc;
+      rq0_e0 <= \port$2635$0 [68:63];
+      rq0_m0 <= \port$2635$0 [62:32];
+    end
   end
 endmodule
 

@@ -207,162 +207,189 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   );
   assign o_data = { drain_3, drain_2, drain_1, drain_0 };
   always @(posedge clk) begin
-    if (en) begin if (drain_row) drain_3 <= out_1_3; else drain_3 <= out_0_3; end
-    if (en) begin if (drain_row) drain_2 <= out_1_2; else drain_2 <= out_0_2; end
-    if (en) begin if (drain_row) drain_1 <= out_1_1; else drain_1 <= out_0_1; end
-    if (en) begin if (drain_row) drain_0 <= out_1_0; else drain_0 <= out_0_0; end
-    if (rst) o_valid <= 1'h0;
-    else if (en) o_valid <= draining;
-    if (rst) drain_advance <= 1'h0;
-    else drain_advance <= _003_ & _004_;
-    if (rst) drain_beat <= 2'h0;
-    else drain_beat <= beat_next;
-    if (rst) drain_count <= 2'h0;
-    else drain_count <= count_next;
-    if (_023_) drain_row <= 1'h0;
-    else if (_001_) drain_row <= drain_row + 1'h1;
-    if (cap_1_3) out_1_3 <= $signed(acc_1_3) + $signed(p_1_3);
-    if (rst) acc_1_3 <= 24'h000000;
-    else if (en) begin if (lr_1_3_d2) acc_1_3 <= 24'h000000; else acc_1_3 <= $signed(acc_1_3) + $signed(p_1_3); end
-    if (rst) lr_1_3_d2 <= 1'h0;
-    else if (en) lr_1_3_d2 <= lr_1_3_d1;
-    if (rst) lr_1_3_d1 <= 1'h0;
-    else if (en) lr_1_3_d1 <= lr_1_3_d0;
-    if (rst) lr_1_3_d0 <= 1'h0;
-    else if (en) lr_1_3_d0 <= l_1_2;
-    if (rst) p_1_3 <= 16'h0000;
-    else if (en) p_1_3 <= \p1$126 ;
-    if (cap_1_2) out_1_2 <= $signed(acc_1_2) + $signed(p_1_2);
-    if (rst) acc_1_2 <= 24'h000000;
-    else if (en) begin if (lr_1_2_d2) acc_1_2 <= 24'h000000; else acc_1_2 <= $signed(acc_1_2) + $signed(p_1_2); end
-    if (rst) lr_1_2_d2 <= 1'h0;
-    else if (en) lr_1_2_d2 <= lr_1_2_d1;
-    if (rst) lr_1_2_d1 <= 1'h0;
-    else if (en) lr_1_2_d1 <= lr_1_2_d0;
-    if (rst) lr_1_2_d0 <= 1'h0;
-    else if (en) lr_1_2_d0 <= l_1_1;
-    if (rst) p_1_2 <= 16'h0000;
-    else if (en) p_1_2 <= \p0$113 ;
-    if (rst) l_1_2 <= 1'h0;
-    else if (en) l_1_2 <= l_1_1;
-    if (rst) a_1_2 <= 8'h00;
-    else if (en) a_1_2 <= a_1_1;
-    if (cap_1_1) out_1_1 <= $signed(acc_1_1) + $signed(p_1_1);
-    if (rst) acc_1_1 <= 24'h000000;
-    else if (en) begin if (lr_1_1_d2) acc_1_1 <= 24'h000000; else acc_1_1 <= $signed(acc_1_1) + $signed(p_1_1); end
-    if (rst) lr_1_1_d2 <= 1'h0;
-    else if (en) lr_1_1_d2 <= lr_1_1_d1;
-    if (rst) lr_1_1_d1 <= 1'h0;
-    else if (en) lr_1_1_d1 <= lr_1_1_d0;
-    if (rst) lr_1_1_d0 <= 1'h0;
-    else if (en) lr_1_1_d0 <= l_1_0;
-    if (rst) p_1_1 <= 16'h0000;
-    else if (en) p_1_1 <= \p1$100 ;
-    if (rst) l_1_1 <= 1'h0;
-    else if (en) l_1_1 <= l_1_0;
-    if (rst) a_1_1 <= 8'h00;
-    else if (en) a_1_1 <= a_1_0;
-    if (cap_1_0) out_1_0 <= $signed(acc_1_0) + $signed(p_1_0);
-    if (rst) acc_1_0 <= 24'h000000;
-    else if (en) begin if (lr_1_0_d2) acc_1_0 <= 24'h000000; else acc_1_0 <= $signed(acc_1_0) + $signed(p_1_0); end
-    if (rst) lr_1_0_d2 <= 1'h0;
-    else if (en) lr_1_0_d2 <= lr_1_0_d1;
-    if (rst) lr_1_0_d1 <= 1'h0;
-    else if (en) lr_1_0_d1 <= lr_1_0_d0;
-    if (rst) lr_1_0_d0 <= 1'h0;
-    else if (en) lr_1_0_d0 <= skew_l1_d0;
-    if (rst) p_1_0 <= 16'h0000;
-    else if (en) p_1_0 <= \p0$87 ;
-    if (rst) l_1_0 <= 1'h0;
-    else if (en) l_1_0 <= skew_l1_d0;
-    if (rst) a_1_0 <= 8'h00;
-    else if (en) a_1_0 <= skew_a1_d0;
-    if (cap_0_3) out_0_3 <= $signed(acc_0_3) + $signed(p_0_3);
-    if (rst) acc_0_3 <= 24'h000000;
-    else if (en) begin if (lr_0_3_d2) acc_0_3 <= 24'h000000; else acc_0_3 <= $signed(acc_0_3) + $signed(p_0_3); end
-    if (rst) lr_0_3_d2 <= 1'h0;
-    else if (en) lr_0_3_d2 <= lr_0_3_d1;
-    if (rst) lr_0_3_d1 <= 1'h0;
-    else if (en) lr_0_3_d1 <= lr_0_3_d0;
-    if (rst) lr_0_3_d0 <= 1'h0;
-    else if (en) lr_0_3_d0 <= l_0_2;
-    if (rst) p_0_3 <= 16'h0000;
-    else if (en) p_0_3 <= \p1$74 ;
-    if (en) w_0_3 <= skew_w3_d2;
-    if (cap_0_2) out_0_2 <= $signed(acc_0_2) + $signed(p_0_2);
-    if (rst) acc_0_2 <= 24'h000000;
-    else if (en) begin if (lr_0_2_d2) acc_0_2 <= 24'h000000; else acc_0_2 <= $signed(acc_0_2) + $signed(p_0_2); end
-    if (rst) lr_0_2_d2 <= 1'h0;
-    else if (en) lr_0_2_d2 <= lr_0_2_d1;
-    if (rst) lr_0_2_d1 <= 1'h0;
-    else if (en) lr_0_2_d1 <= lr_0_2_d0;
-    if (rst) lr_0_2_d0 <= 1'h0;
-    else if (en) lr_0_2_d0 <= l_0_1;
-    if (rst) p_0_2 <= 16'h0000;
-    else if (en) p_0_2 <= \p0$61 ;
-    if (en) w_0_2 <= skew_w2_d1;
-    if (rst) l_0_2 <= 1'h0;
-    else if (en) l_0_2 <= l_0_1;
-    if (rst) a_0_2 <= 8'h00;
-    else if (en) a_0_2 <= a_0_1;
-    if (cap_0_1) out_0_1 <= $signed(acc_0_1) + $signed(p_0_1);
-    if (rst) acc_0_1 <= 24'h000000;
-    else if (en) begin if (lr_0_1_d2) acc_0_1 <= 24'h000000; else acc_0_1 <= $signed(acc_0_1) + $signed(p_0_1); end
-    if (rst) lr_0_1_d2 <= 1'h0;
-    else if (en) lr_0_1_d2 <= lr_0_1_d1;
-    if (rst) lr_0_1_d1 <= 1'h0;
-    else if (en) lr_0_1_d1 <= lr_0_1_d0;
-    if (rst) lr_0_1_d0 <= 1'h0;
-    else if (en) lr_0_1_d0 <= l_0_0;
-    if (rst) p_0_1 <= 16'h0000;
-    else if (en) p_0_1 <= p1;
-    if (en) w_0_1 <= skew_w1_d0;
-    if (rst) l_0_1 <= 1'h0;
-    else if (en) l_0_1 <= l_0_0;
-    if (rst) a_0_1 <= 8'h00;
-    else if (en) a_0_1 <= a_0_0;
-    if (cap_0_0) out_0_0 <= $signed(acc_0_0) + $signed(p_0_0);
-    if (rst) acc_0_0 <= 24'h000000;
-    else if (en) begin if (lr_0_0_d2) acc_0_0 <= 24'h000000; else acc_0_0 <= $signed(acc_0_0) + $signed(p_0_0); end
-    if (rst) lr_0_0_d2 <= 1'h0;
-    else if (en) lr_0_0_d2 <= lr_0_0_d1;
-    if (rst) lr_0_0_d1 <= 1'h0;
-    else if (en) lr_0_0_d1 <= lr_0_0_d0;
-    if (rst) lr_0_0_d0 <= 1'h0;
-    else if (en) lr_0_0_d0 <= in_last;
-    if (rst) p_0_0 <= 16'h0000;
-    else if (en) p_0_0 <= p0;
-    if (en) w_0_0 <= b0;
-    if (rst) l_0_0 <= 1'h0;
-    else if (en) l_0_0 <= in_last;
-    if (rst) a_0_0 <= 8'h00;
-    else if (en) a_0_0 <= a0;
-    if (en) skew_w3_d2 <= skew_w3_d1;
-    if (en) skew_w3_d1 <= skew_w3_d0;
+    if (en) begin
+      begin if (drain_row) drain_3 <= out_1_3; else drain_3 <= out_0_3; end
+      begin if (drain_row) drain_2 <= out_1_2; else drain_2 <= out_0_2; end
+      begin if (drain_row) drain_1 <= out_1_1; else drain_1 <= out_0_1; end
+      begin if (drain_row) drain_0 <= out_1_0; else drain_0 <= out_0_0; end
+      w_0_3 <= skew_w3_d2;
+      w_0_2 <= skew_w2_d1;
+      w_0_1 <= skew_w1_d0;
+      w_0_0 <= b0;
+      skew_w3_d2 <= skew_w3_d1;
+      skew_w3_d1 <= skew_w3_d0;
+      skew_w2_d1 <= skew_w2_d0;
+      in_w3 <= i_w[31:24];
+      in_w2 <= i_w[23:16];
+      in_w1 <= i_w[15:8];
+      in_w0 <= i_w[7:0];
+      in_a1 <= i_a[15:8];
+      in_a0 <= i_a[7:0];
+    end
+    if (rst) begin
+      o_valid <= 1'h0;
+      acc_1_3 <= 24'h000000;
+      lr_1_3_d2 <= 1'h0;
+      lr_1_3_d1 <= 1'h0;
+      lr_1_3_d0 <= 1'h0;
+      p_1_3 <= 16'h0000;
+      acc_1_2 <= 24'h000000;
+      lr_1_2_d2 <= 1'h0;
+      lr_1_2_d1 <= 1'h0;
+      lr_1_2_d0 <= 1'h0;
+      p_1_2 <= 16'h0000;
+      l_1_2 <= 1'h0;
+      a_1_2 <= 8'h00;
+      acc_1_1 <= 24'h000000;
+      lr_1_1_d2 <= 1'h0;
+      lr_1_1_d1 <= 1'h0;
+      lr_1_1_d0 <= 1'h0;
+      p_1_1 <= 16'h0000;
+      l_1_1 <= 1'h0;
+      a_1_1 <= 8'h00;
+      acc_1_0 <= 24'h000000;
+      lr_1_0_d2 <= 1'h0;
+      lr_1_0_d1 <= 1'h0;
+      lr_1_0_d0 <= 1'h0;
+      p_1_0 <= 16'h0000;
+      l_1_0 <= 1'h0;
+      a_1_0 <= 8'h00;
+      acc_0_3 <= 24'h000000;
+      lr_0_3_d2 <= 1'h0;
+      lr_0_3_d1 <= 1'h0;
+      lr_0_3_d0 <= 1'h0;
+      p_0_3 <= 16'h0000;
+      acc_0_2 <= 24'h000000;
+      lr_0_2_d2 <= 1'h0;
+      lr_0_2_d1 <= 1'h0;
+      lr_0_2_d0 <= 1'h0;
+      p_0_2 <= 16'h0000;
+      l_0_2 <= 1'h0;
+      a_0_2 <= 8'h00;
+      acc_0_1 <= 24'h000000;
+      lr_0_1_d2 <= 1'h0;
+      lr_0_1_d1 <= 1'h0;
+      lr_0_1_d0 <= 1'h0;
+      p_0_1 <= 16'h0000;
+      l_0_1 <= 1'h0;
+      a_0_1 <= 8'h00;
+      acc_0_0 <= 24'h000000;
+      lr_0_0_d2 <= 1'h0;
+      lr_0_0_d1 <= 1'h0;
+      lr_0_0_d0 <= 1'h0;
+      p_0_0 <= 16'h0000;
+      l_0_0 <= 1'h0;
+      a_0_0 <= 8'h00;
+      skew_l1_d0 <= 1'h0;
+      skew_a1_d0 <= 8'h00;
+      in_last <= 1'h0;
+      in_valid <= 1'h0;
+    end else if (en) begin
+      o_valid <= draining;
+      begin if (lr_1_3_d2) acc_1_3 <= 24'h000000; else acc_1_3 <= $signed(acc_1_3) + $signed(p_1_3); end
+      lr_1_3_d2 <= lr_1_3_d1;
+      lr_1_3_d1 <= lr_1_3_d0;
+      lr_1_3_d0 <= l_1_2;
+      p_1_3 <= \p1$126 ;
+      begin if (lr_1_2_d2) acc_1_2 <= 24'h000000; else acc_1_2 <= $signed(acc_1_2) + $signed(p_1_2); end
+      lr_1_2_d2 <= lr_1_2_d1;
+      lr_1_2_d1 <= lr_1_2_d0;
+      lr_1_2_d0 <= l_1_1;
+      p_1_2 <= \p0$113 ;
+      l_1_2 <= l_1_1;
+      a_1_2 <= a_1_1;
+      begin if (lr_1_1_d2) acc_1_1 <= 24'h000000; else acc_1_1 <= $signed(acc_1_1) + $signed(p_1_1); end
+      lr_1_1_d2 <= lr_1_1_d1;
+      lr_1_1_d1 <= lr_1_1_d0;
+      lr_1_1_d0 <= l_1_0;
+      p_1_1 <= \p1$100 ;
+      l_1_1 <= l_1_0;
+      a_1_1 <= a_1_0;
+      begin if (lr_1_0_d2) acc_1_0 <= 24'h000000; else acc_1_0 <= $signed(acc_1_0) + $signed(p_1_0); end
+      lr_1_0_d2 <= lr_1_0_d1;
+      lr_1_0_d1 <= lr_1_0_d0;
+      lr_1_0_d0 <= skew_l1_d0;
+      p_1_0 <= \p0$87 ;
+      l_1_0 <= skew_l1_d0;
+      a_1_0 <= skew_a1_d0;
+      begin if (lr_0_3_d2) acc_0_3 <= 24'h000000; else acc_0_3 <= $signed(acc_0_3) + $signed(p_0_3); end
+      lr_0_3_d2 <= lr_0_3_d1;
+      lr_0_3_d1 <= lr_0_3_d0;
+      lr_0_3_d0 <= l_0_2;
+      p_0_3 <= \p1$74 ;
+      begin if (lr_0_2_d2) acc_0_2 <= 24'h000000; else acc_0_2 <= $signed(acc_0_2) + $signed(p_0_2); end
+      lr_0_2_d2 <= lr_0_2_d1;
+      lr_0_2_d1 <= lr_0_2_d0;
+      lr_0_2_d0 <= l_0_1;
+      p_0_2 <= \p0$61 ;
+      l_0_2 <= l_0_1;
+      a_0_2 <= a_0_1;
+      begin if (lr_0_1_d2) acc_0_1 <= 24'h000000; else acc_0_1 <= $signed(acc_0_1) + $signed(p_0_1); end
+      lr_0_1_d2 <= lr_0_1_d1;
+      lr_0_1_d1 <= lr_0_1_d0;
+      lr_0_1_d0 <= l_0_0;
+      p_0_1 <= p1;
+      l_0_1 <= l_0_0;
+      a_0_1 <= a_0_0;
+      begin if (lr_0_0_d2) acc_0_0 <= 24'h000000; else acc_0_0 <= $signed(acc_0_0) + $signed(p_0_0); end
+      lr_0_0_d2 <= lr_0_0_d1;
+      lr_0_0_d1 <= lr_0_0_d0;
+      lr_0_0_d0 <= in_last;
+      p_0_0 <= p0;
+      l_0_0 <= in_last;
+      a_0_0 <= a0;
+      skew_l1_d0 <= in_last;
+      begin if (in_valid) skew_a1_d0 <= in_a1; else skew_a1_d0 <= 8'h00; end
+      in_last <= i_last & i_valid;
+      in_valid <= i_valid;
+    end
+    if (rst) begin
+      drain_advance <= 1'h0;
+      drain_beat <= 2'h0;
+      drain_count <= 2'h0;
+    end else begin
+      drain_advance <= _003_ & _004_;
+      drain_beat <= beat_next;
+      drain_count <= count_next;
+    end
+    if (_023_) begin
+      drain_row <= 1'h0;
+    end else if (_001_) begin
+      drain_row <= drain_row + 1'h1;
+    end
+    if (cap_1_3) begin
+      out_1_3 <= $signed(acc_1_3) + $signed(p_1_3);
+    end
+    if (cap_1_2) begin
+      out_1_2 <= $signed(acc_1_2) + $signed(p_1_2);
+    end
+    if (cap_1_1) begin
+      out_1_1 <= $signed(acc_1_1) + $signed(p_1_1);
+    end
+    if (cap_1_0) begin
+      out_1_0 <= $signed(acc_1_0) + $signed(p_1_0);
+    end
+    if (cap_0_3) begin
+      out_0_3 <= $signed(acc_0_3) + $signed(p_0_3);
+    end
+    if (cap_0_2) begin
+      out_0_2 <= $signed(acc_0_2) + $signed(p_0_2);
+    end
+    if (cap_0_1) begin
+      out_0_1 <= $signed(acc_0_1) + $signed(p_0_1);
+    end
+    if (cap_0_0) begin
+      out_0_0 <= $signed(acc_0_0) + $signed(p_0_0);
+    end
     if (en)
       if (!in_valid) skew_w3_d0 <= 8'h00;
       else skew_w3_d0 <= in_w3;
-    if (en) skew_w2_d1 <= skew_w2_d0;
     if (en)
       if (!in_valid) skew_w2_d0 <= 8'h00;
       else skew_w2_d0 <= in_w2;
     if (en)
       if (!in_valid) skew_w1_d0 <= 8'h00;
       else skew_w1_d0 <= in_w1;
-    if (rst) skew_l1_d0 <= 1'h0;
-    else if (en) skew_l1_d0 <= in_last;
-    if (rst) skew_a1_d0 <= 8'h00;
-    else if (en) begin if (in_valid) skew_a1_d0 <= in_a1; else skew_a1_d0 <= 8'h00; end
-    if (en) in_w3 <= i_w[31:24];
-    if (en) in_w2 <= i_w[23:16];
-    if (en) in_w1 <= i_w[15:8];
-    if (en) in_w0 <= i_w[7:0];
-    if (en) in_a1 <= i_a[15:8];
-    if (en) in_a0 <= i_a[7:0];
-    if (rst) in_last <= 1'h0;
-    else if (en) in_last <= i_last & i_valid;
-    if (rst) in_valid <= 1'h0;
-    else if (en) in_valid <= i_valid;
   end
 endmodule
 

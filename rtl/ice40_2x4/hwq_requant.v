@@ -198,64 +198,108 @@ module hwq_requant(i_valid, i_last, i_acc, i_bias, i_multiplier, i_shift, zero_p
   assign lo_z[8] = lo_z[9];
   assign _003_[32:1] = half_0;
   always @(posedge clk) begin
-    if (rst) o_last <= 1'h0;
-    else if (en) o_last <= rq3_last;
-    if (rst) o_valid <= 1'h0;
-    else if (en) o_valid <= rq3_valid;
-    if (rst) o_data <= 8'h00;
-    else if (_035_) o_data <= _038_ ? (* full_case = 32'd1 *) act_min : _042_;
-    if (rst) _129_ <= 9'h000;
-    else if (en) _129_ <= $signed(act_max) - $signed(zero_point);
-    if (rst) _130_ <= 9'h000;
-    else if (en) _130_ <= $signed(act_min) - $signed(zero_point);
-    if (_032_) rq3_y0 <= $signed(rq3a_u0) >>> rq3a_r0;
-    if (rst) rq3_last <= 1'h0;
-    else if (en) rq3_last <= rq3a_last;
-    if (rst) rq3_valid <= 1'h0;
-    else if (en) rq3_valid <= rq3a_valid;
-    if (_031_) rq3a_u0 <= $signed(rq2_h0) + $signed({ 1'h0, _007_ });
-    if (_030_) rq3a_r0 <= rq2_r0;
-    if (rst) rq3a_last <= 1'h0;
-    else if (en) rq3a_last <= rq2_last;
-    if (rst) rq3a_valid <= 1'h0;
-    else if (en) rq3a_valid <= rq2_valid;
-    if (_029_) rq2_hm0 <= halfm_0;
-    if (_028_) rq2_hf0 <= half_0;
-    if (_027_) rq2_h0 <= h_0;
-    if (_026_) rq2_r0 <= rq2b_r0;
-    if (rst) rq2_last <= 1'h0;
-    else if (en) rq2_last <= rq2b_last;
-    if (rst) rq2_valid <= 1'h0;
-    else if (en) rq2_valid <= rq2b_valid;
-    if (_024_) rq2b_phh0 <= rq2a_a0[31:16] * rq2a_m0[30:16];
-    if (_022_) rq2b_phl0 <= rq2a_a0[31:16] * rq2a_m0[15:0];
-    if (_020_) rq2b_plh0 <= rq2a_a0[15:0] * rq2a_m0[30:16];
-    if (_018_) rq2b_pll0 <= rq2a_a0[15:0] * rq2a_m0[15:0];
-    if (_017_) rq2b_ng0 <= rq2a_a0[31];
-    if (_016_) rq2b_r0 <= rq2a_r0;
-    if (_015_) rq2b_m0 <= rq2a_m0;
-    if (rst) rq2b_last <= 1'h0;
-    else if (en) rq2b_last <= rq2a_last;
-    if (rst) rq2b_valid <= 1'h0;
-    else if (en) rq2b_valid <= rq2a_valid;
-    if (_014_) rq2a_a0 <= $signed(rq1_s0) << rq1_l0;
-    if (_013_) rq2a_r0 <= rq1_r0;
-    if (_012_) rq2a_m0 <= rq1_m0;
-    if (rst) rq2a_last <= 1'h0;
-    else if (en) rq2a_last <= rq1_last;
-    if (rst) rq2a_valid <= 1'h0;
-    else if (en) rq2a_valid <= rq1_valid;
-    if (_011_) rq1_s0 <= $signed(i_acc) + $signed(i_bias);
+    if (rst) begin
+      o_last <= 1'h0;
+      o_valid <= 1'h0;
+      _129_ <= 9'h000;
+      _130_ <= 9'h000;
+      rq3_last <= 1'h0;
+      rq3_valid <= 1'h0;
+      rq3a_last <= 1'h0;
+      rq3a_valid <= 1'h0;
+      rq2_last <= 1'h0;
+      rq2_valid <= 1'h0;
+      rq2b_last <= 1'h0;
+      rq2b_valid <= 1'h0;
+      rq2a_last <= 1'h0;
+      rq2a_valid <= 1'h0;
+      rq1_last <= 1'h0;
+      rq1_valid <= 1'h0;
+    end else if (en) begin
+      o_last <= rq3_last;
+      o_valid <= rq3_valid;
+      _129_ <= $signed(act_max) - $signed(zero_point);
+      _130_ <= $signed(act_min) - $signed(zero_point);
+      rq3_last <= rq3a_last;
+      rq3_valid <= rq3a_valid;
+      rq3a_last <= rq2_last;
+      rq3a_valid <= rq2_valid;
+      rq2_last <= rq2b_last;
+      rq2_valid <= rq2b_valid;
+      rq2b_last <= rq2a_last;
+      rq2b_valid <= rq2a_valid;
+      rq2a_last <= rq1_last;
+      rq2a_valid <= rq1_valid;
+      rq1_last <= i_last;
+      rq1_valid <= i_valid;
+    end
+    if (rst) begin
+      o_data <= 8'h00;
+    end else if (_035_) begin
+      o_data <= _038_ ? (* full_case = 32'd1 *) act_min : _042_;
+    end
+    if (_032_) begin
+      rq3_y0 <= $signed(rq3a_u0) >>> rq3a_r0;
+    end
+    if (_031_) begin
+      rq3a_u0 <= $signed(rq2_h0) + $signed({ 1'h0, _007_ });
+    end
+    if (_030_) begin
+      rq3a_r0 <= rq2_r0;
+    end
+    if (_029_) begin
+      rq2_hm0 <= halfm_0;
+    end
+    if (_028_) begin
+      rq2_hf0 <= half_0;
+    end
+    if (_027_) begin
+      rq2_h0 <= h_0;
+    end
+    if (_026_) begin
+      rq2_r0 <= rq2b_r0;
+    end
+    if (_024_) begin
+      rq2b_phh0 <= rq2a_a0[31:16] * rq2a_m0[30:16];
+    end
+    if (_022_) begin
+      rq2b_phl0 <= rq2a_a0[31:16] * rq2a_m0[15:0];
+    end
+    if (_020_) begin
+      rq2b_plh0 <= rq2a_a0[15:0] * rq2a_m0[30:16];
+    end
+    if (_018_) begin
+      rq2b_pll0 <= rq2a_a0[15:0] * rq2a_m0[15:0];
+    end
+    if (_017_) begin
+      rq2b_ng0 <= rq2a_a0[31];
+    end
+    if (_016_) begin
+      rq2b_r0 <= rq2a_r0;
+    end
+    if (_015_) begin
+      rq2b_m0 <= rq2a_m0;
+    end
+    if (_014_) begin
+      rq2a_a0 <= $signed(rq1_s0) << rq1_l0;
+    end
+    if (_013_) begin
+      rq2a_r0 <= rq1_r0;
+    end
+    if (_012_) begin
+      rq2a_m0 <= rq1_m0;
+    end
+    if (_011_) begin
+      rq1_s0 <= $signed(i_acc) + $signed(i_bias);
+    end
     if (_010_)
       if (!_004_) rq1_r0 <= 5'h00;
       else rq1_r0 <= - $signed(i_shift[4:0]);
     if (_009_)
       if (!_000_) rq1_l0 <= 5'h00;
       else rq1_l0 <= i_shift[4:0];
-    if (_008_) rq1_m0 <= i_multiplier;
-    if (rst) rq1_last <= 1'h0;
-    else if (en) rq1_last <= i_last;
-    if (rst) rq1_valid <= 1'h0;
-    else if (en) rq1_valid <= i_valid;
+    if (_008_) begin
+      rq1_m0 <= i_multiplier;
+    end
   end
 endmodule

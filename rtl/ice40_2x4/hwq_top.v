@@ -863,126 +863,265 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   assign _177_[5:1] = 5'hxx;
   always @(posedge clk) begin
     w_addr <= wa;
-    if (rst) give_back <= 2'h0;
-    else give_back <= _005_ + _007_;
-    if (rst) part2 <= 8'h00;
-    else if (_134_) part2 <= o_data;
-    if (rst) part1 <= 8'h00;
-    else if (_135_) part1 <= o_data;
-    if (rst) part0 <= 8'h00;
-    else if (_136_) part0 <= o_data;
-    if (rst) ob <= 2'h0;
-    else if (\o_valid$81 ) begin if (_002_) ob <= 2'h0; else ob <= ob + 1'h1; end
-    if (\$signal$121 ) i_acc <= acc_chosen;
-    if (rst) \i_last$61  <= 1'h0;
-    else \i_last$61  <= part_last;
-    if (rst) \i_valid$59  <= 1'h0;
-    else \i_valid$59  <= \$signal$121 ;
-    if (o_valid) begin if (beat[1]) acc_chosen <= beat[0] ? \o_data$124 [95:72] : \o_data$124 [71:48]; else acc_chosen <= beat[0] ? \o_data$124 [47:24] : \o_data$124 [23:0]; end
-    if (rst) part_last <= 1'h0;
-    else part_last <= _088_ & dn_last;
-    if (rst) \$signal$121  <= 1'h0;
-    else \$signal$121  <= _085_;
-    if (rst) d_last <= 1'h0;
-    else begin if (_075_) d_last <= _181_; else begin if (_077_) d_last <= d_last ? (* full_case = 32'd1 *) 1'h0 : _084_; else d_last <= _181_; end end
-    if (rst) beat_last <= 1'h0;
-    else if (_092_) begin if (_075_) beat_last <= beat == 2'h2; else begin if (_077_) beat_last <= 1'h0; else begin if (drain_restart) beat_last <= 1'h0; else beat_last <= 1'hx; end end end
-    if (rst) row_valid <= 1'h0;
-    else begin if (_075_) row_valid <= _188_; else begin if (_077_) begin if (wrap) row_valid <= row < m_wrap; else row_valid <= row < m_last; end else row_valid <= _188_; end end
-    if (rst) row <= 17'h00000;
-    else begin if (_075_) row <= _191_; else begin if (_077_) begin if (wrap) row <= row - 1'h1; else row <= row + 1'h1; end else row <= _191_; end end
-    if (_164_) ra_row <= 6'h00;
-    else ra_row <= _071_[5:0];
-    if (rst) ra_inc[0] <= 1'h0;
-    else ra_inc[0] <= _177_[0];
-    if (_165_) ra_inc[5:1] <= 5'h00;
-    else ra_inc[5:1] <= _069_[5:1];
-    if (_166_) ra <= 6'h00;
-    else ra <= ra_next;
-    if (rst) beat <= 2'h0;
-    else if (_093_) begin if (_075_) beat <= _078_[1:0]; else begin if (_077_) beat <= 2'h0; else begin if (drain_restart) beat <= 2'h0; else beat <= 2'hx; end end end
-    if (rst) dn <= 4'h0;
-    else begin if (_075_) dn <= _197_; else begin if (_077_) begin if (d_last) dn <= dn_last ? (* full_case = 32'd1 *) 4'h0 : _080_[3:0]; else dn <= _197_; end else dn <= _197_; end end
-    if (rst) d <= 1'h0;
-    else begin if (_075_) d <= _202_; else begin if (_077_) d <= d_last ? (* full_case = 32'd1 *) 1'h0 : _083_[0]; else d <= _202_; end end
-    if (_167_) drain_restart <= 1'h0;
-    else drain_restart <= s_param__valid;
-    if (rst) at_tile_last <= 1'h0;
-    else if (_094_) at_tile_last <= compute ? _207_ : \$signal$104 ;
-    if (rst) at_k_last <= 1'h0;
-    else if (_095_) at_k_last <= compute ? _210_ : \$signal$103 ;
-    if (rst) fn_last <= 1'h0;
-    else if (_137_) begin if (compute) begin if (adv) begin if (at_tile_last) fn_last <= fn_last ? (* full_case = 32'd1 *) nb_one : _064_; else fn_last <= 1'hx; end else fn_last <= 1'hx; end else fn_last <= ! blk; end
-    if (_168_) fn <= 4'h0;
-    else if (_138_) fn <= fn_last ? (* full_case = 32'd1 *) 4'h0 : _063_[3:0];
-    if (_169_) fm0 <= 17'h00000;
-    else if (_139_) fm0 <= _062_[16:0];
-    if (rst) in_data <= 1'h0;
-    else if (_140_) begin if (compute) begin if (adv) in_data <= at_tile_last ? (* full_case = 32'd1 *) _061_ : _217_; else in_data <= 1'hx; end else begin if (_307_) begin if (s_param__valid) begin if (ch_last) in_data <= 1'h1; else in_data <= 1'h0; end else in_data <= 1'h0; end else in_data <= 1'h0; end end
-    if (_170_) kk <= 8'h00;
-    else if (adv) kk <= at_tile_last ? (* full_case = 32'd1 *) 8'h00 : _065_[7:0];
-    if (rst) flush <= 5'h00;
-    else if (_141_) flush <= _610_(5'hxx, { _224_, _056_[4:0] }, { _225_, _223_ });
-    if (rst) compute <= 1'h0;
-    else if (_142_) compute <= _615_(1'hx, { _230_, _226_ }, { _231_, _228_ });
-    if (rst) nb_one <= 1'h0;
-    else if (_143_) nb_one <= ! blk;
-    if (rst) dn_last <= 1'h0;
-    else begin if (_075_) dn_last <= _235_; else begin if (_077_) begin if (d_last) dn_last <= dn_last ? (* full_case = 32'd1 *) nb_one : _082_; else dn_last <= _235_; end else dn_last <= _235_; end end
-    if (rst) nb_pen <= 5'h00;
-    else if (_144_) nb_pen <= blk - 1'h1;
-    if (rst) ctrl_state <= 2'h0;
-    else if (_145_) ctrl_state <= _631_(2'hx, { _250_, _248_, _245_, _242_ }, { _251_, _249_, _246_, _244_ });
-    if (rst) ch_last <= 1'h0;
-    else if (_146_) ch_last <= _641_(1'hx, { _255_, _252_ }, { _256_, _254_ });
-    if (rst) ch <= 16'h0000;
-    else if (_147_) ch <= _646_(16'hxxxx, { _260_, _257_ }, { _261_, _259_ });
-    if (rst) wb <= 2'h0;
-    else if (_148_) wb <= _653_(2'hx, { _267_, _264_ }, { _268_, _266_ });
-    if (rst) wa <= 6'h00;
-    else if (_149_) wa <= _659_(6'hxx, { _273_, _270_ }, { _274_, _272_ });
-    if (rst) blk <= 4'h0;
-    else if (_150_) blk <= _666_(4'hx, { _280_, _277_ }, { _281_, _279_ });
-    if (rst) lane <= 1'h0;
-    else if (_151_) lane <= _672_(1'hx, { _286_, _283_ }, { _287_, _285_ });
-    if (rst) \$signal$104  <= 1'h0;
-    else if (_152_) \$signal$104  <= _042_;
-    if (rst) \$signal$103  <= 1'h0;
-    else if (_153_) \$signal$103  <= _038_;
-    if (rst) tile_pen <= 17'h00000;
-    else if (_154_) tile_pen <= _036_ - 2'h2;
-    if (rst) n_pen <= 17'h00000;
-    else if (_155_) n_pen <= hdr[31:16] - 2'h2;
-    if (rst) k_pen <= 17'h00000;
-    else if (_156_) k_pen <= hdr[47:32] - 2'h2;
-    if (rst) k_last <= 16'h0000;
-    else if (_157_) k_last <= hdr[47:32] - 1'h1;
-    if (rst) act_max <= 8'h00;
-    else if (_158_) act_max <= hdr[71:64];
-    if (rst) act_min <= 8'h00;
-    else if (_159_) act_min <= hdr[63:56];
-    if (rst) zero_point <= 8'h00;
-    else if (_160_) zero_point <= hdr[55:48];
-    if (rst) m_wrap <= 17'h00000;
-    else if (_161_) m_wrap <= hdr[15:0] + 1'h1;
-    if (rst) m_last <= 16'h0000;
-    else if (_162_) m_last <= _029_[15:0];
-    if (rst) M_ <= 16'h0000;
-    else if (_163_) M_ <= hdr[15:0];
-    if (rst) credit_ok <= 1'h1;
-    else credit_ok <= \$signal  ? (* full_case = 32'd1 *) _027_ : _028_;
-    if (rst) credits <= 4'h8;
-    else credits <= \$signal  ? (* full_case = 32'd1 *) _026_[3:0] : kept;
-    if (rst) last_mblock <= 1'h0;
-    else last_mblock <= _024_ >= M_;
-    if (_171_) w_en <= 1'h0;
-    else w_en <= s_param__valid & _014_;
-    if (!_309_) w_data[68:63] <= 6'h00;
-    else w_data[68:63] <= hdr[69:64];
-    if (!_310_) w_data[62:32] <= 31'h00000000;
-    else w_data[62:32] <= hdr[62:32];
-    if (!_311_) w_data[31:0] <= 32'd0;
-    else w_data[31:0] <= hdr[31:0];
+    if (rst) begin
+      give_back <= 2'h0;
+      \i_last$61  <= 1'h0;
+      \i_valid$59  <= 1'h0;
+      part_last <= 1'h0;
+      \$signal$121  <= 1'h0;
+      d_last <= 1'h0;
+      row_valid <= 1'h0;
+      row <= 17'h00000;
+      ra_inc[0] <= 1'h0;
+      dn <= 4'h0;
+      d <= 1'h0;
+      dn_last <= 1'h0;
+      credit_ok <= 1'h1;
+      credits <= 4'h8;
+      last_mblock <= 1'h0;
+    end else begin
+      give_back <= _005_ + _007_;
+      \i_last$61  <= part_last;
+      \i_valid$59  <= \$signal$121 ;
+      part_last <= _088_ & dn_last;
+      \$signal$121  <= _085_;
+      begin if (_075_) d_last <= _181_; else begin if (_077_) d_last <= d_last ? (* full_case = 32'd1 *) 1'h0 : _084_; else d_last <= _181_; end end
+      begin if (_075_) row_valid <= _188_; else begin if (_077_) begin if (wrap) row_valid <= row < m_wrap; else row_valid <= row < m_last; end else row_valid <= _188_; end end
+      begin if (_075_) row <= _191_; else begin if (_077_) begin if (wrap) row <= row - 1'h1; else row <= row + 1'h1; end else row <= _191_; end end
+      ra_inc[0] <= _177_[0];
+      begin if (_075_) dn <= _197_; else begin if (_077_) begin if (d_last) dn <= dn_last ? (* full_case = 32'd1 *) 4'h0 : _080_[3:0]; else dn <= _197_; end else dn <= _197_; end end
+      begin if (_075_) d <= _202_; else begin if (_077_) d <= d_last ? (* full_case = 32'd1 *) 1'h0 : _083_[0]; else d <= _202_; end end
+      begin if (_075_) dn_last <= _235_; else begin if (_077_) begin if (d_last) dn_last <= dn_last ? (* full_case = 32'd1 *) nb_one : _082_; else dn_last <= _235_; end else dn_last <= _235_; end end
+      credit_ok <= \$signal  ? (* full_case = 32'd1 *) _027_ : _028_;
+      credits <= \$signal  ? (* full_case = 32'd1 *) _026_[3:0] : kept;
+      last_mblock <= _024_ >= M_;
+    end
+    if (rst) begin
+      part2 <= 8'h00;
+    end else if (_134_) begin
+      part2 <= o_data;
+    end
+    if (rst) begin
+      part1 <= 8'h00;
+    end else if (_135_) begin
+      part1 <= o_data;
+    end
+    if (rst) begin
+      part0 <= 8'h00;
+    end else if (_136_) begin
+      part0 <= o_data;
+    end
+    if (rst) begin
+      ob <= 2'h0;
+    end else if (\o_valid$81 ) begin
+      begin if (_002_) ob <= 2'h0; else ob <= ob + 1'h1; end
+    end
+    if (\$signal$121 ) begin
+      i_acc <= acc_chosen;
+    end
+    if (o_valid) begin
+      begin if (beat[1]) acc_chosen <= beat[0] ? \o_data$124 [95:72] : \o_data$124 [71:48]; else acc_chosen <= beat[0] ? \o_data$124 [47:24] : \o_data$124 [23:0]; end
+    end
+    if (rst) begin
+      beat_last <= 1'h0;
+    end else if (_092_) begin
+      begin if (_075_) beat_last <= beat == 2'h2; else begin if (_077_) beat_last <= 1'h0; else begin if (drain_restart) beat_last <= 1'h0; else beat_last <= 1'hx; end end end
+    end
+    if (_164_) begin
+      ra_row <= 6'h00;
+    end else begin
+      ra_row <= _071_[5:0];
+    end
+    if (_165_) begin
+      ra_inc[5:1] <= 5'h00;
+    end else begin
+      ra_inc[5:1] <= _069_[5:1];
+    end
+    if (_166_) begin
+      ra <= 6'h00;
+    end else begin
+      ra <= ra_next;
+    end
+    if (rst) begin
+      beat <= 2'h0;
+    end else if (_093_) begin
+      begin if (_075_) beat <= _078_[1:0]; else begin if (_077_) beat <= 2'h0; else begin if (drain_restart) beat <= 2'h0; else beat <= 2'hx; end end end
+    end
+    if (_167_) begin
+      drain_restart <= 1'h0;
+    end else begin
+      drain_restart <= s_param__valid;
+    end
+    if (rst) begin
+      at_tile_last <= 1'h0;
+    end else if (_094_) begin
+      at_tile_last <= compute ? _207_ : \$signal$104 ;
+    end
+    if (rst) begin
+      at_k_last <= 1'h0;
+    end else if (_095_) begin
+      at_k_last <= compute ? _210_ : \$signal$103 ;
+    end
+    if (rst) begin
+      fn_last <= 1'h0;
+    end else if (_137_) begin
+      begin if (compute) begin if (adv) begin if (at_tile_last) fn_last <= fn_last ? (* full_case = 32'd1 *) nb_one : _064_; else fn_last <= 1'hx; end else fn_last <= 1'hx; end else fn_last <= ! blk; end
+    end
+    if (_168_) begin
+      fn <= 4'h0;
+    end else if (_138_) begin
+      fn <= fn_last ? (* full_case = 32'd1 *) 4'h0 : _063_[3:0];
+    end
+    if (_169_) begin
+      fm0 <= 17'h00000;
+    end else if (_139_) begin
+      fm0 <= _062_[16:0];
+    end
+    if (rst) begin
+      in_data <= 1'h0;
+    end else if (_140_) begin
+      begin if (compute) begin if (adv) in_data <= at_tile_last ? (* full_case = 32'd1 *) _061_ : _217_; else in_data <= 1'hx; end else begin if (_307_) begin if (s_param__valid) begin if (ch_last) in_data <= 1'h1; else in_data <= 1'h0; end else in_data <= 1'h0; end else in_data <= 1'h0; end end
+    end
+    if (_170_) begin
+      kk <= 8'h00;
+    end else if (adv) begin
+      kk <= at_tile_last ? (* full_case = 32'd1 *) 8'h00 : _065_[7:0];
+    end
+    if (rst) begin
+      flush <= 5'h00;
+    end else if (_141_) begin
+      flush <= _610_(5'hxx, { _224_, _056_[4:0] }, { _225_, _223_ });
+    end
+    if (rst) begin
+      compute <= 1'h0;
+    end else if (_142_) begin
+      compute <= _615_(1'hx, { _230_, _226_ }, { _231_, _228_ });
+    end
+    if (rst) begin
+      nb_one <= 1'h0;
+    end else if (_143_) begin
+      nb_one <= ! blk;
+    end
+    if (rst) begin
+      nb_pen <= 5'h00;
+    end else if (_144_) begin
+      nb_pen <= blk - 1'h1;
+    end
+    if (rst) begin
+      ctrl_state <= 2'h0;
+    end else if (_145_) begin
+      ctrl_state <= _631_(2'hx, { _250_, _248_, _245_, _242_ }, { _251_, _249_, _246_, _244_ });
+    end
+    if (rst) begin
+      ch_last <= 1'h0;
+    end else if (_146_) begin
+      ch_last <= _641_(1'hx, { _255_, _252_ }, { _256_, _254_ });
+    end
+    if (rst) begin
+      ch <= 16'h0000;
+    end else if (_147_) begin
+      ch <= _646_(16'hxxxx, { _260_, _257_ }, { _261_, _259_ });
+    end
+    if (rst) begin
+      wb <= 2'h0;
+    end else if (_148_) begin
+      wb <= _653_(2'hx, { _267_, _264_ }, { _268_, _266_ });
+    end
+    if (rst) begin
+      wa <= 6'h00;
+    end else if (_149_) begin
+      wa <= _659_(6'hxx, { _273_, _270_ }, { _274_, _272_ });
+    end
+    if (rst) begin
+      blk <= 4'h0;
+    end else if (_150_) begin
+      blk <= _666_(4'hx, { _280_, _277_ }, { _281_, _279_ });
+    end
+    if (rst) begin
+      lane <= 1'h0;
+    end else if (_151_) begin
+      lane <= _672_(1'hx, { _286_, _283_ }, { _287_, _285_ });
+    end
+    if (rst) begin
+      \$signal$104  <= 1'h0;
+    end else if (_152_) begin
+      \$signal$104  <= _042_;
+    end
+    if (rst) begin
+      \$signal$103  <= 1'h0;
+    end else if (_153_) begin
+      \$signal$103  <= _038_;
+    end
+    if (rst) begin
+      tile_pen <= 17'h00000;
+    end else if (_154_) begin
+      tile_pen <= _036_ - 2'h2;
+    end
+    if (rst) begin
+      n_pen <= 17'h00000;
+    end else if (_155_) begin
+      n_pen <= hdr[31:16] - 2'h2;
+    end
+    if (rst) begin
+      k_pen <= 17'h00000;
+    end else if (_156_) begin
+      k_pen <= hdr[47:32] - 2'h2;
+    end
+    if (rst) begin
+      k_last <= 16'h0000;
+    end else if (_157_) begin
+      k_last <= hdr[47:32] - 1'h1;
+    end
+    if (rst) begin
+      act_max <= 8'h00;
+    end else if (_158_) begin
+      act_max <= hdr[71:64];
+    end
+    if (rst) begin
+      act_min <= 8'h00;
+    end else if (_159_) begin
+      act_min <= hdr[63:56];
+    end
+    if (rst) begin
+      zero_point <= 8'h00;
+    end else if (_160_) begin
+      zero_point <= hdr[55:48];
+    end
+    if (rst) begin
+      m_wrap <= 17'h00000;
+    end else if (_161_) begin
+      m_wrap <= hdr[15:0] + 1'h1;
+    end
+    if (rst) begin
+      m_last <= 16'h0000;
+    end else if (_162_) begin
+      m_last <= _029_[15:0];
+    end
+    if (rst) begin
+      M_ <= 16'h0000;
+    end else if (_163_) begin
+      M_ <= hdr[15:0];
+    end
+    if (_171_) begin
+      w_en <= 1'h0;
+    end else begin
+      w_en <= s_param__valid & _014_;
+    end
+    if (!_309_) begin
+      w_data[68:63] <= 6'h00;
+    end else begin
+      w_data[68:63] <= hdr[69:64];
+    end
+    if (!_310_) begin
+      w_data[62:32] <= 31'h00000000;
+    end else begin
+      w_data[62:32] <= hdr[62:32];
+    end
+    if (!_311_) begin
+      w_data[31:0] <= 32'd0;
+    end else begin
+      w_data[31:0] <= hdr[31:0];
+    end
   end
 endmodule
 
@@ -1202,142 +1341,194 @@ module \hwq_top.engine.array (i_w, clk, rst, i_valid, i_last, drain_valid, o_dat
     begin if (drain_row) drain_1 <= out_1_1; else drain_1 <= out_0_1; end
     begin if (drain_row) drain_2 <= out_1_2; else drain_2 <= out_0_2; end
     begin if (drain_row) drain_3 <= out_1_3; else drain_3 <= out_0_3; end
-    if (rst) drain_advance <= 1'h0;
-    else drain_advance <= _002_ & _003_;
-    if (rst) drain_beat <= 2'h0;
-    else drain_beat <= beat_next;
-    if (rst) drain_count <= 2'h0;
-    else drain_count <= count_next;
-    if (_012_) drain_row <= 1'h0;
-    else if (drain_advance) drain_row <= drain_row + 1'h1;
-    if (lr_1_3_d2) out_1_3 <= $signed(acc_1_3) + $signed(p_1_3);
-    if (_013_) acc_1_3 <= 24'h000000;
-    else acc_1_3 <= $signed(acc_1_3) + $signed(p_1_3);
-    if (rst) lr_1_3_d2 <= 1'h0;
-    else lr_1_3_d2 <= lr_1_3_d1;
-    if (rst) lr_1_3_d1 <= 1'h0;
-    else lr_1_3_d1 <= lr_1_3_d0;
-    if (rst) lr_1_3_d0 <= 1'h0;
-    else lr_1_3_d0 <= l_1_2;
-    if (rst) p_1_3 <= 16'h0000;
-    else p_1_3 <= \p1$124 ;
-    if (lr_1_2_d2) out_1_2 <= $signed(acc_1_2) + $signed(p_1_2);
-    if (_014_) acc_1_2 <= 24'h000000;
-    else acc_1_2 <= $signed(acc_1_2) + $signed(p_1_2);
-    if (rst) lr_1_2_d2 <= 1'h0;
-    else lr_1_2_d2 <= lr_1_2_d1;
-    if (rst) lr_1_2_d1 <= 1'h0;
-    else lr_1_2_d1 <= lr_1_2_d0;
-    if (rst) lr_1_2_d0 <= 1'h0;
-    else lr_1_2_d0 <= l_1_1;
-    if (rst) p_1_2 <= 16'h0000;
-    else p_1_2 <= \p0$111 ;
-    if (rst) l_1_2 <= 1'h0;
-    else l_1_2 <= l_1_1;
-    if (rst) a_1_2 <= 8'h00;
-    else a_1_2 <= a_1_1;
-    if (lr_1_1_d2) out_1_1 <= $signed(acc_1_1) + $signed(p_1_1);
-    if (_015_) acc_1_1 <= 24'h000000;
-    else acc_1_1 <= $signed(acc_1_1) + $signed(p_1_1);
-    if (rst) lr_1_1_d2 <= 1'h0;
-    else lr_1_1_d2 <= lr_1_1_d1;
-    if (rst) lr_1_1_d1 <= 1'h0;
-    else lr_1_1_d1 <= lr_1_1_d0;
-    if (rst) lr_1_1_d0 <= 1'h0;
-    else lr_1_1_d0 <= l_1_0;
-    if (rst) p_1_1 <= 16'h0000;
-    else p_1_1 <= \p1$98 ;
-    if (rst) l_1_1 <= 1'h0;
-    else l_1_1 <= l_1_0;
-    if (rst) a_1_1 <= 8'h00;
-    else a_1_1 <= a_1_0;
-    if (lr_1_0_d2) out_1_0 <= $signed(acc_1_0) + $signed(p_1_0);
-    if (_016_) acc_1_0 <= 24'h000000;
-    else acc_1_0 <= $signed(acc_1_0) + $signed(p_1_0);
-    if (rst) lr_1_0_d2 <= 1'h0;
-    else lr_1_0_d2 <= lr_1_0_d1;
-    if (rst) lr_1_0_d1 <= 1'h0;
-    else lr_1_0_d1 <= lr_1_0_d0;
-    if (rst) lr_1_0_d0 <= 1'h0;
-    else lr_1_0_d0 <= skew_l1_d0;
-    if (rst) p_1_0 <= 16'h0000;
-    else p_1_0 <= \p0$85 ;
-    if (rst) l_1_0 <= 1'h0;
-    else l_1_0 <= skew_l1_d0;
-    if (rst) a_1_0 <= 8'h00;
-    else a_1_0 <= skew_a1_d0;
-    if (lr_0_3_d2) out_0_3 <= $signed(acc_0_3) + $signed(p_0_3);
-    if (_017_) acc_0_3 <= 24'h000000;
-    else acc_0_3 <= $signed(acc_0_3) + $signed(p_0_3);
-    if (rst) lr_0_3_d2 <= 1'h0;
-    else lr_0_3_d2 <= lr_0_3_d1;
-    if (rst) lr_0_3_d1 <= 1'h0;
-    else lr_0_3_d1 <= lr_0_3_d0;
-    if (rst) lr_0_3_d0 <= 1'h0;
-    else lr_0_3_d0 <= l_0_2;
-    if (rst) p_0_3 <= 16'h0000;
-    else p_0_3 <= \p1$72 ;
-    if (lr_0_2_d2) out_0_2 <= $signed(acc_0_2) + $signed(p_0_2);
-    if (_018_) acc_0_2 <= 24'h000000;
-    else acc_0_2 <= $signed(acc_0_2) + $signed(p_0_2);
-    if (rst) lr_0_2_d2 <= 1'h0;
-    else lr_0_2_d2 <= lr_0_2_d1;
-    if (rst) lr_0_2_d1 <= 1'h0;
-    else lr_0_2_d1 <= lr_0_2_d0;
-    if (rst) lr_0_2_d0 <= 1'h0;
-    else lr_0_2_d0 <= l_0_1;
-    if (rst) p_0_2 <= 16'h0000;
-    else p_0_2 <= \p0$59 ;
-    if (rst) l_0_2 <= 1'h0;
-    else l_0_2 <= l_0_1;
-    if (rst) a_0_2 <= 8'h00;
-    else a_0_2 <= a_0_1;
-    if (lr_0_1_d2) out_0_1 <= $signed(acc_0_1) + $signed(p_0_1);
-    if (_019_) acc_0_1 <= 24'h000000;
-    else acc_0_1 <= $signed(acc_0_1) + $signed(p_0_1);
-    if (rst) lr_0_1_d2 <= 1'h0;
-    else lr_0_1_d2 <= lr_0_1_d1;
-    if (rst) lr_0_1_d1 <= 1'h0;
-    else lr_0_1_d1 <= lr_0_1_d0;
-    if (rst) lr_0_1_d0 <= 1'h0;
-    else lr_0_1_d0 <= l_0_0;
-    if (rst) p_0_1 <= 16'h0000;
-    else p_0_1 <= p1;
-    if (rst) l_0_1 <= 1'h0;
-    else l_0_1 <= l_0_0;
-    if (rst) a_0_1 <= 8'h00;
-    else a_0_1 <= a_0_0;
-    if (lr_0_0_d2) out_0_0 <= $signed(acc_0_0) + $signed(p_0_0);
-    if (_020_) acc_0_0 <= 24'h000000;
-    else acc_0_0 <= $signed(acc_0_0) + $signed(p_0_0);
-    if (rst) lr_0_0_d2 <= 1'h0;
-    else lr_0_0_d2 <= lr_0_0_d1;
-    if (rst) lr_0_0_d1 <= 1'h0;
-    else lr_0_0_d1 <= lr_0_0_d0;
-    if (rst) lr_0_0_d0 <= 1'h0;
-    else lr_0_0_d0 <= in_last;
-    if (rst) p_0_0 <= 16'h0000;
-    else p_0_0 <= p0;
-    if (rst) l_0_0 <= 1'h0;
-    else l_0_0 <= in_last;
-    if (rst) a_0_0 <= 8'h00;
-    else a_0_0 <= a0;
-    if (!in_valid) skew_w3_d0 <= 8'h00;
-    else skew_w3_d0 <= in_w3;
-    if (!in_valid) skew_w2_d0 <= 8'h00;
-    else skew_w2_d0 <= in_w2;
-    if (!in_valid) skew_w1_d0 <= 8'h00;
-    else skew_w1_d0 <= in_w1;
-    if (rst) skew_l1_d0 <= 1'h0;
-    else skew_l1_d0 <= in_last;
-    if (_021_) skew_a1_d0 <= 8'h00;
-    else skew_a1_d0 <= in_a1;
-    if (rst) in_last <= 1'h0;
-    else in_last <= i_last & i_valid;
-    if (rst) in_valid <= 1'h0;
-    else in_valid <= i_valid;
-    if (rst) drain_valid <= 1'h0;
-    else drain_valid <= draining;
+    if (rst) begin
+      drain_advance <= 1'h0;
+      drain_beat <= 2'h0;
+      drain_count <= 2'h0;
+      lr_1_3_d2 <= 1'h0;
+      lr_1_3_d1 <= 1'h0;
+      lr_1_3_d0 <= 1'h0;
+      p_1_3 <= 16'h0000;
+      lr_1_2_d2 <= 1'h0;
+      lr_1_2_d1 <= 1'h0;
+      lr_1_2_d0 <= 1'h0;
+      p_1_2 <= 16'h0000;
+      l_1_2 <= 1'h0;
+      a_1_2 <= 8'h00;
+      lr_1_1_d2 <= 1'h0;
+      lr_1_1_d1 <= 1'h0;
+      lr_1_1_d0 <= 1'h0;
+      p_1_1 <= 16'h0000;
+      l_1_1 <= 1'h0;
+      a_1_1 <= 8'h00;
+      lr_1_0_d2 <= 1'h0;
+      lr_1_0_d1 <= 1'h0;
+      lr_1_0_d0 <= 1'h0;
+      p_1_0 <= 16'h0000;
+      l_1_0 <= 1'h0;
+      a_1_0 <= 8'h00;
+      lr_0_3_d2 <= 1'h0;
+      lr_0_3_d1 <= 1'h0;
+      lr_0_3_d0 <= 1'h0;
+      p_0_3 <= 16'h0000;
+      lr_0_2_d2 <= 1'h0;
+      lr_0_2_d1 <= 1'h0;
+      lr_0_2_d0 <= 1'h0;
+      p_0_2 <= 16'h0000;
+      l_0_2 <= 1'h0;
+      a_0_2 <= 8'h00;
+      lr_0_1_d2 <= 1'h0;
+      lr_0_1_d1 <= 1'h0;
+      lr_0_1_d0 <= 1'h0;
+      p_0_1 <= 16'h0000;
+      l_0_1 <= 1'h0;
+      a_0_1 <= 8'h00;
+      lr_0_0_d2 <= 1'h0;
+      lr_0_0_d1 <= 1'h0;
+      lr_0_0_d0 <= 1'h0;
+      p_0_0 <= 16'h0000;
+      l_0_0 <= 1'h0;
+      a_0_0 <= 8'h00;
+      skew_l1_d0 <= 1'h0;
+      in_last <= 1'h0;
+      in_valid <= 1'h0;
+      drain_valid <= 1'h0;
+    end else begin
+      drain_advance <= _002_ & _003_;
+      drain_beat <= beat_next;
+      drain_count <= count_next;
+      lr_1_3_d2 <= lr_1_3_d1;
+      lr_1_3_d1 <= lr_1_3_d0;
+      lr_1_3_d0 <= l_1_2;
+      p_1_3 <= \p1$124 ;
+      lr_1_2_d2 <= lr_1_2_d1;
+      lr_1_2_d1 <= lr_1_2_d0;
+      lr_1_2_d0 <= l_1_1;
+      p_1_2 <= \p0$111 ;
+      l_1_2 <= l_1_1;
+      a_1_2 <= a_1_1;
+      lr_1_1_d2 <= lr_1_1_d1;
+      lr_1_1_d1 <= lr_1_1_d0;
+      lr_1_1_d0 <= l_1_0;
+      p_1_1 <= \p1$98 ;
+      l_1_1 <= l_1_0;
+      a_1_1 <= a_1_0;
+      lr_1_0_d2 <= lr_1_0_d1;
+      lr_1_0_d1 <= lr_1_0_d0;
+      lr_1_0_d0 <= skew_l1_d0;
+      p_1_0 <= \p0$85 ;
+      l_1_0 <= skew_l1_d0;
+      a_1_0 <= skew_a1_d0;
+      lr_0_3_d2 <= lr_0_3_d1;
+      lr_0_3_d1 <= lr_0_3_d0;
+      lr_0_3_d0 <= l_0_2;
+      p_0_3 <= \p1$72 ;
+      lr_0_2_d2 <= lr_0_2_d1;
+      lr_0_2_d1 <= lr_0_2_d0;
+      lr_0_2_d0 <= l_0_1;
+      p_0_2 <= \p0$59 ;
+      l_0_2 <= l_0_1;
+      a_0_2 <= a_0_1;
+      lr_0_1_d2 <= lr_0_1_d1;
+      lr_0_1_d1 <= lr_0_1_d0;
+      lr_0_1_d0 <= l_0_0;
+      p_0_1 <= p1;
+      l_0_1 <= l_0_0;
+      a_0_1 <= a_0_0;
+      lr_0_0_d2 <= lr_0_0_d1;
+      lr_0_0_d1 <= lr_0_0_d0;
+      lr_0_0_d0 <= in_last;
+      p_0_0 <= p0;
+      l_0_0 <= in_last;
+      a_0_0 <= a0;
+      skew_l1_d0 <= in_last;
+      in_last <= i_last & i_valid;
+      in_valid <= i_valid;
+      drain_valid <= draining;
+    end
+    if (_012_) begin
+      drain_row <= 1'h0;
+    end else if (drain_advance) begin
+      drain_row <= drain_row + 1'h1;
+    end
+    if (lr_1_3_d2) begin
+      out_1_3 <= $signed(acc_1_3) + $signed(p_1_3);
+    end
+    if (_013_) begin
+      acc_1_3 <= 24'h000000;
+    end else begin
+      acc_1_3 <= $signed(acc_1_3) + $signed(p_1_3);
+    end
+    if (lr_1_2_d2) begin
+      out_1_2 <= $signed(acc_1_2) + $signed(p_1_2);
+    end
+    if (_014_) begin
+      acc_1_2 <= 24'h000000;
+    end else begin
+      acc_1_2 <= $signed(acc_1_2) + $signed(p_1_2);
+    end
+    if (lr_1_1_d2) begin
+      out_1_1 <= $signed(acc_1_1) + $signed(p_1_1);
+    end
+    if (_015_) begin
+      acc_1_1 <= 24'h000000;
+    end else begin
+      acc_1_1 <= $signed(acc_1_1) + $signed(p_1_1);
+    end
+    if (lr_1_0_d2) begin
+      out_1_0 <= $signed(acc_1_0) + $signed(p_1_0);
+    end
+    if (_016_) begin
+      acc_1_0 <= 24'h000000;
+    end else begin
+      acc_1_0 <= $signed(acc_1_0) + $signed(p_1_0);
+    end
+    if (lr_0_3_d2) begin
+      out_0_3 <= $signed(acc_0_3) + $signed(p_0_3);
+    end
+    if (_017_) begin
+      acc_0_3 <= 24'h000000;
+    end else begin
+      acc_0_3 <= $signed(acc_0_3) + $signed(p_0_3);
+    end
+    if (lr_0_2_d2) begin
+      out_0_2 <= $signed(acc_0_2) + $signed(p_0_2);
+    end
+    if (_018_) begin
+      acc_0_2 <= 24'h000000;
+    end else begin
+      acc_0_2 <= $signed(acc_0_2) + $signed(p_0_2);
+    end
+    if (lr_0_1_d2) begin
+      out_0_1 <= $signed(acc_0_1) + $signed(p_0_1);
+    end
+    if (_019_) begin
+      acc_0_1 <= 24'h000000;
+    end else begin
+      acc_0_1 <= $signed(acc_0_1) + $signed(p_0_1);
+    end
+    if (lr_0_0_d2) begin
+      out_0_0 <= $signed(acc_0_0) + $signed(p_0_0);
+    end
+    if (_020_) begin
+      acc_0_0 <= 24'h000000;
+    end else begin
+      acc_0_0 <= $signed(acc_0_0) + $signed(p_0_0);
+    end
+    if (!in_valid) begin
+      skew_w3_d0 <= 8'h00;
+      skew_w2_d0 <= 8'h00;
+      skew_w1_d0 <= 8'h00;
+    end else begin
+      skew_w3_d0 <= in_w3;
+      skew_w2_d0 <= in_w2;
+      skew_w1_d0 <= in_w1;
+    end
+    if (_021_) begin
+      skew_a1_d0 <= 8'h00;
+    end else begin
+      skew_a1_d0 <= in_a1;
+    end
   end
 endmodule
 
@@ -1667,12 +1858,21 @@ module \hwq_top.engine.fifo (clk, rst, w_en, r_rdy, r_data, w_port__data, r_en);
   assign _04_ = _01_ & _03_;
   assign _14_ = { _04_, _12_ } != 1'h0;
   always @(posedge clk) begin
-    if (rst) level <= 4'h0;
-    else if (_14_) begin if (_04_) level <= level - 1'h1; else begin if (_12_) level <= level + 1'h1; else level <= 4'hx; end end
-    if (rst) r_port__addr <= 3'h0;
-    else if (_07_) r_port__addr <= _08_[2:0];
-    if (rst) w_port__addr <= 3'h0;
-    else if (_00_) w_port__addr <= w_port__addr + 1'h1;
+    if (rst) begin
+      level <= 4'h0;
+    end else if (_14_) begin
+      begin if (_04_) level <= level - 1'h1; else begin if (_12_) level <= level + 1'h1; else level <= 4'hx; end end
+    end
+    if (rst) begin
+      r_port__addr <= 3'h0;
+    end else if (_07_) begin
+      r_port__addr <= _08_[2:0];
+    end
+    if (rst) begin
+      w_port__addr <= 3'h0;
+    end else if (_00_) begin
+      w_port__addr <= w_port__addr + 1'h1;
+    end
   end
 endmodule
 
@@ -1920,64 +2120,82 @@ module \hwq_top.engine.requant (rst, zero_point, act_min, act_max, i_valid, i_la
   assign _002_[47:15] = h_0;
   assign lo_z[8] = lo_z[9];
   always @(posedge clk) begin
-    if (rst) o_last <= 1'h0;
-    else o_last <= rq3_last;
-    if (rst) o_valid <= 1'h0;
-    else o_valid <= rq3_valid;
-    if (rst) o_data <= 8'h00;
-    else if (rq3_valid) o_data <= _016_ ? (* full_case = 32'd1 *) act_min : _020_;
-    if (rst) _085_ <= 9'h000;
-    else _085_ <= $signed(act_max) - $signed(zero_point);
-    if (rst) _086_ <= 9'h000;
-    else _086_ <= $signed(act_min) - $signed(zero_point);
-    if (rq3a_valid) rq3_y0 <= $signed(rq3a_u0) >>> rq3a_r0;
-    if (rst) rq3_last <= 1'h0;
-    else rq3_last <= rq3a_last;
-    if (rst) rq3_valid <= 1'h0;
-    else rq3_valid <= rq3a_valid;
-    if (rq2_valid) rq3a_u0 <= $signed(rq2_h0) + $signed({ 1'h0, _007_ });
-    if (rq2_valid) rq3a_r0 <= rq2_r0;
-    if (rst) rq3a_last <= 1'h0;
-    else rq3a_last <= rq2_last;
-    if (rst) rq3a_valid <= 1'h0;
-    else rq3a_valid <= rq2_valid;
-    if (rq2b_valid) rq2_hm0 <= halfm_0;
-    if (rq2b_valid) rq2_hf0 <= half_0;
-    if (rq2b_valid) rq2_h0 <= h_0;
-    if (rq2b_valid) rq2_r0 <= rq2b_r0;
-    if (rst) rq2_last <= 1'h0;
-    else rq2_last <= rq2b_last;
-    if (rst) rq2_valid <= 1'h0;
-    else rq2_valid <= rq2b_valid;
-    if (rq2a_valid) rq2b_phh0 <= rq2a_a0[31:16] * rq2a_m0[30:16];
-    if (rq2a_valid) rq2b_phl0 <= rq2a_a0[31:16] * rq2a_m0[15:0];
-    if (rq2a_valid) rq2b_plh0 <= rq2a_a0[15:0] * rq2a_m0[30:16];
-    if (rq2a_valid) rq2b_pll0 <= rq2a_a0[15:0] * rq2a_m0[15:0];
-    if (rq2a_valid) rq2b_ng0 <= rq2a_a0[31];
-    if (rq2a_valid) rq2b_r0 <= rq2a_r0;
-    if (rq2a_valid) rq2b_m0 <= rq2a_m0;
-    if (rst) rq2b_last <= 1'h0;
-    else rq2b_last <= rq2a_last;
-    if (rst) rq2b_valid <= 1'h0;
-    else rq2b_valid <= rq2a_valid;
-    if (rq1_valid) rq2a_a0 <= $signed(rq1_s0) << rq1_l0;
-    if (rq1_valid) rq2a_r0 <= rq1_r0;
-    if (rq1_valid) rq2a_m0 <= rq1_m0;
-    if (rst) rq2a_last <= 1'h0;
-    else rq2a_last <= rq1_last;
-    if (rst) rq2a_valid <= 1'h0;
-    else rq2a_valid <= rq1_valid;
-    if (i_valid) rq1_s0 <= $signed(i_acc) + $signed(\port$860$0 [31:0]);
+    if (rst) begin
+      o_last <= 1'h0;
+      o_valid <= 1'h0;
+      _085_ <= 9'h000;
+      _086_ <= 9'h000;
+      rq3_last <= 1'h0;
+      rq3_valid <= 1'h0;
+      rq3a_last <= 1'h0;
+      rq3a_valid <= 1'h0;
+      rq2_last <= 1'h0;
+      rq2_valid <= 1'h0;
+      rq2b_last <= 1'h0;
+      rq2b_valid <= 1'h0;
+      rq2a_last <= 1'h0;
+      rq2a_valid <= 1'h0;
+      rq1_last <= 1'h0;
+      rq1_valid <= 1'h0;
+    end else begin
+      o_last <= rq3_last;
+      o_valid <= rq3_valid;
+      _085_ <= $signed(act_max) - $signed(zero_point);
+      _086_ <= $signed(act_min) - $signed(zero_point);
+      rq3_last <= rq3a_last;
+      rq3_valid <= rq3a_valid;
+      rq3a_last <= rq2_last;
+      rq3a_valid <= rq2_valid;
+      rq2_last <= rq2b_last;
+      rq2_valid <= rq2b_valid;
+      rq2b_last <= rq2a_last;
+      rq2b_valid <= rq2a_valid;
+      rq2a_last <= rq1_last;
+      rq2a_valid <= rq1_valid;
+      rq1_last <= i_last;
+      rq1_valid <= i_valid;
+    end
+    if (rst) begin
+      o_data <= 8'h00;
+    end else if (rq3_valid) begin
+      o_data <= _016_ ? (* full_case = 32'd1 *) act_min : _020_;
+    end
+    if (rq3a_valid) begin
+      rq3_y0 <= $signed(rq3a_u0) >>> rq3a_r0;
+    end
+    if (rq2_valid) begin
+      rq3a_u0 <= $signed(rq2_h0) + $signed({ 1'h0, _007_ });
+      rq3a_r0 <= rq2_r0;
+    end
+    if (rq2b_valid) begin
+      rq2_hm0 <= halfm_0;
+      rq2_hf0 <= half_0;
+      rq2_h0 <= h_0;
+      rq2_r0 <= rq2b_r0;
+    end
+    if (rq2a_valid) begin
+      rq2b_phh0 <= rq2a_a0[31:16] * rq2a_m0[30:16];
+      rq2b_phl0 <= rq2a_a0[31:16] * rq2a_m0[15:0];
+      rq2b_plh0 <= rq2a_a0[15:0] * rq2a_m0[30:16];
+      rq2b_pll0 <= rq2a_a0[15:0] * rq2a_m0[15:0];
+      rq2b_ng0 <= rq2a_a0[31];
+      rq2b_r0 <= rq2a_r0;
+      rq2b_m0 <= rq2a_m0;
+    end
+    if (rq1_valid) begin
+      rq2a_a0 <= $signed(rq1_s0) << rq1_l0;
+      rq2a_r0 <= rq1_r0;
+      rq2a_m0 <= rq1_m0;
+    end
+    if (i_valid) begin
+      rq1_s0 <= $signed(i_acc) + $signed(\port$860$0 [31:0]);
+      rq1_m0 <= \port$860$0 [62:32];
+    end
     if (i_valid)
       if (!_004_) rq1_r0 <= 5'h00;
       else rq1_r0 <= - $signed(\port$860$0 [67:63]);
     if (i_valid)
       if (!_000_) rq1_l0 <= 5'h00;
       else rq1_l0 <= \port$860$0 [67:63];
-    if (i_valid) rq1_m0 <= \port$860$0 [62:32];
-    if (rst) rq1_last <= 1'h0;
-    else rq1_last <= i_last;
-    if (rst) rq1_valid <= 1'h0;
-    else rq1_valid <= i_valid;
   end
 endmodule

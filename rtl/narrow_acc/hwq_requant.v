@@ -477,35 +477,73 @@ module hwq_requant(i_valid, i_last, i_acc, i_bias, i_multiplier, i_shift, zero_p
   assign lo_z[8] = lo_z[9];
   assign _078_[32:1] = half_1;
   always @(posedge clk) begin
-    if (rst) _338_ <= 9'h000;
-    else if (en) _338_ <= $signed(act_max) - $signed(zero_point);
-    if (rst) _339_ <= 9'h000;
-    else if (en) _339_ <= $signed(act_min) - $signed(zero_point);
-    if (_032_) rq2_hm3 <= halfm_3;
-    if (_031_) rq2_hf3 <= half_3;
-    if (_030_) rq2_hm2 <= halfm_2;
-    if (_029_) rq2_hf2 <= half_2;
-    if (_028_) rq2_hm1 <= halfm_1;
-    if (_027_) rq2_hf1 <= half_1;
-    if (_026_) rq2_hm0 <= halfm_0;
-    if (_025_) rq2_hf0 <= half_0;
-    if (_024_) rq2_h3 <= h_3;
-    if (_023_) rq2_h2 <= h_2;
-    if (_022_) rq2_h1 <= h_1;
-    if (_021_) rq2_h0 <= h_0;
-    if (_020_) rq2_r3 <= r_3;
-    if (_019_) rq2_r2 <= r_2;
-    if (_018_) rq2_r1 <= r_1;
-    if (_017_) rq2_r0 <= r_0;
-    if (rst) rq2_last <= 1'h0;
-    else if (en) rq2_last <= i_last;
-    if (rst) rq2_valid <= 1'h0;
-    else if (en) rq2_valid <= i_valid;
-    if (rst) o_last <= 1'h0;
-    else if (en) o_last <= rq2_last;
-    if (rst) o_valid <= 1'h0;
-    else if (en) o_valid <= rq2_valid;
-    if (rst) o_data <= 32'd0;
-    else if (_035_) o_data <= { _080_, _086_, _082_, _084_ };
+    if (rst) begin
+      _338_ <= 9'h000;
+      _339_ <= 9'h000;
+      rq2_last <= 1'h0;
+      rq2_valid <= 1'h0;
+      o_last <= 1'h0;
+      o_valid <= 1'h0;
+    end else if (en) begin
+      _338_ <= $signed(act_max) - $signed(zero_point);
+      _339_ <= $signed(act_min) - $signed(zero_point);
+      rq2_last <= i_last;
+      rq2_valid <= i_valid;
+      o_last <= rq2_last;
+      o_valid <= rq2_valid;
+    end
+    if (_032_) begin
+      rq2_hm3 <= halfm_3;
+    end
+    if (_031_) begin
+      rq2_hf3 <= half_3;
+    end
+    if (_030_) begin
+      rq2_hm2 <= halfm_2;
+    end
+    if (_029_) begin
+      rq2_hf2 <= half_2;
+    end
+    if (_028_) begin
+      rq2_hm1 <= halfm_1;
+    end
+    if (_027_) begin
+      rq2_hf1 <= half_1;
+    end
+    if (_026_) begin
+      rq2_hm0 <= halfm_0;
+    end
+    if (_025_) begin
+      rq2_hf0 <= half_0;
+    end
+    if (_024_) begin
+      rq2_h3 <= h_3;
+    end
+    if (_023_) begin
+      rq2_h2 <= h_2;
+    end
+    if (_022_) begin
+      rq2_h1 <= h_1;
+    end
+    if (_021_) begin
+      rq2_h0 <= h_0;
+    end
+    if (_020_) begin
+      rq2_r3 <= r_3;
+    end
+    if (_019_) begin
+      rq2_r2 <= r_2;
+    end
+    if (_018_) begin
+      rq2_r1 <= r_1;
+    end
+    if (_017_) begin
+      rq2_r0 <= r_0;
+    end
+    if (rst) begin
+      o_data <= 32'd0;
+    end else if (_035_) begin
+      o_data <= { _080_, _086_, _082_, _084_ };
+    end
   end
 endmodule

@@ -894,122 +894,255 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   assign _176_[2:1] = 2'hx;
   always @(posedge clk) begin
     w_addr <= wa;
-    if (rst) n_pen <= 17'h00000;
-    else if (_130_) n_pen <= hdr[31:16] - 2'h2;
-    if (rst) k_pen <= 17'h00000;
-    else if (_131_) k_pen <= hdr[47:32] - 2'h2;
-    if (rst) k_last <= 16'h0000;
-    else if (_132_) k_last <= hdr[47:32] - 1'h1;
-    if (rst) act_max <= 8'h00;
-    else if (_133_) act_max <= hdr[71:64];
-    if (rst) act_min <= 8'h00;
-    else if (_134_) act_min <= hdr[63:56];
-    if (rst) zero_point <= 8'h00;
-    else if (_135_) zero_point <= hdr[55:48];
-    if (rst) m_wrap <= 17'h00000;
-    else if (_136_) m_wrap <= hdr[15:0] + 2'h3;
-    if (rst) m_last <= 16'h0000;
-    else if (_137_) m_last <= hdr[15:0] - 1'h1;
-    if (rst) M_ <= 16'h0000;
-    else if (_138_) M_ <= hdr[15:0];
-    if (rst) credit_ok <= 1'h1;
-    else credit_ok <= \$signal  ? (* full_case = 32'd1 *) _031_ : _033_;
-    if (rst) credits <= 4'hc;
-    else credits <= \$signal  ? (* full_case = 32'd1 *) _030_ : kept;
-    if (rst) last_mblock <= 1'h0;
-    else last_mblock <= _028_ >= M_;
-    if (_157_) \w_en$19  <= 1'h0;
-    else \w_en$19  <= _021_;
-    if (_158_) \w_en$15  <= 1'h0;
-    else \w_en$15  <= _019_;
-    if (_159_) \w_en$11  <= 1'h0;
-    else \w_en$11  <= _016_;
-    if (_160_) w_en <= 1'h0;
-    else w_en <= s_param__valid & _013_;
-    if (!_305_) w_data[68:63] <= 6'h00;
-    else w_data[68:63] <= hdr[69:64];
-    if (!_306_) w_data[62:32] <= 31'h00000000;
-    else w_data[62:32] <= hdr[62:32];
-    if (!_307_) w_data[31:0] <= 32'd0;
-    else w_data[31:0] <= hdr[31:0];
-    if (rst) give_back <= 2'h0;
-    else give_back <= _004_ + _006_;
-    if (\$signal$138 ) i_acc <= acc_chosen;
-    if (rst) \i_last$79  <= 1'h0;
-    else \i_last$79  <= part_last;
-    if (rst) \i_valid$77  <= 1'h0;
-    else \i_valid$77  <= \$signal$138 ;
-    if (o_valid) acc_chosen <= \o_data$141 ;
-    if (rst) part_last <= 1'h0;
-    else part_last <= _002_ & dn_last;
-    if (rst) \$signal$138  <= 1'h0;
-    else \$signal$138  <= _087_;
-    if (rst) d_last <= 1'h0;
-    else begin if (_079_) d_last <= _177_; else begin if (_082_) d_last <= d_last ? (* full_case = 32'd1 *) 1'h0 : _086_; else d_last <= _177_; end end
-    if (rst) beat_last <= 1'h1;
-    else if (_089_) begin if (_079_) beat_last <= 1'h0; else begin if (_082_) beat_last <= 1'h1; else begin if (drain_restart) beat_last <= 1'h1; else beat_last <= 1'hx; end end end
-    if (rst) row_valid <= 1'h0;
-    else begin if (_079_) row_valid <= _184_; else begin if (_082_) begin if (wrap) row_valid <= row < m_wrap; else row_valid <= row < m_last; end else row_valid <= _184_; end end
-    if (rst) row <= 17'h00000;
-    else begin if (_079_) row <= _187_; else begin if (_082_) begin if (wrap) row <= row - 2'h3; else row <= _024_[16:0]; end else row <= _187_; end end
-    if (_161_) ra_row <= 3'h0;
-    else ra_row <= _075_[2:0];
-    if (rst) ra_inc[0] <= 1'h0;
-    else ra_inc[0] <= _176_[0];
-    if (_162_) ra_inc[2:1] <= 2'h0;
-    else ra_inc[2:1] <= _074_[2:1];
-    if (_163_) ra <= 3'h0;
-    else ra <= ra_next;
-    if (rst) dn <= 3'h0;
-    else begin if (_079_) dn <= _190_; else begin if (_082_) begin if (d_last) dn <= dn_last ? (* full_case = 32'd1 *) 3'h0 : _083_; else dn <= _190_; end else dn <= _190_; end end
-    if (rst) d <= 2'h0;
-    else begin if (_079_) d <= _195_; else begin if (_082_) d <= d_last ? (* full_case = 32'd1 *) 2'h0 : _085_[1:0]; else d <= _195_; end end
-    if (_164_) drain_restart <= 1'h0;
-    else drain_restart <= s_param__valid;
-    if (rst) at_tile_last <= 1'h0;
-    else if (_090_) at_tile_last <= compute ? _200_ : \$signal$121 ;
-    if (rst) at_k_last <= 1'h0;
-    else if (_091_) at_k_last <= compute ? _203_ : \$signal$120 ;
-    if (rst) fn_last <= 1'h0;
-    else if (_139_) begin if (compute) begin if (adv) begin if (at_tile_last) fn_last <= fn_last ? (* full_case = 32'd1 *) nb_one : _068_; else fn_last <= 1'hx; end else fn_last <= 1'hx; end else fn_last <= ! blk; end
-    if (_165_) fn <= 3'h0;
-    else if (_140_) fn <= fn_last ? (* full_case = 32'd1 *) 3'h0 : _067_[2:0];
-    if (_166_) fm0 <= 17'h00000;
-    else if (_141_) fm0 <= fm0 + 3'h4;
-    if (rst) in_data <= 1'h0;
-    else if (_142_) begin if (compute) begin if (adv) in_data <= at_tile_last ? (* full_case = 32'd1 *) _065_ : _210_; else in_data <= 1'hx; end else begin if (_300_) begin if (s_param__valid) begin if (ch_last) in_data <= 1'h1; else in_data <= 1'h0; end else in_data <= 1'h0; end else in_data <= 1'h0; end end
-    if (_167_) kk <= 6'h00;
-    else if (adv) kk <= at_tile_last ? (* full_case = 32'd1 *) 6'h00 : _070_[5:0];
-    if (rst) flush <= 5'h00;
-    else if (_143_) flush <= _596_(5'hxx, { _217_, _061_ }, { _218_, _216_ });
-    if (rst) compute <= 1'h0;
-    else if (_144_) compute <= _601_(1'hx, { _223_, _219_ }, { _224_, _221_ });
-    if (rst) nb_one <= 1'h0;
-    else if (_145_) nb_one <= ! blk;
-    if (rst) dn_last <= 1'h0;
-    else begin if (_079_) dn_last <= _228_; else begin if (_082_) begin if (d_last) dn_last <= dn_last ? (* full_case = 32'd1 *) nb_one : _084_; else dn_last <= _228_; end else dn_last <= _228_; end end
-    if (rst) nb_pen <= 4'h0;
-    else if (_146_) nb_pen <= blk - 1'h1;
-    if (rst) ctrl_state <= 2'h0;
-    else if (_147_) ctrl_state <= _617_(2'hx, { _243_, _241_, _238_, _235_ }, { _244_, _242_, _239_, _237_ });
-    if (rst) ch_last <= 1'h0;
-    else if (_148_) ch_last <= _627_(1'hx, { _248_, _245_ }, { _249_, _247_ });
-    if (rst) ch <= 16'h0000;
-    else if (_149_) ch <= _632_(16'hxxxx, { _253_, _250_ }, { _254_, _252_ });
-    if (rst) wb <= 1'h0;
-    else if (_150_) wb <= _639_(1'hx, { _260_, _257_ }, { _261_, _259_ });
-    if (rst) wa <= 3'h0;
-    else if (_151_) wa <= _645_(3'hx, { _266_, _263_ }, { _267_, _265_ });
-    if (rst) blk <= 3'h0;
-    else if (_152_) blk <= _652_(3'hx, { _273_, _270_ }, { _274_, _272_ });
-    if (rst) lane <= 2'h0;
-    else if (_153_) lane <= _658_(2'hx, { _279_, _276_ }, { _280_, _278_ });
-    if (rst) \$signal$121  <= 1'h0;
-    else if (_154_) \$signal$121  <= _046_;
-    if (rst) \$signal$120  <= 1'h0;
-    else if (_155_) \$signal$120  <= _043_;
-    if (rst) tile_pen <= 17'h00000;
-    else if (_156_) tile_pen <= _040_ - 2'h2;
+    if (rst) begin
+      n_pen <= 17'h00000;
+    end else if (_130_) begin
+      n_pen <= hdr[31:16] - 2'h2;
+    end
+    if (rst) begin
+      k_pen <= 17'h00000;
+    end else if (_131_) begin
+      k_pen <= hdr[47:32] - 2'h2;
+    end
+    if (rst) begin
+      k_last <= 16'h0000;
+    end else if (_132_) begin
+      k_last <= hdr[47:32] - 1'h1;
+    end
+    if (rst) begin
+      act_max <= 8'h00;
+    end else if (_133_) begin
+      act_max <= hdr[71:64];
+    end
+    if (rst) begin
+      act_min <= 8'h00;
+    end else if (_134_) begin
+      act_min <= hdr[63:56];
+    end
+    if (rst) begin
+      zero_point <= 8'h00;
+    end else if (_135_) begin
+      zero_point <= hdr[55:48];
+    end
+    if (rst) begin
+      m_wrap <= 17'h00000;
+    end else if (_136_) begin
+      m_wrap <= hdr[15:0] + 2'h3;
+    end
+    if (rst) begin
+      m_last <= 16'h0000;
+    end else if (_137_) begin
+      m_last <= hdr[15:0] - 1'h1;
+    end
+    if (rst) begin
+      M_ <= 16'h0000;
+    end else if (_138_) begin
+      M_ <= hdr[15:0];
+    end
+    if (rst) begin
+      credit_ok <= 1'h1;
+      credits <= 4'hc;
+      last_mblock <= 1'h0;
+      give_back <= 2'h0;
+      \i_last$79  <= 1'h0;
+      \i_valid$77  <= 1'h0;
+      part_last <= 1'h0;
+      \$signal$138  <= 1'h0;
+      d_last <= 1'h0;
+      row_valid <= 1'h0;
+      row <= 17'h00000;
+      ra_inc[0] <= 1'h0;
+      dn <= 3'h0;
+      d <= 2'h0;
+      dn_last <= 1'h0;
+    end else begin
+      credit_ok <= \$signal  ? (* full_case = 32'd1 *) _031_ : _033_;
+      credits <= \$signal  ? (* full_case = 32'd1 *) _030_ : kept;
+      last_mblock <= _028_ >= M_;
+      give_back <= _004_ + _006_;
+      \i_last$79  <= part_last;
+      \i_valid$77  <= \$signal$138 ;
+      part_last <= _002_ & dn_last;
+      \$signal$138  <= _087_;
+      begin if (_079_) d_last <= _177_; else begin if (_082_) d_last <= d_last ? (* full_case = 32'd1 *) 1'h0 : _086_; else d_last <= _177_; end end
+      begin if (_079_) row_valid <= _184_; else begin if (_082_) begin if (wrap) row_valid <= row < m_wrap; else row_valid <= row < m_last; end else row_valid <= _184_; end end
+      begin if (_079_) row <= _187_; else begin if (_082_) begin if (wrap) row <= row - 2'h3; else row <= _024_[16:0]; end else row <= _187_; end end
+      ra_inc[0] <= _176_[0];
+      begin if (_079_) dn <= _190_; else begin if (_082_) begin if (d_last) dn <= dn_last ? (* full_case = 32'd1 *) 3'h0 : _083_; else dn <= _190_; end else dn <= _190_; end end
+      begin if (_079_) d <= _195_; else begin if (_082_) d <= d_last ? (* full_case = 32'd1 *) 2'h0 : _085_[1:0]; else d <= _195_; end end
+      begin if (_079_) dn_last <= _228_; else begin if (_082_) begin if (d_last) dn_last <= dn_last ? (* full_case = 32'd1 *) nb_one : _084_; else dn_last <= _228_; end else dn_last <= _228_; end end
+    end
+    if (_157_) begin
+      \w_en$19  <= 1'h0;
+    end else begin
+      \w_en$19  <= _021_;
+    end
+    if (_158_) begin
+      \w_en$15  <= 1'h0;
+    end else begin
+      \w_en$15  <= _019_;
+    end
+    if (_159_) begin
+      \w_en$11  <= 1'h0;
+    end else begin
+      \w_en$11  <= _016_;
+    end
+    if (_160_) begin
+      w_en <= 1'h0;
+    end else begin
+      w_en <= s_param__valid & _013_;
+    end
+    if (!_305_) begin
+      w_data[68:63] <= 6'h00;
+    end else begin
+      w_data[68:63] <= hdr[69:64];
+    end
+    if (!_306_) begin
+      w_data[62:32] <= 31'h00000000;
+    end else begin
+      w_data[62:32] <= hdr[62:32];
+    end
+    if (!_307_) begin
+      w_data[31:0] <= 32'd0;
+    end else begin
+      w_data[31:0] <= hdr[31:0];
+    end
+    if (\$signal$138 ) begin
+      i_acc <= acc_chosen;
+    end
+    if (o_valid) begin
+      acc_chosen <= \o_data$141 ;
+    end
+    if (rst) begin
+      beat_last <= 1'h1;
+    end else if (_089_) begin
+      begin if (_079_) beat_last <= 1'h0; else begin if (_082_) beat_last <= 1'h1; else begin if (drain_restart) beat_last <= 1'h1; else beat_last <= 1'hx; end end end
+    end
+    if (_161_) begin
+      ra_row <= 3'h0;
+    end else begin
+      ra_row <= _075_[2:0];
+    end
+    if (_162_) begin
+      ra_inc[2:1] <= 2'h0;
+    end else begin
+      ra_inc[2:1] <= _074_[2:1];
+    end
+    if (_163_) begin
+      ra <= 3'h0;
+    end else begin
+      ra <= ra_next;
+    end
+    if (_164_) begin
+      drain_restart <= 1'h0;
+    end else begin
+      drain_restart <= s_param__valid;
+    end
+    if (rst) begin
+      at_tile_last <= 1'h0;
+    end else if (_090_) begin
+      at_tile_last <= compute ? _200_ : \$signal$121 ;
+    end
+    if (rst) begin
+      at_k_last <= 1'h0;
+    end else if (_091_) begin
+      at_k_last <= compute ? _203_ : \$signal$120 ;
+    end
+    if (rst) begin
+      fn_last <= 1'h0;
+    end else if (_139_) begin
+      begin if (compute) begin if (adv) begin if (at_tile_last) fn_last <= fn_last ? (* full_case = 32'd1 *) nb_one : _068_; else fn_last <= 1'hx; end else fn_last <= 1'hx; end else fn_last <= ! blk; end
+    end
+    if (_165_) begin
+      fn <= 3'h0;
+    end else if (_140_) begin
+      fn <= fn_last ? (* full_case = 32'd1 *) 3'h0 : _067_[2:0];
+    end
+    if (_166_) begin
+      fm0 <= 17'h00000;
+    end else if (_141_) begin
+      fm0 <= fm0 + 3'h4;
+    end
+    if (rst) begin
+      in_data <= 1'h0;
+    end else if (_142_) begin
+      begin if (compute) begin if (adv) in_data <= at_tile_last ? (* full_case = 32'd1 *) _065_ : _210_; else in_data <= 1'hx; end else begin if (_300_) begin if (s_param__valid) begin if (ch_last) in_data <= 1'h1; else in_data <= 1'h0; end else in_data <= 1'h0; end else in_data <= 1'h0; end end
+    end
+    if (_167_) begin
+      kk <= 6'h00;
+    end else if (adv) begin
+      kk <= at_tile_last ? (* full_case = 32'd1 *) 6'h00 : _070_[5:0];
+    end
+    if (rst) begin
+      flush <= 5'h00;
+    end else if (_143_) begin
+      flush <= _596_(5'hxx, { _217_, _061_ }, { _218_, _216_ });
+    end
+    if (rst) begin
+      compute <= 1'h0;
+    end else if (_144_) begin
+      compute <= _601_(1'hx, { _223_, _219_ }, { _224_, _221_ });
+    end
+    if (rst) begin
+      nb_one <= 1'h0;
+    end else if (_145_) begin
+      nb_one <= ! blk;
+    end
+    if (rst) begin
+      nb_pen <= 4'h0;
+    end else if (_146_) begin
+      nb_pen <= blk - 1'h1;
+    end
+    if (rst) begin
+      ctrl_state <= 2'h0;
+    end else if (_147_) begin
+      ctrl_state <= _617_(2'hx, { _243_, _241_, _238_, _235_ }, { _244_, _242_, _239_, _237_ });
+    end
+    if (rst) begin
+      ch_last <= 1'h0;
+    end else if (_148_) begin
+      ch_last <= _627_(1'hx, { _248_, _245_ }, { _249_, _247_ });
+    end
+    if (rst) begin
+      ch <= 16'h0000;
+    end else if (_149_) begin
+      ch <= _632_(16'hxxxx, { _253_, _250_ }, { _254_, _252_ });
+    end
+    if (rst) begin
+      wb <= 1'h0;
+    end else if (_150_) begin
+      wb <= _639_(1'hx, { _260_, _257_ }, { _261_, _259_ });
+    end
+    if (rst) begin
+      wa <= 3'h0;
+    end else if (_151_) begin
+      wa <= _645_(3'hx, { _266_, _263_ }, { _267_, _265_ });
+    end
+    if (rst) begin
+      blk <= 3'h0;
+    end else if (_152_) begin
+      blk <= _652_(3'hx, { _273_, _270_ }, { _274_, _272_ });
+    end
+    if (rst) begin
+      lane <= 2'h0;
+    end else if (_153_) begin
+      lane <= _658_(2'hx, { _279_, _276_ }, { _280_, _278_ });
+    end
+    if (rst) begin
+      \$signal$121  <= 1'h0;
+    end else if (_154_) begin
+      \$signal$121  <= _046_;
+    end
+    if (rst) begin
+      \$signal$120  <= 1'h0;
+    end else if (_155_) begin
+      \$signal$120  <= _043_;
+    end
+    if (rst) begin
+      tile_pen <= 17'h00000;
+    end else if (_156_) begin
+      tile_pen <= _040_ - 2'h2;
+    end
   end
 endmodule
 
@@ -1251,208 +1384,306 @@ module \hwq_top.engine.array (i_w, clk, rst, i_valid, i_last, drain_valid, o_dat
     begin if (drain_row[1]) begin if (drain_row[0]) drain_1 <= out_3_1; else drain_1 <= out_2_1; end else begin if (drain_row[0]) drain_1 <= out_1_1; else drain_1 <= out_0_1; end end
     begin if (drain_row[1]) begin if (drain_row[0]) drain_2 <= out_3_2; else drain_2 <= out_2_2; end else begin if (drain_row[0]) drain_2 <= out_1_2; else drain_2 <= out_0_2; end end
     begin if (drain_row[1]) begin if (drain_row[0]) drain_3 <= out_3_3; else drain_3 <= out_2_3; end else begin if (drain_row[0]) drain_3 <= out_1_3; else drain_3 <= out_0_3; end end
-    if (rst) drain_valid <= 1'h0;
-    else drain_valid <= | drain_count;
-    if (rst) drain_advance <= 1'h0;
-    else drain_advance <= | count_next;
-    if (rst) drain_count <= 3'h0;
-    else drain_count <= count_next;
-    if (_016_) drain_row <= 2'h0;
-    else if (drain_advance) drain_row <= drain_row + 1'h1;
-    if (lr_3_3) out_3_3 <= $signed(acc_3_3) + $signed(pr_3_3);
-    if (_017_) acc_3_3 <= 22'h000000;
-    else acc_3_3 <= $signed(acc_3_3) + $signed(pr_3_3);
-    if (rst) lr_3_3 <= 1'h0;
-    else lr_3_3 <= l_3_2;
-    if (rst) pr_3_3 <= 16'h0000;
-    else pr_3_3 <= $signed(a_3_2) * $signed(w_2_3);
-    if (lr_3_2) out_3_2 <= $signed(acc_3_2) + $signed(pr_3_2);
-    if (_018_) acc_3_2 <= 22'h000000;
-    else acc_3_2 <= $signed(acc_3_2) + $signed(pr_3_2);
-    if (rst) lr_3_2 <= 1'h0;
-    else lr_3_2 <= l_3_1;
-    if (rst) pr_3_2 <= 16'h0000;
-    else pr_3_2 <= $signed(a_3_1) * $signed(w_2_2);
-    if (rst) l_3_2 <= 1'h0;
-    else l_3_2 <= l_3_1;
-    if (rst) a_3_2 <= 8'h00;
-    else a_3_2 <= a_3_1;
-    if (lr_3_1) out_3_1 <= $signed(acc_3_1) + $signed(pr_3_1);
-    if (_019_) acc_3_1 <= 22'h000000;
-    else acc_3_1 <= $signed(acc_3_1) + $signed(pr_3_1);
-    if (rst) lr_3_1 <= 1'h0;
-    else lr_3_1 <= l_3_0;
-    if (rst) pr_3_1 <= 16'h0000;
-    else pr_3_1 <= $signed(a_3_0) * $signed(w_2_1);
-    if (rst) l_3_1 <= 1'h0;
-    else l_3_1 <= l_3_0;
-    if (rst) a_3_1 <= 8'h00;
-    else a_3_1 <= a_3_0;
-    if (lr_3_0) out_3_0 <= $signed(acc_3_0) + $signed(pr_3_0);
-    if (_020_) acc_3_0 <= 22'h000000;
-    else acc_3_0 <= $signed(acc_3_0) + $signed(pr_3_0);
-    if (rst) lr_3_0 <= 1'h0;
-    else lr_3_0 <= skew_l3_d2;
-    if (rst) pr_3_0 <= 16'h0000;
-    else pr_3_0 <= $signed(skew_a3_d2) * $signed(w_2_0);
-    if (rst) l_3_0 <= 1'h0;
-    else l_3_0 <= skew_l3_d2;
-    if (rst) a_3_0 <= 8'h00;
-    else a_3_0 <= skew_a3_d2;
-    if (lr_2_3) out_2_3 <= $signed(acc_2_3) + $signed(pr_2_3);
-    if (_021_) acc_2_3 <= 22'h000000;
-    else acc_2_3 <= $signed(acc_2_3) + $signed(pr_2_3);
-    if (rst) lr_2_3 <= 1'h0;
-    else lr_2_3 <= l_2_2;
-    if (rst) pr_2_3 <= 16'h0000;
-    else pr_2_3 <= $signed(a_2_2) * $signed(w_1_3);
-    if (lr_2_2) out_2_2 <= $signed(acc_2_2) + $signed(pr_2_2);
-    if (_022_) acc_2_2 <= 22'h000000;
-    else acc_2_2 <= $signed(acc_2_2) + $signed(pr_2_2);
-    if (rst) lr_2_2 <= 1'h0;
-    else lr_2_2 <= l_2_1;
-    if (rst) pr_2_2 <= 16'h0000;
-    else pr_2_2 <= $signed(a_2_1) * $signed(w_1_2);
-    if (rst) l_2_2 <= 1'h0;
-    else l_2_2 <= l_2_1;
-    if (rst) a_2_2 <= 8'h00;
-    else a_2_2 <= a_2_1;
-    if (lr_2_1) out_2_1 <= $signed(acc_2_1) + $signed(pr_2_1);
-    if (_023_) acc_2_1 <= 22'h000000;
-    else acc_2_1 <= $signed(acc_2_1) + $signed(pr_2_1);
-    if (rst) lr_2_1 <= 1'h0;
-    else lr_2_1 <= l_2_0;
-    if (rst) pr_2_1 <= 16'h0000;
-    else pr_2_1 <= $signed(a_2_0) * $signed(w_1_1);
-    if (rst) l_2_1 <= 1'h0;
-    else l_2_1 <= l_2_0;
-    if (rst) a_2_1 <= 8'h00;
-    else a_2_1 <= a_2_0;
-    if (lr_2_0) out_2_0 <= $signed(acc_2_0) + $signed(pr_2_0);
-    if (_024_) acc_2_0 <= 22'h000000;
-    else acc_2_0 <= $signed(acc_2_0) + $signed(pr_2_0);
-    if (rst) lr_2_0 <= 1'h0;
-    else lr_2_0 <= skew_l2_d1;
-    if (rst) pr_2_0 <= 16'h0000;
-    else pr_2_0 <= $signed(skew_a2_d1) * $signed(w_1_0);
-    if (rst) l_2_0 <= 1'h0;
-    else l_2_0 <= skew_l2_d1;
-    if (rst) a_2_0 <= 8'h00;
-    else a_2_0 <= skew_a2_d1;
-    if (lr_1_3) out_1_3 <= $signed(acc_1_3) + $signed(pr_1_3);
-    if (_025_) acc_1_3 <= 22'h000000;
-    else acc_1_3 <= $signed(acc_1_3) + $signed(pr_1_3);
-    if (rst) lr_1_3 <= 1'h0;
-    else lr_1_3 <= l_1_2;
-    if (rst) pr_1_3 <= 16'h0000;
-    else pr_1_3 <= $signed(a_1_2) * $signed(w_0_3);
-    if (lr_1_2) out_1_2 <= $signed(acc_1_2) + $signed(pr_1_2);
-    if (_026_) acc_1_2 <= 22'h000000;
-    else acc_1_2 <= $signed(acc_1_2) + $signed(pr_1_2);
-    if (rst) lr_1_2 <= 1'h0;
-    else lr_1_2 <= l_1_1;
-    if (rst) pr_1_2 <= 16'h0000;
-    else pr_1_2 <= $signed(a_1_1) * $signed(w_0_2);
-    if (rst) l_1_2 <= 1'h0;
-    else l_1_2 <= l_1_1;
-    if (rst) a_1_2 <= 8'h00;
-    else a_1_2 <= a_1_1;
-    if (lr_1_1) out_1_1 <= $signed(acc_1_1) + $signed(pr_1_1);
-    if (_027_) acc_1_1 <= 22'h000000;
-    else acc_1_1 <= $signed(acc_1_1) + $signed(pr_1_1);
-    if (rst) lr_1_1 <= 1'h0;
-    else lr_1_1 <= l_1_0;
-    if (rst) pr_1_1 <= 16'h0000;
-    else pr_1_1 <= $signed(a_1_0) * $signed(w_0_1);
-    if (rst) l_1_1 <= 1'h0;
-    else l_1_1 <= l_1_0;
-    if (rst) a_1_1 <= 8'h00;
-    else a_1_1 <= a_1_0;
-    if (lr_1_0) out_1_0 <= $signed(acc_1_0) + $signed(pr_1_0);
-    if (_028_) acc_1_0 <= 22'h000000;
-    else acc_1_0 <= $signed(acc_1_0) + $signed(pr_1_0);
-    if (rst) lr_1_0 <= 1'h0;
-    else lr_1_0 <= skew_l1_d0;
-    if (rst) pr_1_0 <= 16'h0000;
-    else pr_1_0 <= $signed(skew_a1_d0) * $signed(w_0_0);
-    if (rst) l_1_0 <= 1'h0;
-    else l_1_0 <= skew_l1_d0;
-    if (rst) a_1_0 <= 8'h00;
-    else a_1_0 <= skew_a1_d0;
-    if (lr_0_3) out_0_3 <= $signed(acc_0_3) + $signed(pr_0_3);
-    if (_029_) acc_0_3 <= 22'h000000;
-    else acc_0_3 <= $signed(acc_0_3) + $signed(pr_0_3);
-    if (rst) lr_0_3 <= 1'h0;
-    else lr_0_3 <= l_0_2;
-    if (rst) pr_0_3 <= 16'h0000;
-    else pr_0_3 <= $signed(a_0_2) * $signed(skew_w3_d2);
-    if (lr_0_2) out_0_2 <= $signed(acc_0_2) + $signed(pr_0_2);
-    if (_030_) acc_0_2 <= 22'h000000;
-    else acc_0_2 <= $signed(acc_0_2) + $signed(pr_0_2);
-    if (rst) lr_0_2 <= 1'h0;
-    else lr_0_2 <= l_0_1;
-    if (rst) pr_0_2 <= 16'h0000;
-    else pr_0_2 <= $signed(a_0_1) * $signed(skew_w2_d1);
-    if (rst) l_0_2 <= 1'h0;
-    else l_0_2 <= l_0_1;
-    if (rst) a_0_2 <= 8'h00;
-    else a_0_2 <= a_0_1;
-    if (lr_0_1) out_0_1 <= $signed(acc_0_1) + $signed(pr_0_1);
-    if (_031_) acc_0_1 <= 22'h000000;
-    else acc_0_1 <= $signed(acc_0_1) + $signed(pr_0_1);
-    if (rst) lr_0_1 <= 1'h0;
-    else lr_0_1 <= l_0_0;
-    if (rst) pr_0_1 <= 16'h0000;
-    else pr_0_1 <= $signed(a_0_0) * $signed(skew_w1_d0);
-    if (rst) l_0_1 <= 1'h0;
-    else l_0_1 <= l_0_0;
-    if (rst) a_0_1 <= 8'h00;
-    else a_0_1 <= a_0_0;
-    if (lr_0_0) out_0_0 <= $signed(acc_0_0) + $signed(pr_0_0);
-    if (_032_) acc_0_0 <= 22'h000000;
-    else acc_0_0 <= $signed(acc_0_0) + $signed(pr_0_0);
-    if (rst) lr_0_0 <= 1'h0;
-    else lr_0_0 <= in_last;
-    if (rst) pr_0_0 <= 16'h0000;
-    else pr_0_0 <= $signed(a_in0) * $signed(w_in0);
-    if (rst) l_0_0 <= 1'h0;
-    else l_0_0 <= in_last;
-    if (rst) a_0_0 <= 8'h00;
-    else a_0_0 <= a_in0;
-    if (!in_valid) skew_w3_d0 <= 8'h00;
-    else skew_w3_d0 <= in_w3;
-    if (!in_valid) skew_w2_d0 <= 8'h00;
-    else skew_w2_d0 <= in_w2;
-    if (!in_valid) skew_w1_d0 <= 8'h00;
-    else skew_w1_d0 <= in_w1;
-    if (rst) skew_l3_d2 <= 1'h0;
-    else skew_l3_d2 <= skew_l3_d1;
-    if (rst) skew_l3_d1 <= 1'h0;
-    else skew_l3_d1 <= skew_l3_d0;
-    if (rst) skew_l3_d0 <= 1'h0;
-    else skew_l3_d0 <= in_last;
-    if (rst) skew_a3_d2 <= 8'h00;
-    else skew_a3_d2 <= skew_a3_d1;
-    if (rst) skew_a3_d1 <= 8'h00;
-    else skew_a3_d1 <= skew_a3_d0;
-    if (_033_) skew_a3_d0 <= 8'h00;
-    else skew_a3_d0 <= in_a3;
-    if (rst) skew_l2_d1 <= 1'h0;
-    else skew_l2_d1 <= skew_l2_d0;
-    if (rst) skew_l2_d0 <= 1'h0;
-    else skew_l2_d0 <= in_last;
-    if (rst) skew_a2_d1 <= 8'h00;
-    else skew_a2_d1 <= skew_a2_d0;
-    if (_034_) skew_a2_d0 <= 8'h00;
-    else skew_a2_d0 <= in_a2;
-    if (rst) skew_l1_d0 <= 1'h0;
-    else skew_l1_d0 <= in_last;
-    if (_035_) skew_a1_d0 <= 8'h00;
-    else skew_a1_d0 <= in_a1;
-    if (rst) in_last <= 1'h0;
-    else in_last <= i_last & i_valid;
-    if (rst) in_valid <= 1'h0;
-    else in_valid <= i_valid;
+    if (rst) begin
+      drain_valid <= 1'h0;
+      drain_advance <= 1'h0;
+      drain_count <= 3'h0;
+      lr_3_3 <= 1'h0;
+      pr_3_3 <= 16'h0000;
+      lr_3_2 <= 1'h0;
+      pr_3_2 <= 16'h0000;
+      l_3_2 <= 1'h0;
+      a_3_2 <= 8'h00;
+      lr_3_1 <= 1'h0;
+      pr_3_1 <= 16'h0000;
+      l_3_1 <= 1'h0;
+      a_3_1 <= 8'h00;
+      lr_3_0 <= 1'h0;
+      pr_3_0 <= 16'h0000;
+      l_3_0 <= 1'h0;
+      a_3_0 <= 8'h00;
+      lr_2_3 <= 1'h0;
+      pr_2_3 <= 16'h0000;
+      lr_2_2 <= 1'h0;
+      pr_2_2 <= 16'h0000;
+      l_2_2 <= 1'h0;
+      a_2_2 <= 8'h00;
+      lr_2_1 <= 1'h0;
+      pr_2_1 <= 16'h0000;
+      l_2_1 <= 1'h0;
+      a_2_1 <= 8'h00;
+      lr_2_0 <= 1'h0;
+      pr_2_0 <= 16'h0000;
+      l_2_0 <= 1'h0;
+      a_2_0 <= 8'h00;
+      lr_1_3 <= 1'h0;
+      pr_1_3 <= 16'h0000;
+      lr_1_2 <= 1'h0;
+      pr_1_2 <= 16'h0000;
+      l_1_2 <= 1'h0;
+      a_1_2 <= 8'h00;
+      lr_1_1 <= 1'h0;
+      pr_1_1 <= 16'h0000;
+      l_1_1 <= 1'h0;
+      a_1_1 <= 8'h00;
+      lr_1_0 <= 1'h0;
+      pr_1_0 <= 16'h0000;
+      l_1_0 <= 1'h0;
+      a_1_0 <= 8'h00;
+      lr_0_3 <= 1'h0;
+      pr_0_3 <= 16'h0000;
+      lr_0_2 <= 1'h0;
+      pr_0_2 <= 16'h0000;
+      l_0_2 <= 1'h0;
+      a_0_2 <= 8'h00;
+      lr_0_1 <= 1'h0;
+      pr_0_1 <= 16'h0000;
+      l_0_1 <= 1'h0;
+      a_0_1 <= 8'h00;
+      lr_0_0 <= 1'h0;
+      pr_0_0 <= 16'h0000;
+      l_0_0 <= 1'h0;
+      a_0_0 <= 8'h00;
+      skew_l3_d2 <= 1'h0;
+      skew_l3_d1 <= 1'h0;
+      skew_l3_d0 <= 1'h0;
+      skew_a3_d2 <= 8'h00;
+      skew_a3_d1 <= 8'h00;
+      skew_l2_d1 <= 1'h0;
+      skew_l2_d0 <= 1'h0;
+      skew_a2_d1 <= 8'h00;
+      skew_l1_d0 <= 1'h0;
+      in_last <= 1'h0;
+      in_valid <= 1'h0;
+    end else begin
+      drain_valid <= | drain_count;
+      drain_advance <= | count_next;
+      drain_count <= count_next;
+      lr_3_3 <= l_3_2;
+      pr_3_3 <= $signed(a_3_2) * $signed(w_2_3);
+      lr_3_2 <= l_3_1;
+      pr_3_2 <= $signed(a_3_1) * $signed(w_2_2);
+      l_3_2 <= l_3_1;
+      a_3_2 <= a_3_1;
+      lr_3_1 <= l_3_0;
+      pr_3_1 <= $signed(a_3_0) * $signed(w_2_1);
+      l_3_1 <= l_3_0;
+      a_3_1 <= a_3_0;
+      lr_3_0 <= skew_l3_d2;
+      pr_3_0 <= $signed(skew_a3_d2) * $signed(w_2_0);
+      l_3_0 <= skew_l3_d2;
+      a_3_0 <= skew_a3_d2;
+      lr_2_3 <= l_2_2;
+      pr_2_3 <= $signed(a_2_2) * $signed(w_1_3);
+      lr_2_2 <= l_2_1;
+      pr_2_2 <= $signed(a_2_1) * $signed(w_1_2);
+      l_2_2 <= l_2_1;
+      a_2_2 <= a_2_1;
+      lr_2_1 <= l_2_0;
+      pr_2_1 <= $signed(a_2_0) * $signed(w_1_1);
+      l_2_1 <= l_2_0;
+      a_2_1 <= a_2_0;
+      lr_2_0 <= skew_l2_d1;
+      pr_2_0 <= $signed(skew_a2_d1) * $signed(w_1_0);
+      l_2_0 <= skew_l2_d1;
+      a_2_0 <= skew_a2_d1;
+      lr_1_3 <= l_1_2;
+      pr_1_3 <= $signed(a_1_2) * $signed(w_0_3);
+      lr_1_2 <= l_1_1;
+      pr_1_2 <= $signed(a_1_1) * $signed(w_0_2);
+      l_1_2 <= l_1_1;
+      a_1_2 <= a_1_1;
+      lr_1_1 <= l_1_0;
+      pr_1_1 <= $signed(a_1_0) * $signed(w_0_1);
+      l_1_1 <= l_1_0;
+      a_1_1 <= a_1_0;
+      lr_1_0 <= skew_l1_d0;
+      pr_1_0 <= $signed(skew_a1_d0) * $signed(w_0_0);
+      l_1_0 <= skew_l1_d0;
+      a_1_0 <= skew_a1_d0;
+      lr_0_3 <= l_0_2;
+      pr_0_3 <= $signed(a_0_2) * $signed(skew_w3_d2);
+      lr_0_2 <= l_0_1;
+      pr_0_2 <= $signed(a_0_1) * $signed(skew_w2_d1);
+      l_0_2 <= l_0_1;
+      a_0_2 <= a_0_1;
+      lr_0_1 <= l_0_0;
+      pr_0_1 <= $signed(a_0_0) * $signed(skew_w1_d0);
+      l_0_1 <= l_0_0;
+      a_0_1 <= a_0_0;
+      lr_0_0 <= in_last;
+      pr_0_0 <= $signed(a_in0) * $signed(w_in0);
+      l_0_0 <= in_last;
+      a_0_0 <= a_in0;
+      skew_l3_d2 <= skew_l3_d1;
+      skew_l3_d1 <= skew_l3_d0;
+      skew_l3_d0 <= in_last;
+      skew_a3_d2 <= skew_a3_d1;
+      skew_a3_d1 <= skew_a3_d0;
+      skew_l2_d1 <= skew_l2_d0;
+      skew_l2_d0 <= in_last;
+      skew_a2_d1 <= skew_a2_d0;
+      skew_l1_d0 <= in_last;
+      in_last <= i_last & i_valid;
+      in_valid <= i_valid;
+    end
+    if (_016_) begin
+      drain_row <= 2'h0;
+    end else if (drain_advance) begin
+      drain_row <= drain_row + 1'h1;
+    end
+    if (lr_3_3) begin
+      out_3_3 <= $signed(acc_3_3) + $signed(pr_3_3);
+    end
+    if (_017_) begin
+      acc_3_3 <= 22'h000000;
+    end else begin
+      acc_3_3 <= $signed(acc_3_3) + $signed(pr_3_3);
+    end
+    if (lr_3_2) begin
+      out_3_2 <= $signed(acc_3_2) + $signed(pr_3_2);
+    end
+    if (_018_) begin
+      acc_3_2 <= 22'h000000;
+    end else begin
+      acc_3_2 <= $signed(acc_3_2) + $signed(pr_3_2);
+    end
+    if (lr_3_1) begin
+      out_3_1 <= $signed(acc_3_1) + $signed(pr_3_1);
+    end
+    if (_019_) begin
+      acc_3_1 <= 22'h000000;
+    end else begin
+      acc_3_1 <= $signed(acc_3_1) + $signed(pr_3_1);
+    end
+    if (lr_3_0) begin
+      out_3_0 <= $signed(acc_3_0) + $signed(pr_3_0);
+    end
+    if (_020_) begin
+      acc_3_0 <= 22'h000000;
+    end else begin
+      acc_3_0 <= $signed(acc_3_0) + $signed(pr_3_0);
+    end
+    if (lr_2_3) begin
+      out_2_3 <= $signed(acc_2_3) + $signed(pr_2_3);
+    end
+    if (_021_) begin
+      acc_2_3 <= 22'h000000;
+    end else begin
+      acc_2_3 <= $signed(acc_2_3) + $signed(pr_2_3);
+    end
+    if (lr_2_2) begin
+      out_2_2 <= $signed(acc_2_2) + $signed(pr_2_2);
+    end
+    if (_022_) begin
+      acc_2_2 <= 22'h000000;
+    end else begin
+      acc_2_2 <= $signed(acc_2_2) + $signed(pr_2_2);
+    end
+    if (lr_2_1) begin
+      out_2_1 <= $signed(acc_2_1) + $signed(pr_2_1);
+    end
+    if (_023_) begin
+      acc_2_1 <= 22'h000000;
+    end else begin
+      acc_2_1 <= $signed(acc_2_1) + $signed(pr_2_1);
+    end
+    if (lr_2_0) begin
+      out_2_0 <= $signed(acc_2_0) + $signed(pr_2_0);
+    end
+    if (_024_) begin
+      acc_2_0 <= 22'h000000;
+    end else begin
+      acc_2_0 <= $signed(acc_2_0) + $signed(pr_2_0);
+    end
+    if (lr_1_3) begin
+      out_1_3 <= $signed(acc_1_3) + $signed(pr_1_3);
+    end
+    if (_025_) begin
+      acc_1_3 <= 22'h000000;
+    end else begin
+      acc_1_3 <= $signed(acc_1_3) + $signed(pr_1_3);
+    end
+    if (lr_1_2) begin
+      out_1_2 <= $signed(acc_1_2) + $signed(pr_1_2);
+    end
+    if (_026_) begin
+      acc_1_2 <= 22'h000000;
+    end else begin
+      acc_1_2 <= $signed(acc_1_2) + $signed(pr_1_2);
+    end
+    if (lr_1_1) begin
+      out_1_1 <= $signed(acc_1_1) + $signed(pr_1_1);
+    end
+    if (_027_) begin
+      acc_1_1 <= 22'h000000;
+    end else begin
+      acc_1_1 <= $signed(acc_1_1) + $signed(pr_1_1);
+    end
+    if (lr_1_0) begin
+      out_1_0 <= $signed(acc_1_0) + $signed(pr_1_0);
+    end
+    if (_028_) begin
+      acc_1_0 <= 22'h000000;
+    end else begin
+      acc_1_0 <= $signed(acc_1_0) + $signed(pr_1_0);
+    end
+    if (lr_0_3) begin
+      out_0_3 <= $signed(acc_0_3) + $signed(pr_0_3);
+    end
+    if (_029_) begin
+      acc_0_3 <= 22'h000000;
+    end else begin
+      acc_0_3 <= $signed(acc_0_3) + $signed(pr_0_3);
+    end
+    if (lr_0_2) begin
+      out_0_2 <= $signed(acc_0_2) + $signed(pr_0_2);
+    end
+    if (_030_) begin
+      acc_0_2 <= 22'h000000;
+    end else begin
+      acc_0_2 <= $signed(acc_0_2) + $signed(pr_0_2);
+    end
+    if (lr_0_1) begin
+      out_0_1 <= $signed(acc_0_1) + $signed(pr_0_1);
+    end
+    if (_031_) begin
+      acc_0_1 <= 22'h000000;
+    end else begin
+      acc_0_1 <= $signed(acc_0_1) + $signed(pr_0_1);
+    end
+    if (lr_0_0) begin
+      out_0_0 <= $signed(acc_0_0) + $signed(pr_0_0);
+    end
+    if (_032_) begin
+      acc_0_0 <= 22'h000000;
+    end else begin
+      acc_0_0 <= $signed(acc_0_0) + $signed(pr_0_0);
+    end
+    if (!in_valid) begin
+      skew_w3_d0 <= 8'h00;
+      skew_w2_d0 <= 8'h00;
+      skew_w1_d0 <= 8'h00;
+    end else begin
+      skew_w3_d0 <= in_w3;
+      skew_w2_d0 <= in_w2;
+      skew_w1_d0 <= in_w1;
+    end
+    if (_033_) begin
+      skew_a3_d0 <= 8'h00;
+    end else begin
+      skew_a3_d0 <= in_a3;
+    end
+    if (_034_) begin
+      skew_a2_d0 <= 8'h00;
+    end else begin
+      skew_a2_d0 <= in_a2;
+    end
+    if (_035_) begin
+      skew_a1_d0 <= 8'h00;
+    end else begin
+      skew_a1_d0 <= in_a1;
+    end
   end
 endmodule
 
@@ -1535,12 +1766,21 @@ module \hwq_top.engine.fifo (clk, rst, r_rdy, r_data, w_port__data, w_en, r_en);
   assign _18_ = { _08_, _03_ } != 1'h0;
   assign _12_[4] = 1'hx;
   always @(posedge clk) begin
-    if (rst) level <= 4'h0;
-    else if (_18_) begin if (_08_) level <= _09_[3:0]; else begin if (_03_) level <= level + 1'h1; else level <= 4'hx; end end
-    if (rst) r_port__addr <= 4'h0;
-    else if (_13_) begin if (_14_) r_port__addr <= 4'h0; else r_port__addr <= r_port__addr + 1'h1; end
-    if (rst) w_port__addr <= 4'h0;
-    else if (_00_) w_port__addr <= _12_[3:0];
+    if (rst) begin
+      level <= 4'h0;
+    end else if (_18_) begin
+      begin if (_08_) level <= _09_[3:0]; else begin if (_03_) level <= level + 1'h1; else level <= 4'hx; end end
+    end
+    if (rst) begin
+      r_port__addr <= 4'h0;
+    end else if (_13_) begin
+      begin if (_14_) r_port__addr <= 4'h0; else r_port__addr <= r_port__addr + 1'h1; end
+    end
+    if (rst) begin
+      w_port__addr <= 4'h0;
+    end else if (_00_) begin
+      w_port__addr <= _12_[3:0];
+    end
   end
 endmodule
 
@@ -2147,35 +2387,43 @@ module \hwq_top.engine.requant (rst, i_bias, i_multiplier, i_shift, zero_point, 
   assign lo_z[8] = lo_z[9];
   assign _061_[32:1] = half_1;
   always @(posedge clk) begin
-    if (rst) o_last <= 1'h0;
-    else o_last <= rq2_last;
-    if (rst) o_valid <= 1'h0;
-    else o_valid <= rq2_valid;
-    if (rst) o_data <= 32'd0;
-    else if (rq2_valid) o_data <= { _063_, _069_, _065_, _067_ };
-    if (rst) _307_ <= 9'h000;
-    else _307_ <= $signed(act_max) - $signed(zero_point);
-    if (rst) _308_ <= 9'h000;
-    else _308_ <= $signed(act_min) - $signed(zero_point);
-    if (i_valid) rq2_hm3 <= halfm_3;
-    if (i_valid) rq2_hf3 <= half_3;
-    if (i_valid) rq2_hm2 <= halfm_2;
-    if (i_valid) rq2_hf2 <= half_2;
-    if (i_valid) rq2_hm1 <= halfm_1;
-    if (i_valid) rq2_hf1 <= half_1;
-    if (i_valid) rq2_hm0 <= halfm_0;
-    if (i_valid) rq2_hf0 <= half_0;
-    if (i_valid) rq2_h3 <= h_3;
-    if (i_valid) rq2_h2 <= h_2;
-    if (i_valid) rq2_h1 <= h_1;
-    if (i_valid) rq2_h0 <= h_0;
-    if (i_valid) rq2_r3 <= r_3;
-    if (i_valid) rq2_r2 <= r_2;
-    if (i_valid) rq2_r1 <= r_1;
-    if (i_valid) rq2_r0 <= r_0;
-    if (rst) rq2_last <= 1'h0;
-    else rq2_last <= i_last;
-    if (rst) rq2_valid <= 1'h0;
-    else rq2_valid <= i_valid;
+    if (rst) begin
+      o_last <= 1'h0;
+      o_valid <= 1'h0;
+      _307_ <= 9'h000;
+      _308_ <= 9'h000;
+      rq2_last <= 1'h0;
+      rq2_valid <= 1'h0;
+    end else begin
+      o_last <= rq2_last;
+      o_valid <= rq2_valid;
+      _307_ <= $signed(act_max) - $signed(zero_point);
+      _308_ <= $signed(act_min) - $signed(zero_point);
+      rq2_last <= i_last;
+      rq2_valid <= i_valid;
+    end
+    if (rst) begin
+      o_data <= 32'd0;
+    end else if (rq2_valid) begin
+      o_data <= { _063_, _069_, _065_, _067_ };
+    end
+    if (i_valid) begin
+      rq2_hm3 <= halfm_3;
+      rq2_hf3 <= half_3;
+      rq2_hm2 <= halfm_2;
+      rq2_hf2 <= half_2;
+      rq2_hm1 <= halfm_1;
+      rq2_hf1 <= half_1;
+      rq2_hm0 <= halfm_0;
+      rq2_hf0 <= half_0;
+      rq2_h3 <= h_3;
+      rq2_h2 <= h_2;
+      rq2_h1 <= h_1;
+      rq2_h0 <= h_0;
+      rq2_r3 <= r_3;
+      rq2_r2 <= r_2;
+      rq2_r1 <= r_1;
+      rq2_r0 <= r_0;
+    end
   end
 endmodule

@@ -306,254 +306,313 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   assign count_next = cap_3_5 ? 3'h4 : _055_;
   assign o_data = { drain_5, drain_4, drain_3, drain_2, drain_1, drain_0 };
   always @(posedge clk) begin
-    if (en) begin if (drain_row[1]) begin if (drain_row[0]) drain_5 <= out_3_5; else drain_5 <= out_2_5; end else begin if (drain_row[0]) drain_5 <= out_1_5; else drain_5 <= out_0_5; end end
-    if (en) begin if (drain_row[1]) begin if (drain_row[0]) drain_4 <= out_3_4; else drain_4 <= out_2_4; end else begin if (drain_row[0]) drain_4 <= out_1_4; else drain_4 <= out_0_4; end end
-    if (en) begin if (drain_row[1]) begin if (drain_row[0]) drain_3 <= out_3_3; else drain_3 <= out_2_3; end else begin if (drain_row[0]) drain_3 <= out_1_3; else drain_3 <= out_0_3; end end
-    if (en) begin if (drain_row[1]) begin if (drain_row[0]) drain_2 <= out_3_2; else drain_2 <= out_2_2; end else begin if (drain_row[0]) drain_2 <= out_1_2; else drain_2 <= out_0_2; end end
-    if (en) begin if (drain_row[1]) begin if (drain_row[0]) drain_1 <= out_3_1; else drain_1 <= out_2_1; end else begin if (drain_row[0]) drain_1 <= out_1_1; else drain_1 <= out_0_1; end end
-    if (en) begin if (drain_row[1]) begin if (drain_row[0]) drain_0 <= out_3_0; else drain_0 <= out_2_0; end else begin if (drain_row[0]) drain_0 <= out_1_0; else drain_0 <= out_0_0; end end
-    if (rst) o_valid <= 1'h0;
-    else if (en) o_valid <= draining;
-    if (rst) drain_advance <= 1'h0;
-    else drain_advance <= _022_ & _023_;
-    if (rst) drain_beat <= 2'h0;
-    else drain_beat <= beat_next;
-    if (rst) drain_count <= 3'h0;
-    else drain_count <= count_next;
-    if (_053_) drain_row <= 2'h0;
-    else if (_020_) drain_row <= drain_row + 1'h1;
-    if (cap_3_5) out_3_5 <= $signed(acc_3_5) + $signed(p_3_5);
-    if (rst) acc_3_5 <= 25'h0000000;
-    else if (en) begin if (l_3_4) acc_3_5 <= 25'h0000000; else acc_3_5 <= $signed(acc_3_5) + $signed(p_3_5); end
-    if (cap_3_4) out_3_4 <= $signed(acc_3_4) + $signed(p_3_4);
-    if (rst) acc_3_4 <= 25'h0000000;
-    else if (en) begin if (l_3_3) acc_3_4 <= 25'h0000000; else acc_3_4 <= $signed(acc_3_4) + $signed(p_3_4); end
-    if (rst) l_3_4 <= 1'h0;
-    else if (en) l_3_4 <= l_3_3;
-    if (rst) a_3_4 <= 8'h00;
-    else if (en) a_3_4 <= a_3_3;
-    if (cap_3_3) out_3_3 <= $signed(acc_3_3) + $signed(p_3_3);
-    if (rst) acc_3_3 <= 25'h0000000;
-    else if (en) begin if (l_3_2) acc_3_3 <= 25'h0000000; else acc_3_3 <= $signed(acc_3_3) + $signed(p_3_3); end
-    if (rst) l_3_3 <= 1'h0;
-    else if (en) l_3_3 <= l_3_2;
-    if (rst) a_3_3 <= 8'h00;
-    else if (en) a_3_3 <= a_3_2;
-    if (cap_3_2) out_3_2 <= $signed(acc_3_2) + $signed(p_3_2);
-    if (rst) acc_3_2 <= 25'h0000000;
-    else if (en) begin if (l_3_1) acc_3_2 <= 25'h0000000; else acc_3_2 <= $signed(acc_3_2) + $signed(p_3_2); end
-    if (rst) l_3_2 <= 1'h0;
-    else if (en) l_3_2 <= l_3_1;
-    if (rst) a_3_2 <= 8'h00;
-    else if (en) a_3_2 <= a_3_1;
-    if (cap_3_1) out_3_1 <= $signed(acc_3_1) + $signed(p_3_1);
-    if (rst) acc_3_1 <= 25'h0000000;
-    else if (en) begin if (l_3_0) acc_3_1 <= 25'h0000000; else acc_3_1 <= $signed(acc_3_1) + $signed(p_3_1); end
-    if (rst) l_3_1 <= 1'h0;
-    else if (en) l_3_1 <= l_3_0;
-    if (rst) a_3_1 <= 8'h00;
-    else if (en) a_3_1 <= a_3_0;
-    if (cap_3_0) out_3_0 <= $signed(acc_3_0) + $signed(p_3_0);
-    if (rst) acc_3_0 <= 25'h0000000;
-    else if (en) begin if (skew_l3_d2) acc_3_0 <= 25'h0000000; else acc_3_0 <= $signed(acc_3_0) + $signed(p_3_0); end
-    if (rst) l_3_0 <= 1'h0;
-    else if (en) l_3_0 <= skew_l3_d2;
-    if (rst) a_3_0 <= 8'h00;
-    else if (en) a_3_0 <= skew_a3_d2;
-    if (cap_2_5) out_2_5 <= $signed(acc_2_5) + $signed(p_2_5);
-    if (rst) acc_2_5 <= 25'h0000000;
-    else if (en) begin if (l_2_4) acc_2_5 <= 25'h0000000; else acc_2_5 <= $signed(acc_2_5) + $signed(p_2_5); end
-    if (en) w_2_5 <= w_1_5;
-    if (cap_2_4) out_2_4 <= $signed(acc_2_4) + $signed(p_2_4);
-    if (rst) acc_2_4 <= 25'h0000000;
-    else if (en) begin if (l_2_3) acc_2_4 <= 25'h0000000; else acc_2_4 <= $signed(acc_2_4) + $signed(p_2_4); end
-    if (en) w_2_4 <= w_1_4;
-    if (rst) l_2_4 <= 1'h0;
-    else if (en) l_2_4 <= l_2_3;
-    if (rst) a_2_4 <= 8'h00;
-    else if (en) a_2_4 <= a_2_3;
-    if (cap_2_3) out_2_3 <= $signed(acc_2_3) + $signed(p_2_3);
-    if (rst) acc_2_3 <= 25'h0000000;
-    else if (en) begin if (l_2_2) acc_2_3 <= 25'h0000000; else acc_2_3 <= $signed(acc_2_3) + $signed(p_2_3); end
-    if (en) w_2_3 <= w_1_3;
-    if (rst) l_2_3 <= 1'h0;
-    else if (en) l_2_3 <= l_2_2;
-    if (rst) a_2_3 <= 8'h00;
-    else if (en) a_2_3 <= a_2_2;
-    if (cap_2_2) out_2_2 <= $signed(acc_2_2) + $signed(p_2_2);
-    if (rst) acc_2_2 <= 25'h0000000;
-    else if (en) begin if (l_2_1) acc_2_2 <= 25'h0000000; else acc_2_2 <= $signed(acc_2_2) + $signed(p_2_2); end
-    if (en) w_2_2 <= w_1_2;
-    if (rst) l_2_2 <= 1'h0;
-    else if (en) l_2_2 <= l_2_1;
-    if (rst) a_2_2 <= 8'h00;
-    else if (en) a_2_2 <= a_2_1;
-    if (cap_2_1) out_2_1 <= $signed(acc_2_1) + $signed(p_2_1);
-    if (rst) acc_2_1 <= 25'h0000000;
-    else if (en) begin if (l_2_0) acc_2_1 <= 25'h0000000; else acc_2_1 <= $signed(acc_2_1) + $signed(p_2_1); end
-    if (en) w_2_1 <= w_1_1;
-    if (rst) l_2_1 <= 1'h0;
-    else if (en) l_2_1 <= l_2_0;
-    if (rst) a_2_1 <= 8'h00;
-    else if (en) a_2_1 <= a_2_0;
-    if (cap_2_0) out_2_0 <= $signed(acc_2_0) + $signed(p_2_0);
-    if (rst) acc_2_0 <= 25'h0000000;
-    else if (en) begin if (skew_l2_d1) acc_2_0 <= 25'h0000000; else acc_2_0 <= $signed(acc_2_0) + $signed(p_2_0); end
-    if (en) w_2_0 <= w_1_0;
-    if (rst) l_2_0 <= 1'h0;
-    else if (en) l_2_0 <= skew_l2_d1;
-    if (rst) a_2_0 <= 8'h00;
-    else if (en) a_2_0 <= skew_a2_d1;
-    if (cap_1_5) out_1_5 <= $signed(acc_1_5) + $signed(p_1_5);
-    if (rst) acc_1_5 <= 25'h0000000;
-    else if (en) begin if (l_1_4) acc_1_5 <= 25'h0000000; else acc_1_5 <= $signed(acc_1_5) + $signed(p_1_5); end
-    if (en) w_1_5 <= w_0_5;
-    if (cap_1_4) out_1_4 <= $signed(acc_1_4) + $signed(p_1_4);
-    if (rst) acc_1_4 <= 25'h0000000;
-    else if (en) begin if (l_1_3) acc_1_4 <= 25'h0000000; else acc_1_4 <= $signed(acc_1_4) + $signed(p_1_4); end
-    if (en) w_1_4 <= w_0_4;
-    if (rst) l_1_4 <= 1'h0;
-    else if (en) l_1_4 <= l_1_3;
-    if (rst) a_1_4 <= 8'h00;
-    else if (en) a_1_4 <= a_1_3;
-    if (cap_1_3) out_1_3 <= $signed(acc_1_3) + $signed(p_1_3);
-    if (rst) acc_1_3 <= 25'h0000000;
-    else if (en) begin if (l_1_2) acc_1_3 <= 25'h0000000; else acc_1_3 <= $signed(acc_1_3) + $signed(p_1_3); end
-    if (en) w_1_3 <= w_0_3;
-    if (rst) l_1_3 <= 1'h0;
-    else if (en) l_1_3 <= l_1_2;
-    if (rst) a_1_3 <= 8'h00;
-    else if (en) a_1_3 <= a_1_2;
-    if (cap_1_2) out_1_2 <= $signed(acc_1_2) + $signed(p_1_2);
-    if (rst) acc_1_2 <= 25'h0000000;
-    else if (en) begin if (l_1_1) acc_1_2 <= 25'h0000000; else acc_1_2 <= $signed(acc_1_2) + $signed(p_1_2); end
-    if (en) w_1_2 <= w_0_2;
-    if (rst) l_1_2 <= 1'h0;
-    else if (en) l_1_2 <= l_1_1;
-    if (rst) a_1_2 <= 8'h00;
-    else if (en) a_1_2 <= a_1_1;
-    if (cap_1_1) out_1_1 <= $signed(acc_1_1) + $signed(p_1_1);
-    if (rst) acc_1_1 <= 25'h0000000;
-    else if (en) begin if (l_1_0) acc_1_1 <= 25'h0000000; else acc_1_1 <= $signed(acc_1_1) + $signed(p_1_1); end
-    if (en) w_1_1 <= w_0_1;
-    if (rst) l_1_1 <= 1'h0;
-    else if (en) l_1_1 <= l_1_0;
-    if (rst) a_1_1 <= 8'h00;
-    else if (en) a_1_1 <= a_1_0;
-    if (cap_1_0) out_1_0 <= $signed(acc_1_0) + $signed(p_1_0);
-    if (rst) acc_1_0 <= 25'h0000000;
-    else if (en) begin if (skew_l1_d0) acc_1_0 <= 25'h0000000; else acc_1_0 <= $signed(acc_1_0) + $signed(p_1_0); end
-    if (en) w_1_0 <= w_0_0;
-    if (rst) l_1_0 <= 1'h0;
-    else if (en) l_1_0 <= skew_l1_d0;
-    if (rst) a_1_0 <= 8'h00;
-    else if (en) a_1_0 <= skew_a1_d0;
-    if (cap_0_5) out_0_5 <= $signed(acc_0_5) + $signed(p_0_5);
-    if (rst) acc_0_5 <= 25'h0000000;
-    else if (en) begin if (l_0_4) acc_0_5 <= 25'h0000000; else acc_0_5 <= $signed(acc_0_5) + $signed(p_0_5); end
-    if (en) w_0_5 <= skew_w5_d4;
-    if (cap_0_4) out_0_4 <= $signed(acc_0_4) + $signed(p_0_4);
-    if (rst) acc_0_4 <= 25'h0000000;
-    else if (en) begin if (l_0_3) acc_0_4 <= 25'h0000000; else acc_0_4 <= $signed(acc_0_4) + $signed(p_0_4); end
-    if (en) w_0_4 <= skew_w4_d3;
-    if (rst) l_0_4 <= 1'h0;
-    else if (en) l_0_4 <= l_0_3;
-    if (rst) a_0_4 <= 8'h00;
-    else if (en) a_0_4 <= a_0_3;
-    if (cap_0_3) out_0_3 <= $signed(acc_0_3) + $signed(p_0_3);
-    if (rst) acc_0_3 <= 25'h0000000;
-    else if (en) begin if (l_0_2) acc_0_3 <= 25'h0000000; else acc_0_3 <= $signed(acc_0_3) + $signed(p_0_3); end
-    if (en) w_0_3 <= skew_w3_d2;
-    if (rst) l_0_3 <= 1'h0;
-    else if (en) l_0_3 <= l_0_2;
-    if (rst) a_0_3 <= 8'h00;
-    else if (en) a_0_3 <= a_0_2;
-    if (cap_0_2) out_0_2 <= $signed(acc_0_2) + $signed(p_0_2);
-    if (rst) acc_0_2 <= 25'h0000000;
-    else if (en) begin if (l_0_1) acc_0_2 <= 25'h0000000; else acc_0_2 <= $signed(acc_0_2) + $signed(p_0_2); end
-    if (en) w_0_2 <= skew_w2_d1;
-    if (rst) l_0_2 <= 1'h0;
-    else if (en) l_0_2 <= l_0_1;
-    if (rst) a_0_2 <= 8'h00;
-    else if (en) a_0_2 <= a_0_1;
-    if (cap_0_1) out_0_1 <= $signed(acc_0_1) + $signed(p_0_1);
-    if (rst) acc_0_1 <= 25'h0000000;
-    else if (en) begin if (l_0_0) acc_0_1 <= 25'h0000000; else acc_0_1 <= $signed(acc_0_1) + $signed(p_0_1); end
-    if (en) w_0_1 <= skew_w1_d0;
-    if (rst) l_0_1 <= 1'h0;
-    else if (en) l_0_1 <= l_0_0;
-    if (rst) a_0_1 <= 8'h00;
-    else if (en) a_0_1 <= a_0_0;
-    if (cap_0_0) out_0_0 <= $signed(acc_0_0) + $signed(p_0_0);
-    if (rst) acc_0_0 <= 25'h0000000;
-    else if (en) begin if (in_last) acc_0_0 <= 25'h0000000; else acc_0_0 <= $signed(acc_0_0) + $signed(p_0_0); end
-    if (en) w_0_0 <= w_in0;
-    if (rst) l_0_0 <= 1'h0;
-    else if (en) l_0_0 <= in_last;
-    if (rst) a_0_0 <= 8'h00;
-    else if (en) a_0_0 <= a_in0;
-    if (en) skew_w5_d4 <= skew_w5_d3;
-    if (en) skew_w5_d3 <= skew_w5_d2;
-    if (en) skew_w5_d2 <= skew_w5_d1;
-    if (en) skew_w5_d1 <= skew_w5_d0;
+    if (en) begin
+      begin if (drain_row[1]) begin if (drain_row[0]) drain_5 <= out_3_5; else drain_5 <= out_2_5; end else begin if (drain_row[0]) drain_5 <= out_1_5; else drain_5 <= out_0_5; end end
+      begin if (drain_row[1]) begin if (drain_row[0]) drain_4 <= out_3_4; else drain_4 <= out_2_4; end else begin if (drain_row[0]) drain_4 <= out_1_4; else drain_4 <= out_0_4; end end
+      begin if (drain_row[1]) begin if (drain_row[0]) drain_3 <= out_3_3; else drain_3 <= out_2_3; end else begin if (drain_row[0]) drain_3 <= out_1_3; else drain_3 <= out_0_3; end end
+      begin if (drain_row[1]) begin if (drain_row[0]) drain_2 <= out_3_2; else drain_2 <= out_2_2; end else begin if (drain_row[0]) drain_2 <= out_1_2; else drain_2 <= out_0_2; end end
+      begin if (drain_row[1]) begin if (drain_row[0]) drain_1 <= out_3_1; else drain_1 <= out_2_1; end else begin if (drain_row[0]) drain_1 <= out_1_1; else drain_1 <= out_0_1; end end
+      begin if (drain_row[1]) begin if (drain_row[0]) drain_0 <= out_3_0; else drain_0 <= out_2_0; end else begin if (drain_row[0]) drain_0 <= out_1_0; else drain_0 <= out_0_0; end end
+      w_2_5 <= w_1_5;
+      w_2_4 <= w_1_4;
+      w_2_3 <= w_1_3;
+      w_2_2 <= w_1_2;
+      w_2_1 <= w_1_1;
+      w_2_0 <= w_1_0;
+      w_1_5 <= w_0_5;
+      w_1_4 <= w_0_4;
+      w_1_3 <= w_0_3;
+      w_1_2 <= w_0_2;
+      w_1_1 <= w_0_1;
+      w_1_0 <= w_0_0;
+      w_0_5 <= skew_w5_d4;
+      w_0_4 <= skew_w4_d3;
+      w_0_3 <= skew_w3_d2;
+      w_0_2 <= skew_w2_d1;
+      w_0_1 <= skew_w1_d0;
+      w_0_0 <= w_in0;
+      skew_w5_d4 <= skew_w5_d3;
+      skew_w5_d3 <= skew_w5_d2;
+      skew_w5_d2 <= skew_w5_d1;
+      skew_w5_d1 <= skew_w5_d0;
+      skew_w4_d3 <= skew_w4_d2;
+      skew_w4_d2 <= skew_w4_d1;
+      skew_w4_d1 <= skew_w4_d0;
+      skew_w3_d2 <= skew_w3_d1;
+      skew_w3_d1 <= skew_w3_d0;
+      skew_w2_d1 <= skew_w2_d0;
+      in_w5 <= i_w[47:40];
+      in_w4 <= i_w[39:32];
+      in_w3 <= i_w[31:24];
+      in_w2 <= i_w[23:16];
+      in_w1 <= i_w[15:8];
+      in_w0 <= i_w[7:0];
+      in_a3 <= i_a[31:24];
+      in_a2 <= i_a[23:16];
+      in_a1 <= i_a[15:8];
+      in_a0 <= i_a[7:0];
+    end
+    if (rst) begin
+      o_valid <= 1'h0;
+      acc_3_5 <= 25'h0000000;
+      acc_3_4 <= 25'h0000000;
+      l_3_4 <= 1'h0;
+      a_3_4 <= 8'h00;
+      acc_3_3 <= 25'h0000000;
+      l_3_3 <= 1'h0;
+      a_3_3 <= 8'h00;
+      acc_3_2 <= 25'h0000000;
+      l_3_2 <= 1'h0;
+      a_3_2 <= 8'h00;
+      acc_3_1 <= 25'h0000000;
+      l_3_1 <= 1'h0;
+      a_3_1 <= 8'h00;
+      acc_3_0 <= 25'h0000000;
+      l_3_0 <= 1'h0;
+      a_3_0 <= 8'h00;
+      acc_2_5 <= 25'h0000000;
+      acc_2_4 <= 25'h0000000;
+      l_2_4 <= 1'h0;
+      a_2_4 <= 8'h00;
+      acc_2_3 <= 25'h0000000;
+      l_2_3 <= 1'h0;
+      a_2_3 <= 8'h00;
+      acc_2_2 <= 25'h0000000;
+      l_2_2 <= 1'h0;
+      a_2_2 <= 8'h00;
+      acc_2_1 <= 25'h0000000;
+      l_2_1 <= 1'h0;
+      a_2_1 <= 8'h00;
+      acc_2_0 <= 25'h0000000;
+      l_2_0 <= 1'h0;
+      a_2_0 <= 8'h00;
+      acc_1_5 <= 25'h0000000;
+      acc_1_4 <= 25'h0000000;
+      l_1_4 <= 1'h0;
+      a_1_4 <= 8'h00;
+      acc_1_3 <= 25'h0000000;
+      l_1_3 <= 1'h0;
+      a_1_3 <= 8'h00;
+      acc_1_2 <= 25'h0000000;
+      l_1_2 <= 1'h0;
+      a_1_2 <= 8'h00;
+      acc_1_1 <= 25'h0000000;
+      l_1_1 <= 1'h0;
+      a_1_1 <= 8'h00;
+      acc_1_0 <= 25'h0000000;
+      l_1_0 <= 1'h0;
+      a_1_0 <= 8'h00;
+      acc_0_5 <= 25'h0000000;
+      acc_0_4 <= 25'h0000000;
+      l_0_4 <= 1'h0;
+      a_0_4 <= 8'h00;
+      acc_0_3 <= 25'h0000000;
+      l_0_3 <= 1'h0;
+      a_0_3 <= 8'h00;
+      acc_0_2 <= 25'h0000000;
+      l_0_2 <= 1'h0;
+      a_0_2 <= 8'h00;
+      acc_0_1 <= 25'h0000000;
+      l_0_1 <= 1'h0;
+      a_0_1 <= 8'h00;
+      acc_0_0 <= 25'h0000000;
+      l_0_0 <= 1'h0;
+      a_0_0 <= 8'h00;
+      skew_l3_d2 <= 1'h0;
+      skew_l3_d1 <= 1'h0;
+      skew_l3_d0 <= 1'h0;
+      skew_a3_d2 <= 8'h00;
+      skew_a3_d1 <= 8'h00;
+      skew_a3_d0 <= 8'h00;
+      skew_l2_d1 <= 1'h0;
+      skew_l2_d0 <= 1'h0;
+      skew_a2_d1 <= 8'h00;
+      skew_a2_d0 <= 8'h00;
+      skew_l1_d0 <= 1'h0;
+      skew_a1_d0 <= 8'h00;
+      in_last <= 1'h0;
+      in_valid <= 1'h0;
+    end else if (en) begin
+      o_valid <= draining;
+      begin if (l_3_4) acc_3_5 <= 25'h0000000; else acc_3_5 <= $signed(acc_3_5) + $signed(p_3_5); end
+      begin if (l_3_3) acc_3_4 <= 25'h0000000; else acc_3_4 <= $signed(acc_3_4) + $signed(p_3_4); end
+      l_3_4 <= l_3_3;
+      a_3_4 <= a_3_3;
+      begin if (l_3_2) acc_3_3 <= 25'h0000000; else acc_3_3 <= $signed(acc_3_3) + $signed(p_3_3); end
+      l_3_3 <= l_3_2;
+      a_3_3 <= a_3_2;
+      begin if (l_3_1) acc_3_2 <= 25'h0000000; else acc_3_2 <= $signed(acc_3_2) + $signed(p_3_2); end
+      l_3_2 <= l_3_1;
+      a_3_2 <= a_3_1;
+      begin if (l_3_0) acc_3_1 <= 25'h0000000; else acc_3_1 <= $signed(acc_3_1) + $signed(p_3_1); end
+      l_3_1 <= l_3_0;
+      a_3_1 <= a_3_0;
+      begin if (skew_l3_d2) acc_3_0 <= 25'h0000000; else acc_3_0 <= $signed(acc_3_0) + $signed(p_3_0); end
+      l_3_0 <= skew_l3_d2;
+      a_3_0 <= skew_a3_d2;
+      begin if (l_2_4) acc_2_5 <= 25'h0000000; else acc_2_5 <= $signed(acc_2_5) + $signed(p_2_5); end
+      begin if (l_2_3) acc_2_4 <= 25'h0000000; else acc_2_4 <= $signed(acc_2_4) + $signed(p_2_4); end
+      l_2_4 <= l_2_3;
+      a_2_4 <= a_2_3;
+      begin if (l_2_2) acc_2_3 <= 25'h0000000; else acc_2_3 <= $signed(acc_2_3) + $signed(p_2_3); end
+      l_2_3 <= l_2_2;
+      a_2_3 <= a_2_2;
+      begin if (l_2_1) acc_2_2 <= 25'h0000000; else acc_2_2 <= $signed(acc_2_2) + $signed(p_2_2); end
+      l_2_2 <= l_2_1;
+      a_2_2 <= a_2_1;
+      begin if (l_2_0) acc_2_1 <= 25'h0000000; else acc_2_1 <= $signed(acc_2_1) + $signed(p_2_1); end
+      l_2_1 <= l_2_0;
+      a_2_1 <= a_2_0;
+      begin if (skew_l2_d1) acc_2_0 <= 25'h0000000; else acc_2_0 <= $signed(acc_2_0) + $signed(p_2_0); end
+      l_2_0 <= skew_l2_d1;
+      a_2_0 <= skew_a2_d1;
+      begin if (l_1_4) acc_1_5 <= 25'h0000000; else acc_1_5 <= $signed(acc_1_5) + $signed(p_1_5); end
+      begin if (l_1_3) acc_1_4 <= 25'h0000000; else acc_1_4 <= $signed(acc_1_4) + $signed(p_1_4); end
+      l_1_4 <= l_1_3;
+      a_1_4 <= a_1_3;
+      begin if (l_1_2) acc_1_3 <= 25'h0000000; else acc_1_3 <= $signed(acc_1_3) + $signed(p_1_3); end
+      l_1_3 <= l_1_2;
+      a_1_3 <= a_1_2;
+      begin if (l_1_1) acc_1_2 <= 25'h0000000; else acc_1_2 <= $signed(acc_1_2) + $signed(p_1_2); end
+      l_1_2 <= l_1_1;
+      a_1_2 <= a_1_1;
+      begin if (l_1_0) acc_1_1 <= 25'h0000000; else acc_1_1 <= $signed(acc_1_1) + $signed(p_1_1); end
+      l_1_1 <= l_1_0;
+      a_1_1 <= a_1_0;
+      begin if (skew_l1_d0) acc_1_0 <= 25'h0000000; else acc_1_0 <= $signed(acc_1_0) + $signed(p_1_0); end
+      l_1_0 <= skew_l1_d0;
+      a_1_0 <= skew_a1_d0;
+      begin if (l_0_4) acc_0_5 <= 25'h0000000; else acc_0_5 <= $signed(acc_0_5) + $signed(p_0_5); end
+      begin if (l_0_3) acc_0_4 <= 25'h0000000; else acc_0_4 <= $signed(acc_0_4) + $signed(p_0_4); end
+      l_0_4 <= l_0_3;
+      a_0_4 <= a_0_3;
+      begin if (l_0_2) acc_0_3 <= 25'h0000000; else acc_0_3 <= $signed(acc_0_3) + $signed(p_0_3); end
+      l_0_3 <= l_0_2;
+      a_0_3 <= a_0_2;
+      begin if (l_0_1) acc_0_2 <= 25'h0000000; else acc_0_2 <= $signed(acc_0_2) + $signed(p_0_2); end
+      l_0_2 <= l_0_1;
+      a_0_2 <= a_0_1;
+      begin if (l_0_0) acc_0_1 <= 25'h0000000; else acc_0_1 <= $signed(acc_0_1) + $signed(p_0_1); end
+      l_0_1 <= l_0_0;
+      a_0_1 <= a_0_0;
+      begin if (in_last) acc_0_0 <= 25'h0000000; else acc_0_0 <= $signed(acc_0_0) + $signed(p_0_0); end
+      l_0_0 <= in_last;
+      a_0_0 <= a_in0;
+      skew_l3_d2 <= skew_l3_d1;
+      skew_l3_d1 <= skew_l3_d0;
+      skew_l3_d0 <= in_last;
+      skew_a3_d2 <= skew_a3_d1;
+      skew_a3_d1 <= skew_a3_d0;
+      begin if (in_valid) skew_a3_d0 <= in_a3; else skew_a3_d0 <= 8'h00; end
+      skew_l2_d1 <= skew_l2_d0;
+      skew_l2_d0 <= in_last;
+      skew_a2_d1 <= skew_a2_d0;
+      begin if (in_valid) skew_a2_d0 <= in_a2; else skew_a2_d0 <= 8'h00; end
+      skew_l1_d0 <= in_last;
+      begin if (in_valid) skew_a1_d0 <= in_a1; else skew_a1_d0 <= 8'h00; end
+      in_last <= i_last & i_valid;
+      in_valid <= i_valid;
+    end
+    if (rst) begin
+      drain_advance <= 1'h0;
+      drain_beat <= 2'h0;
+      drain_count <= 3'h0;
+    end else begin
+      drain_advance <= _022_ & _023_;
+      drain_beat <= beat_next;
+      drain_count <= count_next;
+    end
+    if (_053_) begin
+      drain_row <= 2'h0;
+    end else if (_020_) begin
+      drain_row <= drain_row + 1'h1;
+    end
+    if (cap_3_5) begin
+      out_3_5 <= $signed(acc_3_5) + $signed(p_3_5);
+    end
+    if (cap_3_4) begin
+      out_3_4 <= $signed(acc_3_4) + $signed(p_3_4);
+    end
+    if (cap_3_3) begin
+      out_3_3 <= $signed(acc_3_3) + $signed(p_3_3);
+    end
+    if (cap_3_2) begin
+      out_3_2 <= $signed(acc_3_2) + $signed(p_3_2);
+    end
+    if (cap_3_1) begin
+      out_3_1 <= $signed(acc_3_1) + $signed(p_3_1);
+    end
+    if (cap_3_0) begin
+      out_3_0 <= $signed(acc_3_0) + $signed(p_3_0);
+    end
+    if (cap_2_5) begin
+      out_2_5 <= $signed(acc_2_5) + $signed(p_2_5);
+    end
+    if (cap_2_4) begin
+      out_2_4 <= $signed(acc_2_4) + $signed(p_2_4);
+    end
+    if (cap_2_3) begin
+      out_2_3 <= $signed(acc_2_3) + $signed(p_2_3);
+    end
+    if (cap_2_2) begin
+      out_2_2 <= $signed(acc_2_2) + $signed(p_2_2);
+    end
+    if (cap_2_1) begin
+      out_2_1 <= $signed(acc_2_1) + $signed(p_2_1);
+    end
+    if (cap_2_0) begin
+      out_2_0 <= $signed(acc_2_0) + $signed(p_2_0);
+    end
+    if (cap_1_5) begin
+      out_1_5 <= $signed(acc_1_5) + $signed(p_1_5);
+    end
+    if (cap_1_4) begin
+      out_1_4 <= $signed(acc_1_4) + $signed(p_1_4);
+    end
+    if (cap_1_3) begin
+      out_1_3 <= $signed(acc_1_3) + $signed(p_1_3);
+    end
+    if (cap_1_2) begin
+      out_1_2 <= $signed(acc_1_2) + $signed(p_1_2);
+    end
+    if (cap_1_1) begin
+      out_1_1 <= $signed(acc_1_1) + $signed(p_1_1);
+    end
+    if (cap_1_0) begin
+      out_1_0 <= $signed(acc_1_0) + $signed(p_1_0);
+    end
+    if (cap_0_5) begin
+      out_0_5 <= $signed(acc_0_5) + $signed(p_0_5);
+    end
+    if (cap_0_4) begin
+      out_0_4 <= $signed(acc_0_4) + $signed(p_0_4);
+    end
+    if (cap_0_3) begin
+      out_0_3 <= $signed(acc_0_3) + $signed(p_0_3);
+    end
+    if (cap_0_2) begin
+      out_0_2 <= $signed(acc_0_2) + $signed(p_0_2);
+    end
+    if (cap_0_1) begin
+      out_0_1 <= $signed(acc_0_1) + $signed(p_0_1);
+    end
+    if (cap_0_0) begin
+      out_0_0 <= $signed(acc_0_0) + $signed(p_0_0);
+    end
     if (en)
       if (!in_valid) skew_w5_d0 <= 8'h00;
       else skew_w5_d0 <= in_w5;
-    if (en) skew_w4_d3 <= skew_w4_d2;
-    if (en) skew_w4_d2 <= skew_w4_d1;
-    if (en) skew_w4_d1 <= skew_w4_d0;
     if (en)
       if (!in_valid) skew_w4_d0 <= 8'h00;
       else skew_w4_d0 <= in_w4;
-    if (en) skew_w3_d2 <= skew_w3_d1;
-    if (en) skew_w3_d1 <= skew_w3_d0;
     if (en)
       if (!in_valid) skew_w3_d0 <= 8'h00;
       else skew_w3_d0 <= in_w3;
-    if (en) skew_w2_d1 <= skew_w2_d0;
     if (en)
       if (!in_valid) skew_w2_d0 <= 8'h00;
       else skew_w2_d0 <= in_w2;
     if (en)
       if (!in_valid) skew_w1_d0 <= 8'h00;
       else skew_w1_d0 <= in_w1;
-    if (rst) skew_l3_d2 <= 1'h0;
-    else if (en) skew_l3_d2 <= skew_l3_d1;
-    if (rst) skew_l3_d1 <= 1'h0;
-    else if (en) skew_l3_d1 <= skew_l3_d0;
-    if (rst) skew_l3_d0 <= 1'h0;
-    else if (en) skew_l3_d0 <= in_last;
-    if (rst) skew_a3_d2 <= 8'h00;
-    else if (en) skew_a3_d2 <= skew_a3_d1;
-    if (rst) skew_a3_d1 <= 8'h00;
-    else if (en) skew_a3_d1 <= skew_a3_d0;
-    if (rst) skew_a3_d0 <= 8'h00;
-    else if (en) begin if (in_valid) skew_a3_d0 <= in_a3; else skew_a3_d0 <= 8'h00; end
-    if (rst) skew_l2_d1 <= 1'h0;
-    else if (en) skew_l2_d1 <= skew_l2_d0;
-    if (rst) skew_l2_d0 <= 1'h0;
-    else if (en) skew_l2_d0 <= in_last;
-    if (rst) skew_a2_d1 <= 8'h00;
-    else if (en) skew_a2_d1 <= skew_a2_d0;
-    if (rst) skew_a2_d0 <= 8'h00;
-    else if (en) begin if (in_valid) skew_a2_d0 <= in_a2; else skew_a2_d0 <= 8'h00; end
-    if (rst) skew_l1_d0 <= 1'h0;
-    else if (en) skew_l1_d0 <= in_last;
-    if (rst) skew_a1_d0 <= 8'h00;
-    else if (en) begin if (in_valid) skew_a1_d0 <= in_a1; else skew_a1_d0 <= 8'h00; end
-    if (en) in_w5 <= i_w[47:40];
-    if (en) in_w4 <= i_w[39:32];
-    if (en) in_w3 <= i_w[31:24];
-    if (en) in_w2 <= i_w[23:16];
-    if (en) in_w1 <= i_w[15:8];
-    if (en) in_w0 <= i_w[7:0];
-    if (en) in_a3 <= i_a[31:24];
-    if (en) in_a2 <= i_a[23:16];
-    if (en) in_a1 <= i_a[15:8];
-    if (en) in_a0 <= i_a[7:0];
-    if (rst) in_last <= 1'h0;
-    else if (en) in_last <= i_last & i_valid;
-    if (rst) in_valid <= 1'h0;
-    else if (en) in_valid <= i_valid;
   end
 endmodule

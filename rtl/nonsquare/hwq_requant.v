@@ -195,45 +195,71 @@ module hwq_requant(i_valid, i_last, i_acc, i_bias, i_multiplier, i_shift, zero_p
   assign lo_z[8] = lo_z[9];
   assign _010_[32:1] = half_0;
   always @(posedge clk) begin
-    if (_019_) rq1_s0 <= $signed(i_acc[24:0]) + $signed(i_bias[31:0]);
+    if (_019_) begin
+      rq1_s0 <= $signed(i_acc[24:0]) + $signed(i_bias[31:0]);
+    end
     if (_018_)
       if (!_041_) rq1_r1 <= 5'h00;
       else rq1_r1 <= _042_[4:0];
     if (_017_)
       if (!_036_) rq1_l1 <= 5'h00;
       else rq1_l1 <= i_shift[10:6];
-    if (_016_) rq1_m1 <= i_multiplier[61:31];
+    if (_016_) begin
+      rq1_m1 <= i_multiplier[61:31];
+    end
     if (_014_)
       if (!_009_) rq1_r0 <= 5'h00;
       else rq1_r0 <= - $signed(i_shift[4:0]);
     if (_013_)
       if (!_000_) rq1_l0 <= 5'h00;
       else rq1_l0 <= i_shift[4:0];
-    if (_012_) rq1_m0 <= i_multiplier[30:0];
-    if (rst) rq1_last <= 1'h0;
-    else if (en) rq1_last <= i_last;
-    if (rst) rq1_valid <= 1'h0;
-    else if (en) rq1_valid <= i_valid;
-    if (rst) o_last <= 1'h0;
-    else if (en) o_last <= rq2_last;
-    if (rst) o_valid <= 1'h0;
-    else if (en) o_valid <= rq2_valid;
-    if (rst) o_data <= 16'h0000;
-    else if (_029_) o_data <= { _044_, _046_ };
-    if (rst) _120_ <= 9'h000;
-    else if (en) _120_ <= $signed(act_max) - $signed(zero_point);
-    if (rst) _121_ <= 9'h000;
-    else if (en) _121_ <= $signed(act_min) - $signed(zero_point);
-    if (_026_) rq2_hf1 <= half_1;
-    if (_025_) rq2_hf0 <= half_0;
-    if (_024_) rq2_h1 <= h_1;
-    if (_023_) rq2_h0 <= h_0;
-    if (_022_) rq2_r1 <= rq1_r1;
-    if (_021_) rq2_r0 <= rq1_r0;
-    if (rst) rq2_last <= 1'h0;
-    else if (en) rq2_last <= rq1_last;
-    if (rst) rq2_valid <= 1'h0;
-    else if (en) rq2_valid <= rq1_valid;
-    if (_020_) rq1_s1 <= $signed(i_acc[49:25]) + $signed(i_bias[63:32]);
+    if (_012_) begin
+      rq1_m0 <= i_multiplier[30:0];
+    end
+    if (rst) begin
+      rq1_last <= 1'h0;
+      rq1_valid <= 1'h0;
+      o_last <= 1'h0;
+      o_valid <= 1'h0;
+      _120_ <= 9'h000;
+      _121_ <= 9'h000;
+      rq2_last <= 1'h0;
+      rq2_valid <= 1'h0;
+    end else if (en) begin
+      rq1_last <= i_last;
+      rq1_valid <= i_valid;
+      o_last <= rq2_last;
+      o_valid <= rq2_valid;
+      _120_ <= $signed(act_max) - $signed(zero_point);
+      _121_ <= $signed(act_min) - $signed(zero_point);
+      rq2_last <= rq1_last;
+      rq2_valid <= rq1_valid;
+    end
+    if (rst) begin
+      o_data <= 16'h0000;
+    end else if (_029_) begin
+      o_data <= { _044_, _046_ };
+    end
+    if (_026_) begin
+      rq2_hf1 <= half_1;
+    end
+    if (_025_) begin
+      rq2_hf0 <= half_0;
+    end
+    if (_024_) begin
+      rq2_h1 <= h_1;
+    end
+    if (_023_) begin
+      rq2_h0 <= h_0;
+    end
+    if (_022_) begin
+      rq2_r1 <= rq1_r1;
+    end
+    if (_021_) begin
+      rq2_r0 <= rq1_r0;
+    end
+    if (_020_) begin
+      rq1_s1 <= $signed(i_acc[49:25]) + $signed(i_bias[63:32]);
+    end
   end
 endmodule

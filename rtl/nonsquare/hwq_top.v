@@ -872,126 +872,265 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   assign _178_[5:1] = 5'hxx;
   always @(posedge clk) begin
     w_addr <= wa;
-    if (rst) \$signal$109  <= 1'h0;
-    else if (_134_) \$signal$109  <= _041_;
-    if (rst) tile_pen <= 17'h00000;
-    else if (_135_) tile_pen <= _038_ - 2'h2;
-    if (rst) n_pen <= 17'h00000;
-    else if (_136_) n_pen <= hdr[31:16] - 2'h2;
-    if (rst) k_pen <= 17'h00000;
-    else if (_137_) k_pen <= hdr[47:32] - 2'h2;
-    if (rst) k_last <= 16'h0000;
-    else if (_138_) k_last <= hdr[47:32] - 1'h1;
-    if (rst) act_max <= 8'h00;
-    else if (_139_) act_max <= hdr[71:64];
-    if (rst) act_min <= 8'h00;
-    else if (_140_) act_min <= hdr[63:56];
-    if (rst) zero_point <= 8'h00;
-    else if (_141_) zero_point <= hdr[55:48];
-    if (rst) m_wrap <= 17'h00000;
-    else if (_142_) m_wrap <= hdr[15:0] + 2'h3;
-    if (rst) m_last <= 16'h0000;
-    else if (_143_) m_last <= hdr[15:0] - 1'h1;
-    if (rst) M_ <= 16'h0000;
-    else if (_144_) M_ <= hdr[15:0];
-    if (rst) credit_ok <= 1'h1;
-    else credit_ok <= \$signal  ? (* full_case = 32'd1 *) _029_ : _030_;
-    if (rst) credits <= 4'hc;
-    else credits <= \$signal  ? (* full_case = 32'd1 *) _028_ : kept;
-    if (rst) last_mblock <= 1'h0;
-    else last_mblock <= _026_ >= M_;
-    if (_163_) \w_en$11  <= 1'h0;
-    else \w_en$11  <= _017_;
-    if (_164_) w_en <= 1'h0;
-    else w_en <= s_param__valid & _015_;
-    if (!_310_) w_data[68:63] <= 6'h00;
-    else w_data[68:63] <= hdr[69:64];
-    if (!_311_) w_data[62:32] <= 31'h00000000;
-    else w_data[62:32] <= hdr[62:32];
-    if (!_312_) w_data[31:0] <= 32'd0;
-    else w_data[31:0] <= hdr[31:0];
-    if (rst) give_back <= 2'h0;
-    else give_back <= _006_ + _008_;
-    if (rst) part1 <= 16'h0000;
-    else if (_145_) part1 <= o_data;
-    if (rst) part0 <= 16'h0000;
-    else if (_146_) part0 <= o_data;
-    if (rst) ob <= 2'h0;
-    else if (\o_valid$87 ) ob <= _005_[1:0];
-    if (\$signal$127 ) i_acc <= acc_chosen;
-    if (rst) \i_last$67  <= 1'h0;
-    else \i_last$67  <= part_last;
-    if (rst) \i_valid$65  <= 1'h0;
-    else \i_valid$65  <= \$signal$127 ;
-    if (o_valid) acc_chosen <= beat[1] ? \o_data$130 [149:100] : _001_;
-    if (rst) part_last <= 1'h0;
-    else part_last <= _090_ & dn_last;
-    if (rst) \$signal$127  <= 1'h0;
-    else \$signal$127  <= _087_;
-    if (rst) d_last <= 1'h0;
-    else begin if (_077_) d_last <= _181_; else begin if (_079_) d_last <= d_last ? (* full_case = 32'd1 *) 1'h0 : _086_; else d_last <= _181_; end end
-    if (rst) beat_last <= 1'h0;
-    else if (_092_) begin if (_077_) beat_last <= beat == 1'h1; else begin if (_079_) beat_last <= 1'h0; else begin if (drain_restart) beat_last <= 1'h0; else beat_last <= 1'hx; end end end
-    if (rst) row_valid <= 1'h0;
-    else begin if (_077_) row_valid <= _188_; else begin if (_079_) begin if (wrap) row_valid <= row < m_wrap; else row_valid <= row < m_last; end else row_valid <= _188_; end end
-    if (rst) row <= 17'h00000;
-    else begin if (_077_) row <= _191_; else begin if (_079_) begin if (wrap) row <= row - 2'h3; else row <= row + 1'h1; end else row <= _191_; end end
-    if (_165_) ra_row <= 6'h00;
-    else ra_row <= _073_[5:0];
-    if (rst) ra_inc[0] <= 1'h0;
-    else ra_inc[0] <= _178_[0];
-    if (_166_) ra_inc[5:1] <= 5'h00;
-    else ra_inc[5:1] <= _072_[5:1];
-    if (_167_) ra <= 6'h00;
-    else ra <= ra_next;
-    if (rst) beat <= 2'h0;
-    else if (_093_) begin if (_077_) beat <= beat + 1'h1; else begin if (_079_) beat <= 2'h0; else begin if (drain_restart) beat <= 2'h0; else beat <= 2'hx; end end end
-    if (rst) dn <= 4'h0;
-    else begin if (_077_) dn <= _197_; else begin if (_079_) begin if (d_last) dn <= dn_last ? (* full_case = 32'd1 *) 4'h0 : _083_; else dn <= _197_; end else dn <= _197_; end end
-    if (rst) d <= 2'h0;
-    else begin if (_077_) d <= _202_; else begin if (_079_) d <= d_last ? (* full_case = 32'd1 *) 2'h0 : _085_[1:0]; else d <= _202_; end end
-    if (_168_) drain_restart <= 1'h0;
-    else drain_restart <= s_param__valid;
-    if (rst) at_tile_last <= 1'h0;
-    else if (_094_) at_tile_last <= compute ? _207_ : \$signal$110 ;
-    if (rst) at_k_last <= 1'h0;
-    else if (_095_) at_k_last <= compute ? _210_ : \$signal$109 ;
-    if (rst) fn_last <= 1'h0;
-    else if (_147_) begin if (compute) begin if (adv) begin if (at_tile_last) fn_last <= fn_last ? (* full_case = 32'd1 *) nb_one : _066_; else fn_last <= 1'hx; end else fn_last <= 1'hx; end else fn_last <= ! blk; end
-    if (_169_) fn <= 4'h0;
-    else if (_148_) fn <= fn_last ? (* full_case = 32'd1 *) 4'h0 : _065_[3:0];
-    if (_170_) fm0 <= 17'h00000;
-    else if (_149_) fm0 <= fm0 + 3'h4;
-    if (rst) in_data <= 1'h0;
-    else if (_150_) begin if (compute) begin if (adv) in_data <= at_tile_last ? (* full_case = 32'd1 *) _063_ : _217_; else in_data <= 1'hx; end else begin if (_307_) begin if (s_param__valid) begin if (ch_last) in_data <= 1'h1; else in_data <= 1'h0; end else in_data <= 1'h0; end else in_data <= 1'h0; end end
-    if (_171_) kk <= 9'h000;
-    else if (adv) kk <= at_tile_last ? (* full_case = 32'd1 *) 9'h000 : _067_;
-    if (rst) flush <= 5'h00;
-    else if (_151_) flush <= _611_(5'hxx, { _224_, _058_ }, { _225_, _223_ });
-    if (rst) compute <= 1'h0;
-    else if (_152_) compute <= _616_(1'hx, { _230_, _226_ }, { _231_, _228_ });
-    if (rst) nb_one <= 1'h0;
-    else if (_153_) nb_one <= ! blk;
-    if (rst) dn_last <= 1'h0;
-    else begin if (_077_) dn_last <= _235_; else begin if (_079_) begin if (d_last) dn_last <= dn_last ? (* full_case = 32'd1 *) nb_one : _084_; else dn_last <= _235_; end else dn_last <= _235_; end end
-    if (rst) nb_pen <= 5'h00;
-    else if (_154_) nb_pen <= blk - 1'h1;
-    if (rst) ctrl_state <= 2'h0;
-    else if (_155_) ctrl_state <= _632_(2'hx, { _250_, _248_, _245_, _242_ }, { _251_, _249_, _246_, _244_ });
-    if (rst) ch_last <= 1'h0;
-    else if (_156_) ch_last <= _642_(1'hx, { _255_, _252_ }, { _256_, _254_ });
-    if (rst) ch <= 16'h0000;
-    else if (_157_) ch <= _647_(16'hxxxx, { _260_, _257_ }, { _261_, _259_ });
-    if (rst) wb <= 2'h0;
-    else if (_158_) wb <= _654_(2'hx, { _267_, _264_ }, { _268_, _266_ });
-    if (rst) wa <= 6'h00;
-    else if (_159_) wa <= _660_(6'hxx, { _273_, _270_ }, { _274_, _272_ });
-    if (rst) blk <= 4'h0;
-    else if (_160_) blk <= _667_(4'hx, { _280_, _277_ }, { _281_, _279_ });
-    if (rst) lane <= 1'h0;
-    else if (_161_) lane <= _673_(1'hx, { _286_, _283_ }, { _287_, _285_ });
-    if (rst) \$signal$110  <= 1'h0;
-    else if (_162_) \$signal$110  <= _044_;
+    if (rst) begin
+      \$signal$109  <= 1'h0;
+    end else if (_134_) begin
+      \$signal$109  <= _041_;
+    end
+    if (rst) begin
+      tile_pen <= 17'h00000;
+    end else if (_135_) begin
+      tile_pen <= _038_ - 2'h2;
+    end
+    if (rst) begin
+      n_pen <= 17'h00000;
+    end else if (_136_) begin
+      n_pen <= hdr[31:16] - 2'h2;
+    end
+    if (rst) begin
+      k_pen <= 17'h00000;
+    end else if (_137_) begin
+      k_pen <= hdr[47:32] - 2'h2;
+    end
+    if (rst) begin
+      k_last <= 16'h0000;
+    end else if (_138_) begin
+      k_last <= hdr[47:32] - 1'h1;
+    end
+    if (rst) begin
+      act_max <= 8'h00;
+    end else if (_139_) begin
+      act_max <= hdr[71:64];
+    end
+    if (rst) begin
+      act_min <= 8'h00;
+    end else if (_140_) begin
+      act_min <= hdr[63:56];
+    end
+    if (rst) begin
+      zero_point <= 8'h00;
+    end else if (_141_) begin
+      zero_point <= hdr[55:48];
+    end
+    if (rst) begin
+      m_wrap <= 17'h00000;
+    end else if (_142_) begin
+      m_wrap <= hdr[15:0] + 2'h3;
+    end
+    if (rst) begin
+      m_last <= 16'h0000;
+    end else if (_143_) begin
+      m_last <= hdr[15:0] - 1'h1;
+    end
+    if (rst) begin
+      M_ <= 16'h0000;
+    end else if (_144_) begin
+      M_ <= hdr[15:0];
+    end
+    if (rst) begin
+      credit_ok <= 1'h1;
+      credits <= 4'hc;
+      last_mblock <= 1'h0;
+      give_back <= 2'h0;
+      \i_last$67  <= 1'h0;
+      \i_valid$65  <= 1'h0;
+      part_last <= 1'h0;
+      \$signal$127  <= 1'h0;
+      d_last <= 1'h0;
+      row_valid <= 1'h0;
+      row <= 17'h00000;
+      ra_inc[0] <= 1'h0;
+      dn <= 4'h0;
+      d <= 2'h0;
+      dn_last <= 1'h0;
+    end else begin
+      credit_ok <= \$signal  ? (* full_case = 32'd1 *) _029_ : _030_;
+      credits <= \$signal  ? (* full_case = 32'd1 *) _028_ : kept;
+      last_mblock <= _026_ >= M_;
+      give_back <= _006_ + _008_;
+      \i_last$67  <= part_last;
+      \i_valid$65  <= \$signal$127 ;
+      part_last <= _090_ & dn_last;
+      \$signal$127  <= _087_;
+      begin if (_077_) d_last <= _181_; else begin if (_079_) d_last <= d_last ? (* full_case = 32'd1 *) 1'h0 : _086_; else d_last <= _181_; end end
+      begin if (_077_) row_valid <= _188_; else begin if (_079_) begin if (wrap) row_valid <= row < m_wrap; else row_valid <= row < m_last; end else row_valid <= _188_; end end
+      begin if (_077_) row <= _191_; else begin if (_079_) begin if (wrap) row <= row - 2'h3; else row <= row + 1'h1; end else row <= _191_; end end
+      ra_inc[0] <= _178_[0];
+      begin if (_077_) dn <= _197_; else begin if (_079_) begin if (d_last) dn <= dn_last ? (* full_case = 32'd1 *) 4'h0 : _083_; else dn <= _197_; end else dn <= _197_; end end
+      begin if (_077_) d <= _202_; else begin if (_079_) d <= d_last ? (* full_case = 32'd1 *) 2'h0 : _085_[1:0]; else d <= _202_; end end
+      begin if (_077_) dn_last <= _235_; else begin if (_079_) begin if (d_last) dn_last <= dn_last ? (* full_case = 32'd1 *) nb_one : _084_; else dn_last <= _235_; end else dn_last <= _235_; end end
+    end
+    if (_163_) begin
+      \w_en$11  <= 1'h0;
+    end else begin
+      \w_en$11  <= _017_;
+    end
+    if (_164_) begin
+      w_en <= 1'h0;
+    end else begin
+      w_en <= s_param__valid & _015_;
+    end
+    if (!_310_) begin
+      w_data[68:63] <= 6'h00;
+    end else begin
+      w_data[68:63] <= hdr[69:64];
+    end
+    if (!_311_) begin
+      w_data[62:32] <= 31'h00000000;
+    end else begin
+      w_data[62:32] <= hdr[62:32];
+    end
+    if (!_312_) begin
+      w_data[31:0] <= 32'd0;
+    end else begin
+      w_data[31:0] <= hdr[31:0];
+    end
+    if (rst) begin
+      part1 <= 16'h0000;
+    end else if (_145_) begin
+      part1 <= o_data;
+    end
+    if (rst) begin
+      part0 <= 16'h0000;
+    end else if (_146_) begin
+      part0 <= o_data;
+    end
+    if (rst) begin
+      ob <= 2'h0;
+    end else if (\o_valid$87 ) begin
+      ob <= _005_[1:0];
+    end
+    if (\$signal$127 ) begin
+      i_acc <= acc_chosen;
+    end
+    if (o_valid) begin
+      acc_chosen <= beat[1] ? \o_data$130 [149:100] : _001_;
+    end
+    if (rst) begin
+      beat_last <= 1'h0;
+    end else if (_092_) begin
+      begin if (_077_) beat_last <= beat == 1'h1; else begin if (_079_) beat_last <= 1'h0; else begin if (drain_restart) beat_last <= 1'h0; else beat_last <= 1'hx; end end end
+    end
+    if (_165_) begin
+      ra_row <= 6'h00;
+    end else begin
+      ra_row <= _073_[5:0];
+    end
+    if (_166_) begin
+      ra_inc[5:1] <= 5'h00;
+    end else begin
+      ra_inc[5:1] <= _072_[5:1];
+    end
+    if (_167_) begin
+      ra <= 6'h00;
+    end else begin
+      ra <= ra_next;
+    end
+    if (rst) begin
+      beat <= 2'h0;
+    end else if (_093_) begin
+      begin if (_077_) beat <= beat + 1'h1; else begin if (_079_) beat <= 2'h0; else begin if (drain_restart) beat <= 2'h0; else beat <= 2'hx; end end end
+    end
+    if (_168_) begin
+      drain_restart <= 1'h0;
+    end else begin
+      drain_restart <= s_param__valid;
+    end
+    if (rst) begin
+      at_tile_last <= 1'h0;
+    end else if (_094_) begin
+      at_tile_last <= compute ? _207_ : \$signal$110 ;
+    end
+    if (rst) begin
+      at_k_last <= 1'h0;
+    end else if (_095_) begin
+      at_k_last <= compute ? _210_ : \$signal$109 ;
+    end
+    if (rst) begin
+      fn_last <= 1'h0;
+    end else if (_147_) begin
+      begin if (compute) begin if (adv) begin if (at_tile_last) fn_last <= fn_last ? (* full_case = 32'd1 *) nb_one : _066_; else fn_last <= 1'hx; end else fn_last <= 1'hx; end else fn_last <= ! blk; end
+    end
+    if (_169_) begin
+      fn <= 4'h0;
+    end else if (_148_) begin
+      fn <= fn_last ? (* full_case = 32'd1 *) 4'h0 : _065_[3:0];
+    end
+    if (_170_) begin
+      fm0 <= 17'h00000;
+    end else if (_149_) begin
+      fm0 <= fm0 + 3'h4;
+    end
+    if (rst) begin
+      in_data <= 1'h0;
+    end else if (_150_) begin
+      begin if (compute) begin if (adv) in_data <= at_tile_last ? (* full_case = 32'd1 *) _063_ : _217_; else in_data <= 1'hx; end else begin if (_307_) begin if (s_param__valid) begin if (ch_last) in_data <= 1'h1; else in_data <= 1'h0; end else in_data <= 1'h0; end else in_data <= 1'h0; end end
+    end
+    if (_171_) begin
+      kk <= 9'h000;
+    end else if (adv) begin
+      kk <= at_tile_last ? (* full_case = 32'd1 *) 9'h000 : _067_;
+    end
+    if (rst) begin
+      flush <= 5'h00;
+    end else if (_151_) begin
+      flush <= _611_(5'hxx, { _224_, _058_ }, { _225_, _223_ });
+    end
+    if (rst) begin
+      compute <= 1'h0;
+    end else if (_152_) begin
+      compute <= _616_(1'hx, { _230_, _226_ }, { _231_, _228_ });
+    end
+    if (rst) begin
+      nb_one <= 1'h0;
+    end else if (_153_) begin
+      nb_one <= ! blk;
+    end
+    if (rst) begin
+      nb_pen <= 5'h00;
+    end else if (_154_) begin
+      nb_pen <= blk - 1'h1;
+    end
+    if (rst) begin
+      ctrl_state <= 2'h0;
+    end else if (_155_) begin
+      ctrl_state <= _632_(2'hx, { _250_, _248_, _245_, _242_ }, { _251_, _249_, _246_, _244_ });
+    end
+    if (rst) begin
+      ch_last <= 1'h0;
+    end else if (_156_) begin
+      ch_last <= _642_(1'hx, { _255_, _252_ }, { _256_, _254_ });
+    end
+    if (rst) begin
+      ch <= 16'h0000;
+    end else if (_157_) begin
+      ch <= _647_(16'hxxxx, { _260_, _257_ }, { _261_, _259_ });
+    end
+    if (rst) begin
+      wb <= 2'h0;
+    end else if (_158_) begin
+      wb <= _654_(2'hx, { _267_, _264_ }, { _268_, _266_ });
+    end
+    if (rst) begin
+      wa <= 6'h00;
+    end else if (_159_) begin
+      wa <= _660_(6'hxx, { _273_, _270_ }, { _274_, _272_ });
+    end
+    if (rst) begin
+      blk <= 4'h0;
+    end else if (_160_) begin
+      blk <= _667_(4'hx, { _280_, _277_ }, { _281_, _279_ });
+    end
+    if (rst) begin
+      lane <= 1'h0;
+    end else if (_161_) begin
+      lane <= _673_(1'hx, { _286_, _283_ }, { _287_, _285_ });
+    end
+    if (rst) begin
+      \$signal$110  <= 1'h0;
+    end else if (_162_) begin
+      \$signal$110  <= _044_;
+    end
   end
 endmodule
 
@@ -1349,206 +1488,344 @@ module \hwq_top.engine.array (i_w, clk, rst, i_valid, i_last, drain_valid, o_dat
     begin if (drain_row[1]) begin if (drain_row[0]) drain_3 <= out_3_3; else drain_3 <= out_2_3; end else begin if (drain_row[0]) drain_3 <= out_1_3; else drain_3 <= out_0_3; end end
     begin if (drain_row[1]) begin if (drain_row[0]) drain_4 <= out_3_4; else drain_4 <= out_2_4; end else begin if (drain_row[0]) drain_4 <= out_1_4; else drain_4 <= out_0_4; end end
     begin if (drain_row[1]) begin if (drain_row[0]) drain_5 <= out_3_5; else drain_5 <= out_2_5; end else begin if (drain_row[0]) drain_5 <= out_1_5; else drain_5 <= out_0_5; end end
-    if (rst) drain_valid <= 1'h0;
-    else drain_valid <= draining;
-    if (rst) drain_advance <= 1'h0;
-    else drain_advance <= _010_ & _011_;
-    if (rst) drain_beat <= 2'h0;
-    else drain_beat <= beat_next;
-    if (rst) drain_count <= 3'h0;
-    else drain_count <= count_next;
-    if (_026_) drain_row <= 2'h0;
-    else if (drain_advance) drain_row <= drain_row + 1'h1;
-    if (l_3_4) out_3_5 <= $signed(acc_3_5) + $signed(p_3_5);
-    if (_027_) acc_3_5 <= 25'h0000000;
-    else acc_3_5 <= $signed(acc_3_5) + $signed(p_3_5);
-    if (l_3_3) out_3_4 <= $signed(acc_3_4) + $signed(p_3_4);
-    if (_028_) acc_3_4 <= 25'h0000000;
-    else acc_3_4 <= $signed(acc_3_4) + $signed(p_3_4);
-    if (rst) l_3_4 <= 1'h0;
-    else l_3_4 <= l_3_3;
-    if (rst) a_3_4 <= 8'h00;
-    else a_3_4 <= a_3_3;
-    if (l_3_2) out_3_3 <= $signed(acc_3_3) + $signed(p_3_3);
-    if (_029_) acc_3_3 <= 25'h0000000;
-    else acc_3_3 <= $signed(acc_3_3) + $signed(p_3_3);
-    if (rst) l_3_3 <= 1'h0;
-    else l_3_3 <= l_3_2;
-    if (rst) a_3_3 <= 8'h00;
-    else a_3_3 <= a_3_2;
-    if (l_3_1) out_3_2 <= $signed(acc_3_2) + $signed(p_3_2);
-    if (_030_) acc_3_2 <= 25'h0000000;
-    else acc_3_2 <= $signed(acc_3_2) + $signed(p_3_2);
-    if (rst) l_3_2 <= 1'h0;
-    else l_3_2 <= l_3_1;
-    if (rst) a_3_2 <= 8'h00;
-    else a_3_2 <= a_3_1;
-    if (l_3_0) out_3_1 <= $signed(acc_3_1) + $signed(p_3_1);
-    if (_031_) acc_3_1 <= 25'h0000000;
-    else acc_3_1 <= $signed(acc_3_1) + $signed(p_3_1);
-    if (rst) l_3_1 <= 1'h0;
-    else l_3_1 <= l_3_0;
-    if (rst) a_3_1 <= 8'h00;
-    else a_3_1 <= a_3_0;
-    if (skew_l3_d2) out_3_0 <= $signed(acc_3_0) + $signed(p_3_0);
-    if (_032_) acc_3_0 <= 25'h0000000;
-    else acc_3_0 <= $signed(acc_3_0) + $signed(p_3_0);
-    if (rst) l_3_0 <= 1'h0;
-    else l_3_0 <= skew_l3_d2;
-    if (rst) a_3_0 <= 8'h00;
-    else a_3_0 <= skew_a3_d2;
-    if (l_2_4) out_2_5 <= $signed(acc_2_5) + $signed(p_2_5);
-    if (_033_) acc_2_5 <= 25'h0000000;
-    else acc_2_5 <= $signed(acc_2_5) + $signed(p_2_5);
-    if (l_2_3) out_2_4 <= $signed(acc_2_4) + $signed(p_2_4);
-    if (_034_) acc_2_4 <= 25'h0000000;
-    else acc_2_4 <= $signed(acc_2_4) + $signed(p_2_4);
-    if (rst) l_2_4 <= 1'h0;
-    else l_2_4 <= l_2_3;
-    if (rst) a_2_4 <= 8'h00;
-    else a_2_4 <= a_2_3;
-    if (l_2_2) out_2_3 <= $signed(acc_2_3) + $signed(p_2_3);
-    if (_035_) acc_2_3 <= 25'h0000000;
-    else acc_2_3 <= $signed(acc_2_3) + $signed(p_2_3);
-    if (rst) l_2_3 <= 1'h0;
-    else l_2_3 <= l_2_2;
-    if (rst) a_2_3 <= 8'h00;
-    else a_2_3 <= a_2_2;
-    if (l_2_1) out_2_2 <= $signed(acc_2_2) + $signed(p_2_2);
-    if (_036_) acc_2_2 <= 25'h0000000;
-    else acc_2_2 <= $signed(acc_2_2) + $signed(p_2_2);
-    if (rst) l_2_2 <= 1'h0;
-    else l_2_2 <= l_2_1;
-    if (rst) a_2_2 <= 8'h00;
-    else a_2_2 <= a_2_1;
-    if (l_2_0) out_2_1 <= $signed(acc_2_1) + $signed(p_2_1);
-    if (_037_) acc_2_1 <= 25'h0000000;
-    else acc_2_1 <= $signed(acc_2_1) + $signed(p_2_1);
-    if (rst) l_2_1 <= 1'h0;
-    else l_2_1 <= l_2_0;
-    if (rst) a_2_1 <= 8'h00;
-    else a_2_1 <= a_2_0;
-    if (skew_l2_d1) out_2_0 <= $signed(acc_2_0) + $signed(p_2_0);
-    if (_038_) acc_2_0 <= 25'h0000000;
-    else acc_2_0 <= $signed(acc_2_0) + $signed(p_2_0);
-    if (rst) l_2_0 <= 1'h0;
-    else l_2_0 <= skew_l2_d1;
-    if (rst) a_2_0 <= 8'h00;
-    else a_2_0 <= skew_a2_d1;
-    if (l_1_4) out_1_5 <= $signed(acc_1_5) + $signed(p_1_5);
-    if (_039_) acc_1_5 <= 25'h0000000;
-    else acc_1_5 <= $signed(acc_1_5) + $signed(p_1_5);
-    if (l_1_3) out_1_4 <= $signed(acc_1_4) + $signed(p_1_4);
-    if (_040_) acc_1_4 <= 25'h0000000;
-    else acc_1_4 <= $signed(acc_1_4) + $signed(p_1_4);
-    if (rst) l_1_4 <= 1'h0;
-    else l_1_4 <= l_1_3;
-    if (rst) a_1_4 <= 8'h00;
-    else a_1_4 <= a_1_3;
-    if (l_1_2) out_1_3 <= $signed(acc_1_3) + $signed(p_1_3);
-    if (_041_) acc_1_3 <= 25'h0000000;
-    else acc_1_3 <= $signed(acc_1_3) + $signed(p_1_3);
-    if (rst) l_1_3 <= 1'h0;
-    else l_1_3 <= l_1_2;
-    if (rst) a_1_3 <= 8'h00;
-    else a_1_3 <= a_1_2;
-    if (l_1_1) out_1_2 <= $signed(acc_1_2) + $signed(p_1_2);
-    if (_042_) acc_1_2 <= 25'h0000000;
-    else acc_1_2 <= $signed(acc_1_2) + $signed(p_1_2);
-    if (rst) l_1_2 <= 1'h0;
-    else l_1_2 <= l_1_1;
-    if (rst) a_1_2 <= 8'h00;
-    else a_1_2 <= a_1_1;
-    if (l_1_0) out_1_1 <= $signed(acc_1_1) + $signed(p_1_1);
-    if (_043_) acc_1_1 <= 25'h0000000;
-    else acc_1_1 <= $signed(acc_1_1) + $signed(p_1_1);
-    if (rst) l_1_1 <= 1'h0;
-    else l_1_1 <= l_1_0;
-    if (rst) a_1_1 <= 8'h00;
-    else a_1_1 <= a_1_0;
-    if (skew_l1_d0) out_1_0 <= $signed(acc_1_0) + $signed(p_1_0);
-    if (_044_) acc_1_0 <= 25'h0000000;
-    else acc_1_0 <= $signed(acc_1_0) + $signed(p_1_0);
-    if (rst) l_1_0 <= 1'h0;
-    else l_1_0 <= skew_l1_d0;
-    if (rst) a_1_0 <= 8'h00;
-    else a_1_0 <= skew_a1_d0;
-    if (l_0_4) out_0_5 <= $signed(acc_0_5) + $signed(p_0_5);
-    if (_045_) acc_0_5 <= 25'h0000000;
-    else acc_0_5 <= $signed(acc_0_5) + $signed(p_0_5);
-    if (l_0_3) out_0_4 <= $signed(acc_0_4) + $signed(p_0_4);
-    if (_046_) acc_0_4 <= 25'h0000000;
-    else acc_0_4 <= $signed(acc_0_4) + $signed(p_0_4);
-    if (rst) l_0_4 <= 1'h0;
-    else l_0_4 <= l_0_3;
-    if (rst) a_0_4 <= 8'h00;
-    else a_0_4 <= a_0_3;
-    if (l_0_2) out_0_3 <= $signed(acc_0_3) + $signed(p_0_3);
-    if (_047_) acc_0_3 <= 25'h0000000;
-    else acc_0_3 <= $signed(acc_0_3) + $signed(p_0_3);
-    if (rst) l_0_3 <= 1'h0;
-    else l_0_3 <= l_0_2;
-    if (rst) a_0_3 <= 8'h00;
-    else a_0_3 <= a_0_2;
-    if (l_0_1) out_0_2 <= $signed(acc_0_2) + $signed(p_0_2);
-    if (_048_) acc_0_2 <= 25'h0000000;
-    else acc_0_2 <= $signed(acc_0_2) + $signed(p_0_2);
-    if (rst) l_0_2 <= 1'h0;
-    else l_0_2 <= l_0_1;
-    if (rst) a_0_2 <= 8'h00;
-    else a_0_2 <= a_0_1;
-    if (l_0_0) out_0_1 <= $signed(acc_0_1) + $signed(p_0_1);
-    if (_049_) acc_0_1 <= 25'h0000000;
-    else acc_0_1 <= $signed(acc_0_1) + $signed(p_0_1);
-    if (rst) l_0_1 <= 1'h0;
-    else l_0_1 <= l_0_0;
-    if (rst) a_0_1 <= 8'h00;
-    else a_0_1 <= a_0_0;
-    if (in_last) out_0_0 <= $signed(acc_0_0) + $signed(p_0_0);
-    if (_050_) acc_0_0 <= 25'h0000000;
-    else acc_0_0 <= $signed(acc_0_0) + $signed(p_0_0);
-    if (rst) l_0_0 <= 1'h0;
-    else l_0_0 <= in_last;
-    if (rst) a_0_0 <= 8'h00;
-    else a_0_0 <= a_in0;
-    if (!in_valid) skew_w5_d0 <= 8'h00;
-    else skew_w5_d0 <= in_w5;
-    if (!in_valid) skew_w4_d0 <= 8'h00;
-    else skew_w4_d0 <= in_w4;
-    if (!in_valid) skew_w3_d0 <= 8'h00;
-    else skew_w3_d0 <= in_w3;
-    if (!in_valid) skew_w2_d0 <= 8'h00;
-    else skew_w2_d0 <= in_w2;
-    if (!in_valid) skew_w1_d0 <= 8'h00;
-    else skew_w1_d0 <= in_w1;
-    if (rst) skew_l3_d2 <= 1'h0;
-    else skew_l3_d2 <= skew_l3_d1;
-    if (rst) skew_l3_d1 <= 1'h0;
-    else skew_l3_d1 <= skew_l3_d0;
-    if (rst) skew_l3_d0 <= 1'h0;
-    else skew_l3_d0 <= in_last;
-    if (rst) skew_a3_d2 <= 8'h00;
-    else skew_a3_d2 <= skew_a3_d1;
-    if (rst) skew_a3_d1 <= 8'h00;
-    else skew_a3_d1 <= skew_a3_d0;
-    if (_051_) skew_a3_d0 <= 8'h00;
-    else skew_a3_d0 <= in_a3;
-    if (rst) skew_l2_d1 <= 1'h0;
-    else skew_l2_d1 <= skew_l2_d0;
-    if (rst) skew_l2_d0 <= 1'h0;
-    else skew_l2_d0 <= in_last;
-    if (rst) skew_a2_d1 <= 8'h00;
-    else skew_a2_d1 <= skew_a2_d0;
-    if (_052_) skew_a2_d0 <= 8'h00;
-    else skew_a2_d0 <= in_a2;
-    if (rst) skew_l1_d0 <= 1'h0;
-    else skew_l1_d0 <= in_last;
-    if (_053_) skew_a1_d0 <= 8'h00;
-    else skew_a1_d0 <= in_a1;
-    if (rst) in_last <= 1'h0;
-    else in_last <= i_last & i_valid;
-    if (rst) in_valid <= 1'h0;
-    else in_valid <= i_valid;
+    if (rst) begin
+      drain_valid <= 1'h0;
+      drain_advance <= 1'h0;
+      drain_beat <= 2'h0;
+      drain_count <= 3'h0;
+      l_3_4 <= 1'h0;
+      a_3_4 <= 8'h00;
+      l_3_3 <= 1'h0;
+      a_3_3 <= 8'h00;
+      l_3_2 <= 1'h0;
+      a_3_2 <= 8'h00;
+      l_3_1 <= 1'h0;
+      a_3_1 <= 8'h00;
+      l_3_0 <= 1'h0;
+      a_3_0 <= 8'h00;
+      l_2_4 <= 1'h0;
+      a_2_4 <= 8'h00;
+      l_2_3 <= 1'h0;
+      a_2_3 <= 8'h00;
+      l_2_2 <= 1'h0;
+      a_2_2 <= 8'h00;
+      l_2_1 <= 1'h0;
+      a_2_1 <= 8'h00;
+      l_2_0 <= 1'h0;
+      a_2_0 <= 8'h00;
+      l_1_4 <= 1'h0;
+      a_1_4 <= 8'h00;
+      l_1_3 <= 1'h0;
+      a_1_3 <= 8'h00;
+      l_1_2 <= 1'h0;
+      a_1_2 <= 8'h00;
+      l_1_1 <= 1'h0;
+      a_1_1 <= 8'h00;
+      l_1_0 <= 1'h0;
+      a_1_0 <= 8'h00;
+      l_0_4 <= 1'h0;
+      a_0_4 <= 8'h00;
+      l_0_3 <= 1'h0;
+      a_0_3 <= 8'h00;
+      l_0_2 <= 1'h0;
+      a_0_2 <= 8'h00;
+      l_0_1 <= 1'h0;
+      a_0_1 <= 8'h00;
+      l_0_0 <= 1'h0;
+      a_0_0 <= 8'h00;
+      skew_l3_d2 <= 1'h0;
+      skew_l3_d1 <= 1'h0;
+      skew_l3_d0 <= 1'h0;
+      skew_a3_d2 <= 8'h00;
+      skew_a3_d1 <= 8'h00;
+      skew_l2_d1 <= 1'h0;
+      skew_l2_d0 <= 1'h0;
+      skew_a2_d1 <= 8'h00;
+      skew_l1_d0 <= 1'h0;
+      in_last <= 1'h0;
+      in_valid <= 1'h0;
+    end else begin
+      drain_valid <= draining;
+      drain_advance <= _010_ & _011_;
+      drain_beat <= beat_next;
+      drain_count <= count_next;
+      l_3_4 <= l_3_3;
+      a_3_4 <= a_3_3;
+      l_3_3 <= l_3_2;
+      a_3_3 <= a_3_2;
+      l_3_2 <= l_3_1;
+      a_3_2 <= a_3_1;
+      l_3_1 <= l_3_0;
+      a_3_1 <= a_3_0;
+      l_3_0 <= skew_l3_d2;
+      a_3_0 <= skew_a3_d2;
+      l_2_4 <= l_2_3;
+      a_2_4 <= a_2_3;
+      l_2_3 <= l_2_2;
+      a_2_3 <= a_2_2;
+      l_2_2 <= l_2_1;
+      a_2_2 <= a_2_1;
+      l_2_1 <= l_2_0;
+      a_2_1 <= a_2_0;
+      l_2_0 <= skew_l2_d1;
+      a_2_0 <= skew_a2_d1;
+      l_1_4 <= l_1_3;
+      a_1_4 <= a_1_3;
+      l_1_3 <= l_1_2;
+      a_1_3 <= a_1_2;
+      l_1_2 <= l_1_1;
+      a_1_2 <= a_1_1;
+      l_1_1 <= l_1_0;
+      a_1_1 <= a_1_0;
+      l_1_0 <= skew_l1_d0;
+      a_1_0 <= skew_a1_d0;
+      l_0_4 <= l_0_3;
+      a_0_4 <= a_0_3;
+      l_0_3 <= l_0_2;
+      a_0_3 <= a_0_2;
+      l_0_2 <= l_0_1;
+      a_0_2 <= a_0_1;
+      l_0_1 <= l_0_0;
+      a_0_1 <= a_0_0;
+      l_0_0 <= in_last;
+      a_0_0 <= a_in0;
+      skew_l3_d2 <= skew_l3_d1;
+      skew_l3_d1 <= skew_l3_d0;
+      skew_l3_d0 <= in_last;
+      skew_a3_d2 <= skew_a3_d1;
+      skew_a3_d1 <= skew_a3_d0;
+      skew_l2_d1 <= skew_l2_d0;
+      skew_l2_d0 <= in_last;
+      skew_a2_d1 <= skew_a2_d0;
+      skew_l1_d0 <= in_last;
+      in_last <= i_last & i_valid;
+      in_valid <= i_valid;
+    end
+    if (_026_) begin
+      drain_row <= 2'h0;
+    end else if (drain_advance) begin
+      drain_row <= drain_row + 1'h1;
+    end
+    if (l_3_4) begin
+      out_3_5 <= $signed(acc_3_5) + $signed(p_3_5);
+    end
+    if (_027_) begin
+      acc_3_5 <= 25'h0000000;
+    end else begin
+      acc_3_5 <= $signed(acc_3_5) + $signed(p_3_5);
+    end
+    if (l_3_3) begin
+      out_3_4 <= $signed(acc_3_4) + $signed(p_3_4);
+    end
+    if (_028_) begin
+      acc_3_4 <= 25'h0000000;
+    end else begin
+      acc_3_4 <= $signed(acc_3_4) + $signed(p_3_4);
+    end
+    if (l_3_2) begin
+      out_3_3 <= $signed(acc_3_3) + $signed(p_3_3);
+    end
+    if (_029_) begin
+      acc_3_3 <= 25'h0000000;
+    end else begin
+      acc_3_3 <= $signed(acc_3_3) + $signed(p_3_3);
+    end
+    if (l_3_1) begin
+      out_3_2 <= $signed(acc_3_2) + $signed(p_3_2);
+    end
+    if (_030_) begin
+      acc_3_2 <= 25'h0000000;
+    end else begin
+      acc_3_2 <= $signed(acc_3_2) + $signed(p_3_2);
+    end
+    if (l_3_0) begin
+      out_3_1 <= $signed(acc_3_1) + $signed(p_3_1);
+    end
+    if (_031_) begin
+      acc_3_1 <= 25'h0000000;
+    end else begin
+      acc_3_1 <= $signed(acc_3_1) + $signed(p_3_1);
+    end
+    if (skew_l3_d2) begin
+      out_3_0 <= $signed(acc_3_0) + $signed(p_3_0);
+    end
+    if (_032_) begin
+      acc_3_0 <= 25'h0000000;
+    end else begin
+      acc_3_0 <= $signed(acc_3_0) + $signed(p_3_0);
+    end
+    if (l_2_4) begin
+      out_2_5 <= $signed(acc_2_5) + $signed(p_2_5);
+    end
+    if (_033_) begin
+      acc_2_5 <= 25'h0000000;
+    end else begin
+      acc_2_5 <= $signed(acc_2_5) + $signed(p_2_5);
+    end
+    if (l_2_3) begin
+      out_2_4 <= $signed(acc_2_4) + $signed(p_2_4);
+    end
+    if (_034_) begin
+      acc_2_4 <= 25'h0000000;
+    end else begin
+      acc_2_4 <= $signed(acc_2_4) + $signed(p_2_4);
+    end
+    if (l_2_2) begin
+      out_2_3 <= $signed(acc_2_3) + $signed(p_2_3);
+    end
+    if (_035_) begin
+      acc_2_3 <= 25'h0000000;
+    end else begin
+      acc_2_3 <= $signed(acc_2_3) + $signed(p_2_3);
+    end
+    if (l_2_1) begin
+      out_2_2 <= $signed(acc_2_2) + $signed(p_2_2);
+    end
+    if (_036_) begin
+      acc_2_2 <= 25'h0000000;
+    end else begin
+      acc_2_2 <= $signed(acc_2_2) + $signed(p_2_2);
+    end
+    if (l_2_0) begin
+      out_2_1 <= $signed(acc_2_1) + $signed(p_2_1);
+    end
+    if (_037_) begin
+      acc_2_1 <= 25'h0000000;
+    end else begin
+      acc_2_1 <= $signed(acc_2_1) + $signed(p_2_1);
+    end
+    if (skew_l2_d1) begin
+      out_2_0 <= $signed(acc_2_0) + $signed(p_2_0);
+    end
+    if (_038_) begin
+      acc_2_0 <= 25'h0000000;
+    end else begin
+      acc_2_0 <= $signed(acc_2_0) + $signed(p_2_0);
+    end
+    if (l_1_4) begin
+      out_1_5 <= $signed(acc_1_5) + $signed(p_1_5);
+    end
+    if (_039_) begin
+      acc_1_5 <= 25'h0000000;
+    end else begin
+      acc_1_5 <= $signed(acc_1_5) + $signed(p_1_5);
+    end
+    if (l_1_3) begin
+      out_1_4 <= $signed(acc_1_4) + $signed(p_1_4);
+    end
+    if (_040_) begin
+      acc_1_4 <= 25'h0000000;
+    end else begin
+      acc_1_4 <= $signed(acc_1_4) + $signed(p_1_4);
+    end
+    if (l_1_2) begin
+      out_1_3 <= $signed(acc_1_3) + $signed(p_1_3);
+    end
+    if (_041_) begin
+      acc_1_3 <= 25'h0000000;
+    end else begin
+      acc_1_3 <= $signed(acc_1_3) + $signed(p_1_3);
+    end
+    if (l_1_1) begin
+      out_1_2 <= $signed(acc_1_2) + $signed(p_1_2);
+    end
+    if (_042_) begin
+      acc_1_2 <= 25'h0000000;
+    end else begin
+      acc_1_2 <= $signed(acc_1_2) + $signed(p_1_2);
+    end
+    if (l_1_0) begin
+      out_1_1 <= $signed(acc_1_1) + $signed(p_1_1);
+    end
+    if (_043_) begin
+      acc_1_1 <= 25'h0000000;
+    end else begin
+      acc_1_1 <= $signed(acc_1_1) + $signed(p_1_1);
+    end
+    if (skew_l1_d0) begin
+      out_1_0 <= $signed(acc_1_0) + $signed(p_1_0);
+    end
+    if (_044_) begin
+      acc_1_0 <= 25'h0000000;
+    end else begin
+      acc_1_0 <= $signed(acc_1_0) + $signed(p_1_0);
+    end
+    if (l_0_4) begin
+      out_0_5 <= $signed(acc_0_5) + $signed(p_0_5);
+    end
+    if (_045_) begin
+      acc_0_5 <= 25'h0000000;
+    end else begin
+      acc_0_5 <= $signed(acc_0_5) + $signed(p_0_5);
+    end
+    if (l_0_3) begin
+      out_0_4 <= $signed(acc_0_4) + $signed(p_0_4);
+    end
+    if (_046_) begin
+      acc_0_4 <= 25'h0000000;
+    end else begin
+      acc_0_4 <= $signed(acc_0_4) + $signed(p_0_4);
+    end
+    if (l_0_2) begin
+      out_0_3 <= $signed(acc_0_3) + $signed(p_0_3);
+    end
+    if (_047_) begin
+      acc_0_3 <= 25'h0000000;
+    end else begin
+      acc_0_3 <= $signed(acc_0_3) + $signed(p_0_3);
+    end
+    if (l_0_1) begin
+      out_0_2 <= $signed(acc_0_2) + $signed(p_0_2);
+    end
+    if (_048_) begin
+      acc_0_2 <= 25'h0000000;
+    end else begin
+      acc_0_2 <= $signed(acc_0_2) + $signed(p_0_2);
+    end
+    if (l_0_0) begin
+      out_0_1 <= $signed(acc_0_1) + $signed(p_0_1);
+    end
+    if (_049_) begin
+      acc_0_1 <= 25'h0000000;
+    end else begin
+      acc_0_1 <= $signed(acc_0_1) + $signed(p_0_1);
+    end
+    if (in_last) begin
+      out_0_0 <= $signed(acc_0_0) + $signed(p_0_0);
+    end
+    if (_050_) begin
+      acc_0_0 <= 25'h0000000;
+    end else begin
+      acc_0_0 <= $signed(acc_0_0) + $signed(p_0_0);
+    end
+    if (!in_valid) begin
+      skew_w5_d0 <= 8'h00;
+      skew_w4_d0 <= 8'h00;
+      skew_w3_d0 <= 8'h00;
+      skew_w2_d0 <= 8'h00;
+      skew_w1_d0 <= 8'h00;
+    end else begin
+      skew_w5_d0 <= in_w5;
+      skew_w4_d0 <= in_w4;
+      skew_w3_d0 <= in_w3;
+      skew_w2_d0 <= in_w2;
+      skew_w1_d0 <= in_w1;
+    end
+    if (_051_) begin
+      skew_a3_d0 <= 8'h00;
+    end else begin
+      skew_a3_d0 <= in_a3;
+    end
+    if (_052_) begin
+      skew_a2_d0 <= 8'h00;
+    end else begin
+      skew_a2_d0 <= in_a2;
+    end
+    if (_053_) begin
+      skew_a1_d0 <= 8'h00;
+    end else begin
+      skew_a1_d0 <= in_a1;
+    end
   end
 endmodule
 
@@ -1631,12 +1908,21 @@ module \hwq_top.engine.fifo (clk, rst, w_en, r_rdy, r_data, w_port__data, r_en);
   assign _18_ = { _08_, _03_ } != 1'h0;
   assign _12_[4] = 1'hx;
   always @(posedge clk) begin
-    if (rst) level <= 4'h0;
-    else if (_18_) begin if (_08_) level <= _09_[3:0]; else begin if (_03_) level <= level + 1'h1; else level <= 4'hx; end end
-    if (rst) r_port__addr <= 4'h0;
-    else if (_13_) begin if (_14_) r_port__addr <= 4'h0; else r_port__addr <= r_port__addr + 1'h1; end
-    if (rst) w_port__addr <= 4'h0;
-    else if (_00_) w_port__addr <= _12_[3:0];
+    if (rst) begin
+      level <= 4'h0;
+    end else if (_18_) begin
+      begin if (_08_) level <= _09_[3:0]; else begin if (_03_) level <= level + 1'h1; else level <= 4'hx; end end
+    end
+    if (rst) begin
+      r_port__addr <= 4'h0;
+    end else if (_13_) begin
+      begin if (_14_) r_port__addr <= 4'h0; else r_port__addr <= r_port__addr + 1'h1; end
+    end
+    if (rst) begin
+      w_port__addr <= 4'h0;
+    end else if (_00_) begin
+      w_port__addr <= _12_[3:0];
+    end
   end
 endmodule
 
@@ -1961,45 +2247,55 @@ module \hwq_top.engine.requant (rst, i_bias, i_multiplier, i_shift, zero_point, 
   assign _010_[32:1] = half_0;
   assign lo_z[8] = lo_z[9];
   always @(posedge clk) begin
-    if (rst) o_last <= 1'h0;
-    else o_last <= rq2_last;
-    if (rst) o_valid <= 1'h0;
-    else o_valid <= rq2_valid;
-    if (rst) o_data <= 16'h0000;
-    else if (rq2_valid) o_data <= { _029_, _031_ };
-    if (rst) _081_ <= 9'h000;
-    else _081_ <= $signed(act_max) - $signed(zero_point);
-    if (rst) _082_ <= 9'h000;
-    else _082_ <= $signed(act_min) - $signed(zero_point);
-    if (rq1_valid) rq2_hf1 <= half_1;
-    if (rq1_valid) rq2_hf0 <= half_0;
-    if (rq1_valid) rq2_h1 <= h_1;
-    if (rq1_valid) rq2_h0 <= h_0;
-    if (rq1_valid) rq2_r1 <= rq1_r1;
-    if (rq1_valid) rq2_r0 <= rq1_r0;
-    if (rst) rq2_last <= 1'h0;
-    else rq2_last <= rq1_last;
-    if (rst) rq2_valid <= 1'h0;
-    else rq2_valid <= rq1_valid;
-    if (i_valid) rq1_s1 <= $signed(i_acc[49:25]) + $signed(i_bias[63:32]);
-    if (i_valid) rq1_s0 <= $signed(i_acc[24:0]) + $signed(i_bias[31:0]);
+    if (rst) begin
+      o_last <= 1'h0;
+      o_valid <= 1'h0;
+      _081_ <= 9'h000;
+      _082_ <= 9'h000;
+      rq2_last <= 1'h0;
+      rq2_valid <= 1'h0;
+      rq1_last <= 1'h0;
+      rq1_valid <= 1'h0;
+    end else begin
+      o_last <= rq2_last;
+      o_valid <= rq2_valid;
+      _081_ <= $signed(act_max) - $signed(zero_point);
+      _082_ <= $signed(act_min) - $signed(zero_point);
+      rq2_last <= rq1_last;
+      rq2_valid <= rq1_valid;
+      rq1_last <= i_last;
+      rq1_valid <= i_valid;
+    end
+    if (rst) begin
+      o_data <= 16'h0000;
+    end else if (rq2_valid) begin
+      o_data <= { _029_, _031_ };
+    end
+    if (rq1_valid) begin
+      rq2_hf1 <= half_1;
+      rq2_hf0 <= half_0;
+      rq2_h1 <= h_1;
+      rq2_h0 <= h_0;
+      rq2_r1 <= rq1_r1;
+      rq2_r0 <= rq1_r0;
+    end
+    if (i_valid) begin
+      rq1_s1 <= $signed(i_acc[49:25]) + $signed(i_bias[63:32]);
+      rq1_s0 <= $signed(i_acc[24:0]) + $signed(i_bias[31:0]);
+      rq1_m1 <= i_multiplier[61:31];
+      rq1_m0 <= i_multiplier[30:0];
+    end
     if (i_valid)
       if (!_026_) rq1_r1 <= 5'h00;
       else rq1_r1 <= - $signed(i_shift[10:6]);
     if (i_valid)
       if (!_021_) rq1_l1 <= 5'h00;
       else rq1_l1 <= i_shift[10:6];
-    if (i_valid) rq1_m1 <= i_multiplier[61:31];
     if (i_valid)
       if (!_009_) rq1_r0 <= 5'h00;
       else rq1_r0 <= - $signed(i_shift[4:0]);
     if (i_valid)
       if (!_000_) rq1_l0 <= 5'h00;
       else rq1_l0 <= i_shift[4:0];
-    if (i_valid) rq1_m0 <= i_multiplier[30:0];
-    if (rst) rq1_last <= 1'h0;
-    else rq1_last <= i_last;
-    if (rst) rq1_valid <= 1'h0;
-    else rq1_valid <= i_valid;
   end
 endmodule

@@ -224,239 +224,282 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   assign count_next = cap_3_3 ? 3'h4 : _041_;
   assign o_data = { drain_3, drain_2, drain_1, drain_0 };
   always @(posedge clk) begin
-    if (en) begin if (drain_row[1]) begin if (drain_row[0]) drain_3 <= out_3_3; else drain_3 <= out_2_3; end else begin if (drain_row[0]) drain_3 <= out_1_3; else drain_3 <= out_0_3; end end
-    if (en) begin if (drain_row[1]) begin if (drain_row[0]) drain_2 <= out_3_2; else drain_2 <= out_2_2; end else begin if (drain_row[0]) drain_2 <= out_1_2; else drain_2 <= out_0_2; end end
-    if (en) begin if (drain_row[1]) begin if (drain_row[0]) drain_1 <= out_3_1; else drain_1 <= out_2_1; end else begin if (drain_row[0]) drain_1 <= out_1_1; else drain_1 <= out_0_1; end end
-    if (en) begin if (drain_row[1]) begin if (drain_row[0]) drain_0 <= out_3_0; else drain_0 <= out_2_0; end else begin if (drain_row[0]) drain_0 <= out_1_0; else drain_0 <= out_0_0; end end
-    if (rst) o_valid <= 1'h0;
-    else if (en) o_valid <= draining;
-    if (rst) drain_advance <= 1'h0;
-    else drain_advance <= _012_ & _013_;
-    if (rst) drain_beat <= 2'h0;
-    else drain_beat <= beat_next;
-    if (rst) drain_count <= 3'h0;
-    else drain_count <= count_next;
-    if (_039_) drain_row <= 2'h0;
-    else if (_009_) drain_row <= drain_row + 1'h1;
-    if (cap_3_3) out_3_3 <= $signed(acc_3_3) + $signed(pr_3_3);
-    if (rst) acc_3_3 <= 24'h000000;
-    else if (en) begin if (lr_3_3) acc_3_3 <= 24'h000000; else acc_3_3 <= $signed(acc_3_3) + $signed(pr_3_3); end
-    if (rst) lr_3_3 <= 1'h0;
-    else if (en) lr_3_3 <= l_3_2;
-    if (rst) pr_3_3 <= 16'h0000;
-    else if (en) pr_3_3 <= $signed(a_3_2) * $signed(w_2_3);
-    if (cap_3_2) out_3_2 <= $signed(acc_3_2) + $signed(pr_3_2);
-    if (rst) acc_3_2 <= 24'h000000;
-    else if (en) begin if (lr_3_2) acc_3_2 <= 24'h000000; else acc_3_2 <= $signed(acc_3_2) + $signed(pr_3_2); end
-    if (rst) lr_3_2 <= 1'h0;
-    else if (en) lr_3_2 <= l_3_1;
-    if (rst) pr_3_2 <= 16'h0000;
-    else if (en) pr_3_2 <= $signed(a_3_1) * $signed(w_2_2);
-    if (rst) l_3_2 <= 1'h0;
-    else if (en) l_3_2 <= l_3_1;
-    if (rst) a_3_2 <= 8'h00;
-    else if (en) a_3_2 <= a_3_1;
-    if (cap_3_1) out_3_1 <= $signed(acc_3_1) + $signed(pr_3_1);
-    if (rst) acc_3_1 <= 24'h000000;
-    else if (en) begin if (lr_3_1) acc_3_1 <= 24'h000000; else acc_3_1 <= $signed(acc_3_1) + $signed(pr_3_1); end
-    if (rst) lr_3_1 <= 1'h0;
-    else if (en) lr_3_1 <= l_3_0;
-    if (rst) pr_3_1 <= 16'h0000;
-    else if (en) pr_3_1 <= $signed(a_3_0) * $signed(w_2_1);
-    if (rst) l_3_1 <= 1'h0;
-    else if (en) l_3_1 <= l_3_0;
-    if (rst) a_3_1 <= 8'h00;
-    else if (en) a_3_1 <= a_3_0;
-    if (cap_3_0) out_3_0 <= $signed(acc_3_0) + $signed(pr_3_0);
-    if (rst) acc_3_0 <= 24'h000000;
-    else if (en) begin if (lr_3_0) acc_3_0 <= 24'h000000; else acc_3_0 <= $signed(acc_3_0) + $signed(pr_3_0); end
-    if (rst) lr_3_0 <= 1'h0;
-    else if (en) lr_3_0 <= skew_l3_d2;
-    if (rst) pr_3_0 <= 16'h0000;
-    else if (en) pr_3_0 <= $signed(skew_a3_d2) * $signed(w_2_0);
-    if (rst) l_3_0 <= 1'h0;
-    else if (en) l_3_0 <= skew_l3_d2;
-    if (rst) a_3_0 <= 8'h00;
-    else if (en) a_3_0 <= skew_a3_d2;
-    if (cap_2_3) out_2_3 <= $signed(acc_2_3) + $signed(pr_2_3);
-    if (rst) acc_2_3 <= 24'h000000;
-    else if (en) begin if (lr_2_3) acc_2_3 <= 24'h000000; else acc_2_3 <= $signed(acc_2_3) + $signed(pr_2_3); end
-    if (rst) lr_2_3 <= 1'h0;
-    else if (en) lr_2_3 <= l_2_2;
-    if (rst) pr_2_3 <= 16'h0000;
-    else if (en) pr_2_3 <= $signed(a_2_2) * $signed(w_1_3);
-    if (en) w_2_3 <= w_1_3;
-    if (cap_2_2) out_2_2 <= $signed(acc_2_2) + $signed(pr_2_2);
-    if (rst) acc_2_2 <= 24'h000000;
-    else if (en) begin if (lr_2_2) acc_2_2 <= 24'h000000; else acc_2_2 <= $signed(acc_2_2) + $signed(pr_2_2); end
-    if (rst) lr_2_2 <= 1'h0;
-    else if (en) lr_2_2 <= l_2_1;
-    if (rst) pr_2_2 <= 16'h0000;
-    else if (en) pr_2_2 <= $signed(a_2_1) * $signed(w_1_2);
-    if (en) w_2_2 <= w_1_2;
-    if (rst) l_2_2 <= 1'h0;
-    else if (en) l_2_2 <= l_2_1;
-    if (rst) a_2_2 <= 8'h00;
-    else if (en) a_2_2 <= a_2_1;
-    if (cap_2_1) out_2_1 <= $signed(acc_2_1) + $signed(pr_2_1);
-    if (rst) acc_2_1 <= 24'h000000;
-    else if (en) begin if (lr_2_1) acc_2_1 <= 24'h000000; else acc_2_1 <= $signed(acc_2_1) + $signed(pr_2_1); end
-    if (rst) lr_2_1 <= 1'h0;
-    else if (en) lr_2_1 <= l_2_0;
-    if (rst) pr_2_1 <= 16'h0000;
-    else if (en) pr_2_1 <= $signed(a_2_0) * $signed(w_1_1);
-    if (en) w_2_1 <= w_1_1;
-    if (rst) l_2_1 <= 1'h0;
-    else if (en) l_2_1 <= l_2_0;
-    if (rst) a_2_1 <= 8'h00;
-    else if (en) a_2_1 <= a_2_0;
-    if (cap_2_0) out_2_0 <= $signed(acc_2_0) + $signed(pr_2_0);
-    if (rst) acc_2_0 <= 24'h000000;
-    else if (en) begin if (lr_2_0) acc_2_0 <= 24'h000000; else acc_2_0 <= $signed(acc_2_0) + $signed(pr_2_0); end
-    if (rst) lr_2_0 <= 1'h0;
-    else if (en) lr_2_0 <= skew_l2_d1;
-    if (rst) pr_2_0 <= 16'h0000;
-    else if (en) pr_2_0 <= $signed(skew_a2_d1) * $signed(w_1_0);
-    if (en) w_2_0 <= w_1_0;
-    if (rst) l_2_0 <= 1'h0;
-    else if (en) l_2_0 <= skew_l2_d1;
-    if (rst) a_2_0 <= 8'h00;
-    else if (en) a_2_0 <= skew_a2_d1;
-    if (cap_1_3) out_1_3 <= $signed(acc_1_3) + $signed(pr_1_3);
-    if (rst) acc_1_3 <= 24'h000000;
-    else if (en) begin if (lr_1_3) acc_1_3 <= 24'h000000; else acc_1_3 <= $signed(acc_1_3) + $signed(pr_1_3); end
-    if (rst) lr_1_3 <= 1'h0;
-    else if (en) lr_1_3 <= l_1_2;
-    if (rst) pr_1_3 <= 16'h0000;
-    else if (en) pr_1_3 <= $signed(a_1_2) * $signed(w_0_3);
-    if (en) w_1_3 <= w_0_3;
-    if (cap_1_2) out_1_2 <= $signed(acc_1_2) + $signed(pr_1_2);
-    if (rst) acc_1_2 <= 24'h000000;
-    else if (en) begin if (lr_1_2) acc_1_2 <= 24'h000000; else acc_1_2 <= $signed(acc_1_2) + $signed(pr_1_2); end
-    if (rst) lr_1_2 <= 1'h0;
-    else if (en) lr_1_2 <= l_1_1;
-    if (rst) pr_1_2 <= 16'h0000;
-    else if (en) pr_1_2 <= $signed(a_1_1) * $signed(w_0_2);
-    if (en) w_1_2 <= w_0_2;
-    if (rst) l_1_2 <= 1'h0;
-    else if (en) l_1_2 <= l_1_1;
-    if (rst) a_1_2 <= 8'h00;
-    else if (en) a_1_2 <= a_1_1;
-    if (cap_1_1) out_1_1 <= $signed(acc_1_1) + $signed(pr_1_1);
-    if (rst) acc_1_1 <= 24'h000000;
-    else if (en) begin if (lr_1_1) acc_1_1 <= 24'h000000; else acc_1_1 <= $signed(acc_1_1) + $signed(pr_1_1); end
-    if (rst) lr_1_1 <= 1'h0;
-    else if (en) lr_1_1 <= l_1_0;
-    if (rst) pr_1_1 <= 16'h0000;
-    else if (en) pr_1_1 <= $signed(a_1_0) * $signed(w_0_1);
-    if (en) w_1_1 <= w_0_1;
-    if (rst) l_1_1 <= 1'h0;
-    else if (en) l_1_1 <= l_1_0;
-    if (rst) a_1_1 <= 8'h00;
-    else if (en) a_1_1 <= a_1_0;
-    if (cap_1_0) out_1_0 <= $signed(acc_1_0) + $signed(pr_1_0);
-    if (rst) acc_1_0 <= 24'h000000;
-    else if (en) begin if (lr_1_0) acc_1_0 <= 24'h000000; else acc_1_0 <= $signed(acc_1_0) + $signed(pr_1_0); end
-    if (rst) lr_1_0 <= 1'h0;
-    else if (en) lr_1_0 <= skew_l1_d0;
-    if (rst) pr_1_0 <= 16'h0000;
-    else if (en) pr_1_0 <= $signed(skew_a1_d0) * $signed(w_0_0);
-    if (en) w_1_0 <= w_0_0;
-    if (rst) l_1_0 <= 1'h0;
-    else if (en) l_1_0 <= skew_l1_d0;
-    if (rst) a_1_0 <= 8'h00;
-    else if (en) a_1_0 <= skew_a1_d0;
-    if (cap_0_3) out_0_3 <= $signed(acc_0_3) + $signed(pr_0_3);
-    if (rst) acc_0_3 <= 24'h000000;
-    else if (en) begin if (lr_0_3) acc_0_3 <= 24'h000000; else acc_0_3 <= $signed(acc_0_3) + $signed(pr_0_3); end
-    if (rst) lr_0_3 <= 1'h0;
-    else if (en) lr_0_3 <= l_0_2;
-    if (rst) pr_0_3 <= 16'h0000;
-    else if (en) pr_0_3 <= $signed(a_0_2) * $signed(skew_w3_d2);
-    if (en) w_0_3 <= skew_w3_d2;
-    if (cap_0_2) out_0_2 <= $signed(acc_0_2) + $signed(pr_0_2);
-    if (rst) acc_0_2 <= 24'h000000;
-    else if (en) begin if (lr_0_2) acc_0_2 <= 24'h000000; else acc_0_2 <= $signed(acc_0_2) + $signed(pr_0_2); end
-    if (rst) lr_0_2 <= 1'h0;
-    else if (en) lr_0_2 <= l_0_1;
-    if (rst) pr_0_2 <= 16'h0000;
-    else if (en) pr_0_2 <= $signed(a_0_1) * $signed(skew_w2_d1);
-    if (en) w_0_2 <= skew_w2_d1;
-    if (rst) l_0_2 <= 1'h0;
-    else if (en) l_0_2 <= l_0_1;
-    if (rst) a_0_2 <= 8'h00;
-    else if (en) a_0_2 <= a_0_1;
-    if (cap_0_1) out_0_1 <= $signed(acc_0_1) + $signed(pr_0_1);
-    if (rst) acc_0_1 <= 24'h000000;
-    else if (en) begin if (lr_0_1) acc_0_1 <= 24'h000000; else acc_0_1 <= $signed(acc_0_1) + $signed(pr_0_1); end
-    if (rst) lr_0_1 <= 1'h0;
-    else if (en) lr_0_1 <= l_0_0;
-    if (rst) pr_0_1 <= 16'h0000;
-    else if (en) pr_0_1 <= $signed(a_0_0) * $signed(skew_w1_d0);
-    if (en) w_0_1 <= skew_w1_d0;
-    if (rst) l_0_1 <= 1'h0;
-    else if (en) l_0_1 <= l_0_0;
-    if (rst) a_0_1 <= 8'h00;
-    else if (en) a_0_1 <= a_0_0;
-    if (cap_0_0) out_0_0 <= $signed(acc_0_0) + $signed(pr_0_0);
-    if (rst) acc_0_0 <= 24'h000000;
-    else if (en) begin if (lr_0_0) acc_0_0 <= 24'h000000; else acc_0_0 <= $signed(acc_0_0) + $signed(pr_0_0); end
-    if (rst) lr_0_0 <= 1'h0;
-    else if (en) lr_0_0 <= in_last;
-    if (rst) pr_0_0 <= 16'h0000;
-    else if (en) pr_0_0 <= $signed(a_in0) * $signed(w_in0);
-    if (en) w_0_0 <= w_in0;
-    if (rst) l_0_0 <= 1'h0;
-    else if (en) l_0_0 <= in_last;
-    if (rst) a_0_0 <= 8'h00;
-    else if (en) a_0_0 <= a_in0;
-    if (en) skew_w3_d2 <= skew_w3_d1;
-    if (en) skew_w3_d1 <= skew_w3_d0;
+    if (en) begin
+      begin if (drain_row[1]) begin if (drain_row[0]) drain_3 <= out_3_3; else drain_3 <= out_2_3; end else begin if (drain_row[0]) drain_3 <= out_1_3; else drain_3 <= out_0_3; end end
+      begin if (drain_row[1]) begin if (drain_row[0]) drain_2 <= out_3_2; else drain_2 <= out_2_2; end else begin if (drain_row[0]) drain_2 <= out_1_2; else drain_2 <= out_0_2; end end
+      begin if (drain_row[1]) begin if (drain_row[0]) drain_1 <= out_3_1; else drain_1 <= out_2_1; end else begin if (drain_row[0]) drain_1 <= out_1_1; else drain_1 <= out_0_1; end end
+      begin if (drain_row[1]) begin if (drain_row[0]) drain_0 <= out_3_0; else drain_0 <= out_2_0; end else begin if (drain_row[0]) drain_0 <= out_1_0; else drain_0 <= out_0_0; end end
+      w_2_3 <= w_1_3;
+      w_2_2 <= w_1_2;
+      w_2_1 <= w_1_1;
+      w_2_0 <= w_1_0;
+      w_1_3 <= w_0_3;
+      w_1_2 <= w_0_2;
+      w_1_1 <= w_0_1;
+      w_1_0 <= w_0_0;
+      w_0_3 <= skew_w3_d2;
+      w_0_2 <= skew_w2_d1;
+      w_0_1 <= skew_w1_d0;
+      w_0_0 <= w_in0;
+      skew_w3_d2 <= skew_w3_d1;
+      skew_w3_d1 <= skew_w3_d0;
+      skew_w2_d1 <= skew_w2_d0;
+      in_w3 <= i_w[31:24];
+      in_w2 <= i_w[23:16];
+      in_w1 <= i_w[15:8];
+      in_w0 <= i_w[7:0];
+      in_a3 <= i_a[31:24];
+      in_a2 <= i_a[23:16];
+      in_a1 <= i_a[15:8];
+      in_a0 <= i_a[7:0];
+    end
+    if (rst) begin
+      o_valid <= 1'h0;
+      acc_3_3 <= 24'h000000;
+      lr_3_3 <= 1'h0;
+      pr_3_3 <= 16'h0000;
+      acc_3_2 <= 24'h000000;
+      lr_3_2 <= 1'h0;
+      pr_3_2 <= 16'h0000;
+      l_3_2 <= 1'h0;
+      a_3_2 <= 8'h00;
+      acc_3_1 <= 24'h000000;
+      lr_3_1 <= 1'h0;
+      pr_3_1 <= 16'h0000;
+      l_3_1 <= 1'h0;
+      a_3_1 <= 8'h00;
+      acc_3_0 <= 24'h000000;
+      lr_3_0 <= 1'h0;
+      pr_3_0 <= 16'h0000;
+      l_3_0 <= 1'h0;
+      a_3_0 <= 8'h00;
+      acc_2_3 <= 24'h000000;
+      lr_2_3 <= 1'h0;
+      pr_2_3 <= 16'h0000;
+      acc_2_2 <= 24'h000000;
+      lr_2_2 <= 1'h0;
+      pr_2_2 <= 16'h0000;
+      l_2_2 <= 1'h0;
+      a_2_2 <= 8'h00;
+      acc_2_1 <= 24'h000000;
+      lr_2_1 <= 1'h0;
+      pr_2_1 <= 16'h0000;
+      l_2_1 <= 1'h0;
+      a_2_1 <= 8'h00;
+      acc_2_0 <= 24'h000000;
+      lr_2_0 <= 1'h0;
+      pr_2_0 <= 16'h0000;
+      l_2_0 <= 1'h0;
+      a_2_0 <= 8'h00;
+      acc_1_3 <= 24'h000000;
+      lr_1_3 <= 1'h0;
+      pr_1_3 <= 16'h0000;
+      acc_1_2 <= 24'h000000;
+      lr_1_2 <= 1'h0;
+      pr_1_2 <= 16'h0000;
+      l_1_2 <= 1'h0;
+      a_1_2 <= 8'h00;
+      acc_1_1 <= 24'h000000;
+      lr_1_1 <= 1'h0;
+      pr_1_1 <= 16'h0000;
+      l_1_1 <= 1'h0;
+      a_1_1 <= 8'h00;
+      acc_1_0 <= 24'h000000;
+      lr_1_0 <= 1'h0;
+      pr_1_0 <= 16'h0000;
+      l_1_0 <= 1'h0;
+      a_1_0 <= 8'h00;
+      acc_0_3 <= 24'h000000;
+      lr_0_3 <= 1'h0;
+      pr_0_3 <= 16'h0000;
+      acc_0_2 <= 24'h000000;
+      lr_0_2 <= 1'h0;
+      pr_0_2 <= 16'h0000;
+      l_0_2 <= 1'h0;
+      a_0_2 <= 8'h00;
+      acc_0_1 <= 24'h000000;
+      lr_0_1 <= 1'h0;
+      pr_0_1 <= 16'h0000;
+      l_0_1 <= 1'h0;
+      a_0_1 <= 8'h00;
+      acc_0_0 <= 24'h000000;
+      lr_0_0 <= 1'h0;
+      pr_0_0 <= 16'h0000;
+      l_0_0 <= 1'h0;
+      a_0_0 <= 8'h00;
+      skew_l3_d2 <= 1'h0;
+      skew_l3_d1 <= 1'h0;
+      skew_l3_d0 <= 1'h0;
+      skew_a3_d2 <= 8'h00;
+      skew_a3_d1 <= 8'h00;
+      skew_a3_d0 <= 8'h00;
+      skew_l2_d1 <= 1'h0;
+      skew_l2_d0 <= 1'h0;
+      skew_a2_d1 <= 8'h00;
+      skew_a2_d0 <= 8'h00;
+      skew_l1_d0 <= 1'h0;
+      skew_a1_d0 <= 8'h00;
+      in_last <= 1'h0;
+      in_valid <= 1'h0;
+    end else if (en) begin
+      o_valid <= draining;
+      begin if (lr_3_3) acc_3_3 <= 24'h000000; else acc_3_3 <= $signed(acc_3_3) + $signed(pr_3_3); end
+      lr_3_3 <= l_3_2;
+      pr_3_3 <= $signed(a_3_2) * $signed(w_2_3);
+      begin if (lr_3_2) acc_3_2 <= 24'h000000; else acc_3_2 <= $signed(acc_3_2) + $signed(pr_3_2); end
+      lr_3_2 <= l_3_1;
+      pr_3_2 <= $signed(a_3_1) * $signed(w_2_2);
+      l_3_2 <= l_3_1;
+      a_3_2 <= a_3_1;
+      begin if (lr_3_1) acc_3_1 <= 24'h000000; else acc_3_1 <= $signed(acc_3_1) + $signed(pr_3_1); end
+      lr_3_1 <= l_3_0;
+      pr_3_1 <= $signed(a_3_0) * $signed(w_2_1);
+      l_3_1 <= l_3_0;
+      a_3_1 <= a_3_0;
+      begin if (lr_3_0) acc_3_0 <= 24'h000000; else acc_3_0 <= $signed(acc_3_0) + $signed(pr_3_0); end
+      lr_3_0 <= skew_l3_d2;
+      pr_3_0 <= $signed(skew_a3_d2) * $signed(w_2_0);
+      l_3_0 <= skew_l3_d2;
+      a_3_0 <= skew_a3_d2;
+      begin if (lr_2_3) acc_2_3 <= 24'h000000; else acc_2_3 <= $signed(acc_2_3) + $signed(pr_2_3); end
+      lr_2_3 <= l_2_2;
+      pr_2_3 <= $signed(a_2_2) * $signed(w_1_3);
+      begin if (lr_2_2) acc_2_2 <= 24'h000000; else acc_2_2 <= $signed(acc_2_2) + $signed(pr_2_2); end
+      lr_2_2 <= l_2_1;
+      pr_2_2 <= $signed(a_2_1) * $signed(w_1_2);
+      l_2_2 <= l_2_1;
+      a_2_2 <= a_2_1;
+      begin if (lr_2_1) acc_2_1 <= 24'h000000; else acc_2_1 <= $signed(acc_2_1) + $signed(pr_2_1); end
+      lr_2_1 <= l_2_0;
+      pr_2_1 <= $signed(a_2_0) * $signed(w_1_1);
+      l_2_1 <= l_2_0;
+      a_2_1 <= a_2_0;
+      begin if (lr_2_0) acc_2_0 <= 24'h000000; else acc_2_0 <= $signed(acc_2_0) + $signed(pr_2_0); end
+      lr_2_0 <= skew_l2_d1;
+      pr_2_0 <= $signed(skew_a2_d1) * $signed(w_1_0);
+      l_2_0 <= skew_l2_d1;
+      a_2_0 <= skew_a2_d1;
+      begin if (lr_1_3) acc_1_3 <= 24'h000000; else acc_1_3 <= $signed(acc_1_3) + $signed(pr_1_3); end
+      lr_1_3 <= l_1_2;
+      pr_1_3 <= $signed(a_1_2) * $signed(w_0_3);
+      begin if (lr_1_2) acc_1_2 <= 24'h000000; else acc_1_2 <= $signed(acc_1_2) + $signed(pr_1_2); end
+      lr_1_2 <= l_1_1;
+      pr_1_2 <= $signed(a_1_1) * $signed(w_0_2);
+      l_1_2 <= l_1_1;
+      a_1_2 <= a_1_1;
+      begin if (lr_1_1) acc_1_1 <= 24'h000000; else acc_1_1 <= $signed(acc_1_1) + $signed(pr_1_1); end
+      lr_1_1 <= l_1_0;
+      pr_1_1 <= $signed(a_1_0) * $signed(w_0_1);
+      l_1_1 <= l_1_0;
+      a_1_1 <= a_1_0;
+      begin if (lr_1_0) acc_1_0 <= 24'h000000; else acc_1_0 <= $signed(acc_1_0) + $signed(pr_1_0); end
+      lr_1_0 <= skew_l1_d0;
+      pr_1_0 <= $signed(skew_a1_d0) * $signed(w_0_0);
+      l_1_0 <= skew_l1_d0;
+      a_1_0 <= skew_a1_d0;
+      begin if (lr_0_3) acc_0_3 <= 24'h000000; else acc_0_3 <= $signed(acc_0_3) + $signed(pr_0_3); end
+      lr_0_3 <= l_0_2;
+      pr_0_3 <= $signed(a_0_2) * $signed(skew_w3_d2);
+      begin if (lr_0_2) acc_0_2 <= 24'h000000; else acc_0_2 <= $signed(acc_0_2) + $signed(pr_0_2); end
+      lr_0_2 <= l_0_1;
+      pr_0_2 <= $signed(a_0_1) * $signed(skew_w2_d1);
+      l_0_2 <= l_0_1;
+      a_0_2 <= a_0_1;
+      begin if (lr_0_1) acc_0_1 <= 24'h000000; else acc_0_1 <= $signed(acc_0_1) + $signed(pr_0_1); end
+      lr_0_1 <= l_0_0;
+      pr_0_1 <= $signed(a_0_0) * $signed(skew_w1_d0);
+      l_0_1 <= l_0_0;
+      a_0_1 <= a_0_0;
+      begin if (lr_0_0) acc_0_0 <= 24'h000000; else acc_0_0 <= $signed(acc_0_0) + $signed(pr_0_0); end
+      lr_0_0 <= in_last;
+      pr_0_0 <= $signed(a_in0) * $signed(w_in0);
+      l_0_0 <= in_last;
+      a_0_0 <= a_in0;
+      skew_l3_d2 <= skew_l3_d1;
+      skew_l3_d1 <= skew_l3_d0;
+      skew_l3_d0 <= in_last;
+      skew_a3_d2 <= skew_a3_d1;
+      skew_a3_d1 <= skew_a3_d0;
+      begin if (in_valid) skew_a3_d0 <= in_a3; else skew_a3_d0 <= 8'h00; end
+      skew_l2_d1 <= skew_l2_d0;
+      skew_l2_d0 <= in_last;
+      skew_a2_d1 <= skew_a2_d0;
+      begin if (in_valid) skew_a2_d0 <= in_a2; else skew_a2_d0 <= 8'h00; end
+      skew_l1_d0 <= in_last;
+      begin if (in_valid) skew_a1_d0 <= in_a1; else skew_a1_d0 <= 8'h00; end
+      in_last <= i_last & i_valid;
+      in_valid <= i_valid;
+    end
+    if (rst) begin
+      drain_advance <= 1'h0;
+      drain_beat <= 2'h0;
+      drain_count <= 3'h0;
+    end else begin
+      drain_advance <= _012_ & _013_;
+      drain_beat <= beat_next;
+      drain_count <= count_next;
+    end
+    if (_039_) begin
+      drain_row <= 2'h0;
+    end else if (_009_) begin
+      drain_row <= drain_row + 1'h1;
+    end
+    if (cap_3_3) begin
+      out_3_3 <= $signed(acc_3_3) + $signed(pr_3_3);
+    end
+    if (cap_3_2) begin
+      out_3_2 <= $signed(acc_3_2) + $signed(pr_3_2);
+    end
+    if (cap_3_1) begin
+      out_3_1 <= $signed(acc_3_1) + $signed(pr_3_1);
+    end
+    if (cap_3_0) begin
+      out_3_0 <= $signed(acc_3_0) + $signed(pr_3_0);
+    end
+    if (cap_2_3) begin
+      out_2_3 <= $signed(acc_2_3) + $signed(pr_2_3);
+    end
+    if (cap_2_2) begin
+      out_2_2 <= $signed(acc_2_2) + $signed(pr_2_2);
+    end
+    if (cap_2_1) begin
+      out_2_1 <= $signed(acc_2_1) + $signed(pr_2_1);
+    end
+    if (cap_2_0) begin
+      out_2_0 <= $signed(acc_2_0) + $signed(pr_2_0);
+    end
+    if (cap_1_3) begin
+      out_1_3 <= $signed(acc_1_3) + $signed(pr_1_3);
+    end
+    if (cap_1_2) begin
+      out_1_2 <= $signed(acc_1_2) + $signed(pr_1_2);
+    end
+    if (cap_1_1) begin
+      out_1_1 <= $signed(acc_1_1) + $signed(pr_1_1);
+    end
+    if (cap_1_0) begin
+      out_1_0 <= $signed(acc_1_0) + $signed(pr_1_0);
+    end
+    if (cap_0_3) begin
+      out_0_3 <= $signed(acc_0_3) + $signed(pr_0_3);
+    end
+    if (cap_0_2) begin
+      out_0_2 <= $signed(acc_0_2) + $signed(pr_0_2);
+    end
+    if (cap_0_1) begin
+      out_0_1 <= $signed(acc_0_1) + $signed(pr_0_1);
+    end
+    if (cap_0_0) begin
+      out_0_0 <= $signed(acc_0_0) + $signed(pr_0_0);
+    end
     if (en)
       if (!in_valid) skew_w3_d0 <= 8'h00;
       else skew_w3_d0 <= in_w3;
-    if (en) skew_w2_d1 <= skew_w2_d0;
     if (en)
       if (!in_valid) skew_w2_d0 <= 8'h00;
       else skew_w2_d0 <= in_w2;
     if (en)
       if (!in_valid) skew_w1_d0 <= 8'h00;
       else skew_w1_d0 <= in_w1;
-    if (rst) skew_l3_d2 <= 1'h0;
-    else if (en) skew_l3_d2 <= skew_l3_d1;
-    if (rst) skew_l3_d1 <= 1'h0;
-    else if (en) skew_l3_d1 <= skew_l3_d0;
-    if (rst) skew_l3_d0 <= 1'h0;
-    else if (en) skew_l3_d0 <= in_last;
-    if (rst) skew_a3_d2 <= 8'h00;
-    else if (en) skew_a3_d2 <= skew_a3_d1;
-    if (rst) skew_a3_d1 <= 8'h00;
-    else if (en) skew_a3_d1 <= skew_a3_d0;
-    if (rst) skew_a3_d0 <= 8'h00;
-    else if (en) begin if (in_valid) skew_a3_d0 <= in_a3; else skew_a3_d0 <= 8'h00; end
-    if (rst) skew_l2_d1 <= 1'h0;
-    else if (en) skew_l2_d1 <= skew_l2_d0;
-    if (rst) skew_l2_d0 <= 1'h0;
-    else if (en) skew_l2_d0 <= in_last;
-    if (rst) skew_a2_d1 <= 8'h00;
-    else if (en) skew_a2_d1 <= skew_a2_d0;
-    if (rst) skew_a2_d0 <= 8'h00;
-    else if (en) begin if (in_valid) skew_a2_d0 <= in_a2; else skew_a2_d0 <= 8'h00; end
-    if (rst) skew_l1_d0 <= 1'h0;
-    else if (en) skew_l1_d0 <= in_last;
-    if (rst) skew_a1_d0 <= 8'h00;
-    else if (en) begin if (in_valid) skew_a1_d0 <= in_a1; else skew_a1_d0 <= 8'h00; end
-    if (en) in_w3 <= i_w[31:24];
-    if (en) in_w2 <= i_w[23:16];
-    if (en) in_w1 <= i_w[15:8];
-    if (en) in_w0 <= i_w[7:0];
-    if (en) in_a3 <= i_a[31:24];
-    if (en) in_a2 <= i_a[23:16];
-    if (en) in_a1 <= i_a[15:8];
-    if (en) in_a0 <= i_a[7:0];
-    if (rst) in_last <= 1'h0;
-    else if (en) in_last <= i_last & i_valid;
-    if (rst) in_valid <= 1'h0;
-    else if (en) in_valid <= i_valid;
   end
 endmodule

@@ -162,40 +162,60 @@ module hwq_requant(i_valid, i_last, i_acc, i_bias, i_multiplier, i_shift, zero_p
   assign _005_[32:1] = half_0;
   assign lo_z[8] = lo_z[9];
   always @(posedge clk) begin
-    if (rst) rq1_valid <= 1'h0;
-    else if (en) rq1_valid <= i_valid;
-    if (rst) o_last <= 1'h0;
-    else if (en) o_last <= rq3_last;
-    if (rst) o_valid <= 1'h0;
-    else if (en) o_valid <= rq3_valid;
-    if (rst) o_data <= 8'h00;
-    else if (_021_) o_data <= _023_ ? (* full_case = 32'd1 *) 8'h80 : _027_;
-    if (rst) _101_ <= 9'h000;
-    else if (en) _101_ <= $signed(8'h7f) - $signed(zero_point);
-    if (rst) _102_ <= 9'h000;
-    else if (en) _102_ <= $signed(8'h80) - $signed(zero_point);
-    if (_018_) rq3_y0 <= $signed(u_0) >>> rq2_r0;
-    if (rst) rq3_last <= 1'h0;
-    else if (en) rq3_last <= rq2_last;
-    if (rst) rq3_valid <= 1'h0;
-    else if (en) rq3_valid <= rq2_valid;
-    if (_017_) rq2_hm0 <= halfm_0;
-    if (_016_) rq2_hf0 <= half_0;
-    if (_015_) rq2_h0 <= h_0;
-    if (_014_) rq2_r0 <= rq1_r0;
-    if (rst) rq2_last <= 1'h0;
-    else if (en) rq2_last <= rq1_last;
-    if (rst) rq2_valid <= 1'h0;
-    else if (en) rq2_valid <= rq1_valid;
-    if (_013_) rq1_s0 <= $signed(i_acc) + $signed(i_bias);
+    if (rst) begin
+      rq1_valid <= 1'h0;
+      o_last <= 1'h0;
+      o_valid <= 1'h0;
+      _101_ <= 9'h000;
+      _102_ <= 9'h000;
+      rq3_last <= 1'h0;
+      rq3_valid <= 1'h0;
+      rq2_last <= 1'h0;
+      rq2_valid <= 1'h0;
+      rq1_last <= 1'h0;
+    end else if (en) begin
+      rq1_valid <= i_valid;
+      o_last <= rq3_last;
+      o_valid <= rq3_valid;
+      _101_ <= $signed(8'h7f) - $signed(zero_point);
+      _102_ <= $signed(8'h80) - $signed(zero_point);
+      rq3_last <= rq2_last;
+      rq3_valid <= rq2_valid;
+      rq2_last <= rq1_last;
+      rq2_valid <= rq1_valid;
+      rq1_last <= i_last;
+    end
+    if (rst) begin
+      o_data <= 8'h00;
+    end else if (_021_) begin
+      o_data <= _023_ ? (* full_case = 32'd1 *) 8'h80 : _027_;
+    end
+    if (_018_) begin
+      rq3_y0 <= $signed(u_0) >>> rq2_r0;
+    end
+    if (_017_) begin
+      rq2_hm0 <= halfm_0;
+    end
+    if (_016_) begin
+      rq2_hf0 <= half_0;
+    end
+    if (_015_) begin
+      rq2_h0 <= h_0;
+    end
+    if (_014_) begin
+      rq2_r0 <= rq1_r0;
+    end
+    if (_013_) begin
+      rq1_s0 <= $signed(i_acc) + $signed(i_bias);
+    end
     if (_012_)
       if (!_006_) rq1_r0 <= 5'h00;
       else rq1_r0 <= - $signed(i_shift[4:0]);
     if (_011_)
       if (!_000_) rq1_l0 <= 5'h00;
       else rq1_l0 <= i_shift[4:0];
-    if (_010_) rq1_m0 <= i_multiplier;
-    if (rst) rq1_last <= 1'h0;
-    else if (en) rq1_last <= i_last;
+    if (_010_) begin
+      rq1_m0 <= i_multiplier;
+    end
   end
 endmodule

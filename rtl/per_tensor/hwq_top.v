@@ -859,122 +859,255 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   assign _178_[5:1] = 5'hxx;
   always @(posedge clk) begin
     w_addr <= wa;
-    if (rst) tile_pen <= 17'h00000;
-    else if (_135_) tile_pen <= _036_ - 2'h2;
-    if (rst) n_pen <= 17'h00000;
-    else if (_136_) n_pen <= hdr[31:16] - 2'h2;
-    if (rst) k_pen <= 17'h00000;
-    else if (_137_) k_pen <= hdr[47:32] - 2'h2;
-    if (rst) k_last <= 16'h0000;
-    else if (_138_) k_last <= hdr[47:32] - 1'h1;
-    if (rst) zero_point <= 8'h00;
-    else if (_139_) zero_point <= hdr[55:48];
-    if (rst) m_wrap <= 17'h00000;
-    else if (_140_) m_wrap <= hdr[15:0] + 2'h3;
-    if (rst) m_last <= 16'h0000;
-    else if (_141_) m_last <= hdr[15:0] - 1'h1;
-    if (rst) M_ <= 16'h0000;
-    else if (_142_) M_ <= hdr[15:0];
-    if (rst) credit_ok <= 1'h1;
-    else credit_ok <= \$signal  ? (* full_case = 32'd1 *) _027_ : _028_;
-    if (rst) credits <= 4'hc;
-    else credits <= \$signal  ? (* full_case = 32'd1 *) _026_ : kept;
-    if (rst) last_mblock <= 1'h0;
-    else last_mblock <= _024_ >= M_;
-    if (_165_) w_en <= 1'h0;
-    else w_en <= s_param__valid & _014_;
-    if (!_310_) w_data <= 32'd0;
-    else w_data <= hdr[31:0];
-    if (rst) give_back <= 2'h0;
-    else give_back <= _005_ + _007_;
-    if (rst) part2 <= 8'h00;
-    else if (_143_) part2 <= o_data;
-    if (rst) part1 <= 8'h00;
-    else if (_144_) part1 <= o_data;
-    if (rst) part0 <= 8'h00;
-    else if (_145_) part0 <= o_data;
-    if (rst) ob <= 2'h0;
-    else if (\o_valid$83 ) ob <= _004_[1:0];
-    if (\$signal$121 ) i_acc <= acc_chosen;
-    if (rst) \i_last$61  <= 1'h0;
-    else \i_last$61  <= part_last;
-    if (rst) \i_valid$59  <= 1'h0;
-    else \i_valid$59  <= \$signal$121 ;
-    if (o_valid) begin if (beat[1]) acc_chosen <= beat[0] ? \o_data$124 [95:72] : \o_data$124 [71:48]; else acc_chosen <= beat[0] ? \o_data$124 [47:24] : \o_data$124 [23:0]; end
-    if (rst) part_last <= 1'h0;
-    else part_last <= _089_ & dn_last;
-    if (rst) \$signal$121  <= 1'h0;
-    else \$signal$121  <= _086_;
-    if (rst) d_last <= 1'h0;
-    else begin if (_076_) d_last <= _182_; else begin if (_078_) d_last <= d_last ? (* full_case = 32'd1 *) 1'h0 : _085_; else d_last <= _182_; end end
-    if (rst) beat_last <= 1'h0;
-    else if (_093_) begin if (_076_) beat_last <= beat == 2'h2; else begin if (_078_) beat_last <= 1'h0; else begin if (drain_restart) beat_last <= 1'h0; else beat_last <= 1'hx; end end end
-    if (rst) row_valid <= 1'h0;
-    else begin if (_076_) row_valid <= _189_; else begin if (_078_) begin if (wrap) row_valid <= row < m_wrap; else row_valid <= row < m_last; end else row_valid <= _189_; end end
-    if (rst) row <= 17'h00000;
-    else begin if (_076_) row <= _192_; else begin if (_078_) begin if (wrap) row <= row - 2'h3; else row <= row + 1'h1; end else row <= _192_; end end
-    if (_166_) ra_row <= 6'h00;
-    else ra_row <= _072_[5:0];
-    if (rst) ra_inc[0] <= 1'h0;
-    else ra_inc[0] <= _178_[0];
-    if (_167_) ra_inc[5:1] <= 5'h00;
-    else ra_inc[5:1] <= _070_[5:1];
-    if (_168_) ra <= 6'h00;
-    else ra <= ra_next;
-    if (rst) beat <= 2'h0;
-    else if (_094_) begin if (_076_) beat <= beat + 1'h1; else begin if (_078_) beat <= 2'h0; else begin if (drain_restart) beat <= 2'h0; else beat <= 2'hx; end end end
-    if (rst) dn <= 4'h0;
-    else begin if (_076_) dn <= _198_; else begin if (_078_) begin if (d_last) dn <= dn_last ? (* full_case = 32'd1 *) 4'h0 : _081_; else dn <= _198_; end else dn <= _198_; end end
-    if (rst) d <= 2'h0;
-    else begin if (_076_) d <= _203_; else begin if (_078_) d <= d_last ? (* full_case = 32'd1 *) 2'h0 : _084_[1:0]; else d <= _203_; end end
-    if (_169_) drain_restart <= 1'h0;
-    else drain_restart <= s_param__valid;
-    if (rst) at_tile_last <= 1'h0;
-    else if (_095_) at_tile_last <= compute ? _208_ : \$signal$106 ;
-    if (rst) at_k_last <= 1'h0;
-    else if (_096_) at_k_last <= compute ? _211_ : \$signal$105 ;
-    if (rst) fn_last <= 1'h0;
-    else if (_146_) begin if (compute) begin if (adv) begin if (at_tile_last) fn_last <= fn_last ? (* full_case = 32'd1 *) nb_one : _065_; else fn_last <= 1'hx; end else fn_last <= 1'hx; end else fn_last <= ! blk; end
-    if (_170_) fn <= 4'h0;
-    else if (_147_) fn <= fn_last ? (* full_case = 32'd1 *) 4'h0 : _064_;
-    if (_171_) fm0 <= 17'h00000;
-    else if (_148_) fm0 <= fm0 + 3'h4;
-    if (rst) in_data <= 1'h0;
-    else if (_149_) begin if (compute) begin if (adv) in_data <= at_tile_last ? (* full_case = 32'd1 *) _062_ : _218_; else in_data <= 1'hx; end else begin if (_308_) begin if (s_param__valid) begin if (ch_last) in_data <= 1'h1; else in_data <= 1'h0; end else in_data <= 1'h0; end else in_data <= 1'h0; end end
-    if (_172_) kk <= 8'h00;
-    else if (adv) kk <= at_tile_last ? (* full_case = 32'd1 *) 8'h00 : _066_[7:0];
-    if (rst) flush <= 6'h00;
-    else if (_150_) flush <= _608_(6'hxx, { _225_, _057_ }, { _226_, _224_ });
-    if (rst) compute <= 1'h0;
-    else if (_151_) compute <= _613_(1'hx, { _231_, _227_ }, { _232_, _229_ });
-    if (rst) nb_one <= 1'h0;
-    else if (_152_) nb_one <= ! blk;
-    if (rst) dn_last <= 1'h0;
-    else begin if (_076_) dn_last <= _236_; else begin if (_078_) begin if (d_last) dn_last <= dn_last ? (* full_case = 32'd1 *) nb_one : _083_; else dn_last <= _236_; end else dn_last <= _236_; end end
-    if (rst) nb_pen <= 5'h00;
-    else if (_153_) nb_pen <= blk - 1'h1;
-    if (rst) i_shift <= 6'h00;
-    else if (_154_) i_shift <= hdr[69:64];
-    if (rst) i_multiplier <= 31'h00000000;
-    else if (_155_) i_multiplier <= hdr[62:32];
-    if (rst) ctrl_state <= 2'h0;
-    else if (_156_) ctrl_state <= _631_(2'hx, { _253_, _251_, _248_, _245_ }, { _254_, _252_, _249_, _247_ });
-    if (rst) ch_last <= 1'h0;
-    else if (_157_) ch_last <= _641_(1'hx, { _258_, _255_ }, { _259_, _257_ });
-    if (rst) ch <= 16'h0000;
-    else if (_158_) ch <= _646_(16'hxxxx, { _263_, _260_ }, { _264_, _262_ });
-    if (rst) wb <= 2'h0;
-    else if (_159_) wb <= _653_(2'hx, { _270_, _267_ }, { _271_, _269_ });
-    if (rst) wa <= 6'h00;
-    else if (_160_) wa <= _659_(6'hxx, { _276_, _273_ }, { _277_, _275_ });
-    if (rst) blk <= 4'h0;
-    else if (_161_) blk <= _666_(4'hx, { _283_, _280_ }, { _284_, _282_ });
-    if (rst) lane <= 1'h0;
-    else if (_162_) lane <= _672_(1'hx, { _289_, _286_ }, { _290_, _288_ });
-    if (rst) \$signal$106  <= 1'h0;
-    else if (_163_) \$signal$106  <= _042_;
-    if (rst) \$signal$105  <= 1'h0;
-    else if (_164_) \$signal$105  <= _038_;
+    if (rst) begin
+      tile_pen <= 17'h00000;
+    end else if (_135_) begin
+      tile_pen <= _036_ - 2'h2;
+    end
+    if (rst) begin
+      n_pen <= 17'h00000;
+    end else if (_136_) begin
+      n_pen <= hdr[31:16] - 2'h2;
+    end
+    if (rst) begin
+      k_pen <= 17'h00000;
+    end else if (_137_) begin
+      k_pen <= hdr[47:32] - 2'h2;
+    end
+    if (rst) begin
+      k_last <= 16'h0000;
+    end else if (_138_) begin
+      k_last <= hdr[47:32] - 1'h1;
+    end
+    if (rst) begin
+      zero_point <= 8'h00;
+    end else if (_139_) begin
+      zero_point <= hdr[55:48];
+    end
+    if (rst) begin
+      m_wrap <= 17'h00000;
+    end else if (_140_) begin
+      m_wrap <= hdr[15:0] + 2'h3;
+    end
+    if (rst) begin
+      m_last <= 16'h0000;
+    end else if (_141_) begin
+      m_last <= hdr[15:0] - 1'h1;
+    end
+    if (rst) begin
+      M_ <= 16'h0000;
+    end else if (_142_) begin
+      M_ <= hdr[15:0];
+    end
+    if (rst) begin
+      credit_ok <= 1'h1;
+      credits <= 4'hc;
+      last_mblock <= 1'h0;
+      give_back <= 2'h0;
+      \i_last$61  <= 1'h0;
+      \i_valid$59  <= 1'h0;
+      part_last <= 1'h0;
+      \$signal$121  <= 1'h0;
+      d_last <= 1'h0;
+      row_valid <= 1'h0;
+      row <= 17'h00000;
+      ra_inc[0] <= 1'h0;
+      dn <= 4'h0;
+      d <= 2'h0;
+      dn_last <= 1'h0;
+    end else begin
+      credit_ok <= \$signal  ? (* full_case = 32'd1 *) _027_ : _028_;
+      credits <= \$signal  ? (* full_case = 32'd1 *) _026_ : kept;
+      last_mblock <= _024_ >= M_;
+      give_back <= _005_ + _007_;
+      \i_last$61  <= part_last;
+      \i_valid$59  <= \$signal$121 ;
+      part_last <= _089_ & dn_last;
+      \$signal$121  <= _086_;
+      begin if (_076_) d_last <= _182_; else begin if (_078_) d_last <= d_last ? (* full_case = 32'd1 *) 1'h0 : _085_; else d_last <= _182_; end end
+      begin if (_076_) row_valid <= _189_; else begin if (_078_) begin if (wrap) row_valid <= row < m_wrap; else row_valid <= row < m_last; end else row_valid <= _189_; end end
+      begin if (_076_) row <= _192_; else begin if (_078_) begin if (wrap) row <= row - 2'h3; else row <= row + 1'h1; end else row <= _192_; end end
+      ra_inc[0] <= _178_[0];
+      begin if (_076_) dn <= _198_; else begin if (_078_) begin if (d_last) dn <= dn_last ? (* full_case = 32'd1 *) 4'h0 : _081_; else dn <= _198_; end else dn <= _198_; end end
+      begin if (_076_) d <= _203_; else begin if (_078_) d <= d_last ? (* full_case = 32'd1 *) 2'h0 : _084_[1:0]; else d <= _203_; end end
+      begin if (_076_) dn_last <= _236_; else begin if (_078_) begin if (d_last) dn_last <= dn_last ? (* full_case = 32'd1 *) nb_one : _083_; else dn_last <= _236_; end else dn_last <= _236_; end end
+    end
+    if (_165_) begin
+      w_en <= 1'h0;
+    end else begin
+      w_en <= s_param__valid & _014_;
+    end
+    if (!_310_) begin
+      w_data <= 32'd0;
+    end else begin
+      w_data <= hdr[31:0];
+    end
+    if (rst) begin
+      part2 <= 8'h00;
+    end else if (_143_) begin
+      part2 <= o_data;
+    end
+    if (rst) begin
+      part1 <= 8'h00;
+    end else if (_144_) begin
+      part1 <= o_data;
+    end
+    if (rst) begin
+      part0 <= 8'h00;
+    end else if (_145_) begin
+      part0 <= o_data;
+    end
+    if (rst) begin
+      ob <= 2'h0;
+    end else if (\o_valid$83 ) begin
+      ob <= _004_[1:0];
+    end
+    if (\$signal$121 ) begin
+      i_acc <= acc_chosen;
+    end
+    if (o_valid) begin
+      begin if (beat[1]) acc_chosen <= beat[0] ? \o_data$124 [95:72] : \o_data$124 [71:48]; else acc_chosen <= beat[0] ? \o_data$124 [47:24] : \o_data$124 [23:0]; end
+    end
+    if (rst) begin
+      beat_last <= 1'h0;
+    end else if (_093_) begin
+      begin if (_076_) beat_last <= beat == 2'h2; else begin if (_078_) beat_last <= 1'h0; else begin if (drain_restart) beat_last <= 1'h0; else beat_last <= 1'hx; end end end
+    end
+    if (_166_) begin
+      ra_row <= 6'h00;
+    end else begin
+      ra_row <= _072_[5:0];
+    end
+    if (_167_) begin
+      ra_inc[5:1] <= 5'h00;
+    end else begin
+      ra_inc[5:1] <= _070_[5:1];
+    end
+    if (_168_) begin
+      ra <= 6'h00;
+    end else begin
+      ra <= ra_next;
+    end
+    if (rst) begin
+      beat <= 2'h0;
+    end else if (_094_) begin
+      begin if (_076_) beat <= beat + 1'h1; else begin if (_078_) beat <= 2'h0; else begin if (drain_restart) beat <= 2'h0; else beat <= 2'hx; end end end
+    end
+    if (_169_) begin
+      drain_restart <= 1'h0;
+    end else begin
+      drain_restart <= s_param__valid;
+    end
+    if (rst) begin
+      at_tile_last <= 1'h0;
+    end else if (_095_) begin
+      at_tile_last <= compute ? _208_ : \$signal$106 ;
+    end
+    if (rst) begin
+      at_k_last <= 1'h0;
+    end else if (_096_) begin
+      at_k_last <= compute ? _211_ : \$signal$105 ;
+    end
+    if (rst) begin
+      fn_last <= 1'h0;
+    end else if (_146_) begin
+      begin if (compute) begin if (adv) begin if (at_tile_last) fn_last <= fn_last ? (* full_case = 32'd1 *) nb_one : _065_; else fn_last <= 1'hx; end else fn_last <= 1'hx; end else fn_last <= ! blk; end
+    end
+    if (_170_) begin
+      fn <= 4'h0;
+    end else if (_147_) begin
+      fn <= fn_last ? (* full_case = 32'd1 *) 4'h0 : _064_;
+    end
+    if (_171_) begin
+      fm0 <= 17'h00000;
+    end else if (_148_) begin
+      fm0 <= fm0 + 3'h4;
+    end
+    if (rst) begin
+      in_data <= 1'h0;
+    end else if (_149_) begin
+      begin if (compute) begin if (adv) in_data <= at_tile_last ? (* full_case = 32'd1 *) _062_ : _218_; else in_data <= 1'hx; end else begin if (_308_) begin if (s_param__valid) begin if (ch_last) in_data <= 1'h1; else in_data <= 1'h0; end else in_data <= 1'h0; end else in_data <= 1'h0; end end
+    end
+    if (_172_) begin
+      kk <= 8'h00;
+    end else if (adv) begin
+      kk <= at_tile_last ? (* full_case = 32'd1 *) 8'h00 : _066_[7:0];
+    end
+    if (rst) begin
+      flush <= 6'h00;
+    end else if (_150_) begin
+      flush <= _608_(6'hxx, { _225_, _057_ }, { _226_, _224_ });
+    end
+    if (rst) begin
+      compute <= 1'h0;
+    end else if (_151_) begin
+      compute <= _613_(1'hx, { _231_, _227_ }, { _232_, _229_ });
+    end
+    if (rst) begin
+      nb_one <= 1'h0;
+    end else if (_152_) begin
+      nb_one <= ! blk;
+    end
+    if (rst) begin
+      nb_pen <= 5'h00;
+    end else if (_153_) begin
+      nb_pen <= blk - 1'h1;
+    end
+    if (rst) begin
+      i_shift <= 6'h00;
+    end else if (_154_) begin
+      i_shift <= hdr[69:64];
+    end
+    if (rst) begin
+      i_multiplier <= 31'h00000000;
+    end else if (_155_) begin
+      i_multiplier <= hdr[62:32];
+    end
+    if (rst) begin
+      ctrl_state <= 2'h0;
+    end else if (_156_) begin
+      ctrl_state <= _631_(2'hx, { _253_, _251_, _248_, _245_ }, { _254_, _252_, _249_, _247_ });
+    end
+    if (rst) begin
+      ch_last <= 1'h0;
+    end else if (_157_) begin
+      ch_last <= _641_(1'hx, { _258_, _255_ }, { _259_, _257_ });
+    end
+    if (rst) begin
+      ch <= 16'h0000;
+    end else if (_158_) begin
+      ch <= _646_(16'hxxxx, { _263_, _260_ }, { _264_, _262_ });
+    end
+    if (rst) begin
+      wb <= 2'h0;
+    end else if (_159_) begin
+      wb <= _653_(2'hx, { _270_, _267_ }, { _271_, _269_ });
+    end
+    if (rst) begin
+      wa <= 6'h00;
+    end else if (_160_) begin
+      wa <= _659_(6'hxx, { _276_, _273_ }, { _277_, _275_ });
+    end
+    if (rst) begin
+      blk <= 4'h0;
+    end else if (_161_) begin
+      blk <= _666_(4'hx, { _283_, _280_ }, { _284_, _282_ });
+    end
+    if (rst) begin
+      lane <= 1'h0;
+    end else if (_162_) begin
+      lane <= _672_(1'hx, { _289_, _286_ }, { _290_, _288_ });
+    end
+    if (rst) begin
+      \$signal$106  <= 1'h0;
+    end else if (_163_) begin
+      \$signal$106  <= _042_;
+    end
+    if (rst) begin
+      \$signal$105  <= 1'h0;
+    end else if (_164_) begin
+      \$signal$105  <= _038_;
+    end
   end
 endmodule
 
@@ -1232,210 +1365,308 @@ module \hwq_top.engine.array (i_w, clk, rst, i_valid, i_last, drain_valid, o_dat
     begin if (drain_row[1]) begin if (drain_row[0]) drain_1 <= out_3_1; else drain_1 <= out_2_1; end else begin if (drain_row[0]) drain_1 <= out_1_1; else drain_1 <= out_0_1; end end
     begin if (drain_row[1]) begin if (drain_row[0]) drain_2 <= out_3_2; else drain_2 <= out_2_2; end else begin if (drain_row[0]) drain_2 <= out_1_2; else drain_2 <= out_0_2; end end
     begin if (drain_row[1]) begin if (drain_row[0]) drain_3 <= out_3_3; else drain_3 <= out_2_3; end else begin if (drain_row[0]) drain_3 <= out_1_3; else drain_3 <= out_0_3; end end
-    if (rst) drain_valid <= 1'h0;
-    else drain_valid <= draining;
-    if (rst) drain_advance <= 1'h0;
-    else drain_advance <= _002_ & _003_;
-    if (rst) drain_beat <= 2'h0;
-    else drain_beat <= beat_next;
-    if (rst) drain_count <= 3'h0;
-    else drain_count <= count_next;
-    if (_020_) drain_row <= 2'h0;
-    else if (drain_advance) drain_row <= drain_row + 1'h1;
-    if (lr_3_3) out_3_3 <= $signed(acc_3_3) + $signed(pr_3_3);
-    if (_021_) acc_3_3 <= 24'h000000;
-    else acc_3_3 <= $signed(acc_3_3) + $signed(pr_3_3);
-    if (rst) lr_3_3 <= 1'h0;
-    else lr_3_3 <= l_3_2;
-    if (rst) pr_3_3 <= 16'h0000;
-    else pr_3_3 <= $signed(a_3_2) * $signed(w_2_3);
-    if (lr_3_2) out_3_2 <= $signed(acc_3_2) + $signed(pr_3_2);
-    if (_022_) acc_3_2 <= 24'h000000;
-    else acc_3_2 <= $signed(acc_3_2) + $signed(pr_3_2);
-    if (rst) lr_3_2 <= 1'h0;
-    else lr_3_2 <= l_3_1;
-    if (rst) pr_3_2 <= 16'h0000;
-    else pr_3_2 <= $signed(a_3_1) * $signed(w_2_2);
-    if (rst) l_3_2 <= 1'h0;
-    else l_3_2 <= l_3_1;
-    if (rst) a_3_2 <= 8'h00;
-    else a_3_2 <= a_3_1;
-    if (lr_3_1) out_3_1 <= $signed(acc_3_1) + $signed(pr_3_1);
-    if (_023_) acc_3_1 <= 24'h000000;
-    else acc_3_1 <= $signed(acc_3_1) + $signed(pr_3_1);
-    if (rst) lr_3_1 <= 1'h0;
-    else lr_3_1 <= l_3_0;
-    if (rst) pr_3_1 <= 16'h0000;
-    else pr_3_1 <= $signed(a_3_0) * $signed(w_2_1);
-    if (rst) l_3_1 <= 1'h0;
-    else l_3_1 <= l_3_0;
-    if (rst) a_3_1 <= 8'h00;
-    else a_3_1 <= a_3_0;
-    if (lr_3_0) out_3_0 <= $signed(acc_3_0) + $signed(pr_3_0);
-    if (_024_) acc_3_0 <= 24'h000000;
-    else acc_3_0 <= $signed(acc_3_0) + $signed(pr_3_0);
-    if (rst) lr_3_0 <= 1'h0;
-    else lr_3_0 <= skew_l3_d2;
-    if (rst) pr_3_0 <= 16'h0000;
-    else pr_3_0 <= $signed(skew_a3_d2) * $signed(w_2_0);
-    if (rst) l_3_0 <= 1'h0;
-    else l_3_0 <= skew_l3_d2;
-    if (rst) a_3_0 <= 8'h00;
-    else a_3_0 <= skew_a3_d2;
-    if (lr_2_3) out_2_3 <= $signed(acc_2_3) + $signed(pr_2_3);
-    if (_025_) acc_2_3 <= 24'h000000;
-    else acc_2_3 <= $signed(acc_2_3) + $signed(pr_2_3);
-    if (rst) lr_2_3 <= 1'h0;
-    else lr_2_3 <= l_2_2;
-    if (rst) pr_2_3 <= 16'h0000;
-    else pr_2_3 <= $signed(a_2_2) * $signed(w_1_3);
-    if (lr_2_2) out_2_2 <= $signed(acc_2_2) + $signed(pr_2_2);
-    if (_026_) acc_2_2 <= 24'h000000;
-    else acc_2_2 <= $signed(acc_2_2) + $signed(pr_2_2);
-    if (rst) lr_2_2 <= 1'h0;
-    else lr_2_2 <= l_2_1;
-    if (rst) pr_2_2 <= 16'h0000;
-    else pr_2_2 <= $signed(a_2_1) * $signed(w_1_2);
-    if (rst) l_2_2 <= 1'h0;
-    else l_2_2 <= l_2_1;
-    if (rst) a_2_2 <= 8'h00;
-    else a_2_2 <= a_2_1;
-    if (lr_2_1) out_2_1 <= $signed(acc_2_1) + $signed(pr_2_1);
-    if (_027_) acc_2_1 <= 24'h000000;
-    else acc_2_1 <= $signed(acc_2_1) + $signed(pr_2_1);
-    if (rst) lr_2_1 <= 1'h0;
-    else lr_2_1 <= l_2_0;
-    if (rst) pr_2_1 <= 16'h0000;
-    else pr_2_1 <= $signed(a_2_0) * $signed(w_1_1);
-    if (rst) l_2_1 <= 1'h0;
-    else l_2_1 <= l_2_0;
-    if (rst) a_2_1 <= 8'h00;
-    else a_2_1 <= a_2_0;
-    if (lr_2_0) out_2_0 <= $signed(acc_2_0) + $signed(pr_2_0);
-    if (_028_) acc_2_0 <= 24'h000000;
-    else acc_2_0 <= $signed(acc_2_0) + $signed(pr_2_0);
-    if (rst) lr_2_0 <= 1'h0;
-    else lr_2_0 <= skew_l2_d1;
-    if (rst) pr_2_0 <= 16'h0000;
-    else pr_2_0 <= $signed(skew_a2_d1) * $signed(w_1_0);
-    if (rst) l_2_0 <= 1'h0;
-    else l_2_0 <= skew_l2_d1;
-    if (rst) a_2_0 <= 8'h00;
-    else a_2_0 <= skew_a2_d1;
-    if (lr_1_3) out_1_3 <= $signed(acc_1_3) + $signed(pr_1_3);
-    if (_029_) acc_1_3 <= 24'h000000;
-    else acc_1_3 <= $signed(acc_1_3) + $signed(pr_1_3);
-    if (rst) lr_1_3 <= 1'h0;
-    else lr_1_3 <= l_1_2;
-    if (rst) pr_1_3 <= 16'h0000;
-    else pr_1_3 <= $signed(a_1_2) * $signed(w_0_3);
-    if (lr_1_2) out_1_2 <= $signed(acc_1_2) + $signed(pr_1_2);
-    if (_030_) acc_1_2 <= 24'h000000;
-    else acc_1_2 <= $signed(acc_1_2) + $signed(pr_1_2);
-    if (rst) lr_1_2 <= 1'h0;
-    else lr_1_2 <= l_1_1;
-    if (rst) pr_1_2 <= 16'h0000;
-    else pr_1_2 <= $signed(a_1_1) * $signed(w_0_2);
-    if (rst) l_1_2 <= 1'h0;
-    else l_1_2 <= l_1_1;
-    if (rst) a_1_2 <= 8'h00;
-    else a_1_2 <= a_1_1;
-    if (lr_1_1) out_1_1 <= $signed(acc_1_1) + $signed(pr_1_1);
-    if (_031_) acc_1_1 <= 24'h000000;
-    else acc_1_1 <= $signed(acc_1_1) + $signed(pr_1_1);
-    if (rst) lr_1_1 <= 1'h0;
-    else lr_1_1 <= l_1_0;
-    if (rst) pr_1_1 <= 16'h0000;
-    else pr_1_1 <= $signed(a_1_0) * $signed(w_0_1);
-    if (rst) l_1_1 <= 1'h0;
-    else l_1_1 <= l_1_0;
-    if (rst) a_1_1 <= 8'h00;
-    else a_1_1 <= a_1_0;
-    if (lr_1_0) out_1_0 <= $signed(acc_1_0) + $signed(pr_1_0);
-    if (_032_) acc_1_0 <= 24'h000000;
-    else acc_1_0 <= $signed(acc_1_0) + $signed(pr_1_0);
-    if (rst) lr_1_0 <= 1'h0;
-    else lr_1_0 <= skew_l1_d0;
-    if (rst) pr_1_0 <= 16'h0000;
-    else pr_1_0 <= $signed(skew_a1_d0) * $signed(w_0_0);
-    if (rst) l_1_0 <= 1'h0;
-    else l_1_0 <= skew_l1_d0;
-    if (rst) a_1_0 <= 8'h00;
-    else a_1_0 <= skew_a1_d0;
-    if (lr_0_3) out_0_3 <= $signed(acc_0_3) + $signed(pr_0_3);
-    if (_033_) acc_0_3 <= 24'h000000;
-    else acc_0_3 <= $signed(acc_0_3) + $signed(pr_0_3);
-    if (rst) lr_0_3 <= 1'h0;
-    else lr_0_3 <= l_0_2;
-    if (rst) pr_0_3 <= 16'h0000;
-    else pr_0_3 <= $signed(a_0_2) * $signed(skew_w3_d2);
-    if (lr_0_2) out_0_2 <= $signed(acc_0_2) + $signed(pr_0_2);
-    if (_034_) acc_0_2 <= 24'h000000;
-    else acc_0_2 <= $signed(acc_0_2) + $signed(pr_0_2);
-    if (rst) lr_0_2 <= 1'h0;
-    else lr_0_2 <= l_0_1;
-    if (rst) pr_0_2 <= 16'h0000;
-    else pr_0_2 <= $signed(a_0_1) * $signed(skew_w2_d1);
-    if (rst) l_0_2 <= 1'h0;
-    else l_0_2 <= l_0_1;
-    if (rst) a_0_2 <= 8'h00;
-    else a_0_2 <= a_0_1;
-    if (lr_0_1) out_0_1 <= $signed(acc_0_1) + $signed(pr_0_1);
-    if (_035_) acc_0_1 <= 24'h000000;
-    else acc_0_1 <= $signed(acc_0_1) + $signed(pr_0_1);
-    if (rst) lr_0_1 <= 1'h0;
-    else lr_0_1 <= l_0_0;
-    if (rst) pr_0_1 <= 16'h0000;
-    else pr_0_1 <= $signed(a_0_0) * $signed(skew_w1_d0);
-    if (rst) l_0_1 <= 1'h0;
-    else l_0_1 <= l_0_0;
-    if (rst) a_0_1 <= 8'h00;
-    else a_0_1 <= a_0_0;
-    if (lr_0_0) out_0_0 <= $signed(acc_0_0) + $signed(pr_0_0);
-    if (_036_) acc_0_0 <= 24'h000000;
-    else acc_0_0 <= $signed(acc_0_0) + $signed(pr_0_0);
-    if (rst) lr_0_0 <= 1'h0;
-    else lr_0_0 <= in_last;
-    if (rst) pr_0_0 <= 16'h0000;
-    else pr_0_0 <= $signed(a_in0) * $signed(w_in0);
-    if (rst) l_0_0 <= 1'h0;
-    else l_0_0 <= in_last;
-    if (rst) a_0_0 <= 8'h00;
-    else a_0_0 <= a_in0;
-    if (!in_valid) skew_w3_d0 <= 8'h00;
-    else skew_w3_d0 <= in_w3;
-    if (!in_valid) skew_w2_d0 <= 8'h00;
-    else skew_w2_d0 <= in_w2;
-    if (!in_valid) skew_w1_d0 <= 8'h00;
-    else skew_w1_d0 <= in_w1;
-    if (rst) skew_l3_d2 <= 1'h0;
-    else skew_l3_d2 <= skew_l3_d1;
-    if (rst) skew_l3_d1 <= 1'h0;
-    else skew_l3_d1 <= skew_l3_d0;
-    if (rst) skew_l3_d0 <= 1'h0;
-    else skew_l3_d0 <= in_last;
-    if (rst) skew_a3_d2 <= 8'h00;
-    else skew_a3_d2 <= skew_a3_d1;
-    if (rst) skew_a3_d1 <= 8'h00;
-    else skew_a3_d1 <= skew_a3_d0;
-    if (_037_) skew_a3_d0 <= 8'h00;
-    else skew_a3_d0 <= in_a3;
-    if (rst) skew_l2_d1 <= 1'h0;
-    else skew_l2_d1 <= skew_l2_d0;
-    if (rst) skew_l2_d0 <= 1'h0;
-    else skew_l2_d0 <= in_last;
-    if (rst) skew_a2_d1 <= 8'h00;
-    else skew_a2_d1 <= skew_a2_d0;
-    if (_038_) skew_a2_d0 <= 8'h00;
-    else skew_a2_d0 <= in_a2;
-    if (rst) skew_l1_d0 <= 1'h0;
-    else skew_l1_d0 <= in_last;
-    if (_039_) skew_a1_d0 <= 8'h00;
-    else skew_a1_d0 <= in_a1;
-    if (rst) in_last <= 1'h0;
-    else in_last <= i_last & i_valid;
-    if (rst) in_valid <= 1'h0;
-    else in_valid <= i_valid;
+    if (rst) begin
+      drain_valid <= 1'h0;
+      drain_advance <= 1'h0;
+      drain_beat <= 2'h0;
+      drain_count <= 3'h0;
+      lr_3_3 <= 1'h0;
+      pr_3_3 <= 16'h0000;
+      lr_3_2 <= 1'h0;
+      pr_3_2 <= 16'h0000;
+      l_3_2 <= 1'h0;
+      a_3_2 <= 8'h00;
+      lr_3_1 <= 1'h0;
+      pr_3_1 <= 16'h0000;
+      l_3_1 <= 1'h0;
+      a_3_1 <= 8'h00;
+      lr_3_0 <= 1'h0;
+      pr_3_0 <= 16'h0000;
+      l_3_0 <= 1'h0;
+      a_3_0 <= 8'h00;
+      lr_2_3 <= 1'h0;
+      pr_2_3 <= 16'h0000;
+      lr_2_2 <= 1'h0;
+      pr_2_2 <= 16'h0000;
+      l_2_2 <= 1'h0;
+      a_2_2 <= 8'h00;
+      lr_2_1 <= 1'h0;
+      pr_2_1 <= 16'h0000;
+      l_2_1 <= 1'h0;
+      a_2_1 <= 8'h00;
+      lr_2_0 <= 1'h0;
+      pr_2_0 <= 16'h0000;
+      l_2_0 <= 1'h0;
+      a_2_0 <= 8'h00;
+      lr_1_3 <= 1'h0;
+      pr_1_3 <= 16'h0000;
+      lr_1_2 <= 1'h0;
+      pr_1_2 <= 16'h0000;
+      l_1_2 <= 1'h0;
+      a_1_2 <= 8'h00;
+      lr_1_1 <= 1'h0;
+      pr_1_1 <= 16'h0000;
+      l_1_1 <= 1'h0;
+      a_1_1 <= 8'h00;
+      lr_1_0 <= 1'h0;
+      pr_1_0 <= 16'h0000;
+      l_1_0 <= 1'h0;
+      a_1_0 <= 8'h00;
+      lr_0_3 <= 1'h0;
+      pr_0_3 <= 16'h0000;
+      lr_0_2 <= 1'h0;
+      pr_0_2 <= 16'h0000;
+      l_0_2 <= 1'h0;
+      a_0_2 <= 8'h00;
+      lr_0_1 <= 1'h0;
+      pr_0_1 <= 16'h0000;
+      l_0_1 <= 1'h0;
+      a_0_1 <= 8'h00;
+      lr_0_0 <= 1'h0;
+      pr_0_0 <= 16'h0000;
+      l_0_0 <= 1'h0;
+      a_0_0 <= 8'h00;
+      skew_l3_d2 <= 1'h0;
+      skew_l3_d1 <= 1'h0;
+      skew_l3_d0 <= 1'h0;
+      skew_a3_d2 <= 8'h00;
+      skew_a3_d1 <= 8'h00;
+      skew_l2_d1 <= 1'h0;
+      skew_l2_d0 <= 1'h0;
+      skew_a2_d1 <= 8'h00;
+      skew_l1_d0 <= 1'h0;
+      in_last <= 1'h0;
+      in_valid <= 1'h0;
+    end else begin
+      drain_valid <= draining;
+      drain_advance <= _002_ & _003_;
+      drain_beat <= beat_next;
+      drain_count <= count_next;
+      lr_3_3 <= l_3_2;
+      pr_3_3 <= $signed(a_3_2) * $signed(w_2_3);
+      lr_3_2 <= l_3_1;
+      pr_3_2 <= $signed(a_3_1) * $signed(w_2_2);
+      l_3_2 <= l_3_1;
+      a_3_2 <= a_3_1;
+      lr_3_1 <= l_3_0;
+      pr_3_1 <= $signed(a_3_0) * $signed(w_2_1);
+      l_3_1 <= l_3_0;
+      a_3_1 <= a_3_0;
+      lr_3_0 <= skew_l3_d2;
+      pr_3_0 <= $signed(skew_a3_d2) * $signed(w_2_0);
+      l_3_0 <= skew_l3_d2;
+      a_3_0 <= skew_a3_d2;
+      lr_2_3 <= l_2_2;
+      pr_2_3 <= $signed(a_2_2) * $signed(w_1_3);
+      lr_2_2 <= l_2_1;
+      pr_2_2 <= $signed(a_2_1) * $signed(w_1_2);
+      l_2_2 <= l_2_1;
+      a_2_2 <= a_2_1;
+      lr_2_1 <= l_2_0;
+      pr_2_1 <= $signed(a_2_0) * $signed(w_1_1);
+      l_2_1 <= l_2_0;
+      a_2_1 <= a_2_0;
+      lr_2_0 <= skew_l2_d1;
+      pr_2_0 <= $signed(skew_a2_d1) * $signed(w_1_0);
+      l_2_0 <= skew_l2_d1;
+      a_2_0 <= skew_a2_d1;
+      lr_1_3 <= l_1_2;
+      pr_1_3 <= $signed(a_1_2) * $signed(w_0_3);
+      lr_1_2 <= l_1_1;
+      pr_1_2 <= $signed(a_1_1) * $signed(w_0_2);
+      l_1_2 <= l_1_1;
+      a_1_2 <= a_1_1;
+      lr_1_1 <= l_1_0;
+      pr_1_1 <= $signed(a_1_0) * $signed(w_0_1);
+      l_1_1 <= l_1_0;
+      a_1_1 <= a_1_0;
+      lr_1_0 <= skew_l1_d0;
+      pr_1_0 <= $signed(skew_a1_d0) * $signed(w_0_0);
+      l_1_0 <= skew_l1_d0;
+      a_1_0 <= skew_a1_d0;
+      lr_0_3 <= l_0_2;
+      pr_0_3 <= $signed(a_0_2) * $signed(skew_w3_d2);
+      lr_0_2 <= l_0_1;
+      pr_0_2 <= $signed(a_0_1) * $signed(skew_w2_d1);
+      l_0_2 <= l_0_1;
+      a_0_2 <= a_0_1;
+      lr_0_1 <= l_0_0;
+      pr_0_1 <= $signed(a_0_0) * $signed(skew_w1_d0);
+      l_0_1 <= l_0_0;
+      a_0_1 <= a_0_0;
+      lr_0_0 <= in_last;
+      pr_0_0 <= $signed(a_in0) * $signed(w_in0);
+      l_0_0 <= in_last;
+      a_0_0 <= a_in0;
+      skew_l3_d2 <= skew_l3_d1;
+      skew_l3_d1 <= skew_l3_d0;
+      skew_l3_d0 <= in_last;
+      skew_a3_d2 <= skew_a3_d1;
+      skew_a3_d1 <= skew_a3_d0;
+      skew_l2_d1 <= skew_l2_d0;
+      skew_l2_d0 <= in_last;
+      skew_a2_d1 <= skew_a2_d0;
+      skew_l1_d0 <= in_last;
+      in_last <= i_last & i_valid;
+      in_valid <= i_valid;
+    end
+    if (_020_) begin
+      drain_row <= 2'h0;
+    end else if (drain_advance) begin
+      drain_row <= drain_row + 1'h1;
+    end
+    if (lr_3_3) begin
+      out_3_3 <= $signed(acc_3_3) + $signed(pr_3_3);
+    end
+    if (_021_) begin
+      acc_3_3 <= 24'h000000;
+    end else begin
+      acc_3_3 <= $signed(acc_3_3) + $signed(pr_3_3);
+    end
+    if (lr_3_2) begin
+      out_3_2 <= $signed(acc_3_2) + $signed(pr_3_2);
+    end
+    if (_022_) begin
+      acc_3_2 <= 24'h000000;
+    end else begin
+      acc_3_2 <= $signed(acc_3_2) + $signed(pr_3_2);
+    end
+    if (lr_3_1) begin
+      out_3_1 <= $signed(acc_3_1) + $signed(pr_3_1);
+    end
+    if (_023_) begin
+      acc_3_1 <= 24'h000000;
+    end else begin
+      acc_3_1 <= $signed(acc_3_1) + $signed(pr_3_1);
+    end
+    if (lr_3_0) begin
+      out_3_0 <= $signed(acc_3_0) + $signed(pr_3_0);
+    end
+    if (_024_) begin
+      acc_3_0 <= 24'h000000;
+    end else begin
+      acc_3_0 <= $signed(acc_3_0) + $signed(pr_3_0);
+    end
+    if (lr_2_3) begin
+      out_2_3 <= $signed(acc_2_3) + $signed(pr_2_3);
+    end
+    if (_025_) begin
+      acc_2_3 <= 24'h000000;
+    end else begin
+      acc_2_3 <= $signed(acc_2_3) + $signed(pr_2_3);
+    end
+    if (lr_2_2) begin
+      out_2_2 <= $signed(acc_2_2) + $signed(pr_2_2);
+    end
+    if (_026_) begin
+      acc_2_2 <= 24'h000000;
+    end else begin
+      acc_2_2 <= $signed(acc_2_2) + $signed(pr_2_2);
+    end
+    if (lr_2_1) begin
+      out_2_1 <= $signed(acc_2_1) + $signed(pr_2_1);
+    end
+    if (_027_) begin
+      acc_2_1 <= 24'h000000;
+    end else begin
+      acc_2_1 <= $signed(acc_2_1) + $signed(pr_2_1);
+    end
+    if (lr_2_0) begin
+      out_2_0 <= $signed(acc_2_0) + $signed(pr_2_0);
+    end
+    if (_028_) begin
+      acc_2_0 <= 24'h000000;
+    end else begin
+      acc_2_0 <= $signed(acc_2_0) + $signed(pr_2_0);
+    end
+    if (lr_1_3) begin
+      out_1_3 <= $signed(acc_1_3) + $signed(pr_1_3);
+    end
+    if (_029_) begin
+      acc_1_3 <= 24'h000000;
+    end else begin
+      acc_1_3 <= $signed(acc_1_3) + $signed(pr_1_3);
+    end
+    if (lr_1_2) begin
+      out_1_2 <= $signed(acc_1_2) + $signed(pr_1_2);
+    end
+    if (_030_) begin
+      acc_1_2 <= 24'h000000;
+    end else begin
+      acc_1_2 <= $signed(acc_1_2) + $signed(pr_1_2);
+    end
+    if (lr_1_1) begin
+      out_1_1 <= $signed(acc_1_1) + $signed(pr_1_1);
+    end
+    if (_031_) begin
+      acc_1_1 <= 24'h000000;
+    end else begin
+      acc_1_1 <= $signed(acc_1_1) + $signed(pr_1_1);
+    end
+    if (lr_1_0) begin
+      out_1_0 <= $signed(acc_1_0) + $signed(pr_1_0);
+    end
+    if (_032_) begin
+      acc_1_0 <= 24'h000000;
+    end else begin
+      acc_1_0 <= $signed(acc_1_0) + $signed(pr_1_0);
+    end
+    if (lr_0_3) begin
+      out_0_3 <= $signed(acc_0_3) + $signed(pr_0_3);
+    end
+    if (_033_) begin
+      acc_0_3 <= 24'h000000;
+    end else begin
+      acc_0_3 <= $signed(acc_0_3) + $signed(pr_0_3);
+    end
+    if (lr_0_2) begin
+      out_0_2 <= $signed(acc_0_2) + $signed(pr_0_2);
+    end
+    if (_034_) begin
+      acc_0_2 <= 24'h000000;
+    end else begin
+      acc_0_2 <= $signed(acc_0_2) + $signed(pr_0_2);
+    end
+    if (lr_0_1) begin
+      out_0_1 <= $signed(acc_0_1) + $signed(pr_0_1);
+    end
+    if (_035_) begin
+      acc_0_1 <= 24'h000000;
+    end else begin
+      acc_0_1 <= $signed(acc_0_1) + $signed(pr_0_1);
+    end
+    if (lr_0_0) begin
+      out_0_0 <= $signed(acc_0_0) + $signed(pr_0_0);
+    end
+    if (_036_) begin
+      acc_0_0 <= 24'h000000;
+    end else begin
+      acc_0_0 <= $signed(acc_0_0) + $signed(pr_0_0);
+    end
+    if (!in_valid) begin
+      skew_w3_d0 <= 8'h00;
+      skew_w2_d0 <= 8'h00;
+      skew_w1_d0 <= 8'h00;
+    end else begin
+      skew_w3_d0 <= in_w3;
+      skew_w2_d0 <= in_w2;
+      skew_w1_d0 <= in_w1;
+    end
+    if (_037_) begin
+      skew_a3_d0 <= 8'h00;
+    end else begin
+      skew_a3_d0 <= in_a3;
+    end
+    if (_038_) begin
+      skew_a2_d0 <= 8'h00;
+    end else begin
+      skew_a2_d0 <= in_a2;
+    end
+    if (_039_) begin
+      skew_a1_d0 <= 8'h00;
+    end else begin
+      skew_a1_d0 <= in_a1;
+    end
   end
 endmodule
 
@@ -1518,12 +1749,21 @@ module \hwq_top.engine.fifo (clk, rst, w_en, r_rdy, r_data, w_port__data, r_en);
   assign _18_ = { _08_, _03_ } != 1'h0;
   assign _12_[4] = 1'hx;
   always @(posedge clk) begin
-    if (rst) level <= 4'h0;
-    else if (_18_) begin if (_08_) level <= _09_[3:0]; else begin if (_03_) level <= level + 1'h1; else level <= 4'hx; end end
-    if (rst) r_port__addr <= 4'h0;
-    else if (_13_) begin if (_14_) r_port__addr <= 4'h0; else r_port__addr <= r_port__addr + 1'h1; end
-    if (rst) w_port__addr <= 4'h0;
-    else if (_00_) w_port__addr <= _12_[3:0];
+    if (rst) begin
+      level <= 4'h0;
+    end else if (_18_) begin
+      begin if (_08_) level <= _09_[3:0]; else begin if (_03_) level <= level + 1'h1; else level <= 4'hx; end end
+    end
+    if (rst) begin
+      r_port__addr <= 4'h0;
+    end else if (_13_) begin
+      begin if (_14_) r_port__addr <= 4'h0; else r_port__addr <= r_port__addr + 1'h1; end
+    end
+    if (rst) begin
+      w_port__addr <= 4'h0;
+    end else if (_00_) begin
+      w_port__addr <= _12_[3:0];
+    end
   end
 endmodule
 
@@ -1759,40 +1999,52 @@ module \hwq_top.engine.requant (rst, zero_point, i_multiplier, i_shift, i_valid,
   assign _05_[32:1] = half_0;
   assign lo_z[8] = lo_z[9];
   always @(posedge clk) begin
-    if (rst) o_last <= 1'h0;
-    else o_last <= rq3_last;
-    if (rst) o_valid <= 1'h0;
-    else o_valid <= rq3_valid;
-    if (rst) o_data <= 8'h00;
-    else if (rq3_valid) o_data <= _13_ ? (* full_case = 32'd1 *) 8'h80 : _17_;
-    if (rst) _80_ <= 9'h000;
-    else _80_ <= $signed(8'h7f) - $signed(zero_point);
-    if (rst) _81_ <= 9'h000;
-    else _81_ <= $signed(8'h80) - $signed(zero_point);
-    if (rq2_valid) rq3_y0 <= $signed(u_0) >>> rq2_r0;
-    if (rst) rq3_last <= 1'h0;
-    else rq3_last <= rq2_last;
-    if (rst) rq3_valid <= 1'h0;
-    else rq3_valid <= rq2_valid;
-    if (rq1_valid) rq2_hm0 <= halfm_0;
-    if (rq1_valid) rq2_hf0 <= half_0;
-    if (rq1_valid) rq2_h0 <= h_0;
-    if (rq1_valid) rq2_r0 <= rq1_r0;
-    if (rst) rq2_last <= 1'h0;
-    else rq2_last <= rq1_last;
-    if (rst) rq2_valid <= 1'h0;
-    else rq2_valid <= rq1_valid;
-    if (i_valid) rq1_s0 <= $signed(i_acc) + $signed(i_bias);
+    if (rst) begin
+      o_last <= 1'h0;
+      o_valid <= 1'h0;
+      _80_ <= 9'h000;
+      _81_ <= 9'h000;
+      rq3_last <= 1'h0;
+      rq3_valid <= 1'h0;
+      rq2_last <= 1'h0;
+      rq2_valid <= 1'h0;
+      rq1_last <= 1'h0;
+      rq1_valid <= 1'h0;
+    end else begin
+      o_last <= rq3_last;
+      o_valid <= rq3_valid;
+      _80_ <= $signed(8'h7f) - $signed(zero_point);
+      _81_ <= $signed(8'h80) - $signed(zero_point);
+      rq3_last <= rq2_last;
+      rq3_valid <= rq2_valid;
+      rq2_last <= rq1_last;
+      rq2_valid <= rq1_valid;
+      rq1_last <= i_last;
+      rq1_valid <= i_valid;
+    end
+    if (rst) begin
+      o_data <= 8'h00;
+    end else if (rq3_valid) begin
+      o_data <= _13_ ? (* full_case = 32'd1 *) 8'h80 : _17_;
+    end
+    if (rq2_valid) begin
+      rq3_y0 <= $signed(u_0) >>> rq2_r0;
+    end
+    if (rq1_valid) begin
+      rq2_hm0 <= halfm_0;
+      rq2_hf0 <= half_0;
+      rq2_h0 <= h_0;
+      rq2_r0 <= rq1_r0;
+    end
+    if (i_valid) begin
+      rq1_s0 <= $signed(i_acc) + $signed(i_bias);
+      rq1_m0 <= i_multiplier;
+    end
     if (i_valid)
       if (!_06_) rq1_r0 <= 5'h00;
       else rq1_r0 <= - $signed(i_shift[4:0]);
     if (i_valid)
       if (!_00_) rq1_l0 <= 5'h00;
       else rq1_l0 <= i_shift[4:0];
-    if (i_valid) rq1_m0 <= i_multiplier;
-    if (rst) rq1_last <= 1'h0;
-    else rq1_last <= i_last;
-    if (rst) rq1_valid <= 1'h0;
-    else rq1_valid <= i_valid;
   end
 endmodule

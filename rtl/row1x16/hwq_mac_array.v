@@ -301,352 +301,392 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   assign count_next = cap_0_15 ? 1'h1 : _019_;
   assign o_data = { out_0_15, out_0_14, out_0_13, out_0_12, out_0_11, out_0_10, out_0_9, out_0_8, out_0_7, out_0_6, out_0_5, out_0_4, out_0_3, out_0_2, out_0_1, out_0_0 };
   always @(posedge clk) begin
-    if (en) in_w5 <= i_w[47:40];
-    if (en) in_w4 <= i_w[39:32];
-    if (en) in_w3 <= i_w[31:24];
-    if (en) in_w2 <= i_w[23:16];
-    if (en) in_w1 <= i_w[15:8];
-    if (en) in_w0 <= i_w[7:0];
-    if (en) in_a0 <= i_a;
-    if (rst) in_last <= 1'h0;
-    else if (en) in_last <= i_last & i_valid;
-    if (rst) in_valid <= 1'h0;
-    else if (en) in_valid <= i_valid;
-    if (rst) drain_advance <= 1'h0;
-    else drain_advance <= count_next;
-    if (rst) o_valid <= 1'h0;
-    else o_valid <= count_next;
-    if (cap_0_15) out_0_15 <= $signed(acc_0_15) + $signed(pr_0_15);
-    if (rst) acc_0_15 <= 27'h0000000;
-    else if (en) begin if (lr_0_15) acc_0_15 <= 27'h0000000; else acc_0_15 <= $signed(acc_0_15) + $signed(pr_0_15); end
-    if (rst) lr_0_15 <= 1'h0;
-    else if (en) lr_0_15 <= l_0_14;
-    if (rst) pr_0_15 <= 16'h0000;
-    else if (en) pr_0_15 <= $signed(a_0_14) * $signed(skew_w15_d14);
-    if (cap_0_14) out_0_14 <= $signed(acc_0_14) + $signed(pr_0_14);
-    if (rst) acc_0_14 <= 27'h0000000;
-    else if (en) begin if (lr_0_14) acc_0_14 <= 27'h0000000; else acc_0_14 <= $signed(acc_0_14) + $signed(pr_0_14); end
-    if (rst) lr_0_14 <= 1'h0;
-    else if (en) lr_0_14 <= l_0_13;
-    if (rst) pr_0_14 <= 16'h0000;
-    else if (en) pr_0_14 <= $signed(a_0_13) * $signed(skew_w14_d13);
-    if (rst) l_0_14 <= 1'h0;
-    else if (en) l_0_14 <= l_0_13;
-    if (rst) a_0_14 <= 8'h00;
-    else if (en) a_0_14 <= a_0_13;
-    if (cap_0_13) out_0_13 <= $signed(acc_0_13) + $signed(pr_0_13);
-    if (rst) acc_0_13 <= 27'h0000000;
-    else if (en) begin if (lr_0_13) acc_0_13 <= 27'h0000000; else acc_0_13 <= $signed(acc_0_13) + $signed(pr_0_13); end
-    if (rst) lr_0_13 <= 1'h0;
-    else if (en) lr_0_13 <= l_0_12;
-    if (rst) pr_0_13 <= 16'h0000;
-    else if (en) pr_0_13 <= $signed(a_0_12) * $signed(skew_w13_d12);
-    if (rst) l_0_13 <= 1'h0;
-    else if (en) l_0_13 <= l_0_12;
-    if (rst) a_0_13 <= 8'h00;
-    else if (en) a_0_13 <= a_0_12;
-    if (cap_0_12) out_0_12 <= $signed(acc_0_12) + $signed(pr_0_12);
-    if (rst) acc_0_12 <= 27'h0000000;
-    else if (en) begin if (lr_0_12) acc_0_12 <= 27'h0000000; else acc_0_12 <= $signed(acc_0_12) + $signed(pr_0_12); end
-    if (rst) lr_0_12 <= 1'h0;
-    else if (en) lr_0_12 <= l_0_11;
-    if (rst) pr_0_12 <= 16'h0000;
-    else if (en) pr_0_12 <= $signed(a_0_11) * $signed(skew_w12_d11);
-    if (rst) l_0_12 <= 1'h0;
-    else if (en) l_0_12 <= l_0_11;
-    if (rst) a_0_12 <= 8'h00;
-    else if (en) a_0_12 <= a_0_11;
-    if (cap_0_11) out_0_11 <= $signed(acc_0_11) + $signed(pr_0_11);
-    if (rst) acc_0_11 <= 27'h0000000;
-    else if (en) begin if (lr_0_11) acc_0_11 <= 27'h0000000; else acc_0_11 <= $signed(acc_0_11) + $signed(pr_0_11); end
-    if (rst) lr_0_11 <= 1'h0;
-    else if (en) lr_0_11 <= l_0_10;
-    if (rst) pr_0_11 <= 16'h0000;
-    else if (en) pr_0_11 <= $signed(a_0_10) * $signed(skew_w11_d10);
-    if (rst) l_0_11 <= 1'h0;
-    else if (en) l_0_11 <= l_0_10;
-    if (rst) a_0_11 <= 8'h00;
-    else if (en) a_0_11 <= a_0_10;
-    if (cap_0_10) out_0_10 <= $signed(acc_0_10) + $signed(pr_0_10);
-    if (rst) acc_0_10 <= 27'h0000000;
-    else if (en) begin if (lr_0_10) acc_0_10 <= 27'h0000000; else acc_0_10 <= $signed(acc_0_10) + $signed(pr_0_10); end
-    if (rst) lr_0_10 <= 1'h0;
-    else if (en) lr_0_10 <= l_0_9;
-    if (rst) pr_0_10 <= 16'h0000;
-    else if (en) pr_0_10 <= $signed(a_0_9) * $signed(skew_w10_d9);
-    if (rst) l_0_10 <= 1'h0;
-    else if (en) l_0_10 <= l_0_9;
-    if (rst) a_0_10 <= 8'h00;
-    else if (en) a_0_10 <= a_0_9;
-    if (cap_0_9) out_0_9 <= $signed(acc_0_9) + $signed(pr_0_9);
-    if (rst) acc_0_9 <= 27'h0000000;
-    else if (en) begin if (lr_0_9) acc_0_9 <= 27'h0000000; else acc_0_9 <= $signed(acc_0_9) + $signed(pr_0_9); end
-    if (rst) lr_0_9 <= 1'h0;
-    else if (en) lr_0_9 <= l_0_8;
-    if (rst) pr_0_9 <= 16'h0000;
-    else if (en) pr_0_9 <= $signed(a_0_8) * $signed(skew_w9_d8);
-    if (rst) l_0_9 <= 1'h0;
-    else if (en) l_0_9 <= l_0_8;
-    if (rst) a_0_9 <= 8'h00;
-    else if (en) a_0_9 <= a_0_8;
-    if (cap_0_8) out_0_8 <= $signed(acc_0_8) + $signed(pr_0_8);
-    if (rst) acc_0_8 <= 27'h0000000;
-    else if (en) begin if (lr_0_8) acc_0_8 <= 27'h0000000; else acc_0_8 <= $signed(acc_0_8) + $signed(pr_0_8); end
-    if (rst) lr_0_8 <= 1'h0;
-    else if (en) lr_0_8 <= l_0_7;
-    if (rst) pr_0_8 <= 16'h0000;
-    else if (en) pr_0_8 <= $signed(a_0_7) * $signed(skew_w8_d7);
-    if (rst) l_0_8 <= 1'h0;
-    else if (en) l_0_8 <= l_0_7;
-    if (rst) a_0_8 <= 8'h00;
-    else if (en) a_0_8 <= a_0_7;
-    if (cap_0_7) out_0_7 <= $signed(acc_0_7) + $signed(pr_0_7);
-    if (rst) acc_0_7 <= 27'h0000000;
-    else if (en) begin if (lr_0_7) acc_0_7 <= 27'h0000000; else acc_0_7 <= $signed(acc_0_7) + $signed(pr_0_7); end
-    if (rst) lr_0_7 <= 1'h0;
-    else if (en) lr_0_7 <= l_0_6;
-    if (rst) pr_0_7 <= 16'h0000;
-    else if (en) pr_0_7 <= $signed(a_0_6) * $signed(skew_w7_d6);
-    if (rst) l_0_7 <= 1'h0;
-    else if (en) l_0_7 <= l_0_6;
-    if (rst) a_0_7 <= 8'h00;
-    else if (en) a_0_7 <= a_0_6;
-    if (cap_0_6) out_0_6 <= $signed(acc_0_6) + $signed(pr_0_6);
-    if (rst) acc_0_6 <= 27'h0000000;
-    else if (en) begin if (lr_0_6) acc_0_6 <= 27'h0000000; else acc_0_6 <= $signed(acc_0_6) + $signed(pr_0_6); end
-    if (rst) lr_0_6 <= 1'h0;
-    else if (en) lr_0_6 <= l_0_5;
-    if (rst) pr_0_6 <= 16'h0000;
-    else if (en) pr_0_6 <= $signed(a_0_5) * $signed(skew_w6_d5);
-    if (rst) l_0_6 <= 1'h0;
-    else if (en) l_0_6 <= l_0_5;
-    if (rst) a_0_6 <= 8'h00;
-    else if (en) a_0_6 <= a_0_5;
-    if (cap_0_5) out_0_5 <= $signed(acc_0_5) + $signed(pr_0_5);
-    if (rst) acc_0_5 <= 27'h0000000;
-    else if (en) begin if (lr_0_5) acc_0_5 <= 27'h0000000; else acc_0_5 <= $signed(acc_0_5) + $signed(pr_0_5); end
-    if (rst) lr_0_5 <= 1'h0;
-    else if (en) lr_0_5 <= l_0_4;
-    if (rst) pr_0_5 <= 16'h0000;
-    else if (en) pr_0_5 <= $signed(a_0_4) * $signed(skew_w5_d4);
-    if (rst) l_0_5 <= 1'h0;
-    else if (en) l_0_5 <= l_0_4;
-    if (rst) a_0_5 <= 8'h00;
-    else if (en) a_0_5 <= a_0_4;
-    if (cap_0_4) out_0_4 <= $signed(acc_0_4) + $signed(pr_0_4);
-    if (rst) acc_0_4 <= 27'h0000000;
-    else if (en) begin if (lr_0_4) acc_0_4 <= 27'h0000000; else acc_0_4 <= $signed(acc_0_4) + $signed(pr_0_4); end
-    if (rst) lr_0_4 <= 1'h0;
-    else if (en) lr_0_4 <= l_0_3;
-    if (rst) pr_0_4 <= 16'h0000;
-    else if (en) pr_0_4 <= $signed(a_0_3) * $signed(skew_w4_d3);
-    if (rst) l_0_4 <= 1'h0;
-    else if (en) l_0_4 <= l_0_3;
-    if (rst) a_0_4 <= 8'h00;
-    else if (en) a_0_4 <= a_0_3;
-    if (cap_0_3) out_0_3 <= $signed(acc_0_3) + $signed(pr_0_3);
-    if (rst) acc_0_3 <= 27'h0000000;
-    else if (en) begin if (lr_0_3) acc_0_3 <= 27'h0000000; else acc_0_3 <= $signed(acc_0_3) + $signed(pr_0_3); end
-    if (rst) lr_0_3 <= 1'h0;
-    else if (en) lr_0_3 <= l_0_2;
-    if (rst) pr_0_3 <= 16'h0000;
-    else if (en) pr_0_3 <= $signed(a_0_2) * $signed(skew_w3_d2);
-    if (rst) l_0_3 <= 1'h0;
-    else if (en) l_0_3 <= l_0_2;
-    if (rst) a_0_3 <= 8'h00;
-    else if (en) a_0_3 <= a_0_2;
-    if (cap_0_2) out_0_2 <= $signed(acc_0_2) + $signed(pr_0_2);
-    if (rst) acc_0_2 <= 27'h0000000;
-    else if (en) begin if (lr_0_2) acc_0_2 <= 27'h0000000; else acc_0_2 <= $signed(acc_0_2) + $signed(pr_0_2); end
-    if (rst) lr_0_2 <= 1'h0;
-    else if (en) lr_0_2 <= l_0_1;
-    if (rst) pr_0_2 <= 16'h0000;
-    else if (en) pr_0_2 <= $signed(a_0_1) * $signed(skew_w2_d1);
-    if (rst) l_0_2 <= 1'h0;
-    else if (en) l_0_2 <= l_0_1;
-    if (rst) a_0_2 <= 8'h00;
-    else if (en) a_0_2 <= a_0_1;
-    if (cap_0_1) out_0_1 <= $signed(acc_0_1) + $signed(pr_0_1);
-    if (rst) acc_0_1 <= 27'h0000000;
-    else if (en) begin if (lr_0_1) acc_0_1 <= 27'h0000000; else acc_0_1 <= $signed(acc_0_1) + $signed(pr_0_1); end
-    if (rst) lr_0_1 <= 1'h0;
-    else if (en) lr_0_1 <= l_0_0;
-    if (rst) pr_0_1 <= 16'h0000;
-    else if (en) pr_0_1 <= $signed(a_0_0) * $signed(skew_w1_d0);
-    if (rst) l_0_1 <= 1'h0;
-    else if (en) l_0_1 <= l_0_0;
-    if (rst) a_0_1 <= 8'h00;
-    else if (en) a_0_1 <= a_0_0;
-    if (cap_0_0) out_0_0 <= $signed(acc_0_0) + $signed(pr_0_0);
-    if (rst) acc_0_0 <= 27'h0000000;
-    else if (en) begin if (lr_0_0) acc_0_0 <= 27'h0000000; else acc_0_0 <= $signed(acc_0_0) + $signed(pr_0_0); end
-    if (rst) lr_0_0 <= 1'h0;
-    else if (en) lr_0_0 <= in_last;
-    if (rst) pr_0_0 <= 16'h0000;
-    else if (en) pr_0_0 <= $signed(a_in0) * $signed(w_in0);
-    if (rst) l_0_0 <= 1'h0;
-    else if (en) l_0_0 <= in_last;
-    if (rst) a_0_0 <= 8'h00;
-    else if (en) a_0_0 <= a_in0;
-    if (en) skew_w15_d14 <= skew_w15_d13;
-    if (en) skew_w15_d13 <= skew_w15_d12;
-    if (en) skew_w15_d12 <= skew_w15_d11;
-    if (en) skew_w15_d11 <= skew_w15_d10;
-    if (en) skew_w15_d10 <= skew_w15_d9;
-    if (en) skew_w15_d9 <= skew_w15_d8;
-    if (en) skew_w15_d8 <= skew_w15_d7;
-    if (en) skew_w15_d7 <= skew_w15_d6;
-    if (en) skew_w15_d6 <= skew_w15_d5;
-    if (en) skew_w15_d5 <= skew_w15_d4;
-    if (en) skew_w15_d4 <= skew_w15_d3;
-    if (en) skew_w15_d3 <= skew_w15_d2;
-    if (en) skew_w15_d2 <= skew_w15_d1;
-    if (en) skew_w15_d1 <= skew_w15_d0;
+    if (en) begin
+      in_w5 <= i_w[47:40];
+      in_w4 <= i_w[39:32];
+      in_w3 <= i_w[31:24];
+      in_w2 <= i_w[23:16];
+      in_w1 <= i_w[15:8];
+      in_w0 <= i_w[7:0];
+      in_a0 <= i_a;
+      skew_w15_d14 <= skew_w15_d13;
+      skew_w15_d13 <= skew_w15_d12;
+      skew_w15_d12 <= skew_w15_d11;
+      skew_w15_d11 <= skew_w15_d10;
+      skew_w15_d10 <= skew_w15_d9;
+      skew_w15_d9 <= skew_w15_d8;
+      skew_w15_d8 <= skew_w15_d7;
+      skew_w15_d7 <= skew_w15_d6;
+      skew_w15_d6 <= skew_w15_d5;
+      skew_w15_d5 <= skew_w15_d4;
+      skew_w15_d4 <= skew_w15_d3;
+      skew_w15_d3 <= skew_w15_d2;
+      skew_w15_d2 <= skew_w15_d1;
+      skew_w15_d1 <= skew_w15_d0;
+      skew_w14_d13 <= skew_w14_d12;
+      skew_w14_d12 <= skew_w14_d11;
+      skew_w14_d11 <= skew_w14_d10;
+      skew_w14_d10 <= skew_w14_d9;
+      skew_w14_d9 <= skew_w14_d8;
+      skew_w14_d8 <= skew_w14_d7;
+      skew_w14_d7 <= skew_w14_d6;
+      skew_w14_d6 <= skew_w14_d5;
+      skew_w14_d5 <= skew_w14_d4;
+      skew_w14_d4 <= skew_w14_d3;
+      skew_w14_d3 <= skew_w14_d2;
+      skew_w14_d2 <= skew_w14_d1;
+      skew_w14_d1 <= skew_w14_d0;
+      skew_w13_d12 <= skew_w13_d11;
+      skew_w13_d11 <= skew_w13_d10;
+      skew_w13_d10 <= skew_w13_d9;
+      skew_w13_d9 <= skew_w13_d8;
+      skew_w13_d8 <= skew_w13_d7;
+      skew_w13_d7 <= skew_w13_d6;
+      skew_w13_d6 <= skew_w13_d5;
+      skew_w13_d5 <= skew_w13_d4;
+      skew_w13_d4 <= skew_w13_d3;
+      skew_w13_d3 <= skew_w13_d2;
+      skew_w13_d2 <= skew_w13_d1;
+      skew_w13_d1 <= skew_w13_d0;
+      skew_w12_d11 <= skew_w12_d10;
+      skew_w12_d10 <= skew_w12_d9;
+      skew_w12_d9 <= skew_w12_d8;
+      skew_w12_d8 <= skew_w12_d7;
+      skew_w12_d7 <= skew_w12_d6;
+      skew_w12_d6 <= skew_w12_d5;
+      skew_w12_d5 <= skew_w12_d4;
+      skew_w12_d4 <= skew_w12_d3;
+      skew_w12_d3 <= skew_w12_d2;
+      skew_w12_d2 <= skew_w12_d1;
+      skew_w12_d1 <= skew_w12_d0;
+      skew_w11_d10 <= skew_w11_d9;
+      skew_w11_d9 <= skew_w11_d8;
+      skew_w11_d8 <= skew_w11_d7;
+      skew_w11_d7 <= skew_w11_d6;
+      skew_w11_d6 <= skew_w11_d5;
+      skew_w11_d5 <= skew_w11_d4;
+      skew_w11_d4 <= skew_w11_d3;
+      skew_w11_d3 <= skew_w11_d2;
+      skew_w11_d2 <= skew_w11_d1;
+      skew_w11_d1 <= skew_w11_d0;
+      skew_w10_d9 <= skew_w10_d8;
+      skew_w10_d8 <= skew_w10_d7;
+      skew_w10_d7 <= skew_w10_d6;
+      skew_w10_d6 <= skew_w10_d5;
+      skew_w10_d5 <= skew_w10_d4;
+      skew_w10_d4 <= skew_w10_d3;
+      skew_w10_d3 <= skew_w10_d2;
+      skew_w10_d2 <= skew_w10_d1;
+      skew_w10_d1 <= skew_w10_d0;
+      skew_w9_d8 <= skew_w9_d7;
+      skew_w9_d7 <= skew_w9_d6;
+      skew_w9_d6 <= skew_w9_d5;
+      skew_w9_d5 <= skew_w9_d4;
+      skew_w9_d4 <= skew_w9_d3;
+      skew_w9_d3 <= skew_w9_d2;
+      skew_w9_d2 <= skew_w9_d1;
+      skew_w9_d1 <= skew_w9_d0;
+      skew_w8_d7 <= skew_w8_d6;
+      skew_w8_d6 <= skew_w8_d5;
+      skew_w8_d5 <= skew_w8_d4;
+      skew_w8_d4 <= skew_w8_d3;
+      skew_w8_d3 <= skew_w8_d2;
+      skew_w8_d2 <= skew_w8_d1;
+      skew_w8_d1 <= skew_w8_d0;
+      skew_w7_d6 <= skew_w7_d5;
+      skew_w7_d5 <= skew_w7_d4;
+      skew_w7_d4 <= skew_w7_d3;
+      skew_w7_d3 <= skew_w7_d2;
+      skew_w7_d2 <= skew_w7_d1;
+      skew_w7_d1 <= skew_w7_d0;
+      skew_w6_d5 <= skew_w6_d4;
+      skew_w6_d4 <= skew_w6_d3;
+      skew_w6_d3 <= skew_w6_d2;
+      skew_w6_d2 <= skew_w6_d1;
+      skew_w6_d1 <= skew_w6_d0;
+      skew_w5_d4 <= skew_w5_d3;
+      skew_w5_d3 <= skew_w5_d2;
+      skew_w5_d2 <= skew_w5_d1;
+      skew_w5_d1 <= skew_w5_d0;
+      skew_w4_d3 <= skew_w4_d2;
+      skew_w4_d2 <= skew_w4_d1;
+      skew_w4_d1 <= skew_w4_d0;
+      skew_w3_d2 <= skew_w3_d1;
+      skew_w3_d1 <= skew_w3_d0;
+      skew_w2_d1 <= skew_w2_d0;
+      in_w15 <= i_w[127:120];
+      in_w14 <= i_w[119:112];
+      in_w13 <= i_w[111:104];
+      in_w12 <= i_w[103:96];
+      in_w11 <= i_w[95:88];
+      in_w10 <= i_w[87:80];
+      in_w9 <= i_w[79:72];
+      in_w8 <= i_w[71:64];
+      in_w7 <= i_w[63:56];
+      in_w6 <= i_w[55:48];
+    end
+    if (rst) begin
+      in_last <= 1'h0;
+      in_valid <= 1'h0;
+      acc_0_15 <= 27'h0000000;
+      lr_0_15 <= 1'h0;
+      pr_0_15 <= 16'h0000;
+      acc_0_14 <= 27'h0000000;
+      lr_0_14 <= 1'h0;
+      pr_0_14 <= 16'h0000;
+      l_0_14 <= 1'h0;
+      a_0_14 <= 8'h00;
+      acc_0_13 <= 27'h0000000;
+      lr_0_13 <= 1'h0;
+      pr_0_13 <= 16'h0000;
+      l_0_13 <= 1'h0;
+      a_0_13 <= 8'h00;
+      acc_0_12 <= 27'h0000000;
+      lr_0_12 <= 1'h0;
+      pr_0_12 <= 16'h0000;
+      l_0_12 <= 1'h0;
+      a_0_12 <= 8'h00;
+      acc_0_11 <= 27'h0000000;
+      lr_0_11 <= 1'h0;
+      pr_0_11 <= 16'h0000;
+      l_0_11 <= 1'h0;
+      a_0_11 <= 8'h00;
+      acc_0_10 <= 27'h0000000;
+      lr_0_10 <= 1'h0;
+      pr_0_10 <= 16'h0000;
+      l_0_10 <= 1'h0;
+      a_0_10 <= 8'h00;
+      acc_0_9 <= 27'h0000000;
+      lr_0_9 <= 1'h0;
+      pr_0_9 <= 16'h0000;
+      l_0_9 <= 1'h0;
+      a_0_9 <= 8'h00;
+      acc_0_8 <= 27'h0000000;
+      lr_0_8 <= 1'h0;
+      pr_0_8 <= 16'h0000;
+      l_0_8 <= 1'h0;
+      a_0_8 <= 8'h00;
+      acc_0_7 <= 27'h0000000;
+      lr_0_7 <= 1'h0;
+      pr_0_7 <= 16'h0000;
+      l_0_7 <= 1'h0;
+      a_0_7 <= 8'h00;
+      acc_0_6 <= 27'h0000000;
+      lr_0_6 <= 1'h0;
+      pr_0_6 <= 16'h0000;
+      l_0_6 <= 1'h0;
+      a_0_6 <= 8'h00;
+      acc_0_5 <= 27'h0000000;
+      lr_0_5 <= 1'h0;
+      pr_0_5 <= 16'h0000;
+      l_0_5 <= 1'h0;
+      a_0_5 <= 8'h00;
+      acc_0_4 <= 27'h0000000;
+      lr_0_4 <= 1'h0;
+      pr_0_4 <= 16'h0000;
+      l_0_4 <= 1'h0;
+      a_0_4 <= 8'h00;
+      acc_0_3 <= 27'h0000000;
+      lr_0_3 <= 1'h0;
+      pr_0_3 <= 16'h0000;
+      l_0_3 <= 1'h0;
+      a_0_3 <= 8'h00;
+      acc_0_2 <= 27'h0000000;
+      lr_0_2 <= 1'h0;
+      pr_0_2 <= 16'h0000;
+      l_0_2 <= 1'h0;
+      a_0_2 <= 8'h00;
+      acc_0_1 <= 27'h0000000;
+      lr_0_1 <= 1'h0;
+      pr_0_1 <= 16'h0000;
+      l_0_1 <= 1'h0;
+      a_0_1 <= 8'h00;
+      acc_0_0 <= 27'h0000000;
+      lr_0_0 <= 1'h0;
+      pr_0_0 <= 16'h0000;
+      l_0_0 <= 1'h0;
+      a_0_0 <= 8'h00;
+    end else if (en) begin
+      in_last <= i_last & i_valid;
+      in_valid <= i_valid;
+      begin if (lr_0_15) acc_0_15 <= 27'h0000000; else acc_0_15 <= $signed(acc_0_15) + $signed(pr_0_15); end
+      lr_0_15 <= l_0_14;
+      pr_0_15 <= $signed(a_0_14) * $signed(skew_w15_d14);
+      begin if (lr_0_14) acc_0_14 <= 27'h0000000; else acc_0_14 <= $signed(acc_0_14) + $signed(pr_0_14); end
+      lr_0_14 <= l_0_13;
+      pr_0_14 <= $signed(a_0_13) * $signed(skew_w14_d13);
+      l_0_14 <= l_0_13;
+      a_0_14 <= a_0_13;
+      begin if (lr_0_13) acc_0_13 <= 27'h0000000; else acc_0_13 <= $signed(acc_0_13) + $signed(pr_0_13); end
+      lr_0_13 <= l_0_12;
+      pr_0_13 <= $signed(a_0_12) * $signed(skew_w13_d12);
+      l_0_13 <= l_0_12;
+      a_0_13 <= a_0_12;
+      begin if (lr_0_12) acc_0_12 <= 27'h0000000; else acc_0_12 <= $signed(acc_0_12) + $signed(pr_0_12); end
+      lr_0_12 <= l_0_11;
+      pr_0_12 <= $signed(a_0_11) * $signed(skew_w12_d11);
+      l_0_12 <= l_0_11;
+      a_0_12 <= a_0_11;
+      begin if (lr_0_11) acc_0_11 <= 27'h0000000; else acc_0_11 <= $signed(acc_0_11) + $signed(pr_0_11); end
+      lr_0_11 <= l_0_10;
+      pr_0_11 <= $signed(a_0_10) * $signed(skew_w11_d10);
+      l_0_11 <= l_0_10;
+      a_0_11 <= a_0_10;
+      begin if (lr_0_10) acc_0_10 <= 27'h0000000; else acc_0_10 <= $signed(acc_0_10) + $signed(pr_0_10); end
+      lr_0_10 <= l_0_9;
+      pr_0_10 <= $signed(a_0_9) * $signed(skew_w10_d9);
+      l_0_10 <= l_0_9;
+      a_0_10 <= a_0_9;
+      begin if (lr_0_9) acc_0_9 <= 27'h0000000; else acc_0_9 <= $signed(acc_0_9) + $signed(pr_0_9); end
+      lr_0_9 <= l_0_8;
+      pr_0_9 <= $signed(a_0_8) * $signed(skew_w9_d8);
+      l_0_9 <= l_0_8;
+      a_0_9 <= a_0_8;
+      begin if (lr_0_8) acc_0_8 <= 27'h0000000; else acc_0_8 <= $signed(acc_0_8) + $signed(pr_0_8); end
+      lr_0_8 <= l_0_7;
+      pr_0_8 <= $signed(a_0_7) * $signed(skew_w8_d7);
+      l_0_8 <= l_0_7;
+      a_0_8 <= a_0_7;
+      begin if (lr_0_7) acc_0_7 <= 27'h0000000; else acc_0_7 <= $signed(acc_0_7) + $signed(pr_0_7); end
+      lr_0_7 <= l_0_6;
+      pr_0_7 <= $signed(a_0_6) * $signed(skew_w7_d6);
+      l_0_7 <= l_0_6;
+      a_0_7 <= a_0_6;
+      begin if (lr_0_6) acc_0_6 <= 27'h0000000; else acc_0_6 <= $signed(acc_0_6) + $signed(pr_0_6); end
+      lr_0_6 <= l_0_5;
+      pr_0_6 <= $signed(a_0_5) * $signed(skew_w6_d5);
+      l_0_6 <= l_0_5;
+      a_0_6 <= a_0_5;
+      begin if (lr_0_5) acc_0_5 <= 27'h0000000; else acc_0_5 <= $signed(acc_0_5) + $signed(pr_0_5); end
+      lr_0_5 <= l_0_4;
+      pr_0_5 <= $signed(a_0_4) * $signed(skew_w5_d4);
+      l_0_5 <= l_0_4;
+      a_0_5 <= a_0_4;
+      begin if (lr_0_4) acc_0_4 <= 27'h0000000; else acc_0_4 <= $signed(acc_0_4) + $signed(pr_0_4); end
+      lr_0_4 <= l_0_3;
+      pr_0_4 <= $signed(a_0_3) * $signed(skew_w4_d3);
+      l_0_4 <= l_0_3;
+      a_0_4 <= a_0_3;
+      begin if (lr_0_3) acc_0_3 <= 27'h0000000; else acc_0_3 <= $signed(acc_0_3) + $signed(pr_0_3); end
+      lr_0_3 <= l_0_2;
+      pr_0_3 <= $signed(a_0_2) * $signed(skew_w3_d2);
+      l_0_3 <= l_0_2;
+      a_0_3 <= a_0_2;
+      begin if (lr_0_2) acc_0_2 <= 27'h0000000; else acc_0_2 <= $signed(acc_0_2) + $signed(pr_0_2); end
+      lr_0_2 <= l_0_1;
+      pr_0_2 <= $signed(a_0_1) * $signed(skew_w2_d1);
+      l_0_2 <= l_0_1;
+      a_0_2 <= a_0_1;
+      begin if (lr_0_1) acc_0_1 <= 27'h0000000; else acc_0_1 <= $signed(acc_0_1) + $signed(pr_0_1); end
+      lr_0_1 <= l_0_0;
+      pr_0_1 <= $signed(a_0_0) * $signed(skew_w1_d0);
+      l_0_1 <= l_0_0;
+      a_0_1 <= a_0_0;
+      begin if (lr_0_0) acc_0_0 <= 27'h0000000; else acc_0_0 <= $signed(acc_0_0) + $signed(pr_0_0); end
+      lr_0_0 <= in_last;
+      pr_0_0 <= $signed(a_in0) * $signed(w_in0);
+      l_0_0 <= in_last;
+      a_0_0 <= a_in0;
+    end
+    if (rst) begin
+      drain_advance <= 1'h0;
+      o_valid <= 1'h0;
+    end else begin
+      drain_advance <= count_next;
+      o_valid <= count_next;
+    end
+    if (cap_0_15) begin
+      out_0_15 <= $signed(acc_0_15) + $signed(pr_0_15);
+    end
+    if (cap_0_14) begin
+      out_0_14 <= $signed(acc_0_14) + $signed(pr_0_14);
+    end
+    if (cap_0_13) begin
+      out_0_13 <= $signed(acc_0_13) + $signed(pr_0_13);
+    end
+    if (cap_0_12) begin
+      out_0_12 <= $signed(acc_0_12) + $signed(pr_0_12);
+    end
+    if (cap_0_11) begin
+      out_0_11 <= $signed(acc_0_11) + $signed(pr_0_11);
+    end
+    if (cap_0_10) begin
+      out_0_10 <= $signed(acc_0_10) + $signed(pr_0_10);
+    end
+    if (cap_0_9) begin
+      out_0_9 <= $signed(acc_0_9) + $signed(pr_0_9);
+    end
+    if (cap_0_8) begin
+      out_0_8 <= $signed(acc_0_8) + $signed(pr_0_8);
+    end
+    if (cap_0_7) begin
+      out_0_7 <= $signed(acc_0_7) + $signed(pr_0_7);
+    end
+    if (cap_0_6) begin
+      out_0_6 <= $signed(acc_0_6) + $signed(pr_0_6);
+    end
+    if (cap_0_5) begin
+      out_0_5 <= $signed(acc_0_5) + $signed(pr_0_5);
+    end
+    if (cap_0_4) begin
+      out_0_4 <= $signed(acc_0_4) + $signed(pr_0_4);
+    end
+    if (cap_0_3) begin
+      out_0_3 <= $signed(acc_0_3) + $signed(pr_0_3);
+    end
+    if (cap_0_2) begin
+      out_0_2 <= $signed(acc_0_2) + $signed(pr_0_2);
+    end
+    if (cap_0_1) begin
+      out_0_1 <= $signed(acc_0_1) + $signed(pr_0_1);
+    end
+    if (cap_0_0) begin
+      out_0_0 <= $signed(acc_0_0) + $signed(pr_0_0);
+    end
     if (en)
       if (!in_valid) skew_w15_d0 <= 8'h00;
       else skew_w15_d0 <= in_w15;
-    if (en) skew_w14_d13 <= skew_w14_d12;
-    if (en) skew_w14_d12 <= skew_w14_d11;
-    if (en) skew_w14_d11 <= skew_w14_d10;
-    if (en) skew_w14_d10 <= skew_w14_d9;
-    if (en) skew_w14_d9 <= skew_w14_d8;
-    if (en) skew_w14_d8 <= skew_w14_d7;
-    if (en) skew_w14_d7 <= skew_w14_d6;
-    if (en) skew_w14_d6 <= skew_w14_d5;
-    if (en) skew_w14_d5 <= skew_w14_d4;
-    if (en) skew_w14_d4 <= skew_w14_d3;
-    if (en) skew_w14_d3 <= skew_w14_d2;
-    if (en) skew_w14_d2 <= skew_w14_d1;
-    if (en) skew_w14_d1 <= skew_w14_d0;
     if (en)
       if (!in_valid) skew_w14_d0 <= 8'h00;
       else skew_w14_d0 <= in_w14;
-    if (en) skew_w13_d12 <= skew_w13_d11;
-    if (en) skew_w13_d11 <= skew_w13_d10;
-    if (en) skew_w13_d10 <= skew_w13_d9;
-    if (en) skew_w13_d9 <= skew_w13_d8;
-    if (en) skew_w13_d8 <= skew_w13_d7;
-    if (en) skew_w13_d7 <= skew_w13_d6;
-    if (en) skew_w13_d6 <= skew_w13_d5;
-    if (en) skew_w13_d5 <= skew_w13_d4;
-    if (en) skew_w13_d4 <= skew_w13_d3;
-    if (en) skew_w13_d3 <= skew_w13_d2;
-    if (en) skew_w13_d2 <= skew_w13_d1;
-    if (en) skew_w13_d1 <= skew_w13_d0;
     if (en)
       if (!in_valid) skew_w13_d0 <= 8'h00;
       else skew_w13_d0 <= in_w13;
-    if (en) skew_w12_d11 <= skew_w12_d10;
-    if (en) skew_w12_d10 <= skew_w12_d9;
-    if (en) skew_w12_d9 <= skew_w12_d8;
-    if (en) skew_w12_d8 <= skew_w12_d7;
-    if (en) skew_w12_d7 <= skew_w12_d6;
-    if (en) skew_w12_d6 <= skew_w12_d5;
-    if (en) skew_w12_d5 <= skew_w12_d4;
-    if (en) skew_w12_d4 <= skew_w12_d3;
-    if (en) skew_w12_d3 <= skew_w12_d2;
-    if (en) skew_w12_d2 <= skew_w12_d1;
-    if (en) skew_w12_d1 <= skew_w12_d0;
     if (en)
       if (!in_valid) skew_w12_d0 <= 8'h00;
       else skew_w12_d0 <= in_w12;
-    if (en) skew_w11_d10 <= skew_w11_d9;
-    if (en) skew_w11_d9 <= skew_w11_d8;
-    if (en) skew_w11_d8 <= skew_w11_d7;
-    if (en) skew_w11_d7 <= skew_w11_d6;
-    if (en) skew_w11_d6 <= skew_w11_d5;
-    if (en) skew_w11_d5 <= skew_w11_d4;
-    if (en) skew_w11_d4 <= skew_w11_d3;
-    if (en) skew_w11_d3 <= skew_w11_d2;
-    if (en) skew_w11_d2 <= skew_w11_d1;
-    if (en) skew_w11_d1 <= skew_w11_d0;
     if (en)
       if (!in_valid) skew_w11_d0 <= 8'h00;
       else skew_w11_d0 <= in_w11;
-    if (en) skew_w10_d9 <= skew_w10_d8;
-    if (en) skew_w10_d8 <= skew_w10_d7;
-    if (en) skew_w10_d7 <= skew_w10_d6;
-    if (en) skew_w10_d6 <= skew_w10_d5;
-    if (en) skew_w10_d5 <= skew_w10_d4;
-    if (en) skew_w10_d4 <= skew_w10_d3;
-    if (en) skew_w10_d3 <= skew_w10_d2;
-    if (en) skew_w10_d2 <= skew_w10_d1;
-    if (en) skew_w10_d1 <= skew_w10_d0;
     if (en)
       if (!in_valid) skew_w10_d0 <= 8'h00;
       else skew_w10_d0 <= in_w10;
-    if (en) skew_w9_d8 <= skew_w9_d7;
-    if (en) skew_w9_d7 <= skew_w9_d6;
-    if (en) skew_w9_d6 <= skew_w9_d5;
-    if (en) skew_w9_d5 <= skew_w9_d4;
-    if (en) skew_w9_d4 <= skew_w9_d3;
-    if (en) skew_w9_d3 <= skew_w9_d2;
-    if (en) skew_w9_d2 <= skew_w9_d1;
-    if (en) skew_w9_d1 <= skew_w9_d0;
     if (en)
       if (!in_valid) skew_w9_d0 <= 8'h00;
       else skew_w9_d0 <= in_w9;
-    if (en) skew_w8_d7 <= skew_w8_d6;
-    if (en) skew_w8_d6 <= skew_w8_d5;
-    if (en) skew_w8_d5 <= skew_w8_d4;
-    if (en) skew_w8_d4 <= skew_w8_d3;
-    if (en) skew_w8_d3 <= skew_w8_d2;
-    if (en) skew_w8_d2 <= skew_w8_d1;
-    if (en) skew_w8_d1 <= skew_w8_d0;
     if (en)
       if (!in_valid) skew_w8_d0 <= 8'h00;
       else skew_w8_d0 <= in_w8;
-    if (en) skew_w7_d6 <= skew_w7_d5;
-    if (en) skew_w7_d5 <= skew_w7_d4;
-    if (en) skew_w7_d4 <= skew_w7_d3;
-    if (en) skew_w7_d3 <= skew_w7_d2;
-    if (en) skew_w7_d2 <= skew_w7_d1;
-    if (en) skew_w7_d1 <= skew_w7_d0;
     if (en)
       if (!in_valid) skew_w7_d0 <= 8'h00;
       else skew_w7_d0 <= in_w7;
-    if (en) skew_w6_d5 <= skew_w6_d4;
-    if (en) skew_w6_d4 <= skew_w6_d3;
-    if (en) skew_w6_d3 <= skew_w6_d2;
-    if (en) skew_w6_d2 <= skew_w6_d1;
-    if (en) skew_w6_d1 <= skew_w6_d0;
     if (en)
       if (!in_valid) skew_w6_d0 <= 8'h00;
       else skew_w6_d0 <= in_w6;
-    if (en) skew_w5_d4 <= skew_w5_d3;
-    if (en) skew_w5_d3 <= skew_w5_d2;
-    if (en) skew_w5_d2 <= skew_w5_d1;
-    if (en) skew_w5_d1 <= skew_w5_d0;
     if (en)
       if (!in_valid) skew_w5_d0 <= 8'h00;
       else skew_w5_d0 <= in_w5;
-    if (en) skew_w4_d3 <= skew_w4_d2;
-    if (en) skew_w4_d2 <= skew_w4_d1;
-    if (en) skew_w4_d1 <= skew_w4_d0;
     if (en)
       if (!in_valid) skew_w4_d0 <= 8'h00;
       else skew_w4_d0 <= in_w4;
-    if (en) skew_w3_d2 <= skew_w3_d1;
-    if (en) skew_w3_d1 <= skew_w3_d0;
     if (en)
       if (!in_valid) skew_w3_d0 <= 8'h00;
       else skew_w3_d0 <= in_w3;
-    if (en) skew_w2_d1 <= skew_w2_d0;
     if (en)
       if (!in_valid) skew_w2_d0 <= 8'h00;
       else skew_w2_d0 <= in_w2;
     if (en)
       if (!in_valid) skew_w1_d0 <= 8'h00;
       else skew_w1_d0 <= in_w1;
-    if (en) in_w15 <= i_w[127:120];
-    if (en) in_w14 <= i_w[119:112];
-    if (en) in_w13 <= i_w[111:104];
-    if (en) in_w12 <= i_w[103:96];
-    if (en) in_w11 <= i_w[95:88];
-    if (en) in_w10 <= i_w[87:80];
-    if (en) in_w9 <= i_w[79:72];
-    if (en) in_w8 <= i_w[71:64];
-    if (en) in_w7 <= i_w[63:56];
-    if (en) in_w6 <= i_w[55:48];
   end
 endmodule

@@ -1868,235 +1868,465 @@ module hwq_requant(i_valid, i_last, i_acc, i_bias, i_multiplier, i_shift, zero_p
   assign hi_z[8] = hi_z[9];
   assign lo_z[8] = lo_z[9];
   always @(posedge clk) begin
-    if (rst) o_last <= 1'h0;
-    else if (en) o_last <= rq3_last;
-    if (rst) o_valid <= 1'h0;
-    else if (en) o_valid <= rq3_valid;
-    if (rst) o_data <= 128'h00000000000000000000000000000000;
-    else if (_0366_) o_data <= { _0396_, _0400_, _0402_, _0404_, _0406_, _0408_, _0410_, _0412_, _0414_, _0416_, _0418_, _0388_, _0391_, _0393_, _0395_, _0398_ };
-    if (rst) _1465_ <= 9'h000;
-    else if (en) _1465_ <= $signed(act_max) - $signed(zero_point);
-    if (rst) _1466_ <= 9'h000;
-    else if (en) _1466_ <= $signed(act_min) - $signed(zero_point);
-    if (_0363_) rq3_y15 <= $signed(u_15) >>> rq2_r15;
-    if (_0362_) rq3_y14 <= $signed(u_14) >>> rq2_r14;
-    if (_0361_) rq3_y13 <= $signed(u_13) >>> rq2_r13;
-    if (_0360_) rq3_y12 <= $signed(u_12) >>> rq2_r12;
-    if (_0359_) rq3_y11 <= $signed(u_11) >>> rq2_r11;
-    if (_0358_) rq3_y10 <= $signed(u_10) >>> rq2_r10;
-    if (_0357_) rq3_y9 <= $signed(u_9) >>> rq2_r9;
-    if (_0356_) rq3_y8 <= $signed(u_8) >>> rq2_r8;
-    if (_0355_) rq3_y7 <= $signed(u_7) >>> rq2_r7;
-    if (_0354_) rq3_y6 <= $signed(u_6) >>> rq2_r6;
-    if (_0353_) rq3_y5 <= $signed(u_5) >>> rq2_r5;
-    if (_0352_) rq3_y4 <= $signed(u_4) >>> rq2_r4;
-    if (_0351_) rq3_y3 <= $signed(u_3) >>> rq2_r3;
-    if (_0350_) rq3_y2 <= $signed(u_2) >>> rq2_r2;
-    if (_0349_) rq3_y1 <= $signed(u_1) >>> rq2_r1;
-    if (_0348_) rq3_y0 <= $signed(u_0) >>> rq2_r0;
-    if (rst) rq3_last <= 1'h0;
-    else if (en) rq3_last <= rq2_last;
-    if (rst) rq3_valid <= 1'h0;
-    else if (en) rq3_valid <= rq2_valid;
-    if (_0347_) rq2_hm15 <= halfm_15;
-    if (_0346_) rq2_hf15 <= half_15;
-    if (_0345_) rq2_hm14 <= halfm_14;
-    if (_0344_) rq2_hf14 <= half_14;
-    if (_0343_) rq2_hm13 <= halfm_13;
-    if (_0342_) rq2_hf13 <= half_13;
-    if (_0341_) rq2_hm12 <= halfm_12;
-    if (_0340_) rq2_hf12 <= half_12;
-    if (_0339_) rq2_hm11 <= halfm_11;
-    if (_0338_) rq2_hf11 <= half_11;
-    if (_0337_) rq2_hm10 <= halfm_10;
-    if (_0336_) rq2_hf10 <= half_10;
-    if (_0335_) rq2_hm9 <= halfm_9;
-    if (_0334_) rq2_hf9 <= half_9;
-    if (_0333_) rq2_hm8 <= halfm_8;
-    if (_0332_) rq2_hf8 <= half_8;
-    if (_0331_) rq2_hm7 <= halfm_7;
-    if (_0330_) rq2_hf7 <= half_7;
-    if (_0329_) rq2_hm6 <= halfm_6;
-    if (_0328_) rq2_hf6 <= half_6;
-    if (_0327_) rq2_hm5 <= halfm_5;
-    if (_0326_) rq2_hf5 <= half_5;
-    if (_0325_) rq2_hm4 <= halfm_4;
-    if (_0324_) rq2_hf4 <= half_4;
-    if (_0323_) rq2_hm3 <= halfm_3;
-    if (_0322_) rq2_hf3 <= half_3;
-    if (_0321_) rq2_hm2 <= halfm_2;
-    if (_0320_) rq2_hf2 <= half_2;
-    if (_0319_) rq2_hm1 <= halfm_1;
-    if (_0318_) rq2_hf1 <= half_1;
-    if (_0317_) rq2_hm0 <= halfm_0;
-    if (_0316_) rq2_hf0 <= half_0;
-    if (_0315_) rq2_h15 <= h_15;
-    if (_0314_) rq2_h14 <= h_14;
-    if (_0313_) rq2_h13 <= h_13;
-    if (_0312_) rq2_h12 <= h_12;
-    if (_0311_) rq2_h11 <= h_11;
-    if (_0310_) rq2_h10 <= h_10;
-    if (_0309_) rq2_h9 <= h_9;
-    if (_0308_) rq2_h8 <= h_8;
-    if (_0307_) rq2_h7 <= h_7;
-    if (_0306_) rq2_h6 <= h_6;
-    if (_0305_) rq2_h5 <= h_5;
-    if (_0304_) rq2_h4 <= h_4;
-    if (_0303_) rq2_h3 <= h_3;
-    if (_0302_) rq2_h2 <= h_2;
-    if (_0301_) rq2_h1 <= h_1;
-    if (_0300_) rq2_h0 <= h_0;
-    if (_0299_) rq2_r15 <= rq1_r15;
-    if (_0298_) rq2_r14 <= rq1_r14;
-    if (_0297_) rq2_r13 <= rq1_r13;
-    if (_0296_) rq2_r12 <= rq1_r12;
-    if (_0295_) rq2_r11 <= rq1_r11;
-    if (_0294_) rq2_r10 <= rq1_r10;
-    if (_0293_) rq2_r9 <= rq1_r9;
-    if (_0292_) rq2_r8 <= rq1_r8;
-    if (_0291_) rq2_r7 <= rq1_r7;
-    if (_0290_) rq2_r6 <= rq1_r6;
-    if (_0289_) rq2_r5 <= rq1_r5;
-    if (_0288_) rq2_r4 <= rq1_r4;
-    if (_0287_) rq2_r3 <= rq1_r3;
-    if (_0285_) rq2_r2 <= rq1_r2;
-    if (_0284_) rq2_r1 <= rq1_r1;
-    if (_0283_) rq2_r0 <= rq1_r0;
-    if (rst) rq2_last <= 1'h0;
-    else if (en) rq2_last <= rq1_last;
-    if (rst) rq2_valid <= 1'h0;
-    else if (en) rq2_valid <= rq1_valid;
-    if (_0282_) rq1_s15 <= $signed(i_acc[431:405]) + $signed(i_bias[511:480]);
-    if (_0281_) rq1_s14 <= $signed(i_acc[404:378]) + $signed(i_bias[479:448]);
-    if (_0280_) rq1_s13 <= $signed(i_acc[377:351]) + $signed(i_bias[447:416]);
-    if (_0279_) rq1_s12 <= $signed(i_acc[350:324]) + $signed(i_bias[415:384]);
-    if (_0278_) rq1_s11 <= $signed(i_acc[323:297]) + $signed(i_bias[383:352]);
-    if (_0277_) rq1_s10 <= $signed(i_acc[296:270]) + $signed(i_bias[351:320]);
-    if (_0276_) rq1_s9 <= $signed(i_acc[269:243]) + $signed(i_bias[319:288]);
-    if (_0275_) rq1_s8 <= $signed(i_acc[242:216]) + $signed(i_bias[287:256]);
-    if (_0274_) rq1_s7 <= $signed(i_acc[215:189]) + $signed(i_bias[255:224]);
-    if (_0273_) rq1_s6 <= $signed(i_acc[188:162]) + $signed(i_bias[223:192]);
-    if (_0272_) rq1_s5 <= $signed(i_acc[161:135]) + $signed(i_bias[191:160]);
-    if (_0271_) rq1_s4 <= $signed(i_acc[134:108]) + $signed(i_bias[159:128]);
-    if (_0270_) rq1_s3 <= $signed(i_acc[107:81]) + $signed(i_bias[127:96]);
-    if (_0269_) rq1_s2 <= $signed(i_acc[80:54]) + $signed(i_bias[95:64]);
-    if (_0268_) rq1_s1 <= $signed(i_acc[53:27]) + $signed(i_bias[63:32]);
-    if (_0267_) rq1_s0 <= $signed(i_acc[26:0]) + $signed(i_bias[31:0]);
+    if (rst) begin
+      o_last <= 1'h0;
+      o_valid <= 1'h0;
+      _1465_ <= 9'h000;
+      _1466_ <= 9'h000;
+      rq3_last <= 1'h0;
+      rq3_valid <= 1'h0;
+      rq2_last <= 1'h0;
+      rq2_valid <= 1'h0;
+      rq1_last <= 1'h0;
+      rq1_valid <= 1'h0;
+    end else if (en) begin
+      o_last <= rq3_last;
+      o_valid <= rq3_valid;
+      _1465_ <= $signed(act_max) - $signed(zero_point);
+      _1466_ <= $signed(act_min) - $signed(zero_point);
+      rq3_last <= rq2_last;
+      rq3_valid <= rq2_valid;
+      rq2_last <= rq1_last;
+      rq2_valid <= rq1_valid;
+      rq1_last <= i_last;
+      rq1_valid <= i_valid;
+    end
+    if (rst) begin
+      o_data <= 128'h00000000000000000000000000000000;
+    end else if (_0366_) begin
+      o_data <= { _0396_, _0400_, _0402_, _0404_, _0406_, _0408_, _0410_, _0412_, _0414_, _0416_, _0418_, _0388_, _0391_, _0393_, _0395_, _0398_ };
+    end
+    if (_0363_) begin
+      rq3_y15 <= $signed(u_15) >>> rq2_r15;
+    end
+    if (_0362_) begin
+      rq3_y14 <= $signed(u_14) >>> rq2_r14;
+    end
+    if (_0361_) begin
+      rq3_y13 <= $signed(u_13) >>> rq2_r13;
+    end
+    if (_0360_) begin
+      rq3_y12 <= $signed(u_12) >>> rq2_r12;
+    end
+    if (_0359_) begin
+      rq3_y11 <= $signed(u_11) >>> rq2_r11;
+    end
+    if (_0358_) begin
+      rq3_y10 <= $signed(u_10) >>> rq2_r10;
+    end
+    if (_0357_) begin
+      rq3_y9 <= $signed(u_9) >>> rq2_r9;
+    end
+    if (_0356_) begin
+      rq3_y8 <= $signed(u_8) >>> rq2_r8;
+    end
+    if (_0355_) begin
+      rq3_y7 <= $signed(u_7) >>> rq2_r7;
+    end
+    if (_0354_) begin
+      rq3_y6 <= $signed(u_6) >>> rq2_r6;
+    end
+    if (_0353_) begin
+      rq3_y5 <= $signed(u_5) >>> rq2_r5;
+    end
+    if (_0352_) begin
+      rq3_y4 <= $signed(u_4) >>> rq2_r4;
+    end
+    if (_0351_) begin
+      rq3_y3 <= $signed(u_3) >>> rq2_r3;
+    end
+    if (_0350_) begin
+      rq3_y2 <= $signed(u_2) >>> rq2_r2;
+    end
+    if (_0349_) begin
+      rq3_y1 <= $signed(u_1) >>> rq2_r1;
+    end
+    if (_0348_) begin
+      rq3_y0 <= $signed(u_0) >>> rq2_r0;
+    end
+    if (_0347_) begin
+      rq2_hm15 <= halfm_15;
+    end
+    if (_0346_) begin
+      rq2_hf15 <= half_15;
+    end
+    if (_0345_) begin
+      rq2_hm14 <= halfm_14;
+    end
+    if (_0344_) begin
+      rq2_hf14 <= half_14;
+    end
+    if (_0343_) begin
+      rq2_hm13 <= halfm_13;
+    end
+    if (_0342_) begin
+      rq2_hf13 <= half_13;
+    end
+    if (_0341_) begin
+      rq2_hm12 <= halfm_12;
+    end
+    if (_0340_) begin
+      rq2_hf12 <= half_12;
+    end
+    if (_0339_) begin
+      rq2_hm11 <= halfm_11;
+    end
+    if (_0338_) begin
+      rq2_hf11 <= half_11;
+    end
+    if (_0337_) begin
+      rq2_hm10 <= halfm_10;
+    end
+    if (_0336_) begin
+      rq2_hf10 <= half_10;
+    end
+    if (_0335_) begin
+      rq2_hm9 <= halfm_9;
+    end
+    if (_0334_) begin
+      rq2_hf9 <= half_9;
+    end
+    if (_0333_) begin
+      rq2_hm8 <= halfm_8;
+    end
+    if (_0332_) begin
+      rq2_hf8 <= half_8;
+    end
+    if (_0331_) begin
+      rq2_hm7 <= halfm_7;
+    end
+    if (_0330_) begin
+      rq2_hf7 <= half_7;
+    end
+    if (_0329_) begin
+      rq2_hm6 <= halfm_6;
+    end
+    if (_0328_) begin
+      rq2_hf6 <= half_6;
+    end
+    if (_0327_) begin
+      rq2_hm5 <= halfm_5;
+    end
+    if (_0326_) begin
+      rq2_hf5 <= half_5;
+    end
+    if (_0325_) begin
+      rq2_hm4 <= halfm_4;
+    end
+    if (_0324_) begin
+      rq2_hf4 <= half_4;
+    end
+    if (_0323_) begin
+      rq2_hm3 <= halfm_3;
+    end
+    if (_0322_) begin
+      rq2_hf3 <= half_3;
+    end
+    if (_0321_) begin
+      rq2_hm2 <= halfm_2;
+    end
+    if (_0320_) begin
+      rq2_hf2 <= half_2;
+    end
+    if (_0319_) begin
+      rq2_hm1 <= halfm_1;
+    end
+    if (_0318_) begin
+      rq2_hf1 <= half_1;
+    end
+    if (_0317_) begin
+      rq2_hm0 <= halfm_0;
+    end
+    if (_0316_) begin
+      rq2_hf0 <= half_0;
+    end
+    if (_0315_) begin
+      rq2_h15 <= h_15;
+    end
+    if (_0314_) begin
+      rq2_h14 <= h_14;
+    end
+    if (_0313_) begin
+      rq2_h13 <= h_13;
+    end
+    if (_0312_) begin
+      rq2_h12 <= h_12;
+    end
+    if (_0311_) begin
+      rq2_h11 <= h_11;
+    end
+    if (_0310_) begin
+      rq2_h10 <= h_10;
+    end
+    if (_0309_) begin
+      rq2_h9 <= h_9;
+    end
+    if (_0308_) begin
+      rq2_h8 <= h_8;
+    end
+    if (_0307_) begin
+      rq2_h7 <= h_7;
+    end
+    if (_0306_) begin
+      rq2_h6 <= h_6;
+    end
+    if (_0305_) begin
+      rq2_h5 <= h_5;
+    end
+    if (_0304_) begin
+      rq2_h4 <= h_4;
+    end
+    if (_0303_) begin
+      rq2_h3 <= h_3;
+    end
+    if (_0302_) begin
+      rq2_h2 <= h_2;
+    end
+    if (_0301_) begin
+      rq2_h1 <= h_1;
+    end
+    if (_0300_) begin
+      rq2_h0 <= h_0;
+    end
+    if (_0299_) begin
+      rq2_r15 <= rq1_r15;
+    end
+    if (_0298_) begin
+      rq2_r14 <= rq1_r14;
+    end
+    if (_0297_) begin
+      rq2_r13 <= rq1_r13;
+    end
+    if (_0296_) begin
+      rq2_r12 <= rq1_r12;
+    end
+    if (_0295_) begin
+      rq2_r11 <= rq1_r11;
+    end
+    if (_0294_) begin
+      rq2_r10 <= rq1_r10;
+    end
+    if (_0293_) begin
+      rq2_r9 <= rq1_r9;
+    end
+    if (_0292_) begin
+      rq2_r8 <= rq1_r8;
+    end
+    if (_0291_) begin
+      rq2_r7 <= rq1_r7;
+    end
+    if (_0290_) begin
+      rq2_r6 <= rq1_r6;
+    end
+    if (_0289_) begin
+      rq2_r5 <= rq1_r5;
+    end
+    if (_0288_) begin
+      rq2_r4 <= rq1_r4;
+    end
+    if (_0287_) begin
+      rq2_r3 <= rq1_r3;
+    end
+    if (_0285_) begin
+      rq2_r2 <= rq1_r2;
+    end
+    if (_0284_) begin
+      rq2_r1 <= rq1_r1;
+    end
+    if (_0283_) begin
+      rq2_r0 <= rq1_r0;
+    end
+    if (_0282_) begin
+      rq1_s15 <= $signed(i_acc[431:405]) + $signed(i_bias[511:480]);
+    end
+    if (_0281_) begin
+      rq1_s14 <= $signed(i_acc[404:378]) + $signed(i_bias[479:448]);
+    end
+    if (_0280_) begin
+      rq1_s13 <= $signed(i_acc[377:351]) + $signed(i_bias[447:416]);
+    end
+    if (_0279_) begin
+      rq1_s12 <= $signed(i_acc[350:324]) + $signed(i_bias[415:384]);
+    end
+    if (_0278_) begin
+      rq1_s11 <= $signed(i_acc[323:297]) + $signed(i_bias[383:352]);
+    end
+    if (_0277_) begin
+      rq1_s10 <= $signed(i_acc[296:270]) + $signed(i_bias[351:320]);
+    end
+    if (_0276_) begin
+      rq1_s9 <= $signed(i_acc[269:243]) + $signed(i_bias[319:288]);
+    end
+    if (_0275_) begin
+      rq1_s8 <= $signed(i_acc[242:216]) + $signed(i_bias[287:256]);
+    end
+    if (_0274_) begin
+      rq1_s7 <= $signed(i_acc[215:189]) + $signed(i_bias[255:224]);
+    end
+    if (_0273_) begin
+      rq1_s6 <= $signed(i_acc[188:162]) + $signed(i_bias[223:192]);
+    end
+    if (_0272_) begin
+      rq1_s5 <= $signed(i_acc[161:135]) + $signed(i_bias[191:160]);
+    end
+    if (_0271_) begin
+      rq1_s4 <= $signed(i_acc[134:108]) + $signed(i_bias[159:128]);
+    end
+    if (_0270_) begin
+      rq1_s3 <= $signed(i_acc[107:81]) + $signed(i_bias[127:96]);
+    end
+    if (_0269_) begin
+      rq1_s2 <= $signed(i_acc[80:54]) + $signed(i_bias[95:64]);
+    end
+    if (_0268_) begin
+      rq1_s1 <= $signed(i_acc[53:27]) + $signed(i_bias[63:32]);
+    end
+    if (_0267_) begin
+      rq1_s0 <= $signed(i_acc[26:0]) + $signed(i_bias[31:0]);
+    end
     if (_0266_)
       if (!_0184_) rq1_r15 <= 5'h00;
       else rq1_r15 <= _0190_[4:0];
     if (_0265_)
       if (!_0183_) rq1_l15 <= 5'h00;
       else rq1_l15 <= i_shift[94:90];
-    if (_0264_) rq1_m15 <= i_multiplier[495:465];
+    if (_0264_) begin
+      rq1_m15 <= i_multiplier[495:465];
+    end
     if (_0263_)
       if (!_0180_) rq1_r14 <= 5'h00;
       else rq1_r14 <= - $signed(i_shift[88:84]);
     if (_0262_)
       if (!_0178_) rq1_l14 <= 5'h00;
       else rq1_l14 <= i_shift[88:84];
-    if (_0261_) rq1_m14 <= i_multiplier[464:434];
+    if (_0261_) begin
+      rq1_m14 <= i_multiplier[464:434];
+    end
     if (_0260_)
       if (!_0175_) rq1_r13 <= 5'h00;
       else rq1_r13 <= _0177_[4:0];
     if (_0259_)
       if (!_0174_) rq1_l13 <= 5'h00;
       else rq1_l13 <= i_shift[82:78];
-    if (_0258_) rq1_m13 <= i_multiplier[433:403];
+    if (_0258_) begin
+      rq1_m13 <= i_multiplier[433:403];
+    end
     if (_0257_)
       if (!_0171_) rq1_r12 <= 5'h00;
       else rq1_r12 <= _0172_[4:0];
     if (_0256_)
       if (!_0169_) rq1_l12 <= 5'h00;
       else rq1_l12 <= i_shift[76:72];
-    if (_0255_) rq1_m12 <= i_multiplier[402:372];
+    if (_0255_) begin
+      rq1_m12 <= i_multiplier[402:372];
+    end
     if (_0254_)
       if (!_0165_) rq1_r11 <= 5'h00;
       else rq1_r11 <= _0167_[4:0];
     if (_0253_)
       if (!_0164_) rq1_l11 <= 5'h00;
       else rq1_l11 <= i_shift[70:66];
-    if (_0252_) rq1_m11 <= i_multiplier[371:341];
+    if (_0252_) begin
+      rq1_m11 <= i_multiplier[371:341];
+    end
     if (_0251_)
       if (!_0161_) rq1_r10 <= 5'h00;
       else rq1_r10 <= - $signed(i_shift[64:60]);
     if (_0250_)
       if (!_0159_) rq1_l10 <= 5'h00;
       else rq1_l10 <= i_shift[64:60];
-    if (_0249_) rq1_m10 <= i_multiplier[340:310];
+    if (_0249_) begin
+      rq1_m10 <= i_multiplier[340:310];
+    end
     if (_0248_)
       if (!_0157_) rq1_r9 <= 5'h00;
       else rq1_r9 <= - $signed(i_shift[58:54]);
     if (_0247_)
       if (!_0155_) rq1_l9 <= 5'h00;
       else rq1_l9 <= i_shift[58:54];
-    if (_0246_) rq1_m9 <= i_multiplier[309:279];
+    if (_0246_) begin
+      rq1_m9 <= i_multiplier[309:279];
+    end
     if (_0245_)
       if (!_0152_) rq1_r8 <= 5'h00;
       else rq1_r8 <= _0153_[4:0];
     if (_0244_)
       if (!_0150_) rq1_l8 <= 5'h00;
       else rq1_l8 <= i_shift[52:48];
-    if (_0243_) rq1_m8 <= i_multiplier[278:248];
+    if (_0243_) begin
+      rq1_m8 <= i_multiplier[278:248];
+    end
     if (_0242_)
       if (!_0147_) rq1_r7 <= 5'h00;
       else rq1_r7 <= - $signed(i_shift[46:42]);
     if (_0241_)
       if (!_0145_) rq1_l7 <= 5'h00;
       else rq1_l7 <= i_shift[46:42];
-    if (_0240_) rq1_m7 <= i_multiplier[247:217];
+    if (_0240_) begin
+      rq1_m7 <= i_multiplier[247:217];
+    end
     if (_0239_)
       if (!_0142_) rq1_r6 <= 5'h00;
       else rq1_r6 <= _0143_[4:0];
     if (_0238_)
       if (!_0141_) rq1_l6 <= 5'h00;
       else rq1_l6 <= i_shift[40:36];
-    if (_0237_) rq1_m6 <= i_multiplier[216:186];
+    if (_0237_) begin
+      rq1_m6 <= i_multiplier[216:186];
+    end
     if (_0236_)
       if (!_0137_) rq1_r5 <= 5'h00;
       else rq1_r5 <= _0138_[4:0];
     if (_0235_)
       if (!_0135_) rq1_l5 <= 5'h00;
       else rq1_l5 <= i_shift[34:30];
-    if (_0234_) rq1_m5 <= i_multiplier[185:155];
+    if (_0234_) begin
+      rq1_m5 <= i_multiplier[185:155];
+    end
     if (_0233_)
       if (!_0128_) rq1_r4 <= 5'h00;
       else rq1_r4 <= _0133_[4:0];
     if (_0232_)
       if (!_0121_) rq1_l4 <= 5'h00;
       else rq1_l4 <= i_shift[28:24];
-    if (_0231_) rq1_m4 <= i_multiplier[154:124];
+    if (_0231_) begin
+      rq1_m4 <= i_multiplier[154:124];
+    end
     if (_0230_)
       if (!_0104_) rq1_r3 <= 5'h00;
       else rq1_r3 <= - $signed(i_shift[22:18]);
     if (_0229_)
       if (!_0091_) rq1_l3 <= 5'h00;
       else rq1_l3 <= i_shift[22:18];
-    if (_0228_) rq1_m3 <= i_multiplier[123:93];
+    if (_0228_) begin
+      rq1_m3 <= i_multiplier[123:93];
+    end
     if (_0227_)
       if (!_0071_) rq1_r2 <= 5'h00;
       else rq1_r2 <= - $signed(i_shift[16:12]);
     if (_0226_)
       if (!_0061_) rq1_l2 <= 5'h00;
       else rq1_l2 <= i_shift[16:12];
-    if (_0225_) rq1_m2 <= i_multiplier[92:62];
+    if (_0225_) begin
+      rq1_m2 <= i_multiplier[92:62];
+    end
     if (_0224_)
       if (!_0201_) rq1_r1 <= 5'h00;
       else rq1_r1 <= - $signed(i_shift[10:6]);
     if (_0223_)
       if (!_0168_) rq1_l1 <= 5'h00;
       else rq1_l1 <= i_shift[10:6];
-    if (_0222_) rq1_m1 <= i_multiplier[61:31];
+    if (_0222_) begin
+      rq1_m1 <= i_multiplier[61:31];
+    end
     if (_0221_)
       if (!_0139_) rq1_r0 <= 5'h00;
       else rq1_r0 <= - $signed(i_shift[4:0]);
     if (_0220_)
       if (!_0000_) rq1_l0 <= 5'h00;
       else rq1_l0 <= i_shift[4:0];
-    if (_0219_) rq1_m0 <= i_multiplier[30:0];
-    if (rst) rq1_last <= 1'h0;
-    else if (en) rq1_last <= i_last;
-    if (rst) rq1_valid <= 1'h0;
-    else if (en) rq1_valid <= i_valid;
+    if (_0219_) begin
+      rq1_m0 <= i_multiplier[30:0];
+    end
   end
 endmodule

@@ -1145,144 +1145,313 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   assign _222_[3:1] = 3'hx;
   always @(posedge clk) begin
     w_addr <= wa;
-    if (rst) give_back <= 2'h0;
-    else give_back <= _026_ + _028_;
-    if (\$signal$222 ) i_acc <= acc_chosen;
-    if (rst) \i_last$151  <= 1'h0;
-    else \i_last$151  <= part_last;
-    if (rst) \i_valid$149  <= 1'h0;
-    else \i_valid$149  <= \$signal$222 ;
-    if (o_valid) acc_chosen <= \o_data$225 ;
-    if (rst) part_last <= 1'h0;
-    else part_last <= _024_ & dn_last;
-    if (rst) \$signal$222  <= 1'h0;
-    else \$signal$222  <= _021_;
-    if (rst) d_last <= 1'h1;
-    else begin if (_015_) d_last <= _267_; else begin if (_017_) d_last <= d_last ? (* full_case = 32'd1 *) 1'h1 : 1'h0; else d_last <= _267_; end end
-    if (rst) beat_last <= 1'h1;
-    else if (_111_) begin if (_015_) beat_last <= 1'h0; else begin if (_017_) beat_last <= 1'h1; else begin if (drain_restart) beat_last <= 1'h1; else beat_last <= 1'hx; end end end
-    if (rst) row_valid <= 1'h0;
-    else begin if (_015_) row_valid <= _274_; else begin if (_017_) begin if (wrap) row_valid <= row < m_wrap; else row_valid <= row < m_last; end else row_valid <= _274_; end end
-    if (rst) row <= 17'h00000;
-    else begin if (_015_) row <= _277_; else begin if (_017_) begin if (wrap) row <= row - 1'h0; else row <= _069_[16:0]; end else row <= _277_; end end
-    if (_179_) ra_row <= 4'h0;
-    else ra_row <= _010_[3:0];
-    if (rst) ra_inc[0] <= 1'h0;
-    else ra_inc[0] <= _222_[0];
-    if (_180_) ra_inc[3:1] <= 3'h0;
-    else ra_inc[3:1] <= _009_[3:1];
-    if (_181_) ra <= 4'h0;
-    else ra <= ra_next;
-    if (rst) dn <= 4'h0;
-    else begin if (_015_) dn <= _280_; else begin if (_017_) begin if (d_last) dn <= dn_last ? (* full_case = 32'd1 *) 4'h0 : _018_[3:0]; else dn <= _280_; end else dn <= _280_; end end
-    if (_182_) drain_restart <= 1'h0;
-    else drain_restart <= s_param__valid;
-    if (rst) at_tile_last <= 1'h0;
-    else if (_112_) at_tile_last <= compute ? _286_ : \$signal$205 ;
-    if (rst) at_k_last <= 1'h0;
-    else if (_113_) at_k_last <= compute ? _289_ : \$signal$204 ;
-    if (rst) fn_last <= 1'h0;
-    else if (_152_) begin if (compute) begin if (adv) begin if (at_tile_last) fn_last <= fn_last ? (* full_case = 32'd1 *) nb_one : _004_; else fn_last <= 1'hx; end else fn_last <= 1'hx; end else fn_last <= ! blk; end
-    if (_183_) fn <= 4'h0;
-    else if (_153_) fn <= fn_last ? (* full_case = 32'd1 *) 4'h0 : _003_[3:0];
-    if (_184_) fm0 <= 17'h00000;
-    else if (_154_) fm0 <= fm0 + 1'h1;
-    if (rst) in_data <= 1'h0;
-    else if (_155_) begin if (compute) begin if (adv) in_data <= at_tile_last ? (* full_case = 32'd1 *) _110_ : _296_; else in_data <= 1'hx; end else begin if (_244_) begin if (s_param__valid) begin if (ch_last) in_data <= 1'h1; else in_data <= 1'h0; end else in_data <= 1'h0; end else in_data <= 1'h0; end end
-    if (_185_) kk <= 11'h000;
-    else if (adv) kk <= at_tile_last ? (* full_case = 32'd1 *) 11'h000 : _005_[10:0];
-    if (rst) flush <= 5'h00;
-    else if (_156_) flush <= _750_(5'hxx, { _303_, _106_[4:0] }, { _304_, _302_ });
-    if (rst) compute <= 1'h0;
-    else if (_157_) compute <= _755_(1'hx, { _309_, _305_ }, { _310_, _307_ });
-    if (rst) nb_one <= 1'h0;
-    else if (_158_) nb_one <= ! blk;
-    if (rst) dn_last <= 1'h0;
-    else begin if (_015_) dn_last <= _314_; else begin if (_017_) begin if (d_last) dn_last <= dn_last ? (* full_case = 32'd1 *) nb_one : _019_; else dn_last <= _314_; end else dn_last <= _314_; end end
-    if (rst) nb_pen <= 5'h00;
-    else if (_159_) nb_pen <= blk - 1'h1;
-    if (rst) ctrl_state <= 2'h0;
-    else if (_160_) ctrl_state <= _771_(2'hx, { _329_, _327_, _324_, _321_ }, { _330_, _328_, _325_, _323_ });
-    if (rst) ch_last <= 1'h0;
-    else if (_161_) ch_last <= _781_(1'hx, { _334_, _331_ }, { _335_, _333_ });
-    if (rst) ch <= 16'h0000;
-    else if (_162_) ch <= _786_(16'hxxxx, { _339_, _336_ }, { _340_, _338_ });
-    if (rst) wb <= 1'h0;
-    else if (_163_) wb <= _793_(1'hx, { _346_, _343_ }, { _347_, _345_ });
-    if (rst) wa <= 4'h0;
-    else if (_164_) wa <= _799_(4'hx, { _352_, _349_ }, { _353_, _351_ });
-    if (rst) blk <= 4'h0;
-    else if (_165_) blk <= _806_(4'hx, { _359_, _356_ }, { _360_, _358_ });
-    if (rst) lane <= 4'h0;
-    else if (_166_) lane <= _812_(4'hx, { _223_, _362_ }, { _224_, _364_ });
-    if (rst) \$signal$205  <= 1'h0;
-    else if (_167_) \$signal$205  <= _091_;
-    if (rst) \$signal$204  <= 1'h0;
-    else if (_168_) \$signal$204  <= _088_;
-    if (rst) tile_pen <= 17'h00000;
-    else if (_169_) tile_pen <= _086_ - 2'h2;
-    if (rst) n_pen <= 17'h00000;
-    else if (_170_) n_pen <= hdr[31:16] - 2'h2;
-    if (rst) k_pen <= 17'h00000;
-    else if (_171_) k_pen <= hdr[47:32] - 2'h2;
-    if (rst) k_last <= 16'h0000;
-    else if (_172_) k_last <= _081_[15:0];
-    if (rst) act_max <= 8'h00;
-    else if (_173_) act_max <= hdr[71:64];
-    if (rst) act_min <= 8'h00;
-    else if (_174_) act_min <= hdr[63:56];
-    if (rst) zero_point <= 8'h00;
-    else if (_175_) zero_point <= hdr[55:48];
-    if (rst) m_wrap <= 17'h00000;
-    else if (_176_) m_wrap <= hdr[15:0] + 1'h0;
-    if (rst) m_last <= 16'h0000;
-    else if (_177_) m_last <= hdr[15:0] - 1'h1;
-    if (rst) M_ <= 16'h0000;
-    else if (_178_) M_ <= hdr[15:0];
-    if (rst) credit_ok <= 1'h1;
-    else credit_ok <= \$signal  ? (* full_case = 32'd1 *) _077_ : _078_;
-    if (rst) credits <= 3'h6;
-    else credits <= \$signal  ? (* full_case = 32'd1 *) _076_[2:0] : kept[2:0];
-    if (rst) last_mblock <= 1'h0;
-    else last_mblock <= _073_ >= M_;
-    if (_186_) \w_en$67  <= 1'h0;
-    else \w_en$67  <= _066_;
-    if (_187_) \w_en$63  <= 1'h0;
-    else \w_en$63  <= _064_;
-    if (_188_) \w_en$59  <= 1'h0;
-    else \w_en$59  <= _062_;
-    if (_189_) \w_en$55  <= 1'h0;
-    else \w_en$55  <= _060_;
-    if (_190_) \w_en$51  <= 1'h0;
-    else \w_en$51  <= _057_;
-    if (_191_) \w_en$47  <= 1'h0;
-    else \w_en$47  <= _055_;
-    if (_192_) \w_en$43  <= 1'h0;
-    else \w_en$43  <= _053_;
-    if (_193_) \w_en$39  <= 1'h0;
-    else \w_en$39  <= _051_;
-    if (_194_) \w_en$35  <= 1'h0;
-    else \w_en$35  <= _049_;
-    if (_195_) \w_en$31  <= 1'h0;
-    else \w_en$31  <= _046_;
-    if (_196_) \w_en$27  <= 1'h0;
-    else \w_en$27  <= _044_;
-    if (_197_) \w_en$23  <= 1'h0;
-    else \w_en$23  <= _042_;
-    if (_198_) \w_en$19  <= 1'h0;
-    else \w_en$19  <= _040_;
-    if (_199_) \w_en$15  <= 1'h0;
-    else \w_en$15  <= _038_;
-    if (_200_) \w_en$11  <= 1'h0;
-    else \w_en$11  <= _035_;
-    if (_201_) w_en <= 1'h0;
-    else w_en <= s_param__valid & _032_;
-    if (!_261_) w_data[68:63] <= 6'h00;
-    else w_data[68:63] <= hdr[69:64];
-    if (!_262_) w_data[62:32] <= 31'h00000000;
-    else w_data[62:32] <= hdr[62:32];
-    if (!_263_) w_data[31:0] <= 32'd0;
-    else w_data[31:0] <= hdr[31:0];
+    if (rst) begin
+      give_back <= 2'h0;
+      \i_last$151  <= 1'h0;
+      \i_valid$149  <= 1'h0;
+      part_last <= 1'h0;
+      \$signal$222  <= 1'h0;
+      d_last <= 1'h1;
+      row_valid <= 1'h0;
+      row <= 17'h00000;
+      ra_inc[0] <= 1'h0;
+      dn <= 4'h0;
+      dn_last <= 1'h0;
+      credit_ok <= 1'h1;
+      credits <= 3'h6;
+      last_mblock <= 1'h0;
+    end else begin
+      give_back <= _026_ + _028_;
+      \i_last$151  <= part_last;
+      \i_valid$149  <= \$signal$222 ;
+      part_last <= _024_ & dn_last;
+      \$signal$222  <= _021_;
+      begin if (_015_) d_last <= _267_; else begin if (_017_) d_last <= d_last ? (* full_case = 32'd1 *) 1'h1 : 1'h0; else d_last <= _267_; end end
+      begin if (_015_) row_valid <= _274_; else begin if (_017_) begin if (wrap) row_valid <= row < m_wrap; else row_valid <= row < m_last; end else row_valid <= _274_; end end
+      begin if (_015_) row <= _277_; else begin if (_017_) begin if (wrap) row <= row - 1'h0; else row <= _069_[16:0]; end else row <= _277_; end end
+      ra_inc[0] <= _222_[0];
+      begin if (_015_) dn <= _280_; else begin if (_017_) begin if (d_last) dn <= dn_last ? (* full_case = 32'd1 *) 4'h0 : _018_[3:0]; else dn <= _280_; end else dn <= _280_; end end
+      begin if (_015_) dn_last <= _314_; else begin if (_017_) begin if (d_last) dn_last <= dn_last ? (* full_case = 32'd1 *) nb_one : _019_; else dn_last <= _314_; end else dn_last <= _314_; end end
+      credit_ok <= \$signal  ? (* full_case = 32'd1 *) _077_ : _078_;
+      credits <= \$signal  ? (* full_case = 32'd1 *) _076_[2:0] : kept[2:0];
+      last_mblock <= _073_ >= M_;
+    end
+    if (\$signal$222 ) begin
+      i_acc <= acc_chosen;
+    end
+    if (o_valid) begin
+      acc_chosen <= \o_data$225 ;
+    end
+    if (rst) begin
+      beat_last <= 1'h1;
+    end else if (_111_) begin
+      begin if (_015_) beat_last <= 1'h0; else begin if (_017_) beat_last <= 1'h1; else begin if (drain_restart) beat_last <= 1'h1; else beat_last <= 1'hx; end end end
+    end
+    if (_179_) begin
+      ra_row <= 4'h0;
+    end else begin
+      ra_row <= _010_[3:0];
+    end
+    if (_180_) begin
+      ra_inc[3:1] <= 3'h0;
+    end else begin
+      ra_inc[3:1] <= _009_[3:1];
+    end
+    if (_181_) begin
+      ra <= 4'h0;
+    end else begin
+      ra <= ra_next;
+    end
+    if (_182_) begin
+      drain_restart <= 1'h0;
+    end else begin
+      drain_restart <= s_param__valid;
+    end
+    if (rst) begin
+      at_tile_last <= 1'h0;
+    end else if (_112_) begin
+      at_tile_last <= compute ? _286_ : \$signal$205 ;
+    end
+    if (rst) begin
+      at_k_last <= 1'h0;
+    end else if (_113_) begin
+      at_k_last <= compute ? _289_ : \$signal$204 ;
+    end
+    if (rst) begin
+      fn_last <= 1'h0;
+    end else if (_152_) begin
+      begin if (compute) begin if (adv) begin if (at_tile_last) fn_last <= fn_last ? (* full_case = 32'd1 *) nb_one : _004_; else fn_last <= 1'hx; end else fn_last <= 1'hx; end else fn_last <= ! blk; end
+    end
+    if (_183_) begin
+      fn <= 4'h0;
+    end else if (_153_) begin
+      fn <= fn_last ? (* full_case = 32'd1 *) 4'h0 : _003_[3:0];
+    end
+    if (_184_) begin
+      fm0 <= 17'h00000;
+    end else if (_154_) begin
+      fm0 <= fm0 + 1'h1;
+    end
+    if (rst) begin
+      in_data <= 1'h0;
+    end else if (_155_) begin
+      begin if (compute) begin if (adv) in_data <= at_tile_last ? (* full_case = 32'd1 *) _110_ : _296_; else in_data <= 1'hx; end else begin if (_244_) begin if (s_param__valid) begin if (ch_last) in_data <= 1'h1; else in_data <= 1'h0; end else in_data <= 1'h0; end else in_data <= 1'h0; end end
+    end
+    if (_185_) begin
+      kk <= 11'h000;
+    end else if (adv) begin
+      kk <= at_tile_last ? (* full_case = 32'd1 *) 11'h000 : _005_[10:0];
+    end
+    if (rst) begin
+      flush <= 5'h00;
+    end else if (_156_) begin
+      flush <= _750_(5'hxx, { _303_, _106_[4:0] }, { _304_, _302_ });
+    end
+    if (rst) begin
+      compute <= 1'h0;
+    end else if (_157_) begin
+      compute <= _755_(1'hx, { _309_, _305_ }, { _310_, _307_ });
+    end
+    if (rst) begin
+      nb_one <= 1'h0;
+    end else if (_158_) begin
+      nb_one <= ! blk;
+    end
+    if (rst) begin
+      nb_pen <= 5'h00;
+    end else if (_159_) begin
+      nb_pen <= blk - 1'h1;
+    end
+    if (rst) begin
+      ctrl_state <= 2'h0;
+    end else if (_160_) begin
+      ctrl_state <= _771_(2'hx, { _329_, _327_, _324_, _321_ }, { _330_, _328_, _325_, _323_ });
+    end
+    if (rst) begin
+      ch_last <= 1'h0;
+    end else if (_161_) begin
+      ch_last <= _781_(1'hx, { _334_, _331_ }, { _335_, _333_ });
+    end
+    if (rst) begin
+      ch <= 16'h0000;
+    end else if (_162_) begin
+      ch <= _786_(16'hxxxx, { _339_, _336_ }, { _340_, _338_ });
+    end
+    if (rst) begin
+      wb <= 1'h0;
+    end else if (_163_) begin
+      wb <= _793_(1'hx, { _346_, _343_ }, { _347_, _345_ });
+    end
+    if (rst) begin
+      wa <= 4'h0;
+    end else if (_164_) begin
+      wa <= _799_(4'hx, { _352_, _349_ }, { _353_, _351_ });
+    end
+    if (rst) begin
+      blk <= 4'h0;
+    end else if (_165_) begin
+      blk <= _806_(4'hx, { _359_, _356_ }, { _360_, _358_ });
+    end
+    if (rst) begin
+      lane <= 4'h0;
+    end else if (_166_) begin
+      lane <= _812_(4'hx, { _223_, _362_ }, { _224_, _364_ });
+    end
+    if (rst) begin
+      \$signal$205  <= 1'h0;
+    end else if (_167_) begin
+      \$signal$205  <= _091_;
+    end
+    if (rst) begin
+      \$signal$204  <= 1'h0;
+    end else if (_168_) begin
+      \$signal$204  <= _088_;
+    end
+    if (rst) begin
+      tile_pen <= 17'h00000;
+    end else if (_169_) begin
+      tile_pen <= _086_ - 2'h2;
+    end
+    if (rst) begin
+      n_pen <= 17'h00000;
+    end else if (_170_) begin
+      n_pen <= hdr[31:16] - 2'h2;
+    end
+    if (rst) begin
+      k_pen <= 17'h00000;
+    end else if (_171_) begin
+      k_pen <= hdr[47:32] - 2'h2;
+    end
+    if (rst) begin
+      k_last <= 16'h0000;
+    end else if (_172_) begin
+      k_last <= _081_[15:0];
+    end
+    if (rst) begin
+      act_max <= 8'h00;
+    end else if (_173_) begin
+      act_max <= hdr[71:64];
+    end
+    if (rst) begin
+      act_min <= 8'h00;
+    end else if (_174_) begin
+      act_min <= hdr[63:56];
+    end
+    if (rst) begin
+      zero_point <= 8'h00;
+    end else if (_175_) begin
+      zero_point <= hdr[55:48];
+    end
+    if (rst) begin
+      m_wrap <= 17'h00000;
+    end else if (_176_) begin
+      m_wrap <= hdr[15:0] + 1'h0;
+    end
+    if (rst) begin
+      m_last <= 16'h0000;
+    end else if (_177_) begin
+      m_last <= hdr[15:0] - 1'h1;
+    end
+    if (rst) begin
+      M_ <= 16'h0000;
+    end else if (_178_) begin
+      M_ <= hdr[15:0];
+    end
+    if (_186_) begin
+      \w_en$67  <= 1'h0;
+    end else begin
+      \w_en$67  <= _066_;
+    end
+    if (_187_) begin
+      \w_en$63  <= 1'h0;
+    end else begin
+      \w_en$63  <= _064_;
+    end
+    if (_188_) begin
+      \w_en$59  <= 1'h0;
+    end else begin
+      \w_en$59  <= _062_;
+    end
+    if (_189_) begin
+      \w_en$55  <= 1'h0;
+    end else begin
+      \w_en$55  <= _060_;
+    end
+    if (_190_) begin
+      \w_en$51  <= 1'h0;
+    end else begin
+      \w_en$51  <= _057_;
+    end
+    if (_191_) begin
+      \w_en$47  <= 1'h0;
+    end else begin
+      \w_en$47  <= _055_;
+    end
+    if (_192_) begin
+      \w_en$43  <= 1'h0;
+    end else begin
+      \w_en$43  <= _053_;
+    end
+    if (_193_) begin
+      \w_en$39  <= 1'h0;
+    end else begin
+      \w_en$39  <= _051_;
+    end
+    if (_194_) begin
+      \w_en$35  <= 1'h0;
+    end else begin
+      \w_en$35  <= _049_;
+    end
+    if (_195_) begin
+      \w_en$31  <= 1'h0;
+    end else begin
+      \w_en$31  <= _046_;
+    end
+    if (_196_) begin
+      \w_en$27  <= 1'h0;
+    end else begin
+      \w_en$27  <= _044_;
+    end
+    if (_197_) begin
+      \w_en$23  <= 1'h0;
+    end else begin
+      \w_en$23  <= _042_;
+    end
+    if (_198_) begin
+      \w_en$19  <= 1'h0;
+    end else begin
+      \w_en$19  <= _040_;
+    end
+    if (_199_) begin
+      \w_en$15  <= 1'h0;
+    end else begin
+      \w_en$15  <= _038_;
+    end
+    if (_200_) begin
+      \w_en$11  <= 1'h0;
+    end else begin
+      \w_en$11  <= _035_;
+    end
+    if (_201_) begin
+      w_en <= 1'h0;
+    end else begin
+      w_en <= s_param__valid & _032_;
+    end
+    if (!_261_) begin
+      w_data[68:63] <= 6'h00;
+    end else begin
+      w_data[68:63] <= hdr[69:64];
+    end
+    if (!_262_) begin
+      w_data[62:32] <= 31'h00000000;
+    end else begin
+      w_data[62:32] <= hdr[62:32];
+    end
+    if (!_263_) begin
+      w_data[31:0] <= 32'd0;
+    end else begin
+      w_data[31:0] <= hdr[31:0];
+    end
   end
 endmodule
 
@@ -1704,216 +1873,302 @@ module \hwq_top.engine.array (i_w, clk, rst, i_valid, i_last, draining, o_data, 
     skew_w15_d12 <= skew_w15_d11;
     skew_w15_d13 <= skew_w15_d12;
     skew_w15_d14 <= skew_w15_d13;
-    if (rst) drain_advance <= 1'h0;
-    else drain_advance <= count_next;
-    if (rst) draining <= 1'h0;
-    else draining <= count_next;
-    if (lr_0_15) out_0_15 <= $signed(acc_0_15) + $signed(pr_0_15);
-    if (_002_) acc_0_15 <= 27'h0000000;
-    else acc_0_15 <= $signed(acc_0_15) + $signed(pr_0_15);
-    if (rst) lr_0_15 <= 1'h0;
-    else lr_0_15 <= l_0_14;
-    if (rst) pr_0_15 <= 16'h0000;
-    else pr_0_15 <= $signed(a_0_14) * $signed(skew_w15_d14);
-    if (lr_0_14) out_0_14 <= $signed(acc_0_14) + $signed(pr_0_14);
-    if (_003_) acc_0_14 <= 27'h0000000;
-    else acc_0_14 <= $signed(acc_0_14) + $signed(pr_0_14);
-    if (rst) lr_0_14 <= 1'h0;
-    else lr_0_14 <= l_0_13;
-    if (rst) pr_0_14 <= 16'h0000;
-    else pr_0_14 <= $signed(a_0_13) * $signed(skew_w14_d13);
-    if (rst) l_0_14 <= 1'h0;
-    else l_0_14 <= l_0_13;
-    if (rst) a_0_14 <= 8'h00;
-    else a_0_14 <= a_0_13;
-    if (lr_0_13) out_0_13 <= $signed(acc_0_13) + $signed(pr_0_13);
-    if (_004_) acc_0_13 <= 27'h0000000;
-    else acc_0_13 <= $signed(acc_0_13) + $signed(pr_0_13);
-    if (rst) lr_0_13 <= 1'h0;
-    else lr_0_13 <= l_0_12;
-    if (rst) pr_0_13 <= 16'h0000;
-    else pr_0_13 <= $signed(a_0_12) * $signed(skew_w13_d12);
-    if (rst) l_0_13 <= 1'h0;
-    else l_0_13 <= l_0_12;
-    if (rst) a_0_13 <= 8'h00;
-    else a_0_13 <= a_0_12;
-    if (lr_0_12) out_0_12 <= $signed(acc_0_12) + $signed(pr_0_12);
-    if (_005_) acc_0_12 <= 27'h0000000;
-    else acc_0_12 <= $signed(acc_0_12) + $signed(pr_0_12);
-    if (rst) lr_0_12 <= 1'h0;
-    else lr_0_12 <= l_0_11;
-    if (rst) pr_0_12 <= 16'h0000;
-    else pr_0_12 <= $signed(a_0_11) * $signed(skew_w12_d11);
-    if (rst) l_0_12 <= 1'h0;
-    else l_0_12 <= l_0_11;
-    if (rst) a_0_12 <= 8'h00;
-    else a_0_12 <= a_0_11;
-    if (lr_0_11) out_0_11 <= $signed(acc_0_11) + $signed(pr_0_11);
-    if (_006_) acc_0_11 <= 27'h0000000;
-    else acc_0_11 <= $signed(acc_0_11) + $signed(pr_0_11);
-    if (rst) lr_0_11 <= 1'h0;
-    else lr_0_11 <= l_0_10;
-    if (rst) pr_0_11 <= 16'h0000;
-    else pr_0_11 <= $signed(a_0_10) * $signed(skew_w11_d10);
-    if (rst) l_0_11 <= 1'h0;
-    else l_0_11 <= l_0_10;
-    if (rst) a_0_11 <= 8'h00;
-    else a_0_11 <= a_0_10;
-    if (lr_0_10) out_0_10 <= $signed(acc_0_10) + $signed(pr_0_10);
-    if (_007_) acc_0_10 <= 27'h0000000;
-    else acc_0_10 <= $signed(acc_0_10) + $signed(pr_0_10);
-    if (rst) lr_0_10 <= 1'h0;
-    else lr_0_10 <= l_0_9;
-    if (rst) pr_0_10 <= 16'h0000;
-    else pr_0_10 <= $signed(a_0_9) * $signed(skew_w10_d9);
-    if (rst) l_0_10 <= 1'h0;
-    else l_0_10 <= l_0_9;
-    if (rst) a_0_10 <= 8'h00;
-    else a_0_10 <= a_0_9;
-    if (lr_0_9) out_0_9 <= $signed(acc_0_9) + $signed(pr_0_9);
-    if (_008_) acc_0_9 <= 27'h0000000;
-    else acc_0_9 <= $signed(acc_0_9) + $signed(pr_0_9);
-    if (rst) lr_0_9 <= 1'h0;
-    else lr_0_9 <= l_0_8;
-    if (rst) pr_0_9 <= 16'h0000;
-    else pr_0_9 <= $signed(a_0_8) * $signed(skew_w9_d8);
-    if (rst) l_0_9 <= 1'h0;
-    else l_0_9 <= l_0_8;
-    if (rst) a_0_9 <= 8'h00;
-    else a_0_9 <= a_0_8;
-    if (lr_0_8) out_0_8 <= $signed(acc_0_8) + $signed(pr_0_8);
-    if (_009_) acc_0_8 <= 27'h0000000;
-    else acc_0_8 <= $signed(acc_0_8) + $signed(pr_0_8);
-    if (rst) lr_0_8 <= 1'h0;
-    else lr_0_8 <= l_0_7;
-    if (rst) pr_0_8 <= 16'h0000;
-    else pr_0_8 <= $signed(a_0_7) * $signed(skew_w8_d7);
-    if (rst) l_0_8 <= 1'h0;
-    else l_0_8 <= l_0_7;
-    if (rst) a_0_8 <= 8'h00;
-    else a_0_8 <= a_0_7;
-    if (lr_0_7) out_0_7 <= $signed(acc_0_7) + $signed(pr_0_7);
-    if (_010_) acc_0_7 <= 27'h0000000;
-    else acc_0_7 <= $signed(acc_0_7) + $signed(pr_0_7);
-    if (rst) lr_0_7 <= 1'h0;
-    else lr_0_7 <= l_0_6;
-    if (rst) pr_0_7 <= 16'h0000;
-    else pr_0_7 <= $signed(a_0_6) * $signed(skew_w7_d6);
-    if (rst) l_0_7 <= 1'h0;
-    else l_0_7 <= l_0_6;
-    if (rst) a_0_7 <= 8'h00;
-    else a_0_7 <= a_0_6;
-    if (lr_0_6) out_0_6 <= $signed(acc_0_6) + $signed(pr_0_6);
-    if (_011_) acc_0_6 <= 27'h0000000;
-    else acc_0_6 <= $signed(acc_0_6) + $signed(pr_0_6);
-    if (rst) lr_0_6 <= 1'h0;
-    else lr_0_6 <= l_0_5;
-    if (rst) pr_0_6 <= 16'h0000;
-    else pr_0_6 <= $signed(a_0_5) * $signed(skew_w6_d5);
-    if (rst) l_0_6 <= 1'h0;
-    else l_0_6 <= l_0_5;
-    if (rst) a_0_6 <= 8'h00;
-    else a_0_6 <= a_0_5;
-    if (lr_0_5) out_0_5 <= $signed(acc_0_5) + $signed(pr_0_5);
-    if (_012_) acc_0_5 <= 27'h0000000;
-    else acc_0_5 <= $signed(acc_0_5) + $signed(pr_0_5);
-    if (rst) lr_0_5 <= 1'h0;
-    else lr_0_5 <= l_0_4;
-    if (rst) pr_0_5 <= 16'h0000;
-    else pr_0_5 <= $signed(a_0_4) * $signed(skew_w5_d4);
-    if (rst) l_0_5 <= 1'h0;
-    else l_0_5 <= l_0_4;
-    if (rst) a_0_5 <= 8'h00;
-    else a_0_5 <= a_0_4;
-    if (lr_0_4) out_0_4 <= $signed(acc_0_4) + $signed(pr_0_4);
-    if (_013_) acc_0_4 <= 27'h0000000;
-    else acc_0_4 <= $signed(acc_0_4) + $signed(pr_0_4);
-    if (rst) lr_0_4 <= 1'h0;
-    else lr_0_4 <= l_0_3;
-    if (rst) pr_0_4 <= 16'h0000;
-    else pr_0_4 <= $signed(a_0_3) * $signed(skew_w4_d3);
-    if (rst) l_0_4 <= 1'h0;
-    else l_0_4 <= l_0_3;
-    if (rst) a_0_4 <= 8'h00;
-    else a_0_4 <= a_0_3;
-    if (lr_0_3) out_0_3 <= $signed(acc_0_3) + $signed(pr_0_3);
-    if (_014_) acc_0_3 <= 27'h0000000;
-    else acc_0_3 <= $signed(acc_0_3) + $signed(pr_0_3);
-    if (rst) lr_0_3 <= 1'h0;
-    else lr_0_3 <= l_0_2;
-    if (rst) pr_0_3 <= 16'h0000;
-    else pr_0_3 <= $signed(a_0_2) * $signed(skew_w3_d2);
-    if (rst) l_0_3 <= 1'h0;
-    else l_0_3 <= l_0_2;
-    if (rst) a_0_3 <= 8'h00;
-    else a_0_3 <= a_0_2;
-    if (lr_0_2) out_0_2 <= $signed(acc_0_2) + $signed(pr_0_2);
-    if (_015_) acc_0_2 <= 27'h0000000;
-    else acc_0_2 <= $signed(acc_0_2) + $signed(pr_0_2);
-    if (rst) lr_0_2 <= 1'h0;
-    else lr_0_2 <= l_0_1;
-    if (rst) pr_0_2 <= 16'h0000;
-    else pr_0_2 <= $signed(a_0_1) * $signed(skew_w2_d1);
-    if (rst) l_0_2 <= 1'h0;
-    else l_0_2 <= l_0_1;
-    if (rst) a_0_2 <= 8'h00;
-    else a_0_2 <= a_0_1;
-    if (lr_0_1) out_0_1 <= $signed(acc_0_1) + $signed(pr_0_1);
-    if (_016_) acc_0_1 <= 27'h0000000;
-    else acc_0_1 <= $signed(acc_0_1) + $signed(pr_0_1);
-    if (rst) lr_0_1 <= 1'h0;
-    else lr_0_1 <= l_0_0;
-    if (rst) pr_0_1 <= 16'h0000;
-    else pr_0_1 <= $signed(a_0_0) * $signed(skew_w1_d0);
-    if (rst) l_0_1 <= 1'h0;
-    else l_0_1 <= l_0_0;
-    if (rst) a_0_1 <= 8'h00;
-    else a_0_1 <= a_0_0;
-    if (lr_0_0) out_0_0 <= $signed(acc_0_0) + $signed(pr_0_0);
-    if (_017_) acc_0_0 <= 27'h0000000;
-    else acc_0_0 <= $signed(acc_0_0) + $signed(pr_0_0);
-    if (rst) lr_0_0 <= 1'h0;
-    else lr_0_0 <= in_last;
-    if (rst) pr_0_0 <= 16'h0000;
-    else pr_0_0 <= $signed(a_in0) * $signed(w_in0);
-    if (rst) l_0_0 <= 1'h0;
-    else l_0_0 <= in_last;
-    if (rst) a_0_0 <= 8'h00;
-    else a_0_0 <= a_in0;
-    if (!in_valid) skew_w15_d0 <= 8'h00;
-    else skew_w15_d0 <= in_w15;
-    if (!in_valid) skew_w14_d0 <= 8'h00;
-    else skew_w14_d0 <= in_w14;
-    if (!in_valid) skew_w13_d0 <= 8'h00;
-    else skew_w13_d0 <= in_w13;
-    if (!in_valid) skew_w12_d0 <= 8'h00;
-    else skew_w12_d0 <= in_w12;
-    if (!in_valid) skew_w11_d0 <= 8'h00;
-    else skew_w11_d0 <= in_w11;
-    if (!in_valid) skew_w10_d0 <= 8'h00;
-    else skew_w10_d0 <= in_w10;
-    if (!in_valid) skew_w9_d0 <= 8'h00;
-    else skew_w9_d0 <= in_w9;
-    if (!in_valid) skew_w8_d0 <= 8'h00;
-    else skew_w8_d0 <= in_w8;
-    if (!in_valid) skew_w7_d0 <= 8'h00;
-    else skew_w7_d0 <= in_w7;
-    if (!in_valid) skew_w6_d0 <= 8'h00;
-    else skew_w6_d0 <= in_w6;
-    if (!in_valid) skew_w5_d0 <= 8'h00;
-    else skew_w5_d0 <= in_w5;
-    if (!in_valid) skew_w4_d0 <= 8'h00;
-    else skew_w4_d0 <= in_w4;
-    if (!in_valid) skew_w3_d0 <= 8'h00;
-    else skew_w3_d0 <= in_w3;
-    if (!in_valid) skew_w2_d0 <= 8'h00;
-    else skew_w2_d0 <= in_w2;
-    if (!in_valid) skew_w1_d0 <= 8'h00;
-    else skew_w1_d0 <= in_w1;
-    if (rst) in_last <= 1'h0;
-    else in_last <= i_last & i_valid;
-    if (rst) in_valid <= 1'h0;
-    else in_valid <= i_valid;
+    if (rst) begin
+      drain_advance <= 1'h0;
+      draining <= 1'h0;
+      lr_0_15 <= 1'h0;
+      pr_0_15 <= 16'h0000;
+      lr_0_14 <= 1'h0;
+      pr_0_14 <= 16'h0000;
+      l_0_14 <= 1'h0;
+      a_0_14 <= 8'h00;
+      lr_0_13 <= 1'h0;
+      pr_0_13 <= 16'h0000;
+      l_0_13 <= 1'h0;
+      a_0_13 <= 8'h00;
+      lr_0_12 <= 1'h0;
+      pr_0_12 <= 16'h0000;
+      l_0_12 <= 1'h0;
+      a_0_12 <= 8'h00;
+      lr_0_11 <= 1'h0;
+      pr_0_11 <= 16'h0000;
+      l_0_11 <= 1'h0;
+      a_0_11 <= 8'h00;
+      lr_0_10 <= 1'h0;
+      pr_0_10 <= 16'h0000;
+      l_0_10 <= 1'h0;
+      a_0_10 <= 8'h00;
+      lr_0_9 <= 1'h0;
+      pr_0_9 <= 16'h0000;
+      l_0_9 <= 1'h0;
+      a_0_9 <= 8'h00;
+      lr_0_8 <= 1'h0;
+      pr_0_8 <= 16'h0000;
+      l_0_8 <= 1'h0;
+      a_0_8 <= 8'h00;
+      lr_0_7 <= 1'h0;
+      pr_0_7 <= 16'h0000;
+      l_0_7 <= 1'h0;
+      a_0_7 <= 8'h00;
+      lr_0_6 <= 1'h0;
+      pr_0_6 <= 16'h0000;
+      l_0_6 <= 1'h0;
+      a_0_6 <= 8'h00;
+      lr_0_5 <= 1'h0;
+      pr_0_5 <= 16'h0000;
+      l_0_5 <= 1'h0;
+      a_0_5 <= 8'h00;
+      lr_0_4 <= 1'h0;
+      pr_0_4 <= 16'h0000;
+      l_0_4 <= 1'h0;
+      a_0_4 <= 8'h00;
+      lr_0_3 <= 1'h0;
+      pr_0_3 <= 16'h0000;
+      l_0_3 <= 1'h0;
+      a_0_3 <= 8'h00;
+      lr_0_2 <= 1'h0;
+      pr_0_2 <= 16'h0000;
+      l_0_2 <= 1'h0;
+      a_0_2 <= 8'h00;
+      lr_0_1 <= 1'h0;
+      pr_0_1 <= 16'h0000;
+      l_0_1 <= 1'h0;
+      a_0_1 <= 8'h00;
+      lr_0_0 <= 1'h0;
+      pr_0_0 <= 16'h0000;
+      l_0_0 <= 1'h0;
+      a_0_0 <= 8'h00;
+      in_last <= 1'h0;
+      in_valid <= 1'h0;
+    end else begin
+      drain_advance <= count_next;
+      draining <= count_next;
+      lr_0_15 <= l_0_14;
+      pr_0_15 <= $signed(a_0_14) * $signed(skew_w15_d14);
+      lr_0_14 <= l_0_13;
+      pr_0_14 <= $signed(a_0_13) * $signed(skew_w14_d13);
+      l_0_14 <= l_0_13;
+      a_0_14 <= a_0_13;
+      lr_0_13 <= l_0_12;
+      pr_0_13 <= $signed(a_0_12) * $signed(skew_w13_d12);
+      l_0_13 <= l_0_12;
+      a_0_13 <= a_0_12;
+      lr_0_12 <= l_0_11;
+      pr_0_12 <= $signed(a_0_11) * $signed(skew_w12_d11);
+      l_0_12 <= l_0_11;
+      a_0_12 <= a_0_11;
+      lr_0_11 <= l_0_10;
+      pr_0_11 <= $signed(a_0_10) * $signed(skew_w11_d10);
+      l_0_11 <= l_0_10;
+      a_0_11 <= a_0_10;
+      lr_0_10 <= l_0_9;
+      pr_0_10 <= $signed(a_0_9) * $signed(skew_w10_d9);
+      l_0_10 <= l_0_9;
+      a_0_10 <= a_0_9;
+      lr_0_9 <= l_0_8;
+      pr_0_9 <= $signed(a_0_8) * $signed(skew_w9_d8);
+      l_0_9 <= l_0_8;
+      a_0_9 <= a_0_8;
+      lr_0_8 <= l_0_7;
+      pr_0_8 <= $signed(a_0_7) * $signed(skew_w8_d7);
+      l_0_8 <= l_0_7;
+      a_0_8 <= a_0_7;
+      lr_0_7 <= l_0_6;
+      pr_0_7 <= $signed(a_0_6) * $signed(skew_w7_d6);
+      l_0_7 <= l_0_6;
+      a_0_7 <= a_0_6;
+      lr_0_6 <= l_0_5;
+      pr_0_6 <= $signed(a_0_5) * $signed(skew_w6_d5);
+      l_0_6 <= l_0_5;
+      a_0_6 <= a_0_5;
+      lr_0_5 <= l_0_4;
+      pr_0_5 <= $signed(a_0_4) * $signed(skew_w5_d4);
+      l_0_5 <= l_0_4;
+      a_0_5 <= a_0_4;
+      lr_0_4 <= l_0_3;
+      pr_0_4 <= $signed(a_0_3) * $signed(skew_w4_d3);
+      l_0_4 <= l_0_3;
+      a_0_4 <= a_0_3;
+      lr_0_3 <= l_0_2;
+      pr_0_3 <= $signed(a_0_2) * $signed(skew_w3_d2);
+      l_0_3 <= l_0_2;
+      a_0_3 <= a_0_2;
+      lr_0_2 <= l_0_1;
+      pr_0_2 <= $signed(a_0_1) * $signed(skew_w2_d1);
+      l_0_2 <= l_0_1;
+      a_0_2 <= a_0_1;
+      lr_0_1 <= l_0_0;
+      pr_0_1 <= $signed(a_0_0) * $signed(skew_w1_d0);
+      l_0_1 <= l_0_0;
+      a_0_1 <= a_0_0;
+      lr_0_0 <= in_last;
+      pr_0_0 <= $signed(a_in0) * $signed(w_in0);
+      l_0_0 <= in_last;
+      a_0_0 <= a_in0;
+      in_last <= i_last & i_valid;
+      in_valid <= i_valid;
+    end
+    if (lr_0_15) begin
+      out_0_15 <= $signed(acc_0_15) + $signed(pr_0_15);
+    end
+    if (_002_) begin
+      acc_0_15 <= 27'h0000000;
+    end else begin
+      acc_0_15 <= $signed(acc_0_15) + $signed(pr_0_15);
+    end
+    if (lr_0_14) begin
+      out_0_14 <= $signed(acc_0_14) + $signed(pr_0_14);
+    end
+    if (_003_) begin
+      acc_0_14 <= 27'h0000000;
+    end else begin
+      acc_0_14 <= $signed(acc_0_14) + $signed(pr_0_14);
+    end
+    if (lr_0_13) begin
+      out_0_13 <= $signed(acc_0_13) + $signed(pr_0_13);
+    end
+    if (_004_) begin
+      acc_0_13 <= 27'h0000000;
+    end else begin
+      acc_0_13 <= $signed(acc_0_13) + $signed(pr_0_13);
+    end
+    if (lr_0_12) begin
+      out_0_12 <= $signed(acc_0_12) + $signed(pr_0_12);
+    end
+    if (_005_) begin
+      acc_0_12 <= 27'h0000000;
+    end else begin
+      acc_0_12 <= $signed(acc_0_12) + $signed(pr_0_12);
+    end
+    if (lr_0_11) begin
+      out_0_11 <= $signed(acc_0_11) + $signed(pr_0_11);
+    end
+    if (_006_) begin
+      acc_0_11 <= 27'h0000000;
+    end else begin
+      acc_0_11 <= $signed(acc_0_11) + $signed(pr_0_11);
+    end
+    if (lr_0_10) begin
+      out_0_10 <= $signed(acc_0_10) + $signed(pr_0_10);
+    end
+    if (_007_) begin
+      acc_0_10 <= 27'h0000000;
+    end else begin
+      acc_0_10 <= $signed(acc_0_10) + $signed(pr_0_10);
+    end
+    if (lr_0_9) begin
+      out_0_9 <= $signed(acc_0_9) + $signed(pr_0_9);
+    end
+    if (_008_) begin
+      acc_0_9 <= 27'h0000000;
+    end else begin
+      acc_0_9 <= $signed(acc_0_9) + $signed(pr_0_9);
+    end
+    if (lr_0_8) begin
+      out_0_8 <= $signed(acc_0_8) + $signed(pr_0_8);
+    end
+    if (_009_) begin
+      acc_0_8 <= 27'h0000000;
+    end else begin
+      acc_0_8 <= $signed(acc_0_8) + $signed(pr_0_8);
+    end
+    if (lr_0_7) begin
+      out_0_7 <= $signed(acc_0_7) + $signed(pr_0_7);
+    end
+    if (_010_) begin
+      acc_0_7 <= 27'h0000000;
+    end else begin
+      acc_0_7 <= $signed(acc_0_7) + $signed(pr_0_7);
+    end
+    if (lr_0_6) begin
+      out_0_6 <= $signed(acc_0_6) + $signed(pr_0_6);
+    end
+    if (_011_) begin
+      acc_0_6 <= 27'h0000000;
+    end else begin
+      acc_0_6 <= $signed(acc_0_6) + $signed(pr_0_6);
+    end
+    if (lr_0_5) begin
+      out_0_5 <= $signed(acc_0_5) + $signed(pr_0_5);
+    end
+    if (_012_) begin
+      acc_0_5 <= 27'h0000000;
+    end else begin
+      acc_0_5 <= $signed(acc_0_5) + $signed(pr_0_5);
+    end
+    if (lr_0_4) begin
+      out_0_4 <= $signed(acc_0_4) + $signed(pr_0_4);
+    end
+    if (_013_) begin
+      acc_0_4 <= 27'h0000000;
+    end else begin
+      acc_0_4 <= $signed(acc_0_4) + $signed(pr_0_4);
+    end
+    if (lr_0_3) begin
+      out_0_3 <= $signed(acc_0_3) + $signed(pr_0_3);
+    end
+    if (_014_) begin
+      acc_0_3 <= 27'h0000000;
+    end else begin
+      acc_0_3 <= $signed(acc_0_3) + $signed(pr_0_3);
+    end
+    if (lr_0_2) begin
+      out_0_2 <= $signed(acc_0_2) + $signed(pr_0_2);
+    end
+    if (_015_) begin
+      acc_0_2 <= 27'h0000000;
+    end else begin
+      acc_0_2 <= $signed(acc_0_2) + $signed(pr_0_2);
+    end
+    if (lr_0_1) begin
+      out_0_1 <= $signed(acc_0_1) + $signed(pr_0_1);
+    end
+    if (_016_) begin
+      acc_0_1 <= 27'h0000000;
+    end else begin
+      acc_0_1 <= $signed(acc_0_1) + $signed(pr_0_1);
+    end
+    if (lr_0_0) begin
+      out_0_0 <= $signed(acc_0_0) + $signed(pr_0_0);
+    end
+    if (_017_) begin
+      acc_0_0 <= 27'h0000000;
+    end else begin
+      acc_0_0 <= $signed(acc_0_0) + $signed(pr_0_0);
+    end
+    if (!in_valid) begin
+      skew_w15_d0 <= 8'h00;
+      skew_w14_d0 <= 8'h00;
+      skew_w13_d0 <= 8'h00;
+      skew_w12_d0 <= 8'h00;
+      skew_w11_d0 <= 8'h00;
+      skew_w10_d0 <= 8'h00;
+      skew_w9_d0 <= 8'h00;
+      skew_w8_d0 <= 8'h00;
+      skew_w7_d0 <= 8'h00;
+      skew_w6_d0 <= 8'h00;
+      skew_w5_d0 <= 8'h00;
+      skew_w4_d0 <= 8'h00;
+      skew_w3_d0 <= 8'h00;
+      skew_w2_d0 <= 8'h00;
+      skew_w1_d0 <= 8'h00;
+    end else begin
+      skew_w15_d0 <= in_w15;
+      skew_w14_d0 <= in_w14;
+      skew_w13_d0 <= in_w13;
+      skew_w12_d0 <= in_w12;
+      skew_w11_d0 <= in_w11;
+      skew_w10_d0 <= in_w10;
+      skew_w9_d0 <= in_w9;
+      skew_w8_d0 <= in_w8;
+      skew_w7_d0 <= in_w7;
+      skew_w6_d0 <= in_w6;
+      skew_w5_d0 <= in_w5;
+      skew_w4_d0 <= in_w4;
+      skew_w3_d0 <= in_w3;
+      skew_w2_d0 <= in_w2;
+      skew_w1_d0 <= in_w1;
+    end
   end
 endmodule
 
@@ -1993,12 +2248,21 @@ module \hwq_top.engine.fifo (clk, rst, r_rdy, r_data, w_port__data, w_en, r_en);
   assign _12_[3] = 1'hx;
   assign _16_[3] = 1'hx;
   always @(posedge clk) begin
-    if (rst) level <= 3'h0;
-    else if (_18_) begin if (_08_) level <= level - 1'h1; else begin if (_03_) level <= level + 1'h1; else level <= 3'hx; end end
-    if (rst) r_port__addr <= 3'h0;
-    else if (_13_) r_port__addr <= _16_[2:0];
-    if (rst) w_port__addr <= 3'h0;
-    else if (_00_) w_port__addr <= _12_[2:0];
+    if (rst) begin
+      level <= 3'h0;
+    end else if (_18_) begin
+      begin if (_08_) level <= level - 1'h1; else begin if (_03_) level <= level + 1'h1; else level <= 3'hx; end end
+    end
+    if (rst) begin
+      r_port__addr <= 3'h0;
+    end else if (_13_) begin
+      r_port__addr <= _16_[2:0];
+    end
+    if (rst) begin
+      w_port__addr <= 3'h0;
+    end else if (_00_) begin
+      w_port__addr <= _12_[2:0];
+    end
   end
 endmodule
 
@@ -4361,235 +4625,247 @@ module \hwq_top.engine.requant (rst, i_bias, i_multiplier, i_shift, zero_point, 
   assign hi_z[8] = hi_z[9];
   assign lo_z[8] = lo_z[9];
   always @(posedge clk) begin
-    if (rst) o_last <= 1'h0;
-    else o_last <= rq3_last;
-    if (rst) o_valid <= 1'h0;
-    else o_valid <= rq3_valid;
-    if (rst) o_data <= 128'h00000000000000000000000000000000;
-    else if (rq3_valid) o_data <= { _0257_, _0255_, _0259_, _0261_, _0263_, _0265_, _0267_, _0269_, _0271_, _0273_, _0243_, _0245_, _0247_, _0249_, _0251_, _0253_ };
-    if (rst) _1175_ <= 9'h000;
-    else _1175_ <= $signed(act_max) - $signed(zero_point);
-    if (rst) _1176_ <= 9'h000;
-    else _1176_ <= $signed(act_min) - $signed(zero_point);
-    if (rq2_valid) rq3_y15 <= $signed(u_15) >>> rq2_r15;
-    if (rq2_valid) rq3_y14 <= $signed(u_14) >>> rq2_r14;
-    if (rq2_valid) rq3_y13 <= $signed(u_13) >>> rq2_r13;
-    if (rq2_valid) rq3_y12 <= $signed(u_12) >>> rq2_r12;
-    if (rq2_valid) rq3_y11 <= $signed(u_11) >>> rq2_r11;
-    if (rq2_valid) rq3_y10 <= $signed(u_10) >>> rq2_r10;
-    if (rq2_valid) rq3_y9 <= $signed(u_9) >>> rq2_r9;
-    if (rq2_valid) rq3_y8 <= $signed(u_8) >>> rq2_r8;
-    if (rq2_valid) rq3_y7 <= $signed(u_7) >>> rq2_r7;
-    if (rq2_valid) rq3_y6 <= $signed(u_6) >>> rq2_r6;
-    if (rq2_valid) rq3_y5 <= $signed(u_5) >>> rq2_r5;
-    if (rq2_valid) rq3_y4 <= $signed(u_4) >>> rq2_r4;
-    if (rq2_valid) rq3_y3 <= $signed(u_3) >>> rq2_r3;
-    if (rq2_valid) rq3_y2 <= $signed(u_2) >>> rq2_r2;
-    if (rq2_valid) rq3_y1 <= $signed(u_1) >>> rq2_r1;
-    if (rq2_valid) rq3_y0 <= $signed(u_0) >>> rq2_r0;
-    if (rst) rq3_last <= 1'h0;
-    else rq3_last <= rq2_last;
-    if (rst) rq3_valid <= 1'h0;
-    else rq3_valid <= rq2_valid;
-    if (rq1_valid) rq2_hm15 <= halfm_15;
-    if (rq1_valid) rq2_hf15 <= half_15;
-    if (rq1_valid) rq2_hm14 <= halfm_14;
-    if (rq1_valid) rq2_hf14 <= half_14;
-    if (rq1_valid) rq2_hm13 <= halfm_13;
-    if (rq1_valid) rq2_hf13 <= half_13;
-    if (rq1_valid) rq2_hm12 <= halfm_12;
-    if (rq1_valid) rq2_hf12 <= half_12;
-    if (rq1_valid) rq2_hm11 <= halfm_11;
-    if (rq1_valid) rq2_hf11 <= half_11;
-    if (rq1_valid) rq2_hm10 <= halfm_10;
-    if (rq1_valid) rq2_hf10 <= half_10;
-    if (rq1_valid) rq2_hm9 <= halfm_9;
-    if (rq1_valid) rq2_hf9 <= half_9;
-    if (rq1_valid) rq2_hm8 <= halfm_8;
-    if (rq1_valid) rq2_hf8 <= half_8;
-    if (rq1_valid) rq2_hm7 <= halfm_7;
-    if (rq1_valid) rq2_hf7 <= half_7;
-    if (rq1_valid) rq2_hm6 <= halfm_6;
-    if (rq1_valid) rq2_hf6 <= half_6;
-    if (rq1_valid) rq2_hm5 <= halfm_5;
-    if (rq1_valid) rq2_hf5 <= half_5;
-    if (rq1_valid) rq2_hm4 <= halfm_4;
-    if (rq1_valid) rq2_hf4 <= half_4;
-    if (rq1_valid) rq2_hm3 <= halfm_3;
-    if (rq1_valid) rq2_hf3 <= half_3;
-    if (rq1_valid) rq2_hm2 <= halfm_2;
-    if (rq1_valid) rq2_hf2 <= half_2;
-    if (rq1_valid) rq2_hm1 <= halfm_1;
-    if (rq1_valid) rq2_hf1 <= half_1;
-    if (rq1_valid) rq2_hm0 <= halfm_0;
-    if (rq1_valid) rq2_hf0 <= half_0;
-    if (rq1_valid) rq2_h15 <= h_15;
-    if (rq1_valid) rq2_h14 <= h_14;
-    if (rq1_valid) rq2_h13 <= h_13;
-    if (rq1_valid) rq2_h12 <= h_12;
-    if (rq1_valid) rq2_h11 <= h_11;
-    if (rq1_valid) rq2_h10 <= h_10;
-    if (rq1_valid) rq2_h9 <= h_9;
-    if (rq1_valid) rq2_h8 <= h_8;
-    if (rq1_valid) rq2_h7 <= h_7;
-    if (rq1_valid) rq2_h6 <= h_6;
-    if (rq1_valid) rq2_h5 <= h_5;
-    if (rq1_valid) rq2_h4 <= h_4;
-    if (rq1_valid) rq2_h3 <= h_3;
-    if (rq1_valid) rq2_h2 <= h_2;
-    if (rq1_valid) rq2_h1 <= h_1;
-    if (rq1_valid) rq2_h0 <= h_0;
-    if (rq1_valid) rq2_r15 <= rq1_r15;
-    if (rq1_valid) rq2_r14 <= rq1_r14;
-    if (rq1_valid) rq2_r13 <= rq1_r13;
-    if (rq1_valid) rq2_r12 <= rq1_r12;
-    if (rq1_valid) rq2_r11 <= rq1_r11;
-    if (rq1_valid) rq2_r10 <= rq1_r10;
-    if (rq1_valid) rq2_r9 <= rq1_r9;
-    if (rq1_valid) rq2_r8 <= rq1_r8;
-    if (rq1_valid) rq2_r7 <= rq1_r7;
-    if (rq1_valid) rq2_r6 <= rq1_r6;
-    if (rq1_valid) rq2_r5 <= rq1_r5;
-    if (rq1_valid) rq2_r4 <= rq1_r4;
-    if (rq1_valid) rq2_r3 <= rq1_r3;
-    if (rq1_valid) rq2_r2 <= rq1_r2;
-    if (rq1_valid) rq2_r1 <= rq1_r1;
-    if (rq1_valid) rq2_r0 <= rq1_r0;
-    if (rst) rq2_last <= 1'h0;
-    else rq2_last <= rq1_last;
-    if (rst) rq2_valid <= 1'h0;
-    else rq2_valid <= rq1_valid;
-    if (i_valid) rq1_s15 <= $signed(i_acc[431:405]) + $signed(i_bias[511:480]);
-    if (i_valid) rq1_s14 <= $signed(i_acc[404:378]) + $signed(i_bias[479:448]);
-    if (i_valid) rq1_s13 <= $signed(i_acc[377:351]) + $signed(i_bias[447:416]);
-    if (i_valid) rq1_s12 <= $signed(i_acc[350:324]) + $signed(i_bias[415:384]);
-    if (i_valid) rq1_s11 <= $signed(i_acc[323:297]) + $signed(i_bias[383:352]);
-    if (i_valid) rq1_s10 <= $signed(i_acc[296:270]) + $signed(i_bias[351:320]);
-    if (i_valid) rq1_s9 <= $signed(i_acc[269:243]) + $signed(i_bias[319:288]);
-    if (i_valid) rq1_s8 <= $signed(i_acc[242:216]) + $signed(i_bias[287:256]);
-    if (i_valid) rq1_s7 <= $signed(i_acc[215:189]) + $signed(i_bias[255:224]);
-    if (i_valid) rq1_s6 <= $signed(i_acc[188:162]) + $signed(i_bias[223:192]);
-    if (i_valid) rq1_s5 <= $signed(i_acc[161:135]) + $signed(i_bias[191:160]);
-    if (i_valid) rq1_s4 <= $signed(i_acc[134:108]) + $signed(i_bias[159:128]);
-    if (i_valid) rq1_s3 <= $signed(i_acc[107:81]) + $signed(i_bias[127:96]);
-    if (i_valid) rq1_s2 <= $signed(i_acc[80:54]) + $signed(i_bias[95:64]);
-    if (i_valid) rq1_s1 <= $signed(i_acc[53:27]) + $signed(i_bias[63:32]);
-    if (i_valid) rq1_s0 <= $signed(i_acc[26:0]) + $signed(i_bias[31:0]);
+    if (rst) begin
+      o_last <= 1'h0;
+      o_valid <= 1'h0;
+      _1175_ <= 9'h000;
+      _1176_ <= 9'h000;
+      rq3_last <= 1'h0;
+      rq3_valid <= 1'h0;
+      rq2_last <= 1'h0;
+      rq2_valid <= 1'h0;
+      rq1_last <= 1'h0;
+      rq1_valid <= 1'h0;
+    end else begin
+      o_last <= rq3_last;
+      o_valid <= rq3_valid;
+      _1175_ <= $signed(act_max) - $signed(zero_point);
+      _1176_ <= $signed(act_min) - $signed(zero_point);
+      rq3_last <= rq2_last;
+      rq3_valid <= rq2_valid;
+      rq2_last <= rq1_last;
+      rq2_valid <= rq1_valid;
+      rq1_last <= i_last;
+      rq1_valid <= i_valid;
+    end
+    if (rst) begin
+      o_data <= 128'h00000000000000000000000000000000;
+    end else if (rq3_valid) begin
+      o_data <= { _0257_, _0255_, _0259_, _0261_, _0263_, _0265_, _0267_, _0269_, _0271_, _0273_, _0243_, _0245_, _0247_, _0249_, _0251_, _0253_ };
+    end
+    if (rq2_valid) begin
+      rq3_y15 <= $signed(u_15) >>> rq2_r15;
+      rq3_y14 <= $signed(u_14) >>> rq2_r14;
+      rq3_y13 <= $signed(u_13) >>> rq2_r13;
+      rq3_y12 <= $signed(u_12) >>> rq2_r12;
+      rq3_y11 <= $signed(u_11) >>> rq2_r11;
+      rq3_y10 <= $signed(u_10) >>> rq2_r10;
+      rq3_y9 <= $signed(u_9) >>> rq2_r9;
+      rq3_y8 <= $signed(u_8) >>> rq2_r8;
+      rq3_y7 <= $signed(u_7) >>> rq2_r7;
+      rq3_y6 <= $signed(u_6) >>> rq2_r6;
+      rq3_y5 <= $signed(u_5) >>> rq2_r5;
+      rq3_y4 <= $signed(u_4) >>> rq2_r4;
+      rq3_y3 <= $signed(u_3) >>> rq2_r3;
+      rq3_y2 <= $signed(u_2) >>> rq2_r2;
+      rq3_y1 <= $signed(u_1) >>> rq2_r1;
+      rq3_y0 <= $signed(u_0) >>> rq2_r0;
+    end
+    if (rq1_valid) begin
+      rq2_hm15 <= halfm_15;
+      rq2_hf15 <= half_15;
+      rq2_hm14 <= halfm_14;
+      rq2_hf14 <= half_14;
+      rq2_hm13 <= halfm_13;
+      rq2_hf13 <= half_13;
+      rq2_hm12 <= halfm_12;
+      rq2_hf12 <= half_12;
+      rq2_hm11 <= halfm_11;
+      rq2_hf11 <= half_11;
+      rq2_hm10 <= halfm_10;
+      rq2_hf10 <= half_10;
+      rq2_hm9 <= halfm_9;
+      rq2_hf9 <= half_9;
+      rq2_hm8 <= halfm_8;
+      rq2_hf8 <= half_8;
+      rq2_hm7 <= halfm_7;
+      rq2_hf7 <= half_7;
+      rq2_hm6 <= halfm_6;
+      rq2_hf6 <= half_6;
+      rq2_hm5 <= halfm_5;
+      rq2_hf5 <= half_5;
+      rq2_hm4 <= halfm_4;
+      rq2_hf4 <= half_4;
+      rq2_hm3 <= halfm_3;
+      rq2_hf3 <= half_3;
+      rq2_hm2 <= halfm_2;
+      rq2_hf2 <= half_2;
+      rq2_hm1 <= halfm_1;
+      rq2_hf1 <= half_1;
+      rq2_hm0 <= halfm_0;
+      rq2_hf0 <= half_0;
+      rq2_h15 <= h_15;
+      rq2_h14 <= h_14;
+      rq2_h13 <= h_13;
+      rq2_h12 <= h_12;
+      rq2_h11 <= h_11;
+      rq2_h10 <= h_10;
+      rq2_h9 <= h_9;
+      rq2_h8 <= h_8;
+      rq2_h7 <= h_7;
+      rq2_h6 <= h_6;
+      rq2_h5 <= h_5;
+      rq2_h4 <= h_4;
+      rq2_h3 <= h_3;
+      rq2_h2 <= h_2;
+      rq2_h1 <= h_1;
+      rq2_h0 <= h_0;
+      rq2_r15 <= rq1_r15;
+      rq2_r14 <= rq1_r14;
+      rq2_r13 <= rq1_r13;
+      rq2_r12 <= rq1_r12;
+      rq2_r11 <= rq1_r11;
+      rq2_r10 <= rq1_r10;
+      rq2_r9 <= rq1_r9;
+      rq2_r8 <= rq1_r8;
+      rq2_r7 <= rq1_r7;
+      rq2_r6 <= rq1_r6;
+      rq2_r5 <= rq1_r5;
+      rq2_r4 <= rq1_r4;
+      rq2_r3 <= rq1_r3;
+      rq2_r2 <= rq1_r2;
+      rq2_r1 <= rq1_r1;
+      rq2_r0 <= rq1_r0;
+    end
+    if (i_valid) begin
+      rq1_s15 <= $signed(i_acc[431:405]) + $signed(i_bias[511:480]);
+      rq1_s14 <= $signed(i_acc[404:378]) + $signed(i_bias[479:448]);
+      rq1_s13 <= $signed(i_acc[377:351]) + $signed(i_bias[447:416]);
+      rq1_s12 <= $signed(i_acc[350:324]) + $signed(i_bias[415:384]);
+      rq1_s11 <= $signed(i_acc[323:297]) + $signed(i_bias[383:352]);
+      rq1_s10 <= $signed(i_acc[296:270]) + $signed(i_bias[351:320]);
+      rq1_s9 <= $signed(i_acc[269:243]) + $signed(i_bias[319:288]);
+      rq1_s8 <= $signed(i_acc[242:216]) + $signed(i_bias[287:256]);
+      rq1_s7 <= $signed(i_acc[215:189]) + $signed(i_bias[255:224]);
+      rq1_s6 <= $signed(i_acc[188:162]) + $signed(i_bias[223:192]);
+      rq1_s5 <= $signed(i_acc[161:135]) + $signed(i_bias[191:160]);
+      rq1_s4 <= $signed(i_acc[134:108]) + $signed(i_bias[159:128]);
+      rq1_s3 <= $signed(i_acc[107:81]) + $signed(i_bias[127:96]);
+      rq1_s2 <= $signed(i_acc[80:54]) + $signed(i_bias[95:64]);
+      rq1_s1 <= $signed(i_acc[53:27]) + $signed(i_bias[63:32]);
+      rq1_s0 <= $signed(i_acc[26:0]) + $signed(i_bias[31:0]);
+      rq1_m15 <= i_multiplier[495:465];
+      rq1_m14 <= i_multiplier[464:434];
+      rq1_m13 <= i_multiplier[433:403];
+      rq1_m12 <= i_multiplier[402:372];
+      rq1_m11 <= i_multiplier[371:341];
+      rq1_m10 <= i_multiplier[340:310];
+      rq1_m9 <= i_multiplier[309:279];
+      rq1_m8 <= i_multiplier[278:248];
+      rq1_m7 <= i_multiplier[247:217];
+      rq1_m6 <= i_multiplier[216:186];
+      rq1_m5 <= i_multiplier[185:155];
+      rq1_m4 <= i_multiplier[154:124];
+      rq1_m3 <= i_multiplier[123:93];
+      rq1_m2 <= i_multiplier[92:62];
+      rq1_m1 <= i_multiplier[61:31];
+      rq1_m0 <= i_multiplier[30:0];
+    end
     if (i_valid)
       if (!_0184_) rq1_r15 <= 5'h00;
       else rq1_r15 <= _0190_[4:0];
     if (i_valid)
       if (!_0183_) rq1_l15 <= 5'h00;
       else rq1_l15 <= i_shift[94:90];
-    if (i_valid) rq1_m15 <= i_multiplier[495:465];
     if (i_valid)
       if (!_0180_) rq1_r14 <= 5'h00;
       else rq1_r14 <= - $signed(i_shift[88:84]);
     if (i_valid)
       if (!_0178_) rq1_l14 <= 5'h00;
       else rq1_l14 <= i_shift[88:84];
-    if (i_valid) rq1_m14 <= i_multiplier[464:434];
     if (i_valid)
       if (!_0175_) rq1_r13 <= 5'h00;
       else rq1_r13 <= _0177_[4:0];
     if (i_valid)
       if (!_0174_) rq1_l13 <= 5'h00;
       else rq1_l13 <= i_shift[82:78];
-    if (i_valid) rq1_m13 <= i_multiplier[433:403];
     if (i_valid)
       if (!_0171_) rq1_r12 <= 5'h00;
       else rq1_r12 <= _0172_[4:0];
     if (i_valid)
       if (!_0169_) rq1_l12 <= 5'h00;
       else rq1_l12 <= i_shift[76:72];
-    if (i_valid) rq1_m12 <= i_multiplier[402:372];
     if (i_valid)
       if (!_0165_) rq1_r11 <= 5'h00;
       else rq1_r11 <= _0167_[4:0];
     if (i_valid)
       if (!_0164_) rq1_l11 <= 5'h00;
       else rq1_l11 <= i_shift[70:66];
-    if (i_valid) rq1_m11 <= i_multiplier[371:341];
     if (i_valid)
       if (!_0161_) rq1_r10 <= 5'h00;
       else rq1_r10 <= - $signed(i_shift[64:60]);
     if (i_valid)
       if (!_0159_) rq1_l10 <= 5'h00;
       else rq1_l10 <= i_shift[64:60];
-    if (i_valid) rq1_m10 <= i_multiplier[340:310];
     if (i_valid)
       if (!_0157_) rq1_r9 <= 5'h00;
       else rq1_r9 <= - $signed(i_shift[58:54]);
     if (i_valid)
       if (!_0155_) rq1_l9 <= 5'h00;
       else rq1_l9 <= i_shift[58:54];
-    if (i_valid) rq1_m9 <= i_multiplier[309:279];
     if (i_valid)
       if (!_0152_) rq1_r8 <= 5'h00;
       else rq1_r8 <= _0153_[4:0];
     if (i_valid)
       if (!_0150_) rq1_l8 <= 5'h00;
       else rq1_l8 <= i_shift[52:48];
-    if (i_valid) rq1_m8 <= i_multiplier[278:248];
     if (i_valid)
       if (!_0147_) rq1_r7 <= 5'h00;
       else rq1_r7 <= - $signed(i_shift[46:42]);
     if (i_valid)
       if (!_0145_) rq1_l7 <= 5'h00;
       else rq1_l7 <= i_shift[46:42];
-    if (i_valid) rq1_m7 <= i_multiplier[247:217];
     if (i_valid)
       if (!_0142_) rq1_r6 <= 5'h00;
       else rq1_r6 <= _0143_[4:0];
     if (i_valid)
       if (!_0141_) rq1_l6 <= 5'h00;
       else rq1_l6 <= i_shift[40:36];
-    if (i_valid) rq1_m6 <= i_multiplier[216:186];
     if (i_valid)
       if (!_0137_) rq1_r5 <= 5'h00;
       else rq1_r5 <= _0138_[4:0];
     if (i_valid)
       if (!_0135_) rq1_l5 <= 5'h00;
       else rq1_l5 <= i_shift[34:30];
-    if (i_valid) rq1_m5 <= i_multiplier[185:155];
     if (i_valid)
       if (!_0128_) rq1_r4 <= 5'h00;
       else rq1_r4 <= _0133_[4:0];
     if (i_valid)
       if (!_0121_) rq1_l4 <= 5'h00;
       else rq1_l4 <= i_shift[28:24];
-    if (i_valid) rq1_m4 <= i_multiplier[154:124];
     if (i_valid)
       if (!_0104_) rq1_r3 <= 5'h00;
       else rq1_r3 <= - $signed(i_shift[22:18]);
     if (i_valid)
       if (!_0091_) rq1_l3 <= 5'h00;
       else rq1_l3 <= i_shift[22:18];
-    if (i_valid) rq1_m3 <= i_multiplier[123:93];
     if (i_valid)
       if (!_0071_) rq1_r2 <= 5'h00;
       else rq1_r2 <= - $signed(i_shift[16:12]);
     if (i_valid)
       if (!_0061_) rq1_l2 <= 5'h00;
       else rq1_l2 <= i_shift[16:12];
-    if (i_valid) rq1_m2 <= i_multiplier[92:62];
     if (i_valid)
       if (!_0201_) rq1_r1 <= 5'h00;
       else rq1_r1 <= - $signed(i_shift[10:6]);
     if (i_valid)
       if (!_0168_) rq1_l1 <= 5'h00;
       else rq1_l1 <= i_shift[10:6];
-    if (i_valid) rq1_m1 <= i_multiplier[61:31];
     if (i_valid)
       if (!_0139_) rq1_r0 <= 5'h00;
       else rq1_r0 <= - $signed(i_shift[4:0]);
     if (i_valid)
       if (!_0000_) rq1_l0 <= 5'h00;
       else rq1_l0 <= i_shift[4:0];
-    if (i_valid) rq1_m0 <= i_multiplier[30:0];
-    if (rst) rq1_last <= 1'h0;
-    else rq1_last <= i_last;
-    if (rst) rq1_valid <= 1'h0;
-    else rq1_valid <= i_valid;
   end
 endmodule

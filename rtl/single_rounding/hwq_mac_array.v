@@ -390,505 +390,580 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   assign count_next = cap_7_3 ? 4'h8 : _067_;
   assign o_data = { drain_3, drain_2, drain_1, drain_0 };
   always @(posedge clk) begin
-    if (en) w_3_2 <= w_2_2;
-    if (rst) l_3_2 <= 1'h0;
-    else if (en) l_3_2 <= l_3_1;
-    if (rst) a_3_2 <= 8'h00;
-    else if (en) a_3_2 <= a_3_1;
-    if (cap_3_1) out_3_1 <= $signed(acc_3_1) + $signed(pr_3_1);
-    if (rst) acc_3_1 <= 26'h0000000;
-    else if (en) begin if (lr_3_1) acc_3_1 <= 26'h0000000; else acc_3_1 <= $signed(acc_3_1) + $signed(pr_3_1); end
-    if (rst) lr_3_1 <= 1'h0;
-    else if (en) lr_3_1 <= l_3_0;
-    if (rst) pr_3_1 <= 16'h0000;
-    else if (en) pr_3_1 <= $signed(a_3_0) * $signed(w_2_1);
-    if (en) w_3_1 <= w_2_1;
-    if (rst) l_3_1 <= 1'h0;
-    else if (en) l_3_1 <= l_3_0;
-    if (rst) a_3_1 <= 8'h00;
-    else if (en) a_3_1 <= a_3_0;
-    if (cap_3_0) out_3_0 <= $signed(acc_3_0) + $signed(pr_3_0);
-    if (rst) acc_3_0 <= 26'h0000000;
-    else if (en) begin if (lr_3_0) acc_3_0 <= 26'h0000000; else acc_3_0 <= $signed(acc_3_0) + $signed(pr_3_0); end
-    if (rst) lr_3_0 <= 1'h0;
-    else if (en) lr_3_0 <= skew_l3_d2;
-    if (rst) pr_3_0 <= 16'h0000;
-    else if (en) pr_3_0 <= $signed(skew_a3_d2) * $signed(w_2_0);
-    if (en) w_3_0 <= w_2_0;
-    if (rst) l_3_0 <= 1'h0;
-    else if (en) l_3_0 <= skew_l3_d2;
-    if (rst) a_3_0 <= 8'h00;
-    else if (en) a_3_0 <= skew_a3_d2;
-    if (cap_2_3) out_2_3 <= $signed(acc_2_3) + $signed(pr_2_3);
-    if (rst) acc_2_3 <= 26'h0000000;
-    else if (en) begin if (lr_2_3) acc_2_3 <= 26'h0000000; else acc_2_3 <= $signed(acc_2_3) + $signed(pr_2_3); end
-    if (rst) lr_2_3 <= 1'h0;
-    else if (en) lr_2_3 <= l_2_2;
-    if (rst) pr_2_3 <= 16'h0000;
-    else if (en) pr_2_3 <= $signed(a_2_2) * $signed(w_1_3);
-    if (en) w_2_3 <= w_1_3;
-    if (cap_2_2) out_2_2 <= $signed(acc_2_2) + $signed(pr_2_2);
-    if (rst) acc_2_2 <= 26'h0000000;
-    else if (en) begin if (lr_2_2) acc_2_2 <= 26'h0000000; else acc_2_2 <= $signed(acc_2_2) + $signed(pr_2_2); end
-    if (rst) lr_2_2 <= 1'h0;
-    else if (en) lr_2_2 <= l_2_1;
-    if (rst) pr_2_2 <= 16'h0000;
-    else if (en) pr_2_2 <= $signed(a_2_1) * $signed(w_1_2);
-    if (en) w_2_2 <= w_1_2;
-    if (rst) l_2_2 <= 1'h0;
-    else if (en) l_2_2 <= l_2_1;
-    if (rst) a_2_2 <= 8'h00;
-    else if (en) a_2_2 <= a_2_1;
-    if (cap_2_1) out_2_1 <= $signed(acc_2_1) + $signed(pr_2_1);
-    if (rst) acc_2_1 <= 26'h0000000;
-    else if (en) begin if (lr_2_1) acc_2_1 <= 26'h0000000; else acc_2_1 <= $signed(acc_2_1) + $signed(pr_2_1); end
-    if (rst) lr_2_1 <= 1'h0;
-    else if (en) lr_2_1 <= l_2_0;
-    if (rst) pr_2_1 <= 16'h0000;
-    else if (en) pr_2_1 <= $signed(a_2_0) * $signed(w_1_1);
-    if (en) w_2_1 <= w_1_1;
-    if (rst) l_2_1 <= 1'h0;
-    else if (en) l_2_1 <= l_2_0;
-    if (rst) a_2_1 <= 8'h00;
-    else if (en) a_2_1 <= a_2_0;
-    if (cap_2_0) out_2_0 <= $signed(acc_2_0) + $signed(pr_2_0);
-    if (rst) acc_2_0 <= 26'h0000000;
-    else if (en) begin if (lr_2_0) acc_2_0 <= 26'h0000000; else acc_2_0 <= $signed(acc_2_0) + $signed(pr_2_0); end
-    if (rst) lr_2_0 <= 1'h0;
-    else if (en) lr_2_0 <= skew_l2_d1;
-    if (rst) pr_2_0 <= 16'h0000;
-    else if (en) pr_2_0 <= $signed(skew_a2_d1) * $signed(w_1_0);
-    if (en) w_2_0 <= w_1_0;
-    if (rst) l_2_0 <= 1'h0;
-    else if (en) l_2_0 <= skew_l2_d1;
-    if (rst) a_2_0 <= 8'h00;
-    else if (en) a_2_0 <= skew_a2_d1;
-    if (cap_1_3) out_1_3 <= $signed(acc_1_3) + $signed(pr_1_3);
-    if (rst) acc_1_3 <= 26'h0000000;
-    else if (en) begin if (lr_1_3) acc_1_3 <= 26'h0000000; else acc_1_3 <= $signed(acc_1_3) + $signed(pr_1_3); end
-    if (rst) lr_1_3 <= 1'h0;
-    else if (en) lr_1_3 <= l_1_2;
-    if (rst) pr_1_3 <= 16'h0000;
-    else if (en) pr_1_3 <= $signed(a_1_2) * $signed(w_0_3);
-    if (en) w_1_3 <= w_0_3;
-    if (cap_1_2) out_1_2 <= $signed(acc_1_2) + $signed(pr_1_2);
-    if (rst) acc_1_2 <= 26'h0000000;
-    else if (en) begin if (lr_1_2) acc_1_2 <= 26'h0000000; else acc_1_2 <= $signed(acc_1_2) + $signed(pr_1_2); end
-    if (rst) lr_1_2 <= 1'h0;
-    else if (en) lr_1_2 <= l_1_1;
-    if (rst) pr_1_2 <= 16'h0000;
-    else if (en) pr_1_2 <= $signed(a_1_1) * $signed(w_0_2);
-    if (en) w_1_2 <= w_0_2;
-    if (rst) l_1_2 <= 1'h0;
-    else if (en) l_1_2 <= l_1_1;
-    if (rst) a_1_2 <= 8'h00;
-    else if (en) a_1_2 <= a_1_1;
-    if (cap_1_1) out_1_1 <= $signed(acc_1_1) + $signed(pr_1_1);
-    if (rst) acc_1_1 <= 26'h0000000;
-    else if (en) begin if (lr_1_1) acc_1_1 <= 26'h0000000; else acc_1_1 <= $signed(acc_1_1) + $signed(pr_1_1); end
-    if (rst) lr_1_1 <= 1'h0;
-    else if (en) lr_1_1 <= l_1_0;
-    if (rst) pr_1_1 <= 16'h0000;
-    else if (en) pr_1_1 <= $signed(a_1_0) * $signed(w_0_1);
-    if (en) w_1_1 <= w_0_1;
-    if (rst) l_1_1 <= 1'h0;
-    else if (en) l_1_1 <= l_1_0;
-    if (rst) a_1_1 <= 8'h00;
-    else if (en) a_1_1 <= a_1_0;
-    if (cap_1_0) out_1_0 <= $signed(acc_1_0) + $signed(pr_1_0);
-    if (rst) acc_1_0 <= 26'h0000000;
-    else if (en) begin if (lr_1_0) acc_1_0 <= 26'h0000000; else acc_1_0 <= $signed(acc_1_0) + $signed(pr_1_0); end
-    if (rst) lr_1_0 <= 1'h0;
-    else if (en) lr_1_0 <= skew_l1_d0;
-    if (rst) pr_1_0 <= 16'h0000;
-    else if (en) pr_1_0 <= $signed(skew_a1_d0) * $signed(w_0_0);
-    if (en) w_1_0 <= w_0_0;
-    if (rst) l_1_0 <= 1'h0;
-    else if (en) l_1_0 <= skew_l1_d0;
-    if (rst) a_1_0 <= 8'h00;
-    else if (en) a_1_0 <= skew_a1_d0;
-    if (cap_0_3) out_0_3 <= $signed(acc_0_3) + $signed(pr_0_3);
-    if (rst) acc_0_3 <= 26'h0000000;
-    else if (en) begin if (lr_0_3) acc_0_3 <= 26'h0000000; else acc_0_3 <= $signed(acc_0_3) + $signed(pr_0_3); end
-    if (rst) lr_0_3 <= 1'h0;
-    else if (en) lr_0_3 <= l_0_2;
-    if (rst) pr_0_3 <= 16'h0000;
-    else if (en) pr_0_3 <= $signed(a_0_2) * $signed(skew_w3_d2);
-    if (en) w_0_3 <= skew_w3_d2;
-    if (cap_0_2) out_0_2 <= $signed(acc_0_2) + $signed(pr_0_2);
-    if (rst) acc_0_2 <= 26'h0000000;
-    else if (en) begin if (lr_0_2) acc_0_2 <= 26'h0000000; else acc_0_2 <= $signed(acc_0_2) + $signed(pr_0_2); end
-    if (rst) lr_0_2 <= 1'h0;
-    else if (en) lr_0_2 <= l_0_1;
-    if (rst) pr_0_2 <= 16'h0000;
-    else if (en) pr_0_2 <= $signed(a_0_1) * $signed(skew_w2_d1);
-    if (en) w_0_2 <= skew_w2_d1;
-    if (rst) l_0_2 <= 1'h0;
-    else if (en) l_0_2 <= l_0_1;
-    if (rst) a_0_2 <= 8'h00;
-    else if (en) a_0_2 <= a_0_1;
-    if (cap_0_1) out_0_1 <= $signed(acc_0_1) + $signed(pr_0_1);
-    if (rst) acc_0_1 <= 26'h0000000;
-    else if (en) begin if (lr_0_1) acc_0_1 <= 26'h0000000; else acc_0_1 <= $signed(acc_0_1) + $signed(pr_0_1); end
-    if (rst) lr_0_1 <= 1'h0;
-    else if (en) lr_0_1 <= l_0_0;
-    if (rst) pr_0_1 <= 16'h0000;
-    else if (en) pr_0_1 <= $signed(a_0_0) * $signed(skew_w1_d0);
-    if (en) w_0_1 <= skew_w1_d0;
-    if (rst) l_0_1 <= 1'h0;
-    else if (en) l_0_1 <= l_0_0;
-    if (rst) a_0_1 <= 8'h00;
-    else if (en) a_0_1 <= a_0_0;
-    if (cap_0_0) out_0_0 <= $signed(acc_0_0) + $signed(pr_0_0);
-    if (rst) acc_0_0 <= 26'h0000000;
-    else if (en) begin if (lr_0_0) acc_0_0 <= 26'h0000000; else acc_0_0 <= $signed(acc_0_0) + $signed(pr_0_0); end
-    if (rst) lr_0_0 <= 1'h0;
-    else if (en) lr_0_0 <= in_last;
-    if (rst) pr_0_0 <= 16'h0000;
-    else if (en) pr_0_0 <= $signed(a_in0) * $signed(w_in0);
-    if (en) w_0_0 <= w_in0;
-    if (rst) l_0_0 <= 1'h0;
-    else if (en) l_0_0 <= in_last;
-    if (rst) a_0_0 <= 8'h00;
-    else if (en) a_0_0 <= a_in0;
-    if (en) skew_w3_d2 <= skew_w3_d1;
-    if (en) skew_w3_d1 <= skew_w3_d0;
+    if (en) begin
+      w_3_2 <= w_2_2;
+      w_3_1 <= w_2_1;
+      w_3_0 <= w_2_0;
+      w_2_3 <= w_1_3;
+      w_2_2 <= w_1_2;
+      w_2_1 <= w_1_1;
+      w_2_0 <= w_1_0;
+      w_1_3 <= w_0_3;
+      w_1_2 <= w_0_2;
+      w_1_1 <= w_0_1;
+      w_1_0 <= w_0_0;
+      w_0_3 <= skew_w3_d2;
+      w_0_2 <= skew_w2_d1;
+      w_0_1 <= skew_w1_d0;
+      w_0_0 <= w_in0;
+      skew_w3_d2 <= skew_w3_d1;
+      skew_w3_d1 <= skew_w3_d0;
+      skew_w2_d1 <= skew_w2_d0;
+      in_w3 <= i_w[31:24];
+      in_w2 <= i_w[23:16];
+      in_w1 <= i_w[15:8];
+      in_w0 <= i_w[7:0];
+      in_a7 <= i_a[63:56];
+      in_a6 <= i_a[55:48];
+      in_a5 <= i_a[47:40];
+      in_a4 <= i_a[39:32];
+      in_a3 <= i_a[31:24];
+      in_a2 <= i_a[23:16];
+      in_a1 <= i_a[15:8];
+      in_a0 <= i_a[7:0];
+      begin if (drain_row[2]) begin if (drain_row[1]) begin if (drain_row[0]) drain_3 <= out_7_3; else drain_3 <= out_6_3; end else begin if (drain_row[0]) drain_3 <= out_5_3; else drain_3 <= out_4_3; end end else begin if (drain_row[1]) begin if (drain_row[0]) drain_3 <= out_3_3; else drain_3 <= out_2_3; end else begin if (drain_row[0]) drain_3 <= out_1_3; else drain_3 <= out_0_3; end end end
+      begin if (drain_row[2]) begin if (drain_row[1]) begin if (drain_row[0]) drain_2 <= out_7_2; else drain_2 <= out_6_2; end else begin if (drain_row[0]) drain_2 <= out_5_2; else drain_2 <= out_4_2; end end else begin if (drain_row[1]) begin if (drain_row[0]) drain_2 <= out_3_2; else drain_2 <= out_2_2; end else begin if (drain_row[0]) drain_2 <= out_1_2; else drain_2 <= out_0_2; end end end
+      begin if (drain_row[2]) begin if (drain_row[1]) begin if (drain_row[0]) drain_1 <= out_7_1; else drain_1 <= out_6_1; end else begin if (drain_row[0]) drain_1 <= out_5_1; else drain_1 <= out_4_1; end end else begin if (drain_row[1]) begin if (drain_row[0]) drain_1 <= out_3_1; else drain_1 <= out_2_1; end else begin if (drain_row[0]) drain_1 <= out_1_1; else drain_1 <= out_0_1; end end end
+      begin if (drain_row[2]) begin if (drain_row[1]) begin if (drain_row[0]) drain_0 <= out_7_0; else drain_0 <= out_6_0; end else begin if (drain_row[0]) drain_0 <= out_5_0; else drain_0 <= out_4_0; end end else begin if (drain_row[1]) begin if (drain_row[0]) drain_0 <= out_3_0; else drain_0 <= out_2_0; end else begin if (drain_row[0]) drain_0 <= out_1_0; else drain_0 <= out_0_0; end end end
+      w_6_3 <= w_5_3;
+      w_6_2 <= w_5_2;
+      w_6_1 <= w_5_1;
+      w_6_0 <= w_5_0;
+      w_5_3 <= w_4_3;
+      w_5_2 <= w_4_2;
+      w_5_1 <= w_4_1;
+      w_5_0 <= w_4_0;
+      w_4_3 <= w_3_3;
+      w_4_2 <= w_3_2;
+      w_4_1 <= w_3_1;
+      w_4_0 <= w_3_0;
+      w_3_3 <= w_2_3;
+    end
+    if (rst) begin
+      l_3_2 <= 1'h0;
+      a_3_2 <= 8'h00;
+      acc_3_1 <= 26'h0000000;
+      lr_3_1 <= 1'h0;
+      pr_3_1 <= 16'h0000;
+      l_3_1 <= 1'h0;
+      a_3_1 <= 8'h00;
+      acc_3_0 <= 26'h0000000;
+      lr_3_0 <= 1'h0;
+      pr_3_0 <= 16'h0000;
+      l_3_0 <= 1'h0;
+      a_3_0 <= 8'h00;
+      acc_2_3 <= 26'h0000000;
+      lr_2_3 <= 1'h0;
+      pr_2_3 <= 16'h0000;
+      acc_2_2 <= 26'h0000000;
+      lr_2_2 <= 1'h0;
+      pr_2_2 <= 16'h0000;
+      l_2_2 <= 1'h0;
+      a_2_2 <= 8'h00;
+      acc_2_1 <= 26'h0000000;
+      lr_2_1 <= 1'h0;
+      pr_2_1 <= 16'h0000;
+      l_2_1 <= 1'h0;
+      a_2_1 <= 8'h00;
+      acc_2_0 <= 26'h0000000;
+      lr_2_0 <= 1'h0;
+      pr_2_0 <= 16'h0000;
+      l_2_0 <= 1'h0;
+      a_2_0 <= 8'h00;
+      acc_1_3 <= 26'h0000000;
+      lr_1_3 <= 1'h0;
+      pr_1_3 <= 16'h0000;
+      acc_1_2 <= 26'h0000000;
+      lr_1_2 <= 1'h0;
+      pr_1_2 <= 16'h0000;
+      l_1_2 <= 1'h0;
+      a_1_2 <= 8'h00;
+      acc_1_1 <= 26'h0000000;
+      lr_1_1 <= 1'h0;
+      pr_1_1 <= 16'h0000;
+      l_1_1 <= 1'h0;
+      a_1_1 <= 8'h00;
+      acc_1_0 <= 26'h0000000;
+      lr_1_0 <= 1'h0;
+      pr_1_0 <= 16'h0000;
+      l_1_0 <= 1'h0;
+      a_1_0 <= 8'h00;
+      acc_0_3 <= 26'h0000000;
+      lr_0_3 <= 1'h0;
+      pr_0_3 <= 16'h0000;
+      acc_0_2 <= 26'h0000000;
+      lr_0_2 <= 1'h0;
+      pr_0_2 <= 16'h0000;
+      l_0_2 <= 1'h0;
+      a_0_2 <= 8'h00;
+      acc_0_1 <= 26'h0000000;
+      lr_0_1 <= 1'h0;
+      pr_0_1 <= 16'h0000;
+      l_0_1 <= 1'h0;
+      a_0_1 <= 8'h00;
+      acc_0_0 <= 26'h0000000;
+      lr_0_0 <= 1'h0;
+      pr_0_0 <= 16'h0000;
+      l_0_0 <= 1'h0;
+      a_0_0 <= 8'h00;
+      skew_l7_d6 <= 1'h0;
+      skew_l7_d5 <= 1'h0;
+      skew_l7_d4 <= 1'h0;
+      skew_l7_d3 <= 1'h0;
+      skew_l7_d2 <= 1'h0;
+      skew_l7_d1 <= 1'h0;
+      skew_l7_d0 <= 1'h0;
+      skew_a7_d6 <= 8'h00;
+      skew_a7_d5 <= 8'h00;
+      skew_a7_d4 <= 8'h00;
+      skew_a7_d3 <= 8'h00;
+      skew_a7_d2 <= 8'h00;
+      skew_a7_d1 <= 8'h00;
+      skew_a7_d0 <= 8'h00;
+      skew_l6_d5 <= 1'h0;
+      skew_l6_d4 <= 1'h0;
+      skew_l6_d3 <= 1'h0;
+      skew_l6_d2 <= 1'h0;
+      skew_l6_d1 <= 1'h0;
+      skew_l6_d0 <= 1'h0;
+      skew_a6_d5 <= 8'h00;
+      skew_a6_d4 <= 8'h00;
+      skew_a6_d3 <= 8'h00;
+      skew_a6_d2 <= 8'h00;
+      skew_a6_d1 <= 8'h00;
+      skew_a6_d0 <= 8'h00;
+      skew_l5_d4 <= 1'h0;
+      skew_l5_d3 <= 1'h0;
+      skew_l5_d2 <= 1'h0;
+      skew_l5_d1 <= 1'h0;
+      skew_l5_d0 <= 1'h0;
+      skew_a5_d4 <= 8'h00;
+      skew_a5_d3 <= 8'h00;
+      skew_a5_d2 <= 8'h00;
+      skew_a5_d1 <= 8'h00;
+      skew_a5_d0 <= 8'h00;
+      skew_l4_d3 <= 1'h0;
+      skew_l4_d2 <= 1'h0;
+      skew_l4_d1 <= 1'h0;
+      skew_l4_d0 <= 1'h0;
+      skew_a4_d3 <= 8'h00;
+      skew_a4_d2 <= 8'h00;
+      skew_a4_d1 <= 8'h00;
+      skew_a4_d0 <= 8'h00;
+      skew_l3_d2 <= 1'h0;
+      skew_l3_d1 <= 1'h0;
+      skew_l3_d0 <= 1'h0;
+      skew_a3_d2 <= 8'h00;
+      skew_a3_d1 <= 8'h00;
+      skew_a3_d0 <= 8'h00;
+      skew_l2_d1 <= 1'h0;
+      skew_l2_d0 <= 1'h0;
+      skew_a2_d1 <= 8'h00;
+      skew_a2_d0 <= 8'h00;
+      skew_l1_d0 <= 1'h0;
+      skew_a1_d0 <= 8'h00;
+      in_last <= 1'h0;
+      in_valid <= 1'h0;
+      o_valid <= 1'h0;
+      acc_7_3 <= 26'h0000000;
+      lr_7_3 <= 1'h0;
+      pr_7_3 <= 16'h0000;
+      acc_7_2 <= 26'h0000000;
+      lr_7_2 <= 1'h0;
+      pr_7_2 <= 16'h0000;
+      l_7_2 <= 1'h0;
+      a_7_2 <= 8'h00;
+      acc_7_1 <= 26'h0000000;
+      lr_7_1 <= 1'h0;
+      pr_7_1 <= 16'h0000;
+      l_7_1 <= 1'h0;
+      a_7_1 <= 8'h00;
+      acc_7_0 <= 26'h0000000;
+      lr_7_0 <= 1'h0;
+      pr_7_0 <= 16'h0000;
+      l_7_0 <= 1'h0;
+      a_7_0 <= 8'h00;
+      acc_6_3 <= 26'h0000000;
+      lr_6_3 <= 1'h0;
+      pr_6_3 <= 16'h0000;
+      acc_6_2 <= 26'h0000000;
+      lr_6_2 <= 1'h0;
+      pr_6_2 <= 16'h0000;
+      l_6_2 <= 1'h0;
+      a_6_2 <= 8'h00;
+      acc_6_1 <= 26'h0000000;
+      lr_6_1 <= 1'h0;
+      pr_6_1 <= 16'h0000;
+      l_6_1 <= 1'h0;
+      a_6_1 <= 8'h00;
+      acc_6_0 <= 26'h0000000;
+      lr_6_0 <= 1'h0;
+      pr_6_0 <= 16'h0000;
+      l_6_0 <= 1'h0;
+      a_6_0 <= 8'h00;
+      acc_5_3 <= 26'h0000000;
+      lr_5_3 <= 1'h0;
+      pr_5_3 <= 16'h0000;
+      acc_5_2 <= 26'h0000000;
+      lr_5_2 <= 1'h0;
+      pr_5_2 <= 16'h0000;
+      l_5_2 <= 1'h0;
+      a_5_2 <= 8'h00;
+      acc_5_1 <= 26'h0000000;
+      lr_5_1 <= 1'h0;
+      pr_5_1 <= 16'h0000;
+      l_5_1 <= 1'h0;
+      a_5_1 <= 8'h00;
+      acc_5_0 <= 26'h0000000;
+      lr_5_0 <= 1'h0;
+      pr_5_0 <= 16'h0000;
+      l_5_0 <= 1'h0;
+      a_5_0 <= 8'h00;
+      acc_4_3 <= 26'h0000000;
+      lr_4_3 <= 1'h0;
+      pr_4_3 <= 16'h0000;
+      acc_4_2 <= 26'h0000000;
+      lr_4_2 <= 1'h0;
+      pr_4_2 <= 16'h0000;
+      l_4_2 <= 1'h0;
+      a_4_2 <= 8'h00;
+      acc_4_1 <= 26'h0000000;
+      lr_4_1 <= 1'h0;
+      pr_4_1 <= 16'h0000;
+      l_4_1 <= 1'h0;
+      a_4_1 <= 8'h00;
+      acc_4_0 <= 26'h0000000;
+      lr_4_0 <= 1'h0;
+      pr_4_0 <= 16'h0000;
+      l_4_0 <= 1'h0;
+      a_4_0 <= 8'h00;
+      acc_3_3 <= 26'h0000000;
+      lr_3_3 <= 1'h0;
+      pr_3_3 <= 16'h0000;
+      acc_3_2 <= 26'h0000000;
+      lr_3_2 <= 1'h0;
+      pr_3_2 <= 16'h0000;
+    end else if (en) begin
+      l_3_2 <= l_3_1;
+      a_3_2 <= a_3_1;
+      begin if (lr_3_1) acc_3_1 <= 26'h0000000; else acc_3_1 <= $signed(acc_3_1) + $signed(pr_3_1); end
+      lr_3_1 <= l_3_0;
+      pr_3_1 <= $signed(a_3_0) * $signed(w_2_1);
+      l_3_1 <= l_3_0;
+      a_3_1 <= a_3_0;
+      begin if (lr_3_0) acc_3_0 <= 26'h0000000; else acc_3_0 <= $signed(acc_3_0) + $signed(pr_3_0); end
+      lr_3_0 <= skew_l3_d2;
+      pr_3_0 <= $signed(skew_a3_d2) * $signed(w_2_0);
+      l_3_0 <= skew_l3_d2;
+      a_3_0 <= skew_a3_d2;
+      begin if (lr_2_3) acc_2_3 <= 26'h0000000; else acc_2_3 <= $signed(acc_2_3) + $signed(pr_2_3); end
+      lr_2_3 <= l_2_2;
+      pr_2_3 <= $signed(a_2_2) * $signed(w_1_3);
+      begin if (lr_2_2) acc_2_2 <= 26'h0000000; else acc_2_2 <= $signed(acc_2_2) + $signed(pr_2_2); end
+      lr_2_2 <= l_2_1;
+      pr_2_2 <= $signed(a_2_1) * $signed(w_1_2);
+      l_2_2 <= l_2_1;
+      a_2_2 <= a_2_1;
+      begin if (lr_2_1) acc_2_1 <= 26'h0000000; else acc_2_1 <= $signed(acc_2_1) + $signed(pr_2_1); end
+      lr_2_1 <= l_2_0;
+      pr_2_1 <= $signed(a_2_0) * $signed(w_1_1);
+      l_2_1 <= l_2_0;
+      a_2_1 <= a_2_0;
+      begin if (lr_2_0) acc_2_0 <= 26'h0000000; else acc_2_0 <= $signed(acc_2_0) + $signed(pr_2_0); end
+      lr_2_0 <= skew_l2_d1;
+      pr_2_0 <= $signed(skew_a2_d1) * $signed(w_1_0);
+      l_2_0 <= skew_l2_d1;
+      a_2_0 <= skew_a2_d1;
+      begin if (lr_1_3) acc_1_3 <= 26'h0000000; else acc_1_3 <= $signed(acc_1_3) + $signed(pr_1_3); end
+      lr_1_3 <= l_1_2;
+      pr_1_3 <= $signed(a_1_2) * $signed(w_0_3);
+      begin if (lr_1_2) acc_1_2 <= 26'h0000000; else acc_1_2 <= $signed(acc_1_2) + $signed(pr_1_2); end
+      lr_1_2 <= l_1_1;
+      pr_1_2 <= $signed(a_1_1) * $signed(w_0_2);
+      l_1_2 <= l_1_1;
+      a_1_2 <= a_1_1;
+      begin if (lr_1_1) acc_1_1 <= 26'h0000000; else acc_1_1 <= $signed(acc_1_1) + $signed(pr_1_1); end
+      lr_1_1 <= l_1_0;
+      pr_1_1 <= $signed(a_1_0) * $signed(w_0_1);
+      l_1_1 <= l_1_0;
+      a_1_1 <= a_1_0;
+      begin if (lr_1_0) acc_1_0 <= 26'h0000000; else acc_1_0 <= $signed(acc_1_0) + $signed(pr_1_0); end
+      lr_1_0 <= skew_l1_d0;
+      pr_1_0 <= $signed(skew_a1_d0) * $signed(w_0_0);
+      l_1_0 <= skew_l1_d0;
+      a_1_0 <= skew_a1_d0;
+      begin if (lr_0_3) acc_0_3 <= 26'h0000000; else acc_0_3 <= $signed(acc_0_3) + $signed(pr_0_3); end
+      lr_0_3 <= l_0_2;
+      pr_0_3 <= $signed(a_0_2) * $signed(skew_w3_d2);
+      begin if (lr_0_2) acc_0_2 <= 26'h0000000; else acc_0_2 <= $signed(acc_0_2) + $signed(pr_0_2); end
+      lr_0_2 <= l_0_1;
+      pr_0_2 <= $signed(a_0_1) * $signed(skew_w2_d1);
+      l_0_2 <= l_0_1;
+      a_0_2 <= a_0_1;
+      begin if (lr_0_1) acc_0_1 <= 26'h0000000; else acc_0_1 <= $signed(acc_0_1) + $signed(pr_0_1); end
+      lr_0_1 <= l_0_0;
+      pr_0_1 <= $signed(a_0_0) * $signed(skew_w1_d0);
+      l_0_1 <= l_0_0;
+      a_0_1 <= a_0_0;
+      begin if (lr_0_0) acc_0_0 <= 26'h0000000; else acc_0_0 <= $signed(acc_0_0) + $signed(pr_0_0); end
+      lr_0_0 <= in_last;
+      pr_0_0 <= $signed(a_in0) * $signed(w_in0);
+      l_0_0 <= in_last;
+      a_0_0 <= a_in0;
+      skew_l7_d6 <= skew_l7_d5;
+      skew_l7_d5 <= skew_l7_d4;
+      skew_l7_d4 <= skew_l7_d3;
+      skew_l7_d3 <= skew_l7_d2;
+      skew_l7_d2 <= skew_l7_d1;
+      skew_l7_d1 <= skew_l7_d0;
+      skew_l7_d0 <= in_last;
+      skew_a7_d6 <= skew_a7_d5;
+      skew_a7_d5 <= skew_a7_d4;
+      skew_a7_d4 <= skew_a7_d3;
+      skew_a7_d3 <= skew_a7_d2;
+      skew_a7_d2 <= skew_a7_d1;
+      skew_a7_d1 <= skew_a7_d0;
+      begin if (in_valid) skew_a7_d0 <= in_a7; else skew_a7_d0 <= 8'h00; end
+      skew_l6_d5 <= skew_l6_d4;
+      skew_l6_d4 <= skew_l6_d3;
+      skew_l6_d3 <= skew_l6_d2;
+      skew_l6_d2 <= skew_l6_d1;
+      skew_l6_d1 <= skew_l6_d0;
+      skew_l6_d0 <= in_last;
+      skew_a6_d5 <= skew_a6_d4;
+      skew_a6_d4 <= skew_a6_d3;
+      skew_a6_d3 <= skew_a6_d2;
+      skew_a6_d2 <= skew_a6_d1;
+      skew_a6_d1 <= skew_a6_d0;
+      begin if (in_valid) skew_a6_d0 <= in_a6; else skew_a6_d0 <= 8'h00; end
+      skew_l5_d4 <= skew_l5_d3;
+      skew_l5_d3 <= skew_l5_d2;
+      skew_l5_d2 <= skew_l5_d1;
+      skew_l5_d1 <= skew_l5_d0;
+      skew_l5_d0 <= in_last;
+      skew_a5_d4 <= skew_a5_d3;
+      skew_a5_d3 <= skew_a5_d2;
+      skew_a5_d2 <= skew_a5_d1;
+      skew_a5_d1 <= skew_a5_d0;
+      begin if (in_valid) skew_a5_d0 <= in_a5; else skew_a5_d0 <= 8'h00; end
+      skew_l4_d3 <= skew_l4_d2;
+      skew_l4_d2 <= skew_l4_d1;
+      skew_l4_d1 <= skew_l4_d0;
+      skew_l4_d0 <= in_last;
+      skew_a4_d3 <= skew_a4_d2;
+      skew_a4_d2 <= skew_a4_d1;
+      skew_a4_d1 <= skew_a4_d0;
+      begin if (in_valid) skew_a4_d0 <= in_a4; else skew_a4_d0 <= 8'h00; end
+      skew_l3_d2 <= skew_l3_d1;
+      skew_l3_d1 <= skew_l3_d0;
+      skew_l3_d0 <= in_last;
+      skew_a3_d2 <= skew_a3_d1;
+      skew_a3_d1 <= skew_a3_d0;
+      begin if (in_valid) skew_a3_d0 <= in_a3; else skew_a3_d0 <= 8'h00; end
+      skew_l2_d1 <= skew_l2_d0;
+      skew_l2_d0 <= in_last;
+      skew_a2_d1 <= skew_a2_d0;
+      begin if (in_valid) skew_a2_d0 <= in_a2; else skew_a2_d0 <= 8'h00; end
+      skew_l1_d0 <= in_last;
+      begin if (in_valid) skew_a1_d0 <= in_a1; else skew_a1_d0 <= 8'h00; end
+      in_last <= i_last & i_valid;
+      in_valid <= i_valid;
+      o_valid <= | drain_count;
+      begin if (lr_7_3) acc_7_3 <= 26'h0000000; else acc_7_3 <= $signed(acc_7_3) + $signed(pr_7_3); end
+      lr_7_3 <= l_7_2;
+      pr_7_3 <= $signed(a_7_2) * $signed(w_6_3);
+      begin if (lr_7_2) acc_7_2 <= 26'h0000000; else acc_7_2 <= $signed(acc_7_2) + $signed(pr_7_2); end
+      lr_7_2 <= l_7_1;
+      pr_7_2 <= $signed(a_7_1) * $signed(w_6_2);
+      l_7_2 <= l_7_1;
+      a_7_2 <= a_7_1;
+      begin if (lr_7_1) acc_7_1 <= 26'h0000000; else acc_7_1 <= $signed(acc_7_1) + $signed(pr_7_1); end
+      lr_7_1 <= l_7_0;
+      pr_7_1 <= $signed(a_7_0) * $signed(w_6_1);
+      l_7_1 <= l_7_0;
+      a_7_1 <= a_7_0;
+      begin if (lr_7_0) acc_7_0 <= 26'h0000000; else acc_7_0 <= $signed(acc_7_0) + $signed(pr_7_0); end
+      lr_7_0 <= skew_l7_d6;
+      pr_7_0 <= $signed(skew_a7_d6) * $signed(w_6_0);
+      l_7_0 <= skew_l7_d6;
+      a_7_0 <= skew_a7_d6;
+      begin if (lr_6_3) acc_6_3 <= 26'h0000000; else acc_6_3 <= $signed(acc_6_3) + $signed(pr_6_3); end
+      lr_6_3 <= l_6_2;
+      pr_6_3 <= $signed(a_6_2) * $signed(w_5_3);
+      begin if (lr_6_2) acc_6_2 <= 26'h0000000; else acc_6_2 <= $signed(acc_6_2) + $signed(pr_6_2); end
+      lr_6_2 <= l_6_1;
+      pr_6_2 <= $signed(a_6_1) * $signed(w_5_2);
+      l_6_2 <= l_6_1;
+      a_6_2 <= a_6_1;
+      begin if (lr_6_1) acc_6_1 <= 26'h0000000; else acc_6_1 <= $signed(acc_6_1) + $signed(pr_6_1); end
+      lr_6_1 <= l_6_0;
+      pr_6_1 <= $signed(a_6_0) * $signed(w_5_1);
+      l_6_1 <= l_6_0;
+      a_6_1 <= a_6_0;
+      begin if (lr_6_0) acc_6_0 <= 26'h0000000; else acc_6_0 <= $signed(acc_6_0) + $signed(pr_6_0); end
+      lr_6_0 <= skew_l6_d5;
+      pr_6_0 <= $signed(skew_a6_d5) * $signed(w_5_0);
+      l_6_0 <= skew_l6_d5;
+      a_6_0 <= skew_a6_d5;
+      begin if (lr_5_3) acc_5_3 <= 26'h0000000; else acc_5_3 <= $signed(acc_5_3) + $signed(pr_5_3); end
+      lr_5_3 <= l_5_2;
+      pr_5_3 <= $signed(a_5_2) * $signed(w_4_3);
+      begin if (lr_5_2) acc_5_2 <= 26'h0000000; else acc_5_2 <= $signed(acc_5_2) + $signed(pr_5_2); end
+      lr_5_2 <= l_5_1;
+      pr_5_2 <= $signed(a_5_1) * $signed(w_4_2);
+      l_5_2 <= l_5_1;
+      a_5_2 <= a_5_1;
+      begin if (lr_5_1) acc_5_1 <= 26'h0000000; else acc_5_1 <= $signed(acc_5_1) + $signed(pr_5_1); end
+      lr_5_1 <= l_5_0;
+      pr_5_1 <= $signed(a_5_0) * $signed(w_4_1);
+      l_5_1 <= l_5_0;
+      a_5_1 <= a_5_0;
+      begin if (lr_5_0) acc_5_0 <= 26'h0000000; else acc_5_0 <= $signed(acc_5_0) + $signed(pr_5_0); end
+      lr_5_0 <= skew_l5_d4;
+      pr_5_0 <= $signed(skew_a5_d4) * $signed(w_4_0);
+      l_5_0 <= skew_l5_d4;
+      a_5_0 <= skew_a5_d4;
+      begin if (lr_4_3) acc_4_3 <= 26'h0000000; else acc_4_3 <= $signed(acc_4_3) + $signed(pr_4_3); end
+      lr_4_3 <= l_4_2;
+      pr_4_3 <= $signed(a_4_2) * $signed(w_3_3);
+      begin if (lr_4_2) acc_4_2 <= 26'h0000000; else acc_4_2 <= $signed(acc_4_2) + $signed(pr_4_2); end
+      lr_4_2 <= l_4_1;
+      pr_4_2 <= $signed(a_4_1) * $signed(w_3_2);
+      l_4_2 <= l_4_1;
+      a_4_2 <= a_4_1;
+      begin if (lr_4_1) acc_4_1 <= 26'h0000000; else acc_4_1 <= $signed(acc_4_1) + $signed(pr_4_1); end
+      lr_4_1 <= l_4_0;
+      pr_4_1 <= $signed(a_4_0) * $signed(w_3_1);
+      l_4_1 <= l_4_0;
+      a_4_1 <= a_4_0;
+      begin if (lr_4_0) acc_4_0 <= 26'h0000000; else acc_4_0 <= $signed(acc_4_0) + $signed(pr_4_0); end
+      lr_4_0 <= skew_l4_d3;
+      pr_4_0 <= $signed(skew_a4_d3) * $signed(w_3_0);
+      l_4_0 <= skew_l4_d3;
+      a_4_0 <= skew_a4_d3;
+      begin if (lr_3_3) acc_3_3 <= 26'h0000000; else acc_3_3 <= $signed(acc_3_3) + $signed(pr_3_3); end
+      lr_3_3 <= l_3_2;
+      pr_3_3 <= $signed(a_3_2) * $signed(w_2_3);
+      begin if (lr_3_2) acc_3_2 <= 26'h0000000; else acc_3_2 <= $signed(acc_3_2) + $signed(pr_3_2); end
+      lr_3_2 <= l_3_1;
+      pr_3_2 <= $signed(a_3_1) * $signed(w_2_2);
+    end
+    if (cap_3_1) begin
+      out_3_1 <= $signed(acc_3_1) + $signed(pr_3_1);
+    end
+    if (cap_3_0) begin
+      out_3_0 <= $signed(acc_3_0) + $signed(pr_3_0);
+    end
+    if (cap_2_3) begin
+      out_2_3 <= $signed(acc_2_3) + $signed(pr_2_3);
+    end
+    if (cap_2_2) begin
+      out_2_2 <= $signed(acc_2_2) + $signed(pr_2_2);
+    end
+    if (cap_2_1) begin
+      out_2_1 <= $signed(acc_2_1) + $signed(pr_2_1);
+    end
+    if (cap_2_0) begin
+      out_2_0 <= $signed(acc_2_0) + $signed(pr_2_0);
+    end
+    if (cap_1_3) begin
+      out_1_3 <= $signed(acc_1_3) + $signed(pr_1_3);
+    end
+    if (cap_1_2) begin
+      out_1_2 <= $signed(acc_1_2) + $signed(pr_1_2);
+    end
+    if (cap_1_1) begin
+      out_1_1 <= $signed(acc_1_1) + $signed(pr_1_1);
+    end
+    if (cap_1_0) begin
+      out_1_0 <= $signed(acc_1_0) + $signed(pr_1_0);
+    end
+    if (cap_0_3) begin
+      out_0_3 <= $signed(acc_0_3) + $signed(pr_0_3);
+    end
+    if (cap_0_2) begin
+      out_0_2 <= $signed(acc_0_2) + $signed(pr_0_2);
+    end
+    if (cap_0_1) begin
+      out_0_1 <= $signed(acc_0_1) + $signed(pr_0_1);
+    end
+    if (cap_0_0) begin
+      out_0_0 <= $signed(acc_0_0) + $signed(pr_0_0);
+    end
     if (en)
       if (!in_valid) skew_w3_d0 <= 8'h00;
       else skew_w3_d0 <= in_w3;
-    if (en) skew_w2_d1 <= skew_w2_d0;
     if (en)
       if (!in_valid) skew_w2_d0 <= 8'h00;
       else skew_w2_d0 <= in_w2;
     if (en)
       if (!in_valid) skew_w1_d0 <= 8'h00;
       else skew_w1_d0 <= in_w1;
-    if (rst) skew_l7_d6 <= 1'h0;
-    else if (en) skew_l7_d6 <= skew_l7_d5;
-    if (rst) skew_l7_d5 <= 1'h0;
-    else if (en) skew_l7_d5 <= skew_l7_d4;
-    if (rst) skew_l7_d4 <= 1'h0;
-    else if (en) skew_l7_d4 <= skew_l7_d3;
-    if (rst) skew_l7_d3 <= 1'h0;
-    else if (en) skew_l7_d3 <= skew_l7_d2;
-    if (rst) skew_l7_d2 <= 1'h0;
-    else if (en) skew_l7_d2 <= skew_l7_d1;
-    if (rst) skew_l7_d1 <= 1'h0;
-    else if (en) skew_l7_d1 <= skew_l7_d0;
-    if (rst) skew_l7_d0 <= 1'h0;
-    else if (en) skew_l7_d0 <= in_last;
-    if (rst) skew_a7_d6 <= 8'h00;
-    else if (en) skew_a7_d6 <= skew_a7_d5;
-    if (rst) skew_a7_d5 <= 8'h00;
-    else if (en) skew_a7_d5 <= skew_a7_d4;
-    if (rst) skew_a7_d4 <= 8'h00;
-    else if (en) skew_a7_d4 <= skew_a7_d3;
-    if (rst) skew_a7_d3 <= 8'h00;
-    else if (en) skew_a7_d3 <= skew_a7_d2;
-    if (rst) skew_a7_d2 <= 8'h00;
-    else if (en) skew_a7_d2 <= skew_a7_d1;
-    if (rst) skew_a7_d1 <= 8'h00;
-    else if (en) skew_a7_d1 <= skew_a7_d0;
-    if (rst) skew_a7_d0 <= 8'h00;
-    else if (en) begin if (in_valid) skew_a7_d0 <= in_a7; else skew_a7_d0 <= 8'h00; end
-    if (rst) skew_l6_d5 <= 1'h0;
-    else if (en) skew_l6_d5 <= skew_l6_d4;
-    if (rst) skew_l6_d4 <= 1'h0;
-    else if (en) skew_l6_d4 <= skew_l6_d3;
-    if (rst) skew_l6_d3 <= 1'h0;
-    else if (en) skew_l6_d3 <= skew_l6_d2;
-    if (rst) skew_l6_d2 <= 1'h0;
-    else if (en) skew_l6_d2 <= skew_l6_d1;
-    if (rst) skew_l6_d1 <= 1'h0;
-    else if (en) skew_l6_d1 <= skew_l6_d0;
-    if (rst) skew_l6_d0 <= 1'h0;
-    else if (en) skew_l6_d0 <= in_last;
-    if (rst) skew_a6_d5 <= 8'h00;
-    else if (en) skew_a6_d5 <= skew_a6_d4;
-    if (rst) skew_a6_d4 <= 8'h00;
-    else if (en) skew_a6_d4 <= skew_a6_d3;
-    if (rst) skew_a6_d3 <= 8'h00;
-    else if (en) skew_a6_d3 <= skew_a6_d2;
-    if (rst) skew_a6_d2 <= 8'h00;
-    else if (en) skew_a6_d2 <= skew_a6_d1;
-    if (rst) skew_a6_d1 <= 8'h00;
-    else if (en) skew_a6_d1 <= skew_a6_d0;
-    if (rst) skew_a6_d0 <= 8'h00;
-    else if (en) begin if (in_valid) skew_a6_d0 <= in_a6; else skew_a6_d0 <= 8'h00; end
-    if (rst) skew_l5_d4 <= 1'h0;
-    else if (en) skew_l5_d4 <= skew_l5_d3;
-    if (rst) skew_l5_d3 <= 1'h0;
-    else if (en) skew_l5_d3 <= skew_l5_d2;
-    if (rst) skew_l5_d2 <= 1'h0;
-    else if (en) skew_l5_d2 <= skew_l5_d1;
-    if (rst) skew_l5_d1 <= 1'h0;
-    else if (en) skew_l5_d1 <= skew_l5_d0;
-    if (rst) skew_l5_d0 <= 1'h0;
-    else if (en) skew_l5_d0 <= in_last;
-    if (rst) skew_a5_d4 <= 8'h00;
-    else if (en) skew_a5_d4 <= skew_a5_d3;
-    if (rst) skew_a5_d3 <= 8'h00;
-    else if (en) skew_a5_d3 <= skew_a5_d2;
-    if (rst) skew_a5_d2 <= 8'h00;
-    else if (en) skew_a5_d2 <= skew_a5_d1;
-    if (rst) skew_a5_d1 <= 8'h00;
-    else if (en) skew_a5_d1 <= skew_a5_d0;
-    if (rst) skew_a5_d0 <= 8'h00;
-    else if (en) begin if (in_valid) skew_a5_d0 <= in_a5; else skew_a5_d0 <= 8'h00; end
-    if (rst) skew_l4_d3 <= 1'h0;
-    else if (en) skew_l4_d3 <= skew_l4_d2;
-    if (rst) skew_l4_d2 <= 1'h0;
-    else if (en) skew_l4_d2 <= skew_l4_d1;
-    if (rst) skew_l4_d1 <= 1'h0;
-    else if (en) skew_l4_d1 <= skew_l4_d0;
-    if (rst) skew_l4_d0 <= 1'h0;
-    else if (en) skew_l4_d0 <= in_last;
-    if (rst) skew_a4_d3 <= 8'h00;
-    else if (en) skew_a4_d3 <= skew_a4_d2;
-    if (rst) skew_a4_d2 <= 8'h00;
-    else if (en) skew_a4_d2 <= skew_a4_d1;
-    if (rst) skew_a4_d1 <= 8'h00;
-    else if (en) skew_a4_d1 <= skew_a4_d0;
-    if (rst) skew_a4_d0 <= 8'h00;
-    else if (en) begin if (in_valid) skew_a4_d0 <= in_a4; else skew_a4_d0 <= 8'h00; end
-    if (rst) skew_l3_d2 <= 1'h0;
-    else if (en) skew_l3_d2 <= skew_l3_d1;
-    if (rst) skew_l3_d1 <= 1'h0;
-    else if (en) skew_l3_d1 <= skew_l3_d0;
-    if (rst) skew_l3_d0 <= 1'h0;
-    else if (en) skew_l3_d0 <= in_last;
-    if (rst) skew_a3_d2 <= 8'h00;
-    else if (en) skew_a3_d2 <= skew_a3_d1;
-    if (rst) skew_a3_d1 <= 8'h00;
-    else if (en) skew_a3_d1 <= skew_a3_d0;
-    if (rst) skew_a3_d0 <= 8'h00;
-    else if (en) begin if (in_valid) skew_a3_d0 <= in_a3; else skew_a3_d0 <= 8'h00; end
-    if (rst) skew_l2_d1 <= 1'h0;
-    else if (en) skew_l2_d1 <= skew_l2_d0;
-    if (rst) skew_l2_d0 <= 1'h0;
-    else if (en) skew_l2_d0 <= in_last;
-    if (rst) skew_a2_d1 <= 8'h00;
-    else if (en) skew_a2_d1 <= skew_a2_d0;
-    if (rst) skew_a2_d0 <= 8'h00;
-    else if (en) begin if (in_valid) skew_a2_d0 <= in_a2; else skew_a2_d0 <= 8'h00; end
-    if (rst) skew_l1_d0 <= 1'h0;
-    else if (en) skew_l1_d0 <= in_last;
-    if (rst) skew_a1_d0 <= 8'h00;
-    else if (en) begin if (in_valid) skew_a1_d0 <= in_a1; else skew_a1_d0 <= 8'h00; end
-    if (en) in_w3 <= i_w[31:24];
-    if (en) in_w2 <= i_w[23:16];
-    if (en) in_w1 <= i_w[15:8];
-    if (en) in_w0 <= i_w[7:0];
-    if (en) in_a7 <= i_a[63:56];
-    if (en) in_a6 <= i_a[55:48];
-    if (en) in_a5 <= i_a[47:40];
-    if (en) in_a4 <= i_a[39:32];
-    if (en) in_a3 <= i_a[31:24];
-    if (en) in_a2 <= i_a[23:16];
-    if (en) in_a1 <= i_a[15:8];
-    if (en) in_a0 <= i_a[7:0];
-    if (rst) in_last <= 1'h0;
-    else if (en) in_last <= i_last & i_valid;
-    if (rst) in_valid <= 1'h0;
-    else if (en) in_valid <= i_valid;
-    if (en) begin if (drain_row[2]) begin if (drain_row[1]) begin if (drain_row[0]) drain_3 <= out_7_3; else drain_3 <= out_6_3; end else begin if (drain_row[0]) drain_3 <= out_5_3; else drain_3 <= out_4_3; end end else begin if (drain_row[1]) begin if (drain_row[0]) drain_3 <= out_3_3; else drain_3 <= out_2_3; end else begin if (drain_row[0]) drain_3 <= out_1_3; else drain_3 <= out_0_3; end end end
-    if (en) begin if (drain_row[2]) begin if (drain_row[1]) begin if (drain_row[0]) drain_2 <= out_7_2; else drain_2 <= out_6_2; end else begin if (drain_row[0]) drain_2 <= out_5_2; else drain_2 <= out_4_2; end end else begin if (drain_row[1]) begin if (drain_row[0]) drain_2 <= out_3_2; else drain_2 <= out_2_2; end else begin if (drain_row[0]) drain_2 <= out_1_2; else drain_2 <= out_0_2; end end end
-    if (en) begin if (drain_row[2]) begin if (drain_row[1]) begin if (drain_row[0]) drain_1 <= out_7_1; else drain_1 <= out_6_1; end else begin if (drain_row[0]) drain_1 <= out_5_1; else drain_1 <= out_4_1; end end else begin if (drain_row[1]) begin if (drain_row[0]) drain_1 <= out_3_1; else drain_1 <= out_2_1; end else begin if (drain_row[0]) drain_1 <= out_1_1; else drain_1 <= out_0_1; end end end
-    if (en) begin if (drain_row[2]) begin if (drain_row[1]) begin if (drain_row[0]) drain_0 <= out_7_0; else drain_0 <= out_6_0; end else begin if (drain_row[0]) drain_0 <= out_5_0; else drain_0 <= out_4_0; end end else begin if (drain_row[1]) begin if (drain_row[0]) drain_0 <= out_3_0; else drain_0 <= out_2_0; end else begin if (drain_row[0]) drain_0 <= out_1_0; else drain_0 <= out_0_0; end end end
-    if (rst) o_valid <= 1'h0;
-    else if (en) o_valid <= | drain_count;
-    if (rst) drain_advance <= 1'h0;
-    else drain_advance <= | count_next;
-    if (rst) drain_count <= 4'h0;
-    else drain_count <= count_next;
-    if (_066_) drain_row <= 3'h0;
-    else if (_029_) drain_row <= drain_row + 1'h1;
-    if (cap_7_3) out_7_3 <= $signed(acc_7_3) + $signed(pr_7_3);
-    if (rst) acc_7_3 <= 26'h0000000;
-    else if (en) begin if (lr_7_3) acc_7_3 <= 26'h0000000; else acc_7_3 <= $signed(acc_7_3) + $signed(pr_7_3); end
-    if (rst) lr_7_3 <= 1'h0;
-    else if (en) lr_7_3 <= l_7_2;
-    if (rst) pr_7_3 <= 16'h0000;
-    else if (en) pr_7_3 <= $signed(a_7_2) * $signed(w_6_3);
-    if (cap_7_2) out_7_2 <= $signed(acc_7_2) + $signed(pr_7_2);
-    if (rst) acc_7_2 <= 26'h0000000;
-    else if (en) begin if (lr_7_2) acc_7_2 <= 26'h0000000; else acc_7_2 <= $signed(acc_7_2) + $signed(pr_7_2); end
-    if (rst) lr_7_2 <= 1'h0;
-    else if (en) lr_7_2 <= l_7_1;
-    if (rst) pr_7_2 <= 16'h0000;
-    else if (en) pr_7_2 <= $signed(a_7_1) * $signed(w_6_2);
-    if (rst) l_7_2 <= 1'h0;
-    else if (en) l_7_2 <= l_7_1;
-    if (rst) a_7_2 <= 8'h00;
-    else if (en) a_7_2 <= a_7_1;
-    if (cap_7_1) out_7_1 <= $signed(acc_7_1) + $signed(pr_7_1);
-    if (rst) acc_7_1 <= 26'h0000000;
-    else if (en) begin if (lr_7_1) acc_7_1 <= 26'h0000000; else acc_7_1 <= $signed(acc_7_1) + $signed(pr_7_1); end
-    if (rst) lr_7_1 <= 1'h0;
-    else if (en) lr_7_1 <= l_7_0;
-    if (rst) pr_7_1 <= 16'h0000;
-    else if (en) pr_7_1 <= $signed(a_7_0) * $signed(w_6_1);
-    if (rst) l_7_1 <= 1'h0;
-    else if (en) l_7_1 <= l_7_0;
-    if (rst) a_7_1 <= 8'h00;
-    else if (en) a_7_1 <= a_7_0;
-    if (cap_7_0) out_7_0 <= $signed(acc_7_0) + $signed(pr_7_0);
-    if (rst) acc_7_0 <= 26'h0000000;
-    else if (en) begin if (lr_7_0) acc_7_0 <= 26'h0000000; else acc_7_0 <= $signed(acc_7_0) + $signed(pr_7_0); end
-    if (rst) lr_7_0 <= 1'h0;
-    else if (en) lr_7_0 <= skew_l7_d6;
-    if (rst) pr_7_0 <= 16'h0000;
-    else if (en) pr_7_0 <= $signed(skew_a7_d6) * $signed(w_6_0);
-    if (rst) l_7_0 <= 1'h0;
-    else if (en) l_7_0 <= skew_l7_d6;
-    if (rst) a_7_0 <= 8'h00;
-    else if (en) a_7_0 <= skew_a7_d6;
-    if (cap_6_3) out_6_3 <= $signed(acc_6_3) + $signed(pr_6_3);
-    if (rst) acc_6_3 <= 26'h0000000;
-    else if (en) begin if (lr_6_3) acc_6_3 <= 26'h0000000; else acc_6_3 <= $signed(acc_6_3) + $signed(pr_6_3); end
-    if (rst) lr_6_3 <= 1'h0;
-    else if (en) lr_6_3 <= l_6_2;
-    if (rst) pr_6_3 <= 16'h0000;
-    else if (en) pr_6_3 <= $signed(a_6_2) * $signed(w_5_3);
-    if (en) w_6_3 <= w_5_3;
-    if (cap_6_2) out_6_2 <= $signed(acc_6_2) + $signed(pr_6_2);
-    if (rst) acc_6_2 <= 26'h0000000;
-    else if (en) begin if (lr_6_2) acc_6_2 <= 26'h0000000; else acc_6_2 <= $signed(acc_6_2) + $signed(pr_6_2); end
-    if (rst) lr_6_2 <= 1'h0;
-    else if (en) lr_6_2 <= l_6_1;
-    if (rst) pr_6_2 <= 16'h0000;
-    else if (en) pr_6_2 <= $signed(a_6_1) * $signed(w_5_2);
-    if (en) w_6_2 <= w_5_2;
-    if (rst) l_6_2 <= 1'h0;
-    else if (en) l_6_2 <= l_6_1;
-    if (rst) a_6_2 <= 8'h00;
-    else if (en) a_6_2 <= a_6_1;
-    if (cap_6_1) out_6_1 <= $signed(acc_6_1) + $signed(pr_6_1);
-    if (rst) acc_6_1 <= 26'h0000000;
-    else if (en) begin if (lr_6_1) acc_6_1 <= 26'h0000000; else acc_6_1 <= $signed(acc_6_1) + $signed(pr_6_1); end
-    if (rst) lr_6_1 <= 1'h0;
-    else if (en) lr_6_1 <= l_6_0;
-    if (rst) pr_6_1 <= 16'h0000;
-    else if (en) pr_6_1 <= $signed(a_6_0) * $signed(w_5_1);
-    if (en) w_6_1 <= w_5_1;
-    if (rst) l_6_1 <= 1'h0;
-    else if (en) l_6_1 <= l_6_0;
-    if (rst) a_6_1 <= 8'h00;
-    else if (en) a_6_1 <= a_6_0;
-    if (cap_6_0) out_6_0 <= $signed(acc_6_0) + $signed(pr_6_0);
-    if (rst) acc_6_0 <= 26'h0000000;
-    else if (en) begin if (lr_6_0) acc_6_0 <= 26'h0000000; else acc_6_0 <= $signed(acc_6_0) + $signed(pr_6_0); end
-    if (rst) lr_6_0 <= 1'h0;
-    else if (en) lr_6_0 <= skew_l6_d5;
-    if (rst) pr_6_0 <= 16'h0000;
-    else if (en) pr_6_0 <= $signed(skew_a6_d5) * $signed(w_5_0);
-    if (en) w_6_0 <= w_5_0;
-    if (rst) l_6_0 <= 1'h0;
-    else if (en) l_6_0 <= skew_l6_d5;
-    if (rst) a_6_0 <= 8'h00;
-    else if (en) a_6_0 <= skew_a6_d5;
-    if (cap_5_3) out_5_3 <= $signed(acc_5_3) + $signed(pr_5_3);
-    if (rst) acc_5_3 <= 26'h0000000;
-    else if (en) begin if (lr_5_3) acc_5_3 <= 26'h0000000; else acc_5_3 <= $signed(acc_5_3) + $signed(pr_5_3); end
-    if (rst) lr_5_3 <= 1'h0;
-    else if (en) lr_5_3 <= l_5_2;
-    if (rst) pr_5_3 <= 16'h0000;
-    else if (en) pr_5_3 <= $signed(a_5_2) * $signed(w_4_3);
-    if (en) w_5_3 <= w_4_3;
-    if (cap_5_2) out_5_2 <= $signed(acc_5_2) + $signed(pr_5_2);
-    if (rst) acc_5_2 <= 26'h0000000;
-    else if (en) begin if (lr_5_2) acc_5_2 <= 26'h0000000; else acc_5_2 <= $signed(acc_5_2) + $signed(pr_5_2); end
-    if (rst) lr_5_2 <= 1'h0;
-    else if (en) lr_5_2 <= l_5_1;
-    if (rst) pr_5_2 <= 16'h0000;
-    else if (en) pr_5_2 <= $signed(a_5_1) * $signed(w_4_2);
-    if (en) w_5_2 <= w_4_2;
-    if (rst) l_5_2 <= 1'h0;
-    else if (en) l_5_2 <= l_5_1;
-    if (rst) a_5_2 <= 8'h00;
-    else if (en) a_5_2 <= a_5_1;
-    if (cap_5_1) out_5_1 <= $signed(acc_5_1) + $signed(pr_5_1);
-    if (rst) acc_5_1 <= 26'h0000000;
-    else if (en) begin if (lr_5_1) acc_5_1 <= 26'h0000000; else acc_5_1 <= $signed(acc_5_1) + $signed(pr_5_1); end
-    if (rst) lr_5_1 <= 1'h0;
-    else if (en) lr_5_1 <= l_5_0;
-    if (rst) pr_5_1 <= 16'h0000;
-    else if (en) pr_5_1 <= $signed(a_5_0) * $signed(w_4_1);
-    if (en) w_5_1 <= w_4_1;
-    if (rst) l_5_1 <= 1'h0;
-    else if (en) l_5_1 <= l_5_0;
-    if (rst) a_5_1 <= 8'h00;
-    else if (en) a_5_1 <= a_5_0;
-    if (cap_5_0) out_5_0 <= $signed(acc_5_0) + $signed(pr_5_0);
-    if (rst) acc_5_0 <= 26'h0000000;
-    else if (en) begin if (lr_5_0) acc_5_0 <= 26'h0000000; else acc_5_0 <= $signed(acc_5_0) + $signed(pr_5_0); end
-    if (rst) lr_5_0 <= 1'h0;
-    else if (en) lr_5_0 <= skew_l5_d4;
-    if (rst) pr_5_0 <= 16'h0000;
-    else if (en) pr_5_0 <= $signed(skew_a5_d4) * $signed(w_4_0);
-    if (en) w_5_0 <= w_4_0;
-    if (rst) l_5_0 <= 1'h0;
-    else if (en) l_5_0 <= skew_l5_d4;
-    if (rst) a_5_0 <= 8'h00;
-    else if (en) a_5_0 <= skew_a5_d4;
-    if (cap_4_3) out_4_3 <= $signed(acc_4_3) + $signed(pr_4_3);
-    if (rst) acc_4_3 <= 26'h0000000;
-    else if (en) begin if (lr_4_3) acc_4_3 <= 26'h0000000; else acc_4_3 <= $signed(acc_4_3) + $signed(pr_4_3); end
-    if (rst) lr_4_3 <= 1'h0;
-    else if (en) lr_4_3 <= l_4_2;
-    if (rst) pr_4_3 <= 16'h0000;
-    else if (en) pr_4_3 <= $signed(a_4_2) * $signed(w_3_3);
-    if (en) w_4_3 <= w_3_3;
-    if (cap_4_2) out_4_2 <= $signed(acc_4_2) + $signed(pr_4_2);
-    if (rst) acc_4_2 <= 26'h0000000;
-    else if (en) begin if (lr_4_2) acc_4_2 <= 26'h0000000; else acc_4_2 <= $signed(acc_4_2) + $signed(pr_4_2); end
-    if (rst) lr_4_2 <= 1'h0;
-    else if (en) lr_4_2 <= l_4_1;
-    if (rst) pr_4_2 <= 16'h0000;
-    else if (en) pr_4_2 <= $signed(a_4_1) * $signed(w_3_2);
-    if (en) w_4_2 <= w_3_2;
-    if (rst) l_4_2 <= 1'h0;
-    else if (en) l_4_2 <= l_4_1;
-    if (rst) a_4_2 <= 8'h00;
-    else if (en) a_4_2 <= a_4_1;
-    if (cap_4_1) out_4_1 <= $signed(acc_4_1) + $signed(pr_4_1);
-    if (rst) acc_4_1 <= 26'h0000000;
-    else if (en) begin if (lr_4_1) acc_4_1 <= 26'h0000000; else acc_4_1 <= $signed(acc_4_1) + $signed(pr_4_1); end
-    if (rst) lr_4_1 <= 1'h0;
-    else if (en) lr_4_1 <= l_4_0;
-    if (rst) pr_4_1 <= 16'h0000;
-    else if (en) pr_4_1 <= $signed(a_4_0) * $signed(w_3_1);
-    if (en) w_4_1 <= w_3_1;
-    if (rst) l_4_1 <= 1'h0;
-    else if (en) l_4_1 <= l_4_0;
-    if (rst) a_4_1 <= 8'h00;
-    else if (en) a_4_1 <= a_4_0;
-    if (cap_4_0) out_4_0 <= $signed(acc_4_0) + $signed(pr_4_0);
-    if (rst) acc_4_0 <= 26'h0000000;
-    else if (en) begin if (lr_4_0) acc_4_0 <= 26'h0000000; else acc_4_0 <= $signed(acc_4_0) + $signed(pr_4_0); end
-    if (rst) lr_4_0 <= 1'h0;
-    else if (en) lr_4_0 <= skew_l4_d3;
-    if (rst) pr_4_0 <= 16'h0000;
-    else if (en) pr_4_0 <= $signed(skew_a4_d3) * $signed(w_3_0);
-    if (en) w_4_0 <= w_3_0;
-    if (rst) l_4_0 <= 1'h0;
-    else if (en) l_4_0 <= skew_l4_d3;
-    if (rst) a_4_0 <= 8'h00;
-    else if (en) a_4_0 <= skew_a4_d3;
-    if (cap_3_3) out_3_3 <= $signed(acc_3_3) + $signed(pr_3_3);
-    if (rst) acc_3_3 <= 26'h0000000;
-    else if (en) begin if (lr_3_3) acc_3_3 <= 26'h0000000; else acc_3_3 <= $signed(acc_3_3) + $signed(pr_3_3); end
-    if (rst) lr_3_3 <= 1'h0;
-    else if (en) lr_3_3 <= l_3_2;
-    if (rst) pr_3_3 <= 16'h0000;
-    else if (en) pr_3_3 <= $signed(a_3_2) * $signed(w_2_3);
-    if (en) w_3_3 <= w_2_3;
-    if (cap_3_2) out_3_2 <= $signed(acc_3_2) + $signed(pr_3_2);
-    if (rst) acc_3_2 <= 26'h0000000;
-    else if (en) begin if (lr_3_2) acc_3_2 <= 26'h0000000; else acc_3_2 <= $signed(acc_3_2) + $signed(pr_3_2); end
-    if (rst) lr_3_2 <= 1'h0;
-    else if (en) lr_3_2 <= l_3_1;
-    if (rst) pr_3_2 <= 16'h0000;
-    else if (en) pr_3_2 <= $signed(a_3_1) * $signed(w_2_2);
+    if (rst) begin
+      drain_advance <= 1'h0;
+      drain_count <= 4'h0;
+    end else begin
+      drain_advance <= | count_next;
+      drain_count <= count_next;
+    end
+    if (_066_) begin
+      drain_row <= 3'h0;
+    end else if (_029_) begin
+      drain_row <= drain_row + 1'h1;
+    end
+    if (cap_7_3) begin
+      out_7_3 <= $signed(acc_7_3) + $signed(pr_7_3);
+    end
+    if (cap_7_2) begin
+      out_7_2 <= $signed(acc_7_2) + $signed(pr_7_2);
+    end
+    if (cap_7_1) begin
+      out_7_1 <= $signed(acc_7_1) + $signed(pr_7_1);
+    end
+    if (cap_7_0) begin
+      out_7_0 <= $signed(acc_7_0) + $signed(pr_7_0);
+    end
+    if (cap_6_3) begin
+      out_6_3 <= $signed(acc_6_3) + $signed(pr_6_3);
+    end
+    if (cap_6_2) begin
+      out_6_2 <= $signed(acc_6_2) + $signed(pr_6_2);
+    end
+    if (cap_6_1) begin
+      out_6_1 <= $signed(acc_6_1) + $signed(pr_6_1);
+    end
+    if (cap_6_0) begin
+      out_6_0 <= $signed(acc_6_0) + $signed(pr_6_0);
+    end
+    if (cap_5_3) begin
+      out_5_3 <= $signed(acc_5_3) + $signed(pr_5_3);
+    end
+    if (cap_5_2) begin
+      out_5_2 <= $signed(acc_5_2) + $signed(pr_5_2);
+    end
+    if (cap_5_1) begin
+      out_5_1 <= $signed(acc_5_1) + $signed(pr_5_1);
+    end
+    if (cap_5_0) begin
+      out_5_0 <= $signed(acc_5_0) + $signed(pr_5_0);
+    end
+    if (cap_4_3) begin
+      out_4_3 <= $signed(acc_4_3) + $signed(pr_4_3);
+    end
+    if (cap_4_2) begin
+      out_4_2 <= $signed(acc_4_2) + $signed(pr_4_2);
+    end
+    if (cap_4_1) begin
+      out_4_1 <= $signed(acc_4_1) + $signed(pr_4_1);
+    end
+    if (cap_4_0) begin
+      out_4_0 <= $signed(acc_4_0) + $signed(pr_4_0);
+    end
+    if (cap_3_3) begin
+      out_3_3 <= $signed(acc_3_3) + $signed(pr_3_3);
+    end
+    if (cap_3_2) begin
+      out_3_2 <= $signed(acc_3_2) + $signed(pr_3_2);
+    end
   end
 endmodule

@@ -272,51 +272,105 @@ module hwq_requant(i_valid, i_last, i_acc, i_bias, i_multiplier, i_shift, zero_p
   assign _016_[64:63] = { _016_[65], _016_[65] };
   assign _056_[62:1] = rc_0;
   always @(posedge clk) begin
-    if (rst) o_last <= 1'h0;
-    else if (en) o_last <= rq3_last;
-    if (rst) o_valid <= 1'h0;
-    else if (en) o_valid <= rq3_valid;
-    if (rst) o_data <= 32'd0;
-    else if (_045_) o_data <= { _068_, _074_, _070_, _072_ };
-    if (rst) _181_ <= 9'h000;
-    else if (en) _181_ <= $signed(act_max) - $signed(zero_point);
-    if (rst) _182_ <= 9'h000;
-    else if (en) _182_ <= $signed(act_min) - $signed(zero_point);
-    if (_042_) rq3_y3 <= $signed(rq2_h3) >>> rq2_t3;
-    if (_041_) rq3_y2 <= $signed(rq2_h2) >>> rq2_t2;
-    if (_040_) rq3_y1 <= $signed(rq2_h1) >>> rq2_t1;
-    if (_039_) rq3_y0 <= $signed(rq2_h0) >>> rq2_t0;
-    if (rst) rq3_last <= 1'h0;
-    else if (en) rq3_last <= rq2_last;
-    if (rst) rq3_valid <= 1'h0;
-    else if (en) rq3_valid <= rq2_valid;
-    if (_038_) rq2_h3 <= $signed({ _018_[65], _018_[62:0] }) + $signed({ 1'h0, rc_3 });
-    if (_037_) rq2_h2 <= $signed({ _017_[65], _017_[62:0] }) + $signed({ 1'h0, rc_2 });
-    if (_036_) rq2_h1 <= $signed({ _016_[65], _016_[62:0] }) + $signed({ 1'h0, rc_1 });
-    if (_035_) rq2_h0 <= $signed({ _015_[65], _015_[62:0] }) + $signed({ 1'h0, rc_0 });
-    if (_034_) rq2_t3 <= rq1_t3;
-    if (_033_) rq2_t2 <= rq1_t2;
-    if (_032_) rq2_t1 <= rq1_t1;
-    if (_031_) rq2_t0 <= rq1_t0;
-    if (rst) rq2_last <= 1'h0;
-    else if (en) rq2_last <= rq1_last;
-    if (rst) rq2_valid <= 1'h0;
-    else if (en) rq2_valid <= rq1_valid;
-    if (_030_) a_3 <= $signed(i_acc[103:78]) + $signed(i_bias[127:96]);
-    if (_029_) a_2 <= $signed(i_acc[77:52]) + $signed(i_bias[95:64]);
-    if (_028_) a_1 <= $signed(i_acc[51:26]) + $signed(i_bias[63:32]);
-    if (_027_) a_0 <= $signed(i_acc[25:0]) + $signed(i_bias[31:0]);
-    if (_026_) rq1_t3 <= $signed(6'h1f) - $signed(i_shift[23:18]);
-    if (_025_) rq1_m3 <= i_multiplier[123:93];
-    if (_024_) rq1_t2 <= $signed(6'h1f) - $signed(i_shift[17:12]);
-    if (_023_) rq1_m2 <= i_multiplier[92:62];
-    if (_022_) rq1_t1 <= $signed(6'h1f) - $signed(i_shift[11:6]);
-    if (_021_) rq1_m1 <= i_multiplier[61:31];
-    if (_020_) rq1_t0 <= $signed(6'h1f) - $signed(i_shift[5:0]);
-    if (_019_) rq1_m0 <= i_multiplier[30:0];
-    if (rst) rq1_last <= 1'h0;
-    else if (en) rq1_last <= i_last;
-    if (rst) rq1_valid <= 1'h0;
-    else if (en) rq1_valid <= i_valid;
+    if (rst) begin
+      o_last <= 1'h0;
+      o_valid <= 1'h0;
+      _181_ <= 9'h000;
+      _182_ <= 9'h000;
+      rq3_last <= 1'h0;
+      rq3_valid <= 1'h0;
+      rq2_last <= 1'h0;
+      rq2_valid <= 1'h0;
+      rq1_last <= 1'h0;
+      rq1_valid <= 1'h0;
+    end else if (en) begin
+      o_last <= rq3_last;
+      o_valid <= rq3_valid;
+      _181_ <= $signed(act_max) - $signed(zero_point);
+      _182_ <= $signed(act_min) - $signed(zero_point);
+      rq3_last <= rq2_last;
+      rq3_valid <= rq2_valid;
+      rq2_last <= rq1_last;
+      rq2_valid <= rq1_valid;
+      rq1_last <= i_last;
+      rq1_valid <= i_valid;
+    end
+    if (rst) begin
+      o_data <= 32'd0;
+    end else if (_045_) begin
+      o_data <= { _068_, _074_, _070_, _072_ };
+    end
+    if (_042_) begin
+      rq3_y3 <= $signed(rq2_h3) >>> rq2_t3;
+    end
+    if (_041_) begin
+      rq3_y2 <= $signed(rq2_h2) >>> rq2_t2;
+    end
+    if (_040_) begin
+      rq3_y1 <= $signed(rq2_h1) >>> rq2_t1;
+    end
+    if (_039_) begin
+      rq3_y0 <= $signed(rq2_h0) >>> rq2_t0;
+    end
+    if (_038_) begin
+      rq2_h3 <= $signed({ _018_[65], _018_[62:0] }) + $signed({ 1'h0, rc_3 });
+    end
+    if (_037_) begin
+      rq2_h2 <= $signed({ _017_[65], _017_[62:0] }) + $signed({ 1'h0, rc_2 });
+    end
+    if (_036_) begin
+      rq2_h1 <= $signed({ _016_[65], _016_[62:0] }) + $signed({ 1'h0, rc_1 });
+    end
+    if (_035_) begin
+      rq2_h0 <= $signed({ _015_[65], _015_[62:0] }) + $signed({ 1'h0, rc_0 });
+    end
+    if (_034_) begin
+      rq2_t3 <= rq1_t3;
+    end
+    if (_033_) begin
+      rq2_t2 <= rq1_t2;
+    end
+    if (_032_) begin
+      rq2_t1 <= rq1_t1;
+    end
+    if (_031_) begin
+      rq2_t0 <= rq1_t0;
+    end
+    if (_030_) begin
+      a_3 <= $signed(i_acc[103:78]) + $signed(i_bias[127:96]);
+    end
+    if (_029_) begin
+      a_2 <= $signed(i_acc[77:52]) + $signed(i_bias[95:64]);
+    end
+    if (_028_) begin
+      a_1 <= $signed(i_acc[51:26]) + $signed(i_bias[63:32]);
+    end
+    if (_027_) begin
+      a_0 <= $signed(i_acc[25:0]) + $signed(i_bias[31:0]);
+    end
+    if (_026_) begin
+      rq1_t3 <= $signed(6'h1f) - $signed(i_shift[23:18]);
+    end
+    if (_025_) begin
+      rq1_m3 <= i_multiplier[123:93];
+    end
+    if (_024_) begin
+      rq1_t2 <= $signed(6'h1f) - $signed(i_shift[17:12]);
+    end
+    if (_023_) begin
+      rq1_m2 <= i_multiplier[92:62];
+    end
+    if (_022_) begin
+      rq1_t1 <= $signed(6'h1f) - $signed(i_shift[11:6]);
+    end
+    if (_021_) begin
+      rq1_m1 <= i_multiplier[61:31];
+    end
+    if (_020_) begin
+      rq1_t0 <= $signed(6'h1f) - $signed(i_shift[5:0]);
+    end
+    if (_019_) begin
+      rq1_m0 <= i_multiplier[30:0];
+    end
   end
 endmodule

@@ -893,122 +893,255 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   assign _176_[4:1] = 4'hx;
   always @(posedge clk) begin
     w_addr <= wa;
-    if (rst) give_back <= 2'h0;
-    else give_back <= _004_ + _006_;
-    if (\$signal$138 ) i_acc <= acc_chosen;
-    if (rst) \i_last$79  <= 1'h0;
-    else \i_last$79  <= part_last;
-    if (rst) \i_valid$77  <= 1'h0;
-    else \i_valid$77  <= \$signal$138 ;
-    if (o_valid) acc_chosen <= \o_data$141 ;
-    if (rst) part_last <= 1'h0;
-    else part_last <= _002_ & dn_last;
-    if (rst) \$signal$138  <= 1'h0;
-    else \$signal$138  <= _087_;
-    if (rst) d_last <= 1'h0;
-    else begin if (_079_) d_last <= _202_; else begin if (_082_) d_last <= d_last ? (* full_case = 32'd1 *) 1'h0 : _086_; else d_last <= _202_; end end
-    if (rst) beat_last <= 1'h1;
-    else if (_089_) begin if (_079_) beat_last <= 1'h0; else begin if (_082_) beat_last <= 1'h1; else begin if (drain_restart) beat_last <= 1'h1; else beat_last <= 1'hx; end end end
-    if (rst) row_valid <= 1'h0;
-    else begin if (_079_) row_valid <= _209_; else begin if (_082_) begin if (wrap) row_valid <= row < m_wrap; else row_valid <= row < m_last; end else row_valid <= _209_; end end
-    if (rst) row <= 17'h00000;
-    else begin if (_079_) row <= _212_; else begin if (_082_) begin if (wrap) row <= row - 3'h7; else row <= _024_[16:0]; end else row <= _212_; end end
-    if (_157_) ra_row <= 5'h00;
-    else ra_row <= _075_[4:0];
-    if (rst) ra_inc[0] <= 1'h0;
-    else ra_inc[0] <= _176_[0];
-    if (_158_) ra_inc[4:1] <= 4'h0;
-    else ra_inc[4:1] <= _074_[4:1];
-    if (_159_) ra <= 5'h00;
-    else ra <= ra_next;
-    if (rst) dn <= 5'h00;
-    else begin if (_079_) dn <= _215_; else begin if (_082_) begin if (d_last) dn <= dn_last ? (* full_case = 32'd1 *) 5'h00 : _083_[4:0]; else dn <= _215_; end else dn <= _215_; end end
-    if (rst) d <= 3'h0;
-    else begin if (_079_) d <= _220_; else begin if (_082_) d <= d_last ? (* full_case = 32'd1 *) 3'h0 : _085_[2:0]; else d <= _220_; end end
-    if (_160_) drain_restart <= 1'h0;
-    else drain_restart <= s_param__valid;
-    if (rst) at_tile_last <= 1'h0;
-    else if (_090_) at_tile_last <= compute ? _225_ : \$signal$121 ;
-    if (rst) at_k_last <= 1'h0;
-    else if (_091_) at_k_last <= compute ? _228_ : \$signal$120 ;
-    if (rst) fn_last <= 1'h0;
-    else if (_130_) begin if (compute) begin if (adv) begin if (at_tile_last) fn_last <= fn_last ? (* full_case = 32'd1 *) nb_one : _068_; else fn_last <= 1'hx; end else fn_last <= 1'hx; end else fn_last <= ! blk; end
-    if (_161_) fn <= 5'h00;
-    else if (_131_) fn <= fn_last ? (* full_case = 32'd1 *) 5'h00 : _067_[4:0];
-    if (_162_) fm0 <= 17'h00000;
-    else if (_132_) fm0 <= fm0 + 4'h8;
-    if (rst) in_data <= 1'h0;
-    else if (_133_) begin if (compute) begin if (adv) in_data <= at_tile_last ? (* full_case = 32'd1 *) _065_ : _235_; else in_data <= 1'hx; end else begin if (_191_) begin if (s_param__valid) begin if (ch_last) in_data <= 1'h1; else in_data <= 1'h0; end else in_data <= 1'h0; end else in_data <= 1'h0; end end
-    if (_163_) kk <= 10'h000;
-    else if (adv) kk <= at_tile_last ? (* full_case = 32'd1 *) 10'h000 : _070_[9:0];
-    if (rst) flush <= 5'h00;
-    else if (_134_) flush <= _624_(5'hxx, { _242_, _061_ }, { _243_, _241_ });
-    if (rst) compute <= 1'h0;
-    else if (_135_) compute <= _629_(1'hx, { _248_, _244_ }, { _249_, _246_ });
-    if (rst) nb_one <= 1'h0;
-    else if (_136_) nb_one <= ! blk;
-    if (rst) dn_last <= 1'h0;
-    else begin if (_079_) dn_last <= _253_; else begin if (_082_) begin if (d_last) dn_last <= dn_last ? (* full_case = 32'd1 *) nb_one : _084_; else dn_last <= _253_; end else dn_last <= _253_; end end
-    if (rst) nb_pen <= 6'h00;
-    else if (_137_) nb_pen <= blk - 1'h1;
-    if (rst) ctrl_state <= 2'h0;
-    else if (_138_) ctrl_state <= _645_(2'hx, { _268_, _266_, _263_, _260_ }, { _269_, _267_, _264_, _262_ });
-    if (rst) ch_last <= 1'h0;
-    else if (_139_) ch_last <= _655_(1'hx, { _273_, _270_ }, { _274_, _272_ });
-    if (rst) ch <= 16'h0000;
-    else if (_140_) ch <= _660_(16'hxxxx, { _278_, _275_ }, { _279_, _277_ });
-    if (rst) wb <= 1'h0;
-    else if (_141_) wb <= _667_(1'hx, { _285_, _282_ }, { _286_, _284_ });
-    if (rst) wa <= 5'h00;
-    else if (_142_) wa <= _673_(5'hxx, { _291_, _288_ }, { _292_, _290_ });
-    if (rst) blk <= 5'h00;
-    else if (_143_) blk <= _680_(5'hxx, { _298_, _295_ }, { _299_, _297_ });
-    if (rst) lane <= 2'h0;
-    else if (_144_) lane <= _686_(2'hx, { _304_, _301_ }, { _305_, _303_ });
-    if (rst) \$signal$121  <= 1'h0;
-    else if (_145_) \$signal$121  <= _046_;
-    if (rst) \$signal$120  <= 1'h0;
-    else if (_146_) \$signal$120  <= _043_;
-    if (rst) tile_pen <= 17'h00000;
-    else if (_147_) tile_pen <= _040_ - 2'h2;
-    if (rst) n_pen <= 17'h00000;
-    else if (_148_) n_pen <= hdr[31:16] - 2'h2;
-    if (rst) k_pen <= 17'h00000;
-    else if (_149_) k_pen <= hdr[47:32] - 2'h2;
-    if (rst) k_last <= 16'h0000;
-    else if (_150_) k_last <= hdr[47:32] - 1'h1;
-    if (rst) act_max <= 8'h00;
-    else if (_151_) act_max <= hdr[71:64];
-    if (rst) act_min <= 8'h00;
-    else if (_152_) act_min <= hdr[63:56];
-    if (rst) zero_point <= 8'h00;
-    else if (_153_) zero_point <= hdr[55:48];
-    if (rst) m_wrap <= 17'h00000;
-    else if (_154_) m_wrap <= hdr[15:0] + 3'h7;
-    if (rst) m_last <= 16'h0000;
-    else if (_155_) m_last <= hdr[15:0] - 1'h1;
-    if (rst) M_ <= 16'h0000;
-    else if (_156_) M_ <= hdr[15:0];
-    if (rst) credit_ok <= 1'h1;
-    else credit_ok <= \$signal  ? (* full_case = 32'd1 *) _031_ : _033_;
-    if (rst) credits <= 5'h14;
-    else credits <= \$signal  ? (* full_case = 32'd1 *) _030_ : kept;
-    if (rst) last_mblock <= 1'h0;
-    else last_mblock <= _028_ >= M_;
-    if (_164_) \w_en$19  <= 1'h0;
-    else \w_en$19  <= _021_;
-    if (_165_) \w_en$15  <= 1'h0;
-    else \w_en$15  <= _019_;
-    if (_166_) \w_en$11  <= 1'h0;
-    else \w_en$11  <= _016_;
-    if (_167_) w_en <= 1'h0;
-    else w_en <= s_param__valid & _013_;
-    if (!_196_) w_data[68:63] <= 6'h00;
-    else w_data[68:63] <= hdr[69:64];
-    if (!_197_) w_data[62:32] <= 31'h00000000;
-    else w_data[62:32] <= hdr[62:32];
-    if (!_198_) w_data[31:0] <= 32'd0;
-    else w_data[31:0] <= hdr[31:0];
+    if (rst) begin
+      give_back <= 2'h0;
+      \i_last$79  <= 1'h0;
+      \i_valid$77  <= 1'h0;
+      part_last <= 1'h0;
+      \$signal$138  <= 1'h0;
+      d_last <= 1'h0;
+      row_valid <= 1'h0;
+      row <= 17'h00000;
+      ra_inc[0] <= 1'h0;
+      dn <= 5'h00;
+      d <= 3'h0;
+      dn_last <= 1'h0;
+      credit_ok <= 1'h1;
+      credits <= 5'h14;
+      last_mblock <= 1'h0;
+    end else begin
+      give_back <= _004_ + _006_;
+      \i_last$79  <= part_last;
+      \i_valid$77  <= \$signal$138 ;
+      part_last <= _002_ & dn_last;
+      \$signal$138  <= _087_;
+      begin if (_079_) d_last <= _202_; else begin if (_082_) d_last <= d_last ? (* full_case = 32'd1 *) 1'h0 : _086_; else d_last <= _202_; end end
+      begin if (_079_) row_valid <= _209_; else begin if (_082_) begin if (wrap) row_valid <= row < m_wrap; else row_valid <= row < m_last; end else row_valid <= _209_; end end
+      begin if (_079_) row <= _212_; else begin if (_082_) begin if (wrap) row <= row - 3'h7; else row <= _024_[16:0]; end else row <= _212_; end end
+      ra_inc[0] <= _176_[0];
+      begin if (_079_) dn <= _215_; else begin if (_082_) begin if (d_last) dn <= dn_last ? (* full_case = 32'd1 *) 5'h00 : _083_[4:0]; else dn <= _215_; end else dn <= _215_; end end
+      begin if (_079_) d <= _220_; else begin if (_082_) d <= d_last ? (* full_case = 32'd1 *) 3'h0 : _085_[2:0]; else d <= _220_; end end
+      begin if (_079_) dn_last <= _253_; else begin if (_082_) begin if (d_last) dn_last <= dn_last ? (* full_case = 32'd1 *) nb_one : _084_; else dn_last <= _253_; end else dn_last <= _253_; end end
+      credit_ok <= \$signal  ? (* full_case = 32'd1 *) _031_ : _033_;
+      credits <= \$signal  ? (* full_case = 32'd1 *) _030_ : kept;
+      last_mblock <= _028_ >= M_;
+    end
+    if (\$signal$138 ) begin
+      i_acc <= acc_chosen;
+    end
+    if (o_valid) begin
+      acc_chosen <= \o_data$141 ;
+    end
+    if (rst) begin
+      beat_last <= 1'h1;
+    end else if (_089_) begin
+      begin if (_079_) beat_last <= 1'h0; else begin if (_082_) beat_last <= 1'h1; else begin if (drain_restart) beat_last <= 1'h1; else beat_last <= 1'hx; end end end
+    end
+    if (_157_) begin
+      ra_row <= 5'h00;
+    end else begin
+      ra_row <= _075_[4:0];
+    end
+    if (_158_) begin
+      ra_inc[4:1] <= 4'h0;
+    end else begin
+      ra_inc[4:1] <= _074_[4:1];
+    end
+    if (_159_) begin
+      ra <= 5'h00;
+    end else begin
+      ra <= ra_next;
+    end
+    if (_160_) begin
+      drain_restart <= 1'h0;
+    end else begin
+      drain_restart <= s_param__valid;
+    end
+    if (rst) begin
+      at_tile_last <= 1'h0;
+    end else if (_090_) begin
+      at_tile_last <= compute ? _225_ : \$signal$121 ;
+    end
+    if (rst) begin
+      at_k_last <= 1'h0;
+    end else if (_091_) begin
+      at_k_last <= compute ? _228_ : \$signal$120 ;
+    end
+    if (rst) begin
+      fn_last <= 1'h0;
+    end else if (_130_) begin
+      begin if (compute) begin if (adv) begin if (at_tile_last) fn_last <= fn_last ? (* full_case = 32'd1 *) nb_one : _068_; else fn_last <= 1'hx; end else fn_last <= 1'hx; end else fn_last <= ! blk; end
+    end
+    if (_161_) begin
+      fn <= 5'h00;
+    end else if (_131_) begin
+      fn <= fn_last ? (* full_case = 32'd1 *) 5'h00 : _067_[4:0];
+    end
+    if (_162_) begin
+      fm0 <= 17'h00000;
+    end else if (_132_) begin
+      fm0 <= fm0 + 4'h8;
+    end
+    if (rst) begin
+      in_data <= 1'h0;
+    end else if (_133_) begin
+      begin if (compute) begin if (adv) in_data <= at_tile_last ? (* full_case = 32'd1 *) _065_ : _235_; else in_data <= 1'hx; end else begin if (_191_) begin if (s_param__valid) begin if (ch_last) in_data <= 1'h1; else in_data <= 1'h0; end else in_data <= 1'h0; end else in_data <= 1'h0; end end
+    end
+    if (_163_) begin
+      kk <= 10'h000;
+    end else if (adv) begin
+      kk <= at_tile_last ? (* full_case = 32'd1 *) 10'h000 : _070_[9:0];
+    end
+    if (rst) begin
+      flush <= 5'h00;
+    end else if (_134_) begin
+      flush <= _624_(5'hxx, { _242_, _061_ }, { _243_, _241_ });
+    end
+    if (rst) begin
+      compute <= 1'h0;
+    end else if (_135_) begin
+      compute <= _629_(1'hx, { _248_, _244_ }, { _249_, _246_ });
+    end
+    if (rst) begin
+      nb_one <= 1'h0;
+    end else if (_136_) begin
+      nb_one <= ! blk;
+    end
+    if (rst) begin
+      nb_pen <= 6'h00;
+    end else if (_137_) begin
+      nb_pen <= blk - 1'h1;
+    end
+    if (rst) begin
+      ctrl_state <= 2'h0;
+    end else if (_138_) begin
+      ctrl_state <= _645_(2'hx, { _268_, _266_, _263_, _260_ }, { _269_, _267_, _264_, _262_ });
+    end
+    if (rst) begin
+      ch_last <= 1'h0;
+    end else if (_139_) begin
+      ch_last <= _655_(1'hx, { _273_, _270_ }, { _274_, _272_ });
+    end
+    if (rst) begin
+      ch <= 16'h0000;
+    end else if (_140_) begin
+      ch <= _660_(16'hxxxx, { _278_, _275_ }, { _279_, _277_ });
+    end
+    if (rst) begin
+      wb <= 1'h0;
+    end else if (_141_) begin
+      wb <= _667_(1'hx, { _285_, _282_ }, { _286_, _284_ });
+    end
+    if (rst) begin
+      wa <= 5'h00;
+    end else if (_142_) begin
+      wa <= _673_(5'hxx, { _291_, _288_ }, { _292_, _290_ });
+    end
+    if (rst) begin
+      blk <= 5'h00;
+    end else if (_143_) begin
+      blk <= _680_(5'hxx, { _298_, _295_ }, { _299_, _297_ });
+    end
+    if (rst) begin
+      lane <= 2'h0;
+    end else if (_144_) begin
+      lane <= _686_(2'hx, { _304_, _301_ }, { _305_, _303_ });
+    end
+    if (rst) begin
+      \$signal$121  <= 1'h0;
+    end else if (_145_) begin
+      \$signal$121  <= _046_;
+    end
+    if (rst) begin
+      \$signal$120  <= 1'h0;
+    end else if (_146_) begin
+      \$signal$120  <= _043_;
+    end
+    if (rst) begin
+      tile_pen <= 17'h00000;
+    end else if (_147_) begin
+      tile_pen <= _040_ - 2'h2;
+    end
+    if (rst) begin
+      n_pen <= 17'h00000;
+    end else if (_148_) begin
+      n_pen <= hdr[31:16] - 2'h2;
+    end
+    if (rst) begin
+      k_pen <= 17'h00000;
+    end else if (_149_) begin
+      k_pen <= hdr[47:32] - 2'h2;
+    end
+    if (rst) begin
+      k_last <= 16'h0000;
+    end else if (_150_) begin
+      k_last <= hdr[47:32] - 1'h1;
+    end
+    if (rst) begin
+      act_max <= 8'h00;
+    end else if (_151_) begin
+      act_max <= hdr[71:64];
+    end
+    if (rst) begin
+      act_min <= 8'h00;
+    end else if (_152_) begin
+      act_min <= hdr[63:56];
+    end
+    if (rst) begin
+      zero_point <= 8'h00;
+    end else if (_153_) begin
+      zero_point <= hdr[55:48];
+    end
+    if (rst) begin
+      m_wrap <= 17'h00000;
+    end else if (_154_) begin
+      m_wrap <= hdr[15:0] + 3'h7;
+    end
+    if (rst) begin
+      m_last <= 16'h0000;
+    end else if (_155_) begin
+      m_last <= hdr[15:0] - 1'h1;
+    end
+    if (rst) begin
+      M_ <= 16'h0000;
+    end else if (_156_) begin
+      M_ <= hdr[15:0];
+    end
+    if (_164_) begin
+      \w_en$19  <= 1'h0;
+    end else begin
+      \w_en$19  <= _021_;
+    end
+    if (_165_) begin
+      \w_en$15  <= 1'h0;
+    end else begin
+      \w_en$15  <= _019_;
+    end
+    if (_166_) begin
+      \w_en$11  <= 1'h0;
+    end else begin
+      \w_en$11  <= _016_;
+    end
+    if (_167_) begin
+      w_en <= 1'h0;
+    end else begin
+      w_en <= s_param__valid & _013_;
+    end
+    if (!_196_) begin
+      w_data[68:63] <= 6'h00;
+    end else begin
+      w_data[68:63] <= hdr[69:64];
+    end
+    if (!_197_) begin
+      w_data[62:32] <= 31'h00000000;
+    end else begin
+      w_data[62:32] <= hdr[62:32];
+    end
+    if (!_198_) begin
+      w_data[31:0] <= 32'd0;
+    end else begin
+      w_data[31:0] <= hdr[31:0];
+    end
   end
 endmodule
 
@@ -1470,456 +1603,646 @@ module \hwq_top.engine.array (i_w, clk, rst, i_valid, i_last, drain_valid, o_dat
     w_3_0 <= w_2_0;
     w_3_1 <= w_2_1;
     w_3_2 <= w_2_2;
-    if (rst) l_3_2 <= 1'h0;
-    else l_3_2 <= l_3_1;
-    if (rst) a_3_2 <= 8'h00;
-    else a_3_2 <= a_3_1;
-    if (lr_3_1) out_3_1 <= $signed(acc_3_1) + $signed(pr_3_1);
-    if (_032_) acc_3_1 <= 26'h0000000;
-    else acc_3_1 <= $signed(acc_3_1) + $signed(pr_3_1);
-    if (rst) lr_3_1 <= 1'h0;
-    else lr_3_1 <= l_3_0;
-    if (rst) pr_3_1 <= 16'h0000;
-    else pr_3_1 <= $signed(a_3_0) * $signed(w_2_1);
-    if (rst) l_3_1 <= 1'h0;
-    else l_3_1 <= l_3_0;
-    if (rst) a_3_1 <= 8'h00;
-    else a_3_1 <= a_3_0;
-    if (lr_3_0) out_3_0 <= $signed(acc_3_0) + $signed(pr_3_0);
-    if (_033_) acc_3_0 <= 26'h0000000;
-    else acc_3_0 <= $signed(acc_3_0) + $signed(pr_3_0);
-    if (rst) lr_3_0 <= 1'h0;
-    else lr_3_0 <= skew_l3_d2;
-    if (rst) pr_3_0 <= 16'h0000;
-    else pr_3_0 <= $signed(skew_a3_d2) * $signed(w_2_0);
-    if (rst) l_3_0 <= 1'h0;
-    else l_3_0 <= skew_l3_d2;
-    if (rst) a_3_0 <= 8'h00;
-    else a_3_0 <= skew_a3_d2;
-    if (lr_2_3) out_2_3 <= $signed(acc_2_3) + $signed(pr_2_3);
-    if (_034_) acc_2_3 <= 26'h0000000;
-    else acc_2_3 <= $signed(acc_2_3) + $signed(pr_2_3);
-    if (rst) lr_2_3 <= 1'h0;
-    else lr_2_3 <= l_2_2;
-    if (rst) pr_2_3 <= 16'h0000;
-    else pr_2_3 <= $signed(a_2_2) * $signed(w_1_3);
-    if (lr_2_2) out_2_2 <= $signed(acc_2_2) + $signed(pr_2_2);
-    if (_035_) acc_2_2 <= 26'h0000000;
-    else acc_2_2 <= $signed(acc_2_2) + $signed(pr_2_2);
-    if (rst) lr_2_2 <= 1'h0;
-    else lr_2_2 <= l_2_1;
-    if (rst) pr_2_2 <= 16'h0000;
-    else pr_2_2 <= $signed(a_2_1) * $signed(w_1_2);
-    if (rst) l_2_2 <= 1'h0;
-    else l_2_2 <= l_2_1;
-    if (rst) a_2_2 <= 8'h00;
-    else a_2_2 <= a_2_1;
-    if (lr_2_1) out_2_1 <= $signed(acc_2_1) + $signed(pr_2_1);
-    if (_036_) acc_2_1 <= 26'h0000000;
-    else acc_2_1 <= $signed(acc_2_1) + $signed(pr_2_1);
-    if (rst) lr_2_1 <= 1'h0;
-    else lr_2_1 <= l_2_0;
-    if (rst) pr_2_1 <= 16'h0000;
-    else pr_2_1 <= $signed(a_2_0) * $signed(w_1_1);
-    if (rst) l_2_1 <= 1'h0;
-    else l_2_1 <= l_2_0;
-    if (rst) a_2_1 <= 8'h00;
-    else a_2_1 <= a_2_0;
-    if (lr_2_0) out_2_0 <= $signed(acc_2_0) + $signed(pr_2_0);
-    if (_037_) acc_2_0 <= 26'h0000000;
-    else acc_2_0 <= $signed(acc_2_0) + $signed(pr_2_0);
-    if (rst) lr_2_0 <= 1'h0;
-    else lr_2_0 <= skew_l2_d1;
-    if (rst) pr_2_0 <= 16'h0000;
-    else pr_2_0 <= $signed(skew_a2_d1) * $signed(w_1_0);
-    if (rst) l_2_0 <= 1'h0;
-    else l_2_0 <= skew_l2_d1;
-    if (rst) a_2_0 <= 8'h00;
-    else a_2_0 <= skew_a2_d1;
-    if (lr_1_3) out_1_3 <= $signed(acc_1_3) + $signed(pr_1_3);
-    if (_038_) acc_1_3 <= 26'h0000000;
-    else acc_1_3 <= $signed(acc_1_3) + $signed(pr_1_3);
-    if (rst) lr_1_3 <= 1'h0;
-    else lr_1_3 <= l_1_2;
-    if (rst) pr_1_3 <= 16'h0000;
-    else pr_1_3 <= $signed(a_1_2) * $signed(w_0_3);
-    if (lr_1_2) out_1_2 <= $signed(acc_1_2) + $signed(pr_1_2);
-    if (_039_) acc_1_2 <= 26'h0000000;
-    else acc_1_2 <= $signed(acc_1_2) + $signed(pr_1_2);
-    if (rst) lr_1_2 <= 1'h0;
-    else lr_1_2 <= l_1_1;
-    if (rst) pr_1_2 <= 16'h0000;
-    else pr_1_2 <= $signed(a_1_1) * $signed(w_0_2);
-    if (rst) l_1_2 <= 1'h0;
-    else l_1_2 <= l_1_1;
-    if (rst) a_1_2 <= 8'h00;
-    else a_1_2 <= a_1_1;
-    if (lr_1_1) out_1_1 <= $signed(acc_1_1) + $signed(pr_1_1);
-    if (_040_) acc_1_1 <= 26'h0000000;
-    else acc_1_1 <= $signed(acc_1_1) + $signed(pr_1_1);
-    if (rst) lr_1_1 <= 1'h0;
-    else lr_1_1 <= l_1_0;
-    if (rst) pr_1_1 <= 16'h0000;
-    else pr_1_1 <= $signed(a_1_0) * $signed(w_0_1);
-    if (rst) l_1_1 <= 1'h0;
-    else l_1_1 <= l_1_0;
-    if (rst) a_1_1 <= 8'h00;
-    else a_1_1 <= a_1_0;
-    if (lr_1_0) out_1_0 <= $signed(acc_1_0) + $signed(pr_1_0);
-    if (_041_) acc_1_0 <= 26'h0000000;
-    else acc_1_0 <= $signed(acc_1_0) + $signed(pr_1_0);
-    if (rst) lr_1_0 <= 1'h0;
-    else lr_1_0 <= skew_l1_d0;
-    if (rst) pr_1_0 <= 16'h0000;
-    else pr_1_0 <= $signed(skew_a1_d0) * $signed(w_0_0);
-    if (rst) l_1_0 <= 1'h0;
-    else l_1_0 <= skew_l1_d0;
-    if (rst) a_1_0 <= 8'h00;
-    else a_1_0 <= skew_a1_d0;
-    if (lr_0_3) out_0_3 <= $signed(acc_0_3) + $signed(pr_0_3);
-    if (_042_) acc_0_3 <= 26'h0000000;
-    else acc_0_3 <= $signed(acc_0_3) + $signed(pr_0_3);
-    if (rst) lr_0_3 <= 1'h0;
-    else lr_0_3 <= l_0_2;
-    if (rst) pr_0_3 <= 16'h0000;
-    else pr_0_3 <= $signed(a_0_2) * $signed(skew_w3_d2);
-    if (lr_0_2) out_0_2 <= $signed(acc_0_2) + $signed(pr_0_2);
-    if (_043_) acc_0_2 <= 26'h0000000;
-    else acc_0_2 <= $signed(acc_0_2) + $signed(pr_0_2);
-    if (rst) lr_0_2 <= 1'h0;
-    else lr_0_2 <= l_0_1;
-    if (rst) pr_0_2 <= 16'h0000;
-    else pr_0_2 <= $signed(a_0_1) * $signed(skew_w2_d1);
-    if (rst) l_0_2 <= 1'h0;
-    else l_0_2 <= l_0_1;
-    if (rst) a_0_2 <= 8'h00;
-    else a_0_2 <= a_0_1;
-    if (lr_0_1) out_0_1 <= $signed(acc_0_1) + $signed(pr_0_1);
-    if (_044_) acc_0_1 <= 26'h0000000;
-    else acc_0_1 <= $signed(acc_0_1) + $signed(pr_0_1);
-    if (rst) lr_0_1 <= 1'h0;
-    else lr_0_1 <= l_0_0;
-    if (rst) pr_0_1 <= 16'h0000;
-    else pr_0_1 <= $signed(a_0_0) * $signed(skew_w1_d0);
-    if (rst) l_0_1 <= 1'h0;
-    else l_0_1 <= l_0_0;
-    if (rst) a_0_1 <= 8'h00;
-    else a_0_1 <= a_0_0;
-    if (lr_0_0) out_0_0 <= $signed(acc_0_0) + $signed(pr_0_0);
-    if (_045_) acc_0_0 <= 26'h0000000;
-    else acc_0_0 <= $signed(acc_0_0) + $signed(pr_0_0);
-    if (rst) lr_0_0 <= 1'h0;
-    else lr_0_0 <= in_last;
-    if (rst) pr_0_0 <= 16'h0000;
-    else pr_0_0 <= $signed(a_in0) * $signed(w_in0);
-    if (rst) l_0_0 <= 1'h0;
-    else l_0_0 <= in_last;
-    if (rst) a_0_0 <= 8'h00;
-    else a_0_0 <= a_in0;
-    if (!in_valid) skew_w3_d0 <= 8'h00;
-    else skew_w3_d0 <= in_w3;
-    if (!in_valid) skew_w2_d0 <= 8'h00;
-    else skew_w2_d0 <= in_w2;
-    if (!in_valid) skew_w1_d0 <= 8'h00;
-    else skew_w1_d0 <= in_w1;
-    if (rst) skew_l7_d6 <= 1'h0;
-    else skew_l7_d6 <= skew_l7_d5;
-    if (rst) skew_l7_d5 <= 1'h0;
-    else skew_l7_d5 <= skew_l7_d4;
-    if (rst) skew_l7_d4 <= 1'h0;
-    else skew_l7_d4 <= skew_l7_d3;
-    if (rst) skew_l7_d3 <= 1'h0;
-    else skew_l7_d3 <= skew_l7_d2;
-    if (rst) skew_l7_d2 <= 1'h0;
-    else skew_l7_d2 <= skew_l7_d1;
-    if (rst) skew_l7_d1 <= 1'h0;
-    else skew_l7_d1 <= skew_l7_d0;
-    if (rst) skew_l7_d0 <= 1'h0;
-    else skew_l7_d0 <= in_last;
-    if (rst) skew_a7_d6 <= 8'h00;
-    else skew_a7_d6 <= skew_a7_d5;
-    if (rst) skew_a7_d5 <= 8'h00;
-    else skew_a7_d5 <= skew_a7_d4;
-    if (rst) skew_a7_d4 <= 8'h00;
-    else skew_a7_d4 <= skew_a7_d3;
-    if (rst) skew_a7_d3 <= 8'h00;
-    else skew_a7_d3 <= skew_a7_d2;
-    if (rst) skew_a7_d2 <= 8'h00;
-    else skew_a7_d2 <= skew_a7_d1;
-    if (rst) skew_a7_d1 <= 8'h00;
-    else skew_a7_d1 <= skew_a7_d0;
-    if (_046_) skew_a7_d0 <= 8'h00;
-    else skew_a7_d0 <= in_a7;
-    if (rst) skew_l6_d5 <= 1'h0;
-    else skew_l6_d5 <= skew_l6_d4;
-    if (rst) skew_l6_d4 <= 1'h0;
-    else skew_l6_d4 <= skew_l6_d3;
-    if (rst) skew_l6_d3 <= 1'h0;
-    else skew_l6_d3 <= skew_l6_d2;
-    if (rst) skew_l6_d2 <= 1'h0;
-    else skew_l6_d2 <= skew_l6_d1;
-    if (rst) skew_l6_d1 <= 1'h0;
-    else skew_l6_d1 <= skew_l6_d0;
-    if (rst) skew_l6_d0 <= 1'h0;
-    else skew_l6_d0 <= in_last;
-    if (rst) skew_a6_d5 <= 8'h00;
-    else skew_a6_d5 <= skew_a6_d4;
-    if (rst) skew_a6_d4 <= 8'h00;
-    else skew_a6_d4 <= skew_a6_d3;
-    if (rst) skew_a6_d3 <= 8'h00;
-    else skew_a6_d3 <= skew_a6_d2;
-    if (rst) skew_a6_d2 <= 8'h00;
-    else skew_a6_d2 <= skew_a6_d1;
-    if (rst) skew_a6_d1 <= 8'h00;
-    else skew_a6_d1 <= skew_a6_d0;
-    if (_047_) skew_a6_d0 <= 8'h00;
-    else skew_a6_d0 <= in_a6;
-    if (rst) skew_l5_d4 <= 1'h0;
-    else skew_l5_d4 <= skew_l5_d3;
-    if (rst) skew_l5_d3 <= 1'h0;
-    else skew_l5_d3 <= skew_l5_d2;
-    if (rst) skew_l5_d2 <= 1'h0;
-    else skew_l5_d2 <= skew_l5_d1;
-    if (rst) skew_l5_d1 <= 1'h0;
-    else skew_l5_d1 <= skew_l5_d0;
-    if (rst) skew_l5_d0 <= 1'h0;
-    else skew_l5_d0 <= in_last;
-    if (rst) skew_a5_d4 <= 8'h00;
-    else skew_a5_d4 <= skew_a5_d3;
-    if (rst) skew_a5_d3 <= 8'h00;
-    else skew_a5_d3 <= skew_a5_d2;
-    if (rst) skew_a5_d2 <= 8'h00;
-    else skew_a5_d2 <= skew_a5_d1;
-    if (rst) skew_a5_d1 <= 8'h00;
-    else skew_a5_d1 <= skew_a5_d0;
-    if (_048_) skew_a5_d0 <= 8'h00;
-    else skew_a5_d0 <= in_a5;
-    if (rst) skew_l4_d3 <= 1'h0;
-    else skew_l4_d3 <= skew_l4_d2;
-    if (rst) skew_l4_d2 <= 1'h0;
-    else skew_l4_d2 <= skew_l4_d1;
-    if (rst) skew_l4_d1 <= 1'h0;
-    else skew_l4_d1 <= skew_l4_d0;
-    if (rst) skew_l4_d0 <= 1'h0;
-    else skew_l4_d0 <= in_last;
-    if (rst) skew_a4_d3 <= 8'h00;
-    else skew_a4_d3 <= skew_a4_d2;
-    if (rst) skew_a4_d2 <= 8'h00;
-    else skew_a4_d2 <= skew_a4_d1;
-    if (rst) skew_a4_d1 <= 8'h00;
-    else skew_a4_d1 <= skew_a4_d0;
-    if (_049_) skew_a4_d0 <= 8'h00;
-    else skew_a4_d0 <= in_a4;
-    if (rst) skew_l3_d2 <= 1'h0;
-    else skew_l3_d2 <= skew_l3_d1;
-    if (rst) skew_l3_d1 <= 1'h0;
-    else skew_l3_d1 <= skew_l3_d0;
-    if (rst) skew_l3_d0 <= 1'h0;
-    else skew_l3_d0 <= in_last;
-    if (rst) skew_a3_d2 <= 8'h00;
-    else skew_a3_d2 <= skew_a3_d1;
-    if (rst) skew_a3_d1 <= 8'h00;
-    else skew_a3_d1 <= skew_a3_d0;
-    if (_050_) skew_a3_d0 <= 8'h00;
-    else skew_a3_d0 <= in_a3;
-    if (rst) skew_l2_d1 <= 1'h0;
-    else skew_l2_d1 <= skew_l2_d0;
-    if (rst) skew_l2_d0 <= 1'h0;
-    else skew_l2_d0 <= in_last;
-    if (rst) skew_a2_d1 <= 8'h00;
-    else skew_a2_d1 <= skew_a2_d0;
-    if (_051_) skew_a2_d0 <= 8'h00;
-    else skew_a2_d0 <= in_a2;
-    if (rst) skew_l1_d0 <= 1'h0;
-    else skew_l1_d0 <= in_last;
-    if (_052_) skew_a1_d0 <= 8'h00;
-    else skew_a1_d0 <= in_a1;
-    if (rst) in_last <= 1'h0;
-    else in_last <= i_last & i_valid;
-    if (rst) in_valid <= 1'h0;
-    else in_valid <= i_valid;
-    if (rst) drain_valid <= 1'h0;
-    else drain_valid <= | drain_count;
-    if (rst) drain_advance <= 1'h0;
-    else drain_advance <= | count_next;
-    if (rst) drain_count <= 4'h0;
-    else drain_count <= count_next;
-    if (_053_) drain_row <= 3'h0;
-    else if (drain_advance) drain_row <= drain_row + 1'h1;
-    if (lr_7_3) out_7_3 <= $signed(acc_7_3) + $signed(pr_7_3);
-    if (_054_) acc_7_3 <= 26'h0000000;
-    else acc_7_3 <= $signed(acc_7_3) + $signed(pr_7_3);
-    if (rst) lr_7_3 <= 1'h0;
-    else lr_7_3 <= l_7_2;
-    if (rst) pr_7_3 <= 16'h0000;
-    else pr_7_3 <= $signed(a_7_2) * $signed(w_6_3);
-    if (lr_7_2) out_7_2 <= $signed(acc_7_2) + $signed(pr_7_2);
-    if (_055_) acc_7_2 <= 26'h0000000;
-    else acc_7_2 <= $signed(acc_7_2) + $signed(pr_7_2);
-    if (rst) lr_7_2 <= 1'h0;
-    else lr_7_2 <= l_7_1;
-    if (rst) pr_7_2 <= 16'h0000;
-    else pr_7_2 <= $signed(a_7_1) * $signed(w_6_2);
-    if (rst) l_7_2 <= 1'h0;
-    else l_7_2 <= l_7_1;
-    if (rst) a_7_2 <= 8'h00;
-    else a_7_2 <= a_7_1;
-    if (lr_7_1) out_7_1 <= $signed(acc_7_1) + $signed(pr_7_1);
-    if (_056_) acc_7_1 <= 26'h0000000;
-    else acc_7_1 <= $signed(acc_7_1) + $signed(pr_7_1);
-    if (rst) lr_7_1 <= 1'h0;
-    else lr_7_1 <= l_7_0;
-    if (rst) pr_7_1 <= 16'h0000;
-    else pr_7_1 <= $signed(a_7_0) * $signed(w_6_1);
-    if (rst) l_7_1 <= 1'h0;
-    else l_7_1 <= l_7_0;
-    if (rst) a_7_1 <= 8'h00;
-    else a_7_1 <= a_7_0;
-    if (lr_7_0) out_7_0 <= $signed(acc_7_0) + $signed(pr_7_0);
-    if (_057_) acc_7_0 <= 26'h0000000;
-    else acc_7_0 <= $signed(acc_7_0) + $signed(pr_7_0);
-    if (rst) lr_7_0 <= 1'h0;
-    else lr_7_0 <= skew_l7_d6;
-    if (rst) pr_7_0 <= 16'h0000;
-    else pr_7_0 <= $signed(skew_a7_d6) * $signed(w_6_0);
-    if (rst) l_7_0 <= 1'h0;
-    else l_7_0 <= skew_l7_d6;
-    if (rst) a_7_0 <= 8'h00;
-    else a_7_0 <= skew_a7_d6;
-    if (lr_6_3) out_6_3 <= $signed(acc_6_3) + $signed(pr_6_3);
-    if (_058_) acc_6_3 <= 26'h0000000;
-    else acc_6_3 <= $signed(acc_6_3) + $signed(pr_6_3);
-    if (rst) lr_6_3 <= 1'h0;
-    else lr_6_3 <= l_6_2;
-    if (rst) pr_6_3 <= 16'h0000;
-    else pr_6_3 <= $signed(a_6_2) * $signed(w_5_3);
-    if (lr_6_2) out_6_2 <= $signed(acc_6_2) + $signed(pr_6_2);
-    if (_059_) acc_6_2 <= 26'h0000000;
-    else acc_6_2 <= $signed(acc_6_2) + $signed(pr_6_2);
-    if (rst) lr_6_2 <= 1'h0;
-    else lr_6_2 <= l_6_1;
-    if (rst) pr_6_2 <= 16'h0000;
-    else pr_6_2 <= $signed(a_6_1) * $signed(w_5_2);
-    if (rst) l_6_2 <= 1'h0;
-    else l_6_2 <= l_6_1;
-    if (rst) a_6_2 <= 8'h00;
-    else a_6_2 <= a_6_1;
-    if (lr_6_1) out_6_1 <= $signed(acc_6_1) + $signed(pr_6_1);
-    if (_060_) acc_6_1 <= 26'h0000000;
-    else acc_6_1 <= $signed(acc_6_1) + $signed(pr_6_1);
-    if (rst) lr_6_1 <= 1'h0;
-    else lr_6_1 <= l_6_0;
-    if (rst) pr_6_1 <= 16'h0000;
-    else pr_6_1 <= $signed(a_6_0) * $signed(w_5_1);
-    if (rst) l_6_1 <= 1'h0;
-    else l_6_1 <= l_6_0;
-    if (rst) a_6_1 <= 8'h00;
-    else a_6_1 <= a_6_0;
-    if (lr_6_0) out_6_0 <= $signed(acc_6_0) + $signed(pr_6_0);
-    if (_061_) acc_6_0 <= 26'h0000000;
-    else acc_6_0 <= $signed(acc_6_0) + $signed(pr_6_0);
-    if (rst) lr_6_0 <= 1'h0;
-    else lr_6_0 <= skew_l6_d5;
-    if (rst) pr_6_0 <= 16'h0000;
-    else pr_6_0 <= $signed(skew_a6_d5) * $signed(w_5_0);
-    if (rst) l_6_0 <= 1'h0;
-    else l_6_0 <= skew_l6_d5;
-    if (rst) a_6_0 <= 8'h00;
-    else a_6_0 <= skew_a6_d5;
-    if (lr_5_3) out_5_3 <= $signed(acc_5_3) + $signed(pr_5_3);
-    if (_062_) acc_5_3 <= 26'h0000000;
-    else acc_5_3 <= $signed(acc_5_3) + $signed(pr_5_3);
-    if (rst) lr_5_3 <= 1'h0;
-    else lr_5_3 <= l_5_2;
-    if (rst) pr_5_3 <= 16'h0000;
-    else pr_5_3 <= $signed(a_5_2) * $signed(w_4_3);
-    if (lr_5_2) out_5_2 <= $signed(acc_5_2) + $signed(pr_5_2);
-    if (_063_) acc_5_2 <= 26'h0000000;
-    else acc_5_2 <= $signed(acc_5_2) + $signed(pr_5_2);
-    if (rst) lr_5_2 <= 1'h0;
-    else lr_5_2 <= l_5_1;
-    if (rst) pr_5_2 <= 16'h0000;
-    else pr_5_2 <= $signed(a_5_1) * $signed(w_4_2);
-    if (rst) l_5_2 <= 1'h0;
-    else l_5_2 <= l_5_1;
-    if (rst) a_5_2 <= 8'h00;
-    else a_5_2 <= a_5_1;
-    if (lr_5_1) out_5_1 <= $signed(acc_5_1) + $signed(pr_5_1);
-    if (_064_) acc_5_1 <= 26'h0000000;
-    else acc_5_1 <= $signed(acc_5_1) + $signed(pr_5_1);
-    if (rst) lr_5_1 <= 1'h0;
-    else lr_5_1 <= l_5_0;
-    if (rst) pr_5_1 <= 16'h0000;
-    else pr_5_1 <= $signed(a_5_0) * $signed(w_4_1);
-    if (rst) l_5_1 <= 1'h0;
-    else l_5_1 <= l_5_0;
-    if (rst) a_5_1 <= 8'h00;
-    else a_5_1 <= a_5_0;
-    if (lr_5_0) out_5_0 <= $signed(acc_5_0) + $signed(pr_5_0);
-    if (_065_) acc_5_0 <= 26'h0000000;
-    else acc_5_0 <= $signed(acc_5_0) + $signed(pr_5_0);
-    if (rst) lr_5_0 <= 1'h0;
-    else lr_5_0 <= skew_l5_d4;
-    if (rst) pr_5_0 <= 16'h0000;
-    else pr_5_0 <= $signed(skew_a5_d4) * $signed(w_4_0);
-    if (rst) l_5_0 <= 1'h0;
-    else l_5_0 <= skew_l5_d4;
-    if (rst) a_5_0 <= 8'h00;
-    else a_5_0 <= skew_a5_d4;
-    if (lr_4_3) out_4_3 <= $signed(acc_4_3) + $signed(pr_4_3);
-    if (_066_) acc_4_3 <= 26'h0000000;
-    else acc_4_3 <= $signed(acc_4_3) + $signed(pr_4_3);
-    if (rst) lr_4_3 <= 1'h0;
-    else lr_4_3 <= l_4_2;
-    if (rst) pr_4_3 <= 16'h0000;
-    else pr_4_3 <= $signed(a_4_2) * $signed(w_3_3);
-    if (lr_4_2) out_4_2 <= $signed(acc_4_2) + $signed(pr_4_2);
-    if (_067_) acc_4_2 <= 26'h0000000;
-    else acc_4_2 <= $signed(acc_4_2) + $signed(pr_4_2);
-    if (rst) lr_4_2 <= 1'h0;
-    else lr_4_2 <= l_4_1;
-    if (rst) pr_4_2 <= 16'h0000;
-    else pr_4_2 <= $signed(a_4_1) * $signed(w_3_2);
-    if (rst) l_4_2 <= 1'h0;
-    else l_4_2 <= l_4_1;
-    if (rst) a_4_2 <= 8'h00;
-    else a_4_2 <= a_4_1;
-    if (lr_4_1) out_4_1 <= $signed(acc_4_1) + $signed(pr_4_1);
-    if (_068_) acc_4_1 <= 26'h0000000;
-    else acc_4_1 <= $signed(acc_4_1) + $signed(pr_4_1);
-    if (rst) lr_4_1 <= 1'h0;
-    else lr_4_1 <= l_4_0;
-    if (rst) pr_4_1 <= 16'h0000;
-    else pr_4_1 <= $signed(a_4_0) * $signed(w_3_1);
-    if (rst) l_4_1 <= 1'h0;
-    else l_4_1 <= l_4_0;
-    if (rst) a_4_1 <= 8'h00;
-    else a_4_1 <= a_4_0;
-    if (lr_4_0) out_4_0 <= $signed(acc_4_0) + $signed(pr_4_0);
-    if (_069_) acc_4_0 <= 26'h0000000;
-    else acc_4_0 <= $signed(acc_4_0) + $signed(pr_4_0);
-    if (rst) lr_4_0 <= 1'h0;
-    else lr_4_0 <= skew_l4_d3;
-    if (rst) pr_4_0 <= 16'h0000;
-    else pr_4_0 <= $signed(skew_a4_d3) * $signed(w_3_0);
-    if (rst) l_4_0 <= 1'h0;
-    else l_4_0 <= skew_l4_d3;
-    if (rst) a_4_0 <= 8'h00;
-    else a_4_0 <= skew_a4_d3;
-    if (lr_3_3) out_3_3 <= $signed(acc_3_3) + $signed(pr_3_3);
-    if (_070_) acc_3_3 <= 26'h0000000;
-    else acc_3_3 <= $signed(acc_3_3) + $signed(pr_3_3);
-    if (rst) lr_3_3 <= 1'h0;
-    else lr_3_3 <= l_3_2;
-    if (rst) pr_3_3 <= 16'h0000;
-    else pr_3_3 <= $signed(a_3_2) * $signed(w_2_3);
-    if (lr_3_2) out_3_2 <= $signed(acc_3_2) + $signed(pr_3_2);
-    if (_071_) acc_3_2 <= 26'h0000000;
-    else acc_3_2 <= $signed(acc_3_2) + $signed(pr_3_2);
-    if (rst) lr_3_2 <= 1'h0;
-    else lr_3_2 <= l_3_1;
-    if (rst) pr_3_2 <= 16'h0000;
-    else pr_3_2 <= $signed(a_3_1) * $signed(w_2_2);
+    if (rst) begin
+      l_3_2 <= 1'h0;
+      a_3_2 <= 8'h00;
+      lr_3_1 <= 1'h0;
+      pr_3_1 <= 16'h0000;
+      l_3_1 <= 1'h0;
+      a_3_1 <= 8'h00;
+      lr_3_0 <= 1'h0;
+      pr_3_0 <= 16'h0000;
+      l_3_0 <= 1'h0;
+      a_3_0 <= 8'h00;
+      lr_2_3 <= 1'h0;
+      pr_2_3 <= 16'h0000;
+      lr_2_2 <= 1'h0;
+      pr_2_2 <= 16'h0000;
+      l_2_2 <= 1'h0;
+      a_2_2 <= 8'h00;
+      lr_2_1 <= 1'h0;
+      pr_2_1 <= 16'h0000;
+      l_2_1 <= 1'h0;
+      a_2_1 <= 8'h00;
+      lr_2_0 <= 1'h0;
+      pr_2_0 <= 16'h0000;
+      l_2_0 <= 1'h0;
+      a_2_0 <= 8'h00;
+      lr_1_3 <= 1'h0;
+      pr_1_3 <= 16'h0000;
+      lr_1_2 <= 1'h0;
+      pr_1_2 <= 16'h0000;
+      l_1_2 <= 1'h0;
+      a_1_2 <= 8'h00;
+      lr_1_1 <= 1'h0;
+      pr_1_1 <= 16'h0000;
+      l_1_1 <= 1'h0;
+      a_1_1 <= 8'h00;
+      lr_1_0 <= 1'h0;
+      pr_1_0 <= 16'h0000;
+      l_1_0 <= 1'h0;
+      a_1_0 <= 8'h00;
+      lr_0_3 <= 1'h0;
+      pr_0_3 <= 16'h0000;
+      lr_0_2 <= 1'h0;
+      pr_0_2 <= 16'h0000;
+      l_0_2 <= 1'h0;
+      a_0_2 <= 8'h00;
+      lr_0_1 <= 1'h0;
+      pr_0_1 <= 16'h0000;
+      l_0_1 <= 1'h0;
+      a_0_1 <= 8'h00;
+      lr_0_0 <= 1'h0;
+      pr_0_0 <= 16'h0000;
+      l_0_0 <= 1'h0;
+      a_0_0 <= 8'h00;
+      skew_l7_d6 <= 1'h0;
+      skew_l7_d5 <= 1'h0;
+      skew_l7_d4 <= 1'h0;
+      skew_l7_d3 <= 1'h0;
+      skew_l7_d2 <= 1'h0;
+      skew_l7_d1 <= 1'h0;
+      skew_l7_d0 <= 1'h0;
+      skew_a7_d6 <= 8'h00;
+      skew_a7_d5 <= 8'h00;
+      skew_a7_d4 <= 8'h00;
+      skew_a7_d3 <= 8'h00;
+      skew_a7_d2 <= 8'h00;
+      skew_a7_d1 <= 8'h00;
+      skew_l6_d5 <= 1'h0;
+      skew_l6_d4 <= 1'h0;
+      skew_l6_d3 <= 1'h0;
+      skew_l6_d2 <= 1'h0;
+      skew_l6_d1 <= 1'h0;
+      skew_l6_d0 <= 1'h0;
+      skew_a6_d5 <= 8'h00;
+      skew_a6_d4 <= 8'h00;
+      skew_a6_d3 <= 8'h00;
+      skew_a6_d2 <= 8'h00;
+      skew_a6_d1 <= 8'h00;
+      skew_l5_d4 <= 1'h0;
+      skew_l5_d3 <= 1'h0;
+      skew_l5_d2 <= 1'h0;
+      skew_l5_d1 <= 1'h0;
+      skew_l5_d0 <= 1'h0;
+      skew_a5_d4 <= 8'h00;
+      skew_a5_d3 <= 8'h00;
+      skew_a5_d2 <= 8'h00;
+      skew_a5_d1 <= 8'h00;
+      skew_l4_d3 <= 1'h0;
+      skew_l4_d2 <= 1'h0;
+      skew_l4_d1 <= 1'h0;
+      skew_l4_d0 <= 1'h0;
+      skew_a4_d3 <= 8'h00;
+      skew_a4_d2 <= 8'h00;
+      skew_a4_d1 <= 8'h00;
+      skew_l3_d2 <= 1'h0;
+      skew_l3_d1 <= 1'h0;
+      skew_l3_d0 <= 1'h0;
+      skew_a3_d2 <= 8'h00;
+      skew_a3_d1 <= 8'h00;
+      skew_l2_d1 <= 1'h0;
+      skew_l2_d0 <= 1'h0;
+      skew_a2_d1 <= 8'h00;
+      skew_l1_d0 <= 1'h0;
+      in_last <= 1'h0;
+      in_valid <= 1'h0;
+      drain_valid <= 1'h0;
+      drain_advance <= 1'h0;
+      drain_count <= 4'h0;
+      lr_7_3 <= 1'h0;
+      pr_7_3 <= 16'h0000;
+      lr_7_2 <= 1'h0;
+      pr_7_2 <= 16'h0000;
+      l_7_2 <= 1'h0;
+      a_7_2 <= 8'h00;
+      lr_7_1 <= 1'h0;
+      pr_7_1 <= 16'h0000;
+      l_7_1 <= 1'h0;
+      a_7_1 <= 8'h00;
+      lr_7_0 <= 1'h0;
+      pr_7_0 <= 16'h0000;
+      l_7_0 <= 1'h0;
+      a_7_0 <= 8'h00;
+      lr_6_3 <= 1'h0;
+      pr_6_3 <= 16'h0000;
+      lr_6_2 <= 1'h0;
+      pr_6_2 <= 16'h0000;
+      l_6_2 <= 1'h0;
+      a_6_2 <= 8'h00;
+      lr_6_1 <= 1'h0;
+      pr_6_1 <= 16'h0000;
+      l_6_1 <= 1'h0;
+      a_6_1 <= 8'h00;
+      lr_6_0 <= 1'h0;
+      pr_6_0 <= 16'h0000;
+      l_6_0 <= 1'h0;
+      a_6_0 <= 8'h00;
+      lr_5_3 <= 1'h0;
+      pr_5_3 <= 16'h0000;
+      lr_5_2 <= 1'h0;
+      pr_5_2 <= 16'h0000;
+      l_5_2 <= 1'h0;
+      a_5_2 <= 8'h00;
+      lr_5_1 <= 1'h0;
+      pr_5_1 <= 16'h0000;
+      l_5_1 <= 1'h0;
+      a_5_1 <= 8'h00;
+      lr_5_0 <= 1'h0;
+      pr_5_0 <= 16'h0000;
+      l_5_0 <= 1'h0;
+      a_5_0 <= 8'h00;
+      lr_4_3 <= 1'h0;
+      pr_4_3 <= 16'h0000;
+      lr_4_2 <= 1'h0;
+      pr_4_2 <= 16'h0000;
+      l_4_2 <= 1'h0;
+      a_4_2 <= 8'h00;
+      lr_4_1 <= 1'h0;
+      pr_4_1 <= 16'h0000;
+      l_4_1 <= 1'h0;
+      a_4_1 <= 8'h00;
+      lr_4_0 <= 1'h0;
+      pr_4_0 <= 16'h0000;
+      l_4_0 <= 1'h0;
+      a_4_0 <= 8'h00;
+      lr_3_3 <= 1'h0;
+      pr_3_3 <= 16'h0000;
+      lr_3_2 <= 1'h0;
+      pr_3_2 <= 16'h0000;
+    end else begin
+      l_3_2 <= l_3_1;
+      a_3_2 <= a_3_1;
+      lr_3_1 <= l_3_0;
+      pr_3_1 <= $signed(a_3_0) * $signed(w_2_1);
+      l_3_1 <= l_3_0;
+      a_3_1 <= a_3_0;
+      lr_3_0 <= skew_l3_d2;
+      pr_3_0 <= $signed(skew_a3_d2) * $signed(w_2_0);
+      l_3_0 <= skew_l3_d2;
+      a_3_0 <= skew_a3_d2;
+      lr_2_3 <= l_2_2;
+      pr_2_3 <= $signed(a_2_2) * $signed(w_1_3);
+      lr_2_2 <= l_2_1;
+      pr_2_2 <= $signed(a_2_1) * $signed(w_1_2);
+      l_2_2 <= l_2_1;
+      a_2_2 <= a_2_1;
+      lr_2_1 <= l_2_0;
+      pr_2_1 <= $signed(a_2_0) * $signed(w_1_1);
+      l_2_1 <= l_2_0;
+      a_2_1 <= a_2_0;
+      lr_2_0 <= skew_l2_d1;
+      pr_2_0 <= $signed(skew_a2_d1) * $signed(w_1_0);
+      l_2_0 <= skew_l2_d1;
+      a_2_0 <= skew_a2_d1;
+      lr_1_3 <= l_1_2;
+      pr_1_3 <= $signed(a_1_2) * $signed(w_0_3);
+      lr_1_2 <= l_1_1;
+      pr_1_2 <= $signed(a_1_1) * $signed(w_0_2);
+      l_1_2 <= l_1_1;
+      a_1_2 <= a_1_1;
+      lr_1_1 <= l_1_0;
+      pr_1_1 <= $signed(a_1_0) * $signed(w_0_1);
+      l_1_1 <= l_1_0;
+      a_1_1 <= a_1_0;
+      lr_1_0 <= skew_l1_d0;
+      pr_1_0 <= $signed(skew_a1_d0) * $signed(w_0_0);
+      l_1_0 <= skew_l1_d0;
+      a_1_0 <= skew_a1_d0;
+      lr_0_3 <= l_0_2;
+      pr_0_3 <= $signed(a_0_2) * $signed(skew_w3_d2);
+      lr_0_2 <= l_0_1;
+      pr_0_2 <= $signed(a_0_1) * $signed(skew_w2_d1);
+      l_0_2 <= l_0_1;
+      a_0_2 <= a_0_1;
+      lr_0_1 <= l_0_0;
+      pr_0_1 <= $signed(a_0_0) * $signed(skew_w1_d0);
+      l_0_1 <= l_0_0;
+      a_0_1 <= a_0_0;
+      lr_0_0 <= in_last;
+      pr_0_0 <= $signed(a_in0) * $signed(w_in0);
+      l_0_0 <= in_last;
+      a_0_0 <= a_in0;
+      skew_l7_d6 <= skew_l7_d5;
+      skew_l7_d5 <= skew_l7_d4;
+      skew_l7_d4 <= skew_l7_d3;
+      skew_l7_d3 <= skew_l7_d2;
+      skew_l7_d2 <= skew_l7_d1;
+      skew_l7_d1 <= skew_l7_d0;
+      skew_l7_d0 <= in_last;
+      skew_a7_d6 <= skew_a7_d5;
+      skew_a7_d5 <= skew_a7_d4;
+      skew_a7_d4 <= skew_a7_d3;
+      skew_a7_d3 <= skew_a7_d2;
+      skew_a7_d2 <= skew_a7_d1;
+      skew_a7_d1 <= skew_a7_d0;
+      skew_l6_d5 <= skew_l6_d4;
+      skew_l6_d4 <= skew_l6_d3;
+      skew_l6_d3 <= skew_l6_d2;
+      skew_l6_d2 <= skew_l6_d1;
+      skew_l6_d1 <= skew_l6_d0;
+      skew_l6_d0 <= in_last;
+      skew_a6_d5 <= skew_a6_d4;
+      skew_a6_d4 <= skew_a6_d3;
+      skew_a6_d3 <= skew_a6_d2;
+      skew_a6_d2 <= skew_a6_d1;
+      skew_a6_d1 <= skew_a6_d0;
+      skew_l5_d4 <= skew_l5_d3;
+      skew_l5_d3 <= skew_l5_d2;
+      skew_l5_d2 <= skew_l5_d1;
+      skew_l5_d1 <= skew_l5_d0;
+      skew_l5_d0 <= in_last;
+      skew_a5_d4 <= skew_a5_d3;
+      skew_a5_d3 <= skew_a5_d2;
+      skew_a5_d2 <= skew_a5_d1;
+      skew_a5_d1 <= skew_a5_d0;
+      skew_l4_d3 <= skew_l4_d2;
+      skew_l4_d2 <= skew_l4_d1;
+      skew_l4_d1 <= skew_l4_d0;
+      skew_l4_d0 <= in_last;
+      skew_a4_d3 <= skew_a4_d2;
+      skew_a4_d2 <= skew_a4_d1;
+      skew_a4_d1 <= skew_a4_d0;
+      skew_l3_d2 <= skew_l3_d1;
+      skew_l3_d1 <= skew_l3_d0;
+      skew_l3_d0 <= in_last;
+      skew_a3_d2 <= skew_a3_d1;
+      skew_a3_d1 <= skew_a3_d0;
+      skew_l2_d1 <= skew_l2_d0;
+      skew_l2_d0 <= in_last;
+      skew_a2_d1 <= skew_a2_d0;
+      skew_l1_d0 <= in_last;
+      in_last <= i_last & i_valid;
+      in_valid <= i_valid;
+      drain_valid <= | drain_count;
+      drain_advance <= | count_next;
+      drain_count <= count_next;
+      lr_7_3 <= l_7_2;
+      pr_7_3 <= $signed(a_7_2) * $signed(w_6_3);
+      lr_7_2 <= l_7_1;
+      pr_7_2 <= $signed(a_7_1) * $signed(w_6_2);
+      l_7_2 <= l_7_1;
+      a_7_2 <= a_7_1;
+      lr_7_1 <= l_7_0;
+      pr_7_1 <= $signed(a_7_0) * $signed(w_6_1);
+      l_7_1 <= l_7_0;
+      a_7_1 <= a_7_0;
+      lr_7_0 <= skew_l7_d6;
+      pr_7_0 <= $signed(skew_a7_d6) * $signed(w_6_0);
+      l_7_0 <= skew_l7_d6;
+      a_7_0 <= skew_a7_d6;
+      lr_6_3 <= l_6_2;
+      pr_6_3 <= $signed(a_6_2) * $signed(w_5_3);
+      lr_6_2 <= l_6_1;
+      pr_6_2 <= $signed(a_6_1) * $signed(w_5_2);
+      l_6_2 <= l_6_1;
+      a_6_2 <= a_6_1;
+      lr_6_1 <= l_6_0;
+      pr_6_1 <= $signed(a_6_0) * $signed(w_5_1);
+      l_6_1 <= l_6_0;
+      a_6_1 <= a_6_0;
+      lr_6_0 <= skew_l6_d5;
+      pr_6_0 <= $signed(skew_a6_d5) * $signed(w_5_0);
+      l_6_0 <= skew_l6_d5;
+      a_6_0 <= skew_a6_d5;
+      lr_5_3 <= l_5_2;
+      pr_5_3 <= $signed(a_5_2) * $signed(w_4_3);
+      lr_5_2 <= l_5_1;
+      pr_5_2 <= $signed(a_5_1) * $signed(w_4_2);
+      l_5_2 <= l_5_1;
+      a_5_2 <= a_5_1;
+      lr_5_1 <= l_5_0;
+      pr_5_1 <= $signed(a_5_0) * $signed(w_4_1);
+      l_5_1 <= l_5_0;
+      a_5_1 <= a_5_0;
+      lr_5_0 <= skew_l5_d4;
+      pr_5_0 <= $signed(skew_a5_d4) * $signed(w_4_0);
+      l_5_0 <= skew_l5_d4;
+      a_5_0 <= skew_a5_d4;
+      lr_4_3 <= l_4_2;
+      pr_4_3 <= $signed(a_4_2) * $signed(w_3_3);
+      lr_4_2 <= l_4_1;
+      pr_4_2 <= $signed(a_4_1) * $signed(w_3_2);
+      l_4_2 <= l_4_1;
+      a_4_2 <= a_4_1;
+      lr_4_1 <= l_4_0;
+      pr_4_1 <= $signed(a_4_0) * $signed(w_3_1);
+      l_4_1 <= l_4_0;
+      a_4_1 <= a_4_0;
+      lr_4_0 <= skew_l4_d3;
+      pr_4_0 <= $signed(skew_a4_d3) * $signed(w_3_0);
+      l_4_0 <= skew_l4_d3;
+      a_4_0 <= skew_a4_d3;
+      lr_3_3 <= l_3_2;
+      pr_3_3 <= $signed(a_3_2) * $signed(w_2_3);
+      lr_3_2 <= l_3_1;
+      pr_3_2 <= $signed(a_3_1) * $signed(w_2_2);
+    end
+    if (lr_3_1) begin
+      out_3_1 <= $signed(acc_3_1) + $signed(pr_3_1);
+    end
+    if (_032_) begin
+      acc_3_1 <= 26'h0000000;
+    end else begin
+      acc_3_1 <= $signed(acc_3_1) + $signed(pr_3_1);
+    end
+    if (lr_3_0) begin
+      out_3_0 <= $signed(acc_3_0) + $signed(pr_3_0);
+    end
+    if (_033_) begin
+      acc_3_0 <= 26'h0000000;
+    end else begin
+      acc_3_0 <= $signed(acc_3_0) + $signed(pr_3_0);
+    end
+    if (lr_2_3) begin
+      out_2_3 <= $signed(acc_2_3) + $signed(pr_2_3);
+    end
+    if (_034_) begin
+      acc_2_3 <= 26'h0000000;
+    end else begin
+      acc_2_3 <= $signed(acc_2_3) + $signed(pr_2_3);
+    end
+    if (lr_2_2) begin
+      out_2_2 <= $signed(acc_2_2) + $signed(pr_2_2);
+    end
+    if (_035_) begin
+      acc_2_2 <= 26'h0000000;
+    end else begin
+      acc_2_2 <= $signed(acc_2_2) + $signed(pr_2_2);
+    end
+    if (lr_2_1) begin
+      out_2_1 <= $signed(acc_2_1) + $signed(pr_2_1);
+    end
+    if (_036_) begin
+      acc_2_1 <= 26'h0000000;
+    end else begin
+      acc_2_1 <= $signed(acc_2_1) + $signed(pr_2_1);
+    end
+    if (lr_2_0) begin
+      out_2_0 <= $signed(acc_2_0) + $signed(pr_2_0);
+    end
+    if (_037_) begin
+      acc_2_0 <= 26'h0000000;
+    end else begin
+      acc_2_0 <= $signed(acc_2_0) + $signed(pr_2_0);
+    end
+    if (lr_1_3) begin
+      out_1_3 <= $signed(acc_1_3) + $signed(pr_1_3);
+    end
+    if (_038_) begin
+      acc_1_3 <= 26'h0000000;
+    end else begin
+      acc_1_3 <= $signed(acc_1_3) + $signed(pr_1_3);
+    end
+    if (lr_1_2) begin
+      out_1_2 <= $signed(acc_1_2) + $signed(pr_1_2);
+    end
+    if (_039_) begin
+      acc_1_2 <= 26'h0000000;
+    end else begin
+      acc_1_2 <= $signed(acc_1_2) + $signed(pr_1_2);
+    end
+    if (lr_1_1) begin
+      out_1_1 <= $signed(acc_1_1) + $signed(pr_1_1);
+    end
+    if (_040_) begin
+      acc_1_1 <= 26'h0000000;
+    end else begin
+      acc_1_1 <= $signed(acc_1_1) + $signed(pr_1_1);
+    end
+    if (lr_1_0) begin
+      out_1_0 <= $signed(acc_1_0) + $signed(pr_1_0);
+    end
+    if (_041_) begin
+      acc_1_0 <= 26'h0000000;
+    end else begin
+      acc_1_0 <= $signed(acc_1_0) + $signed(pr_1_0);
+    end
+    if (lr_0_3) begin
+      out_0_3 <= $signed(acc_0_3) + $signed(pr_0_3);
+    end
+    if (_042_) begin
+      acc_0_3 <= 26'h0000000;
+    end else begin
+      acc_0_3 <= $signed(acc_0_3) + $signed(pr_0_3);
+    end
+    if (lr_0_2) begin
+      out_0_2 <= $signed(acc_0_2) + $signed(pr_0_2);
+    end
+    if (_043_) begin
+      acc_0_2 <= 26'h0000000;
+    end else begin
+      acc_0_2 <= $signed(acc_0_2) + $signed(pr_0_2);
+    end
+    if (lr_0_1) begin
+      out_0_1 <= $signed(acc_0_1) + $signed(pr_0_1);
+    end
+    if (_044_) begin
+      acc_0_1 <= 26'h0000000;
+    end else begin
+      acc_0_1 <= $signed(acc_0_1) + $signed(pr_0_1);
+    end
+    if (lr_0_0) begin
+      out_0_0 <= $signed(acc_0_0) + $signed(pr_0_0);
+    end
+    if (_045_) begin
+      acc_0_0 <= 26'h0000000;
+    end else begin
+      acc_0_0 <= $signed(acc_0_0) + $signed(pr_0_0);
+    end
+    if (!in_valid) begin
+      skew_w3_d0 <= 8'h00;
+      skew_w2_d0 <= 8'h00;
+      skew_w1_d0 <= 8'h00;
+    end else begin
+      skew_w3_d0 <= in_w3;
+      skew_w2_d0 <= in_w2;
+      skew_w1_d0 <= in_w1;
+    end
+    if (_046_) begin
+      skew_a7_d0 <= 8'h00;
+    end else begin
+      skew_a7_d0 <= in_a7;
+    end
+    if (_047_) begin
+      skew_a6_d0 <= 8'h00;
+    end else begin
+      skew_a6_d0 <= in_a6;
+    end
+    if (_048_) begin
+      skew_a5_d0 <= 8'h00;
+    end else begin
+      skew_a5_d0 <= in_a5;
+    end
+    if (_049_) begin
+      skew_a4_d0 <= 8'h00;
+    end else begin
+      skew_a4_d0 <= in_a4;
+    end
+    if (_050_) begin
+      skew_a3_d0 <= 8'h00;
+    end else begin
+      skew_a3_d0 <= in_a3;
+    end
+    if (_051_) begin
+      skew_a2_d0 <= 8'h00;
+    end else begin
+      skew_a2_d0 <= in_a2;
+    end
+    if (_052_) begin
+      skew_a1_d0 <= 8'h00;
+    end else begin
+      skew_a1_d0 <= in_a1;
+    end
+    if (_053_) begin
+      drain_row <= 3'h0;
+    end else if (drain_advance) begin
+      drain_row <= drain_row + 1'h1;
+    end
+    if (lr_7_3) begin
+      out_7_3 <= $signed(acc_7_3) + $signed(pr_7_3);
+    end
+    if (_054_) begin
+      acc_7_3 <= 26'h0000000;
+    end else begin
+      acc_7_3 <= $signed(acc_7_3) + $signed(pr_7_3);
+    end
+    if (lr_7_2) begin
+      out_7_2 <= $signed(acc_7_2) + $signed(pr_7_2);
+    end
+    if (_055_) begin
+      acc_7_2 <= 26'h0000000;
+    end else begin
+      acc_7_2 <= $signed(acc_7_2) + $signed(pr_7_2);
+    end
+    if (lr_7_1) begin
+      out_7_1 <= $signed(acc_7_1) + $signed(pr_7_1);
+    end
+    if (_056_) begin
+      acc_7_1 <= 26'h0000000;
+    end else begin
+      acc_7_1 <= $signed(acc_7_1) + $signed(pr_7_1);
+    end
+    if (lr_7_0) begin
+      out_7_0 <= $signed(acc_7_0) + $signed(pr_7_0);
+    end
+    if (_057_) begin
+      acc_7_0 <= 26'h0000000;
+    end else begin
+      acc_7_0 <= $signed(acc_7_0) + $signed(pr_7_0);
+    end
+    if (lr_6_3) begin
+      out_6_3 <= $signed(acc_6_3) + $signed(pr_6_3);
+    end
+    if (_058_) begin
+      acc_6_3 <= 26'h0000000;
+    end else begin
+      acc_6_3 <= $signed(acc_6_3) + $signed(pr_6_3);
+    end
+    if (lr_6_2) begin
+      out_6_2 <= $signed(acc_6_2) + $signed(pr_6_2);
+    end
+    if (_059_) begin
+      acc_6_2 <= 26'h0000000;
+    end else begin
+      acc_6_2 <= $signed(acc_6_2) + $signed(pr_6_2);
+    end
+    if (lr_6_1) begin
+      out_6_1 <= $signed(acc_6_1) + $signed(pr_6_1);
+    end
+    if (_060_) begin
+      acc_6_1 <= 26'h0000000;
+    end else begin
+      acc_6_1 <= $signed(acc_6_1) + $signed(pr_6_1);
+    end
+    if (lr_6_0) begin
+      out_6_0 <= $signed(acc_6_0) + $signed(pr_6_0);
+    end
+    if (_061_) begin
+      acc_6_0 <= 26'h0000000;
+    end else begin
+      acc_6_0 <= $signed(acc_6_0) + $signed(pr_6_0);
+    end
+    if (lr_5_3) begin
+      out_5_3 <= $signed(acc_5_3) + $signed(pr_5_3);
+    end
+    if (_062_) begin
+      acc_5_3 <= 26'h0000000;
+    end else begin
+      acc_5_3 <= $signed(acc_5_3) + $signed(pr_5_3);
+    end
+    if (lr_5_2) begin
+      out_5_2 <= $signed(acc_5_2) + $signed(pr_5_2);
+    end
+    if (_063_) begin
+      acc_5_2 <= 26'h0000000;
+    end else begin
+      acc_5_2 <= $signed(acc_5_2) + $signed(pr_5_2);
+    end
+    if (lr_5_1) begin
+      out_5_1 <= $signed(acc_5_1) + $signed(pr_5_1);
+    end
+    if (_064_) begin
+      acc_5_1 <= 26'h0000000;
+    end else begin
+      acc_5_1 <= $signed(acc_5_1) + $signed(pr_5_1);
+    end
+    if (lr_5_0) begin
+      out_5_0 <= $signed(acc_5_0) + $signed(pr_5_0);
+    end
+    if (_065_) begin
+      acc_5_0 <= 26'h0000000;
+    end else begin
+      acc_5_0 <= $signed(acc_5_0) + $signed(pr_5_0);
+    end
+    if (lr_4_3) begin
+      out_4_3 <= $signed(acc_4_3) + $signed(pr_4_3);
+    end
+    if (_066_) begin
+      acc_4_3 <= 26'h0000000;
+    end else begin
+      acc_4_3 <= $signed(acc_4_3) + $signed(pr_4_3);
+    end
+    if (lr_4_2) begin
+      out_4_2 <= $signed(acc_4_2) + $signed(pr_4_2);
+    end
+    if (_067_) begin
+      acc_4_2 <= 26'h0000000;
+    end else begin
+      acc_4_2 <= $signed(acc_4_2) + $signed(pr_4_2);
+    end
+    if (lr_4_1) begin
+      out_4_1 <= $signed(acc_4_1) + $signed(pr_4_1);
+    end
+    if (_068_) begin
+      acc_4_1 <= 26'h0000000;
+    end else begin
+      acc_4_1 <= $signed(acc_4_1) + $signed(pr_4_1);
+    end
+    if (lr_4_0) begin
+      out_4_0 <= $signed(acc_4_0) + $signed(pr_4_0);
+    end
+    if (_069_) begin
+      acc_4_0 <= 26'h0000000;
+    end else begin
+      acc_4_0 <= $signed(acc_4_0) + $signed(pr_4_0);
+    end
+    if (lr_3_3) begin
+      out_3_3 <= $signed(acc_3_3) + $signed(pr_3_3);
+    end
+    if (_070_) begin
+      acc_3_3 <= 26'h0000000;
+    end else begin
+      acc_3_3 <= $signed(acc_3_3) + $signed(pr_3_3);
+    end
+    if (lr_3_2) begin
+      out_3_2 <= $signed(acc_3_2) + $signed(pr_3_2);
+    end
+    if (_071_) begin
+      acc_3_2 <= 26'h0000000;
+    end else begin
+      acc_3_2 <= $signed(acc_3_2) + $signed(pr_3_2);
+    end
   end
 endmodule
 
@@ -2012,12 +2335,21 @@ module \hwq_top.engine.fifo (clk, rst, r_rdy, r_data, w_port__data, w_en, r_en);
   assign _12_[5] = 1'hx;
   assign _16_[5] = 1'hx;
   always @(posedge clk) begin
-    if (rst) level <= 5'h00;
-    else if (_18_) begin if (_08_) level <= level - 1'h1; else begin if (_03_) level <= level + 1'h1; else level <= 5'hxx; end end
-    if (rst) r_port__addr <= 5'h00;
-    else if (_13_) r_port__addr <= _16_[4:0];
-    if (rst) w_port__addr <= 5'h00;
-    else if (_00_) w_port__addr <= _12_[4:0];
+    if (rst) begin
+      level <= 5'h00;
+    end else if (_18_) begin
+      begin if (_08_) level <= level - 1'h1; else begin if (_03_) level <= level + 1'h1; else level <= 5'hxx; end end
+    end
+    if (rst) begin
+      r_port__addr <= 5'h00;
+    end else if (_13_) begin
+      r_port__addr <= _16_[4:0];
+    end
+    if (rst) begin
+      w_port__addr <= 5'h00;
+    end else if (_00_) begin
+      w_port__addr <= _12_[4:0];
+    end
   end
 endmodule
 
@@ -2500,51 +2832,63 @@ module \hwq_top.engine.requant (rst, i_bias, i_multiplier, i_shift, zero_point, 
   assign _017_[64:63] = { _017_[65], _017_[65] };
   assign _031_[62:1] = rc_0;
   always @(posedge clk) begin
-    if (rst) o_last <= 1'h0;
-    else o_last <= rq3_last;
-    if (rst) o_valid <= 1'h0;
-    else o_valid <= rq3_valid;
-    if (rst) o_data <= 32'd0;
-    else if (rq3_valid) o_data <= { _043_, _049_, _045_, _047_ };
-    if (rst) _131_ <= 9'h000;
-    else _131_ <= $signed(act_max) - $signed(zero_point);
-    if (rst) _132_ <= 9'h000;
-    else _132_ <= $signed(act_min) - $signed(zero_point);
-    if (rq2_valid) rq3_y3 <= $signed(rq2_h3) >>> rq2_t3;
-    if (rq2_valid) rq3_y2 <= $signed(rq2_h2) >>> rq2_t2;
-    if (rq2_valid) rq3_y1 <= $signed(rq2_h1) >>> rq2_t1;
-    if (rq2_valid) rq3_y0 <= $signed(rq2_h0) >>> rq2_t0;
-    if (rst) rq3_last <= 1'h0;
-    else rq3_last <= rq2_last;
-    if (rst) rq3_valid <= 1'h0;
-    else rq3_valid <= rq2_valid;
-    if (rq1_valid) rq2_h3 <= $signed({ _018_[65], _018_[62:0] }) + $signed({ 1'h0, rc_3 });
-    if (rq1_valid) rq2_h2 <= $signed({ _017_[65], _017_[62:0] }) + $signed({ 1'h0, rc_2 });
-    if (rq1_valid) rq2_h1 <= $signed({ _016_[65], _016_[62:0] }) + $signed({ 1'h0, rc_1 });
-    if (rq1_valid) rq2_h0 <= $signed({ _015_[65], _015_[62:0] }) + $signed({ 1'h0, rc_0 });
-    if (rq1_valid) rq2_t3 <= rq1_t3;
-    if (rq1_valid) rq2_t2 <= rq1_t2;
-    if (rq1_valid) rq2_t1 <= rq1_t1;
-    if (rq1_valid) rq2_t0 <= rq1_t0;
-    if (rst) rq2_last <= 1'h0;
-    else rq2_last <= rq1_last;
-    if (rst) rq2_valid <= 1'h0;
-    else rq2_valid <= rq1_valid;
-    if (i_valid) a_3 <= $signed(i_acc[103:78]) + $signed(i_bias[127:96]);
-    if (i_valid) a_2 <= $signed(i_acc[77:52]) + $signed(i_bias[95:64]);
-    if (i_valid) a_1 <= $signed(i_acc[51:26]) + $signed(i_bias[63:32]);
-    if (i_valid) a_0 <= $signed(i_acc[25:0]) + $signed(i_bias[31:0]);
-    if (i_valid) rq1_t3 <= $signed(6'h1f) - $signed(i_shift[23:18]);
-    if (i_valid) rq1_m3 <= i_multiplier[123:93];
-    if (i_valid) rq1_t2 <= $signed(6'h1f) - $signed(i_shift[17:12]);
-    if (i_valid) rq1_m2 <= i_multiplier[92:62];
-    if (i_valid) rq1_t1 <= $signed(6'h1f) - $signed(i_shift[11:6]);
-    if (i_valid) rq1_m1 <= i_multiplier[61:31];
-    if (i_valid) rq1_t0 <= $signed(6'h1f) - $signed(i_shift[5:0]);
-    if (i_valid) rq1_m0 <= i_multiplier[30:0];
-    if (rst) rq1_last <= 1'h0;
-    else rq1_last <= i_last;
-    if (rst) rq1_valid <= 1'h0;
-    else rq1_valid <= i_valid;
+    if (rst) begin
+      o_last <= 1'h0;
+      o_valid <= 1'h0;
+      _131_ <= 9'h000;
+      _132_ <= 9'h000;
+      rq3_last <= 1'h0;
+      rq3_valid <= 1'h0;
+      rq2_last <= 1'h0;
+      rq2_valid <= 1'h0;
+      rq1_last <= 1'h0;
+      rq1_valid <= 1'h0;
+    end else begin
+      o_last <= rq3_last;
+      o_valid <= rq3_valid;
+      _131_ <= $signed(act_max) - $signed(zero_point);
+      _132_ <= $signed(act_min) - $signed(zero_point);
+      rq3_last <= rq2_last;
+      rq3_valid <= rq2_valid;
+      rq2_last <= rq1_last;
+      rq2_valid <= rq1_valid;
+      rq1_last <= i_last;
+      rq1_valid <= i_valid;
+    end
+    if (rst) begin
+      o_data <= 32'd0;
+    end else if (rq3_valid) begin
+      o_data <= { _043_, _049_, _045_, _047_ };
+    end
+    if (rq2_valid) begin
+      rq3_y3 <= $signed(rq2_h3) >>> rq2_t3;
+      rq3_y2 <= $signed(rq2_h2) >>> rq2_t2;
+      rq3_y1 <= $signed(rq2_h1) >>> rq2_t1;
+      rq3_y0 <= $signed(rq2_h0) >>> rq2_t0;
+    end
+    if (rq1_valid) begin
+      rq2_h3 <= $signed({ _018_[65], _018_[62:0] }) + $signed({ 1'h0, rc_3 });
+      rq2_h2 <= $signed({ _017_[65], _017_[62:0] }) + $signed({ 1'h0, rc_2 });
+      rq2_h1 <= $signed({ _016_[65], _016_[62:0] }) + $signed({ 1'h0, rc_1 });
+      rq2_h0 <= $signed({ _015_[65], _015_[62:0] }) + $signed({ 1'h0, rc_0 });
+      rq2_t3 <= rq1_t3;
+      rq2_t2 <= rq1_t2;
+      rq2_t1 <= rq1_t1;
+      rq2_t0 <= rq1_t0;
+    end
+    if (i_valid) begin
+      a_3 <= $signed(i_acc[103:78]) + $signed(i_bias[127:96]);
+      a_2 <= $signed(i_acc[77:52]) + $signed(i_bias[95:64]);
+      a_1 <= $signed(i_acc[51:26]) + $signed(i_bias[63:32]);
+      a_0 <= $signed(i_acc[25:0]) + $signed(i_bias[31:0]);
+      rq1_t3 <= $signed(6'h1f) - $signed(i_shift[23:18]);
+      rq1_m3 <= i_multiplier[123:93];
+      rq1_t2 <= $signed(6'h1f) - $signed(i_shift[17:12]);
+      rq1_m2 <= i_multiplier[92:62];
+      rq1_t1 <= $signed(6'h1f) - $signed(i_shift[11:6]);
+      rq1_m1 <= i_multiplier[61:31];
+      rq1_t0 <= $signed(6'h1f) - $signed(i_shift[5:0]);
+      rq1_m0 <= i_multiplier[30:0];
+    end
   end
 endmodule

@@ -95,7 +95,8 @@ def test_logic_is_continuous_assignments_and_clocked_blocks(path):
     # hwq.build.to_verilog lets Yosys turn Amaranth's processes into multiplexers: no
     # `always @*` block is left for a simulator to wake per change (what made Icarus and
     # Verilator slower), and each module's registers are one `always @(posedge clk)`
-    # (memories keep their own processes for their ports).
+    # (memories keep their own processes for their ports), with the register inputs that
+    # nothing else reads computed inside it.
     out = Path("rtl") / load_config(path).name
     for top in (TOP, *UNITS):
         text = (out / f"{top}.v").read_text()
@@ -110,6 +111,8 @@ def test_logic_is_continuous_assignments_and_clocked_blocks(path):
 
 
 def test_register_processes_merge_per_module_and_clock():
+    # hand-worked: one process per clock; registers under the same conditions share one
+    # `if`; a statement of another form (the case) is kept whole
     verilog = (
         "module a(clk, d, q);\n"
         "  reg [3:0] x = 4'h0;\n"
@@ -123,6 +126,18 @@ def test_register_processes_merge_per_module_and_clock():
         "  always @(posedge clk)\n"
         "    if (rst) y <= 4'h0;\n"
         "    else if (en) y <= x;\n"
+        "  always @(posedge clk)\n"
+        "    if (en) u <= d;\n"
+        "  always @(posedge clk)\n"
+        "    if (rst) z <= 4'h1;\n"
+        "    else if (en) z <= y;\n"
+        "  always @(posedge clk)\n"
+        "    if (rst) v <= 4'h2;\n"
+        "    else v <= z;\n"
+        "  always @(posedge clk)\n"
+        "    case (s)\n"
+        "      1'h0: t <= d;\n"
+        "    endcase\n"
         "endmodule\n"
         "module b(clk);\n"
         "  assign z = 1'h0;\n"
@@ -137,8 +152,24 @@ def test_register_processes_merge_per_module_and_clock():
         "  end\n"
         "  always @(posedge clk) begin\n"
         "    x <= d;\n"
-        "    if (rst) y <= 4'h0;\n"
-        "    else if (en) y <= x;\n"
+        "    if (rst) begin\n"
+        "      y <= 4'h0;\n"
+        "      z <= 4'h1;\n"
+        "    end else if (en) begin\n"
+        "      y <= x;\n"
+        "      z <= y;\n"
+        "    end\n"
+        "    if (en) begin\n"
+        "      u <= d;\n"
+        "    end\n"
+        "    if (rst) begin\n"
+        "      v <= 4'h2;\n"
+        "    end else begin\n"
+        "      v <= z;\n"
+        "    end\n"
+        "    case (s)\n"
+        "      1'h0: t <= d;\n"
+        "    endcase\n"
         "  end\n"
         "endmodule\n"
         "module b(clk);\n"
