@@ -90,8 +90,11 @@ def unit_verilog(config: HwConfig, name: str) -> str:
 # (written as `if (rst) q <= 0; else if (en) q <= d;`) and `wreduce` trims adders to the width
 # that is used (Amaranth's `a + b` is one bit wider than the sum it is assigned to), so that
 # :func:`inline_register_inputs` can move the arithmetic into the clocked process — see there.
-# All three are Yosys's own equivalence-preserving passes; tests/hw/test_build.py proves the
-# result equivalent to the plain conversion.
+# `opt_clean -purge` also drops the names of flip-flops nothing reads (removed as unused; a
+# kept name would be an undriven wire, which Verilator's lint flags). All are Yosys's own
+# equivalence-preserving passes; tests/hw/test_build.py proves the MAC array's final Verilog
+# equivalent to Amaranth's netlist, and the RTL regression checks every module of every
+# config against hwq.ref on both simulators.
 _YOSYS_SCRIPT = ("proc -norom", "memory_collect", "opt_clean", "opt_dff", "opt_clean",
                  "wreduce", "opt_clean -purge", "write_verilog")
 
