@@ -110,6 +110,26 @@ def test_logic_is_continuous_assignments_and_clocked_blocks(path):
             assert len(plain) <= 1, (top, name, len(plain))
 
 
+@pytest.mark.parametrize("path", ["configs/default.yaml", "configs/nonsquare.yaml"],
+                         ids=lambda p: Path(p).stem)
+def test_mac_array_arithmetic_is_computed_in_the_clocked_process(path):
+    # the form Icarus simulates fastest (hwq.build.inline_register_inputs): every element's
+    # sums — and its product, where a register holds it — are register inputs inside the
+    # process, not continuous assignments. (Without the product register the product feeds
+    # two sums and stays a wire: `$signed(a * w)` inside a sum would be 8 bits wide.)
+    cfg = load_config(path)
+    text = (Path("rtl") / cfg.name / "hwq_mac_array.v").read_text()
+    macs = cfg.rows * cfg.cols
+    if cfg.mult_reg:
+        products = re.findall(r"\bpr_\d+_\d+ <= \$signed\(\w+\) \* \$signed\(\w+\);", text)
+        assert len(products) == macs
+        assert not re.search(r"(?m)^  assign [^;]*\*", text)
+    sums = re.findall(r"\b(acc|out)_\d+_\d+ <= \$signed\(acc_\d+_\d+\) \+ \$signed\(\w+\);",
+                      text)
+    assert sums.count("acc") == sums.count("out") == macs
+    assert not re.search(r"(?m)^  assign [^;]*acc_\d+_\d+[^;]*\+", text)
+
+
 def test_register_processes_merge_per_module_and_clock():
     # hand-worked: one process per clock; registers under the same conditions share one
     # `if`; a statement of another form (the case) is kept whole
