@@ -112,6 +112,9 @@ class GemmEngine(wiring.Component):
         M_ = Signal(16)
         m_last = Signal(16)                      # M − 1
         m_wrap = Signal(17)                      # M + rows − 1
+        m_pen = Signal(17)                       # M − 2 (all ones for M = 1: never a row)
+        m_wrap_pen = Signal(17)                  # M + rows − 2
+        m_one = Signal()                         # M = 1
         n_last = Signal(16)                      # N − 1
         zp, act_min, act_max = Signal(signed(8)), Signal(signed(8)), Signal(signed(8))
         pt_mult, pt_shift = Signal(unsigned(31)), Signal(signed(6))
@@ -216,6 +219,8 @@ class GemmEngine(wiring.Component):
                 with m.If(self.s_param.valid):
                     m.d.sync += [
                         M_.eq(hdr.m), m_last.eq(hdr.m - 1), m_wrap.eq(hdr.m + (R - 1)),
+                        m_pen.eq(hdr.m - 2), m_wrap_pen.eq(hdr.m + (R - 2)),
+                        m_one.eq(hdr.m == 1),
                         n_last.eq(hdr.n - 1),
                         zp.eq(hdr.zero_point),
                         act_min.eq(hdr.act_min), act_max.eq(hdr.act_max),
@@ -257,8 +262,11 @@ class GemmEngine(wiring.Component):
                                      compute.eq(1)]
                         m.next = "COMPUTE"
             with m.State("COMPUTE"):
+                # (the flush count is loaded on every computing clock, not only on the last
+                # one: its load then waits on the state alone, not on the step's operands)
+                m.d.sync += flush.eq(flush_len)
                 with m.If(block_end & last_mblock):
-                    m.d.sync += [compute.eq(0), flush.eq(flush_len)]
+                    m.d.sync += compute.eq(0)
                     m.next = "FLUSH"
             with m.State("FLUSH"):
                 # until the last tile has drained through the requantizer into the FIFO
@@ -307,6 +315,10 @@ class GemmEngine(wiring.Component):
         row_next = Signal(17)
         row_valid = Signal()
         row_valid_next = Signal()
+        # row = M − 1 (the layer's last output row) as a register kept with `row`, from
+        # compares of `row` with registers (a 17-bit compare in front of the requantizer's
+        # `last` was ecp5_8x8's critical path)
+        row_last = Signal()
         wrap = Signal()                 # the next row is the first of the next column block
         # beat == B − 1, d == R − 1 and dn == nb_last as registers kept with the counters: the
         # memory's read address (through the block RAM's address setup) and the row bookkeeping
@@ -316,20 +328,56 @@ class GemmEngine(wiring.Component):
         # row_next < M, compared from `row` (no adder before the compare): row + 1 < M is
         # row < M − 1, and row − (rows − 1) < M is row < M + rows − 1
         m.d.comb += [row_end.eq(array.o_valid & beat_last),
-                     wrap.eq(d_last & ~dn_last),
-                     row_next.eq(Mux(wrap, row - (R - 1), row + 1)),
-                     row_valid_next.eq(Mux(wrap, row < m_wrap, row < m_last))]
-        # `ra` is the word of the beat the array shows now (and `ra_next` of the next one)
-        m.d.comb += ra_next.eq(ra)
+                     wrap.eq(d_last & ~dn_last)]
+        row_next_v = Mux(wrap, row - (R - 1), row + 1)
+        row_valid_next_v = Mux(wrap, row < m_wrap, row < m_last)
+        # (the next row is the last, M − 1, when it is below M but not below M − 1: compares
+        # of `row` against registers, carry chains like row_valid_next's, not equalities)
+        row_last_next_v = Mux(wrap, (row < m_wrap) & ~(row < m_wrap_pen),
+                              (row < m_last) & ~(row < m_pen))
+        row_last_next = Signal()
+        # and what d_last and dn_last become at the row's end
+        d_last_next_v = Mux(d_last, R == 1, d == R - 2)
+        dn_last_next_v = Mux(dn_last, nb_one, dn == nb_pen)
+        d_last_next, dn_last_next = Signal(), Signal()
+        if B > 1:
+            # `row` and `wrap` change only at a row's last beat, at least B ≥ 2 steps apart:
+            # what they become there is computed into registers the steps before (the adders
+            # and compares behind the beat's flags were ecp5_8x8's critical paths)
+            m.d.sync += [row_next.eq(row_next_v), row_valid_next.eq(row_valid_next_v),
+                         row_last_next.eq(row_last_next_v), d_last_next.eq(d_last_next_v),
+                         dn_last_next.eq(dn_last_next_v)]
+        else:
+            m.d.comb += [row_next.eq(row_next_v), row_valid_next.eq(row_valid_next_v),
+                         row_last_next.eq(row_last_next_v), d_last_next.eq(d_last_next_v),
+                         dn_last_next.eq(dn_last_next_v)]
+        # `ra` is the word of the beat the array shows now (and `ra_next` of the next one).
+        # ra_inc = ra + 1 and ra_row = ra − (B − 1) (mod 2^len(ra)) hold at every step, so
+        # what they become is chosen, with the same selects as ra_next, among sums of the
+        # registers computed beside the choice (adders behind the beat's flags and the choice
+        # were ecp5_8x8's critical paths)
+        w_ra = len(ra)
+        inc_next, row_ra_next = Signal.like(ra), Signal.like(ra)
+        back = -(B - 1) % (1 << w_ra)                        # −(B − 1) mod 2^len(ra)
+        choices = {"hold": (ra, ra_inc, ra_row),
+                   "inc": (ra_inc, ra_inc + 1, ra_inc + back),
+                   "row": (ra_row, ra_row + 1, ra_row + back),
+                   "zero": (0, 1, back)}
+
+        def choose(which):
+            a, b, c = choices[which]
+            m.d.comb += [ra_next.eq(a), inc_next.eq(b), row_ra_next.eq(c)]
+
+        choose("hold")
         with m.If(array.o_valid):
             with m.If(~beat_last):
-                m.d.comb += ra_next.eq(ra_inc)
+                choose("inc")
             with m.Elif(~d_last):
-                m.d.comb += ra_next.eq(ra_row)            # the same block for the next row
+                choose("row")                       # the same block for the next row
             with m.Elif(dn_last):
-                m.d.comb += ra_next.eq(0)
+                choose("zero")
             with m.Else():
-                m.d.comb += ra_next.eq(ra_inc)
+                choose("inc")
         # the memory is addressed from the flip-flop `ra` (the route to the block RAM's address
         # pins is long): its word arrives two steps after the beat, as the beat's accumulators
         # do through the two register stages below
@@ -341,31 +389,32 @@ class GemmEngine(wiring.Component):
         m.d.sync += drain_restart.eq(header_taken)
         with m.If(drain_restart):
             m.d.sync += [d.eq(0), dn.eq(0), beat.eq(0), ra.eq(0), ra_inc.eq(1),
-                         ra_row.eq(0), row.eq(0), row_valid.eq(1),
+                         ra_row.eq(back), row.eq(0), row_valid.eq(1), row_last.eq(m_one),
                          beat_last.eq(B == 1), d_last.eq(R == 1)]
         with m.Else():
-            # (ra_row wraps while ra is not a block's last beat; it is read only there)
-            m.d.sync += [ra.eq(ra_next), ra_inc.eq(ra_next + 1), ra_row.eq(ra_next - (B - 1))]
+            m.d.sync += [ra.eq(ra_next), ra_inc.eq(inc_next), ra_row.eq(row_ra_next)]
         with m.If(~drain_restart & array.o_valid & ~beat_last):
             m.d.sync += [beat.eq(beat + 1), beat_last.eq(beat == B - 2)]
         with m.Elif(~drain_restart & row_end):
             m.d.sync += [beat.eq(0), beat_last.eq(B == 1), row.eq(row_next),
-                         row_valid.eq(row_valid_next)]
+                         row_valid.eq(row_valid_next),
+                         row_last.eq(row_last_next)]
+            m.d.sync += d_last.eq(d_last_next)
             with m.If(d_last):
-                m.d.sync += [d.eq(0), d_last.eq(R == 1)]
+                m.d.sync += [d.eq(0), dn_last.eq(dn_last_next)]
                 with m.If(dn_last):
-                    m.d.sync += [dn.eq(0), dn_last.eq(nb_one)]
+                    m.d.sync += dn.eq(0)
                 with m.Else():
-                    m.d.sync += [dn.eq(dn + 1), dn_last.eq(dn == nb_pen)]
+                    m.d.sync += dn.eq(dn + 1)
             with m.Else():
-                m.d.sync += [d.eq(d + 1), d_last.eq(d == R - 2)]
+                m.d.sync += d.eq(d + 1)
         # Two register stages between the drain and the requantizer: the beat's part of the
         # row is chosen into the first, the second holds it (and the flags) while the
         # parameter word comes out of the memory's read register (RegisteredRam)
         part_valid, part_last = Signal(), Signal()
         m.d.sync += [
             part_valid.eq(array.o_valid & row_valid),
-            part_last.eq(row_end & row_valid & (row == m_last) & dn_last),
+            part_last.eq(row_end & row_valid & row_last & dn_last),
         ]
         width = L * cfg.accumulator_width
         words = array.o_data.as_value()

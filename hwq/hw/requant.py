@@ -42,7 +42,7 @@ class Requantizer(wiring.Component):
     o_data : Out(ArrayLayout(signed(8), lanes)) — meaningful with ``o_valid``; the data
     registers of every stage load only with a valid step, so between results they hold
 
-    Latency: ``stages`` steps (2..11): registers after the multiplier and on the output always,
+    Latency: ``stages`` steps (2..12): registers after the multiplier and on the output always,
     after the bias addition from 3 stages, after the rounding shift from 4, after the left shift
     from 5, on the four partial products of the 32×31 multiply from 6 (each fits one 18×18
     DSP multiplier, so the registers sit right behind the DSPs; with ``target="ice40"`` they
@@ -50,7 +50,8 @@ class Requantizer(wiring.Component):
     addition and the right shift from 7, on the inputs from 8, and between the middle and
     the final sum of the partial products at 9, and on the clamp's two compares and the
     output's low byte (before the final selection) at 10, and between the two halves of the
-    left shift (by ``left mod 4``, then by the rest) at 11. The shift amount is decoded
+    left shift (by ``left mod 4``, then by the rest) at 11, and between the two halves of the
+    right shift (the same way) at 12. The shift amount is decoded
     (``max(±e, 0)``, the rounding constants) a step ahead of where it is used. With
     ``target="ecp5"`` and 6+ stages the partial products go through MULT18X18D primitives with
     their input and output registers (:class:`~hwq.hw.dsp.Mul18`) and a fabric register: two
@@ -116,6 +117,7 @@ class Requantizer(wiring.Component):
         reg_mid = self._stages >= 9
         reg_clamp = self._stages >= 10
         reg_shift2 = self._stages >= 11
+        reg_shift3 = self._stages >= 12
 
         def stage(values, registered, tag):
             """Pass ``values`` (dict of name -> value) through an optional register stage."""
@@ -263,9 +265,29 @@ class Requantizer(wiring.Component):
             m.d.comb += mid.eq(s2b[f"phl{lane}"] + s2b[f"plh{lane}"]
                                + (0 if single else 1 << (30 - q)))
             s2m[f"o{lane}"], s2m[f"mi{lane}"] = outer, mid
+        # the right shift r = 4·hi + lo as flags, each a function of hi's or lo's bits alone
+        # (a LUT each): hi = k, hi ≥ k, lo = j, lo ≥ j; registered with the middle sum, they
+        # give the rounding constants below in one more LUT level
+        r_max = -lo_s
+        if not single and lo_s < 0:
+            for p in range(n_par):
+                r = s2b[f"r{p}"]
+                hi_eq, hi_ge = Signal(r_max // 4 + 1), Signal(r_max // 4 + 1)
+                lo_eq, lo_ge = Signal(4), Signal(4)
+                r_hi = r[2:] if len(r) > 2 else Const(0, 1)
+                for part, eq, ge, top in ((r_hi, hi_eq, hi_ge, r_max // 4),
+                                          (r[:2], lo_eq, lo_ge, min(r_max, 3))):
+                    with m.Switch(part):
+                        for v in range(top + 1):
+                            with m.Case(v):
+                                m.d.comb += [eq.eq(1 << v), ge.eq((1 << (v + 1)) - 1)]
+                s2m[f"dh{p}"] = Signal(2 * len(hi_eq), name=f"r_hi_{p}")
+                s2m[f"dl{p}"] = Signal(8, name=f"r_lo_{p}")
+                m.d.comb += [s2m[f"dh{p}"].eq(Cat(hi_eq, hi_ge)),
+                             s2m[f"dl{p}"].eq(Cat(lo_eq, lo_ge))]
         s2m = stage(s2m, reg_mid, "rq2m")
 
-        s2 = drop(s2m, "o", "mi", "c", "m")
+        s2 = drop(s2m, "o", "mi", "c", "m", "dh", "dl")
         for lane in range(L):
             outer, mid = s2m[f"o{lane}"], s2m[f"mi{lane}"]
             if single:
@@ -278,14 +300,29 @@ class Requantizer(wiring.Component):
                 m.d.comb += h.eq(((outer >> q) + mid) >> (31 - q))
             s2[f"h{lane}"] = h
         if not single and lo_s < 0:
+            # 2^(r−1) (0 if r = 0), bit b set when r = b + 1, and for double's negative h
+            # 2^(r−1) − 1 (0 if r ≤ 1), bit b set when r ≥ b + 2: from the flags, each bit a
+            # LUT of at most three of them (as shifts and compares r ≥ b + 2 they were carry
+            # chains, ecp5_8x8's critical path)
             for p in range(n_par):
+                n_hi = r_max // 4 + 1
+                dh, dl = s2m[f"dh{p}"], s2m[f"dl{p}"]
+                hi_eq, hi_ge, lo_eq, lo_ge = dh[:n_hi], dh[n_hi:], dl[:4], dl[4:]
+
+                def flag(bits, i):
+                    return bits[i] if i < len(bits) else Const(0)
+
                 half = Signal(unsigned(32), name=f"half_{p}")
-                m.d.comb += half.eq((Const(1, unsigned(33)) << s2m[f"r{p}"]) >> 1)  # 0 if r = 0
+                m.d.comb += half.eq(Cat(*(
+                    flag(hi_eq, (b + 1) >> 2) & lo_eq[(b + 1) & 3] if b + 1 <= r_max
+                    else Const(0) for b in range(32))))
                 s2[f"hf{p}"] = half
                 if self._rounding == "double":
-                    # and 2^(r−1) − 1 (0 if r ≤ 1) for negative h: bit b is set when r ≥ b + 2
                     below = Signal(unsigned(32), name=f"halfm_{p}")
-                    m.d.comb += below.eq(Cat(*(s2m[f"r{p}"] >= b + 2 for b in range(32))))
+                    m.d.comb += below.eq(Cat(*(
+                        flag(hi_ge, ((b + 2) >> 2) + 1)
+                        | (flag(hi_eq, (b + 2) >> 2) & lo_ge[(b + 2) & 3]) if b + 2 <= r_max
+                        else Const(0) for b in range(32))))
                     s2[f"hm{p}"] = below
         s2 = stage(s2, True, "rq2")
 
@@ -308,15 +345,30 @@ class Requantizer(wiring.Component):
         s3a = stage(s3a, reg_add, "rq3a")
 
         # step 3b: the right shift (r for double; 31 − e for single, whose result reaches
-        # 2^61 before the clamp when e > 0, so it keeps the full width)
+        # 2^61 before the clamp when e > 0, so it keeps the full width). From 12 stages it is
+        # split like the left shift: by the amount mod 4, a register, then by the rest (an
+        # arithmetic shift by a then by b is one by a + b: floor division composes)
+        right = "t" if single else ("r" if lo_s < 0 else None)
+        if reg_shift3:
+            s3b = drop(s3a, "u")
+            for lane in range(L):
+                u = s3a[f"u{lane}"]
+                v = Signal(u.shape(), name=f"ur_{lane}")
+                if right:
+                    m.d.comb += v.eq(u >> par(s3a, right, lane)[:2])
+                else:
+                    m.d.comb += v.eq(u)
+                s3b[f"u{lane}"] = v
+            s3a = stage(s3b, True, "rq3b")
         s3 = {"valid": s3a["valid"], "last": s3a["last"]}
         for lane in range(L):
             u = s3a[f"u{lane}"]
             y = Signal(signed(64 if single else 34), name=f"y_{lane}")
-            if single:
-                m.d.comb += y.eq(u >> par(s3a, "t", lane))
-            elif lo_s < 0:
-                m.d.comb += y.eq(u >> par(s3a, "r", lane))
+            if right:
+                amount = par(s3a, right, lane)
+                if reg_shift3:
+                    amount = Cat(Const(0, 2), amount[2:])
+                m.d.comb += y.eq(u >> amount)
             else:
                 m.d.comb += y.eq(u)
             s3[f"y{lane}"] = y

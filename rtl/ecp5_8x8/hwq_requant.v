@@ -25,31 +25,87 @@ module hwq_requant(i_valid, i_last, i_acc, i_bias, i_multiplier, i_shift, zero_p
   wire _019_;
   wire _020_;
   wire _021_;
+  wire _022_;
+  wire _023_;
   wire _024_;
   wire _025_;
   wire _026_;
   wire _027_;
+  wire _028_;
   wire _029_;
-  wire _030_;
+  wire [30:0] _030_;
+  wire _031_;
   wire _032_;
   wire _033_;
   wire _034_;
   wire _035_;
   wire _036_;
   wire _037_;
+  wire _038_;
   wire _039_;
-  wire [32:0] _040_;
-  (* unused_bits = "0 1 2 3 4 5 6 7 8 9 10 11 12 13" *)
-  wire [46:0] _041_;
-  (* unused_bits = "0" *)
-  wire [32:0] _042_;
+  wire _040_;
+  wire _041_;
+  wire _042_;
   wire _043_;
   wire _044_;
   wire _045_;
   wire _046_;
   wire _047_;
-  wire [31:0] _048_;
-  wire [7:0] _049_;
+  wire _048_;
+  wire _049_;
+  wire _052_;
+  wire _053_;
+  wire _054_;
+  wire _055_;
+  wire _056_;
+  wire _058_;
+  wire _060_;
+  wire _061_;
+  wire _062_;
+  wire _063_;
+  wire _064_;
+  wire _065_;
+  wire _066_;
+  wire [32:0] _068_;
+  wire _069_;
+  (* unused_bits = "0 1 2 3 4 5 6 7 8 9 10 11 12 13" *)
+  wire [46:0] _070_;
+  wire _071_;
+  wire _072_;
+  wire _073_;
+  wire _074_;
+  wire _075_;
+  wire _076_;
+  wire _077_;
+  wire _078_;
+  wire _079_;
+  wire _080_;
+  wire _081_;
+  wire _082_;
+  wire _083_;
+  wire _084_;
+  wire _085_;
+  wire _086_;
+  wire _087_;
+  wire _088_;
+  wire _089_;
+  wire _090_;
+  wire _091_;
+  wire _092_;
+  wire _093_;
+  wire _094_;
+  wire _095_;
+  wire [7:0] _096_;
+  wire _097_;
+  wire _099_;
+  wire _100_;
+  wire _101_;
+  wire _102_;
+  wire _103_;
+  wire [7:0] \$signal ;
+  wire [7:0] \$signal$122 ;
+  wire [3:0] \$signal$123 ;
+  wire [3:0] \$signal$124 ;
   input [7:0] act_max;
   wire [7:0] act_max;
   input [7:0] act_min;
@@ -59,8 +115,8 @@ module hwq_requant(i_valid, i_last, i_acc, i_bias, i_multiplier, i_shift, zero_p
   input en;
   wire en;
   wire [32:0] h_0;
-  wire [31:0] half_0;
-  wire [31:0] halfm_0;
+  wire [30:0] half_0;
+  wire [29:0] halfm_0;
   (* init = 10'b0x00000000 *)
   wire [9:0] hi_z;
   input [25:0] i_acc;
@@ -107,8 +163,10 @@ module hwq_requant(i_valid, i_last, i_acc, i_bias, i_multiplier, i_shift, zero_p
   reg [31:0] rq1b_s0 = 32'd0;
   reg rq1b_valid = 1'h0;
   reg [32:0] rq2_h0 = 33'h000000000;
-  reg [31:0] rq2_hf0 = 32'd0;
-  reg [31:0] rq2_hm0 = 32'd0;
+  (* init = 32'bx0000000000000000000000000000000 *)
+  wire [31:0] rq2_hf0;
+  (* init = 32'bxx000000000000000000000000000000 *)
+  wire [31:0] rq2_hm0;
   reg rq2_last = 1'h0;
   reg [4:0] rq2_r0 = 5'h00;
   reg rq2_valid = 1'h0;
@@ -126,6 +184,9 @@ module hwq_requant(i_valid, i_last, i_acc, i_bias, i_multiplier, i_shift, zero_p
   reg rq2d_last = 1'h0;
   reg [4:0] rq2d_r0 = 5'h00;
   reg rq2d_valid = 1'h0;
+  (* unused_bits = "8" *)
+  reg [15:0] rq2m_dh0 = 16'h0000;
+  reg [7:0] rq2m_dl0 = 8'h00;
   reg rq2m_last = 1'h0;
   reg [33:0] rq2m_mi0 = 34'h000000000;
   (* unused_bits = "0 1 2 3 4 5 6 7 8 9 10 11 12 13 14 15 16" *)
@@ -143,6 +204,11 @@ module hwq_requant(i_valid, i_last, i_acc, i_bias, i_multiplier, i_shift, zero_p
   reg [4:0] rq3a_r0 = 5'h00;
   reg [33:0] rq3a_u0 = 34'h000000000;
   reg rq3a_valid = 1'h0;
+  reg rq3b_last = 1'h0;
+  (* unused_bits = "0 1" *)
+  reg [4:0] rq3b_r0 = 5'h00;
+  reg [33:0] rq3b_u0 = 34'h000000000;
+  reg rq3b_valid = 1'h0;
   reg rq4_above0 = 1'h0;
   reg rq4_below0 = 1'h0;
   reg rq4_fits0 = 1'h0;
@@ -155,120 +221,302 @@ module hwq_requant(i_valid, i_last, i_acc, i_bias, i_multiplier, i_shift, zero_p
   input [7:0] zero_point;
   wire [7:0] zero_point;
   assign _000_ = en & i_valid;
-  assign _009_ = en & i_valid;
-  assign _018_ = en & i_valid;
-  assign _029_ = en & i_valid;
-  assign _039_ = en & rq0_valid;
-  assign _043_ = en & rq0_valid;
-  assign _044_ = en & rq0_valid;
-  assign _045_ = en & rq0_valid;
-  assign _046_ = en & rq1_valid;
+  assign _033_ = en & i_valid;
+  assign _042_ = en & i_valid;
+  assign _053_ = en & i_valid;
+  assign _064_ = en & rq0_valid;
+  assign _069_ = en & rq0_valid;
+  assign _071_ = en & rq0_valid;
+  assign _072_ = en & rq0_valid;
+  assign _073_ = en & rq1_valid;
   assign _001_ = en & rq1_valid;
-  assign _002_ = en & rq1_valid;
-  assign _003_ = en & rq1_valid;
-  assign _004_ = en & rq1b_valid;
-  assign _005_ = en & rq1b_valid;
-  assign _006_ = en & rq1b_valid;
-  assign _007_ = en & rq2a_valid;
-  assign _008_ = en & rq2b_valid;
-  assign _010_ = en & rq2c_valid;
-  assign _011_ = en & rq2d_valid;
-  assign _012_ = en & rq2d_valid;
-  assign _013_ = en & rq2d_valid;
-  assign _014_ = en & rq2m_valid;
-  assign _015_ = en & rq2m_valid;
-  assign _016_ = en & rq2m_valid;
-  assign _017_ = en & rq2m_valid;
-  assign _019_ = en & rq2_valid;
-  assign _020_ = en & rq2_valid;
-  assign _021_ = en & rq3a_valid;
-  assign _024_ = en & rq3_valid;
-  assign _025_ = en & rq3_valid;
-  assign _026_ = en & rq3_valid;
-  assign _027_ = en & rq3_valid;
-  assign _030_ = en & rq3_valid;
-  assign _032_ = en & rq4_valid;
-  assign _033_ = rq4_fits0 ? rq4_below0 : rq4_neg0;
-  assign _034_ = ~ rq4_neg0;
-  assign _035_ = rq4_fits0 ? rq4_above0 : _034_;
-  assign _036_ = $signed(rq0_e0) > $signed(1'h0);
-  assign _037_ = $signed(rq0_e0) < $signed(1'h0);
-  assign _040_ = $signed(rq2p_phl0) + $signed({ 1'h0, rq2p_plh0 });
-  assign { h_0, _041_[13:0] } = $signed(rq2m_o0[62:17]) + $signed(rq2m_mi0);
-  assign { half_0, _042_[0] } = 1'h1 << rq2m_r0;
-  assign halfm_0[0] = rq2m_r0 >= 2'h2;
-  assign halfm_0[1] = rq2m_r0 >= 2'h3;
-  assign halfm_0[2] = rq2m_r0 >= 3'h4;
-  assign halfm_0[3] = rq2m_r0 >= 3'h5;
-  assign halfm_0[4] = rq2m_r0 >= 3'h6;
-  assign halfm_0[5] = rq2m_r0 >= 3'h7;
-  assign halfm_0[6] = rq2m_r0 >= 4'h8;
-  assign halfm_0[7] = rq2m_r0 >= 4'h9;
-  assign halfm_0[8] = rq2m_r0 >= 4'ha;
-  assign halfm_0[9] = rq2m_r0 >= 4'hb;
-  assign halfm_0[10] = rq2m_r0 >= 4'hc;
-  assign halfm_0[11] = rq2m_r0 >= 4'hd;
-  assign halfm_0[12] = rq2m_r0 >= 4'he;
-  assign halfm_0[13] = rq2m_r0 >= 4'hf;
-  assign halfm_0[14] = rq2m_r0 >= 5'h10;
-  assign halfm_0[15] = rq2m_r0 >= 5'h11;
-  assign halfm_0[16] = rq2m_r0 >= 5'h12;
-  assign halfm_0[17] = rq2m_r0 >= 5'h13;
-  assign halfm_0[18] = rq2m_r0 >= 5'h14;
-  assign halfm_0[19] = rq2m_r0 >= 5'h15;
-  assign halfm_0[20] = rq2m_r0 >= 5'h16;
-  assign halfm_0[21] = rq2m_r0 >= 5'h17;
-  assign halfm_0[22] = rq2m_r0 >= 5'h18;
-  assign halfm_0[23] = rq2m_r0 >= 5'h19;
-  assign halfm_0[24] = rq2m_r0 >= 5'h1a;
-  assign halfm_0[25] = rq2m_r0 >= 5'h1b;
-  assign halfm_0[26] = rq2m_r0 >= 5'h1c;
-  assign halfm_0[27] = rq2m_r0 >= 5'h1d;
-  assign halfm_0[28] = rq2m_r0 >= 5'h1e;
-  assign halfm_0[29] = rq2m_r0 >= 5'h1f;
-  assign halfm_0[30] = rq2m_r0 >= 6'h20;
-  assign halfm_0[31] = rq2m_r0 >= 6'h21;
-  assign _047_ = $signed(rq2_h0) < $signed(1'h0);
-  assign _048_ = _047_ ? rq2_hm0 : rq2_hf0;
-  reg [8:0] _150_ = 9'h000;
-  assign { hi_z[9], hi_z[7:0] } = _150_;
-  reg [8:0] _151_ = 9'h000;
-  assign { lo_z[9], lo_z[7:0] } = _151_;
-  assign _049_ = _035_ ? (* full_case = 32'd1 *) act_max : rq4_t0;
+  assign _007_ = en & rq1_valid;
+  assign _013_ = en & rq1_valid;
+  assign _019_ = en & rq1b_valid;
+  assign _025_ = en & rq1b_valid;
+  assign _028_ = en & rq1b_valid;
+  assign _031_ = en & rq2a_valid;
+  assign _032_ = en & rq2b_valid;
+  assign _034_ = en & rq2c_valid;
+  assign _035_ = en & rq2d_valid;
+  assign _036_ = en & rq2d_valid;
+  assign _037_ = en & rq2d_valid;
+  assign _038_ = en & rq2d_valid;
+  assign _039_ = en & rq2d_valid;
+  assign _040_ = en & rq2m_valid;
+  assign _041_ = en & rq2m_valid;
+  assign _043_ = en & rq2m_valid;
+  assign _044_ = en & rq2m_valid;
+  assign _045_ = en & rq2_valid;
+  assign _046_ = en & rq2_valid;
+  assign _047_ = en & rq3a_valid;
+  assign _048_ = en & rq3a_valid;
+  assign _049_ = en & rq3b_valid;
+  assign _052_ = en & rq3_valid;
+  assign _054_ = en & rq3_valid;
+  assign _055_ = en & rq3_valid;
+  assign _056_ = en & rq3_valid;
+  assign _058_ = en & rq3_valid;
+  assign _060_ = en & rq4_valid;
+  assign _061_ = rq4_fits0 ? rq4_below0 : rq4_neg0;
+  assign _062_ = ~ rq4_neg0;
+  assign _063_ = rq4_fits0 ? rq4_above0 : _062_;
+  assign _065_ = $signed(rq0_e0) > $signed(1'h0);
+  assign _066_ = $signed(rq0_e0) < $signed(1'h0);
+  assign _068_ = $signed(rq2p_phl0) + $signed({ 1'h0, rq2p_plh0 });
+  assign { h_0, _070_[13:0] } = $signed(rq2m_o0[62:17]) + $signed(rq2m_mi0);
+  assign half_0[0] = rq2m_dh0[0] & rq2m_dl0[1];
+  assign half_0[1] = rq2m_dh0[0] & rq2m_dl0[2];
+  assign half_0[2] = rq2m_dh0[0] & rq2m_dl0[3];
+  assign half_0[3] = rq2m_dh0[1] & rq2m_dl0[0];
+  assign half_0[4] = rq2m_dh0[1] & rq2m_dl0[1];
+  assign half_0[5] = rq2m_dh0[1] & rq2m_dl0[2];
+  assign half_0[6] = rq2m_dh0[1] & rq2m_dl0[3];
+  assign half_0[7] = rq2m_dh0[2] & rq2m_dl0[0];
+  assign half_0[8] = rq2m_dh0[2] & rq2m_dl0[1];
+  assign half_0[9] = rq2m_dh0[2] & rq2m_dl0[2];
+  assign half_0[10] = rq2m_dh0[2] & rq2m_dl0[3];
+  assign half_0[11] = rq2m_dh0[3] & rq2m_dl0[0];
+  assign half_0[12] = rq2m_dh0[3] & rq2m_dl0[1];
+  assign half_0[13] = rq2m_dh0[3] & rq2m_dl0[2];
+  assign half_0[14] = rq2m_dh0[3] & rq2m_dl0[3];
+  assign half_0[15] = rq2m_dh0[4] & rq2m_dl0[0];
+  assign half_0[16] = rq2m_dh0[4] & rq2m_dl0[1];
+  assign half_0[17] = rq2m_dh0[4] & rq2m_dl0[2];
+  assign half_0[18] = rq2m_dh0[4] & rq2m_dl0[3];
+  assign half_0[19] = rq2m_dh0[5] & rq2m_dl0[0];
+  assign half_0[20] = rq2m_dh0[5] & rq2m_dl0[1];
+  assign half_0[21] = rq2m_dh0[5] & rq2m_dl0[2];
+  assign half_0[22] = rq2m_dh0[5] & rq2m_dl0[3];
+  assign half_0[23] = rq2m_dh0[6] & rq2m_dl0[0];
+  assign half_0[24] = rq2m_dh0[6] & rq2m_dl0[1];
+  assign half_0[25] = rq2m_dh0[6] & rq2m_dl0[2];
+  assign half_0[26] = rq2m_dh0[6] & rq2m_dl0[3];
+  assign half_0[27] = rq2m_dh0[7] & rq2m_dl0[0];
+  assign half_0[28] = rq2m_dh0[7] & rq2m_dl0[1];
+  assign half_0[29] = rq2m_dh0[7] & rq2m_dl0[2];
+  assign half_0[30] = rq2m_dh0[7] & rq2m_dl0[3];
+  assign _074_ = rq2m_dh0[0] & rq2m_dl0[6];
+  assign halfm_0[0] = rq2m_dh0[9] | _074_;
+  assign _075_ = rq2m_dh0[0] & rq2m_dl0[7];
+  assign halfm_0[1] = rq2m_dh0[9] | _075_;
+  assign _076_ = rq2m_dh0[1] & rq2m_dl0[4];
+  assign halfm_0[2] = rq2m_dh0[10] | _076_;
+  assign _077_ = rq2m_dh0[1] & rq2m_dl0[5];
+  assign halfm_0[3] = rq2m_dh0[10] | _077_;
+  assign _002_ = rq2m_dh0[1] & rq2m_dl0[6];
+  assign halfm_0[4] = rq2m_dh0[10] | _002_;
+  assign _003_ = rq2m_dh0[1] & rq2m_dl0[7];
+  assign halfm_0[5] = rq2m_dh0[10] | _003_;
+  assign _004_ = rq2m_dh0[2] & rq2m_dl0[4];
+  assign halfm_0[6] = rq2m_dh0[11] | _004_;
+  assign _005_ = rq2m_dh0[2] & rq2m_dl0[5];
+  assign halfm_0[7] = rq2m_dh0[11] | _005_;
+  assign _006_ = rq2m_dh0[2] & rq2m_dl0[6];
+  assign halfm_0[8] = rq2m_dh0[11] | _006_;
+  assign _008_ = rq2m_dh0[2] & rq2m_dl0[7];
+  assign halfm_0[9] = rq2m_dh0[11] | _008_;
+  assign _009_ = rq2m_dh0[3] & rq2m_dl0[4];
+  assign halfm_0[10] = rq2m_dh0[12] | _009_;
+  assign _010_ = rq2m_dh0[3] & rq2m_dl0[5];
+  assign halfm_0[11] = rq2m_dh0[12] | _010_;
+  assign _011_ = rq2m_dh0[3] & rq2m_dl0[6];
+  assign halfm_0[12] = rq2m_dh0[12] | _011_;
+  assign _012_ = rq2m_dh0[3] & rq2m_dl0[7];
+  assign halfm_0[13] = rq2m_dh0[12] | _012_;
+  assign _014_ = rq2m_dh0[4] & rq2m_dl0[4];
+  assign halfm_0[14] = rq2m_dh0[13] | _014_;
+  assign _015_ = rq2m_dh0[4] & rq2m_dl0[5];
+  assign halfm_0[15] = rq2m_dh0[13] | _015_;
+  assign _016_ = rq2m_dh0[4] & rq2m_dl0[6];
+  assign halfm_0[16] = rq2m_dh0[13] | _016_;
+  assign _017_ = rq2m_dh0[4] & rq2m_dl0[7];
+  assign halfm_0[17] = rq2m_dh0[13] | _017_;
+  assign _018_ = rq2m_dh0[5] & rq2m_dl0[4];
+  assign halfm_0[18] = rq2m_dh0[14] | _018_;
+  assign _020_ = rq2m_dh0[5] & rq2m_dl0[5];
+  assign halfm_0[19] = rq2m_dh0[14] | _020_;
+  assign _021_ = rq2m_dh0[5] & rq2m_dl0[6];
+  assign halfm_0[20] = rq2m_dh0[14] | _021_;
+  assign _022_ = rq2m_dh0[5] & rq2m_dl0[7];
+  assign halfm_0[21] = rq2m_dh0[14] | _022_;
+  assign _023_ = rq2m_dh0[6] & rq2m_dl0[4];
+  assign halfm_0[22] = rq2m_dh0[15] | _023_;
+  assign _024_ = rq2m_dh0[6] & rq2m_dl0[5];
+  assign halfm_0[23] = rq2m_dh0[15] | _024_;
+  assign _026_ = rq2m_dh0[6] & rq2m_dl0[6];
+  assign halfm_0[24] = rq2m_dh0[15] | _026_;
+  assign _027_ = rq2m_dh0[6] & rq2m_dl0[7];
+  assign halfm_0[25] = rq2m_dh0[15] | _027_;
+  assign halfm_0[26] = rq2m_dh0[7] & rq2m_dl0[4];
+  assign halfm_0[27] = rq2m_dh0[7] & rq2m_dl0[5];
+  assign halfm_0[28] = rq2m_dh0[7] & rq2m_dl0[6];
+  assign halfm_0[29] = rq2m_dh0[7] & rq2m_dl0[7];
+  assign _029_ = $signed(rq2_h0) < $signed(1'h0);
+  assign _030_ = _029_ ? { 1'h0, rq2_hm0[29:0] } : rq2_hf0[30:0];
+  reg [8:0] _262_ = 9'h000;
+  assign { hi_z[9], hi_z[7:0] } = _262_;
+  reg [8:0] _263_ = 9'h000;
+  assign { lo_z[9], lo_z[7:0] } = _263_;
+  reg [30:0] _322_ = 31'h00000000;
+  assign rq2_hf0[30:0] = _322_;
+  reg [29:0] _323_ = 30'h00000000;
+  assign rq2_hm0[29:0] = _323_;
+  function [3:0] _324_;
+    input [3:0] a;
+    input [15:0] b;
+    input [3:0] s;
+    (* full_case = 32'd1 *)
+    (* parallel_case *)
+    casez (s)
+      4'b???1:
+        _324_ = b[3:0];
+      4'b??1?:
+        _324_ = b[7:4];
+      4'b?1??:
+        _324_ = b[11:8];
+      4'b1???:
+        _324_ = b[15:12];
+      default:
+        _324_ = a;
+    endcase
+  endfunction
+  assign \$signal$124  = _324_(4'hx, 16'h137f, { _100_, _099_, _097_, _095_ });
+  assign _078_ = ! (* full_case = 32'd1 *) rq2d_r0[1:0];
+  function [7:0] _326_;
+    input [7:0] a;
+    input [63:0] b;
+    input [7:0] s;
+    (* full_case = 32'd1 *)
+    (* parallel_case *)
+    casez (s)
+      8'b???????1:
+        _326_ = b[7:0];
+      8'b??????1?:
+        _326_ = b[15:8];
+      8'b?????1??:
+        _326_ = b[23:16];
+      8'b????1???:
+        _326_ = b[31:24];
+      8'b???1????:
+        _326_ = b[39:32];
+      8'b??1?????:
+        _326_ = b[47:40];
+      8'b?1??????:
+        _326_ = b[55:48];
+      8'b1???????:
+        _326_ = b[63:56];
+      default:
+        _326_ = a;
+    endcase
+  endfunction
+  assign \$signal$122  = _326_(8'hxx, 64'h0103070f1f3f7fff, { _086_, _085_, _084_, _083_, _082_, _081_, _080_, _079_ });
+  assign _079_ = rq2d_r0[4:2] == (* full_case = 32'd1 *) 3'h7;
+  assign _080_ = rq2d_r0[4:2] == (* full_case = 32'd1 *) 3'h6;
+  assign _081_ = rq2d_r0[4:2] == (* full_case = 32'd1 *) 3'h5;
+  assign _082_ = rq2d_r0[4:2] == (* full_case = 32'd1 *) 3'h4;
+  assign _083_ = rq2d_r0[4:2] == (* full_case = 32'd1 *) 2'h3;
+  assign _084_ = rq2d_r0[4:2] == (* full_case = 32'd1 *) 2'h2;
+  assign _085_ = rq2d_r0[4:2] == (* full_case = 32'd1 *) 1'h1;
+  assign _086_ = ! (* full_case = 32'd1 *) rq2d_r0[4:2];
+  function [7:0] _335_;
+    input [7:0] a;
+    input [63:0] b;
+    input [7:0] s;
+    (* full_case = 32'd1 *)
+    (* parallel_case *)
+    casez (s)
+      8'b???????1:
+        _335_ = b[7:0];
+      8'b??????1?:
+        _335_ = b[15:8];
+      8'b?????1??:
+        _335_ = b[23:16];
+      8'b????1???:
+        _335_ = b[31:24];
+      8'b???1????:
+        _335_ = b[39:32];
+      8'b??1?????:
+        _335_ = b[47:40];
+      8'b?1??????:
+        _335_ = b[55:48];
+      8'b1???????:
+        _335_ = b[63:56];
+      default:
+        _335_ = a;
+    endcase
+  endfunction
+  assign \$signal  = _335_(8'hxx, 64'h0102040810204080, { _094_, _093_, _092_, _091_, _090_, _089_, _088_, _087_ });
+  assign _087_ = rq2d_r0[4:2] == (* full_case = 32'd1 *) 3'h7;
+  assign _088_ = rq2d_r0[4:2] == (* full_case = 32'd1 *) 3'h6;
+  assign _089_ = rq2d_r0[4:2] == (* full_case = 32'd1 *) 3'h5;
+  assign _090_ = rq2d_r0[4:2] == (* full_case = 32'd1 *) 3'h4;
+  assign _091_ = rq2d_r0[4:2] == (* full_case = 32'd1 *) 2'h3;
+  assign _092_ = rq2d_r0[4:2] == (* full_case = 32'd1 *) 2'h2;
+  assign _093_ = rq2d_r0[4:2] == (* full_case = 32'd1 *) 1'h1;
+  assign _094_ = ! (* full_case = 32'd1 *) rq2d_r0[4:2];
+  assign _095_ = rq2d_r0[1:0] == (* full_case = 32'd1 *) 2'h3;
+  assign _096_ = _063_ ? (* full_case = 32'd1 *) act_max : rq4_t0;
+  assign _097_ = rq2d_r0[1:0] == (* full_case = 32'd1 *) 2'h2;
+  assign _099_ = rq2d_r0[1:0] == (* full_case = 32'd1 *) 1'h1;
+  assign _100_ = ! (* full_case = 32'd1 *) rq2d_r0[1:0];
+  function [3:0] _350_;
+    input [3:0] a;
+    input [15:0] b;
+    input [3:0] s;
+    (* full_case = 32'd1 *)
+    (* parallel_case *)
+    casez (s)
+      4'b???1:
+        _350_ = b[3:0];
+      4'b??1?:
+        _350_ = b[7:4];
+      4'b?1??:
+        _350_ = b[11:8];
+      4'b1???:
+        _350_ = b[15:12];
+      default:
+        _350_ = a;
+    endcase
+  endfunction
+  assign \$signal$123  = _350_(4'hx, 16'h1248, { _078_, _103_, _102_, _101_ });
+  assign _101_ = rq2d_r0[1:0] == (* full_case = 32'd1 *) 2'h3;
+  assign _102_ = rq2d_r0[1:0] == (* full_case = 32'd1 *) 2'h2;
+  assign _103_ = rq2d_r0[1:0] == (* full_case = 32'd1 *) 1'h1;
   \hwq_requant.phh_0  phh_0 (
     .a(rq2a_a0[31:17]),
     .b(rq2a_m0[30:17]),
     .clk(clk),
     .en(en),
-    .\port$187$0 (\p$62 [0]),
-    .\port$187$1 (\p$62 [1]),
-    .\port$187$10 (\p$62 [10]),
-    .\port$187$11 (\p$62 [11]),
-    .\port$187$12 (\p$62 [12]),
-    .\port$187$13 (\p$62 [13]),
-    .\port$187$14 (\p$62 [14]),
-    .\port$187$15 (\p$62 [15]),
-    .\port$187$16 (\p$62 [16]),
-    .\port$187$17 (\p$62 [17]),
-    .\port$187$18 (\p$62 [18]),
-    .\port$187$19 (\p$62 [19]),
-    .\port$187$2 (\p$62 [2]),
-    .\port$187$20 (\p$62 [20]),
-    .\port$187$21 (\p$62 [21]),
-    .\port$187$22 (\p$62 [22]),
-    .\port$187$23 (\p$62 [23]),
-    .\port$187$24 (\p$62 [24]),
-    .\port$187$25 (\p$62 [25]),
-    .\port$187$26 (\p$62 [26]),
-    .\port$187$27 (\p$62 [27]),
-    .\port$187$28 (\p$62 [28]),
-    .\port$187$3 (\p$62 [3]),
-    .\port$187$4 (\p$62 [4]),
-    .\port$187$5 (\p$62 [5]),
-    .\port$187$6 (\p$62 [6]),
-    .\port$187$7 (\p$62 [7]),
-    .\port$187$8 (\p$62 [8]),
-    .\port$187$9 (\p$62 [9]),
+    .\port$271$0 (\p$62 [0]),
+    .\port$271$1 (\p$62 [1]),
+    .\port$271$10 (\p$62 [10]),
+    .\port$271$11 (\p$62 [11]),
+    .\port$271$12 (\p$62 [12]),
+    .\port$271$13 (\p$62 [13]),
+    .\port$271$14 (\p$62 [14]),
+    .\port$271$15 (\p$62 [15]),
+    .\port$271$16 (\p$62 [16]),
+    .\port$271$17 (\p$62 [17]),
+    .\port$271$18 (\p$62 [18]),
+    .\port$271$19 (\p$62 [19]),
+    .\port$271$2 (\p$62 [2]),
+    .\port$271$20 (\p$62 [20]),
+    .\port$271$21 (\p$62 [21]),
+    .\port$271$22 (\p$62 [22]),
+    .\port$271$23 (\p$62 [23]),
+    .\port$271$24 (\p$62 [24]),
+    .\port$271$25 (\p$62 [25]),
+    .\port$271$26 (\p$62 [26]),
+    .\port$271$27 (\p$62 [27]),
+    .\port$271$28 (\p$62 [28]),
+    .\port$271$3 (\p$62 [3]),
+    .\port$271$4 (\p$62 [4]),
+    .\port$271$5 (\p$62 [5]),
+    .\port$271$6 (\p$62 [6]),
+    .\port$271$7 (\p$62 [7]),
+    .\port$271$8 (\p$62 [8]),
+    .\port$271$9 (\p$62 [9]),
     .rst(rst)
   );
   \hwq_requant.phl_0  phl_0 (
@@ -276,38 +524,38 @@ module hwq_requant(i_valid, i_last, i_acc, i_bias, i_multiplier, i_shift, zero_p
     .b(rq2a_m0[16:0]),
     .clk(clk),
     .en(en),
-    .\port$186$0 (\p$60 [0]),
-    .\port$186$1 (\p$60 [1]),
-    .\port$186$10 (\p$60 [10]),
-    .\port$186$11 (\p$60 [11]),
-    .\port$186$12 (\p$60 [12]),
-    .\port$186$13 (\p$60 [13]),
-    .\port$186$14 (\p$60 [14]),
-    .\port$186$15 (\p$60 [15]),
-    .\port$186$16 (\p$60 [16]),
-    .\port$186$17 (\p$60 [17]),
-    .\port$186$18 (\p$60 [18]),
-    .\port$186$19 (\p$60 [19]),
-    .\port$186$2 (\p$60 [2]),
-    .\port$186$20 (\p$60 [20]),
-    .\port$186$21 (\p$60 [21]),
-    .\port$186$22 (\p$60 [22]),
-    .\port$186$23 (\p$60 [23]),
-    .\port$186$24 (\p$60 [24]),
-    .\port$186$25 (\p$60 [25]),
-    .\port$186$26 (\p$60 [26]),
-    .\port$186$27 (\p$60 [27]),
-    .\port$186$28 (\p$60 [28]),
-    .\port$186$29 (\p$60 [29]),
-    .\port$186$3 (\p$60 [3]),
-    .\port$186$30 (\p$60 [30]),
-    .\port$186$31 (\p$60 [31]),
-    .\port$186$4 (\p$60 [4]),
-    .\port$186$5 (\p$60 [5]),
-    .\port$186$6 (\p$60 [6]),
-    .\port$186$7 (\p$60 [7]),
-    .\port$186$8 (\p$60 [8]),
-    .\port$186$9 (\p$60 [9]),
+    .\port$270$0 (\p$60 [0]),
+    .\port$270$1 (\p$60 [1]),
+    .\port$270$10 (\p$60 [10]),
+    .\port$270$11 (\p$60 [11]),
+    .\port$270$12 (\p$60 [12]),
+    .\port$270$13 (\p$60 [13]),
+    .\port$270$14 (\p$60 [14]),
+    .\port$270$15 (\p$60 [15]),
+    .\port$270$16 (\p$60 [16]),
+    .\port$270$17 (\p$60 [17]),
+    .\port$270$18 (\p$60 [18]),
+    .\port$270$19 (\p$60 [19]),
+    .\port$270$2 (\p$60 [2]),
+    .\port$270$20 (\p$60 [20]),
+    .\port$270$21 (\p$60 [21]),
+    .\port$270$22 (\p$60 [22]),
+    .\port$270$23 (\p$60 [23]),
+    .\port$270$24 (\p$60 [24]),
+    .\port$270$25 (\p$60 [25]),
+    .\port$270$26 (\p$60 [26]),
+    .\port$270$27 (\p$60 [27]),
+    .\port$270$28 (\p$60 [28]),
+    .\port$270$29 (\p$60 [29]),
+    .\port$270$3 (\p$60 [3]),
+    .\port$270$30 (\p$60 [30]),
+    .\port$270$31 (\p$60 [31]),
+    .\port$270$4 (\p$60 [4]),
+    .\port$270$5 (\p$60 [5]),
+    .\port$270$6 (\p$60 [6]),
+    .\port$270$7 (\p$60 [7]),
+    .\port$270$8 (\p$60 [8]),
+    .\port$270$9 (\p$60 [9]),
     .rst(rst)
   );
   \hwq_requant.plh_0  plh_0 (
@@ -315,37 +563,37 @@ module hwq_requant(i_valid, i_last, i_acc, i_bias, i_multiplier, i_shift, zero_p
     .b(rq2a_m0[30:17]),
     .clk(clk),
     .en(en),
-    .\port$185$0 (\p$58 [0]),
-    .\port$185$1 (\p$58 [1]),
-    .\port$185$10 (\p$58 [10]),
-    .\port$185$11 (\p$58 [11]),
-    .\port$185$12 (\p$58 [12]),
-    .\port$185$13 (\p$58 [13]),
-    .\port$185$14 (\p$58 [14]),
-    .\port$185$15 (\p$58 [15]),
-    .\port$185$16 (\p$58 [16]),
-    .\port$185$17 (\p$58 [17]),
-    .\port$185$18 (\p$58 [18]),
-    .\port$185$19 (\p$58 [19]),
-    .\port$185$2 (\p$58 [2]),
-    .\port$185$20 (\p$58 [20]),
-    .\port$185$21 (\p$58 [21]),
-    .\port$185$22 (\p$58 [22]),
-    .\port$185$23 (\p$58 [23]),
-    .\port$185$24 (\p$58 [24]),
-    .\port$185$25 (\p$58 [25]),
-    .\port$185$26 (\p$58 [26]),
-    .\port$185$27 (\p$58 [27]),
-    .\port$185$28 (\p$58 [28]),
-    .\port$185$29 (\p$58 [29]),
-    .\port$185$3 (\p$58 [3]),
-    .\port$185$30 (\p$58 [30]),
-    .\port$185$4 (\p$58 [4]),
-    .\port$185$5 (\p$58 [5]),
-    .\port$185$6 (\p$58 [6]),
-    .\port$185$7 (\p$58 [7]),
-    .\port$185$8 (\p$58 [8]),
-    .\port$185$9 (\p$58 [9]),
+    .\port$269$0 (\p$58 [0]),
+    .\port$269$1 (\p$58 [1]),
+    .\port$269$10 (\p$58 [10]),
+    .\port$269$11 (\p$58 [11]),
+    .\port$269$12 (\p$58 [12]),
+    .\port$269$13 (\p$58 [13]),
+    .\port$269$14 (\p$58 [14]),
+    .\port$269$15 (\p$58 [15]),
+    .\port$269$16 (\p$58 [16]),
+    .\port$269$17 (\p$58 [17]),
+    .\port$269$18 (\p$58 [18]),
+    .\port$269$19 (\p$58 [19]),
+    .\port$269$2 (\p$58 [2]),
+    .\port$269$20 (\p$58 [20]),
+    .\port$269$21 (\p$58 [21]),
+    .\port$269$22 (\p$58 [22]),
+    .\port$269$23 (\p$58 [23]),
+    .\port$269$24 (\p$58 [24]),
+    .\port$269$25 (\p$58 [25]),
+    .\port$269$26 (\p$58 [26]),
+    .\port$269$27 (\p$58 [27]),
+    .\port$269$28 (\p$58 [28]),
+    .\port$269$29 (\p$58 [29]),
+    .\port$269$3 (\p$58 [3]),
+    .\port$269$30 (\p$58 [30]),
+    .\port$269$4 (\p$58 [4]),
+    .\port$269$5 (\p$58 [5]),
+    .\port$269$6 (\p$58 [6]),
+    .\port$269$7 (\p$58 [7]),
+    .\port$269$8 (\p$58 [8]),
+    .\port$269$9 (\p$58 [9]),
     .rst(rst)
   );
   \hwq_requant.pll_0  pll_0 (
@@ -353,56 +601,59 @@ module hwq_requant(i_valid, i_last, i_acc, i_bias, i_multiplier, i_shift, zero_p
     .b(rq2a_m0[16:0]),
     .clk(clk),
     .en(en),
-    .\port$184$0 (p[0]),
-    .\port$184$1 (p[1]),
-    .\port$184$10 (p[10]),
-    .\port$184$11 (p[11]),
-    .\port$184$12 (p[12]),
-    .\port$184$13 (p[13]),
-    .\port$184$14 (p[14]),
-    .\port$184$15 (p[15]),
-    .\port$184$16 (p[16]),
-    .\port$184$17 (p[17]),
-    .\port$184$18 (p[18]),
-    .\port$184$19 (p[19]),
-    .\port$184$2 (p[2]),
-    .\port$184$20 (p[20]),
-    .\port$184$21 (p[21]),
-    .\port$184$22 (p[22]),
-    .\port$184$23 (p[23]),
-    .\port$184$24 (p[24]),
-    .\port$184$25 (p[25]),
-    .\port$184$26 (p[26]),
-    .\port$184$27 (p[27]),
-    .\port$184$28 (p[28]),
-    .\port$184$29 (p[29]),
-    .\port$184$3 (p[3]),
-    .\port$184$30 (p[30]),
-    .\port$184$31 (p[31]),
-    .\port$184$32 (p[32]),
-    .\port$184$33 (p[33]),
-    .\port$184$4 (p[4]),
-    .\port$184$5 (p[5]),
-    .\port$184$6 (p[6]),
-    .\port$184$7 (p[7]),
-    .\port$184$8 (p[8]),
-    .\port$184$9 (p[9]),
+    .\port$268$0 (p[0]),
+    .\port$268$1 (p[1]),
+    .\port$268$10 (p[10]),
+    .\port$268$11 (p[11]),
+    .\port$268$12 (p[12]),
+    .\port$268$13 (p[13]),
+    .\port$268$14 (p[14]),
+    .\port$268$15 (p[15]),
+    .\port$268$16 (p[16]),
+    .\port$268$17 (p[17]),
+    .\port$268$18 (p[18]),
+    .\port$268$19 (p[19]),
+    .\port$268$2 (p[2]),
+    .\port$268$20 (p[20]),
+    .\port$268$21 (p[21]),
+    .\port$268$22 (p[22]),
+    .\port$268$23 (p[23]),
+    .\port$268$24 (p[24]),
+    .\port$268$25 (p[25]),
+    .\port$268$26 (p[26]),
+    .\port$268$27 (p[27]),
+    .\port$268$28 (p[28]),
+    .\port$268$29 (p[29]),
+    .\port$268$3 (p[3]),
+    .\port$268$30 (p[30]),
+    .\port$268$31 (p[31]),
+    .\port$268$32 (p[32]),
+    .\port$268$33 (p[33]),
+    .\port$268$4 (p[4]),
+    .\port$268$5 (p[5]),
+    .\port$268$6 (p[6]),
+    .\port$268$7 (p[7]),
+    .\port$268$8 (p[8]),
+    .\port$268$9 (p[9]),
     .rst(rst)
   );
-  assign _041_[46:14] = h_0;
+  assign _070_[46:14] = h_0;
   assign hi_z[8] = hi_z[9];
   assign lo_z[8] = lo_z[9];
-  assign _042_[32:1] = half_0;
+  assign rq2_hf0[31] = 1'h0;
+  assign rq2_hm0[31:30] = 2'h0;
   always @(posedge clk) begin
     if (rst) begin
       o_last <= 1'h0;
       o_valid <= 1'h0;
       rq4_last <= 1'h0;
       rq4_valid <= 1'h0;
-      _150_ <= 9'h000;
-      _151_ <= 9'h000;
+      _262_ <= 9'h000;
+      _263_ <= 9'h000;
       rq3_last <= 1'h0;
       rq3_valid <= 1'h0;
+      rq3b_last <= 1'h0;
+      rq3b_valid <= 1'h0;
       rq3a_last <= 1'h0;
       rq3a_valid <= 1'h0;
       rq2_last <= 1'h0;
@@ -428,10 +679,12 @@ module hwq_requant(i_valid, i_last, i_acc, i_bias, i_multiplier, i_shift, zero_p
       o_valid <= rq4_valid;
       rq4_last <= rq3_last;
       rq4_valid <= rq3_valid;
-      _150_ <= $signed(act_max) - $signed(zero_point);
-      _151_ <= $signed(act_min) - $signed(zero_point);
-      rq3_last <= rq3a_last;
-      rq3_valid <= rq3a_valid;
+      _262_ <= $signed(act_max) - $signed(zero_point);
+      _263_ <= $signed(act_min) - $signed(zero_point);
+      rq3_last <= rq3b_last;
+      rq3_valid <= rq3b_valid;
+      rq3b_last <= rq3a_last;
+      rq3b_valid <= rq3a_valid;
       rq3a_last <= rq2_last;
       rq3a_valid <= rq2_valid;
       rq2_last <= rq2m_last;
@@ -455,52 +708,58 @@ module hwq_requant(i_valid, i_last, i_acc, i_bias, i_multiplier, i_shift, zero_p
     end
     if (rst) begin
       o_data <= 8'h00;
-    end else if (_032_) begin
-      o_data <= _033_ ? (* full_case = 32'd1 *) act_min : _049_;
+    end else if (_060_) begin
+      o_data <= _061_ ? (* full_case = 32'd1 *) act_min : _096_;
     end
-    if (_030_) begin
+    if (_058_) begin
       rq4_above0 <= $signed(rq3_y0[8:0]) > $signed({ hi_z[9], hi_z[7:0] });
     end
-    if (_027_) begin
+    if (_056_) begin
       rq4_below0 <= $signed(rq3_y0[8:0]) < $signed({ lo_z[9], lo_z[7:0] });
     end
-    if (_026_) begin
+    if (_055_) begin
       rq4_fits0 <= $signed(rq3_y0[32:8]) == $signed(rq3_y0[33]);
     end
-    if (_025_) begin
+    if (_054_) begin
       rq4_neg0 <= rq3_y0[33];
     end
-    if (_024_) begin
+    if (_052_) begin
       rq4_t0 <= rq3_y0[7:0] + zero_point;
     end
-    if (_021_) begin
-      rq3_y0 <= $signed(rq3a_u0) >>> rq3a_r0;
+    if (_049_) begin
+      rq3_y0 <= $signed(rq3b_u0) >>> { rq3b_r0[4:2], 2'h0 };
     end
-    if (_020_) begin
-      rq3a_u0 <= $signed(rq2_h0) + $signed({ 1'h0, _048_ });
+    if (_048_) begin
+      rq3b_u0 <= $signed(rq3a_u0) >>> rq3a_r0[1:0];
     end
-    if (_019_) begin
+    if (_047_) begin
+      rq3b_r0 <= rq3a_r0;
+    end
+    if (_046_) begin
+      rq3a_u0 <= $signed(rq2_h0) + $signed({ 1'h0, _030_ });
+    end
+    if (_045_) begin
       rq3a_r0 <= rq2_r0;
     end
-    if (_017_) begin
-      rq2_hm0 <= halfm_0;
-    end
-    if (_016_) begin
-      rq2_hf0 <= half_0;
-    end
-    if (_015_) begin
+    if (_041_) begin
       rq2_h0 <= h_0;
     end
-    if (_014_) begin
+    if (_040_) begin
       rq2_r0 <= rq2m_r0;
     end
-    if (_013_) begin
-      rq2m_mi0 <= $signed(_040_) + $signed(15'h2000);
+    if (_039_) begin
+      rq2m_dl0 <= { \$signal$124 , \$signal$123  };
     end
-    if (_012_) begin
+    if (_038_) begin
+      rq2m_dh0 <= { \$signal$122 , \$signal  };
+    end
+    if (_037_) begin
+      rq2m_mi0 <= $signed(_068_) + $signed(15'h2000);
+    end
+    if (_036_) begin
       rq2m_o0 <= { rq2p_phh0, rq2p_pll0 };
     end
-    if (_011_) begin
+    if (_035_) begin
       rq2m_r0 <= rq2d_r0;
     end
     if (en) begin
@@ -509,66 +768,72 @@ module hwq_requant(i_valid, i_last, i_acc, i_bias, i_multiplier, i_shift, zero_p
       rq2p_plh0 <= \p$58 ;
       rq2p_pll0 <= p;
     end
-    if (_010_) begin
+    if (_034_) begin
       rq2d_r0 <= rq2c_r0;
     end
-    if (_008_) begin
+    if (_032_) begin
       rq2c_r0 <= rq2b_r0;
     end
-    if (_007_) begin
+    if (_031_) begin
       rq2b_r0 <= rq2a_r0;
     end
-    if (_006_) begin
+    if (_028_) begin
       rq2a_a0 <= $signed(rq1b_s0) << { rq1b_l0[4:2], 2'h0 };
     end
-    if (_005_) begin
+    if (_025_) begin
       rq2a_r0 <= rq1b_r0;
     end
-    if (_004_) begin
+    if (_019_) begin
       rq2a_m0 <= rq1b_m0;
     end
-    if (_003_) begin
+    if (_013_) begin
       rq1b_s0 <= $signed(rq1_s0) << rq1_l0[1:0];
     end
-    if (_002_) begin
+    if (_007_) begin
       rq1b_r0 <= rq1_r0;
     end
     if (_001_) begin
       rq1b_l0 <= rq1_l0;
     end
-    if (_046_) begin
+    if (_073_) begin
       rq1b_m0 <= rq1_m0;
     end
-    if (_045_) begin
+    if (_072_) begin
       rq1_s0 <= $signed(rq0_acc0) + $signed(rq0_b0);
     end
-    if (_044_)
-      if (!_037_) rq1_r0 <= 5'h00;
+    if (_071_)
+      if (!_066_) rq1_r0 <= 5'h00;
       else rq1_r0 <= - $signed(rq0_e0[4:0]);
-    if (_043_)
-      if (!_036_) rq1_l0 <= 5'h00;
+    if (_069_)
+      if (!_065_) rq1_l0 <= 5'h00;
       else rq1_l0 <= rq0_e0[4:0];
-    if (_039_) begin
+    if (_064_) begin
       rq1_m0 <= rq0_m0;
     end
-    if (_029_) begin
+    if (_053_) begin
       rq0_b0 <= i_bias;
     end
-    if (_018_) begin
+    if (_042_) begin
       rq0_acc0 <= i_acc;
     end
-    if (_009_) begin
+    if (_033_) begin
       rq0_e0 <= i_shift;
     end
     if (_000_) begin
       rq0_m0 <= i_multiplier;
     end
+    if (_043_) begin
+      _322_ <= half_0;
+    end
+    if (_044_) begin
+      _323_ <= halfm_0;
+    end
   end
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_requant.phh_0 (clk, rst, \port$187$0 , \port$187$1 , \port$187$2 , \port$187$3 , \port$187$4 , \port$187$5 , \port$187$6 , \port$187$7 , \port$187$8 , \port$187$9 , \port$187$10 , \port$187$11 , \port$187$12 , \port$187$13 , \port$187$14 , \port$187$15 , \port$187$16 , \port$187$17 , \port$187$18 
-, \port$187$19 , \port$187$20 , \port$187$21 , \port$187$22 , \port$187$23 , \port$187$24 , \port$187$25 , \port$187$26 , \port$187$27 , \port$187$28 , b, a, en);
+module \hwq_requant.phh_0 (clk, rst, \port$271$0 , \port$271$1 , \port$271$2 , \port$271$3 , \port$271$4 , \port$271$5 , \port$271$6 , \port$271$7 , \port$271$8 , \port$271$9 , \port$271$10 , \port$271$11 , \port$271$12 , \port$271$13 , \port$271$14 , \port$271$15 , \port$271$16 , \port$271$17 , \port$271$18 
+, \port$271$19 , \port$271$20 , \port$271$21 , \port$271$22 , \port$271$23 , \port$271$24 , \port$271$25 , \port$271$26 , \port$271$27 , \port$271$28 , b, a, en);
   input [14:0] a;
   wire [14:0] a;
   input [13:0] b;
@@ -578,64 +843,64 @@ module \hwq_requant.phh_0 (clk, rst, \port$187$0 , \port$187$1 , \port$187$2 , \
   input en;
   wire en;
   wire [35:0] p36;
-  output \port$187$0 ;
-  wire \port$187$0 ;
-  output \port$187$1 ;
-  wire \port$187$1 ;
-  output \port$187$10 ;
-  wire \port$187$10 ;
-  output \port$187$11 ;
-  wire \port$187$11 ;
-  output \port$187$12 ;
-  wire \port$187$12 ;
-  output \port$187$13 ;
-  wire \port$187$13 ;
-  output \port$187$14 ;
-  wire \port$187$14 ;
-  output \port$187$15 ;
-  wire \port$187$15 ;
-  output \port$187$16 ;
-  wire \port$187$16 ;
-  output \port$187$17 ;
-  wire \port$187$17 ;
-  output \port$187$18 ;
-  wire \port$187$18 ;
-  output \port$187$19 ;
-  wire \port$187$19 ;
-  output \port$187$2 ;
-  wire \port$187$2 ;
-  output \port$187$20 ;
-  wire \port$187$20 ;
-  output \port$187$21 ;
-  wire \port$187$21 ;
-  output \port$187$22 ;
-  wire \port$187$22 ;
-  output \port$187$23 ;
-  wire \port$187$23 ;
-  output \port$187$24 ;
-  wire \port$187$24 ;
-  output \port$187$25 ;
-  wire \port$187$25 ;
-  output \port$187$26 ;
-  wire \port$187$26 ;
-  output \port$187$27 ;
-  wire \port$187$27 ;
-  output \port$187$28 ;
-  wire \port$187$28 ;
-  output \port$187$3 ;
-  wire \port$187$3 ;
-  output \port$187$4 ;
-  wire \port$187$4 ;
-  output \port$187$5 ;
-  wire \port$187$5 ;
-  output \port$187$6 ;
-  wire \port$187$6 ;
-  output \port$187$7 ;
-  wire \port$187$7 ;
-  output \port$187$8 ;
-  wire \port$187$8 ;
-  output \port$187$9 ;
-  wire \port$187$9 ;
+  output \port$271$0 ;
+  wire \port$271$0 ;
+  output \port$271$1 ;
+  wire \port$271$1 ;
+  output \port$271$10 ;
+  wire \port$271$10 ;
+  output \port$271$11 ;
+  wire \port$271$11 ;
+  output \port$271$12 ;
+  wire \port$271$12 ;
+  output \port$271$13 ;
+  wire \port$271$13 ;
+  output \port$271$14 ;
+  wire \port$271$14 ;
+  output \port$271$15 ;
+  wire \port$271$15 ;
+  output \port$271$16 ;
+  wire \port$271$16 ;
+  output \port$271$17 ;
+  wire \port$271$17 ;
+  output \port$271$18 ;
+  wire \port$271$18 ;
+  output \port$271$19 ;
+  wire \port$271$19 ;
+  output \port$271$2 ;
+  wire \port$271$2 ;
+  output \port$271$20 ;
+  wire \port$271$20 ;
+  output \port$271$21 ;
+  wire \port$271$21 ;
+  output \port$271$22 ;
+  wire \port$271$22 ;
+  output \port$271$23 ;
+  wire \port$271$23 ;
+  output \port$271$24 ;
+  wire \port$271$24 ;
+  output \port$271$25 ;
+  wire \port$271$25 ;
+  output \port$271$26 ;
+  wire \port$271$26 ;
+  output \port$271$27 ;
+  wire \port$271$27 ;
+  output \port$271$28 ;
+  wire \port$271$28 ;
+  output \port$271$3 ;
+  wire \port$271$3 ;
+  output \port$271$4 ;
+  wire \port$271$4 ;
+  output \port$271$5 ;
+  wire \port$271$5 ;
+  output \port$271$6 ;
+  wire \port$271$6 ;
+  output \port$271$7 ;
+  wire \port$271$7 ;
+  output \port$271$8 ;
+  wire \port$271$8 ;
+  output \port$271$9 ;
+  wire \port$271$9 ;
   input rst;
   wire rst;
   MULT18X18D #(
@@ -711,54 +976,54 @@ module \hwq_requant.phh_0 (clk, rst, \port$187$0 , \port$187$1 , \port$187$2 , \
     .C9(1'h0),
     .CE0(en),
     .CLK0(clk),
-    .P0(\port$187$0 ),
-    .P1(\port$187$1 ),
-    .P10(\port$187$10 ),
-    .P11(\port$187$11 ),
-    .P12(\port$187$12 ),
-    .P13(\port$187$13 ),
-    .P14(\port$187$14 ),
-    .P15(\port$187$15 ),
-    .P16(\port$187$16 ),
-    .P17(\port$187$17 ),
-    .P18(\port$187$18 ),
-    .P19(\port$187$19 ),
-    .P2(\port$187$2 ),
-    .P20(\port$187$20 ),
-    .P21(\port$187$21 ),
-    .P22(\port$187$22 ),
-    .P23(\port$187$23 ),
-    .P24(\port$187$24 ),
-    .P25(\port$187$25 ),
-    .P26(\port$187$26 ),
-    .P27(\port$187$27 ),
-    .P28(\port$187$28 ),
+    .P0(\port$271$0 ),
+    .P1(\port$271$1 ),
+    .P10(\port$271$10 ),
+    .P11(\port$271$11 ),
+    .P12(\port$271$12 ),
+    .P13(\port$271$13 ),
+    .P14(\port$271$14 ),
+    .P15(\port$271$15 ),
+    .P16(\port$271$16 ),
+    .P17(\port$271$17 ),
+    .P18(\port$271$18 ),
+    .P19(\port$271$19 ),
+    .P2(\port$271$2 ),
+    .P20(\port$271$20 ),
+    .P21(\port$271$21 ),
+    .P22(\port$271$22 ),
+    .P23(\port$271$23 ),
+    .P24(\port$271$24 ),
+    .P25(\port$271$25 ),
+    .P26(\port$271$26 ),
+    .P27(\port$271$27 ),
+    .P28(\port$271$28 ),
     .P29(p36[29]),
-    .P3(\port$187$3 ),
+    .P3(\port$271$3 ),
     .P30(p36[30]),
     .P31(p36[31]),
     .P32(p36[32]),
     .P33(p36[33]),
     .P34(p36[34]),
     .P35(p36[35]),
-    .P4(\port$187$4 ),
-    .P5(\port$187$5 ),
-    .P6(\port$187$6 ),
-    .P7(\port$187$7 ),
-    .P8(\port$187$8 ),
-    .P9(\port$187$9 ),
+    .P4(\port$271$4 ),
+    .P5(\port$271$5 ),
+    .P6(\port$271$6 ),
+    .P7(\port$271$7 ),
+    .P8(\port$271$8 ),
+    .P9(\port$271$9 ),
     .RST0(rst),
     .SIGNEDA(1'h1),
     .SIGNEDB(1'h1),
     .SOURCEA(1'h0),
     .SOURCEB(1'h0)
   );
-  assign p36[28:0] = { \port$187$28 , \port$187$27 , \port$187$26 , \port$187$25 , \port$187$24 , \port$187$23 , \port$187$22 , \port$187$21 , \port$187$20 , \port$187$19 , \port$187$18 , \port$187$17 , \port$187$16 , \port$187$15 , \port$187$14 , \port$187$13 , \port$187$12 , \port$187$11 , \port$187$10 , \port$187$9 , \port$187$8 , \port$187$7 , \port$187$6 , \port$187$5 , \port$187$4 , \port$187$3 , \port$187$2 , \port$187$1 , \port$187$0  };
+  assign p36[28:0] = { \port$271$28 , \port$271$27 , \port$271$26 , \port$271$25 , \port$271$24 , \port$271$23 , \port$271$22 , \port$271$21 , \port$271$20 , \port$271$19 , \port$271$18 , \port$271$17 , \port$271$16 , \port$271$15 , \port$271$14 , \port$271$13 , \port$271$12 , \port$271$11 , \port$271$10 , \port$271$9 , \port$271$8 , \port$271$7 , \port$271$6 , \port$271$5 , \port$271$4 , \port$271$3 , \port$271$2 , \port$271$1 , \port$271$0  };
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_requant.phl_0 (clk, rst, \port$186$0 , \port$186$1 , \port$186$2 , \port$186$3 , \port$186$4 , \port$186$5 , \port$186$6 , \port$186$7 , \port$186$8 , \port$186$9 , \port$186$10 , \port$186$11 , \port$186$12 , \port$186$13 , \port$186$14 , \port$186$15 , \port$186$16 , \port$186$17 , \port$186$18 
-, \port$186$19 , \port$186$20 , \port$186$21 , \port$186$22 , \port$186$23 , \port$186$24 , \port$186$25 , \port$186$26 , \port$186$27 , \port$186$28 , \port$186$29 , \port$186$30 , \port$186$31 , b, a, en);
+module \hwq_requant.phl_0 (clk, rst, \port$270$0 , \port$270$1 , \port$270$2 , \port$270$3 , \port$270$4 , \port$270$5 , \port$270$6 , \port$270$7 , \port$270$8 , \port$270$9 , \port$270$10 , \port$270$11 , \port$270$12 , \port$270$13 , \port$270$14 , \port$270$15 , \port$270$16 , \port$270$17 , \port$270$18 
+, \port$270$19 , \port$270$20 , \port$270$21 , \port$270$22 , \port$270$23 , \port$270$24 , \port$270$25 , \port$270$26 , \port$270$27 , \port$270$28 , \port$270$29 , \port$270$30 , \port$270$31 , b, a, en);
   input [14:0] a;
   wire [14:0] a;
   input [16:0] b;
@@ -768,70 +1033,70 @@ module \hwq_requant.phl_0 (clk, rst, \port$186$0 , \port$186$1 , \port$186$2 , \
   input en;
   wire en;
   wire [35:0] p36;
-  output \port$186$0 ;
-  wire \port$186$0 ;
-  output \port$186$1 ;
-  wire \port$186$1 ;
-  output \port$186$10 ;
-  wire \port$186$10 ;
-  output \port$186$11 ;
-  wire \port$186$11 ;
-  output \port$186$12 ;
-  wire \port$186$12 ;
-  output \port$186$13 ;
-  wire \port$186$13 ;
-  output \port$186$14 ;
-  wire \port$186$14 ;
-  output \port$186$15 ;
-  wire \port$186$15 ;
-  output \port$186$16 ;
-  wire \port$186$16 ;
-  output \port$186$17 ;
-  wire \port$186$17 ;
-  output \port$186$18 ;
-  wire \port$186$18 ;
-  output \port$186$19 ;
-  wire \port$186$19 ;
-  output \port$186$2 ;
-  wire \port$186$2 ;
-  output \port$186$20 ;
-  wire \port$186$20 ;
-  output \port$186$21 ;
-  wire \port$186$21 ;
-  output \port$186$22 ;
-  wire \port$186$22 ;
-  output \port$186$23 ;
-  wire \port$186$23 ;
-  output \port$186$24 ;
-  wire \port$186$24 ;
-  output \port$186$25 ;
-  wire \port$186$25 ;
-  output \port$186$26 ;
-  wire \port$186$26 ;
-  output \port$186$27 ;
-  wire \port$186$27 ;
-  output \port$186$28 ;
-  wire \port$186$28 ;
-  output \port$186$29 ;
-  wire \port$186$29 ;
-  output \port$186$3 ;
-  wire \port$186$3 ;
-  output \port$186$30 ;
-  wire \port$186$30 ;
-  output \port$186$31 ;
-  wire \port$186$31 ;
-  output \port$186$4 ;
-  wire \port$186$4 ;
-  output \port$186$5 ;
-  wire \port$186$5 ;
-  output \port$186$6 ;
-  wire \port$186$6 ;
-  output \port$186$7 ;
-  wire \port$186$7 ;
-  output \port$186$8 ;
-  wire \port$186$8 ;
-  output \port$186$9 ;
-  wire \port$186$9 ;
+  output \port$270$0 ;
+  wire \port$270$0 ;
+  output \port$270$1 ;
+  wire \port$270$1 ;
+  output \port$270$10 ;
+  wire \port$270$10 ;
+  output \port$270$11 ;
+  wire \port$270$11 ;
+  output \port$270$12 ;
+  wire \port$270$12 ;
+  output \port$270$13 ;
+  wire \port$270$13 ;
+  output \port$270$14 ;
+  wire \port$270$14 ;
+  output \port$270$15 ;
+  wire \port$270$15 ;
+  output \port$270$16 ;
+  wire \port$270$16 ;
+  output \port$270$17 ;
+  wire \port$270$17 ;
+  output \port$270$18 ;
+  wire \port$270$18 ;
+  output \port$270$19 ;
+  wire \port$270$19 ;
+  output \port$270$2 ;
+  wire \port$270$2 ;
+  output \port$270$20 ;
+  wire \port$270$20 ;
+  output \port$270$21 ;
+  wire \port$270$21 ;
+  output \port$270$22 ;
+  wire \port$270$22 ;
+  output \port$270$23 ;
+  wire \port$270$23 ;
+  output \port$270$24 ;
+  wire \port$270$24 ;
+  output \port$270$25 ;
+  wire \port$270$25 ;
+  output \port$270$26 ;
+  wire \port$270$26 ;
+  output \port$270$27 ;
+  wire \port$270$27 ;
+  output \port$270$28 ;
+  wire \port$270$28 ;
+  output \port$270$29 ;
+  wire \port$270$29 ;
+  output \port$270$3 ;
+  wire \port$270$3 ;
+  output \port$270$30 ;
+  wire \port$270$30 ;
+  output \port$270$31 ;
+  wire \port$270$31 ;
+  output \port$270$4 ;
+  wire \port$270$4 ;
+  output \port$270$5 ;
+  wire \port$270$5 ;
+  output \port$270$6 ;
+  wire \port$270$6 ;
+  output \port$270$7 ;
+  wire \port$270$7 ;
+  output \port$270$8 ;
+  wire \port$270$8 ;
+  output \port$270$9 ;
+  wire \port$270$9 ;
   input rst;
   wire rst;
   MULT18X18D #(
@@ -907,54 +1172,54 @@ module \hwq_requant.phl_0 (clk, rst, \port$186$0 , \port$186$1 , \port$186$2 , \
     .C9(1'h0),
     .CE0(en),
     .CLK0(clk),
-    .P0(\port$186$0 ),
-    .P1(\port$186$1 ),
-    .P10(\port$186$10 ),
-    .P11(\port$186$11 ),
-    .P12(\port$186$12 ),
-    .P13(\port$186$13 ),
-    .P14(\port$186$14 ),
-    .P15(\port$186$15 ),
-    .P16(\port$186$16 ),
-    .P17(\port$186$17 ),
-    .P18(\port$186$18 ),
-    .P19(\port$186$19 ),
-    .P2(\port$186$2 ),
-    .P20(\port$186$20 ),
-    .P21(\port$186$21 ),
-    .P22(\port$186$22 ),
-    .P23(\port$186$23 ),
-    .P24(\port$186$24 ),
-    .P25(\port$186$25 ),
-    .P26(\port$186$26 ),
-    .P27(\port$186$27 ),
-    .P28(\port$186$28 ),
-    .P29(\port$186$29 ),
-    .P3(\port$186$3 ),
-    .P30(\port$186$30 ),
-    .P31(\port$186$31 ),
+    .P0(\port$270$0 ),
+    .P1(\port$270$1 ),
+    .P10(\port$270$10 ),
+    .P11(\port$270$11 ),
+    .P12(\port$270$12 ),
+    .P13(\port$270$13 ),
+    .P14(\port$270$14 ),
+    .P15(\port$270$15 ),
+    .P16(\port$270$16 ),
+    .P17(\port$270$17 ),
+    .P18(\port$270$18 ),
+    .P19(\port$270$19 ),
+    .P2(\port$270$2 ),
+    .P20(\port$270$20 ),
+    .P21(\port$270$21 ),
+    .P22(\port$270$22 ),
+    .P23(\port$270$23 ),
+    .P24(\port$270$24 ),
+    .P25(\port$270$25 ),
+    .P26(\port$270$26 ),
+    .P27(\port$270$27 ),
+    .P28(\port$270$28 ),
+    .P29(\port$270$29 ),
+    .P3(\port$270$3 ),
+    .P30(\port$270$30 ),
+    .P31(\port$270$31 ),
     .P32(p36[32]),
     .P33(p36[33]),
     .P34(p36[34]),
     .P35(p36[35]),
-    .P4(\port$186$4 ),
-    .P5(\port$186$5 ),
-    .P6(\port$186$6 ),
-    .P7(\port$186$7 ),
-    .P8(\port$186$8 ),
-    .P9(\port$186$9 ),
+    .P4(\port$270$4 ),
+    .P5(\port$270$5 ),
+    .P6(\port$270$6 ),
+    .P7(\port$270$7 ),
+    .P8(\port$270$8 ),
+    .P9(\port$270$9 ),
     .RST0(rst),
     .SIGNEDA(1'h1),
     .SIGNEDB(1'h1),
     .SOURCEA(1'h0),
     .SOURCEB(1'h0)
   );
-  assign p36[31:0] = { \port$186$31 , \port$186$30 , \port$186$29 , \port$186$28 , \port$186$27 , \port$186$26 , \port$186$25 , \port$186$24 , \port$186$23 , \port$186$22 , \port$186$21 , \port$186$20 , \port$186$19 , \port$186$18 , \port$186$17 , \port$186$16 , \port$186$15 , \port$186$14 , \port$186$13 , \port$186$12 , \port$186$11 , \port$186$10 , \port$186$9 , \port$186$8 , \port$186$7 , \port$186$6 , \port$186$5 , \port$186$4 , \port$186$3 , \port$186$2 , \port$186$1 , \port$186$0  };
+  assign p36[31:0] = { \port$270$31 , \port$270$30 , \port$270$29 , \port$270$28 , \port$270$27 , \port$270$26 , \port$270$25 , \port$270$24 , \port$270$23 , \port$270$22 , \port$270$21 , \port$270$20 , \port$270$19 , \port$270$18 , \port$270$17 , \port$270$16 , \port$270$15 , \port$270$14 , \port$270$13 , \port$270$12 , \port$270$11 , \port$270$10 , \port$270$9 , \port$270$8 , \port$270$7 , \port$270$6 , \port$270$5 , \port$270$4 , \port$270$3 , \port$270$2 , \port$270$1 , \port$270$0  };
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_requant.plh_0 (clk, rst, \port$185$0 , \port$185$1 , \port$185$2 , \port$185$3 , \port$185$4 , \port$185$5 , \port$185$6 , \port$185$7 , \port$185$8 , \port$185$9 , \port$185$10 , \port$185$11 , \port$185$12 , \port$185$13 , \port$185$14 , \port$185$15 , \port$185$16 , \port$185$17 , \port$185$18 
-, \port$185$19 , \port$185$20 , \port$185$21 , \port$185$22 , \port$185$23 , \port$185$24 , \port$185$25 , \port$185$26 , \port$185$27 , \port$185$28 , \port$185$29 , \port$185$30 , b, a, en);
+module \hwq_requant.plh_0 (clk, rst, \port$269$0 , \port$269$1 , \port$269$2 , \port$269$3 , \port$269$4 , \port$269$5 , \port$269$6 , \port$269$7 , \port$269$8 , \port$269$9 , \port$269$10 , \port$269$11 , \port$269$12 , \port$269$13 , \port$269$14 , \port$269$15 , \port$269$16 , \port$269$17 , \port$269$18 
+, \port$269$19 , \port$269$20 , \port$269$21 , \port$269$22 , \port$269$23 , \port$269$24 , \port$269$25 , \port$269$26 , \port$269$27 , \port$269$28 , \port$269$29 , \port$269$30 , b, a, en);
   input [16:0] a;
   wire [16:0] a;
   input [13:0] b;
@@ -964,68 +1229,68 @@ module \hwq_requant.plh_0 (clk, rst, \port$185$0 , \port$185$1 , \port$185$2 , \
   input en;
   wire en;
   wire [35:0] p36;
-  output \port$185$0 ;
-  wire \port$185$0 ;
-  output \port$185$1 ;
-  wire \port$185$1 ;
-  output \port$185$10 ;
-  wire \port$185$10 ;
-  output \port$185$11 ;
-  wire \port$185$11 ;
-  output \port$185$12 ;
-  wire \port$185$12 ;
-  output \port$185$13 ;
-  wire \port$185$13 ;
-  output \port$185$14 ;
-  wire \port$185$14 ;
-  output \port$185$15 ;
-  wire \port$185$15 ;
-  output \port$185$16 ;
-  wire \port$185$16 ;
-  output \port$185$17 ;
-  wire \port$185$17 ;
-  output \port$185$18 ;
-  wire \port$185$18 ;
-  output \port$185$19 ;
-  wire \port$185$19 ;
-  output \port$185$2 ;
-  wire \port$185$2 ;
-  output \port$185$20 ;
-  wire \port$185$20 ;
-  output \port$185$21 ;
-  wire \port$185$21 ;
-  output \port$185$22 ;
-  wire \port$185$22 ;
-  output \port$185$23 ;
-  wire \port$185$23 ;
-  output \port$185$24 ;
-  wire \port$185$24 ;
-  output \port$185$25 ;
-  wire \port$185$25 ;
-  output \port$185$26 ;
-  wire \port$185$26 ;
-  output \port$185$27 ;
-  wire \port$185$27 ;
-  output \port$185$28 ;
-  wire \port$185$28 ;
-  output \port$185$29 ;
-  wire \port$185$29 ;
-  output \port$185$3 ;
-  wire \port$185$3 ;
-  output \port$185$30 ;
-  wire \port$185$30 ;
-  output \port$185$4 ;
-  wire \port$185$4 ;
-  output \port$185$5 ;
-  wire \port$185$5 ;
-  output \port$185$6 ;
-  wire \port$185$6 ;
-  output \port$185$7 ;
-  wire \port$185$7 ;
-  output \port$185$8 ;
-  wire \port$185$8 ;
-  output \port$185$9 ;
-  wire \port$185$9 ;
+  output \port$269$0 ;
+  wire \port$269$0 ;
+  output \port$269$1 ;
+  wire \port$269$1 ;
+  output \port$269$10 ;
+  wire \port$269$10 ;
+  output \port$269$11 ;
+  wire \port$269$11 ;
+  output \port$269$12 ;
+  wire \port$269$12 ;
+  output \port$269$13 ;
+  wire \port$269$13 ;
+  output \port$269$14 ;
+  wire \port$269$14 ;
+  output \port$269$15 ;
+  wire \port$269$15 ;
+  output \port$269$16 ;
+  wire \port$269$16 ;
+  output \port$269$17 ;
+  wire \port$269$17 ;
+  output \port$269$18 ;
+  wire \port$269$18 ;
+  output \port$269$19 ;
+  wire \port$269$19 ;
+  output \port$269$2 ;
+  wire \port$269$2 ;
+  output \port$269$20 ;
+  wire \port$269$20 ;
+  output \port$269$21 ;
+  wire \port$269$21 ;
+  output \port$269$22 ;
+  wire \port$269$22 ;
+  output \port$269$23 ;
+  wire \port$269$23 ;
+  output \port$269$24 ;
+  wire \port$269$24 ;
+  output \port$269$25 ;
+  wire \port$269$25 ;
+  output \port$269$26 ;
+  wire \port$269$26 ;
+  output \port$269$27 ;
+  wire \port$269$27 ;
+  output \port$269$28 ;
+  wire \port$269$28 ;
+  output \port$269$29 ;
+  wire \port$269$29 ;
+  output \port$269$3 ;
+  wire \port$269$3 ;
+  output \port$269$30 ;
+  wire \port$269$30 ;
+  output \port$269$4 ;
+  wire \port$269$4 ;
+  output \port$269$5 ;
+  wire \port$269$5 ;
+  output \port$269$6 ;
+  wire \port$269$6 ;
+  output \port$269$7 ;
+  wire \port$269$7 ;
+  output \port$269$8 ;
+  wire \port$269$8 ;
+  output \port$269$9 ;
+  wire \port$269$9 ;
   input rst;
   wire rst;
   MULT18X18D #(
@@ -1101,54 +1366,54 @@ module \hwq_requant.plh_0 (clk, rst, \port$185$0 , \port$185$1 , \port$185$2 , \
     .C9(1'h0),
     .CE0(en),
     .CLK0(clk),
-    .P0(\port$185$0 ),
-    .P1(\port$185$1 ),
-    .P10(\port$185$10 ),
-    .P11(\port$185$11 ),
-    .P12(\port$185$12 ),
-    .P13(\port$185$13 ),
-    .P14(\port$185$14 ),
-    .P15(\port$185$15 ),
-    .P16(\port$185$16 ),
-    .P17(\port$185$17 ),
-    .P18(\port$185$18 ),
-    .P19(\port$185$19 ),
-    .P2(\port$185$2 ),
-    .P20(\port$185$20 ),
-    .P21(\port$185$21 ),
-    .P22(\port$185$22 ),
-    .P23(\port$185$23 ),
-    .P24(\port$185$24 ),
-    .P25(\port$185$25 ),
-    .P26(\port$185$26 ),
-    .P27(\port$185$27 ),
-    .P28(\port$185$28 ),
-    .P29(\port$185$29 ),
-    .P3(\port$185$3 ),
-    .P30(\port$185$30 ),
+    .P0(\port$269$0 ),
+    .P1(\port$269$1 ),
+    .P10(\port$269$10 ),
+    .P11(\port$269$11 ),
+    .P12(\port$269$12 ),
+    .P13(\port$269$13 ),
+    .P14(\port$269$14 ),
+    .P15(\port$269$15 ),
+    .P16(\port$269$16 ),
+    .P17(\port$269$17 ),
+    .P18(\port$269$18 ),
+    .P19(\port$269$19 ),
+    .P2(\port$269$2 ),
+    .P20(\port$269$20 ),
+    .P21(\port$269$21 ),
+    .P22(\port$269$22 ),
+    .P23(\port$269$23 ),
+    .P24(\port$269$24 ),
+    .P25(\port$269$25 ),
+    .P26(\port$269$26 ),
+    .P27(\port$269$27 ),
+    .P28(\port$269$28 ),
+    .P29(\port$269$29 ),
+    .P3(\port$269$3 ),
+    .P30(\port$269$30 ),
     .P31(p36[31]),
     .P32(p36[32]),
     .P33(p36[33]),
     .P34(p36[34]),
     .P35(p36[35]),
-    .P4(\port$185$4 ),
-    .P5(\port$185$5 ),
-    .P6(\port$185$6 ),
-    .P7(\port$185$7 ),
-    .P8(\port$185$8 ),
-    .P9(\port$185$9 ),
+    .P4(\port$269$4 ),
+    .P5(\port$269$5 ),
+    .P6(\port$269$6 ),
+    .P7(\port$269$7 ),
+    .P8(\port$269$8 ),
+    .P9(\port$269$9 ),
     .RST0(rst),
     .SIGNEDA(1'h1),
     .SIGNEDB(1'h1),
     .SOURCEA(1'h0),
     .SOURCEB(1'h0)
   );
-  assign p36[30:0] = { \port$185$30 , \port$185$29 , \port$185$28 , \port$185$27 , \port$185$26 , \port$185$25 , \port$185$24 , \port$185$23 , \port$185$22 , \port$185$21 , \port$185$20 , \port$185$19 , \port$185$18 , \port$185$17 , \port$185$16 , \port$185$15 , \port$185$14 , \port$185$13 , \port$185$12 , \port$185$11 , \port$185$10 , \port$185$9 , \port$185$8 , \port$185$7 , \port$185$6 , \port$185$5 , \port$185$4 , \port$185$3 , \port$185$2 , \port$185$1 , \port$185$0  };
+  assign p36[30:0] = { \port$269$30 , \port$269$29 , \port$269$28 , \port$269$27 , \port$269$26 , \port$269$25 , \port$269$24 , \port$269$23 , \port$269$22 , \port$269$21 , \port$269$20 , \port$269$19 , \port$269$18 , \port$269$17 , \port$269$16 , \port$269$15 , \port$269$14 , \port$269$13 , \port$269$12 , \port$269$11 , \port$269$10 , \port$269$9 , \port$269$8 , \port$269$7 , \port$269$6 , \port$269$5 , \port$269$4 , \port$269$3 , \port$269$2 , \port$269$1 , \port$269$0  };
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_requant.pll_0 (clk, rst, \port$184$0 , \port$184$1 , \port$184$2 , \port$184$3 , \port$184$4 , \port$184$5 , \port$184$6 , \port$184$7 , \port$184$8 , \port$184$9 , \port$184$10 , \port$184$11 , \port$184$12 , \port$184$13 , \port$184$14 , \port$184$15 , \port$184$16 , \port$184$17 , \port$184$18 
-, \port$184$19 , \port$184$20 , \port$184$21 , \port$184$22 , \port$184$23 , \port$184$24 , \port$184$25 , \port$184$26 , \port$184$27 , \port$184$28 , \port$184$29 , \port$184$30 , \port$184$31 , \port$184$32 , \port$184$33 , b, a, en);
+module \hwq_requant.pll_0 (clk, rst, \port$268$0 , \port$268$1 , \port$268$2 , \port$268$3 , \port$268$4 , \port$268$5 , \port$268$6 , \port$268$7 , \port$268$8 , \port$268$9 , \port$268$10 , \port$268$11 , \port$268$12 , \port$268$13 , \port$268$14 , \port$268$15 , \port$268$16 , \port$268$17 , \port$268$18 
+, \port$268$19 , \port$268$20 , \port$268$21 , \port$268$22 , \port$268$23 , \port$268$24 , \port$268$25 , \port$268$26 , \port$268$27 , \port$268$28 , \port$268$29 , \port$268$30 , \port$268$31 , \port$268$32 , \port$268$33 , b, a, en);
   input [16:0] a;
   wire [16:0] a;
   input [16:0] b;
@@ -1158,74 +1423,74 @@ module \hwq_requant.pll_0 (clk, rst, \port$184$0 , \port$184$1 , \port$184$2 , \
   input en;
   wire en;
   wire [35:0] p36;
-  output \port$184$0 ;
-  wire \port$184$0 ;
-  output \port$184$1 ;
-  wire \port$184$1 ;
-  output \port$184$10 ;
-  wire \port$184$10 ;
-  output \port$184$11 ;
-  wire \port$184$11 ;
-  output \port$184$12 ;
-  wire \port$184$12 ;
-  output \port$184$13 ;
-  wire \port$184$13 ;
-  output \port$184$14 ;
-  wire \port$184$14 ;
-  output \port$184$15 ;
-  wire \port$184$15 ;
-  output \port$184$16 ;
-  wire \port$184$16 ;
-  output \port$184$17 ;
-  wire \port$184$17 ;
-  output \port$184$18 ;
-  wire \port$184$18 ;
-  output \port$184$19 ;
-  wire \port$184$19 ;
-  output \port$184$2 ;
-  wire \port$184$2 ;
-  output \port$184$20 ;
-  wire \port$184$20 ;
-  output \port$184$21 ;
-  wire \port$184$21 ;
-  output \port$184$22 ;
-  wire \port$184$22 ;
-  output \port$184$23 ;
-  wire \port$184$23 ;
-  output \port$184$24 ;
-  wire \port$184$24 ;
-  output \port$184$25 ;
-  wire \port$184$25 ;
-  output \port$184$26 ;
-  wire \port$184$26 ;
-  output \port$184$27 ;
-  wire \port$184$27 ;
-  output \port$184$28 ;
-  wire \port$184$28 ;
-  output \port$184$29 ;
-  wire \port$184$29 ;
-  output \port$184$3 ;
-  wire \port$184$3 ;
-  output \port$184$30 ;
-  wire \port$184$30 ;
-  output \port$184$31 ;
-  wire \port$184$31 ;
-  output \port$184$32 ;
-  wire \port$184$32 ;
-  output \port$184$33 ;
-  wire \port$184$33 ;
-  output \port$184$4 ;
-  wire \port$184$4 ;
-  output \port$184$5 ;
-  wire \port$184$5 ;
-  output \port$184$6 ;
-  wire \port$184$6 ;
-  output \port$184$7 ;
-  wire \port$184$7 ;
-  output \port$184$8 ;
-  wire \port$184$8 ;
-  output \port$184$9 ;
-  wire \port$184$9 ;
+  output \port$268$0 ;
+  wire \port$268$0 ;
+  output \port$268$1 ;
+  wire \port$268$1 ;
+  output \port$268$10 ;
+  wire \port$268$10 ;
+  output \port$268$11 ;
+  wire \port$268$11 ;
+  output \port$268$12 ;
+  wire \port$268$12 ;
+  output \port$268$13 ;
+  wire \port$268$13 ;
+  output \port$268$14 ;
+  wire \port$268$14 ;
+  output \port$268$15 ;
+  wire \port$268$15 ;
+  output \port$268$16 ;
+  wire \port$268$16 ;
+  output \port$268$17 ;
+  wire \port$268$17 ;
+  output \port$268$18 ;
+  wire \port$268$18 ;
+  output \port$268$19 ;
+  wire \port$268$19 ;
+  output \port$268$2 ;
+  wire \port$268$2 ;
+  output \port$268$20 ;
+  wire \port$268$20 ;
+  output \port$268$21 ;
+  wire \port$268$21 ;
+  output \port$268$22 ;
+  wire \port$268$22 ;
+  output \port$268$23 ;
+  wire \port$268$23 ;
+  output \port$268$24 ;
+  wire \port$268$24 ;
+  output \port$268$25 ;
+  wire \port$268$25 ;
+  output \port$268$26 ;
+  wire \port$268$26 ;
+  output \port$268$27 ;
+  wire \port$268$27 ;
+  output \port$268$28 ;
+  wire \port$268$28 ;
+  output \port$268$29 ;
+  wire \port$268$29 ;
+  output \port$268$3 ;
+  wire \port$268$3 ;
+  output \port$268$30 ;
+  wire \port$268$30 ;
+  output \port$268$31 ;
+  wire \port$268$31 ;
+  output \port$268$32 ;
+  wire \port$268$32 ;
+  output \port$268$33 ;
+  wire \port$268$33 ;
+  output \port$268$4 ;
+  wire \port$268$4 ;
+  output \port$268$5 ;
+  wire \port$268$5 ;
+  output \port$268$6 ;
+  wire \port$268$6 ;
+  output \port$268$7 ;
+  wire \port$268$7 ;
+  output \port$268$8 ;
+  wire \port$268$8 ;
+  output \port$268$9 ;
+  wire \port$268$9 ;
   input rst;
   wire rst;
   MULT18X18D #(
@@ -1301,47 +1566,47 @@ module \hwq_requant.pll_0 (clk, rst, \port$184$0 , \port$184$1 , \port$184$2 , \
     .C9(1'h0),
     .CE0(en),
     .CLK0(clk),
-    .P0(\port$184$0 ),
-    .P1(\port$184$1 ),
-    .P10(\port$184$10 ),
-    .P11(\port$184$11 ),
-    .P12(\port$184$12 ),
-    .P13(\port$184$13 ),
-    .P14(\port$184$14 ),
-    .P15(\port$184$15 ),
-    .P16(\port$184$16 ),
-    .P17(\port$184$17 ),
-    .P18(\port$184$18 ),
-    .P19(\port$184$19 ),
-    .P2(\port$184$2 ),
-    .P20(\port$184$20 ),
-    .P21(\port$184$21 ),
-    .P22(\port$184$22 ),
-    .P23(\port$184$23 ),
-    .P24(\port$184$24 ),
-    .P25(\port$184$25 ),
-    .P26(\port$184$26 ),
-    .P27(\port$184$27 ),
-    .P28(\port$184$28 ),
-    .P29(\port$184$29 ),
-    .P3(\port$184$3 ),
-    .P30(\port$184$30 ),
-    .P31(\port$184$31 ),
-    .P32(\port$184$32 ),
-    .P33(\port$184$33 ),
+    .P0(\port$268$0 ),
+    .P1(\port$268$1 ),
+    .P10(\port$268$10 ),
+    .P11(\port$268$11 ),
+    .P12(\port$268$12 ),
+    .P13(\port$268$13 ),
+    .P14(\port$268$14 ),
+    .P15(\port$268$15 ),
+    .P16(\port$268$16 ),
+    .P17(\port$268$17 ),
+    .P18(\port$268$18 ),
+    .P19(\port$268$19 ),
+    .P2(\port$268$2 ),
+    .P20(\port$268$20 ),
+    .P21(\port$268$21 ),
+    .P22(\port$268$22 ),
+    .P23(\port$268$23 ),
+    .P24(\port$268$24 ),
+    .P25(\port$268$25 ),
+    .P26(\port$268$26 ),
+    .P27(\port$268$27 ),
+    .P28(\port$268$28 ),
+    .P29(\port$268$29 ),
+    .P3(\port$268$3 ),
+    .P30(\port$268$30 ),
+    .P31(\port$268$31 ),
+    .P32(\port$268$32 ),
+    .P33(\port$268$33 ),
     .P34(p36[34]),
     .P35(p36[35]),
-    .P4(\port$184$4 ),
-    .P5(\port$184$5 ),
-    .P6(\port$184$6 ),
-    .P7(\port$184$7 ),
-    .P8(\port$184$8 ),
-    .P9(\port$184$9 ),
+    .P4(\port$268$4 ),
+    .P5(\port$268$5 ),
+    .P6(\port$268$6 ),
+    .P7(\port$268$7 ),
+    .P8(\port$268$8 ),
+    .P9(\port$268$9 ),
     .RST0(rst),
     .SIGNEDA(1'h1),
     .SIGNEDB(1'h1),
     .SOURCEA(1'h0),
     .SOURCEB(1'h0)
   );
-  assign p36[33:0] = { \port$184$33 , \port$184$32 , \port$184$31 , \port$184$30 , \port$184$29 , \port$184$28 , \port$184$27 , \port$184$26 , \port$184$25 , \port$184$24 , \port$184$23 , \port$184$22 , \port$184$21 , \port$184$20 , \port$184$19 , \port$184$18 , \port$184$17 , \port$184$16 , \port$184$15 , \port$184$14 , \port$184$13 , \port$184$12 , \port$184$11 , \port$184$10 , \port$184$9 , \port$184$8 , \port$184$7 , \port$184$6 , \port$184$5 , \port$184$4 , \port$184$3 , \port$184$2 , \port$184$1 , \port$184$0  };
+  assign p36[33:0] = { \port$268$33 , \port$268$32 , \port$268$31 , \port$268$30 , \port$268$29 , \port$268$28 , \port$268$27 , \port$268$26 , \port$268$25 , \port$268$24 , \port$268$23 , \port$268$22 , \port$268$21 , \port$268$20 , \port$268$19 , \port$268$18 , \port$268$17 , \port$268$16 , \port$268$15 , \port$268$14 , \port$268$13 , \port$268$12 , \port$268$11 , \port$268$10 , \port$268$9 , \port$268$8 , \port$268$7 , \port$268$6 , \port$268$5 , \port$268$4 , \port$268$3 , \port$268$2 , \port$268$1 , \port$268$0  };
 endmodule

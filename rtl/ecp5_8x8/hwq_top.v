@@ -58,109 +58,98 @@ endmodule
 module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_en, clk, rst, take, m_out__valid, m_out__payload, s_param__ready, i_a);
   wire _000_;
   wire _003_;
+  wire _004_;
+  wire _005_;
   wire _006_;
   wire _007_;
   wire _008_;
-  wire _010_;
   wire _011_;
-  wire _012_;
-  wire _013_;
+  wire [4:0] _012_;
+  (* unused_bits = "3" *)
+  wire [3:0] _013_;
   wire _014_;
   wire _015_;
-  wire _017_;
-  wire _019_;
+  wire _016_;
+  wire _022_;
   wire _023_;
-  wire _024_;
-  wire [17:0] _025_;
-  (* unused_bits = "5" *)
-  wire [5:0] _027_;
+  wire [2:0] _024_;
+  wire [3:0] _025_;
+  wire _026_;
+  wire _027_;
   wire _028_;
-  wire _029_;
-  (* unused_bits = "16" *)
-  wire [16:0] _030_;
-  (* unused_bits = "16" *)
-  wire [16:0] _032_;
+  wire _030_;
+  wire _031_;
+  wire _032_;
   wire _033_;
+  wire _035_;
   wire _036_;
-  wire [15:0] _037_;
-  wire _039_;
-  wire _040_;
-  wire _041_;
-  wire [15:0] _042_;
+  wire [7:0] _037_;
+  (* unused_bits = "8" *)
+  wire [8:0] _038_;
+  (* unused_bits = "8" *)
+  wire [8:0] _039_;
+  (* unused_bits = "8" *)
+  wire [8:0] _040_;
+  (* unused_bits = "8" *)
+  wire [8:0] _041_;
+  (* unused_bits = "8" *)
+  wire [8:0] _042_;
   wire _043_;
   wire _044_;
-  (* unused_bits = "16" *)
-  wire [16:0] _045_;
-  (* unused_bits = "8" *)
-  wire [8:0] _046_;
-  wire _047_;
-  (* unused_bits = "5" *)
-  wire [5:0] _048_;
-  (* unused_bits = "3" *)
-  wire [3:0] _049_;
-  wire _050_;
-  (* unused_bits = "1" *)
-  wire [1:0] _051_;
-  wire _052_;
-  wire _054_;
-  wire _056_;
-  (* unused_bits = "7" *)
-  wire [7:0] _057_;
-  wire _058_;
-  wire _060_;
-  wire _061_;
+  wire [17:0] _045_;
+  wire [4:0] _047_;
+  wire _048_;
+  wire _049_;
+  wire _053_;
+  wire _059_;
+  wire [15:0] _060_;
   wire _062_;
-  (* unused_bits = "17" *)
-  wire [17:0] _063_;
-  (* unused_bits = "5" *)
-  wire [5:0] _064_;
-  wire _065_;
-  (* unused_bits = "10" *)
-  wire [10:0] _066_;
+  wire _063_;
+  wire _064_;
+  wire [15:0] _065_;
+  wire _066_;
   wire _067_;
-  wire _068_;
+  wire [15:0] _068_;
   wire _069_;
   (* unused_bits = "8" *)
   wire [8:0] _070_;
   wire _071_;
-  (* unused_bits = "8" *)
-  wire [8:0] _072_;
-  wire _073_;
-  wire _074_;
-  wire _075_;
-  wire _076_;
-  wire _077_;
-  wire _078_;
-  (* unused_bits = "3" *)
-  wire [3:0] _079_;
   (* unused_bits = "5" *)
-  wire [5:0] _081_;
-  wire _082_;
-  wire _083_;
+  wire [5:0] _072_;
   (* unused_bits = "3" *)
-  wire [3:0] _084_;
+  wire [3:0] _073_;
+  (* unused_bits = "1" *)
+  wire [1:0] _074_;
+  wire _075_;
+  wire _077_;
+  wire _079_;
+  wire _080_;
+  (* unused_bits = "7" *)
+  wire [7:0] _081_;
+  wire _082_;
+  wire _084_;
   wire _085_;
-  wire _086_;
-  wire _087_;
+  (* unused_bits = "5" *)
+  wire [5:0] _087_;
   wire _088_;
-  wire _089_;
+  (* unused_bits = "10" *)
+  wire [10:0] _089_;
+  wire _090_;
+  wire _091_;
+  wire _092_;
   wire _093_;
-  wire _094_;
-  wire _095_;
-  wire _096_;
-  wire _097_;
-  wire _098_;
-  wire _099_;
+  (* unused_bits = "17" *)
+  wire [17:0] _094_;
+  (* unused_bits = "17" *)
+  wire [17:0] _095_;
+  wire [18:0] _096_;
   wire _100_;
   wire _101_;
   wire _102_;
   wire _103_;
-  wire _104_;
   wire _105_;
   wire _106_;
   wire _107_;
-  wire _108_;
-  wire _109_;
   wire _110_;
   wire _111_;
   wire _112_;
@@ -233,7 +222,7 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   wire _179_;
   wire _180_;
   wire _181_;
-  wire [7:0] _182_;
+  wire _182_;
   wire _183_;
   wire _184_;
   wire _185_;
@@ -242,84 +231,89 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   wire _188_;
   wire _189_;
   wire _190_;
+  wire _191_;
+  wire _192_;
+  wire _193_;
+  wire _194_;
+  wire _195_;
+  wire _196_;
   wire _197_;
-  wire [16:0] _200_;
-  wire [4:0] _206_;
-  wire [2:0] _211_;
-  wire _215_;
-  wire _216_;
+  wire _198_;
+  wire _199_;
+  wire _200_;
+  wire _201_;
+  wire _202_;
+  wire _203_;
+  wire [7:0] _204_;
+  wire _205_;
+  wire _206_;
+  wire _207_;
+  wire _208_;
+  wire _209_;
+  wire _210_;
+  wire _211_;
+  wire _212_;
   wire _218_;
-  wire _219_;
-  wire _226_;
-  wire _232_;
-  wire [6:0] _233_;
-  wire _234_;
-  wire _235_;
-  wire _237_;
-  wire _238_;
-  wire _239_;
+  wire _221_;
+  wire [16:0] _224_;
+  (* unused_bits = "1 2" *)
+  wire [7:0] _227_;
+  wire [4:0] _231_;
+  wire [2:0] _236_;
   wire _240_;
   wire _241_;
-  wire _242_;
   wire _243_;
   wire _244_;
-  wire _245_;
-  wire _250_;
-  wire [1:0] _251_;
-  wire _253_;
-  wire [1:0] _254_;
-  wire _255_;
-  wire [1:0] _256_;
-  wire [1:0] _257_;
+  wire _251_;
+  wire _257_;
   wire _258_;
-  wire [1:0] _259_;
-  wire _260_;
+  wire _259_;
   wire _261_;
+  wire _262_;
   wire _263_;
   wire _264_;
   wire _265_;
-  wire [15:0] _266_;
+  wire _266_;
+  wire _267_;
   wire _268_;
-  wire [15:0] _269_;
-  wire _270_;
-  wire [2:0] _271_;
-  wire [2:0] _272_;
-  wire [2:0] _273_;
-  wire _275_;
-  wire [2:0] _276_;
-  wire _277_;
-  wire [7:0] _278_;
-  wire [7:0] _279_;
+  wire _269_;
+  wire _273_;
+  wire [1:0] _274_;
+  wire _276_;
+  wire [1:0] _277_;
+  wire _278_;
+  wire [1:0] _279_;
+  wire [1:0] _280_;
   wire _281_;
-  wire [7:0] _282_;
+  wire [1:0] _282_;
   wire _283_;
-  wire [4:0] _284_;
-  wire [4:0] _285_;
-  wire [4:0] _286_;
+  wire _284_;
+  wire _286_;
+  wire _287_;
   wire _288_;
-  wire [4:0] _289_;
-  wire _290_;
+  wire [15:0] _289_;
   wire _291_;
-  wire _292_;
-  wire _294_;
-  wire _295_;
-  wire _296_;
-  wire _297_;
+  wire [15:0] _292_;
+  wire _293_;
+  wire [2:0] _294_;
+  wire [2:0] _295_;
+  wire [2:0] _296_;
   wire _298_;
-  wire _299_;
+  wire [2:0] _299_;
   wire _300_;
-  wire _301_;
-  wire _302_;
-  wire _303_;
+  wire [7:0] _301_;
+  wire [7:0] _302_;
   wire _304_;
-  wire _305_;
+  wire [7:0] _305_;
   wire _306_;
-  wire _307_;
-  wire _308_;
-  wire [7:0] _311_;
-  wire [7:0] _312_;
-  wire [7:0] _313_;
-  wire _316_;
+  wire [4:0] _307_;
+  wire [4:0] _308_;
+  wire [4:0] _309_;
+  wire _311_;
+  wire [4:0] _312_;
+  wire _313_;
+  wire _314_;
+  wire _315_;
   wire _317_;
   wire _318_;
   wire _319_;
@@ -327,10 +321,40 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   wire _321_;
   wire _322_;
   wire _323_;
+  wire _324_;
+  wire _325_;
+  wire _326_;
+  wire _327_;
+  wire _328_;
+  wire _329_;
+  wire _330_;
+  wire _331_;
+  wire _332_;
+  wire _333_;
+  wire _334_;
+  wire [7:0] _337_;
+  wire [7:0] _338_;
+  wire [7:0] _339_;
+  wire [7:0] _340_;
+  wire [7:0] _341_;
+  wire [7:0] _342_;
+  wire [7:0] _343_;
+  wire [7:0] _344_;
+  wire _348_;
+  wire _349_;
+  wire _350_;
+  wire _351_;
+  wire _352_;
+  wire _353_;
+  wire _354_;
+  wire _355_;
+  wire \$like ;
+  wire [7:0] \$like$53 ;
   wire \$signal ;
-  reg \$signal$107  = 1'h0;
-  reg \$signal$108  = 1'h0;
-  reg \$signal$125  = 1'h0;
+  reg \$signal$109  = 1'h0;
+  reg \$signal$110  = 1'h0;
+  reg \$signal$126  = 1'h0;
+  reg \$signal$134  = 1'h0;
   reg [15:0] M_ = 16'h0000;
   reg acc_odd = 1'h0;
   reg [51:0] acc_pair = 52'h0000000000000;
@@ -355,6 +379,7 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   reg d_last = 1'h0;
   reg [4:0] dn = 5'h00;
   reg dn_last = 1'h0;
+  reg dn_last_next = 1'h0;
   reg drain_restart = 1'h0;
   reg [6:0] flush = 7'h00;
   reg [16:0] fm0 = 17'h00000;
@@ -367,8 +392,8 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   wire [63:0] i_a;
   reg [25:0] i_acc = 26'h0000000;
   wire i_last;
-  reg \i_last$61  = 1'h0;
-  reg \i_valid$59  = 1'h0;
+  reg \i_last$58  = 1'h0;
+  reg \i_valid$56  = 1'h0;
   input [63:0] i_w;
   wire [63:0] i_w;
   reg in_data = 1'h0;
@@ -379,19 +404,22 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   reg lane = 1'h0;
   reg last_mblock = 1'h0;
   reg [15:0] m_last = 16'h0000;
+  reg m_one = 1'h0;
   output [64:0] m_out__payload;
   wire [64:0] m_out__payload;
   output m_out__valid;
   wire m_out__valid;
+  reg [16:0] m_pen = 17'h00000;
   reg [16:0] m_wrap = 17'h00000;
+  reg [16:0] m_wrap_pen = 17'h00000;
   reg [16:0] n_pen = 17'h00000;
   reg nb_one = 1'h0;
   reg [5:0] nb_pen = 6'h00;
   wire [7:0] o_data;
-  wire [207:0] \o_data$128 ;
+  wire [207:0] \o_data$137 ;
   wire o_last;
   wire o_valid;
-  wire \o_valid$85 ;
+  wire \o_valid$82 ;
   reg [2:0] ob = 3'h0;
   reg [7:0] part0 = 8'h00;
   reg [7:0] part1 = 8'h00;
@@ -406,11 +434,15 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   wire r_en;
   reg [7:0] ra = 8'h00;
   reg [7:0] ra_inc = 8'h00;
-  wire [7:0] ra_next;
-  reg [7:0] ra_row = 8'h00;
+  (* init = 8'h00 *)
+  wire [7:0] ra_row;
   reg [16:0] row = 17'h00000;
   wire row_end;
+  reg row_last = 1'h0;
+  reg row_last_next = 1'h0;
+  reg [16:0] row_next = 17'h00000;
   reg row_valid = 1'h0;
+  reg row_valid_next = 1'h0;
   input rst;
   wire rst;
   input s_act__valid;
@@ -427,199 +459,218 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   reg [7:0] w_addr = 8'h00;
   reg [68:0] w_data = 69'h000000000000000000;
   reg w_en = 1'h0;
-  wire \w_en$84 ;
+  wire \w_en$81 ;
   reg [7:0] wa = 8'h00;
   reg [2:0] wb = 3'h0;
   wire wrap;
   reg [7:0] zero_point = 8'h00;
   assign kept = credits + give_back;
-  assign _019_ = s_act__valid & s_wgt__valid;
-  assign _024_ = in_data & _019_;
-  assign _033_ = ~ at_k_last;
-  assign _041_ = credit_ok | _033_;
-  assign take = _024_ & _041_;
-  assign _050_ = s_act__valid & s_wgt__valid;
-  assign _060_ = in_data & _050_;
-  assign _071_ = _060_ & credit_ok;
-  assign \$signal  = _071_ & at_k_last;
-  assign _082_ = ~ in_data;
+  assign _036_ = s_act__valid & s_wgt__valid;
+  assign _044_ = in_data & _036_;
+  assign _053_ = ~ at_k_last;
+  assign _062_ = credit_ok | _053_;
+  assign take = _044_ & _062_;
+  assign _069_ = s_act__valid & s_wgt__valid;
+  assign _080_ = in_data & _069_;
+  assign _090_ = _080_ & credit_ok;
+  assign \$signal  = _090_ & at_k_last;
+  assign _101_ = ~ in_data;
   assign _000_ = s_act__valid & s_wgt__valid;
-  assign _010_ = ~ at_k_last;
-  assign _011_ = credit_ok | _010_;
-  assign _012_ = _000_ & _011_;
-  assign adv = _082_ | _012_;
-  assign _013_ = compute & adv;
-  assign _014_ = _013_ & at_tile_last;
-  assign block_end = _014_ & fn_last;
+  assign _011_ = ~ at_k_last;
+  assign _022_ = credit_ok | _011_;
+  assign _030_ = _000_ & _022_;
+  assign adv = _101_ | _030_;
+  assign _031_ = compute & adv;
+  assign _032_ = _031_ & at_tile_last;
+  assign block_end = _032_ & fn_last;
   assign i_last = take & at_k_last;
-  assign _015_ = ! lane;
+  assign _033_ = ! lane;
   assign row_end = o_valid & beat_last;
-  assign _017_ = ~ dn_last;
-  assign wrap = d_last & _017_;
+  assign _035_ = ~ dn_last;
+  assign wrap = d_last & _035_;
+  assign _037_ = ra_inc + 1'h1;
+  assign _038_[7:0] = ra_inc + 8'hf9;
+  assign _039_[7:0] = ra_row + 1'h1;
+  assign _040_[7:0] = ra_row + 8'hf9;
+  assign _041_[7:0] = ra_inc + 1'h1;
+  assign _042_[7:0] = ra_inc + 8'hf9;
+  assign _043_ = ob == 3'h7;
+  assign \w_en$81  = \o_valid$82  & _043_;
+  assign _045_ = fm0 + 4'h8;
+  assign _047_ = kept - 4'h8;
+  assign _048_ = kept >= 5'h10;
+  assign _049_ = kept >= 4'h8;
+  assign _059_ = hdr[47:32] > 7'h47;
+  assign _060_ = _059_ ? hdr[47:32] : 16'h0047;
+  assign _063_ = hdr[47:32] == 1'h1;
+  assign _064_ = hdr[47:32] > 7'h47;
+  assign _065_ = _064_ ? hdr[47:32] : 16'h0047;
+  assign _066_ = _065_ == 1'h1;
+  assign _067_ = hdr[31:16] == 1'h1;
+  assign _068_ = ch + 1'h1;
+  assign _070_[7:0] = wa + 1'h1;
+  assign _071_ = wb == 3'h7;
+  assign _072_[4:0] = blk + 1'h1;
+  assign _073_[2:0] = wb + 1'h1;
+  assign _074_[0] = lane + 1'h1;
+  assign _075_ = ch == n_pen;
+  assign _077_ = ! blk;
+  assign _079_ = block_end & last_mblock;
+  assign _081_[6:0] = flush - 1'h1;
+  assign _082_ = ! flush;
+  assign _084_ = fn_last & last_mblock;
+  assign _085_ = ~ _084_;
+  assign _087_[4:0] = fn + 1'h1;
+  assign _088_ = fn == nb_pen;
+  assign _089_[9:0] = kk + 1'h1;
+  assign _091_ = kk == k_pen;
+  assign _092_ = kk == tile_pen;
+  assign _093_ = kk == k_last;
+  assign _094_[16:0] = row - 3'h7;
+  assign _095_[16:0] = row + 1'h1;
+  assign _096_[16:0] = wrap ? _094_[16:0] : _095_[16:0];
+  assign _100_ = row < m_wrap;
+  assign _102_ = row < m_wrap_pen;
+  assign _103_ = ~ _102_;
+  assign _105_ = row < m_last;
+  assign _106_ = row < m_pen;
+  assign _107_ = ~ _106_;
+  assign _110_ = d == 3'h6;
+  assign _003_ = ~ drain_restart;
+  assign _004_ = _003_ & o_valid;
+  assign _005_ = ~ beat_last;
+  assign _006_ = _004_ & _005_;
+  assign _007_ = ~ drain_restart;
+  assign _008_ = _007_ & row_end;
+  assign _012_ = dn + 1'h1;
+  assign _013_[2:0] = d + 1'h1;
+  assign _014_ = o_valid & row_valid;
+  assign _015_ = row_end & row_valid;
+  assign _016_ = _015_ & row_last;
   assign _023_ = ob == 3'h7;
-  assign \w_en$84  = \o_valid$85  & _023_;
-  assign _025_ = fm0 + 4'h8;
-  assign _027_[4:0] = kept - 4'h8;
-  assign _028_ = kept >= 5'h10;
-  assign _029_ = kept >= 4'h8;
-  assign _030_[15:0] = hdr[15:0] - 1'h1;
-  assign _032_[15:0] = hdr[47:32] - 1'h1;
-  assign _036_ = hdr[47:32] > 7'h47;
-  assign _037_ = _036_ ? hdr[47:32] : 16'h0047;
-  assign _039_ = hdr[47:32] == 1'h1;
-  assign _040_ = hdr[47:32] > 7'h47;
-  assign _042_ = _040_ ? hdr[47:32] : 16'h0047;
-  assign _043_ = _042_ == 1'h1;
-  assign _044_ = hdr[31:16] == 1'h1;
-  assign _045_[15:0] = ch + 1'h1;
-  assign _046_[7:0] = wa + 1'h1;
-  assign _047_ = wb == 3'h7;
-  assign _048_[4:0] = blk + 1'h1;
-  assign _049_[2:0] = wb + 1'h1;
-  assign _051_[0] = lane + 1'h1;
-  assign _052_ = ch == n_pen;
-  assign _054_ = ! blk;
-  assign _056_ = block_end & last_mblock;
-  assign _057_[6:0] = flush - 1'h1;
-  assign _058_ = ! flush;
-  assign _061_ = fn_last & last_mblock;
-  assign _062_ = ~ _061_;
-  assign _063_[16:0] = fm0 + 4'h8;
-  assign _064_[4:0] = fn + 1'h1;
-  assign _065_ = fn == nb_pen;
-  assign _066_[9:0] = kk + 1'h1;
-  assign _067_ = kk == k_pen;
-  assign _068_ = kk == tile_pen;
-  assign _069_ = kk == k_last;
-  assign _070_[7:0] = ra_next + 1'h1;
-  assign _072_[7:0] = ra_next - 3'h7;
-  assign _073_ = ~ drain_restart;
-  assign _074_ = _073_ & o_valid;
-  assign _075_ = ~ beat_last;
-  assign _076_ = _074_ & _075_;
-  assign _077_ = ~ drain_restart;
-  assign _078_ = _077_ & row_end;
-  assign _079_[2:0] = beat + 1'h1;
-  assign _081_[4:0] = dn + 1'h1;
-  assign _083_ = dn == nb_pen;
-  assign _084_[2:0] = d + 1'h1;
-  assign _085_ = d == 3'h6;
-  assign _086_ = o_valid & row_valid;
-  assign _087_ = row_end & row_valid;
-  assign _088_ = row == m_last;
-  assign _089_ = _087_ & _088_;
-  assign _003_ = ob == 3'h7;
-  assign _006_ = r_en & m_out__valid;
-  assign _007_ = ~ row_valid;
-  assign _008_ = row_end & _007_;
-  assign _093_ = { _078_, _076_, drain_restart } != 1'h0;
-  assign _094_ = { _078_, _076_, drain_restart } != 1'h0;
-  assign _095_ = { compute, adv } != 2'h2;
-  assign _096_ = { compute, adv } != 2'h2;
-  assign _097_ = { compute, adv } != 2'h2;
-  assign _098_ = { at_tile_last, compute, adv } != 2'h3;
-  assign _099_ = { compute, adv } != 2'h2;
-  assign _100_ = { _069_, at_tile_last, compute, adv } != 2'h3;
-  assign _101_ = { _234_, _056_ } != 2'h2;
-  assign _102_ = { _234_, _232_ } != 1'h0;
-  assign _103_ = { _240_, s_param__valid } != 2'h2;
-  assign _104_ = { _240_, ch_last, s_param__valid } != 3'h5;
-  assign _105_ = { _237_, _056_ } != 2'h2;
-  assign _106_ = { _240_, _237_ } != 1'h0;
-  assign _107_ = { _258_, s_param__valid } != 2'h2;
-  assign _108_ = { _260_, s_param__valid } != 2'h2;
-  assign _109_ = { _258_, ch_last, s_param__valid } != 3'h5;
-  assign _110_ = { _255_, _056_ } != 2'h2;
-  assign _111_ = { _253_, _058_ } != 2'h2;
-  assign _112_ = { _260_, _258_, _255_, _253_ } != 1'h0;
-  assign _113_ = { _263_, s_param__valid } != 2'h2;
-  assign _114_ = { _265_, s_param__valid } != 2'h2;
-  assign _115_ = { _265_, _263_ } != 1'h0;
-  assign _116_ = { _268_, s_param__valid } != 2'h2;
-  assign _117_ = { _270_, s_param__valid } != 2'h2;
-  assign _118_ = { _270_, _268_ } != 1'h0;
-  assign _119_ = { _275_, s_param__valid } != 2'h2;
-  assign _120_ = { _277_, s_param__valid } != 2'h2;
-  assign _121_ = { _275_, lane, s_param__valid } != 3'h7;
-  assign _122_ = { _277_, _275_ } != 1'h0;
-  assign _123_ = { _281_, s_param__valid } != 2'h2;
-  assign _124_ = { _283_, s_param__valid } != 2'h2;
-  assign _125_ = { _281_, lane, s_param__valid } != 3'h7;
-  assign _126_ = { _283_, _281_ } != 1'h0;
-  assign _127_ = { _288_, s_param__valid } != 2'h2;
-  assign _128_ = { _290_, s_param__valid } != 2'h2;
-  assign _129_ = { _288_, _047_, lane, s_param__valid } != 4'h9;
-  assign _130_ = { _288_, lane, s_param__valid } != 3'h7;
-  assign _131_ = { _290_, _288_ } != 1'h0;
-  assign _132_ = { _294_, s_param__valid } != 2'h2;
-  assign _133_ = { _296_, s_param__valid } != 2'h2;
-  assign _134_ = { _296_, _294_ } != 1'h0;
-  assign _135_ = & { _183_, \o_valid$85  };
-  assign _136_ = & { _184_, \o_valid$85  };
-  assign _137_ = & { _185_, \o_valid$85  };
-  assign _138_ = & { _186_, \o_valid$85  };
-  assign _139_ = & { _187_, \o_valid$85  };
-  assign _140_ = & { _188_, \o_valid$85  };
-  assign _141_ = & { _189_, \o_valid$85  };
-  assign _142_ = & { _098_, _097_ };
-  assign _143_ = & { at_tile_last, adv };
-  assign _144_ = & { fn_last, at_tile_last, adv };
-  assign _145_ = & { _100_, _099_ };
-  assign _146_ = & { _102_, _101_ };
-  assign _147_ = & { _106_, _105_, _104_, _103_ };
-  assign _148_ = & { _241_, ch_last, s_param__valid };
-  assign _149_ = & { _250_, ch_last, s_param__valid };
-  assign _150_ = & { _112_, _111_, _110_, _109_, _108_, _107_ };
-  assign _151_ = & { _115_, _114_, _113_ };
-  assign _152_ = & { _118_, _117_, _116_ };
-  assign _153_ = & { _122_, _121_, _120_, _119_ };
-  assign _154_ = & { _126_, _125_, _124_, _123_ };
-  assign _155_ = & { _131_, _130_, _129_, _128_, _127_ };
-  assign _156_ = & { _134_, _133_, _132_ };
-  assign _157_ = & { _297_, s_param__valid };
-  assign _158_ = & { _298_, s_param__valid };
-  assign _159_ = & { _299_, s_param__valid };
-  assign _160_ = & { _300_, s_param__valid };
-  assign _161_ = & { _301_, s_param__valid };
-  assign _162_ = & { _302_, s_param__valid };
-  assign _163_ = & { _303_, s_param__valid };
-  assign _164_ = & { _304_, s_param__valid };
-  assign _165_ = & { _305_, s_param__valid };
-  assign _166_ = & { _306_, s_param__valid };
-  assign _167_ = & { _307_, s_param__valid };
-  assign _168_ = & { _308_, s_param__valid };
-  assign _177_ = ~ _321_;
-  assign _178_ = ~ compute;
-  assign _179_ = ~ compute;
-  assign _180_ = ~ compute;
-  assign _181_ = ~ _317_;
-  assign _169_ = | { drain_restart, rst };
-  assign _170_ = | { drain_restart, rst };
-  assign _171_ = | { drain_restart, rst };
-  assign _172_ = | { _177_, rst };
-  assign _173_ = | { _178_, rst };
-  assign _174_ = | { _179_, rst };
-  assign _175_ = | { _180_, rst };
-  assign _176_ = | { _181_, rst };
-  assign _183_ = ob == 3'h6;
-  assign _184_ = ob == 3'h5;
-  assign _185_ = ob == 3'h4;
-  assign _186_ = ob == 2'h3;
-  assign _187_ = ob == 2'h2;
-  assign _188_ = ob == 1'h1;
-  assign _189_ = ! ob;
-  assign _190_ = drain_restart ? 1'h0 : d_last;
-  assign _197_ = drain_restart ? 1'h1 : row_valid;
-  assign _200_ = drain_restart ? 17'h00000 : row;
-  assign _182_[0] = drain_restart ? (* full_case = 32'd1 *) 1'h1 : _070_[0];
-  assign _206_ = drain_restart ? 5'h00 : dn;
-  assign _211_ = drain_restart ? 3'h0 : d;
-  assign _215_ = at_tile_last ? (* full_case = 32'd1 *) \$signal$108  : _068_;
-  assign _216_ = adv ? _215_ : 1'hx;
-  assign _218_ = at_tile_last ? (* full_case = 32'd1 *) \$signal$107  : _067_;
-  assign _219_ = adv ? _218_ : 1'hx;
-  assign _226_ = _069_ ? 1'h0 : 1'hx;
-  function [6:0] _633_;
+  assign _024_ = ob + 1'h1;
+  assign _025_[2:0] = _023_ ? 3'h0 : _024_;
+  assign _026_ = r_en & m_out__valid;
+  assign _027_ = ~ row_valid;
+  assign _028_ = row_end & _027_;
+  reg [1:0] _498_ = 2'h0;
+  assign ra_row[2:1] = _498_;
+  reg [5:0] _499_ = 6'h00;
+  assign { ra_row[7:3], ra_row[0] } = _499_;
+  assign _111_ = { _008_, _006_, drain_restart } != 1'h0;
+  assign _112_ = { drain_restart, o_valid } != 1'h0;
+  assign _113_ = { drain_restart, o_valid } != 1'h0;
+  assign _114_ = { _008_, _006_, drain_restart } != 1'h0;
+  assign _115_ = { compute, adv } != 2'h2;
+  assign _116_ = { compute, adv } != 2'h2;
+  assign _117_ = { compute, adv } != 2'h2;
+  assign _118_ = { at_tile_last, compute, adv } != 2'h3;
+  assign _119_ = { compute, adv } != 2'h2;
+  assign _120_ = { _093_, at_tile_last, compute, adv } != 2'h3;
+  assign _121_ = { _258_, _257_ } != 1'h0;
+  assign _122_ = { _264_, s_param__valid } != 2'h2;
+  assign _123_ = { _264_, ch_last, s_param__valid } != 3'h5;
+  assign _124_ = { _261_, _079_ } != 2'h2;
+  assign _125_ = { _264_, _261_ } != 1'h0;
+  assign _126_ = { _281_, s_param__valid } != 2'h2;
+  assign _127_ = { _283_, s_param__valid } != 2'h2;
+  assign _128_ = { _281_, ch_last, s_param__valid } != 3'h5;
+  assign _129_ = { _278_, _079_ } != 2'h2;
+  assign _130_ = { _276_, _082_ } != 2'h2;
+  assign _131_ = { _283_, _281_, _278_, _276_ } != 1'h0;
+  assign _132_ = { _286_, s_param__valid } != 2'h2;
+  assign _133_ = { _288_, s_param__valid } != 2'h2;
+  assign _134_ = { _288_, _286_ } != 1'h0;
+  assign _135_ = { _291_, s_param__valid } != 2'h2;
+  assign _136_ = { _293_, s_param__valid } != 2'h2;
+  assign _137_ = { _293_, _291_ } != 1'h0;
+  assign _138_ = { _298_, s_param__valid } != 2'h2;
+  assign _139_ = { _300_, s_param__valid } != 2'h2;
+  assign _140_ = { _298_, lane, s_param__valid } != 3'h7;
+  assign _141_ = { _300_, _298_ } != 1'h0;
+  assign _142_ = { _304_, s_param__valid } != 2'h2;
+  assign _143_ = { _306_, s_param__valid } != 2'h2;
+  assign _144_ = { _304_, lane, s_param__valid } != 3'h7;
+  assign _145_ = { _306_, _304_ } != 1'h0;
+  assign _146_ = { _311_, s_param__valid } != 2'h2;
+  assign _147_ = { _313_, s_param__valid } != 2'h2;
+  assign _148_ = { _311_, _071_, lane, s_param__valid } != 4'h9;
+  assign _149_ = { _311_, lane, s_param__valid } != 3'h7;
+  assign _150_ = { _313_, _311_ } != 1'h0;
+  assign _151_ = { _317_, s_param__valid } != 2'h2;
+  assign _152_ = { _319_, s_param__valid } != 2'h2;
+  assign _153_ = { _319_, _317_ } != 1'h0;
+  assign _154_ = & { _205_, \o_valid$82  };
+  assign _155_ = & { _206_, \o_valid$82  };
+  assign _156_ = & { _207_, \o_valid$82  };
+  assign _157_ = & { _208_, \o_valid$82  };
+  assign _158_ = & { _209_, \o_valid$82  };
+  assign _159_ = & { _210_, \o_valid$82  };
+  assign _160_ = & { _211_, \o_valid$82  };
+  assign _161_ = & { _118_, _117_ };
+  assign _162_ = & { at_tile_last, adv };
+  assign _163_ = & { fn_last, at_tile_last, adv };
+  assign _164_ = & { _120_, _119_ };
+  assign _165_ = & { _125_, _124_, _123_, _122_ };
+  assign _166_ = & { _265_, ch_last, s_param__valid };
+  assign _167_ = & { _273_, ch_last, s_param__valid };
+  assign _168_ = & { _131_, _130_, _129_, _128_, _127_, _126_ };
+  assign _169_ = & { _134_, _133_, _132_ };
+  assign _170_ = & { _137_, _136_, _135_ };
+  assign _171_ = & { _141_, _140_, _139_, _138_ };
+  assign _172_ = & { _145_, _144_, _143_, _142_ };
+  assign _173_ = & { _150_, _149_, _148_, _147_, _146_ };
+  assign _174_ = & { _153_, _152_, _151_ };
+  assign _175_ = & { _320_, s_param__valid };
+  assign _176_ = & { _321_, s_param__valid };
+  assign _177_ = & { _322_, s_param__valid };
+  assign _178_ = & { _323_, s_param__valid };
+  assign _179_ = & { _324_, s_param__valid };
+  assign _180_ = & { _325_, s_param__valid };
+  assign _181_ = & { _326_, s_param__valid };
+  assign _182_ = & { _327_, s_param__valid };
+  assign _183_ = & { _328_, s_param__valid };
+  assign _184_ = & { _329_, s_param__valid };
+  assign _185_ = & { _330_, s_param__valid };
+  assign _186_ = & { _331_, s_param__valid };
+  assign _187_ = & { _332_, s_param__valid };
+  assign _188_ = & { _333_, s_param__valid };
+  assign _189_ = & { _334_, s_param__valid };
+  assign _199_ = ~ _353_;
+  assign _200_ = ~ compute;
+  assign _201_ = ~ compute;
+  assign _202_ = ~ compute;
+  assign _203_ = ~ _349_;
+  assign _190_ = | { drain_restart, rst };
+  assign _191_ = | { drain_restart, rst };
+  assign _192_ = | { drain_restart, rst };
+  assign _193_ = | { _199_, rst };
+  assign _194_ = | { d_last, rst };
+  assign _195_ = | { _200_, rst };
+  assign _196_ = | { _201_, rst };
+  assign _197_ = | { _202_, rst };
+  assign _198_ = | { _203_, rst };
+  assign _205_ = ob == 3'h6;
+  assign _206_ = ob == 3'h5;
+  assign _207_ = ob == 3'h4;
+  assign _208_ = ob == 2'h3;
+  assign _209_ = ob == 2'h2;
+  assign _210_ = ob == 1'h1;
+  assign _211_ = ! ob;
+  assign _212_ = drain_restart ? 1'h0 : d_last;
+  assign _218_ = drain_restart ? m_one : row_last;
+  assign _221_ = drain_restart ? 1'h1 : row_valid;
+  assign _224_ = drain_restart ? 17'h00000 : row;
+  assign _227_ = drain_restart ? (* full_case = 32'd1 *) 8'hf9 : \$like$53 ;
+  assign _204_[0] = drain_restart ? (* full_case = 32'd1 *) 1'h1 : \$like ;
+  assign _231_ = drain_restart ? 5'h00 : dn;
+  assign _236_ = drain_restart ? 3'h0 : d;
+  assign _240_ = at_tile_last ? (* full_case = 32'd1 *) \$signal$110  : _092_;
+  assign _241_ = adv ? _240_ : 1'hx;
+  assign _243_ = at_tile_last ? (* full_case = 32'd1 *) \$signal$109  : _091_;
+  assign _244_ = adv ? _243_ : 1'hx;
+  assign _251_ = _093_ ? 1'h0 : 1'hx;
+  function [6:0] _698_;
     input [6:0] a;
     input [13:0] b;
     input [1:0] s;
@@ -627,43 +678,42 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
     (* parallel_case *)
     casez (s)
       2'b?1:
-        _633_ = b[6:0];
+        _698_ = b[6:0];
       2'b1?:
-        _633_ = b[13:7];
+        _698_ = b[13:7];
       default:
-        _633_ = a;
+        _698_ = a;
     endcase
   endfunction
-  assign _232_ = ctrl_state == (* full_case = 32'd1 *) 2'h3;
-  assign _233_ = _056_ ? 7'h65 : 7'hxx;
-  assign _234_ = ctrl_state == (* full_case = 32'd1 *) 2'h2;
-  assign _235_ = _056_ ? 1'h0 : 1'hx;
-  function [0:0] _638_;
+  assign _257_ = ctrl_state == (* full_case = 32'd1 *) 2'h3;
+  assign _258_ = ctrl_state == (* full_case = 32'd1 *) 2'h2;
+  assign _259_ = _079_ ? 1'h0 : 1'hx;
+  function [0:0] _702_;
     input [0:0] a;
     input [1:0] b;
     input [1:0] s;
     (* parallel_case *)
     casez (s)
       2'b?1:
-        _638_ = b[0:0];
+        _702_ = b[0:0];
       2'b1?:
-        _638_ = b[1:1];
+        _702_ = b[1:1];
       default:
-        _638_ = a;
+        _702_ = a;
     endcase
   endfunction
-  assign _237_ = ctrl_state == 2'h2;
-  assign _238_ = ch_last ? 1'h1 : 1'hx;
-  assign _239_ = s_param__valid ? _238_ : 1'hx;
-  assign _240_ = ctrl_state == 1'h1;
-  assign _241_ = ctrl_state == 1'h1;
-  assign _242_ = ch_last ? _054_ : dn_last;
-  assign _243_ = s_param__valid ? _242_ : dn_last;
-  assign _244_ = _245_ ? _243_ : dn_last;
-  assign _245_ = ctrl_state == 1'h1;
-  assign _250_ = ctrl_state == 1'h1;
-  assign _251_ = _058_ ? 2'h0 : 2'hx;
-  function [1:0] _654_;
+  assign _261_ = ctrl_state == 2'h2;
+  assign _262_ = ch_last ? 1'h1 : 1'hx;
+  assign _263_ = s_param__valid ? _262_ : 1'hx;
+  assign _264_ = ctrl_state == 1'h1;
+  assign _265_ = ctrl_state == 1'h1;
+  assign _266_ = ch_last ? _077_ : dn_last;
+  assign _267_ = s_param__valid ? _266_ : dn_last;
+  assign _268_ = _269_ ? _267_ : dn_last;
+  assign _269_ = ctrl_state == 1'h1;
+  assign _273_ = ctrl_state == 1'h1;
+  assign _274_ = _082_ ? 2'h0 : 2'hx;
+  function [1:0] _717_;
     input [1:0] a;
     input [7:0] b;
     input [3:0] s;
@@ -671,178 +721,187 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
     (* parallel_case *)
     casez (s)
       4'b???1:
-        _654_ = b[1:0];
+        _717_ = b[1:0];
       4'b??1?:
-        _654_ = b[3:2];
+        _717_ = b[3:2];
       4'b?1??:
-        _654_ = b[5:4];
+        _717_ = b[5:4];
       4'b1???:
-        _654_ = b[7:6];
+        _717_ = b[7:6];
       default:
-        _654_ = a;
+        _717_ = a;
     endcase
   endfunction
-  assign _253_ = ctrl_state == (* full_case = 32'd1 *) 2'h3;
-  assign _254_ = _056_ ? 2'h3 : 2'hx;
-  assign _255_ = ctrl_state == (* full_case = 32'd1 *) 2'h2;
-  assign _256_ = ch_last ? 2'h2 : 2'hx;
-  assign _257_ = s_param__valid ? _256_ : 2'hx;
-  assign _258_ = ctrl_state == (* full_case = 32'd1 *) 1'h1;
-  assign _259_ = s_param__valid ? 2'h1 : 2'hx;
-  assign _260_ = ! (* full_case = 32'd1 *) ctrl_state;
-  assign _261_ = s_param__valid ? _052_ : 1'hx;
-  function [0:0] _664_;
+  assign _276_ = ctrl_state == (* full_case = 32'd1 *) 2'h3;
+  assign _277_ = _079_ ? 2'h3 : 2'hx;
+  assign _278_ = ctrl_state == (* full_case = 32'd1 *) 2'h2;
+  assign _279_ = ch_last ? 2'h2 : 2'hx;
+  assign _280_ = s_param__valid ? _279_ : 2'hx;
+  assign _281_ = ctrl_state == (* full_case = 32'd1 *) 1'h1;
+  assign _282_ = s_param__valid ? 2'h1 : 2'hx;
+  assign _283_ = ! (* full_case = 32'd1 *) ctrl_state;
+  assign _284_ = s_param__valid ? _075_ : 1'hx;
+  function [0:0] _727_;
     input [0:0] a;
     input [1:0] b;
     input [1:0] s;
     (* parallel_case *)
     casez (s)
       2'b?1:
-        _664_ = b[0:0];
+        _727_ = b[0:0];
       2'b1?:
-        _664_ = b[1:1];
+        _727_ = b[1:1];
       default:
-        _664_ = a;
+        _727_ = a;
     endcase
   endfunction
-  assign _263_ = ctrl_state == 1'h1;
-  assign _264_ = s_param__valid ? _044_ : 1'hx;
-  assign _265_ = ! ctrl_state;
-  assign _266_ = s_param__valid ? _045_[15:0] : 16'hxxxx;
-  function [15:0] _669_;
+  assign _286_ = ctrl_state == 1'h1;
+  assign _287_ = s_param__valid ? _067_ : 1'hx;
+  assign _288_ = ! ctrl_state;
+  assign _289_ = s_param__valid ? _068_ : 16'hxxxx;
+  function [15:0] _732_;
     input [15:0] a;
     input [31:0] b;
     input [1:0] s;
     (* parallel_case *)
     casez (s)
       2'b?1:
-        _669_ = b[15:0];
+        _732_ = b[15:0];
       2'b1?:
-        _669_ = b[31:16];
+        _732_ = b[31:16];
       default:
-        _669_ = a;
+        _732_ = a;
     endcase
   endfunction
-  assign _268_ = ctrl_state == 1'h1;
-  assign _269_ = s_param__valid ? 16'h0000 : 16'hxxxx;
-  assign _270_ = ! ctrl_state;
-  assign _271_ = _047_ ? (* full_case = 32'd1 *) 3'h0 : _049_[2:0];
-  assign _272_ = lane ? 3'hx : _271_;
-  assign _273_ = s_param__valid ? _272_ : 3'hx;
-  function [2:0] _676_;
+  assign _291_ = ctrl_state == 1'h1;
+  assign _292_ = s_param__valid ? 16'h0000 : 16'hxxxx;
+  assign _293_ = ! ctrl_state;
+  assign _294_ = _071_ ? (* full_case = 32'd1 *) 3'h0 : _073_[2:0];
+  assign _295_ = lane ? 3'hx : _294_;
+  assign _296_ = s_param__valid ? _295_ : 3'hx;
+  function [2:0] _739_;
     input [2:0] a;
     input [5:0] b;
     input [1:0] s;
     (* parallel_case *)
     casez (s)
       2'b?1:
-        _676_ = b[2:0];
+        _739_ = b[2:0];
       2'b1?:
-        _676_ = b[5:3];
+        _739_ = b[5:3];
       default:
-        _676_ = a;
+        _739_ = a;
     endcase
   endfunction
-  assign _275_ = ctrl_state == 1'h1;
-  assign _276_ = s_param__valid ? 3'h0 : 3'hx;
-  assign _277_ = ! ctrl_state;
-  assign _278_ = lane ? 8'hxx : _046_[7:0];
-  assign _279_ = s_param__valid ? _278_ : 8'hxx;
-  function [7:0] _682_;
+  assign _298_ = ctrl_state == 1'h1;
+  assign _299_ = s_param__valid ? 3'h0 : 3'hx;
+  assign _300_ = ! ctrl_state;
+  assign _301_ = lane ? 8'hxx : _070_[7:0];
+  assign _302_ = s_param__valid ? _301_ : 8'hxx;
+  function [7:0] _745_;
     input [7:0] a;
     input [15:0] b;
     input [1:0] s;
     (* parallel_case *)
     casez (s)
       2'b?1:
-        _682_ = b[7:0];
+        _745_ = b[7:0];
       2'b1?:
-        _682_ = b[15:8];
+        _745_ = b[15:8];
       default:
-        _682_ = a;
+        _745_ = a;
     endcase
   endfunction
-  assign _281_ = ctrl_state == 1'h1;
-  assign _282_ = s_param__valid ? 8'h00 : 8'hxx;
-  assign _283_ = ! ctrl_state;
-  assign _284_ = _047_ ? _048_[4:0] : 5'hxx;
-  assign _285_ = lane ? 5'hxx : _284_;
-  assign _286_ = s_param__valid ? _285_ : 5'hxx;
-  function [4:0] _689_;
+  assign _304_ = ctrl_state == 1'h1;
+  assign _305_ = s_param__valid ? 8'h00 : 8'hxx;
+  assign _306_ = ! ctrl_state;
+  assign _307_ = _071_ ? _072_[4:0] : 5'hxx;
+  assign _308_ = lane ? 5'hxx : _307_;
+  assign _309_ = s_param__valid ? _308_ : 5'hxx;
+  function [4:0] _752_;
     input [4:0] a;
     input [9:0] b;
     input [1:0] s;
     (* parallel_case *)
     casez (s)
       2'b?1:
-        _689_ = b[4:0];
+        _752_ = b[4:0];
       2'b1?:
-        _689_ = b[9:5];
+        _752_ = b[9:5];
       default:
-        _689_ = a;
+        _752_ = a;
     endcase
   endfunction
-  assign _288_ = ctrl_state == 1'h1;
-  assign _289_ = s_param__valid ? 5'h00 : 5'hxx;
-  assign _290_ = ! ctrl_state;
-  assign _291_ = lane ? (* full_case = 32'd1 *) _051_[0] : 1'h0;
-  assign _292_ = s_param__valid ? _291_ : 1'hx;
-  function [0:0] _695_;
+  assign _311_ = ctrl_state == 1'h1;
+  assign _312_ = s_param__valid ? 5'h00 : 5'hxx;
+  assign _313_ = ! ctrl_state;
+  assign _314_ = lane ? (* full_case = 32'd1 *) _074_[0] : 1'h0;
+  assign _315_ = s_param__valid ? _314_ : 1'hx;
+  function [0:0] _758_;
     input [0:0] a;
     input [1:0] b;
     input [1:0] s;
     (* parallel_case *)
     casez (s)
       2'b?1:
-        _695_ = b[0:0];
+        _758_ = b[0:0];
       2'b1?:
-        _695_ = b[1:1];
+        _758_ = b[1:1];
       default:
-        _695_ = a;
+        _758_ = a;
     endcase
   endfunction
-  assign _294_ = ctrl_state == 1'h1;
-  assign _295_ = s_param__valid ? 1'h0 : 1'hx;
-  assign _296_ = ! ctrl_state;
-  assign _297_ = ! ctrl_state;
-  assign _298_ = ! ctrl_state;
-  assign _299_ = ! ctrl_state;
-  assign _300_ = ! ctrl_state;
-  assign _301_ = ! ctrl_state;
-  assign _302_ = ! ctrl_state;
-  assign _303_ = ! ctrl_state;
-  assign _304_ = ! ctrl_state;
-  assign _305_ = ! ctrl_state;
-  assign _306_ = ! ctrl_state;
-  assign _307_ = ! ctrl_state;
-  assign _308_ = ! ctrl_state;
-  assign _311_ = dn_last ? (* full_case = 32'd1 *) 8'h00 : ra_inc;
-  assign _312_ = d_last ? (* full_case = 32'd1 *) _311_ : ra_row;
-  assign _313_ = beat_last ? (* full_case = 32'd1 *) _312_ : ra_inc;
-  assign ra_next = o_valid ? _313_ : ra;
-  assign _316_ = ctrl_state == 1'h1;
   assign _317_ = ctrl_state == 1'h1;
-  assign _318_ = ctrl_state == 1'h1;
-  assign _319_ = ctrl_state == 1'h1;
-  assign _320_ = ctrl_state == 1'h1;
+  assign _318_ = s_param__valid ? 1'h0 : 1'hx;
+  assign _319_ = ! ctrl_state;
+  assign _320_ = ! ctrl_state;
   assign _321_ = ! ctrl_state;
-  function [0:0] _726_;
+  assign _322_ = ! ctrl_state;
+  assign _323_ = ! ctrl_state;
+  assign _324_ = ! ctrl_state;
+  assign _325_ = ! ctrl_state;
+  assign _326_ = ! ctrl_state;
+  assign _327_ = ! ctrl_state;
+  assign _328_ = ! ctrl_state;
+  assign _329_ = ! ctrl_state;
+  assign _330_ = ! ctrl_state;
+  assign _331_ = ! ctrl_state;
+  assign _332_ = ! ctrl_state;
+  assign _333_ = ! ctrl_state;
+  assign _334_ = ! ctrl_state;
+  assign _337_ = dn_last ? (* full_case = 32'd1 *) 8'hf9 : _042_[7:0];
+  assign _338_ = d_last ? (* full_case = 32'd1 *) _337_ : _040_[7:0];
+  assign _339_ = beat_last ? (* full_case = 32'd1 *) _338_ : _038_[7:0];
+  assign \$like$53  = o_valid ? _339_ : { 5'hxx, ra_row[2:1], 1'hx };
+  assign _340_ = dn_last ? (* full_case = 32'd1 *) 8'h01 : _041_[7:0];
+  assign _341_ = d_last ? (* full_case = 32'd1 *) _340_ : _039_[7:0];
+  assign _342_ = beat_last ? (* full_case = 32'd1 *) _341_ : _037_;
+  assign \$like  = o_valid ? _342_[0] : 1'hx;
+  assign _343_ = dn_last ? (* full_case = 32'd1 *) 8'h00 : ra_inc;
+  assign _344_ = d_last ? (* full_case = 32'd1 *) _343_ : ra_row;
+  assign _348_ = ctrl_state == 1'h1;
+  assign _349_ = ctrl_state == 1'h1;
+  assign _350_ = ctrl_state == 1'h1;
+  assign _351_ = ctrl_state == 1'h1;
+  assign _352_ = ctrl_state == 1'h1;
+  assign _353_ = ! ctrl_state;
+  function [0:0] _799_;
     input [0:0] a;
     input [1:0] b;
     input [1:0] s;
     (* parallel_case *)
     casez (s)
       2'b?1:
-        _726_ = b[0:0];
+        _799_ = b[0:0];
       2'b1?:
-        _726_ = b[1:1];
+        _799_ = b[1:1];
       default:
-        _726_ = a;
+        _799_ = a;
     endcase
   endfunction
-  assign s_param__ready = _726_(1'h0, 2'h3, { _323_, _322_ });
-  assign _322_ = ctrl_state == 1'h1;
-  assign _323_ = ! ctrl_state;
+  assign s_param__ready = _799_(1'h0, 2'h3, { _355_, _354_ });
+  assign _354_ = ctrl_state == 1'h1;
+  assign _355_ = ! ctrl_state;
   \hwq_top.engine.array  array (
     .clk(clk),
     .drain_valid(o_valid),
@@ -850,7 +909,7 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
     .i_last(i_last),
     .i_valid(take),
     .i_w(i_w),
-    .o_data(\o_data$128 ),
+    .o_data(\o_data$137 ),
     .rst(rst)
   );
   \hwq_top.engine.fifo  fifo (
@@ -859,7 +918,7 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
     .r_en(r_en),
     .r_rdy(m_out__valid),
     .rst(rst),
-    .w_en(\w_en$84 ),
+    .w_en(\w_en$81 ),
     .w_port__data({ o_last, o_data, part6, part5, part4, part3, part2, part1, part0 })
   );
   \hwq_top.engine.params0  params0 (
@@ -875,294 +934,334 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
     .act_min(act_min),
     .clk(clk),
     .i_acc(i_acc),
-    .i_last(\i_last$61 ),
-    .i_valid(\i_valid$59 ),
+    .i_last(\i_last$58 ),
+    .i_valid(\i_valid$56 ),
     .o_data(o_data),
     .o_last(o_last),
-    .o_valid(\o_valid$85 ),
-    .\port$2635$0 (r_data),
+    .o_valid(\o_valid$82 ),
+    .\port$2772$0 (r_data),
     .rst(rst),
     .zero_point(zero_point)
   );
-  assign _182_[7:1] = 7'hxx;
+  assign _096_[18:17] = 2'hx;
+  assign _025_[3] = 1'hx;
+  assign _204_[7:1] = 7'hxx;
   always @(posedge clk) begin
     w_addr <= wa;
     if (rst) begin
       give_back <= 2'h0;
-      \i_last$61  <= 1'h0;
-      \i_valid$59  <= 1'h0;
+      \i_last$58  <= 1'h0;
+      \i_valid$56  <= 1'h0;
       part_last <= 1'h0;
-      \$signal$125  <= 1'h0;
+      \$signal$134  <= 1'h0;
       d_last <= 1'h0;
+      row_last <= 1'h0;
       row_valid <= 1'h0;
       row <= 17'h00000;
-      ra_inc[0] <= 1'h0;
       dn <= 5'h00;
       d <= 3'h0;
+      dn_last_next <= 1'h0;
+      row_last_next <= 1'h0;
+      row_valid_next <= 1'h0;
+      row_next <= 17'h00000;
       dn_last <= 1'h0;
       credit_ok <= 1'h1;
       credits <= 5'h14;
       last_mblock <= 1'h0;
     end else begin
-      give_back <= _006_ + _008_;
-      \i_last$61  <= part_last;
-      \i_valid$59  <= \$signal$125 ;
-      part_last <= _089_ & dn_last;
-      \$signal$125  <= _086_;
-      begin if (_076_) d_last <= _190_; else begin if (_078_) d_last <= d_last ? (* full_case = 32'd1 *) 1'h0 : _085_; else d_last <= _190_; end end
-      begin if (_076_) row_valid <= _197_; else begin if (_078_) begin if (wrap) row_valid <= row < m_wrap; else row_valid <= row < m_last; end else row_valid <= _197_; end end
-      begin if (_076_) row <= _200_; else begin if (_078_) begin if (wrap) row <= row - 3'h7; else row <= row + 1'h1; end else row <= _200_; end end
-      ra_inc[0] <= _182_[0];
-      begin if (_076_) dn <= _206_; else begin if (_078_) begin if (d_last) dn <= dn_last ? (* full_case = 32'd1 *) 5'h00 : _081_[4:0]; else dn <= _206_; end else dn <= _206_; end end
-      begin if (_076_) d <= _211_; else begin if (_078_) d <= d_last ? (* full_case = 32'd1 *) 3'h0 : _084_[2:0]; else d <= _211_; end end
-      begin if (_076_) dn_last <= _244_; else begin if (_078_) begin if (d_last) dn_last <= dn_last ? (* full_case = 32'd1 *) nb_one : _083_; else dn_last <= _244_; end else dn_last <= _244_; end end
-      credit_ok <= \$signal  ? (* full_case = 32'd1 *) _028_ : _029_;
-      credits <= \$signal  ? (* full_case = 32'd1 *) _027_[4:0] : kept;
-      last_mblock <= _025_ >= M_;
+      give_back <= _026_ + _028_;
+      \i_last$58  <= part_last;
+      \i_valid$56  <= \$signal$134 ;
+      part_last <= _016_ & dn_last;
+      \$signal$134  <= _014_;
+      begin if (_006_) d_last <= _212_; else d_last <= _008_ ? \$signal$126  : _212_; end
+      begin if (_006_) row_last <= _218_; else begin if (_008_) row_last <= row_last_next; else row_last <= _218_; end end
+      begin if (_006_) row_valid <= _221_; else begin if (_008_) row_valid <= row_valid_next; else row_valid <= _221_; end end
+      begin if (_006_) row <= _224_; else begin if (_008_) row <= row_next; else row <= _224_; end end
+      begin if (_006_) dn <= _231_; else begin if (_008_) begin if (d_last) dn <= dn_last ? (* full_case = 32'd1 *) 5'h00 : _012_; else dn <= _231_; end else dn <= _231_; end end
+      begin if (_006_) d <= _236_; else begin if (_008_) d <= d_last ? (* full_case = 32'd1 *) 3'h0 : _013_[2:0]; else d <= _236_; end end
+      begin if (dn_last) dn_last_next <= nb_one; else dn_last_next <= dn == nb_pen; end
+      begin if (wrap) row_last_next <= _100_ & _103_; else row_last_next <= _105_ & _107_; end
+      begin if (wrap) row_valid_next <= row < m_wrap; else row_valid_next <= row < m_last; end
+      row_next <= _096_[16:0];
+      begin if (_006_) dn_last <= _268_; else begin if (_008_) begin if (d_last) dn_last <= dn_last_next; else dn_last <= _268_; end else dn_last <= _268_; end end
+      credit_ok <= \$signal  ? (* full_case = 32'd1 *) _048_ : _049_;
+      credits <= \$signal  ? (* full_case = 32'd1 *) _047_ : kept;
+      last_mblock <= _045_ >= M_;
     end
     if (rst) begin
       part6 <= 8'h00;
-    end else if (_135_) begin
+    end else if (_154_) begin
       part6 <= o_data;
     end
     if (rst) begin
       part5 <= 8'h00;
-    end else if (_136_) begin
+    end else if (_155_) begin
       part5 <= o_data;
     end
     if (rst) begin
       part4 <= 8'h00;
-    end else if (_137_) begin
+    end else if (_156_) begin
       part4 <= o_data;
     end
     if (rst) begin
       part3 <= 8'h00;
-    end else if (_138_) begin
+    end else if (_157_) begin
       part3 <= o_data;
     end
     if (rst) begin
       part2 <= 8'h00;
-    end else if (_139_) begin
+    end else if (_158_) begin
       part2 <= o_data;
     end
     if (rst) begin
       part1 <= 8'h00;
-    end else if (_140_) begin
+    end else if (_159_) begin
       part1 <= o_data;
     end
     if (rst) begin
       part0 <= 8'h00;
-    end else if (_141_) begin
+    end else if (_160_) begin
       part0 <= o_data;
     end
     if (rst) begin
       ob <= 3'h0;
-    end else if (\o_valid$85 ) begin
-      begin if (_003_) ob <= 3'h0; else ob <= ob + 1'h1; end
+    end else if (\o_valid$82 ) begin
+      ob <= _025_[2:0];
     end
-    if (\$signal$125 ) begin
+    if (\$signal$134 ) begin
       begin if (acc_odd) i_acc <= acc_pair[51:26]; else i_acc <= acc_pair[25:0]; end
     end
     if (o_valid) begin
       acc_odd <= beat[0];
-      begin if (beat[2]) acc_pair <= beat[1] ? \o_data$128 [207:156] : \o_data$128 [155:104]; else acc_pair <= beat[1] ? \o_data$128 [103:52] : \o_data$128 [51:0]; end
+      begin if (beat[2]) acc_pair <= beat[1] ? \o_data$137 [207:156] : \o_data$137 [155:104]; else acc_pair <= beat[1] ? \o_data$137 [103:52] : \o_data$137 [51:0]; end
     end
     if (rst) begin
       beat_last <= 1'h0;
-    end else if (_093_) begin
-      begin if (_076_) beat_last <= beat == 3'h6; else begin if (_078_) beat_last <= 1'h0; else begin if (drain_restart) beat_last <= 1'h0; else beat_last <= 1'hx; end end end
+    end else if (_111_) begin
+      begin if (_006_) beat_last <= beat == 3'h6; else begin if (_008_) beat_last <= 1'h0; else begin if (drain_restart) beat_last <= 1'h0; else beat_last <= 1'hx; end end end
     end
-    if (_169_) begin
-      ra_row <= 8'h00;
-    end else begin
-      ra_row <= _072_[7:0];
+    if (_190_) begin
+      _498_ <= 2'h0;
+    end else if (o_valid) begin
+      _498_ <= _339_[2:1];
     end
-    if (_170_) begin
+    if (rst) begin
+      _499_ <= 6'h00;
+    end else if (_112_) begin
+      _499_ <= { _227_[7:3], _227_[0] };
+    end
+    if (_191_) begin
       ra_inc[7:1] <= 7'h00;
-    end else begin
-      ra_inc[7:1] <= _070_[7:1];
+    end else if (o_valid) begin
+      ra_inc[7:1] <= _342_[7:1];
     end
-    if (_171_) begin
+    if (rst) begin
+      ra_inc[0] <= 1'h0;
+    end else if (_113_) begin
+      ra_inc[0] <= _204_[0];
+    end
+    if (_192_) begin
       ra <= 8'h00;
-    end else begin
-      ra <= ra_next;
+    end else if (o_valid) begin
+      ra <= beat_last ? (* full_case = 32'd1 *) _344_ : ra_inc;
     end
     if (rst) begin
       beat <= 3'h0;
-    end else if (_094_) begin
-      begin if (_076_) beat <= _079_[2:0]; else begin if (_078_) beat <= 3'h0; else begin if (drain_restart) beat <= 3'h0; else beat <= 3'hx; end end end
+    end else if (_114_) begin
+      begin if (_006_) beat <= beat + 1'h1; else begin if (_008_) beat <= 3'h0; else begin if (drain_restart) beat <= 3'h0; else beat <= 3'hx; end end end
     end
-    if (_172_) begin
+    if (_193_) begin
       drain_restart <= 1'h0;
     end else begin
       drain_restart <= s_param__valid;
     end
+    if (_194_) begin
+      \$signal$126  <= 1'h0;
+    end else begin
+      \$signal$126  <= _110_;
+    end
     if (rst) begin
       at_tile_last <= 1'h0;
-    end else if (_095_) begin
-      at_tile_last <= compute ? _216_ : \$signal$108 ;
+    end else if (_115_) begin
+      at_tile_last <= compute ? _241_ : \$signal$110 ;
     end
     if (rst) begin
       at_k_last <= 1'h0;
-    end else if (_096_) begin
-      at_k_last <= compute ? _219_ : \$signal$107 ;
+    end else if (_116_) begin
+      at_k_last <= compute ? _244_ : \$signal$109 ;
     end
     if (rst) begin
       fn_last <= 1'h0;
-    end else if (_142_) begin
-      begin if (compute) begin if (adv) begin if (at_tile_last) fn_last <= fn_last ? (* full_case = 32'd1 *) nb_one : _065_; else fn_last <= 1'hx; end else fn_last <= 1'hx; end else fn_last <= ! blk; end
+    end else if (_161_) begin
+      begin if (compute) begin if (adv) begin if (at_tile_last) fn_last <= fn_last ? (* full_case = 32'd1 *) nb_one : _088_; else fn_last <= 1'hx; end else fn_last <= 1'hx; end else fn_last <= ! blk; end
     end
-    if (_173_) begin
+    if (_195_) begin
       fn <= 5'h00;
-    end else if (_143_) begin
-      fn <= fn_last ? (* full_case = 32'd1 *) 5'h00 : _064_[4:0];
+    end else if (_162_) begin
+      fn <= fn_last ? (* full_case = 32'd1 *) 5'h00 : _087_[4:0];
     end
-    if (_174_) begin
+    if (_196_) begin
       fm0 <= 17'h00000;
-    end else if (_144_) begin
-      fm0 <= _063_[16:0];
+    end else if (_163_) begin
+      fm0 <= fm0 + 4'h8;
     end
     if (rst) begin
       in_data <= 1'h0;
-    end else if (_145_) begin
-      begin if (compute) begin if (adv) in_data <= at_tile_last ? (* full_case = 32'd1 *) _062_ : _226_; else in_data <= 1'hx; end else begin if (_316_) begin if (s_param__valid) begin if (ch_last) in_data <= 1'h1; else in_data <= 1'h0; end else in_data <= 1'h0; end else in_data <= 1'h0; end end
+    end else if (_164_) begin
+      begin if (compute) begin if (adv) in_data <= at_tile_last ? (* full_case = 32'd1 *) _085_ : _251_; else in_data <= 1'hx; end else begin if (_348_) begin if (s_param__valid) begin if (ch_last) in_data <= 1'h1; else in_data <= 1'h0; end else in_data <= 1'h0; end else in_data <= 1'h0; end end
     end
-    if (_175_) begin
+    if (_197_) begin
       kk <= 10'h000;
     end else if (adv) begin
-      kk <= at_tile_last ? (* full_case = 32'd1 *) 10'h000 : _066_[9:0];
+      kk <= at_tile_last ? (* full_case = 32'd1 *) 10'h000 : _089_[9:0];
     end
     if (rst) begin
       flush <= 7'h00;
-    end else if (_146_) begin
-      flush <= _633_(7'hxx, { _233_, _057_[6:0] }, { _234_, _232_ });
+    end else if (_121_) begin
+      flush <= _698_(7'hxx, { 7'h66, _081_[6:0] }, { _258_, _257_ });
     end
     if (rst) begin
       compute <= 1'h0;
-    end else if (_147_) begin
-      compute <= _638_(1'hx, { _239_, _235_ }, { _240_, _237_ });
+    end else if (_165_) begin
+      compute <= _702_(1'hx, { _263_, _259_ }, { _264_, _261_ });
     end
     if (rst) begin
       nb_one <= 1'h0;
-    end else if (_148_) begin
+    end else if (_166_) begin
       nb_one <= ! blk;
     end
     if (rst) begin
       nb_pen <= 6'h00;
-    end else if (_149_) begin
+    end else if (_167_) begin
       nb_pen <= blk - 1'h1;
     end
     if (rst) begin
       ctrl_state <= 2'h0;
-    end else if (_150_) begin
-      ctrl_state <= _654_(2'hx, { _259_, _257_, _254_, _251_ }, { _260_, _258_, _255_, _253_ });
+    end else if (_168_) begin
+      ctrl_state <= _717_(2'hx, { _282_, _280_, _277_, _274_ }, { _283_, _281_, _278_, _276_ });
     end
     if (rst) begin
       ch_last <= 1'h0;
-    end else if (_151_) begin
-      ch_last <= _664_(1'hx, { _264_, _261_ }, { _265_, _263_ });
+    end else if (_169_) begin
+      ch_last <= _727_(1'hx, { _287_, _284_ }, { _288_, _286_ });
     end
     if (rst) begin
       ch <= 16'h0000;
-    end else if (_152_) begin
-      ch <= _669_(16'hxxxx, { _269_, _266_ }, { _270_, _268_ });
+    end else if (_170_) begin
+      ch <= _732_(16'hxxxx, { _292_, _289_ }, { _293_, _291_ });
     end
     if (rst) begin
       wb <= 3'h0;
-    end else if (_153_) begin
-      wb <= _676_(3'hx, { _276_, _273_ }, { _277_, _275_ });
+    end else if (_171_) begin
+      wb <= _739_(3'hx, { _299_, _296_ }, { _300_, _298_ });
     end
     if (rst) begin
       wa <= 8'h00;
-    end else if (_154_) begin
-      wa <= _682_(8'hxx, { _282_, _279_ }, { _283_, _281_ });
+    end else if (_172_) begin
+      wa <= _745_(8'hxx, { _305_, _302_ }, { _306_, _304_ });
     end
     if (rst) begin
       blk <= 5'h00;
-    end else if (_155_) begin
-      blk <= _689_(5'hxx, { _289_, _286_ }, { _290_, _288_ });
+    end else if (_173_) begin
+      blk <= _752_(5'hxx, { _312_, _309_ }, { _313_, _311_ });
     end
     if (rst) begin
       lane <= 1'h0;
-    end else if (_156_) begin
-      lane <= _695_(1'hx, { _295_, _292_ }, { _296_, _294_ });
+    end else if (_174_) begin
+      lane <= _758_(1'hx, { _318_, _315_ }, { _319_, _317_ });
     end
     if (rst) begin
-      \$signal$108  <= 1'h0;
-    end else if (_157_) begin
-      \$signal$108  <= _043_;
+      \$signal$110  <= 1'h0;
+    end else if (_175_) begin
+      \$signal$110  <= _066_;
     end
     if (rst) begin
-      \$signal$107  <= 1'h0;
-    end else if (_158_) begin
-      \$signal$107  <= _039_;
+      \$signal$109  <= 1'h0;
+    end else if (_176_) begin
+      \$signal$109  <= _063_;
     end
     if (rst) begin
       tile_pen <= 17'h00000;
-    end else if (_159_) begin
-      tile_pen <= _037_ - 2'h2;
+    end else if (_177_) begin
+      tile_pen <= _060_ - 2'h2;
     end
     if (rst) begin
       n_pen <= 17'h00000;
-    end else if (_160_) begin
+    end else if (_178_) begin
       n_pen <= hdr[31:16] - 2'h2;
     end
     if (rst) begin
       k_pen <= 17'h00000;
-    end else if (_161_) begin
+    end else if (_179_) begin
       k_pen <= hdr[47:32] - 2'h2;
     end
     if (rst) begin
       k_last <= 16'h0000;
-    end else if (_162_) begin
-      k_last <= _032_[15:0];
+    end else if (_180_) begin
+      k_last <= hdr[47:32] - 1'h1;
     end
     if (rst) begin
       act_max <= 8'h00;
-    end else if (_163_) begin
+    end else if (_181_) begin
       act_max <= hdr[71:64];
     end
     if (rst) begin
       act_min <= 8'h00;
-    end else if (_164_) begin
+    end else if (_182_) begin
       act_min <= hdr[63:56];
     end
     if (rst) begin
       zero_point <= 8'h00;
-    end else if (_165_) begin
+    end else if (_183_) begin
       zero_point <= hdr[55:48];
     end
     if (rst) begin
+      m_one <= 1'h0;
+    end else if (_184_) begin
+      m_one <= hdr[15:0] == 1'h1;
+    end
+    if (rst) begin
+      m_wrap_pen <= 17'h00000;
+    end else if (_185_) begin
+      m_wrap_pen <= hdr[15:0] + 3'h6;
+    end
+    if (rst) begin
+      m_pen <= 17'h00000;
+    end else if (_186_) begin
+      m_pen <= hdr[15:0] - 2'h2;
+    end
+    if (rst) begin
       m_wrap <= 17'h00000;
-    end else if (_166_) begin
+    end else if (_187_) begin
       m_wrap <= hdr[15:0] + 3'h7;
     end
     if (rst) begin
       m_last <= 16'h0000;
-    end else if (_167_) begin
-      m_last <= _030_[15:0];
+    end else if (_188_) begin
+      m_last <= hdr[15:0] - 1'h1;
     end
     if (rst) begin
       M_ <= 16'h0000;
-    end else if (_168_) begin
+    end else if (_189_) begin
       M_ <= hdr[15:0];
     end
-    if (_176_) begin
+    if (_198_) begin
       w_en <= 1'h0;
     end else begin
-      w_en <= s_param__valid & _015_;
+      w_en <= s_param__valid & _033_;
     end
-    if (!_318_) begin
+    if (!_350_) begin
       w_data[68:63] <= 6'h00;
     end else begin
       w_data[68:63] <= hdr[69:64];
     end
-    if (!_319_) begin
+    if (!_351_) begin
       w_data[62:32] <= 31'h00000000;
     end else begin
       w_data[62:32] <= hdr[62:32];
     end
-    if (!_320_) begin
+    if (!_352_) begin
       w_data[31:0] <= 32'd0;
     end else begin
       w_data[31:0] <= hdr[31:0];
@@ -2105,1408 +2204,1408 @@ module \hwq_top.engine.array (i_w, clk, rst, i_valid, i_last, drain_valid, o_dat
     .a(a),
     .b(b),
     .clk(clk),
-    .\port$668$0 (p[0]),
-    .\port$668$1 (p[1]),
-    .\port$668$10 (p[10]),
-    .\port$668$11 (p[11]),
-    .\port$668$12 (p[12]),
-    .\port$668$13 (p[13]),
-    .\port$668$14 (p[14]),
-    .\port$668$15 (p[15]),
-    .\port$668$2 (p[2]),
-    .\port$668$3 (p[3]),
-    .\port$668$4 (p[4]),
-    .\port$668$5 (p[5]),
-    .\port$668$6 (p[6]),
-    .\port$668$7 (p[7]),
-    .\port$668$8 (p[8]),
-    .\port$668$9 (p[9]),
+    .\port$685$0 (p[0]),
+    .\port$685$1 (p[1]),
+    .\port$685$10 (p[10]),
+    .\port$685$11 (p[11]),
+    .\port$685$12 (p[12]),
+    .\port$685$13 (p[13]),
+    .\port$685$14 (p[14]),
+    .\port$685$15 (p[15]),
+    .\port$685$2 (p[2]),
+    .\port$685$3 (p[3]),
+    .\port$685$4 (p[4]),
+    .\port$685$5 (p[5]),
+    .\port$685$6 (p[6]),
+    .\port$685$7 (p[7]),
+    .\port$685$8 (p[8]),
+    .\port$685$9 (p[9]),
     .rst(rst)
   );
   \hwq_top.engine.array.mul_0_1  mul_0_1 (
     .a(a_0_0),
     .b(skew_w1_d0),
     .clk(clk),
-    .\port$669$0 (\p$142 [0]),
-    .\port$669$1 (\p$142 [1]),
-    .\port$669$10 (\p$142 [10]),
-    .\port$669$11 (\p$142 [11]),
-    .\port$669$12 (\p$142 [12]),
-    .\port$669$13 (\p$142 [13]),
-    .\port$669$14 (\p$142 [14]),
-    .\port$669$15 (\p$142 [15]),
-    .\port$669$2 (\p$142 [2]),
-    .\port$669$3 (\p$142 [3]),
-    .\port$669$4 (\p$142 [4]),
-    .\port$669$5 (\p$142 [5]),
-    .\port$669$6 (\p$142 [6]),
-    .\port$669$7 (\p$142 [7]),
-    .\port$669$8 (\p$142 [8]),
-    .\port$669$9 (\p$142 [9]),
+    .\port$686$0 (\p$142 [0]),
+    .\port$686$1 (\p$142 [1]),
+    .\port$686$10 (\p$142 [10]),
+    .\port$686$11 (\p$142 [11]),
+    .\port$686$12 (\p$142 [12]),
+    .\port$686$13 (\p$142 [13]),
+    .\port$686$14 (\p$142 [14]),
+    .\port$686$15 (\p$142 [15]),
+    .\port$686$2 (\p$142 [2]),
+    .\port$686$3 (\p$142 [3]),
+    .\port$686$4 (\p$142 [4]),
+    .\port$686$5 (\p$142 [5]),
+    .\port$686$6 (\p$142 [6]),
+    .\port$686$7 (\p$142 [7]),
+    .\port$686$8 (\p$142 [8]),
+    .\port$686$9 (\p$142 [9]),
     .rst(rst)
   );
   \hwq_top.engine.array.mul_0_2  mul_0_2 (
     .a(a_0_1),
     .b(skew_w2_d1),
     .clk(clk),
-    .\port$670$0 (\p$155 [0]),
-    .\port$670$1 (\p$155 [1]),
-    .\port$670$10 (\p$155 [10]),
-    .\port$670$11 (\p$155 [11]),
-    .\port$670$12 (\p$155 [12]),
-    .\port$670$13 (\p$155 [13]),
-    .\port$670$14 (\p$155 [14]),
-    .\port$670$15 (\p$155 [15]),
-    .\port$670$2 (\p$155 [2]),
-    .\port$670$3 (\p$155 [3]),
-    .\port$670$4 (\p$155 [4]),
-    .\port$670$5 (\p$155 [5]),
-    .\port$670$6 (\p$155 [6]),
-    .\port$670$7 (\p$155 [7]),
-    .\port$670$8 (\p$155 [8]),
-    .\port$670$9 (\p$155 [9]),
+    .\port$687$0 (\p$155 [0]),
+    .\port$687$1 (\p$155 [1]),
+    .\port$687$10 (\p$155 [10]),
+    .\port$687$11 (\p$155 [11]),
+    .\port$687$12 (\p$155 [12]),
+    .\port$687$13 (\p$155 [13]),
+    .\port$687$14 (\p$155 [14]),
+    .\port$687$15 (\p$155 [15]),
+    .\port$687$2 (\p$155 [2]),
+    .\port$687$3 (\p$155 [3]),
+    .\port$687$4 (\p$155 [4]),
+    .\port$687$5 (\p$155 [5]),
+    .\port$687$6 (\p$155 [6]),
+    .\port$687$7 (\p$155 [7]),
+    .\port$687$8 (\p$155 [8]),
+    .\port$687$9 (\p$155 [9]),
     .rst(rst)
   );
   \hwq_top.engine.array.mul_0_3  mul_0_3 (
     .a(a_0_2),
     .b(skew_w3_d2),
     .clk(clk),
-    .\port$671$0 (\p$168 [0]),
-    .\port$671$1 (\p$168 [1]),
-    .\port$671$10 (\p$168 [10]),
-    .\port$671$11 (\p$168 [11]),
-    .\port$671$12 (\p$168 [12]),
-    .\port$671$13 (\p$168 [13]),
-    .\port$671$14 (\p$168 [14]),
-    .\port$671$15 (\p$168 [15]),
-    .\port$671$2 (\p$168 [2]),
-    .\port$671$3 (\p$168 [3]),
-    .\port$671$4 (\p$168 [4]),
-    .\port$671$5 (\p$168 [5]),
-    .\port$671$6 (\p$168 [6]),
-    .\port$671$7 (\p$168 [7]),
-    .\port$671$8 (\p$168 [8]),
-    .\port$671$9 (\p$168 [9]),
+    .\port$688$0 (\p$168 [0]),
+    .\port$688$1 (\p$168 [1]),
+    .\port$688$10 (\p$168 [10]),
+    .\port$688$11 (\p$168 [11]),
+    .\port$688$12 (\p$168 [12]),
+    .\port$688$13 (\p$168 [13]),
+    .\port$688$14 (\p$168 [14]),
+    .\port$688$15 (\p$168 [15]),
+    .\port$688$2 (\p$168 [2]),
+    .\port$688$3 (\p$168 [3]),
+    .\port$688$4 (\p$168 [4]),
+    .\port$688$5 (\p$168 [5]),
+    .\port$688$6 (\p$168 [6]),
+    .\port$688$7 (\p$168 [7]),
+    .\port$688$8 (\p$168 [8]),
+    .\port$688$9 (\p$168 [9]),
     .rst(rst)
   );
   \hwq_top.engine.array.mul_0_4  mul_0_4 (
     .a(a_0_3),
     .b(skew_w4_d3),
     .clk(clk),
-    .\port$672$0 (\p$181 [0]),
-    .\port$672$1 (\p$181 [1]),
-    .\port$672$10 (\p$181 [10]),
-    .\port$672$11 (\p$181 [11]),
-    .\port$672$12 (\p$181 [12]),
-    .\port$672$13 (\p$181 [13]),
-    .\port$672$14 (\p$181 [14]),
-    .\port$672$15 (\p$181 [15]),
-    .\port$672$2 (\p$181 [2]),
-    .\port$672$3 (\p$181 [3]),
-    .\port$672$4 (\p$181 [4]),
-    .\port$672$5 (\p$181 [5]),
-    .\port$672$6 (\p$181 [6]),
-    .\port$672$7 (\p$181 [7]),
-    .\port$672$8 (\p$181 [8]),
-    .\port$672$9 (\p$181 [9]),
+    .\port$689$0 (\p$181 [0]),
+    .\port$689$1 (\p$181 [1]),
+    .\port$689$10 (\p$181 [10]),
+    .\port$689$11 (\p$181 [11]),
+    .\port$689$12 (\p$181 [12]),
+    .\port$689$13 (\p$181 [13]),
+    .\port$689$14 (\p$181 [14]),
+    .\port$689$15 (\p$181 [15]),
+    .\port$689$2 (\p$181 [2]),
+    .\port$689$3 (\p$181 [3]),
+    .\port$689$4 (\p$181 [4]),
+    .\port$689$5 (\p$181 [5]),
+    .\port$689$6 (\p$181 [6]),
+    .\port$689$7 (\p$181 [7]),
+    .\port$689$8 (\p$181 [8]),
+    .\port$689$9 (\p$181 [9]),
     .rst(rst)
   );
   \hwq_top.engine.array.mul_0_5  mul_0_5 (
     .a(a_0_4),
     .b(skew_w5_d4),
     .clk(clk),
-    .\port$673$0 (\p$194 [0]),
-    .\port$673$1 (\p$194 [1]),
-    .\port$673$10 (\p$194 [10]),
-    .\port$673$11 (\p$194 [11]),
-    .\port$673$12 (\p$194 [12]),
-    .\port$673$13 (\p$194 [13]),
-    .\port$673$14 (\p$194 [14]),
-    .\port$673$15 (\p$194 [15]),
-    .\port$673$2 (\p$194 [2]),
-    .\port$673$3 (\p$194 [3]),
-    .\port$673$4 (\p$194 [4]),
-    .\port$673$5 (\p$194 [5]),
-    .\port$673$6 (\p$194 [6]),
-    .\port$673$7 (\p$194 [7]),
-    .\port$673$8 (\p$194 [8]),
-    .\port$673$9 (\p$194 [9]),
+    .\port$690$0 (\p$194 [0]),
+    .\port$690$1 (\p$194 [1]),
+    .\port$690$10 (\p$194 [10]),
+    .\port$690$11 (\p$194 [11]),
+    .\port$690$12 (\p$194 [12]),
+    .\port$690$13 (\p$194 [13]),
+    .\port$690$14 (\p$194 [14]),
+    .\port$690$15 (\p$194 [15]),
+    .\port$690$2 (\p$194 [2]),
+    .\port$690$3 (\p$194 [3]),
+    .\port$690$4 (\p$194 [4]),
+    .\port$690$5 (\p$194 [5]),
+    .\port$690$6 (\p$194 [6]),
+    .\port$690$7 (\p$194 [7]),
+    .\port$690$8 (\p$194 [8]),
+    .\port$690$9 (\p$194 [9]),
     .rst(rst)
   );
   \hwq_top.engine.array.mul_0_6  mul_0_6 (
     .a(a_0_5),
     .b(skew_w6_d5),
     .clk(clk),
-    .\port$674$0 (\p$207 [0]),
-    .\port$674$1 (\p$207 [1]),
-    .\port$674$10 (\p$207 [10]),
-    .\port$674$11 (\p$207 [11]),
-    .\port$674$12 (\p$207 [12]),
-    .\port$674$13 (\p$207 [13]),
-    .\port$674$14 (\p$207 [14]),
-    .\port$674$15 (\p$207 [15]),
-    .\port$674$2 (\p$207 [2]),
-    .\port$674$3 (\p$207 [3]),
-    .\port$674$4 (\p$207 [4]),
-    .\port$674$5 (\p$207 [5]),
-    .\port$674$6 (\p$207 [6]),
-    .\port$674$7 (\p$207 [7]),
-    .\port$674$8 (\p$207 [8]),
-    .\port$674$9 (\p$207 [9]),
+    .\port$691$0 (\p$207 [0]),
+    .\port$691$1 (\p$207 [1]),
+    .\port$691$10 (\p$207 [10]),
+    .\port$691$11 (\p$207 [11]),
+    .\port$691$12 (\p$207 [12]),
+    .\port$691$13 (\p$207 [13]),
+    .\port$691$14 (\p$207 [14]),
+    .\port$691$15 (\p$207 [15]),
+    .\port$691$2 (\p$207 [2]),
+    .\port$691$3 (\p$207 [3]),
+    .\port$691$4 (\p$207 [4]),
+    .\port$691$5 (\p$207 [5]),
+    .\port$691$6 (\p$207 [6]),
+    .\port$691$7 (\p$207 [7]),
+    .\port$691$8 (\p$207 [8]),
+    .\port$691$9 (\p$207 [9]),
     .rst(rst)
   );
   \hwq_top.engine.array.mul_0_7  mul_0_7 (
     .a(a_0_6),
     .b(skew_w7_d6),
     .clk(clk),
-    .\port$675$0 (\p$220 [0]),
-    .\port$675$1 (\p$220 [1]),
-    .\port$675$10 (\p$220 [10]),
-    .\port$675$11 (\p$220 [11]),
-    .\port$675$12 (\p$220 [12]),
-    .\port$675$13 (\p$220 [13]),
-    .\port$675$14 (\p$220 [14]),
-    .\port$675$15 (\p$220 [15]),
-    .\port$675$2 (\p$220 [2]),
-    .\port$675$3 (\p$220 [3]),
-    .\port$675$4 (\p$220 [4]),
-    .\port$675$5 (\p$220 [5]),
-    .\port$675$6 (\p$220 [6]),
-    .\port$675$7 (\p$220 [7]),
-    .\port$675$8 (\p$220 [8]),
-    .\port$675$9 (\p$220 [9]),
+    .\port$692$0 (\p$220 [0]),
+    .\port$692$1 (\p$220 [1]),
+    .\port$692$10 (\p$220 [10]),
+    .\port$692$11 (\p$220 [11]),
+    .\port$692$12 (\p$220 [12]),
+    .\port$692$13 (\p$220 [13]),
+    .\port$692$14 (\p$220 [14]),
+    .\port$692$15 (\p$220 [15]),
+    .\port$692$2 (\p$220 [2]),
+    .\port$692$3 (\p$220 [3]),
+    .\port$692$4 (\p$220 [4]),
+    .\port$692$5 (\p$220 [5]),
+    .\port$692$6 (\p$220 [6]),
+    .\port$692$7 (\p$220 [7]),
+    .\port$692$8 (\p$220 [8]),
+    .\port$692$9 (\p$220 [9]),
     .rst(rst)
   );
   \hwq_top.engine.array.mul_1_0  mul_1_0 (
     .a(skew_a1_d0),
     .b(w_0_0),
     .clk(clk),
-    .\port$676$0 (\p$233 [0]),
-    .\port$676$1 (\p$233 [1]),
-    .\port$676$10 (\p$233 [10]),
-    .\port$676$11 (\p$233 [11]),
-    .\port$676$12 (\p$233 [12]),
-    .\port$676$13 (\p$233 [13]),
-    .\port$676$14 (\p$233 [14]),
-    .\port$676$15 (\p$233 [15]),
-    .\port$676$2 (\p$233 [2]),
-    .\port$676$3 (\p$233 [3]),
-    .\port$676$4 (\p$233 [4]),
-    .\port$676$5 (\p$233 [5]),
-    .\port$676$6 (\p$233 [6]),
-    .\port$676$7 (\p$233 [7]),
-    .\port$676$8 (\p$233 [8]),
-    .\port$676$9 (\p$233 [9]),
+    .\port$693$0 (\p$233 [0]),
+    .\port$693$1 (\p$233 [1]),
+    .\port$693$10 (\p$233 [10]),
+    .\port$693$11 (\p$233 [11]),
+    .\port$693$12 (\p$233 [12]),
+    .\port$693$13 (\p$233 [13]),
+    .\port$693$14 (\p$233 [14]),
+    .\port$693$15 (\p$233 [15]),
+    .\port$693$2 (\p$233 [2]),
+    .\port$693$3 (\p$233 [3]),
+    .\port$693$4 (\p$233 [4]),
+    .\port$693$5 (\p$233 [5]),
+    .\port$693$6 (\p$233 [6]),
+    .\port$693$7 (\p$233 [7]),
+    .\port$693$8 (\p$233 [8]),
+    .\port$693$9 (\p$233 [9]),
     .rst(rst)
   );
   \hwq_top.engine.array.mul_1_1  mul_1_1 (
     .a(a_1_0),
     .b(w_0_1),
     .clk(clk),
-    .\port$677$0 (\p$246 [0]),
-    .\port$677$1 (\p$246 [1]),
-    .\port$677$10 (\p$246 [10]),
-    .\port$677$11 (\p$246 [11]),
-    .\port$677$12 (\p$246 [12]),
-    .\port$677$13 (\p$246 [13]),
-    .\port$677$14 (\p$246 [14]),
-    .\port$677$15 (\p$246 [15]),
-    .\port$677$2 (\p$246 [2]),
-    .\port$677$3 (\p$246 [3]),
-    .\port$677$4 (\p$246 [4]),
-    .\port$677$5 (\p$246 [5]),
-    .\port$677$6 (\p$246 [6]),
-    .\port$677$7 (\p$246 [7]),
-    .\port$677$8 (\p$246 [8]),
-    .\port$677$9 (\p$246 [9]),
+    .\port$694$0 (\p$246 [0]),
+    .\port$694$1 (\p$246 [1]),
+    .\port$694$10 (\p$246 [10]),
+    .\port$694$11 (\p$246 [11]),
+    .\port$694$12 (\p$246 [12]),
+    .\port$694$13 (\p$246 [13]),
+    .\port$694$14 (\p$246 [14]),
+    .\port$694$15 (\p$246 [15]),
+    .\port$694$2 (\p$246 [2]),
+    .\port$694$3 (\p$246 [3]),
+    .\port$694$4 (\p$246 [4]),
+    .\port$694$5 (\p$246 [5]),
+    .\port$694$6 (\p$246 [6]),
+    .\port$694$7 (\p$246 [7]),
+    .\port$694$8 (\p$246 [8]),
+    .\port$694$9 (\p$246 [9]),
     .rst(rst)
   );
   \hwq_top.engine.array.mul_1_2  mul_1_2 (
     .a(a_1_1),
     .b(w_0_2),
     .clk(clk),
-    .\port$678$0 (\p$259 [0]),
-    .\port$678$1 (\p$259 [1]),
-    .\port$678$10 (\p$259 [10]),
-    .\port$678$11 (\p$259 [11]),
-    .\port$678$12 (\p$259 [12]),
-    .\port$678$13 (\p$259 [13]),
-    .\port$678$14 (\p$259 [14]),
-    .\port$678$15 (\p$259 [15]),
-    .\port$678$2 (\p$259 [2]),
-    .\port$678$3 (\p$259 [3]),
-    .\port$678$4 (\p$259 [4]),
-    .\port$678$5 (\p$259 [5]),
-    .\port$678$6 (\p$259 [6]),
-    .\port$678$7 (\p$259 [7]),
-    .\port$678$8 (\p$259 [8]),
-    .\port$678$9 (\p$259 [9]),
+    .\port$695$0 (\p$259 [0]),
+    .\port$695$1 (\p$259 [1]),
+    .\port$695$10 (\p$259 [10]),
+    .\port$695$11 (\p$259 [11]),
+    .\port$695$12 (\p$259 [12]),
+    .\port$695$13 (\p$259 [13]),
+    .\port$695$14 (\p$259 [14]),
+    .\port$695$15 (\p$259 [15]),
+    .\port$695$2 (\p$259 [2]),
+    .\port$695$3 (\p$259 [3]),
+    .\port$695$4 (\p$259 [4]),
+    .\port$695$5 (\p$259 [5]),
+    .\port$695$6 (\p$259 [6]),
+    .\port$695$7 (\p$259 [7]),
+    .\port$695$8 (\p$259 [8]),
+    .\port$695$9 (\p$259 [9]),
     .rst(rst)
   );
   \hwq_top.engine.array.mul_1_3  mul_1_3 (
     .a(a_1_2),
     .b(w_0_3),
     .clk(clk),
-    .\port$679$0 (\p$272 [0]),
-    .\port$679$1 (\p$272 [1]),
-    .\port$679$10 (\p$272 [10]),
-    .\port$679$11 (\p$272 [11]),
-    .\port$679$12 (\p$272 [12]),
-    .\port$679$13 (\p$272 [13]),
-    .\port$679$14 (\p$272 [14]),
-    .\port$679$15 (\p$272 [15]),
-    .\port$679$2 (\p$272 [2]),
-    .\port$679$3 (\p$272 [3]),
-    .\port$679$4 (\p$272 [4]),
-    .\port$679$5 (\p$272 [5]),
-    .\port$679$6 (\p$272 [6]),
-    .\port$679$7 (\p$272 [7]),
-    .\port$679$8 (\p$272 [8]),
-    .\port$679$9 (\p$272 [9]),
+    .\port$696$0 (\p$272 [0]),
+    .\port$696$1 (\p$272 [1]),
+    .\port$696$10 (\p$272 [10]),
+    .\port$696$11 (\p$272 [11]),
+    .\port$696$12 (\p$272 [12]),
+    .\port$696$13 (\p$272 [13]),
+    .\port$696$14 (\p$272 [14]),
+    .\port$696$15 (\p$272 [15]),
+    .\port$696$2 (\p$272 [2]),
+    .\port$696$3 (\p$272 [3]),
+    .\port$696$4 (\p$272 [4]),
+    .\port$696$5 (\p$272 [5]),
+    .\port$696$6 (\p$272 [6]),
+    .\port$696$7 (\p$272 [7]),
+    .\port$696$8 (\p$272 [8]),
+    .\port$696$9 (\p$272 [9]),
     .rst(rst)
   );
   \hwq_top.engine.array.mul_1_4  mul_1_4 (
     .a(a_1_3),
     .b(w_0_4),
     .clk(clk),
-    .\port$680$0 (\p$285 [0]),
-    .\port$680$1 (\p$285 [1]),
-    .\port$680$10 (\p$285 [10]),
-    .\port$680$11 (\p$285 [11]),
-    .\port$680$12 (\p$285 [12]),
-    .\port$680$13 (\p$285 [13]),
-    .\port$680$14 (\p$285 [14]),
-    .\port$680$15 (\p$285 [15]),
-    .\port$680$2 (\p$285 [2]),
-    .\port$680$3 (\p$285 [3]),
-    .\port$680$4 (\p$285 [4]),
-    .\port$680$5 (\p$285 [5]),
-    .\port$680$6 (\p$285 [6]),
-    .\port$680$7 (\p$285 [7]),
-    .\port$680$8 (\p$285 [8]),
-    .\port$680$9 (\p$285 [9]),
+    .\port$697$0 (\p$285 [0]),
+    .\port$697$1 (\p$285 [1]),
+    .\port$697$10 (\p$285 [10]),
+    .\port$697$11 (\p$285 [11]),
+    .\port$697$12 (\p$285 [12]),
+    .\port$697$13 (\p$285 [13]),
+    .\port$697$14 (\p$285 [14]),
+    .\port$697$15 (\p$285 [15]),
+    .\port$697$2 (\p$285 [2]),
+    .\port$697$3 (\p$285 [3]),
+    .\port$697$4 (\p$285 [4]),
+    .\port$697$5 (\p$285 [5]),
+    .\port$697$6 (\p$285 [6]),
+    .\port$697$7 (\p$285 [7]),
+    .\port$697$8 (\p$285 [8]),
+    .\port$697$9 (\p$285 [9]),
     .rst(rst)
   );
   \hwq_top.engine.array.mul_1_5  mul_1_5 (
     .a(a_1_4),
     .b(w_0_5),
     .clk(clk),
-    .\port$681$0 (\p$298 [0]),
-    .\port$681$1 (\p$298 [1]),
-    .\port$681$10 (\p$298 [10]),
-    .\port$681$11 (\p$298 [11]),
-    .\port$681$12 (\p$298 [12]),
-    .\port$681$13 (\p$298 [13]),
-    .\port$681$14 (\p$298 [14]),
-    .\port$681$15 (\p$298 [15]),
-    .\port$681$2 (\p$298 [2]),
-    .\port$681$3 (\p$298 [3]),
-    .\port$681$4 (\p$298 [4]),
-    .\port$681$5 (\p$298 [5]),
-    .\port$681$6 (\p$298 [6]),
-    .\port$681$7 (\p$298 [7]),
-    .\port$681$8 (\p$298 [8]),
-    .\port$681$9 (\p$298 [9]),
+    .\port$698$0 (\p$298 [0]),
+    .\port$698$1 (\p$298 [1]),
+    .\port$698$10 (\p$298 [10]),
+    .\port$698$11 (\p$298 [11]),
+    .\port$698$12 (\p$298 [12]),
+    .\port$698$13 (\p$298 [13]),
+    .\port$698$14 (\p$298 [14]),
+    .\port$698$15 (\p$298 [15]),
+    .\port$698$2 (\p$298 [2]),
+    .\port$698$3 (\p$298 [3]),
+    .\port$698$4 (\p$298 [4]),
+    .\port$698$5 (\p$298 [5]),
+    .\port$698$6 (\p$298 [6]),
+    .\port$698$7 (\p$298 [7]),
+    .\port$698$8 (\p$298 [8]),
+    .\port$698$9 (\p$298 [9]),
     .rst(rst)
   );
   \hwq_top.engine.array.mul_1_6  mul_1_6 (
     .a(a_1_5),
     .b(w_0_6),
     .clk(clk),
-    .\port$682$0 (\p$311 [0]),
-    .\port$682$1 (\p$311 [1]),
-    .\port$682$10 (\p$311 [10]),
-    .\port$682$11 (\p$311 [11]),
-    .\port$682$12 (\p$311 [12]),
-    .\port$682$13 (\p$311 [13]),
-    .\port$682$14 (\p$311 [14]),
-    .\port$682$15 (\p$311 [15]),
-    .\port$682$2 (\p$311 [2]),
-    .\port$682$3 (\p$311 [3]),
-    .\port$682$4 (\p$311 [4]),
-    .\port$682$5 (\p$311 [5]),
-    .\port$682$6 (\p$311 [6]),
-    .\port$682$7 (\p$311 [7]),
-    .\port$682$8 (\p$311 [8]),
-    .\port$682$9 (\p$311 [9]),
+    .\port$699$0 (\p$311 [0]),
+    .\port$699$1 (\p$311 [1]),
+    .\port$699$10 (\p$311 [10]),
+    .\port$699$11 (\p$311 [11]),
+    .\port$699$12 (\p$311 [12]),
+    .\port$699$13 (\p$311 [13]),
+    .\port$699$14 (\p$311 [14]),
+    .\port$699$15 (\p$311 [15]),
+    .\port$699$2 (\p$311 [2]),
+    .\port$699$3 (\p$311 [3]),
+    .\port$699$4 (\p$311 [4]),
+    .\port$699$5 (\p$311 [5]),
+    .\port$699$6 (\p$311 [6]),
+    .\port$699$7 (\p$311 [7]),
+    .\port$699$8 (\p$311 [8]),
+    .\port$699$9 (\p$311 [9]),
     .rst(rst)
   );
   \hwq_top.engine.array.mul_1_7  mul_1_7 (
     .a(a_1_6),
     .b(w_0_7),
     .clk(clk),
-    .\port$683$0 (\p$324 [0]),
-    .\port$683$1 (\p$324 [1]),
-    .\port$683$10 (\p$324 [10]),
-    .\port$683$11 (\p$324 [11]),
-    .\port$683$12 (\p$324 [12]),
-    .\port$683$13 (\p$324 [13]),
-    .\port$683$14 (\p$324 [14]),
-    .\port$683$15 (\p$324 [15]),
-    .\port$683$2 (\p$324 [2]),
-    .\port$683$3 (\p$324 [3]),
-    .\port$683$4 (\p$324 [4]),
-    .\port$683$5 (\p$324 [5]),
-    .\port$683$6 (\p$324 [6]),
-    .\port$683$7 (\p$324 [7]),
-    .\port$683$8 (\p$324 [8]),
-    .\port$683$9 (\p$324 [9]),
+    .\port$700$0 (\p$324 [0]),
+    .\port$700$1 (\p$324 [1]),
+    .\port$700$10 (\p$324 [10]),
+    .\port$700$11 (\p$324 [11]),
+    .\port$700$12 (\p$324 [12]),
+    .\port$700$13 (\p$324 [13]),
+    .\port$700$14 (\p$324 [14]),
+    .\port$700$15 (\p$324 [15]),
+    .\port$700$2 (\p$324 [2]),
+    .\port$700$3 (\p$324 [3]),
+    .\port$700$4 (\p$324 [4]),
+    .\port$700$5 (\p$324 [5]),
+    .\port$700$6 (\p$324 [6]),
+    .\port$700$7 (\p$324 [7]),
+    .\port$700$8 (\p$324 [8]),
+    .\port$700$9 (\p$324 [9]),
     .rst(rst)
   );
   \hwq_top.engine.array.mul_2_0  mul_2_0 (
     .a(skew_a2_d1),
     .b(w_1_0),
     .clk(clk),
-    .\port$684$0 (\p$337 [0]),
-    .\port$684$1 (\p$337 [1]),
-    .\port$684$10 (\p$337 [10]),
-    .\port$684$11 (\p$337 [11]),
-    .\port$684$12 (\p$337 [12]),
-    .\port$684$13 (\p$337 [13]),
-    .\port$684$14 (\p$337 [14]),
-    .\port$684$15 (\p$337 [15]),
-    .\port$684$2 (\p$337 [2]),
-    .\port$684$3 (\p$337 [3]),
-    .\port$684$4 (\p$337 [4]),
-    .\port$684$5 (\p$337 [5]),
-    .\port$684$6 (\p$337 [6]),
-    .\port$684$7 (\p$337 [7]),
-    .\port$684$8 (\p$337 [8]),
-    .\port$684$9 (\p$337 [9]),
+    .\port$701$0 (\p$337 [0]),
+    .\port$701$1 (\p$337 [1]),
+    .\port$701$10 (\p$337 [10]),
+    .\port$701$11 (\p$337 [11]),
+    .\port$701$12 (\p$337 [12]),
+    .\port$701$13 (\p$337 [13]),
+    .\port$701$14 (\p$337 [14]),
+    .\port$701$15 (\p$337 [15]),
+    .\port$701$2 (\p$337 [2]),
+    .\port$701$3 (\p$337 [3]),
+    .\port$701$4 (\p$337 [4]),
+    .\port$701$5 (\p$337 [5]),
+    .\port$701$6 (\p$337 [6]),
+    .\port$701$7 (\p$337 [7]),
+    .\port$701$8 (\p$337 [8]),
+    .\port$701$9 (\p$337 [9]),
     .rst(rst)
   );
   \hwq_top.engine.array.mul_2_1  mul_2_1 (
     .a(a_2_0),
     .b(w_1_1),
     .clk(clk),
-    .\port$685$0 (\p$350 [0]),
-    .\port$685$1 (\p$350 [1]),
-    .\port$685$10 (\p$350 [10]),
-    .\port$685$11 (\p$350 [11]),
-    .\port$685$12 (\p$350 [12]),
-    .\port$685$13 (\p$350 [13]),
-    .\port$685$14 (\p$350 [14]),
-    .\port$685$15 (\p$350 [15]),
-    .\port$685$2 (\p$350 [2]),
-    .\port$685$3 (\p$350 [3]),
-    .\port$685$4 (\p$350 [4]),
-    .\port$685$5 (\p$350 [5]),
-    .\port$685$6 (\p$350 [6]),
-    .\port$685$7 (\p$350 [7]),
-    .\port$685$8 (\p$350 [8]),
-    .\port$685$9 (\p$350 [9]),
+    .\port$702$0 (\p$350 [0]),
+    .\port$702$1 (\p$350 [1]),
+    .\port$702$10 (\p$350 [10]),
+    .\port$702$11 (\p$350 [11]),
+    .\port$702$12 (\p$350 [12]),
+    .\port$702$13 (\p$350 [13]),
+    .\port$702$14 (\p$350 [14]),
+    .\port$702$15 (\p$350 [15]),
+    .\port$702$2 (\p$350 [2]),
+    .\port$702$3 (\p$350 [3]),
+    .\port$702$4 (\p$350 [4]),
+    .\port$702$5 (\p$350 [5]),
+    .\port$702$6 (\p$350 [6]),
+    .\port$702$7 (\p$350 [7]),
+    .\port$702$8 (\p$350 [8]),
+    .\port$702$9 (\p$350 [9]),
     .rst(rst)
   );
   \hwq_top.engine.array.mul_2_2  mul_2_2 (
     .a(a_2_1),
     .b(w_1_2),
     .clk(clk),
-    .\port$686$0 (\p$363 [0]),
-    .\port$686$1 (\p$363 [1]),
-    .\port$686$10 (\p$363 [10]),
-    .\port$686$11 (\p$363 [11]),
-    .\port$686$12 (\p$363 [12]),
-    .\port$686$13 (\p$363 [13]),
-    .\port$686$14 (\p$363 [14]),
-    .\port$686$15 (\p$363 [15]),
-    .\port$686$2 (\p$363 [2]),
-    .\port$686$3 (\p$363 [3]),
-    .\port$686$4 (\p$363 [4]),
-    .\port$686$5 (\p$363 [5]),
-    .\port$686$6 (\p$363 [6]),
-    .\port$686$7 (\p$363 [7]),
-    .\port$686$8 (\p$363 [8]),
-    .\port$686$9 (\p$363 [9]),
+    .\port$703$0 (\p$363 [0]),
+    .\port$703$1 (\p$363 [1]),
+    .\port$703$10 (\p$363 [10]),
+    .\port$703$11 (\p$363 [11]),
+    .\port$703$12 (\p$363 [12]),
+    .\port$703$13 (\p$363 [13]),
+    .\port$703$14 (\p$363 [14]),
+    .\port$703$15 (\p$363 [15]),
+    .\port$703$2 (\p$363 [2]),
+    .\port$703$3 (\p$363 [3]),
+    .\port$703$4 (\p$363 [4]),
+    .\port$703$5 (\p$363 [5]),
+    .\port$703$6 (\p$363 [6]),
+    .\port$703$7 (\p$363 [7]),
+    .\port$703$8 (\p$363 [8]),
+    .\port$703$9 (\p$363 [9]),
     .rst(rst)
   );
   \hwq_top.engine.array.mul_2_3  mul_2_3 (
     .a(a_2_2),
     .b(w_1_3),
     .clk(clk),
-    .\port$687$0 (\p$376 [0]),
-    .\port$687$1 (\p$376 [1]),
-    .\port$687$10 (\p$376 [10]),
-    .\port$687$11 (\p$376 [11]),
-    .\port$687$12 (\p$376 [12]),
-    .\port$687$13 (\p$376 [13]),
-    .\port$687$14 (\p$376 [14]),
-    .\port$687$15 (\p$376 [15]),
-    .\port$687$2 (\p$376 [2]),
-    .\port$687$3 (\p$376 [3]),
-    .\port$687$4 (\p$376 [4]),
-    .\port$687$5 (\p$376 [5]),
-    .\port$687$6 (\p$376 [6]),
-    .\port$687$7 (\p$376 [7]),
-    .\port$687$8 (\p$376 [8]),
-    .\port$687$9 (\p$376 [9]),
+    .\port$704$0 (\p$376 [0]),
+    .\port$704$1 (\p$376 [1]),
+    .\port$704$10 (\p$376 [10]),
+    .\port$704$11 (\p$376 [11]),
+    .\port$704$12 (\p$376 [12]),
+    .\port$704$13 (\p$376 [13]),
+    .\port$704$14 (\p$376 [14]),
+    .\port$704$15 (\p$376 [15]),
+    .\port$704$2 (\p$376 [2]),
+    .\port$704$3 (\p$376 [3]),
+    .\port$704$4 (\p$376 [4]),
+    .\port$704$5 (\p$376 [5]),
+    .\port$704$6 (\p$376 [6]),
+    .\port$704$7 (\p$376 [7]),
+    .\port$704$8 (\p$376 [8]),
+    .\port$704$9 (\p$376 [9]),
     .rst(rst)
   );
   \hwq_top.engine.array.mul_2_4  mul_2_4 (
     .a(a_2_3),
     .b(w_1_4),
     .clk(clk),
-    .\port$688$0 (\p$389 [0]),
-    .\port$688$1 (\p$389 [1]),
-    .\port$688$10 (\p$389 [10]),
-    .\port$688$11 (\p$389 [11]),
-    .\port$688$12 (\p$389 [12]),
-    .\port$688$13 (\p$389 [13]),
-    .\port$688$14 (\p$389 [14]),
-    .\port$688$15 (\p$389 [15]),
-    .\port$688$2 (\p$389 [2]),
-    .\port$688$3 (\p$389 [3]),
-    .\port$688$4 (\p$389 [4]),
-    .\port$688$5 (\p$389 [5]),
-    .\port$688$6 (\p$389 [6]),
-    .\port$688$7 (\p$389 [7]),
-    .\port$688$8 (\p$389 [8]),
-    .\port$688$9 (\p$389 [9]),
+    .\port$705$0 (\p$389 [0]),
+    .\port$705$1 (\p$389 [1]),
+    .\port$705$10 (\p$389 [10]),
+    .\port$705$11 (\p$389 [11]),
+    .\port$705$12 (\p$389 [12]),
+    .\port$705$13 (\p$389 [13]),
+    .\port$705$14 (\p$389 [14]),
+    .\port$705$15 (\p$389 [15]),
+    .\port$705$2 (\p$389 [2]),
+    .\port$705$3 (\p$389 [3]),
+    .\port$705$4 (\p$389 [4]),
+    .\port$705$5 (\p$389 [5]),
+    .\port$705$6 (\p$389 [6]),
+    .\port$705$7 (\p$389 [7]),
+    .\port$705$8 (\p$389 [8]),
+    .\port$705$9 (\p$389 [9]),
     .rst(rst)
   );
   \hwq_top.engine.array.mul_2_5  mul_2_5 (
     .a(a_2_4),
     .b(w_1_5),
     .clk(clk),
-    .\port$689$0 (\p$402 [0]),
-    .\port$689$1 (\p$402 [1]),
-    .\port$689$10 (\p$402 [10]),
-    .\port$689$11 (\p$402 [11]),
-    .\port$689$12 (\p$402 [12]),
-    .\port$689$13 (\p$402 [13]),
-    .\port$689$14 (\p$402 [14]),
-    .\port$689$15 (\p$402 [15]),
-    .\port$689$2 (\p$402 [2]),
-    .\port$689$3 (\p$402 [3]),
-    .\port$689$4 (\p$402 [4]),
-    .\port$689$5 (\p$402 [5]),
-    .\port$689$6 (\p$402 [6]),
-    .\port$689$7 (\p$402 [7]),
-    .\port$689$8 (\p$402 [8]),
-    .\port$689$9 (\p$402 [9]),
+    .\port$706$0 (\p$402 [0]),
+    .\port$706$1 (\p$402 [1]),
+    .\port$706$10 (\p$402 [10]),
+    .\port$706$11 (\p$402 [11]),
+    .\port$706$12 (\p$402 [12]),
+    .\port$706$13 (\p$402 [13]),
+    .\port$706$14 (\p$402 [14]),
+    .\port$706$15 (\p$402 [15]),
+    .\port$706$2 (\p$402 [2]),
+    .\port$706$3 (\p$402 [3]),
+    .\port$706$4 (\p$402 [4]),
+    .\port$706$5 (\p$402 [5]),
+    .\port$706$6 (\p$402 [6]),
+    .\port$706$7 (\p$402 [7]),
+    .\port$706$8 (\p$402 [8]),
+    .\port$706$9 (\p$402 [9]),
     .rst(rst)
   );
   \hwq_top.engine.array.mul_2_6  mul_2_6 (
     .a(a_2_5),
     .b(w_1_6),
     .clk(clk),
-    .\port$690$0 (\p$415 [0]),
-    .\port$690$1 (\p$415 [1]),
-    .\port$690$10 (\p$415 [10]),
-    .\port$690$11 (\p$415 [11]),
-    .\port$690$12 (\p$415 [12]),
-    .\port$690$13 (\p$415 [13]),
-    .\port$690$14 (\p$415 [14]),
-    .\port$690$15 (\p$415 [15]),
-    .\port$690$2 (\p$415 [2]),
-    .\port$690$3 (\p$415 [3]),
-    .\port$690$4 (\p$415 [4]),
-    .\port$690$5 (\p$415 [5]),
-    .\port$690$6 (\p$415 [6]),
-    .\port$690$7 (\p$415 [7]),
-    .\port$690$8 (\p$415 [8]),
-    .\port$690$9 (\p$415 [9]),
+    .\port$707$0 (\p$415 [0]),
+    .\port$707$1 (\p$415 [1]),
+    .\port$707$10 (\p$415 [10]),
+    .\port$707$11 (\p$415 [11]),
+    .\port$707$12 (\p$415 [12]),
+    .\port$707$13 (\p$415 [13]),
+    .\port$707$14 (\p$415 [14]),
+    .\port$707$15 (\p$415 [15]),
+    .\port$707$2 (\p$415 [2]),
+    .\port$707$3 (\p$415 [3]),
+    .\port$707$4 (\p$415 [4]),
+    .\port$707$5 (\p$415 [5]),
+    .\port$707$6 (\p$415 [6]),
+    .\port$707$7 (\p$415 [7]),
+    .\port$707$8 (\p$415 [8]),
+    .\port$707$9 (\p$415 [9]),
     .rst(rst)
   );
   \hwq_top.engine.array.mul_2_7  mul_2_7 (
     .a(a_2_6),
     .b(w_1_7),
     .clk(clk),
-    .\port$691$0 (\p$428 [0]),
-    .\port$691$1 (\p$428 [1]),
-    .\port$691$10 (\p$428 [10]),
-    .\port$691$11 (\p$428 [11]),
-    .\port$691$12 (\p$428 [12]),
-    .\port$691$13 (\p$428 [13]),
-    .\port$691$14 (\p$428 [14]),
-    .\port$691$15 (\p$428 [15]),
-    .\port$691$2 (\p$428 [2]),
-    .\port$691$3 (\p$428 [3]),
-    .\port$691$4 (\p$428 [4]),
-    .\port$691$5 (\p$428 [5]),
-    .\port$691$6 (\p$428 [6]),
-    .\port$691$7 (\p$428 [7]),
-    .\port$691$8 (\p$428 [8]),
-    .\port$691$9 (\p$428 [9]),
+    .\port$708$0 (\p$428 [0]),
+    .\port$708$1 (\p$428 [1]),
+    .\port$708$10 (\p$428 [10]),
+    .\port$708$11 (\p$428 [11]),
+    .\port$708$12 (\p$428 [12]),
+    .\port$708$13 (\p$428 [13]),
+    .\port$708$14 (\p$428 [14]),
+    .\port$708$15 (\p$428 [15]),
+    .\port$708$2 (\p$428 [2]),
+    .\port$708$3 (\p$428 [3]),
+    .\port$708$4 (\p$428 [4]),
+    .\port$708$5 (\p$428 [5]),
+    .\port$708$6 (\p$428 [6]),
+    .\port$708$7 (\p$428 [7]),
+    .\port$708$8 (\p$428 [8]),
+    .\port$708$9 (\p$428 [9]),
     .rst(rst)
   );
   \hwq_top.engine.array.mul_3_0  mul_3_0 (
     .a(skew_a3_d2),
     .b(w_2_0),
     .clk(clk),
-    .\port$692$0 (\p$441 [0]),
-    .\port$692$1 (\p$441 [1]),
-    .\port$692$10 (\p$441 [10]),
-    .\port$692$11 (\p$441 [11]),
-    .\port$692$12 (\p$441 [12]),
-    .\port$692$13 (\p$441 [13]),
-    .\port$692$14 (\p$441 [14]),
-    .\port$692$15 (\p$441 [15]),
-    .\port$692$2 (\p$441 [2]),
-    .\port$692$3 (\p$441 [3]),
-    .\port$692$4 (\p$441 [4]),
-    .\port$692$5 (\p$441 [5]),
-    .\port$692$6 (\p$441 [6]),
-    .\port$692$7 (\p$441 [7]),
-    .\port$692$8 (\p$441 [8]),
-    .\port$692$9 (\p$441 [9]),
+    .\port$709$0 (\p$441 [0]),
+    .\port$709$1 (\p$441 [1]),
+    .\port$709$10 (\p$441 [10]),
+    .\port$709$11 (\p$441 [11]),
+    .\port$709$12 (\p$441 [12]),
+    .\port$709$13 (\p$441 [13]),
+    .\port$709$14 (\p$441 [14]),
+    .\port$709$15 (\p$441 [15]),
+    .\port$709$2 (\p$441 [2]),
+    .\port$709$3 (\p$441 [3]),
+    .\port$709$4 (\p$441 [4]),
+    .\port$709$5 (\p$441 [5]),
+    .\port$709$6 (\p$441 [6]),
+    .\port$709$7 (\p$441 [7]),
+    .\port$709$8 (\p$441 [8]),
+    .\port$709$9 (\p$441 [9]),
     .rst(rst)
   );
   \hwq_top.engine.array.mul_3_1  mul_3_1 (
     .a(a_3_0),
     .b(w_2_1),
     .clk(clk),
-    .\port$693$0 (\p$454 [0]),
-    .\port$693$1 (\p$454 [1]),
-    .\port$693$10 (\p$454 [10]),
-    .\port$693$11 (\p$454 [11]),
-    .\port$693$12 (\p$454 [12]),
-    .\port$693$13 (\p$454 [13]),
-    .\port$693$14 (\p$454 [14]),
-    .\port$693$15 (\p$454 [15]),
-    .\port$693$2 (\p$454 [2]),
-    .\port$693$3 (\p$454 [3]),
-    .\port$693$4 (\p$454 [4]),
-    .\port$693$5 (\p$454 [5]),
-    .\port$693$6 (\p$454 [6]),
-    .\port$693$7 (\p$454 [7]),
-    .\port$693$8 (\p$454 [8]),
-    .\port$693$9 (\p$454 [9]),
+    .\port$710$0 (\p$454 [0]),
+    .\port$710$1 (\p$454 [1]),
+    .\port$710$10 (\p$454 [10]),
+    .\port$710$11 (\p$454 [11]),
+    .\port$710$12 (\p$454 [12]),
+    .\port$710$13 (\p$454 [13]),
+    .\port$710$14 (\p$454 [14]),
+    .\port$710$15 (\p$454 [15]),
+    .\port$710$2 (\p$454 [2]),
+    .\port$710$3 (\p$454 [3]),
+    .\port$710$4 (\p$454 [4]),
+    .\port$710$5 (\p$454 [5]),
+    .\port$710$6 (\p$454 [6]),
+    .\port$710$7 (\p$454 [7]),
+    .\port$710$8 (\p$454 [8]),
+    .\port$710$9 (\p$454 [9]),
     .rst(rst)
   );
   \hwq_top.engine.array.mul_3_2  mul_3_2 (
     .a(a_3_1),
     .b(w_2_2),
     .clk(clk),
-    .\port$694$0 (\p$467 [0]),
-    .\port$694$1 (\p$467 [1]),
-    .\port$694$10 (\p$467 [10]),
-    .\port$694$11 (\p$467 [11]),
-    .\port$694$12 (\p$467 [12]),
-    .\port$694$13 (\p$467 [13]),
-    .\port$694$14 (\p$467 [14]),
-    .\port$694$15 (\p$467 [15]),
-    .\port$694$2 (\p$467 [2]),
-    .\port$694$3 (\p$467 [3]),
-    .\port$694$4 (\p$467 [4]),
-    .\port$694$5 (\p$467 [5]),
-    .\port$694$6 (\p$467 [6]),
-    .\port$694$7 (\p$467 [7]),
-    .\port$694$8 (\p$467 [8]),
-    .\port$694$9 (\p$467 [9]),
+    .\port$711$0 (\p$467 [0]),
+    .\port$711$1 (\p$467 [1]),
+    .\port$711$10 (\p$467 [10]),
+    .\port$711$11 (\p$467 [11]),
+    .\port$711$12 (\p$467 [12]),
+    .\port$711$13 (\p$467 [13]),
+    .\port$711$14 (\p$467 [14]),
+    .\port$711$15 (\p$467 [15]),
+    .\port$711$2 (\p$467 [2]),
+    .\port$711$3 (\p$467 [3]),
+    .\port$711$4 (\p$467 [4]),
+    .\port$711$5 (\p$467 [5]),
+    .\port$711$6 (\p$467 [6]),
+    .\port$711$7 (\p$467 [7]),
+    .\port$711$8 (\p$467 [8]),
+    .\port$711$9 (\p$467 [9]),
     .rst(rst)
   );
   \hwq_top.engine.array.mul_3_3  mul_3_3 (
     .a(a_3_2),
     .b(w_2_3),
     .clk(clk),
-    .\port$695$0 (\p$480 [0]),
-    .\port$695$1 (\p$480 [1]),
-    .\port$695$10 (\p$480 [10]),
-    .\port$695$11 (\p$480 [11]),
-    .\port$695$12 (\p$480 [12]),
-    .\port$695$13 (\p$480 [13]),
-    .\port$695$14 (\p$480 [14]),
-    .\port$695$15 (\p$480 [15]),
-    .\port$695$2 (\p$480 [2]),
-    .\port$695$3 (\p$480 [3]),
-    .\port$695$4 (\p$480 [4]),
-    .\port$695$5 (\p$480 [5]),
-    .\port$695$6 (\p$480 [6]),
-    .\port$695$7 (\p$480 [7]),
-    .\port$695$8 (\p$480 [8]),
-    .\port$695$9 (\p$480 [9]),
+    .\port$712$0 (\p$480 [0]),
+    .\port$712$1 (\p$480 [1]),
+    .\port$712$10 (\p$480 [10]),
+    .\port$712$11 (\p$480 [11]),
+    .\port$712$12 (\p$480 [12]),
+    .\port$712$13 (\p$480 [13]),
+    .\port$712$14 (\p$480 [14]),
+    .\port$712$15 (\p$480 [15]),
+    .\port$712$2 (\p$480 [2]),
+    .\port$712$3 (\p$480 [3]),
+    .\port$712$4 (\p$480 [4]),
+    .\port$712$5 (\p$480 [5]),
+    .\port$712$6 (\p$480 [6]),
+    .\port$712$7 (\p$480 [7]),
+    .\port$712$8 (\p$480 [8]),
+    .\port$712$9 (\p$480 [9]),
     .rst(rst)
   );
   \hwq_top.engine.array.mul_3_4  mul_3_4 (
     .a(a_3_3),
     .b(w_2_4),
     .clk(clk),
-    .\port$696$0 (\p$493 [0]),
-    .\port$696$1 (\p$493 [1]),
-    .\port$696$10 (\p$493 [10]),
-    .\port$696$11 (\p$493 [11]),
-    .\port$696$12 (\p$493 [12]),
-    .\port$696$13 (\p$493 [13]),
-    .\port$696$14 (\p$493 [14]),
-    .\port$696$15 (\p$493 [15]),
-    .\port$696$2 (\p$493 [2]),
-    .\port$696$3 (\p$493 [3]),
-    .\port$696$4 (\p$493 [4]),
-    .\port$696$5 (\p$493 [5]),
-    .\port$696$6 (\p$493 [6]),
-    .\port$696$7 (\p$493 [7]),
-    .\port$696$8 (\p$493 [8]),
-    .\port$696$9 (\p$493 [9]),
+    .\port$713$0 (\p$493 [0]),
+    .\port$713$1 (\p$493 [1]),
+    .\port$713$10 (\p$493 [10]),
+    .\port$713$11 (\p$493 [11]),
+    .\port$713$12 (\p$493 [12]),
+    .\port$713$13 (\p$493 [13]),
+    .\port$713$14 (\p$493 [14]),
+    .\port$713$15 (\p$493 [15]),
+    .\port$713$2 (\p$493 [2]),
+    .\port$713$3 (\p$493 [3]),
+    .\port$713$4 (\p$493 [4]),
+    .\port$713$5 (\p$493 [5]),
+    .\port$713$6 (\p$493 [6]),
+    .\port$713$7 (\p$493 [7]),
+    .\port$713$8 (\p$493 [8]),
+    .\port$713$9 (\p$493 [9]),
     .rst(rst)
   );
   \hwq_top.engine.array.mul_3_5  mul_3_5 (
     .a(a_3_4),
     .b(w_2_5),
     .clk(clk),
-    .\port$697$0 (\p$506 [0]),
-    .\port$697$1 (\p$506 [1]),
-    .\port$697$10 (\p$506 [10]),
-    .\port$697$11 (\p$506 [11]),
-    .\port$697$12 (\p$506 [12]),
-    .\port$697$13 (\p$506 [13]),
-    .\port$697$14 (\p$506 [14]),
-    .\port$697$15 (\p$506 [15]),
-    .\port$697$2 (\p$506 [2]),
-    .\port$697$3 (\p$506 [3]),
-    .\port$697$4 (\p$506 [4]),
-    .\port$697$5 (\p$506 [5]),
-    .\port$697$6 (\p$506 [6]),
-    .\port$697$7 (\p$506 [7]),
-    .\port$697$8 (\p$506 [8]),
-    .\port$697$9 (\p$506 [9]),
+    .\port$714$0 (\p$506 [0]),
+    .\port$714$1 (\p$506 [1]),
+    .\port$714$10 (\p$506 [10]),
+    .\port$714$11 (\p$506 [11]),
+    .\port$714$12 (\p$506 [12]),
+    .\port$714$13 (\p$506 [13]),
+    .\port$714$14 (\p$506 [14]),
+    .\port$714$15 (\p$506 [15]),
+    .\port$714$2 (\p$506 [2]),
+    .\port$714$3 (\p$506 [3]),
+    .\port$714$4 (\p$506 [4]),
+    .\port$714$5 (\p$506 [5]),
+    .\port$714$6 (\p$506 [6]),
+    .\port$714$7 (\p$506 [7]),
+    .\port$714$8 (\p$506 [8]),
+    .\port$714$9 (\p$506 [9]),
     .rst(rst)
   );
   \hwq_top.engine.array.mul_3_6  mul_3_6 (
     .a(a_3_5),
     .b(w_2_6),
     .clk(clk),
-    .\port$698$0 (\p$519 [0]),
-    .\port$698$1 (\p$519 [1]),
-    .\port$698$10 (\p$519 [10]),
-    .\port$698$11 (\p$519 [11]),
-    .\port$698$12 (\p$519 [12]),
-    .\port$698$13 (\p$519 [13]),
-    .\port$698$14 (\p$519 [14]),
-    .\port$698$15 (\p$519 [15]),
-    .\port$698$2 (\p$519 [2]),
-    .\port$698$3 (\p$519 [3]),
-    .\port$698$4 (\p$519 [4]),
-    .\port$698$5 (\p$519 [5]),
-    .\port$698$6 (\p$519 [6]),
-    .\port$698$7 (\p$519 [7]),
-    .\port$698$8 (\p$519 [8]),
-    .\port$698$9 (\p$519 [9]),
+    .\port$715$0 (\p$519 [0]),
+    .\port$715$1 (\p$519 [1]),
+    .\port$715$10 (\p$519 [10]),
+    .\port$715$11 (\p$519 [11]),
+    .\port$715$12 (\p$519 [12]),
+    .\port$715$13 (\p$519 [13]),
+    .\port$715$14 (\p$519 [14]),
+    .\port$715$15 (\p$519 [15]),
+    .\port$715$2 (\p$519 [2]),
+    .\port$715$3 (\p$519 [3]),
+    .\port$715$4 (\p$519 [4]),
+    .\port$715$5 (\p$519 [5]),
+    .\port$715$6 (\p$519 [6]),
+    .\port$715$7 (\p$519 [7]),
+    .\port$715$8 (\p$519 [8]),
+    .\port$715$9 (\p$519 [9]),
     .rst(rst)
   );
   \hwq_top.engine.array.mul_3_7  mul_3_7 (
     .a(a_3_6),
     .b(w_2_7),
     .clk(clk),
-    .\port$699$0 (\p$532 [0]),
-    .\port$699$1 (\p$532 [1]),
-    .\port$699$10 (\p$532 [10]),
-    .\port$699$11 (\p$532 [11]),
-    .\port$699$12 (\p$532 [12]),
-    .\port$699$13 (\p$532 [13]),
-    .\port$699$14 (\p$532 [14]),
-    .\port$699$15 (\p$532 [15]),
-    .\port$699$2 (\p$532 [2]),
-    .\port$699$3 (\p$532 [3]),
-    .\port$699$4 (\p$532 [4]),
-    .\port$699$5 (\p$532 [5]),
-    .\port$699$6 (\p$532 [6]),
-    .\port$699$7 (\p$532 [7]),
-    .\port$699$8 (\p$532 [8]),
-    .\port$699$9 (\p$532 [9]),
+    .\port$716$0 (\p$532 [0]),
+    .\port$716$1 (\p$532 [1]),
+    .\port$716$10 (\p$532 [10]),
+    .\port$716$11 (\p$532 [11]),
+    .\port$716$12 (\p$532 [12]),
+    .\port$716$13 (\p$532 [13]),
+    .\port$716$14 (\p$532 [14]),
+    .\port$716$15 (\p$532 [15]),
+    .\port$716$2 (\p$532 [2]),
+    .\port$716$3 (\p$532 [3]),
+    .\port$716$4 (\p$532 [4]),
+    .\port$716$5 (\p$532 [5]),
+    .\port$716$6 (\p$532 [6]),
+    .\port$716$7 (\p$532 [7]),
+    .\port$716$8 (\p$532 [8]),
+    .\port$716$9 (\p$532 [9]),
     .rst(rst)
   );
   \hwq_top.engine.array.mul_4_0  mul_4_0 (
     .a(skew_a4_d3),
     .b(w_3_0),
     .clk(clk),
-    .\port$700$0 (\p$545 [0]),
-    .\port$700$1 (\p$545 [1]),
-    .\port$700$10 (\p$545 [10]),
-    .\port$700$11 (\p$545 [11]),
-    .\port$700$12 (\p$545 [12]),
-    .\port$700$13 (\p$545 [13]),
-    .\port$700$14 (\p$545 [14]),
-    .\port$700$15 (\p$545 [15]),
-    .\port$700$2 (\p$545 [2]),
-    .\port$700$3 (\p$545 [3]),
-    .\port$700$4 (\p$545 [4]),
-    .\port$700$5 (\p$545 [5]),
-    .\port$700$6 (\p$545 [6]),
-    .\port$700$7 (\p$545 [7]),
-    .\port$700$8 (\p$545 [8]),
-    .\port$700$9 (\p$545 [9]),
+    .\port$717$0 (\p$545 [0]),
+    .\port$717$1 (\p$545 [1]),
+    .\port$717$10 (\p$545 [10]),
+    .\port$717$11 (\p$545 [11]),
+    .\port$717$12 (\p$545 [12]),
+    .\port$717$13 (\p$545 [13]),
+    .\port$717$14 (\p$545 [14]),
+    .\port$717$15 (\p$545 [15]),
+    .\port$717$2 (\p$545 [2]),
+    .\port$717$3 (\p$545 [3]),
+    .\port$717$4 (\p$545 [4]),
+    .\port$717$5 (\p$545 [5]),
+    .\port$717$6 (\p$545 [6]),
+    .\port$717$7 (\p$545 [7]),
+    .\port$717$8 (\p$545 [8]),
+    .\port$717$9 (\p$545 [9]),
     .rst(rst)
   );
   \hwq_top.engine.array.mul_4_1  mul_4_1 (
     .a(a_4_0),
     .b(w_3_1),
     .clk(clk),
-    .\port$701$0 (\p$558 [0]),
-    .\port$701$1 (\p$558 [1]),
-    .\port$701$10 (\p$558 [10]),
-    .\port$701$11 (\p$558 [11]),
-    .\port$701$12 (\p$558 [12]),
-    .\port$701$13 (\p$558 [13]),
-    .\port$701$14 (\p$558 [14]),
-    .\port$701$15 (\p$558 [15]),
-    .\port$701$2 (\p$558 [2]),
-    .\port$701$3 (\p$558 [3]),
-    .\port$701$4 (\p$558 [4]),
-    .\port$701$5 (\p$558 [5]),
-    .\port$701$6 (\p$558 [6]),
-    .\port$701$7 (\p$558 [7]),
-    .\port$701$8 (\p$558 [8]),
-    .\port$701$9 (\p$558 [9]),
+    .\port$718$0 (\p$558 [0]),
+    .\port$718$1 (\p$558 [1]),
+    .\port$718$10 (\p$558 [10]),
+    .\port$718$11 (\p$558 [11]),
+    .\port$718$12 (\p$558 [12]),
+    .\port$718$13 (\p$558 [13]),
+    .\port$718$14 (\p$558 [14]),
+    .\port$718$15 (\p$558 [15]),
+    .\port$718$2 (\p$558 [2]),
+    .\port$718$3 (\p$558 [3]),
+    .\port$718$4 (\p$558 [4]),
+    .\port$718$5 (\p$558 [5]),
+    .\port$718$6 (\p$558 [6]),
+    .\port$718$7 (\p$558 [7]),
+    .\port$718$8 (\p$558 [8]),
+    .\port$718$9 (\p$558 [9]),
     .rst(rst)
   );
   \hwq_top.engine.array.mul_4_2  mul_4_2 (
     .a(a_4_1),
     .b(w_3_2),
     .clk(clk),
-    .\port$702$0 (\p$571 [0]),
-    .\port$702$1 (\p$571 [1]),
-    .\port$702$10 (\p$571 [10]),
-    .\port$702$11 (\p$571 [11]),
-    .\port$702$12 (\p$571 [12]),
-    .\port$702$13 (\p$571 [13]),
-    .\port$702$14 (\p$571 [14]),
-    .\port$702$15 (\p$571 [15]),
-    .\port$702$2 (\p$571 [2]),
-    .\port$702$3 (\p$571 [3]),
-    .\port$702$4 (\p$571 [4]),
-    .\port$702$5 (\p$571 [5]),
-    .\port$702$6 (\p$571 [6]),
-    .\port$702$7 (\p$571 [7]),
-    .\port$702$8 (\p$571 [8]),
-    .\port$702$9 (\p$571 [9]),
+    .\port$719$0 (\p$571 [0]),
+    .\port$719$1 (\p$571 [1]),
+    .\port$719$10 (\p$571 [10]),
+    .\port$719$11 (\p$571 [11]),
+    .\port$719$12 (\p$571 [12]),
+    .\port$719$13 (\p$571 [13]),
+    .\port$719$14 (\p$571 [14]),
+    .\port$719$15 (\p$571 [15]),
+    .\port$719$2 (\p$571 [2]),
+    .\port$719$3 (\p$571 [3]),
+    .\port$719$4 (\p$571 [4]),
+    .\port$719$5 (\p$571 [5]),
+    .\port$719$6 (\p$571 [6]),
+    .\port$719$7 (\p$571 [7]),
+    .\port$719$8 (\p$571 [8]),
+    .\port$719$9 (\p$571 [9]),
     .rst(rst)
   );
   \hwq_top.engine.array.mul_4_3  mul_4_3 (
     .a(a_4_2),
     .b(w_3_3),
     .clk(clk),
-    .\port$703$0 (\p$584 [0]),
-    .\port$703$1 (\p$584 [1]),
-    .\port$703$10 (\p$584 [10]),
-    .\port$703$11 (\p$584 [11]),
-    .\port$703$12 (\p$584 [12]),
-    .\port$703$13 (\p$584 [13]),
-    .\port$703$14 (\p$584 [14]),
-    .\port$703$15 (\p$584 [15]),
-    .\port$703$2 (\p$584 [2]),
-    .\port$703$3 (\p$584 [3]),
-    .\port$703$4 (\p$584 [4]),
-    .\port$703$5 (\p$584 [5]),
-    .\port$703$6 (\p$584 [6]),
-    .\port$703$7 (\p$584 [7]),
-    .\port$703$8 (\p$584 [8]),
-    .\port$703$9 (\p$584 [9]),
+    .\port$720$0 (\p$584 [0]),
+    .\port$720$1 (\p$584 [1]),
+    .\port$720$10 (\p$584 [10]),
+    .\port$720$11 (\p$584 [11]),
+    .\port$720$12 (\p$584 [12]),
+    .\port$720$13 (\p$584 [13]),
+    .\port$720$14 (\p$584 [14]),
+    .\port$720$15 (\p$584 [15]),
+    .\port$720$2 (\p$584 [2]),
+    .\port$720$3 (\p$584 [3]),
+    .\port$720$4 (\p$584 [4]),
+    .\port$720$5 (\p$584 [5]),
+    .\port$720$6 (\p$584 [6]),
+    .\port$720$7 (\p$584 [7]),
+    .\port$720$8 (\p$584 [8]),
+    .\port$720$9 (\p$584 [9]),
     .rst(rst)
   );
   \hwq_top.engine.array.mul_4_4  mul_4_4 (
     .a(a_4_3),
     .b(w_3_4),
     .clk(clk),
-    .\port$704$0 (\p$597 [0]),
-    .\port$704$1 (\p$597 [1]),
-    .\port$704$10 (\p$597 [10]),
-    .\port$704$11 (\p$597 [11]),
-    .\port$704$12 (\p$597 [12]),
-    .\port$704$13 (\p$597 [13]),
-    .\port$704$14 (\p$597 [14]),
-    .\port$704$15 (\p$597 [15]),
-    .\port$704$2 (\p$597 [2]),
-    .\port$704$3 (\p$597 [3]),
-    .\port$704$4 (\p$597 [4]),
-    .\port$704$5 (\p$597 [5]),
-    .\port$704$6 (\p$597 [6]),
-    .\port$704$7 (\p$597 [7]),
-    .\port$704$8 (\p$597 [8]),
-    .\port$704$9 (\p$597 [9]),
+    .\port$721$0 (\p$597 [0]),
+    .\port$721$1 (\p$597 [1]),
+    .\port$721$10 (\p$597 [10]),
+    .\port$721$11 (\p$597 [11]),
+    .\port$721$12 (\p$597 [12]),
+    .\port$721$13 (\p$597 [13]),
+    .\port$721$14 (\p$597 [14]),
+    .\port$721$15 (\p$597 [15]),
+    .\port$721$2 (\p$597 [2]),
+    .\port$721$3 (\p$597 [3]),
+    .\port$721$4 (\p$597 [4]),
+    .\port$721$5 (\p$597 [5]),
+    .\port$721$6 (\p$597 [6]),
+    .\port$721$7 (\p$597 [7]),
+    .\port$721$8 (\p$597 [8]),
+    .\port$721$9 (\p$597 [9]),
     .rst(rst)
   );
   \hwq_top.engine.array.mul_4_5  mul_4_5 (
     .a(a_4_4),
     .b(w_3_5),
     .clk(clk),
-    .\port$705$0 (\p$610 [0]),
-    .\port$705$1 (\p$610 [1]),
-    .\port$705$10 (\p$610 [10]),
-    .\port$705$11 (\p$610 [11]),
-    .\port$705$12 (\p$610 [12]),
-    .\port$705$13 (\p$610 [13]),
-    .\port$705$14 (\p$610 [14]),
-    .\port$705$15 (\p$610 [15]),
-    .\port$705$2 (\p$610 [2]),
-    .\port$705$3 (\p$610 [3]),
-    .\port$705$4 (\p$610 [4]),
-    .\port$705$5 (\p$610 [5]),
-    .\port$705$6 (\p$610 [6]),
-    .\port$705$7 (\p$610 [7]),
-    .\port$705$8 (\p$610 [8]),
-    .\port$705$9 (\p$610 [9]),
+    .\port$722$0 (\p$610 [0]),
+    .\port$722$1 (\p$610 [1]),
+    .\port$722$10 (\p$610 [10]),
+    .\port$722$11 (\p$610 [11]),
+    .\port$722$12 (\p$610 [12]),
+    .\port$722$13 (\p$610 [13]),
+    .\port$722$14 (\p$610 [14]),
+    .\port$722$15 (\p$610 [15]),
+    .\port$722$2 (\p$610 [2]),
+    .\port$722$3 (\p$610 [3]),
+    .\port$722$4 (\p$610 [4]),
+    .\port$722$5 (\p$610 [5]),
+    .\port$722$6 (\p$610 [6]),
+    .\port$722$7 (\p$610 [7]),
+    .\port$722$8 (\p$610 [8]),
+    .\port$722$9 (\p$610 [9]),
     .rst(rst)
   );
   \hwq_top.engine.array.mul_4_6  mul_4_6 (
     .a(a_4_5),
     .b(w_3_6),
     .clk(clk),
-    .\port$706$0 (\p$623 [0]),
-    .\port$706$1 (\p$623 [1]),
-    .\port$706$10 (\p$623 [10]),
-    .\port$706$11 (\p$623 [11]),
-    .\port$706$12 (\p$623 [12]),
-    .\port$706$13 (\p$623 [13]),
-    .\port$706$14 (\p$623 [14]),
-    .\port$706$15 (\p$623 [15]),
-    .\port$706$2 (\p$623 [2]),
-    .\port$706$3 (\p$623 [3]),
-    .\port$706$4 (\p$623 [4]),
-    .\port$706$5 (\p$623 [5]),
-    .\port$706$6 (\p$623 [6]),
-    .\port$706$7 (\p$623 [7]),
-    .\port$706$8 (\p$623 [8]),
-    .\port$706$9 (\p$623 [9]),
+    .\port$723$0 (\p$623 [0]),
+    .\port$723$1 (\p$623 [1]),
+    .\port$723$10 (\p$623 [10]),
+    .\port$723$11 (\p$623 [11]),
+    .\port$723$12 (\p$623 [12]),
+    .\port$723$13 (\p$623 [13]),
+    .\port$723$14 (\p$623 [14]),
+    .\port$723$15 (\p$623 [15]),
+    .\port$723$2 (\p$623 [2]),
+    .\port$723$3 (\p$623 [3]),
+    .\port$723$4 (\p$623 [4]),
+    .\port$723$5 (\p$623 [5]),
+    .\port$723$6 (\p$623 [6]),
+    .\port$723$7 (\p$623 [7]),
+    .\port$723$8 (\p$623 [8]),
+    .\port$723$9 (\p$623 [9]),
     .rst(rst)
   );
   \hwq_top.engine.array.mul_4_7  mul_4_7 (
     .a(a_4_6),
     .b(w_3_7),
     .clk(clk),
-    .\port$707$0 (\p$636 [0]),
-    .\port$707$1 (\p$636 [1]),
-    .\port$707$10 (\p$636 [10]),
-    .\port$707$11 (\p$636 [11]),
-    .\port$707$12 (\p$636 [12]),
-    .\port$707$13 (\p$636 [13]),
-    .\port$707$14 (\p$636 [14]),
-    .\port$707$15 (\p$636 [15]),
-    .\port$707$2 (\p$636 [2]),
-    .\port$707$3 (\p$636 [3]),
-    .\port$707$4 (\p$636 [4]),
-    .\port$707$5 (\p$636 [5]),
-    .\port$707$6 (\p$636 [6]),
-    .\port$707$7 (\p$636 [7]),
-    .\port$707$8 (\p$636 [8]),
-    .\port$707$9 (\p$636 [9]),
+    .\port$724$0 (\p$636 [0]),
+    .\port$724$1 (\p$636 [1]),
+    .\port$724$10 (\p$636 [10]),
+    .\port$724$11 (\p$636 [11]),
+    .\port$724$12 (\p$636 [12]),
+    .\port$724$13 (\p$636 [13]),
+    .\port$724$14 (\p$636 [14]),
+    .\port$724$15 (\p$636 [15]),
+    .\port$724$2 (\p$636 [2]),
+    .\port$724$3 (\p$636 [3]),
+    .\port$724$4 (\p$636 [4]),
+    .\port$724$5 (\p$636 [5]),
+    .\port$724$6 (\p$636 [6]),
+    .\port$724$7 (\p$636 [7]),
+    .\port$724$8 (\p$636 [8]),
+    .\port$724$9 (\p$636 [9]),
     .rst(rst)
   );
   \hwq_top.engine.array.mul_5_0  mul_5_0 (
     .a(skew_a5_d4),
     .b(w_4_0),
     .clk(clk),
-    .\port$708$0 (\p$649 [0]),
-    .\port$708$1 (\p$649 [1]),
-    .\port$708$10 (\p$649 [10]),
-    .\port$708$11 (\p$649 [11]),
-    .\port$708$12 (\p$649 [12]),
-    .\port$708$13 (\p$649 [13]),
-    .\port$708$14 (\p$649 [14]),
-    .\port$708$15 (\p$649 [15]),
-    .\port$708$2 (\p$649 [2]),
-    .\port$708$3 (\p$649 [3]),
-    .\port$708$4 (\p$649 [4]),
-    .\port$708$5 (\p$649 [5]),
-    .\port$708$6 (\p$649 [6]),
-    .\port$708$7 (\p$649 [7]),
-    .\port$708$8 (\p$649 [8]),
-    .\port$708$9 (\p$649 [9]),
+    .\port$725$0 (\p$649 [0]),
+    .\port$725$1 (\p$649 [1]),
+    .\port$725$10 (\p$649 [10]),
+    .\port$725$11 (\p$649 [11]),
+    .\port$725$12 (\p$649 [12]),
+    .\port$725$13 (\p$649 [13]),
+    .\port$725$14 (\p$649 [14]),
+    .\port$725$15 (\p$649 [15]),
+    .\port$725$2 (\p$649 [2]),
+    .\port$725$3 (\p$649 [3]),
+    .\port$725$4 (\p$649 [4]),
+    .\port$725$5 (\p$649 [5]),
+    .\port$725$6 (\p$649 [6]),
+    .\port$725$7 (\p$649 [7]),
+    .\port$725$8 (\p$649 [8]),
+    .\port$725$9 (\p$649 [9]),
     .rst(rst)
   );
   \hwq_top.engine.array.mul_5_1  mul_5_1 (
     .a(a_5_0),
     .b(w_4_1),
     .clk(clk),
-    .\port$709$0 (\p$662 [0]),
-    .\port$709$1 (\p$662 [1]),
-    .\port$709$10 (\p$662 [10]),
-    .\port$709$11 (\p$662 [11]),
-    .\port$709$12 (\p$662 [12]),
-    .\port$709$13 (\p$662 [13]),
-    .\port$709$14 (\p$662 [14]),
-    .\port$709$15 (\p$662 [15]),
-    .\port$709$2 (\p$662 [2]),
-    .\port$709$3 (\p$662 [3]),
-    .\port$709$4 (\p$662 [4]),
-    .\port$709$5 (\p$662 [5]),
-    .\port$709$6 (\p$662 [6]),
-    .\port$709$7 (\p$662 [7]),
-    .\port$709$8 (\p$662 [8]),
-    .\port$709$9 (\p$662 [9]),
+    .\port$726$0 (\p$662 [0]),
+    .\port$726$1 (\p$662 [1]),
+    .\port$726$10 (\p$662 [10]),
+    .\port$726$11 (\p$662 [11]),
+    .\port$726$12 (\p$662 [12]),
+    .\port$726$13 (\p$662 [13]),
+    .\port$726$14 (\p$662 [14]),
+    .\port$726$15 (\p$662 [15]),
+    .\port$726$2 (\p$662 [2]),
+    .\port$726$3 (\p$662 [3]),
+    .\port$726$4 (\p$662 [4]),
+    .\port$726$5 (\p$662 [5]),
+    .\port$726$6 (\p$662 [6]),
+    .\port$726$7 (\p$662 [7]),
+    .\port$726$8 (\p$662 [8]),
+    .\port$726$9 (\p$662 [9]),
     .rst(rst)
   );
   \hwq_top.engine.array.mul_5_2  mul_5_2 (
     .a(a_5_1),
     .b(w_4_2),
     .clk(clk),
-    .\port$710$0 (\p$675 [0]),
-    .\port$710$1 (\p$675 [1]),
-    .\port$710$10 (\p$675 [10]),
-    .\port$710$11 (\p$675 [11]),
-    .\port$710$12 (\p$675 [12]),
-    .\port$710$13 (\p$675 [13]),
-    .\port$710$14 (\p$675 [14]),
-    .\port$710$15 (\p$675 [15]),
-    .\port$710$2 (\p$675 [2]),
-    .\port$710$3 (\p$675 [3]),
-    .\port$710$4 (\p$675 [4]),
-    .\port$710$5 (\p$675 [5]),
-    .\port$710$6 (\p$675 [6]),
-    .\port$710$7 (\p$675 [7]),
-    .\port$710$8 (\p$675 [8]),
-    .\port$710$9 (\p$675 [9]),
+    .\port$727$0 (\p$675 [0]),
+    .\port$727$1 (\p$675 [1]),
+    .\port$727$10 (\p$675 [10]),
+    .\port$727$11 (\p$675 [11]),
+    .\port$727$12 (\p$675 [12]),
+    .\port$727$13 (\p$675 [13]),
+    .\port$727$14 (\p$675 [14]),
+    .\port$727$15 (\p$675 [15]),
+    .\port$727$2 (\p$675 [2]),
+    .\port$727$3 (\p$675 [3]),
+    .\port$727$4 (\p$675 [4]),
+    .\port$727$5 (\p$675 [5]),
+    .\port$727$6 (\p$675 [6]),
+    .\port$727$7 (\p$675 [7]),
+    .\port$727$8 (\p$675 [8]),
+    .\port$727$9 (\p$675 [9]),
     .rst(rst)
   );
   \hwq_top.engine.array.mul_5_3  mul_5_3 (
     .a(a_5_2),
     .b(w_4_3),
     .clk(clk),
-    .\port$711$0 (\p$688 [0]),
-    .\port$711$1 (\p$688 [1]),
-    .\port$711$10 (\p$688 [10]),
-    .\port$711$11 (\p$688 [11]),
-    .\port$711$12 (\p$688 [12]),
-    .\port$711$13 (\p$688 [13]),
-    .\port$711$14 (\p$688 [14]),
-    .\port$711$15 (\p$688 [15]),
-    .\port$711$2 (\p$688 [2]),
-    .\port$711$3 (\p$688 [3]),
-    .\port$711$4 (\p$688 [4]),
-    .\port$711$5 (\p$688 [5]),
-    .\port$711$6 (\p$688 [6]),
-    .\port$711$7 (\p$688 [7]),
-    .\port$711$8 (\p$688 [8]),
-    .\port$711$9 (\p$688 [9]),
+    .\port$728$0 (\p$688 [0]),
+    .\port$728$1 (\p$688 [1]),
+    .\port$728$10 (\p$688 [10]),
+    .\port$728$11 (\p$688 [11]),
+    .\port$728$12 (\p$688 [12]),
+    .\port$728$13 (\p$688 [13]),
+    .\port$728$14 (\p$688 [14]),
+    .\port$728$15 (\p$688 [15]),
+    .\port$728$2 (\p$688 [2]),
+    .\port$728$3 (\p$688 [3]),
+    .\port$728$4 (\p$688 [4]),
+    .\port$728$5 (\p$688 [5]),
+    .\port$728$6 (\p$688 [6]),
+    .\port$728$7 (\p$688 [7]),
+    .\port$728$8 (\p$688 [8]),
+    .\port$728$9 (\p$688 [9]),
     .rst(rst)
   );
   \hwq_top.engine.array.mul_5_4  mul_5_4 (
     .a(a_5_3),
     .b(w_4_4),
     .clk(clk),
-    .\port$712$0 (\p$701 [0]),
-    .\port$712$1 (\p$701 [1]),
-    .\port$712$10 (\p$701 [10]),
-    .\port$712$11 (\p$701 [11]),
-    .\port$712$12 (\p$701 [12]),
-    .\port$712$13 (\p$701 [13]),
-    .\port$712$14 (\p$701 [14]),
-    .\port$712$15 (\p$701 [15]),
-    .\port$712$2 (\p$701 [2]),
-    .\port$712$3 (\p$701 [3]),
-    .\port$712$4 (\p$701 [4]),
-    .\port$712$5 (\p$701 [5]),
-    .\port$712$6 (\p$701 [6]),
-    .\port$712$7 (\p$701 [7]),
-    .\port$712$8 (\p$701 [8]),
-    .\port$712$9 (\p$701 [9]),
+    .\port$729$0 (\p$701 [0]),
+    .\port$729$1 (\p$701 [1]),
+    .\port$729$10 (\p$701 [10]),
+    .\port$729$11 (\p$701 [11]),
+    .\port$729$12 (\p$701 [12]),
+    .\port$729$13 (\p$701 [13]),
+    .\port$729$14 (\p$701 [14]),
+    .\port$729$15 (\p$701 [15]),
+    .\port$729$2 (\p$701 [2]),
+    .\port$729$3 (\p$701 [3]),
+    .\port$729$4 (\p$701 [4]),
+    .\port$729$5 (\p$701 [5]),
+    .\port$729$6 (\p$701 [6]),
+    .\port$729$7 (\p$701 [7]),
+    .\port$729$8 (\p$701 [8]),
+    .\port$729$9 (\p$701 [9]),
     .rst(rst)
   );
   \hwq_top.engine.array.mul_5_5  mul_5_5 (
     .a(a_5_4),
     .b(w_4_5),
     .clk(clk),
-    .\port$713$0 (\p$714 [0]),
-    .\port$713$1 (\p$714 [1]),
-    .\port$713$10 (\p$714 [10]),
-    .\port$713$11 (\p$714 [11]),
-    .\port$713$12 (\p$714 [12]),
-    .\port$713$13 (\p$714 [13]),
-    .\port$713$14 (\p$714 [14]),
-    .\port$713$15 (\p$714 [15]),
-    .\port$713$2 (\p$714 [2]),
-    .\port$713$3 (\p$714 [3]),
-    .\port$713$4 (\p$714 [4]),
-    .\port$713$5 (\p$714 [5]),
-    .\port$713$6 (\p$714 [6]),
-    .\port$713$7 (\p$714 [7]),
-    .\port$713$8 (\p$714 [8]),
-    .\port$713$9 (\p$714 [9]),
+    .\port$730$0 (\p$714 [0]),
+    .\port$730$1 (\p$714 [1]),
+    .\port$730$10 (\p$714 [10]),
+    .\port$730$11 (\p$714 [11]),
+    .\port$730$12 (\p$714 [12]),
+    .\port$730$13 (\p$714 [13]),
+    .\port$730$14 (\p$714 [14]),
+    .\port$730$15 (\p$714 [15]),
+    .\port$730$2 (\p$714 [2]),
+    .\port$730$3 (\p$714 [3]),
+    .\port$730$4 (\p$714 [4]),
+    .\port$730$5 (\p$714 [5]),
+    .\port$730$6 (\p$714 [6]),
+    .\port$730$7 (\p$714 [7]),
+    .\port$730$8 (\p$714 [8]),
+    .\port$730$9 (\p$714 [9]),
     .rst(rst)
   );
   \hwq_top.engine.array.mul_5_6  mul_5_6 (
     .a(a_5_5),
     .b(w_4_6),
     .clk(clk),
-    .\port$714$0 (\p$727 [0]),
-    .\port$714$1 (\p$727 [1]),
-    .\port$714$10 (\p$727 [10]),
-    .\port$714$11 (\p$727 [11]),
-    .\port$714$12 (\p$727 [12]),
-    .\port$714$13 (\p$727 [13]),
-    .\port$714$14 (\p$727 [14]),
-    .\port$714$15 (\p$727 [15]),
-    .\port$714$2 (\p$727 [2]),
-    .\port$714$3 (\p$727 [3]),
-    .\port$714$4 (\p$727 [4]),
-    .\port$714$5 (\p$727 [5]),
-    .\port$714$6 (\p$727 [6]),
-    .\port$714$7 (\p$727 [7]),
-    .\port$714$8 (\p$727 [8]),
-    .\port$714$9 (\p$727 [9]),
+    .\port$731$0 (\p$727 [0]),
+    .\port$731$1 (\p$727 [1]),
+    .\port$731$10 (\p$727 [10]),
+    .\port$731$11 (\p$727 [11]),
+    .\port$731$12 (\p$727 [12]),
+    .\port$731$13 (\p$727 [13]),
+    .\port$731$14 (\p$727 [14]),
+    .\port$731$15 (\p$727 [15]),
+    .\port$731$2 (\p$727 [2]),
+    .\port$731$3 (\p$727 [3]),
+    .\port$731$4 (\p$727 [4]),
+    .\port$731$5 (\p$727 [5]),
+    .\port$731$6 (\p$727 [6]),
+    .\port$731$7 (\p$727 [7]),
+    .\port$731$8 (\p$727 [8]),
+    .\port$731$9 (\p$727 [9]),
     .rst(rst)
   );
   \hwq_top.engine.array.mul_5_7  mul_5_7 (
     .a(a_5_6),
     .b(w_4_7),
     .clk(clk),
-    .\port$715$0 (\p$740 [0]),
-    .\port$715$1 (\p$740 [1]),
-    .\port$715$10 (\p$740 [10]),
-    .\port$715$11 (\p$740 [11]),
-    .\port$715$12 (\p$740 [12]),
-    .\port$715$13 (\p$740 [13]),
-    .\port$715$14 (\p$740 [14]),
-    .\port$715$15 (\p$740 [15]),
-    .\port$715$2 (\p$740 [2]),
-    .\port$715$3 (\p$740 [3]),
-    .\port$715$4 (\p$740 [4]),
-    .\port$715$5 (\p$740 [5]),
-    .\port$715$6 (\p$740 [6]),
-    .\port$715$7 (\p$740 [7]),
-    .\port$715$8 (\p$740 [8]),
-    .\port$715$9 (\p$740 [9]),
+    .\port$732$0 (\p$740 [0]),
+    .\port$732$1 (\p$740 [1]),
+    .\port$732$10 (\p$740 [10]),
+    .\port$732$11 (\p$740 [11]),
+    .\port$732$12 (\p$740 [12]),
+    .\port$732$13 (\p$740 [13]),
+    .\port$732$14 (\p$740 [14]),
+    .\port$732$15 (\p$740 [15]),
+    .\port$732$2 (\p$740 [2]),
+    .\port$732$3 (\p$740 [3]),
+    .\port$732$4 (\p$740 [4]),
+    .\port$732$5 (\p$740 [5]),
+    .\port$732$6 (\p$740 [6]),
+    .\port$732$7 (\p$740 [7]),
+    .\port$732$8 (\p$740 [8]),
+    .\port$732$9 (\p$740 [9]),
     .rst(rst)
   );
   \hwq_top.engine.array.mul_6_0  mul_6_0 (
     .a(skew_a6_d5),
     .b(w_5_0),
     .clk(clk),
-    .\port$716$0 (\p$753 [0]),
-    .\port$716$1 (\p$753 [1]),
-    .\port$716$10 (\p$753 [10]),
-    .\port$716$11 (\p$753 [11]),
-    .\port$716$12 (\p$753 [12]),
-    .\port$716$13 (\p$753 [13]),
-    .\port$716$14 (\p$753 [14]),
-    .\port$716$15 (\p$753 [15]),
-    .\port$716$2 (\p$753 [2]),
-    .\port$716$3 (\p$753 [3]),
-    .\port$716$4 (\p$753 [4]),
-    .\port$716$5 (\p$753 [5]),
-    .\port$716$6 (\p$753 [6]),
-    .\port$716$7 (\p$753 [7]),
-    .\port$716$8 (\p$753 [8]),
-    .\port$716$9 (\p$753 [9]),
+    .\port$733$0 (\p$753 [0]),
+    .\port$733$1 (\p$753 [1]),
+    .\port$733$10 (\p$753 [10]),
+    .\port$733$11 (\p$753 [11]),
+    .\port$733$12 (\p$753 [12]),
+    .\port$733$13 (\p$753 [13]),
+    .\port$733$14 (\p$753 [14]),
+    .\port$733$15 (\p$753 [15]),
+    .\port$733$2 (\p$753 [2]),
+    .\port$733$3 (\p$753 [3]),
+    .\port$733$4 (\p$753 [4]),
+    .\port$733$5 (\p$753 [5]),
+    .\port$733$6 (\p$753 [6]),
+    .\port$733$7 (\p$753 [7]),
+    .\port$733$8 (\p$753 [8]),
+    .\port$733$9 (\p$753 [9]),
     .rst(rst)
   );
   \hwq_top.engine.array.mul_6_1  mul_6_1 (
     .a(a_6_0),
     .b(w_5_1),
     .clk(clk),
-    .\port$717$0 (\p$766 [0]),
-    .\port$717$1 (\p$766 [1]),
-    .\port$717$10 (\p$766 [10]),
-    .\port$717$11 (\p$766 [11]),
-    .\port$717$12 (\p$766 [12]),
-    .\port$717$13 (\p$766 [13]),
-    .\port$717$14 (\p$766 [14]),
-    .\port$717$15 (\p$766 [15]),
-    .\port$717$2 (\p$766 [2]),
-    .\port$717$3 (\p$766 [3]),
-    .\port$717$4 (\p$766 [4]),
-    .\port$717$5 (\p$766 [5]),
-    .\port$717$6 (\p$766 [6]),
-    .\port$717$7 (\p$766 [7]),
-    .\port$717$8 (\p$766 [8]),
-    .\port$717$9 (\p$766 [9]),
+    .\port$734$0 (\p$766 [0]),
+    .\port$734$1 (\p$766 [1]),
+    .\port$734$10 (\p$766 [10]),
+    .\port$734$11 (\p$766 [11]),
+    .\port$734$12 (\p$766 [12]),
+    .\port$734$13 (\p$766 [13]),
+    .\port$734$14 (\p$766 [14]),
+    .\port$734$15 (\p$766 [15]),
+    .\port$734$2 (\p$766 [2]),
+    .\port$734$3 (\p$766 [3]),
+    .\port$734$4 (\p$766 [4]),
+    .\port$734$5 (\p$766 [5]),
+    .\port$734$6 (\p$766 [6]),
+    .\port$734$7 (\p$766 [7]),
+    .\port$734$8 (\p$766 [8]),
+    .\port$734$9 (\p$766 [9]),
     .rst(rst)
   );
   \hwq_top.engine.array.mul_6_2  mul_6_2 (
     .a(a_6_1),
     .b(w_5_2),
     .clk(clk),
-    .\port$718$0 (\p$779 [0]),
-    .\port$718$1 (\p$779 [1]),
-    .\port$718$10 (\p$779 [10]),
-    .\port$718$11 (\p$779 [11]),
-    .\port$718$12 (\p$779 [12]),
-    .\port$718$13 (\p$779 [13]),
-    .\port$718$14 (\p$779 [14]),
-    .\port$718$15 (\p$779 [15]),
-    .\port$718$2 (\p$779 [2]),
-    .\port$718$3 (\p$779 [3]),
-    .\port$718$4 (\p$779 [4]),
-    .\port$718$5 (\p$779 [5]),
-    .\port$718$6 (\p$779 [6]),
-    .\port$718$7 (\p$779 [7]),
-    .\port$718$8 (\p$779 [8]),
-    .\port$718$9 (\p$779 [9]),
+    .\port$735$0 (\p$779 [0]),
+    .\port$735$1 (\p$779 [1]),
+    .\port$735$10 (\p$779 [10]),
+    .\port$735$11 (\p$779 [11]),
+    .\port$735$12 (\p$779 [12]),
+    .\port$735$13 (\p$779 [13]),
+    .\port$735$14 (\p$779 [14]),
+    .\port$735$15 (\p$779 [15]),
+    .\port$735$2 (\p$779 [2]),
+    .\port$735$3 (\p$779 [3]),
+    .\port$735$4 (\p$779 [4]),
+    .\port$735$5 (\p$779 [5]),
+    .\port$735$6 (\p$779 [6]),
+    .\port$735$7 (\p$779 [7]),
+    .\port$735$8 (\p$779 [8]),
+    .\port$735$9 (\p$779 [9]),
     .rst(rst)
   );
   \hwq_top.engine.array.mul_6_3  mul_6_3 (
     .a(a_6_2),
     .b(w_5_3),
     .clk(clk),
-    .\port$719$0 (\p$792 [0]),
-    .\port$719$1 (\p$792 [1]),
-    .\port$719$10 (\p$792 [10]),
-    .\port$719$11 (\p$792 [11]),
-    .\port$719$12 (\p$792 [12]),
-    .\port$719$13 (\p$792 [13]),
-    .\port$719$14 (\p$792 [14]),
-    .\port$719$15 (\p$792 [15]),
-    .\port$719$2 (\p$792 [2]),
-    .\port$719$3 (\p$792 [3]),
-    .\port$719$4 (\p$792 [4]),
-    .\port$719$5 (\p$792 [5]),
-    .\port$719$6 (\p$792 [6]),
-    .\port$719$7 (\p$792 [7]),
-    .\port$719$8 (\p$792 [8]),
-    .\port$719$9 (\p$792 [9]),
+    .\port$736$0 (\p$792 [0]),
+    .\port$736$1 (\p$792 [1]),
+    .\port$736$10 (\p$792 [10]),
+    .\port$736$11 (\p$792 [11]),
+    .\port$736$12 (\p$792 [12]),
+    .\port$736$13 (\p$792 [13]),
+    .\port$736$14 (\p$792 [14]),
+    .\port$736$15 (\p$792 [15]),
+    .\port$736$2 (\p$792 [2]),
+    .\port$736$3 (\p$792 [3]),
+    .\port$736$4 (\p$792 [4]),
+    .\port$736$5 (\p$792 [5]),
+    .\port$736$6 (\p$792 [6]),
+    .\port$736$7 (\p$792 [7]),
+    .\port$736$8 (\p$792 [8]),
+    .\port$736$9 (\p$792 [9]),
     .rst(rst)
   );
   \hwq_top.engine.array.mul_6_4  mul_6_4 (
     .a(a_6_3),
     .b(w_5_4),
     .clk(clk),
-    .\port$720$0 (\p$805 [0]),
-    .\port$720$1 (\p$805 [1]),
-    .\port$720$10 (\p$805 [10]),
-    .\port$720$11 (\p$805 [11]),
-    .\port$720$12 (\p$805 [12]),
-    .\port$720$13 (\p$805 [13]),
-    .\port$720$14 (\p$805 [14]),
-    .\port$720$15 (\p$805 [15]),
-    .\port$720$2 (\p$805 [2]),
-    .\port$720$3 (\p$805 [3]),
-    .\port$720$4 (\p$805 [4]),
-    .\port$720$5 (\p$805 [5]),
-    .\port$720$6 (\p$805 [6]),
-    .\port$720$7 (\p$805 [7]),
-    .\port$720$8 (\p$805 [8]),
-    .\port$720$9 (\p$805 [9]),
+    .\port$737$0 (\p$805 [0]),
+    .\port$737$1 (\p$805 [1]),
+    .\port$737$10 (\p$805 [10]),
+    .\port$737$11 (\p$805 [11]),
+    .\port$737$12 (\p$805 [12]),
+    .\port$737$13 (\p$805 [13]),
+    .\port$737$14 (\p$805 [14]),
+    .\port$737$15 (\p$805 [15]),
+    .\port$737$2 (\p$805 [2]),
+    .\port$737$3 (\p$805 [3]),
+    .\port$737$4 (\p$805 [4]),
+    .\port$737$5 (\p$805 [5]),
+    .\port$737$6 (\p$805 [6]),
+    .\port$737$7 (\p$805 [7]),
+    .\port$737$8 (\p$805 [8]),
+    .\port$737$9 (\p$805 [9]),
     .rst(rst)
   );
   \hwq_top.engine.array.mul_6_5  mul_6_5 (
     .a(a_6_4),
     .b(w_5_5),
     .clk(clk),
-    .\port$721$0 (\p$818 [0]),
-    .\port$721$1 (\p$818 [1]),
-    .\port$721$10 (\p$818 [10]),
-    .\port$721$11 (\p$818 [11]),
-    .\port$721$12 (\p$818 [12]),
-    .\port$721$13 (\p$818 [13]),
-    .\port$721$14 (\p$818 [14]),
-    .\port$721$15 (\p$818 [15]),
-    .\port$721$2 (\p$818 [2]),
-    .\port$721$3 (\p$818 [3]),
-    .\port$721$4 (\p$818 [4]),
-    .\port$721$5 (\p$818 [5]),
-    .\port$721$6 (\p$818 [6]),
-    .\port$721$7 (\p$818 [7]),
-    .\port$721$8 (\p$818 [8]),
-    .\port$721$9 (\p$818 [9]),
+    .\port$738$0 (\p$818 [0]),
+    .\port$738$1 (\p$818 [1]),
+    .\port$738$10 (\p$818 [10]),
+    .\port$738$11 (\p$818 [11]),
+    .\port$738$12 (\p$818 [12]),
+    .\port$738$13 (\p$818 [13]),
+    .\port$738$14 (\p$818 [14]),
+    .\port$738$15 (\p$818 [15]),
+    .\port$738$2 (\p$818 [2]),
+    .\port$738$3 (\p$818 [3]),
+    .\port$738$4 (\p$818 [4]),
+    .\port$738$5 (\p$818 [5]),
+    .\port$738$6 (\p$818 [6]),
+    .\port$738$7 (\p$818 [7]),
+    .\port$738$8 (\p$818 [8]),
+    .\port$738$9 (\p$818 [9]),
     .rst(rst)
   );
   \hwq_top.engine.array.mul_6_6  mul_6_6 (
     .a(a_6_5),
     .b(w_5_6),
     .clk(clk),
-    .\port$722$0 (\p$831 [0]),
-    .\port$722$1 (\p$831 [1]),
-    .\port$722$10 (\p$831 [10]),
-    .\port$722$11 (\p$831 [11]),
-    .\port$722$12 (\p$831 [12]),
-    .\port$722$13 (\p$831 [13]),
-    .\port$722$14 (\p$831 [14]),
-    .\port$722$15 (\p$831 [15]),
-    .\port$722$2 (\p$831 [2]),
-    .\port$722$3 (\p$831 [3]),
-    .\port$722$4 (\p$831 [4]),
-    .\port$722$5 (\p$831 [5]),
-    .\port$722$6 (\p$831 [6]),
-    .\port$722$7 (\p$831 [7]),
-    .\port$722$8 (\p$831 [8]),
-    .\port$722$9 (\p$831 [9]),
+    .\port$739$0 (\p$831 [0]),
+    .\port$739$1 (\p$831 [1]),
+    .\port$739$10 (\p$831 [10]),
+    .\port$739$11 (\p$831 [11]),
+    .\port$739$12 (\p$831 [12]),
+    .\port$739$13 (\p$831 [13]),
+    .\port$739$14 (\p$831 [14]),
+    .\port$739$15 (\p$831 [15]),
+    .\port$739$2 (\p$831 [2]),
+    .\port$739$3 (\p$831 [3]),
+    .\port$739$4 (\p$831 [4]),
+    .\port$739$5 (\p$831 [5]),
+    .\port$739$6 (\p$831 [6]),
+    .\port$739$7 (\p$831 [7]),
+    .\port$739$8 (\p$831 [8]),
+    .\port$739$9 (\p$831 [9]),
     .rst(rst)
   );
   \hwq_top.engine.array.mul_6_7  mul_6_7 (
     .a(a_6_6),
     .b(w_5_7),
     .clk(clk),
-    .\port$723$0 (\p$844 [0]),
-    .\port$723$1 (\p$844 [1]),
-    .\port$723$10 (\p$844 [10]),
-    .\port$723$11 (\p$844 [11]),
-    .\port$723$12 (\p$844 [12]),
-    .\port$723$13 (\p$844 [13]),
-    .\port$723$14 (\p$844 [14]),
-    .\port$723$15 (\p$844 [15]),
-    .\port$723$2 (\p$844 [2]),
-    .\port$723$3 (\p$844 [3]),
-    .\port$723$4 (\p$844 [4]),
-    .\port$723$5 (\p$844 [5]),
-    .\port$723$6 (\p$844 [6]),
-    .\port$723$7 (\p$844 [7]),
-    .\port$723$8 (\p$844 [8]),
-    .\port$723$9 (\p$844 [9]),
+    .\port$740$0 (\p$844 [0]),
+    .\port$740$1 (\p$844 [1]),
+    .\port$740$10 (\p$844 [10]),
+    .\port$740$11 (\p$844 [11]),
+    .\port$740$12 (\p$844 [12]),
+    .\port$740$13 (\p$844 [13]),
+    .\port$740$14 (\p$844 [14]),
+    .\port$740$15 (\p$844 [15]),
+    .\port$740$2 (\p$844 [2]),
+    .\port$740$3 (\p$844 [3]),
+    .\port$740$4 (\p$844 [4]),
+    .\port$740$5 (\p$844 [5]),
+    .\port$740$6 (\p$844 [6]),
+    .\port$740$7 (\p$844 [7]),
+    .\port$740$8 (\p$844 [8]),
+    .\port$740$9 (\p$844 [9]),
     .rst(rst)
   );
   \hwq_top.engine.array.mul_7_0  mul_7_0 (
     .a(skew_a7_d6),
     .b(w_6_0),
     .clk(clk),
-    .\port$724$0 (\p$857 [0]),
-    .\port$724$1 (\p$857 [1]),
-    .\port$724$10 (\p$857 [10]),
-    .\port$724$11 (\p$857 [11]),
-    .\port$724$12 (\p$857 [12]),
-    .\port$724$13 (\p$857 [13]),
-    .\port$724$14 (\p$857 [14]),
-    .\port$724$15 (\p$857 [15]),
-    .\port$724$2 (\p$857 [2]),
-    .\port$724$3 (\p$857 [3]),
-    .\port$724$4 (\p$857 [4]),
-    .\port$724$5 (\p$857 [5]),
-    .\port$724$6 (\p$857 [6]),
-    .\port$724$7 (\p$857 [7]),
-    .\port$724$8 (\p$857 [8]),
-    .\port$724$9 (\p$857 [9]),
+    .\port$741$0 (\p$857 [0]),
+    .\port$741$1 (\p$857 [1]),
+    .\port$741$10 (\p$857 [10]),
+    .\port$741$11 (\p$857 [11]),
+    .\port$741$12 (\p$857 [12]),
+    .\port$741$13 (\p$857 [13]),
+    .\port$741$14 (\p$857 [14]),
+    .\port$741$15 (\p$857 [15]),
+    .\port$741$2 (\p$857 [2]),
+    .\port$741$3 (\p$857 [3]),
+    .\port$741$4 (\p$857 [4]),
+    .\port$741$5 (\p$857 [5]),
+    .\port$741$6 (\p$857 [6]),
+    .\port$741$7 (\p$857 [7]),
+    .\port$741$8 (\p$857 [8]),
+    .\port$741$9 (\p$857 [9]),
     .rst(rst)
   );
   \hwq_top.engine.array.mul_7_1  mul_7_1 (
     .a(a_7_0),
     .b(w_6_1),
     .clk(clk),
-    .\port$725$0 (\p$870 [0]),
-    .\port$725$1 (\p$870 [1]),
-    .\port$725$10 (\p$870 [10]),
-    .\port$725$11 (\p$870 [11]),
-    .\port$725$12 (\p$870 [12]),
-    .\port$725$13 (\p$870 [13]),
-    .\port$725$14 (\p$870 [14]),
-    .\port$725$15 (\p$870 [15]),
-    .\port$725$2 (\p$870 [2]),
-    .\port$725$3 (\p$870 [3]),
-    .\port$725$4 (\p$870 [4]),
-    .\port$725$5 (\p$870 [5]),
-    .\port$725$6 (\p$870 [6]),
-    .\port$725$7 (\p$870 [7]),
-    .\port$725$8 (\p$870 [8]),
-    .\port$725$9 (\p$870 [9]),
+    .\port$742$0 (\p$870 [0]),
+    .\port$742$1 (\p$870 [1]),
+    .\port$742$10 (\p$870 [10]),
+    .\port$742$11 (\p$870 [11]),
+    .\port$742$12 (\p$870 [12]),
+    .\port$742$13 (\p$870 [13]),
+    .\port$742$14 (\p$870 [14]),
+    .\port$742$15 (\p$870 [15]),
+    .\port$742$2 (\p$870 [2]),
+    .\port$742$3 (\p$870 [3]),
+    .\port$742$4 (\p$870 [4]),
+    .\port$742$5 (\p$870 [5]),
+    .\port$742$6 (\p$870 [6]),
+    .\port$742$7 (\p$870 [7]),
+    .\port$742$8 (\p$870 [8]),
+    .\port$742$9 (\p$870 [9]),
     .rst(rst)
   );
   \hwq_top.engine.array.mul_7_2  mul_7_2 (
     .a(a_7_1),
     .b(w_6_2),
     .clk(clk),
-    .\port$726$0 (\p$883 [0]),
-    .\port$726$1 (\p$883 [1]),
-    .\port$726$10 (\p$883 [10]),
-    .\port$726$11 (\p$883 [11]),
-    .\port$726$12 (\p$883 [12]),
-    .\port$726$13 (\p$883 [13]),
-    .\port$726$14 (\p$883 [14]),
-    .\port$726$15 (\p$883 [15]),
-    .\port$726$2 (\p$883 [2]),
-    .\port$726$3 (\p$883 [3]),
-    .\port$726$4 (\p$883 [4]),
-    .\port$726$5 (\p$883 [5]),
-    .\port$726$6 (\p$883 [6]),
-    .\port$726$7 (\p$883 [7]),
-    .\port$726$8 (\p$883 [8]),
-    .\port$726$9 (\p$883 [9]),
+    .\port$743$0 (\p$883 [0]),
+    .\port$743$1 (\p$883 [1]),
+    .\port$743$10 (\p$883 [10]),
+    .\port$743$11 (\p$883 [11]),
+    .\port$743$12 (\p$883 [12]),
+    .\port$743$13 (\p$883 [13]),
+    .\port$743$14 (\p$883 [14]),
+    .\port$743$15 (\p$883 [15]),
+    .\port$743$2 (\p$883 [2]),
+    .\port$743$3 (\p$883 [3]),
+    .\port$743$4 (\p$883 [4]),
+    .\port$743$5 (\p$883 [5]),
+    .\port$743$6 (\p$883 [6]),
+    .\port$743$7 (\p$883 [7]),
+    .\port$743$8 (\p$883 [8]),
+    .\port$743$9 (\p$883 [9]),
     .rst(rst)
   );
   \hwq_top.engine.array.mul_7_3  mul_7_3 (
     .a(a_7_2),
     .b(w_6_3),
     .clk(clk),
-    .\port$727$0 (\p$896 [0]),
-    .\port$727$1 (\p$896 [1]),
-    .\port$727$10 (\p$896 [10]),
-    .\port$727$11 (\p$896 [11]),
-    .\port$727$12 (\p$896 [12]),
-    .\port$727$13 (\p$896 [13]),
-    .\port$727$14 (\p$896 [14]),
-    .\port$727$15 (\p$896 [15]),
-    .\port$727$2 (\p$896 [2]),
-    .\port$727$3 (\p$896 [3]),
-    .\port$727$4 (\p$896 [4]),
-    .\port$727$5 (\p$896 [5]),
-    .\port$727$6 (\p$896 [6]),
-    .\port$727$7 (\p$896 [7]),
-    .\port$727$8 (\p$896 [8]),
-    .\port$727$9 (\p$896 [9]),
+    .\port$744$0 (\p$896 [0]),
+    .\port$744$1 (\p$896 [1]),
+    .\port$744$10 (\p$896 [10]),
+    .\port$744$11 (\p$896 [11]),
+    .\port$744$12 (\p$896 [12]),
+    .\port$744$13 (\p$896 [13]),
+    .\port$744$14 (\p$896 [14]),
+    .\port$744$15 (\p$896 [15]),
+    .\port$744$2 (\p$896 [2]),
+    .\port$744$3 (\p$896 [3]),
+    .\port$744$4 (\p$896 [4]),
+    .\port$744$5 (\p$896 [5]),
+    .\port$744$6 (\p$896 [6]),
+    .\port$744$7 (\p$896 [7]),
+    .\port$744$8 (\p$896 [8]),
+    .\port$744$9 (\p$896 [9]),
     .rst(rst)
   );
   \hwq_top.engine.array.mul_7_4  mul_7_4 (
     .a(a_7_3),
     .b(w_6_4),
     .clk(clk),
-    .\port$728$0 (\p$909 [0]),
-    .\port$728$1 (\p$909 [1]),
-    .\port$728$10 (\p$909 [10]),
-    .\port$728$11 (\p$909 [11]),
-    .\port$728$12 (\p$909 [12]),
-    .\port$728$13 (\p$909 [13]),
-    .\port$728$14 (\p$909 [14]),
-    .\port$728$15 (\p$909 [15]),
-    .\port$728$2 (\p$909 [2]),
-    .\port$728$3 (\p$909 [3]),
-    .\port$728$4 (\p$909 [4]),
-    .\port$728$5 (\p$909 [5]),
-    .\port$728$6 (\p$909 [6]),
-    .\port$728$7 (\p$909 [7]),
-    .\port$728$8 (\p$909 [8]),
-    .\port$728$9 (\p$909 [9]),
+    .\port$745$0 (\p$909 [0]),
+    .\port$745$1 (\p$909 [1]),
+    .\port$745$10 (\p$909 [10]),
+    .\port$745$11 (\p$909 [11]),
+    .\port$745$12 (\p$909 [12]),
+    .\port$745$13 (\p$909 [13]),
+    .\port$745$14 (\p$909 [14]),
+    .\port$745$15 (\p$909 [15]),
+    .\port$745$2 (\p$909 [2]),
+    .\port$745$3 (\p$909 [3]),
+    .\port$745$4 (\p$909 [4]),
+    .\port$745$5 (\p$909 [5]),
+    .\port$745$6 (\p$909 [6]),
+    .\port$745$7 (\p$909 [7]),
+    .\port$745$8 (\p$909 [8]),
+    .\port$745$9 (\p$909 [9]),
     .rst(rst)
   );
   \hwq_top.engine.array.mul_7_5  mul_7_5 (
     .a(a_7_4),
     .b(w_6_5),
     .clk(clk),
-    .\port$729$0 (\p$922 [0]),
-    .\port$729$1 (\p$922 [1]),
-    .\port$729$10 (\p$922 [10]),
-    .\port$729$11 (\p$922 [11]),
-    .\port$729$12 (\p$922 [12]),
-    .\port$729$13 (\p$922 [13]),
-    .\port$729$14 (\p$922 [14]),
-    .\port$729$15 (\p$922 [15]),
-    .\port$729$2 (\p$922 [2]),
-    .\port$729$3 (\p$922 [3]),
-    .\port$729$4 (\p$922 [4]),
-    .\port$729$5 (\p$922 [5]),
-    .\port$729$6 (\p$922 [6]),
-    .\port$729$7 (\p$922 [7]),
-    .\port$729$8 (\p$922 [8]),
-    .\port$729$9 (\p$922 [9]),
+    .\port$746$0 (\p$922 [0]),
+    .\port$746$1 (\p$922 [1]),
+    .\port$746$10 (\p$922 [10]),
+    .\port$746$11 (\p$922 [11]),
+    .\port$746$12 (\p$922 [12]),
+    .\port$746$13 (\p$922 [13]),
+    .\port$746$14 (\p$922 [14]),
+    .\port$746$15 (\p$922 [15]),
+    .\port$746$2 (\p$922 [2]),
+    .\port$746$3 (\p$922 [3]),
+    .\port$746$4 (\p$922 [4]),
+    .\port$746$5 (\p$922 [5]),
+    .\port$746$6 (\p$922 [6]),
+    .\port$746$7 (\p$922 [7]),
+    .\port$746$8 (\p$922 [8]),
+    .\port$746$9 (\p$922 [9]),
     .rst(rst)
   );
   \hwq_top.engine.array.mul_7_6  mul_7_6 (
     .a(a_7_5),
     .b(w_6_6),
     .clk(clk),
-    .\port$730$0 (\p$935 [0]),
-    .\port$730$1 (\p$935 [1]),
-    .\port$730$10 (\p$935 [10]),
-    .\port$730$11 (\p$935 [11]),
-    .\port$730$12 (\p$935 [12]),
-    .\port$730$13 (\p$935 [13]),
-    .\port$730$14 (\p$935 [14]),
-    .\port$730$15 (\p$935 [15]),
-    .\port$730$2 (\p$935 [2]),
-    .\port$730$3 (\p$935 [3]),
-    .\port$730$4 (\p$935 [4]),
-    .\port$730$5 (\p$935 [5]),
-    .\port$730$6 (\p$935 [6]),
-    .\port$730$7 (\p$935 [7]),
-    .\port$730$8 (\p$935 [8]),
-    .\port$730$9 (\p$935 [9]),
+    .\port$747$0 (\p$935 [0]),
+    .\port$747$1 (\p$935 [1]),
+    .\port$747$10 (\p$935 [10]),
+    .\port$747$11 (\p$935 [11]),
+    .\port$747$12 (\p$935 [12]),
+    .\port$747$13 (\p$935 [13]),
+    .\port$747$14 (\p$935 [14]),
+    .\port$747$15 (\p$935 [15]),
+    .\port$747$2 (\p$935 [2]),
+    .\port$747$3 (\p$935 [3]),
+    .\port$747$4 (\p$935 [4]),
+    .\port$747$5 (\p$935 [5]),
+    .\port$747$6 (\p$935 [6]),
+    .\port$747$7 (\p$935 [7]),
+    .\port$747$8 (\p$935 [8]),
+    .\port$747$9 (\p$935 [9]),
     .rst(rst)
   );
   \hwq_top.engine.array.mul_7_7  mul_7_7 (
     .a(a_7_6),
     .b(w_6_7),
     .clk(clk),
-    .\port$731$0 (\p$948 [0]),
-    .\port$731$1 (\p$948 [1]),
-    .\port$731$10 (\p$948 [10]),
-    .\port$731$11 (\p$948 [11]),
-    .\port$731$12 (\p$948 [12]),
-    .\port$731$13 (\p$948 [13]),
-    .\port$731$14 (\p$948 [14]),
-    .\port$731$15 (\p$948 [15]),
-    .\port$731$2 (\p$948 [2]),
-    .\port$731$3 (\p$948 [3]),
-    .\port$731$4 (\p$948 [4]),
-    .\port$731$5 (\p$948 [5]),
-    .\port$731$6 (\p$948 [6]),
-    .\port$731$7 (\p$948 [7]),
-    .\port$731$8 (\p$948 [8]),
-    .\port$731$9 (\p$948 [9]),
+    .\port$748$0 (\p$948 [0]),
+    .\port$748$1 (\p$948 [1]),
+    .\port$748$10 (\p$948 [10]),
+    .\port$748$11 (\p$948 [11]),
+    .\port$748$12 (\p$948 [12]),
+    .\port$748$13 (\p$948 [13]),
+    .\port$748$14 (\p$948 [14]),
+    .\port$748$15 (\p$948 [15]),
+    .\port$748$2 (\p$948 [2]),
+    .\port$748$3 (\p$948 [3]),
+    .\port$748$4 (\p$948 [4]),
+    .\port$748$5 (\p$948 [5]),
+    .\port$748$6 (\p$948 [6]),
+    .\port$748$7 (\p$948 [7]),
+    .\port$748$8 (\p$948 [8]),
+    .\port$748$9 (\p$948 [9]),
     .rst(rst)
   );
   assign _0030_[3] = 1'hx;
@@ -5035,2744 +5134,7 @@ module \hwq_top.engine.array (i_w, clk, rst, i_valid, i_last, drain_valid, o_dat
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array.mul_0_0 (rst, a, b, \port$668$0 , \port$668$1 , \port$668$2 , \port$668$3 , \port$668$4 , \port$668$5 , \port$668$6 , \port$668$7 , \port$668$8 , \port$668$9 , \port$668$10 , \port$668$11 , \port$668$12 , \port$668$13 , \port$668$14 , \port$668$15 , clk);
-  input [7:0] a;
-  wire [7:0] a;
-  input [7:0] b;
-  wire [7:0] b;
-  input clk;
-  wire clk;
-  wire [35:0] p36;
-  output \port$668$0 ;
-  wire \port$668$0 ;
-  output \port$668$1 ;
-  wire \port$668$1 ;
-  output \port$668$10 ;
-  wire \port$668$10 ;
-  output \port$668$11 ;
-  wire \port$668$11 ;
-  output \port$668$12 ;
-  wire \port$668$12 ;
-  output \port$668$13 ;
-  wire \port$668$13 ;
-  output \port$668$14 ;
-  wire \port$668$14 ;
-  output \port$668$15 ;
-  wire \port$668$15 ;
-  output \port$668$2 ;
-  wire \port$668$2 ;
-  output \port$668$3 ;
-  wire \port$668$3 ;
-  output \port$668$4 ;
-  wire \port$668$4 ;
-  output \port$668$5 ;
-  wire \port$668$5 ;
-  output \port$668$6 ;
-  wire \port$668$6 ;
-  output \port$668$7 ;
-  wire \port$668$7 ;
-  output \port$668$8 ;
-  wire \port$668$8 ;
-  output \port$668$9 ;
-  wire \port$668$9 ;
-  input rst;
-  wire rst;
-  MULT18X18D #(
-    .CAS_MATCH_REG("FALSE"),
-    .CLK0_DIV("ENABLED"),
-    .CLK1_DIV("ENABLED"),
-    .CLK2_DIV("ENABLED"),
-    .CLK3_DIV("ENABLED"),
-    .GSR("DISABLED"),
-    .HIGHSPEED_CLK("NONE"),
-    .MULT_BYPASS("DISABLED"),
-    .REG_INPUTA_CLK("CLK0"),
-    .REG_INPUTB_CLK("CLK0"),
-    .REG_INPUTC_CLK("NONE"),
-    .REG_OUTPUT_CLK("CLK0"),
-    .REG_PIPELINE_CLK("NONE"),
-    .RESETMODE("SYNC"),
-    .SOURCEB_MODE("B_SHIFT")
-  ) dsp (
-    .A0(a[0]),
-    .A1(a[1]),
-    .A10(a[7]),
-    .A11(a[7]),
-    .A12(a[7]),
-    .A13(a[7]),
-    .A14(a[7]),
-    .A15(a[7]),
-    .A16(a[7]),
-    .A17(a[7]),
-    .A2(a[2]),
-    .A3(a[3]),
-    .A4(a[4]),
-    .A5(a[5]),
-    .A6(a[6]),
-    .A7(a[7]),
-    .A8(a[7]),
-    .A9(a[7]),
-    .B0(b[0]),
-    .B1(b[1]),
-    .B10(b[7]),
-    .B11(b[7]),
-    .B12(b[7]),
-    .B13(b[7]),
-    .B14(b[7]),
-    .B15(b[7]),
-    .B16(b[7]),
-    .B17(b[7]),
-    .B2(b[2]),
-    .B3(b[3]),
-    .B4(b[4]),
-    .B5(b[5]),
-    .B6(b[6]),
-    .B7(b[7]),
-    .B8(b[7]),
-    .B9(b[7]),
-    .C0(1'h0),
-    .C1(1'h0),
-    .C10(1'h0),
-    .C11(1'h0),
-    .C12(1'h0),
-    .C13(1'h0),
-    .C14(1'h0),
-    .C15(1'h0),
-    .C16(1'h0),
-    .C17(1'h0),
-    .C2(1'h0),
-    .C3(1'h0),
-    .C4(1'h0),
-    .C5(1'h0),
-    .C6(1'h0),
-    .C7(1'h0),
-    .C8(1'h0),
-    .C9(1'h0),
-    .CE0(1'h1),
-    .CLK0(clk),
-    .P0(\port$668$0 ),
-    .P1(\port$668$1 ),
-    .P10(\port$668$10 ),
-    .P11(\port$668$11 ),
-    .P12(\port$668$12 ),
-    .P13(\port$668$13 ),
-    .P14(\port$668$14 ),
-    .P15(\port$668$15 ),
-    .P16(p36[16]),
-    .P17(p36[17]),
-    .P18(p36[18]),
-    .P19(p36[19]),
-    .P2(\port$668$2 ),
-    .P20(p36[20]),
-    .P21(p36[21]),
-    .P22(p36[22]),
-    .P23(p36[23]),
-    .P24(p36[24]),
-    .P25(p36[25]),
-    .P26(p36[26]),
-    .P27(p36[27]),
-    .P28(p36[28]),
-    .P29(p36[29]),
-    .P3(\port$668$3 ),
-    .P30(p36[30]),
-    .P31(p36[31]),
-    .P32(p36[32]),
-    .P33(p36[33]),
-    .P34(p36[34]),
-    .P35(p36[35]),
-    .P4(\port$668$4 ),
-    .P5(\port$668$5 ),
-    .P6(\port$668$6 ),
-    .P7(\port$668$7 ),
-    .P8(\port$668$8 ),
-    .P9(\port$668$9 ),
-    .RST0(rst),
-    .SIGNEDA(1'h1),
-    .SIGNEDB(1'h1),
-    .SOURCEA(1'h0),
-    .SOURCEB(1'h0)
-  );
-  assign p36[15:0] = { \port$668$15 , \port$668$14 , \port$668$13 , \port$668$12 , \port$668$11 , \port$668$10 , \port$668$9 , \port$668$8 , \port$668$7 , \port$668$6 , \port$668$5 , \port$668$4 , \port$668$3 , \port$668$2 , \port$668$1 , \port$668$0  };
-endmodule
-
-(* generator = "Amaranth" *)
-module \hwq_top.engine.array.mul_0_1 (rst, \port$669$0 , \port$669$1 , \port$669$2 , \port$669$3 , \port$669$4 , \port$669$5 , \port$669$6 , \port$669$7 , \port$669$8 , \port$669$9 , \port$669$10 , \port$669$11 , \port$669$12 , \port$669$13 , \port$669$14 , \port$669$15 , b, a, clk);
-  input [7:0] a;
-  wire [7:0] a;
-  input [7:0] b;
-  wire [7:0] b;
-  input clk;
-  wire clk;
-  wire [35:0] p36;
-  output \port$669$0 ;
-  wire \port$669$0 ;
-  output \port$669$1 ;
-  wire \port$669$1 ;
-  output \port$669$10 ;
-  wire \port$669$10 ;
-  output \port$669$11 ;
-  wire \port$669$11 ;
-  output \port$669$12 ;
-  wire \port$669$12 ;
-  output \port$669$13 ;
-  wire \port$669$13 ;
-  output \port$669$14 ;
-  wire \port$669$14 ;
-  output \port$669$15 ;
-  wire \port$669$15 ;
-  output \port$669$2 ;
-  wire \port$669$2 ;
-  output \port$669$3 ;
-  wire \port$669$3 ;
-  output \port$669$4 ;
-  wire \port$669$4 ;
-  output \port$669$5 ;
-  wire \port$669$5 ;
-  output \port$669$6 ;
-  wire \port$669$6 ;
-  output \port$669$7 ;
-  wire \port$669$7 ;
-  output \port$669$8 ;
-  wire \port$669$8 ;
-  output \port$669$9 ;
-  wire \port$669$9 ;
-  input rst;
-  wire rst;
-  MULT18X18D #(
-    .CAS_MATCH_REG("FALSE"),
-    .CLK0_DIV("ENABLED"),
-    .CLK1_DIV("ENABLED"),
-    .CLK2_DIV("ENABLED"),
-    .CLK3_DIV("ENABLED"),
-    .GSR("DISABLED"),
-    .HIGHSPEED_CLK("NONE"),
-    .MULT_BYPASS("DISABLED"),
-    .REG_INPUTA_CLK("CLK0"),
-    .REG_INPUTB_CLK("CLK0"),
-    .REG_INPUTC_CLK("NONE"),
-    .REG_OUTPUT_CLK("CLK0"),
-    .REG_PIPELINE_CLK("NONE"),
-    .RESETMODE("SYNC"),
-    .SOURCEB_MODE("B_SHIFT")
-  ) dsp (
-    .A0(a[0]),
-    .A1(a[1]),
-    .A10(a[7]),
-    .A11(a[7]),
-    .A12(a[7]),
-    .A13(a[7]),
-    .A14(a[7]),
-    .A15(a[7]),
-    .A16(a[7]),
-    .A17(a[7]),
-    .A2(a[2]),
-    .A3(a[3]),
-    .A4(a[4]),
-    .A5(a[5]),
-    .A6(a[6]),
-    .A7(a[7]),
-    .A8(a[7]),
-    .A9(a[7]),
-    .B0(b[0]),
-    .B1(b[1]),
-    .B10(b[7]),
-    .B11(b[7]),
-    .B12(b[7]),
-    .B13(b[7]),
-    .B14(b[7]),
-    .B15(b[7]),
-    .B16(b[7]),
-    .B17(b[7]),
-    .B2(b[2]),
-    .B3(b[3]),
-    .B4(b[4]),
-    .B5(b[5]),
-    .B6(b[6]),
-    .B7(b[7]),
-    .B8(b[7]),
-    .B9(b[7]),
-    .C0(1'h0),
-    .C1(1'h0),
-    .C10(1'h0),
-    .C11(1'h0),
-    .C12(1'h0),
-    .C13(1'h0),
-    .C14(1'h0),
-    .C15(1'h0),
-    .C16(1'h0),
-    .C17(1'h0),
-    .C2(1'h0),
-    .C3(1'h0),
-    .C4(1'h0),
-    .C5(1'h0),
-    .C6(1'h0),
-    .C7(1'h0),
-    .C8(1'h0),
-    .C9(1'h0),
-    .CE0(1'h1),
-    .CLK0(clk),
-    .P0(\port$669$0 ),
-    .P1(\port$669$1 ),
-    .P10(\port$669$10 ),
-    .P11(\port$669$11 ),
-    .P12(\port$669$12 ),
-    .P13(\port$669$13 ),
-    .P14(\port$669$14 ),
-    .P15(\port$669$15 ),
-    .P16(p36[16]),
-    .P17(p36[17]),
-    .P18(p36[18]),
-    .P19(p36[19]),
-    .P2(\port$669$2 ),
-    .P20(p36[20]),
-    .P21(p36[21]),
-    .P22(p36[22]),
-    .P23(p36[23]),
-    .P24(p36[24]),
-    .P25(p36[25]),
-    .P26(p36[26]),
-    .P27(p36[27]),
-    .P28(p36[28]),
-    .P29(p36[29]),
-    .P3(\port$669$3 ),
-    .P30(p36[30]),
-    .P31(p36[31]),
-    .P32(p36[32]),
-    .P33(p36[33]),
-    .P34(p36[34]),
-    .P35(p36[35]),
-    .P4(\port$669$4 ),
-    .P5(\port$669$5 ),
-    .P6(\port$669$6 ),
-    .P7(\port$669$7 ),
-    .P8(\port$669$8 ),
-    .P9(\port$669$9 ),
-    .RST0(rst),
-    .SIGNEDA(1'h1),
-    .SIGNEDB(1'h1),
-    .SOURCEA(1'h0),
-    .SOURCEB(1'h0)
-  );
-  assign p36[15:0] = { \port$669$15 , \port$669$14 , \port$669$13 , \port$669$12 , \port$669$11 , \port$669$10 , \port$669$9 , \port$669$8 , \port$669$7 , \port$669$6 , \port$669$5 , \port$669$4 , \port$669$3 , \port$669$2 , \port$669$1 , \port$669$0  };
-endmodule
-
-(* generator = "Amaranth" *)
-module \hwq_top.engine.array.mul_0_2 (rst, \port$670$0 , \port$670$1 , \port$670$2 , \port$670$3 , \port$670$4 , \port$670$5 , \port$670$6 , \port$670$7 , \port$670$8 , \port$670$9 , \port$670$10 , \port$670$11 , \port$670$12 , \port$670$13 , \port$670$14 , \port$670$15 , b, a, clk);
-  input [7:0] a;
-  wire [7:0] a;
-  input [7:0] b;
-  wire [7:0] b;
-  input clk;
-  wire clk;
-  wire [35:0] p36;
-  output \port$670$0 ;
-  wire \port$670$0 ;
-  output \port$670$1 ;
-  wire \port$670$1 ;
-  output \port$670$10 ;
-  wire \port$670$10 ;
-  output \port$670$11 ;
-  wire \port$670$11 ;
-  output \port$670$12 ;
-  wire \port$670$12 ;
-  output \port$670$13 ;
-  wire \port$670$13 ;
-  output \port$670$14 ;
-  wire \port$670$14 ;
-  output \port$670$15 ;
-  wire \port$670$15 ;
-  output \port$670$2 ;
-  wire \port$670$2 ;
-  output \port$670$3 ;
-  wire \port$670$3 ;
-  output \port$670$4 ;
-  wire \port$670$4 ;
-  output \port$670$5 ;
-  wire \port$670$5 ;
-  output \port$670$6 ;
-  wire \port$670$6 ;
-  output \port$670$7 ;
-  wire \port$670$7 ;
-  output \port$670$8 ;
-  wire \port$670$8 ;
-  output \port$670$9 ;
-  wire \port$670$9 ;
-  input rst;
-  wire rst;
-  MULT18X18D #(
-    .CAS_MATCH_REG("FALSE"),
-    .CLK0_DIV("ENABLED"),
-    .CLK1_DIV("ENABLED"),
-    .CLK2_DIV("ENABLED"),
-    .CLK3_DIV("ENABLED"),
-    .GSR("DISABLED"),
-    .HIGHSPEED_CLK("NONE"),
-    .MULT_BYPASS("DISABLED"),
-    .REG_INPUTA_CLK("CLK0"),
-    .REG_INPUTB_CLK("CLK0"),
-    .REG_INPUTC_CLK("NONE"),
-    .REG_OUTPUT_CLK("CLK0"),
-    .REG_PIPELINE_CLK("NONE"),
-    .RESETMODE("SYNC"),
-    .SOURCEB_MODE("B_SHIFT")
-  ) dsp (
-    .A0(a[0]),
-    .A1(a[1]),
-    .A10(a[7]),
-    .A11(a[7]),
-    .A12(a[7]),
-    .A13(a[7]),
-    .A14(a[7]),
-    .A15(a[7]),
-    .A16(a[7]),
-    .A17(a[7]),
-    .A2(a[2]),
-    .A3(a[3]),
-    .A4(a[4]),
-    .A5(a[5]),
-    .A6(a[6]),
-    .A7(a[7]),
-    .A8(a[7]),
-    .A9(a[7]),
-    .B0(b[0]),
-    .B1(b[1]),
-    .B10(b[7]),
-    .B11(b[7]),
-    .B12(b[7]),
-    .B13(b[7]),
-    .B14(b[7]),
-    .B15(b[7]),
-    .B16(b[7]),
-    .B17(b[7]),
-    .B2(b[2]),
-    .B3(b[3]),
-    .B4(b[4]),
-    .B5(b[5]),
-    .B6(b[6]),
-    .B7(b[7]),
-    .B8(b[7]),
-    .B9(b[7]),
-    .C0(1'h0),
-    .C1(1'h0),
-    .C10(1'h0),
-    .C11(1'h0),
-    .C12(1'h0),
-    .C13(1'h0),
-    .C14(1'h0),
-    .C15(1'h0),
-    .C16(1'h0),
-    .C17(1'h0),
-    .C2(1'h0),
-    .C3(1'h0),
-    .C4(1'h0),
-    .C5(1'h0),
-    .C6(1'h0),
-    .C7(1'h0),
-    .C8(1'h0),
-    .C9(1'h0),
-    .CE0(1'h1),
-    .CLK0(clk),
-    .P0(\port$670$0 ),
-    .P1(\port$670$1 ),
-    .P10(\port$670$10 ),
-    .P11(\port$670$11 ),
-    .P12(\port$670$12 ),
-    .P13(\port$670$13 ),
-    .P14(\port$670$14 ),
-    .P15(\port$670$15 ),
-    .P16(p36[16]),
-    .P17(p36[17]),
-    .P18(p36[18]),
-    .P19(p36[19]),
-    .P2(\port$670$2 ),
-    .P20(p36[20]),
-    .P21(p36[21]),
-    .P22(p36[22]),
-    .P23(p36[23]),
-    .P24(p36[24]),
-    .P25(p36[25]),
-    .P26(p36[26]),
-    .P27(p36[27]),
-    .P28(p36[28]),
-    .P29(p36[29]),
-    .P3(\port$670$3 ),
-    .P30(p36[30]),
-    .P31(p36[31]),
-    .P32(p36[32]),
-    .P33(p36[33]),
-    .P34(p36[34]),
-    .P35(p36[35]),
-    .P4(\port$670$4 ),
-    .P5(\port$670$5 ),
-    .P6(\port$670$6 ),
-    .P7(\port$670$7 ),
-    .P8(\port$670$8 ),
-    .P9(\port$670$9 ),
-    .RST0(rst),
-    .SIGNEDA(1'h1),
-    .SIGNEDB(1'h1),
-    .SOURCEA(1'h0),
-    .SOURCEB(1'h0)
-  );
-  assign p36[15:0] = { \port$670$15 , \port$670$14 , \port$670$13 , \port$670$12 , \port$670$11 , \port$670$10 , \port$670$9 , \port$670$8 , \port$670$7 , \port$670$6 , \port$670$5 , \port$670$4 , \port$670$3 , \port$670$2 , \port$670$1 , \port$670$0  };
-endmodule
-
-(* generator = "Amaranth" *)
-module \hwq_top.engine.array.mul_0_3 (rst, \port$671$0 , \port$671$1 , \port$671$2 , \port$671$3 , \port$671$4 , \port$671$5 , \port$671$6 , \port$671$7 , \port$671$8 , \port$671$9 , \port$671$10 , \port$671$11 , \port$671$12 , \port$671$13 , \port$671$14 , \port$671$15 , b, a, clk);
-  input [7:0] a;
-  wire [7:0] a;
-  input [7:0] b;
-  wire [7:0] b;
-  input clk;
-  wire clk;
-  wire [35:0] p36;
-  output \port$671$0 ;
-  wire \port$671$0 ;
-  output \port$671$1 ;
-  wire \port$671$1 ;
-  output \port$671$10 ;
-  wire \port$671$10 ;
-  output \port$671$11 ;
-  wire \port$671$11 ;
-  output \port$671$12 ;
-  wire \port$671$12 ;
-  output \port$671$13 ;
-  wire \port$671$13 ;
-  output \port$671$14 ;
-  wire \port$671$14 ;
-  output \port$671$15 ;
-  wire \port$671$15 ;
-  output \port$671$2 ;
-  wire \port$671$2 ;
-  output \port$671$3 ;
-  wire \port$671$3 ;
-  output \port$671$4 ;
-  wire \port$671$4 ;
-  output \port$671$5 ;
-  wire \port$671$5 ;
-  output \port$671$6 ;
-  wire \port$671$6 ;
-  output \port$671$7 ;
-  wire \port$671$7 ;
-  output \port$671$8 ;
-  wire \port$671$8 ;
-  output \port$671$9 ;
-  wire \port$671$9 ;
-  input rst;
-  wire rst;
-  MULT18X18D #(
-    .CAS_MATCH_REG("FALSE"),
-    .CLK0_DIV("ENABLED"),
-    .CLK1_DIV("ENABLED"),
-    .CLK2_DIV("ENABLED"),
-    .CLK3_DIV("ENABLED"),
-    .GSR("DISABLED"),
-    .HIGHSPEED_CLK("NONE"),
-    .MULT_BYPASS("DISABLED"),
-    .REG_INPUTA_CLK("CLK0"),
-    .REG_INPUTB_CLK("CLK0"),
-    .REG_INPUTC_CLK("NONE"),
-    .REG_OUTPUT_CLK("CLK0"),
-    .REG_PIPELINE_CLK("NONE"),
-    .RESETMODE("SYNC"),
-    .SOURCEB_MODE("B_SHIFT")
-  ) dsp (
-    .A0(a[0]),
-    .A1(a[1]),
-    .A10(a[7]),
-    .A11(a[7]),
-    .A12(a[7]),
-    .A13(a[7]),
-    .A14(a[7]),
-    .A15(a[7]),
-    .A16(a[7]),
-    .A17(a[7]),
-    .A2(a[2]),
-    .A3(a[3]),
-    .A4(a[4]),
-    .A5(a[5]),
-    .A6(a[6]),
-    .A7(a[7]),
-    .A8(a[7]),
-    .A9(a[7]),
-    .B0(b[0]),
-    .B1(b[1]),
-    .B10(b[7]),
-    .B11(b[7]),
-    .B12(b[7]),
-    .B13(b[7]),
-    .B14(b[7]),
-    .B15(b[7]),
-    .B16(b[7]),
-    .B17(b[7]),
-    .B2(b[2]),
-    .B3(b[3]),
-    .B4(b[4]),
-    .B5(b[5]),
-    .B6(b[6]),
-    .B7(b[7]),
-    .B8(b[7]),
-    .B9(b[7]),
-    .C0(1'h0),
-    .C1(1'h0),
-    .C10(1'h0),
-    .C11(1'h0),
-    .C12(1'h0),
-    .C13(1'h0),
-    .C14(1'h0),
-    .C15(1'h0),
-    .C16(1'h0),
-    .C17(1'h0),
-    .C2(1'h0),
-    .C3(1'h0),
-    .C4(1'h0),
-    .C5(1'h0),
-    .C6(1'h0),
-    .C7(1'h0),
-    .C8(1'h0),
-    .C9(1'h0),
-    .CE0(1'h1),
-    .CLK0(clk),
-    .P0(\port$671$0 ),
-    .P1(\port$671$1 ),
-    .P10(\port$671$10 ),
-    .P11(\port$671$11 ),
-    .P12(\port$671$12 ),
-    .P13(\port$671$13 ),
-    .P14(\port$671$14 ),
-    .P15(\port$671$15 ),
-    .P16(p36[16]),
-    .P17(p36[17]),
-    .P18(p36[18]),
-    .P19(p36[19]),
-    .P2(\port$671$2 ),
-    .P20(p36[20]),
-    .P21(p36[21]),
-    .P22(p36[22]),
-    .P23(p36[23]),
-    .P24(p36[24]),
-    .P25(p36[25]),
-    .P26(p36[26]),
-    .P27(p36[27]),
-    .P28(p36[28]),
-    .P29(p36[29]),
-    .P3(\port$671$3 ),
-    .P30(p36[30]),
-    .P31(p36[31]),
-    .P32(p36[32]),
-    .P33(p36[33]),
-    .P34(p36[34]),
-    .P35(p36[35]),
-    .P4(\port$671$4 ),
-    .P5(\port$671$5 ),
-    .P6(\port$671$6 ),
-    .P7(\port$671$7 ),
-    .P8(\port$671$8 ),
-    .P9(\port$671$9 ),
-    .RST0(rst),
-    .SIGNEDA(1'h1),
-    .SIGNEDB(1'h1),
-    .SOURCEA(1'h0),
-    .SOURCEB(1'h0)
-  );
-  assign p36[15:0] = { \port$671$15 , \port$671$14 , \port$671$13 , \port$671$12 , \port$671$11 , \port$671$10 , \port$671$9 , \port$671$8 , \port$671$7 , \port$671$6 , \port$671$5 , \port$671$4 , \port$671$3 , \port$671$2 , \port$671$1 , \port$671$0  };
-endmodule
-
-(* generator = "Amaranth" *)
-module \hwq_top.engine.array.mul_0_4 (rst, \port$672$0 , \port$672$1 , \port$672$2 , \port$672$3 , \port$672$4 , \port$672$5 , \port$672$6 , \port$672$7 , \port$672$8 , \port$672$9 , \port$672$10 , \port$672$11 , \port$672$12 , \port$672$13 , \port$672$14 , \port$672$15 , b, a, clk);
-  input [7:0] a;
-  wire [7:0] a;
-  input [7:0] b;
-  wire [7:0] b;
-  input clk;
-  wire clk;
-  wire [35:0] p36;
-  output \port$672$0 ;
-  wire \port$672$0 ;
-  output \port$672$1 ;
-  wire \port$672$1 ;
-  output \port$672$10 ;
-  wire \port$672$10 ;
-  output \port$672$11 ;
-  wire \port$672$11 ;
-  output \port$672$12 ;
-  wire \port$672$12 ;
-  output \port$672$13 ;
-  wire \port$672$13 ;
-  output \port$672$14 ;
-  wire \port$672$14 ;
-  output \port$672$15 ;
-  wire \port$672$15 ;
-  output \port$672$2 ;
-  wire \port$672$2 ;
-  output \port$672$3 ;
-  wire \port$672$3 ;
-  output \port$672$4 ;
-  wire \port$672$4 ;
-  output \port$672$5 ;
-  wire \port$672$5 ;
-  output \port$672$6 ;
-  wire \port$672$6 ;
-  output \port$672$7 ;
-  wire \port$672$7 ;
-  output \port$672$8 ;
-  wire \port$672$8 ;
-  output \port$672$9 ;
-  wire \port$672$9 ;
-  input rst;
-  wire rst;
-  MULT18X18D #(
-    .CAS_MATCH_REG("FALSE"),
-    .CLK0_DIV("ENABLED"),
-    .CLK1_DIV("ENABLED"),
-    .CLK2_DIV("ENABLED"),
-    .CLK3_DIV("ENABLED"),
-    .GSR("DISABLED"),
-    .HIGHSPEED_CLK("NONE"),
-    .MULT_BYPASS("DISABLED"),
-    .REG_INPUTA_CLK("CLK0"),
-    .REG_INPUTB_CLK("CLK0"),
-    .REG_INPUTC_CLK("NONE"),
-    .REG_OUTPUT_CLK("CLK0"),
-    .REG_PIPELINE_CLK("NONE"),
-    .RESETMODE("SYNC"),
-    .SOURCEB_MODE("B_SHIFT")
-  ) dsp (
-    .A0(a[0]),
-    .A1(a[1]),
-    .A10(a[7]),
-    .A11(a[7]),
-    .A12(a[7]),
-    .A13(a[7]),
-    .A14(a[7]),
-    .A15(a[7]),
-    .A16(a[7]),
-    .A17(a[7]),
-    .A2(a[2]),
-    .A3(a[3]),
-    .A4(a[4]),
-    .A5(a[5]),
-    .A6(a[6]),
-    .A7(a[7]),
-    .A8(a[7]),
-    .A9(a[7]),
-    .B0(b[0]),
-    .B1(b[1]),
-    .B10(b[7]),
-    .B11(b[7]),
-    .B12(b[7]),
-    .B13(b[7]),
-    .B14(b[7]),
-    .B15(b[7]),
-    .B16(b[7]),
-    .B17(b[7]),
-    .B2(b[2]),
-    .B3(b[3]),
-    .B4(b[4]),
-    .B5(b[5]),
-    .B6(b[6]),
-    .B7(b[7]),
-    .B8(b[7]),
-    .B9(b[7]),
-    .C0(1'h0),
-    .C1(1'h0),
-    .C10(1'h0),
-    .C11(1'h0),
-    .C12(1'h0),
-    .C13(1'h0),
-    .C14(1'h0),
-    .C15(1'h0),
-    .C16(1'h0),
-    .C17(1'h0),
-    .C2(1'h0),
-    .C3(1'h0),
-    .C4(1'h0),
-    .C5(1'h0),
-    .C6(1'h0),
-    .C7(1'h0),
-    .C8(1'h0),
-    .C9(1'h0),
-    .CE0(1'h1),
-    .CLK0(clk),
-    .P0(\port$672$0 ),
-    .P1(\port$672$1 ),
-    .P10(\port$672$10 ),
-    .P11(\port$672$11 ),
-    .P12(\port$672$12 ),
-    .P13(\port$672$13 ),
-    .P14(\port$672$14 ),
-    .P15(\port$672$15 ),
-    .P16(p36[16]),
-    .P17(p36[17]),
-    .P18(p36[18]),
-    .P19(p36[19]),
-    .P2(\port$672$2 ),
-    .P20(p36[20]),
-    .P21(p36[21]),
-    .P22(p36[22]),
-    .P23(p36[23]),
-    .P24(p36[24]),
-    .P25(p36[25]),
-    .P26(p36[26]),
-    .P27(p36[27]),
-    .P28(p36[28]),
-    .P29(p36[29]),
-    .P3(\port$672$3 ),
-    .P30(p36[30]),
-    .P31(p36[31]),
-    .P32(p36[32]),
-    .P33(p36[33]),
-    .P34(p36[34]),
-    .P35(p36[35]),
-    .P4(\port$672$4 ),
-    .P5(\port$672$5 ),
-    .P6(\port$672$6 ),
-    .P7(\port$672$7 ),
-    .P8(\port$672$8 ),
-    .P9(\port$672$9 ),
-    .RST0(rst),
-    .SIGNEDA(1'h1),
-    .SIGNEDB(1'h1),
-    .SOURCEA(1'h0),
-    .SOURCEB(1'h0)
-  );
-  assign p36[15:0] = { \port$672$15 , \port$672$14 , \port$672$13 , \port$672$12 , \port$672$11 , \port$672$10 , \port$672$9 , \port$672$8 , \port$672$7 , \port$672$6 , \port$672$5 , \port$672$4 , \port$672$3 , \port$672$2 , \port$672$1 , \port$672$0  };
-endmodule
-
-(* generator = "Amaranth" *)
-module \hwq_top.engine.array.mul_0_5 (rst, \port$673$0 , \port$673$1 , \port$673$2 , \port$673$3 , \port$673$4 , \port$673$5 , \port$673$6 , \port$673$7 , \port$673$8 , \port$673$9 , \port$673$10 , \port$673$11 , \port$673$12 , \port$673$13 , \port$673$14 , \port$673$15 , b, a, clk);
-  input [7:0] a;
-  wire [7:0] a;
-  input [7:0] b;
-  wire [7:0] b;
-  input clk;
-  wire clk;
-  wire [35:0] p36;
-  output \port$673$0 ;
-  wire \port$673$0 ;
-  output \port$673$1 ;
-  wire \port$673$1 ;
-  output \port$673$10 ;
-  wire \port$673$10 ;
-  output \port$673$11 ;
-  wire \port$673$11 ;
-  output \port$673$12 ;
-  wire \port$673$12 ;
-  output \port$673$13 ;
-  wire \port$673$13 ;
-  output \port$673$14 ;
-  wire \port$673$14 ;
-  output \port$673$15 ;
-  wire \port$673$15 ;
-  output \port$673$2 ;
-  wire \port$673$2 ;
-  output \port$673$3 ;
-  wire \port$673$3 ;
-  output \port$673$4 ;
-  wire \port$673$4 ;
-  output \port$673$5 ;
-  wire \port$673$5 ;
-  output \port$673$6 ;
-  wire \port$673$6 ;
-  output \port$673$7 ;
-  wire \port$673$7 ;
-  output \port$673$8 ;
-  wire \port$673$8 ;
-  output \port$673$9 ;
-  wire \port$673$9 ;
-  input rst;
-  wire rst;
-  MULT18X18D #(
-    .CAS_MATCH_REG("FALSE"),
-    .CLK0_DIV("ENABLED"),
-    .CLK1_DIV("ENABLED"),
-    .CLK2_DIV("ENABLED"),
-    .CLK3_DIV("ENABLED"),
-    .GSR("DISABLED"),
-    .HIGHSPEED_CLK("NONE"),
-    .MULT_BYPASS("DISABLED"),
-    .REG_INPUTA_CLK("CLK0"),
-    .REG_INPUTB_CLK("CLK0"),
-    .REG_INPUTC_CLK("NONE"),
-    .REG_OUTPUT_CLK("CLK0"),
-    .REG_PIPELINE_CLK("NONE"),
-    .RESETMODE("SYNC"),
-    .SOURCEB_MODE("B_SHIFT")
-  ) dsp (
-    .A0(a[0]),
-    .A1(a[1]),
-    .A10(a[7]),
-    .A11(a[7]),
-    .A12(a[7]),
-    .A13(a[7]),
-    .A14(a[7]),
-    .A15(a[7]),
-    .A16(a[7]),
-    .A17(a[7]),
-    .A2(a[2]),
-    .A3(a[3]),
-    .A4(a[4]),
-    .A5(a[5]),
-    .A6(a[6]),
-    .A7(a[7]),
-    .A8(a[7]),
-    .A9(a[7]),
-    .B0(b[0]),
-    .B1(b[1]),
-    .B10(b[7]),
-    .B11(b[7]),
-    .B12(b[7]),
-    .B13(b[7]),
-    .B14(b[7]),
-    .B15(b[7]),
-    .B16(b[7]),
-    .B17(b[7]),
-    .B2(b[2]),
-    .B3(b[3]),
-    .B4(b[4]),
-    .B5(b[5]),
-    .B6(b[6]),
-    .B7(b[7]),
-    .B8(b[7]),
-    .B9(b[7]),
-    .C0(1'h0),
-    .C1(1'h0),
-    .C10(1'h0),
-    .C11(1'h0),
-    .C12(1'h0),
-    .C13(1'h0),
-    .C14(1'h0),
-    .C15(1'h0),
-    .C16(1'h0),
-    .C17(1'h0),
-    .C2(1'h0),
-    .C3(1'h0),
-    .C4(1'h0),
-    .C5(1'h0),
-    .C6(1'h0),
-    .C7(1'h0),
-    .C8(1'h0),
-    .C9(1'h0),
-    .CE0(1'h1),
-    .CLK0(clk),
-    .P0(\port$673$0 ),
-    .P1(\port$673$1 ),
-    .P10(\port$673$10 ),
-    .P11(\port$673$11 ),
-    .P12(\port$673$12 ),
-    .P13(\port$673$13 ),
-    .P14(\port$673$14 ),
-    .P15(\port$673$15 ),
-    .P16(p36[16]),
-    .P17(p36[17]),
-    .P18(p36[18]),
-    .P19(p36[19]),
-    .P2(\port$673$2 ),
-    .P20(p36[20]),
-    .P21(p36[21]),
-    .P22(p36[22]),
-    .P23(p36[23]),
-    .P24(p36[24]),
-    .P25(p36[25]),
-    .P26(p36[26]),
-    .P27(p36[27]),
-    .P28(p36[28]),
-    .P29(p36[29]),
-    .P3(\port$673$3 ),
-    .P30(p36[30]),
-    .P31(p36[31]),
-    .P32(p36[32]),
-    .P33(p36[33]),
-    .P34(p36[34]),
-    .P35(p36[35]),
-    .P4(\port$673$4 ),
-    .P5(\port$673$5 ),
-    .P6(\port$673$6 ),
-    .P7(\port$673$7 ),
-    .P8(\port$673$8 ),
-    .P9(\port$673$9 ),
-    .RST0(rst),
-    .SIGNEDA(1'h1),
-    .SIGNEDB(1'h1),
-    .SOURCEA(1'h0),
-    .SOURCEB(1'h0)
-  );
-  assign p36[15:0] = { \port$673$15 , \port$673$14 , \port$673$13 , \port$673$12 , \port$673$11 , \port$673$10 , \port$673$9 , \port$673$8 , \port$673$7 , \port$673$6 , \port$673$5 , \port$673$4 , \port$673$3 , \port$673$2 , \port$673$1 , \port$673$0  };
-endmodule
-
-(* generator = "Amaranth" *)
-module \hwq_top.engine.array.mul_0_6 (rst, \port$674$0 , \port$674$1 , \port$674$2 , \port$674$3 , \port$674$4 , \port$674$5 , \port$674$6 , \port$674$7 , \port$674$8 , \port$674$9 , \port$674$10 , \port$674$11 , \port$674$12 , \port$674$13 , \port$674$14 , \port$674$15 , b, a, clk);
-  input [7:0] a;
-  wire [7:0] a;
-  input [7:0] b;
-  wire [7:0] b;
-  input clk;
-  wire clk;
-  wire [35:0] p36;
-  output \port$674$0 ;
-  wire \port$674$0 ;
-  output \port$674$1 ;
-  wire \port$674$1 ;
-  output \port$674$10 ;
-  wire \port$674$10 ;
-  output \port$674$11 ;
-  wire \port$674$11 ;
-  output \port$674$12 ;
-  wire \port$674$12 ;
-  output \port$674$13 ;
-  wire \port$674$13 ;
-  output \port$674$14 ;
-  wire \port$674$14 ;
-  output \port$674$15 ;
-  wire \port$674$15 ;
-  output \port$674$2 ;
-  wire \port$674$2 ;
-  output \port$674$3 ;
-  wire \port$674$3 ;
-  output \port$674$4 ;
-  wire \port$674$4 ;
-  output \port$674$5 ;
-  wire \port$674$5 ;
-  output \port$674$6 ;
-  wire \port$674$6 ;
-  output \port$674$7 ;
-  wire \port$674$7 ;
-  output \port$674$8 ;
-  wire \port$674$8 ;
-  output \port$674$9 ;
-  wire \port$674$9 ;
-  input rst;
-  wire rst;
-  MULT18X18D #(
-    .CAS_MATCH_REG("FALSE"),
-    .CLK0_DIV("ENABLED"),
-    .CLK1_DIV("ENABLED"),
-    .CLK2_DIV("ENABLED"),
-    .CLK3_DIV("ENABLED"),
-    .GSR("DISABLED"),
-    .HIGHSPEED_CLK("NONE"),
-    .MULT_BYPASS("DISABLED"),
-    .REG_INPUTA_CLK("CLK0"),
-    .REG_INPUTB_CLK("CLK0"),
-    .REG_INPUTC_CLK("NONE"),
-    .REG_OUTPUT_CLK("CLK0"),
-    .REG_PIPELINE_CLK("NONE"),
-    .RESETMODE("SYNC"),
-    .SOURCEB_MODE("B_SHIFT")
-  ) dsp (
-    .A0(a[0]),
-    .A1(a[1]),
-    .A10(a[7]),
-    .A11(a[7]),
-    .A12(a[7]),
-    .A13(a[7]),
-    .A14(a[7]),
-    .A15(a[7]),
-    .A16(a[7]),
-    .A17(a[7]),
-    .A2(a[2]),
-    .A3(a[3]),
-    .A4(a[4]),
-    .A5(a[5]),
-    .A6(a[6]),
-    .A7(a[7]),
-    .A8(a[7]),
-    .A9(a[7]),
-    .B0(b[0]),
-    .B1(b[1]),
-    .B10(b[7]),
-    .B11(b[7]),
-    .B12(b[7]),
-    .B13(b[7]),
-    .B14(b[7]),
-    .B15(b[7]),
-    .B16(b[7]),
-    .B17(b[7]),
-    .B2(b[2]),
-    .B3(b[3]),
-    .B4(b[4]),
-    .B5(b[5]),
-    .B6(b[6]),
-    .B7(b[7]),
-    .B8(b[7]),
-    .B9(b[7]),
-    .C0(1'h0),
-    .C1(1'h0),
-    .C10(1'h0),
-    .C11(1'h0),
-    .C12(1'h0),
-    .C13(1'h0),
-    .C14(1'h0),
-    .C15(1'h0),
-    .C16(1'h0),
-    .C17(1'h0),
-    .C2(1'h0),
-    .C3(1'h0),
-    .C4(1'h0),
-    .C5(1'h0),
-    .C6(1'h0),
-    .C7(1'h0),
-    .C8(1'h0),
-    .C9(1'h0),
-    .CE0(1'h1),
-    .CLK0(clk),
-    .P0(\port$674$0 ),
-    .P1(\port$674$1 ),
-    .P10(\port$674$10 ),
-    .P11(\port$674$11 ),
-    .P12(\port$674$12 ),
-    .P13(\port$674$13 ),
-    .P14(\port$674$14 ),
-    .P15(\port$674$15 ),
-    .P16(p36[16]),
-    .P17(p36[17]),
-    .P18(p36[18]),
-    .P19(p36[19]),
-    .P2(\port$674$2 ),
-    .P20(p36[20]),
-    .P21(p36[21]),
-    .P22(p36[22]),
-    .P23(p36[23]),
-    .P24(p36[24]),
-    .P25(p36[25]),
-    .P26(p36[26]),
-    .P27(p36[27]),
-    .P28(p36[28]),
-    .P29(p36[29]),
-    .P3(\port$674$3 ),
-    .P30(p36[30]),
-    .P31(p36[31]),
-    .P32(p36[32]),
-    .P33(p36[33]),
-    .P34(p36[34]),
-    .P35(p36[35]),
-    .P4(\port$674$4 ),
-    .P5(\port$674$5 ),
-    .P6(\port$674$6 ),
-    .P7(\port$674$7 ),
-    .P8(\port$674$8 ),
-    .P9(\port$674$9 ),
-    .RST0(rst),
-    .SIGNEDA(1'h1),
-    .SIGNEDB(1'h1),
-    .SOURCEA(1'h0),
-    .SOURCEB(1'h0)
-  );
-  assign p36[15:0] = { \port$674$15 , \port$674$14 , \port$674$13 , \port$674$12 , \port$674$11 , \port$674$10 , \port$674$9 , \port$674$8 , \port$674$7 , \port$674$6 , \port$674$5 , \port$674$4 , \port$674$3 , \port$674$2 , \port$674$1 , \port$674$0  };
-endmodule
-
-(* generator = "Amaranth" *)
-module \hwq_top.engine.array.mul_0_7 (rst, \port$675$0 , \port$675$1 , \port$675$2 , \port$675$3 , \port$675$4 , \port$675$5 , \port$675$6 , \port$675$7 , \port$675$8 , \port$675$9 , \port$675$10 , \port$675$11 , \port$675$12 , \port$675$13 , \port$675$14 , \port$675$15 , b, a, clk);
-  input [7:0] a;
-  wire [7:0] a;
-  input [7:0] b;
-  wire [7:0] b;
-  input clk;
-  wire clk;
-  wire [35:0] p36;
-  output \port$675$0 ;
-  wire \port$675$0 ;
-  output \port$675$1 ;
-  wire \port$675$1 ;
-  output \port$675$10 ;
-  wire \port$675$10 ;
-  output \port$675$11 ;
-  wire \port$675$11 ;
-  output \port$675$12 ;
-  wire \port$675$12 ;
-  output \port$675$13 ;
-  wire \port$675$13 ;
-  output \port$675$14 ;
-  wire \port$675$14 ;
-  output \port$675$15 ;
-  wire \port$675$15 ;
-  output \port$675$2 ;
-  wire \port$675$2 ;
-  output \port$675$3 ;
-  wire \port$675$3 ;
-  output \port$675$4 ;
-  wire \port$675$4 ;
-  output \port$675$5 ;
-  wire \port$675$5 ;
-  output \port$675$6 ;
-  wire \port$675$6 ;
-  output \port$675$7 ;
-  wire \port$675$7 ;
-  output \port$675$8 ;
-  wire \port$675$8 ;
-  output \port$675$9 ;
-  wire \port$675$9 ;
-  input rst;
-  wire rst;
-  MULT18X18D #(
-    .CAS_MATCH_REG("FALSE"),
-    .CLK0_DIV("ENABLED"),
-    .CLK1_DIV("ENABLED"),
-    .CLK2_DIV("ENABLED"),
-    .CLK3_DIV("ENABLED"),
-    .GSR("DISABLED"),
-    .HIGHSPEED_CLK("NONE"),
-    .MULT_BYPASS("DISABLED"),
-    .REG_INPUTA_CLK("CLK0"),
-    .REG_INPUTB_CLK("CLK0"),
-    .REG_INPUTC_CLK("NONE"),
-    .REG_OUTPUT_CLK("CLK0"),
-    .REG_PIPELINE_CLK("NONE"),
-    .RESETMODE("SYNC"),
-    .SOURCEB_MODE("B_SHIFT")
-  ) dsp (
-    .A0(a[0]),
-    .A1(a[1]),
-    .A10(a[7]),
-    .A11(a[7]),
-    .A12(a[7]),
-    .A13(a[7]),
-    .A14(a[7]),
-    .A15(a[7]),
-    .A16(a[7]),
-    .A17(a[7]),
-    .A2(a[2]),
-    .A3(a[3]),
-    .A4(a[4]),
-    .A5(a[5]),
-    .A6(a[6]),
-    .A7(a[7]),
-    .A8(a[7]),
-    .A9(a[7]),
-    .B0(b[0]),
-    .B1(b[1]),
-    .B10(b[7]),
-    .B11(b[7]),
-    .B12(b[7]),
-    .B13(b[7]),
-    .B14(b[7]),
-    .B15(b[7]),
-    .B16(b[7]),
-    .B17(b[7]),
-    .B2(b[2]),
-    .B3(b[3]),
-    .B4(b[4]),
-    .B5(b[5]),
-    .B6(b[6]),
-    .B7(b[7]),
-    .B8(b[7]),
-    .B9(b[7]),
-    .C0(1'h0),
-    .C1(1'h0),
-    .C10(1'h0),
-    .C11(1'h0),
-    .C12(1'h0),
-    .C13(1'h0),
-    .C14(1'h0),
-    .C15(1'h0),
-    .C16(1'h0),
-    .C17(1'h0),
-    .C2(1'h0),
-    .C3(1'h0),
-    .C4(1'h0),
-    .C5(1'h0),
-    .C6(1'h0),
-    .C7(1'h0),
-    .C8(1'h0),
-    .C9(1'h0),
-    .CE0(1'h1),
-    .CLK0(clk),
-    .P0(\port$675$0 ),
-    .P1(\port$675$1 ),
-    .P10(\port$675$10 ),
-    .P11(\port$675$11 ),
-    .P12(\port$675$12 ),
-    .P13(\port$675$13 ),
-    .P14(\port$675$14 ),
-    .P15(\port$675$15 ),
-    .P16(p36[16]),
-    .P17(p36[17]),
-    .P18(p36[18]),
-    .P19(p36[19]),
-    .P2(\port$675$2 ),
-    .P20(p36[20]),
-    .P21(p36[21]),
-    .P22(p36[22]),
-    .P23(p36[23]),
-    .P24(p36[24]),
-    .P25(p36[25]),
-    .P26(p36[26]),
-    .P27(p36[27]),
-    .P28(p36[28]),
-    .P29(p36[29]),
-    .P3(\port$675$3 ),
-    .P30(p36[30]),
-    .P31(p36[31]),
-    .P32(p36[32]),
-    .P33(p36[33]),
-    .P34(p36[34]),
-    .P35(p36[35]),
-    .P4(\port$675$4 ),
-    .P5(\port$675$5 ),
-    .P6(\port$675$6 ),
-    .P7(\port$675$7 ),
-    .P8(\port$675$8 ),
-    .P9(\port$675$9 ),
-    .RST0(rst),
-    .SIGNEDA(1'h1),
-    .SIGNEDB(1'h1),
-    .SOURCEA(1'h0),
-    .SOURCEB(1'h0)
-  );
-  assign p36[15:0] = { \port$675$15 , \port$675$14 , \port$675$13 , \port$675$12 , \port$675$11 , \port$675$10 , \port$675$9 , \port$675$8 , \port$675$7 , \port$675$6 , \port$675$5 , \port$675$4 , \port$675$3 , \port$675$2 , \port$675$1 , \port$675$0  };
-endmodule
-
-(* generator = "Amaranth" *)
-module \hwq_top.engine.array.mul_1_0 (rst, \port$676$0 , \port$676$1 , \port$676$2 , \port$676$3 , \port$676$4 , \port$676$5 , \port$676$6 , \port$676$7 , \port$676$8 , \port$676$9 , \port$676$10 , \port$676$11 , \port$676$12 , \port$676$13 , \port$676$14 , \port$676$15 , a, b, clk);
-  input [7:0] a;
-  wire [7:0] a;
-  input [7:0] b;
-  wire [7:0] b;
-  input clk;
-  wire clk;
-  wire [35:0] p36;
-  output \port$676$0 ;
-  wire \port$676$0 ;
-  output \port$676$1 ;
-  wire \port$676$1 ;
-  output \port$676$10 ;
-  wire \port$676$10 ;
-  output \port$676$11 ;
-  wire \port$676$11 ;
-  output \port$676$12 ;
-  wire \port$676$12 ;
-  output \port$676$13 ;
-  wire \port$676$13 ;
-  output \port$676$14 ;
-  wire \port$676$14 ;
-  output \port$676$15 ;
-  wire \port$676$15 ;
-  output \port$676$2 ;
-  wire \port$676$2 ;
-  output \port$676$3 ;
-  wire \port$676$3 ;
-  output \port$676$4 ;
-  wire \port$676$4 ;
-  output \port$676$5 ;
-  wire \port$676$5 ;
-  output \port$676$6 ;
-  wire \port$676$6 ;
-  output \port$676$7 ;
-  wire \port$676$7 ;
-  output \port$676$8 ;
-  wire \port$676$8 ;
-  output \port$676$9 ;
-  wire \port$676$9 ;
-  input rst;
-  wire rst;
-  MULT18X18D #(
-    .CAS_MATCH_REG("FALSE"),
-    .CLK0_DIV("ENABLED"),
-    .CLK1_DIV("ENABLED"),
-    .CLK2_DIV("ENABLED"),
-    .CLK3_DIV("ENABLED"),
-    .GSR("DISABLED"),
-    .HIGHSPEED_CLK("NONE"),
-    .MULT_BYPASS("DISABLED"),
-    .REG_INPUTA_CLK("CLK0"),
-    .REG_INPUTB_CLK("CLK0"),
-    .REG_INPUTC_CLK("NONE"),
-    .REG_OUTPUT_CLK("CLK0"),
-    .REG_PIPELINE_CLK("NONE"),
-    .RESETMODE("SYNC"),
-    .SOURCEB_MODE("B_SHIFT")
-  ) dsp (
-    .A0(a[0]),
-    .A1(a[1]),
-    .A10(a[7]),
-    .A11(a[7]),
-    .A12(a[7]),
-    .A13(a[7]),
-    .A14(a[7]),
-    .A15(a[7]),
-    .A16(a[7]),
-    .A17(a[7]),
-    .A2(a[2]),
-    .A3(a[3]),
-    .A4(a[4]),
-    .A5(a[5]),
-    .A6(a[6]),
-    .A7(a[7]),
-    .A8(a[7]),
-    .A9(a[7]),
-    .B0(b[0]),
-    .B1(b[1]),
-    .B10(b[7]),
-    .B11(b[7]),
-    .B12(b[7]),
-    .B13(b[7]),
-    .B14(b[7]),
-    .B15(b[7]),
-    .B16(b[7]),
-    .B17(b[7]),
-    .B2(b[2]),
-    .B3(b[3]),
-    .B4(b[4]),
-    .B5(b[5]),
-    .B6(b[6]),
-    .B7(b[7]),
-    .B8(b[7]),
-    .B9(b[7]),
-    .C0(1'h0),
-    .C1(1'h0),
-    .C10(1'h0),
-    .C11(1'h0),
-    .C12(1'h0),
-    .C13(1'h0),
-    .C14(1'h0),
-    .C15(1'h0),
-    .C16(1'h0),
-    .C17(1'h0),
-    .C2(1'h0),
-    .C3(1'h0),
-    .C4(1'h0),
-    .C5(1'h0),
-    .C6(1'h0),
-    .C7(1'h0),
-    .C8(1'h0),
-    .C9(1'h0),
-    .CE0(1'h1),
-    .CLK0(clk),
-    .P0(\port$676$0 ),
-    .P1(\port$676$1 ),
-    .P10(\port$676$10 ),
-    .P11(\port$676$11 ),
-    .P12(\port$676$12 ),
-    .P13(\port$676$13 ),
-    .P14(\port$676$14 ),
-    .P15(\port$676$15 ),
-    .P16(p36[16]),
-    .P17(p36[17]),
-    .P18(p36[18]),
-    .P19(p36[19]),
-    .P2(\port$676$2 ),
-    .P20(p36[20]),
-    .P21(p36[21]),
-    .P22(p36[22]),
-    .P23(p36[23]),
-    .P24(p36[24]),
-    .P25(p36[25]),
-    .P26(p36[26]),
-    .P27(p36[27]),
-    .P28(p36[28]),
-    .P29(p36[29]),
-    .P3(\port$676$3 ),
-    .P30(p36[30]),
-    .P31(p36[31]),
-    .P32(p36[32]),
-    .P33(p36[33]),
-    .P34(p36[34]),
-    .P35(p36[35]),
-    .P4(\port$676$4 ),
-    .P5(\port$676$5 ),
-    .P6(\port$676$6 ),
-    .P7(\port$676$7 ),
-    .P8(\port$676$8 ),
-    .P9(\port$676$9 ),
-    .RST0(rst),
-    .SIGNEDA(1'h1),
-    .SIGNEDB(1'h1),
-    .SOURCEA(1'h0),
-    .SOURCEB(1'h0)
-  );
-  assign p36[15:0] = { \port$676$15 , \port$676$14 , \port$676$13 , \port$676$12 , \port$676$11 , \port$676$10 , \port$676$9 , \port$676$8 , \port$676$7 , \port$676$6 , \port$676$5 , \port$676$4 , \port$676$3 , \port$676$2 , \port$676$1 , \port$676$0  };
-endmodule
-
-(* generator = "Amaranth" *)
-module \hwq_top.engine.array.mul_1_1 (rst, \port$677$0 , \port$677$1 , \port$677$2 , \port$677$3 , \port$677$4 , \port$677$5 , \port$677$6 , \port$677$7 , \port$677$8 , \port$677$9 , \port$677$10 , \port$677$11 , \port$677$12 , \port$677$13 , \port$677$14 , \port$677$15 , b, a, clk);
-  input [7:0] a;
-  wire [7:0] a;
-  input [7:0] b;
-  wire [7:0] b;
-  input clk;
-  wire clk;
-  wire [35:0] p36;
-  output \port$677$0 ;
-  wire \port$677$0 ;
-  output \port$677$1 ;
-  wire \port$677$1 ;
-  output \port$677$10 ;
-  wire \port$677$10 ;
-  output \port$677$11 ;
-  wire \port$677$11 ;
-  output \port$677$12 ;
-  wire \port$677$12 ;
-  output \port$677$13 ;
-  wire \port$677$13 ;
-  output \port$677$14 ;
-  wire \port$677$14 ;
-  output \port$677$15 ;
-  wire \port$677$15 ;
-  output \port$677$2 ;
-  wire \port$677$2 ;
-  output \port$677$3 ;
-  wire \port$677$3 ;
-  output \port$677$4 ;
-  wire \port$677$4 ;
-  output \port$677$5 ;
-  wire \port$677$5 ;
-  output \port$677$6 ;
-  wire \port$677$6 ;
-  output \port$677$7 ;
-  wire \port$677$7 ;
-  output \port$677$8 ;
-  wire \port$677$8 ;
-  output \port$677$9 ;
-  wire \port$677$9 ;
-  input rst;
-  wire rst;
-  MULT18X18D #(
-    .CAS_MATCH_REG("FALSE"),
-    .CLK0_DIV("ENABLED"),
-    .CLK1_DIV("ENABLED"),
-    .CLK2_DIV("ENABLED"),
-    .CLK3_DIV("ENABLED"),
-    .GSR("DISABLED"),
-    .HIGHSPEED_CLK("NONE"),
-    .MULT_BYPASS("DISABLED"),
-    .REG_INPUTA_CLK("CLK0"),
-    .REG_INPUTB_CLK("CLK0"),
-    .REG_INPUTC_CLK("NONE"),
-    .REG_OUTPUT_CLK("CLK0"),
-    .REG_PIPELINE_CLK("NONE"),
-    .RESETMODE("SYNC"),
-    .SOURCEB_MODE("B_SHIFT")
-  ) dsp (
-    .A0(a[0]),
-    .A1(a[1]),
-    .A10(a[7]),
-    .A11(a[7]),
-    .A12(a[7]),
-    .A13(a[7]),
-    .A14(a[7]),
-    .A15(a[7]),
-    .A16(a[7]),
-    .A17(a[7]),
-    .A2(a[2]),
-    .A3(a[3]),
-    .A4(a[4]),
-    .A5(a[5]),
-    .A6(a[6]),
-    .A7(a[7]),
-    .A8(a[7]),
-    .A9(a[7]),
-    .B0(b[0]),
-    .B1(b[1]),
-    .B10(b[7]),
-    .B11(b[7]),
-    .B12(b[7]),
-    .B13(b[7]),
-    .B14(b[7]),
-    .B15(b[7]),
-    .B16(b[7]),
-    .B17(b[7]),
-    .B2(b[2]),
-    .B3(b[3]),
-    .B4(b[4]),
-    .B5(b[5]),
-    .B6(b[6]),
-    .B7(b[7]),
-    .B8(b[7]),
-    .B9(b[7]),
-    .C0(1'h0),
-    .C1(1'h0),
-    .C10(1'h0),
-    .C11(1'h0),
-    .C12(1'h0),
-    .C13(1'h0),
-    .C14(1'h0),
-    .C15(1'h0),
-    .C16(1'h0),
-    .C17(1'h0),
-    .C2(1'h0),
-    .C3(1'h0),
-    .C4(1'h0),
-    .C5(1'h0),
-    .C6(1'h0),
-    .C7(1'h0),
-    .C8(1'h0),
-    .C9(1'h0),
-    .CE0(1'h1),
-    .CLK0(clk),
-    .P0(\port$677$0 ),
-    .P1(\port$677$1 ),
-    .P10(\port$677$10 ),
-    .P11(\port$677$11 ),
-    .P12(\port$677$12 ),
-    .P13(\port$677$13 ),
-    .P14(\port$677$14 ),
-    .P15(\port$677$15 ),
-    .P16(p36[16]),
-    .P17(p36[17]),
-    .P18(p36[18]),
-    .P19(p36[19]),
-    .P2(\port$677$2 ),
-    .P20(p36[20]),
-    .P21(p36[21]),
-    .P22(p36[22]),
-    .P23(p36[23]),
-    .P24(p36[24]),
-    .P25(p36[25]),
-    .P26(p36[26]),
-    .P27(p36[27]),
-    .P28(p36[28]),
-    .P29(p36[29]),
-    .P3(\port$677$3 ),
-    .P30(p36[30]),
-    .P31(p36[31]),
-    .P32(p36[32]),
-    .P33(p36[33]),
-    .P34(p36[34]),
-    .P35(p36[35]),
-    .P4(\port$677$4 ),
-    .P5(\port$677$5 ),
-    .P6(\port$677$6 ),
-    .P7(\port$677$7 ),
-    .P8(\port$677$8 ),
-    .P9(\port$677$9 ),
-    .RST0(rst),
-    .SIGNEDA(1'h1),
-    .SIGNEDB(1'h1),
-    .SOURCEA(1'h0),
-    .SOURCEB(1'h0)
-  );
-  assign p36[15:0] = { \port$677$15 , \port$677$14 , \port$677$13 , \port$677$12 , \port$677$11 , \port$677$10 , \port$677$9 , \port$677$8 , \port$677$7 , \port$677$6 , \port$677$5 , \port$677$4 , \port$677$3 , \port$677$2 , \port$677$1 , \port$677$0  };
-endmodule
-
-(* generator = "Amaranth" *)
-module \hwq_top.engine.array.mul_1_2 (rst, \port$678$0 , \port$678$1 , \port$678$2 , \port$678$3 , \port$678$4 , \port$678$5 , \port$678$6 , \port$678$7 , \port$678$8 , \port$678$9 , \port$678$10 , \port$678$11 , \port$678$12 , \port$678$13 , \port$678$14 , \port$678$15 , b, a, clk);
-  input [7:0] a;
-  wire [7:0] a;
-  input [7:0] b;
-  wire [7:0] b;
-  input clk;
-  wire clk;
-  wire [35:0] p36;
-  output \port$678$0 ;
-  wire \port$678$0 ;
-  output \port$678$1 ;
-  wire \port$678$1 ;
-  output \port$678$10 ;
-  wire \port$678$10 ;
-  output \port$678$11 ;
-  wire \port$678$11 ;
-  output \port$678$12 ;
-  wire \port$678$12 ;
-  output \port$678$13 ;
-  wire \port$678$13 ;
-  output \port$678$14 ;
-  wire \port$678$14 ;
-  output \port$678$15 ;
-  wire \port$678$15 ;
-  output \port$678$2 ;
-  wire \port$678$2 ;
-  output \port$678$3 ;
-  wire \port$678$3 ;
-  output \port$678$4 ;
-  wire \port$678$4 ;
-  output \port$678$5 ;
-  wire \port$678$5 ;
-  output \port$678$6 ;
-  wire \port$678$6 ;
-  output \port$678$7 ;
-  wire \port$678$7 ;
-  output \port$678$8 ;
-  wire \port$678$8 ;
-  output \port$678$9 ;
-  wire \port$678$9 ;
-  input rst;
-  wire rst;
-  MULT18X18D #(
-    .CAS_MATCH_REG("FALSE"),
-    .CLK0_DIV("ENABLED"),
-    .CLK1_DIV("ENABLED"),
-    .CLK2_DIV("ENABLED"),
-    .CLK3_DIV("ENABLED"),
-    .GSR("DISABLED"),
-    .HIGHSPEED_CLK("NONE"),
-    .MULT_BYPASS("DISABLED"),
-    .REG_INPUTA_CLK("CLK0"),
-    .REG_INPUTB_CLK("CLK0"),
-    .REG_INPUTC_CLK("NONE"),
-    .REG_OUTPUT_CLK("CLK0"),
-    .REG_PIPELINE_CLK("NONE"),
-    .RESETMODE("SYNC"),
-    .SOURCEB_MODE("B_SHIFT")
-  ) dsp (
-    .A0(a[0]),
-    .A1(a[1]),
-    .A10(a[7]),
-    .A11(a[7]),
-    .A12(a[7]),
-    .A13(a[7]),
-    .A14(a[7]),
-    .A15(a[7]),
-    .A16(a[7]),
-    .A17(a[7]),
-    .A2(a[2]),
-    .A3(a[3]),
-    .A4(a[4]),
-    .A5(a[5]),
-    .A6(a[6]),
-    .A7(a[7]),
-    .A8(a[7]),
-    .A9(a[7]),
-    .B0(b[0]),
-    .B1(b[1]),
-    .B10(b[7]),
-    .B11(b[7]),
-    .B12(b[7]),
-    .B13(b[7]),
-    .B14(b[7]),
-    .B15(b[7]),
-    .B16(b[7]),
-    .B17(b[7]),
-    .B2(b[2]),
-    .B3(b[3]),
-    .B4(b[4]),
-    .B5(b[5]),
-    .B6(b[6]),
-    .B7(b[7]),
-    .B8(b[7]),
-    .B9(b[7]),
-    .C0(1'h0),
-    .C1(1'h0),
-    .C10(1'h0),
-    .C11(1'h0),
-    .C12(1'h0),
-    .C13(1'h0),
-    .C14(1'h0),
-    .C15(1'h0),
-    .C16(1'h0),
-    .C17(1'h0),
-    .C2(1'h0),
-    .C3(1'h0),
-    .C4(1'h0),
-    .C5(1'h0),
-    .C6(1'h0),
-    .C7(1'h0),
-    .C8(1'h0),
-    .C9(1'h0),
-    .CE0(1'h1),
-    .CLK0(clk),
-    .P0(\port$678$0 ),
-    .P1(\port$678$1 ),
-    .P10(\port$678$10 ),
-    .P11(\port$678$11 ),
-    .P12(\port$678$12 ),
-    .P13(\port$678$13 ),
-    .P14(\port$678$14 ),
-    .P15(\port$678$15 ),
-    .P16(p36[16]),
-    .P17(p36[17]),
-    .P18(p36[18]),
-    .P19(p36[19]),
-    .P2(\port$678$2 ),
-    .P20(p36[20]),
-    .P21(p36[21]),
-    .P22(p36[22]),
-    .P23(p36[23]),
-    .P24(p36[24]),
-    .P25(p36[25]),
-    .P26(p36[26]),
-    .P27(p36[27]),
-    .P28(p36[28]),
-    .P29(p36[29]),
-    .P3(\port$678$3 ),
-    .P30(p36[30]),
-    .P31(p36[31]),
-    .P32(p36[32]),
-    .P33(p36[33]),
-    .P34(p36[34]),
-    .P35(p36[35]),
-    .P4(\port$678$4 ),
-    .P5(\port$678$5 ),
-    .P6(\port$678$6 ),
-    .P7(\port$678$7 ),
-    .P8(\port$678$8 ),
-    .P9(\port$678$9 ),
-    .RST0(rst),
-    .SIGNEDA(1'h1),
-    .SIGNEDB(1'h1),
-    .SOURCEA(1'h0),
-    .SOURCEB(1'h0)
-  );
-  assign p36[15:0] = { \port$678$15 , \port$678$14 , \port$678$13 , \port$678$12 , \port$678$11 , \port$678$10 , \port$678$9 , \port$678$8 , \port$678$7 , \port$678$6 , \port$678$5 , \port$678$4 , \port$678$3 , \port$678$2 , \port$678$1 , \port$678$0  };
-endmodule
-
-(* generator = "Amaranth" *)
-module \hwq_top.engine.array.mul_1_3 (rst, \port$679$0 , \port$679$1 , \port$679$2 , \port$679$3 , \port$679$4 , \port$679$5 , \port$679$6 , \port$679$7 , \port$679$8 , \port$679$9 , \port$679$10 , \port$679$11 , \port$679$12 , \port$679$13 , \port$679$14 , \port$679$15 , b, a, clk);
-  input [7:0] a;
-  wire [7:0] a;
-  input [7:0] b;
-  wire [7:0] b;
-  input clk;
-  wire clk;
-  wire [35:0] p36;
-  output \port$679$0 ;
-  wire \port$679$0 ;
-  output \port$679$1 ;
-  wire \port$679$1 ;
-  output \port$679$10 ;
-  wire \port$679$10 ;
-  output \port$679$11 ;
-  wire \port$679$11 ;
-  output \port$679$12 ;
-  wire \port$679$12 ;
-  output \port$679$13 ;
-  wire \port$679$13 ;
-  output \port$679$14 ;
-  wire \port$679$14 ;
-  output \port$679$15 ;
-  wire \port$679$15 ;
-  output \port$679$2 ;
-  wire \port$679$2 ;
-  output \port$679$3 ;
-  wire \port$679$3 ;
-  output \port$679$4 ;
-  wire \port$679$4 ;
-  output \port$679$5 ;
-  wire \port$679$5 ;
-  output \port$679$6 ;
-  wire \port$679$6 ;
-  output \port$679$7 ;
-  wire \port$679$7 ;
-  output \port$679$8 ;
-  wire \port$679$8 ;
-  output \port$679$9 ;
-  wire \port$679$9 ;
-  input rst;
-  wire rst;
-  MULT18X18D #(
-    .CAS_MATCH_REG("FALSE"),
-    .CLK0_DIV("ENABLED"),
-    .CLK1_DIV("ENABLED"),
-    .CLK2_DIV("ENABLED"),
-    .CLK3_DIV("ENABLED"),
-    .GSR("DISABLED"),
-    .HIGHSPEED_CLK("NONE"),
-    .MULT_BYPASS("DISABLED"),
-    .REG_INPUTA_CLK("CLK0"),
-    .REG_INPUTB_CLK("CLK0"),
-    .REG_INPUTC_CLK("NONE"),
-    .REG_OUTPUT_CLK("CLK0"),
-    .REG_PIPELINE_CLK("NONE"),
-    .RESETMODE("SYNC"),
-    .SOURCEB_MODE("B_SHIFT")
-  ) dsp (
-    .A0(a[0]),
-    .A1(a[1]),
-    .A10(a[7]),
-    .A11(a[7]),
-    .A12(a[7]),
-    .A13(a[7]),
-    .A14(a[7]),
-    .A15(a[7]),
-    .A16(a[7]),
-    .A17(a[7]),
-    .A2(a[2]),
-    .A3(a[3]),
-    .A4(a[4]),
-    .A5(a[5]),
-    .A6(a[6]),
-    .A7(a[7]),
-    .A8(a[7]),
-    .A9(a[7]),
-    .B0(b[0]),
-    .B1(b[1]),
-    .B10(b[7]),
-    .B11(b[7]),
-    .B12(b[7]),
-    .B13(b[7]),
-    .B14(b[7]),
-    .B15(b[7]),
-    .B16(b[7]),
-    .B17(b[7]),
-    .B2(b[2]),
-    .B3(b[3]),
-    .B4(b[4]),
-    .B5(b[5]),
-    .B6(b[6]),
-    .B7(b[7]),
-    .B8(b[7]),
-    .B9(b[7]),
-    .C0(1'h0),
-    .C1(1'h0),
-    .C10(1'h0),
-    .C11(1'h0),
-    .C12(1'h0),
-    .C13(1'h0),
-    .C14(1'h0),
-    .C15(1'h0),
-    .C16(1'h0),
-    .C17(1'h0),
-    .C2(1'h0),
-    .C3(1'h0),
-    .C4(1'h0),
-    .C5(1'h0),
-    .C6(1'h0),
-    .C7(1'h0),
-    .C8(1'h0),
-    .C9(1'h0),
-    .CE0(1'h1),
-    .CLK0(clk),
-    .P0(\port$679$0 ),
-    .P1(\port$679$1 ),
-    .P10(\port$679$10 ),
-    .P11(\port$679$11 ),
-    .P12(\port$679$12 ),
-    .P13(\port$679$13 ),
-    .P14(\port$679$14 ),
-    .P15(\port$679$15 ),
-    .P16(p36[16]),
-    .P17(p36[17]),
-    .P18(p36[18]),
-    .P19(p36[19]),
-    .P2(\port$679$2 ),
-    .P20(p36[20]),
-    .P21(p36[21]),
-    .P22(p36[22]),
-    .P23(p36[23]),
-    .P24(p36[24]),
-    .P25(p36[25]),
-    .P26(p36[26]),
-    .P27(p36[27]),
-    .P28(p36[28]),
-    .P29(p36[29]),
-    .P3(\port$679$3 ),
-    .P30(p36[30]),
-    .P31(p36[31]),
-    .P32(p36[32]),
-    .P33(p36[33]),
-    .P34(p36[34]),
-    .P35(p36[35]),
-    .P4(\port$679$4 ),
-    .P5(\port$679$5 ),
-    .P6(\port$679$6 ),
-    .P7(\port$679$7 ),
-    .P8(\port$679$8 ),
-    .P9(\port$679$9 ),
-    .RST0(rst),
-    .SIGNEDA(1'h1),
-    .SIGNEDB(1'h1),
-    .SOURCEA(1'h0),
-    .SOURCEB(1'h0)
-  );
-  assign p36[15:0] = { \port$679$15 , \port$679$14 , \port$679$13 , \port$679$12 , \port$679$11 , \port$679$10 , \port$679$9 , \port$679$8 , \port$679$7 , \port$679$6 , \port$679$5 , \port$679$4 , \port$679$3 , \port$679$2 , \port$679$1 , \port$679$0  };
-endmodule
-
-(* generator = "Amaranth" *)
-module \hwq_top.engine.array.mul_1_4 (rst, \port$680$0 , \port$680$1 , \port$680$2 , \port$680$3 , \port$680$4 , \port$680$5 , \port$680$6 , \port$680$7 , \port$680$8 , \port$680$9 , \port$680$10 , \port$680$11 , \port$680$12 , \port$680$13 , \port$680$14 , \port$680$15 , b, a, clk);
-  input [7:0] a;
-  wire [7:0] a;
-  input [7:0] b;
-  wire [7:0] b;
-  input clk;
-  wire clk;
-  wire [35:0] p36;
-  output \port$680$0 ;
-  wire \port$680$0 ;
-  output \port$680$1 ;
-  wire \port$680$1 ;
-  output \port$680$10 ;
-  wire \port$680$10 ;
-  output \port$680$11 ;
-  wire \port$680$11 ;
-  output \port$680$12 ;
-  wire \port$680$12 ;
-  output \port$680$13 ;
-  wire \port$680$13 ;
-  output \port$680$14 ;
-  wire \port$680$14 ;
-  output \port$680$15 ;
-  wire \port$680$15 ;
-  output \port$680$2 ;
-  wire \port$680$2 ;
-  output \port$680$3 ;
-  wire \port$680$3 ;
-  output \port$680$4 ;
-  wire \port$680$4 ;
-  output \port$680$5 ;
-  wire \port$680$5 ;
-  output \port$680$6 ;
-  wire \port$680$6 ;
-  output \port$680$7 ;
-  wire \port$680$7 ;
-  output \port$680$8 ;
-  wire \port$680$8 ;
-  output \port$680$9 ;
-  wire \port$680$9 ;
-  input rst;
-  wire rst;
-  MULT18X18D #(
-    .CAS_MATCH_REG("FALSE"),
-    .CLK0_DIV("ENABLED"),
-    .CLK1_DIV("ENABLED"),
-    .CLK2_DIV("ENABLED"),
-    .CLK3_DIV("ENABLED"),
-    .GSR("DISABLED"),
-    .HIGHSPEED_CLK("NONE"),
-    .MULT_BYPASS("DISABLED"),
-    .REG_INPUTA_CLK("CLK0"),
-    .REG_INPUTB_CLK("CLK0"),
-    .REG_INPUTC_CLK("NONE"),
-    .REG_OUTPUT_CLK("CLK0"),
-    .REG_PIPELINE_CLK("NONE"),
-    .RESETMODE("SYNC"),
-    .SOURCEB_MODE("B_SHIFT")
-  ) dsp (
-    .A0(a[0]),
-    .A1(a[1]),
-    .A10(a[7]),
-    .A11(a[7]),
-    .A12(a[7]),
-    .A13(a[7]),
-    .A14(a[7]),
-    .A15(a[7]),
-    .A16(a[7]),
-    .A17(a[7]),
-    .A2(a[2]),
-    .A3(a[3]),
-    .A4(a[4]),
-    .A5(a[5]),
-    .A6(a[6]),
-    .A7(a[7]),
-    .A8(a[7]),
-    .A9(a[7]),
-    .B0(b[0]),
-    .B1(b[1]),
-    .B10(b[7]),
-    .B11(b[7]),
-    .B12(b[7]),
-    .B13(b[7]),
-    .B14(b[7]),
-    .B15(b[7]),
-    .B16(b[7]),
-    .B17(b[7]),
-    .B2(b[2]),
-    .B3(b[3]),
-    .B4(b[4]),
-    .B5(b[5]),
-    .B6(b[6]),
-    .B7(b[7]),
-    .B8(b[7]),
-    .B9(b[7]),
-    .C0(1'h0),
-    .C1(1'h0),
-    .C10(1'h0),
-    .C11(1'h0),
-    .C12(1'h0),
-    .C13(1'h0),
-    .C14(1'h0),
-    .C15(1'h0),
-    .C16(1'h0),
-    .C17(1'h0),
-    .C2(1'h0),
-    .C3(1'h0),
-    .C4(1'h0),
-    .C5(1'h0),
-    .C6(1'h0),
-    .C7(1'h0),
-    .C8(1'h0),
-    .C9(1'h0),
-    .CE0(1'h1),
-    .CLK0(clk),
-    .P0(\port$680$0 ),
-    .P1(\port$680$1 ),
-    .P10(\port$680$10 ),
-    .P11(\port$680$11 ),
-    .P12(\port$680$12 ),
-    .P13(\port$680$13 ),
-    .P14(\port$680$14 ),
-    .P15(\port$680$15 ),
-    .P16(p36[16]),
-    .P17(p36[17]),
-    .P18(p36[18]),
-    .P19(p36[19]),
-    .P2(\port$680$2 ),
-    .P20(p36[20]),
-    .P21(p36[21]),
-    .P22(p36[22]),
-    .P23(p36[23]),
-    .P24(p36[24]),
-    .P25(p36[25]),
-    .P26(p36[26]),
-    .P27(p36[27]),
-    .P28(p36[28]),
-    .P29(p36[29]),
-    .P3(\port$680$3 ),
-    .P30(p36[30]),
-    .P31(p36[31]),
-    .P32(p36[32]),
-    .P33(p36[33]),
-    .P34(p36[34]),
-    .P35(p36[35]),
-    .P4(\port$680$4 ),
-    .P5(\port$680$5 ),
-    .P6(\port$680$6 ),
-    .P7(\port$680$7 ),
-    .P8(\port$680$8 ),
-    .P9(\port$680$9 ),
-    .RST0(rst),
-    .SIGNEDA(1'h1),
-    .SIGNEDB(1'h1),
-    .SOURCEA(1'h0),
-    .SOURCEB(1'h0)
-  );
-  assign p36[15:0] = { \port$680$15 , \port$680$14 , \port$680$13 , \port$680$12 , \port$680$11 , \port$680$10 , \port$680$9 , \port$680$8 , \port$680$7 , \port$680$6 , \port$680$5 , \port$680$4 , \port$680$3 , \port$680$2 , \port$680$1 , \port$680$0  };
-endmodule
-
-(* generator = "Amaranth" *)
-module \hwq_top.engine.array.mul_1_5 (rst, \port$681$0 , \port$681$1 , \port$681$2 , \port$681$3 , \port$681$4 , \port$681$5 , \port$681$6 , \port$681$7 , \port$681$8 , \port$681$9 , \port$681$10 , \port$681$11 , \port$681$12 , \port$681$13 , \port$681$14 , \port$681$15 , b, a, clk);
-  input [7:0] a;
-  wire [7:0] a;
-  input [7:0] b;
-  wire [7:0] b;
-  input clk;
-  wire clk;
-  wire [35:0] p36;
-  output \port$681$0 ;
-  wire \port$681$0 ;
-  output \port$681$1 ;
-  wire \port$681$1 ;
-  output \port$681$10 ;
-  wire \port$681$10 ;
-  output \port$681$11 ;
-  wire \port$681$11 ;
-  output \port$681$12 ;
-  wire \port$681$12 ;
-  output \port$681$13 ;
-  wire \port$681$13 ;
-  output \port$681$14 ;
-  wire \port$681$14 ;
-  output \port$681$15 ;
-  wire \port$681$15 ;
-  output \port$681$2 ;
-  wire \port$681$2 ;
-  output \port$681$3 ;
-  wire \port$681$3 ;
-  output \port$681$4 ;
-  wire \port$681$4 ;
-  output \port$681$5 ;
-  wire \port$681$5 ;
-  output \port$681$6 ;
-  wire \port$681$6 ;
-  output \port$681$7 ;
-  wire \port$681$7 ;
-  output \port$681$8 ;
-  wire \port$681$8 ;
-  output \port$681$9 ;
-  wire \port$681$9 ;
-  input rst;
-  wire rst;
-  MULT18X18D #(
-    .CAS_MATCH_REG("FALSE"),
-    .CLK0_DIV("ENABLED"),
-    .CLK1_DIV("ENABLED"),
-    .CLK2_DIV("ENABLED"),
-    .CLK3_DIV("ENABLED"),
-    .GSR("DISABLED"),
-    .HIGHSPEED_CLK("NONE"),
-    .MULT_BYPASS("DISABLED"),
-    .REG_INPUTA_CLK("CLK0"),
-    .REG_INPUTB_CLK("CLK0"),
-    .REG_INPUTC_CLK("NONE"),
-    .REG_OUTPUT_CLK("CLK0"),
-    .REG_PIPELINE_CLK("NONE"),
-    .RESETMODE("SYNC"),
-    .SOURCEB_MODE("B_SHIFT")
-  ) dsp (
-    .A0(a[0]),
-    .A1(a[1]),
-    .A10(a[7]),
-    .A11(a[7]),
-    .A12(a[7]),
-    .A13(a[7]),
-    .A14(a[7]),
-    .A15(a[7]),
-    .A16(a[7]),
-    .A17(a[7]),
-    .A2(a[2]),
-    .A3(a[3]),
-    .A4(a[4]),
-    .A5(a[5]),
-    .A6(a[6]),
-    .A7(a[7]),
-    .A8(a[7]),
-    .A9(a[7]),
-    .B0(b[0]),
-    .B1(b[1]),
-    .B10(b[7]),
-    .B11(b[7]),
-    .B12(b[7]),
-    .B13(b[7]),
-    .B14(b[7]),
-    .B15(b[7]),
-    .B16(b[7]),
-    .B17(b[7]),
-    .B2(b[2]),
-    .B3(b[3]),
-    .B4(b[4]),
-    .B5(b[5]),
-    .B6(b[6]),
-    .B7(b[7]),
-    .B8(b[7]),
-    .B9(b[7]),
-    .C0(1'h0),
-    .C1(1'h0),
-    .C10(1'h0),
-    .C11(1'h0),
-    .C12(1'h0),
-    .C13(1'h0),
-    .C14(1'h0),
-    .C15(1'h0),
-    .C16(1'h0),
-    .C17(1'h0),
-    .C2(1'h0),
-    .C3(1'h0),
-    .C4(1'h0),
-    .C5(1'h0),
-    .C6(1'h0),
-    .C7(1'h0),
-    .C8(1'h0),
-    .C9(1'h0),
-    .CE0(1'h1),
-    .CLK0(clk),
-    .P0(\port$681$0 ),
-    .P1(\port$681$1 ),
-    .P10(\port$681$10 ),
-    .P11(\port$681$11 ),
-    .P12(\port$681$12 ),
-    .P13(\port$681$13 ),
-    .P14(\port$681$14 ),
-    .P15(\port$681$15 ),
-    .P16(p36[16]),
-    .P17(p36[17]),
-    .P18(p36[18]),
-    .P19(p36[19]),
-    .P2(\port$681$2 ),
-    .P20(p36[20]),
-    .P21(p36[21]),
-    .P22(p36[22]),
-    .P23(p36[23]),
-    .P24(p36[24]),
-    .P25(p36[25]),
-    .P26(p36[26]),
-    .P27(p36[27]),
-    .P28(p36[28]),
-    .P29(p36[29]),
-    .P3(\port$681$3 ),
-    .P30(p36[30]),
-    .P31(p36[31]),
-    .P32(p36[32]),
-    .P33(p36[33]),
-    .P34(p36[34]),
-    .P35(p36[35]),
-    .P4(\port$681$4 ),
-    .P5(\port$681$5 ),
-    .P6(\port$681$6 ),
-    .P7(\port$681$7 ),
-    .P8(\port$681$8 ),
-    .P9(\port$681$9 ),
-    .RST0(rst),
-    .SIGNEDA(1'h1),
-    .SIGNEDB(1'h1),
-    .SOURCEA(1'h0),
-    .SOURCEB(1'h0)
-  );
-  assign p36[15:0] = { \port$681$15 , \port$681$14 , \port$681$13 , \port$681$12 , \port$681$11 , \port$681$10 , \port$681$9 , \port$681$8 , \port$681$7 , \port$681$6 , \port$681$5 , \port$681$4 , \port$681$3 , \port$681$2 , \port$681$1 , \port$681$0  };
-endmodule
-
-(* generator = "Amaranth" *)
-module \hwq_top.engine.array.mul_1_6 (rst, \port$682$0 , \port$682$1 , \port$682$2 , \port$682$3 , \port$682$4 , \port$682$5 , \port$682$6 , \port$682$7 , \port$682$8 , \port$682$9 , \port$682$10 , \port$682$11 , \port$682$12 , \port$682$13 , \port$682$14 , \port$682$15 , b, a, clk);
-  input [7:0] a;
-  wire [7:0] a;
-  input [7:0] b;
-  wire [7:0] b;
-  input clk;
-  wire clk;
-  wire [35:0] p36;
-  output \port$682$0 ;
-  wire \port$682$0 ;
-  output \port$682$1 ;
-  wire \port$682$1 ;
-  output \port$682$10 ;
-  wire \port$682$10 ;
-  output \port$682$11 ;
-  wire \port$682$11 ;
-  output \port$682$12 ;
-  wire \port$682$12 ;
-  output \port$682$13 ;
-  wire \port$682$13 ;
-  output \port$682$14 ;
-  wire \port$682$14 ;
-  output \port$682$15 ;
-  wire \port$682$15 ;
-  output \port$682$2 ;
-  wire \port$682$2 ;
-  output \port$682$3 ;
-  wire \port$682$3 ;
-  output \port$682$4 ;
-  wire \port$682$4 ;
-  output \port$682$5 ;
-  wire \port$682$5 ;
-  output \port$682$6 ;
-  wire \port$682$6 ;
-  output \port$682$7 ;
-  wire \port$682$7 ;
-  output \port$682$8 ;
-  wire \port$682$8 ;
-  output \port$682$9 ;
-  wire \port$682$9 ;
-  input rst;
-  wire rst;
-  MULT18X18D #(
-    .CAS_MATCH_REG("FALSE"),
-    .CLK0_DIV("ENABLED"),
-    .CLK1_DIV("ENABLED"),
-    .CLK2_DIV("ENABLED"),
-    .CLK3_DIV("ENABLED"),
-    .GSR("DISABLED"),
-    .HIGHSPEED_CLK("NONE"),
-    .MULT_BYPASS("DISABLED"),
-    .REG_INPUTA_CLK("CLK0"),
-    .REG_INPUTB_CLK("CLK0"),
-    .REG_INPUTC_CLK("NONE"),
-    .REG_OUTPUT_CLK("CLK0"),
-    .REG_PIPELINE_CLK("NONE"),
-    .RESETMODE("SYNC"),
-    .SOURCEB_MODE("B_SHIFT")
-  ) dsp (
-    .A0(a[0]),
-    .A1(a[1]),
-    .A10(a[7]),
-    .A11(a[7]),
-    .A12(a[7]),
-    .A13(a[7]),
-    .A14(a[7]),
-    .A15(a[7]),
-    .A16(a[7]),
-    .A17(a[7]),
-    .A2(a[2]),
-    .A3(a[3]),
-    .A4(a[4]),
-    .A5(a[5]),
-    .A6(a[6]),
-    .A7(a[7]),
-    .A8(a[7]),
-    .A9(a[7]),
-    .B0(b[0]),
-    .B1(b[1]),
-    .B10(b[7]),
-    .B11(b[7]),
-    .B12(b[7]),
-    .B13(b[7]),
-    .B14(b[7]),
-    .B15(b[7]),
-    .B16(b[7]),
-    .B17(b[7]),
-    .B2(b[2]),
-    .B3(b[3]),
-    .B4(b[4]),
-    .B5(b[5]),
-    .B6(b[6]),
-    .B7(b[7]),
-    .B8(b[7]),
-    .B9(b[7]),
-    .C0(1'h0),
-    .C1(1'h0),
-    .C10(1'h0),
-    .C11(1'h0),
-    .C12(1'h0),
-    .C13(1'h0),
-    .C14(1'h0),
-    .C15(1'h0),
-    .C16(1'h0),
-    .C17(1'h0),
-    .C2(1'h0),
-    .C3(1'h0),
-    .C4(1'h0),
-    .C5(1'h0),
-    .C6(1'h0),
-    .C7(1'h0),
-    .C8(1'h0),
-    .C9(1'h0),
-    .CE0(1'h1),
-    .CLK0(clk),
-    .P0(\port$682$0 ),
-    .P1(\port$682$1 ),
-    .P10(\port$682$10 ),
-    .P11(\port$682$11 ),
-    .P12(\port$682$12 ),
-    .P13(\port$682$13 ),
-    .P14(\port$682$14 ),
-    .P15(\port$682$15 ),
-    .P16(p36[16]),
-    .P17(p36[17]),
-    .P18(p36[18]),
-    .P19(p36[19]),
-    .P2(\port$682$2 ),
-    .P20(p36[20]),
-    .P21(p36[21]),
-    .P22(p36[22]),
-    .P23(p36[23]),
-    .P24(p36[24]),
-    .P25(p36[25]),
-    .P26(p36[26]),
-    .P27(p36[27]),
-    .P28(p36[28]),
-    .P29(p36[29]),
-    .P3(\port$682$3 ),
-    .P30(p36[30]),
-    .P31(p36[31]),
-    .P32(p36[32]),
-    .P33(p36[33]),
-    .P34(p36[34]),
-    .P35(p36[35]),
-    .P4(\port$682$4 ),
-    .P5(\port$682$5 ),
-    .P6(\port$682$6 ),
-    .P7(\port$682$7 ),
-    .P8(\port$682$8 ),
-    .P9(\port$682$9 ),
-    .RST0(rst),
-    .SIGNEDA(1'h1),
-    .SIGNEDB(1'h1),
-    .SOURCEA(1'h0),
-    .SOURCEB(1'h0)
-  );
-  assign p36[15:0] = { \port$682$15 , \port$682$14 , \port$682$13 , \port$682$12 , \port$682$11 , \port$682$10 , \port$682$9 , \port$682$8 , \port$682$7 , \port$682$6 , \port$682$5 , \port$682$4 , \port$682$3 , \port$682$2 , \port$682$1 , \port$682$0  };
-endmodule
-
-(* generator = "Amaranth" *)
-module \hwq_top.engine.array.mul_1_7 (rst, \port$683$0 , \port$683$1 , \port$683$2 , \port$683$3 , \port$683$4 , \port$683$5 , \port$683$6 , \port$683$7 , \port$683$8 , \port$683$9 , \port$683$10 , \port$683$11 , \port$683$12 , \port$683$13 , \port$683$14 , \port$683$15 , b, a, clk);
-  input [7:0] a;
-  wire [7:0] a;
-  input [7:0] b;
-  wire [7:0] b;
-  input clk;
-  wire clk;
-  wire [35:0] p36;
-  output \port$683$0 ;
-  wire \port$683$0 ;
-  output \port$683$1 ;
-  wire \port$683$1 ;
-  output \port$683$10 ;
-  wire \port$683$10 ;
-  output \port$683$11 ;
-  wire \port$683$11 ;
-  output \port$683$12 ;
-  wire \port$683$12 ;
-  output \port$683$13 ;
-  wire \port$683$13 ;
-  output \port$683$14 ;
-  wire \port$683$14 ;
-  output \port$683$15 ;
-  wire \port$683$15 ;
-  output \port$683$2 ;
-  wire \port$683$2 ;
-  output \port$683$3 ;
-  wire \port$683$3 ;
-  output \port$683$4 ;
-  wire \port$683$4 ;
-  output \port$683$5 ;
-  wire \port$683$5 ;
-  output \port$683$6 ;
-  wire \port$683$6 ;
-  output \port$683$7 ;
-  wire \port$683$7 ;
-  output \port$683$8 ;
-  wire \port$683$8 ;
-  output \port$683$9 ;
-  wire \port$683$9 ;
-  input rst;
-  wire rst;
-  MULT18X18D #(
-    .CAS_MATCH_REG("FALSE"),
-    .CLK0_DIV("ENABLED"),
-    .CLK1_DIV("ENABLED"),
-    .CLK2_DIV("ENABLED"),
-    .CLK3_DIV("ENABLED"),
-    .GSR("DISABLED"),
-    .HIGHSPEED_CLK("NONE"),
-    .MULT_BYPASS("DISABLED"),
-    .REG_INPUTA_CLK("CLK0"),
-    .REG_INPUTB_CLK("CLK0"),
-    .REG_INPUTC_CLK("NONE"),
-    .REG_OUTPUT_CLK("CLK0"),
-    .REG_PIPELINE_CLK("NONE"),
-    .RESETMODE("SYNC"),
-    .SOURCEB_MODE("B_SHIFT")
-  ) dsp (
-    .A0(a[0]),
-    .A1(a[1]),
-    .A10(a[7]),
-    .A11(a[7]),
-    .A12(a[7]),
-    .A13(a[7]),
-    .A14(a[7]),
-    .A15(a[7]),
-    .A16(a[7]),
-    .A17(a[7]),
-    .A2(a[2]),
-    .A3(a[3]),
-    .A4(a[4]),
-    .A5(a[5]),
-    .A6(a[6]),
-    .A7(a[7]),
-    .A8(a[7]),
-    .A9(a[7]),
-    .B0(b[0]),
-    .B1(b[1]),
-    .B10(b[7]),
-    .B11(b[7]),
-    .B12(b[7]),
-    .B13(b[7]),
-    .B14(b[7]),
-    .B15(b[7]),
-    .B16(b[7]),
-    .B17(b[7]),
-    .B2(b[2]),
-    .B3(b[3]),
-    .B4(b[4]),
-    .B5(b[5]),
-    .B6(b[6]),
-    .B7(b[7]),
-    .B8(b[7]),
-    .B9(b[7]),
-    .C0(1'h0),
-    .C1(1'h0),
-    .C10(1'h0),
-    .C11(1'h0),
-    .C12(1'h0),
-    .C13(1'h0),
-    .C14(1'h0),
-    .C15(1'h0),
-    .C16(1'h0),
-    .C17(1'h0),
-    .C2(1'h0),
-    .C3(1'h0),
-    .C4(1'h0),
-    .C5(1'h0),
-    .C6(1'h0),
-    .C7(1'h0),
-    .C8(1'h0),
-    .C9(1'h0),
-    .CE0(1'h1),
-    .CLK0(clk),
-    .P0(\port$683$0 ),
-    .P1(\port$683$1 ),
-    .P10(\port$683$10 ),
-    .P11(\port$683$11 ),
-    .P12(\port$683$12 ),
-    .P13(\port$683$13 ),
-    .P14(\port$683$14 ),
-    .P15(\port$683$15 ),
-    .P16(p36[16]),
-    .P17(p36[17]),
-    .P18(p36[18]),
-    .P19(p36[19]),
-    .P2(\port$683$2 ),
-    .P20(p36[20]),
-    .P21(p36[21]),
-    .P22(p36[22]),
-    .P23(p36[23]),
-    .P24(p36[24]),
-    .P25(p36[25]),
-    .P26(p36[26]),
-    .P27(p36[27]),
-    .P28(p36[28]),
-    .P29(p36[29]),
-    .P3(\port$683$3 ),
-    .P30(p36[30]),
-    .P31(p36[31]),
-    .P32(p36[32]),
-    .P33(p36[33]),
-    .P34(p36[34]),
-    .P35(p36[35]),
-    .P4(\port$683$4 ),
-    .P5(\port$683$5 ),
-    .P6(\port$683$6 ),
-    .P7(\port$683$7 ),
-    .P8(\port$683$8 ),
-    .P9(\port$683$9 ),
-    .RST0(rst),
-    .SIGNEDA(1'h1),
-    .SIGNEDB(1'h1),
-    .SOURCEA(1'h0),
-    .SOURCEB(1'h0)
-  );
-  assign p36[15:0] = { \port$683$15 , \port$683$14 , \port$683$13 , \port$683$12 , \port$683$11 , \port$683$10 , \port$683$9 , \port$683$8 , \port$683$7 , \port$683$6 , \port$683$5 , \port$683$4 , \port$683$3 , \port$683$2 , \port$683$1 , \port$683$0  };
-endmodule
-
-(* generator = "Amaranth" *)
-module \hwq_top.engine.array.mul_2_0 (rst, \port$684$0 , \port$684$1 , \port$684$2 , \port$684$3 , \port$684$4 , \port$684$5 , \port$684$6 , \port$684$7 , \port$684$8 , \port$684$9 , \port$684$10 , \port$684$11 , \port$684$12 , \port$684$13 , \port$684$14 , \port$684$15 , a, b, clk);
-  input [7:0] a;
-  wire [7:0] a;
-  input [7:0] b;
-  wire [7:0] b;
-  input clk;
-  wire clk;
-  wire [35:0] p36;
-  output \port$684$0 ;
-  wire \port$684$0 ;
-  output \port$684$1 ;
-  wire \port$684$1 ;
-  output \port$684$10 ;
-  wire \port$684$10 ;
-  output \port$684$11 ;
-  wire \port$684$11 ;
-  output \port$684$12 ;
-  wire \port$684$12 ;
-  output \port$684$13 ;
-  wire \port$684$13 ;
-  output \port$684$14 ;
-  wire \port$684$14 ;
-  output \port$684$15 ;
-  wire \port$684$15 ;
-  output \port$684$2 ;
-  wire \port$684$2 ;
-  output \port$684$3 ;
-  wire \port$684$3 ;
-  output \port$684$4 ;
-  wire \port$684$4 ;
-  output \port$684$5 ;
-  wire \port$684$5 ;
-  output \port$684$6 ;
-  wire \port$684$6 ;
-  output \port$684$7 ;
-  wire \port$684$7 ;
-  output \port$684$8 ;
-  wire \port$684$8 ;
-  output \port$684$9 ;
-  wire \port$684$9 ;
-  input rst;
-  wire rst;
-  MULT18X18D #(
-    .CAS_MATCH_REG("FALSE"),
-    .CLK0_DIV("ENABLED"),
-    .CLK1_DIV("ENABLED"),
-    .CLK2_DIV("ENABLED"),
-    .CLK3_DIV("ENABLED"),
-    .GSR("DISABLED"),
-    .HIGHSPEED_CLK("NONE"),
-    .MULT_BYPASS("DISABLED"),
-    .REG_INPUTA_CLK("CLK0"),
-    .REG_INPUTB_CLK("CLK0"),
-    .REG_INPUTC_CLK("NONE"),
-    .REG_OUTPUT_CLK("CLK0"),
-    .REG_PIPELINE_CLK("NONE"),
-    .RESETMODE("SYNC"),
-    .SOURCEB_MODE("B_SHIFT")
-  ) dsp (
-    .A0(a[0]),
-    .A1(a[1]),
-    .A10(a[7]),
-    .A11(a[7]),
-    .A12(a[7]),
-    .A13(a[7]),
-    .A14(a[7]),
-    .A15(a[7]),
-    .A16(a[7]),
-    .A17(a[7]),
-    .A2(a[2]),
-    .A3(a[3]),
-    .A4(a[4]),
-    .A5(a[5]),
-    .A6(a[6]),
-    .A7(a[7]),
-    .A8(a[7]),
-    .A9(a[7]),
-    .B0(b[0]),
-    .B1(b[1]),
-    .B10(b[7]),
-    .B11(b[7]),
-    .B12(b[7]),
-    .B13(b[7]),
-    .B14(b[7]),
-    .B15(b[7]),
-    .B16(b[7]),
-    .B17(b[7]),
-    .B2(b[2]),
-    .B3(b[3]),
-    .B4(b[4]),
-    .B5(b[5]),
-    .B6(b[6]),
-    .B7(b[7]),
-    .B8(b[7]),
-    .B9(b[7]),
-    .C0(1'h0),
-    .C1(1'h0),
-    .C10(1'h0),
-    .C11(1'h0),
-    .C12(1'h0),
-    .C13(1'h0),
-    .C14(1'h0),
-    .C15(1'h0),
-    .C16(1'h0),
-    .C17(1'h0),
-    .C2(1'h0),
-    .C3(1'h0),
-    .C4(1'h0),
-    .C5(1'h0),
-    .C6(1'h0),
-    .C7(1'h0),
-    .C8(1'h0),
-    .C9(1'h0),
-    .CE0(1'h1),
-    .CLK0(clk),
-    .P0(\port$684$0 ),
-    .P1(\port$684$1 ),
-    .P10(\port$684$10 ),
-    .P11(\port$684$11 ),
-    .P12(\port$684$12 ),
-    .P13(\port$684$13 ),
-    .P14(\port$684$14 ),
-    .P15(\port$684$15 ),
-    .P16(p36[16]),
-    .P17(p36[17]),
-    .P18(p36[18]),
-    .P19(p36[19]),
-    .P2(\port$684$2 ),
-    .P20(p36[20]),
-    .P21(p36[21]),
-    .P22(p36[22]),
-    .P23(p36[23]),
-    .P24(p36[24]),
-    .P25(p36[25]),
-    .P26(p36[26]),
-    .P27(p36[27]),
-    .P28(p36[28]),
-    .P29(p36[29]),
-    .P3(\port$684$3 ),
-    .P30(p36[30]),
-    .P31(p36[31]),
-    .P32(p36[32]),
-    .P33(p36[33]),
-    .P34(p36[34]),
-    .P35(p36[35]),
-    .P4(\port$684$4 ),
-    .P5(\port$684$5 ),
-    .P6(\port$684$6 ),
-    .P7(\port$684$7 ),
-    .P8(\port$684$8 ),
-    .P9(\port$684$9 ),
-    .RST0(rst),
-    .SIGNEDA(1'h1),
-    .SIGNEDB(1'h1),
-    .SOURCEA(1'h0),
-    .SOURCEB(1'h0)
-  );
-  assign p36[15:0] = { \port$684$15 , \port$684$14 , \port$684$13 , \port$684$12 , \port$684$11 , \port$684$10 , \port$684$9 , \port$684$8 , \port$684$7 , \port$684$6 , \port$684$5 , \port$684$4 , \port$684$3 , \port$684$2 , \port$684$1 , \port$684$0  };
-endmodule
-
-(* generator = "Amaranth" *)
-module \hwq_top.engine.array.mul_2_1 (rst, \port$685$0 , \port$685$1 , \port$685$2 , \port$685$3 , \port$685$4 , \port$685$5 , \port$685$6 , \port$685$7 , \port$685$8 , \port$685$9 , \port$685$10 , \port$685$11 , \port$685$12 , \port$685$13 , \port$685$14 , \port$685$15 , b, a, clk);
+module \hwq_top.engine.array.mul_0_0 (rst, a, b, \port$685$0 , \port$685$1 , \port$685$2 , \port$685$3 , \port$685$4 , \port$685$5 , \port$685$6 , \port$685$7 , \port$685$8 , \port$685$9 , \port$685$10 , \port$685$11 , \port$685$12 , \port$685$13 , \port$685$14 , \port$685$15 , clk);
   input [7:0] a;
   wire [7:0] a;
   input [7:0] b;
@@ -7933,7 +5295,7 @@ module \hwq_top.engine.array.mul_2_1 (rst, \port$685$0 , \port$685$1 , \port$685
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array.mul_2_2 (rst, \port$686$0 , \port$686$1 , \port$686$2 , \port$686$3 , \port$686$4 , \port$686$5 , \port$686$6 , \port$686$7 , \port$686$8 , \port$686$9 , \port$686$10 , \port$686$11 , \port$686$12 , \port$686$13 , \port$686$14 , \port$686$15 , b, a, clk);
+module \hwq_top.engine.array.mul_0_1 (rst, \port$686$0 , \port$686$1 , \port$686$2 , \port$686$3 , \port$686$4 , \port$686$5 , \port$686$6 , \port$686$7 , \port$686$8 , \port$686$9 , \port$686$10 , \port$686$11 , \port$686$12 , \port$686$13 , \port$686$14 , \port$686$15 , b, a, clk);
   input [7:0] a;
   wire [7:0] a;
   input [7:0] b;
@@ -8094,7 +5456,7 @@ module \hwq_top.engine.array.mul_2_2 (rst, \port$686$0 , \port$686$1 , \port$686
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array.mul_2_3 (rst, \port$687$0 , \port$687$1 , \port$687$2 , \port$687$3 , \port$687$4 , \port$687$5 , \port$687$6 , \port$687$7 , \port$687$8 , \port$687$9 , \port$687$10 , \port$687$11 , \port$687$12 , \port$687$13 , \port$687$14 , \port$687$15 , b, a, clk);
+module \hwq_top.engine.array.mul_0_2 (rst, \port$687$0 , \port$687$1 , \port$687$2 , \port$687$3 , \port$687$4 , \port$687$5 , \port$687$6 , \port$687$7 , \port$687$8 , \port$687$9 , \port$687$10 , \port$687$11 , \port$687$12 , \port$687$13 , \port$687$14 , \port$687$15 , b, a, clk);
   input [7:0] a;
   wire [7:0] a;
   input [7:0] b;
@@ -8255,7 +5617,7 @@ module \hwq_top.engine.array.mul_2_3 (rst, \port$687$0 , \port$687$1 , \port$687
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array.mul_2_4 (rst, \port$688$0 , \port$688$1 , \port$688$2 , \port$688$3 , \port$688$4 , \port$688$5 , \port$688$6 , \port$688$7 , \port$688$8 , \port$688$9 , \port$688$10 , \port$688$11 , \port$688$12 , \port$688$13 , \port$688$14 , \port$688$15 , b, a, clk);
+module \hwq_top.engine.array.mul_0_3 (rst, \port$688$0 , \port$688$1 , \port$688$2 , \port$688$3 , \port$688$4 , \port$688$5 , \port$688$6 , \port$688$7 , \port$688$8 , \port$688$9 , \port$688$10 , \port$688$11 , \port$688$12 , \port$688$13 , \port$688$14 , \port$688$15 , b, a, clk);
   input [7:0] a;
   wire [7:0] a;
   input [7:0] b;
@@ -8416,7 +5778,7 @@ module \hwq_top.engine.array.mul_2_4 (rst, \port$688$0 , \port$688$1 , \port$688
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array.mul_2_5 (rst, \port$689$0 , \port$689$1 , \port$689$2 , \port$689$3 , \port$689$4 , \port$689$5 , \port$689$6 , \port$689$7 , \port$689$8 , \port$689$9 , \port$689$10 , \port$689$11 , \port$689$12 , \port$689$13 , \port$689$14 , \port$689$15 , b, a, clk);
+module \hwq_top.engine.array.mul_0_4 (rst, \port$689$0 , \port$689$1 , \port$689$2 , \port$689$3 , \port$689$4 , \port$689$5 , \port$689$6 , \port$689$7 , \port$689$8 , \port$689$9 , \port$689$10 , \port$689$11 , \port$689$12 , \port$689$13 , \port$689$14 , \port$689$15 , b, a, clk);
   input [7:0] a;
   wire [7:0] a;
   input [7:0] b;
@@ -8577,7 +5939,7 @@ module \hwq_top.engine.array.mul_2_5 (rst, \port$689$0 , \port$689$1 , \port$689
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array.mul_2_6 (rst, \port$690$0 , \port$690$1 , \port$690$2 , \port$690$3 , \port$690$4 , \port$690$5 , \port$690$6 , \port$690$7 , \port$690$8 , \port$690$9 , \port$690$10 , \port$690$11 , \port$690$12 , \port$690$13 , \port$690$14 , \port$690$15 , b, a, clk);
+module \hwq_top.engine.array.mul_0_5 (rst, \port$690$0 , \port$690$1 , \port$690$2 , \port$690$3 , \port$690$4 , \port$690$5 , \port$690$6 , \port$690$7 , \port$690$8 , \port$690$9 , \port$690$10 , \port$690$11 , \port$690$12 , \port$690$13 , \port$690$14 , \port$690$15 , b, a, clk);
   input [7:0] a;
   wire [7:0] a;
   input [7:0] b;
@@ -8738,7 +6100,7 @@ module \hwq_top.engine.array.mul_2_6 (rst, \port$690$0 , \port$690$1 , \port$690
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array.mul_2_7 (rst, \port$691$0 , \port$691$1 , \port$691$2 , \port$691$3 , \port$691$4 , \port$691$5 , \port$691$6 , \port$691$7 , \port$691$8 , \port$691$9 , \port$691$10 , \port$691$11 , \port$691$12 , \port$691$13 , \port$691$14 , \port$691$15 , b, a, clk);
+module \hwq_top.engine.array.mul_0_6 (rst, \port$691$0 , \port$691$1 , \port$691$2 , \port$691$3 , \port$691$4 , \port$691$5 , \port$691$6 , \port$691$7 , \port$691$8 , \port$691$9 , \port$691$10 , \port$691$11 , \port$691$12 , \port$691$13 , \port$691$14 , \port$691$15 , b, a, clk);
   input [7:0] a;
   wire [7:0] a;
   input [7:0] b;
@@ -8899,7 +6261,7 @@ module \hwq_top.engine.array.mul_2_7 (rst, \port$691$0 , \port$691$1 , \port$691
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array.mul_3_0 (rst, \port$692$0 , \port$692$1 , \port$692$2 , \port$692$3 , \port$692$4 , \port$692$5 , \port$692$6 , \port$692$7 , \port$692$8 , \port$692$9 , \port$692$10 , \port$692$11 , \port$692$12 , \port$692$13 , \port$692$14 , \port$692$15 , a, b, clk);
+module \hwq_top.engine.array.mul_0_7 (rst, \port$692$0 , \port$692$1 , \port$692$2 , \port$692$3 , \port$692$4 , \port$692$5 , \port$692$6 , \port$692$7 , \port$692$8 , \port$692$9 , \port$692$10 , \port$692$11 , \port$692$12 , \port$692$13 , \port$692$14 , \port$692$15 , b, a, clk);
   input [7:0] a;
   wire [7:0] a;
   input [7:0] b;
@@ -9060,7 +6422,7 @@ module \hwq_top.engine.array.mul_3_0 (rst, \port$692$0 , \port$692$1 , \port$692
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array.mul_3_1 (rst, \port$693$0 , \port$693$1 , \port$693$2 , \port$693$3 , \port$693$4 , \port$693$5 , \port$693$6 , \port$693$7 , \port$693$8 , \port$693$9 , \port$693$10 , \port$693$11 , \port$693$12 , \port$693$13 , \port$693$14 , \port$693$15 , b, a, clk);
+module \hwq_top.engine.array.mul_1_0 (rst, \port$693$0 , \port$693$1 , \port$693$2 , \port$693$3 , \port$693$4 , \port$693$5 , \port$693$6 , \port$693$7 , \port$693$8 , \port$693$9 , \port$693$10 , \port$693$11 , \port$693$12 , \port$693$13 , \port$693$14 , \port$693$15 , a, b, clk);
   input [7:0] a;
   wire [7:0] a;
   input [7:0] b;
@@ -9221,7 +6583,7 @@ module \hwq_top.engine.array.mul_3_1 (rst, \port$693$0 , \port$693$1 , \port$693
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array.mul_3_2 (rst, \port$694$0 , \port$694$1 , \port$694$2 , \port$694$3 , \port$694$4 , \port$694$5 , \port$694$6 , \port$694$7 , \port$694$8 , \port$694$9 , \port$694$10 , \port$694$11 , \port$694$12 , \port$694$13 , \port$694$14 , \port$694$15 , b, a, clk);
+module \hwq_top.engine.array.mul_1_1 (rst, \port$694$0 , \port$694$1 , \port$694$2 , \port$694$3 , \port$694$4 , \port$694$5 , \port$694$6 , \port$694$7 , \port$694$8 , \port$694$9 , \port$694$10 , \port$694$11 , \port$694$12 , \port$694$13 , \port$694$14 , \port$694$15 , b, a, clk);
   input [7:0] a;
   wire [7:0] a;
   input [7:0] b;
@@ -9382,7 +6744,7 @@ module \hwq_top.engine.array.mul_3_2 (rst, \port$694$0 , \port$694$1 , \port$694
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array.mul_3_3 (rst, \port$695$0 , \port$695$1 , \port$695$2 , \port$695$3 , \port$695$4 , \port$695$5 , \port$695$6 , \port$695$7 , \port$695$8 , \port$695$9 , \port$695$10 , \port$695$11 , \port$695$12 , \port$695$13 , \port$695$14 , \port$695$15 , b, a, clk);
+module \hwq_top.engine.array.mul_1_2 (rst, \port$695$0 , \port$695$1 , \port$695$2 , \port$695$3 , \port$695$4 , \port$695$5 , \port$695$6 , \port$695$7 , \port$695$8 , \port$695$9 , \port$695$10 , \port$695$11 , \port$695$12 , \port$695$13 , \port$695$14 , \port$695$15 , b, a, clk);
   input [7:0] a;
   wire [7:0] a;
   input [7:0] b;
@@ -9543,7 +6905,7 @@ module \hwq_top.engine.array.mul_3_3 (rst, \port$695$0 , \port$695$1 , \port$695
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array.mul_3_4 (rst, \port$696$0 , \port$696$1 , \port$696$2 , \port$696$3 , \port$696$4 , \port$696$5 , \port$696$6 , \port$696$7 , \port$696$8 , \port$696$9 , \port$696$10 , \port$696$11 , \port$696$12 , \port$696$13 , \port$696$14 , \port$696$15 , b, a, clk);
+module \hwq_top.engine.array.mul_1_3 (rst, \port$696$0 , \port$696$1 , \port$696$2 , \port$696$3 , \port$696$4 , \port$696$5 , \port$696$6 , \port$696$7 , \port$696$8 , \port$696$9 , \port$696$10 , \port$696$11 , \port$696$12 , \port$696$13 , \port$696$14 , \port$696$15 , b, a, clk);
   input [7:0] a;
   wire [7:0] a;
   input [7:0] b;
@@ -9704,7 +7066,7 @@ module \hwq_top.engine.array.mul_3_4 (rst, \port$696$0 , \port$696$1 , \port$696
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array.mul_3_5 (rst, \port$697$0 , \port$697$1 , \port$697$2 , \port$697$3 , \port$697$4 , \port$697$5 , \port$697$6 , \port$697$7 , \port$697$8 , \port$697$9 , \port$697$10 , \port$697$11 , \port$697$12 , \port$697$13 , \port$697$14 , \port$697$15 , b, a, clk);
+module \hwq_top.engine.array.mul_1_4 (rst, \port$697$0 , \port$697$1 , \port$697$2 , \port$697$3 , \port$697$4 , \port$697$5 , \port$697$6 , \port$697$7 , \port$697$8 , \port$697$9 , \port$697$10 , \port$697$11 , \port$697$12 , \port$697$13 , \port$697$14 , \port$697$15 , b, a, clk);
   input [7:0] a;
   wire [7:0] a;
   input [7:0] b;
@@ -9865,7 +7227,7 @@ module \hwq_top.engine.array.mul_3_5 (rst, \port$697$0 , \port$697$1 , \port$697
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array.mul_3_6 (rst, \port$698$0 , \port$698$1 , \port$698$2 , \port$698$3 , \port$698$4 , \port$698$5 , \port$698$6 , \port$698$7 , \port$698$8 , \port$698$9 , \port$698$10 , \port$698$11 , \port$698$12 , \port$698$13 , \port$698$14 , \port$698$15 , b, a, clk);
+module \hwq_top.engine.array.mul_1_5 (rst, \port$698$0 , \port$698$1 , \port$698$2 , \port$698$3 , \port$698$4 , \port$698$5 , \port$698$6 , \port$698$7 , \port$698$8 , \port$698$9 , \port$698$10 , \port$698$11 , \port$698$12 , \port$698$13 , \port$698$14 , \port$698$15 , b, a, clk);
   input [7:0] a;
   wire [7:0] a;
   input [7:0] b;
@@ -10026,7 +7388,7 @@ module \hwq_top.engine.array.mul_3_6 (rst, \port$698$0 , \port$698$1 , \port$698
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array.mul_3_7 (rst, \port$699$0 , \port$699$1 , \port$699$2 , \port$699$3 , \port$699$4 , \port$699$5 , \port$699$6 , \port$699$7 , \port$699$8 , \port$699$9 , \port$699$10 , \port$699$11 , \port$699$12 , \port$699$13 , \port$699$14 , \port$699$15 , b, a, clk);
+module \hwq_top.engine.array.mul_1_6 (rst, \port$699$0 , \port$699$1 , \port$699$2 , \port$699$3 , \port$699$4 , \port$699$5 , \port$699$6 , \port$699$7 , \port$699$8 , \port$699$9 , \port$699$10 , \port$699$11 , \port$699$12 , \port$699$13 , \port$699$14 , \port$699$15 , b, a, clk);
   input [7:0] a;
   wire [7:0] a;
   input [7:0] b;
@@ -10187,7 +7549,7 @@ module \hwq_top.engine.array.mul_3_7 (rst, \port$699$0 , \port$699$1 , \port$699
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array.mul_4_0 (rst, \port$700$0 , \port$700$1 , \port$700$2 , \port$700$3 , \port$700$4 , \port$700$5 , \port$700$6 , \port$700$7 , \port$700$8 , \port$700$9 , \port$700$10 , \port$700$11 , \port$700$12 , \port$700$13 , \port$700$14 , \port$700$15 , a, b, clk);
+module \hwq_top.engine.array.mul_1_7 (rst, \port$700$0 , \port$700$1 , \port$700$2 , \port$700$3 , \port$700$4 , \port$700$5 , \port$700$6 , \port$700$7 , \port$700$8 , \port$700$9 , \port$700$10 , \port$700$11 , \port$700$12 , \port$700$13 , \port$700$14 , \port$700$15 , b, a, clk);
   input [7:0] a;
   wire [7:0] a;
   input [7:0] b;
@@ -10348,7 +7710,7 @@ module \hwq_top.engine.array.mul_4_0 (rst, \port$700$0 , \port$700$1 , \port$700
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array.mul_4_1 (rst, \port$701$0 , \port$701$1 , \port$701$2 , \port$701$3 , \port$701$4 , \port$701$5 , \port$701$6 , \port$701$7 , \port$701$8 , \port$701$9 , \port$701$10 , \port$701$11 , \port$701$12 , \port$701$13 , \port$701$14 , \port$701$15 , b, a, clk);
+module \hwq_top.engine.array.mul_2_0 (rst, \port$701$0 , \port$701$1 , \port$701$2 , \port$701$3 , \port$701$4 , \port$701$5 , \port$701$6 , \port$701$7 , \port$701$8 , \port$701$9 , \port$701$10 , \port$701$11 , \port$701$12 , \port$701$13 , \port$701$14 , \port$701$15 , a, b, clk);
   input [7:0] a;
   wire [7:0] a;
   input [7:0] b;
@@ -10509,7 +7871,7 @@ module \hwq_top.engine.array.mul_4_1 (rst, \port$701$0 , \port$701$1 , \port$701
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array.mul_4_2 (rst, \port$702$0 , \port$702$1 , \port$702$2 , \port$702$3 , \port$702$4 , \port$702$5 , \port$702$6 , \port$702$7 , \port$702$8 , \port$702$9 , \port$702$10 , \port$702$11 , \port$702$12 , \port$702$13 , \port$702$14 , \port$702$15 , b, a, clk);
+module \hwq_top.engine.array.mul_2_1 (rst, \port$702$0 , \port$702$1 , \port$702$2 , \port$702$3 , \port$702$4 , \port$702$5 , \port$702$6 , \port$702$7 , \port$702$8 , \port$702$9 , \port$702$10 , \port$702$11 , \port$702$12 , \port$702$13 , \port$702$14 , \port$702$15 , b, a, clk);
   input [7:0] a;
   wire [7:0] a;
   input [7:0] b;
@@ -10670,7 +8032,7 @@ module \hwq_top.engine.array.mul_4_2 (rst, \port$702$0 , \port$702$1 , \port$702
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array.mul_4_3 (rst, \port$703$0 , \port$703$1 , \port$703$2 , \port$703$3 , \port$703$4 , \port$703$5 , \port$703$6 , \port$703$7 , \port$703$8 , \port$703$9 , \port$703$10 , \port$703$11 , \port$703$12 , \port$703$13 , \port$703$14 , \port$703$15 , b, a, clk);
+module \hwq_top.engine.array.mul_2_2 (rst, \port$703$0 , \port$703$1 , \port$703$2 , \port$703$3 , \port$703$4 , \port$703$5 , \port$703$6 , \port$703$7 , \port$703$8 , \port$703$9 , \port$703$10 , \port$703$11 , \port$703$12 , \port$703$13 , \port$703$14 , \port$703$15 , b, a, clk);
   input [7:0] a;
   wire [7:0] a;
   input [7:0] b;
@@ -10831,7 +8193,7 @@ module \hwq_top.engine.array.mul_4_3 (rst, \port$703$0 , \port$703$1 , \port$703
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array.mul_4_4 (rst, \port$704$0 , \port$704$1 , \port$704$2 , \port$704$3 , \port$704$4 , \port$704$5 , \port$704$6 , \port$704$7 , \port$704$8 , \port$704$9 , \port$704$10 , \port$704$11 , \port$704$12 , \port$704$13 , \port$704$14 , \port$704$15 , b, a, clk);
+module \hwq_top.engine.array.mul_2_3 (rst, \port$704$0 , \port$704$1 , \port$704$2 , \port$704$3 , \port$704$4 , \port$704$5 , \port$704$6 , \port$704$7 , \port$704$8 , \port$704$9 , \port$704$10 , \port$704$11 , \port$704$12 , \port$704$13 , \port$704$14 , \port$704$15 , b, a, clk);
   input [7:0] a;
   wire [7:0] a;
   input [7:0] b;
@@ -10992,7 +8354,7 @@ module \hwq_top.engine.array.mul_4_4 (rst, \port$704$0 , \port$704$1 , \port$704
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array.mul_4_5 (rst, \port$705$0 , \port$705$1 , \port$705$2 , \port$705$3 , \port$705$4 , \port$705$5 , \port$705$6 , \port$705$7 , \port$705$8 , \port$705$9 , \port$705$10 , \port$705$11 , \port$705$12 , \port$705$13 , \port$705$14 , \port$705$15 , b, a, clk);
+module \hwq_top.engine.array.mul_2_4 (rst, \port$705$0 , \port$705$1 , \port$705$2 , \port$705$3 , \port$705$4 , \port$705$5 , \port$705$6 , \port$705$7 , \port$705$8 , \port$705$9 , \port$705$10 , \port$705$11 , \port$705$12 , \port$705$13 , \port$705$14 , \port$705$15 , b, a, clk);
   input [7:0] a;
   wire [7:0] a;
   input [7:0] b;
@@ -11153,7 +8515,7 @@ module \hwq_top.engine.array.mul_4_5 (rst, \port$705$0 , \port$705$1 , \port$705
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array.mul_4_6 (rst, \port$706$0 , \port$706$1 , \port$706$2 , \port$706$3 , \port$706$4 , \port$706$5 , \port$706$6 , \port$706$7 , \port$706$8 , \port$706$9 , \port$706$10 , \port$706$11 , \port$706$12 , \port$706$13 , \port$706$14 , \port$706$15 , b, a, clk);
+module \hwq_top.engine.array.mul_2_5 (rst, \port$706$0 , \port$706$1 , \port$706$2 , \port$706$3 , \port$706$4 , \port$706$5 , \port$706$6 , \port$706$7 , \port$706$8 , \port$706$9 , \port$706$10 , \port$706$11 , \port$706$12 , \port$706$13 , \port$706$14 , \port$706$15 , b, a, clk);
   input [7:0] a;
   wire [7:0] a;
   input [7:0] b;
@@ -11314,7 +8676,7 @@ module \hwq_top.engine.array.mul_4_6 (rst, \port$706$0 , \port$706$1 , \port$706
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array.mul_4_7 (rst, \port$707$0 , \port$707$1 , \port$707$2 , \port$707$3 , \port$707$4 , \port$707$5 , \port$707$6 , \port$707$7 , \port$707$8 , \port$707$9 , \port$707$10 , \port$707$11 , \port$707$12 , \port$707$13 , \port$707$14 , \port$707$15 , b, a, clk);
+module \hwq_top.engine.array.mul_2_6 (rst, \port$707$0 , \port$707$1 , \port$707$2 , \port$707$3 , \port$707$4 , \port$707$5 , \port$707$6 , \port$707$7 , \port$707$8 , \port$707$9 , \port$707$10 , \port$707$11 , \port$707$12 , \port$707$13 , \port$707$14 , \port$707$15 , b, a, clk);
   input [7:0] a;
   wire [7:0] a;
   input [7:0] b;
@@ -11475,7 +8837,7 @@ module \hwq_top.engine.array.mul_4_7 (rst, \port$707$0 , \port$707$1 , \port$707
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array.mul_5_0 (rst, \port$708$0 , \port$708$1 , \port$708$2 , \port$708$3 , \port$708$4 , \port$708$5 , \port$708$6 , \port$708$7 , \port$708$8 , \port$708$9 , \port$708$10 , \port$708$11 , \port$708$12 , \port$708$13 , \port$708$14 , \port$708$15 , a, b, clk);
+module \hwq_top.engine.array.mul_2_7 (rst, \port$708$0 , \port$708$1 , \port$708$2 , \port$708$3 , \port$708$4 , \port$708$5 , \port$708$6 , \port$708$7 , \port$708$8 , \port$708$9 , \port$708$10 , \port$708$11 , \port$708$12 , \port$708$13 , \port$708$14 , \port$708$15 , b, a, clk);
   input [7:0] a;
   wire [7:0] a;
   input [7:0] b;
@@ -11636,7 +8998,7 @@ module \hwq_top.engine.array.mul_5_0 (rst, \port$708$0 , \port$708$1 , \port$708
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array.mul_5_1 (rst, \port$709$0 , \port$709$1 , \port$709$2 , \port$709$3 , \port$709$4 , \port$709$5 , \port$709$6 , \port$709$7 , \port$709$8 , \port$709$9 , \port$709$10 , \port$709$11 , \port$709$12 , \port$709$13 , \port$709$14 , \port$709$15 , b, a, clk);
+module \hwq_top.engine.array.mul_3_0 (rst, \port$709$0 , \port$709$1 , \port$709$2 , \port$709$3 , \port$709$4 , \port$709$5 , \port$709$6 , \port$709$7 , \port$709$8 , \port$709$9 , \port$709$10 , \port$709$11 , \port$709$12 , \port$709$13 , \port$709$14 , \port$709$15 , a, b, clk);
   input [7:0] a;
   wire [7:0] a;
   input [7:0] b;
@@ -11797,7 +9159,7 @@ module \hwq_top.engine.array.mul_5_1 (rst, \port$709$0 , \port$709$1 , \port$709
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array.mul_5_2 (rst, \port$710$0 , \port$710$1 , \port$710$2 , \port$710$3 , \port$710$4 , \port$710$5 , \port$710$6 , \port$710$7 , \port$710$8 , \port$710$9 , \port$710$10 , \port$710$11 , \port$710$12 , \port$710$13 , \port$710$14 , \port$710$15 , b, a, clk);
+module \hwq_top.engine.array.mul_3_1 (rst, \port$710$0 , \port$710$1 , \port$710$2 , \port$710$3 , \port$710$4 , \port$710$5 , \port$710$6 , \port$710$7 , \port$710$8 , \port$710$9 , \port$710$10 , \port$710$11 , \port$710$12 , \port$710$13 , \port$710$14 , \port$710$15 , b, a, clk);
   input [7:0] a;
   wire [7:0] a;
   input [7:0] b;
@@ -11958,7 +9320,7 @@ module \hwq_top.engine.array.mul_5_2 (rst, \port$710$0 , \port$710$1 , \port$710
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array.mul_5_3 (rst, \port$711$0 , \port$711$1 , \port$711$2 , \port$711$3 , \port$711$4 , \port$711$5 , \port$711$6 , \port$711$7 , \port$711$8 , \port$711$9 , \port$711$10 , \port$711$11 , \port$711$12 , \port$711$13 , \port$711$14 , \port$711$15 , b, a, clk);
+module \hwq_top.engine.array.mul_3_2 (rst, \port$711$0 , \port$711$1 , \port$711$2 , \port$711$3 , \port$711$4 , \port$711$5 , \port$711$6 , \port$711$7 , \port$711$8 , \port$711$9 , \port$711$10 , \port$711$11 , \port$711$12 , \port$711$13 , \port$711$14 , \port$711$15 , b, a, clk);
   input [7:0] a;
   wire [7:0] a;
   input [7:0] b;
@@ -12119,7 +9481,7 @@ module \hwq_top.engine.array.mul_5_3 (rst, \port$711$0 , \port$711$1 , \port$711
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array.mul_5_4 (rst, \port$712$0 , \port$712$1 , \port$712$2 , \port$712$3 , \port$712$4 , \port$712$5 , \port$712$6 , \port$712$7 , \port$712$8 , \port$712$9 , \port$712$10 , \port$712$11 , \port$712$12 , \port$712$13 , \port$712$14 , \port$712$15 , b, a, clk);
+module \hwq_top.engine.array.mul_3_3 (rst, \port$712$0 , \port$712$1 , \port$712$2 , \port$712$3 , \port$712$4 , \port$712$5 , \port$712$6 , \port$712$7 , \port$712$8 , \port$712$9 , \port$712$10 , \port$712$11 , \port$712$12 , \port$712$13 , \port$712$14 , \port$712$15 , b, a, clk);
   input [7:0] a;
   wire [7:0] a;
   input [7:0] b;
@@ -12280,7 +9642,7 @@ module \hwq_top.engine.array.mul_5_4 (rst, \port$712$0 , \port$712$1 , \port$712
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array.mul_5_5 (rst, \port$713$0 , \port$713$1 , \port$713$2 , \port$713$3 , \port$713$4 , \port$713$5 , \port$713$6 , \port$713$7 , \port$713$8 , \port$713$9 , \port$713$10 , \port$713$11 , \port$713$12 , \port$713$13 , \port$713$14 , \port$713$15 , b, a, clk);
+module \hwq_top.engine.array.mul_3_4 (rst, \port$713$0 , \port$713$1 , \port$713$2 , \port$713$3 , \port$713$4 , \port$713$5 , \port$713$6 , \port$713$7 , \port$713$8 , \port$713$9 , \port$713$10 , \port$713$11 , \port$713$12 , \port$713$13 , \port$713$14 , \port$713$15 , b, a, clk);
   input [7:0] a;
   wire [7:0] a;
   input [7:0] b;
@@ -12441,7 +9803,7 @@ module \hwq_top.engine.array.mul_5_5 (rst, \port$713$0 , \port$713$1 , \port$713
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array.mul_5_6 (rst, \port$714$0 , \port$714$1 , \port$714$2 , \port$714$3 , \port$714$4 , \port$714$5 , \port$714$6 , \port$714$7 , \port$714$8 , \port$714$9 , \port$714$10 , \port$714$11 , \port$714$12 , \port$714$13 , \port$714$14 , \port$714$15 , b, a, clk);
+module \hwq_top.engine.array.mul_3_5 (rst, \port$714$0 , \port$714$1 , \port$714$2 , \port$714$3 , \port$714$4 , \port$714$5 , \port$714$6 , \port$714$7 , \port$714$8 , \port$714$9 , \port$714$10 , \port$714$11 , \port$714$12 , \port$714$13 , \port$714$14 , \port$714$15 , b, a, clk);
   input [7:0] a;
   wire [7:0] a;
   input [7:0] b;
@@ -12602,7 +9964,7 @@ module \hwq_top.engine.array.mul_5_6 (rst, \port$714$0 , \port$714$1 , \port$714
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array.mul_5_7 (rst, \port$715$0 , \port$715$1 , \port$715$2 , \port$715$3 , \port$715$4 , \port$715$5 , \port$715$6 , \port$715$7 , \port$715$8 , \port$715$9 , \port$715$10 , \port$715$11 , \port$715$12 , \port$715$13 , \port$715$14 , \port$715$15 , b, a, clk);
+module \hwq_top.engine.array.mul_3_6 (rst, \port$715$0 , \port$715$1 , \port$715$2 , \port$715$3 , \port$715$4 , \port$715$5 , \port$715$6 , \port$715$7 , \port$715$8 , \port$715$9 , \port$715$10 , \port$715$11 , \port$715$12 , \port$715$13 , \port$715$14 , \port$715$15 , b, a, clk);
   input [7:0] a;
   wire [7:0] a;
   input [7:0] b;
@@ -12763,7 +10125,7 @@ module \hwq_top.engine.array.mul_5_7 (rst, \port$715$0 , \port$715$1 , \port$715
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array.mul_6_0 (rst, \port$716$0 , \port$716$1 , \port$716$2 , \port$716$3 , \port$716$4 , \port$716$5 , \port$716$6 , \port$716$7 , \port$716$8 , \port$716$9 , \port$716$10 , \port$716$11 , \port$716$12 , \port$716$13 , \port$716$14 , \port$716$15 , a, b, clk);
+module \hwq_top.engine.array.mul_3_7 (rst, \port$716$0 , \port$716$1 , \port$716$2 , \port$716$3 , \port$716$4 , \port$716$5 , \port$716$6 , \port$716$7 , \port$716$8 , \port$716$9 , \port$716$10 , \port$716$11 , \port$716$12 , \port$716$13 , \port$716$14 , \port$716$15 , b, a, clk);
   input [7:0] a;
   wire [7:0] a;
   input [7:0] b;
@@ -12924,7 +10286,7 @@ module \hwq_top.engine.array.mul_6_0 (rst, \port$716$0 , \port$716$1 , \port$716
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array.mul_6_1 (rst, \port$717$0 , \port$717$1 , \port$717$2 , \port$717$3 , \port$717$4 , \port$717$5 , \port$717$6 , \port$717$7 , \port$717$8 , \port$717$9 , \port$717$10 , \port$717$11 , \port$717$12 , \port$717$13 , \port$717$14 , \port$717$15 , b, a, clk);
+module \hwq_top.engine.array.mul_4_0 (rst, \port$717$0 , \port$717$1 , \port$717$2 , \port$717$3 , \port$717$4 , \port$717$5 , \port$717$6 , \port$717$7 , \port$717$8 , \port$717$9 , \port$717$10 , \port$717$11 , \port$717$12 , \port$717$13 , \port$717$14 , \port$717$15 , a, b, clk);
   input [7:0] a;
   wire [7:0] a;
   input [7:0] b;
@@ -13085,7 +10447,7 @@ module \hwq_top.engine.array.mul_6_1 (rst, \port$717$0 , \port$717$1 , \port$717
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array.mul_6_2 (rst, \port$718$0 , \port$718$1 , \port$718$2 , \port$718$3 , \port$718$4 , \port$718$5 , \port$718$6 , \port$718$7 , \port$718$8 , \port$718$9 , \port$718$10 , \port$718$11 , \port$718$12 , \port$718$13 , \port$718$14 , \port$718$15 , b, a, clk);
+module \hwq_top.engine.array.mul_4_1 (rst, \port$718$0 , \port$718$1 , \port$718$2 , \port$718$3 , \port$718$4 , \port$718$5 , \port$718$6 , \port$718$7 , \port$718$8 , \port$718$9 , \port$718$10 , \port$718$11 , \port$718$12 , \port$718$13 , \port$718$14 , \port$718$15 , b, a, clk);
   input [7:0] a;
   wire [7:0] a;
   input [7:0] b;
@@ -13246,7 +10608,7 @@ module \hwq_top.engine.array.mul_6_2 (rst, \port$718$0 , \port$718$1 , \port$718
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array.mul_6_3 (rst, \port$719$0 , \port$719$1 , \port$719$2 , \port$719$3 , \port$719$4 , \port$719$5 , \port$719$6 , \port$719$7 , \port$719$8 , \port$719$9 , \port$719$10 , \port$719$11 , \port$719$12 , \port$719$13 , \port$719$14 , \port$719$15 , b, a, clk);
+module \hwq_top.engine.array.mul_4_2 (rst, \port$719$0 , \port$719$1 , \port$719$2 , \port$719$3 , \port$719$4 , \port$719$5 , \port$719$6 , \port$719$7 , \port$719$8 , \port$719$9 , \port$719$10 , \port$719$11 , \port$719$12 , \port$719$13 , \port$719$14 , \port$719$15 , b, a, clk);
   input [7:0] a;
   wire [7:0] a;
   input [7:0] b;
@@ -13407,7 +10769,7 @@ module \hwq_top.engine.array.mul_6_3 (rst, \port$719$0 , \port$719$1 , \port$719
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array.mul_6_4 (rst, \port$720$0 , \port$720$1 , \port$720$2 , \port$720$3 , \port$720$4 , \port$720$5 , \port$720$6 , \port$720$7 , \port$720$8 , \port$720$9 , \port$720$10 , \port$720$11 , \port$720$12 , \port$720$13 , \port$720$14 , \port$720$15 , b, a, clk);
+module \hwq_top.engine.array.mul_4_3 (rst, \port$720$0 , \port$720$1 , \port$720$2 , \port$720$3 , \port$720$4 , \port$720$5 , \port$720$6 , \port$720$7 , \port$720$8 , \port$720$9 , \port$720$10 , \port$720$11 , \port$720$12 , \port$720$13 , \port$720$14 , \port$720$15 , b, a, clk);
   input [7:0] a;
   wire [7:0] a;
   input [7:0] b;
@@ -13568,7 +10930,7 @@ module \hwq_top.engine.array.mul_6_4 (rst, \port$720$0 , \port$720$1 , \port$720
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array.mul_6_5 (rst, \port$721$0 , \port$721$1 , \port$721$2 , \port$721$3 , \port$721$4 , \port$721$5 , \port$721$6 , \port$721$7 , \port$721$8 , \port$721$9 , \port$721$10 , \port$721$11 , \port$721$12 , \port$721$13 , \port$721$14 , \port$721$15 , b, a, clk);
+module \hwq_top.engine.array.mul_4_4 (rst, \port$721$0 , \port$721$1 , \port$721$2 , \port$721$3 , \port$721$4 , \port$721$5 , \port$721$6 , \port$721$7 , \port$721$8 , \port$721$9 , \port$721$10 , \port$721$11 , \port$721$12 , \port$721$13 , \port$721$14 , \port$721$15 , b, a, clk);
   input [7:0] a;
   wire [7:0] a;
   input [7:0] b;
@@ -13729,7 +11091,7 @@ module \hwq_top.engine.array.mul_6_5 (rst, \port$721$0 , \port$721$1 , \port$721
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array.mul_6_6 (rst, \port$722$0 , \port$722$1 , \port$722$2 , \port$722$3 , \port$722$4 , \port$722$5 , \port$722$6 , \port$722$7 , \port$722$8 , \port$722$9 , \port$722$10 , \port$722$11 , \port$722$12 , \port$722$13 , \port$722$14 , \port$722$15 , b, a, clk);
+module \hwq_top.engine.array.mul_4_5 (rst, \port$722$0 , \port$722$1 , \port$722$2 , \port$722$3 , \port$722$4 , \port$722$5 , \port$722$6 , \port$722$7 , \port$722$8 , \port$722$9 , \port$722$10 , \port$722$11 , \port$722$12 , \port$722$13 , \port$722$14 , \port$722$15 , b, a, clk);
   input [7:0] a;
   wire [7:0] a;
   input [7:0] b;
@@ -13890,7 +11252,7 @@ module \hwq_top.engine.array.mul_6_6 (rst, \port$722$0 , \port$722$1 , \port$722
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array.mul_6_7 (rst, \port$723$0 , \port$723$1 , \port$723$2 , \port$723$3 , \port$723$4 , \port$723$5 , \port$723$6 , \port$723$7 , \port$723$8 , \port$723$9 , \port$723$10 , \port$723$11 , \port$723$12 , \port$723$13 , \port$723$14 , \port$723$15 , b, a, clk);
+module \hwq_top.engine.array.mul_4_6 (rst, \port$723$0 , \port$723$1 , \port$723$2 , \port$723$3 , \port$723$4 , \port$723$5 , \port$723$6 , \port$723$7 , \port$723$8 , \port$723$9 , \port$723$10 , \port$723$11 , \port$723$12 , \port$723$13 , \port$723$14 , \port$723$15 , b, a, clk);
   input [7:0] a;
   wire [7:0] a;
   input [7:0] b;
@@ -14051,7 +11413,7 @@ module \hwq_top.engine.array.mul_6_7 (rst, \port$723$0 , \port$723$1 , \port$723
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array.mul_7_0 (rst, \port$724$0 , \port$724$1 , \port$724$2 , \port$724$3 , \port$724$4 , \port$724$5 , \port$724$6 , \port$724$7 , \port$724$8 , \port$724$9 , \port$724$10 , \port$724$11 , \port$724$12 , \port$724$13 , \port$724$14 , \port$724$15 , a, b, clk);
+module \hwq_top.engine.array.mul_4_7 (rst, \port$724$0 , \port$724$1 , \port$724$2 , \port$724$3 , \port$724$4 , \port$724$5 , \port$724$6 , \port$724$7 , \port$724$8 , \port$724$9 , \port$724$10 , \port$724$11 , \port$724$12 , \port$724$13 , \port$724$14 , \port$724$15 , b, a, clk);
   input [7:0] a;
   wire [7:0] a;
   input [7:0] b;
@@ -14212,7 +11574,7 @@ module \hwq_top.engine.array.mul_7_0 (rst, \port$724$0 , \port$724$1 , \port$724
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array.mul_7_1 (rst, \port$725$0 , \port$725$1 , \port$725$2 , \port$725$3 , \port$725$4 , \port$725$5 , \port$725$6 , \port$725$7 , \port$725$8 , \port$725$9 , \port$725$10 , \port$725$11 , \port$725$12 , \port$725$13 , \port$725$14 , \port$725$15 , b, a, clk);
+module \hwq_top.engine.array.mul_5_0 (rst, \port$725$0 , \port$725$1 , \port$725$2 , \port$725$3 , \port$725$4 , \port$725$5 , \port$725$6 , \port$725$7 , \port$725$8 , \port$725$9 , \port$725$10 , \port$725$11 , \port$725$12 , \port$725$13 , \port$725$14 , \port$725$15 , a, b, clk);
   input [7:0] a;
   wire [7:0] a;
   input [7:0] b;
@@ -14373,7 +11735,7 @@ module \hwq_top.engine.array.mul_7_1 (rst, \port$725$0 , \port$725$1 , \port$725
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array.mul_7_2 (rst, \port$726$0 , \port$726$1 , \port$726$2 , \port$726$3 , \port$726$4 , \port$726$5 , \port$726$6 , \port$726$7 , \port$726$8 , \port$726$9 , \port$726$10 , \port$726$11 , \port$726$12 , \port$726$13 , \port$726$14 , \port$726$15 , b, a, clk);
+module \hwq_top.engine.array.mul_5_1 (rst, \port$726$0 , \port$726$1 , \port$726$2 , \port$726$3 , \port$726$4 , \port$726$5 , \port$726$6 , \port$726$7 , \port$726$8 , \port$726$9 , \port$726$10 , \port$726$11 , \port$726$12 , \port$726$13 , \port$726$14 , \port$726$15 , b, a, clk);
   input [7:0] a;
   wire [7:0] a;
   input [7:0] b;
@@ -14534,7 +11896,7 @@ module \hwq_top.engine.array.mul_7_2 (rst, \port$726$0 , \port$726$1 , \port$726
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array.mul_7_3 (rst, \port$727$0 , \port$727$1 , \port$727$2 , \port$727$3 , \port$727$4 , \port$727$5 , \port$727$6 , \port$727$7 , \port$727$8 , \port$727$9 , \port$727$10 , \port$727$11 , \port$727$12 , \port$727$13 , \port$727$14 , \port$727$15 , b, a, clk);
+module \hwq_top.engine.array.mul_5_2 (rst, \port$727$0 , \port$727$1 , \port$727$2 , \port$727$3 , \port$727$4 , \port$727$5 , \port$727$6 , \port$727$7 , \port$727$8 , \port$727$9 , \port$727$10 , \port$727$11 , \port$727$12 , \port$727$13 , \port$727$14 , \port$727$15 , b, a, clk);
   input [7:0] a;
   wire [7:0] a;
   input [7:0] b;
@@ -14695,7 +12057,7 @@ module \hwq_top.engine.array.mul_7_3 (rst, \port$727$0 , \port$727$1 , \port$727
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array.mul_7_4 (rst, \port$728$0 , \port$728$1 , \port$728$2 , \port$728$3 , \port$728$4 , \port$728$5 , \port$728$6 , \port$728$7 , \port$728$8 , \port$728$9 , \port$728$10 , \port$728$11 , \port$728$12 , \port$728$13 , \port$728$14 , \port$728$15 , b, a, clk);
+module \hwq_top.engine.array.mul_5_3 (rst, \port$728$0 , \port$728$1 , \port$728$2 , \port$728$3 , \port$728$4 , \port$728$5 , \port$728$6 , \port$728$7 , \port$728$8 , \port$728$9 , \port$728$10 , \port$728$11 , \port$728$12 , \port$728$13 , \port$728$14 , \port$728$15 , b, a, clk);
   input [7:0] a;
   wire [7:0] a;
   input [7:0] b;
@@ -14856,7 +12218,7 @@ module \hwq_top.engine.array.mul_7_4 (rst, \port$728$0 , \port$728$1 , \port$728
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array.mul_7_5 (rst, \port$729$0 , \port$729$1 , \port$729$2 , \port$729$3 , \port$729$4 , \port$729$5 , \port$729$6 , \port$729$7 , \port$729$8 , \port$729$9 , \port$729$10 , \port$729$11 , \port$729$12 , \port$729$13 , \port$729$14 , \port$729$15 , b, a, clk);
+module \hwq_top.engine.array.mul_5_4 (rst, \port$729$0 , \port$729$1 , \port$729$2 , \port$729$3 , \port$729$4 , \port$729$5 , \port$729$6 , \port$729$7 , \port$729$8 , \port$729$9 , \port$729$10 , \port$729$11 , \port$729$12 , \port$729$13 , \port$729$14 , \port$729$15 , b, a, clk);
   input [7:0] a;
   wire [7:0] a;
   input [7:0] b;
@@ -15017,7 +12379,7 @@ module \hwq_top.engine.array.mul_7_5 (rst, \port$729$0 , \port$729$1 , \port$729
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array.mul_7_6 (rst, \port$730$0 , \port$730$1 , \port$730$2 , \port$730$3 , \port$730$4 , \port$730$5 , \port$730$6 , \port$730$7 , \port$730$8 , \port$730$9 , \port$730$10 , \port$730$11 , \port$730$12 , \port$730$13 , \port$730$14 , \port$730$15 , b, a, clk);
+module \hwq_top.engine.array.mul_5_5 (rst, \port$730$0 , \port$730$1 , \port$730$2 , \port$730$3 , \port$730$4 , \port$730$5 , \port$730$6 , \port$730$7 , \port$730$8 , \port$730$9 , \port$730$10 , \port$730$11 , \port$730$12 , \port$730$13 , \port$730$14 , \port$730$15 , b, a, clk);
   input [7:0] a;
   wire [7:0] a;
   input [7:0] b;
@@ -15178,7 +12540,7 @@ module \hwq_top.engine.array.mul_7_6 (rst, \port$730$0 , \port$730$1 , \port$730
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array.mul_7_7 (rst, \port$731$0 , \port$731$1 , \port$731$2 , \port$731$3 , \port$731$4 , \port$731$5 , \port$731$6 , \port$731$7 , \port$731$8 , \port$731$9 , \port$731$10 , \port$731$11 , \port$731$12 , \port$731$13 , \port$731$14 , \port$731$15 , b, a, clk);
+module \hwq_top.engine.array.mul_5_6 (rst, \port$731$0 , \port$731$1 , \port$731$2 , \port$731$3 , \port$731$4 , \port$731$5 , \port$731$6 , \port$731$7 , \port$731$8 , \port$731$9 , \port$731$10 , \port$731$11 , \port$731$12 , \port$731$13 , \port$731$14 , \port$731$15 , b, a, clk);
   input [7:0] a;
   wire [7:0] a;
   input [7:0] b;
@@ -15336,6 +12698,2743 @@ module \hwq_top.engine.array.mul_7_7 (rst, \port$731$0 , \port$731$1 , \port$731
     .SOURCEB(1'h0)
   );
   assign p36[15:0] = { \port$731$15 , \port$731$14 , \port$731$13 , \port$731$12 , \port$731$11 , \port$731$10 , \port$731$9 , \port$731$8 , \port$731$7 , \port$731$6 , \port$731$5 , \port$731$4 , \port$731$3 , \port$731$2 , \port$731$1 , \port$731$0  };
+endmodule
+
+(* generator = "Amaranth" *)
+module \hwq_top.engine.array.mul_5_7 (rst, \port$732$0 , \port$732$1 , \port$732$2 , \port$732$3 , \port$732$4 , \port$732$5 , \port$732$6 , \port$732$7 , \port$732$8 , \port$732$9 , \port$732$10 , \port$732$11 , \port$732$12 , \port$732$13 , \port$732$14 , \port$732$15 , b, a, clk);
+  input [7:0] a;
+  wire [7:0] a;
+  input [7:0] b;
+  wire [7:0] b;
+  input clk;
+  wire clk;
+  wire [35:0] p36;
+  output \port$732$0 ;
+  wire \port$732$0 ;
+  output \port$732$1 ;
+  wire \port$732$1 ;
+  output \port$732$10 ;
+  wire \port$732$10 ;
+  output \port$732$11 ;
+  wire \port$732$11 ;
+  output \port$732$12 ;
+  wire \port$732$12 ;
+  output \port$732$13 ;
+  wire \port$732$13 ;
+  output \port$732$14 ;
+  wire \port$732$14 ;
+  output \port$732$15 ;
+  wire \port$732$15 ;
+  output \port$732$2 ;
+  wire \port$732$2 ;
+  output \port$732$3 ;
+  wire \port$732$3 ;
+  output \port$732$4 ;
+  wire \port$732$4 ;
+  output \port$732$5 ;
+  wire \port$732$5 ;
+  output \port$732$6 ;
+  wire \port$732$6 ;
+  output \port$732$7 ;
+  wire \port$732$7 ;
+  output \port$732$8 ;
+  wire \port$732$8 ;
+  output \port$732$9 ;
+  wire \port$732$9 ;
+  input rst;
+  wire rst;
+  MULT18X18D #(
+    .CAS_MATCH_REG("FALSE"),
+    .CLK0_DIV("ENABLED"),
+    .CLK1_DIV("ENABLED"),
+    .CLK2_DIV("ENABLED"),
+    .CLK3_DIV("ENABLED"),
+    .GSR("DISABLED"),
+    .HIGHSPEED_CLK("NONE"),
+    .MULT_BYPASS("DISABLED"),
+    .REG_INPUTA_CLK("CLK0"),
+    .REG_INPUTB_CLK("CLK0"),
+    .REG_INPUTC_CLK("NONE"),
+    .REG_OUTPUT_CLK("CLK0"),
+    .REG_PIPELINE_CLK("NONE"),
+    .RESETMODE("SYNC"),
+    .SOURCEB_MODE("B_SHIFT")
+  ) dsp (
+    .A0(a[0]),
+    .A1(a[1]),
+    .A10(a[7]),
+    .A11(a[7]),
+    .A12(a[7]),
+    .A13(a[7]),
+    .A14(a[7]),
+    .A15(a[7]),
+    .A16(a[7]),
+    .A17(a[7]),
+    .A2(a[2]),
+    .A3(a[3]),
+    .A4(a[4]),
+    .A5(a[5]),
+    .A6(a[6]),
+    .A7(a[7]),
+    .A8(a[7]),
+    .A9(a[7]),
+    .B0(b[0]),
+    .B1(b[1]),
+    .B10(b[7]),
+    .B11(b[7]),
+    .B12(b[7]),
+    .B13(b[7]),
+    .B14(b[7]),
+    .B15(b[7]),
+    .B16(b[7]),
+    .B17(b[7]),
+    .B2(b[2]),
+    .B3(b[3]),
+    .B4(b[4]),
+    .B5(b[5]),
+    .B6(b[6]),
+    .B7(b[7]),
+    .B8(b[7]),
+    .B9(b[7]),
+    .C0(1'h0),
+    .C1(1'h0),
+    .C10(1'h0),
+    .C11(1'h0),
+    .C12(1'h0),
+    .C13(1'h0),
+    .C14(1'h0),
+    .C15(1'h0),
+    .C16(1'h0),
+    .C17(1'h0),
+    .C2(1'h0),
+    .C3(1'h0),
+    .C4(1'h0),
+    .C5(1'h0),
+    .C6(1'h0),
+    .C7(1'h0),
+    .C8(1'h0),
+    .C9(1'h0),
+    .CE0(1'h1),
+    .CLK0(clk),
+    .P0(\port$732$0 ),
+    .P1(\port$732$1 ),
+    .P10(\port$732$10 ),
+    .P11(\port$732$11 ),
+    .P12(\port$732$12 ),
+    .P13(\port$732$13 ),
+    .P14(\port$732$14 ),
+    .P15(\port$732$15 ),
+    .P16(p36[16]),
+    .P17(p36[17]),
+    .P18(p36[18]),
+    .P19(p36[19]),
+    .P2(\port$732$2 ),
+    .P20(p36[20]),
+    .P21(p36[21]),
+    .P22(p36[22]),
+    .P23(p36[23]),
+    .P24(p36[24]),
+    .P25(p36[25]),
+    .P26(p36[26]),
+    .P27(p36[27]),
+    .P28(p36[28]),
+    .P29(p36[29]),
+    .P3(\port$732$3 ),
+    .P30(p36[30]),
+    .P31(p36[31]),
+    .P32(p36[32]),
+    .P33(p36[33]),
+    .P34(p36[34]),
+    .P35(p36[35]),
+    .P4(\port$732$4 ),
+    .P5(\port$732$5 ),
+    .P6(\port$732$6 ),
+    .P7(\port$732$7 ),
+    .P8(\port$732$8 ),
+    .P9(\port$732$9 ),
+    .RST0(rst),
+    .SIGNEDA(1'h1),
+    .SIGNEDB(1'h1),
+    .SOURCEA(1'h0),
+    .SOURCEB(1'h0)
+  );
+  assign p36[15:0] = { \port$732$15 , \port$732$14 , \port$732$13 , \port$732$12 , \port$732$11 , \port$732$10 , \port$732$9 , \port$732$8 , \port$732$7 , \port$732$6 , \port$732$5 , \port$732$4 , \port$732$3 , \port$732$2 , \port$732$1 , \port$732$0  };
+endmodule
+
+(* generator = "Amaranth" *)
+module \hwq_top.engine.array.mul_6_0 (rst, \port$733$0 , \port$733$1 , \port$733$2 , \port$733$3 , \port$733$4 , \port$733$5 , \port$733$6 , \port$733$7 , \port$733$8 , \port$733$9 , \port$733$10 , \port$733$11 , \port$733$12 , \port$733$13 , \port$733$14 , \port$733$15 , a, b, clk);
+  input [7:0] a;
+  wire [7:0] a;
+  input [7:0] b;
+  wire [7:0] b;
+  input clk;
+  wire clk;
+  wire [35:0] p36;
+  output \port$733$0 ;
+  wire \port$733$0 ;
+  output \port$733$1 ;
+  wire \port$733$1 ;
+  output \port$733$10 ;
+  wire \port$733$10 ;
+  output \port$733$11 ;
+  wire \port$733$11 ;
+  output \port$733$12 ;
+  wire \port$733$12 ;
+  output \port$733$13 ;
+  wire \port$733$13 ;
+  output \port$733$14 ;
+  wire \port$733$14 ;
+  output \port$733$15 ;
+  wire \port$733$15 ;
+  output \port$733$2 ;
+  wire \port$733$2 ;
+  output \port$733$3 ;
+  wire \port$733$3 ;
+  output \port$733$4 ;
+  wire \port$733$4 ;
+  output \port$733$5 ;
+  wire \port$733$5 ;
+  output \port$733$6 ;
+  wire \port$733$6 ;
+  output \port$733$7 ;
+  wire \port$733$7 ;
+  output \port$733$8 ;
+  wire \port$733$8 ;
+  output \port$733$9 ;
+  wire \port$733$9 ;
+  input rst;
+  wire rst;
+  MULT18X18D #(
+    .CAS_MATCH_REG("FALSE"),
+    .CLK0_DIV("ENABLED"),
+    .CLK1_DIV("ENABLED"),
+    .CLK2_DIV("ENABLED"),
+    .CLK3_DIV("ENABLED"),
+    .GSR("DISABLED"),
+    .HIGHSPEED_CLK("NONE"),
+    .MULT_BYPASS("DISABLED"),
+    .REG_INPUTA_CLK("CLK0"),
+    .REG_INPUTB_CLK("CLK0"),
+    .REG_INPUTC_CLK("NONE"),
+    .REG_OUTPUT_CLK("CLK0"),
+    .REG_PIPELINE_CLK("NONE"),
+    .RESETMODE("SYNC"),
+    .SOURCEB_MODE("B_SHIFT")
+  ) dsp (
+    .A0(a[0]),
+    .A1(a[1]),
+    .A10(a[7]),
+    .A11(a[7]),
+    .A12(a[7]),
+    .A13(a[7]),
+    .A14(a[7]),
+    .A15(a[7]),
+    .A16(a[7]),
+    .A17(a[7]),
+    .A2(a[2]),
+    .A3(a[3]),
+    .A4(a[4]),
+    .A5(a[5]),
+    .A6(a[6]),
+    .A7(a[7]),
+    .A8(a[7]),
+    .A9(a[7]),
+    .B0(b[0]),
+    .B1(b[1]),
+    .B10(b[7]),
+    .B11(b[7]),
+    .B12(b[7]),
+    .B13(b[7]),
+    .B14(b[7]),
+    .B15(b[7]),
+    .B16(b[7]),
+    .B17(b[7]),
+    .B2(b[2]),
+    .B3(b[3]),
+    .B4(b[4]),
+    .B5(b[5]),
+    .B6(b[6]),
+    .B7(b[7]),
+    .B8(b[7]),
+    .B9(b[7]),
+    .C0(1'h0),
+    .C1(1'h0),
+    .C10(1'h0),
+    .C11(1'h0),
+    .C12(1'h0),
+    .C13(1'h0),
+    .C14(1'h0),
+    .C15(1'h0),
+    .C16(1'h0),
+    .C17(1'h0),
+    .C2(1'h0),
+    .C3(1'h0),
+    .C4(1'h0),
+    .C5(1'h0),
+    .C6(1'h0),
+    .C7(1'h0),
+    .C8(1'h0),
+    .C9(1'h0),
+    .CE0(1'h1),
+    .CLK0(clk),
+    .P0(\port$733$0 ),
+    .P1(\port$733$1 ),
+    .P10(\port$733$10 ),
+    .P11(\port$733$11 ),
+    .P12(\port$733$12 ),
+    .P13(\port$733$13 ),
+    .P14(\port$733$14 ),
+    .P15(\port$733$15 ),
+    .P16(p36[16]),
+    .P17(p36[17]),
+    .P18(p36[18]),
+    .P19(p36[19]),
+    .P2(\port$733$2 ),
+    .P20(p36[20]),
+    .P21(p36[21]),
+    .P22(p36[22]),
+    .P23(p36[23]),
+    .P24(p36[24]),
+    .P25(p36[25]),
+    .P26(p36[26]),
+    .P27(p36[27]),
+    .P28(p36[28]),
+    .P29(p36[29]),
+    .P3(\port$733$3 ),
+    .P30(p36[30]),
+    .P31(p36[31]),
+    .P32(p36[32]),
+    .P33(p36[33]),
+    .P34(p36[34]),
+    .P35(p36[35]),
+    .P4(\port$733$4 ),
+    .P5(\port$733$5 ),
+    .P6(\port$733$6 ),
+    .P7(\port$733$7 ),
+    .P8(\port$733$8 ),
+    .P9(\port$733$9 ),
+    .RST0(rst),
+    .SIGNEDA(1'h1),
+    .SIGNEDB(1'h1),
+    .SOURCEA(1'h0),
+    .SOURCEB(1'h0)
+  );
+  assign p36[15:0] = { \port$733$15 , \port$733$14 , \port$733$13 , \port$733$12 , \port$733$11 , \port$733$10 , \port$733$9 , \port$733$8 , \port$733$7 , \port$733$6 , \port$733$5 , \port$733$4 , \port$733$3 , \port$733$2 , \port$733$1 , \port$733$0  };
+endmodule
+
+(* generator = "Amaranth" *)
+module \hwq_top.engine.array.mul_6_1 (rst, \port$734$0 , \port$734$1 , \port$734$2 , \port$734$3 , \port$734$4 , \port$734$5 , \port$734$6 , \port$734$7 , \port$734$8 , \port$734$9 , \port$734$10 , \port$734$11 , \port$734$12 , \port$734$13 , \port$734$14 , \port$734$15 , b, a, clk);
+  input [7:0] a;
+  wire [7:0] a;
+  input [7:0] b;
+  wire [7:0] b;
+  input clk;
+  wire clk;
+  wire [35:0] p36;
+  output \port$734$0 ;
+  wire \port$734$0 ;
+  output \port$734$1 ;
+  wire \port$734$1 ;
+  output \port$734$10 ;
+  wire \port$734$10 ;
+  output \port$734$11 ;
+  wire \port$734$11 ;
+  output \port$734$12 ;
+  wire \port$734$12 ;
+  output \port$734$13 ;
+  wire \port$734$13 ;
+  output \port$734$14 ;
+  wire \port$734$14 ;
+  output \port$734$15 ;
+  wire \port$734$15 ;
+  output \port$734$2 ;
+  wire \port$734$2 ;
+  output \port$734$3 ;
+  wire \port$734$3 ;
+  output \port$734$4 ;
+  wire \port$734$4 ;
+  output \port$734$5 ;
+  wire \port$734$5 ;
+  output \port$734$6 ;
+  wire \port$734$6 ;
+  output \port$734$7 ;
+  wire \port$734$7 ;
+  output \port$734$8 ;
+  wire \port$734$8 ;
+  output \port$734$9 ;
+  wire \port$734$9 ;
+  input rst;
+  wire rst;
+  MULT18X18D #(
+    .CAS_MATCH_REG("FALSE"),
+    .CLK0_DIV("ENABLED"),
+    .CLK1_DIV("ENABLED"),
+    .CLK2_DIV("ENABLED"),
+    .CLK3_DIV("ENABLED"),
+    .GSR("DISABLED"),
+    .HIGHSPEED_CLK("NONE"),
+    .MULT_BYPASS("DISABLED"),
+    .REG_INPUTA_CLK("CLK0"),
+    .REG_INPUTB_CLK("CLK0"),
+    .REG_INPUTC_CLK("NONE"),
+    .REG_OUTPUT_CLK("CLK0"),
+    .REG_PIPELINE_CLK("NONE"),
+    .RESETMODE("SYNC"),
+    .SOURCEB_MODE("B_SHIFT")
+  ) dsp (
+    .A0(a[0]),
+    .A1(a[1]),
+    .A10(a[7]),
+    .A11(a[7]),
+    .A12(a[7]),
+    .A13(a[7]),
+    .A14(a[7]),
+    .A15(a[7]),
+    .A16(a[7]),
+    .A17(a[7]),
+    .A2(a[2]),
+    .A3(a[3]),
+    .A4(a[4]),
+    .A5(a[5]),
+    .A6(a[6]),
+    .A7(a[7]),
+    .A8(a[7]),
+    .A9(a[7]),
+    .B0(b[0]),
+    .B1(b[1]),
+    .B10(b[7]),
+    .B11(b[7]),
+    .B12(b[7]),
+    .B13(b[7]),
+    .B14(b[7]),
+    .B15(b[7]),
+    .B16(b[7]),
+    .B17(b[7]),
+    .B2(b[2]),
+    .B3(b[3]),
+    .B4(b[4]),
+    .B5(b[5]),
+    .B6(b[6]),
+    .B7(b[7]),
+    .B8(b[7]),
+    .B9(b[7]),
+    .C0(1'h0),
+    .C1(1'h0),
+    .C10(1'h0),
+    .C11(1'h0),
+    .C12(1'h0),
+    .C13(1'h0),
+    .C14(1'h0),
+    .C15(1'h0),
+    .C16(1'h0),
+    .C17(1'h0),
+    .C2(1'h0),
+    .C3(1'h0),
+    .C4(1'h0),
+    .C5(1'h0),
+    .C6(1'h0),
+    .C7(1'h0),
+    .C8(1'h0),
+    .C9(1'h0),
+    .CE0(1'h1),
+    .CLK0(clk),
+    .P0(\port$734$0 ),
+    .P1(\port$734$1 ),
+    .P10(\port$734$10 ),
+    .P11(\port$734$11 ),
+    .P12(\port$734$12 ),
+    .P13(\port$734$13 ),
+    .P14(\port$734$14 ),
+    .P15(\port$734$15 ),
+    .P16(p36[16]),
+    .P17(p36[17]),
+    .P18(p36[18]),
+    .P19(p36[19]),
+    .P2(\port$734$2 ),
+    .P20(p36[20]),
+    .P21(p36[21]),
+    .P22(p36[22]),
+    .P23(p36[23]),
+    .P24(p36[24]),
+    .P25(p36[25]),
+    .P26(p36[26]),
+    .P27(p36[27]),
+    .P28(p36[28]),
+    .P29(p36[29]),
+    .P3(\port$734$3 ),
+    .P30(p36[30]),
+    .P31(p36[31]),
+    .P32(p36[32]),
+    .P33(p36[33]),
+    .P34(p36[34]),
+    .P35(p36[35]),
+    .P4(\port$734$4 ),
+    .P5(\port$734$5 ),
+    .P6(\port$734$6 ),
+    .P7(\port$734$7 ),
+    .P8(\port$734$8 ),
+    .P9(\port$734$9 ),
+    .RST0(rst),
+    .SIGNEDA(1'h1),
+    .SIGNEDB(1'h1),
+    .SOURCEA(1'h0),
+    .SOURCEB(1'h0)
+  );
+  assign p36[15:0] = { \port$734$15 , \port$734$14 , \port$734$13 , \port$734$12 , \port$734$11 , \port$734$10 , \port$734$9 , \port$734$8 , \port$734$7 , \port$734$6 , \port$734$5 , \port$734$4 , \port$734$3 , \port$734$2 , \port$734$1 , \port$734$0  };
+endmodule
+
+(* generator = "Amaranth" *)
+module \hwq_top.engine.array.mul_6_2 (rst, \port$735$0 , \port$735$1 , \port$735$2 , \port$735$3 , \port$735$4 , \port$735$5 , \port$735$6 , \port$735$7 , \port$735$8 , \port$735$9 , \port$735$10 , \port$735$11 , \port$735$12 , \port$735$13 , \port$735$14 , \port$735$15 , b, a, clk);
+  input [7:0] a;
+  wire [7:0] a;
+  input [7:0] b;
+  wire [7:0] b;
+  input clk;
+  wire clk;
+  wire [35:0] p36;
+  output \port$735$0 ;
+  wire \port$735$0 ;
+  output \port$735$1 ;
+  wire \port$735$1 ;
+  output \port$735$10 ;
+  wire \port$735$10 ;
+  output \port$735$11 ;
+  wire \port$735$11 ;
+  output \port$735$12 ;
+  wire \port$735$12 ;
+  output \port$735$13 ;
+  wire \port$735$13 ;
+  output \port$735$14 ;
+  wire \port$735$14 ;
+  output \port$735$15 ;
+  wire \port$735$15 ;
+  output \port$735$2 ;
+  wire \port$735$2 ;
+  output \port$735$3 ;
+  wire \port$735$3 ;
+  output \port$735$4 ;
+  wire \port$735$4 ;
+  output \port$735$5 ;
+  wire \port$735$5 ;
+  output \port$735$6 ;
+  wire \port$735$6 ;
+  output \port$735$7 ;
+  wire \port$735$7 ;
+  output \port$735$8 ;
+  wire \port$735$8 ;
+  output \port$735$9 ;
+  wire \port$735$9 ;
+  input rst;
+  wire rst;
+  MULT18X18D #(
+    .CAS_MATCH_REG("FALSE"),
+    .CLK0_DIV("ENABLED"),
+    .CLK1_DIV("ENABLED"),
+    .CLK2_DIV("ENABLED"),
+    .CLK3_DIV("ENABLED"),
+    .GSR("DISABLED"),
+    .HIGHSPEED_CLK("NONE"),
+    .MULT_BYPASS("DISABLED"),
+    .REG_INPUTA_CLK("CLK0"),
+    .REG_INPUTB_CLK("CLK0"),
+    .REG_INPUTC_CLK("NONE"),
+    .REG_OUTPUT_CLK("CLK0"),
+    .REG_PIPELINE_CLK("NONE"),
+    .RESETMODE("SYNC"),
+    .SOURCEB_MODE("B_SHIFT")
+  ) dsp (
+    .A0(a[0]),
+    .A1(a[1]),
+    .A10(a[7]),
+    .A11(a[7]),
+    .A12(a[7]),
+    .A13(a[7]),
+    .A14(a[7]),
+    .A15(a[7]),
+    .A16(a[7]),
+    .A17(a[7]),
+    .A2(a[2]),
+    .A3(a[3]),
+    .A4(a[4]),
+    .A5(a[5]),
+    .A6(a[6]),
+    .A7(a[7]),
+    .A8(a[7]),
+    .A9(a[7]),
+    .B0(b[0]),
+    .B1(b[1]),
+    .B10(b[7]),
+    .B11(b[7]),
+    .B12(b[7]),
+    .B13(b[7]),
+    .B14(b[7]),
+    .B15(b[7]),
+    .B16(b[7]),
+    .B17(b[7]),
+    .B2(b[2]),
+    .B3(b[3]),
+    .B4(b[4]),
+    .B5(b[5]),
+    .B6(b[6]),
+    .B7(b[7]),
+    .B8(b[7]),
+    .B9(b[7]),
+    .C0(1'h0),
+    .C1(1'h0),
+    .C10(1'h0),
+    .C11(1'h0),
+    .C12(1'h0),
+    .C13(1'h0),
+    .C14(1'h0),
+    .C15(1'h0),
+    .C16(1'h0),
+    .C17(1'h0),
+    .C2(1'h0),
+    .C3(1'h0),
+    .C4(1'h0),
+    .C5(1'h0),
+    .C6(1'h0),
+    .C7(1'h0),
+    .C8(1'h0),
+    .C9(1'h0),
+    .CE0(1'h1),
+    .CLK0(clk),
+    .P0(\port$735$0 ),
+    .P1(\port$735$1 ),
+    .P10(\port$735$10 ),
+    .P11(\port$735$11 ),
+    .P12(\port$735$12 ),
+    .P13(\port$735$13 ),
+    .P14(\port$735$14 ),
+    .P15(\port$735$15 ),
+    .P16(p36[16]),
+    .P17(p36[17]),
+    .P18(p36[18]),
+    .P19(p36[19]),
+    .P2(\port$735$2 ),
+    .P20(p36[20]),
+    .P21(p36[21]),
+    .P22(p36[22]),
+    .P23(p36[23]),
+    .P24(p36[24]),
+    .P25(p36[25]),
+    .P26(p36[26]),
+    .P27(p36[27]),
+    .P28(p36[28]),
+    .P29(p36[29]),
+    .P3(\port$735$3 ),
+    .P30(p36[30]),
+    .P31(p36[31]),
+    .P32(p36[32]),
+    .P33(p36[33]),
+    .P34(p36[34]),
+    .P35(p36[35]),
+    .P4(\port$735$4 ),
+    .P5(\port$735$5 ),
+    .P6(\port$735$6 ),
+    .P7(\port$735$7 ),
+    .P8(\port$735$8 ),
+    .P9(\port$735$9 ),
+    .RST0(rst),
+    .SIGNEDA(1'h1),
+    .SIGNEDB(1'h1),
+    .SOURCEA(1'h0),
+    .SOURCEB(1'h0)
+  );
+  assign p36[15:0] = { \port$735$15 , \port$735$14 , \port$735$13 , \port$735$12 , \port$735$11 , \port$735$10 , \port$735$9 , \port$735$8 , \port$735$7 , \port$735$6 , \port$735$5 , \port$735$4 , \port$735$3 , \port$735$2 , \port$735$1 , \port$735$0  };
+endmodule
+
+(* generator = "Amaranth" *)
+module \hwq_top.engine.array.mul_6_3 (rst, \port$736$0 , \port$736$1 , \port$736$2 , \port$736$3 , \port$736$4 , \port$736$5 , \port$736$6 , \port$736$7 , \port$736$8 , \port$736$9 , \port$736$10 , \port$736$11 , \port$736$12 , \port$736$13 , \port$736$14 , \port$736$15 , b, a, clk);
+  input [7:0] a;
+  wire [7:0] a;
+  input [7:0] b;
+  wire [7:0] b;
+  input clk;
+  wire clk;
+  wire [35:0] p36;
+  output \port$736$0 ;
+  wire \port$736$0 ;
+  output \port$736$1 ;
+  wire \port$736$1 ;
+  output \port$736$10 ;
+  wire \port$736$10 ;
+  output \port$736$11 ;
+  wire \port$736$11 ;
+  output \port$736$12 ;
+  wire \port$736$12 ;
+  output \port$736$13 ;
+  wire \port$736$13 ;
+  output \port$736$14 ;
+  wire \port$736$14 ;
+  output \port$736$15 ;
+  wire \port$736$15 ;
+  output \port$736$2 ;
+  wire \port$736$2 ;
+  output \port$736$3 ;
+  wire \port$736$3 ;
+  output \port$736$4 ;
+  wire \port$736$4 ;
+  output \port$736$5 ;
+  wire \port$736$5 ;
+  output \port$736$6 ;
+  wire \port$736$6 ;
+  output \port$736$7 ;
+  wire \port$736$7 ;
+  output \port$736$8 ;
+  wire \port$736$8 ;
+  output \port$736$9 ;
+  wire \port$736$9 ;
+  input rst;
+  wire rst;
+  MULT18X18D #(
+    .CAS_MATCH_REG("FALSE"),
+    .CLK0_DIV("ENABLED"),
+    .CLK1_DIV("ENABLED"),
+    .CLK2_DIV("ENABLED"),
+    .CLK3_DIV("ENABLED"),
+    .GSR("DISABLED"),
+    .HIGHSPEED_CLK("NONE"),
+    .MULT_BYPASS("DISABLED"),
+    .REG_INPUTA_CLK("CLK0"),
+    .REG_INPUTB_CLK("CLK0"),
+    .REG_INPUTC_CLK("NONE"),
+    .REG_OUTPUT_CLK("CLK0"),
+    .REG_PIPELINE_CLK("NONE"),
+    .RESETMODE("SYNC"),
+    .SOURCEB_MODE("B_SHIFT")
+  ) dsp (
+    .A0(a[0]),
+    .A1(a[1]),
+    .A10(a[7]),
+    .A11(a[7]),
+    .A12(a[7]),
+    .A13(a[7]),
+    .A14(a[7]),
+    .A15(a[7]),
+    .A16(a[7]),
+    .A17(a[7]),
+    .A2(a[2]),
+    .A3(a[3]),
+    .A4(a[4]),
+    .A5(a[5]),
+    .A6(a[6]),
+    .A7(a[7]),
+    .A8(a[7]),
+    .A9(a[7]),
+    .B0(b[0]),
+    .B1(b[1]),
+    .B10(b[7]),
+    .B11(b[7]),
+    .B12(b[7]),
+    .B13(b[7]),
+    .B14(b[7]),
+    .B15(b[7]),
+    .B16(b[7]),
+    .B17(b[7]),
+    .B2(b[2]),
+    .B3(b[3]),
+    .B4(b[4]),
+    .B5(b[5]),
+    .B6(b[6]),
+    .B7(b[7]),
+    .B8(b[7]),
+    .B9(b[7]),
+    .C0(1'h0),
+    .C1(1'h0),
+    .C10(1'h0),
+    .C11(1'h0),
+    .C12(1'h0),
+    .C13(1'h0),
+    .C14(1'h0),
+    .C15(1'h0),
+    .C16(1'h0),
+    .C17(1'h0),
+    .C2(1'h0),
+    .C3(1'h0),
+    .C4(1'h0),
+    .C5(1'h0),
+    .C6(1'h0),
+    .C7(1'h0),
+    .C8(1'h0),
+    .C9(1'h0),
+    .CE0(1'h1),
+    .CLK0(clk),
+    .P0(\port$736$0 ),
+    .P1(\port$736$1 ),
+    .P10(\port$736$10 ),
+    .P11(\port$736$11 ),
+    .P12(\port$736$12 ),
+    .P13(\port$736$13 ),
+    .P14(\port$736$14 ),
+    .P15(\port$736$15 ),
+    .P16(p36[16]),
+    .P17(p36[17]),
+    .P18(p36[18]),
+    .P19(p36[19]),
+    .P2(\port$736$2 ),
+    .P20(p36[20]),
+    .P21(p36[21]),
+    .P22(p36[22]),
+    .P23(p36[23]),
+    .P24(p36[24]),
+    .P25(p36[25]),
+    .P26(p36[26]),
+    .P27(p36[27]),
+    .P28(p36[28]),
+    .P29(p36[29]),
+    .P3(\port$736$3 ),
+    .P30(p36[30]),
+    .P31(p36[31]),
+    .P32(p36[32]),
+    .P33(p36[33]),
+    .P34(p36[34]),
+    .P35(p36[35]),
+    .P4(\port$736$4 ),
+    .P5(\port$736$5 ),
+    .P6(\port$736$6 ),
+    .P7(\port$736$7 ),
+    .P8(\port$736$8 ),
+    .P9(\port$736$9 ),
+    .RST0(rst),
+    .SIGNEDA(1'h1),
+    .SIGNEDB(1'h1),
+    .SOURCEA(1'h0),
+    .SOURCEB(1'h0)
+  );
+  assign p36[15:0] = { \port$736$15 , \port$736$14 , \port$736$13 , \port$736$12 , \port$736$11 , \port$736$10 , \port$736$9 , \port$736$8 , \port$736$7 , \port$736$6 , \port$736$5 , \port$736$4 , \port$736$3 , \port$736$2 , \port$736$1 , \port$736$0  };
+endmodule
+
+(* generator = "Amaranth" *)
+module \hwq_top.engine.array.mul_6_4 (rst, \port$737$0 , \port$737$1 , \port$737$2 , \port$737$3 , \port$737$4 , \port$737$5 , \port$737$6 , \port$737$7 , \port$737$8 , \port$737$9 , \port$737$10 , \port$737$11 , \port$737$12 , \port$737$13 , \port$737$14 , \port$737$15 , b, a, clk);
+  input [7:0] a;
+  wire [7:0] a;
+  input [7:0] b;
+  wire [7:0] b;
+  input clk;
+  wire clk;
+  wire [35:0] p36;
+  output \port$737$0 ;
+  wire \port$737$0 ;
+  output \port$737$1 ;
+  wire \port$737$1 ;
+  output \port$737$10 ;
+  wire \port$737$10 ;
+  output \port$737$11 ;
+  wire \port$737$11 ;
+  output \port$737$12 ;
+  wire \port$737$12 ;
+  output \port$737$13 ;
+  wire \port$737$13 ;
+  output \port$737$14 ;
+  wire \port$737$14 ;
+  output \port$737$15 ;
+  wire \port$737$15 ;
+  output \port$737$2 ;
+  wire \port$737$2 ;
+  output \port$737$3 ;
+  wire \port$737$3 ;
+  output \port$737$4 ;
+  wire \port$737$4 ;
+  output \port$737$5 ;
+  wire \port$737$5 ;
+  output \port$737$6 ;
+  wire \port$737$6 ;
+  output \port$737$7 ;
+  wire \port$737$7 ;
+  output \port$737$8 ;
+  wire \port$737$8 ;
+  output \port$737$9 ;
+  wire \port$737$9 ;
+  input rst;
+  wire rst;
+  MULT18X18D #(
+    .CAS_MATCH_REG("FALSE"),
+    .CLK0_DIV("ENABLED"),
+    .CLK1_DIV("ENABLED"),
+    .CLK2_DIV("ENABLED"),
+    .CLK3_DIV("ENABLED"),
+    .GSR("DISABLED"),
+    .HIGHSPEED_CLK("NONE"),
+    .MULT_BYPASS("DISABLED"),
+    .REG_INPUTA_CLK("CLK0"),
+    .REG_INPUTB_CLK("CLK0"),
+    .REG_INPUTC_CLK("NONE"),
+    .REG_OUTPUT_CLK("CLK0"),
+    .REG_PIPELINE_CLK("NONE"),
+    .RESETMODE("SYNC"),
+    .SOURCEB_MODE("B_SHIFT")
+  ) dsp (
+    .A0(a[0]),
+    .A1(a[1]),
+    .A10(a[7]),
+    .A11(a[7]),
+    .A12(a[7]),
+    .A13(a[7]),
+    .A14(a[7]),
+    .A15(a[7]),
+    .A16(a[7]),
+    .A17(a[7]),
+    .A2(a[2]),
+    .A3(a[3]),
+    .A4(a[4]),
+    .A5(a[5]),
+    .A6(a[6]),
+    .A7(a[7]),
+    .A8(a[7]),
+    .A9(a[7]),
+    .B0(b[0]),
+    .B1(b[1]),
+    .B10(b[7]),
+    .B11(b[7]),
+    .B12(b[7]),
+    .B13(b[7]),
+    .B14(b[7]),
+    .B15(b[7]),
+    .B16(b[7]),
+    .B17(b[7]),
+    .B2(b[2]),
+    .B3(b[3]),
+    .B4(b[4]),
+    .B5(b[5]),
+    .B6(b[6]),
+    .B7(b[7]),
+    .B8(b[7]),
+    .B9(b[7]),
+    .C0(1'h0),
+    .C1(1'h0),
+    .C10(1'h0),
+    .C11(1'h0),
+    .C12(1'h0),
+    .C13(1'h0),
+    .C14(1'h0),
+    .C15(1'h0),
+    .C16(1'h0),
+    .C17(1'h0),
+    .C2(1'h0),
+    .C3(1'h0),
+    .C4(1'h0),
+    .C5(1'h0),
+    .C6(1'h0),
+    .C7(1'h0),
+    .C8(1'h0),
+    .C9(1'h0),
+    .CE0(1'h1),
+    .CLK0(clk),
+    .P0(\port$737$0 ),
+    .P1(\port$737$1 ),
+    .P10(\port$737$10 ),
+    .P11(\port$737$11 ),
+    .P12(\port$737$12 ),
+    .P13(\port$737$13 ),
+    .P14(\port$737$14 ),
+    .P15(\port$737$15 ),
+    .P16(p36[16]),
+    .P17(p36[17]),
+    .P18(p36[18]),
+    .P19(p36[19]),
+    .P2(\port$737$2 ),
+    .P20(p36[20]),
+    .P21(p36[21]),
+    .P22(p36[22]),
+    .P23(p36[23]),
+    .P24(p36[24]),
+    .P25(p36[25]),
+    .P26(p36[26]),
+    .P27(p36[27]),
+    .P28(p36[28]),
+    .P29(p36[29]),
+    .P3(\port$737$3 ),
+    .P30(p36[30]),
+    .P31(p36[31]),
+    .P32(p36[32]),
+    .P33(p36[33]),
+    .P34(p36[34]),
+    .P35(p36[35]),
+    .P4(\port$737$4 ),
+    .P5(\port$737$5 ),
+    .P6(\port$737$6 ),
+    .P7(\port$737$7 ),
+    .P8(\port$737$8 ),
+    .P9(\port$737$9 ),
+    .RST0(rst),
+    .SIGNEDA(1'h1),
+    .SIGNEDB(1'h1),
+    .SOURCEA(1'h0),
+    .SOURCEB(1'h0)
+  );
+  assign p36[15:0] = { \port$737$15 , \port$737$14 , \port$737$13 , \port$737$12 , \port$737$11 , \port$737$10 , \port$737$9 , \port$737$8 , \port$737$7 , \port$737$6 , \port$737$5 , \port$737$4 , \port$737$3 , \port$737$2 , \port$737$1 , \port$737$0  };
+endmodule
+
+(* generator = "Amaranth" *)
+module \hwq_top.engine.array.mul_6_5 (rst, \port$738$0 , \port$738$1 , \port$738$2 , \port$738$3 , \port$738$4 , \port$738$5 , \port$738$6 , \port$738$7 , \port$738$8 , \port$738$9 , \port$738$10 , \port$738$11 , \port$738$12 , \port$738$13 , \port$738$14 , \port$738$15 , b, a, clk);
+  input [7:0] a;
+  wire [7:0] a;
+  input [7:0] b;
+  wire [7:0] b;
+  input clk;
+  wire clk;
+  wire [35:0] p36;
+  output \port$738$0 ;
+  wire \port$738$0 ;
+  output \port$738$1 ;
+  wire \port$738$1 ;
+  output \port$738$10 ;
+  wire \port$738$10 ;
+  output \port$738$11 ;
+  wire \port$738$11 ;
+  output \port$738$12 ;
+  wire \port$738$12 ;
+  output \port$738$13 ;
+  wire \port$738$13 ;
+  output \port$738$14 ;
+  wire \port$738$14 ;
+  output \port$738$15 ;
+  wire \port$738$15 ;
+  output \port$738$2 ;
+  wire \port$738$2 ;
+  output \port$738$3 ;
+  wire \port$738$3 ;
+  output \port$738$4 ;
+  wire \port$738$4 ;
+  output \port$738$5 ;
+  wire \port$738$5 ;
+  output \port$738$6 ;
+  wire \port$738$6 ;
+  output \port$738$7 ;
+  wire \port$738$7 ;
+  output \port$738$8 ;
+  wire \port$738$8 ;
+  output \port$738$9 ;
+  wire \port$738$9 ;
+  input rst;
+  wire rst;
+  MULT18X18D #(
+    .CAS_MATCH_REG("FALSE"),
+    .CLK0_DIV("ENABLED"),
+    .CLK1_DIV("ENABLED"),
+    .CLK2_DIV("ENABLED"),
+    .CLK3_DIV("ENABLED"),
+    .GSR("DISABLED"),
+    .HIGHSPEED_CLK("NONE"),
+    .MULT_BYPASS("DISABLED"),
+    .REG_INPUTA_CLK("CLK0"),
+    .REG_INPUTB_CLK("CLK0"),
+    .REG_INPUTC_CLK("NONE"),
+    .REG_OUTPUT_CLK("CLK0"),
+    .REG_PIPELINE_CLK("NONE"),
+    .RESETMODE("SYNC"),
+    .SOURCEB_MODE("B_SHIFT")
+  ) dsp (
+    .A0(a[0]),
+    .A1(a[1]),
+    .A10(a[7]),
+    .A11(a[7]),
+    .A12(a[7]),
+    .A13(a[7]),
+    .A14(a[7]),
+    .A15(a[7]),
+    .A16(a[7]),
+    .A17(a[7]),
+    .A2(a[2]),
+    .A3(a[3]),
+    .A4(a[4]),
+    .A5(a[5]),
+    .A6(a[6]),
+    .A7(a[7]),
+    .A8(a[7]),
+    .A9(a[7]),
+    .B0(b[0]),
+    .B1(b[1]),
+    .B10(b[7]),
+    .B11(b[7]),
+    .B12(b[7]),
+    .B13(b[7]),
+    .B14(b[7]),
+    .B15(b[7]),
+    .B16(b[7]),
+    .B17(b[7]),
+    .B2(b[2]),
+    .B3(b[3]),
+    .B4(b[4]),
+    .B5(b[5]),
+    .B6(b[6]),
+    .B7(b[7]),
+    .B8(b[7]),
+    .B9(b[7]),
+    .C0(1'h0),
+    .C1(1'h0),
+    .C10(1'h0),
+    .C11(1'h0),
+    .C12(1'h0),
+    .C13(1'h0),
+    .C14(1'h0),
+    .C15(1'h0),
+    .C16(1'h0),
+    .C17(1'h0),
+    .C2(1'h0),
+    .C3(1'h0),
+    .C4(1'h0),
+    .C5(1'h0),
+    .C6(1'h0),
+    .C7(1'h0),
+    .C8(1'h0),
+    .C9(1'h0),
+    .CE0(1'h1),
+    .CLK0(clk),
+    .P0(\port$738$0 ),
+    .P1(\port$738$1 ),
+    .P10(\port$738$10 ),
+    .P11(\port$738$11 ),
+    .P12(\port$738$12 ),
+    .P13(\port$738$13 ),
+    .P14(\port$738$14 ),
+    .P15(\port$738$15 ),
+    .P16(p36[16]),
+    .P17(p36[17]),
+    .P18(p36[18]),
+    .P19(p36[19]),
+    .P2(\port$738$2 ),
+    .P20(p36[20]),
+    .P21(p36[21]),
+    .P22(p36[22]),
+    .P23(p36[23]),
+    .P24(p36[24]),
+    .P25(p36[25]),
+    .P26(p36[26]),
+    .P27(p36[27]),
+    .P28(p36[28]),
+    .P29(p36[29]),
+    .P3(\port$738$3 ),
+    .P30(p36[30]),
+    .P31(p36[31]),
+    .P32(p36[32]),
+    .P33(p36[33]),
+    .P34(p36[34]),
+    .P35(p36[35]),
+    .P4(\port$738$4 ),
+    .P5(\port$738$5 ),
+    .P6(\port$738$6 ),
+    .P7(\port$738$7 ),
+    .P8(\port$738$8 ),
+    .P9(\port$738$9 ),
+    .RST0(rst),
+    .SIGNEDA(1'h1),
+    .SIGNEDB(1'h1),
+    .SOURCEA(1'h0),
+    .SOURCEB(1'h0)
+  );
+  assign p36[15:0] = { \port$738$15 , \port$738$14 , \port$738$13 , \port$738$12 , \port$738$11 , \port$738$10 , \port$738$9 , \port$738$8 , \port$738$7 , \port$738$6 , \port$738$5 , \port$738$4 , \port$738$3 , \port$738$2 , \port$738$1 , \port$738$0  };
+endmodule
+
+(* generator = "Amaranth" *)
+module \hwq_top.engine.array.mul_6_6 (rst, \port$739$0 , \port$739$1 , \port$739$2 , \port$739$3 , \port$739$4 , \port$739$5 , \port$739$6 , \port$739$7 , \port$739$8 , \port$739$9 , \port$739$10 , \port$739$11 , \port$739$12 , \port$739$13 , \port$739$14 , \port$739$15 , b, a, clk);
+  input [7:0] a;
+  wire [7:0] a;
+  input [7:0] b;
+  wire [7:0] b;
+  input clk;
+  wire clk;
+  wire [35:0] p36;
+  output \port$739$0 ;
+  wire \port$739$0 ;
+  output \port$739$1 ;
+  wire \port$739$1 ;
+  output \port$739$10 ;
+  wire \port$739$10 ;
+  output \port$739$11 ;
+  wire \port$739$11 ;
+  output \port$739$12 ;
+  wire \port$739$12 ;
+  output \port$739$13 ;
+  wire \port$739$13 ;
+  output \port$739$14 ;
+  wire \port$739$14 ;
+  output \port$739$15 ;
+  wire \port$739$15 ;
+  output \port$739$2 ;
+  wire \port$739$2 ;
+  output \port$739$3 ;
+  wire \port$739$3 ;
+  output \port$739$4 ;
+  wire \port$739$4 ;
+  output \port$739$5 ;
+  wire \port$739$5 ;
+  output \port$739$6 ;
+  wire \port$739$6 ;
+  output \port$739$7 ;
+  wire \port$739$7 ;
+  output \port$739$8 ;
+  wire \port$739$8 ;
+  output \port$739$9 ;
+  wire \port$739$9 ;
+  input rst;
+  wire rst;
+  MULT18X18D #(
+    .CAS_MATCH_REG("FALSE"),
+    .CLK0_DIV("ENABLED"),
+    .CLK1_DIV("ENABLED"),
+    .CLK2_DIV("ENABLED"),
+    .CLK3_DIV("ENABLED"),
+    .GSR("DISABLED"),
+    .HIGHSPEED_CLK("NONE"),
+    .MULT_BYPASS("DISABLED"),
+    .REG_INPUTA_CLK("CLK0"),
+    .REG_INPUTB_CLK("CLK0"),
+    .REG_INPUTC_CLK("NONE"),
+    .REG_OUTPUT_CLK("CLK0"),
+    .REG_PIPELINE_CLK("NONE"),
+    .RESETMODE("SYNC"),
+    .SOURCEB_MODE("B_SHIFT")
+  ) dsp (
+    .A0(a[0]),
+    .A1(a[1]),
+    .A10(a[7]),
+    .A11(a[7]),
+    .A12(a[7]),
+    .A13(a[7]),
+    .A14(a[7]),
+    .A15(a[7]),
+    .A16(a[7]),
+    .A17(a[7]),
+    .A2(a[2]),
+    .A3(a[3]),
+    .A4(a[4]),
+    .A5(a[5]),
+    .A6(a[6]),
+    .A7(a[7]),
+    .A8(a[7]),
+    .A9(a[7]),
+    .B0(b[0]),
+    .B1(b[1]),
+    .B10(b[7]),
+    .B11(b[7]),
+    .B12(b[7]),
+    .B13(b[7]),
+    .B14(b[7]),
+    .B15(b[7]),
+    .B16(b[7]),
+    .B17(b[7]),
+    .B2(b[2]),
+    .B3(b[3]),
+    .B4(b[4]),
+    .B5(b[5]),
+    .B6(b[6]),
+    .B7(b[7]),
+    .B8(b[7]),
+    .B9(b[7]),
+    .C0(1'h0),
+    .C1(1'h0),
+    .C10(1'h0),
+    .C11(1'h0),
+    .C12(1'h0),
+    .C13(1'h0),
+    .C14(1'h0),
+    .C15(1'h0),
+    .C16(1'h0),
+    .C17(1'h0),
+    .C2(1'h0),
+    .C3(1'h0),
+    .C4(1'h0),
+    .C5(1'h0),
+    .C6(1'h0),
+    .C7(1'h0),
+    .C8(1'h0),
+    .C9(1'h0),
+    .CE0(1'h1),
+    .CLK0(clk),
+    .P0(\port$739$0 ),
+    .P1(\port$739$1 ),
+    .P10(\port$739$10 ),
+    .P11(\port$739$11 ),
+    .P12(\port$739$12 ),
+    .P13(\port$739$13 ),
+    .P14(\port$739$14 ),
+    .P15(\port$739$15 ),
+    .P16(p36[16]),
+    .P17(p36[17]),
+    .P18(p36[18]),
+    .P19(p36[19]),
+    .P2(\port$739$2 ),
+    .P20(p36[20]),
+    .P21(p36[21]),
+    .P22(p36[22]),
+    .P23(p36[23]),
+    .P24(p36[24]),
+    .P25(p36[25]),
+    .P26(p36[26]),
+    .P27(p36[27]),
+    .P28(p36[28]),
+    .P29(p36[29]),
+    .P3(\port$739$3 ),
+    .P30(p36[30]),
+    .P31(p36[31]),
+    .P32(p36[32]),
+    .P33(p36[33]),
+    .P34(p36[34]),
+    .P35(p36[35]),
+    .P4(\port$739$4 ),
+    .P5(\port$739$5 ),
+    .P6(\port$739$6 ),
+    .P7(\port$739$7 ),
+    .P8(\port$739$8 ),
+    .P9(\port$739$9 ),
+    .RST0(rst),
+    .SIGNEDA(1'h1),
+    .SIGNEDB(1'h1),
+    .SOURCEA(1'h0),
+    .SOURCEB(1'h0)
+  );
+  assign p36[15:0] = { \port$739$15 , \port$739$14 , \port$739$13 , \port$739$12 , \port$739$11 , \port$739$10 , \port$739$9 , \port$739$8 , \port$739$7 , \port$739$6 , \port$739$5 , \port$739$4 , \port$739$3 , \port$739$2 , \port$739$1 , \port$739$0  };
+endmodule
+
+(* generator = "Amaranth" *)
+module \hwq_top.engine.array.mul_6_7 (rst, \port$740$0 , \port$740$1 , \port$740$2 , \port$740$3 , \port$740$4 , \port$740$5 , \port$740$6 , \port$740$7 , \port$740$8 , \port$740$9 , \port$740$10 , \port$740$11 , \port$740$12 , \port$740$13 , \port$740$14 , \port$740$15 , b, a, clk);
+  input [7:0] a;
+  wire [7:0] a;
+  input [7:0] b;
+  wire [7:0] b;
+  input clk;
+  wire clk;
+  wire [35:0] p36;
+  output \port$740$0 ;
+  wire \port$740$0 ;
+  output \port$740$1 ;
+  wire \port$740$1 ;
+  output \port$740$10 ;
+  wire \port$740$10 ;
+  output \port$740$11 ;
+  wire \port$740$11 ;
+  output \port$740$12 ;
+  wire \port$740$12 ;
+  output \port$740$13 ;
+  wire \port$740$13 ;
+  output \port$740$14 ;
+  wire \port$740$14 ;
+  output \port$740$15 ;
+  wire \port$740$15 ;
+  output \port$740$2 ;
+  wire \port$740$2 ;
+  output \port$740$3 ;
+  wire \port$740$3 ;
+  output \port$740$4 ;
+  wire \port$740$4 ;
+  output \port$740$5 ;
+  wire \port$740$5 ;
+  output \port$740$6 ;
+  wire \port$740$6 ;
+  output \port$740$7 ;
+  wire \port$740$7 ;
+  output \port$740$8 ;
+  wire \port$740$8 ;
+  output \port$740$9 ;
+  wire \port$740$9 ;
+  input rst;
+  wire rst;
+  MULT18X18D #(
+    .CAS_MATCH_REG("FALSE"),
+    .CLK0_DIV("ENABLED"),
+    .CLK1_DIV("ENABLED"),
+    .CLK2_DIV("ENABLED"),
+    .CLK3_DIV("ENABLED"),
+    .GSR("DISABLED"),
+    .HIGHSPEED_CLK("NONE"),
+    .MULT_BYPASS("DISABLED"),
+    .REG_INPUTA_CLK("CLK0"),
+    .REG_INPUTB_CLK("CLK0"),
+    .REG_INPUTC_CLK("NONE"),
+    .REG_OUTPUT_CLK("CLK0"),
+    .REG_PIPELINE_CLK("NONE"),
+    .RESETMODE("SYNC"),
+    .SOURCEB_MODE("B_SHIFT")
+  ) dsp (
+    .A0(a[0]),
+    .A1(a[1]),
+    .A10(a[7]),
+    .A11(a[7]),
+    .A12(a[7]),
+    .A13(a[7]),
+    .A14(a[7]),
+    .A15(a[7]),
+    .A16(a[7]),
+    .A17(a[7]),
+    .A2(a[2]),
+    .A3(a[3]),
+    .A4(a[4]),
+    .A5(a[5]),
+    .A6(a[6]),
+    .A7(a[7]),
+    .A8(a[7]),
+    .A9(a[7]),
+    .B0(b[0]),
+    .B1(b[1]),
+    .B10(b[7]),
+    .B11(b[7]),
+    .B12(b[7]),
+    .B13(b[7]),
+    .B14(b[7]),
+    .B15(b[7]),
+    .B16(b[7]),
+    .B17(b[7]),
+    .B2(b[2]),
+    .B3(b[3]),
+    .B4(b[4]),
+    .B5(b[5]),
+    .B6(b[6]),
+    .B7(b[7]),
+    .B8(b[7]),
+    .B9(b[7]),
+    .C0(1'h0),
+    .C1(1'h0),
+    .C10(1'h0),
+    .C11(1'h0),
+    .C12(1'h0),
+    .C13(1'h0),
+    .C14(1'h0),
+    .C15(1'h0),
+    .C16(1'h0),
+    .C17(1'h0),
+    .C2(1'h0),
+    .C3(1'h0),
+    .C4(1'h0),
+    .C5(1'h0),
+    .C6(1'h0),
+    .C7(1'h0),
+    .C8(1'h0),
+    .C9(1'h0),
+    .CE0(1'h1),
+    .CLK0(clk),
+    .P0(\port$740$0 ),
+    .P1(\port$740$1 ),
+    .P10(\port$740$10 ),
+    .P11(\port$740$11 ),
+    .P12(\port$740$12 ),
+    .P13(\port$740$13 ),
+    .P14(\port$740$14 ),
+    .P15(\port$740$15 ),
+    .P16(p36[16]),
+    .P17(p36[17]),
+    .P18(p36[18]),
+    .P19(p36[19]),
+    .P2(\port$740$2 ),
+    .P20(p36[20]),
+    .P21(p36[21]),
+    .P22(p36[22]),
+    .P23(p36[23]),
+    .P24(p36[24]),
+    .P25(p36[25]),
+    .P26(p36[26]),
+    .P27(p36[27]),
+    .P28(p36[28]),
+    .P29(p36[29]),
+    .P3(\port$740$3 ),
+    .P30(p36[30]),
+    .P31(p36[31]),
+    .P32(p36[32]),
+    .P33(p36[33]),
+    .P34(p36[34]),
+    .P35(p36[35]),
+    .P4(\port$740$4 ),
+    .P5(\port$740$5 ),
+    .P6(\port$740$6 ),
+    .P7(\port$740$7 ),
+    .P8(\port$740$8 ),
+    .P9(\port$740$9 ),
+    .RST0(rst),
+    .SIGNEDA(1'h1),
+    .SIGNEDB(1'h1),
+    .SOURCEA(1'h0),
+    .SOURCEB(1'h0)
+  );
+  assign p36[15:0] = { \port$740$15 , \port$740$14 , \port$740$13 , \port$740$12 , \port$740$11 , \port$740$10 , \port$740$9 , \port$740$8 , \port$740$7 , \port$740$6 , \port$740$5 , \port$740$4 , \port$740$3 , \port$740$2 , \port$740$1 , \port$740$0  };
+endmodule
+
+(* generator = "Amaranth" *)
+module \hwq_top.engine.array.mul_7_0 (rst, \port$741$0 , \port$741$1 , \port$741$2 , \port$741$3 , \port$741$4 , \port$741$5 , \port$741$6 , \port$741$7 , \port$741$8 , \port$741$9 , \port$741$10 , \port$741$11 , \port$741$12 , \port$741$13 , \port$741$14 , \port$741$15 , a, b, clk);
+  input [7:0] a;
+  wire [7:0] a;
+  input [7:0] b;
+  wire [7:0] b;
+  input clk;
+  wire clk;
+  wire [35:0] p36;
+  output \port$741$0 ;
+  wire \port$741$0 ;
+  output \port$741$1 ;
+  wire \port$741$1 ;
+  output \port$741$10 ;
+  wire \port$741$10 ;
+  output \port$741$11 ;
+  wire \port$741$11 ;
+  output \port$741$12 ;
+  wire \port$741$12 ;
+  output \port$741$13 ;
+  wire \port$741$13 ;
+  output \port$741$14 ;
+  wire \port$741$14 ;
+  output \port$741$15 ;
+  wire \port$741$15 ;
+  output \port$741$2 ;
+  wire \port$741$2 ;
+  output \port$741$3 ;
+  wire \port$741$3 ;
+  output \port$741$4 ;
+  wire \port$741$4 ;
+  output \port$741$5 ;
+  wire \port$741$5 ;
+  output \port$741$6 ;
+  wire \port$741$6 ;
+  output \port$741$7 ;
+  wire \port$741$7 ;
+  output \port$741$8 ;
+  wire \port$741$8 ;
+  output \port$741$9 ;
+  wire \port$741$9 ;
+  input rst;
+  wire rst;
+  MULT18X18D #(
+    .CAS_MATCH_REG("FALSE"),
+    .CLK0_DIV("ENABLED"),
+    .CLK1_DIV("ENABLED"),
+    .CLK2_DIV("ENABLED"),
+    .CLK3_DIV("ENABLED"),
+    .GSR("DISABLED"),
+    .HIGHSPEED_CLK("NONE"),
+    .MULT_BYPASS("DISABLED"),
+    .REG_INPUTA_CLK("CLK0"),
+    .REG_INPUTB_CLK("CLK0"),
+    .REG_INPUTC_CLK("NONE"),
+    .REG_OUTPUT_CLK("CLK0"),
+    .REG_PIPELINE_CLK("NONE"),
+    .RESETMODE("SYNC"),
+    .SOURCEB_MODE("B_SHIFT")
+  ) dsp (
+    .A0(a[0]),
+    .A1(a[1]),
+    .A10(a[7]),
+    .A11(a[7]),
+    .A12(a[7]),
+    .A13(a[7]),
+    .A14(a[7]),
+    .A15(a[7]),
+    .A16(a[7]),
+    .A17(a[7]),
+    .A2(a[2]),
+    .A3(a[3]),
+    .A4(a[4]),
+    .A5(a[5]),
+    .A6(a[6]),
+    .A7(a[7]),
+    .A8(a[7]),
+    .A9(a[7]),
+    .B0(b[0]),
+    .B1(b[1]),
+    .B10(b[7]),
+    .B11(b[7]),
+    .B12(b[7]),
+    .B13(b[7]),
+    .B14(b[7]),
+    .B15(b[7]),
+    .B16(b[7]),
+    .B17(b[7]),
+    .B2(b[2]),
+    .B3(b[3]),
+    .B4(b[4]),
+    .B5(b[5]),
+    .B6(b[6]),
+    .B7(b[7]),
+    .B8(b[7]),
+    .B9(b[7]),
+    .C0(1'h0),
+    .C1(1'h0),
+    .C10(1'h0),
+    .C11(1'h0),
+    .C12(1'h0),
+    .C13(1'h0),
+    .C14(1'h0),
+    .C15(1'h0),
+    .C16(1'h0),
+    .C17(1'h0),
+    .C2(1'h0),
+    .C3(1'h0),
+    .C4(1'h0),
+    .C5(1'h0),
+    .C6(1'h0),
+    .C7(1'h0),
+    .C8(1'h0),
+    .C9(1'h0),
+    .CE0(1'h1),
+    .CLK0(clk),
+    .P0(\port$741$0 ),
+    .P1(\port$741$1 ),
+    .P10(\port$741$10 ),
+    .P11(\port$741$11 ),
+    .P12(\port$741$12 ),
+    .P13(\port$741$13 ),
+    .P14(\port$741$14 ),
+    .P15(\port$741$15 ),
+    .P16(p36[16]),
+    .P17(p36[17]),
+    .P18(p36[18]),
+    .P19(p36[19]),
+    .P2(\port$741$2 ),
+    .P20(p36[20]),
+    .P21(p36[21]),
+    .P22(p36[22]),
+    .P23(p36[23]),
+    .P24(p36[24]),
+    .P25(p36[25]),
+    .P26(p36[26]),
+    .P27(p36[27]),
+    .P28(p36[28]),
+    .P29(p36[29]),
+    .P3(\port$741$3 ),
+    .P30(p36[30]),
+    .P31(p36[31]),
+    .P32(p36[32]),
+    .P33(p36[33]),
+    .P34(p36[34]),
+    .P35(p36[35]),
+    .P4(\port$741$4 ),
+    .P5(\port$741$5 ),
+    .P6(\port$741$6 ),
+    .P7(\port$741$7 ),
+    .P8(\port$741$8 ),
+    .P9(\port$741$9 ),
+    .RST0(rst),
+    .SIGNEDA(1'h1),
+    .SIGNEDB(1'h1),
+    .SOURCEA(1'h0),
+    .SOURCEB(1'h0)
+  );
+  assign p36[15:0] = { \port$741$15 , \port$741$14 , \port$741$13 , \port$741$12 , \port$741$11 , \port$741$10 , \port$741$9 , \port$741$8 , \port$741$7 , \port$741$6 , \port$741$5 , \port$741$4 , \port$741$3 , \port$741$2 , \port$741$1 , \port$741$0  };
+endmodule
+
+(* generator = "Amaranth" *)
+module \hwq_top.engine.array.mul_7_1 (rst, \port$742$0 , \port$742$1 , \port$742$2 , \port$742$3 , \port$742$4 , \port$742$5 , \port$742$6 , \port$742$7 , \port$742$8 , \port$742$9 , \port$742$10 , \port$742$11 , \port$742$12 , \port$742$13 , \port$742$14 , \port$742$15 , b, a, clk);
+  input [7:0] a;
+  wire [7:0] a;
+  input [7:0] b;
+  wire [7:0] b;
+  input clk;
+  wire clk;
+  wire [35:0] p36;
+  output \port$742$0 ;
+  wire \port$742$0 ;
+  output \port$742$1 ;
+  wire \port$742$1 ;
+  output \port$742$10 ;
+  wire \port$742$10 ;
+  output \port$742$11 ;
+  wire \port$742$11 ;
+  output \port$742$12 ;
+  wire \port$742$12 ;
+  output \port$742$13 ;
+  wire \port$742$13 ;
+  output \port$742$14 ;
+  wire \port$742$14 ;
+  output \port$742$15 ;
+  wire \port$742$15 ;
+  output \port$742$2 ;
+  wire \port$742$2 ;
+  output \port$742$3 ;
+  wire \port$742$3 ;
+  output \port$742$4 ;
+  wire \port$742$4 ;
+  output \port$742$5 ;
+  wire \port$742$5 ;
+  output \port$742$6 ;
+  wire \port$742$6 ;
+  output \port$742$7 ;
+  wire \port$742$7 ;
+  output \port$742$8 ;
+  wire \port$742$8 ;
+  output \port$742$9 ;
+  wire \port$742$9 ;
+  input rst;
+  wire rst;
+  MULT18X18D #(
+    .CAS_MATCH_REG("FALSE"),
+    .CLK0_DIV("ENABLED"),
+    .CLK1_DIV("ENABLED"),
+    .CLK2_DIV("ENABLED"),
+    .CLK3_DIV("ENABLED"),
+    .GSR("DISABLED"),
+    .HIGHSPEED_CLK("NONE"),
+    .MULT_BYPASS("DISABLED"),
+    .REG_INPUTA_CLK("CLK0"),
+    .REG_INPUTB_CLK("CLK0"),
+    .REG_INPUTC_CLK("NONE"),
+    .REG_OUTPUT_CLK("CLK0"),
+    .REG_PIPELINE_CLK("NONE"),
+    .RESETMODE("SYNC"),
+    .SOURCEB_MODE("B_SHIFT")
+  ) dsp (
+    .A0(a[0]),
+    .A1(a[1]),
+    .A10(a[7]),
+    .A11(a[7]),
+    .A12(a[7]),
+    .A13(a[7]),
+    .A14(a[7]),
+    .A15(a[7]),
+    .A16(a[7]),
+    .A17(a[7]),
+    .A2(a[2]),
+    .A3(a[3]),
+    .A4(a[4]),
+    .A5(a[5]),
+    .A6(a[6]),
+    .A7(a[7]),
+    .A8(a[7]),
+    .A9(a[7]),
+    .B0(b[0]),
+    .B1(b[1]),
+    .B10(b[7]),
+    .B11(b[7]),
+    .B12(b[7]),
+    .B13(b[7]),
+    .B14(b[7]),
+    .B15(b[7]),
+    .B16(b[7]),
+    .B17(b[7]),
+    .B2(b[2]),
+    .B3(b[3]),
+    .B4(b[4]),
+    .B5(b[5]),
+    .B6(b[6]),
+    .B7(b[7]),
+    .B8(b[7]),
+    .B9(b[7]),
+    .C0(1'h0),
+    .C1(1'h0),
+    .C10(1'h0),
+    .C11(1'h0),
+    .C12(1'h0),
+    .C13(1'h0),
+    .C14(1'h0),
+    .C15(1'h0),
+    .C16(1'h0),
+    .C17(1'h0),
+    .C2(1'h0),
+    .C3(1'h0),
+    .C4(1'h0),
+    .C5(1'h0),
+    .C6(1'h0),
+    .C7(1'h0),
+    .C8(1'h0),
+    .C9(1'h0),
+    .CE0(1'h1),
+    .CLK0(clk),
+    .P0(\port$742$0 ),
+    .P1(\port$742$1 ),
+    .P10(\port$742$10 ),
+    .P11(\port$742$11 ),
+    .P12(\port$742$12 ),
+    .P13(\port$742$13 ),
+    .P14(\port$742$14 ),
+    .P15(\port$742$15 ),
+    .P16(p36[16]),
+    .P17(p36[17]),
+    .P18(p36[18]),
+    .P19(p36[19]),
+    .P2(\port$742$2 ),
+    .P20(p36[20]),
+    .P21(p36[21]),
+    .P22(p36[22]),
+    .P23(p36[23]),
+    .P24(p36[24]),
+    .P25(p36[25]),
+    .P26(p36[26]),
+    .P27(p36[27]),
+    .P28(p36[28]),
+    .P29(p36[29]),
+    .P3(\port$742$3 ),
+    .P30(p36[30]),
+    .P31(p36[31]),
+    .P32(p36[32]),
+    .P33(p36[33]),
+    .P34(p36[34]),
+    .P35(p36[35]),
+    .P4(\port$742$4 ),
+    .P5(\port$742$5 ),
+    .P6(\port$742$6 ),
+    .P7(\port$742$7 ),
+    .P8(\port$742$8 ),
+    .P9(\port$742$9 ),
+    .RST0(rst),
+    .SIGNEDA(1'h1),
+    .SIGNEDB(1'h1),
+    .SOURCEA(1'h0),
+    .SOURCEB(1'h0)
+  );
+  assign p36[15:0] = { \port$742$15 , \port$742$14 , \port$742$13 , \port$742$12 , \port$742$11 , \port$742$10 , \port$742$9 , \port$742$8 , \port$742$7 , \port$742$6 , \port$742$5 , \port$742$4 , \port$742$3 , \port$742$2 , \port$742$1 , \port$742$0  };
+endmodule
+
+(* generator = "Amaranth" *)
+module \hwq_top.engine.array.mul_7_2 (rst, \port$743$0 , \port$743$1 , \port$743$2 , \port$743$3 , \port$743$4 , \port$743$5 , \port$743$6 , \port$743$7 , \port$743$8 , \port$743$9 , \port$743$10 , \port$743$11 , \port$743$12 , \port$743$13 , \port$743$14 , \port$743$15 , b, a, clk);
+  input [7:0] a;
+  wire [7:0] a;
+  input [7:0] b;
+  wire [7:0] b;
+  input clk;
+  wire clk;
+  wire [35:0] p36;
+  output \port$743$0 ;
+  wire \port$743$0 ;
+  output \port$743$1 ;
+  wire \port$743$1 ;
+  output \port$743$10 ;
+  wire \port$743$10 ;
+  output \port$743$11 ;
+  wire \port$743$11 ;
+  output \port$743$12 ;
+  wire \port$743$12 ;
+  output \port$743$13 ;
+  wire \port$743$13 ;
+  output \port$743$14 ;
+  wire \port$743$14 ;
+  output \port$743$15 ;
+  wire \port$743$15 ;
+  output \port$743$2 ;
+  wire \port$743$2 ;
+  output \port$743$3 ;
+  wire \port$743$3 ;
+  output \port$743$4 ;
+  wire \port$743$4 ;
+  output \port$743$5 ;
+  wire \port$743$5 ;
+  output \port$743$6 ;
+  wire \port$743$6 ;
+  output \port$743$7 ;
+  wire \port$743$7 ;
+  output \port$743$8 ;
+  wire \port$743$8 ;
+  output \port$743$9 ;
+  wire \port$743$9 ;
+  input rst;
+  wire rst;
+  MULT18X18D #(
+    .CAS_MATCH_REG("FALSE"),
+    .CLK0_DIV("ENABLED"),
+    .CLK1_DIV("ENABLED"),
+    .CLK2_DIV("ENABLED"),
+    .CLK3_DIV("ENABLED"),
+    .GSR("DISABLED"),
+    .HIGHSPEED_CLK("NONE"),
+    .MULT_BYPASS("DISABLED"),
+    .REG_INPUTA_CLK("CLK0"),
+    .REG_INPUTB_CLK("CLK0"),
+    .REG_INPUTC_CLK("NONE"),
+    .REG_OUTPUT_CLK("CLK0"),
+    .REG_PIPELINE_CLK("NONE"),
+    .RESETMODE("SYNC"),
+    .SOURCEB_MODE("B_SHIFT")
+  ) dsp (
+    .A0(a[0]),
+    .A1(a[1]),
+    .A10(a[7]),
+    .A11(a[7]),
+    .A12(a[7]),
+    .A13(a[7]),
+    .A14(a[7]),
+    .A15(a[7]),
+    .A16(a[7]),
+    .A17(a[7]),
+    .A2(a[2]),
+    .A3(a[3]),
+    .A4(a[4]),
+    .A5(a[5]),
+    .A6(a[6]),
+    .A7(a[7]),
+    .A8(a[7]),
+    .A9(a[7]),
+    .B0(b[0]),
+    .B1(b[1]),
+    .B10(b[7]),
+    .B11(b[7]),
+    .B12(b[7]),
+    .B13(b[7]),
+    .B14(b[7]),
+    .B15(b[7]),
+    .B16(b[7]),
+    .B17(b[7]),
+    .B2(b[2]),
+    .B3(b[3]),
+    .B4(b[4]),
+    .B5(b[5]),
+    .B6(b[6]),
+    .B7(b[7]),
+    .B8(b[7]),
+    .B9(b[7]),
+    .C0(1'h0),
+    .C1(1'h0),
+    .C10(1'h0),
+    .C11(1'h0),
+    .C12(1'h0),
+    .C13(1'h0),
+    .C14(1'h0),
+    .C15(1'h0),
+    .C16(1'h0),
+    .C17(1'h0),
+    .C2(1'h0),
+    .C3(1'h0),
+    .C4(1'h0),
+    .C5(1'h0),
+    .C6(1'h0),
+    .C7(1'h0),
+    .C8(1'h0),
+    .C9(1'h0),
+    .CE0(1'h1),
+    .CLK0(clk),
+    .P0(\port$743$0 ),
+    .P1(\port$743$1 ),
+    .P10(\port$743$10 ),
+    .P11(\port$743$11 ),
+    .P12(\port$743$12 ),
+    .P13(\port$743$13 ),
+    .P14(\port$743$14 ),
+    .P15(\port$743$15 ),
+    .P16(p36[16]),
+    .P17(p36[17]),
+    .P18(p36[18]),
+    .P19(p36[19]),
+    .P2(\port$743$2 ),
+    .P20(p36[20]),
+    .P21(p36[21]),
+    .P22(p36[22]),
+    .P23(p36[23]),
+    .P24(p36[24]),
+    .P25(p36[25]),
+    .P26(p36[26]),
+    .P27(p36[27]),
+    .P28(p36[28]),
+    .P29(p36[29]),
+    .P3(\port$743$3 ),
+    .P30(p36[30]),
+    .P31(p36[31]),
+    .P32(p36[32]),
+    .P33(p36[33]),
+    .P34(p36[34]),
+    .P35(p36[35]),
+    .P4(\port$743$4 ),
+    .P5(\port$743$5 ),
+    .P6(\port$743$6 ),
+    .P7(\port$743$7 ),
+    .P8(\port$743$8 ),
+    .P9(\port$743$9 ),
+    .RST0(rst),
+    .SIGNEDA(1'h1),
+    .SIGNEDB(1'h1),
+    .SOURCEA(1'h0),
+    .SOURCEB(1'h0)
+  );
+  assign p36[15:0] = { \port$743$15 , \port$743$14 , \port$743$13 , \port$743$12 , \port$743$11 , \port$743$10 , \port$743$9 , \port$743$8 , \port$743$7 , \port$743$6 , \port$743$5 , \port$743$4 , \port$743$3 , \port$743$2 , \port$743$1 , \port$743$0  };
+endmodule
+
+(* generator = "Amaranth" *)
+module \hwq_top.engine.array.mul_7_3 (rst, \port$744$0 , \port$744$1 , \port$744$2 , \port$744$3 , \port$744$4 , \port$744$5 , \port$744$6 , \port$744$7 , \port$744$8 , \port$744$9 , \port$744$10 , \port$744$11 , \port$744$12 , \port$744$13 , \port$744$14 , \port$744$15 , b, a, clk);
+  input [7:0] a;
+  wire [7:0] a;
+  input [7:0] b;
+  wire [7:0] b;
+  input clk;
+  wire clk;
+  wire [35:0] p36;
+  output \port$744$0 ;
+  wire \port$744$0 ;
+  output \port$744$1 ;
+  wire \port$744$1 ;
+  output \port$744$10 ;
+  wire \port$744$10 ;
+  output \port$744$11 ;
+  wire \port$744$11 ;
+  output \port$744$12 ;
+  wire \port$744$12 ;
+  output \port$744$13 ;
+  wire \port$744$13 ;
+  output \port$744$14 ;
+  wire \port$744$14 ;
+  output \port$744$15 ;
+  wire \port$744$15 ;
+  output \port$744$2 ;
+  wire \port$744$2 ;
+  output \port$744$3 ;
+  wire \port$744$3 ;
+  output \port$744$4 ;
+  wire \port$744$4 ;
+  output \port$744$5 ;
+  wire \port$744$5 ;
+  output \port$744$6 ;
+  wire \port$744$6 ;
+  output \port$744$7 ;
+  wire \port$744$7 ;
+  output \port$744$8 ;
+  wire \port$744$8 ;
+  output \port$744$9 ;
+  wire \port$744$9 ;
+  input rst;
+  wire rst;
+  MULT18X18D #(
+    .CAS_MATCH_REG("FALSE"),
+    .CLK0_DIV("ENABLED"),
+    .CLK1_DIV("ENABLED"),
+    .CLK2_DIV("ENABLED"),
+    .CLK3_DIV("ENABLED"),
+    .GSR("DISABLED"),
+    .HIGHSPEED_CLK("NONE"),
+    .MULT_BYPASS("DISABLED"),
+    .REG_INPUTA_CLK("CLK0"),
+    .REG_INPUTB_CLK("CLK0"),
+    .REG_INPUTC_CLK("NONE"),
+    .REG_OUTPUT_CLK("CLK0"),
+    .REG_PIPELINE_CLK("NONE"),
+    .RESETMODE("SYNC"),
+    .SOURCEB_MODE("B_SHIFT")
+  ) dsp (
+    .A0(a[0]),
+    .A1(a[1]),
+    .A10(a[7]),
+    .A11(a[7]),
+    .A12(a[7]),
+    .A13(a[7]),
+    .A14(a[7]),
+    .A15(a[7]),
+    .A16(a[7]),
+    .A17(a[7]),
+    .A2(a[2]),
+    .A3(a[3]),
+    .A4(a[4]),
+    .A5(a[5]),
+    .A6(a[6]),
+    .A7(a[7]),
+    .A8(a[7]),
+    .A9(a[7]),
+    .B0(b[0]),
+    .B1(b[1]),
+    .B10(b[7]),
+    .B11(b[7]),
+    .B12(b[7]),
+    .B13(b[7]),
+    .B14(b[7]),
+    .B15(b[7]),
+    .B16(b[7]),
+    .B17(b[7]),
+    .B2(b[2]),
+    .B3(b[3]),
+    .B4(b[4]),
+    .B5(b[5]),
+    .B6(b[6]),
+    .B7(b[7]),
+    .B8(b[7]),
+    .B9(b[7]),
+    .C0(1'h0),
+    .C1(1'h0),
+    .C10(1'h0),
+    .C11(1'h0),
+    .C12(1'h0),
+    .C13(1'h0),
+    .C14(1'h0),
+    .C15(1'h0),
+    .C16(1'h0),
+    .C17(1'h0),
+    .C2(1'h0),
+    .C3(1'h0),
+    .C4(1'h0),
+    .C5(1'h0),
+    .C6(1'h0),
+    .C7(1'h0),
+    .C8(1'h0),
+    .C9(1'h0),
+    .CE0(1'h1),
+    .CLK0(clk),
+    .P0(\port$744$0 ),
+    .P1(\port$744$1 ),
+    .P10(\port$744$10 ),
+    .P11(\port$744$11 ),
+    .P12(\port$744$12 ),
+    .P13(\port$744$13 ),
+    .P14(\port$744$14 ),
+    .P15(\port$744$15 ),
+    .P16(p36[16]),
+    .P17(p36[17]),
+    .P18(p36[18]),
+    .P19(p36[19]),
+    .P2(\port$744$2 ),
+    .P20(p36[20]),
+    .P21(p36[21]),
+    .P22(p36[22]),
+    .P23(p36[23]),
+    .P24(p36[24]),
+    .P25(p36[25]),
+    .P26(p36[26]),
+    .P27(p36[27]),
+    .P28(p36[28]),
+    .P29(p36[29]),
+    .P3(\port$744$3 ),
+    .P30(p36[30]),
+    .P31(p36[31]),
+    .P32(p36[32]),
+    .P33(p36[33]),
+    .P34(p36[34]),
+    .P35(p36[35]),
+    .P4(\port$744$4 ),
+    .P5(\port$744$5 ),
+    .P6(\port$744$6 ),
+    .P7(\port$744$7 ),
+    .P8(\port$744$8 ),
+    .P9(\port$744$9 ),
+    .RST0(rst),
+    .SIGNEDA(1'h1),
+    .SIGNEDB(1'h1),
+    .SOURCEA(1'h0),
+    .SOURCEB(1'h0)
+  );
+  assign p36[15:0] = { \port$744$15 , \port$744$14 , \port$744$13 , \port$744$12 , \port$744$11 , \port$744$10 , \port$744$9 , \port$744$8 , \port$744$7 , \port$744$6 , \port$744$5 , \port$744$4 , \port$744$3 , \port$744$2 , \port$744$1 , \port$744$0  };
+endmodule
+
+(* generator = "Amaranth" *)
+module \hwq_top.engine.array.mul_7_4 (rst, \port$745$0 , \port$745$1 , \port$745$2 , \port$745$3 , \port$745$4 , \port$745$5 , \port$745$6 , \port$745$7 , \port$745$8 , \port$745$9 , \port$745$10 , \port$745$11 , \port$745$12 , \port$745$13 , \port$745$14 , \port$745$15 , b, a, clk);
+  input [7:0] a;
+  wire [7:0] a;
+  input [7:0] b;
+  wire [7:0] b;
+  input clk;
+  wire clk;
+  wire [35:0] p36;
+  output \port$745$0 ;
+  wire \port$745$0 ;
+  output \port$745$1 ;
+  wire \port$745$1 ;
+  output \port$745$10 ;
+  wire \port$745$10 ;
+  output \port$745$11 ;
+  wire \port$745$11 ;
+  output \port$745$12 ;
+  wire \port$745$12 ;
+  output \port$745$13 ;
+  wire \port$745$13 ;
+  output \port$745$14 ;
+  wire \port$745$14 ;
+  output \port$745$15 ;
+  wire \port$745$15 ;
+  output \port$745$2 ;
+  wire \port$745$2 ;
+  output \port$745$3 ;
+  wire \port$745$3 ;
+  output \port$745$4 ;
+  wire \port$745$4 ;
+  output \port$745$5 ;
+  wire \port$745$5 ;
+  output \port$745$6 ;
+  wire \port$745$6 ;
+  output \port$745$7 ;
+  wire \port$745$7 ;
+  output \port$745$8 ;
+  wire \port$745$8 ;
+  output \port$745$9 ;
+  wire \port$745$9 ;
+  input rst;
+  wire rst;
+  MULT18X18D #(
+    .CAS_MATCH_REG("FALSE"),
+    .CLK0_DIV("ENABLED"),
+    .CLK1_DIV("ENABLED"),
+    .CLK2_DIV("ENABLED"),
+    .CLK3_DIV("ENABLED"),
+    .GSR("DISABLED"),
+    .HIGHSPEED_CLK("NONE"),
+    .MULT_BYPASS("DISABLED"),
+    .REG_INPUTA_CLK("CLK0"),
+    .REG_INPUTB_CLK("CLK0"),
+    .REG_INPUTC_CLK("NONE"),
+    .REG_OUTPUT_CLK("CLK0"),
+    .REG_PIPELINE_CLK("NONE"),
+    .RESETMODE("SYNC"),
+    .SOURCEB_MODE("B_SHIFT")
+  ) dsp (
+    .A0(a[0]),
+    .A1(a[1]),
+    .A10(a[7]),
+    .A11(a[7]),
+    .A12(a[7]),
+    .A13(a[7]),
+    .A14(a[7]),
+    .A15(a[7]),
+    .A16(a[7]),
+    .A17(a[7]),
+    .A2(a[2]),
+    .A3(a[3]),
+    .A4(a[4]),
+    .A5(a[5]),
+    .A6(a[6]),
+    .A7(a[7]),
+    .A8(a[7]),
+    .A9(a[7]),
+    .B0(b[0]),
+    .B1(b[1]),
+    .B10(b[7]),
+    .B11(b[7]),
+    .B12(b[7]),
+    .B13(b[7]),
+    .B14(b[7]),
+    .B15(b[7]),
+    .B16(b[7]),
+    .B17(b[7]),
+    .B2(b[2]),
+    .B3(b[3]),
+    .B4(b[4]),
+    .B5(b[5]),
+    .B6(b[6]),
+    .B7(b[7]),
+    .B8(b[7]),
+    .B9(b[7]),
+    .C0(1'h0),
+    .C1(1'h0),
+    .C10(1'h0),
+    .C11(1'h0),
+    .C12(1'h0),
+    .C13(1'h0),
+    .C14(1'h0),
+    .C15(1'h0),
+    .C16(1'h0),
+    .C17(1'h0),
+    .C2(1'h0),
+    .C3(1'h0),
+    .C4(1'h0),
+    .C5(1'h0),
+    .C6(1'h0),
+    .C7(1'h0),
+    .C8(1'h0),
+    .C9(1'h0),
+    .CE0(1'h1),
+    .CLK0(clk),
+    .P0(\port$745$0 ),
+    .P1(\port$745$1 ),
+    .P10(\port$745$10 ),
+    .P11(\port$745$11 ),
+    .P12(\port$745$12 ),
+    .P13(\port$745$13 ),
+    .P14(\port$745$14 ),
+    .P15(\port$745$15 ),
+    .P16(p36[16]),
+    .P17(p36[17]),
+    .P18(p36[18]),
+    .P19(p36[19]),
+    .P2(\port$745$2 ),
+    .P20(p36[20]),
+    .P21(p36[21]),
+    .P22(p36[22]),
+    .P23(p36[23]),
+    .P24(p36[24]),
+    .P25(p36[25]),
+    .P26(p36[26]),
+    .P27(p36[27]),
+    .P28(p36[28]),
+    .P29(p36[29]),
+    .P3(\port$745$3 ),
+    .P30(p36[30]),
+    .P31(p36[31]),
+    .P32(p36[32]),
+    .P33(p36[33]),
+    .P34(p36[34]),
+    .P35(p36[35]),
+    .P4(\port$745$4 ),
+    .P5(\port$745$5 ),
+    .P6(\port$745$6 ),
+    .P7(\port$745$7 ),
+    .P8(\port$745$8 ),
+    .P9(\port$745$9 ),
+    .RST0(rst),
+    .SIGNEDA(1'h1),
+    .SIGNEDB(1'h1),
+    .SOURCEA(1'h0),
+    .SOURCEB(1'h0)
+  );
+  assign p36[15:0] = { \port$745$15 , \port$745$14 , \port$745$13 , \port$745$12 , \port$745$11 , \port$745$10 , \port$745$9 , \port$745$8 , \port$745$7 , \port$745$6 , \port$745$5 , \port$745$4 , \port$745$3 , \port$745$2 , \port$745$1 , \port$745$0  };
+endmodule
+
+(* generator = "Amaranth" *)
+module \hwq_top.engine.array.mul_7_5 (rst, \port$746$0 , \port$746$1 , \port$746$2 , \port$746$3 , \port$746$4 , \port$746$5 , \port$746$6 , \port$746$7 , \port$746$8 , \port$746$9 , \port$746$10 , \port$746$11 , \port$746$12 , \port$746$13 , \port$746$14 , \port$746$15 , b, a, clk);
+  input [7:0] a;
+  wire [7:0] a;
+  input [7:0] b;
+  wire [7:0] b;
+  input clk;
+  wire clk;
+  wire [35:0] p36;
+  output \port$746$0 ;
+  wire \port$746$0 ;
+  output \port$746$1 ;
+  wire \port$746$1 ;
+  output \port$746$10 ;
+  wire \port$746$10 ;
+  output \port$746$11 ;
+  wire \port$746$11 ;
+  output \port$746$12 ;
+  wire \port$746$12 ;
+  output \port$746$13 ;
+  wire \port$746$13 ;
+  output \port$746$14 ;
+  wire \port$746$14 ;
+  output \port$746$15 ;
+  wire \port$746$15 ;
+  output \port$746$2 ;
+  wire \port$746$2 ;
+  output \port$746$3 ;
+  wire \port$746$3 ;
+  output \port$746$4 ;
+  wire \port$746$4 ;
+  output \port$746$5 ;
+  wire \port$746$5 ;
+  output \port$746$6 ;
+  wire \port$746$6 ;
+  output \port$746$7 ;
+  wire \port$746$7 ;
+  output \port$746$8 ;
+  wire \port$746$8 ;
+  output \port$746$9 ;
+  wire \port$746$9 ;
+  input rst;
+  wire rst;
+  MULT18X18D #(
+    .CAS_MATCH_REG("FALSE"),
+    .CLK0_DIV("ENABLED"),
+    .CLK1_DIV("ENABLED"),
+    .CLK2_DIV("ENABLED"),
+    .CLK3_DIV("ENABLED"),
+    .GSR("DISABLED"),
+    .HIGHSPEED_CLK("NONE"),
+    .MULT_BYPASS("DISABLED"),
+    .REG_INPUTA_CLK("CLK0"),
+    .REG_INPUTB_CLK("CLK0"),
+    .REG_INPUTC_CLK("NONE"),
+    .REG_OUTPUT_CLK("CLK0"),
+    .REG_PIPELINE_CLK("NONE"),
+    .RESETMODE("SYNC"),
+    .SOURCEB_MODE("B_SHIFT")
+  ) dsp (
+    .A0(a[0]),
+    .A1(a[1]),
+    .A10(a[7]),
+    .A11(a[7]),
+    .A12(a[7]),
+    .A13(a[7]),
+    .A14(a[7]),
+    .A15(a[7]),
+    .A16(a[7]),
+    .A17(a[7]),
+    .A2(a[2]),
+    .A3(a[3]),
+    .A4(a[4]),
+    .A5(a[5]),
+    .A6(a[6]),
+    .A7(a[7]),
+    .A8(a[7]),
+    .A9(a[7]),
+    .B0(b[0]),
+    .B1(b[1]),
+    .B10(b[7]),
+    .B11(b[7]),
+    .B12(b[7]),
+    .B13(b[7]),
+    .B14(b[7]),
+    .B15(b[7]),
+    .B16(b[7]),
+    .B17(b[7]),
+    .B2(b[2]),
+    .B3(b[3]),
+    .B4(b[4]),
+    .B5(b[5]),
+    .B6(b[6]),
+    .B7(b[7]),
+    .B8(b[7]),
+    .B9(b[7]),
+    .C0(1'h0),
+    .C1(1'h0),
+    .C10(1'h0),
+    .C11(1'h0),
+    .C12(1'h0),
+    .C13(1'h0),
+    .C14(1'h0),
+    .C15(1'h0),
+    .C16(1'h0),
+    .C17(1'h0),
+    .C2(1'h0),
+    .C3(1'h0),
+    .C4(1'h0),
+    .C5(1'h0),
+    .C6(1'h0),
+    .C7(1'h0),
+    .C8(1'h0),
+    .C9(1'h0),
+    .CE0(1'h1),
+    .CLK0(clk),
+    .P0(\port$746$0 ),
+    .P1(\port$746$1 ),
+    .P10(\port$746$10 ),
+    .P11(\port$746$11 ),
+    .P12(\port$746$12 ),
+    .P13(\port$746$13 ),
+    .P14(\port$746$14 ),
+    .P15(\port$746$15 ),
+    .P16(p36[16]),
+    .P17(p36[17]),
+    .P18(p36[18]),
+    .P19(p36[19]),
+    .P2(\port$746$2 ),
+    .P20(p36[20]),
+    .P21(p36[21]),
+    .P22(p36[22]),
+    .P23(p36[23]),
+    .P24(p36[24]),
+    .P25(p36[25]),
+    .P26(p36[26]),
+    .P27(p36[27]),
+    .P28(p36[28]),
+    .P29(p36[29]),
+    .P3(\port$746$3 ),
+    .P30(p36[30]),
+    .P31(p36[31]),
+    .P32(p36[32]),
+    .P33(p36[33]),
+    .P34(p36[34]),
+    .P35(p36[35]),
+    .P4(\port$746$4 ),
+    .P5(\port$746$5 ),
+    .P6(\port$746$6 ),
+    .P7(\port$746$7 ),
+    .P8(\port$746$8 ),
+    .P9(\port$746$9 ),
+    .RST0(rst),
+    .SIGNEDA(1'h1),
+    .SIGNEDB(1'h1),
+    .SOURCEA(1'h0),
+    .SOURCEB(1'h0)
+  );
+  assign p36[15:0] = { \port$746$15 , \port$746$14 , \port$746$13 , \port$746$12 , \port$746$11 , \port$746$10 , \port$746$9 , \port$746$8 , \port$746$7 , \port$746$6 , \port$746$5 , \port$746$4 , \port$746$3 , \port$746$2 , \port$746$1 , \port$746$0  };
+endmodule
+
+(* generator = "Amaranth" *)
+module \hwq_top.engine.array.mul_7_6 (rst, \port$747$0 , \port$747$1 , \port$747$2 , \port$747$3 , \port$747$4 , \port$747$5 , \port$747$6 , \port$747$7 , \port$747$8 , \port$747$9 , \port$747$10 , \port$747$11 , \port$747$12 , \port$747$13 , \port$747$14 , \port$747$15 , b, a, clk);
+  input [7:0] a;
+  wire [7:0] a;
+  input [7:0] b;
+  wire [7:0] b;
+  input clk;
+  wire clk;
+  wire [35:0] p36;
+  output \port$747$0 ;
+  wire \port$747$0 ;
+  output \port$747$1 ;
+  wire \port$747$1 ;
+  output \port$747$10 ;
+  wire \port$747$10 ;
+  output \port$747$11 ;
+  wire \port$747$11 ;
+  output \port$747$12 ;
+  wire \port$747$12 ;
+  output \port$747$13 ;
+  wire \port$747$13 ;
+  output \port$747$14 ;
+  wire \port$747$14 ;
+  output \port$747$15 ;
+  wire \port$747$15 ;
+  output \port$747$2 ;
+  wire \port$747$2 ;
+  output \port$747$3 ;
+  wire \port$747$3 ;
+  output \port$747$4 ;
+  wire \port$747$4 ;
+  output \port$747$5 ;
+  wire \port$747$5 ;
+  output \port$747$6 ;
+  wire \port$747$6 ;
+  output \port$747$7 ;
+  wire \port$747$7 ;
+  output \port$747$8 ;
+  wire \port$747$8 ;
+  output \port$747$9 ;
+  wire \port$747$9 ;
+  input rst;
+  wire rst;
+  MULT18X18D #(
+    .CAS_MATCH_REG("FALSE"),
+    .CLK0_DIV("ENABLED"),
+    .CLK1_DIV("ENABLED"),
+    .CLK2_DIV("ENABLED"),
+    .CLK3_DIV("ENABLED"),
+    .GSR("DISABLED"),
+    .HIGHSPEED_CLK("NONE"),
+    .MULT_BYPASS("DISABLED"),
+    .REG_INPUTA_CLK("CLK0"),
+    .REG_INPUTB_CLK("CLK0"),
+    .REG_INPUTC_CLK("NONE"),
+    .REG_OUTPUT_CLK("CLK0"),
+    .REG_PIPELINE_CLK("NONE"),
+    .RESETMODE("SYNC"),
+    .SOURCEB_MODE("B_SHIFT")
+  ) dsp (
+    .A0(a[0]),
+    .A1(a[1]),
+    .A10(a[7]),
+    .A11(a[7]),
+    .A12(a[7]),
+    .A13(a[7]),
+    .A14(a[7]),
+    .A15(a[7]),
+    .A16(a[7]),
+    .A17(a[7]),
+    .A2(a[2]),
+    .A3(a[3]),
+    .A4(a[4]),
+    .A5(a[5]),
+    .A6(a[6]),
+    .A7(a[7]),
+    .A8(a[7]),
+    .A9(a[7]),
+    .B0(b[0]),
+    .B1(b[1]),
+    .B10(b[7]),
+    .B11(b[7]),
+    .B12(b[7]),
+    .B13(b[7]),
+    .B14(b[7]),
+    .B15(b[7]),
+    .B16(b[7]),
+    .B17(b[7]),
+    .B2(b[2]),
+    .B3(b[3]),
+    .B4(b[4]),
+    .B5(b[5]),
+    .B6(b[6]),
+    .B7(b[7]),
+    .B8(b[7]),
+    .B9(b[7]),
+    .C0(1'h0),
+    .C1(1'h0),
+    .C10(1'h0),
+    .C11(1'h0),
+    .C12(1'h0),
+    .C13(1'h0),
+    .C14(1'h0),
+    .C15(1'h0),
+    .C16(1'h0),
+    .C17(1'h0),
+    .C2(1'h0),
+    .C3(1'h0),
+    .C4(1'h0),
+    .C5(1'h0),
+    .C6(1'h0),
+    .C7(1'h0),
+    .C8(1'h0),
+    .C9(1'h0),
+    .CE0(1'h1),
+    .CLK0(clk),
+    .P0(\port$747$0 ),
+    .P1(\port$747$1 ),
+    .P10(\port$747$10 ),
+    .P11(\port$747$11 ),
+    .P12(\port$747$12 ),
+    .P13(\port$747$13 ),
+    .P14(\port$747$14 ),
+    .P15(\port$747$15 ),
+    .P16(p36[16]),
+    .P17(p36[17]),
+    .P18(p36[18]),
+    .P19(p36[19]),
+    .P2(\port$747$2 ),
+    .P20(p36[20]),
+    .P21(p36[21]),
+    .P22(p36[22]),
+    .P23(p36[23]),
+    .P24(p36[24]),
+    .P25(p36[25]),
+    .P26(p36[26]),
+    .P27(p36[27]),
+    .P28(p36[28]),
+    .P29(p36[29]),
+    .P3(\port$747$3 ),
+    .P30(p36[30]),
+    .P31(p36[31]),
+    .P32(p36[32]),
+    .P33(p36[33]),
+    .P34(p36[34]),
+    .P35(p36[35]),
+    .P4(\port$747$4 ),
+    .P5(\port$747$5 ),
+    .P6(\port$747$6 ),
+    .P7(\port$747$7 ),
+    .P8(\port$747$8 ),
+    .P9(\port$747$9 ),
+    .RST0(rst),
+    .SIGNEDA(1'h1),
+    .SIGNEDB(1'h1),
+    .SOURCEA(1'h0),
+    .SOURCEB(1'h0)
+  );
+  assign p36[15:0] = { \port$747$15 , \port$747$14 , \port$747$13 , \port$747$12 , \port$747$11 , \port$747$10 , \port$747$9 , \port$747$8 , \port$747$7 , \port$747$6 , \port$747$5 , \port$747$4 , \port$747$3 , \port$747$2 , \port$747$1 , \port$747$0  };
+endmodule
+
+(* generator = "Amaranth" *)
+module \hwq_top.engine.array.mul_7_7 (rst, \port$748$0 , \port$748$1 , \port$748$2 , \port$748$3 , \port$748$4 , \port$748$5 , \port$748$6 , \port$748$7 , \port$748$8 , \port$748$9 , \port$748$10 , \port$748$11 , \port$748$12 , \port$748$13 , \port$748$14 , \port$748$15 , b, a, clk);
+  input [7:0] a;
+  wire [7:0] a;
+  input [7:0] b;
+  wire [7:0] b;
+  input clk;
+  wire clk;
+  wire [35:0] p36;
+  output \port$748$0 ;
+  wire \port$748$0 ;
+  output \port$748$1 ;
+  wire \port$748$1 ;
+  output \port$748$10 ;
+  wire \port$748$10 ;
+  output \port$748$11 ;
+  wire \port$748$11 ;
+  output \port$748$12 ;
+  wire \port$748$12 ;
+  output \port$748$13 ;
+  wire \port$748$13 ;
+  output \port$748$14 ;
+  wire \port$748$14 ;
+  output \port$748$15 ;
+  wire \port$748$15 ;
+  output \port$748$2 ;
+  wire \port$748$2 ;
+  output \port$748$3 ;
+  wire \port$748$3 ;
+  output \port$748$4 ;
+  wire \port$748$4 ;
+  output \port$748$5 ;
+  wire \port$748$5 ;
+  output \port$748$6 ;
+  wire \port$748$6 ;
+  output \port$748$7 ;
+  wire \port$748$7 ;
+  output \port$748$8 ;
+  wire \port$748$8 ;
+  output \port$748$9 ;
+  wire \port$748$9 ;
+  input rst;
+  wire rst;
+  MULT18X18D #(
+    .CAS_MATCH_REG("FALSE"),
+    .CLK0_DIV("ENABLED"),
+    .CLK1_DIV("ENABLED"),
+    .CLK2_DIV("ENABLED"),
+    .CLK3_DIV("ENABLED"),
+    .GSR("DISABLED"),
+    .HIGHSPEED_CLK("NONE"),
+    .MULT_BYPASS("DISABLED"),
+    .REG_INPUTA_CLK("CLK0"),
+    .REG_INPUTB_CLK("CLK0"),
+    .REG_INPUTC_CLK("NONE"),
+    .REG_OUTPUT_CLK("CLK0"),
+    .REG_PIPELINE_CLK("NONE"),
+    .RESETMODE("SYNC"),
+    .SOURCEB_MODE("B_SHIFT")
+  ) dsp (
+    .A0(a[0]),
+    .A1(a[1]),
+    .A10(a[7]),
+    .A11(a[7]),
+    .A12(a[7]),
+    .A13(a[7]),
+    .A14(a[7]),
+    .A15(a[7]),
+    .A16(a[7]),
+    .A17(a[7]),
+    .A2(a[2]),
+    .A3(a[3]),
+    .A4(a[4]),
+    .A5(a[5]),
+    .A6(a[6]),
+    .A7(a[7]),
+    .A8(a[7]),
+    .A9(a[7]),
+    .B0(b[0]),
+    .B1(b[1]),
+    .B10(b[7]),
+    .B11(b[7]),
+    .B12(b[7]),
+    .B13(b[7]),
+    .B14(b[7]),
+    .B15(b[7]),
+    .B16(b[7]),
+    .B17(b[7]),
+    .B2(b[2]),
+    .B3(b[3]),
+    .B4(b[4]),
+    .B5(b[5]),
+    .B6(b[6]),
+    .B7(b[7]),
+    .B8(b[7]),
+    .B9(b[7]),
+    .C0(1'h0),
+    .C1(1'h0),
+    .C10(1'h0),
+    .C11(1'h0),
+    .C12(1'h0),
+    .C13(1'h0),
+    .C14(1'h0),
+    .C15(1'h0),
+    .C16(1'h0),
+    .C17(1'h0),
+    .C2(1'h0),
+    .C3(1'h0),
+    .C4(1'h0),
+    .C5(1'h0),
+    .C6(1'h0),
+    .C7(1'h0),
+    .C8(1'h0),
+    .C9(1'h0),
+    .CE0(1'h1),
+    .CLK0(clk),
+    .P0(\port$748$0 ),
+    .P1(\port$748$1 ),
+    .P10(\port$748$10 ),
+    .P11(\port$748$11 ),
+    .P12(\port$748$12 ),
+    .P13(\port$748$13 ),
+    .P14(\port$748$14 ),
+    .P15(\port$748$15 ),
+    .P16(p36[16]),
+    .P17(p36[17]),
+    .P18(p36[18]),
+    .P19(p36[19]),
+    .P2(\port$748$2 ),
+    .P20(p36[20]),
+    .P21(p36[21]),
+    .P22(p36[22]),
+    .P23(p36[23]),
+    .P24(p36[24]),
+    .P25(p36[25]),
+    .P26(p36[26]),
+    .P27(p36[27]),
+    .P28(p36[28]),
+    .P29(p36[29]),
+    .P3(\port$748$3 ),
+    .P30(p36[30]),
+    .P31(p36[31]),
+    .P32(p36[32]),
+    .P33(p36[33]),
+    .P34(p36[34]),
+    .P35(p36[35]),
+    .P4(\port$748$4 ),
+    .P5(\port$748$5 ),
+    .P6(\port$748$6 ),
+    .P7(\port$748$7 ),
+    .P8(\port$748$8 ),
+    .P9(\port$748$9 ),
+    .RST0(rst),
+    .SIGNEDA(1'h1),
+    .SIGNEDB(1'h1),
+    .SOURCEA(1'h0),
+    .SOURCEB(1'h0)
+  );
+  assign p36[15:0] = { \port$748$15 , \port$748$14 , \port$748$13 , \port$748$12 , \port$748$11 , \port$748$10 , \port$748$9 , \port$748$8 , \port$748$7 , \port$748$6 , \port$748$5 , \port$748$4 , \port$748$3 , \port$748$2 , \port$748$1 , \port$748$0  };
 endmodule
 
 (* generator = "Amaranth" *)
@@ -15724,20 +15823,72 @@ module \hwq_top.engine.params0 (w_addr, w_data, w_en, \r_addr$3 , r_data, clk);
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.requant (rst, zero_point, act_min, act_max, i_valid, i_last, i_acc, o_data, o_valid, o_last, \port$2635$0 , clk);
+module \hwq_top.engine.requant (rst, zero_point, act_min, act_max, i_valid, i_last, i_acc, o_data, o_valid, o_last, \port$2772$0 , clk);
+  wire _000_;
+  wire _001_;
+  wire _002_;
+  wire _003_;
   wire _004_;
   wire _005_;
   wire _006_;
   wire _007_;
   wire _008_;
-  wire [32:0] _010_;
-  (* unused_bits = "0 1 2 3 4 5 6 7 8 9 10 11 12 13" *)
-  wire [46:0] _011_;
-  (* unused_bits = "0" *)
-  wire [32:0] _012_;
+  wire _009_;
+  wire _010_;
+  wire _011_;
+  wire _012_;
   wire _013_;
-  wire [31:0] _014_;
-  wire [7:0] _015_;
+  wire _014_;
+  wire _015_;
+  wire _016_;
+  wire _017_;
+  wire _018_;
+  wire _019_;
+  wire _020_;
+  wire _021_;
+  wire _022_;
+  wire [30:0] _023_;
+  wire _028_;
+  wire _029_;
+  wire _030_;
+  wire _031_;
+  wire _032_;
+  wire [32:0] _034_;
+  (* unused_bits = "0 1 2 3 4 5 6 7 8 9 10 11 12 13" *)
+  wire [46:0] _035_;
+  wire _036_;
+  wire _037_;
+  wire _038_;
+  wire _039_;
+  wire _040_;
+  wire _041_;
+  wire _042_;
+  wire _043_;
+  wire _044_;
+  wire _045_;
+  wire _046_;
+  wire _047_;
+  wire _048_;
+  wire _049_;
+  wire _050_;
+  wire _051_;
+  wire _052_;
+  wire _053_;
+  wire _054_;
+  wire _055_;
+  wire _056_;
+  wire _057_;
+  wire _058_;
+  wire _059_;
+  wire _060_;
+  wire _061_;
+  wire _062_;
+  wire _063_;
+  wire [7:0] _064_;
+  wire [7:0] \$signal ;
+  wire [7:0] \$signal$122 ;
+  wire [3:0] \$signal$123 ;
+  wire [3:0] \$signal$124 ;
   input [7:0] act_max;
   wire [7:0] act_max;
   input [7:0] act_min;
@@ -15745,8 +15896,8 @@ module \hwq_top.engine.requant (rst, zero_point, act_min, act_max, i_valid, i_la
   input clk;
   wire clk;
   wire [32:0] h_0;
-  wire [31:0] half_0;
-  wire [31:0] halfm_0;
+  wire [30:0] half_0;
+  wire [29:0] halfm_0;
   (* init = 10'b0x00000000 *)
   wire [9:0] hi_z;
   input [25:0] i_acc;
@@ -15767,8 +15918,8 @@ module \hwq_top.engine.requant (rst, zero_point, act_min, act_max, i_valid, i_la
   wire [30:0] \p$52 ;
   wire [31:0] \p$54 ;
   wire [28:0] \p$56 ;
-  input [68:0] \port$2635$0 ;
-  wire [68:0] \port$2635$0 ;
+  input [68:0] \port$2772$0 ;
+  wire [68:0] \port$2772$0 ;
   reg [25:0] rq0_acc0 = 26'h0000000;
   reg [31:0] rq0_b0 = 32'd0;
   reg [5:0] rq0_e0 = 6'h00;
@@ -15789,8 +15940,10 @@ module \hwq_top.engine.requant (rst, zero_point, act_min, act_max, i_valid, i_la
   reg [31:0] rq1b_s0 = 32'd0;
   reg rq1b_valid = 1'h0;
   reg [32:0] rq2_h0 = 33'h000000000;
-  reg [31:0] rq2_hf0 = 32'd0;
-  reg [31:0] rq2_hm0 = 32'd0;
+  (* init = 32'bx0000000000000000000000000000000 *)
+  wire [31:0] rq2_hf0;
+  (* init = 32'bxx000000000000000000000000000000 *)
+  wire [31:0] rq2_hm0;
   reg rq2_last = 1'h0;
   reg [4:0] rq2_r0 = 5'h00;
   reg rq2_valid = 1'h0;
@@ -15808,6 +15961,9 @@ module \hwq_top.engine.requant (rst, zero_point, act_min, act_max, i_valid, i_la
   reg rq2d_last = 1'h0;
   reg [4:0] rq2d_r0 = 5'h00;
   reg rq2d_valid = 1'h0;
+  (* unused_bits = "8" *)
+  reg [15:0] rq2m_dh0 = 16'h0000;
+  reg [7:0] rq2m_dl0 = 8'h00;
   reg rq2m_last = 1'h0;
   reg [33:0] rq2m_mi0 = 34'h000000000;
   (* unused_bits = "0 1 2 3 4 5 6 7 8 9 10 11 12 13 14 15 16" *)
@@ -15825,6 +15981,11 @@ module \hwq_top.engine.requant (rst, zero_point, act_min, act_max, i_valid, i_la
   reg [4:0] rq3a_r0 = 5'h00;
   reg [33:0] rq3a_u0 = 34'h000000000;
   reg rq3a_valid = 1'h0;
+  reg rq3b_last = 1'h0;
+  (* unused_bits = "0 1" *)
+  reg [4:0] rq3b_r0 = 5'h00;
+  reg [33:0] rq3b_u0 = 34'h000000000;
+  reg rq3b_valid = 1'h0;
   reg rq4_above0 = 1'h0;
   reg rq4_below0 = 1'h0;
   reg rq4_fits0 = 1'h0;
@@ -15836,207 +15997,386 @@ module \hwq_top.engine.requant (rst, zero_point, act_min, act_max, i_valid, i_la
   wire rst;
   input [7:0] zero_point;
   wire [7:0] zero_point;
-  assign _004_ = rq4_fits0 ? rq4_below0 : rq4_neg0;
-  assign _005_ = ~ rq4_neg0;
-  assign _006_ = rq4_fits0 ? rq4_above0 : _005_;
-  assign _007_ = $signed(rq0_e0) > $signed(1'h0);
-  assign _008_ = $signed(rq0_e0) < $signed(1'h0);
-  assign _010_ = $signed(rq2p_phl0) + $signed({ 1'h0, rq2p_plh0 });
-  assign { h_0, _011_[13:0] } = $signed(rq2m_o0[62:17]) + $signed(rq2m_mi0);
-  assign { half_0, _012_[0] } = 1'h1 << rq2m_r0;
-  assign halfm_0[0] = rq2m_r0 >= 2'h2;
-  assign halfm_0[1] = rq2m_r0 >= 2'h3;
-  assign halfm_0[2] = rq2m_r0 >= 3'h4;
-  assign halfm_0[3] = rq2m_r0 >= 3'h5;
-  assign halfm_0[4] = rq2m_r0 >= 3'h6;
-  assign halfm_0[5] = rq2m_r0 >= 3'h7;
-  assign halfm_0[6] = rq2m_r0 >= 4'h8;
-  assign halfm_0[7] = rq2m_r0 >= 4'h9;
-  assign halfm_0[8] = rq2m_r0 >= 4'ha;
-  assign halfm_0[9] = rq2m_r0 >= 4'hb;
-  assign halfm_0[10] = rq2m_r0 >= 4'hc;
-  assign halfm_0[11] = rq2m_r0 >= 4'hd;
-  assign halfm_0[12] = rq2m_r0 >= 4'he;
-  assign halfm_0[13] = rq2m_r0 >= 4'hf;
-  assign halfm_0[14] = rq2m_r0 >= 5'h10;
-  assign halfm_0[15] = rq2m_r0 >= 5'h11;
-  assign halfm_0[16] = rq2m_r0 >= 5'h12;
-  assign halfm_0[17] = rq2m_r0 >= 5'h13;
-  assign halfm_0[18] = rq2m_r0 >= 5'h14;
-  assign halfm_0[19] = rq2m_r0 >= 5'h15;
-  assign halfm_0[20] = rq2m_r0 >= 5'h16;
-  assign halfm_0[21] = rq2m_r0 >= 5'h17;
-  assign halfm_0[22] = rq2m_r0 >= 5'h18;
-  assign halfm_0[23] = rq2m_r0 >= 5'h19;
-  assign halfm_0[24] = rq2m_r0 >= 5'h1a;
-  assign halfm_0[25] = rq2m_r0 >= 5'h1b;
-  assign halfm_0[26] = rq2m_r0 >= 5'h1c;
-  assign halfm_0[27] = rq2m_r0 >= 5'h1d;
-  assign halfm_0[28] = rq2m_r0 >= 5'h1e;
-  assign halfm_0[29] = rq2m_r0 >= 5'h1f;
-  assign halfm_0[30] = rq2m_r0 >= 6'h20;
-  assign halfm_0[31] = rq2m_r0 >= 6'h21;
-  assign _013_ = $signed(rq2_h0) < $signed(1'h0);
-  assign _014_ = _013_ ? rq2_hm0 : rq2_hf0;
-  reg [8:0] _086_ = 9'h000;
-  assign { hi_z[9], hi_z[7:0] } = _086_;
-  reg [8:0] _087_ = 9'h000;
-  assign { lo_z[9], lo_z[7:0] } = _087_;
-  assign _015_ = _006_ ? (* full_case = 32'd1 *) act_max : rq4_t0;
+  assign _028_ = rq4_fits0 ? rq4_below0 : rq4_neg0;
+  assign _029_ = ~ rq4_neg0;
+  assign _030_ = rq4_fits0 ? rq4_above0 : _029_;
+  assign _031_ = $signed(rq0_e0) > $signed(1'h0);
+  assign _032_ = $signed(rq0_e0) < $signed(1'h0);
+  assign _034_ = $signed(rq2p_phl0) + $signed({ 1'h0, rq2p_plh0 });
+  assign { h_0, _035_[13:0] } = $signed(rq2m_o0[62:17]) + $signed(rq2m_mi0);
+  assign half_0[0] = rq2m_dh0[0] & rq2m_dl0[1];
+  assign half_0[1] = rq2m_dh0[0] & rq2m_dl0[2];
+  assign half_0[2] = rq2m_dh0[0] & rq2m_dl0[3];
+  assign half_0[3] = rq2m_dh0[1] & rq2m_dl0[0];
+  assign half_0[4] = rq2m_dh0[1] & rq2m_dl0[1];
+  assign half_0[5] = rq2m_dh0[1] & rq2m_dl0[2];
+  assign half_0[6] = rq2m_dh0[1] & rq2m_dl0[3];
+  assign half_0[7] = rq2m_dh0[2] & rq2m_dl0[0];
+  assign half_0[8] = rq2m_dh0[2] & rq2m_dl0[1];
+  assign half_0[9] = rq2m_dh0[2] & rq2m_dl0[2];
+  assign half_0[10] = rq2m_dh0[2] & rq2m_dl0[3];
+  assign half_0[11] = rq2m_dh0[3] & rq2m_dl0[0];
+  assign half_0[12] = rq2m_dh0[3] & rq2m_dl0[1];
+  assign half_0[13] = rq2m_dh0[3] & rq2m_dl0[2];
+  assign half_0[14] = rq2m_dh0[3] & rq2m_dl0[3];
+  assign half_0[15] = rq2m_dh0[4] & rq2m_dl0[0];
+  assign half_0[16] = rq2m_dh0[4] & rq2m_dl0[1];
+  assign half_0[17] = rq2m_dh0[4] & rq2m_dl0[2];
+  assign half_0[18] = rq2m_dh0[4] & rq2m_dl0[3];
+  assign half_0[19] = rq2m_dh0[5] & rq2m_dl0[0];
+  assign half_0[20] = rq2m_dh0[5] & rq2m_dl0[1];
+  assign half_0[21] = rq2m_dh0[5] & rq2m_dl0[2];
+  assign half_0[22] = rq2m_dh0[5] & rq2m_dl0[3];
+  assign half_0[23] = rq2m_dh0[6] & rq2m_dl0[0];
+  assign half_0[24] = rq2m_dh0[6] & rq2m_dl0[1];
+  assign half_0[25] = rq2m_dh0[6] & rq2m_dl0[2];
+  assign half_0[26] = rq2m_dh0[6] & rq2m_dl0[3];
+  assign half_0[27] = rq2m_dh0[7] & rq2m_dl0[0];
+  assign half_0[28] = rq2m_dh0[7] & rq2m_dl0[1];
+  assign half_0[29] = rq2m_dh0[7] & rq2m_dl0[2];
+  assign half_0[30] = rq2m_dh0[7] & rq2m_dl0[3];
+  assign _036_ = rq2m_dh0[0] & rq2m_dl0[6];
+  assign halfm_0[0] = rq2m_dh0[9] | _036_;
+  assign _037_ = rq2m_dh0[0] & rq2m_dl0[7];
+  assign halfm_0[1] = rq2m_dh0[9] | _037_;
+  assign _038_ = rq2m_dh0[1] & rq2m_dl0[4];
+  assign halfm_0[2] = rq2m_dh0[10] | _038_;
+  assign _039_ = rq2m_dh0[1] & rq2m_dl0[5];
+  assign halfm_0[3] = rq2m_dh0[10] | _039_;
+  assign _000_ = rq2m_dh0[1] & rq2m_dl0[6];
+  assign halfm_0[4] = rq2m_dh0[10] | _000_;
+  assign _001_ = rq2m_dh0[1] & rq2m_dl0[7];
+  assign halfm_0[5] = rq2m_dh0[10] | _001_;
+  assign _002_ = rq2m_dh0[2] & rq2m_dl0[4];
+  assign halfm_0[6] = rq2m_dh0[11] | _002_;
+  assign _003_ = rq2m_dh0[2] & rq2m_dl0[5];
+  assign halfm_0[7] = rq2m_dh0[11] | _003_;
+  assign _004_ = rq2m_dh0[2] & rq2m_dl0[6];
+  assign halfm_0[8] = rq2m_dh0[11] | _004_;
+  assign _005_ = rq2m_dh0[2] & rq2m_dl0[7];
+  assign halfm_0[9] = rq2m_dh0[11] | _005_;
+  assign _006_ = rq2m_dh0[3] & rq2m_dl0[4];
+  assign halfm_0[10] = rq2m_dh0[12] | _006_;
+  assign _007_ = rq2m_dh0[3] & rq2m_dl0[5];
+  assign halfm_0[11] = rq2m_dh0[12] | _007_;
+  assign _008_ = rq2m_dh0[3] & rq2m_dl0[6];
+  assign halfm_0[12] = rq2m_dh0[12] | _008_;
+  assign _009_ = rq2m_dh0[3] & rq2m_dl0[7];
+  assign halfm_0[13] = rq2m_dh0[12] | _009_;
+  assign _010_ = rq2m_dh0[4] & rq2m_dl0[4];
+  assign halfm_0[14] = rq2m_dh0[13] | _010_;
+  assign _011_ = rq2m_dh0[4] & rq2m_dl0[5];
+  assign halfm_0[15] = rq2m_dh0[13] | _011_;
+  assign _012_ = rq2m_dh0[4] & rq2m_dl0[6];
+  assign halfm_0[16] = rq2m_dh0[13] | _012_;
+  assign _013_ = rq2m_dh0[4] & rq2m_dl0[7];
+  assign halfm_0[17] = rq2m_dh0[13] | _013_;
+  assign _014_ = rq2m_dh0[5] & rq2m_dl0[4];
+  assign halfm_0[18] = rq2m_dh0[14] | _014_;
+  assign _015_ = rq2m_dh0[5] & rq2m_dl0[5];
+  assign halfm_0[19] = rq2m_dh0[14] | _015_;
+  assign _016_ = rq2m_dh0[5] & rq2m_dl0[6];
+  assign halfm_0[20] = rq2m_dh0[14] | _016_;
+  assign _017_ = rq2m_dh0[5] & rq2m_dl0[7];
+  assign halfm_0[21] = rq2m_dh0[14] | _017_;
+  assign _018_ = rq2m_dh0[6] & rq2m_dl0[4];
+  assign halfm_0[22] = rq2m_dh0[15] | _018_;
+  assign _019_ = rq2m_dh0[6] & rq2m_dl0[5];
+  assign halfm_0[23] = rq2m_dh0[15] | _019_;
+  assign _020_ = rq2m_dh0[6] & rq2m_dl0[6];
+  assign halfm_0[24] = rq2m_dh0[15] | _020_;
+  assign _021_ = rq2m_dh0[6] & rq2m_dl0[7];
+  assign halfm_0[25] = rq2m_dh0[15] | _021_;
+  assign halfm_0[26] = rq2m_dh0[7] & rq2m_dl0[4];
+  assign halfm_0[27] = rq2m_dh0[7] & rq2m_dl0[5];
+  assign halfm_0[28] = rq2m_dh0[7] & rq2m_dl0[6];
+  assign halfm_0[29] = rq2m_dh0[7] & rq2m_dl0[7];
+  assign _022_ = $signed(rq2_h0) < $signed(1'h0);
+  assign _023_ = _022_ ? { 1'h0, rq2_hm0[29:0] } : rq2_hf0[30:0];
+  reg [8:0] _190_ = 9'h000;
+  assign { hi_z[9], hi_z[7:0] } = _190_;
+  reg [8:0] _191_ = 9'h000;
+  assign { lo_z[9], lo_z[7:0] } = _191_;
+  reg [30:0] _246_ = 31'h00000000;
+  assign rq2_hf0[30:0] = _246_;
+  reg [29:0] _247_ = 30'h00000000;
+  assign rq2_hm0[29:0] = _247_;
+  function [3:0] _248_;
+    input [3:0] a;
+    input [15:0] b;
+    input [3:0] s;
+    (* full_case = 32'd1 *)
+    (* parallel_case *)
+    casez (s)
+      4'b???1:
+        _248_ = b[3:0];
+      4'b??1?:
+        _248_ = b[7:4];
+      4'b?1??:
+        _248_ = b[11:8];
+      4'b1???:
+        _248_ = b[15:12];
+      default:
+        _248_ = a;
+    endcase
+  endfunction
+  assign \$signal$124  = _248_(4'hx, 16'h137f, { _043_, _042_, _041_, _040_ });
+  assign _040_ = rq2d_r0[1:0] == (* full_case = 32'd1 *) 2'h3;
+  assign _041_ = rq2d_r0[1:0] == (* full_case = 32'd1 *) 2'h2;
+  assign _042_ = rq2d_r0[1:0] == (* full_case = 32'd1 *) 1'h1;
+  assign _043_ = ! (* full_case = 32'd1 *) rq2d_r0[1:0];
+  function [3:0] _253_;
+    input [3:0] a;
+    input [15:0] b;
+    input [3:0] s;
+    (* full_case = 32'd1 *)
+    (* parallel_case *)
+    casez (s)
+      4'b???1:
+        _253_ = b[3:0];
+      4'b??1?:
+        _253_ = b[7:4];
+      4'b?1??:
+        _253_ = b[11:8];
+      4'b1???:
+        _253_ = b[15:12];
+      default:
+        _253_ = a;
+    endcase
+  endfunction
+  assign \$signal$123  = _253_(4'hx, 16'h1248, { _047_, _046_, _045_, _044_ });
+  assign _044_ = rq2d_r0[1:0] == (* full_case = 32'd1 *) 2'h3;
+  assign _045_ = rq2d_r0[1:0] == (* full_case = 32'd1 *) 2'h2;
+  assign _046_ = rq2d_r0[1:0] == (* full_case = 32'd1 *) 1'h1;
+  assign _047_ = ! (* full_case = 32'd1 *) rq2d_r0[1:0];
+  function [7:0] _258_;
+    input [7:0] a;
+    input [63:0] b;
+    input [7:0] s;
+    (* full_case = 32'd1 *)
+    (* parallel_case *)
+    casez (s)
+      8'b???????1:
+        _258_ = b[7:0];
+      8'b??????1?:
+        _258_ = b[15:8];
+      8'b?????1??:
+        _258_ = b[23:16];
+      8'b????1???:
+        _258_ = b[31:24];
+      8'b???1????:
+        _258_ = b[39:32];
+      8'b??1?????:
+        _258_ = b[47:40];
+      8'b?1??????:
+        _258_ = b[55:48];
+      8'b1???????:
+        _258_ = b[63:56];
+      default:
+        _258_ = a;
+    endcase
+  endfunction
+  assign \$signal$122  = _258_(8'hxx, 64'h0103070f1f3f7fff, { _055_, _054_, _053_, _052_, _051_, _050_, _049_, _048_ });
+  assign _048_ = rq2d_r0[4:2] == (* full_case = 32'd1 *) 3'h7;
+  assign _049_ = rq2d_r0[4:2] == (* full_case = 32'd1 *) 3'h6;
+  assign _050_ = rq2d_r0[4:2] == (* full_case = 32'd1 *) 3'h5;
+  assign _051_ = rq2d_r0[4:2] == (* full_case = 32'd1 *) 3'h4;
+  assign _052_ = rq2d_r0[4:2] == (* full_case = 32'd1 *) 2'h3;
+  assign _053_ = rq2d_r0[4:2] == (* full_case = 32'd1 *) 2'h2;
+  assign _054_ = rq2d_r0[4:2] == (* full_case = 32'd1 *) 1'h1;
+  assign _055_ = ! (* full_case = 32'd1 *) rq2d_r0[4:2];
+  function [7:0] _267_;
+    input [7:0] a;
+    input [63:0] b;
+    input [7:0] s;
+    (* full_case = 32'd1 *)
+    (* parallel_case *)
+    casez (s)
+      8'b???????1:
+        _267_ = b[7:0];
+      8'b??????1?:
+        _267_ = b[15:8];
+      8'b?????1??:
+        _267_ = b[23:16];
+      8'b????1???:
+        _267_ = b[31:24];
+      8'b???1????:
+        _267_ = b[39:32];
+      8'b??1?????:
+        _267_ = b[47:40];
+      8'b?1??????:
+        _267_ = b[55:48];
+      8'b1???????:
+        _267_ = b[63:56];
+      default:
+        _267_ = a;
+    endcase
+  endfunction
+  assign \$signal  = _267_(8'hxx, 64'h0102040810204080, { _063_, _062_, _061_, _060_, _059_, _058_, _057_, _056_ });
+  assign _056_ = rq2d_r0[4:2] == (* full_case = 32'd1 *) 3'h7;
+  assign _057_ = rq2d_r0[4:2] == (* full_case = 32'd1 *) 3'h6;
+  assign _058_ = rq2d_r0[4:2] == (* full_case = 32'd1 *) 3'h5;
+  assign _059_ = rq2d_r0[4:2] == (* full_case = 32'd1 *) 3'h4;
+  assign _060_ = rq2d_r0[4:2] == (* full_case = 32'd1 *) 2'h3;
+  assign _061_ = rq2d_r0[4:2] == (* full_case = 32'd1 *) 2'h2;
+  assign _062_ = rq2d_r0[4:2] == (* full_case = 32'd1 *) 1'h1;
+  assign _063_ = ! (* full_case = 32'd1 *) rq2d_r0[4:2];
+  assign _064_ = _030_ ? (* full_case = 32'd1 *) act_max : rq4_t0;
   \hwq_top.engine.requant.phh_0  phh_0 (
     .a(rq2a_a0[31:17]),
     .b(rq2a_m0[30:17]),
     .clk(clk),
-    .\port$918$0 (\p$56 [0]),
-    .\port$918$1 (\p$56 [1]),
-    .\port$918$10 (\p$56 [10]),
-    .\port$918$11 (\p$56 [11]),
-    .\port$918$12 (\p$56 [12]),
-    .\port$918$13 (\p$56 [13]),
-    .\port$918$14 (\p$56 [14]),
-    .\port$918$15 (\p$56 [15]),
-    .\port$918$16 (\p$56 [16]),
-    .\port$918$17 (\p$56 [17]),
-    .\port$918$18 (\p$56 [18]),
-    .\port$918$19 (\p$56 [19]),
-    .\port$918$2 (\p$56 [2]),
-    .\port$918$20 (\p$56 [20]),
-    .\port$918$21 (\p$56 [21]),
-    .\port$918$22 (\p$56 [22]),
-    .\port$918$23 (\p$56 [23]),
-    .\port$918$24 (\p$56 [24]),
-    .\port$918$25 (\p$56 [25]),
-    .\port$918$26 (\p$56 [26]),
-    .\port$918$27 (\p$56 [27]),
-    .\port$918$28 (\p$56 [28]),
-    .\port$918$3 (\p$56 [3]),
-    .\port$918$4 (\p$56 [4]),
-    .\port$918$5 (\p$56 [5]),
-    .\port$918$6 (\p$56 [6]),
-    .\port$918$7 (\p$56 [7]),
-    .\port$918$8 (\p$56 [8]),
-    .\port$918$9 (\p$56 [9]),
+    .\port$1019$0 (\p$56 [0]),
+    .\port$1019$1 (\p$56 [1]),
+    .\port$1019$10 (\p$56 [10]),
+    .\port$1019$11 (\p$56 [11]),
+    .\port$1019$12 (\p$56 [12]),
+    .\port$1019$13 (\p$56 [13]),
+    .\port$1019$14 (\p$56 [14]),
+    .\port$1019$15 (\p$56 [15]),
+    .\port$1019$16 (\p$56 [16]),
+    .\port$1019$17 (\p$56 [17]),
+    .\port$1019$18 (\p$56 [18]),
+    .\port$1019$19 (\p$56 [19]),
+    .\port$1019$2 (\p$56 [2]),
+    .\port$1019$20 (\p$56 [20]),
+    .\port$1019$21 (\p$56 [21]),
+    .\port$1019$22 (\p$56 [22]),
+    .\port$1019$23 (\p$56 [23]),
+    .\port$1019$24 (\p$56 [24]),
+    .\port$1019$25 (\p$56 [25]),
+    .\port$1019$26 (\p$56 [26]),
+    .\port$1019$27 (\p$56 [27]),
+    .\port$1019$28 (\p$56 [28]),
+    .\port$1019$3 (\p$56 [3]),
+    .\port$1019$4 (\p$56 [4]),
+    .\port$1019$5 (\p$56 [5]),
+    .\port$1019$6 (\p$56 [6]),
+    .\port$1019$7 (\p$56 [7]),
+    .\port$1019$8 (\p$56 [8]),
+    .\port$1019$9 (\p$56 [9]),
     .rst(rst)
   );
   \hwq_top.engine.requant.phl_0  phl_0 (
     .a(rq2a_a0[31:17]),
     .b(rq2a_m0[16:0]),
     .clk(clk),
-    .\port$917$0 (\p$54 [0]),
-    .\port$917$1 (\p$54 [1]),
-    .\port$917$10 (\p$54 [10]),
-    .\port$917$11 (\p$54 [11]),
-    .\port$917$12 (\p$54 [12]),
-    .\port$917$13 (\p$54 [13]),
-    .\port$917$14 (\p$54 [14]),
-    .\port$917$15 (\p$54 [15]),
-    .\port$917$16 (\p$54 [16]),
-    .\port$917$17 (\p$54 [17]),
-    .\port$917$18 (\p$54 [18]),
-    .\port$917$19 (\p$54 [19]),
-    .\port$917$2 (\p$54 [2]),
-    .\port$917$20 (\p$54 [20]),
-    .\port$917$21 (\p$54 [21]),
-    .\port$917$22 (\p$54 [22]),
-    .\port$917$23 (\p$54 [23]),
-    .\port$917$24 (\p$54 [24]),
-    .\port$917$25 (\p$54 [25]),
-    .\port$917$26 (\p$54 [26]),
-    .\port$917$27 (\p$54 [27]),
-    .\port$917$28 (\p$54 [28]),
-    .\port$917$29 (\p$54 [29]),
-    .\port$917$3 (\p$54 [3]),
-    .\port$917$30 (\p$54 [30]),
-    .\port$917$31 (\p$54 [31]),
-    .\port$917$4 (\p$54 [4]),
-    .\port$917$5 (\p$54 [5]),
-    .\port$917$6 (\p$54 [6]),
-    .\port$917$7 (\p$54 [7]),
-    .\port$917$8 (\p$54 [8]),
-    .\port$917$9 (\p$54 [9]),
+    .\port$1018$0 (\p$54 [0]),
+    .\port$1018$1 (\p$54 [1]),
+    .\port$1018$10 (\p$54 [10]),
+    .\port$1018$11 (\p$54 [11]),
+    .\port$1018$12 (\p$54 [12]),
+    .\port$1018$13 (\p$54 [13]),
+    .\port$1018$14 (\p$54 [14]),
+    .\port$1018$15 (\p$54 [15]),
+    .\port$1018$16 (\p$54 [16]),
+    .\port$1018$17 (\p$54 [17]),
+    .\port$1018$18 (\p$54 [18]),
+    .\port$1018$19 (\p$54 [19]),
+    .\port$1018$2 (\p$54 [2]),
+    .\port$1018$20 (\p$54 [20]),
+    .\port$1018$21 (\p$54 [21]),
+    .\port$1018$22 (\p$54 [22]),
+    .\port$1018$23 (\p$54 [23]),
+    .\port$1018$24 (\p$54 [24]),
+    .\port$1018$25 (\p$54 [25]),
+    .\port$1018$26 (\p$54 [26]),
+    .\port$1018$27 (\p$54 [27]),
+    .\port$1018$28 (\p$54 [28]),
+    .\port$1018$29 (\p$54 [29]),
+    .\port$1018$3 (\p$54 [3]),
+    .\port$1018$30 (\p$54 [30]),
+    .\port$1018$31 (\p$54 [31]),
+    .\port$1018$4 (\p$54 [4]),
+    .\port$1018$5 (\p$54 [5]),
+    .\port$1018$6 (\p$54 [6]),
+    .\port$1018$7 (\p$54 [7]),
+    .\port$1018$8 (\p$54 [8]),
+    .\port$1018$9 (\p$54 [9]),
     .rst(rst)
   );
   \hwq_top.engine.requant.plh_0  plh_0 (
     .a(rq2a_a0[16:0]),
     .b(rq2a_m0[30:17]),
     .clk(clk),
-    .\port$916$0 (\p$52 [0]),
-    .\port$916$1 (\p$52 [1]),
-    .\port$916$10 (\p$52 [10]),
-    .\port$916$11 (\p$52 [11]),
-    .\port$916$12 (\p$52 [12]),
-    .\port$916$13 (\p$52 [13]),
-    .\port$916$14 (\p$52 [14]),
-    .\port$916$15 (\p$52 [15]),
-    .\port$916$16 (\p$52 [16]),
-    .\port$916$17 (\p$52 [17]),
-    .\port$916$18 (\p$52 [18]),
-    .\port$916$19 (\p$52 [19]),
-    .\port$916$2 (\p$52 [2]),
-    .\port$916$20 (\p$52 [20]),
-    .\port$916$21 (\p$52 [21]),
-    .\port$916$22 (\p$52 [22]),
-    .\port$916$23 (\p$52 [23]),
-    .\port$916$24 (\p$52 [24]),
-    .\port$916$25 (\p$52 [25]),
-    .\port$916$26 (\p$52 [26]),
-    .\port$916$27 (\p$52 [27]),
-    .\port$916$28 (\p$52 [28]),
-    .\port$916$29 (\p$52 [29]),
-    .\port$916$3 (\p$52 [3]),
-    .\port$916$30 (\p$52 [30]),
-    .\port$916$4 (\p$52 [4]),
-    .\port$916$5 (\p$52 [5]),
-    .\port$916$6 (\p$52 [6]),
-    .\port$916$7 (\p$52 [7]),
-    .\port$916$8 (\p$52 [8]),
-    .\port$916$9 (\p$52 [9]),
+    .\port$1017$0 (\p$52 [0]),
+    .\port$1017$1 (\p$52 [1]),
+    .\port$1017$10 (\p$52 [10]),
+    .\port$1017$11 (\p$52 [11]),
+    .\port$1017$12 (\p$52 [12]),
+    .\port$1017$13 (\p$52 [13]),
+    .\port$1017$14 (\p$52 [14]),
+    .\port$1017$15 (\p$52 [15]),
+    .\port$1017$16 (\p$52 [16]),
+    .\port$1017$17 (\p$52 [17]),
+    .\port$1017$18 (\p$52 [18]),
+    .\port$1017$19 (\p$52 [19]),
+    .\port$1017$2 (\p$52 [2]),
+    .\port$1017$20 (\p$52 [20]),
+    .\port$1017$21 (\p$52 [21]),
+    .\port$1017$22 (\p$52 [22]),
+    .\port$1017$23 (\p$52 [23]),
+    .\port$1017$24 (\p$52 [24]),
+    .\port$1017$25 (\p$52 [25]),
+    .\port$1017$26 (\p$52 [26]),
+    .\port$1017$27 (\p$52 [27]),
+    .\port$1017$28 (\p$52 [28]),
+    .\port$1017$29 (\p$52 [29]),
+    .\port$1017$3 (\p$52 [3]),
+    .\port$1017$30 (\p$52 [30]),
+    .\port$1017$4 (\p$52 [4]),
+    .\port$1017$5 (\p$52 [5]),
+    .\port$1017$6 (\p$52 [6]),
+    .\port$1017$7 (\p$52 [7]),
+    .\port$1017$8 (\p$52 [8]),
+    .\port$1017$9 (\p$52 [9]),
     .rst(rst)
   );
   \hwq_top.engine.requant.pll_0  pll_0 (
     .a(rq2a_a0[16:0]),
     .b(rq2a_m0[16:0]),
     .clk(clk),
-    .\port$915$0 (p[0]),
-    .\port$915$1 (p[1]),
-    .\port$915$10 (p[10]),
-    .\port$915$11 (p[11]),
-    .\port$915$12 (p[12]),
-    .\port$915$13 (p[13]),
-    .\port$915$14 (p[14]),
-    .\port$915$15 (p[15]),
-    .\port$915$16 (p[16]),
-    .\port$915$17 (p[17]),
-    .\port$915$18 (p[18]),
-    .\port$915$19 (p[19]),
-    .\port$915$2 (p[2]),
-    .\port$915$20 (p[20]),
-    .\port$915$21 (p[21]),
-    .\port$915$22 (p[22]),
-    .\port$915$23 (p[23]),
-    .\port$915$24 (p[24]),
-    .\port$915$25 (p[25]),
-    .\port$915$26 (p[26]),
-    .\port$915$27 (p[27]),
-    .\port$915$28 (p[28]),
-    .\port$915$29 (p[29]),
-    .\port$915$3 (p[3]),
-    .\port$915$30 (p[30]),
-    .\port$915$31 (p[31]),
-    .\port$915$32 (p[32]),
-    .\port$915$33 (p[33]),
-    .\port$915$4 (p[4]),
-    .\port$915$5 (p[5]),
-    .\port$915$6 (p[6]),
-    .\port$915$7 (p[7]),
-    .\port$915$8 (p[8]),
-    .\port$915$9 (p[9]),
+    .\port$1016$0 (p[0]),
+    .\port$1016$1 (p[1]),
+    .\port$1016$10 (p[10]),
+    .\port$1016$11 (p[11]),
+    .\port$1016$12 (p[12]),
+    .\port$1016$13 (p[13]),
+    .\port$1016$14 (p[14]),
+    .\port$1016$15 (p[15]),
+    .\port$1016$16 (p[16]),
+    .\port$1016$17 (p[17]),
+    .\port$1016$18 (p[18]),
+    .\port$1016$19 (p[19]),
+    .\port$1016$2 (p[2]),
+    .\port$1016$20 (p[20]),
+    .\port$1016$21 (p[21]),
+    .\port$1016$22 (p[22]),
+    .\port$1016$23 (p[23]),
+    .\port$1016$24 (p[24]),
+    .\port$1016$25 (p[25]),
+    .\port$1016$26 (p[26]),
+    .\port$1016$27 (p[27]),
+    .\port$1016$28 (p[28]),
+    .\port$1016$29 (p[29]),
+    .\port$1016$3 (p[3]),
+    .\port$1016$30 (p[30]),
+    .\port$1016$31 (p[31]),
+    .\port$1016$32 (p[32]),
+    .\port$1016$33 (p[33]),
+    .\port$1016$4 (p[4]),
+    .\port$1016$5 (p[5]),
+    .\port$1016$6 (p[6]),
+    .\port$1016$7 (p[7]),
+    .\port$1016$8 (p[8]),
+    .\port$1016$9 (p[9]),
     .rst(rst)
   );
+  assign _035_[46:14] = h_0;
   assign hi_z[8] = hi_z[9];
-  assign _011_[46:14] = h_0;
   assign lo_z[8] = lo_z[9];
-  assign _012_[32:1] = half_0;
+  assign rq2_hf0[31] = 1'h0;
+  assign rq2_hm0[31:30] = 2'h0;
   always @(posedge clk) begin
     rq2p_pll0 <= p;
     rq2p_plh0 <= \p$52 ;
@@ -16047,10 +16387,12 @@ module \hwq_top.engine.requant (rst, zero_point, act_min, act_max, i_valid, i_la
       o_valid <= 1'h0;
       rq4_last <= 1'h0;
       rq4_valid <= 1'h0;
-      _086_ <= 9'h000;
-      _087_ <= 9'h000;
+      _190_ <= 9'h000;
+      _191_ <= 9'h000;
       rq3_last <= 1'h0;
       rq3_valid <= 1'h0;
+      rq3b_last <= 1'h0;
+      rq3b_valid <= 1'h0;
       rq3a_last <= 1'h0;
       rq3a_valid <= 1'h0;
       rq2_last <= 1'h0;
@@ -16076,10 +16418,12 @@ module \hwq_top.engine.requant (rst, zero_point, act_min, act_max, i_valid, i_la
       o_valid <= rq4_valid;
       rq4_last <= rq3_last;
       rq4_valid <= rq3_valid;
-      _086_ <= $signed(act_max) - $signed(zero_point);
-      _087_ <= $signed(act_min) - $signed(zero_point);
-      rq3_last <= rq3a_last;
-      rq3_valid <= rq3a_valid;
+      _190_ <= $signed(act_max) - $signed(zero_point);
+      _191_ <= $signed(act_min) - $signed(zero_point);
+      rq3_last <= rq3b_last;
+      rq3_valid <= rq3b_valid;
+      rq3b_last <= rq3a_last;
+      rq3b_valid <= rq3a_valid;
       rq3a_last <= rq2_last;
       rq3a_valid <= rq2_valid;
       rq2_last <= rq2m_last;
@@ -16104,7 +16448,7 @@ module \hwq_top.engine.requant (rst, zero_point, act_min, act_max, i_valid, i_la
     if (rst) begin
       o_data <= 8'h00;
     end else if (rq4_valid) begin
-      o_data <= _004_ ? (* full_case = 32'd1 *) act_min : _015_;
+      o_data <= _028_ ? (* full_case = 32'd1 *) act_min : _064_;
     end
     if (rq3_valid) begin
       rq4_above0 <= $signed(rq3_y0[8:0]) > $signed({ hi_z[9], hi_z[7:0] });
@@ -16113,21 +16457,27 @@ module \hwq_top.engine.requant (rst, zero_point, act_min, act_max, i_valid, i_la
       rq4_neg0 <= rq3_y0[33];
       rq4_t0 <= rq3_y0[7:0] + zero_point;
     end
+    if (rq3b_valid) begin
+      rq3_y0 <= $signed(rq3b_u0) >>> { rq3b_r0[4:2], 2'h0 };
+    end
     if (rq3a_valid) begin
-      rq3_y0 <= $signed(rq3a_u0) >>> rq3a_r0;
+      rq3b_u0 <= $signed(rq3a_u0) >>> rq3a_r0[1:0];
+      rq3b_r0 <= rq3a_r0;
     end
     if (rq2_valid) begin
-      rq3a_u0 <= $signed(rq2_h0) + $signed({ 1'h0, _014_ });
+      rq3a_u0 <= $signed(rq2_h0) + $signed({ 1'h0, _023_ });
       rq3a_r0 <= rq2_r0;
     end
     if (rq2m_valid) begin
-      rq2_hm0 <= halfm_0;
-      rq2_hf0 <= half_0;
       rq2_h0 <= h_0;
       rq2_r0 <= rq2m_r0;
+      _246_ <= half_0;
+      _247_ <= halfm_0;
     end
     if (rq2d_valid) begin
-      rq2m_mi0 <= $signed(_010_) + $signed(15'h2000);
+      rq2m_dl0 <= { \$signal$124 , \$signal$123  };
+      rq2m_dh0 <= { \$signal$122 , \$signal  };
+      rq2m_mi0 <= $signed(_034_) + $signed(15'h2000);
       rq2m_o0 <= { rq2p_phh0, rq2p_pll0 };
       rq2m_r0 <= rq2d_r0;
     end
@@ -16156,23 +16506,23 @@ module \hwq_top.engine.requant (rst, zero_point, act_min, act_max, i_valid, i_la
       rq1_m0 <= rq0_m0;
     end
     if (rq0_valid)
-      if (!_008_) rq1_r0 <= 5'h00;
+      if (!_032_) rq1_r0 <= 5'h00;
       else rq1_r0 <= - $signed(rq0_e0[4:0]);
     if (rq0_valid)
-      if (!_007_) rq1_l0 <= 5'h00;
+      if (!_031_) rq1_l0 <= 5'h00;
       else rq1_l0 <= rq0_e0[4:0];
     if (i_valid) begin
-      rq0_b0 <= \port$2635$0 [31:0];
+      rq0_b0 <= \port$2772$0 [31:0];
       rq0_acc0 <= i_acc;
-      rq0_e0 <= \port$2635$0 [68:63];
-      rq0_m0 <= \port$2635$0 [62:32];
+      rq0_e0 <= \port$2772$0 [68:63];
+      rq0_m0 <= \port$2772$0 [62:32];
     end
   end
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.requant.phh_0 (rst, \port$918$0 , \port$918$1 , \port$918$2 , \port$918$3 , \port$918$4 , \port$918$5 , \port$918$6 , \port$918$7 , \port$918$8 , \port$918$9 , \port$918$10 , \port$918$11 , \port$918$12 , \port$918$13 , \port$918$14 , \port$918$15 , \port$918$16 , \port$918$17 , \port$918$18 , \port$918$19 
-, \port$918$20 , \port$918$21 , \port$918$22 , \port$918$23 , \port$918$24 , \port$918$25 , \port$918$26 , \port$918$27 , \port$918$28 , b, a, clk);
+module \hwq_top.engine.requant.phh_0 (rst, \port$1019$0 , \port$1019$1 , \port$1019$2 , \port$1019$3 , \port$1019$4 , \port$1019$5 , \port$1019$6 , \port$1019$7 , \port$1019$8 , \port$1019$9 , \port$1019$10 , \port$1019$11 , \port$1019$12 , \port$1019$13 , \port$1019$14 , \port$1019$15 , \port$1019$16 , \port$1019$17 , \port$1019$18 , \port$1019$19 
+, \port$1019$20 , \port$1019$21 , \port$1019$22 , \port$1019$23 , \port$1019$24 , \port$1019$25 , \port$1019$26 , \port$1019$27 , \port$1019$28 , b, a, clk);
   input [14:0] a;
   wire [14:0] a;
   input [13:0] b;
@@ -16180,64 +16530,64 @@ module \hwq_top.engine.requant.phh_0 (rst, \port$918$0 , \port$918$1 , \port$918
   input clk;
   wire clk;
   wire [35:0] p36;
-  output \port$918$0 ;
-  wire \port$918$0 ;
-  output \port$918$1 ;
-  wire \port$918$1 ;
-  output \port$918$10 ;
-  wire \port$918$10 ;
-  output \port$918$11 ;
-  wire \port$918$11 ;
-  output \port$918$12 ;
-  wire \port$918$12 ;
-  output \port$918$13 ;
-  wire \port$918$13 ;
-  output \port$918$14 ;
-  wire \port$918$14 ;
-  output \port$918$15 ;
-  wire \port$918$15 ;
-  output \port$918$16 ;
-  wire \port$918$16 ;
-  output \port$918$17 ;
-  wire \port$918$17 ;
-  output \port$918$18 ;
-  wire \port$918$18 ;
-  output \port$918$19 ;
-  wire \port$918$19 ;
-  output \port$918$2 ;
-  wire \port$918$2 ;
-  output \port$918$20 ;
-  wire \port$918$20 ;
-  output \port$918$21 ;
-  wire \port$918$21 ;
-  output \port$918$22 ;
-  wire \port$918$22 ;
-  output \port$918$23 ;
-  wire \port$918$23 ;
-  output \port$918$24 ;
-  wire \port$918$24 ;
-  output \port$918$25 ;
-  wire \port$918$25 ;
-  output \port$918$26 ;
-  wire \port$918$26 ;
-  output \port$918$27 ;
-  wire \port$918$27 ;
-  output \port$918$28 ;
-  wire \port$918$28 ;
-  output \port$918$3 ;
-  wire \port$918$3 ;
-  output \port$918$4 ;
-  wire \port$918$4 ;
-  output \port$918$5 ;
-  wire \port$918$5 ;
-  output \port$918$6 ;
-  wire \port$918$6 ;
-  output \port$918$7 ;
-  wire \port$918$7 ;
-  output \port$918$8 ;
-  wire \port$918$8 ;
-  output \port$918$9 ;
-  wire \port$918$9 ;
+  output \port$1019$0 ;
+  wire \port$1019$0 ;
+  output \port$1019$1 ;
+  wire \port$1019$1 ;
+  output \port$1019$10 ;
+  wire \port$1019$10 ;
+  output \port$1019$11 ;
+  wire \port$1019$11 ;
+  output \port$1019$12 ;
+  wire \port$1019$12 ;
+  output \port$1019$13 ;
+  wire \port$1019$13 ;
+  output \port$1019$14 ;
+  wire \port$1019$14 ;
+  output \port$1019$15 ;
+  wire \port$1019$15 ;
+  output \port$1019$16 ;
+  wire \port$1019$16 ;
+  output \port$1019$17 ;
+  wire \port$1019$17 ;
+  output \port$1019$18 ;
+  wire \port$1019$18 ;
+  output \port$1019$19 ;
+  wire \port$1019$19 ;
+  output \port$1019$2 ;
+  wire \port$1019$2 ;
+  output \port$1019$20 ;
+  wire \port$1019$20 ;
+  output \port$1019$21 ;
+  wire \port$1019$21 ;
+  output \port$1019$22 ;
+  wire \port$1019$22 ;
+  output \port$1019$23 ;
+  wire \port$1019$23 ;
+  output \port$1019$24 ;
+  wire \port$1019$24 ;
+  output \port$1019$25 ;
+  wire \port$1019$25 ;
+  output \port$1019$26 ;
+  wire \port$1019$26 ;
+  output \port$1019$27 ;
+  wire \port$1019$27 ;
+  output \port$1019$28 ;
+  wire \port$1019$28 ;
+  output \port$1019$3 ;
+  wire \port$1019$3 ;
+  output \port$1019$4 ;
+  wire \port$1019$4 ;
+  output \port$1019$5 ;
+  wire \port$1019$5 ;
+  output \port$1019$6 ;
+  wire \port$1019$6 ;
+  output \port$1019$7 ;
+  wire \port$1019$7 ;
+  output \port$1019$8 ;
+  wire \port$1019$8 ;
+  output \port$1019$9 ;
+  wire \port$1019$9 ;
   input rst;
   wire rst;
   MULT18X18D #(
@@ -16313,54 +16663,54 @@ module \hwq_top.engine.requant.phh_0 (rst, \port$918$0 , \port$918$1 , \port$918
     .C9(1'h0),
     .CE0(1'h1),
     .CLK0(clk),
-    .P0(\port$918$0 ),
-    .P1(\port$918$1 ),
-    .P10(\port$918$10 ),
-    .P11(\port$918$11 ),
-    .P12(\port$918$12 ),
-    .P13(\port$918$13 ),
-    .P14(\port$918$14 ),
-    .P15(\port$918$15 ),
-    .P16(\port$918$16 ),
-    .P17(\port$918$17 ),
-    .P18(\port$918$18 ),
-    .P19(\port$918$19 ),
-    .P2(\port$918$2 ),
-    .P20(\port$918$20 ),
-    .P21(\port$918$21 ),
-    .P22(\port$918$22 ),
-    .P23(\port$918$23 ),
-    .P24(\port$918$24 ),
-    .P25(\port$918$25 ),
-    .P26(\port$918$26 ),
-    .P27(\port$918$27 ),
-    .P28(\port$918$28 ),
+    .P0(\port$1019$0 ),
+    .P1(\port$1019$1 ),
+    .P10(\port$1019$10 ),
+    .P11(\port$1019$11 ),
+    .P12(\port$1019$12 ),
+    .P13(\port$1019$13 ),
+    .P14(\port$1019$14 ),
+    .P15(\port$1019$15 ),
+    .P16(\port$1019$16 ),
+    .P17(\port$1019$17 ),
+    .P18(\port$1019$18 ),
+    .P19(\port$1019$19 ),
+    .P2(\port$1019$2 ),
+    .P20(\port$1019$20 ),
+    .P21(\port$1019$21 ),
+    .P22(\port$1019$22 ),
+    .P23(\port$1019$23 ),
+    .P24(\port$1019$24 ),
+    .P25(\port$1019$25 ),
+    .P26(\port$1019$26 ),
+    .P27(\port$1019$27 ),
+    .P28(\port$1019$28 ),
     .P29(p36[29]),
-    .P3(\port$918$3 ),
+    .P3(\port$1019$3 ),
     .P30(p36[30]),
     .P31(p36[31]),
     .P32(p36[32]),
     .P33(p36[33]),
     .P34(p36[34]),
     .P35(p36[35]),
-    .P4(\port$918$4 ),
-    .P5(\port$918$5 ),
-    .P6(\port$918$6 ),
-    .P7(\port$918$7 ),
-    .P8(\port$918$8 ),
-    .P9(\port$918$9 ),
+    .P4(\port$1019$4 ),
+    .P5(\port$1019$5 ),
+    .P6(\port$1019$6 ),
+    .P7(\port$1019$7 ),
+    .P8(\port$1019$8 ),
+    .P9(\port$1019$9 ),
     .RST0(rst),
     .SIGNEDA(1'h1),
     .SIGNEDB(1'h1),
     .SOURCEA(1'h0),
     .SOURCEB(1'h0)
   );
-  assign p36[28:0] = { \port$918$28 , \port$918$27 , \port$918$26 , \port$918$25 , \port$918$24 , \port$918$23 , \port$918$22 , \port$918$21 , \port$918$20 , \port$918$19 , \port$918$18 , \port$918$17 , \port$918$16 , \port$918$15 , \port$918$14 , \port$918$13 , \port$918$12 , \port$918$11 , \port$918$10 , \port$918$9 , \port$918$8 , \port$918$7 , \port$918$6 , \port$918$5 , \port$918$4 , \port$918$3 , \port$918$2 , \port$918$1 , \port$918$0  };
+  assign p36[28:0] = { \port$1019$28 , \port$1019$27 , \port$1019$26 , \port$1019$25 , \port$1019$24 , \port$1019$23 , \port$1019$22 , \port$1019$21 , \port$1019$20 , \port$1019$19 , \port$1019$18 , \port$1019$17 , \port$1019$16 , \port$1019$15 , \port$1019$14 , \port$1019$13 , \port$1019$12 , \port$1019$11 , \port$1019$10 , \port$1019$9 , \port$1019$8 , \port$1019$7 , \port$1019$6 , \port$1019$5 , \port$1019$4 , \port$1019$3 , \port$1019$2 , \port$1019$1 , \port$1019$0  };
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.requant.phl_0 (rst, \port$917$0 , \port$917$1 , \port$917$2 , \port$917$3 , \port$917$4 , \port$917$5 , \port$917$6 , \port$917$7 , \port$917$8 , \port$917$9 , \port$917$10 , \port$917$11 , \port$917$12 , \port$917$13 , \port$917$14 , \port$917$15 , \port$917$16 , \port$917$17 , \port$917$18 , \port$917$19 
-, \port$917$20 , \port$917$21 , \port$917$22 , \port$917$23 , \port$917$24 , \port$917$25 , \port$917$26 , \port$917$27 , \port$917$28 , \port$917$29 , \port$917$30 , \port$917$31 , b, a, clk);
+module \hwq_top.engine.requant.phl_0 (rst, \port$1018$0 , \port$1018$1 , \port$1018$2 , \port$1018$3 , \port$1018$4 , \port$1018$5 , \port$1018$6 , \port$1018$7 , \port$1018$8 , \port$1018$9 , \port$1018$10 , \port$1018$11 , \port$1018$12 , \port$1018$13 , \port$1018$14 , \port$1018$15 , \port$1018$16 , \port$1018$17 , \port$1018$18 , \port$1018$19 
+, \port$1018$20 , \port$1018$21 , \port$1018$22 , \port$1018$23 , \port$1018$24 , \port$1018$25 , \port$1018$26 , \port$1018$27 , \port$1018$28 , \port$1018$29 , \port$1018$30 , \port$1018$31 , b, a, clk);
   input [14:0] a;
   wire [14:0] a;
   input [16:0] b;
@@ -16368,70 +16718,70 @@ module \hwq_top.engine.requant.phl_0 (rst, \port$917$0 , \port$917$1 , \port$917
   input clk;
   wire clk;
   wire [35:0] p36;
-  output \port$917$0 ;
-  wire \port$917$0 ;
-  output \port$917$1 ;
-  wire \port$917$1 ;
-  output \port$917$10 ;
-  wire \port$917$10 ;
-  output \port$917$11 ;
-  wire \port$917$11 ;
-  output \port$917$12 ;
-  wire \port$917$12 ;
-  output \port$917$13 ;
-  wire \port$917$13 ;
-  output \port$917$14 ;
-  wire \port$917$14 ;
-  output \port$917$15 ;
-  wire \port$917$15 ;
-  output \port$917$16 ;
-  wire \port$917$16 ;
-  output \port$917$17 ;
-  wire \port$917$17 ;
-  output \port$917$18 ;
-  wire \port$917$18 ;
-  output \port$917$19 ;
-  wire \port$917$19 ;
-  output \port$917$2 ;
-  wire \port$917$2 ;
-  output \port$917$20 ;
-  wire \port$917$20 ;
-  output \port$917$21 ;
-  wire \port$917$21 ;
-  output \port$917$22 ;
-  wire \port$917$22 ;
-  output \port$917$23 ;
-  wire \port$917$23 ;
-  output \port$917$24 ;
-  wire \port$917$24 ;
-  output \port$917$25 ;
-  wire \port$917$25 ;
-  output \port$917$26 ;
-  wire \port$917$26 ;
-  output \port$917$27 ;
-  wire \port$917$27 ;
-  output \port$917$28 ;
-  wire \port$917$28 ;
-  output \port$917$29 ;
-  wire \port$917$29 ;
-  output \port$917$3 ;
-  wire \port$917$3 ;
-  output \port$917$30 ;
-  wire \port$917$30 ;
-  output \port$917$31 ;
-  wire \port$917$31 ;
-  output \port$917$4 ;
-  wire \port$917$4 ;
-  output \port$917$5 ;
-  wire \port$917$5 ;
-  output \port$917$6 ;
-  wire \port$917$6 ;
-  output \port$917$7 ;
-  wire \port$917$7 ;
-  output \port$917$8 ;
-  wire \port$917$8 ;
-  output \port$917$9 ;
-  wire \port$917$9 ;
+  output \port$1018$0 ;
+  wire \port$1018$0 ;
+  output \port$1018$1 ;
+  wire \port$1018$1 ;
+  output \port$1018$10 ;
+  wire \port$1018$10 ;
+  output \port$1018$11 ;
+  wire \port$1018$11 ;
+  output \port$1018$12 ;
+  wire \port$1018$12 ;
+  output \port$1018$13 ;
+  wire \port$1018$13 ;
+  output \port$1018$14 ;
+  wire \port$1018$14 ;
+  output \port$1018$15 ;
+  wire \port$1018$15 ;
+  output \port$1018$16 ;
+  wire \port$1018$16 ;
+  output \port$1018$17 ;
+  wire \port$1018$17 ;
+  output \port$1018$18 ;
+  wire \port$1018$18 ;
+  output \port$1018$19 ;
+  wire \port$1018$19 ;
+  output \port$1018$2 ;
+  wire \port$1018$2 ;
+  output \port$1018$20 ;
+  wire \port$1018$20 ;
+  output \port$1018$21 ;
+  wire \port$1018$21 ;
+  output \port$1018$22 ;
+  wire \port$1018$22 ;
+  output \port$1018$23 ;
+  wire \port$1018$23 ;
+  output \port$1018$24 ;
+  wire \port$1018$24 ;
+  output \port$1018$25 ;
+  wire \port$1018$25 ;
+  output \port$1018$26 ;
+  wire \port$1018$26 ;
+  output \port$1018$27 ;
+  wire \port$1018$27 ;
+  output \port$1018$28 ;
+  wire \port$1018$28 ;
+  output \port$1018$29 ;
+  wire \port$1018$29 ;
+  output \port$1018$3 ;
+  wire \port$1018$3 ;
+  output \port$1018$30 ;
+  wire \port$1018$30 ;
+  output \port$1018$31 ;
+  wire \port$1018$31 ;
+  output \port$1018$4 ;
+  wire \port$1018$4 ;
+  output \port$1018$5 ;
+  wire \port$1018$5 ;
+  output \port$1018$6 ;
+  wire \port$1018$6 ;
+  output \port$1018$7 ;
+  wire \port$1018$7 ;
+  output \port$1018$8 ;
+  wire \port$1018$8 ;
+  output \port$1018$9 ;
+  wire \port$1018$9 ;
   input rst;
   wire rst;
   MULT18X18D #(
@@ -16507,54 +16857,54 @@ module \hwq_top.engine.requant.phl_0 (rst, \port$917$0 , \port$917$1 , \port$917
     .C9(1'h0),
     .CE0(1'h1),
     .CLK0(clk),
-    .P0(\port$917$0 ),
-    .P1(\port$917$1 ),
-    .P10(\port$917$10 ),
-    .P11(\port$917$11 ),
-    .P12(\port$917$12 ),
-    .P13(\port$917$13 ),
-    .P14(\port$917$14 ),
-    .P15(\port$917$15 ),
-    .P16(\port$917$16 ),
-    .P17(\port$917$17 ),
-    .P18(\port$917$18 ),
-    .P19(\port$917$19 ),
-    .P2(\port$917$2 ),
-    .P20(\port$917$20 ),
-    .P21(\port$917$21 ),
-    .P22(\port$917$22 ),
-    .P23(\port$917$23 ),
-    .P24(\port$917$24 ),
-    .P25(\port$917$25 ),
-    .P26(\port$917$26 ),
-    .P27(\port$917$27 ),
-    .P28(\port$917$28 ),
-    .P29(\port$917$29 ),
-    .P3(\port$917$3 ),
-    .P30(\port$917$30 ),
-    .P31(\port$917$31 ),
+    .P0(\port$1018$0 ),
+    .P1(\port$1018$1 ),
+    .P10(\port$1018$10 ),
+    .P11(\port$1018$11 ),
+    .P12(\port$1018$12 ),
+    .P13(\port$1018$13 ),
+    .P14(\port$1018$14 ),
+    .P15(\port$1018$15 ),
+    .P16(\port$1018$16 ),
+    .P17(\port$1018$17 ),
+    .P18(\port$1018$18 ),
+    .P19(\port$1018$19 ),
+    .P2(\port$1018$2 ),
+    .P20(\port$1018$20 ),
+    .P21(\port$1018$21 ),
+    .P22(\port$1018$22 ),
+    .P23(\port$1018$23 ),
+    .P24(\port$1018$24 ),
+    .P25(\port$1018$25 ),
+    .P26(\port$1018$26 ),
+    .P27(\port$1018$27 ),
+    .P28(\port$1018$28 ),
+    .P29(\port$1018$29 ),
+    .P3(\port$1018$3 ),
+    .P30(\port$1018$30 ),
+    .P31(\port$1018$31 ),
     .P32(p36[32]),
     .P33(p36[33]),
     .P34(p36[34]),
     .P35(p36[35]),
-    .P4(\port$917$4 ),
-    .P5(\port$917$5 ),
-    .P6(\port$917$6 ),
-    .P7(\port$917$7 ),
-    .P8(\port$917$8 ),
-    .P9(\port$917$9 ),
+    .P4(\port$1018$4 ),
+    .P5(\port$1018$5 ),
+    .P6(\port$1018$6 ),
+    .P7(\port$1018$7 ),
+    .P8(\port$1018$8 ),
+    .P9(\port$1018$9 ),
     .RST0(rst),
     .SIGNEDA(1'h1),
     .SIGNEDB(1'h1),
     .SOURCEA(1'h0),
     .SOURCEB(1'h0)
   );
-  assign p36[31:0] = { \port$917$31 , \port$917$30 , \port$917$29 , \port$917$28 , \port$917$27 , \port$917$26 , \port$917$25 , \port$917$24 , \port$917$23 , \port$917$22 , \port$917$21 , \port$917$20 , \port$917$19 , \port$917$18 , \port$917$17 , \port$917$16 , \port$917$15 , \port$917$14 , \port$917$13 , \port$917$12 , \port$917$11 , \port$917$10 , \port$917$9 , \port$917$8 , \port$917$7 , \port$917$6 , \port$917$5 , \port$917$4 , \port$917$3 , \port$917$2 , \port$917$1 , \port$917$0  };
+  assign p36[31:0] = { \port$1018$31 , \port$1018$30 , \port$1018$29 , \port$1018$28 , \port$1018$27 , \port$1018$26 , \port$1018$25 , \port$1018$24 , \port$1018$23 , \port$1018$22 , \port$1018$21 , \port$1018$20 , \port$1018$19 , \port$1018$18 , \port$1018$17 , \port$1018$16 , \port$1018$15 , \port$1018$14 , \port$1018$13 , \port$1018$12 , \port$1018$11 , \port$1018$10 , \port$1018$9 , \port$1018$8 , \port$1018$7 , \port$1018$6 , \port$1018$5 , \port$1018$4 , \port$1018$3 , \port$1018$2 , \port$1018$1 , \port$1018$0  };
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.requant.plh_0 (rst, \port$916$0 , \port$916$1 , \port$916$2 , \port$916$3 , \port$916$4 , \port$916$5 , \port$916$6 , \port$916$7 , \port$916$8 , \port$916$9 , \port$916$10 , \port$916$11 , \port$916$12 , \port$916$13 , \port$916$14 , \port$916$15 , \port$916$16 , \port$916$17 , \port$916$18 , \port$916$19 
-, \port$916$20 , \port$916$21 , \port$916$22 , \port$916$23 , \port$916$24 , \port$916$25 , \port$916$26 , \port$916$27 , \port$916$28 , \port$916$29 , \port$916$30 , b, a, clk);
+module \hwq_top.engine.requant.plh_0 (rst, \port$1017$0 , \port$1017$1 , \port$1017$2 , \port$1017$3 , \port$1017$4 , \port$1017$5 , \port$1017$6 , \port$1017$7 , \port$1017$8 , \port$1017$9 , \port$1017$10 , \port$1017$11 , \port$1017$12 , \port$1017$13 , \port$1017$14 , \port$1017$15 , \port$1017$16 , \port$1017$17 , \port$1017$18 , \port$1017$19 
+, \port$1017$20 , \port$1017$21 , \port$1017$22 , \port$1017$23 , \port$1017$24 , \port$1017$25 , \port$1017$26 , \port$1017$27 , \port$1017$28 , \port$1017$29 , \port$1017$30 , b, a, clk);
   input [16:0] a;
   wire [16:0] a;
   input [13:0] b;
@@ -16562,68 +16912,68 @@ module \hwq_top.engine.requant.plh_0 (rst, \port$916$0 , \port$916$1 , \port$916
   input clk;
   wire clk;
   wire [35:0] p36;
-  output \port$916$0 ;
-  wire \port$916$0 ;
-  output \port$916$1 ;
-  wire \port$916$1 ;
-  output \port$916$10 ;
-  wire \port$916$10 ;
-  output \port$916$11 ;
-  wire \port$916$11 ;
-  output \port$916$12 ;
-  wire \port$916$12 ;
-  output \port$916$13 ;
-  wire \port$916$13 ;
-  output \port$916$14 ;
-  wire \port$916$14 ;
-  output \port$916$15 ;
-  wire \port$916$15 ;
-  output \port$916$16 ;
-  wire \port$916$16 ;
-  output \port$916$17 ;
-  wire \port$916$17 ;
-  output \port$916$18 ;
-  wire \port$916$18 ;
-  output \port$916$19 ;
-  wire \port$916$19 ;
-  output \port$916$2 ;
-  wire \port$916$2 ;
-  output \port$916$20 ;
-  wire \port$916$20 ;
-  output \port$916$21 ;
-  wire \port$916$21 ;
-  output \port$916$22 ;
-  wire \port$916$22 ;
-  output \port$916$23 ;
-  wire \port$916$23 ;
-  output \port$916$24 ;
-  wire \port$916$24 ;
-  output \port$916$25 ;
-  wire \port$916$25 ;
-  output \port$916$26 ;
-  wire \port$916$26 ;
-  output \port$916$27 ;
-  wire \port$916$27 ;
-  output \port$916$28 ;
-  wire \port$916$28 ;
-  output \port$916$29 ;
-  wire \port$916$29 ;
-  output \port$916$3 ;
-  wire \port$916$3 ;
-  output \port$916$30 ;
-  wire \port$916$30 ;
-  output \port$916$4 ;
-  wire \port$916$4 ;
-  output \port$916$5 ;
-  wire \port$916$5 ;
-  output \port$916$6 ;
-  wire \port$916$6 ;
-  output \port$916$7 ;
-  wire \port$916$7 ;
-  output \port$916$8 ;
-  wire \port$916$8 ;
-  output \port$916$9 ;
-  wire \port$916$9 ;
+  output \port$1017$0 ;
+  wire \port$1017$0 ;
+  output \port$1017$1 ;
+  wire \port$1017$1 ;
+  output \port$1017$10 ;
+  wire \port$1017$10 ;
+  output \port$1017$11 ;
+  wire \port$1017$11 ;
+  output \port$1017$12 ;
+  wire \port$1017$12 ;
+  output \port$1017$13 ;
+  wire \port$1017$13 ;
+  output \port$1017$14 ;
+  wire \port$1017$14 ;
+  output \port$1017$15 ;
+  wire \port$1017$15 ;
+  output \port$1017$16 ;
+  wire \port$1017$16 ;
+  output \port$1017$17 ;
+  wire \port$1017$17 ;
+  output \port$1017$18 ;
+  wire \port$1017$18 ;
+  output \port$1017$19 ;
+  wire \port$1017$19 ;
+  output \port$1017$2 ;
+  wire \port$1017$2 ;
+  output \port$1017$20 ;
+  wire \port$1017$20 ;
+  output \port$1017$21 ;
+  wire \port$1017$21 ;
+  output \port$1017$22 ;
+  wire \port$1017$22 ;
+  output \port$1017$23 ;
+  wire \port$1017$23 ;
+  output \port$1017$24 ;
+  wire \port$1017$24 ;
+  output \port$1017$25 ;
+  wire \port$1017$25 ;
+  output \port$1017$26 ;
+  wire \port$1017$26 ;
+  output \port$1017$27 ;
+  wire \port$1017$27 ;
+  output \port$1017$28 ;
+  wire \port$1017$28 ;
+  output \port$1017$29 ;
+  wire \port$1017$29 ;
+  output \port$1017$3 ;
+  wire \port$1017$3 ;
+  output \port$1017$30 ;
+  wire \port$1017$30 ;
+  output \port$1017$4 ;
+  wire \port$1017$4 ;
+  output \port$1017$5 ;
+  wire \port$1017$5 ;
+  output \port$1017$6 ;
+  wire \port$1017$6 ;
+  output \port$1017$7 ;
+  wire \port$1017$7 ;
+  output \port$1017$8 ;
+  wire \port$1017$8 ;
+  output \port$1017$9 ;
+  wire \port$1017$9 ;
   input rst;
   wire rst;
   MULT18X18D #(
@@ -16699,54 +17049,54 @@ module \hwq_top.engine.requant.plh_0 (rst, \port$916$0 , \port$916$1 , \port$916
     .C9(1'h0),
     .CE0(1'h1),
     .CLK0(clk),
-    .P0(\port$916$0 ),
-    .P1(\port$916$1 ),
-    .P10(\port$916$10 ),
-    .P11(\port$916$11 ),
-    .P12(\port$916$12 ),
-    .P13(\port$916$13 ),
-    .P14(\port$916$14 ),
-    .P15(\port$916$15 ),
-    .P16(\port$916$16 ),
-    .P17(\port$916$17 ),
-    .P18(\port$916$18 ),
-    .P19(\port$916$19 ),
-    .P2(\port$916$2 ),
-    .P20(\port$916$20 ),
-    .P21(\port$916$21 ),
-    .P22(\port$916$22 ),
-    .P23(\port$916$23 ),
-    .P24(\port$916$24 ),
-    .P25(\port$916$25 ),
-    .P26(\port$916$26 ),
-    .P27(\port$916$27 ),
-    .P28(\port$916$28 ),
-    .P29(\port$916$29 ),
-    .P3(\port$916$3 ),
-    .P30(\port$916$30 ),
+    .P0(\port$1017$0 ),
+    .P1(\port$1017$1 ),
+    .P10(\port$1017$10 ),
+    .P11(\port$1017$11 ),
+    .P12(\port$1017$12 ),
+    .P13(\port$1017$13 ),
+    .P14(\port$1017$14 ),
+    .P15(\port$1017$15 ),
+    .P16(\port$1017$16 ),
+    .P17(\port$1017$17 ),
+    .P18(\port$1017$18 ),
+    .P19(\port$1017$19 ),
+    .P2(\port$1017$2 ),
+    .P20(\port$1017$20 ),
+    .P21(\port$1017$21 ),
+    .P22(\port$1017$22 ),
+    .P23(\port$1017$23 ),
+    .P24(\port$1017$24 ),
+    .P25(\port$1017$25 ),
+    .P26(\port$1017$26 ),
+    .P27(\port$1017$27 ),
+    .P28(\port$1017$28 ),
+    .P29(\port$1017$29 ),
+    .P3(\port$1017$3 ),
+    .P30(\port$1017$30 ),
     .P31(p36[31]),
     .P32(p36[32]),
     .P33(p36[33]),
     .P34(p36[34]),
     .P35(p36[35]),
-    .P4(\port$916$4 ),
-    .P5(\port$916$5 ),
-    .P6(\port$916$6 ),
-    .P7(\port$916$7 ),
-    .P8(\port$916$8 ),
-    .P9(\port$916$9 ),
+    .P4(\port$1017$4 ),
+    .P5(\port$1017$5 ),
+    .P6(\port$1017$6 ),
+    .P7(\port$1017$7 ),
+    .P8(\port$1017$8 ),
+    .P9(\port$1017$9 ),
     .RST0(rst),
     .SIGNEDA(1'h1),
     .SIGNEDB(1'h1),
     .SOURCEA(1'h0),
     .SOURCEB(1'h0)
   );
-  assign p36[30:0] = { \port$916$30 , \port$916$29 , \port$916$28 , \port$916$27 , \port$916$26 , \port$916$25 , \port$916$24 , \port$916$23 , \port$916$22 , \port$916$21 , \port$916$20 , \port$916$19 , \port$916$18 , \port$916$17 , \port$916$16 , \port$916$15 , \port$916$14 , \port$916$13 , \port$916$12 , \port$916$11 , \port$916$10 , \port$916$9 , \port$916$8 , \port$916$7 , \port$916$6 , \port$916$5 , \port$916$4 , \port$916$3 , \port$916$2 , \port$916$1 , \port$916$0  };
+  assign p36[30:0] = { \port$1017$30 , \port$1017$29 , \port$1017$28 , \port$1017$27 , \port$1017$26 , \port$1017$25 , \port$1017$24 , \port$1017$23 , \port$1017$22 , \port$1017$21 , \port$1017$20 , \port$1017$19 , \port$1017$18 , \port$1017$17 , \port$1017$16 , \port$1017$15 , \port$1017$14 , \port$1017$13 , \port$1017$12 , \port$1017$11 , \port$1017$10 , \port$1017$9 , \port$1017$8 , \port$1017$7 , \port$1017$6 , \port$1017$5 , \port$1017$4 , \port$1017$3 , \port$1017$2 , \port$1017$1 , \port$1017$0  };
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.requant.pll_0 (rst, \port$915$0 , \port$915$1 , \port$915$2 , \port$915$3 , \port$915$4 , \port$915$5 , \port$915$6 , \port$915$7 , \port$915$8 , \port$915$9 , \port$915$10 , \port$915$11 , \port$915$12 , \port$915$13 , \port$915$14 , \port$915$15 , \port$915$16 , \port$915$17 , \port$915$18 , \port$915$19 
-, \port$915$20 , \port$915$21 , \port$915$22 , \port$915$23 , \port$915$24 , \port$915$25 , \port$915$26 , \port$915$27 , \port$915$28 , \port$915$29 , \port$915$30 , \port$915$31 , \port$915$32 , \port$915$33 , b, a, clk);
+module \hwq_top.engine.requant.pll_0 (rst, \port$1016$0 , \port$1016$1 , \port$1016$2 , \port$1016$3 , \port$1016$4 , \port$1016$5 , \port$1016$6 , \port$1016$7 , \port$1016$8 , \port$1016$9 , \port$1016$10 , \port$1016$11 , \port$1016$12 , \port$1016$13 , \port$1016$14 , \port$1016$15 , \port$1016$16 , \port$1016$17 , \port$1016$18 , \port$1016$19 
+, \port$1016$20 , \port$1016$21 , \port$1016$22 , \port$1016$23 , \port$1016$24 , \port$1016$25 , \port$1016$26 , \port$1016$27 , \port$1016$28 , \port$1016$29 , \port$1016$30 , \port$1016$31 , \port$1016$32 , \port$1016$33 , b, a, clk);
   input [16:0] a;
   wire [16:0] a;
   input [16:0] b;
@@ -16754,74 +17104,74 @@ module \hwq_top.engine.requant.pll_0 (rst, \port$915$0 , \port$915$1 , \port$915
   input clk;
   wire clk;
   wire [35:0] p36;
-  output \port$915$0 ;
-  wire \port$915$0 ;
-  output \port$915$1 ;
-  wire \port$915$1 ;
-  output \port$915$10 ;
-  wire \port$915$10 ;
-  output \port$915$11 ;
-  wire \port$915$11 ;
-  output \port$915$12 ;
-  wire \port$915$12 ;
-  output \port$915$13 ;
-  wire \port$915$13 ;
-  output \port$915$14 ;
-  wire \port$915$14 ;
-  output \port$915$15 ;
-  wire \port$915$15 ;
-  output \port$915$16 ;
-  wire \port$915$16 ;
-  output \port$915$17 ;
-  wire \port$915$17 ;
-  output \port$915$18 ;
-  wire \port$915$18 ;
-  output \port$915$19 ;
-  wire \port$915$19 ;
-  output \port$915$2 ;
-  wire \port$915$2 ;
-  output \port$915$20 ;
-  wire \port$915$20 ;
-  output \port$915$21 ;
-  wire \port$915$21 ;
-  output \port$915$22 ;
-  wire \port$915$22 ;
-  output \port$915$23 ;
-  wire \port$915$23 ;
-  output \port$915$24 ;
-  wire \port$915$24 ;
-  output \port$915$25 ;
-  wire \port$915$25 ;
-  output \port$915$26 ;
-  wire \port$915$26 ;
-  output \port$915$27 ;
-  wire \port$915$27 ;
-  output \port$915$28 ;
-  wire \port$915$28 ;
-  output \port$915$29 ;
-  wire \port$915$29 ;
-  output \port$915$3 ;
-  wire \port$915$3 ;
-  output \port$915$30 ;
-  wire \port$915$30 ;
-  output \port$915$31 ;
-  wire \port$915$31 ;
-  output \port$915$32 ;
-  wire \port$915$32 ;
-  output \port$915$33 ;
-  wire \port$915$33 ;
-  output \port$915$4 ;
-  wire \port$915$4 ;
-  output \port$915$5 ;
-  wire \port$915$5 ;
-  output \port$915$6 ;
-  wire \port$915$6 ;
-  output \port$915$7 ;
-  wire \port$915$7 ;
-  output \port$915$8 ;
-  wire \port$915$8 ;
-  output \port$915$9 ;
-  wire \port$915$9 ;
+  output \port$1016$0 ;
+  wire \port$1016$0 ;
+  output \port$1016$1 ;
+  wire \port$1016$1 ;
+  output \port$1016$10 ;
+  wire \port$1016$10 ;
+  output \port$1016$11 ;
+  wire \port$1016$11 ;
+  output \port$1016$12 ;
+  wire \port$1016$12 ;
+  output \port$1016$13 ;
+  wire \port$1016$13 ;
+  output \port$1016$14 ;
+  wire \port$1016$14 ;
+  output \port$1016$15 ;
+  wire \port$1016$15 ;
+  output \port$1016$16 ;
+  wire \port$1016$16 ;
+  output \port$1016$17 ;
+  wire \port$1016$17 ;
+  output \port$1016$18 ;
+  wire \port$1016$18 ;
+  output \port$1016$19 ;
+  wire \port$1016$19 ;
+  output \port$1016$2 ;
+  wire \port$1016$2 ;
+  output \port$1016$20 ;
+  wire \port$1016$20 ;
+  output \port$1016$21 ;
+  wire \port$1016$21 ;
+  output \port$1016$22 ;
+  wire \port$1016$22 ;
+  output \port$1016$23 ;
+  wire \port$1016$23 ;
+  output \port$1016$24 ;
+  wire \port$1016$24 ;
+  output \port$1016$25 ;
+  wire \port$1016$25 ;
+  output \port$1016$26 ;
+  wire \port$1016$26 ;
+  output \port$1016$27 ;
+  wire \port$1016$27 ;
+  output \port$1016$28 ;
+  wire \port$1016$28 ;
+  output \port$1016$29 ;
+  wire \port$1016$29 ;
+  output \port$1016$3 ;
+  wire \port$1016$3 ;
+  output \port$1016$30 ;
+  wire \port$1016$30 ;
+  output \port$1016$31 ;
+  wire \port$1016$31 ;
+  output \port$1016$32 ;
+  wire \port$1016$32 ;
+  output \port$1016$33 ;
+  wire \port$1016$33 ;
+  output \port$1016$4 ;
+  wire \port$1016$4 ;
+  output \port$1016$5 ;
+  wire \port$1016$5 ;
+  output \port$1016$6 ;
+  wire \port$1016$6 ;
+  output \port$1016$7 ;
+  wire \port$1016$7 ;
+  output \port$1016$8 ;
+  wire \port$1016$8 ;
+  output \port$1016$9 ;
+  wire \port$1016$9 ;
   input rst;
   wire rst;
   MULT18X18D #(
@@ -16897,47 +17247,47 @@ module \hwq_top.engine.requant.pll_0 (rst, \port$915$0 , \port$915$1 , \port$915
     .C9(1'h0),
     .CE0(1'h1),
     .CLK0(clk),
-    .P0(\port$915$0 ),
-    .P1(\port$915$1 ),
-    .P10(\port$915$10 ),
-    .P11(\port$915$11 ),
-    .P12(\port$915$12 ),
-    .P13(\port$915$13 ),
-    .P14(\port$915$14 ),
-    .P15(\port$915$15 ),
-    .P16(\port$915$16 ),
-    .P17(\port$915$17 ),
-    .P18(\port$915$18 ),
-    .P19(\port$915$19 ),
-    .P2(\port$915$2 ),
-    .P20(\port$915$20 ),
-    .P21(\port$915$21 ),
-    .P22(\port$915$22 ),
-    .P23(\port$915$23 ),
-    .P24(\port$915$24 ),
-    .P25(\port$915$25 ),
-    .P26(\port$915$26 ),
-    .P27(\port$915$27 ),
-    .P28(\port$915$28 ),
-    .P29(\port$915$29 ),
-    .P3(\port$915$3 ),
-    .P30(\port$915$30 ),
-    .P31(\port$915$31 ),
-    .P32(\port$915$32 ),
-    .P33(\port$915$33 ),
+    .P0(\port$1016$0 ),
+    .P1(\port$1016$1 ),
+    .P10(\port$1016$10 ),
+    .P11(\port$1016$11 ),
+    .P12(\port$1016$12 ),
+    .P13(\port$1016$13 ),
+    .P14(\port$1016$14 ),
+    .P15(\port$1016$15 ),
+    .P16(\port$1016$16 ),
+    .P17(\port$1016$17 ),
+    .P18(\port$1016$18 ),
+    .P19(\port$1016$19 ),
+    .P2(\port$1016$2 ),
+    .P20(\port$1016$20 ),
+    .P21(\port$1016$21 ),
+    .P22(\port$1016$22 ),
+    .P23(\port$1016$23 ),
+    .P24(\port$1016$24 ),
+    .P25(\port$1016$25 ),
+    .P26(\port$1016$26 ),
+    .P27(\port$1016$27 ),
+    .P28(\port$1016$28 ),
+    .P29(\port$1016$29 ),
+    .P3(\port$1016$3 ),
+    .P30(\port$1016$30 ),
+    .P31(\port$1016$31 ),
+    .P32(\port$1016$32 ),
+    .P33(\port$1016$33 ),
     .P34(p36[34]),
     .P35(p36[35]),
-    .P4(\port$915$4 ),
-    .P5(\port$915$5 ),
-    .P6(\port$915$6 ),
-    .P7(\port$915$7 ),
-    .P8(\port$915$8 ),
-    .P9(\port$915$9 ),
+    .P4(\port$1016$4 ),
+    .P5(\port$1016$5 ),
+    .P6(\port$1016$6 ),
+    .P7(\port$1016$7 ),
+    .P8(\port$1016$8 ),
+    .P9(\port$1016$9 ),
     .RST0(rst),
     .SIGNEDA(1'h1),
     .SIGNEDB(1'h1),
     .SOURCEA(1'h0),
     .SOURCEB(1'h0)
   );
-  assign p36[33:0] = { \port$915$33 , \port$915$32 , \port$915$31 , \port$915$30 , \port$915$29 , \port$915$28 , \port$915$27 , \port$915$26 , \port$915$25 , \port$915$24 , \port$915$23 , \port$915$22 , \port$915$21 , \port$915$20 , \port$915$19 , \port$915$18 , \port$915$17 , \port$915$16 , \port$915$15 , \port$915$14 , \port$915$13 , \port$915$12 , \port$915$11 , \port$915$10 , \port$915$9 , \port$915$8 , \port$915$7 , \port$915$6 , \port$915$5 , \port$915$4 , \port$915$3 , \port$915$2 , \port$915$1 , \port$915$0  };
+  assign p36[33:0] = { \port$1016$33 , \port$1016$32 , \port$1016$31 , \port$1016$30 , \port$1016$29 , \port$1016$28 , \port$1016$27 , \port$1016$26 , \port$1016$25 , \port$1016$24 , \port$1016$23 , \port$1016$22 , \port$1016$21 , \port$1016$20 , \port$1016$19 , \port$1016$18 , \port$1016$17 , \port$1016$16 , \port$1016$15 , \port$1016$14 , \port$1016$13 , \port$1016$12 , \port$1016$11 , \port$1016$10 , \port$1016$9 , \port$1016$8 , \port$1016$7 , \port$1016$6 , \port$1016$5 , \port$1016$4 , \port$1016$3 , \port$1016$2 , \port$1016$1 , \port$1016$0  };
 endmodule

@@ -5,13 +5,12 @@
 module hwq_requant(i_valid, i_last, i_acc, i_bias, i_multiplier, i_shift, zero_point, act_min, act_max, clk, rst, o_valid, o_last, o_data, en);
   wire _000_;
   wire [32:0] _001_;
-  (* unused_bits = "0 1 2 3 4 5 6 7 8 9 10 11 12 13 14" *)
-  wire [47:0] _002_;
-  (* unused_bits = "0" *)
-  wire [32:0] _003_;
+  wire _002_;
+  wire [30:0] _003_;
   wire _004_;
+  wire _005_;
   wire _006_;
-  wire [31:0] _007_;
+  wire _007_;
   wire _008_;
   wire _009_;
   wire _010_;
@@ -19,28 +18,82 @@ module hwq_requant(i_valid, i_last, i_acc, i_bias, i_multiplier, i_shift, zero_p
   wire _012_;
   wire _013_;
   wire _014_;
-  wire _015_;
-  wire _016_;
+  (* unused_bits = "0 1 2 3 4 5 6 7 8 9 10 11 12 13 14" *)
+  wire [47:0] _016_;
   wire _017_;
-  wire _018_;
-  wire _020_;
-  wire _022_;
+  wire _019_;
+  wire _021_;
+  wire _023_;
   wire _024_;
+  wire _025_;
   wire _026_;
   wire _027_;
   wire _028_;
   wire _029_;
-  wire _030_;
-  wire _031_;
   wire _032_;
+  wire _033_;
+  wire _034_;
   wire _035_;
   wire _036_;
-  wire [30:0] _037_;
+  wire _037_;
   wire _038_;
-  wire _039_;
   wire _040_;
   wire _041_;
-  wire [7:0] _042_;
+  wire _042_;
+  wire _043_;
+  wire _044_;
+  wire _045_;
+  wire _046_;
+  wire _047_;
+  wire _048_;
+  wire _049_;
+  wire _050_;
+  wire _051_;
+  wire _052_;
+  wire _053_;
+  wire _054_;
+  wire _055_;
+  wire _056_;
+  wire _057_;
+  wire [30:0] _058_;
+  wire _059_;
+  wire _060_;
+  wire _061_;
+  wire _062_;
+  wire _063_;
+  wire _064_;
+  wire _065_;
+  wire _066_;
+  wire [7:0] _067_;
+  wire _068_;
+  wire _069_;
+  wire _070_;
+  wire _071_;
+  wire _072_;
+  wire _073_;
+  wire _074_;
+  wire _075_;
+  wire _076_;
+  wire _077_;
+  wire _078_;
+  wire _080_;
+  wire _081_;
+  wire _082_;
+  wire _083_;
+  wire _084_;
+  wire _085_;
+  wire _086_;
+  wire _087_;
+  wire _088_;
+  wire _089_;
+  wire _090_;
+  wire _091_;
+  wire _092_;
+  wire [7:0] \$signal ;
+  (* unused_bits = "0" *)
+  wire [7:0] \$signal$32 ;
+  wire [3:0] \$signal$33 ;
+  wire [3:0] \$signal$34 ;
   input [7:0] act_max;
   wire [7:0] act_max;
   input [7:0] act_min;
@@ -51,8 +104,8 @@ module hwq_requant(i_valid, i_last, i_acc, i_bias, i_multiplier, i_shift, zero_p
   wire en;
   wire fits_0;
   wire [32:0] h_0;
-  wire [31:0] half_0;
-  wire [31:0] halfm_0;
+  wire [30:0] half_0;
+  wire [29:0] halfm_0;
   (* init = 10'b0x00000000 *)
   wire [9:0] hi_z;
   wire [32:0] high_0;
@@ -84,8 +137,10 @@ module hwq_requant(i_valid, i_last, i_acc, i_bias, i_multiplier, i_shift, zero_p
   reg [31:0] rq1_s0 = 32'd0;
   reg rq1_valid = 1'h0;
   reg [32:0] rq2_h0 = 33'h000000000;
-  reg [31:0] rq2_hf0 = 32'd0;
-  reg [31:0] rq2_hm0 = 32'd0;
+  (* init = 32'bx0000000000000000000000000000000 *)
+  wire [31:0] rq2_hf0;
+  (* init = 32'bxx000000000000000000000000000000 *)
+  wire [31:0] rq2_hm0;
   reg rq2_last = 1'h0;
   reg [4:0] rq2_r0 = 5'h00;
   reg rq2_valid = 1'h0;
@@ -117,92 +172,271 @@ module hwq_requant(i_valid, i_last, i_acc, i_bias, i_multiplier, i_shift, zero_p
   input [7:0] zero_point;
   wire [7:0] zero_point;
   assign _000_ = $signed(i_shift) > $signed(1'h0);
-  assign _004_ = $signed(i_shift) < $signed(1'h0);
-  assign _037_ = rq2b_ng0 ? rq2b_m0 : 31'h00000000;
-  assign { high_0[32], high_0[30:0] } = rq2b_phh0 - _037_;
+  assign _038_ = $signed(i_shift) < $signed(1'h0);
+  assign _058_ = rq2b_ng0 ? rq2b_m0 : 31'h00000000;
+  assign { high_0[32], high_0[30:0] } = rq2b_phh0 - _058_;
   assign _001_ = rq2b_phl0 + rq2b_plh0;
   assign mid_0 = _001_ + 15'h4000;
-  assign { h_0, _002_[14:0] } = $signed({ high_0[32], high_0[30:0], rq2b_pll0[31:16] }) + $signed(mid_0);
-  assign { half_0, _003_[0] } = 1'h1 << rq2b_r0;
-  assign halfm_0[0] = rq2b_r0 >= 2'h2;
-  assign halfm_0[1] = rq2b_r0 >= 2'h3;
-  assign halfm_0[2] = rq2b_r0 >= 3'h4;
-  assign halfm_0[3] = rq2b_r0 >= 3'h5;
-  assign halfm_0[4] = rq2b_r0 >= 3'h6;
-  assign halfm_0[5] = rq2b_r0 >= 3'h7;
-  assign halfm_0[6] = rq2b_r0 >= 4'h8;
-  assign halfm_0[7] = rq2b_r0 >= 4'h9;
-  assign halfm_0[8] = rq2b_r0 >= 4'ha;
-  assign halfm_0[9] = rq2b_r0 >= 4'hb;
-  assign halfm_0[10] = rq2b_r0 >= 4'hc;
-  assign halfm_0[11] = rq2b_r0 >= 4'hd;
-  assign halfm_0[12] = rq2b_r0 >= 4'he;
-  assign halfm_0[13] = rq2b_r0 >= 4'hf;
-  assign halfm_0[14] = rq2b_r0 >= 5'h10;
-  assign halfm_0[15] = rq2b_r0 >= 5'h11;
-  assign halfm_0[16] = rq2b_r0 >= 5'h12;
-  assign halfm_0[17] = rq2b_r0 >= 5'h13;
-  assign halfm_0[18] = rq2b_r0 >= 5'h14;
-  assign halfm_0[19] = rq2b_r0 >= 5'h15;
-  assign halfm_0[20] = rq2b_r0 >= 5'h16;
-  assign halfm_0[21] = rq2b_r0 >= 5'h17;
-  assign halfm_0[22] = rq2b_r0 >= 5'h18;
-  assign halfm_0[23] = rq2b_r0 >= 5'h19;
-  assign halfm_0[24] = rq2b_r0 >= 5'h1a;
-  assign halfm_0[25] = rq2b_r0 >= 5'h1b;
-  assign halfm_0[26] = rq2b_r0 >= 5'h1c;
-  assign halfm_0[27] = rq2b_r0 >= 5'h1d;
-  assign halfm_0[28] = rq2b_r0 >= 5'h1e;
-  assign halfm_0[29] = rq2b_r0 >= 5'h1f;
-  assign halfm_0[30] = rq2b_r0 >= 6'h20;
-  assign halfm_0[31] = rq2b_r0 >= 6'h21;
-  assign _006_ = $signed(rq2_h0) < $signed(1'h0);
-  assign _007_ = _006_ ? rq2_hm0 : rq2_hf0;
+  assign { h_0, _016_[14:0] } = $signed({ high_0[32], high_0[30:0], rq2b_pll0[31:16] }) + $signed(mid_0);
+  assign half_0[0] = \$signal [0] & \$signal$33 [1];
+  assign half_0[1] = \$signal [0] & \$signal$33 [2];
+  assign half_0[2] = \$signal [0] & \$signal$33 [3];
+  assign half_0[3] = \$signal [1] & \$signal$33 [0];
+  assign half_0[4] = \$signal [1] & \$signal$33 [1];
+  assign half_0[5] = \$signal [1] & \$signal$33 [2];
+  assign half_0[6] = \$signal [1] & \$signal$33 [3];
+  assign half_0[7] = \$signal [2] & \$signal$33 [0];
+  assign half_0[8] = \$signal [2] & \$signal$33 [1];
+  assign half_0[9] = \$signal [2] & \$signal$33 [2];
+  assign half_0[10] = \$signal [2] & \$signal$33 [3];
+  assign half_0[11] = \$signal [3] & \$signal$33 [0];
+  assign half_0[12] = \$signal [3] & \$signal$33 [1];
+  assign half_0[13] = \$signal [3] & \$signal$33 [2];
+  assign half_0[14] = \$signal [3] & \$signal$33 [3];
+  assign half_0[15] = \$signal [4] & \$signal$33 [0];
+  assign half_0[16] = \$signal [4] & \$signal$33 [1];
+  assign half_0[17] = \$signal [4] & \$signal$33 [2];
+  assign half_0[18] = \$signal [4] & \$signal$33 [3];
+  assign half_0[19] = \$signal [5] & \$signal$33 [0];
+  assign half_0[20] = \$signal [5] & \$signal$33 [1];
+  assign half_0[21] = \$signal [5] & \$signal$33 [2];
+  assign half_0[22] = \$signal [5] & \$signal$33 [3];
+  assign half_0[23] = \$signal [6] & \$signal$33 [0];
+  assign half_0[24] = \$signal [6] & \$signal$33 [1];
+  assign half_0[25] = \$signal [6] & \$signal$33 [2];
+  assign half_0[26] = \$signal [6] & \$signal$33 [3];
+  assign half_0[27] = \$signal [7] & \$signal$33 [0];
+  assign half_0[28] = \$signal [7] & \$signal$33 [1];
+  assign half_0[29] = \$signal [7] & \$signal$33 [2];
+  assign half_0[30] = \$signal [7] & \$signal$33 [3];
+  assign _040_ = \$signal [0] & \$signal$34 [2];
+  assign halfm_0[0] = \$signal$32 [1] | _040_;
+  assign _041_ = \$signal [0] & \$signal$34 [3];
+  assign halfm_0[1] = \$signal$32 [1] | _041_;
+  assign _042_ = \$signal [1] & \$signal$34 [0];
+  assign halfm_0[2] = \$signal$32 [2] | _042_;
+  assign _043_ = \$signal [1] & \$signal$34 [1];
+  assign halfm_0[3] = \$signal$32 [2] | _043_;
+  assign _044_ = \$signal [1] & \$signal$34 [2];
+  assign halfm_0[4] = \$signal$32 [2] | _044_;
+  assign _045_ = \$signal [1] & \$signal$34 [3];
+  assign halfm_0[5] = \$signal$32 [2] | _045_;
+  assign _046_ = \$signal [2] & \$signal$34 [0];
+  assign halfm_0[6] = \$signal$32 [3] | _046_;
+  assign _047_ = \$signal [2] & \$signal$34 [1];
+  assign halfm_0[7] = \$signal$32 [3] | _047_;
+  assign _048_ = \$signal [2] & \$signal$34 [2];
+  assign halfm_0[8] = \$signal$32 [3] | _048_;
+  assign _049_ = \$signal [2] & \$signal$34 [3];
+  assign halfm_0[9] = \$signal$32 [3] | _049_;
+  assign _050_ = \$signal [3] & \$signal$34 [0];
+  assign halfm_0[10] = \$signal$32 [4] | _050_;
+  assign _051_ = \$signal [3] & \$signal$34 [1];
+  assign halfm_0[11] = \$signal$32 [4] | _051_;
+  assign _052_ = \$signal [3] & \$signal$34 [2];
+  assign halfm_0[12] = \$signal$32 [4] | _052_;
+  assign _053_ = \$signal [3] & \$signal$34 [3];
+  assign halfm_0[13] = \$signal$32 [4] | _053_;
+  assign _054_ = \$signal [4] & \$signal$34 [0];
+  assign halfm_0[14] = \$signal$32 [5] | _054_;
+  assign _055_ = \$signal [4] & \$signal$34 [1];
+  assign halfm_0[15] = \$signal$32 [5] | _055_;
+  assign _056_ = \$signal [4] & \$signal$34 [2];
+  assign halfm_0[16] = \$signal$32 [5] | _056_;
+  assign _057_ = \$signal [4] & \$signal$34 [3];
+  assign halfm_0[17] = \$signal$32 [5] | _057_;
+  assign _059_ = \$signal [5] & \$signal$34 [0];
+  assign halfm_0[18] = \$signal$32 [6] | _059_;
+  assign _060_ = \$signal [5] & \$signal$34 [1];
+  assign halfm_0[19] = \$signal$32 [6] | _060_;
+  assign _061_ = \$signal [5] & \$signal$34 [2];
+  assign halfm_0[20] = \$signal$32 [6] | _061_;
+  assign _062_ = \$signal [5] & \$signal$34 [3];
+  assign halfm_0[21] = \$signal$32 [6] | _062_;
+  assign _063_ = \$signal [6] & \$signal$34 [0];
+  assign halfm_0[22] = \$signal$32 [7] | _063_;
+  assign _064_ = \$signal [6] & \$signal$34 [1];
+  assign halfm_0[23] = \$signal$32 [7] | _064_;
+  assign _065_ = \$signal [6] & \$signal$34 [2];
+  assign halfm_0[24] = \$signal$32 [7] | _065_;
+  assign _066_ = \$signal [6] & \$signal$34 [3];
+  assign halfm_0[25] = \$signal$32 [7] | _066_;
+  assign halfm_0[26] = \$signal [7] & \$signal$34 [0];
+  assign halfm_0[27] = \$signal [7] & \$signal$34 [1];
+  assign halfm_0[28] = \$signal [7] & \$signal$34 [2];
+  assign halfm_0[29] = \$signal [7] & \$signal$34 [3];
+  assign _002_ = $signed(rq2_h0) < $signed(1'h0);
+  assign _003_ = _002_ ? { 1'h0, rq2_hm0[29:0] } : rq2_hf0[30:0];
   assign t_0 = rq3_y0[7:0] + zero_point;
   assign fits_0 = $signed(rq3_y0[32:8]) == $signed(rq3_y0[33]);
-  assign _008_ = en & i_valid;
-  assign _009_ = en & i_valid;
-  assign _010_ = en & i_valid;
-  assign _011_ = en & i_valid;
-  assign _012_ = en & rq1_valid;
-  assign _013_ = en & rq1_valid;
-  assign _014_ = en & rq1_valid;
-  assign _015_ = en & rq2a_valid;
-  assign _016_ = en & rq2a_valid;
+  assign _004_ = en & i_valid;
+  assign _005_ = en & i_valid;
+  assign _006_ = en & i_valid;
+  assign _007_ = en & i_valid;
+  assign _008_ = en & rq1_valid;
+  assign _009_ = en & rq1_valid;
+  assign _010_ = en & rq1_valid;
+  assign _011_ = en & rq2a_valid;
+  assign _012_ = en & rq2a_valid;
+  assign _013_ = en & rq2a_valid;
+  assign _014_ = en & rq2a_valid;
   assign _017_ = en & rq2a_valid;
-  assign _018_ = en & rq2a_valid;
-  assign _020_ = en & rq2a_valid;
-  assign _022_ = en & rq2a_valid;
-  assign _024_ = en & rq2a_valid;
+  assign _019_ = en & rq2a_valid;
+  assign _021_ = en & rq2a_valid;
+  assign _023_ = en & rq2b_valid;
+  assign _024_ = en & rq2b_valid;
+  assign _025_ = en & rq2b_valid;
   assign _026_ = en & rq2b_valid;
-  assign _027_ = en & rq2b_valid;
-  assign _028_ = en & rq2b_valid;
-  assign _029_ = en & rq2b_valid;
-  assign _030_ = en & rq2_valid;
-  assign _031_ = en & rq2_valid;
-  assign _032_ = en & rq3a_valid;
-  assign _035_ = en & rq3_valid;
-  assign _036_ = $signed(rq3_y0[8:0]) < $signed({ lo_z[9], lo_z[7:0] });
-  assign _038_ = fits_0 ? _036_ : rq3_y0[33];
-  assign _039_ = $signed(rq3_y0[8:0]) > $signed({ hi_z[9], hi_z[7:0] });
-  assign _040_ = ~ rq3_y0[33];
-  assign _041_ = fits_0 ? _039_ : _040_;
-  reg [8:0] _129_ = 9'h000;
-  assign { hi_z[9], hi_z[7:0] } = _129_;
-  reg [8:0] _130_ = 9'h000;
-  assign { lo_z[9], lo_z[7:0] } = _130_;
-  assign _042_ = _041_ ? (* full_case = 32'd1 *) act_max : t_0;
-  assign _002_[47:15] = h_0;
+  assign _027_ = en & rq2_valid;
+  assign _028_ = en & rq2_valid;
+  assign _029_ = en & rq3a_valid;
+  assign _032_ = en & rq3_valid;
+  assign _033_ = $signed(rq3_y0[8:0]) < $signed({ lo_z[9], lo_z[7:0] });
+  assign _034_ = fits_0 ? _033_ : rq3_y0[33];
+  assign _035_ = $signed(rq3_y0[8:0]) > $signed({ hi_z[9], hi_z[7:0] });
+  assign _036_ = ~ rq3_y0[33];
+  assign _037_ = fits_0 ? _035_ : _036_;
+  reg [8:0] _232_ = 9'h000;
+  assign { hi_z[9], hi_z[7:0] } = _232_;
+  reg [8:0] _233_ = 9'h000;
+  assign { lo_z[9], lo_z[7:0] } = _233_;
+  reg [30:0] _265_ = 31'h00000000;
+  assign rq2_hf0[30:0] = _265_;
+  reg [29:0] _266_ = 30'h00000000;
+  assign rq2_hm0[29:0] = _266_;
+  assign _067_ = _037_ ? (* full_case = 32'd1 *) act_max : t_0;
+  function [3:0] _268_;
+    input [3:0] a;
+    input [15:0] b;
+    input [3:0] s;
+    (* full_case = 32'd1 *)
+    (* parallel_case *)
+    casez (s)
+      4'b???1:
+        _268_ = b[3:0];
+      4'b??1?:
+        _268_ = b[7:4];
+      4'b?1??:
+        _268_ = b[11:8];
+      4'b1???:
+        _268_ = b[15:12];
+      default:
+        _268_ = a;
+    endcase
+  endfunction
+  assign \$signal$34  = _268_(4'hx, 16'h137f, { _071_, _070_, _069_, _068_ });
+  assign _068_ = rq2b_r0[1:0] == (* full_case = 32'd1 *) 2'h3;
+  assign _069_ = rq2b_r0[1:0] == (* full_case = 32'd1 *) 2'h2;
+  assign _070_ = rq2b_r0[1:0] == (* full_case = 32'd1 *) 1'h1;
+  assign _071_ = ! (* full_case = 32'd1 *) rq2b_r0[1:0];
+  function [3:0] _274_;
+    input [3:0] a;
+    input [15:0] b;
+    input [3:0] s;
+    (* full_case = 32'd1 *)
+    (* parallel_case *)
+    casez (s)
+      4'b???1:
+        _274_ = b[3:0];
+      4'b??1?:
+        _274_ = b[7:4];
+      4'b?1??:
+        _274_ = b[11:8];
+      4'b1???:
+        _274_ = b[15:12];
+      default:
+        _274_ = a;
+    endcase
+  endfunction
+  assign \$signal$33  = _274_(4'hx, 16'h1248, { _075_, _074_, _073_, _072_ });
+  assign _072_ = rq2b_r0[1:0] == (* full_case = 32'd1 *) 2'h3;
+  assign _073_ = rq2b_r0[1:0] == (* full_case = 32'd1 *) 2'h2;
+  assign _074_ = rq2b_r0[1:0] == (* full_case = 32'd1 *) 1'h1;
+  assign _075_ = ! (* full_case = 32'd1 *) rq2b_r0[1:0];
+  function [7:0] _279_;
+    input [7:0] a;
+    input [63:0] b;
+    input [7:0] s;
+    (* full_case = 32'd1 *)
+    (* parallel_case *)
+    casez (s)
+      8'b???????1:
+        _279_ = b[7:0];
+      8'b??????1?:
+        _279_ = b[15:8];
+      8'b?????1??:
+        _279_ = b[23:16];
+      8'b????1???:
+        _279_ = b[31:24];
+      8'b???1????:
+        _279_ = b[39:32];
+      8'b??1?????:
+        _279_ = b[47:40];
+      8'b?1??????:
+        _279_ = b[55:48];
+      8'b1???????:
+        _279_ = b[63:56];
+      default:
+        _279_ = a;
+    endcase
+  endfunction
+  assign \$signal$32  = _279_(8'hxx, 64'h0103070f1f3f7fff, { _084_, _083_, _082_, _081_, _080_, _078_, _077_, _076_ });
+  assign _076_ = rq2b_r0[4:2] == (* full_case = 32'd1 *) 3'h7;
+  assign _077_ = rq2b_r0[4:2] == (* full_case = 32'd1 *) 3'h6;
+  assign _078_ = rq2b_r0[4:2] == (* full_case = 32'd1 *) 3'h5;
+  assign _080_ = rq2b_r0[4:2] == (* full_case = 32'd1 *) 3'h4;
+  assign _081_ = rq2b_r0[4:2] == (* full_case = 32'd1 *) 2'h3;
+  assign _082_ = rq2b_r0[4:2] == (* full_case = 32'd1 *) 2'h2;
+  assign _083_ = rq2b_r0[4:2] == (* full_case = 32'd1 *) 1'h1;
+  assign _084_ = ! (* full_case = 32'd1 *) rq2b_r0[4:2];
+  function [7:0] _288_;
+    input [7:0] a;
+    input [63:0] b;
+    input [7:0] s;
+    (* full_case = 32'd1 *)
+    (* parallel_case *)
+    casez (s)
+      8'b???????1:
+        _288_ = b[7:0];
+      8'b??????1?:
+        _288_ = b[15:8];
+      8'b?????1??:
+        _288_ = b[23:16];
+      8'b????1???:
+        _288_ = b[31:24];
+      8'b???1????:
+        _288_ = b[39:32];
+      8'b??1?????:
+        _288_ = b[47:40];
+      8'b?1??????:
+        _288_ = b[55:48];
+      8'b1???????:
+        _288_ = b[63:56];
+      default:
+        _288_ = a;
+    endcase
+  endfunction
+  assign \$signal  = _288_(8'hxx, 64'h0102040810204080, { _092_, _091_, _090_, _089_, _088_, _087_, _086_, _085_ });
+  assign _085_ = rq2b_r0[4:2] == (* full_case = 32'd1 *) 3'h7;
+  assign _086_ = rq2b_r0[4:2] == (* full_case = 32'd1 *) 3'h6;
+  assign _087_ = rq2b_r0[4:2] == (* full_case = 32'd1 *) 3'h5;
+  assign _088_ = rq2b_r0[4:2] == (* full_case = 32'd1 *) 3'h4;
+  assign _089_ = rq2b_r0[4:2] == (* full_case = 32'd1 *) 2'h3;
+  assign _090_ = rq2b_r0[4:2] == (* full_case = 32'd1 *) 2'h2;
+  assign _091_ = rq2b_r0[4:2] == (* full_case = 32'd1 *) 1'h1;
+  assign _092_ = ! (* full_case = 32'd1 *) rq2b_r0[4:2];
+  assign _016_[47:15] = h_0;
   assign hi_z[8] = hi_z[9];
   assign high_0[31] = high_0[32];
   assign lo_z[8] = lo_z[9];
-  assign _003_[32:1] = half_0;
+  assign rq2_hf0[31] = 1'h0;
+  assign rq2_hm0[31:30] = 2'h0;
   always @(posedge clk) begin
     if (rst) begin
       o_last <= 1'h0;
       o_valid <= 1'h0;
-      _129_ <= 9'h000;
-      _130_ <= 9'h000;
+      _232_ <= 9'h000;
+      _233_ <= 9'h000;
       rq3_last <= 1'h0;
       rq3_valid <= 1'h0;
       rq3a_last <= 1'h0;
@@ -218,8 +452,8 @@ module hwq_requant(i_valid, i_last, i_acc, i_bias, i_multiplier, i_shift, zero_p
     end else if (en) begin
       o_last <= rq3_last;
       o_valid <= rq3_valid;
-      _129_ <= $signed(act_max) - $signed(zero_point);
-      _130_ <= $signed(act_min) - $signed(zero_point);
+      _232_ <= $signed(act_max) - $signed(zero_point);
+      _233_ <= $signed(act_min) - $signed(zero_point);
       rq3_last <= rq3a_last;
       rq3_valid <= rq3a_valid;
       rq3a_last <= rq2_last;
@@ -235,71 +469,71 @@ module hwq_requant(i_valid, i_last, i_acc, i_bias, i_multiplier, i_shift, zero_p
     end
     if (rst) begin
       o_data <= 8'h00;
-    end else if (_035_) begin
-      o_data <= _038_ ? (* full_case = 32'd1 *) act_min : _042_;
-    end
-    if (_032_) begin
-      rq3_y0 <= $signed(rq3a_u0) >>> rq3a_r0;
-    end
-    if (_031_) begin
-      rq3a_u0 <= $signed(rq2_h0) + $signed({ 1'h0, _007_ });
-    end
-    if (_030_) begin
-      rq3a_r0 <= rq2_r0;
+    end else if (_032_) begin
+      o_data <= _034_ ? (* full_case = 32'd1 *) act_min : _067_;
     end
     if (_029_) begin
-      rq2_hm0 <= halfm_0;
+      rq3_y0 <= $signed(rq3a_u0) >>> rq3a_r0;
     end
     if (_028_) begin
-      rq2_hf0 <= half_0;
+      rq3a_u0 <= $signed(rq2_h0) + $signed({ 1'h0, _003_ });
     end
     if (_027_) begin
-      rq2_h0 <= h_0;
-    end
-    if (_026_) begin
-      rq2_r0 <= rq2b_r0;
+      rq3a_r0 <= rq2_r0;
     end
     if (_024_) begin
+      rq2_h0 <= h_0;
+    end
+    if (_023_) begin
+      rq2_r0 <= rq2b_r0;
+    end
+    if (_021_) begin
       rq2b_phh0 <= rq2a_a0[31:16] * rq2a_m0[30:16];
     end
-    if (_022_) begin
+    if (_019_) begin
       rq2b_phl0 <= rq2a_a0[31:16] * rq2a_m0[15:0];
     end
-    if (_020_) begin
+    if (_017_) begin
       rq2b_plh0 <= rq2a_a0[15:0] * rq2a_m0[30:16];
     end
-    if (_018_) begin
+    if (_014_) begin
       rq2b_pll0 <= rq2a_a0[15:0] * rq2a_m0[15:0];
     end
-    if (_017_) begin
+    if (_013_) begin
       rq2b_ng0 <= rq2a_a0[31];
     end
-    if (_016_) begin
+    if (_012_) begin
       rq2b_r0 <= rq2a_r0;
     end
-    if (_015_) begin
+    if (_011_) begin
       rq2b_m0 <= rq2a_m0;
     end
-    if (_014_) begin
+    if (_010_) begin
       rq2a_a0 <= $signed(rq1_s0) << rq1_l0;
     end
-    if (_013_) begin
+    if (_009_) begin
       rq2a_r0 <= rq1_r0;
     end
-    if (_012_) begin
+    if (_008_) begin
       rq2a_m0 <= rq1_m0;
     end
-    if (_011_) begin
+    if (_007_) begin
       rq1_s0 <= $signed(i_acc) + $signed(i_bias);
     end
-    if (_010_)
-      if (!_004_) rq1_r0 <= 5'h00;
+    if (_006_)
+      if (!_038_) rq1_r0 <= 5'h00;
       else rq1_r0 <= - $signed(i_shift[4:0]);
-    if (_009_)
+    if (_005_)
       if (!_000_) rq1_l0 <= 5'h00;
       else rq1_l0 <= i_shift[4:0];
-    if (_008_) begin
+    if (_004_) begin
       rq1_m0 <= i_multiplier;
+    end
+    if (_025_) begin
+      _265_ <= half_0;
+    end
+    if (_026_) begin
+      _266_ <= halfm_0;
     end
   end
 endmodule

@@ -57,107 +57,96 @@ endmodule
 (* generator = "Amaranth" *)
 module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_en, clk, rst, take, m_out__valid, m_out__payload, s_param__ready, i_a);
   wire _000_;
-  wire _002_;
+  wire _003_;
+  wire _004_;
   wire _005_;
   wire _006_;
   wire _007_;
-  wire _009_;
-  wire _010_;
+  wire _008_;
   wire _011_;
-  wire _012_;
-  wire _013_;
-  wire _014_;
-  wire _016_;
-  wire _018_;
-  wire _022_;
-  wire _023_;
-  wire [17:0] _024_;
   (* unused_bits = "4" *)
-  wire [4:0] _026_;
+  wire [4:0] _012_;
+  (* unused_bits = "1" *)
+  wire [1:0] _013_;
+  wire _014_;
+  wire _015_;
+  wire _016_;
+  wire _021_;
+  wire _022_;
+  wire [1:0] _023_;
+  wire [2:0] _024_;
+  wire _025_;
+  wire _026_;
   wire _027_;
-  wire _028_;
-  (* unused_bits = "16" *)
-  wire [16:0] _029_;
+  wire _029_;
+  wire _030_;
+  wire _031_;
   wire _032_;
+  wire _034_;
   wire _035_;
-  wire [15:0] _036_;
-  wire _038_;
-  wire _039_;
-  wire _040_;
-  wire [15:0] _041_;
+  wire [5:0] _036_;
+  (* unused_bits = "6" *)
+  wire [6:0] _037_;
+  wire [5:0] _038_;
+  (* unused_bits = "6" *)
+  wire [6:0] _039_;
+  (* unused_bits = "6" *)
+  wire [6:0] _040_;
+  (* unused_bits = "6" *)
+  wire [6:0] _041_;
   wire _042_;
   wire _043_;
-  wire [15:0] _044_;
-  (* unused_bits = "6" *)
-  wire [6:0] _045_;
-  wire _046_;
-  (* unused_bits = "4" *)
-  wire [4:0] _047_;
-  (* unused_bits = "2" *)
-  wire [2:0] _048_;
-  wire _049_;
-  (* unused_bits = "1" *)
-  wire [1:0] _050_;
-  wire _051_;
-  wire _053_;
-  wire _055_;
-  (* unused_bits = "5" *)
-  wire [5:0] _056_;
-  wire _057_;
-  wire _059_;
-  wire _060_;
+  wire [17:0] _044_;
+  wire [3:0] _046_;
+  wire _047_;
+  wire _048_;
+  wire _052_;
+  wire _058_;
+  wire [15:0] _059_;
   wire _061_;
-  (* unused_bits = "17" *)
-  wire [17:0] _062_;
-  (* unused_bits = "4" *)
-  wire [4:0] _063_;
-  wire _064_;
-  (* unused_bits = "8" *)
-  wire [8:0] _065_;
+  wire _062_;
+  wire _063_;
+  wire [15:0] _064_;
+  wire _065_;
   wire _066_;
-  wire _067_;
+  wire [15:0] _067_;
   wire _068_;
   (* unused_bits = "6" *)
   wire [6:0] _069_;
   wire _070_;
-  (* unused_bits = "6" *)
-  wire [6:0] _071_;
-  wire _072_;
+  (* unused_bits = "4" *)
+  wire [4:0] _071_;
+  (* unused_bits = "2" *)
+  wire [2:0] _072_;
   wire _073_;
   wire _074_;
-  wire _075_;
   wire _076_;
-  wire _077_;
-  (* unused_bits = "2" *)
-  wire [2:0] _078_;
-  (* unused_bits = "4" *)
+  wire _078_;
+  wire _079_;
   wire [4:0] _080_;
   wire _081_;
-  wire _082_;
-  (* unused_bits = "1" *)
-  wire [1:0] _083_;
+  wire _083_;
   wire _084_;
-  wire _085_;
-  wire _086_;
+  (* unused_bits = "4" *)
+  wire [4:0] _086_;
   wire _087_;
-  wire _088_;
+  (* unused_bits = "8" *)
+  wire [8:0] _088_;
+  wire _089_;
+  wire _090_;
+  wire _091_;
   wire _092_;
-  wire _093_;
-  wire _094_;
-  wire _095_;
-  wire _096_;
-  wire _097_;
-  wire _098_;
+  (* unused_bits = "17" *)
+  wire [17:0] _093_;
+  (* unused_bits = "17" *)
+  wire [17:0] _094_;
   wire _099_;
   wire _100_;
   wire _101_;
   wire _102_;
-  wire _103_;
   wire _104_;
   wire _105_;
   wire _106_;
-  wire _107_;
-  wire _108_;
   wire _109_;
   wire _110_;
   wire _111_;
@@ -226,89 +215,94 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   wire _174_;
   wire _175_;
   wire _176_;
-  wire [5:0] _177_;
+  wire _177_;
   wire _178_;
   wire _179_;
   wire _180_;
   wire _181_;
+  wire _182_;
+  wire _183_;
+  wire _184_;
+  wire _185_;
+  wire _186_;
+  wire _187_;
   wire _188_;
-  wire [16:0] _191_;
-  wire [3:0] _197_;
+  wire _189_;
+  wire _190_;
+  wire _191_;
+  wire _192_;
+  wire _193_;
+  wire _194_;
+  wire _195_;
+  wire _196_;
+  wire _197_;
+  wire _198_;
+  wire [5:0] _199_;
+  wire _200_;
+  wire _201_;
   wire _202_;
-  wire _206_;
-  wire _207_;
+  wire _203_;
   wire _209_;
-  wire _210_;
-  wire _217_;
-  wire _223_;
-  wire [4:0] _224_;
-  wire _225_;
-  wire _226_;
-  wire _228_;
-  wire _229_;
-  wire _230_;
+  wire _212_;
+  wire [16:0] _215_;
+  (* unused_bits = "1" *)
+  wire [5:0] _218_;
+  wire [3:0] _222_;
+  wire _227_;
   wire _231_;
   wire _232_;
-  wire _233_;
   wire _234_;
   wire _235_;
-  wire _236_;
-  wire _241_;
-  wire [1:0] _242_;
-  wire _244_;
-  wire [1:0] _245_;
-  wire _246_;
-  wire [1:0] _247_;
-  wire [1:0] _248_;
+  wire _242_;
+  wire _248_;
   wire _249_;
-  wire [1:0] _250_;
-  wire _251_;
+  wire _250_;
   wire _252_;
+  wire _253_;
   wire _254_;
   wire _255_;
   wire _256_;
-  wire [15:0] _257_;
+  wire _257_;
+  wire _258_;
   wire _259_;
-  wire [15:0] _260_;
-  wire _261_;
-  wire [1:0] _262_;
-  wire [1:0] _263_;
-  wire [1:0] _264_;
-  wire _266_;
-  wire [1:0] _267_;
-  wire _268_;
-  wire [5:0] _269_;
-  wire [5:0] _270_;
+  wire _260_;
+  wire _264_;
+  wire [1:0] _265_;
+  wire _267_;
+  wire [1:0] _268_;
+  wire _269_;
+  wire [1:0] _270_;
+  wire [1:0] _271_;
   wire _272_;
-  wire [5:0] _273_;
+  wire [1:0] _273_;
   wire _274_;
-  wire [3:0] _275_;
-  wire [3:0] _276_;
-  wire [3:0] _277_;
+  wire _275_;
+  wire _277_;
+  wire _278_;
   wire _279_;
-  wire [3:0] _280_;
-  wire _281_;
+  wire [15:0] _280_;
   wire _282_;
-  wire _283_;
-  wire _285_;
-  wire _286_;
-  wire _287_;
-  wire _288_;
+  wire [15:0] _283_;
+  wire _284_;
+  wire [1:0] _285_;
+  wire [1:0] _286_;
+  wire [1:0] _287_;
   wire _289_;
-  wire _290_;
+  wire [1:0] _290_;
   wire _291_;
-  wire _292_;
-  wire _293_;
-  wire _294_;
+  wire [5:0] _292_;
+  wire [5:0] _293_;
   wire _295_;
-  wire _296_;
+  wire [5:0] _296_;
   wire _297_;
-  wire _298_;
-  wire _299_;
-  wire [5:0] _302_;
-  wire [5:0] _303_;
-  wire [5:0] _304_;
-  wire _307_;
+  wire [3:0] _298_;
+  wire [3:0] _299_;
+  wire [3:0] _300_;
+  wire _302_;
+  wire [3:0] _303_;
+  wire _304_;
+  wire _305_;
+  wire _306_;
   wire _308_;
   wire _309_;
   wire _310_;
@@ -316,10 +310,40 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   wire _312_;
   wire _313_;
   wire _314_;
+  wire _315_;
+  wire _316_;
+  wire _317_;
+  wire _318_;
+  wire _319_;
+  wire _320_;
+  wire _321_;
+  wire _322_;
+  wire _323_;
+  wire _324_;
+  wire _325_;
+  wire [5:0] _328_;
+  wire [5:0] _329_;
+  wire [5:0] _330_;
+  wire [5:0] _331_;
+  wire [5:0] _332_;
+  wire [5:0] _333_;
+  wire [5:0] _334_;
+  wire [5:0] _335_;
+  wire _339_;
+  wire _340_;
+  wire _341_;
+  wire _342_;
+  wire _343_;
+  wire _344_;
+  wire _345_;
+  wire _346_;
+  wire \$like ;
+  wire [5:0] \$like$53 ;
   wire \$signal ;
-  reg \$signal$103  = 1'h0;
-  reg \$signal$104  = 1'h0;
-  reg \$signal$121  = 1'h0;
+  reg \$signal$105  = 1'h0;
+  reg \$signal$106  = 1'h0;
+  reg \$signal$122  = 1'h0;
+  reg \$signal$130  = 1'h0;
   reg [15:0] M_ = 16'h0000;
   reg [23:0] acc_chosen = 24'h000000;
   reg [7:0] act_max = 8'h00;
@@ -343,6 +367,7 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   reg d_last = 1'h0;
   reg [3:0] dn = 4'h0;
   reg dn_last = 1'h0;
+  reg dn_last_next = 1'h0;
   reg drain_restart = 1'h0;
   reg [4:0] flush = 5'h00;
   reg [16:0] fm0 = 17'h00000;
@@ -355,8 +380,8 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   wire [15:0] i_a;
   reg [23:0] i_acc = 24'h000000;
   wire i_last;
-  reg \i_last$61  = 1'h0;
-  reg \i_valid$59  = 1'h0;
+  reg \i_last$58  = 1'h0;
+  reg \i_valid$56  = 1'h0;
   input [31:0] i_w;
   wire [31:0] i_w;
   reg in_data = 1'h0;
@@ -367,19 +392,22 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   reg lane = 1'h0;
   reg last_mblock = 1'h0;
   reg [15:0] m_last = 16'h0000;
+  reg m_one = 1'h0;
   output [32:0] m_out__payload;
   wire [32:0] m_out__payload;
   output m_out__valid;
   wire m_out__valid;
+  reg [16:0] m_pen = 17'h00000;
   reg [16:0] m_wrap = 17'h00000;
+  reg [16:0] m_wrap_pen = 17'h00000;
   reg [16:0] n_pen = 17'h00000;
   reg nb_one = 1'h0;
   reg [4:0] nb_pen = 5'h00;
   wire [7:0] o_data;
-  wire [95:0] \o_data$124 ;
+  wire [95:0] \o_data$133 ;
   wire o_last;
   wire o_valid;
-  wire \o_valid$81 ;
+  wire \o_valid$78 ;
   reg [1:0] ob = 2'h0;
   reg [7:0] part0 = 8'h00;
   reg [7:0] part1 = 8'h00;
@@ -390,11 +418,15 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   wire r_en;
   reg [5:0] ra = 6'h00;
   reg [5:0] ra_inc = 6'h00;
-  wire [5:0] ra_next;
-  reg [5:0] ra_row = 6'h00;
+  (* init = 6'h00 *)
+  wire [5:0] ra_row;
   reg [16:0] row = 17'h00000;
   wire row_end;
+  reg row_last = 1'h0;
+  reg row_last_next = 1'h0;
+  reg [16:0] row_next = 17'h00000;
   reg row_valid = 1'h0;
+  reg row_valid_next = 1'h0;
   input rst;
   wire rst;
   input s_act__valid;
@@ -411,190 +443,209 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   reg [5:0] w_addr = 6'h00;
   reg [68:0] w_data = 69'h000000000000000000;
   reg w_en = 1'h0;
-  wire \w_en$80 ;
+  wire \w_en$77 ;
   reg [5:0] wa = 6'h00;
   reg [1:0] wb = 2'h0;
   wire wrap;
   reg [7:0] zero_point = 8'h00;
   assign kept = credits + give_back;
-  assign _018_ = s_act__valid & s_wgt__valid;
-  assign _023_ = in_data & _018_;
-  assign _032_ = ~ at_k_last;
-  assign _040_ = credit_ok | _032_;
-  assign take = _023_ & _040_;
-  assign _049_ = s_act__valid & s_wgt__valid;
-  assign _059_ = in_data & _049_;
-  assign _070_ = _059_ & credit_ok;
-  assign \$signal  = _070_ & at_k_last;
-  assign _081_ = ~ in_data;
+  assign _035_ = s_act__valid & s_wgt__valid;
+  assign _043_ = in_data & _035_;
+  assign _052_ = ~ at_k_last;
+  assign _061_ = credit_ok | _052_;
+  assign take = _043_ & _061_;
+  assign _068_ = s_act__valid & s_wgt__valid;
+  assign _079_ = in_data & _068_;
+  assign _089_ = _079_ & credit_ok;
+  assign \$signal  = _089_ & at_k_last;
+  assign _100_ = ~ in_data;
   assign _000_ = s_act__valid & s_wgt__valid;
-  assign _009_ = ~ at_k_last;
-  assign _010_ = credit_ok | _009_;
-  assign _011_ = _000_ & _010_;
-  assign adv = _081_ | _011_;
-  assign _012_ = compute & adv;
-  assign _013_ = _012_ & at_tile_last;
-  assign block_end = _013_ & fn_last;
+  assign _011_ = ~ at_k_last;
+  assign _022_ = credit_ok | _011_;
+  assign _029_ = _000_ & _022_;
+  assign adv = _100_ | _029_;
+  assign _030_ = compute & adv;
+  assign _031_ = _030_ & at_tile_last;
+  assign block_end = _031_ & fn_last;
   assign i_last = take & at_k_last;
-  assign _014_ = ! lane;
+  assign _032_ = ! lane;
   assign row_end = o_valid & beat_last;
-  assign _016_ = ~ dn_last;
-  assign wrap = d_last & _016_;
-  assign _022_ = ob == 2'h3;
-  assign \w_en$80  = \o_valid$81  & _022_;
-  assign _024_ = fm0 + 2'h2;
-  assign _026_[3:0] = kept - 2'h2;
-  assign _027_ = kept >= 3'h4;
-  assign _028_ = kept >= 2'h2;
-  assign _029_[15:0] = hdr[15:0] - 1'h1;
-  assign _035_ = hdr[47:32] > 4'hb;
-  assign _036_ = _035_ ? hdr[47:32] : 16'h000b;
-  assign _038_ = hdr[47:32] == 1'h1;
-  assign _039_ = hdr[47:32] > 4'hb;
-  assign _041_ = _039_ ? hdr[47:32] : 16'h000b;
-  assign _042_ = _041_ == 1'h1;
-  assign _043_ = hdr[31:16] == 1'h1;
-  assign _044_ = ch + 1'h1;
-  assign _045_[5:0] = wa + 1'h1;
-  assign _046_ = wb == 2'h3;
-  assign _047_[3:0] = blk + 1'h1;
-  assign _048_[1:0] = wb + 1'h1;
-  assign _050_[0] = lane + 1'h1;
-  assign _051_ = ch == n_pen;
-  assign _053_ = ! blk;
-  assign _055_ = block_end & last_mblock;
-  assign _056_[4:0] = flush - 1'h1;
-  assign _057_ = ! flush;
-  assign _060_ = fn_last & last_mblock;
-  assign _061_ = ~ _060_;
-  assign _062_[16:0] = fm0 + 2'h2;
-  assign _063_[3:0] = fn + 1'h1;
-  assign _064_ = fn == nb_pen;
-  assign _065_[7:0] = kk + 1'h1;
-  assign _066_ = kk == k_pen;
-  assign _067_ = kk == tile_pen;
-  assign _068_ = kk == k_last;
-  assign _069_[5:0] = ra_next + 1'h1;
-  assign _071_[5:0] = ra_next - 2'h3;
-  assign _072_ = ~ drain_restart;
-  assign _073_ = _072_ & o_valid;
-  assign _074_ = ~ beat_last;
-  assign _075_ = _073_ & _074_;
-  assign _076_ = ~ drain_restart;
-  assign _077_ = _076_ & row_end;
-  assign _078_[1:0] = beat + 1'h1;
-  assign _080_[3:0] = dn + 1'h1;
-  assign _082_ = dn == nb_pen;
-  assign _083_[0] = d + 1'h1;
-  assign _084_ = ! d;
-  assign _085_ = o_valid & row_valid;
-  assign _086_ = row_end & row_valid;
-  assign _087_ = row == m_last;
-  assign _088_ = _086_ & _087_;
-  assign _002_ = ob == 2'h3;
-  assign _005_ = r_en & m_out__valid;
-  assign _006_ = ~ row_valid;
-  assign _007_ = row_end & _006_;
-  assign _092_ = { _077_, _075_, drain_restart } != 1'h0;
-  assign _093_ = { _077_, _075_, drain_restart } != 1'h0;
-  assign _094_ = { compute, adv } != 2'h2;
-  assign _095_ = { compute, adv } != 2'h2;
-  assign _096_ = { compute, adv } != 2'h2;
-  assign _097_ = { at_tile_last, compute, adv } != 2'h3;
-  assign _098_ = { compute, adv } != 2'h2;
-  assign _099_ = { _068_, at_tile_last, compute, adv } != 2'h3;
-  assign _100_ = { _225_, _055_ } != 2'h2;
-  assign _101_ = { _225_, _223_ } != 1'h0;
-  assign _102_ = { _231_, s_param__valid } != 2'h2;
-  assign _103_ = { _231_, ch_last, s_param__valid } != 3'h5;
-  assign _104_ = { _228_, _055_ } != 2'h2;
-  assign _105_ = { _231_, _228_ } != 1'h0;
-  assign _106_ = { _249_, s_param__valid } != 2'h2;
-  assign _107_ = { _251_, s_param__valid } != 2'h2;
-  assign _108_ = { _249_, ch_last, s_param__valid } != 3'h5;
-  assign _109_ = { _246_, _055_ } != 2'h2;
-  assign _110_ = { _244_, _057_ } != 2'h2;
-  assign _111_ = { _251_, _249_, _246_, _244_ } != 1'h0;
-  assign _112_ = { _254_, s_param__valid } != 2'h2;
-  assign _113_ = { _256_, s_param__valid } != 2'h2;
-  assign _114_ = { _256_, _254_ } != 1'h0;
-  assign _115_ = { _259_, s_param__valid } != 2'h2;
-  assign _116_ = { _261_, s_param__valid } != 2'h2;
-  assign _117_ = { _261_, _259_ } != 1'h0;
-  assign _118_ = { _266_, s_param__valid } != 2'h2;
-  assign _119_ = { _268_, s_param__valid } != 2'h2;
-  assign _120_ = { _266_, lane, s_param__valid } != 3'h7;
-  assign _121_ = { _268_, _266_ } != 1'h0;
-  assign _122_ = { _272_, s_param__valid } != 2'h2;
-  assign _123_ = { _274_, s_param__valid } != 2'h2;
-  assign _124_ = { _272_, lane, s_param__valid } != 3'h7;
-  assign _125_ = { _274_, _272_ } != 1'h0;
-  assign _126_ = { _279_, s_param__valid } != 2'h2;
-  assign _127_ = { _281_, s_param__valid } != 2'h2;
-  assign _128_ = { _279_, _046_, lane, s_param__valid } != 4'h9;
-  assign _129_ = { _279_, lane, s_param__valid } != 3'h7;
-  assign _130_ = { _281_, _279_ } != 1'h0;
-  assign _131_ = { _285_, s_param__valid } != 2'h2;
-  assign _132_ = { _287_, s_param__valid } != 2'h2;
-  assign _133_ = { _287_, _285_ } != 1'h0;
-  assign _134_ = & { _178_, \o_valid$81  };
-  assign _135_ = & { _179_, \o_valid$81  };
-  assign _136_ = & { _180_, \o_valid$81  };
-  assign _137_ = & { _097_, _096_ };
-  assign _138_ = & { at_tile_last, adv };
-  assign _139_ = & { fn_last, at_tile_last, adv };
-  assign _140_ = & { _099_, _098_ };
-  assign _141_ = & { _101_, _100_ };
-  assign _142_ = & { _105_, _104_, _103_, _102_ };
-  assign _143_ = & { _232_, ch_last, s_param__valid };
-  assign _144_ = & { _241_, ch_last, s_param__valid };
-  assign _145_ = & { _111_, _110_, _109_, _108_, _107_, _106_ };
-  assign _146_ = & { _114_, _113_, _112_ };
-  assign _147_ = & { _117_, _116_, _115_ };
-  assign _148_ = & { _121_, _120_, _119_, _118_ };
-  assign _149_ = & { _125_, _124_, _123_, _122_ };
-  assign _150_ = & { _130_, _129_, _128_, _127_, _126_ };
-  assign _151_ = & { _133_, _132_, _131_ };
-  assign _152_ = & { _288_, s_param__valid };
-  assign _153_ = & { _289_, s_param__valid };
-  assign _154_ = & { _290_, s_param__valid };
-  assign _155_ = & { _291_, s_param__valid };
-  assign _156_ = & { _292_, s_param__valid };
-  assign _157_ = & { _293_, s_param__valid };
-  assign _158_ = & { _294_, s_param__valid };
-  assign _159_ = & { _295_, s_param__valid };
-  assign _160_ = & { _296_, s_param__valid };
-  assign _161_ = & { _297_, s_param__valid };
-  assign _162_ = & { _298_, s_param__valid };
-  assign _163_ = & { _299_, s_param__valid };
-  assign _172_ = ~ _312_;
-  assign _173_ = ~ compute;
-  assign _174_ = ~ compute;
-  assign _175_ = ~ compute;
-  assign _176_ = ~ _308_;
-  assign _164_ = | { drain_restart, rst };
-  assign _165_ = | { drain_restart, rst };
-  assign _166_ = | { drain_restart, rst };
-  assign _167_ = | { _172_, rst };
-  assign _168_ = | { _173_, rst };
-  assign _169_ = | { _174_, rst };
-  assign _170_ = | { _175_, rst };
-  assign _171_ = | { _176_, rst };
-  assign _178_ = ob == 2'h2;
-  assign _179_ = ob == 1'h1;
-  assign _180_ = ! ob;
-  assign _181_ = drain_restart ? 1'h0 : d_last;
-  assign _188_ = drain_restart ? 1'h1 : row_valid;
-  assign _191_ = drain_restart ? 17'h00000 : row;
-  assign _177_[0] = drain_restart ? (* full_case = 32'd1 *) 1'h1 : _069_[0];
-  assign _197_ = drain_restart ? 4'h0 : dn;
-  assign _202_ = drain_restart ? 1'h0 : d;
-  assign _206_ = at_tile_last ? (* full_case = 32'd1 *) \$signal$104  : _067_;
-  assign _207_ = adv ? _206_ : 1'hx;
-  assign _209_ = at_tile_last ? (* full_case = 32'd1 *) \$signal$103  : _066_;
-  assign _210_ = adv ? _209_ : 1'hx;
-  assign _217_ = _068_ ? 1'h0 : 1'hx;
-  function [4:0] _610_;
+  assign _034_ = ~ dn_last;
+  assign wrap = d_last & _034_;
+  assign _036_ = ra_inc + 1'h1;
+  assign _037_[5:0] = ra_inc + 6'h3d;
+  assign _038_ = ra_row + 1'h1;
+  assign _039_[5:0] = ra_row + 6'h3d;
+  assign _040_[5:0] = ra_inc + 1'h1;
+  assign _041_[5:0] = ra_inc + 6'h3d;
+  assign _042_ = ob == 2'h3;
+  assign \w_en$77  = \o_valid$78  & _042_;
+  assign _044_ = fm0 + 2'h2;
+  assign _046_ = kept - 2'h2;
+  assign _047_ = kept >= 3'h4;
+  assign _048_ = kept >= 2'h2;
+  assign _058_ = hdr[47:32] > 4'hb;
+  assign _059_ = _058_ ? hdr[47:32] : 16'h000b;
+  assign _062_ = hdr[47:32] == 1'h1;
+  assign _063_ = hdr[47:32] > 4'hb;
+  assign _064_ = _063_ ? hdr[47:32] : 16'h000b;
+  assign _065_ = _064_ == 1'h1;
+  assign _066_ = hdr[31:16] == 1'h1;
+  assign _067_ = ch + 1'h1;
+  assign _069_[5:0] = wa + 1'h1;
+  assign _070_ = wb == 2'h3;
+  assign _071_[3:0] = blk + 1'h1;
+  assign _072_[1:0] = wb + 1'h1;
+  assign _073_ = lane + 1'h1;
+  assign _074_ = ch == n_pen;
+  assign _076_ = ! blk;
+  assign _078_ = block_end & last_mblock;
+  assign _080_ = flush - 1'h1;
+  assign _081_ = ! flush;
+  assign _083_ = fn_last & last_mblock;
+  assign _084_ = ~ _083_;
+  assign _086_[3:0] = fn + 1'h1;
+  assign _087_ = fn == nb_pen;
+  assign _088_[7:0] = kk + 1'h1;
+  assign _090_ = kk == k_pen;
+  assign _091_ = kk == tile_pen;
+  assign _092_ = kk == k_last;
+  assign _093_[16:0] = row - 1'h1;
+  assign _094_[16:0] = row + 1'h1;
+  assign _099_ = row < m_wrap;
+  assign _101_ = row < m_wrap_pen;
+  assign _102_ = ~ _101_;
+  assign _104_ = row < m_last;
+  assign _105_ = row < m_pen;
+  assign _106_ = ~ _105_;
+  assign _109_ = ! d;
+  assign _003_ = ~ drain_restart;
+  assign _004_ = _003_ & o_valid;
+  assign _005_ = ~ beat_last;
+  assign _006_ = _004_ & _005_;
+  assign _007_ = ~ drain_restart;
+  assign _008_ = _007_ & row_end;
+  assign _012_[3:0] = dn + 1'h1;
+  assign _013_[0] = d + 1'h1;
+  assign _014_ = o_valid & row_valid;
+  assign _015_ = row_end & row_valid;
+  assign _016_ = _015_ & row_last;
+  assign _021_ = ob == 2'h3;
+  assign _023_ = ob + 1'h1;
+  assign _024_[1:0] = _021_ ? 2'h0 : _023_;
+  assign _025_ = r_en & m_out__valid;
+  assign _026_ = ~ row_valid;
+  assign _027_ = row_end & _026_;
+  reg \ra_row_reg[1]  = 1'h0;
+  assign ra_row[1] = \ra_row_reg[1] ;
+  reg [4:0] _508_ = 5'h00;
+  assign { ra_row[5:2], ra_row[0] } = _508_;
+  assign _110_ = { _297_, _295_ } != 1'h0;
+  assign _111_ = { _302_, s_param__valid } != 2'h2;
+  assign _112_ = { _304_, s_param__valid } != 2'h2;
+  assign _113_ = { _302_, _070_, lane, s_param__valid } != 4'h9;
+  assign _114_ = { _302_, lane, s_param__valid } != 3'h7;
+  assign _115_ = { _304_, _302_ } != 1'h0;
+  assign _116_ = { _308_, s_param__valid } != 2'h2;
+  assign _117_ = { _310_, s_param__valid } != 2'h2;
+  assign _118_ = { _310_, _308_ } != 1'h0;
+  assign _119_ = { _008_, _006_, drain_restart } != 1'h0;
+  assign _120_ = { drain_restart, o_valid } != 1'h0;
+  assign _121_ = { drain_restart, o_valid } != 1'h0;
+  assign _122_ = { _008_, _006_, drain_restart } != 1'h0;
+  assign _123_ = { compute, adv } != 2'h2;
+  assign _124_ = { compute, adv } != 2'h2;
+  assign _125_ = { compute, adv } != 2'h2;
+  assign _126_ = { at_tile_last, compute, adv } != 2'h3;
+  assign _127_ = { compute, adv } != 2'h2;
+  assign _128_ = { _092_, at_tile_last, compute, adv } != 2'h3;
+  assign _129_ = { _249_, _248_ } != 1'h0;
+  assign _130_ = { _255_, s_param__valid } != 2'h2;
+  assign _131_ = { _255_, ch_last, s_param__valid } != 3'h5;
+  assign _132_ = { _252_, _078_ } != 2'h2;
+  assign _133_ = { _255_, _252_ } != 1'h0;
+  assign _134_ = { _272_, s_param__valid } != 2'h2;
+  assign _135_ = { _274_, s_param__valid } != 2'h2;
+  assign _136_ = { _272_, ch_last, s_param__valid } != 3'h5;
+  assign _137_ = { _269_, _078_ } != 2'h2;
+  assign _138_ = { _267_, _081_ } != 2'h2;
+  assign _139_ = { _274_, _272_, _269_, _267_ } != 1'h0;
+  assign _140_ = { _277_, s_param__valid } != 2'h2;
+  assign _141_ = { _279_, s_param__valid } != 2'h2;
+  assign _142_ = { _279_, _277_ } != 1'h0;
+  assign _143_ = { _282_, s_param__valid } != 2'h2;
+  assign _144_ = { _284_, s_param__valid } != 2'h2;
+  assign _145_ = { _284_, _282_ } != 1'h0;
+  assign _146_ = { _289_, s_param__valid } != 2'h2;
+  assign _147_ = { _291_, s_param__valid } != 2'h2;
+  assign _148_ = { _289_, lane, s_param__valid } != 3'h7;
+  assign _149_ = { _291_, _289_ } != 1'h0;
+  assign _150_ = { _295_, s_param__valid } != 2'h2;
+  assign _151_ = { _297_, s_param__valid } != 2'h2;
+  assign _152_ = { _295_, lane, s_param__valid } != 3'h7;
+  assign _153_ = & { _110_, _152_, _151_, _150_ };
+  assign _154_ = & { _115_, _114_, _113_, _112_, _111_ };
+  assign _155_ = & { _118_, _117_, _116_ };
+  assign _156_ = & { _311_, s_param__valid };
+  assign _157_ = & { _312_, s_param__valid };
+  assign _158_ = & { _313_, s_param__valid };
+  assign _159_ = & { _314_, s_param__valid };
+  assign _160_ = & { _315_, s_param__valid };
+  assign _161_ = & { _316_, s_param__valid };
+  assign _162_ = & { _317_, s_param__valid };
+  assign _163_ = & { _318_, s_param__valid };
+  assign _164_ = & { _319_, s_param__valid };
+  assign _165_ = & { _320_, s_param__valid };
+  assign _166_ = & { _321_, s_param__valid };
+  assign _167_ = & { _322_, s_param__valid };
+  assign _168_ = & { _323_, s_param__valid };
+  assign _169_ = & { _324_, s_param__valid };
+  assign _170_ = & { _325_, s_param__valid };
+  assign _171_ = & { _200_, \o_valid$78  };
+  assign _172_ = & { _201_, \o_valid$78  };
+  assign _173_ = & { _202_, \o_valid$78  };
+  assign _174_ = & { _126_, _125_ };
+  assign _175_ = & { at_tile_last, adv };
+  assign _176_ = & { fn_last, at_tile_last, adv };
+  assign _177_ = & { _128_, _127_ };
+  assign _178_ = & { _133_, _132_, _131_, _130_ };
+  assign _179_ = & { _256_, ch_last, s_param__valid };
+  assign _180_ = & { _264_, ch_last, s_param__valid };
+  assign _181_ = & { _139_, _138_, _137_, _136_, _135_, _134_ };
+  assign _182_ = & { _142_, _141_, _140_ };
+  assign _183_ = & { _145_, _144_, _143_ };
+  assign _184_ = & { _149_, _148_, _147_, _146_ };
+  assign _194_ = ~ _340_;
+  assign _195_ = ~ _344_;
+  assign _196_ = ~ compute;
+  assign _197_ = ~ compute;
+  assign _198_ = ~ compute;
+  assign _185_ = | { _194_, rst };
+  assign _186_ = | { drain_restart, rst };
+  assign _187_ = | { drain_restart, rst };
+  assign _188_ = | { drain_restart, rst };
+  assign _189_ = | { _195_, rst };
+  assign _190_ = | { d_last, rst };
+  assign _191_ = | { _196_, rst };
+  assign _192_ = | { _197_, rst };
+  assign _193_ = | { _198_, rst };
+  assign _200_ = ob == 2'h2;
+  assign _201_ = ob == 1'h1;
+  assign _202_ = ! ob;
+  assign _203_ = drain_restart ? 1'h0 : d_last;
+  assign _209_ = drain_restart ? m_one : row_last;
+  assign _212_ = drain_restart ? 1'h1 : row_valid;
+  assign _215_ = drain_restart ? 17'h00000 : row;
+  assign _218_ = drain_restart ? (* full_case = 32'd1 *) 6'h3d : \$like$53 ;
+  assign _199_[0] = drain_restart ? (* full_case = 32'd1 *) 1'h1 : \$like ;
+  assign _222_ = drain_restart ? 4'h0 : dn;
+  assign _227_ = drain_restart ? 1'h0 : d;
+  assign _231_ = at_tile_last ? (* full_case = 32'd1 *) \$signal$106  : _091_;
+  assign _232_ = adv ? _231_ : 1'hx;
+  assign _234_ = at_tile_last ? (* full_case = 32'd1 *) \$signal$105  : _090_;
+  assign _235_ = adv ? _234_ : 1'hx;
+  assign _242_ = _092_ ? 1'h0 : 1'hx;
+  function [4:0] _675_;
     input [4:0] a;
     input [9:0] b;
     input [1:0] s;
@@ -602,43 +653,42 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
     (* parallel_case *)
     casez (s)
       2'b?1:
-        _610_ = b[4:0];
+        _675_ = b[4:0];
       2'b1?:
-        _610_ = b[9:5];
+        _675_ = b[9:5];
       default:
-        _610_ = a;
+        _675_ = a;
     endcase
   endfunction
-  assign _223_ = ctrl_state == (* full_case = 32'd1 *) 2'h3;
-  assign _224_ = _055_ ? 5'h1d : 5'hxx;
-  assign _225_ = ctrl_state == (* full_case = 32'd1 *) 2'h2;
-  assign _226_ = _055_ ? 1'h0 : 1'hx;
-  function [0:0] _615_;
+  assign _248_ = ctrl_state == (* full_case = 32'd1 *) 2'h3;
+  assign _249_ = ctrl_state == (* full_case = 32'd1 *) 2'h2;
+  assign _250_ = _078_ ? 1'h0 : 1'hx;
+  function [0:0] _679_;
     input [0:0] a;
     input [1:0] b;
     input [1:0] s;
     (* parallel_case *)
     casez (s)
       2'b?1:
-        _615_ = b[0:0];
+        _679_ = b[0:0];
       2'b1?:
-        _615_ = b[1:1];
+        _679_ = b[1:1];
       default:
-        _615_ = a;
+        _679_ = a;
     endcase
   endfunction
-  assign _228_ = ctrl_state == 2'h2;
-  assign _229_ = ch_last ? 1'h1 : 1'hx;
-  assign _230_ = s_param__valid ? _229_ : 1'hx;
-  assign _231_ = ctrl_state == 1'h1;
-  assign _232_ = ctrl_state == 1'h1;
-  assign _233_ = ch_last ? _053_ : dn_last;
-  assign _234_ = s_param__valid ? _233_ : dn_last;
-  assign _235_ = _236_ ? _234_ : dn_last;
-  assign _236_ = ctrl_state == 1'h1;
-  assign _241_ = ctrl_state == 1'h1;
-  assign _242_ = _057_ ? 2'h0 : 2'hx;
-  function [1:0] _631_;
+  assign _252_ = ctrl_state == 2'h2;
+  assign _253_ = ch_last ? 1'h1 : 1'hx;
+  assign _254_ = s_param__valid ? _253_ : 1'hx;
+  assign _255_ = ctrl_state == 1'h1;
+  assign _256_ = ctrl_state == 1'h1;
+  assign _257_ = ch_last ? _076_ : dn_last;
+  assign _258_ = s_param__valid ? _257_ : dn_last;
+  assign _259_ = _260_ ? _258_ : dn_last;
+  assign _260_ = ctrl_state == 1'h1;
+  assign _264_ = ctrl_state == 1'h1;
+  assign _265_ = _081_ ? 2'h0 : 2'hx;
+  function [1:0] _694_;
     input [1:0] a;
     input [7:0] b;
     input [3:0] s;
@@ -646,178 +696,187 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
     (* parallel_case *)
     casez (s)
       4'b???1:
-        _631_ = b[1:0];
+        _694_ = b[1:0];
       4'b??1?:
-        _631_ = b[3:2];
+        _694_ = b[3:2];
       4'b?1??:
-        _631_ = b[5:4];
+        _694_ = b[5:4];
       4'b1???:
-        _631_ = b[7:6];
+        _694_ = b[7:6];
       default:
-        _631_ = a;
+        _694_ = a;
     endcase
   endfunction
-  assign _244_ = ctrl_state == (* full_case = 32'd1 *) 2'h3;
-  assign _245_ = _055_ ? 2'h3 : 2'hx;
-  assign _246_ = ctrl_state == (* full_case = 32'd1 *) 2'h2;
-  assign _247_ = ch_last ? 2'h2 : 2'hx;
-  assign _248_ = s_param__valid ? _247_ : 2'hx;
-  assign _249_ = ctrl_state == (* full_case = 32'd1 *) 1'h1;
-  assign _250_ = s_param__valid ? 2'h1 : 2'hx;
-  assign _251_ = ! (* full_case = 32'd1 *) ctrl_state;
-  assign _252_ = s_param__valid ? _051_ : 1'hx;
-  function [0:0] _641_;
+  assign _267_ = ctrl_state == (* full_case = 32'd1 *) 2'h3;
+  assign _268_ = _078_ ? 2'h3 : 2'hx;
+  assign _269_ = ctrl_state == (* full_case = 32'd1 *) 2'h2;
+  assign _270_ = ch_last ? 2'h2 : 2'hx;
+  assign _271_ = s_param__valid ? _270_ : 2'hx;
+  assign _272_ = ctrl_state == (* full_case = 32'd1 *) 1'h1;
+  assign _273_ = s_param__valid ? 2'h1 : 2'hx;
+  assign _274_ = ! (* full_case = 32'd1 *) ctrl_state;
+  assign _275_ = s_param__valid ? _074_ : 1'hx;
+  function [0:0] _704_;
     input [0:0] a;
     input [1:0] b;
     input [1:0] s;
     (* parallel_case *)
     casez (s)
       2'b?1:
-        _641_ = b[0:0];
+        _704_ = b[0:0];
       2'b1?:
-        _641_ = b[1:1];
+        _704_ = b[1:1];
       default:
-        _641_ = a;
+        _704_ = a;
     endcase
   endfunction
-  assign _254_ = ctrl_state == 1'h1;
-  assign _255_ = s_param__valid ? _043_ : 1'hx;
-  assign _256_ = ! ctrl_state;
-  assign _257_ = s_param__valid ? _044_ : 16'hxxxx;
-  function [15:0] _646_;
+  assign _277_ = ctrl_state == 1'h1;
+  assign _278_ = s_param__valid ? _066_ : 1'hx;
+  assign _279_ = ! ctrl_state;
+  assign _280_ = s_param__valid ? _067_ : 16'hxxxx;
+  function [15:0] _709_;
     input [15:0] a;
     input [31:0] b;
     input [1:0] s;
     (* parallel_case *)
     casez (s)
       2'b?1:
-        _646_ = b[15:0];
+        _709_ = b[15:0];
       2'b1?:
-        _646_ = b[31:16];
+        _709_ = b[31:16];
       default:
-        _646_ = a;
+        _709_ = a;
     endcase
   endfunction
-  assign _259_ = ctrl_state == 1'h1;
-  assign _260_ = s_param__valid ? 16'h0000 : 16'hxxxx;
-  assign _261_ = ! ctrl_state;
-  assign _262_ = _046_ ? (* full_case = 32'd1 *) 2'h0 : _048_[1:0];
-  assign _263_ = lane ? 2'hx : _262_;
-  assign _264_ = s_param__valid ? _263_ : 2'hx;
-  function [1:0] _653_;
+  assign _282_ = ctrl_state == 1'h1;
+  assign _283_ = s_param__valid ? 16'h0000 : 16'hxxxx;
+  assign _284_ = ! ctrl_state;
+  assign _285_ = _070_ ? (* full_case = 32'd1 *) 2'h0 : _072_[1:0];
+  assign _286_ = lane ? 2'hx : _285_;
+  assign _287_ = s_param__valid ? _286_ : 2'hx;
+  function [1:0] _716_;
     input [1:0] a;
     input [3:0] b;
     input [1:0] s;
     (* parallel_case *)
     casez (s)
       2'b?1:
-        _653_ = b[1:0];
+        _716_ = b[1:0];
       2'b1?:
-        _653_ = b[3:2];
+        _716_ = b[3:2];
       default:
-        _653_ = a;
+        _716_ = a;
     endcase
   endfunction
-  assign _266_ = ctrl_state == 1'h1;
-  assign _267_ = s_param__valid ? 2'h0 : 2'hx;
-  assign _268_ = ! ctrl_state;
-  assign _269_ = lane ? 6'hxx : _045_[5:0];
-  assign _270_ = s_param__valid ? _269_ : 6'hxx;
-  function [5:0] _659_;
+  assign _289_ = ctrl_state == 1'h1;
+  assign _290_ = s_param__valid ? 2'h0 : 2'hx;
+  assign _291_ = ! ctrl_state;
+  assign _292_ = lane ? 6'hxx : _069_[5:0];
+  assign _293_ = s_param__valid ? _292_ : 6'hxx;
+  function [5:0] _722_;
     input [5:0] a;
     input [11:0] b;
     input [1:0] s;
     (* parallel_case *)
     casez (s)
       2'b?1:
-        _659_ = b[5:0];
+        _722_ = b[5:0];
       2'b1?:
-        _659_ = b[11:6];
+        _722_ = b[11:6];
       default:
-        _659_ = a;
+        _722_ = a;
     endcase
   endfunction
-  assign _272_ = ctrl_state == 1'h1;
-  assign _273_ = s_param__valid ? 6'h00 : 6'hxx;
-  assign _274_ = ! ctrl_state;
-  assign _275_ = _046_ ? _047_[3:0] : 4'hx;
-  assign _276_ = lane ? 4'hx : _275_;
-  assign _277_ = s_param__valid ? _276_ : 4'hx;
-  function [3:0] _666_;
+  assign _295_ = ctrl_state == 1'h1;
+  assign _296_ = s_param__valid ? 6'h00 : 6'hxx;
+  assign _297_ = ! ctrl_state;
+  assign _298_ = _070_ ? _071_[3:0] : 4'hx;
+  assign _299_ = lane ? 4'hx : _298_;
+  assign _300_ = s_param__valid ? _299_ : 4'hx;
+  function [3:0] _729_;
     input [3:0] a;
     input [7:0] b;
     input [1:0] s;
     (* parallel_case *)
     casez (s)
       2'b?1:
-        _666_ = b[3:0];
+        _729_ = b[3:0];
       2'b1?:
-        _666_ = b[7:4];
+        _729_ = b[7:4];
       default:
-        _666_ = a;
+        _729_ = a;
     endcase
   endfunction
-  assign _279_ = ctrl_state == 1'h1;
-  assign _280_ = s_param__valid ? 4'h0 : 4'hx;
-  assign _281_ = ! ctrl_state;
-  assign _282_ = lane ? (* full_case = 32'd1 *) _050_[0] : 1'h0;
-  assign _283_ = s_param__valid ? _282_ : 1'hx;
-  function [0:0] _672_;
+  assign _302_ = ctrl_state == 1'h1;
+  assign _303_ = s_param__valid ? 4'h0 : 4'hx;
+  assign _304_ = ! ctrl_state;
+  assign _305_ = lane ? (* full_case = 32'd1 *) _073_ : 1'h0;
+  assign _306_ = s_param__valid ? _305_ : 1'hx;
+  function [0:0] _735_;
     input [0:0] a;
     input [1:0] b;
     input [1:0] s;
     (* parallel_case *)
     casez (s)
       2'b?1:
-        _672_ = b[0:0];
+        _735_ = b[0:0];
       2'b1?:
-        _672_ = b[1:1];
+        _735_ = b[1:1];
       default:
-        _672_ = a;
+        _735_ = a;
     endcase
   endfunction
-  assign _285_ = ctrl_state == 1'h1;
-  assign _286_ = s_param__valid ? 1'h0 : 1'hx;
-  assign _287_ = ! ctrl_state;
-  assign _288_ = ! ctrl_state;
-  assign _289_ = ! ctrl_state;
-  assign _290_ = ! ctrl_state;
-  assign _291_ = ! ctrl_state;
-  assign _292_ = ! ctrl_state;
-  assign _293_ = ! ctrl_state;
-  assign _294_ = ! ctrl_state;
-  assign _295_ = ! ctrl_state;
-  assign _296_ = ! ctrl_state;
-  assign _297_ = ! ctrl_state;
-  assign _298_ = ! ctrl_state;
-  assign _299_ = ! ctrl_state;
-  assign _302_ = dn_last ? (* full_case = 32'd1 *) 6'h00 : ra_inc;
-  assign _303_ = d_last ? (* full_case = 32'd1 *) _302_ : ra_row;
-  assign _304_ = beat_last ? (* full_case = 32'd1 *) _303_ : ra_inc;
-  assign ra_next = o_valid ? _304_ : ra;
-  assign _307_ = ctrl_state == 1'h1;
   assign _308_ = ctrl_state == 1'h1;
-  assign _309_ = ctrl_state == 1'h1;
-  assign _310_ = ctrl_state == 1'h1;
-  assign _311_ = ctrl_state == 1'h1;
+  assign _309_ = s_param__valid ? 1'h0 : 1'hx;
+  assign _310_ = ! ctrl_state;
+  assign _311_ = ! ctrl_state;
   assign _312_ = ! ctrl_state;
-  function [0:0] _703_;
+  assign _313_ = ! ctrl_state;
+  assign _314_ = ! ctrl_state;
+  assign _315_ = ! ctrl_state;
+  assign _316_ = ! ctrl_state;
+  assign _317_ = ! ctrl_state;
+  assign _318_ = ! ctrl_state;
+  assign _319_ = ! ctrl_state;
+  assign _320_ = ! ctrl_state;
+  assign _321_ = ! ctrl_state;
+  assign _322_ = ! ctrl_state;
+  assign _323_ = ! ctrl_state;
+  assign _324_ = ! ctrl_state;
+  assign _325_ = ! ctrl_state;
+  assign _328_ = dn_last ? (* full_case = 32'd1 *) 6'h3d : _041_[5:0];
+  assign _329_ = d_last ? (* full_case = 32'd1 *) _328_ : _039_[5:0];
+  assign _330_ = beat_last ? (* full_case = 32'd1 *) _329_ : _037_[5:0];
+  assign \$like$53  = o_valid ? _330_ : { 4'hx, ra_row[1], 1'hx };
+  assign _331_ = dn_last ? (* full_case = 32'd1 *) 6'h01 : _040_[5:0];
+  assign _332_ = d_last ? (* full_case = 32'd1 *) _331_ : _038_;
+  assign _333_ = beat_last ? (* full_case = 32'd1 *) _332_ : _036_;
+  assign \$like  = o_valid ? _333_[0] : 1'hx;
+  assign _334_ = dn_last ? (* full_case = 32'd1 *) 6'h00 : ra_inc;
+  assign _335_ = d_last ? (* full_case = 32'd1 *) _334_ : ra_row;
+  assign _339_ = ctrl_state == 1'h1;
+  assign _340_ = ctrl_state == 1'h1;
+  assign _341_ = ctrl_state == 1'h1;
+  assign _342_ = ctrl_state == 1'h1;
+  assign _343_ = ctrl_state == 1'h1;
+  assign _344_ = ! ctrl_state;
+  function [0:0] _776_;
     input [0:0] a;
     input [1:0] b;
     input [1:0] s;
     (* parallel_case *)
     casez (s)
       2'b?1:
-        _703_ = b[0:0];
+        _776_ = b[0:0];
       2'b1?:
-        _703_ = b[1:1];
+        _776_ = b[1:1];
       default:
-        _703_ = a;
+        _776_ = a;
     endcase
   endfunction
-  assign s_param__ready = _703_(1'h0, 2'h3, { _314_, _313_ });
-  assign _313_ = ctrl_state == 1'h1;
-  assign _314_ = ! ctrl_state;
+  assign s_param__ready = _776_(1'h0, 2'h3, { _346_, _345_ });
+  assign _345_ = ctrl_state == 1'h1;
+  assign _346_ = ! ctrl_state;
   \hwq_top.engine.array  array (
     .clk(clk),
     .drain_valid(o_valid),
@@ -825,7 +884,7 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
     .i_last(i_last),
     .i_valid(take),
     .i_w(i_w),
-    .o_data(\o_data$124 ),
+    .o_data(\o_data$133 ),
     .rst(rst)
   );
   \hwq_top.engine.fifo  fifo (
@@ -834,7 +893,7 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
     .r_en(r_en),
     .r_rdy(m_out__valid),
     .rst(rst),
-    .w_en(\w_en$80 ),
+    .w_en(\w_en$77 ),
     .w_port__data({ o_last, o_data, part2, part1, part0 })
   );
   \hwq_top.engine.params0  params0 (
@@ -851,276 +910,315 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
     .act_min(act_min),
     .clk(clk),
     .i_acc(i_acc),
-    .i_last(\i_last$61 ),
-    .i_valid(\i_valid$59 ),
+    .i_last(\i_last$58 ),
+    .i_valid(\i_valid$56 ),
     .o_data(o_data),
     .o_last(o_last),
-    .o_valid(\o_valid$81 ),
-    .\port$860$0 (r_data),
+    .o_valid(\o_valid$78 ),
+    .\port$972$0 (r_data),
     .rst(rst),
     .zero_point(zero_point)
   );
-  assign _177_[5:1] = 5'hxx;
+  assign _024_[2] = 1'hx;
+  assign _199_[5:1] = 5'hxx;
   always @(posedge clk) begin
     w_addr <= wa;
     if (rst) begin
-      give_back <= 2'h0;
-      \i_last$61  <= 1'h0;
-      \i_valid$59  <= 1'h0;
-      part_last <= 1'h0;
-      \$signal$121  <= 1'h0;
-      d_last <= 1'h0;
-      row_valid <= 1'h0;
-      row <= 17'h00000;
-      ra_inc[0] <= 1'h0;
-      dn <= 4'h0;
-      d <= 1'h0;
-      dn_last <= 1'h0;
-      credit_ok <= 1'h1;
-      credits <= 4'h8;
-      last_mblock <= 1'h0;
-    end else begin
-      give_back <= _005_ + _007_;
-      \i_last$61  <= part_last;
-      \i_valid$59  <= \$signal$121 ;
-      part_last <= _088_ & dn_last;
-      \$signal$121  <= _085_;
-      begin if (_075_) d_last <= _181_; else begin if (_077_) d_last <= d_last ? (* full_case = 32'd1 *) 1'h0 : _084_; else d_last <= _181_; end end
-      begin if (_075_) row_valid <= _188_; else begin if (_077_) begin if (wrap) row_valid <= row < m_wrap; else row_valid <= row < m_last; end else row_valid <= _188_; end end
-      begin if (_075_) row <= _191_; else begin if (_077_) begin if (wrap) row <= row - 1'h1; else row <= row + 1'h1; end else row <= _191_; end end
-      ra_inc[0] <= _177_[0];
-      begin if (_075_) dn <= _197_; else begin if (_077_) begin if (d_last) dn <= dn_last ? (* full_case = 32'd1 *) 4'h0 : _080_[3:0]; else dn <= _197_; end else dn <= _197_; end end
-      begin if (_075_) d <= _202_; else begin if (_077_) d <= d_last ? (* full_case = 32'd1 *) 1'h0 : _083_[0]; else d <= _202_; end end
-      begin if (_075_) dn_last <= _235_; else begin if (_077_) begin if (d_last) dn_last <= dn_last ? (* full_case = 32'd1 *) nb_one : _082_; else dn_last <= _235_; end else dn_last <= _235_; end end
-      credit_ok <= \$signal  ? (* full_case = 32'd1 *) _027_ : _028_;
-      credits <= \$signal  ? (* full_case = 32'd1 *) _026_[3:0] : kept;
-      last_mblock <= _024_ >= M_;
-    end
-    if (rst) begin
-      part2 <= 8'h00;
-    end else if (_134_) begin
-      part2 <= o_data;
-    end
-    if (rst) begin
-      part1 <= 8'h00;
-    end else if (_135_) begin
-      part1 <= o_data;
-    end
-    if (rst) begin
-      part0 <= 8'h00;
-    end else if (_136_) begin
-      part0 <= o_data;
-    end
-    if (rst) begin
-      ob <= 2'h0;
-    end else if (\o_valid$81 ) begin
-      begin if (_002_) ob <= 2'h0; else ob <= ob + 1'h1; end
-    end
-    if (\$signal$121 ) begin
-      i_acc <= acc_chosen;
-    end
-    if (o_valid) begin
-      begin if (beat[1]) acc_chosen <= beat[0] ? \o_data$124 [95:72] : \o_data$124 [71:48]; else acc_chosen <= beat[0] ? \o_data$124 [47:24] : \o_data$124 [23:0]; end
-    end
-    if (rst) begin
-      beat_last <= 1'h0;
-    end else if (_092_) begin
-      begin if (_075_) beat_last <= beat == 2'h2; else begin if (_077_) beat_last <= 1'h0; else begin if (drain_restart) beat_last <= 1'h0; else beat_last <= 1'hx; end end end
-    end
-    if (_164_) begin
-      ra_row <= 6'h00;
-    end else begin
-      ra_row <= _071_[5:0];
-    end
-    if (_165_) begin
-      ra_inc[5:1] <= 5'h00;
-    end else begin
-      ra_inc[5:1] <= _069_[5:1];
-    end
-    if (_166_) begin
-      ra <= 6'h00;
-    end else begin
-      ra <= ra_next;
-    end
-    if (rst) begin
-      beat <= 2'h0;
-    end else if (_093_) begin
-      begin if (_075_) beat <= _078_[1:0]; else begin if (_077_) beat <= 2'h0; else begin if (drain_restart) beat <= 2'h0; else beat <= 2'hx; end end end
-    end
-    if (_167_) begin
-      drain_restart <= 1'h0;
-    end else begin
-      drain_restart <= s_param__valid;
-    end
-    if (rst) begin
-      at_tile_last <= 1'h0;
-    end else if (_094_) begin
-      at_tile_last <= compute ? _207_ : \$signal$104 ;
-    end
-    if (rst) begin
-      at_k_last <= 1'h0;
-    end else if (_095_) begin
-      at_k_last <= compute ? _210_ : \$signal$103 ;
-    end
-    if (rst) begin
-      fn_last <= 1'h0;
-    end else if (_137_) begin
-      begin if (compute) begin if (adv) begin if (at_tile_last) fn_last <= fn_last ? (* full_case = 32'd1 *) nb_one : _064_; else fn_last <= 1'hx; end else fn_last <= 1'hx; end else fn_last <= ! blk; end
-    end
-    if (_168_) begin
-      fn <= 4'h0;
-    end else if (_138_) begin
-      fn <= fn_last ? (* full_case = 32'd1 *) 4'h0 : _063_[3:0];
-    end
-    if (_169_) begin
-      fm0 <= 17'h00000;
-    end else if (_139_) begin
-      fm0 <= _062_[16:0];
-    end
-    if (rst) begin
-      in_data <= 1'h0;
-    end else if (_140_) begin
-      begin if (compute) begin if (adv) in_data <= at_tile_last ? (* full_case = 32'd1 *) _061_ : _217_; else in_data <= 1'hx; end else begin if (_307_) begin if (s_param__valid) begin if (ch_last) in_data <= 1'h1; else in_data <= 1'h0; end else in_data <= 1'h0; end else in_data <= 1'h0; end end
-    end
-    if (_170_) begin
-      kk <= 8'h00;
-    end else if (adv) begin
-      kk <= at_tile_last ? (* full_case = 32'd1 *) 8'h00 : _065_[7:0];
-    end
-    if (rst) begin
-      flush <= 5'h00;
-    end else if (_141_) begin
-      flush <= _610_(5'hxx, { _224_, _056_[4:0] }, { _225_, _223_ });
-    end
-    if (rst) begin
-      compute <= 1'h0;
-    end else if (_142_) begin
-      compute <= _615_(1'hx, { _230_, _226_ }, { _231_, _228_ });
-    end
-    if (rst) begin
-      nb_one <= 1'h0;
-    end else if (_143_) begin
-      nb_one <= ! blk;
-    end
-    if (rst) begin
-      nb_pen <= 5'h00;
-    end else if (_144_) begin
-      nb_pen <= blk - 1'h1;
-    end
-    if (rst) begin
-      ctrl_state <= 2'h0;
-    end else if (_145_) begin
-      ctrl_state <= _631_(2'hx, { _250_, _248_, _245_, _242_ }, { _251_, _249_, _246_, _244_ });
-    end
-    if (rst) begin
-      ch_last <= 1'h0;
-    end else if (_146_) begin
-      ch_last <= _641_(1'hx, { _255_, _252_ }, { _256_, _254_ });
-    end
-    if (rst) begin
-      ch <= 16'h0000;
-    end else if (_147_) begin
-      ch <= _646_(16'hxxxx, { _260_, _257_ }, { _261_, _259_ });
-    end
-    if (rst) begin
-      wb <= 2'h0;
-    end else if (_148_) begin
-      wb <= _653_(2'hx, { _267_, _264_ }, { _268_, _266_ });
-    end
-    if (rst) begin
-      wa <= 6'h00;
-    end else if (_149_) begin
-      wa <= _659_(6'hxx, { _273_, _270_ }, { _274_, _272_ });
-    end
-    if (rst) begin
       blk <= 4'h0;
-    end else if (_150_) begin
-      blk <= _666_(4'hx, { _280_, _277_ }, { _281_, _279_ });
+    end else if (_154_) begin
+      blk <= _729_(4'hx, { _303_, _300_ }, { _304_, _302_ });
     end
     if (rst) begin
       lane <= 1'h0;
-    end else if (_151_) begin
-      lane <= _672_(1'hx, { _286_, _283_ }, { _287_, _285_ });
+    end else if (_155_) begin
+      lane <= _735_(1'hx, { _309_, _306_ }, { _310_, _308_ });
     end
     if (rst) begin
-      \$signal$104  <= 1'h0;
-    end else if (_152_) begin
-      \$signal$104  <= _042_;
+      \$signal$106  <= 1'h0;
+    end else if (_156_) begin
+      \$signal$106  <= _065_;
     end
     if (rst) begin
-      \$signal$103  <= 1'h0;
-    end else if (_153_) begin
-      \$signal$103  <= _038_;
+      \$signal$105  <= 1'h0;
+    end else if (_157_) begin
+      \$signal$105  <= _062_;
     end
     if (rst) begin
       tile_pen <= 17'h00000;
-    end else if (_154_) begin
-      tile_pen <= _036_ - 2'h2;
+    end else if (_158_) begin
+      tile_pen <= _059_ - 2'h2;
     end
     if (rst) begin
       n_pen <= 17'h00000;
-    end else if (_155_) begin
+    end else if (_159_) begin
       n_pen <= hdr[31:16] - 2'h2;
     end
     if (rst) begin
       k_pen <= 17'h00000;
-    end else if (_156_) begin
+    end else if (_160_) begin
       k_pen <= hdr[47:32] - 2'h2;
     end
     if (rst) begin
       k_last <= 16'h0000;
-    end else if (_157_) begin
+    end else if (_161_) begin
       k_last <= hdr[47:32] - 1'h1;
     end
     if (rst) begin
       act_max <= 8'h00;
-    end else if (_158_) begin
+    end else if (_162_) begin
       act_max <= hdr[71:64];
     end
     if (rst) begin
       act_min <= 8'h00;
-    end else if (_159_) begin
+    end else if (_163_) begin
       act_min <= hdr[63:56];
     end
     if (rst) begin
       zero_point <= 8'h00;
-    end else if (_160_) begin
+    end else if (_164_) begin
       zero_point <= hdr[55:48];
     end
     if (rst) begin
+      m_one <= 1'h0;
+    end else if (_165_) begin
+      m_one <= hdr[15:0] == 1'h1;
+    end
+    if (rst) begin
+      m_wrap_pen <= 17'h00000;
+    end else if (_166_) begin
+      m_wrap_pen <= hdr[15:0] + 1'h0;
+    end
+    if (rst) begin
+      m_pen <= 17'h00000;
+    end else if (_167_) begin
+      m_pen <= hdr[15:0] - 2'h2;
+    end
+    if (rst) begin
       m_wrap <= 17'h00000;
-    end else if (_161_) begin
+    end else if (_168_) begin
       m_wrap <= hdr[15:0] + 1'h1;
     end
     if (rst) begin
       m_last <= 16'h0000;
-    end else if (_162_) begin
-      m_last <= _029_[15:0];
+    end else if (_169_) begin
+      m_last <= hdr[15:0] - 1'h1;
     end
     if (rst) begin
       M_ <= 16'h0000;
-    end else if (_163_) begin
+    end else if (_170_) begin
       M_ <= hdr[15:0];
     end
-    if (_171_) begin
+    if (rst) begin
+      credit_ok <= 1'h1;
+      credits <= 4'h8;
+      last_mblock <= 1'h0;
+      give_back <= 2'h0;
+      \i_last$58  <= 1'h0;
+      \i_valid$56  <= 1'h0;
+      part_last <= 1'h0;
+      \$signal$130  <= 1'h0;
+      d_last <= 1'h0;
+      row_last <= 1'h0;
+      row_valid <= 1'h0;
+      row <= 17'h00000;
+      dn <= 4'h0;
+      d <= 1'h0;
+      dn_last_next <= 1'h0;
+      row_last_next <= 1'h0;
+      row_valid_next <= 1'h0;
+      row_next <= 17'h00000;
+      dn_last <= 1'h0;
+    end else begin
+      credit_ok <= \$signal  ? (* full_case = 32'd1 *) _047_ : _048_;
+      credits <= \$signal  ? (* full_case = 32'd1 *) _046_ : kept;
+      last_mblock <= _044_ >= M_;
+      give_back <= _025_ + _027_;
+      \i_last$58  <= part_last;
+      \i_valid$56  <= \$signal$130 ;
+      part_last <= _016_ & dn_last;
+      \$signal$130  <= _014_;
+      begin if (_006_) d_last <= _203_; else d_last <= _008_ ? \$signal$122  : _203_; end
+      begin if (_006_) row_last <= _209_; else begin if (_008_) row_last <= row_last_next; else row_last <= _209_; end end
+      begin if (_006_) row_valid <= _212_; else begin if (_008_) row_valid <= row_valid_next; else row_valid <= _212_; end end
+      begin if (_006_) row <= _215_; else begin if (_008_) row <= row_next; else row <= _215_; end end
+      begin if (_006_) dn <= _222_; else begin if (_008_) begin if (d_last) dn <= dn_last ? (* full_case = 32'd1 *) 4'h0 : _012_[3:0]; else dn <= _222_; end else dn <= _222_; end end
+      begin if (_006_) d <= _227_; else begin if (_008_) d <= d_last ? (* full_case = 32'd1 *) 1'h0 : _013_[0]; else d <= _227_; end end
+      begin if (dn_last) dn_last_next <= nb_one; else dn_last_next <= dn == nb_pen; end
+      begin if (wrap) row_last_next <= _099_ & _102_; else row_last_next <= _104_ & _106_; end
+      begin if (wrap) row_valid_next <= row < m_wrap; else row_valid_next <= row < m_last; end
+      begin if (wrap) row_next <= _093_[16:0]; else row_next <= _094_[16:0]; end
+      begin if (_006_) dn_last <= _259_; else begin if (_008_) begin if (d_last) dn_last <= dn_last_next; else dn_last <= _259_; end else dn_last <= _259_; end end
+    end
+    if (_185_) begin
       w_en <= 1'h0;
     end else begin
-      w_en <= s_param__valid & _014_;
+      w_en <= s_param__valid & _032_;
     end
-    if (!_309_) begin
+    if (!_341_) begin
       w_data[68:63] <= 6'h00;
     end else begin
       w_data[68:63] <= hdr[69:64];
     end
-    if (!_310_) begin
+    if (!_342_) begin
       w_data[62:32] <= 31'h00000000;
     end else begin
       w_data[62:32] <= hdr[62:32];
     end
-    if (!_311_) begin
+    if (!_343_) begin
       w_data[31:0] <= 32'd0;
     end else begin
       w_data[31:0] <= hdr[31:0];
+    end
+    if (rst) begin
+      part2 <= 8'h00;
+    end else if (_171_) begin
+      part2 <= o_data;
+    end
+    if (rst) begin
+      part1 <= 8'h00;
+    end else if (_172_) begin
+      part1 <= o_data;
+    end
+    if (rst) begin
+      part0 <= 8'h00;
+    end else if (_173_) begin
+      part0 <= o_data;
+    end
+    if (rst) begin
+      ob <= 2'h0;
+    end else if (\o_valid$78 ) begin
+      ob <= _024_[1:0];
+    end
+    if (\$signal$130 ) begin
+      i_acc <= acc_chosen;
+    end
+    if (o_valid) begin
+      begin if (beat[1]) acc_chosen <= beat[0] ? \o_data$133 [95:72] : \o_data$133 [71:48]; else acc_chosen <= beat[0] ? \o_data$133 [47:24] : \o_data$133 [23:0]; end
+    end
+    if (rst) begin
+      beat_last <= 1'h0;
+    end else if (_119_) begin
+      begin if (_006_) beat_last <= beat == 2'h2; else begin if (_008_) beat_last <= 1'h0; else begin if (drain_restart) beat_last <= 1'h0; else beat_last <= 1'hx; end end end
+    end
+    if (_186_) begin
+      \ra_row_reg[1]  <= 1'h0;
+    end else if (o_valid) begin
+      \ra_row_reg[1]  <= _330_[1];
+    end
+    if (rst) begin
+      _508_ <= 5'h00;
+    end else if (_120_) begin
+      _508_ <= { _218_[5:2], _218_[0] };
+    end
+    if (_187_) begin
+      ra_inc[5:1] <= 5'h00;
+    end else if (o_valid) begin
+      ra_inc[5:1] <= _333_[5:1];
+    end
+    if (rst) begin
+      ra_inc[0] <= 1'h0;
+    end else if (_121_) begin
+      ra_inc[0] <= _199_[0];
+    end
+    if (_188_) begin
+      ra <= 6'h00;
+    end else if (o_valid) begin
+      ra <= beat_last ? (* full_case = 32'd1 *) _335_ : ra_inc;
+    end
+    if (rst) begin
+      beat <= 2'h0;
+    end else if (_122_) begin
+      begin if (_006_) beat <= beat + 1'h1; else begin if (_008_) beat <= 2'h0; else begin if (drain_restart) beat <= 2'h0; else beat <= 2'hx; end end end
+    end
+    if (_189_) begin
+      drain_restart <= 1'h0;
+    end else begin
+      drain_restart <= s_param__valid;
+    end
+    if (_190_) begin
+      \$signal$122  <= 1'h0;
+    end else begin
+      \$signal$122  <= _109_;
+    end
+    if (rst) begin
+      at_tile_last <= 1'h0;
+    end else if (_123_) begin
+      at_tile_last <= compute ? _232_ : \$signal$106 ;
+    end
+    if (rst) begin
+      at_k_last <= 1'h0;
+    end else if (_124_) begin
+      at_k_last <= compute ? _235_ : \$signal$105 ;
+    end
+    if (rst) begin
+      fn_last <= 1'h0;
+    end else if (_174_) begin
+      begin if (compute) begin if (adv) begin if (at_tile_last) fn_last <= fn_last ? (* full_case = 32'd1 *) nb_one : _087_; else fn_last <= 1'hx; end else fn_last <= 1'hx; end else fn_last <= ! blk; end
+    end
+    if (_191_) begin
+      fn <= 4'h0;
+    end else if (_175_) begin
+      fn <= fn_last ? (* full_case = 32'd1 *) 4'h0 : _086_[3:0];
+    end
+    if (_192_) begin
+      fm0 <= 17'h00000;
+    end else if (_176_) begin
+      fm0 <= fm0 + 2'h2;
+    end
+    if (rst) begin
+      in_data <= 1'h0;
+    end else if (_177_) begin
+      begin if (compute) begin if (adv) in_data <= at_tile_last ? (* full_case = 32'd1 *) _084_ : _242_; else in_data <= 1'hx; end else begin if (_339_) begin if (s_param__valid) begin if (ch_last) in_data <= 1'h1; else in_data <= 1'h0; end else in_data <= 1'h0; end else in_data <= 1'h0; end end
+    end
+    if (_193_) begin
+      kk <= 8'h00;
+    end else if (adv) begin
+      kk <= at_tile_last ? (* full_case = 32'd1 *) 8'h00 : _088_[7:0];
+    end
+    if (rst) begin
+      flush <= 5'h00;
+    end else if (_129_) begin
+      flush <= _675_(5'hxx, { 5'h1d, _080_ }, { _249_, _248_ });
+    end
+    if (rst) begin
+      compute <= 1'h0;
+    end else if (_178_) begin
+      compute <= _679_(1'hx, { _254_, _250_ }, { _255_, _252_ });
+    end
+    if (rst) begin
+      nb_one <= 1'h0;
+    end else if (_179_) begin
+      nb_one <= ! blk;
+    end
+    if (rst) begin
+      nb_pen <= 5'h00;
+    end else if (_180_) begin
+      nb_pen <= blk - 1'h1;
+    end
+    if (rst) begin
+      ctrl_state <= 2'h0;
+    end else if (_181_) begin
+      ctrl_state <= _694_(2'hx, { _273_, _271_, _268_, _265_ }, { _274_, _272_, _269_, _267_ });
+    end
+    if (rst) begin
+      ch_last <= 1'h0;
+    end else if (_182_) begin
+      ch_last <= _704_(1'hx, { _278_, _275_ }, { _279_, _277_ });
+    end
+    if (rst) begin
+      ch <= 16'h0000;
+    end else if (_183_) begin
+      ch <= _709_(16'hxxxx, { _283_, _280_ }, { _284_, _282_ });
+    end
+    if (rst) begin
+      wb <= 2'h0;
+    end else if (_184_) begin
+      wb <= _716_(2'hx, { _290_, _287_ }, { _291_, _289_ });
+    end
+    if (rst) begin
+      wa <= 6'h00;
+    end else if (_153_) begin
+      wa <= _722_(6'hxx, { _296_, _293_ }, { _297_, _295_ });
     end
   end
 endmodule
@@ -1281,10 +1379,10 @@ module \hwq_top.engine.array (i_w, clk, rst, i_valid, i_last, drain_valid, o_dat
   assign _019_ = | { lr_0_1_d2, rst };
   assign _020_ = | { lr_0_0_d2, rst };
   assign _021_ = | { _022_, rst };
-  assign beat_next = lr_1_3_d2 ? 2'h0 : _024_;
-  assign _023_ = drain_advance ? _009_ : drain_count;
-  assign count_next = lr_1_3_d2 ? 2'h2 : _023_;
-  assign _024_ = draining ? _011_[1:0] : drain_beat;
+  assign _023_ = draining ? _011_[1:0] : drain_beat;
+  assign beat_next = lr_1_3_d2 ? 2'h0 : _023_;
+  assign _024_ = drain_advance ? _009_ : drain_count;
+  assign count_next = lr_1_3_d2 ? 2'h2 : _024_;
   \hwq_top.engine.array.mul_0_0  mul_0_0 (
     .a0(a0),
     .a1(a_0_0),
@@ -1342,6 +1440,7 @@ module \hwq_top.engine.array (i_w, clk, rst, i_valid, i_last, drain_valid, o_dat
     begin if (drain_row) drain_2 <= out_1_2; else drain_2 <= out_0_2; end
     begin if (drain_row) drain_3 <= out_1_3; else drain_3 <= out_0_3; end
     if (rst) begin
+      drain_valid <= 1'h0;
       drain_advance <= 1'h0;
       drain_beat <= 2'h0;
       drain_count <= 2'h0;
@@ -1392,8 +1491,8 @@ module \hwq_top.engine.array (i_w, clk, rst, i_valid, i_last, drain_valid, o_dat
       skew_l1_d0 <= 1'h0;
       in_last <= 1'h0;
       in_valid <= 1'h0;
-      drain_valid <= 1'h0;
     end else begin
+      drain_valid <= draining;
       drain_advance <= _002_ & _003_;
       drain_beat <= beat_next;
       drain_count <= count_next;
@@ -1444,7 +1543,6 @@ module \hwq_top.engine.array (i_w, clk, rst, i_valid, i_last, drain_valid, o_dat
       skew_l1_d0 <= in_last;
       in_last <= i_last & i_valid;
       in_valid <= i_valid;
-      drain_valid <= draining;
     end
     if (_012_) begin
       drain_row <= 1'h0;
@@ -1974,23 +2072,76 @@ module \hwq_top.engine.params0 (rst, wp__addr, wp__data, wp__en, rp__addr, r_dat
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.requant (rst, zero_point, act_min, act_max, i_valid, i_last, i_acc, o_data, o_valid, o_last, \port$860$0 , clk);
+module \hwq_top.engine.requant (rst, zero_point, act_min, act_max, i_valid, i_last, i_acc, o_data, o_valid, o_last, \port$972$0 , clk);
   wire _000_;
   wire [32:0] _001_;
+  wire _002_;
+  wire [30:0] _003_;
   (* unused_bits = "0 1 2 3 4 5 6 7 8 9 10 11 12 13 14" *)
-  wire [47:0] _002_;
-  (* unused_bits = "0" *)
-  wire [32:0] _003_;
-  wire _004_;
-  wire _006_;
-  wire [31:0] _007_;
+  wire [47:0] _005_;
+  wire _011_;
+  wire _012_;
+  wire _013_;
   wire _014_;
-  wire [30:0] _015_;
+  wire _015_;
   wire _016_;
-  wire _017_;
   wire _018_;
   wire _019_;
-  wire [7:0] _020_;
+  wire _020_;
+  wire _021_;
+  wire _022_;
+  wire _023_;
+  wire _024_;
+  wire _025_;
+  wire _026_;
+  wire _027_;
+  wire _028_;
+  wire _029_;
+  wire _030_;
+  wire _031_;
+  wire _032_;
+  wire _033_;
+  wire _034_;
+  wire _035_;
+  wire [30:0] _036_;
+  wire _037_;
+  wire _038_;
+  wire _039_;
+  wire _040_;
+  wire _041_;
+  wire _042_;
+  wire _043_;
+  wire _044_;
+  wire _045_;
+  wire _046_;
+  wire _047_;
+  wire _048_;
+  wire _049_;
+  wire _050_;
+  wire _051_;
+  wire _052_;
+  wire _053_;
+  wire _054_;
+  wire _055_;
+  wire _056_;
+  wire _057_;
+  wire _058_;
+  wire _059_;
+  wire _060_;
+  wire _061_;
+  wire _062_;
+  wire _063_;
+  wire _064_;
+  wire _065_;
+  wire _066_;
+  wire _067_;
+  wire [7:0] _068_;
+  wire _070_;
+  wire [7:0] \$signal ;
+  (* unused_bits = "0" *)
+  wire [7:0] \$signal$20 ;
+  wire [3:0] \$signal$21 ;
+  wire [3:0] \$signal$22 ;
   input [7:0] act_max;
   wire [7:0] act_max;
   input [7:0] act_min;
@@ -1999,8 +2150,8 @@ module \hwq_top.engine.requant (rst, zero_point, act_min, act_max, i_valid, i_la
   wire clk;
   wire fits_0;
   wire [32:0] h_0;
-  wire [31:0] half_0;
-  wire [31:0] halfm_0;
+  wire [30:0] half_0;
+  wire [29:0] halfm_0;
   (* init = 10'b0x00000000 *)
   wire [9:0] hi_z;
   wire [32:0] high_0;
@@ -2019,8 +2170,8 @@ module \hwq_top.engine.requant (rst, zero_point, act_min, act_max, i_valid, i_la
   reg o_last = 1'h0;
   output o_valid;
   reg o_valid = 1'h0;
-  input [68:0] \port$860$0 ;
-  wire [68:0] \port$860$0 ;
+  input [68:0] \port$972$0 ;
+  wire [68:0] \port$972$0 ;
   reg [4:0] rq1_l0 = 5'h00;
   reg rq1_last = 1'h0;
   reg [30:0] rq1_m0 = 31'h00000000;
@@ -2028,8 +2179,10 @@ module \hwq_top.engine.requant (rst, zero_point, act_min, act_max, i_valid, i_la
   reg [31:0] rq1_s0 = 32'd0;
   reg rq1_valid = 1'h0;
   reg [32:0] rq2_h0 = 33'h000000000;
-  reg [31:0] rq2_hf0 = 32'd0;
-  reg [31:0] rq2_hm0 = 32'd0;
+  (* init = 32'bx0000000000000000000000000000000 *)
+  wire [31:0] rq2_hf0;
+  (* init = 32'bxx000000000000000000000000000000 *)
+  wire [31:0] rq2_hm0;
   reg rq2_last = 1'h0;
   reg [4:0] rq2_r0 = 5'h00;
   reg rq2_valid = 1'h0;
@@ -2060,71 +2213,250 @@ module \hwq_top.engine.requant (rst, zero_point, act_min, act_max, i_valid, i_la
   wire [7:0] t_0;
   input [7:0] zero_point;
   wire [7:0] zero_point;
-  assign _000_ = $signed(\port$860$0 [68:63]) > $signed(1'h0);
-  assign _004_ = $signed(\port$860$0 [68:63]) < $signed(1'h0);
-  assign _015_ = rq2b_ng0 ? rq2b_m0 : 31'h00000000;
-  assign { high_0[32], high_0[30:0] } = rq2b_phh0 - _015_;
+  assign _000_ = $signed(\port$972$0 [68:63]) > $signed(1'h0);
+  assign _016_ = $signed(\port$972$0 [68:63]) < $signed(1'h0);
+  assign _036_ = rq2b_ng0 ? rq2b_m0 : 31'h00000000;
+  assign { high_0[32], high_0[30:0] } = rq2b_phh0 - _036_;
   assign _001_ = rq2b_phl0 + rq2b_plh0;
   assign mid_0 = _001_ + 15'h4000;
-  assign { h_0, _002_[14:0] } = $signed({ high_0[32], high_0[30:0], rq2b_pll0[31:16] }) + $signed(mid_0);
-  assign { half_0, _003_[0] } = 1'h1 << rq2b_r0;
-  assign halfm_0[0] = rq2b_r0 >= 2'h2;
-  assign halfm_0[1] = rq2b_r0 >= 2'h3;
-  assign halfm_0[2] = rq2b_r0 >= 3'h4;
-  assign halfm_0[3] = rq2b_r0 >= 3'h5;
-  assign halfm_0[4] = rq2b_r0 >= 3'h6;
-  assign halfm_0[5] = rq2b_r0 >= 3'h7;
-  assign halfm_0[6] = rq2b_r0 >= 4'h8;
-  assign halfm_0[7] = rq2b_r0 >= 4'h9;
-  assign halfm_0[8] = rq2b_r0 >= 4'ha;
-  assign halfm_0[9] = rq2b_r0 >= 4'hb;
-  assign halfm_0[10] = rq2b_r0 >= 4'hc;
-  assign halfm_0[11] = rq2b_r0 >= 4'hd;
-  assign halfm_0[12] = rq2b_r0 >= 4'he;
-  assign halfm_0[13] = rq2b_r0 >= 4'hf;
-  assign halfm_0[14] = rq2b_r0 >= 5'h10;
-  assign halfm_0[15] = rq2b_r0 >= 5'h11;
-  assign halfm_0[16] = rq2b_r0 >= 5'h12;
-  assign halfm_0[17] = rq2b_r0 >= 5'h13;
-  assign halfm_0[18] = rq2b_r0 >= 5'h14;
-  assign halfm_0[19] = rq2b_r0 >= 5'h15;
-  assign halfm_0[20] = rq2b_r0 >= 5'h16;
-  assign halfm_0[21] = rq2b_r0 >= 5'h17;
-  assign halfm_0[22] = rq2b_r0 >= 5'h18;
-  assign halfm_0[23] = rq2b_r0 >= 5'h19;
-  assign halfm_0[24] = rq2b_r0 >= 5'h1a;
-  assign halfm_0[25] = rq2b_r0 >= 5'h1b;
-  assign halfm_0[26] = rq2b_r0 >= 5'h1c;
-  assign halfm_0[27] = rq2b_r0 >= 5'h1d;
-  assign halfm_0[28] = rq2b_r0 >= 5'h1e;
-  assign halfm_0[29] = rq2b_r0 >= 5'h1f;
-  assign halfm_0[30] = rq2b_r0 >= 6'h20;
-  assign halfm_0[31] = rq2b_r0 >= 6'h21;
-  assign _006_ = $signed(rq2_h0) < $signed(1'h0);
-  assign _007_ = _006_ ? rq2_hm0 : rq2_hf0;
+  assign { h_0, _005_[14:0] } = $signed({ high_0[32], high_0[30:0], rq2b_pll0[31:16] }) + $signed(mid_0);
+  assign half_0[0] = \$signal [0] & \$signal$21 [1];
+  assign half_0[1] = \$signal [0] & \$signal$21 [2];
+  assign half_0[2] = \$signal [0] & \$signal$21 [3];
+  assign half_0[3] = \$signal [1] & \$signal$21 [0];
+  assign half_0[4] = \$signal [1] & \$signal$21 [1];
+  assign half_0[5] = \$signal [1] & \$signal$21 [2];
+  assign half_0[6] = \$signal [1] & \$signal$21 [3];
+  assign half_0[7] = \$signal [2] & \$signal$21 [0];
+  assign half_0[8] = \$signal [2] & \$signal$21 [1];
+  assign half_0[9] = \$signal [2] & \$signal$21 [2];
+  assign half_0[10] = \$signal [2] & \$signal$21 [3];
+  assign half_0[11] = \$signal [3] & \$signal$21 [0];
+  assign half_0[12] = \$signal [3] & \$signal$21 [1];
+  assign half_0[13] = \$signal [3] & \$signal$21 [2];
+  assign half_0[14] = \$signal [3] & \$signal$21 [3];
+  assign half_0[15] = \$signal [4] & \$signal$21 [0];
+  assign half_0[16] = \$signal [4] & \$signal$21 [1];
+  assign half_0[17] = \$signal [4] & \$signal$21 [2];
+  assign half_0[18] = \$signal [4] & \$signal$21 [3];
+  assign half_0[19] = \$signal [5] & \$signal$21 [0];
+  assign half_0[20] = \$signal [5] & \$signal$21 [1];
+  assign half_0[21] = \$signal [5] & \$signal$21 [2];
+  assign half_0[22] = \$signal [5] & \$signal$21 [3];
+  assign half_0[23] = \$signal [6] & \$signal$21 [0];
+  assign half_0[24] = \$signal [6] & \$signal$21 [1];
+  assign half_0[25] = \$signal [6] & \$signal$21 [2];
+  assign half_0[26] = \$signal [6] & \$signal$21 [3];
+  assign half_0[27] = \$signal [7] & \$signal$21 [0];
+  assign half_0[28] = \$signal [7] & \$signal$21 [1];
+  assign half_0[29] = \$signal [7] & \$signal$21 [2];
+  assign half_0[30] = \$signal [7] & \$signal$21 [3];
+  assign _018_ = \$signal [0] & \$signal$22 [2];
+  assign halfm_0[0] = \$signal$20 [1] | _018_;
+  assign _019_ = \$signal [0] & \$signal$22 [3];
+  assign halfm_0[1] = \$signal$20 [1] | _019_;
+  assign _020_ = \$signal [1] & \$signal$22 [0];
+  assign halfm_0[2] = \$signal$20 [2] | _020_;
+  assign _021_ = \$signal [1] & \$signal$22 [1];
+  assign halfm_0[3] = \$signal$20 [2] | _021_;
+  assign _022_ = \$signal [1] & \$signal$22 [2];
+  assign halfm_0[4] = \$signal$20 [2] | _022_;
+  assign _023_ = \$signal [1] & \$signal$22 [3];
+  assign halfm_0[5] = \$signal$20 [2] | _023_;
+  assign _024_ = \$signal [2] & \$signal$22 [0];
+  assign halfm_0[6] = \$signal$20 [3] | _024_;
+  assign _025_ = \$signal [2] & \$signal$22 [1];
+  assign halfm_0[7] = \$signal$20 [3] | _025_;
+  assign _026_ = \$signal [2] & \$signal$22 [2];
+  assign halfm_0[8] = \$signal$20 [3] | _026_;
+  assign _027_ = \$signal [2] & \$signal$22 [3];
+  assign halfm_0[9] = \$signal$20 [3] | _027_;
+  assign _028_ = \$signal [3] & \$signal$22 [0];
+  assign halfm_0[10] = \$signal$20 [4] | _028_;
+  assign _029_ = \$signal [3] & \$signal$22 [1];
+  assign halfm_0[11] = \$signal$20 [4] | _029_;
+  assign _030_ = \$signal [3] & \$signal$22 [2];
+  assign halfm_0[12] = \$signal$20 [4] | _030_;
+  assign _031_ = \$signal [3] & \$signal$22 [3];
+  assign halfm_0[13] = \$signal$20 [4] | _031_;
+  assign _032_ = \$signal [4] & \$signal$22 [0];
+  assign halfm_0[14] = \$signal$20 [5] | _032_;
+  assign _033_ = \$signal [4] & \$signal$22 [1];
+  assign halfm_0[15] = \$signal$20 [5] | _033_;
+  assign _034_ = \$signal [4] & \$signal$22 [2];
+  assign halfm_0[16] = \$signal$20 [5] | _034_;
+  assign _035_ = \$signal [4] & \$signal$22 [3];
+  assign halfm_0[17] = \$signal$20 [5] | _035_;
+  assign _037_ = \$signal [5] & \$signal$22 [0];
+  assign halfm_0[18] = \$signal$20 [6] | _037_;
+  assign _038_ = \$signal [5] & \$signal$22 [1];
+  assign halfm_0[19] = \$signal$20 [6] | _038_;
+  assign _039_ = \$signal [5] & \$signal$22 [2];
+  assign halfm_0[20] = \$signal$20 [6] | _039_;
+  assign _040_ = \$signal [5] & \$signal$22 [3];
+  assign halfm_0[21] = \$signal$20 [6] | _040_;
+  assign _041_ = \$signal [6] & \$signal$22 [0];
+  assign halfm_0[22] = \$signal$20 [7] | _041_;
+  assign _042_ = \$signal [6] & \$signal$22 [1];
+  assign halfm_0[23] = \$signal$20 [7] | _042_;
+  assign _043_ = \$signal [6] & \$signal$22 [2];
+  assign halfm_0[24] = \$signal$20 [7] | _043_;
+  assign _044_ = \$signal [6] & \$signal$22 [3];
+  assign halfm_0[25] = \$signal$20 [7] | _044_;
+  assign halfm_0[26] = \$signal [7] & \$signal$22 [0];
+  assign halfm_0[27] = \$signal [7] & \$signal$22 [1];
+  assign halfm_0[28] = \$signal [7] & \$signal$22 [2];
+  assign halfm_0[29] = \$signal [7] & \$signal$22 [3];
+  assign _002_ = $signed(rq2_h0) < $signed(1'h0);
+  assign _003_ = _002_ ? { 1'h0, rq2_hm0[29:0] } : rq2_hf0[30:0];
   assign t_0 = rq3_y0[7:0] + zero_point;
   assign fits_0 = $signed(rq3_y0[32:8]) == $signed(rq3_y0[33]);
-  assign _014_ = $signed(rq3_y0[8:0]) < $signed({ lo_z[9], lo_z[7:0] });
-  assign _016_ = fits_0 ? _014_ : rq3_y0[33];
-  assign _017_ = $signed(rq3_y0[8:0]) > $signed({ hi_z[9], hi_z[7:0] });
-  assign _018_ = ~ rq3_y0[33];
-  assign _019_ = fits_0 ? _017_ : _018_;
-  reg [8:0] _085_ = 9'h000;
-  assign { hi_z[9], hi_z[7:0] } = _085_;
-  reg [8:0] _086_ = 9'h000;
-  assign { lo_z[9], lo_z[7:0] } = _086_;
-  assign _020_ = _019_ ? (* full_case = 32'd1 *) act_max : t_0;
+  assign _011_ = $signed(rq3_y0[8:0]) < $signed({ lo_z[9], lo_z[7:0] });
+  assign _012_ = fits_0 ? _011_ : rq3_y0[33];
+  assign _013_ = $signed(rq3_y0[8:0]) > $signed({ hi_z[9], hi_z[7:0] });
+  assign _014_ = ~ rq3_y0[33];
+  assign _015_ = fits_0 ? _013_ : _014_;
+  reg [8:0] _188_ = 9'h000;
+  assign { hi_z[9], hi_z[7:0] } = _188_;
+  reg [8:0] _189_ = 9'h000;
+  assign { lo_z[9], lo_z[7:0] } = _189_;
+  reg [30:0] _221_ = 31'h00000000;
+  assign rq2_hf0[30:0] = _221_;
+  reg [29:0] _222_ = 30'h00000000;
+  assign rq2_hm0[29:0] = _222_;
+  assign _045_ = rq2b_r0[1:0] == (* full_case = 32'd1 *) 2'h2;
+  assign _046_ = rq2b_r0[1:0] == (* full_case = 32'd1 *) 1'h1;
+  assign _047_ = ! (* full_case = 32'd1 *) rq2b_r0[1:0];
+  function [3:0] _226_;
+    input [3:0] a;
+    input [15:0] b;
+    input [3:0] s;
+    (* full_case = 32'd1 *)
+    (* parallel_case *)
+    casez (s)
+      4'b???1:
+        _226_ = b[3:0];
+      4'b??1?:
+        _226_ = b[7:4];
+      4'b?1??:
+        _226_ = b[11:8];
+      4'b1???:
+        _226_ = b[15:12];
+      default:
+        _226_ = a;
+    endcase
+  endfunction
+  assign \$signal$21  = _226_(4'hx, 16'h1248, { _051_, _050_, _049_, _048_ });
+  assign _048_ = rq2b_r0[1:0] == (* full_case = 32'd1 *) 2'h3;
+  assign _049_ = rq2b_r0[1:0] == (* full_case = 32'd1 *) 2'h2;
+  assign _050_ = rq2b_r0[1:0] == (* full_case = 32'd1 *) 1'h1;
+  assign _051_ = ! (* full_case = 32'd1 *) rq2b_r0[1:0];
+  function [7:0] _231_;
+    input [7:0] a;
+    input [63:0] b;
+    input [7:0] s;
+    (* full_case = 32'd1 *)
+    (* parallel_case *)
+    casez (s)
+      8'b???????1:
+        _231_ = b[7:0];
+      8'b??????1?:
+        _231_ = b[15:8];
+      8'b?????1??:
+        _231_ = b[23:16];
+      8'b????1???:
+        _231_ = b[31:24];
+      8'b???1????:
+        _231_ = b[39:32];
+      8'b??1?????:
+        _231_ = b[47:40];
+      8'b?1??????:
+        _231_ = b[55:48];
+      8'b1???????:
+        _231_ = b[63:56];
+      default:
+        _231_ = a;
+    endcase
+  endfunction
+  assign \$signal$20  = _231_(8'hxx, 64'h0103070f1f3f7fff, { _059_, _058_, _057_, _056_, _055_, _054_, _053_, _052_ });
+  assign _052_ = rq2b_r0[4:2] == (* full_case = 32'd1 *) 3'h7;
+  assign _053_ = rq2b_r0[4:2] == (* full_case = 32'd1 *) 3'h6;
+  assign _054_ = rq2b_r0[4:2] == (* full_case = 32'd1 *) 3'h5;
+  assign _055_ = rq2b_r0[4:2] == (* full_case = 32'd1 *) 3'h4;
+  assign _056_ = rq2b_r0[4:2] == (* full_case = 32'd1 *) 2'h3;
+  assign _057_ = rq2b_r0[4:2] == (* full_case = 32'd1 *) 2'h2;
+  assign _058_ = rq2b_r0[4:2] == (* full_case = 32'd1 *) 1'h1;
+  assign _059_ = ! (* full_case = 32'd1 *) rq2b_r0[4:2];
+  function [7:0] _240_;
+    input [7:0] a;
+    input [63:0] b;
+    input [7:0] s;
+    (* full_case = 32'd1 *)
+    (* parallel_case *)
+    casez (s)
+      8'b???????1:
+        _240_ = b[7:0];
+      8'b??????1?:
+        _240_ = b[15:8];
+      8'b?????1??:
+        _240_ = b[23:16];
+      8'b????1???:
+        _240_ = b[31:24];
+      8'b???1????:
+        _240_ = b[39:32];
+      8'b??1?????:
+        _240_ = b[47:40];
+      8'b?1??????:
+        _240_ = b[55:48];
+      8'b1???????:
+        _240_ = b[63:56];
+      default:
+        _240_ = a;
+    endcase
+  endfunction
+  assign \$signal  = _240_(8'hxx, 64'h0102040810204080, { _067_, _066_, _065_, _064_, _063_, _062_, _061_, _060_ });
+  assign _060_ = rq2b_r0[4:2] == (* full_case = 32'd1 *) 3'h7;
+  assign _061_ = rq2b_r0[4:2] == (* full_case = 32'd1 *) 3'h6;
+  assign _062_ = rq2b_r0[4:2] == (* full_case = 32'd1 *) 3'h5;
+  assign _063_ = rq2b_r0[4:2] == (* full_case = 32'd1 *) 3'h4;
+  assign _064_ = rq2b_r0[4:2] == (* full_case = 32'd1 *) 2'h3;
+  assign _065_ = rq2b_r0[4:2] == (* full_case = 32'd1 *) 2'h2;
+  assign _066_ = rq2b_r0[4:2] == (* full_case = 32'd1 *) 1'h1;
+  assign _067_ = ! (* full_case = 32'd1 *) rq2b_r0[4:2];
+  assign _068_ = _015_ ? (* full_case = 32'd1 *) act_max : t_0;
+  function [3:0] _251_;
+    input [3:0] a;
+    input [15:0] b;
+    input [3:0] s;
+    (* full_case = 32'd1 *)
+    (* parallel_case *)
+    casez (s)
+      4'b???1:
+        _251_ = b[3:0];
+      4'b??1?:
+        _251_ = b[7:4];
+      4'b?1??:
+        _251_ = b[11:8];
+      4'b1???:
+        _251_ = b[15:12];
+      default:
+        _251_ = a;
+    endcase
+  endfunction
+  assign \$signal$22  = _251_(4'hx, 16'h137f, { _047_, _046_, _045_, _070_ });
+  assign _070_ = rq2b_r0[1:0] == (* full_case = 32'd1 *) 2'h3;
+  assign _005_[47:15] = h_0;
   assign hi_z[8] = hi_z[9];
   assign high_0[31] = high_0[32];
-  assign _003_[32:1] = half_0;
-  assign _002_[47:15] = h_0;
   assign lo_z[8] = lo_z[9];
+  assign rq2_hf0[31] = 1'h0;
+  assign rq2_hm0[31:30] = 2'h0;
   always @(posedge clk) begin
     if (rst) begin
       o_last <= 1'h0;
       o_valid <= 1'h0;
-      _085_ <= 9'h000;
-      _086_ <= 9'h000;
+      _188_ <= 9'h000;
+      _189_ <= 9'h000;
       rq3_last <= 1'h0;
       rq3_valid <= 1'h0;
       rq3a_last <= 1'h0;
@@ -2140,8 +2472,8 @@ module \hwq_top.engine.requant (rst, zero_point, act_min, act_max, i_valid, i_la
     end else begin
       o_last <= rq3_last;
       o_valid <= rq3_valid;
-      _085_ <= $signed(act_max) - $signed(zero_point);
-      _086_ <= $signed(act_min) - $signed(zero_point);
+      _188_ <= $signed(act_max) - $signed(zero_point);
+      _189_ <= $signed(act_min) - $signed(zero_point);
       rq3_last <= rq3a_last;
       rq3_valid <= rq3a_valid;
       rq3a_last <= rq2_last;
@@ -2158,20 +2490,20 @@ module \hwq_top.engine.requant (rst, zero_point, act_min, act_max, i_valid, i_la
     if (rst) begin
       o_data <= 8'h00;
     end else if (rq3_valid) begin
-      o_data <= _016_ ? (* full_case = 32'd1 *) act_min : _020_;
+      o_data <= _012_ ? (* full_case = 32'd1 *) act_min : _068_;
     end
     if (rq3a_valid) begin
       rq3_y0 <= $signed(rq3a_u0) >>> rq3a_r0;
     end
     if (rq2_valid) begin
-      rq3a_u0 <= $signed(rq2_h0) + $signed({ 1'h0, _007_ });
+      rq3a_u0 <= $signed(rq2_h0) + $signed({ 1'h0, _003_ });
       rq3a_r0 <= rq2_r0;
     end
     if (rq2b_valid) begin
-      rq2_hm0 <= halfm_0;
-      rq2_hf0 <= half_0;
       rq2_h0 <= h_0;
       rq2_r0 <= rq2b_r0;
+      _221_ <= half_0;
+      _222_ <= halfm_0;
     end
     if (rq2a_valid) begin
       rq2b_phh0 <= rq2a_a0[31:16] * rq2a_m0[30:16];
@@ -2188,14 +2520,14 @@ module \hwq_top.engine.requant (rst, zero_point, act_min, act_max, i_valid, i_la
       rq2a_m0 <= rq1_m0;
     end
     if (i_valid) begin
-      rq1_s0 <= $signed(i_acc) + $signed(\port$860$0 [31:0]);
-      rq1_m0 <= \port$860$0 [62:32];
+      rq1_s0 <= $signed(i_acc) + $signed(\port$972$0 [31:0]);
+      rq1_m0 <= \port$972$0 [62:32];
     end
     if (i_valid)
-      if (!_004_) rq1_r0 <= 5'h00;
-      else rq1_r0 <= - $signed(\port$860$0 [67:63]);
+      if (!_016_) rq1_r0 <= 5'h00;
+      else rq1_r0 <= - $signed(\port$972$0 [67:63]);
     if (i_valid)
       if (!_000_) rq1_l0 <= 5'h00;
-      else rq1_l0 <= \port$860$0 [67:63];
+      else rq1_l0 <= \port$972$0 [67:63];
   end
 endmodule

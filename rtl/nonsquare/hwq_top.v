@@ -57,101 +57,107 @@ endmodule
 (* generator = "Amaranth" *)
 module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_en, clk, rst, take, m_out__valid, m_out__payload, s_param__ready, i_a);
   wire _000_;
-  wire [49:0] _001_;
-  wire _003_;
-  wire [1:0] _004_;
-  wire [2:0] _005_;
+  wire _001_;
+  wire _004_;
+  wire _005_;
   wire _006_;
   wire _007_;
   wire _008_;
+  wire _009_;
   wire _010_;
-  wire _011_;
-  wire _012_;
-  wire _013_;
-  wire _014_;
+  wire [3:0] _013_;
+  (* unused_bits = "2" *)
+  wire [2:0] _014_;
   wire _015_;
+  wire _016_;
   wire _017_;
-  wire _018_;
-  wire _019_;
-  wire _024_;
+  wire [49:0] _019_;
+  wire _021_;
+  wire _022_;
+  wire [1:0] _023_;
+  wire [2:0] _024_;
   wire _025_;
-  wire [17:0] _026_;
-  wire [3:0] _028_;
+  wire _026_;
+  wire _027_;
   wire _029_;
   wire _030_;
-  wire _033_;
-  wire _037_;
-  wire [15:0] _038_;
-  wire _040_;
-  wire _041_;
-  wire _042_;
-  wire [15:0] _043_;
-  wire _044_;
-  wire _045_;
-  wire [15:0] _046_;
+  wire _031_;
+  wire _032_;
+  wire _034_;
+  wire _035_;
+  wire _036_;
+  wire [5:0] _037_;
   (* unused_bits = "6" *)
-  wire [6:0] _047_;
+  wire [6:0] _038_;
+  wire [5:0] _039_;
+  (* unused_bits = "6" *)
+  wire [6:0] _040_;
+  (* unused_bits = "6" *)
+  wire [6:0] _041_;
+  (* unused_bits = "6" *)
+  wire [6:0] _042_;
+  wire _043_;
+  wire _044_;
+  wire [17:0] _045_;
+  (* unused_bits = "4" *)
+  wire [4:0] _047_;
   wire _048_;
   wire _049_;
-  (* unused_bits = "4" *)
-  wire [4:0] _050_;
-  (* unused_bits = "2" *)
-  wire [2:0] _051_;
-  (* unused_bits = "1" *)
-  wire [1:0] _052_;
-  wire _053_;
-  wire _055_;
-  wire _057_;
-  wire [4:0] _058_;
+  wire _051_;
+  (* unused_bits = "16" *)
+  wire [16:0] _056_;
   wire _059_;
-  wire _060_;
-  wire _062_;
+  wire [15:0] _060_;
+  wire _061_;
   wire _063_;
-  (* unused_bits = "4" *)
-  wire [4:0] _065_;
+  wire _064_;
+  wire [15:0] _065_;
   wire _066_;
-  wire [8:0] _067_;
+  wire _067_;
   wire _068_;
-  wire _069_;
-  wire _070_;
-  wire _071_;
-  wire [5:0] _072_;
+  (* unused_bits = "16" *)
+  wire [16:0] _069_;
   (* unused_bits = "6" *)
-  wire [6:0] _073_;
-  wire _074_;
+  wire [6:0] _070_;
+  wire _071_;
+  (* unused_bits = "4" *)
+  wire [4:0] _072_;
+  (* unused_bits = "2" *)
+  wire [2:0] _073_;
+  (* unused_bits = "1" *)
+  wire [1:0] _074_;
   wire _075_;
-  wire _076_;
   wire _077_;
   wire _078_;
-  wire _079_;
-  wire _081_;
-  wire [3:0] _083_;
+  wire _080_;
+  (* unused_bits = "5" *)
+  wire [5:0] _081_;
+  wire _082_;
   wire _084_;
-  (* unused_bits = "2" *)
-  wire [2:0] _085_;
-  wire _086_;
-  wire _087_;
+  wire _085_;
+  (* unused_bits = "17" *)
+  wire [17:0] _086_;
+  (* unused_bits = "4" *)
+  wire [4:0] _087_;
   wire _088_;
   wire _089_;
-  wire _090_;
+  (* unused_bits = "9" *)
+  wire [9:0] _090_;
+  wire _091_;
   wire _092_;
   wire _093_;
-  wire _094_;
-  wire _095_;
-  wire _096_;
-  wire _097_;
-  wire _098_;
+  (* unused_bits = "17" *)
+  wire [17:0] _094_;
+  (* unused_bits = "17" *)
+  wire [17:0] _095_;
+  wire [18:0] _096_;
   wire _099_;
-  wire _100_;
   wire _101_;
   wire _102_;
   wire _103_;
-  wire _104_;
   wire _105_;
   wire _106_;
   wire _107_;
-  wire _108_;
-  wire _109_;
   wire _110_;
   wire _111_;
   wire _112_;
@@ -220,88 +226,93 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   wire _175_;
   wire _176_;
   wire _177_;
-  wire [5:0] _178_;
+  wire _178_;
   wire _179_;
   wire _180_;
   wire _181_;
+  wire _182_;
+  wire _183_;
+  wire _184_;
+  wire _185_;
+  wire _186_;
+  wire _187_;
   wire _188_;
-  wire [16:0] _191_;
-  wire [3:0] _197_;
-  wire [1:0] _202_;
-  wire _206_;
-  wire _207_;
+  wire _189_;
+  wire _190_;
+  wire _191_;
+  wire _192_;
+  wire _193_;
+  wire _194_;
+  wire _195_;
+  wire _196_;
+  wire _197_;
+  wire _198_;
+  wire _199_;
+  wire [5:0] _200_;
+  wire _201_;
+  wire _202_;
+  wire _203_;
   wire _209_;
-  wire _210_;
-  wire _217_;
-  wire _223_;
-  wire [4:0] _224_;
-  wire _225_;
-  wire _226_;
-  wire _228_;
-  wire _229_;
-  wire _230_;
+  wire _212_;
+  wire [16:0] _215_;
+  (* unused_bits = "0" *)
+  wire [5:0] _218_;
+  wire [3:0] _222_;
+  wire [1:0] _227_;
   wire _231_;
   wire _232_;
-  wire _233_;
   wire _234_;
   wire _235_;
-  wire _236_;
-  wire _241_;
-  wire [1:0] _242_;
-  wire _244_;
-  wire [1:0] _245_;
-  wire _246_;
-  wire [1:0] _247_;
-  wire [1:0] _248_;
+  wire _242_;
+  wire _248_;
   wire _249_;
-  wire [1:0] _250_;
-  wire _251_;
+  wire _250_;
   wire _252_;
+  wire _253_;
   wire _254_;
   wire _255_;
   wire _256_;
-  wire [15:0] _257_;
+  wire _257_;
+  wire _258_;
   wire _259_;
-  wire [15:0] _260_;
-  wire _261_;
-  wire [1:0] _262_;
-  wire [1:0] _263_;
-  wire [1:0] _264_;
-  wire _266_;
-  wire [1:0] _267_;
-  wire _268_;
-  wire [5:0] _269_;
-  wire [5:0] _270_;
+  wire _260_;
+  wire _264_;
+  wire [1:0] _265_;
+  wire _267_;
+  wire [1:0] _268_;
+  wire _269_;
+  wire [1:0] _270_;
+  wire [1:0] _271_;
   wire _272_;
-  wire [5:0] _273_;
+  wire [1:0] _273_;
   wire _274_;
-  wire [3:0] _275_;
-  wire [3:0] _276_;
-  wire [3:0] _277_;
+  wire _275_;
+  wire _277_;
+  wire _278_;
   wire _279_;
-  wire [3:0] _280_;
-  wire _281_;
+  wire [15:0] _280_;
   wire _282_;
-  wire _283_;
-  wire _285_;
-  wire _286_;
-  wire _287_;
-  wire _288_;
+  wire [15:0] _283_;
+  wire _284_;
+  wire [1:0] _285_;
+  wire [1:0] _286_;
+  wire [1:0] _287_;
   wire _289_;
-  wire _290_;
+  wire [1:0] _290_;
   wire _291_;
-  wire _292_;
-  wire _293_;
-  wire _294_;
+  wire [5:0] _292_;
+  wire [5:0] _293_;
   wire _295_;
-  wire _296_;
+  wire [5:0] _296_;
   wire _297_;
-  wire _298_;
-  wire _299_;
-  wire [5:0] _302_;
-  wire [5:0] _303_;
-  wire [5:0] _304_;
-  wire _307_;
+  wire [3:0] _298_;
+  wire [3:0] _299_;
+  wire [3:0] _300_;
+  wire _302_;
+  wire [3:0] _303_;
+  wire _304_;
+  wire _305_;
+  wire _306_;
   wire _308_;
   wire _309_;
   wire _310_;
@@ -310,10 +321,40 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   wire _313_;
   wire _314_;
   wire _315_;
+  wire _316_;
+  wire _317_;
+  wire _318_;
+  wire _319_;
+  wire _320_;
+  wire _321_;
+  wire _322_;
+  wire _323_;
+  wire _324_;
+  wire _325_;
+  wire [5:0] _328_;
+  wire [5:0] _329_;
+  wire [5:0] _330_;
+  wire [5:0] _331_;
+  wire [5:0] _332_;
+  wire [5:0] _333_;
+  wire [5:0] _334_;
+  wire [5:0] _335_;
+  wire _339_;
+  wire _340_;
+  wire _341_;
+  wire _342_;
+  wire _343_;
+  wire _344_;
+  wire _345_;
+  wire _346_;
+  wire _347_;
+  wire \$like ;
+  wire [5:0] \$like$58 ;
   wire \$signal ;
-  reg \$signal$109  = 1'h0;
-  reg \$signal$110  = 1'h0;
-  reg \$signal$127  = 1'h0;
+  reg \$signal$111  = 1'h0;
+  reg \$signal$112  = 1'h0;
+  reg \$signal$128  = 1'h0;
+  reg \$signal$136  = 1'h0;
   reg [15:0] M_ = 16'h0000;
   reg [49:0] acc_chosen = 50'h0000000000000;
   reg [7:0] act_max = 8'h00;
@@ -337,6 +378,7 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   reg d_last = 1'h0;
   reg [3:0] dn = 4'h0;
   reg dn_last = 1'h0;
+  reg dn_last_next = 1'h0;
   reg drain_restart = 1'h0;
   reg [4:0] flush = 5'h00;
   reg [16:0] fm0 = 17'h00000;
@@ -349,8 +391,8 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   wire [31:0] i_a;
   reg [49:0] i_acc = 50'h0000000000000;
   wire i_last;
-  reg \i_last$67  = 1'h0;
-  reg \i_valid$65  = 1'h0;
+  reg \i_last$64  = 1'h0;
+  reg \i_valid$62  = 1'h0;
   input [47:0] i_w;
   wire [47:0] i_w;
   reg in_data = 1'h0;
@@ -361,34 +403,40 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   reg lane = 1'h0;
   reg last_mblock = 1'h0;
   reg [15:0] m_last = 16'h0000;
+  reg m_one = 1'h0;
   output [48:0] m_out__payload;
   wire [48:0] m_out__payload;
   output m_out__valid;
   wire m_out__valid;
+  reg [16:0] m_pen = 17'h00000;
   reg [16:0] m_wrap = 17'h00000;
+  reg [16:0] m_wrap_pen = 17'h00000;
   reg [16:0] n_pen = 17'h00000;
   reg nb_one = 1'h0;
   reg [4:0] nb_pen = 5'h00;
   wire [15:0] o_data;
-  wire [149:0] \o_data$130 ;
+  wire [149:0] \o_data$139 ;
   wire o_last;
   wire o_valid;
-  wire \o_valid$87 ;
+  wire \o_valid$84 ;
   reg [1:0] ob = 2'h0;
   reg [15:0] part0 = 16'h0000;
   reg [15:0] part1 = 16'h0000;
   reg part_last = 1'h0;
   wire [68:0] r_data;
-  wire [68:0] \r_data$79 ;
+  wire [68:0] \r_data$76 ;
   input r_en;
   wire r_en;
   reg [5:0] ra = 6'h00;
   reg [5:0] ra_inc = 6'h00;
-  wire [5:0] ra_next;
   reg [5:0] ra_row = 6'h00;
   reg [16:0] row = 17'h00000;
   wire row_end;
+  reg row_last = 1'h0;
+  reg row_last_next = 1'h0;
+  reg [16:0] row_next = 17'h00000;
   reg row_valid = 1'h0;
+  reg row_valid_next = 1'h0;
   input rst;
   wire rst;
   input s_act__valid;
@@ -406,191 +454,210 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   reg [68:0] w_data = 69'h000000000000000000;
   reg w_en = 1'h0;
   reg \w_en$11  = 1'h0;
-  wire \w_en$86 ;
+  wire \w_en$83 ;
   reg [5:0] wa = 6'h00;
   reg [1:0] wb = 2'h0;
   wire wrap;
   reg [7:0] zero_point = 8'h00;
   assign kept = credits + give_back;
-  assign _018_ = s_act__valid & s_wgt__valid;
-  assign _025_ = in_data & _018_;
-  assign _033_ = ~ at_k_last;
-  assign _040_ = credit_ok | _033_;
-  assign take = _025_ & _040_;
-  assign _049_ = s_act__valid & s_wgt__valid;
-  assign _060_ = in_data & _049_;
-  assign _070_ = _060_ & credit_ok;
-  assign \$signal  = _070_ & at_k_last;
-  assign _081_ = ~ in_data;
+  assign _035_ = s_act__valid & s_wgt__valid;
+  assign _044_ = in_data & _035_;
+  assign _051_ = ~ at_k_last;
+  assign _061_ = credit_ok | _051_;
+  assign take = _044_ & _061_;
+  assign _068_ = s_act__valid & s_wgt__valid;
+  assign _078_ = in_data & _068_;
+  assign _088_ = _078_ & credit_ok;
+  assign \$signal  = _088_ & at_k_last;
+  assign _099_ = ~ in_data;
   assign _000_ = s_act__valid & s_wgt__valid;
   assign _010_ = ~ at_k_last;
-  assign _011_ = credit_ok | _010_;
-  assign _012_ = _000_ & _011_;
-  assign adv = _081_ | _012_;
-  assign _013_ = compute & adv;
-  assign _014_ = _013_ & at_tile_last;
-  assign block_end = _014_ & fn_last;
+  assign _021_ = credit_ok | _010_;
+  assign _029_ = _000_ & _021_;
+  assign adv = _099_ | _029_;
+  assign _030_ = compute & adv;
+  assign _031_ = _030_ & at_tile_last;
+  assign block_end = _031_ & fn_last;
   assign i_last = take & at_k_last;
-  assign _015_ = ! lane;
-  assign _017_ = s_param__valid & lane;
+  assign _032_ = ! lane;
+  assign _034_ = s_param__valid & lane;
   assign row_end = o_valid & beat_last;
-  assign _019_ = ~ dn_last;
-  assign wrap = d_last & _019_;
-  assign _024_ = ob == 2'h2;
-  assign \w_en$86  = \o_valid$87  & _024_;
-  assign _026_ = fm0 + 3'h4;
-  assign _028_ = kept - 3'h4;
-  assign _029_ = kept >= 4'h8;
-  assign _030_ = kept >= 3'h4;
-  assign _037_ = hdr[47:32] > 5'h11;
-  assign _038_ = _037_ ? hdr[47:32] : 16'h0011;
-  assign _041_ = hdr[47:32] == 1'h1;
-  assign _042_ = hdr[47:32] > 5'h11;
-  assign _043_ = _042_ ? hdr[47:32] : 16'h0011;
-  assign _044_ = _043_ == 1'h1;
-  assign _045_ = hdr[31:16] == 1'h1;
-  assign _046_ = ch + 1'h1;
-  assign _047_[5:0] = wa + 1'h1;
-  assign _048_ = wb == 2'h2;
-  assign _050_[3:0] = blk + 1'h1;
-  assign _051_[1:0] = wb + 1'h1;
-  assign _052_[0] = lane + 1'h1;
-  assign _053_ = ch == n_pen;
-  assign _055_ = ! blk;
-  assign _057_ = block_end & last_mblock;
-  assign _058_ = flush - 1'h1;
-  assign _059_ = ! flush;
-  assign _062_ = fn_last & last_mblock;
-  assign _063_ = ~ _062_;
-  assign _065_[3:0] = fn + 1'h1;
-  assign _066_ = fn == nb_pen;
-  assign _067_ = kk + 1'h1;
-  assign _068_ = kk == k_pen;
-  assign _069_ = kk == tile_pen;
-  assign _071_ = kk == k_last;
-  assign _072_ = ra_next + 1'h1;
-  assign _073_[5:0] = ra_next - 2'h2;
-  assign _074_ = ~ drain_restart;
-  assign _075_ = _074_ & o_valid;
-  assign _076_ = ~ beat_last;
-  assign _077_ = _075_ & _076_;
-  assign _078_ = ~ drain_restart;
-  assign _079_ = _078_ & row_end;
-  assign _083_ = dn + 1'h1;
-  assign _084_ = dn == nb_pen;
-  assign _085_[1:0] = d + 1'h1;
-  assign _086_ = d == 2'h2;
-  assign _087_ = o_valid & row_valid;
-  assign _088_ = row_end & row_valid;
-  assign _089_ = row == m_last;
-  assign _090_ = _088_ & _089_;
-  assign _001_ = beat[0] ? \o_data$130 [99:50] : \o_data$130 [49:0];
-  assign _003_ = ob == 2'h2;
-  assign _004_ = ob + 1'h1;
-  assign _005_[1:0] = _003_ ? 2'h0 : _004_;
-  assign _006_ = r_en & m_out__valid;
-  assign _007_ = ~ row_valid;
-  assign _008_ = row_end & _007_;
-  assign _092_ = { _079_, _077_, drain_restart } != 1'h0;
-  assign _093_ = { _079_, _077_, drain_restart } != 1'h0;
-  assign _094_ = { compute, adv } != 2'h2;
-  assign _095_ = { compute, adv } != 2'h2;
-  assign _096_ = { compute, adv } != 2'h2;
-  assign _097_ = { at_tile_last, compute, adv } != 2'h3;
-  assign _098_ = { compute, adv } != 2'h2;
-  assign _099_ = { _071_, at_tile_last, compute, adv } != 2'h3;
-  assign _100_ = { _225_, _057_ } != 2'h2;
-  assign _101_ = { _225_, _223_ } != 1'h0;
-  assign _102_ = { _231_, s_param__valid } != 2'h2;
-  assign _103_ = { _231_, ch_last, s_param__valid } != 3'h5;
-  assign _104_ = { _228_, _057_ } != 2'h2;
-  assign _105_ = { _231_, _228_ } != 1'h0;
-  assign _106_ = { _249_, s_param__valid } != 2'h2;
-  assign _107_ = { _251_, s_param__valid } != 2'h2;
-  assign _108_ = { _249_, ch_last, s_param__valid } != 3'h5;
-  assign _109_ = { _246_, _057_ } != 2'h2;
-  assign _110_ = { _244_, _059_ } != 2'h2;
-  assign _111_ = { _251_, _249_, _246_, _244_ } != 1'h0;
-  assign _112_ = { _254_, s_param__valid } != 2'h2;
-  assign _113_ = { _256_, s_param__valid } != 2'h2;
-  assign _114_ = { _256_, _254_ } != 1'h0;
-  assign _115_ = { _259_, s_param__valid } != 2'h2;
-  assign _116_ = { _261_, s_param__valid } != 2'h2;
-  assign _117_ = { _261_, _259_ } != 1'h0;
-  assign _118_ = { _266_, s_param__valid } != 2'h2;
-  assign _119_ = { _268_, s_param__valid } != 2'h2;
-  assign _120_ = { _266_, lane, s_param__valid } != 3'h5;
-  assign _121_ = { _268_, _266_ } != 1'h0;
-  assign _122_ = { _272_, s_param__valid } != 2'h2;
-  assign _123_ = { _274_, s_param__valid } != 2'h2;
-  assign _124_ = { _272_, lane, s_param__valid } != 3'h5;
-  assign _125_ = { _274_, _272_ } != 1'h0;
-  assign _126_ = { _279_, s_param__valid } != 2'h2;
-  assign _127_ = { _281_, s_param__valid } != 2'h2;
-  assign _128_ = { _279_, lane, s_param__valid } != 3'h5;
-  assign _129_ = { _279_, _048_, lane, s_param__valid } != 4'hb;
-  assign _130_ = { _281_, _279_ } != 1'h0;
-  assign _131_ = { _285_, s_param__valid } != 2'h2;
-  assign _132_ = { _287_, s_param__valid } != 2'h2;
-  assign _133_ = { _287_, _285_ } != 1'h0;
-  assign _162_ = & { _288_, s_param__valid };
-  assign _134_ = & { _289_, s_param__valid };
-  assign _135_ = & { _290_, s_param__valid };
-  assign _136_ = & { _291_, s_param__valid };
-  assign _137_ = & { _292_, s_param__valid };
-  assign _138_ = & { _293_, s_param__valid };
-  assign _139_ = & { _294_, s_param__valid };
-  assign _140_ = & { _295_, s_param__valid };
-  assign _141_ = & { _296_, s_param__valid };
-  assign _142_ = & { _297_, s_param__valid };
-  assign _143_ = & { _298_, s_param__valid };
-  assign _144_ = & { _299_, s_param__valid };
-  assign _145_ = & { _179_, \o_valid$87  };
-  assign _146_ = & { _180_, \o_valid$87  };
-  assign _147_ = & { _097_, _096_ };
-  assign _148_ = & { at_tile_last, adv };
-  assign _149_ = & { fn_last, at_tile_last, adv };
-  assign _150_ = & { _099_, _098_ };
-  assign _151_ = & { _101_, _100_ };
-  assign _152_ = & { _105_, _104_, _103_, _102_ };
-  assign _153_ = & { _232_, ch_last, s_param__valid };
-  assign _154_ = & { _241_, ch_last, s_param__valid };
-  assign _155_ = & { _111_, _110_, _109_, _108_, _107_, _106_ };
-  assign _156_ = & { _114_, _113_, _112_ };
-  assign _157_ = & { _117_, _116_, _115_ };
-  assign _158_ = & { _121_, _120_, _119_, _118_ };
-  assign _159_ = & { _125_, _124_, _123_, _122_ };
-  assign _160_ = & { _130_, _129_, _128_, _127_, _126_ };
-  assign _161_ = & { _133_, _132_, _131_ };
-  assign _172_ = ~ _308_;
-  assign _173_ = ~ _309_;
-  assign _174_ = ~ _313_;
-  assign _175_ = ~ compute;
-  assign _176_ = ~ compute;
-  assign _177_ = ~ compute;
-  assign _163_ = | { _172_, rst };
-  assign _164_ = | { _173_, rst };
-  assign _165_ = | { drain_restart, rst };
-  assign _166_ = | { drain_restart, rst };
-  assign _167_ = | { drain_restart, rst };
-  assign _168_ = | { _174_, rst };
-  assign _169_ = | { _175_, rst };
-  assign _170_ = | { _176_, rst };
-  assign _171_ = | { _177_, rst };
-  assign _179_ = ob == 1'h1;
-  assign _180_ = ! ob;
-  assign _181_ = drain_restart ? 1'h0 : d_last;
-  assign _188_ = drain_restart ? 1'h1 : row_valid;
-  assign _191_ = drain_restart ? 17'h00000 : row;
-  assign _178_[0] = drain_restart ? (* full_case = 32'd1 *) 1'h1 : _072_[0];
-  assign _197_ = drain_restart ? 4'h0 : dn;
-  assign _202_ = drain_restart ? 2'h0 : d;
-  assign _206_ = at_tile_last ? (* full_case = 32'd1 *) \$signal$110  : _069_;
-  assign _207_ = adv ? _206_ : 1'hx;
-  assign _209_ = at_tile_last ? (* full_case = 32'd1 *) \$signal$109  : _068_;
-  assign _210_ = adv ? _209_ : 1'hx;
-  assign _217_ = _071_ ? 1'h0 : 1'hx;
-  function [4:0] _611_;
+  assign _036_ = ~ dn_last;
+  assign wrap = d_last & _036_;
+  assign _037_ = ra_inc + 1'h1;
+  assign _038_[5:0] = ra_inc + 6'h3e;
+  assign _039_ = ra_row + 1'h1;
+  assign _040_[5:0] = ra_row + 6'h3e;
+  assign _041_[5:0] = ra_inc + 1'h1;
+  assign _042_[5:0] = ra_inc + 6'h3e;
+  assign _043_ = ob == 2'h2;
+  assign \w_en$83  = \o_valid$84  & _043_;
+  assign _045_ = fm0 + 3'h4;
+  assign _047_[3:0] = kept - 3'h4;
+  assign _048_ = kept >= 4'h8;
+  assign _049_ = kept >= 3'h4;
+  assign _056_[15:0] = hdr[47:32] - 1'h1;
+  assign _059_ = hdr[47:32] > 5'h11;
+  assign _060_ = _059_ ? hdr[47:32] : 16'h0011;
+  assign _063_ = hdr[47:32] == 1'h1;
+  assign _064_ = hdr[47:32] > 5'h11;
+  assign _065_ = _064_ ? hdr[47:32] : 16'h0011;
+  assign _066_ = _065_ == 1'h1;
+  assign _067_ = hdr[31:16] == 1'h1;
+  assign _069_[15:0] = ch + 1'h1;
+  assign _070_[5:0] = wa + 1'h1;
+  assign _071_ = wb == 2'h2;
+  assign _072_[3:0] = blk + 1'h1;
+  assign _073_[1:0] = wb + 1'h1;
+  assign _074_[0] = lane + 1'h1;
+  assign _075_ = ch == n_pen;
+  assign _077_ = ! blk;
+  assign _080_ = block_end & last_mblock;
+  assign _081_[4:0] = flush - 1'h1;
+  assign _082_ = ! flush;
+  assign _084_ = fn_last & last_mblock;
+  assign _085_ = ~ _084_;
+  assign _086_[16:0] = fm0 + 3'h4;
+  assign _087_[3:0] = fn + 1'h1;
+  assign _089_ = fn == nb_pen;
+  assign _090_[8:0] = kk + 1'h1;
+  assign _091_ = kk == k_pen;
+  assign _092_ = kk == tile_pen;
+  assign _093_ = kk == k_last;
+  assign _094_[16:0] = row - 2'h3;
+  assign _095_[16:0] = row + 1'h1;
+  assign _096_[16:0] = wrap ? _094_[16:0] : _095_[16:0];
+  assign _101_ = row < m_wrap;
+  assign _102_ = row < m_wrap_pen;
+  assign _103_ = ~ _102_;
+  assign _105_ = row < m_last;
+  assign _106_ = row < m_pen;
+  assign _107_ = ~ _106_;
+  assign _001_ = d == 2'h2;
+  assign _004_ = ~ drain_restart;
+  assign _005_ = _004_ & o_valid;
+  assign _006_ = ~ beat_last;
+  assign _007_ = _005_ & _006_;
+  assign _008_ = ~ drain_restart;
+  assign _009_ = _008_ & row_end;
+  assign _013_ = dn + 1'h1;
+  assign _014_[1:0] = d + 1'h1;
+  assign _015_ = o_valid & row_valid;
+  assign _016_ = row_end & row_valid;
+  assign _017_ = _016_ & row_last;
+  assign _019_ = beat[0] ? \o_data$139 [99:50] : \o_data$139 [49:0];
+  assign _022_ = ob == 2'h2;
+  assign _023_ = ob + 1'h1;
+  assign _024_[1:0] = _022_ ? 2'h0 : _023_;
+  assign _025_ = r_en & m_out__valid;
+  assign _026_ = ~ row_valid;
+  assign _027_ = row_end & _026_;
+  assign _110_ = { _249_, _248_ } != 1'h0;
+  assign _111_ = { _255_, s_param__valid } != 2'h2;
+  assign _112_ = { _255_, ch_last, s_param__valid } != 3'h5;
+  assign _113_ = { _252_, _080_ } != 2'h2;
+  assign _114_ = { _255_, _252_ } != 1'h0;
+  assign _115_ = { _272_, s_param__valid } != 2'h2;
+  assign _116_ = { _274_, s_param__valid } != 2'h2;
+  assign _117_ = { _272_, ch_last, s_param__valid } != 3'h5;
+  assign _118_ = { _269_, _080_ } != 2'h2;
+  assign _119_ = { _267_, _082_ } != 2'h2;
+  assign _120_ = { _274_, _272_, _269_, _267_ } != 1'h0;
+  assign _121_ = { _277_, s_param__valid } != 2'h2;
+  assign _122_ = { _279_, s_param__valid } != 2'h2;
+  assign _123_ = { _279_, _277_ } != 1'h0;
+  assign _124_ = { _282_, s_param__valid } != 2'h2;
+  assign _125_ = { _284_, s_param__valid } != 2'h2;
+  assign _126_ = { _284_, _282_ } != 1'h0;
+  assign _127_ = { _289_, s_param__valid } != 2'h2;
+  assign _128_ = { _291_, s_param__valid } != 2'h2;
+  assign _129_ = { _289_, lane, s_param__valid } != 3'h5;
+  assign _130_ = { _291_, _289_ } != 1'h0;
+  assign _131_ = { _295_, s_param__valid } != 2'h2;
+  assign _132_ = { _297_, s_param__valid } != 2'h2;
+  assign _133_ = { _295_, lane, s_param__valid } != 3'h5;
+  assign _134_ = { _297_, _295_ } != 1'h0;
+  assign _135_ = { _302_, s_param__valid } != 2'h2;
+  assign _136_ = { _304_, s_param__valid } != 2'h2;
+  assign _137_ = { _302_, lane, s_param__valid } != 3'h5;
+  assign _138_ = { _302_, _071_, lane, s_param__valid } != 4'hb;
+  assign _139_ = { _304_, _302_ } != 1'h0;
+  assign _140_ = { _308_, s_param__valid } != 2'h2;
+  assign _141_ = { _310_, s_param__valid } != 2'h2;
+  assign _142_ = { _310_, _308_ } != 1'h0;
+  assign _143_ = { _009_, _007_, drain_restart } != 1'h0;
+  assign _144_ = { drain_restart, o_valid } != 1'h0;
+  assign _145_ = { drain_restart, o_valid } != 1'h0;
+  assign _146_ = { _009_, _007_, drain_restart } != 1'h0;
+  assign _147_ = { compute, adv } != 2'h2;
+  assign _148_ = { compute, adv } != 2'h2;
+  assign _149_ = { compute, adv } != 2'h2;
+  assign _150_ = { at_tile_last, compute, adv } != 2'h3;
+  assign _151_ = { compute, adv } != 2'h2;
+  assign _152_ = { _093_, at_tile_last, compute, adv } != 2'h3;
+  assign _153_ = & { _114_, _113_, _112_, _111_ };
+  assign _154_ = & { _256_, ch_last, s_param__valid };
+  assign _155_ = & { _264_, ch_last, s_param__valid };
+  assign _156_ = & { _120_, _119_, _118_, _117_, _116_, _115_ };
+  assign _157_ = & { _123_, _122_, _121_ };
+  assign _158_ = & { _126_, _125_, _124_ };
+  assign _159_ = & { _130_, _129_, _128_, _127_ };
+  assign _160_ = & { _134_, _133_, _132_, _131_ };
+  assign _161_ = & { _139_, _138_, _137_, _136_, _135_ };
+  assign _162_ = & { _142_, _141_, _140_ };
+  assign _163_ = & { _311_, s_param__valid };
+  assign _164_ = & { _312_, s_param__valid };
+  assign _165_ = & { _313_, s_param__valid };
+  assign _166_ = & { _314_, s_param__valid };
+  assign _167_ = & { _315_, s_param__valid };
+  assign _168_ = & { _316_, s_param__valid };
+  assign _169_ = & { _317_, s_param__valid };
+  assign _170_ = & { _318_, s_param__valid };
+  assign _171_ = & { _319_, s_param__valid };
+  assign _172_ = & { _320_, s_param__valid };
+  assign _173_ = & { _321_, s_param__valid };
+  assign _174_ = & { _322_, s_param__valid };
+  assign _175_ = & { _323_, s_param__valid };
+  assign _176_ = & { _324_, s_param__valid };
+  assign _177_ = & { _325_, s_param__valid };
+  assign _178_ = & { _201_, \o_valid$84  };
+  assign _179_ = & { _202_, \o_valid$84  };
+  assign _180_ = & { _150_, _149_ };
+  assign _181_ = & { at_tile_last, adv };
+  assign _182_ = & { fn_last, at_tile_last, adv };
+  assign _183_ = & { _152_, _151_ };
+  assign _195_ = ~ _340_;
+  assign _196_ = ~ _341_;
+  assign _197_ = ~ _345_;
+  assign _198_ = ~ compute;
+  assign _199_ = ~ compute;
+  assign _194_ = ~ compute;
+  assign _184_ = | { _194_, rst };
+  assign _185_ = | { _195_, rst };
+  assign _186_ = | { _196_, rst };
+  assign _187_ = | { drain_restart, rst };
+  assign _188_ = | { drain_restart, rst };
+  assign _189_ = | { drain_restart, rst };
+  assign _190_ = | { _197_, rst };
+  assign _191_ = | { d_last, rst };
+  assign _192_ = | { _198_, rst };
+  assign _193_ = | { _199_, rst };
+  assign _201_ = ob == 1'h1;
+  assign _202_ = ! ob;
+  assign _203_ = drain_restart ? 1'h0 : d_last;
+  assign _209_ = drain_restart ? m_one : row_last;
+  assign _212_ = drain_restart ? 1'h1 : row_valid;
+  assign _215_ = drain_restart ? 17'h00000 : row;
+  assign _218_ = drain_restart ? (* full_case = 32'd1 *) 6'h3e : \$like$58 ;
+  assign _200_[0] = drain_restart ? (* full_case = 32'd1 *) 1'h1 : \$like ;
+  assign _222_ = drain_restart ? 4'h0 : dn;
+  assign _227_ = drain_restart ? 2'h0 : d;
+  assign _231_ = at_tile_last ? (* full_case = 32'd1 *) \$signal$112  : _092_;
+  assign _232_ = adv ? _231_ : 1'hx;
+  assign _234_ = at_tile_last ? (* full_case = 32'd1 *) \$signal$111  : _091_;
+  assign _235_ = adv ? _234_ : 1'hx;
+  assign _242_ = _093_ ? 1'h0 : 1'hx;
+  function [4:0] _676_;
     input [4:0] a;
     input [9:0] b;
     input [1:0] s;
@@ -598,43 +665,42 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
     (* parallel_case *)
     casez (s)
       2'b?1:
-        _611_ = b[4:0];
+        _676_ = b[4:0];
       2'b1?:
-        _611_ = b[9:5];
+        _676_ = b[9:5];
       default:
-        _611_ = a;
+        _676_ = a;
     endcase
   endfunction
-  assign _223_ = ctrl_state == (* full_case = 32'd1 *) 2'h3;
-  assign _224_ = _057_ ? 5'h1e : 5'hxx;
-  assign _225_ = ctrl_state == (* full_case = 32'd1 *) 2'h2;
-  assign _226_ = _057_ ? 1'h0 : 1'hx;
-  function [0:0] _616_;
+  assign _248_ = ctrl_state == (* full_case = 32'd1 *) 2'h3;
+  assign _249_ = ctrl_state == (* full_case = 32'd1 *) 2'h2;
+  assign _250_ = _080_ ? 1'h0 : 1'hx;
+  function [0:0] _680_;
     input [0:0] a;
     input [1:0] b;
     input [1:0] s;
     (* parallel_case *)
     casez (s)
       2'b?1:
-        _616_ = b[0:0];
+        _680_ = b[0:0];
       2'b1?:
-        _616_ = b[1:1];
+        _680_ = b[1:1];
       default:
-        _616_ = a;
+        _680_ = a;
     endcase
   endfunction
-  assign _228_ = ctrl_state == 2'h2;
-  assign _229_ = ch_last ? 1'h1 : 1'hx;
-  assign _230_ = s_param__valid ? _229_ : 1'hx;
-  assign _231_ = ctrl_state == 1'h1;
-  assign _232_ = ctrl_state == 1'h1;
-  assign _233_ = ch_last ? _055_ : dn_last;
-  assign _234_ = s_param__valid ? _233_ : dn_last;
-  assign _235_ = _236_ ? _234_ : dn_last;
-  assign _236_ = ctrl_state == 1'h1;
-  assign _241_ = ctrl_state == 1'h1;
-  assign _242_ = _059_ ? 2'h0 : 2'hx;
-  function [1:0] _632_;
+  assign _252_ = ctrl_state == 2'h2;
+  assign _253_ = ch_last ? 1'h1 : 1'hx;
+  assign _254_ = s_param__valid ? _253_ : 1'hx;
+  assign _255_ = ctrl_state == 1'h1;
+  assign _256_ = ctrl_state == 1'h1;
+  assign _257_ = ch_last ? _077_ : dn_last;
+  assign _258_ = s_param__valid ? _257_ : dn_last;
+  assign _259_ = _260_ ? _258_ : dn_last;
+  assign _260_ = ctrl_state == 1'h1;
+  assign _264_ = ctrl_state == 1'h1;
+  assign _265_ = _082_ ? 2'h0 : 2'hx;
+  function [1:0] _695_;
     input [1:0] a;
     input [7:0] b;
     input [3:0] s;
@@ -642,162 +708,26 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
     (* parallel_case *)
     casez (s)
       4'b???1:
-        _632_ = b[1:0];
+        _695_ = b[1:0];
       4'b??1?:
-        _632_ = b[3:2];
+        _695_ = b[3:2];
       4'b?1??:
-        _632_ = b[5:4];
+        _695_ = b[5:4];
       4'b1???:
-        _632_ = b[7:6];
+        _695_ = b[7:6];
       default:
-        _632_ = a;
+        _695_ = a;
     endcase
   endfunction
-  assign _244_ = ctrl_state == (* full_case = 32'd1 *) 2'h3;
-  assign _245_ = _057_ ? 2'h3 : 2'hx;
-  assign _246_ = ctrl_state == (* full_case = 32'd1 *) 2'h2;
-  assign _247_ = ch_last ? 2'h2 : 2'hx;
-  assign _248_ = s_param__valid ? _247_ : 2'hx;
-  assign _249_ = ctrl_state == (* full_case = 32'd1 *) 1'h1;
-  assign _250_ = s_param__valid ? 2'h1 : 2'hx;
-  assign _251_ = ! (* full_case = 32'd1 *) ctrl_state;
-  assign _252_ = s_param__valid ? _053_ : 1'hx;
-  function [0:0] _642_;
-    input [0:0] a;
-    input [1:0] b;
-    input [1:0] s;
-    (* parallel_case *)
-    casez (s)
-      2'b?1:
-        _642_ = b[0:0];
-      2'b1?:
-        _642_ = b[1:1];
-      default:
-        _642_ = a;
-    endcase
-  endfunction
-  assign _254_ = ctrl_state == 1'h1;
-  assign _255_ = s_param__valid ? _045_ : 1'hx;
-  assign _256_ = ! ctrl_state;
-  assign _257_ = s_param__valid ? _046_ : 16'hxxxx;
-  function [15:0] _647_;
-    input [15:0] a;
-    input [31:0] b;
-    input [1:0] s;
-    (* parallel_case *)
-    casez (s)
-      2'b?1:
-        _647_ = b[15:0];
-      2'b1?:
-        _647_ = b[31:16];
-      default:
-        _647_ = a;
-    endcase
-  endfunction
-  assign _259_ = ctrl_state == 1'h1;
-  assign _260_ = s_param__valid ? 16'h0000 : 16'hxxxx;
-  assign _261_ = ! ctrl_state;
-  assign _262_ = _048_ ? (* full_case = 32'd1 *) 2'h0 : _051_[1:0];
-  assign _263_ = lane ? _262_ : 2'hx;
-  assign _264_ = s_param__valid ? _263_ : 2'hx;
-  function [1:0] _654_;
-    input [1:0] a;
-    input [3:0] b;
-    input [1:0] s;
-    (* parallel_case *)
-    casez (s)
-      2'b?1:
-        _654_ = b[1:0];
-      2'b1?:
-        _654_ = b[3:2];
-      default:
-        _654_ = a;
-    endcase
-  endfunction
-  assign _266_ = ctrl_state == 1'h1;
-  assign _267_ = s_param__valid ? 2'h0 : 2'hx;
-  assign _268_ = ! ctrl_state;
-  assign _269_ = lane ? _047_[5:0] : 6'hxx;
-  assign _270_ = s_param__valid ? _269_ : 6'hxx;
-  function [5:0] _660_;
-    input [5:0] a;
-    input [11:0] b;
-    input [1:0] s;
-    (* parallel_case *)
-    casez (s)
-      2'b?1:
-        _660_ = b[5:0];
-      2'b1?:
-        _660_ = b[11:6];
-      default:
-        _660_ = a;
-    endcase
-  endfunction
-  assign _272_ = ctrl_state == 1'h1;
-  assign _273_ = s_param__valid ? 6'h00 : 6'hxx;
-  assign _274_ = ! ctrl_state;
-  assign _275_ = _048_ ? _050_[3:0] : 4'hx;
-  assign _276_ = lane ? _275_ : 4'hx;
-  assign _277_ = s_param__valid ? _276_ : 4'hx;
-  function [3:0] _667_;
-    input [3:0] a;
-    input [7:0] b;
-    input [1:0] s;
-    (* parallel_case *)
-    casez (s)
-      2'b?1:
-        _667_ = b[3:0];
-      2'b1?:
-        _667_ = b[7:4];
-      default:
-        _667_ = a;
-    endcase
-  endfunction
-  assign _279_ = ctrl_state == 1'h1;
-  assign _280_ = s_param__valid ? 4'h0 : 4'hx;
-  assign _281_ = ! ctrl_state;
-  assign _282_ = lane ? (* full_case = 32'd1 *) 1'h0 : _052_[0];
-  assign _283_ = s_param__valid ? _282_ : 1'hx;
-  function [0:0] _673_;
-    input [0:0] a;
-    input [1:0] b;
-    input [1:0] s;
-    (* parallel_case *)
-    casez (s)
-      2'b?1:
-        _673_ = b[0:0];
-      2'b1?:
-        _673_ = b[1:1];
-      default:
-        _673_ = a;
-    endcase
-  endfunction
-  assign _285_ = ctrl_state == 1'h1;
-  assign _286_ = s_param__valid ? 1'h0 : 1'hx;
-  assign _287_ = ! ctrl_state;
-  assign _288_ = ! ctrl_state;
-  assign _289_ = ! ctrl_state;
-  assign _290_ = ! ctrl_state;
-  assign _291_ = ! ctrl_state;
-  assign _292_ = ! ctrl_state;
-  assign _293_ = ! ctrl_state;
-  assign _294_ = ! ctrl_state;
-  assign _295_ = ! ctrl_state;
-  assign _296_ = ! ctrl_state;
-  assign _297_ = ! ctrl_state;
-  assign _298_ = ! ctrl_state;
-  assign _299_ = ! ctrl_state;
-  assign _302_ = dn_last ? (* full_case = 32'd1 *) 6'h00 : ra_inc;
-  assign _303_ = d_last ? (* full_case = 32'd1 *) _302_ : ra_row;
-  assign _304_ = beat_last ? (* full_case = 32'd1 *) _303_ : ra_inc;
-  assign ra_next = o_valid ? _304_ : ra;
-  assign _307_ = ctrl_state == 1'h1;
-  assign _308_ = ctrl_state == 1'h1;
-  assign _309_ = ctrl_state == 1'h1;
-  assign _310_ = ctrl_state == 1'h1;
-  assign _311_ = ctrl_state == 1'h1;
-  assign _312_ = ctrl_state == 1'h1;
-  assign _313_ = ! ctrl_state;
+  assign _267_ = ctrl_state == (* full_case = 32'd1 *) 2'h3;
+  assign _268_ = _080_ ? 2'h3 : 2'hx;
+  assign _269_ = ctrl_state == (* full_case = 32'd1 *) 2'h2;
+  assign _270_ = ch_last ? 2'h2 : 2'hx;
+  assign _271_ = s_param__valid ? _270_ : 2'hx;
+  assign _272_ = ctrl_state == (* full_case = 32'd1 *) 1'h1;
+  assign _273_ = s_param__valid ? 2'h1 : 2'hx;
+  assign _274_ = ! (* full_case = 32'd1 *) ctrl_state;
+  assign _275_ = s_param__valid ? _075_ : 1'hx;
   function [0:0] _705_;
     input [0:0] a;
     input [1:0] b;
@@ -812,9 +742,154 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
         _705_ = a;
     endcase
   endfunction
-  assign s_param__ready = _705_(1'h0, 2'h3, { _315_, _314_ });
-  assign _314_ = ctrl_state == 1'h1;
+  assign _277_ = ctrl_state == 1'h1;
+  assign _278_ = s_param__valid ? _067_ : 1'hx;
+  assign _279_ = ! ctrl_state;
+  assign _280_ = s_param__valid ? _069_[15:0] : 16'hxxxx;
+  function [15:0] _710_;
+    input [15:0] a;
+    input [31:0] b;
+    input [1:0] s;
+    (* parallel_case *)
+    casez (s)
+      2'b?1:
+        _710_ = b[15:0];
+      2'b1?:
+        _710_ = b[31:16];
+      default:
+        _710_ = a;
+    endcase
+  endfunction
+  assign _282_ = ctrl_state == 1'h1;
+  assign _283_ = s_param__valid ? 16'h0000 : 16'hxxxx;
+  assign _284_ = ! ctrl_state;
+  assign _285_ = _071_ ? (* full_case = 32'd1 *) 2'h0 : _073_[1:0];
+  assign _286_ = lane ? _285_ : 2'hx;
+  assign _287_ = s_param__valid ? _286_ : 2'hx;
+  function [1:0] _717_;
+    input [1:0] a;
+    input [3:0] b;
+    input [1:0] s;
+    (* parallel_case *)
+    casez (s)
+      2'b?1:
+        _717_ = b[1:0];
+      2'b1?:
+        _717_ = b[3:2];
+      default:
+        _717_ = a;
+    endcase
+  endfunction
+  assign _289_ = ctrl_state == 1'h1;
+  assign _290_ = s_param__valid ? 2'h0 : 2'hx;
+  assign _291_ = ! ctrl_state;
+  assign _292_ = lane ? _070_[5:0] : 6'hxx;
+  assign _293_ = s_param__valid ? _292_ : 6'hxx;
+  function [5:0] _723_;
+    input [5:0] a;
+    input [11:0] b;
+    input [1:0] s;
+    (* parallel_case *)
+    casez (s)
+      2'b?1:
+        _723_ = b[5:0];
+      2'b1?:
+        _723_ = b[11:6];
+      default:
+        _723_ = a;
+    endcase
+  endfunction
+  assign _295_ = ctrl_state == 1'h1;
+  assign _296_ = s_param__valid ? 6'h00 : 6'hxx;
+  assign _297_ = ! ctrl_state;
+  assign _298_ = _071_ ? _072_[3:0] : 4'hx;
+  assign _299_ = lane ? _298_ : 4'hx;
+  assign _300_ = s_param__valid ? _299_ : 4'hx;
+  function [3:0] _730_;
+    input [3:0] a;
+    input [7:0] b;
+    input [1:0] s;
+    (* parallel_case *)
+    casez (s)
+      2'b?1:
+        _730_ = b[3:0];
+      2'b1?:
+        _730_ = b[7:4];
+      default:
+        _730_ = a;
+    endcase
+  endfunction
+  assign _302_ = ctrl_state == 1'h1;
+  assign _303_ = s_param__valid ? 4'h0 : 4'hx;
+  assign _304_ = ! ctrl_state;
+  assign _305_ = lane ? (* full_case = 32'd1 *) 1'h0 : _074_[0];
+  assign _306_ = s_param__valid ? _305_ : 1'hx;
+  function [0:0] _736_;
+    input [0:0] a;
+    input [1:0] b;
+    input [1:0] s;
+    (* parallel_case *)
+    casez (s)
+      2'b?1:
+        _736_ = b[0:0];
+      2'b1?:
+        _736_ = b[1:1];
+      default:
+        _736_ = a;
+    endcase
+  endfunction
+  assign _308_ = ctrl_state == 1'h1;
+  assign _309_ = s_param__valid ? 1'h0 : 1'hx;
+  assign _310_ = ! ctrl_state;
+  assign _311_ = ! ctrl_state;
+  assign _312_ = ! ctrl_state;
+  assign _313_ = ! ctrl_state;
+  assign _314_ = ! ctrl_state;
   assign _315_ = ! ctrl_state;
+  assign _316_ = ! ctrl_state;
+  assign _317_ = ! ctrl_state;
+  assign _318_ = ! ctrl_state;
+  assign _319_ = ! ctrl_state;
+  assign _320_ = ! ctrl_state;
+  assign _321_ = ! ctrl_state;
+  assign _322_ = ! ctrl_state;
+  assign _323_ = ! ctrl_state;
+  assign _324_ = ! ctrl_state;
+  assign _325_ = ! ctrl_state;
+  assign _328_ = dn_last ? (* full_case = 32'd1 *) 6'h3e : _042_[5:0];
+  assign _329_ = d_last ? (* full_case = 32'd1 *) _328_ : _040_[5:0];
+  assign _330_ = beat_last ? (* full_case = 32'd1 *) _329_ : _038_[5:0];
+  assign \$like$58  = o_valid ? _330_ : { 5'hxx, ra_row[0] };
+  assign _331_ = dn_last ? (* full_case = 32'd1 *) 6'h01 : _041_[5:0];
+  assign _332_ = d_last ? (* full_case = 32'd1 *) _331_ : _039_;
+  assign _333_ = beat_last ? (* full_case = 32'd1 *) _332_ : _037_;
+  assign \$like  = o_valid ? _333_[0] : 1'hx;
+  assign _334_ = dn_last ? (* full_case = 32'd1 *) 6'h00 : ra_inc;
+  assign _335_ = d_last ? (* full_case = 32'd1 *) _334_ : ra_row;
+  assign _339_ = ctrl_state == 1'h1;
+  assign _340_ = ctrl_state == 1'h1;
+  assign _341_ = ctrl_state == 1'h1;
+  assign _342_ = ctrl_state == 1'h1;
+  assign _343_ = ctrl_state == 1'h1;
+  assign _344_ = ctrl_state == 1'h1;
+  assign _345_ = ! ctrl_state;
+  function [0:0] _778_;
+    input [0:0] a;
+    input [1:0] b;
+    input [1:0] s;
+    (* parallel_case *)
+    casez (s)
+      2'b?1:
+        _778_ = b[0:0];
+      2'b1?:
+        _778_ = b[1:1];
+      default:
+        _778_ = a;
+    endcase
+  endfunction
+  assign s_param__ready = _778_(1'h0, 2'h3, { _347_, _346_ });
+  assign _346_ = ctrl_state == 1'h1;
+  assign _347_ = ! ctrl_state;
   \hwq_top.engine.array  array (
     .clk(clk),
     .drain_valid(o_valid),
@@ -822,7 +897,7 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
     .i_last(i_last),
     .i_valid(take),
     .i_w(i_w),
-    .o_data(\o_data$130 ),
+    .o_data(\o_data$139 ),
     .rst(rst)
   );
   \hwq_top.engine.fifo  fifo (
@@ -831,7 +906,7 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
     .r_en(r_en),
     .r_rdy(m_out__valid),
     .rst(rst),
-    .w_en(\w_en$86 ),
+    .w_en(\w_en$83 ),
     .w_port__data({ o_last, o_data, part1, part0 })
   );
   \hwq_top.engine.params0  params0 (
@@ -845,7 +920,7 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   );
   \hwq_top.engine.params1  params1 (
     .clk(clk),
-    .r_data(\r_data$79 ),
+    .r_data(\r_data$76 ),
     .rp__addr(ra),
     .rst(rst),
     .wp__addr(w_addr),
@@ -857,279 +932,318 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
     .act_min(act_min),
     .clk(clk),
     .i_acc(i_acc),
-    .i_bias({ \r_data$79 [31:0], r_data[31:0] }),
-    .i_last(\i_last$67 ),
-    .i_multiplier({ \r_data$79 [62:32], r_data[62:32] }),
-    .i_shift({ \r_data$79 [68:63], r_data[68:63] }),
-    .i_valid(\i_valid$65 ),
+    .i_bias({ \r_data$76 [31:0], r_data[31:0] }),
+    .i_last(\i_last$64 ),
+    .i_multiplier({ \r_data$76 [62:32], r_data[62:32] }),
+    .i_shift({ \r_data$76 [68:63], r_data[68:63] }),
+    .i_valid(\i_valid$62 ),
     .o_data(o_data),
     .o_last(o_last),
-    .o_valid(\o_valid$87 ),
+    .o_valid(\o_valid$84 ),
     .rst(rst),
     .zero_point(zero_point)
   );
-  assign _005_[2] = 1'hx;
-  assign _178_[5:1] = 5'hxx;
+  assign _024_[2] = 1'hx;
+  assign _096_[18:17] = 2'hx;
+  assign _200_[5:1] = 5'hxx;
   always @(posedge clk) begin
     w_addr <= wa;
-    if (rst) begin
-      \$signal$109  <= 1'h0;
-    end else if (_134_) begin
-      \$signal$109  <= _041_;
+    if (_184_) begin
+      kk <= 9'h000;
+    end else if (adv) begin
+      kk <= at_tile_last ? (* full_case = 32'd1 *) 9'h000 : _090_[8:0];
     end
     if (rst) begin
-      tile_pen <= 17'h00000;
-    end else if (_135_) begin
-      tile_pen <= _038_ - 2'h2;
+      flush <= 5'h00;
+    end else if (_110_) begin
+      flush <= _676_(5'hxx, { 5'h1e, _081_[4:0] }, { _249_, _248_ });
     end
     if (rst) begin
-      n_pen <= 17'h00000;
-    end else if (_136_) begin
-      n_pen <= hdr[31:16] - 2'h2;
+      compute <= 1'h0;
+    end else if (_153_) begin
+      compute <= _680_(1'hx, { _254_, _250_ }, { _255_, _252_ });
     end
     if (rst) begin
-      k_pen <= 17'h00000;
-    end else if (_137_) begin
-      k_pen <= hdr[47:32] - 2'h2;
+      nb_one <= 1'h0;
+    end else if (_154_) begin
+      nb_one <= ! blk;
     end
     if (rst) begin
-      k_last <= 16'h0000;
-    end else if (_138_) begin
-      k_last <= hdr[47:32] - 1'h1;
-    end
-    if (rst) begin
-      act_max <= 8'h00;
-    end else if (_139_) begin
-      act_max <= hdr[71:64];
-    end
-    if (rst) begin
-      act_min <= 8'h00;
-    end else if (_140_) begin
-      act_min <= hdr[63:56];
-    end
-    if (rst) begin
-      zero_point <= 8'h00;
-    end else if (_141_) begin
-      zero_point <= hdr[55:48];
-    end
-    if (rst) begin
-      m_wrap <= 17'h00000;
-    end else if (_142_) begin
-      m_wrap <= hdr[15:0] + 2'h3;
-    end
-    if (rst) begin
-      m_last <= 16'h0000;
-    end else if (_143_) begin
-      m_last <= hdr[15:0] - 1'h1;
-    end
-    if (rst) begin
-      M_ <= 16'h0000;
-    end else if (_144_) begin
-      M_ <= hdr[15:0];
-    end
-    if (rst) begin
+      dn_last <= 1'h0;
       credit_ok <= 1'h1;
       credits <= 4'hc;
       last_mblock <= 1'h0;
       give_back <= 2'h0;
-      \i_last$67  <= 1'h0;
-      \i_valid$65  <= 1'h0;
+      \i_last$64  <= 1'h0;
+      \i_valid$62  <= 1'h0;
       part_last <= 1'h0;
-      \$signal$127  <= 1'h0;
+      \$signal$136  <= 1'h0;
       d_last <= 1'h0;
+      row_last <= 1'h0;
       row_valid <= 1'h0;
       row <= 17'h00000;
-      ra_inc[0] <= 1'h0;
       dn <= 4'h0;
       d <= 2'h0;
-      dn_last <= 1'h0;
+      dn_last_next <= 1'h0;
+      row_last_next <= 1'h0;
+      row_valid_next <= 1'h0;
+      row_next <= 17'h00000;
     end else begin
-      credit_ok <= \$signal  ? (* full_case = 32'd1 *) _029_ : _030_;
-      credits <= \$signal  ? (* full_case = 32'd1 *) _028_ : kept;
-      last_mblock <= _026_ >= M_;
-      give_back <= _006_ + _008_;
-      \i_last$67  <= part_last;
-      \i_valid$65  <= \$signal$127 ;
-      part_last <= _090_ & dn_last;
-      \$signal$127  <= _087_;
-      begin if (_077_) d_last <= _181_; else begin if (_079_) d_last <= d_last ? (* full_case = 32'd1 *) 1'h0 : _086_; else d_last <= _181_; end end
-      begin if (_077_) row_valid <= _188_; else begin if (_079_) begin if (wrap) row_valid <= row < m_wrap; else row_valid <= row < m_last; end else row_valid <= _188_; end end
-      begin if (_077_) row <= _191_; else begin if (_079_) begin if (wrap) row <= row - 2'h3; else row <= row + 1'h1; end else row <= _191_; end end
-      ra_inc[0] <= _178_[0];
-      begin if (_077_) dn <= _197_; else begin if (_079_) begin if (d_last) dn <= dn_last ? (* full_case = 32'd1 *) 4'h0 : _083_; else dn <= _197_; end else dn <= _197_; end end
-      begin if (_077_) d <= _202_; else begin if (_079_) d <= d_last ? (* full_case = 32'd1 *) 2'h0 : _085_[1:0]; else d <= _202_; end end
-      begin if (_077_) dn_last <= _235_; else begin if (_079_) begin if (d_last) dn_last <= dn_last ? (* full_case = 32'd1 *) nb_one : _084_; else dn_last <= _235_; end else dn_last <= _235_; end end
+      begin if (_007_) dn_last <= _259_; else begin if (_009_) begin if (d_last) dn_last <= dn_last_next; else dn_last <= _259_; end else dn_last <= _259_; end end
+      credit_ok <= \$signal  ? (* full_case = 32'd1 *) _048_ : _049_;
+      credits <= \$signal  ? (* full_case = 32'd1 *) _047_[3:0] : kept;
+      last_mblock <= _045_ >= M_;
+      give_back <= _025_ + _027_;
+      \i_last$64  <= part_last;
+      \i_valid$62  <= \$signal$136 ;
+      part_last <= _017_ & dn_last;
+      \$signal$136  <= _015_;
+      begin if (_007_) d_last <= _203_; else d_last <= _009_ ? \$signal$128  : _203_; end
+      begin if (_007_) row_last <= _209_; else begin if (_009_) row_last <= row_last_next; else row_last <= _209_; end end
+      begin if (_007_) row_valid <= _212_; else begin if (_009_) row_valid <= row_valid_next; else row_valid <= _212_; end end
+      begin if (_007_) row <= _215_; else begin if (_009_) row <= row_next; else row <= _215_; end end
+      begin if (_007_) dn <= _222_; else begin if (_009_) begin if (d_last) dn <= dn_last ? (* full_case = 32'd1 *) 4'h0 : _013_; else dn <= _222_; end else dn <= _222_; end end
+      begin if (_007_) d <= _227_; else begin if (_009_) d <= d_last ? (* full_case = 32'd1 *) 2'h0 : _014_[1:0]; else d <= _227_; end end
+      begin if (dn_last) dn_last_next <= nb_one; else dn_last_next <= dn == nb_pen; end
+      begin if (wrap) row_last_next <= _101_ & _103_; else row_last_next <= _105_ & _107_; end
+      begin if (wrap) row_valid_next <= row < m_wrap; else row_valid_next <= row < m_last; end
+      row_next <= _096_[16:0];
     end
-    if (_163_) begin
+    if (rst) begin
+      nb_pen <= 5'h00;
+    end else if (_155_) begin
+      nb_pen <= blk - 1'h1;
+    end
+    if (rst) begin
+      ctrl_state <= 2'h0;
+    end else if (_156_) begin
+      ctrl_state <= _695_(2'hx, { _273_, _271_, _268_, _265_ }, { _274_, _272_, _269_, _267_ });
+    end
+    if (rst) begin
+      ch_last <= 1'h0;
+    end else if (_157_) begin
+      ch_last <= _705_(1'hx, { _278_, _275_ }, { _279_, _277_ });
+    end
+    if (rst) begin
+      ch <= 16'h0000;
+    end else if (_158_) begin
+      ch <= _710_(16'hxxxx, { _283_, _280_ }, { _284_, _282_ });
+    end
+    if (rst) begin
+      wb <= 2'h0;
+    end else if (_159_) begin
+      wb <= _717_(2'hx, { _290_, _287_ }, { _291_, _289_ });
+    end
+    if (rst) begin
+      wa <= 6'h00;
+    end else if (_160_) begin
+      wa <= _723_(6'hxx, { _296_, _293_ }, { _297_, _295_ });
+    end
+    if (rst) begin
+      blk <= 4'h0;
+    end else if (_161_) begin
+      blk <= _730_(4'hx, { _303_, _300_ }, { _304_, _302_ });
+    end
+    if (rst) begin
+      lane <= 1'h0;
+    end else if (_162_) begin
+      lane <= _736_(1'hx, { _309_, _306_ }, { _310_, _308_ });
+    end
+    if (rst) begin
+      \$signal$112  <= 1'h0;
+    end else if (_163_) begin
+      \$signal$112  <= _066_;
+    end
+    if (rst) begin
+      \$signal$111  <= 1'h0;
+    end else if (_164_) begin
+      \$signal$111  <= _063_;
+    end
+    if (rst) begin
+      tile_pen <= 17'h00000;
+    end else if (_165_) begin
+      tile_pen <= _060_ - 2'h2;
+    end
+    if (rst) begin
+      n_pen <= 17'h00000;
+    end else if (_166_) begin
+      n_pen <= hdr[31:16] - 2'h2;
+    end
+    if (rst) begin
+      k_pen <= 17'h00000;
+    end else if (_167_) begin
+      k_pen <= hdr[47:32] - 2'h2;
+    end
+    if (rst) begin
+      k_last <= 16'h0000;
+    end else if (_168_) begin
+      k_last <= _056_[15:0];
+    end
+    if (rst) begin
+      act_max <= 8'h00;
+    end else if (_169_) begin
+      act_max <= hdr[71:64];
+    end
+    if (rst) begin
+      act_min <= 8'h00;
+    end else if (_170_) begin
+      act_min <= hdr[63:56];
+    end
+    if (rst) begin
+      zero_point <= 8'h00;
+    end else if (_171_) begin
+      zero_point <= hdr[55:48];
+    end
+    if (rst) begin
+      m_one <= 1'h0;
+    end else if (_172_) begin
+      m_one <= hdr[15:0] == 1'h1;
+    end
+    if (rst) begin
+      m_wrap_pen <= 17'h00000;
+    end else if (_173_) begin
+      m_wrap_pen <= hdr[15:0] + 2'h2;
+    end
+    if (rst) begin
+      m_pen <= 17'h00000;
+    end else if (_174_) begin
+      m_pen <= hdr[15:0] - 2'h2;
+    end
+    if (rst) begin
+      m_wrap <= 17'h00000;
+    end else if (_175_) begin
+      m_wrap <= hdr[15:0] + 2'h3;
+    end
+    if (rst) begin
+      m_last <= 16'h0000;
+    end else if (_176_) begin
+      m_last <= hdr[15:0] - 1'h1;
+    end
+    if (rst) begin
+      M_ <= 16'h0000;
+    end else if (_177_) begin
+      M_ <= hdr[15:0];
+    end
+    if (_185_) begin
       \w_en$11  <= 1'h0;
     end else begin
-      \w_en$11  <= _017_;
+      \w_en$11  <= _034_;
     end
-    if (_164_) begin
+    if (_186_) begin
       w_en <= 1'h0;
     end else begin
-      w_en <= s_param__valid & _015_;
+      w_en <= s_param__valid & _032_;
     end
-    if (!_310_) begin
+    if (!_342_) begin
       w_data[68:63] <= 6'h00;
     end else begin
       w_data[68:63] <= hdr[69:64];
     end
-    if (!_311_) begin
+    if (!_343_) begin
       w_data[62:32] <= 31'h00000000;
     end else begin
       w_data[62:32] <= hdr[62:32];
     end
-    if (!_312_) begin
+    if (!_344_) begin
       w_data[31:0] <= 32'd0;
     end else begin
       w_data[31:0] <= hdr[31:0];
     end
     if (rst) begin
       part1 <= 16'h0000;
-    end else if (_145_) begin
+    end else if (_178_) begin
       part1 <= o_data;
     end
     if (rst) begin
       part0 <= 16'h0000;
-    end else if (_146_) begin
+    end else if (_179_) begin
       part0 <= o_data;
     end
     if (rst) begin
       ob <= 2'h0;
-    end else if (\o_valid$87 ) begin
-      ob <= _005_[1:0];
+    end else if (\o_valid$84 ) begin
+      ob <= _024_[1:0];
     end
-    if (\$signal$127 ) begin
+    if (\$signal$136 ) begin
       i_acc <= acc_chosen;
     end
     if (o_valid) begin
-      acc_chosen <= beat[1] ? \o_data$130 [149:100] : _001_;
+      acc_chosen <= beat[1] ? \o_data$139 [149:100] : _019_;
     end
     if (rst) begin
       beat_last <= 1'h0;
-    end else if (_092_) begin
-      begin if (_077_) beat_last <= beat == 1'h1; else begin if (_079_) beat_last <= 1'h0; else begin if (drain_restart) beat_last <= 1'h0; else beat_last <= 1'hx; end end end
+    end else if (_143_) begin
+      begin if (_007_) beat_last <= beat == 1'h1; else begin if (_009_) beat_last <= 1'h0; else begin if (drain_restart) beat_last <= 1'h0; else beat_last <= 1'hx; end end end
     end
-    if (_165_) begin
-      ra_row <= 6'h00;
-    end else begin
-      ra_row <= _073_[5:0];
+    if (_187_) begin
+      ra_row[0] <= 1'h0;
+    end else if (o_valid) begin
+      ra_row[0] <= _330_[0];
     end
-    if (_166_) begin
+    if (rst) begin
+      ra_row[5:1] <= 5'h00;
+    end else if (_144_) begin
+      ra_row[5:1] <= _218_[5:1];
+    end
+    if (_188_) begin
       ra_inc[5:1] <= 5'h00;
-    end else begin
-      ra_inc[5:1] <= _072_[5:1];
+    end else if (o_valid) begin
+      ra_inc[5:1] <= _333_[5:1];
     end
-    if (_167_) begin
+    if (rst) begin
+      ra_inc[0] <= 1'h0;
+    end else if (_145_) begin
+      ra_inc[0] <= _200_[0];
+    end
+    if (_189_) begin
       ra <= 6'h00;
-    end else begin
-      ra <= ra_next;
+    end else if (o_valid) begin
+      ra <= beat_last ? (* full_case = 32'd1 *) _335_ : ra_inc;
     end
     if (rst) begin
       beat <= 2'h0;
-    end else if (_093_) begin
-      begin if (_077_) beat <= beat + 1'h1; else begin if (_079_) beat <= 2'h0; else begin if (drain_restart) beat <= 2'h0; else beat <= 2'hx; end end end
+    end else if (_146_) begin
+      begin if (_007_) beat <= beat + 1'h1; else begin if (_009_) beat <= 2'h0; else begin if (drain_restart) beat <= 2'h0; else beat <= 2'hx; end end end
     end
-    if (_168_) begin
+    if (_190_) begin
       drain_restart <= 1'h0;
     end else begin
       drain_restart <= s_param__valid;
     end
+    if (_191_) begin
+      \$signal$128  <= 1'h0;
+    end else begin
+      \$signal$128  <= _001_;
+    end
     if (rst) begin
       at_tile_last <= 1'h0;
-    end else if (_094_) begin
-      at_tile_last <= compute ? _207_ : \$signal$110 ;
+    end else if (_147_) begin
+      at_tile_last <= compute ? _232_ : \$signal$112 ;
     end
     if (rst) begin
       at_k_last <= 1'h0;
-    end else if (_095_) begin
-      at_k_last <= compute ? _210_ : \$signal$109 ;
+    end else if (_148_) begin
+      at_k_last <= compute ? _235_ : \$signal$111 ;
     end
     if (rst) begin
       fn_last <= 1'h0;
-    end else if (_147_) begin
-      begin if (compute) begin if (adv) begin if (at_tile_last) fn_last <= fn_last ? (* full_case = 32'd1 *) nb_one : _066_; else fn_last <= 1'hx; end else fn_last <= 1'hx; end else fn_last <= ! blk; end
+    end else if (_180_) begin
+      begin if (compute) begin if (adv) begin if (at_tile_last) fn_last <= fn_last ? (* full_case = 32'd1 *) nb_one : _089_; else fn_last <= 1'hx; end else fn_last <= 1'hx; end else fn_last <= ! blk; end
     end
-    if (_169_) begin
+    if (_192_) begin
       fn <= 4'h0;
-    end else if (_148_) begin
-      fn <= fn_last ? (* full_case = 32'd1 *) 4'h0 : _065_[3:0];
+    end else if (_181_) begin
+      fn <= fn_last ? (* full_case = 32'd1 *) 4'h0 : _087_[3:0];
     end
-    if (_170_) begin
+    if (_193_) begin
       fm0 <= 17'h00000;
-    end else if (_149_) begin
-      fm0 <= fm0 + 3'h4;
+    end else if (_182_) begin
+      fm0 <= _086_[16:0];
     end
     if (rst) begin
       in_data <= 1'h0;
-    end else if (_150_) begin
-      begin if (compute) begin if (adv) in_data <= at_tile_last ? (* full_case = 32'd1 *) _063_ : _217_; else in_data <= 1'hx; end else begin if (_307_) begin if (s_param__valid) begin if (ch_last) in_data <= 1'h1; else in_data <= 1'h0; end else in_data <= 1'h0; end else in_data <= 1'h0; end end
-    end
-    if (_171_) begin
-      kk <= 9'h000;
-    end else if (adv) begin
-      kk <= at_tile_last ? (* full_case = 32'd1 *) 9'h000 : _067_;
-    end
-    if (rst) begin
-      flush <= 5'h00;
-    end else if (_151_) begin
-      flush <= _611_(5'hxx, { _224_, _058_ }, { _225_, _223_ });
-    end
-    if (rst) begin
-      compute <= 1'h0;
-    end else if (_152_) begin
-      compute <= _616_(1'hx, { _230_, _226_ }, { _231_, _228_ });
-    end
-    if (rst) begin
-      nb_one <= 1'h0;
-    end else if (_153_) begin
-      nb_one <= ! blk;
-    end
-    if (rst) begin
-      nb_pen <= 5'h00;
-    end else if (_154_) begin
-      nb_pen <= blk - 1'h1;
-    end
-    if (rst) begin
-      ctrl_state <= 2'h0;
-    end else if (_155_) begin
-      ctrl_state <= _632_(2'hx, { _250_, _248_, _245_, _242_ }, { _251_, _249_, _246_, _244_ });
-    end
-    if (rst) begin
-      ch_last <= 1'h0;
-    end else if (_156_) begin
-      ch_last <= _642_(1'hx, { _255_, _252_ }, { _256_, _254_ });
-    end
-    if (rst) begin
-      ch <= 16'h0000;
-    end else if (_157_) begin
-      ch <= _647_(16'hxxxx, { _260_, _257_ }, { _261_, _259_ });
-    end
-    if (rst) begin
-      wb <= 2'h0;
-    end else if (_158_) begin
-      wb <= _654_(2'hx, { _267_, _264_ }, { _268_, _266_ });
-    end
-    if (rst) begin
-      wa <= 6'h00;
-    end else if (_159_) begin
-      wa <= _660_(6'hxx, { _273_, _270_ }, { _274_, _272_ });
-    end
-    if (rst) begin
-      blk <= 4'h0;
-    end else if (_160_) begin
-      blk <= _667_(4'hx, { _280_, _277_ }, { _281_, _279_ });
-    end
-    if (rst) begin
-      lane <= 1'h0;
-    end else if (_161_) begin
-      lane <= _673_(1'hx, { _286_, _283_ }, { _287_, _285_ });
-    end
-    if (rst) begin
-      \$signal$110  <= 1'h0;
-    end else if (_162_) begin
-      \$signal$110  <= _044_;
+    end else if (_183_) begin
+      begin if (compute) begin if (adv) in_data <= at_tile_last ? (* full_case = 32'd1 *) _085_ : _242_; else in_data <= 1'hx; end else begin if (_339_) begin if (s_param__valid) begin if (ch_last) in_data <= 1'h1; else in_data <= 1'h0; end else in_data <= 1'h0; end else in_data <= 1'h0; end end
     end
   end
 endmodule
@@ -2091,37 +2205,61 @@ endmodule
 (* generator = "Amaranth" *)
 module \hwq_top.engine.requant (rst, i_bias, i_multiplier, i_shift, zero_point, act_min, act_max, i_valid, i_last, i_acc, o_data, o_valid, o_last, clk);
   wire _000_;
-  wire [31:0] _001_;
-  wire [30:0] _002_;
-  wire [32:0] _003_;
-  wire [31:0] _004_;
-  wire [30:0] _005_;
-  wire [32:0] _006_;
-  (* unused_bits = "0 1 2 3 4 5 6 7 8 9 10 11 12 13" *)
-  wire [46:0] _007_;
-  (* unused_bits = "0 1 2 3 4 5 6 7 8 9 10 11 12 13" *)
-  wire [46:0] _008_;
+  wire _003_;
+  wire _004_;
+  wire _005_;
+  wire _006_;
+  wire _007_;
+  wire _008_;
   wire _009_;
-  (* unused_bits = "0" *)
-  wire [32:0] _010_;
-  (* unused_bits = "0" *)
-  wire [32:0] _011_;
-  wire _015_;
-  wire _016_;
-  wire _017_;
-  wire _018_;
-  wire _019_;
-  wire _020_;
+  wire _010_;
+  wire _011_;
+  wire _012_;
+  wire [31:0] _013_;
+  wire [30:0] _014_;
+  wire [32:0] _015_;
+  wire [31:0] _016_;
+  wire [30:0] _017_;
+  wire [32:0] _018_;
+  (* unused_bits = "0 1 2 3 4 5 6 7 8 9 10 11 12 13" *)
+  wire [46:0] _019_;
+  (* unused_bits = "0 1 2 3 4 5 6 7 8 9 10 11 12 13" *)
+  wire [46:0] _020_;
   wire _021_;
-  wire _022_;
   wire _023_;
   wire _024_;
-  wire _025_;
   wire _026_;
-  wire [7:0] _028_;
-  wire [7:0] _029_;
-  wire [7:0] _030_;
-  wire [7:0] _031_;
+  wire _027_;
+  wire _028_;
+  wire _029_;
+  wire _030_;
+  wire _031_;
+  wire _032_;
+  wire _033_;
+  wire _034_;
+  wire _035_;
+  wire _036_;
+  wire _037_;
+  wire _038_;
+  wire _039_;
+  wire _040_;
+  wire _041_;
+  wire _042_;
+  wire [7:0] _043_;
+  wire [7:0] _044_;
+  wire [7:0] _045_;
+  wire [7:0] _046_;
+  wire _047_;
+  wire _048_;
+  wire _049_;
+  wire _050_;
+  wire _051_;
+  wire _052_;
+  wire _053_;
+  wire [7:0] \$signal ;
+  wire [3:0] \$signal$24 ;
+  wire [7:0] \$signal$29 ;
+  wire [3:0] \$signal$31 ;
   wire [31:0] a_0;
   wire [31:0] a_1;
   input [7:0] act_max;
@@ -2134,8 +2272,8 @@ module \hwq_top.engine.requant (rst, i_bias, i_multiplier, i_shift, zero_point, 
   wire fits_1;
   wire [32:0] h_0;
   wire [32:0] h_1;
-  wire [31:0] half_0;
-  wire [31:0] half_1;
+  wire [30:0] half_0;
+  wire [30:0] half_1;
   (* init = 10'b0x00000000 *)
   wire [9:0] hi_z;
   input [49:0] i_acc;
@@ -2176,8 +2314,10 @@ module \hwq_top.engine.requant (rst, i_bias, i_multiplier, i_shift, zero_point, 
   reg rq1_valid = 1'h0;
   reg [32:0] rq2_h0 = 33'h000000000;
   reg [32:0] rq2_h1 = 33'h000000000;
-  reg [31:0] rq2_hf0 = 32'd0;
-  reg [31:0] rq2_hf1 = 32'd0;
+  (* init = 32'bx0000000000000000000000000000000 *)
+  wire [31:0] rq2_hf0;
+  (* init = 32'bx0000000000000000000000000000000 *)
+  wire [31:0] rq2_hf1;
   reg rq2_last = 1'h0;
   reg [4:0] rq2_r0 = 5'h00;
   reg [4:0] rq2_r1 = 5'h00;
@@ -2192,66 +2332,250 @@ module \hwq_top.engine.requant (rst, i_bias, i_multiplier, i_shift, zero_point, 
   wire [33:0] y_1;
   input [7:0] zero_point;
   wire [7:0] zero_point;
+  assign _000_ = $signed(i_shift[5:0]) > $signed(1'h0);
+  assign _021_ = $signed(i_shift[5:0]) < $signed(1'h0);
+  assign _023_ = $signed(i_shift[11:6]) > $signed(1'h0);
+  assign _024_ = $signed(i_shift[11:6]) < $signed(1'h0);
+  assign a_0 = $signed(rq1_s0) << rq1_l0;
   assign a_1 = $signed(rq1_s1) << rq1_l1;
   assign outer_0[33:0] = a_0[16:0] * rq1_m0[16:0];
   assign outer_0[62:34] = $signed(a_0[31:17]) * $signed({ 1'h0, rq1_m0[30:17] });
-  assign _001_ = $signed(a_0[31:17]) * $signed({ 1'h0, rq1_m0[16:0] });
-  assign _002_ = a_0[16:0] * rq1_m0[30:17];
-  assign _003_ = $signed(_001_) + $signed({ 1'h0, _002_ });
-  assign mid_0 = $signed(_003_) + $signed(15'h2000);
+  assign _013_ = $signed(a_0[31:17]) * $signed({ 1'h0, rq1_m0[16:0] });
+  assign _014_ = a_0[16:0] * rq1_m0[30:17];
+  assign _015_ = $signed(_013_) + $signed({ 1'h0, _014_ });
+  assign mid_0 = $signed(_015_) + $signed(15'h2000);
   assign outer_1[33:0] = a_1[16:0] * rq1_m1[16:0];
   assign outer_1[62:34] = $signed(a_1[31:17]) * $signed({ 1'h0, rq1_m1[30:17] });
-  assign _004_ = $signed(a_1[31:17]) * $signed({ 1'h0, rq1_m1[16:0] });
-  assign _005_ = a_1[16:0] * rq1_m1[30:17];
-  assign _006_ = $signed(_004_) + $signed({ 1'h0, _005_ });
-  assign mid_1 = $signed(_006_) + $signed(15'h2000);
-  assign { h_0, _007_[13:0] } = $signed(outer_0[62:17]) + $signed(mid_0);
-  assign { h_1, _008_[13:0] } = $signed(outer_1[62:17]) + $signed(mid_1);
-  assign { half_0, _010_[0] } = 1'h1 << rq1_r0;
-  assign { half_1, _011_[0] } = 1'h1 << rq1_r1;
-  assign u_0 = $signed(rq2_h0) + $signed({ 1'h0, rq2_hf0 });
-  assign u_1 = $signed(rq2_h1) + $signed({ 1'h0, rq2_hf1 });
+  assign _016_ = $signed(a_1[31:17]) * $signed({ 1'h0, rq1_m1[16:0] });
+  assign _017_ = a_1[16:0] * rq1_m1[30:17];
+  assign _018_ = $signed(_016_) + $signed({ 1'h0, _017_ });
+  assign mid_1 = $signed(_018_) + $signed(15'h2000);
+  assign { h_0, _019_[13:0] } = $signed(outer_0[62:17]) + $signed(mid_0);
+  assign { h_1, _020_[13:0] } = $signed(outer_1[62:17]) + $signed(mid_1);
+  assign half_0[0] = \$signal [0] & \$signal$24 [1];
+  assign half_0[1] = \$signal [0] & \$signal$24 [2];
+  assign half_0[2] = \$signal [0] & \$signal$24 [3];
+  assign half_0[3] = \$signal [1] & \$signal$24 [0];
+  assign half_0[4] = \$signal [1] & \$signal$24 [1];
+  assign half_0[5] = \$signal [1] & \$signal$24 [2];
+  assign half_0[6] = \$signal [1] & \$signal$24 [3];
+  assign half_0[7] = \$signal [2] & \$signal$24 [0];
+  assign half_0[8] = \$signal [2] & \$signal$24 [1];
+  assign half_0[9] = \$signal [2] & \$signal$24 [2];
+  assign half_0[10] = \$signal [2] & \$signal$24 [3];
+  assign half_0[11] = \$signal [3] & \$signal$24 [0];
+  assign half_0[12] = \$signal [3] & \$signal$24 [1];
+  assign half_0[13] = \$signal [3] & \$signal$24 [2];
+  assign half_0[14] = \$signal [3] & \$signal$24 [3];
+  assign half_0[15] = \$signal [4] & \$signal$24 [0];
+  assign half_0[16] = \$signal [4] & \$signal$24 [1];
+  assign half_0[17] = \$signal [4] & \$signal$24 [2];
+  assign half_0[18] = \$signal [4] & \$signal$24 [3];
+  assign half_0[19] = \$signal [5] & \$signal$24 [0];
+  assign half_0[20] = \$signal [5] & \$signal$24 [1];
+  assign half_0[21] = \$signal [5] & \$signal$24 [2];
+  assign half_0[22] = \$signal [5] & \$signal$24 [3];
+  assign half_0[23] = \$signal [6] & \$signal$24 [0];
+  assign half_0[24] = \$signal [6] & \$signal$24 [1];
+  assign half_0[25] = \$signal [6] & \$signal$24 [2];
+  assign half_0[26] = \$signal [6] & \$signal$24 [3];
+  assign half_0[27] = \$signal [7] & \$signal$24 [0];
+  assign half_0[28] = \$signal [7] & \$signal$24 [1];
+  assign half_0[29] = \$signal [7] & \$signal$24 [2];
+  assign half_0[30] = \$signal [7] & \$signal$24 [3];
+  assign half_1[0] = \$signal$29 [0] & \$signal$31 [1];
+  assign half_1[1] = \$signal$29 [0] & \$signal$31 [2];
+  assign half_1[2] = \$signal$29 [0] & \$signal$31 [3];
+  assign half_1[3] = \$signal$29 [1] & \$signal$31 [0];
+  assign half_1[4] = \$signal$29 [1] & \$signal$31 [1];
+  assign half_1[5] = \$signal$29 [1] & \$signal$31 [2];
+  assign half_1[6] = \$signal$29 [1] & \$signal$31 [3];
+  assign half_1[7] = \$signal$29 [2] & \$signal$31 [0];
+  assign half_1[8] = \$signal$29 [2] & \$signal$31 [1];
+  assign half_1[9] = \$signal$29 [2] & \$signal$31 [2];
+  assign half_1[10] = \$signal$29 [2] & \$signal$31 [3];
+  assign half_1[11] = \$signal$29 [3] & \$signal$31 [0];
+  assign half_1[12] = \$signal$29 [3] & \$signal$31 [1];
+  assign half_1[13] = \$signal$29 [3] & \$signal$31 [2];
+  assign half_1[14] = \$signal$29 [3] & \$signal$31 [3];
+  assign half_1[15] = \$signal$29 [4] & \$signal$31 [0];
+  assign half_1[16] = \$signal$29 [4] & \$signal$31 [1];
+  assign half_1[17] = \$signal$29 [4] & \$signal$31 [2];
+  assign half_1[18] = \$signal$29 [4] & \$signal$31 [3];
+  assign half_1[19] = \$signal$29 [5] & \$signal$31 [0];
+  assign half_1[20] = \$signal$29 [5] & \$signal$31 [1];
+  assign half_1[21] = \$signal$29 [5] & \$signal$31 [2];
+  assign half_1[22] = \$signal$29 [5] & \$signal$31 [3];
+  assign half_1[23] = \$signal$29 [6] & \$signal$31 [0];
+  assign half_1[24] = \$signal$29 [6] & \$signal$31 [1];
+  assign half_1[25] = \$signal$29 [6] & \$signal$31 [2];
+  assign half_1[26] = \$signal$29 [6] & \$signal$31 [3];
+  assign half_1[27] = \$signal$29 [7] & \$signal$31 [0];
+  assign half_1[28] = \$signal$29 [7] & \$signal$31 [1];
+  assign half_1[29] = \$signal$29 [7] & \$signal$31 [2];
+  assign half_1[30] = \$signal$29 [7] & \$signal$31 [3];
+  assign u_0 = $signed(rq2_h0) + $signed({ 1'h0, rq2_hf0[30:0] });
+  assign u_1 = $signed(rq2_h1) + $signed({ 1'h0, rq2_hf1[30:0] });
   assign y_0 = $signed(u_0) >>> rq2_r0;
   assign y_1 = $signed(u_1) >>> rq2_r1;
   assign t_0 = y_0[7:0] + zero_point;
   assign fits_0 = $signed(y_0[32:8]) == $signed(y_0[33]);
   assign t_1 = y_1[7:0] + zero_point;
   assign fits_1 = $signed(y_1[32:8]) == $signed(y_1[33]);
-  assign _015_ = $signed(y_0[8:0]) < $signed({ lo_z[9], lo_z[7:0] });
-  assign _016_ = fits_0 ? _015_ : y_0[33];
-  assign _017_ = $signed(y_0[8:0]) > $signed({ hi_z[9], hi_z[7:0] });
-  assign _018_ = ~ y_0[33];
-  assign _019_ = fits_0 ? _017_ : _018_;
-  assign _020_ = $signed(y_1[8:0]) < $signed({ lo_z[9], lo_z[7:0] });
-  assign _022_ = fits_1 ? _020_ : y_1[33];
-  assign _023_ = $signed(y_1[8:0]) > $signed({ hi_z[9], hi_z[7:0] });
-  assign _024_ = ~ y_1[33];
-  assign _025_ = fits_1 ? _023_ : _024_;
-  assign _000_ = $signed(i_shift[5:0]) > $signed(1'h0);
-  assign _009_ = $signed(i_shift[5:0]) < $signed(1'h0);
-  assign _021_ = $signed(i_shift[11:6]) > $signed(1'h0);
-  assign _026_ = $signed(i_shift[11:6]) < $signed(1'h0);
-  assign a_0 = $signed(rq1_s0) << rq1_l0;
-  reg [8:0] _081_ = 9'h000;
-  assign { hi_z[9], hi_z[7:0] } = _081_;
-  reg [8:0] _082_ = 9'h000;
-  assign { lo_z[9], lo_z[7:0] } = _082_;
-  assign _028_ = _025_ ? (* full_case = 32'd1 *) act_max : t_1;
-  assign _029_ = _022_ ? (* full_case = 32'd1 *) act_min : _028_;
-  assign _030_ = _019_ ? (* full_case = 32'd1 *) act_max : t_0;
-  assign _031_ = _016_ ? (* full_case = 32'd1 *) act_min : _030_;
-  assign _011_[32:1] = half_1;
+  assign _003_ = $signed(y_0[8:0]) < $signed({ lo_z[9], lo_z[7:0] });
+  assign _004_ = fits_0 ? _003_ : y_0[33];
+  assign _005_ = $signed(y_0[8:0]) > $signed({ hi_z[9], hi_z[7:0] });
+  assign _006_ = ~ y_0[33];
+  assign _007_ = fits_0 ? _005_ : _006_;
+  assign _008_ = $signed(y_1[8:0]) < $signed({ lo_z[9], lo_z[7:0] });
+  assign _009_ = fits_1 ? _008_ : y_1[33];
+  assign _010_ = $signed(y_1[8:0]) > $signed({ hi_z[9], hi_z[7:0] });
+  assign _011_ = ~ y_1[33];
+  assign _012_ = fits_1 ? _010_ : _011_;
+  reg [8:0] _163_ = 9'h000;
+  assign { hi_z[9], hi_z[7:0] } = _163_;
+  reg [8:0] _164_ = 9'h000;
+  assign { lo_z[9], lo_z[7:0] } = _164_;
+  reg [30:0] _181_ = 31'h00000000;
+  assign rq2_hf0[30:0] = _181_;
+  reg [30:0] _182_ = 31'h00000000;
+  assign rq2_hf1[30:0] = _182_;
+  assign _026_ = rq1_r1[4:2] == (* full_case = 32'd1 *) 3'h4;
+  assign _027_ = rq1_r1[4:2] == (* full_case = 32'd1 *) 2'h3;
+  assign _028_ = rq1_r1[4:2] == (* full_case = 32'd1 *) 2'h2;
+  assign _029_ = rq1_r1[4:2] == (* full_case = 32'd1 *) 1'h1;
+  assign _030_ = ! (* full_case = 32'd1 *) rq1_r1[4:2];
+  function [3:0] _188_;
+    input [3:0] a;
+    input [15:0] b;
+    input [3:0] s;
+    (* full_case = 32'd1 *)
+    (* parallel_case *)
+    casez (s)
+      4'b???1:
+        _188_ = b[3:0];
+      4'b??1?:
+        _188_ = b[7:4];
+      4'b?1??:
+        _188_ = b[11:8];
+      4'b1???:
+        _188_ = b[15:12];
+      default:
+        _188_ = a;
+    endcase
+  endfunction
+  assign \$signal$24  = _188_(4'hx, 16'h1248, { _034_, _033_, _032_, _031_ });
+  assign _031_ = rq1_r0[1:0] == (* full_case = 32'd1 *) 2'h3;
+  assign _032_ = rq1_r0[1:0] == (* full_case = 32'd1 *) 2'h2;
+  assign _033_ = rq1_r0[1:0] == (* full_case = 32'd1 *) 1'h1;
+  assign _034_ = ! (* full_case = 32'd1 *) rq1_r0[1:0];
+  function [7:0] _193_;
+    input [7:0] a;
+    input [63:0] b;
+    input [7:0] s;
+    (* full_case = 32'd1 *)
+    (* parallel_case *)
+    casez (s)
+      8'b???????1:
+        _193_ = b[7:0];
+      8'b??????1?:
+        _193_ = b[15:8];
+      8'b?????1??:
+        _193_ = b[23:16];
+      8'b????1???:
+        _193_ = b[31:24];
+      8'b???1????:
+        _193_ = b[39:32];
+      8'b??1?????:
+        _193_ = b[47:40];
+      8'b?1??????:
+        _193_ = b[55:48];
+      8'b1???????:
+        _193_ = b[63:56];
+      default:
+        _193_ = a;
+    endcase
+  endfunction
+  assign \$signal  = _193_(8'hxx, 64'h0102040810204080, { _042_, _041_, _040_, _039_, _038_, _037_, _036_, _035_ });
+  assign _035_ = rq1_r0[4:2] == (* full_case = 32'd1 *) 3'h7;
+  assign _036_ = rq1_r0[4:2] == (* full_case = 32'd1 *) 3'h6;
+  assign _037_ = rq1_r0[4:2] == (* full_case = 32'd1 *) 3'h5;
+  assign _038_ = rq1_r0[4:2] == (* full_case = 32'd1 *) 3'h4;
+  assign _039_ = rq1_r0[4:2] == (* full_case = 32'd1 *) 2'h3;
+  assign _040_ = rq1_r0[4:2] == (* full_case = 32'd1 *) 2'h2;
+  assign _041_ = rq1_r0[4:2] == (* full_case = 32'd1 *) 1'h1;
+  assign _042_ = ! (* full_case = 32'd1 *) rq1_r0[4:2];
+  assign _043_ = _012_ ? (* full_case = 32'd1 *) act_max : t_1;
+  assign _044_ = _009_ ? (* full_case = 32'd1 *) act_min : _043_;
+  assign _045_ = _007_ ? (* full_case = 32'd1 *) act_max : t_0;
+  assign _046_ = _004_ ? (* full_case = 32'd1 *) act_min : _045_;
+  function [3:0] _206_;
+    input [3:0] a;
+    input [15:0] b;
+    input [3:0] s;
+    (* full_case = 32'd1 *)
+    (* parallel_case *)
+    casez (s)
+      4'b???1:
+        _206_ = b[3:0];
+      4'b??1?:
+        _206_ = b[7:4];
+      4'b?1??:
+        _206_ = b[11:8];
+      4'b1???:
+        _206_ = b[15:12];
+      default:
+        _206_ = a;
+    endcase
+  endfunction
+  assign \$signal$31  = _206_(4'hx, 16'h1248, { _050_, _049_, _048_, _047_ });
+  assign _047_ = rq1_r1[1:0] == (* full_case = 32'd1 *) 2'h3;
+  assign _048_ = rq1_r1[1:0] == (* full_case = 32'd1 *) 2'h2;
+  assign _049_ = rq1_r1[1:0] == (* full_case = 32'd1 *) 1'h1;
+  assign _050_ = ! (* full_case = 32'd1 *) rq1_r1[1:0];
+  function [7:0] _211_;
+    input [7:0] a;
+    input [63:0] b;
+    input [7:0] s;
+    (* full_case = 32'd1 *)
+    (* parallel_case *)
+    casez (s)
+      8'b???????1:
+        _211_ = b[7:0];
+      8'b??????1?:
+        _211_ = b[15:8];
+      8'b?????1??:
+        _211_ = b[23:16];
+      8'b????1???:
+        _211_ = b[31:24];
+      8'b???1????:
+        _211_ = b[39:32];
+      8'b??1?????:
+        _211_ = b[47:40];
+      8'b?1??????:
+        _211_ = b[55:48];
+      8'b1???????:
+        _211_ = b[63:56];
+      default:
+        _211_ = a;
+    endcase
+  endfunction
+  assign \$signal$29  = _211_(8'hxx, 64'h0102040810204080, { _030_, _029_, _028_, _027_, _026_, _053_, _052_, _051_ });
+  assign _051_ = rq1_r1[4:2] == (* full_case = 32'd1 *) 3'h7;
+  assign _052_ = rq1_r1[4:2] == (* full_case = 32'd1 *) 3'h6;
+  assign _053_ = rq1_r1[4:2] == (* full_case = 32'd1 *) 3'h5;
+  assign _019_[46:14] = h_0;
+  assign _020_[46:14] = h_1;
   assign hi_z[8] = hi_z[9];
-  assign _007_[46:14] = h_0;
-  assign _008_[46:14] = h_1;
-  assign _010_[32:1] = half_0;
   assign lo_z[8] = lo_z[9];
+  assign rq2_hf0[31] = 1'h0;
+  assign rq2_hf1[31] = 1'h0;
   always @(posedge clk) begin
     if (rst) begin
       o_last <= 1'h0;
       o_valid <= 1'h0;
-      _081_ <= 9'h000;
-      _082_ <= 9'h000;
+      _163_ <= 9'h000;
+      _164_ <= 9'h000;
       rq2_last <= 1'h0;
       rq2_valid <= 1'h0;
       rq1_last <= 1'h0;
@@ -2259,8 +2583,8 @@ module \hwq_top.engine.requant (rst, i_bias, i_multiplier, i_shift, zero_point, 
     end else begin
       o_last <= rq2_last;
       o_valid <= rq2_valid;
-      _081_ <= $signed(act_max) - $signed(zero_point);
-      _082_ <= $signed(act_min) - $signed(zero_point);
+      _163_ <= $signed(act_max) - $signed(zero_point);
+      _164_ <= $signed(act_min) - $signed(zero_point);
       rq2_last <= rq1_last;
       rq2_valid <= rq1_valid;
       rq1_last <= i_last;
@@ -2269,15 +2593,15 @@ module \hwq_top.engine.requant (rst, i_bias, i_multiplier, i_shift, zero_point, 
     if (rst) begin
       o_data <= 16'h0000;
     end else if (rq2_valid) begin
-      o_data <= { _029_, _031_ };
+      o_data <= { _044_, _046_ };
     end
     if (rq1_valid) begin
-      rq2_hf1 <= half_1;
-      rq2_hf0 <= half_0;
       rq2_h1 <= h_1;
       rq2_h0 <= h_0;
       rq2_r1 <= rq1_r1;
       rq2_r0 <= rq1_r0;
+      _181_ <= half_0;
+      _182_ <= half_1;
     end
     if (i_valid) begin
       rq1_s1 <= $signed(i_acc[49:25]) + $signed(i_bias[63:32]);
@@ -2286,13 +2610,13 @@ module \hwq_top.engine.requant (rst, i_bias, i_multiplier, i_shift, zero_point, 
       rq1_m0 <= i_multiplier[30:0];
     end
     if (i_valid)
-      if (!_026_) rq1_r1 <= 5'h00;
+      if (!_024_) rq1_r1 <= 5'h00;
       else rq1_r1 <= - $signed(i_shift[10:6]);
     if (i_valid)
-      if (!_021_) rq1_l1 <= 5'h00;
+      if (!_023_) rq1_l1 <= 5'h00;
       else rq1_l1 <= i_shift[10:6];
     if (i_valid)
-      if (!_009_) rq1_r0 <= 5'h00;
+      if (!_021_) rq1_r0 <= 5'h00;
       else rq1_r0 <= - $signed(i_shift[4:0]);
     if (i_valid)
       if (!_000_) rq1_l0 <= 5'h00;

@@ -57,100 +57,105 @@ endmodule
 (* generator = "Amaranth" *)
 module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_en, clk, rst, take, m_out__valid, m_out__payload, s_param__ready, i_a);
   wire _000_;
-  wire _002_;
-  wire [1:0] _003_;
-  wire [2:0] _004_;
+  wire _003_;
+  wire _004_;
   wire _005_;
   wire _006_;
   wire _007_;
-  wire _009_;
-  wire _010_;
+  wire _008_;
   wire _011_;
-  wire _012_;
-  wire _013_;
+  wire [3:0] _012_;
+  (* unused_bits = "2" *)
+  wire [2:0] _013_;
   wire _014_;
+  wire _015_;
   wire _016_;
-  wire _018_;
+  wire _021_;
   wire _022_;
-  wire _023_;
-  wire [17:0] _024_;
-  wire [3:0] _026_;
+  wire [1:0] _023_;
+  wire [2:0] _024_;
+  wire _025_;
+  wire _026_;
   wire _027_;
-  wire _028_;
+  wire _029_;
+  wire _030_;
+  wire _031_;
   wire _032_;
+  wire _034_;
   wire _035_;
-  wire [15:0] _036_;
-  wire _038_;
-  wire _039_;
-  wire _040_;
-  wire [15:0] _041_;
+  wire [5:0] _036_;
+  (* unused_bits = "6" *)
+  wire [6:0] _037_;
+  wire [5:0] _038_;
+  (* unused_bits = "6" *)
+  wire [6:0] _039_;
+  (* unused_bits = "6" *)
+  wire [6:0] _040_;
+  (* unused_bits = "6" *)
+  wire [6:0] _041_;
   wire _042_;
   wire _043_;
-  wire _044_;
-  wire [15:0] _045_;
-  (* unused_bits = "6" *)
-  wire [6:0] _046_;
-  wire _047_;
+  wire [17:0] _044_;
   (* unused_bits = "4" *)
-  wire [4:0] _048_;
-  (* unused_bits = "2" *)
-  wire [2:0] _049_;
-  wire _050_;
-  (* unused_bits = "1" *)
-  wire [1:0] _051_;
+  wire [4:0] _046_;
+  wire _047_;
+  wire _048_;
   wire _052_;
-  wire _054_;
-  wire _056_;
-  wire [5:0] _057_;
+  (* unused_bits = "16" *)
+  wire [16:0] _055_;
   wire _058_;
-  wire _060_;
+  wire [15:0] _059_;
   wire _061_;
   wire _062_;
-  wire [3:0] _064_;
+  wire _063_;
+  wire [15:0] _064_;
   wire _065_;
-  (* unused_bits = "8" *)
-  wire [8:0] _066_;
+  wire _066_;
   wire _067_;
-  wire _068_;
+  (* unused_bits = "16" *)
+  wire [16:0] _068_;
   wire _069_;
   (* unused_bits = "6" *)
   wire [6:0] _070_;
   wire _071_;
-  (* unused_bits = "6" *)
-  wire [6:0] _072_;
-  wire _073_;
-  wire _074_;
-  wire _075_;
-  wire _076_;
-  wire _077_;
-  wire _078_;
-  wire [3:0] _081_;
-  wire _082_;
-  wire _083_;
+  (* unused_bits = "4" *)
+  wire [4:0] _072_;
   (* unused_bits = "2" *)
-  wire [2:0] _084_;
+  wire [2:0] _073_;
+  (* unused_bits = "1" *)
+  wire [1:0] _074_;
+  wire _075_;
+  wire _077_;
+  wire _079_;
+  wire _080_;
+  (* unused_bits = "6" *)
+  wire [6:0] _081_;
+  wire _082_;
+  wire _084_;
   wire _085_;
-  wire _086_;
-  wire _087_;
+  (* unused_bits = "17" *)
+  wire [17:0] _086_;
+  (* unused_bits = "4" *)
+  wire [4:0] _087_;
   wire _088_;
-  wire _089_;
+  (* unused_bits = "8" *)
+  wire [8:0] _089_;
+  wire _090_;
+  wire _091_;
+  wire _092_;
   wire _093_;
-  wire _094_;
-  wire _095_;
-  wire _096_;
-  wire _097_;
-  wire _098_;
-  wire _099_;
+  (* unused_bits = "17" *)
+  wire [17:0] _094_;
+  (* unused_bits = "17" *)
+  wire [17:0] _095_;
+  wire [18:0] _096_;
   wire _100_;
   wire _101_;
   wire _102_;
   wire _103_;
-  wire _104_;
   wire _105_;
   wire _106_;
   wire _107_;
-  wire _108_;
-  wire _109_;
   wire _110_;
   wire _111_;
   wire _112_;
@@ -219,98 +224,133 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   wire _175_;
   wire _176_;
   wire _177_;
-  wire [5:0] _178_;
+  wire _178_;
   wire _179_;
   wire _180_;
   wire _181_;
   wire _182_;
+  wire _183_;
+  wire _184_;
+  wire _185_;
+  wire _186_;
+  wire _187_;
+  wire _188_;
   wire _189_;
-  wire [16:0] _192_;
-  wire [3:0] _198_;
-  wire [1:0] _203_;
-  wire _207_;
-  wire _208_;
+  wire _190_;
+  wire _191_;
+  wire _192_;
+  wire _193_;
+  wire _194_;
+  wire _195_;
+  wire _196_;
+  wire _197_;
+  wire _198_;
+  wire _199_;
+  wire [5:0] _200_;
+  wire _201_;
+  wire _202_;
+  wire _203_;
+  wire _204_;
   wire _210_;
-  wire _211_;
-  wire _218_;
-  wire _224_;
-  wire [5:0] _225_;
-  wire _226_;
-  wire _227_;
-  wire _229_;
-  wire _230_;
-  wire _231_;
+  wire _213_;
+  wire [16:0] _216_;
+  (* unused_bits = "1" *)
+  wire [5:0] _219_;
+  wire [3:0] _223_;
+  wire [1:0] _228_;
   wire _232_;
   wire _233_;
-  wire _234_;
   wire _235_;
   wire _236_;
-  wire _237_;
-  wire _242_;
   wire _243_;
-  wire _244_;
-  wire [1:0] _245_;
-  wire _247_;
-  wire [1:0] _248_;
   wire _249_;
-  wire [1:0] _250_;
-  wire [1:0] _251_;
-  wire _252_;
-  wire [1:0] _253_;
+  wire _250_;
+  wire _251_;
+  wire _253_;
   wire _254_;
   wire _255_;
+  wire _256_;
   wire _257_;
   wire _258_;
   wire _259_;
-  wire [15:0] _260_;
-  wire _262_;
-  wire [15:0] _263_;
-  wire _264_;
-  wire [1:0] _265_;
-  wire [1:0] _266_;
-  wire [1:0] _267_;
-  wire _269_;
-  wire [1:0] _270_;
-  wire _271_;
-  wire [5:0] _272_;
-  wire [5:0] _273_;
+  wire _260_;
+  wire _261_;
+  wire _265_;
+  wire _266_;
+  wire _267_;
+  wire [1:0] _268_;
+  wire _270_;
+  wire [1:0] _271_;
+  wire _272_;
+  wire [1:0] _273_;
+  wire [1:0] _274_;
   wire _275_;
-  wire [5:0] _276_;
+  wire [1:0] _276_;
   wire _277_;
-  wire [3:0] _278_;
-  wire [3:0] _279_;
-  wire [3:0] _280_;
+  wire _278_;
+  wire _280_;
+  wire _281_;
   wire _282_;
-  wire [3:0] _283_;
-  wire _284_;
+  wire [15:0] _283_;
   wire _285_;
-  wire _286_;
-  wire _288_;
-  wire _289_;
-  wire _290_;
-  wire _291_;
+  wire [15:0] _286_;
+  wire _287_;
+  wire [1:0] _288_;
+  wire [1:0] _289_;
+  wire [1:0] _290_;
   wire _292_;
-  wire _293_;
+  wire [1:0] _293_;
   wire _294_;
-  wire _295_;
-  wire _296_;
-  wire _297_;
+  wire [5:0] _295_;
+  wire [5:0] _296_;
   wire _298_;
-  wire _299_;
+  wire [5:0] _299_;
   wire _300_;
-  wire [5:0] _303_;
-  wire [5:0] _304_;
-  wire [5:0] _305_;
+  wire [3:0] _301_;
+  wire [3:0] _302_;
+  wire [3:0] _303_;
+  wire _305_;
+  wire [3:0] _306_;
+  wire _307_;
   wire _308_;
   wire _309_;
-  wire _310_;
   wire _311_;
   wire _312_;
   wire _313_;
+  wire _314_;
+  wire _315_;
+  wire _316_;
+  wire _317_;
+  wire _318_;
+  wire _319_;
+  wire _320_;
+  wire _321_;
+  wire _322_;
+  wire _323_;
+  wire _324_;
+  wire _325_;
+  wire _326_;
+  wire [5:0] _329_;
+  wire [5:0] _330_;
+  wire [5:0] _331_;
+  wire [5:0] _332_;
+  wire [5:0] _333_;
+  wire [5:0] _334_;
+  wire [5:0] _335_;
+  wire [5:0] _336_;
+  wire _340_;
+  wire _341_;
+  wire _342_;
+  wire _343_;
+  wire _344_;
+  wire _345_;
+  wire \$like ;
+  wire [5:0] \$like$53 ;
   wire \$signal ;
-  reg \$signal$105  = 1'h0;
-  reg \$signal$106  = 1'h0;
-  reg \$signal$121  = 1'h0;
+  reg \$signal$107  = 1'h0;
+  reg \$signal$108  = 1'h0;
+  reg \$signal$122  = 1'h0;
+  reg \$signal$130  = 1'h0;
   reg [15:0] M_ = 16'h0000;
   reg [23:0] acc_chosen = 24'h000000;
   (* init = 8'h00 *)
@@ -338,6 +378,7 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   reg d_last = 1'h0;
   reg [3:0] dn = 4'h0;
   reg dn_last = 1'h0;
+  reg dn_last_next = 1'h0;
   reg drain_restart = 1'h0;
   reg [5:0] flush = 6'h00;
   reg [16:0] fm0 = 17'h00000;
@@ -351,10 +392,10 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   reg [23:0] i_acc = 24'h000000;
   wire [31:0] i_bias;
   wire i_last;
-  reg \i_last$61  = 1'h0;
+  reg \i_last$58  = 1'h0;
   reg [30:0] i_multiplier = 31'h00000000;
   reg [5:0] i_shift = 6'h00;
-  reg \i_valid$59  = 1'h0;
+  reg \i_valid$56  = 1'h0;
   input [31:0] i_w;
   wire [31:0] i_w;
   reg in_data = 1'h0;
@@ -365,19 +406,22 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   reg lane = 1'h0;
   reg last_mblock = 1'h0;
   reg [15:0] m_last = 16'h0000;
+  reg m_one = 1'h0;
   output [32:0] m_out__payload;
   wire [32:0] m_out__payload;
   output m_out__valid;
   wire m_out__valid;
+  reg [16:0] m_pen = 17'h00000;
   reg [16:0] m_wrap = 17'h00000;
+  reg [16:0] m_wrap_pen = 17'h00000;
   reg [16:0] n_pen = 17'h00000;
   reg nb_one = 1'h0;
   reg [4:0] nb_pen = 5'h00;
   wire [7:0] o_data;
-  wire [95:0] \o_data$124 ;
+  wire [95:0] \o_data$133 ;
   wire o_last;
   wire o_valid;
-  wire \o_valid$83 ;
+  wire \o_valid$80 ;
   reg [1:0] ob = 2'h0;
   reg [7:0] part0 = 8'h00;
   reg [7:0] part1 = 8'h00;
@@ -387,11 +431,15 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   wire r_en;
   reg [5:0] ra = 6'h00;
   reg [5:0] ra_inc = 6'h00;
-  wire [5:0] ra_next;
-  reg [5:0] ra_row = 6'h00;
+  (* init = 6'h00 *)
+  wire [5:0] ra_row;
   reg [16:0] row = 17'h00000;
   wire row_end;
+  reg row_last = 1'h0;
+  reg row_last_next = 1'h0;
+  reg [16:0] row_next = 17'h00000;
   reg row_valid = 1'h0;
+  reg row_valid_next = 1'h0;
   input rst;
   wire rst;
   input s_act__valid;
@@ -408,190 +456,213 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   reg [5:0] w_addr = 6'h00;
   reg [31:0] w_data = 32'd0;
   reg w_en = 1'h0;
-  wire \w_en$82 ;
+  wire \w_en$79 ;
   reg [5:0] wa = 6'h00;
   reg [1:0] wb = 2'h0;
   wire wrap;
   reg [7:0] zero_point = 8'h00;
   assign kept = credits + give_back;
-  assign _018_ = s_act__valid & s_wgt__valid;
-  assign _023_ = in_data & _018_;
-  assign _032_ = ~ at_k_last;
-  assign _040_ = credit_ok | _032_;
-  assign take = _023_ & _040_;
-  assign _050_ = s_act__valid & s_wgt__valid;
-  assign _060_ = in_data & _050_;
-  assign _071_ = _060_ & credit_ok;
-  assign \$signal  = _071_ & at_k_last;
-  assign _082_ = ~ in_data;
+  assign _035_ = s_act__valid & s_wgt__valid;
+  assign _043_ = in_data & _035_;
+  assign _052_ = ~ at_k_last;
+  assign _061_ = credit_ok | _052_;
+  assign take = _043_ & _061_;
+  assign _069_ = s_act__valid & s_wgt__valid;
+  assign _080_ = in_data & _069_;
+  assign _090_ = _080_ & credit_ok;
+  assign \$signal  = _090_ & at_k_last;
+  assign _101_ = ~ in_data;
   assign _000_ = s_act__valid & s_wgt__valid;
-  assign _009_ = ~ at_k_last;
-  assign _010_ = credit_ok | _009_;
-  assign _011_ = _000_ & _010_;
-  assign adv = _082_ | _011_;
-  assign _012_ = compute & adv;
-  assign _013_ = _012_ & at_tile_last;
-  assign block_end = _013_ & fn_last;
+  assign _011_ = ~ at_k_last;
+  assign _022_ = credit_ok | _011_;
+  assign _029_ = _000_ & _022_;
+  assign adv = _101_ | _029_;
+  assign _030_ = compute & adv;
+  assign _031_ = _030_ & at_tile_last;
+  assign block_end = _031_ & fn_last;
   assign i_last = take & at_k_last;
-  assign _014_ = ! lane;
+  assign _032_ = ! lane;
   assign row_end = o_valid & beat_last;
-  assign _016_ = ~ dn_last;
-  assign wrap = d_last & _016_;
-  assign _022_ = ob == 2'h3;
-  assign \w_en$82  = \o_valid$83  & _022_;
-  assign _024_ = fm0 + 3'h4;
-  assign _026_ = kept - 3'h4;
-  assign _027_ = kept >= 4'h8;
-  assign _028_ = kept >= 3'h4;
-  assign _035_ = hdr[47:32] > 5'h13;
-  assign _036_ = _035_ ? hdr[47:32] : 16'h0013;
-  assign _038_ = hdr[47:32] == 1'h1;
-  assign _039_ = hdr[47:32] > 5'h13;
-  assign _041_ = _039_ ? hdr[47:32] : 16'h0013;
-  assign _042_ = _041_ == 1'h1;
-  assign _043_ = hdr[31:16] == 1'h1;
-  assign _044_ = ! ch;
-  assign _045_ = ch + 1'h1;
-  assign _046_[5:0] = wa + 1'h1;
-  assign _047_ = wb == 2'h3;
-  assign _048_[3:0] = blk + 1'h1;
-  assign _049_[1:0] = wb + 1'h1;
-  assign _051_[0] = lane + 1'h1;
-  assign _052_ = ch == n_pen;
-  assign _054_ = ! blk;
-  assign _056_ = block_end & last_mblock;
-  assign _057_ = flush - 1'h1;
-  assign _058_ = ! flush;
-  assign _061_ = fn_last & last_mblock;
-  assign _062_ = ~ _061_;
-  assign _064_ = fn + 1'h1;
-  assign _065_ = fn == nb_pen;
-  assign _066_[7:0] = kk + 1'h1;
-  assign _067_ = kk == k_pen;
-  assign _068_ = kk == tile_pen;
-  assign _069_ = kk == k_last;
-  assign _070_[5:0] = ra_next + 1'h1;
-  assign _072_[5:0] = ra_next - 2'h3;
-  assign _073_ = ~ drain_restart;
-  assign _074_ = _073_ & o_valid;
-  assign _075_ = ~ beat_last;
-  assign _076_ = _074_ & _075_;
-  assign _077_ = ~ drain_restart;
-  assign _078_ = _077_ & row_end;
-  assign _081_ = dn + 1'h1;
-  assign _083_ = dn == nb_pen;
-  assign _084_[1:0] = d + 1'h1;
-  assign _085_ = d == 2'h2;
-  assign _086_ = o_valid & row_valid;
-  assign _087_ = row_end & row_valid;
-  assign _088_ = row == m_last;
-  assign _089_ = _087_ & _088_;
-  assign _002_ = ob == 2'h3;
-  assign _003_ = ob + 1'h1;
-  assign _004_[1:0] = _002_ ? 2'h0 : _003_;
-  assign _005_ = r_en & m_out__valid;
-  assign _006_ = ~ row_valid;
-  assign _007_ = row_end & _006_;
-  assign _093_ = { _078_, _076_, drain_restart } != 1'h0;
-  assign _094_ = { _078_, _076_, drain_restart } != 1'h0;
-  assign _095_ = { compute, adv } != 2'h2;
-  assign _096_ = { compute, adv } != 2'h2;
-  assign _097_ = { compute, adv } != 2'h2;
-  assign _098_ = { at_tile_last, compute, adv } != 2'h3;
-  assign _099_ = { compute, adv } != 2'h2;
-  assign _100_ = { _069_, at_tile_last, compute, adv } != 2'h3;
-  assign _101_ = { _226_, _056_ } != 2'h2;
-  assign _102_ = { _226_, _224_ } != 1'h0;
-  assign _103_ = { _232_, s_param__valid } != 2'h2;
-  assign _104_ = { _232_, ch_last, s_param__valid } != 3'h5;
-  assign _105_ = { _229_, _056_ } != 2'h2;
-  assign _106_ = { _232_, _229_ } != 1'h0;
-  assign _107_ = { _252_, s_param__valid } != 2'h2;
-  assign _108_ = { _254_, s_param__valid } != 2'h2;
-  assign _109_ = { _252_, ch_last, s_param__valid } != 3'h5;
-  assign _110_ = { _249_, _056_ } != 2'h2;
-  assign _111_ = { _247_, _058_ } != 2'h2;
-  assign _112_ = { _254_, _252_, _249_, _247_ } != 1'h0;
-  assign _113_ = { _257_, s_param__valid } != 2'h2;
-  assign _114_ = { _259_, s_param__valid } != 2'h2;
-  assign _115_ = { _259_, _257_ } != 1'h0;
-  assign _116_ = { _262_, s_param__valid } != 2'h2;
-  assign _117_ = { _264_, s_param__valid } != 2'h2;
-  assign _118_ = { _264_, _262_ } != 1'h0;
-  assign _119_ = { _269_, s_param__valid } != 2'h2;
-  assign _120_ = { _271_, s_param__valid } != 2'h2;
-  assign _121_ = { _269_, lane, s_param__valid } != 3'h7;
-  assign _122_ = { _271_, _269_ } != 1'h0;
-  assign _123_ = { _275_, s_param__valid } != 2'h2;
-  assign _124_ = { _277_, s_param__valid } != 2'h2;
-  assign _125_ = { _275_, lane, s_param__valid } != 3'h7;
-  assign _126_ = { _277_, _275_ } != 1'h0;
-  assign _127_ = { _282_, s_param__valid } != 2'h2;
-  assign _128_ = { _284_, s_param__valid } != 2'h2;
-  assign _129_ = { _282_, _047_, lane, s_param__valid } != 4'h9;
-  assign _130_ = { _282_, lane, s_param__valid } != 3'h7;
-  assign _131_ = { _284_, _282_ } != 1'h0;
-  assign _132_ = { _288_, s_param__valid } != 2'h2;
-  assign _133_ = { _290_, s_param__valid } != 2'h2;
-  assign _134_ = { _290_, _288_ } != 1'h0;
-  assign _135_ = & { _293_, s_param__valid };
-  assign _136_ = & { _294_, s_param__valid };
-  assign _137_ = & { _295_, s_param__valid };
-  assign _138_ = & { _296_, s_param__valid };
-  assign _139_ = & { _297_, s_param__valid };
-  assign _140_ = & { _298_, s_param__valid };
-  assign _141_ = & { _299_, s_param__valid };
-  assign _142_ = & { _300_, s_param__valid };
-  assign _143_ = & { _179_, \o_valid$83  };
-  assign _144_ = & { _180_, \o_valid$83  };
-  assign _145_ = & { _181_, \o_valid$83  };
-  assign _146_ = & { _098_, _097_ };
-  assign _147_ = & { at_tile_last, adv };
-  assign _148_ = & { fn_last, at_tile_last, adv };
-  assign _149_ = & { _100_, _099_ };
-  assign _150_ = & { _102_, _101_ };
-  assign _151_ = & { _106_, _105_, _104_, _103_ };
-  assign _152_ = & { _233_, ch_last, s_param__valid };
-  assign _153_ = & { _242_, ch_last, s_param__valid };
-  assign _154_ = & { _243_, _044_, s_param__valid };
-  assign _155_ = & { _244_, _044_, s_param__valid };
-  assign _156_ = & { _112_, _111_, _110_, _109_, _108_, _107_ };
-  assign _157_ = & { _115_, _114_, _113_ };
-  assign _158_ = & { _118_, _117_, _116_ };
-  assign _159_ = & { _122_, _121_, _120_, _119_ };
-  assign _160_ = & { _126_, _125_, _124_, _123_ };
-  assign _161_ = & { _131_, _130_, _129_, _128_, _127_ };
-  assign _162_ = & { _134_, _133_, _132_ };
-  assign _163_ = & { _291_, s_param__valid };
-  assign _164_ = & { _292_, s_param__valid };
-  assign _173_ = ~ _309_;
-  assign _174_ = ~ _311_;
-  assign _175_ = ~ compute;
-  assign _176_ = ~ compute;
-  assign _177_ = ~ compute;
-  assign _165_ = | { _173_, rst };
-  assign _166_ = | { drain_restart, rst };
-  assign _167_ = | { drain_restart, rst };
-  assign _168_ = | { drain_restart, rst };
-  assign _169_ = | { _174_, rst };
-  assign _170_ = | { _175_, rst };
-  assign _171_ = | { _176_, rst };
-  assign _172_ = | { _177_, rst };
-  assign _179_ = ob == 2'h2;
-  assign _180_ = ob == 1'h1;
-  assign _181_ = ! ob;
-  assign _182_ = drain_restart ? 1'h0 : d_last;
-  assign _189_ = drain_restart ? 1'h1 : row_valid;
-  assign _192_ = drain_restart ? 17'h00000 : row;
-  assign _178_[0] = drain_restart ? (* full_case = 32'd1 *) 1'h1 : _070_[0];
-  assign _198_ = drain_restart ? 4'h0 : dn;
-  assign _203_ = drain_restart ? 2'h0 : d;
-  assign _207_ = at_tile_last ? (* full_case = 32'd1 *) \$signal$106  : _068_;
-  assign _208_ = adv ? _207_ : 1'hx;
-  assign _210_ = at_tile_last ? (* full_case = 32'd1 *) \$signal$105  : _067_;
-  assign _211_ = adv ? _210_ : 1'hx;
-  assign _218_ = _069_ ? 1'h0 : 1'hx;
-  function [5:0] _608_;
+  assign _034_ = ~ dn_last;
+  assign wrap = d_last & _034_;
+  assign _036_ = ra_inc + 1'h1;
+  assign _037_[5:0] = ra_inc + 6'h3d;
+  assign _038_ = ra_row + 1'h1;
+  assign _039_[5:0] = ra_row + 6'h3d;
+  assign _040_[5:0] = ra_inc + 1'h1;
+  assign _041_[5:0] = ra_inc + 6'h3d;
+  assign _042_ = ob == 2'h3;
+  assign \w_en$79  = \o_valid$80  & _042_;
+  assign _044_ = fm0 + 3'h4;
+  assign _046_[3:0] = kept - 3'h4;
+  assign _047_ = kept >= 4'h8;
+  assign _048_ = kept >= 3'h4;
+  assign _055_[15:0] = hdr[47:32] - 1'h1;
+  assign _058_ = hdr[47:32] > 5'h13;
+  assign _059_ = _058_ ? hdr[47:32] : 16'h0013;
+  assign _062_ = hdr[47:32] == 1'h1;
+  assign _063_ = hdr[47:32] > 5'h13;
+  assign _064_ = _063_ ? hdr[47:32] : 16'h0013;
+  assign _065_ = _064_ == 1'h1;
+  assign _066_ = hdr[31:16] == 1'h1;
+  assign _067_ = ! ch;
+  assign _068_[15:0] = ch + 1'h1;
+  assign _070_[5:0] = wa + 1'h1;
+  assign _071_ = wb == 2'h3;
+  assign _072_[3:0] = blk + 1'h1;
+  assign _073_[1:0] = wb + 1'h1;
+  assign _074_[0] = lane + 1'h1;
+  assign _075_ = ch == n_pen;
+  assign _077_ = ! blk;
+  assign _079_ = block_end & last_mblock;
+  assign _081_[5:0] = flush - 1'h1;
+  assign _082_ = ! flush;
+  assign _084_ = fn_last & last_mblock;
+  assign _085_ = ~ _084_;
+  assign _086_[16:0] = fm0 + 3'h4;
+  assign _087_[3:0] = fn + 1'h1;
+  assign _088_ = fn == nb_pen;
+  assign _089_[7:0] = kk + 1'h1;
+  assign _091_ = kk == k_pen;
+  assign _092_ = kk == tile_pen;
+  assign _093_ = kk == k_last;
+  assign _094_[16:0] = row - 2'h3;
+  assign _095_[16:0] = row + 1'h1;
+  assign _096_[16:0] = wrap ? _094_[16:0] : _095_[16:0];
+  assign _100_ = row < m_wrap;
+  assign _102_ = row < m_wrap_pen;
+  assign _103_ = ~ _102_;
+  assign _105_ = row < m_last;
+  assign _106_ = row < m_pen;
+  assign _107_ = ~ _106_;
+  assign _110_ = d == 2'h2;
+  assign _003_ = ~ drain_restart;
+  assign _004_ = _003_ & o_valid;
+  assign _005_ = ~ beat_last;
+  assign _006_ = _004_ & _005_;
+  assign _007_ = ~ drain_restart;
+  assign _008_ = _007_ & row_end;
+  assign _012_ = dn + 1'h1;
+  assign _013_[1:0] = d + 1'h1;
+  assign _014_ = o_valid & row_valid;
+  assign _015_ = row_end & row_valid;
+  assign _016_ = _015_ & row_last;
+  assign _021_ = ob == 2'h3;
+  assign _023_ = ob + 1'h1;
+  assign _024_[1:0] = _021_ ? 2'h0 : _023_;
+  assign _025_ = r_en & m_out__valid;
+  assign _026_ = ~ row_valid;
+  assign _027_ = row_end & _026_;
+  reg \ra_row_reg[1]  = 1'h0;
+  assign ra_row[1] = \ra_row_reg[1] ;
+  reg [4:0] _508_ = 5'h00;
+  assign { ra_row[5:2], ra_row[0] } = _508_;
+  assign _111_ = { _277_, s_param__valid } != 2'h2;
+  assign _112_ = { _275_, ch_last, s_param__valid } != 3'h5;
+  assign _113_ = { _272_, _079_ } != 2'h2;
+  assign _114_ = { _270_, _082_ } != 2'h2;
+  assign _115_ = { _277_, _275_, _272_, _270_ } != 1'h0;
+  assign _116_ = { _280_, s_param__valid } != 2'h2;
+  assign _117_ = { _282_, s_param__valid } != 2'h2;
+  assign _118_ = { _282_, _280_ } != 1'h0;
+  assign _119_ = { _285_, s_param__valid } != 2'h2;
+  assign _120_ = { _287_, s_param__valid } != 2'h2;
+  assign _121_ = { _287_, _285_ } != 1'h0;
+  assign _122_ = { _292_, s_param__valid } != 2'h2;
+  assign _123_ = { _294_, s_param__valid } != 2'h2;
+  assign _124_ = { _292_, lane, s_param__valid } != 3'h7;
+  assign _125_ = { _294_, _292_ } != 1'h0;
+  assign _126_ = { _298_, s_param__valid } != 2'h2;
+  assign _127_ = { _300_, s_param__valid } != 2'h2;
+  assign _128_ = { _298_, lane, s_param__valid } != 3'h7;
+  assign _129_ = { _300_, _298_ } != 1'h0;
+  assign _130_ = { _305_, s_param__valid } != 2'h2;
+  assign _131_ = { _307_, s_param__valid } != 2'h2;
+  assign _132_ = { _305_, _071_, lane, s_param__valid } != 4'h9;
+  assign _133_ = { _305_, lane, s_param__valid } != 3'h7;
+  assign _134_ = { _307_, _305_ } != 1'h0;
+  assign _135_ = { _311_, s_param__valid } != 2'h2;
+  assign _136_ = { _313_, s_param__valid } != 2'h2;
+  assign _137_ = { _313_, _311_ } != 1'h0;
+  assign _138_ = { _008_, _006_, drain_restart } != 1'h0;
+  assign _139_ = { drain_restart, o_valid } != 1'h0;
+  assign _140_ = { drain_restart, o_valid } != 1'h0;
+  assign _141_ = { _008_, _006_, drain_restart } != 1'h0;
+  assign _142_ = { compute, adv } != 2'h2;
+  assign _143_ = { compute, adv } != 2'h2;
+  assign _144_ = { compute, adv } != 2'h2;
+  assign _145_ = { at_tile_last, compute, adv } != 2'h3;
+  assign _146_ = { compute, adv } != 2'h2;
+  assign _147_ = { _093_, at_tile_last, compute, adv } != 2'h3;
+  assign _148_ = { _250_, _249_ } != 1'h0;
+  assign _149_ = { _256_, s_param__valid } != 2'h2;
+  assign _150_ = { _256_, ch_last, s_param__valid } != 3'h5;
+  assign _151_ = { _253_, _079_ } != 2'h2;
+  assign _152_ = { _256_, _253_ } != 1'h0;
+  assign _153_ = { _275_, s_param__valid } != 2'h2;
+  assign _154_ = & { _115_, _114_, _113_, _112_, _111_, _153_ };
+  assign _155_ = & { _118_, _117_, _116_ };
+  assign _156_ = & { _121_, _120_, _119_ };
+  assign _157_ = & { _125_, _124_, _123_, _122_ };
+  assign _158_ = & { _129_, _128_, _127_, _126_ };
+  assign _159_ = & { _134_, _133_, _132_, _131_, _130_ };
+  assign _160_ = & { _137_, _136_, _135_ };
+  assign _161_ = & { _314_, s_param__valid };
+  assign _162_ = & { _315_, s_param__valid };
+  assign _163_ = & { _316_, s_param__valid };
+  assign _164_ = & { _317_, s_param__valid };
+  assign _165_ = & { _318_, s_param__valid };
+  assign _166_ = & { _319_, s_param__valid };
+  assign _167_ = & { _320_, s_param__valid };
+  assign _168_ = & { _321_, s_param__valid };
+  assign _169_ = & { _322_, s_param__valid };
+  assign _170_ = & { _323_, s_param__valid };
+  assign _171_ = & { _324_, s_param__valid };
+  assign _172_ = & { _325_, s_param__valid };
+  assign _173_ = & { _326_, s_param__valid };
+  assign _174_ = & { _201_, \o_valid$80  };
+  assign _175_ = & { _202_, \o_valid$80  };
+  assign _176_ = & { _203_, \o_valid$80  };
+  assign _177_ = & { _145_, _144_ };
+  assign _178_ = & { at_tile_last, adv };
+  assign _179_ = & { fn_last, at_tile_last, adv };
+  assign _180_ = & { _147_, _146_ };
+  assign _181_ = & { _152_, _151_, _150_, _149_ };
+  assign _182_ = & { _257_, ch_last, s_param__valid };
+  assign _183_ = & { _265_, ch_last, s_param__valid };
+  assign _184_ = & { _266_, _067_, s_param__valid };
+  assign _185_ = & { _267_, _067_, s_param__valid };
+  assign _195_ = ~ _341_;
+  assign _196_ = ~ _343_;
+  assign _197_ = ~ compute;
+  assign _198_ = ~ compute;
+  assign _199_ = ~ compute;
+  assign _186_ = | { _195_, rst };
+  assign _187_ = | { drain_restart, rst };
+  assign _188_ = | { drain_restart, rst };
+  assign _189_ = | { drain_restart, rst };
+  assign _190_ = | { _196_, rst };
+  assign _191_ = | { d_last, rst };
+  assign _192_ = | { _197_, rst };
+  assign _193_ = | { _198_, rst };
+  assign _194_ = | { _199_, rst };
+  assign _201_ = ob == 2'h2;
+  assign _202_ = ob == 1'h1;
+  assign _203_ = ! ob;
+  assign _204_ = drain_restart ? 1'h0 : d_last;
+  assign _210_ = drain_restart ? m_one : row_last;
+  assign _213_ = drain_restart ? 1'h1 : row_valid;
+  assign _216_ = drain_restart ? 17'h00000 : row;
+  assign _219_ = drain_restart ? (* full_case = 32'd1 *) 6'h3d : \$like$53 ;
+  assign _200_[0] = drain_restart ? (* full_case = 32'd1 *) 1'h1 : \$like ;
+  assign _223_ = drain_restart ? 4'h0 : dn;
+  assign _228_ = drain_restart ? 2'h0 : d;
+  assign _232_ = at_tile_last ? (* full_case = 32'd1 *) \$signal$108  : _092_;
+  assign _233_ = adv ? _232_ : 1'hx;
+  assign _235_ = at_tile_last ? (* full_case = 32'd1 *) \$signal$107  : _091_;
+  assign _236_ = adv ? _235_ : 1'hx;
+  assign _243_ = _093_ ? 1'h0 : 1'hx;
+  function [5:0] _673_;
     input [5:0] a;
     input [11:0] b;
     input [1:0] s;
@@ -599,45 +670,44 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
     (* parallel_case *)
     casez (s)
       2'b?1:
-        _608_ = b[5:0];
+        _673_ = b[5:0];
       2'b1?:
-        _608_ = b[11:6];
+        _673_ = b[11:6];
       default:
-        _608_ = a;
+        _673_ = a;
     endcase
   endfunction
-  assign _224_ = ctrl_state == (* full_case = 32'd1 *) 2'h3;
-  assign _225_ = _056_ ? 6'h22 : 6'hxx;
-  assign _226_ = ctrl_state == (* full_case = 32'd1 *) 2'h2;
-  assign _227_ = _056_ ? 1'h0 : 1'hx;
-  function [0:0] _613_;
+  assign _249_ = ctrl_state == (* full_case = 32'd1 *) 2'h3;
+  assign _250_ = ctrl_state == (* full_case = 32'd1 *) 2'h2;
+  assign _251_ = _079_ ? 1'h0 : 1'hx;
+  function [0:0] _677_;
     input [0:0] a;
     input [1:0] b;
     input [1:0] s;
     (* parallel_case *)
     casez (s)
       2'b?1:
-        _613_ = b[0:0];
+        _677_ = b[0:0];
       2'b1?:
-        _613_ = b[1:1];
+        _677_ = b[1:1];
       default:
-        _613_ = a;
+        _677_ = a;
     endcase
   endfunction
-  assign _229_ = ctrl_state == 2'h2;
-  assign _230_ = ch_last ? 1'h1 : 1'hx;
-  assign _231_ = s_param__valid ? _230_ : 1'hx;
-  assign _232_ = ctrl_state == 1'h1;
-  assign _233_ = ctrl_state == 1'h1;
-  assign _234_ = ch_last ? _054_ : dn_last;
-  assign _235_ = s_param__valid ? _234_ : dn_last;
-  assign _236_ = _237_ ? _235_ : dn_last;
-  assign _237_ = ctrl_state == 1'h1;
-  assign _242_ = ctrl_state == 1'h1;
-  assign _243_ = ctrl_state == 1'h1;
-  assign _244_ = ctrl_state == 1'h1;
-  assign _245_ = _058_ ? 2'h0 : 2'hx;
-  function [1:0] _631_;
+  assign _253_ = ctrl_state == 2'h2;
+  assign _254_ = ch_last ? 1'h1 : 1'hx;
+  assign _255_ = s_param__valid ? _254_ : 1'hx;
+  assign _256_ = ctrl_state == 1'h1;
+  assign _257_ = ctrl_state == 1'h1;
+  assign _258_ = ch_last ? _077_ : dn_last;
+  assign _259_ = s_param__valid ? _258_ : dn_last;
+  assign _260_ = _261_ ? _259_ : dn_last;
+  assign _261_ = ctrl_state == 1'h1;
+  assign _265_ = ctrl_state == 1'h1;
+  assign _266_ = ctrl_state == 1'h1;
+  assign _267_ = ctrl_state == 1'h1;
+  assign _268_ = _082_ ? 2'h0 : 2'hx;
+  function [1:0] _694_;
     input [1:0] a;
     input [7:0] b;
     input [3:0] s;
@@ -645,174 +715,183 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
     (* parallel_case *)
     casez (s)
       4'b???1:
-        _631_ = b[1:0];
+        _694_ = b[1:0];
       4'b??1?:
-        _631_ = b[3:2];
+        _694_ = b[3:2];
       4'b?1??:
-        _631_ = b[5:4];
+        _694_ = b[5:4];
       4'b1???:
-        _631_ = b[7:6];
+        _694_ = b[7:6];
       default:
-        _631_ = a;
+        _694_ = a;
     endcase
   endfunction
-  assign _247_ = ctrl_state == (* full_case = 32'd1 *) 2'h3;
-  assign _248_ = _056_ ? 2'h3 : 2'hx;
-  assign _249_ = ctrl_state == (* full_case = 32'd1 *) 2'h2;
-  assign _250_ = ch_last ? 2'h2 : 2'hx;
-  assign _251_ = s_param__valid ? _250_ : 2'hx;
-  assign _252_ = ctrl_state == (* full_case = 32'd1 *) 1'h1;
-  assign _253_ = s_param__valid ? 2'h1 : 2'hx;
-  assign _254_ = ! (* full_case = 32'd1 *) ctrl_state;
-  assign _255_ = s_param__valid ? _052_ : 1'hx;
-  function [0:0] _641_;
+  assign _270_ = ctrl_state == (* full_case = 32'd1 *) 2'h3;
+  assign _271_ = _079_ ? 2'h3 : 2'hx;
+  assign _272_ = ctrl_state == (* full_case = 32'd1 *) 2'h2;
+  assign _273_ = ch_last ? 2'h2 : 2'hx;
+  assign _274_ = s_param__valid ? _273_ : 2'hx;
+  assign _275_ = ctrl_state == (* full_case = 32'd1 *) 1'h1;
+  assign _276_ = s_param__valid ? 2'h1 : 2'hx;
+  assign _277_ = ! (* full_case = 32'd1 *) ctrl_state;
+  assign _278_ = s_param__valid ? _075_ : 1'hx;
+  function [0:0] _704_;
     input [0:0] a;
     input [1:0] b;
     input [1:0] s;
     (* parallel_case *)
     casez (s)
       2'b?1:
-        _641_ = b[0:0];
+        _704_ = b[0:0];
       2'b1?:
-        _641_ = b[1:1];
+        _704_ = b[1:1];
       default:
-        _641_ = a;
+        _704_ = a;
     endcase
   endfunction
-  assign _257_ = ctrl_state == 1'h1;
-  assign _258_ = s_param__valid ? _043_ : 1'hx;
-  assign _259_ = ! ctrl_state;
-  assign _260_ = s_param__valid ? _045_ : 16'hxxxx;
-  function [15:0] _646_;
+  assign _280_ = ctrl_state == 1'h1;
+  assign _281_ = s_param__valid ? _066_ : 1'hx;
+  assign _282_ = ! ctrl_state;
+  assign _283_ = s_param__valid ? _068_[15:0] : 16'hxxxx;
+  function [15:0] _709_;
     input [15:0] a;
     input [31:0] b;
     input [1:0] s;
     (* parallel_case *)
     casez (s)
       2'b?1:
-        _646_ = b[15:0];
+        _709_ = b[15:0];
       2'b1?:
-        _646_ = b[31:16];
+        _709_ = b[31:16];
       default:
-        _646_ = a;
+        _709_ = a;
     endcase
   endfunction
-  assign _262_ = ctrl_state == 1'h1;
-  assign _263_ = s_param__valid ? 16'h0000 : 16'hxxxx;
-  assign _264_ = ! ctrl_state;
-  assign _265_ = _047_ ? (* full_case = 32'd1 *) 2'h0 : _049_[1:0];
-  assign _266_ = lane ? 2'hx : _265_;
-  assign _267_ = s_param__valid ? _266_ : 2'hx;
-  function [1:0] _653_;
+  assign _285_ = ctrl_state == 1'h1;
+  assign _286_ = s_param__valid ? 16'h0000 : 16'hxxxx;
+  assign _287_ = ! ctrl_state;
+  assign _288_ = _071_ ? (* full_case = 32'd1 *) 2'h0 : _073_[1:0];
+  assign _289_ = lane ? 2'hx : _288_;
+  assign _290_ = s_param__valid ? _289_ : 2'hx;
+  function [1:0] _716_;
     input [1:0] a;
     input [3:0] b;
     input [1:0] s;
     (* parallel_case *)
     casez (s)
       2'b?1:
-        _653_ = b[1:0];
+        _716_ = b[1:0];
       2'b1?:
-        _653_ = b[3:2];
+        _716_ = b[3:2];
       default:
-        _653_ = a;
+        _716_ = a;
     endcase
   endfunction
-  assign _269_ = ctrl_state == 1'h1;
-  assign _270_ = s_param__valid ? 2'h0 : 2'hx;
-  assign _271_ = ! ctrl_state;
-  assign _272_ = lane ? 6'hxx : _046_[5:0];
-  assign _273_ = s_param__valid ? _272_ : 6'hxx;
-  function [5:0] _659_;
+  assign _292_ = ctrl_state == 1'h1;
+  assign _293_ = s_param__valid ? 2'h0 : 2'hx;
+  assign _294_ = ! ctrl_state;
+  assign _295_ = lane ? 6'hxx : _070_[5:0];
+  assign _296_ = s_param__valid ? _295_ : 6'hxx;
+  function [5:0] _722_;
     input [5:0] a;
     input [11:0] b;
     input [1:0] s;
     (* parallel_case *)
     casez (s)
       2'b?1:
-        _659_ = b[5:0];
+        _722_ = b[5:0];
       2'b1?:
-        _659_ = b[11:6];
+        _722_ = b[11:6];
       default:
-        _659_ = a;
+        _722_ = a;
     endcase
   endfunction
-  assign _275_ = ctrl_state == 1'h1;
-  assign _276_ = s_param__valid ? 6'h00 : 6'hxx;
-  assign _277_ = ! ctrl_state;
-  assign _278_ = _047_ ? _048_[3:0] : 4'hx;
-  assign _279_ = lane ? 4'hx : _278_;
-  assign _280_ = s_param__valid ? _279_ : 4'hx;
-  function [3:0] _666_;
+  assign _298_ = ctrl_state == 1'h1;
+  assign _299_ = s_param__valid ? 6'h00 : 6'hxx;
+  assign _300_ = ! ctrl_state;
+  assign _301_ = _071_ ? _072_[3:0] : 4'hx;
+  assign _302_ = lane ? 4'hx : _301_;
+  assign _303_ = s_param__valid ? _302_ : 4'hx;
+  function [3:0] _729_;
     input [3:0] a;
     input [7:0] b;
     input [1:0] s;
     (* parallel_case *)
     casez (s)
       2'b?1:
-        _666_ = b[3:0];
+        _729_ = b[3:0];
       2'b1?:
-        _666_ = b[7:4];
+        _729_ = b[7:4];
       default:
-        _666_ = a;
+        _729_ = a;
     endcase
   endfunction
-  assign _282_ = ctrl_state == 1'h1;
-  assign _283_ = s_param__valid ? 4'h0 : 4'hx;
-  assign _284_ = ! ctrl_state;
-  assign _285_ = lane ? (* full_case = 32'd1 *) _051_[0] : 1'h0;
-  assign _286_ = s_param__valid ? _285_ : 1'hx;
-  function [0:0] _672_;
+  assign _305_ = ctrl_state == 1'h1;
+  assign _306_ = s_param__valid ? 4'h0 : 4'hx;
+  assign _307_ = ! ctrl_state;
+  assign _308_ = lane ? (* full_case = 32'd1 *) _074_[0] : 1'h0;
+  assign _309_ = s_param__valid ? _308_ : 1'hx;
+  function [0:0] _735_;
     input [0:0] a;
     input [1:0] b;
     input [1:0] s;
     (* parallel_case *)
     casez (s)
       2'b?1:
-        _672_ = b[0:0];
+        _735_ = b[0:0];
       2'b1?:
-        _672_ = b[1:1];
+        _735_ = b[1:1];
       default:
-        _672_ = a;
+        _735_ = a;
     endcase
   endfunction
-  assign _288_ = ctrl_state == 1'h1;
-  assign _289_ = s_param__valid ? 1'h0 : 1'hx;
-  assign _290_ = ! ctrl_state;
-  assign _291_ = ! ctrl_state;
-  assign _292_ = ! ctrl_state;
-  assign _293_ = ! ctrl_state;
-  assign _294_ = ! ctrl_state;
-  assign _295_ = ! ctrl_state;
-  assign _296_ = ! ctrl_state;
-  assign _297_ = ! ctrl_state;
-  assign _298_ = ! ctrl_state;
-  assign _299_ = ! ctrl_state;
-  assign _300_ = ! ctrl_state;
-  assign _303_ = dn_last ? (* full_case = 32'd1 *) 6'h00 : ra_inc;
-  assign _304_ = d_last ? (* full_case = 32'd1 *) _303_ : ra_row;
-  assign _305_ = beat_last ? (* full_case = 32'd1 *) _304_ : ra_inc;
-  assign ra_next = o_valid ? _305_ : ra;
-  assign _308_ = ctrl_state == 1'h1;
-  assign _309_ = ctrl_state == 1'h1;
-  assign _310_ = ctrl_state == 1'h1;
-  assign _311_ = ! ctrl_state;
-  function [0:0] _699_;
-    input [0:0] a;
-    input [1:0] b;
-    input [1:0] s;
-    (* parallel_case *)
-    casez (s)
-      2'b?1:
-        _699_ = b[0:0];
-      2'b1?:
-        _699_ = b[1:1];
-      default:
-        _699_ = a;
-    endcase
-  endfunction
-  assign s_param__ready = _699_(1'h0, 2'h3, { _313_, _312_ });
-  assign _312_ = ctrl_state == 1'h1;
+  assign _311_ = ctrl_state == 1'h1;
+  assign _312_ = s_param__valid ? 1'h0 : 1'hx;
   assign _313_ = ! ctrl_state;
+  assign _314_ = ! ctrl_state;
+  assign _315_ = ! ctrl_state;
+  assign _316_ = ! ctrl_state;
+  assign _317_ = ! ctrl_state;
+  assign _318_ = ! ctrl_state;
+  assign _319_ = ! ctrl_state;
+  assign _320_ = ! ctrl_state;
+  assign _321_ = ! ctrl_state;
+  assign _322_ = ! ctrl_state;
+  assign _323_ = ! ctrl_state;
+  assign _324_ = ! ctrl_state;
+  assign _325_ = ! ctrl_state;
+  assign _326_ = ! ctrl_state;
+  assign _329_ = dn_last ? (* full_case = 32'd1 *) 6'h3d : _041_[5:0];
+  assign _330_ = d_last ? (* full_case = 32'd1 *) _329_ : _039_[5:0];
+  assign _331_ = beat_last ? (* full_case = 32'd1 *) _330_ : _037_[5:0];
+  assign \$like$53  = o_valid ? _331_ : { 4'hx, ra_row[1], 1'hx };
+  assign _332_ = dn_last ? (* full_case = 32'd1 *) 6'h01 : _040_[5:0];
+  assign _333_ = d_last ? (* full_case = 32'd1 *) _332_ : _038_;
+  assign _334_ = beat_last ? (* full_case = 32'd1 *) _333_ : _036_;
+  assign \$like  = o_valid ? _334_[0] : 1'hx;
+  assign _335_ = dn_last ? (* full_case = 32'd1 *) 6'h00 : ra_inc;
+  assign _336_ = d_last ? (* full_case = 32'd1 *) _335_ : ra_row;
+  assign _340_ = ctrl_state == 1'h1;
+  assign _341_ = ctrl_state == 1'h1;
+  assign _342_ = ctrl_state == 1'h1;
+  assign _343_ = ! ctrl_state;
+  function [0:0] _772_;
+    input [0:0] a;
+    input [1:0] b;
+    input [1:0] s;
+    (* parallel_case *)
+    casez (s)
+      2'b?1:
+        _772_ = b[0:0];
+      2'b1?:
+        _772_ = b[1:1];
+      default:
+        _772_ = a;
+    endcase
+  endfunction
+  assign s_param__ready = _772_(1'h0, 2'h3, { _345_, _344_ });
+  assign _344_ = ctrl_state == 1'h1;
+  assign _345_ = ! ctrl_state;
   \hwq_top.engine.array  array (
     .clk(clk),
     .drain_valid(o_valid),
@@ -820,7 +899,7 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
     .i_last(i_last),
     .i_valid(take),
     .i_w(i_w),
-    .o_data(\o_data$124 ),
+    .o_data(\o_data$133 ),
     .rst(rst)
   );
   \hwq_top.engine.fifo  fifo (
@@ -829,7 +908,7 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
     .r_en(r_en),
     .r_rdy(m_out__valid),
     .rst(rst),
-    .w_en(\w_en$82 ),
+    .w_en(\w_en$79 ),
     .w_port__data({ o_last, o_data, part2, part1, part0 })
   );
   \hwq_top.engine.params0  params0 (
@@ -845,58 +924,114 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
     .clk(clk),
     .i_acc(i_acc),
     .i_bias(i_bias),
-    .i_last(\i_last$61 ),
+    .i_last(\i_last$58 ),
     .i_multiplier(i_multiplier),
     .i_shift(i_shift),
-    .i_valid(\i_valid$59 ),
+    .i_valid(\i_valid$56 ),
     .o_data(o_data),
     .o_last(o_last),
-    .o_valid(\o_valid$83 ),
+    .o_valid(\o_valid$80 ),
     .rst(rst),
     .zero_point(zero_point)
   );
-  assign _004_[2] = 1'hx;
-  assign _178_[5:1] = 5'hxx;
+  assign _096_[18:17] = 2'hx;
+  assign _024_[2] = 1'hx;
+  assign _200_[5:1] = 5'hxx;
   always @(posedge clk) begin
     w_addr <= wa;
     if (rst) begin
+      ch_last <= 1'h0;
+    end else if (_155_) begin
+      ch_last <= _704_(1'hx, { _281_, _278_ }, { _282_, _280_ });
+    end
+    if (rst) begin
+      ch <= 16'h0000;
+    end else if (_156_) begin
+      ch <= _709_(16'hxxxx, { _286_, _283_ }, { _287_, _285_ });
+    end
+    if (rst) begin
+      wb <= 2'h0;
+    end else if (_157_) begin
+      wb <= _716_(2'hx, { _293_, _290_ }, { _294_, _292_ });
+    end
+    if (rst) begin
+      wa <= 6'h00;
+    end else if (_158_) begin
+      wa <= _722_(6'hxx, { _299_, _296_ }, { _300_, _298_ });
+    end
+    if (rst) begin
+      blk <= 4'h0;
+    end else if (_159_) begin
+      blk <= _729_(4'hx, { _306_, _303_ }, { _307_, _305_ });
+    end
+    if (rst) begin
+      lane <= 1'h0;
+    end else if (_160_) begin
+      lane <= _735_(1'hx, { _312_, _309_ }, { _313_, _311_ });
+    end
+    if (rst) begin
+      \$signal$108  <= 1'h0;
+    end else if (_161_) begin
+      \$signal$108  <= _065_;
+    end
+    if (rst) begin
+      \$signal$107  <= 1'h0;
+    end else if (_162_) begin
+      \$signal$107  <= _062_;
+    end
+    if (rst) begin
       tile_pen <= 17'h00000;
-    end else if (_135_) begin
-      tile_pen <= _036_ - 2'h2;
+    end else if (_163_) begin
+      tile_pen <= _059_ - 2'h2;
     end
     if (rst) begin
       n_pen <= 17'h00000;
-    end else if (_136_) begin
+    end else if (_164_) begin
       n_pen <= hdr[31:16] - 2'h2;
     end
     if (rst) begin
       k_pen <= 17'h00000;
-    end else if (_137_) begin
+    end else if (_165_) begin
       k_pen <= hdr[47:32] - 2'h2;
     end
     if (rst) begin
       k_last <= 16'h0000;
-    end else if (_138_) begin
-      k_last <= hdr[47:32] - 1'h1;
+    end else if (_166_) begin
+      k_last <= _055_[15:0];
     end
     if (rst) begin
       zero_point <= 8'h00;
-    end else if (_139_) begin
+    end else if (_167_) begin
       zero_point <= hdr[55:48];
     end
     if (rst) begin
+      m_one <= 1'h0;
+    end else if (_168_) begin
+      m_one <= hdr[15:0] == 1'h1;
+    end
+    if (rst) begin
+      m_wrap_pen <= 17'h00000;
+    end else if (_169_) begin
+      m_wrap_pen <= hdr[15:0] + 2'h2;
+    end
+    if (rst) begin
+      m_pen <= 17'h00000;
+    end else if (_170_) begin
+      m_pen <= hdr[15:0] - 2'h2;
+    end
+    if (rst) begin
       m_wrap <= 17'h00000;
-    end else if (_140_) begin
+    end else if (_171_) begin
       m_wrap <= hdr[15:0] + 2'h3;
     end
     if (rst) begin
       m_last <= 16'h0000;
-    end else if (_141_) begin
+    end else if (_172_) begin
       m_last <= hdr[15:0] - 1'h1;
     end
     if (rst) begin
       M_ <= 16'h0000;
-    end else if (_142_) begin
+    end else if (_173_) begin
       M_ <= hdr[15:0];
     end
     if (rst) begin
@@ -904,209 +1039,192 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
       credits <= 4'hc;
       last_mblock <= 1'h0;
       give_back <= 2'h0;
-      \i_last$61  <= 1'h0;
-      \i_valid$59  <= 1'h0;
+      \i_last$58  <= 1'h0;
+      \i_valid$56  <= 1'h0;
       part_last <= 1'h0;
-      \$signal$121  <= 1'h0;
+      \$signal$130  <= 1'h0;
       d_last <= 1'h0;
+      row_last <= 1'h0;
       row_valid <= 1'h0;
       row <= 17'h00000;
-      ra_inc[0] <= 1'h0;
       dn <= 4'h0;
       d <= 2'h0;
+      dn_last_next <= 1'h0;
+      row_last_next <= 1'h0;
+      row_valid_next <= 1'h0;
+      row_next <= 17'h00000;
       dn_last <= 1'h0;
     end else begin
-      credit_ok <= \$signal  ? (* full_case = 32'd1 *) _027_ : _028_;
-      credits <= \$signal  ? (* full_case = 32'd1 *) _026_ : kept;
-      last_mblock <= _024_ >= M_;
-      give_back <= _005_ + _007_;
-      \i_last$61  <= part_last;
-      \i_valid$59  <= \$signal$121 ;
-      part_last <= _089_ & dn_last;
-      \$signal$121  <= _086_;
-      begin if (_076_) d_last <= _182_; else begin if (_078_) d_last <= d_last ? (* full_case = 32'd1 *) 1'h0 : _085_; else d_last <= _182_; end end
-      begin if (_076_) row_valid <= _189_; else begin if (_078_) begin if (wrap) row_valid <= row < m_wrap; else row_valid <= row < m_last; end else row_valid <= _189_; end end
-      begin if (_076_) row <= _192_; else begin if (_078_) begin if (wrap) row <= row - 2'h3; else row <= row + 1'h1; end else row <= _192_; end end
-      ra_inc[0] <= _178_[0];
-      begin if (_076_) dn <= _198_; else begin if (_078_) begin if (d_last) dn <= dn_last ? (* full_case = 32'd1 *) 4'h0 : _081_; else dn <= _198_; end else dn <= _198_; end end
-      begin if (_076_) d <= _203_; else begin if (_078_) d <= d_last ? (* full_case = 32'd1 *) 2'h0 : _084_[1:0]; else d <= _203_; end end
-      begin if (_076_) dn_last <= _236_; else begin if (_078_) begin if (d_last) dn_last <= dn_last ? (* full_case = 32'd1 *) nb_one : _083_; else dn_last <= _236_; end else dn_last <= _236_; end end
+      credit_ok <= \$signal  ? (* full_case = 32'd1 *) _047_ : _048_;
+      credits <= \$signal  ? (* full_case = 32'd1 *) _046_[3:0] : kept;
+      last_mblock <= _044_ >= M_;
+      give_back <= _025_ + _027_;
+      \i_last$58  <= part_last;
+      \i_valid$56  <= \$signal$130 ;
+      part_last <= _016_ & dn_last;
+      \$signal$130  <= _014_;
+      begin if (_006_) d_last <= _204_; else d_last <= _008_ ? \$signal$122  : _204_; end
+      begin if (_006_) row_last <= _210_; else begin if (_008_) row_last <= row_last_next; else row_last <= _210_; end end
+      begin if (_006_) row_valid <= _213_; else begin if (_008_) row_valid <= row_valid_next; else row_valid <= _213_; end end
+      begin if (_006_) row <= _216_; else begin if (_008_) row <= row_next; else row <= _216_; end end
+      begin if (_006_) dn <= _223_; else begin if (_008_) begin if (d_last) dn <= dn_last ? (* full_case = 32'd1 *) 4'h0 : _012_; else dn <= _223_; end else dn <= _223_; end end
+      begin if (_006_) d <= _228_; else begin if (_008_) d <= d_last ? (* full_case = 32'd1 *) 2'h0 : _013_[1:0]; else d <= _228_; end end
+      begin if (dn_last) dn_last_next <= nb_one; else dn_last_next <= dn == nb_pen; end
+      begin if (wrap) row_last_next <= _100_ & _103_; else row_last_next <= _105_ & _107_; end
+      begin if (wrap) row_valid_next <= row < m_wrap; else row_valid_next <= row < m_last; end
+      row_next <= _096_[16:0];
+      begin if (_006_) dn_last <= _260_; else begin if (_008_) begin if (d_last) dn_last <= dn_last_next; else dn_last <= _260_; end else dn_last <= _260_; end end
     end
-    if (_165_) begin
+    if (_186_) begin
       w_en <= 1'h0;
     end else begin
-      w_en <= s_param__valid & _014_;
+      w_en <= s_param__valid & _032_;
     end
-    if (!_310_) begin
+    if (!_342_) begin
       w_data <= 32'd0;
     end else begin
       w_data <= hdr[31:0];
     end
     if (rst) begin
       part2 <= 8'h00;
-    end else if (_143_) begin
+    end else if (_174_) begin
       part2 <= o_data;
     end
     if (rst) begin
       part1 <= 8'h00;
-    end else if (_144_) begin
+    end else if (_175_) begin
       part1 <= o_data;
     end
     if (rst) begin
       part0 <= 8'h00;
-    end else if (_145_) begin
+    end else if (_176_) begin
       part0 <= o_data;
     end
     if (rst) begin
       ob <= 2'h0;
-    end else if (\o_valid$83 ) begin
-      ob <= _004_[1:0];
+    end else if (\o_valid$80 ) begin
+      ob <= _024_[1:0];
     end
-    if (\$signal$121 ) begin
+    if (\$signal$130 ) begin
       i_acc <= acc_chosen;
     end
     if (o_valid) begin
-      begin if (beat[1]) acc_chosen <= beat[0] ? \o_data$124 [95:72] : \o_data$124 [71:48]; else acc_chosen <= beat[0] ? \o_data$124 [47:24] : \o_data$124 [23:0]; end
+      begin if (beat[1]) acc_chosen <= beat[0] ? \o_data$133 [95:72] : \o_data$133 [71:48]; else acc_chosen <= beat[0] ? \o_data$133 [47:24] : \o_data$133 [23:0]; end
     end
     if (rst) begin
       beat_last <= 1'h0;
-    end else if (_093_) begin
-      begin if (_076_) beat_last <= beat == 2'h2; else begin if (_078_) beat_last <= 1'h0; else begin if (drain_restart) beat_last <= 1'h0; else beat_last <= 1'hx; end end end
+    end else if (_138_) begin
+      begin if (_006_) beat_last <= beat == 2'h2; else begin if (_008_) beat_last <= 1'h0; else begin if (drain_restart) beat_last <= 1'h0; else beat_last <= 1'hx; end end end
     end
-    if (_166_) begin
-      ra_row <= 6'h00;
-    end else begin
-      ra_row <= _072_[5:0];
+    if (_187_) begin
+      \ra_row_reg[1]  <= 1'h0;
+    end else if (o_valid) begin
+      \ra_row_reg[1]  <= _331_[1];
     end
-    if (_167_) begin
+    if (rst) begin
+      _508_ <= 5'h00;
+    end else if (_139_) begin
+      _508_ <= { _219_[5:2], _219_[0] };
+    end
+    if (_188_) begin
       ra_inc[5:1] <= 5'h00;
-    end else begin
-      ra_inc[5:1] <= _070_[5:1];
+    end else if (o_valid) begin
+      ra_inc[5:1] <= _334_[5:1];
     end
-    if (_168_) begin
+    if (rst) begin
+      ra_inc[0] <= 1'h0;
+    end else if (_140_) begin
+      ra_inc[0] <= _200_[0];
+    end
+    if (_189_) begin
       ra <= 6'h00;
-    end else begin
-      ra <= ra_next;
+    end else if (o_valid) begin
+      ra <= beat_last ? (* full_case = 32'd1 *) _336_ : ra_inc;
     end
     if (rst) begin
       beat <= 2'h0;
-    end else if (_094_) begin
-      begin if (_076_) beat <= beat + 1'h1; else begin if (_078_) beat <= 2'h0; else begin if (drain_restart) beat <= 2'h0; else beat <= 2'hx; end end end
+    end else if (_141_) begin
+      begin if (_006_) beat <= beat + 1'h1; else begin if (_008_) beat <= 2'h0; else begin if (drain_restart) beat <= 2'h0; else beat <= 2'hx; end end end
     end
-    if (_169_) begin
+    if (_190_) begin
       drain_restart <= 1'h0;
     end else begin
       drain_restart <= s_param__valid;
     end
+    if (_191_) begin
+      \$signal$122  <= 1'h0;
+    end else begin
+      \$signal$122  <= _110_;
+    end
     if (rst) begin
       at_tile_last <= 1'h0;
-    end else if (_095_) begin
-      at_tile_last <= compute ? _208_ : \$signal$106 ;
+    end else if (_142_) begin
+      at_tile_last <= compute ? _233_ : \$signal$108 ;
     end
     if (rst) begin
       at_k_last <= 1'h0;
-    end else if (_096_) begin
-      at_k_last <= compute ? _211_ : \$signal$105 ;
+    end else if (_143_) begin
+      at_k_last <= compute ? _236_ : \$signal$107 ;
     end
     if (rst) begin
       fn_last <= 1'h0;
-    end else if (_146_) begin
-      begin if (compute) begin if (adv) begin if (at_tile_last) fn_last <= fn_last ? (* full_case = 32'd1 *) nb_one : _065_; else fn_last <= 1'hx; end else fn_last <= 1'hx; end else fn_last <= ! blk; end
+    end else if (_177_) begin
+      begin if (compute) begin if (adv) begin if (at_tile_last) fn_last <= fn_last ? (* full_case = 32'd1 *) nb_one : _088_; else fn_last <= 1'hx; end else fn_last <= 1'hx; end else fn_last <= ! blk; end
     end
-    if (_170_) begin
+    if (_192_) begin
       fn <= 4'h0;
-    end else if (_147_) begin
-      fn <= fn_last ? (* full_case = 32'd1 *) 4'h0 : _064_;
+    end else if (_178_) begin
+      fn <= fn_last ? (* full_case = 32'd1 *) 4'h0 : _087_[3:0];
     end
-    if (_171_) begin
+    if (_193_) begin
       fm0 <= 17'h00000;
-    end else if (_148_) begin
-      fm0 <= fm0 + 3'h4;
+    end else if (_179_) begin
+      fm0 <= _086_[16:0];
     end
     if (rst) begin
       in_data <= 1'h0;
-    end else if (_149_) begin
-      begin if (compute) begin if (adv) in_data <= at_tile_last ? (* full_case = 32'd1 *) _062_ : _218_; else in_data <= 1'hx; end else begin if (_308_) begin if (s_param__valid) begin if (ch_last) in_data <= 1'h1; else in_data <= 1'h0; end else in_data <= 1'h0; end else in_data <= 1'h0; end end
+    end else if (_180_) begin
+      begin if (compute) begin if (adv) in_data <= at_tile_last ? (* full_case = 32'd1 *) _085_ : _243_; else in_data <= 1'hx; end else begin if (_340_) begin if (s_param__valid) begin if (ch_last) in_data <= 1'h1; else in_data <= 1'h0; end else in_data <= 1'h0; end else in_data <= 1'h0; end end
     end
-    if (_172_) begin
+    if (_194_) begin
       kk <= 8'h00;
     end else if (adv) begin
-      kk <= at_tile_last ? (* full_case = 32'd1 *) 8'h00 : _066_[7:0];
+      kk <= at_tile_last ? (* full_case = 32'd1 *) 8'h00 : _089_[7:0];
     end
     if (rst) begin
       flush <= 6'h00;
-    end else if (_150_) begin
-      flush <= _608_(6'hxx, { _225_, _057_ }, { _226_, _224_ });
+    end else if (_148_) begin
+      flush <= _673_(6'hxx, { 6'h22, _081_[5:0] }, { _250_, _249_ });
     end
     if (rst) begin
       compute <= 1'h0;
-    end else if (_151_) begin
-      compute <= _613_(1'hx, { _231_, _227_ }, { _232_, _229_ });
+    end else if (_181_) begin
+      compute <= _677_(1'hx, { _255_, _251_ }, { _256_, _253_ });
     end
     if (rst) begin
       nb_one <= 1'h0;
-    end else if (_152_) begin
+    end else if (_182_) begin
       nb_one <= ! blk;
     end
     if (rst) begin
       nb_pen <= 5'h00;
-    end else if (_153_) begin
+    end else if (_183_) begin
       nb_pen <= blk - 1'h1;
     end
     if (rst) begin
       i_shift <= 6'h00;
-    end else if (_154_) begin
+    end else if (_184_) begin
       i_shift <= hdr[69:64];
     end
     if (rst) begin
       i_multiplier <= 31'h00000000;
-    end else if (_155_) begin
+    end else if (_185_) begin
       i_multiplier <= hdr[62:32];
     end
     if (rst) begin
       ctrl_state <= 2'h0;
-    end else if (_156_) begin
-      ctrl_state <= _631_(2'hx, { _253_, _251_, _248_, _245_ }, { _254_, _252_, _249_, _247_ });
-    end
-    if (rst) begin
-      ch_last <= 1'h0;
-    end else if (_157_) begin
-      ch_last <= _641_(1'hx, { _258_, _255_ }, { _259_, _257_ });
-    end
-    if (rst) begin
-      ch <= 16'h0000;
-    end else if (_158_) begin
-      ch <= _646_(16'hxxxx, { _263_, _260_ }, { _264_, _262_ });
-    end
-    if (rst) begin
-      wb <= 2'h0;
-    end else if (_159_) begin
-      wb <= _653_(2'hx, { _270_, _267_ }, { _271_, _269_ });
-    end
-    if (rst) begin
-      wa <= 6'h00;
-    end else if (_160_) begin
-      wa <= _659_(6'hxx, { _276_, _273_ }, { _277_, _275_ });
-    end
-    if (rst) begin
-      blk <= 4'h0;
-    end else if (_161_) begin
-      blk <= _666_(4'hx, { _283_, _280_ }, { _284_, _282_ });
-    end
-    if (rst) begin
-      lane <= 1'h0;
-    end else if (_162_) begin
-      lane <= _672_(1'hx, { _289_, _286_ }, { _290_, _288_ });
-    end
-    if (rst) begin
-      \$signal$106  <= 1'h0;
-    end else if (_163_) begin
-      \$signal$106  <= _042_;
-    end
-    if (rst) begin
-      \$signal$105  <= 1'h0;
-    end else if (_164_) begin
-      \$signal$105  <= _038_;
+    end else if (_154_) begin
+      ctrl_state <= _694_(2'hx, { _276_, _274_, _271_, _268_ }, { _277_, _275_, _272_, _270_ });
     end
   end
 endmodule
@@ -1866,30 +1984,83 @@ endmodule
 
 (* generator = "Amaranth" *)
 module \hwq_top.engine.requant (rst, zero_point, i_multiplier, i_shift, i_valid, i_last, i_acc, o_data, o_valid, o_last, i_bias, clk);
-  wire _00_;
-  wire [31:0] _01_;
-  wire [30:0] _02_;
-  wire [32:0] _03_;
+  wire _000_;
+  wire [31:0] _001_;
+  wire _002_;
+  wire [30:0] _003_;
+  wire [30:0] _004_;
+  wire [32:0] _006_;
+  wire _008_;
+  wire _009_;
+  wire _010_;
+  wire _011_;
+  wire _012_;
   (* unused_bits = "0 1 2 3 4 5 6 7 8 9 10 11 12 13" *)
-  wire [46:0] _04_;
+  wire [46:0] _013_;
+  wire _014_;
+  wire _016_;
+  wire _017_;
+  wire _018_;
+  wire _019_;
+  wire _020_;
+  wire _021_;
+  wire _022_;
+  wire _023_;
+  wire _024_;
+  wire _025_;
+  wire _026_;
+  wire _027_;
+  wire _028_;
+  wire _029_;
+  wire _030_;
+  wire _031_;
+  wire _032_;
+  wire _033_;
+  wire _034_;
+  wire _035_;
+  wire _036_;
+  wire _037_;
+  wire _038_;
+  wire _039_;
+  wire _040_;
+  wire _041_;
+  wire [7:0] _042_;
+  wire _044_;
+  wire _045_;
+  wire _046_;
+  wire _047_;
+  wire _048_;
+  wire _049_;
+  wire _050_;
+  wire _051_;
+  wire _052_;
+  wire _053_;
+  wire _054_;
+  wire _055_;
+  wire _056_;
+  wire _057_;
+  wire _058_;
+  wire _059_;
+  wire _060_;
+  wire _061_;
+  wire _062_;
+  wire _063_;
+  wire _064_;
+  wire _065_;
+  wire _066_;
+  wire _067_;
+  wire [7:0] \$signal ;
   (* unused_bits = "0" *)
-  wire [32:0] _05_;
-  wire _06_;
-  wire _08_;
-  wire [31:0] _09_;
-  wire _12_;
-  wire _13_;
-  wire _14_;
-  wire _15_;
-  wire _16_;
-  wire [7:0] _17_;
+  wire [7:0] \$signal$14 ;
+  wire [3:0] \$signal$15 ;
+  wire [3:0] \$signal$16 ;
   wire [31:0] a_0;
   input clk;
   wire clk;
   wire fits_0;
   wire [32:0] h_0;
-  wire [31:0] half_0;
-  wire [31:0] halfm_0;
+  wire [30:0] half_0;
+  wire [29:0] halfm_0;
   (* init = 10'b0x00000000 *)
   wire [9:0] hi_z;
   input [23:0] i_acc;
@@ -1922,8 +2093,10 @@ module \hwq_top.engine.requant (rst, zero_point, i_multiplier, i_shift, i_valid,
   reg [31:0] rq1_s0 = 32'd0;
   reg rq1_valid = 1'h0;
   reg [32:0] rq2_h0 = 33'h000000000;
-  reg [31:0] rq2_hf0 = 32'd0;
-  reg [31:0] rq2_hm0 = 32'd0;
+  (* init = 32'bx0000000000000000000000000000000 *)
+  wire [31:0] rq2_hf0;
+  (* init = 32'bxx000000000000000000000000000000 *)
+  wire [31:0] rq2_hm0;
   reg rq2_last = 1'h0;
   reg [4:0] rq2_r0 = 5'h00;
   reg rq2_valid = 1'h0;
@@ -1936,74 +2109,253 @@ module \hwq_top.engine.requant (rst, zero_point, i_multiplier, i_shift, i_valid,
   wire [33:0] u_0;
   input [7:0] zero_point;
   wire [7:0] zero_point;
-  assign _02_ = a_0[16:0] * rq1_m0[30:17];
-  assign _03_ = $signed(_01_) + $signed({ 1'h0, _02_ });
-  assign mid_0 = $signed(_03_) + $signed(15'h2000);
-  assign { h_0, _04_[13:0] } = $signed(outer_0[62:17]) + $signed(mid_0);
-  assign { half_0, _05_[0] } = 1'h1 << rq1_r0;
-  assign halfm_0[0] = rq1_r0 >= 2'h2;
-  assign halfm_0[1] = rq1_r0 >= 2'h3;
-  assign halfm_0[2] = rq1_r0 >= 3'h4;
-  assign halfm_0[3] = rq1_r0 >= 3'h5;
-  assign halfm_0[4] = rq1_r0 >= 3'h6;
-  assign halfm_0[5] = rq1_r0 >= 3'h7;
-  assign halfm_0[6] = rq1_r0 >= 4'h8;
-  assign halfm_0[7] = rq1_r0 >= 4'h9;
-  assign halfm_0[8] = rq1_r0 >= 4'ha;
-  assign halfm_0[9] = rq1_r0 >= 4'hb;
-  assign halfm_0[10] = rq1_r0 >= 4'hc;
-  assign halfm_0[11] = rq1_r0 >= 4'hd;
-  assign halfm_0[12] = rq1_r0 >= 4'he;
-  assign halfm_0[13] = rq1_r0 >= 4'hf;
-  assign halfm_0[14] = rq1_r0 >= 5'h10;
-  assign halfm_0[15] = rq1_r0 >= 5'h11;
-  assign halfm_0[16] = rq1_r0 >= 5'h12;
-  assign halfm_0[17] = rq1_r0 >= 5'h13;
-  assign halfm_0[18] = rq1_r0 >= 5'h14;
-  assign halfm_0[19] = rq1_r0 >= 5'h15;
-  assign halfm_0[20] = rq1_r0 >= 5'h16;
-  assign halfm_0[21] = rq1_r0 >= 5'h17;
-  assign halfm_0[22] = rq1_r0 >= 5'h18;
-  assign halfm_0[23] = rq1_r0 >= 5'h19;
-  assign halfm_0[24] = rq1_r0 >= 5'h1a;
-  assign halfm_0[25] = rq1_r0 >= 5'h1b;
-  assign halfm_0[26] = rq1_r0 >= 5'h1c;
-  assign halfm_0[27] = rq1_r0 >= 5'h1d;
-  assign halfm_0[28] = rq1_r0 >= 5'h1e;
-  assign halfm_0[29] = rq1_r0 >= 5'h1f;
-  assign halfm_0[30] = rq1_r0 >= 6'h20;
-  assign halfm_0[31] = rq1_r0 >= 6'h21;
-  assign _08_ = $signed(rq2_h0) < $signed(1'h0);
-  assign _09_ = _08_ ? rq2_hm0 : rq2_hf0;
-  assign u_0 = $signed(rq2_h0) + $signed({ 1'h0, _09_ });
-  assign t_0 = rq3_y0[7:0] + zero_point;
-  assign fits_0 = $signed(rq3_y0[32:8]) == $signed(rq3_y0[33]);
-  assign _12_ = $signed(rq3_y0[8:0]) < $signed({ lo_z[9], lo_z[7:0] });
-  assign _13_ = fits_0 ? _12_ : rq3_y0[33];
-  assign _14_ = $signed(rq3_y0[8:0]) > $signed({ hi_z[9], hi_z[7:0] });
-  assign _15_ = ~ rq3_y0[33];
-  assign _16_ = fits_0 ? _14_ : _15_;
-  assign _00_ = $signed(i_shift) > $signed(1'h0);
-  assign _06_ = $signed(i_shift) < $signed(1'h0);
+  assign _000_ = $signed(i_shift) > $signed(1'h0);
+  assign _014_ = $signed(i_shift) < $signed(1'h0);
   assign a_0 = $signed(rq1_s0) << rq1_l0;
   assign outer_0[33:0] = a_0[16:0] * rq1_m0[16:0];
   assign outer_0[62:34] = $signed(a_0[31:17]) * $signed({ 1'h0, rq1_m0[30:17] });
-  assign _01_ = $signed(a_0[31:17]) * $signed({ 1'h0, rq1_m0[16:0] });
-  reg [8:0] _80_ = 9'h000;
-  assign { hi_z[9], hi_z[7:0] } = _80_;
-  reg [8:0] _81_ = 9'h000;
-  assign { lo_z[9], lo_z[7:0] } = _81_;
-  assign _17_ = _16_ ? (* full_case = 32'd1 *) 8'h7f : t_0;
-  assign _04_[46:14] = h_0;
+  assign _001_ = $signed(a_0[31:17]) * $signed({ 1'h0, rq1_m0[16:0] });
+  assign _004_ = a_0[16:0] * rq1_m0[30:17];
+  assign _006_ = $signed(_001_) + $signed({ 1'h0, _004_ });
+  assign mid_0 = $signed(_006_) + $signed(15'h2000);
+  assign { h_0, _013_[13:0] } = $signed(outer_0[62:17]) + $signed(mid_0);
+  assign half_0[0] = \$signal [0] & \$signal$15 [1];
+  assign half_0[1] = \$signal [0] & \$signal$15 [2];
+  assign half_0[2] = \$signal [0] & \$signal$15 [3];
+  assign half_0[3] = \$signal [1] & \$signal$15 [0];
+  assign half_0[4] = \$signal [1] & \$signal$15 [1];
+  assign half_0[5] = \$signal [1] & \$signal$15 [2];
+  assign half_0[6] = \$signal [1] & \$signal$15 [3];
+  assign half_0[7] = \$signal [2] & \$signal$15 [0];
+  assign half_0[8] = \$signal [2] & \$signal$15 [1];
+  assign half_0[9] = \$signal [2] & \$signal$15 [2];
+  assign half_0[10] = \$signal [2] & \$signal$15 [3];
+  assign half_0[11] = \$signal [3] & \$signal$15 [0];
+  assign half_0[12] = \$signal [3] & \$signal$15 [1];
+  assign half_0[13] = \$signal [3] & \$signal$15 [2];
+  assign half_0[14] = \$signal [3] & \$signal$15 [3];
+  assign half_0[15] = \$signal [4] & \$signal$15 [0];
+  assign half_0[16] = \$signal [4] & \$signal$15 [1];
+  assign half_0[17] = \$signal [4] & \$signal$15 [2];
+  assign half_0[18] = \$signal [4] & \$signal$15 [3];
+  assign half_0[19] = \$signal [5] & \$signal$15 [0];
+  assign half_0[20] = \$signal [5] & \$signal$15 [1];
+  assign half_0[21] = \$signal [5] & \$signal$15 [2];
+  assign half_0[22] = \$signal [5] & \$signal$15 [3];
+  assign half_0[23] = \$signal [6] & \$signal$15 [0];
+  assign half_0[24] = \$signal [6] & \$signal$15 [1];
+  assign half_0[25] = \$signal [6] & \$signal$15 [2];
+  assign half_0[26] = \$signal [6] & \$signal$15 [3];
+  assign half_0[27] = \$signal [7] & \$signal$15 [0];
+  assign half_0[28] = \$signal [7] & \$signal$15 [1];
+  assign half_0[29] = \$signal [7] & \$signal$15 [2];
+  assign half_0[30] = \$signal [7] & \$signal$15 [3];
+  assign _016_ = \$signal [0] & \$signal$16 [2];
+  assign halfm_0[0] = \$signal$14 [1] | _016_;
+  assign _017_ = \$signal [0] & \$signal$16 [3];
+  assign halfm_0[1] = \$signal$14 [1] | _017_;
+  assign _018_ = \$signal [1] & \$signal$16 [0];
+  assign halfm_0[2] = \$signal$14 [2] | _018_;
+  assign _019_ = \$signal [1] & \$signal$16 [1];
+  assign halfm_0[3] = \$signal$14 [2] | _019_;
+  assign _020_ = \$signal [1] & \$signal$16 [2];
+  assign halfm_0[4] = \$signal$14 [2] | _020_;
+  assign _021_ = \$signal [1] & \$signal$16 [3];
+  assign halfm_0[5] = \$signal$14 [2] | _021_;
+  assign _022_ = \$signal [2] & \$signal$16 [0];
+  assign halfm_0[6] = \$signal$14 [3] | _022_;
+  assign _023_ = \$signal [2] & \$signal$16 [1];
+  assign halfm_0[7] = \$signal$14 [3] | _023_;
+  assign _024_ = \$signal [2] & \$signal$16 [2];
+  assign halfm_0[8] = \$signal$14 [3] | _024_;
+  assign _025_ = \$signal [2] & \$signal$16 [3];
+  assign halfm_0[9] = \$signal$14 [3] | _025_;
+  assign _026_ = \$signal [3] & \$signal$16 [0];
+  assign halfm_0[10] = \$signal$14 [4] | _026_;
+  assign _027_ = \$signal [3] & \$signal$16 [1];
+  assign halfm_0[11] = \$signal$14 [4] | _027_;
+  assign _028_ = \$signal [3] & \$signal$16 [2];
+  assign halfm_0[12] = \$signal$14 [4] | _028_;
+  assign _029_ = \$signal [3] & \$signal$16 [3];
+  assign halfm_0[13] = \$signal$14 [4] | _029_;
+  assign _030_ = \$signal [4] & \$signal$16 [0];
+  assign halfm_0[14] = \$signal$14 [5] | _030_;
+  assign _031_ = \$signal [4] & \$signal$16 [1];
+  assign halfm_0[15] = \$signal$14 [5] | _031_;
+  assign _032_ = \$signal [4] & \$signal$16 [2];
+  assign halfm_0[16] = \$signal$14 [5] | _032_;
+  assign _033_ = \$signal [4] & \$signal$16 [3];
+  assign halfm_0[17] = \$signal$14 [5] | _033_;
+  assign _034_ = \$signal [5] & \$signal$16 [0];
+  assign halfm_0[18] = \$signal$14 [6] | _034_;
+  assign _035_ = \$signal [5] & \$signal$16 [1];
+  assign halfm_0[19] = \$signal$14 [6] | _035_;
+  assign _036_ = \$signal [5] & \$signal$16 [2];
+  assign halfm_0[20] = \$signal$14 [6] | _036_;
+  assign _037_ = \$signal [5] & \$signal$16 [3];
+  assign halfm_0[21] = \$signal$14 [6] | _037_;
+  assign _038_ = \$signal [6] & \$signal$16 [0];
+  assign halfm_0[22] = \$signal$14 [7] | _038_;
+  assign _039_ = \$signal [6] & \$signal$16 [1];
+  assign halfm_0[23] = \$signal$14 [7] | _039_;
+  assign _040_ = \$signal [6] & \$signal$16 [2];
+  assign halfm_0[24] = \$signal$14 [7] | _040_;
+  assign _041_ = \$signal [6] & \$signal$16 [3];
+  assign halfm_0[25] = \$signal$14 [7] | _041_;
+  assign halfm_0[26] = \$signal [7] & \$signal$16 [0];
+  assign halfm_0[27] = \$signal [7] & \$signal$16 [1];
+  assign halfm_0[28] = \$signal [7] & \$signal$16 [2];
+  assign halfm_0[29] = \$signal [7] & \$signal$16 [3];
+  assign _002_ = $signed(rq2_h0) < $signed(1'h0);
+  assign _003_ = _002_ ? { 1'h0, rq2_hm0[29:0] } : rq2_hf0[30:0];
+  assign u_0 = $signed(rq2_h0) + $signed({ 1'h0, _003_ });
+  assign t_0 = rq3_y0[7:0] + zero_point;
+  assign fits_0 = $signed(rq3_y0[32:8]) == $signed(rq3_y0[33]);
+  assign _008_ = $signed(rq3_y0[8:0]) < $signed({ lo_z[9], lo_z[7:0] });
+  assign _009_ = fits_0 ? _008_ : rq3_y0[33];
+  assign _010_ = $signed(rq3_y0[8:0]) > $signed({ hi_z[9], hi_z[7:0] });
+  assign _011_ = ~ rq3_y0[33];
+  assign _012_ = fits_0 ? _010_ : _011_;
+  reg [8:0] _183_ = 9'h000;
+  assign { hi_z[9], hi_z[7:0] } = _183_;
+  reg [8:0] _184_ = 9'h000;
+  assign { lo_z[9], lo_z[7:0] } = _184_;
+  reg [30:0] _198_ = 31'h00000000;
+  assign rq2_hf0[30:0] = _198_;
+  reg [29:0] _199_ = 30'h00000000;
+  assign rq2_hm0[29:0] = _199_;
+  assign _042_ = _012_ ? (* full_case = 32'd1 *) 8'h7f : t_0;
+  function [3:0] _202_;
+    input [3:0] a;
+    input [15:0] b;
+    input [3:0] s;
+    (* full_case = 32'd1 *)
+    (* parallel_case *)
+    casez (s)
+      4'b???1:
+        _202_ = b[3:0];
+      4'b??1?:
+        _202_ = b[7:4];
+      4'b?1??:
+        _202_ = b[11:8];
+      4'b1???:
+        _202_ = b[15:12];
+      default:
+        _202_ = a;
+    endcase
+  endfunction
+  assign \$signal$16  = _202_(4'hx, 16'h137f, { _047_, _046_, _045_, _044_ });
+  assign _044_ = rq1_r0[1:0] == (* full_case = 32'd1 *) 2'h3;
+  assign _045_ = rq1_r0[1:0] == (* full_case = 32'd1 *) 2'h2;
+  assign _046_ = rq1_r0[1:0] == (* full_case = 32'd1 *) 1'h1;
+  assign _047_ = ! (* full_case = 32'd1 *) rq1_r0[1:0];
+  function [3:0] _207_;
+    input [3:0] a;
+    input [15:0] b;
+    input [3:0] s;
+    (* full_case = 32'd1 *)
+    (* parallel_case *)
+    casez (s)
+      4'b???1:
+        _207_ = b[3:0];
+      4'b??1?:
+        _207_ = b[7:4];
+      4'b?1??:
+        _207_ = b[11:8];
+      4'b1???:
+        _207_ = b[15:12];
+      default:
+        _207_ = a;
+    endcase
+  endfunction
+  assign \$signal$15  = _207_(4'hx, 16'h1248, { _051_, _050_, _049_, _048_ });
+  assign _048_ = rq1_r0[1:0] == (* full_case = 32'd1 *) 2'h3;
+  assign _049_ = rq1_r0[1:0] == (* full_case = 32'd1 *) 2'h2;
+  assign _050_ = rq1_r0[1:0] == (* full_case = 32'd1 *) 1'h1;
+  assign _051_ = ! (* full_case = 32'd1 *) rq1_r0[1:0];
+  function [7:0] _212_;
+    input [7:0] a;
+    input [63:0] b;
+    input [7:0] s;
+    (* full_case = 32'd1 *)
+    (* parallel_case *)
+    casez (s)
+      8'b???????1:
+        _212_ = b[7:0];
+      8'b??????1?:
+        _212_ = b[15:8];
+      8'b?????1??:
+        _212_ = b[23:16];
+      8'b????1???:
+        _212_ = b[31:24];
+      8'b???1????:
+        _212_ = b[39:32];
+      8'b??1?????:
+        _212_ = b[47:40];
+      8'b?1??????:
+        _212_ = b[55:48];
+      8'b1???????:
+        _212_ = b[63:56];
+      default:
+        _212_ = a;
+    endcase
+  endfunction
+  assign \$signal$14  = _212_(8'hxx, 64'h0103070f1f3f7fff, { _059_, _058_, _057_, _056_, _055_, _054_, _053_, _052_ });
+  assign _052_ = rq1_r0[4:2] == (* full_case = 32'd1 *) 3'h7;
+  assign _053_ = rq1_r0[4:2] == (* full_case = 32'd1 *) 3'h6;
+  assign _054_ = rq1_r0[4:2] == (* full_case = 32'd1 *) 3'h5;
+  assign _055_ = rq1_r0[4:2] == (* full_case = 32'd1 *) 3'h4;
+  assign _056_ = rq1_r0[4:2] == (* full_case = 32'd1 *) 2'h3;
+  assign _057_ = rq1_r0[4:2] == (* full_case = 32'd1 *) 2'h2;
+  assign _058_ = rq1_r0[4:2] == (* full_case = 32'd1 *) 1'h1;
+  assign _059_ = ! (* full_case = 32'd1 *) rq1_r0[4:2];
+  function [7:0] _221_;
+    input [7:0] a;
+    input [63:0] b;
+    input [7:0] s;
+    (* full_case = 32'd1 *)
+    (* parallel_case *)
+    casez (s)
+      8'b???????1:
+        _221_ = b[7:0];
+      8'b??????1?:
+        _221_ = b[15:8];
+      8'b?????1??:
+        _221_ = b[23:16];
+      8'b????1???:
+        _221_ = b[31:24];
+      8'b???1????:
+        _221_ = b[39:32];
+      8'b??1?????:
+        _221_ = b[47:40];
+      8'b?1??????:
+        _221_ = b[55:48];
+      8'b1???????:
+        _221_ = b[63:56];
+      default:
+        _221_ = a;
+    endcase
+  endfunction
+  assign \$signal  = _221_(8'hxx, 64'h0102040810204080, { _067_, _066_, _065_, _064_, _063_, _062_, _061_, _060_ });
+  assign _060_ = rq1_r0[4:2] == (* full_case = 32'd1 *) 3'h7;
+  assign _061_ = rq1_r0[4:2] == (* full_case = 32'd1 *) 3'h6;
+  assign _062_ = rq1_r0[4:2] == (* full_case = 32'd1 *) 3'h5;
+  assign _063_ = rq1_r0[4:2] == (* full_case = 32'd1 *) 3'h4;
+  assign _064_ = rq1_r0[4:2] == (* full_case = 32'd1 *) 2'h3;
+  assign _065_ = rq1_r0[4:2] == (* full_case = 32'd1 *) 2'h2;
+  assign _066_ = rq1_r0[4:2] == (* full_case = 32'd1 *) 1'h1;
+  assign _067_ = ! (* full_case = 32'd1 *) rq1_r0[4:2];
+  assign _013_[46:14] = h_0;
   assign hi_z[8] = hi_z[9];
-  assign _05_[32:1] = half_0;
   assign lo_z[8] = lo_z[9];
+  assign rq2_hf0[31] = 1'h0;
+  assign rq2_hm0[31:30] = 2'h0;
   always @(posedge clk) begin
     if (rst) begin
       o_last <= 1'h0;
       o_valid <= 1'h0;
-      _80_ <= 9'h000;
-      _81_ <= 9'h000;
+      _183_ <= 9'h000;
+      _184_ <= 9'h000;
       rq3_last <= 1'h0;
       rq3_valid <= 1'h0;
       rq2_last <= 1'h0;
@@ -2013,8 +2365,8 @@ module \hwq_top.engine.requant (rst, zero_point, i_multiplier, i_shift, i_valid,
     end else begin
       o_last <= rq3_last;
       o_valid <= rq3_valid;
-      _80_ <= $signed(8'h7f) - $signed(zero_point);
-      _81_ <= $signed(8'h80) - $signed(zero_point);
+      _183_ <= $signed(8'h7f) - $signed(zero_point);
+      _184_ <= $signed(8'h80) - $signed(zero_point);
       rq3_last <= rq2_last;
       rq3_valid <= rq2_valid;
       rq2_last <= rq1_last;
@@ -2025,26 +2377,26 @@ module \hwq_top.engine.requant (rst, zero_point, i_multiplier, i_shift, i_valid,
     if (rst) begin
       o_data <= 8'h00;
     end else if (rq3_valid) begin
-      o_data <= _13_ ? (* full_case = 32'd1 *) 8'h80 : _17_;
+      o_data <= _009_ ? (* full_case = 32'd1 *) 8'h80 : _042_;
     end
     if (rq2_valid) begin
       rq3_y0 <= $signed(u_0) >>> rq2_r0;
     end
     if (rq1_valid) begin
-      rq2_hm0 <= halfm_0;
-      rq2_hf0 <= half_0;
       rq2_h0 <= h_0;
       rq2_r0 <= rq1_r0;
+      _198_ <= half_0;
+      _199_ <= halfm_0;
     end
     if (i_valid) begin
       rq1_s0 <= $signed(i_acc) + $signed(i_bias);
       rq1_m0 <= i_multiplier;
     end
     if (i_valid)
-      if (!_06_) rq1_r0 <= 5'h00;
+      if (!_014_) rq1_r0 <= 5'h00;
       else rq1_r0 <= - $signed(i_shift[4:0]);
     if (i_valid)
-      if (!_00_) rq1_l0 <= 5'h00;
+      if (!_000_) rq1_l0 <= 5'h00;
       else rq1_l0 <= i_shift[4:0];
   end
 endmodule

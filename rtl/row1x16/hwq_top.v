@@ -58,51 +58,51 @@ endmodule
 module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_en, clk, rst, take, m_out__valid, m_out__payload, s_param__ready, i_a);
   wire _000_;
   wire _001_;
+  wire [15:0] _002_;
+  wire _003_;
+  wire [3:0] _004_;
   (* unused_bits = "4" *)
-  wire [4:0] _003_;
-  wire _004_;
-  (* unused_bits = "11" *)
-  wire [11:0] _005_;
-  wire _006_;
-  wire _007_;
+  wire [4:0] _005_;
+  (* unused_bits = "1" *)
+  wire [1:0] _006_;
+  (* unused_bits = "4" *)
+  wire [4:0] _007_;
   wire _008_;
-  (* unused_bits = "4" *)
-  wire [4:0] _009_;
-  (* unused_bits = "4" *)
-  wire [4:0] _010_;
+  wire _010_;
   wire _011_;
-  wire _012_;
   wire _013_;
-  wire _014_;
+  (* unused_bits = "5" *)
+  wire [5:0] _014_;
   wire _015_;
-  wire _016_;
   wire _017_;
-  (* unused_bits = "4" *)
-  wire [4:0] _018_;
-  wire _019_;
+  wire _018_;
+  (* unused_bits = "17" *)
+  wire [17:0] _019_;
   wire _020_;
-  wire _021_;
+  (* unused_bits = "4" *)
+  wire [4:0] _021_;
   wire _022_;
-  wire _023_;
+  wire [10:0] _023_;
   wire _024_;
+  wire _025_;
   wire _026_;
   wire _027_;
   wire _028_;
+  wire _029_;
   wire _030_;
   wire _031_;
   wire _032_;
-  wire _034_;
+  wire _033_;
+  (* unused_bits = "4" *)
+  wire [4:0] _034_;
   wire _035_;
   wire _036_;
   wire _037_;
-  wire _038_;
   wire _039_;
   wire _040_;
   wire _041_;
   wire _042_;
-  wire _043_;
   wire _044_;
-  wire _045_;
   wire _046_;
   wire _047_;
   wire _048_;
@@ -125,58 +125,52 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   wire _065_;
   wire _066_;
   wire _067_;
-  (* unused_bits = "17" *)
-  wire [17:0] _069_;
+  wire _068_;
+  wire _069_;
   wire _070_;
-  wire [17:0] _073_;
+  wire _071_;
+  wire _072_;
+  wire _073_;
   wire _074_;
-  (* unused_bits = "3 4" *)
-  wire [4:0] _076_;
+  wire _075_;
+  wire _076_;
   wire _077_;
   wire _078_;
-  (* unused_bits = "16" *)
-  wire [16:0] _081_;
-  wire _084_;
+  wire _079_;
+  (* unused_bits = "17" *)
+  wire [17:0] _081_;
+  wire _082_;
   wire _085_;
-  wire [15:0] _086_;
-  wire _088_;
+  wire _086_;
+  wire _087_;
   wire _089_;
-  wire [15:0] _090_;
+  wire _090_;
   wire _091_;
   wire _092_;
-  wire _093_;
-  (* unused_bits = "16" *)
-  wire [16:0] _094_;
-  wire _095_;
+  wire [3:0] _095_;
   (* unused_bits = "4" *)
   wire [4:0] _096_;
+  wire [3:0] _097_;
   (* unused_bits = "4" *)
-  wire [4:0] _097_;
-  (* unused_bits = "1" *)
-  wire [1:0] _098_;
+  wire [4:0] _098_;
   (* unused_bits = "4" *)
   wire [4:0] _099_;
   wire _100_;
-  wire _101_;
-  wire _103_;
+  wire [3:0] _101_;
+  wire [17:0] _102_;
+  (* unused_bits = "3 4" *)
+  wire [4:0] _104_;
   wire _105_;
-  (* unused_bits = "5" *)
-  wire [5:0] _106_;
+  wire _106_;
   wire _107_;
-  wire _109_;
-  wire _110_;
-  wire _111_;
-  wire _112_;
-  wire _113_;
-  wire _114_;
-  wire _115_;
+  (* unused_bits = "16" *)
+  wire [16:0] _113_;
   wire _116_;
   wire _117_;
-  wire _118_;
-  wire _119_;
+  wire [15:0] _118_;
   wire _120_;
   wire _121_;
-  wire _122_;
+  wire [15:0] _122_;
   wire _123_;
   wire _124_;
   wire _125_;
@@ -276,8 +270,8 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   wire _219_;
   wire _220_;
   wire _221_;
-  wire [3:0] _222_;
-  wire [3:0] _223_;
+  wire _222_;
+  wire _223_;
   wire _224_;
   wire _225_;
   wire _226_;
@@ -291,96 +285,121 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   wire _234_;
   wire _235_;
   wire _236_;
-  wire [3:0] _239_;
-  wire [3:0] _240_;
-  wire [3:0] _241_;
-  wire _244_;
+  wire _237_;
+  wire [3:0] _238_;
+  wire _239_;
   wire _245_;
-  wire _246_;
-  wire _247_;
   wire _248_;
-  wire _249_;
-  wire _250_;
-  wire _251_;
-  wire _252_;
-  wire _253_;
-  wire _254_;
-  wire _255_;
-  wire _256_;
-  wire _257_;
-  wire _258_;
+  wire [16:0] _251_;
+  wire [3:0] _254_;
   wire _259_;
   wire _260_;
-  wire _261_;
   wire _262_;
   wire _263_;
-  wire _264_;
-  wire _265_;
-  wire _266_;
-  wire _267_;
-  wire _274_;
-  wire [16:0] _277_;
-  wire [3:0] _280_;
+  wire _270_;
+  wire _276_;
+  wire _277_;
+  wire _278_;
+  wire _280_;
+  wire _281_;
+  wire _282_;
+  wire _283_;
+  wire _284_;
   wire _285_;
   wire _286_;
+  wire _287_;
   wire _288_;
-  wire _289_;
-  wire _296_;
+  wire _292_;
+  wire [1:0] _293_;
+  wire _295_;
+  wire [1:0] _296_;
+  wire _297_;
+  wire [1:0] _298_;
+  wire [1:0] _299_;
+  wire _300_;
+  wire [1:0] _301_;
   wire _302_;
-  wire [4:0] _303_;
-  wire _304_;
+  wire _303_;
   wire _305_;
+  wire _306_;
   wire _307_;
-  wire _308_;
-  wire _309_;
+  wire [15:0] _308_;
   wire _310_;
-  wire _311_;
+  wire [15:0] _311_;
   wire _312_;
   wire _313_;
   wire _314_;
   wire _315_;
-  wire _320_;
-  wire [1:0] _321_;
+  wire _317_;
+  wire _318_;
+  wire _319_;
+  wire [3:0] _320_;
+  wire [3:0] _321_;
   wire _323_;
-  wire [1:0] _324_;
+  wire [3:0] _324_;
   wire _325_;
-  wire [1:0] _326_;
-  wire [1:0] _327_;
-  wire _328_;
-  wire [1:0] _329_;
+  wire [3:0] _326_;
+  wire [3:0] _327_;
+  wire [3:0] _328_;
   wire _330_;
-  wire _331_;
-  wire _333_;
-  wire _334_;
-  wire _335_;
-  wire [15:0] _336_;
+  wire [3:0] _331_;
+  wire _332_;
+  wire [3:0] _333_;
+  wire [3:0] _334_;
+  wire _336_;
+  wire [3:0] _337_;
   wire _338_;
-  wire [15:0] _339_;
+  wire _339_;
   wire _340_;
   wire _341_;
   wire _342_;
   wire _343_;
+  wire _344_;
   wire _345_;
   wire _346_;
   wire _347_;
-  wire [3:0] _348_;
-  wire [3:0] _349_;
+  wire _348_;
+  wire _349_;
+  wire _350_;
   wire _351_;
-  wire [3:0] _352_;
+  wire _352_;
   wire _353_;
-  wire [3:0] _354_;
-  wire [3:0] _355_;
   wire [3:0] _356_;
-  wire _358_;
+  wire [3:0] _357_;
   wire [3:0] _359_;
-  wire _360_;
+  wire [3:0] _360_;
   wire [3:0] _361_;
   wire [3:0] _362_;
-  wire _364_;
+  wire [3:0] _363_;
+  wire _367_;
+  wire _368_;
+  wire _369_;
+  wire _370_;
+  wire _371_;
+  wire _372_;
+  wire _373_;
+  wire _374_;
+  wire _375_;
+  wire _376_;
+  wire _377_;
+  wire _378_;
+  wire _379_;
+  wire _380_;
+  wire _381_;
+  wire _382_;
+  wire _383_;
+  wire _384_;
+  wire _385_;
+  wire _386_;
+  wire _387_;
+  wire _388_;
+  wire _389_;
+  wire \$like ;
   wire \$signal ;
-  reg \$signal$204  = 1'h0;
-  reg \$signal$205  = 1'h0;
-  reg \$signal$222  = 1'h0;
+  wire \$signal$132 ;
+  reg \$signal$216  = 1'h0;
+  reg \$signal$217  = 1'h0;
+  reg \$signal$231  = 1'h0;
   reg [15:0] M_ = 16'h0000;
   reg [431:0] acc_chosen = 432'h000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000;
   reg [7:0] act_max = 8'h00;
@@ -414,8 +433,8 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   wire [7:0] i_a;
   reg [431:0] i_acc = 432'h000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000;
   wire i_last;
-  reg \i_last$151  = 1'h0;
-  reg \i_valid$149  = 1'h0;
+  reg \i_last$162  = 1'h0;
+  reg \i_valid$160  = 1'h0;
   input [127:0] i_w;
   wire [127:0] i_w;
   reg in_data = 1'h0;
@@ -426,44 +445,47 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   reg [3:0] lane = 4'h0;
   reg last_mblock = 1'h0;
   reg [15:0] m_last = 16'h0000;
+  reg m_one = 1'h0;
   output [128:0] m_out__payload;
   wire [128:0] m_out__payload;
   output m_out__valid;
   wire m_out__valid;
+  reg [16:0] m_pen = 17'h00000;
   reg [16:0] m_wrap = 17'h00000;
+  reg [16:0] m_wrap_pen = 17'h00000;
   reg [16:0] n_pen = 17'h00000;
   reg nb_one = 1'h0;
   reg [4:0] nb_pen = 5'h00;
   wire [127:0] o_data;
-  wire [431:0] \o_data$225 ;
+  wire [431:0] \o_data$234 ;
   wire o_last;
   wire o_valid;
-  wire \o_valid$183 ;
+  wire \o_valid$194 ;
   reg part_last = 1'h0;
   wire [68:0] r_data;
-  wire [68:0] \r_data$163 ;
-  wire [68:0] \r_data$164 ;
-  wire [68:0] \r_data$165 ;
-  wire [68:0] \r_data$166 ;
-  wire [68:0] \r_data$167 ;
-  wire [68:0] \r_data$168 ;
-  wire [68:0] \r_data$169 ;
-  wire [68:0] \r_data$170 ;
-  wire [68:0] \r_data$171 ;
-  wire [68:0] \r_data$172 ;
-  wire [68:0] \r_data$173 ;
   wire [68:0] \r_data$174 ;
   wire [68:0] \r_data$175 ;
   wire [68:0] \r_data$176 ;
   wire [68:0] \r_data$177 ;
+  wire [68:0] \r_data$178 ;
+  wire [68:0] \r_data$179 ;
+  wire [68:0] \r_data$180 ;
+  wire [68:0] \r_data$181 ;
+  wire [68:0] \r_data$182 ;
+  wire [68:0] \r_data$183 ;
+  wire [68:0] \r_data$184 ;
+  wire [68:0] \r_data$185 ;
+  wire [68:0] \r_data$186 ;
+  wire [68:0] \r_data$187 ;
+  wire [68:0] \r_data$188 ;
   input r_en;
   wire r_en;
   reg [3:0] ra = 4'h0;
   reg [3:0] ra_inc = 4'h0;
-  wire [3:0] ra_next;
   reg [3:0] ra_row = 4'h0;
   reg [16:0] row = 17'h00000;
   wire row_end;
+  reg row_last = 1'h0;
   reg row_valid = 1'h0;
   input rst;
   wire rst;
@@ -502,285 +524,242 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   reg [7:0] zero_point = 8'h00;
   assign kept = credits + give_back;
   assign _000_ = s_act__valid & s_wgt__valid;
-  assign _037_ = in_data & _000_;
-  assign _048_ = ~ at_k_last;
-  assign _059_ = credit_ok | _048_;
-  assign take = _037_ & _059_;
-  assign _070_ = s_act__valid & s_wgt__valid;
-  assign _074_ = in_data & _070_;
-  assign _084_ = _074_ & credit_ok;
-  assign \$signal  = _084_ & at_k_last;
-  assign _092_ = ~ in_data;
-  assign _101_ = s_act__valid & s_wgt__valid;
+  assign _049_ = in_data & _000_;
+  assign _060_ = ~ at_k_last;
+  assign _071_ = credit_ok | _060_;
+  assign take = _049_ & _071_;
+  assign _082_ = s_act__valid & s_wgt__valid;
+  assign _092_ = in_data & _082_;
+  assign _100_ = _092_ & credit_ok;
+  assign \$signal  = _100_ & at_k_last;
+  assign _107_ = ~ in_data;
+  assign _117_ = s_act__valid & s_wgt__valid;
   assign _001_ = ~ at_k_last;
-  assign _012_ = credit_ok | _001_;
-  assign _020_ = _101_ & _012_;
-  assign adv = _092_ | _020_;
-  assign _030_ = compute & adv;
-  assign _031_ = _030_ & at_tile_last;
-  assign block_end = _031_ & fn_last;
+  assign _010_ = credit_ok | _001_;
+  assign _020_ = _117_ & _010_;
+  assign adv = _107_ | _020_;
+  assign _031_ = compute & adv;
+  assign _039_ = _031_ & at_tile_last;
+  assign block_end = _039_ & fn_last;
   assign i_last = take & at_k_last;
-  assign _032_ = ! lane;
-  assign _034_ = lane == 1'h1;
-  assign _035_ = s_param__valid & _034_;
-  assign _036_ = lane == 2'h2;
-  assign _038_ = s_param__valid & _036_;
-  assign _039_ = lane == 2'h3;
-  assign _040_ = s_param__valid & _039_;
-  assign _041_ = lane == 3'h4;
-  assign _042_ = s_param__valid & _041_;
-  assign _043_ = lane == 3'h5;
-  assign _044_ = s_param__valid & _043_;
-  assign _045_ = lane == 3'h6;
-  assign _046_ = s_param__valid & _045_;
-  assign _047_ = lane == 3'h7;
-  assign _049_ = s_param__valid & _047_;
-  assign _050_ = lane == 4'h8;
-  assign _051_ = s_param__valid & _050_;
-  assign _052_ = lane == 4'h9;
-  assign _053_ = s_param__valid & _052_;
-  assign _054_ = lane == 4'ha;
-  assign _055_ = s_param__valid & _054_;
-  assign _056_ = lane == 4'hb;
-  assign _057_ = s_param__valid & _056_;
-  assign _058_ = lane == 4'hc;
-  assign _060_ = s_param__valid & _058_;
-  assign _061_ = lane == 4'hd;
-  assign _062_ = s_param__valid & _061_;
-  assign _063_ = lane == 4'he;
-  assign _064_ = s_param__valid & _063_;
-  assign _065_ = lane == 4'hf;
-  assign _066_ = s_param__valid & _065_;
+  assign _044_ = ! lane;
+  assign _046_ = lane == 1'h1;
+  assign _047_ = s_param__valid & _046_;
+  assign _048_ = lane == 2'h2;
+  assign _050_ = s_param__valid & _048_;
+  assign _051_ = lane == 2'h3;
+  assign _052_ = s_param__valid & _051_;
+  assign _053_ = lane == 3'h4;
+  assign _054_ = s_param__valid & _053_;
+  assign _055_ = lane == 3'h5;
+  assign _056_ = s_param__valid & _055_;
+  assign _057_ = lane == 3'h6;
+  assign _058_ = s_param__valid & _057_;
+  assign _059_ = lane == 3'h7;
+  assign _061_ = s_param__valid & _059_;
+  assign _062_ = lane == 4'h8;
+  assign _063_ = s_param__valid & _062_;
+  assign _064_ = lane == 4'h9;
+  assign _065_ = s_param__valid & _064_;
+  assign _066_ = lane == 4'ha;
+  assign _067_ = s_param__valid & _066_;
+  assign _068_ = lane == 4'hb;
+  assign _069_ = s_param__valid & _068_;
+  assign _070_ = lane == 4'hc;
+  assign _072_ = s_param__valid & _070_;
+  assign _073_ = lane == 4'hd;
+  assign _074_ = s_param__valid & _073_;
+  assign _075_ = lane == 4'he;
+  assign _076_ = s_param__valid & _075_;
+  assign _077_ = lane == 4'hf;
+  assign _078_ = s_param__valid & _077_;
   assign row_end = o_valid & beat_last;
-  assign _067_ = ~ dn_last;
-  assign wrap = d_last & _067_;
-  assign _069_[16:0] = row + 1'h1;
-  assign _073_ = fm0 + 1'h1;
-  assign _076_[2:0] = kept[2:0] - 1'h1;
-  assign _077_ = kept >= 2'h2;
-  assign _078_ = kept >= 1'h1;
-  assign _081_[15:0] = hdr[47:32] - 1'h1;
-  assign _085_ = hdr[47:32] > 5'h10;
-  assign _086_ = _085_ ? hdr[47:32] : 16'h0010;
-  assign _088_ = hdr[47:32] == 1'h1;
-  assign _089_ = hdr[47:32] > 5'h10;
-  assign _090_ = _089_ ? hdr[47:32] : 16'h0010;
-  assign _091_ = _090_ == 1'h1;
-  assign _093_ = hdr[31:16] == 1'h1;
-  assign _094_[15:0] = ch + 1'h1;
-  assign _095_ = lane == 4'hf;
-  assign _096_[3:0] = wa + 1'h1;
-  assign _097_[3:0] = blk + 1'h1;
-  assign _098_[0] = wb + 1'h1;
-  assign _099_[3:0] = lane + 1'h1;
-  assign _100_ = ch == n_pen;
-  assign _103_ = ! blk;
-  assign _105_ = block_end & last_mblock;
-  assign _106_[4:0] = flush - 1'h1;
-  assign _107_ = ! flush;
-  assign _109_ = fn_last & last_mblock;
-  assign _110_ = ~ _109_;
-  assign _003_[3:0] = fn + 1'h1;
-  assign _004_ = fn == nb_pen;
-  assign _005_[10:0] = kk + 1'h1;
-  assign _006_ = kk == k_pen;
-  assign _007_ = kk == tile_pen;
-  assign _008_ = kk == k_last;
-  assign _009_[3:0] = ra_next + 1'h1;
-  assign _010_[3:0] = ra_next - 1'h0;
-  assign _011_ = ~ drain_restart;
-  assign _013_ = _011_ & o_valid;
-  assign _014_ = ~ beat_last;
-  assign _015_ = _013_ & _014_;
-  assign _016_ = ~ drain_restart;
-  assign _017_ = _016_ & row_end;
-  assign _018_[3:0] = dn + 1'h1;
-  assign _019_ = dn == nb_pen;
-  assign _021_ = o_valid & row_valid;
-  assign _022_ = row_end & row_valid;
-  assign _023_ = row == m_last;
-  assign _024_ = _022_ & _023_;
-  assign _026_ = r_en & m_out__valid;
-  assign _027_ = ~ row_valid;
-  assign _028_ = row_end & _027_;
-  assign _111_ = { _017_, _015_, drain_restart } != 1'h0;
-  assign _112_ = { compute, adv } != 2'h2;
-  assign _113_ = { compute, adv } != 2'h2;
-  assign _114_ = { compute, adv } != 2'h2;
-  assign _115_ = { at_tile_last, compute, adv } != 2'h3;
-  assign _116_ = { compute, adv } != 2'h2;
-  assign _117_ = { _008_, at_tile_last, compute, adv } != 2'h3;
-  assign _118_ = { _304_, _105_ } != 2'h2;
-  assign _119_ = { _304_, _302_ } != 1'h0;
-  assign _120_ = { _310_, s_param__valid } != 2'h2;
-  assign _121_ = { _310_, ch_last, s_param__valid } != 3'h5;
-  assign _122_ = { _307_, _105_ } != 2'h2;
-  assign _123_ = { _310_, _307_ } != 1'h0;
-  assign _124_ = { _328_, s_param__valid } != 2'h2;
-  assign _125_ = { _330_, s_param__valid } != 2'h2;
-  assign _126_ = { _328_, ch_last, s_param__valid } != 3'h5;
-  assign _127_ = { _325_, _105_ } != 2'h2;
-  assign _128_ = { _323_, _107_ } != 2'h2;
-  assign _129_ = { _330_, _328_, _325_, _323_ } != 1'h0;
-  assign _130_ = { _333_, s_param__valid } != 2'h2;
-  assign _131_ = { _335_, s_param__valid } != 2'h2;
-  assign _132_ = { _335_, _333_ } != 1'h0;
-  assign _133_ = { _338_, s_param__valid } != 2'h2;
-  assign _134_ = { _340_, s_param__valid } != 2'h2;
-  assign _135_ = { _340_, _338_ } != 1'h0;
-  assign _136_ = { _345_, s_param__valid } != 2'h2;
-  assign _137_ = { _347_, s_param__valid } != 2'h2;
-  assign _138_ = { _345_, _095_, s_param__valid } != 3'h5;
-  assign _139_ = { _347_, _345_ } != 1'h0;
-  assign _140_ = { _351_, s_param__valid } != 2'h2;
-  assign _141_ = { _353_, s_param__valid } != 2'h2;
-  assign _142_ = { _351_, _095_, s_param__valid } != 3'h5;
-  assign _143_ = { _353_, _351_ } != 1'h0;
-  assign _144_ = { _358_, s_param__valid } != 2'h2;
-  assign _145_ = { _360_, s_param__valid } != 2'h2;
-  assign _146_ = { _358_, _095_, wb, s_param__valid } != 4'hf;
-  assign _147_ = { _358_, _095_, s_param__valid } != 3'h5;
-  assign _148_ = { _360_, _358_ } != 1'h0;
-  assign _149_ = { _364_, s_param__valid } != 2'h2;
-  assign _150_ = { _224_, s_param__valid } != 2'h2;
-  assign _151_ = { _224_, _364_ } != 1'h0;
-  assign _152_ = & { _115_, _114_ };
-  assign _153_ = & { at_tile_last, adv };
-  assign _154_ = & { fn_last, at_tile_last, adv };
-  assign _155_ = & { _117_, _116_ };
-  assign _156_ = & { _119_, _118_ };
-  assign _157_ = & { _123_, _122_, _121_, _120_ };
-  assign _158_ = & { _311_, ch_last, s_param__valid };
-  assign _159_ = & { _320_, ch_last, s_param__valid };
-  assign _160_ = & { _129_, _128_, _127_, _126_, _125_, _124_ };
-  assign _161_ = & { _132_, _131_, _130_ };
-  assign _162_ = & { _135_, _134_, _133_ };
-  assign _163_ = & { _139_, _138_, _137_, _136_ };
-  assign _164_ = & { _143_, _142_, _141_, _140_ };
-  assign _165_ = & { _148_, _147_, _146_, _145_, _144_ };
-  assign _166_ = & { _151_, _150_, _149_ };
-  assign _167_ = & { _225_, s_param__valid };
-  assign _168_ = & { _226_, s_param__valid };
-  assign _169_ = & { _227_, s_param__valid };
-  assign _170_ = & { _228_, s_param__valid };
-  assign _171_ = & { _229_, s_param__valid };
-  assign _172_ = & { _230_, s_param__valid };
-  assign _173_ = & { _231_, s_param__valid };
-  assign _174_ = & { _232_, s_param__valid };
-  assign _175_ = & { _233_, s_param__valid };
-  assign _176_ = & { _234_, s_param__valid };
-  assign _177_ = & { _235_, s_param__valid };
-  assign _178_ = & { _236_, s_param__valid };
-  assign _202_ = ~ _264_;
-  assign _203_ = ~ compute;
-  assign _204_ = ~ compute;
-  assign _205_ = ~ compute;
-  assign _206_ = ~ _245_;
-  assign _207_ = ~ _246_;
-  assign _208_ = ~ _247_;
-  assign _209_ = ~ _248_;
-  assign _210_ = ~ _249_;
-  assign _211_ = ~ _250_;
-  assign _212_ = ~ _251_;
-  assign _213_ = ~ _252_;
-  assign _214_ = ~ _253_;
-  assign _215_ = ~ _254_;
-  assign _216_ = ~ _255_;
-  assign _217_ = ~ _256_;
-  assign _218_ = ~ _257_;
-  assign _219_ = ~ _258_;
-  assign _220_ = ~ _259_;
-  assign _221_ = ~ _260_;
-  assign _179_ = | { drain_restart, rst };
-  assign _180_ = | { drain_restart, rst };
-  assign _181_ = | { drain_restart, rst };
-  assign _182_ = | { _202_, rst };
-  assign _183_ = | { _203_, rst };
-  assign _184_ = | { _204_, rst };
-  assign _185_ = | { _205_, rst };
-  assign _186_ = | { _206_, rst };
-  assign _187_ = | { _207_, rst };
-  assign _188_ = | { _208_, rst };
-  assign _189_ = | { _209_, rst };
-  assign _190_ = | { _210_, rst };
-  assign _191_ = | { _211_, rst };
-  assign _192_ = | { _212_, rst };
-  assign _193_ = | { _213_, rst };
-  assign _194_ = | { _214_, rst };
-  assign _195_ = | { _215_, rst };
-  assign _196_ = | { _216_, rst };
-  assign _197_ = | { _217_, rst };
+  assign _079_ = ~ dn_last;
+  assign wrap = d_last & _079_;
+  assign _081_[16:0] = row + 1'h1;
+  assign _085_ = row < m_wrap;
+  assign _086_ = row < m_wrap_pen;
+  assign _087_ = ~ _086_;
+  assign _089_ = row < m_last;
+  assign _090_ = row < m_pen;
+  assign _091_ = ~ _090_;
+  assign \$signal$132  = d_last ? 1'h1 : 1'h0;
+  assign _095_ = ra_inc + 1'h1;
+  assign _096_[3:0] = ra_inc + 1'h0;
+  assign _097_ = ra_row + 1'h1;
+  assign _098_[3:0] = ra_row + 1'h0;
+  assign _099_[3:0] = ra_inc + 1'h1;
+  assign _101_ = ra_inc + 1'h0;
+  assign _102_ = fm0 + 1'h1;
+  assign _104_[2:0] = kept[2:0] - 1'h1;
+  assign _105_ = kept >= 2'h2;
+  assign _106_ = kept >= 1'h1;
+  assign _113_[15:0] = hdr[47:32] - 1'h1;
+  assign _116_ = hdr[47:32] > 5'h10;
+  assign _118_ = _116_ ? hdr[47:32] : 16'h0010;
+  assign _120_ = hdr[47:32] == 1'h1;
+  assign _121_ = hdr[47:32] > 5'h10;
+  assign _122_ = _121_ ? hdr[47:32] : 16'h0010;
+  assign _123_ = _122_ == 1'h1;
+  assign _124_ = hdr[31:16] == 1'h1;
+  assign _002_ = ch + 1'h1;
+  assign _003_ = lane == 4'hf;
+  assign _004_ = wa + 1'h1;
+  assign _005_[3:0] = blk + 1'h1;
+  assign _006_[0] = wb + 1'h1;
+  assign _007_[3:0] = lane + 1'h1;
+  assign _008_ = ch == n_pen;
+  assign _011_ = ! blk;
+  assign _013_ = block_end & last_mblock;
+  assign _014_[4:0] = flush - 1'h1;
+  assign _015_ = ! flush;
+  assign _017_ = fn_last & last_mblock;
+  assign _018_ = ~ _017_;
+  assign _019_[16:0] = fm0 + 1'h1;
+  assign _021_[3:0] = fn + 1'h1;
+  assign _022_ = fn == nb_pen;
+  assign _023_ = kk + 1'h1;
+  assign _024_ = kk == k_pen;
+  assign _025_ = kk == tile_pen;
+  assign _026_ = kk == k_last;
+  assign _027_ = ~ drain_restart;
+  assign _028_ = _027_ & o_valid;
+  assign _029_ = ~ beat_last;
+  assign _030_ = _028_ & _029_;
+  assign _032_ = ~ drain_restart;
+  assign _033_ = _032_ & row_end;
+  assign _034_[3:0] = dn + 1'h1;
+  assign _035_ = o_valid & row_valid;
+  assign _036_ = row_end & row_valid;
+  assign _037_ = _036_ & row_last;
+  assign _040_ = r_en & m_out__valid;
+  assign _041_ = ~ row_valid;
+  assign _042_ = row_end & _041_;
+  assign _125_ = { _033_, _030_, drain_restart } != 1'h0;
+  assign _126_ = { drain_restart, o_valid } != 1'h0;
+  assign _127_ = { compute, adv } != 2'h2;
+  assign _128_ = { compute, adv } != 2'h2;
+  assign _129_ = { compute, adv } != 2'h2;
+  assign _130_ = { at_tile_last, compute, adv } != 2'h3;
+  assign _131_ = { compute, adv } != 2'h2;
+  assign _132_ = { _026_, at_tile_last, compute, adv } != 2'h3;
+  assign _133_ = { _277_, _276_ } != 1'h0;
+  assign _134_ = { _283_, s_param__valid } != 2'h2;
+  assign _135_ = { _283_, ch_last, s_param__valid } != 3'h5;
+  assign _136_ = { _280_, _013_ } != 2'h2;
+  assign _137_ = { _283_, _280_ } != 1'h0;
+  assign _138_ = { _300_, s_param__valid } != 2'h2;
+  assign _139_ = { _302_, s_param__valid } != 2'h2;
+  assign _140_ = { _300_, ch_last, s_param__valid } != 3'h5;
+  assign _141_ = { _297_, _013_ } != 2'h2;
+  assign _142_ = { _295_, _015_ } != 2'h2;
+  assign _143_ = { _302_, _300_, _297_, _295_ } != 1'h0;
+  assign _144_ = { _305_, s_param__valid } != 2'h2;
+  assign _145_ = { _307_, s_param__valid } != 2'h2;
+  assign _146_ = { _307_, _305_ } != 1'h0;
+  assign _147_ = { _310_, s_param__valid } != 2'h2;
+  assign _148_ = { _312_, s_param__valid } != 2'h2;
+  assign _149_ = { _312_, _310_ } != 1'h0;
+  assign _150_ = { _317_, s_param__valid } != 2'h2;
+  assign _151_ = { _319_, s_param__valid } != 2'h2;
+  assign _152_ = { _317_, _003_, s_param__valid } != 3'h5;
+  assign _153_ = { _319_, _317_ } != 1'h0;
+  assign _154_ = { _323_, s_param__valid } != 2'h2;
+  assign _155_ = { _325_, s_param__valid } != 2'h2;
+  assign _156_ = { _323_, _003_, s_param__valid } != 3'h5;
+  assign _157_ = { _325_, _323_ } != 1'h0;
+  assign _158_ = { _330_, s_param__valid } != 2'h2;
+  assign _159_ = { _332_, s_param__valid } != 2'h2;
+  assign _160_ = { _330_, _003_, wb, s_param__valid } != 4'hf;
+  assign _161_ = { _330_, _003_, s_param__valid } != 3'h5;
+  assign _162_ = { _332_, _330_ } != 1'h0;
+  assign _163_ = { _336_, s_param__valid } != 2'h2;
+  assign _164_ = { _338_, s_param__valid } != 2'h2;
+  assign _165_ = { _338_, _336_ } != 1'h0;
+  assign _166_ = & { _130_, _129_ };
+  assign _167_ = & { at_tile_last, adv };
+  assign _168_ = & { fn_last, at_tile_last, adv };
+  assign _169_ = & { _132_, _131_ };
+  assign _170_ = & { _137_, _136_, _135_, _134_ };
+  assign _171_ = & { _284_, ch_last, s_param__valid };
+  assign _172_ = & { _292_, ch_last, s_param__valid };
+  assign _173_ = & { _143_, _142_, _141_, _140_, _139_, _138_ };
+  assign _174_ = & { _146_, _145_, _144_ };
+  assign _175_ = & { _149_, _148_, _147_ };
+  assign _176_ = & { _153_, _152_, _151_, _150_ };
+  assign _177_ = & { _157_, _156_, _155_, _154_ };
+  assign _178_ = & { _162_, _161_, _160_, _159_, _158_ };
+  assign _179_ = & { _165_, _164_, _163_ };
+  assign _180_ = & { _339_, s_param__valid };
+  assign _181_ = & { _340_, s_param__valid };
+  assign _182_ = & { _341_, s_param__valid };
+  assign _183_ = & { _342_, s_param__valid };
+  assign _184_ = & { _343_, s_param__valid };
+  assign _185_ = & { _344_, s_param__valid };
+  assign _186_ = & { _345_, s_param__valid };
+  assign _187_ = & { _346_, s_param__valid };
+  assign _188_ = & { _347_, s_param__valid };
+  assign _189_ = & { _348_, s_param__valid };
+  assign _190_ = & { _349_, s_param__valid };
+  assign _191_ = & { _350_, s_param__valid };
+  assign _192_ = & { _351_, s_param__valid };
+  assign _193_ = & { _352_, s_param__valid };
+  assign _194_ = & { _353_, s_param__valid };
+  assign _218_ = ~ _387_;
+  assign _219_ = ~ compute;
+  assign _220_ = ~ compute;
+  assign _221_ = ~ compute;
+  assign _222_ = ~ _368_;
+  assign _223_ = ~ _369_;
+  assign _224_ = ~ _370_;
+  assign _225_ = ~ _371_;
+  assign _226_ = ~ _372_;
+  assign _227_ = ~ _373_;
+  assign _228_ = ~ _374_;
+  assign _229_ = ~ _375_;
+  assign _230_ = ~ _376_;
+  assign _231_ = ~ _377_;
+  assign _232_ = ~ _378_;
+  assign _233_ = ~ _379_;
+  assign _234_ = ~ _380_;
+  assign _235_ = ~ _381_;
+  assign _236_ = ~ _382_;
+  assign _237_ = ~ _383_;
+  assign _195_ = | { drain_restart, rst };
+  assign _196_ = | { drain_restart, rst };
+  assign _197_ = | { drain_restart, rst };
   assign _198_ = | { _218_, rst };
   assign _199_ = | { _219_, rst };
   assign _200_ = | { _220_, rst };
   assign _201_ = | { _221_, rst };
-  assign _223_ = s_param__valid ? 4'h0 : 4'hx;
-  assign _224_ = ! ctrl_state;
-  assign _225_ = ! ctrl_state;
-  assign _226_ = ! ctrl_state;
-  assign _227_ = ! ctrl_state;
-  assign _228_ = ! ctrl_state;
-  assign _229_ = ! ctrl_state;
-  assign _230_ = ! ctrl_state;
-  assign _231_ = ! ctrl_state;
-  assign _232_ = ! ctrl_state;
-  assign _233_ = ! ctrl_state;
-  assign _234_ = ! ctrl_state;
-  assign _235_ = ! ctrl_state;
-  assign _236_ = ! ctrl_state;
-  assign _239_ = dn_last ? (* full_case = 32'd1 *) 4'h0 : ra_inc;
-  assign _240_ = d_last ? (* full_case = 32'd1 *) _239_ : ra_row;
-  assign _241_ = beat_last ? (* full_case = 32'd1 *) _240_ : ra_inc;
-  assign ra_next = o_valid ? _241_ : ra;
-  assign _244_ = ctrl_state == 1'h1;
-  assign _245_ = ctrl_state == 1'h1;
-  assign _246_ = ctrl_state == 1'h1;
-  assign _247_ = ctrl_state == 1'h1;
-  assign _248_ = ctrl_state == 1'h1;
-  assign _249_ = ctrl_state == 1'h1;
-  assign _250_ = ctrl_state == 1'h1;
-  assign _251_ = ctrl_state == 1'h1;
-  assign _252_ = ctrl_state == 1'h1;
-  assign _253_ = ctrl_state == 1'h1;
-  assign _254_ = ctrl_state == 1'h1;
-  assign _255_ = ctrl_state == 1'h1;
-  assign _256_ = ctrl_state == 1'h1;
-  assign _257_ = ctrl_state == 1'h1;
-  assign _258_ = ctrl_state == 1'h1;
-  assign _259_ = ctrl_state == 1'h1;
-  assign _260_ = ctrl_state == 1'h1;
-  assign _261_ = ctrl_state == 1'h1;
-  assign _262_ = ctrl_state == 1'h1;
-  assign _263_ = ctrl_state == 1'h1;
-  assign _264_ = ! ctrl_state;
-  function [0:0] _712_;
-    input [0:0] a;
-    input [1:0] b;
-    input [1:0] s;
-    (* parallel_case *)
-    casez (s)
-      2'b?1:
-        _712_ = b[0:0];
-      2'b1?:
-        _712_ = b[1:1];
-      default:
-        _712_ = a;
-    endcase
-  endfunction
-  assign s_param__ready = _712_(1'h0, 2'h3, { _266_, _265_ });
-  assign _265_ = ctrl_state == 1'h1;
-  assign _266_ = ! ctrl_state;
-  assign _267_ = drain_restart ? 1'h1 : d_last;
-  assign _274_ = drain_restart ? 1'h1 : row_valid;
-  assign _277_ = drain_restart ? 17'h00000 : row;
-  assign _222_[0] = drain_restart ? (* full_case = 32'd1 *) 1'h1 : _009_[0];
-  assign _280_ = drain_restart ? 4'h0 : dn;
-  assign _285_ = at_tile_last ? (* full_case = 32'd1 *) \$signal$205  : _007_;
-  assign _286_ = adv ? _285_ : 1'hx;
-  assign _288_ = at_tile_last ? (* full_case = 32'd1 *) \$signal$204  : _006_;
-  assign _289_ = adv ? _288_ : 1'hx;
-  assign _296_ = _008_ ? 1'h0 : 1'hx;
-  function [4:0] _750_;
+  assign _202_ = | { _222_, rst };
+  assign _203_ = | { _223_, rst };
+  assign _204_ = | { _224_, rst };
+  assign _205_ = | { _225_, rst };
+  assign _206_ = | { _226_, rst };
+  assign _207_ = | { _227_, rst };
+  assign _208_ = | { _228_, rst };
+  assign _209_ = | { _229_, rst };
+  assign _210_ = | { _230_, rst };
+  assign _211_ = | { _231_, rst };
+  assign _212_ = | { _232_, rst };
+  assign _213_ = | { _233_, rst };
+  assign _214_ = | { _234_, rst };
+  assign _215_ = | { _235_, rst };
+  assign _216_ = | { _236_, rst };
+  assign _217_ = | { _237_, rst };
+  assign _239_ = drain_restart ? 1'h1 : d_last;
+  assign _245_ = drain_restart ? m_one : row_last;
+  assign _248_ = drain_restart ? 1'h1 : row_valid;
+  assign _251_ = drain_restart ? 17'h00000 : row;
+  assign _238_[0] = drain_restart ? (* full_case = 32'd1 *) 1'h1 : \$like ;
+  assign _254_ = drain_restart ? 4'h0 : dn;
+  assign _259_ = at_tile_last ? (* full_case = 32'd1 *) \$signal$217  : _025_;
+  assign _260_ = adv ? _259_ : 1'hx;
+  assign _262_ = at_tile_last ? (* full_case = 32'd1 *) \$signal$216  : _024_;
+  assign _263_ = adv ? _262_ : 1'hx;
+  assign _270_ = _026_ ? 1'h0 : 1'hx;
+  function [4:0] _753_;
     input [4:0] a;
     input [9:0] b;
     input [1:0] s;
@@ -788,43 +767,42 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
     (* parallel_case *)
     casez (s)
       2'b?1:
-        _750_ = b[4:0];
+        _753_ = b[4:0];
       2'b1?:
-        _750_ = b[9:5];
+        _753_ = b[9:5];
       default:
-        _750_ = a;
+        _753_ = a;
     endcase
   endfunction
-  assign _302_ = ctrl_state == (* full_case = 32'd1 *) 2'h3;
-  assign _303_ = _105_ ? 5'h1b : 5'hxx;
-  assign _304_ = ctrl_state == (* full_case = 32'd1 *) 2'h2;
-  assign _305_ = _105_ ? 1'h0 : 1'hx;
-  function [0:0] _755_;
+  assign _276_ = ctrl_state == (* full_case = 32'd1 *) 2'h3;
+  assign _277_ = ctrl_state == (* full_case = 32'd1 *) 2'h2;
+  assign _278_ = _013_ ? 1'h0 : 1'hx;
+  function [0:0] _757_;
     input [0:0] a;
     input [1:0] b;
     input [1:0] s;
     (* parallel_case *)
     casez (s)
       2'b?1:
-        _755_ = b[0:0];
+        _757_ = b[0:0];
       2'b1?:
-        _755_ = b[1:1];
+        _757_ = b[1:1];
       default:
-        _755_ = a;
+        _757_ = a;
     endcase
   endfunction
-  assign _307_ = ctrl_state == 2'h2;
-  assign _308_ = ch_last ? 1'h1 : 1'hx;
-  assign _309_ = s_param__valid ? _308_ : 1'hx;
-  assign _310_ = ctrl_state == 1'h1;
-  assign _311_ = ctrl_state == 1'h1;
-  assign _312_ = ch_last ? _103_ : dn_last;
-  assign _313_ = s_param__valid ? _312_ : dn_last;
-  assign _314_ = _315_ ? _313_ : dn_last;
-  assign _315_ = ctrl_state == 1'h1;
-  assign _320_ = ctrl_state == 1'h1;
-  assign _321_ = _107_ ? 2'h0 : 2'hx;
-  function [1:0] _771_;
+  assign _280_ = ctrl_state == 2'h2;
+  assign _281_ = ch_last ? 1'h1 : 1'hx;
+  assign _282_ = s_param__valid ? _281_ : 1'hx;
+  assign _283_ = ctrl_state == 1'h1;
+  assign _284_ = ctrl_state == 1'h1;
+  assign _285_ = ch_last ? _011_ : dn_last;
+  assign _286_ = s_param__valid ? _285_ : dn_last;
+  assign _287_ = _288_ ? _286_ : dn_last;
+  assign _288_ = ctrl_state == 1'h1;
+  assign _292_ = ctrl_state == 1'h1;
+  assign _293_ = _015_ ? 2'h0 : 2'hx;
+  function [1:0] _772_;
     input [1:0] a;
     input [7:0] b;
     input [3:0] s;
@@ -832,137 +810,200 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
     (* parallel_case *)
     casez (s)
       4'b???1:
-        _771_ = b[1:0];
+        _772_ = b[1:0];
       4'b??1?:
-        _771_ = b[3:2];
+        _772_ = b[3:2];
       4'b?1??:
-        _771_ = b[5:4];
+        _772_ = b[5:4];
       4'b1???:
-        _771_ = b[7:6];
+        _772_ = b[7:6];
       default:
-        _771_ = a;
+        _772_ = a;
     endcase
   endfunction
-  assign _323_ = ctrl_state == (* full_case = 32'd1 *) 2'h3;
-  assign _324_ = _105_ ? 2'h3 : 2'hx;
-  assign _325_ = ctrl_state == (* full_case = 32'd1 *) 2'h2;
-  assign _326_ = ch_last ? 2'h2 : 2'hx;
-  assign _327_ = s_param__valid ? _326_ : 2'hx;
-  assign _328_ = ctrl_state == (* full_case = 32'd1 *) 1'h1;
-  assign _329_ = s_param__valid ? 2'h1 : 2'hx;
-  assign _330_ = ! (* full_case = 32'd1 *) ctrl_state;
-  assign _331_ = s_param__valid ? _100_ : 1'hx;
-  function [0:0] _781_;
+  assign _295_ = ctrl_state == (* full_case = 32'd1 *) 2'h3;
+  assign _296_ = _013_ ? 2'h3 : 2'hx;
+  assign _297_ = ctrl_state == (* full_case = 32'd1 *) 2'h2;
+  assign _298_ = ch_last ? 2'h2 : 2'hx;
+  assign _299_ = s_param__valid ? _298_ : 2'hx;
+  assign _300_ = ctrl_state == (* full_case = 32'd1 *) 1'h1;
+  assign _301_ = s_param__valid ? 2'h1 : 2'hx;
+  assign _302_ = ! (* full_case = 32'd1 *) ctrl_state;
+  assign _303_ = s_param__valid ? _008_ : 1'hx;
+  function [0:0] _782_;
     input [0:0] a;
     input [1:0] b;
     input [1:0] s;
     (* parallel_case *)
     casez (s)
       2'b?1:
-        _781_ = b[0:0];
+        _782_ = b[0:0];
       2'b1?:
-        _781_ = b[1:1];
+        _782_ = b[1:1];
       default:
-        _781_ = a;
+        _782_ = a;
     endcase
   endfunction
-  assign _333_ = ctrl_state == 1'h1;
-  assign _334_ = s_param__valid ? _093_ : 1'hx;
-  assign _335_ = ! ctrl_state;
-  assign _336_ = s_param__valid ? _094_[15:0] : 16'hxxxx;
-  function [15:0] _786_;
+  assign _305_ = ctrl_state == 1'h1;
+  assign _306_ = s_param__valid ? _124_ : 1'hx;
+  assign _307_ = ! ctrl_state;
+  assign _308_ = s_param__valid ? _002_ : 16'hxxxx;
+  function [15:0] _787_;
     input [15:0] a;
     input [31:0] b;
     input [1:0] s;
     (* parallel_case *)
     casez (s)
       2'b?1:
-        _786_ = b[15:0];
+        _787_ = b[15:0];
       2'b1?:
-        _786_ = b[31:16];
+        _787_ = b[31:16];
       default:
-        _786_ = a;
+        _787_ = a;
     endcase
   endfunction
-  assign _338_ = ctrl_state == 1'h1;
-  assign _339_ = s_param__valid ? 16'h0000 : 16'hxxxx;
-  assign _340_ = ! ctrl_state;
-  assign _341_ = wb ? (* full_case = 32'd1 *) _098_[0] : 1'h0;
-  assign _342_ = _095_ ? _341_ : 1'hx;
-  assign _343_ = s_param__valid ? _342_ : 1'hx;
-  function [0:0] _793_;
+  assign _310_ = ctrl_state == 1'h1;
+  assign _311_ = s_param__valid ? 16'h0000 : 16'hxxxx;
+  assign _312_ = ! ctrl_state;
+  assign _313_ = wb ? (* full_case = 32'd1 *) _006_[0] : 1'h0;
+  assign _314_ = _003_ ? _313_ : 1'hx;
+  assign _315_ = s_param__valid ? _314_ : 1'hx;
+  function [0:0] _794_;
     input [0:0] a;
     input [1:0] b;
     input [1:0] s;
     (* parallel_case *)
     casez (s)
       2'b?1:
-        _793_ = b[0:0];
+        _794_ = b[0:0];
       2'b1?:
-        _793_ = b[1:1];
+        _794_ = b[1:1];
       default:
-        _793_ = a;
+        _794_ = a;
     endcase
   endfunction
-  assign _345_ = ctrl_state == 1'h1;
-  assign _346_ = s_param__valid ? 1'h0 : 1'hx;
+  assign _317_ = ctrl_state == 1'h1;
+  assign _318_ = s_param__valid ? 1'h0 : 1'hx;
+  assign _319_ = ! ctrl_state;
+  assign _320_ = _003_ ? _004_ : 4'hx;
+  assign _321_ = s_param__valid ? _320_ : 4'hx;
+  function [3:0] _800_;
+    input [3:0] a;
+    input [7:0] b;
+    input [1:0] s;
+    (* parallel_case *)
+    casez (s)
+      2'b?1:
+        _800_ = b[3:0];
+      2'b1?:
+        _800_ = b[7:4];
+      default:
+        _800_ = a;
+    endcase
+  endfunction
+  assign _323_ = ctrl_state == 1'h1;
+  assign _324_ = s_param__valid ? 4'h0 : 4'hx;
+  assign _325_ = ! ctrl_state;
+  assign _326_ = wb ? 4'hx : _005_[3:0];
+  assign _327_ = _003_ ? _326_ : 4'hx;
+  assign _328_ = s_param__valid ? _327_ : 4'hx;
+  function [3:0] _807_;
+    input [3:0] a;
+    input [7:0] b;
+    input [1:0] s;
+    (* parallel_case *)
+    casez (s)
+      2'b?1:
+        _807_ = b[3:0];
+      2'b1?:
+        _807_ = b[7:4];
+      default:
+        _807_ = a;
+    endcase
+  endfunction
+  assign _330_ = ctrl_state == 1'h1;
+  assign _331_ = s_param__valid ? 4'h0 : 4'hx;
+  assign _332_ = ! ctrl_state;
+  assign _333_ = _003_ ? (* full_case = 32'd1 *) 4'h0 : _007_[3:0];
+  assign _334_ = s_param__valid ? _333_ : 4'hx;
+  function [3:0] _813_;
+    input [3:0] a;
+    input [7:0] b;
+    input [1:0] s;
+    (* parallel_case *)
+    casez (s)
+      2'b?1:
+        _813_ = b[3:0];
+      2'b1?:
+        _813_ = b[7:4];
+      default:
+        _813_ = a;
+    endcase
+  endfunction
+  assign _336_ = ctrl_state == 1'h1;
+  assign _337_ = s_param__valid ? 4'h0 : 4'hx;
+  assign _338_ = ! ctrl_state;
+  assign _339_ = ! ctrl_state;
+  assign _340_ = ! ctrl_state;
+  assign _341_ = ! ctrl_state;
+  assign _342_ = ! ctrl_state;
+  assign _343_ = ! ctrl_state;
+  assign _344_ = ! ctrl_state;
+  assign _345_ = ! ctrl_state;
+  assign _346_ = ! ctrl_state;
   assign _347_ = ! ctrl_state;
-  assign _348_ = _095_ ? _096_[3:0] : 4'hx;
-  assign _349_ = s_param__valid ? _348_ : 4'hx;
-  function [3:0] _799_;
-    input [3:0] a;
-    input [7:0] b;
-    input [1:0] s;
-    (* parallel_case *)
-    casez (s)
-      2'b?1:
-        _799_ = b[3:0];
-      2'b1?:
-        _799_ = b[7:4];
-      default:
-        _799_ = a;
-    endcase
-  endfunction
-  assign _351_ = ctrl_state == 1'h1;
-  assign _352_ = s_param__valid ? 4'h0 : 4'hx;
+  assign _348_ = ! ctrl_state;
+  assign _349_ = ! ctrl_state;
+  assign _350_ = ! ctrl_state;
+  assign _351_ = ! ctrl_state;
+  assign _352_ = ! ctrl_state;
   assign _353_ = ! ctrl_state;
-  assign _354_ = wb ? 4'hx : _097_[3:0];
-  assign _355_ = _095_ ? _354_ : 4'hx;
-  assign _356_ = s_param__valid ? _355_ : 4'hx;
-  function [3:0] _806_;
-    input [3:0] a;
-    input [7:0] b;
+  assign _356_ = dn_last ? (* full_case = 32'd1 *) 4'h0 : _101_;
+  assign _357_ = d_last ? (* full_case = 32'd1 *) _356_ : _098_[3:0];
+  assign _359_ = dn_last ? (* full_case = 32'd1 *) 4'h1 : _099_[3:0];
+  assign _360_ = d_last ? (* full_case = 32'd1 *) _359_ : _097_;
+  assign _361_ = beat_last ? (* full_case = 32'd1 *) _360_ : _095_;
+  assign \$like  = o_valid ? _361_[0] : 1'hx;
+  assign _362_ = dn_last ? (* full_case = 32'd1 *) 4'h0 : ra_inc;
+  assign _363_ = d_last ? (* full_case = 32'd1 *) _362_ : ra_row;
+  assign _367_ = ctrl_state == 1'h1;
+  assign _368_ = ctrl_state == 1'h1;
+  assign _369_ = ctrl_state == 1'h1;
+  assign _370_ = ctrl_state == 1'h1;
+  assign _371_ = ctrl_state == 1'h1;
+  assign _372_ = ctrl_state == 1'h1;
+  assign _373_ = ctrl_state == 1'h1;
+  assign _374_ = ctrl_state == 1'h1;
+  assign _375_ = ctrl_state == 1'h1;
+  assign _376_ = ctrl_state == 1'h1;
+  assign _377_ = ctrl_state == 1'h1;
+  assign _378_ = ctrl_state == 1'h1;
+  assign _379_ = ctrl_state == 1'h1;
+  assign _380_ = ctrl_state == 1'h1;
+  assign _381_ = ctrl_state == 1'h1;
+  assign _382_ = ctrl_state == 1'h1;
+  assign _383_ = ctrl_state == 1'h1;
+  assign _384_ = ctrl_state == 1'h1;
+  assign _385_ = ctrl_state == 1'h1;
+  assign _386_ = ctrl_state == 1'h1;
+  assign _387_ = ! ctrl_state;
+  function [0:0] _868_;
+    input [0:0] a;
+    input [1:0] b;
     input [1:0] s;
     (* parallel_case *)
     casez (s)
       2'b?1:
-        _806_ = b[3:0];
+        _868_ = b[0:0];
       2'b1?:
-        _806_ = b[7:4];
+        _868_ = b[1:1];
       default:
-        _806_ = a;
+        _868_ = a;
     endcase
   endfunction
-  assign _358_ = ctrl_state == 1'h1;
-  assign _359_ = s_param__valid ? 4'h0 : 4'hx;
-  assign _360_ = ! ctrl_state;
-  assign _361_ = _095_ ? (* full_case = 32'd1 *) 4'h0 : _099_[3:0];
-  assign _362_ = s_param__valid ? _361_ : 4'hx;
-  function [3:0] _812_;
-    input [3:0] a;
-    input [7:0] b;
-    input [1:0] s;
-    (* parallel_case *)
-    casez (s)
-      2'b?1:
-        _812_ = b[3:0];
-      2'b1?:
-        _812_ = b[7:4];
-      default:
-        _812_ = a;
-    endcase
-  endfunction
-  assign _364_ = ctrl_state == 1'h1;
+  assign s_param__ready = _868_(1'h0, 2'h3, { _389_, _388_ });
+  assign _388_ = ctrl_state == 1'h1;
+  assign _389_ = ! ctrl_state;
   \hwq_top.engine.array  array (
     .clk(clk),
     .draining(o_valid),
@@ -970,7 +1011,7 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
     .i_last(i_last),
     .i_valid(take),
     .i_w(i_w),
-    .o_data(\o_data$225 ),
+    .o_data(\o_data$234 ),
     .rst(rst)
   );
   \hwq_top.engine.fifo  fifo (
@@ -979,7 +1020,7 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
     .r_en(r_en),
     .r_rdy(m_out__valid),
     .rst(rst),
-    .w_en(\o_valid$183 ),
+    .w_en(\o_valid$194 ),
     .w_port__data({ o_last, o_data })
   );
   \hwq_top.engine.params0  params0 (
@@ -993,7 +1034,7 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   );
   \hwq_top.engine.params1  params1 (
     .clk(clk),
-    .r_data(\r_data$163 ),
+    .r_data(\r_data$174 ),
     .rp__addr(ra),
     .rst(rst),
     .wp__addr(w_addr),
@@ -1002,7 +1043,7 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   );
   \hwq_top.engine.params10  params10 (
     .clk(clk),
-    .r_data(\r_data$172 ),
+    .r_data(\r_data$183 ),
     .rp__addr(ra),
     .rst(rst),
     .wp__addr(w_addr),
@@ -1011,7 +1052,7 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   );
   \hwq_top.engine.params11  params11 (
     .clk(clk),
-    .r_data(\r_data$173 ),
+    .r_data(\r_data$184 ),
     .rp__addr(ra),
     .rst(rst),
     .wp__addr(w_addr),
@@ -1020,7 +1061,7 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   );
   \hwq_top.engine.params12  params12 (
     .clk(clk),
-    .r_data(\r_data$174 ),
+    .r_data(\r_data$185 ),
     .rp__addr(ra),
     .rst(rst),
     .wp__addr(w_addr),
@@ -1029,7 +1070,7 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   );
   \hwq_top.engine.params13  params13 (
     .clk(clk),
-    .r_data(\r_data$175 ),
+    .r_data(\r_data$186 ),
     .rp__addr(ra),
     .rst(rst),
     .wp__addr(w_addr),
@@ -1038,7 +1079,7 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   );
   \hwq_top.engine.params14  params14 (
     .clk(clk),
-    .r_data(\r_data$176 ),
+    .r_data(\r_data$187 ),
     .rp__addr(ra),
     .rst(rst),
     .wp__addr(w_addr),
@@ -1047,7 +1088,7 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   );
   \hwq_top.engine.params15  params15 (
     .clk(clk),
-    .r_data(\r_data$177 ),
+    .r_data(\r_data$188 ),
     .rp__addr(ra),
     .rst(rst),
     .wp__addr(w_addr),
@@ -1056,7 +1097,7 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   );
   \hwq_top.engine.params2  params2 (
     .clk(clk),
-    .r_data(\r_data$164 ),
+    .r_data(\r_data$175 ),
     .rp__addr(ra),
     .rst(rst),
     .wp__addr(w_addr),
@@ -1065,7 +1106,7 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   );
   \hwq_top.engine.params3  params3 (
     .clk(clk),
-    .r_data(\r_data$165 ),
+    .r_data(\r_data$176 ),
     .rp__addr(ra),
     .rst(rst),
     .wp__addr(w_addr),
@@ -1074,7 +1115,7 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   );
   \hwq_top.engine.params4  params4 (
     .clk(clk),
-    .r_data(\r_data$166 ),
+    .r_data(\r_data$177 ),
     .rp__addr(ra),
     .rst(rst),
     .wp__addr(w_addr),
@@ -1083,7 +1124,7 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   );
   \hwq_top.engine.params5  params5 (
     .clk(clk),
-    .r_data(\r_data$167 ),
+    .r_data(\r_data$178 ),
     .rp__addr(ra),
     .rst(rst),
     .wp__addr(w_addr),
@@ -1092,7 +1133,7 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   );
   \hwq_top.engine.params6  params6 (
     .clk(clk),
-    .r_data(\r_data$168 ),
+    .r_data(\r_data$179 ),
     .rp__addr(ra),
     .rst(rst),
     .wp__addr(w_addr),
@@ -1101,7 +1142,7 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   );
   \hwq_top.engine.params7  params7 (
     .clk(clk),
-    .r_data(\r_data$169 ),
+    .r_data(\r_data$180 ),
     .rp__addr(ra),
     .rst(rst),
     .wp__addr(w_addr),
@@ -1110,7 +1151,7 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   );
   \hwq_top.engine.params8  params8 (
     .clk(clk),
-    .r_data(\r_data$170 ),
+    .r_data(\r_data$181 ),
     .rp__addr(ra),
     .rst(rst),
     .wp__addr(w_addr),
@@ -1119,7 +1160,7 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   );
   \hwq_top.engine.params9  params9 (
     .clk(clk),
-    .r_data(\r_data$171 ),
+    .r_data(\r_data$182 ),
     .rp__addr(ra),
     .rst(rst),
     .wp__addr(w_addr),
@@ -1131,323 +1172,343 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
     .act_min(act_min),
     .clk(clk),
     .i_acc(i_acc),
-    .i_bias({ \r_data$177 [31:0], \r_data$176 [31:0], \r_data$175 [31:0], \r_data$174 [31:0], \r_data$173 [31:0], \r_data$172 [31:0], \r_data$171 [31:0], \r_data$170 [31:0], \r_data$169 [31:0], \r_data$168 [31:0], \r_data$167 [31:0], \r_data$166 [31:0], \r_data$165 [31:0], \r_data$164 [31:0], \r_data$163 [31:0], r_data[31:0] }),
-    .i_last(\i_last$151 ),
-    .i_multiplier({ \r_data$177 [62:32], \r_data$176 [62:32], \r_data$175 [62:32], \r_data$174 [62:32], \r_data$173 [62:32], \r_data$172 [62:32], \r_data$171 [62:32], \r_data$170 [62:32], \r_data$169 [62:32], \r_data$168 [62:32], \r_data$167 [62:32], \r_data$166 [62:32], \r_data$165 [62:32], \r_data$164 [62:32], \r_data$163 [62:32], r_data[62:32] }),
-    .i_shift({ \r_data$177 [68:63], \r_data$176 [68:63], \r_data$175 [68:63], \r_data$174 [68:63], \r_data$173 [68:63], \r_data$172 [68:63], \r_data$171 [68:63], \r_data$170 [68:63], \r_data$169 [68:63], \r_data$168 [68:63], \r_data$167 [68:63], \r_data$166 [68:63], \r_data$165 [68:63], \r_data$164 [68:63], \r_data$163 [68:63], r_data[68:63] }),
-    .i_valid(\i_valid$149 ),
+    .i_bias({ \r_data$188 [31:0], \r_data$187 [31:0], \r_data$186 [31:0], \r_data$185 [31:0], \r_data$184 [31:0], \r_data$183 [31:0], \r_data$182 [31:0], \r_data$181 [31:0], \r_data$180 [31:0], \r_data$179 [31:0], \r_data$178 [31:0], \r_data$177 [31:0], \r_data$176 [31:0], \r_data$175 [31:0], \r_data$174 [31:0], r_data[31:0] }),
+    .i_last(\i_last$162 ),
+    .i_multiplier({ \r_data$188 [62:32], \r_data$187 [62:32], \r_data$186 [62:32], \r_data$185 [62:32], \r_data$184 [62:32], \r_data$183 [62:32], \r_data$182 [62:32], \r_data$181 [62:32], \r_data$180 [62:32], \r_data$179 [62:32], \r_data$178 [62:32], \r_data$177 [62:32], \r_data$176 [62:32], \r_data$175 [62:32], \r_data$174 [62:32], r_data[62:32] }),
+    .i_shift({ \r_data$188 [68:63], \r_data$187 [68:63], \r_data$186 [68:63], \r_data$185 [68:63], \r_data$184 [68:63], \r_data$183 [68:63], \r_data$182 [68:63], \r_data$181 [68:63], \r_data$180 [68:63], \r_data$179 [68:63], \r_data$178 [68:63], \r_data$177 [68:63], \r_data$176 [68:63], \r_data$175 [68:63], \r_data$174 [68:63], r_data[68:63] }),
+    .i_valid(\i_valid$160 ),
     .o_data(o_data),
     .o_last(o_last),
-    .o_valid(\o_valid$183 ),
+    .o_valid(\o_valid$194 ),
     .rst(rst),
     .zero_point(zero_point)
   );
-  assign _222_[3:1] = 3'hx;
+  assign _238_[3:1] = 3'hx;
   always @(posedge clk) begin
     w_addr <= wa;
     if (rst) begin
       give_back <= 2'h0;
-      \i_last$151  <= 1'h0;
-      \i_valid$149  <= 1'h0;
+      \i_last$162  <= 1'h0;
+      \i_valid$160  <= 1'h0;
       part_last <= 1'h0;
-      \$signal$222  <= 1'h0;
+      \$signal$231  <= 1'h0;
       d_last <= 1'h1;
+      row_last <= 1'h0;
       row_valid <= 1'h0;
       row <= 17'h00000;
-      ra_inc[0] <= 1'h0;
       dn <= 4'h0;
       dn_last <= 1'h0;
       credit_ok <= 1'h1;
       credits <= 3'h6;
       last_mblock <= 1'h0;
     end else begin
-      give_back <= _026_ + _028_;
-      \i_last$151  <= part_last;
-      \i_valid$149  <= \$signal$222 ;
-      part_last <= _024_ & dn_last;
-      \$signal$222  <= _021_;
-      begin if (_015_) d_last <= _267_; else begin if (_017_) d_last <= d_last ? (* full_case = 32'd1 *) 1'h1 : 1'h0; else d_last <= _267_; end end
-      begin if (_015_) row_valid <= _274_; else begin if (_017_) begin if (wrap) row_valid <= row < m_wrap; else row_valid <= row < m_last; end else row_valid <= _274_; end end
-      begin if (_015_) row <= _277_; else begin if (_017_) begin if (wrap) row <= row - 1'h0; else row <= _069_[16:0]; end else row <= _277_; end end
-      ra_inc[0] <= _222_[0];
-      begin if (_015_) dn <= _280_; else begin if (_017_) begin if (d_last) dn <= dn_last ? (* full_case = 32'd1 *) 4'h0 : _018_[3:0]; else dn <= _280_; end else dn <= _280_; end end
-      begin if (_015_) dn_last <= _314_; else begin if (_017_) begin if (d_last) dn_last <= dn_last ? (* full_case = 32'd1 *) nb_one : _019_; else dn_last <= _314_; end else dn_last <= _314_; end end
-      credit_ok <= \$signal  ? (* full_case = 32'd1 *) _077_ : _078_;
-      credits <= \$signal  ? (* full_case = 32'd1 *) _076_[2:0] : kept[2:0];
-      last_mblock <= _073_ >= M_;
+      give_back <= _040_ + _042_;
+      \i_last$162  <= part_last;
+      \i_valid$160  <= \$signal$231 ;
+      part_last <= _037_ & dn_last;
+      \$signal$231  <= _035_;
+      begin if (_030_) d_last <= _239_; else d_last <= _033_ ? \$signal$132  : _239_; end
+      begin if (_030_) row_last <= _245_; else begin if (_033_) begin if (wrap) row_last <= _085_ & _087_; else row_last <= _089_ & _091_; end else row_last <= _245_; end end
+      begin if (_030_) row_valid <= _248_; else begin if (_033_) begin if (wrap) row_valid <= row < m_wrap; else row_valid <= row < m_last; end else row_valid <= _248_; end end
+      begin if (_030_) row <= _251_; else begin if (_033_) begin if (wrap) row <= row - 1'h0; else row <= _081_[16:0]; end else row <= _251_; end end
+      begin if (_030_) dn <= _254_; else begin if (_033_) begin if (d_last) dn <= dn_last ? (* full_case = 32'd1 *) 4'h0 : _034_[3:0]; else dn <= _254_; end else dn <= _254_; end end
+      begin if (_030_) dn_last <= _287_; else begin if (_033_) begin if (d_last) begin if (dn_last) dn_last <= nb_one; else dn_last <= dn == nb_pen; end else dn_last <= _287_; end else dn_last <= _287_; end end
+      credit_ok <= \$signal  ? (* full_case = 32'd1 *) _105_ : _106_;
+      credits <= \$signal  ? (* full_case = 32'd1 *) _104_[2:0] : kept[2:0];
+      last_mblock <= _102_ >= M_;
     end
-    if (\$signal$222 ) begin
+    if (\$signal$231 ) begin
       i_acc <= acc_chosen;
     end
     if (o_valid) begin
-      acc_chosen <= \o_data$225 ;
+      acc_chosen <= \o_data$234 ;
     end
     if (rst) begin
       beat_last <= 1'h1;
-    end else if (_111_) begin
-      begin if (_015_) beat_last <= 1'h0; else begin if (_017_) beat_last <= 1'h1; else begin if (drain_restart) beat_last <= 1'h1; else beat_last <= 1'hx; end end end
+    end else if (_125_) begin
+      begin if (_030_) beat_last <= 1'h0; else begin if (_033_) beat_last <= 1'h1; else begin if (drain_restart) beat_last <= 1'h1; else beat_last <= 1'hx; end end end
     end
-    if (_179_) begin
+    if (_195_) begin
       ra_row <= 4'h0;
-    end else begin
-      ra_row <= _010_[3:0];
+    end else if (o_valid) begin
+      ra_row <= beat_last ? (* full_case = 32'd1 *) _357_ : _096_[3:0];
     end
-    if (_180_) begin
+    if (_196_) begin
       ra_inc[3:1] <= 3'h0;
-    end else begin
-      ra_inc[3:1] <= _009_[3:1];
+    end else if (o_valid) begin
+      ra_inc[3:1] <= _361_[3:1];
     end
-    if (_181_) begin
+    if (rst) begin
+      ra_inc[0] <= 1'h0;
+    end else if (_126_) begin
+      ra_inc[0] <= _238_[0];
+    end
+    if (_197_) begin
       ra <= 4'h0;
-    end else begin
-      ra <= ra_next;
+    end else if (o_valid) begin
+      ra <= beat_last ? (* full_case = 32'd1 *) _363_ : ra_inc;
     end
-    if (_182_) begin
+    if (_198_) begin
       drain_restart <= 1'h0;
     end else begin
       drain_restart <= s_param__valid;
     end
     if (rst) begin
       at_tile_last <= 1'h0;
-    end else if (_112_) begin
-      at_tile_last <= compute ? _286_ : \$signal$205 ;
+    end else if (_127_) begin
+      at_tile_last <= compute ? _260_ : \$signal$217 ;
     end
     if (rst) begin
       at_k_last <= 1'h0;
-    end else if (_113_) begin
-      at_k_last <= compute ? _289_ : \$signal$204 ;
+    end else if (_128_) begin
+      at_k_last <= compute ? _263_ : \$signal$216 ;
     end
     if (rst) begin
       fn_last <= 1'h0;
-    end else if (_152_) begin
-      begin if (compute) begin if (adv) begin if (at_tile_last) fn_last <= fn_last ? (* full_case = 32'd1 *) nb_one : _004_; else fn_last <= 1'hx; end else fn_last <= 1'hx; end else fn_last <= ! blk; end
+    end else if (_166_) begin
+      begin if (compute) begin if (adv) begin if (at_tile_last) fn_last <= fn_last ? (* full_case = 32'd1 *) nb_one : _022_; else fn_last <= 1'hx; end else fn_last <= 1'hx; end else fn_last <= ! blk; end
     end
-    if (_183_) begin
+    if (_199_) begin
       fn <= 4'h0;
-    end else if (_153_) begin
-      fn <= fn_last ? (* full_case = 32'd1 *) 4'h0 : _003_[3:0];
+    end else if (_167_) begin
+      fn <= fn_last ? (* full_case = 32'd1 *) 4'h0 : _021_[3:0];
     end
-    if (_184_) begin
+    if (_200_) begin
       fm0 <= 17'h00000;
-    end else if (_154_) begin
-      fm0 <= fm0 + 1'h1;
+    end else if (_168_) begin
+      fm0 <= _019_[16:0];
     end
     if (rst) begin
       in_data <= 1'h0;
-    end else if (_155_) begin
-      begin if (compute) begin if (adv) in_data <= at_tile_last ? (* full_case = 32'd1 *) _110_ : _296_; else in_data <= 1'hx; end else begin if (_244_) begin if (s_param__valid) begin if (ch_last) in_data <= 1'h1; else in_data <= 1'h0; end else in_data <= 1'h0; end else in_data <= 1'h0; end end
+    end else if (_169_) begin
+      begin if (compute) begin if (adv) in_data <= at_tile_last ? (* full_case = 32'd1 *) _018_ : _270_; else in_data <= 1'hx; end else begin if (_367_) begin if (s_param__valid) begin if (ch_last) in_data <= 1'h1; else in_data <= 1'h0; end else in_data <= 1'h0; end else in_data <= 1'h0; end end
     end
-    if (_185_) begin
+    if (_201_) begin
       kk <= 11'h000;
     end else if (adv) begin
-      kk <= at_tile_last ? (* full_case = 32'd1 *) 11'h000 : _005_[10:0];
+      kk <= at_tile_last ? (* full_case = 32'd1 *) 11'h000 : _023_;
     end
     if (rst) begin
       flush <= 5'h00;
-    end else if (_156_) begin
-      flush <= _750_(5'hxx, { _303_, _106_[4:0] }, { _304_, _302_ });
+    end else if (_133_) begin
+      flush <= _753_(5'hxx, { 5'h1b, _014_[4:0] }, { _277_, _276_ });
     end
     if (rst) begin
       compute <= 1'h0;
-    end else if (_157_) begin
-      compute <= _755_(1'hx, { _309_, _305_ }, { _310_, _307_ });
+    end else if (_170_) begin
+      compute <= _757_(1'hx, { _282_, _278_ }, { _283_, _280_ });
     end
     if (rst) begin
       nb_one <= 1'h0;
-    end else if (_158_) begin
+    end else if (_171_) begin
       nb_one <= ! blk;
     end
     if (rst) begin
       nb_pen <= 5'h00;
-    end else if (_159_) begin
+    end else if (_172_) begin
       nb_pen <= blk - 1'h1;
     end
     if (rst) begin
       ctrl_state <= 2'h0;
-    end else if (_160_) begin
-      ctrl_state <= _771_(2'hx, { _329_, _327_, _324_, _321_ }, { _330_, _328_, _325_, _323_ });
+    end else if (_173_) begin
+      ctrl_state <= _772_(2'hx, { _301_, _299_, _296_, _293_ }, { _302_, _300_, _297_, _295_ });
     end
     if (rst) begin
       ch_last <= 1'h0;
-    end else if (_161_) begin
-      ch_last <= _781_(1'hx, { _334_, _331_ }, { _335_, _333_ });
+    end else if (_174_) begin
+      ch_last <= _782_(1'hx, { _306_, _303_ }, { _307_, _305_ });
     end
     if (rst) begin
       ch <= 16'h0000;
-    end else if (_162_) begin
-      ch <= _786_(16'hxxxx, { _339_, _336_ }, { _340_, _338_ });
+    end else if (_175_) begin
+      ch <= _787_(16'hxxxx, { _311_, _308_ }, { _312_, _310_ });
     end
     if (rst) begin
       wb <= 1'h0;
-    end else if (_163_) begin
-      wb <= _793_(1'hx, { _346_, _343_ }, { _347_, _345_ });
+    end else if (_176_) begin
+      wb <= _794_(1'hx, { _318_, _315_ }, { _319_, _317_ });
     end
     if (rst) begin
       wa <= 4'h0;
-    end else if (_164_) begin
-      wa <= _799_(4'hx, { _352_, _349_ }, { _353_, _351_ });
+    end else if (_177_) begin
+      wa <= _800_(4'hx, { _324_, _321_ }, { _325_, _323_ });
     end
     if (rst) begin
       blk <= 4'h0;
-    end else if (_165_) begin
-      blk <= _806_(4'hx, { _359_, _356_ }, { _360_, _358_ });
+    end else if (_178_) begin
+      blk <= _807_(4'hx, { _331_, _328_ }, { _332_, _330_ });
     end
     if (rst) begin
       lane <= 4'h0;
-    end else if (_166_) begin
-      lane <= _812_(4'hx, { _223_, _362_ }, { _224_, _364_ });
+    end else if (_179_) begin
+      lane <= _813_(4'hx, { _337_, _334_ }, { _338_, _336_ });
     end
     if (rst) begin
-      \$signal$205  <= 1'h0;
-    end else if (_167_) begin
-      \$signal$205  <= _091_;
+      \$signal$217  <= 1'h0;
+    end else if (_180_) begin
+      \$signal$217  <= _123_;
     end
     if (rst) begin
-      \$signal$204  <= 1'h0;
-    end else if (_168_) begin
-      \$signal$204  <= _088_;
+      \$signal$216  <= 1'h0;
+    end else if (_181_) begin
+      \$signal$216  <= _120_;
     end
     if (rst) begin
       tile_pen <= 17'h00000;
-    end else if (_169_) begin
-      tile_pen <= _086_ - 2'h2;
+    end else if (_182_) begin
+      tile_pen <= _118_ - 2'h2;
     end
     if (rst) begin
       n_pen <= 17'h00000;
-    end else if (_170_) begin
+    end else if (_183_) begin
       n_pen <= hdr[31:16] - 2'h2;
     end
     if (rst) begin
       k_pen <= 17'h00000;
-    end else if (_171_) begin
+    end else if (_184_) begin
       k_pen <= hdr[47:32] - 2'h2;
     end
     if (rst) begin
       k_last <= 16'h0000;
-    end else if (_172_) begin
-      k_last <= _081_[15:0];
+    end else if (_185_) begin
+      k_last <= _113_[15:0];
     end
     if (rst) begin
       act_max <= 8'h00;
-    end else if (_173_) begin
+    end else if (_186_) begin
       act_max <= hdr[71:64];
     end
     if (rst) begin
       act_min <= 8'h00;
-    end else if (_174_) begin
+    end else if (_187_) begin
       act_min <= hdr[63:56];
     end
     if (rst) begin
       zero_point <= 8'h00;
-    end else if (_175_) begin
+    end else if (_188_) begin
       zero_point <= hdr[55:48];
     end
     if (rst) begin
+      m_one <= 1'h0;
+    end else if (_189_) begin
+      m_one <= hdr[15:0] == 1'h1;
+    end
+    if (rst) begin
+      m_wrap_pen <= 17'h00000;
+    end else if (_190_) begin
+      m_wrap_pen <= hdr[15:0] + 17'h1ffff;
+    end
+    if (rst) begin
+      m_pen <= 17'h00000;
+    end else if (_191_) begin
+      m_pen <= hdr[15:0] - 2'h2;
+    end
+    if (rst) begin
       m_wrap <= 17'h00000;
-    end else if (_176_) begin
+    end else if (_192_) begin
       m_wrap <= hdr[15:0] + 1'h0;
     end
     if (rst) begin
       m_last <= 16'h0000;
-    end else if (_177_) begin
+    end else if (_193_) begin
       m_last <= hdr[15:0] - 1'h1;
     end
     if (rst) begin
       M_ <= 16'h0000;
-    end else if (_178_) begin
+    end else if (_194_) begin
       M_ <= hdr[15:0];
     end
-    if (_186_) begin
+    if (_202_) begin
       \w_en$67  <= 1'h0;
     end else begin
-      \w_en$67  <= _066_;
+      \w_en$67  <= _078_;
     end
-    if (_187_) begin
+    if (_203_) begin
       \w_en$63  <= 1'h0;
     end else begin
-      \w_en$63  <= _064_;
+      \w_en$63  <= _076_;
     end
-    if (_188_) begin
+    if (_204_) begin
       \w_en$59  <= 1'h0;
     end else begin
-      \w_en$59  <= _062_;
+      \w_en$59  <= _074_;
     end
-    if (_189_) begin
+    if (_205_) begin
       \w_en$55  <= 1'h0;
     end else begin
-      \w_en$55  <= _060_;
+      \w_en$55  <= _072_;
     end
-    if (_190_) begin
+    if (_206_) begin
       \w_en$51  <= 1'h0;
     end else begin
-      \w_en$51  <= _057_;
+      \w_en$51  <= _069_;
     end
-    if (_191_) begin
+    if (_207_) begin
       \w_en$47  <= 1'h0;
     end else begin
-      \w_en$47  <= _055_;
+      \w_en$47  <= _067_;
     end
-    if (_192_) begin
+    if (_208_) begin
       \w_en$43  <= 1'h0;
     end else begin
-      \w_en$43  <= _053_;
+      \w_en$43  <= _065_;
     end
-    if (_193_) begin
+    if (_209_) begin
       \w_en$39  <= 1'h0;
     end else begin
-      \w_en$39  <= _051_;
+      \w_en$39  <= _063_;
     end
-    if (_194_) begin
+    if (_210_) begin
       \w_en$35  <= 1'h0;
     end else begin
-      \w_en$35  <= _049_;
+      \w_en$35  <= _061_;
     end
-    if (_195_) begin
+    if (_211_) begin
       \w_en$31  <= 1'h0;
     end else begin
-      \w_en$31  <= _046_;
+      \w_en$31  <= _058_;
     end
-    if (_196_) begin
+    if (_212_) begin
       \w_en$27  <= 1'h0;
     end else begin
-      \w_en$27  <= _044_;
+      \w_en$27  <= _056_;
     end
-    if (_197_) begin
+    if (_213_) begin
       \w_en$23  <= 1'h0;
     end else begin
-      \w_en$23  <= _042_;
+      \w_en$23  <= _054_;
     end
-    if (_198_) begin
+    if (_214_) begin
       \w_en$19  <= 1'h0;
     end else begin
-      \w_en$19  <= _040_;
+      \w_en$19  <= _052_;
     end
-    if (_199_) begin
+    if (_215_) begin
       \w_en$15  <= 1'h0;
     end else begin
-      \w_en$15  <= _038_;
+      \w_en$15  <= _050_;
     end
-    if (_200_) begin
+    if (_216_) begin
       \w_en$11  <= 1'h0;
     end else begin
-      \w_en$11  <= _035_;
+      \w_en$11  <= _047_;
     end
-    if (_201_) begin
+    if (_217_) begin
       w_en <= 1'h0;
     end else begin
-      w_en <= s_param__valid & _032_;
+      w_en <= s_param__valid & _044_;
     end
-    if (!_261_) begin
+    if (!_384_) begin
       w_data[68:63] <= 6'h00;
     end else begin
       w_data[68:63] <= hdr[69:64];
     end
-    if (!_262_) begin
+    if (!_385_) begin
       w_data[62:32] <= 31'h00000000;
     end else begin
       w_data[62:32] <= hdr[62:32];
     end
-    if (!_263_) begin
+    if (!_386_) begin
       w_data[31:0] <= 32'd0;
     end else begin
       w_data[31:0] <= hdr[31:0];
@@ -3106,256 +3167,1104 @@ module \hwq_top.engine.requant (rst, i_bias, i_multiplier, i_shift, zero_point, 
   wire _0051_;
   wire _0052_;
   wire _0053_;
-  wire _0054_;
-  wire _0055_;
-  wire _0056_;
+  wire [31:0] _0054_;
+  wire [30:0] _0055_;
+  wire [32:0] _0056_;
   wire _0057_;
   wire _0058_;
   wire _0059_;
   wire _0060_;
   wire _0061_;
-  wire [31:0] _0062_;
-  wire [30:0] _0063_;
-  wire [32:0] _0064_;
-  wire [31:0] _0065_;
-  wire [30:0] _0066_;
-  wire [32:0] _0067_;
-  wire [31:0] _0068_;
-  wire [30:0] _0069_;
-  wire [32:0] _0070_;
+  wire _0062_;
+  wire _0063_;
+  wire _0064_;
+  wire _0065_;
+  wire [31:0] _0066_;
+  wire _0067_;
+  wire _0068_;
+  wire _0069_;
+  wire _0070_;
   wire _0071_;
-  wire [31:0] _0072_;
-  wire [30:0] _0073_;
-  wire [32:0] _0074_;
-  wire [31:0] _0075_;
-  wire [30:0] _0076_;
-  wire [32:0] _0077_;
-  wire [31:0] _0079_;
-  wire [30:0] _0080_;
-  wire [32:0] _0081_;
-  wire [31:0] _0082_;
-  wire [30:0] _0083_;
-  wire [32:0] _0084_;
-  wire [31:0] _0085_;
-  wire [30:0] _0086_;
-  wire [32:0] _0087_;
-  wire [31:0] _0088_;
-  wire [30:0] _0089_;
-  wire [32:0] _0090_;
+  wire [30:0] _0072_;
+  wire _0073_;
+  wire _0074_;
+  wire _0075_;
+  wire _0076_;
+  wire _0077_;
+  wire [32:0] _0078_;
+  wire _0079_;
+  wire _0080_;
+  wire _0081_;
+  wire _0082_;
+  wire _0083_;
+  wire _0084_;
+  wire _0085_;
+  wire [31:0] _0086_;
+  wire [30:0] _0087_;
+  wire [32:0] _0088_;
+  wire _0089_;
+  wire _0090_;
   wire _0091_;
-  wire [31:0] _0092_;
-  wire [30:0] _0093_;
-  wire [32:0] _0094_;
-  wire [31:0] _0095_;
-  wire [30:0] _0096_;
-  wire [32:0] _0097_;
-  wire [31:0] _0098_;
-  wire [30:0] _0099_;
-  wire [32:0] _0100_;
-  wire [31:0] _0101_;
-  wire [30:0] _0102_;
-  wire [32:0] _0103_;
-  wire _0104_;
-  wire [31:0] _0105_;
-  wire [30:0] _0106_;
-  wire [32:0] _0107_;
-  wire [31:0] _0108_;
-  wire [30:0] _0109_;
-  wire [32:0] _0110_;
-  wire [31:0] _0112_;
-  wire [30:0] _0113_;
-  wire [32:0] _0114_;
-  (* unused_bits = "0 1 2 3 4 5 6 7 8 9 10 11 12 13" *)
-  wire [46:0] _0115_;
-  (* unused_bits = "0 1 2 3 4 5 6 7 8 9 10 11 12 13" *)
-  wire [46:0] _0116_;
-  (* unused_bits = "0 1 2 3 4 5 6 7 8 9 10 11 12 13" *)
-  wire [46:0] _0117_;
-  (* unused_bits = "0 1 2 3 4 5 6 7 8 9 10 11 12 13" *)
-  wire [46:0] _0118_;
-  (* unused_bits = "0 1 2 3 4 5 6 7 8 9 10 11 12 13" *)
-  wire [46:0] _0119_;
-  (* unused_bits = "0 1 2 3 4 5 6 7 8 9 10 11 12 13" *)
-  wire [46:0] _0120_;
+  wire _0092_;
+  wire _0093_;
+  wire _0094_;
+  wire _0095_;
+  wire _0096_;
+  wire _0097_;
+  wire _0098_;
+  wire _0099_;
+  wire _0100_;
+  wire _0101_;
+  wire _0102_;
+  wire _0103_;
+  wire [31:0] _0104_;
+  wire _0105_;
+  wire _0106_;
+  wire _0107_;
+  wire _0108_;
+  wire _0109_;
+  wire [30:0] _0110_;
+  wire _0111_;
+  wire _0112_;
+  wire _0113_;
+  wire _0114_;
+  wire _0115_;
+  wire [32:0] _0116_;
+  wire _0117_;
+  wire _0118_;
+  wire [31:0] _0119_;
+  wire [30:0] _0120_;
   wire _0121_;
-  (* unused_bits = "0 1 2 3 4 5 6 7 8 9 10 11 12 13" *)
-  wire [46:0] _0122_;
-  (* unused_bits = "0 1 2 3 4 5 6 7 8 9 10 11 12 13" *)
-  wire [46:0] _0123_;
-  (* unused_bits = "0 1 2 3 4 5 6 7 8 9 10 11 12 13" *)
-  wire [46:0] _0124_;
-  (* unused_bits = "0 1 2 3 4 5 6 7 8 9 10 11 12 13" *)
-  wire [46:0] _0125_;
-  (* unused_bits = "0 1 2 3 4 5 6 7 8 9 10 11 12 13" *)
-  wire [46:0] _0126_;
-  (* unused_bits = "0 1 2 3 4 5 6 7 8 9 10 11 12 13" *)
-  wire [46:0] _0127_;
+  wire _0122_;
+  wire _0123_;
+  wire [32:0] _0124_;
+  wire _0125_;
+  wire _0126_;
+  wire _0127_;
   wire _0128_;
-  (* unused_bits = "0 1 2 3 4 5 6 7 8 9 10 11 12 13" *)
-  wire [46:0] _0129_;
-  (* unused_bits = "0 1 2 3 4 5 6 7 8 9 10 11 12 13" *)
-  wire [46:0] _0130_;
-  (* unused_bits = "0 1 2 3 4 5 6 7 8 9 10 11 12 13" *)
-  wire [46:0] _0131_;
-  (* unused_bits = "0 1 2 3 4 5 6 7 8 9 10 11 12 13" *)
-  wire [46:0] _0132_;
-  (* unused_bits = "5 6" *)
-  wire [6:0] _0133_;
-  (* unused_bits = "0" *)
-  wire [32:0] _0134_;
+  wire _0129_;
+  wire _0130_;
+  wire _0131_;
+  wire _0132_;
+  wire _0133_;
+  wire _0134_;
   wire _0135_;
-  (* unused_bits = "0" *)
-  wire [32:0] _0136_;
+  wire _0136_;
   wire _0137_;
-  (* unused_bits = "5 6" *)
-  wire [6:0] _0138_;
+  wire _0138_;
   wire _0139_;
-  (* unused_bits = "0" *)
-  wire [32:0] _0140_;
-  wire _0141_;
+  wire [31:0] _0141_;
   wire _0142_;
-  (* unused_bits = "5 6" *)
-  wire [6:0] _0143_;
-  (* unused_bits = "0" *)
-  wire [32:0] _0144_;
+  wire _0143_;
+  wire _0144_;
   wire _0145_;
-  (* unused_bits = "0" *)
-  wire [32:0] _0146_;
-  wire _0147_;
+  wire _0146_;
+  wire [30:0] _0147_;
+  wire _0148_;
+  wire _0149_;
   wire _0150_;
-  (* unused_bits = "0" *)
   wire [32:0] _0151_;
-  wire _0152_;
-  (* unused_bits = "5 6" *)
-  wire [6:0] _0153_;
-  (* unused_bits = "0" *)
-  wire [32:0] _0154_;
+  wire [31:0] _0152_;
+  wire _0153_;
+  wire _0154_;
   wire _0155_;
-  (* unused_bits = "0" *)
-  wire [32:0] _0156_;
+  wire [30:0] _0156_;
   wire _0157_;
+  wire _0158_;
   wire _0159_;
-  (* unused_bits = "0" *)
-  wire [32:0] _0160_;
+  wire _0160_;
   wire _0161_;
-  (* unused_bits = "0" *)
-  wire [32:0] _0163_;
+  wire [32:0] _0162_;
+  wire _0163_;
   wire _0164_;
   wire _0165_;
-  (* unused_bits = "0" *)
-  wire [32:0] _0166_;
-  (* unused_bits = "5 6" *)
-  wire [6:0] _0167_;
+  wire _0166_;
+  wire _0167_;
   wire _0168_;
   wire _0169_;
-  (* unused_bits = "0" *)
-  wire [32:0] _0170_;
+  wire _0170_;
   wire _0171_;
-  (* unused_bits = "5 6" *)
-  wire [6:0] _0172_;
-  (* unused_bits = "0" *)
-  wire [32:0] _0173_;
+  wire _0172_;
+  wire _0173_;
   wire _0174_;
   wire _0175_;
-  (* unused_bits = "0" *)
-  wire [32:0] _0176_;
-  (* unused_bits = "5 6" *)
-  wire [6:0] _0177_;
-  wire _0178_;
-  (* unused_bits = "0" *)
-  wire [32:0] _0179_;
+  wire _0176_;
+  wire _0177_;
+  wire [31:0] _0178_;
+  wire _0179_;
   wire _0180_;
-  (* unused_bits = "0" *)
-  wire [32:0] _0182_;
-  wire _0183_;
+  wire _0181_;
+  wire [30:0] _0182_;
+  wire [32:0] _0183_;
   wire _0184_;
   wire _0185_;
   wire [31:0] _0186_;
   wire _0187_;
-  wire [31:0] _0188_;
+  wire _0188_;
   wire _0189_;
-  (* unused_bits = "5 6" *)
-  wire [6:0] _0190_;
-  wire [31:0] _0191_;
-  wire _0192_;
-  wire [31:0] _0193_;
+  wire _0190_;
+  wire _0191_;
+  wire [30:0] _0192_;
+  wire _0193_;
   wire _0194_;
-  wire [31:0] _0195_;
+  wire _0195_;
   wire _0196_;
-  wire [31:0] _0197_;
-  wire _0198_;
-  wire [31:0] _0199_;
+  wire _0197_;
+  wire [32:0] _0198_;
+  wire _0199_;
   wire _0200_;
   wire _0201_;
-  wire [31:0] _0202_;
+  wire _0202_;
   wire _0203_;
-  wire [31:0] _0204_;
+  wire _0204_;
   wire _0205_;
-  wire [31:0] _0206_;
+  wire _0206_;
   wire _0207_;
-  wire [31:0] _0208_;
+  wire _0208_;
   wire _0209_;
-  wire [31:0] _0210_;
+  wire _0210_;
   wire _0211_;
-  wire [31:0] _0212_;
+  wire _0212_;
   wire _0213_;
   wire [31:0] _0214_;
-  wire _0215_;
-  wire [31:0] _0216_;
+  wire [30:0] _0215_;
+  wire [32:0] _0216_;
   wire _0217_;
-  wire [31:0] _0218_;
+  wire _0218_;
+  wire _0219_;
+  wire _0220_;
+  wire _0221_;
   wire _0222_;
   wire _0223_;
-  wire _0224_;
+  wire [31:0] _0224_;
   wire _0225_;
   wire _0226_;
   wire _0227_;
   wire _0228_;
   wire _0229_;
-  wire _0230_;
+  wire [30:0] _0230_;
   wire _0231_;
   wire _0232_;
   wire _0233_;
   wire _0234_;
   wire _0235_;
-  wire _0236_;
+  wire [32:0] _0236_;
   wire _0237_;
   wire _0238_;
   wire _0239_;
   wire _0240_;
   wire _0241_;
-  wire [7:0] _0242_;
-  wire [7:0] _0243_;
-  wire [7:0] _0244_;
-  wire [7:0] _0245_;
-  wire [7:0] _0246_;
-  wire [7:0] _0247_;
-  wire [7:0] _0248_;
-  wire [7:0] _0249_;
-  wire [7:0] _0250_;
-  wire [7:0] _0251_;
-  wire [7:0] _0252_;
-  wire [7:0] _0253_;
-  wire [7:0] _0254_;
-  wire [7:0] _0255_;
-  wire [7:0] _0256_;
-  wire [7:0] _0257_;
-  wire [7:0] _0258_;
-  wire [7:0] _0259_;
-  wire [7:0] _0260_;
-  wire [7:0] _0261_;
-  wire [7:0] _0262_;
-  wire [7:0] _0263_;
-  wire [7:0] _0264_;
-  wire [7:0] _0265_;
-  wire [7:0] _0266_;
-  wire [7:0] _0267_;
-  wire [7:0] _0268_;
-  wire [7:0] _0269_;
-  wire [7:0] _0270_;
-  wire [7:0] _0271_;
-  wire [7:0] _0272_;
-  wire [7:0] _0273_;
+  wire _0242_;
+  wire _0243_;
+  wire _0244_;
+  wire _0245_;
+  wire _0246_;
+  wire [30:0] _0247_;
+  wire _0248_;
+  wire [31:0] _0249_;
+  wire [30:0] _0250_;
+  wire _0251_;
+  wire [30:0] _0252_;
+  wire _0253_;
+  wire [30:0] _0254_;
+  wire _0255_;
+  wire [30:0] _0256_;
+  wire _0257_;
+  wire [30:0] _0258_;
+  wire _0259_;
+  wire [30:0] _0260_;
+  wire [30:0] _0261_;
+  wire _0262_;
+  wire [30:0] _0263_;
+  wire _0264_;
+  wire [30:0] _0265_;
+  wire _0266_;
+  wire [31:0] _0267_;
+  wire _0268_;
+  wire [31:0] _0269_;
+  wire _0270_;
+  wire [32:0] _0271_;
+  wire [31:0] _0272_;
+  wire _0273_;
+  wire [31:0] _0274_;
+  wire _0275_;
+  wire [31:0] _0276_;
+  wire _0277_;
+  wire [31:0] _0278_;
+  wire _0279_;
+  wire [31:0] _0280_;
+  wire [31:0] _0281_;
+  wire [30:0] _0282_;
+  wire [32:0] _0283_;
+  wire _0284_;
+  wire [31:0] _0285_;
+  wire [30:0] _0286_;
+  wire [32:0] _0287_;
+  wire [31:0] _0288_;
+  wire [30:0] _0289_;
+  wire [32:0] _0290_;
+  wire _0293_;
+  wire _0294_;
+  wire _0295_;
+  wire _0296_;
+  wire _0297_;
+  wire _0298_;
+  wire _0299_;
+  wire _0300_;
+  wire [31:0] _0302_;
+  wire _0303_;
+  wire _0304_;
+  wire _0305_;
+  wire _0306_;
+  wire _0307_;
+  wire _0308_;
+  wire _0309_;
+  wire _0310_;
+  wire _0311_;
+  wire _0312_;
+  wire [30:0] _0313_;
+  wire _0314_;
+  wire _0315_;
+  wire _0316_;
+  wire _0317_;
+  wire _0318_;
+  wire _0319_;
+  wire _0320_;
+  wire _0321_;
+  wire _0322_;
+  wire _0323_;
+  wire [32:0] _0324_;
+  wire _0325_;
+  wire _0326_;
+  wire _0327_;
+  wire _0328_;
+  wire _0329_;
+  wire _0330_;
+  wire _0331_;
+  wire _0332_;
+  wire _0333_;
+  wire _0334_;
+  wire _0335_;
+  wire _0336_;
+  wire _0337_;
+  wire _0338_;
+  wire _0339_;
+  wire _0340_;
+  wire _0341_;
+  wire _0342_;
+  wire _0343_;
+  wire _0344_;
+  (* unused_bits = "0 1 2 3 4 5 6 7 8 9 10 11 12 13" *)
+  wire [46:0] _0345_;
+  wire _0346_;
+  wire _0347_;
+  wire _0348_;
+  wire _0349_;
+  wire _0350_;
+  wire _0351_;
+  wire _0352_;
+  wire _0353_;
+  wire _0354_;
+  wire _0355_;
+  wire _0356_;
+  wire _0357_;
+  wire _0358_;
+  wire _0359_;
+  wire _0360_;
+  wire _0361_;
+  wire _0362_;
+  wire _0363_;
+  wire _0364_;
+  wire _0365_;
+  wire _0366_;
+  wire _0367_;
+  wire _0368_;
+  wire _0369_;
+  wire _0370_;
+  wire _0371_;
+  wire _0372_;
+  wire _0373_;
+  wire _0374_;
+  wire _0375_;
+  (* unused_bits = "0 1 2 3 4 5 6 7 8 9 10 11 12 13" *)
+  wire [46:0] _0376_;
+  wire _0377_;
+  wire _0378_;
+  (* unused_bits = "0 1 2 3 4 5 6 7 8 9 10 11 12 13" *)
+  wire [46:0] _0379_;
+  (* unused_bits = "0 1 2 3 4 5 6 7 8 9 10 11 12 13" *)
+  wire [46:0] _0380_;
+  (* unused_bits = "0 1 2 3 4 5 6 7 8 9 10 11 12 13" *)
+  wire [46:0] _0381_;
+  (* unused_bits = "0 1 2 3 4 5 6 7 8 9 10 11 12 13" *)
+  wire [46:0] _0382_;
+  wire _0383_;
+  (* unused_bits = "0 1 2 3 4 5 6 7 8 9 10 11 12 13" *)
+  wire [46:0] _0384_;
+  (* unused_bits = "0 1 2 3 4 5 6 7 8 9 10 11 12 13" *)
+  wire [46:0] _0385_;
+  (* unused_bits = "0 1 2 3 4 5 6 7 8 9 10 11 12 13" *)
+  wire [46:0] _0386_;
+  (* unused_bits = "0 1 2 3 4 5 6 7 8 9 10 11 12 13" *)
+  wire [46:0] _0387_;
+  (* unused_bits = "0 1 2 3 4 5 6 7 8 9 10 11 12 13" *)
+  wire [46:0] _0388_;
+  (* unused_bits = "0 1 2 3 4 5 6 7 8 9 10 11 12 13" *)
+  wire [46:0] _0389_;
+  wire _0390_;
+  (* unused_bits = "0 1 2 3 4 5 6 7 8 9 10 11 12 13" *)
+  wire [46:0] _0391_;
+  (* unused_bits = "0 1 2 3 4 5 6 7 8 9 10 11 12 13" *)
+  wire [46:0] _0392_;
+  (* unused_bits = "0 1 2 3 4 5 6 7 8 9 10 11 12 13" *)
+  wire [46:0] _0393_;
+  (* unused_bits = "0 1 2 3 4 5 6 7 8 9 10 11 12 13" *)
+  wire [46:0] _0394_;
+  (* unused_bits = "5 6" *)
+  wire [6:0] _0395_;
+  wire _0396_;
+  wire _0397_;
+  wire _0398_;
+  wire _0399_;
+  wire _0400_;
+  wire _0401_;
+  wire _0402_;
+  wire _0403_;
+  wire _0404_;
+  wire _0405_;
+  wire _0406_;
+  (* unused_bits = "5 6" *)
+  wire [6:0] _0407_;
+  wire _0408_;
+  wire _0409_;
+  wire _0410_;
+  wire _0411_;
+  wire _0412_;
+  wire _0413_;
+  wire _0414_;
+  wire _0415_;
+  wire _0416_;
+  wire _0417_;
+  wire _0418_;
+  wire _0419_;
+  wire _0420_;
+  wire _0421_;
+  wire _0422_;
+  wire _0423_;
+  wire _0424_;
+  wire _0425_;
+  wire _0426_;
+  wire _0427_;
+  (* unused_bits = "5 6" *)
+  wire [6:0] _0428_;
+  wire _0429_;
+  wire _0430_;
+  wire _0431_;
+  wire _0432_;
+  wire _0433_;
+  wire _0434_;
+  wire _0435_;
+  wire _0436_;
+  wire _0437_;
+  wire _0438_;
+  wire _0439_;
+  wire _0440_;
+  wire _0441_;
+  wire _0442_;
+  wire _0443_;
+  wire _0444_;
+  wire _0446_;
+  wire _0447_;
+  wire _0448_;
+  wire _0449_;
+  wire _0450_;
+  wire _0452_;
+  wire _0453_;
+  wire _0454_;
+  wire _0455_;
+  wire _0456_;
+  wire _0457_;
+  wire _0458_;
+  wire _0459_;
+  wire _0460_;
+  (* unused_bits = "5 6" *)
+  wire [6:0] _0461_;
+  wire _0462_;
+  wire _0463_;
+  wire _0464_;
+  wire _0465_;
+  wire _0466_;
+  wire _0467_;
+  wire _0468_;
+  wire _0469_;
+  wire _0470_;
+  wire _0471_;
+  wire _0472_;
+  wire _0473_;
+  wire _0474_;
+  wire _0475_;
+  wire _0476_;
+  wire _0477_;
+  wire _0478_;
+  wire _0479_;
+  wire _0480_;
+  wire _0481_;
+  wire _0483_;
+  wire _0484_;
+  wire _0485_;
+  wire _0486_;
+  wire _0487_;
+  wire _0488_;
+  wire _0489_;
+  wire _0490_;
+  wire _0491_;
+  wire _0492_;
+  wire _0494_;
+  wire _0495_;
+  wire _0496_;
+  wire _0497_;
+  wire _0498_;
+  wire _0499_;
+  wire _0500_;
+  wire _0501_;
+  wire _0502_;
+  wire _0503_;
+  wire _0504_;
+  wire _0505_;
+  wire _0506_;
+  wire _0507_;
+  wire _0508_;
+  wire _0509_;
+  wire _0510_;
+  wire _0511_;
+  wire _0512_;
+  wire _0513_;
+  wire _0514_;
+  wire _0515_;
+  wire _0516_;
+  wire _0517_;
+  wire _0518_;
+  (* unused_bits = "5 6" *)
+  wire [6:0] _0519_;
+  wire _0520_;
+  wire _0521_;
+  wire _0522_;
+  wire _0523_;
+  wire _0524_;
+  wire _0525_;
+  wire _0526_;
+  wire _0527_;
+  (* unused_bits = "5 6" *)
+  wire [6:0] _0528_;
+  wire _0529_;
+  wire _0530_;
+  wire _0531_;
+  wire _0532_;
+  wire _0533_;
+  wire _0534_;
+  wire _0535_;
+  wire _0536_;
+  wire _0537_;
+  wire _0538_;
+  wire _0539_;
+  wire _0540_;
+  wire _0541_;
+  wire _0542_;
+  wire _0543_;
+  wire _0544_;
+  wire _0545_;
+  wire _0546_;
+  wire _0547_;
+  wire _0548_;
+  wire _0549_;
+  wire _0550_;
+  wire _0551_;
+  wire _0552_;
+  wire _0553_;
+  wire _0554_;
+  (* unused_bits = "5 6" *)
+  wire [6:0] _0555_;
+  wire _0556_;
+  wire _0557_;
+  wire _0558_;
+  wire _0559_;
+  wire _0560_;
+  wire _0561_;
+  wire _0562_;
+  wire _0563_;
+  wire _0564_;
+  wire _0566_;
+  wire _0567_;
+  wire _0568_;
+  wire _0569_;
+  wire _0570_;
+  wire _0571_;
+  wire _0572_;
+  wire _0573_;
+  wire _0574_;
+  wire _0575_;
+  wire _0576_;
+  wire _0577_;
+  wire _0578_;
+  wire _0579_;
+  wire _0580_;
+  wire _0581_;
+  wire _0582_;
+  wire _0583_;
+  wire _0584_;
+  wire _0585_;
+  wire _0586_;
+  (* unused_bits = "5 6" *)
+  wire [6:0] _0587_;
+  wire _0588_;
+  wire _0589_;
+  wire _0590_;
+  wire _0591_;
+  wire _0592_;
+  wire _0593_;
+  wire _0594_;
+  wire _0595_;
+  wire _0596_;
+  wire _0597_;
+  wire _0598_;
+  wire _0599_;
+  wire _0600_;
+  wire _0601_;
+  wire _0602_;
+  wire _0603_;
+  wire _0604_;
+  wire _0605_;
+  wire _0606_;
+  wire _0607_;
+  wire _0608_;
+  wire _0609_;
+  wire _0610_;
+  wire _0611_;
+  wire _0612_;
+  wire _0613_;
+  wire _0614_;
+  wire _0616_;
+  wire _0617_;
+  wire _0618_;
+  wire _0619_;
+  wire _0620_;
+  wire _0621_;
+  wire _0622_;
+  wire _0623_;
+  wire _0624_;
+  wire _0625_;
+  wire _0626_;
+  wire _0627_;
+  wire _0628_;
+  wire _0629_;
+  wire _0630_;
+  wire _0631_;
+  wire _0632_;
+  wire _0633_;
+  wire _0634_;
+  wire _0635_;
+  wire _0636_;
+  wire _0637_;
+  wire _0638_;
+  wire _0639_;
+  wire _0640_;
+  wire _0641_;
+  wire [7:0] _0642_;
+  wire [7:0] _0643_;
+  wire [7:0] _0644_;
+  wire [7:0] _0645_;
+  wire [7:0] _0646_;
+  wire [7:0] _0647_;
+  wire [7:0] _0648_;
+  wire [7:0] _0649_;
+  wire [7:0] _0650_;
+  wire [7:0] _0651_;
+  wire [7:0] _0652_;
+  wire [7:0] _0653_;
+  wire [7:0] _0654_;
+  wire [7:0] _0655_;
+  wire [7:0] _0656_;
+  wire [7:0] _0657_;
+  wire [7:0] _0658_;
+  wire [7:0] _0659_;
+  wire [7:0] _0660_;
+  wire [7:0] _0661_;
+  wire _0662_;
+  wire _0663_;
+  wire _0664_;
+  wire _0665_;
+  wire _0666_;
+  wire _0667_;
+  wire _0668_;
+  wire _0669_;
+  wire _0670_;
+  wire _0671_;
+  wire [7:0] _0672_;
+  wire _0673_;
+  wire _0674_;
+  wire _0675_;
+  wire _0676_;
+  wire _0677_;
+  wire _0678_;
+  wire _0679_;
+  wire _0680_;
+  wire _0681_;
+  wire _0682_;
+  wire _0683_;
+  wire _0684_;
+  wire _0685_;
+  wire _0686_;
+  wire _0687_;
+  wire _0688_;
+  wire _0689_;
+  wire _0690_;
+  wire [7:0] _0691_;
+  wire _0692_;
+  wire _0693_;
+  wire _0694_;
+  wire _0695_;
+  wire _0696_;
+  wire _0697_;
+  wire _0698_;
+  wire _0699_;
+  wire _0700_;
+  wire _0701_;
+  wire _0702_;
+  wire _0703_;
+  wire _0704_;
+  wire _0705_;
+  wire _0706_;
+  wire _0707_;
+  wire _0708_;
+  wire _0709_;
+  wire _0710_;
+  wire _0711_;
+  wire _0712_;
+  wire _0713_;
+  wire _0714_;
+  wire _0715_;
+  wire _0716_;
+  wire _0717_;
+  wire _0718_;
+  wire _0719_;
+  wire _0720_;
+  wire _0721_;
+  wire _0722_;
+  wire _0723_;
+  wire _0724_;
+  wire _0725_;
+  wire _0726_;
+  wire _0727_;
+  wire _0728_;
+  wire _0729_;
+  wire _0730_;
+  wire _0731_;
+  wire _0732_;
+  wire _0733_;
+  wire _0734_;
+  wire _0735_;
+  wire _0736_;
+  wire _0737_;
+  wire _0738_;
+  wire _0739_;
+  wire _0740_;
+  wire _0741_;
+  wire _0742_;
+  wire _0743_;
+  wire _0744_;
+  wire _0745_;
+  wire _0746_;
+  wire _0747_;
+  wire _0748_;
+  wire _0749_;
+  wire _0750_;
+  wire _0751_;
+  wire [7:0] _0752_;
+  wire _0753_;
+  wire _0754_;
+  wire _0755_;
+  wire _0756_;
+  wire _0757_;
+  wire _0758_;
+  wire _0759_;
+  wire _0760_;
+  wire _0761_;
+  wire _0762_;
+  wire _0763_;
+  wire _0764_;
+  wire _0765_;
+  wire _0766_;
+  wire _0767_;
+  wire _0768_;
+  wire [7:0] _0769_;
+  wire _0770_;
+  wire _0771_;
+  wire _0772_;
+  wire _0773_;
+  wire _0774_;
+  wire _0775_;
+  wire _0776_;
+  wire _0777_;
+  wire _0778_;
+  wire _0779_;
+  wire _0780_;
+  wire _0781_;
+  wire _0782_;
+  wire _0783_;
+  wire _0784_;
+  wire _0785_;
+  wire _0786_;
+  wire _0787_;
+  wire _0788_;
+  wire _0789_;
+  wire _0790_;
+  wire _0791_;
+  wire _0792_;
+  wire _0793_;
+  wire _0794_;
+  wire _0795_;
+  wire _0796_;
+  wire _0797_;
+  wire _0798_;
+  wire _0799_;
+  wire _0800_;
+  wire _0801_;
+  wire _0802_;
+  wire _0803_;
+  wire _0804_;
+  wire _0805_;
+  wire _0806_;
+  wire _0807_;
+  wire _0808_;
+  wire _0809_;
+  wire _0810_;
+  wire _0811_;
+  wire _0812_;
+  wire _0813_;
+  wire _0814_;
+  wire _0815_;
+  wire _0816_;
+  wire _0817_;
+  wire _0818_;
+  wire _0819_;
+  wire _0820_;
+  wire _0821_;
+  wire _0822_;
+  wire _0823_;
+  wire _0824_;
+  wire _0825_;
+  wire _0826_;
+  wire _0827_;
+  wire _0828_;
+  wire _0829_;
+  wire _0830_;
+  wire [7:0] _0831_;
+  wire _0832_;
+  wire _0833_;
+  wire _0834_;
+  wire _0835_;
+  wire _0836_;
+  wire _0837_;
+  wire _0838_;
+  wire _0839_;
+  wire _0840_;
+  wire _0841_;
+  wire _0842_;
+  wire _0843_;
+  wire _0844_;
+  wire _0845_;
+  wire _0846_;
+  wire _0847_;
+  wire _0848_;
+  wire [7:0] _0849_;
+  wire _0850_;
+  wire _0851_;
+  wire _0852_;
+  wire _0853_;
+  wire _0854_;
+  wire _0855_;
+  wire _0856_;
+  wire _0857_;
+  wire _0858_;
+  wire _0859_;
+  wire _0860_;
+  wire _0861_;
+  wire _0862_;
+  wire _0863_;
+  wire _0864_;
+  wire _0865_;
+  wire _0866_;
+  wire _0867_;
+  wire _0868_;
+  wire _0869_;
+  wire _0870_;
+  wire _0871_;
+  wire _0872_;
+  wire _0873_;
+  wire _0874_;
+  wire _0875_;
+  wire _0876_;
+  wire _0877_;
+  wire _0878_;
+  wire _0879_;
+  wire _0880_;
+  wire _0881_;
+  wire _0882_;
+  wire _0883_;
+  wire _0884_;
+  wire _0885_;
+  wire _0886_;
+  wire _0887_;
+  wire _0888_;
+  wire _0889_;
+  wire _0890_;
+  wire _0891_;
+  wire _0892_;
+  wire _0893_;
+  wire _0894_;
+  wire _0895_;
+  wire _0896_;
+  wire _0897_;
+  wire _0898_;
+  wire _0899_;
+  wire _0900_;
+  wire _0901_;
+  wire _0902_;
+  wire _0903_;
+  wire _0904_;
+  wire _0905_;
+  wire _0906_;
+  wire _0907_;
+  wire _0908_;
+  wire _0909_;
+  wire [7:0] _0910_;
+  wire _0911_;
+  wire _0912_;
+  wire _0913_;
+  wire _0914_;
+  wire _0915_;
+  wire _0916_;
+  wire _0917_;
+  wire _0918_;
+  wire _0919_;
+  wire _0920_;
+  wire _0921_;
+  wire _0922_;
+  wire _0923_;
+  wire _0924_;
+  wire _0925_;
+  wire _0926_;
+  wire _0927_;
+  wire [7:0] _0928_;
+  wire _0929_;
+  wire _0930_;
+  wire _0931_;
+  wire _0932_;
+  wire _0933_;
+  wire _0934_;
+  wire _0935_;
+  wire _0936_;
+  wire _0937_;
+  wire _0938_;
+  wire _0939_;
+  wire _0940_;
+  wire _0941_;
+  wire _0942_;
+  wire _0943_;
+  wire _0944_;
+  wire _0945_;
+  wire _0946_;
+  wire _0947_;
+  wire _0948_;
+  wire _0949_;
+  wire _0950_;
+  wire _0951_;
+  wire _0952_;
+  wire _0953_;
+  wire _0954_;
+  wire _0955_;
+  wire _0956_;
+  wire _0957_;
+  wire _0958_;
+  wire _0959_;
+  wire _0960_;
+  wire _0961_;
+  wire _0962_;
+  wire _0963_;
+  wire _0964_;
+  wire _0965_;
+  wire _0966_;
+  wire _0967_;
+  wire _0968_;
+  wire _0969_;
+  wire _0970_;
+  wire _0971_;
+  wire _0972_;
+  wire _0973_;
+  wire _0974_;
+  wire _0975_;
+  wire _0976_;
+  wire _0977_;
+  wire _0978_;
+  wire _0979_;
+  wire _0980_;
+  wire _0981_;
+  wire _0982_;
+  wire _0983_;
+  wire _0984_;
+  wire _0985_;
+  wire _0986_;
+  wire _0987_;
+  wire _0988_;
+  wire [7:0] _0989_;
+  wire _0990_;
+  wire _0991_;
+  wire _0992_;
+  wire _0993_;
+  wire _0994_;
+  wire _0995_;
+  wire _0996_;
+  wire _0997_;
+  wire _0998_;
+  wire _0999_;
+  wire _1000_;
+  wire _1001_;
+  wire _1002_;
+  wire _1003_;
+  wire _1004_;
+  wire _1005_;
+  wire _1006_;
+  wire [7:0] _1007_;
+  wire _1008_;
+  wire _1009_;
+  wire _1010_;
+  wire _1011_;
+  wire _1012_;
+  wire _1013_;
+  wire _1014_;
+  wire _1015_;
+  wire _1016_;
+  wire _1017_;
+  wire _1018_;
+  wire _1019_;
+  wire _1020_;
+  wire _1021_;
+  wire _1022_;
+  wire _1023_;
+  wire _1024_;
+  wire _1025_;
+  wire _1026_;
+  wire _1027_;
+  wire _1028_;
+  wire _1029_;
+  wire _1030_;
+  wire _1031_;
+  wire _1032_;
+  wire _1033_;
+  wire _1034_;
+  wire _1035_;
+  wire _1036_;
+  wire _1037_;
+  wire _1038_;
+  wire _1039_;
+  wire _1040_;
+  wire _1041_;
+  wire _1042_;
+  wire _1043_;
+  wire _1044_;
+  wire _1045_;
+  wire _1046_;
+  wire _1047_;
+  wire _1048_;
+  wire _1049_;
+  wire _1050_;
+  wire _1051_;
+  wire _1052_;
+  wire _1053_;
+  wire _1054_;
+  wire _1055_;
+  wire [7:0] _1056_;
+  wire [7:0] _1057_;
+  wire [7:0] \$signal ;
+  (* unused_bits = "0" *)
+  wire [7:0] \$signal$149 ;
+  wire [3:0] \$signal$150 ;
+  wire [3:0] \$signal$151 ;
+  wire [7:0] \$signal$155 ;
+  (* unused_bits = "0" *)
+  wire [7:0] \$signal$156 ;
+  wire [3:0] \$signal$157 ;
+  wire [3:0] \$signal$158 ;
+  wire [7:0] \$signal$162 ;
+  (* unused_bits = "0" *)
+  wire [7:0] \$signal$163 ;
+  wire [3:0] \$signal$164 ;
+  wire [3:0] \$signal$165 ;
+  wire [7:0] \$signal$169 ;
+  (* unused_bits = "0" *)
+  wire [7:0] \$signal$170 ;
+  wire [3:0] \$signal$171 ;
+  wire [3:0] \$signal$172 ;
+  wire [7:0] \$signal$176 ;
+  (* unused_bits = "0" *)
+  wire [7:0] \$signal$177 ;
+  wire [3:0] \$signal$178 ;
+  wire [3:0] \$signal$179 ;
+  wire [7:0] \$signal$183 ;
+  (* unused_bits = "0" *)
+  wire [7:0] \$signal$184 ;
+  wire [3:0] \$signal$185 ;
+  wire [3:0] \$signal$186 ;
+  wire [7:0] \$signal$190 ;
+  (* unused_bits = "0" *)
+  wire [7:0] \$signal$191 ;
+  wire [3:0] \$signal$192 ;
+  wire [3:0] \$signal$193 ;
+  wire [7:0] \$signal$197 ;
+  (* unused_bits = "0" *)
+  wire [7:0] \$signal$198 ;
+  wire [3:0] \$signal$199 ;
+  wire [3:0] \$signal$200 ;
+  wire [7:0] \$signal$204 ;
+  (* unused_bits = "0" *)
+  wire [7:0] \$signal$205 ;
+  wire [3:0] \$signal$206 ;
+  wire [3:0] \$signal$207 ;
+  wire [7:0] \$signal$211 ;
+  (* unused_bits = "0" *)
+  wire [7:0] \$signal$212 ;
+  wire [3:0] \$signal$213 ;
+  wire [3:0] \$signal$214 ;
+  wire [7:0] \$signal$218 ;
+  (* unused_bits = "0" *)
+  wire [7:0] \$signal$219 ;
+  wire [3:0] \$signal$220 ;
+  wire [3:0] \$signal$221 ;
+  wire [7:0] \$signal$225 ;
+  (* unused_bits = "0" *)
+  wire [7:0] \$signal$226 ;
+  wire [3:0] \$signal$227 ;
+  wire [3:0] \$signal$228 ;
+  wire [7:0] \$signal$232 ;
+  (* unused_bits = "0" *)
+  wire [7:0] \$signal$233 ;
+  wire [3:0] \$signal$234 ;
+  wire [3:0] \$signal$235 ;
+  wire [7:0] \$signal$239 ;
+  (* unused_bits = "0" *)
+  wire [7:0] \$signal$240 ;
+  wire [3:0] \$signal$241 ;
+  wire [3:0] \$signal$242 ;
+  wire [7:0] \$signal$246 ;
+  (* unused_bits = "0" *)
+  wire [7:0] \$signal$247 ;
+  wire [3:0] \$signal$248 ;
+  wire [3:0] \$signal$249 ;
+  wire [7:0] \$signal$253 ;
+  (* unused_bits = "0" *)
+  wire [7:0] \$signal$254 ;
+  wire [3:0] \$signal$255 ;
+  wire [3:0] \$signal$256 ;
   wire [31:0] a_0;
   wire [31:0] a_1;
   wire [31:0] a_10;
@@ -3410,23 +4319,23 @@ module \hwq_top.engine.requant (rst, i_bias, i_multiplier, i_shift, zero_point, 
   wire [32:0] h_7;
   wire [32:0] h_8;
   wire [32:0] h_9;
-  wire [31:0] half_0;
-  wire [31:0] half_1;
-  wire [31:0] half_10;
-  wire [31:0] half_11;
-  wire [31:0] half_12;
-  wire [31:0] half_13;
-  wire [31:0] half_14;
-  wire [31:0] half_15;
-  wire [31:0] half_2;
-  wire [31:0] half_3;
-  wire [31:0] half_4;
-  wire [31:0] half_5;
-  wire [31:0] half_6;
-  wire [31:0] half_7;
-  wire [31:0] half_8;
-  wire [31:0] half_9;
-  wire [31:0] halfm_0;
+  wire [30:0] half_0;
+  wire [30:0] half_1;
+  wire [30:0] half_10;
+  wire [30:0] half_11;
+  wire [30:0] half_12;
+  wire [30:0] half_13;
+  wire [30:0] half_14;
+  wire [30:0] half_15;
+  wire [30:0] half_2;
+  wire [30:0] half_3;
+  wire [30:0] half_4;
+  wire [30:0] half_5;
+  wire [30:0] half_6;
+  wire [30:0] half_7;
+  wire [30:0] half_8;
+  wire [30:0] half_9;
+  wire [29:0] halfm_0;
   wire [31:0] halfm_1;
   wire [31:0] halfm_10;
   wire [31:0] halfm_11;
@@ -3594,38 +4503,70 @@ module \hwq_top.engine.requant (rst, i_bias, i_multiplier, i_shift, zero_point, 
   reg [32:0] rq2_h7 = 33'h000000000;
   reg [32:0] rq2_h8 = 33'h000000000;
   reg [32:0] rq2_h9 = 33'h000000000;
-  reg [31:0] rq2_hf0 = 32'd0;
-  reg [31:0] rq2_hf1 = 32'd0;
-  reg [31:0] rq2_hf10 = 32'd0;
-  reg [31:0] rq2_hf11 = 32'd0;
-  reg [31:0] rq2_hf12 = 32'd0;
-  reg [31:0] rq2_hf13 = 32'd0;
-  reg [31:0] rq2_hf14 = 32'd0;
-  reg [31:0] rq2_hf15 = 32'd0;
-  reg [31:0] rq2_hf2 = 32'd0;
-  reg [31:0] rq2_hf3 = 32'd0;
-  reg [31:0] rq2_hf4 = 32'd0;
-  reg [31:0] rq2_hf5 = 32'd0;
-  reg [31:0] rq2_hf6 = 32'd0;
-  reg [31:0] rq2_hf7 = 32'd0;
-  reg [31:0] rq2_hf8 = 32'd0;
-  reg [31:0] rq2_hf9 = 32'd0;
-  reg [31:0] rq2_hm0 = 32'd0;
-  reg [31:0] rq2_hm1 = 32'd0;
-  reg [31:0] rq2_hm10 = 32'd0;
-  reg [31:0] rq2_hm11 = 32'd0;
-  reg [31:0] rq2_hm12 = 32'd0;
-  reg [31:0] rq2_hm13 = 32'd0;
-  reg [31:0] rq2_hm14 = 32'd0;
-  reg [31:0] rq2_hm15 = 32'd0;
-  reg [31:0] rq2_hm2 = 32'd0;
-  reg [31:0] rq2_hm3 = 32'd0;
-  reg [31:0] rq2_hm4 = 32'd0;
-  reg [31:0] rq2_hm5 = 32'd0;
-  reg [31:0] rq2_hm6 = 32'd0;
-  reg [31:0] rq2_hm7 = 32'd0;
-  reg [31:0] rq2_hm8 = 32'd0;
-  reg [31:0] rq2_hm9 = 32'd0;
+  (* init = 32'bx0000000000000000000000000000000 *)
+  wire [31:0] rq2_hf0;
+  (* init = 32'bx0000000000000000000000000000000 *)
+  wire [31:0] rq2_hf1;
+  (* init = 32'bx0000000000000000000000000000000 *)
+  wire [31:0] rq2_hf10;
+  (* init = 32'bx0000000000000000000000000000000 *)
+  wire [31:0] rq2_hf11;
+  (* init = 32'bx0000000000000000000000000000000 *)
+  wire [31:0] rq2_hf12;
+  (* init = 32'bx0000000000000000000000000000000 *)
+  wire [31:0] rq2_hf13;
+  (* init = 32'bx0000000000000000000000000000000 *)
+  wire [31:0] rq2_hf14;
+  (* init = 32'bx0000000000000000000000000000000 *)
+  wire [31:0] rq2_hf15;
+  (* init = 32'bx0000000000000000000000000000000 *)
+  wire [31:0] rq2_hf2;
+  (* init = 32'bx0000000000000000000000000000000 *)
+  wire [31:0] rq2_hf3;
+  (* init = 32'bx0000000000000000000000000000000 *)
+  wire [31:0] rq2_hf4;
+  (* init = 32'bx0000000000000000000000000000000 *)
+  wire [31:0] rq2_hf5;
+  (* init = 32'bx0000000000000000000000000000000 *)
+  wire [31:0] rq2_hf6;
+  (* init = 32'bx0000000000000000000000000000000 *)
+  wire [31:0] rq2_hf7;
+  (* init = 32'bx0000000000000000000000000000000 *)
+  wire [31:0] rq2_hf8;
+  (* init = 32'bx0000000000000000000000000000000 *)
+  wire [31:0] rq2_hf9;
+  (* init = 32'bxx000000000000000000000000000000 *)
+  wire [31:0] rq2_hm0;
+  (* init = 32'bxx000000000000000000000000000000 *)
+  wire [31:0] rq2_hm1;
+  (* init = 32'bxx000000000000000000000000000000 *)
+  wire [31:0] rq2_hm10;
+  (* init = 32'bxx000000000000000000000000000000 *)
+  wire [31:0] rq2_hm11;
+  (* init = 32'bxx000000000000000000000000000000 *)
+  wire [31:0] rq2_hm12;
+  (* init = 32'bxx000000000000000000000000000000 *)
+  wire [31:0] rq2_hm13;
+  (* init = 32'bxx000000000000000000000000000000 *)
+  wire [31:0] rq2_hm14;
+  (* init = 32'bxx000000000000000000000000000000 *)
+  wire [31:0] rq2_hm15;
+  (* init = 32'bxx000000000000000000000000000000 *)
+  wire [31:0] rq2_hm2;
+  (* init = 32'bxx000000000000000000000000000000 *)
+  wire [31:0] rq2_hm3;
+  (* init = 32'bxx000000000000000000000000000000 *)
+  wire [31:0] rq2_hm4;
+  (* init = 32'bxx000000000000000000000000000000 *)
+  wire [31:0] rq2_hm5;
+  (* init = 32'bxx000000000000000000000000000000 *)
+  wire [31:0] rq2_hm6;
+  (* init = 32'bxx000000000000000000000000000000 *)
+  wire [31:0] rq2_hm7;
+  (* init = 32'bxx000000000000000000000000000000 *)
+  wire [31:0] rq2_hm8;
+  (* init = 32'bxx000000000000000000000000000000 *)
+  wire [31:0] rq2_hm9;
   reg rq2_last = 1'h0;
   reg [4:0] rq2_r0 = 5'h00;
   reg [4:0] rq2_r1 = 5'h00;
@@ -3699,45 +4640,45 @@ module \hwq_top.engine.requant (rst, i_bias, i_multiplier, i_shift, zero_point, 
   input [7:0] zero_point;
   wire [7:0] zero_point;
   assign _0000_ = $signed(i_shift[5:0]) > $signed(1'h0);
-  assign _0139_ = $signed(i_shift[5:0]) < $signed(1'h0);
-  assign _0168_ = $signed(i_shift[11:6]) > $signed(1'h0);
-  assign _0201_ = $signed(i_shift[11:6]) < $signed(1'h0);
-  assign _0061_ = $signed(i_shift[17:12]) > $signed(1'h0);
-  assign _0071_ = $signed(i_shift[17:12]) < $signed(1'h0);
-  assign _0091_ = $signed(i_shift[23:18]) > $signed(1'h0);
-  assign _0104_ = $signed(i_shift[23:18]) < $signed(1'h0);
-  assign _0121_ = $signed(i_shift[29:24]) > $signed(1'h0);
-  assign _0128_ = $signed(i_shift[29:24]) < $signed(1'h0);
-  assign _0133_[4:0] = - $signed(i_shift[28:24]);
-  assign _0135_ = $signed(i_shift[35:30]) > $signed(1'h0);
-  assign _0137_ = $signed(i_shift[35:30]) < $signed(1'h0);
-  assign _0138_[4:0] = - $signed(i_shift[34:30]);
-  assign _0141_ = $signed(i_shift[41:36]) > $signed(1'h0);
-  assign _0142_ = $signed(i_shift[41:36]) < $signed(1'h0);
-  assign _0143_[4:0] = - $signed(i_shift[40:36]);
-  assign _0145_ = $signed(i_shift[47:42]) > $signed(1'h0);
-  assign _0147_ = $signed(i_shift[47:42]) < $signed(1'h0);
-  assign _0150_ = $signed(i_shift[53:48]) > $signed(1'h0);
-  assign _0152_ = $signed(i_shift[53:48]) < $signed(1'h0);
-  assign _0153_[4:0] = - $signed(i_shift[52:48]);
-  assign _0155_ = $signed(i_shift[59:54]) > $signed(1'h0);
-  assign _0157_ = $signed(i_shift[59:54]) < $signed(1'h0);
-  assign _0159_ = $signed(i_shift[65:60]) > $signed(1'h0);
-  assign _0161_ = $signed(i_shift[65:60]) < $signed(1'h0);
-  assign _0164_ = $signed(i_shift[71:66]) > $signed(1'h0);
-  assign _0165_ = $signed(i_shift[71:66]) < $signed(1'h0);
-  assign _0167_[4:0] = - $signed(i_shift[70:66]);
-  assign _0169_ = $signed(i_shift[77:72]) > $signed(1'h0);
-  assign _0171_ = $signed(i_shift[77:72]) < $signed(1'h0);
-  assign _0172_[4:0] = - $signed(i_shift[76:72]);
-  assign _0174_ = $signed(i_shift[83:78]) > $signed(1'h0);
-  assign _0175_ = $signed(i_shift[83:78]) < $signed(1'h0);
-  assign _0177_[4:0] = - $signed(i_shift[82:78]);
-  assign _0178_ = $signed(i_shift[89:84]) > $signed(1'h0);
-  assign _0180_ = $signed(i_shift[89:84]) < $signed(1'h0);
-  assign _0183_ = $signed(i_shift[95:90]) > $signed(1'h0);
-  assign _0184_ = $signed(i_shift[95:90]) < $signed(1'h0);
-  assign _0190_[4:0] = - $signed(i_shift[94:90]);
+  assign _0413_ = $signed(i_shift[5:0]) < $signed(1'h0);
+  assign _0523_ = $signed(i_shift[11:6]) > $signed(1'h0);
+  assign _0588_ = $signed(i_shift[11:6]) < $signed(1'h0);
+  assign _0032_ = $signed(i_shift[17:12]) > $signed(1'h0);
+  assign _0103_ = $signed(i_shift[17:12]) < $signed(1'h0);
+  assign _0213_ = $signed(i_shift[23:18]) > $signed(1'h0);
+  assign _0284_ = $signed(i_shift[23:18]) < $signed(1'h0);
+  assign _0383_ = $signed(i_shift[29:24]) > $signed(1'h0);
+  assign _0390_ = $signed(i_shift[29:24]) < $signed(1'h0);
+  assign _0395_[4:0] = - $signed(i_shift[28:24]);
+  assign _0396_ = $signed(i_shift[35:30]) > $signed(1'h0);
+  assign _0401_ = $signed(i_shift[35:30]) < $signed(1'h0);
+  assign _0407_[4:0] = - $signed(i_shift[34:30]);
+  assign _0419_ = $signed(i_shift[41:36]) > $signed(1'h0);
+  assign _0427_ = $signed(i_shift[41:36]) < $signed(1'h0);
+  assign _0428_[4:0] = - $signed(i_shift[40:36]);
+  assign _0429_ = $signed(i_shift[47:42]) > $signed(1'h0);
+  assign _0439_ = $signed(i_shift[47:42]) < $signed(1'h0);
+  assign _0457_ = $signed(i_shift[53:48]) > $signed(1'h0);
+  assign _0460_ = $signed(i_shift[53:48]) < $signed(1'h0);
+  assign _0461_[4:0] = - $signed(i_shift[52:48]);
+  assign _0465_ = $signed(i_shift[59:54]) > $signed(1'h0);
+  assign _0476_ = $signed(i_shift[59:54]) < $signed(1'h0);
+  assign _0491_ = $signed(i_shift[65:60]) > $signed(1'h0);
+  assign _0492_ = $signed(i_shift[65:60]) < $signed(1'h0);
+  assign _0502_ = $signed(i_shift[71:66]) > $signed(1'h0);
+  assign _0513_ = $signed(i_shift[71:66]) < $signed(1'h0);
+  assign _0519_[4:0] = - $signed(i_shift[70:66]);
+  assign _0524_ = $signed(i_shift[77:72]) > $signed(1'h0);
+  assign _0525_ = $signed(i_shift[77:72]) < $signed(1'h0);
+  assign _0528_[4:0] = - $signed(i_shift[76:72]);
+  assign _0539_ = $signed(i_shift[83:78]) > $signed(1'h0);
+  assign _0550_ = $signed(i_shift[83:78]) < $signed(1'h0);
+  assign _0555_[4:0] = - $signed(i_shift[82:78]);
+  assign _0556_ = $signed(i_shift[89:84]) > $signed(1'h0);
+  assign _0559_ = $signed(i_shift[89:84]) < $signed(1'h0);
+  assign _0576_ = $signed(i_shift[95:90]) > $signed(1'h0);
+  assign _0586_ = $signed(i_shift[95:90]) < $signed(1'h0);
+  assign _0587_[4:0] = - $signed(i_shift[94:90]);
   assign a_0 = $signed(rq1_s0) << rq1_l0;
   assign a_1 = $signed(rq1_s1) << rq1_l1;
   assign a_2 = $signed(rq1_s2) << rq1_l2;
@@ -3756,692 +4697,1556 @@ module \hwq_top.engine.requant (rst, i_bias, i_multiplier, i_shift, zero_point, 
   assign a_15 = $signed(rq1_s15) << rq1_l15;
   assign outer_0[33:0] = a_0[16:0] * rq1_m0[16:0];
   assign outer_0[62:34] = $signed(a_0[31:17]) * $signed({ 1'h0, rq1_m0[30:17] });
-  assign _0062_ = $signed(a_0[31:17]) * $signed({ 1'h0, rq1_m0[16:0] });
-  assign _0063_ = a_0[16:0] * rq1_m0[30:17];
-  assign _0064_ = $signed(_0062_) + $signed({ 1'h0, _0063_ });
-  assign mid_0 = $signed(_0064_) + $signed(15'h2000);
+  assign _0054_ = $signed(a_0[31:17]) * $signed({ 1'h0, rq1_m0[16:0] });
+  assign _0055_ = a_0[16:0] * rq1_m0[30:17];
+  assign _0056_ = $signed(_0054_) + $signed({ 1'h0, _0055_ });
+  assign mid_0 = $signed(_0056_) + $signed(15'h2000);
   assign outer_1[33:0] = a_1[16:0] * rq1_m1[16:0];
   assign outer_1[62:34] = $signed(a_1[31:17]) * $signed({ 1'h0, rq1_m1[30:17] });
-  assign _0065_ = $signed(a_1[31:17]) * $signed({ 1'h0, rq1_m1[16:0] });
-  assign _0066_ = a_1[16:0] * rq1_m1[30:17];
-  assign _0067_ = $signed(_0065_) + $signed({ 1'h0, _0066_ });
-  assign mid_1 = $signed(_0067_) + $signed(15'h2000);
+  assign _0066_ = $signed(a_1[31:17]) * $signed({ 1'h0, rq1_m1[16:0] });
+  assign _0072_ = a_1[16:0] * rq1_m1[30:17];
+  assign _0078_ = $signed(_0066_) + $signed({ 1'h0, _0072_ });
+  assign mid_1 = $signed(_0078_) + $signed(15'h2000);
   assign outer_2[33:0] = a_2[16:0] * rq1_m2[16:0];
   assign outer_2[62:34] = $signed(a_2[31:17]) * $signed({ 1'h0, rq1_m2[30:17] });
-  assign _0068_ = $signed(a_2[31:17]) * $signed({ 1'h0, rq1_m2[16:0] });
-  assign _0069_ = a_2[16:0] * rq1_m2[30:17];
-  assign _0070_ = $signed(_0068_) + $signed({ 1'h0, _0069_ });
-  assign mid_2 = $signed(_0070_) + $signed(15'h2000);
+  assign _0086_ = $signed(a_2[31:17]) * $signed({ 1'h0, rq1_m2[16:0] });
+  assign _0087_ = a_2[16:0] * rq1_m2[30:17];
+  assign _0088_ = $signed(_0086_) + $signed({ 1'h0, _0087_ });
+  assign mid_2 = $signed(_0088_) + $signed(15'h2000);
   assign outer_3[33:0] = a_3[16:0] * rq1_m3[16:0];
   assign outer_3[62:34] = $signed(a_3[31:17]) * $signed({ 1'h0, rq1_m3[30:17] });
-  assign _0072_ = $signed(a_3[31:17]) * $signed({ 1'h0, rq1_m3[16:0] });
-  assign _0073_ = a_3[16:0] * rq1_m3[30:17];
-  assign _0074_ = $signed(_0072_) + $signed({ 1'h0, _0073_ });
-  assign mid_3 = $signed(_0074_) + $signed(15'h2000);
+  assign _0104_ = $signed(a_3[31:17]) * $signed({ 1'h0, rq1_m3[16:0] });
+  assign _0110_ = a_3[16:0] * rq1_m3[30:17];
+  assign _0116_ = $signed(_0104_) + $signed({ 1'h0, _0110_ });
+  assign mid_3 = $signed(_0116_) + $signed(15'h2000);
   assign outer_4[33:0] = a_4[16:0] * rq1_m4[16:0];
   assign outer_4[62:34] = $signed(a_4[31:17]) * $signed({ 1'h0, rq1_m4[30:17] });
-  assign _0075_ = $signed(a_4[31:17]) * $signed({ 1'h0, rq1_m4[16:0] });
-  assign _0076_ = a_4[16:0] * rq1_m4[30:17];
-  assign _0077_ = $signed(_0075_) + $signed({ 1'h0, _0076_ });
-  assign mid_4 = $signed(_0077_) + $signed(15'h2000);
+  assign _0119_ = $signed(a_4[31:17]) * $signed({ 1'h0, rq1_m4[16:0] });
+  assign _0120_ = a_4[16:0] * rq1_m4[30:17];
+  assign _0124_ = $signed(_0119_) + $signed({ 1'h0, _0120_ });
+  assign mid_4 = $signed(_0124_) + $signed(15'h2000);
   assign outer_5[33:0] = a_5[16:0] * rq1_m5[16:0];
   assign outer_5[62:34] = $signed(a_5[31:17]) * $signed({ 1'h0, rq1_m5[30:17] });
-  assign _0079_ = $signed(a_5[31:17]) * $signed({ 1'h0, rq1_m5[16:0] });
-  assign _0080_ = a_5[16:0] * rq1_m5[30:17];
-  assign _0081_ = $signed(_0079_) + $signed({ 1'h0, _0080_ });
-  assign mid_5 = $signed(_0081_) + $signed(15'h2000);
+  assign _0141_ = $signed(a_5[31:17]) * $signed({ 1'h0, rq1_m5[16:0] });
+  assign _0147_ = a_5[16:0] * rq1_m5[30:17];
+  assign _0151_ = $signed(_0141_) + $signed({ 1'h0, _0147_ });
+  assign mid_5 = $signed(_0151_) + $signed(15'h2000);
   assign outer_6[33:0] = a_6[16:0] * rq1_m6[16:0];
   assign outer_6[62:34] = $signed(a_6[31:17]) * $signed({ 1'h0, rq1_m6[30:17] });
-  assign _0082_ = $signed(a_6[31:17]) * $signed({ 1'h0, rq1_m6[16:0] });
-  assign _0083_ = a_6[16:0] * rq1_m6[30:17];
-  assign _0084_ = $signed(_0082_) + $signed({ 1'h0, _0083_ });
-  assign mid_6 = $signed(_0084_) + $signed(15'h2000);
+  assign _0152_ = $signed(a_6[31:17]) * $signed({ 1'h0, rq1_m6[16:0] });
+  assign _0156_ = a_6[16:0] * rq1_m6[30:17];
+  assign _0162_ = $signed(_0152_) + $signed({ 1'h0, _0156_ });
+  assign mid_6 = $signed(_0162_) + $signed(15'h2000);
   assign outer_7[33:0] = a_7[16:0] * rq1_m7[16:0];
   assign outer_7[62:34] = $signed(a_7[31:17]) * $signed({ 1'h0, rq1_m7[30:17] });
-  assign _0085_ = $signed(a_7[31:17]) * $signed({ 1'h0, rq1_m7[16:0] });
-  assign _0086_ = a_7[16:0] * rq1_m7[30:17];
-  assign _0087_ = $signed(_0085_) + $signed({ 1'h0, _0086_ });
-  assign mid_7 = $signed(_0087_) + $signed(15'h2000);
+  assign _0178_ = $signed(a_7[31:17]) * $signed({ 1'h0, rq1_m7[16:0] });
+  assign _0182_ = a_7[16:0] * rq1_m7[30:17];
+  assign _0183_ = $signed(_0178_) + $signed({ 1'h0, _0182_ });
+  assign mid_7 = $signed(_0183_) + $signed(15'h2000);
   assign outer_8[33:0] = a_8[16:0] * rq1_m8[16:0];
   assign outer_8[62:34] = $signed(a_8[31:17]) * $signed({ 1'h0, rq1_m8[30:17] });
-  assign _0088_ = $signed(a_8[31:17]) * $signed({ 1'h0, rq1_m8[16:0] });
-  assign _0089_ = a_8[16:0] * rq1_m8[30:17];
-  assign _0090_ = $signed(_0088_) + $signed({ 1'h0, _0089_ });
-  assign mid_8 = $signed(_0090_) + $signed(15'h2000);
+  assign _0186_ = $signed(a_8[31:17]) * $signed({ 1'h0, rq1_m8[16:0] });
+  assign _0192_ = a_8[16:0] * rq1_m8[30:17];
+  assign _0198_ = $signed(_0186_) + $signed({ 1'h0, _0192_ });
+  assign mid_8 = $signed(_0198_) + $signed(15'h2000);
   assign outer_9[33:0] = a_9[16:0] * rq1_m9[16:0];
   assign outer_9[62:34] = $signed(a_9[31:17]) * $signed({ 1'h0, rq1_m9[30:17] });
-  assign _0092_ = $signed(a_9[31:17]) * $signed({ 1'h0, rq1_m9[16:0] });
-  assign _0093_ = a_9[16:0] * rq1_m9[30:17];
-  assign _0094_ = $signed(_0092_) + $signed({ 1'h0, _0093_ });
-  assign mid_9 = $signed(_0094_) + $signed(15'h2000);
+  assign _0214_ = $signed(a_9[31:17]) * $signed({ 1'h0, rq1_m9[16:0] });
+  assign _0215_ = a_9[16:0] * rq1_m9[30:17];
+  assign _0216_ = $signed(_0214_) + $signed({ 1'h0, _0215_ });
+  assign mid_9 = $signed(_0216_) + $signed(15'h2000);
   assign outer_10[33:0] = a_10[16:0] * rq1_m10[16:0];
   assign outer_10[62:34] = $signed(a_10[31:17]) * $signed({ 1'h0, rq1_m10[30:17] });
-  assign _0095_ = $signed(a_10[31:17]) * $signed({ 1'h0, rq1_m10[16:0] });
-  assign _0096_ = a_10[16:0] * rq1_m10[30:17];
-  assign _0097_ = $signed(_0095_) + $signed({ 1'h0, _0096_ });
-  assign mid_10 = $signed(_0097_) + $signed(15'h2000);
+  assign _0224_ = $signed(a_10[31:17]) * $signed({ 1'h0, rq1_m10[16:0] });
+  assign _0230_ = a_10[16:0] * rq1_m10[30:17];
+  assign _0236_ = $signed(_0224_) + $signed({ 1'h0, _0230_ });
+  assign mid_10 = $signed(_0236_) + $signed(15'h2000);
   assign outer_11[33:0] = a_11[16:0] * rq1_m11[16:0];
   assign outer_11[62:34] = $signed(a_11[31:17]) * $signed({ 1'h0, rq1_m11[30:17] });
-  assign _0098_ = $signed(a_11[31:17]) * $signed({ 1'h0, rq1_m11[16:0] });
-  assign _0099_ = a_11[16:0] * rq1_m11[30:17];
-  assign _0100_ = $signed(_0098_) + $signed({ 1'h0, _0099_ });
-  assign mid_11 = $signed(_0100_) + $signed(15'h2000);
+  assign _0249_ = $signed(a_11[31:17]) * $signed({ 1'h0, rq1_m11[16:0] });
+  assign _0260_ = a_11[16:0] * rq1_m11[30:17];
+  assign _0271_ = $signed(_0249_) + $signed({ 1'h0, _0260_ });
+  assign mid_11 = $signed(_0271_) + $signed(15'h2000);
   assign outer_12[33:0] = a_12[16:0] * rq1_m12[16:0];
   assign outer_12[62:34] = $signed(a_12[31:17]) * $signed({ 1'h0, rq1_m12[30:17] });
-  assign _0101_ = $signed(a_12[31:17]) * $signed({ 1'h0, rq1_m12[16:0] });
-  assign _0102_ = a_12[16:0] * rq1_m12[30:17];
-  assign _0103_ = $signed(_0101_) + $signed({ 1'h0, _0102_ });
-  assign mid_12 = $signed(_0103_) + $signed(15'h2000);
+  assign _0281_ = $signed(a_12[31:17]) * $signed({ 1'h0, rq1_m12[16:0] });
+  assign _0282_ = a_12[16:0] * rq1_m12[30:17];
+  assign _0283_ = $signed(_0281_) + $signed({ 1'h0, _0282_ });
+  assign mid_12 = $signed(_0283_) + $signed(15'h2000);
   assign outer_13[33:0] = a_13[16:0] * rq1_m13[16:0];
   assign outer_13[62:34] = $signed(a_13[31:17]) * $signed({ 1'h0, rq1_m13[30:17] });
-  assign _0105_ = $signed(a_13[31:17]) * $signed({ 1'h0, rq1_m13[16:0] });
-  assign _0106_ = a_13[16:0] * rq1_m13[30:17];
-  assign _0107_ = $signed(_0105_) + $signed({ 1'h0, _0106_ });
-  assign mid_13 = $signed(_0107_) + $signed(15'h2000);
+  assign _0285_ = $signed(a_13[31:17]) * $signed({ 1'h0, rq1_m13[16:0] });
+  assign _0286_ = a_13[16:0] * rq1_m13[30:17];
+  assign _0287_ = $signed(_0285_) + $signed({ 1'h0, _0286_ });
+  assign mid_13 = $signed(_0287_) + $signed(15'h2000);
   assign outer_14[33:0] = a_14[16:0] * rq1_m14[16:0];
   assign outer_14[62:34] = $signed(a_14[31:17]) * $signed({ 1'h0, rq1_m14[30:17] });
-  assign _0108_ = $signed(a_14[31:17]) * $signed({ 1'h0, rq1_m14[16:0] });
-  assign _0109_ = a_14[16:0] * rq1_m14[30:17];
-  assign _0110_ = $signed(_0108_) + $signed({ 1'h0, _0109_ });
-  assign mid_14 = $signed(_0110_) + $signed(15'h2000);
+  assign _0288_ = $signed(a_14[31:17]) * $signed({ 1'h0, rq1_m14[16:0] });
+  assign _0289_ = a_14[16:0] * rq1_m14[30:17];
+  assign _0290_ = $signed(_0288_) + $signed({ 1'h0, _0289_ });
+  assign mid_14 = $signed(_0290_) + $signed(15'h2000);
   assign outer_15[33:0] = a_15[16:0] * rq1_m15[16:0];
   assign outer_15[62:34] = $signed(a_15[31:17]) * $signed({ 1'h0, rq1_m15[30:17] });
-  assign _0112_ = $signed(a_15[31:17]) * $signed({ 1'h0, rq1_m15[16:0] });
-  assign _0113_ = a_15[16:0] * rq1_m15[30:17];
-  assign _0114_ = $signed(_0112_) + $signed({ 1'h0, _0113_ });
-  assign mid_15 = $signed(_0114_) + $signed(15'h2000);
-  assign { h_0, _0115_[13:0] } = $signed(outer_0[62:17]) + $signed(mid_0);
-  assign { h_1, _0116_[13:0] } = $signed(outer_1[62:17]) + $signed(mid_1);
-  assign { h_2, _0117_[13:0] } = $signed(outer_2[62:17]) + $signed(mid_2);
-  assign { h_3, _0118_[13:0] } = $signed(outer_3[62:17]) + $signed(mid_3);
-  assign { h_4, _0119_[13:0] } = $signed(outer_4[62:17]) + $signed(mid_4);
-  assign { h_5, _0120_[13:0] } = $signed(outer_5[62:17]) + $signed(mid_5);
-  assign { h_6, _0122_[13:0] } = $signed(outer_6[62:17]) + $signed(mid_6);
-  assign { h_7, _0123_[13:0] } = $signed(outer_7[62:17]) + $signed(mid_7);
-  assign { h_8, _0124_[13:0] } = $signed(outer_8[62:17]) + $signed(mid_8);
-  assign { h_9, _0125_[13:0] } = $signed(outer_9[62:17]) + $signed(mid_9);
-  assign { h_10, _0126_[13:0] } = $signed(outer_10[62:17]) + $signed(mid_10);
-  assign { h_11, _0127_[13:0] } = $signed(outer_11[62:17]) + $signed(mid_11);
-  assign { h_12, _0129_[13:0] } = $signed(outer_12[62:17]) + $signed(mid_12);
-  assign { h_13, _0130_[13:0] } = $signed(outer_13[62:17]) + $signed(mid_13);
-  assign { h_14, _0131_[13:0] } = $signed(outer_14[62:17]) + $signed(mid_14);
-  assign { h_15, _0132_[13:0] } = $signed(outer_15[62:17]) + $signed(mid_15);
-  assign { half_0, _0134_[0] } = 1'h1 << rq1_r0;
-  assign halfm_0[0] = rq1_r0 >= 2'h2;
-  assign halfm_0[1] = rq1_r0 >= 2'h3;
-  assign halfm_0[2] = rq1_r0 >= 3'h4;
-  assign halfm_0[3] = rq1_r0 >= 3'h5;
-  assign halfm_0[4] = rq1_r0 >= 3'h6;
-  assign halfm_0[5] = rq1_r0 >= 3'h7;
-  assign halfm_0[6] = rq1_r0 >= 4'h8;
-  assign halfm_0[7] = rq1_r0 >= 4'h9;
-  assign halfm_0[8] = rq1_r0 >= 4'ha;
-  assign halfm_0[9] = rq1_r0 >= 4'hb;
-  assign halfm_0[10] = rq1_r0 >= 4'hc;
-  assign halfm_0[11] = rq1_r0 >= 4'hd;
-  assign halfm_0[12] = rq1_r0 >= 4'he;
-  assign halfm_0[13] = rq1_r0 >= 4'hf;
-  assign halfm_0[14] = rq1_r0 >= 5'h10;
-  assign halfm_0[15] = rq1_r0 >= 5'h11;
-  assign halfm_0[16] = rq1_r0 >= 5'h12;
-  assign halfm_0[17] = rq1_r0 >= 5'h13;
-  assign halfm_0[18] = rq1_r0 >= 5'h14;
-  assign halfm_0[19] = rq1_r0 >= 5'h15;
-  assign halfm_0[20] = rq1_r0 >= 5'h16;
-  assign halfm_0[21] = rq1_r0 >= 5'h17;
-  assign halfm_0[22] = rq1_r0 >= 5'h18;
-  assign halfm_0[23] = rq1_r0 >= 5'h19;
-  assign halfm_0[24] = rq1_r0 >= 5'h1a;
-  assign halfm_0[25] = rq1_r0 >= 5'h1b;
-  assign halfm_0[26] = rq1_r0 >= 5'h1c;
-  assign halfm_0[27] = rq1_r0 >= 5'h1d;
-  assign halfm_0[28] = rq1_r0 >= 5'h1e;
-  assign halfm_0[29] = rq1_r0 >= 5'h1f;
-  assign halfm_0[30] = rq1_r0 >= 6'h20;
-  assign halfm_0[31] = rq1_r0 >= 6'h21;
-  assign { half_1, _0136_[0] } = 1'h1 << rq1_r1;
-  assign halfm_1[0] = rq1_r1 >= 2'h2;
-  assign halfm_1[1] = rq1_r1 >= 2'h3;
-  assign halfm_1[2] = rq1_r1 >= 3'h4;
-  assign halfm_1[3] = rq1_r1 >= 3'h5;
-  assign halfm_1[4] = rq1_r1 >= 3'h6;
-  assign halfm_1[5] = rq1_r1 >= 3'h7;
-  assign halfm_1[6] = rq1_r1 >= 4'h8;
-  assign halfm_1[7] = rq1_r1 >= 4'h9;
-  assign halfm_1[8] = rq1_r1 >= 4'ha;
-  assign halfm_1[9] = rq1_r1 >= 4'hb;
-  assign halfm_1[10] = rq1_r1 >= 4'hc;
-  assign halfm_1[11] = rq1_r1 >= 4'hd;
-  assign halfm_1[12] = rq1_r1 >= 4'he;
-  assign halfm_1[13] = rq1_r1 >= 4'hf;
-  assign halfm_1[14] = rq1_r1 >= 5'h10;
-  assign halfm_1[15] = rq1_r1 >= 5'h11;
-  assign halfm_1[16] = rq1_r1 >= 5'h12;
-  assign halfm_1[17] = rq1_r1 >= 5'h13;
-  assign halfm_1[18] = rq1_r1 >= 5'h14;
-  assign halfm_1[19] = rq1_r1 >= 5'h15;
-  assign halfm_1[20] = rq1_r1 >= 5'h16;
-  assign halfm_1[21] = rq1_r1 >= 5'h17;
-  assign halfm_1[22] = rq1_r1 >= 5'h18;
-  assign halfm_1[23] = rq1_r1 >= 5'h19;
-  assign halfm_1[24] = rq1_r1 >= 5'h1a;
-  assign halfm_1[25] = rq1_r1 >= 5'h1b;
-  assign halfm_1[26] = rq1_r1 >= 5'h1c;
-  assign halfm_1[27] = rq1_r1 >= 5'h1d;
-  assign halfm_1[28] = rq1_r1 >= 5'h1e;
-  assign halfm_1[29] = rq1_r1 >= 5'h1f;
-  assign halfm_1[30] = rq1_r1 >= 6'h20;
-  assign halfm_1[31] = rq1_r1 >= 6'h21;
-  assign { half_2, _0140_[0] } = 1'h1 << rq1_r2;
-  assign halfm_2[0] = rq1_r2 >= 2'h2;
-  assign halfm_2[1] = rq1_r2 >= 2'h3;
-  assign halfm_2[2] = rq1_r2 >= 3'h4;
-  assign halfm_2[3] = rq1_r2 >= 3'h5;
-  assign halfm_2[4] = rq1_r2 >= 3'h6;
-  assign halfm_2[5] = rq1_r2 >= 3'h7;
-  assign halfm_2[6] = rq1_r2 >= 4'h8;
-  assign halfm_2[7] = rq1_r2 >= 4'h9;
-  assign halfm_2[8] = rq1_r2 >= 4'ha;
-  assign halfm_2[9] = rq1_r2 >= 4'hb;
-  assign halfm_2[10] = rq1_r2 >= 4'hc;
-  assign halfm_2[11] = rq1_r2 >= 4'hd;
-  assign halfm_2[12] = rq1_r2 >= 4'he;
-  assign halfm_2[13] = rq1_r2 >= 4'hf;
-  assign halfm_2[14] = rq1_r2 >= 5'h10;
-  assign halfm_2[15] = rq1_r2 >= 5'h11;
-  assign halfm_2[16] = rq1_r2 >= 5'h12;
-  assign halfm_2[17] = rq1_r2 >= 5'h13;
-  assign halfm_2[18] = rq1_r2 >= 5'h14;
-  assign halfm_2[19] = rq1_r2 >= 5'h15;
-  assign halfm_2[20] = rq1_r2 >= 5'h16;
-  assign halfm_2[21] = rq1_r2 >= 5'h17;
-  assign halfm_2[22] = rq1_r2 >= 5'h18;
-  assign halfm_2[23] = rq1_r2 >= 5'h19;
-  assign halfm_2[24] = rq1_r2 >= 5'h1a;
-  assign halfm_2[25] = rq1_r2 >= 5'h1b;
-  assign halfm_2[26] = rq1_r2 >= 5'h1c;
-  assign halfm_2[27] = rq1_r2 >= 5'h1d;
-  assign halfm_2[28] = rq1_r2 >= 5'h1e;
-  assign halfm_2[29] = rq1_r2 >= 5'h1f;
-  assign halfm_2[30] = rq1_r2 >= 6'h20;
-  assign halfm_2[31] = rq1_r2 >= 6'h21;
-  assign { half_3, _0144_[0] } = 1'h1 << rq1_r3;
-  assign halfm_3[0] = rq1_r3 >= 2'h2;
-  assign halfm_3[1] = rq1_r3 >= 2'h3;
-  assign halfm_3[2] = rq1_r3 >= 3'h4;
-  assign halfm_3[3] = rq1_r3 >= 3'h5;
-  assign halfm_3[4] = rq1_r3 >= 3'h6;
-  assign halfm_3[5] = rq1_r3 >= 3'h7;
-  assign halfm_3[6] = rq1_r3 >= 4'h8;
-  assign halfm_3[7] = rq1_r3 >= 4'h9;
-  assign halfm_3[8] = rq1_r3 >= 4'ha;
-  assign halfm_3[9] = rq1_r3 >= 4'hb;
-  assign halfm_3[10] = rq1_r3 >= 4'hc;
-  assign halfm_3[11] = rq1_r3 >= 4'hd;
-  assign halfm_3[12] = rq1_r3 >= 4'he;
-  assign halfm_3[13] = rq1_r3 >= 4'hf;
-  assign halfm_3[14] = rq1_r3 >= 5'h10;
-  assign halfm_3[15] = rq1_r3 >= 5'h11;
-  assign halfm_3[16] = rq1_r3 >= 5'h12;
-  assign halfm_3[17] = rq1_r3 >= 5'h13;
-  assign halfm_3[18] = rq1_r3 >= 5'h14;
-  assign halfm_3[19] = rq1_r3 >= 5'h15;
-  assign halfm_3[20] = rq1_r3 >= 5'h16;
-  assign halfm_3[21] = rq1_r3 >= 5'h17;
-  assign halfm_3[22] = rq1_r3 >= 5'h18;
-  assign halfm_3[23] = rq1_r3 >= 5'h19;
-  assign halfm_3[24] = rq1_r3 >= 5'h1a;
-  assign halfm_3[25] = rq1_r3 >= 5'h1b;
-  assign halfm_3[26] = rq1_r3 >= 5'h1c;
-  assign halfm_3[27] = rq1_r3 >= 5'h1d;
-  assign halfm_3[28] = rq1_r3 >= 5'h1e;
-  assign halfm_3[29] = rq1_r3 >= 5'h1f;
-  assign halfm_3[30] = rq1_r3 >= 6'h20;
-  assign halfm_3[31] = rq1_r3 >= 6'h21;
-  assign { half_4, _0146_[0] } = 1'h1 << rq1_r4;
-  assign halfm_4[0] = rq1_r4 >= 2'h2;
-  assign halfm_4[1] = rq1_r4 >= 2'h3;
-  assign halfm_4[2] = rq1_r4 >= 3'h4;
-  assign halfm_4[3] = rq1_r4 >= 3'h5;
-  assign halfm_4[4] = rq1_r4 >= 3'h6;
-  assign halfm_4[5] = rq1_r4 >= 3'h7;
-  assign halfm_4[6] = rq1_r4 >= 4'h8;
-  assign halfm_4[7] = rq1_r4 >= 4'h9;
-  assign halfm_4[8] = rq1_r4 >= 4'ha;
-  assign halfm_4[9] = rq1_r4 >= 4'hb;
-  assign halfm_4[10] = rq1_r4 >= 4'hc;
-  assign halfm_4[11] = rq1_r4 >= 4'hd;
-  assign halfm_4[12] = rq1_r4 >= 4'he;
-  assign halfm_4[13] = rq1_r4 >= 4'hf;
-  assign halfm_4[14] = rq1_r4 >= 5'h10;
-  assign halfm_4[15] = rq1_r4 >= 5'h11;
-  assign halfm_4[16] = rq1_r4 >= 5'h12;
-  assign halfm_4[17] = rq1_r4 >= 5'h13;
-  assign halfm_4[18] = rq1_r4 >= 5'h14;
-  assign halfm_4[19] = rq1_r4 >= 5'h15;
-  assign halfm_4[20] = rq1_r4 >= 5'h16;
-  assign halfm_4[21] = rq1_r4 >= 5'h17;
-  assign halfm_4[22] = rq1_r4 >= 5'h18;
-  assign halfm_4[23] = rq1_r4 >= 5'h19;
-  assign halfm_4[24] = rq1_r4 >= 5'h1a;
-  assign halfm_4[25] = rq1_r4 >= 5'h1b;
-  assign halfm_4[26] = rq1_r4 >= 5'h1c;
-  assign halfm_4[27] = rq1_r4 >= 5'h1d;
-  assign halfm_4[28] = rq1_r4 >= 5'h1e;
-  assign halfm_4[29] = rq1_r4 >= 5'h1f;
-  assign halfm_4[30] = rq1_r4 >= 6'h20;
-  assign halfm_4[31] = rq1_r4 >= 6'h21;
-  assign { half_5, _0151_[0] } = 1'h1 << rq1_r5;
-  assign halfm_5[0] = rq1_r5 >= 2'h2;
-  assign halfm_5[1] = rq1_r5 >= 2'h3;
-  assign halfm_5[2] = rq1_r5 >= 3'h4;
-  assign halfm_5[3] = rq1_r5 >= 3'h5;
-  assign halfm_5[4] = rq1_r5 >= 3'h6;
-  assign halfm_5[5] = rq1_r5 >= 3'h7;
-  assign halfm_5[6] = rq1_r5 >= 4'h8;
-  assign halfm_5[7] = rq1_r5 >= 4'h9;
-  assign halfm_5[8] = rq1_r5 >= 4'ha;
-  assign halfm_5[9] = rq1_r5 >= 4'hb;
-  assign halfm_5[10] = rq1_r5 >= 4'hc;
-  assign halfm_5[11] = rq1_r5 >= 4'hd;
-  assign halfm_5[12] = rq1_r5 >= 4'he;
-  assign halfm_5[13] = rq1_r5 >= 4'hf;
-  assign halfm_5[14] = rq1_r5 >= 5'h10;
-  assign halfm_5[15] = rq1_r5 >= 5'h11;
-  assign halfm_5[16] = rq1_r5 >= 5'h12;
-  assign halfm_5[17] = rq1_r5 >= 5'h13;
-  assign halfm_5[18] = rq1_r5 >= 5'h14;
-  assign halfm_5[19] = rq1_r5 >= 5'h15;
-  assign halfm_5[20] = rq1_r5 >= 5'h16;
-  assign halfm_5[21] = rq1_r5 >= 5'h17;
-  assign halfm_5[22] = rq1_r5 >= 5'h18;
-  assign halfm_5[23] = rq1_r5 >= 5'h19;
-  assign halfm_5[24] = rq1_r5 >= 5'h1a;
-  assign halfm_5[25] = rq1_r5 >= 5'h1b;
-  assign halfm_5[26] = rq1_r5 >= 5'h1c;
-  assign halfm_5[27] = rq1_r5 >= 5'h1d;
-  assign halfm_5[28] = rq1_r5 >= 5'h1e;
-  assign halfm_5[29] = rq1_r5 >= 5'h1f;
-  assign halfm_5[30] = rq1_r5 >= 6'h20;
-  assign halfm_5[31] = rq1_r5 >= 6'h21;
-  assign { half_6, _0154_[0] } = 1'h1 << rq1_r6;
-  assign halfm_6[0] = rq1_r6 >= 2'h2;
-  assign halfm_6[1] = rq1_r6 >= 2'h3;
-  assign halfm_6[2] = rq1_r6 >= 3'h4;
-  assign halfm_6[3] = rq1_r6 >= 3'h5;
-  assign halfm_6[4] = rq1_r6 >= 3'h6;
-  assign halfm_6[5] = rq1_r6 >= 3'h7;
-  assign halfm_6[6] = rq1_r6 >= 4'h8;
-  assign halfm_6[7] = rq1_r6 >= 4'h9;
-  assign halfm_6[8] = rq1_r6 >= 4'ha;
-  assign halfm_6[9] = rq1_r6 >= 4'hb;
-  assign halfm_6[10] = rq1_r6 >= 4'hc;
-  assign halfm_6[11] = rq1_r6 >= 4'hd;
-  assign halfm_6[12] = rq1_r6 >= 4'he;
-  assign halfm_6[13] = rq1_r6 >= 4'hf;
-  assign halfm_6[14] = rq1_r6 >= 5'h10;
-  assign halfm_6[15] = rq1_r6 >= 5'h11;
-  assign halfm_6[16] = rq1_r6 >= 5'h12;
-  assign halfm_6[17] = rq1_r6 >= 5'h13;
-  assign halfm_6[18] = rq1_r6 >= 5'h14;
-  assign halfm_6[19] = rq1_r6 >= 5'h15;
-  assign halfm_6[20] = rq1_r6 >= 5'h16;
-  assign halfm_6[21] = rq1_r6 >= 5'h17;
-  assign halfm_6[22] = rq1_r6 >= 5'h18;
-  assign halfm_6[23] = rq1_r6 >= 5'h19;
-  assign halfm_6[24] = rq1_r6 >= 5'h1a;
-  assign halfm_6[25] = rq1_r6 >= 5'h1b;
-  assign halfm_6[26] = rq1_r6 >= 5'h1c;
-  assign halfm_6[27] = rq1_r6 >= 5'h1d;
-  assign halfm_6[28] = rq1_r6 >= 5'h1e;
-  assign halfm_6[29] = rq1_r6 >= 5'h1f;
-  assign halfm_6[30] = rq1_r6 >= 6'h20;
-  assign halfm_6[31] = rq1_r6 >= 6'h21;
-  assign { half_7, _0156_[0] } = 1'h1 << rq1_r7;
-  assign halfm_7[0] = rq1_r7 >= 2'h2;
-  assign halfm_7[1] = rq1_r7 >= 2'h3;
-  assign halfm_7[2] = rq1_r7 >= 3'h4;
-  assign halfm_7[3] = rq1_r7 >= 3'h5;
-  assign halfm_7[4] = rq1_r7 >= 3'h6;
-  assign halfm_7[5] = rq1_r7 >= 3'h7;
-  assign halfm_7[6] = rq1_r7 >= 4'h8;
-  assign halfm_7[7] = rq1_r7 >= 4'h9;
-  assign halfm_7[8] = rq1_r7 >= 4'ha;
-  assign halfm_7[9] = rq1_r7 >= 4'hb;
-  assign halfm_7[10] = rq1_r7 >= 4'hc;
-  assign halfm_7[11] = rq1_r7 >= 4'hd;
-  assign halfm_7[12] = rq1_r7 >= 4'he;
-  assign halfm_7[13] = rq1_r7 >= 4'hf;
-  assign halfm_7[14] = rq1_r7 >= 5'h10;
-  assign halfm_7[15] = rq1_r7 >= 5'h11;
-  assign halfm_7[16] = rq1_r7 >= 5'h12;
-  assign halfm_7[17] = rq1_r7 >= 5'h13;
-  assign halfm_7[18] = rq1_r7 >= 5'h14;
-  assign halfm_7[19] = rq1_r7 >= 5'h15;
-  assign halfm_7[20] = rq1_r7 >= 5'h16;
-  assign halfm_7[21] = rq1_r7 >= 5'h17;
-  assign halfm_7[22] = rq1_r7 >= 5'h18;
-  assign halfm_7[23] = rq1_r7 >= 5'h19;
-  assign halfm_7[24] = rq1_r7 >= 5'h1a;
-  assign halfm_7[25] = rq1_r7 >= 5'h1b;
-  assign halfm_7[26] = rq1_r7 >= 5'h1c;
-  assign halfm_7[27] = rq1_r7 >= 5'h1d;
-  assign halfm_7[28] = rq1_r7 >= 5'h1e;
-  assign halfm_7[29] = rq1_r7 >= 5'h1f;
-  assign halfm_7[30] = rq1_r7 >= 6'h20;
-  assign halfm_7[31] = rq1_r7 >= 6'h21;
-  assign { half_8, _0160_[0] } = 1'h1 << rq1_r8;
-  assign halfm_8[0] = rq1_r8 >= 2'h2;
-  assign halfm_8[1] = rq1_r8 >= 2'h3;
-  assign halfm_8[2] = rq1_r8 >= 3'h4;
-  assign halfm_8[3] = rq1_r8 >= 3'h5;
-  assign halfm_8[4] = rq1_r8 >= 3'h6;
-  assign halfm_8[5] = rq1_r8 >= 3'h7;
-  assign halfm_8[6] = rq1_r8 >= 4'h8;
-  assign halfm_8[7] = rq1_r8 >= 4'h9;
-  assign halfm_8[8] = rq1_r8 >= 4'ha;
-  assign halfm_8[9] = rq1_r8 >= 4'hb;
-  assign halfm_8[10] = rq1_r8 >= 4'hc;
-  assign halfm_8[11] = rq1_r8 >= 4'hd;
-  assign halfm_8[12] = rq1_r8 >= 4'he;
-  assign halfm_8[13] = rq1_r8 >= 4'hf;
-  assign halfm_8[14] = rq1_r8 >= 5'h10;
-  assign halfm_8[15] = rq1_r8 >= 5'h11;
-  assign halfm_8[16] = rq1_r8 >= 5'h12;
-  assign halfm_8[17] = rq1_r8 >= 5'h13;
-  assign halfm_8[18] = rq1_r8 >= 5'h14;
-  assign halfm_8[19] = rq1_r8 >= 5'h15;
-  assign halfm_8[20] = rq1_r8 >= 5'h16;
-  assign halfm_8[21] = rq1_r8 >= 5'h17;
-  assign halfm_8[22] = rq1_r8 >= 5'h18;
-  assign halfm_8[23] = rq1_r8 >= 5'h19;
-  assign halfm_8[24] = rq1_r8 >= 5'h1a;
-  assign halfm_8[25] = rq1_r8 >= 5'h1b;
-  assign halfm_8[26] = rq1_r8 >= 5'h1c;
-  assign halfm_8[27] = rq1_r8 >= 5'h1d;
-  assign halfm_8[28] = rq1_r8 >= 5'h1e;
-  assign halfm_8[29] = rq1_r8 >= 5'h1f;
-  assign halfm_8[30] = rq1_r8 >= 6'h20;
-  assign halfm_8[31] = rq1_r8 >= 6'h21;
-  assign { half_9, _0163_[0] } = 1'h1 << rq1_r9;
-  assign halfm_9[0] = rq1_r9 >= 2'h2;
-  assign halfm_9[1] = rq1_r9 >= 2'h3;
-  assign halfm_9[2] = rq1_r9 >= 3'h4;
-  assign halfm_9[3] = rq1_r9 >= 3'h5;
-  assign halfm_9[4] = rq1_r9 >= 3'h6;
-  assign halfm_9[5] = rq1_r9 >= 3'h7;
-  assign halfm_9[6] = rq1_r9 >= 4'h8;
-  assign halfm_9[7] = rq1_r9 >= 4'h9;
-  assign halfm_9[8] = rq1_r9 >= 4'ha;
-  assign halfm_9[9] = rq1_r9 >= 4'hb;
-  assign halfm_9[10] = rq1_r9 >= 4'hc;
-  assign halfm_9[11] = rq1_r9 >= 4'hd;
-  assign halfm_9[12] = rq1_r9 >= 4'he;
-  assign halfm_9[13] = rq1_r9 >= 4'hf;
-  assign halfm_9[14] = rq1_r9 >= 5'h10;
-  assign halfm_9[15] = rq1_r9 >= 5'h11;
-  assign halfm_9[16] = rq1_r9 >= 5'h12;
-  assign halfm_9[17] = rq1_r9 >= 5'h13;
-  assign halfm_9[18] = rq1_r9 >= 5'h14;
-  assign halfm_9[19] = rq1_r9 >= 5'h15;
-  assign halfm_9[20] = rq1_r9 >= 5'h16;
-  assign halfm_9[21] = rq1_r9 >= 5'h17;
-  assign halfm_9[22] = rq1_r9 >= 5'h18;
-  assign halfm_9[23] = rq1_r9 >= 5'h19;
-  assign halfm_9[24] = rq1_r9 >= 5'h1a;
-  assign halfm_9[25] = rq1_r9 >= 5'h1b;
-  assign halfm_9[26] = rq1_r9 >= 5'h1c;
-  assign halfm_9[27] = rq1_r9 >= 5'h1d;
-  assign halfm_9[28] = rq1_r9 >= 5'h1e;
-  assign halfm_9[29] = rq1_r9 >= 5'h1f;
-  assign halfm_9[30] = rq1_r9 >= 6'h20;
-  assign halfm_9[31] = rq1_r9 >= 6'h21;
-  assign { half_10, _0166_[0] } = 1'h1 << rq1_r10;
-  assign halfm_10[0] = rq1_r10 >= 2'h2;
-  assign halfm_10[1] = rq1_r10 >= 2'h3;
-  assign halfm_10[2] = rq1_r10 >= 3'h4;
-  assign halfm_10[3] = rq1_r10 >= 3'h5;
-  assign halfm_10[4] = rq1_r10 >= 3'h6;
-  assign halfm_10[5] = rq1_r10 >= 3'h7;
-  assign halfm_10[6] = rq1_r10 >= 4'h8;
-  assign halfm_10[7] = rq1_r10 >= 4'h9;
-  assign halfm_10[8] = rq1_r10 >= 4'ha;
-  assign halfm_10[9] = rq1_r10 >= 4'hb;
-  assign halfm_10[10] = rq1_r10 >= 4'hc;
-  assign halfm_10[11] = rq1_r10 >= 4'hd;
-  assign halfm_10[12] = rq1_r10 >= 4'he;
-  assign halfm_10[13] = rq1_r10 >= 4'hf;
-  assign halfm_10[14] = rq1_r10 >= 5'h10;
-  assign halfm_10[15] = rq1_r10 >= 5'h11;
-  assign halfm_10[16] = rq1_r10 >= 5'h12;
-  assign halfm_10[17] = rq1_r10 >= 5'h13;
-  assign halfm_10[18] = rq1_r10 >= 5'h14;
-  assign halfm_10[19] = rq1_r10 >= 5'h15;
-  assign halfm_10[20] = rq1_r10 >= 5'h16;
-  assign halfm_10[21] = rq1_r10 >= 5'h17;
-  assign halfm_10[22] = rq1_r10 >= 5'h18;
-  assign halfm_10[23] = rq1_r10 >= 5'h19;
-  assign halfm_10[24] = rq1_r10 >= 5'h1a;
-  assign halfm_10[25] = rq1_r10 >= 5'h1b;
-  assign halfm_10[26] = rq1_r10 >= 5'h1c;
-  assign halfm_10[27] = rq1_r10 >= 5'h1d;
-  assign halfm_10[28] = rq1_r10 >= 5'h1e;
-  assign halfm_10[29] = rq1_r10 >= 5'h1f;
-  assign halfm_10[30] = rq1_r10 >= 6'h20;
-  assign halfm_10[31] = rq1_r10 >= 6'h21;
-  assign { half_11, _0170_[0] } = 1'h1 << rq1_r11;
-  assign halfm_11[0] = rq1_r11 >= 2'h2;
-  assign halfm_11[1] = rq1_r11 >= 2'h3;
-  assign halfm_11[2] = rq1_r11 >= 3'h4;
-  assign halfm_11[3] = rq1_r11 >= 3'h5;
-  assign halfm_11[4] = rq1_r11 >= 3'h6;
-  assign halfm_11[5] = rq1_r11 >= 3'h7;
-  assign halfm_11[6] = rq1_r11 >= 4'h8;
-  assign halfm_11[7] = rq1_r11 >= 4'h9;
-  assign halfm_11[8] = rq1_r11 >= 4'ha;
-  assign halfm_11[9] = rq1_r11 >= 4'hb;
-  assign halfm_11[10] = rq1_r11 >= 4'hc;
-  assign halfm_11[11] = rq1_r11 >= 4'hd;
-  assign halfm_11[12] = rq1_r11 >= 4'he;
-  assign halfm_11[13] = rq1_r11 >= 4'hf;
-  assign halfm_11[14] = rq1_r11 >= 5'h10;
-  assign halfm_11[15] = rq1_r11 >= 5'h11;
-  assign halfm_11[16] = rq1_r11 >= 5'h12;
-  assign halfm_11[17] = rq1_r11 >= 5'h13;
-  assign halfm_11[18] = rq1_r11 >= 5'h14;
-  assign halfm_11[19] = rq1_r11 >= 5'h15;
-  assign halfm_11[20] = rq1_r11 >= 5'h16;
-  assign halfm_11[21] = rq1_r11 >= 5'h17;
-  assign halfm_11[22] = rq1_r11 >= 5'h18;
-  assign halfm_11[23] = rq1_r11 >= 5'h19;
-  assign halfm_11[24] = rq1_r11 >= 5'h1a;
-  assign halfm_11[25] = rq1_r11 >= 5'h1b;
-  assign halfm_11[26] = rq1_r11 >= 5'h1c;
-  assign halfm_11[27] = rq1_r11 >= 5'h1d;
-  assign halfm_11[28] = rq1_r11 >= 5'h1e;
-  assign halfm_11[29] = rq1_r11 >= 5'h1f;
-  assign halfm_11[30] = rq1_r11 >= 6'h20;
-  assign halfm_11[31] = rq1_r11 >= 6'h21;
-  assign { half_12, _0173_[0] } = 1'h1 << rq1_r12;
-  assign halfm_12[0] = rq1_r12 >= 2'h2;
-  assign halfm_12[1] = rq1_r12 >= 2'h3;
-  assign halfm_12[2] = rq1_r12 >= 3'h4;
-  assign halfm_12[3] = rq1_r12 >= 3'h5;
-  assign halfm_12[4] = rq1_r12 >= 3'h6;
-  assign halfm_12[5] = rq1_r12 >= 3'h7;
-  assign halfm_12[6] = rq1_r12 >= 4'h8;
-  assign halfm_12[7] = rq1_r12 >= 4'h9;
-  assign halfm_12[8] = rq1_r12 >= 4'ha;
-  assign halfm_12[9] = rq1_r12 >= 4'hb;
-  assign halfm_12[10] = rq1_r12 >= 4'hc;
-  assign halfm_12[11] = rq1_r12 >= 4'hd;
-  assign halfm_12[12] = rq1_r12 >= 4'he;
-  assign halfm_12[13] = rq1_r12 >= 4'hf;
-  assign halfm_12[14] = rq1_r12 >= 5'h10;
-  assign halfm_12[15] = rq1_r12 >= 5'h11;
-  assign halfm_12[16] = rq1_r12 >= 5'h12;
-  assign halfm_12[17] = rq1_r12 >= 5'h13;
-  assign halfm_12[18] = rq1_r12 >= 5'h14;
-  assign halfm_12[19] = rq1_r12 >= 5'h15;
-  assign halfm_12[20] = rq1_r12 >= 5'h16;
-  assign halfm_12[21] = rq1_r12 >= 5'h17;
-  assign halfm_12[22] = rq1_r12 >= 5'h18;
-  assign halfm_12[23] = rq1_r12 >= 5'h19;
-  assign halfm_12[24] = rq1_r12 >= 5'h1a;
-  assign halfm_12[25] = rq1_r12 >= 5'h1b;
-  assign halfm_12[26] = rq1_r12 >= 5'h1c;
-  assign halfm_12[27] = rq1_r12 >= 5'h1d;
-  assign halfm_12[28] = rq1_r12 >= 5'h1e;
-  assign halfm_12[29] = rq1_r12 >= 5'h1f;
-  assign halfm_12[30] = rq1_r12 >= 6'h20;
-  assign halfm_12[31] = rq1_r12 >= 6'h21;
-  assign { half_13, _0176_[0] } = 1'h1 << rq1_r13;
-  assign halfm_13[0] = rq1_r13 >= 2'h2;
-  assign halfm_13[1] = rq1_r13 >= 2'h3;
-  assign halfm_13[2] = rq1_r13 >= 3'h4;
-  assign halfm_13[3] = rq1_r13 >= 3'h5;
-  assign halfm_13[4] = rq1_r13 >= 3'h6;
-  assign halfm_13[5] = rq1_r13 >= 3'h7;
-  assign halfm_13[6] = rq1_r13 >= 4'h8;
-  assign halfm_13[7] = rq1_r13 >= 4'h9;
-  assign halfm_13[8] = rq1_r13 >= 4'ha;
-  assign halfm_13[9] = rq1_r13 >= 4'hb;
-  assign halfm_13[10] = rq1_r13 >= 4'hc;
-  assign halfm_13[11] = rq1_r13 >= 4'hd;
-  assign halfm_13[12] = rq1_r13 >= 4'he;
-  assign halfm_13[13] = rq1_r13 >= 4'hf;
-  assign halfm_13[14] = rq1_r13 >= 5'h10;
-  assign halfm_13[15] = rq1_r13 >= 5'h11;
-  assign halfm_13[16] = rq1_r13 >= 5'h12;
-  assign halfm_13[17] = rq1_r13 >= 5'h13;
-  assign halfm_13[18] = rq1_r13 >= 5'h14;
-  assign halfm_13[19] = rq1_r13 >= 5'h15;
-  assign halfm_13[20] = rq1_r13 >= 5'h16;
-  assign halfm_13[21] = rq1_r13 >= 5'h17;
-  assign halfm_13[22] = rq1_r13 >= 5'h18;
-  assign halfm_13[23] = rq1_r13 >= 5'h19;
-  assign halfm_13[24] = rq1_r13 >= 5'h1a;
-  assign halfm_13[25] = rq1_r13 >= 5'h1b;
-  assign halfm_13[26] = rq1_r13 >= 5'h1c;
-  assign halfm_13[27] = rq1_r13 >= 5'h1d;
-  assign halfm_13[28] = rq1_r13 >= 5'h1e;
-  assign halfm_13[29] = rq1_r13 >= 5'h1f;
-  assign halfm_13[30] = rq1_r13 >= 6'h20;
-  assign halfm_13[31] = rq1_r13 >= 6'h21;
-  assign { half_14, _0179_[0] } = 1'h1 << rq1_r14;
-  assign halfm_14[0] = rq1_r14 >= 2'h2;
-  assign halfm_14[1] = rq1_r14 >= 2'h3;
-  assign halfm_14[2] = rq1_r14 >= 3'h4;
-  assign halfm_14[3] = rq1_r14 >= 3'h5;
-  assign halfm_14[4] = rq1_r14 >= 3'h6;
-  assign halfm_14[5] = rq1_r14 >= 3'h7;
-  assign halfm_14[6] = rq1_r14 >= 4'h8;
-  assign halfm_14[7] = rq1_r14 >= 4'h9;
-  assign halfm_14[8] = rq1_r14 >= 4'ha;
-  assign halfm_14[9] = rq1_r14 >= 4'hb;
-  assign halfm_14[10] = rq1_r14 >= 4'hc;
-  assign halfm_14[11] = rq1_r14 >= 4'hd;
-  assign halfm_14[12] = rq1_r14 >= 4'he;
-  assign halfm_14[13] = rq1_r14 >= 4'hf;
-  assign halfm_14[14] = rq1_r14 >= 5'h10;
-  assign halfm_14[15] = rq1_r14 >= 5'h11;
-  assign halfm_14[16] = rq1_r14 >= 5'h12;
-  assign halfm_14[17] = rq1_r14 >= 5'h13;
-  assign halfm_14[18] = rq1_r14 >= 5'h14;
-  assign halfm_14[19] = rq1_r14 >= 5'h15;
-  assign halfm_14[20] = rq1_r14 >= 5'h16;
-  assign halfm_14[21] = rq1_r14 >= 5'h17;
-  assign halfm_14[22] = rq1_r14 >= 5'h18;
-  assign halfm_14[23] = rq1_r14 >= 5'h19;
-  assign halfm_14[24] = rq1_r14 >= 5'h1a;
-  assign halfm_14[25] = rq1_r14 >= 5'h1b;
-  assign halfm_14[26] = rq1_r14 >= 5'h1c;
-  assign halfm_14[27] = rq1_r14 >= 5'h1d;
-  assign halfm_14[28] = rq1_r14 >= 5'h1e;
-  assign halfm_14[29] = rq1_r14 >= 5'h1f;
-  assign halfm_14[30] = rq1_r14 >= 6'h20;
-  assign halfm_14[31] = rq1_r14 >= 6'h21;
-  assign { half_15, _0182_[0] } = 1'h1 << rq1_r15;
-  assign halfm_15[0] = rq1_r15 >= 2'h2;
-  assign halfm_15[1] = rq1_r15 >= 2'h3;
-  assign halfm_15[2] = rq1_r15 >= 3'h4;
-  assign halfm_15[3] = rq1_r15 >= 3'h5;
-  assign halfm_15[4] = rq1_r15 >= 3'h6;
-  assign halfm_15[5] = rq1_r15 >= 3'h7;
-  assign halfm_15[6] = rq1_r15 >= 4'h8;
-  assign halfm_15[7] = rq1_r15 >= 4'h9;
-  assign halfm_15[8] = rq1_r15 >= 4'ha;
-  assign halfm_15[9] = rq1_r15 >= 4'hb;
-  assign halfm_15[10] = rq1_r15 >= 4'hc;
-  assign halfm_15[11] = rq1_r15 >= 4'hd;
-  assign halfm_15[12] = rq1_r15 >= 4'he;
-  assign halfm_15[13] = rq1_r15 >= 4'hf;
-  assign halfm_15[14] = rq1_r15 >= 5'h10;
-  assign halfm_15[15] = rq1_r15 >= 5'h11;
-  assign halfm_15[16] = rq1_r15 >= 5'h12;
-  assign halfm_15[17] = rq1_r15 >= 5'h13;
-  assign halfm_15[18] = rq1_r15 >= 5'h14;
-  assign halfm_15[19] = rq1_r15 >= 5'h15;
-  assign halfm_15[20] = rq1_r15 >= 5'h16;
-  assign halfm_15[21] = rq1_r15 >= 5'h17;
-  assign halfm_15[22] = rq1_r15 >= 5'h18;
-  assign halfm_15[23] = rq1_r15 >= 5'h19;
-  assign halfm_15[24] = rq1_r15 >= 5'h1a;
-  assign halfm_15[25] = rq1_r15 >= 5'h1b;
-  assign halfm_15[26] = rq1_r15 >= 5'h1c;
-  assign halfm_15[27] = rq1_r15 >= 5'h1d;
-  assign halfm_15[28] = rq1_r15 >= 5'h1e;
-  assign halfm_15[29] = rq1_r15 >= 5'h1f;
-  assign halfm_15[30] = rq1_r15 >= 6'h20;
-  assign halfm_15[31] = rq1_r15 >= 6'h21;
-  assign _0185_ = $signed(rq2_h0) < $signed(1'h0);
-  assign _0186_ = _0185_ ? rq2_hm0 : rq2_hf0;
-  assign u_0 = $signed(rq2_h0) + $signed({ 1'h0, _0186_ });
-  assign _0187_ = $signed(rq2_h1) < $signed(1'h0);
-  assign _0188_ = _0187_ ? rq2_hm1 : rq2_hf1;
-  assign u_1 = $signed(rq2_h1) + $signed({ 1'h0, _0188_ });
-  assign _0189_ = $signed(rq2_h2) < $signed(1'h0);
-  assign _0191_ = _0189_ ? rq2_hm2 : rq2_hf2;
-  assign u_2 = $signed(rq2_h2) + $signed({ 1'h0, _0191_ });
-  assign _0192_ = $signed(rq2_h3) < $signed(1'h0);
-  assign _0193_ = _0192_ ? rq2_hm3 : rq2_hf3;
-  assign u_3 = $signed(rq2_h3) + $signed({ 1'h0, _0193_ });
-  assign _0194_ = $signed(rq2_h4) < $signed(1'h0);
-  assign _0195_ = _0194_ ? rq2_hm4 : rq2_hf4;
-  assign u_4 = $signed(rq2_h4) + $signed({ 1'h0, _0195_ });
-  assign _0196_ = $signed(rq2_h5) < $signed(1'h0);
-  assign _0197_ = _0196_ ? rq2_hm5 : rq2_hf5;
-  assign u_5 = $signed(rq2_h5) + $signed({ 1'h0, _0197_ });
-  assign _0198_ = $signed(rq2_h6) < $signed(1'h0);
-  assign _0199_ = _0198_ ? rq2_hm6 : rq2_hf6;
-  assign u_6 = $signed(rq2_h6) + $signed({ 1'h0, _0199_ });
-  assign _0200_ = $signed(rq2_h7) < $signed(1'h0);
-  assign _0202_ = _0200_ ? rq2_hm7 : rq2_hf7;
-  assign u_7 = $signed(rq2_h7) + $signed({ 1'h0, _0202_ });
-  assign _0203_ = $signed(rq2_h8) < $signed(1'h0);
-  assign _0204_ = _0203_ ? rq2_hm8 : rq2_hf8;
-  assign u_8 = $signed(rq2_h8) + $signed({ 1'h0, _0204_ });
-  assign _0205_ = $signed(rq2_h9) < $signed(1'h0);
-  assign _0206_ = _0205_ ? rq2_hm9 : rq2_hf9;
-  assign u_9 = $signed(rq2_h9) + $signed({ 1'h0, _0206_ });
-  assign _0207_ = $signed(rq2_h10) < $signed(1'h0);
-  assign _0208_ = _0207_ ? rq2_hm10 : rq2_hf10;
-  assign u_10 = $signed(rq2_h10) + $signed({ 1'h0, _0208_ });
-  assign _0209_ = $signed(rq2_h11) < $signed(1'h0);
-  assign _0210_ = _0209_ ? rq2_hm11 : rq2_hf11;
-  assign u_11 = $signed(rq2_h11) + $signed({ 1'h0, _0210_ });
-  assign _0211_ = $signed(rq2_h12) < $signed(1'h0);
-  assign _0212_ = _0211_ ? rq2_hm12 : rq2_hf12;
-  assign u_12 = $signed(rq2_h12) + $signed({ 1'h0, _0212_ });
-  assign _0213_ = $signed(rq2_h13) < $signed(1'h0);
-  assign _0214_ = _0213_ ? rq2_hm13 : rq2_hf13;
-  assign u_13 = $signed(rq2_h13) + $signed({ 1'h0, _0214_ });
-  assign _0215_ = $signed(rq2_h14) < $signed(1'h0);
-  assign _0216_ = _0215_ ? rq2_hm14 : rq2_hf14;
-  assign u_14 = $signed(rq2_h14) + $signed({ 1'h0, _0216_ });
-  assign _0217_ = $signed(rq2_h15) < $signed(1'h0);
-  assign _0218_ = _0217_ ? rq2_hm15 : rq2_hf15;
-  assign u_15 = $signed(rq2_h15) + $signed({ 1'h0, _0218_ });
+  assign _0302_ = $signed(a_15[31:17]) * $signed({ 1'h0, rq1_m15[16:0] });
+  assign _0313_ = a_15[16:0] * rq1_m15[30:17];
+  assign _0324_ = $signed(_0302_) + $signed({ 1'h0, _0313_ });
+  assign mid_15 = $signed(_0324_) + $signed(15'h2000);
+  assign { h_0, _0345_[13:0] } = $signed(outer_0[62:17]) + $signed(mid_0);
+  assign { h_1, _0376_[13:0] } = $signed(outer_1[62:17]) + $signed(mid_1);
+  assign { h_2, _0379_[13:0] } = $signed(outer_2[62:17]) + $signed(mid_2);
+  assign { h_3, _0380_[13:0] } = $signed(outer_3[62:17]) + $signed(mid_3);
+  assign { h_4, _0381_[13:0] } = $signed(outer_4[62:17]) + $signed(mid_4);
+  assign { h_5, _0382_[13:0] } = $signed(outer_5[62:17]) + $signed(mid_5);
+  assign { h_6, _0384_[13:0] } = $signed(outer_6[62:17]) + $signed(mid_6);
+  assign { h_7, _0385_[13:0] } = $signed(outer_7[62:17]) + $signed(mid_7);
+  assign { h_8, _0386_[13:0] } = $signed(outer_8[62:17]) + $signed(mid_8);
+  assign { h_9, _0387_[13:0] } = $signed(outer_9[62:17]) + $signed(mid_9);
+  assign { h_10, _0388_[13:0] } = $signed(outer_10[62:17]) + $signed(mid_10);
+  assign { h_11, _0389_[13:0] } = $signed(outer_11[62:17]) + $signed(mid_11);
+  assign { h_12, _0391_[13:0] } = $signed(outer_12[62:17]) + $signed(mid_12);
+  assign { h_13, _0392_[13:0] } = $signed(outer_13[62:17]) + $signed(mid_13);
+  assign { h_14, _0393_[13:0] } = $signed(outer_14[62:17]) + $signed(mid_14);
+  assign { h_15, _0394_[13:0] } = $signed(outer_15[62:17]) + $signed(mid_15);
+  assign half_0[0] = \$signal [0] & \$signal$150 [1];
+  assign half_0[1] = \$signal [0] & \$signal$150 [2];
+  assign half_0[2] = \$signal [0] & \$signal$150 [3];
+  assign half_0[3] = \$signal [1] & \$signal$150 [0];
+  assign half_0[4] = \$signal [1] & \$signal$150 [1];
+  assign half_0[5] = \$signal [1] & \$signal$150 [2];
+  assign half_0[6] = \$signal [1] & \$signal$150 [3];
+  assign half_0[7] = \$signal [2] & \$signal$150 [0];
+  assign half_0[8] = \$signal [2] & \$signal$150 [1];
+  assign half_0[9] = \$signal [2] & \$signal$150 [2];
+  assign half_0[10] = \$signal [2] & \$signal$150 [3];
+  assign half_0[11] = \$signal [3] & \$signal$150 [0];
+  assign half_0[12] = \$signal [3] & \$signal$150 [1];
+  assign half_0[13] = \$signal [3] & \$signal$150 [2];
+  assign half_0[14] = \$signal [3] & \$signal$150 [3];
+  assign half_0[15] = \$signal [4] & \$signal$150 [0];
+  assign half_0[16] = \$signal [4] & \$signal$150 [1];
+  assign half_0[17] = \$signal [4] & \$signal$150 [2];
+  assign half_0[18] = \$signal [4] & \$signal$150 [3];
+  assign half_0[19] = \$signal [5] & \$signal$150 [0];
+  assign half_0[20] = \$signal [5] & \$signal$150 [1];
+  assign half_0[21] = \$signal [5] & \$signal$150 [2];
+  assign half_0[22] = \$signal [5] & \$signal$150 [3];
+  assign half_0[23] = \$signal [6] & \$signal$150 [0];
+  assign half_0[24] = \$signal [6] & \$signal$150 [1];
+  assign half_0[25] = \$signal [6] & \$signal$150 [2];
+  assign half_0[26] = \$signal [6] & \$signal$150 [3];
+  assign half_0[27] = \$signal [7] & \$signal$150 [0];
+  assign half_0[28] = \$signal [7] & \$signal$150 [1];
+  assign half_0[29] = \$signal [7] & \$signal$150 [2];
+  assign half_0[30] = \$signal [7] & \$signal$150 [3];
+  assign _0397_ = \$signal [0] & \$signal$151 [2];
+  assign halfm_0[0] = \$signal$149 [1] | _0397_;
+  assign _0398_ = \$signal [0] & \$signal$151 [3];
+  assign halfm_0[1] = \$signal$149 [1] | _0398_;
+  assign _0399_ = \$signal [1] & \$signal$151 [0];
+  assign halfm_0[2] = \$signal$149 [2] | _0399_;
+  assign _0400_ = \$signal [1] & \$signal$151 [1];
+  assign halfm_0[3] = \$signal$149 [2] | _0400_;
+  assign _0402_ = \$signal [1] & \$signal$151 [2];
+  assign halfm_0[4] = \$signal$149 [2] | _0402_;
+  assign _0403_ = \$signal [1] & \$signal$151 [3];
+  assign halfm_0[5] = \$signal$149 [2] | _0403_;
+  assign _0404_ = \$signal [2] & \$signal$151 [0];
+  assign halfm_0[6] = \$signal$149 [3] | _0404_;
+  assign _0405_ = \$signal [2] & \$signal$151 [1];
+  assign halfm_0[7] = \$signal$149 [3] | _0405_;
+  assign _0406_ = \$signal [2] & \$signal$151 [2];
+  assign halfm_0[8] = \$signal$149 [3] | _0406_;
+  assign _0408_ = \$signal [2] & \$signal$151 [3];
+  assign halfm_0[9] = \$signal$149 [3] | _0408_;
+  assign _0409_ = \$signal [3] & \$signal$151 [0];
+  assign halfm_0[10] = \$signal$149 [4] | _0409_;
+  assign _0410_ = \$signal [3] & \$signal$151 [1];
+  assign halfm_0[11] = \$signal$149 [4] | _0410_;
+  assign _0411_ = \$signal [3] & \$signal$151 [2];
+  assign halfm_0[12] = \$signal$149 [4] | _0411_;
+  assign _0412_ = \$signal [3] & \$signal$151 [3];
+  assign halfm_0[13] = \$signal$149 [4] | _0412_;
+  assign _0414_ = \$signal [4] & \$signal$151 [0];
+  assign halfm_0[14] = \$signal$149 [5] | _0414_;
+  assign _0415_ = \$signal [4] & \$signal$151 [1];
+  assign halfm_0[15] = \$signal$149 [5] | _0415_;
+  assign _0416_ = \$signal [4] & \$signal$151 [2];
+  assign halfm_0[16] = \$signal$149 [5] | _0416_;
+  assign _0417_ = \$signal [4] & \$signal$151 [3];
+  assign halfm_0[17] = \$signal$149 [5] | _0417_;
+  assign _0418_ = \$signal [5] & \$signal$151 [0];
+  assign halfm_0[18] = \$signal$149 [6] | _0418_;
+  assign _0420_ = \$signal [5] & \$signal$151 [1];
+  assign halfm_0[19] = \$signal$149 [6] | _0420_;
+  assign _0421_ = \$signal [5] & \$signal$151 [2];
+  assign halfm_0[20] = \$signal$149 [6] | _0421_;
+  assign _0422_ = \$signal [5] & \$signal$151 [3];
+  assign halfm_0[21] = \$signal$149 [6] | _0422_;
+  assign _0423_ = \$signal [6] & \$signal$151 [0];
+  assign halfm_0[22] = \$signal$149 [7] | _0423_;
+  assign _0424_ = \$signal [6] & \$signal$151 [1];
+  assign halfm_0[23] = \$signal$149 [7] | _0424_;
+  assign _0425_ = \$signal [6] & \$signal$151 [2];
+  assign halfm_0[24] = \$signal$149 [7] | _0425_;
+  assign _0426_ = \$signal [6] & \$signal$151 [3];
+  assign halfm_0[25] = \$signal$149 [7] | _0426_;
+  assign halfm_0[26] = \$signal [7] & \$signal$151 [0];
+  assign halfm_0[27] = \$signal [7] & \$signal$151 [1];
+  assign halfm_0[28] = \$signal [7] & \$signal$151 [2];
+  assign halfm_0[29] = \$signal [7] & \$signal$151 [3];
+  assign half_1[0] = \$signal$155 [0] & \$signal$157 [1];
+  assign half_1[1] = \$signal$155 [0] & \$signal$157 [2];
+  assign half_1[2] = \$signal$155 [0] & \$signal$157 [3];
+  assign half_1[3] = \$signal$155 [1] & \$signal$157 [0];
+  assign half_1[4] = \$signal$155 [1] & \$signal$157 [1];
+  assign half_1[5] = \$signal$155 [1] & \$signal$157 [2];
+  assign half_1[6] = \$signal$155 [1] & \$signal$157 [3];
+  assign half_1[7] = \$signal$155 [2] & \$signal$157 [0];
+  assign half_1[8] = \$signal$155 [2] & \$signal$157 [1];
+  assign half_1[9] = \$signal$155 [2] & \$signal$157 [2];
+  assign half_1[10] = \$signal$155 [2] & \$signal$157 [3];
+  assign half_1[11] = \$signal$155 [3] & \$signal$157 [0];
+  assign half_1[12] = \$signal$155 [3] & \$signal$157 [1];
+  assign half_1[13] = \$signal$155 [3] & \$signal$157 [2];
+  assign half_1[14] = \$signal$155 [3] & \$signal$157 [3];
+  assign half_1[15] = \$signal$155 [4] & \$signal$157 [0];
+  assign half_1[16] = \$signal$155 [4] & \$signal$157 [1];
+  assign half_1[17] = \$signal$155 [4] & \$signal$157 [2];
+  assign half_1[18] = \$signal$155 [4] & \$signal$157 [3];
+  assign half_1[19] = \$signal$155 [5] & \$signal$157 [0];
+  assign half_1[20] = \$signal$155 [5] & \$signal$157 [1];
+  assign half_1[21] = \$signal$155 [5] & \$signal$157 [2];
+  assign half_1[22] = \$signal$155 [5] & \$signal$157 [3];
+  assign half_1[23] = \$signal$155 [6] & \$signal$157 [0];
+  assign half_1[24] = \$signal$155 [6] & \$signal$157 [1];
+  assign half_1[25] = \$signal$155 [6] & \$signal$157 [2];
+  assign half_1[26] = \$signal$155 [6] & \$signal$157 [3];
+  assign half_1[27] = \$signal$155 [7] & \$signal$157 [0];
+  assign half_1[28] = \$signal$155 [7] & \$signal$157 [1];
+  assign half_1[29] = \$signal$155 [7] & \$signal$157 [2];
+  assign half_1[30] = \$signal$155 [7] & \$signal$157 [3];
+  assign _0430_ = \$signal$155 [0] & \$signal$158 [2];
+  assign halfm_1[0] = \$signal$156 [1] | _0430_;
+  assign _0431_ = \$signal$155 [0] & \$signal$158 [3];
+  assign halfm_1[1] = \$signal$156 [1] | _0431_;
+  assign _0432_ = \$signal$155 [1] & \$signal$158 [0];
+  assign halfm_1[2] = \$signal$156 [2] | _0432_;
+  assign _0433_ = \$signal$155 [1] & \$signal$158 [1];
+  assign halfm_1[3] = \$signal$156 [2] | _0433_;
+  assign _0434_ = \$signal$155 [1] & \$signal$158 [2];
+  assign halfm_1[4] = \$signal$156 [2] | _0434_;
+  assign _0435_ = \$signal$155 [1] & \$signal$158 [3];
+  assign halfm_1[5] = \$signal$156 [2] | _0435_;
+  assign _0436_ = \$signal$155 [2] & \$signal$158 [0];
+  assign halfm_1[6] = \$signal$156 [3] | _0436_;
+  assign _0437_ = \$signal$155 [2] & \$signal$158 [1];
+  assign halfm_1[7] = \$signal$156 [3] | _0437_;
+  assign _0438_ = \$signal$155 [2] & \$signal$158 [2];
+  assign halfm_1[8] = \$signal$156 [3] | _0438_;
+  assign _0440_ = \$signal$155 [2] & \$signal$158 [3];
+  assign halfm_1[9] = \$signal$156 [3] | _0440_;
+  assign _0441_ = \$signal$155 [3] & \$signal$158 [0];
+  assign halfm_1[10] = \$signal$156 [4] | _0441_;
+  assign _0442_ = \$signal$155 [3] & \$signal$158 [1];
+  assign halfm_1[11] = \$signal$156 [4] | _0442_;
+  assign _0443_ = \$signal$155 [3] & \$signal$158 [2];
+  assign halfm_1[12] = \$signal$156 [4] | _0443_;
+  assign _0444_ = \$signal$155 [3] & \$signal$158 [3];
+  assign halfm_1[13] = \$signal$156 [4] | _0444_;
+  assign _0446_ = \$signal$155 [4] & \$signal$158 [0];
+  assign halfm_1[14] = \$signal$156 [5] | _0446_;
+  assign _0447_ = \$signal$155 [4] & \$signal$158 [1];
+  assign halfm_1[15] = \$signal$156 [5] | _0447_;
+  assign _0448_ = \$signal$155 [4] & \$signal$158 [2];
+  assign halfm_1[16] = \$signal$156 [5] | _0448_;
+  assign _0449_ = \$signal$155 [4] & \$signal$158 [3];
+  assign halfm_1[17] = \$signal$156 [5] | _0449_;
+  assign _0450_ = \$signal$155 [5] & \$signal$158 [0];
+  assign halfm_1[18] = \$signal$156 [6] | _0450_;
+  assign _0452_ = \$signal$155 [5] & \$signal$158 [1];
+  assign halfm_1[19] = \$signal$156 [6] | _0452_;
+  assign _0453_ = \$signal$155 [5] & \$signal$158 [2];
+  assign halfm_1[20] = \$signal$156 [6] | _0453_;
+  assign _0454_ = \$signal$155 [5] & \$signal$158 [3];
+  assign halfm_1[21] = \$signal$156 [6] | _0454_;
+  assign _0455_ = \$signal$155 [6] & \$signal$158 [0];
+  assign halfm_1[22] = \$signal$156 [7] | _0455_;
+  assign _0456_ = \$signal$155 [6] & \$signal$158 [1];
+  assign halfm_1[23] = \$signal$156 [7] | _0456_;
+  assign _0458_ = \$signal$155 [6] & \$signal$158 [2];
+  assign halfm_1[24] = \$signal$156 [7] | _0458_;
+  assign _0459_ = \$signal$155 [6] & \$signal$158 [3];
+  assign halfm_1[25] = \$signal$156 [7] | _0459_;
+  assign halfm_1[26] = \$signal$155 [7] & \$signal$158 [0];
+  assign halfm_1[27] = \$signal$155 [7] & \$signal$158 [1];
+  assign halfm_1[28] = \$signal$155 [7] & \$signal$158 [2];
+  assign halfm_1[29] = \$signal$155 [7] & \$signal$158 [3];
+  assign half_2[0] = \$signal$162 [0] & \$signal$164 [1];
+  assign half_2[1] = \$signal$162 [0] & \$signal$164 [2];
+  assign half_2[2] = \$signal$162 [0] & \$signal$164 [3];
+  assign half_2[3] = \$signal$162 [1] & \$signal$164 [0];
+  assign half_2[4] = \$signal$162 [1] & \$signal$164 [1];
+  assign half_2[5] = \$signal$162 [1] & \$signal$164 [2];
+  assign half_2[6] = \$signal$162 [1] & \$signal$164 [3];
+  assign half_2[7] = \$signal$162 [2] & \$signal$164 [0];
+  assign half_2[8] = \$signal$162 [2] & \$signal$164 [1];
+  assign half_2[9] = \$signal$162 [2] & \$signal$164 [2];
+  assign half_2[10] = \$signal$162 [2] & \$signal$164 [3];
+  assign half_2[11] = \$signal$162 [3] & \$signal$164 [0];
+  assign half_2[12] = \$signal$162 [3] & \$signal$164 [1];
+  assign half_2[13] = \$signal$162 [3] & \$signal$164 [2];
+  assign half_2[14] = \$signal$162 [3] & \$signal$164 [3];
+  assign half_2[15] = \$signal$162 [4] & \$signal$164 [0];
+  assign half_2[16] = \$signal$162 [4] & \$signal$164 [1];
+  assign half_2[17] = \$signal$162 [4] & \$signal$164 [2];
+  assign half_2[18] = \$signal$162 [4] & \$signal$164 [3];
+  assign half_2[19] = \$signal$162 [5] & \$signal$164 [0];
+  assign half_2[20] = \$signal$162 [5] & \$signal$164 [1];
+  assign half_2[21] = \$signal$162 [5] & \$signal$164 [2];
+  assign half_2[22] = \$signal$162 [5] & \$signal$164 [3];
+  assign half_2[23] = \$signal$162 [6] & \$signal$164 [0];
+  assign half_2[24] = \$signal$162 [6] & \$signal$164 [1];
+  assign half_2[25] = \$signal$162 [6] & \$signal$164 [2];
+  assign half_2[26] = \$signal$162 [6] & \$signal$164 [3];
+  assign half_2[27] = \$signal$162 [7] & \$signal$164 [0];
+  assign half_2[28] = \$signal$162 [7] & \$signal$164 [1];
+  assign half_2[29] = \$signal$162 [7] & \$signal$164 [2];
+  assign half_2[30] = \$signal$162 [7] & \$signal$164 [3];
+  assign _0462_ = \$signal$162 [0] & \$signal$165 [2];
+  assign halfm_2[0] = \$signal$163 [1] | _0462_;
+  assign _0463_ = \$signal$162 [0] & \$signal$165 [3];
+  assign halfm_2[1] = \$signal$163 [1] | _0463_;
+  assign _0464_ = \$signal$162 [1] & \$signal$165 [0];
+  assign halfm_2[2] = \$signal$163 [2] | _0464_;
+  assign _0466_ = \$signal$162 [1] & \$signal$165 [1];
+  assign halfm_2[3] = \$signal$163 [2] | _0466_;
+  assign _0467_ = \$signal$162 [1] & \$signal$165 [2];
+  assign halfm_2[4] = \$signal$163 [2] | _0467_;
+  assign _0468_ = \$signal$162 [1] & \$signal$165 [3];
+  assign halfm_2[5] = \$signal$163 [2] | _0468_;
+  assign _0469_ = \$signal$162 [2] & \$signal$165 [0];
+  assign halfm_2[6] = \$signal$163 [3] | _0469_;
+  assign _0470_ = \$signal$162 [2] & \$signal$165 [1];
+  assign halfm_2[7] = \$signal$163 [3] | _0470_;
+  assign _0471_ = \$signal$162 [2] & \$signal$165 [2];
+  assign halfm_2[8] = \$signal$163 [3] | _0471_;
+  assign _0472_ = \$signal$162 [2] & \$signal$165 [3];
+  assign halfm_2[9] = \$signal$163 [3] | _0472_;
+  assign _0473_ = \$signal$162 [3] & \$signal$165 [0];
+  assign halfm_2[10] = \$signal$163 [4] | _0473_;
+  assign _0474_ = \$signal$162 [3] & \$signal$165 [1];
+  assign halfm_2[11] = \$signal$163 [4] | _0474_;
+  assign _0475_ = \$signal$162 [3] & \$signal$165 [2];
+  assign halfm_2[12] = \$signal$163 [4] | _0475_;
+  assign _0477_ = \$signal$162 [3] & \$signal$165 [3];
+  assign halfm_2[13] = \$signal$163 [4] | _0477_;
+  assign _0478_ = \$signal$162 [4] & \$signal$165 [0];
+  assign halfm_2[14] = \$signal$163 [5] | _0478_;
+  assign _0479_ = \$signal$162 [4] & \$signal$165 [1];
+  assign halfm_2[15] = \$signal$163 [5] | _0479_;
+  assign _0480_ = \$signal$162 [4] & \$signal$165 [2];
+  assign halfm_2[16] = \$signal$163 [5] | _0480_;
+  assign _0481_ = \$signal$162 [4] & \$signal$165 [3];
+  assign halfm_2[17] = \$signal$163 [5] | _0481_;
+  assign _0483_ = \$signal$162 [5] & \$signal$165 [0];
+  assign halfm_2[18] = \$signal$163 [6] | _0483_;
+  assign _0484_ = \$signal$162 [5] & \$signal$165 [1];
+  assign halfm_2[19] = \$signal$163 [6] | _0484_;
+  assign _0485_ = \$signal$162 [5] & \$signal$165 [2];
+  assign halfm_2[20] = \$signal$163 [6] | _0485_;
+  assign _0486_ = \$signal$162 [5] & \$signal$165 [3];
+  assign halfm_2[21] = \$signal$163 [6] | _0486_;
+  assign _0487_ = \$signal$162 [6] & \$signal$165 [0];
+  assign halfm_2[22] = \$signal$163 [7] | _0487_;
+  assign _0488_ = \$signal$162 [6] & \$signal$165 [1];
+  assign halfm_2[23] = \$signal$163 [7] | _0488_;
+  assign _0489_ = \$signal$162 [6] & \$signal$165 [2];
+  assign halfm_2[24] = \$signal$163 [7] | _0489_;
+  assign _0490_ = \$signal$162 [6] & \$signal$165 [3];
+  assign halfm_2[25] = \$signal$163 [7] | _0490_;
+  assign halfm_2[26] = \$signal$162 [7] & \$signal$165 [0];
+  assign halfm_2[27] = \$signal$162 [7] & \$signal$165 [1];
+  assign halfm_2[28] = \$signal$162 [7] & \$signal$165 [2];
+  assign halfm_2[29] = \$signal$162 [7] & \$signal$165 [3];
+  assign half_3[0] = \$signal$169 [0] & \$signal$171 [1];
+  assign half_3[1] = \$signal$169 [0] & \$signal$171 [2];
+  assign half_3[2] = \$signal$169 [0] & \$signal$171 [3];
+  assign half_3[3] = \$signal$169 [1] & \$signal$171 [0];
+  assign half_3[4] = \$signal$169 [1] & \$signal$171 [1];
+  assign half_3[5] = \$signal$169 [1] & \$signal$171 [2];
+  assign half_3[6] = \$signal$169 [1] & \$signal$171 [3];
+  assign half_3[7] = \$signal$169 [2] & \$signal$171 [0];
+  assign half_3[8] = \$signal$169 [2] & \$signal$171 [1];
+  assign half_3[9] = \$signal$169 [2] & \$signal$171 [2];
+  assign half_3[10] = \$signal$169 [2] & \$signal$171 [3];
+  assign half_3[11] = \$signal$169 [3] & \$signal$171 [0];
+  assign half_3[12] = \$signal$169 [3] & \$signal$171 [1];
+  assign half_3[13] = \$signal$169 [3] & \$signal$171 [2];
+  assign half_3[14] = \$signal$169 [3] & \$signal$171 [3];
+  assign half_3[15] = \$signal$169 [4] & \$signal$171 [0];
+  assign half_3[16] = \$signal$169 [4] & \$signal$171 [1];
+  assign half_3[17] = \$signal$169 [4] & \$signal$171 [2];
+  assign half_3[18] = \$signal$169 [4] & \$signal$171 [3];
+  assign half_3[19] = \$signal$169 [5] & \$signal$171 [0];
+  assign half_3[20] = \$signal$169 [5] & \$signal$171 [1];
+  assign half_3[21] = \$signal$169 [5] & \$signal$171 [2];
+  assign half_3[22] = \$signal$169 [5] & \$signal$171 [3];
+  assign half_3[23] = \$signal$169 [6] & \$signal$171 [0];
+  assign half_3[24] = \$signal$169 [6] & \$signal$171 [1];
+  assign half_3[25] = \$signal$169 [6] & \$signal$171 [2];
+  assign half_3[26] = \$signal$169 [6] & \$signal$171 [3];
+  assign half_3[27] = \$signal$169 [7] & \$signal$171 [0];
+  assign half_3[28] = \$signal$169 [7] & \$signal$171 [1];
+  assign half_3[29] = \$signal$169 [7] & \$signal$171 [2];
+  assign half_3[30] = \$signal$169 [7] & \$signal$171 [3];
+  assign _0494_ = \$signal$169 [0] & \$signal$172 [2];
+  assign halfm_3[0] = \$signal$170 [1] | _0494_;
+  assign _0495_ = \$signal$169 [0] & \$signal$172 [3];
+  assign halfm_3[1] = \$signal$170 [1] | _0495_;
+  assign _0496_ = \$signal$169 [1] & \$signal$172 [0];
+  assign halfm_3[2] = \$signal$170 [2] | _0496_;
+  assign _0497_ = \$signal$169 [1] & \$signal$172 [1];
+  assign halfm_3[3] = \$signal$170 [2] | _0497_;
+  assign _0498_ = \$signal$169 [1] & \$signal$172 [2];
+  assign halfm_3[4] = \$signal$170 [2] | _0498_;
+  assign _0499_ = \$signal$169 [1] & \$signal$172 [3];
+  assign halfm_3[5] = \$signal$170 [2] | _0499_;
+  assign _0500_ = \$signal$169 [2] & \$signal$172 [0];
+  assign halfm_3[6] = \$signal$170 [3] | _0500_;
+  assign _0501_ = \$signal$169 [2] & \$signal$172 [1];
+  assign halfm_3[7] = \$signal$170 [3] | _0501_;
+  assign _0503_ = \$signal$169 [2] & \$signal$172 [2];
+  assign halfm_3[8] = \$signal$170 [3] | _0503_;
+  assign _0504_ = \$signal$169 [2] & \$signal$172 [3];
+  assign halfm_3[9] = \$signal$170 [3] | _0504_;
+  assign _0505_ = \$signal$169 [3] & \$signal$172 [0];
+  assign halfm_3[10] = \$signal$170 [4] | _0505_;
+  assign _0506_ = \$signal$169 [3] & \$signal$172 [1];
+  assign halfm_3[11] = \$signal$170 [4] | _0506_;
+  assign _0507_ = \$signal$169 [3] & \$signal$172 [2];
+  assign halfm_3[12] = \$signal$170 [4] | _0507_;
+  assign _0508_ = \$signal$169 [3] & \$signal$172 [3];
+  assign halfm_3[13] = \$signal$170 [4] | _0508_;
+  assign _0509_ = \$signal$169 [4] & \$signal$172 [0];
+  assign halfm_3[14] = \$signal$170 [5] | _0509_;
+  assign _0510_ = \$signal$169 [4] & \$signal$172 [1];
+  assign halfm_3[15] = \$signal$170 [5] | _0510_;
+  assign _0511_ = \$signal$169 [4] & \$signal$172 [2];
+  assign halfm_3[16] = \$signal$170 [5] | _0511_;
+  assign _0512_ = \$signal$169 [4] & \$signal$172 [3];
+  assign halfm_3[17] = \$signal$170 [5] | _0512_;
+  assign _0514_ = \$signal$169 [5] & \$signal$172 [0];
+  assign halfm_3[18] = \$signal$170 [6] | _0514_;
+  assign _0515_ = \$signal$169 [5] & \$signal$172 [1];
+  assign halfm_3[19] = \$signal$170 [6] | _0515_;
+  assign _0516_ = \$signal$169 [5] & \$signal$172 [2];
+  assign halfm_3[20] = \$signal$170 [6] | _0516_;
+  assign _0517_ = \$signal$169 [5] & \$signal$172 [3];
+  assign halfm_3[21] = \$signal$170 [6] | _0517_;
+  assign _0518_ = \$signal$169 [6] & \$signal$172 [0];
+  assign halfm_3[22] = \$signal$170 [7] | _0518_;
+  assign _0520_ = \$signal$169 [6] & \$signal$172 [1];
+  assign halfm_3[23] = \$signal$170 [7] | _0520_;
+  assign _0521_ = \$signal$169 [6] & \$signal$172 [2];
+  assign halfm_3[24] = \$signal$170 [7] | _0521_;
+  assign _0522_ = \$signal$169 [6] & \$signal$172 [3];
+  assign halfm_3[25] = \$signal$170 [7] | _0522_;
+  assign halfm_3[26] = \$signal$169 [7] & \$signal$172 [0];
+  assign halfm_3[27] = \$signal$169 [7] & \$signal$172 [1];
+  assign halfm_3[28] = \$signal$169 [7] & \$signal$172 [2];
+  assign halfm_3[29] = \$signal$169 [7] & \$signal$172 [3];
+  assign half_4[0] = \$signal$176 [0] & \$signal$178 [1];
+  assign half_4[1] = \$signal$176 [0] & \$signal$178 [2];
+  assign half_4[2] = \$signal$176 [0] & \$signal$178 [3];
+  assign half_4[3] = \$signal$176 [1] & \$signal$178 [0];
+  assign half_4[4] = \$signal$176 [1] & \$signal$178 [1];
+  assign half_4[5] = \$signal$176 [1] & \$signal$178 [2];
+  assign half_4[6] = \$signal$176 [1] & \$signal$178 [3];
+  assign half_4[7] = \$signal$176 [2] & \$signal$178 [0];
+  assign half_4[8] = \$signal$176 [2] & \$signal$178 [1];
+  assign half_4[9] = \$signal$176 [2] & \$signal$178 [2];
+  assign half_4[10] = \$signal$176 [2] & \$signal$178 [3];
+  assign half_4[11] = \$signal$176 [3] & \$signal$178 [0];
+  assign half_4[12] = \$signal$176 [3] & \$signal$178 [1];
+  assign half_4[13] = \$signal$176 [3] & \$signal$178 [2];
+  assign half_4[14] = \$signal$176 [3] & \$signal$178 [3];
+  assign half_4[15] = \$signal$176 [4] & \$signal$178 [0];
+  assign half_4[16] = \$signal$176 [4] & \$signal$178 [1];
+  assign half_4[17] = \$signal$176 [4] & \$signal$178 [2];
+  assign half_4[18] = \$signal$176 [4] & \$signal$178 [3];
+  assign half_4[19] = \$signal$176 [5] & \$signal$178 [0];
+  assign half_4[20] = \$signal$176 [5] & \$signal$178 [1];
+  assign half_4[21] = \$signal$176 [5] & \$signal$178 [2];
+  assign half_4[22] = \$signal$176 [5] & \$signal$178 [3];
+  assign half_4[23] = \$signal$176 [6] & \$signal$178 [0];
+  assign half_4[24] = \$signal$176 [6] & \$signal$178 [1];
+  assign half_4[25] = \$signal$176 [6] & \$signal$178 [2];
+  assign half_4[26] = \$signal$176 [6] & \$signal$178 [3];
+  assign half_4[27] = \$signal$176 [7] & \$signal$178 [0];
+  assign half_4[28] = \$signal$176 [7] & \$signal$178 [1];
+  assign half_4[29] = \$signal$176 [7] & \$signal$178 [2];
+  assign half_4[30] = \$signal$176 [7] & \$signal$178 [3];
+  assign _0526_ = \$signal$176 [0] & \$signal$179 [2];
+  assign halfm_4[0] = \$signal$177 [1] | _0526_;
+  assign _0527_ = \$signal$176 [0] & \$signal$179 [3];
+  assign halfm_4[1] = \$signal$177 [1] | _0527_;
+  assign _0529_ = \$signal$176 [1] & \$signal$179 [0];
+  assign halfm_4[2] = \$signal$177 [2] | _0529_;
+  assign _0530_ = \$signal$176 [1] & \$signal$179 [1];
+  assign halfm_4[3] = \$signal$177 [2] | _0530_;
+  assign _0531_ = \$signal$176 [1] & \$signal$179 [2];
+  assign halfm_4[4] = \$signal$177 [2] | _0531_;
+  assign _0532_ = \$signal$176 [1] & \$signal$179 [3];
+  assign halfm_4[5] = \$signal$177 [2] | _0532_;
+  assign _0533_ = \$signal$176 [2] & \$signal$179 [0];
+  assign halfm_4[6] = \$signal$177 [3] | _0533_;
+  assign _0534_ = \$signal$176 [2] & \$signal$179 [1];
+  assign halfm_4[7] = \$signal$177 [3] | _0534_;
+  assign _0535_ = \$signal$176 [2] & \$signal$179 [2];
+  assign halfm_4[8] = \$signal$177 [3] | _0535_;
+  assign _0536_ = \$signal$176 [2] & \$signal$179 [3];
+  assign halfm_4[9] = \$signal$177 [3] | _0536_;
+  assign _0537_ = \$signal$176 [3] & \$signal$179 [0];
+  assign halfm_4[10] = \$signal$177 [4] | _0537_;
+  assign _0538_ = \$signal$176 [3] & \$signal$179 [1];
+  assign halfm_4[11] = \$signal$177 [4] | _0538_;
+  assign _0540_ = \$signal$176 [3] & \$signal$179 [2];
+  assign halfm_4[12] = \$signal$177 [4] | _0540_;
+  assign _0541_ = \$signal$176 [3] & \$signal$179 [3];
+  assign halfm_4[13] = \$signal$177 [4] | _0541_;
+  assign _0542_ = \$signal$176 [4] & \$signal$179 [0];
+  assign halfm_4[14] = \$signal$177 [5] | _0542_;
+  assign _0543_ = \$signal$176 [4] & \$signal$179 [1];
+  assign halfm_4[15] = \$signal$177 [5] | _0543_;
+  assign _0544_ = \$signal$176 [4] & \$signal$179 [2];
+  assign halfm_4[16] = \$signal$177 [5] | _0544_;
+  assign _0545_ = \$signal$176 [4] & \$signal$179 [3];
+  assign halfm_4[17] = \$signal$177 [5] | _0545_;
+  assign _0546_ = \$signal$176 [5] & \$signal$179 [0];
+  assign halfm_4[18] = \$signal$177 [6] | _0546_;
+  assign _0547_ = \$signal$176 [5] & \$signal$179 [1];
+  assign halfm_4[19] = \$signal$177 [6] | _0547_;
+  assign _0548_ = \$signal$176 [5] & \$signal$179 [2];
+  assign halfm_4[20] = \$signal$177 [6] | _0548_;
+  assign _0549_ = \$signal$176 [5] & \$signal$179 [3];
+  assign halfm_4[21] = \$signal$177 [6] | _0549_;
+  assign _0551_ = \$signal$176 [6] & \$signal$179 [0];
+  assign halfm_4[22] = \$signal$177 [7] | _0551_;
+  assign _0552_ = \$signal$176 [6] & \$signal$179 [1];
+  assign halfm_4[23] = \$signal$177 [7] | _0552_;
+  assign _0553_ = \$signal$176 [6] & \$signal$179 [2];
+  assign halfm_4[24] = \$signal$177 [7] | _0553_;
+  assign _0554_ = \$signal$176 [6] & \$signal$179 [3];
+  assign halfm_4[25] = \$signal$177 [7] | _0554_;
+  assign halfm_4[26] = \$signal$176 [7] & \$signal$179 [0];
+  assign halfm_4[27] = \$signal$176 [7] & \$signal$179 [1];
+  assign halfm_4[28] = \$signal$176 [7] & \$signal$179 [2];
+  assign halfm_4[29] = \$signal$176 [7] & \$signal$179 [3];
+  assign half_5[0] = \$signal$183 [0] & \$signal$185 [1];
+  assign half_5[1] = \$signal$183 [0] & \$signal$185 [2];
+  assign half_5[2] = \$signal$183 [0] & \$signal$185 [3];
+  assign half_5[3] = \$signal$183 [1] & \$signal$185 [0];
+  assign half_5[4] = \$signal$183 [1] & \$signal$185 [1];
+  assign half_5[5] = \$signal$183 [1] & \$signal$185 [2];
+  assign half_5[6] = \$signal$183 [1] & \$signal$185 [3];
+  assign half_5[7] = \$signal$183 [2] & \$signal$185 [0];
+  assign half_5[8] = \$signal$183 [2] & \$signal$185 [1];
+  assign half_5[9] = \$signal$183 [2] & \$signal$185 [2];
+  assign half_5[10] = \$signal$183 [2] & \$signal$185 [3];
+  assign half_5[11] = \$signal$183 [3] & \$signal$185 [0];
+  assign half_5[12] = \$signal$183 [3] & \$signal$185 [1];
+  assign half_5[13] = \$signal$183 [3] & \$signal$185 [2];
+  assign half_5[14] = \$signal$183 [3] & \$signal$185 [3];
+  assign half_5[15] = \$signal$183 [4] & \$signal$185 [0];
+  assign half_5[16] = \$signal$183 [4] & \$signal$185 [1];
+  assign half_5[17] = \$signal$183 [4] & \$signal$185 [2];
+  assign half_5[18] = \$signal$183 [4] & \$signal$185 [3];
+  assign half_5[19] = \$signal$183 [5] & \$signal$185 [0];
+  assign half_5[20] = \$signal$183 [5] & \$signal$185 [1];
+  assign half_5[21] = \$signal$183 [5] & \$signal$185 [2];
+  assign half_5[22] = \$signal$183 [5] & \$signal$185 [3];
+  assign half_5[23] = \$signal$183 [6] & \$signal$185 [0];
+  assign half_5[24] = \$signal$183 [6] & \$signal$185 [1];
+  assign half_5[25] = \$signal$183 [6] & \$signal$185 [2];
+  assign half_5[26] = \$signal$183 [6] & \$signal$185 [3];
+  assign half_5[27] = \$signal$183 [7] & \$signal$185 [0];
+  assign half_5[28] = \$signal$183 [7] & \$signal$185 [1];
+  assign half_5[29] = \$signal$183 [7] & \$signal$185 [2];
+  assign half_5[30] = \$signal$183 [7] & \$signal$185 [3];
+  assign _0557_ = \$signal$183 [0] & \$signal$186 [2];
+  assign halfm_5[0] = \$signal$184 [1] | _0557_;
+  assign _0558_ = \$signal$183 [0] & \$signal$186 [3];
+  assign halfm_5[1] = \$signal$184 [1] | _0558_;
+  assign _0560_ = \$signal$183 [1] & \$signal$186 [0];
+  assign halfm_5[2] = \$signal$184 [2] | _0560_;
+  assign _0561_ = \$signal$183 [1] & \$signal$186 [1];
+  assign halfm_5[3] = \$signal$184 [2] | _0561_;
+  assign _0562_ = \$signal$183 [1] & \$signal$186 [2];
+  assign halfm_5[4] = \$signal$184 [2] | _0562_;
+  assign _0563_ = \$signal$183 [1] & \$signal$186 [3];
+  assign halfm_5[5] = \$signal$184 [2] | _0563_;
+  assign _0564_ = \$signal$183 [2] & \$signal$186 [0];
+  assign halfm_5[6] = \$signal$184 [3] | _0564_;
+  assign _0566_ = \$signal$183 [2] & \$signal$186 [1];
+  assign halfm_5[7] = \$signal$184 [3] | _0566_;
+  assign _0567_ = \$signal$183 [2] & \$signal$186 [2];
+  assign halfm_5[8] = \$signal$184 [3] | _0567_;
+  assign _0568_ = \$signal$183 [2] & \$signal$186 [3];
+  assign halfm_5[9] = \$signal$184 [3] | _0568_;
+  assign _0569_ = \$signal$183 [3] & \$signal$186 [0];
+  assign halfm_5[10] = \$signal$184 [4] | _0569_;
+  assign _0570_ = \$signal$183 [3] & \$signal$186 [1];
+  assign halfm_5[11] = \$signal$184 [4] | _0570_;
+  assign _0571_ = \$signal$183 [3] & \$signal$186 [2];
+  assign halfm_5[12] = \$signal$184 [4] | _0571_;
+  assign _0572_ = \$signal$183 [3] & \$signal$186 [3];
+  assign halfm_5[13] = \$signal$184 [4] | _0572_;
+  assign _0573_ = \$signal$183 [4] & \$signal$186 [0];
+  assign halfm_5[14] = \$signal$184 [5] | _0573_;
+  assign _0574_ = \$signal$183 [4] & \$signal$186 [1];
+  assign halfm_5[15] = \$signal$184 [5] | _0574_;
+  assign _0575_ = \$signal$183 [4] & \$signal$186 [2];
+  assign halfm_5[16] = \$signal$184 [5] | _0575_;
+  assign _0577_ = \$signal$183 [4] & \$signal$186 [3];
+  assign halfm_5[17] = \$signal$184 [5] | _0577_;
+  assign _0578_ = \$signal$183 [5] & \$signal$186 [0];
+  assign halfm_5[18] = \$signal$184 [6] | _0578_;
+  assign _0579_ = \$signal$183 [5] & \$signal$186 [1];
+  assign halfm_5[19] = \$signal$184 [6] | _0579_;
+  assign _0580_ = \$signal$183 [5] & \$signal$186 [2];
+  assign halfm_5[20] = \$signal$184 [6] | _0580_;
+  assign _0581_ = \$signal$183 [5] & \$signal$186 [3];
+  assign halfm_5[21] = \$signal$184 [6] | _0581_;
+  assign _0582_ = \$signal$183 [6] & \$signal$186 [0];
+  assign halfm_5[22] = \$signal$184 [7] | _0582_;
+  assign _0583_ = \$signal$183 [6] & \$signal$186 [1];
+  assign halfm_5[23] = \$signal$184 [7] | _0583_;
+  assign _0584_ = \$signal$183 [6] & \$signal$186 [2];
+  assign halfm_5[24] = \$signal$184 [7] | _0584_;
+  assign _0585_ = \$signal$183 [6] & \$signal$186 [3];
+  assign halfm_5[25] = \$signal$184 [7] | _0585_;
+  assign halfm_5[26] = \$signal$183 [7] & \$signal$186 [0];
+  assign halfm_5[27] = \$signal$183 [7] & \$signal$186 [1];
+  assign halfm_5[28] = \$signal$183 [7] & \$signal$186 [2];
+  assign halfm_5[29] = \$signal$183 [7] & \$signal$186 [3];
+  assign half_6[0] = \$signal$190 [0] & \$signal$192 [1];
+  assign half_6[1] = \$signal$190 [0] & \$signal$192 [2];
+  assign half_6[2] = \$signal$190 [0] & \$signal$192 [3];
+  assign half_6[3] = \$signal$190 [1] & \$signal$192 [0];
+  assign half_6[4] = \$signal$190 [1] & \$signal$192 [1];
+  assign half_6[5] = \$signal$190 [1] & \$signal$192 [2];
+  assign half_6[6] = \$signal$190 [1] & \$signal$192 [3];
+  assign half_6[7] = \$signal$190 [2] & \$signal$192 [0];
+  assign half_6[8] = \$signal$190 [2] & \$signal$192 [1];
+  assign half_6[9] = \$signal$190 [2] & \$signal$192 [2];
+  assign half_6[10] = \$signal$190 [2] & \$signal$192 [3];
+  assign half_6[11] = \$signal$190 [3] & \$signal$192 [0];
+  assign half_6[12] = \$signal$190 [3] & \$signal$192 [1];
+  assign half_6[13] = \$signal$190 [3] & \$signal$192 [2];
+  assign half_6[14] = \$signal$190 [3] & \$signal$192 [3];
+  assign half_6[15] = \$signal$190 [4] & \$signal$192 [0];
+  assign half_6[16] = \$signal$190 [4] & \$signal$192 [1];
+  assign half_6[17] = \$signal$190 [4] & \$signal$192 [2];
+  assign half_6[18] = \$signal$190 [4] & \$signal$192 [3];
+  assign half_6[19] = \$signal$190 [5] & \$signal$192 [0];
+  assign half_6[20] = \$signal$190 [5] & \$signal$192 [1];
+  assign half_6[21] = \$signal$190 [5] & \$signal$192 [2];
+  assign half_6[22] = \$signal$190 [5] & \$signal$192 [3];
+  assign half_6[23] = \$signal$190 [6] & \$signal$192 [0];
+  assign half_6[24] = \$signal$190 [6] & \$signal$192 [1];
+  assign half_6[25] = \$signal$190 [6] & \$signal$192 [2];
+  assign half_6[26] = \$signal$190 [6] & \$signal$192 [3];
+  assign half_6[27] = \$signal$190 [7] & \$signal$192 [0];
+  assign half_6[28] = \$signal$190 [7] & \$signal$192 [1];
+  assign half_6[29] = \$signal$190 [7] & \$signal$192 [2];
+  assign half_6[30] = \$signal$190 [7] & \$signal$192 [3];
+  assign _0589_ = \$signal$190 [0] & \$signal$193 [2];
+  assign halfm_6[0] = \$signal$191 [1] | _0589_;
+  assign _0590_ = \$signal$190 [0] & \$signal$193 [3];
+  assign halfm_6[1] = \$signal$191 [1] | _0590_;
+  assign _0591_ = \$signal$190 [1] & \$signal$193 [0];
+  assign halfm_6[2] = \$signal$191 [2] | _0591_;
+  assign _0592_ = \$signal$190 [1] & \$signal$193 [1];
+  assign halfm_6[3] = \$signal$191 [2] | _0592_;
+  assign _0593_ = \$signal$190 [1] & \$signal$193 [2];
+  assign halfm_6[4] = \$signal$191 [2] | _0593_;
+  assign _0594_ = \$signal$190 [1] & \$signal$193 [3];
+  assign halfm_6[5] = \$signal$191 [2] | _0594_;
+  assign _0595_ = \$signal$190 [2] & \$signal$193 [0];
+  assign halfm_6[6] = \$signal$191 [3] | _0595_;
+  assign _0596_ = \$signal$190 [2] & \$signal$193 [1];
+  assign halfm_6[7] = \$signal$191 [3] | _0596_;
+  assign _0597_ = \$signal$190 [2] & \$signal$193 [2];
+  assign halfm_6[8] = \$signal$191 [3] | _0597_;
+  assign _0598_ = \$signal$190 [2] & \$signal$193 [3];
+  assign halfm_6[9] = \$signal$191 [3] | _0598_;
+  assign _0599_ = \$signal$190 [3] & \$signal$193 [0];
+  assign halfm_6[10] = \$signal$191 [4] | _0599_;
+  assign _0600_ = \$signal$190 [3] & \$signal$193 [1];
+  assign halfm_6[11] = \$signal$191 [4] | _0600_;
+  assign _0601_ = \$signal$190 [3] & \$signal$193 [2];
+  assign halfm_6[12] = \$signal$191 [4] | _0601_;
+  assign _0602_ = \$signal$190 [3] & \$signal$193 [3];
+  assign halfm_6[13] = \$signal$191 [4] | _0602_;
+  assign _0603_ = \$signal$190 [4] & \$signal$193 [0];
+  assign halfm_6[14] = \$signal$191 [5] | _0603_;
+  assign _0604_ = \$signal$190 [4] & \$signal$193 [1];
+  assign halfm_6[15] = \$signal$191 [5] | _0604_;
+  assign _0605_ = \$signal$190 [4] & \$signal$193 [2];
+  assign halfm_6[16] = \$signal$191 [5] | _0605_;
+  assign _0606_ = \$signal$190 [4] & \$signal$193 [3];
+  assign halfm_6[17] = \$signal$191 [5] | _0606_;
+  assign _0607_ = \$signal$190 [5] & \$signal$193 [0];
+  assign halfm_6[18] = \$signal$191 [6] | _0607_;
+  assign _0608_ = \$signal$190 [5] & \$signal$193 [1];
+  assign halfm_6[19] = \$signal$191 [6] | _0608_;
+  assign _0609_ = \$signal$190 [5] & \$signal$193 [2];
+  assign halfm_6[20] = \$signal$191 [6] | _0609_;
+  assign _0610_ = \$signal$190 [5] & \$signal$193 [3];
+  assign halfm_6[21] = \$signal$191 [6] | _0610_;
+  assign _0611_ = \$signal$190 [6] & \$signal$193 [0];
+  assign halfm_6[22] = \$signal$191 [7] | _0611_;
+  assign _0612_ = \$signal$190 [6] & \$signal$193 [1];
+  assign halfm_6[23] = \$signal$191 [7] | _0612_;
+  assign _0613_ = \$signal$190 [6] & \$signal$193 [2];
+  assign halfm_6[24] = \$signal$191 [7] | _0613_;
+  assign _0614_ = \$signal$190 [6] & \$signal$193 [3];
+  assign halfm_6[25] = \$signal$191 [7] | _0614_;
+  assign halfm_6[26] = \$signal$190 [7] & \$signal$193 [0];
+  assign halfm_6[27] = \$signal$190 [7] & \$signal$193 [1];
+  assign halfm_6[28] = \$signal$190 [7] & \$signal$193 [2];
+  assign halfm_6[29] = \$signal$190 [7] & \$signal$193 [3];
+  assign half_7[0] = \$signal$197 [0] & \$signal$199 [1];
+  assign half_7[1] = \$signal$197 [0] & \$signal$199 [2];
+  assign half_7[2] = \$signal$197 [0] & \$signal$199 [3];
+  assign half_7[3] = \$signal$197 [1] & \$signal$199 [0];
+  assign half_7[4] = \$signal$197 [1] & \$signal$199 [1];
+  assign half_7[5] = \$signal$197 [1] & \$signal$199 [2];
+  assign half_7[6] = \$signal$197 [1] & \$signal$199 [3];
+  assign half_7[7] = \$signal$197 [2] & \$signal$199 [0];
+  assign half_7[8] = \$signal$197 [2] & \$signal$199 [1];
+  assign half_7[9] = \$signal$197 [2] & \$signal$199 [2];
+  assign half_7[10] = \$signal$197 [2] & \$signal$199 [3];
+  assign half_7[11] = \$signal$197 [3] & \$signal$199 [0];
+  assign half_7[12] = \$signal$197 [3] & \$signal$199 [1];
+  assign half_7[13] = \$signal$197 [3] & \$signal$199 [2];
+  assign half_7[14] = \$signal$197 [3] & \$signal$199 [3];
+  assign half_7[15] = \$signal$197 [4] & \$signal$199 [0];
+  assign half_7[16] = \$signal$197 [4] & \$signal$199 [1];
+  assign half_7[17] = \$signal$197 [4] & \$signal$199 [2];
+  assign half_7[18] = \$signal$197 [4] & \$signal$199 [3];
+  assign half_7[19] = \$signal$197 [5] & \$signal$199 [0];
+  assign half_7[20] = \$signal$197 [5] & \$signal$199 [1];
+  assign half_7[21] = \$signal$197 [5] & \$signal$199 [2];
+  assign half_7[22] = \$signal$197 [5] & \$signal$199 [3];
+  assign half_7[23] = \$signal$197 [6] & \$signal$199 [0];
+  assign half_7[24] = \$signal$197 [6] & \$signal$199 [1];
+  assign half_7[25] = \$signal$197 [6] & \$signal$199 [2];
+  assign half_7[26] = \$signal$197 [6] & \$signal$199 [3];
+  assign half_7[27] = \$signal$197 [7] & \$signal$199 [0];
+  assign half_7[28] = \$signal$197 [7] & \$signal$199 [1];
+  assign half_7[29] = \$signal$197 [7] & \$signal$199 [2];
+  assign half_7[30] = \$signal$197 [7] & \$signal$199 [3];
+  assign _0616_ = \$signal$197 [0] & \$signal$200 [2];
+  assign halfm_7[0] = \$signal$198 [1] | _0616_;
+  assign _0617_ = \$signal$197 [0] & \$signal$200 [3];
+  assign halfm_7[1] = \$signal$198 [1] | _0617_;
+  assign _0618_ = \$signal$197 [1] & \$signal$200 [0];
+  assign halfm_7[2] = \$signal$198 [2] | _0618_;
+  assign _0619_ = \$signal$197 [1] & \$signal$200 [1];
+  assign halfm_7[3] = \$signal$198 [2] | _0619_;
+  assign _0620_ = \$signal$197 [1] & \$signal$200 [2];
+  assign halfm_7[4] = \$signal$198 [2] | _0620_;
+  assign _0621_ = \$signal$197 [1] & \$signal$200 [3];
+  assign halfm_7[5] = \$signal$198 [2] | _0621_;
+  assign _0622_ = \$signal$197 [2] & \$signal$200 [0];
+  assign halfm_7[6] = \$signal$198 [3] | _0622_;
+  assign _0623_ = \$signal$197 [2] & \$signal$200 [1];
+  assign halfm_7[7] = \$signal$198 [3] | _0623_;
+  assign _0624_ = \$signal$197 [2] & \$signal$200 [2];
+  assign halfm_7[8] = \$signal$198 [3] | _0624_;
+  assign _0625_ = \$signal$197 [2] & \$signal$200 [3];
+  assign halfm_7[9] = \$signal$198 [3] | _0625_;
+  assign _0626_ = \$signal$197 [3] & \$signal$200 [0];
+  assign halfm_7[10] = \$signal$198 [4] | _0626_;
+  assign _0627_ = \$signal$197 [3] & \$signal$200 [1];
+  assign halfm_7[11] = \$signal$198 [4] | _0627_;
+  assign _0628_ = \$signal$197 [3] & \$signal$200 [2];
+  assign halfm_7[12] = \$signal$198 [4] | _0628_;
+  assign _0629_ = \$signal$197 [3] & \$signal$200 [3];
+  assign halfm_7[13] = \$signal$198 [4] | _0629_;
+  assign _0630_ = \$signal$197 [4] & \$signal$200 [0];
+  assign halfm_7[14] = \$signal$198 [5] | _0630_;
+  assign _0631_ = \$signal$197 [4] & \$signal$200 [1];
+  assign halfm_7[15] = \$signal$198 [5] | _0631_;
+  assign _0632_ = \$signal$197 [4] & \$signal$200 [2];
+  assign halfm_7[16] = \$signal$198 [5] | _0632_;
+  assign _0633_ = \$signal$197 [4] & \$signal$200 [3];
+  assign halfm_7[17] = \$signal$198 [5] | _0633_;
+  assign _0634_ = \$signal$197 [5] & \$signal$200 [0];
+  assign halfm_7[18] = \$signal$198 [6] | _0634_;
+  assign _0635_ = \$signal$197 [5] & \$signal$200 [1];
+  assign halfm_7[19] = \$signal$198 [6] | _0635_;
+  assign _0636_ = \$signal$197 [5] & \$signal$200 [2];
+  assign halfm_7[20] = \$signal$198 [6] | _0636_;
+  assign _0637_ = \$signal$197 [5] & \$signal$200 [3];
+  assign halfm_7[21] = \$signal$198 [6] | _0637_;
+  assign _0638_ = \$signal$197 [6] & \$signal$200 [0];
+  assign halfm_7[22] = \$signal$198 [7] | _0638_;
+  assign _0639_ = \$signal$197 [6] & \$signal$200 [1];
+  assign halfm_7[23] = \$signal$198 [7] | _0639_;
+  assign _0640_ = \$signal$197 [6] & \$signal$200 [2];
+  assign halfm_7[24] = \$signal$198 [7] | _0640_;
+  assign _0641_ = \$signal$197 [6] & \$signal$200 [3];
+  assign halfm_7[25] = \$signal$198 [7] | _0641_;
+  assign halfm_7[26] = \$signal$197 [7] & \$signal$200 [0];
+  assign halfm_7[27] = \$signal$197 [7] & \$signal$200 [1];
+  assign halfm_7[28] = \$signal$197 [7] & \$signal$200 [2];
+  assign halfm_7[29] = \$signal$197 [7] & \$signal$200 [3];
+  assign half_8[0] = \$signal$204 [0] & \$signal$206 [1];
+  assign half_8[1] = \$signal$204 [0] & \$signal$206 [2];
+  assign half_8[2] = \$signal$204 [0] & \$signal$206 [3];
+  assign half_8[3] = \$signal$204 [1] & \$signal$206 [0];
+  assign half_8[4] = \$signal$204 [1] & \$signal$206 [1];
+  assign half_8[5] = \$signal$204 [1] & \$signal$206 [2];
+  assign half_8[6] = \$signal$204 [1] & \$signal$206 [3];
+  assign half_8[7] = \$signal$204 [2] & \$signal$206 [0];
+  assign half_8[8] = \$signal$204 [2] & \$signal$206 [1];
+  assign half_8[9] = \$signal$204 [2] & \$signal$206 [2];
+  assign half_8[10] = \$signal$204 [2] & \$signal$206 [3];
+  assign half_8[11] = \$signal$204 [3] & \$signal$206 [0];
+  assign half_8[12] = \$signal$204 [3] & \$signal$206 [1];
+  assign half_8[13] = \$signal$204 [3] & \$signal$206 [2];
+  assign half_8[14] = \$signal$204 [3] & \$signal$206 [3];
+  assign half_8[15] = \$signal$204 [4] & \$signal$206 [0];
+  assign half_8[16] = \$signal$204 [4] & \$signal$206 [1];
+  assign half_8[17] = \$signal$204 [4] & \$signal$206 [2];
+  assign half_8[18] = \$signal$204 [4] & \$signal$206 [3];
+  assign half_8[19] = \$signal$204 [5] & \$signal$206 [0];
+  assign half_8[20] = \$signal$204 [5] & \$signal$206 [1];
+  assign half_8[21] = \$signal$204 [5] & \$signal$206 [2];
+  assign half_8[22] = \$signal$204 [5] & \$signal$206 [3];
+  assign half_8[23] = \$signal$204 [6] & \$signal$206 [0];
+  assign half_8[24] = \$signal$204 [6] & \$signal$206 [1];
+  assign half_8[25] = \$signal$204 [6] & \$signal$206 [2];
+  assign half_8[26] = \$signal$204 [6] & \$signal$206 [3];
+  assign half_8[27] = \$signal$204 [7] & \$signal$206 [0];
+  assign half_8[28] = \$signal$204 [7] & \$signal$206 [1];
+  assign half_8[29] = \$signal$204 [7] & \$signal$206 [2];
+  assign half_8[30] = \$signal$204 [7] & \$signal$206 [3];
+  assign _0001_ = \$signal$204 [0] & \$signal$207 [2];
+  assign halfm_8[0] = \$signal$205 [1] | _0001_;
+  assign _0002_ = \$signal$204 [0] & \$signal$207 [3];
+  assign halfm_8[1] = \$signal$205 [1] | _0002_;
+  assign _0003_ = \$signal$204 [1] & \$signal$207 [0];
+  assign halfm_8[2] = \$signal$205 [2] | _0003_;
+  assign _0004_ = \$signal$204 [1] & \$signal$207 [1];
+  assign halfm_8[3] = \$signal$205 [2] | _0004_;
+  assign _0005_ = \$signal$204 [1] & \$signal$207 [2];
+  assign halfm_8[4] = \$signal$205 [2] | _0005_;
+  assign _0006_ = \$signal$204 [1] & \$signal$207 [3];
+  assign halfm_8[5] = \$signal$205 [2] | _0006_;
+  assign _0007_ = \$signal$204 [2] & \$signal$207 [0];
+  assign halfm_8[6] = \$signal$205 [3] | _0007_;
+  assign _0008_ = \$signal$204 [2] & \$signal$207 [1];
+  assign halfm_8[7] = \$signal$205 [3] | _0008_;
+  assign _0009_ = \$signal$204 [2] & \$signal$207 [2];
+  assign halfm_8[8] = \$signal$205 [3] | _0009_;
+  assign _0010_ = \$signal$204 [2] & \$signal$207 [3];
+  assign halfm_8[9] = \$signal$205 [3] | _0010_;
+  assign _0011_ = \$signal$204 [3] & \$signal$207 [0];
+  assign halfm_8[10] = \$signal$205 [4] | _0011_;
+  assign _0012_ = \$signal$204 [3] & \$signal$207 [1];
+  assign halfm_8[11] = \$signal$205 [4] | _0012_;
+  assign _0013_ = \$signal$204 [3] & \$signal$207 [2];
+  assign halfm_8[12] = \$signal$205 [4] | _0013_;
+  assign _0014_ = \$signal$204 [3] & \$signal$207 [3];
+  assign halfm_8[13] = \$signal$205 [4] | _0014_;
+  assign _0015_ = \$signal$204 [4] & \$signal$207 [0];
+  assign halfm_8[14] = \$signal$205 [5] | _0015_;
+  assign _0016_ = \$signal$204 [4] & \$signal$207 [1];
+  assign halfm_8[15] = \$signal$205 [5] | _0016_;
+  assign _0017_ = \$signal$204 [4] & \$signal$207 [2];
+  assign halfm_8[16] = \$signal$205 [5] | _0017_;
+  assign _0018_ = \$signal$204 [4] & \$signal$207 [3];
+  assign halfm_8[17] = \$signal$205 [5] | _0018_;
+  assign _0019_ = \$signal$204 [5] & \$signal$207 [0];
+  assign halfm_8[18] = \$signal$205 [6] | _0019_;
+  assign _0020_ = \$signal$204 [5] & \$signal$207 [1];
+  assign halfm_8[19] = \$signal$205 [6] | _0020_;
+  assign _0021_ = \$signal$204 [5] & \$signal$207 [2];
+  assign halfm_8[20] = \$signal$205 [6] | _0021_;
+  assign _0022_ = \$signal$204 [5] & \$signal$207 [3];
+  assign halfm_8[21] = \$signal$205 [6] | _0022_;
+  assign _0023_ = \$signal$204 [6] & \$signal$207 [0];
+  assign halfm_8[22] = \$signal$205 [7] | _0023_;
+  assign _0024_ = \$signal$204 [6] & \$signal$207 [1];
+  assign halfm_8[23] = \$signal$205 [7] | _0024_;
+  assign _0025_ = \$signal$204 [6] & \$signal$207 [2];
+  assign halfm_8[24] = \$signal$205 [7] | _0025_;
+  assign _0026_ = \$signal$204 [6] & \$signal$207 [3];
+  assign halfm_8[25] = \$signal$205 [7] | _0026_;
+  assign halfm_8[26] = \$signal$204 [7] & \$signal$207 [0];
+  assign halfm_8[27] = \$signal$204 [7] & \$signal$207 [1];
+  assign halfm_8[28] = \$signal$204 [7] & \$signal$207 [2];
+  assign halfm_8[29] = \$signal$204 [7] & \$signal$207 [3];
+  assign half_9[0] = \$signal$211 [0] & \$signal$213 [1];
+  assign half_9[1] = \$signal$211 [0] & \$signal$213 [2];
+  assign half_9[2] = \$signal$211 [0] & \$signal$213 [3];
+  assign half_9[3] = \$signal$211 [1] & \$signal$213 [0];
+  assign half_9[4] = \$signal$211 [1] & \$signal$213 [1];
+  assign half_9[5] = \$signal$211 [1] & \$signal$213 [2];
+  assign half_9[6] = \$signal$211 [1] & \$signal$213 [3];
+  assign half_9[7] = \$signal$211 [2] & \$signal$213 [0];
+  assign half_9[8] = \$signal$211 [2] & \$signal$213 [1];
+  assign half_9[9] = \$signal$211 [2] & \$signal$213 [2];
+  assign half_9[10] = \$signal$211 [2] & \$signal$213 [3];
+  assign half_9[11] = \$signal$211 [3] & \$signal$213 [0];
+  assign half_9[12] = \$signal$211 [3] & \$signal$213 [1];
+  assign half_9[13] = \$signal$211 [3] & \$signal$213 [2];
+  assign half_9[14] = \$signal$211 [3] & \$signal$213 [3];
+  assign half_9[15] = \$signal$211 [4] & \$signal$213 [0];
+  assign half_9[16] = \$signal$211 [4] & \$signal$213 [1];
+  assign half_9[17] = \$signal$211 [4] & \$signal$213 [2];
+  assign half_9[18] = \$signal$211 [4] & \$signal$213 [3];
+  assign half_9[19] = \$signal$211 [5] & \$signal$213 [0];
+  assign half_9[20] = \$signal$211 [5] & \$signal$213 [1];
+  assign half_9[21] = \$signal$211 [5] & \$signal$213 [2];
+  assign half_9[22] = \$signal$211 [5] & \$signal$213 [3];
+  assign half_9[23] = \$signal$211 [6] & \$signal$213 [0];
+  assign half_9[24] = \$signal$211 [6] & \$signal$213 [1];
+  assign half_9[25] = \$signal$211 [6] & \$signal$213 [2];
+  assign half_9[26] = \$signal$211 [6] & \$signal$213 [3];
+  assign half_9[27] = \$signal$211 [7] & \$signal$213 [0];
+  assign half_9[28] = \$signal$211 [7] & \$signal$213 [1];
+  assign half_9[29] = \$signal$211 [7] & \$signal$213 [2];
+  assign half_9[30] = \$signal$211 [7] & \$signal$213 [3];
+  assign _0027_ = \$signal$211 [0] & \$signal$214 [2];
+  assign halfm_9[0] = \$signal$212 [1] | _0027_;
+  assign _0028_ = \$signal$211 [0] & \$signal$214 [3];
+  assign halfm_9[1] = \$signal$212 [1] | _0028_;
+  assign _0029_ = \$signal$211 [1] & \$signal$214 [0];
+  assign halfm_9[2] = \$signal$212 [2] | _0029_;
+  assign _0030_ = \$signal$211 [1] & \$signal$214 [1];
+  assign halfm_9[3] = \$signal$212 [2] | _0030_;
+  assign _0031_ = \$signal$211 [1] & \$signal$214 [2];
+  assign halfm_9[4] = \$signal$212 [2] | _0031_;
+  assign _0033_ = \$signal$211 [1] & \$signal$214 [3];
+  assign halfm_9[5] = \$signal$212 [2] | _0033_;
+  assign _0034_ = \$signal$211 [2] & \$signal$214 [0];
+  assign halfm_9[6] = \$signal$212 [3] | _0034_;
+  assign _0035_ = \$signal$211 [2] & \$signal$214 [1];
+  assign halfm_9[7] = \$signal$212 [3] | _0035_;
+  assign _0036_ = \$signal$211 [2] & \$signal$214 [2];
+  assign halfm_9[8] = \$signal$212 [3] | _0036_;
+  assign _0037_ = \$signal$211 [2] & \$signal$214 [3];
+  assign halfm_9[9] = \$signal$212 [3] | _0037_;
+  assign _0038_ = \$signal$211 [3] & \$signal$214 [0];
+  assign halfm_9[10] = \$signal$212 [4] | _0038_;
+  assign _0039_ = \$signal$211 [3] & \$signal$214 [1];
+  assign halfm_9[11] = \$signal$212 [4] | _0039_;
+  assign _0040_ = \$signal$211 [3] & \$signal$214 [2];
+  assign halfm_9[12] = \$signal$212 [4] | _0040_;
+  assign _0041_ = \$signal$211 [3] & \$signal$214 [3];
+  assign halfm_9[13] = \$signal$212 [4] | _0041_;
+  assign _0042_ = \$signal$211 [4] & \$signal$214 [0];
+  assign halfm_9[14] = \$signal$212 [5] | _0042_;
+  assign _0043_ = \$signal$211 [4] & \$signal$214 [1];
+  assign halfm_9[15] = \$signal$212 [5] | _0043_;
+  assign _0044_ = \$signal$211 [4] & \$signal$214 [2];
+  assign halfm_9[16] = \$signal$212 [5] | _0044_;
+  assign _0045_ = \$signal$211 [4] & \$signal$214 [3];
+  assign halfm_9[17] = \$signal$212 [5] | _0045_;
+  assign _0046_ = \$signal$211 [5] & \$signal$214 [0];
+  assign halfm_9[18] = \$signal$212 [6] | _0046_;
+  assign _0047_ = \$signal$211 [5] & \$signal$214 [1];
+  assign halfm_9[19] = \$signal$212 [6] | _0047_;
+  assign _0048_ = \$signal$211 [5] & \$signal$214 [2];
+  assign halfm_9[20] = \$signal$212 [6] | _0048_;
+  assign _0049_ = \$signal$211 [5] & \$signal$214 [3];
+  assign halfm_9[21] = \$signal$212 [6] | _0049_;
+  assign _0050_ = \$signal$211 [6] & \$signal$214 [0];
+  assign halfm_9[22] = \$signal$212 [7] | _0050_;
+  assign _0051_ = \$signal$211 [6] & \$signal$214 [1];
+  assign halfm_9[23] = \$signal$212 [7] | _0051_;
+  assign _0052_ = \$signal$211 [6] & \$signal$214 [2];
+  assign halfm_9[24] = \$signal$212 [7] | _0052_;
+  assign _0053_ = \$signal$211 [6] & \$signal$214 [3];
+  assign halfm_9[25] = \$signal$212 [7] | _0053_;
+  assign halfm_9[26] = \$signal$211 [7] & \$signal$214 [0];
+  assign halfm_9[27] = \$signal$211 [7] & \$signal$214 [1];
+  assign halfm_9[28] = \$signal$211 [7] & \$signal$214 [2];
+  assign halfm_9[29] = \$signal$211 [7] & \$signal$214 [3];
+  assign half_10[0] = \$signal$218 [0] & \$signal$220 [1];
+  assign half_10[1] = \$signal$218 [0] & \$signal$220 [2];
+  assign half_10[2] = \$signal$218 [0] & \$signal$220 [3];
+  assign half_10[3] = \$signal$218 [1] & \$signal$220 [0];
+  assign half_10[4] = \$signal$218 [1] & \$signal$220 [1];
+  assign half_10[5] = \$signal$218 [1] & \$signal$220 [2];
+  assign half_10[6] = \$signal$218 [1] & \$signal$220 [3];
+  assign half_10[7] = \$signal$218 [2] & \$signal$220 [0];
+  assign half_10[8] = \$signal$218 [2] & \$signal$220 [1];
+  assign half_10[9] = \$signal$218 [2] & \$signal$220 [2];
+  assign half_10[10] = \$signal$218 [2] & \$signal$220 [3];
+  assign half_10[11] = \$signal$218 [3] & \$signal$220 [0];
+  assign half_10[12] = \$signal$218 [3] & \$signal$220 [1];
+  assign half_10[13] = \$signal$218 [3] & \$signal$220 [2];
+  assign half_10[14] = \$signal$218 [3] & \$signal$220 [3];
+  assign half_10[15] = \$signal$218 [4] & \$signal$220 [0];
+  assign half_10[16] = \$signal$218 [4] & \$signal$220 [1];
+  assign half_10[17] = \$signal$218 [4] & \$signal$220 [2];
+  assign half_10[18] = \$signal$218 [4] & \$signal$220 [3];
+  assign half_10[19] = \$signal$218 [5] & \$signal$220 [0];
+  assign half_10[20] = \$signal$218 [5] & \$signal$220 [1];
+  assign half_10[21] = \$signal$218 [5] & \$signal$220 [2];
+  assign half_10[22] = \$signal$218 [5] & \$signal$220 [3];
+  assign half_10[23] = \$signal$218 [6] & \$signal$220 [0];
+  assign half_10[24] = \$signal$218 [6] & \$signal$220 [1];
+  assign half_10[25] = \$signal$218 [6] & \$signal$220 [2];
+  assign half_10[26] = \$signal$218 [6] & \$signal$220 [3];
+  assign half_10[27] = \$signal$218 [7] & \$signal$220 [0];
+  assign half_10[28] = \$signal$218 [7] & \$signal$220 [1];
+  assign half_10[29] = \$signal$218 [7] & \$signal$220 [2];
+  assign half_10[30] = \$signal$218 [7] & \$signal$220 [3];
+  assign _0057_ = \$signal$218 [0] & \$signal$221 [2];
+  assign halfm_10[0] = \$signal$219 [1] | _0057_;
+  assign _0058_ = \$signal$218 [0] & \$signal$221 [3];
+  assign halfm_10[1] = \$signal$219 [1] | _0058_;
+  assign _0059_ = \$signal$218 [1] & \$signal$221 [0];
+  assign halfm_10[2] = \$signal$219 [2] | _0059_;
+  assign _0060_ = \$signal$218 [1] & \$signal$221 [1];
+  assign halfm_10[3] = \$signal$219 [2] | _0060_;
+  assign _0061_ = \$signal$218 [1] & \$signal$221 [2];
+  assign halfm_10[4] = \$signal$219 [2] | _0061_;
+  assign _0062_ = \$signal$218 [1] & \$signal$221 [3];
+  assign halfm_10[5] = \$signal$219 [2] | _0062_;
+  assign _0063_ = \$signal$218 [2] & \$signal$221 [0];
+  assign halfm_10[6] = \$signal$219 [3] | _0063_;
+  assign _0064_ = \$signal$218 [2] & \$signal$221 [1];
+  assign halfm_10[7] = \$signal$219 [3] | _0064_;
+  assign _0065_ = \$signal$218 [2] & \$signal$221 [2];
+  assign halfm_10[8] = \$signal$219 [3] | _0065_;
+  assign _0067_ = \$signal$218 [2] & \$signal$221 [3];
+  assign halfm_10[9] = \$signal$219 [3] | _0067_;
+  assign _0068_ = \$signal$218 [3] & \$signal$221 [0];
+  assign halfm_10[10] = \$signal$219 [4] | _0068_;
+  assign _0069_ = \$signal$218 [3] & \$signal$221 [1];
+  assign halfm_10[11] = \$signal$219 [4] | _0069_;
+  assign _0070_ = \$signal$218 [3] & \$signal$221 [2];
+  assign halfm_10[12] = \$signal$219 [4] | _0070_;
+  assign _0071_ = \$signal$218 [3] & \$signal$221 [3];
+  assign halfm_10[13] = \$signal$219 [4] | _0071_;
+  assign _0073_ = \$signal$218 [4] & \$signal$221 [0];
+  assign halfm_10[14] = \$signal$219 [5] | _0073_;
+  assign _0074_ = \$signal$218 [4] & \$signal$221 [1];
+  assign halfm_10[15] = \$signal$219 [5] | _0074_;
+  assign _0075_ = \$signal$218 [4] & \$signal$221 [2];
+  assign halfm_10[16] = \$signal$219 [5] | _0075_;
+  assign _0076_ = \$signal$218 [4] & \$signal$221 [3];
+  assign halfm_10[17] = \$signal$219 [5] | _0076_;
+  assign _0077_ = \$signal$218 [5] & \$signal$221 [0];
+  assign halfm_10[18] = \$signal$219 [6] | _0077_;
+  assign _0079_ = \$signal$218 [5] & \$signal$221 [1];
+  assign halfm_10[19] = \$signal$219 [6] | _0079_;
+  assign _0080_ = \$signal$218 [5] & \$signal$221 [2];
+  assign halfm_10[20] = \$signal$219 [6] | _0080_;
+  assign _0081_ = \$signal$218 [5] & \$signal$221 [3];
+  assign halfm_10[21] = \$signal$219 [6] | _0081_;
+  assign _0082_ = \$signal$218 [6] & \$signal$221 [0];
+  assign halfm_10[22] = \$signal$219 [7] | _0082_;
+  assign _0083_ = \$signal$218 [6] & \$signal$221 [1];
+  assign halfm_10[23] = \$signal$219 [7] | _0083_;
+  assign _0084_ = \$signal$218 [6] & \$signal$221 [2];
+  assign halfm_10[24] = \$signal$219 [7] | _0084_;
+  assign _0085_ = \$signal$218 [6] & \$signal$221 [3];
+  assign halfm_10[25] = \$signal$219 [7] | _0085_;
+  assign halfm_10[26] = \$signal$218 [7] & \$signal$221 [0];
+  assign halfm_10[27] = \$signal$218 [7] & \$signal$221 [1];
+  assign halfm_10[28] = \$signal$218 [7] & \$signal$221 [2];
+  assign halfm_10[29] = \$signal$218 [7] & \$signal$221 [3];
+  assign half_11[0] = \$signal$225 [0] & \$signal$227 [1];
+  assign half_11[1] = \$signal$225 [0] & \$signal$227 [2];
+  assign half_11[2] = \$signal$225 [0] & \$signal$227 [3];
+  assign half_11[3] = \$signal$225 [1] & \$signal$227 [0];
+  assign half_11[4] = \$signal$225 [1] & \$signal$227 [1];
+  assign half_11[5] = \$signal$225 [1] & \$signal$227 [2];
+  assign half_11[6] = \$signal$225 [1] & \$signal$227 [3];
+  assign half_11[7] = \$signal$225 [2] & \$signal$227 [0];
+  assign half_11[8] = \$signal$225 [2] & \$signal$227 [1];
+  assign half_11[9] = \$signal$225 [2] & \$signal$227 [2];
+  assign half_11[10] = \$signal$225 [2] & \$signal$227 [3];
+  assign half_11[11] = \$signal$225 [3] & \$signal$227 [0];
+  assign half_11[12] = \$signal$225 [3] & \$signal$227 [1];
+  assign half_11[13] = \$signal$225 [3] & \$signal$227 [2];
+  assign half_11[14] = \$signal$225 [3] & \$signal$227 [3];
+  assign half_11[15] = \$signal$225 [4] & \$signal$227 [0];
+  assign half_11[16] = \$signal$225 [4] & \$signal$227 [1];
+  assign half_11[17] = \$signal$225 [4] & \$signal$227 [2];
+  assign half_11[18] = \$signal$225 [4] & \$signal$227 [3];
+  assign half_11[19] = \$signal$225 [5] & \$signal$227 [0];
+  assign half_11[20] = \$signal$225 [5] & \$signal$227 [1];
+  assign half_11[21] = \$signal$225 [5] & \$signal$227 [2];
+  assign half_11[22] = \$signal$225 [5] & \$signal$227 [3];
+  assign half_11[23] = \$signal$225 [6] & \$signal$227 [0];
+  assign half_11[24] = \$signal$225 [6] & \$signal$227 [1];
+  assign half_11[25] = \$signal$225 [6] & \$signal$227 [2];
+  assign half_11[26] = \$signal$225 [6] & \$signal$227 [3];
+  assign half_11[27] = \$signal$225 [7] & \$signal$227 [0];
+  assign half_11[28] = \$signal$225 [7] & \$signal$227 [1];
+  assign half_11[29] = \$signal$225 [7] & \$signal$227 [2];
+  assign half_11[30] = \$signal$225 [7] & \$signal$227 [3];
+  assign _0089_ = \$signal$225 [0] & \$signal$228 [2];
+  assign halfm_11[0] = \$signal$226 [1] | _0089_;
+  assign _0090_ = \$signal$225 [0] & \$signal$228 [3];
+  assign halfm_11[1] = \$signal$226 [1] | _0090_;
+  assign _0091_ = \$signal$225 [1] & \$signal$228 [0];
+  assign halfm_11[2] = \$signal$226 [2] | _0091_;
+  assign _0092_ = \$signal$225 [1] & \$signal$228 [1];
+  assign halfm_11[3] = \$signal$226 [2] | _0092_;
+  assign _0093_ = \$signal$225 [1] & \$signal$228 [2];
+  assign halfm_11[4] = \$signal$226 [2] | _0093_;
+  assign _0094_ = \$signal$225 [1] & \$signal$228 [3];
+  assign halfm_11[5] = \$signal$226 [2] | _0094_;
+  assign _0095_ = \$signal$225 [2] & \$signal$228 [0];
+  assign halfm_11[6] = \$signal$226 [3] | _0095_;
+  assign _0096_ = \$signal$225 [2] & \$signal$228 [1];
+  assign halfm_11[7] = \$signal$226 [3] | _0096_;
+  assign _0097_ = \$signal$225 [2] & \$signal$228 [2];
+  assign halfm_11[8] = \$signal$226 [3] | _0097_;
+  assign _0098_ = \$signal$225 [2] & \$signal$228 [3];
+  assign halfm_11[9] = \$signal$226 [3] | _0098_;
+  assign _0099_ = \$signal$225 [3] & \$signal$228 [0];
+  assign halfm_11[10] = \$signal$226 [4] | _0099_;
+  assign _0100_ = \$signal$225 [3] & \$signal$228 [1];
+  assign halfm_11[11] = \$signal$226 [4] | _0100_;
+  assign _0101_ = \$signal$225 [3] & \$signal$228 [2];
+  assign halfm_11[12] = \$signal$226 [4] | _0101_;
+  assign _0102_ = \$signal$225 [3] & \$signal$228 [3];
+  assign halfm_11[13] = \$signal$226 [4] | _0102_;
+  assign _0105_ = \$signal$225 [4] & \$signal$228 [0];
+  assign halfm_11[14] = \$signal$226 [5] | _0105_;
+  assign _0106_ = \$signal$225 [4] & \$signal$228 [1];
+  assign halfm_11[15] = \$signal$226 [5] | _0106_;
+  assign _0107_ = \$signal$225 [4] & \$signal$228 [2];
+  assign halfm_11[16] = \$signal$226 [5] | _0107_;
+  assign _0108_ = \$signal$225 [4] & \$signal$228 [3];
+  assign halfm_11[17] = \$signal$226 [5] | _0108_;
+  assign _0109_ = \$signal$225 [5] & \$signal$228 [0];
+  assign halfm_11[18] = \$signal$226 [6] | _0109_;
+  assign _0111_ = \$signal$225 [5] & \$signal$228 [1];
+  assign halfm_11[19] = \$signal$226 [6] | _0111_;
+  assign _0112_ = \$signal$225 [5] & \$signal$228 [2];
+  assign halfm_11[20] = \$signal$226 [6] | _0112_;
+  assign _0113_ = \$signal$225 [5] & \$signal$228 [3];
+  assign halfm_11[21] = \$signal$226 [6] | _0113_;
+  assign _0114_ = \$signal$225 [6] & \$signal$228 [0];
+  assign halfm_11[22] = \$signal$226 [7] | _0114_;
+  assign _0115_ = \$signal$225 [6] & \$signal$228 [1];
+  assign halfm_11[23] = \$signal$226 [7] | _0115_;
+  assign _0117_ = \$signal$225 [6] & \$signal$228 [2];
+  assign halfm_11[24] = \$signal$226 [7] | _0117_;
+  assign _0118_ = \$signal$225 [6] & \$signal$228 [3];
+  assign halfm_11[25] = \$signal$226 [7] | _0118_;
+  assign halfm_11[26] = \$signal$225 [7] & \$signal$228 [0];
+  assign halfm_11[27] = \$signal$225 [7] & \$signal$228 [1];
+  assign halfm_11[28] = \$signal$225 [7] & \$signal$228 [2];
+  assign halfm_11[29] = \$signal$225 [7] & \$signal$228 [3];
+  assign half_12[0] = \$signal$232 [0] & \$signal$234 [1];
+  assign half_12[1] = \$signal$232 [0] & \$signal$234 [2];
+  assign half_12[2] = \$signal$232 [0] & \$signal$234 [3];
+  assign half_12[3] = \$signal$232 [1] & \$signal$234 [0];
+  assign half_12[4] = \$signal$232 [1] & \$signal$234 [1];
+  assign half_12[5] = \$signal$232 [1] & \$signal$234 [2];
+  assign half_12[6] = \$signal$232 [1] & \$signal$234 [3];
+  assign half_12[7] = \$signal$232 [2] & \$signal$234 [0];
+  assign half_12[8] = \$signal$232 [2] & \$signal$234 [1];
+  assign half_12[9] = \$signal$232 [2] & \$signal$234 [2];
+  assign half_12[10] = \$signal$232 [2] & \$signal$234 [3];
+  assign half_12[11] = \$signal$232 [3] & \$signal$234 [0];
+  assign half_12[12] = \$signal$232 [3] & \$signal$234 [1];
+  assign half_12[13] = \$signal$232 [3] & \$signal$234 [2];
+  assign half_12[14] = \$signal$232 [3] & \$signal$234 [3];
+  assign half_12[15] = \$signal$232 [4] & \$signal$234 [0];
+  assign half_12[16] = \$signal$232 [4] & \$signal$234 [1];
+  assign half_12[17] = \$signal$232 [4] & \$signal$234 [2];
+  assign half_12[18] = \$signal$232 [4] & \$signal$234 [3];
+  assign half_12[19] = \$signal$232 [5] & \$signal$234 [0];
+  assign half_12[20] = \$signal$232 [5] & \$signal$234 [1];
+  assign half_12[21] = \$signal$232 [5] & \$signal$234 [2];
+  assign half_12[22] = \$signal$232 [5] & \$signal$234 [3];
+  assign half_12[23] = \$signal$232 [6] & \$signal$234 [0];
+  assign half_12[24] = \$signal$232 [6] & \$signal$234 [1];
+  assign half_12[25] = \$signal$232 [6] & \$signal$234 [2];
+  assign half_12[26] = \$signal$232 [6] & \$signal$234 [3];
+  assign half_12[27] = \$signal$232 [7] & \$signal$234 [0];
+  assign half_12[28] = \$signal$232 [7] & \$signal$234 [1];
+  assign half_12[29] = \$signal$232 [7] & \$signal$234 [2];
+  assign half_12[30] = \$signal$232 [7] & \$signal$234 [3];
+  assign _0121_ = \$signal$232 [0] & \$signal$235 [2];
+  assign halfm_12[0] = \$signal$233 [1] | _0121_;
+  assign _0122_ = \$signal$232 [0] & \$signal$235 [3];
+  assign halfm_12[1] = \$signal$233 [1] | _0122_;
+  assign _0123_ = \$signal$232 [1] & \$signal$235 [0];
+  assign halfm_12[2] = \$signal$233 [2] | _0123_;
+  assign _0125_ = \$signal$232 [1] & \$signal$235 [1];
+  assign halfm_12[3] = \$signal$233 [2] | _0125_;
+  assign _0126_ = \$signal$232 [1] & \$signal$235 [2];
+  assign halfm_12[4] = \$signal$233 [2] | _0126_;
+  assign _0127_ = \$signal$232 [1] & \$signal$235 [3];
+  assign halfm_12[5] = \$signal$233 [2] | _0127_;
+  assign _0128_ = \$signal$232 [2] & \$signal$235 [0];
+  assign halfm_12[6] = \$signal$233 [3] | _0128_;
+  assign _0129_ = \$signal$232 [2] & \$signal$235 [1];
+  assign halfm_12[7] = \$signal$233 [3] | _0129_;
+  assign _0130_ = \$signal$232 [2] & \$signal$235 [2];
+  assign halfm_12[8] = \$signal$233 [3] | _0130_;
+  assign _0131_ = \$signal$232 [2] & \$signal$235 [3];
+  assign halfm_12[9] = \$signal$233 [3] | _0131_;
+  assign _0132_ = \$signal$232 [3] & \$signal$235 [0];
+  assign halfm_12[10] = \$signal$233 [4] | _0132_;
+  assign _0133_ = \$signal$232 [3] & \$signal$235 [1];
+  assign halfm_12[11] = \$signal$233 [4] | _0133_;
+  assign _0134_ = \$signal$232 [3] & \$signal$235 [2];
+  assign halfm_12[12] = \$signal$233 [4] | _0134_;
+  assign _0135_ = \$signal$232 [3] & \$signal$235 [3];
+  assign halfm_12[13] = \$signal$233 [4] | _0135_;
+  assign _0136_ = \$signal$232 [4] & \$signal$235 [0];
+  assign halfm_12[14] = \$signal$233 [5] | _0136_;
+  assign _0137_ = \$signal$232 [4] & \$signal$235 [1];
+  assign halfm_12[15] = \$signal$233 [5] | _0137_;
+  assign _0138_ = \$signal$232 [4] & \$signal$235 [2];
+  assign halfm_12[16] = \$signal$233 [5] | _0138_;
+  assign _0139_ = \$signal$232 [4] & \$signal$235 [3];
+  assign halfm_12[17] = \$signal$233 [5] | _0139_;
+  assign _0142_ = \$signal$232 [5] & \$signal$235 [0];
+  assign halfm_12[18] = \$signal$233 [6] | _0142_;
+  assign _0143_ = \$signal$232 [5] & \$signal$235 [1];
+  assign halfm_12[19] = \$signal$233 [6] | _0143_;
+  assign _0144_ = \$signal$232 [5] & \$signal$235 [2];
+  assign halfm_12[20] = \$signal$233 [6] | _0144_;
+  assign _0145_ = \$signal$232 [5] & \$signal$235 [3];
+  assign halfm_12[21] = \$signal$233 [6] | _0145_;
+  assign _0146_ = \$signal$232 [6] & \$signal$235 [0];
+  assign halfm_12[22] = \$signal$233 [7] | _0146_;
+  assign _0148_ = \$signal$232 [6] & \$signal$235 [1];
+  assign halfm_12[23] = \$signal$233 [7] | _0148_;
+  assign _0149_ = \$signal$232 [6] & \$signal$235 [2];
+  assign halfm_12[24] = \$signal$233 [7] | _0149_;
+  assign _0150_ = \$signal$232 [6] & \$signal$235 [3];
+  assign halfm_12[25] = \$signal$233 [7] | _0150_;
+  assign halfm_12[26] = \$signal$232 [7] & \$signal$235 [0];
+  assign halfm_12[27] = \$signal$232 [7] & \$signal$235 [1];
+  assign halfm_12[28] = \$signal$232 [7] & \$signal$235 [2];
+  assign halfm_12[29] = \$signal$232 [7] & \$signal$235 [3];
+  assign half_13[0] = \$signal$239 [0] & \$signal$241 [1];
+  assign half_13[1] = \$signal$239 [0] & \$signal$241 [2];
+  assign half_13[2] = \$signal$239 [0] & \$signal$241 [3];
+  assign half_13[3] = \$signal$239 [1] & \$signal$241 [0];
+  assign half_13[4] = \$signal$239 [1] & \$signal$241 [1];
+  assign half_13[5] = \$signal$239 [1] & \$signal$241 [2];
+  assign half_13[6] = \$signal$239 [1] & \$signal$241 [3];
+  assign half_13[7] = \$signal$239 [2] & \$signal$241 [0];
+  assign half_13[8] = \$signal$239 [2] & \$signal$241 [1];
+  assign half_13[9] = \$signal$239 [2] & \$signal$241 [2];
+  assign half_13[10] = \$signal$239 [2] & \$signal$241 [3];
+  assign half_13[11] = \$signal$239 [3] & \$signal$241 [0];
+  assign half_13[12] = \$signal$239 [3] & \$signal$241 [1];
+  assign half_13[13] = \$signal$239 [3] & \$signal$241 [2];
+  assign half_13[14] = \$signal$239 [3] & \$signal$241 [3];
+  assign half_13[15] = \$signal$239 [4] & \$signal$241 [0];
+  assign half_13[16] = \$signal$239 [4] & \$signal$241 [1];
+  assign half_13[17] = \$signal$239 [4] & \$signal$241 [2];
+  assign half_13[18] = \$signal$239 [4] & \$signal$241 [3];
+  assign half_13[19] = \$signal$239 [5] & \$signal$241 [0];
+  assign half_13[20] = \$signal$239 [5] & \$signal$241 [1];
+  assign half_13[21] = \$signal$239 [5] & \$signal$241 [2];
+  assign half_13[22] = \$signal$239 [5] & \$signal$241 [3];
+  assign half_13[23] = \$signal$239 [6] & \$signal$241 [0];
+  assign half_13[24] = \$signal$239 [6] & \$signal$241 [1];
+  assign half_13[25] = \$signal$239 [6] & \$signal$241 [2];
+  assign half_13[26] = \$signal$239 [6] & \$signal$241 [3];
+  assign half_13[27] = \$signal$239 [7] & \$signal$241 [0];
+  assign half_13[28] = \$signal$239 [7] & \$signal$241 [1];
+  assign half_13[29] = \$signal$239 [7] & \$signal$241 [2];
+  assign half_13[30] = \$signal$239 [7] & \$signal$241 [3];
+  assign _0153_ = \$signal$239 [0] & \$signal$242 [2];
+  assign halfm_13[0] = \$signal$240 [1] | _0153_;
+  assign _0154_ = \$signal$239 [0] & \$signal$242 [3];
+  assign halfm_13[1] = \$signal$240 [1] | _0154_;
+  assign _0155_ = \$signal$239 [1] & \$signal$242 [0];
+  assign halfm_13[2] = \$signal$240 [2] | _0155_;
+  assign _0157_ = \$signal$239 [1] & \$signal$242 [1];
+  assign halfm_13[3] = \$signal$240 [2] | _0157_;
+  assign _0158_ = \$signal$239 [1] & \$signal$242 [2];
+  assign halfm_13[4] = \$signal$240 [2] | _0158_;
+  assign _0159_ = \$signal$239 [1] & \$signal$242 [3];
+  assign halfm_13[5] = \$signal$240 [2] | _0159_;
+  assign _0160_ = \$signal$239 [2] & \$signal$242 [0];
+  assign halfm_13[6] = \$signal$240 [3] | _0160_;
+  assign _0161_ = \$signal$239 [2] & \$signal$242 [1];
+  assign halfm_13[7] = \$signal$240 [3] | _0161_;
+  assign _0163_ = \$signal$239 [2] & \$signal$242 [2];
+  assign halfm_13[8] = \$signal$240 [3] | _0163_;
+  assign _0164_ = \$signal$239 [2] & \$signal$242 [3];
+  assign halfm_13[9] = \$signal$240 [3] | _0164_;
+  assign _0165_ = \$signal$239 [3] & \$signal$242 [0];
+  assign halfm_13[10] = \$signal$240 [4] | _0165_;
+  assign _0166_ = \$signal$239 [3] & \$signal$242 [1];
+  assign halfm_13[11] = \$signal$240 [4] | _0166_;
+  assign _0167_ = \$signal$239 [3] & \$signal$242 [2];
+  assign halfm_13[12] = \$signal$240 [4] | _0167_;
+  assign _0168_ = \$signal$239 [3] & \$signal$242 [3];
+  assign halfm_13[13] = \$signal$240 [4] | _0168_;
+  assign _0169_ = \$signal$239 [4] & \$signal$242 [0];
+  assign halfm_13[14] = \$signal$240 [5] | _0169_;
+  assign _0170_ = \$signal$239 [4] & \$signal$242 [1];
+  assign halfm_13[15] = \$signal$240 [5] | _0170_;
+  assign _0171_ = \$signal$239 [4] & \$signal$242 [2];
+  assign halfm_13[16] = \$signal$240 [5] | _0171_;
+  assign _0172_ = \$signal$239 [4] & \$signal$242 [3];
+  assign halfm_13[17] = \$signal$240 [5] | _0172_;
+  assign _0173_ = \$signal$239 [5] & \$signal$242 [0];
+  assign halfm_13[18] = \$signal$240 [6] | _0173_;
+  assign _0174_ = \$signal$239 [5] & \$signal$242 [1];
+  assign halfm_13[19] = \$signal$240 [6] | _0174_;
+  assign _0175_ = \$signal$239 [5] & \$signal$242 [2];
+  assign halfm_13[20] = \$signal$240 [6] | _0175_;
+  assign _0176_ = \$signal$239 [5] & \$signal$242 [3];
+  assign halfm_13[21] = \$signal$240 [6] | _0176_;
+  assign _0177_ = \$signal$239 [6] & \$signal$242 [0];
+  assign halfm_13[22] = \$signal$240 [7] | _0177_;
+  assign _0179_ = \$signal$239 [6] & \$signal$242 [1];
+  assign halfm_13[23] = \$signal$240 [7] | _0179_;
+  assign _0180_ = \$signal$239 [6] & \$signal$242 [2];
+  assign halfm_13[24] = \$signal$240 [7] | _0180_;
+  assign _0181_ = \$signal$239 [6] & \$signal$242 [3];
+  assign halfm_13[25] = \$signal$240 [7] | _0181_;
+  assign halfm_13[26] = \$signal$239 [7] & \$signal$242 [0];
+  assign halfm_13[27] = \$signal$239 [7] & \$signal$242 [1];
+  assign halfm_13[28] = \$signal$239 [7] & \$signal$242 [2];
+  assign halfm_13[29] = \$signal$239 [7] & \$signal$242 [3];
+  assign half_14[0] = \$signal$246 [0] & \$signal$248 [1];
+  assign half_14[1] = \$signal$246 [0] & \$signal$248 [2];
+  assign half_14[2] = \$signal$246 [0] & \$signal$248 [3];
+  assign half_14[3] = \$signal$246 [1] & \$signal$248 [0];
+  assign half_14[4] = \$signal$246 [1] & \$signal$248 [1];
+  assign half_14[5] = \$signal$246 [1] & \$signal$248 [2];
+  assign half_14[6] = \$signal$246 [1] & \$signal$248 [3];
+  assign half_14[7] = \$signal$246 [2] & \$signal$248 [0];
+  assign half_14[8] = \$signal$246 [2] & \$signal$248 [1];
+  assign half_14[9] = \$signal$246 [2] & \$signal$248 [2];
+  assign half_14[10] = \$signal$246 [2] & \$signal$248 [3];
+  assign half_14[11] = \$signal$246 [3] & \$signal$248 [0];
+  assign half_14[12] = \$signal$246 [3] & \$signal$248 [1];
+  assign half_14[13] = \$signal$246 [3] & \$signal$248 [2];
+  assign half_14[14] = \$signal$246 [3] & \$signal$248 [3];
+  assign half_14[15] = \$signal$246 [4] & \$signal$248 [0];
+  assign half_14[16] = \$signal$246 [4] & \$signal$248 [1];
+  assign half_14[17] = \$signal$246 [4] & \$signal$248 [2];
+  assign half_14[18] = \$signal$246 [4] & \$signal$248 [3];
+  assign half_14[19] = \$signal$246 [5] & \$signal$248 [0];
+  assign half_14[20] = \$signal$246 [5] & \$signal$248 [1];
+  assign half_14[21] = \$signal$246 [5] & \$signal$248 [2];
+  assign half_14[22] = \$signal$246 [5] & \$signal$248 [3];
+  assign half_14[23] = \$signal$246 [6] & \$signal$248 [0];
+  assign half_14[24] = \$signal$246 [6] & \$signal$248 [1];
+  assign half_14[25] = \$signal$246 [6] & \$signal$248 [2];
+  assign half_14[26] = \$signal$246 [6] & \$signal$248 [3];
+  assign half_14[27] = \$signal$246 [7] & \$signal$248 [0];
+  assign half_14[28] = \$signal$246 [7] & \$signal$248 [1];
+  assign half_14[29] = \$signal$246 [7] & \$signal$248 [2];
+  assign half_14[30] = \$signal$246 [7] & \$signal$248 [3];
+  assign _0184_ = \$signal$246 [0] & \$signal$249 [2];
+  assign halfm_14[0] = \$signal$247 [1] | _0184_;
+  assign _0185_ = \$signal$246 [0] & \$signal$249 [3];
+  assign halfm_14[1] = \$signal$247 [1] | _0185_;
+  assign _0187_ = \$signal$246 [1] & \$signal$249 [0];
+  assign halfm_14[2] = \$signal$247 [2] | _0187_;
+  assign _0188_ = \$signal$246 [1] & \$signal$249 [1];
+  assign halfm_14[3] = \$signal$247 [2] | _0188_;
+  assign _0189_ = \$signal$246 [1] & \$signal$249 [2];
+  assign halfm_14[4] = \$signal$247 [2] | _0189_;
+  assign _0190_ = \$signal$246 [1] & \$signal$249 [3];
+  assign halfm_14[5] = \$signal$247 [2] | _0190_;
+  assign _0191_ = \$signal$246 [2] & \$signal$249 [0];
+  assign halfm_14[6] = \$signal$247 [3] | _0191_;
+  assign _0193_ = \$signal$246 [2] & \$signal$249 [1];
+  assign halfm_14[7] = \$signal$247 [3] | _0193_;
+  assign _0194_ = \$signal$246 [2] & \$signal$249 [2];
+  assign halfm_14[8] = \$signal$247 [3] | _0194_;
+  assign _0195_ = \$signal$246 [2] & \$signal$249 [3];
+  assign halfm_14[9] = \$signal$247 [3] | _0195_;
+  assign _0196_ = \$signal$246 [3] & \$signal$249 [0];
+  assign halfm_14[10] = \$signal$247 [4] | _0196_;
+  assign _0197_ = \$signal$246 [3] & \$signal$249 [1];
+  assign halfm_14[11] = \$signal$247 [4] | _0197_;
+  assign _0199_ = \$signal$246 [3] & \$signal$249 [2];
+  assign halfm_14[12] = \$signal$247 [4] | _0199_;
+  assign _0200_ = \$signal$246 [3] & \$signal$249 [3];
+  assign halfm_14[13] = \$signal$247 [4] | _0200_;
+  assign _0201_ = \$signal$246 [4] & \$signal$249 [0];
+  assign halfm_14[14] = \$signal$247 [5] | _0201_;
+  assign _0202_ = \$signal$246 [4] & \$signal$249 [1];
+  assign halfm_14[15] = \$signal$247 [5] | _0202_;
+  assign _0203_ = \$signal$246 [4] & \$signal$249 [2];
+  assign halfm_14[16] = \$signal$247 [5] | _0203_;
+  assign _0204_ = \$signal$246 [4] & \$signal$249 [3];
+  assign halfm_14[17] = \$signal$247 [5] | _0204_;
+  assign _0205_ = \$signal$246 [5] & \$signal$249 [0];
+  assign halfm_14[18] = \$signal$247 [6] | _0205_;
+  assign _0206_ = \$signal$246 [5] & \$signal$249 [1];
+  assign halfm_14[19] = \$signal$247 [6] | _0206_;
+  assign _0207_ = \$signal$246 [5] & \$signal$249 [2];
+  assign halfm_14[20] = \$signal$247 [6] | _0207_;
+  assign _0208_ = \$signal$246 [5] & \$signal$249 [3];
+  assign halfm_14[21] = \$signal$247 [6] | _0208_;
+  assign _0209_ = \$signal$246 [6] & \$signal$249 [0];
+  assign halfm_14[22] = \$signal$247 [7] | _0209_;
+  assign _0210_ = \$signal$246 [6] & \$signal$249 [1];
+  assign halfm_14[23] = \$signal$247 [7] | _0210_;
+  assign _0211_ = \$signal$246 [6] & \$signal$249 [2];
+  assign halfm_14[24] = \$signal$247 [7] | _0211_;
+  assign _0212_ = \$signal$246 [6] & \$signal$249 [3];
+  assign halfm_14[25] = \$signal$247 [7] | _0212_;
+  assign halfm_14[26] = \$signal$246 [7] & \$signal$249 [0];
+  assign halfm_14[27] = \$signal$246 [7] & \$signal$249 [1];
+  assign halfm_14[28] = \$signal$246 [7] & \$signal$249 [2];
+  assign halfm_14[29] = \$signal$246 [7] & \$signal$249 [3];
+  assign half_15[0] = \$signal$253 [0] & \$signal$255 [1];
+  assign half_15[1] = \$signal$253 [0] & \$signal$255 [2];
+  assign half_15[2] = \$signal$253 [0] & \$signal$255 [3];
+  assign half_15[3] = \$signal$253 [1] & \$signal$255 [0];
+  assign half_15[4] = \$signal$253 [1] & \$signal$255 [1];
+  assign half_15[5] = \$signal$253 [1] & \$signal$255 [2];
+  assign half_15[6] = \$signal$253 [1] & \$signal$255 [3];
+  assign half_15[7] = \$signal$253 [2] & \$signal$255 [0];
+  assign half_15[8] = \$signal$253 [2] & \$signal$255 [1];
+  assign half_15[9] = \$signal$253 [2] & \$signal$255 [2];
+  assign half_15[10] = \$signal$253 [2] & \$signal$255 [3];
+  assign half_15[11] = \$signal$253 [3] & \$signal$255 [0];
+  assign half_15[12] = \$signal$253 [3] & \$signal$255 [1];
+  assign half_15[13] = \$signal$253 [3] & \$signal$255 [2];
+  assign half_15[14] = \$signal$253 [3] & \$signal$255 [3];
+  assign half_15[15] = \$signal$253 [4] & \$signal$255 [0];
+  assign half_15[16] = \$signal$253 [4] & \$signal$255 [1];
+  assign half_15[17] = \$signal$253 [4] & \$signal$255 [2];
+  assign half_15[18] = \$signal$253 [4] & \$signal$255 [3];
+  assign half_15[19] = \$signal$253 [5] & \$signal$255 [0];
+  assign half_15[20] = \$signal$253 [5] & \$signal$255 [1];
+  assign half_15[21] = \$signal$253 [5] & \$signal$255 [2];
+  assign half_15[22] = \$signal$253 [5] & \$signal$255 [3];
+  assign half_15[23] = \$signal$253 [6] & \$signal$255 [0];
+  assign half_15[24] = \$signal$253 [6] & \$signal$255 [1];
+  assign half_15[25] = \$signal$253 [6] & \$signal$255 [2];
+  assign half_15[26] = \$signal$253 [6] & \$signal$255 [3];
+  assign half_15[27] = \$signal$253 [7] & \$signal$255 [0];
+  assign half_15[28] = \$signal$253 [7] & \$signal$255 [1];
+  assign half_15[29] = \$signal$253 [7] & \$signal$255 [2];
+  assign half_15[30] = \$signal$253 [7] & \$signal$255 [3];
+  assign _0217_ = \$signal$253 [0] & \$signal$256 [2];
+  assign halfm_15[0] = \$signal$254 [1] | _0217_;
+  assign _0218_ = \$signal$253 [0] & \$signal$256 [3];
+  assign halfm_15[1] = \$signal$254 [1] | _0218_;
+  assign _0219_ = \$signal$253 [1] & \$signal$256 [0];
+  assign halfm_15[2] = \$signal$254 [2] | _0219_;
+  assign _0220_ = \$signal$253 [1] & \$signal$256 [1];
+  assign halfm_15[3] = \$signal$254 [2] | _0220_;
+  assign _0221_ = \$signal$253 [1] & \$signal$256 [2];
+  assign halfm_15[4] = \$signal$254 [2] | _0221_;
+  assign _0222_ = \$signal$253 [1] & \$signal$256 [3];
+  assign halfm_15[5] = \$signal$254 [2] | _0222_;
+  assign _0223_ = \$signal$253 [2] & \$signal$256 [0];
+  assign halfm_15[6] = \$signal$254 [3] | _0223_;
+  assign _0225_ = \$signal$253 [2] & \$signal$256 [1];
+  assign halfm_15[7] = \$signal$254 [3] | _0225_;
+  assign _0226_ = \$signal$253 [2] & \$signal$256 [2];
+  assign halfm_15[8] = \$signal$254 [3] | _0226_;
+  assign _0227_ = \$signal$253 [2] & \$signal$256 [3];
+  assign halfm_15[9] = \$signal$254 [3] | _0227_;
+  assign _0228_ = \$signal$253 [3] & \$signal$256 [0];
+  assign halfm_15[10] = \$signal$254 [4] | _0228_;
+  assign _0229_ = \$signal$253 [3] & \$signal$256 [1];
+  assign halfm_15[11] = \$signal$254 [4] | _0229_;
+  assign _0231_ = \$signal$253 [3] & \$signal$256 [2];
+  assign halfm_15[12] = \$signal$254 [4] | _0231_;
+  assign _0232_ = \$signal$253 [3] & \$signal$256 [3];
+  assign halfm_15[13] = \$signal$254 [4] | _0232_;
+  assign _0233_ = \$signal$253 [4] & \$signal$256 [0];
+  assign halfm_15[14] = \$signal$254 [5] | _0233_;
+  assign _0234_ = \$signal$253 [4] & \$signal$256 [1];
+  assign halfm_15[15] = \$signal$254 [5] | _0234_;
+  assign _0235_ = \$signal$253 [4] & \$signal$256 [2];
+  assign halfm_15[16] = \$signal$254 [5] | _0235_;
+  assign _0237_ = \$signal$253 [4] & \$signal$256 [3];
+  assign halfm_15[17] = \$signal$254 [5] | _0237_;
+  assign _0238_ = \$signal$253 [5] & \$signal$256 [0];
+  assign halfm_15[18] = \$signal$254 [6] | _0238_;
+  assign _0239_ = \$signal$253 [5] & \$signal$256 [1];
+  assign halfm_15[19] = \$signal$254 [6] | _0239_;
+  assign _0240_ = \$signal$253 [5] & \$signal$256 [2];
+  assign halfm_15[20] = \$signal$254 [6] | _0240_;
+  assign _0241_ = \$signal$253 [5] & \$signal$256 [3];
+  assign halfm_15[21] = \$signal$254 [6] | _0241_;
+  assign _0242_ = \$signal$253 [6] & \$signal$256 [0];
+  assign halfm_15[22] = \$signal$254 [7] | _0242_;
+  assign _0243_ = \$signal$253 [6] & \$signal$256 [1];
+  assign halfm_15[23] = \$signal$254 [7] | _0243_;
+  assign _0244_ = \$signal$253 [6] & \$signal$256 [2];
+  assign halfm_15[24] = \$signal$254 [7] | _0244_;
+  assign _0245_ = \$signal$253 [6] & \$signal$256 [3];
+  assign halfm_15[25] = \$signal$254 [7] | _0245_;
+  assign halfm_15[26] = \$signal$253 [7] & \$signal$256 [0];
+  assign halfm_15[27] = \$signal$253 [7] & \$signal$256 [1];
+  assign halfm_15[28] = \$signal$253 [7] & \$signal$256 [2];
+  assign halfm_15[29] = \$signal$253 [7] & \$signal$256 [3];
+  assign _0246_ = $signed(rq2_h0) < $signed(1'h0);
+  assign _0247_ = _0246_ ? { 1'h0, rq2_hm0[29:0] } : rq2_hf0[30:0];
+  assign u_0 = $signed(rq2_h0) + $signed({ 1'h0, _0247_ });
+  assign _0248_ = $signed(rq2_h1) < $signed(1'h0);
+  assign _0250_ = _0248_ ? { 1'h0, rq2_hm1[29:0] } : rq2_hf1[30:0];
+  assign u_1 = $signed(rq2_h1) + $signed({ 1'h0, _0250_ });
+  assign _0251_ = $signed(rq2_h2) < $signed(1'h0);
+  assign _0252_ = _0251_ ? { 1'h0, rq2_hm2[29:0] } : rq2_hf2[30:0];
+  assign u_2 = $signed(rq2_h2) + $signed({ 1'h0, _0252_ });
+  assign _0253_ = $signed(rq2_h3) < $signed(1'h0);
+  assign _0254_ = _0253_ ? { 1'h0, rq2_hm3[29:0] } : rq2_hf3[30:0];
+  assign u_3 = $signed(rq2_h3) + $signed({ 1'h0, _0254_ });
+  assign _0255_ = $signed(rq2_h4) < $signed(1'h0);
+  assign _0256_ = _0255_ ? { 1'h0, rq2_hm4[29:0] } : rq2_hf4[30:0];
+  assign u_4 = $signed(rq2_h4) + $signed({ 1'h0, _0256_ });
+  assign _0257_ = $signed(rq2_h5) < $signed(1'h0);
+  assign _0258_ = _0257_ ? { 1'h0, rq2_hm5[29:0] } : rq2_hf5[30:0];
+  assign u_5 = $signed(rq2_h5) + $signed({ 1'h0, _0258_ });
+  assign _0259_ = $signed(rq2_h6) < $signed(1'h0);
+  assign _0261_ = _0259_ ? { 1'h0, rq2_hm6[29:0] } : rq2_hf6[30:0];
+  assign u_6 = $signed(rq2_h6) + $signed({ 1'h0, _0261_ });
+  assign _0262_ = $signed(rq2_h7) < $signed(1'h0);
+  assign _0263_ = _0262_ ? { 1'h0, rq2_hm7[29:0] } : rq2_hf7[30:0];
+  assign u_7 = $signed(rq2_h7) + $signed({ 1'h0, _0263_ });
+  assign _0264_ = $signed(rq2_h8) < $signed(1'h0);
+  assign _0265_ = _0264_ ? { 1'h0, rq2_hm8[29:0] } : rq2_hf8[30:0];
+  assign u_8 = $signed(rq2_h8) + $signed({ 1'h0, _0265_ });
+  assign _0266_ = $signed(rq2_h9) < $signed(1'h0);
+  assign _0267_[30:0] = _0266_ ? { 1'h0, rq2_hm9[29:0] } : rq2_hf9[30:0];
+  assign u_9 = $signed(rq2_h9) + $signed({ 1'h0, _0267_[30:0] });
+  assign _0268_ = $signed(rq2_h10) < $signed(1'h0);
+  assign _0269_[30:0] = _0268_ ? { 1'h0, rq2_hm10[29:0] } : rq2_hf10[30:0];
+  assign u_10 = $signed(rq2_h10) + $signed({ 1'h0, _0269_[30:0] });
+  assign _0270_ = $signed(rq2_h11) < $signed(1'h0);
+  assign _0272_[30:0] = _0270_ ? { 1'h0, rq2_hm11[29:0] } : rq2_hf11[30:0];
+  assign u_11 = $signed(rq2_h11) + $signed({ 1'h0, _0272_[30:0] });
+  assign _0273_ = $signed(rq2_h12) < $signed(1'h0);
+  assign _0274_[30:0] = _0273_ ? { 1'h0, rq2_hm12[29:0] } : rq2_hf12[30:0];
+  assign u_12 = $signed(rq2_h12) + $signed({ 1'h0, _0274_[30:0] });
+  assign _0275_ = $signed(rq2_h13) < $signed(1'h0);
+  assign _0276_[30:0] = _0275_ ? { 1'h0, rq2_hm13[29:0] } : rq2_hf13[30:0];
+  assign u_13 = $signed(rq2_h13) + $signed({ 1'h0, _0276_[30:0] });
+  assign _0277_ = $signed(rq2_h14) < $signed(1'h0);
+  assign _0278_[30:0] = _0277_ ? { 1'h0, rq2_hm14[29:0] } : rq2_hf14[30:0];
+  assign u_14 = $signed(rq2_h14) + $signed({ 1'h0, _0278_[30:0] });
+  assign _0279_ = $signed(rq2_h15) < $signed(1'h0);
+  assign _0280_[30:0] = _0279_ ? { 1'h0, rq2_hm15[29:0] } : rq2_hf15[30:0];
+  assign u_15 = $signed(rq2_h15) + $signed({ 1'h0, _0280_[30:0] });
   assign t_0 = rq3_y0[7:0] + zero_point;
   assign fits_0 = $signed(rq3_y0[32:8]) == $signed(rq3_y0[33]);
   assign t_1 = rq3_y1[7:0] + zero_point;
@@ -4474,162 +6279,2184 @@ module \hwq_top.engine.requant (rst, i_bias, i_multiplier, i_shift, zero_point, 
   assign fits_14 = $signed(rq3_y14[32:8]) == $signed(rq3_y14[33]);
   assign t_15 = rq3_y15[7:0] + zero_point;
   assign fits_15 = $signed(rq3_y15[32:8]) == $signed(rq3_y15[33]);
-  assign _0222_ = $signed(rq3_y0[8:0]) < $signed({ lo_z[9], lo_z[7:0] });
-  assign _0223_ = fits_0 ? _0222_ : rq3_y0[33];
-  assign _0224_ = $signed(rq3_y0[8:0]) > $signed({ hi_z[9], hi_z[7:0] });
-  assign _0225_ = ~ rq3_y0[33];
-  assign _0226_ = fits_0 ? _0224_ : _0225_;
-  assign _0227_ = $signed(rq3_y1[8:0]) < $signed({ lo_z[9], lo_z[7:0] });
-  assign _0228_ = fits_1 ? _0227_ : rq3_y1[33];
-  assign _0229_ = $signed(rq3_y1[8:0]) > $signed({ hi_z[9], hi_z[7:0] });
-  assign _0230_ = ~ rq3_y1[33];
-  assign _0231_ = fits_1 ? _0229_ : _0230_;
-  assign _0232_ = $signed(rq3_y2[8:0]) < $signed({ lo_z[9], lo_z[7:0] });
-  assign _0233_ = fits_2 ? _0232_ : rq3_y2[33];
-  assign _0234_ = $signed(rq3_y2[8:0]) > $signed({ hi_z[9], hi_z[7:0] });
-  assign _0235_ = ~ rq3_y2[33];
-  assign _0236_ = fits_2 ? _0234_ : _0235_;
-  assign _0237_ = $signed(rq3_y3[8:0]) < $signed({ lo_z[9], lo_z[7:0] });
-  assign _0238_ = fits_3 ? _0237_ : rq3_y3[33];
-  assign _0239_ = $signed(rq3_y3[8:0]) > $signed({ hi_z[9], hi_z[7:0] });
-  assign _0240_ = ~ rq3_y3[33];
-  assign _0241_ = fits_3 ? _0239_ : _0240_;
-  assign _0001_ = $signed(rq3_y4[8:0]) < $signed({ lo_z[9], lo_z[7:0] });
-  assign _0002_ = fits_4 ? _0001_ : rq3_y4[33];
-  assign _0003_ = $signed(rq3_y4[8:0]) > $signed({ hi_z[9], hi_z[7:0] });
-  assign _0004_ = ~ rq3_y4[33];
-  assign _0005_ = fits_4 ? _0003_ : _0004_;
-  assign _0006_ = $signed(rq3_y5[8:0]) < $signed({ lo_z[9], lo_z[7:0] });
-  assign _0007_ = fits_5 ? _0006_ : rq3_y5[33];
-  assign _0008_ = $signed(rq3_y5[8:0]) > $signed({ hi_z[9], hi_z[7:0] });
-  assign _0009_ = ~ rq3_y5[33];
-  assign _0010_ = fits_5 ? _0008_ : _0009_;
-  assign _0011_ = $signed(rq3_y6[8:0]) < $signed({ lo_z[9], lo_z[7:0] });
-  assign _0012_ = fits_6 ? _0011_ : rq3_y6[33];
-  assign _0013_ = $signed(rq3_y6[8:0]) > $signed({ hi_z[9], hi_z[7:0] });
-  assign _0014_ = ~ rq3_y6[33];
-  assign _0015_ = fits_6 ? _0013_ : _0014_;
-  assign _0016_ = $signed(rq3_y7[8:0]) < $signed({ lo_z[9], lo_z[7:0] });
-  assign _0017_ = fits_7 ? _0016_ : rq3_y7[33];
-  assign _0018_ = $signed(rq3_y7[8:0]) > $signed({ hi_z[9], hi_z[7:0] });
-  assign _0019_ = ~ rq3_y7[33];
-  assign _0020_ = fits_7 ? _0018_ : _0019_;
-  assign _0021_ = $signed(rq3_y8[8:0]) < $signed({ lo_z[9], lo_z[7:0] });
-  assign _0022_ = fits_8 ? _0021_ : rq3_y8[33];
-  assign _0023_ = $signed(rq3_y8[8:0]) > $signed({ hi_z[9], hi_z[7:0] });
-  assign _0024_ = ~ rq3_y8[33];
-  assign _0025_ = fits_8 ? _0023_ : _0024_;
-  assign _0026_ = $signed(rq3_y9[8:0]) < $signed({ lo_z[9], lo_z[7:0] });
-  assign _0027_ = fits_9 ? _0026_ : rq3_y9[33];
-  assign _0028_ = $signed(rq3_y9[8:0]) > $signed({ hi_z[9], hi_z[7:0] });
-  assign _0029_ = ~ rq3_y9[33];
-  assign _0030_ = fits_9 ? _0028_ : _0029_;
-  assign _0031_ = $signed(rq3_y10[8:0]) < $signed({ lo_z[9], lo_z[7:0] });
-  assign _0032_ = fits_10 ? _0031_ : rq3_y10[33];
-  assign _0033_ = $signed(rq3_y10[8:0]) > $signed({ hi_z[9], hi_z[7:0] });
-  assign _0034_ = ~ rq3_y10[33];
-  assign _0035_ = fits_10 ? _0033_ : _0034_;
-  assign _0036_ = $signed(rq3_y11[8:0]) < $signed({ lo_z[9], lo_z[7:0] });
-  assign _0037_ = fits_11 ? _0036_ : rq3_y11[33];
-  assign _0038_ = $signed(rq3_y11[8:0]) > $signed({ hi_z[9], hi_z[7:0] });
-  assign _0039_ = ~ rq3_y11[33];
-  assign _0040_ = fits_11 ? _0038_ : _0039_;
-  assign _0041_ = $signed(rq3_y12[8:0]) < $signed({ lo_z[9], lo_z[7:0] });
-  assign _0042_ = fits_12 ? _0041_ : rq3_y12[33];
-  assign _0043_ = $signed(rq3_y12[8:0]) > $signed({ hi_z[9], hi_z[7:0] });
-  assign _0044_ = ~ rq3_y12[33];
-  assign _0045_ = fits_12 ? _0043_ : _0044_;
-  assign _0046_ = $signed(rq3_y13[8:0]) < $signed({ lo_z[9], lo_z[7:0] });
-  assign _0047_ = fits_13 ? _0046_ : rq3_y13[33];
-  assign _0048_ = $signed(rq3_y13[8:0]) > $signed({ hi_z[9], hi_z[7:0] });
-  assign _0049_ = ~ rq3_y13[33];
-  assign _0050_ = fits_13 ? _0048_ : _0049_;
-  assign _0051_ = $signed(rq3_y14[8:0]) < $signed({ lo_z[9], lo_z[7:0] });
-  assign _0052_ = fits_14 ? _0051_ : rq3_y14[33];
-  assign _0053_ = $signed(rq3_y14[8:0]) > $signed({ hi_z[9], hi_z[7:0] });
-  assign _0054_ = ~ rq3_y14[33];
-  assign _0055_ = fits_14 ? _0053_ : _0054_;
-  assign _0056_ = $signed(rq3_y15[8:0]) < $signed({ lo_z[9], lo_z[7:0] });
-  assign _0057_ = fits_15 ? _0056_ : rq3_y15[33];
-  assign _0058_ = $signed(rq3_y15[8:0]) > $signed({ hi_z[9], hi_z[7:0] });
-  assign _0059_ = ~ rq3_y15[33];
-  assign _0060_ = fits_15 ? _0058_ : _0059_;
-  reg [8:0] _1175_ = 9'h000;
-  assign { hi_z[9], hi_z[7:0] } = _1175_;
-  reg [8:0] _1176_ = 9'h000;
-  assign { lo_z[9], lo_z[7:0] } = _1176_;
-  assign _0242_ = _0010_ ? (* full_case = 32'd1 *) act_max : t_5;
-  assign _0243_ = _0007_ ? (* full_case = 32'd1 *) act_min : _0242_;
-  assign _0244_ = _0005_ ? (* full_case = 32'd1 *) act_max : t_4;
-  assign _0245_ = _0002_ ? (* full_case = 32'd1 *) act_min : _0244_;
-  assign _0246_ = _0241_ ? (* full_case = 32'd1 *) act_max : t_3;
-  assign _0247_ = _0238_ ? (* full_case = 32'd1 *) act_min : _0246_;
-  assign _0248_ = _0236_ ? (* full_case = 32'd1 *) act_max : t_2;
-  assign _0249_ = _0233_ ? (* full_case = 32'd1 *) act_min : _0248_;
-  assign _0250_ = _0231_ ? (* full_case = 32'd1 *) act_max : t_1;
-  assign _0251_ = _0228_ ? (* full_case = 32'd1 *) act_min : _0250_;
-  assign _0252_ = _0226_ ? (* full_case = 32'd1 *) act_max : t_0;
-  assign _0253_ = _0223_ ? (* full_case = 32'd1 *) act_min : _0252_;
-  assign _0254_ = _0055_ ? (* full_case = 32'd1 *) act_max : t_14;
-  assign _0255_ = _0052_ ? (* full_case = 32'd1 *) act_min : _0254_;
-  assign _0256_ = _0060_ ? (* full_case = 32'd1 *) act_max : t_15;
-  assign _0257_ = _0057_ ? (* full_case = 32'd1 *) act_min : _0256_;
-  assign _0258_ = _0050_ ? (* full_case = 32'd1 *) act_max : t_13;
-  assign _0259_ = _0047_ ? (* full_case = 32'd1 *) act_min : _0258_;
-  assign _0260_ = _0045_ ? (* full_case = 32'd1 *) act_max : t_12;
-  assign _0261_ = _0042_ ? (* full_case = 32'd1 *) act_min : _0260_;
-  assign _0262_ = _0040_ ? (* full_case = 32'd1 *) act_max : t_11;
-  assign _0263_ = _0037_ ? (* full_case = 32'd1 *) act_min : _0262_;
-  assign _0264_ = _0035_ ? (* full_case = 32'd1 *) act_max : t_10;
-  assign _0265_ = _0032_ ? (* full_case = 32'd1 *) act_min : _0264_;
-  assign _0266_ = _0030_ ? (* full_case = 32'd1 *) act_max : t_9;
-  assign _0267_ = _0027_ ? (* full_case = 32'd1 *) act_min : _0266_;
-  assign _0268_ = _0025_ ? (* full_case = 32'd1 *) act_max : t_8;
-  assign _0269_ = _0022_ ? (* full_case = 32'd1 *) act_min : _0268_;
-  assign _0270_ = _0020_ ? (* full_case = 32'd1 *) act_max : t_7;
-  assign _0271_ = _0017_ ? (* full_case = 32'd1 *) act_min : _0270_;
-  assign _0272_ = _0015_ ? (* full_case = 32'd1 *) act_max : t_6;
-  assign _0273_ = _0012_ ? (* full_case = 32'd1 *) act_min : _0272_;
-  assign _0115_[46:14] = h_0;
-  assign _0116_[46:14] = h_1;
-  assign _0117_[46:14] = h_2;
-  assign _0118_[46:14] = h_3;
-  assign _0119_[46:14] = h_4;
-  assign _0120_[46:14] = h_5;
-  assign _0122_[46:14] = h_6;
-  assign _0123_[46:14] = h_7;
-  assign _0124_[46:14] = h_8;
-  assign _0125_[46:14] = h_9;
-  assign _0126_[46:14] = h_10;
-  assign _0127_[46:14] = h_11;
-  assign _0129_[46:14] = h_12;
-  assign _0130_[46:14] = h_13;
-  assign _0131_[46:14] = h_14;
-  assign _0132_[46:14] = h_15;
-  assign _0134_[32:1] = half_0;
-  assign _0136_[32:1] = half_1;
-  assign _0140_[32:1] = half_2;
-  assign _0144_[32:1] = half_3;
-  assign _0146_[32:1] = half_4;
-  assign _0151_[32:1] = half_5;
-  assign _0154_[32:1] = half_6;
-  assign _0156_[32:1] = half_7;
-  assign _0160_[32:1] = half_8;
-  assign _0163_[32:1] = half_9;
-  assign _0166_[32:1] = half_10;
-  assign _0170_[32:1] = half_11;
-  assign _0173_[32:1] = half_12;
-  assign _0176_[32:1] = half_13;
-  assign _0179_[32:1] = half_14;
-  assign _0182_[32:1] = half_15;
+  assign _0293_ = $signed(rq3_y0[8:0]) < $signed({ lo_z[9], lo_z[7:0] });
+  assign _0294_ = fits_0 ? _0293_ : rq3_y0[33];
+  assign _0295_ = $signed(rq3_y0[8:0]) > $signed({ hi_z[9], hi_z[7:0] });
+  assign _0296_ = ~ rq3_y0[33];
+  assign _0297_ = fits_0 ? _0295_ : _0296_;
+  assign _0298_ = $signed(rq3_y1[8:0]) < $signed({ lo_z[9], lo_z[7:0] });
+  assign _0299_ = fits_1 ? _0298_ : rq3_y1[33];
+  assign _0300_ = $signed(rq3_y1[8:0]) > $signed({ hi_z[9], hi_z[7:0] });
+  assign _0303_ = ~ rq3_y1[33];
+  assign _0304_ = fits_1 ? _0300_ : _0303_;
+  assign _0305_ = $signed(rq3_y2[8:0]) < $signed({ lo_z[9], lo_z[7:0] });
+  assign _0306_ = fits_2 ? _0305_ : rq3_y2[33];
+  assign _0307_ = $signed(rq3_y2[8:0]) > $signed({ hi_z[9], hi_z[7:0] });
+  assign _0308_ = ~ rq3_y2[33];
+  assign _0309_ = fits_2 ? _0307_ : _0308_;
+  assign _0310_ = $signed(rq3_y3[8:0]) < $signed({ lo_z[9], lo_z[7:0] });
+  assign _0311_ = fits_3 ? _0310_ : rq3_y3[33];
+  assign _0312_ = $signed(rq3_y3[8:0]) > $signed({ hi_z[9], hi_z[7:0] });
+  assign _0314_ = ~ rq3_y3[33];
+  assign _0315_ = fits_3 ? _0312_ : _0314_;
+  assign _0316_ = $signed(rq3_y4[8:0]) < $signed({ lo_z[9], lo_z[7:0] });
+  assign _0317_ = fits_4 ? _0316_ : rq3_y4[33];
+  assign _0318_ = $signed(rq3_y4[8:0]) > $signed({ hi_z[9], hi_z[7:0] });
+  assign _0319_ = ~ rq3_y4[33];
+  assign _0320_ = fits_4 ? _0318_ : _0319_;
+  assign _0321_ = $signed(rq3_y5[8:0]) < $signed({ lo_z[9], lo_z[7:0] });
+  assign _0322_ = fits_5 ? _0321_ : rq3_y5[33];
+  assign _0323_ = $signed(rq3_y5[8:0]) > $signed({ hi_z[9], hi_z[7:0] });
+  assign _0325_ = ~ rq3_y5[33];
+  assign _0326_ = fits_5 ? _0323_ : _0325_;
+  assign _0327_ = $signed(rq3_y6[8:0]) < $signed({ lo_z[9], lo_z[7:0] });
+  assign _0328_ = fits_6 ? _0327_ : rq3_y6[33];
+  assign _0329_ = $signed(rq3_y6[8:0]) > $signed({ hi_z[9], hi_z[7:0] });
+  assign _0330_ = ~ rq3_y6[33];
+  assign _0331_ = fits_6 ? _0329_ : _0330_;
+  assign _0332_ = $signed(rq3_y7[8:0]) < $signed({ lo_z[9], lo_z[7:0] });
+  assign _0333_ = fits_7 ? _0332_ : rq3_y7[33];
+  assign _0334_ = $signed(rq3_y7[8:0]) > $signed({ hi_z[9], hi_z[7:0] });
+  assign _0335_ = ~ rq3_y7[33];
+  assign _0336_ = fits_7 ? _0334_ : _0335_;
+  assign _0337_ = $signed(rq3_y8[8:0]) < $signed({ lo_z[9], lo_z[7:0] });
+  assign _0338_ = fits_8 ? _0337_ : rq3_y8[33];
+  assign _0339_ = $signed(rq3_y8[8:0]) > $signed({ hi_z[9], hi_z[7:0] });
+  assign _0340_ = ~ rq3_y8[33];
+  assign _0341_ = fits_8 ? _0339_ : _0340_;
+  assign _0342_ = $signed(rq3_y9[8:0]) < $signed({ lo_z[9], lo_z[7:0] });
+  assign _0343_ = fits_9 ? _0342_ : rq3_y9[33];
+  assign _0344_ = $signed(rq3_y9[8:0]) > $signed({ hi_z[9], hi_z[7:0] });
+  assign _0346_ = ~ rq3_y9[33];
+  assign _0347_ = fits_9 ? _0344_ : _0346_;
+  assign _0348_ = $signed(rq3_y10[8:0]) < $signed({ lo_z[9], lo_z[7:0] });
+  assign _0349_ = fits_10 ? _0348_ : rq3_y10[33];
+  assign _0350_ = $signed(rq3_y10[8:0]) > $signed({ hi_z[9], hi_z[7:0] });
+  assign _0351_ = ~ rq3_y10[33];
+  assign _0352_ = fits_10 ? _0350_ : _0351_;
+  assign _0353_ = $signed(rq3_y11[8:0]) < $signed({ lo_z[9], lo_z[7:0] });
+  assign _0354_ = fits_11 ? _0353_ : rq3_y11[33];
+  assign _0355_ = $signed(rq3_y11[8:0]) > $signed({ hi_z[9], hi_z[7:0] });
+  assign _0356_ = ~ rq3_y11[33];
+  assign _0357_ = fits_11 ? _0355_ : _0356_;
+  assign _0358_ = $signed(rq3_y12[8:0]) < $signed({ lo_z[9], lo_z[7:0] });
+  assign _0359_ = fits_12 ? _0358_ : rq3_y12[33];
+  assign _0360_ = $signed(rq3_y12[8:0]) > $signed({ hi_z[9], hi_z[7:0] });
+  assign _0361_ = ~ rq3_y12[33];
+  assign _0362_ = fits_12 ? _0360_ : _0361_;
+  assign _0363_ = $signed(rq3_y13[8:0]) < $signed({ lo_z[9], lo_z[7:0] });
+  assign _0364_ = fits_13 ? _0363_ : rq3_y13[33];
+  assign _0365_ = $signed(rq3_y13[8:0]) > $signed({ hi_z[9], hi_z[7:0] });
+  assign _0366_ = ~ rq3_y13[33];
+  assign _0367_ = fits_13 ? _0365_ : _0366_;
+  assign _0368_ = $signed(rq3_y14[8:0]) < $signed({ lo_z[9], lo_z[7:0] });
+  assign _0369_ = fits_14 ? _0368_ : rq3_y14[33];
+  assign _0370_ = $signed(rq3_y14[8:0]) > $signed({ hi_z[9], hi_z[7:0] });
+  assign _0371_ = ~ rq3_y14[33];
+  assign _0372_ = fits_14 ? _0370_ : _0371_;
+  assign _0373_ = $signed(rq3_y15[8:0]) < $signed({ lo_z[9], lo_z[7:0] });
+  assign _0374_ = fits_15 ? _0373_ : rq3_y15[33];
+  assign _0375_ = $signed(rq3_y15[8:0]) > $signed({ hi_z[9], hi_z[7:0] });
+  assign _0377_ = ~ rq3_y15[33];
+  assign _0378_ = fits_15 ? _0375_ : _0377_;
+  reg [8:0] _2823_ = 9'h000;
+  assign { hi_z[9], hi_z[7:0] } = _2823_;
+  reg [8:0] _2824_ = 9'h000;
+  assign { lo_z[9], lo_z[7:0] } = _2824_;
+  reg [30:0] _2943_ = 31'h00000000;
+  assign rq2_hf0[30:0] = _2943_;
+  reg [29:0] _2944_ = 30'h00000000;
+  assign rq2_hm0[29:0] = _2944_;
+  reg [30:0] _2945_ = 31'h00000000;
+  assign rq2_hf1[30:0] = _2945_;
+  reg [29:0] _2946_ = 30'h00000000;
+  assign rq2_hm1[29:0] = _2946_;
+  reg [30:0] _2947_ = 31'h00000000;
+  assign rq2_hf2[30:0] = _2947_;
+  reg [29:0] _2948_ = 30'h00000000;
+  assign rq2_hm2[29:0] = _2948_;
+  reg [30:0] _2949_ = 31'h00000000;
+  assign rq2_hf3[30:0] = _2949_;
+  reg [29:0] _2950_ = 30'h00000000;
+  assign rq2_hm3[29:0] = _2950_;
+  reg [30:0] _2951_ = 31'h00000000;
+  assign rq2_hf4[30:0] = _2951_;
+  reg [29:0] _2952_ = 30'h00000000;
+  assign rq2_hm4[29:0] = _2952_;
+  reg [30:0] _2953_ = 31'h00000000;
+  assign rq2_hf5[30:0] = _2953_;
+  reg [29:0] _2954_ = 30'h00000000;
+  assign rq2_hm5[29:0] = _2954_;
+  reg [30:0] _2955_ = 31'h00000000;
+  assign rq2_hf6[30:0] = _2955_;
+  reg [29:0] _2956_ = 30'h00000000;
+  assign rq2_hm6[29:0] = _2956_;
+  reg [30:0] _2957_ = 31'h00000000;
+  assign rq2_hf7[30:0] = _2957_;
+  reg [29:0] _2958_ = 30'h00000000;
+  assign rq2_hm7[29:0] = _2958_;
+  reg [30:0] _2959_ = 31'h00000000;
+  assign rq2_hf8[30:0] = _2959_;
+  reg [29:0] _2960_ = 30'h00000000;
+  assign rq2_hm8[29:0] = _2960_;
+  reg [30:0] _2961_ = 31'h00000000;
+  assign rq2_hf9[30:0] = _2961_;
+  reg [29:0] _2962_ = 30'h00000000;
+  assign rq2_hm9[29:0] = _2962_;
+  reg [30:0] _2963_ = 31'h00000000;
+  assign rq2_hf10[30:0] = _2963_;
+  reg [29:0] _2964_ = 30'h00000000;
+  assign rq2_hm10[29:0] = _2964_;
+  reg [30:0] _2965_ = 31'h00000000;
+  assign rq2_hf11[30:0] = _2965_;
+  reg [29:0] _2966_ = 30'h00000000;
+  assign rq2_hm11[29:0] = _2966_;
+  reg [30:0] _2967_ = 31'h00000000;
+  assign rq2_hf12[30:0] = _2967_;
+  reg [29:0] _2968_ = 30'h00000000;
+  assign rq2_hm12[29:0] = _2968_;
+  reg [30:0] _2969_ = 31'h00000000;
+  assign rq2_hf13[30:0] = _2969_;
+  reg [29:0] _2970_ = 30'h00000000;
+  assign rq2_hm13[29:0] = _2970_;
+  reg [30:0] _2971_ = 31'h00000000;
+  assign rq2_hf14[30:0] = _2971_;
+  reg [29:0] _2972_ = 30'h00000000;
+  assign rq2_hm14[29:0] = _2972_;
+  reg [30:0] _2973_ = 31'h00000000;
+  assign rq2_hf15[30:0] = _2973_;
+  reg [29:0] _2974_ = 30'h00000000;
+  assign rq2_hm15[29:0] = _2974_;
+  assign _0642_ = _0326_ ? (* full_case = 32'd1 *) act_max : t_5;
+  assign _0643_ = _0322_ ? (* full_case = 32'd1 *) act_min : _0642_;
+  assign _0644_ = _0320_ ? (* full_case = 32'd1 *) act_max : t_4;
+  assign _0645_ = _0317_ ? (* full_case = 32'd1 *) act_min : _0644_;
+  assign _0646_ = _0315_ ? (* full_case = 32'd1 *) act_max : t_3;
+  assign _0647_ = _0311_ ? (* full_case = 32'd1 *) act_min : _0646_;
+  assign _0648_ = _0309_ ? (* full_case = 32'd1 *) act_max : t_2;
+  assign _0649_ = _0306_ ? (* full_case = 32'd1 *) act_min : _0648_;
+  assign _0650_ = _0304_ ? (* full_case = 32'd1 *) act_max : t_1;
+  assign _0651_ = _0299_ ? (* full_case = 32'd1 *) act_min : _0650_;
+  assign _0652_ = _0297_ ? (* full_case = 32'd1 *) act_max : t_0;
+  assign _0653_ = _0294_ ? (* full_case = 32'd1 *) act_min : _0652_;
+  assign _0654_ = _0372_ ? (* full_case = 32'd1 *) act_max : t_14;
+  assign _0655_ = _0369_ ? (* full_case = 32'd1 *) act_min : _0654_;
+  assign _0656_ = _0378_ ? (* full_case = 32'd1 *) act_max : t_15;
+  assign _0657_ = _0374_ ? (* full_case = 32'd1 *) act_min : _0656_;
+  assign _0658_ = _0367_ ? (* full_case = 32'd1 *) act_max : t_13;
+  assign _0659_ = _0364_ ? (* full_case = 32'd1 *) act_min : _0658_;
+  assign _0660_ = _0362_ ? (* full_case = 32'd1 *) act_max : t_12;
+  assign _0661_ = _0359_ ? (* full_case = 32'd1 *) act_min : _0660_;
+  function [3:0] _2995_;
+    input [3:0] a;
+    input [15:0] b;
+    input [3:0] s;
+    (* full_case = 32'd1 *)
+    (* parallel_case *)
+    casez (s)
+      4'b???1:
+        _2995_ = b[3:0];
+      4'b??1?:
+        _2995_ = b[7:4];
+      4'b?1??:
+        _2995_ = b[11:8];
+      4'b1???:
+        _2995_ = b[15:12];
+      default:
+        _2995_ = a;
+    endcase
+  endfunction
+  assign \$signal$256  = _2995_(4'hx, 16'h137f, { _0665_, _0664_, _0663_, _0662_ });
+  assign _0662_ = rq1_r15[1:0] == (* full_case = 32'd1 *) 2'h3;
+  assign _0663_ = rq1_r15[1:0] == (* full_case = 32'd1 *) 2'h2;
+  assign _0672_ = _0357_ ? (* full_case = 32'd1 *) act_max : t_11;
+  assign _0664_ = rq1_r15[1:0] == (* full_case = 32'd1 *) 1'h1;
+  assign _0665_ = ! (* full_case = 32'd1 *) rq1_r15[1:0];
+  function [3:0] _3001_;
+    input [3:0] a;
+    input [15:0] b;
+    input [3:0] s;
+    (* full_case = 32'd1 *)
+    (* parallel_case *)
+    casez (s)
+      4'b???1:
+        _3001_ = b[3:0];
+      4'b??1?:
+        _3001_ = b[7:4];
+      4'b?1??:
+        _3001_ = b[11:8];
+      4'b1???:
+        _3001_ = b[15:12];
+      default:
+        _3001_ = a;
+    endcase
+  endfunction
+  assign \$signal$255  = _3001_(4'hx, 16'h1248, { _0669_, _0668_, _0667_, _0666_ });
+  assign _0666_ = rq1_r15[1:0] == (* full_case = 32'd1 *) 2'h3;
+  assign _0667_ = rq1_r15[1:0] == (* full_case = 32'd1 *) 2'h2;
+  assign _0668_ = rq1_r15[1:0] == (* full_case = 32'd1 *) 1'h1;
+  assign _0669_ = ! (* full_case = 32'd1 *) rq1_r15[1:0];
+  function [7:0] _3006_;
+    input [7:0] a;
+    input [63:0] b;
+    input [7:0] s;
+    (* full_case = 32'd1 *)
+    (* parallel_case *)
+    casez (s)
+      8'b???????1:
+        _3006_ = b[7:0];
+      8'b??????1?:
+        _3006_ = b[15:8];
+      8'b?????1??:
+        _3006_ = b[23:16];
+      8'b????1???:
+        _3006_ = b[31:24];
+      8'b???1????:
+        _3006_ = b[39:32];
+      8'b??1?????:
+        _3006_ = b[47:40];
+      8'b?1??????:
+        _3006_ = b[55:48];
+      8'b1???????:
+        _3006_ = b[63:56];
+      default:
+        _3006_ = a;
+    endcase
+  endfunction
+  assign \$signal$254  = _3006_(8'hxx, 64'h0103070f1f3f7fff, { _0678_, _0677_, _0676_, _0675_, _0674_, _0673_, _0671_, _0670_ });
+  assign _0670_ = rq1_r15[4:2] == (* full_case = 32'd1 *) 3'h7;
+  assign _0671_ = rq1_r15[4:2] == (* full_case = 32'd1 *) 3'h6;
+  assign _0673_ = rq1_r15[4:2] == (* full_case = 32'd1 *) 3'h5;
+  assign _0674_ = rq1_r15[4:2] == (* full_case = 32'd1 *) 3'h4;
+  assign _0675_ = rq1_r15[4:2] == (* full_case = 32'd1 *) 2'h3;
+  assign _0676_ = rq1_r15[4:2] == (* full_case = 32'd1 *) 2'h2;
+  assign _0677_ = rq1_r15[4:2] == (* full_case = 32'd1 *) 1'h1;
+  assign _0678_ = ! (* full_case = 32'd1 *) rq1_r15[4:2];
+  function [7:0] _3015_;
+    input [7:0] a;
+    input [63:0] b;
+    input [7:0] s;
+    (* full_case = 32'd1 *)
+    (* parallel_case *)
+    casez (s)
+      8'b???????1:
+        _3015_ = b[7:0];
+      8'b??????1?:
+        _3015_ = b[15:8];
+      8'b?????1??:
+        _3015_ = b[23:16];
+      8'b????1???:
+        _3015_ = b[31:24];
+      8'b???1????:
+        _3015_ = b[39:32];
+      8'b??1?????:
+        _3015_ = b[47:40];
+      8'b?1??????:
+        _3015_ = b[55:48];
+      8'b1???????:
+        _3015_ = b[63:56];
+      default:
+        _3015_ = a;
+    endcase
+  endfunction
+  assign \$signal$253  = _3015_(8'hxx, 64'h0102040810204080, { _0686_, _0685_, _0684_, _0683_, _0682_, _0681_, _0680_, _0679_ });
+  assign _0679_ = rq1_r15[4:2] == (* full_case = 32'd1 *) 3'h7;
+  assign _0680_ = rq1_r15[4:2] == (* full_case = 32'd1 *) 3'h6;
+  assign _0681_ = rq1_r15[4:2] == (* full_case = 32'd1 *) 3'h5;
+  assign _0691_ = _0354_ ? (* full_case = 32'd1 *) act_min : _0672_;
+  assign _0682_ = rq1_r15[4:2] == (* full_case = 32'd1 *) 3'h4;
+  assign _0683_ = rq1_r15[4:2] == (* full_case = 32'd1 *) 2'h3;
+  assign _0684_ = rq1_r15[4:2] == (* full_case = 32'd1 *) 2'h2;
+  assign _0685_ = rq1_r15[4:2] == (* full_case = 32'd1 *) 1'h1;
+  assign _0686_ = ! (* full_case = 32'd1 *) rq1_r15[4:2];
+  function [3:0] _3025_;
+    input [3:0] a;
+    input [15:0] b;
+    input [3:0] s;
+    (* full_case = 32'd1 *)
+    (* parallel_case *)
+    casez (s)
+      4'b???1:
+        _3025_ = b[3:0];
+      4'b??1?:
+        _3025_ = b[7:4];
+      4'b?1??:
+        _3025_ = b[11:8];
+      4'b1???:
+        _3025_ = b[15:12];
+      default:
+        _3025_ = a;
+    endcase
+  endfunction
+  assign \$signal$249  = _3025_(4'hx, 16'h137f, { _0690_, _0689_, _0688_, _0687_ });
+  assign _0687_ = rq1_r14[1:0] == (* full_case = 32'd1 *) 2'h3;
+  assign _0688_ = rq1_r14[1:0] == (* full_case = 32'd1 *) 2'h2;
+  assign _0689_ = rq1_r14[1:0] == (* full_case = 32'd1 *) 1'h1;
+  assign _0690_ = ! (* full_case = 32'd1 *) rq1_r14[1:0];
+  function [3:0] _3030_;
+    input [3:0] a;
+    input [15:0] b;
+    input [3:0] s;
+    (* full_case = 32'd1 *)
+    (* parallel_case *)
+    casez (s)
+      4'b???1:
+        _3030_ = b[3:0];
+      4'b??1?:
+        _3030_ = b[7:4];
+      4'b?1??:
+        _3030_ = b[11:8];
+      4'b1???:
+        _3030_ = b[15:12];
+      default:
+        _3030_ = a;
+    endcase
+  endfunction
+  assign \$signal$248  = _3030_(4'hx, 16'h1248, { _0695_, _0694_, _0693_, _0692_ });
+  assign _0692_ = rq1_r14[1:0] == (* full_case = 32'd1 *) 2'h3;
+  assign _0693_ = rq1_r14[1:0] == (* full_case = 32'd1 *) 2'h2;
+  assign _0694_ = rq1_r14[1:0] == (* full_case = 32'd1 *) 1'h1;
+  assign _0695_ = ! (* full_case = 32'd1 *) rq1_r14[1:0];
+  function [7:0] _3035_;
+    input [7:0] a;
+    input [63:0] b;
+    input [7:0] s;
+    (* full_case = 32'd1 *)
+    (* parallel_case *)
+    casez (s)
+      8'b???????1:
+        _3035_ = b[7:0];
+      8'b??????1?:
+        _3035_ = b[15:8];
+      8'b?????1??:
+        _3035_ = b[23:16];
+      8'b????1???:
+        _3035_ = b[31:24];
+      8'b???1????:
+        _3035_ = b[39:32];
+      8'b??1?????:
+        _3035_ = b[47:40];
+      8'b?1??????:
+        _3035_ = b[55:48];
+      8'b1???????:
+        _3035_ = b[63:56];
+      default:
+        _3035_ = a;
+    endcase
+  endfunction
+  assign \$signal$247  = _3035_(8'hxx, 64'h0103070f1f3f7fff, { _0703_, _0702_, _0701_, _0700_, _0699_, _0698_, _0697_, _0696_ });
+  assign _0696_ = rq1_r14[4:2] == (* full_case = 32'd1 *) 3'h7;
+  assign _0697_ = rq1_r14[4:2] == (* full_case = 32'd1 *) 3'h6;
+  assign _0698_ = rq1_r14[4:2] == (* full_case = 32'd1 *) 3'h5;
+  assign _0699_ = rq1_r14[4:2] == (* full_case = 32'd1 *) 3'h4;
+  assign _0700_ = rq1_r14[4:2] == (* full_case = 32'd1 *) 2'h3;
+  assign _0701_ = rq1_r14[4:2] == (* full_case = 32'd1 *) 2'h2;
+  assign _0702_ = rq1_r14[4:2] == (* full_case = 32'd1 *) 1'h1;
+  assign _0703_ = ! (* full_case = 32'd1 *) rq1_r14[4:2];
+  function [7:0] _3044_;
+    input [7:0] a;
+    input [63:0] b;
+    input [7:0] s;
+    (* full_case = 32'd1 *)
+    (* parallel_case *)
+    casez (s)
+      8'b???????1:
+        _3044_ = b[7:0];
+      8'b??????1?:
+        _3044_ = b[15:8];
+      8'b?????1??:
+        _3044_ = b[23:16];
+      8'b????1???:
+        _3044_ = b[31:24];
+      8'b???1????:
+        _3044_ = b[39:32];
+      8'b??1?????:
+        _3044_ = b[47:40];
+      8'b?1??????:
+        _3044_ = b[55:48];
+      8'b1???????:
+        _3044_ = b[63:56];
+      default:
+        _3044_ = a;
+    endcase
+  endfunction
+  assign \$signal$246  = _3044_(8'hxx, 64'h0102040810204080, { _0711_, _0710_, _0709_, _0708_, _0707_, _0706_, _0705_, _0704_ });
+  assign _0704_ = rq1_r14[4:2] == (* full_case = 32'd1 *) 3'h7;
+  assign _0705_ = rq1_r14[4:2] == (* full_case = 32'd1 *) 3'h6;
+  assign _0706_ = rq1_r14[4:2] == (* full_case = 32'd1 *) 3'h5;
+  assign _0707_ = rq1_r14[4:2] == (* full_case = 32'd1 *) 3'h4;
+  assign _0708_ = rq1_r14[4:2] == (* full_case = 32'd1 *) 2'h3;
+  assign _0709_ = rq1_r14[4:2] == (* full_case = 32'd1 *) 2'h2;
+  assign _0710_ = rq1_r14[4:2] == (* full_case = 32'd1 *) 1'h1;
+  assign _0711_ = ! (* full_case = 32'd1 *) rq1_r14[4:2];
+  function [3:0] _3053_;
+    input [3:0] a;
+    input [15:0] b;
+    input [3:0] s;
+    (* full_case = 32'd1 *)
+    (* parallel_case *)
+    casez (s)
+      4'b???1:
+        _3053_ = b[3:0];
+      4'b??1?:
+        _3053_ = b[7:4];
+      4'b?1??:
+        _3053_ = b[11:8];
+      4'b1???:
+        _3053_ = b[15:12];
+      default:
+        _3053_ = a;
+    endcase
+  endfunction
+  assign \$signal$242  = _3053_(4'hx, 16'h137f, { _0715_, _0714_, _0713_, _0712_ });
+  assign _0712_ = rq1_r13[1:0] == (* full_case = 32'd1 *) 2'h3;
+  assign _0713_ = rq1_r13[1:0] == (* full_case = 32'd1 *) 2'h2;
+  assign _0714_ = rq1_r13[1:0] == (* full_case = 32'd1 *) 1'h1;
+  assign _0715_ = ! (* full_case = 32'd1 *) rq1_r13[1:0];
+  function [3:0] _3058_;
+    input [3:0] a;
+    input [15:0] b;
+    input [3:0] s;
+    (* full_case = 32'd1 *)
+    (* parallel_case *)
+    casez (s)
+      4'b???1:
+        _3058_ = b[3:0];
+      4'b??1?:
+        _3058_ = b[7:4];
+      4'b?1??:
+        _3058_ = b[11:8];
+      4'b1???:
+        _3058_ = b[15:12];
+      default:
+        _3058_ = a;
+    endcase
+  endfunction
+  assign \$signal$241  = _3058_(4'hx, 16'h1248, { _0719_, _0718_, _0717_, _0716_ });
+  assign _0716_ = rq1_r13[1:0] == (* full_case = 32'd1 *) 2'h3;
+  assign _0717_ = rq1_r13[1:0] == (* full_case = 32'd1 *) 2'h2;
+  assign _0718_ = rq1_r13[1:0] == (* full_case = 32'd1 *) 1'h1;
+  assign _0719_ = ! (* full_case = 32'd1 *) rq1_r13[1:0];
+  function [7:0] _3063_;
+    input [7:0] a;
+    input [63:0] b;
+    input [7:0] s;
+    (* full_case = 32'd1 *)
+    (* parallel_case *)
+    casez (s)
+      8'b???????1:
+        _3063_ = b[7:0];
+      8'b??????1?:
+        _3063_ = b[15:8];
+      8'b?????1??:
+        _3063_ = b[23:16];
+      8'b????1???:
+        _3063_ = b[31:24];
+      8'b???1????:
+        _3063_ = b[39:32];
+      8'b??1?????:
+        _3063_ = b[47:40];
+      8'b?1??????:
+        _3063_ = b[55:48];
+      8'b1???????:
+        _3063_ = b[63:56];
+      default:
+        _3063_ = a;
+    endcase
+  endfunction
+  assign \$signal$240  = _3063_(8'hxx, 64'h0103070f1f3f7fff, { _0727_, _0726_, _0725_, _0724_, _0723_, _0722_, _0721_, _0720_ });
+  assign _0720_ = rq1_r13[4:2] == (* full_case = 32'd1 *) 3'h7;
+  assign _0721_ = rq1_r13[4:2] == (* full_case = 32'd1 *) 3'h6;
+  assign _0722_ = rq1_r13[4:2] == (* full_case = 32'd1 *) 3'h5;
+  assign _0723_ = rq1_r13[4:2] == (* full_case = 32'd1 *) 3'h4;
+  assign _0724_ = rq1_r13[4:2] == (* full_case = 32'd1 *) 2'h3;
+  assign _0725_ = rq1_r13[4:2] == (* full_case = 32'd1 *) 2'h2;
+  assign _0726_ = rq1_r13[4:2] == (* full_case = 32'd1 *) 1'h1;
+  assign _0727_ = ! (* full_case = 32'd1 *) rq1_r13[4:2];
+  function [7:0] _3072_;
+    input [7:0] a;
+    input [63:0] b;
+    input [7:0] s;
+    (* full_case = 32'd1 *)
+    (* parallel_case *)
+    casez (s)
+      8'b???????1:
+        _3072_ = b[7:0];
+      8'b??????1?:
+        _3072_ = b[15:8];
+      8'b?????1??:
+        _3072_ = b[23:16];
+      8'b????1???:
+        _3072_ = b[31:24];
+      8'b???1????:
+        _3072_ = b[39:32];
+      8'b??1?????:
+        _3072_ = b[47:40];
+      8'b?1??????:
+        _3072_ = b[55:48];
+      8'b1???????:
+        _3072_ = b[63:56];
+      default:
+        _3072_ = a;
+    endcase
+  endfunction
+  assign \$signal$239  = _3072_(8'hxx, 64'h0102040810204080, { _0735_, _0734_, _0733_, _0732_, _0731_, _0730_, _0729_, _0728_ });
+  assign _0728_ = rq1_r13[4:2] == (* full_case = 32'd1 *) 3'h7;
+  assign _0729_ = rq1_r13[4:2] == (* full_case = 32'd1 *) 3'h6;
+  assign _0730_ = rq1_r13[4:2] == (* full_case = 32'd1 *) 3'h5;
+  assign _0731_ = rq1_r13[4:2] == (* full_case = 32'd1 *) 3'h4;
+  assign _0732_ = rq1_r13[4:2] == (* full_case = 32'd1 *) 2'h3;
+  assign _0733_ = rq1_r13[4:2] == (* full_case = 32'd1 *) 2'h2;
+  assign _0734_ = rq1_r13[4:2] == (* full_case = 32'd1 *) 1'h1;
+  assign _0735_ = ! (* full_case = 32'd1 *) rq1_r13[4:2];
+  function [3:0] _3081_;
+    input [3:0] a;
+    input [15:0] b;
+    input [3:0] s;
+    (* full_case = 32'd1 *)
+    (* parallel_case *)
+    casez (s)
+      4'b???1:
+        _3081_ = b[3:0];
+      4'b??1?:
+        _3081_ = b[7:4];
+      4'b?1??:
+        _3081_ = b[11:8];
+      4'b1???:
+        _3081_ = b[15:12];
+      default:
+        _3081_ = a;
+    endcase
+  endfunction
+  assign \$signal$235  = _3081_(4'hx, 16'h137f, { _0739_, _0738_, _0737_, _0736_ });
+  assign _0736_ = rq1_r12[1:0] == (* full_case = 32'd1 *) 2'h3;
+  assign _0737_ = rq1_r12[1:0] == (* full_case = 32'd1 *) 2'h2;
+  assign _0738_ = rq1_r12[1:0] == (* full_case = 32'd1 *) 1'h1;
+  assign _0739_ = ! (* full_case = 32'd1 *) rq1_r12[1:0];
+  function [3:0] _3086_;
+    input [3:0] a;
+    input [15:0] b;
+    input [3:0] s;
+    (* full_case = 32'd1 *)
+    (* parallel_case *)
+    casez (s)
+      4'b???1:
+        _3086_ = b[3:0];
+      4'b??1?:
+        _3086_ = b[7:4];
+      4'b?1??:
+        _3086_ = b[11:8];
+      4'b1???:
+        _3086_ = b[15:12];
+      default:
+        _3086_ = a;
+    endcase
+  endfunction
+  assign \$signal$234  = _3086_(4'hx, 16'h1248, { _0743_, _0742_, _0741_, _0740_ });
+  assign _0740_ = rq1_r12[1:0] == (* full_case = 32'd1 *) 2'h3;
+  assign _0741_ = rq1_r12[1:0] == (* full_case = 32'd1 *) 2'h2;
+  assign _0742_ = rq1_r12[1:0] == (* full_case = 32'd1 *) 1'h1;
+  assign _0752_ = _0352_ ? (* full_case = 32'd1 *) act_max : t_10;
+  assign _0743_ = ! (* full_case = 32'd1 *) rq1_r12[1:0];
+  function [7:0] _3092_;
+    input [7:0] a;
+    input [63:0] b;
+    input [7:0] s;
+    (* full_case = 32'd1 *)
+    (* parallel_case *)
+    casez (s)
+      8'b???????1:
+        _3092_ = b[7:0];
+      8'b??????1?:
+        _3092_ = b[15:8];
+      8'b?????1??:
+        _3092_ = b[23:16];
+      8'b????1???:
+        _3092_ = b[31:24];
+      8'b???1????:
+        _3092_ = b[39:32];
+      8'b??1?????:
+        _3092_ = b[47:40];
+      8'b?1??????:
+        _3092_ = b[55:48];
+      8'b1???????:
+        _3092_ = b[63:56];
+      default:
+        _3092_ = a;
+    endcase
+  endfunction
+  assign \$signal$233  = _3092_(8'hxx, 64'h0103070f1f3f7fff, { _0751_, _0750_, _0749_, _0748_, _0747_, _0746_, _0745_, _0744_ });
+  assign _0744_ = rq1_r12[4:2] == (* full_case = 32'd1 *) 3'h7;
+  assign _0745_ = rq1_r12[4:2] == (* full_case = 32'd1 *) 3'h6;
+  assign _0746_ = rq1_r12[4:2] == (* full_case = 32'd1 *) 3'h5;
+  assign _0747_ = rq1_r12[4:2] == (* full_case = 32'd1 *) 3'h4;
+  assign _0748_ = rq1_r12[4:2] == (* full_case = 32'd1 *) 2'h3;
+  assign _0749_ = rq1_r12[4:2] == (* full_case = 32'd1 *) 2'h2;
+  assign _0750_ = rq1_r12[4:2] == (* full_case = 32'd1 *) 1'h1;
+  assign _0751_ = ! (* full_case = 32'd1 *) rq1_r12[4:2];
+  function [7:0] _3101_;
+    input [7:0] a;
+    input [63:0] b;
+    input [7:0] s;
+    (* full_case = 32'd1 *)
+    (* parallel_case *)
+    casez (s)
+      8'b???????1:
+        _3101_ = b[7:0];
+      8'b??????1?:
+        _3101_ = b[15:8];
+      8'b?????1??:
+        _3101_ = b[23:16];
+      8'b????1???:
+        _3101_ = b[31:24];
+      8'b???1????:
+        _3101_ = b[39:32];
+      8'b??1?????:
+        _3101_ = b[47:40];
+      8'b?1??????:
+        _3101_ = b[55:48];
+      8'b1???????:
+        _3101_ = b[63:56];
+      default:
+        _3101_ = a;
+    endcase
+  endfunction
+  assign \$signal$232  = _3101_(8'hxx, 64'h0102040810204080, { _0760_, _0759_, _0758_, _0757_, _0756_, _0755_, _0754_, _0753_ });
+  assign _0753_ = rq1_r12[4:2] == (* full_case = 32'd1 *) 3'h7;
+  assign _0754_ = rq1_r12[4:2] == (* full_case = 32'd1 *) 3'h6;
+  assign _0755_ = rq1_r12[4:2] == (* full_case = 32'd1 *) 3'h5;
+  assign _0756_ = rq1_r12[4:2] == (* full_case = 32'd1 *) 3'h4;
+  assign _0757_ = rq1_r12[4:2] == (* full_case = 32'd1 *) 2'h3;
+  assign _0758_ = rq1_r12[4:2] == (* full_case = 32'd1 *) 2'h2;
+  assign _0759_ = rq1_r12[4:2] == (* full_case = 32'd1 *) 1'h1;
+  assign _0760_ = ! (* full_case = 32'd1 *) rq1_r12[4:2];
+  function [3:0] _3110_;
+    input [3:0] a;
+    input [15:0] b;
+    input [3:0] s;
+    (* full_case = 32'd1 *)
+    (* parallel_case *)
+    casez (s)
+      4'b???1:
+        _3110_ = b[3:0];
+      4'b??1?:
+        _3110_ = b[7:4];
+      4'b?1??:
+        _3110_ = b[11:8];
+      4'b1???:
+        _3110_ = b[15:12];
+      default:
+        _3110_ = a;
+    endcase
+  endfunction
+  assign \$signal$228  = _3110_(4'hx, 16'h137f, { _0764_, _0763_, _0762_, _0761_ });
+  assign _0769_ = _0349_ ? (* full_case = 32'd1 *) act_min : _0752_;
+  assign _0761_ = rq1_r11[1:0] == (* full_case = 32'd1 *) 2'h3;
+  assign _0762_ = rq1_r11[1:0] == (* full_case = 32'd1 *) 2'h2;
+  assign _0763_ = rq1_r11[1:0] == (* full_case = 32'd1 *) 1'h1;
+  assign _0764_ = ! (* full_case = 32'd1 *) rq1_r11[1:0];
+  function [3:0] _3116_;
+    input [3:0] a;
+    input [15:0] b;
+    input [3:0] s;
+    (* full_case = 32'd1 *)
+    (* parallel_case *)
+    casez (s)
+      4'b???1:
+        _3116_ = b[3:0];
+      4'b??1?:
+        _3116_ = b[7:4];
+      4'b?1??:
+        _3116_ = b[11:8];
+      4'b1???:
+        _3116_ = b[15:12];
+      default:
+        _3116_ = a;
+    endcase
+  endfunction
+  assign \$signal$227  = _3116_(4'hx, 16'h1248, { _0768_, _0767_, _0766_, _0765_ });
+  assign _0765_ = rq1_r11[1:0] == (* full_case = 32'd1 *) 2'h3;
+  assign _0766_ = rq1_r11[1:0] == (* full_case = 32'd1 *) 2'h2;
+  assign _0767_ = rq1_r11[1:0] == (* full_case = 32'd1 *) 1'h1;
+  assign _0768_ = ! (* full_case = 32'd1 *) rq1_r11[1:0];
+  function [7:0] _3121_;
+    input [7:0] a;
+    input [63:0] b;
+    input [7:0] s;
+    (* full_case = 32'd1 *)
+    (* parallel_case *)
+    casez (s)
+      8'b???????1:
+        _3121_ = b[7:0];
+      8'b??????1?:
+        _3121_ = b[15:8];
+      8'b?????1??:
+        _3121_ = b[23:16];
+      8'b????1???:
+        _3121_ = b[31:24];
+      8'b???1????:
+        _3121_ = b[39:32];
+      8'b??1?????:
+        _3121_ = b[47:40];
+      8'b?1??????:
+        _3121_ = b[55:48];
+      8'b1???????:
+        _3121_ = b[63:56];
+      default:
+        _3121_ = a;
+    endcase
+  endfunction
+  assign \$signal$226  = _3121_(8'hxx, 64'h0103070f1f3f7fff, { _0777_, _0776_, _0775_, _0774_, _0773_, _0772_, _0771_, _0770_ });
+  assign _0770_ = rq1_r11[4:2] == (* full_case = 32'd1 *) 3'h7;
+  assign _0771_ = rq1_r11[4:2] == (* full_case = 32'd1 *) 3'h6;
+  assign _0772_ = rq1_r11[4:2] == (* full_case = 32'd1 *) 3'h5;
+  assign _0773_ = rq1_r11[4:2] == (* full_case = 32'd1 *) 3'h4;
+  assign _0774_ = rq1_r11[4:2] == (* full_case = 32'd1 *) 2'h3;
+  assign _0775_ = rq1_r11[4:2] == (* full_case = 32'd1 *) 2'h2;
+  assign _0776_ = rq1_r11[4:2] == (* full_case = 32'd1 *) 1'h1;
+  assign _0777_ = ! (* full_case = 32'd1 *) rq1_r11[4:2];
+  function [7:0] _3130_;
+    input [7:0] a;
+    input [63:0] b;
+    input [7:0] s;
+    (* full_case = 32'd1 *)
+    (* parallel_case *)
+    casez (s)
+      8'b???????1:
+        _3130_ = b[7:0];
+      8'b??????1?:
+        _3130_ = b[15:8];
+      8'b?????1??:
+        _3130_ = b[23:16];
+      8'b????1???:
+        _3130_ = b[31:24];
+      8'b???1????:
+        _3130_ = b[39:32];
+      8'b??1?????:
+        _3130_ = b[47:40];
+      8'b?1??????:
+        _3130_ = b[55:48];
+      8'b1???????:
+        _3130_ = b[63:56];
+      default:
+        _3130_ = a;
+    endcase
+  endfunction
+  assign \$signal$225  = _3130_(8'hxx, 64'h0102040810204080, { _0785_, _0784_, _0783_, _0782_, _0781_, _0780_, _0779_, _0778_ });
+  assign _0778_ = rq1_r11[4:2] == (* full_case = 32'd1 *) 3'h7;
+  assign _0779_ = rq1_r11[4:2] == (* full_case = 32'd1 *) 3'h6;
+  assign _0780_ = rq1_r11[4:2] == (* full_case = 32'd1 *) 3'h5;
+  assign _0781_ = rq1_r11[4:2] == (* full_case = 32'd1 *) 3'h4;
+  assign _0782_ = rq1_r11[4:2] == (* full_case = 32'd1 *) 2'h3;
+  assign _0783_ = rq1_r11[4:2] == (* full_case = 32'd1 *) 2'h2;
+  assign _0784_ = rq1_r11[4:2] == (* full_case = 32'd1 *) 1'h1;
+  assign _0785_ = ! (* full_case = 32'd1 *) rq1_r11[4:2];
+  function [3:0] _3139_;
+    input [3:0] a;
+    input [15:0] b;
+    input [3:0] s;
+    (* full_case = 32'd1 *)
+    (* parallel_case *)
+    casez (s)
+      4'b???1:
+        _3139_ = b[3:0];
+      4'b??1?:
+        _3139_ = b[7:4];
+      4'b?1??:
+        _3139_ = b[11:8];
+      4'b1???:
+        _3139_ = b[15:12];
+      default:
+        _3139_ = a;
+    endcase
+  endfunction
+  assign \$signal$221  = _3139_(4'hx, 16'h137f, { _0789_, _0788_, _0787_, _0786_ });
+  assign _0786_ = rq1_r10[1:0] == (* full_case = 32'd1 *) 2'h3;
+  assign _0787_ = rq1_r10[1:0] == (* full_case = 32'd1 *) 2'h2;
+  assign _0788_ = rq1_r10[1:0] == (* full_case = 32'd1 *) 1'h1;
+  assign _0789_ = ! (* full_case = 32'd1 *) rq1_r10[1:0];
+  function [3:0] _3144_;
+    input [3:0] a;
+    input [15:0] b;
+    input [3:0] s;
+    (* full_case = 32'd1 *)
+    (* parallel_case *)
+    casez (s)
+      4'b???1:
+        _3144_ = b[3:0];
+      4'b??1?:
+        _3144_ = b[7:4];
+      4'b?1??:
+        _3144_ = b[11:8];
+      4'b1???:
+        _3144_ = b[15:12];
+      default:
+        _3144_ = a;
+    endcase
+  endfunction
+  assign \$signal$220  = _3144_(4'hx, 16'h1248, { _0793_, _0792_, _0791_, _0790_ });
+  assign _0790_ = rq1_r10[1:0] == (* full_case = 32'd1 *) 2'h3;
+  assign _0791_ = rq1_r10[1:0] == (* full_case = 32'd1 *) 2'h2;
+  assign _0792_ = rq1_r10[1:0] == (* full_case = 32'd1 *) 1'h1;
+  assign _0793_ = ! (* full_case = 32'd1 *) rq1_r10[1:0];
+  function [7:0] _3149_;
+    input [7:0] a;
+    input [63:0] b;
+    input [7:0] s;
+    (* full_case = 32'd1 *)
+    (* parallel_case *)
+    casez (s)
+      8'b???????1:
+        _3149_ = b[7:0];
+      8'b??????1?:
+        _3149_ = b[15:8];
+      8'b?????1??:
+        _3149_ = b[23:16];
+      8'b????1???:
+        _3149_ = b[31:24];
+      8'b???1????:
+        _3149_ = b[39:32];
+      8'b??1?????:
+        _3149_ = b[47:40];
+      8'b?1??????:
+        _3149_ = b[55:48];
+      8'b1???????:
+        _3149_ = b[63:56];
+      default:
+        _3149_ = a;
+    endcase
+  endfunction
+  assign \$signal$219  = _3149_(8'hxx, 64'h0103070f1f3f7fff, { _0801_, _0800_, _0799_, _0798_, _0797_, _0796_, _0795_, _0794_ });
+  assign _0794_ = rq1_r10[4:2] == (* full_case = 32'd1 *) 3'h7;
+  assign _0795_ = rq1_r10[4:2] == (* full_case = 32'd1 *) 3'h6;
+  assign _0796_ = rq1_r10[4:2] == (* full_case = 32'd1 *) 3'h5;
+  assign _0797_ = rq1_r10[4:2] == (* full_case = 32'd1 *) 3'h4;
+  assign _0798_ = rq1_r10[4:2] == (* full_case = 32'd1 *) 2'h3;
+  assign _0799_ = rq1_r10[4:2] == (* full_case = 32'd1 *) 2'h2;
+  assign _0800_ = rq1_r10[4:2] == (* full_case = 32'd1 *) 1'h1;
+  assign _0801_ = ! (* full_case = 32'd1 *) rq1_r10[4:2];
+  function [7:0] _3158_;
+    input [7:0] a;
+    input [63:0] b;
+    input [7:0] s;
+    (* full_case = 32'd1 *)
+    (* parallel_case *)
+    casez (s)
+      8'b???????1:
+        _3158_ = b[7:0];
+      8'b??????1?:
+        _3158_ = b[15:8];
+      8'b?????1??:
+        _3158_ = b[23:16];
+      8'b????1???:
+        _3158_ = b[31:24];
+      8'b???1????:
+        _3158_ = b[39:32];
+      8'b??1?????:
+        _3158_ = b[47:40];
+      8'b?1??????:
+        _3158_ = b[55:48];
+      8'b1???????:
+        _3158_ = b[63:56];
+      default:
+        _3158_ = a;
+    endcase
+  endfunction
+  assign \$signal$218  = _3158_(8'hxx, 64'h0102040810204080, { _0809_, _0808_, _0807_, _0806_, _0805_, _0804_, _0803_, _0802_ });
+  assign _0802_ = rq1_r10[4:2] == (* full_case = 32'd1 *) 3'h7;
+  assign _0803_ = rq1_r10[4:2] == (* full_case = 32'd1 *) 3'h6;
+  assign _0804_ = rq1_r10[4:2] == (* full_case = 32'd1 *) 3'h5;
+  assign _0805_ = rq1_r10[4:2] == (* full_case = 32'd1 *) 3'h4;
+  assign _0806_ = rq1_r10[4:2] == (* full_case = 32'd1 *) 2'h3;
+  assign _0807_ = rq1_r10[4:2] == (* full_case = 32'd1 *) 2'h2;
+  assign _0808_ = rq1_r10[4:2] == (* full_case = 32'd1 *) 1'h1;
+  assign _0809_ = ! (* full_case = 32'd1 *) rq1_r10[4:2];
+  function [3:0] _3167_;
+    input [3:0] a;
+    input [15:0] b;
+    input [3:0] s;
+    (* full_case = 32'd1 *)
+    (* parallel_case *)
+    casez (s)
+      4'b???1:
+        _3167_ = b[3:0];
+      4'b??1?:
+        _3167_ = b[7:4];
+      4'b?1??:
+        _3167_ = b[11:8];
+      4'b1???:
+        _3167_ = b[15:12];
+      default:
+        _3167_ = a;
+    endcase
+  endfunction
+  assign \$signal$214  = _3167_(4'hx, 16'h137f, { _0813_, _0812_, _0811_, _0810_ });
+  assign _0810_ = rq1_r9[1:0] == (* full_case = 32'd1 *) 2'h3;
+  assign _0811_ = rq1_r9[1:0] == (* full_case = 32'd1 *) 2'h2;
+  assign _0812_ = rq1_r9[1:0] == (* full_case = 32'd1 *) 1'h1;
+  assign _0813_ = ! (* full_case = 32'd1 *) rq1_r9[1:0];
+  function [3:0] _3172_;
+    input [3:0] a;
+    input [15:0] b;
+    input [3:0] s;
+    (* full_case = 32'd1 *)
+    (* parallel_case *)
+    casez (s)
+      4'b???1:
+        _3172_ = b[3:0];
+      4'b??1?:
+        _3172_ = b[7:4];
+      4'b?1??:
+        _3172_ = b[11:8];
+      4'b1???:
+        _3172_ = b[15:12];
+      default:
+        _3172_ = a;
+    endcase
+  endfunction
+  assign \$signal$213  = _3172_(4'hx, 16'h1248, { _0817_, _0816_, _0815_, _0814_ });
+  assign _0814_ = rq1_r9[1:0] == (* full_case = 32'd1 *) 2'h3;
+  assign _0815_ = rq1_r9[1:0] == (* full_case = 32'd1 *) 2'h2;
+  assign _0816_ = rq1_r9[1:0] == (* full_case = 32'd1 *) 1'h1;
+  assign _0817_ = ! (* full_case = 32'd1 *) rq1_r9[1:0];
+  function [7:0] _3177_;
+    input [7:0] a;
+    input [63:0] b;
+    input [7:0] s;
+    (* full_case = 32'd1 *)
+    (* parallel_case *)
+    casez (s)
+      8'b???????1:
+        _3177_ = b[7:0];
+      8'b??????1?:
+        _3177_ = b[15:8];
+      8'b?????1??:
+        _3177_ = b[23:16];
+      8'b????1???:
+        _3177_ = b[31:24];
+      8'b???1????:
+        _3177_ = b[39:32];
+      8'b??1?????:
+        _3177_ = b[47:40];
+      8'b?1??????:
+        _3177_ = b[55:48];
+      8'b1???????:
+        _3177_ = b[63:56];
+      default:
+        _3177_ = a;
+    endcase
+  endfunction
+  assign \$signal$212  = _3177_(8'hxx, 64'h0103070f1f3f7fff, { _0825_, _0824_, _0823_, _0822_, _0821_, _0820_, _0819_, _0818_ });
+  assign _0818_ = rq1_r9[4:2] == (* full_case = 32'd1 *) 3'h7;
+  assign _0819_ = rq1_r9[4:2] == (* full_case = 32'd1 *) 3'h6;
+  assign _0820_ = rq1_r9[4:2] == (* full_case = 32'd1 *) 3'h5;
+  assign _0821_ = rq1_r9[4:2] == (* full_case = 32'd1 *) 3'h4;
+  assign _0831_ = _0347_ ? (* full_case = 32'd1 *) act_max : t_9;
+  assign _0822_ = rq1_r9[4:2] == (* full_case = 32'd1 *) 2'h3;
+  assign _0823_ = rq1_r9[4:2] == (* full_case = 32'd1 *) 2'h2;
+  assign _0824_ = rq1_r9[4:2] == (* full_case = 32'd1 *) 1'h1;
+  assign _0825_ = ! (* full_case = 32'd1 *) rq1_r9[4:2];
+  function [7:0] _3187_;
+    input [7:0] a;
+    input [63:0] b;
+    input [7:0] s;
+    (* full_case = 32'd1 *)
+    (* parallel_case *)
+    casez (s)
+      8'b???????1:
+        _3187_ = b[7:0];
+      8'b??????1?:
+        _3187_ = b[15:8];
+      8'b?????1??:
+        _3187_ = b[23:16];
+      8'b????1???:
+        _3187_ = b[31:24];
+      8'b???1????:
+        _3187_ = b[39:32];
+      8'b??1?????:
+        _3187_ = b[47:40];
+      8'b?1??????:
+        _3187_ = b[55:48];
+      8'b1???????:
+        _3187_ = b[63:56];
+      default:
+        _3187_ = a;
+    endcase
+  endfunction
+  assign \$signal$211  = _3187_(8'hxx, 64'h0102040810204080, { _0834_, _0833_, _0832_, _0830_, _0829_, _0828_, _0827_, _0826_ });
+  assign _0826_ = rq1_r9[4:2] == (* full_case = 32'd1 *) 3'h7;
+  assign _0827_ = rq1_r9[4:2] == (* full_case = 32'd1 *) 3'h6;
+  assign _0828_ = rq1_r9[4:2] == (* full_case = 32'd1 *) 3'h5;
+  assign _0829_ = rq1_r9[4:2] == (* full_case = 32'd1 *) 3'h4;
+  assign _0830_ = rq1_r9[4:2] == (* full_case = 32'd1 *) 2'h3;
+  assign _0832_ = rq1_r9[4:2] == (* full_case = 32'd1 *) 2'h2;
+  assign _0833_ = rq1_r9[4:2] == (* full_case = 32'd1 *) 1'h1;
+  assign _0834_ = ! (* full_case = 32'd1 *) rq1_r9[4:2];
+  function [3:0] _3196_;
+    input [3:0] a;
+    input [15:0] b;
+    input [3:0] s;
+    (* full_case = 32'd1 *)
+    (* parallel_case *)
+    casez (s)
+      4'b???1:
+        _3196_ = b[3:0];
+      4'b??1?:
+        _3196_ = b[7:4];
+      4'b?1??:
+        _3196_ = b[11:8];
+      4'b1???:
+        _3196_ = b[15:12];
+      default:
+        _3196_ = a;
+    endcase
+  endfunction
+  assign \$signal$207  = _3196_(4'hx, 16'h137f, { _0838_, _0837_, _0836_, _0835_ });
+  assign _0835_ = rq1_r8[1:0] == (* full_case = 32'd1 *) 2'h3;
+  assign _0836_ = rq1_r8[1:0] == (* full_case = 32'd1 *) 2'h2;
+  assign _0837_ = rq1_r8[1:0] == (* full_case = 32'd1 *) 1'h1;
+  assign _0838_ = ! (* full_case = 32'd1 *) rq1_r8[1:0];
+  function [3:0] _3201_;
+    input [3:0] a;
+    input [15:0] b;
+    input [3:0] s;
+    (* full_case = 32'd1 *)
+    (* parallel_case *)
+    casez (s)
+      4'b???1:
+        _3201_ = b[3:0];
+      4'b??1?:
+        _3201_ = b[7:4];
+      4'b?1??:
+        _3201_ = b[11:8];
+      4'b1???:
+        _3201_ = b[15:12];
+      default:
+        _3201_ = a;
+    endcase
+  endfunction
+  assign \$signal$206  = _3201_(4'hx, 16'h1248, { _0842_, _0841_, _0840_, _0839_ });
+  assign _0839_ = rq1_r8[1:0] == (* full_case = 32'd1 *) 2'h3;
+  assign _0849_ = _0343_ ? (* full_case = 32'd1 *) act_min : _0831_;
+  assign _0840_ = rq1_r8[1:0] == (* full_case = 32'd1 *) 2'h2;
+  assign _0841_ = rq1_r8[1:0] == (* full_case = 32'd1 *) 1'h1;
+  assign _0842_ = ! (* full_case = 32'd1 *) rq1_r8[1:0];
+  function [7:0] _3207_;
+    input [7:0] a;
+    input [63:0] b;
+    input [7:0] s;
+    (* full_case = 32'd1 *)
+    (* parallel_case *)
+    casez (s)
+      8'b???????1:
+        _3207_ = b[7:0];
+      8'b??????1?:
+        _3207_ = b[15:8];
+      8'b?????1??:
+        _3207_ = b[23:16];
+      8'b????1???:
+        _3207_ = b[31:24];
+      8'b???1????:
+        _3207_ = b[39:32];
+      8'b??1?????:
+        _3207_ = b[47:40];
+      8'b?1??????:
+        _3207_ = b[55:48];
+      8'b1???????:
+        _3207_ = b[63:56];
+      default:
+        _3207_ = a;
+    endcase
+  endfunction
+  assign \$signal$205  = _3207_(8'hxx, 64'h0103070f1f3f7fff, { _0851_, _0850_, _0848_, _0847_, _0846_, _0845_, _0844_, _0843_ });
+  assign _0843_ = rq1_r8[4:2] == (* full_case = 32'd1 *) 3'h7;
+  assign _0844_ = rq1_r8[4:2] == (* full_case = 32'd1 *) 3'h6;
+  assign _0845_ = rq1_r8[4:2] == (* full_case = 32'd1 *) 3'h5;
+  assign _0846_ = rq1_r8[4:2] == (* full_case = 32'd1 *) 3'h4;
+  assign _0847_ = rq1_r8[4:2] == (* full_case = 32'd1 *) 2'h3;
+  assign _0848_ = rq1_r8[4:2] == (* full_case = 32'd1 *) 2'h2;
+  assign _0850_ = rq1_r8[4:2] == (* full_case = 32'd1 *) 1'h1;
+  assign _0851_ = ! (* full_case = 32'd1 *) rq1_r8[4:2];
+  function [7:0] _3216_;
+    input [7:0] a;
+    input [63:0] b;
+    input [7:0] s;
+    (* full_case = 32'd1 *)
+    (* parallel_case *)
+    casez (s)
+      8'b???????1:
+        _3216_ = b[7:0];
+      8'b??????1?:
+        _3216_ = b[15:8];
+      8'b?????1??:
+        _3216_ = b[23:16];
+      8'b????1???:
+        _3216_ = b[31:24];
+      8'b???1????:
+        _3216_ = b[39:32];
+      8'b??1?????:
+        _3216_ = b[47:40];
+      8'b?1??????:
+        _3216_ = b[55:48];
+      8'b1???????:
+        _3216_ = b[63:56];
+      default:
+        _3216_ = a;
+    endcase
+  endfunction
+  assign \$signal$204  = _3216_(8'hxx, 64'h0102040810204080, { _0859_, _0858_, _0857_, _0856_, _0855_, _0854_, _0853_, _0852_ });
+  assign _0852_ = rq1_r8[4:2] == (* full_case = 32'd1 *) 3'h7;
+  assign _0853_ = rq1_r8[4:2] == (* full_case = 32'd1 *) 3'h6;
+  assign _0854_ = rq1_r8[4:2] == (* full_case = 32'd1 *) 3'h5;
+  assign _0855_ = rq1_r8[4:2] == (* full_case = 32'd1 *) 3'h4;
+  assign _0856_ = rq1_r8[4:2] == (* full_case = 32'd1 *) 2'h3;
+  assign _0857_ = rq1_r8[4:2] == (* full_case = 32'd1 *) 2'h2;
+  assign _0858_ = rq1_r8[4:2] == (* full_case = 32'd1 *) 1'h1;
+  assign _0859_ = ! (* full_case = 32'd1 *) rq1_r8[4:2];
+  function [3:0] _3225_;
+    input [3:0] a;
+    input [15:0] b;
+    input [3:0] s;
+    (* full_case = 32'd1 *)
+    (* parallel_case *)
+    casez (s)
+      4'b???1:
+        _3225_ = b[3:0];
+      4'b??1?:
+        _3225_ = b[7:4];
+      4'b?1??:
+        _3225_ = b[11:8];
+      4'b1???:
+        _3225_ = b[15:12];
+      default:
+        _3225_ = a;
+    endcase
+  endfunction
+  assign \$signal$200  = _3225_(4'hx, 16'h137f, { _0863_, _0862_, _0861_, _0860_ });
+  assign _0860_ = rq1_r7[1:0] == (* full_case = 32'd1 *) 2'h3;
+  assign _0861_ = rq1_r7[1:0] == (* full_case = 32'd1 *) 2'h2;
+  assign _0862_ = rq1_r7[1:0] == (* full_case = 32'd1 *) 1'h1;
+  assign _0863_ = ! (* full_case = 32'd1 *) rq1_r7[1:0];
+  function [3:0] _3230_;
+    input [3:0] a;
+    input [15:0] b;
+    input [3:0] s;
+    (* full_case = 32'd1 *)
+    (* parallel_case *)
+    casez (s)
+      4'b???1:
+        _3230_ = b[3:0];
+      4'b??1?:
+        _3230_ = b[7:4];
+      4'b?1??:
+        _3230_ = b[11:8];
+      4'b1???:
+        _3230_ = b[15:12];
+      default:
+        _3230_ = a;
+    endcase
+  endfunction
+  assign \$signal$199  = _3230_(4'hx, 16'h1248, { _0867_, _0866_, _0865_, _0864_ });
+  assign _0864_ = rq1_r7[1:0] == (* full_case = 32'd1 *) 2'h3;
+  assign _0865_ = rq1_r7[1:0] == (* full_case = 32'd1 *) 2'h2;
+  assign _0866_ = rq1_r7[1:0] == (* full_case = 32'd1 *) 1'h1;
+  assign _0867_ = ! (* full_case = 32'd1 *) rq1_r7[1:0];
+  function [7:0] _3235_;
+    input [7:0] a;
+    input [63:0] b;
+    input [7:0] s;
+    (* full_case = 32'd1 *)
+    (* parallel_case *)
+    casez (s)
+      8'b???????1:
+        _3235_ = b[7:0];
+      8'b??????1?:
+        _3235_ = b[15:8];
+      8'b?????1??:
+        _3235_ = b[23:16];
+      8'b????1???:
+        _3235_ = b[31:24];
+      8'b???1????:
+        _3235_ = b[39:32];
+      8'b??1?????:
+        _3235_ = b[47:40];
+      8'b?1??????:
+        _3235_ = b[55:48];
+      8'b1???????:
+        _3235_ = b[63:56];
+      default:
+        _3235_ = a;
+    endcase
+  endfunction
+  assign \$signal$198  = _3235_(8'hxx, 64'h0103070f1f3f7fff, { _0875_, _0874_, _0873_, _0872_, _0871_, _0870_, _0869_, _0868_ });
+  assign _0868_ = rq1_r7[4:2] == (* full_case = 32'd1 *) 3'h7;
+  assign _0869_ = rq1_r7[4:2] == (* full_case = 32'd1 *) 3'h6;
+  assign _0870_ = rq1_r7[4:2] == (* full_case = 32'd1 *) 3'h5;
+  assign _0871_ = rq1_r7[4:2] == (* full_case = 32'd1 *) 3'h4;
+  assign _0872_ = rq1_r7[4:2] == (* full_case = 32'd1 *) 2'h3;
+  assign _0873_ = rq1_r7[4:2] == (* full_case = 32'd1 *) 2'h2;
+  assign _0874_ = rq1_r7[4:2] == (* full_case = 32'd1 *) 1'h1;
+  assign _0875_ = ! (* full_case = 32'd1 *) rq1_r7[4:2];
+  function [7:0] _3244_;
+    input [7:0] a;
+    input [63:0] b;
+    input [7:0] s;
+    (* full_case = 32'd1 *)
+    (* parallel_case *)
+    casez (s)
+      8'b???????1:
+        _3244_ = b[7:0];
+      8'b??????1?:
+        _3244_ = b[15:8];
+      8'b?????1??:
+        _3244_ = b[23:16];
+      8'b????1???:
+        _3244_ = b[31:24];
+      8'b???1????:
+        _3244_ = b[39:32];
+      8'b??1?????:
+        _3244_ = b[47:40];
+      8'b?1??????:
+        _3244_ = b[55:48];
+      8'b1???????:
+        _3244_ = b[63:56];
+      default:
+        _3244_ = a;
+    endcase
+  endfunction
+  assign \$signal$197  = _3244_(8'hxx, 64'h0102040810204080, { _0883_, _0882_, _0881_, _0880_, _0879_, _0878_, _0877_, _0876_ });
+  assign _0876_ = rq1_r7[4:2] == (* full_case = 32'd1 *) 3'h7;
+  assign _0877_ = rq1_r7[4:2] == (* full_case = 32'd1 *) 3'h6;
+  assign _0878_ = rq1_r7[4:2] == (* full_case = 32'd1 *) 3'h5;
+  assign _0879_ = rq1_r7[4:2] == (* full_case = 32'd1 *) 3'h4;
+  assign _0880_ = rq1_r7[4:2] == (* full_case = 32'd1 *) 2'h3;
+  assign _0881_ = rq1_r7[4:2] == (* full_case = 32'd1 *) 2'h2;
+  assign _0882_ = rq1_r7[4:2] == (* full_case = 32'd1 *) 1'h1;
+  assign _0883_ = ! (* full_case = 32'd1 *) rq1_r7[4:2];
+  function [3:0] _3253_;
+    input [3:0] a;
+    input [15:0] b;
+    input [3:0] s;
+    (* full_case = 32'd1 *)
+    (* parallel_case *)
+    casez (s)
+      4'b???1:
+        _3253_ = b[3:0];
+      4'b??1?:
+        _3253_ = b[7:4];
+      4'b?1??:
+        _3253_ = b[11:8];
+      4'b1???:
+        _3253_ = b[15:12];
+      default:
+        _3253_ = a;
+    endcase
+  endfunction
+  assign \$signal$193  = _3253_(4'hx, 16'h137f, { _0887_, _0886_, _0885_, _0884_ });
+  assign _0884_ = rq1_r6[1:0] == (* full_case = 32'd1 *) 2'h3;
+  assign _0885_ = rq1_r6[1:0] == (* full_case = 32'd1 *) 2'h2;
+  assign _0886_ = rq1_r6[1:0] == (* full_case = 32'd1 *) 1'h1;
+  assign _0887_ = ! (* full_case = 32'd1 *) rq1_r6[1:0];
+  function [3:0] _3258_;
+    input [3:0] a;
+    input [15:0] b;
+    input [3:0] s;
+    (* full_case = 32'd1 *)
+    (* parallel_case *)
+    casez (s)
+      4'b???1:
+        _3258_ = b[3:0];
+      4'b??1?:
+        _3258_ = b[7:4];
+      4'b?1??:
+        _3258_ = b[11:8];
+      4'b1???:
+        _3258_ = b[15:12];
+      default:
+        _3258_ = a;
+    endcase
+  endfunction
+  assign \$signal$192  = _3258_(4'hx, 16'h1248, { _0891_, _0890_, _0889_, _0888_ });
+  assign _0888_ = rq1_r6[1:0] == (* full_case = 32'd1 *) 2'h3;
+  assign _0889_ = rq1_r6[1:0] == (* full_case = 32'd1 *) 2'h2;
+  assign _0890_ = rq1_r6[1:0] == (* full_case = 32'd1 *) 1'h1;
+  assign _0891_ = ! (* full_case = 32'd1 *) rq1_r6[1:0];
+  function [7:0] _3263_;
+    input [7:0] a;
+    input [63:0] b;
+    input [7:0] s;
+    (* full_case = 32'd1 *)
+    (* parallel_case *)
+    casez (s)
+      8'b???????1:
+        _3263_ = b[7:0];
+      8'b??????1?:
+        _3263_ = b[15:8];
+      8'b?????1??:
+        _3263_ = b[23:16];
+      8'b????1???:
+        _3263_ = b[31:24];
+      8'b???1????:
+        _3263_ = b[39:32];
+      8'b??1?????:
+        _3263_ = b[47:40];
+      8'b?1??????:
+        _3263_ = b[55:48];
+      8'b1???????:
+        _3263_ = b[63:56];
+      default:
+        _3263_ = a;
+    endcase
+  endfunction
+  assign \$signal$191  = _3263_(8'hxx, 64'h0103070f1f3f7fff, { _0899_, _0898_, _0897_, _0896_, _0895_, _0894_, _0893_, _0892_ });
+  assign _0892_ = rq1_r6[4:2] == (* full_case = 32'd1 *) 3'h7;
+  assign _0893_ = rq1_r6[4:2] == (* full_case = 32'd1 *) 3'h6;
+  assign _0894_ = rq1_r6[4:2] == (* full_case = 32'd1 *) 3'h5;
+  assign _0895_ = rq1_r6[4:2] == (* full_case = 32'd1 *) 3'h4;
+  assign _0896_ = rq1_r6[4:2] == (* full_case = 32'd1 *) 2'h3;
+  assign _0897_ = rq1_r6[4:2] == (* full_case = 32'd1 *) 2'h2;
+  assign _0898_ = rq1_r6[4:2] == (* full_case = 32'd1 *) 1'h1;
+  assign _0899_ = ! (* full_case = 32'd1 *) rq1_r6[4:2];
+  function [7:0] _3272_;
+    input [7:0] a;
+    input [63:0] b;
+    input [7:0] s;
+    (* full_case = 32'd1 *)
+    (* parallel_case *)
+    casez (s)
+      8'b???????1:
+        _3272_ = b[7:0];
+      8'b??????1?:
+        _3272_ = b[15:8];
+      8'b?????1??:
+        _3272_ = b[23:16];
+      8'b????1???:
+        _3272_ = b[31:24];
+      8'b???1????:
+        _3272_ = b[39:32];
+      8'b??1?????:
+        _3272_ = b[47:40];
+      8'b?1??????:
+        _3272_ = b[55:48];
+      8'b1???????:
+        _3272_ = b[63:56];
+      default:
+        _3272_ = a;
+    endcase
+  endfunction
+  assign \$signal$190  = _3272_(8'hxx, 64'h0102040810204080, { _0907_, _0906_, _0905_, _0904_, _0903_, _0902_, _0901_, _0900_ });
+  assign _0900_ = rq1_r6[4:2] == (* full_case = 32'd1 *) 3'h7;
+  assign _0910_ = _0341_ ? (* full_case = 32'd1 *) act_max : t_8;
+  assign _0901_ = rq1_r6[4:2] == (* full_case = 32'd1 *) 3'h6;
+  assign _0902_ = rq1_r6[4:2] == (* full_case = 32'd1 *) 3'h5;
+  assign _0903_ = rq1_r6[4:2] == (* full_case = 32'd1 *) 3'h4;
+  assign _0904_ = rq1_r6[4:2] == (* full_case = 32'd1 *) 2'h3;
+  assign _0905_ = rq1_r6[4:2] == (* full_case = 32'd1 *) 2'h2;
+  assign _0906_ = rq1_r6[4:2] == (* full_case = 32'd1 *) 1'h1;
+  assign _0907_ = ! (* full_case = 32'd1 *) rq1_r6[4:2];
+  function [3:0] _3282_;
+    input [3:0] a;
+    input [15:0] b;
+    input [3:0] s;
+    (* full_case = 32'd1 *)
+    (* parallel_case *)
+    casez (s)
+      4'b???1:
+        _3282_ = b[3:0];
+      4'b??1?:
+        _3282_ = b[7:4];
+      4'b?1??:
+        _3282_ = b[11:8];
+      4'b1???:
+        _3282_ = b[15:12];
+      default:
+        _3282_ = a;
+    endcase
+  endfunction
+  assign \$signal$186  = _3282_(4'hx, 16'h137f, { _0912_, _0911_, _0909_, _0908_ });
+  assign _0908_ = rq1_r5[1:0] == (* full_case = 32'd1 *) 2'h3;
+  assign _0909_ = rq1_r5[1:0] == (* full_case = 32'd1 *) 2'h2;
+  assign _0911_ = rq1_r5[1:0] == (* full_case = 32'd1 *) 1'h1;
+  assign _0912_ = ! (* full_case = 32'd1 *) rq1_r5[1:0];
+  function [3:0] _3287_;
+    input [3:0] a;
+    input [15:0] b;
+    input [3:0] s;
+    (* full_case = 32'd1 *)
+    (* parallel_case *)
+    casez (s)
+      4'b???1:
+        _3287_ = b[3:0];
+      4'b??1?:
+        _3287_ = b[7:4];
+      4'b?1??:
+        _3287_ = b[11:8];
+      4'b1???:
+        _3287_ = b[15:12];
+      default:
+        _3287_ = a;
+    endcase
+  endfunction
+  assign \$signal$185  = _3287_(4'hx, 16'h1248, { _0916_, _0915_, _0914_, _0913_ });
+  assign _0913_ = rq1_r5[1:0] == (* full_case = 32'd1 *) 2'h3;
+  assign _0914_ = rq1_r5[1:0] == (* full_case = 32'd1 *) 2'h2;
+  assign _0915_ = rq1_r5[1:0] == (* full_case = 32'd1 *) 1'h1;
+  assign _0916_ = ! (* full_case = 32'd1 *) rq1_r5[1:0];
+  function [7:0] _3292_;
+    input [7:0] a;
+    input [63:0] b;
+    input [7:0] s;
+    (* full_case = 32'd1 *)
+    (* parallel_case *)
+    casez (s)
+      8'b???????1:
+        _3292_ = b[7:0];
+      8'b??????1?:
+        _3292_ = b[15:8];
+      8'b?????1??:
+        _3292_ = b[23:16];
+      8'b????1???:
+        _3292_ = b[31:24];
+      8'b???1????:
+        _3292_ = b[39:32];
+      8'b??1?????:
+        _3292_ = b[47:40];
+      8'b?1??????:
+        _3292_ = b[55:48];
+      8'b1???????:
+        _3292_ = b[63:56];
+      default:
+        _3292_ = a;
+    endcase
+  endfunction
+  assign \$signal$184  = _3292_(8'hxx, 64'h0103070f1f3f7fff, { _0924_, _0923_, _0922_, _0921_, _0920_, _0919_, _0918_, _0917_ });
+  assign _0917_ = rq1_r5[4:2] == (* full_case = 32'd1 *) 3'h7;
+  assign _0918_ = rq1_r5[4:2] == (* full_case = 32'd1 *) 3'h6;
+  assign _0928_ = _0338_ ? (* full_case = 32'd1 *) act_min : _0910_;
+  assign _0919_ = rq1_r5[4:2] == (* full_case = 32'd1 *) 3'h5;
+  assign _0920_ = rq1_r5[4:2] == (* full_case = 32'd1 *) 3'h4;
+  assign _0921_ = rq1_r5[4:2] == (* full_case = 32'd1 *) 2'h3;
+  assign _0922_ = rq1_r5[4:2] == (* full_case = 32'd1 *) 2'h2;
+  assign _0923_ = rq1_r5[4:2] == (* full_case = 32'd1 *) 1'h1;
+  assign _0924_ = ! (* full_case = 32'd1 *) rq1_r5[4:2];
+  function [7:0] _3302_;
+    input [7:0] a;
+    input [63:0] b;
+    input [7:0] s;
+    (* full_case = 32'd1 *)
+    (* parallel_case *)
+    casez (s)
+      8'b???????1:
+        _3302_ = b[7:0];
+      8'b??????1?:
+        _3302_ = b[15:8];
+      8'b?????1??:
+        _3302_ = b[23:16];
+      8'b????1???:
+        _3302_ = b[31:24];
+      8'b???1????:
+        _3302_ = b[39:32];
+      8'b??1?????:
+        _3302_ = b[47:40];
+      8'b?1??????:
+        _3302_ = b[55:48];
+      8'b1???????:
+        _3302_ = b[63:56];
+      default:
+        _3302_ = a;
+    endcase
+  endfunction
+  assign \$signal$183  = _3302_(8'hxx, 64'h0102040810204080, { _0933_, _0932_, _0931_, _0930_, _0929_, _0927_, _0926_, _0925_ });
+  assign _0925_ = rq1_r5[4:2] == (* full_case = 32'd1 *) 3'h7;
+  assign _0926_ = rq1_r5[4:2] == (* full_case = 32'd1 *) 3'h6;
+  assign _0927_ = rq1_r5[4:2] == (* full_case = 32'd1 *) 3'h5;
+  assign _0929_ = rq1_r5[4:2] == (* full_case = 32'd1 *) 3'h4;
+  assign _0930_ = rq1_r5[4:2] == (* full_case = 32'd1 *) 2'h3;
+  assign _0931_ = rq1_r5[4:2] == (* full_case = 32'd1 *) 2'h2;
+  assign _0932_ = rq1_r5[4:2] == (* full_case = 32'd1 *) 1'h1;
+  assign _0933_ = ! (* full_case = 32'd1 *) rq1_r5[4:2];
+  function [3:0] _3311_;
+    input [3:0] a;
+    input [15:0] b;
+    input [3:0] s;
+    (* full_case = 32'd1 *)
+    (* parallel_case *)
+    casez (s)
+      4'b???1:
+        _3311_ = b[3:0];
+      4'b??1?:
+        _3311_ = b[7:4];
+      4'b?1??:
+        _3311_ = b[11:8];
+      4'b1???:
+        _3311_ = b[15:12];
+      default:
+        _3311_ = a;
+    endcase
+  endfunction
+  assign \$signal$179  = _3311_(4'hx, 16'h137f, { _0937_, _0936_, _0935_, _0934_ });
+  assign _0934_ = rq1_r4[1:0] == (* full_case = 32'd1 *) 2'h3;
+  assign _0935_ = rq1_r4[1:0] == (* full_case = 32'd1 *) 2'h2;
+  assign _0936_ = rq1_r4[1:0] == (* full_case = 32'd1 *) 1'h1;
+  assign _0937_ = ! (* full_case = 32'd1 *) rq1_r4[1:0];
+  function [3:0] _3316_;
+    input [3:0] a;
+    input [15:0] b;
+    input [3:0] s;
+    (* full_case = 32'd1 *)
+    (* parallel_case *)
+    casez (s)
+      4'b???1:
+        _3316_ = b[3:0];
+      4'b??1?:
+        _3316_ = b[7:4];
+      4'b?1??:
+        _3316_ = b[11:8];
+      4'b1???:
+        _3316_ = b[15:12];
+      default:
+        _3316_ = a;
+    endcase
+  endfunction
+  assign \$signal$178  = _3316_(4'hx, 16'h1248, { _0941_, _0940_, _0939_, _0938_ });
+  assign _0938_ = rq1_r4[1:0] == (* full_case = 32'd1 *) 2'h3;
+  assign _0939_ = rq1_r4[1:0] == (* full_case = 32'd1 *) 2'h2;
+  assign _0940_ = rq1_r4[1:0] == (* full_case = 32'd1 *) 1'h1;
+  assign _0941_ = ! (* full_case = 32'd1 *) rq1_r4[1:0];
+  function [7:0] _3321_;
+    input [7:0] a;
+    input [63:0] b;
+    input [7:0] s;
+    (* full_case = 32'd1 *)
+    (* parallel_case *)
+    casez (s)
+      8'b???????1:
+        _3321_ = b[7:0];
+      8'b??????1?:
+        _3321_ = b[15:8];
+      8'b?????1??:
+        _3321_ = b[23:16];
+      8'b????1???:
+        _3321_ = b[31:24];
+      8'b???1????:
+        _3321_ = b[39:32];
+      8'b??1?????:
+        _3321_ = b[47:40];
+      8'b?1??????:
+        _3321_ = b[55:48];
+      8'b1???????:
+        _3321_ = b[63:56];
+      default:
+        _3321_ = a;
+    endcase
+  endfunction
+  assign \$signal$177  = _3321_(8'hxx, 64'h0103070f1f3f7fff, { _0949_, _0948_, _0947_, _0946_, _0945_, _0944_, _0943_, _0942_ });
+  assign _0942_ = rq1_r4[4:2] == (* full_case = 32'd1 *) 3'h7;
+  assign _0943_ = rq1_r4[4:2] == (* full_case = 32'd1 *) 3'h6;
+  assign _0944_ = rq1_r4[4:2] == (* full_case = 32'd1 *) 3'h5;
+  assign _0945_ = rq1_r4[4:2] == (* full_case = 32'd1 *) 3'h4;
+  assign _0946_ = rq1_r4[4:2] == (* full_case = 32'd1 *) 2'h3;
+  assign _0947_ = rq1_r4[4:2] == (* full_case = 32'd1 *) 2'h2;
+  assign _0948_ = rq1_r4[4:2] == (* full_case = 32'd1 *) 1'h1;
+  assign _0949_ = ! (* full_case = 32'd1 *) rq1_r4[4:2];
+  function [7:0] _3330_;
+    input [7:0] a;
+    input [63:0] b;
+    input [7:0] s;
+    (* full_case = 32'd1 *)
+    (* parallel_case *)
+    casez (s)
+      8'b???????1:
+        _3330_ = b[7:0];
+      8'b??????1?:
+        _3330_ = b[15:8];
+      8'b?????1??:
+        _3330_ = b[23:16];
+      8'b????1???:
+        _3330_ = b[31:24];
+      8'b???1????:
+        _3330_ = b[39:32];
+      8'b??1?????:
+        _3330_ = b[47:40];
+      8'b?1??????:
+        _3330_ = b[55:48];
+      8'b1???????:
+        _3330_ = b[63:56];
+      default:
+        _3330_ = a;
+    endcase
+  endfunction
+  assign \$signal$176  = _3330_(8'hxx, 64'h0102040810204080, { _0957_, _0956_, _0955_, _0954_, _0953_, _0952_, _0951_, _0950_ });
+  assign _0950_ = rq1_r4[4:2] == (* full_case = 32'd1 *) 3'h7;
+  assign _0951_ = rq1_r4[4:2] == (* full_case = 32'd1 *) 3'h6;
+  assign _0952_ = rq1_r4[4:2] == (* full_case = 32'd1 *) 3'h5;
+  assign _0953_ = rq1_r4[4:2] == (* full_case = 32'd1 *) 3'h4;
+  assign _0954_ = rq1_r4[4:2] == (* full_case = 32'd1 *) 2'h3;
+  assign _0955_ = rq1_r4[4:2] == (* full_case = 32'd1 *) 2'h2;
+  assign _0956_ = rq1_r4[4:2] == (* full_case = 32'd1 *) 1'h1;
+  assign _0957_ = ! (* full_case = 32'd1 *) rq1_r4[4:2];
+  function [3:0] _3339_;
+    input [3:0] a;
+    input [15:0] b;
+    input [3:0] s;
+    (* full_case = 32'd1 *)
+    (* parallel_case *)
+    casez (s)
+      4'b???1:
+        _3339_ = b[3:0];
+      4'b??1?:
+        _3339_ = b[7:4];
+      4'b?1??:
+        _3339_ = b[11:8];
+      4'b1???:
+        _3339_ = b[15:12];
+      default:
+        _3339_ = a;
+    endcase
+  endfunction
+  assign \$signal$172  = _3339_(4'hx, 16'h137f, { _0961_, _0960_, _0959_, _0958_ });
+  assign _0958_ = rq1_r3[1:0] == (* full_case = 32'd1 *) 2'h3;
+  assign _0959_ = rq1_r3[1:0] == (* full_case = 32'd1 *) 2'h2;
+  assign _0960_ = rq1_r3[1:0] == (* full_case = 32'd1 *) 1'h1;
+  assign _0961_ = ! (* full_case = 32'd1 *) rq1_r3[1:0];
+  function [3:0] _3344_;
+    input [3:0] a;
+    input [15:0] b;
+    input [3:0] s;
+    (* full_case = 32'd1 *)
+    (* parallel_case *)
+    casez (s)
+      4'b???1:
+        _3344_ = b[3:0];
+      4'b??1?:
+        _3344_ = b[7:4];
+      4'b?1??:
+        _3344_ = b[11:8];
+      4'b1???:
+        _3344_ = b[15:12];
+      default:
+        _3344_ = a;
+    endcase
+  endfunction
+  assign \$signal$171  = _3344_(4'hx, 16'h1248, { _0965_, _0964_, _0963_, _0962_ });
+  assign _0962_ = rq1_r3[1:0] == (* full_case = 32'd1 *) 2'h3;
+  assign _0963_ = rq1_r3[1:0] == (* full_case = 32'd1 *) 2'h2;
+  assign _0964_ = rq1_r3[1:0] == (* full_case = 32'd1 *) 1'h1;
+  assign _0965_ = ! (* full_case = 32'd1 *) rq1_r3[1:0];
+  function [7:0] _3349_;
+    input [7:0] a;
+    input [63:0] b;
+    input [7:0] s;
+    (* full_case = 32'd1 *)
+    (* parallel_case *)
+    casez (s)
+      8'b???????1:
+        _3349_ = b[7:0];
+      8'b??????1?:
+        _3349_ = b[15:8];
+      8'b?????1??:
+        _3349_ = b[23:16];
+      8'b????1???:
+        _3349_ = b[31:24];
+      8'b???1????:
+        _3349_ = b[39:32];
+      8'b??1?????:
+        _3349_ = b[47:40];
+      8'b?1??????:
+        _3349_ = b[55:48];
+      8'b1???????:
+        _3349_ = b[63:56];
+      default:
+        _3349_ = a;
+    endcase
+  endfunction
+  assign \$signal$170  = _3349_(8'hxx, 64'h0103070f1f3f7fff, { _0973_, _0972_, _0971_, _0970_, _0969_, _0968_, _0967_, _0966_ });
+  assign _0966_ = rq1_r3[4:2] == (* full_case = 32'd1 *) 3'h7;
+  assign _0967_ = rq1_r3[4:2] == (* full_case = 32'd1 *) 3'h6;
+  assign _0968_ = rq1_r3[4:2] == (* full_case = 32'd1 *) 3'h5;
+  assign _0969_ = rq1_r3[4:2] == (* full_case = 32'd1 *) 3'h4;
+  assign _0970_ = rq1_r3[4:2] == (* full_case = 32'd1 *) 2'h3;
+  assign _0971_ = rq1_r3[4:2] == (* full_case = 32'd1 *) 2'h2;
+  assign _0972_ = rq1_r3[4:2] == (* full_case = 32'd1 *) 1'h1;
+  assign _0973_ = ! (* full_case = 32'd1 *) rq1_r3[4:2];
+  function [7:0] _3358_;
+    input [7:0] a;
+    input [63:0] b;
+    input [7:0] s;
+    (* full_case = 32'd1 *)
+    (* parallel_case *)
+    casez (s)
+      8'b???????1:
+        _3358_ = b[7:0];
+      8'b??????1?:
+        _3358_ = b[15:8];
+      8'b?????1??:
+        _3358_ = b[23:16];
+      8'b????1???:
+        _3358_ = b[31:24];
+      8'b???1????:
+        _3358_ = b[39:32];
+      8'b??1?????:
+        _3358_ = b[47:40];
+      8'b?1??????:
+        _3358_ = b[55:48];
+      8'b1???????:
+        _3358_ = b[63:56];
+      default:
+        _3358_ = a;
+    endcase
+  endfunction
+  assign \$signal$169  = _3358_(8'hxx, 64'h0102040810204080, { _0981_, _0980_, _0979_, _0978_, _0977_, _0976_, _0975_, _0974_ });
+  assign _0974_ = rq1_r3[4:2] == (* full_case = 32'd1 *) 3'h7;
+  assign _0975_ = rq1_r3[4:2] == (* full_case = 32'd1 *) 3'h6;
+  assign _0976_ = rq1_r3[4:2] == (* full_case = 32'd1 *) 3'h5;
+  assign _0977_ = rq1_r3[4:2] == (* full_case = 32'd1 *) 3'h4;
+  assign _0978_ = rq1_r3[4:2] == (* full_case = 32'd1 *) 2'h3;
+  assign _0979_ = rq1_r3[4:2] == (* full_case = 32'd1 *) 2'h2;
+  assign _0980_ = rq1_r3[4:2] == (* full_case = 32'd1 *) 1'h1;
+  assign _0989_ = _0336_ ? (* full_case = 32'd1 *) act_max : t_7;
+  assign _0981_ = ! (* full_case = 32'd1 *) rq1_r3[4:2];
+  function [3:0] _3368_;
+    input [3:0] a;
+    input [15:0] b;
+    input [3:0] s;
+    (* full_case = 32'd1 *)
+    (* parallel_case *)
+    casez (s)
+      4'b???1:
+        _3368_ = b[3:0];
+      4'b??1?:
+        _3368_ = b[7:4];
+      4'b?1??:
+        _3368_ = b[11:8];
+      4'b1???:
+        _3368_ = b[15:12];
+      default:
+        _3368_ = a;
+    endcase
+  endfunction
+  assign \$signal$165  = _3368_(4'hx, 16'h137f, { _0985_, _0984_, _0983_, _0982_ });
+  assign _0982_ = rq1_r2[1:0] == (* full_case = 32'd1 *) 2'h3;
+  assign _0983_ = rq1_r2[1:0] == (* full_case = 32'd1 *) 2'h2;
+  assign _0984_ = rq1_r2[1:0] == (* full_case = 32'd1 *) 1'h1;
+  assign _0985_ = ! (* full_case = 32'd1 *) rq1_r2[1:0];
+  function [3:0] _3373_;
+    input [3:0] a;
+    input [15:0] b;
+    input [3:0] s;
+    (* full_case = 32'd1 *)
+    (* parallel_case *)
+    casez (s)
+      4'b???1:
+        _3373_ = b[3:0];
+      4'b??1?:
+        _3373_ = b[7:4];
+      4'b?1??:
+        _3373_ = b[11:8];
+      4'b1???:
+        _3373_ = b[15:12];
+      default:
+        _3373_ = a;
+    endcase
+  endfunction
+  assign \$signal$164  = _3373_(4'hx, 16'h1248, { _0990_, _0988_, _0987_, _0986_ });
+  assign _0986_ = rq1_r2[1:0] == (* full_case = 32'd1 *) 2'h3;
+  assign _0987_ = rq1_r2[1:0] == (* full_case = 32'd1 *) 2'h2;
+  assign _0988_ = rq1_r2[1:0] == (* full_case = 32'd1 *) 1'h1;
+  assign _0990_ = ! (* full_case = 32'd1 *) rq1_r2[1:0];
+  function [7:0] _3378_;
+    input [7:0] a;
+    input [63:0] b;
+    input [7:0] s;
+    (* full_case = 32'd1 *)
+    (* parallel_case *)
+    casez (s)
+      8'b???????1:
+        _3378_ = b[7:0];
+      8'b??????1?:
+        _3378_ = b[15:8];
+      8'b?????1??:
+        _3378_ = b[23:16];
+      8'b????1???:
+        _3378_ = b[31:24];
+      8'b???1????:
+        _3378_ = b[39:32];
+      8'b??1?????:
+        _3378_ = b[47:40];
+      8'b?1??????:
+        _3378_ = b[55:48];
+      8'b1???????:
+        _3378_ = b[63:56];
+      default:
+        _3378_ = a;
+    endcase
+  endfunction
+  assign \$signal$163  = _3378_(8'hxx, 64'h0103070f1f3f7fff, { _0998_, _0997_, _0996_, _0995_, _0994_, _0993_, _0992_, _0991_ });
+  assign _0991_ = rq1_r2[4:2] == (* full_case = 32'd1 *) 3'h7;
+  assign _0992_ = rq1_r2[4:2] == (* full_case = 32'd1 *) 3'h6;
+  assign _0993_ = rq1_r2[4:2] == (* full_case = 32'd1 *) 3'h5;
+  assign _0994_ = rq1_r2[4:2] == (* full_case = 32'd1 *) 3'h4;
+  assign _0995_ = rq1_r2[4:2] == (* full_case = 32'd1 *) 2'h3;
+  assign _0996_ = rq1_r2[4:2] == (* full_case = 32'd1 *) 2'h2;
+  assign _0997_ = rq1_r2[4:2] == (* full_case = 32'd1 *) 1'h1;
+  assign _0998_ = ! (* full_case = 32'd1 *) rq1_r2[4:2];
+  assign _1007_ = _0333_ ? (* full_case = 32'd1 *) act_min : _0989_;
+  function [7:0] _3388_;
+    input [7:0] a;
+    input [63:0] b;
+    input [7:0] s;
+    (* full_case = 32'd1 *)
+    (* parallel_case *)
+    casez (s)
+      8'b???????1:
+        _3388_ = b[7:0];
+      8'b??????1?:
+        _3388_ = b[15:8];
+      8'b?????1??:
+        _3388_ = b[23:16];
+      8'b????1???:
+        _3388_ = b[31:24];
+      8'b???1????:
+        _3388_ = b[39:32];
+      8'b??1?????:
+        _3388_ = b[47:40];
+      8'b?1??????:
+        _3388_ = b[55:48];
+      8'b1???????:
+        _3388_ = b[63:56];
+      default:
+        _3388_ = a;
+    endcase
+  endfunction
+  assign \$signal$162  = _3388_(8'hxx, 64'h0102040810204080, { _1006_, _1005_, _1004_, _1003_, _1002_, _1001_, _1000_, _0999_ });
+  assign _0999_ = rq1_r2[4:2] == (* full_case = 32'd1 *) 3'h7;
+  assign _1000_ = rq1_r2[4:2] == (* full_case = 32'd1 *) 3'h6;
+  assign _1001_ = rq1_r2[4:2] == (* full_case = 32'd1 *) 3'h5;
+  assign _1002_ = rq1_r2[4:2] == (* full_case = 32'd1 *) 3'h4;
+  assign _1003_ = rq1_r2[4:2] == (* full_case = 32'd1 *) 2'h3;
+  assign _1004_ = rq1_r2[4:2] == (* full_case = 32'd1 *) 2'h2;
+  assign _1005_ = rq1_r2[4:2] == (* full_case = 32'd1 *) 1'h1;
+  assign _1006_ = ! (* full_case = 32'd1 *) rq1_r2[4:2];
+  function [3:0] _3397_;
+    input [3:0] a;
+    input [15:0] b;
+    input [3:0] s;
+    (* full_case = 32'd1 *)
+    (* parallel_case *)
+    casez (s)
+      4'b???1:
+        _3397_ = b[3:0];
+      4'b??1?:
+        _3397_ = b[7:4];
+      4'b?1??:
+        _3397_ = b[11:8];
+      4'b1???:
+        _3397_ = b[15:12];
+      default:
+        _3397_ = a;
+    endcase
+  endfunction
+  assign \$signal$158  = _3397_(4'hx, 16'h137f, { _1011_, _1010_, _1009_, _1008_ });
+  assign _1008_ = rq1_r1[1:0] == (* full_case = 32'd1 *) 2'h3;
+  assign _1009_ = rq1_r1[1:0] == (* full_case = 32'd1 *) 2'h2;
+  assign _1010_ = rq1_r1[1:0] == (* full_case = 32'd1 *) 1'h1;
+  assign _1011_ = ! (* full_case = 32'd1 *) rq1_r1[1:0];
+  function [3:0] _3402_;
+    input [3:0] a;
+    input [15:0] b;
+    input [3:0] s;
+    (* full_case = 32'd1 *)
+    (* parallel_case *)
+    casez (s)
+      4'b???1:
+        _3402_ = b[3:0];
+      4'b??1?:
+        _3402_ = b[7:4];
+      4'b?1??:
+        _3402_ = b[11:8];
+      4'b1???:
+        _3402_ = b[15:12];
+      default:
+        _3402_ = a;
+    endcase
+  endfunction
+  assign \$signal$157  = _3402_(4'hx, 16'h1248, { _1015_, _1014_, _1013_, _1012_ });
+  assign _1012_ = rq1_r1[1:0] == (* full_case = 32'd1 *) 2'h3;
+  assign _1013_ = rq1_r1[1:0] == (* full_case = 32'd1 *) 2'h2;
+  assign _1014_ = rq1_r1[1:0] == (* full_case = 32'd1 *) 1'h1;
+  assign _1015_ = ! (* full_case = 32'd1 *) rq1_r1[1:0];
+  function [7:0] _3407_;
+    input [7:0] a;
+    input [63:0] b;
+    input [7:0] s;
+    (* full_case = 32'd1 *)
+    (* parallel_case *)
+    casez (s)
+      8'b???????1:
+        _3407_ = b[7:0];
+      8'b??????1?:
+        _3407_ = b[15:8];
+      8'b?????1??:
+        _3407_ = b[23:16];
+      8'b????1???:
+        _3407_ = b[31:24];
+      8'b???1????:
+        _3407_ = b[39:32];
+      8'b??1?????:
+        _3407_ = b[47:40];
+      8'b?1??????:
+        _3407_ = b[55:48];
+      8'b1???????:
+        _3407_ = b[63:56];
+      default:
+        _3407_ = a;
+    endcase
+  endfunction
+  assign \$signal$156  = _3407_(8'hxx, 64'h0103070f1f3f7fff, { _1023_, _1022_, _1021_, _1020_, _1019_, _1018_, _1017_, _1016_ });
+  assign _1016_ = rq1_r1[4:2] == (* full_case = 32'd1 *) 3'h7;
+  assign _1017_ = rq1_r1[4:2] == (* full_case = 32'd1 *) 3'h6;
+  assign _1018_ = rq1_r1[4:2] == (* full_case = 32'd1 *) 3'h5;
+  assign _1019_ = rq1_r1[4:2] == (* full_case = 32'd1 *) 3'h4;
+  assign _1020_ = rq1_r1[4:2] == (* full_case = 32'd1 *) 2'h3;
+  assign _1021_ = rq1_r1[4:2] == (* full_case = 32'd1 *) 2'h2;
+  assign _1022_ = rq1_r1[4:2] == (* full_case = 32'd1 *) 1'h1;
+  assign _1023_ = ! (* full_case = 32'd1 *) rq1_r1[4:2];
+  function [7:0] _3416_;
+    input [7:0] a;
+    input [63:0] b;
+    input [7:0] s;
+    (* full_case = 32'd1 *)
+    (* parallel_case *)
+    casez (s)
+      8'b???????1:
+        _3416_ = b[7:0];
+      8'b??????1?:
+        _3416_ = b[15:8];
+      8'b?????1??:
+        _3416_ = b[23:16];
+      8'b????1???:
+        _3416_ = b[31:24];
+      8'b???1????:
+        _3416_ = b[39:32];
+      8'b??1?????:
+        _3416_ = b[47:40];
+      8'b?1??????:
+        _3416_ = b[55:48];
+      8'b1???????:
+        _3416_ = b[63:56];
+      default:
+        _3416_ = a;
+    endcase
+  endfunction
+  assign \$signal$155  = _3416_(8'hxx, 64'h0102040810204080, { _1031_, _1030_, _1029_, _1028_, _1027_, _1026_, _1025_, _1024_ });
+  assign _1024_ = rq1_r1[4:2] == (* full_case = 32'd1 *) 3'h7;
+  assign _1025_ = rq1_r1[4:2] == (* full_case = 32'd1 *) 3'h6;
+  assign _1026_ = rq1_r1[4:2] == (* full_case = 32'd1 *) 3'h5;
+  assign _1027_ = rq1_r1[4:2] == (* full_case = 32'd1 *) 3'h4;
+  assign _1028_ = rq1_r1[4:2] == (* full_case = 32'd1 *) 2'h3;
+  assign _1029_ = rq1_r1[4:2] == (* full_case = 32'd1 *) 2'h2;
+  assign _1030_ = rq1_r1[4:2] == (* full_case = 32'd1 *) 1'h1;
+  assign _1031_ = ! (* full_case = 32'd1 *) rq1_r1[4:2];
+  function [3:0] _3425_;
+    input [3:0] a;
+    input [15:0] b;
+    input [3:0] s;
+    (* full_case = 32'd1 *)
+    (* parallel_case *)
+    casez (s)
+      4'b???1:
+        _3425_ = b[3:0];
+      4'b??1?:
+        _3425_ = b[7:4];
+      4'b?1??:
+        _3425_ = b[11:8];
+      4'b1???:
+        _3425_ = b[15:12];
+      default:
+        _3425_ = a;
+    endcase
+  endfunction
+  assign \$signal$151  = _3425_(4'hx, 16'h137f, { _1035_, _1034_, _1033_, _1032_ });
+  assign _1032_ = rq1_r0[1:0] == (* full_case = 32'd1 *) 2'h3;
+  assign _1033_ = rq1_r0[1:0] == (* full_case = 32'd1 *) 2'h2;
+  assign _1034_ = rq1_r0[1:0] == (* full_case = 32'd1 *) 1'h1;
+  assign _1035_ = ! (* full_case = 32'd1 *) rq1_r0[1:0];
+  function [3:0] _3430_;
+    input [3:0] a;
+    input [15:0] b;
+    input [3:0] s;
+    (* full_case = 32'd1 *)
+    (* parallel_case *)
+    casez (s)
+      4'b???1:
+        _3430_ = b[3:0];
+      4'b??1?:
+        _3430_ = b[7:4];
+      4'b?1??:
+        _3430_ = b[11:8];
+      4'b1???:
+        _3430_ = b[15:12];
+      default:
+        _3430_ = a;
+    endcase
+  endfunction
+  assign \$signal$150  = _3430_(4'hx, 16'h1248, { _1039_, _1038_, _1037_, _1036_ });
+  assign _1036_ = rq1_r0[1:0] == (* full_case = 32'd1 *) 2'h3;
+  assign _1037_ = rq1_r0[1:0] == (* full_case = 32'd1 *) 2'h2;
+  assign _1038_ = rq1_r0[1:0] == (* full_case = 32'd1 *) 1'h1;
+  assign _1039_ = ! (* full_case = 32'd1 *) rq1_r0[1:0];
+  function [7:0] _3435_;
+    input [7:0] a;
+    input [63:0] b;
+    input [7:0] s;
+    (* full_case = 32'd1 *)
+    (* parallel_case *)
+    casez (s)
+      8'b???????1:
+        _3435_ = b[7:0];
+      8'b??????1?:
+        _3435_ = b[15:8];
+      8'b?????1??:
+        _3435_ = b[23:16];
+      8'b????1???:
+        _3435_ = b[31:24];
+      8'b???1????:
+        _3435_ = b[39:32];
+      8'b??1?????:
+        _3435_ = b[47:40];
+      8'b?1??????:
+        _3435_ = b[55:48];
+      8'b1???????:
+        _3435_ = b[63:56];
+      default:
+        _3435_ = a;
+    endcase
+  endfunction
+  assign \$signal$149  = _3435_(8'hxx, 64'h0103070f1f3f7fff, { _1047_, _1046_, _1045_, _1044_, _1043_, _1042_, _1041_, _1040_ });
+  assign _1040_ = rq1_r0[4:2] == (* full_case = 32'd1 *) 3'h7;
+  assign _1041_ = rq1_r0[4:2] == (* full_case = 32'd1 *) 3'h6;
+  assign _1042_ = rq1_r0[4:2] == (* full_case = 32'd1 *) 3'h5;
+  assign _1043_ = rq1_r0[4:2] == (* full_case = 32'd1 *) 3'h4;
+  assign _1044_ = rq1_r0[4:2] == (* full_case = 32'd1 *) 2'h3;
+  assign _1045_ = rq1_r0[4:2] == (* full_case = 32'd1 *) 2'h2;
+  assign _1046_ = rq1_r0[4:2] == (* full_case = 32'd1 *) 1'h1;
+  assign _1047_ = ! (* full_case = 32'd1 *) rq1_r0[4:2];
+  function [7:0] _3444_;
+    input [7:0] a;
+    input [63:0] b;
+    input [7:0] s;
+    (* full_case = 32'd1 *)
+    (* parallel_case *)
+    casez (s)
+      8'b???????1:
+        _3444_ = b[7:0];
+      8'b??????1?:
+        _3444_ = b[15:8];
+      8'b?????1??:
+        _3444_ = b[23:16];
+      8'b????1???:
+        _3444_ = b[31:24];
+      8'b???1????:
+        _3444_ = b[39:32];
+      8'b??1?????:
+        _3444_ = b[47:40];
+      8'b?1??????:
+        _3444_ = b[55:48];
+      8'b1???????:
+        _3444_ = b[63:56];
+      default:
+        _3444_ = a;
+    endcase
+  endfunction
+  assign \$signal  = _3444_(8'hxx, 64'h0102040810204080, { _1055_, _1054_, _1053_, _1052_, _1051_, _1050_, _1049_, _1048_ });
+  assign _1048_ = rq1_r0[4:2] == (* full_case = 32'd1 *) 3'h7;
+  assign _1049_ = rq1_r0[4:2] == (* full_case = 32'd1 *) 3'h6;
+  assign _1050_ = rq1_r0[4:2] == (* full_case = 32'd1 *) 3'h5;
+  assign _1051_ = rq1_r0[4:2] == (* full_case = 32'd1 *) 3'h4;
+  assign _1052_ = rq1_r0[4:2] == (* full_case = 32'd1 *) 2'h3;
+  assign _1053_ = rq1_r0[4:2] == (* full_case = 32'd1 *) 2'h2;
+  assign _1054_ = rq1_r0[4:2] == (* full_case = 32'd1 *) 1'h1;
+  assign _1055_ = ! (* full_case = 32'd1 *) rq1_r0[4:2];
+  assign _1056_ = _0331_ ? (* full_case = 32'd1 *) act_max : t_6;
+  assign _1057_ = _0328_ ? (* full_case = 32'd1 *) act_min : _1056_;
+  assign _0267_[31] = 1'h0;
+  assign _0269_[31] = 1'h0;
+  assign _0272_[31] = 1'h0;
+  assign _0274_[31] = 1'h0;
+  assign _0276_[31] = 1'h0;
+  assign _0278_[31] = 1'h0;
+  assign _0280_[31] = 1'h0;
+  assign _0345_[46:14] = h_0;
+  assign _0376_[46:14] = h_1;
+  assign _0379_[46:14] = h_2;
+  assign _0380_[46:14] = h_3;
+  assign _0381_[46:14] = h_4;
+  assign _0382_[46:14] = h_5;
+  assign _0384_[46:14] = h_6;
+  assign _0385_[46:14] = h_7;
+  assign _0386_[46:14] = h_8;
+  assign _0387_[46:14] = h_9;
+  assign _0388_[46:14] = h_10;
+  assign _0389_[46:14] = h_11;
+  assign _0391_[46:14] = h_12;
+  assign _0392_[46:14] = h_13;
+  assign _0393_[46:14] = h_14;
+  assign _0394_[46:14] = h_15;
+  assign halfm_1[31:30] = 2'h0;
+  assign halfm_10[31:30] = 2'h0;
+  assign halfm_11[31:30] = 2'h0;
+  assign halfm_12[31:30] = 2'h0;
+  assign halfm_13[31:30] = 2'h0;
+  assign halfm_14[31:30] = 2'h0;
+  assign halfm_15[31:30] = 2'h0;
+  assign halfm_2[31:30] = 2'h0;
+  assign halfm_3[31:30] = 2'h0;
+  assign halfm_4[31:30] = 2'h0;
+  assign halfm_5[31:30] = 2'h0;
+  assign halfm_6[31:30] = 2'h0;
+  assign halfm_7[31:30] = 2'h0;
+  assign halfm_8[31:30] = 2'h0;
+  assign halfm_9[31:30] = 2'h0;
   assign hi_z[8] = hi_z[9];
   assign lo_z[8] = lo_z[9];
+  assign rq2_hf0[31] = 1'h0;
+  assign rq2_hf1[31] = 1'h0;
+  assign rq2_hf10[31] = 1'h0;
+  assign rq2_hf11[31] = 1'h0;
+  assign rq2_hf12[31] = 1'h0;
+  assign rq2_hf13[31] = 1'h0;
+  assign rq2_hf14[31] = 1'h0;
+  assign rq2_hf15[31] = 1'h0;
+  assign rq2_hf2[31] = 1'h0;
+  assign rq2_hf3[31] = 1'h0;
+  assign rq2_hf4[31] = 1'h0;
+  assign rq2_hf5[31] = 1'h0;
+  assign rq2_hf6[31] = 1'h0;
+  assign rq2_hf7[31] = 1'h0;
+  assign rq2_hf8[31] = 1'h0;
+  assign rq2_hf9[31] = 1'h0;
+  assign rq2_hm0[31:30] = 2'h0;
+  assign rq2_hm1[31:30] = 2'h0;
+  assign rq2_hm10[31:30] = 2'h0;
+  assign rq2_hm11[31:30] = 2'h0;
+  assign rq2_hm12[31:30] = 2'h0;
+  assign rq2_hm13[31:30] = 2'h0;
+  assign rq2_hm14[31:30] = 2'h0;
+  assign rq2_hm15[31:30] = 2'h0;
+  assign rq2_hm2[31:30] = 2'h0;
+  assign rq2_hm3[31:30] = 2'h0;
+  assign rq2_hm4[31:30] = 2'h0;
+  assign rq2_hm5[31:30] = 2'h0;
+  assign rq2_hm6[31:30] = 2'h0;
+  assign rq2_hm7[31:30] = 2'h0;
+  assign rq2_hm8[31:30] = 2'h0;
+  assign rq2_hm9[31:30] = 2'h0;
   always @(posedge clk) begin
     if (rst) begin
       o_last <= 1'h0;
       o_valid <= 1'h0;
-      _1175_ <= 9'h000;
-      _1176_ <= 9'h000;
+      _2823_ <= 9'h000;
+      _2824_ <= 9'h000;
       rq3_last <= 1'h0;
       rq3_valid <= 1'h0;
       rq2_last <= 1'h0;
@@ -4639,8 +8466,8 @@ module \hwq_top.engine.requant (rst, i_bias, i_multiplier, i_shift, zero_point, 
     end else begin
       o_last <= rq3_last;
       o_valid <= rq3_valid;
-      _1175_ <= $signed(act_max) - $signed(zero_point);
-      _1176_ <= $signed(act_min) - $signed(zero_point);
+      _2823_ <= $signed(act_max) - $signed(zero_point);
+      _2824_ <= $signed(act_min) - $signed(zero_point);
       rq3_last <= rq2_last;
       rq3_valid <= rq2_valid;
       rq2_last <= rq1_last;
@@ -4651,7 +8478,7 @@ module \hwq_top.engine.requant (rst, i_bias, i_multiplier, i_shift, zero_point, 
     if (rst) begin
       o_data <= 128'h00000000000000000000000000000000;
     end else if (rq3_valid) begin
-      o_data <= { _0257_, _0255_, _0259_, _0261_, _0263_, _0265_, _0267_, _0269_, _0271_, _0273_, _0243_, _0245_, _0247_, _0249_, _0251_, _0253_ };
+      o_data <= { _0657_, _0655_, _0659_, _0661_, _0691_, _0769_, _0849_, _0928_, _1007_, _1057_, _0643_, _0645_, _0647_, _0649_, _0651_, _0653_ };
     end
     if (rq2_valid) begin
       rq3_y15 <= $signed(u_15) >>> rq2_r15;
@@ -4672,38 +8499,6 @@ module \hwq_top.engine.requant (rst, i_bias, i_multiplier, i_shift, zero_point, 
       rq3_y0 <= $signed(u_0) >>> rq2_r0;
     end
     if (rq1_valid) begin
-      rq2_hm15 <= halfm_15;
-      rq2_hf15 <= half_15;
-      rq2_hm14 <= halfm_14;
-      rq2_hf14 <= half_14;
-      rq2_hm13 <= halfm_13;
-      rq2_hf13 <= half_13;
-      rq2_hm12 <= halfm_12;
-      rq2_hf12 <= half_12;
-      rq2_hm11 <= halfm_11;
-      rq2_hf11 <= half_11;
-      rq2_hm10 <= halfm_10;
-      rq2_hf10 <= half_10;
-      rq2_hm9 <= halfm_9;
-      rq2_hf9 <= half_9;
-      rq2_hm8 <= halfm_8;
-      rq2_hf8 <= half_8;
-      rq2_hm7 <= halfm_7;
-      rq2_hf7 <= half_7;
-      rq2_hm6 <= halfm_6;
-      rq2_hf6 <= half_6;
-      rq2_hm5 <= halfm_5;
-      rq2_hf5 <= half_5;
-      rq2_hm4 <= halfm_4;
-      rq2_hf4 <= half_4;
-      rq2_hm3 <= halfm_3;
-      rq2_hf3 <= half_3;
-      rq2_hm2 <= halfm_2;
-      rq2_hf2 <= half_2;
-      rq2_hm1 <= halfm_1;
-      rq2_hf1 <= half_1;
-      rq2_hm0 <= halfm_0;
-      rq2_hf0 <= half_0;
       rq2_h15 <= h_15;
       rq2_h14 <= h_14;
       rq2_h13 <= h_13;
@@ -4736,6 +8531,38 @@ module \hwq_top.engine.requant (rst, i_bias, i_multiplier, i_shift, zero_point, 
       rq2_r2 <= rq1_r2;
       rq2_r1 <= rq1_r1;
       rq2_r0 <= rq1_r0;
+      _2943_ <= half_0;
+      _2944_ <= halfm_0;
+      _2945_ <= half_1;
+      _2946_ <= halfm_1[29:0];
+      _2947_ <= half_2;
+      _2948_ <= halfm_2[29:0];
+      _2949_ <= half_3;
+      _2950_ <= halfm_3[29:0];
+      _2951_ <= half_4;
+      _2952_ <= halfm_4[29:0];
+      _2953_ <= half_5;
+      _2954_ <= halfm_5[29:0];
+      _2955_ <= half_6;
+      _2956_ <= halfm_6[29:0];
+      _2957_ <= half_7;
+      _2958_ <= halfm_7[29:0];
+      _2959_ <= half_8;
+      _2960_ <= halfm_8[29:0];
+      _2961_ <= half_9;
+      _2962_ <= halfm_9[29:0];
+      _2963_ <= half_10;
+      _2964_ <= halfm_10[29:0];
+      _2965_ <= half_11;
+      _2966_ <= halfm_11[29:0];
+      _2967_ <= half_12;
+      _2968_ <= halfm_12[29:0];
+      _2969_ <= half_13;
+      _2970_ <= halfm_13[29:0];
+      _2971_ <= half_14;
+      _2972_ <= halfm_14[29:0];
+      _2973_ <= half_15;
+      _2974_ <= halfm_15[29:0];
     end
     if (i_valid) begin
       rq1_s15 <= $signed(i_acc[431:405]) + $signed(i_bias[511:480]);
@@ -4772,97 +8599,97 @@ module \hwq_top.engine.requant (rst, i_bias, i_multiplier, i_shift, zero_point, 
       rq1_m0 <= i_multiplier[30:0];
     end
     if (i_valid)
-      if (!_0184_) rq1_r15 <= 5'h00;
-      else rq1_r15 <= _0190_[4:0];
+      if (!_0586_) rq1_r15 <= 5'h00;
+      else rq1_r15 <= _0587_[4:0];
     if (i_valid)
-      if (!_0183_) rq1_l15 <= 5'h00;
+      if (!_0576_) rq1_l15 <= 5'h00;
       else rq1_l15 <= i_shift[94:90];
     if (i_valid)
-      if (!_0180_) rq1_r14 <= 5'h00;
+      if (!_0559_) rq1_r14 <= 5'h00;
       else rq1_r14 <= - $signed(i_shift[88:84]);
     if (i_valid)
-      if (!_0178_) rq1_l14 <= 5'h00;
+      if (!_0556_) rq1_l14 <= 5'h00;
       else rq1_l14 <= i_shift[88:84];
     if (i_valid)
-      if (!_0175_) rq1_r13 <= 5'h00;
-      else rq1_r13 <= _0177_[4:0];
+      if (!_0550_) rq1_r13 <= 5'h00;
+      else rq1_r13 <= _0555_[4:0];
     if (i_valid)
-      if (!_0174_) rq1_l13 <= 5'h00;
+      if (!_0539_) rq1_l13 <= 5'h00;
       else rq1_l13 <= i_shift[82:78];
     if (i_valid)
-      if (!_0171_) rq1_r12 <= 5'h00;
-      else rq1_r12 <= _0172_[4:0];
+      if (!_0525_) rq1_r12 <= 5'h00;
+      else rq1_r12 <= _0528_[4:0];
     if (i_valid)
-      if (!_0169_) rq1_l12 <= 5'h00;
+      if (!_0524_) rq1_l12 <= 5'h00;
       else rq1_l12 <= i_shift[76:72];
     if (i_valid)
-      if (!_0165_) rq1_r11 <= 5'h00;
-      else rq1_r11 <= _0167_[4:0];
+      if (!_0513_) rq1_r11 <= 5'h00;
+      else rq1_r11 <= _0519_[4:0];
     if (i_valid)
-      if (!_0164_) rq1_l11 <= 5'h00;
+      if (!_0502_) rq1_l11 <= 5'h00;
       else rq1_l11 <= i_shift[70:66];
     if (i_valid)
-      if (!_0161_) rq1_r10 <= 5'h00;
+      if (!_0492_) rq1_r10 <= 5'h00;
       else rq1_r10 <= - $signed(i_shift[64:60]);
     if (i_valid)
-      if (!_0159_) rq1_l10 <= 5'h00;
+      if (!_0491_) rq1_l10 <= 5'h00;
       else rq1_l10 <= i_shift[64:60];
     if (i_valid)
-      if (!_0157_) rq1_r9 <= 5'h00;
+      if (!_0476_) rq1_r9 <= 5'h00;
       else rq1_r9 <= - $signed(i_shift[58:54]);
     if (i_valid)
-      if (!_0155_) rq1_l9 <= 5'h00;
+      if (!_0465_) rq1_l9 <= 5'h00;
       else rq1_l9 <= i_shift[58:54];
     if (i_valid)
-      if (!_0152_) rq1_r8 <= 5'h00;
-      else rq1_r8 <= _0153_[4:0];
+      if (!_0460_) rq1_r8 <= 5'h00;
+      else rq1_r8 <= _0461_[4:0];
     if (i_valid)
-      if (!_0150_) rq1_l8 <= 5'h00;
+      if (!_0457_) rq1_l8 <= 5'h00;
       else rq1_l8 <= i_shift[52:48];
     if (i_valid)
-      if (!_0147_) rq1_r7 <= 5'h00;
+      if (!_0439_) rq1_r7 <= 5'h00;
       else rq1_r7 <= - $signed(i_shift[46:42]);
     if (i_valid)
-      if (!_0145_) rq1_l7 <= 5'h00;
+      if (!_0429_) rq1_l7 <= 5'h00;
       else rq1_l7 <= i_shift[46:42];
     if (i_valid)
-      if (!_0142_) rq1_r6 <= 5'h00;
-      else rq1_r6 <= _0143_[4:0];
+      if (!_0427_) rq1_r6 <= 5'h00;
+      else rq1_r6 <= _0428_[4:0];
     if (i_valid)
-      if (!_0141_) rq1_l6 <= 5'h00;
+      if (!_0419_) rq1_l6 <= 5'h00;
       else rq1_l6 <= i_shift[40:36];
     if (i_valid)
-      if (!_0137_) rq1_r5 <= 5'h00;
-      else rq1_r5 <= _0138_[4:0];
+      if (!_0401_) rq1_r5 <= 5'h00;
+      else rq1_r5 <= _0407_[4:0];
     if (i_valid)
-      if (!_0135_) rq1_l5 <= 5'h00;
+      if (!_0396_) rq1_l5 <= 5'h00;
       else rq1_l5 <= i_shift[34:30];
     if (i_valid)
-      if (!_0128_) rq1_r4 <= 5'h00;
-      else rq1_r4 <= _0133_[4:0];
+      if (!_0390_) rq1_r4 <= 5'h00;
+      else rq1_r4 <= _0395_[4:0];
     if (i_valid)
-      if (!_0121_) rq1_l4 <= 5'h00;
+      if (!_0383_) rq1_l4 <= 5'h00;
       else rq1_l4 <= i_shift[28:24];
     if (i_valid)
-      if (!_0104_) rq1_r3 <= 5'h00;
+      if (!_0284_) rq1_r3 <= 5'h00;
       else rq1_r3 <= - $signed(i_shift[22:18]);
     if (i_valid)
-      if (!_0091_) rq1_l3 <= 5'h00;
+      if (!_0213_) rq1_l3 <= 5'h00;
       else rq1_l3 <= i_shift[22:18];
     if (i_valid)
-      if (!_0071_) rq1_r2 <= 5'h00;
+      if (!_0103_) rq1_r2 <= 5'h00;
       else rq1_r2 <= - $signed(i_shift[16:12]);
     if (i_valid)
-      if (!_0061_) rq1_l2 <= 5'h00;
+      if (!_0032_) rq1_l2 <= 5'h00;
       else rq1_l2 <= i_shift[16:12];
     if (i_valid)
-      if (!_0201_) rq1_r1 <= 5'h00;
+      if (!_0588_) rq1_r1 <= 5'h00;
       else rq1_r1 <= - $signed(i_shift[10:6]);
     if (i_valid)
-      if (!_0168_) rq1_l1 <= 5'h00;
+      if (!_0523_) rq1_l1 <= 5'h00;
       else rq1_l1 <= i_shift[10:6];
     if (i_valid)
-      if (!_0139_) rq1_r0 <= 5'h00;
+      if (!_0413_) rq1_r0 <= 5'h00;
       else rq1_r0 <= - $signed(i_shift[4:0]);
     if (i_valid)
       if (!_0000_) rq1_l0 <= 5'h00;

@@ -59,98 +59,97 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   wire _000_;
   wire _001_;
   wire _002_;
+  wire _003_;
   wire _004_;
   wire _005_;
   wire _006_;
+  wire _007_;
   wire _008_;
   wire _009_;
   wire _010_;
-  wire _011_;
-  wire _012_;
+  wire [4:0] _011_;
+  (* unused_bits = "3" *)
+  wire [3:0] _012_;
   wire _013_;
+  wire _014_;
   wire _015_;
-  wire _016_;
   wire _017_;
   wire _018_;
   wire _019_;
   wire _020_;
-  wire _021_;
   wire _022_;
-  (* unused_bits = "17" *)
-  wire [17:0] _024_;
+  wire _023_;
+  wire _024_;
+  wire _025_;
   wire _027_;
-  wire [17:0] _028_;
-  wire [4:0] _030_;
+  wire _028_;
+  wire _029_;
+  wire _030_;
   wire _031_;
   wire _032_;
   wire _033_;
+  wire _034_;
+  (* unused_bits = "17" *)
+  wire [17:0] _036_;
   wire _039_;
-  wire [15:0] _040_;
+  wire _040_;
+  wire _041_;
   wire _042_;
-  wire _043_;
   wire _044_;
-  wire [15:0] _045_;
+  wire _045_;
   wire _046_;
-  wire _047_;
-  wire [15:0] _048_;
-  wire _049_;
+  wire _048_;
   wire _050_;
-  (* unused_bits = "5" *)
-  wire [5:0] _051_;
+  wire [4:0] _051_;
   (* unused_bits = "5" *)
   wire [5:0] _052_;
-  (* unused_bits = "1" *)
-  wire [1:0] _053_;
-  wire [1:0] _054_;
-  wire _055_;
+  wire [4:0] _053_;
+  wire [4:0] _054_;
+  wire [4:0] _055_;
+  (* unused_bits = "5" *)
+  wire [5:0] _056_;
   wire _057_;
-  wire _059_;
-  wire _060_;
-  wire [4:0] _061_;
+  wire [17:0] _058_;
+  wire [4:0] _060_;
+  wire _061_;
   wire _062_;
-  wire _064_;
-  wire _065_;
-  (* unused_bits = "5" *)
-  wire [5:0] _067_;
-  wire _068_;
-  wire _069_;
-  (* unused_bits = "10" *)
-  wire [10:0] _070_;
-  wire _071_;
+  (* unused_bits = "16" *)
+  wire [16:0] _063_;
+  wire _066_;
   wire _072_;
-  wire _073_;
-  wire [4:0] _074_;
-  (* unused_bits = "5" *)
-  wire [5:0] _075_;
+  wire [15:0] _073_;
+  wire _075_;
   wire _076_;
   wire _077_;
-  wire _078_;
+  wire [15:0] _078_;
   wire _079_;
   wire _080_;
-  wire _081_;
+  wire [15:0] _081_;
   wire _082_;
+  wire _083_;
   (* unused_bits = "5" *)
-  wire [5:0] _083_;
-  wire _084_;
-  (* unused_bits = "3" *)
-  wire [3:0] _085_;
-  wire _086_;
-  wire _087_;
+  wire [5:0] _084_;
+  (* unused_bits = "5" *)
+  wire [5:0] _085_;
+  (* unused_bits = "1" *)
+  wire [1:0] _086_;
+  (* unused_bits = "2" *)
+  wire [2:0] _087_;
   wire _088_;
-  wire _089_;
   wire _090_;
-  wire _091_;
   wire _092_;
   wire _093_;
-  wire _094_;
+  (* unused_bits = "5" *)
+  wire [5:0] _094_;
   wire _095_;
-  wire _096_;
   wire _097_;
   wire _098_;
-  wire _099_;
-  wire _100_;
+  (* unused_bits = "17" *)
+  wire [17:0] _099_;
+  (* unused_bits = "5" *)
+  wire [5:0] _100_;
   wire _101_;
-  wire _102_;
+  wire [9:0] _102_;
   wire _103_;
   wire _104_;
   wire _105_;
@@ -224,7 +223,7 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   wire _173_;
   wire _174_;
   wire _175_;
-  wire [4:0] _176_;
+  wire _176_;
   wire _177_;
   wire _178_;
   wire _179_;
@@ -232,11 +231,15 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   wire _181_;
   wire _182_;
   wire _183_;
-  wire [4:0] _186_;
-  wire [4:0] _187_;
-  wire [4:0] _188_;
+  wire _184_;
+  wire _185_;
+  wire _186_;
+  wire _187_;
+  wire _188_;
+  wire _189_;
+  wire _190_;
   wire _191_;
-  wire _192_;
+  wire [4:0] _192_;
   wire _193_;
   wire _194_;
   wire _195_;
@@ -247,77 +250,98 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   wire _200_;
   wire _201_;
   wire _202_;
-  wire _209_;
-  wire [16:0] _212_;
-  wire [4:0] _215_;
-  wire [2:0] _220_;
+  wire [4:0] _205_;
+  wire [4:0] _206_;
+  wire [4:0] _208_;
+  wire [4:0] _209_;
+  wire [4:0] _210_;
+  wire [4:0] _211_;
+  wire [4:0] _212_;
+  wire _216_;
+  wire _217_;
+  wire _218_;
+  wire _219_;
+  wire _220_;
+  wire _221_;
+  wire _222_;
+  wire _223_;
   wire _224_;
   wire _225_;
+  wire _226_;
   wire _227_;
-  wire _228_;
-  wire _235_;
-  wire _241_;
+  wire _233_;
+  wire _236_;
+  wire [16:0] _239_;
   wire [4:0] _242_;
-  wire _243_;
-  wire _244_;
-  wire _246_;
-  wire _247_;
-  wire _248_;
-  wire _249_;
-  wire _250_;
+  wire [2:0] _247_;
   wire _251_;
   wire _252_;
-  wire _253_;
   wire _254_;
-  wire _259_;
-  wire [1:0] _260_;
+  wire _255_;
   wire _262_;
-  wire [1:0] _263_;
-  wire _264_;
-  wire [1:0] _265_;
-  wire [1:0] _266_;
-  wire _267_;
-  wire [1:0] _268_;
+  wire _268_;
   wire _269_;
   wire _270_;
   wire _272_;
   wire _273_;
   wire _274_;
-  wire [15:0] _275_;
+  wire _275_;
+  wire _276_;
   wire _277_;
-  wire [15:0] _278_;
+  wire _278_;
   wire _279_;
   wire _280_;
-  wire _281_;
-  wire _282_;
   wire _284_;
-  wire _285_;
-  wire _286_;
-  wire [4:0] _287_;
-  wire [4:0] _288_;
-  wire _290_;
-  wire [4:0] _291_;
+  wire [1:0] _285_;
+  wire _287_;
+  wire [1:0] _288_;
+  wire _289_;
+  wire [1:0] _290_;
+  wire [1:0] _291_;
   wire _292_;
-  wire [4:0] _293_;
-  wire [4:0] _294_;
-  wire [4:0] _295_;
+  wire [1:0] _293_;
+  wire _294_;
+  wire _295_;
   wire _297_;
-  wire [4:0] _298_;
+  wire _298_;
   wire _299_;
-  wire [1:0] _300_;
-  wire [1:0] _301_;
-  wire _303_;
-  wire [1:0] _304_;
+  wire [15:0] _300_;
+  wire _302_;
+  wire [15:0] _303_;
+  wire _304_;
   wire _305_;
   wire _306_;
   wire _307_;
-  wire _308_;
   wire _309_;
   wire _310_;
+  wire _311_;
+  wire [4:0] _312_;
+  wire [4:0] _313_;
+  wire _315_;
+  wire [4:0] _316_;
+  wire _317_;
+  wire [4:0] _318_;
+  wire [4:0] _319_;
+  wire [4:0] _320_;
+  wire _322_;
+  wire [4:0] _323_;
+  wire _324_;
+  wire [1:0] _325_;
+  wire [1:0] _326_;
+  wire _328_;
+  wire [1:0] _329_;
+  wire _330_;
+  wire _331_;
+  wire _332_;
+  wire _333_;
+  wire _334_;
+  wire _335_;
+  wire \$like ;
   wire \$signal ;
-  reg \$signal$120  = 1'h0;
-  reg \$signal$121  = 1'h0;
-  reg \$signal$138  = 1'h0;
+  reg \$signal$132  = 1'h0;
+  reg \$signal$133  = 1'h0;
+  reg \$signal$147  = 1'h0;
+  wire \$signal$72 ;
   reg [15:0] M_ = 16'h0000;
   reg [103:0] acc_chosen = 104'h00000000000000000000000000;
   reg [7:0] act_max = 8'h00;
@@ -352,8 +376,8 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   wire [63:0] i_a;
   reg [103:0] i_acc = 104'h00000000000000000000000000;
   wire i_last;
-  reg \i_last$79  = 1'h0;
-  reg \i_valid$77  = 1'h0;
+  reg \i_last$90  = 1'h0;
+  reg \i_valid$88  = 1'h0;
   input [31:0] i_w;
   wire [31:0] i_w;
   reg in_data = 1'h0;
@@ -364,32 +388,35 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   reg [1:0] lane = 2'h0;
   reg last_mblock = 1'h0;
   reg [15:0] m_last = 16'h0000;
+  reg m_one = 1'h0;
   output [32:0] m_out__payload;
   wire [32:0] m_out__payload;
   output m_out__valid;
   wire m_out__valid;
+  reg [16:0] m_pen = 17'h00000;
   reg [16:0] m_wrap = 17'h00000;
+  reg [16:0] m_wrap_pen = 17'h00000;
   reg [16:0] n_pen = 17'h00000;
   reg nb_one = 1'h0;
   reg [5:0] nb_pen = 6'h00;
   wire [31:0] o_data;
-  wire [103:0] \o_data$141 ;
+  wire [103:0] \o_data$150 ;
   wire o_last;
   wire o_valid;
-  wire \o_valid$99 ;
+  wire \o_valid$110 ;
   reg part_last = 1'h0;
   wire [68:0] r_data;
-  wire [68:0] \r_data$91 ;
-  wire [68:0] \r_data$92 ;
-  wire [68:0] \r_data$93 ;
+  wire [68:0] \r_data$102 ;
+  wire [68:0] \r_data$103 ;
+  wire [68:0] \r_data$104 ;
   input r_en;
   wire r_en;
   reg [4:0] ra = 5'h00;
   reg [4:0] ra_inc = 5'h00;
-  wire [4:0] ra_next;
   reg [4:0] ra_row = 5'h00;
   reg [16:0] row = 17'h00000;
   wire row_end;
+  reg row_last = 1'h0;
   reg row_valid = 1'h0;
   input rst;
   wire rst;
@@ -415,221 +442,242 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   wire wrap;
   reg [7:0] zero_point = 8'h00;
   assign kept = credits + give_back;
-  assign _017_ = s_act__valid & s_wgt__valid;
-  assign _027_ = in_data & _017_;
-  assign _032_ = ~ at_k_last;
-  assign _042_ = credit_ok | _032_;
-  assign take = _027_ & _042_;
-  assign _049_ = s_act__valid & s_wgt__valid;
-  assign _059_ = in_data & _049_;
-  assign _069_ = _059_ & credit_ok;
-  assign \$signal  = _069_ & at_k_last;
-  assign _080_ = ~ in_data;
+  assign _029_ = s_act__valid & s_wgt__valid;
+  assign _039_ = in_data & _029_;
+  assign _050_ = ~ at_k_last;
+  assign _057_ = credit_ok | _050_;
+  assign take = _039_ & _057_;
+  assign _066_ = s_act__valid & s_wgt__valid;
+  assign _075_ = in_data & _066_;
+  assign _083_ = _075_ & credit_ok;
+  assign \$signal  = _083_ & at_k_last;
+  assign _093_ = ~ in_data;
   assign _000_ = s_act__valid & s_wgt__valid;
-  assign _008_ = ~ at_k_last;
-  assign _009_ = credit_ok | _008_;
-  assign _010_ = _000_ & _009_;
-  assign adv = _080_ | _010_;
-  assign _011_ = compute & adv;
-  assign _012_ = _011_ & at_tile_last;
-  assign block_end = _012_ & fn_last;
+  assign _010_ = ~ at_k_last;
+  assign _020_ = credit_ok | _010_;
+  assign _022_ = _000_ & _020_;
+  assign adv = _093_ | _022_;
+  assign _023_ = compute & adv;
+  assign _024_ = _023_ & at_tile_last;
+  assign block_end = _024_ & fn_last;
   assign i_last = take & at_k_last;
-  assign _013_ = ! lane;
-  assign _015_ = lane == 1'h1;
-  assign _016_ = s_param__valid & _015_;
-  assign _018_ = lane == 2'h2;
-  assign _019_ = s_param__valid & _018_;
-  assign _020_ = lane == 2'h3;
-  assign _021_ = s_param__valid & _020_;
+  assign _025_ = ! lane;
+  assign _027_ = lane == 1'h1;
+  assign _028_ = s_param__valid & _027_;
+  assign _030_ = lane == 2'h2;
+  assign _031_ = s_param__valid & _030_;
+  assign _032_ = lane == 2'h3;
+  assign _033_ = s_param__valid & _032_;
   assign row_end = o_valid & beat_last;
-  assign _022_ = ~ dn_last;
-  assign wrap = d_last & _022_;
-  assign _024_[16:0] = row + 1'h1;
-  assign _028_ = fm0 + 4'h8;
-  assign _030_ = kept - 4'h8;
-  assign _031_ = kept >= 5'h10;
-  assign _033_ = kept >= 4'h8;
-  assign _039_ = hdr[47:32] > 4'hb;
-  assign _040_ = _039_ ? hdr[47:32] : 16'h000b;
-  assign _043_ = hdr[47:32] == 1'h1;
-  assign _044_ = hdr[47:32] > 4'hb;
-  assign _045_ = _044_ ? hdr[47:32] : 16'h000b;
-  assign _046_ = _045_ == 1'h1;
-  assign _047_ = hdr[31:16] == 1'h1;
-  assign _048_ = ch + 1'h1;
-  assign _050_ = lane == 2'h3;
-  assign _051_[4:0] = wa + 1'h1;
-  assign _052_[4:0] = blk + 1'h1;
-  assign _053_[0] = wb + 1'h1;
-  assign _054_ = lane + 1'h1;
-  assign _055_ = ch == n_pen;
-  assign _057_ = ! blk;
-  assign _060_ = block_end & last_mblock;
-  assign _061_ = flush - 1'h1;
-  assign _062_ = ! flush;
-  assign _064_ = fn_last & last_mblock;
-  assign _065_ = ~ _064_;
-  assign _067_[4:0] = fn + 1'h1;
-  assign _068_ = fn == nb_pen;
-  assign _070_[9:0] = kk + 1'h1;
-  assign _071_ = kk == k_pen;
-  assign _072_ = kk == tile_pen;
-  assign _073_ = kk == k_last;
-  assign _074_ = ra_next + 1'h1;
-  assign _075_[4:0] = ra_next - 1'h0;
-  assign _076_ = ~ drain_restart;
-  assign _077_ = _076_ & o_valid;
-  assign _078_ = ~ beat_last;
-  assign _079_ = _077_ & _078_;
-  assign _081_ = ~ drain_restart;
-  assign _082_ = _081_ & row_end;
-  assign _083_[4:0] = dn + 1'h1;
-  assign _084_ = dn == nb_pen;
-  assign _085_[2:0] = d + 1'h1;
-  assign _086_ = d == 3'h6;
-  assign _087_ = o_valid & row_valid;
-  assign _088_ = row_end & row_valid;
-  assign _001_ = row == m_last;
-  assign _002_ = _088_ & _001_;
-  assign _004_ = r_en & m_out__valid;
-  assign _005_ = ~ row_valid;
-  assign _006_ = row_end & _005_;
-  assign _089_ = { _082_, _079_, drain_restart } != 1'h0;
-  assign _090_ = { compute, adv } != 2'h2;
-  assign _091_ = { compute, adv } != 2'h2;
-  assign _092_ = { compute, adv } != 2'h2;
-  assign _093_ = { at_tile_last, compute, adv } != 2'h3;
-  assign _094_ = { compute, adv } != 2'h2;
-  assign _095_ = { _073_, at_tile_last, compute, adv } != 2'h3;
-  assign _096_ = { _243_, _060_ } != 2'h2;
-  assign _097_ = { _243_, _241_ } != 1'h0;
-  assign _098_ = { _249_, s_param__valid } != 2'h2;
-  assign _099_ = { _249_, ch_last, s_param__valid } != 3'h5;
-  assign _100_ = { _246_, _060_ } != 2'h2;
-  assign _101_ = { _249_, _246_ } != 1'h0;
-  assign _102_ = { _267_, s_param__valid } != 2'h2;
-  assign _103_ = { _269_, s_param__valid } != 2'h2;
-  assign _104_ = { _267_, ch_last, s_param__valid } != 3'h5;
-  assign _105_ = { _264_, _060_ } != 2'h2;
-  assign _106_ = { _262_, _062_ } != 2'h2;
-  assign _107_ = { _269_, _267_, _264_, _262_ } != 1'h0;
-  assign _108_ = { _272_, s_param__valid } != 2'h2;
-  assign _109_ = { _274_, s_param__valid } != 2'h2;
-  assign _110_ = { _274_, _272_ } != 1'h0;
-  assign _111_ = { _277_, s_param__valid } != 2'h2;
-  assign _112_ = { _279_, s_param__valid } != 2'h2;
-  assign _113_ = { _279_, _277_ } != 1'h0;
-  assign _114_ = { _284_, s_param__valid } != 2'h2;
-  assign _115_ = { _286_, s_param__valid } != 2'h2;
-  assign _116_ = { _284_, _050_, s_param__valid } != 3'h5;
-  assign _117_ = { _286_, _284_ } != 1'h0;
-  assign _118_ = { _290_, s_param__valid } != 2'h2;
-  assign _119_ = { _292_, s_param__valid } != 2'h2;
-  assign _120_ = { _290_, _050_, s_param__valid } != 3'h5;
-  assign _121_ = { _292_, _290_ } != 1'h0;
+  assign _034_ = ~ dn_last;
+  assign wrap = d_last & _034_;
+  assign _036_[16:0] = row + 1'h1;
+  assign _040_ = row < m_wrap;
+  assign _041_ = row < m_wrap_pen;
+  assign _042_ = ~ _041_;
+  assign _044_ = row < m_last;
+  assign _045_ = row < m_pen;
+  assign _046_ = ~ _045_;
+  assign _048_ = d == 3'h6;
+  assign \$signal$72  = d_last ? 1'h0 : _048_;
+  assign _051_ = ra_inc + 1'h1;
+  assign _052_[4:0] = ra_inc + 1'h0;
+  assign _053_ = ra_row + 1'h1;
+  assign _054_ = ra_row + 1'h0;
+  assign _055_ = ra_inc + 1'h1;
+  assign _056_[4:0] = ra_inc + 1'h0;
+  assign _058_ = fm0 + 4'h8;
+  assign _060_ = kept - 4'h8;
+  assign _061_ = kept >= 5'h10;
+  assign _062_ = kept >= 4'h8;
+  assign _063_[15:0] = hdr[15:0] - 1'h1;
+  assign _072_ = hdr[47:32] > 4'hb;
+  assign _073_ = _072_ ? hdr[47:32] : 16'h000b;
+  assign _076_ = hdr[47:32] == 1'h1;
+  assign _077_ = hdr[47:32] > 4'hb;
+  assign _078_ = _077_ ? hdr[47:32] : 16'h000b;
+  assign _079_ = _078_ == 1'h1;
+  assign _080_ = hdr[31:16] == 1'h1;
+  assign _081_ = ch + 1'h1;
+  assign _082_ = lane == 2'h3;
+  assign _084_[4:0] = wa + 1'h1;
+  assign _085_[4:0] = blk + 1'h1;
+  assign _086_[0] = wb + 1'h1;
+  assign _087_[1:0] = lane + 1'h1;
+  assign _088_ = ch == n_pen;
+  assign _090_ = ! blk;
+  assign _092_ = block_end & last_mblock;
+  assign _094_[4:0] = flush - 1'h1;
+  assign _095_ = ! flush;
+  assign _097_ = fn_last & last_mblock;
+  assign _098_ = ~ _097_;
+  assign _099_[16:0] = fm0 + 4'h8;
+  assign _100_[4:0] = fn + 1'h1;
+  assign _101_ = fn == nb_pen;
+  assign _102_ = kk + 1'h1;
+  assign _001_ = kk == k_pen;
+  assign _002_ = kk == tile_pen;
+  assign _003_ = kk == k_last;
+  assign _004_ = ~ drain_restart;
+  assign _005_ = _004_ & o_valid;
+  assign _006_ = ~ beat_last;
+  assign _007_ = _005_ & _006_;
+  assign _008_ = ~ drain_restart;
+  assign _009_ = _008_ & row_end;
+  assign _011_ = dn + 1'h1;
+  assign _012_[2:0] = d + 1'h1;
+  assign _013_ = o_valid & row_valid;
+  assign _014_ = row_end & row_valid;
+  assign _015_ = _014_ & row_last;
+  assign _017_ = r_en & m_out__valid;
+  assign _018_ = ~ row_valid;
+  assign _019_ = row_end & _018_;
+  assign _103_ = { _009_, _007_, drain_restart } != 1'h0;
+  assign _104_ = { drain_restart, o_valid } != 1'h0;
+  assign _105_ = { compute, adv } != 2'h2;
+  assign _106_ = { compute, adv } != 2'h2;
+  assign _107_ = { compute, adv } != 2'h2;
+  assign _108_ = { at_tile_last, compute, adv } != 2'h3;
+  assign _109_ = { compute, adv } != 2'h2;
+  assign _110_ = { _003_, at_tile_last, compute, adv } != 2'h3;
+  assign _111_ = { _269_, _268_ } != 1'h0;
+  assign _112_ = { _275_, s_param__valid } != 2'h2;
+  assign _113_ = { _275_, ch_last, s_param__valid } != 3'h5;
+  assign _114_ = { _272_, _092_ } != 2'h2;
+  assign _115_ = { _275_, _272_ } != 1'h0;
+  assign _116_ = { _292_, s_param__valid } != 2'h2;
+  assign _117_ = { _294_, s_param__valid } != 2'h2;
+  assign _118_ = { _292_, ch_last, s_param__valid } != 3'h5;
+  assign _119_ = { _289_, _092_ } != 2'h2;
+  assign _120_ = { _287_, _095_ } != 2'h2;
+  assign _121_ = { _294_, _292_, _289_, _287_ } != 1'h0;
   assign _122_ = { _297_, s_param__valid } != 2'h2;
   assign _123_ = { _299_, s_param__valid } != 2'h2;
-  assign _124_ = { _297_, _050_, wb, s_param__valid } != 4'hf;
-  assign _125_ = { _297_, _050_, s_param__valid } != 3'h5;
-  assign _126_ = { _299_, _297_ } != 1'h0;
-  assign _127_ = { _303_, s_param__valid } != 2'h2;
-  assign _128_ = { _305_, s_param__valid } != 2'h2;
-  assign _129_ = { _305_, _303_ } != 1'h0;
-  assign _130_ = & { _093_, _092_ };
-  assign _131_ = & { at_tile_last, adv };
-  assign _132_ = & { fn_last, at_tile_last, adv };
-  assign _133_ = & { _095_, _094_ };
-  assign _134_ = & { _097_, _096_ };
-  assign _135_ = & { _101_, _100_, _099_, _098_ };
-  assign _136_ = & { _250_, ch_last, s_param__valid };
-  assign _137_ = & { _259_, ch_last, s_param__valid };
-  assign _138_ = & { _107_, _106_, _105_, _104_, _103_, _102_ };
-  assign _139_ = & { _110_, _109_, _108_ };
-  assign _140_ = & { _113_, _112_, _111_ };
-  assign _141_ = & { _117_, _116_, _115_, _114_ };
-  assign _142_ = & { _121_, _120_, _119_, _118_ };
-  assign _143_ = & { _126_, _125_, _124_, _123_, _122_ };
-  assign _144_ = & { _129_, _128_, _127_ };
-  assign _145_ = & { _306_, s_param__valid };
-  assign _146_ = & { _307_, s_param__valid };
-  assign _147_ = & { _308_, s_param__valid };
-  assign _148_ = & { _309_, s_param__valid };
-  assign _149_ = & { _310_, s_param__valid };
-  assign _150_ = & { _177_, s_param__valid };
-  assign _151_ = & { _178_, s_param__valid };
-  assign _152_ = & { _179_, s_param__valid };
-  assign _153_ = & { _180_, s_param__valid };
-  assign _154_ = & { _181_, s_param__valid };
-  assign _155_ = & { _182_, s_param__valid };
-  assign _156_ = & { _183_, s_param__valid };
-  assign _168_ = ~ _199_;
-  assign _169_ = ~ compute;
-  assign _170_ = ~ compute;
-  assign _171_ = ~ compute;
-  assign _172_ = ~ _192_;
-  assign _173_ = ~ _193_;
-  assign _174_ = ~ _194_;
-  assign _175_ = ~ _195_;
-  assign _157_ = | { drain_restart, rst };
-  assign _158_ = | { drain_restart, rst };
-  assign _159_ = | { drain_restart, rst };
-  assign _160_ = | { _168_, rst };
-  assign _161_ = | { _169_, rst };
-  assign _162_ = | { _170_, rst };
-  assign _163_ = | { _171_, rst };
-  assign _164_ = | { _172_, rst };
-  assign _165_ = | { _173_, rst };
-  assign _166_ = | { _174_, rst };
-  assign _167_ = | { _175_, rst };
-  assign _177_ = ! ctrl_state;
-  assign _178_ = ! ctrl_state;
-  assign _179_ = ! ctrl_state;
-  assign _180_ = ! ctrl_state;
-  assign _181_ = ! ctrl_state;
-  assign _182_ = ! ctrl_state;
-  assign _183_ = ! ctrl_state;
-  assign _186_ = dn_last ? (* full_case = 32'd1 *) 5'h00 : ra_inc;
-  assign _187_ = d_last ? (* full_case = 32'd1 *) _186_ : ra_row;
-  assign _188_ = beat_last ? (* full_case = 32'd1 *) _187_ : ra_inc;
-  assign ra_next = o_valid ? _188_ : ra;
-  assign _191_ = ctrl_state == 1'h1;
-  assign _192_ = ctrl_state == 1'h1;
-  assign _193_ = ctrl_state == 1'h1;
-  assign _194_ = ctrl_state == 1'h1;
-  assign _195_ = ctrl_state == 1'h1;
-  assign _196_ = ctrl_state == 1'h1;
-  assign _197_ = ctrl_state == 1'h1;
-  assign _198_ = ctrl_state == 1'h1;
+  assign _124_ = { _299_, _297_ } != 1'h0;
+  assign _125_ = { _302_, s_param__valid } != 2'h2;
+  assign _126_ = { _304_, s_param__valid } != 2'h2;
+  assign _127_ = { _304_, _302_ } != 1'h0;
+  assign _128_ = { _309_, s_param__valid } != 2'h2;
+  assign _129_ = { _311_, s_param__valid } != 2'h2;
+  assign _130_ = { _309_, _082_, s_param__valid } != 3'h5;
+  assign _131_ = { _311_, _309_ } != 1'h0;
+  assign _132_ = { _315_, s_param__valid } != 2'h2;
+  assign _133_ = { _317_, s_param__valid } != 2'h2;
+  assign _134_ = { _315_, _082_, s_param__valid } != 3'h5;
+  assign _135_ = { _317_, _315_ } != 1'h0;
+  assign _136_ = { _322_, s_param__valid } != 2'h2;
+  assign _137_ = { _324_, s_param__valid } != 2'h2;
+  assign _138_ = { _322_, _082_, wb, s_param__valid } != 4'hf;
+  assign _139_ = { _322_, _082_, s_param__valid } != 3'h5;
+  assign _140_ = { _324_, _322_ } != 1'h0;
+  assign _141_ = { _328_, s_param__valid } != 2'h2;
+  assign _142_ = { _330_, s_param__valid } != 2'h2;
+  assign _143_ = { _330_, _328_ } != 1'h0;
+  assign _144_ = & { _108_, _107_ };
+  assign _145_ = & { at_tile_last, adv };
+  assign _146_ = & { fn_last, at_tile_last, adv };
+  assign _147_ = & { _110_, _109_ };
+  assign _148_ = & { _115_, _114_, _113_, _112_ };
+  assign _149_ = & { _276_, ch_last, s_param__valid };
+  assign _150_ = & { _284_, ch_last, s_param__valid };
+  assign _151_ = & { _121_, _120_, _119_, _118_, _117_, _116_ };
+  assign _152_ = & { _124_, _123_, _122_ };
+  assign _153_ = & { _127_, _126_, _125_ };
+  assign _154_ = & { _131_, _130_, _129_, _128_ };
+  assign _155_ = & { _135_, _134_, _133_, _132_ };
+  assign _156_ = & { _140_, _139_, _138_, _137_, _136_ };
+  assign _157_ = & { _143_, _142_, _141_ };
+  assign _158_ = & { _331_, s_param__valid };
+  assign _159_ = & { _332_, s_param__valid };
+  assign _160_ = & { _333_, s_param__valid };
+  assign _161_ = & { _334_, s_param__valid };
+  assign _162_ = & { _335_, s_param__valid };
+  assign _163_ = & { _193_, s_param__valid };
+  assign _164_ = & { _194_, s_param__valid };
+  assign _165_ = & { _195_, s_param__valid };
+  assign _166_ = & { _196_, s_param__valid };
+  assign _167_ = & { _197_, s_param__valid };
+  assign _168_ = & { _198_, s_param__valid };
+  assign _169_ = & { _199_, s_param__valid };
+  assign _170_ = & { _200_, s_param__valid };
+  assign _171_ = & { _201_, s_param__valid };
+  assign _172_ = & { _202_, s_param__valid };
+  assign _184_ = ~ _224_;
+  assign _185_ = ~ compute;
+  assign _186_ = ~ compute;
+  assign _187_ = ~ compute;
+  assign _188_ = ~ _217_;
+  assign _189_ = ~ _218_;
+  assign _190_ = ~ _219_;
+  assign _191_ = ~ _220_;
+  assign _173_ = | { drain_restart, rst };
+  assign _174_ = | { drain_restart, rst };
+  assign _175_ = | { drain_restart, rst };
+  assign _176_ = | { _184_, rst };
+  assign _177_ = | { _185_, rst };
+  assign _178_ = | { _186_, rst };
+  assign _179_ = | { _187_, rst };
+  assign _180_ = | { _188_, rst };
+  assign _181_ = | { _189_, rst };
+  assign _182_ = | { _190_, rst };
+  assign _183_ = | { _191_, rst };
+  assign _193_ = ! ctrl_state;
+  assign _194_ = ! ctrl_state;
+  assign _195_ = ! ctrl_state;
+  assign _196_ = ! ctrl_state;
+  assign _197_ = ! ctrl_state;
+  assign _198_ = ! ctrl_state;
   assign _199_ = ! ctrl_state;
-  function [0:0] _582_;
+  assign _200_ = ! ctrl_state;
+  assign _201_ = ! ctrl_state;
+  assign _202_ = ! ctrl_state;
+  assign _205_ = dn_last ? (* full_case = 32'd1 *) 5'h00 : _056_[4:0];
+  assign _206_ = d_last ? (* full_case = 32'd1 *) _205_ : _054_;
+  assign _208_ = dn_last ? (* full_case = 32'd1 *) 5'h01 : _055_;
+  assign _209_ = d_last ? (* full_case = 32'd1 *) _208_ : _053_;
+  assign _210_ = beat_last ? (* full_case = 32'd1 *) _209_ : _051_;
+  assign \$like  = o_valid ? _210_[0] : 1'hx;
+  assign _211_ = dn_last ? (* full_case = 32'd1 *) 5'h00 : ra_inc;
+  assign _212_ = d_last ? (* full_case = 32'd1 *) _211_ : ra_row;
+  assign _216_ = ctrl_state == 1'h1;
+  assign _217_ = ctrl_state == 1'h1;
+  assign _218_ = ctrl_state == 1'h1;
+  assign _219_ = ctrl_state == 1'h1;
+  assign _220_ = ctrl_state == 1'h1;
+  assign _221_ = ctrl_state == 1'h1;
+  assign _222_ = ctrl_state == 1'h1;
+  assign _223_ = ctrl_state == 1'h1;
+  assign _224_ = ! ctrl_state;
+  function [0:0] _639_;
     input [0:0] a;
     input [1:0] b;
     input [1:0] s;
     (* parallel_case *)
     casez (s)
       2'b?1:
-        _582_ = b[0:0];
+        _639_ = b[0:0];
       2'b1?:
-        _582_ = b[1:1];
+        _639_ = b[1:1];
       default:
-        _582_ = a;
+        _639_ = a;
     endcase
   endfunction
-  assign s_param__ready = _582_(1'h0, 2'h3, { _201_, _200_ });
-  assign _200_ = ctrl_state == 1'h1;
-  assign _201_ = ! ctrl_state;
-  assign _202_ = drain_restart ? 1'h0 : d_last;
-  assign _209_ = drain_restart ? 1'h1 : row_valid;
-  assign _212_ = drain_restart ? 17'h00000 : row;
-  assign _176_[0] = drain_restart ? (* full_case = 32'd1 *) 1'h1 : _074_[0];
-  assign _215_ = drain_restart ? 5'h00 : dn;
-  assign _220_ = drain_restart ? 3'h0 : d;
-  assign _224_ = at_tile_last ? (* full_case = 32'd1 *) \$signal$121  : _072_;
-  assign _225_ = adv ? _224_ : 1'hx;
-  assign _227_ = at_tile_last ? (* full_case = 32'd1 *) \$signal$120  : _071_;
-  assign _228_ = adv ? _227_ : 1'hx;
-  assign _235_ = _073_ ? 1'h0 : 1'hx;
-  function [4:0] _624_;
+  assign s_param__ready = _639_(1'h0, 2'h3, { _226_, _225_ });
+  assign _225_ = ctrl_state == 1'h1;
+  assign _226_ = ! ctrl_state;
+  assign _227_ = drain_restart ? 1'h0 : d_last;
+  assign _233_ = drain_restart ? m_one : row_last;
+  assign _236_ = drain_restart ? 1'h1 : row_valid;
+  assign _239_ = drain_restart ? 17'h00000 : row;
+  assign _192_[0] = drain_restart ? (* full_case = 32'd1 *) 1'h1 : \$like ;
+  assign _242_ = drain_restart ? 5'h00 : dn;
+  assign _247_ = drain_restart ? 3'h0 : d;
+  assign _251_ = at_tile_last ? (* full_case = 32'd1 *) \$signal$133  : _002_;
+  assign _252_ = adv ? _251_ : 1'hx;
+  assign _254_ = at_tile_last ? (* full_case = 32'd1 *) \$signal$132  : _001_;
+  assign _255_ = adv ? _254_ : 1'hx;
+  assign _262_ = _003_ ? 1'h0 : 1'hx;
+  function [4:0] _683_;
     input [4:0] a;
     input [9:0] b;
     input [1:0] s;
@@ -637,43 +685,42 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
     (* parallel_case *)
     casez (s)
       2'b?1:
-        _624_ = b[4:0];
+        _683_ = b[4:0];
       2'b1?:
-        _624_ = b[9:5];
+        _683_ = b[9:5];
       default:
-        _624_ = a;
+        _683_ = a;
     endcase
   endfunction
-  assign _241_ = ctrl_state == (* full_case = 32'd1 *) 2'h3;
-  assign _242_ = _060_ ? 5'h1e : 5'hxx;
-  assign _243_ = ctrl_state == (* full_case = 32'd1 *) 2'h2;
-  assign _244_ = _060_ ? 1'h0 : 1'hx;
-  function [0:0] _629_;
+  assign _268_ = ctrl_state == (* full_case = 32'd1 *) 2'h3;
+  assign _269_ = ctrl_state == (* full_case = 32'd1 *) 2'h2;
+  assign _270_ = _092_ ? 1'h0 : 1'hx;
+  function [0:0] _687_;
     input [0:0] a;
     input [1:0] b;
     input [1:0] s;
     (* parallel_case *)
     casez (s)
       2'b?1:
-        _629_ = b[0:0];
+        _687_ = b[0:0];
       2'b1?:
-        _629_ = b[1:1];
+        _687_ = b[1:1];
       default:
-        _629_ = a;
+        _687_ = a;
     endcase
   endfunction
-  assign _246_ = ctrl_state == 2'h2;
-  assign _247_ = ch_last ? 1'h1 : 1'hx;
-  assign _248_ = s_param__valid ? _247_ : 1'hx;
-  assign _249_ = ctrl_state == 1'h1;
-  assign _250_ = ctrl_state == 1'h1;
-  assign _251_ = ch_last ? _057_ : dn_last;
-  assign _252_ = s_param__valid ? _251_ : dn_last;
-  assign _253_ = _254_ ? _252_ : dn_last;
-  assign _254_ = ctrl_state == 1'h1;
-  assign _259_ = ctrl_state == 1'h1;
-  assign _260_ = _062_ ? 2'h0 : 2'hx;
-  function [1:0] _645_;
+  assign _272_ = ctrl_state == 2'h2;
+  assign _273_ = ch_last ? 1'h1 : 1'hx;
+  assign _274_ = s_param__valid ? _273_ : 1'hx;
+  assign _275_ = ctrl_state == 1'h1;
+  assign _276_ = ctrl_state == 1'h1;
+  assign _277_ = ch_last ? _090_ : dn_last;
+  assign _278_ = s_param__valid ? _277_ : dn_last;
+  assign _279_ = _280_ ? _278_ : dn_last;
+  assign _280_ = ctrl_state == 1'h1;
+  assign _284_ = ctrl_state == 1'h1;
+  assign _285_ = _095_ ? 2'h0 : 2'hx;
+  function [1:0] _702_;
     input [1:0] a;
     input [7:0] b;
     input [3:0] s;
@@ -681,144 +728,144 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
     (* parallel_case *)
     casez (s)
       4'b???1:
-        _645_ = b[1:0];
+        _702_ = b[1:0];
       4'b??1?:
-        _645_ = b[3:2];
+        _702_ = b[3:2];
       4'b?1??:
-        _645_ = b[5:4];
+        _702_ = b[5:4];
       4'b1???:
-        _645_ = b[7:6];
+        _702_ = b[7:6];
       default:
-        _645_ = a;
+        _702_ = a;
     endcase
   endfunction
-  assign _262_ = ctrl_state == (* full_case = 32'd1 *) 2'h3;
-  assign _263_ = _060_ ? 2'h3 : 2'hx;
-  assign _264_ = ctrl_state == (* full_case = 32'd1 *) 2'h2;
-  assign _265_ = ch_last ? 2'h2 : 2'hx;
-  assign _266_ = s_param__valid ? _265_ : 2'hx;
-  assign _267_ = ctrl_state == (* full_case = 32'd1 *) 1'h1;
-  assign _268_ = s_param__valid ? 2'h1 : 2'hx;
-  assign _269_ = ! (* full_case = 32'd1 *) ctrl_state;
-  assign _270_ = s_param__valid ? _055_ : 1'hx;
-  function [0:0] _655_;
+  assign _287_ = ctrl_state == (* full_case = 32'd1 *) 2'h3;
+  assign _288_ = _092_ ? 2'h3 : 2'hx;
+  assign _289_ = ctrl_state == (* full_case = 32'd1 *) 2'h2;
+  assign _290_ = ch_last ? 2'h2 : 2'hx;
+  assign _291_ = s_param__valid ? _290_ : 2'hx;
+  assign _292_ = ctrl_state == (* full_case = 32'd1 *) 1'h1;
+  assign _293_ = s_param__valid ? 2'h1 : 2'hx;
+  assign _294_ = ! (* full_case = 32'd1 *) ctrl_state;
+  assign _295_ = s_param__valid ? _088_ : 1'hx;
+  function [0:0] _712_;
     input [0:0] a;
     input [1:0] b;
     input [1:0] s;
     (* parallel_case *)
     casez (s)
       2'b?1:
-        _655_ = b[0:0];
+        _712_ = b[0:0];
       2'b1?:
-        _655_ = b[1:1];
+        _712_ = b[1:1];
       default:
-        _655_ = a;
+        _712_ = a;
     endcase
   endfunction
-  assign _272_ = ctrl_state == 1'h1;
-  assign _273_ = s_param__valid ? _047_ : 1'hx;
-  assign _274_ = ! ctrl_state;
-  assign _275_ = s_param__valid ? _048_ : 16'hxxxx;
-  function [15:0] _660_;
+  assign _297_ = ctrl_state == 1'h1;
+  assign _298_ = s_param__valid ? _080_ : 1'hx;
+  assign _299_ = ! ctrl_state;
+  assign _300_ = s_param__valid ? _081_ : 16'hxxxx;
+  function [15:0] _717_;
     input [15:0] a;
     input [31:0] b;
     input [1:0] s;
     (* parallel_case *)
     casez (s)
       2'b?1:
-        _660_ = b[15:0];
+        _717_ = b[15:0];
       2'b1?:
-        _660_ = b[31:16];
+        _717_ = b[31:16];
       default:
-        _660_ = a;
+        _717_ = a;
     endcase
   endfunction
-  assign _277_ = ctrl_state == 1'h1;
-  assign _278_ = s_param__valid ? 16'h0000 : 16'hxxxx;
-  assign _279_ = ! ctrl_state;
-  assign _280_ = wb ? (* full_case = 32'd1 *) _053_[0] : 1'h0;
-  assign _281_ = _050_ ? _280_ : 1'hx;
-  assign _282_ = s_param__valid ? _281_ : 1'hx;
-  function [0:0] _667_;
+  assign _302_ = ctrl_state == 1'h1;
+  assign _303_ = s_param__valid ? 16'h0000 : 16'hxxxx;
+  assign _304_ = ! ctrl_state;
+  assign _305_ = wb ? (* full_case = 32'd1 *) _086_[0] : 1'h0;
+  assign _306_ = _082_ ? _305_ : 1'hx;
+  assign _307_ = s_param__valid ? _306_ : 1'hx;
+  function [0:0] _724_;
     input [0:0] a;
     input [1:0] b;
     input [1:0] s;
     (* parallel_case *)
     casez (s)
       2'b?1:
-        _667_ = b[0:0];
+        _724_ = b[0:0];
       2'b1?:
-        _667_ = b[1:1];
+        _724_ = b[1:1];
       default:
-        _667_ = a;
+        _724_ = a;
     endcase
   endfunction
-  assign _284_ = ctrl_state == 1'h1;
-  assign _285_ = s_param__valid ? 1'h0 : 1'hx;
-  assign _286_ = ! ctrl_state;
-  assign _287_ = _050_ ? _051_[4:0] : 5'hxx;
-  assign _288_ = s_param__valid ? _287_ : 5'hxx;
-  function [4:0] _673_;
+  assign _309_ = ctrl_state == 1'h1;
+  assign _310_ = s_param__valid ? 1'h0 : 1'hx;
+  assign _311_ = ! ctrl_state;
+  assign _312_ = _082_ ? _084_[4:0] : 5'hxx;
+  assign _313_ = s_param__valid ? _312_ : 5'hxx;
+  function [4:0] _730_;
     input [4:0] a;
     input [9:0] b;
     input [1:0] s;
     (* parallel_case *)
     casez (s)
       2'b?1:
-        _673_ = b[4:0];
+        _730_ = b[4:0];
       2'b1?:
-        _673_ = b[9:5];
+        _730_ = b[9:5];
       default:
-        _673_ = a;
+        _730_ = a;
     endcase
   endfunction
-  assign _290_ = ctrl_state == 1'h1;
-  assign _291_ = s_param__valid ? 5'h00 : 5'hxx;
-  assign _292_ = ! ctrl_state;
-  assign _293_ = wb ? 5'hxx : _052_[4:0];
-  assign _294_ = _050_ ? _293_ : 5'hxx;
-  assign _295_ = s_param__valid ? _294_ : 5'hxx;
-  function [4:0] _680_;
+  assign _315_ = ctrl_state == 1'h1;
+  assign _316_ = s_param__valid ? 5'h00 : 5'hxx;
+  assign _317_ = ! ctrl_state;
+  assign _318_ = wb ? 5'hxx : _085_[4:0];
+  assign _319_ = _082_ ? _318_ : 5'hxx;
+  assign _320_ = s_param__valid ? _319_ : 5'hxx;
+  function [4:0] _737_;
     input [4:0] a;
     input [9:0] b;
     input [1:0] s;
     (* parallel_case *)
     casez (s)
       2'b?1:
-        _680_ = b[4:0];
+        _737_ = b[4:0];
       2'b1?:
-        _680_ = b[9:5];
+        _737_ = b[9:5];
       default:
-        _680_ = a;
+        _737_ = a;
     endcase
   endfunction
-  assign _297_ = ctrl_state == 1'h1;
-  assign _298_ = s_param__valid ? 5'h00 : 5'hxx;
-  assign _299_ = ! ctrl_state;
-  assign _300_ = _050_ ? (* full_case = 32'd1 *) 2'h0 : _054_;
-  assign _301_ = s_param__valid ? _300_ : 2'hx;
-  function [1:0] _686_;
+  assign _322_ = ctrl_state == 1'h1;
+  assign _323_ = s_param__valid ? 5'h00 : 5'hxx;
+  assign _324_ = ! ctrl_state;
+  assign _325_ = _082_ ? (* full_case = 32'd1 *) 2'h0 : _087_[1:0];
+  assign _326_ = s_param__valid ? _325_ : 2'hx;
+  function [1:0] _743_;
     input [1:0] a;
     input [3:0] b;
     input [1:0] s;
     (* parallel_case *)
     casez (s)
       2'b?1:
-        _686_ = b[1:0];
+        _743_ = b[1:0];
       2'b1?:
-        _686_ = b[3:2];
+        _743_ = b[3:2];
       default:
-        _686_ = a;
+        _743_ = a;
     endcase
   endfunction
-  assign _303_ = ctrl_state == 1'h1;
-  assign _304_ = s_param__valid ? 2'h0 : 2'hx;
-  assign _305_ = ! ctrl_state;
-  assign _306_ = ! ctrl_state;
-  assign _307_ = ! ctrl_state;
-  assign _308_ = ! ctrl_state;
-  assign _309_ = ! ctrl_state;
-  assign _310_ = ! ctrl_state;
+  assign _328_ = ctrl_state == 1'h1;
+  assign _329_ = s_param__valid ? 2'h0 : 2'hx;
+  assign _330_ = ! ctrl_state;
+  assign _331_ = ! ctrl_state;
+  assign _332_ = ! ctrl_state;
+  assign _333_ = ! ctrl_state;
+  assign _334_ = ! ctrl_state;
+  assign _335_ = ! ctrl_state;
   \hwq_top.engine.array  array (
     .clk(clk),
     .drain_valid(o_valid),
@@ -826,7 +873,7 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
     .i_last(i_last),
     .i_valid(take),
     .i_w(i_w),
-    .o_data(\o_data$141 ),
+    .o_data(\o_data$150 ),
     .rst(rst)
   );
   \hwq_top.engine.fifo  fifo (
@@ -835,7 +882,7 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
     .r_en(r_en),
     .r_rdy(m_out__valid),
     .rst(rst),
-    .w_en(\o_valid$99 ),
+    .w_en(\o_valid$110 ),
     .w_port__data({ o_last, o_data })
   );
   \hwq_top.engine.params0  params0 (
@@ -849,7 +896,7 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   );
   \hwq_top.engine.params1  params1 (
     .clk(clk),
-    .r_data(\r_data$91 ),
+    .r_data(\r_data$102 ),
     .rp__addr(ra),
     .rst(rst),
     .wp__addr(w_addr),
@@ -858,7 +905,7 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   );
   \hwq_top.engine.params2  params2 (
     .clk(clk),
-    .r_data(\r_data$92 ),
+    .r_data(\r_data$103 ),
     .rp__addr(ra),
     .rst(rst),
     .wp__addr(w_addr),
@@ -867,7 +914,7 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   );
   \hwq_top.engine.params3  params3 (
     .clk(clk),
-    .r_data(\r_data$93 ),
+    .r_data(\r_data$104 ),
     .rp__addr(ra),
     .rst(rst),
     .wp__addr(w_addr),
@@ -879,30 +926,30 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
     .act_min(act_min),
     .clk(clk),
     .i_acc(i_acc),
-    .i_bias({ \r_data$93 [31:0], \r_data$92 [31:0], \r_data$91 [31:0], r_data[31:0] }),
-    .i_last(\i_last$79 ),
-    .i_multiplier({ \r_data$93 [62:32], \r_data$92 [62:32], \r_data$91 [62:32], r_data[62:32] }),
-    .i_shift({ \r_data$93 [68:63], \r_data$92 [68:63], \r_data$91 [68:63], r_data[68:63] }),
-    .i_valid(\i_valid$77 ),
+    .i_bias({ \r_data$104 [31:0], \r_data$103 [31:0], \r_data$102 [31:0], r_data[31:0] }),
+    .i_last(\i_last$90 ),
+    .i_multiplier({ \r_data$104 [62:32], \r_data$103 [62:32], \r_data$102 [62:32], r_data[62:32] }),
+    .i_shift({ \r_data$104 [68:63], \r_data$103 [68:63], \r_data$102 [68:63], r_data[68:63] }),
+    .i_valid(\i_valid$88 ),
     .o_data(o_data),
     .o_last(o_last),
-    .o_valid(\o_valid$99 ),
+    .o_valid(\o_valid$110 ),
     .rst(rst),
     .zero_point(zero_point)
   );
-  assign _176_[4:1] = 4'hx;
+  assign _192_[4:1] = 4'hx;
   always @(posedge clk) begin
     w_addr <= wa;
     if (rst) begin
       give_back <= 2'h0;
-      \i_last$79  <= 1'h0;
-      \i_valid$77  <= 1'h0;
+      \i_last$90  <= 1'h0;
+      \i_valid$88  <= 1'h0;
       part_last <= 1'h0;
-      \$signal$138  <= 1'h0;
+      \$signal$147  <= 1'h0;
       d_last <= 1'h0;
+      row_last <= 1'h0;
       row_valid <= 1'h0;
       row <= 17'h00000;
-      ra_inc[0] <= 1'h0;
       dn <= 5'h00;
       d <= 3'h0;
       dn_last <= 1'h0;
@@ -910,234 +957,254 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
       credits <= 5'h14;
       last_mblock <= 1'h0;
     end else begin
-      give_back <= _004_ + _006_;
-      \i_last$79  <= part_last;
-      \i_valid$77  <= \$signal$138 ;
-      part_last <= _002_ & dn_last;
-      \$signal$138  <= _087_;
-      begin if (_079_) d_last <= _202_; else begin if (_082_) d_last <= d_last ? (* full_case = 32'd1 *) 1'h0 : _086_; else d_last <= _202_; end end
-      begin if (_079_) row_valid <= _209_; else begin if (_082_) begin if (wrap) row_valid <= row < m_wrap; else row_valid <= row < m_last; end else row_valid <= _209_; end end
-      begin if (_079_) row <= _212_; else begin if (_082_) begin if (wrap) row <= row - 3'h7; else row <= _024_[16:0]; end else row <= _212_; end end
-      ra_inc[0] <= _176_[0];
-      begin if (_079_) dn <= _215_; else begin if (_082_) begin if (d_last) dn <= dn_last ? (* full_case = 32'd1 *) 5'h00 : _083_[4:0]; else dn <= _215_; end else dn <= _215_; end end
-      begin if (_079_) d <= _220_; else begin if (_082_) d <= d_last ? (* full_case = 32'd1 *) 3'h0 : _085_[2:0]; else d <= _220_; end end
-      begin if (_079_) dn_last <= _253_; else begin if (_082_) begin if (d_last) dn_last <= dn_last ? (* full_case = 32'd1 *) nb_one : _084_; else dn_last <= _253_; end else dn_last <= _253_; end end
-      credit_ok <= \$signal  ? (* full_case = 32'd1 *) _031_ : _033_;
-      credits <= \$signal  ? (* full_case = 32'd1 *) _030_ : kept;
-      last_mblock <= _028_ >= M_;
+      give_back <= _017_ + _019_;
+      \i_last$90  <= part_last;
+      \i_valid$88  <= \$signal$147 ;
+      part_last <= _015_ & dn_last;
+      \$signal$147  <= _013_;
+      begin if (_007_) d_last <= _227_; else d_last <= _009_ ? \$signal$72  : _227_; end
+      begin if (_007_) row_last <= _233_; else begin if (_009_) begin if (wrap) row_last <= _040_ & _042_; else row_last <= _044_ & _046_; end else row_last <= _233_; end end
+      begin if (_007_) row_valid <= _236_; else begin if (_009_) begin if (wrap) row_valid <= row < m_wrap; else row_valid <= row < m_last; end else row_valid <= _236_; end end
+      begin if (_007_) row <= _239_; else begin if (_009_) begin if (wrap) row <= row - 3'h7; else row <= _036_[16:0]; end else row <= _239_; end end
+      begin if (_007_) dn <= _242_; else begin if (_009_) begin if (d_last) dn <= dn_last ? (* full_case = 32'd1 *) 5'h00 : _011_; else dn <= _242_; end else dn <= _242_; end end
+      begin if (_007_) d <= _247_; else begin if (_009_) d <= d_last ? (* full_case = 32'd1 *) 3'h0 : _012_[2:0]; else d <= _247_; end end
+      begin if (_007_) dn_last <= _279_; else begin if (_009_) begin if (d_last) begin if (dn_last) dn_last <= nb_one; else dn_last <= dn == nb_pen; end else dn_last <= _279_; end else dn_last <= _279_; end end
+      credit_ok <= \$signal  ? (* full_case = 32'd1 *) _061_ : _062_;
+      credits <= \$signal  ? (* full_case = 32'd1 *) _060_ : kept;
+      last_mblock <= _058_ >= M_;
     end
-    if (\$signal$138 ) begin
+    if (\$signal$147 ) begin
       i_acc <= acc_chosen;
     end
     if (o_valid) begin
-      acc_chosen <= \o_data$141 ;
+      acc_chosen <= \o_data$150 ;
     end
     if (rst) begin
       beat_last <= 1'h1;
-    end else if (_089_) begin
-      begin if (_079_) beat_last <= 1'h0; else begin if (_082_) beat_last <= 1'h1; else begin if (drain_restart) beat_last <= 1'h1; else beat_last <= 1'hx; end end end
+    end else if (_103_) begin
+      begin if (_007_) beat_last <= 1'h0; else begin if (_009_) beat_last <= 1'h1; else begin if (drain_restart) beat_last <= 1'h1; else beat_last <= 1'hx; end end end
     end
-    if (_157_) begin
+    if (_173_) begin
       ra_row <= 5'h00;
-    end else begin
-      ra_row <= _075_[4:0];
+    end else if (o_valid) begin
+      ra_row <= beat_last ? (* full_case = 32'd1 *) _206_ : _052_[4:0];
     end
-    if (_158_) begin
+    if (_174_) begin
       ra_inc[4:1] <= 4'h0;
-    end else begin
-      ra_inc[4:1] <= _074_[4:1];
+    end else if (o_valid) begin
+      ra_inc[4:1] <= _210_[4:1];
     end
-    if (_159_) begin
+    if (rst) begin
+      ra_inc[0] <= 1'h0;
+    end else if (_104_) begin
+      ra_inc[0] <= _192_[0];
+    end
+    if (_175_) begin
       ra <= 5'h00;
-    end else begin
-      ra <= ra_next;
+    end else if (o_valid) begin
+      ra <= beat_last ? (* full_case = 32'd1 *) _212_ : ra_inc;
     end
-    if (_160_) begin
+    if (_176_) begin
       drain_restart <= 1'h0;
     end else begin
       drain_restart <= s_param__valid;
     end
     if (rst) begin
       at_tile_last <= 1'h0;
-    end else if (_090_) begin
-      at_tile_last <= compute ? _225_ : \$signal$121 ;
+    end else if (_105_) begin
+      at_tile_last <= compute ? _252_ : \$signal$133 ;
     end
     if (rst) begin
       at_k_last <= 1'h0;
-    end else if (_091_) begin
-      at_k_last <= compute ? _228_ : \$signal$120 ;
+    end else if (_106_) begin
+      at_k_last <= compute ? _255_ : \$signal$132 ;
     end
     if (rst) begin
       fn_last <= 1'h0;
-    end else if (_130_) begin
-      begin if (compute) begin if (adv) begin if (at_tile_last) fn_last <= fn_last ? (* full_case = 32'd1 *) nb_one : _068_; else fn_last <= 1'hx; end else fn_last <= 1'hx; end else fn_last <= ! blk; end
+    end else if (_144_) begin
+      begin if (compute) begin if (adv) begin if (at_tile_last) fn_last <= fn_last ? (* full_case = 32'd1 *) nb_one : _101_; else fn_last <= 1'hx; end else fn_last <= 1'hx; end else fn_last <= ! blk; end
     end
-    if (_161_) begin
+    if (_177_) begin
       fn <= 5'h00;
-    end else if (_131_) begin
-      fn <= fn_last ? (* full_case = 32'd1 *) 5'h00 : _067_[4:0];
+    end else if (_145_) begin
+      fn <= fn_last ? (* full_case = 32'd1 *) 5'h00 : _100_[4:0];
     end
-    if (_162_) begin
+    if (_178_) begin
       fm0 <= 17'h00000;
-    end else if (_132_) begin
-      fm0 <= fm0 + 4'h8;
+    end else if (_146_) begin
+      fm0 <= _099_[16:0];
     end
     if (rst) begin
       in_data <= 1'h0;
-    end else if (_133_) begin
-      begin if (compute) begin if (adv) in_data <= at_tile_last ? (* full_case = 32'd1 *) _065_ : _235_; else in_data <= 1'hx; end else begin if (_191_) begin if (s_param__valid) begin if (ch_last) in_data <= 1'h1; else in_data <= 1'h0; end else in_data <= 1'h0; end else in_data <= 1'h0; end end
+    end else if (_147_) begin
+      begin if (compute) begin if (adv) in_data <= at_tile_last ? (* full_case = 32'd1 *) _098_ : _262_; else in_data <= 1'hx; end else begin if (_216_) begin if (s_param__valid) begin if (ch_last) in_data <= 1'h1; else in_data <= 1'h0; end else in_data <= 1'h0; end else in_data <= 1'h0; end end
     end
-    if (_163_) begin
+    if (_179_) begin
       kk <= 10'h000;
     end else if (adv) begin
-      kk <= at_tile_last ? (* full_case = 32'd1 *) 10'h000 : _070_[9:0];
+      kk <= at_tile_last ? (* full_case = 32'd1 *) 10'h000 : _102_;
     end
     if (rst) begin
       flush <= 5'h00;
-    end else if (_134_) begin
-      flush <= _624_(5'hxx, { _242_, _061_ }, { _243_, _241_ });
+    end else if (_111_) begin
+      flush <= _683_(5'hxx, { 5'h1e, _094_[4:0] }, { _269_, _268_ });
     end
     if (rst) begin
       compute <= 1'h0;
-    end else if (_135_) begin
-      compute <= _629_(1'hx, { _248_, _244_ }, { _249_, _246_ });
+    end else if (_148_) begin
+      compute <= _687_(1'hx, { _274_, _270_ }, { _275_, _272_ });
     end
     if (rst) begin
       nb_one <= 1'h0;
-    end else if (_136_) begin
+    end else if (_149_) begin
       nb_one <= ! blk;
     end
     if (rst) begin
       nb_pen <= 6'h00;
-    end else if (_137_) begin
+    end else if (_150_) begin
       nb_pen <= blk - 1'h1;
     end
     if (rst) begin
       ctrl_state <= 2'h0;
-    end else if (_138_) begin
-      ctrl_state <= _645_(2'hx, { _268_, _266_, _263_, _260_ }, { _269_, _267_, _264_, _262_ });
+    end else if (_151_) begin
+      ctrl_state <= _702_(2'hx, { _293_, _291_, _288_, _285_ }, { _294_, _292_, _289_, _287_ });
     end
     if (rst) begin
       ch_last <= 1'h0;
-    end else if (_139_) begin
-      ch_last <= _655_(1'hx, { _273_, _270_ }, { _274_, _272_ });
+    end else if (_152_) begin
+      ch_last <= _712_(1'hx, { _298_, _295_ }, { _299_, _297_ });
     end
     if (rst) begin
       ch <= 16'h0000;
-    end else if (_140_) begin
-      ch <= _660_(16'hxxxx, { _278_, _275_ }, { _279_, _277_ });
+    end else if (_153_) begin
+      ch <= _717_(16'hxxxx, { _303_, _300_ }, { _304_, _302_ });
     end
     if (rst) begin
       wb <= 1'h0;
-    end else if (_141_) begin
-      wb <= _667_(1'hx, { _285_, _282_ }, { _286_, _284_ });
+    end else if (_154_) begin
+      wb <= _724_(1'hx, { _310_, _307_ }, { _311_, _309_ });
     end
     if (rst) begin
       wa <= 5'h00;
-    end else if (_142_) begin
-      wa <= _673_(5'hxx, { _291_, _288_ }, { _292_, _290_ });
+    end else if (_155_) begin
+      wa <= _730_(5'hxx, { _316_, _313_ }, { _317_, _315_ });
     end
     if (rst) begin
       blk <= 5'h00;
-    end else if (_143_) begin
-      blk <= _680_(5'hxx, { _298_, _295_ }, { _299_, _297_ });
+    end else if (_156_) begin
+      blk <= _737_(5'hxx, { _323_, _320_ }, { _324_, _322_ });
     end
     if (rst) begin
       lane <= 2'h0;
-    end else if (_144_) begin
-      lane <= _686_(2'hx, { _304_, _301_ }, { _305_, _303_ });
+    end else if (_157_) begin
+      lane <= _743_(2'hx, { _329_, _326_ }, { _330_, _328_ });
     end
     if (rst) begin
-      \$signal$121  <= 1'h0;
-    end else if (_145_) begin
-      \$signal$121  <= _046_;
+      \$signal$133  <= 1'h0;
+    end else if (_158_) begin
+      \$signal$133  <= _079_;
     end
     if (rst) begin
-      \$signal$120  <= 1'h0;
-    end else if (_146_) begin
-      \$signal$120  <= _043_;
+      \$signal$132  <= 1'h0;
+    end else if (_159_) begin
+      \$signal$132  <= _076_;
     end
     if (rst) begin
       tile_pen <= 17'h00000;
-    end else if (_147_) begin
-      tile_pen <= _040_ - 2'h2;
+    end else if (_160_) begin
+      tile_pen <= _073_ - 2'h2;
     end
     if (rst) begin
       n_pen <= 17'h00000;
-    end else if (_148_) begin
+    end else if (_161_) begin
       n_pen <= hdr[31:16] - 2'h2;
     end
     if (rst) begin
       k_pen <= 17'h00000;
-    end else if (_149_) begin
+    end else if (_162_) begin
       k_pen <= hdr[47:32] - 2'h2;
     end
     if (rst) begin
       k_last <= 16'h0000;
-    end else if (_150_) begin
+    end else if (_163_) begin
       k_last <= hdr[47:32] - 1'h1;
     end
     if (rst) begin
       act_max <= 8'h00;
-    end else if (_151_) begin
+    end else if (_164_) begin
       act_max <= hdr[71:64];
     end
     if (rst) begin
       act_min <= 8'h00;
-    end else if (_152_) begin
+    end else if (_165_) begin
       act_min <= hdr[63:56];
     end
     if (rst) begin
       zero_point <= 8'h00;
-    end else if (_153_) begin
+    end else if (_166_) begin
       zero_point <= hdr[55:48];
     end
     if (rst) begin
+      m_one <= 1'h0;
+    end else if (_167_) begin
+      m_one <= hdr[15:0] == 1'h1;
+    end
+    if (rst) begin
+      m_wrap_pen <= 17'h00000;
+    end else if (_168_) begin
+      m_wrap_pen <= hdr[15:0] + 3'h6;
+    end
+    if (rst) begin
+      m_pen <= 17'h00000;
+    end else if (_169_) begin
+      m_pen <= hdr[15:0] - 2'h2;
+    end
+    if (rst) begin
       m_wrap <= 17'h00000;
-    end else if (_154_) begin
+    end else if (_170_) begin
       m_wrap <= hdr[15:0] + 3'h7;
     end
     if (rst) begin
       m_last <= 16'h0000;
-    end else if (_155_) begin
-      m_last <= hdr[15:0] - 1'h1;
+    end else if (_171_) begin
+      m_last <= _063_[15:0];
     end
     if (rst) begin
       M_ <= 16'h0000;
-    end else if (_156_) begin
+    end else if (_172_) begin
       M_ <= hdr[15:0];
     end
-    if (_164_) begin
+    if (_180_) begin
       \w_en$19  <= 1'h0;
     end else begin
-      \w_en$19  <= _021_;
+      \w_en$19  <= _033_;
     end
-    if (_165_) begin
+    if (_181_) begin
       \w_en$15  <= 1'h0;
     end else begin
-      \w_en$15  <= _019_;
+      \w_en$15  <= _031_;
     end
-    if (_166_) begin
+    if (_182_) begin
       \w_en$11  <= 1'h0;
     end else begin
-      \w_en$11  <= _016_;
+      \w_en$11  <= _028_;
     end
-    if (_167_) begin
+    if (_183_) begin
       w_en <= 1'h0;
     end else begin
-      w_en <= s_param__valid & _013_;
+      w_en <= s_param__valid & _025_;
     end
-    if (!_196_) begin
+    if (!_221_) begin
       w_data[68:63] <= 6'h00;
     end else begin
       w_data[68:63] <= hdr[69:64];
     end
-    if (!_197_) begin
+    if (!_222_) begin
       w_data[62:32] <= 31'h00000000;
     end else begin
       w_data[62:32] <= hdr[62:32];
     end
-    if (!_198_) begin
+    if (!_223_) begin
       w_data[31:0] <= 32'd0;
     end else begin
       w_data[31:0] <= hdr[31:0];

@@ -71,7 +71,7 @@ def corner_cases():
 @pytest.mark.parametrize("rounding", MODES)
 @pytest.mark.parametrize("zp,stages", [(-128, 4), (127, 4), (5, 4), (-128, 6), (127, 5),
                                        (-3, 7), (0, 2), (1, 8), (-128, 9), (127, 10),
-                                       (-128, 11)])
+                                       (-128, 11), (127, 12), (-128, 12)])
 def test_corners_match_the_golden_model(rounding, zp, stages):
     """Every corner, including INT32_MIN·(2^31 − 1) through the split partial products."""
     c = corner_cases()
@@ -84,7 +84,7 @@ def test_corners_match_the_golden_model(rounding, zp, stages):
 
 
 @pytest.mark.parametrize("rounding", MODES)
-@pytest.mark.parametrize("stages", [2, 3, 4, 5, 6, 7, 8, 9, 10, 11])
+@pytest.mark.parametrize("stages", range(2, MAX_REQUANT_STAGES + 1))
 def test_random_lanes_with_stalls(rounding, stages):
     rng = np.random.default_rng(stages)
     n, lanes = 120, 3
@@ -99,7 +99,7 @@ def test_random_lanes_with_stalls(rounding, stages):
 
 
 @pytest.mark.parametrize("rounding", MODES)
-@pytest.mark.parametrize("stages", [4, 5, 11])
+@pytest.mark.parametrize("stages", [4, 5, 11, 12])
 def test_every_left_shift_wraps_like_the_contract(rounding, stages):
     """Each left shift 0..30 (from 11 stages done in two parts, by e mod 4 and then by the
     rest), with sums whose shifted bits wrap past 32 bits: every part of the split shift
@@ -112,6 +112,44 @@ def test_every_left_shift_wraps_like_the_contract(rounding, stages):
     got = run_requant(1, acc, np.zeros_like(acc), mult, shift, 3, -128, 127,
                       rounding=rounding, stages=stages, width=27)
     want = requantize(acc[:, 0], mult[:, 0], shift[:, 0], 3, rounding=rounding)
+    assert np.array_equal(got[:, 0], want)
+
+
+@pytest.mark.parametrize("rounding", MODES)
+@pytest.mark.parametrize("stages", [11, 12])
+def test_every_shift_of_the_range_with_the_right_shift_split(rounding, stages):
+    """Every shift e of [−31, 30] (from 12 stages the right shift — r = −e for the double
+    roundings, 31 − e for single — is done in two parts, by its amount mod 4 and then by the
+    rest), with sums of both signs, small and large multipliers."""
+    rng = np.random.default_rng(200 + stages)
+    shift = np.repeat(np.arange(-31, 31), 6)[:, None]
+    acc = rng.integers(-(2**25), 2**25, shift.shape)
+    acc[::6] = -(2**25)
+    acc[1::6] = 2**25 - 1
+    mult = rng.integers(1, 2**31, shift.shape)
+    mult[2::6] = 2**31 - 1
+    got = run_requant(1, acc, np.zeros_like(acc), mult, shift, -5, -128, 127,
+                      rounding=rounding, stages=stages, width=27, stall=0.2, seed=stages)
+    want = requantize(acc[:, 0], mult[:, 0], shift[:, 0], -5, rounding=rounding)
+    assert np.array_equal(got[:, 0], want)
+
+
+@pytest.mark.parametrize("rounding", ["double", "double_half_up"])
+@pytest.mark.parametrize("stages", [4, 9, 12])
+@pytest.mark.parametrize("lo_shift", [-1, -2, -3, -4, -5, -8, -12])
+def test_every_right_shift_of_narrow_ranges(rounding, stages, lo_shift):
+    """Shift ranges whose right shifts r = −e reach 1..12: the rounding constants 2^(r−1)
+    and 2^(r−1) − 1 are decoded from r's low two bits and the rest (one or two bits of r
+    only, or none) and must be right at every r, with ties."""
+    rng = np.random.default_rng(-lo_shift * 10 + stages)
+    shift = np.repeat(np.arange(lo_shift, 3), 8)[:, None]
+    acc = rng.integers(-(2**20), 2**20, shift.shape)
+    acc[::8] = (2 * (shift[::8] < 0) - 1) << np.maximum(-shift[::8], 0)   # a tie at r
+    mult = rng.integers(1, 2**31, shift.shape)
+    mult[::8] = 2**30
+    got = run_requant(1, acc, np.zeros_like(acc), mult, shift, 1, -128, 127,
+                      rounding=rounding, stages=stages, shift_range=(lo_shift, 2), width=24)
+    want = requantize(acc[:, 0], mult[:, 0], shift[:, 0], 1, rounding=rounding)
     assert np.array_equal(got[:, 0], want)
 
 
@@ -173,7 +211,7 @@ def test_per_tensor_narrow_shift_range_and_no_clamp():
 
 
 @pytest.mark.parametrize("rounding", MODES)
-@pytest.mark.parametrize("stages", [6, 9, 10, 11])
+@pytest.mark.parametrize("stages", [6, 9, 10, 11, 12])
 def test_dsp_partial_products_two_steps_later(rounding, stages):
     """target="ecp5" puts the partial products through two DSP register steps (here their
     plain-logic twin) and a fabric register: two steps more latency, the same results, under
