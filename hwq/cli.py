@@ -164,7 +164,7 @@ def _cmd_synth(args) -> int:
     def progress(msg):
         print(f"hwq synth: {msg}", file=sys.stderr, flush=True)
 
-    res = synth(config, args.target, args.device, args.package, progress)
+    res = synth(config, args.target, args.device, args.package, progress, seed=args.seed)
     if args.json:
         print(json.dumps(res.to_dict()))
         return 0
@@ -175,6 +175,12 @@ def _cmd_synth(args) -> int:
         print(f"  {name:<11} {value:>8}  ({value / res.macs:.1f} per MAC)")
     print(f"  Fmax        {fmax}" + (f", critical path {res.critical_path}"
                                        if res.critical_path else ""))
+    if res.slowest:
+        print(f"  latest arrivals (ns after the clock edge, setup not included; seed "
+              f"{res.seed}):")
+        for g in res.slowest[:5]:
+            print(f"    {g['arrival_ns']:6.2f}  {g['register']}.{g['port']}"
+                  f"  ({g['endpoints']} endpoint{'s' if g['endpoints'] > 1 else ''})")
     if res.wrapper_ffs:
         print(f"  (placed in a pin wrapper: {res.wrapper_ffs} of the flip-flops and about one "
               f"LUT per output bit are the wrapper's)")
@@ -287,6 +293,9 @@ def _parser() -> argparse.ArgumentParser:
     y.add_argument("--device", help="ECP5: LFE5U-85F (default), LFE5U-45F, ...; "
                    "iCE40: UP5K (default), HX8K, HX1K, LP8K")
     y.add_argument("--package", help="package (default: ECP5 CABGA381, iCE40 UP5K sg48)")
+    y.add_argument("--seed", type=int, default=1,
+                   help="nextpnr's placement seed (default 1; Fmax moves by several per cent "
+                   "with it)")
     y.add_argument("--json", action="store_true", help="print one JSON object")
     y.set_defaults(func=_cmd_synth)
 

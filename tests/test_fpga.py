@@ -11,7 +11,7 @@ import sys
 import pytest
 
 from hwq.config import HwConfig, load_config
-from hwq.fpga import synth
+from hwq.fpga import slowest_registers, synth
 
 TINY = HwConfig(name="tiny", rows=1, cols=2, max_k=16, max_n=8)
 
@@ -27,6 +27,12 @@ def test_ecp5_place_and_route_out_of_context():
     start_end, delay = r.critical_path.split(" (")
     assert " -> " in start_end
     assert float(delay.split(" ns")[0]) == pytest.approx(1000 / r.fmax_mhz, rel=0.35)
+    # the latest arrivals: no data arrive after the clock period Fmax allows (the critical
+    # path is an arrival plus its register's setup time), latest first
+    arrivals = [g["arrival_ns"] for g in r.slowest]
+    assert len(r.slowest) == 10 and arrivals == sorted(arrivals, reverse=True)
+    assert 0.5 * 1000 / r.fmax_mhz < arrivals[0] <= 1000 / r.fmax_mhz + 0.01
+    assert r.seed == 1
 
 
 @pytest.mark.slow
@@ -88,12 +94,44 @@ def test_cli_json(tmp_path):
     cfg = tmp_path / "tiny.yaml"
     cfg.write_text("name: tiny\narray: {rows: 1, cols: 1}\nlimits: {max_k: 16, max_n: 8}\n")
     r = subprocess.run([sys.executable, "-m", "hwq.cli", "synth", str(cfg), "--target", "ice40",
-                        "--json"], capture_output=True, text=True)
+                        "--seed", "2", "--json"], capture_output=True, text=True)
     assert r.returncode == 0, r.stderr
     out = json.loads(r.stdout)
     assert {"luts", "ffs", "dsps", "brams", "fmax_mhz", "macs", "target"} <= set(out)
     assert out["macs"] == 1 and out["target"] == "ice40" and out["fmax_mhz"] > 0
+    # (on iCE40 the arrivals count from the clock at its source: the latest is within the
+    # clock's own route of the period)
+    assert out["seed"] == 2
+    assert out["slowest"][0]["arrival_ns"] == pytest.approx(1000 / out["fmax_mhz"], rel=0.1)
     assert "hwq synth: yosys" in r.stderr            # progress on long steps
+
+
+def test_slowest_registers_group_the_bits_of_a_register():
+    """Endpoints of one register (nextpnr's flip-flop names end in the bit's suffix) form one
+    group per input port, with their count and latest arrival (the larger of each endpoint's
+    min/max pair); DSP endpoints keep their own names; latest first, ties by name."""
+    def net(*ends):
+        return {"net": "n", "driver": "d", "port": "Q", "event": "posedge clk", "sources": [],
+                "endpoints": [{"cell": c, "port": p, "delay": [lo, hi], "event": "posedge clk"}
+                              for c, p, lo, hi in ends]}
+    report = {"detailed_net_timings": [
+        net(("engine.credits_TRELLIS_FF_Q", "DI", 1.0, 4.25),
+            ("engine.credits_TRELLIS_FF_Q_3", "DI", 2.0, 5.5),
+            ("engine.credits_TRELLIS_FF_Q_12", "CE", 0.5, 3.0)),
+        net(("engine.array.mul_0_0.dsp", "A7", 3.0, 5.5),
+            ("top.row_SB_DFFESR_Q_2", "D", 1.0, 2.0),
+            ("top.row_SB_DFFESR_Q", "D", 1.5, 2.5)),
+        net(("engine.credits_TRELLIS_FF_Q_4", "DI", 6.0, 4.0)),
+    ]}
+    assert slowest_registers(report) == [
+        {"register": "engine.credits", "port": "DI", "endpoints": 3, "arrival_ns": 6.0},
+        {"register": "engine.array.mul_0_0.dsp", "port": "A7", "endpoints": 1,
+         "arrival_ns": 5.5},
+        {"register": "engine.credits", "port": "CE", "endpoints": 1, "arrival_ns": 3.0},
+        {"register": "top.row", "port": "D", "endpoints": 2, "arrival_ns": 2.5},
+    ]
+    assert slowest_registers(report, limit=1)[0]["arrival_ns"] == 6.0
+    assert slowest_registers({}) == []
 
 
 def test_bad_arguments():
@@ -108,6 +146,8 @@ def test_bad_arguments():
                                          r"\(target: ecp5\); synthesise it with --target "
                                          r"ecp5$"):
         synth(dsp, "ice40")
+    with pytest.raises(ValueError, match=r"^seed must be a positive integer, not 0$"):
+        synth(TINY, "ecp5", seed=0)
     with pytest.raises(ValueError, match=r"^device must be one of UP5K, HX8K, HX1K, LP8K for "
                                          r"ice40, not 'UP3K'$"):
         synth(TINY, "ice40", device="UP3K")

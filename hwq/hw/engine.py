@@ -154,8 +154,8 @@ class GemmEngine(wiring.Component):
         fm0 = Signal(17)
         fn = Signal(range(max(blocks, 2)))
         # after the last tile: its drain (array latency + rows), the two register stages into
-        # the requantizer and the requantizer itself, plus margin
-        flush_len = cfg.array_latency + R * B + 2 + cfg.requant_latency + 2
+        # the requantizer, the requantizer itself and the FIFO's write register, plus margin
+        flush_len = cfg.array_latency + R * B + 2 + cfg.requant_latency + 3
         flush = Signal(range(flush_len + 1))
         header_taken = Signal()
         operands = self.s_act.valid & self.s_wgt.valid
@@ -257,16 +257,16 @@ class GemmEngine(wiring.Component):
                     m.d.sync += ch_last.eq(ch == n_pen)
                     with m.If(ch_last):
                         m.d.comb += enter.eq(1)
-                        m.d.sync += [nb_last.eq(blk), nb_pen.eq(blk - 1), dn_last.eq(blk == 0),
-                                     nb_one.eq(blk == 0),
+                        m.d.sync += [nb_last.eq(blk), nb_pen.eq(blk - 1), nb_one.eq(blk == 0),
                                      compute.eq(1)]
                         m.next = "COMPUTE"
             with m.State("COMPUTE"):
                 # (the flush count is loaded on every computing clock, not only on the last
-                # one: its load then waits on the state alone, not on the step's operands)
+                # one: its load then waits on the state alone, not on the step's operands;
+                # and the state moves on the clock after `compute` fell with the last tile's
+                # last step, from that flip-flop instead of the step's operands)
                 m.d.sync += flush.eq(flush_len)
-                with m.If(block_end & last_mblock):
-                    m.d.sync += compute.eq(0)
+                with m.If(~compute):
                     m.next = "FLUSH"
             with m.State("FLUSH"):
                 # until the last tile has drained through the requantizer into the FIFO
@@ -274,6 +274,10 @@ class GemmEngine(wiring.Component):
                 with m.If(flush == 0):
                     m.next = "HEADER"
 
+        # `compute` falls with the layer's last step (only set while in COMPUTE: block_end
+        # holds `compute`, and the FSM leaves COMPUTE on the clock after)
+        with m.If(block_end & last_mblock):
+            m.d.sync += compute.eq(0)
         # The tile counters: held at a layer's start values while not computing (they are
         # loaded on the clock that sets `compute`, from the registers the header and the
         # channels wrote), then moved by `adv`. The start values depend only on flip-flops.
@@ -293,7 +297,7 @@ class GemmEngine(wiring.Component):
             with m.Else():
                 m.d.sync += [kk.eq(kk + 1), at_k_last.eq(kk == k_pen),
                              at_tile_last.eq(kk == tile_pen)]
-                with m.If(kk == k_last):
+                with m.If(at_k_last):
                     m.d.sync += in_data.eq(0)     # idle steps pad a short tile
 
         # ------------------------------------------------------------ drain side
@@ -329,28 +333,34 @@ class GemmEngine(wiring.Component):
         # row < M − 1, and row − (rows − 1) < M is row < M + rows − 1
         m.d.comb += [row_end.eq(array.o_valid & beat_last),
                      wrap.eq(d_last & ~dn_last)]
-        row_next_v = Mux(wrap, row - (R - 1), row + 1)
-        row_valid_next_v = Mux(wrap, row < m_wrap, row < m_last)
-        # (the next row is the last, M − 1, when it is below M but not below M − 1: compares
-        # of `row` against registers, carry chains like row_valid_next's, not equalities)
-        row_last_next_v = Mux(wrap, (row < m_wrap) & ~(row < m_wrap_pen),
-                              (row < m_last) & ~(row < m_pen))
+        # what the next row, its flags and d_last, dn_last become at the row's end. `row`,
+        # `d`, `dn` and `wrap` change only at a row's last beat, at least B steps apart: with
+        # B ≥ 2 the values are computed into registers in the steps before, and from B ≥ 3 in
+        # two steps, the sums and compares of `row` (carry chains) into registers first
+        # (adders and compares behind the beat's flags, then chains followed by their
+        # choice, were ecp5_8x8's critical paths)
+        # (the next row is the last, M − 1, when it is below M but not below M − 1)
+        parts = {"plus": row + 1, "back": row - (R - 1), "lt_wrap": row < m_wrap,
+                 "lt_wrap_pen": row < m_wrap_pen, "lt_last": row < m_last, "lt_pen": row < m_pen,
+                 "d_pen": d == R - 2, "dn_pen": dn == nb_pen}
+        if B >= 3:
+            regs = {k: Signal(v.shape(), name=f"drain_{k}") for k, v in parts.items()}
+            m.d.sync += [regs[k].eq(v) for k, v in parts.items()]
+            parts = regs
         row_last_next = Signal()
-        # and what d_last and dn_last become at the row's end
-        d_last_next_v = Mux(d_last, R == 1, d == R - 2)
-        dn_last_next_v = Mux(dn_last, nb_one, dn == nb_pen)
         d_last_next, dn_last_next = Signal(), Signal()
-        if B > 1:
-            # `row` and `wrap` change only at a row's last beat, at least B ≥ 2 steps apart:
-            # what they become there is computed into registers the steps before (the adders
-            # and compares behind the beat's flags were ecp5_8x8's critical paths)
-            m.d.sync += [row_next.eq(row_next_v), row_valid_next.eq(row_valid_next_v),
-                         row_last_next.eq(row_last_next_v), d_last_next.eq(d_last_next_v),
-                         dn_last_next.eq(dn_last_next_v)]
+        nexts = [
+            row_next.eq(Mux(wrap, parts["back"], parts["plus"])),
+            row_valid_next.eq(Mux(wrap, parts["lt_wrap"], parts["lt_last"])),
+            row_last_next.eq(Mux(wrap, parts["lt_wrap"] & ~parts["lt_wrap_pen"],
+                                 parts["lt_last"] & ~parts["lt_pen"])),
+            d_last_next.eq(Mux(d_last, R == 1, parts["d_pen"])),
+            dn_last_next.eq(Mux(dn_last, nb_one, parts["dn_pen"])),
+        ]
+        if B >= 2:
+            m.d.sync += nexts
         else:
-            m.d.comb += [row_next.eq(row_next_v), row_valid_next.eq(row_valid_next_v),
-                         row_last_next.eq(row_last_next_v), d_last_next.eq(d_last_next_v),
-                         dn_last_next.eq(dn_last_next_v)]
+            m.d.comb += nexts
         # `ra` is the word of the beat the array shows now (and `ra_next` of the next one).
         # ra_inc = ra + 1 and ra_row = ra − (B − 1) (mod 2^len(ra)) hold at every step, so
         # what they become is chosen, with the same selects as ra_next, among sums of the
@@ -408,6 +418,14 @@ class GemmEngine(wiring.Component):
                     m.d.sync += dn.eq(dn + 1)
             with m.Else():
                 m.d.sync += d.eq(d + 1)
+        # the drain's first column block is the last when there is one block: set a step after
+        # the layer's channels are in, from the register nb_one (the FSM's decoded state, the
+        # parameter stream's valid and ch_last in front of dn_last were ecp5_8x8's critical
+        # path); the layer's first result row is a whole tile away
+        enter_q = Signal()
+        m.d.sync += enter_q.eq(enter)
+        with m.If(enter_q):
+            m.d.sync += dn_last.eq(nb_one)
         # Two register stages between the drain and the requantizer: the beat's part of the
         # row is chosen into the first, the second holds it (and the flags) while the
         # parameter word comes out of the memory's read register (RegisteredRam)
@@ -454,24 +472,35 @@ class GemmEngine(wiring.Component):
             m.d.comb += [rq.i_multiplier[0].eq(pt_mult), rq.i_shift[0].eq(pt_shift)]
 
         # ------------------------------------------------------------ output
-        # a row's B requantized parts are collected into one output word
+        # a row's B requantized parts are collected into one output word, which goes into the
+        # FIFO through a register (the write enable fans out to every cell of the FIFO's
+        # distributed memory: from the requantizer's valid through the word's assembly it was
+        # one of ecp5_8x8's slowest paths)
         out_w = Signal(word)
+        w_en = Signal()
         if B == 1:
-            m.d.comb += [out_w.data.eq(rq.o_data), fifo.w_en.eq(rq.o_valid)]
+            m.d.comb += [out_w.data.eq(rq.o_data), w_en.eq(rq.o_valid)]
         else:
             parts = [Signal(lanes(signed(8), L), name=f"part{b}") for b in range(B - 1)]
             ob = Signal(range(B))
+            ob_last = Signal()                       # ob == B − 1, kept with ob
             with m.If(rq.o_valid):
-                m.d.sync += ob.eq(Mux(ob == B - 1, 0, ob + 1))
+                m.d.sync += [ob.eq(Mux(ob_last, 0, ob + 1)), ob_last.eq(ob == B - 2)]
                 with m.Switch(ob):
                     for b in range(B - 1):
                         with m.Case(b):
                             m.d.sync += parts[b].eq(rq.o_data)
             m.d.comb += [out_w.data.eq(Cat(*parts, rq.o_data)),
-                         fifo.w_en.eq(rq.o_valid & (ob == B - 1))]
+                         w_en.eq(rq.o_valid & ob_last)]
+        m.d.comb += out_w.last.eq(rq.o_last)
+        w_en_q = Signal(name="fifo_w_en")
+        w_data_q = Signal(word, name="fifo_w_data")
+        m.d.sync += w_en_q.eq(w_en)
+        with m.If(w_en):
+            m.d.sync += w_data_q.eq(out_w)
         m.d.comb += [
-            out_w.last.eq(rq.o_last),
-            fifo.w_data.eq(out_w),
+            fifo.w_en.eq(w_en_q),
+            fifo.w_data.eq(w_data_q),
             self.m_out.valid.eq(fifo.r_rdy), self.m_out.payload.eq(fifo.r_data),
             fifo.r_en.eq(self.m_out.ready),
         ]

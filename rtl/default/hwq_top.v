@@ -62,7 +62,8 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   (* unused_bits = "5" *)
   wire [5:0] _005_;
   wire _006_;
-  wire [9:0] _007_;
+  (* unused_bits = "10" *)
+  wire [10:0] _007_;
   wire _008_;
   wire _009_;
   wire _010_;
@@ -72,22 +73,21 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   wire _014_;
   wire _015_;
   wire _016_;
-  wire _017_;
-  (* unused_bits = "5" *)
-  wire [5:0] _018_;
-  wire _019_;
+  wire [4:0] _017_;
   (* unused_bits = "3" *)
-  wire [3:0] _020_;
+  wire [3:0] _018_;
+  wire _019_;
+  wire _020_;
   wire _021_;
   wire _022_;
-  wire _023_;
+  wire _024_;
   wire _025_;
   wire _026_;
-  wire _027_;
+  wire _028_;
   wire _029_;
   wire _030_;
   wire _031_;
-  wire _032_;
+  wire _033_;
   wire _034_;
   wire _035_;
   wire _036_;
@@ -104,17 +104,18 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   wire _047_;
   wire _048_;
   wire _049_;
-  wire _050_;
+  wire _054_;
   wire _055_;
   wire _056_;
   wire _057_;
-  wire _058_;
+  wire _059_;
   wire _060_;
   wire _061_;
-  wire _062_;
-  wire _064_;
-  wire _066_;
-  wire [4:0] _067_;
+  wire _063_;
+  wire _065_;
+  wire [4:0] _066_;
+  (* unused_bits = "5" *)
+  wire [5:0] _067_;
   (* unused_bits = "5" *)
   wire [5:0] _068_;
   (* unused_bits = "5" *)
@@ -123,40 +124,38 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   wire [5:0] _070_;
   (* unused_bits = "5" *)
   wire [5:0] _071_;
+  wire _072_;
+  wire [17:0] _073_;
   (* unused_bits = "5" *)
-  wire [5:0] _072_;
-  wire _073_;
-  wire [17:0] _074_;
-  (* unused_bits = "5" *)
-  wire [5:0] _076_;
+  wire [5:0] _075_;
+  wire _076_;
   wire _077_;
-  wire _078_;
-  wire _084_;
-  (* unused_bits = "16" *)
-  wire [16:0] _085_;
-  wire _088_;
-  wire [15:0] _089_;
+  wire _083_;
+  wire _086_;
+  wire [15:0] _087_;
+  wire _089_;
+  wire _090_;
   wire _091_;
-  wire _092_;
+  wire [15:0] _092_;
   wire _093_;
-  wire [15:0] _094_;
-  wire _095_;
+  wire _094_;
+  wire [15:0] _095_;
   wire _096_;
-  wire [15:0] _097_;
-  wire _098_;
-  wire [4:0] _099_;
-  wire _100_;
   (* unused_bits = "5" *)
-  wire [5:0] _101_;
+  wire [5:0] _097_;
+  wire _098_;
+  (* unused_bits = "5" *)
+  wire [5:0] _099_;
   (* unused_bits = "1" *)
-  wire [1:0] _102_;
+  wire [1:0] _100_;
   (* unused_bits = "3" *)
-  wire [3:0] _103_;
-  wire _104_;
+  wire [3:0] _101_;
+  wire _102_;
+  wire [5:0] _105_;
   wire _106_;
+  wire _107_;
   wire _108_;
-  (* unused_bits = "6" *)
-  wire [6:0] _109_;
+  wire _109_;
   wire _110_;
   wire _111_;
   wire _112_;
@@ -252,115 +251,105 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   wire _202_;
   wire _203_;
   wire _204_;
-  wire _205_;
-  wire _206_;
-  wire _207_;
-  wire [4:0] _208_;
-  wire _209_;
-  wire _215_;
-  wire _218_;
-  wire [16:0] _221_;
-  wire [4:0] _224_;
-  wire [2:0] _229_;
-  wire _233_;
+  wire [4:0] _205_;
+  wire _210_;
+  wire _216_;
+  wire _219_;
+  wire [16:0] _222_;
+  wire [4:0] _225_;
+  wire [2:0] _230_;
   wire _234_;
-  wire _236_;
+  wire _235_;
   wire _237_;
-  wire _244_;
-  wire _250_;
+  wire _238_;
+  wire _245_;
   wire _251_;
   wire _252_;
+  wire _253_;
   wire _254_;
   wire _255_;
-  wire _256_;
-  wire _257_;
+  wire [1:0] _256_;
   wire _258_;
-  wire _259_;
+  wire [1:0] _259_;
   wire _260_;
-  wire _261_;
-  wire _262_;
+  wire [1:0] _261_;
+  wire [1:0] _262_;
+  wire _263_;
+  wire [1:0] _264_;
+  wire _265_;
   wire _266_;
-  wire [1:0] _267_;
+  wire _268_;
   wire _269_;
-  wire [1:0] _270_;
-  wire _271_;
-  wire [1:0] _272_;
-  wire [1:0] _273_;
-  wire _274_;
-  wire [1:0] _275_;
+  wire _270_;
+  wire [15:0] _271_;
+  wire _273_;
+  wire [15:0] _274_;
+  wire _275_;
   wire _276_;
   wire _277_;
-  wire _279_;
+  wire _278_;
   wire _280_;
   wire _281_;
-  wire [15:0] _282_;
-  wire _284_;
-  wire [15:0] _285_;
+  wire _282_;
+  wire [4:0] _283_;
+  wire [4:0] _284_;
   wire _286_;
-  wire _287_;
+  wire [4:0] _287_;
   wire _288_;
-  wire _289_;
-  wire _291_;
-  wire _292_;
+  wire [4:0] _289_;
+  wire [4:0] _290_;
+  wire [4:0] _291_;
   wire _293_;
   wire [4:0] _294_;
-  wire [4:0] _295_;
-  wire _297_;
-  wire [4:0] _298_;
+  wire _295_;
+  wire [2:0] _296_;
+  wire [2:0] _297_;
   wire _299_;
-  wire [4:0] _300_;
-  wire [4:0] _301_;
-  wire [4:0] _302_;
+  wire [2:0] _300_;
+  wire _301_;
+  wire _302_;
+  wire _303_;
   wire _304_;
-  wire [4:0] _305_;
+  wire _305_;
   wire _306_;
-  wire [2:0] _307_;
-  wire [2:0] _308_;
+  wire _307_;
+  wire _308_;
+  wire _309_;
   wire _310_;
-  wire [2:0] _311_;
+  wire _311_;
   wire _312_;
   wire _313_;
   wire _314_;
   wire _315_;
-  wire _316_;
-  wire _317_;
-  wire _318_;
-  wire _319_;
-  wire _320_;
-  wire _321_;
-  wire _322_;
-  wire _323_;
-  wire _324_;
-  wire _325_;
-  wire _326_;
+  wire [4:0] _318_;
+  wire [4:0] _319_;
+  wire [4:0] _321_;
+  wire [4:0] _322_;
+  wire [4:0] _323_;
+  wire [4:0] _324_;
+  wire [4:0] _325_;
   wire _327_;
-  wire [4:0] _330_;
-  wire [4:0] _331_;
-  wire [4:0] _333_;
-  wire [4:0] _334_;
-  wire [4:0] _335_;
-  wire [4:0] _336_;
-  wire [4:0] _337_;
+  wire _328_;
+  wire _329_;
+  wire _330_;
+  wire _331_;
+  wire _332_;
+  wire _333_;
+  wire _334_;
+  wire _335_;
+  wire _336_;
+  wire _337_;
+  wire _338_;
+  wire _339_;
+  wire _340_;
   wire _341_;
   wire _342_;
   wire _343_;
-  wire _344_;
-  wire _345_;
-  wire _346_;
-  wire _347_;
-  wire _348_;
-  wire _349_;
-  wire _350_;
-  wire _351_;
-  wire _352_;
-  wire _353_;
-  wire _354_;
-  wire _355_;
   wire \$like ;
   wire \$signal ;
-  reg \$signal$160  = 1'h0;
-  reg \$signal$161  = 1'h0;
-  reg \$signal$175  = 1'h0;
+  reg \$signal$163  = 1'h0;
+  reg \$signal$164  = 1'h0;
+  reg \$signal$179  = 1'h0;
   wire \$signal$92 ;
   reg [15:0] M_ = 16'h0000;
   reg [207:0] acc_chosen = 208'h0000000000000000000000000000000000000000000000000000;
@@ -385,6 +374,8 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   reg [4:0] dn = 5'h00;
   reg dn_last = 1'h0;
   reg drain_restart = 1'h0;
+  wire enter;
+  reg enter_q = 1'h0;
   reg [5:0] flush = 6'h00;
   reg [16:0] fm0 = 17'h00000;
   reg [4:0] fn = 5'h00;
@@ -401,7 +392,6 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   input [63:0] i_w;
   wire [63:0] i_w;
   reg in_data = 1'h0;
-  reg [15:0] k_last = 16'h0000;
   reg [16:0] k_pen = 17'h00000;
   wire [4:0] kept;
   reg [9:0] kk = 10'h000;
@@ -420,7 +410,7 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   reg nb_one = 1'h0;
   reg [5:0] nb_pen = 6'h00;
   wire [63:0] o_data;
-  wire [207:0] \o_data$178 ;
+  wire [207:0] \o_data$182 ;
   wire o_last;
   wire o_valid;
   wire \o_valid$138 ;
@@ -457,8 +447,10 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   reg [16:0] tile_pen = 17'h00000;
   reg [4:0] w_addr = 5'h00;
   reg [68:0] w_data = 69'h000000000000000000;
+  reg [64:0] \w_data$142  = 65'h00000000000000000;
   reg w_en = 1'h0;
   reg \w_en$11  = 1'h0;
+  reg \w_en$140  = 1'h0;
   reg \w_en$15  = 1'h0;
   reg \w_en$19  = 1'h0;
   reg \w_en$23  = 1'h0;
@@ -470,188 +462,188 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   wire wrap;
   reg [7:0] zero_point = 8'h00;
   assign kept = credits + give_back;
-  assign _036_ = s_act__valid & s_wgt__valid;
-  assign _047_ = in_data & _036_;
-  assign _057_ = ~ at_k_last;
-  assign _066_ = credit_ok | _057_;
-  assign take = _047_ & _066_;
-  assign _073_ = s_act__valid & s_wgt__valid;
-  assign _084_ = in_data & _073_;
-  assign _091_ = _084_ & credit_ok;
-  assign \$signal  = _091_ & at_k_last;
-  assign _100_ = ~ in_data;
+  assign _035_ = s_act__valid & s_wgt__valid;
+  assign _046_ = in_data & _035_;
+  assign _056_ = ~ at_k_last;
+  assign _065_ = credit_ok | _056_;
+  assign take = _046_ & _065_;
+  assign _072_ = s_act__valid & s_wgt__valid;
+  assign _083_ = in_data & _072_;
+  assign _089_ = _083_ & credit_ok;
+  assign \$signal  = _089_ & at_k_last;
+  assign _098_ = ~ in_data;
   assign _000_ = s_act__valid & s_wgt__valid;
   assign _010_ = ~ at_k_last;
   assign _019_ = credit_ok | _010_;
-  assign _029_ = _000_ & _019_;
-  assign adv = _100_ | _029_;
-  assign _030_ = compute & adv;
-  assign _031_ = _030_ & at_tile_last;
-  assign block_end = _031_ & fn_last;
+  assign _028_ = _000_ & _019_;
+  assign adv = _098_ | _028_;
+  assign _029_ = compute & adv;
+  assign _030_ = _029_ & at_tile_last;
+  assign block_end = _030_ & fn_last;
   assign i_last = take & at_k_last;
-  assign _032_ = ! lane;
-  assign _034_ = lane == 1'h1;
-  assign _035_ = s_param__valid & _034_;
-  assign _037_ = lane == 2'h2;
-  assign _038_ = s_param__valid & _037_;
-  assign _039_ = lane == 2'h3;
-  assign _040_ = s_param__valid & _039_;
-  assign _041_ = lane == 3'h4;
-  assign _042_ = s_param__valid & _041_;
-  assign _043_ = lane == 3'h5;
-  assign _044_ = s_param__valid & _043_;
-  assign _045_ = lane == 3'h6;
-  assign _046_ = s_param__valid & _045_;
-  assign _048_ = lane == 3'h7;
-  assign _049_ = s_param__valid & _048_;
+  assign _031_ = ! lane;
+  assign _033_ = lane == 1'h1;
+  assign _034_ = s_param__valid & _033_;
+  assign _036_ = lane == 2'h2;
+  assign _037_ = s_param__valid & _036_;
+  assign _038_ = lane == 2'h3;
+  assign _039_ = s_param__valid & _038_;
+  assign _040_ = lane == 3'h4;
+  assign _041_ = s_param__valid & _040_;
+  assign _042_ = lane == 3'h5;
+  assign _043_ = s_param__valid & _042_;
+  assign _044_ = lane == 3'h6;
+  assign _045_ = s_param__valid & _044_;
+  assign _047_ = lane == 3'h7;
+  assign _048_ = s_param__valid & _047_;
   assign row_end = o_valid & beat_last;
-  assign _050_ = ~ dn_last;
-  assign wrap = d_last & _050_;
-  assign _055_ = row < m_wrap;
-  assign _056_ = row < m_wrap_pen;
-  assign _058_ = ~ _056_;
-  assign _060_ = row < m_last;
-  assign _061_ = row < m_pen;
-  assign _062_ = ~ _061_;
-  assign _064_ = d == 3'h6;
-  assign \$signal$92  = d_last ? 1'h0 : _064_;
-  assign _067_ = ra_inc + 1'h1;
-  assign _068_[4:0] = ra_inc + 1'h0;
-  assign _069_[4:0] = ra_row + 1'h1;
-  assign _070_[4:0] = ra_row + 1'h0;
-  assign _071_[4:0] = ra_inc + 1'h1;
-  assign _072_[4:0] = ra_inc + 1'h0;
-  assign _074_ = fm0 + 4'h8;
-  assign _076_[4:0] = kept - 4'h8;
-  assign _077_ = kept >= 5'h10;
-  assign _078_ = kept >= 4'h8;
-  assign _085_[15:0] = hdr[47:32] - 1'h1;
-  assign _088_ = hdr[47:32] > 4'hf;
-  assign _089_ = _088_ ? hdr[47:32] : 16'h000f;
-  assign _092_ = hdr[47:32] == 1'h1;
-  assign _093_ = hdr[47:32] > 4'hf;
-  assign _094_ = _093_ ? hdr[47:32] : 16'h000f;
-  assign _095_ = _094_ == 1'h1;
-  assign _096_ = hdr[31:16] == 1'h1;
-  assign _097_ = ch + 1'h1;
-  assign _098_ = lane == 3'h7;
-  assign _099_ = wa + 1'h1;
-  assign _101_[4:0] = blk + 1'h1;
-  assign _102_[0] = wb + 1'h1;
-  assign _103_[2:0] = lane + 1'h1;
-  assign _104_ = ch == n_pen;
-  assign _106_ = ! blk;
-  assign _108_ = block_end & last_mblock;
-  assign _109_[5:0] = flush - 1'h1;
-  assign _110_ = ! flush;
+  assign _049_ = ~ dn_last;
+  assign wrap = d_last & _049_;
+  assign _054_ = row < m_wrap;
+  assign _055_ = row < m_wrap_pen;
+  assign _057_ = ~ _055_;
+  assign _059_ = row < m_last;
+  assign _060_ = row < m_pen;
+  assign _061_ = ~ _060_;
+  assign _063_ = d == 3'h6;
+  assign \$signal$92  = d_last ? 1'h0 : _063_;
+  assign _066_ = ra_inc + 1'h1;
+  assign _067_[4:0] = ra_inc + 1'h0;
+  assign _068_[4:0] = ra_row + 1'h1;
+  assign _069_[4:0] = ra_row + 1'h0;
+  assign _070_[4:0] = ra_inc + 1'h1;
+  assign _071_[4:0] = ra_inc + 1'h0;
+  assign _073_ = fm0 + 4'h8;
+  assign _075_[4:0] = kept - 4'h8;
+  assign _076_ = kept >= 5'h10;
+  assign _077_ = kept >= 4'h8;
+  assign _086_ = hdr[47:32] > 4'hf;
+  assign _087_ = _086_ ? hdr[47:32] : 16'h000f;
+  assign _090_ = hdr[47:32] == 1'h1;
+  assign _091_ = hdr[47:32] > 4'hf;
+  assign _092_ = _091_ ? hdr[47:32] : 16'h000f;
+  assign _093_ = _092_ == 1'h1;
+  assign _094_ = hdr[31:16] == 1'h1;
+  assign _095_ = ch + 1'h1;
+  assign _096_ = lane == 3'h7;
+  assign _097_[4:0] = wa + 1'h1;
+  assign _099_[4:0] = blk + 1'h1;
+  assign _100_[0] = wb + 1'h1;
+  assign _101_[2:0] = lane + 1'h1;
+  assign _102_ = ch == n_pen;
+  assign _105_ = flush - 1'h1;
+  assign _106_ = ! flush;
+  assign _107_ = block_end & last_mblock;
   assign _002_ = fn_last & last_mblock;
   assign _003_ = ~ _002_;
   assign _005_[4:0] = fn + 1'h1;
   assign _006_ = fn == nb_pen;
-  assign _007_ = kk + 1'h1;
+  assign _007_[9:0] = kk + 1'h1;
   assign _008_ = kk == k_pen;
   assign _009_ = kk == tile_pen;
-  assign _011_ = kk == k_last;
-  assign _012_ = ~ drain_restart;
-  assign _013_ = _012_ & o_valid;
-  assign _014_ = ~ beat_last;
-  assign _015_ = _013_ & _014_;
-  assign _016_ = ~ drain_restart;
-  assign _017_ = _016_ & row_end;
-  assign _018_[4:0] = dn + 1'h1;
-  assign _020_[2:0] = d + 1'h1;
-  assign _021_ = o_valid & row_valid;
-  assign _022_ = row_end & row_valid;
-  assign _023_ = _022_ & row_last;
-  assign _025_ = r_en & m_out__valid;
-  assign _026_ = ~ row_valid;
-  assign _027_ = row_end & _026_;
-  assign _111_ = { _017_, _015_, drain_restart } != 1'h0;
+  assign _011_ = ~ drain_restart;
+  assign _012_ = _011_ & o_valid;
+  assign _013_ = ~ beat_last;
+  assign _014_ = _012_ & _013_;
+  assign _015_ = ~ drain_restart;
+  assign _016_ = _015_ & row_end;
+  assign _017_ = dn + 1'h1;
+  assign _018_[2:0] = d + 1'h1;
+  assign _020_ = o_valid & row_valid;
+  assign _021_ = row_end & row_valid;
+  assign _022_ = _021_ & row_last;
+  assign _024_ = r_en & m_out__valid;
+  assign _025_ = ~ row_valid;
+  assign _026_ = row_end & _025_;
+  assign _108_ = { _016_, _014_, enter_q, d_last } != 4'h8;
+  assign _109_ = { _016_, _014_, enter_q } != 1'h0;
+  assign _110_ = { _014_, enter_q } != 2'h2;
+  assign _111_ = { _016_, _014_, drain_restart } != 1'h0;
   assign _112_ = { drain_restart, o_valid } != 1'h0;
   assign _113_ = { compute, adv } != 2'h2;
   assign _114_ = { compute, adv } != 2'h2;
   assign _115_ = { compute, adv } != 2'h2;
   assign _116_ = { at_tile_last, compute, adv } != 2'h3;
-  assign _117_ = { compute, adv } != 2'h2;
-  assign _118_ = { _011_, at_tile_last, compute, adv } != 2'h3;
-  assign _119_ = { _251_, _250_ } != 1'h0;
-  assign _120_ = { _257_, s_param__valid } != 2'h2;
-  assign _121_ = { _257_, ch_last, s_param__valid } != 3'h5;
-  assign _122_ = { _254_, _108_ } != 2'h2;
-  assign _123_ = { _257_, _254_ } != 1'h0;
-  assign _124_ = { _274_, s_param__valid } != 2'h2;
-  assign _125_ = { _276_, s_param__valid } != 2'h2;
-  assign _126_ = { _274_, ch_last, s_param__valid } != 3'h5;
-  assign _127_ = { _271_, _108_ } != 2'h2;
-  assign _128_ = { _269_, _110_ } != 2'h2;
-  assign _129_ = { _276_, _274_, _271_, _269_ } != 1'h0;
-  assign _130_ = { _279_, s_param__valid } != 2'h2;
-  assign _131_ = { _281_, s_param__valid } != 2'h2;
-  assign _132_ = { _281_, _279_ } != 1'h0;
-  assign _133_ = { _284_, s_param__valid } != 2'h2;
-  assign _134_ = { _286_, s_param__valid } != 2'h2;
-  assign _135_ = { _286_, _284_ } != 1'h0;
-  assign _136_ = { _291_, s_param__valid } != 2'h2;
-  assign _137_ = { _293_, s_param__valid } != 2'h2;
-  assign _138_ = { _291_, _098_, s_param__valid } != 3'h5;
-  assign _139_ = { _293_, _291_ } != 1'h0;
-  assign _140_ = { _297_, s_param__valid } != 2'h2;
-  assign _141_ = { _299_, s_param__valid } != 2'h2;
-  assign _142_ = { _297_, _098_, s_param__valid } != 3'h5;
-  assign _143_ = { _299_, _297_ } != 1'h0;
-  assign _144_ = { _304_, s_param__valid } != 2'h2;
-  assign _145_ = { _306_, s_param__valid } != 2'h2;
-  assign _146_ = { _304_, _098_, wb, s_param__valid } != 4'hf;
-  assign _147_ = { _304_, _098_, s_param__valid } != 3'h5;
-  assign _148_ = { _306_, _304_ } != 1'h0;
-  assign _149_ = { _310_, s_param__valid } != 2'h2;
-  assign _150_ = { _312_, s_param__valid } != 2'h2;
-  assign _151_ = { _312_, _310_ } != 1'h0;
-  assign _152_ = & { _116_, _115_ };
-  assign _153_ = & { at_tile_last, adv };
-  assign _154_ = & { fn_last, at_tile_last, adv };
-  assign _155_ = & { _118_, _117_ };
-  assign _156_ = & { _123_, _122_, _121_, _120_ };
-  assign _157_ = & { _258_, ch_last, s_param__valid };
-  assign _158_ = & { _266_, ch_last, s_param__valid };
-  assign _159_ = & { _129_, _128_, _127_, _126_, _125_, _124_ };
-  assign _160_ = & { _132_, _131_, _130_ };
-  assign _161_ = & { _135_, _134_, _133_ };
-  assign _162_ = & { _139_, _138_, _137_, _136_ };
-  assign _163_ = & { _143_, _142_, _141_, _140_ };
-  assign _164_ = & { _148_, _147_, _146_, _145_, _144_ };
-  assign _165_ = & { _151_, _150_, _149_ };
-  assign _166_ = & { _313_, s_param__valid };
-  assign _167_ = & { _314_, s_param__valid };
-  assign _168_ = & { _315_, s_param__valid };
-  assign _169_ = & { _316_, s_param__valid };
-  assign _170_ = & { _317_, s_param__valid };
-  assign _171_ = & { _318_, s_param__valid };
-  assign _172_ = & { _319_, s_param__valid };
-  assign _173_ = & { _320_, s_param__valid };
-  assign _174_ = & { _321_, s_param__valid };
-  assign _175_ = & { _322_, s_param__valid };
-  assign _176_ = & { _323_, s_param__valid };
-  assign _177_ = & { _324_, s_param__valid };
-  assign _178_ = & { _325_, s_param__valid };
-  assign _179_ = & { _326_, s_param__valid };
-  assign _180_ = & { _327_, s_param__valid };
-  assign _196_ = ~ _353_;
-  assign _197_ = ~ compute;
-  assign _198_ = ~ compute;
-  assign _199_ = ~ compute;
-  assign _200_ = ~ _342_;
-  assign _201_ = ~ _343_;
-  assign _202_ = ~ _344_;
-  assign _203_ = ~ _345_;
-  assign _204_ = ~ _346_;
-  assign _205_ = ~ _347_;
-  assign _206_ = ~ _348_;
-  assign _207_ = ~ _349_;
-  assign _181_ = | { drain_restart, rst };
-  assign _182_ = | { drain_restart, rst };
-  assign _183_ = | { drain_restart, rst };
-  assign _184_ = | { _196_, rst };
+  assign _117_ = { at_tile_last, compute, adv, at_k_last } != 3'h6;
+  assign _118_ = { compute, adv } != 2'h2;
+  assign _119_ = { _252_, _251_ } != 1'h0;
+  assign _120_ = { _263_, s_param__valid } != 2'h2;
+  assign _121_ = { _265_, s_param__valid } != 2'h2;
+  assign _122_ = { _263_, ch_last, s_param__valid } != 3'h5;
+  assign _123_ = { _260_, compute } != 2'h3;
+  assign _124_ = { _258_, _106_ } != 2'h2;
+  assign _125_ = { _265_, _263_, _260_, _258_ } != 1'h0;
+  assign _126_ = { _268_, s_param__valid } != 2'h2;
+  assign _127_ = { _270_, s_param__valid } != 2'h2;
+  assign _128_ = { _270_, _268_ } != 1'h0;
+  assign _129_ = { _273_, s_param__valid } != 2'h2;
+  assign _130_ = { _275_, s_param__valid } != 2'h2;
+  assign _131_ = { _275_, _273_ } != 1'h0;
+  assign _132_ = { _280_, s_param__valid } != 2'h2;
+  assign _133_ = { _282_, s_param__valid } != 2'h2;
+  assign _134_ = { _280_, _096_, s_param__valid } != 3'h5;
+  assign _135_ = { _282_, _280_ } != 1'h0;
+  assign _136_ = { _286_, s_param__valid } != 2'h2;
+  assign _137_ = { _288_, s_param__valid } != 2'h2;
+  assign _138_ = { _286_, _096_, s_param__valid } != 3'h5;
+  assign _139_ = { _288_, _286_ } != 1'h0;
+  assign _140_ = { _293_, s_param__valid } != 2'h2;
+  assign _141_ = { _295_, s_param__valid } != 2'h2;
+  assign _142_ = { _293_, _096_, wb, s_param__valid } != 4'hf;
+  assign _143_ = { _293_, _096_, s_param__valid } != 3'h5;
+  assign _144_ = { _295_, _293_ } != 1'h0;
+  assign _145_ = { _299_, s_param__valid } != 2'h2;
+  assign _146_ = { _301_, s_param__valid } != 2'h2;
+  assign _147_ = { _301_, _299_ } != 1'h0;
+  assign _148_ = & { _110_, _109_, _108_ };
+  assign _149_ = & { _116_, _115_ };
+  assign _150_ = & { at_tile_last, adv };
+  assign _151_ = & { fn_last, at_tile_last, adv };
+  assign _152_ = & { _118_, _117_ };
+  assign _153_ = & { _253_, ch_last, s_param__valid };
+  assign _154_ = & { _254_, ch_last, s_param__valid };
+  assign _155_ = & { _255_, ch_last, s_param__valid };
+  assign _156_ = & { _125_, _124_, _123_, _122_, _121_, _120_ };
+  assign _157_ = & { _128_, _127_, _126_ };
+  assign _158_ = & { _131_, _130_, _129_ };
+  assign _159_ = & { _135_, _134_, _133_, _132_ };
+  assign _160_ = & { _139_, _138_, _137_, _136_ };
+  assign _161_ = & { _144_, _143_, _142_, _141_, _140_ };
+  assign _162_ = & { _147_, _146_, _145_ };
+  assign _163_ = & { _302_, s_param__valid };
+  assign _164_ = & { _303_, s_param__valid };
+  assign _165_ = & { _304_, s_param__valid };
+  assign _166_ = & { _305_, s_param__valid };
+  assign _167_ = & { _306_, s_param__valid };
+  assign _168_ = & { _307_, s_param__valid };
+  assign _169_ = & { _308_, s_param__valid };
+  assign _170_ = & { _309_, s_param__valid };
+  assign _171_ = & { _310_, s_param__valid };
+  assign _172_ = & { _311_, s_param__valid };
+  assign _173_ = & { _312_, s_param__valid };
+  assign _174_ = & { _313_, s_param__valid };
+  assign _175_ = & { _314_, s_param__valid };
+  assign _176_ = & { _315_, s_param__valid };
+  assign _193_ = ~ _341_;
+  assign _194_ = ~ compute;
+  assign _195_ = ~ compute;
+  assign _196_ = ~ compute;
+  assign _197_ = ~ _330_;
+  assign _198_ = ~ _331_;
+  assign _199_ = ~ _332_;
+  assign _200_ = ~ _333_;
+  assign _201_ = ~ _334_;
+  assign _202_ = ~ _335_;
+  assign _203_ = ~ _336_;
+  assign _204_ = ~ _337_;
+  assign _177_ = | { drain_restart, rst };
+  assign _178_ = | { drain_restart, rst };
+  assign _179_ = | { drain_restart, rst };
+  assign _180_ = | { _193_, rst };
+  assign _181_ = | { _194_, rst };
+  assign _182_ = | { _195_, rst };
+  assign _183_ = | { _196_, rst };
+  assign _184_ = | { _107_, rst };
   assign _185_ = | { _197_, rst };
   assign _186_ = | { _198_, rst };
   assign _187_ = | { _199_, rst };
@@ -660,22 +652,19 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   assign _190_ = | { _202_, rst };
   assign _191_ = | { _203_, rst };
   assign _192_ = | { _204_, rst };
-  assign _193_ = | { _205_, rst };
-  assign _194_ = | { _206_, rst };
-  assign _195_ = | { _207_, rst };
-  assign _209_ = drain_restart ? 1'h0 : d_last;
-  assign _215_ = drain_restart ? m_one : row_last;
-  assign _218_ = drain_restart ? 1'h1 : row_valid;
-  assign _221_ = drain_restart ? 17'h00000 : row;
-  assign _208_[0] = drain_restart ? (* full_case = 32'd1 *) 1'h1 : \$like ;
-  assign _224_ = drain_restart ? 5'h00 : dn;
-  assign _229_ = drain_restart ? 3'h0 : d;
-  assign _233_ = at_tile_last ? (* full_case = 32'd1 *) \$signal$161  : _009_;
-  assign _234_ = adv ? _233_ : 1'hx;
-  assign _236_ = at_tile_last ? (* full_case = 32'd1 *) \$signal$160  : _008_;
-  assign _237_ = adv ? _236_ : 1'hx;
-  assign _244_ = _011_ ? 1'h0 : 1'hx;
-  function [5:0] _686_;
+  assign _210_ = drain_restart ? 1'h0 : d_last;
+  assign _216_ = drain_restart ? m_one : row_last;
+  assign _219_ = drain_restart ? 1'h1 : row_valid;
+  assign _222_ = drain_restart ? 17'h00000 : row;
+  assign _205_[0] = drain_restart ? (* full_case = 32'd1 *) 1'h1 : \$like ;
+  assign _225_ = drain_restart ? 5'h00 : dn;
+  assign _230_ = drain_restart ? 3'h0 : d;
+  assign _234_ = at_tile_last ? (* full_case = 32'd1 *) \$signal$164  : _009_;
+  assign _235_ = adv ? _234_ : 1'hx;
+  assign _237_ = at_tile_last ? (* full_case = 32'd1 *) \$signal$163  : _008_;
+  assign _238_ = adv ? _237_ : 1'hx;
+  assign _245_ = at_k_last ? 1'h0 : 1'hx;
+  function [5:0] _677_;
     input [5:0] a;
     input [11:0] b;
     input [1:0] s;
@@ -683,42 +672,20 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
     (* parallel_case *)
     casez (s)
       2'b?1:
-        _686_ = b[5:0];
+        _677_ = b[5:0];
       2'b1?:
-        _686_ = b[11:6];
+        _677_ = b[11:6];
       default:
-        _686_ = a;
+        _677_ = a;
     endcase
   endfunction
-  assign _250_ = ctrl_state == (* full_case = 32'd1 *) 2'h3;
-  assign _251_ = ctrl_state == (* full_case = 32'd1 *) 2'h2;
-  assign _252_ = _108_ ? 1'h0 : 1'hx;
-  function [0:0] _690_;
-    input [0:0] a;
-    input [1:0] b;
-    input [1:0] s;
-    (* parallel_case *)
-    casez (s)
-      2'b?1:
-        _690_ = b[0:0];
-      2'b1?:
-        _690_ = b[1:1];
-      default:
-        _690_ = a;
-    endcase
-  endfunction
-  assign _254_ = ctrl_state == 2'h2;
-  assign _255_ = ch_last ? 1'h1 : 1'hx;
-  assign _256_ = s_param__valid ? _255_ : 1'hx;
-  assign _257_ = ctrl_state == 1'h1;
-  assign _258_ = ctrl_state == 1'h1;
-  assign _259_ = ch_last ? _106_ : dn_last;
-  assign _260_ = s_param__valid ? _259_ : dn_last;
-  assign _261_ = _262_ ? _260_ : dn_last;
-  assign _262_ = ctrl_state == 1'h1;
-  assign _266_ = ctrl_state == 1'h1;
-  assign _267_ = _110_ ? 2'h0 : 2'hx;
-  function [1:0] _705_;
+  assign _251_ = ctrl_state == (* full_case = 32'd1 *) 2'h3;
+  assign _252_ = ctrl_state == (* full_case = 32'd1 *) 2'h2;
+  assign _253_ = ctrl_state == 1'h1;
+  assign _254_ = ctrl_state == 1'h1;
+  assign _255_ = ctrl_state == 1'h1;
+  assign _256_ = _106_ ? 2'h0 : 2'hx;
+  function [1:0] _684_;
     input [1:0] a;
     input [7:0] b;
     input [3:0] s;
@@ -726,192 +693,194 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
     (* parallel_case *)
     casez (s)
       4'b???1:
-        _705_ = b[1:0];
+        _684_ = b[1:0];
       4'b??1?:
-        _705_ = b[3:2];
+        _684_ = b[3:2];
       4'b?1??:
-        _705_ = b[5:4];
+        _684_ = b[5:4];
       4'b1???:
-        _705_ = b[7:6];
+        _684_ = b[7:6];
       default:
-        _705_ = a;
+        _684_ = a;
     endcase
   endfunction
-  assign _269_ = ctrl_state == (* full_case = 32'd1 *) 2'h3;
-  assign _270_ = _108_ ? 2'h3 : 2'hx;
-  assign _271_ = ctrl_state == (* full_case = 32'd1 *) 2'h2;
-  assign _272_ = ch_last ? 2'h2 : 2'hx;
-  assign _273_ = s_param__valid ? _272_ : 2'hx;
-  assign _274_ = ctrl_state == (* full_case = 32'd1 *) 1'h1;
-  assign _275_ = s_param__valid ? 2'h1 : 2'hx;
-  assign _276_ = ! (* full_case = 32'd1 *) ctrl_state;
-  assign _277_ = s_param__valid ? _104_ : 1'hx;
-  function [0:0] _715_;
+  assign _258_ = ctrl_state == (* full_case = 32'd1 *) 2'h3;
+  assign _259_ = compute ? 2'hx : 2'h3;
+  assign _260_ = ctrl_state == (* full_case = 32'd1 *) 2'h2;
+  assign _261_ = ch_last ? 2'h2 : 2'hx;
+  assign _262_ = s_param__valid ? _261_ : 2'hx;
+  assign _263_ = ctrl_state == (* full_case = 32'd1 *) 1'h1;
+  assign _264_ = s_param__valid ? 2'h1 : 2'hx;
+  assign _265_ = ! (* full_case = 32'd1 *) ctrl_state;
+  assign _266_ = s_param__valid ? _102_ : 1'hx;
+  function [0:0] _694_;
     input [0:0] a;
     input [1:0] b;
     input [1:0] s;
     (* parallel_case *)
     casez (s)
       2'b?1:
-        _715_ = b[0:0];
+        _694_ = b[0:0];
       2'b1?:
-        _715_ = b[1:1];
+        _694_ = b[1:1];
       default:
-        _715_ = a;
+        _694_ = a;
     endcase
   endfunction
-  assign _279_ = ctrl_state == 1'h1;
-  assign _280_ = s_param__valid ? _096_ : 1'hx;
-  assign _281_ = ! ctrl_state;
-  assign _282_ = s_param__valid ? _097_ : 16'hxxxx;
-  function [15:0] _720_;
+  assign _268_ = ctrl_state == 1'h1;
+  assign _269_ = s_param__valid ? _094_ : 1'hx;
+  assign _270_ = ! ctrl_state;
+  assign _271_ = s_param__valid ? _095_ : 16'hxxxx;
+  function [15:0] _699_;
     input [15:0] a;
     input [31:0] b;
     input [1:0] s;
     (* parallel_case *)
     casez (s)
       2'b?1:
-        _720_ = b[15:0];
+        _699_ = b[15:0];
       2'b1?:
-        _720_ = b[31:16];
+        _699_ = b[31:16];
       default:
-        _720_ = a;
+        _699_ = a;
     endcase
   endfunction
-  assign _284_ = ctrl_state == 1'h1;
-  assign _285_ = s_param__valid ? 16'h0000 : 16'hxxxx;
-  assign _286_ = ! ctrl_state;
-  assign _287_ = wb ? (* full_case = 32'd1 *) _102_[0] : 1'h0;
-  assign _288_ = _098_ ? _287_ : 1'hx;
-  assign _289_ = s_param__valid ? _288_ : 1'hx;
-  function [0:0] _727_;
+  assign _273_ = ctrl_state == 1'h1;
+  assign _274_ = s_param__valid ? 16'h0000 : 16'hxxxx;
+  assign _275_ = ! ctrl_state;
+  assign _276_ = wb ? (* full_case = 32'd1 *) _100_[0] : 1'h0;
+  assign _277_ = _096_ ? _276_ : 1'hx;
+  assign _278_ = s_param__valid ? _277_ : 1'hx;
+  function [0:0] _706_;
     input [0:0] a;
     input [1:0] b;
     input [1:0] s;
     (* parallel_case *)
     casez (s)
       2'b?1:
-        _727_ = b[0:0];
+        _706_ = b[0:0];
       2'b1?:
-        _727_ = b[1:1];
+        _706_ = b[1:1];
       default:
-        _727_ = a;
+        _706_ = a;
     endcase
   endfunction
-  assign _291_ = ctrl_state == 1'h1;
-  assign _292_ = s_param__valid ? 1'h0 : 1'hx;
-  assign _293_ = ! ctrl_state;
-  assign _294_ = _098_ ? _099_ : 5'hxx;
-  assign _295_ = s_param__valid ? _294_ : 5'hxx;
-  function [4:0] _733_;
+  assign _280_ = ctrl_state == 1'h1;
+  assign _281_ = s_param__valid ? 1'h0 : 1'hx;
+  assign _282_ = ! ctrl_state;
+  assign _283_ = _096_ ? _097_[4:0] : 5'hxx;
+  assign _284_ = s_param__valid ? _283_ : 5'hxx;
+  function [4:0] _712_;
     input [4:0] a;
     input [9:0] b;
     input [1:0] s;
     (* parallel_case *)
     casez (s)
       2'b?1:
-        _733_ = b[4:0];
+        _712_ = b[4:0];
       2'b1?:
-        _733_ = b[9:5];
+        _712_ = b[9:5];
       default:
-        _733_ = a;
+        _712_ = a;
     endcase
   endfunction
-  assign _297_ = ctrl_state == 1'h1;
-  assign _298_ = s_param__valid ? 5'h00 : 5'hxx;
-  assign _299_ = ! ctrl_state;
-  assign _300_ = wb ? 5'hxx : _101_[4:0];
-  assign _301_ = _098_ ? _300_ : 5'hxx;
-  assign _302_ = s_param__valid ? _301_ : 5'hxx;
-  function [4:0] _740_;
+  assign _286_ = ctrl_state == 1'h1;
+  assign _287_ = s_param__valid ? 5'h00 : 5'hxx;
+  assign _288_ = ! ctrl_state;
+  assign _289_ = wb ? 5'hxx : _099_[4:0];
+  assign _290_ = _096_ ? _289_ : 5'hxx;
+  assign _291_ = s_param__valid ? _290_ : 5'hxx;
+  function [4:0] _719_;
     input [4:0] a;
     input [9:0] b;
     input [1:0] s;
     (* parallel_case *)
     casez (s)
       2'b?1:
-        _740_ = b[4:0];
+        _719_ = b[4:0];
       2'b1?:
-        _740_ = b[9:5];
+        _719_ = b[9:5];
       default:
-        _740_ = a;
+        _719_ = a;
     endcase
   endfunction
-  assign _304_ = ctrl_state == 1'h1;
-  assign _305_ = s_param__valid ? 5'h00 : 5'hxx;
-  assign _306_ = ! ctrl_state;
-  assign _307_ = _098_ ? (* full_case = 32'd1 *) 3'h0 : _103_[2:0];
-  assign _308_ = s_param__valid ? _307_ : 3'hx;
-  function [2:0] _746_;
+  assign _293_ = ctrl_state == 1'h1;
+  assign _294_ = s_param__valid ? 5'h00 : 5'hxx;
+  assign _295_ = ! ctrl_state;
+  assign _296_ = _096_ ? (* full_case = 32'd1 *) 3'h0 : _101_[2:0];
+  assign _297_ = s_param__valid ? _296_ : 3'hx;
+  function [2:0] _725_;
     input [2:0] a;
     input [5:0] b;
     input [1:0] s;
     (* parallel_case *)
     casez (s)
       2'b?1:
-        _746_ = b[2:0];
+        _725_ = b[2:0];
       2'b1?:
-        _746_ = b[5:3];
+        _725_ = b[5:3];
       default:
-        _746_ = a;
+        _725_ = a;
     endcase
   endfunction
-  assign _310_ = ctrl_state == 1'h1;
-  assign _311_ = s_param__valid ? 3'h0 : 3'hx;
+  assign _299_ = ctrl_state == 1'h1;
+  assign _300_ = s_param__valid ? 3'h0 : 3'hx;
+  assign _301_ = ! ctrl_state;
+  assign _302_ = ! ctrl_state;
+  assign _303_ = ! ctrl_state;
+  assign _304_ = ! ctrl_state;
+  assign _305_ = ! ctrl_state;
+  assign _306_ = ! ctrl_state;
+  assign _307_ = ! ctrl_state;
+  assign _308_ = ! ctrl_state;
+  assign _309_ = ! ctrl_state;
+  assign _310_ = ! ctrl_state;
+  assign _311_ = ! ctrl_state;
   assign _312_ = ! ctrl_state;
   assign _313_ = ! ctrl_state;
   assign _314_ = ! ctrl_state;
   assign _315_ = ! ctrl_state;
-  assign _316_ = ! ctrl_state;
-  assign _317_ = ! ctrl_state;
-  assign _318_ = ! ctrl_state;
-  assign _319_ = ! ctrl_state;
-  assign _320_ = ! ctrl_state;
-  assign _321_ = ! ctrl_state;
-  assign _322_ = ! ctrl_state;
-  assign _323_ = ! ctrl_state;
-  assign _324_ = ! ctrl_state;
-  assign _325_ = ! ctrl_state;
-  assign _326_ = ! ctrl_state;
-  assign _327_ = ! ctrl_state;
-  assign _330_ = dn_last ? (* full_case = 32'd1 *) 5'h00 : _072_[4:0];
-  assign _331_ = d_last ? (* full_case = 32'd1 *) _330_ : _070_[4:0];
-  assign _333_ = dn_last ? (* full_case = 32'd1 *) 5'h01 : _071_[4:0];
-  assign _334_ = d_last ? (* full_case = 32'd1 *) _333_ : _069_[4:0];
-  assign _335_ = beat_last ? (* full_case = 32'd1 *) _334_ : _067_;
-  assign \$like  = o_valid ? _335_[0] : 1'hx;
-  assign _336_ = dn_last ? (* full_case = 32'd1 *) 5'h00 : ra_inc;
-  assign _337_ = d_last ? (* full_case = 32'd1 *) _336_ : ra_row;
-  assign _341_ = ctrl_state == 1'h1;
-  assign _342_ = ctrl_state == 1'h1;
-  assign _343_ = ctrl_state == 1'h1;
-  assign _344_ = ctrl_state == 1'h1;
-  assign _345_ = ctrl_state == 1'h1;
-  assign _346_ = ctrl_state == 1'h1;
-  assign _347_ = ctrl_state == 1'h1;
-  assign _348_ = ctrl_state == 1'h1;
-  assign _349_ = ctrl_state == 1'h1;
-  assign _350_ = ctrl_state == 1'h1;
-  assign _351_ = ctrl_state == 1'h1;
-  assign _352_ = ctrl_state == 1'h1;
-  assign _353_ = ! ctrl_state;
-  function [0:0] _793_;
+  assign _318_ = dn_last ? (* full_case = 32'd1 *) 5'h00 : _071_[4:0];
+  assign _319_ = d_last ? (* full_case = 32'd1 *) _318_ : _069_[4:0];
+  assign _321_ = dn_last ? (* full_case = 32'd1 *) 5'h01 : _070_[4:0];
+  assign _322_ = d_last ? (* full_case = 32'd1 *) _321_ : _068_[4:0];
+  assign _323_ = beat_last ? (* full_case = 32'd1 *) _322_ : _066_;
+  assign \$like  = o_valid ? _323_[0] : 1'hx;
+  assign _324_ = dn_last ? (* full_case = 32'd1 *) 5'h00 : ra_inc;
+  assign _325_ = d_last ? (* full_case = 32'd1 *) _324_ : ra_row;
+  assign _327_ = ch_last ? 1'h1 : 1'h0;
+  assign _328_ = s_param__valid ? _327_ : 1'h0;
+  assign enter = _329_ ? _328_ : 1'h0;
+  assign _329_ = ctrl_state == 1'h1;
+  assign _330_ = ctrl_state == 1'h1;
+  assign _331_ = ctrl_state == 1'h1;
+  assign _332_ = ctrl_state == 1'h1;
+  assign _333_ = ctrl_state == 1'h1;
+  assign _334_ = ctrl_state == 1'h1;
+  assign _335_ = ctrl_state == 1'h1;
+  assign _336_ = ctrl_state == 1'h1;
+  assign _337_ = ctrl_state == 1'h1;
+  assign _338_ = ctrl_state == 1'h1;
+  assign _339_ = ctrl_state == 1'h1;
+  assign _340_ = ctrl_state == 1'h1;
+  assign _341_ = ! ctrl_state;
+  function [0:0] _771_;
     input [0:0] a;
     input [1:0] b;
     input [1:0] s;
     (* parallel_case *)
     casez (s)
       2'b?1:
-        _793_ = b[0:0];
+        _771_ = b[0:0];
       2'b1?:
-        _793_ = b[1:1];
+        _771_ = b[1:1];
       default:
-        _793_ = a;
+        _771_ = a;
     endcase
   endfunction
-  assign s_param__ready = _793_(1'h0, 2'h3, { _355_, _354_ });
-  assign _354_ = ctrl_state == 1'h1;
-  assign _355_ = ! ctrl_state;
+  assign s_param__ready = _771_(1'h0, 2'h3, { _343_, _342_ });
+  assign _342_ = ctrl_state == 1'h1;
+  assign _343_ = ! ctrl_state;
   \hwq_top.engine.array  array (
     .clk(clk),
     .drain_valid(o_valid),
@@ -919,7 +888,7 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
     .i_last(i_last),
     .i_valid(take),
     .i_w(i_w),
-    .o_data(\o_data$178 ),
+    .o_data(\o_data$182 ),
     .rst(rst)
   );
   \hwq_top.engine.fifo  fifo (
@@ -928,8 +897,8 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
     .r_en(r_en),
     .r_rdy(m_out__valid),
     .rst(rst),
-    .w_en(\o_valid$138 ),
-    .w_port__data({ o_last, o_data })
+    .w_en(\w_en$140 ),
+    .w_port__data(\w_data$142 )
   );
   \hwq_top.engine.params0  params0 (
     .clk(clk),
@@ -1019,74 +988,86 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
     .rst(rst),
     .zero_point(zero_point)
   );
-  assign _208_[4:1] = 4'hx;
+  assign _205_[4:1] = 4'hx;
   always @(posedge clk) begin
     w_addr <= wa;
     if (rst) begin
       give_back <= 2'h0;
+      \w_en$140  <= 1'h0;
       \i_last$114  <= 1'h0;
       \i_valid$112  <= 1'h0;
       part_last <= 1'h0;
-      \$signal$175  <= 1'h0;
+      \$signal$179  <= 1'h0;
+      enter_q <= 1'h0;
       d_last <= 1'h0;
       row_last <= 1'h0;
       row_valid <= 1'h0;
       row <= 17'h00000;
       dn <= 5'h00;
       d <= 3'h0;
-      dn_last <= 1'h0;
       credit_ok <= 1'h1;
       credits <= 5'h14;
       last_mblock <= 1'h0;
     end else begin
-      give_back <= _025_ + _027_;
+      give_back <= _024_ + _026_;
+      \w_en$140  <= \o_valid$138 ;
       \i_last$114  <= part_last;
-      \i_valid$112  <= \$signal$175 ;
-      part_last <= _023_ & dn_last;
-      \$signal$175  <= _021_;
-      begin if (_015_) d_last <= _209_; else d_last <= _017_ ? \$signal$92  : _209_; end
-      begin if (_015_) row_last <= _215_; else begin if (_017_) begin if (wrap) row_last <= _055_ & _058_; else row_last <= _060_ & _062_; end else row_last <= _215_; end end
-      begin if (_015_) row_valid <= _218_; else begin if (_017_) begin if (wrap) row_valid <= row < m_wrap; else row_valid <= row < m_last; end else row_valid <= _218_; end end
-      begin if (_015_) row <= _221_; else begin if (_017_) begin if (wrap) row <= row - 3'h7; else row <= row + 1'h1; end else row <= _221_; end end
-      begin if (_015_) dn <= _224_; else begin if (_017_) begin if (d_last) dn <= dn_last ? (* full_case = 32'd1 *) 5'h00 : _018_[4:0]; else dn <= _224_; end else dn <= _224_; end end
-      begin if (_015_) d <= _229_; else begin if (_017_) d <= d_last ? (* full_case = 32'd1 *) 3'h0 : _020_[2:0]; else d <= _229_; end end
-      begin if (_015_) dn_last <= _261_; else begin if (_017_) begin if (d_last) begin if (dn_last) dn_last <= nb_one; else dn_last <= dn == nb_pen; end else dn_last <= _261_; end else dn_last <= _261_; end end
-      credit_ok <= \$signal  ? (* full_case = 32'd1 *) _077_ : _078_;
-      credits <= \$signal  ? (* full_case = 32'd1 *) _076_[4:0] : kept;
-      last_mblock <= _074_ >= M_;
+      \i_valid$112  <= \$signal$179 ;
+      part_last <= _022_ & dn_last;
+      \$signal$179  <= _020_;
+      enter_q <= enter;
+      begin if (_014_) d_last <= _210_; else d_last <= _016_ ? \$signal$92  : _210_; end
+      begin if (_014_) row_last <= _216_; else begin if (_016_) begin if (wrap) row_last <= _054_ & _057_; else row_last <= _059_ & _061_; end else row_last <= _216_; end end
+      begin if (_014_) row_valid <= _219_; else begin if (_016_) begin if (wrap) row_valid <= row < m_wrap; else row_valid <= row < m_last; end else row_valid <= _219_; end end
+      begin if (_014_) row <= _222_; else begin if (_016_) begin if (wrap) row <= row - 3'h7; else row <= row + 1'h1; end else row <= _222_; end end
+      begin if (_014_) dn <= _225_; else begin if (_016_) begin if (d_last) dn <= dn_last ? (* full_case = 32'd1 *) 5'h00 : _017_; else dn <= _225_; end else dn <= _225_; end end
+      begin if (_014_) d <= _230_; else begin if (_016_) d <= d_last ? (* full_case = 32'd1 *) 3'h0 : _018_[2:0]; else d <= _230_; end end
+      credit_ok <= \$signal  ? (* full_case = 32'd1 *) _076_ : _077_;
+      credits <= \$signal  ? (* full_case = 32'd1 *) _075_[4:0] : kept;
+      last_mblock <= _073_ >= M_;
     end
-    if (\$signal$175 ) begin
+    if (rst) begin
+      \w_data$142  <= 65'h00000000000000000;
+    end else if (\o_valid$138 ) begin
+      \w_data$142  <= { o_last, o_data };
+    end
+    if (\$signal$179 ) begin
       i_acc <= acc_chosen;
     end
     if (o_valid) begin
-      acc_chosen <= \o_data$178 ;
+      acc_chosen <= \o_data$182 ;
+    end
+    if (rst) begin
+      dn_last <= 1'h0;
+    end else if (_148_) begin
+      begin if (enter_q) dn_last <= nb_one; else begin if (_014_) dn_last <= 1'hx; else begin if (_016_) begin if (d_last) begin if (dn_last) dn_last <= nb_one; else dn_last <= dn == nb_pen; end else dn_last <= 1'hx; end else dn_last <= 1'hx; end end end
     end
     if (rst) begin
       beat_last <= 1'h1;
     end else if (_111_) begin
-      begin if (_015_) beat_last <= 1'h0; else begin if (_017_) beat_last <= 1'h1; else begin if (drain_restart) beat_last <= 1'h1; else beat_last <= 1'hx; end end end
+      begin if (_014_) beat_last <= 1'h0; else begin if (_016_) beat_last <= 1'h1; else begin if (drain_restart) beat_last <= 1'h1; else beat_last <= 1'hx; end end end
     end
-    if (_181_) begin
+    if (_177_) begin
       ra_row <= 5'h00;
     end else if (o_valid) begin
-      ra_row <= beat_last ? (* full_case = 32'd1 *) _331_ : _068_[4:0];
+      ra_row <= beat_last ? (* full_case = 32'd1 *) _319_ : _067_[4:0];
     end
-    if (_182_) begin
+    if (_178_) begin
       ra_inc[4:1] <= 4'h0;
     end else if (o_valid) begin
-      ra_inc[4:1] <= _335_[4:1];
+      ra_inc[4:1] <= _323_[4:1];
     end
     if (rst) begin
       ra_inc[0] <= 1'h0;
     end else if (_112_) begin
-      ra_inc[0] <= _208_[0];
+      ra_inc[0] <= _205_[0];
     end
-    if (_183_) begin
+    if (_179_) begin
       ra <= 5'h00;
     end else if (o_valid) begin
-      ra <= beat_last ? (* full_case = 32'd1 *) _337_ : ra_inc;
+      ra <= beat_last ? (* full_case = 32'd1 *) _325_ : ra_inc;
     end
-    if (_184_) begin
+    if (_180_) begin
       drain_restart <= 1'h0;
     end else begin
       drain_restart <= s_param__valid;
@@ -1094,219 +1075,214 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
     if (rst) begin
       at_tile_last <= 1'h0;
     end else if (_113_) begin
-      at_tile_last <= compute ? _234_ : \$signal$161 ;
+      at_tile_last <= compute ? _235_ : \$signal$164 ;
     end
     if (rst) begin
       at_k_last <= 1'h0;
     end else if (_114_) begin
-      at_k_last <= compute ? _237_ : \$signal$160 ;
+      at_k_last <= compute ? _238_ : \$signal$163 ;
     end
     if (rst) begin
       fn_last <= 1'h0;
-    end else if (_152_) begin
+    end else if (_149_) begin
       begin if (compute) begin if (adv) begin if (at_tile_last) fn_last <= fn_last ? (* full_case = 32'd1 *) nb_one : _006_; else fn_last <= 1'hx; end else fn_last <= 1'hx; end else fn_last <= ! blk; end
     end
-    if (_185_) begin
+    if (_181_) begin
       fn <= 5'h00;
-    end else if (_153_) begin
+    end else if (_150_) begin
       fn <= fn_last ? (* full_case = 32'd1 *) 5'h00 : _005_[4:0];
     end
-    if (_186_) begin
+    if (_182_) begin
       fm0 <= 17'h00000;
-    end else if (_154_) begin
+    end else if (_151_) begin
       fm0 <= fm0 + 4'h8;
     end
     if (rst) begin
       in_data <= 1'h0;
-    end else if (_155_) begin
-      begin if (compute) begin if (adv) in_data <= at_tile_last ? (* full_case = 32'd1 *) _003_ : _244_; else in_data <= 1'hx; end else begin if (_341_) begin if (s_param__valid) begin if (ch_last) in_data <= 1'h1; else in_data <= 1'h0; end else in_data <= 1'h0; end else in_data <= 1'h0; end end
+    end else if (_152_) begin
+      begin if (compute) begin if (adv) in_data <= at_tile_last ? (* full_case = 32'd1 *) _003_ : _245_; else in_data <= 1'hx; end else in_data <= enter; end
     end
-    if (_187_) begin
+    if (_183_) begin
       kk <= 10'h000;
     end else if (adv) begin
-      kk <= at_tile_last ? (* full_case = 32'd1 *) 10'h000 : _007_;
+      kk <= at_tile_last ? (* full_case = 32'd1 *) 10'h000 : _007_[9:0];
     end
     if (rst) begin
       flush <= 6'h00;
     end else if (_119_) begin
-      flush <= _686_(6'hxx, { 6'h22, _109_[5:0] }, { _251_, _250_ });
+      flush <= _677_(6'hxx, { 6'h23, _105_ }, { _252_, _251_ });
     end
-    if (rst) begin
+    if (_184_) begin
       compute <= 1'h0;
-    end else if (_156_) begin
-      compute <= _690_(1'hx, { _256_, _252_ }, { _257_, _254_ });
+    end else if (_153_) begin
+      compute <= 1'h1;
     end
     if (rst) begin
       nb_one <= 1'h0;
-    end else if (_157_) begin
+    end else if (_154_) begin
       nb_one <= ! blk;
     end
     if (rst) begin
       nb_pen <= 6'h00;
-    end else if (_158_) begin
+    end else if (_155_) begin
       nb_pen <= blk - 1'h1;
     end
     if (rst) begin
       ctrl_state <= 2'h0;
-    end else if (_159_) begin
-      ctrl_state <= _705_(2'hx, { _275_, _273_, _270_, _267_ }, { _276_, _274_, _271_, _269_ });
+    end else if (_156_) begin
+      ctrl_state <= _684_(2'hx, { _264_, _262_, _259_, _256_ }, { _265_, _263_, _260_, _258_ });
     end
     if (rst) begin
       ch_last <= 1'h0;
-    end else if (_160_) begin
-      ch_last <= _715_(1'hx, { _280_, _277_ }, { _281_, _279_ });
+    end else if (_157_) begin
+      ch_last <= _694_(1'hx, { _269_, _266_ }, { _270_, _268_ });
     end
     if (rst) begin
       ch <= 16'h0000;
-    end else if (_161_) begin
-      ch <= _720_(16'hxxxx, { _285_, _282_ }, { _286_, _284_ });
+    end else if (_158_) begin
+      ch <= _699_(16'hxxxx, { _274_, _271_ }, { _275_, _273_ });
     end
     if (rst) begin
       wb <= 1'h0;
-    end else if (_162_) begin
-      wb <= _727_(1'hx, { _292_, _289_ }, { _293_, _291_ });
+    end else if (_159_) begin
+      wb <= _706_(1'hx, { _281_, _278_ }, { _282_, _280_ });
     end
     if (rst) begin
       wa <= 5'h00;
-    end else if (_163_) begin
-      wa <= _733_(5'hxx, { _298_, _295_ }, { _299_, _297_ });
+    end else if (_160_) begin
+      wa <= _712_(5'hxx, { _287_, _284_ }, { _288_, _286_ });
     end
     if (rst) begin
       blk <= 5'h00;
-    end else if (_164_) begin
-      blk <= _740_(5'hxx, { _305_, _302_ }, { _306_, _304_ });
+    end else if (_161_) begin
+      blk <= _719_(5'hxx, { _294_, _291_ }, { _295_, _293_ });
     end
     if (rst) begin
       lane <= 3'h0;
-    end else if (_165_) begin
-      lane <= _746_(3'hx, { _311_, _308_ }, { _312_, _310_ });
+    end else if (_162_) begin
+      lane <= _725_(3'hx, { _300_, _297_ }, { _301_, _299_ });
     end
     if (rst) begin
-      \$signal$161  <= 1'h0;
-    end else if (_166_) begin
-      \$signal$161  <= _095_;
+      \$signal$164  <= 1'h0;
+    end else if (_163_) begin
+      \$signal$164  <= _093_;
     end
     if (rst) begin
-      \$signal$160  <= 1'h0;
-    end else if (_167_) begin
-      \$signal$160  <= _092_;
+      \$signal$163  <= 1'h0;
+    end else if (_164_) begin
+      \$signal$163  <= _090_;
     end
     if (rst) begin
       tile_pen <= 17'h00000;
-    end else if (_168_) begin
-      tile_pen <= _089_ - 2'h2;
+    end else if (_165_) begin
+      tile_pen <= _087_ - 2'h2;
     end
     if (rst) begin
       n_pen <= 17'h00000;
-    end else if (_169_) begin
+    end else if (_166_) begin
       n_pen <= hdr[31:16] - 2'h2;
     end
     if (rst) begin
       k_pen <= 17'h00000;
-    end else if (_170_) begin
+    end else if (_167_) begin
       k_pen <= hdr[47:32] - 2'h2;
     end
     if (rst) begin
-      k_last <= 16'h0000;
-    end else if (_171_) begin
-      k_last <= _085_[15:0];
-    end
-    if (rst) begin
       act_max <= 8'h00;
-    end else if (_172_) begin
+    end else if (_168_) begin
       act_max <= hdr[71:64];
     end
     if (rst) begin
       act_min <= 8'h00;
-    end else if (_173_) begin
+    end else if (_169_) begin
       act_min <= hdr[63:56];
     end
     if (rst) begin
       zero_point <= 8'h00;
-    end else if (_174_) begin
+    end else if (_170_) begin
       zero_point <= hdr[55:48];
     end
     if (rst) begin
       m_one <= 1'h0;
-    end else if (_175_) begin
+    end else if (_171_) begin
       m_one <= hdr[15:0] == 1'h1;
     end
     if (rst) begin
       m_wrap_pen <= 17'h00000;
-    end else if (_176_) begin
+    end else if (_172_) begin
       m_wrap_pen <= hdr[15:0] + 3'h6;
     end
     if (rst) begin
       m_pen <= 17'h00000;
-    end else if (_177_) begin
+    end else if (_173_) begin
       m_pen <= hdr[15:0] - 2'h2;
     end
     if (rst) begin
       m_wrap <= 17'h00000;
-    end else if (_178_) begin
+    end else if (_174_) begin
       m_wrap <= hdr[15:0] + 3'h7;
     end
     if (rst) begin
       m_last <= 16'h0000;
-    end else if (_179_) begin
+    end else if (_175_) begin
       m_last <= hdr[15:0] - 1'h1;
     end
     if (rst) begin
       M_ <= 16'h0000;
-    end else if (_180_) begin
+    end else if (_176_) begin
       M_ <= hdr[15:0];
     end
-    if (_188_) begin
+    if (_185_) begin
       \w_en$35  <= 1'h0;
     end else begin
-      \w_en$35  <= _049_;
+      \w_en$35  <= _048_;
     end
-    if (_189_) begin
+    if (_186_) begin
       \w_en$31  <= 1'h0;
     end else begin
-      \w_en$31  <= _046_;
+      \w_en$31  <= _045_;
     end
-    if (_190_) begin
+    if (_187_) begin
       \w_en$27  <= 1'h0;
     end else begin
-      \w_en$27  <= _044_;
+      \w_en$27  <= _043_;
     end
-    if (_191_) begin
+    if (_188_) begin
       \w_en$23  <= 1'h0;
     end else begin
-      \w_en$23  <= _042_;
+      \w_en$23  <= _041_;
     end
-    if (_192_) begin
+    if (_189_) begin
       \w_en$19  <= 1'h0;
     end else begin
-      \w_en$19  <= _040_;
+      \w_en$19  <= _039_;
     end
-    if (_193_) begin
+    if (_190_) begin
       \w_en$15  <= 1'h0;
     end else begin
-      \w_en$15  <= _038_;
+      \w_en$15  <= _037_;
     end
-    if (_194_) begin
+    if (_191_) begin
       \w_en$11  <= 1'h0;
     end else begin
-      \w_en$11  <= _035_;
+      \w_en$11  <= _034_;
     end
-    if (_195_) begin
+    if (_192_) begin
       w_en <= 1'h0;
     end else begin
-      w_en <= s_param__valid & _032_;
+      w_en <= s_param__valid & _031_;
     end
-    if (!_350_) begin
+    if (!_338_) begin
       w_data[68:63] <= 6'h00;
     end else begin
       w_data[68:63] <= hdr[69:64];
     end
-    if (!_351_) begin
+    if (!_339_) begin
       w_data[62:32] <= 31'h00000000;
     end else begin
       w_data[62:32] <= hdr[62:32];
     end
-    if (!_352_) begin
+    if (!_340_) begin
       w_data[31:0] <= 32'd0;
     end else begin
       w_data[31:0] <= hdr[31:0];
@@ -3304,7 +3280,7 @@ module \hwq_top.engine.array (i_w, clk, rst, i_valid, i_last, drain_valid, o_dat
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.fifo (clk, rst, r_rdy, r_data, w_port__data, w_en, r_en);
+module \hwq_top.engine.fifo (clk, rst, r_rdy, r_data, w_en, w_port__data, r_en);
   wire _00_;
   wire _01_;
   wire _02_;

@@ -57,99 +57,91 @@ endmodule
 (* generator = "Amaranth" *)
 module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_en, clk, rst, take, m_out__valid, m_out__payload, s_param__ready, i_a);
   wire _000_;
+  wire _001_;
+  wire _002_;
   wire _003_;
   wire _004_;
-  wire _005_;
-  wire _006_;
-  wire _007_;
-  wire _008_;
-  wire _011_;
-  wire [4:0] _012_;
+  wire [4:0] _007_;
   (* unused_bits = "3" *)
-  wire [3:0] _013_;
-  wire _014_;
-  wire _015_;
-  wire _016_;
+  wire [3:0] _008_;
+  wire _009_;
+  wire _010_;
+  wire _011_;
+  wire _012_;
+  wire [2:0] _018_;
+  wire [3:0] _019_;
+  wire _021_;
   wire _022_;
   wire _023_;
-  wire [2:0] _024_;
-  wire [3:0] _025_;
+  wire _024_;
   wire _026_;
   wire _027_;
   wire _028_;
-  wire _030_;
+  wire _029_;
   wire _031_;
   wire _032_;
-  wire _033_;
-  wire _035_;
-  wire _036_;
-  wire [7:0] _037_;
+  wire [7:0] _033_;
+  (* unused_bits = "8" *)
+  wire [8:0] _034_;
+  (* unused_bits = "8" *)
+  wire [8:0] _035_;
+  (* unused_bits = "8" *)
+  wire [8:0] _036_;
+  (* unused_bits = "8" *)
+  wire [8:0] _037_;
   (* unused_bits = "8" *)
   wire [8:0] _038_;
-  (* unused_bits = "8" *)
-  wire [8:0] _039_;
-  (* unused_bits = "8" *)
-  wire [8:0] _040_;
-  (* unused_bits = "8" *)
-  wire [8:0] _041_;
-  (* unused_bits = "8" *)
-  wire [8:0] _042_;
+  wire _039_;
+  wire [17:0] _040_;
+  wire [4:0] _042_;
   wire _043_;
   wire _044_;
-  wire [17:0] _045_;
-  wire [4:0] _047_;
-  wire _048_;
   wire _049_;
   wire _053_;
-  wire _059_;
-  wire [15:0] _060_;
-  wire _062_;
-  wire _063_;
+  wire [15:0] _054_;
+  wire _056_;
+  wire _057_;
+  wire _058_;
+  wire [15:0] _059_;
+  wire _060_;
+  wire _061_;
+  wire [15:0] _062_;
+  wire [7:0] _063_;
   wire _064_;
-  wire [15:0] _065_;
-  wire _066_;
-  wire _067_;
-  wire [15:0] _068_;
-  wire _069_;
-  (* unused_bits = "8" *)
-  wire [8:0] _070_;
-  wire _071_;
+  wire _065_;
   (* unused_bits = "5" *)
-  wire [5:0] _072_;
+  wire [5:0] _066_;
   (* unused_bits = "3" *)
-  wire [3:0] _073_;
+  wire [3:0] _067_;
   (* unused_bits = "1" *)
-  wire [1:0] _074_;
+  wire [1:0] _068_;
+  wire _069_;
+  (* unused_bits = "7" *)
+  wire [7:0] _072_;
+  wire _073_;
+  wire _074_;
   wire _075_;
   wire _077_;
-  wire _079_;
-  wire _080_;
-  (* unused_bits = "7" *)
-  wire [7:0] _081_;
-  wire _082_;
+  wire _078_;
+  (* unused_bits = "17" *)
+  wire [17:0] _079_;
+  (* unused_bits = "5" *)
+  wire [5:0] _080_;
+  wire _081_;
+  wire [9:0] _082_;
+  wire _083_;
   wire _084_;
   wire _085_;
-  (* unused_bits = "5" *)
-  wire [5:0] _087_;
-  wire _088_;
-  (* unused_bits = "10" *)
-  wire [10:0] _089_;
-  wire _090_;
-  wire _091_;
-  wire _092_;
-  wire _093_;
-  (* unused_bits = "17" *)
-  wire [17:0] _094_;
-  (* unused_bits = "17" *)
-  wire [17:0] _095_;
-  wire [18:0] _096_;
-  wire _100_;
-  wire _101_;
-  wire _102_;
+  wire _095_;
+  wire _097_;
+  wire _099_;
   wire _103_;
+  wire _104_;
   wire _105_;
   wire _106_;
   wire _107_;
+  wire _108_;
+  wire _109_;
   wire _110_;
   wire _111_;
   wire _112_;
@@ -238,123 +230,110 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   wire _195_;
   wire _196_;
   wire _197_;
-  wire _198_;
+  wire [7:0] _198_;
   wire _199_;
   wire _200_;
   wire _201_;
   wire _202_;
   wire _203_;
-  wire [7:0] _204_;
+  wire _204_;
   wire _205_;
-  wire _206_;
-  wire _207_;
-  wire _208_;
-  wire _209_;
   wire _210_;
-  wire _211_;
-  wire _212_;
-  wire _218_;
-  wire _221_;
-  wire [16:0] _224_;
+  wire _216_;
+  wire _219_;
+  wire [16:0] _222_;
   (* unused_bits = "1 2" *)
-  wire [7:0] _227_;
-  wire [4:0] _231_;
-  wire [2:0] _236_;
-  wire _240_;
+  wire [7:0] _225_;
+  wire [4:0] _229_;
+  wire [2:0] _234_;
+  wire _238_;
+  wire _239_;
   wire _241_;
-  wire _243_;
-  wire _244_;
-  wire _251_;
+  wire _242_;
+  wire _249_;
+  wire _255_;
+  wire _256_;
   wire _257_;
   wire _258_;
   wire _259_;
-  wire _261_;
+  wire [1:0] _260_;
   wire _262_;
-  wire _263_;
+  wire [1:0] _263_;
   wire _264_;
-  wire _265_;
-  wire _266_;
+  wire [1:0] _265_;
+  wire [1:0] _266_;
   wire _267_;
-  wire _268_;
+  wire [1:0] _268_;
   wire _269_;
+  wire _270_;
+  wire _272_;
   wire _273_;
-  wire [1:0] _274_;
-  wire _276_;
-  wire [1:0] _277_;
-  wire _278_;
-  wire [1:0] _279_;
-  wire [1:0] _280_;
-  wire _281_;
-  wire [1:0] _282_;
-  wire _283_;
+  wire _274_;
+  wire [15:0] _275_;
+  wire _277_;
+  wire [15:0] _278_;
+  wire _279_;
+  wire [2:0] _280_;
+  wire [2:0] _281_;
+  wire [2:0] _282_;
   wire _284_;
+  wire [2:0] _285_;
   wire _286_;
-  wire _287_;
-  wire _288_;
-  wire [15:0] _289_;
-  wire _291_;
-  wire [15:0] _292_;
-  wire _293_;
-  wire [2:0] _294_;
-  wire [2:0] _295_;
-  wire [2:0] _296_;
-  wire _298_;
-  wire [2:0] _299_;
+  wire [7:0] _287_;
+  wire [7:0] _288_;
+  wire _290_;
+  wire [7:0] _291_;
+  wire _292_;
+  wire [4:0] _293_;
+  wire [4:0] _294_;
+  wire [4:0] _295_;
+  wire _297_;
+  wire [4:0] _298_;
+  wire _299_;
   wire _300_;
-  wire [7:0] _301_;
-  wire [7:0] _302_;
+  wire _301_;
+  wire _303_;
   wire _304_;
-  wire [7:0] _305_;
+  wire _305_;
   wire _306_;
-  wire [4:0] _307_;
-  wire [4:0] _308_;
-  wire [4:0] _309_;
+  wire _307_;
+  wire _308_;
+  wire _309_;
+  wire _310_;
   wire _311_;
-  wire [4:0] _312_;
+  wire _312_;
   wire _313_;
   wire _314_;
   wire _315_;
+  wire _316_;
   wire _317_;
   wire _318_;
   wire _319_;
-  wire _320_;
-  wire _321_;
-  wire _322_;
-  wire _323_;
-  wire _324_;
-  wire _325_;
-  wire _326_;
-  wire _327_;
-  wire _328_;
-  wire _329_;
-  wire _330_;
+  wire [7:0] _322_;
+  wire [7:0] _323_;
+  wire [7:0] _324_;
+  wire [7:0] _325_;
+  wire [7:0] _326_;
+  wire [7:0] _327_;
+  wire [7:0] _328_;
+  wire [7:0] _329_;
   wire _331_;
   wire _332_;
   wire _333_;
   wire _334_;
-  wire [7:0] _337_;
-  wire [7:0] _338_;
-  wire [7:0] _339_;
-  wire [7:0] _340_;
-  wire [7:0] _341_;
-  wire [7:0] _342_;
-  wire [7:0] _343_;
-  wire [7:0] _344_;
-  wire _348_;
-  wire _349_;
-  wire _350_;
-  wire _351_;
-  wire _352_;
-  wire _353_;
-  wire _354_;
-  wire _355_;
+  wire _335_;
+  wire _336_;
+  wire _337_;
+  wire _338_;
+  wire _339_;
+  wire _340_;
   wire \$like ;
   wire [7:0] \$like$53 ;
   wire \$signal ;
-  reg \$signal$109  = 1'h0;
-  reg \$signal$110  = 1'h0;
-  reg \$signal$126  = 1'h0;
-  reg \$signal$134  = 1'h0;
+  reg \$signal$112  = 1'h0;
+  reg \$signal$113  = 1'h0;
+  reg \$signal$139  = 1'h0;
+  reg \$signal$146  = 1'h0;
   reg [15:0] M_ = 16'h0000;
   reg acc_odd = 1'h0;
   reg [51:0] acc_pair = 52'h0000000000000;
@@ -380,7 +359,21 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   reg [4:0] dn = 5'h00;
   reg dn_last = 1'h0;
   reg dn_last_next = 1'h0;
+  (* init = 18'bx00000000000000000 *)
+  (* unused_bits = "17" *)
+  wire [17:0] drain_back;
+  reg drain_d_pen = 1'h0;
+  reg drain_dn_pen = 1'h0;
+  reg drain_lt_last = 1'h0;
+  reg drain_lt_pen = 1'h0;
+  reg drain_lt_wrap = 1'h0;
+  reg drain_lt_wrap_pen = 1'h0;
+  (* init = 18'bx00000000000000000 *)
+  (* unused_bits = "17" *)
+  wire [17:0] drain_plus;
   reg drain_restart = 1'h0;
+  wire enter;
+  reg enter_q = 1'h0;
   reg [6:0] flush = 7'h00;
   reg [16:0] fm0 = 17'h00000;
   reg [4:0] fn = 5'h00;
@@ -397,7 +390,6 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   input [63:0] i_w;
   wire [63:0] i_w;
   reg in_data = 1'h0;
-  reg [15:0] k_last = 16'h0000;
   reg [16:0] k_pen = 17'h00000;
   wire [4:0] kept;
   reg [9:0] kk = 10'h000;
@@ -416,11 +408,12 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   reg nb_one = 1'h0;
   reg [5:0] nb_pen = 6'h00;
   wire [7:0] o_data;
-  wire [207:0] \o_data$137 ;
+  wire [207:0] \o_data$149 ;
   wire o_last;
   wire o_valid;
   wire \o_valid$82 ;
   reg [2:0] ob = 3'h0;
+  reg ob_last = 1'h0;
   reg [7:0] part0 = 8'h00;
   reg [7:0] part1 = 8'h00;
   reg [7:0] part2 = 8'h00;
@@ -458,219 +451,214 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   reg [16:0] tile_pen = 17'h00000;
   reg [7:0] w_addr = 8'h00;
   reg [68:0] w_data = 69'h000000000000000000;
+  reg [64:0] \w_data$87  = 65'h00000000000000000;
   reg w_en = 1'h0;
   wire \w_en$81 ;
+  reg \w_en$85  = 1'h0;
   reg [7:0] wa = 8'h00;
   reg [2:0] wb = 3'h0;
   wire wrap;
   reg [7:0] zero_point = 8'h00;
   assign kept = credits + give_back;
-  assign _036_ = s_act__valid & s_wgt__valid;
-  assign _044_ = in_data & _036_;
-  assign _053_ = ~ at_k_last;
-  assign _062_ = credit_ok | _053_;
-  assign take = _044_ & _062_;
-  assign _069_ = s_act__valid & s_wgt__valid;
-  assign _080_ = in_data & _069_;
-  assign _090_ = _080_ & credit_ok;
-  assign \$signal  = _090_ & at_k_last;
-  assign _101_ = ~ in_data;
+  assign _032_ = s_act__valid & s_wgt__valid;
+  assign _039_ = in_data & _032_;
+  assign _049_ = ~ at_k_last;
+  assign _056_ = credit_ok | _049_;
+  assign take = _039_ & _056_;
+  assign _064_ = s_act__valid & s_wgt__valid;
+  assign _074_ = in_data & _064_;
+  assign _084_ = _074_ & credit_ok;
+  assign \$signal  = _084_ & at_k_last;
+  assign _095_ = ~ in_data;
   assign _000_ = s_act__valid & s_wgt__valid;
   assign _011_ = ~ at_k_last;
   assign _022_ = credit_ok | _011_;
-  assign _030_ = _000_ & _022_;
-  assign adv = _101_ | _030_;
-  assign _031_ = compute & adv;
-  assign _032_ = _031_ & at_tile_last;
-  assign block_end = _032_ & fn_last;
+  assign _026_ = _000_ & _022_;
+  assign adv = _095_ | _026_;
+  assign _027_ = compute & adv;
+  assign _028_ = _027_ & at_tile_last;
+  assign block_end = _028_ & fn_last;
   assign i_last = take & at_k_last;
-  assign _033_ = ! lane;
+  assign _029_ = ! lane;
   assign row_end = o_valid & beat_last;
-  assign _035_ = ~ dn_last;
-  assign wrap = d_last & _035_;
-  assign _037_ = ra_inc + 1'h1;
+  assign _031_ = ~ dn_last;
+  assign wrap = d_last & _031_;
+  assign _033_ = ra_inc + 1'h1;
+  assign _034_[7:0] = ra_inc + 8'hf9;
+  assign _035_[7:0] = ra_row + 1'h1;
+  assign _036_[7:0] = ra_row + 8'hf9;
+  assign _037_[7:0] = ra_inc + 1'h1;
   assign _038_[7:0] = ra_inc + 8'hf9;
-  assign _039_[7:0] = ra_row + 1'h1;
-  assign _040_[7:0] = ra_row + 8'hf9;
-  assign _041_[7:0] = ra_inc + 1'h1;
-  assign _042_[7:0] = ra_inc + 8'hf9;
-  assign _043_ = ob == 3'h7;
-  assign \w_en$81  = \o_valid$82  & _043_;
-  assign _045_ = fm0 + 4'h8;
-  assign _047_ = kept - 4'h8;
-  assign _048_ = kept >= 5'h10;
-  assign _049_ = kept >= 4'h8;
-  assign _059_ = hdr[47:32] > 7'h47;
-  assign _060_ = _059_ ? hdr[47:32] : 16'h0047;
-  assign _063_ = hdr[47:32] == 1'h1;
-  assign _064_ = hdr[47:32] > 7'h47;
-  assign _065_ = _064_ ? hdr[47:32] : 16'h0047;
-  assign _066_ = _065_ == 1'h1;
-  assign _067_ = hdr[31:16] == 1'h1;
-  assign _068_ = ch + 1'h1;
-  assign _070_[7:0] = wa + 1'h1;
-  assign _071_ = wb == 3'h7;
-  assign _072_[4:0] = blk + 1'h1;
-  assign _073_[2:0] = wb + 1'h1;
-  assign _074_[0] = lane + 1'h1;
-  assign _075_ = ch == n_pen;
-  assign _077_ = ! blk;
-  assign _079_ = block_end & last_mblock;
-  assign _081_[6:0] = flush - 1'h1;
-  assign _082_ = ! flush;
-  assign _084_ = fn_last & last_mblock;
-  assign _085_ = ~ _084_;
-  assign _087_[4:0] = fn + 1'h1;
-  assign _088_ = fn == nb_pen;
-  assign _089_[9:0] = kk + 1'h1;
-  assign _091_ = kk == k_pen;
-  assign _092_ = kk == tile_pen;
-  assign _093_ = kk == k_last;
-  assign _094_[16:0] = row - 3'h7;
-  assign _095_[16:0] = row + 1'h1;
-  assign _096_[16:0] = wrap ? _094_[16:0] : _095_[16:0];
-  assign _100_ = row < m_wrap;
-  assign _102_ = row < m_wrap_pen;
-  assign _103_ = ~ _102_;
-  assign _105_ = row < m_last;
-  assign _106_ = row < m_pen;
-  assign _107_ = ~ _106_;
-  assign _110_ = d == 3'h6;
+  assign \w_en$81  = \o_valid$82  & ob_last;
+  assign _040_ = fm0 + 4'h8;
+  assign _042_ = kept - 4'h8;
+  assign _043_ = kept >= 5'h10;
+  assign _044_ = kept >= 4'h8;
+  assign _053_ = hdr[47:32] > 7'h47;
+  assign _054_ = _053_ ? hdr[47:32] : 16'h0047;
+  assign _057_ = hdr[47:32] == 1'h1;
+  assign _058_ = hdr[47:32] > 7'h47;
+  assign _059_ = _058_ ? hdr[47:32] : 16'h0047;
+  assign _060_ = _059_ == 1'h1;
+  assign _061_ = hdr[31:16] == 1'h1;
+  assign _062_ = ch + 1'h1;
+  assign _063_ = wa + 1'h1;
+  assign _065_ = wb == 3'h7;
+  assign _066_[4:0] = blk + 1'h1;
+  assign _067_[2:0] = wb + 1'h1;
+  assign _068_[0] = lane + 1'h1;
+  assign _069_ = ch == n_pen;
+  assign _072_[6:0] = flush - 1'h1;
+  assign _073_ = ! flush;
+  assign _075_ = block_end & last_mblock;
+  assign _077_ = fn_last & last_mblock;
+  assign _078_ = ~ _077_;
+  assign _079_[16:0] = fm0 + 4'h8;
+  assign _080_[4:0] = fn + 1'h1;
+  assign _081_ = fn == nb_pen;
+  assign _082_ = kk + 1'h1;
+  assign _083_ = kk == k_pen;
+  assign _085_ = kk == tile_pen;
+  assign _097_ = ~ drain_lt_wrap_pen;
+  assign _099_ = ~ drain_lt_pen;
+  assign _103_ = ~ drain_restart;
+  assign _104_ = _103_ & o_valid;
+  assign _001_ = ~ beat_last;
+  assign _002_ = _104_ & _001_;
   assign _003_ = ~ drain_restart;
-  assign _004_ = _003_ & o_valid;
-  assign _005_ = ~ beat_last;
-  assign _006_ = _004_ & _005_;
-  assign _007_ = ~ drain_restart;
-  assign _008_ = _007_ & row_end;
-  assign _012_ = dn + 1'h1;
-  assign _013_[2:0] = d + 1'h1;
-  assign _014_ = o_valid & row_valid;
-  assign _015_ = row_end & row_valid;
-  assign _016_ = _015_ & row_last;
-  assign _023_ = ob == 3'h7;
-  assign _024_ = ob + 1'h1;
-  assign _025_[2:0] = _023_ ? 3'h0 : _024_;
-  assign _026_ = r_en & m_out__valid;
-  assign _027_ = ~ row_valid;
-  assign _028_ = row_end & _027_;
-  reg [1:0] _498_ = 2'h0;
-  assign ra_row[2:1] = _498_;
-  reg [5:0] _499_ = 6'h00;
-  assign { ra_row[7:3], ra_row[0] } = _499_;
-  assign _111_ = { _008_, _006_, drain_restart } != 1'h0;
-  assign _112_ = { drain_restart, o_valid } != 1'h0;
-  assign _113_ = { drain_restart, o_valid } != 1'h0;
-  assign _114_ = { _008_, _006_, drain_restart } != 1'h0;
-  assign _115_ = { compute, adv } != 2'h2;
-  assign _116_ = { compute, adv } != 2'h2;
+  assign _004_ = _003_ & row_end;
+  assign _007_ = dn + 1'h1;
+  assign _008_[2:0] = d + 1'h1;
+  assign _009_ = o_valid & row_valid;
+  assign _010_ = row_end & row_valid;
+  assign _012_ = _010_ & row_last;
+  assign _018_ = ob + 1'h1;
+  assign _019_[2:0] = ob_last ? 3'h0 : _018_;
+  assign _021_ = r_en & m_out__valid;
+  assign _023_ = ~ row_valid;
+  assign _024_ = row_end & _023_;
+  reg [1:0] _482_ = 2'h0;
+  assign ra_row[2:1] = _482_;
+  reg [5:0] _483_ = 6'h00;
+  assign { ra_row[7:3], ra_row[0] } = _483_;
+  reg [16:0] _502_ = 17'h00000;
+  assign drain_back[16:0] = _502_;
+  reg [16:0] _503_ = 17'h00000;
+  assign drain_plus[16:0] = _503_;
+  assign _105_ = { _004_, _002_, enter_q, d_last } != 4'h8;
+  assign _106_ = { _004_, _002_, enter_q } != 1'h0;
+  assign _107_ = { _002_, enter_q } != 2'h2;
+  assign _108_ = { _004_, _002_, drain_restart } != 1'h0;
+  assign _109_ = { drain_restart, o_valid } != 1'h0;
+  assign _110_ = { drain_restart, o_valid } != 1'h0;
+  assign _111_ = { _004_, _002_, drain_restart } != 1'h0;
+  assign _112_ = { compute, adv } != 2'h2;
+  assign _113_ = { compute, adv } != 2'h2;
+  assign _114_ = { compute, adv } != 2'h2;
+  assign _115_ = { at_tile_last, compute, adv } != 2'h3;
+  assign _116_ = { at_tile_last, compute, adv, at_k_last } != 3'h6;
   assign _117_ = { compute, adv } != 2'h2;
-  assign _118_ = { at_tile_last, compute, adv } != 2'h3;
-  assign _119_ = { compute, adv } != 2'h2;
-  assign _120_ = { _093_, at_tile_last, compute, adv } != 2'h3;
-  assign _121_ = { _258_, _257_ } != 1'h0;
-  assign _122_ = { _264_, s_param__valid } != 2'h2;
-  assign _123_ = { _264_, ch_last, s_param__valid } != 3'h5;
-  assign _124_ = { _261_, _079_ } != 2'h2;
-  assign _125_ = { _264_, _261_ } != 1'h0;
-  assign _126_ = { _281_, s_param__valid } != 2'h2;
-  assign _127_ = { _283_, s_param__valid } != 2'h2;
-  assign _128_ = { _281_, ch_last, s_param__valid } != 3'h5;
-  assign _129_ = { _278_, _079_ } != 2'h2;
-  assign _130_ = { _276_, _082_ } != 2'h2;
-  assign _131_ = { _283_, _281_, _278_, _276_ } != 1'h0;
+  assign _118_ = { _256_, _255_ } != 1'h0;
+  assign _119_ = { _267_, s_param__valid } != 2'h2;
+  assign _120_ = { _269_, s_param__valid } != 2'h2;
+  assign _121_ = { _267_, ch_last, s_param__valid } != 3'h5;
+  assign _122_ = { _264_, compute } != 2'h3;
+  assign _123_ = { _262_, _073_ } != 2'h2;
+  assign _124_ = { _269_, _267_, _264_, _262_ } != 1'h0;
+  assign _125_ = { _272_, s_param__valid } != 2'h2;
+  assign _126_ = { _274_, s_param__valid } != 2'h2;
+  assign _127_ = { _274_, _272_ } != 1'h0;
+  assign _128_ = { _277_, s_param__valid } != 2'h2;
+  assign _129_ = { _279_, s_param__valid } != 2'h2;
+  assign _130_ = { _279_, _277_ } != 1'h0;
+  assign _131_ = { _284_, s_param__valid } != 2'h2;
   assign _132_ = { _286_, s_param__valid } != 2'h2;
-  assign _133_ = { _288_, s_param__valid } != 2'h2;
-  assign _134_ = { _288_, _286_ } != 1'h0;
-  assign _135_ = { _291_, s_param__valid } != 2'h2;
-  assign _136_ = { _293_, s_param__valid } != 2'h2;
-  assign _137_ = { _293_, _291_ } != 1'h0;
-  assign _138_ = { _298_, s_param__valid } != 2'h2;
-  assign _139_ = { _300_, s_param__valid } != 2'h2;
-  assign _140_ = { _298_, lane, s_param__valid } != 3'h7;
-  assign _141_ = { _300_, _298_ } != 1'h0;
-  assign _142_ = { _304_, s_param__valid } != 2'h2;
-  assign _143_ = { _306_, s_param__valid } != 2'h2;
-  assign _144_ = { _304_, lane, s_param__valid } != 3'h7;
-  assign _145_ = { _306_, _304_ } != 1'h0;
-  assign _146_ = { _311_, s_param__valid } != 2'h2;
-  assign _147_ = { _313_, s_param__valid } != 2'h2;
-  assign _148_ = { _311_, _071_, lane, s_param__valid } != 4'h9;
-  assign _149_ = { _311_, lane, s_param__valid } != 3'h7;
-  assign _150_ = { _313_, _311_ } != 1'h0;
-  assign _151_ = { _317_, s_param__valid } != 2'h2;
-  assign _152_ = { _319_, s_param__valid } != 2'h2;
-  assign _153_ = { _319_, _317_ } != 1'h0;
-  assign _154_ = & { _205_, \o_valid$82  };
-  assign _155_ = & { _206_, \o_valid$82  };
-  assign _156_ = & { _207_, \o_valid$82  };
-  assign _157_ = & { _208_, \o_valid$82  };
-  assign _158_ = & { _209_, \o_valid$82  };
-  assign _159_ = & { _210_, \o_valid$82  };
-  assign _160_ = & { _211_, \o_valid$82  };
-  assign _161_ = & { _118_, _117_ };
-  assign _162_ = & { at_tile_last, adv };
-  assign _163_ = & { fn_last, at_tile_last, adv };
-  assign _164_ = & { _120_, _119_ };
-  assign _165_ = & { _125_, _124_, _123_, _122_ };
-  assign _166_ = & { _265_, ch_last, s_param__valid };
-  assign _167_ = & { _273_, ch_last, s_param__valid };
-  assign _168_ = & { _131_, _130_, _129_, _128_, _127_, _126_ };
-  assign _169_ = & { _134_, _133_, _132_ };
-  assign _170_ = & { _137_, _136_, _135_ };
-  assign _171_ = & { _141_, _140_, _139_, _138_ };
-  assign _172_ = & { _145_, _144_, _143_, _142_ };
-  assign _173_ = & { _150_, _149_, _148_, _147_, _146_ };
-  assign _174_ = & { _153_, _152_, _151_ };
-  assign _175_ = & { _320_, s_param__valid };
-  assign _176_ = & { _321_, s_param__valid };
-  assign _177_ = & { _322_, s_param__valid };
-  assign _178_ = & { _323_, s_param__valid };
-  assign _179_ = & { _324_, s_param__valid };
-  assign _180_ = & { _325_, s_param__valid };
-  assign _181_ = & { _326_, s_param__valid };
-  assign _182_ = & { _327_, s_param__valid };
-  assign _183_ = & { _328_, s_param__valid };
-  assign _184_ = & { _329_, s_param__valid };
-  assign _185_ = & { _330_, s_param__valid };
-  assign _186_ = & { _331_, s_param__valid };
-  assign _187_ = & { _332_, s_param__valid };
-  assign _188_ = & { _333_, s_param__valid };
-  assign _189_ = & { _334_, s_param__valid };
-  assign _199_ = ~ _353_;
-  assign _200_ = ~ compute;
-  assign _201_ = ~ compute;
-  assign _202_ = ~ compute;
-  assign _203_ = ~ _349_;
-  assign _190_ = | { drain_restart, rst };
-  assign _191_ = | { drain_restart, rst };
-  assign _192_ = | { drain_restart, rst };
-  assign _193_ = | { _199_, rst };
-  assign _194_ = | { d_last, rst };
-  assign _195_ = | { _200_, rst };
-  assign _196_ = | { _201_, rst };
-  assign _197_ = | { _202_, rst };
-  assign _198_ = | { _203_, rst };
-  assign _205_ = ob == 3'h6;
-  assign _206_ = ob == 3'h5;
-  assign _207_ = ob == 3'h4;
-  assign _208_ = ob == 2'h3;
-  assign _209_ = ob == 2'h2;
-  assign _210_ = ob == 1'h1;
-  assign _211_ = ! ob;
-  assign _212_ = drain_restart ? 1'h0 : d_last;
-  assign _218_ = drain_restart ? m_one : row_last;
-  assign _221_ = drain_restart ? 1'h1 : row_valid;
-  assign _224_ = drain_restart ? 17'h00000 : row;
-  assign _227_ = drain_restart ? (* full_case = 32'd1 *) 8'hf9 : \$like$53 ;
-  assign _204_[0] = drain_restart ? (* full_case = 32'd1 *) 1'h1 : \$like ;
-  assign _231_ = drain_restart ? 5'h00 : dn;
-  assign _236_ = drain_restart ? 3'h0 : d;
-  assign _240_ = at_tile_last ? (* full_case = 32'd1 *) \$signal$110  : _092_;
-  assign _241_ = adv ? _240_ : 1'hx;
-  assign _243_ = at_tile_last ? (* full_case = 32'd1 *) \$signal$109  : _091_;
-  assign _244_ = adv ? _243_ : 1'hx;
-  assign _251_ = _093_ ? 1'h0 : 1'hx;
-  function [6:0] _698_;
+  assign _133_ = { _284_, lane, s_param__valid } != 3'h7;
+  assign _134_ = { _286_, _284_ } != 1'h0;
+  assign _135_ = { _290_, s_param__valid } != 2'h2;
+  assign _136_ = { _292_, s_param__valid } != 2'h2;
+  assign _137_ = { _290_, lane, s_param__valid } != 3'h7;
+  assign _138_ = { _292_, _290_ } != 1'h0;
+  assign _139_ = { _297_, s_param__valid } != 2'h2;
+  assign _140_ = { _299_, s_param__valid } != 2'h2;
+  assign _141_ = { _297_, _065_, lane, s_param__valid } != 4'h9;
+  assign _142_ = { _297_, lane, s_param__valid } != 3'h7;
+  assign _143_ = { _299_, _297_ } != 1'h0;
+  assign _144_ = { _303_, s_param__valid } != 2'h2;
+  assign _145_ = { _305_, s_param__valid } != 2'h2;
+  assign _146_ = { _305_, _303_ } != 1'h0;
+  assign _147_ = & { _199_, \o_valid$82  };
+  assign _148_ = & { _200_, \o_valid$82  };
+  assign _149_ = & { _201_, \o_valid$82  };
+  assign _150_ = & { _202_, \o_valid$82  };
+  assign _151_ = & { _203_, \o_valid$82  };
+  assign _152_ = & { _204_, \o_valid$82  };
+  assign _153_ = & { _205_, \o_valid$82  };
+  assign _154_ = & { _107_, _106_, _105_ };
+  assign _155_ = & { _115_, _114_ };
+  assign _156_ = & { at_tile_last, adv };
+  assign _157_ = & { fn_last, at_tile_last, adv };
+  assign _158_ = & { _117_, _116_ };
+  assign _159_ = & { _257_, ch_last, s_param__valid };
+  assign _160_ = & { _258_, ch_last, s_param__valid };
+  assign _161_ = & { _259_, ch_last, s_param__valid };
+  assign _162_ = & { _124_, _123_, _122_, _121_, _120_, _119_ };
+  assign _163_ = & { _127_, _126_, _125_ };
+  assign _164_ = & { _130_, _129_, _128_ };
+  assign _165_ = & { _134_, _133_, _132_, _131_ };
+  assign _166_ = & { _138_, _137_, _136_, _135_ };
+  assign _167_ = & { _143_, _142_, _141_, _140_, _139_ };
+  assign _168_ = & { _146_, _145_, _144_ };
+  assign _169_ = & { _306_, s_param__valid };
+  assign _170_ = & { _307_, s_param__valid };
+  assign _171_ = & { _308_, s_param__valid };
+  assign _172_ = & { _309_, s_param__valid };
+  assign _173_ = & { _310_, s_param__valid };
+  assign _174_ = & { _311_, s_param__valid };
+  assign _175_ = & { _312_, s_param__valid };
+  assign _176_ = & { _313_, s_param__valid };
+  assign _177_ = & { _314_, s_param__valid };
+  assign _178_ = & { _315_, s_param__valid };
+  assign _179_ = & { _316_, s_param__valid };
+  assign _180_ = & { _317_, s_param__valid };
+  assign _181_ = & { _318_, s_param__valid };
+  assign _182_ = & { _319_, s_param__valid };
+  assign _193_ = ~ _338_;
+  assign _194_ = ~ compute;
+  assign _195_ = ~ compute;
+  assign _196_ = ~ compute;
+  assign _197_ = ~ _334_;
+  assign _183_ = | { drain_restart, rst };
+  assign _184_ = | { drain_restart, rst };
+  assign _185_ = | { drain_restart, rst };
+  assign _186_ = | { _193_, rst };
+  assign _187_ = | { d_last, rst };
+  assign _188_ = | { _194_, rst };
+  assign _189_ = | { _195_, rst };
+  assign _190_ = | { _196_, rst };
+  assign _191_ = | { _075_, rst };
+  assign _192_ = | { _197_, rst };
+  assign _199_ = ob == 3'h6;
+  assign _200_ = ob == 3'h5;
+  assign _201_ = ob == 3'h4;
+  assign _202_ = ob == 2'h3;
+  assign _203_ = ob == 2'h2;
+  assign _204_ = ob == 1'h1;
+  assign _205_ = ! ob;
+  assign _210_ = drain_restart ? 1'h0 : d_last;
+  assign _216_ = drain_restart ? m_one : row_last;
+  assign _219_ = drain_restart ? 1'h1 : row_valid;
+  assign _222_ = drain_restart ? 17'h00000 : row;
+  assign _225_ = drain_restart ? (* full_case = 32'd1 *) 8'hf9 : \$like$53 ;
+  assign _198_[0] = drain_restart ? (* full_case = 32'd1 *) 1'h1 : \$like ;
+  assign _229_ = drain_restart ? 5'h00 : dn;
+  assign _234_ = drain_restart ? 3'h0 : d;
+  assign _238_ = at_tile_last ? (* full_case = 32'd1 *) \$signal$113  : _085_;
+  assign _239_ = adv ? _238_ : 1'hx;
+  assign _241_ = at_tile_last ? (* full_case = 32'd1 *) \$signal$112  : _083_;
+  assign _242_ = adv ? _241_ : 1'hx;
+  assign _249_ = at_k_last ? 1'h0 : 1'hx;
+  function [6:0] _692_;
     input [6:0] a;
     input [13:0] b;
     input [1:0] s;
@@ -678,42 +666,20 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
     (* parallel_case *)
     casez (s)
       2'b?1:
-        _698_ = b[6:0];
+        _692_ = b[6:0];
       2'b1?:
-        _698_ = b[13:7];
+        _692_ = b[13:7];
       default:
-        _698_ = a;
+        _692_ = a;
     endcase
   endfunction
-  assign _257_ = ctrl_state == (* full_case = 32'd1 *) 2'h3;
-  assign _258_ = ctrl_state == (* full_case = 32'd1 *) 2'h2;
-  assign _259_ = _079_ ? 1'h0 : 1'hx;
-  function [0:0] _702_;
-    input [0:0] a;
-    input [1:0] b;
-    input [1:0] s;
-    (* parallel_case *)
-    casez (s)
-      2'b?1:
-        _702_ = b[0:0];
-      2'b1?:
-        _702_ = b[1:1];
-      default:
-        _702_ = a;
-    endcase
-  endfunction
-  assign _261_ = ctrl_state == 2'h2;
-  assign _262_ = ch_last ? 1'h1 : 1'hx;
-  assign _263_ = s_param__valid ? _262_ : 1'hx;
-  assign _264_ = ctrl_state == 1'h1;
-  assign _265_ = ctrl_state == 1'h1;
-  assign _266_ = ch_last ? _077_ : dn_last;
-  assign _267_ = s_param__valid ? _266_ : dn_last;
-  assign _268_ = _269_ ? _267_ : dn_last;
-  assign _269_ = ctrl_state == 1'h1;
-  assign _273_ = ctrl_state == 1'h1;
-  assign _274_ = _082_ ? 2'h0 : 2'hx;
-  function [1:0] _717_;
+  assign _255_ = ctrl_state == (* full_case = 32'd1 *) 2'h3;
+  assign _256_ = ctrl_state == (* full_case = 32'd1 *) 2'h2;
+  assign _257_ = ctrl_state == 1'h1;
+  assign _258_ = ctrl_state == 1'h1;
+  assign _259_ = ctrl_state == 1'h1;
+  assign _260_ = _073_ ? 2'h0 : 2'hx;
+  function [1:0] _699_;
     input [1:0] a;
     input [7:0] b;
     input [3:0] s;
@@ -721,187 +687,189 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
     (* parallel_case *)
     casez (s)
       4'b???1:
-        _717_ = b[1:0];
+        _699_ = b[1:0];
       4'b??1?:
-        _717_ = b[3:2];
+        _699_ = b[3:2];
       4'b?1??:
-        _717_ = b[5:4];
+        _699_ = b[5:4];
       4'b1???:
-        _717_ = b[7:6];
+        _699_ = b[7:6];
       default:
-        _717_ = a;
+        _699_ = a;
     endcase
   endfunction
-  assign _276_ = ctrl_state == (* full_case = 32'd1 *) 2'h3;
-  assign _277_ = _079_ ? 2'h3 : 2'hx;
-  assign _278_ = ctrl_state == (* full_case = 32'd1 *) 2'h2;
-  assign _279_ = ch_last ? 2'h2 : 2'hx;
-  assign _280_ = s_param__valid ? _279_ : 2'hx;
-  assign _281_ = ctrl_state == (* full_case = 32'd1 *) 1'h1;
-  assign _282_ = s_param__valid ? 2'h1 : 2'hx;
-  assign _283_ = ! (* full_case = 32'd1 *) ctrl_state;
-  assign _284_ = s_param__valid ? _075_ : 1'hx;
-  function [0:0] _727_;
+  assign _262_ = ctrl_state == (* full_case = 32'd1 *) 2'h3;
+  assign _263_ = compute ? 2'hx : 2'h3;
+  assign _264_ = ctrl_state == (* full_case = 32'd1 *) 2'h2;
+  assign _265_ = ch_last ? 2'h2 : 2'hx;
+  assign _266_ = s_param__valid ? _265_ : 2'hx;
+  assign _267_ = ctrl_state == (* full_case = 32'd1 *) 1'h1;
+  assign _268_ = s_param__valid ? 2'h1 : 2'hx;
+  assign _269_ = ! (* full_case = 32'd1 *) ctrl_state;
+  assign _270_ = s_param__valid ? _069_ : 1'hx;
+  function [0:0] _709_;
     input [0:0] a;
     input [1:0] b;
     input [1:0] s;
     (* parallel_case *)
     casez (s)
       2'b?1:
-        _727_ = b[0:0];
+        _709_ = b[0:0];
       2'b1?:
-        _727_ = b[1:1];
+        _709_ = b[1:1];
       default:
-        _727_ = a;
+        _709_ = a;
     endcase
   endfunction
-  assign _286_ = ctrl_state == 1'h1;
-  assign _287_ = s_param__valid ? _067_ : 1'hx;
-  assign _288_ = ! ctrl_state;
-  assign _289_ = s_param__valid ? _068_ : 16'hxxxx;
-  function [15:0] _732_;
+  assign _272_ = ctrl_state == 1'h1;
+  assign _273_ = s_param__valid ? _061_ : 1'hx;
+  assign _274_ = ! ctrl_state;
+  assign _275_ = s_param__valid ? _062_ : 16'hxxxx;
+  function [15:0] _714_;
     input [15:0] a;
     input [31:0] b;
     input [1:0] s;
     (* parallel_case *)
     casez (s)
       2'b?1:
-        _732_ = b[15:0];
+        _714_ = b[15:0];
       2'b1?:
-        _732_ = b[31:16];
+        _714_ = b[31:16];
       default:
-        _732_ = a;
+        _714_ = a;
     endcase
   endfunction
-  assign _291_ = ctrl_state == 1'h1;
-  assign _292_ = s_param__valid ? 16'h0000 : 16'hxxxx;
-  assign _293_ = ! ctrl_state;
-  assign _294_ = _071_ ? (* full_case = 32'd1 *) 3'h0 : _073_[2:0];
-  assign _295_ = lane ? 3'hx : _294_;
-  assign _296_ = s_param__valid ? _295_ : 3'hx;
-  function [2:0] _739_;
+  assign _277_ = ctrl_state == 1'h1;
+  assign _278_ = s_param__valid ? 16'h0000 : 16'hxxxx;
+  assign _279_ = ! ctrl_state;
+  assign _280_ = _065_ ? (* full_case = 32'd1 *) 3'h0 : _067_[2:0];
+  assign _281_ = lane ? 3'hx : _280_;
+  assign _282_ = s_param__valid ? _281_ : 3'hx;
+  function [2:0] _721_;
     input [2:0] a;
     input [5:0] b;
     input [1:0] s;
     (* parallel_case *)
     casez (s)
       2'b?1:
-        _739_ = b[2:0];
+        _721_ = b[2:0];
       2'b1?:
-        _739_ = b[5:3];
+        _721_ = b[5:3];
       default:
-        _739_ = a;
+        _721_ = a;
     endcase
   endfunction
-  assign _298_ = ctrl_state == 1'h1;
-  assign _299_ = s_param__valid ? 3'h0 : 3'hx;
-  assign _300_ = ! ctrl_state;
-  assign _301_ = lane ? 8'hxx : _070_[7:0];
-  assign _302_ = s_param__valid ? _301_ : 8'hxx;
-  function [7:0] _745_;
+  assign _284_ = ctrl_state == 1'h1;
+  assign _285_ = s_param__valid ? 3'h0 : 3'hx;
+  assign _286_ = ! ctrl_state;
+  assign _287_ = lane ? 8'hxx : _063_;
+  assign _288_ = s_param__valid ? _287_ : 8'hxx;
+  function [7:0] _727_;
     input [7:0] a;
     input [15:0] b;
     input [1:0] s;
     (* parallel_case *)
     casez (s)
       2'b?1:
-        _745_ = b[7:0];
+        _727_ = b[7:0];
       2'b1?:
-        _745_ = b[15:8];
+        _727_ = b[15:8];
       default:
-        _745_ = a;
+        _727_ = a;
     endcase
   endfunction
-  assign _304_ = ctrl_state == 1'h1;
-  assign _305_ = s_param__valid ? 8'h00 : 8'hxx;
-  assign _306_ = ! ctrl_state;
-  assign _307_ = _071_ ? _072_[4:0] : 5'hxx;
-  assign _308_ = lane ? 5'hxx : _307_;
-  assign _309_ = s_param__valid ? _308_ : 5'hxx;
-  function [4:0] _752_;
+  assign _290_ = ctrl_state == 1'h1;
+  assign _291_ = s_param__valid ? 8'h00 : 8'hxx;
+  assign _292_ = ! ctrl_state;
+  assign _293_ = _065_ ? _066_[4:0] : 5'hxx;
+  assign _294_ = lane ? 5'hxx : _293_;
+  assign _295_ = s_param__valid ? _294_ : 5'hxx;
+  function [4:0] _734_;
     input [4:0] a;
     input [9:0] b;
     input [1:0] s;
     (* parallel_case *)
     casez (s)
       2'b?1:
-        _752_ = b[4:0];
+        _734_ = b[4:0];
       2'b1?:
-        _752_ = b[9:5];
+        _734_ = b[9:5];
       default:
-        _752_ = a;
+        _734_ = a;
     endcase
   endfunction
-  assign _311_ = ctrl_state == 1'h1;
-  assign _312_ = s_param__valid ? 5'h00 : 5'hxx;
+  assign _297_ = ctrl_state == 1'h1;
+  assign _298_ = s_param__valid ? 5'h00 : 5'hxx;
+  assign _299_ = ! ctrl_state;
+  assign _300_ = lane ? (* full_case = 32'd1 *) _068_[0] : 1'h0;
+  assign _301_ = s_param__valid ? _300_ : 1'hx;
+  function [0:0] _740_;
+    input [0:0] a;
+    input [1:0] b;
+    input [1:0] s;
+    (* parallel_case *)
+    casez (s)
+      2'b?1:
+        _740_ = b[0:0];
+      2'b1?:
+        _740_ = b[1:1];
+      default:
+        _740_ = a;
+    endcase
+  endfunction
+  assign _303_ = ctrl_state == 1'h1;
+  assign _304_ = s_param__valid ? 1'h0 : 1'hx;
+  assign _305_ = ! ctrl_state;
+  assign _306_ = ! ctrl_state;
+  assign _307_ = ! ctrl_state;
+  assign _308_ = ! ctrl_state;
+  assign _309_ = ! ctrl_state;
+  assign _310_ = ! ctrl_state;
+  assign _311_ = ! ctrl_state;
+  assign _312_ = ! ctrl_state;
   assign _313_ = ! ctrl_state;
-  assign _314_ = lane ? (* full_case = 32'd1 *) _074_[0] : 1'h0;
-  assign _315_ = s_param__valid ? _314_ : 1'hx;
-  function [0:0] _758_;
-    input [0:0] a;
-    input [1:0] b;
-    input [1:0] s;
-    (* parallel_case *)
-    casez (s)
-      2'b?1:
-        _758_ = b[0:0];
-      2'b1?:
-        _758_ = b[1:1];
-      default:
-        _758_ = a;
-    endcase
-  endfunction
-  assign _317_ = ctrl_state == 1'h1;
-  assign _318_ = s_param__valid ? 1'h0 : 1'hx;
+  assign _314_ = ! ctrl_state;
+  assign _315_ = ! ctrl_state;
+  assign _316_ = ! ctrl_state;
+  assign _317_ = ! ctrl_state;
+  assign _318_ = ! ctrl_state;
   assign _319_ = ! ctrl_state;
-  assign _320_ = ! ctrl_state;
-  assign _321_ = ! ctrl_state;
-  assign _322_ = ! ctrl_state;
-  assign _323_ = ! ctrl_state;
-  assign _324_ = ! ctrl_state;
-  assign _325_ = ! ctrl_state;
-  assign _326_ = ! ctrl_state;
-  assign _327_ = ! ctrl_state;
-  assign _328_ = ! ctrl_state;
-  assign _329_ = ! ctrl_state;
-  assign _330_ = ! ctrl_state;
-  assign _331_ = ! ctrl_state;
-  assign _332_ = ! ctrl_state;
-  assign _333_ = ! ctrl_state;
-  assign _334_ = ! ctrl_state;
-  assign _337_ = dn_last ? (* full_case = 32'd1 *) 8'hf9 : _042_[7:0];
-  assign _338_ = d_last ? (* full_case = 32'd1 *) _337_ : _040_[7:0];
-  assign _339_ = beat_last ? (* full_case = 32'd1 *) _338_ : _038_[7:0];
-  assign \$like$53  = o_valid ? _339_ : { 5'hxx, ra_row[2:1], 1'hx };
-  assign _340_ = dn_last ? (* full_case = 32'd1 *) 8'h01 : _041_[7:0];
-  assign _341_ = d_last ? (* full_case = 32'd1 *) _340_ : _039_[7:0];
-  assign _342_ = beat_last ? (* full_case = 32'd1 *) _341_ : _037_;
-  assign \$like  = o_valid ? _342_[0] : 1'hx;
-  assign _343_ = dn_last ? (* full_case = 32'd1 *) 8'h00 : ra_inc;
-  assign _344_ = d_last ? (* full_case = 32'd1 *) _343_ : ra_row;
-  assign _348_ = ctrl_state == 1'h1;
-  assign _349_ = ctrl_state == 1'h1;
-  assign _350_ = ctrl_state == 1'h1;
-  assign _351_ = ctrl_state == 1'h1;
-  assign _352_ = ctrl_state == 1'h1;
-  assign _353_ = ! ctrl_state;
-  function [0:0] _799_;
+  assign _322_ = dn_last ? (* full_case = 32'd1 *) 8'hf9 : _038_[7:0];
+  assign _323_ = d_last ? (* full_case = 32'd1 *) _322_ : _036_[7:0];
+  assign _324_ = beat_last ? (* full_case = 32'd1 *) _323_ : _034_[7:0];
+  assign \$like$53  = o_valid ? _324_ : { 5'hxx, ra_row[2:1], 1'hx };
+  assign _325_ = dn_last ? (* full_case = 32'd1 *) 8'h01 : _037_[7:0];
+  assign _326_ = d_last ? (* full_case = 32'd1 *) _325_ : _035_[7:0];
+  assign _327_ = beat_last ? (* full_case = 32'd1 *) _326_ : _033_;
+  assign \$like  = o_valid ? _327_[0] : 1'hx;
+  assign _328_ = dn_last ? (* full_case = 32'd1 *) 8'h00 : ra_inc;
+  assign _329_ = d_last ? (* full_case = 32'd1 *) _328_ : ra_row;
+  assign _331_ = ch_last ? 1'h1 : 1'h0;
+  assign _332_ = s_param__valid ? _331_ : 1'h0;
+  assign enter = _333_ ? _332_ : 1'h0;
+  assign _333_ = ctrl_state == 1'h1;
+  assign _334_ = ctrl_state == 1'h1;
+  assign _335_ = ctrl_state == 1'h1;
+  assign _336_ = ctrl_state == 1'h1;
+  assign _337_ = ctrl_state == 1'h1;
+  assign _338_ = ! ctrl_state;
+  function [0:0] _780_;
     input [0:0] a;
     input [1:0] b;
     input [1:0] s;
     (* parallel_case *)
     casez (s)
       2'b?1:
-        _799_ = b[0:0];
+        _780_ = b[0:0];
       2'b1?:
-        _799_ = b[1:1];
+        _780_ = b[1:1];
       default:
-        _799_ = a;
+        _780_ = a;
     endcase
   endfunction
-  assign s_param__ready = _799_(1'h0, 2'h3, { _355_, _354_ });
-  assign _354_ = ctrl_state == 1'h1;
-  assign _355_ = ! ctrl_state;
+  assign s_param__ready = _780_(1'h0, 2'h3, { _340_, _339_ });
+  assign _339_ = ctrl_state == 1'h1;
+  assign _340_ = ! ctrl_state;
   \hwq_top.engine.array  array (
     .clk(clk),
     .drain_valid(o_valid),
@@ -909,7 +877,7 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
     .i_last(i_last),
     .i_valid(take),
     .i_w(i_w),
-    .o_data(\o_data$137 ),
+    .o_data(\o_data$149 ),
     .rst(rst)
   );
   \hwq_top.engine.fifo  fifo (
@@ -918,8 +886,8 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
     .r_en(r_en),
     .r_rdy(m_out__valid),
     .rst(rst),
-    .w_en(\w_en$81 ),
-    .w_port__data({ o_last, o_data, part6, part5, part4, part3, part2, part1, part0 })
+    .w_en(\w_en$85 ),
+    .w_port__data(\w_data$87 )
   );
   \hwq_top.engine.params0  params0 (
     .clk(clk),
@@ -939,21 +907,22 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
     .o_data(o_data),
     .o_last(o_last),
     .o_valid(\o_valid$82 ),
-    .\port$2772$0 (r_data),
+    .\port$2798$0 (r_data),
     .rst(rst),
     .zero_point(zero_point)
   );
-  assign _096_[18:17] = 2'hx;
-  assign _025_[3] = 1'hx;
-  assign _204_[7:1] = 7'hxx;
+  assign _019_[3] = 1'hx;
+  assign _198_[7:1] = 7'hxx;
   always @(posedge clk) begin
     w_addr <= wa;
     if (rst) begin
       give_back <= 2'h0;
+      \w_en$85  <= 1'h0;
       \i_last$58  <= 1'h0;
       \i_valid$56  <= 1'h0;
       part_last <= 1'h0;
-      \$signal$134  <= 1'h0;
+      \$signal$146  <= 1'h0;
+      enter_q <= 1'h0;
       d_last <= 1'h0;
       row_last <= 1'h0;
       row_valid <= 1'h0;
@@ -964,304 +933,327 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
       row_last_next <= 1'h0;
       row_valid_next <= 1'h0;
       row_next <= 17'h00000;
-      dn_last <= 1'h0;
+      drain_dn_pen <= 1'h0;
+      drain_d_pen <= 1'h0;
+      drain_lt_pen <= 1'h0;
+      drain_lt_last <= 1'h0;
+      drain_lt_wrap_pen <= 1'h0;
+      drain_lt_wrap <= 1'h0;
+      _502_ <= 17'h00000;
+      _503_ <= 17'h00000;
       credit_ok <= 1'h1;
       credits <= 5'h14;
       last_mblock <= 1'h0;
     end else begin
-      give_back <= _026_ + _028_;
+      give_back <= _021_ + _024_;
+      \w_en$85  <= \w_en$81 ;
       \i_last$58  <= part_last;
-      \i_valid$56  <= \$signal$134 ;
-      part_last <= _016_ & dn_last;
-      \$signal$134  <= _014_;
-      begin if (_006_) d_last <= _212_; else d_last <= _008_ ? \$signal$126  : _212_; end
-      begin if (_006_) row_last <= _218_; else begin if (_008_) row_last <= row_last_next; else row_last <= _218_; end end
-      begin if (_006_) row_valid <= _221_; else begin if (_008_) row_valid <= row_valid_next; else row_valid <= _221_; end end
-      begin if (_006_) row <= _224_; else begin if (_008_) row <= row_next; else row <= _224_; end end
-      begin if (_006_) dn <= _231_; else begin if (_008_) begin if (d_last) dn <= dn_last ? (* full_case = 32'd1 *) 5'h00 : _012_; else dn <= _231_; end else dn <= _231_; end end
-      begin if (_006_) d <= _236_; else begin if (_008_) d <= d_last ? (* full_case = 32'd1 *) 3'h0 : _013_[2:0]; else d <= _236_; end end
-      begin if (dn_last) dn_last_next <= nb_one; else dn_last_next <= dn == nb_pen; end
-      begin if (wrap) row_last_next <= _100_ & _103_; else row_last_next <= _105_ & _107_; end
-      begin if (wrap) row_valid_next <= row < m_wrap; else row_valid_next <= row < m_last; end
-      row_next <= _096_[16:0];
-      begin if (_006_) dn_last <= _268_; else begin if (_008_) begin if (d_last) dn_last <= dn_last_next; else dn_last <= _268_; end else dn_last <= _268_; end end
-      credit_ok <= \$signal  ? (* full_case = 32'd1 *) _048_ : _049_;
-      credits <= \$signal  ? (* full_case = 32'd1 *) _047_ : kept;
-      last_mblock <= _045_ >= M_;
+      \i_valid$56  <= \$signal$146 ;
+      part_last <= _012_ & dn_last;
+      \$signal$146  <= _009_;
+      enter_q <= enter;
+      begin if (_002_) d_last <= _210_; else d_last <= _004_ ? \$signal$139  : _210_; end
+      begin if (_002_) row_last <= _216_; else begin if (_004_) row_last <= row_last_next; else row_last <= _216_; end end
+      begin if (_002_) row_valid <= _219_; else begin if (_004_) row_valid <= row_valid_next; else row_valid <= _219_; end end
+      begin if (_002_) row <= _222_; else begin if (_004_) row <= row_next; else row <= _222_; end end
+      begin if (_002_) dn <= _229_; else begin if (_004_) begin if (d_last) dn <= dn_last ? (* full_case = 32'd1 *) 5'h00 : _007_; else dn <= _229_; end else dn <= _229_; end end
+      begin if (_002_) d <= _234_; else begin if (_004_) d <= d_last ? (* full_case = 32'd1 *) 3'h0 : _008_[2:0]; else d <= _234_; end end
+      begin if (dn_last) dn_last_next <= nb_one; else dn_last_next <= drain_dn_pen; end
+      begin if (wrap) row_last_next <= drain_lt_wrap & _097_; else row_last_next <= drain_lt_last & _099_; end
+      begin if (wrap) row_valid_next <= drain_lt_wrap; else row_valid_next <= drain_lt_last; end
+      begin if (wrap) row_next <= drain_back[16:0]; else row_next <= drain_plus[16:0]; end
+      drain_dn_pen <= dn == nb_pen;
+      drain_d_pen <= d == 3'h6;
+      drain_lt_pen <= row < m_pen;
+      drain_lt_last <= row < m_last;
+      drain_lt_wrap_pen <= row < m_wrap_pen;
+      drain_lt_wrap <= row < m_wrap;
+      _502_ <= row - 3'h7;
+      _503_ <= row + 1'h1;
+      credit_ok <= \$signal  ? (* full_case = 32'd1 *) _043_ : _044_;
+      credits <= \$signal  ? (* full_case = 32'd1 *) _042_ : kept;
+      last_mblock <= _040_ >= M_;
+    end
+    if (rst) begin
+      \w_data$87  <= 65'h00000000000000000;
+    end else if (\w_en$81 ) begin
+      \w_data$87  <= { o_last, o_data, part6, part5, part4, part3, part2, part1, part0 };
     end
     if (rst) begin
       part6 <= 8'h00;
-    end else if (_154_) begin
+    end else if (_147_) begin
       part6 <= o_data;
     end
     if (rst) begin
       part5 <= 8'h00;
-    end else if (_155_) begin
+    end else if (_148_) begin
       part5 <= o_data;
     end
     if (rst) begin
       part4 <= 8'h00;
-    end else if (_156_) begin
+    end else if (_149_) begin
       part4 <= o_data;
     end
     if (rst) begin
       part3 <= 8'h00;
-    end else if (_157_) begin
+    end else if (_150_) begin
       part3 <= o_data;
     end
     if (rst) begin
       part2 <= 8'h00;
-    end else if (_158_) begin
+    end else if (_151_) begin
       part2 <= o_data;
     end
     if (rst) begin
       part1 <= 8'h00;
-    end else if (_159_) begin
+    end else if (_152_) begin
       part1 <= o_data;
     end
     if (rst) begin
       part0 <= 8'h00;
-    end else if (_160_) begin
+    end else if (_153_) begin
       part0 <= o_data;
     end
     if (rst) begin
+      ob_last <= 1'h0;
       ob <= 3'h0;
     end else if (\o_valid$82 ) begin
-      ob <= _025_[2:0];
+      ob_last <= ob == 3'h6;
+      ob <= _019_[2:0];
     end
-    if (\$signal$134 ) begin
+    if (\$signal$146 ) begin
       begin if (acc_odd) i_acc <= acc_pair[51:26]; else i_acc <= acc_pair[25:0]; end
     end
     if (o_valid) begin
       acc_odd <= beat[0];
-      begin if (beat[2]) acc_pair <= beat[1] ? \o_data$137 [207:156] : \o_data$137 [155:104]; else acc_pair <= beat[1] ? \o_data$137 [103:52] : \o_data$137 [51:0]; end
+      begin if (beat[2]) acc_pair <= beat[1] ? \o_data$149 [207:156] : \o_data$149 [155:104]; else acc_pair <= beat[1] ? \o_data$149 [103:52] : \o_data$149 [51:0]; end
+    end
+    if (rst) begin
+      dn_last <= 1'h0;
+    end else if (_154_) begin
+      begin if (enter_q) dn_last <= nb_one; else begin if (_002_) dn_last <= 1'hx; else begin if (_004_) begin if (d_last) dn_last <= dn_last_next; else dn_last <= 1'hx; end else dn_last <= 1'hx; end end end
     end
     if (rst) begin
       beat_last <= 1'h0;
-    end else if (_111_) begin
-      begin if (_006_) beat_last <= beat == 3'h6; else begin if (_008_) beat_last <= 1'h0; else begin if (drain_restart) beat_last <= 1'h0; else beat_last <= 1'hx; end end end
+    end else if (_108_) begin
+      begin if (_002_) beat_last <= beat == 3'h6; else begin if (_004_) beat_last <= 1'h0; else begin if (drain_restart) beat_last <= 1'h0; else beat_last <= 1'hx; end end end
     end
-    if (_190_) begin
-      _498_ <= 2'h0;
+    if (_183_) begin
+      _482_ <= 2'h0;
     end else if (o_valid) begin
-      _498_ <= _339_[2:1];
+      _482_ <= _324_[2:1];
     end
     if (rst) begin
-      _499_ <= 6'h00;
-    end else if (_112_) begin
-      _499_ <= { _227_[7:3], _227_[0] };
+      _483_ <= 6'h00;
+    end else if (_109_) begin
+      _483_ <= { _225_[7:3], _225_[0] };
     end
-    if (_191_) begin
+    if (_184_) begin
       ra_inc[7:1] <= 7'h00;
     end else if (o_valid) begin
-      ra_inc[7:1] <= _342_[7:1];
+      ra_inc[7:1] <= _327_[7:1];
     end
     if (rst) begin
       ra_inc[0] <= 1'h0;
-    end else if (_113_) begin
-      ra_inc[0] <= _204_[0];
+    end else if (_110_) begin
+      ra_inc[0] <= _198_[0];
     end
-    if (_192_) begin
+    if (_185_) begin
       ra <= 8'h00;
     end else if (o_valid) begin
-      ra <= beat_last ? (* full_case = 32'd1 *) _344_ : ra_inc;
+      ra <= beat_last ? (* full_case = 32'd1 *) _329_ : ra_inc;
     end
     if (rst) begin
       beat <= 3'h0;
-    end else if (_114_) begin
-      begin if (_006_) beat <= beat + 1'h1; else begin if (_008_) beat <= 3'h0; else begin if (drain_restart) beat <= 3'h0; else beat <= 3'hx; end end end
+    end else if (_111_) begin
+      begin if (_002_) beat <= beat + 1'h1; else begin if (_004_) beat <= 3'h0; else begin if (drain_restart) beat <= 3'h0; else beat <= 3'hx; end end end
     end
-    if (_193_) begin
+    if (_186_) begin
       drain_restart <= 1'h0;
     end else begin
       drain_restart <= s_param__valid;
     end
-    if (_194_) begin
-      \$signal$126  <= 1'h0;
+    if (_187_) begin
+      \$signal$139  <= 1'h0;
     end else begin
-      \$signal$126  <= _110_;
+      \$signal$139  <= drain_d_pen;
     end
     if (rst) begin
       at_tile_last <= 1'h0;
-    end else if (_115_) begin
-      at_tile_last <= compute ? _241_ : \$signal$110 ;
+    end else if (_112_) begin
+      at_tile_last <= compute ? _239_ : \$signal$113 ;
     end
     if (rst) begin
       at_k_last <= 1'h0;
-    end else if (_116_) begin
-      at_k_last <= compute ? _244_ : \$signal$109 ;
+    end else if (_113_) begin
+      at_k_last <= compute ? _242_ : \$signal$112 ;
     end
     if (rst) begin
       fn_last <= 1'h0;
-    end else if (_161_) begin
-      begin if (compute) begin if (adv) begin if (at_tile_last) fn_last <= fn_last ? (* full_case = 32'd1 *) nb_one : _088_; else fn_last <= 1'hx; end else fn_last <= 1'hx; end else fn_last <= ! blk; end
+    end else if (_155_) begin
+      begin if (compute) begin if (adv) begin if (at_tile_last) fn_last <= fn_last ? (* full_case = 32'd1 *) nb_one : _081_; else fn_last <= 1'hx; end else fn_last <= 1'hx; end else fn_last <= ! blk; end
     end
-    if (_195_) begin
+    if (_188_) begin
       fn <= 5'h00;
-    end else if (_162_) begin
-      fn <= fn_last ? (* full_case = 32'd1 *) 5'h00 : _087_[4:0];
+    end else if (_156_) begin
+      fn <= fn_last ? (* full_case = 32'd1 *) 5'h00 : _080_[4:0];
     end
-    if (_196_) begin
+    if (_189_) begin
       fm0 <= 17'h00000;
-    end else if (_163_) begin
-      fm0 <= fm0 + 4'h8;
+    end else if (_157_) begin
+      fm0 <= _079_[16:0];
     end
     if (rst) begin
       in_data <= 1'h0;
-    end else if (_164_) begin
-      begin if (compute) begin if (adv) in_data <= at_tile_last ? (* full_case = 32'd1 *) _085_ : _251_; else in_data <= 1'hx; end else begin if (_348_) begin if (s_param__valid) begin if (ch_last) in_data <= 1'h1; else in_data <= 1'h0; end else in_data <= 1'h0; end else in_data <= 1'h0; end end
+    end else if (_158_) begin
+      begin if (compute) begin if (adv) in_data <= at_tile_last ? (* full_case = 32'd1 *) _078_ : _249_; else in_data <= 1'hx; end else in_data <= enter; end
     end
-    if (_197_) begin
+    if (_190_) begin
       kk <= 10'h000;
     end else if (adv) begin
-      kk <= at_tile_last ? (* full_case = 32'd1 *) 10'h000 : _089_[9:0];
+      kk <= at_tile_last ? (* full_case = 32'd1 *) 10'h000 : _082_;
     end
     if (rst) begin
       flush <= 7'h00;
-    end else if (_121_) begin
-      flush <= _698_(7'hxx, { 7'h66, _081_[6:0] }, { _258_, _257_ });
+    end else if (_118_) begin
+      flush <= _692_(7'hxx, { 7'h67, _072_[6:0] }, { _256_, _255_ });
     end
-    if (rst) begin
+    if (_191_) begin
       compute <= 1'h0;
-    end else if (_165_) begin
-      compute <= _702_(1'hx, { _263_, _259_ }, { _264_, _261_ });
+    end else if (_159_) begin
+      compute <= 1'h1;
     end
     if (rst) begin
       nb_one <= 1'h0;
-    end else if (_166_) begin
+    end else if (_160_) begin
       nb_one <= ! blk;
     end
     if (rst) begin
       nb_pen <= 6'h00;
-    end else if (_167_) begin
+    end else if (_161_) begin
       nb_pen <= blk - 1'h1;
     end
     if (rst) begin
       ctrl_state <= 2'h0;
-    end else if (_168_) begin
-      ctrl_state <= _717_(2'hx, { _282_, _280_, _277_, _274_ }, { _283_, _281_, _278_, _276_ });
+    end else if (_162_) begin
+      ctrl_state <= _699_(2'hx, { _268_, _266_, _263_, _260_ }, { _269_, _267_, _264_, _262_ });
     end
     if (rst) begin
       ch_last <= 1'h0;
-    end else if (_169_) begin
-      ch_last <= _727_(1'hx, { _287_, _284_ }, { _288_, _286_ });
+    end else if (_163_) begin
+      ch_last <= _709_(1'hx, { _273_, _270_ }, { _274_, _272_ });
     end
     if (rst) begin
       ch <= 16'h0000;
-    end else if (_170_) begin
-      ch <= _732_(16'hxxxx, { _292_, _289_ }, { _293_, _291_ });
+    end else if (_164_) begin
+      ch <= _714_(16'hxxxx, { _278_, _275_ }, { _279_, _277_ });
     end
     if (rst) begin
       wb <= 3'h0;
-    end else if (_171_) begin
-      wb <= _739_(3'hx, { _299_, _296_ }, { _300_, _298_ });
+    end else if (_165_) begin
+      wb <= _721_(3'hx, { _285_, _282_ }, { _286_, _284_ });
     end
     if (rst) begin
       wa <= 8'h00;
-    end else if (_172_) begin
-      wa <= _745_(8'hxx, { _305_, _302_ }, { _306_, _304_ });
+    end else if (_166_) begin
+      wa <= _727_(8'hxx, { _291_, _288_ }, { _292_, _290_ });
     end
     if (rst) begin
       blk <= 5'h00;
-    end else if (_173_) begin
-      blk <= _752_(5'hxx, { _312_, _309_ }, { _313_, _311_ });
+    end else if (_167_) begin
+      blk <= _734_(5'hxx, { _298_, _295_ }, { _299_, _297_ });
     end
     if (rst) begin
       lane <= 1'h0;
-    end else if (_174_) begin
-      lane <= _758_(1'hx, { _318_, _315_ }, { _319_, _317_ });
+    end else if (_168_) begin
+      lane <= _740_(1'hx, { _304_, _301_ }, { _305_, _303_ });
     end
     if (rst) begin
-      \$signal$110  <= 1'h0;
-    end else if (_175_) begin
-      \$signal$110  <= _066_;
+      \$signal$113  <= 1'h0;
+    end else if (_169_) begin
+      \$signal$113  <= _060_;
     end
     if (rst) begin
-      \$signal$109  <= 1'h0;
-    end else if (_176_) begin
-      \$signal$109  <= _063_;
+      \$signal$112  <= 1'h0;
+    end else if (_170_) begin
+      \$signal$112  <= _057_;
     end
     if (rst) begin
       tile_pen <= 17'h00000;
-    end else if (_177_) begin
-      tile_pen <= _060_ - 2'h2;
+    end else if (_171_) begin
+      tile_pen <= _054_ - 2'h2;
     end
     if (rst) begin
       n_pen <= 17'h00000;
-    end else if (_178_) begin
+    end else if (_172_) begin
       n_pen <= hdr[31:16] - 2'h2;
     end
     if (rst) begin
       k_pen <= 17'h00000;
-    end else if (_179_) begin
+    end else if (_173_) begin
       k_pen <= hdr[47:32] - 2'h2;
     end
     if (rst) begin
-      k_last <= 16'h0000;
-    end else if (_180_) begin
-      k_last <= hdr[47:32] - 1'h1;
-    end
-    if (rst) begin
       act_max <= 8'h00;
-    end else if (_181_) begin
+    end else if (_174_) begin
       act_max <= hdr[71:64];
     end
     if (rst) begin
       act_min <= 8'h00;
-    end else if (_182_) begin
+    end else if (_175_) begin
       act_min <= hdr[63:56];
     end
     if (rst) begin
       zero_point <= 8'h00;
-    end else if (_183_) begin
+    end else if (_176_) begin
       zero_point <= hdr[55:48];
     end
     if (rst) begin
       m_one <= 1'h0;
-    end else if (_184_) begin
+    end else if (_177_) begin
       m_one <= hdr[15:0] == 1'h1;
     end
     if (rst) begin
       m_wrap_pen <= 17'h00000;
-    end else if (_185_) begin
+    end else if (_178_) begin
       m_wrap_pen <= hdr[15:0] + 3'h6;
     end
     if (rst) begin
       m_pen <= 17'h00000;
-    end else if (_186_) begin
+    end else if (_179_) begin
       m_pen <= hdr[15:0] - 2'h2;
     end
     if (rst) begin
       m_wrap <= 17'h00000;
-    end else if (_187_) begin
+    end else if (_180_) begin
       m_wrap <= hdr[15:0] + 3'h7;
     end
     if (rst) begin
       m_last <= 16'h0000;
-    end else if (_188_) begin
+    end else if (_181_) begin
       m_last <= hdr[15:0] - 1'h1;
     end
     if (rst) begin
       M_ <= 16'h0000;
-    end else if (_189_) begin
+    end else if (_182_) begin
       M_ <= hdr[15:0];
     end
-    if (_198_) begin
+    if (_192_) begin
       w_en <= 1'h0;
     end else begin
-      w_en <= s_param__valid & _033_;
+      w_en <= s_param__valid & _029_;
     end
-    if (!_350_) begin
+    if (!_335_) begin
       w_data[68:63] <= 6'h00;
     end else begin
       w_data[68:63] <= hdr[69:64];
     end
-    if (!_351_) begin
+    if (!_336_) begin
       w_data[62:32] <= 31'h00000000;
     end else begin
       w_data[62:32] <= hdr[62:32];
     end
-    if (!_352_) begin
+    if (!_337_) begin
       w_data[31:0] <= 32'd0;
     end else begin
       w_data[31:0] <= hdr[31:0];
@@ -2204,1408 +2196,1408 @@ module \hwq_top.engine.array (i_w, clk, rst, i_valid, i_last, drain_valid, o_dat
     .a(a),
     .b(b),
     .clk(clk),
-    .\port$685$0 (p[0]),
-    .\port$685$1 (p[1]),
-    .\port$685$10 (p[10]),
-    .\port$685$11 (p[11]),
-    .\port$685$12 (p[12]),
-    .\port$685$13 (p[13]),
-    .\port$685$14 (p[14]),
-    .\port$685$15 (p[15]),
-    .\port$685$2 (p[2]),
-    .\port$685$3 (p[3]),
-    .\port$685$4 (p[4]),
-    .\port$685$5 (p[5]),
-    .\port$685$6 (p[6]),
-    .\port$685$7 (p[7]),
-    .\port$685$8 (p[8]),
-    .\port$685$9 (p[9]),
+    .\port$687$0 (p[0]),
+    .\port$687$1 (p[1]),
+    .\port$687$10 (p[10]),
+    .\port$687$11 (p[11]),
+    .\port$687$12 (p[12]),
+    .\port$687$13 (p[13]),
+    .\port$687$14 (p[14]),
+    .\port$687$15 (p[15]),
+    .\port$687$2 (p[2]),
+    .\port$687$3 (p[3]),
+    .\port$687$4 (p[4]),
+    .\port$687$5 (p[5]),
+    .\port$687$6 (p[6]),
+    .\port$687$7 (p[7]),
+    .\port$687$8 (p[8]),
+    .\port$687$9 (p[9]),
     .rst(rst)
   );
   \hwq_top.engine.array.mul_0_1  mul_0_1 (
     .a(a_0_0),
     .b(skew_w1_d0),
     .clk(clk),
-    .\port$686$0 (\p$142 [0]),
-    .\port$686$1 (\p$142 [1]),
-    .\port$686$10 (\p$142 [10]),
-    .\port$686$11 (\p$142 [11]),
-    .\port$686$12 (\p$142 [12]),
-    .\port$686$13 (\p$142 [13]),
-    .\port$686$14 (\p$142 [14]),
-    .\port$686$15 (\p$142 [15]),
-    .\port$686$2 (\p$142 [2]),
-    .\port$686$3 (\p$142 [3]),
-    .\port$686$4 (\p$142 [4]),
-    .\port$686$5 (\p$142 [5]),
-    .\port$686$6 (\p$142 [6]),
-    .\port$686$7 (\p$142 [7]),
-    .\port$686$8 (\p$142 [8]),
-    .\port$686$9 (\p$142 [9]),
+    .\port$688$0 (\p$142 [0]),
+    .\port$688$1 (\p$142 [1]),
+    .\port$688$10 (\p$142 [10]),
+    .\port$688$11 (\p$142 [11]),
+    .\port$688$12 (\p$142 [12]),
+    .\port$688$13 (\p$142 [13]),
+    .\port$688$14 (\p$142 [14]),
+    .\port$688$15 (\p$142 [15]),
+    .\port$688$2 (\p$142 [2]),
+    .\port$688$3 (\p$142 [3]),
+    .\port$688$4 (\p$142 [4]),
+    .\port$688$5 (\p$142 [5]),
+    .\port$688$6 (\p$142 [6]),
+    .\port$688$7 (\p$142 [7]),
+    .\port$688$8 (\p$142 [8]),
+    .\port$688$9 (\p$142 [9]),
     .rst(rst)
   );
   \hwq_top.engine.array.mul_0_2  mul_0_2 (
     .a(a_0_1),
     .b(skew_w2_d1),
     .clk(clk),
-    .\port$687$0 (\p$155 [0]),
-    .\port$687$1 (\p$155 [1]),
-    .\port$687$10 (\p$155 [10]),
-    .\port$687$11 (\p$155 [11]),
-    .\port$687$12 (\p$155 [12]),
-    .\port$687$13 (\p$155 [13]),
-    .\port$687$14 (\p$155 [14]),
-    .\port$687$15 (\p$155 [15]),
-    .\port$687$2 (\p$155 [2]),
-    .\port$687$3 (\p$155 [3]),
-    .\port$687$4 (\p$155 [4]),
-    .\port$687$5 (\p$155 [5]),
-    .\port$687$6 (\p$155 [6]),
-    .\port$687$7 (\p$155 [7]),
-    .\port$687$8 (\p$155 [8]),
-    .\port$687$9 (\p$155 [9]),
+    .\port$689$0 (\p$155 [0]),
+    .\port$689$1 (\p$155 [1]),
+    .\port$689$10 (\p$155 [10]),
+    .\port$689$11 (\p$155 [11]),
+    .\port$689$12 (\p$155 [12]),
+    .\port$689$13 (\p$155 [13]),
+    .\port$689$14 (\p$155 [14]),
+    .\port$689$15 (\p$155 [15]),
+    .\port$689$2 (\p$155 [2]),
+    .\port$689$3 (\p$155 [3]),
+    .\port$689$4 (\p$155 [4]),
+    .\port$689$5 (\p$155 [5]),
+    .\port$689$6 (\p$155 [6]),
+    .\port$689$7 (\p$155 [7]),
+    .\port$689$8 (\p$155 [8]),
+    .\port$689$9 (\p$155 [9]),
     .rst(rst)
   );
   \hwq_top.engine.array.mul_0_3  mul_0_3 (
     .a(a_0_2),
     .b(skew_w3_d2),
     .clk(clk),
-    .\port$688$0 (\p$168 [0]),
-    .\port$688$1 (\p$168 [1]),
-    .\port$688$10 (\p$168 [10]),
-    .\port$688$11 (\p$168 [11]),
-    .\port$688$12 (\p$168 [12]),
-    .\port$688$13 (\p$168 [13]),
-    .\port$688$14 (\p$168 [14]),
-    .\port$688$15 (\p$168 [15]),
-    .\port$688$2 (\p$168 [2]),
-    .\port$688$3 (\p$168 [3]),
-    .\port$688$4 (\p$168 [4]),
-    .\port$688$5 (\p$168 [5]),
-    .\port$688$6 (\p$168 [6]),
-    .\port$688$7 (\p$168 [7]),
-    .\port$688$8 (\p$168 [8]),
-    .\port$688$9 (\p$168 [9]),
+    .\port$690$0 (\p$168 [0]),
+    .\port$690$1 (\p$168 [1]),
+    .\port$690$10 (\p$168 [10]),
+    .\port$690$11 (\p$168 [11]),
+    .\port$690$12 (\p$168 [12]),
+    .\port$690$13 (\p$168 [13]),
+    .\port$690$14 (\p$168 [14]),
+    .\port$690$15 (\p$168 [15]),
+    .\port$690$2 (\p$168 [2]),
+    .\port$690$3 (\p$168 [3]),
+    .\port$690$4 (\p$168 [4]),
+    .\port$690$5 (\p$168 [5]),
+    .\port$690$6 (\p$168 [6]),
+    .\port$690$7 (\p$168 [7]),
+    .\port$690$8 (\p$168 [8]),
+    .\port$690$9 (\p$168 [9]),
     .rst(rst)
   );
   \hwq_top.engine.array.mul_0_4  mul_0_4 (
     .a(a_0_3),
     .b(skew_w4_d3),
     .clk(clk),
-    .\port$689$0 (\p$181 [0]),
-    .\port$689$1 (\p$181 [1]),
-    .\port$689$10 (\p$181 [10]),
-    .\port$689$11 (\p$181 [11]),
-    .\port$689$12 (\p$181 [12]),
-    .\port$689$13 (\p$181 [13]),
-    .\port$689$14 (\p$181 [14]),
-    .\port$689$15 (\p$181 [15]),
-    .\port$689$2 (\p$181 [2]),
-    .\port$689$3 (\p$181 [3]),
-    .\port$689$4 (\p$181 [4]),
-    .\port$689$5 (\p$181 [5]),
-    .\port$689$6 (\p$181 [6]),
-    .\port$689$7 (\p$181 [7]),
-    .\port$689$8 (\p$181 [8]),
-    .\port$689$9 (\p$181 [9]),
+    .\port$691$0 (\p$181 [0]),
+    .\port$691$1 (\p$181 [1]),
+    .\port$691$10 (\p$181 [10]),
+    .\port$691$11 (\p$181 [11]),
+    .\port$691$12 (\p$181 [12]),
+    .\port$691$13 (\p$181 [13]),
+    .\port$691$14 (\p$181 [14]),
+    .\port$691$15 (\p$181 [15]),
+    .\port$691$2 (\p$181 [2]),
+    .\port$691$3 (\p$181 [3]),
+    .\port$691$4 (\p$181 [4]),
+    .\port$691$5 (\p$181 [5]),
+    .\port$691$6 (\p$181 [6]),
+    .\port$691$7 (\p$181 [7]),
+    .\port$691$8 (\p$181 [8]),
+    .\port$691$9 (\p$181 [9]),
     .rst(rst)
   );
   \hwq_top.engine.array.mul_0_5  mul_0_5 (
     .a(a_0_4),
     .b(skew_w5_d4),
     .clk(clk),
-    .\port$690$0 (\p$194 [0]),
-    .\port$690$1 (\p$194 [1]),
-    .\port$690$10 (\p$194 [10]),
-    .\port$690$11 (\p$194 [11]),
-    .\port$690$12 (\p$194 [12]),
-    .\port$690$13 (\p$194 [13]),
-    .\port$690$14 (\p$194 [14]),
-    .\port$690$15 (\p$194 [15]),
-    .\port$690$2 (\p$194 [2]),
-    .\port$690$3 (\p$194 [3]),
-    .\port$690$4 (\p$194 [4]),
-    .\port$690$5 (\p$194 [5]),
-    .\port$690$6 (\p$194 [6]),
-    .\port$690$7 (\p$194 [7]),
-    .\port$690$8 (\p$194 [8]),
-    .\port$690$9 (\p$194 [9]),
+    .\port$692$0 (\p$194 [0]),
+    .\port$692$1 (\p$194 [1]),
+    .\port$692$10 (\p$194 [10]),
+    .\port$692$11 (\p$194 [11]),
+    .\port$692$12 (\p$194 [12]),
+    .\port$692$13 (\p$194 [13]),
+    .\port$692$14 (\p$194 [14]),
+    .\port$692$15 (\p$194 [15]),
+    .\port$692$2 (\p$194 [2]),
+    .\port$692$3 (\p$194 [3]),
+    .\port$692$4 (\p$194 [4]),
+    .\port$692$5 (\p$194 [5]),
+    .\port$692$6 (\p$194 [6]),
+    .\port$692$7 (\p$194 [7]),
+    .\port$692$8 (\p$194 [8]),
+    .\port$692$9 (\p$194 [9]),
     .rst(rst)
   );
   \hwq_top.engine.array.mul_0_6  mul_0_6 (
     .a(a_0_5),
     .b(skew_w6_d5),
     .clk(clk),
-    .\port$691$0 (\p$207 [0]),
-    .\port$691$1 (\p$207 [1]),
-    .\port$691$10 (\p$207 [10]),
-    .\port$691$11 (\p$207 [11]),
-    .\port$691$12 (\p$207 [12]),
-    .\port$691$13 (\p$207 [13]),
-    .\port$691$14 (\p$207 [14]),
-    .\port$691$15 (\p$207 [15]),
-    .\port$691$2 (\p$207 [2]),
-    .\port$691$3 (\p$207 [3]),
-    .\port$691$4 (\p$207 [4]),
-    .\port$691$5 (\p$207 [5]),
-    .\port$691$6 (\p$207 [6]),
-    .\port$691$7 (\p$207 [7]),
-    .\port$691$8 (\p$207 [8]),
-    .\port$691$9 (\p$207 [9]),
+    .\port$693$0 (\p$207 [0]),
+    .\port$693$1 (\p$207 [1]),
+    .\port$693$10 (\p$207 [10]),
+    .\port$693$11 (\p$207 [11]),
+    .\port$693$12 (\p$207 [12]),
+    .\port$693$13 (\p$207 [13]),
+    .\port$693$14 (\p$207 [14]),
+    .\port$693$15 (\p$207 [15]),
+    .\port$693$2 (\p$207 [2]),
+    .\port$693$3 (\p$207 [3]),
+    .\port$693$4 (\p$207 [4]),
+    .\port$693$5 (\p$207 [5]),
+    .\port$693$6 (\p$207 [6]),
+    .\port$693$7 (\p$207 [7]),
+    .\port$693$8 (\p$207 [8]),
+    .\port$693$9 (\p$207 [9]),
     .rst(rst)
   );
   \hwq_top.engine.array.mul_0_7  mul_0_7 (
     .a(a_0_6),
     .b(skew_w7_d6),
     .clk(clk),
-    .\port$692$0 (\p$220 [0]),
-    .\port$692$1 (\p$220 [1]),
-    .\port$692$10 (\p$220 [10]),
-    .\port$692$11 (\p$220 [11]),
-    .\port$692$12 (\p$220 [12]),
-    .\port$692$13 (\p$220 [13]),
-    .\port$692$14 (\p$220 [14]),
-    .\port$692$15 (\p$220 [15]),
-    .\port$692$2 (\p$220 [2]),
-    .\port$692$3 (\p$220 [3]),
-    .\port$692$4 (\p$220 [4]),
-    .\port$692$5 (\p$220 [5]),
-    .\port$692$6 (\p$220 [6]),
-    .\port$692$7 (\p$220 [7]),
-    .\port$692$8 (\p$220 [8]),
-    .\port$692$9 (\p$220 [9]),
+    .\port$694$0 (\p$220 [0]),
+    .\port$694$1 (\p$220 [1]),
+    .\port$694$10 (\p$220 [10]),
+    .\port$694$11 (\p$220 [11]),
+    .\port$694$12 (\p$220 [12]),
+    .\port$694$13 (\p$220 [13]),
+    .\port$694$14 (\p$220 [14]),
+    .\port$694$15 (\p$220 [15]),
+    .\port$694$2 (\p$220 [2]),
+    .\port$694$3 (\p$220 [3]),
+    .\port$694$4 (\p$220 [4]),
+    .\port$694$5 (\p$220 [5]),
+    .\port$694$6 (\p$220 [6]),
+    .\port$694$7 (\p$220 [7]),
+    .\port$694$8 (\p$220 [8]),
+    .\port$694$9 (\p$220 [9]),
     .rst(rst)
   );
   \hwq_top.engine.array.mul_1_0  mul_1_0 (
     .a(skew_a1_d0),
     .b(w_0_0),
     .clk(clk),
-    .\port$693$0 (\p$233 [0]),
-    .\port$693$1 (\p$233 [1]),
-    .\port$693$10 (\p$233 [10]),
-    .\port$693$11 (\p$233 [11]),
-    .\port$693$12 (\p$233 [12]),
-    .\port$693$13 (\p$233 [13]),
-    .\port$693$14 (\p$233 [14]),
-    .\port$693$15 (\p$233 [15]),
-    .\port$693$2 (\p$233 [2]),
-    .\port$693$3 (\p$233 [3]),
-    .\port$693$4 (\p$233 [4]),
-    .\port$693$5 (\p$233 [5]),
-    .\port$693$6 (\p$233 [6]),
-    .\port$693$7 (\p$233 [7]),
-    .\port$693$8 (\p$233 [8]),
-    .\port$693$9 (\p$233 [9]),
+    .\port$695$0 (\p$233 [0]),
+    .\port$695$1 (\p$233 [1]),
+    .\port$695$10 (\p$233 [10]),
+    .\port$695$11 (\p$233 [11]),
+    .\port$695$12 (\p$233 [12]),
+    .\port$695$13 (\p$233 [13]),
+    .\port$695$14 (\p$233 [14]),
+    .\port$695$15 (\p$233 [15]),
+    .\port$695$2 (\p$233 [2]),
+    .\port$695$3 (\p$233 [3]),
+    .\port$695$4 (\p$233 [4]),
+    .\port$695$5 (\p$233 [5]),
+    .\port$695$6 (\p$233 [6]),
+    .\port$695$7 (\p$233 [7]),
+    .\port$695$8 (\p$233 [8]),
+    .\port$695$9 (\p$233 [9]),
     .rst(rst)
   );
   \hwq_top.engine.array.mul_1_1  mul_1_1 (
     .a(a_1_0),
     .b(w_0_1),
     .clk(clk),
-    .\port$694$0 (\p$246 [0]),
-    .\port$694$1 (\p$246 [1]),
-    .\port$694$10 (\p$246 [10]),
-    .\port$694$11 (\p$246 [11]),
-    .\port$694$12 (\p$246 [12]),
-    .\port$694$13 (\p$246 [13]),
-    .\port$694$14 (\p$246 [14]),
-    .\port$694$15 (\p$246 [15]),
-    .\port$694$2 (\p$246 [2]),
-    .\port$694$3 (\p$246 [3]),
-    .\port$694$4 (\p$246 [4]),
-    .\port$694$5 (\p$246 [5]),
-    .\port$694$6 (\p$246 [6]),
-    .\port$694$7 (\p$246 [7]),
-    .\port$694$8 (\p$246 [8]),
-    .\port$694$9 (\p$246 [9]),
+    .\port$696$0 (\p$246 [0]),
+    .\port$696$1 (\p$246 [1]),
+    .\port$696$10 (\p$246 [10]),
+    .\port$696$11 (\p$246 [11]),
+    .\port$696$12 (\p$246 [12]),
+    .\port$696$13 (\p$246 [13]),
+    .\port$696$14 (\p$246 [14]),
+    .\port$696$15 (\p$246 [15]),
+    .\port$696$2 (\p$246 [2]),
+    .\port$696$3 (\p$246 [3]),
+    .\port$696$4 (\p$246 [4]),
+    .\port$696$5 (\p$246 [5]),
+    .\port$696$6 (\p$246 [6]),
+    .\port$696$7 (\p$246 [7]),
+    .\port$696$8 (\p$246 [8]),
+    .\port$696$9 (\p$246 [9]),
     .rst(rst)
   );
   \hwq_top.engine.array.mul_1_2  mul_1_2 (
     .a(a_1_1),
     .b(w_0_2),
     .clk(clk),
-    .\port$695$0 (\p$259 [0]),
-    .\port$695$1 (\p$259 [1]),
-    .\port$695$10 (\p$259 [10]),
-    .\port$695$11 (\p$259 [11]),
-    .\port$695$12 (\p$259 [12]),
-    .\port$695$13 (\p$259 [13]),
-    .\port$695$14 (\p$259 [14]),
-    .\port$695$15 (\p$259 [15]),
-    .\port$695$2 (\p$259 [2]),
-    .\port$695$3 (\p$259 [3]),
-    .\port$695$4 (\p$259 [4]),
-    .\port$695$5 (\p$259 [5]),
-    .\port$695$6 (\p$259 [6]),
-    .\port$695$7 (\p$259 [7]),
-    .\port$695$8 (\p$259 [8]),
-    .\port$695$9 (\p$259 [9]),
+    .\port$697$0 (\p$259 [0]),
+    .\port$697$1 (\p$259 [1]),
+    .\port$697$10 (\p$259 [10]),
+    .\port$697$11 (\p$259 [11]),
+    .\port$697$12 (\p$259 [12]),
+    .\port$697$13 (\p$259 [13]),
+    .\port$697$14 (\p$259 [14]),
+    .\port$697$15 (\p$259 [15]),
+    .\port$697$2 (\p$259 [2]),
+    .\port$697$3 (\p$259 [3]),
+    .\port$697$4 (\p$259 [4]),
+    .\port$697$5 (\p$259 [5]),
+    .\port$697$6 (\p$259 [6]),
+    .\port$697$7 (\p$259 [7]),
+    .\port$697$8 (\p$259 [8]),
+    .\port$697$9 (\p$259 [9]),
     .rst(rst)
   );
   \hwq_top.engine.array.mul_1_3  mul_1_3 (
     .a(a_1_2),
     .b(w_0_3),
     .clk(clk),
-    .\port$696$0 (\p$272 [0]),
-    .\port$696$1 (\p$272 [1]),
-    .\port$696$10 (\p$272 [10]),
-    .\port$696$11 (\p$272 [11]),
-    .\port$696$12 (\p$272 [12]),
-    .\port$696$13 (\p$272 [13]),
-    .\port$696$14 (\p$272 [14]),
-    .\port$696$15 (\p$272 [15]),
-    .\port$696$2 (\p$272 [2]),
-    .\port$696$3 (\p$272 [3]),
-    .\port$696$4 (\p$272 [4]),
-    .\port$696$5 (\p$272 [5]),
-    .\port$696$6 (\p$272 [6]),
-    .\port$696$7 (\p$272 [7]),
-    .\port$696$8 (\p$272 [8]),
-    .\port$696$9 (\p$272 [9]),
+    .\port$698$0 (\p$272 [0]),
+    .\port$698$1 (\p$272 [1]),
+    .\port$698$10 (\p$272 [10]),
+    .\port$698$11 (\p$272 [11]),
+    .\port$698$12 (\p$272 [12]),
+    .\port$698$13 (\p$272 [13]),
+    .\port$698$14 (\p$272 [14]),
+    .\port$698$15 (\p$272 [15]),
+    .\port$698$2 (\p$272 [2]),
+    .\port$698$3 (\p$272 [3]),
+    .\port$698$4 (\p$272 [4]),
+    .\port$698$5 (\p$272 [5]),
+    .\port$698$6 (\p$272 [6]),
+    .\port$698$7 (\p$272 [7]),
+    .\port$698$8 (\p$272 [8]),
+    .\port$698$9 (\p$272 [9]),
     .rst(rst)
   );
   \hwq_top.engine.array.mul_1_4  mul_1_4 (
     .a(a_1_3),
     .b(w_0_4),
     .clk(clk),
-    .\port$697$0 (\p$285 [0]),
-    .\port$697$1 (\p$285 [1]),
-    .\port$697$10 (\p$285 [10]),
-    .\port$697$11 (\p$285 [11]),
-    .\port$697$12 (\p$285 [12]),
-    .\port$697$13 (\p$285 [13]),
-    .\port$697$14 (\p$285 [14]),
-    .\port$697$15 (\p$285 [15]),
-    .\port$697$2 (\p$285 [2]),
-    .\port$697$3 (\p$285 [3]),
-    .\port$697$4 (\p$285 [4]),
-    .\port$697$5 (\p$285 [5]),
-    .\port$697$6 (\p$285 [6]),
-    .\port$697$7 (\p$285 [7]),
-    .\port$697$8 (\p$285 [8]),
-    .\port$697$9 (\p$285 [9]),
+    .\port$699$0 (\p$285 [0]),
+    .\port$699$1 (\p$285 [1]),
+    .\port$699$10 (\p$285 [10]),
+    .\port$699$11 (\p$285 [11]),
+    .\port$699$12 (\p$285 [12]),
+    .\port$699$13 (\p$285 [13]),
+    .\port$699$14 (\p$285 [14]),
+    .\port$699$15 (\p$285 [15]),
+    .\port$699$2 (\p$285 [2]),
+    .\port$699$3 (\p$285 [3]),
+    .\port$699$4 (\p$285 [4]),
+    .\port$699$5 (\p$285 [5]),
+    .\port$699$6 (\p$285 [6]),
+    .\port$699$7 (\p$285 [7]),
+    .\port$699$8 (\p$285 [8]),
+    .\port$699$9 (\p$285 [9]),
     .rst(rst)
   );
   \hwq_top.engine.array.mul_1_5  mul_1_5 (
     .a(a_1_4),
     .b(w_0_5),
     .clk(clk),
-    .\port$698$0 (\p$298 [0]),
-    .\port$698$1 (\p$298 [1]),
-    .\port$698$10 (\p$298 [10]),
-    .\port$698$11 (\p$298 [11]),
-    .\port$698$12 (\p$298 [12]),
-    .\port$698$13 (\p$298 [13]),
-    .\port$698$14 (\p$298 [14]),
-    .\port$698$15 (\p$298 [15]),
-    .\port$698$2 (\p$298 [2]),
-    .\port$698$3 (\p$298 [3]),
-    .\port$698$4 (\p$298 [4]),
-    .\port$698$5 (\p$298 [5]),
-    .\port$698$6 (\p$298 [6]),
-    .\port$698$7 (\p$298 [7]),
-    .\port$698$8 (\p$298 [8]),
-    .\port$698$9 (\p$298 [9]),
+    .\port$700$0 (\p$298 [0]),
+    .\port$700$1 (\p$298 [1]),
+    .\port$700$10 (\p$298 [10]),
+    .\port$700$11 (\p$298 [11]),
+    .\port$700$12 (\p$298 [12]),
+    .\port$700$13 (\p$298 [13]),
+    .\port$700$14 (\p$298 [14]),
+    .\port$700$15 (\p$298 [15]),
+    .\port$700$2 (\p$298 [2]),
+    .\port$700$3 (\p$298 [3]),
+    .\port$700$4 (\p$298 [4]),
+    .\port$700$5 (\p$298 [5]),
+    .\port$700$6 (\p$298 [6]),
+    .\port$700$7 (\p$298 [7]),
+    .\port$700$8 (\p$298 [8]),
+    .\port$700$9 (\p$298 [9]),
     .rst(rst)
   );
   \hwq_top.engine.array.mul_1_6  mul_1_6 (
     .a(a_1_5),
     .b(w_0_6),
     .clk(clk),
-    .\port$699$0 (\p$311 [0]),
-    .\port$699$1 (\p$311 [1]),
-    .\port$699$10 (\p$311 [10]),
-    .\port$699$11 (\p$311 [11]),
-    .\port$699$12 (\p$311 [12]),
-    .\port$699$13 (\p$311 [13]),
-    .\port$699$14 (\p$311 [14]),
-    .\port$699$15 (\p$311 [15]),
-    .\port$699$2 (\p$311 [2]),
-    .\port$699$3 (\p$311 [3]),
-    .\port$699$4 (\p$311 [4]),
-    .\port$699$5 (\p$311 [5]),
-    .\port$699$6 (\p$311 [6]),
-    .\port$699$7 (\p$311 [7]),
-    .\port$699$8 (\p$311 [8]),
-    .\port$699$9 (\p$311 [9]),
+    .\port$701$0 (\p$311 [0]),
+    .\port$701$1 (\p$311 [1]),
+    .\port$701$10 (\p$311 [10]),
+    .\port$701$11 (\p$311 [11]),
+    .\port$701$12 (\p$311 [12]),
+    .\port$701$13 (\p$311 [13]),
+    .\port$701$14 (\p$311 [14]),
+    .\port$701$15 (\p$311 [15]),
+    .\port$701$2 (\p$311 [2]),
+    .\port$701$3 (\p$311 [3]),
+    .\port$701$4 (\p$311 [4]),
+    .\port$701$5 (\p$311 [5]),
+    .\port$701$6 (\p$311 [6]),
+    .\port$701$7 (\p$311 [7]),
+    .\port$701$8 (\p$311 [8]),
+    .\port$701$9 (\p$311 [9]),
     .rst(rst)
   );
   \hwq_top.engine.array.mul_1_7  mul_1_7 (
     .a(a_1_6),
     .b(w_0_7),
     .clk(clk),
-    .\port$700$0 (\p$324 [0]),
-    .\port$700$1 (\p$324 [1]),
-    .\port$700$10 (\p$324 [10]),
-    .\port$700$11 (\p$324 [11]),
-    .\port$700$12 (\p$324 [12]),
-    .\port$700$13 (\p$324 [13]),
-    .\port$700$14 (\p$324 [14]),
-    .\port$700$15 (\p$324 [15]),
-    .\port$700$2 (\p$324 [2]),
-    .\port$700$3 (\p$324 [3]),
-    .\port$700$4 (\p$324 [4]),
-    .\port$700$5 (\p$324 [5]),
-    .\port$700$6 (\p$324 [6]),
-    .\port$700$7 (\p$324 [7]),
-    .\port$700$8 (\p$324 [8]),
-    .\port$700$9 (\p$324 [9]),
+    .\port$702$0 (\p$324 [0]),
+    .\port$702$1 (\p$324 [1]),
+    .\port$702$10 (\p$324 [10]),
+    .\port$702$11 (\p$324 [11]),
+    .\port$702$12 (\p$324 [12]),
+    .\port$702$13 (\p$324 [13]),
+    .\port$702$14 (\p$324 [14]),
+    .\port$702$15 (\p$324 [15]),
+    .\port$702$2 (\p$324 [2]),
+    .\port$702$3 (\p$324 [3]),
+    .\port$702$4 (\p$324 [4]),
+    .\port$702$5 (\p$324 [5]),
+    .\port$702$6 (\p$324 [6]),
+    .\port$702$7 (\p$324 [7]),
+    .\port$702$8 (\p$324 [8]),
+    .\port$702$9 (\p$324 [9]),
     .rst(rst)
   );
   \hwq_top.engine.array.mul_2_0  mul_2_0 (
     .a(skew_a2_d1),
     .b(w_1_0),
     .clk(clk),
-    .\port$701$0 (\p$337 [0]),
-    .\port$701$1 (\p$337 [1]),
-    .\port$701$10 (\p$337 [10]),
-    .\port$701$11 (\p$337 [11]),
-    .\port$701$12 (\p$337 [12]),
-    .\port$701$13 (\p$337 [13]),
-    .\port$701$14 (\p$337 [14]),
-    .\port$701$15 (\p$337 [15]),
-    .\port$701$2 (\p$337 [2]),
-    .\port$701$3 (\p$337 [3]),
-    .\port$701$4 (\p$337 [4]),
-    .\port$701$5 (\p$337 [5]),
-    .\port$701$6 (\p$337 [6]),
-    .\port$701$7 (\p$337 [7]),
-    .\port$701$8 (\p$337 [8]),
-    .\port$701$9 (\p$337 [9]),
+    .\port$703$0 (\p$337 [0]),
+    .\port$703$1 (\p$337 [1]),
+    .\port$703$10 (\p$337 [10]),
+    .\port$703$11 (\p$337 [11]),
+    .\port$703$12 (\p$337 [12]),
+    .\port$703$13 (\p$337 [13]),
+    .\port$703$14 (\p$337 [14]),
+    .\port$703$15 (\p$337 [15]),
+    .\port$703$2 (\p$337 [2]),
+    .\port$703$3 (\p$337 [3]),
+    .\port$703$4 (\p$337 [4]),
+    .\port$703$5 (\p$337 [5]),
+    .\port$703$6 (\p$337 [6]),
+    .\port$703$7 (\p$337 [7]),
+    .\port$703$8 (\p$337 [8]),
+    .\port$703$9 (\p$337 [9]),
     .rst(rst)
   );
   \hwq_top.engine.array.mul_2_1  mul_2_1 (
     .a(a_2_0),
     .b(w_1_1),
     .clk(clk),
-    .\port$702$0 (\p$350 [0]),
-    .\port$702$1 (\p$350 [1]),
-    .\port$702$10 (\p$350 [10]),
-    .\port$702$11 (\p$350 [11]),
-    .\port$702$12 (\p$350 [12]),
-    .\port$702$13 (\p$350 [13]),
-    .\port$702$14 (\p$350 [14]),
-    .\port$702$15 (\p$350 [15]),
-    .\port$702$2 (\p$350 [2]),
-    .\port$702$3 (\p$350 [3]),
-    .\port$702$4 (\p$350 [4]),
-    .\port$702$5 (\p$350 [5]),
-    .\port$702$6 (\p$350 [6]),
-    .\port$702$7 (\p$350 [7]),
-    .\port$702$8 (\p$350 [8]),
-    .\port$702$9 (\p$350 [9]),
+    .\port$704$0 (\p$350 [0]),
+    .\port$704$1 (\p$350 [1]),
+    .\port$704$10 (\p$350 [10]),
+    .\port$704$11 (\p$350 [11]),
+    .\port$704$12 (\p$350 [12]),
+    .\port$704$13 (\p$350 [13]),
+    .\port$704$14 (\p$350 [14]),
+    .\port$704$15 (\p$350 [15]),
+    .\port$704$2 (\p$350 [2]),
+    .\port$704$3 (\p$350 [3]),
+    .\port$704$4 (\p$350 [4]),
+    .\port$704$5 (\p$350 [5]),
+    .\port$704$6 (\p$350 [6]),
+    .\port$704$7 (\p$350 [7]),
+    .\port$704$8 (\p$350 [8]),
+    .\port$704$9 (\p$350 [9]),
     .rst(rst)
   );
   \hwq_top.engine.array.mul_2_2  mul_2_2 (
     .a(a_2_1),
     .b(w_1_2),
     .clk(clk),
-    .\port$703$0 (\p$363 [0]),
-    .\port$703$1 (\p$363 [1]),
-    .\port$703$10 (\p$363 [10]),
-    .\port$703$11 (\p$363 [11]),
-    .\port$703$12 (\p$363 [12]),
-    .\port$703$13 (\p$363 [13]),
-    .\port$703$14 (\p$363 [14]),
-    .\port$703$15 (\p$363 [15]),
-    .\port$703$2 (\p$363 [2]),
-    .\port$703$3 (\p$363 [3]),
-    .\port$703$4 (\p$363 [4]),
-    .\port$703$5 (\p$363 [5]),
-    .\port$703$6 (\p$363 [6]),
-    .\port$703$7 (\p$363 [7]),
-    .\port$703$8 (\p$363 [8]),
-    .\port$703$9 (\p$363 [9]),
+    .\port$705$0 (\p$363 [0]),
+    .\port$705$1 (\p$363 [1]),
+    .\port$705$10 (\p$363 [10]),
+    .\port$705$11 (\p$363 [11]),
+    .\port$705$12 (\p$363 [12]),
+    .\port$705$13 (\p$363 [13]),
+    .\port$705$14 (\p$363 [14]),
+    .\port$705$15 (\p$363 [15]),
+    .\port$705$2 (\p$363 [2]),
+    .\port$705$3 (\p$363 [3]),
+    .\port$705$4 (\p$363 [4]),
+    .\port$705$5 (\p$363 [5]),
+    .\port$705$6 (\p$363 [6]),
+    .\port$705$7 (\p$363 [7]),
+    .\port$705$8 (\p$363 [8]),
+    .\port$705$9 (\p$363 [9]),
     .rst(rst)
   );
   \hwq_top.engine.array.mul_2_3  mul_2_3 (
     .a(a_2_2),
     .b(w_1_3),
     .clk(clk),
-    .\port$704$0 (\p$376 [0]),
-    .\port$704$1 (\p$376 [1]),
-    .\port$704$10 (\p$376 [10]),
-    .\port$704$11 (\p$376 [11]),
-    .\port$704$12 (\p$376 [12]),
-    .\port$704$13 (\p$376 [13]),
-    .\port$704$14 (\p$376 [14]),
-    .\port$704$15 (\p$376 [15]),
-    .\port$704$2 (\p$376 [2]),
-    .\port$704$3 (\p$376 [3]),
-    .\port$704$4 (\p$376 [4]),
-    .\port$704$5 (\p$376 [5]),
-    .\port$704$6 (\p$376 [6]),
-    .\port$704$7 (\p$376 [7]),
-    .\port$704$8 (\p$376 [8]),
-    .\port$704$9 (\p$376 [9]),
+    .\port$706$0 (\p$376 [0]),
+    .\port$706$1 (\p$376 [1]),
+    .\port$706$10 (\p$376 [10]),
+    .\port$706$11 (\p$376 [11]),
+    .\port$706$12 (\p$376 [12]),
+    .\port$706$13 (\p$376 [13]),
+    .\port$706$14 (\p$376 [14]),
+    .\port$706$15 (\p$376 [15]),
+    .\port$706$2 (\p$376 [2]),
+    .\port$706$3 (\p$376 [3]),
+    .\port$706$4 (\p$376 [4]),
+    .\port$706$5 (\p$376 [5]),
+    .\port$706$6 (\p$376 [6]),
+    .\port$706$7 (\p$376 [7]),
+    .\port$706$8 (\p$376 [8]),
+    .\port$706$9 (\p$376 [9]),
     .rst(rst)
   );
   \hwq_top.engine.array.mul_2_4  mul_2_4 (
     .a(a_2_3),
     .b(w_1_4),
     .clk(clk),
-    .\port$705$0 (\p$389 [0]),
-    .\port$705$1 (\p$389 [1]),
-    .\port$705$10 (\p$389 [10]),
-    .\port$705$11 (\p$389 [11]),
-    .\port$705$12 (\p$389 [12]),
-    .\port$705$13 (\p$389 [13]),
-    .\port$705$14 (\p$389 [14]),
-    .\port$705$15 (\p$389 [15]),
-    .\port$705$2 (\p$389 [2]),
-    .\port$705$3 (\p$389 [3]),
-    .\port$705$4 (\p$389 [4]),
-    .\port$705$5 (\p$389 [5]),
-    .\port$705$6 (\p$389 [6]),
-    .\port$705$7 (\p$389 [7]),
-    .\port$705$8 (\p$389 [8]),
-    .\port$705$9 (\p$389 [9]),
+    .\port$707$0 (\p$389 [0]),
+    .\port$707$1 (\p$389 [1]),
+    .\port$707$10 (\p$389 [10]),
+    .\port$707$11 (\p$389 [11]),
+    .\port$707$12 (\p$389 [12]),
+    .\port$707$13 (\p$389 [13]),
+    .\port$707$14 (\p$389 [14]),
+    .\port$707$15 (\p$389 [15]),
+    .\port$707$2 (\p$389 [2]),
+    .\port$707$3 (\p$389 [3]),
+    .\port$707$4 (\p$389 [4]),
+    .\port$707$5 (\p$389 [5]),
+    .\port$707$6 (\p$389 [6]),
+    .\port$707$7 (\p$389 [7]),
+    .\port$707$8 (\p$389 [8]),
+    .\port$707$9 (\p$389 [9]),
     .rst(rst)
   );
   \hwq_top.engine.array.mul_2_5  mul_2_5 (
     .a(a_2_4),
     .b(w_1_5),
     .clk(clk),
-    .\port$706$0 (\p$402 [0]),
-    .\port$706$1 (\p$402 [1]),
-    .\port$706$10 (\p$402 [10]),
-    .\port$706$11 (\p$402 [11]),
-    .\port$706$12 (\p$402 [12]),
-    .\port$706$13 (\p$402 [13]),
-    .\port$706$14 (\p$402 [14]),
-    .\port$706$15 (\p$402 [15]),
-    .\port$706$2 (\p$402 [2]),
-    .\port$706$3 (\p$402 [3]),
-    .\port$706$4 (\p$402 [4]),
-    .\port$706$5 (\p$402 [5]),
-    .\port$706$6 (\p$402 [6]),
-    .\port$706$7 (\p$402 [7]),
-    .\port$706$8 (\p$402 [8]),
-    .\port$706$9 (\p$402 [9]),
+    .\port$708$0 (\p$402 [0]),
+    .\port$708$1 (\p$402 [1]),
+    .\port$708$10 (\p$402 [10]),
+    .\port$708$11 (\p$402 [11]),
+    .\port$708$12 (\p$402 [12]),
+    .\port$708$13 (\p$402 [13]),
+    .\port$708$14 (\p$402 [14]),
+    .\port$708$15 (\p$402 [15]),
+    .\port$708$2 (\p$402 [2]),
+    .\port$708$3 (\p$402 [3]),
+    .\port$708$4 (\p$402 [4]),
+    .\port$708$5 (\p$402 [5]),
+    .\port$708$6 (\p$402 [6]),
+    .\port$708$7 (\p$402 [7]),
+    .\port$708$8 (\p$402 [8]),
+    .\port$708$9 (\p$402 [9]),
     .rst(rst)
   );
   \hwq_top.engine.array.mul_2_6  mul_2_6 (
     .a(a_2_5),
     .b(w_1_6),
     .clk(clk),
-    .\port$707$0 (\p$415 [0]),
-    .\port$707$1 (\p$415 [1]),
-    .\port$707$10 (\p$415 [10]),
-    .\port$707$11 (\p$415 [11]),
-    .\port$707$12 (\p$415 [12]),
-    .\port$707$13 (\p$415 [13]),
-    .\port$707$14 (\p$415 [14]),
-    .\port$707$15 (\p$415 [15]),
-    .\port$707$2 (\p$415 [2]),
-    .\port$707$3 (\p$415 [3]),
-    .\port$707$4 (\p$415 [4]),
-    .\port$707$5 (\p$415 [5]),
-    .\port$707$6 (\p$415 [6]),
-    .\port$707$7 (\p$415 [7]),
-    .\port$707$8 (\p$415 [8]),
-    .\port$707$9 (\p$415 [9]),
+    .\port$709$0 (\p$415 [0]),
+    .\port$709$1 (\p$415 [1]),
+    .\port$709$10 (\p$415 [10]),
+    .\port$709$11 (\p$415 [11]),
+    .\port$709$12 (\p$415 [12]),
+    .\port$709$13 (\p$415 [13]),
+    .\port$709$14 (\p$415 [14]),
+    .\port$709$15 (\p$415 [15]),
+    .\port$709$2 (\p$415 [2]),
+    .\port$709$3 (\p$415 [3]),
+    .\port$709$4 (\p$415 [4]),
+    .\port$709$5 (\p$415 [5]),
+    .\port$709$6 (\p$415 [6]),
+    .\port$709$7 (\p$415 [7]),
+    .\port$709$8 (\p$415 [8]),
+    .\port$709$9 (\p$415 [9]),
     .rst(rst)
   );
   \hwq_top.engine.array.mul_2_7  mul_2_7 (
     .a(a_2_6),
     .b(w_1_7),
     .clk(clk),
-    .\port$708$0 (\p$428 [0]),
-    .\port$708$1 (\p$428 [1]),
-    .\port$708$10 (\p$428 [10]),
-    .\port$708$11 (\p$428 [11]),
-    .\port$708$12 (\p$428 [12]),
-    .\port$708$13 (\p$428 [13]),
-    .\port$708$14 (\p$428 [14]),
-    .\port$708$15 (\p$428 [15]),
-    .\port$708$2 (\p$428 [2]),
-    .\port$708$3 (\p$428 [3]),
-    .\port$708$4 (\p$428 [4]),
-    .\port$708$5 (\p$428 [5]),
-    .\port$708$6 (\p$428 [6]),
-    .\port$708$7 (\p$428 [7]),
-    .\port$708$8 (\p$428 [8]),
-    .\port$708$9 (\p$428 [9]),
+    .\port$710$0 (\p$428 [0]),
+    .\port$710$1 (\p$428 [1]),
+    .\port$710$10 (\p$428 [10]),
+    .\port$710$11 (\p$428 [11]),
+    .\port$710$12 (\p$428 [12]),
+    .\port$710$13 (\p$428 [13]),
+    .\port$710$14 (\p$428 [14]),
+    .\port$710$15 (\p$428 [15]),
+    .\port$710$2 (\p$428 [2]),
+    .\port$710$3 (\p$428 [3]),
+    .\port$710$4 (\p$428 [4]),
+    .\port$710$5 (\p$428 [5]),
+    .\port$710$6 (\p$428 [6]),
+    .\port$710$7 (\p$428 [7]),
+    .\port$710$8 (\p$428 [8]),
+    .\port$710$9 (\p$428 [9]),
     .rst(rst)
   );
   \hwq_top.engine.array.mul_3_0  mul_3_0 (
     .a(skew_a3_d2),
     .b(w_2_0),
     .clk(clk),
-    .\port$709$0 (\p$441 [0]),
-    .\port$709$1 (\p$441 [1]),
-    .\port$709$10 (\p$441 [10]),
-    .\port$709$11 (\p$441 [11]),
-    .\port$709$12 (\p$441 [12]),
-    .\port$709$13 (\p$441 [13]),
-    .\port$709$14 (\p$441 [14]),
-    .\port$709$15 (\p$441 [15]),
-    .\port$709$2 (\p$441 [2]),
-    .\port$709$3 (\p$441 [3]),
-    .\port$709$4 (\p$441 [4]),
-    .\port$709$5 (\p$441 [5]),
-    .\port$709$6 (\p$441 [6]),
-    .\port$709$7 (\p$441 [7]),
-    .\port$709$8 (\p$441 [8]),
-    .\port$709$9 (\p$441 [9]),
+    .\port$711$0 (\p$441 [0]),
+    .\port$711$1 (\p$441 [1]),
+    .\port$711$10 (\p$441 [10]),
+    .\port$711$11 (\p$441 [11]),
+    .\port$711$12 (\p$441 [12]),
+    .\port$711$13 (\p$441 [13]),
+    .\port$711$14 (\p$441 [14]),
+    .\port$711$15 (\p$441 [15]),
+    .\port$711$2 (\p$441 [2]),
+    .\port$711$3 (\p$441 [3]),
+    .\port$711$4 (\p$441 [4]),
+    .\port$711$5 (\p$441 [5]),
+    .\port$711$6 (\p$441 [6]),
+    .\port$711$7 (\p$441 [7]),
+    .\port$711$8 (\p$441 [8]),
+    .\port$711$9 (\p$441 [9]),
     .rst(rst)
   );
   \hwq_top.engine.array.mul_3_1  mul_3_1 (
     .a(a_3_0),
     .b(w_2_1),
     .clk(clk),
-    .\port$710$0 (\p$454 [0]),
-    .\port$710$1 (\p$454 [1]),
-    .\port$710$10 (\p$454 [10]),
-    .\port$710$11 (\p$454 [11]),
-    .\port$710$12 (\p$454 [12]),
-    .\port$710$13 (\p$454 [13]),
-    .\port$710$14 (\p$454 [14]),
-    .\port$710$15 (\p$454 [15]),
-    .\port$710$2 (\p$454 [2]),
-    .\port$710$3 (\p$454 [3]),
-    .\port$710$4 (\p$454 [4]),
-    .\port$710$5 (\p$454 [5]),
-    .\port$710$6 (\p$454 [6]),
-    .\port$710$7 (\p$454 [7]),
-    .\port$710$8 (\p$454 [8]),
-    .\port$710$9 (\p$454 [9]),
+    .\port$712$0 (\p$454 [0]),
+    .\port$712$1 (\p$454 [1]),
+    .\port$712$10 (\p$454 [10]),
+    .\port$712$11 (\p$454 [11]),
+    .\port$712$12 (\p$454 [12]),
+    .\port$712$13 (\p$454 [13]),
+    .\port$712$14 (\p$454 [14]),
+    .\port$712$15 (\p$454 [15]),
+    .\port$712$2 (\p$454 [2]),
+    .\port$712$3 (\p$454 [3]),
+    .\port$712$4 (\p$454 [4]),
+    .\port$712$5 (\p$454 [5]),
+    .\port$712$6 (\p$454 [6]),
+    .\port$712$7 (\p$454 [7]),
+    .\port$712$8 (\p$454 [8]),
+    .\port$712$9 (\p$454 [9]),
     .rst(rst)
   );
   \hwq_top.engine.array.mul_3_2  mul_3_2 (
     .a(a_3_1),
     .b(w_2_2),
     .clk(clk),
-    .\port$711$0 (\p$467 [0]),
-    .\port$711$1 (\p$467 [1]),
-    .\port$711$10 (\p$467 [10]),
-    .\port$711$11 (\p$467 [11]),
-    .\port$711$12 (\p$467 [12]),
-    .\port$711$13 (\p$467 [13]),
-    .\port$711$14 (\p$467 [14]),
-    .\port$711$15 (\p$467 [15]),
-    .\port$711$2 (\p$467 [2]),
-    .\port$711$3 (\p$467 [3]),
-    .\port$711$4 (\p$467 [4]),
-    .\port$711$5 (\p$467 [5]),
-    .\port$711$6 (\p$467 [6]),
-    .\port$711$7 (\p$467 [7]),
-    .\port$711$8 (\p$467 [8]),
-    .\port$711$9 (\p$467 [9]),
+    .\port$713$0 (\p$467 [0]),
+    .\port$713$1 (\p$467 [1]),
+    .\port$713$10 (\p$467 [10]),
+    .\port$713$11 (\p$467 [11]),
+    .\port$713$12 (\p$467 [12]),
+    .\port$713$13 (\p$467 [13]),
+    .\port$713$14 (\p$467 [14]),
+    .\port$713$15 (\p$467 [15]),
+    .\port$713$2 (\p$467 [2]),
+    .\port$713$3 (\p$467 [3]),
+    .\port$713$4 (\p$467 [4]),
+    .\port$713$5 (\p$467 [5]),
+    .\port$713$6 (\p$467 [6]),
+    .\port$713$7 (\p$467 [7]),
+    .\port$713$8 (\p$467 [8]),
+    .\port$713$9 (\p$467 [9]),
     .rst(rst)
   );
   \hwq_top.engine.array.mul_3_3  mul_3_3 (
     .a(a_3_2),
     .b(w_2_3),
     .clk(clk),
-    .\port$712$0 (\p$480 [0]),
-    .\port$712$1 (\p$480 [1]),
-    .\port$712$10 (\p$480 [10]),
-    .\port$712$11 (\p$480 [11]),
-    .\port$712$12 (\p$480 [12]),
-    .\port$712$13 (\p$480 [13]),
-    .\port$712$14 (\p$480 [14]),
-    .\port$712$15 (\p$480 [15]),
-    .\port$712$2 (\p$480 [2]),
-    .\port$712$3 (\p$480 [3]),
-    .\port$712$4 (\p$480 [4]),
-    .\port$712$5 (\p$480 [5]),
-    .\port$712$6 (\p$480 [6]),
-    .\port$712$7 (\p$480 [7]),
-    .\port$712$8 (\p$480 [8]),
-    .\port$712$9 (\p$480 [9]),
+    .\port$714$0 (\p$480 [0]),
+    .\port$714$1 (\p$480 [1]),
+    .\port$714$10 (\p$480 [10]),
+    .\port$714$11 (\p$480 [11]),
+    .\port$714$12 (\p$480 [12]),
+    .\port$714$13 (\p$480 [13]),
+    .\port$714$14 (\p$480 [14]),
+    .\port$714$15 (\p$480 [15]),
+    .\port$714$2 (\p$480 [2]),
+    .\port$714$3 (\p$480 [3]),
+    .\port$714$4 (\p$480 [4]),
+    .\port$714$5 (\p$480 [5]),
+    .\port$714$6 (\p$480 [6]),
+    .\port$714$7 (\p$480 [7]),
+    .\port$714$8 (\p$480 [8]),
+    .\port$714$9 (\p$480 [9]),
     .rst(rst)
   );
   \hwq_top.engine.array.mul_3_4  mul_3_4 (
     .a(a_3_3),
     .b(w_2_4),
     .clk(clk),
-    .\port$713$0 (\p$493 [0]),
-    .\port$713$1 (\p$493 [1]),
-    .\port$713$10 (\p$493 [10]),
-    .\port$713$11 (\p$493 [11]),
-    .\port$713$12 (\p$493 [12]),
-    .\port$713$13 (\p$493 [13]),
-    .\port$713$14 (\p$493 [14]),
-    .\port$713$15 (\p$493 [15]),
-    .\port$713$2 (\p$493 [2]),
-    .\port$713$3 (\p$493 [3]),
-    .\port$713$4 (\p$493 [4]),
-    .\port$713$5 (\p$493 [5]),
-    .\port$713$6 (\p$493 [6]),
-    .\port$713$7 (\p$493 [7]),
-    .\port$713$8 (\p$493 [8]),
-    .\port$713$9 (\p$493 [9]),
+    .\port$715$0 (\p$493 [0]),
+    .\port$715$1 (\p$493 [1]),
+    .\port$715$10 (\p$493 [10]),
+    .\port$715$11 (\p$493 [11]),
+    .\port$715$12 (\p$493 [12]),
+    .\port$715$13 (\p$493 [13]),
+    .\port$715$14 (\p$493 [14]),
+    .\port$715$15 (\p$493 [15]),
+    .\port$715$2 (\p$493 [2]),
+    .\port$715$3 (\p$493 [3]),
+    .\port$715$4 (\p$493 [4]),
+    .\port$715$5 (\p$493 [5]),
+    .\port$715$6 (\p$493 [6]),
+    .\port$715$7 (\p$493 [7]),
+    .\port$715$8 (\p$493 [8]),
+    .\port$715$9 (\p$493 [9]),
     .rst(rst)
   );
   \hwq_top.engine.array.mul_3_5  mul_3_5 (
     .a(a_3_4),
     .b(w_2_5),
     .clk(clk),
-    .\port$714$0 (\p$506 [0]),
-    .\port$714$1 (\p$506 [1]),
-    .\port$714$10 (\p$506 [10]),
-    .\port$714$11 (\p$506 [11]),
-    .\port$714$12 (\p$506 [12]),
-    .\port$714$13 (\p$506 [13]),
-    .\port$714$14 (\p$506 [14]),
-    .\port$714$15 (\p$506 [15]),
-    .\port$714$2 (\p$506 [2]),
-    .\port$714$3 (\p$506 [3]),
-    .\port$714$4 (\p$506 [4]),
-    .\port$714$5 (\p$506 [5]),
-    .\port$714$6 (\p$506 [6]),
-    .\port$714$7 (\p$506 [7]),
-    .\port$714$8 (\p$506 [8]),
-    .\port$714$9 (\p$506 [9]),
+    .\port$716$0 (\p$506 [0]),
+    .\port$716$1 (\p$506 [1]),
+    .\port$716$10 (\p$506 [10]),
+    .\port$716$11 (\p$506 [11]),
+    .\port$716$12 (\p$506 [12]),
+    .\port$716$13 (\p$506 [13]),
+    .\port$716$14 (\p$506 [14]),
+    .\port$716$15 (\p$506 [15]),
+    .\port$716$2 (\p$506 [2]),
+    .\port$716$3 (\p$506 [3]),
+    .\port$716$4 (\p$506 [4]),
+    .\port$716$5 (\p$506 [5]),
+    .\port$716$6 (\p$506 [6]),
+    .\port$716$7 (\p$506 [7]),
+    .\port$716$8 (\p$506 [8]),
+    .\port$716$9 (\p$506 [9]),
     .rst(rst)
   );
   \hwq_top.engine.array.mul_3_6  mul_3_6 (
     .a(a_3_5),
     .b(w_2_6),
     .clk(clk),
-    .\port$715$0 (\p$519 [0]),
-    .\port$715$1 (\p$519 [1]),
-    .\port$715$10 (\p$519 [10]),
-    .\port$715$11 (\p$519 [11]),
-    .\port$715$12 (\p$519 [12]),
-    .\port$715$13 (\p$519 [13]),
-    .\port$715$14 (\p$519 [14]),
-    .\port$715$15 (\p$519 [15]),
-    .\port$715$2 (\p$519 [2]),
-    .\port$715$3 (\p$519 [3]),
-    .\port$715$4 (\p$519 [4]),
-    .\port$715$5 (\p$519 [5]),
-    .\port$715$6 (\p$519 [6]),
-    .\port$715$7 (\p$519 [7]),
-    .\port$715$8 (\p$519 [8]),
-    .\port$715$9 (\p$519 [9]),
+    .\port$717$0 (\p$519 [0]),
+    .\port$717$1 (\p$519 [1]),
+    .\port$717$10 (\p$519 [10]),
+    .\port$717$11 (\p$519 [11]),
+    .\port$717$12 (\p$519 [12]),
+    .\port$717$13 (\p$519 [13]),
+    .\port$717$14 (\p$519 [14]),
+    .\port$717$15 (\p$519 [15]),
+    .\port$717$2 (\p$519 [2]),
+    .\port$717$3 (\p$519 [3]),
+    .\port$717$4 (\p$519 [4]),
+    .\port$717$5 (\p$519 [5]),
+    .\port$717$6 (\p$519 [6]),
+    .\port$717$7 (\p$519 [7]),
+    .\port$717$8 (\p$519 [8]),
+    .\port$717$9 (\p$519 [9]),
     .rst(rst)
   );
   \hwq_top.engine.array.mul_3_7  mul_3_7 (
     .a(a_3_6),
     .b(w_2_7),
     .clk(clk),
-    .\port$716$0 (\p$532 [0]),
-    .\port$716$1 (\p$532 [1]),
-    .\port$716$10 (\p$532 [10]),
-    .\port$716$11 (\p$532 [11]),
-    .\port$716$12 (\p$532 [12]),
-    .\port$716$13 (\p$532 [13]),
-    .\port$716$14 (\p$532 [14]),
-    .\port$716$15 (\p$532 [15]),
-    .\port$716$2 (\p$532 [2]),
-    .\port$716$3 (\p$532 [3]),
-    .\port$716$4 (\p$532 [4]),
-    .\port$716$5 (\p$532 [5]),
-    .\port$716$6 (\p$532 [6]),
-    .\port$716$7 (\p$532 [7]),
-    .\port$716$8 (\p$532 [8]),
-    .\port$716$9 (\p$532 [9]),
+    .\port$718$0 (\p$532 [0]),
+    .\port$718$1 (\p$532 [1]),
+    .\port$718$10 (\p$532 [10]),
+    .\port$718$11 (\p$532 [11]),
+    .\port$718$12 (\p$532 [12]),
+    .\port$718$13 (\p$532 [13]),
+    .\port$718$14 (\p$532 [14]),
+    .\port$718$15 (\p$532 [15]),
+    .\port$718$2 (\p$532 [2]),
+    .\port$718$3 (\p$532 [3]),
+    .\port$718$4 (\p$532 [4]),
+    .\port$718$5 (\p$532 [5]),
+    .\port$718$6 (\p$532 [6]),
+    .\port$718$7 (\p$532 [7]),
+    .\port$718$8 (\p$532 [8]),
+    .\port$718$9 (\p$532 [9]),
     .rst(rst)
   );
   \hwq_top.engine.array.mul_4_0  mul_4_0 (
     .a(skew_a4_d3),
     .b(w_3_0),
     .clk(clk),
-    .\port$717$0 (\p$545 [0]),
-    .\port$717$1 (\p$545 [1]),
-    .\port$717$10 (\p$545 [10]),
-    .\port$717$11 (\p$545 [11]),
-    .\port$717$12 (\p$545 [12]),
-    .\port$717$13 (\p$545 [13]),
-    .\port$717$14 (\p$545 [14]),
-    .\port$717$15 (\p$545 [15]),
-    .\port$717$2 (\p$545 [2]),
-    .\port$717$3 (\p$545 [3]),
-    .\port$717$4 (\p$545 [4]),
-    .\port$717$5 (\p$545 [5]),
-    .\port$717$6 (\p$545 [6]),
-    .\port$717$7 (\p$545 [7]),
-    .\port$717$8 (\p$545 [8]),
-    .\port$717$9 (\p$545 [9]),
+    .\port$719$0 (\p$545 [0]),
+    .\port$719$1 (\p$545 [1]),
+    .\port$719$10 (\p$545 [10]),
+    .\port$719$11 (\p$545 [11]),
+    .\port$719$12 (\p$545 [12]),
+    .\port$719$13 (\p$545 [13]),
+    .\port$719$14 (\p$545 [14]),
+    .\port$719$15 (\p$545 [15]),
+    .\port$719$2 (\p$545 [2]),
+    .\port$719$3 (\p$545 [3]),
+    .\port$719$4 (\p$545 [4]),
+    .\port$719$5 (\p$545 [5]),
+    .\port$719$6 (\p$545 [6]),
+    .\port$719$7 (\p$545 [7]),
+    .\port$719$8 (\p$545 [8]),
+    .\port$719$9 (\p$545 [9]),
     .rst(rst)
   );
   \hwq_top.engine.array.mul_4_1  mul_4_1 (
     .a(a_4_0),
     .b(w_3_1),
     .clk(clk),
-    .\port$718$0 (\p$558 [0]),
-    .\port$718$1 (\p$558 [1]),
-    .\port$718$10 (\p$558 [10]),
-    .\port$718$11 (\p$558 [11]),
-    .\port$718$12 (\p$558 [12]),
-    .\port$718$13 (\p$558 [13]),
-    .\port$718$14 (\p$558 [14]),
-    .\port$718$15 (\p$558 [15]),
-    .\port$718$2 (\p$558 [2]),
-    .\port$718$3 (\p$558 [3]),
-    .\port$718$4 (\p$558 [4]),
-    .\port$718$5 (\p$558 [5]),
-    .\port$718$6 (\p$558 [6]),
-    .\port$718$7 (\p$558 [7]),
-    .\port$718$8 (\p$558 [8]),
-    .\port$718$9 (\p$558 [9]),
+    .\port$720$0 (\p$558 [0]),
+    .\port$720$1 (\p$558 [1]),
+    .\port$720$10 (\p$558 [10]),
+    .\port$720$11 (\p$558 [11]),
+    .\port$720$12 (\p$558 [12]),
+    .\port$720$13 (\p$558 [13]),
+    .\port$720$14 (\p$558 [14]),
+    .\port$720$15 (\p$558 [15]),
+    .\port$720$2 (\p$558 [2]),
+    .\port$720$3 (\p$558 [3]),
+    .\port$720$4 (\p$558 [4]),
+    .\port$720$5 (\p$558 [5]),
+    .\port$720$6 (\p$558 [6]),
+    .\port$720$7 (\p$558 [7]),
+    .\port$720$8 (\p$558 [8]),
+    .\port$720$9 (\p$558 [9]),
     .rst(rst)
   );
   \hwq_top.engine.array.mul_4_2  mul_4_2 (
     .a(a_4_1),
     .b(w_3_2),
     .clk(clk),
-    .\port$719$0 (\p$571 [0]),
-    .\port$719$1 (\p$571 [1]),
-    .\port$719$10 (\p$571 [10]),
-    .\port$719$11 (\p$571 [11]),
-    .\port$719$12 (\p$571 [12]),
-    .\port$719$13 (\p$571 [13]),
-    .\port$719$14 (\p$571 [14]),
-    .\port$719$15 (\p$571 [15]),
-    .\port$719$2 (\p$571 [2]),
-    .\port$719$3 (\p$571 [3]),
-    .\port$719$4 (\p$571 [4]),
-    .\port$719$5 (\p$571 [5]),
-    .\port$719$6 (\p$571 [6]),
-    .\port$719$7 (\p$571 [7]),
-    .\port$719$8 (\p$571 [8]),
-    .\port$719$9 (\p$571 [9]),
+    .\port$721$0 (\p$571 [0]),
+    .\port$721$1 (\p$571 [1]),
+    .\port$721$10 (\p$571 [10]),
+    .\port$721$11 (\p$571 [11]),
+    .\port$721$12 (\p$571 [12]),
+    .\port$721$13 (\p$571 [13]),
+    .\port$721$14 (\p$571 [14]),
+    .\port$721$15 (\p$571 [15]),
+    .\port$721$2 (\p$571 [2]),
+    .\port$721$3 (\p$571 [3]),
+    .\port$721$4 (\p$571 [4]),
+    .\port$721$5 (\p$571 [5]),
+    .\port$721$6 (\p$571 [6]),
+    .\port$721$7 (\p$571 [7]),
+    .\port$721$8 (\p$571 [8]),
+    .\port$721$9 (\p$571 [9]),
     .rst(rst)
   );
   \hwq_top.engine.array.mul_4_3  mul_4_3 (
     .a(a_4_2),
     .b(w_3_3),
     .clk(clk),
-    .\port$720$0 (\p$584 [0]),
-    .\port$720$1 (\p$584 [1]),
-    .\port$720$10 (\p$584 [10]),
-    .\port$720$11 (\p$584 [11]),
-    .\port$720$12 (\p$584 [12]),
-    .\port$720$13 (\p$584 [13]),
-    .\port$720$14 (\p$584 [14]),
-    .\port$720$15 (\p$584 [15]),
-    .\port$720$2 (\p$584 [2]),
-    .\port$720$3 (\p$584 [3]),
-    .\port$720$4 (\p$584 [4]),
-    .\port$720$5 (\p$584 [5]),
-    .\port$720$6 (\p$584 [6]),
-    .\port$720$7 (\p$584 [7]),
-    .\port$720$8 (\p$584 [8]),
-    .\port$720$9 (\p$584 [9]),
+    .\port$722$0 (\p$584 [0]),
+    .\port$722$1 (\p$584 [1]),
+    .\port$722$10 (\p$584 [10]),
+    .\port$722$11 (\p$584 [11]),
+    .\port$722$12 (\p$584 [12]),
+    .\port$722$13 (\p$584 [13]),
+    .\port$722$14 (\p$584 [14]),
+    .\port$722$15 (\p$584 [15]),
+    .\port$722$2 (\p$584 [2]),
+    .\port$722$3 (\p$584 [3]),
+    .\port$722$4 (\p$584 [4]),
+    .\port$722$5 (\p$584 [5]),
+    .\port$722$6 (\p$584 [6]),
+    .\port$722$7 (\p$584 [7]),
+    .\port$722$8 (\p$584 [8]),
+    .\port$722$9 (\p$584 [9]),
     .rst(rst)
   );
   \hwq_top.engine.array.mul_4_4  mul_4_4 (
     .a(a_4_3),
     .b(w_3_4),
     .clk(clk),
-    .\port$721$0 (\p$597 [0]),
-    .\port$721$1 (\p$597 [1]),
-    .\port$721$10 (\p$597 [10]),
-    .\port$721$11 (\p$597 [11]),
-    .\port$721$12 (\p$597 [12]),
-    .\port$721$13 (\p$597 [13]),
-    .\port$721$14 (\p$597 [14]),
-    .\port$721$15 (\p$597 [15]),
-    .\port$721$2 (\p$597 [2]),
-    .\port$721$3 (\p$597 [3]),
-    .\port$721$4 (\p$597 [4]),
-    .\port$721$5 (\p$597 [5]),
-    .\port$721$6 (\p$597 [6]),
-    .\port$721$7 (\p$597 [7]),
-    .\port$721$8 (\p$597 [8]),
-    .\port$721$9 (\p$597 [9]),
+    .\port$723$0 (\p$597 [0]),
+    .\port$723$1 (\p$597 [1]),
+    .\port$723$10 (\p$597 [10]),
+    .\port$723$11 (\p$597 [11]),
+    .\port$723$12 (\p$597 [12]),
+    .\port$723$13 (\p$597 [13]),
+    .\port$723$14 (\p$597 [14]),
+    .\port$723$15 (\p$597 [15]),
+    .\port$723$2 (\p$597 [2]),
+    .\port$723$3 (\p$597 [3]),
+    .\port$723$4 (\p$597 [4]),
+    .\port$723$5 (\p$597 [5]),
+    .\port$723$6 (\p$597 [6]),
+    .\port$723$7 (\p$597 [7]),
+    .\port$723$8 (\p$597 [8]),
+    .\port$723$9 (\p$597 [9]),
     .rst(rst)
   );
   \hwq_top.engine.array.mul_4_5  mul_4_5 (
     .a(a_4_4),
     .b(w_3_5),
     .clk(clk),
-    .\port$722$0 (\p$610 [0]),
-    .\port$722$1 (\p$610 [1]),
-    .\port$722$10 (\p$610 [10]),
-    .\port$722$11 (\p$610 [11]),
-    .\port$722$12 (\p$610 [12]),
-    .\port$722$13 (\p$610 [13]),
-    .\port$722$14 (\p$610 [14]),
-    .\port$722$15 (\p$610 [15]),
-    .\port$722$2 (\p$610 [2]),
-    .\port$722$3 (\p$610 [3]),
-    .\port$722$4 (\p$610 [4]),
-    .\port$722$5 (\p$610 [5]),
-    .\port$722$6 (\p$610 [6]),
-    .\port$722$7 (\p$610 [7]),
-    .\port$722$8 (\p$610 [8]),
-    .\port$722$9 (\p$610 [9]),
+    .\port$724$0 (\p$610 [0]),
+    .\port$724$1 (\p$610 [1]),
+    .\port$724$10 (\p$610 [10]),
+    .\port$724$11 (\p$610 [11]),
+    .\port$724$12 (\p$610 [12]),
+    .\port$724$13 (\p$610 [13]),
+    .\port$724$14 (\p$610 [14]),
+    .\port$724$15 (\p$610 [15]),
+    .\port$724$2 (\p$610 [2]),
+    .\port$724$3 (\p$610 [3]),
+    .\port$724$4 (\p$610 [4]),
+    .\port$724$5 (\p$610 [5]),
+    .\port$724$6 (\p$610 [6]),
+    .\port$724$7 (\p$610 [7]),
+    .\port$724$8 (\p$610 [8]),
+    .\port$724$9 (\p$610 [9]),
     .rst(rst)
   );
   \hwq_top.engine.array.mul_4_6  mul_4_6 (
     .a(a_4_5),
     .b(w_3_6),
     .clk(clk),
-    .\port$723$0 (\p$623 [0]),
-    .\port$723$1 (\p$623 [1]),
-    .\port$723$10 (\p$623 [10]),
-    .\port$723$11 (\p$623 [11]),
-    .\port$723$12 (\p$623 [12]),
-    .\port$723$13 (\p$623 [13]),
-    .\port$723$14 (\p$623 [14]),
-    .\port$723$15 (\p$623 [15]),
-    .\port$723$2 (\p$623 [2]),
-    .\port$723$3 (\p$623 [3]),
-    .\port$723$4 (\p$623 [4]),
-    .\port$723$5 (\p$623 [5]),
-    .\port$723$6 (\p$623 [6]),
-    .\port$723$7 (\p$623 [7]),
-    .\port$723$8 (\p$623 [8]),
-    .\port$723$9 (\p$623 [9]),
+    .\port$725$0 (\p$623 [0]),
+    .\port$725$1 (\p$623 [1]),
+    .\port$725$10 (\p$623 [10]),
+    .\port$725$11 (\p$623 [11]),
+    .\port$725$12 (\p$623 [12]),
+    .\port$725$13 (\p$623 [13]),
+    .\port$725$14 (\p$623 [14]),
+    .\port$725$15 (\p$623 [15]),
+    .\port$725$2 (\p$623 [2]),
+    .\port$725$3 (\p$623 [3]),
+    .\port$725$4 (\p$623 [4]),
+    .\port$725$5 (\p$623 [5]),
+    .\port$725$6 (\p$623 [6]),
+    .\port$725$7 (\p$623 [7]),
+    .\port$725$8 (\p$623 [8]),
+    .\port$725$9 (\p$623 [9]),
     .rst(rst)
   );
   \hwq_top.engine.array.mul_4_7  mul_4_7 (
     .a(a_4_6),
     .b(w_3_7),
     .clk(clk),
-    .\port$724$0 (\p$636 [0]),
-    .\port$724$1 (\p$636 [1]),
-    .\port$724$10 (\p$636 [10]),
-    .\port$724$11 (\p$636 [11]),
-    .\port$724$12 (\p$636 [12]),
-    .\port$724$13 (\p$636 [13]),
-    .\port$724$14 (\p$636 [14]),
-    .\port$724$15 (\p$636 [15]),
-    .\port$724$2 (\p$636 [2]),
-    .\port$724$3 (\p$636 [3]),
-    .\port$724$4 (\p$636 [4]),
-    .\port$724$5 (\p$636 [5]),
-    .\port$724$6 (\p$636 [6]),
-    .\port$724$7 (\p$636 [7]),
-    .\port$724$8 (\p$636 [8]),
-    .\port$724$9 (\p$636 [9]),
+    .\port$726$0 (\p$636 [0]),
+    .\port$726$1 (\p$636 [1]),
+    .\port$726$10 (\p$636 [10]),
+    .\port$726$11 (\p$636 [11]),
+    .\port$726$12 (\p$636 [12]),
+    .\port$726$13 (\p$636 [13]),
+    .\port$726$14 (\p$636 [14]),
+    .\port$726$15 (\p$636 [15]),
+    .\port$726$2 (\p$636 [2]),
+    .\port$726$3 (\p$636 [3]),
+    .\port$726$4 (\p$636 [4]),
+    .\port$726$5 (\p$636 [5]),
+    .\port$726$6 (\p$636 [6]),
+    .\port$726$7 (\p$636 [7]),
+    .\port$726$8 (\p$636 [8]),
+    .\port$726$9 (\p$636 [9]),
     .rst(rst)
   );
   \hwq_top.engine.array.mul_5_0  mul_5_0 (
     .a(skew_a5_d4),
     .b(w_4_0),
     .clk(clk),
-    .\port$725$0 (\p$649 [0]),
-    .\port$725$1 (\p$649 [1]),
-    .\port$725$10 (\p$649 [10]),
-    .\port$725$11 (\p$649 [11]),
-    .\port$725$12 (\p$649 [12]),
-    .\port$725$13 (\p$649 [13]),
-    .\port$725$14 (\p$649 [14]),
-    .\port$725$15 (\p$649 [15]),
-    .\port$725$2 (\p$649 [2]),
-    .\port$725$3 (\p$649 [3]),
-    .\port$725$4 (\p$649 [4]),
-    .\port$725$5 (\p$649 [5]),
-    .\port$725$6 (\p$649 [6]),
-    .\port$725$7 (\p$649 [7]),
-    .\port$725$8 (\p$649 [8]),
-    .\port$725$9 (\p$649 [9]),
+    .\port$727$0 (\p$649 [0]),
+    .\port$727$1 (\p$649 [1]),
+    .\port$727$10 (\p$649 [10]),
+    .\port$727$11 (\p$649 [11]),
+    .\port$727$12 (\p$649 [12]),
+    .\port$727$13 (\p$649 [13]),
+    .\port$727$14 (\p$649 [14]),
+    .\port$727$15 (\p$649 [15]),
+    .\port$727$2 (\p$649 [2]),
+    .\port$727$3 (\p$649 [3]),
+    .\port$727$4 (\p$649 [4]),
+    .\port$727$5 (\p$649 [5]),
+    .\port$727$6 (\p$649 [6]),
+    .\port$727$7 (\p$649 [7]),
+    .\port$727$8 (\p$649 [8]),
+    .\port$727$9 (\p$649 [9]),
     .rst(rst)
   );
   \hwq_top.engine.array.mul_5_1  mul_5_1 (
     .a(a_5_0),
     .b(w_4_1),
     .clk(clk),
-    .\port$726$0 (\p$662 [0]),
-    .\port$726$1 (\p$662 [1]),
-    .\port$726$10 (\p$662 [10]),
-    .\port$726$11 (\p$662 [11]),
-    .\port$726$12 (\p$662 [12]),
-    .\port$726$13 (\p$662 [13]),
-    .\port$726$14 (\p$662 [14]),
-    .\port$726$15 (\p$662 [15]),
-    .\port$726$2 (\p$662 [2]),
-    .\port$726$3 (\p$662 [3]),
-    .\port$726$4 (\p$662 [4]),
-    .\port$726$5 (\p$662 [5]),
-    .\port$726$6 (\p$662 [6]),
-    .\port$726$7 (\p$662 [7]),
-    .\port$726$8 (\p$662 [8]),
-    .\port$726$9 (\p$662 [9]),
+    .\port$728$0 (\p$662 [0]),
+    .\port$728$1 (\p$662 [1]),
+    .\port$728$10 (\p$662 [10]),
+    .\port$728$11 (\p$662 [11]),
+    .\port$728$12 (\p$662 [12]),
+    .\port$728$13 (\p$662 [13]),
+    .\port$728$14 (\p$662 [14]),
+    .\port$728$15 (\p$662 [15]),
+    .\port$728$2 (\p$662 [2]),
+    .\port$728$3 (\p$662 [3]),
+    .\port$728$4 (\p$662 [4]),
+    .\port$728$5 (\p$662 [5]),
+    .\port$728$6 (\p$662 [6]),
+    .\port$728$7 (\p$662 [7]),
+    .\port$728$8 (\p$662 [8]),
+    .\port$728$9 (\p$662 [9]),
     .rst(rst)
   );
   \hwq_top.engine.array.mul_5_2  mul_5_2 (
     .a(a_5_1),
     .b(w_4_2),
     .clk(clk),
-    .\port$727$0 (\p$675 [0]),
-    .\port$727$1 (\p$675 [1]),
-    .\port$727$10 (\p$675 [10]),
-    .\port$727$11 (\p$675 [11]),
-    .\port$727$12 (\p$675 [12]),
-    .\port$727$13 (\p$675 [13]),
-    .\port$727$14 (\p$675 [14]),
-    .\port$727$15 (\p$675 [15]),
-    .\port$727$2 (\p$675 [2]),
-    .\port$727$3 (\p$675 [3]),
-    .\port$727$4 (\p$675 [4]),
-    .\port$727$5 (\p$675 [5]),
-    .\port$727$6 (\p$675 [6]),
-    .\port$727$7 (\p$675 [7]),
-    .\port$727$8 (\p$675 [8]),
-    .\port$727$9 (\p$675 [9]),
+    .\port$729$0 (\p$675 [0]),
+    .\port$729$1 (\p$675 [1]),
+    .\port$729$10 (\p$675 [10]),
+    .\port$729$11 (\p$675 [11]),
+    .\port$729$12 (\p$675 [12]),
+    .\port$729$13 (\p$675 [13]),
+    .\port$729$14 (\p$675 [14]),
+    .\port$729$15 (\p$675 [15]),
+    .\port$729$2 (\p$675 [2]),
+    .\port$729$3 (\p$675 [3]),
+    .\port$729$4 (\p$675 [4]),
+    .\port$729$5 (\p$675 [5]),
+    .\port$729$6 (\p$675 [6]),
+    .\port$729$7 (\p$675 [7]),
+    .\port$729$8 (\p$675 [8]),
+    .\port$729$9 (\p$675 [9]),
     .rst(rst)
   );
   \hwq_top.engine.array.mul_5_3  mul_5_3 (
     .a(a_5_2),
     .b(w_4_3),
     .clk(clk),
-    .\port$728$0 (\p$688 [0]),
-    .\port$728$1 (\p$688 [1]),
-    .\port$728$10 (\p$688 [10]),
-    .\port$728$11 (\p$688 [11]),
-    .\port$728$12 (\p$688 [12]),
-    .\port$728$13 (\p$688 [13]),
-    .\port$728$14 (\p$688 [14]),
-    .\port$728$15 (\p$688 [15]),
-    .\port$728$2 (\p$688 [2]),
-    .\port$728$3 (\p$688 [3]),
-    .\port$728$4 (\p$688 [4]),
-    .\port$728$5 (\p$688 [5]),
-    .\port$728$6 (\p$688 [6]),
-    .\port$728$7 (\p$688 [7]),
-    .\port$728$8 (\p$688 [8]),
-    .\port$728$9 (\p$688 [9]),
+    .\port$730$0 (\p$688 [0]),
+    .\port$730$1 (\p$688 [1]),
+    .\port$730$10 (\p$688 [10]),
+    .\port$730$11 (\p$688 [11]),
+    .\port$730$12 (\p$688 [12]),
+    .\port$730$13 (\p$688 [13]),
+    .\port$730$14 (\p$688 [14]),
+    .\port$730$15 (\p$688 [15]),
+    .\port$730$2 (\p$688 [2]),
+    .\port$730$3 (\p$688 [3]),
+    .\port$730$4 (\p$688 [4]),
+    .\port$730$5 (\p$688 [5]),
+    .\port$730$6 (\p$688 [6]),
+    .\port$730$7 (\p$688 [7]),
+    .\port$730$8 (\p$688 [8]),
+    .\port$730$9 (\p$688 [9]),
     .rst(rst)
   );
   \hwq_top.engine.array.mul_5_4  mul_5_4 (
     .a(a_5_3),
     .b(w_4_4),
     .clk(clk),
-    .\port$729$0 (\p$701 [0]),
-    .\port$729$1 (\p$701 [1]),
-    .\port$729$10 (\p$701 [10]),
-    .\port$729$11 (\p$701 [11]),
-    .\port$729$12 (\p$701 [12]),
-    .\port$729$13 (\p$701 [13]),
-    .\port$729$14 (\p$701 [14]),
-    .\port$729$15 (\p$701 [15]),
-    .\port$729$2 (\p$701 [2]),
-    .\port$729$3 (\p$701 [3]),
-    .\port$729$4 (\p$701 [4]),
-    .\port$729$5 (\p$701 [5]),
-    .\port$729$6 (\p$701 [6]),
-    .\port$729$7 (\p$701 [7]),
-    .\port$729$8 (\p$701 [8]),
-    .\port$729$9 (\p$701 [9]),
+    .\port$731$0 (\p$701 [0]),
+    .\port$731$1 (\p$701 [1]),
+    .\port$731$10 (\p$701 [10]),
+    .\port$731$11 (\p$701 [11]),
+    .\port$731$12 (\p$701 [12]),
+    .\port$731$13 (\p$701 [13]),
+    .\port$731$14 (\p$701 [14]),
+    .\port$731$15 (\p$701 [15]),
+    .\port$731$2 (\p$701 [2]),
+    .\port$731$3 (\p$701 [3]),
+    .\port$731$4 (\p$701 [4]),
+    .\port$731$5 (\p$701 [5]),
+    .\port$731$6 (\p$701 [6]),
+    .\port$731$7 (\p$701 [7]),
+    .\port$731$8 (\p$701 [8]),
+    .\port$731$9 (\p$701 [9]),
     .rst(rst)
   );
   \hwq_top.engine.array.mul_5_5  mul_5_5 (
     .a(a_5_4),
     .b(w_4_5),
     .clk(clk),
-    .\port$730$0 (\p$714 [0]),
-    .\port$730$1 (\p$714 [1]),
-    .\port$730$10 (\p$714 [10]),
-    .\port$730$11 (\p$714 [11]),
-    .\port$730$12 (\p$714 [12]),
-    .\port$730$13 (\p$714 [13]),
-    .\port$730$14 (\p$714 [14]),
-    .\port$730$15 (\p$714 [15]),
-    .\port$730$2 (\p$714 [2]),
-    .\port$730$3 (\p$714 [3]),
-    .\port$730$4 (\p$714 [4]),
-    .\port$730$5 (\p$714 [5]),
-    .\port$730$6 (\p$714 [6]),
-    .\port$730$7 (\p$714 [7]),
-    .\port$730$8 (\p$714 [8]),
-    .\port$730$9 (\p$714 [9]),
+    .\port$732$0 (\p$714 [0]),
+    .\port$732$1 (\p$714 [1]),
+    .\port$732$10 (\p$714 [10]),
+    .\port$732$11 (\p$714 [11]),
+    .\port$732$12 (\p$714 [12]),
+    .\port$732$13 (\p$714 [13]),
+    .\port$732$14 (\p$714 [14]),
+    .\port$732$15 (\p$714 [15]),
+    .\port$732$2 (\p$714 [2]),
+    .\port$732$3 (\p$714 [3]),
+    .\port$732$4 (\p$714 [4]),
+    .\port$732$5 (\p$714 [5]),
+    .\port$732$6 (\p$714 [6]),
+    .\port$732$7 (\p$714 [7]),
+    .\port$732$8 (\p$714 [8]),
+    .\port$732$9 (\p$714 [9]),
     .rst(rst)
   );
   \hwq_top.engine.array.mul_5_6  mul_5_6 (
     .a(a_5_5),
     .b(w_4_6),
     .clk(clk),
-    .\port$731$0 (\p$727 [0]),
-    .\port$731$1 (\p$727 [1]),
-    .\port$731$10 (\p$727 [10]),
-    .\port$731$11 (\p$727 [11]),
-    .\port$731$12 (\p$727 [12]),
-    .\port$731$13 (\p$727 [13]),
-    .\port$731$14 (\p$727 [14]),
-    .\port$731$15 (\p$727 [15]),
-    .\port$731$2 (\p$727 [2]),
-    .\port$731$3 (\p$727 [3]),
-    .\port$731$4 (\p$727 [4]),
-    .\port$731$5 (\p$727 [5]),
-    .\port$731$6 (\p$727 [6]),
-    .\port$731$7 (\p$727 [7]),
-    .\port$731$8 (\p$727 [8]),
-    .\port$731$9 (\p$727 [9]),
+    .\port$733$0 (\p$727 [0]),
+    .\port$733$1 (\p$727 [1]),
+    .\port$733$10 (\p$727 [10]),
+    .\port$733$11 (\p$727 [11]),
+    .\port$733$12 (\p$727 [12]),
+    .\port$733$13 (\p$727 [13]),
+    .\port$733$14 (\p$727 [14]),
+    .\port$733$15 (\p$727 [15]),
+    .\port$733$2 (\p$727 [2]),
+    .\port$733$3 (\p$727 [3]),
+    .\port$733$4 (\p$727 [4]),
+    .\port$733$5 (\p$727 [5]),
+    .\port$733$6 (\p$727 [6]),
+    .\port$733$7 (\p$727 [7]),
+    .\port$733$8 (\p$727 [8]),
+    .\port$733$9 (\p$727 [9]),
     .rst(rst)
   );
   \hwq_top.engine.array.mul_5_7  mul_5_7 (
     .a(a_5_6),
     .b(w_4_7),
     .clk(clk),
-    .\port$732$0 (\p$740 [0]),
-    .\port$732$1 (\p$740 [1]),
-    .\port$732$10 (\p$740 [10]),
-    .\port$732$11 (\p$740 [11]),
-    .\port$732$12 (\p$740 [12]),
-    .\port$732$13 (\p$740 [13]),
-    .\port$732$14 (\p$740 [14]),
-    .\port$732$15 (\p$740 [15]),
-    .\port$732$2 (\p$740 [2]),
-    .\port$732$3 (\p$740 [3]),
-    .\port$732$4 (\p$740 [4]),
-    .\port$732$5 (\p$740 [5]),
-    .\port$732$6 (\p$740 [6]),
-    .\port$732$7 (\p$740 [7]),
-    .\port$732$8 (\p$740 [8]),
-    .\port$732$9 (\p$740 [9]),
+    .\port$734$0 (\p$740 [0]),
+    .\port$734$1 (\p$740 [1]),
+    .\port$734$10 (\p$740 [10]),
+    .\port$734$11 (\p$740 [11]),
+    .\port$734$12 (\p$740 [12]),
+    .\port$734$13 (\p$740 [13]),
+    .\port$734$14 (\p$740 [14]),
+    .\port$734$15 (\p$740 [15]),
+    .\port$734$2 (\p$740 [2]),
+    .\port$734$3 (\p$740 [3]),
+    .\port$734$4 (\p$740 [4]),
+    .\port$734$5 (\p$740 [5]),
+    .\port$734$6 (\p$740 [6]),
+    .\port$734$7 (\p$740 [7]),
+    .\port$734$8 (\p$740 [8]),
+    .\port$734$9 (\p$740 [9]),
     .rst(rst)
   );
   \hwq_top.engine.array.mul_6_0  mul_6_0 (
     .a(skew_a6_d5),
     .b(w_5_0),
     .clk(clk),
-    .\port$733$0 (\p$753 [0]),
-    .\port$733$1 (\p$753 [1]),
-    .\port$733$10 (\p$753 [10]),
-    .\port$733$11 (\p$753 [11]),
-    .\port$733$12 (\p$753 [12]),
-    .\port$733$13 (\p$753 [13]),
-    .\port$733$14 (\p$753 [14]),
-    .\port$733$15 (\p$753 [15]),
-    .\port$733$2 (\p$753 [2]),
-    .\port$733$3 (\p$753 [3]),
-    .\port$733$4 (\p$753 [4]),
-    .\port$733$5 (\p$753 [5]),
-    .\port$733$6 (\p$753 [6]),
-    .\port$733$7 (\p$753 [7]),
-    .\port$733$8 (\p$753 [8]),
-    .\port$733$9 (\p$753 [9]),
+    .\port$735$0 (\p$753 [0]),
+    .\port$735$1 (\p$753 [1]),
+    .\port$735$10 (\p$753 [10]),
+    .\port$735$11 (\p$753 [11]),
+    .\port$735$12 (\p$753 [12]),
+    .\port$735$13 (\p$753 [13]),
+    .\port$735$14 (\p$753 [14]),
+    .\port$735$15 (\p$753 [15]),
+    .\port$735$2 (\p$753 [2]),
+    .\port$735$3 (\p$753 [3]),
+    .\port$735$4 (\p$753 [4]),
+    .\port$735$5 (\p$753 [5]),
+    .\port$735$6 (\p$753 [6]),
+    .\port$735$7 (\p$753 [7]),
+    .\port$735$8 (\p$753 [8]),
+    .\port$735$9 (\p$753 [9]),
     .rst(rst)
   );
   \hwq_top.engine.array.mul_6_1  mul_6_1 (
     .a(a_6_0),
     .b(w_5_1),
     .clk(clk),
-    .\port$734$0 (\p$766 [0]),
-    .\port$734$1 (\p$766 [1]),
-    .\port$734$10 (\p$766 [10]),
-    .\port$734$11 (\p$766 [11]),
-    .\port$734$12 (\p$766 [12]),
-    .\port$734$13 (\p$766 [13]),
-    .\port$734$14 (\p$766 [14]),
-    .\port$734$15 (\p$766 [15]),
-    .\port$734$2 (\p$766 [2]),
-    .\port$734$3 (\p$766 [3]),
-    .\port$734$4 (\p$766 [4]),
-    .\port$734$5 (\p$766 [5]),
-    .\port$734$6 (\p$766 [6]),
-    .\port$734$7 (\p$766 [7]),
-    .\port$734$8 (\p$766 [8]),
-    .\port$734$9 (\p$766 [9]),
+    .\port$736$0 (\p$766 [0]),
+    .\port$736$1 (\p$766 [1]),
+    .\port$736$10 (\p$766 [10]),
+    .\port$736$11 (\p$766 [11]),
+    .\port$736$12 (\p$766 [12]),
+    .\port$736$13 (\p$766 [13]),
+    .\port$736$14 (\p$766 [14]),
+    .\port$736$15 (\p$766 [15]),
+    .\port$736$2 (\p$766 [2]),
+    .\port$736$3 (\p$766 [3]),
+    .\port$736$4 (\p$766 [4]),
+    .\port$736$5 (\p$766 [5]),
+    .\port$736$6 (\p$766 [6]),
+    .\port$736$7 (\p$766 [7]),
+    .\port$736$8 (\p$766 [8]),
+    .\port$736$9 (\p$766 [9]),
     .rst(rst)
   );
   \hwq_top.engine.array.mul_6_2  mul_6_2 (
     .a(a_6_1),
     .b(w_5_2),
     .clk(clk),
-    .\port$735$0 (\p$779 [0]),
-    .\port$735$1 (\p$779 [1]),
-    .\port$735$10 (\p$779 [10]),
-    .\port$735$11 (\p$779 [11]),
-    .\port$735$12 (\p$779 [12]),
-    .\port$735$13 (\p$779 [13]),
-    .\port$735$14 (\p$779 [14]),
-    .\port$735$15 (\p$779 [15]),
-    .\port$735$2 (\p$779 [2]),
-    .\port$735$3 (\p$779 [3]),
-    .\port$735$4 (\p$779 [4]),
-    .\port$735$5 (\p$779 [5]),
-    .\port$735$6 (\p$779 [6]),
-    .\port$735$7 (\p$779 [7]),
-    .\port$735$8 (\p$779 [8]),
-    .\port$735$9 (\p$779 [9]),
+    .\port$737$0 (\p$779 [0]),
+    .\port$737$1 (\p$779 [1]),
+    .\port$737$10 (\p$779 [10]),
+    .\port$737$11 (\p$779 [11]),
+    .\port$737$12 (\p$779 [12]),
+    .\port$737$13 (\p$779 [13]),
+    .\port$737$14 (\p$779 [14]),
+    .\port$737$15 (\p$779 [15]),
+    .\port$737$2 (\p$779 [2]),
+    .\port$737$3 (\p$779 [3]),
+    .\port$737$4 (\p$779 [4]),
+    .\port$737$5 (\p$779 [5]),
+    .\port$737$6 (\p$779 [6]),
+    .\port$737$7 (\p$779 [7]),
+    .\port$737$8 (\p$779 [8]),
+    .\port$737$9 (\p$779 [9]),
     .rst(rst)
   );
   \hwq_top.engine.array.mul_6_3  mul_6_3 (
     .a(a_6_2),
     .b(w_5_3),
     .clk(clk),
-    .\port$736$0 (\p$792 [0]),
-    .\port$736$1 (\p$792 [1]),
-    .\port$736$10 (\p$792 [10]),
-    .\port$736$11 (\p$792 [11]),
-    .\port$736$12 (\p$792 [12]),
-    .\port$736$13 (\p$792 [13]),
-    .\port$736$14 (\p$792 [14]),
-    .\port$736$15 (\p$792 [15]),
-    .\port$736$2 (\p$792 [2]),
-    .\port$736$3 (\p$792 [3]),
-    .\port$736$4 (\p$792 [4]),
-    .\port$736$5 (\p$792 [5]),
-    .\port$736$6 (\p$792 [6]),
-    .\port$736$7 (\p$792 [7]),
-    .\port$736$8 (\p$792 [8]),
-    .\port$736$9 (\p$792 [9]),
+    .\port$738$0 (\p$792 [0]),
+    .\port$738$1 (\p$792 [1]),
+    .\port$738$10 (\p$792 [10]),
+    .\port$738$11 (\p$792 [11]),
+    .\port$738$12 (\p$792 [12]),
+    .\port$738$13 (\p$792 [13]),
+    .\port$738$14 (\p$792 [14]),
+    .\port$738$15 (\p$792 [15]),
+    .\port$738$2 (\p$792 [2]),
+    .\port$738$3 (\p$792 [3]),
+    .\port$738$4 (\p$792 [4]),
+    .\port$738$5 (\p$792 [5]),
+    .\port$738$6 (\p$792 [6]),
+    .\port$738$7 (\p$792 [7]),
+    .\port$738$8 (\p$792 [8]),
+    .\port$738$9 (\p$792 [9]),
     .rst(rst)
   );
   \hwq_top.engine.array.mul_6_4  mul_6_4 (
     .a(a_6_3),
     .b(w_5_4),
     .clk(clk),
-    .\port$737$0 (\p$805 [0]),
-    .\port$737$1 (\p$805 [1]),
-    .\port$737$10 (\p$805 [10]),
-    .\port$737$11 (\p$805 [11]),
-    .\port$737$12 (\p$805 [12]),
-    .\port$737$13 (\p$805 [13]),
-    .\port$737$14 (\p$805 [14]),
-    .\port$737$15 (\p$805 [15]),
-    .\port$737$2 (\p$805 [2]),
-    .\port$737$3 (\p$805 [3]),
-    .\port$737$4 (\p$805 [4]),
-    .\port$737$5 (\p$805 [5]),
-    .\port$737$6 (\p$805 [6]),
-    .\port$737$7 (\p$805 [7]),
-    .\port$737$8 (\p$805 [8]),
-    .\port$737$9 (\p$805 [9]),
+    .\port$739$0 (\p$805 [0]),
+    .\port$739$1 (\p$805 [1]),
+    .\port$739$10 (\p$805 [10]),
+    .\port$739$11 (\p$805 [11]),
+    .\port$739$12 (\p$805 [12]),
+    .\port$739$13 (\p$805 [13]),
+    .\port$739$14 (\p$805 [14]),
+    .\port$739$15 (\p$805 [15]),
+    .\port$739$2 (\p$805 [2]),
+    .\port$739$3 (\p$805 [3]),
+    .\port$739$4 (\p$805 [4]),
+    .\port$739$5 (\p$805 [5]),
+    .\port$739$6 (\p$805 [6]),
+    .\port$739$7 (\p$805 [7]),
+    .\port$739$8 (\p$805 [8]),
+    .\port$739$9 (\p$805 [9]),
     .rst(rst)
   );
   \hwq_top.engine.array.mul_6_5  mul_6_5 (
     .a(a_6_4),
     .b(w_5_5),
     .clk(clk),
-    .\port$738$0 (\p$818 [0]),
-    .\port$738$1 (\p$818 [1]),
-    .\port$738$10 (\p$818 [10]),
-    .\port$738$11 (\p$818 [11]),
-    .\port$738$12 (\p$818 [12]),
-    .\port$738$13 (\p$818 [13]),
-    .\port$738$14 (\p$818 [14]),
-    .\port$738$15 (\p$818 [15]),
-    .\port$738$2 (\p$818 [2]),
-    .\port$738$3 (\p$818 [3]),
-    .\port$738$4 (\p$818 [4]),
-    .\port$738$5 (\p$818 [5]),
-    .\port$738$6 (\p$818 [6]),
-    .\port$738$7 (\p$818 [7]),
-    .\port$738$8 (\p$818 [8]),
-    .\port$738$9 (\p$818 [9]),
+    .\port$740$0 (\p$818 [0]),
+    .\port$740$1 (\p$818 [1]),
+    .\port$740$10 (\p$818 [10]),
+    .\port$740$11 (\p$818 [11]),
+    .\port$740$12 (\p$818 [12]),
+    .\port$740$13 (\p$818 [13]),
+    .\port$740$14 (\p$818 [14]),
+    .\port$740$15 (\p$818 [15]),
+    .\port$740$2 (\p$818 [2]),
+    .\port$740$3 (\p$818 [3]),
+    .\port$740$4 (\p$818 [4]),
+    .\port$740$5 (\p$818 [5]),
+    .\port$740$6 (\p$818 [6]),
+    .\port$740$7 (\p$818 [7]),
+    .\port$740$8 (\p$818 [8]),
+    .\port$740$9 (\p$818 [9]),
     .rst(rst)
   );
   \hwq_top.engine.array.mul_6_6  mul_6_6 (
     .a(a_6_5),
     .b(w_5_6),
     .clk(clk),
-    .\port$739$0 (\p$831 [0]),
-    .\port$739$1 (\p$831 [1]),
-    .\port$739$10 (\p$831 [10]),
-    .\port$739$11 (\p$831 [11]),
-    .\port$739$12 (\p$831 [12]),
-    .\port$739$13 (\p$831 [13]),
-    .\port$739$14 (\p$831 [14]),
-    .\port$739$15 (\p$831 [15]),
-    .\port$739$2 (\p$831 [2]),
-    .\port$739$3 (\p$831 [3]),
-    .\port$739$4 (\p$831 [4]),
-    .\port$739$5 (\p$831 [5]),
-    .\port$739$6 (\p$831 [6]),
-    .\port$739$7 (\p$831 [7]),
-    .\port$739$8 (\p$831 [8]),
-    .\port$739$9 (\p$831 [9]),
+    .\port$741$0 (\p$831 [0]),
+    .\port$741$1 (\p$831 [1]),
+    .\port$741$10 (\p$831 [10]),
+    .\port$741$11 (\p$831 [11]),
+    .\port$741$12 (\p$831 [12]),
+    .\port$741$13 (\p$831 [13]),
+    .\port$741$14 (\p$831 [14]),
+    .\port$741$15 (\p$831 [15]),
+    .\port$741$2 (\p$831 [2]),
+    .\port$741$3 (\p$831 [3]),
+    .\port$741$4 (\p$831 [4]),
+    .\port$741$5 (\p$831 [5]),
+    .\port$741$6 (\p$831 [6]),
+    .\port$741$7 (\p$831 [7]),
+    .\port$741$8 (\p$831 [8]),
+    .\port$741$9 (\p$831 [9]),
     .rst(rst)
   );
   \hwq_top.engine.array.mul_6_7  mul_6_7 (
     .a(a_6_6),
     .b(w_5_7),
     .clk(clk),
-    .\port$740$0 (\p$844 [0]),
-    .\port$740$1 (\p$844 [1]),
-    .\port$740$10 (\p$844 [10]),
-    .\port$740$11 (\p$844 [11]),
-    .\port$740$12 (\p$844 [12]),
-    .\port$740$13 (\p$844 [13]),
-    .\port$740$14 (\p$844 [14]),
-    .\port$740$15 (\p$844 [15]),
-    .\port$740$2 (\p$844 [2]),
-    .\port$740$3 (\p$844 [3]),
-    .\port$740$4 (\p$844 [4]),
-    .\port$740$5 (\p$844 [5]),
-    .\port$740$6 (\p$844 [6]),
-    .\port$740$7 (\p$844 [7]),
-    .\port$740$8 (\p$844 [8]),
-    .\port$740$9 (\p$844 [9]),
+    .\port$742$0 (\p$844 [0]),
+    .\port$742$1 (\p$844 [1]),
+    .\port$742$10 (\p$844 [10]),
+    .\port$742$11 (\p$844 [11]),
+    .\port$742$12 (\p$844 [12]),
+    .\port$742$13 (\p$844 [13]),
+    .\port$742$14 (\p$844 [14]),
+    .\port$742$15 (\p$844 [15]),
+    .\port$742$2 (\p$844 [2]),
+    .\port$742$3 (\p$844 [3]),
+    .\port$742$4 (\p$844 [4]),
+    .\port$742$5 (\p$844 [5]),
+    .\port$742$6 (\p$844 [6]),
+    .\port$742$7 (\p$844 [7]),
+    .\port$742$8 (\p$844 [8]),
+    .\port$742$9 (\p$844 [9]),
     .rst(rst)
   );
   \hwq_top.engine.array.mul_7_0  mul_7_0 (
     .a(skew_a7_d6),
     .b(w_6_0),
     .clk(clk),
-    .\port$741$0 (\p$857 [0]),
-    .\port$741$1 (\p$857 [1]),
-    .\port$741$10 (\p$857 [10]),
-    .\port$741$11 (\p$857 [11]),
-    .\port$741$12 (\p$857 [12]),
-    .\port$741$13 (\p$857 [13]),
-    .\port$741$14 (\p$857 [14]),
-    .\port$741$15 (\p$857 [15]),
-    .\port$741$2 (\p$857 [2]),
-    .\port$741$3 (\p$857 [3]),
-    .\port$741$4 (\p$857 [4]),
-    .\port$741$5 (\p$857 [5]),
-    .\port$741$6 (\p$857 [6]),
-    .\port$741$7 (\p$857 [7]),
-    .\port$741$8 (\p$857 [8]),
-    .\port$741$9 (\p$857 [9]),
+    .\port$743$0 (\p$857 [0]),
+    .\port$743$1 (\p$857 [1]),
+    .\port$743$10 (\p$857 [10]),
+    .\port$743$11 (\p$857 [11]),
+    .\port$743$12 (\p$857 [12]),
+    .\port$743$13 (\p$857 [13]),
+    .\port$743$14 (\p$857 [14]),
+    .\port$743$15 (\p$857 [15]),
+    .\port$743$2 (\p$857 [2]),
+    .\port$743$3 (\p$857 [3]),
+    .\port$743$4 (\p$857 [4]),
+    .\port$743$5 (\p$857 [5]),
+    .\port$743$6 (\p$857 [6]),
+    .\port$743$7 (\p$857 [7]),
+    .\port$743$8 (\p$857 [8]),
+    .\port$743$9 (\p$857 [9]),
     .rst(rst)
   );
   \hwq_top.engine.array.mul_7_1  mul_7_1 (
     .a(a_7_0),
     .b(w_6_1),
     .clk(clk),
-    .\port$742$0 (\p$870 [0]),
-    .\port$742$1 (\p$870 [1]),
-    .\port$742$10 (\p$870 [10]),
-    .\port$742$11 (\p$870 [11]),
-    .\port$742$12 (\p$870 [12]),
-    .\port$742$13 (\p$870 [13]),
-    .\port$742$14 (\p$870 [14]),
-    .\port$742$15 (\p$870 [15]),
-    .\port$742$2 (\p$870 [2]),
-    .\port$742$3 (\p$870 [3]),
-    .\port$742$4 (\p$870 [4]),
-    .\port$742$5 (\p$870 [5]),
-    .\port$742$6 (\p$870 [6]),
-    .\port$742$7 (\p$870 [7]),
-    .\port$742$8 (\p$870 [8]),
-    .\port$742$9 (\p$870 [9]),
+    .\port$744$0 (\p$870 [0]),
+    .\port$744$1 (\p$870 [1]),
+    .\port$744$10 (\p$870 [10]),
+    .\port$744$11 (\p$870 [11]),
+    .\port$744$12 (\p$870 [12]),
+    .\port$744$13 (\p$870 [13]),
+    .\port$744$14 (\p$870 [14]),
+    .\port$744$15 (\p$870 [15]),
+    .\port$744$2 (\p$870 [2]),
+    .\port$744$3 (\p$870 [3]),
+    .\port$744$4 (\p$870 [4]),
+    .\port$744$5 (\p$870 [5]),
+    .\port$744$6 (\p$870 [6]),
+    .\port$744$7 (\p$870 [7]),
+    .\port$744$8 (\p$870 [8]),
+    .\port$744$9 (\p$870 [9]),
     .rst(rst)
   );
   \hwq_top.engine.array.mul_7_2  mul_7_2 (
     .a(a_7_1),
     .b(w_6_2),
     .clk(clk),
-    .\port$743$0 (\p$883 [0]),
-    .\port$743$1 (\p$883 [1]),
-    .\port$743$10 (\p$883 [10]),
-    .\port$743$11 (\p$883 [11]),
-    .\port$743$12 (\p$883 [12]),
-    .\port$743$13 (\p$883 [13]),
-    .\port$743$14 (\p$883 [14]),
-    .\port$743$15 (\p$883 [15]),
-    .\port$743$2 (\p$883 [2]),
-    .\port$743$3 (\p$883 [3]),
-    .\port$743$4 (\p$883 [4]),
-    .\port$743$5 (\p$883 [5]),
-    .\port$743$6 (\p$883 [6]),
-    .\port$743$7 (\p$883 [7]),
-    .\port$743$8 (\p$883 [8]),
-    .\port$743$9 (\p$883 [9]),
+    .\port$745$0 (\p$883 [0]),
+    .\port$745$1 (\p$883 [1]),
+    .\port$745$10 (\p$883 [10]),
+    .\port$745$11 (\p$883 [11]),
+    .\port$745$12 (\p$883 [12]),
+    .\port$745$13 (\p$883 [13]),
+    .\port$745$14 (\p$883 [14]),
+    .\port$745$15 (\p$883 [15]),
+    .\port$745$2 (\p$883 [2]),
+    .\port$745$3 (\p$883 [3]),
+    .\port$745$4 (\p$883 [4]),
+    .\port$745$5 (\p$883 [5]),
+    .\port$745$6 (\p$883 [6]),
+    .\port$745$7 (\p$883 [7]),
+    .\port$745$8 (\p$883 [8]),
+    .\port$745$9 (\p$883 [9]),
     .rst(rst)
   );
   \hwq_top.engine.array.mul_7_3  mul_7_3 (
     .a(a_7_2),
     .b(w_6_3),
     .clk(clk),
-    .\port$744$0 (\p$896 [0]),
-    .\port$744$1 (\p$896 [1]),
-    .\port$744$10 (\p$896 [10]),
-    .\port$744$11 (\p$896 [11]),
-    .\port$744$12 (\p$896 [12]),
-    .\port$744$13 (\p$896 [13]),
-    .\port$744$14 (\p$896 [14]),
-    .\port$744$15 (\p$896 [15]),
-    .\port$744$2 (\p$896 [2]),
-    .\port$744$3 (\p$896 [3]),
-    .\port$744$4 (\p$896 [4]),
-    .\port$744$5 (\p$896 [5]),
-    .\port$744$6 (\p$896 [6]),
-    .\port$744$7 (\p$896 [7]),
-    .\port$744$8 (\p$896 [8]),
-    .\port$744$9 (\p$896 [9]),
+    .\port$746$0 (\p$896 [0]),
+    .\port$746$1 (\p$896 [1]),
+    .\port$746$10 (\p$896 [10]),
+    .\port$746$11 (\p$896 [11]),
+    .\port$746$12 (\p$896 [12]),
+    .\port$746$13 (\p$896 [13]),
+    .\port$746$14 (\p$896 [14]),
+    .\port$746$15 (\p$896 [15]),
+    .\port$746$2 (\p$896 [2]),
+    .\port$746$3 (\p$896 [3]),
+    .\port$746$4 (\p$896 [4]),
+    .\port$746$5 (\p$896 [5]),
+    .\port$746$6 (\p$896 [6]),
+    .\port$746$7 (\p$896 [7]),
+    .\port$746$8 (\p$896 [8]),
+    .\port$746$9 (\p$896 [9]),
     .rst(rst)
   );
   \hwq_top.engine.array.mul_7_4  mul_7_4 (
     .a(a_7_3),
     .b(w_6_4),
     .clk(clk),
-    .\port$745$0 (\p$909 [0]),
-    .\port$745$1 (\p$909 [1]),
-    .\port$745$10 (\p$909 [10]),
-    .\port$745$11 (\p$909 [11]),
-    .\port$745$12 (\p$909 [12]),
-    .\port$745$13 (\p$909 [13]),
-    .\port$745$14 (\p$909 [14]),
-    .\port$745$15 (\p$909 [15]),
-    .\port$745$2 (\p$909 [2]),
-    .\port$745$3 (\p$909 [3]),
-    .\port$745$4 (\p$909 [4]),
-    .\port$745$5 (\p$909 [5]),
-    .\port$745$6 (\p$909 [6]),
-    .\port$745$7 (\p$909 [7]),
-    .\port$745$8 (\p$909 [8]),
-    .\port$745$9 (\p$909 [9]),
+    .\port$747$0 (\p$909 [0]),
+    .\port$747$1 (\p$909 [1]),
+    .\port$747$10 (\p$909 [10]),
+    .\port$747$11 (\p$909 [11]),
+    .\port$747$12 (\p$909 [12]),
+    .\port$747$13 (\p$909 [13]),
+    .\port$747$14 (\p$909 [14]),
+    .\port$747$15 (\p$909 [15]),
+    .\port$747$2 (\p$909 [2]),
+    .\port$747$3 (\p$909 [3]),
+    .\port$747$4 (\p$909 [4]),
+    .\port$747$5 (\p$909 [5]),
+    .\port$747$6 (\p$909 [6]),
+    .\port$747$7 (\p$909 [7]),
+    .\port$747$8 (\p$909 [8]),
+    .\port$747$9 (\p$909 [9]),
     .rst(rst)
   );
   \hwq_top.engine.array.mul_7_5  mul_7_5 (
     .a(a_7_4),
     .b(w_6_5),
     .clk(clk),
-    .\port$746$0 (\p$922 [0]),
-    .\port$746$1 (\p$922 [1]),
-    .\port$746$10 (\p$922 [10]),
-    .\port$746$11 (\p$922 [11]),
-    .\port$746$12 (\p$922 [12]),
-    .\port$746$13 (\p$922 [13]),
-    .\port$746$14 (\p$922 [14]),
-    .\port$746$15 (\p$922 [15]),
-    .\port$746$2 (\p$922 [2]),
-    .\port$746$3 (\p$922 [3]),
-    .\port$746$4 (\p$922 [4]),
-    .\port$746$5 (\p$922 [5]),
-    .\port$746$6 (\p$922 [6]),
-    .\port$746$7 (\p$922 [7]),
-    .\port$746$8 (\p$922 [8]),
-    .\port$746$9 (\p$922 [9]),
+    .\port$748$0 (\p$922 [0]),
+    .\port$748$1 (\p$922 [1]),
+    .\port$748$10 (\p$922 [10]),
+    .\port$748$11 (\p$922 [11]),
+    .\port$748$12 (\p$922 [12]),
+    .\port$748$13 (\p$922 [13]),
+    .\port$748$14 (\p$922 [14]),
+    .\port$748$15 (\p$922 [15]),
+    .\port$748$2 (\p$922 [2]),
+    .\port$748$3 (\p$922 [3]),
+    .\port$748$4 (\p$922 [4]),
+    .\port$748$5 (\p$922 [5]),
+    .\port$748$6 (\p$922 [6]),
+    .\port$748$7 (\p$922 [7]),
+    .\port$748$8 (\p$922 [8]),
+    .\port$748$9 (\p$922 [9]),
     .rst(rst)
   );
   \hwq_top.engine.array.mul_7_6  mul_7_6 (
     .a(a_7_5),
     .b(w_6_6),
     .clk(clk),
-    .\port$747$0 (\p$935 [0]),
-    .\port$747$1 (\p$935 [1]),
-    .\port$747$10 (\p$935 [10]),
-    .\port$747$11 (\p$935 [11]),
-    .\port$747$12 (\p$935 [12]),
-    .\port$747$13 (\p$935 [13]),
-    .\port$747$14 (\p$935 [14]),
-    .\port$747$15 (\p$935 [15]),
-    .\port$747$2 (\p$935 [2]),
-    .\port$747$3 (\p$935 [3]),
-    .\port$747$4 (\p$935 [4]),
-    .\port$747$5 (\p$935 [5]),
-    .\port$747$6 (\p$935 [6]),
-    .\port$747$7 (\p$935 [7]),
-    .\port$747$8 (\p$935 [8]),
-    .\port$747$9 (\p$935 [9]),
+    .\port$749$0 (\p$935 [0]),
+    .\port$749$1 (\p$935 [1]),
+    .\port$749$10 (\p$935 [10]),
+    .\port$749$11 (\p$935 [11]),
+    .\port$749$12 (\p$935 [12]),
+    .\port$749$13 (\p$935 [13]),
+    .\port$749$14 (\p$935 [14]),
+    .\port$749$15 (\p$935 [15]),
+    .\port$749$2 (\p$935 [2]),
+    .\port$749$3 (\p$935 [3]),
+    .\port$749$4 (\p$935 [4]),
+    .\port$749$5 (\p$935 [5]),
+    .\port$749$6 (\p$935 [6]),
+    .\port$749$7 (\p$935 [7]),
+    .\port$749$8 (\p$935 [8]),
+    .\port$749$9 (\p$935 [9]),
     .rst(rst)
   );
   \hwq_top.engine.array.mul_7_7  mul_7_7 (
     .a(a_7_6),
     .b(w_6_7),
     .clk(clk),
-    .\port$748$0 (\p$948 [0]),
-    .\port$748$1 (\p$948 [1]),
-    .\port$748$10 (\p$948 [10]),
-    .\port$748$11 (\p$948 [11]),
-    .\port$748$12 (\p$948 [12]),
-    .\port$748$13 (\p$948 [13]),
-    .\port$748$14 (\p$948 [14]),
-    .\port$748$15 (\p$948 [15]),
-    .\port$748$2 (\p$948 [2]),
-    .\port$748$3 (\p$948 [3]),
-    .\port$748$4 (\p$948 [4]),
-    .\port$748$5 (\p$948 [5]),
-    .\port$748$6 (\p$948 [6]),
-    .\port$748$7 (\p$948 [7]),
-    .\port$748$8 (\p$948 [8]),
-    .\port$748$9 (\p$948 [9]),
+    .\port$750$0 (\p$948 [0]),
+    .\port$750$1 (\p$948 [1]),
+    .\port$750$10 (\p$948 [10]),
+    .\port$750$11 (\p$948 [11]),
+    .\port$750$12 (\p$948 [12]),
+    .\port$750$13 (\p$948 [13]),
+    .\port$750$14 (\p$948 [14]),
+    .\port$750$15 (\p$948 [15]),
+    .\port$750$2 (\p$948 [2]),
+    .\port$750$3 (\p$948 [3]),
+    .\port$750$4 (\p$948 [4]),
+    .\port$750$5 (\p$948 [5]),
+    .\port$750$6 (\p$948 [6]),
+    .\port$750$7 (\p$948 [7]),
+    .\port$750$8 (\p$948 [8]),
+    .\port$750$9 (\p$948 [9]),
     .rst(rst)
   );
   assign _0030_[3] = 1'hx;
@@ -5134,329 +5126,7 @@ module \hwq_top.engine.array (i_w, clk, rst, i_valid, i_last, drain_valid, o_dat
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array.mul_0_0 (rst, a, b, \port$685$0 , \port$685$1 , \port$685$2 , \port$685$3 , \port$685$4 , \port$685$5 , \port$685$6 , \port$685$7 , \port$685$8 , \port$685$9 , \port$685$10 , \port$685$11 , \port$685$12 , \port$685$13 , \port$685$14 , \port$685$15 , clk);
-  input [7:0] a;
-  wire [7:0] a;
-  input [7:0] b;
-  wire [7:0] b;
-  input clk;
-  wire clk;
-  wire [35:0] p36;
-  output \port$685$0 ;
-  wire \port$685$0 ;
-  output \port$685$1 ;
-  wire \port$685$1 ;
-  output \port$685$10 ;
-  wire \port$685$10 ;
-  output \port$685$11 ;
-  wire \port$685$11 ;
-  output \port$685$12 ;
-  wire \port$685$12 ;
-  output \port$685$13 ;
-  wire \port$685$13 ;
-  output \port$685$14 ;
-  wire \port$685$14 ;
-  output \port$685$15 ;
-  wire \port$685$15 ;
-  output \port$685$2 ;
-  wire \port$685$2 ;
-  output \port$685$3 ;
-  wire \port$685$3 ;
-  output \port$685$4 ;
-  wire \port$685$4 ;
-  output \port$685$5 ;
-  wire \port$685$5 ;
-  output \port$685$6 ;
-  wire \port$685$6 ;
-  output \port$685$7 ;
-  wire \port$685$7 ;
-  output \port$685$8 ;
-  wire \port$685$8 ;
-  output \port$685$9 ;
-  wire \port$685$9 ;
-  input rst;
-  wire rst;
-  MULT18X18D #(
-    .CAS_MATCH_REG("FALSE"),
-    .CLK0_DIV("ENABLED"),
-    .CLK1_DIV("ENABLED"),
-    .CLK2_DIV("ENABLED"),
-    .CLK3_DIV("ENABLED"),
-    .GSR("DISABLED"),
-    .HIGHSPEED_CLK("NONE"),
-    .MULT_BYPASS("DISABLED"),
-    .REG_INPUTA_CLK("CLK0"),
-    .REG_INPUTB_CLK("CLK0"),
-    .REG_INPUTC_CLK("NONE"),
-    .REG_OUTPUT_CLK("CLK0"),
-    .REG_PIPELINE_CLK("NONE"),
-    .RESETMODE("SYNC"),
-    .SOURCEB_MODE("B_SHIFT")
-  ) dsp (
-    .A0(a[0]),
-    .A1(a[1]),
-    .A10(a[7]),
-    .A11(a[7]),
-    .A12(a[7]),
-    .A13(a[7]),
-    .A14(a[7]),
-    .A15(a[7]),
-    .A16(a[7]),
-    .A17(a[7]),
-    .A2(a[2]),
-    .A3(a[3]),
-    .A4(a[4]),
-    .A5(a[5]),
-    .A6(a[6]),
-    .A7(a[7]),
-    .A8(a[7]),
-    .A9(a[7]),
-    .B0(b[0]),
-    .B1(b[1]),
-    .B10(b[7]),
-    .B11(b[7]),
-    .B12(b[7]),
-    .B13(b[7]),
-    .B14(b[7]),
-    .B15(b[7]),
-    .B16(b[7]),
-    .B17(b[7]),
-    .B2(b[2]),
-    .B3(b[3]),
-    .B4(b[4]),
-    .B5(b[5]),
-    .B6(b[6]),
-    .B7(b[7]),
-    .B8(b[7]),
-    .B9(b[7]),
-    .C0(1'h0),
-    .C1(1'h0),
-    .C10(1'h0),
-    .C11(1'h0),
-    .C12(1'h0),
-    .C13(1'h0),
-    .C14(1'h0),
-    .C15(1'h0),
-    .C16(1'h0),
-    .C17(1'h0),
-    .C2(1'h0),
-    .C3(1'h0),
-    .C4(1'h0),
-    .C5(1'h0),
-    .C6(1'h0),
-    .C7(1'h0),
-    .C8(1'h0),
-    .C9(1'h0),
-    .CE0(1'h1),
-    .CLK0(clk),
-    .P0(\port$685$0 ),
-    .P1(\port$685$1 ),
-    .P10(\port$685$10 ),
-    .P11(\port$685$11 ),
-    .P12(\port$685$12 ),
-    .P13(\port$685$13 ),
-    .P14(\port$685$14 ),
-    .P15(\port$685$15 ),
-    .P16(p36[16]),
-    .P17(p36[17]),
-    .P18(p36[18]),
-    .P19(p36[19]),
-    .P2(\port$685$2 ),
-    .P20(p36[20]),
-    .P21(p36[21]),
-    .P22(p36[22]),
-    .P23(p36[23]),
-    .P24(p36[24]),
-    .P25(p36[25]),
-    .P26(p36[26]),
-    .P27(p36[27]),
-    .P28(p36[28]),
-    .P29(p36[29]),
-    .P3(\port$685$3 ),
-    .P30(p36[30]),
-    .P31(p36[31]),
-    .P32(p36[32]),
-    .P33(p36[33]),
-    .P34(p36[34]),
-    .P35(p36[35]),
-    .P4(\port$685$4 ),
-    .P5(\port$685$5 ),
-    .P6(\port$685$6 ),
-    .P7(\port$685$7 ),
-    .P8(\port$685$8 ),
-    .P9(\port$685$9 ),
-    .RST0(rst),
-    .SIGNEDA(1'h1),
-    .SIGNEDB(1'h1),
-    .SOURCEA(1'h0),
-    .SOURCEB(1'h0)
-  );
-  assign p36[15:0] = { \port$685$15 , \port$685$14 , \port$685$13 , \port$685$12 , \port$685$11 , \port$685$10 , \port$685$9 , \port$685$8 , \port$685$7 , \port$685$6 , \port$685$5 , \port$685$4 , \port$685$3 , \port$685$2 , \port$685$1 , \port$685$0  };
-endmodule
-
-(* generator = "Amaranth" *)
-module \hwq_top.engine.array.mul_0_1 (rst, \port$686$0 , \port$686$1 , \port$686$2 , \port$686$3 , \port$686$4 , \port$686$5 , \port$686$6 , \port$686$7 , \port$686$8 , \port$686$9 , \port$686$10 , \port$686$11 , \port$686$12 , \port$686$13 , \port$686$14 , \port$686$15 , b, a, clk);
-  input [7:0] a;
-  wire [7:0] a;
-  input [7:0] b;
-  wire [7:0] b;
-  input clk;
-  wire clk;
-  wire [35:0] p36;
-  output \port$686$0 ;
-  wire \port$686$0 ;
-  output \port$686$1 ;
-  wire \port$686$1 ;
-  output \port$686$10 ;
-  wire \port$686$10 ;
-  output \port$686$11 ;
-  wire \port$686$11 ;
-  output \port$686$12 ;
-  wire \port$686$12 ;
-  output \port$686$13 ;
-  wire \port$686$13 ;
-  output \port$686$14 ;
-  wire \port$686$14 ;
-  output \port$686$15 ;
-  wire \port$686$15 ;
-  output \port$686$2 ;
-  wire \port$686$2 ;
-  output \port$686$3 ;
-  wire \port$686$3 ;
-  output \port$686$4 ;
-  wire \port$686$4 ;
-  output \port$686$5 ;
-  wire \port$686$5 ;
-  output \port$686$6 ;
-  wire \port$686$6 ;
-  output \port$686$7 ;
-  wire \port$686$7 ;
-  output \port$686$8 ;
-  wire \port$686$8 ;
-  output \port$686$9 ;
-  wire \port$686$9 ;
-  input rst;
-  wire rst;
-  MULT18X18D #(
-    .CAS_MATCH_REG("FALSE"),
-    .CLK0_DIV("ENABLED"),
-    .CLK1_DIV("ENABLED"),
-    .CLK2_DIV("ENABLED"),
-    .CLK3_DIV("ENABLED"),
-    .GSR("DISABLED"),
-    .HIGHSPEED_CLK("NONE"),
-    .MULT_BYPASS("DISABLED"),
-    .REG_INPUTA_CLK("CLK0"),
-    .REG_INPUTB_CLK("CLK0"),
-    .REG_INPUTC_CLK("NONE"),
-    .REG_OUTPUT_CLK("CLK0"),
-    .REG_PIPELINE_CLK("NONE"),
-    .RESETMODE("SYNC"),
-    .SOURCEB_MODE("B_SHIFT")
-  ) dsp (
-    .A0(a[0]),
-    .A1(a[1]),
-    .A10(a[7]),
-    .A11(a[7]),
-    .A12(a[7]),
-    .A13(a[7]),
-    .A14(a[7]),
-    .A15(a[7]),
-    .A16(a[7]),
-    .A17(a[7]),
-    .A2(a[2]),
-    .A3(a[3]),
-    .A4(a[4]),
-    .A5(a[5]),
-    .A6(a[6]),
-    .A7(a[7]),
-    .A8(a[7]),
-    .A9(a[7]),
-    .B0(b[0]),
-    .B1(b[1]),
-    .B10(b[7]),
-    .B11(b[7]),
-    .B12(b[7]),
-    .B13(b[7]),
-    .B14(b[7]),
-    .B15(b[7]),
-    .B16(b[7]),
-    .B17(b[7]),
-    .B2(b[2]),
-    .B3(b[3]),
-    .B4(b[4]),
-    .B5(b[5]),
-    .B6(b[6]),
-    .B7(b[7]),
-    .B8(b[7]),
-    .B9(b[7]),
-    .C0(1'h0),
-    .C1(1'h0),
-    .C10(1'h0),
-    .C11(1'h0),
-    .C12(1'h0),
-    .C13(1'h0),
-    .C14(1'h0),
-    .C15(1'h0),
-    .C16(1'h0),
-    .C17(1'h0),
-    .C2(1'h0),
-    .C3(1'h0),
-    .C4(1'h0),
-    .C5(1'h0),
-    .C6(1'h0),
-    .C7(1'h0),
-    .C8(1'h0),
-    .C9(1'h0),
-    .CE0(1'h1),
-    .CLK0(clk),
-    .P0(\port$686$0 ),
-    .P1(\port$686$1 ),
-    .P10(\port$686$10 ),
-    .P11(\port$686$11 ),
-    .P12(\port$686$12 ),
-    .P13(\port$686$13 ),
-    .P14(\port$686$14 ),
-    .P15(\port$686$15 ),
-    .P16(p36[16]),
-    .P17(p36[17]),
-    .P18(p36[18]),
-    .P19(p36[19]),
-    .P2(\port$686$2 ),
-    .P20(p36[20]),
-    .P21(p36[21]),
-    .P22(p36[22]),
-    .P23(p36[23]),
-    .P24(p36[24]),
-    .P25(p36[25]),
-    .P26(p36[26]),
-    .P27(p36[27]),
-    .P28(p36[28]),
-    .P29(p36[29]),
-    .P3(\port$686$3 ),
-    .P30(p36[30]),
-    .P31(p36[31]),
-    .P32(p36[32]),
-    .P33(p36[33]),
-    .P34(p36[34]),
-    .P35(p36[35]),
-    .P4(\port$686$4 ),
-    .P5(\port$686$5 ),
-    .P6(\port$686$6 ),
-    .P7(\port$686$7 ),
-    .P8(\port$686$8 ),
-    .P9(\port$686$9 ),
-    .RST0(rst),
-    .SIGNEDA(1'h1),
-    .SIGNEDB(1'h1),
-    .SOURCEA(1'h0),
-    .SOURCEB(1'h0)
-  );
-  assign p36[15:0] = { \port$686$15 , \port$686$14 , \port$686$13 , \port$686$12 , \port$686$11 , \port$686$10 , \port$686$9 , \port$686$8 , \port$686$7 , \port$686$6 , \port$686$5 , \port$686$4 , \port$686$3 , \port$686$2 , \port$686$1 , \port$686$0  };
-endmodule
-
-(* generator = "Amaranth" *)
-module \hwq_top.engine.array.mul_0_2 (rst, \port$687$0 , \port$687$1 , \port$687$2 , \port$687$3 , \port$687$4 , \port$687$5 , \port$687$6 , \port$687$7 , \port$687$8 , \port$687$9 , \port$687$10 , \port$687$11 , \port$687$12 , \port$687$13 , \port$687$14 , \port$687$15 , b, a, clk);
+module \hwq_top.engine.array.mul_0_0 (rst, a, b, \port$687$0 , \port$687$1 , \port$687$2 , \port$687$3 , \port$687$4 , \port$687$5 , \port$687$6 , \port$687$7 , \port$687$8 , \port$687$9 , \port$687$10 , \port$687$11 , \port$687$12 , \port$687$13 , \port$687$14 , \port$687$15 , clk);
   input [7:0] a;
   wire [7:0] a;
   input [7:0] b;
@@ -5617,7 +5287,7 @@ module \hwq_top.engine.array.mul_0_2 (rst, \port$687$0 , \port$687$1 , \port$687
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array.mul_0_3 (rst, \port$688$0 , \port$688$1 , \port$688$2 , \port$688$3 , \port$688$4 , \port$688$5 , \port$688$6 , \port$688$7 , \port$688$8 , \port$688$9 , \port$688$10 , \port$688$11 , \port$688$12 , \port$688$13 , \port$688$14 , \port$688$15 , b, a, clk);
+module \hwq_top.engine.array.mul_0_1 (rst, \port$688$0 , \port$688$1 , \port$688$2 , \port$688$3 , \port$688$4 , \port$688$5 , \port$688$6 , \port$688$7 , \port$688$8 , \port$688$9 , \port$688$10 , \port$688$11 , \port$688$12 , \port$688$13 , \port$688$14 , \port$688$15 , b, a, clk);
   input [7:0] a;
   wire [7:0] a;
   input [7:0] b;
@@ -5778,7 +5448,7 @@ module \hwq_top.engine.array.mul_0_3 (rst, \port$688$0 , \port$688$1 , \port$688
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array.mul_0_4 (rst, \port$689$0 , \port$689$1 , \port$689$2 , \port$689$3 , \port$689$4 , \port$689$5 , \port$689$6 , \port$689$7 , \port$689$8 , \port$689$9 , \port$689$10 , \port$689$11 , \port$689$12 , \port$689$13 , \port$689$14 , \port$689$15 , b, a, clk);
+module \hwq_top.engine.array.mul_0_2 (rst, \port$689$0 , \port$689$1 , \port$689$2 , \port$689$3 , \port$689$4 , \port$689$5 , \port$689$6 , \port$689$7 , \port$689$8 , \port$689$9 , \port$689$10 , \port$689$11 , \port$689$12 , \port$689$13 , \port$689$14 , \port$689$15 , b, a, clk);
   input [7:0] a;
   wire [7:0] a;
   input [7:0] b;
@@ -5939,7 +5609,7 @@ module \hwq_top.engine.array.mul_0_4 (rst, \port$689$0 , \port$689$1 , \port$689
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array.mul_0_5 (rst, \port$690$0 , \port$690$1 , \port$690$2 , \port$690$3 , \port$690$4 , \port$690$5 , \port$690$6 , \port$690$7 , \port$690$8 , \port$690$9 , \port$690$10 , \port$690$11 , \port$690$12 , \port$690$13 , \port$690$14 , \port$690$15 , b, a, clk);
+module \hwq_top.engine.array.mul_0_3 (rst, \port$690$0 , \port$690$1 , \port$690$2 , \port$690$3 , \port$690$4 , \port$690$5 , \port$690$6 , \port$690$7 , \port$690$8 , \port$690$9 , \port$690$10 , \port$690$11 , \port$690$12 , \port$690$13 , \port$690$14 , \port$690$15 , b, a, clk);
   input [7:0] a;
   wire [7:0] a;
   input [7:0] b;
@@ -6100,7 +5770,7 @@ module \hwq_top.engine.array.mul_0_5 (rst, \port$690$0 , \port$690$1 , \port$690
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array.mul_0_6 (rst, \port$691$0 , \port$691$1 , \port$691$2 , \port$691$3 , \port$691$4 , \port$691$5 , \port$691$6 , \port$691$7 , \port$691$8 , \port$691$9 , \port$691$10 , \port$691$11 , \port$691$12 , \port$691$13 , \port$691$14 , \port$691$15 , b, a, clk);
+module \hwq_top.engine.array.mul_0_4 (rst, \port$691$0 , \port$691$1 , \port$691$2 , \port$691$3 , \port$691$4 , \port$691$5 , \port$691$6 , \port$691$7 , \port$691$8 , \port$691$9 , \port$691$10 , \port$691$11 , \port$691$12 , \port$691$13 , \port$691$14 , \port$691$15 , b, a, clk);
   input [7:0] a;
   wire [7:0] a;
   input [7:0] b;
@@ -6261,7 +5931,7 @@ module \hwq_top.engine.array.mul_0_6 (rst, \port$691$0 , \port$691$1 , \port$691
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array.mul_0_7 (rst, \port$692$0 , \port$692$1 , \port$692$2 , \port$692$3 , \port$692$4 , \port$692$5 , \port$692$6 , \port$692$7 , \port$692$8 , \port$692$9 , \port$692$10 , \port$692$11 , \port$692$12 , \port$692$13 , \port$692$14 , \port$692$15 , b, a, clk);
+module \hwq_top.engine.array.mul_0_5 (rst, \port$692$0 , \port$692$1 , \port$692$2 , \port$692$3 , \port$692$4 , \port$692$5 , \port$692$6 , \port$692$7 , \port$692$8 , \port$692$9 , \port$692$10 , \port$692$11 , \port$692$12 , \port$692$13 , \port$692$14 , \port$692$15 , b, a, clk);
   input [7:0] a;
   wire [7:0] a;
   input [7:0] b;
@@ -6422,7 +6092,7 @@ module \hwq_top.engine.array.mul_0_7 (rst, \port$692$0 , \port$692$1 , \port$692
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array.mul_1_0 (rst, \port$693$0 , \port$693$1 , \port$693$2 , \port$693$3 , \port$693$4 , \port$693$5 , \port$693$6 , \port$693$7 , \port$693$8 , \port$693$9 , \port$693$10 , \port$693$11 , \port$693$12 , \port$693$13 , \port$693$14 , \port$693$15 , a, b, clk);
+module \hwq_top.engine.array.mul_0_6 (rst, \port$693$0 , \port$693$1 , \port$693$2 , \port$693$3 , \port$693$4 , \port$693$5 , \port$693$6 , \port$693$7 , \port$693$8 , \port$693$9 , \port$693$10 , \port$693$11 , \port$693$12 , \port$693$13 , \port$693$14 , \port$693$15 , b, a, clk);
   input [7:0] a;
   wire [7:0] a;
   input [7:0] b;
@@ -6583,7 +6253,7 @@ module \hwq_top.engine.array.mul_1_0 (rst, \port$693$0 , \port$693$1 , \port$693
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array.mul_1_1 (rst, \port$694$0 , \port$694$1 , \port$694$2 , \port$694$3 , \port$694$4 , \port$694$5 , \port$694$6 , \port$694$7 , \port$694$8 , \port$694$9 , \port$694$10 , \port$694$11 , \port$694$12 , \port$694$13 , \port$694$14 , \port$694$15 , b, a, clk);
+module \hwq_top.engine.array.mul_0_7 (rst, \port$694$0 , \port$694$1 , \port$694$2 , \port$694$3 , \port$694$4 , \port$694$5 , \port$694$6 , \port$694$7 , \port$694$8 , \port$694$9 , \port$694$10 , \port$694$11 , \port$694$12 , \port$694$13 , \port$694$14 , \port$694$15 , b, a, clk);
   input [7:0] a;
   wire [7:0] a;
   input [7:0] b;
@@ -6744,7 +6414,7 @@ module \hwq_top.engine.array.mul_1_1 (rst, \port$694$0 , \port$694$1 , \port$694
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array.mul_1_2 (rst, \port$695$0 , \port$695$1 , \port$695$2 , \port$695$3 , \port$695$4 , \port$695$5 , \port$695$6 , \port$695$7 , \port$695$8 , \port$695$9 , \port$695$10 , \port$695$11 , \port$695$12 , \port$695$13 , \port$695$14 , \port$695$15 , b, a, clk);
+module \hwq_top.engine.array.mul_1_0 (rst, \port$695$0 , \port$695$1 , \port$695$2 , \port$695$3 , \port$695$4 , \port$695$5 , \port$695$6 , \port$695$7 , \port$695$8 , \port$695$9 , \port$695$10 , \port$695$11 , \port$695$12 , \port$695$13 , \port$695$14 , \port$695$15 , a, b, clk);
   input [7:0] a;
   wire [7:0] a;
   input [7:0] b;
@@ -6905,7 +6575,7 @@ module \hwq_top.engine.array.mul_1_2 (rst, \port$695$0 , \port$695$1 , \port$695
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array.mul_1_3 (rst, \port$696$0 , \port$696$1 , \port$696$2 , \port$696$3 , \port$696$4 , \port$696$5 , \port$696$6 , \port$696$7 , \port$696$8 , \port$696$9 , \port$696$10 , \port$696$11 , \port$696$12 , \port$696$13 , \port$696$14 , \port$696$15 , b, a, clk);
+module \hwq_top.engine.array.mul_1_1 (rst, \port$696$0 , \port$696$1 , \port$696$2 , \port$696$3 , \port$696$4 , \port$696$5 , \port$696$6 , \port$696$7 , \port$696$8 , \port$696$9 , \port$696$10 , \port$696$11 , \port$696$12 , \port$696$13 , \port$696$14 , \port$696$15 , b, a, clk);
   input [7:0] a;
   wire [7:0] a;
   input [7:0] b;
@@ -7066,7 +6736,7 @@ module \hwq_top.engine.array.mul_1_3 (rst, \port$696$0 , \port$696$1 , \port$696
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array.mul_1_4 (rst, \port$697$0 , \port$697$1 , \port$697$2 , \port$697$3 , \port$697$4 , \port$697$5 , \port$697$6 , \port$697$7 , \port$697$8 , \port$697$9 , \port$697$10 , \port$697$11 , \port$697$12 , \port$697$13 , \port$697$14 , \port$697$15 , b, a, clk);
+module \hwq_top.engine.array.mul_1_2 (rst, \port$697$0 , \port$697$1 , \port$697$2 , \port$697$3 , \port$697$4 , \port$697$5 , \port$697$6 , \port$697$7 , \port$697$8 , \port$697$9 , \port$697$10 , \port$697$11 , \port$697$12 , \port$697$13 , \port$697$14 , \port$697$15 , b, a, clk);
   input [7:0] a;
   wire [7:0] a;
   input [7:0] b;
@@ -7227,7 +6897,7 @@ module \hwq_top.engine.array.mul_1_4 (rst, \port$697$0 , \port$697$1 , \port$697
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array.mul_1_5 (rst, \port$698$0 , \port$698$1 , \port$698$2 , \port$698$3 , \port$698$4 , \port$698$5 , \port$698$6 , \port$698$7 , \port$698$8 , \port$698$9 , \port$698$10 , \port$698$11 , \port$698$12 , \port$698$13 , \port$698$14 , \port$698$15 , b, a, clk);
+module \hwq_top.engine.array.mul_1_3 (rst, \port$698$0 , \port$698$1 , \port$698$2 , \port$698$3 , \port$698$4 , \port$698$5 , \port$698$6 , \port$698$7 , \port$698$8 , \port$698$9 , \port$698$10 , \port$698$11 , \port$698$12 , \port$698$13 , \port$698$14 , \port$698$15 , b, a, clk);
   input [7:0] a;
   wire [7:0] a;
   input [7:0] b;
@@ -7388,7 +7058,7 @@ module \hwq_top.engine.array.mul_1_5 (rst, \port$698$0 , \port$698$1 , \port$698
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array.mul_1_6 (rst, \port$699$0 , \port$699$1 , \port$699$2 , \port$699$3 , \port$699$4 , \port$699$5 , \port$699$6 , \port$699$7 , \port$699$8 , \port$699$9 , \port$699$10 , \port$699$11 , \port$699$12 , \port$699$13 , \port$699$14 , \port$699$15 , b, a, clk);
+module \hwq_top.engine.array.mul_1_4 (rst, \port$699$0 , \port$699$1 , \port$699$2 , \port$699$3 , \port$699$4 , \port$699$5 , \port$699$6 , \port$699$7 , \port$699$8 , \port$699$9 , \port$699$10 , \port$699$11 , \port$699$12 , \port$699$13 , \port$699$14 , \port$699$15 , b, a, clk);
   input [7:0] a;
   wire [7:0] a;
   input [7:0] b;
@@ -7549,7 +7219,7 @@ module \hwq_top.engine.array.mul_1_6 (rst, \port$699$0 , \port$699$1 , \port$699
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array.mul_1_7 (rst, \port$700$0 , \port$700$1 , \port$700$2 , \port$700$3 , \port$700$4 , \port$700$5 , \port$700$6 , \port$700$7 , \port$700$8 , \port$700$9 , \port$700$10 , \port$700$11 , \port$700$12 , \port$700$13 , \port$700$14 , \port$700$15 , b, a, clk);
+module \hwq_top.engine.array.mul_1_5 (rst, \port$700$0 , \port$700$1 , \port$700$2 , \port$700$3 , \port$700$4 , \port$700$5 , \port$700$6 , \port$700$7 , \port$700$8 , \port$700$9 , \port$700$10 , \port$700$11 , \port$700$12 , \port$700$13 , \port$700$14 , \port$700$15 , b, a, clk);
   input [7:0] a;
   wire [7:0] a;
   input [7:0] b;
@@ -7710,7 +7380,7 @@ module \hwq_top.engine.array.mul_1_7 (rst, \port$700$0 , \port$700$1 , \port$700
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array.mul_2_0 (rst, \port$701$0 , \port$701$1 , \port$701$2 , \port$701$3 , \port$701$4 , \port$701$5 , \port$701$6 , \port$701$7 , \port$701$8 , \port$701$9 , \port$701$10 , \port$701$11 , \port$701$12 , \port$701$13 , \port$701$14 , \port$701$15 , a, b, clk);
+module \hwq_top.engine.array.mul_1_6 (rst, \port$701$0 , \port$701$1 , \port$701$2 , \port$701$3 , \port$701$4 , \port$701$5 , \port$701$6 , \port$701$7 , \port$701$8 , \port$701$9 , \port$701$10 , \port$701$11 , \port$701$12 , \port$701$13 , \port$701$14 , \port$701$15 , b, a, clk);
   input [7:0] a;
   wire [7:0] a;
   input [7:0] b;
@@ -7871,7 +7541,7 @@ module \hwq_top.engine.array.mul_2_0 (rst, \port$701$0 , \port$701$1 , \port$701
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array.mul_2_1 (rst, \port$702$0 , \port$702$1 , \port$702$2 , \port$702$3 , \port$702$4 , \port$702$5 , \port$702$6 , \port$702$7 , \port$702$8 , \port$702$9 , \port$702$10 , \port$702$11 , \port$702$12 , \port$702$13 , \port$702$14 , \port$702$15 , b, a, clk);
+module \hwq_top.engine.array.mul_1_7 (rst, \port$702$0 , \port$702$1 , \port$702$2 , \port$702$3 , \port$702$4 , \port$702$5 , \port$702$6 , \port$702$7 , \port$702$8 , \port$702$9 , \port$702$10 , \port$702$11 , \port$702$12 , \port$702$13 , \port$702$14 , \port$702$15 , b, a, clk);
   input [7:0] a;
   wire [7:0] a;
   input [7:0] b;
@@ -8032,7 +7702,7 @@ module \hwq_top.engine.array.mul_2_1 (rst, \port$702$0 , \port$702$1 , \port$702
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array.mul_2_2 (rst, \port$703$0 , \port$703$1 , \port$703$2 , \port$703$3 , \port$703$4 , \port$703$5 , \port$703$6 , \port$703$7 , \port$703$8 , \port$703$9 , \port$703$10 , \port$703$11 , \port$703$12 , \port$703$13 , \port$703$14 , \port$703$15 , b, a, clk);
+module \hwq_top.engine.array.mul_2_0 (rst, \port$703$0 , \port$703$1 , \port$703$2 , \port$703$3 , \port$703$4 , \port$703$5 , \port$703$6 , \port$703$7 , \port$703$8 , \port$703$9 , \port$703$10 , \port$703$11 , \port$703$12 , \port$703$13 , \port$703$14 , \port$703$15 , a, b, clk);
   input [7:0] a;
   wire [7:0] a;
   input [7:0] b;
@@ -8193,7 +7863,7 @@ module \hwq_top.engine.array.mul_2_2 (rst, \port$703$0 , \port$703$1 , \port$703
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array.mul_2_3 (rst, \port$704$0 , \port$704$1 , \port$704$2 , \port$704$3 , \port$704$4 , \port$704$5 , \port$704$6 , \port$704$7 , \port$704$8 , \port$704$9 , \port$704$10 , \port$704$11 , \port$704$12 , \port$704$13 , \port$704$14 , \port$704$15 , b, a, clk);
+module \hwq_top.engine.array.mul_2_1 (rst, \port$704$0 , \port$704$1 , \port$704$2 , \port$704$3 , \port$704$4 , \port$704$5 , \port$704$6 , \port$704$7 , \port$704$8 , \port$704$9 , \port$704$10 , \port$704$11 , \port$704$12 , \port$704$13 , \port$704$14 , \port$704$15 , b, a, clk);
   input [7:0] a;
   wire [7:0] a;
   input [7:0] b;
@@ -8354,7 +8024,7 @@ module \hwq_top.engine.array.mul_2_3 (rst, \port$704$0 , \port$704$1 , \port$704
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array.mul_2_4 (rst, \port$705$0 , \port$705$1 , \port$705$2 , \port$705$3 , \port$705$4 , \port$705$5 , \port$705$6 , \port$705$7 , \port$705$8 , \port$705$9 , \port$705$10 , \port$705$11 , \port$705$12 , \port$705$13 , \port$705$14 , \port$705$15 , b, a, clk);
+module \hwq_top.engine.array.mul_2_2 (rst, \port$705$0 , \port$705$1 , \port$705$2 , \port$705$3 , \port$705$4 , \port$705$5 , \port$705$6 , \port$705$7 , \port$705$8 , \port$705$9 , \port$705$10 , \port$705$11 , \port$705$12 , \port$705$13 , \port$705$14 , \port$705$15 , b, a, clk);
   input [7:0] a;
   wire [7:0] a;
   input [7:0] b;
@@ -8515,7 +8185,7 @@ module \hwq_top.engine.array.mul_2_4 (rst, \port$705$0 , \port$705$1 , \port$705
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array.mul_2_5 (rst, \port$706$0 , \port$706$1 , \port$706$2 , \port$706$3 , \port$706$4 , \port$706$5 , \port$706$6 , \port$706$7 , \port$706$8 , \port$706$9 , \port$706$10 , \port$706$11 , \port$706$12 , \port$706$13 , \port$706$14 , \port$706$15 , b, a, clk);
+module \hwq_top.engine.array.mul_2_3 (rst, \port$706$0 , \port$706$1 , \port$706$2 , \port$706$3 , \port$706$4 , \port$706$5 , \port$706$6 , \port$706$7 , \port$706$8 , \port$706$9 , \port$706$10 , \port$706$11 , \port$706$12 , \port$706$13 , \port$706$14 , \port$706$15 , b, a, clk);
   input [7:0] a;
   wire [7:0] a;
   input [7:0] b;
@@ -8676,7 +8346,7 @@ module \hwq_top.engine.array.mul_2_5 (rst, \port$706$0 , \port$706$1 , \port$706
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array.mul_2_6 (rst, \port$707$0 , \port$707$1 , \port$707$2 , \port$707$3 , \port$707$4 , \port$707$5 , \port$707$6 , \port$707$7 , \port$707$8 , \port$707$9 , \port$707$10 , \port$707$11 , \port$707$12 , \port$707$13 , \port$707$14 , \port$707$15 , b, a, clk);
+module \hwq_top.engine.array.mul_2_4 (rst, \port$707$0 , \port$707$1 , \port$707$2 , \port$707$3 , \port$707$4 , \port$707$5 , \port$707$6 , \port$707$7 , \port$707$8 , \port$707$9 , \port$707$10 , \port$707$11 , \port$707$12 , \port$707$13 , \port$707$14 , \port$707$15 , b, a, clk);
   input [7:0] a;
   wire [7:0] a;
   input [7:0] b;
@@ -8837,7 +8507,7 @@ module \hwq_top.engine.array.mul_2_6 (rst, \port$707$0 , \port$707$1 , \port$707
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array.mul_2_7 (rst, \port$708$0 , \port$708$1 , \port$708$2 , \port$708$3 , \port$708$4 , \port$708$5 , \port$708$6 , \port$708$7 , \port$708$8 , \port$708$9 , \port$708$10 , \port$708$11 , \port$708$12 , \port$708$13 , \port$708$14 , \port$708$15 , b, a, clk);
+module \hwq_top.engine.array.mul_2_5 (rst, \port$708$0 , \port$708$1 , \port$708$2 , \port$708$3 , \port$708$4 , \port$708$5 , \port$708$6 , \port$708$7 , \port$708$8 , \port$708$9 , \port$708$10 , \port$708$11 , \port$708$12 , \port$708$13 , \port$708$14 , \port$708$15 , b, a, clk);
   input [7:0] a;
   wire [7:0] a;
   input [7:0] b;
@@ -8998,7 +8668,7 @@ module \hwq_top.engine.array.mul_2_7 (rst, \port$708$0 , \port$708$1 , \port$708
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array.mul_3_0 (rst, \port$709$0 , \port$709$1 , \port$709$2 , \port$709$3 , \port$709$4 , \port$709$5 , \port$709$6 , \port$709$7 , \port$709$8 , \port$709$9 , \port$709$10 , \port$709$11 , \port$709$12 , \port$709$13 , \port$709$14 , \port$709$15 , a, b, clk);
+module \hwq_top.engine.array.mul_2_6 (rst, \port$709$0 , \port$709$1 , \port$709$2 , \port$709$3 , \port$709$4 , \port$709$5 , \port$709$6 , \port$709$7 , \port$709$8 , \port$709$9 , \port$709$10 , \port$709$11 , \port$709$12 , \port$709$13 , \port$709$14 , \port$709$15 , b, a, clk);
   input [7:0] a;
   wire [7:0] a;
   input [7:0] b;
@@ -9159,7 +8829,7 @@ module \hwq_top.engine.array.mul_3_0 (rst, \port$709$0 , \port$709$1 , \port$709
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array.mul_3_1 (rst, \port$710$0 , \port$710$1 , \port$710$2 , \port$710$3 , \port$710$4 , \port$710$5 , \port$710$6 , \port$710$7 , \port$710$8 , \port$710$9 , \port$710$10 , \port$710$11 , \port$710$12 , \port$710$13 , \port$710$14 , \port$710$15 , b, a, clk);
+module \hwq_top.engine.array.mul_2_7 (rst, \port$710$0 , \port$710$1 , \port$710$2 , \port$710$3 , \port$710$4 , \port$710$5 , \port$710$6 , \port$710$7 , \port$710$8 , \port$710$9 , \port$710$10 , \port$710$11 , \port$710$12 , \port$710$13 , \port$710$14 , \port$710$15 , b, a, clk);
   input [7:0] a;
   wire [7:0] a;
   input [7:0] b;
@@ -9320,7 +8990,7 @@ module \hwq_top.engine.array.mul_3_1 (rst, \port$710$0 , \port$710$1 , \port$710
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array.mul_3_2 (rst, \port$711$0 , \port$711$1 , \port$711$2 , \port$711$3 , \port$711$4 , \port$711$5 , \port$711$6 , \port$711$7 , \port$711$8 , \port$711$9 , \port$711$10 , \port$711$11 , \port$711$12 , \port$711$13 , \port$711$14 , \port$711$15 , b, a, clk);
+module \hwq_top.engine.array.mul_3_0 (rst, \port$711$0 , \port$711$1 , \port$711$2 , \port$711$3 , \port$711$4 , \port$711$5 , \port$711$6 , \port$711$7 , \port$711$8 , \port$711$9 , \port$711$10 , \port$711$11 , \port$711$12 , \port$711$13 , \port$711$14 , \port$711$15 , a, b, clk);
   input [7:0] a;
   wire [7:0] a;
   input [7:0] b;
@@ -9481,7 +9151,7 @@ module \hwq_top.engine.array.mul_3_2 (rst, \port$711$0 , \port$711$1 , \port$711
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array.mul_3_3 (rst, \port$712$0 , \port$712$1 , \port$712$2 , \port$712$3 , \port$712$4 , \port$712$5 , \port$712$6 , \port$712$7 , \port$712$8 , \port$712$9 , \port$712$10 , \port$712$11 , \port$712$12 , \port$712$13 , \port$712$14 , \port$712$15 , b, a, clk);
+module \hwq_top.engine.array.mul_3_1 (rst, \port$712$0 , \port$712$1 , \port$712$2 , \port$712$3 , \port$712$4 , \port$712$5 , \port$712$6 , \port$712$7 , \port$712$8 , \port$712$9 , \port$712$10 , \port$712$11 , \port$712$12 , \port$712$13 , \port$712$14 , \port$712$15 , b, a, clk);
   input [7:0] a;
   wire [7:0] a;
   input [7:0] b;
@@ -9642,7 +9312,7 @@ module \hwq_top.engine.array.mul_3_3 (rst, \port$712$0 , \port$712$1 , \port$712
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array.mul_3_4 (rst, \port$713$0 , \port$713$1 , \port$713$2 , \port$713$3 , \port$713$4 , \port$713$5 , \port$713$6 , \port$713$7 , \port$713$8 , \port$713$9 , \port$713$10 , \port$713$11 , \port$713$12 , \port$713$13 , \port$713$14 , \port$713$15 , b, a, clk);
+module \hwq_top.engine.array.mul_3_2 (rst, \port$713$0 , \port$713$1 , \port$713$2 , \port$713$3 , \port$713$4 , \port$713$5 , \port$713$6 , \port$713$7 , \port$713$8 , \port$713$9 , \port$713$10 , \port$713$11 , \port$713$12 , \port$713$13 , \port$713$14 , \port$713$15 , b, a, clk);
   input [7:0] a;
   wire [7:0] a;
   input [7:0] b;
@@ -9803,7 +9473,7 @@ module \hwq_top.engine.array.mul_3_4 (rst, \port$713$0 , \port$713$1 , \port$713
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array.mul_3_5 (rst, \port$714$0 , \port$714$1 , \port$714$2 , \port$714$3 , \port$714$4 , \port$714$5 , \port$714$6 , \port$714$7 , \port$714$8 , \port$714$9 , \port$714$10 , \port$714$11 , \port$714$12 , \port$714$13 , \port$714$14 , \port$714$15 , b, a, clk);
+module \hwq_top.engine.array.mul_3_3 (rst, \port$714$0 , \port$714$1 , \port$714$2 , \port$714$3 , \port$714$4 , \port$714$5 , \port$714$6 , \port$714$7 , \port$714$8 , \port$714$9 , \port$714$10 , \port$714$11 , \port$714$12 , \port$714$13 , \port$714$14 , \port$714$15 , b, a, clk);
   input [7:0] a;
   wire [7:0] a;
   input [7:0] b;
@@ -9964,7 +9634,7 @@ module \hwq_top.engine.array.mul_3_5 (rst, \port$714$0 , \port$714$1 , \port$714
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array.mul_3_6 (rst, \port$715$0 , \port$715$1 , \port$715$2 , \port$715$3 , \port$715$4 , \port$715$5 , \port$715$6 , \port$715$7 , \port$715$8 , \port$715$9 , \port$715$10 , \port$715$11 , \port$715$12 , \port$715$13 , \port$715$14 , \port$715$15 , b, a, clk);
+module \hwq_top.engine.array.mul_3_4 (rst, \port$715$0 , \port$715$1 , \port$715$2 , \port$715$3 , \port$715$4 , \port$715$5 , \port$715$6 , \port$715$7 , \port$715$8 , \port$715$9 , \port$715$10 , \port$715$11 , \port$715$12 , \port$715$13 , \port$715$14 , \port$715$15 , b, a, clk);
   input [7:0] a;
   wire [7:0] a;
   input [7:0] b;
@@ -10125,7 +9795,7 @@ module \hwq_top.engine.array.mul_3_6 (rst, \port$715$0 , \port$715$1 , \port$715
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array.mul_3_7 (rst, \port$716$0 , \port$716$1 , \port$716$2 , \port$716$3 , \port$716$4 , \port$716$5 , \port$716$6 , \port$716$7 , \port$716$8 , \port$716$9 , \port$716$10 , \port$716$11 , \port$716$12 , \port$716$13 , \port$716$14 , \port$716$15 , b, a, clk);
+module \hwq_top.engine.array.mul_3_5 (rst, \port$716$0 , \port$716$1 , \port$716$2 , \port$716$3 , \port$716$4 , \port$716$5 , \port$716$6 , \port$716$7 , \port$716$8 , \port$716$9 , \port$716$10 , \port$716$11 , \port$716$12 , \port$716$13 , \port$716$14 , \port$716$15 , b, a, clk);
   input [7:0] a;
   wire [7:0] a;
   input [7:0] b;
@@ -10286,7 +9956,7 @@ module \hwq_top.engine.array.mul_3_7 (rst, \port$716$0 , \port$716$1 , \port$716
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array.mul_4_0 (rst, \port$717$0 , \port$717$1 , \port$717$2 , \port$717$3 , \port$717$4 , \port$717$5 , \port$717$6 , \port$717$7 , \port$717$8 , \port$717$9 , \port$717$10 , \port$717$11 , \port$717$12 , \port$717$13 , \port$717$14 , \port$717$15 , a, b, clk);
+module \hwq_top.engine.array.mul_3_6 (rst, \port$717$0 , \port$717$1 , \port$717$2 , \port$717$3 , \port$717$4 , \port$717$5 , \port$717$6 , \port$717$7 , \port$717$8 , \port$717$9 , \port$717$10 , \port$717$11 , \port$717$12 , \port$717$13 , \port$717$14 , \port$717$15 , b, a, clk);
   input [7:0] a;
   wire [7:0] a;
   input [7:0] b;
@@ -10447,7 +10117,7 @@ module \hwq_top.engine.array.mul_4_0 (rst, \port$717$0 , \port$717$1 , \port$717
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array.mul_4_1 (rst, \port$718$0 , \port$718$1 , \port$718$2 , \port$718$3 , \port$718$4 , \port$718$5 , \port$718$6 , \port$718$7 , \port$718$8 , \port$718$9 , \port$718$10 , \port$718$11 , \port$718$12 , \port$718$13 , \port$718$14 , \port$718$15 , b, a, clk);
+module \hwq_top.engine.array.mul_3_7 (rst, \port$718$0 , \port$718$1 , \port$718$2 , \port$718$3 , \port$718$4 , \port$718$5 , \port$718$6 , \port$718$7 , \port$718$8 , \port$718$9 , \port$718$10 , \port$718$11 , \port$718$12 , \port$718$13 , \port$718$14 , \port$718$15 , b, a, clk);
   input [7:0] a;
   wire [7:0] a;
   input [7:0] b;
@@ -10608,7 +10278,7 @@ module \hwq_top.engine.array.mul_4_1 (rst, \port$718$0 , \port$718$1 , \port$718
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array.mul_4_2 (rst, \port$719$0 , \port$719$1 , \port$719$2 , \port$719$3 , \port$719$4 , \port$719$5 , \port$719$6 , \port$719$7 , \port$719$8 , \port$719$9 , \port$719$10 , \port$719$11 , \port$719$12 , \port$719$13 , \port$719$14 , \port$719$15 , b, a, clk);
+module \hwq_top.engine.array.mul_4_0 (rst, \port$719$0 , \port$719$1 , \port$719$2 , \port$719$3 , \port$719$4 , \port$719$5 , \port$719$6 , \port$719$7 , \port$719$8 , \port$719$9 , \port$719$10 , \port$719$11 , \port$719$12 , \port$719$13 , \port$719$14 , \port$719$15 , a, b, clk);
   input [7:0] a;
   wire [7:0] a;
   input [7:0] b;
@@ -10769,7 +10439,7 @@ module \hwq_top.engine.array.mul_4_2 (rst, \port$719$0 , \port$719$1 , \port$719
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array.mul_4_3 (rst, \port$720$0 , \port$720$1 , \port$720$2 , \port$720$3 , \port$720$4 , \port$720$5 , \port$720$6 , \port$720$7 , \port$720$8 , \port$720$9 , \port$720$10 , \port$720$11 , \port$720$12 , \port$720$13 , \port$720$14 , \port$720$15 , b, a, clk);
+module \hwq_top.engine.array.mul_4_1 (rst, \port$720$0 , \port$720$1 , \port$720$2 , \port$720$3 , \port$720$4 , \port$720$5 , \port$720$6 , \port$720$7 , \port$720$8 , \port$720$9 , \port$720$10 , \port$720$11 , \port$720$12 , \port$720$13 , \port$720$14 , \port$720$15 , b, a, clk);
   input [7:0] a;
   wire [7:0] a;
   input [7:0] b;
@@ -10930,7 +10600,7 @@ module \hwq_top.engine.array.mul_4_3 (rst, \port$720$0 , \port$720$1 , \port$720
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array.mul_4_4 (rst, \port$721$0 , \port$721$1 , \port$721$2 , \port$721$3 , \port$721$4 , \port$721$5 , \port$721$6 , \port$721$7 , \port$721$8 , \port$721$9 , \port$721$10 , \port$721$11 , \port$721$12 , \port$721$13 , \port$721$14 , \port$721$15 , b, a, clk);
+module \hwq_top.engine.array.mul_4_2 (rst, \port$721$0 , \port$721$1 , \port$721$2 , \port$721$3 , \port$721$4 , \port$721$5 , \port$721$6 , \port$721$7 , \port$721$8 , \port$721$9 , \port$721$10 , \port$721$11 , \port$721$12 , \port$721$13 , \port$721$14 , \port$721$15 , b, a, clk);
   input [7:0] a;
   wire [7:0] a;
   input [7:0] b;
@@ -11091,7 +10761,7 @@ module \hwq_top.engine.array.mul_4_4 (rst, \port$721$0 , \port$721$1 , \port$721
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array.mul_4_5 (rst, \port$722$0 , \port$722$1 , \port$722$2 , \port$722$3 , \port$722$4 , \port$722$5 , \port$722$6 , \port$722$7 , \port$722$8 , \port$722$9 , \port$722$10 , \port$722$11 , \port$722$12 , \port$722$13 , \port$722$14 , \port$722$15 , b, a, clk);
+module \hwq_top.engine.array.mul_4_3 (rst, \port$722$0 , \port$722$1 , \port$722$2 , \port$722$3 , \port$722$4 , \port$722$5 , \port$722$6 , \port$722$7 , \port$722$8 , \port$722$9 , \port$722$10 , \port$722$11 , \port$722$12 , \port$722$13 , \port$722$14 , \port$722$15 , b, a, clk);
   input [7:0] a;
   wire [7:0] a;
   input [7:0] b;
@@ -11252,7 +10922,7 @@ module \hwq_top.engine.array.mul_4_5 (rst, \port$722$0 , \port$722$1 , \port$722
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array.mul_4_6 (rst, \port$723$0 , \port$723$1 , \port$723$2 , \port$723$3 , \port$723$4 , \port$723$5 , \port$723$6 , \port$723$7 , \port$723$8 , \port$723$9 , \port$723$10 , \port$723$11 , \port$723$12 , \port$723$13 , \port$723$14 , \port$723$15 , b, a, clk);
+module \hwq_top.engine.array.mul_4_4 (rst, \port$723$0 , \port$723$1 , \port$723$2 , \port$723$3 , \port$723$4 , \port$723$5 , \port$723$6 , \port$723$7 , \port$723$8 , \port$723$9 , \port$723$10 , \port$723$11 , \port$723$12 , \port$723$13 , \port$723$14 , \port$723$15 , b, a, clk);
   input [7:0] a;
   wire [7:0] a;
   input [7:0] b;
@@ -11413,7 +11083,7 @@ module \hwq_top.engine.array.mul_4_6 (rst, \port$723$0 , \port$723$1 , \port$723
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array.mul_4_7 (rst, \port$724$0 , \port$724$1 , \port$724$2 , \port$724$3 , \port$724$4 , \port$724$5 , \port$724$6 , \port$724$7 , \port$724$8 , \port$724$9 , \port$724$10 , \port$724$11 , \port$724$12 , \port$724$13 , \port$724$14 , \port$724$15 , b, a, clk);
+module \hwq_top.engine.array.mul_4_5 (rst, \port$724$0 , \port$724$1 , \port$724$2 , \port$724$3 , \port$724$4 , \port$724$5 , \port$724$6 , \port$724$7 , \port$724$8 , \port$724$9 , \port$724$10 , \port$724$11 , \port$724$12 , \port$724$13 , \port$724$14 , \port$724$15 , b, a, clk);
   input [7:0] a;
   wire [7:0] a;
   input [7:0] b;
@@ -11574,7 +11244,7 @@ module \hwq_top.engine.array.mul_4_7 (rst, \port$724$0 , \port$724$1 , \port$724
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array.mul_5_0 (rst, \port$725$0 , \port$725$1 , \port$725$2 , \port$725$3 , \port$725$4 , \port$725$5 , \port$725$6 , \port$725$7 , \port$725$8 , \port$725$9 , \port$725$10 , \port$725$11 , \port$725$12 , \port$725$13 , \port$725$14 , \port$725$15 , a, b, clk);
+module \hwq_top.engine.array.mul_4_6 (rst, \port$725$0 , \port$725$1 , \port$725$2 , \port$725$3 , \port$725$4 , \port$725$5 , \port$725$6 , \port$725$7 , \port$725$8 , \port$725$9 , \port$725$10 , \port$725$11 , \port$725$12 , \port$725$13 , \port$725$14 , \port$725$15 , b, a, clk);
   input [7:0] a;
   wire [7:0] a;
   input [7:0] b;
@@ -11735,7 +11405,7 @@ module \hwq_top.engine.array.mul_5_0 (rst, \port$725$0 , \port$725$1 , \port$725
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array.mul_5_1 (rst, \port$726$0 , \port$726$1 , \port$726$2 , \port$726$3 , \port$726$4 , \port$726$5 , \port$726$6 , \port$726$7 , \port$726$8 , \port$726$9 , \port$726$10 , \port$726$11 , \port$726$12 , \port$726$13 , \port$726$14 , \port$726$15 , b, a, clk);
+module \hwq_top.engine.array.mul_4_7 (rst, \port$726$0 , \port$726$1 , \port$726$2 , \port$726$3 , \port$726$4 , \port$726$5 , \port$726$6 , \port$726$7 , \port$726$8 , \port$726$9 , \port$726$10 , \port$726$11 , \port$726$12 , \port$726$13 , \port$726$14 , \port$726$15 , b, a, clk);
   input [7:0] a;
   wire [7:0] a;
   input [7:0] b;
@@ -11896,7 +11566,7 @@ module \hwq_top.engine.array.mul_5_1 (rst, \port$726$0 , \port$726$1 , \port$726
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array.mul_5_2 (rst, \port$727$0 , \port$727$1 , \port$727$2 , \port$727$3 , \port$727$4 , \port$727$5 , \port$727$6 , \port$727$7 , \port$727$8 , \port$727$9 , \port$727$10 , \port$727$11 , \port$727$12 , \port$727$13 , \port$727$14 , \port$727$15 , b, a, clk);
+module \hwq_top.engine.array.mul_5_0 (rst, \port$727$0 , \port$727$1 , \port$727$2 , \port$727$3 , \port$727$4 , \port$727$5 , \port$727$6 , \port$727$7 , \port$727$8 , \port$727$9 , \port$727$10 , \port$727$11 , \port$727$12 , \port$727$13 , \port$727$14 , \port$727$15 , a, b, clk);
   input [7:0] a;
   wire [7:0] a;
   input [7:0] b;
@@ -12057,7 +11727,7 @@ module \hwq_top.engine.array.mul_5_2 (rst, \port$727$0 , \port$727$1 , \port$727
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array.mul_5_3 (rst, \port$728$0 , \port$728$1 , \port$728$2 , \port$728$3 , \port$728$4 , \port$728$5 , \port$728$6 , \port$728$7 , \port$728$8 , \port$728$9 , \port$728$10 , \port$728$11 , \port$728$12 , \port$728$13 , \port$728$14 , \port$728$15 , b, a, clk);
+module \hwq_top.engine.array.mul_5_1 (rst, \port$728$0 , \port$728$1 , \port$728$2 , \port$728$3 , \port$728$4 , \port$728$5 , \port$728$6 , \port$728$7 , \port$728$8 , \port$728$9 , \port$728$10 , \port$728$11 , \port$728$12 , \port$728$13 , \port$728$14 , \port$728$15 , b, a, clk);
   input [7:0] a;
   wire [7:0] a;
   input [7:0] b;
@@ -12218,7 +11888,7 @@ module \hwq_top.engine.array.mul_5_3 (rst, \port$728$0 , \port$728$1 , \port$728
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array.mul_5_4 (rst, \port$729$0 , \port$729$1 , \port$729$2 , \port$729$3 , \port$729$4 , \port$729$5 , \port$729$6 , \port$729$7 , \port$729$8 , \port$729$9 , \port$729$10 , \port$729$11 , \port$729$12 , \port$729$13 , \port$729$14 , \port$729$15 , b, a, clk);
+module \hwq_top.engine.array.mul_5_2 (rst, \port$729$0 , \port$729$1 , \port$729$2 , \port$729$3 , \port$729$4 , \port$729$5 , \port$729$6 , \port$729$7 , \port$729$8 , \port$729$9 , \port$729$10 , \port$729$11 , \port$729$12 , \port$729$13 , \port$729$14 , \port$729$15 , b, a, clk);
   input [7:0] a;
   wire [7:0] a;
   input [7:0] b;
@@ -12379,7 +12049,7 @@ module \hwq_top.engine.array.mul_5_4 (rst, \port$729$0 , \port$729$1 , \port$729
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array.mul_5_5 (rst, \port$730$0 , \port$730$1 , \port$730$2 , \port$730$3 , \port$730$4 , \port$730$5 , \port$730$6 , \port$730$7 , \port$730$8 , \port$730$9 , \port$730$10 , \port$730$11 , \port$730$12 , \port$730$13 , \port$730$14 , \port$730$15 , b, a, clk);
+module \hwq_top.engine.array.mul_5_3 (rst, \port$730$0 , \port$730$1 , \port$730$2 , \port$730$3 , \port$730$4 , \port$730$5 , \port$730$6 , \port$730$7 , \port$730$8 , \port$730$9 , \port$730$10 , \port$730$11 , \port$730$12 , \port$730$13 , \port$730$14 , \port$730$15 , b, a, clk);
   input [7:0] a;
   wire [7:0] a;
   input [7:0] b;
@@ -12540,7 +12210,7 @@ module \hwq_top.engine.array.mul_5_5 (rst, \port$730$0 , \port$730$1 , \port$730
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array.mul_5_6 (rst, \port$731$0 , \port$731$1 , \port$731$2 , \port$731$3 , \port$731$4 , \port$731$5 , \port$731$6 , \port$731$7 , \port$731$8 , \port$731$9 , \port$731$10 , \port$731$11 , \port$731$12 , \port$731$13 , \port$731$14 , \port$731$15 , b, a, clk);
+module \hwq_top.engine.array.mul_5_4 (rst, \port$731$0 , \port$731$1 , \port$731$2 , \port$731$3 , \port$731$4 , \port$731$5 , \port$731$6 , \port$731$7 , \port$731$8 , \port$731$9 , \port$731$10 , \port$731$11 , \port$731$12 , \port$731$13 , \port$731$14 , \port$731$15 , b, a, clk);
   input [7:0] a;
   wire [7:0] a;
   input [7:0] b;
@@ -12701,7 +12371,7 @@ module \hwq_top.engine.array.mul_5_6 (rst, \port$731$0 , \port$731$1 , \port$731
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array.mul_5_7 (rst, \port$732$0 , \port$732$1 , \port$732$2 , \port$732$3 , \port$732$4 , \port$732$5 , \port$732$6 , \port$732$7 , \port$732$8 , \port$732$9 , \port$732$10 , \port$732$11 , \port$732$12 , \port$732$13 , \port$732$14 , \port$732$15 , b, a, clk);
+module \hwq_top.engine.array.mul_5_5 (rst, \port$732$0 , \port$732$1 , \port$732$2 , \port$732$3 , \port$732$4 , \port$732$5 , \port$732$6 , \port$732$7 , \port$732$8 , \port$732$9 , \port$732$10 , \port$732$11 , \port$732$12 , \port$732$13 , \port$732$14 , \port$732$15 , b, a, clk);
   input [7:0] a;
   wire [7:0] a;
   input [7:0] b;
@@ -12862,7 +12532,7 @@ module \hwq_top.engine.array.mul_5_7 (rst, \port$732$0 , \port$732$1 , \port$732
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array.mul_6_0 (rst, \port$733$0 , \port$733$1 , \port$733$2 , \port$733$3 , \port$733$4 , \port$733$5 , \port$733$6 , \port$733$7 , \port$733$8 , \port$733$9 , \port$733$10 , \port$733$11 , \port$733$12 , \port$733$13 , \port$733$14 , \port$733$15 , a, b, clk);
+module \hwq_top.engine.array.mul_5_6 (rst, \port$733$0 , \port$733$1 , \port$733$2 , \port$733$3 , \port$733$4 , \port$733$5 , \port$733$6 , \port$733$7 , \port$733$8 , \port$733$9 , \port$733$10 , \port$733$11 , \port$733$12 , \port$733$13 , \port$733$14 , \port$733$15 , b, a, clk);
   input [7:0] a;
   wire [7:0] a;
   input [7:0] b;
@@ -13023,7 +12693,7 @@ module \hwq_top.engine.array.mul_6_0 (rst, \port$733$0 , \port$733$1 , \port$733
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array.mul_6_1 (rst, \port$734$0 , \port$734$1 , \port$734$2 , \port$734$3 , \port$734$4 , \port$734$5 , \port$734$6 , \port$734$7 , \port$734$8 , \port$734$9 , \port$734$10 , \port$734$11 , \port$734$12 , \port$734$13 , \port$734$14 , \port$734$15 , b, a, clk);
+module \hwq_top.engine.array.mul_5_7 (rst, \port$734$0 , \port$734$1 , \port$734$2 , \port$734$3 , \port$734$4 , \port$734$5 , \port$734$6 , \port$734$7 , \port$734$8 , \port$734$9 , \port$734$10 , \port$734$11 , \port$734$12 , \port$734$13 , \port$734$14 , \port$734$15 , b, a, clk);
   input [7:0] a;
   wire [7:0] a;
   input [7:0] b;
@@ -13184,7 +12854,7 @@ module \hwq_top.engine.array.mul_6_1 (rst, \port$734$0 , \port$734$1 , \port$734
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array.mul_6_2 (rst, \port$735$0 , \port$735$1 , \port$735$2 , \port$735$3 , \port$735$4 , \port$735$5 , \port$735$6 , \port$735$7 , \port$735$8 , \port$735$9 , \port$735$10 , \port$735$11 , \port$735$12 , \port$735$13 , \port$735$14 , \port$735$15 , b, a, clk);
+module \hwq_top.engine.array.mul_6_0 (rst, \port$735$0 , \port$735$1 , \port$735$2 , \port$735$3 , \port$735$4 , \port$735$5 , \port$735$6 , \port$735$7 , \port$735$8 , \port$735$9 , \port$735$10 , \port$735$11 , \port$735$12 , \port$735$13 , \port$735$14 , \port$735$15 , a, b, clk);
   input [7:0] a;
   wire [7:0] a;
   input [7:0] b;
@@ -13345,7 +13015,7 @@ module \hwq_top.engine.array.mul_6_2 (rst, \port$735$0 , \port$735$1 , \port$735
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array.mul_6_3 (rst, \port$736$0 , \port$736$1 , \port$736$2 , \port$736$3 , \port$736$4 , \port$736$5 , \port$736$6 , \port$736$7 , \port$736$8 , \port$736$9 , \port$736$10 , \port$736$11 , \port$736$12 , \port$736$13 , \port$736$14 , \port$736$15 , b, a, clk);
+module \hwq_top.engine.array.mul_6_1 (rst, \port$736$0 , \port$736$1 , \port$736$2 , \port$736$3 , \port$736$4 , \port$736$5 , \port$736$6 , \port$736$7 , \port$736$8 , \port$736$9 , \port$736$10 , \port$736$11 , \port$736$12 , \port$736$13 , \port$736$14 , \port$736$15 , b, a, clk);
   input [7:0] a;
   wire [7:0] a;
   input [7:0] b;
@@ -13506,7 +13176,7 @@ module \hwq_top.engine.array.mul_6_3 (rst, \port$736$0 , \port$736$1 , \port$736
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array.mul_6_4 (rst, \port$737$0 , \port$737$1 , \port$737$2 , \port$737$3 , \port$737$4 , \port$737$5 , \port$737$6 , \port$737$7 , \port$737$8 , \port$737$9 , \port$737$10 , \port$737$11 , \port$737$12 , \port$737$13 , \port$737$14 , \port$737$15 , b, a, clk);
+module \hwq_top.engine.array.mul_6_2 (rst, \port$737$0 , \port$737$1 , \port$737$2 , \port$737$3 , \port$737$4 , \port$737$5 , \port$737$6 , \port$737$7 , \port$737$8 , \port$737$9 , \port$737$10 , \port$737$11 , \port$737$12 , \port$737$13 , \port$737$14 , \port$737$15 , b, a, clk);
   input [7:0] a;
   wire [7:0] a;
   input [7:0] b;
@@ -13667,7 +13337,7 @@ module \hwq_top.engine.array.mul_6_4 (rst, \port$737$0 , \port$737$1 , \port$737
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array.mul_6_5 (rst, \port$738$0 , \port$738$1 , \port$738$2 , \port$738$3 , \port$738$4 , \port$738$5 , \port$738$6 , \port$738$7 , \port$738$8 , \port$738$9 , \port$738$10 , \port$738$11 , \port$738$12 , \port$738$13 , \port$738$14 , \port$738$15 , b, a, clk);
+module \hwq_top.engine.array.mul_6_3 (rst, \port$738$0 , \port$738$1 , \port$738$2 , \port$738$3 , \port$738$4 , \port$738$5 , \port$738$6 , \port$738$7 , \port$738$8 , \port$738$9 , \port$738$10 , \port$738$11 , \port$738$12 , \port$738$13 , \port$738$14 , \port$738$15 , b, a, clk);
   input [7:0] a;
   wire [7:0] a;
   input [7:0] b;
@@ -13828,7 +13498,7 @@ module \hwq_top.engine.array.mul_6_5 (rst, \port$738$0 , \port$738$1 , \port$738
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array.mul_6_6 (rst, \port$739$0 , \port$739$1 , \port$739$2 , \port$739$3 , \port$739$4 , \port$739$5 , \port$739$6 , \port$739$7 , \port$739$8 , \port$739$9 , \port$739$10 , \port$739$11 , \port$739$12 , \port$739$13 , \port$739$14 , \port$739$15 , b, a, clk);
+module \hwq_top.engine.array.mul_6_4 (rst, \port$739$0 , \port$739$1 , \port$739$2 , \port$739$3 , \port$739$4 , \port$739$5 , \port$739$6 , \port$739$7 , \port$739$8 , \port$739$9 , \port$739$10 , \port$739$11 , \port$739$12 , \port$739$13 , \port$739$14 , \port$739$15 , b, a, clk);
   input [7:0] a;
   wire [7:0] a;
   input [7:0] b;
@@ -13989,7 +13659,7 @@ module \hwq_top.engine.array.mul_6_6 (rst, \port$739$0 , \port$739$1 , \port$739
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array.mul_6_7 (rst, \port$740$0 , \port$740$1 , \port$740$2 , \port$740$3 , \port$740$4 , \port$740$5 , \port$740$6 , \port$740$7 , \port$740$8 , \port$740$9 , \port$740$10 , \port$740$11 , \port$740$12 , \port$740$13 , \port$740$14 , \port$740$15 , b, a, clk);
+module \hwq_top.engine.array.mul_6_5 (rst, \port$740$0 , \port$740$1 , \port$740$2 , \port$740$3 , \port$740$4 , \port$740$5 , \port$740$6 , \port$740$7 , \port$740$8 , \port$740$9 , \port$740$10 , \port$740$11 , \port$740$12 , \port$740$13 , \port$740$14 , \port$740$15 , b, a, clk);
   input [7:0] a;
   wire [7:0] a;
   input [7:0] b;
@@ -14150,7 +13820,7 @@ module \hwq_top.engine.array.mul_6_7 (rst, \port$740$0 , \port$740$1 , \port$740
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array.mul_7_0 (rst, \port$741$0 , \port$741$1 , \port$741$2 , \port$741$3 , \port$741$4 , \port$741$5 , \port$741$6 , \port$741$7 , \port$741$8 , \port$741$9 , \port$741$10 , \port$741$11 , \port$741$12 , \port$741$13 , \port$741$14 , \port$741$15 , a, b, clk);
+module \hwq_top.engine.array.mul_6_6 (rst, \port$741$0 , \port$741$1 , \port$741$2 , \port$741$3 , \port$741$4 , \port$741$5 , \port$741$6 , \port$741$7 , \port$741$8 , \port$741$9 , \port$741$10 , \port$741$11 , \port$741$12 , \port$741$13 , \port$741$14 , \port$741$15 , b, a, clk);
   input [7:0] a;
   wire [7:0] a;
   input [7:0] b;
@@ -14311,7 +13981,7 @@ module \hwq_top.engine.array.mul_7_0 (rst, \port$741$0 , \port$741$1 , \port$741
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array.mul_7_1 (rst, \port$742$0 , \port$742$1 , \port$742$2 , \port$742$3 , \port$742$4 , \port$742$5 , \port$742$6 , \port$742$7 , \port$742$8 , \port$742$9 , \port$742$10 , \port$742$11 , \port$742$12 , \port$742$13 , \port$742$14 , \port$742$15 , b, a, clk);
+module \hwq_top.engine.array.mul_6_7 (rst, \port$742$0 , \port$742$1 , \port$742$2 , \port$742$3 , \port$742$4 , \port$742$5 , \port$742$6 , \port$742$7 , \port$742$8 , \port$742$9 , \port$742$10 , \port$742$11 , \port$742$12 , \port$742$13 , \port$742$14 , \port$742$15 , b, a, clk);
   input [7:0] a;
   wire [7:0] a;
   input [7:0] b;
@@ -14472,7 +14142,7 @@ module \hwq_top.engine.array.mul_7_1 (rst, \port$742$0 , \port$742$1 , \port$742
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array.mul_7_2 (rst, \port$743$0 , \port$743$1 , \port$743$2 , \port$743$3 , \port$743$4 , \port$743$5 , \port$743$6 , \port$743$7 , \port$743$8 , \port$743$9 , \port$743$10 , \port$743$11 , \port$743$12 , \port$743$13 , \port$743$14 , \port$743$15 , b, a, clk);
+module \hwq_top.engine.array.mul_7_0 (rst, \port$743$0 , \port$743$1 , \port$743$2 , \port$743$3 , \port$743$4 , \port$743$5 , \port$743$6 , \port$743$7 , \port$743$8 , \port$743$9 , \port$743$10 , \port$743$11 , \port$743$12 , \port$743$13 , \port$743$14 , \port$743$15 , a, b, clk);
   input [7:0] a;
   wire [7:0] a;
   input [7:0] b;
@@ -14633,7 +14303,7 @@ module \hwq_top.engine.array.mul_7_2 (rst, \port$743$0 , \port$743$1 , \port$743
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array.mul_7_3 (rst, \port$744$0 , \port$744$1 , \port$744$2 , \port$744$3 , \port$744$4 , \port$744$5 , \port$744$6 , \port$744$7 , \port$744$8 , \port$744$9 , \port$744$10 , \port$744$11 , \port$744$12 , \port$744$13 , \port$744$14 , \port$744$15 , b, a, clk);
+module \hwq_top.engine.array.mul_7_1 (rst, \port$744$0 , \port$744$1 , \port$744$2 , \port$744$3 , \port$744$4 , \port$744$5 , \port$744$6 , \port$744$7 , \port$744$8 , \port$744$9 , \port$744$10 , \port$744$11 , \port$744$12 , \port$744$13 , \port$744$14 , \port$744$15 , b, a, clk);
   input [7:0] a;
   wire [7:0] a;
   input [7:0] b;
@@ -14794,7 +14464,7 @@ module \hwq_top.engine.array.mul_7_3 (rst, \port$744$0 , \port$744$1 , \port$744
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array.mul_7_4 (rst, \port$745$0 , \port$745$1 , \port$745$2 , \port$745$3 , \port$745$4 , \port$745$5 , \port$745$6 , \port$745$7 , \port$745$8 , \port$745$9 , \port$745$10 , \port$745$11 , \port$745$12 , \port$745$13 , \port$745$14 , \port$745$15 , b, a, clk);
+module \hwq_top.engine.array.mul_7_2 (rst, \port$745$0 , \port$745$1 , \port$745$2 , \port$745$3 , \port$745$4 , \port$745$5 , \port$745$6 , \port$745$7 , \port$745$8 , \port$745$9 , \port$745$10 , \port$745$11 , \port$745$12 , \port$745$13 , \port$745$14 , \port$745$15 , b, a, clk);
   input [7:0] a;
   wire [7:0] a;
   input [7:0] b;
@@ -14955,7 +14625,7 @@ module \hwq_top.engine.array.mul_7_4 (rst, \port$745$0 , \port$745$1 , \port$745
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array.mul_7_5 (rst, \port$746$0 , \port$746$1 , \port$746$2 , \port$746$3 , \port$746$4 , \port$746$5 , \port$746$6 , \port$746$7 , \port$746$8 , \port$746$9 , \port$746$10 , \port$746$11 , \port$746$12 , \port$746$13 , \port$746$14 , \port$746$15 , b, a, clk);
+module \hwq_top.engine.array.mul_7_3 (rst, \port$746$0 , \port$746$1 , \port$746$2 , \port$746$3 , \port$746$4 , \port$746$5 , \port$746$6 , \port$746$7 , \port$746$8 , \port$746$9 , \port$746$10 , \port$746$11 , \port$746$12 , \port$746$13 , \port$746$14 , \port$746$15 , b, a, clk);
   input [7:0] a;
   wire [7:0] a;
   input [7:0] b;
@@ -15116,7 +14786,7 @@ module \hwq_top.engine.array.mul_7_5 (rst, \port$746$0 , \port$746$1 , \port$746
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array.mul_7_6 (rst, \port$747$0 , \port$747$1 , \port$747$2 , \port$747$3 , \port$747$4 , \port$747$5 , \port$747$6 , \port$747$7 , \port$747$8 , \port$747$9 , \port$747$10 , \port$747$11 , \port$747$12 , \port$747$13 , \port$747$14 , \port$747$15 , b, a, clk);
+module \hwq_top.engine.array.mul_7_4 (rst, \port$747$0 , \port$747$1 , \port$747$2 , \port$747$3 , \port$747$4 , \port$747$5 , \port$747$6 , \port$747$7 , \port$747$8 , \port$747$9 , \port$747$10 , \port$747$11 , \port$747$12 , \port$747$13 , \port$747$14 , \port$747$15 , b, a, clk);
   input [7:0] a;
   wire [7:0] a;
   input [7:0] b;
@@ -15277,7 +14947,7 @@ module \hwq_top.engine.array.mul_7_6 (rst, \port$747$0 , \port$747$1 , \port$747
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array.mul_7_7 (rst, \port$748$0 , \port$748$1 , \port$748$2 , \port$748$3 , \port$748$4 , \port$748$5 , \port$748$6 , \port$748$7 , \port$748$8 , \port$748$9 , \port$748$10 , \port$748$11 , \port$748$12 , \port$748$13 , \port$748$14 , \port$748$15 , b, a, clk);
+module \hwq_top.engine.array.mul_7_5 (rst, \port$748$0 , \port$748$1 , \port$748$2 , \port$748$3 , \port$748$4 , \port$748$5 , \port$748$6 , \port$748$7 , \port$748$8 , \port$748$9 , \port$748$10 , \port$748$11 , \port$748$12 , \port$748$13 , \port$748$14 , \port$748$15 , b, a, clk);
   input [7:0] a;
   wire [7:0] a;
   input [7:0] b;
@@ -15438,7 +15108,329 @@ module \hwq_top.engine.array.mul_7_7 (rst, \port$748$0 , \port$748$1 , \port$748
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.fifo (clk, rst, w_en, r_rdy, r_data, w_port__data, r_en);
+module \hwq_top.engine.array.mul_7_6 (rst, \port$749$0 , \port$749$1 , \port$749$2 , \port$749$3 , \port$749$4 , \port$749$5 , \port$749$6 , \port$749$7 , \port$749$8 , \port$749$9 , \port$749$10 , \port$749$11 , \port$749$12 , \port$749$13 , \port$749$14 , \port$749$15 , b, a, clk);
+  input [7:0] a;
+  wire [7:0] a;
+  input [7:0] b;
+  wire [7:0] b;
+  input clk;
+  wire clk;
+  wire [35:0] p36;
+  output \port$749$0 ;
+  wire \port$749$0 ;
+  output \port$749$1 ;
+  wire \port$749$1 ;
+  output \port$749$10 ;
+  wire \port$749$10 ;
+  output \port$749$11 ;
+  wire \port$749$11 ;
+  output \port$749$12 ;
+  wire \port$749$12 ;
+  output \port$749$13 ;
+  wire \port$749$13 ;
+  output \port$749$14 ;
+  wire \port$749$14 ;
+  output \port$749$15 ;
+  wire \port$749$15 ;
+  output \port$749$2 ;
+  wire \port$749$2 ;
+  output \port$749$3 ;
+  wire \port$749$3 ;
+  output \port$749$4 ;
+  wire \port$749$4 ;
+  output \port$749$5 ;
+  wire \port$749$5 ;
+  output \port$749$6 ;
+  wire \port$749$6 ;
+  output \port$749$7 ;
+  wire \port$749$7 ;
+  output \port$749$8 ;
+  wire \port$749$8 ;
+  output \port$749$9 ;
+  wire \port$749$9 ;
+  input rst;
+  wire rst;
+  MULT18X18D #(
+    .CAS_MATCH_REG("FALSE"),
+    .CLK0_DIV("ENABLED"),
+    .CLK1_DIV("ENABLED"),
+    .CLK2_DIV("ENABLED"),
+    .CLK3_DIV("ENABLED"),
+    .GSR("DISABLED"),
+    .HIGHSPEED_CLK("NONE"),
+    .MULT_BYPASS("DISABLED"),
+    .REG_INPUTA_CLK("CLK0"),
+    .REG_INPUTB_CLK("CLK0"),
+    .REG_INPUTC_CLK("NONE"),
+    .REG_OUTPUT_CLK("CLK0"),
+    .REG_PIPELINE_CLK("NONE"),
+    .RESETMODE("SYNC"),
+    .SOURCEB_MODE("B_SHIFT")
+  ) dsp (
+    .A0(a[0]),
+    .A1(a[1]),
+    .A10(a[7]),
+    .A11(a[7]),
+    .A12(a[7]),
+    .A13(a[7]),
+    .A14(a[7]),
+    .A15(a[7]),
+    .A16(a[7]),
+    .A17(a[7]),
+    .A2(a[2]),
+    .A3(a[3]),
+    .A4(a[4]),
+    .A5(a[5]),
+    .A6(a[6]),
+    .A7(a[7]),
+    .A8(a[7]),
+    .A9(a[7]),
+    .B0(b[0]),
+    .B1(b[1]),
+    .B10(b[7]),
+    .B11(b[7]),
+    .B12(b[7]),
+    .B13(b[7]),
+    .B14(b[7]),
+    .B15(b[7]),
+    .B16(b[7]),
+    .B17(b[7]),
+    .B2(b[2]),
+    .B3(b[3]),
+    .B4(b[4]),
+    .B5(b[5]),
+    .B6(b[6]),
+    .B7(b[7]),
+    .B8(b[7]),
+    .B9(b[7]),
+    .C0(1'h0),
+    .C1(1'h0),
+    .C10(1'h0),
+    .C11(1'h0),
+    .C12(1'h0),
+    .C13(1'h0),
+    .C14(1'h0),
+    .C15(1'h0),
+    .C16(1'h0),
+    .C17(1'h0),
+    .C2(1'h0),
+    .C3(1'h0),
+    .C4(1'h0),
+    .C5(1'h0),
+    .C6(1'h0),
+    .C7(1'h0),
+    .C8(1'h0),
+    .C9(1'h0),
+    .CE0(1'h1),
+    .CLK0(clk),
+    .P0(\port$749$0 ),
+    .P1(\port$749$1 ),
+    .P10(\port$749$10 ),
+    .P11(\port$749$11 ),
+    .P12(\port$749$12 ),
+    .P13(\port$749$13 ),
+    .P14(\port$749$14 ),
+    .P15(\port$749$15 ),
+    .P16(p36[16]),
+    .P17(p36[17]),
+    .P18(p36[18]),
+    .P19(p36[19]),
+    .P2(\port$749$2 ),
+    .P20(p36[20]),
+    .P21(p36[21]),
+    .P22(p36[22]),
+    .P23(p36[23]),
+    .P24(p36[24]),
+    .P25(p36[25]),
+    .P26(p36[26]),
+    .P27(p36[27]),
+    .P28(p36[28]),
+    .P29(p36[29]),
+    .P3(\port$749$3 ),
+    .P30(p36[30]),
+    .P31(p36[31]),
+    .P32(p36[32]),
+    .P33(p36[33]),
+    .P34(p36[34]),
+    .P35(p36[35]),
+    .P4(\port$749$4 ),
+    .P5(\port$749$5 ),
+    .P6(\port$749$6 ),
+    .P7(\port$749$7 ),
+    .P8(\port$749$8 ),
+    .P9(\port$749$9 ),
+    .RST0(rst),
+    .SIGNEDA(1'h1),
+    .SIGNEDB(1'h1),
+    .SOURCEA(1'h0),
+    .SOURCEB(1'h0)
+  );
+  assign p36[15:0] = { \port$749$15 , \port$749$14 , \port$749$13 , \port$749$12 , \port$749$11 , \port$749$10 , \port$749$9 , \port$749$8 , \port$749$7 , \port$749$6 , \port$749$5 , \port$749$4 , \port$749$3 , \port$749$2 , \port$749$1 , \port$749$0  };
+endmodule
+
+(* generator = "Amaranth" *)
+module \hwq_top.engine.array.mul_7_7 (rst, \port$750$0 , \port$750$1 , \port$750$2 , \port$750$3 , \port$750$4 , \port$750$5 , \port$750$6 , \port$750$7 , \port$750$8 , \port$750$9 , \port$750$10 , \port$750$11 , \port$750$12 , \port$750$13 , \port$750$14 , \port$750$15 , b, a, clk);
+  input [7:0] a;
+  wire [7:0] a;
+  input [7:0] b;
+  wire [7:0] b;
+  input clk;
+  wire clk;
+  wire [35:0] p36;
+  output \port$750$0 ;
+  wire \port$750$0 ;
+  output \port$750$1 ;
+  wire \port$750$1 ;
+  output \port$750$10 ;
+  wire \port$750$10 ;
+  output \port$750$11 ;
+  wire \port$750$11 ;
+  output \port$750$12 ;
+  wire \port$750$12 ;
+  output \port$750$13 ;
+  wire \port$750$13 ;
+  output \port$750$14 ;
+  wire \port$750$14 ;
+  output \port$750$15 ;
+  wire \port$750$15 ;
+  output \port$750$2 ;
+  wire \port$750$2 ;
+  output \port$750$3 ;
+  wire \port$750$3 ;
+  output \port$750$4 ;
+  wire \port$750$4 ;
+  output \port$750$5 ;
+  wire \port$750$5 ;
+  output \port$750$6 ;
+  wire \port$750$6 ;
+  output \port$750$7 ;
+  wire \port$750$7 ;
+  output \port$750$8 ;
+  wire \port$750$8 ;
+  output \port$750$9 ;
+  wire \port$750$9 ;
+  input rst;
+  wire rst;
+  MULT18X18D #(
+    .CAS_MATCH_REG("FALSE"),
+    .CLK0_DIV("ENABLED"),
+    .CLK1_DIV("ENABLED"),
+    .CLK2_DIV("ENABLED"),
+    .CLK3_DIV("ENABLED"),
+    .GSR("DISABLED"),
+    .HIGHSPEED_CLK("NONE"),
+    .MULT_BYPASS("DISABLED"),
+    .REG_INPUTA_CLK("CLK0"),
+    .REG_INPUTB_CLK("CLK0"),
+    .REG_INPUTC_CLK("NONE"),
+    .REG_OUTPUT_CLK("CLK0"),
+    .REG_PIPELINE_CLK("NONE"),
+    .RESETMODE("SYNC"),
+    .SOURCEB_MODE("B_SHIFT")
+  ) dsp (
+    .A0(a[0]),
+    .A1(a[1]),
+    .A10(a[7]),
+    .A11(a[7]),
+    .A12(a[7]),
+    .A13(a[7]),
+    .A14(a[7]),
+    .A15(a[7]),
+    .A16(a[7]),
+    .A17(a[7]),
+    .A2(a[2]),
+    .A3(a[3]),
+    .A4(a[4]),
+    .A5(a[5]),
+    .A6(a[6]),
+    .A7(a[7]),
+    .A8(a[7]),
+    .A9(a[7]),
+    .B0(b[0]),
+    .B1(b[1]),
+    .B10(b[7]),
+    .B11(b[7]),
+    .B12(b[7]),
+    .B13(b[7]),
+    .B14(b[7]),
+    .B15(b[7]),
+    .B16(b[7]),
+    .B17(b[7]),
+    .B2(b[2]),
+    .B3(b[3]),
+    .B4(b[4]),
+    .B5(b[5]),
+    .B6(b[6]),
+    .B7(b[7]),
+    .B8(b[7]),
+    .B9(b[7]),
+    .C0(1'h0),
+    .C1(1'h0),
+    .C10(1'h0),
+    .C11(1'h0),
+    .C12(1'h0),
+    .C13(1'h0),
+    .C14(1'h0),
+    .C15(1'h0),
+    .C16(1'h0),
+    .C17(1'h0),
+    .C2(1'h0),
+    .C3(1'h0),
+    .C4(1'h0),
+    .C5(1'h0),
+    .C6(1'h0),
+    .C7(1'h0),
+    .C8(1'h0),
+    .C9(1'h0),
+    .CE0(1'h1),
+    .CLK0(clk),
+    .P0(\port$750$0 ),
+    .P1(\port$750$1 ),
+    .P10(\port$750$10 ),
+    .P11(\port$750$11 ),
+    .P12(\port$750$12 ),
+    .P13(\port$750$13 ),
+    .P14(\port$750$14 ),
+    .P15(\port$750$15 ),
+    .P16(p36[16]),
+    .P17(p36[17]),
+    .P18(p36[18]),
+    .P19(p36[19]),
+    .P2(\port$750$2 ),
+    .P20(p36[20]),
+    .P21(p36[21]),
+    .P22(p36[22]),
+    .P23(p36[23]),
+    .P24(p36[24]),
+    .P25(p36[25]),
+    .P26(p36[26]),
+    .P27(p36[27]),
+    .P28(p36[28]),
+    .P29(p36[29]),
+    .P3(\port$750$3 ),
+    .P30(p36[30]),
+    .P31(p36[31]),
+    .P32(p36[32]),
+    .P33(p36[33]),
+    .P34(p36[34]),
+    .P35(p36[35]),
+    .P4(\port$750$4 ),
+    .P5(\port$750$5 ),
+    .P6(\port$750$6 ),
+    .P7(\port$750$7 ),
+    .P8(\port$750$8 ),
+    .P9(\port$750$9 ),
+    .RST0(rst),
+    .SIGNEDA(1'h1),
+    .SIGNEDB(1'h1),
+    .SOURCEA(1'h0),
+    .SOURCEB(1'h0)
+  );
+  assign p36[15:0] = { \port$750$15 , \port$750$14 , \port$750$13 , \port$750$12 , \port$750$11 , \port$750$10 , \port$750$9 , \port$750$8 , \port$750$7 , \port$750$6 , \port$750$5 , \port$750$4 , \port$750$3 , \port$750$2 , \port$750$1 , \port$750$0  };
+endmodule
+
+(* generator = "Amaranth" *)
+module \hwq_top.engine.fifo (clk, rst, r_rdy, r_data, w_en, w_port__data, r_en);
   wire _00_;
   wire _01_;
   wire _02_;
@@ -15823,7 +15815,7 @@ module \hwq_top.engine.params0 (w_addr, w_data, w_en, \r_addr$3 , r_data, clk);
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.requant (rst, zero_point, act_min, act_max, i_valid, i_last, i_acc, o_data, o_valid, o_last, \port$2772$0 , clk);
+module \hwq_top.engine.requant (rst, zero_point, act_min, act_max, i_valid, i_last, i_acc, o_data, o_valid, o_last, \port$2798$0 , clk);
   wire _000_;
   wire _001_;
   wire _002_;
@@ -15918,8 +15910,8 @@ module \hwq_top.engine.requant (rst, zero_point, act_min, act_max, i_valid, i_la
   wire [30:0] \p$52 ;
   wire [31:0] \p$54 ;
   wire [28:0] \p$56 ;
-  input [68:0] \port$2772$0 ;
-  wire [68:0] \port$2772$0 ;
+  input [68:0] \port$2798$0 ;
+  wire [68:0] \port$2798$0 ;
   reg [25:0] rq0_acc0 = 26'h0000000;
   reg [31:0] rq0_b0 = 32'd0;
   reg [5:0] rq0_e0 = 6'h00;
@@ -16226,150 +16218,150 @@ module \hwq_top.engine.requant (rst, zero_point, act_min, act_max, i_valid, i_la
     .a(rq2a_a0[31:17]),
     .b(rq2a_m0[30:17]),
     .clk(clk),
-    .\port$1019$0 (\p$56 [0]),
-    .\port$1019$1 (\p$56 [1]),
-    .\port$1019$10 (\p$56 [10]),
-    .\port$1019$11 (\p$56 [11]),
-    .\port$1019$12 (\p$56 [12]),
-    .\port$1019$13 (\p$56 [13]),
-    .\port$1019$14 (\p$56 [14]),
-    .\port$1019$15 (\p$56 [15]),
-    .\port$1019$16 (\p$56 [16]),
-    .\port$1019$17 (\p$56 [17]),
-    .\port$1019$18 (\p$56 [18]),
-    .\port$1019$19 (\p$56 [19]),
-    .\port$1019$2 (\p$56 [2]),
-    .\port$1019$20 (\p$56 [20]),
-    .\port$1019$21 (\p$56 [21]),
-    .\port$1019$22 (\p$56 [22]),
-    .\port$1019$23 (\p$56 [23]),
-    .\port$1019$24 (\p$56 [24]),
-    .\port$1019$25 (\p$56 [25]),
-    .\port$1019$26 (\p$56 [26]),
-    .\port$1019$27 (\p$56 [27]),
-    .\port$1019$28 (\p$56 [28]),
-    .\port$1019$3 (\p$56 [3]),
-    .\port$1019$4 (\p$56 [4]),
-    .\port$1019$5 (\p$56 [5]),
-    .\port$1019$6 (\p$56 [6]),
-    .\port$1019$7 (\p$56 [7]),
-    .\port$1019$8 (\p$56 [8]),
-    .\port$1019$9 (\p$56 [9]),
+    .\port$1021$0 (\p$56 [0]),
+    .\port$1021$1 (\p$56 [1]),
+    .\port$1021$10 (\p$56 [10]),
+    .\port$1021$11 (\p$56 [11]),
+    .\port$1021$12 (\p$56 [12]),
+    .\port$1021$13 (\p$56 [13]),
+    .\port$1021$14 (\p$56 [14]),
+    .\port$1021$15 (\p$56 [15]),
+    .\port$1021$16 (\p$56 [16]),
+    .\port$1021$17 (\p$56 [17]),
+    .\port$1021$18 (\p$56 [18]),
+    .\port$1021$19 (\p$56 [19]),
+    .\port$1021$2 (\p$56 [2]),
+    .\port$1021$20 (\p$56 [20]),
+    .\port$1021$21 (\p$56 [21]),
+    .\port$1021$22 (\p$56 [22]),
+    .\port$1021$23 (\p$56 [23]),
+    .\port$1021$24 (\p$56 [24]),
+    .\port$1021$25 (\p$56 [25]),
+    .\port$1021$26 (\p$56 [26]),
+    .\port$1021$27 (\p$56 [27]),
+    .\port$1021$28 (\p$56 [28]),
+    .\port$1021$3 (\p$56 [3]),
+    .\port$1021$4 (\p$56 [4]),
+    .\port$1021$5 (\p$56 [5]),
+    .\port$1021$6 (\p$56 [6]),
+    .\port$1021$7 (\p$56 [7]),
+    .\port$1021$8 (\p$56 [8]),
+    .\port$1021$9 (\p$56 [9]),
     .rst(rst)
   );
   \hwq_top.engine.requant.phl_0  phl_0 (
     .a(rq2a_a0[31:17]),
     .b(rq2a_m0[16:0]),
     .clk(clk),
-    .\port$1018$0 (\p$54 [0]),
-    .\port$1018$1 (\p$54 [1]),
-    .\port$1018$10 (\p$54 [10]),
-    .\port$1018$11 (\p$54 [11]),
-    .\port$1018$12 (\p$54 [12]),
-    .\port$1018$13 (\p$54 [13]),
-    .\port$1018$14 (\p$54 [14]),
-    .\port$1018$15 (\p$54 [15]),
-    .\port$1018$16 (\p$54 [16]),
-    .\port$1018$17 (\p$54 [17]),
-    .\port$1018$18 (\p$54 [18]),
-    .\port$1018$19 (\p$54 [19]),
-    .\port$1018$2 (\p$54 [2]),
-    .\port$1018$20 (\p$54 [20]),
-    .\port$1018$21 (\p$54 [21]),
-    .\port$1018$22 (\p$54 [22]),
-    .\port$1018$23 (\p$54 [23]),
-    .\port$1018$24 (\p$54 [24]),
-    .\port$1018$25 (\p$54 [25]),
-    .\port$1018$26 (\p$54 [26]),
-    .\port$1018$27 (\p$54 [27]),
-    .\port$1018$28 (\p$54 [28]),
-    .\port$1018$29 (\p$54 [29]),
-    .\port$1018$3 (\p$54 [3]),
-    .\port$1018$30 (\p$54 [30]),
-    .\port$1018$31 (\p$54 [31]),
-    .\port$1018$4 (\p$54 [4]),
-    .\port$1018$5 (\p$54 [5]),
-    .\port$1018$6 (\p$54 [6]),
-    .\port$1018$7 (\p$54 [7]),
-    .\port$1018$8 (\p$54 [8]),
-    .\port$1018$9 (\p$54 [9]),
+    .\port$1020$0 (\p$54 [0]),
+    .\port$1020$1 (\p$54 [1]),
+    .\port$1020$10 (\p$54 [10]),
+    .\port$1020$11 (\p$54 [11]),
+    .\port$1020$12 (\p$54 [12]),
+    .\port$1020$13 (\p$54 [13]),
+    .\port$1020$14 (\p$54 [14]),
+    .\port$1020$15 (\p$54 [15]),
+    .\port$1020$16 (\p$54 [16]),
+    .\port$1020$17 (\p$54 [17]),
+    .\port$1020$18 (\p$54 [18]),
+    .\port$1020$19 (\p$54 [19]),
+    .\port$1020$2 (\p$54 [2]),
+    .\port$1020$20 (\p$54 [20]),
+    .\port$1020$21 (\p$54 [21]),
+    .\port$1020$22 (\p$54 [22]),
+    .\port$1020$23 (\p$54 [23]),
+    .\port$1020$24 (\p$54 [24]),
+    .\port$1020$25 (\p$54 [25]),
+    .\port$1020$26 (\p$54 [26]),
+    .\port$1020$27 (\p$54 [27]),
+    .\port$1020$28 (\p$54 [28]),
+    .\port$1020$29 (\p$54 [29]),
+    .\port$1020$3 (\p$54 [3]),
+    .\port$1020$30 (\p$54 [30]),
+    .\port$1020$31 (\p$54 [31]),
+    .\port$1020$4 (\p$54 [4]),
+    .\port$1020$5 (\p$54 [5]),
+    .\port$1020$6 (\p$54 [6]),
+    .\port$1020$7 (\p$54 [7]),
+    .\port$1020$8 (\p$54 [8]),
+    .\port$1020$9 (\p$54 [9]),
     .rst(rst)
   );
   \hwq_top.engine.requant.plh_0  plh_0 (
     .a(rq2a_a0[16:0]),
     .b(rq2a_m0[30:17]),
     .clk(clk),
-    .\port$1017$0 (\p$52 [0]),
-    .\port$1017$1 (\p$52 [1]),
-    .\port$1017$10 (\p$52 [10]),
-    .\port$1017$11 (\p$52 [11]),
-    .\port$1017$12 (\p$52 [12]),
-    .\port$1017$13 (\p$52 [13]),
-    .\port$1017$14 (\p$52 [14]),
-    .\port$1017$15 (\p$52 [15]),
-    .\port$1017$16 (\p$52 [16]),
-    .\port$1017$17 (\p$52 [17]),
-    .\port$1017$18 (\p$52 [18]),
-    .\port$1017$19 (\p$52 [19]),
-    .\port$1017$2 (\p$52 [2]),
-    .\port$1017$20 (\p$52 [20]),
-    .\port$1017$21 (\p$52 [21]),
-    .\port$1017$22 (\p$52 [22]),
-    .\port$1017$23 (\p$52 [23]),
-    .\port$1017$24 (\p$52 [24]),
-    .\port$1017$25 (\p$52 [25]),
-    .\port$1017$26 (\p$52 [26]),
-    .\port$1017$27 (\p$52 [27]),
-    .\port$1017$28 (\p$52 [28]),
-    .\port$1017$29 (\p$52 [29]),
-    .\port$1017$3 (\p$52 [3]),
-    .\port$1017$30 (\p$52 [30]),
-    .\port$1017$4 (\p$52 [4]),
-    .\port$1017$5 (\p$52 [5]),
-    .\port$1017$6 (\p$52 [6]),
-    .\port$1017$7 (\p$52 [7]),
-    .\port$1017$8 (\p$52 [8]),
-    .\port$1017$9 (\p$52 [9]),
+    .\port$1019$0 (\p$52 [0]),
+    .\port$1019$1 (\p$52 [1]),
+    .\port$1019$10 (\p$52 [10]),
+    .\port$1019$11 (\p$52 [11]),
+    .\port$1019$12 (\p$52 [12]),
+    .\port$1019$13 (\p$52 [13]),
+    .\port$1019$14 (\p$52 [14]),
+    .\port$1019$15 (\p$52 [15]),
+    .\port$1019$16 (\p$52 [16]),
+    .\port$1019$17 (\p$52 [17]),
+    .\port$1019$18 (\p$52 [18]),
+    .\port$1019$19 (\p$52 [19]),
+    .\port$1019$2 (\p$52 [2]),
+    .\port$1019$20 (\p$52 [20]),
+    .\port$1019$21 (\p$52 [21]),
+    .\port$1019$22 (\p$52 [22]),
+    .\port$1019$23 (\p$52 [23]),
+    .\port$1019$24 (\p$52 [24]),
+    .\port$1019$25 (\p$52 [25]),
+    .\port$1019$26 (\p$52 [26]),
+    .\port$1019$27 (\p$52 [27]),
+    .\port$1019$28 (\p$52 [28]),
+    .\port$1019$29 (\p$52 [29]),
+    .\port$1019$3 (\p$52 [3]),
+    .\port$1019$30 (\p$52 [30]),
+    .\port$1019$4 (\p$52 [4]),
+    .\port$1019$5 (\p$52 [5]),
+    .\port$1019$6 (\p$52 [6]),
+    .\port$1019$7 (\p$52 [7]),
+    .\port$1019$8 (\p$52 [8]),
+    .\port$1019$9 (\p$52 [9]),
     .rst(rst)
   );
   \hwq_top.engine.requant.pll_0  pll_0 (
     .a(rq2a_a0[16:0]),
     .b(rq2a_m0[16:0]),
     .clk(clk),
-    .\port$1016$0 (p[0]),
-    .\port$1016$1 (p[1]),
-    .\port$1016$10 (p[10]),
-    .\port$1016$11 (p[11]),
-    .\port$1016$12 (p[12]),
-    .\port$1016$13 (p[13]),
-    .\port$1016$14 (p[14]),
-    .\port$1016$15 (p[15]),
-    .\port$1016$16 (p[16]),
-    .\port$1016$17 (p[17]),
-    .\port$1016$18 (p[18]),
-    .\port$1016$19 (p[19]),
-    .\port$1016$2 (p[2]),
-    .\port$1016$20 (p[20]),
-    .\port$1016$21 (p[21]),
-    .\port$1016$22 (p[22]),
-    .\port$1016$23 (p[23]),
-    .\port$1016$24 (p[24]),
-    .\port$1016$25 (p[25]),
-    .\port$1016$26 (p[26]),
-    .\port$1016$27 (p[27]),
-    .\port$1016$28 (p[28]),
-    .\port$1016$29 (p[29]),
-    .\port$1016$3 (p[3]),
-    .\port$1016$30 (p[30]),
-    .\port$1016$31 (p[31]),
-    .\port$1016$32 (p[32]),
-    .\port$1016$33 (p[33]),
-    .\port$1016$4 (p[4]),
-    .\port$1016$5 (p[5]),
-    .\port$1016$6 (p[6]),
-    .\port$1016$7 (p[7]),
-    .\port$1016$8 (p[8]),
-    .\port$1016$9 (p[9]),
+    .\port$1018$0 (p[0]),
+    .\port$1018$1 (p[1]),
+    .\port$1018$10 (p[10]),
+    .\port$1018$11 (p[11]),
+    .\port$1018$12 (p[12]),
+    .\port$1018$13 (p[13]),
+    .\port$1018$14 (p[14]),
+    .\port$1018$15 (p[15]),
+    .\port$1018$16 (p[16]),
+    .\port$1018$17 (p[17]),
+    .\port$1018$18 (p[18]),
+    .\port$1018$19 (p[19]),
+    .\port$1018$2 (p[2]),
+    .\port$1018$20 (p[20]),
+    .\port$1018$21 (p[21]),
+    .\port$1018$22 (p[22]),
+    .\port$1018$23 (p[23]),
+    .\port$1018$24 (p[24]),
+    .\port$1018$25 (p[25]),
+    .\port$1018$26 (p[26]),
+    .\port$1018$27 (p[27]),
+    .\port$1018$28 (p[28]),
+    .\port$1018$29 (p[29]),
+    .\port$1018$3 (p[3]),
+    .\port$1018$30 (p[30]),
+    .\port$1018$31 (p[31]),
+    .\port$1018$32 (p[32]),
+    .\port$1018$33 (p[33]),
+    .\port$1018$4 (p[4]),
+    .\port$1018$5 (p[5]),
+    .\port$1018$6 (p[6]),
+    .\port$1018$7 (p[7]),
+    .\port$1018$8 (p[8]),
+    .\port$1018$9 (p[9]),
     .rst(rst)
   );
   assign _035_[46:14] = h_0;
@@ -16512,17 +16504,17 @@ module \hwq_top.engine.requant (rst, zero_point, act_min, act_max, i_valid, i_la
       if (!_031_) rq1_l0 <= 5'h00;
       else rq1_l0 <= rq0_e0[4:0];
     if (i_valid) begin
-      rq0_b0 <= \port$2772$0 [31:0];
+      rq0_b0 <= \port$2798$0 [31:0];
       rq0_acc0 <= i_acc;
-      rq0_e0 <= \port$2772$0 [68:63];
-      rq0_m0 <= \port$2772$0 [62:32];
+      rq0_e0 <= \port$2798$0 [68:63];
+      rq0_m0 <= \port$2798$0 [62:32];
     end
   end
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.requant.phh_0 (rst, \port$1019$0 , \port$1019$1 , \port$1019$2 , \port$1019$3 , \port$1019$4 , \port$1019$5 , \port$1019$6 , \port$1019$7 , \port$1019$8 , \port$1019$9 , \port$1019$10 , \port$1019$11 , \port$1019$12 , \port$1019$13 , \port$1019$14 , \port$1019$15 , \port$1019$16 , \port$1019$17 , \port$1019$18 , \port$1019$19 
-, \port$1019$20 , \port$1019$21 , \port$1019$22 , \port$1019$23 , \port$1019$24 , \port$1019$25 , \port$1019$26 , \port$1019$27 , \port$1019$28 , b, a, clk);
+module \hwq_top.engine.requant.phh_0 (rst, \port$1021$0 , \port$1021$1 , \port$1021$2 , \port$1021$3 , \port$1021$4 , \port$1021$5 , \port$1021$6 , \port$1021$7 , \port$1021$8 , \port$1021$9 , \port$1021$10 , \port$1021$11 , \port$1021$12 , \port$1021$13 , \port$1021$14 , \port$1021$15 , \port$1021$16 , \port$1021$17 , \port$1021$18 , \port$1021$19 
+, \port$1021$20 , \port$1021$21 , \port$1021$22 , \port$1021$23 , \port$1021$24 , \port$1021$25 , \port$1021$26 , \port$1021$27 , \port$1021$28 , b, a, clk);
   input [14:0] a;
   wire [14:0] a;
   input [13:0] b;
@@ -16530,64 +16522,64 @@ module \hwq_top.engine.requant.phh_0 (rst, \port$1019$0 , \port$1019$1 , \port$1
   input clk;
   wire clk;
   wire [35:0] p36;
-  output \port$1019$0 ;
-  wire \port$1019$0 ;
-  output \port$1019$1 ;
-  wire \port$1019$1 ;
-  output \port$1019$10 ;
-  wire \port$1019$10 ;
-  output \port$1019$11 ;
-  wire \port$1019$11 ;
-  output \port$1019$12 ;
-  wire \port$1019$12 ;
-  output \port$1019$13 ;
-  wire \port$1019$13 ;
-  output \port$1019$14 ;
-  wire \port$1019$14 ;
-  output \port$1019$15 ;
-  wire \port$1019$15 ;
-  output \port$1019$16 ;
-  wire \port$1019$16 ;
-  output \port$1019$17 ;
-  wire \port$1019$17 ;
-  output \port$1019$18 ;
-  wire \port$1019$18 ;
-  output \port$1019$19 ;
-  wire \port$1019$19 ;
-  output \port$1019$2 ;
-  wire \port$1019$2 ;
-  output \port$1019$20 ;
-  wire \port$1019$20 ;
-  output \port$1019$21 ;
-  wire \port$1019$21 ;
-  output \port$1019$22 ;
-  wire \port$1019$22 ;
-  output \port$1019$23 ;
-  wire \port$1019$23 ;
-  output \port$1019$24 ;
-  wire \port$1019$24 ;
-  output \port$1019$25 ;
-  wire \port$1019$25 ;
-  output \port$1019$26 ;
-  wire \port$1019$26 ;
-  output \port$1019$27 ;
-  wire \port$1019$27 ;
-  output \port$1019$28 ;
-  wire \port$1019$28 ;
-  output \port$1019$3 ;
-  wire \port$1019$3 ;
-  output \port$1019$4 ;
-  wire \port$1019$4 ;
-  output \port$1019$5 ;
-  wire \port$1019$5 ;
-  output \port$1019$6 ;
-  wire \port$1019$6 ;
-  output \port$1019$7 ;
-  wire \port$1019$7 ;
-  output \port$1019$8 ;
-  wire \port$1019$8 ;
-  output \port$1019$9 ;
-  wire \port$1019$9 ;
+  output \port$1021$0 ;
+  wire \port$1021$0 ;
+  output \port$1021$1 ;
+  wire \port$1021$1 ;
+  output \port$1021$10 ;
+  wire \port$1021$10 ;
+  output \port$1021$11 ;
+  wire \port$1021$11 ;
+  output \port$1021$12 ;
+  wire \port$1021$12 ;
+  output \port$1021$13 ;
+  wire \port$1021$13 ;
+  output \port$1021$14 ;
+  wire \port$1021$14 ;
+  output \port$1021$15 ;
+  wire \port$1021$15 ;
+  output \port$1021$16 ;
+  wire \port$1021$16 ;
+  output \port$1021$17 ;
+  wire \port$1021$17 ;
+  output \port$1021$18 ;
+  wire \port$1021$18 ;
+  output \port$1021$19 ;
+  wire \port$1021$19 ;
+  output \port$1021$2 ;
+  wire \port$1021$2 ;
+  output \port$1021$20 ;
+  wire \port$1021$20 ;
+  output \port$1021$21 ;
+  wire \port$1021$21 ;
+  output \port$1021$22 ;
+  wire \port$1021$22 ;
+  output \port$1021$23 ;
+  wire \port$1021$23 ;
+  output \port$1021$24 ;
+  wire \port$1021$24 ;
+  output \port$1021$25 ;
+  wire \port$1021$25 ;
+  output \port$1021$26 ;
+  wire \port$1021$26 ;
+  output \port$1021$27 ;
+  wire \port$1021$27 ;
+  output \port$1021$28 ;
+  wire \port$1021$28 ;
+  output \port$1021$3 ;
+  wire \port$1021$3 ;
+  output \port$1021$4 ;
+  wire \port$1021$4 ;
+  output \port$1021$5 ;
+  wire \port$1021$5 ;
+  output \port$1021$6 ;
+  wire \port$1021$6 ;
+  output \port$1021$7 ;
+  wire \port$1021$7 ;
+  output \port$1021$8 ;
+  wire \port$1021$8 ;
+  output \port$1021$9 ;
+  wire \port$1021$9 ;
   input rst;
   wire rst;
   MULT18X18D #(
@@ -16663,6 +16655,392 @@ module \hwq_top.engine.requant.phh_0 (rst, \port$1019$0 , \port$1019$1 , \port$1
     .C9(1'h0),
     .CE0(1'h1),
     .CLK0(clk),
+    .P0(\port$1021$0 ),
+    .P1(\port$1021$1 ),
+    .P10(\port$1021$10 ),
+    .P11(\port$1021$11 ),
+    .P12(\port$1021$12 ),
+    .P13(\port$1021$13 ),
+    .P14(\port$1021$14 ),
+    .P15(\port$1021$15 ),
+    .P16(\port$1021$16 ),
+    .P17(\port$1021$17 ),
+    .P18(\port$1021$18 ),
+    .P19(\port$1021$19 ),
+    .P2(\port$1021$2 ),
+    .P20(\port$1021$20 ),
+    .P21(\port$1021$21 ),
+    .P22(\port$1021$22 ),
+    .P23(\port$1021$23 ),
+    .P24(\port$1021$24 ),
+    .P25(\port$1021$25 ),
+    .P26(\port$1021$26 ),
+    .P27(\port$1021$27 ),
+    .P28(\port$1021$28 ),
+    .P29(p36[29]),
+    .P3(\port$1021$3 ),
+    .P30(p36[30]),
+    .P31(p36[31]),
+    .P32(p36[32]),
+    .P33(p36[33]),
+    .P34(p36[34]),
+    .P35(p36[35]),
+    .P4(\port$1021$4 ),
+    .P5(\port$1021$5 ),
+    .P6(\port$1021$6 ),
+    .P7(\port$1021$7 ),
+    .P8(\port$1021$8 ),
+    .P9(\port$1021$9 ),
+    .RST0(rst),
+    .SIGNEDA(1'h1),
+    .SIGNEDB(1'h1),
+    .SOURCEA(1'h0),
+    .SOURCEB(1'h0)
+  );
+  assign p36[28:0] = { \port$1021$28 , \port$1021$27 , \port$1021$26 , \port$1021$25 , \port$1021$24 , \port$1021$23 , \port$1021$22 , \port$1021$21 , \port$1021$20 , \port$1021$19 , \port$1021$18 , \port$1021$17 , \port$1021$16 , \port$1021$15 , \port$1021$14 , \port$1021$13 , \port$1021$12 , \port$1021$11 , \port$1021$10 , \port$1021$9 , \port$1021$8 , \port$1021$7 , \port$1021$6 , \port$1021$5 , \port$1021$4 , \port$1021$3 , \port$1021$2 , \port$1021$1 , \port$1021$0  };
+endmodule
+
+(* generator = "Amaranth" *)
+module \hwq_top.engine.requant.phl_0 (rst, \port$1020$0 , \port$1020$1 , \port$1020$2 , \port$1020$3 , \port$1020$4 , \port$1020$5 , \port$1020$6 , \port$1020$7 , \port$1020$8 , \port$1020$9 , \port$1020$10 , \port$1020$11 , \port$1020$12 , \port$1020$13 , \port$1020$14 , \port$1020$15 , \port$1020$16 , \port$1020$17 , \port$1020$18 , \port$1020$19 
+, \port$1020$20 , \port$1020$21 , \port$1020$22 , \port$1020$23 , \port$1020$24 , \port$1020$25 , \port$1020$26 , \port$1020$27 , \port$1020$28 , \port$1020$29 , \port$1020$30 , \port$1020$31 , b, a, clk);
+  input [14:0] a;
+  wire [14:0] a;
+  input [16:0] b;
+  wire [16:0] b;
+  input clk;
+  wire clk;
+  wire [35:0] p36;
+  output \port$1020$0 ;
+  wire \port$1020$0 ;
+  output \port$1020$1 ;
+  wire \port$1020$1 ;
+  output \port$1020$10 ;
+  wire \port$1020$10 ;
+  output \port$1020$11 ;
+  wire \port$1020$11 ;
+  output \port$1020$12 ;
+  wire \port$1020$12 ;
+  output \port$1020$13 ;
+  wire \port$1020$13 ;
+  output \port$1020$14 ;
+  wire \port$1020$14 ;
+  output \port$1020$15 ;
+  wire \port$1020$15 ;
+  output \port$1020$16 ;
+  wire \port$1020$16 ;
+  output \port$1020$17 ;
+  wire \port$1020$17 ;
+  output \port$1020$18 ;
+  wire \port$1020$18 ;
+  output \port$1020$19 ;
+  wire \port$1020$19 ;
+  output \port$1020$2 ;
+  wire \port$1020$2 ;
+  output \port$1020$20 ;
+  wire \port$1020$20 ;
+  output \port$1020$21 ;
+  wire \port$1020$21 ;
+  output \port$1020$22 ;
+  wire \port$1020$22 ;
+  output \port$1020$23 ;
+  wire \port$1020$23 ;
+  output \port$1020$24 ;
+  wire \port$1020$24 ;
+  output \port$1020$25 ;
+  wire \port$1020$25 ;
+  output \port$1020$26 ;
+  wire \port$1020$26 ;
+  output \port$1020$27 ;
+  wire \port$1020$27 ;
+  output \port$1020$28 ;
+  wire \port$1020$28 ;
+  output \port$1020$29 ;
+  wire \port$1020$29 ;
+  output \port$1020$3 ;
+  wire \port$1020$3 ;
+  output \port$1020$30 ;
+  wire \port$1020$30 ;
+  output \port$1020$31 ;
+  wire \port$1020$31 ;
+  output \port$1020$4 ;
+  wire \port$1020$4 ;
+  output \port$1020$5 ;
+  wire \port$1020$5 ;
+  output \port$1020$6 ;
+  wire \port$1020$6 ;
+  output \port$1020$7 ;
+  wire \port$1020$7 ;
+  output \port$1020$8 ;
+  wire \port$1020$8 ;
+  output \port$1020$9 ;
+  wire \port$1020$9 ;
+  input rst;
+  wire rst;
+  MULT18X18D #(
+    .CAS_MATCH_REG("FALSE"),
+    .CLK0_DIV("ENABLED"),
+    .CLK1_DIV("ENABLED"),
+    .CLK2_DIV("ENABLED"),
+    .CLK3_DIV("ENABLED"),
+    .GSR("DISABLED"),
+    .HIGHSPEED_CLK("NONE"),
+    .MULT_BYPASS("DISABLED"),
+    .REG_INPUTA_CLK("CLK0"),
+    .REG_INPUTB_CLK("CLK0"),
+    .REG_INPUTC_CLK("NONE"),
+    .REG_OUTPUT_CLK("CLK0"),
+    .REG_PIPELINE_CLK("NONE"),
+    .RESETMODE("SYNC"),
+    .SOURCEB_MODE("B_SHIFT")
+  ) dsp (
+    .A0(a[0]),
+    .A1(a[1]),
+    .A10(a[10]),
+    .A11(a[11]),
+    .A12(a[12]),
+    .A13(a[13]),
+    .A14(a[14]),
+    .A15(a[14]),
+    .A16(a[14]),
+    .A17(a[14]),
+    .A2(a[2]),
+    .A3(a[3]),
+    .A4(a[4]),
+    .A5(a[5]),
+    .A6(a[6]),
+    .A7(a[7]),
+    .A8(a[8]),
+    .A9(a[9]),
+    .B0(b[0]),
+    .B1(b[1]),
+    .B10(b[10]),
+    .B11(b[11]),
+    .B12(b[12]),
+    .B13(b[13]),
+    .B14(b[14]),
+    .B15(b[15]),
+    .B16(b[16]),
+    .B17(1'h0),
+    .B2(b[2]),
+    .B3(b[3]),
+    .B4(b[4]),
+    .B5(b[5]),
+    .B6(b[6]),
+    .B7(b[7]),
+    .B8(b[8]),
+    .B9(b[9]),
+    .C0(1'h0),
+    .C1(1'h0),
+    .C10(1'h0),
+    .C11(1'h0),
+    .C12(1'h0),
+    .C13(1'h0),
+    .C14(1'h0),
+    .C15(1'h0),
+    .C16(1'h0),
+    .C17(1'h0),
+    .C2(1'h0),
+    .C3(1'h0),
+    .C4(1'h0),
+    .C5(1'h0),
+    .C6(1'h0),
+    .C7(1'h0),
+    .C8(1'h0),
+    .C9(1'h0),
+    .CE0(1'h1),
+    .CLK0(clk),
+    .P0(\port$1020$0 ),
+    .P1(\port$1020$1 ),
+    .P10(\port$1020$10 ),
+    .P11(\port$1020$11 ),
+    .P12(\port$1020$12 ),
+    .P13(\port$1020$13 ),
+    .P14(\port$1020$14 ),
+    .P15(\port$1020$15 ),
+    .P16(\port$1020$16 ),
+    .P17(\port$1020$17 ),
+    .P18(\port$1020$18 ),
+    .P19(\port$1020$19 ),
+    .P2(\port$1020$2 ),
+    .P20(\port$1020$20 ),
+    .P21(\port$1020$21 ),
+    .P22(\port$1020$22 ),
+    .P23(\port$1020$23 ),
+    .P24(\port$1020$24 ),
+    .P25(\port$1020$25 ),
+    .P26(\port$1020$26 ),
+    .P27(\port$1020$27 ),
+    .P28(\port$1020$28 ),
+    .P29(\port$1020$29 ),
+    .P3(\port$1020$3 ),
+    .P30(\port$1020$30 ),
+    .P31(\port$1020$31 ),
+    .P32(p36[32]),
+    .P33(p36[33]),
+    .P34(p36[34]),
+    .P35(p36[35]),
+    .P4(\port$1020$4 ),
+    .P5(\port$1020$5 ),
+    .P6(\port$1020$6 ),
+    .P7(\port$1020$7 ),
+    .P8(\port$1020$8 ),
+    .P9(\port$1020$9 ),
+    .RST0(rst),
+    .SIGNEDA(1'h1),
+    .SIGNEDB(1'h1),
+    .SOURCEA(1'h0),
+    .SOURCEB(1'h0)
+  );
+  assign p36[31:0] = { \port$1020$31 , \port$1020$30 , \port$1020$29 , \port$1020$28 , \port$1020$27 , \port$1020$26 , \port$1020$25 , \port$1020$24 , \port$1020$23 , \port$1020$22 , \port$1020$21 , \port$1020$20 , \port$1020$19 , \port$1020$18 , \port$1020$17 , \port$1020$16 , \port$1020$15 , \port$1020$14 , \port$1020$13 , \port$1020$12 , \port$1020$11 , \port$1020$10 , \port$1020$9 , \port$1020$8 , \port$1020$7 , \port$1020$6 , \port$1020$5 , \port$1020$4 , \port$1020$3 , \port$1020$2 , \port$1020$1 , \port$1020$0  };
+endmodule
+
+(* generator = "Amaranth" *)
+module \hwq_top.engine.requant.plh_0 (rst, \port$1019$0 , \port$1019$1 , \port$1019$2 , \port$1019$3 , \port$1019$4 , \port$1019$5 , \port$1019$6 , \port$1019$7 , \port$1019$8 , \port$1019$9 , \port$1019$10 , \port$1019$11 , \port$1019$12 , \port$1019$13 , \port$1019$14 , \port$1019$15 , \port$1019$16 , \port$1019$17 , \port$1019$18 , \port$1019$19 
+, \port$1019$20 , \port$1019$21 , \port$1019$22 , \port$1019$23 , \port$1019$24 , \port$1019$25 , \port$1019$26 , \port$1019$27 , \port$1019$28 , \port$1019$29 , \port$1019$30 , b, a, clk);
+  input [16:0] a;
+  wire [16:0] a;
+  input [13:0] b;
+  wire [13:0] b;
+  input clk;
+  wire clk;
+  wire [35:0] p36;
+  output \port$1019$0 ;
+  wire \port$1019$0 ;
+  output \port$1019$1 ;
+  wire \port$1019$1 ;
+  output \port$1019$10 ;
+  wire \port$1019$10 ;
+  output \port$1019$11 ;
+  wire \port$1019$11 ;
+  output \port$1019$12 ;
+  wire \port$1019$12 ;
+  output \port$1019$13 ;
+  wire \port$1019$13 ;
+  output \port$1019$14 ;
+  wire \port$1019$14 ;
+  output \port$1019$15 ;
+  wire \port$1019$15 ;
+  output \port$1019$16 ;
+  wire \port$1019$16 ;
+  output \port$1019$17 ;
+  wire \port$1019$17 ;
+  output \port$1019$18 ;
+  wire \port$1019$18 ;
+  output \port$1019$19 ;
+  wire \port$1019$19 ;
+  output \port$1019$2 ;
+  wire \port$1019$2 ;
+  output \port$1019$20 ;
+  wire \port$1019$20 ;
+  output \port$1019$21 ;
+  wire \port$1019$21 ;
+  output \port$1019$22 ;
+  wire \port$1019$22 ;
+  output \port$1019$23 ;
+  wire \port$1019$23 ;
+  output \port$1019$24 ;
+  wire \port$1019$24 ;
+  output \port$1019$25 ;
+  wire \port$1019$25 ;
+  output \port$1019$26 ;
+  wire \port$1019$26 ;
+  output \port$1019$27 ;
+  wire \port$1019$27 ;
+  output \port$1019$28 ;
+  wire \port$1019$28 ;
+  output \port$1019$29 ;
+  wire \port$1019$29 ;
+  output \port$1019$3 ;
+  wire \port$1019$3 ;
+  output \port$1019$30 ;
+  wire \port$1019$30 ;
+  output \port$1019$4 ;
+  wire \port$1019$4 ;
+  output \port$1019$5 ;
+  wire \port$1019$5 ;
+  output \port$1019$6 ;
+  wire \port$1019$6 ;
+  output \port$1019$7 ;
+  wire \port$1019$7 ;
+  output \port$1019$8 ;
+  wire \port$1019$8 ;
+  output \port$1019$9 ;
+  wire \port$1019$9 ;
+  input rst;
+  wire rst;
+  MULT18X18D #(
+    .CAS_MATCH_REG("FALSE"),
+    .CLK0_DIV("ENABLED"),
+    .CLK1_DIV("ENABLED"),
+    .CLK2_DIV("ENABLED"),
+    .CLK3_DIV("ENABLED"),
+    .GSR("DISABLED"),
+    .HIGHSPEED_CLK("NONE"),
+    .MULT_BYPASS("DISABLED"),
+    .REG_INPUTA_CLK("CLK0"),
+    .REG_INPUTB_CLK("CLK0"),
+    .REG_INPUTC_CLK("NONE"),
+    .REG_OUTPUT_CLK("CLK0"),
+    .REG_PIPELINE_CLK("NONE"),
+    .RESETMODE("SYNC"),
+    .SOURCEB_MODE("B_SHIFT")
+  ) dsp (
+    .A0(a[0]),
+    .A1(a[1]),
+    .A10(a[10]),
+    .A11(a[11]),
+    .A12(a[12]),
+    .A13(a[13]),
+    .A14(a[14]),
+    .A15(a[15]),
+    .A16(a[16]),
+    .A17(1'h0),
+    .A2(a[2]),
+    .A3(a[3]),
+    .A4(a[4]),
+    .A5(a[5]),
+    .A6(a[6]),
+    .A7(a[7]),
+    .A8(a[8]),
+    .A9(a[9]),
+    .B0(b[0]),
+    .B1(b[1]),
+    .B10(b[10]),
+    .B11(b[11]),
+    .B12(b[12]),
+    .B13(b[13]),
+    .B14(1'h0),
+    .B15(1'h0),
+    .B16(1'h0),
+    .B17(1'h0),
+    .B2(b[2]),
+    .B3(b[3]),
+    .B4(b[4]),
+    .B5(b[5]),
+    .B6(b[6]),
+    .B7(b[7]),
+    .B8(b[8]),
+    .B9(b[9]),
+    .C0(1'h0),
+    .C1(1'h0),
+    .C10(1'h0),
+    .C11(1'h0),
+    .C12(1'h0),
+    .C13(1'h0),
+    .C14(1'h0),
+    .C15(1'h0),
+    .C16(1'h0),
+    .C17(1'h0),
+    .C2(1'h0),
+    .C3(1'h0),
+    .C4(1'h0),
+    .C5(1'h0),
+    .C6(1'h0),
+    .C7(1'h0),
+    .C8(1'h0),
+    .C9(1'h0),
+    .CE0(1'h1),
+    .CLK0(clk),
     .P0(\port$1019$0 ),
     .P1(\port$1019$1 ),
     .P10(\port$1019$10 ),
@@ -16685,9 +17063,9 @@ module \hwq_top.engine.requant.phh_0 (rst, \port$1019$0 , \port$1019$1 , \port$1
     .P26(\port$1019$26 ),
     .P27(\port$1019$27 ),
     .P28(\port$1019$28 ),
-    .P29(p36[29]),
+    .P29(\port$1019$29 ),
     .P3(\port$1019$3 ),
-    .P30(p36[30]),
+    .P30(\port$1019$30 ),
     .P31(p36[31]),
     .P32(p36[32]),
     .P33(p36[33]),
@@ -16705,14 +17083,14 @@ module \hwq_top.engine.requant.phh_0 (rst, \port$1019$0 , \port$1019$1 , \port$1
     .SOURCEA(1'h0),
     .SOURCEB(1'h0)
   );
-  assign p36[28:0] = { \port$1019$28 , \port$1019$27 , \port$1019$26 , \port$1019$25 , \port$1019$24 , \port$1019$23 , \port$1019$22 , \port$1019$21 , \port$1019$20 , \port$1019$19 , \port$1019$18 , \port$1019$17 , \port$1019$16 , \port$1019$15 , \port$1019$14 , \port$1019$13 , \port$1019$12 , \port$1019$11 , \port$1019$10 , \port$1019$9 , \port$1019$8 , \port$1019$7 , \port$1019$6 , \port$1019$5 , \port$1019$4 , \port$1019$3 , \port$1019$2 , \port$1019$1 , \port$1019$0  };
+  assign p36[30:0] = { \port$1019$30 , \port$1019$29 , \port$1019$28 , \port$1019$27 , \port$1019$26 , \port$1019$25 , \port$1019$24 , \port$1019$23 , \port$1019$22 , \port$1019$21 , \port$1019$20 , \port$1019$19 , \port$1019$18 , \port$1019$17 , \port$1019$16 , \port$1019$15 , \port$1019$14 , \port$1019$13 , \port$1019$12 , \port$1019$11 , \port$1019$10 , \port$1019$9 , \port$1019$8 , \port$1019$7 , \port$1019$6 , \port$1019$5 , \port$1019$4 , \port$1019$3 , \port$1019$2 , \port$1019$1 , \port$1019$0  };
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.requant.phl_0 (rst, \port$1018$0 , \port$1018$1 , \port$1018$2 , \port$1018$3 , \port$1018$4 , \port$1018$5 , \port$1018$6 , \port$1018$7 , \port$1018$8 , \port$1018$9 , \port$1018$10 , \port$1018$11 , \port$1018$12 , \port$1018$13 , \port$1018$14 , \port$1018$15 , \port$1018$16 , \port$1018$17 , \port$1018$18 , \port$1018$19 
-, \port$1018$20 , \port$1018$21 , \port$1018$22 , \port$1018$23 , \port$1018$24 , \port$1018$25 , \port$1018$26 , \port$1018$27 , \port$1018$28 , \port$1018$29 , \port$1018$30 , \port$1018$31 , b, a, clk);
-  input [14:0] a;
-  wire [14:0] a;
+module \hwq_top.engine.requant.pll_0 (rst, \port$1018$0 , \port$1018$1 , \port$1018$2 , \port$1018$3 , \port$1018$4 , \port$1018$5 , \port$1018$6 , \port$1018$7 , \port$1018$8 , \port$1018$9 , \port$1018$10 , \port$1018$11 , \port$1018$12 , \port$1018$13 , \port$1018$14 , \port$1018$15 , \port$1018$16 , \port$1018$17 , \port$1018$18 , \port$1018$19 
+, \port$1018$20 , \port$1018$21 , \port$1018$22 , \port$1018$23 , \port$1018$24 , \port$1018$25 , \port$1018$26 , \port$1018$27 , \port$1018$28 , \port$1018$29 , \port$1018$30 , \port$1018$31 , \port$1018$32 , \port$1018$33 , b, a, clk);
+  input [16:0] a;
+  wire [16:0] a;
   input [16:0] b;
   wire [16:0] b;
   input clk;
@@ -16770,6 +17148,10 @@ module \hwq_top.engine.requant.phl_0 (rst, \port$1018$0 , \port$1018$1 , \port$1
   wire \port$1018$30 ;
   output \port$1018$31 ;
   wire \port$1018$31 ;
+  output \port$1018$32 ;
+  wire \port$1018$32 ;
+  output \port$1018$33 ;
+  wire \port$1018$33 ;
   output \port$1018$4 ;
   wire \port$1018$4 ;
   output \port$1018$5 ;
@@ -16808,9 +17190,9 @@ module \hwq_top.engine.requant.phl_0 (rst, \port$1018$0 , \port$1018$1 , \port$1
     .A12(a[12]),
     .A13(a[13]),
     .A14(a[14]),
-    .A15(a[14]),
-    .A16(a[14]),
-    .A17(a[14]),
+    .A15(a[15]),
+    .A16(a[16]),
+    .A17(1'h0),
     .A2(a[2]),
     .A3(a[3]),
     .A4(a[4]),
@@ -16883,8 +17265,8 @@ module \hwq_top.engine.requant.phl_0 (rst, \port$1018$0 , \port$1018$1 , \port$1
     .P3(\port$1018$3 ),
     .P30(\port$1018$30 ),
     .P31(\port$1018$31 ),
-    .P32(p36[32]),
-    .P33(p36[33]),
+    .P32(\port$1018$32 ),
+    .P33(\port$1018$33 ),
     .P34(p36[34]),
     .P35(p36[35]),
     .P4(\port$1018$4 ),
@@ -16899,395 +17281,5 @@ module \hwq_top.engine.requant.phl_0 (rst, \port$1018$0 , \port$1018$1 , \port$1
     .SOURCEA(1'h0),
     .SOURCEB(1'h0)
   );
-  assign p36[31:0] = { \port$1018$31 , \port$1018$30 , \port$1018$29 , \port$1018$28 , \port$1018$27 , \port$1018$26 , \port$1018$25 , \port$1018$24 , \port$1018$23 , \port$1018$22 , \port$1018$21 , \port$1018$20 , \port$1018$19 , \port$1018$18 , \port$1018$17 , \port$1018$16 , \port$1018$15 , \port$1018$14 , \port$1018$13 , \port$1018$12 , \port$1018$11 , \port$1018$10 , \port$1018$9 , \port$1018$8 , \port$1018$7 , \port$1018$6 , \port$1018$5 , \port$1018$4 , \port$1018$3 , \port$1018$2 , \port$1018$1 , \port$1018$0  };
-endmodule
-
-(* generator = "Amaranth" *)
-module \hwq_top.engine.requant.plh_0 (rst, \port$1017$0 , \port$1017$1 , \port$1017$2 , \port$1017$3 , \port$1017$4 , \port$1017$5 , \port$1017$6 , \port$1017$7 , \port$1017$8 , \port$1017$9 , \port$1017$10 , \port$1017$11 , \port$1017$12 , \port$1017$13 , \port$1017$14 , \port$1017$15 , \port$1017$16 , \port$1017$17 , \port$1017$18 , \port$1017$19 
-, \port$1017$20 , \port$1017$21 , \port$1017$22 , \port$1017$23 , \port$1017$24 , \port$1017$25 , \port$1017$26 , \port$1017$27 , \port$1017$28 , \port$1017$29 , \port$1017$30 , b, a, clk);
-  input [16:0] a;
-  wire [16:0] a;
-  input [13:0] b;
-  wire [13:0] b;
-  input clk;
-  wire clk;
-  wire [35:0] p36;
-  output \port$1017$0 ;
-  wire \port$1017$0 ;
-  output \port$1017$1 ;
-  wire \port$1017$1 ;
-  output \port$1017$10 ;
-  wire \port$1017$10 ;
-  output \port$1017$11 ;
-  wire \port$1017$11 ;
-  output \port$1017$12 ;
-  wire \port$1017$12 ;
-  output \port$1017$13 ;
-  wire \port$1017$13 ;
-  output \port$1017$14 ;
-  wire \port$1017$14 ;
-  output \port$1017$15 ;
-  wire \port$1017$15 ;
-  output \port$1017$16 ;
-  wire \port$1017$16 ;
-  output \port$1017$17 ;
-  wire \port$1017$17 ;
-  output \port$1017$18 ;
-  wire \port$1017$18 ;
-  output \port$1017$19 ;
-  wire \port$1017$19 ;
-  output \port$1017$2 ;
-  wire \port$1017$2 ;
-  output \port$1017$20 ;
-  wire \port$1017$20 ;
-  output \port$1017$21 ;
-  wire \port$1017$21 ;
-  output \port$1017$22 ;
-  wire \port$1017$22 ;
-  output \port$1017$23 ;
-  wire \port$1017$23 ;
-  output \port$1017$24 ;
-  wire \port$1017$24 ;
-  output \port$1017$25 ;
-  wire \port$1017$25 ;
-  output \port$1017$26 ;
-  wire \port$1017$26 ;
-  output \port$1017$27 ;
-  wire \port$1017$27 ;
-  output \port$1017$28 ;
-  wire \port$1017$28 ;
-  output \port$1017$29 ;
-  wire \port$1017$29 ;
-  output \port$1017$3 ;
-  wire \port$1017$3 ;
-  output \port$1017$30 ;
-  wire \port$1017$30 ;
-  output \port$1017$4 ;
-  wire \port$1017$4 ;
-  output \port$1017$5 ;
-  wire \port$1017$5 ;
-  output \port$1017$6 ;
-  wire \port$1017$6 ;
-  output \port$1017$7 ;
-  wire \port$1017$7 ;
-  output \port$1017$8 ;
-  wire \port$1017$8 ;
-  output \port$1017$9 ;
-  wire \port$1017$9 ;
-  input rst;
-  wire rst;
-  MULT18X18D #(
-    .CAS_MATCH_REG("FALSE"),
-    .CLK0_DIV("ENABLED"),
-    .CLK1_DIV("ENABLED"),
-    .CLK2_DIV("ENABLED"),
-    .CLK3_DIV("ENABLED"),
-    .GSR("DISABLED"),
-    .HIGHSPEED_CLK("NONE"),
-    .MULT_BYPASS("DISABLED"),
-    .REG_INPUTA_CLK("CLK0"),
-    .REG_INPUTB_CLK("CLK0"),
-    .REG_INPUTC_CLK("NONE"),
-    .REG_OUTPUT_CLK("CLK0"),
-    .REG_PIPELINE_CLK("NONE"),
-    .RESETMODE("SYNC"),
-    .SOURCEB_MODE("B_SHIFT")
-  ) dsp (
-    .A0(a[0]),
-    .A1(a[1]),
-    .A10(a[10]),
-    .A11(a[11]),
-    .A12(a[12]),
-    .A13(a[13]),
-    .A14(a[14]),
-    .A15(a[15]),
-    .A16(a[16]),
-    .A17(1'h0),
-    .A2(a[2]),
-    .A3(a[3]),
-    .A4(a[4]),
-    .A5(a[5]),
-    .A6(a[6]),
-    .A7(a[7]),
-    .A8(a[8]),
-    .A9(a[9]),
-    .B0(b[0]),
-    .B1(b[1]),
-    .B10(b[10]),
-    .B11(b[11]),
-    .B12(b[12]),
-    .B13(b[13]),
-    .B14(1'h0),
-    .B15(1'h0),
-    .B16(1'h0),
-    .B17(1'h0),
-    .B2(b[2]),
-    .B3(b[3]),
-    .B4(b[4]),
-    .B5(b[5]),
-    .B6(b[6]),
-    .B7(b[7]),
-    .B8(b[8]),
-    .B9(b[9]),
-    .C0(1'h0),
-    .C1(1'h0),
-    .C10(1'h0),
-    .C11(1'h0),
-    .C12(1'h0),
-    .C13(1'h0),
-    .C14(1'h0),
-    .C15(1'h0),
-    .C16(1'h0),
-    .C17(1'h0),
-    .C2(1'h0),
-    .C3(1'h0),
-    .C4(1'h0),
-    .C5(1'h0),
-    .C6(1'h0),
-    .C7(1'h0),
-    .C8(1'h0),
-    .C9(1'h0),
-    .CE0(1'h1),
-    .CLK0(clk),
-    .P0(\port$1017$0 ),
-    .P1(\port$1017$1 ),
-    .P10(\port$1017$10 ),
-    .P11(\port$1017$11 ),
-    .P12(\port$1017$12 ),
-    .P13(\port$1017$13 ),
-    .P14(\port$1017$14 ),
-    .P15(\port$1017$15 ),
-    .P16(\port$1017$16 ),
-    .P17(\port$1017$17 ),
-    .P18(\port$1017$18 ),
-    .P19(\port$1017$19 ),
-    .P2(\port$1017$2 ),
-    .P20(\port$1017$20 ),
-    .P21(\port$1017$21 ),
-    .P22(\port$1017$22 ),
-    .P23(\port$1017$23 ),
-    .P24(\port$1017$24 ),
-    .P25(\port$1017$25 ),
-    .P26(\port$1017$26 ),
-    .P27(\port$1017$27 ),
-    .P28(\port$1017$28 ),
-    .P29(\port$1017$29 ),
-    .P3(\port$1017$3 ),
-    .P30(\port$1017$30 ),
-    .P31(p36[31]),
-    .P32(p36[32]),
-    .P33(p36[33]),
-    .P34(p36[34]),
-    .P35(p36[35]),
-    .P4(\port$1017$4 ),
-    .P5(\port$1017$5 ),
-    .P6(\port$1017$6 ),
-    .P7(\port$1017$7 ),
-    .P8(\port$1017$8 ),
-    .P9(\port$1017$9 ),
-    .RST0(rst),
-    .SIGNEDA(1'h1),
-    .SIGNEDB(1'h1),
-    .SOURCEA(1'h0),
-    .SOURCEB(1'h0)
-  );
-  assign p36[30:0] = { \port$1017$30 , \port$1017$29 , \port$1017$28 , \port$1017$27 , \port$1017$26 , \port$1017$25 , \port$1017$24 , \port$1017$23 , \port$1017$22 , \port$1017$21 , \port$1017$20 , \port$1017$19 , \port$1017$18 , \port$1017$17 , \port$1017$16 , \port$1017$15 , \port$1017$14 , \port$1017$13 , \port$1017$12 , \port$1017$11 , \port$1017$10 , \port$1017$9 , \port$1017$8 , \port$1017$7 , \port$1017$6 , \port$1017$5 , \port$1017$4 , \port$1017$3 , \port$1017$2 , \port$1017$1 , \port$1017$0  };
-endmodule
-
-(* generator = "Amaranth" *)
-module \hwq_top.engine.requant.pll_0 (rst, \port$1016$0 , \port$1016$1 , \port$1016$2 , \port$1016$3 , \port$1016$4 , \port$1016$5 , \port$1016$6 , \port$1016$7 , \port$1016$8 , \port$1016$9 , \port$1016$10 , \port$1016$11 , \port$1016$12 , \port$1016$13 , \port$1016$14 , \port$1016$15 , \port$1016$16 , \port$1016$17 , \port$1016$18 , \port$1016$19 
-, \port$1016$20 , \port$1016$21 , \port$1016$22 , \port$1016$23 , \port$1016$24 , \port$1016$25 , \port$1016$26 , \port$1016$27 , \port$1016$28 , \port$1016$29 , \port$1016$30 , \port$1016$31 , \port$1016$32 , \port$1016$33 , b, a, clk);
-  input [16:0] a;
-  wire [16:0] a;
-  input [16:0] b;
-  wire [16:0] b;
-  input clk;
-  wire clk;
-  wire [35:0] p36;
-  output \port$1016$0 ;
-  wire \port$1016$0 ;
-  output \port$1016$1 ;
-  wire \port$1016$1 ;
-  output \port$1016$10 ;
-  wire \port$1016$10 ;
-  output \port$1016$11 ;
-  wire \port$1016$11 ;
-  output \port$1016$12 ;
-  wire \port$1016$12 ;
-  output \port$1016$13 ;
-  wire \port$1016$13 ;
-  output \port$1016$14 ;
-  wire \port$1016$14 ;
-  output \port$1016$15 ;
-  wire \port$1016$15 ;
-  output \port$1016$16 ;
-  wire \port$1016$16 ;
-  output \port$1016$17 ;
-  wire \port$1016$17 ;
-  output \port$1016$18 ;
-  wire \port$1016$18 ;
-  output \port$1016$19 ;
-  wire \port$1016$19 ;
-  output \port$1016$2 ;
-  wire \port$1016$2 ;
-  output \port$1016$20 ;
-  wire \port$1016$20 ;
-  output \port$1016$21 ;
-  wire \port$1016$21 ;
-  output \port$1016$22 ;
-  wire \port$1016$22 ;
-  output \port$1016$23 ;
-  wire \port$1016$23 ;
-  output \port$1016$24 ;
-  wire \port$1016$24 ;
-  output \port$1016$25 ;
-  wire \port$1016$25 ;
-  output \port$1016$26 ;
-  wire \port$1016$26 ;
-  output \port$1016$27 ;
-  wire \port$1016$27 ;
-  output \port$1016$28 ;
-  wire \port$1016$28 ;
-  output \port$1016$29 ;
-  wire \port$1016$29 ;
-  output \port$1016$3 ;
-  wire \port$1016$3 ;
-  output \port$1016$30 ;
-  wire \port$1016$30 ;
-  output \port$1016$31 ;
-  wire \port$1016$31 ;
-  output \port$1016$32 ;
-  wire \port$1016$32 ;
-  output \port$1016$33 ;
-  wire \port$1016$33 ;
-  output \port$1016$4 ;
-  wire \port$1016$4 ;
-  output \port$1016$5 ;
-  wire \port$1016$5 ;
-  output \port$1016$6 ;
-  wire \port$1016$6 ;
-  output \port$1016$7 ;
-  wire \port$1016$7 ;
-  output \port$1016$8 ;
-  wire \port$1016$8 ;
-  output \port$1016$9 ;
-  wire \port$1016$9 ;
-  input rst;
-  wire rst;
-  MULT18X18D #(
-    .CAS_MATCH_REG("FALSE"),
-    .CLK0_DIV("ENABLED"),
-    .CLK1_DIV("ENABLED"),
-    .CLK2_DIV("ENABLED"),
-    .CLK3_DIV("ENABLED"),
-    .GSR("DISABLED"),
-    .HIGHSPEED_CLK("NONE"),
-    .MULT_BYPASS("DISABLED"),
-    .REG_INPUTA_CLK("CLK0"),
-    .REG_INPUTB_CLK("CLK0"),
-    .REG_INPUTC_CLK("NONE"),
-    .REG_OUTPUT_CLK("CLK0"),
-    .REG_PIPELINE_CLK("NONE"),
-    .RESETMODE("SYNC"),
-    .SOURCEB_MODE("B_SHIFT")
-  ) dsp (
-    .A0(a[0]),
-    .A1(a[1]),
-    .A10(a[10]),
-    .A11(a[11]),
-    .A12(a[12]),
-    .A13(a[13]),
-    .A14(a[14]),
-    .A15(a[15]),
-    .A16(a[16]),
-    .A17(1'h0),
-    .A2(a[2]),
-    .A3(a[3]),
-    .A4(a[4]),
-    .A5(a[5]),
-    .A6(a[6]),
-    .A7(a[7]),
-    .A8(a[8]),
-    .A9(a[9]),
-    .B0(b[0]),
-    .B1(b[1]),
-    .B10(b[10]),
-    .B11(b[11]),
-    .B12(b[12]),
-    .B13(b[13]),
-    .B14(b[14]),
-    .B15(b[15]),
-    .B16(b[16]),
-    .B17(1'h0),
-    .B2(b[2]),
-    .B3(b[3]),
-    .B4(b[4]),
-    .B5(b[5]),
-    .B6(b[6]),
-    .B7(b[7]),
-    .B8(b[8]),
-    .B9(b[9]),
-    .C0(1'h0),
-    .C1(1'h0),
-    .C10(1'h0),
-    .C11(1'h0),
-    .C12(1'h0),
-    .C13(1'h0),
-    .C14(1'h0),
-    .C15(1'h0),
-    .C16(1'h0),
-    .C17(1'h0),
-    .C2(1'h0),
-    .C3(1'h0),
-    .C4(1'h0),
-    .C5(1'h0),
-    .C6(1'h0),
-    .C7(1'h0),
-    .C8(1'h0),
-    .C9(1'h0),
-    .CE0(1'h1),
-    .CLK0(clk),
-    .P0(\port$1016$0 ),
-    .P1(\port$1016$1 ),
-    .P10(\port$1016$10 ),
-    .P11(\port$1016$11 ),
-    .P12(\port$1016$12 ),
-    .P13(\port$1016$13 ),
-    .P14(\port$1016$14 ),
-    .P15(\port$1016$15 ),
-    .P16(\port$1016$16 ),
-    .P17(\port$1016$17 ),
-    .P18(\port$1016$18 ),
-    .P19(\port$1016$19 ),
-    .P2(\port$1016$2 ),
-    .P20(\port$1016$20 ),
-    .P21(\port$1016$21 ),
-    .P22(\port$1016$22 ),
-    .P23(\port$1016$23 ),
-    .P24(\port$1016$24 ),
-    .P25(\port$1016$25 ),
-    .P26(\port$1016$26 ),
-    .P27(\port$1016$27 ),
-    .P28(\port$1016$28 ),
-    .P29(\port$1016$29 ),
-    .P3(\port$1016$3 ),
-    .P30(\port$1016$30 ),
-    .P31(\port$1016$31 ),
-    .P32(\port$1016$32 ),
-    .P33(\port$1016$33 ),
-    .P34(p36[34]),
-    .P35(p36[35]),
-    .P4(\port$1016$4 ),
-    .P5(\port$1016$5 ),
-    .P6(\port$1016$6 ),
-    .P7(\port$1016$7 ),
-    .P8(\port$1016$8 ),
-    .P9(\port$1016$9 ),
-    .RST0(rst),
-    .SIGNEDA(1'h1),
-    .SIGNEDB(1'h1),
-    .SOURCEA(1'h0),
-    .SOURCEB(1'h0)
-  );
-  assign p36[33:0] = { \port$1016$33 , \port$1016$32 , \port$1016$31 , \port$1016$30 , \port$1016$29 , \port$1016$28 , \port$1016$27 , \port$1016$26 , \port$1016$25 , \port$1016$24 , \port$1016$23 , \port$1016$22 , \port$1016$21 , \port$1016$20 , \port$1016$19 , \port$1016$18 , \port$1016$17 , \port$1016$16 , \port$1016$15 , \port$1016$14 , \port$1016$13 , \port$1016$12 , \port$1016$11 , \port$1016$10 , \port$1016$9 , \port$1016$8 , \port$1016$7 , \port$1016$6 , \port$1016$5 , \port$1016$4 , \port$1016$3 , \port$1016$2 , \port$1016$1 , \port$1016$0  };
+  assign p36[33:0] = { \port$1018$33 , \port$1018$32 , \port$1018$31 , \port$1018$30 , \port$1018$29 , \port$1018$28 , \port$1018$27 , \port$1018$26 , \port$1018$25 , \port$1018$24 , \port$1018$23 , \port$1018$22 , \port$1018$21 , \port$1018$20 , \port$1018$19 , \port$1018$18 , \port$1018$17 , \port$1018$16 , \port$1018$15 , \port$1018$14 , \port$1018$13 , \port$1018$12 , \port$1018$11 , \port$1018$10 , \port$1018$9 , \port$1018$8 , \port$1018$7 , \port$1018$6 , \port$1018$5 , \port$1018$4 , \port$1018$3 , \port$1018$2 , \port$1018$1 , \port$1018$0  };
 endmodule

@@ -57,96 +57,95 @@ endmodule
 (* generator = "Amaranth" *)
 module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_en, clk, rst, take, m_out__valid, m_out__payload, s_param__ready, i_a);
   wire _000_;
+  wire _001_;
+  wire _002_;
   wire _003_;
   wire _004_;
-  wire _005_;
-  wire _006_;
-  wire _007_;
-  wire _008_;
-  wire _011_;
-  (* unused_bits = "4" *)
-  wire [4:0] _012_;
+  wire [3:0] _007_;
   (* unused_bits = "1" *)
-  wire [1:0] _013_;
-  wire _014_;
-  wire _015_;
-  wire _016_;
+  wire [1:0] _008_;
+  wire _009_;
+  wire _010_;
+  wire _011_;
+  wire _012_;
+  wire [1:0] _017_;
+  wire [2:0] _018_;
+  wire _020_;
   wire _021_;
   wire _022_;
-  wire [1:0] _023_;
-  wire [2:0] _024_;
+  wire _023_;
   wire _025_;
   wire _026_;
   wire _027_;
-  wire _029_;
+  wire _028_;
   wire _030_;
   wire _031_;
-  wire _032_;
-  wire _034_;
-  wire _035_;
-  wire [5:0] _036_;
+  wire [5:0] _032_;
+  (* unused_bits = "6" *)
+  wire [6:0] _033_;
+  wire [5:0] _034_;
+  (* unused_bits = "6" *)
+  wire [6:0] _035_;
+  (* unused_bits = "6" *)
+  wire [6:0] _036_;
   (* unused_bits = "6" *)
   wire [6:0] _037_;
-  wire [5:0] _038_;
-  (* unused_bits = "6" *)
-  wire [6:0] _039_;
-  (* unused_bits = "6" *)
-  wire [6:0] _040_;
-  (* unused_bits = "6" *)
-  wire [6:0] _041_;
+  wire _038_;
+  wire [17:0] _039_;
+  wire [3:0] _041_;
   wire _042_;
   wire _043_;
-  wire [17:0] _044_;
-  wire [3:0] _046_;
-  wire _047_;
   wire _048_;
   wire _052_;
-  wire _058_;
-  wire [15:0] _059_;
-  wire _061_;
-  wire _062_;
+  wire [15:0] _053_;
+  wire _055_;
+  wire _056_;
+  wire _057_;
+  wire [15:0] _058_;
+  wire _059_;
+  wire _060_;
+  wire [15:0] _061_;
+  wire [5:0] _062_;
   wire _063_;
-  wire [15:0] _064_;
-  wire _065_;
-  wire _066_;
-  wire [15:0] _067_;
-  wire _068_;
-  (* unused_bits = "6" *)
-  wire [6:0] _069_;
-  wire _070_;
+  wire _064_;
   (* unused_bits = "4" *)
-  wire [4:0] _071_;
+  wire [4:0] _065_;
   (* unused_bits = "2" *)
-  wire [2:0] _072_;
+  wire [2:0] _066_;
+  (* unused_bits = "1" *)
+  wire [1:0] _067_;
+  wire _068_;
+  (* unused_bits = "5" *)
+  wire [5:0] _071_;
+  wire _072_;
   wire _073_;
   wire _074_;
   wire _076_;
-  wire _078_;
-  wire _079_;
-  wire [4:0] _080_;
-  wire _081_;
+  wire _077_;
+  (* unused_bits = "17" *)
+  wire [17:0] _078_;
+  (* unused_bits = "4" *)
+  wire [4:0] _079_;
+  wire _080_;
+  (* unused_bits = "8" *)
+  wire [8:0] _081_;
+  wire _082_;
   wire _083_;
   wire _084_;
-  (* unused_bits = "4" *)
-  wire [4:0] _086_;
-  wire _087_;
-  (* unused_bits = "8" *)
-  wire [8:0] _088_;
-  wire _089_;
-  wire _090_;
-  wire _091_;
-  wire _092_;
   (* unused_bits = "17" *)
-  wire [17:0] _093_;
+  wire [17:0] _085_;
   (* unused_bits = "17" *)
-  wire [17:0] _094_;
-  wire _099_;
-  wire _100_;
-  wire _101_;
+  wire [17:0] _086_;
+  wire _094_;
+  wire _096_;
+  wire _098_;
   wire _102_;
+  wire _103_;
   wire _104_;
   wire _105_;
   wire _106_;
+  wire _107_;
+  wire _108_;
   wire _109_;
   wire _110_;
   wire _111_;
@@ -231,119 +230,106 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   wire _190_;
   wire _191_;
   wire _192_;
-  wire _193_;
+  wire [5:0] _193_;
   wire _194_;
   wire _195_;
   wire _196_;
-  wire _197_;
-  wire _198_;
-  wire [5:0] _199_;
-  wire _200_;
   wire _201_;
-  wire _202_;
-  wire _203_;
-  wire _209_;
-  wire _212_;
-  wire [16:0] _215_;
+  wire _207_;
+  wire _210_;
+  wire [16:0] _213_;
   (* unused_bits = "1" *)
-  wire [5:0] _218_;
-  wire [3:0] _222_;
-  wire _227_;
-  wire _231_;
+  wire [5:0] _216_;
+  wire [3:0] _220_;
+  wire _225_;
+  wire _229_;
+  wire _230_;
   wire _232_;
-  wire _234_;
-  wire _235_;
-  wire _242_;
+  wire _233_;
+  wire _240_;
+  wire _246_;
+  wire _247_;
   wire _248_;
   wire _249_;
   wire _250_;
-  wire _252_;
+  wire [1:0] _251_;
   wire _253_;
-  wire _254_;
+  wire [1:0] _254_;
   wire _255_;
-  wire _256_;
-  wire _257_;
+  wire [1:0] _256_;
+  wire [1:0] _257_;
   wire _258_;
-  wire _259_;
+  wire [1:0] _259_;
   wire _260_;
+  wire _261_;
+  wire _263_;
   wire _264_;
-  wire [1:0] _265_;
-  wire _267_;
-  wire [1:0] _268_;
-  wire _269_;
-  wire [1:0] _270_;
+  wire _265_;
+  wire [15:0] _266_;
+  wire _268_;
+  wire [15:0] _269_;
+  wire _270_;
   wire [1:0] _271_;
-  wire _272_;
+  wire [1:0] _272_;
   wire [1:0] _273_;
-  wire _274_;
   wire _275_;
+  wire [1:0] _276_;
   wire _277_;
-  wire _278_;
-  wire _279_;
-  wire [15:0] _280_;
-  wire _282_;
-  wire [15:0] _283_;
-  wire _284_;
-  wire [1:0] _285_;
-  wire [1:0] _286_;
-  wire [1:0] _287_;
-  wire _289_;
-  wire [1:0] _290_;
+  wire [5:0] _278_;
+  wire [5:0] _279_;
+  wire _281_;
+  wire [5:0] _282_;
+  wire _283_;
+  wire [3:0] _284_;
+  wire [3:0] _285_;
+  wire [3:0] _286_;
+  wire _288_;
+  wire [3:0] _289_;
+  wire _290_;
   wire _291_;
-  wire [5:0] _292_;
-  wire [5:0] _293_;
+  wire _292_;
+  wire _294_;
   wire _295_;
-  wire [5:0] _296_;
+  wire _296_;
   wire _297_;
-  wire [3:0] _298_;
-  wire [3:0] _299_;
-  wire [3:0] _300_;
+  wire _298_;
+  wire _299_;
+  wire _300_;
+  wire _301_;
   wire _302_;
-  wire [3:0] _303_;
+  wire _303_;
   wire _304_;
   wire _305_;
   wire _306_;
+  wire _307_;
   wire _308_;
   wire _309_;
   wire _310_;
-  wire _311_;
-  wire _312_;
-  wire _313_;
-  wire _314_;
-  wire _315_;
-  wire _316_;
-  wire _317_;
-  wire _318_;
-  wire _319_;
-  wire _320_;
-  wire _321_;
+  wire [5:0] _313_;
+  wire [5:0] _314_;
+  wire [5:0] _315_;
+  wire [5:0] _316_;
+  wire [5:0] _317_;
+  wire [5:0] _318_;
+  wire [5:0] _319_;
+  wire [5:0] _320_;
   wire _322_;
   wire _323_;
   wire _324_;
   wire _325_;
-  wire [5:0] _328_;
-  wire [5:0] _329_;
-  wire [5:0] _330_;
-  wire [5:0] _331_;
-  wire [5:0] _332_;
-  wire [5:0] _333_;
-  wire [5:0] _334_;
-  wire [5:0] _335_;
-  wire _339_;
-  wire _340_;
-  wire _341_;
-  wire _342_;
-  wire _343_;
-  wire _344_;
-  wire _345_;
-  wire _346_;
+  wire _326_;
+  wire _327_;
+  wire _328_;
+  wire _329_;
+  wire _330_;
+  wire _331_;
   wire \$like ;
   wire [5:0] \$like$53 ;
   wire \$signal ;
-  reg \$signal$105  = 1'h0;
-  reg \$signal$106  = 1'h0;
-  reg \$signal$122  = 1'h0;
-  reg \$signal$130  = 1'h0;
+  reg \$signal$108  = 1'h0;
+  reg \$signal$109  = 1'h0;
+  reg \$signal$135  = 1'h0;
+  reg \$signal$142  = 1'h0;
   reg [15:0] M_ = 16'h0000;
   reg [23:0] acc_chosen = 24'h000000;
   reg [7:0] act_max = 8'h00;
@@ -368,7 +354,21 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   reg [3:0] dn = 4'h0;
   reg dn_last = 1'h0;
   reg dn_last_next = 1'h0;
+  (* init = 18'bx00000000000000000 *)
+  (* unused_bits = "17" *)
+  wire [17:0] drain_back;
+  reg drain_d_pen = 1'h0;
+  reg drain_dn_pen = 1'h0;
+  reg drain_lt_last = 1'h0;
+  reg drain_lt_pen = 1'h0;
+  reg drain_lt_wrap = 1'h0;
+  reg drain_lt_wrap_pen = 1'h0;
+  (* init = 18'bx00000000000000000 *)
+  (* unused_bits = "17" *)
+  wire [17:0] drain_plus;
   reg drain_restart = 1'h0;
+  wire enter;
+  reg enter_q = 1'h0;
   reg [4:0] flush = 5'h00;
   reg [16:0] fm0 = 17'h00000;
   reg [3:0] fn = 4'h0;
@@ -385,7 +385,6 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   input [31:0] i_w;
   wire [31:0] i_w;
   reg in_data = 1'h0;
-  reg [15:0] k_last = 16'h0000;
   reg [16:0] k_pen = 17'h00000;
   wire [3:0] kept;
   reg [7:0] kk = 8'h00;
@@ -404,11 +403,12 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   reg nb_one = 1'h0;
   reg [4:0] nb_pen = 5'h00;
   wire [7:0] o_data;
-  wire [95:0] \o_data$133 ;
+  wire [95:0] \o_data$145 ;
   wire o_last;
   wire o_valid;
   wire \o_valid$78 ;
   reg [1:0] ob = 2'h0;
+  reg ob_last = 1'h0;
   reg [7:0] part0 = 8'h00;
   reg [7:0] part1 = 8'h00;
   reg [7:0] part2 = 8'h00;
@@ -442,210 +442,208 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   reg [16:0] tile_pen = 17'h00000;
   reg [5:0] w_addr = 6'h00;
   reg [68:0] w_data = 69'h000000000000000000;
+  reg [32:0] \w_data$83  = 33'h000000000;
   reg w_en = 1'h0;
   wire \w_en$77 ;
+  reg \w_en$81  = 1'h0;
   reg [5:0] wa = 6'h00;
   reg [1:0] wb = 2'h0;
   wire wrap;
   reg [7:0] zero_point = 8'h00;
   assign kept = credits + give_back;
-  assign _035_ = s_act__valid & s_wgt__valid;
-  assign _043_ = in_data & _035_;
-  assign _052_ = ~ at_k_last;
-  assign _061_ = credit_ok | _052_;
-  assign take = _043_ & _061_;
-  assign _068_ = s_act__valid & s_wgt__valid;
-  assign _079_ = in_data & _068_;
-  assign _089_ = _079_ & credit_ok;
-  assign \$signal  = _089_ & at_k_last;
-  assign _100_ = ~ in_data;
+  assign _031_ = s_act__valid & s_wgt__valid;
+  assign _038_ = in_data & _031_;
+  assign _048_ = ~ at_k_last;
+  assign _055_ = credit_ok | _048_;
+  assign take = _038_ & _055_;
+  assign _063_ = s_act__valid & s_wgt__valid;
+  assign _073_ = in_data & _063_;
+  assign _083_ = _073_ & credit_ok;
+  assign \$signal  = _083_ & at_k_last;
+  assign _094_ = ~ in_data;
   assign _000_ = s_act__valid & s_wgt__valid;
   assign _011_ = ~ at_k_last;
   assign _022_ = credit_ok | _011_;
-  assign _029_ = _000_ & _022_;
-  assign adv = _100_ | _029_;
-  assign _030_ = compute & adv;
-  assign _031_ = _030_ & at_tile_last;
-  assign block_end = _031_ & fn_last;
+  assign _025_ = _000_ & _022_;
+  assign adv = _094_ | _025_;
+  assign _026_ = compute & adv;
+  assign _027_ = _026_ & at_tile_last;
+  assign block_end = _027_ & fn_last;
   assign i_last = take & at_k_last;
-  assign _032_ = ! lane;
+  assign _028_ = ! lane;
   assign row_end = o_valid & beat_last;
-  assign _034_ = ~ dn_last;
-  assign wrap = d_last & _034_;
-  assign _036_ = ra_inc + 1'h1;
+  assign _030_ = ~ dn_last;
+  assign wrap = d_last & _030_;
+  assign _032_ = ra_inc + 1'h1;
+  assign _033_[5:0] = ra_inc + 6'h3d;
+  assign _034_ = ra_row + 1'h1;
+  assign _035_[5:0] = ra_row + 6'h3d;
+  assign _036_[5:0] = ra_inc + 1'h1;
   assign _037_[5:0] = ra_inc + 6'h3d;
-  assign _038_ = ra_row + 1'h1;
-  assign _039_[5:0] = ra_row + 6'h3d;
-  assign _040_[5:0] = ra_inc + 1'h1;
-  assign _041_[5:0] = ra_inc + 6'h3d;
-  assign _042_ = ob == 2'h3;
-  assign \w_en$77  = \o_valid$78  & _042_;
-  assign _044_ = fm0 + 2'h2;
-  assign _046_ = kept - 2'h2;
-  assign _047_ = kept >= 3'h4;
-  assign _048_ = kept >= 2'h2;
-  assign _058_ = hdr[47:32] > 4'hb;
-  assign _059_ = _058_ ? hdr[47:32] : 16'h000b;
-  assign _062_ = hdr[47:32] == 1'h1;
-  assign _063_ = hdr[47:32] > 4'hb;
-  assign _064_ = _063_ ? hdr[47:32] : 16'h000b;
-  assign _065_ = _064_ == 1'h1;
-  assign _066_ = hdr[31:16] == 1'h1;
-  assign _067_ = ch + 1'h1;
-  assign _069_[5:0] = wa + 1'h1;
-  assign _070_ = wb == 2'h3;
-  assign _071_[3:0] = blk + 1'h1;
-  assign _072_[1:0] = wb + 1'h1;
-  assign _073_ = lane + 1'h1;
-  assign _074_ = ch == n_pen;
-  assign _076_ = ! blk;
-  assign _078_ = block_end & last_mblock;
-  assign _080_ = flush - 1'h1;
-  assign _081_ = ! flush;
-  assign _083_ = fn_last & last_mblock;
-  assign _084_ = ~ _083_;
-  assign _086_[3:0] = fn + 1'h1;
-  assign _087_ = fn == nb_pen;
-  assign _088_[7:0] = kk + 1'h1;
-  assign _090_ = kk == k_pen;
-  assign _091_ = kk == tile_pen;
-  assign _092_ = kk == k_last;
-  assign _093_[16:0] = row - 1'h1;
-  assign _094_[16:0] = row + 1'h1;
-  assign _099_ = row < m_wrap;
-  assign _101_ = row < m_wrap_pen;
-  assign _102_ = ~ _101_;
-  assign _104_ = row < m_last;
-  assign _105_ = row < m_pen;
-  assign _106_ = ~ _105_;
-  assign _109_ = ! d;
+  assign \w_en$77  = \o_valid$78  & ob_last;
+  assign _039_ = fm0 + 2'h2;
+  assign _041_ = kept - 2'h2;
+  assign _042_ = kept >= 3'h4;
+  assign _043_ = kept >= 2'h2;
+  assign _052_ = hdr[47:32] > 4'hb;
+  assign _053_ = _052_ ? hdr[47:32] : 16'h000b;
+  assign _056_ = hdr[47:32] == 1'h1;
+  assign _057_ = hdr[47:32] > 4'hb;
+  assign _058_ = _057_ ? hdr[47:32] : 16'h000b;
+  assign _059_ = _058_ == 1'h1;
+  assign _060_ = hdr[31:16] == 1'h1;
+  assign _061_ = ch + 1'h1;
+  assign _062_ = wa + 1'h1;
+  assign _064_ = wb == 2'h3;
+  assign _065_[3:0] = blk + 1'h1;
+  assign _066_[1:0] = wb + 1'h1;
+  assign _067_[0] = lane + 1'h1;
+  assign _068_ = ch == n_pen;
+  assign _071_[4:0] = flush - 1'h1;
+  assign _072_ = ! flush;
+  assign _074_ = block_end & last_mblock;
+  assign _076_ = fn_last & last_mblock;
+  assign _077_ = ~ _076_;
+  assign _078_[16:0] = fm0 + 2'h2;
+  assign _079_[3:0] = fn + 1'h1;
+  assign _080_ = fn == nb_pen;
+  assign _081_[7:0] = kk + 1'h1;
+  assign _082_ = kk == k_pen;
+  assign _084_ = kk == tile_pen;
+  assign _085_[16:0] = row + 1'h1;
+  assign _086_[16:0] = row - 1'h1;
+  assign _096_ = ~ drain_lt_wrap_pen;
+  assign _098_ = ~ drain_lt_pen;
+  assign _102_ = ~ drain_restart;
+  assign _103_ = _102_ & o_valid;
+  assign _001_ = ~ beat_last;
+  assign _002_ = _103_ & _001_;
   assign _003_ = ~ drain_restart;
-  assign _004_ = _003_ & o_valid;
-  assign _005_ = ~ beat_last;
-  assign _006_ = _004_ & _005_;
-  assign _007_ = ~ drain_restart;
-  assign _008_ = _007_ & row_end;
-  assign _012_[3:0] = dn + 1'h1;
-  assign _013_[0] = d + 1'h1;
-  assign _014_ = o_valid & row_valid;
-  assign _015_ = row_end & row_valid;
-  assign _016_ = _015_ & row_last;
-  assign _021_ = ob == 2'h3;
-  assign _023_ = ob + 1'h1;
-  assign _024_[1:0] = _021_ ? 2'h0 : _023_;
-  assign _025_ = r_en & m_out__valid;
-  assign _026_ = ~ row_valid;
-  assign _027_ = row_end & _026_;
+  assign _004_ = _003_ & row_end;
+  assign _007_ = dn + 1'h1;
+  assign _008_[0] = d + 1'h1;
+  assign _009_ = o_valid & row_valid;
+  assign _010_ = row_end & row_valid;
+  assign _012_ = _010_ & row_last;
+  assign _017_ = ob + 1'h1;
+  assign _018_[1:0] = ob_last ? 2'h0 : _017_;
+  assign _020_ = r_en & m_out__valid;
+  assign _021_ = ~ row_valid;
+  assign _023_ = row_end & _021_;
   reg \ra_row_reg[1]  = 1'h0;
   assign ra_row[1] = \ra_row_reg[1] ;
-  reg [4:0] _508_ = 5'h00;
-  assign { ra_row[5:2], ra_row[0] } = _508_;
-  assign _110_ = { _297_, _295_ } != 1'h0;
-  assign _111_ = { _302_, s_param__valid } != 2'h2;
-  assign _112_ = { _304_, s_param__valid } != 2'h2;
-  assign _113_ = { _302_, _070_, lane, s_param__valid } != 4'h9;
-  assign _114_ = { _302_, lane, s_param__valid } != 3'h7;
-  assign _115_ = { _304_, _302_ } != 1'h0;
-  assign _116_ = { _308_, s_param__valid } != 2'h2;
-  assign _117_ = { _310_, s_param__valid } != 2'h2;
-  assign _118_ = { _310_, _308_ } != 1'h0;
-  assign _119_ = { _008_, _006_, drain_restart } != 1'h0;
-  assign _120_ = { drain_restart, o_valid } != 1'h0;
-  assign _121_ = { drain_restart, o_valid } != 1'h0;
-  assign _122_ = { _008_, _006_, drain_restart } != 1'h0;
-  assign _123_ = { compute, adv } != 2'h2;
-  assign _124_ = { compute, adv } != 2'h2;
-  assign _125_ = { compute, adv } != 2'h2;
-  assign _126_ = { at_tile_last, compute, adv } != 2'h3;
-  assign _127_ = { compute, adv } != 2'h2;
-  assign _128_ = { _092_, at_tile_last, compute, adv } != 2'h3;
-  assign _129_ = { _249_, _248_ } != 1'h0;
-  assign _130_ = { _255_, s_param__valid } != 2'h2;
-  assign _131_ = { _255_, ch_last, s_param__valid } != 3'h5;
-  assign _132_ = { _252_, _078_ } != 2'h2;
-  assign _133_ = { _255_, _252_ } != 1'h0;
-  assign _134_ = { _272_, s_param__valid } != 2'h2;
-  assign _135_ = { _274_, s_param__valid } != 2'h2;
-  assign _136_ = { _272_, ch_last, s_param__valid } != 3'h5;
-  assign _137_ = { _269_, _078_ } != 2'h2;
-  assign _138_ = { _267_, _081_ } != 2'h2;
-  assign _139_ = { _274_, _272_, _269_, _267_ } != 1'h0;
-  assign _140_ = { _277_, s_param__valid } != 2'h2;
-  assign _141_ = { _279_, s_param__valid } != 2'h2;
-  assign _142_ = { _279_, _277_ } != 1'h0;
-  assign _143_ = { _282_, s_param__valid } != 2'h2;
-  assign _144_ = { _284_, s_param__valid } != 2'h2;
-  assign _145_ = { _284_, _282_ } != 1'h0;
-  assign _146_ = { _289_, s_param__valid } != 2'h2;
-  assign _147_ = { _291_, s_param__valid } != 2'h2;
-  assign _148_ = { _289_, lane, s_param__valid } != 3'h7;
-  assign _149_ = { _291_, _289_ } != 1'h0;
-  assign _150_ = { _295_, s_param__valid } != 2'h2;
-  assign _151_ = { _297_, s_param__valid } != 2'h2;
-  assign _152_ = { _295_, lane, s_param__valid } != 3'h7;
-  assign _153_ = & { _110_, _152_, _151_, _150_ };
-  assign _154_ = & { _115_, _114_, _113_, _112_, _111_ };
-  assign _155_ = & { _118_, _117_, _116_ };
-  assign _156_ = & { _311_, s_param__valid };
-  assign _157_ = & { _312_, s_param__valid };
-  assign _158_ = & { _313_, s_param__valid };
-  assign _159_ = & { _314_, s_param__valid };
-  assign _160_ = & { _315_, s_param__valid };
-  assign _161_ = & { _316_, s_param__valid };
-  assign _162_ = & { _317_, s_param__valid };
-  assign _163_ = & { _318_, s_param__valid };
-  assign _164_ = & { _319_, s_param__valid };
-  assign _165_ = & { _320_, s_param__valid };
-  assign _166_ = & { _321_, s_param__valid };
-  assign _167_ = & { _322_, s_param__valid };
-  assign _168_ = & { _323_, s_param__valid };
-  assign _169_ = & { _324_, s_param__valid };
-  assign _170_ = & { _325_, s_param__valid };
-  assign _171_ = & { _200_, \o_valid$78  };
-  assign _172_ = & { _201_, \o_valid$78  };
-  assign _173_ = & { _202_, \o_valid$78  };
-  assign _174_ = & { _126_, _125_ };
-  assign _175_ = & { at_tile_last, adv };
-  assign _176_ = & { fn_last, at_tile_last, adv };
-  assign _177_ = & { _128_, _127_ };
-  assign _178_ = & { _133_, _132_, _131_, _130_ };
-  assign _179_ = & { _256_, ch_last, s_param__valid };
-  assign _180_ = & { _264_, ch_last, s_param__valid };
-  assign _181_ = & { _139_, _138_, _137_, _136_, _135_, _134_ };
-  assign _182_ = & { _142_, _141_, _140_ };
-  assign _183_ = & { _145_, _144_, _143_ };
-  assign _184_ = & { _149_, _148_, _147_, _146_ };
-  assign _194_ = ~ _340_;
-  assign _195_ = ~ _344_;
-  assign _196_ = ~ compute;
-  assign _197_ = ~ compute;
-  assign _198_ = ~ compute;
-  assign _185_ = | { _194_, rst };
-  assign _186_ = | { drain_restart, rst };
-  assign _187_ = | { drain_restart, rst };
-  assign _188_ = | { drain_restart, rst };
-  assign _189_ = | { _195_, rst };
-  assign _190_ = | { d_last, rst };
-  assign _191_ = | { _196_, rst };
-  assign _192_ = | { _197_, rst };
-  assign _193_ = | { _198_, rst };
-  assign _200_ = ob == 2'h2;
-  assign _201_ = ob == 1'h1;
-  assign _202_ = ! ob;
-  assign _203_ = drain_restart ? 1'h0 : d_last;
-  assign _209_ = drain_restart ? m_one : row_last;
-  assign _212_ = drain_restart ? 1'h1 : row_valid;
-  assign _215_ = drain_restart ? 17'h00000 : row;
-  assign _218_ = drain_restart ? (* full_case = 32'd1 *) 6'h3d : \$like$53 ;
-  assign _199_[0] = drain_restart ? (* full_case = 32'd1 *) 1'h1 : \$like ;
-  assign _222_ = drain_restart ? 4'h0 : dn;
-  assign _227_ = drain_restart ? 1'h0 : d;
-  assign _231_ = at_tile_last ? (* full_case = 32'd1 *) \$signal$106  : _091_;
-  assign _232_ = adv ? _231_ : 1'hx;
-  assign _234_ = at_tile_last ? (* full_case = 32'd1 *) \$signal$105  : _090_;
-  assign _235_ = adv ? _234_ : 1'hx;
-  assign _242_ = _092_ ? 1'h0 : 1'hx;
-  function [4:0] _675_;
+  reg [4:0] _495_ = 5'h00;
+  assign { ra_row[5:2], ra_row[0] } = _495_;
+  reg [16:0] _514_ = 17'h00000;
+  assign drain_back[16:0] = _514_;
+  reg [16:0] _515_ = 17'h00000;
+  assign drain_plus[16:0] = _515_;
+  assign _104_ = { _263_, s_param__valid } != 2'h2;
+  assign _105_ = { _265_, s_param__valid } != 2'h2;
+  assign _106_ = { _265_, _263_ } != 1'h0;
+  assign _107_ = { _268_, s_param__valid } != 2'h2;
+  assign _108_ = { _270_, s_param__valid } != 2'h2;
+  assign _109_ = { _270_, _268_ } != 1'h0;
+  assign _110_ = { _275_, s_param__valid } != 2'h2;
+  assign _111_ = { _277_, s_param__valid } != 2'h2;
+  assign _112_ = { _275_, lane, s_param__valid } != 3'h7;
+  assign _113_ = { _277_, _275_ } != 1'h0;
+  assign _114_ = { _281_, s_param__valid } != 2'h2;
+  assign _115_ = { _283_, s_param__valid } != 2'h2;
+  assign _116_ = { _281_, lane, s_param__valid } != 3'h7;
+  assign _117_ = { _283_, _281_ } != 1'h0;
+  assign _118_ = { _288_, s_param__valid } != 2'h2;
+  assign _119_ = { _290_, s_param__valid } != 2'h2;
+  assign _120_ = { _288_, _064_, lane, s_param__valid } != 4'h9;
+  assign _121_ = { _288_, lane, s_param__valid } != 3'h7;
+  assign _122_ = { _290_, _288_ } != 1'h0;
+  assign _123_ = { _294_, s_param__valid } != 2'h2;
+  assign _124_ = { _296_, s_param__valid } != 2'h2;
+  assign _125_ = { _296_, _294_ } != 1'h0;
+  assign _126_ = { _004_, _002_, enter_q, d_last } != 4'h8;
+  assign _127_ = { _004_, _002_, enter_q } != 1'h0;
+  assign _128_ = { _002_, enter_q } != 2'h2;
+  assign _129_ = { _004_, _002_, drain_restart } != 1'h0;
+  assign _130_ = { drain_restart, o_valid } != 1'h0;
+  assign _131_ = { drain_restart, o_valid } != 1'h0;
+  assign _132_ = { _004_, _002_, drain_restart } != 1'h0;
+  assign _133_ = { compute, adv } != 2'h2;
+  assign _134_ = { compute, adv } != 2'h2;
+  assign _135_ = { compute, adv } != 2'h2;
+  assign _136_ = { at_tile_last, compute, adv } != 2'h3;
+  assign _137_ = { at_tile_last, compute, adv, at_k_last } != 3'h6;
+  assign _138_ = { compute, adv } != 2'h2;
+  assign _139_ = { _247_, _246_ } != 1'h0;
+  assign _140_ = { _258_, s_param__valid } != 2'h2;
+  assign _141_ = { _260_, s_param__valid } != 2'h2;
+  assign _142_ = { _258_, ch_last, s_param__valid } != 3'h5;
+  assign _143_ = { _255_, compute } != 2'h3;
+  assign _144_ = { _253_, _072_ } != 2'h2;
+  assign _145_ = { _260_, _258_, _255_, _253_ } != 1'h0;
+  assign _146_ = & { _106_, _105_, _104_ };
+  assign _147_ = & { _109_, _108_, _107_ };
+  assign _148_ = & { _113_, _112_, _111_, _110_ };
+  assign _149_ = & { _117_, _116_, _115_, _114_ };
+  assign _150_ = & { _122_, _121_, _120_, _119_, _118_ };
+  assign _151_ = & { _125_, _124_, _123_ };
+  assign _152_ = & { _297_, s_param__valid };
+  assign _153_ = & { _298_, s_param__valid };
+  assign _154_ = & { _299_, s_param__valid };
+  assign _155_ = & { _300_, s_param__valid };
+  assign _156_ = & { _301_, s_param__valid };
+  assign _157_ = & { _302_, s_param__valid };
+  assign _158_ = & { _303_, s_param__valid };
+  assign _159_ = & { _304_, s_param__valid };
+  assign _160_ = & { _305_, s_param__valid };
+  assign _161_ = & { _306_, s_param__valid };
+  assign _162_ = & { _307_, s_param__valid };
+  assign _163_ = & { _308_, s_param__valid };
+  assign _164_ = & { _309_, s_param__valid };
+  assign _165_ = & { _310_, s_param__valid };
+  assign _166_ = & { _194_, \o_valid$78  };
+  assign _167_ = & { _195_, \o_valid$78  };
+  assign _168_ = & { _196_, \o_valid$78  };
+  assign _169_ = & { _128_, _127_, _126_ };
+  assign _170_ = & { _136_, _135_ };
+  assign _171_ = & { at_tile_last, adv };
+  assign _172_ = & { fn_last, at_tile_last, adv };
+  assign _173_ = & { _138_, _137_ };
+  assign _174_ = & { _248_, ch_last, s_param__valid };
+  assign _175_ = & { _249_, ch_last, s_param__valid };
+  assign _176_ = & { _250_, ch_last, s_param__valid };
+  assign _177_ = & { _145_, _144_, _143_, _142_, _141_, _140_ };
+  assign _188_ = ~ _325_;
+  assign _189_ = ~ _329_;
+  assign _190_ = ~ compute;
+  assign _191_ = ~ compute;
+  assign _192_ = ~ compute;
+  assign _178_ = | { _188_, rst };
+  assign _179_ = | { drain_restart, rst };
+  assign _180_ = | { drain_restart, rst };
+  assign _181_ = | { drain_restart, rst };
+  assign _182_ = | { _189_, rst };
+  assign _183_ = | { d_last, rst };
+  assign _184_ = | { _190_, rst };
+  assign _185_ = | { _191_, rst };
+  assign _186_ = | { _192_, rst };
+  assign _187_ = | { _074_, rst };
+  assign _194_ = ob == 2'h2;
+  assign _195_ = ob == 1'h1;
+  assign _196_ = ! ob;
+  assign _201_ = drain_restart ? 1'h0 : d_last;
+  assign _207_ = drain_restart ? m_one : row_last;
+  assign _210_ = drain_restart ? 1'h1 : row_valid;
+  assign _213_ = drain_restart ? 17'h00000 : row;
+  assign _216_ = drain_restart ? (* full_case = 32'd1 *) 6'h3d : \$like$53 ;
+  assign _193_[0] = drain_restart ? (* full_case = 32'd1 *) 1'h1 : \$like ;
+  assign _220_ = drain_restart ? 4'h0 : dn;
+  assign _225_ = drain_restart ? 1'h0 : d;
+  assign _229_ = at_tile_last ? (* full_case = 32'd1 *) \$signal$109  : _084_;
+  assign _230_ = adv ? _229_ : 1'hx;
+  assign _232_ = at_tile_last ? (* full_case = 32'd1 *) \$signal$108  : _082_;
+  assign _233_ = adv ? _232_ : 1'hx;
+  assign _240_ = at_k_last ? 1'h0 : 1'hx;
+  function [4:0] _669_;
     input [4:0] a;
     input [9:0] b;
     input [1:0] s;
@@ -653,42 +651,20 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
     (* parallel_case *)
     casez (s)
       2'b?1:
-        _675_ = b[4:0];
+        _669_ = b[4:0];
       2'b1?:
-        _675_ = b[9:5];
+        _669_ = b[9:5];
       default:
-        _675_ = a;
+        _669_ = a;
     endcase
   endfunction
-  assign _248_ = ctrl_state == (* full_case = 32'd1 *) 2'h3;
-  assign _249_ = ctrl_state == (* full_case = 32'd1 *) 2'h2;
-  assign _250_ = _078_ ? 1'h0 : 1'hx;
-  function [0:0] _679_;
-    input [0:0] a;
-    input [1:0] b;
-    input [1:0] s;
-    (* parallel_case *)
-    casez (s)
-      2'b?1:
-        _679_ = b[0:0];
-      2'b1?:
-        _679_ = b[1:1];
-      default:
-        _679_ = a;
-    endcase
-  endfunction
-  assign _252_ = ctrl_state == 2'h2;
-  assign _253_ = ch_last ? 1'h1 : 1'hx;
-  assign _254_ = s_param__valid ? _253_ : 1'hx;
-  assign _255_ = ctrl_state == 1'h1;
-  assign _256_ = ctrl_state == 1'h1;
-  assign _257_ = ch_last ? _076_ : dn_last;
-  assign _258_ = s_param__valid ? _257_ : dn_last;
-  assign _259_ = _260_ ? _258_ : dn_last;
-  assign _260_ = ctrl_state == 1'h1;
-  assign _264_ = ctrl_state == 1'h1;
-  assign _265_ = _081_ ? 2'h0 : 2'hx;
-  function [1:0] _694_;
+  assign _246_ = ctrl_state == (* full_case = 32'd1 *) 2'h3;
+  assign _247_ = ctrl_state == (* full_case = 32'd1 *) 2'h2;
+  assign _248_ = ctrl_state == 1'h1;
+  assign _249_ = ctrl_state == 1'h1;
+  assign _250_ = ctrl_state == 1'h1;
+  assign _251_ = _072_ ? 2'h0 : 2'hx;
+  function [1:0] _676_;
     input [1:0] a;
     input [7:0] b;
     input [3:0] s;
@@ -696,187 +672,189 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
     (* parallel_case *)
     casez (s)
       4'b???1:
-        _694_ = b[1:0];
+        _676_ = b[1:0];
       4'b??1?:
-        _694_ = b[3:2];
+        _676_ = b[3:2];
       4'b?1??:
-        _694_ = b[5:4];
+        _676_ = b[5:4];
       4'b1???:
-        _694_ = b[7:6];
+        _676_ = b[7:6];
       default:
-        _694_ = a;
+        _676_ = a;
     endcase
   endfunction
-  assign _267_ = ctrl_state == (* full_case = 32'd1 *) 2'h3;
-  assign _268_ = _078_ ? 2'h3 : 2'hx;
-  assign _269_ = ctrl_state == (* full_case = 32'd1 *) 2'h2;
-  assign _270_ = ch_last ? 2'h2 : 2'hx;
-  assign _271_ = s_param__valid ? _270_ : 2'hx;
-  assign _272_ = ctrl_state == (* full_case = 32'd1 *) 1'h1;
-  assign _273_ = s_param__valid ? 2'h1 : 2'hx;
-  assign _274_ = ! (* full_case = 32'd1 *) ctrl_state;
-  assign _275_ = s_param__valid ? _074_ : 1'hx;
-  function [0:0] _704_;
+  assign _253_ = ctrl_state == (* full_case = 32'd1 *) 2'h3;
+  assign _254_ = compute ? 2'hx : 2'h3;
+  assign _255_ = ctrl_state == (* full_case = 32'd1 *) 2'h2;
+  assign _256_ = ch_last ? 2'h2 : 2'hx;
+  assign _257_ = s_param__valid ? _256_ : 2'hx;
+  assign _258_ = ctrl_state == (* full_case = 32'd1 *) 1'h1;
+  assign _259_ = s_param__valid ? 2'h1 : 2'hx;
+  assign _260_ = ! (* full_case = 32'd1 *) ctrl_state;
+  assign _261_ = s_param__valid ? _068_ : 1'hx;
+  function [0:0] _686_;
     input [0:0] a;
     input [1:0] b;
     input [1:0] s;
     (* parallel_case *)
     casez (s)
       2'b?1:
-        _704_ = b[0:0];
+        _686_ = b[0:0];
       2'b1?:
-        _704_ = b[1:1];
+        _686_ = b[1:1];
       default:
-        _704_ = a;
+        _686_ = a;
     endcase
   endfunction
-  assign _277_ = ctrl_state == 1'h1;
-  assign _278_ = s_param__valid ? _066_ : 1'hx;
-  assign _279_ = ! ctrl_state;
-  assign _280_ = s_param__valid ? _067_ : 16'hxxxx;
-  function [15:0] _709_;
+  assign _263_ = ctrl_state == 1'h1;
+  assign _264_ = s_param__valid ? _060_ : 1'hx;
+  assign _265_ = ! ctrl_state;
+  assign _266_ = s_param__valid ? _061_ : 16'hxxxx;
+  function [15:0] _691_;
     input [15:0] a;
     input [31:0] b;
     input [1:0] s;
     (* parallel_case *)
     casez (s)
       2'b?1:
-        _709_ = b[15:0];
+        _691_ = b[15:0];
       2'b1?:
-        _709_ = b[31:16];
+        _691_ = b[31:16];
       default:
-        _709_ = a;
+        _691_ = a;
     endcase
   endfunction
-  assign _282_ = ctrl_state == 1'h1;
-  assign _283_ = s_param__valid ? 16'h0000 : 16'hxxxx;
-  assign _284_ = ! ctrl_state;
-  assign _285_ = _070_ ? (* full_case = 32'd1 *) 2'h0 : _072_[1:0];
-  assign _286_ = lane ? 2'hx : _285_;
-  assign _287_ = s_param__valid ? _286_ : 2'hx;
-  function [1:0] _716_;
+  assign _268_ = ctrl_state == 1'h1;
+  assign _269_ = s_param__valid ? 16'h0000 : 16'hxxxx;
+  assign _270_ = ! ctrl_state;
+  assign _271_ = _064_ ? (* full_case = 32'd1 *) 2'h0 : _066_[1:0];
+  assign _272_ = lane ? 2'hx : _271_;
+  assign _273_ = s_param__valid ? _272_ : 2'hx;
+  function [1:0] _698_;
     input [1:0] a;
     input [3:0] b;
     input [1:0] s;
     (* parallel_case *)
     casez (s)
       2'b?1:
-        _716_ = b[1:0];
+        _698_ = b[1:0];
       2'b1?:
-        _716_ = b[3:2];
+        _698_ = b[3:2];
       default:
-        _716_ = a;
+        _698_ = a;
     endcase
   endfunction
-  assign _289_ = ctrl_state == 1'h1;
-  assign _290_ = s_param__valid ? 2'h0 : 2'hx;
-  assign _291_ = ! ctrl_state;
-  assign _292_ = lane ? 6'hxx : _069_[5:0];
-  assign _293_ = s_param__valid ? _292_ : 6'hxx;
-  function [5:0] _722_;
+  assign _275_ = ctrl_state == 1'h1;
+  assign _276_ = s_param__valid ? 2'h0 : 2'hx;
+  assign _277_ = ! ctrl_state;
+  assign _278_ = lane ? 6'hxx : _062_;
+  assign _279_ = s_param__valid ? _278_ : 6'hxx;
+  function [5:0] _704_;
     input [5:0] a;
     input [11:0] b;
     input [1:0] s;
     (* parallel_case *)
     casez (s)
       2'b?1:
-        _722_ = b[5:0];
+        _704_ = b[5:0];
       2'b1?:
-        _722_ = b[11:6];
+        _704_ = b[11:6];
       default:
-        _722_ = a;
+        _704_ = a;
     endcase
   endfunction
-  assign _295_ = ctrl_state == 1'h1;
-  assign _296_ = s_param__valid ? 6'h00 : 6'hxx;
-  assign _297_ = ! ctrl_state;
-  assign _298_ = _070_ ? _071_[3:0] : 4'hx;
-  assign _299_ = lane ? 4'hx : _298_;
-  assign _300_ = s_param__valid ? _299_ : 4'hx;
-  function [3:0] _729_;
+  assign _281_ = ctrl_state == 1'h1;
+  assign _282_ = s_param__valid ? 6'h00 : 6'hxx;
+  assign _283_ = ! ctrl_state;
+  assign _284_ = _064_ ? _065_[3:0] : 4'hx;
+  assign _285_ = lane ? 4'hx : _284_;
+  assign _286_ = s_param__valid ? _285_ : 4'hx;
+  function [3:0] _711_;
     input [3:0] a;
     input [7:0] b;
     input [1:0] s;
     (* parallel_case *)
     casez (s)
       2'b?1:
-        _729_ = b[3:0];
+        _711_ = b[3:0];
       2'b1?:
-        _729_ = b[7:4];
+        _711_ = b[7:4];
       default:
-        _729_ = a;
+        _711_ = a;
     endcase
   endfunction
-  assign _302_ = ctrl_state == 1'h1;
-  assign _303_ = s_param__valid ? 4'h0 : 4'hx;
+  assign _288_ = ctrl_state == 1'h1;
+  assign _289_ = s_param__valid ? 4'h0 : 4'hx;
+  assign _290_ = ! ctrl_state;
+  assign _291_ = lane ? (* full_case = 32'd1 *) _067_[0] : 1'h0;
+  assign _292_ = s_param__valid ? _291_ : 1'hx;
+  function [0:0] _717_;
+    input [0:0] a;
+    input [1:0] b;
+    input [1:0] s;
+    (* parallel_case *)
+    casez (s)
+      2'b?1:
+        _717_ = b[0:0];
+      2'b1?:
+        _717_ = b[1:1];
+      default:
+        _717_ = a;
+    endcase
+  endfunction
+  assign _294_ = ctrl_state == 1'h1;
+  assign _295_ = s_param__valid ? 1'h0 : 1'hx;
+  assign _296_ = ! ctrl_state;
+  assign _297_ = ! ctrl_state;
+  assign _298_ = ! ctrl_state;
+  assign _299_ = ! ctrl_state;
+  assign _300_ = ! ctrl_state;
+  assign _301_ = ! ctrl_state;
+  assign _302_ = ! ctrl_state;
+  assign _303_ = ! ctrl_state;
   assign _304_ = ! ctrl_state;
-  assign _305_ = lane ? (* full_case = 32'd1 *) _073_ : 1'h0;
-  assign _306_ = s_param__valid ? _305_ : 1'hx;
-  function [0:0] _735_;
-    input [0:0] a;
-    input [1:0] b;
-    input [1:0] s;
-    (* parallel_case *)
-    casez (s)
-      2'b?1:
-        _735_ = b[0:0];
-      2'b1?:
-        _735_ = b[1:1];
-      default:
-        _735_ = a;
-    endcase
-  endfunction
-  assign _308_ = ctrl_state == 1'h1;
-  assign _309_ = s_param__valid ? 1'h0 : 1'hx;
+  assign _305_ = ! ctrl_state;
+  assign _306_ = ! ctrl_state;
+  assign _307_ = ! ctrl_state;
+  assign _308_ = ! ctrl_state;
+  assign _309_ = ! ctrl_state;
   assign _310_ = ! ctrl_state;
-  assign _311_ = ! ctrl_state;
-  assign _312_ = ! ctrl_state;
-  assign _313_ = ! ctrl_state;
-  assign _314_ = ! ctrl_state;
-  assign _315_ = ! ctrl_state;
-  assign _316_ = ! ctrl_state;
-  assign _317_ = ! ctrl_state;
-  assign _318_ = ! ctrl_state;
-  assign _319_ = ! ctrl_state;
-  assign _320_ = ! ctrl_state;
-  assign _321_ = ! ctrl_state;
-  assign _322_ = ! ctrl_state;
-  assign _323_ = ! ctrl_state;
-  assign _324_ = ! ctrl_state;
-  assign _325_ = ! ctrl_state;
-  assign _328_ = dn_last ? (* full_case = 32'd1 *) 6'h3d : _041_[5:0];
-  assign _329_ = d_last ? (* full_case = 32'd1 *) _328_ : _039_[5:0];
-  assign _330_ = beat_last ? (* full_case = 32'd1 *) _329_ : _037_[5:0];
-  assign \$like$53  = o_valid ? _330_ : { 4'hx, ra_row[1], 1'hx };
-  assign _331_ = dn_last ? (* full_case = 32'd1 *) 6'h01 : _040_[5:0];
-  assign _332_ = d_last ? (* full_case = 32'd1 *) _331_ : _038_;
-  assign _333_ = beat_last ? (* full_case = 32'd1 *) _332_ : _036_;
-  assign \$like  = o_valid ? _333_[0] : 1'hx;
-  assign _334_ = dn_last ? (* full_case = 32'd1 *) 6'h00 : ra_inc;
-  assign _335_ = d_last ? (* full_case = 32'd1 *) _334_ : ra_row;
-  assign _339_ = ctrl_state == 1'h1;
-  assign _340_ = ctrl_state == 1'h1;
-  assign _341_ = ctrl_state == 1'h1;
-  assign _342_ = ctrl_state == 1'h1;
-  assign _343_ = ctrl_state == 1'h1;
-  assign _344_ = ! ctrl_state;
-  function [0:0] _776_;
+  assign _313_ = dn_last ? (* full_case = 32'd1 *) 6'h3d : _037_[5:0];
+  assign _314_ = d_last ? (* full_case = 32'd1 *) _313_ : _035_[5:0];
+  assign _315_ = beat_last ? (* full_case = 32'd1 *) _314_ : _033_[5:0];
+  assign \$like$53  = o_valid ? _315_ : { 4'hx, ra_row[1], 1'hx };
+  assign _316_ = dn_last ? (* full_case = 32'd1 *) 6'h01 : _036_[5:0];
+  assign _317_ = d_last ? (* full_case = 32'd1 *) _316_ : _034_;
+  assign _318_ = beat_last ? (* full_case = 32'd1 *) _317_ : _032_;
+  assign \$like  = o_valid ? _318_[0] : 1'hx;
+  assign _319_ = dn_last ? (* full_case = 32'd1 *) 6'h00 : ra_inc;
+  assign _320_ = d_last ? (* full_case = 32'd1 *) _319_ : ra_row;
+  assign _322_ = ch_last ? 1'h1 : 1'h0;
+  assign _323_ = s_param__valid ? _322_ : 1'h0;
+  assign enter = _324_ ? _323_ : 1'h0;
+  assign _324_ = ctrl_state == 1'h1;
+  assign _325_ = ctrl_state == 1'h1;
+  assign _326_ = ctrl_state == 1'h1;
+  assign _327_ = ctrl_state == 1'h1;
+  assign _328_ = ctrl_state == 1'h1;
+  assign _329_ = ! ctrl_state;
+  function [0:0] _757_;
     input [0:0] a;
     input [1:0] b;
     input [1:0] s;
     (* parallel_case *)
     casez (s)
       2'b?1:
-        _776_ = b[0:0];
+        _757_ = b[0:0];
       2'b1?:
-        _776_ = b[1:1];
+        _757_ = b[1:1];
       default:
-        _776_ = a;
+        _757_ = a;
     endcase
   endfunction
-  assign s_param__ready = _776_(1'h0, 2'h3, { _346_, _345_ });
-  assign _345_ = ctrl_state == 1'h1;
-  assign _346_ = ! ctrl_state;
+  assign s_param__ready = _757_(1'h0, 2'h3, { _331_, _330_ });
+  assign _330_ = ctrl_state == 1'h1;
+  assign _331_ = ! ctrl_state;
   \hwq_top.engine.array  array (
     .clk(clk),
     .drain_valid(o_valid),
@@ -884,7 +862,7 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
     .i_last(i_last),
     .i_valid(take),
     .i_w(i_w),
-    .o_data(\o_data$133 ),
+    .o_data(\o_data$145 ),
     .rst(rst)
   );
   \hwq_top.engine.fifo  fifo (
@@ -893,8 +871,8 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
     .r_en(r_en),
     .r_rdy(m_out__valid),
     .rst(rst),
-    .w_en(\w_en$77 ),
-    .w_port__data({ o_last, o_data, part2, part1, part0 })
+    .w_en(\w_en$81 ),
+    .w_port__data(\w_data$83 )
   );
   \hwq_top.engine.params0  params0 (
     .clk(clk),
@@ -915,97 +893,112 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
     .o_data(o_data),
     .o_last(o_last),
     .o_valid(\o_valid$78 ),
-    .\port$972$0 (r_data),
+    .\port$998$0 (r_data),
     .rst(rst),
     .zero_point(zero_point)
   );
-  assign _024_[2] = 1'hx;
-  assign _199_[5:1] = 5'hxx;
+  assign _018_[2] = 1'hx;
+  assign _193_[5:1] = 5'hxx;
   always @(posedge clk) begin
     w_addr <= wa;
     if (rst) begin
+      ch_last <= 1'h0;
+    end else if (_146_) begin
+      ch_last <= _686_(1'hx, { _264_, _261_ }, { _265_, _263_ });
+    end
+    if (rst) begin
+      ch <= 16'h0000;
+    end else if (_147_) begin
+      ch <= _691_(16'hxxxx, { _269_, _266_ }, { _270_, _268_ });
+    end
+    if (rst) begin
+      wb <= 2'h0;
+    end else if (_148_) begin
+      wb <= _698_(2'hx, { _276_, _273_ }, { _277_, _275_ });
+    end
+    if (rst) begin
+      wa <= 6'h00;
+    end else if (_149_) begin
+      wa <= _704_(6'hxx, { _282_, _279_ }, { _283_, _281_ });
+    end
+    if (rst) begin
       blk <= 4'h0;
-    end else if (_154_) begin
-      blk <= _729_(4'hx, { _303_, _300_ }, { _304_, _302_ });
+    end else if (_150_) begin
+      blk <= _711_(4'hx, { _289_, _286_ }, { _290_, _288_ });
     end
     if (rst) begin
       lane <= 1'h0;
-    end else if (_155_) begin
-      lane <= _735_(1'hx, { _309_, _306_ }, { _310_, _308_ });
+    end else if (_151_) begin
+      lane <= _717_(1'hx, { _295_, _292_ }, { _296_, _294_ });
     end
     if (rst) begin
-      \$signal$106  <= 1'h0;
-    end else if (_156_) begin
-      \$signal$106  <= _065_;
+      \$signal$109  <= 1'h0;
+    end else if (_152_) begin
+      \$signal$109  <= _059_;
     end
     if (rst) begin
-      \$signal$105  <= 1'h0;
-    end else if (_157_) begin
-      \$signal$105  <= _062_;
+      \$signal$108  <= 1'h0;
+    end else if (_153_) begin
+      \$signal$108  <= _056_;
     end
     if (rst) begin
       tile_pen <= 17'h00000;
-    end else if (_158_) begin
-      tile_pen <= _059_ - 2'h2;
+    end else if (_154_) begin
+      tile_pen <= _053_ - 2'h2;
     end
     if (rst) begin
       n_pen <= 17'h00000;
-    end else if (_159_) begin
+    end else if (_155_) begin
       n_pen <= hdr[31:16] - 2'h2;
     end
     if (rst) begin
       k_pen <= 17'h00000;
-    end else if (_160_) begin
+    end else if (_156_) begin
       k_pen <= hdr[47:32] - 2'h2;
     end
     if (rst) begin
-      k_last <= 16'h0000;
-    end else if (_161_) begin
-      k_last <= hdr[47:32] - 1'h1;
-    end
-    if (rst) begin
       act_max <= 8'h00;
-    end else if (_162_) begin
+    end else if (_157_) begin
       act_max <= hdr[71:64];
     end
     if (rst) begin
       act_min <= 8'h00;
-    end else if (_163_) begin
+    end else if (_158_) begin
       act_min <= hdr[63:56];
     end
     if (rst) begin
       zero_point <= 8'h00;
-    end else if (_164_) begin
+    end else if (_159_) begin
       zero_point <= hdr[55:48];
     end
     if (rst) begin
       m_one <= 1'h0;
-    end else if (_165_) begin
+    end else if (_160_) begin
       m_one <= hdr[15:0] == 1'h1;
     end
     if (rst) begin
       m_wrap_pen <= 17'h00000;
-    end else if (_166_) begin
+    end else if (_161_) begin
       m_wrap_pen <= hdr[15:0] + 1'h0;
     end
     if (rst) begin
       m_pen <= 17'h00000;
-    end else if (_167_) begin
+    end else if (_162_) begin
       m_pen <= hdr[15:0] - 2'h2;
     end
     if (rst) begin
       m_wrap <= 17'h00000;
-    end else if (_168_) begin
+    end else if (_163_) begin
       m_wrap <= hdr[15:0] + 1'h1;
     end
     if (rst) begin
       m_last <= 16'h0000;
-    end else if (_169_) begin
+    end else if (_164_) begin
       m_last <= hdr[15:0] - 1'h1;
     end
     if (rst) begin
       M_ <= 16'h0000;
-    end else if (_170_) begin
+    end else if (_165_) begin
       M_ <= hdr[15:0];
     end
     if (rst) begin
@@ -1013,10 +1006,12 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
       credits <= 4'h8;
       last_mblock <= 1'h0;
       give_back <= 2'h0;
+      \w_en$81  <= 1'h0;
       \i_last$58  <= 1'h0;
       \i_valid$56  <= 1'h0;
       part_last <= 1'h0;
-      \$signal$130  <= 1'h0;
+      \$signal$142  <= 1'h0;
+      enter_q <= 1'h0;
       d_last <= 1'h0;
       row_last <= 1'h0;
       row_valid <= 1'h0;
@@ -1027,198 +1022,206 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
       row_last_next <= 1'h0;
       row_valid_next <= 1'h0;
       row_next <= 17'h00000;
-      dn_last <= 1'h0;
+      drain_dn_pen <= 1'h0;
+      drain_d_pen <= 1'h0;
+      drain_lt_pen <= 1'h0;
+      drain_lt_last <= 1'h0;
+      drain_lt_wrap_pen <= 1'h0;
+      drain_lt_wrap <= 1'h0;
+      _514_ <= 17'h00000;
+      _515_ <= 17'h00000;
     end else begin
-      credit_ok <= \$signal  ? (* full_case = 32'd1 *) _047_ : _048_;
-      credits <= \$signal  ? (* full_case = 32'd1 *) _046_ : kept;
-      last_mblock <= _044_ >= M_;
-      give_back <= _025_ + _027_;
+      credit_ok <= \$signal  ? (* full_case = 32'd1 *) _042_ : _043_;
+      credits <= \$signal  ? (* full_case = 32'd1 *) _041_ : kept;
+      last_mblock <= _039_ >= M_;
+      give_back <= _020_ + _023_;
+      \w_en$81  <= \w_en$77 ;
       \i_last$58  <= part_last;
-      \i_valid$56  <= \$signal$130 ;
-      part_last <= _016_ & dn_last;
-      \$signal$130  <= _014_;
-      begin if (_006_) d_last <= _203_; else d_last <= _008_ ? \$signal$122  : _203_; end
-      begin if (_006_) row_last <= _209_; else begin if (_008_) row_last <= row_last_next; else row_last <= _209_; end end
-      begin if (_006_) row_valid <= _212_; else begin if (_008_) row_valid <= row_valid_next; else row_valid <= _212_; end end
-      begin if (_006_) row <= _215_; else begin if (_008_) row <= row_next; else row <= _215_; end end
-      begin if (_006_) dn <= _222_; else begin if (_008_) begin if (d_last) dn <= dn_last ? (* full_case = 32'd1 *) 4'h0 : _012_[3:0]; else dn <= _222_; end else dn <= _222_; end end
-      begin if (_006_) d <= _227_; else begin if (_008_) d <= d_last ? (* full_case = 32'd1 *) 1'h0 : _013_[0]; else d <= _227_; end end
-      begin if (dn_last) dn_last_next <= nb_one; else dn_last_next <= dn == nb_pen; end
-      begin if (wrap) row_last_next <= _099_ & _102_; else row_last_next <= _104_ & _106_; end
-      begin if (wrap) row_valid_next <= row < m_wrap; else row_valid_next <= row < m_last; end
-      begin if (wrap) row_next <= _093_[16:0]; else row_next <= _094_[16:0]; end
-      begin if (_006_) dn_last <= _259_; else begin if (_008_) begin if (d_last) dn_last <= dn_last_next; else dn_last <= _259_; end else dn_last <= _259_; end end
+      \i_valid$56  <= \$signal$142 ;
+      part_last <= _012_ & dn_last;
+      \$signal$142  <= _009_;
+      enter_q <= enter;
+      begin if (_002_) d_last <= _201_; else d_last <= _004_ ? \$signal$135  : _201_; end
+      begin if (_002_) row_last <= _207_; else begin if (_004_) row_last <= row_last_next; else row_last <= _207_; end end
+      begin if (_002_) row_valid <= _210_; else begin if (_004_) row_valid <= row_valid_next; else row_valid <= _210_; end end
+      begin if (_002_) row <= _213_; else begin if (_004_) row <= row_next; else row <= _213_; end end
+      begin if (_002_) dn <= _220_; else begin if (_004_) begin if (d_last) dn <= dn_last ? (* full_case = 32'd1 *) 4'h0 : _007_; else dn <= _220_; end else dn <= _220_; end end
+      begin if (_002_) d <= _225_; else begin if (_004_) d <= d_last ? (* full_case = 32'd1 *) 1'h0 : _008_[0]; else d <= _225_; end end
+      begin if (dn_last) dn_last_next <= nb_one; else dn_last_next <= drain_dn_pen; end
+      begin if (wrap) row_last_next <= drain_lt_wrap & _096_; else row_last_next <= drain_lt_last & _098_; end
+      begin if (wrap) row_valid_next <= drain_lt_wrap; else row_valid_next <= drain_lt_last; end
+      begin if (wrap) row_next <= drain_back[16:0]; else row_next <= drain_plus[16:0]; end
+      drain_dn_pen <= dn == nb_pen;
+      drain_d_pen <= ! d;
+      drain_lt_pen <= row < m_pen;
+      drain_lt_last <= row < m_last;
+      drain_lt_wrap_pen <= row < m_wrap_pen;
+      drain_lt_wrap <= row < m_wrap;
+      _514_ <= _086_[16:0];
+      _515_ <= _085_[16:0];
     end
-    if (_185_) begin
+    if (_178_) begin
       w_en <= 1'h0;
     end else begin
-      w_en <= s_param__valid & _032_;
+      w_en <= s_param__valid & _028_;
     end
-    if (!_341_) begin
+    if (!_326_) begin
       w_data[68:63] <= 6'h00;
     end else begin
       w_data[68:63] <= hdr[69:64];
     end
-    if (!_342_) begin
+    if (!_327_) begin
       w_data[62:32] <= 31'h00000000;
     end else begin
       w_data[62:32] <= hdr[62:32];
     end
-    if (!_343_) begin
+    if (!_328_) begin
       w_data[31:0] <= 32'd0;
     end else begin
       w_data[31:0] <= hdr[31:0];
     end
     if (rst) begin
+      \w_data$83  <= 33'h000000000;
+    end else if (\w_en$77 ) begin
+      \w_data$83  <= { o_last, o_data, part2, part1, part0 };
+    end
+    if (rst) begin
       part2 <= 8'h00;
-    end else if (_171_) begin
+    end else if (_166_) begin
       part2 <= o_data;
     end
     if (rst) begin
       part1 <= 8'h00;
-    end else if (_172_) begin
+    end else if (_167_) begin
       part1 <= o_data;
     end
     if (rst) begin
       part0 <= 8'h00;
-    end else if (_173_) begin
+    end else if (_168_) begin
       part0 <= o_data;
     end
     if (rst) begin
+      ob_last <= 1'h0;
       ob <= 2'h0;
     end else if (\o_valid$78 ) begin
-      ob <= _024_[1:0];
+      ob_last <= ob == 2'h2;
+      ob <= _018_[1:0];
     end
-    if (\$signal$130 ) begin
+    if (\$signal$142 ) begin
       i_acc <= acc_chosen;
     end
     if (o_valid) begin
-      begin if (beat[1]) acc_chosen <= beat[0] ? \o_data$133 [95:72] : \o_data$133 [71:48]; else acc_chosen <= beat[0] ? \o_data$133 [47:24] : \o_data$133 [23:0]; end
+      begin if (beat[1]) acc_chosen <= beat[0] ? \o_data$145 [95:72] : \o_data$145 [71:48]; else acc_chosen <= beat[0] ? \o_data$145 [47:24] : \o_data$145 [23:0]; end
+    end
+    if (rst) begin
+      dn_last <= 1'h0;
+    end else if (_169_) begin
+      begin if (enter_q) dn_last <= nb_one; else begin if (_002_) dn_last <= 1'hx; else begin if (_004_) begin if (d_last) dn_last <= dn_last_next; else dn_last <= 1'hx; end else dn_last <= 1'hx; end end end
     end
     if (rst) begin
       beat_last <= 1'h0;
-    end else if (_119_) begin
-      begin if (_006_) beat_last <= beat == 2'h2; else begin if (_008_) beat_last <= 1'h0; else begin if (drain_restart) beat_last <= 1'h0; else beat_last <= 1'hx; end end end
+    end else if (_129_) begin
+      begin if (_002_) beat_last <= beat == 2'h2; else begin if (_004_) beat_last <= 1'h0; else begin if (drain_restart) beat_last <= 1'h0; else beat_last <= 1'hx; end end end
     end
-    if (_186_) begin
+    if (_179_) begin
       \ra_row_reg[1]  <= 1'h0;
     end else if (o_valid) begin
-      \ra_row_reg[1]  <= _330_[1];
+      \ra_row_reg[1]  <= _315_[1];
     end
     if (rst) begin
-      _508_ <= 5'h00;
-    end else if (_120_) begin
-      _508_ <= { _218_[5:2], _218_[0] };
+      _495_ <= 5'h00;
+    end else if (_130_) begin
+      _495_ <= { _216_[5:2], _216_[0] };
     end
-    if (_187_) begin
+    if (_180_) begin
       ra_inc[5:1] <= 5'h00;
     end else if (o_valid) begin
-      ra_inc[5:1] <= _333_[5:1];
+      ra_inc[5:1] <= _318_[5:1];
     end
     if (rst) begin
       ra_inc[0] <= 1'h0;
-    end else if (_121_) begin
-      ra_inc[0] <= _199_[0];
+    end else if (_131_) begin
+      ra_inc[0] <= _193_[0];
     end
-    if (_188_) begin
+    if (_181_) begin
       ra <= 6'h00;
     end else if (o_valid) begin
-      ra <= beat_last ? (* full_case = 32'd1 *) _335_ : ra_inc;
+      ra <= beat_last ? (* full_case = 32'd1 *) _320_ : ra_inc;
     end
     if (rst) begin
       beat <= 2'h0;
-    end else if (_122_) begin
-      begin if (_006_) beat <= beat + 1'h1; else begin if (_008_) beat <= 2'h0; else begin if (drain_restart) beat <= 2'h0; else beat <= 2'hx; end end end
+    end else if (_132_) begin
+      begin if (_002_) beat <= beat + 1'h1; else begin if (_004_) beat <= 2'h0; else begin if (drain_restart) beat <= 2'h0; else beat <= 2'hx; end end end
     end
-    if (_189_) begin
+    if (_182_) begin
       drain_restart <= 1'h0;
     end else begin
       drain_restart <= s_param__valid;
     end
-    if (_190_) begin
-      \$signal$122  <= 1'h0;
+    if (_183_) begin
+      \$signal$135  <= 1'h0;
     end else begin
-      \$signal$122  <= _109_;
+      \$signal$135  <= drain_d_pen;
     end
     if (rst) begin
       at_tile_last <= 1'h0;
-    end else if (_123_) begin
-      at_tile_last <= compute ? _232_ : \$signal$106 ;
+    end else if (_133_) begin
+      at_tile_last <= compute ? _230_ : \$signal$109 ;
     end
     if (rst) begin
       at_k_last <= 1'h0;
-    end else if (_124_) begin
-      at_k_last <= compute ? _235_ : \$signal$105 ;
+    end else if (_134_) begin
+      at_k_last <= compute ? _233_ : \$signal$108 ;
     end
     if (rst) begin
       fn_last <= 1'h0;
-    end else if (_174_) begin
-      begin if (compute) begin if (adv) begin if (at_tile_last) fn_last <= fn_last ? (* full_case = 32'd1 *) nb_one : _087_; else fn_last <= 1'hx; end else fn_last <= 1'hx; end else fn_last <= ! blk; end
+    end else if (_170_) begin
+      begin if (compute) begin if (adv) begin if (at_tile_last) fn_last <= fn_last ? (* full_case = 32'd1 *) nb_one : _080_; else fn_last <= 1'hx; end else fn_last <= 1'hx; end else fn_last <= ! blk; end
     end
-    if (_191_) begin
+    if (_184_) begin
       fn <= 4'h0;
-    end else if (_175_) begin
-      fn <= fn_last ? (* full_case = 32'd1 *) 4'h0 : _086_[3:0];
+    end else if (_171_) begin
+      fn <= fn_last ? (* full_case = 32'd1 *) 4'h0 : _079_[3:0];
     end
-    if (_192_) begin
+    if (_185_) begin
       fm0 <= 17'h00000;
-    end else if (_176_) begin
-      fm0 <= fm0 + 2'h2;
+    end else if (_172_) begin
+      fm0 <= _078_[16:0];
     end
     if (rst) begin
       in_data <= 1'h0;
-    end else if (_177_) begin
-      begin if (compute) begin if (adv) in_data <= at_tile_last ? (* full_case = 32'd1 *) _084_ : _242_; else in_data <= 1'hx; end else begin if (_339_) begin if (s_param__valid) begin if (ch_last) in_data <= 1'h1; else in_data <= 1'h0; end else in_data <= 1'h0; end else in_data <= 1'h0; end end
+    end else if (_173_) begin
+      begin if (compute) begin if (adv) in_data <= at_tile_last ? (* full_case = 32'd1 *) _077_ : _240_; else in_data <= 1'hx; end else in_data <= enter; end
     end
-    if (_193_) begin
+    if (_186_) begin
       kk <= 8'h00;
     end else if (adv) begin
-      kk <= at_tile_last ? (* full_case = 32'd1 *) 8'h00 : _088_[7:0];
+      kk <= at_tile_last ? (* full_case = 32'd1 *) 8'h00 : _081_[7:0];
     end
     if (rst) begin
       flush <= 5'h00;
-    end else if (_129_) begin
-      flush <= _675_(5'hxx, { 5'h1d, _080_ }, { _249_, _248_ });
+    end else if (_139_) begin
+      flush <= _669_(5'hxx, { 5'h1e, _071_[4:0] }, { _247_, _246_ });
     end
-    if (rst) begin
+    if (_187_) begin
       compute <= 1'h0;
-    end else if (_178_) begin
-      compute <= _679_(1'hx, { _254_, _250_ }, { _255_, _252_ });
+    end else if (_174_) begin
+      compute <= 1'h1;
     end
     if (rst) begin
       nb_one <= 1'h0;
-    end else if (_179_) begin
+    end else if (_175_) begin
       nb_one <= ! blk;
     end
     if (rst) begin
       nb_pen <= 5'h00;
-    end else if (_180_) begin
+    end else if (_176_) begin
       nb_pen <= blk - 1'h1;
     end
     if (rst) begin
       ctrl_state <= 2'h0;
-    end else if (_181_) begin
-      ctrl_state <= _694_(2'hx, { _273_, _271_, _268_, _265_ }, { _274_, _272_, _269_, _267_ });
-    end
-    if (rst) begin
-      ch_last <= 1'h0;
-    end else if (_182_) begin
-      ch_last <= _704_(1'hx, { _278_, _275_ }, { _279_, _277_ });
-    end
-    if (rst) begin
-      ch <= 16'h0000;
-    end else if (_183_) begin
-      ch <= _709_(16'hxxxx, { _283_, _280_ }, { _284_, _282_ });
-    end
-    if (rst) begin
-      wb <= 2'h0;
-    end else if (_184_) begin
-      wb <= _716_(2'hx, { _290_, _287_ }, { _291_, _289_ });
-    end
-    if (rst) begin
-      wa <= 6'h00;
-    end else if (_153_) begin
-      wa <= _722_(6'hxx, { _296_, _293_ }, { _297_, _295_ });
+    end else if (_177_) begin
+      ctrl_state <= _676_(2'hx, { _259_, _257_, _254_, _251_ }, { _260_, _258_, _255_, _253_ });
     end
   end
 endmodule
@@ -1891,7 +1894,7 @@ module \hwq_top.engine.array.mul_1_2 (rst, o, b0, b1, a0, a1, clk);
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.fifo (clk, rst, w_en, r_rdy, r_data, w_port__data, r_en);
+module \hwq_top.engine.fifo (clk, rst, r_rdy, r_data, w_en, w_port__data, r_en);
   wire _00_;
   wire _01_;
   wire _02_;
@@ -2072,7 +2075,7 @@ module \hwq_top.engine.params0 (rst, wp__addr, wp__data, wp__en, rp__addr, r_dat
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.requant (rst, zero_point, act_min, act_max, i_valid, i_last, i_acc, o_data, o_valid, o_last, \port$972$0 , clk);
+module \hwq_top.engine.requant (rst, zero_point, act_min, act_max, i_valid, i_last, i_acc, o_data, o_valid, o_last, \port$998$0 , clk);
   wire _000_;
   wire [32:0] _001_;
   wire _002_;
@@ -2170,8 +2173,8 @@ module \hwq_top.engine.requant (rst, zero_point, act_min, act_max, i_valid, i_la
   reg o_last = 1'h0;
   output o_valid;
   reg o_valid = 1'h0;
-  input [68:0] \port$972$0 ;
-  wire [68:0] \port$972$0 ;
+  input [68:0] \port$998$0 ;
+  wire [68:0] \port$998$0 ;
   reg [4:0] rq1_l0 = 5'h00;
   reg rq1_last = 1'h0;
   reg [30:0] rq1_m0 = 31'h00000000;
@@ -2213,8 +2216,8 @@ module \hwq_top.engine.requant (rst, zero_point, act_min, act_max, i_valid, i_la
   wire [7:0] t_0;
   input [7:0] zero_point;
   wire [7:0] zero_point;
-  assign _000_ = $signed(\port$972$0 [68:63]) > $signed(1'h0);
-  assign _016_ = $signed(\port$972$0 [68:63]) < $signed(1'h0);
+  assign _000_ = $signed(\port$998$0 [68:63]) > $signed(1'h0);
+  assign _016_ = $signed(\port$998$0 [68:63]) < $signed(1'h0);
   assign _036_ = rq2b_ng0 ? rq2b_m0 : 31'h00000000;
   assign { high_0[32], high_0[30:0] } = rq2b_phh0 - _036_;
   assign _001_ = rq2b_phl0 + rq2b_plh0;
@@ -2520,14 +2523,14 @@ module \hwq_top.engine.requant (rst, zero_point, act_min, act_max, i_valid, i_la
       rq2a_m0 <= rq1_m0;
     end
     if (i_valid) begin
-      rq1_s0 <= $signed(i_acc) + $signed(\port$972$0 [31:0]);
-      rq1_m0 <= \port$972$0 [62:32];
+      rq1_s0 <= $signed(i_acc) + $signed(\port$998$0 [31:0]);
+      rq1_m0 <= \port$998$0 [62:32];
     end
     if (i_valid)
       if (!_016_) rq1_r0 <= 5'h00;
-      else rq1_r0 <= - $signed(\port$972$0 [67:63]);
+      else rq1_r0 <= - $signed(\port$998$0 [67:63]);
     if (i_valid)
       if (!_000_) rq1_l0 <= 5'h00;
-      else rq1_l0 <= \port$972$0 [67:63];
+      else rq1_l0 <= \port$998$0 [67:63];
   end
 endmodule

@@ -66,21 +66,21 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   wire _007_;
   wire _008_;
   wire _009_;
-  wire _010_;
-  wire [2:0] _011_;
+  wire [2:0] _010_;
   (* unused_bits = "2" *)
-  wire [2:0] _012_;
+  wire [2:0] _011_;
+  wire _012_;
   wire _013_;
   wire _014_;
-  wire _015_;
+  wire _016_;
   wire _017_;
   wire _018_;
-  wire _019_;
   wire _020_;
+  wire _021_;
   wire _022_;
   wire _023_;
   wire _024_;
-  wire _025_;
+  wire _026_;
   wire _027_;
   wire _028_;
   wire _029_;
@@ -88,18 +88,19 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   wire _031_;
   wire _032_;
   wire _033_;
-  wire _034_;
   (* unused_bits = "17" *)
-  wire [17:0] _036_;
+  wire [17:0] _035_;
+  wire _038_;
   wire _039_;
   wire _040_;
   wire _041_;
-  wire _042_;
+  wire _043_;
   wire _044_;
   wire _045_;
-  wire _046_;
-  wire _048_;
-  wire _050_;
+  wire _047_;
+  wire _049_;
+  (* unused_bits = "3" *)
+  wire [3:0] _050_;
   (* unused_bits = "3" *)
   wire [3:0] _051_;
   (* unused_bits = "3" *)
@@ -110,55 +111,53 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   wire [3:0] _054_;
   (* unused_bits = "3" *)
   wire [3:0] _055_;
-  (* unused_bits = "3" *)
-  wire [3:0] _056_;
-  wire _057_;
-  wire [17:0] _058_;
+  wire _056_;
+  wire [17:0] _057_;
   (* unused_bits = "4" *)
-  wire [4:0] _060_;
+  wire [4:0] _059_;
+  wire _060_;
   wire _061_;
-  wire _062_;
   (* unused_bits = "16" *)
-  wire [16:0] _063_;
-  wire _066_;
-  (* unused_bits = "16" *)
-  wire [16:0] _069_;
-  wire _072_;
-  wire [15:0] _073_;
+  wire [16:0] _062_;
+  wire _065_;
+  wire _070_;
+  wire [15:0] _071_;
+  wire _073_;
+  wire _074_;
   wire _075_;
-  wire _076_;
+  wire [15:0] _076_;
   wire _077_;
-  wire [15:0] _078_;
-  wire _079_;
-  wire _080_;
+  wire _078_;
   (* unused_bits = "16" *)
-  wire [16:0] _081_;
-  wire _082_;
-  wire _083_;
+  wire [16:0] _079_;
+  wire _080_;
+  wire _081_;
   (* unused_bits = "3" *)
-  wire [3:0] _084_;
+  wire [3:0] _082_;
   (* unused_bits = "3" *)
-  wire [3:0] _085_;
+  wire [3:0] _083_;
   (* unused_bits = "1" *)
-  wire [1:0] _086_;
+  wire [1:0] _084_;
   (* unused_bits = "2" *)
-  wire [2:0] _087_;
-  wire _088_;
-  wire _090_;
-  wire _092_;
-  wire _093_;
+  wire [2:0] _085_;
+  wire _086_;
   (* unused_bits = "5" *)
-  wire [5:0] _094_;
+  wire [5:0] _089_;
+  wire _090_;
+  wire _091_;
+  wire _092_;
+  wire _094_;
   wire _095_;
-  wire _097_;
-  wire _098_;
   (* unused_bits = "17" *)
-  wire [17:0] _099_;
+  wire [17:0] _096_;
   (* unused_bits = "3" *)
-  wire [3:0] _100_;
-  wire _101_;
+  wire [3:0] _097_;
+  wire _098_;
   (* unused_bits = "6" *)
-  wire [6:0] _102_;
+  wire [6:0] _099_;
+  wire _100_;
+  wire _101_;
+  wire _102_;
   wire _103_;
   wire _104_;
   wire _105_;
@@ -245,111 +244,101 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   wire _186_;
   wire _187_;
   wire _188_;
-  wire _189_;
-  wire _190_;
-  wire _191_;
-  wire [2:0] _192_;
-  wire _193_;
-  wire _199_;
-  wire _202_;
-  wire [16:0] _205_;
-  wire [2:0] _208_;
-  wire [1:0] _213_;
-  wire _217_;
+  wire [2:0] _189_;
+  wire _194_;
+  wire _200_;
+  wire _203_;
+  wire [16:0] _206_;
+  wire [2:0] _209_;
+  wire [1:0] _214_;
   wire _218_;
-  wire _220_;
+  wire _219_;
   wire _221_;
-  wire _228_;
-  wire _234_;
+  wire _222_;
+  wire _229_;
   wire _235_;
   wire _236_;
+  wire _237_;
   wire _238_;
   wire _239_;
-  wire _240_;
-  wire _241_;
+  wire [1:0] _240_;
   wire _242_;
-  wire _243_;
+  wire [1:0] _243_;
   wire _244_;
-  wire _245_;
-  wire _246_;
+  wire [1:0] _245_;
+  wire [1:0] _246_;
+  wire _247_;
+  wire [1:0] _248_;
+  wire _249_;
   wire _250_;
-  wire [1:0] _251_;
+  wire _252_;
   wire _253_;
-  wire [1:0] _254_;
-  wire _255_;
-  wire [1:0] _256_;
-  wire [1:0] _257_;
-  wire _258_;
-  wire [1:0] _259_;
+  wire _254_;
+  wire [15:0] _255_;
+  wire _257_;
+  wire [15:0] _258_;
+  wire _259_;
   wire _260_;
   wire _261_;
-  wire _263_;
+  wire _262_;
   wire _264_;
   wire _265_;
-  wire [15:0] _266_;
-  wire _268_;
-  wire [15:0] _269_;
+  wire _266_;
+  wire [2:0] _267_;
+  wire [2:0] _268_;
   wire _270_;
-  wire _271_;
+  wire [2:0] _271_;
   wire _272_;
-  wire _273_;
-  wire _275_;
-  wire _276_;
+  wire [2:0] _273_;
+  wire [2:0] _274_;
+  wire [2:0] _275_;
   wire _277_;
   wire [2:0] _278_;
-  wire [2:0] _279_;
-  wire _281_;
-  wire [2:0] _282_;
+  wire _279_;
+  wire [1:0] _280_;
+  wire [1:0] _281_;
   wire _283_;
-  wire [2:0] _284_;
-  wire [2:0] _285_;
-  wire [2:0] _286_;
+  wire [1:0] _284_;
+  wire _285_;
+  wire _286_;
+  wire _287_;
   wire _288_;
-  wire [2:0] _289_;
+  wire _289_;
   wire _290_;
-  wire [1:0] _291_;
-  wire [1:0] _292_;
+  wire _291_;
+  wire _292_;
+  wire _293_;
   wire _294_;
-  wire [1:0] _295_;
+  wire _295_;
   wire _296_;
   wire _297_;
   wire _298_;
   wire _299_;
-  wire _300_;
-  wire _301_;
-  wire _302_;
-  wire _303_;
-  wire _304_;
-  wire _305_;
-  wire _306_;
-  wire _307_;
-  wire _308_;
-  wire _309_;
-  wire _310_;
+  wire [2:0] _302_;
+  wire [2:0] _303_;
+  wire [2:0] _305_;
+  wire [2:0] _306_;
+  wire [2:0] _307_;
+  wire [2:0] _308_;
+  wire [2:0] _309_;
   wire _311_;
-  wire [2:0] _314_;
-  wire [2:0] _315_;
-  wire [2:0] _317_;
-  wire [2:0] _318_;
-  wire [2:0] _319_;
-  wire [2:0] _320_;
-  wire [2:0] _321_;
-  wire _325_;
-  wire _326_;
-  wire _327_;
-  wire _328_;
-  wire _329_;
-  wire _330_;
-  wire _331_;
-  wire _332_;
-  wire _333_;
-  wire _334_;
-  wire _335_;
+  wire _312_;
+  wire _313_;
+  wire _314_;
+  wire _315_;
+  wire _316_;
+  wire _317_;
+  wire _318_;
+  wire _319_;
+  wire _320_;
+  wire _321_;
+  wire _322_;
+  wire _323_;
   wire \$like ;
   wire \$signal ;
-  reg \$signal$132  = 1'h0;
-  reg \$signal$133  = 1'h0;
-  reg \$signal$147  = 1'h0;
+  reg \$signal$135  = 1'h0;
+  reg \$signal$136  = 1'h0;
+  reg \$signal$151  = 1'h0;
   wire \$signal$72 ;
   reg [15:0] M_ = 16'h0000;
   reg [87:0] acc_chosen = 88'h0000000000000000000000;
@@ -374,6 +363,8 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   reg [2:0] dn = 3'h0;
   reg dn_last = 1'h0;
   reg drain_restart = 1'h0;
+  wire enter;
+  reg enter_q = 1'h0;
   reg [4:0] flush = 5'h00;
   reg [16:0] fm0 = 17'h00000;
   reg [2:0] fn = 3'h0;
@@ -390,7 +381,6 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   input [31:0] i_w;
   wire [31:0] i_w;
   reg in_data = 1'h0;
-  reg [15:0] k_last = 16'h0000;
   reg [16:0] k_pen = 17'h00000;
   wire [3:0] kept;
   reg [5:0] kk = 6'h00;
@@ -409,7 +399,7 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   reg nb_one = 1'h0;
   reg [3:0] nb_pen = 4'h0;
   wire [31:0] o_data;
-  wire [87:0] \o_data$150 ;
+  wire [87:0] \o_data$154 ;
   wire o_last;
   wire o_valid;
   wire \o_valid$110 ;
@@ -442,8 +432,10 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   reg [16:0] tile_pen = 17'h00000;
   reg [2:0] w_addr = 3'h0;
   reg [68:0] w_data = 69'h000000000000000000;
+  reg [32:0] \w_data$114  = 33'h000000000;
   reg w_en = 1'h0;
   reg \w_en$11  = 1'h0;
+  reg \w_en$112  = 1'h0;
   reg \w_en$15  = 1'h0;
   reg \w_en$19  = 1'h0;
   reg [2:0] wa = 3'h0;
@@ -451,199 +443,196 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   wire wrap;
   reg [7:0] zero_point = 8'h00;
   assign kept = credits + give_back;
-  assign _029_ = s_act__valid & s_wgt__valid;
-  assign _039_ = in_data & _029_;
-  assign _050_ = ~ at_k_last;
-  assign _057_ = credit_ok | _050_;
-  assign take = _039_ & _057_;
-  assign _066_ = s_act__valid & s_wgt__valid;
-  assign _075_ = in_data & _066_;
-  assign _083_ = _075_ & credit_ok;
-  assign \$signal  = _083_ & at_k_last;
-  assign _093_ = ~ in_data;
+  assign _028_ = s_act__valid & s_wgt__valid;
+  assign _038_ = in_data & _028_;
+  assign _049_ = ~ at_k_last;
+  assign _056_ = credit_ok | _049_;
+  assign take = _038_ & _056_;
+  assign _065_ = s_act__valid & s_wgt__valid;
+  assign _073_ = in_data & _065_;
+  assign _081_ = _073_ & credit_ok;
+  assign \$signal  = _081_ & at_k_last;
+  assign _090_ = ~ in_data;
   assign _000_ = s_act__valid & s_wgt__valid;
-  assign _010_ = ~ at_k_last;
-  assign _020_ = credit_ok | _010_;
-  assign _022_ = _000_ & _020_;
-  assign adv = _093_ | _022_;
-  assign _023_ = compute & adv;
-  assign _024_ = _023_ & at_tile_last;
-  assign block_end = _024_ & fn_last;
+  assign _009_ = ~ at_k_last;
+  assign _020_ = credit_ok | _009_;
+  assign _021_ = _000_ & _020_;
+  assign adv = _090_ | _021_;
+  assign _022_ = compute & adv;
+  assign _023_ = _022_ & at_tile_last;
+  assign block_end = _023_ & fn_last;
   assign i_last = take & at_k_last;
-  assign _025_ = ! lane;
-  assign _027_ = lane == 1'h1;
-  assign _028_ = s_param__valid & _027_;
-  assign _030_ = lane == 2'h2;
-  assign _031_ = s_param__valid & _030_;
-  assign _032_ = lane == 2'h3;
-  assign _033_ = s_param__valid & _032_;
+  assign _024_ = ! lane;
+  assign _026_ = lane == 1'h1;
+  assign _027_ = s_param__valid & _026_;
+  assign _029_ = lane == 2'h2;
+  assign _030_ = s_param__valid & _029_;
+  assign _031_ = lane == 2'h3;
+  assign _032_ = s_param__valid & _031_;
   assign row_end = o_valid & beat_last;
-  assign _034_ = ~ dn_last;
-  assign wrap = d_last & _034_;
-  assign _036_[16:0] = row + 1'h1;
-  assign _040_ = row < m_wrap;
-  assign _041_ = row < m_wrap_pen;
-  assign _042_ = ~ _041_;
-  assign _044_ = row < m_last;
-  assign _045_ = row < m_pen;
-  assign _046_ = ~ _045_;
-  assign _048_ = d == 2'h2;
-  assign \$signal$72  = d_last ? 1'h0 : _048_;
-  assign _051_[2:0] = ra_inc + 1'h1;
-  assign _052_[2:0] = ra_inc + 1'h0;
-  assign _053_[2:0] = ra_row + 1'h1;
-  assign _054_[2:0] = ra_row + 1'h0;
-  assign _055_[2:0] = ra_inc + 1'h1;
-  assign _056_[2:0] = ra_inc + 1'h0;
-  assign _058_ = fm0 + 3'h4;
-  assign _060_[3:0] = kept - 3'h4;
-  assign _061_ = kept >= 4'h8;
-  assign _062_ = kept >= 3'h4;
-  assign _063_[15:0] = hdr[15:0] - 1'h1;
-  assign _069_[15:0] = hdr[47:32] - 1'h1;
-  assign _072_ = hdr[47:32] > 3'h7;
-  assign _073_ = _072_ ? hdr[47:32] : 16'h0007;
-  assign _076_ = hdr[47:32] == 1'h1;
-  assign _077_ = hdr[47:32] > 3'h7;
-  assign _078_ = _077_ ? hdr[47:32] : 16'h0007;
-  assign _079_ = _078_ == 1'h1;
-  assign _080_ = hdr[31:16] == 1'h1;
-  assign _081_[15:0] = ch + 1'h1;
-  assign _082_ = lane == 2'h3;
-  assign _084_[2:0] = wa + 1'h1;
-  assign _085_[2:0] = blk + 1'h1;
-  assign _086_[0] = wb + 1'h1;
-  assign _087_[1:0] = lane + 1'h1;
-  assign _088_ = ch == n_pen;
-  assign _090_ = ! blk;
+  assign _033_ = ~ dn_last;
+  assign wrap = d_last & _033_;
+  assign _035_[16:0] = row + 1'h1;
+  assign _039_ = row < m_wrap;
+  assign _040_ = row < m_wrap_pen;
+  assign _041_ = ~ _040_;
+  assign _043_ = row < m_last;
+  assign _044_ = row < m_pen;
+  assign _045_ = ~ _044_;
+  assign _047_ = d == 2'h2;
+  assign \$signal$72  = d_last ? 1'h0 : _047_;
+  assign _050_[2:0] = ra_inc + 1'h1;
+  assign _051_[2:0] = ra_inc + 1'h0;
+  assign _052_[2:0] = ra_row + 1'h1;
+  assign _053_[2:0] = ra_row + 1'h0;
+  assign _054_[2:0] = ra_inc + 1'h1;
+  assign _055_[2:0] = ra_inc + 1'h0;
+  assign _057_ = fm0 + 3'h4;
+  assign _059_[3:0] = kept - 3'h4;
+  assign _060_ = kept >= 4'h8;
+  assign _061_ = kept >= 3'h4;
+  assign _062_[15:0] = hdr[15:0] - 1'h1;
+  assign _070_ = hdr[47:32] > 3'h7;
+  assign _071_ = _070_ ? hdr[47:32] : 16'h0007;
+  assign _074_ = hdr[47:32] == 1'h1;
+  assign _075_ = hdr[47:32] > 3'h7;
+  assign _076_ = _075_ ? hdr[47:32] : 16'h0007;
+  assign _077_ = _076_ == 1'h1;
+  assign _078_ = hdr[31:16] == 1'h1;
+  assign _079_[15:0] = ch + 1'h1;
+  assign _080_ = lane == 2'h3;
+  assign _082_[2:0] = wa + 1'h1;
+  assign _083_[2:0] = blk + 1'h1;
+  assign _084_[0] = wb + 1'h1;
+  assign _085_[1:0] = lane + 1'h1;
+  assign _086_ = ch == n_pen;
+  assign _089_[4:0] = flush - 1'h1;
+  assign _091_ = ! flush;
   assign _092_ = block_end & last_mblock;
-  assign _094_[4:0] = flush - 1'h1;
-  assign _095_ = ! flush;
-  assign _097_ = fn_last & last_mblock;
-  assign _098_ = ~ _097_;
-  assign _099_[16:0] = fm0 + 3'h4;
-  assign _100_[2:0] = fn + 1'h1;
-  assign _101_ = fn == nb_pen;
-  assign _102_[5:0] = kk + 1'h1;
+  assign _094_ = fn_last & last_mblock;
+  assign _095_ = ~ _094_;
+  assign _096_[16:0] = fm0 + 3'h4;
+  assign _097_[2:0] = fn + 1'h1;
+  assign _098_ = fn == nb_pen;
+  assign _099_[5:0] = kk + 1'h1;
   assign _001_ = kk == k_pen;
   assign _002_ = kk == tile_pen;
-  assign _003_ = kk == k_last;
-  assign _004_ = ~ drain_restart;
-  assign _005_ = _004_ & o_valid;
-  assign _006_ = ~ beat_last;
-  assign _007_ = _005_ & _006_;
-  assign _008_ = ~ drain_restart;
-  assign _009_ = _008_ & row_end;
-  assign _011_ = dn + 1'h1;
-  assign _012_[1:0] = d + 1'h1;
-  assign _013_ = o_valid & row_valid;
-  assign _014_ = row_end & row_valid;
-  assign _015_ = _014_ & row_last;
-  assign _017_ = r_en & m_out__valid;
-  assign _018_ = ~ row_valid;
-  assign _019_ = row_end & _018_;
-  assign _103_ = { compute, adv } != 2'h2;
-  assign _104_ = { _003_, at_tile_last, compute, adv } != 2'h3;
-  assign _105_ = { _235_, _234_ } != 1'h0;
-  assign _106_ = { _241_, s_param__valid } != 2'h2;
-  assign _107_ = { _241_, ch_last, s_param__valid } != 3'h5;
-  assign _108_ = { _238_, _092_ } != 2'h2;
-  assign _109_ = { _241_, _238_ } != 1'h0;
-  assign _110_ = { _258_, s_param__valid } != 2'h2;
-  assign _111_ = { _260_, s_param__valid } != 2'h2;
-  assign _112_ = { _258_, ch_last, s_param__valid } != 3'h5;
-  assign _113_ = { _255_, _092_ } != 2'h2;
-  assign _114_ = { _253_, _095_ } != 2'h2;
-  assign _115_ = { _260_, _258_, _255_, _253_ } != 1'h0;
-  assign _116_ = { _263_, s_param__valid } != 2'h2;
-  assign _117_ = { _265_, s_param__valid } != 2'h2;
-  assign _118_ = { _265_, _263_ } != 1'h0;
-  assign _119_ = { _268_, s_param__valid } != 2'h2;
-  assign _120_ = { _270_, s_param__valid } != 2'h2;
-  assign _121_ = { _270_, _268_ } != 1'h0;
-  assign _122_ = { _275_, s_param__valid } != 2'h2;
-  assign _123_ = { _277_, s_param__valid } != 2'h2;
-  assign _124_ = { _275_, _082_, s_param__valid } != 3'h5;
-  assign _125_ = { _277_, _275_ } != 1'h0;
-  assign _126_ = { _281_, s_param__valid } != 2'h2;
-  assign _127_ = { _283_, s_param__valid } != 2'h2;
-  assign _128_ = { _281_, _082_, s_param__valid } != 3'h5;
-  assign _129_ = { _283_, _281_ } != 1'h0;
-  assign _130_ = { _288_, s_param__valid } != 2'h2;
-  assign _131_ = { _290_, s_param__valid } != 2'h2;
-  assign _132_ = { _288_, _082_, wb, s_param__valid } != 4'hf;
-  assign _133_ = { _288_, _082_, s_param__valid } != 3'h5;
-  assign _134_ = { _290_, _288_ } != 1'h0;
-  assign _135_ = { _294_, s_param__valid } != 2'h2;
-  assign _136_ = { _296_, s_param__valid } != 2'h2;
-  assign _137_ = { _296_, _294_ } != 1'h0;
-  assign _138_ = { _009_, _007_, drain_restart } != 1'h0;
+  assign _003_ = ~ drain_restart;
+  assign _004_ = _003_ & o_valid;
+  assign _005_ = ~ beat_last;
+  assign _006_ = _004_ & _005_;
+  assign _007_ = ~ drain_restart;
+  assign _008_ = _007_ & row_end;
+  assign _010_ = dn + 1'h1;
+  assign _011_[1:0] = d + 1'h1;
+  assign _012_ = o_valid & row_valid;
+  assign _013_ = row_end & row_valid;
+  assign _014_ = _013_ & row_last;
+  assign _016_ = r_en & m_out__valid;
+  assign _017_ = ~ row_valid;
+  assign _018_ = row_end & _017_;
+  assign _100_ = { compute, adv } != 2'h2;
+  assign _101_ = { compute, adv } != 2'h2;
+  assign _102_ = { compute, adv } != 2'h2;
+  assign _103_ = { at_tile_last, compute, adv } != 2'h3;
+  assign _104_ = { at_tile_last, compute, adv, at_k_last } != 3'h6;
+  assign _105_ = { compute, adv } != 2'h2;
+  assign _106_ = { _236_, _235_ } != 1'h0;
+  assign _107_ = { _247_, s_param__valid } != 2'h2;
+  assign _108_ = { _249_, s_param__valid } != 2'h2;
+  assign _109_ = { _247_, ch_last, s_param__valid } != 3'h5;
+  assign _110_ = { _244_, compute } != 2'h3;
+  assign _111_ = { _242_, _091_ } != 2'h2;
+  assign _112_ = { _249_, _247_, _244_, _242_ } != 1'h0;
+  assign _113_ = { _252_, s_param__valid } != 2'h2;
+  assign _114_ = { _254_, s_param__valid } != 2'h2;
+  assign _115_ = { _254_, _252_ } != 1'h0;
+  assign _116_ = { _257_, s_param__valid } != 2'h2;
+  assign _117_ = { _259_, s_param__valid } != 2'h2;
+  assign _118_ = { _259_, _257_ } != 1'h0;
+  assign _119_ = { _264_, s_param__valid } != 2'h2;
+  assign _120_ = { _266_, s_param__valid } != 2'h2;
+  assign _121_ = { _264_, _080_, s_param__valid } != 3'h5;
+  assign _122_ = { _266_, _264_ } != 1'h0;
+  assign _123_ = { _270_, s_param__valid } != 2'h2;
+  assign _124_ = { _272_, s_param__valid } != 2'h2;
+  assign _125_ = { _270_, _080_, s_param__valid } != 3'h5;
+  assign _126_ = { _272_, _270_ } != 1'h0;
+  assign _127_ = { _277_, s_param__valid } != 2'h2;
+  assign _128_ = { _279_, s_param__valid } != 2'h2;
+  assign _129_ = { _277_, _080_, wb, s_param__valid } != 4'hf;
+  assign _130_ = { _277_, _080_, s_param__valid } != 3'h5;
+  assign _131_ = { _279_, _277_ } != 1'h0;
+  assign _132_ = { _283_, s_param__valid } != 2'h2;
+  assign _133_ = { _285_, s_param__valid } != 2'h2;
+  assign _134_ = { _285_, _283_ } != 1'h0;
+  assign _135_ = { _008_, _006_, enter_q, d_last } != 4'h8;
+  assign _136_ = { _008_, _006_, enter_q } != 1'h0;
+  assign _137_ = { _006_, enter_q } != 2'h2;
+  assign _138_ = { _008_, _006_, drain_restart } != 1'h0;
   assign _139_ = { drain_restart, o_valid } != 1'h0;
-  assign _140_ = { compute, adv } != 2'h2;
-  assign _141_ = { compute, adv } != 2'h2;
-  assign _142_ = { compute, adv } != 2'h2;
-  assign _143_ = { at_tile_last, compute, adv } != 2'h3;
-  assign _144_ = & { at_tile_last, adv };
-  assign _145_ = & { fn_last, at_tile_last, adv };
-  assign _146_ = & { _104_, _103_ };
-  assign _147_ = & { _109_, _108_, _107_, _106_ };
-  assign _148_ = & { _242_, ch_last, s_param__valid };
-  assign _149_ = & { _250_, ch_last, s_param__valid };
-  assign _150_ = & { _115_, _114_, _113_, _112_, _111_, _110_ };
-  assign _151_ = & { _118_, _117_, _116_ };
-  assign _152_ = & { _121_, _120_, _119_ };
-  assign _153_ = & { _125_, _124_, _123_, _122_ };
-  assign _154_ = & { _129_, _128_, _127_, _126_ };
-  assign _155_ = & { _134_, _133_, _132_, _131_, _130_ };
-  assign _156_ = & { _137_, _136_, _135_ };
-  assign _157_ = & { _297_, s_param__valid };
-  assign _158_ = & { _298_, s_param__valid };
-  assign _159_ = & { _299_, s_param__valid };
-  assign _160_ = & { _300_, s_param__valid };
-  assign _161_ = & { _301_, s_param__valid };
-  assign _162_ = & { _302_, s_param__valid };
-  assign _163_ = & { _303_, s_param__valid };
-  assign _164_ = & { _304_, s_param__valid };
-  assign _165_ = & { _305_, s_param__valid };
-  assign _166_ = & { _306_, s_param__valid };
-  assign _167_ = & { _307_, s_param__valid };
-  assign _168_ = & { _308_, s_param__valid };
-  assign _169_ = & { _309_, s_param__valid };
-  assign _170_ = & { _310_, s_param__valid };
-  assign _171_ = & { _311_, s_param__valid };
-  assign _172_ = & { _143_, _142_ };
-  assign _184_ = ~ compute;
-  assign _185_ = ~ compute;
-  assign _186_ = ~ compute;
-  assign _187_ = ~ _326_;
-  assign _188_ = ~ _327_;
-  assign _189_ = ~ _328_;
-  assign _190_ = ~ _329_;
-  assign _191_ = ~ _333_;
+  assign _140_ = & { _103_, _102_ };
+  assign _141_ = & { at_tile_last, adv };
+  assign _142_ = & { fn_last, at_tile_last, adv };
+  assign _143_ = & { _105_, _104_ };
+  assign _144_ = & { _237_, ch_last, s_param__valid };
+  assign _145_ = & { _238_, ch_last, s_param__valid };
+  assign _146_ = & { _239_, ch_last, s_param__valid };
+  assign _147_ = & { _112_, _111_, _110_, _109_, _108_, _107_ };
+  assign _148_ = & { _115_, _114_, _113_ };
+  assign _149_ = & { _118_, _117_, _116_ };
+  assign _150_ = & { _122_, _121_, _120_, _119_ };
+  assign _151_ = & { _126_, _125_, _124_, _123_ };
+  assign _152_ = & { _131_, _130_, _129_, _128_, _127_ };
+  assign _153_ = & { _134_, _133_, _132_ };
+  assign _154_ = & { _286_, s_param__valid };
+  assign _155_ = & { _287_, s_param__valid };
+  assign _156_ = & { _288_, s_param__valid };
+  assign _157_ = & { _289_, s_param__valid };
+  assign _158_ = & { _290_, s_param__valid };
+  assign _159_ = & { _291_, s_param__valid };
+  assign _160_ = & { _292_, s_param__valid };
+  assign _161_ = & { _293_, s_param__valid };
+  assign _162_ = & { _294_, s_param__valid };
+  assign _163_ = & { _295_, s_param__valid };
+  assign _164_ = & { _296_, s_param__valid };
+  assign _165_ = & { _297_, s_param__valid };
+  assign _166_ = & { _298_, s_param__valid };
+  assign _167_ = & { _299_, s_param__valid };
+  assign _168_ = & { _137_, _136_, _135_ };
+  assign _181_ = ~ compute;
+  assign _182_ = ~ compute;
+  assign _183_ = ~ compute;
+  assign _184_ = ~ _314_;
+  assign _185_ = ~ _315_;
+  assign _186_ = ~ _316_;
+  assign _187_ = ~ _317_;
+  assign _188_ = ~ _321_;
+  assign _169_ = | { _181_, rst };
+  assign _170_ = | { _182_, rst };
+  assign _171_ = | { _183_, rst };
+  assign _172_ = | { _092_, rst };
   assign _173_ = | { _184_, rst };
   assign _174_ = | { _185_, rst };
   assign _175_ = | { _186_, rst };
   assign _176_ = | { _187_, rst };
-  assign _177_ = | { _188_, rst };
-  assign _178_ = | { _189_, rst };
-  assign _179_ = | { _190_, rst };
-  assign _180_ = | { drain_restart, rst };
-  assign _181_ = | { drain_restart, rst };
-  assign _182_ = | { drain_restart, rst };
-  assign _183_ = | { _191_, rst };
-  assign _193_ = drain_restart ? 1'h0 : d_last;
-  assign _199_ = drain_restart ? m_one : row_last;
-  assign _202_ = drain_restart ? 1'h1 : row_valid;
-  assign _205_ = drain_restart ? 17'h00000 : row;
-  assign _192_[0] = drain_restart ? (* full_case = 32'd1 *) 1'h1 : \$like ;
-  assign _208_ = drain_restart ? 3'h0 : dn;
-  assign _213_ = drain_restart ? 2'h0 : d;
-  assign _217_ = at_tile_last ? (* full_case = 32'd1 *) \$signal$133  : _002_;
-  assign _218_ = adv ? _217_ : 1'hx;
-  assign _220_ = at_tile_last ? (* full_case = 32'd1 *) \$signal$132  : _001_;
-  assign _221_ = adv ? _220_ : 1'hx;
-  assign _228_ = _003_ ? 1'h0 : 1'hx;
-  function [4:0] _646_;
+  assign _177_ = | { drain_restart, rst };
+  assign _178_ = | { drain_restart, rst };
+  assign _179_ = | { drain_restart, rst };
+  assign _180_ = | { _188_, rst };
+  assign _194_ = drain_restart ? 1'h0 : d_last;
+  assign _200_ = drain_restart ? m_one : row_last;
+  assign _203_ = drain_restart ? 1'h1 : row_valid;
+  assign _206_ = drain_restart ? 17'h00000 : row;
+  assign _189_[0] = drain_restart ? (* full_case = 32'd1 *) 1'h1 : \$like ;
+  assign _209_ = drain_restart ? 3'h0 : dn;
+  assign _214_ = drain_restart ? 2'h0 : d;
+  assign _218_ = at_tile_last ? (* full_case = 32'd1 *) \$signal$136  : _002_;
+  assign _219_ = adv ? _218_ : 1'hx;
+  assign _221_ = at_tile_last ? (* full_case = 32'd1 *) \$signal$135  : _001_;
+  assign _222_ = adv ? _221_ : 1'hx;
+  assign _229_ = at_k_last ? 1'h0 : 1'hx;
+  function [4:0] _637_;
     input [4:0] a;
     input [9:0] b;
     input [1:0] s;
@@ -651,42 +640,20 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
     (* parallel_case *)
     casez (s)
       2'b?1:
-        _646_ = b[4:0];
+        _637_ = b[4:0];
       2'b1?:
-        _646_ = b[9:5];
+        _637_ = b[9:5];
       default:
-        _646_ = a;
+        _637_ = a;
     endcase
   endfunction
-  assign _234_ = ctrl_state == (* full_case = 32'd1 *) 2'h3;
-  assign _235_ = ctrl_state == (* full_case = 32'd1 *) 2'h2;
-  assign _236_ = _092_ ? 1'h0 : 1'hx;
-  function [0:0] _650_;
-    input [0:0] a;
-    input [1:0] b;
-    input [1:0] s;
-    (* parallel_case *)
-    casez (s)
-      2'b?1:
-        _650_ = b[0:0];
-      2'b1?:
-        _650_ = b[1:1];
-      default:
-        _650_ = a;
-    endcase
-  endfunction
-  assign _238_ = ctrl_state == 2'h2;
-  assign _239_ = ch_last ? 1'h1 : 1'hx;
-  assign _240_ = s_param__valid ? _239_ : 1'hx;
-  assign _241_ = ctrl_state == 1'h1;
-  assign _242_ = ctrl_state == 1'h1;
-  assign _243_ = ch_last ? _090_ : dn_last;
-  assign _244_ = s_param__valid ? _243_ : dn_last;
-  assign _245_ = _246_ ? _244_ : dn_last;
-  assign _246_ = ctrl_state == 1'h1;
-  assign _250_ = ctrl_state == 1'h1;
-  assign _251_ = _095_ ? 2'h0 : 2'hx;
-  function [1:0] _665_;
+  assign _235_ = ctrl_state == (* full_case = 32'd1 *) 2'h3;
+  assign _236_ = ctrl_state == (* full_case = 32'd1 *) 2'h2;
+  assign _237_ = ctrl_state == 1'h1;
+  assign _238_ = ctrl_state == 1'h1;
+  assign _239_ = ctrl_state == 1'h1;
+  assign _240_ = _091_ ? 2'h0 : 2'hx;
+  function [1:0] _644_;
     input [1:0] a;
     input [7:0] b;
     input [3:0] s;
@@ -694,188 +661,190 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
     (* parallel_case *)
     casez (s)
       4'b???1:
-        _665_ = b[1:0];
+        _644_ = b[1:0];
       4'b??1?:
-        _665_ = b[3:2];
+        _644_ = b[3:2];
       4'b?1??:
-        _665_ = b[5:4];
+        _644_ = b[5:4];
       4'b1???:
-        _665_ = b[7:6];
+        _644_ = b[7:6];
       default:
-        _665_ = a;
+        _644_ = a;
     endcase
   endfunction
-  assign _253_ = ctrl_state == (* full_case = 32'd1 *) 2'h3;
-  assign _254_ = _092_ ? 2'h3 : 2'hx;
-  assign _255_ = ctrl_state == (* full_case = 32'd1 *) 2'h2;
-  assign _256_ = ch_last ? 2'h2 : 2'hx;
-  assign _257_ = s_param__valid ? _256_ : 2'hx;
-  assign _258_ = ctrl_state == (* full_case = 32'd1 *) 1'h1;
-  assign _259_ = s_param__valid ? 2'h1 : 2'hx;
-  assign _260_ = ! (* full_case = 32'd1 *) ctrl_state;
-  assign _261_ = s_param__valid ? _088_ : 1'hx;
-  function [0:0] _675_;
+  assign _242_ = ctrl_state == (* full_case = 32'd1 *) 2'h3;
+  assign _243_ = compute ? 2'hx : 2'h3;
+  assign _244_ = ctrl_state == (* full_case = 32'd1 *) 2'h2;
+  assign _245_ = ch_last ? 2'h2 : 2'hx;
+  assign _246_ = s_param__valid ? _245_ : 2'hx;
+  assign _247_ = ctrl_state == (* full_case = 32'd1 *) 1'h1;
+  assign _248_ = s_param__valid ? 2'h1 : 2'hx;
+  assign _249_ = ! (* full_case = 32'd1 *) ctrl_state;
+  assign _250_ = s_param__valid ? _086_ : 1'hx;
+  function [0:0] _654_;
     input [0:0] a;
     input [1:0] b;
     input [1:0] s;
     (* parallel_case *)
     casez (s)
       2'b?1:
-        _675_ = b[0:0];
+        _654_ = b[0:0];
       2'b1?:
-        _675_ = b[1:1];
+        _654_ = b[1:1];
       default:
-        _675_ = a;
+        _654_ = a;
     endcase
   endfunction
-  assign _263_ = ctrl_state == 1'h1;
-  assign _264_ = s_param__valid ? _080_ : 1'hx;
-  assign _265_ = ! ctrl_state;
-  assign _266_ = s_param__valid ? _081_[15:0] : 16'hxxxx;
-  function [15:0] _680_;
+  assign _252_ = ctrl_state == 1'h1;
+  assign _253_ = s_param__valid ? _078_ : 1'hx;
+  assign _254_ = ! ctrl_state;
+  assign _255_ = s_param__valid ? _079_[15:0] : 16'hxxxx;
+  function [15:0] _659_;
     input [15:0] a;
     input [31:0] b;
     input [1:0] s;
     (* parallel_case *)
     casez (s)
       2'b?1:
-        _680_ = b[15:0];
+        _659_ = b[15:0];
       2'b1?:
-        _680_ = b[31:16];
+        _659_ = b[31:16];
       default:
-        _680_ = a;
+        _659_ = a;
     endcase
   endfunction
-  assign _268_ = ctrl_state == 1'h1;
-  assign _269_ = s_param__valid ? 16'h0000 : 16'hxxxx;
-  assign _270_ = ! ctrl_state;
-  assign _271_ = wb ? (* full_case = 32'd1 *) _086_[0] : 1'h0;
-  assign _272_ = _082_ ? _271_ : 1'hx;
-  assign _273_ = s_param__valid ? _272_ : 1'hx;
-  function [0:0] _687_;
+  assign _257_ = ctrl_state == 1'h1;
+  assign _258_ = s_param__valid ? 16'h0000 : 16'hxxxx;
+  assign _259_ = ! ctrl_state;
+  assign _260_ = wb ? (* full_case = 32'd1 *) _084_[0] : 1'h0;
+  assign _261_ = _080_ ? _260_ : 1'hx;
+  assign _262_ = s_param__valid ? _261_ : 1'hx;
+  function [0:0] _666_;
     input [0:0] a;
     input [1:0] b;
     input [1:0] s;
     (* parallel_case *)
     casez (s)
       2'b?1:
-        _687_ = b[0:0];
+        _666_ = b[0:0];
       2'b1?:
-        _687_ = b[1:1];
+        _666_ = b[1:1];
       default:
-        _687_ = a;
+        _666_ = a;
     endcase
   endfunction
-  assign _275_ = ctrl_state == 1'h1;
-  assign _276_ = s_param__valid ? 1'h0 : 1'hx;
-  assign _277_ = ! ctrl_state;
-  assign _278_ = _082_ ? _084_[2:0] : 3'hx;
-  assign _279_ = s_param__valid ? _278_ : 3'hx;
-  function [2:0] _693_;
+  assign _264_ = ctrl_state == 1'h1;
+  assign _265_ = s_param__valid ? 1'h0 : 1'hx;
+  assign _266_ = ! ctrl_state;
+  assign _267_ = _080_ ? _082_[2:0] : 3'hx;
+  assign _268_ = s_param__valid ? _267_ : 3'hx;
+  function [2:0] _672_;
     input [2:0] a;
     input [5:0] b;
     input [1:0] s;
     (* parallel_case *)
     casez (s)
       2'b?1:
-        _693_ = b[2:0];
+        _672_ = b[2:0];
       2'b1?:
-        _693_ = b[5:3];
+        _672_ = b[5:3];
       default:
-        _693_ = a;
+        _672_ = a;
     endcase
   endfunction
-  assign _281_ = ctrl_state == 1'h1;
-  assign _282_ = s_param__valid ? 3'h0 : 3'hx;
-  assign _283_ = ! ctrl_state;
-  assign _284_ = wb ? 3'hx : _085_[2:0];
-  assign _285_ = _082_ ? _284_ : 3'hx;
-  assign _286_ = s_param__valid ? _285_ : 3'hx;
-  function [2:0] _700_;
+  assign _270_ = ctrl_state == 1'h1;
+  assign _271_ = s_param__valid ? 3'h0 : 3'hx;
+  assign _272_ = ! ctrl_state;
+  assign _273_ = wb ? 3'hx : _083_[2:0];
+  assign _274_ = _080_ ? _273_ : 3'hx;
+  assign _275_ = s_param__valid ? _274_ : 3'hx;
+  function [2:0] _679_;
     input [2:0] a;
     input [5:0] b;
     input [1:0] s;
     (* parallel_case *)
     casez (s)
       2'b?1:
-        _700_ = b[2:0];
+        _679_ = b[2:0];
       2'b1?:
-        _700_ = b[5:3];
+        _679_ = b[5:3];
       default:
-        _700_ = a;
+        _679_ = a;
     endcase
   endfunction
-  assign _288_ = ctrl_state == 1'h1;
-  assign _289_ = s_param__valid ? 3'h0 : 3'hx;
-  assign _290_ = ! ctrl_state;
-  assign _291_ = _082_ ? (* full_case = 32'd1 *) 2'h0 : _087_[1:0];
-  assign _292_ = s_param__valid ? _291_ : 2'hx;
-  function [1:0] _706_;
+  assign _277_ = ctrl_state == 1'h1;
+  assign _278_ = s_param__valid ? 3'h0 : 3'hx;
+  assign _279_ = ! ctrl_state;
+  assign _280_ = _080_ ? (* full_case = 32'd1 *) 2'h0 : _085_[1:0];
+  assign _281_ = s_param__valid ? _280_ : 2'hx;
+  function [1:0] _685_;
     input [1:0] a;
     input [3:0] b;
     input [1:0] s;
     (* parallel_case *)
     casez (s)
       2'b?1:
-        _706_ = b[1:0];
+        _685_ = b[1:0];
       2'b1?:
-        _706_ = b[3:2];
+        _685_ = b[3:2];
       default:
-        _706_ = a;
+        _685_ = a;
     endcase
   endfunction
-  assign _294_ = ctrl_state == 1'h1;
-  assign _295_ = s_param__valid ? 2'h0 : 2'hx;
+  assign _283_ = ctrl_state == 1'h1;
+  assign _284_ = s_param__valid ? 2'h0 : 2'hx;
+  assign _285_ = ! ctrl_state;
+  assign _286_ = ! ctrl_state;
+  assign _287_ = ! ctrl_state;
+  assign _288_ = ! ctrl_state;
+  assign _289_ = ! ctrl_state;
+  assign _290_ = ! ctrl_state;
+  assign _291_ = ! ctrl_state;
+  assign _292_ = ! ctrl_state;
+  assign _293_ = ! ctrl_state;
+  assign _294_ = ! ctrl_state;
+  assign _295_ = ! ctrl_state;
   assign _296_ = ! ctrl_state;
   assign _297_ = ! ctrl_state;
   assign _298_ = ! ctrl_state;
   assign _299_ = ! ctrl_state;
-  assign _300_ = ! ctrl_state;
-  assign _301_ = ! ctrl_state;
-  assign _302_ = ! ctrl_state;
-  assign _303_ = ! ctrl_state;
-  assign _304_ = ! ctrl_state;
-  assign _305_ = ! ctrl_state;
-  assign _306_ = ! ctrl_state;
-  assign _307_ = ! ctrl_state;
-  assign _308_ = ! ctrl_state;
-  assign _309_ = ! ctrl_state;
-  assign _310_ = ! ctrl_state;
-  assign _311_ = ! ctrl_state;
-  assign _314_ = dn_last ? (* full_case = 32'd1 *) 3'h0 : _056_[2:0];
-  assign _315_ = d_last ? (* full_case = 32'd1 *) _314_ : _054_[2:0];
-  assign _317_ = dn_last ? (* full_case = 32'd1 *) 3'h1 : _055_[2:0];
-  assign _318_ = d_last ? (* full_case = 32'd1 *) _317_ : _053_[2:0];
-  assign _319_ = beat_last ? (* full_case = 32'd1 *) _318_ : _051_[2:0];
-  assign \$like  = o_valid ? _319_[0] : 1'hx;
-  assign _320_ = dn_last ? (* full_case = 32'd1 *) 3'h0 : ra_inc;
-  assign _321_ = d_last ? (* full_case = 32'd1 *) _320_ : ra_row;
-  assign _325_ = ctrl_state == 1'h1;
-  assign _326_ = ctrl_state == 1'h1;
-  assign _327_ = ctrl_state == 1'h1;
-  assign _328_ = ctrl_state == 1'h1;
-  assign _329_ = ctrl_state == 1'h1;
-  assign _330_ = ctrl_state == 1'h1;
-  assign _331_ = ctrl_state == 1'h1;
-  assign _332_ = ctrl_state == 1'h1;
-  assign _333_ = ! ctrl_state;
-  function [0:0] _749_;
+  assign _302_ = dn_last ? (* full_case = 32'd1 *) 3'h0 : _055_[2:0];
+  assign _303_ = d_last ? (* full_case = 32'd1 *) _302_ : _053_[2:0];
+  assign _305_ = dn_last ? (* full_case = 32'd1 *) 3'h1 : _054_[2:0];
+  assign _306_ = d_last ? (* full_case = 32'd1 *) _305_ : _052_[2:0];
+  assign _307_ = beat_last ? (* full_case = 32'd1 *) _306_ : _050_[2:0];
+  assign \$like  = o_valid ? _307_[0] : 1'hx;
+  assign _308_ = dn_last ? (* full_case = 32'd1 *) 3'h0 : ra_inc;
+  assign _309_ = d_last ? (* full_case = 32'd1 *) _308_ : ra_row;
+  assign _311_ = ch_last ? 1'h1 : 1'h0;
+  assign _312_ = s_param__valid ? _311_ : 1'h0;
+  assign enter = _313_ ? _312_ : 1'h0;
+  assign _313_ = ctrl_state == 1'h1;
+  assign _314_ = ctrl_state == 1'h1;
+  assign _315_ = ctrl_state == 1'h1;
+  assign _316_ = ctrl_state == 1'h1;
+  assign _317_ = ctrl_state == 1'h1;
+  assign _318_ = ctrl_state == 1'h1;
+  assign _319_ = ctrl_state == 1'h1;
+  assign _320_ = ctrl_state == 1'h1;
+  assign _321_ = ! ctrl_state;
+  function [0:0] _727_;
     input [0:0] a;
     input [1:0] b;
     input [1:0] s;
     (* parallel_case *)
     casez (s)
       2'b?1:
-        _749_ = b[0:0];
+        _727_ = b[0:0];
       2'b1?:
-        _749_ = b[1:1];
+        _727_ = b[1:1];
       default:
-        _749_ = a;
+        _727_ = a;
     endcase
   endfunction
-  assign s_param__ready = _749_(1'h0, 2'h3, { _335_, _334_ });
-  assign _334_ = ctrl_state == 1'h1;
-  assign _335_ = ! ctrl_state;
+  assign s_param__ready = _727_(1'h0, 2'h3, { _323_, _322_ });
+  assign _322_ = ctrl_state == 1'h1;
+  assign _323_ = ! ctrl_state;
   \hwq_top.engine.array  array (
     .clk(clk),
     .drain_valid(o_valid),
@@ -883,7 +852,7 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
     .i_last(i_last),
     .i_valid(take),
     .i_w(i_w),
-    .o_data(\o_data$150 ),
+    .o_data(\o_data$154 ),
     .rst(rst)
   );
   \hwq_top.engine.fifo  fifo (
@@ -892,8 +861,8 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
     .r_en(r_en),
     .r_rdy(m_out__valid),
     .rst(rst),
-    .w_en(\o_valid$110 ),
-    .w_port__data({ o_last, o_data })
+    .w_en(\w_en$112 ),
+    .w_port__data(\w_data$114 )
   );
   \hwq_top.engine.params0  params0 (
     .clk(clk),
@@ -947,54 +916,180 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
     .rst(rst),
     .zero_point(zero_point)
   );
-  assign _192_[2:1] = 2'hx;
+  assign _189_[2:1] = 2'hx;
   always @(posedge clk) begin
     w_addr <= wa;
-    if (_173_) begin
-      fn <= 3'h0;
-    end else if (_144_) begin
-      fn <= fn_last ? (* full_case = 32'd1 *) 3'h0 : _100_[2:0];
+    if (rst) begin
+      at_tile_last <= 1'h0;
+    end else if (_100_) begin
+      at_tile_last <= compute ? _219_ : \$signal$136 ;
     end
-    if (_174_) begin
+    if (rst) begin
+      at_k_last <= 1'h0;
+    end else if (_101_) begin
+      at_k_last <= compute ? _222_ : \$signal$135 ;
+    end
+    if (rst) begin
+      fn_last <= 1'h0;
+    end else if (_140_) begin
+      begin if (compute) begin if (adv) begin if (at_tile_last) fn_last <= fn_last ? (* full_case = 32'd1 *) nb_one : _098_; else fn_last <= 1'hx; end else fn_last <= 1'hx; end else fn_last <= ! blk; end
+    end
+    if (_169_) begin
+      fn <= 3'h0;
+    end else if (_141_) begin
+      fn <= fn_last ? (* full_case = 32'd1 *) 3'h0 : _097_[2:0];
+    end
+    if (_170_) begin
       fm0 <= 17'h00000;
-    end else if (_145_) begin
-      fm0 <= _099_[16:0];
+    end else if (_142_) begin
+      fm0 <= _096_[16:0];
     end
     if (rst) begin
       in_data <= 1'h0;
-    end else if (_146_) begin
-      begin if (compute) begin if (adv) in_data <= at_tile_last ? (* full_case = 32'd1 *) _098_ : _228_; else in_data <= 1'hx; end else begin if (_325_) begin if (s_param__valid) begin if (ch_last) in_data <= 1'h1; else in_data <= 1'h0; end else in_data <= 1'h0; end else in_data <= 1'h0; end end
+    end else if (_143_) begin
+      begin if (compute) begin if (adv) in_data <= at_tile_last ? (* full_case = 32'd1 *) _095_ : _229_; else in_data <= 1'hx; end else in_data <= enter; end
     end
-    if (_175_) begin
+    if (_171_) begin
       kk <= 6'h00;
     end else if (adv) begin
-      kk <= at_tile_last ? (* full_case = 32'd1 *) 6'h00 : _102_[5:0];
+      kk <= at_tile_last ? (* full_case = 32'd1 *) 6'h00 : _099_[5:0];
     end
     if (rst) begin
       flush <= 5'h00;
-    end else if (_105_) begin
-      flush <= _646_(5'hxx, { 5'h14, _094_[4:0] }, { _235_, _234_ });
+    end else if (_106_) begin
+      flush <= _637_(5'hxx, { 5'h15, _089_[4:0] }, { _236_, _235_ });
     end
-    if (rst) begin
+    if (_172_) begin
       compute <= 1'h0;
-    end else if (_147_) begin
-      compute <= _650_(1'hx, { _240_, _236_ }, { _241_, _238_ });
+    end else if (_144_) begin
+      compute <= 1'h1;
     end
     if (rst) begin
       nb_one <= 1'h0;
-    end else if (_148_) begin
+    end else if (_145_) begin
       nb_one <= ! blk;
     end
     if (rst) begin
-      dn_last <= 1'h0;
+      nb_pen <= 4'h0;
+    end else if (_146_) begin
+      nb_pen <= blk - 1'h1;
+    end
+    if (rst) begin
+      ctrl_state <= 2'h0;
+    end else if (_147_) begin
+      ctrl_state <= _644_(2'hx, { _248_, _246_, _243_, _240_ }, { _249_, _247_, _244_, _242_ });
+    end
+    if (rst) begin
+      ch_last <= 1'h0;
+    end else if (_148_) begin
+      ch_last <= _654_(1'hx, { _253_, _250_ }, { _254_, _252_ });
+    end
+    if (rst) begin
+      ch <= 16'h0000;
+    end else if (_149_) begin
+      ch <= _659_(16'hxxxx, { _258_, _255_ }, { _259_, _257_ });
+    end
+    if (rst) begin
+      wb <= 1'h0;
+    end else if (_150_) begin
+      wb <= _666_(1'hx, { _265_, _262_ }, { _266_, _264_ });
+    end
+    if (rst) begin
+      wa <= 3'h0;
+    end else if (_151_) begin
+      wa <= _672_(3'hx, { _271_, _268_ }, { _272_, _270_ });
+    end
+    if (rst) begin
+      blk <= 3'h0;
+    end else if (_152_) begin
+      blk <= _679_(3'hx, { _278_, _275_ }, { _279_, _277_ });
+    end
+    if (rst) begin
+      lane <= 2'h0;
+    end else if (_153_) begin
+      lane <= _685_(2'hx, { _284_, _281_ }, { _285_, _283_ });
+    end
+    if (rst) begin
+      \$signal$136  <= 1'h0;
+    end else if (_154_) begin
+      \$signal$136  <= _077_;
+    end
+    if (rst) begin
+      \$signal$135  <= 1'h0;
+    end else if (_155_) begin
+      \$signal$135  <= _074_;
+    end
+    if (rst) begin
+      tile_pen <= 17'h00000;
+    end else if (_156_) begin
+      tile_pen <= _071_ - 2'h2;
+    end
+    if (rst) begin
+      n_pen <= 17'h00000;
+    end else if (_157_) begin
+      n_pen <= hdr[31:16] - 2'h2;
+    end
+    if (rst) begin
+      k_pen <= 17'h00000;
+    end else if (_158_) begin
+      k_pen <= hdr[47:32] - 2'h2;
+    end
+    if (rst) begin
+      act_max <= 8'h00;
+    end else if (_159_) begin
+      act_max <= hdr[71:64];
+    end
+    if (rst) begin
+      act_min <= 8'h00;
+    end else if (_160_) begin
+      act_min <= hdr[63:56];
+    end
+    if (rst) begin
+      zero_point <= 8'h00;
+    end else if (_161_) begin
+      zero_point <= hdr[55:48];
+    end
+    if (rst) begin
+      m_one <= 1'h0;
+    end else if (_162_) begin
+      m_one <= hdr[15:0] == 1'h1;
+    end
+    if (rst) begin
+      m_wrap_pen <= 17'h00000;
+    end else if (_163_) begin
+      m_wrap_pen <= hdr[15:0] + 2'h2;
+    end
+    if (rst) begin
+      m_pen <= 17'h00000;
+    end else if (_164_) begin
+      m_pen <= hdr[15:0] - 2'h2;
+    end
+    if (rst) begin
+      m_wrap <= 17'h00000;
+    end else if (_165_) begin
+      m_wrap <= hdr[15:0] + 2'h3;
+    end
+    if (rst) begin
+      m_last <= 16'h0000;
+    end else if (_166_) begin
+      m_last <= _062_[15:0];
+    end
+    if (rst) begin
+      M_ <= 16'h0000;
+    end else if (_167_) begin
+      M_ <= hdr[15:0];
+    end
+    if (rst) begin
       credit_ok <= 1'h1;
       credits <= 4'hc;
       last_mblock <= 1'h0;
       give_back <= 2'h0;
+      \w_en$112  <= 1'h0;
       \i_last$90  <= 1'h0;
       \i_valid$88  <= 1'h0;
       part_last <= 1'h0;
-      \$signal$147  <= 1'h0;
+      \$signal$151  <= 1'h0;
+      enter_q <= 1'h0;
       d_last <= 1'h0;
       row_last <= 1'h0;
       row_valid <= 1'h0;
@@ -1002,222 +1097,103 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
       dn <= 3'h0;
       d <= 2'h0;
     end else begin
-      begin if (_007_) dn_last <= _245_; else begin if (_009_) begin if (d_last) begin if (dn_last) dn_last <= nb_one; else dn_last <= dn == nb_pen; end else dn_last <= _245_; end else dn_last <= _245_; end end
-      credit_ok <= \$signal  ? (* full_case = 32'd1 *) _061_ : _062_;
-      credits <= \$signal  ? (* full_case = 32'd1 *) _060_[3:0] : kept;
-      last_mblock <= _058_ >= M_;
-      give_back <= _017_ + _019_;
+      credit_ok <= \$signal  ? (* full_case = 32'd1 *) _060_ : _061_;
+      credits <= \$signal  ? (* full_case = 32'd1 *) _059_[3:0] : kept;
+      last_mblock <= _057_ >= M_;
+      give_back <= _016_ + _018_;
+      \w_en$112  <= \o_valid$110 ;
       \i_last$90  <= part_last;
-      \i_valid$88  <= \$signal$147 ;
-      part_last <= _015_ & dn_last;
-      \$signal$147  <= _013_;
-      begin if (_007_) d_last <= _193_; else d_last <= _009_ ? \$signal$72  : _193_; end
-      begin if (_007_) row_last <= _199_; else begin if (_009_) begin if (wrap) row_last <= _040_ & _042_; else row_last <= _044_ & _046_; end else row_last <= _199_; end end
-      begin if (_007_) row_valid <= _202_; else begin if (_009_) begin if (wrap) row_valid <= row < m_wrap; else row_valid <= row < m_last; end else row_valid <= _202_; end end
-      begin if (_007_) row <= _205_; else begin if (_009_) begin if (wrap) row <= row - 2'h3; else row <= _036_[16:0]; end else row <= _205_; end end
-      begin if (_007_) dn <= _208_; else begin if (_009_) begin if (d_last) dn <= dn_last ? (* full_case = 32'd1 *) 3'h0 : _011_; else dn <= _208_; end else dn <= _208_; end end
-      begin if (_007_) d <= _213_; else begin if (_009_) d <= d_last ? (* full_case = 32'd1 *) 2'h0 : _012_[1:0]; else d <= _213_; end end
+      \i_valid$88  <= \$signal$151 ;
+      part_last <= _014_ & dn_last;
+      \$signal$151  <= _012_;
+      enter_q <= enter;
+      begin if (_006_) d_last <= _194_; else d_last <= _008_ ? \$signal$72  : _194_; end
+      begin if (_006_) row_last <= _200_; else begin if (_008_) begin if (wrap) row_last <= _039_ & _041_; else row_last <= _043_ & _045_; end else row_last <= _200_; end end
+      begin if (_006_) row_valid <= _203_; else begin if (_008_) begin if (wrap) row_valid <= row < m_wrap; else row_valid <= row < m_last; end else row_valid <= _203_; end end
+      begin if (_006_) row <= _206_; else begin if (_008_) begin if (wrap) row <= row - 2'h3; else row <= _035_[16:0]; end else row <= _206_; end end
+      begin if (_006_) dn <= _209_; else begin if (_008_) begin if (d_last) dn <= dn_last ? (* full_case = 32'd1 *) 3'h0 : _010_; else dn <= _209_; end else dn <= _209_; end end
+      begin if (_006_) d <= _214_; else begin if (_008_) d <= d_last ? (* full_case = 32'd1 *) 2'h0 : _011_[1:0]; else d <= _214_; end end
     end
-    if (rst) begin
-      nb_pen <= 4'h0;
-    end else if (_149_) begin
-      nb_pen <= blk - 1'h1;
-    end
-    if (rst) begin
-      ctrl_state <= 2'h0;
-    end else if (_150_) begin
-      ctrl_state <= _665_(2'hx, { _259_, _257_, _254_, _251_ }, { _260_, _258_, _255_, _253_ });
-    end
-    if (rst) begin
-      ch_last <= 1'h0;
-    end else if (_151_) begin
-      ch_last <= _675_(1'hx, { _264_, _261_ }, { _265_, _263_ });
-    end
-    if (rst) begin
-      ch <= 16'h0000;
-    end else if (_152_) begin
-      ch <= _680_(16'hxxxx, { _269_, _266_ }, { _270_, _268_ });
-    end
-    if (rst) begin
-      wb <= 1'h0;
-    end else if (_153_) begin
-      wb <= _687_(1'hx, { _276_, _273_ }, { _277_, _275_ });
-    end
-    if (rst) begin
-      wa <= 3'h0;
-    end else if (_154_) begin
-      wa <= _693_(3'hx, { _282_, _279_ }, { _283_, _281_ });
-    end
-    if (rst) begin
-      blk <= 3'h0;
-    end else if (_155_) begin
-      blk <= _700_(3'hx, { _289_, _286_ }, { _290_, _288_ });
-    end
-    if (rst) begin
-      lane <= 2'h0;
-    end else if (_156_) begin
-      lane <= _706_(2'hx, { _295_, _292_ }, { _296_, _294_ });
-    end
-    if (rst) begin
-      \$signal$133  <= 1'h0;
-    end else if (_157_) begin
-      \$signal$133  <= _079_;
-    end
-    if (rst) begin
-      \$signal$132  <= 1'h0;
-    end else if (_158_) begin
-      \$signal$132  <= _076_;
-    end
-    if (rst) begin
-      tile_pen <= 17'h00000;
-    end else if (_159_) begin
-      tile_pen <= _073_ - 2'h2;
-    end
-    if (rst) begin
-      n_pen <= 17'h00000;
-    end else if (_160_) begin
-      n_pen <= hdr[31:16] - 2'h2;
-    end
-    if (rst) begin
-      k_pen <= 17'h00000;
-    end else if (_161_) begin
-      k_pen <= hdr[47:32] - 2'h2;
-    end
-    if (rst) begin
-      k_last <= 16'h0000;
-    end else if (_162_) begin
-      k_last <= _069_[15:0];
-    end
-    if (rst) begin
-      act_max <= 8'h00;
-    end else if (_163_) begin
-      act_max <= hdr[71:64];
-    end
-    if (rst) begin
-      act_min <= 8'h00;
-    end else if (_164_) begin
-      act_min <= hdr[63:56];
-    end
-    if (rst) begin
-      zero_point <= 8'h00;
-    end else if (_165_) begin
-      zero_point <= hdr[55:48];
-    end
-    if (rst) begin
-      m_one <= 1'h0;
-    end else if (_166_) begin
-      m_one <= hdr[15:0] == 1'h1;
-    end
-    if (rst) begin
-      m_wrap_pen <= 17'h00000;
-    end else if (_167_) begin
-      m_wrap_pen <= hdr[15:0] + 2'h2;
-    end
-    if (rst) begin
-      m_pen <= 17'h00000;
-    end else if (_168_) begin
-      m_pen <= hdr[15:0] - 2'h2;
-    end
-    if (rst) begin
-      m_wrap <= 17'h00000;
-    end else if (_169_) begin
-      m_wrap <= hdr[15:0] + 2'h3;
-    end
-    if (rst) begin
-      m_last <= 16'h0000;
-    end else if (_170_) begin
-      m_last <= _063_[15:0];
-    end
-    if (rst) begin
-      M_ <= 16'h0000;
-    end else if (_171_) begin
-      M_ <= hdr[15:0];
-    end
-    if (_176_) begin
+    if (_173_) begin
       \w_en$19  <= 1'h0;
     end else begin
-      \w_en$19  <= _033_;
+      \w_en$19  <= _032_;
     end
-    if (_177_) begin
+    if (_174_) begin
       \w_en$15  <= 1'h0;
     end else begin
-      \w_en$15  <= _031_;
+      \w_en$15  <= _030_;
     end
-    if (_178_) begin
+    if (_175_) begin
       \w_en$11  <= 1'h0;
     end else begin
-      \w_en$11  <= _028_;
+      \w_en$11  <= _027_;
     end
-    if (_179_) begin
+    if (_176_) begin
       w_en <= 1'h0;
     end else begin
-      w_en <= s_param__valid & _025_;
+      w_en <= s_param__valid & _024_;
     end
-    if (!_330_) begin
+    if (!_318_) begin
       w_data[68:63] <= 6'h00;
     end else begin
       w_data[68:63] <= hdr[69:64];
     end
-    if (!_331_) begin
+    if (!_319_) begin
       w_data[62:32] <= 31'h00000000;
     end else begin
       w_data[62:32] <= hdr[62:32];
     end
-    if (!_332_) begin
+    if (!_320_) begin
       w_data[31:0] <= 32'd0;
     end else begin
       w_data[31:0] <= hdr[31:0];
     end
-    if (\$signal$147 ) begin
+    if (rst) begin
+      \w_data$114  <= 33'h000000000;
+    end else if (\o_valid$110 ) begin
+      \w_data$114  <= { o_last, o_data };
+    end
+    if (\$signal$151 ) begin
       i_acc <= acc_chosen;
     end
     if (o_valid) begin
-      acc_chosen <= \o_data$150 ;
+      acc_chosen <= \o_data$154 ;
+    end
+    if (rst) begin
+      dn_last <= 1'h0;
+    end else if (_168_) begin
+      begin if (enter_q) dn_last <= nb_one; else begin if (_006_) dn_last <= 1'hx; else begin if (_008_) begin if (d_last) begin if (dn_last) dn_last <= nb_one; else dn_last <= dn == nb_pen; end else dn_last <= 1'hx; end else dn_last <= 1'hx; end end end
     end
     if (rst) begin
       beat_last <= 1'h1;
     end else if (_138_) begin
-      begin if (_007_) beat_last <= 1'h0; else begin if (_009_) beat_last <= 1'h1; else begin if (drain_restart) beat_last <= 1'h1; else beat_last <= 1'hx; end end end
+      begin if (_006_) beat_last <= 1'h0; else begin if (_008_) beat_last <= 1'h1; else begin if (drain_restart) beat_last <= 1'h1; else beat_last <= 1'hx; end end end
     end
-    if (_180_) begin
+    if (_177_) begin
       ra_row <= 3'h0;
     end else if (o_valid) begin
-      ra_row <= beat_last ? (* full_case = 32'd1 *) _315_ : _052_[2:0];
+      ra_row <= beat_last ? (* full_case = 32'd1 *) _303_ : _051_[2:0];
     end
-    if (_181_) begin
+    if (_178_) begin
       ra_inc[2:1] <= 2'h0;
     end else if (o_valid) begin
-      ra_inc[2:1] <= _319_[2:1];
+      ra_inc[2:1] <= _307_[2:1];
     end
     if (rst) begin
       ra_inc[0] <= 1'h0;
     end else if (_139_) begin
-      ra_inc[0] <= _192_[0];
+      ra_inc[0] <= _189_[0];
     end
-    if (_182_) begin
+    if (_179_) begin
       ra <= 3'h0;
     end else if (o_valid) begin
-      ra <= beat_last ? (* full_case = 32'd1 *) _321_ : ra_inc;
+      ra <= beat_last ? (* full_case = 32'd1 *) _309_ : ra_inc;
     end
-    if (_183_) begin
+    if (_180_) begin
       drain_restart <= 1'h0;
     end else begin
       drain_restart <= s_param__valid;
-    end
-    if (rst) begin
-      at_tile_last <= 1'h0;
-    end else if (_140_) begin
-      at_tile_last <= compute ? _218_ : \$signal$133 ;
-    end
-    if (rst) begin
-      at_k_last <= 1'h0;
-    end else if (_141_) begin
-      at_k_last <= compute ? _221_ : \$signal$132 ;
-    end
-    if (rst) begin
-      fn_last <= 1'h0;
-    end else if (_172_) begin
-      begin if (compute) begin if (adv) begin if (at_tile_last) fn_last <= fn_last ? (* full_case = 32'd1 *) nb_one : _101_; else fn_last <= 1'hx; end else fn_last <= 1'hx; end else fn_last <= ! blk; end
     end
   end
 endmodule
@@ -1764,7 +1740,7 @@ module \hwq_top.engine.array (i_w, clk, rst, i_valid, i_last, drain_valid, o_dat
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.fifo (clk, rst, r_rdy, r_data, w_port__data, w_en, r_en);
+module \hwq_top.engine.fifo (clk, rst, r_rdy, r_data, w_en, w_port__data, r_en);
   wire _00_;
   wire _01_;
   wire _02_;

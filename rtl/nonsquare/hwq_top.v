@@ -58,106 +58,95 @@ endmodule
 module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_en, clk, rst, take, m_out__valid, m_out__payload, s_param__ready, i_a);
   wire _000_;
   wire _001_;
+  wire _002_;
+  wire _003_;
   wire _004_;
   wire _005_;
   wire _006_;
-  wire _007_;
-  wire _008_;
-  wire _009_;
-  wire _010_;
-  wire [3:0] _013_;
+  wire [3:0] _009_;
   (* unused_bits = "2" *)
-  wire [2:0] _014_;
-  wire _015_;
-  wire _016_;
-  wire _017_;
-  wire [49:0] _019_;
+  wire [2:0] _010_;
+  wire _011_;
+  wire _012_;
+  wire _013_;
+  wire _014_;
+  wire [49:0] _016_;
+  wire [1:0] _018_;
+  wire [2:0] _019_;
   wire _021_;
   wire _022_;
-  wire [1:0] _023_;
-  wire [2:0] _024_;
-  wire _025_;
+  wire _023_;
+  wire _024_;
   wire _026_;
   wire _027_;
+  wire _028_;
   wire _029_;
-  wire _030_;
   wire _031_;
   wire _032_;
-  wire _034_;
-  wire _035_;
-  wire _036_;
-  wire [5:0] _037_;
+  wire _033_;
+  wire [5:0] _034_;
+  (* unused_bits = "6" *)
+  wire [6:0] _035_;
+  wire [5:0] _036_;
+  (* unused_bits = "6" *)
+  wire [6:0] _037_;
   (* unused_bits = "6" *)
   wire [6:0] _038_;
-  wire [5:0] _039_;
   (* unused_bits = "6" *)
-  wire [6:0] _040_;
-  (* unused_bits = "6" *)
-  wire [6:0] _041_;
-  (* unused_bits = "6" *)
-  wire [6:0] _042_;
-  wire _043_;
-  wire _044_;
-  wire [17:0] _045_;
+  wire [6:0] _039_;
+  wire _040_;
+  wire [17:0] _041_;
   (* unused_bits = "4" *)
-  wire [4:0] _047_;
+  wire [4:0] _043_;
+  wire _044_;
+  wire _045_;
   wire _048_;
-  wire _049_;
-  wire _051_;
-  (* unused_bits = "16" *)
-  wire [16:0] _056_;
+  wire _054_;
+  wire [15:0] _055_;
+  wire _057_;
+  wire _058_;
   wire _059_;
   wire [15:0] _060_;
   wire _061_;
-  wire _063_;
+  wire _062_;
+  wire [15:0] _063_;
   wire _064_;
-  wire [15:0] _065_;
-  wire _066_;
-  wire _067_;
-  wire _068_;
-  (* unused_bits = "16" *)
-  wire [16:0] _069_;
   (* unused_bits = "6" *)
-  wire [6:0] _070_;
-  wire _071_;
+  wire [6:0] _065_;
+  wire _066_;
   (* unused_bits = "4" *)
-  wire [4:0] _072_;
+  wire [4:0] _067_;
   (* unused_bits = "2" *)
-  wire [2:0] _073_;
+  wire [2:0] _068_;
   (* unused_bits = "1" *)
-  wire [1:0] _074_;
-  wire _075_;
-  wire _077_;
-  wire _078_;
-  wire _080_;
+  wire [1:0] _069_;
+  wire _070_;
+  wire _073_;
   (* unused_bits = "5" *)
-  wire [5:0] _081_;
-  wire _082_;
-  wire _084_;
-  wire _085_;
-  (* unused_bits = "17" *)
-  wire [17:0] _086_;
+  wire [5:0] _074_;
+  wire _075_;
+  wire _076_;
+  wire _078_;
+  wire _079_;
   (* unused_bits = "4" *)
-  wire [4:0] _087_;
-  wire _088_;
-  wire _089_;
-  (* unused_bits = "9" *)
-  wire [9:0] _090_;
-  wire _091_;
-  wire _092_;
-  wire _093_;
+  wire [4:0] _081_;
+  wire _082_;
+  wire _083_;
+  wire [8:0] _084_;
+  wire _085_;
+  wire _086_;
   (* unused_bits = "17" *)
-  wire [17:0] _094_;
-  (* unused_bits = "17" *)
-  wire [17:0] _095_;
+  wire [17:0] _087_;
+  wire _094_;
   wire [18:0] _096_;
-  wire _099_;
-  wire _101_;
-  wire _102_;
-  wire _103_;
+  wire _098_;
+  wire _100_;
+  wire _104_;
   wire _105_;
   wire _106_;
   wire _107_;
+  wire _108_;
+  wire _109_;
   wire _110_;
   wire _111_;
   wire _112_;
@@ -242,119 +231,106 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   wire _191_;
   wire _192_;
   wire _193_;
-  wire _194_;
+  wire [5:0] _194_;
   wire _195_;
   wire _196_;
-  wire _197_;
-  wire _198_;
-  wire _199_;
-  wire [5:0] _200_;
   wire _201_;
-  wire _202_;
-  wire _203_;
-  wire _209_;
-  wire _212_;
-  wire [16:0] _215_;
+  wire _207_;
+  wire _210_;
+  wire [16:0] _213_;
   (* unused_bits = "0" *)
-  wire [5:0] _218_;
-  wire [3:0] _222_;
-  wire [1:0] _227_;
-  wire _231_;
+  wire [5:0] _216_;
+  wire [3:0] _220_;
+  wire [1:0] _225_;
+  wire _229_;
+  wire _230_;
   wire _232_;
-  wire _234_;
-  wire _235_;
-  wire _242_;
+  wire _233_;
+  wire _240_;
+  wire _246_;
+  wire _247_;
   wire _248_;
   wire _249_;
   wire _250_;
-  wire _252_;
+  wire [1:0] _251_;
   wire _253_;
-  wire _254_;
+  wire [1:0] _254_;
   wire _255_;
-  wire _256_;
-  wire _257_;
+  wire [1:0] _256_;
+  wire [1:0] _257_;
   wire _258_;
-  wire _259_;
+  wire [1:0] _259_;
   wire _260_;
+  wire _261_;
+  wire _263_;
   wire _264_;
-  wire [1:0] _265_;
-  wire _267_;
-  wire [1:0] _268_;
-  wire _269_;
-  wire [1:0] _270_;
+  wire _265_;
+  wire [15:0] _266_;
+  wire _268_;
+  wire [15:0] _269_;
+  wire _270_;
   wire [1:0] _271_;
-  wire _272_;
+  wire [1:0] _272_;
   wire [1:0] _273_;
-  wire _274_;
   wire _275_;
+  wire [1:0] _276_;
   wire _277_;
-  wire _278_;
-  wire _279_;
-  wire [15:0] _280_;
-  wire _282_;
-  wire [15:0] _283_;
-  wire _284_;
-  wire [1:0] _285_;
-  wire [1:0] _286_;
-  wire [1:0] _287_;
-  wire _289_;
-  wire [1:0] _290_;
+  wire [5:0] _278_;
+  wire [5:0] _279_;
+  wire _281_;
+  wire [5:0] _282_;
+  wire _283_;
+  wire [3:0] _284_;
+  wire [3:0] _285_;
+  wire [3:0] _286_;
+  wire _288_;
+  wire [3:0] _289_;
+  wire _290_;
   wire _291_;
-  wire [5:0] _292_;
-  wire [5:0] _293_;
+  wire _292_;
+  wire _294_;
   wire _295_;
-  wire [5:0] _296_;
+  wire _296_;
   wire _297_;
-  wire [3:0] _298_;
-  wire [3:0] _299_;
-  wire [3:0] _300_;
+  wire _298_;
+  wire _299_;
+  wire _300_;
+  wire _301_;
   wire _302_;
-  wire [3:0] _303_;
+  wire _303_;
   wire _304_;
   wire _305_;
   wire _306_;
+  wire _307_;
   wire _308_;
   wire _309_;
   wire _310_;
-  wire _311_;
-  wire _312_;
-  wire _313_;
-  wire _314_;
-  wire _315_;
-  wire _316_;
-  wire _317_;
-  wire _318_;
-  wire _319_;
-  wire _320_;
-  wire _321_;
+  wire [5:0] _313_;
+  wire [5:0] _314_;
+  wire [5:0] _315_;
+  wire [5:0] _316_;
+  wire [5:0] _317_;
+  wire [5:0] _318_;
+  wire [5:0] _319_;
+  wire [5:0] _320_;
   wire _322_;
   wire _323_;
   wire _324_;
   wire _325_;
-  wire [5:0] _328_;
-  wire [5:0] _329_;
-  wire [5:0] _330_;
-  wire [5:0] _331_;
-  wire [5:0] _332_;
-  wire [5:0] _333_;
-  wire [5:0] _334_;
-  wire [5:0] _335_;
-  wire _339_;
-  wire _340_;
-  wire _341_;
-  wire _342_;
-  wire _343_;
-  wire _344_;
-  wire _345_;
-  wire _346_;
-  wire _347_;
+  wire _326_;
+  wire _327_;
+  wire _328_;
+  wire _329_;
+  wire _330_;
+  wire _331_;
+  wire _332_;
   wire \$like ;
   wire [5:0] \$like$58 ;
   wire \$signal ;
-  reg \$signal$111  = 1'h0;
-  reg \$signal$112  = 1'h0;
-  reg \$signal$128  = 1'h0;
-  reg \$signal$136  = 1'h0;
+  reg \$signal$114  = 1'h0;
+  reg \$signal$115  = 1'h0;
+  reg \$signal$141  = 1'h0;
+  reg \$signal$148  = 1'h0;
   reg [15:0] M_ = 16'h0000;
   reg [49:0] acc_chosen = 50'h0000000000000;
   reg [7:0] act_max = 8'h00;
@@ -379,7 +355,21 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   reg [3:0] dn = 4'h0;
   reg dn_last = 1'h0;
   reg dn_last_next = 1'h0;
+  (* init = 18'bx00000000000000000 *)
+  (* unused_bits = "17" *)
+  wire [17:0] drain_back;
+  reg drain_d_pen = 1'h0;
+  reg drain_dn_pen = 1'h0;
+  reg drain_lt_last = 1'h0;
+  reg drain_lt_pen = 1'h0;
+  reg drain_lt_wrap = 1'h0;
+  reg drain_lt_wrap_pen = 1'h0;
+  (* init = 18'bx00000000000000000 *)
+  (* unused_bits = "17" *)
+  wire [17:0] drain_plus;
   reg drain_restart = 1'h0;
+  wire enter;
+  reg enter_q = 1'h0;
   reg [4:0] flush = 5'h00;
   reg [16:0] fm0 = 17'h00000;
   reg [3:0] fn = 4'h0;
@@ -396,7 +386,6 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   input [47:0] i_w;
   wire [47:0] i_w;
   reg in_data = 1'h0;
-  reg [15:0] k_last = 16'h0000;
   reg [16:0] k_pen = 17'h00000;
   wire [3:0] kept;
   reg [8:0] kk = 9'h000;
@@ -415,11 +404,12 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   reg nb_one = 1'h0;
   reg [4:0] nb_pen = 5'h00;
   wire [15:0] o_data;
-  wire [149:0] \o_data$139 ;
+  wire [149:0] \o_data$151 ;
   wire o_last;
   wire o_valid;
   wire \o_valid$84 ;
   reg [1:0] ob = 2'h0;
+  reg ob_last = 1'h0;
   reg [15:0] part0 = 16'h0000;
   reg [15:0] part1 = 16'h0000;
   reg part_last = 1'h0;
@@ -452,212 +442,206 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   reg [16:0] tile_pen = 17'h00000;
   reg [5:0] w_addr = 6'h00;
   reg [68:0] w_data = 69'h000000000000000000;
+  reg [48:0] \w_data$89  = 49'h0000000000000;
   reg w_en = 1'h0;
   reg \w_en$11  = 1'h0;
   wire \w_en$83 ;
+  reg \w_en$87  = 1'h0;
   reg [5:0] wa = 6'h00;
   reg [1:0] wb = 2'h0;
   wire wrap;
   reg [7:0] zero_point = 8'h00;
   assign kept = credits + give_back;
-  assign _035_ = s_act__valid & s_wgt__valid;
-  assign _044_ = in_data & _035_;
-  assign _051_ = ~ at_k_last;
-  assign _061_ = credit_ok | _051_;
-  assign take = _044_ & _061_;
-  assign _068_ = s_act__valid & s_wgt__valid;
-  assign _078_ = in_data & _068_;
-  assign _088_ = _078_ & credit_ok;
-  assign \$signal  = _088_ & at_k_last;
-  assign _099_ = ~ in_data;
+  assign _032_ = s_act__valid & s_wgt__valid;
+  assign _040_ = in_data & _032_;
+  assign _048_ = ~ at_k_last;
+  assign _057_ = credit_ok | _048_;
+  assign take = _040_ & _057_;
+  assign _064_ = s_act__valid & s_wgt__valid;
+  assign _073_ = in_data & _064_;
+  assign _083_ = _073_ & credit_ok;
+  assign \$signal  = _083_ & at_k_last;
+  assign _094_ = ~ in_data;
   assign _000_ = s_act__valid & s_wgt__valid;
-  assign _010_ = ~ at_k_last;
-  assign _021_ = credit_ok | _010_;
-  assign _029_ = _000_ & _021_;
-  assign adv = _099_ | _029_;
-  assign _030_ = compute & adv;
-  assign _031_ = _030_ & at_tile_last;
-  assign block_end = _031_ & fn_last;
+  assign _011_ = ~ at_k_last;
+  assign _022_ = credit_ok | _011_;
+  assign _026_ = _000_ & _022_;
+  assign adv = _094_ | _026_;
+  assign _027_ = compute & adv;
+  assign _028_ = _027_ & at_tile_last;
+  assign block_end = _028_ & fn_last;
   assign i_last = take & at_k_last;
-  assign _032_ = ! lane;
-  assign _034_ = s_param__valid & lane;
+  assign _029_ = ! lane;
+  assign _031_ = s_param__valid & lane;
   assign row_end = o_valid & beat_last;
-  assign _036_ = ~ dn_last;
-  assign wrap = d_last & _036_;
-  assign _037_ = ra_inc + 1'h1;
-  assign _038_[5:0] = ra_inc + 6'h3e;
-  assign _039_ = ra_row + 1'h1;
-  assign _040_[5:0] = ra_row + 6'h3e;
-  assign _041_[5:0] = ra_inc + 1'h1;
-  assign _042_[5:0] = ra_inc + 6'h3e;
-  assign _043_ = ob == 2'h2;
-  assign \w_en$83  = \o_valid$84  & _043_;
-  assign _045_ = fm0 + 3'h4;
-  assign _047_[3:0] = kept - 3'h4;
-  assign _048_ = kept >= 4'h8;
-  assign _049_ = kept >= 3'h4;
-  assign _056_[15:0] = hdr[47:32] - 1'h1;
+  assign _033_ = ~ dn_last;
+  assign wrap = d_last & _033_;
+  assign _034_ = ra_inc + 1'h1;
+  assign _035_[5:0] = ra_inc + 6'h3e;
+  assign _036_ = ra_row + 1'h1;
+  assign _037_[5:0] = ra_row + 6'h3e;
+  assign _038_[5:0] = ra_inc + 1'h1;
+  assign _039_[5:0] = ra_inc + 6'h3e;
+  assign \w_en$83  = \o_valid$84  & ob_last;
+  assign _041_ = fm0 + 3'h4;
+  assign _043_[3:0] = kept - 3'h4;
+  assign _044_ = kept >= 4'h8;
+  assign _045_ = kept >= 3'h4;
+  assign _054_ = hdr[47:32] > 5'h11;
+  assign _055_ = _054_ ? hdr[47:32] : 16'h0011;
+  assign _058_ = hdr[47:32] == 1'h1;
   assign _059_ = hdr[47:32] > 5'h11;
   assign _060_ = _059_ ? hdr[47:32] : 16'h0011;
-  assign _063_ = hdr[47:32] == 1'h1;
-  assign _064_ = hdr[47:32] > 5'h11;
-  assign _065_ = _064_ ? hdr[47:32] : 16'h0011;
-  assign _066_ = _065_ == 1'h1;
-  assign _067_ = hdr[31:16] == 1'h1;
-  assign _069_[15:0] = ch + 1'h1;
-  assign _070_[5:0] = wa + 1'h1;
-  assign _071_ = wb == 2'h2;
-  assign _072_[3:0] = blk + 1'h1;
-  assign _073_[1:0] = wb + 1'h1;
-  assign _074_[0] = lane + 1'h1;
-  assign _075_ = ch == n_pen;
-  assign _077_ = ! blk;
-  assign _080_ = block_end & last_mblock;
-  assign _081_[4:0] = flush - 1'h1;
-  assign _082_ = ! flush;
-  assign _084_ = fn_last & last_mblock;
-  assign _085_ = ~ _084_;
-  assign _086_[16:0] = fm0 + 3'h4;
-  assign _087_[3:0] = fn + 1'h1;
-  assign _089_ = fn == nb_pen;
-  assign _090_[8:0] = kk + 1'h1;
-  assign _091_ = kk == k_pen;
-  assign _092_ = kk == tile_pen;
-  assign _093_ = kk == k_last;
-  assign _094_[16:0] = row - 2'h3;
-  assign _095_[16:0] = row + 1'h1;
-  assign _096_[16:0] = wrap ? _094_[16:0] : _095_[16:0];
-  assign _101_ = row < m_wrap;
-  assign _102_ = row < m_wrap_pen;
-  assign _103_ = ~ _102_;
-  assign _105_ = row < m_last;
-  assign _106_ = row < m_pen;
-  assign _107_ = ~ _106_;
-  assign _001_ = d == 2'h2;
-  assign _004_ = ~ drain_restart;
-  assign _005_ = _004_ & o_valid;
-  assign _006_ = ~ beat_last;
-  assign _007_ = _005_ & _006_;
-  assign _008_ = ~ drain_restart;
-  assign _009_ = _008_ & row_end;
-  assign _013_ = dn + 1'h1;
-  assign _014_[1:0] = d + 1'h1;
-  assign _015_ = o_valid & row_valid;
-  assign _016_ = row_end & row_valid;
-  assign _017_ = _016_ & row_last;
-  assign _019_ = beat[0] ? \o_data$139 [99:50] : \o_data$139 [49:0];
-  assign _022_ = ob == 2'h2;
-  assign _023_ = ob + 1'h1;
-  assign _024_[1:0] = _022_ ? 2'h0 : _023_;
-  assign _025_ = r_en & m_out__valid;
-  assign _026_ = ~ row_valid;
-  assign _027_ = row_end & _026_;
-  assign _110_ = { _249_, _248_ } != 1'h0;
-  assign _111_ = { _255_, s_param__valid } != 2'h2;
-  assign _112_ = { _255_, ch_last, s_param__valid } != 3'h5;
-  assign _113_ = { _252_, _080_ } != 2'h2;
-  assign _114_ = { _255_, _252_ } != 1'h0;
-  assign _115_ = { _272_, s_param__valid } != 2'h2;
-  assign _116_ = { _274_, s_param__valid } != 2'h2;
-  assign _117_ = { _272_, ch_last, s_param__valid } != 3'h5;
-  assign _118_ = { _269_, _080_ } != 2'h2;
-  assign _119_ = { _267_, _082_ } != 2'h2;
-  assign _120_ = { _274_, _272_, _269_, _267_ } != 1'h0;
-  assign _121_ = { _277_, s_param__valid } != 2'h2;
-  assign _122_ = { _279_, s_param__valid } != 2'h2;
-  assign _123_ = { _279_, _277_ } != 1'h0;
-  assign _124_ = { _282_, s_param__valid } != 2'h2;
-  assign _125_ = { _284_, s_param__valid } != 2'h2;
-  assign _126_ = { _284_, _282_ } != 1'h0;
-  assign _127_ = { _289_, s_param__valid } != 2'h2;
-  assign _128_ = { _291_, s_param__valid } != 2'h2;
-  assign _129_ = { _289_, lane, s_param__valid } != 3'h5;
-  assign _130_ = { _291_, _289_ } != 1'h0;
-  assign _131_ = { _295_, s_param__valid } != 2'h2;
-  assign _132_ = { _297_, s_param__valid } != 2'h2;
-  assign _133_ = { _295_, lane, s_param__valid } != 3'h5;
-  assign _134_ = { _297_, _295_ } != 1'h0;
-  assign _135_ = { _302_, s_param__valid } != 2'h2;
-  assign _136_ = { _304_, s_param__valid } != 2'h2;
-  assign _137_ = { _302_, lane, s_param__valid } != 3'h5;
-  assign _138_ = { _302_, _071_, lane, s_param__valid } != 4'hb;
-  assign _139_ = { _304_, _302_ } != 1'h0;
-  assign _140_ = { _308_, s_param__valid } != 2'h2;
-  assign _141_ = { _310_, s_param__valid } != 2'h2;
-  assign _142_ = { _310_, _308_ } != 1'h0;
-  assign _143_ = { _009_, _007_, drain_restart } != 1'h0;
+  assign _061_ = _060_ == 1'h1;
+  assign _062_ = hdr[31:16] == 1'h1;
+  assign _063_ = ch + 1'h1;
+  assign _065_[5:0] = wa + 1'h1;
+  assign _066_ = wb == 2'h2;
+  assign _067_[3:0] = blk + 1'h1;
+  assign _068_[1:0] = wb + 1'h1;
+  assign _069_[0] = lane + 1'h1;
+  assign _070_ = ch == n_pen;
+  assign _074_[4:0] = flush - 1'h1;
+  assign _075_ = ! flush;
+  assign _076_ = block_end & last_mblock;
+  assign _078_ = fn_last & last_mblock;
+  assign _079_ = ~ _078_;
+  assign _081_[3:0] = fn + 1'h1;
+  assign _082_ = fn == nb_pen;
+  assign _084_ = kk + 1'h1;
+  assign _085_ = kk == k_pen;
+  assign _086_ = kk == tile_pen;
+  assign _087_[16:0] = row + 1'h1;
+  assign _096_[16:0] = wrap ? drain_back[16:0] : drain_plus[16:0];
+  assign _098_ = ~ drain_lt_wrap_pen;
+  assign _100_ = ~ drain_lt_pen;
+  assign _001_ = ~ drain_restart;
+  assign _002_ = _001_ & o_valid;
+  assign _003_ = ~ beat_last;
+  assign _004_ = _002_ & _003_;
+  assign _005_ = ~ drain_restart;
+  assign _006_ = _005_ & row_end;
+  assign _009_ = dn + 1'h1;
+  assign _010_[1:0] = d + 1'h1;
+  assign _012_ = o_valid & row_valid;
+  assign _013_ = row_end & row_valid;
+  assign _014_ = _013_ & row_last;
+  assign _016_ = beat[0] ? \o_data$151 [99:50] : \o_data$151 [49:0];
+  assign _018_ = ob + 1'h1;
+  assign _019_[1:0] = ob_last ? 2'h0 : _018_;
+  assign _021_ = r_en & m_out__valid;
+  assign _023_ = ~ row_valid;
+  assign _024_ = row_end & _023_;
+  reg [16:0] _450_ = 17'h00000;
+  assign drain_back[16:0] = _450_;
+  reg [16:0] _451_ = 17'h00000;
+  assign drain_plus[16:0] = _451_;
+  assign _104_ = { compute, adv } != 2'h2;
+  assign _105_ = { compute, adv } != 2'h2;
+  assign _106_ = { compute, adv } != 2'h2;
+  assign _107_ = { at_tile_last, compute, adv } != 2'h3;
+  assign _108_ = { at_tile_last, compute, adv, at_k_last } != 3'h6;
+  assign _109_ = { compute, adv } != 2'h2;
+  assign _110_ = { _247_, _246_ } != 1'h0;
+  assign _111_ = { _258_, s_param__valid } != 2'h2;
+  assign _112_ = { _260_, s_param__valid } != 2'h2;
+  assign _113_ = { _258_, ch_last, s_param__valid } != 3'h5;
+  assign _114_ = { _255_, compute } != 2'h3;
+  assign _115_ = { _253_, _075_ } != 2'h2;
+  assign _116_ = { _260_, _258_, _255_, _253_ } != 1'h0;
+  assign _117_ = { _263_, s_param__valid } != 2'h2;
+  assign _118_ = { _265_, s_param__valid } != 2'h2;
+  assign _119_ = { _265_, _263_ } != 1'h0;
+  assign _120_ = { _268_, s_param__valid } != 2'h2;
+  assign _121_ = { _270_, s_param__valid } != 2'h2;
+  assign _122_ = { _270_, _268_ } != 1'h0;
+  assign _123_ = { _275_, s_param__valid } != 2'h2;
+  assign _124_ = { _277_, s_param__valid } != 2'h2;
+  assign _125_ = { _275_, lane, s_param__valid } != 3'h5;
+  assign _126_ = { _277_, _275_ } != 1'h0;
+  assign _127_ = { _281_, s_param__valid } != 2'h2;
+  assign _128_ = { _283_, s_param__valid } != 2'h2;
+  assign _129_ = { _281_, lane, s_param__valid } != 3'h5;
+  assign _130_ = { _283_, _281_ } != 1'h0;
+  assign _131_ = { _288_, s_param__valid } != 2'h2;
+  assign _132_ = { _290_, s_param__valid } != 2'h2;
+  assign _133_ = { _288_, lane, s_param__valid } != 3'h5;
+  assign _134_ = { _288_, _066_, lane, s_param__valid } != 4'hb;
+  assign _135_ = { _290_, _288_ } != 1'h0;
+  assign _136_ = { _294_, s_param__valid } != 2'h2;
+  assign _137_ = { _296_, s_param__valid } != 2'h2;
+  assign _138_ = { _296_, _294_ } != 1'h0;
+  assign _139_ = { _006_, _004_, enter_q, d_last } != 4'h8;
+  assign _140_ = { _006_, _004_, enter_q } != 1'h0;
+  assign _141_ = { _004_, enter_q } != 2'h2;
+  assign _142_ = { _006_, _004_, drain_restart } != 1'h0;
+  assign _143_ = { drain_restart, o_valid } != 1'h0;
   assign _144_ = { drain_restart, o_valid } != 1'h0;
-  assign _145_ = { drain_restart, o_valid } != 1'h0;
-  assign _146_ = { _009_, _007_, drain_restart } != 1'h0;
-  assign _147_ = { compute, adv } != 2'h2;
-  assign _148_ = { compute, adv } != 2'h2;
-  assign _149_ = { compute, adv } != 2'h2;
-  assign _150_ = { at_tile_last, compute, adv } != 2'h3;
-  assign _151_ = { compute, adv } != 2'h2;
-  assign _152_ = { _093_, at_tile_last, compute, adv } != 2'h3;
-  assign _153_ = & { _114_, _113_, _112_, _111_ };
-  assign _154_ = & { _256_, ch_last, s_param__valid };
-  assign _155_ = & { _264_, ch_last, s_param__valid };
-  assign _156_ = & { _120_, _119_, _118_, _117_, _116_, _115_ };
-  assign _157_ = & { _123_, _122_, _121_ };
-  assign _158_ = & { _126_, _125_, _124_ };
-  assign _159_ = & { _130_, _129_, _128_, _127_ };
-  assign _160_ = & { _134_, _133_, _132_, _131_ };
-  assign _161_ = & { _139_, _138_, _137_, _136_, _135_ };
-  assign _162_ = & { _142_, _141_, _140_ };
-  assign _163_ = & { _311_, s_param__valid };
-  assign _164_ = & { _312_, s_param__valid };
-  assign _165_ = & { _313_, s_param__valid };
-  assign _166_ = & { _314_, s_param__valid };
-  assign _167_ = & { _315_, s_param__valid };
-  assign _168_ = & { _316_, s_param__valid };
-  assign _169_ = & { _317_, s_param__valid };
-  assign _170_ = & { _318_, s_param__valid };
-  assign _171_ = & { _319_, s_param__valid };
-  assign _172_ = & { _320_, s_param__valid };
-  assign _173_ = & { _321_, s_param__valid };
-  assign _174_ = & { _322_, s_param__valid };
-  assign _175_ = & { _323_, s_param__valid };
-  assign _176_ = & { _324_, s_param__valid };
-  assign _177_ = & { _325_, s_param__valid };
-  assign _178_ = & { _201_, \o_valid$84  };
-  assign _179_ = & { _202_, \o_valid$84  };
-  assign _180_ = & { _150_, _149_ };
-  assign _181_ = & { at_tile_last, adv };
-  assign _182_ = & { fn_last, at_tile_last, adv };
-  assign _183_ = & { _152_, _151_ };
-  assign _195_ = ~ _340_;
-  assign _196_ = ~ _341_;
-  assign _197_ = ~ _345_;
-  assign _198_ = ~ compute;
-  assign _199_ = ~ compute;
-  assign _194_ = ~ compute;
-  assign _184_ = | { _194_, rst };
-  assign _185_ = | { _195_, rst };
-  assign _186_ = | { _196_, rst };
-  assign _187_ = | { drain_restart, rst };
-  assign _188_ = | { drain_restart, rst };
-  assign _189_ = | { drain_restart, rst };
-  assign _190_ = | { _197_, rst };
-  assign _191_ = | { d_last, rst };
-  assign _192_ = | { _198_, rst };
-  assign _193_ = | { _199_, rst };
-  assign _201_ = ob == 1'h1;
-  assign _202_ = ! ob;
-  assign _203_ = drain_restart ? 1'h0 : d_last;
-  assign _209_ = drain_restart ? m_one : row_last;
-  assign _212_ = drain_restart ? 1'h1 : row_valid;
-  assign _215_ = drain_restart ? 17'h00000 : row;
-  assign _218_ = drain_restart ? (* full_case = 32'd1 *) 6'h3e : \$like$58 ;
-  assign _200_[0] = drain_restart ? (* full_case = 32'd1 *) 1'h1 : \$like ;
-  assign _222_ = drain_restart ? 4'h0 : dn;
-  assign _227_ = drain_restart ? 2'h0 : d;
-  assign _231_ = at_tile_last ? (* full_case = 32'd1 *) \$signal$112  : _092_;
-  assign _232_ = adv ? _231_ : 1'hx;
-  assign _234_ = at_tile_last ? (* full_case = 32'd1 *) \$signal$111  : _091_;
-  assign _235_ = adv ? _234_ : 1'hx;
-  assign _242_ = _093_ ? 1'h0 : 1'hx;
-  function [4:0] _676_;
+  assign _145_ = { _006_, _004_, drain_restart } != 1'h0;
+  assign _146_ = & { _107_, _106_ };
+  assign _147_ = & { at_tile_last, adv };
+  assign _148_ = & { fn_last, at_tile_last, adv };
+  assign _149_ = & { _109_, _108_ };
+  assign _150_ = & { _248_, ch_last, s_param__valid };
+  assign _151_ = & { _249_, ch_last, s_param__valid };
+  assign _152_ = & { _250_, ch_last, s_param__valid };
+  assign _153_ = & { _116_, _115_, _114_, _113_, _112_, _111_ };
+  assign _154_ = & { _119_, _118_, _117_ };
+  assign _155_ = & { _122_, _121_, _120_ };
+  assign _156_ = & { _126_, _125_, _124_, _123_ };
+  assign _157_ = & { _130_, _129_, _128_, _127_ };
+  assign _158_ = & { _135_, _134_, _133_, _132_, _131_ };
+  assign _159_ = & { _138_, _137_, _136_ };
+  assign _160_ = & { _297_, s_param__valid };
+  assign _161_ = & { _298_, s_param__valid };
+  assign _162_ = & { _299_, s_param__valid };
+  assign _163_ = & { _300_, s_param__valid };
+  assign _164_ = & { _301_, s_param__valid };
+  assign _165_ = & { _302_, s_param__valid };
+  assign _166_ = & { _303_, s_param__valid };
+  assign _167_ = & { _304_, s_param__valid };
+  assign _168_ = & { _305_, s_param__valid };
+  assign _169_ = & { _306_, s_param__valid };
+  assign _170_ = & { _307_, s_param__valid };
+  assign _171_ = & { _308_, s_param__valid };
+  assign _172_ = & { _309_, s_param__valid };
+  assign _173_ = & { _310_, s_param__valid };
+  assign _174_ = & { _195_, \o_valid$84  };
+  assign _175_ = & { _196_, \o_valid$84  };
+  assign _176_ = & { _141_, _140_, _139_ };
+  assign _188_ = ~ compute;
+  assign _189_ = ~ compute;
+  assign _190_ = ~ compute;
+  assign _191_ = ~ _325_;
+  assign _192_ = ~ _326_;
+  assign _193_ = ~ _330_;
+  assign _177_ = | { _188_, rst };
+  assign _178_ = | { _189_, rst };
+  assign _179_ = | { _190_, rst };
+  assign _180_ = | { _076_, rst };
+  assign _181_ = | { _191_, rst };
+  assign _182_ = | { _192_, rst };
+  assign _183_ = | { drain_restart, rst };
+  assign _184_ = | { drain_restart, rst };
+  assign _185_ = | { drain_restart, rst };
+  assign _186_ = | { _193_, rst };
+  assign _187_ = | { d_last, rst };
+  assign _195_ = ob == 1'h1;
+  assign _196_ = ! ob;
+  assign _201_ = drain_restart ? 1'h0 : d_last;
+  assign _207_ = drain_restart ? m_one : row_last;
+  assign _210_ = drain_restart ? 1'h1 : row_valid;
+  assign _213_ = drain_restart ? 17'h00000 : row;
+  assign _216_ = drain_restart ? (* full_case = 32'd1 *) 6'h3e : \$like$58 ;
+  assign _194_[0] = drain_restart ? (* full_case = 32'd1 *) 1'h1 : \$like ;
+  assign _220_ = drain_restart ? 4'h0 : dn;
+  assign _225_ = drain_restart ? 2'h0 : d;
+  assign _229_ = at_tile_last ? (* full_case = 32'd1 *) \$signal$115  : _086_;
+  assign _230_ = adv ? _229_ : 1'hx;
+  assign _232_ = at_tile_last ? (* full_case = 32'd1 *) \$signal$114  : _085_;
+  assign _233_ = adv ? _232_ : 1'hx;
+  assign _240_ = at_k_last ? 1'h0 : 1'hx;
+  function [4:0] _670_;
     input [4:0] a;
     input [9:0] b;
     input [1:0] s;
@@ -665,42 +649,20 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
     (* parallel_case *)
     casez (s)
       2'b?1:
-        _676_ = b[4:0];
+        _670_ = b[4:0];
       2'b1?:
-        _676_ = b[9:5];
+        _670_ = b[9:5];
       default:
-        _676_ = a;
+        _670_ = a;
     endcase
   endfunction
-  assign _248_ = ctrl_state == (* full_case = 32'd1 *) 2'h3;
-  assign _249_ = ctrl_state == (* full_case = 32'd1 *) 2'h2;
-  assign _250_ = _080_ ? 1'h0 : 1'hx;
-  function [0:0] _680_;
-    input [0:0] a;
-    input [1:0] b;
-    input [1:0] s;
-    (* parallel_case *)
-    casez (s)
-      2'b?1:
-        _680_ = b[0:0];
-      2'b1?:
-        _680_ = b[1:1];
-      default:
-        _680_ = a;
-    endcase
-  endfunction
-  assign _252_ = ctrl_state == 2'h2;
-  assign _253_ = ch_last ? 1'h1 : 1'hx;
-  assign _254_ = s_param__valid ? _253_ : 1'hx;
-  assign _255_ = ctrl_state == 1'h1;
-  assign _256_ = ctrl_state == 1'h1;
-  assign _257_ = ch_last ? _077_ : dn_last;
-  assign _258_ = s_param__valid ? _257_ : dn_last;
-  assign _259_ = _260_ ? _258_ : dn_last;
-  assign _260_ = ctrl_state == 1'h1;
-  assign _264_ = ctrl_state == 1'h1;
-  assign _265_ = _082_ ? 2'h0 : 2'hx;
-  function [1:0] _695_;
+  assign _246_ = ctrl_state == (* full_case = 32'd1 *) 2'h3;
+  assign _247_ = ctrl_state == (* full_case = 32'd1 *) 2'h2;
+  assign _248_ = ctrl_state == 1'h1;
+  assign _249_ = ctrl_state == 1'h1;
+  assign _250_ = ctrl_state == 1'h1;
+  assign _251_ = _075_ ? 2'h0 : 2'hx;
+  function [1:0] _677_;
     input [1:0] a;
     input [7:0] b;
     input [3:0] s;
@@ -708,188 +670,190 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
     (* parallel_case *)
     casez (s)
       4'b???1:
-        _695_ = b[1:0];
+        _677_ = b[1:0];
       4'b??1?:
-        _695_ = b[3:2];
+        _677_ = b[3:2];
       4'b?1??:
-        _695_ = b[5:4];
+        _677_ = b[5:4];
       4'b1???:
-        _695_ = b[7:6];
+        _677_ = b[7:6];
       default:
-        _695_ = a;
+        _677_ = a;
     endcase
   endfunction
-  assign _267_ = ctrl_state == (* full_case = 32'd1 *) 2'h3;
-  assign _268_ = _080_ ? 2'h3 : 2'hx;
-  assign _269_ = ctrl_state == (* full_case = 32'd1 *) 2'h2;
-  assign _270_ = ch_last ? 2'h2 : 2'hx;
-  assign _271_ = s_param__valid ? _270_ : 2'hx;
-  assign _272_ = ctrl_state == (* full_case = 32'd1 *) 1'h1;
-  assign _273_ = s_param__valid ? 2'h1 : 2'hx;
-  assign _274_ = ! (* full_case = 32'd1 *) ctrl_state;
-  assign _275_ = s_param__valid ? _075_ : 1'hx;
-  function [0:0] _705_;
+  assign _253_ = ctrl_state == (* full_case = 32'd1 *) 2'h3;
+  assign _254_ = compute ? 2'hx : 2'h3;
+  assign _255_ = ctrl_state == (* full_case = 32'd1 *) 2'h2;
+  assign _256_ = ch_last ? 2'h2 : 2'hx;
+  assign _257_ = s_param__valid ? _256_ : 2'hx;
+  assign _258_ = ctrl_state == (* full_case = 32'd1 *) 1'h1;
+  assign _259_ = s_param__valid ? 2'h1 : 2'hx;
+  assign _260_ = ! (* full_case = 32'd1 *) ctrl_state;
+  assign _261_ = s_param__valid ? _070_ : 1'hx;
+  function [0:0] _687_;
     input [0:0] a;
     input [1:0] b;
     input [1:0] s;
     (* parallel_case *)
     casez (s)
       2'b?1:
-        _705_ = b[0:0];
+        _687_ = b[0:0];
       2'b1?:
-        _705_ = b[1:1];
+        _687_ = b[1:1];
       default:
-        _705_ = a;
+        _687_ = a;
     endcase
   endfunction
-  assign _277_ = ctrl_state == 1'h1;
-  assign _278_ = s_param__valid ? _067_ : 1'hx;
-  assign _279_ = ! ctrl_state;
-  assign _280_ = s_param__valid ? _069_[15:0] : 16'hxxxx;
-  function [15:0] _710_;
+  assign _263_ = ctrl_state == 1'h1;
+  assign _264_ = s_param__valid ? _062_ : 1'hx;
+  assign _265_ = ! ctrl_state;
+  assign _266_ = s_param__valid ? _063_ : 16'hxxxx;
+  function [15:0] _692_;
     input [15:0] a;
     input [31:0] b;
     input [1:0] s;
     (* parallel_case *)
     casez (s)
       2'b?1:
-        _710_ = b[15:0];
+        _692_ = b[15:0];
       2'b1?:
-        _710_ = b[31:16];
+        _692_ = b[31:16];
       default:
-        _710_ = a;
+        _692_ = a;
     endcase
   endfunction
-  assign _282_ = ctrl_state == 1'h1;
-  assign _283_ = s_param__valid ? 16'h0000 : 16'hxxxx;
-  assign _284_ = ! ctrl_state;
-  assign _285_ = _071_ ? (* full_case = 32'd1 *) 2'h0 : _073_[1:0];
-  assign _286_ = lane ? _285_ : 2'hx;
-  assign _287_ = s_param__valid ? _286_ : 2'hx;
-  function [1:0] _717_;
+  assign _268_ = ctrl_state == 1'h1;
+  assign _269_ = s_param__valid ? 16'h0000 : 16'hxxxx;
+  assign _270_ = ! ctrl_state;
+  assign _271_ = _066_ ? (* full_case = 32'd1 *) 2'h0 : _068_[1:0];
+  assign _272_ = lane ? _271_ : 2'hx;
+  assign _273_ = s_param__valid ? _272_ : 2'hx;
+  function [1:0] _699_;
     input [1:0] a;
     input [3:0] b;
     input [1:0] s;
     (* parallel_case *)
     casez (s)
       2'b?1:
-        _717_ = b[1:0];
+        _699_ = b[1:0];
       2'b1?:
-        _717_ = b[3:2];
+        _699_ = b[3:2];
       default:
-        _717_ = a;
+        _699_ = a;
     endcase
   endfunction
-  assign _289_ = ctrl_state == 1'h1;
-  assign _290_ = s_param__valid ? 2'h0 : 2'hx;
-  assign _291_ = ! ctrl_state;
-  assign _292_ = lane ? _070_[5:0] : 6'hxx;
-  assign _293_ = s_param__valid ? _292_ : 6'hxx;
-  function [5:0] _723_;
+  assign _275_ = ctrl_state == 1'h1;
+  assign _276_ = s_param__valid ? 2'h0 : 2'hx;
+  assign _277_ = ! ctrl_state;
+  assign _278_ = lane ? _065_[5:0] : 6'hxx;
+  assign _279_ = s_param__valid ? _278_ : 6'hxx;
+  function [5:0] _705_;
     input [5:0] a;
     input [11:0] b;
     input [1:0] s;
     (* parallel_case *)
     casez (s)
       2'b?1:
-        _723_ = b[5:0];
+        _705_ = b[5:0];
       2'b1?:
-        _723_ = b[11:6];
+        _705_ = b[11:6];
       default:
-        _723_ = a;
+        _705_ = a;
     endcase
   endfunction
-  assign _295_ = ctrl_state == 1'h1;
-  assign _296_ = s_param__valid ? 6'h00 : 6'hxx;
-  assign _297_ = ! ctrl_state;
-  assign _298_ = _071_ ? _072_[3:0] : 4'hx;
-  assign _299_ = lane ? _298_ : 4'hx;
-  assign _300_ = s_param__valid ? _299_ : 4'hx;
-  function [3:0] _730_;
+  assign _281_ = ctrl_state == 1'h1;
+  assign _282_ = s_param__valid ? 6'h00 : 6'hxx;
+  assign _283_ = ! ctrl_state;
+  assign _284_ = _066_ ? _067_[3:0] : 4'hx;
+  assign _285_ = lane ? _284_ : 4'hx;
+  assign _286_ = s_param__valid ? _285_ : 4'hx;
+  function [3:0] _712_;
     input [3:0] a;
     input [7:0] b;
     input [1:0] s;
     (* parallel_case *)
     casez (s)
       2'b?1:
-        _730_ = b[3:0];
+        _712_ = b[3:0];
       2'b1?:
-        _730_ = b[7:4];
+        _712_ = b[7:4];
       default:
-        _730_ = a;
+        _712_ = a;
     endcase
   endfunction
-  assign _302_ = ctrl_state == 1'h1;
-  assign _303_ = s_param__valid ? 4'h0 : 4'hx;
+  assign _288_ = ctrl_state == 1'h1;
+  assign _289_ = s_param__valid ? 4'h0 : 4'hx;
+  assign _290_ = ! ctrl_state;
+  assign _291_ = lane ? (* full_case = 32'd1 *) 1'h0 : _069_[0];
+  assign _292_ = s_param__valid ? _291_ : 1'hx;
+  function [0:0] _718_;
+    input [0:0] a;
+    input [1:0] b;
+    input [1:0] s;
+    (* parallel_case *)
+    casez (s)
+      2'b?1:
+        _718_ = b[0:0];
+      2'b1?:
+        _718_ = b[1:1];
+      default:
+        _718_ = a;
+    endcase
+  endfunction
+  assign _294_ = ctrl_state == 1'h1;
+  assign _295_ = s_param__valid ? 1'h0 : 1'hx;
+  assign _296_ = ! ctrl_state;
+  assign _297_ = ! ctrl_state;
+  assign _298_ = ! ctrl_state;
+  assign _299_ = ! ctrl_state;
+  assign _300_ = ! ctrl_state;
+  assign _301_ = ! ctrl_state;
+  assign _302_ = ! ctrl_state;
+  assign _303_ = ! ctrl_state;
   assign _304_ = ! ctrl_state;
-  assign _305_ = lane ? (* full_case = 32'd1 *) 1'h0 : _074_[0];
-  assign _306_ = s_param__valid ? _305_ : 1'hx;
-  function [0:0] _736_;
-    input [0:0] a;
-    input [1:0] b;
-    input [1:0] s;
-    (* parallel_case *)
-    casez (s)
-      2'b?1:
-        _736_ = b[0:0];
-      2'b1?:
-        _736_ = b[1:1];
-      default:
-        _736_ = a;
-    endcase
-  endfunction
-  assign _308_ = ctrl_state == 1'h1;
-  assign _309_ = s_param__valid ? 1'h0 : 1'hx;
+  assign _305_ = ! ctrl_state;
+  assign _306_ = ! ctrl_state;
+  assign _307_ = ! ctrl_state;
+  assign _308_ = ! ctrl_state;
+  assign _309_ = ! ctrl_state;
   assign _310_ = ! ctrl_state;
-  assign _311_ = ! ctrl_state;
-  assign _312_ = ! ctrl_state;
-  assign _313_ = ! ctrl_state;
-  assign _314_ = ! ctrl_state;
-  assign _315_ = ! ctrl_state;
-  assign _316_ = ! ctrl_state;
-  assign _317_ = ! ctrl_state;
-  assign _318_ = ! ctrl_state;
-  assign _319_ = ! ctrl_state;
-  assign _320_ = ! ctrl_state;
-  assign _321_ = ! ctrl_state;
-  assign _322_ = ! ctrl_state;
-  assign _323_ = ! ctrl_state;
-  assign _324_ = ! ctrl_state;
-  assign _325_ = ! ctrl_state;
-  assign _328_ = dn_last ? (* full_case = 32'd1 *) 6'h3e : _042_[5:0];
-  assign _329_ = d_last ? (* full_case = 32'd1 *) _328_ : _040_[5:0];
-  assign _330_ = beat_last ? (* full_case = 32'd1 *) _329_ : _038_[5:0];
-  assign \$like$58  = o_valid ? _330_ : { 5'hxx, ra_row[0] };
-  assign _331_ = dn_last ? (* full_case = 32'd1 *) 6'h01 : _041_[5:0];
-  assign _332_ = d_last ? (* full_case = 32'd1 *) _331_ : _039_;
-  assign _333_ = beat_last ? (* full_case = 32'd1 *) _332_ : _037_;
-  assign \$like  = o_valid ? _333_[0] : 1'hx;
-  assign _334_ = dn_last ? (* full_case = 32'd1 *) 6'h00 : ra_inc;
-  assign _335_ = d_last ? (* full_case = 32'd1 *) _334_ : ra_row;
-  assign _339_ = ctrl_state == 1'h1;
-  assign _340_ = ctrl_state == 1'h1;
-  assign _341_ = ctrl_state == 1'h1;
-  assign _342_ = ctrl_state == 1'h1;
-  assign _343_ = ctrl_state == 1'h1;
-  assign _344_ = ctrl_state == 1'h1;
-  assign _345_ = ! ctrl_state;
-  function [0:0] _778_;
+  assign _313_ = dn_last ? (* full_case = 32'd1 *) 6'h3e : _039_[5:0];
+  assign _314_ = d_last ? (* full_case = 32'd1 *) _313_ : _037_[5:0];
+  assign _315_ = beat_last ? (* full_case = 32'd1 *) _314_ : _035_[5:0];
+  assign \$like$58  = o_valid ? _315_ : { 5'hxx, ra_row[0] };
+  assign _316_ = dn_last ? (* full_case = 32'd1 *) 6'h01 : _038_[5:0];
+  assign _317_ = d_last ? (* full_case = 32'd1 *) _316_ : _036_;
+  assign _318_ = beat_last ? (* full_case = 32'd1 *) _317_ : _034_;
+  assign \$like  = o_valid ? _318_[0] : 1'hx;
+  assign _319_ = dn_last ? (* full_case = 32'd1 *) 6'h00 : ra_inc;
+  assign _320_ = d_last ? (* full_case = 32'd1 *) _319_ : ra_row;
+  assign _322_ = ch_last ? 1'h1 : 1'h0;
+  assign _323_ = s_param__valid ? _322_ : 1'h0;
+  assign enter = _324_ ? _323_ : 1'h0;
+  assign _324_ = ctrl_state == 1'h1;
+  assign _325_ = ctrl_state == 1'h1;
+  assign _326_ = ctrl_state == 1'h1;
+  assign _327_ = ctrl_state == 1'h1;
+  assign _328_ = ctrl_state == 1'h1;
+  assign _329_ = ctrl_state == 1'h1;
+  assign _330_ = ! ctrl_state;
+  function [0:0] _759_;
     input [0:0] a;
     input [1:0] b;
     input [1:0] s;
     (* parallel_case *)
     casez (s)
       2'b?1:
-        _778_ = b[0:0];
+        _759_ = b[0:0];
       2'b1?:
-        _778_ = b[1:1];
+        _759_ = b[1:1];
       default:
-        _778_ = a;
+        _759_ = a;
     endcase
   endfunction
-  assign s_param__ready = _778_(1'h0, 2'h3, { _347_, _346_ });
-  assign _346_ = ctrl_state == 1'h1;
-  assign _347_ = ! ctrl_state;
+  assign s_param__ready = _759_(1'h0, 2'h3, { _332_, _331_ });
+  assign _331_ = ctrl_state == 1'h1;
+  assign _332_ = ! ctrl_state;
   \hwq_top.engine.array  array (
     .clk(clk),
     .drain_valid(o_valid),
@@ -897,7 +861,7 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
     .i_last(i_last),
     .i_valid(take),
     .i_w(i_w),
-    .o_data(\o_data$139 ),
+    .o_data(\o_data$151 ),
     .rst(rst)
   );
   \hwq_top.engine.fifo  fifo (
@@ -906,8 +870,8 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
     .r_en(r_en),
     .r_rdy(m_out__valid),
     .rst(rst),
-    .w_en(\w_en$83 ),
-    .w_port__data({ o_last, o_data, part1, part0 })
+    .w_en(\w_en$87 ),
+    .w_port__data(\w_data$89 )
   );
   \hwq_top.engine.params0  params0 (
     .clk(clk),
@@ -943,41 +907,27 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
     .rst(rst),
     .zero_point(zero_point)
   );
-  assign _024_[2] = 1'hx;
+  assign _019_[2] = 1'hx;
   assign _096_[18:17] = 2'hx;
-  assign _200_[5:1] = 5'hxx;
+  assign _194_[5:1] = 5'hxx;
   always @(posedge clk) begin
     w_addr <= wa;
-    if (_184_) begin
-      kk <= 9'h000;
-    end else if (adv) begin
-      kk <= at_tile_last ? (* full_case = 32'd1 *) 9'h000 : _090_[8:0];
-    end
     if (rst) begin
-      flush <= 5'h00;
-    end else if (_110_) begin
-      flush <= _676_(5'hxx, { 5'h1e, _081_[4:0] }, { _249_, _248_ });
-    end
-    if (rst) begin
-      compute <= 1'h0;
-    end else if (_153_) begin
-      compute <= _680_(1'hx, { _254_, _250_ }, { _255_, _252_ });
-    end
-    if (rst) begin
-      nb_one <= 1'h0;
-    end else if (_154_) begin
-      nb_one <= ! blk;
-    end
-    if (rst) begin
-      dn_last <= 1'h0;
+      drain_lt_last <= 1'h0;
+      drain_lt_wrap_pen <= 1'h0;
+      drain_lt_wrap <= 1'h0;
+      _450_ <= 17'h00000;
+      _451_ <= 17'h00000;
       credit_ok <= 1'h1;
       credits <= 4'hc;
       last_mblock <= 1'h0;
       give_back <= 2'h0;
+      \w_en$87  <= 1'h0;
       \i_last$64  <= 1'h0;
       \i_valid$62  <= 1'h0;
       part_last <= 1'h0;
-      \$signal$136  <= 1'h0;
+      \$signal$148  <= 1'h0;
+      enter_q <= 1'h0;
       d_last <= 1'h0;
       row_last <= 1'h0;
       row_valid <= 1'h0;
@@ -988,262 +938,301 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
       row_last_next <= 1'h0;
       row_valid_next <= 1'h0;
       row_next <= 17'h00000;
+      drain_dn_pen <= 1'h0;
+      drain_d_pen <= 1'h0;
+      drain_lt_pen <= 1'h0;
     end else begin
-      begin if (_007_) dn_last <= _259_; else begin if (_009_) begin if (d_last) dn_last <= dn_last_next; else dn_last <= _259_; end else dn_last <= _259_; end end
-      credit_ok <= \$signal  ? (* full_case = 32'd1 *) _048_ : _049_;
-      credits <= \$signal  ? (* full_case = 32'd1 *) _047_[3:0] : kept;
-      last_mblock <= _045_ >= M_;
-      give_back <= _025_ + _027_;
+      drain_lt_last <= row < m_last;
+      drain_lt_wrap_pen <= row < m_wrap_pen;
+      drain_lt_wrap <= row < m_wrap;
+      _450_ <= row - 2'h3;
+      _451_ <= _087_[16:0];
+      credit_ok <= \$signal  ? (* full_case = 32'd1 *) _044_ : _045_;
+      credits <= \$signal  ? (* full_case = 32'd1 *) _043_[3:0] : kept;
+      last_mblock <= _041_ >= M_;
+      give_back <= _021_ + _024_;
+      \w_en$87  <= \w_en$83 ;
       \i_last$64  <= part_last;
-      \i_valid$62  <= \$signal$136 ;
-      part_last <= _017_ & dn_last;
-      \$signal$136  <= _015_;
-      begin if (_007_) d_last <= _203_; else d_last <= _009_ ? \$signal$128  : _203_; end
-      begin if (_007_) row_last <= _209_; else begin if (_009_) row_last <= row_last_next; else row_last <= _209_; end end
-      begin if (_007_) row_valid <= _212_; else begin if (_009_) row_valid <= row_valid_next; else row_valid <= _212_; end end
-      begin if (_007_) row <= _215_; else begin if (_009_) row <= row_next; else row <= _215_; end end
-      begin if (_007_) dn <= _222_; else begin if (_009_) begin if (d_last) dn <= dn_last ? (* full_case = 32'd1 *) 4'h0 : _013_; else dn <= _222_; end else dn <= _222_; end end
-      begin if (_007_) d <= _227_; else begin if (_009_) d <= d_last ? (* full_case = 32'd1 *) 2'h0 : _014_[1:0]; else d <= _227_; end end
-      begin if (dn_last) dn_last_next <= nb_one; else dn_last_next <= dn == nb_pen; end
-      begin if (wrap) row_last_next <= _101_ & _103_; else row_last_next <= _105_ & _107_; end
-      begin if (wrap) row_valid_next <= row < m_wrap; else row_valid_next <= row < m_last; end
+      \i_valid$62  <= \$signal$148 ;
+      part_last <= _014_ & dn_last;
+      \$signal$148  <= _012_;
+      enter_q <= enter;
+      begin if (_004_) d_last <= _201_; else d_last <= _006_ ? \$signal$141  : _201_; end
+      begin if (_004_) row_last <= _207_; else begin if (_006_) row_last <= row_last_next; else row_last <= _207_; end end
+      begin if (_004_) row_valid <= _210_; else begin if (_006_) row_valid <= row_valid_next; else row_valid <= _210_; end end
+      begin if (_004_) row <= _213_; else begin if (_006_) row <= row_next; else row <= _213_; end end
+      begin if (_004_) dn <= _220_; else begin if (_006_) begin if (d_last) dn <= dn_last ? (* full_case = 32'd1 *) 4'h0 : _009_; else dn <= _220_; end else dn <= _220_; end end
+      begin if (_004_) d <= _225_; else begin if (_006_) d <= d_last ? (* full_case = 32'd1 *) 2'h0 : _010_[1:0]; else d <= _225_; end end
+      begin if (dn_last) dn_last_next <= nb_one; else dn_last_next <= drain_dn_pen; end
+      begin if (wrap) row_last_next <= drain_lt_wrap & _098_; else row_last_next <= drain_lt_last & _100_; end
+      begin if (wrap) row_valid_next <= drain_lt_wrap; else row_valid_next <= drain_lt_last; end
       row_next <= _096_[16:0];
+      drain_dn_pen <= dn == nb_pen;
+      drain_d_pen <= d == 2'h2;
+      drain_lt_pen <= row < m_pen;
+    end
+    if (rst) begin
+      at_tile_last <= 1'h0;
+    end else if (_104_) begin
+      at_tile_last <= compute ? _230_ : \$signal$115 ;
+    end
+    if (rst) begin
+      at_k_last <= 1'h0;
+    end else if (_105_) begin
+      at_k_last <= compute ? _233_ : \$signal$114 ;
+    end
+    if (rst) begin
+      fn_last <= 1'h0;
+    end else if (_146_) begin
+      begin if (compute) begin if (adv) begin if (at_tile_last) fn_last <= fn_last ? (* full_case = 32'd1 *) nb_one : _082_; else fn_last <= 1'hx; end else fn_last <= 1'hx; end else fn_last <= ! blk; end
+    end
+    if (_177_) begin
+      fn <= 4'h0;
+    end else if (_147_) begin
+      fn <= fn_last ? (* full_case = 32'd1 *) 4'h0 : _081_[3:0];
+    end
+    if (_178_) begin
+      fm0 <= 17'h00000;
+    end else if (_148_) begin
+      fm0 <= fm0 + 3'h4;
+    end
+    if (rst) begin
+      in_data <= 1'h0;
+    end else if (_149_) begin
+      begin if (compute) begin if (adv) in_data <= at_tile_last ? (* full_case = 32'd1 *) _079_ : _240_; else in_data <= 1'hx; end else in_data <= enter; end
+    end
+    if (_179_) begin
+      kk <= 9'h000;
+    end else if (adv) begin
+      kk <= at_tile_last ? (* full_case = 32'd1 *) 9'h000 : _084_;
+    end
+    if (rst) begin
+      flush <= 5'h00;
+    end else if (_110_) begin
+      flush <= _670_(5'hxx, { 5'h1f, _074_[4:0] }, { _247_, _246_ });
+    end
+    if (_180_) begin
+      compute <= 1'h0;
+    end else if (_150_) begin
+      compute <= 1'h1;
+    end
+    if (rst) begin
+      nb_one <= 1'h0;
+    end else if (_151_) begin
+      nb_one <= ! blk;
     end
     if (rst) begin
       nb_pen <= 5'h00;
-    end else if (_155_) begin
+    end else if (_152_) begin
       nb_pen <= blk - 1'h1;
     end
     if (rst) begin
       ctrl_state <= 2'h0;
-    end else if (_156_) begin
-      ctrl_state <= _695_(2'hx, { _273_, _271_, _268_, _265_ }, { _274_, _272_, _269_, _267_ });
+    end else if (_153_) begin
+      ctrl_state <= _677_(2'hx, { _259_, _257_, _254_, _251_ }, { _260_, _258_, _255_, _253_ });
     end
     if (rst) begin
       ch_last <= 1'h0;
-    end else if (_157_) begin
-      ch_last <= _705_(1'hx, { _278_, _275_ }, { _279_, _277_ });
+    end else if (_154_) begin
+      ch_last <= _687_(1'hx, { _264_, _261_ }, { _265_, _263_ });
     end
     if (rst) begin
       ch <= 16'h0000;
-    end else if (_158_) begin
-      ch <= _710_(16'hxxxx, { _283_, _280_ }, { _284_, _282_ });
+    end else if (_155_) begin
+      ch <= _692_(16'hxxxx, { _269_, _266_ }, { _270_, _268_ });
     end
     if (rst) begin
       wb <= 2'h0;
-    end else if (_159_) begin
-      wb <= _717_(2'hx, { _290_, _287_ }, { _291_, _289_ });
+    end else if (_156_) begin
+      wb <= _699_(2'hx, { _276_, _273_ }, { _277_, _275_ });
     end
     if (rst) begin
       wa <= 6'h00;
-    end else if (_160_) begin
-      wa <= _723_(6'hxx, { _296_, _293_ }, { _297_, _295_ });
+    end else if (_157_) begin
+      wa <= _705_(6'hxx, { _282_, _279_ }, { _283_, _281_ });
     end
     if (rst) begin
       blk <= 4'h0;
-    end else if (_161_) begin
-      blk <= _730_(4'hx, { _303_, _300_ }, { _304_, _302_ });
+    end else if (_158_) begin
+      blk <= _712_(4'hx, { _289_, _286_ }, { _290_, _288_ });
     end
     if (rst) begin
       lane <= 1'h0;
-    end else if (_162_) begin
-      lane <= _736_(1'hx, { _309_, _306_ }, { _310_, _308_ });
+    end else if (_159_) begin
+      lane <= _718_(1'hx, { _295_, _292_ }, { _296_, _294_ });
     end
     if (rst) begin
-      \$signal$112  <= 1'h0;
-    end else if (_163_) begin
-      \$signal$112  <= _066_;
+      \$signal$115  <= 1'h0;
+    end else if (_160_) begin
+      \$signal$115  <= _061_;
     end
     if (rst) begin
-      \$signal$111  <= 1'h0;
-    end else if (_164_) begin
-      \$signal$111  <= _063_;
+      \$signal$114  <= 1'h0;
+    end else if (_161_) begin
+      \$signal$114  <= _058_;
     end
     if (rst) begin
       tile_pen <= 17'h00000;
-    end else if (_165_) begin
-      tile_pen <= _060_ - 2'h2;
+    end else if (_162_) begin
+      tile_pen <= _055_ - 2'h2;
     end
     if (rst) begin
       n_pen <= 17'h00000;
-    end else if (_166_) begin
+    end else if (_163_) begin
       n_pen <= hdr[31:16] - 2'h2;
     end
     if (rst) begin
       k_pen <= 17'h00000;
-    end else if (_167_) begin
+    end else if (_164_) begin
       k_pen <= hdr[47:32] - 2'h2;
     end
     if (rst) begin
-      k_last <= 16'h0000;
-    end else if (_168_) begin
-      k_last <= _056_[15:0];
-    end
-    if (rst) begin
       act_max <= 8'h00;
-    end else if (_169_) begin
+    end else if (_165_) begin
       act_max <= hdr[71:64];
     end
     if (rst) begin
       act_min <= 8'h00;
-    end else if (_170_) begin
+    end else if (_166_) begin
       act_min <= hdr[63:56];
     end
     if (rst) begin
       zero_point <= 8'h00;
-    end else if (_171_) begin
+    end else if (_167_) begin
       zero_point <= hdr[55:48];
     end
     if (rst) begin
       m_one <= 1'h0;
-    end else if (_172_) begin
+    end else if (_168_) begin
       m_one <= hdr[15:0] == 1'h1;
     end
     if (rst) begin
       m_wrap_pen <= 17'h00000;
-    end else if (_173_) begin
+    end else if (_169_) begin
       m_wrap_pen <= hdr[15:0] + 2'h2;
     end
     if (rst) begin
       m_pen <= 17'h00000;
-    end else if (_174_) begin
+    end else if (_170_) begin
       m_pen <= hdr[15:0] - 2'h2;
     end
     if (rst) begin
       m_wrap <= 17'h00000;
-    end else if (_175_) begin
+    end else if (_171_) begin
       m_wrap <= hdr[15:0] + 2'h3;
     end
     if (rst) begin
       m_last <= 16'h0000;
-    end else if (_176_) begin
+    end else if (_172_) begin
       m_last <= hdr[15:0] - 1'h1;
     end
     if (rst) begin
       M_ <= 16'h0000;
-    end else if (_177_) begin
+    end else if (_173_) begin
       M_ <= hdr[15:0];
     end
-    if (_185_) begin
+    if (_181_) begin
       \w_en$11  <= 1'h0;
     end else begin
-      \w_en$11  <= _034_;
+      \w_en$11  <= _031_;
     end
-    if (_186_) begin
+    if (_182_) begin
       w_en <= 1'h0;
     end else begin
-      w_en <= s_param__valid & _032_;
+      w_en <= s_param__valid & _029_;
     end
-    if (!_342_) begin
+    if (!_327_) begin
       w_data[68:63] <= 6'h00;
     end else begin
       w_data[68:63] <= hdr[69:64];
     end
-    if (!_343_) begin
+    if (!_328_) begin
       w_data[62:32] <= 31'h00000000;
     end else begin
       w_data[62:32] <= hdr[62:32];
     end
-    if (!_344_) begin
+    if (!_329_) begin
       w_data[31:0] <= 32'd0;
     end else begin
       w_data[31:0] <= hdr[31:0];
     end
     if (rst) begin
+      \w_data$89  <= 49'h0000000000000;
+    end else if (\w_en$83 ) begin
+      \w_data$89  <= { o_last, o_data, part1, part0 };
+    end
+    if (rst) begin
       part1 <= 16'h0000;
-    end else if (_178_) begin
+    end else if (_174_) begin
       part1 <= o_data;
     end
     if (rst) begin
       part0 <= 16'h0000;
-    end else if (_179_) begin
+    end else if (_175_) begin
       part0 <= o_data;
     end
     if (rst) begin
+      ob_last <= 1'h0;
       ob <= 2'h0;
     end else if (\o_valid$84 ) begin
-      ob <= _024_[1:0];
+      ob_last <= ob == 1'h1;
+      ob <= _019_[1:0];
     end
-    if (\$signal$136 ) begin
+    if (\$signal$148 ) begin
       i_acc <= acc_chosen;
     end
     if (o_valid) begin
-      acc_chosen <= beat[1] ? \o_data$139 [149:100] : _019_;
+      acc_chosen <= beat[1] ? \o_data$151 [149:100] : _016_;
+    end
+    if (rst) begin
+      dn_last <= 1'h0;
+    end else if (_176_) begin
+      begin if (enter_q) dn_last <= nb_one; else begin if (_004_) dn_last <= 1'hx; else begin if (_006_) begin if (d_last) dn_last <= dn_last_next; else dn_last <= 1'hx; end else dn_last <= 1'hx; end end end
     end
     if (rst) begin
       beat_last <= 1'h0;
-    end else if (_143_) begin
-      begin if (_007_) beat_last <= beat == 1'h1; else begin if (_009_) beat_last <= 1'h0; else begin if (drain_restart) beat_last <= 1'h0; else beat_last <= 1'hx; end end end
+    end else if (_142_) begin
+      begin if (_004_) beat_last <= beat == 1'h1; else begin if (_006_) beat_last <= 1'h0; else begin if (drain_restart) beat_last <= 1'h0; else beat_last <= 1'hx; end end end
     end
-    if (_187_) begin
+    if (_183_) begin
       ra_row[0] <= 1'h0;
     end else if (o_valid) begin
-      ra_row[0] <= _330_[0];
+      ra_row[0] <= _315_[0];
     end
     if (rst) begin
       ra_row[5:1] <= 5'h00;
-    end else if (_144_) begin
-      ra_row[5:1] <= _218_[5:1];
+    end else if (_143_) begin
+      ra_row[5:1] <= _216_[5:1];
     end
-    if (_188_) begin
+    if (_184_) begin
       ra_inc[5:1] <= 5'h00;
     end else if (o_valid) begin
-      ra_inc[5:1] <= _333_[5:1];
+      ra_inc[5:1] <= _318_[5:1];
     end
     if (rst) begin
       ra_inc[0] <= 1'h0;
-    end else if (_145_) begin
-      ra_inc[0] <= _200_[0];
+    end else if (_144_) begin
+      ra_inc[0] <= _194_[0];
     end
-    if (_189_) begin
+    if (_185_) begin
       ra <= 6'h00;
     end else if (o_valid) begin
-      ra <= beat_last ? (* full_case = 32'd1 *) _335_ : ra_inc;
+      ra <= beat_last ? (* full_case = 32'd1 *) _320_ : ra_inc;
     end
     if (rst) begin
       beat <= 2'h0;
-    end else if (_146_) begin
-      begin if (_007_) beat <= beat + 1'h1; else begin if (_009_) beat <= 2'h0; else begin if (drain_restart) beat <= 2'h0; else beat <= 2'hx; end end end
+    end else if (_145_) begin
+      begin if (_004_) beat <= beat + 1'h1; else begin if (_006_) beat <= 2'h0; else begin if (drain_restart) beat <= 2'h0; else beat <= 2'hx; end end end
     end
-    if (_190_) begin
+    if (_186_) begin
       drain_restart <= 1'h0;
     end else begin
       drain_restart <= s_param__valid;
     end
-    if (_191_) begin
-      \$signal$128  <= 1'h0;
+    if (_187_) begin
+      \$signal$141  <= 1'h0;
     end else begin
-      \$signal$128  <= _001_;
-    end
-    if (rst) begin
-      at_tile_last <= 1'h0;
-    end else if (_147_) begin
-      at_tile_last <= compute ? _232_ : \$signal$112 ;
-    end
-    if (rst) begin
-      at_k_last <= 1'h0;
-    end else if (_148_) begin
-      at_k_last <= compute ? _235_ : \$signal$111 ;
-    end
-    if (rst) begin
-      fn_last <= 1'h0;
-    end else if (_180_) begin
-      begin if (compute) begin if (adv) begin if (at_tile_last) fn_last <= fn_last ? (* full_case = 32'd1 *) nb_one : _089_; else fn_last <= 1'hx; end else fn_last <= 1'hx; end else fn_last <= ! blk; end
-    end
-    if (_192_) begin
-      fn <= 4'h0;
-    end else if (_181_) begin
-      fn <= fn_last ? (* full_case = 32'd1 *) 4'h0 : _087_[3:0];
-    end
-    if (_193_) begin
-      fm0 <= 17'h00000;
-    end else if (_182_) begin
-      fm0 <= _086_[16:0];
-    end
-    if (rst) begin
-      in_data <= 1'h0;
-    end else if (_183_) begin
-      begin if (compute) begin if (adv) in_data <= at_tile_last ? (* full_case = 32'd1 *) _085_ : _242_; else in_data <= 1'hx; end else begin if (_339_) begin if (s_param__valid) begin if (ch_last) in_data <= 1'h1; else in_data <= 1'h0; end else in_data <= 1'h0; end else in_data <= 1'h0; end end
+      \$signal$141  <= drain_d_pen;
     end
   end
 endmodule
@@ -1944,7 +1933,7 @@ module \hwq_top.engine.array (i_w, clk, rst, i_valid, i_last, drain_valid, o_dat
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.fifo (clk, rst, w_en, r_rdy, r_data, w_port__data, r_en);
+module \hwq_top.engine.fifo (clk, rst, r_rdy, r_data, w_en, w_port__data, r_en);
   wire _00_;
   wire _01_;
   wire _02_;

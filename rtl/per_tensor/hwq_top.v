@@ -57,105 +57,100 @@ endmodule
 (* generator = "Amaranth" *)
 module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_en, clk, rst, take, m_out__valid, m_out__payload, s_param__ready, i_a);
   wire _000_;
+  wire _001_;
+  wire _002_;
   wire _003_;
   wire _004_;
-  wire _005_;
-  wire _006_;
-  wire _007_;
-  wire _008_;
-  wire _011_;
-  wire [3:0] _012_;
+  wire [3:0] _007_;
   (* unused_bits = "2" *)
-  wire [2:0] _013_;
-  wire _014_;
-  wire _015_;
-  wire _016_;
+  wire [2:0] _008_;
+  wire _009_;
+  wire _010_;
+  wire _011_;
+  wire _012_;
+  wire [1:0] _017_;
+  wire [2:0] _018_;
+  wire _020_;
   wire _021_;
   wire _022_;
-  wire [1:0] _023_;
-  wire [2:0] _024_;
+  wire _023_;
   wire _025_;
   wire _026_;
   wire _027_;
-  wire _029_;
+  wire _028_;
   wire _030_;
   wire _031_;
-  wire _032_;
-  wire _034_;
-  wire _035_;
-  wire [5:0] _036_;
+  wire [5:0] _032_;
+  (* unused_bits = "6" *)
+  wire [6:0] _033_;
+  wire [5:0] _034_;
+  (* unused_bits = "6" *)
+  wire [6:0] _035_;
+  (* unused_bits = "6" *)
+  wire [6:0] _036_;
   (* unused_bits = "6" *)
   wire [6:0] _037_;
-  wire [5:0] _038_;
-  (* unused_bits = "6" *)
-  wire [6:0] _039_;
-  (* unused_bits = "6" *)
-  wire [6:0] _040_;
-  (* unused_bits = "6" *)
-  wire [6:0] _041_;
+  wire _038_;
+  wire [17:0] _039_;
+  (* unused_bits = "4" *)
+  wire [4:0] _041_;
   wire _042_;
   wire _043_;
-  wire [17:0] _044_;
-  (* unused_bits = "4" *)
-  wire [4:0] _046_;
-  wire _047_;
   wire _048_;
   wire _052_;
-  (* unused_bits = "16" *)
-  wire [16:0] _055_;
-  wire _058_;
-  wire [15:0] _059_;
+  wire [15:0] _053_;
+  wire _055_;
+  wire _056_;
+  wire _057_;
+  wire [15:0] _058_;
+  wire _059_;
+  wire _060_;
   wire _061_;
-  wire _062_;
-  wire _063_;
-  wire [15:0] _064_;
-  wire _065_;
-  wire _066_;
-  wire _067_;
   (* unused_bits = "16" *)
-  wire [16:0] _068_;
+  wire [16:0] _062_;
+  (* unused_bits = "6" *)
+  wire [6:0] _063_;
+  wire _064_;
+  wire _065_;
+  (* unused_bits = "4" *)
+  wire [4:0] _066_;
+  (* unused_bits = "2" *)
+  wire [2:0] _067_;
+  (* unused_bits = "1" *)
+  wire [1:0] _068_;
   wire _069_;
   (* unused_bits = "6" *)
-  wire [6:0] _070_;
-  wire _071_;
-  (* unused_bits = "4" *)
-  wire [4:0] _072_;
-  (* unused_bits = "2" *)
-  wire [2:0] _073_;
-  (* unused_bits = "1" *)
-  wire [1:0] _074_;
+  wire [6:0] _072_;
+  wire _073_;
+  wire _074_;
   wire _075_;
   wire _077_;
-  wire _079_;
-  wire _080_;
-  (* unused_bits = "6" *)
-  wire [6:0] _081_;
-  wire _082_;
+  wire _078_;
+  (* unused_bits = "17" *)
+  wire [17:0] _079_;
+  (* unused_bits = "4" *)
+  wire [4:0] _080_;
+  wire _081_;
+  (* unused_bits = "8" *)
+  wire [8:0] _082_;
+  wire _083_;
   wire _084_;
   wire _085_;
   (* unused_bits = "17" *)
   wire [17:0] _086_;
-  (* unused_bits = "4" *)
-  wire [4:0] _087_;
-  wire _088_;
-  (* unused_bits = "8" *)
-  wire [8:0] _089_;
-  wire _090_;
-  wire _091_;
-  wire _092_;
-  wire _093_;
   (* unused_bits = "17" *)
-  wire [17:0] _094_;
-  (* unused_bits = "17" *)
-  wire [17:0] _095_;
-  wire [18:0] _096_;
-  wire _100_;
-  wire _101_;
-  wire _102_;
+  wire [17:0] _087_;
+  wire [18:0] _094_;
+  wire _095_;
+  wire _097_;
+  wire _099_;
   wire _103_;
+  wire _104_;
   wire _105_;
   wire _106_;
   wire _107_;
+  wire _108_;
+  wire _109_;
   wire _110_;
   wire _111_;
   wire _112_;
@@ -240,117 +235,104 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   wire _191_;
   wire _192_;
   wire _193_;
-  wire _194_;
+  wire [5:0] _194_;
   wire _195_;
   wire _196_;
   wire _197_;
-  wire _198_;
-  wire _199_;
-  wire [5:0] _200_;
-  wire _201_;
   wire _202_;
-  wire _203_;
-  wire _204_;
-  wire _210_;
-  wire _213_;
-  wire [16:0] _216_;
+  wire _208_;
+  wire _211_;
+  wire [16:0] _214_;
   (* unused_bits = "1" *)
-  wire [5:0] _219_;
-  wire [3:0] _223_;
-  wire [1:0] _228_;
-  wire _232_;
+  wire [5:0] _217_;
+  wire [3:0] _221_;
+  wire [1:0] _226_;
+  wire _230_;
+  wire _231_;
   wire _233_;
-  wire _235_;
-  wire _236_;
-  wire _243_;
+  wire _234_;
+  wire _241_;
+  wire _247_;
+  wire _248_;
   wire _249_;
   wire _250_;
   wire _251_;
+  wire _252_;
   wire _253_;
-  wire _254_;
-  wire _255_;
+  wire [1:0] _254_;
   wire _256_;
-  wire _257_;
+  wire [1:0] _257_;
   wire _258_;
-  wire _259_;
-  wire _260_;
+  wire [1:0] _259_;
+  wire [1:0] _260_;
   wire _261_;
-  wire _265_;
+  wire [1:0] _262_;
+  wire _263_;
+  wire _264_;
   wire _266_;
   wire _267_;
-  wire [1:0] _268_;
-  wire _270_;
-  wire [1:0] _271_;
-  wire _272_;
-  wire [1:0] _273_;
+  wire _268_;
+  wire [15:0] _269_;
+  wire _271_;
+  wire [15:0] _272_;
+  wire _273_;
   wire [1:0] _274_;
-  wire _275_;
+  wire [1:0] _275_;
   wire [1:0] _276_;
-  wire _277_;
   wire _278_;
+  wire [1:0] _279_;
   wire _280_;
-  wire _281_;
-  wire _282_;
-  wire [15:0] _283_;
-  wire _285_;
-  wire [15:0] _286_;
-  wire _287_;
-  wire [1:0] _288_;
-  wire [1:0] _289_;
-  wire [1:0] _290_;
-  wire _292_;
-  wire [1:0] _293_;
+  wire [5:0] _281_;
+  wire [5:0] _282_;
+  wire _284_;
+  wire [5:0] _285_;
+  wire _286_;
+  wire [3:0] _287_;
+  wire [3:0] _288_;
+  wire [3:0] _289_;
+  wire _291_;
+  wire [3:0] _292_;
+  wire _293_;
   wire _294_;
-  wire [5:0] _295_;
-  wire [5:0] _296_;
+  wire _295_;
+  wire _297_;
   wire _298_;
-  wire [5:0] _299_;
+  wire _299_;
   wire _300_;
-  wire [3:0] _301_;
-  wire [3:0] _302_;
-  wire [3:0] _303_;
+  wire _301_;
+  wire _302_;
+  wire _303_;
+  wire _304_;
   wire _305_;
-  wire [3:0] _306_;
+  wire _306_;
   wire _307_;
   wire _308_;
   wire _309_;
+  wire _310_;
   wire _311_;
-  wire _312_;
-  wire _313_;
-  wire _314_;
-  wire _315_;
-  wire _316_;
-  wire _317_;
-  wire _318_;
-  wire _319_;
-  wire _320_;
-  wire _321_;
-  wire _322_;
+  wire [5:0] _314_;
+  wire [5:0] _315_;
+  wire [5:0] _316_;
+  wire [5:0] _317_;
+  wire [5:0] _318_;
+  wire [5:0] _319_;
+  wire [5:0] _320_;
+  wire [5:0] _321_;
   wire _323_;
   wire _324_;
   wire _325_;
   wire _326_;
-  wire [5:0] _329_;
-  wire [5:0] _330_;
-  wire [5:0] _331_;
-  wire [5:0] _332_;
-  wire [5:0] _333_;
-  wire [5:0] _334_;
-  wire [5:0] _335_;
-  wire [5:0] _336_;
-  wire _340_;
-  wire _341_;
-  wire _342_;
-  wire _343_;
-  wire _344_;
-  wire _345_;
+  wire _327_;
+  wire _328_;
+  wire _329_;
+  wire _330_;
   wire \$like ;
   wire [5:0] \$like$53 ;
   wire \$signal ;
-  reg \$signal$107  = 1'h0;
-  reg \$signal$108  = 1'h0;
-  reg \$signal$122  = 1'h0;
-  reg \$signal$130  = 1'h0;
+  reg \$signal$110  = 1'h0;
+  reg \$signal$111  = 1'h0;
+  reg \$signal$135  = 1'h0;
+  reg \$signal$142  = 1'h0;
   reg [15:0] M_ = 16'h0000;
   reg [23:0] acc_chosen = 24'h000000;
   (* init = 8'h00 *)
@@ -379,7 +361,21 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   reg [3:0] dn = 4'h0;
   reg dn_last = 1'h0;
   reg dn_last_next = 1'h0;
+  (* init = 18'bx00000000000000000 *)
+  (* unused_bits = "17" *)
+  wire [17:0] drain_back;
+  reg drain_d_pen = 1'h0;
+  reg drain_dn_pen = 1'h0;
+  reg drain_lt_last = 1'h0;
+  reg drain_lt_pen = 1'h0;
+  reg drain_lt_wrap = 1'h0;
+  reg drain_lt_wrap_pen = 1'h0;
+  (* init = 18'bx00000000000000000 *)
+  (* unused_bits = "17" *)
+  wire [17:0] drain_plus;
   reg drain_restart = 1'h0;
+  wire enter;
+  reg enter_q = 1'h0;
   reg [5:0] flush = 6'h00;
   reg [16:0] fm0 = 17'h00000;
   reg [3:0] fn = 4'h0;
@@ -399,7 +395,6 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   input [31:0] i_w;
   wire [31:0] i_w;
   reg in_data = 1'h0;
-  reg [15:0] k_last = 16'h0000;
   reg [16:0] k_pen = 17'h00000;
   wire [3:0] kept;
   reg [7:0] kk = 8'h00;
@@ -418,11 +413,12 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   reg nb_one = 1'h0;
   reg [4:0] nb_pen = 5'h00;
   wire [7:0] o_data;
-  wire [95:0] \o_data$133 ;
+  wire [95:0] \o_data$145 ;
   wire o_last;
   wire o_valid;
   wire \o_valid$80 ;
   reg [1:0] ob = 2'h0;
+  reg ob_last = 1'h0;
   reg [7:0] part0 = 8'h00;
   reg [7:0] part1 = 8'h00;
   reg [7:0] part2 = 8'h00;
@@ -455,214 +451,210 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   reg [16:0] tile_pen = 17'h00000;
   reg [5:0] w_addr = 6'h00;
   reg [31:0] w_data = 32'd0;
+  reg [32:0] \w_data$85  = 33'h000000000;
   reg w_en = 1'h0;
   wire \w_en$79 ;
+  reg \w_en$83  = 1'h0;
   reg [5:0] wa = 6'h00;
   reg [1:0] wb = 2'h0;
   wire wrap;
   reg [7:0] zero_point = 8'h00;
   assign kept = credits + give_back;
-  assign _035_ = s_act__valid & s_wgt__valid;
-  assign _043_ = in_data & _035_;
-  assign _052_ = ~ at_k_last;
-  assign _061_ = credit_ok | _052_;
-  assign take = _043_ & _061_;
-  assign _069_ = s_act__valid & s_wgt__valid;
-  assign _080_ = in_data & _069_;
-  assign _090_ = _080_ & credit_ok;
-  assign \$signal  = _090_ & at_k_last;
-  assign _101_ = ~ in_data;
+  assign _031_ = s_act__valid & s_wgt__valid;
+  assign _038_ = in_data & _031_;
+  assign _048_ = ~ at_k_last;
+  assign _055_ = credit_ok | _048_;
+  assign take = _038_ & _055_;
+  assign _064_ = s_act__valid & s_wgt__valid;
+  assign _074_ = in_data & _064_;
+  assign _084_ = _074_ & credit_ok;
+  assign \$signal  = _084_ & at_k_last;
+  assign _095_ = ~ in_data;
   assign _000_ = s_act__valid & s_wgt__valid;
   assign _011_ = ~ at_k_last;
   assign _022_ = credit_ok | _011_;
-  assign _029_ = _000_ & _022_;
-  assign adv = _101_ | _029_;
-  assign _030_ = compute & adv;
-  assign _031_ = _030_ & at_tile_last;
-  assign block_end = _031_ & fn_last;
+  assign _025_ = _000_ & _022_;
+  assign adv = _095_ | _025_;
+  assign _026_ = compute & adv;
+  assign _027_ = _026_ & at_tile_last;
+  assign block_end = _027_ & fn_last;
   assign i_last = take & at_k_last;
-  assign _032_ = ! lane;
+  assign _028_ = ! lane;
   assign row_end = o_valid & beat_last;
-  assign _034_ = ~ dn_last;
-  assign wrap = d_last & _034_;
-  assign _036_ = ra_inc + 1'h1;
+  assign _030_ = ~ dn_last;
+  assign wrap = d_last & _030_;
+  assign _032_ = ra_inc + 1'h1;
+  assign _033_[5:0] = ra_inc + 6'h3d;
+  assign _034_ = ra_row + 1'h1;
+  assign _035_[5:0] = ra_row + 6'h3d;
+  assign _036_[5:0] = ra_inc + 1'h1;
   assign _037_[5:0] = ra_inc + 6'h3d;
-  assign _038_ = ra_row + 1'h1;
-  assign _039_[5:0] = ra_row + 6'h3d;
-  assign _040_[5:0] = ra_inc + 1'h1;
-  assign _041_[5:0] = ra_inc + 6'h3d;
-  assign _042_ = ob == 2'h3;
-  assign \w_en$79  = \o_valid$80  & _042_;
-  assign _044_ = fm0 + 3'h4;
-  assign _046_[3:0] = kept - 3'h4;
-  assign _047_ = kept >= 4'h8;
-  assign _048_ = kept >= 3'h4;
-  assign _055_[15:0] = hdr[47:32] - 1'h1;
-  assign _058_ = hdr[47:32] > 5'h13;
-  assign _059_ = _058_ ? hdr[47:32] : 16'h0013;
-  assign _062_ = hdr[47:32] == 1'h1;
-  assign _063_ = hdr[47:32] > 5'h13;
-  assign _064_ = _063_ ? hdr[47:32] : 16'h0013;
-  assign _065_ = _064_ == 1'h1;
-  assign _066_ = hdr[31:16] == 1'h1;
-  assign _067_ = ! ch;
-  assign _068_[15:0] = ch + 1'h1;
-  assign _070_[5:0] = wa + 1'h1;
-  assign _071_ = wb == 2'h3;
-  assign _072_[3:0] = blk + 1'h1;
-  assign _073_[1:0] = wb + 1'h1;
-  assign _074_[0] = lane + 1'h1;
-  assign _075_ = ch == n_pen;
-  assign _077_ = ! blk;
-  assign _079_ = block_end & last_mblock;
-  assign _081_[5:0] = flush - 1'h1;
-  assign _082_ = ! flush;
-  assign _084_ = fn_last & last_mblock;
-  assign _085_ = ~ _084_;
-  assign _086_[16:0] = fm0 + 3'h4;
-  assign _087_[3:0] = fn + 1'h1;
-  assign _088_ = fn == nb_pen;
-  assign _089_[7:0] = kk + 1'h1;
-  assign _091_ = kk == k_pen;
-  assign _092_ = kk == tile_pen;
-  assign _093_ = kk == k_last;
-  assign _094_[16:0] = row - 2'h3;
-  assign _095_[16:0] = row + 1'h1;
-  assign _096_[16:0] = wrap ? _094_[16:0] : _095_[16:0];
-  assign _100_ = row < m_wrap;
-  assign _102_ = row < m_wrap_pen;
-  assign _103_ = ~ _102_;
-  assign _105_ = row < m_last;
-  assign _106_ = row < m_pen;
-  assign _107_ = ~ _106_;
-  assign _110_ = d == 2'h2;
+  assign \w_en$79  = \o_valid$80  & ob_last;
+  assign _039_ = fm0 + 3'h4;
+  assign _041_[3:0] = kept - 3'h4;
+  assign _042_ = kept >= 4'h8;
+  assign _043_ = kept >= 3'h4;
+  assign _052_ = hdr[47:32] > 5'h13;
+  assign _053_ = _052_ ? hdr[47:32] : 16'h0013;
+  assign _056_ = hdr[47:32] == 1'h1;
+  assign _057_ = hdr[47:32] > 5'h13;
+  assign _058_ = _057_ ? hdr[47:32] : 16'h0013;
+  assign _059_ = _058_ == 1'h1;
+  assign _060_ = hdr[31:16] == 1'h1;
+  assign _061_ = ! ch;
+  assign _062_[15:0] = ch + 1'h1;
+  assign _063_[5:0] = wa + 1'h1;
+  assign _065_ = wb == 2'h3;
+  assign _066_[3:0] = blk + 1'h1;
+  assign _067_[1:0] = wb + 1'h1;
+  assign _068_[0] = lane + 1'h1;
+  assign _069_ = ch == n_pen;
+  assign _072_[5:0] = flush - 1'h1;
+  assign _073_ = ! flush;
+  assign _075_ = block_end & last_mblock;
+  assign _077_ = fn_last & last_mblock;
+  assign _078_ = ~ _077_;
+  assign _079_[16:0] = fm0 + 3'h4;
+  assign _080_[3:0] = fn + 1'h1;
+  assign _081_ = fn == nb_pen;
+  assign _082_[7:0] = kk + 1'h1;
+  assign _083_ = kk == k_pen;
+  assign _085_ = kk == tile_pen;
+  assign _086_[16:0] = row + 1'h1;
+  assign _087_[16:0] = row - 2'h3;
+  assign _094_[16:0] = wrap ? drain_back[16:0] : drain_plus[16:0];
+  assign _097_ = ~ drain_lt_wrap_pen;
+  assign _099_ = ~ drain_lt_pen;
+  assign _103_ = ~ drain_restart;
+  assign _104_ = _103_ & o_valid;
+  assign _001_ = ~ beat_last;
+  assign _002_ = _104_ & _001_;
   assign _003_ = ~ drain_restart;
-  assign _004_ = _003_ & o_valid;
-  assign _005_ = ~ beat_last;
-  assign _006_ = _004_ & _005_;
-  assign _007_ = ~ drain_restart;
-  assign _008_ = _007_ & row_end;
-  assign _012_ = dn + 1'h1;
-  assign _013_[1:0] = d + 1'h1;
-  assign _014_ = o_valid & row_valid;
-  assign _015_ = row_end & row_valid;
-  assign _016_ = _015_ & row_last;
-  assign _021_ = ob == 2'h3;
-  assign _023_ = ob + 1'h1;
-  assign _024_[1:0] = _021_ ? 2'h0 : _023_;
-  assign _025_ = r_en & m_out__valid;
-  assign _026_ = ~ row_valid;
-  assign _027_ = row_end & _026_;
+  assign _004_ = _003_ & row_end;
+  assign _007_ = dn + 1'h1;
+  assign _008_[1:0] = d + 1'h1;
+  assign _009_ = o_valid & row_valid;
+  assign _010_ = row_end & row_valid;
+  assign _012_ = _010_ & row_last;
+  assign _017_ = ob + 1'h1;
+  assign _018_[1:0] = ob_last ? 2'h0 : _017_;
+  assign _020_ = r_en & m_out__valid;
+  assign _021_ = ~ row_valid;
+  assign _023_ = row_end & _021_;
   reg \ra_row_reg[1]  = 1'h0;
   assign ra_row[1] = \ra_row_reg[1] ;
-  reg [4:0] _508_ = 5'h00;
-  assign { ra_row[5:2], ra_row[0] } = _508_;
-  assign _111_ = { _277_, s_param__valid } != 2'h2;
-  assign _112_ = { _275_, ch_last, s_param__valid } != 3'h5;
-  assign _113_ = { _272_, _079_ } != 2'h2;
-  assign _114_ = { _270_, _082_ } != 2'h2;
-  assign _115_ = { _277_, _275_, _272_, _270_ } != 1'h0;
-  assign _116_ = { _280_, s_param__valid } != 2'h2;
-  assign _117_ = { _282_, s_param__valid } != 2'h2;
-  assign _118_ = { _282_, _280_ } != 1'h0;
-  assign _119_ = { _285_, s_param__valid } != 2'h2;
-  assign _120_ = { _287_, s_param__valid } != 2'h2;
-  assign _121_ = { _287_, _285_ } != 1'h0;
-  assign _122_ = { _292_, s_param__valid } != 2'h2;
-  assign _123_ = { _294_, s_param__valid } != 2'h2;
-  assign _124_ = { _292_, lane, s_param__valid } != 3'h7;
-  assign _125_ = { _294_, _292_ } != 1'h0;
-  assign _126_ = { _298_, s_param__valid } != 2'h2;
-  assign _127_ = { _300_, s_param__valid } != 2'h2;
-  assign _128_ = { _298_, lane, s_param__valid } != 3'h7;
-  assign _129_ = { _300_, _298_ } != 1'h0;
-  assign _130_ = { _305_, s_param__valid } != 2'h2;
-  assign _131_ = { _307_, s_param__valid } != 2'h2;
-  assign _132_ = { _305_, _071_, lane, s_param__valid } != 4'h9;
-  assign _133_ = { _305_, lane, s_param__valid } != 3'h7;
-  assign _134_ = { _307_, _305_ } != 1'h0;
-  assign _135_ = { _311_, s_param__valid } != 2'h2;
-  assign _136_ = { _313_, s_param__valid } != 2'h2;
-  assign _137_ = { _313_, _311_ } != 1'h0;
-  assign _138_ = { _008_, _006_, drain_restart } != 1'h0;
+  reg [4:0] _499_ = 5'h00;
+  assign { ra_row[5:2], ra_row[0] } = _499_;
+  reg [16:0] _518_ = 17'h00000;
+  assign drain_back[16:0] = _518_;
+  reg [16:0] _519_ = 17'h00000;
+  assign drain_plus[16:0] = _519_;
+  assign _105_ = { compute, adv } != 2'h2;
+  assign _106_ = { _248_, _247_ } != 1'h0;
+  assign _107_ = { _261_, s_param__valid } != 2'h2;
+  assign _108_ = { _263_, s_param__valid } != 2'h2;
+  assign _109_ = { _261_, ch_last, s_param__valid } != 3'h5;
+  assign _110_ = { _258_, compute } != 2'h3;
+  assign _111_ = { _256_, _073_ } != 2'h2;
+  assign _112_ = { _263_, _261_, _258_, _256_ } != 1'h0;
+  assign _113_ = { _266_, s_param__valid } != 2'h2;
+  assign _114_ = { _268_, s_param__valid } != 2'h2;
+  assign _115_ = { _268_, _266_ } != 1'h0;
+  assign _116_ = { _271_, s_param__valid } != 2'h2;
+  assign _117_ = { _273_, s_param__valid } != 2'h2;
+  assign _118_ = { _273_, _271_ } != 1'h0;
+  assign _119_ = { _278_, s_param__valid } != 2'h2;
+  assign _120_ = { _280_, s_param__valid } != 2'h2;
+  assign _121_ = { _278_, lane, s_param__valid } != 3'h7;
+  assign _122_ = { _280_, _278_ } != 1'h0;
+  assign _123_ = { _284_, s_param__valid } != 2'h2;
+  assign _124_ = { _286_, s_param__valid } != 2'h2;
+  assign _125_ = { _284_, lane, s_param__valid } != 3'h7;
+  assign _126_ = { _286_, _284_ } != 1'h0;
+  assign _127_ = { _291_, s_param__valid } != 2'h2;
+  assign _128_ = { _293_, s_param__valid } != 2'h2;
+  assign _129_ = { _291_, _065_, lane, s_param__valid } != 4'h9;
+  assign _130_ = { _291_, lane, s_param__valid } != 3'h7;
+  assign _131_ = { _293_, _291_ } != 1'h0;
+  assign _132_ = { _297_, s_param__valid } != 2'h2;
+  assign _133_ = { _299_, s_param__valid } != 2'h2;
+  assign _134_ = { _299_, _297_ } != 1'h0;
+  assign _135_ = { _004_, _002_, enter_q, d_last } != 4'h8;
+  assign _136_ = { _004_, _002_, enter_q } != 1'h0;
+  assign _137_ = { _002_, enter_q } != 2'h2;
+  assign _138_ = { _004_, _002_, drain_restart } != 1'h0;
   assign _139_ = { drain_restart, o_valid } != 1'h0;
   assign _140_ = { drain_restart, o_valid } != 1'h0;
-  assign _141_ = { _008_, _006_, drain_restart } != 1'h0;
+  assign _141_ = { _004_, _002_, drain_restart } != 1'h0;
   assign _142_ = { compute, adv } != 2'h2;
   assign _143_ = { compute, adv } != 2'h2;
   assign _144_ = { compute, adv } != 2'h2;
   assign _145_ = { at_tile_last, compute, adv } != 2'h3;
-  assign _146_ = { compute, adv } != 2'h2;
-  assign _147_ = { _093_, at_tile_last, compute, adv } != 2'h3;
-  assign _148_ = { _250_, _249_ } != 1'h0;
-  assign _149_ = { _256_, s_param__valid } != 2'h2;
-  assign _150_ = { _256_, ch_last, s_param__valid } != 3'h5;
-  assign _151_ = { _253_, _079_ } != 2'h2;
-  assign _152_ = { _256_, _253_ } != 1'h0;
-  assign _153_ = { _275_, s_param__valid } != 2'h2;
-  assign _154_ = & { _115_, _114_, _113_, _112_, _111_, _153_ };
+  assign _146_ = { at_tile_last, compute, adv, at_k_last } != 3'h6;
+  assign _147_ = & { _105_, _146_ };
+  assign _148_ = & { _249_, ch_last, s_param__valid };
+  assign _149_ = & { _250_, ch_last, s_param__valid };
+  assign _150_ = & { _251_, ch_last, s_param__valid };
+  assign _151_ = & { _252_, _061_, s_param__valid };
+  assign _152_ = & { _253_, _061_, s_param__valid };
+  assign _153_ = & { _112_, _111_, _110_, _109_, _108_, _107_ };
+  assign _154_ = & { _115_, _114_, _113_ };
   assign _155_ = & { _118_, _117_, _116_ };
-  assign _156_ = & { _121_, _120_, _119_ };
-  assign _157_ = & { _125_, _124_, _123_, _122_ };
-  assign _158_ = & { _129_, _128_, _127_, _126_ };
-  assign _159_ = & { _134_, _133_, _132_, _131_, _130_ };
-  assign _160_ = & { _137_, _136_, _135_ };
-  assign _161_ = & { _314_, s_param__valid };
-  assign _162_ = & { _315_, s_param__valid };
-  assign _163_ = & { _316_, s_param__valid };
-  assign _164_ = & { _317_, s_param__valid };
-  assign _165_ = & { _318_, s_param__valid };
-  assign _166_ = & { _319_, s_param__valid };
-  assign _167_ = & { _320_, s_param__valid };
-  assign _168_ = & { _321_, s_param__valid };
-  assign _169_ = & { _322_, s_param__valid };
-  assign _170_ = & { _323_, s_param__valid };
-  assign _171_ = & { _324_, s_param__valid };
-  assign _172_ = & { _325_, s_param__valid };
-  assign _173_ = & { _326_, s_param__valid };
-  assign _174_ = & { _201_, \o_valid$80  };
-  assign _175_ = & { _202_, \o_valid$80  };
-  assign _176_ = & { _203_, \o_valid$80  };
-  assign _177_ = & { _145_, _144_ };
-  assign _178_ = & { at_tile_last, adv };
-  assign _179_ = & { fn_last, at_tile_last, adv };
-  assign _180_ = & { _147_, _146_ };
-  assign _181_ = & { _152_, _151_, _150_, _149_ };
-  assign _182_ = & { _257_, ch_last, s_param__valid };
-  assign _183_ = & { _265_, ch_last, s_param__valid };
-  assign _184_ = & { _266_, _067_, s_param__valid };
-  assign _185_ = & { _267_, _067_, s_param__valid };
-  assign _195_ = ~ _341_;
-  assign _196_ = ~ _343_;
-  assign _197_ = ~ compute;
-  assign _198_ = ~ compute;
-  assign _199_ = ~ compute;
-  assign _186_ = | { _195_, rst };
-  assign _187_ = | { drain_restart, rst };
-  assign _188_ = | { drain_restart, rst };
-  assign _189_ = | { drain_restart, rst };
-  assign _190_ = | { _196_, rst };
-  assign _191_ = | { d_last, rst };
-  assign _192_ = | { _197_, rst };
-  assign _193_ = | { _198_, rst };
-  assign _194_ = | { _199_, rst };
-  assign _201_ = ob == 2'h2;
-  assign _202_ = ob == 1'h1;
-  assign _203_ = ! ob;
-  assign _204_ = drain_restart ? 1'h0 : d_last;
-  assign _210_ = drain_restart ? m_one : row_last;
-  assign _213_ = drain_restart ? 1'h1 : row_valid;
-  assign _216_ = drain_restart ? 17'h00000 : row;
-  assign _219_ = drain_restart ? (* full_case = 32'd1 *) 6'h3d : \$like$53 ;
-  assign _200_[0] = drain_restart ? (* full_case = 32'd1 *) 1'h1 : \$like ;
-  assign _223_ = drain_restart ? 4'h0 : dn;
-  assign _228_ = drain_restart ? 2'h0 : d;
-  assign _232_ = at_tile_last ? (* full_case = 32'd1 *) \$signal$108  : _092_;
-  assign _233_ = adv ? _232_ : 1'hx;
-  assign _235_ = at_tile_last ? (* full_case = 32'd1 *) \$signal$107  : _091_;
-  assign _236_ = adv ? _235_ : 1'hx;
-  assign _243_ = _093_ ? 1'h0 : 1'hx;
-  function [5:0] _673_;
+  assign _156_ = & { _122_, _121_, _120_, _119_ };
+  assign _157_ = & { _126_, _125_, _124_, _123_ };
+  assign _158_ = & { _131_, _130_, _129_, _128_, _127_ };
+  assign _159_ = & { _134_, _133_, _132_ };
+  assign _160_ = & { _300_, s_param__valid };
+  assign _161_ = & { _301_, s_param__valid };
+  assign _162_ = & { _302_, s_param__valid };
+  assign _163_ = & { _303_, s_param__valid };
+  assign _164_ = & { _304_, s_param__valid };
+  assign _165_ = & { _305_, s_param__valid };
+  assign _166_ = & { _306_, s_param__valid };
+  assign _167_ = & { _307_, s_param__valid };
+  assign _168_ = & { _308_, s_param__valid };
+  assign _169_ = & { _309_, s_param__valid };
+  assign _170_ = & { _310_, s_param__valid };
+  assign _171_ = & { _311_, s_param__valid };
+  assign _172_ = & { _195_, \o_valid$80  };
+  assign _173_ = & { _196_, \o_valid$80  };
+  assign _174_ = & { _197_, \o_valid$80  };
+  assign _175_ = & { _137_, _136_, _135_ };
+  assign _176_ = & { _145_, _144_ };
+  assign _177_ = & { at_tile_last, adv };
+  assign _178_ = & { fn_last, at_tile_last, adv };
+  assign _189_ = ~ compute;
+  assign _190_ = ~ _326_;
+  assign _191_ = ~ _328_;
+  assign _192_ = ~ compute;
+  assign _193_ = ~ compute;
+  assign _179_ = | { _189_, rst };
+  assign _180_ = | { _075_, rst };
+  assign _181_ = | { _190_, rst };
+  assign _182_ = | { drain_restart, rst };
+  assign _183_ = | { drain_restart, rst };
+  assign _184_ = | { drain_restart, rst };
+  assign _185_ = | { _191_, rst };
+  assign _186_ = | { d_last, rst };
+  assign _187_ = | { _192_, rst };
+  assign _188_ = | { _193_, rst };
+  assign _195_ = ob == 2'h2;
+  assign _196_ = ob == 1'h1;
+  assign _197_ = ! ob;
+  assign _202_ = drain_restart ? 1'h0 : d_last;
+  assign _208_ = drain_restart ? m_one : row_last;
+  assign _211_ = drain_restart ? 1'h1 : row_valid;
+  assign _214_ = drain_restart ? 17'h00000 : row;
+  assign _217_ = drain_restart ? (* full_case = 32'd1 *) 6'h3d : \$like$53 ;
+  assign _194_[0] = drain_restart ? (* full_case = 32'd1 *) 1'h1 : \$like ;
+  assign _221_ = drain_restart ? 4'h0 : dn;
+  assign _226_ = drain_restart ? 2'h0 : d;
+  assign _230_ = at_tile_last ? (* full_case = 32'd1 *) \$signal$111  : _085_;
+  assign _231_ = adv ? _230_ : 1'hx;
+  assign _233_ = at_tile_last ? (* full_case = 32'd1 *) \$signal$110  : _083_;
+  assign _234_ = adv ? _233_ : 1'hx;
+  assign _241_ = at_k_last ? 1'h0 : 1'hx;
+  function [5:0] _667_;
     input [5:0] a;
     input [11:0] b;
     input [1:0] s;
@@ -670,44 +662,22 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
     (* parallel_case *)
     casez (s)
       2'b?1:
-        _673_ = b[5:0];
+        _667_ = b[5:0];
       2'b1?:
-        _673_ = b[11:6];
+        _667_ = b[11:6];
       default:
-        _673_ = a;
+        _667_ = a;
     endcase
   endfunction
-  assign _249_ = ctrl_state == (* full_case = 32'd1 *) 2'h3;
-  assign _250_ = ctrl_state == (* full_case = 32'd1 *) 2'h2;
-  assign _251_ = _079_ ? 1'h0 : 1'hx;
-  function [0:0] _677_;
-    input [0:0] a;
-    input [1:0] b;
-    input [1:0] s;
-    (* parallel_case *)
-    casez (s)
-      2'b?1:
-        _677_ = b[0:0];
-      2'b1?:
-        _677_ = b[1:1];
-      default:
-        _677_ = a;
-    endcase
-  endfunction
-  assign _253_ = ctrl_state == 2'h2;
-  assign _254_ = ch_last ? 1'h1 : 1'hx;
-  assign _255_ = s_param__valid ? _254_ : 1'hx;
-  assign _256_ = ctrl_state == 1'h1;
-  assign _257_ = ctrl_state == 1'h1;
-  assign _258_ = ch_last ? _077_ : dn_last;
-  assign _259_ = s_param__valid ? _258_ : dn_last;
-  assign _260_ = _261_ ? _259_ : dn_last;
-  assign _261_ = ctrl_state == 1'h1;
-  assign _265_ = ctrl_state == 1'h1;
-  assign _266_ = ctrl_state == 1'h1;
-  assign _267_ = ctrl_state == 1'h1;
-  assign _268_ = _082_ ? 2'h0 : 2'hx;
-  function [1:0] _694_;
+  assign _247_ = ctrl_state == (* full_case = 32'd1 *) 2'h3;
+  assign _248_ = ctrl_state == (* full_case = 32'd1 *) 2'h2;
+  assign _249_ = ctrl_state == 1'h1;
+  assign _250_ = ctrl_state == 1'h1;
+  assign _251_ = ctrl_state == 1'h1;
+  assign _252_ = ctrl_state == 1'h1;
+  assign _253_ = ctrl_state == 1'h1;
+  assign _254_ = _073_ ? 2'h0 : 2'hx;
+  function [1:0] _676_;
     input [1:0] a;
     input [7:0] b;
     input [3:0] s;
@@ -715,183 +685,185 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
     (* parallel_case *)
     casez (s)
       4'b???1:
-        _694_ = b[1:0];
+        _676_ = b[1:0];
       4'b??1?:
-        _694_ = b[3:2];
+        _676_ = b[3:2];
       4'b?1??:
-        _694_ = b[5:4];
+        _676_ = b[5:4];
       4'b1???:
-        _694_ = b[7:6];
+        _676_ = b[7:6];
       default:
-        _694_ = a;
+        _676_ = a;
     endcase
   endfunction
-  assign _270_ = ctrl_state == (* full_case = 32'd1 *) 2'h3;
-  assign _271_ = _079_ ? 2'h3 : 2'hx;
-  assign _272_ = ctrl_state == (* full_case = 32'd1 *) 2'h2;
-  assign _273_ = ch_last ? 2'h2 : 2'hx;
-  assign _274_ = s_param__valid ? _273_ : 2'hx;
-  assign _275_ = ctrl_state == (* full_case = 32'd1 *) 1'h1;
-  assign _276_ = s_param__valid ? 2'h1 : 2'hx;
-  assign _277_ = ! (* full_case = 32'd1 *) ctrl_state;
-  assign _278_ = s_param__valid ? _075_ : 1'hx;
-  function [0:0] _704_;
+  assign _256_ = ctrl_state == (* full_case = 32'd1 *) 2'h3;
+  assign _257_ = compute ? 2'hx : 2'h3;
+  assign _258_ = ctrl_state == (* full_case = 32'd1 *) 2'h2;
+  assign _259_ = ch_last ? 2'h2 : 2'hx;
+  assign _260_ = s_param__valid ? _259_ : 2'hx;
+  assign _261_ = ctrl_state == (* full_case = 32'd1 *) 1'h1;
+  assign _262_ = s_param__valid ? 2'h1 : 2'hx;
+  assign _263_ = ! (* full_case = 32'd1 *) ctrl_state;
+  assign _264_ = s_param__valid ? _069_ : 1'hx;
+  function [0:0] _686_;
     input [0:0] a;
     input [1:0] b;
     input [1:0] s;
     (* parallel_case *)
     casez (s)
       2'b?1:
-        _704_ = b[0:0];
+        _686_ = b[0:0];
       2'b1?:
-        _704_ = b[1:1];
+        _686_ = b[1:1];
       default:
-        _704_ = a;
+        _686_ = a;
     endcase
   endfunction
-  assign _280_ = ctrl_state == 1'h1;
-  assign _281_ = s_param__valid ? _066_ : 1'hx;
-  assign _282_ = ! ctrl_state;
-  assign _283_ = s_param__valid ? _068_[15:0] : 16'hxxxx;
-  function [15:0] _709_;
+  assign _266_ = ctrl_state == 1'h1;
+  assign _267_ = s_param__valid ? _060_ : 1'hx;
+  assign _268_ = ! ctrl_state;
+  assign _269_ = s_param__valid ? _062_[15:0] : 16'hxxxx;
+  function [15:0] _691_;
     input [15:0] a;
     input [31:0] b;
     input [1:0] s;
     (* parallel_case *)
     casez (s)
       2'b?1:
-        _709_ = b[15:0];
+        _691_ = b[15:0];
       2'b1?:
-        _709_ = b[31:16];
+        _691_ = b[31:16];
       default:
-        _709_ = a;
+        _691_ = a;
     endcase
   endfunction
-  assign _285_ = ctrl_state == 1'h1;
-  assign _286_ = s_param__valid ? 16'h0000 : 16'hxxxx;
-  assign _287_ = ! ctrl_state;
-  assign _288_ = _071_ ? (* full_case = 32'd1 *) 2'h0 : _073_[1:0];
-  assign _289_ = lane ? 2'hx : _288_;
-  assign _290_ = s_param__valid ? _289_ : 2'hx;
-  function [1:0] _716_;
+  assign _271_ = ctrl_state == 1'h1;
+  assign _272_ = s_param__valid ? 16'h0000 : 16'hxxxx;
+  assign _273_ = ! ctrl_state;
+  assign _274_ = _065_ ? (* full_case = 32'd1 *) 2'h0 : _067_[1:0];
+  assign _275_ = lane ? 2'hx : _274_;
+  assign _276_ = s_param__valid ? _275_ : 2'hx;
+  function [1:0] _698_;
     input [1:0] a;
     input [3:0] b;
     input [1:0] s;
     (* parallel_case *)
     casez (s)
       2'b?1:
-        _716_ = b[1:0];
+        _698_ = b[1:0];
       2'b1?:
-        _716_ = b[3:2];
+        _698_ = b[3:2];
       default:
-        _716_ = a;
+        _698_ = a;
     endcase
   endfunction
-  assign _292_ = ctrl_state == 1'h1;
-  assign _293_ = s_param__valid ? 2'h0 : 2'hx;
-  assign _294_ = ! ctrl_state;
-  assign _295_ = lane ? 6'hxx : _070_[5:0];
-  assign _296_ = s_param__valid ? _295_ : 6'hxx;
-  function [5:0] _722_;
+  assign _278_ = ctrl_state == 1'h1;
+  assign _279_ = s_param__valid ? 2'h0 : 2'hx;
+  assign _280_ = ! ctrl_state;
+  assign _281_ = lane ? 6'hxx : _063_[5:0];
+  assign _282_ = s_param__valid ? _281_ : 6'hxx;
+  function [5:0] _704_;
     input [5:0] a;
     input [11:0] b;
     input [1:0] s;
     (* parallel_case *)
     casez (s)
       2'b?1:
-        _722_ = b[5:0];
+        _704_ = b[5:0];
       2'b1?:
-        _722_ = b[11:6];
+        _704_ = b[11:6];
       default:
-        _722_ = a;
+        _704_ = a;
     endcase
   endfunction
-  assign _298_ = ctrl_state == 1'h1;
-  assign _299_ = s_param__valid ? 6'h00 : 6'hxx;
-  assign _300_ = ! ctrl_state;
-  assign _301_ = _071_ ? _072_[3:0] : 4'hx;
-  assign _302_ = lane ? 4'hx : _301_;
-  assign _303_ = s_param__valid ? _302_ : 4'hx;
-  function [3:0] _729_;
+  assign _284_ = ctrl_state == 1'h1;
+  assign _285_ = s_param__valid ? 6'h00 : 6'hxx;
+  assign _286_ = ! ctrl_state;
+  assign _287_ = _065_ ? _066_[3:0] : 4'hx;
+  assign _288_ = lane ? 4'hx : _287_;
+  assign _289_ = s_param__valid ? _288_ : 4'hx;
+  function [3:0] _711_;
     input [3:0] a;
     input [7:0] b;
     input [1:0] s;
     (* parallel_case *)
     casez (s)
       2'b?1:
-        _729_ = b[3:0];
+        _711_ = b[3:0];
       2'b1?:
-        _729_ = b[7:4];
+        _711_ = b[7:4];
       default:
-        _729_ = a;
+        _711_ = a;
     endcase
   endfunction
-  assign _305_ = ctrl_state == 1'h1;
-  assign _306_ = s_param__valid ? 4'h0 : 4'hx;
+  assign _291_ = ctrl_state == 1'h1;
+  assign _292_ = s_param__valid ? 4'h0 : 4'hx;
+  assign _293_ = ! ctrl_state;
+  assign _294_ = lane ? (* full_case = 32'd1 *) _068_[0] : 1'h0;
+  assign _295_ = s_param__valid ? _294_ : 1'hx;
+  function [0:0] _717_;
+    input [0:0] a;
+    input [1:0] b;
+    input [1:0] s;
+    (* parallel_case *)
+    casez (s)
+      2'b?1:
+        _717_ = b[0:0];
+      2'b1?:
+        _717_ = b[1:1];
+      default:
+        _717_ = a;
+    endcase
+  endfunction
+  assign _297_ = ctrl_state == 1'h1;
+  assign _298_ = s_param__valid ? 1'h0 : 1'hx;
+  assign _299_ = ! ctrl_state;
+  assign _300_ = ! ctrl_state;
+  assign _301_ = ! ctrl_state;
+  assign _302_ = ! ctrl_state;
+  assign _303_ = ! ctrl_state;
+  assign _304_ = ! ctrl_state;
+  assign _305_ = ! ctrl_state;
+  assign _306_ = ! ctrl_state;
   assign _307_ = ! ctrl_state;
-  assign _308_ = lane ? (* full_case = 32'd1 *) _074_[0] : 1'h0;
-  assign _309_ = s_param__valid ? _308_ : 1'hx;
-  function [0:0] _735_;
+  assign _308_ = ! ctrl_state;
+  assign _309_ = ! ctrl_state;
+  assign _310_ = ! ctrl_state;
+  assign _311_ = ! ctrl_state;
+  assign _314_ = dn_last ? (* full_case = 32'd1 *) 6'h3d : _037_[5:0];
+  assign _315_ = d_last ? (* full_case = 32'd1 *) _314_ : _035_[5:0];
+  assign _316_ = beat_last ? (* full_case = 32'd1 *) _315_ : _033_[5:0];
+  assign \$like$53  = o_valid ? _316_ : { 4'hx, ra_row[1], 1'hx };
+  assign _317_ = dn_last ? (* full_case = 32'd1 *) 6'h01 : _036_[5:0];
+  assign _318_ = d_last ? (* full_case = 32'd1 *) _317_ : _034_;
+  assign _319_ = beat_last ? (* full_case = 32'd1 *) _318_ : _032_;
+  assign \$like  = o_valid ? _319_[0] : 1'hx;
+  assign _320_ = dn_last ? (* full_case = 32'd1 *) 6'h00 : ra_inc;
+  assign _321_ = d_last ? (* full_case = 32'd1 *) _320_ : ra_row;
+  assign _323_ = ch_last ? 1'h1 : 1'h0;
+  assign _324_ = s_param__valid ? _323_ : 1'h0;
+  assign enter = _325_ ? _324_ : 1'h0;
+  assign _325_ = ctrl_state == 1'h1;
+  assign _326_ = ctrl_state == 1'h1;
+  assign _327_ = ctrl_state == 1'h1;
+  assign _328_ = ! ctrl_state;
+  function [0:0] _753_;
     input [0:0] a;
     input [1:0] b;
     input [1:0] s;
     (* parallel_case *)
     casez (s)
       2'b?1:
-        _735_ = b[0:0];
+        _753_ = b[0:0];
       2'b1?:
-        _735_ = b[1:1];
+        _753_ = b[1:1];
       default:
-        _735_ = a;
+        _753_ = a;
     endcase
   endfunction
-  assign _311_ = ctrl_state == 1'h1;
-  assign _312_ = s_param__valid ? 1'h0 : 1'hx;
-  assign _313_ = ! ctrl_state;
-  assign _314_ = ! ctrl_state;
-  assign _315_ = ! ctrl_state;
-  assign _316_ = ! ctrl_state;
-  assign _317_ = ! ctrl_state;
-  assign _318_ = ! ctrl_state;
-  assign _319_ = ! ctrl_state;
-  assign _320_ = ! ctrl_state;
-  assign _321_ = ! ctrl_state;
-  assign _322_ = ! ctrl_state;
-  assign _323_ = ! ctrl_state;
-  assign _324_ = ! ctrl_state;
-  assign _325_ = ! ctrl_state;
-  assign _326_ = ! ctrl_state;
-  assign _329_ = dn_last ? (* full_case = 32'd1 *) 6'h3d : _041_[5:0];
-  assign _330_ = d_last ? (* full_case = 32'd1 *) _329_ : _039_[5:0];
-  assign _331_ = beat_last ? (* full_case = 32'd1 *) _330_ : _037_[5:0];
-  assign \$like$53  = o_valid ? _331_ : { 4'hx, ra_row[1], 1'hx };
-  assign _332_ = dn_last ? (* full_case = 32'd1 *) 6'h01 : _040_[5:0];
-  assign _333_ = d_last ? (* full_case = 32'd1 *) _332_ : _038_;
-  assign _334_ = beat_last ? (* full_case = 32'd1 *) _333_ : _036_;
-  assign \$like  = o_valid ? _334_[0] : 1'hx;
-  assign _335_ = dn_last ? (* full_case = 32'd1 *) 6'h00 : ra_inc;
-  assign _336_ = d_last ? (* full_case = 32'd1 *) _335_ : ra_row;
-  assign _340_ = ctrl_state == 1'h1;
-  assign _341_ = ctrl_state == 1'h1;
-  assign _342_ = ctrl_state == 1'h1;
-  assign _343_ = ! ctrl_state;
-  function [0:0] _772_;
-    input [0:0] a;
-    input [1:0] b;
-    input [1:0] s;
-    (* parallel_case *)
-    casez (s)
-      2'b?1:
-        _772_ = b[0:0];
-      2'b1?:
-        _772_ = b[1:1];
-      default:
-        _772_ = a;
-    endcase
-  endfunction
-  assign s_param__ready = _772_(1'h0, 2'h3, { _345_, _344_ });
-  assign _344_ = ctrl_state == 1'h1;
-  assign _345_ = ! ctrl_state;
+  assign s_param__ready = _753_(1'h0, 2'h3, { _330_, _329_ });
+  assign _329_ = ctrl_state == 1'h1;
+  assign _330_ = ! ctrl_state;
   \hwq_top.engine.array  array (
     .clk(clk),
     .drain_valid(o_valid),
@@ -899,7 +871,7 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
     .i_last(i_last),
     .i_valid(take),
     .i_w(i_w),
-    .o_data(\o_data$133 ),
+    .o_data(\o_data$145 ),
     .rst(rst)
   );
   \hwq_top.engine.fifo  fifo (
@@ -908,8 +880,8 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
     .r_en(r_en),
     .r_rdy(m_out__valid),
     .rst(rst),
-    .w_en(\w_en$79 ),
-    .w_port__data({ o_last, o_data, part2, part1, part0 })
+    .w_en(\w_en$83 ),
+    .w_port__data(\w_data$85 )
   );
   \hwq_top.engine.params0  params0 (
     .clk(clk),
@@ -934,104 +906,139 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
     .rst(rst),
     .zero_point(zero_point)
   );
-  assign _096_[18:17] = 2'hx;
-  assign _024_[2] = 1'hx;
-  assign _200_[5:1] = 5'hxx;
+  assign _094_[18:17] = 2'hx;
+  assign _018_[2] = 1'hx;
+  assign _194_[5:1] = 5'hxx;
   always @(posedge clk) begin
     w_addr <= wa;
+    if (_179_) begin
+      kk <= 8'h00;
+    end else if (adv) begin
+      kk <= at_tile_last ? (* full_case = 32'd1 *) 8'h00 : _082_[7:0];
+    end
+    if (rst) begin
+      flush <= 6'h00;
+    end else if (_106_) begin
+      flush <= _667_(6'hxx, { 6'h23, _072_[5:0] }, { _248_, _247_ });
+    end
+    if (_180_) begin
+      compute <= 1'h0;
+    end else if (_148_) begin
+      compute <= 1'h1;
+    end
+    if (rst) begin
+      nb_one <= 1'h0;
+    end else if (_149_) begin
+      nb_one <= ! blk;
+    end
+    if (rst) begin
+      nb_pen <= 5'h00;
+    end else if (_150_) begin
+      nb_pen <= blk - 1'h1;
+    end
+    if (rst) begin
+      i_shift <= 6'h00;
+    end else if (_151_) begin
+      i_shift <= hdr[69:64];
+    end
+    if (rst) begin
+      i_multiplier <= 31'h00000000;
+    end else if (_152_) begin
+      i_multiplier <= hdr[62:32];
+    end
+    if (rst) begin
+      ctrl_state <= 2'h0;
+    end else if (_153_) begin
+      ctrl_state <= _676_(2'hx, { _262_, _260_, _257_, _254_ }, { _263_, _261_, _258_, _256_ });
+    end
     if (rst) begin
       ch_last <= 1'h0;
-    end else if (_155_) begin
-      ch_last <= _704_(1'hx, { _281_, _278_ }, { _282_, _280_ });
+    end else if (_154_) begin
+      ch_last <= _686_(1'hx, { _267_, _264_ }, { _268_, _266_ });
     end
     if (rst) begin
       ch <= 16'h0000;
-    end else if (_156_) begin
-      ch <= _709_(16'hxxxx, { _286_, _283_ }, { _287_, _285_ });
+    end else if (_155_) begin
+      ch <= _691_(16'hxxxx, { _272_, _269_ }, { _273_, _271_ });
     end
     if (rst) begin
       wb <= 2'h0;
-    end else if (_157_) begin
-      wb <= _716_(2'hx, { _293_, _290_ }, { _294_, _292_ });
+    end else if (_156_) begin
+      wb <= _698_(2'hx, { _279_, _276_ }, { _280_, _278_ });
     end
     if (rst) begin
       wa <= 6'h00;
-    end else if (_158_) begin
-      wa <= _722_(6'hxx, { _299_, _296_ }, { _300_, _298_ });
+    end else if (_157_) begin
+      wa <= _704_(6'hxx, { _285_, _282_ }, { _286_, _284_ });
     end
     if (rst) begin
       blk <= 4'h0;
-    end else if (_159_) begin
-      blk <= _729_(4'hx, { _306_, _303_ }, { _307_, _305_ });
+    end else if (_158_) begin
+      blk <= _711_(4'hx, { _292_, _289_ }, { _293_, _291_ });
     end
     if (rst) begin
       lane <= 1'h0;
+    end else if (_159_) begin
+      lane <= _717_(1'hx, { _298_, _295_ }, { _299_, _297_ });
+    end
+    if (rst) begin
+      \$signal$111  <= 1'h0;
     end else if (_160_) begin
-      lane <= _735_(1'hx, { _312_, _309_ }, { _313_, _311_ });
+      \$signal$111  <= _059_;
     end
     if (rst) begin
-      \$signal$108  <= 1'h0;
+      \$signal$110  <= 1'h0;
     end else if (_161_) begin
-      \$signal$108  <= _065_;
-    end
-    if (rst) begin
-      \$signal$107  <= 1'h0;
-    end else if (_162_) begin
-      \$signal$107  <= _062_;
+      \$signal$110  <= _056_;
     end
     if (rst) begin
       tile_pen <= 17'h00000;
-    end else if (_163_) begin
-      tile_pen <= _059_ - 2'h2;
+    end else if (_162_) begin
+      tile_pen <= _053_ - 2'h2;
     end
     if (rst) begin
       n_pen <= 17'h00000;
-    end else if (_164_) begin
+    end else if (_163_) begin
       n_pen <= hdr[31:16] - 2'h2;
     end
     if (rst) begin
       k_pen <= 17'h00000;
-    end else if (_165_) begin
+    end else if (_164_) begin
       k_pen <= hdr[47:32] - 2'h2;
     end
     if (rst) begin
-      k_last <= 16'h0000;
-    end else if (_166_) begin
-      k_last <= _055_[15:0];
-    end
-    if (rst) begin
       zero_point <= 8'h00;
-    end else if (_167_) begin
+    end else if (_165_) begin
       zero_point <= hdr[55:48];
     end
     if (rst) begin
       m_one <= 1'h0;
-    end else if (_168_) begin
+    end else if (_166_) begin
       m_one <= hdr[15:0] == 1'h1;
     end
     if (rst) begin
       m_wrap_pen <= 17'h00000;
-    end else if (_169_) begin
+    end else if (_167_) begin
       m_wrap_pen <= hdr[15:0] + 2'h2;
     end
     if (rst) begin
       m_pen <= 17'h00000;
-    end else if (_170_) begin
+    end else if (_168_) begin
       m_pen <= hdr[15:0] - 2'h2;
     end
     if (rst) begin
       m_wrap <= 17'h00000;
-    end else if (_171_) begin
+    end else if (_169_) begin
       m_wrap <= hdr[15:0] + 2'h3;
     end
     if (rst) begin
       m_last <= 16'h0000;
-    end else if (_172_) begin
+    end else if (_170_) begin
       m_last <= hdr[15:0] - 1'h1;
     end
     if (rst) begin
       M_ <= 16'h0000;
-    end else if (_173_) begin
+    end else if (_171_) begin
       M_ <= hdr[15:0];
     end
     if (rst) begin
@@ -1039,10 +1046,12 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
       credits <= 4'hc;
       last_mblock <= 1'h0;
       give_back <= 2'h0;
+      \w_en$83  <= 1'h0;
       \i_last$58  <= 1'h0;
       \i_valid$56  <= 1'h0;
       part_last <= 1'h0;
-      \$signal$130  <= 1'h0;
+      \$signal$142  <= 1'h0;
+      enter_q <= 1'h0;
       d_last <= 1'h0;
       row_last <= 1'h0;
       row_valid <= 1'h0;
@@ -1053,178 +1062,166 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
       row_last_next <= 1'h0;
       row_valid_next <= 1'h0;
       row_next <= 17'h00000;
-      dn_last <= 1'h0;
+      drain_dn_pen <= 1'h0;
+      drain_d_pen <= 1'h0;
+      drain_lt_pen <= 1'h0;
+      drain_lt_last <= 1'h0;
+      drain_lt_wrap_pen <= 1'h0;
+      drain_lt_wrap <= 1'h0;
+      _518_ <= 17'h00000;
+      _519_ <= 17'h00000;
     end else begin
-      credit_ok <= \$signal  ? (* full_case = 32'd1 *) _047_ : _048_;
-      credits <= \$signal  ? (* full_case = 32'd1 *) _046_[3:0] : kept;
-      last_mblock <= _044_ >= M_;
-      give_back <= _025_ + _027_;
+      credit_ok <= \$signal  ? (* full_case = 32'd1 *) _042_ : _043_;
+      credits <= \$signal  ? (* full_case = 32'd1 *) _041_[3:0] : kept;
+      last_mblock <= _039_ >= M_;
+      give_back <= _020_ + _023_;
+      \w_en$83  <= \w_en$79 ;
       \i_last$58  <= part_last;
-      \i_valid$56  <= \$signal$130 ;
-      part_last <= _016_ & dn_last;
-      \$signal$130  <= _014_;
-      begin if (_006_) d_last <= _204_; else d_last <= _008_ ? \$signal$122  : _204_; end
-      begin if (_006_) row_last <= _210_; else begin if (_008_) row_last <= row_last_next; else row_last <= _210_; end end
-      begin if (_006_) row_valid <= _213_; else begin if (_008_) row_valid <= row_valid_next; else row_valid <= _213_; end end
-      begin if (_006_) row <= _216_; else begin if (_008_) row <= row_next; else row <= _216_; end end
-      begin if (_006_) dn <= _223_; else begin if (_008_) begin if (d_last) dn <= dn_last ? (* full_case = 32'd1 *) 4'h0 : _012_; else dn <= _223_; end else dn <= _223_; end end
-      begin if (_006_) d <= _228_; else begin if (_008_) d <= d_last ? (* full_case = 32'd1 *) 2'h0 : _013_[1:0]; else d <= _228_; end end
-      begin if (dn_last) dn_last_next <= nb_one; else dn_last_next <= dn == nb_pen; end
-      begin if (wrap) row_last_next <= _100_ & _103_; else row_last_next <= _105_ & _107_; end
-      begin if (wrap) row_valid_next <= row < m_wrap; else row_valid_next <= row < m_last; end
-      row_next <= _096_[16:0];
-      begin if (_006_) dn_last <= _260_; else begin if (_008_) begin if (d_last) dn_last <= dn_last_next; else dn_last <= _260_; end else dn_last <= _260_; end end
+      \i_valid$56  <= \$signal$142 ;
+      part_last <= _012_ & dn_last;
+      \$signal$142  <= _009_;
+      enter_q <= enter;
+      begin if (_002_) d_last <= _202_; else d_last <= _004_ ? \$signal$135  : _202_; end
+      begin if (_002_) row_last <= _208_; else begin if (_004_) row_last <= row_last_next; else row_last <= _208_; end end
+      begin if (_002_) row_valid <= _211_; else begin if (_004_) row_valid <= row_valid_next; else row_valid <= _211_; end end
+      begin if (_002_) row <= _214_; else begin if (_004_) row <= row_next; else row <= _214_; end end
+      begin if (_002_) dn <= _221_; else begin if (_004_) begin if (d_last) dn <= dn_last ? (* full_case = 32'd1 *) 4'h0 : _007_; else dn <= _221_; end else dn <= _221_; end end
+      begin if (_002_) d <= _226_; else begin if (_004_) d <= d_last ? (* full_case = 32'd1 *) 2'h0 : _008_[1:0]; else d <= _226_; end end
+      begin if (dn_last) dn_last_next <= nb_one; else dn_last_next <= drain_dn_pen; end
+      begin if (wrap) row_last_next <= drain_lt_wrap & _097_; else row_last_next <= drain_lt_last & _099_; end
+      begin if (wrap) row_valid_next <= drain_lt_wrap; else row_valid_next <= drain_lt_last; end
+      row_next <= _094_[16:0];
+      drain_dn_pen <= dn == nb_pen;
+      drain_d_pen <= d == 2'h2;
+      drain_lt_pen <= row < m_pen;
+      drain_lt_last <= row < m_last;
+      drain_lt_wrap_pen <= row < m_wrap_pen;
+      drain_lt_wrap <= row < m_wrap;
+      _518_ <= _087_[16:0];
+      _519_ <= _086_[16:0];
     end
-    if (_186_) begin
+    if (_181_) begin
       w_en <= 1'h0;
     end else begin
-      w_en <= s_param__valid & _032_;
+      w_en <= s_param__valid & _028_;
     end
-    if (!_342_) begin
+    if (!_327_) begin
       w_data <= 32'd0;
     end else begin
       w_data <= hdr[31:0];
     end
     if (rst) begin
+      \w_data$85  <= 33'h000000000;
+    end else if (\w_en$79 ) begin
+      \w_data$85  <= { o_last, o_data, part2, part1, part0 };
+    end
+    if (rst) begin
       part2 <= 8'h00;
-    end else if (_174_) begin
+    end else if (_172_) begin
       part2 <= o_data;
     end
     if (rst) begin
       part1 <= 8'h00;
-    end else if (_175_) begin
+    end else if (_173_) begin
       part1 <= o_data;
     end
     if (rst) begin
       part0 <= 8'h00;
-    end else if (_176_) begin
+    end else if (_174_) begin
       part0 <= o_data;
     end
     if (rst) begin
+      ob_last <= 1'h0;
       ob <= 2'h0;
     end else if (\o_valid$80 ) begin
-      ob <= _024_[1:0];
+      ob_last <= ob == 2'h2;
+      ob <= _018_[1:0];
     end
-    if (\$signal$130 ) begin
+    if (\$signal$142 ) begin
       i_acc <= acc_chosen;
     end
     if (o_valid) begin
-      begin if (beat[1]) acc_chosen <= beat[0] ? \o_data$133 [95:72] : \o_data$133 [71:48]; else acc_chosen <= beat[0] ? \o_data$133 [47:24] : \o_data$133 [23:0]; end
+      begin if (beat[1]) acc_chosen <= beat[0] ? \o_data$145 [95:72] : \o_data$145 [71:48]; else acc_chosen <= beat[0] ? \o_data$145 [47:24] : \o_data$145 [23:0]; end
+    end
+    if (rst) begin
+      dn_last <= 1'h0;
+    end else if (_175_) begin
+      begin if (enter_q) dn_last <= nb_one; else begin if (_002_) dn_last <= 1'hx; else begin if (_004_) begin if (d_last) dn_last <= dn_last_next; else dn_last <= 1'hx; end else dn_last <= 1'hx; end end end
     end
     if (rst) begin
       beat_last <= 1'h0;
     end else if (_138_) begin
-      begin if (_006_) beat_last <= beat == 2'h2; else begin if (_008_) beat_last <= 1'h0; else begin if (drain_restart) beat_last <= 1'h0; else beat_last <= 1'hx; end end end
+      begin if (_002_) beat_last <= beat == 2'h2; else begin if (_004_) beat_last <= 1'h0; else begin if (drain_restart) beat_last <= 1'h0; else beat_last <= 1'hx; end end end
     end
-    if (_187_) begin
+    if (_182_) begin
       \ra_row_reg[1]  <= 1'h0;
     end else if (o_valid) begin
-      \ra_row_reg[1]  <= _331_[1];
+      \ra_row_reg[1]  <= _316_[1];
     end
     if (rst) begin
-      _508_ <= 5'h00;
+      _499_ <= 5'h00;
     end else if (_139_) begin
-      _508_ <= { _219_[5:2], _219_[0] };
+      _499_ <= { _217_[5:2], _217_[0] };
     end
-    if (_188_) begin
+    if (_183_) begin
       ra_inc[5:1] <= 5'h00;
     end else if (o_valid) begin
-      ra_inc[5:1] <= _334_[5:1];
+      ra_inc[5:1] <= _319_[5:1];
     end
     if (rst) begin
       ra_inc[0] <= 1'h0;
     end else if (_140_) begin
-      ra_inc[0] <= _200_[0];
+      ra_inc[0] <= _194_[0];
     end
-    if (_189_) begin
+    if (_184_) begin
       ra <= 6'h00;
     end else if (o_valid) begin
-      ra <= beat_last ? (* full_case = 32'd1 *) _336_ : ra_inc;
+      ra <= beat_last ? (* full_case = 32'd1 *) _321_ : ra_inc;
     end
     if (rst) begin
       beat <= 2'h0;
     end else if (_141_) begin
-      begin if (_006_) beat <= beat + 1'h1; else begin if (_008_) beat <= 2'h0; else begin if (drain_restart) beat <= 2'h0; else beat <= 2'hx; end end end
+      begin if (_002_) beat <= beat + 1'h1; else begin if (_004_) beat <= 2'h0; else begin if (drain_restart) beat <= 2'h0; else beat <= 2'hx; end end end
     end
-    if (_190_) begin
+    if (_185_) begin
       drain_restart <= 1'h0;
     end else begin
       drain_restart <= s_param__valid;
     end
-    if (_191_) begin
-      \$signal$122  <= 1'h0;
+    if (_186_) begin
+      \$signal$135  <= 1'h0;
     end else begin
-      \$signal$122  <= _110_;
+      \$signal$135  <= drain_d_pen;
     end
     if (rst) begin
       at_tile_last <= 1'h0;
     end else if (_142_) begin
-      at_tile_last <= compute ? _233_ : \$signal$108 ;
+      at_tile_last <= compute ? _231_ : \$signal$111 ;
     end
     if (rst) begin
       at_k_last <= 1'h0;
     end else if (_143_) begin
-      at_k_last <= compute ? _236_ : \$signal$107 ;
+      at_k_last <= compute ? _234_ : \$signal$110 ;
     end
     if (rst) begin
       fn_last <= 1'h0;
-    end else if (_177_) begin
-      begin if (compute) begin if (adv) begin if (at_tile_last) fn_last <= fn_last ? (* full_case = 32'd1 *) nb_one : _088_; else fn_last <= 1'hx; end else fn_last <= 1'hx; end else fn_last <= ! blk; end
+    end else if (_176_) begin
+      begin if (compute) begin if (adv) begin if (at_tile_last) fn_last <= fn_last ? (* full_case = 32'd1 *) nb_one : _081_; else fn_last <= 1'hx; end else fn_last <= 1'hx; end else fn_last <= ! blk; end
     end
-    if (_192_) begin
+    if (_187_) begin
       fn <= 4'h0;
-    end else if (_178_) begin
-      fn <= fn_last ? (* full_case = 32'd1 *) 4'h0 : _087_[3:0];
+    end else if (_177_) begin
+      fn <= fn_last ? (* full_case = 32'd1 *) 4'h0 : _080_[3:0];
     end
-    if (_193_) begin
+    if (_188_) begin
       fm0 <= 17'h00000;
-    end else if (_179_) begin
-      fm0 <= _086_[16:0];
+    end else if (_178_) begin
+      fm0 <= _079_[16:0];
     end
     if (rst) begin
       in_data <= 1'h0;
-    end else if (_180_) begin
-      begin if (compute) begin if (adv) in_data <= at_tile_last ? (* full_case = 32'd1 *) _085_ : _243_; else in_data <= 1'hx; end else begin if (_340_) begin if (s_param__valid) begin if (ch_last) in_data <= 1'h1; else in_data <= 1'h0; end else in_data <= 1'h0; end else in_data <= 1'h0; end end
-    end
-    if (_194_) begin
-      kk <= 8'h00;
-    end else if (adv) begin
-      kk <= at_tile_last ? (* full_case = 32'd1 *) 8'h00 : _089_[7:0];
-    end
-    if (rst) begin
-      flush <= 6'h00;
-    end else if (_148_) begin
-      flush <= _673_(6'hxx, { 6'h22, _081_[5:0] }, { _250_, _249_ });
-    end
-    if (rst) begin
-      compute <= 1'h0;
-    end else if (_181_) begin
-      compute <= _677_(1'hx, { _255_, _251_ }, { _256_, _253_ });
-    end
-    if (rst) begin
-      nb_one <= 1'h0;
-    end else if (_182_) begin
-      nb_one <= ! blk;
-    end
-    if (rst) begin
-      nb_pen <= 5'h00;
-    end else if (_183_) begin
-      nb_pen <= blk - 1'h1;
-    end
-    if (rst) begin
-      i_shift <= 6'h00;
-    end else if (_184_) begin
-      i_shift <= hdr[69:64];
-    end
-    if (rst) begin
-      i_multiplier <= 31'h00000000;
-    end else if (_185_) begin
-      i_multiplier <= hdr[62:32];
-    end
-    if (rst) begin
-      ctrl_state <= 2'h0;
-    end else if (_154_) begin
-      ctrl_state <= _694_(2'hx, { _276_, _274_, _271_, _268_ }, { _277_, _275_, _272_, _270_ });
+    end else if (_147_) begin
+      begin if (compute) begin if (adv) in_data <= at_tile_last ? (* full_case = 32'd1 *) _078_ : _241_; else in_data <= 1'hx; end else in_data <= enter; end
     end
   end
 endmodule
@@ -1789,7 +1786,7 @@ module \hwq_top.engine.array (i_w, clk, rst, i_valid, i_last, drain_valid, o_dat
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.fifo (clk, rst, w_en, r_rdy, r_data, w_port__data, r_en);
+module \hwq_top.engine.fifo (clk, rst, r_rdy, r_data, w_en, w_port__data, r_en);
   wire _00_;
   wire _01_;
   wire _02_;

@@ -60,7 +60,8 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   wire _001_;
   wire [15:0] _002_;
   wire _003_;
-  wire [3:0] _004_;
+  (* unused_bits = "4" *)
+  wire [4:0] _004_;
   (* unused_bits = "4" *)
   wire [4:0] _005_;
   (* unused_bits = "1" *)
@@ -69,20 +70,18 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   wire [4:0] _007_;
   wire _008_;
   wire _010_;
-  wire _011_;
+  wire [4:0] _012_;
   wire _013_;
-  (* unused_bits = "5" *)
-  wire [5:0] _014_;
-  wire _015_;
+  wire _014_;
+  wire _016_;
   wire _017_;
-  wire _018_;
-  (* unused_bits = "17" *)
-  wire [17:0] _019_;
-  wire _020_;
+  wire _019_;
   (* unused_bits = "4" *)
-  wire [4:0] _021_;
-  wire _022_;
-  wire [10:0] _023_;
+  wire [4:0] _020_;
+  wire _021_;
+  (* unused_bits = "11" *)
+  wire [11:0] _022_;
+  wire _023_;
   wire _024_;
   wire _025_;
   wire _026_;
@@ -91,18 +90,18 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   wire _029_;
   wire _030_;
   wire _031_;
-  wire _032_;
-  wire _033_;
   (* unused_bits = "4" *)
-  wire [4:0] _034_;
+  wire [4:0] _032_;
+  wire _033_;
+  wire _034_;
   wire _035_;
-  wire _036_;
   wire _037_;
+  wire _038_;
   wire _039_;
   wire _040_;
-  wire _041_;
   wire _042_;
   wire _044_;
+  wire _045_;
   wire _046_;
   wire _047_;
   wire _048_;
@@ -135,42 +134,41 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   wire _075_;
   wire _076_;
   wire _077_;
-  wire _078_;
-  wire _079_;
   (* unused_bits = "17" *)
-  wire [17:0] _081_;
-  wire _082_;
+  wire [17:0] _079_;
+  wire _080_;
+  wire _083_;
+  wire _084_;
   wire _085_;
-  wire _086_;
   wire _087_;
+  wire _088_;
   wire _089_;
   wire _090_;
-  wire _091_;
-  wire _092_;
+  wire [3:0] _093_;
+  (* unused_bits = "4" *)
+  wire [4:0] _094_;
   wire [3:0] _095_;
   (* unused_bits = "4" *)
   wire [4:0] _096_;
-  wire [3:0] _097_;
   (* unused_bits = "4" *)
-  wire [4:0] _098_;
-  (* unused_bits = "4" *)
-  wire [4:0] _099_;
-  wire _100_;
-  wire [3:0] _101_;
-  wire [17:0] _102_;
+  wire [4:0] _097_;
+  wire _098_;
+  wire [3:0] _099_;
+  wire [17:0] _100_;
   (* unused_bits = "3 4" *)
-  wire [4:0] _104_;
+  wire [4:0] _102_;
+  wire _103_;
+  wire _104_;
   wire _105_;
-  wire _106_;
-  wire _107_;
-  (* unused_bits = "16" *)
-  wire [16:0] _113_;
-  wire _116_;
+  wire _113_;
+  wire _114_;
+  wire [15:0] _115_;
   wire _117_;
-  wire [15:0] _118_;
+  wire _118_;
+  wire [15:0] _119_;
   wire _120_;
   wire _121_;
-  wire [15:0] _122_;
+  wire _122_;
   wire _123_;
   wire _124_;
   wire _125_;
@@ -283,94 +281,96 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   wire _232_;
   wire _233_;
   wire _234_;
-  wire _235_;
-  wire _236_;
-  wire _237_;
-  wire [3:0] _238_;
-  wire _239_;
-  wire _245_;
-  wire _248_;
-  wire [16:0] _251_;
-  wire [3:0] _254_;
-  wire _259_;
+  wire [3:0] _235_;
+  wire _240_;
+  wire _246_;
+  wire _249_;
+  wire [16:0] _252_;
+  wire [3:0] _255_;
   wire _260_;
-  wire _262_;
+  wire _261_;
   wire _263_;
-  wire _270_;
-  wire _276_;
+  wire _264_;
+  wire _271_;
   wire _277_;
   wire _278_;
+  wire _279_;
   wire _280_;
   wire _281_;
-  wire _282_;
-  wire _283_;
+  wire [1:0] _282_;
   wire _284_;
-  wire _285_;
+  wire [1:0] _285_;
   wire _286_;
-  wire _287_;
-  wire _288_;
+  wire [1:0] _287_;
+  wire [1:0] _288_;
+  wire _289_;
+  wire [1:0] _290_;
+  wire _291_;
   wire _292_;
-  wire [1:0] _293_;
+  wire _294_;
   wire _295_;
-  wire [1:0] _296_;
-  wire _297_;
-  wire [1:0] _298_;
-  wire [1:0] _299_;
-  wire _300_;
-  wire [1:0] _301_;
+  wire _296_;
+  wire [15:0] _297_;
+  wire _299_;
+  wire [15:0] _300_;
+  wire _301_;
   wire _302_;
   wire _303_;
-  wire _305_;
+  wire _304_;
   wire _306_;
   wire _307_;
-  wire [15:0] _308_;
-  wire _310_;
-  wire [15:0] _311_;
+  wire _308_;
+  wire [3:0] _309_;
+  wire [3:0] _310_;
   wire _312_;
-  wire _313_;
+  wire [3:0] _313_;
   wire _314_;
-  wire _315_;
-  wire _317_;
-  wire _318_;
+  wire [3:0] _315_;
+  wire [3:0] _316_;
+  wire [3:0] _317_;
   wire _319_;
   wire [3:0] _320_;
-  wire [3:0] _321_;
-  wire _323_;
-  wire [3:0] _324_;
+  wire _321_;
+  wire [3:0] _322_;
+  wire [3:0] _323_;
   wire _325_;
   wire [3:0] _326_;
-  wire [3:0] _327_;
-  wire [3:0] _328_;
+  wire _327_;
+  wire _328_;
+  wire _329_;
   wire _330_;
-  wire [3:0] _331_;
+  wire _331_;
   wire _332_;
-  wire [3:0] _333_;
-  wire [3:0] _334_;
+  wire _333_;
+  wire _334_;
+  wire _335_;
   wire _336_;
-  wire [3:0] _337_;
+  wire _337_;
   wire _338_;
   wire _339_;
   wire _340_;
   wire _341_;
-  wire _342_;
-  wire _343_;
-  wire _344_;
-  wire _345_;
-  wire _346_;
-  wire _347_;
-  wire _348_;
-  wire _349_;
-  wire _350_;
-  wire _351_;
-  wire _352_;
+  wire [3:0] _344_;
+  wire [3:0] _345_;
+  wire [3:0] _347_;
+  wire [3:0] _348_;
+  wire [3:0] _349_;
+  wire [3:0] _350_;
+  wire [3:0] _351_;
   wire _353_;
-  wire [3:0] _356_;
-  wire [3:0] _357_;
-  wire [3:0] _359_;
-  wire [3:0] _360_;
-  wire [3:0] _361_;
-  wire [3:0] _362_;
-  wire [3:0] _363_;
+  wire _354_;
+  wire _355_;
+  wire _356_;
+  wire _357_;
+  wire _358_;
+  wire _359_;
+  wire _360_;
+  wire _361_;
+  wire _362_;
+  wire _363_;
+  wire _364_;
+  wire _365_;
+  wire _366_;
   wire _367_;
   wire _368_;
   wire _369_;
@@ -382,24 +382,12 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   wire _375_;
   wire _376_;
   wire _377_;
-  wire _378_;
-  wire _379_;
-  wire _380_;
-  wire _381_;
-  wire _382_;
-  wire _383_;
-  wire _384_;
-  wire _385_;
-  wire _386_;
-  wire _387_;
-  wire _388_;
-  wire _389_;
   wire \$like ;
   wire \$signal ;
   wire \$signal$132 ;
-  reg \$signal$216  = 1'h0;
-  reg \$signal$217  = 1'h0;
-  reg \$signal$231  = 1'h0;
+  reg \$signal$219  = 1'h0;
+  reg \$signal$220  = 1'h0;
+  reg \$signal$235  = 1'h0;
   reg [15:0] M_ = 16'h0000;
   reg [431:0] acc_chosen = 432'h000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000;
   reg [7:0] act_max = 8'h00;
@@ -422,6 +410,8 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   reg [3:0] dn = 4'h0;
   reg dn_last = 1'h0;
   reg drain_restart = 1'h0;
+  wire enter;
+  reg enter_q = 1'h0;
   reg [4:0] flush = 5'h00;
   reg [16:0] fm0 = 17'h00000;
   reg [3:0] fn = 4'h0;
@@ -438,7 +428,6 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   input [127:0] i_w;
   wire [127:0] i_w;
   reg in_data = 1'h0;
-  reg [15:0] k_last = 16'h0000;
   reg [16:0] k_pen = 17'h00000;
   wire [3:0] kept;
   reg [10:0] kk = 11'h000;
@@ -457,7 +446,7 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   reg nb_one = 1'h0;
   reg [4:0] nb_pen = 5'h00;
   wire [127:0] o_data;
-  wire [431:0] \o_data$234 ;
+  wire [431:0] \o_data$238 ;
   wire o_last;
   wire o_valid;
   wire \o_valid$194 ;
@@ -502,10 +491,12 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   reg [16:0] tile_pen = 17'h00000;
   reg [3:0] w_addr = 4'h0;
   reg [68:0] w_data = 69'h000000000000000000;
+  reg [128:0] \w_data$198  = 129'h000000000000000000000000000000000;
   reg w_en = 1'h0;
   reg \w_en$11  = 1'h0;
   reg \w_en$15  = 1'h0;
   reg \w_en$19  = 1'h0;
+  reg \w_en$196  = 1'h0;
   reg \w_en$23  = 1'h0;
   reg \w_en$27  = 1'h0;
   reg \w_en$31  = 1'h0;
@@ -524,211 +515,210 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   reg [7:0] zero_point = 8'h00;
   assign kept = credits + give_back;
   assign _000_ = s_act__valid & s_wgt__valid;
-  assign _049_ = in_data & _000_;
-  assign _060_ = ~ at_k_last;
-  assign _071_ = credit_ok | _060_;
-  assign take = _049_ & _071_;
-  assign _082_ = s_act__valid & s_wgt__valid;
-  assign _092_ = in_data & _082_;
-  assign _100_ = _092_ & credit_ok;
-  assign \$signal  = _100_ & at_k_last;
-  assign _107_ = ~ in_data;
-  assign _117_ = s_act__valid & s_wgt__valid;
+  assign _047_ = in_data & _000_;
+  assign _058_ = ~ at_k_last;
+  assign _069_ = credit_ok | _058_;
+  assign take = _047_ & _069_;
+  assign _080_ = s_act__valid & s_wgt__valid;
+  assign _090_ = in_data & _080_;
+  assign _098_ = _090_ & credit_ok;
+  assign \$signal  = _098_ & at_k_last;
+  assign _105_ = ~ in_data;
+  assign _114_ = s_act__valid & s_wgt__valid;
   assign _001_ = ~ at_k_last;
   assign _010_ = credit_ok | _001_;
-  assign _020_ = _117_ & _010_;
-  assign adv = _107_ | _020_;
-  assign _031_ = compute & adv;
-  assign _039_ = _031_ & at_tile_last;
-  assign block_end = _039_ & fn_last;
+  assign _019_ = _114_ & _010_;
+  assign adv = _105_ | _019_;
+  assign _030_ = compute & adv;
+  assign _038_ = _030_ & at_tile_last;
+  assign block_end = _038_ & fn_last;
   assign i_last = take & at_k_last;
-  assign _044_ = ! lane;
-  assign _046_ = lane == 1'h1;
-  assign _047_ = s_param__valid & _046_;
-  assign _048_ = lane == 2'h2;
-  assign _050_ = s_param__valid & _048_;
-  assign _051_ = lane == 2'h3;
+  assign _042_ = ! lane;
+  assign _044_ = lane == 1'h1;
+  assign _045_ = s_param__valid & _044_;
+  assign _046_ = lane == 2'h2;
+  assign _048_ = s_param__valid & _046_;
+  assign _049_ = lane == 2'h3;
+  assign _050_ = s_param__valid & _049_;
+  assign _051_ = lane == 3'h4;
   assign _052_ = s_param__valid & _051_;
-  assign _053_ = lane == 3'h4;
+  assign _053_ = lane == 3'h5;
   assign _054_ = s_param__valid & _053_;
-  assign _055_ = lane == 3'h5;
+  assign _055_ = lane == 3'h6;
   assign _056_ = s_param__valid & _055_;
-  assign _057_ = lane == 3'h6;
-  assign _058_ = s_param__valid & _057_;
-  assign _059_ = lane == 3'h7;
-  assign _061_ = s_param__valid & _059_;
-  assign _062_ = lane == 4'h8;
+  assign _057_ = lane == 3'h7;
+  assign _059_ = s_param__valid & _057_;
+  assign _060_ = lane == 4'h8;
+  assign _061_ = s_param__valid & _060_;
+  assign _062_ = lane == 4'h9;
   assign _063_ = s_param__valid & _062_;
-  assign _064_ = lane == 4'h9;
+  assign _064_ = lane == 4'ha;
   assign _065_ = s_param__valid & _064_;
-  assign _066_ = lane == 4'ha;
+  assign _066_ = lane == 4'hb;
   assign _067_ = s_param__valid & _066_;
-  assign _068_ = lane == 4'hb;
-  assign _069_ = s_param__valid & _068_;
-  assign _070_ = lane == 4'hc;
-  assign _072_ = s_param__valid & _070_;
-  assign _073_ = lane == 4'hd;
+  assign _068_ = lane == 4'hc;
+  assign _070_ = s_param__valid & _068_;
+  assign _071_ = lane == 4'hd;
+  assign _072_ = s_param__valid & _071_;
+  assign _073_ = lane == 4'he;
   assign _074_ = s_param__valid & _073_;
-  assign _075_ = lane == 4'he;
+  assign _075_ = lane == 4'hf;
   assign _076_ = s_param__valid & _075_;
-  assign _077_ = lane == 4'hf;
-  assign _078_ = s_param__valid & _077_;
   assign row_end = o_valid & beat_last;
-  assign _079_ = ~ dn_last;
-  assign wrap = d_last & _079_;
-  assign _081_[16:0] = row + 1'h1;
-  assign _085_ = row < m_wrap;
-  assign _086_ = row < m_wrap_pen;
-  assign _087_ = ~ _086_;
-  assign _089_ = row < m_last;
-  assign _090_ = row < m_pen;
-  assign _091_ = ~ _090_;
+  assign _077_ = ~ dn_last;
+  assign wrap = d_last & _077_;
+  assign _079_[16:0] = row + 1'h1;
+  assign _083_ = row < m_wrap;
+  assign _084_ = row < m_wrap_pen;
+  assign _085_ = ~ _084_;
+  assign _087_ = row < m_last;
+  assign _088_ = row < m_pen;
+  assign _089_ = ~ _088_;
   assign \$signal$132  = d_last ? 1'h1 : 1'h0;
-  assign _095_ = ra_inc + 1'h1;
-  assign _096_[3:0] = ra_inc + 1'h0;
-  assign _097_ = ra_row + 1'h1;
-  assign _098_[3:0] = ra_row + 1'h0;
-  assign _099_[3:0] = ra_inc + 1'h1;
-  assign _101_ = ra_inc + 1'h0;
-  assign _102_ = fm0 + 1'h1;
-  assign _104_[2:0] = kept[2:0] - 1'h1;
-  assign _105_ = kept >= 2'h2;
-  assign _106_ = kept >= 1'h1;
-  assign _113_[15:0] = hdr[47:32] - 1'h1;
-  assign _116_ = hdr[47:32] > 5'h10;
-  assign _118_ = _116_ ? hdr[47:32] : 16'h0010;
-  assign _120_ = hdr[47:32] == 1'h1;
-  assign _121_ = hdr[47:32] > 5'h10;
-  assign _122_ = _121_ ? hdr[47:32] : 16'h0010;
-  assign _123_ = _122_ == 1'h1;
-  assign _124_ = hdr[31:16] == 1'h1;
+  assign _093_ = ra_inc + 1'h1;
+  assign _094_[3:0] = ra_inc + 1'h0;
+  assign _095_ = ra_row + 1'h1;
+  assign _096_[3:0] = ra_row + 1'h0;
+  assign _097_[3:0] = ra_inc + 1'h1;
+  assign _099_ = ra_inc + 1'h0;
+  assign _100_ = fm0 + 1'h1;
+  assign _102_[2:0] = kept[2:0] - 1'h1;
+  assign _103_ = kept >= 2'h2;
+  assign _104_ = kept >= 1'h1;
+  assign _113_ = hdr[47:32] > 5'h10;
+  assign _115_ = _113_ ? hdr[47:32] : 16'h0010;
+  assign _117_ = hdr[47:32] == 1'h1;
+  assign _118_ = hdr[47:32] > 5'h10;
+  assign _119_ = _118_ ? hdr[47:32] : 16'h0010;
+  assign _120_ = _119_ == 1'h1;
+  assign _121_ = hdr[31:16] == 1'h1;
   assign _002_ = ch + 1'h1;
   assign _003_ = lane == 4'hf;
-  assign _004_ = wa + 1'h1;
+  assign _004_[3:0] = wa + 1'h1;
   assign _005_[3:0] = blk + 1'h1;
   assign _006_[0] = wb + 1'h1;
   assign _007_[3:0] = lane + 1'h1;
   assign _008_ = ch == n_pen;
-  assign _011_ = ! blk;
-  assign _013_ = block_end & last_mblock;
-  assign _014_[4:0] = flush - 1'h1;
-  assign _015_ = ! flush;
-  assign _017_ = fn_last & last_mblock;
-  assign _018_ = ~ _017_;
-  assign _019_[16:0] = fm0 + 1'h1;
-  assign _021_[3:0] = fn + 1'h1;
-  assign _022_ = fn == nb_pen;
-  assign _023_ = kk + 1'h1;
-  assign _024_ = kk == k_pen;
-  assign _025_ = kk == tile_pen;
-  assign _026_ = kk == k_last;
-  assign _027_ = ~ drain_restart;
-  assign _028_ = _027_ & o_valid;
-  assign _029_ = ~ beat_last;
-  assign _030_ = _028_ & _029_;
-  assign _032_ = ~ drain_restart;
-  assign _033_ = _032_ & row_end;
-  assign _034_[3:0] = dn + 1'h1;
-  assign _035_ = o_valid & row_valid;
-  assign _036_ = row_end & row_valid;
-  assign _037_ = _036_ & row_last;
-  assign _040_ = r_en & m_out__valid;
-  assign _041_ = ~ row_valid;
-  assign _042_ = row_end & _041_;
-  assign _125_ = { _033_, _030_, drain_restart } != 1'h0;
+  assign _012_ = flush - 1'h1;
+  assign _013_ = ! flush;
+  assign _014_ = block_end & last_mblock;
+  assign _016_ = fn_last & last_mblock;
+  assign _017_ = ~ _016_;
+  assign _020_[3:0] = fn + 1'h1;
+  assign _021_ = fn == nb_pen;
+  assign _022_[10:0] = kk + 1'h1;
+  assign _023_ = kk == k_pen;
+  assign _024_ = kk == tile_pen;
+  assign _025_ = ~ drain_restart;
+  assign _026_ = _025_ & o_valid;
+  assign _027_ = ~ beat_last;
+  assign _028_ = _026_ & _027_;
+  assign _029_ = ~ drain_restart;
+  assign _031_ = _029_ & row_end;
+  assign _032_[3:0] = dn + 1'h1;
+  assign _033_ = o_valid & row_valid;
+  assign _034_ = row_end & row_valid;
+  assign _035_ = _034_ & row_last;
+  assign _037_ = r_en & m_out__valid;
+  assign _039_ = ~ row_valid;
+  assign _040_ = row_end & _039_;
+  assign _122_ = { _031_, _028_, enter_q, d_last } != 4'h8;
+  assign _123_ = { _031_, _028_, enter_q } != 1'h0;
+  assign _124_ = { _028_, enter_q } != 2'h2;
+  assign _125_ = { _031_, _028_, drain_restart } != 1'h0;
   assign _126_ = { drain_restart, o_valid } != 1'h0;
   assign _127_ = { compute, adv } != 2'h2;
   assign _128_ = { compute, adv } != 2'h2;
   assign _129_ = { compute, adv } != 2'h2;
   assign _130_ = { at_tile_last, compute, adv } != 2'h3;
-  assign _131_ = { compute, adv } != 2'h2;
-  assign _132_ = { _026_, at_tile_last, compute, adv } != 2'h3;
-  assign _133_ = { _277_, _276_ } != 1'h0;
-  assign _134_ = { _283_, s_param__valid } != 2'h2;
-  assign _135_ = { _283_, ch_last, s_param__valid } != 3'h5;
-  assign _136_ = { _280_, _013_ } != 2'h2;
-  assign _137_ = { _283_, _280_ } != 1'h0;
-  assign _138_ = { _300_, s_param__valid } != 2'h2;
-  assign _139_ = { _302_, s_param__valid } != 2'h2;
-  assign _140_ = { _300_, ch_last, s_param__valid } != 3'h5;
-  assign _141_ = { _297_, _013_ } != 2'h2;
-  assign _142_ = { _295_, _015_ } != 2'h2;
-  assign _143_ = { _302_, _300_, _297_, _295_ } != 1'h0;
-  assign _144_ = { _305_, s_param__valid } != 2'h2;
-  assign _145_ = { _307_, s_param__valid } != 2'h2;
-  assign _146_ = { _307_, _305_ } != 1'h0;
-  assign _147_ = { _310_, s_param__valid } != 2'h2;
-  assign _148_ = { _312_, s_param__valid } != 2'h2;
-  assign _149_ = { _312_, _310_ } != 1'h0;
-  assign _150_ = { _317_, s_param__valid } != 2'h2;
-  assign _151_ = { _319_, s_param__valid } != 2'h2;
-  assign _152_ = { _317_, _003_, s_param__valid } != 3'h5;
-  assign _153_ = { _319_, _317_ } != 1'h0;
-  assign _154_ = { _323_, s_param__valid } != 2'h2;
-  assign _155_ = { _325_, s_param__valid } != 2'h2;
-  assign _156_ = { _323_, _003_, s_param__valid } != 3'h5;
-  assign _157_ = { _325_, _323_ } != 1'h0;
-  assign _158_ = { _330_, s_param__valid } != 2'h2;
-  assign _159_ = { _332_, s_param__valid } != 2'h2;
-  assign _160_ = { _330_, _003_, wb, s_param__valid } != 4'hf;
-  assign _161_ = { _330_, _003_, s_param__valid } != 3'h5;
-  assign _162_ = { _332_, _330_ } != 1'h0;
-  assign _163_ = { _336_, s_param__valid } != 2'h2;
-  assign _164_ = { _338_, s_param__valid } != 2'h2;
-  assign _165_ = { _338_, _336_ } != 1'h0;
-  assign _166_ = & { _130_, _129_ };
-  assign _167_ = & { at_tile_last, adv };
-  assign _168_ = & { fn_last, at_tile_last, adv };
-  assign _169_ = & { _132_, _131_ };
-  assign _170_ = & { _137_, _136_, _135_, _134_ };
-  assign _171_ = & { _284_, ch_last, s_param__valid };
-  assign _172_ = & { _292_, ch_last, s_param__valid };
-  assign _173_ = & { _143_, _142_, _141_, _140_, _139_, _138_ };
-  assign _174_ = & { _146_, _145_, _144_ };
-  assign _175_ = & { _149_, _148_, _147_ };
-  assign _176_ = & { _153_, _152_, _151_, _150_ };
-  assign _177_ = & { _157_, _156_, _155_, _154_ };
-  assign _178_ = & { _162_, _161_, _160_, _159_, _158_ };
-  assign _179_ = & { _165_, _164_, _163_ };
-  assign _180_ = & { _339_, s_param__valid };
-  assign _181_ = & { _340_, s_param__valid };
-  assign _182_ = & { _341_, s_param__valid };
-  assign _183_ = & { _342_, s_param__valid };
-  assign _184_ = & { _343_, s_param__valid };
-  assign _185_ = & { _344_, s_param__valid };
-  assign _186_ = & { _345_, s_param__valid };
-  assign _187_ = & { _346_, s_param__valid };
-  assign _188_ = & { _347_, s_param__valid };
-  assign _189_ = & { _348_, s_param__valid };
-  assign _190_ = & { _349_, s_param__valid };
-  assign _191_ = & { _350_, s_param__valid };
-  assign _192_ = & { _351_, s_param__valid };
-  assign _193_ = & { _352_, s_param__valid };
-  assign _194_ = & { _353_, s_param__valid };
-  assign _218_ = ~ _387_;
-  assign _219_ = ~ compute;
-  assign _220_ = ~ compute;
-  assign _221_ = ~ compute;
-  assign _222_ = ~ _368_;
-  assign _223_ = ~ _369_;
-  assign _224_ = ~ _370_;
-  assign _225_ = ~ _371_;
-  assign _226_ = ~ _372_;
-  assign _227_ = ~ _373_;
-  assign _228_ = ~ _374_;
-  assign _229_ = ~ _375_;
-  assign _230_ = ~ _376_;
-  assign _231_ = ~ _377_;
-  assign _232_ = ~ _378_;
-  assign _233_ = ~ _379_;
-  assign _234_ = ~ _380_;
-  assign _235_ = ~ _381_;
-  assign _236_ = ~ _382_;
-  assign _237_ = ~ _383_;
-  assign _195_ = | { drain_restart, rst };
-  assign _196_ = | { drain_restart, rst };
-  assign _197_ = | { drain_restart, rst };
-  assign _198_ = | { _218_, rst };
+  assign _131_ = { at_tile_last, compute, adv, at_k_last } != 3'h6;
+  assign _132_ = { compute, adv } != 2'h2;
+  assign _133_ = { _278_, _277_ } != 1'h0;
+  assign _134_ = { _289_, s_param__valid } != 2'h2;
+  assign _135_ = { _291_, s_param__valid } != 2'h2;
+  assign _136_ = { _289_, ch_last, s_param__valid } != 3'h5;
+  assign _137_ = { _286_, compute } != 2'h3;
+  assign _138_ = { _284_, _013_ } != 2'h2;
+  assign _139_ = { _291_, _289_, _286_, _284_ } != 1'h0;
+  assign _140_ = { _294_, s_param__valid } != 2'h2;
+  assign _141_ = { _296_, s_param__valid } != 2'h2;
+  assign _142_ = { _296_, _294_ } != 1'h0;
+  assign _143_ = { _299_, s_param__valid } != 2'h2;
+  assign _144_ = { _301_, s_param__valid } != 2'h2;
+  assign _145_ = { _301_, _299_ } != 1'h0;
+  assign _146_ = { _306_, s_param__valid } != 2'h2;
+  assign _147_ = { _308_, s_param__valid } != 2'h2;
+  assign _148_ = { _306_, _003_, s_param__valid } != 3'h5;
+  assign _149_ = { _308_, _306_ } != 1'h0;
+  assign _150_ = { _312_, s_param__valid } != 2'h2;
+  assign _151_ = { _314_, s_param__valid } != 2'h2;
+  assign _152_ = { _312_, _003_, s_param__valid } != 3'h5;
+  assign _153_ = { _314_, _312_ } != 1'h0;
+  assign _154_ = { _319_, s_param__valid } != 2'h2;
+  assign _155_ = { _321_, s_param__valid } != 2'h2;
+  assign _156_ = { _319_, _003_, wb, s_param__valid } != 4'hf;
+  assign _157_ = { _319_, _003_, s_param__valid } != 3'h5;
+  assign _158_ = { _321_, _319_ } != 1'h0;
+  assign _159_ = { _325_, s_param__valid } != 2'h2;
+  assign _160_ = { _327_, s_param__valid } != 2'h2;
+  assign _161_ = { _327_, _325_ } != 1'h0;
+  assign _162_ = & { _124_, _123_, _122_ };
+  assign _163_ = & { _130_, _129_ };
+  assign _164_ = & { at_tile_last, adv };
+  assign _165_ = & { fn_last, at_tile_last, adv };
+  assign _166_ = & { _132_, _131_ };
+  assign _167_ = & { _279_, ch_last, s_param__valid };
+  assign _168_ = & { _280_, ch_last, s_param__valid };
+  assign _169_ = & { _281_, ch_last, s_param__valid };
+  assign _170_ = & { _139_, _138_, _137_, _136_, _135_, _134_ };
+  assign _171_ = & { _142_, _141_, _140_ };
+  assign _172_ = & { _145_, _144_, _143_ };
+  assign _173_ = & { _149_, _148_, _147_, _146_ };
+  assign _174_ = & { _153_, _152_, _151_, _150_ };
+  assign _175_ = & { _158_, _157_, _156_, _155_, _154_ };
+  assign _176_ = & { _161_, _160_, _159_ };
+  assign _177_ = & { _328_, s_param__valid };
+  assign _178_ = & { _329_, s_param__valid };
+  assign _179_ = & { _330_, s_param__valid };
+  assign _180_ = & { _331_, s_param__valid };
+  assign _181_ = & { _332_, s_param__valid };
+  assign _182_ = & { _333_, s_param__valid };
+  assign _183_ = & { _334_, s_param__valid };
+  assign _184_ = & { _335_, s_param__valid };
+  assign _185_ = & { _336_, s_param__valid };
+  assign _186_ = & { _337_, s_param__valid };
+  assign _187_ = & { _338_, s_param__valid };
+  assign _188_ = & { _339_, s_param__valid };
+  assign _189_ = & { _340_, s_param__valid };
+  assign _190_ = & { _341_, s_param__valid };
+  assign _215_ = ~ _375_;
+  assign _216_ = ~ compute;
+  assign _217_ = ~ compute;
+  assign _218_ = ~ compute;
+  assign _219_ = ~ _356_;
+  assign _220_ = ~ _357_;
+  assign _221_ = ~ _358_;
+  assign _222_ = ~ _359_;
+  assign _223_ = ~ _360_;
+  assign _224_ = ~ _361_;
+  assign _225_ = ~ _362_;
+  assign _226_ = ~ _363_;
+  assign _227_ = ~ _364_;
+  assign _228_ = ~ _365_;
+  assign _229_ = ~ _366_;
+  assign _230_ = ~ _367_;
+  assign _231_ = ~ _368_;
+  assign _232_ = ~ _369_;
+  assign _233_ = ~ _370_;
+  assign _234_ = ~ _371_;
+  assign _191_ = | { drain_restart, rst };
+  assign _192_ = | { drain_restart, rst };
+  assign _193_ = | { drain_restart, rst };
+  assign _194_ = | { _215_, rst };
+  assign _195_ = | { _216_, rst };
+  assign _196_ = | { _217_, rst };
+  assign _197_ = | { _218_, rst };
+  assign _198_ = | { _014_, rst };
   assign _199_ = | { _219_, rst };
   assign _200_ = | { _220_, rst };
   assign _201_ = | { _221_, rst };
@@ -745,21 +735,18 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   assign _212_ = | { _232_, rst };
   assign _213_ = | { _233_, rst };
   assign _214_ = | { _234_, rst };
-  assign _215_ = | { _235_, rst };
-  assign _216_ = | { _236_, rst };
-  assign _217_ = | { _237_, rst };
-  assign _239_ = drain_restart ? 1'h1 : d_last;
-  assign _245_ = drain_restart ? m_one : row_last;
-  assign _248_ = drain_restart ? 1'h1 : row_valid;
-  assign _251_ = drain_restart ? 17'h00000 : row;
-  assign _238_[0] = drain_restart ? (* full_case = 32'd1 *) 1'h1 : \$like ;
-  assign _254_ = drain_restart ? 4'h0 : dn;
-  assign _259_ = at_tile_last ? (* full_case = 32'd1 *) \$signal$217  : _025_;
-  assign _260_ = adv ? _259_ : 1'hx;
-  assign _262_ = at_tile_last ? (* full_case = 32'd1 *) \$signal$216  : _024_;
-  assign _263_ = adv ? _262_ : 1'hx;
-  assign _270_ = _026_ ? 1'h0 : 1'hx;
-  function [4:0] _753_;
+  assign _240_ = drain_restart ? 1'h1 : d_last;
+  assign _246_ = drain_restart ? m_one : row_last;
+  assign _249_ = drain_restart ? 1'h1 : row_valid;
+  assign _252_ = drain_restart ? 17'h00000 : row;
+  assign _235_[0] = drain_restart ? (* full_case = 32'd1 *) 1'h1 : \$like ;
+  assign _255_ = drain_restart ? 4'h0 : dn;
+  assign _260_ = at_tile_last ? (* full_case = 32'd1 *) \$signal$220  : _024_;
+  assign _261_ = adv ? _260_ : 1'hx;
+  assign _263_ = at_tile_last ? (* full_case = 32'd1 *) \$signal$219  : _023_;
+  assign _264_ = adv ? _263_ : 1'hx;
+  assign _271_ = at_k_last ? 1'h0 : 1'hx;
+  function [4:0] _744_;
     input [4:0] a;
     input [9:0] b;
     input [1:0] s;
@@ -767,42 +754,20 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
     (* parallel_case *)
     casez (s)
       2'b?1:
-        _753_ = b[4:0];
+        _744_ = b[4:0];
       2'b1?:
-        _753_ = b[9:5];
+        _744_ = b[9:5];
       default:
-        _753_ = a;
+        _744_ = a;
     endcase
   endfunction
-  assign _276_ = ctrl_state == (* full_case = 32'd1 *) 2'h3;
-  assign _277_ = ctrl_state == (* full_case = 32'd1 *) 2'h2;
-  assign _278_ = _013_ ? 1'h0 : 1'hx;
-  function [0:0] _757_;
-    input [0:0] a;
-    input [1:0] b;
-    input [1:0] s;
-    (* parallel_case *)
-    casez (s)
-      2'b?1:
-        _757_ = b[0:0];
-      2'b1?:
-        _757_ = b[1:1];
-      default:
-        _757_ = a;
-    endcase
-  endfunction
-  assign _280_ = ctrl_state == 2'h2;
-  assign _281_ = ch_last ? 1'h1 : 1'hx;
-  assign _282_ = s_param__valid ? _281_ : 1'hx;
-  assign _283_ = ctrl_state == 1'h1;
-  assign _284_ = ctrl_state == 1'h1;
-  assign _285_ = ch_last ? _011_ : dn_last;
-  assign _286_ = s_param__valid ? _285_ : dn_last;
-  assign _287_ = _288_ ? _286_ : dn_last;
-  assign _288_ = ctrl_state == 1'h1;
-  assign _292_ = ctrl_state == 1'h1;
-  assign _293_ = _015_ ? 2'h0 : 2'hx;
-  function [1:0] _772_;
+  assign _277_ = ctrl_state == (* full_case = 32'd1 *) 2'h3;
+  assign _278_ = ctrl_state == (* full_case = 32'd1 *) 2'h2;
+  assign _279_ = ctrl_state == 1'h1;
+  assign _280_ = ctrl_state == 1'h1;
+  assign _281_ = ctrl_state == 1'h1;
+  assign _282_ = _013_ ? 2'h0 : 2'hx;
+  function [1:0] _751_;
     input [1:0] a;
     input [7:0] b;
     input [3:0] s;
@@ -810,162 +775,176 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
     (* parallel_case *)
     casez (s)
       4'b???1:
-        _772_ = b[1:0];
+        _751_ = b[1:0];
       4'b??1?:
-        _772_ = b[3:2];
+        _751_ = b[3:2];
       4'b?1??:
-        _772_ = b[5:4];
+        _751_ = b[5:4];
       4'b1???:
-        _772_ = b[7:6];
+        _751_ = b[7:6];
       default:
-        _772_ = a;
+        _751_ = a;
     endcase
   endfunction
-  assign _295_ = ctrl_state == (* full_case = 32'd1 *) 2'h3;
-  assign _296_ = _013_ ? 2'h3 : 2'hx;
-  assign _297_ = ctrl_state == (* full_case = 32'd1 *) 2'h2;
-  assign _298_ = ch_last ? 2'h2 : 2'hx;
-  assign _299_ = s_param__valid ? _298_ : 2'hx;
-  assign _300_ = ctrl_state == (* full_case = 32'd1 *) 1'h1;
-  assign _301_ = s_param__valid ? 2'h1 : 2'hx;
-  assign _302_ = ! (* full_case = 32'd1 *) ctrl_state;
-  assign _303_ = s_param__valid ? _008_ : 1'hx;
-  function [0:0] _782_;
+  assign _284_ = ctrl_state == (* full_case = 32'd1 *) 2'h3;
+  assign _285_ = compute ? 2'hx : 2'h3;
+  assign _286_ = ctrl_state == (* full_case = 32'd1 *) 2'h2;
+  assign _287_ = ch_last ? 2'h2 : 2'hx;
+  assign _288_ = s_param__valid ? _287_ : 2'hx;
+  assign _289_ = ctrl_state == (* full_case = 32'd1 *) 1'h1;
+  assign _290_ = s_param__valid ? 2'h1 : 2'hx;
+  assign _291_ = ! (* full_case = 32'd1 *) ctrl_state;
+  assign _292_ = s_param__valid ? _008_ : 1'hx;
+  function [0:0] _761_;
     input [0:0] a;
     input [1:0] b;
     input [1:0] s;
     (* parallel_case *)
     casez (s)
       2'b?1:
-        _782_ = b[0:0];
+        _761_ = b[0:0];
       2'b1?:
-        _782_ = b[1:1];
+        _761_ = b[1:1];
       default:
-        _782_ = a;
+        _761_ = a;
     endcase
   endfunction
-  assign _305_ = ctrl_state == 1'h1;
-  assign _306_ = s_param__valid ? _124_ : 1'hx;
-  assign _307_ = ! ctrl_state;
-  assign _308_ = s_param__valid ? _002_ : 16'hxxxx;
-  function [15:0] _787_;
+  assign _294_ = ctrl_state == 1'h1;
+  assign _295_ = s_param__valid ? _121_ : 1'hx;
+  assign _296_ = ! ctrl_state;
+  assign _297_ = s_param__valid ? _002_ : 16'hxxxx;
+  function [15:0] _766_;
     input [15:0] a;
     input [31:0] b;
     input [1:0] s;
     (* parallel_case *)
     casez (s)
       2'b?1:
-        _787_ = b[15:0];
+        _766_ = b[15:0];
       2'b1?:
-        _787_ = b[31:16];
+        _766_ = b[31:16];
       default:
-        _787_ = a;
+        _766_ = a;
     endcase
   endfunction
-  assign _310_ = ctrl_state == 1'h1;
-  assign _311_ = s_param__valid ? 16'h0000 : 16'hxxxx;
-  assign _312_ = ! ctrl_state;
-  assign _313_ = wb ? (* full_case = 32'd1 *) _006_[0] : 1'h0;
-  assign _314_ = _003_ ? _313_ : 1'hx;
-  assign _315_ = s_param__valid ? _314_ : 1'hx;
-  function [0:0] _794_;
+  assign _299_ = ctrl_state == 1'h1;
+  assign _300_ = s_param__valid ? 16'h0000 : 16'hxxxx;
+  assign _301_ = ! ctrl_state;
+  assign _302_ = wb ? (* full_case = 32'd1 *) _006_[0] : 1'h0;
+  assign _303_ = _003_ ? _302_ : 1'hx;
+  assign _304_ = s_param__valid ? _303_ : 1'hx;
+  function [0:0] _773_;
     input [0:0] a;
     input [1:0] b;
     input [1:0] s;
     (* parallel_case *)
     casez (s)
       2'b?1:
-        _794_ = b[0:0];
+        _773_ = b[0:0];
       2'b1?:
-        _794_ = b[1:1];
+        _773_ = b[1:1];
       default:
-        _794_ = a;
+        _773_ = a;
     endcase
   endfunction
-  assign _317_ = ctrl_state == 1'h1;
-  assign _318_ = s_param__valid ? 1'h0 : 1'hx;
-  assign _319_ = ! ctrl_state;
-  assign _320_ = _003_ ? _004_ : 4'hx;
-  assign _321_ = s_param__valid ? _320_ : 4'hx;
-  function [3:0] _800_;
+  assign _306_ = ctrl_state == 1'h1;
+  assign _307_ = s_param__valid ? 1'h0 : 1'hx;
+  assign _308_ = ! ctrl_state;
+  assign _309_ = _003_ ? _004_[3:0] : 4'hx;
+  assign _310_ = s_param__valid ? _309_ : 4'hx;
+  function [3:0] _779_;
     input [3:0] a;
     input [7:0] b;
     input [1:0] s;
     (* parallel_case *)
     casez (s)
       2'b?1:
-        _800_ = b[3:0];
+        _779_ = b[3:0];
       2'b1?:
-        _800_ = b[7:4];
+        _779_ = b[7:4];
       default:
-        _800_ = a;
+        _779_ = a;
     endcase
   endfunction
-  assign _323_ = ctrl_state == 1'h1;
-  assign _324_ = s_param__valid ? 4'h0 : 4'hx;
-  assign _325_ = ! ctrl_state;
-  assign _326_ = wb ? 4'hx : _005_[3:0];
-  assign _327_ = _003_ ? _326_ : 4'hx;
-  assign _328_ = s_param__valid ? _327_ : 4'hx;
-  function [3:0] _807_;
+  assign _312_ = ctrl_state == 1'h1;
+  assign _313_ = s_param__valid ? 4'h0 : 4'hx;
+  assign _314_ = ! ctrl_state;
+  assign _315_ = wb ? 4'hx : _005_[3:0];
+  assign _316_ = _003_ ? _315_ : 4'hx;
+  assign _317_ = s_param__valid ? _316_ : 4'hx;
+  function [3:0] _786_;
     input [3:0] a;
     input [7:0] b;
     input [1:0] s;
     (* parallel_case *)
     casez (s)
       2'b?1:
-        _807_ = b[3:0];
+        _786_ = b[3:0];
       2'b1?:
-        _807_ = b[7:4];
+        _786_ = b[7:4];
       default:
-        _807_ = a;
+        _786_ = a;
     endcase
   endfunction
-  assign _330_ = ctrl_state == 1'h1;
-  assign _331_ = s_param__valid ? 4'h0 : 4'hx;
+  assign _319_ = ctrl_state == 1'h1;
+  assign _320_ = s_param__valid ? 4'h0 : 4'hx;
+  assign _321_ = ! ctrl_state;
+  assign _322_ = _003_ ? (* full_case = 32'd1 *) 4'h0 : _007_[3:0];
+  assign _323_ = s_param__valid ? _322_ : 4'hx;
+  function [3:0] _792_;
+    input [3:0] a;
+    input [7:0] b;
+    input [1:0] s;
+    (* parallel_case *)
+    casez (s)
+      2'b?1:
+        _792_ = b[3:0];
+      2'b1?:
+        _792_ = b[7:4];
+      default:
+        _792_ = a;
+    endcase
+  endfunction
+  assign _325_ = ctrl_state == 1'h1;
+  assign _326_ = s_param__valid ? 4'h0 : 4'hx;
+  assign _327_ = ! ctrl_state;
+  assign _328_ = ! ctrl_state;
+  assign _329_ = ! ctrl_state;
+  assign _330_ = ! ctrl_state;
+  assign _331_ = ! ctrl_state;
   assign _332_ = ! ctrl_state;
-  assign _333_ = _003_ ? (* full_case = 32'd1 *) 4'h0 : _007_[3:0];
-  assign _334_ = s_param__valid ? _333_ : 4'hx;
-  function [3:0] _813_;
-    input [3:0] a;
-    input [7:0] b;
-    input [1:0] s;
-    (* parallel_case *)
-    casez (s)
-      2'b?1:
-        _813_ = b[3:0];
-      2'b1?:
-        _813_ = b[7:4];
-      default:
-        _813_ = a;
-    endcase
-  endfunction
-  assign _336_ = ctrl_state == 1'h1;
-  assign _337_ = s_param__valid ? 4'h0 : 4'hx;
+  assign _333_ = ! ctrl_state;
+  assign _334_ = ! ctrl_state;
+  assign _335_ = ! ctrl_state;
+  assign _336_ = ! ctrl_state;
+  assign _337_ = ! ctrl_state;
   assign _338_ = ! ctrl_state;
   assign _339_ = ! ctrl_state;
   assign _340_ = ! ctrl_state;
   assign _341_ = ! ctrl_state;
-  assign _342_ = ! ctrl_state;
-  assign _343_ = ! ctrl_state;
-  assign _344_ = ! ctrl_state;
-  assign _345_ = ! ctrl_state;
-  assign _346_ = ! ctrl_state;
-  assign _347_ = ! ctrl_state;
-  assign _348_ = ! ctrl_state;
-  assign _349_ = ! ctrl_state;
-  assign _350_ = ! ctrl_state;
-  assign _351_ = ! ctrl_state;
-  assign _352_ = ! ctrl_state;
-  assign _353_ = ! ctrl_state;
-  assign _356_ = dn_last ? (* full_case = 32'd1 *) 4'h0 : _101_;
-  assign _357_ = d_last ? (* full_case = 32'd1 *) _356_ : _098_[3:0];
-  assign _359_ = dn_last ? (* full_case = 32'd1 *) 4'h1 : _099_[3:0];
-  assign _360_ = d_last ? (* full_case = 32'd1 *) _359_ : _097_;
-  assign _361_ = beat_last ? (* full_case = 32'd1 *) _360_ : _095_;
-  assign \$like  = o_valid ? _361_[0] : 1'hx;
-  assign _362_ = dn_last ? (* full_case = 32'd1 *) 4'h0 : ra_inc;
-  assign _363_ = d_last ? (* full_case = 32'd1 *) _362_ : ra_row;
+  assign _344_ = dn_last ? (* full_case = 32'd1 *) 4'h0 : _099_;
+  assign _345_ = d_last ? (* full_case = 32'd1 *) _344_ : _096_[3:0];
+  assign _347_ = dn_last ? (* full_case = 32'd1 *) 4'h1 : _097_[3:0];
+  assign _348_ = d_last ? (* full_case = 32'd1 *) _347_ : _095_;
+  assign _349_ = beat_last ? (* full_case = 32'd1 *) _348_ : _093_;
+  assign \$like  = o_valid ? _349_[0] : 1'hx;
+  assign _350_ = dn_last ? (* full_case = 32'd1 *) 4'h0 : ra_inc;
+  assign _351_ = d_last ? (* full_case = 32'd1 *) _350_ : ra_row;
+  assign _353_ = ch_last ? 1'h1 : 1'h0;
+  assign _354_ = s_param__valid ? _353_ : 1'h0;
+  assign enter = _355_ ? _354_ : 1'h0;
+  assign _355_ = ctrl_state == 1'h1;
+  assign _356_ = ctrl_state == 1'h1;
+  assign _357_ = ctrl_state == 1'h1;
+  assign _358_ = ctrl_state == 1'h1;
+  assign _359_ = ctrl_state == 1'h1;
+  assign _360_ = ctrl_state == 1'h1;
+  assign _361_ = ctrl_state == 1'h1;
+  assign _362_ = ctrl_state == 1'h1;
+  assign _363_ = ctrl_state == 1'h1;
+  assign _364_ = ctrl_state == 1'h1;
+  assign _365_ = ctrl_state == 1'h1;
+  assign _366_ = ctrl_state == 1'h1;
   assign _367_ = ctrl_state == 1'h1;
   assign _368_ = ctrl_state == 1'h1;
   assign _369_ = ctrl_state == 1'h1;
@@ -974,36 +953,24 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   assign _372_ = ctrl_state == 1'h1;
   assign _373_ = ctrl_state == 1'h1;
   assign _374_ = ctrl_state == 1'h1;
-  assign _375_ = ctrl_state == 1'h1;
-  assign _376_ = ctrl_state == 1'h1;
-  assign _377_ = ctrl_state == 1'h1;
-  assign _378_ = ctrl_state == 1'h1;
-  assign _379_ = ctrl_state == 1'h1;
-  assign _380_ = ctrl_state == 1'h1;
-  assign _381_ = ctrl_state == 1'h1;
-  assign _382_ = ctrl_state == 1'h1;
-  assign _383_ = ctrl_state == 1'h1;
-  assign _384_ = ctrl_state == 1'h1;
-  assign _385_ = ctrl_state == 1'h1;
-  assign _386_ = ctrl_state == 1'h1;
-  assign _387_ = ! ctrl_state;
-  function [0:0] _868_;
+  assign _375_ = ! ctrl_state;
+  function [0:0] _846_;
     input [0:0] a;
     input [1:0] b;
     input [1:0] s;
     (* parallel_case *)
     casez (s)
       2'b?1:
-        _868_ = b[0:0];
+        _846_ = b[0:0];
       2'b1?:
-        _868_ = b[1:1];
+        _846_ = b[1:1];
       default:
-        _868_ = a;
+        _846_ = a;
     endcase
   endfunction
-  assign s_param__ready = _868_(1'h0, 2'h3, { _389_, _388_ });
-  assign _388_ = ctrl_state == 1'h1;
-  assign _389_ = ! ctrl_state;
+  assign s_param__ready = _846_(1'h0, 2'h3, { _377_, _376_ });
+  assign _376_ = ctrl_state == 1'h1;
+  assign _377_ = ! ctrl_state;
   \hwq_top.engine.array  array (
     .clk(clk),
     .draining(o_valid),
@@ -1011,7 +978,7 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
     .i_last(i_last),
     .i_valid(take),
     .i_w(i_w),
-    .o_data(\o_data$234 ),
+    .o_data(\o_data$238 ),
     .rst(rst)
   );
   \hwq_top.engine.fifo  fifo (
@@ -1020,8 +987,8 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
     .r_en(r_en),
     .r_rdy(m_out__valid),
     .rst(rst),
-    .w_en(\o_valid$194 ),
-    .w_port__data({ o_last, o_data })
+    .w_en(\w_en$196 ),
+    .w_port__data(\w_data$198 )
   );
   \hwq_top.engine.params0  params0 (
     .clk(clk),
@@ -1183,72 +1150,84 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
     .rst(rst),
     .zero_point(zero_point)
   );
-  assign _238_[3:1] = 3'hx;
+  assign _235_[3:1] = 3'hx;
   always @(posedge clk) begin
     w_addr <= wa;
     if (rst) begin
       give_back <= 2'h0;
+      \w_en$196  <= 1'h0;
       \i_last$162  <= 1'h0;
       \i_valid$160  <= 1'h0;
       part_last <= 1'h0;
-      \$signal$231  <= 1'h0;
+      \$signal$235  <= 1'h0;
+      enter_q <= 1'h0;
       d_last <= 1'h1;
       row_last <= 1'h0;
       row_valid <= 1'h0;
       row <= 17'h00000;
       dn <= 4'h0;
-      dn_last <= 1'h0;
       credit_ok <= 1'h1;
       credits <= 3'h6;
       last_mblock <= 1'h0;
     end else begin
-      give_back <= _040_ + _042_;
+      give_back <= _037_ + _040_;
+      \w_en$196  <= \o_valid$194 ;
       \i_last$162  <= part_last;
-      \i_valid$160  <= \$signal$231 ;
-      part_last <= _037_ & dn_last;
-      \$signal$231  <= _035_;
-      begin if (_030_) d_last <= _239_; else d_last <= _033_ ? \$signal$132  : _239_; end
-      begin if (_030_) row_last <= _245_; else begin if (_033_) begin if (wrap) row_last <= _085_ & _087_; else row_last <= _089_ & _091_; end else row_last <= _245_; end end
-      begin if (_030_) row_valid <= _248_; else begin if (_033_) begin if (wrap) row_valid <= row < m_wrap; else row_valid <= row < m_last; end else row_valid <= _248_; end end
-      begin if (_030_) row <= _251_; else begin if (_033_) begin if (wrap) row <= row - 1'h0; else row <= _081_[16:0]; end else row <= _251_; end end
-      begin if (_030_) dn <= _254_; else begin if (_033_) begin if (d_last) dn <= dn_last ? (* full_case = 32'd1 *) 4'h0 : _034_[3:0]; else dn <= _254_; end else dn <= _254_; end end
-      begin if (_030_) dn_last <= _287_; else begin if (_033_) begin if (d_last) begin if (dn_last) dn_last <= nb_one; else dn_last <= dn == nb_pen; end else dn_last <= _287_; end else dn_last <= _287_; end end
-      credit_ok <= \$signal  ? (* full_case = 32'd1 *) _105_ : _106_;
-      credits <= \$signal  ? (* full_case = 32'd1 *) _104_[2:0] : kept[2:0];
-      last_mblock <= _102_ >= M_;
+      \i_valid$160  <= \$signal$235 ;
+      part_last <= _035_ & dn_last;
+      \$signal$235  <= _033_;
+      enter_q <= enter;
+      begin if (_028_) d_last <= _240_; else d_last <= _031_ ? \$signal$132  : _240_; end
+      begin if (_028_) row_last <= _246_; else begin if (_031_) begin if (wrap) row_last <= _083_ & _085_; else row_last <= _087_ & _089_; end else row_last <= _246_; end end
+      begin if (_028_) row_valid <= _249_; else begin if (_031_) begin if (wrap) row_valid <= row < m_wrap; else row_valid <= row < m_last; end else row_valid <= _249_; end end
+      begin if (_028_) row <= _252_; else begin if (_031_) begin if (wrap) row <= row - 1'h0; else row <= _079_[16:0]; end else row <= _252_; end end
+      begin if (_028_) dn <= _255_; else begin if (_031_) begin if (d_last) dn <= dn_last ? (* full_case = 32'd1 *) 4'h0 : _032_[3:0]; else dn <= _255_; end else dn <= _255_; end end
+      credit_ok <= \$signal  ? (* full_case = 32'd1 *) _103_ : _104_;
+      credits <= \$signal  ? (* full_case = 32'd1 *) _102_[2:0] : kept[2:0];
+      last_mblock <= _100_ >= M_;
     end
-    if (\$signal$231 ) begin
+    if (rst) begin
+      \w_data$198  <= 129'h000000000000000000000000000000000;
+    end else if (\o_valid$194 ) begin
+      \w_data$198  <= { o_last, o_data };
+    end
+    if (\$signal$235 ) begin
       i_acc <= acc_chosen;
     end
     if (o_valid) begin
-      acc_chosen <= \o_data$234 ;
+      acc_chosen <= \o_data$238 ;
+    end
+    if (rst) begin
+      dn_last <= 1'h0;
+    end else if (_162_) begin
+      begin if (enter_q) dn_last <= nb_one; else begin if (_028_) dn_last <= 1'hx; else begin if (_031_) begin if (d_last) begin if (dn_last) dn_last <= nb_one; else dn_last <= dn == nb_pen; end else dn_last <= 1'hx; end else dn_last <= 1'hx; end end end
     end
     if (rst) begin
       beat_last <= 1'h1;
     end else if (_125_) begin
-      begin if (_030_) beat_last <= 1'h0; else begin if (_033_) beat_last <= 1'h1; else begin if (drain_restart) beat_last <= 1'h1; else beat_last <= 1'hx; end end end
+      begin if (_028_) beat_last <= 1'h0; else begin if (_031_) beat_last <= 1'h1; else begin if (drain_restart) beat_last <= 1'h1; else beat_last <= 1'hx; end end end
     end
-    if (_195_) begin
+    if (_191_) begin
       ra_row <= 4'h0;
     end else if (o_valid) begin
-      ra_row <= beat_last ? (* full_case = 32'd1 *) _357_ : _096_[3:0];
+      ra_row <= beat_last ? (* full_case = 32'd1 *) _345_ : _094_[3:0];
     end
-    if (_196_) begin
+    if (_192_) begin
       ra_inc[3:1] <= 3'h0;
     end else if (o_valid) begin
-      ra_inc[3:1] <= _361_[3:1];
+      ra_inc[3:1] <= _349_[3:1];
     end
     if (rst) begin
       ra_inc[0] <= 1'h0;
     end else if (_126_) begin
-      ra_inc[0] <= _238_[0];
+      ra_inc[0] <= _235_[0];
     end
-    if (_197_) begin
+    if (_193_) begin
       ra <= 4'h0;
     end else if (o_valid) begin
-      ra <= beat_last ? (* full_case = 32'd1 *) _363_ : ra_inc;
+      ra <= beat_last ? (* full_case = 32'd1 *) _351_ : ra_inc;
     end
-    if (_198_) begin
+    if (_194_) begin
       drain_restart <= 1'h0;
     end else begin
       drain_restart <= s_param__valid;
@@ -1256,259 +1235,254 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
     if (rst) begin
       at_tile_last <= 1'h0;
     end else if (_127_) begin
-      at_tile_last <= compute ? _260_ : \$signal$217 ;
+      at_tile_last <= compute ? _261_ : \$signal$220 ;
     end
     if (rst) begin
       at_k_last <= 1'h0;
     end else if (_128_) begin
-      at_k_last <= compute ? _263_ : \$signal$216 ;
+      at_k_last <= compute ? _264_ : \$signal$219 ;
     end
     if (rst) begin
       fn_last <= 1'h0;
-    end else if (_166_) begin
-      begin if (compute) begin if (adv) begin if (at_tile_last) fn_last <= fn_last ? (* full_case = 32'd1 *) nb_one : _022_; else fn_last <= 1'hx; end else fn_last <= 1'hx; end else fn_last <= ! blk; end
+    end else if (_163_) begin
+      begin if (compute) begin if (adv) begin if (at_tile_last) fn_last <= fn_last ? (* full_case = 32'd1 *) nb_one : _021_; else fn_last <= 1'hx; end else fn_last <= 1'hx; end else fn_last <= ! blk; end
     end
-    if (_199_) begin
+    if (_195_) begin
       fn <= 4'h0;
-    end else if (_167_) begin
-      fn <= fn_last ? (* full_case = 32'd1 *) 4'h0 : _021_[3:0];
+    end else if (_164_) begin
+      fn <= fn_last ? (* full_case = 32'd1 *) 4'h0 : _020_[3:0];
     end
-    if (_200_) begin
+    if (_196_) begin
       fm0 <= 17'h00000;
-    end else if (_168_) begin
-      fm0 <= _019_[16:0];
+    end else if (_165_) begin
+      fm0 <= fm0 + 1'h1;
     end
     if (rst) begin
       in_data <= 1'h0;
-    end else if (_169_) begin
-      begin if (compute) begin if (adv) in_data <= at_tile_last ? (* full_case = 32'd1 *) _018_ : _270_; else in_data <= 1'hx; end else begin if (_367_) begin if (s_param__valid) begin if (ch_last) in_data <= 1'h1; else in_data <= 1'h0; end else in_data <= 1'h0; end else in_data <= 1'h0; end end
+    end else if (_166_) begin
+      begin if (compute) begin if (adv) in_data <= at_tile_last ? (* full_case = 32'd1 *) _017_ : _271_; else in_data <= 1'hx; end else in_data <= enter; end
     end
-    if (_201_) begin
+    if (_197_) begin
       kk <= 11'h000;
     end else if (adv) begin
-      kk <= at_tile_last ? (* full_case = 32'd1 *) 11'h000 : _023_;
+      kk <= at_tile_last ? (* full_case = 32'd1 *) 11'h000 : _022_[10:0];
     end
     if (rst) begin
       flush <= 5'h00;
     end else if (_133_) begin
-      flush <= _753_(5'hxx, { 5'h1b, _014_[4:0] }, { _277_, _276_ });
+      flush <= _744_(5'hxx, { 5'h1c, _012_ }, { _278_, _277_ });
     end
-    if (rst) begin
+    if (_198_) begin
       compute <= 1'h0;
-    end else if (_170_) begin
-      compute <= _757_(1'hx, { _282_, _278_ }, { _283_, _280_ });
+    end else if (_167_) begin
+      compute <= 1'h1;
     end
     if (rst) begin
       nb_one <= 1'h0;
-    end else if (_171_) begin
+    end else if (_168_) begin
       nb_one <= ! blk;
     end
     if (rst) begin
       nb_pen <= 5'h00;
-    end else if (_172_) begin
+    end else if (_169_) begin
       nb_pen <= blk - 1'h1;
     end
     if (rst) begin
       ctrl_state <= 2'h0;
-    end else if (_173_) begin
-      ctrl_state <= _772_(2'hx, { _301_, _299_, _296_, _293_ }, { _302_, _300_, _297_, _295_ });
+    end else if (_170_) begin
+      ctrl_state <= _751_(2'hx, { _290_, _288_, _285_, _282_ }, { _291_, _289_, _286_, _284_ });
     end
     if (rst) begin
       ch_last <= 1'h0;
-    end else if (_174_) begin
-      ch_last <= _782_(1'hx, { _306_, _303_ }, { _307_, _305_ });
+    end else if (_171_) begin
+      ch_last <= _761_(1'hx, { _295_, _292_ }, { _296_, _294_ });
     end
     if (rst) begin
       ch <= 16'h0000;
-    end else if (_175_) begin
-      ch <= _787_(16'hxxxx, { _311_, _308_ }, { _312_, _310_ });
+    end else if (_172_) begin
+      ch <= _766_(16'hxxxx, { _300_, _297_ }, { _301_, _299_ });
     end
     if (rst) begin
       wb <= 1'h0;
-    end else if (_176_) begin
-      wb <= _794_(1'hx, { _318_, _315_ }, { _319_, _317_ });
+    end else if (_173_) begin
+      wb <= _773_(1'hx, { _307_, _304_ }, { _308_, _306_ });
     end
     if (rst) begin
       wa <= 4'h0;
-    end else if (_177_) begin
-      wa <= _800_(4'hx, { _324_, _321_ }, { _325_, _323_ });
+    end else if (_174_) begin
+      wa <= _779_(4'hx, { _313_, _310_ }, { _314_, _312_ });
     end
     if (rst) begin
       blk <= 4'h0;
-    end else if (_178_) begin
-      blk <= _807_(4'hx, { _331_, _328_ }, { _332_, _330_ });
+    end else if (_175_) begin
+      blk <= _786_(4'hx, { _320_, _317_ }, { _321_, _319_ });
     end
     if (rst) begin
       lane <= 4'h0;
-    end else if (_179_) begin
-      lane <= _813_(4'hx, { _337_, _334_ }, { _338_, _336_ });
+    end else if (_176_) begin
+      lane <= _792_(4'hx, { _326_, _323_ }, { _327_, _325_ });
     end
     if (rst) begin
-      \$signal$217  <= 1'h0;
-    end else if (_180_) begin
-      \$signal$217  <= _123_;
+      \$signal$220  <= 1'h0;
+    end else if (_177_) begin
+      \$signal$220  <= _120_;
     end
     if (rst) begin
-      \$signal$216  <= 1'h0;
-    end else if (_181_) begin
-      \$signal$216  <= _120_;
+      \$signal$219  <= 1'h0;
+    end else if (_178_) begin
+      \$signal$219  <= _117_;
     end
     if (rst) begin
       tile_pen <= 17'h00000;
-    end else if (_182_) begin
-      tile_pen <= _118_ - 2'h2;
+    end else if (_179_) begin
+      tile_pen <= _115_ - 2'h2;
     end
     if (rst) begin
       n_pen <= 17'h00000;
-    end else if (_183_) begin
+    end else if (_180_) begin
       n_pen <= hdr[31:16] - 2'h2;
     end
     if (rst) begin
       k_pen <= 17'h00000;
-    end else if (_184_) begin
+    end else if (_181_) begin
       k_pen <= hdr[47:32] - 2'h2;
     end
     if (rst) begin
-      k_last <= 16'h0000;
-    end else if (_185_) begin
-      k_last <= _113_[15:0];
-    end
-    if (rst) begin
       act_max <= 8'h00;
-    end else if (_186_) begin
+    end else if (_182_) begin
       act_max <= hdr[71:64];
     end
     if (rst) begin
       act_min <= 8'h00;
-    end else if (_187_) begin
+    end else if (_183_) begin
       act_min <= hdr[63:56];
     end
     if (rst) begin
       zero_point <= 8'h00;
-    end else if (_188_) begin
+    end else if (_184_) begin
       zero_point <= hdr[55:48];
     end
     if (rst) begin
       m_one <= 1'h0;
-    end else if (_189_) begin
+    end else if (_185_) begin
       m_one <= hdr[15:0] == 1'h1;
     end
     if (rst) begin
       m_wrap_pen <= 17'h00000;
-    end else if (_190_) begin
+    end else if (_186_) begin
       m_wrap_pen <= hdr[15:0] + 17'h1ffff;
     end
     if (rst) begin
       m_pen <= 17'h00000;
-    end else if (_191_) begin
+    end else if (_187_) begin
       m_pen <= hdr[15:0] - 2'h2;
     end
     if (rst) begin
       m_wrap <= 17'h00000;
-    end else if (_192_) begin
+    end else if (_188_) begin
       m_wrap <= hdr[15:0] + 1'h0;
     end
     if (rst) begin
       m_last <= 16'h0000;
-    end else if (_193_) begin
+    end else if (_189_) begin
       m_last <= hdr[15:0] - 1'h1;
     end
     if (rst) begin
       M_ <= 16'h0000;
-    end else if (_194_) begin
+    end else if (_190_) begin
       M_ <= hdr[15:0];
     end
-    if (_202_) begin
+    if (_199_) begin
       \w_en$67  <= 1'h0;
     end else begin
-      \w_en$67  <= _078_;
+      \w_en$67  <= _076_;
     end
-    if (_203_) begin
+    if (_200_) begin
       \w_en$63  <= 1'h0;
     end else begin
-      \w_en$63  <= _076_;
+      \w_en$63  <= _074_;
     end
-    if (_204_) begin
+    if (_201_) begin
       \w_en$59  <= 1'h0;
     end else begin
-      \w_en$59  <= _074_;
+      \w_en$59  <= _072_;
     end
-    if (_205_) begin
+    if (_202_) begin
       \w_en$55  <= 1'h0;
     end else begin
-      \w_en$55  <= _072_;
+      \w_en$55  <= _070_;
     end
-    if (_206_) begin
+    if (_203_) begin
       \w_en$51  <= 1'h0;
     end else begin
-      \w_en$51  <= _069_;
+      \w_en$51  <= _067_;
     end
-    if (_207_) begin
+    if (_204_) begin
       \w_en$47  <= 1'h0;
     end else begin
-      \w_en$47  <= _067_;
+      \w_en$47  <= _065_;
     end
-    if (_208_) begin
+    if (_205_) begin
       \w_en$43  <= 1'h0;
     end else begin
-      \w_en$43  <= _065_;
+      \w_en$43  <= _063_;
     end
-    if (_209_) begin
+    if (_206_) begin
       \w_en$39  <= 1'h0;
     end else begin
-      \w_en$39  <= _063_;
+      \w_en$39  <= _061_;
     end
-    if (_210_) begin
+    if (_207_) begin
       \w_en$35  <= 1'h0;
     end else begin
-      \w_en$35  <= _061_;
+      \w_en$35  <= _059_;
     end
-    if (_211_) begin
+    if (_208_) begin
       \w_en$31  <= 1'h0;
     end else begin
-      \w_en$31  <= _058_;
+      \w_en$31  <= _056_;
     end
-    if (_212_) begin
+    if (_209_) begin
       \w_en$27  <= 1'h0;
     end else begin
-      \w_en$27  <= _056_;
+      \w_en$27  <= _054_;
     end
-    if (_213_) begin
+    if (_210_) begin
       \w_en$23  <= 1'h0;
     end else begin
-      \w_en$23  <= _054_;
+      \w_en$23  <= _052_;
     end
-    if (_214_) begin
+    if (_211_) begin
       \w_en$19  <= 1'h0;
     end else begin
-      \w_en$19  <= _052_;
+      \w_en$19  <= _050_;
     end
-    if (_215_) begin
+    if (_212_) begin
       \w_en$15  <= 1'h0;
     end else begin
-      \w_en$15  <= _050_;
+      \w_en$15  <= _048_;
     end
-    if (_216_) begin
+    if (_213_) begin
       \w_en$11  <= 1'h0;
     end else begin
-      \w_en$11  <= _047_;
+      \w_en$11  <= _045_;
     end
-    if (_217_) begin
+    if (_214_) begin
       w_en <= 1'h0;
     end else begin
-      w_en <= s_param__valid & _044_;
+      w_en <= s_param__valid & _042_;
     end
-    if (!_384_) begin
+    if (!_372_) begin
       w_data[68:63] <= 6'h00;
     end else begin
       w_data[68:63] <= hdr[69:64];
     end
-    if (!_385_) begin
+    if (!_373_) begin
       w_data[62:32] <= 31'h00000000;
     end else begin
       w_data[62:32] <= hdr[62:32];
     end
-    if (!_386_) begin
+    if (!_374_) begin
       w_data[31:0] <= 32'd0;
     end else begin
       w_data[31:0] <= hdr[31:0];
@@ -2234,7 +2208,7 @@ module \hwq_top.engine.array (i_w, clk, rst, i_valid, i_last, draining, o_data, 
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.fifo (clk, rst, r_rdy, r_data, w_port__data, w_en, r_en);
+module \hwq_top.engine.fifo (clk, rst, r_rdy, r_data, w_en, w_port__data, r_en);
   wire _00_;
   wire _01_;
   wire _02_;

@@ -66,21 +66,21 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   wire _007_;
   wire _008_;
   wire _009_;
-  wire _010_;
-  wire [4:0] _011_;
+  wire [4:0] _010_;
   (* unused_bits = "3" *)
-  wire [3:0] _012_;
+  wire [3:0] _011_;
+  wire _012_;
   wire _013_;
   wire _014_;
-  wire _015_;
+  wire _016_;
   wire _017_;
   wire _018_;
-  wire _019_;
   wire _020_;
+  wire _021_;
   wire _022_;
   wire _023_;
   wire _024_;
-  wire _025_;
+  wire _026_;
   wire _027_;
   wire _028_;
   wire _029_;
@@ -88,68 +88,66 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   wire _031_;
   wire _032_;
   wire _033_;
-  wire _034_;
   (* unused_bits = "17" *)
-  wire [17:0] _036_;
+  wire [17:0] _035_;
+  wire _038_;
   wire _039_;
   wire _040_;
   wire _041_;
-  wire _042_;
+  wire _043_;
   wire _044_;
   wire _045_;
-  wire _046_;
-  wire _048_;
-  wire _050_;
-  wire [4:0] _051_;
+  wire _047_;
+  wire _049_;
+  wire [4:0] _050_;
   (* unused_bits = "5" *)
-  wire [5:0] _052_;
+  wire [5:0] _051_;
+  wire [4:0] _052_;
   wire [4:0] _053_;
   wire [4:0] _054_;
-  wire [4:0] _055_;
   (* unused_bits = "5" *)
-  wire [5:0] _056_;
-  wire _057_;
-  wire [17:0] _058_;
-  wire [4:0] _060_;
+  wire [5:0] _055_;
+  wire _056_;
+  wire [17:0] _057_;
+  wire [4:0] _059_;
+  wire _060_;
   wire _061_;
-  wire _062_;
   (* unused_bits = "16" *)
-  wire [16:0] _063_;
-  wire _066_;
-  wire _072_;
-  wire [15:0] _073_;
+  wire [16:0] _062_;
+  wire _065_;
+  wire _070_;
+  wire [15:0] _071_;
+  wire _073_;
+  wire _074_;
   wire _075_;
-  wire _076_;
+  wire [15:0] _076_;
   wire _077_;
-  wire [15:0] _078_;
-  wire _079_;
+  wire _078_;
+  wire [15:0] _079_;
   wire _080_;
-  wire [15:0] _081_;
-  wire _082_;
-  wire _083_;
+  wire _081_;
   (* unused_bits = "5" *)
-  wire [5:0] _084_;
+  wire [5:0] _082_;
   (* unused_bits = "5" *)
-  wire [5:0] _085_;
+  wire [5:0] _083_;
   (* unused_bits = "1" *)
-  wire [1:0] _086_;
-  (* unused_bits = "2" *)
-  wire [2:0] _087_;
-  wire _088_;
+  wire [1:0] _084_;
+  wire [1:0] _085_;
+  wire _086_;
+  wire [4:0] _089_;
   wire _090_;
+  wire _091_;
   wire _092_;
-  wire _093_;
-  (* unused_bits = "5" *)
-  wire [5:0] _094_;
+  wire _094_;
   wire _095_;
-  wire _097_;
-  wire _098_;
-  (* unused_bits = "17" *)
-  wire [17:0] _099_;
   (* unused_bits = "5" *)
-  wire [5:0] _100_;
+  wire [5:0] _097_;
+  wire _098_;
+  (* unused_bits = "10" *)
+  wire [10:0] _099_;
+  wire _100_;
   wire _101_;
-  wire [9:0] _102_;
+  wire _102_;
   wire _103_;
   wire _104_;
   wire _105_;
@@ -236,27 +234,29 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   wire _186_;
   wire _187_;
   wire _188_;
-  wire _189_;
+  wire [4:0] _189_;
   wire _190_;
   wire _191_;
-  wire [4:0] _192_;
+  wire _192_;
   wire _193_;
   wire _194_;
   wire _195_;
   wire _196_;
   wire _197_;
   wire _198_;
-  wire _199_;
-  wire _200_;
-  wire _201_;
-  wire _202_;
+  wire [4:0] _201_;
+  wire [4:0] _202_;
+  wire [4:0] _204_;
   wire [4:0] _205_;
   wire [4:0] _206_;
+  wire [4:0] _207_;
   wire [4:0] _208_;
-  wire [4:0] _209_;
-  wire [4:0] _210_;
-  wire [4:0] _211_;
-  wire [4:0] _212_;
+  wire _210_;
+  wire _211_;
+  wire _212_;
+  wire _213_;
+  wire _214_;
+  wire _215_;
   wire _216_;
   wire _217_;
   wire _218_;
@@ -264,10 +264,6 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   wire _220_;
   wire _221_;
   wire _222_;
-  wire _223_;
-  wire _224_;
-  wire _225_;
-  wire _226_;
   wire _227_;
   wire _233_;
   wire _236_;
@@ -282,65 +278,57 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   wire _268_;
   wire _269_;
   wire _270_;
+  wire _271_;
   wire _272_;
-  wire _273_;
-  wire _274_;
+  wire [1:0] _273_;
   wire _275_;
-  wire _276_;
+  wire [1:0] _276_;
   wire _277_;
-  wire _278_;
-  wire _279_;
+  wire [1:0] _278_;
+  wire [1:0] _279_;
   wire _280_;
-  wire _284_;
-  wire [1:0] _285_;
+  wire [1:0] _281_;
+  wire _282_;
+  wire _283_;
+  wire _285_;
+  wire _286_;
   wire _287_;
-  wire [1:0] _288_;
-  wire _289_;
-  wire [1:0] _290_;
-  wire [1:0] _291_;
+  wire [15:0] _288_;
+  wire _290_;
+  wire [15:0] _291_;
   wire _292_;
-  wire [1:0] _293_;
+  wire _293_;
   wire _294_;
   wire _295_;
   wire _297_;
   wire _298_;
   wire _299_;
-  wire [15:0] _300_;
-  wire _302_;
-  wire [15:0] _303_;
-  wire _304_;
+  wire [4:0] _300_;
+  wire [4:0] _301_;
+  wire _303_;
+  wire [4:0] _304_;
   wire _305_;
-  wire _306_;
-  wire _307_;
-  wire _309_;
+  wire [4:0] _306_;
+  wire [4:0] _307_;
+  wire [4:0] _308_;
   wire _310_;
-  wire _311_;
-  wire [4:0] _312_;
-  wire [4:0] _313_;
-  wire _315_;
-  wire [4:0] _316_;
-  wire _317_;
-  wire [4:0] _318_;
-  wire [4:0] _319_;
-  wire [4:0] _320_;
+  wire [4:0] _311_;
+  wire _312_;
+  wire [1:0] _313_;
+  wire [1:0] _314_;
+  wire _316_;
+  wire [1:0] _317_;
+  wire _318_;
+  wire _319_;
+  wire _320_;
+  wire _321_;
   wire _322_;
-  wire [4:0] _323_;
-  wire _324_;
-  wire [1:0] _325_;
-  wire [1:0] _326_;
-  wire _328_;
-  wire [1:0] _329_;
-  wire _330_;
-  wire _331_;
-  wire _332_;
-  wire _333_;
-  wire _334_;
-  wire _335_;
+  wire _323_;
   wire \$like ;
   wire \$signal ;
-  reg \$signal$132  = 1'h0;
-  reg \$signal$133  = 1'h0;
-  reg \$signal$147  = 1'h0;
+  reg \$signal$135  = 1'h0;
+  reg \$signal$136  = 1'h0;
+  reg \$signal$151  = 1'h0;
   wire \$signal$72 ;
   reg [15:0] M_ = 16'h0000;
   reg [103:0] acc_chosen = 104'h00000000000000000000000000;
@@ -365,6 +353,8 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   reg [4:0] dn = 5'h00;
   reg dn_last = 1'h0;
   reg drain_restart = 1'h0;
+  wire enter;
+  reg enter_q = 1'h0;
   reg [4:0] flush = 5'h00;
   reg [16:0] fm0 = 17'h00000;
   reg [4:0] fn = 5'h00;
@@ -381,7 +371,6 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   input [31:0] i_w;
   wire [31:0] i_w;
   reg in_data = 1'h0;
-  reg [15:0] k_last = 16'h0000;
   reg [16:0] k_pen = 17'h00000;
   wire [4:0] kept;
   reg [9:0] kk = 10'h000;
@@ -400,7 +389,7 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   reg nb_one = 1'h0;
   reg [5:0] nb_pen = 6'h00;
   wire [31:0] o_data;
-  wire [103:0] \o_data$150 ;
+  wire [103:0] \o_data$154 ;
   wire o_last;
   wire o_valid;
   wire \o_valid$110 ;
@@ -433,8 +422,10 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   reg [16:0] tile_pen = 17'h00000;
   reg [4:0] w_addr = 5'h00;
   reg [68:0] w_data = 69'h000000000000000000;
+  reg [32:0] \w_data$114  = 33'h000000000;
   reg w_en = 1'h0;
   reg \w_en$11  = 1'h0;
+  reg \w_en$112  = 1'h0;
   reg \w_en$15  = 1'h0;
   reg \w_en$19  = 1'h0;
   reg [4:0] wa = 5'h00;
@@ -442,242 +433,241 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   wire wrap;
   reg [7:0] zero_point = 8'h00;
   assign kept = credits + give_back;
-  assign _029_ = s_act__valid & s_wgt__valid;
-  assign _039_ = in_data & _029_;
-  assign _050_ = ~ at_k_last;
-  assign _057_ = credit_ok | _050_;
-  assign take = _039_ & _057_;
-  assign _066_ = s_act__valid & s_wgt__valid;
-  assign _075_ = in_data & _066_;
-  assign _083_ = _075_ & credit_ok;
-  assign \$signal  = _083_ & at_k_last;
-  assign _093_ = ~ in_data;
+  assign _028_ = s_act__valid & s_wgt__valid;
+  assign _038_ = in_data & _028_;
+  assign _049_ = ~ at_k_last;
+  assign _056_ = credit_ok | _049_;
+  assign take = _038_ & _056_;
+  assign _065_ = s_act__valid & s_wgt__valid;
+  assign _073_ = in_data & _065_;
+  assign _081_ = _073_ & credit_ok;
+  assign \$signal  = _081_ & at_k_last;
+  assign _090_ = ~ in_data;
   assign _000_ = s_act__valid & s_wgt__valid;
-  assign _010_ = ~ at_k_last;
-  assign _020_ = credit_ok | _010_;
-  assign _022_ = _000_ & _020_;
-  assign adv = _093_ | _022_;
-  assign _023_ = compute & adv;
-  assign _024_ = _023_ & at_tile_last;
-  assign block_end = _024_ & fn_last;
+  assign _009_ = ~ at_k_last;
+  assign _020_ = credit_ok | _009_;
+  assign _021_ = _000_ & _020_;
+  assign adv = _090_ | _021_;
+  assign _022_ = compute & adv;
+  assign _023_ = _022_ & at_tile_last;
+  assign block_end = _023_ & fn_last;
   assign i_last = take & at_k_last;
-  assign _025_ = ! lane;
-  assign _027_ = lane == 1'h1;
-  assign _028_ = s_param__valid & _027_;
-  assign _030_ = lane == 2'h2;
-  assign _031_ = s_param__valid & _030_;
-  assign _032_ = lane == 2'h3;
-  assign _033_ = s_param__valid & _032_;
+  assign _024_ = ! lane;
+  assign _026_ = lane == 1'h1;
+  assign _027_ = s_param__valid & _026_;
+  assign _029_ = lane == 2'h2;
+  assign _030_ = s_param__valid & _029_;
+  assign _031_ = lane == 2'h3;
+  assign _032_ = s_param__valid & _031_;
   assign row_end = o_valid & beat_last;
-  assign _034_ = ~ dn_last;
-  assign wrap = d_last & _034_;
-  assign _036_[16:0] = row + 1'h1;
-  assign _040_ = row < m_wrap;
-  assign _041_ = row < m_wrap_pen;
-  assign _042_ = ~ _041_;
-  assign _044_ = row < m_last;
-  assign _045_ = row < m_pen;
-  assign _046_ = ~ _045_;
-  assign _048_ = d == 3'h6;
-  assign \$signal$72  = d_last ? 1'h0 : _048_;
-  assign _051_ = ra_inc + 1'h1;
-  assign _052_[4:0] = ra_inc + 1'h0;
-  assign _053_ = ra_row + 1'h1;
-  assign _054_ = ra_row + 1'h0;
-  assign _055_ = ra_inc + 1'h1;
-  assign _056_[4:0] = ra_inc + 1'h0;
-  assign _058_ = fm0 + 4'h8;
-  assign _060_ = kept - 4'h8;
-  assign _061_ = kept >= 5'h10;
-  assign _062_ = kept >= 4'h8;
-  assign _063_[15:0] = hdr[15:0] - 1'h1;
-  assign _072_ = hdr[47:32] > 4'hb;
-  assign _073_ = _072_ ? hdr[47:32] : 16'h000b;
-  assign _076_ = hdr[47:32] == 1'h1;
-  assign _077_ = hdr[47:32] > 4'hb;
-  assign _078_ = _077_ ? hdr[47:32] : 16'h000b;
-  assign _079_ = _078_ == 1'h1;
-  assign _080_ = hdr[31:16] == 1'h1;
-  assign _081_ = ch + 1'h1;
-  assign _082_ = lane == 2'h3;
-  assign _084_[4:0] = wa + 1'h1;
-  assign _085_[4:0] = blk + 1'h1;
-  assign _086_[0] = wb + 1'h1;
-  assign _087_[1:0] = lane + 1'h1;
-  assign _088_ = ch == n_pen;
-  assign _090_ = ! blk;
+  assign _033_ = ~ dn_last;
+  assign wrap = d_last & _033_;
+  assign _035_[16:0] = row + 1'h1;
+  assign _039_ = row < m_wrap;
+  assign _040_ = row < m_wrap_pen;
+  assign _041_ = ~ _040_;
+  assign _043_ = row < m_last;
+  assign _044_ = row < m_pen;
+  assign _045_ = ~ _044_;
+  assign _047_ = d == 3'h6;
+  assign \$signal$72  = d_last ? 1'h0 : _047_;
+  assign _050_ = ra_inc + 1'h1;
+  assign _051_[4:0] = ra_inc + 1'h0;
+  assign _052_ = ra_row + 1'h1;
+  assign _053_ = ra_row + 1'h0;
+  assign _054_ = ra_inc + 1'h1;
+  assign _055_[4:0] = ra_inc + 1'h0;
+  assign _057_ = fm0 + 4'h8;
+  assign _059_ = kept - 4'h8;
+  assign _060_ = kept >= 5'h10;
+  assign _061_ = kept >= 4'h8;
+  assign _062_[15:0] = hdr[15:0] - 1'h1;
+  assign _070_ = hdr[47:32] > 4'hb;
+  assign _071_ = _070_ ? hdr[47:32] : 16'h000b;
+  assign _074_ = hdr[47:32] == 1'h1;
+  assign _075_ = hdr[47:32] > 4'hb;
+  assign _076_ = _075_ ? hdr[47:32] : 16'h000b;
+  assign _077_ = _076_ == 1'h1;
+  assign _078_ = hdr[31:16] == 1'h1;
+  assign _079_ = ch + 1'h1;
+  assign _080_ = lane == 2'h3;
+  assign _082_[4:0] = wa + 1'h1;
+  assign _083_[4:0] = blk + 1'h1;
+  assign _084_[0] = wb + 1'h1;
+  assign _085_ = lane + 1'h1;
+  assign _086_ = ch == n_pen;
+  assign _089_ = flush - 1'h1;
+  assign _091_ = ! flush;
   assign _092_ = block_end & last_mblock;
-  assign _094_[4:0] = flush - 1'h1;
-  assign _095_ = ! flush;
-  assign _097_ = fn_last & last_mblock;
-  assign _098_ = ~ _097_;
-  assign _099_[16:0] = fm0 + 4'h8;
-  assign _100_[4:0] = fn + 1'h1;
-  assign _101_ = fn == nb_pen;
-  assign _102_ = kk + 1'h1;
+  assign _094_ = fn_last & last_mblock;
+  assign _095_ = ~ _094_;
+  assign _097_[4:0] = fn + 1'h1;
+  assign _098_ = fn == nb_pen;
+  assign _099_[9:0] = kk + 1'h1;
   assign _001_ = kk == k_pen;
   assign _002_ = kk == tile_pen;
-  assign _003_ = kk == k_last;
-  assign _004_ = ~ drain_restart;
-  assign _005_ = _004_ & o_valid;
-  assign _006_ = ~ beat_last;
-  assign _007_ = _005_ & _006_;
-  assign _008_ = ~ drain_restart;
-  assign _009_ = _008_ & row_end;
-  assign _011_ = dn + 1'h1;
-  assign _012_[2:0] = d + 1'h1;
-  assign _013_ = o_valid & row_valid;
-  assign _014_ = row_end & row_valid;
-  assign _015_ = _014_ & row_last;
-  assign _017_ = r_en & m_out__valid;
-  assign _018_ = ~ row_valid;
-  assign _019_ = row_end & _018_;
-  assign _103_ = { _009_, _007_, drain_restart } != 1'h0;
+  assign _003_ = ~ drain_restart;
+  assign _004_ = _003_ & o_valid;
+  assign _005_ = ~ beat_last;
+  assign _006_ = _004_ & _005_;
+  assign _007_ = ~ drain_restart;
+  assign _008_ = _007_ & row_end;
+  assign _010_ = dn + 1'h1;
+  assign _011_[2:0] = d + 1'h1;
+  assign _012_ = o_valid & row_valid;
+  assign _013_ = row_end & row_valid;
+  assign _014_ = _013_ & row_last;
+  assign _016_ = r_en & m_out__valid;
+  assign _017_ = ~ row_valid;
+  assign _018_ = row_end & _017_;
+  assign _100_ = { _008_, _006_, enter_q, d_last } != 4'h8;
+  assign _101_ = { _008_, _006_, enter_q } != 1'h0;
+  assign _102_ = { _006_, enter_q } != 2'h2;
+  assign _103_ = { _008_, _006_, drain_restart } != 1'h0;
   assign _104_ = { drain_restart, o_valid } != 1'h0;
   assign _105_ = { compute, adv } != 2'h2;
   assign _106_ = { compute, adv } != 2'h2;
   assign _107_ = { compute, adv } != 2'h2;
   assign _108_ = { at_tile_last, compute, adv } != 2'h3;
-  assign _109_ = { compute, adv } != 2'h2;
-  assign _110_ = { _003_, at_tile_last, compute, adv } != 2'h3;
+  assign _109_ = { at_tile_last, compute, adv, at_k_last } != 3'h6;
+  assign _110_ = { compute, adv } != 2'h2;
   assign _111_ = { _269_, _268_ } != 1'h0;
-  assign _112_ = { _275_, s_param__valid } != 2'h2;
-  assign _113_ = { _275_, ch_last, s_param__valid } != 3'h5;
-  assign _114_ = { _272_, _092_ } != 2'h2;
-  assign _115_ = { _275_, _272_ } != 1'h0;
-  assign _116_ = { _292_, s_param__valid } != 2'h2;
-  assign _117_ = { _294_, s_param__valid } != 2'h2;
-  assign _118_ = { _292_, ch_last, s_param__valid } != 3'h5;
-  assign _119_ = { _289_, _092_ } != 2'h2;
-  assign _120_ = { _287_, _095_ } != 2'h2;
-  assign _121_ = { _294_, _292_, _289_, _287_ } != 1'h0;
-  assign _122_ = { _297_, s_param__valid } != 2'h2;
-  assign _123_ = { _299_, s_param__valid } != 2'h2;
-  assign _124_ = { _299_, _297_ } != 1'h0;
-  assign _125_ = { _302_, s_param__valid } != 2'h2;
-  assign _126_ = { _304_, s_param__valid } != 2'h2;
-  assign _127_ = { _304_, _302_ } != 1'h0;
-  assign _128_ = { _309_, s_param__valid } != 2'h2;
-  assign _129_ = { _311_, s_param__valid } != 2'h2;
-  assign _130_ = { _309_, _082_, s_param__valid } != 3'h5;
-  assign _131_ = { _311_, _309_ } != 1'h0;
-  assign _132_ = { _315_, s_param__valid } != 2'h2;
-  assign _133_ = { _317_, s_param__valid } != 2'h2;
-  assign _134_ = { _315_, _082_, s_param__valid } != 3'h5;
-  assign _135_ = { _317_, _315_ } != 1'h0;
-  assign _136_ = { _322_, s_param__valid } != 2'h2;
-  assign _137_ = { _324_, s_param__valid } != 2'h2;
-  assign _138_ = { _322_, _082_, wb, s_param__valid } != 4'hf;
-  assign _139_ = { _322_, _082_, s_param__valid } != 3'h5;
-  assign _140_ = { _324_, _322_ } != 1'h0;
-  assign _141_ = { _328_, s_param__valid } != 2'h2;
-  assign _142_ = { _330_, s_param__valid } != 2'h2;
-  assign _143_ = { _330_, _328_ } != 1'h0;
-  assign _144_ = & { _108_, _107_ };
-  assign _145_ = & { at_tile_last, adv };
-  assign _146_ = & { fn_last, at_tile_last, adv };
-  assign _147_ = & { _110_, _109_ };
-  assign _148_ = & { _115_, _114_, _113_, _112_ };
-  assign _149_ = & { _276_, ch_last, s_param__valid };
-  assign _150_ = & { _284_, ch_last, s_param__valid };
-  assign _151_ = & { _121_, _120_, _119_, _118_, _117_, _116_ };
-  assign _152_ = & { _124_, _123_, _122_ };
-  assign _153_ = & { _127_, _126_, _125_ };
-  assign _154_ = & { _131_, _130_, _129_, _128_ };
-  assign _155_ = & { _135_, _134_, _133_, _132_ };
-  assign _156_ = & { _140_, _139_, _138_, _137_, _136_ };
-  assign _157_ = & { _143_, _142_, _141_ };
-  assign _158_ = & { _331_, s_param__valid };
-  assign _159_ = & { _332_, s_param__valid };
-  assign _160_ = & { _333_, s_param__valid };
-  assign _161_ = & { _334_, s_param__valid };
-  assign _162_ = & { _335_, s_param__valid };
+  assign _112_ = { _280_, s_param__valid } != 2'h2;
+  assign _113_ = { _282_, s_param__valid } != 2'h2;
+  assign _114_ = { _280_, ch_last, s_param__valid } != 3'h5;
+  assign _115_ = { _277_, compute } != 2'h3;
+  assign _116_ = { _275_, _091_ } != 2'h2;
+  assign _117_ = { _282_, _280_, _277_, _275_ } != 1'h0;
+  assign _118_ = { _285_, s_param__valid } != 2'h2;
+  assign _119_ = { _287_, s_param__valid } != 2'h2;
+  assign _120_ = { _287_, _285_ } != 1'h0;
+  assign _121_ = { _290_, s_param__valid } != 2'h2;
+  assign _122_ = { _292_, s_param__valid } != 2'h2;
+  assign _123_ = { _292_, _290_ } != 1'h0;
+  assign _124_ = { _297_, s_param__valid } != 2'h2;
+  assign _125_ = { _299_, s_param__valid } != 2'h2;
+  assign _126_ = { _297_, _080_, s_param__valid } != 3'h5;
+  assign _127_ = { _299_, _297_ } != 1'h0;
+  assign _128_ = { _303_, s_param__valid } != 2'h2;
+  assign _129_ = { _305_, s_param__valid } != 2'h2;
+  assign _130_ = { _303_, _080_, s_param__valid } != 3'h5;
+  assign _131_ = { _305_, _303_ } != 1'h0;
+  assign _132_ = { _310_, s_param__valid } != 2'h2;
+  assign _133_ = { _312_, s_param__valid } != 2'h2;
+  assign _134_ = { _310_, _080_, wb, s_param__valid } != 4'hf;
+  assign _135_ = { _310_, _080_, s_param__valid } != 3'h5;
+  assign _136_ = { _312_, _310_ } != 1'h0;
+  assign _137_ = { _316_, s_param__valid } != 2'h2;
+  assign _138_ = { _318_, s_param__valid } != 2'h2;
+  assign _139_ = { _318_, _316_ } != 1'h0;
+  assign _140_ = & { _102_, _101_, _100_ };
+  assign _141_ = & { _108_, _107_ };
+  assign _142_ = & { at_tile_last, adv };
+  assign _143_ = & { fn_last, at_tile_last, adv };
+  assign _144_ = & { _110_, _109_ };
+  assign _145_ = & { _270_, ch_last, s_param__valid };
+  assign _146_ = & { _271_, ch_last, s_param__valid };
+  assign _147_ = & { _272_, ch_last, s_param__valid };
+  assign _148_ = & { _117_, _116_, _115_, _114_, _113_, _112_ };
+  assign _149_ = & { _120_, _119_, _118_ };
+  assign _150_ = & { _123_, _122_, _121_ };
+  assign _151_ = & { _127_, _126_, _125_, _124_ };
+  assign _152_ = & { _131_, _130_, _129_, _128_ };
+  assign _153_ = & { _136_, _135_, _134_, _133_, _132_ };
+  assign _154_ = & { _139_, _138_, _137_ };
+  assign _155_ = & { _319_, s_param__valid };
+  assign _156_ = & { _320_, s_param__valid };
+  assign _157_ = & { _321_, s_param__valid };
+  assign _158_ = & { _322_, s_param__valid };
+  assign _159_ = & { _323_, s_param__valid };
+  assign _160_ = & { _190_, s_param__valid };
+  assign _161_ = & { _191_, s_param__valid };
+  assign _162_ = & { _192_, s_param__valid };
   assign _163_ = & { _193_, s_param__valid };
   assign _164_ = & { _194_, s_param__valid };
   assign _165_ = & { _195_, s_param__valid };
   assign _166_ = & { _196_, s_param__valid };
   assign _167_ = & { _197_, s_param__valid };
   assign _168_ = & { _198_, s_param__valid };
-  assign _169_ = & { _199_, s_param__valid };
-  assign _170_ = & { _200_, s_param__valid };
-  assign _171_ = & { _201_, s_param__valid };
-  assign _172_ = & { _202_, s_param__valid };
-  assign _184_ = ~ _224_;
-  assign _185_ = ~ compute;
-  assign _186_ = ~ compute;
-  assign _187_ = ~ compute;
-  assign _188_ = ~ _217_;
-  assign _189_ = ~ _218_;
-  assign _190_ = ~ _219_;
-  assign _191_ = ~ _220_;
-  assign _173_ = | { drain_restart, rst };
-  assign _174_ = | { drain_restart, rst };
-  assign _175_ = | { drain_restart, rst };
-  assign _176_ = | { _184_, rst };
+  assign _181_ = ~ _220_;
+  assign _182_ = ~ compute;
+  assign _183_ = ~ compute;
+  assign _184_ = ~ compute;
+  assign _185_ = ~ _213_;
+  assign _186_ = ~ _214_;
+  assign _187_ = ~ _215_;
+  assign _188_ = ~ _216_;
+  assign _169_ = | { drain_restart, rst };
+  assign _170_ = | { drain_restart, rst };
+  assign _171_ = | { drain_restart, rst };
+  assign _172_ = | { _181_, rst };
+  assign _173_ = | { _182_, rst };
+  assign _174_ = | { _183_, rst };
+  assign _175_ = | { _184_, rst };
+  assign _176_ = | { _092_, rst };
   assign _177_ = | { _185_, rst };
   assign _178_ = | { _186_, rst };
   assign _179_ = | { _187_, rst };
   assign _180_ = | { _188_, rst };
-  assign _181_ = | { _189_, rst };
-  assign _182_ = | { _190_, rst };
-  assign _183_ = | { _191_, rst };
+  assign _190_ = ! ctrl_state;
+  assign _191_ = ! ctrl_state;
+  assign _192_ = ! ctrl_state;
   assign _193_ = ! ctrl_state;
   assign _194_ = ! ctrl_state;
   assign _195_ = ! ctrl_state;
   assign _196_ = ! ctrl_state;
   assign _197_ = ! ctrl_state;
   assign _198_ = ! ctrl_state;
-  assign _199_ = ! ctrl_state;
-  assign _200_ = ! ctrl_state;
-  assign _201_ = ! ctrl_state;
-  assign _202_ = ! ctrl_state;
-  assign _205_ = dn_last ? (* full_case = 32'd1 *) 5'h00 : _056_[4:0];
-  assign _206_ = d_last ? (* full_case = 32'd1 *) _205_ : _054_;
-  assign _208_ = dn_last ? (* full_case = 32'd1 *) 5'h01 : _055_;
-  assign _209_ = d_last ? (* full_case = 32'd1 *) _208_ : _053_;
-  assign _210_ = beat_last ? (* full_case = 32'd1 *) _209_ : _051_;
-  assign \$like  = o_valid ? _210_[0] : 1'hx;
-  assign _211_ = dn_last ? (* full_case = 32'd1 *) 5'h00 : ra_inc;
-  assign _212_ = d_last ? (* full_case = 32'd1 *) _211_ : ra_row;
+  assign _201_ = dn_last ? (* full_case = 32'd1 *) 5'h00 : _055_[4:0];
+  assign _202_ = d_last ? (* full_case = 32'd1 *) _201_ : _053_;
+  assign _204_ = dn_last ? (* full_case = 32'd1 *) 5'h01 : _054_;
+  assign _205_ = d_last ? (* full_case = 32'd1 *) _204_ : _052_;
+  assign _206_ = beat_last ? (* full_case = 32'd1 *) _205_ : _050_;
+  assign \$like  = o_valid ? _206_[0] : 1'hx;
+  assign _207_ = dn_last ? (* full_case = 32'd1 *) 5'h00 : ra_inc;
+  assign _208_ = d_last ? (* full_case = 32'd1 *) _207_ : ra_row;
+  assign _210_ = ch_last ? 1'h1 : 1'h0;
+  assign _211_ = s_param__valid ? _210_ : 1'h0;
+  assign enter = _212_ ? _211_ : 1'h0;
+  assign _212_ = ctrl_state == 1'h1;
+  assign _213_ = ctrl_state == 1'h1;
+  assign _214_ = ctrl_state == 1'h1;
+  assign _215_ = ctrl_state == 1'h1;
   assign _216_ = ctrl_state == 1'h1;
   assign _217_ = ctrl_state == 1'h1;
   assign _218_ = ctrl_state == 1'h1;
   assign _219_ = ctrl_state == 1'h1;
-  assign _220_ = ctrl_state == 1'h1;
-  assign _221_ = ctrl_state == 1'h1;
-  assign _222_ = ctrl_state == 1'h1;
-  assign _223_ = ctrl_state == 1'h1;
-  assign _224_ = ! ctrl_state;
-  function [0:0] _639_;
+  assign _220_ = ! ctrl_state;
+  function [0:0] _625_;
     input [0:0] a;
     input [1:0] b;
     input [1:0] s;
     (* parallel_case *)
     casez (s)
       2'b?1:
-        _639_ = b[0:0];
+        _625_ = b[0:0];
       2'b1?:
-        _639_ = b[1:1];
+        _625_ = b[1:1];
       default:
-        _639_ = a;
+        _625_ = a;
     endcase
   endfunction
-  assign s_param__ready = _639_(1'h0, 2'h3, { _226_, _225_ });
-  assign _225_ = ctrl_state == 1'h1;
-  assign _226_ = ! ctrl_state;
+  assign s_param__ready = _625_(1'h0, 2'h3, { _222_, _221_ });
+  assign _221_ = ctrl_state == 1'h1;
+  assign _222_ = ! ctrl_state;
   assign _227_ = drain_restart ? 1'h0 : d_last;
   assign _233_ = drain_restart ? m_one : row_last;
   assign _236_ = drain_restart ? 1'h1 : row_valid;
   assign _239_ = drain_restart ? 17'h00000 : row;
-  assign _192_[0] = drain_restart ? (* full_case = 32'd1 *) 1'h1 : \$like ;
+  assign _189_[0] = drain_restart ? (* full_case = 32'd1 *) 1'h1 : \$like ;
   assign _242_ = drain_restart ? 5'h00 : dn;
   assign _247_ = drain_restart ? 3'h0 : d;
-  assign _251_ = at_tile_last ? (* full_case = 32'd1 *) \$signal$133  : _002_;
+  assign _251_ = at_tile_last ? (* full_case = 32'd1 *) \$signal$136  : _002_;
   assign _252_ = adv ? _251_ : 1'hx;
-  assign _254_ = at_tile_last ? (* full_case = 32'd1 *) \$signal$132  : _001_;
+  assign _254_ = at_tile_last ? (* full_case = 32'd1 *) \$signal$135  : _001_;
   assign _255_ = adv ? _254_ : 1'hx;
-  assign _262_ = _003_ ? 1'h0 : 1'hx;
-  function [4:0] _683_;
+  assign _262_ = at_k_last ? 1'h0 : 1'hx;
+  function [4:0] _673_;
     input [4:0] a;
     input [9:0] b;
     input [1:0] s;
@@ -685,42 +675,20 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
     (* parallel_case *)
     casez (s)
       2'b?1:
-        _683_ = b[4:0];
+        _673_ = b[4:0];
       2'b1?:
-        _683_ = b[9:5];
+        _673_ = b[9:5];
       default:
-        _683_ = a;
+        _673_ = a;
     endcase
   endfunction
   assign _268_ = ctrl_state == (* full_case = 32'd1 *) 2'h3;
   assign _269_ = ctrl_state == (* full_case = 32'd1 *) 2'h2;
-  assign _270_ = _092_ ? 1'h0 : 1'hx;
-  function [0:0] _687_;
-    input [0:0] a;
-    input [1:0] b;
-    input [1:0] s;
-    (* parallel_case *)
-    casez (s)
-      2'b?1:
-        _687_ = b[0:0];
-      2'b1?:
-        _687_ = b[1:1];
-      default:
-        _687_ = a;
-    endcase
-  endfunction
-  assign _272_ = ctrl_state == 2'h2;
-  assign _273_ = ch_last ? 1'h1 : 1'hx;
-  assign _274_ = s_param__valid ? _273_ : 1'hx;
-  assign _275_ = ctrl_state == 1'h1;
-  assign _276_ = ctrl_state == 1'h1;
-  assign _277_ = ch_last ? _090_ : dn_last;
-  assign _278_ = s_param__valid ? _277_ : dn_last;
-  assign _279_ = _280_ ? _278_ : dn_last;
-  assign _280_ = ctrl_state == 1'h1;
-  assign _284_ = ctrl_state == 1'h1;
-  assign _285_ = _095_ ? 2'h0 : 2'hx;
-  function [1:0] _702_;
+  assign _270_ = ctrl_state == 1'h1;
+  assign _271_ = ctrl_state == 1'h1;
+  assign _272_ = ctrl_state == 1'h1;
+  assign _273_ = _091_ ? 2'h0 : 2'hx;
+  function [1:0] _680_;
     input [1:0] a;
     input [7:0] b;
     input [3:0] s;
@@ -728,144 +696,144 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
     (* parallel_case *)
     casez (s)
       4'b???1:
-        _702_ = b[1:0];
+        _680_ = b[1:0];
       4'b??1?:
-        _702_ = b[3:2];
+        _680_ = b[3:2];
       4'b?1??:
-        _702_ = b[5:4];
+        _680_ = b[5:4];
       4'b1???:
-        _702_ = b[7:6];
+        _680_ = b[7:6];
       default:
-        _702_ = a;
+        _680_ = a;
     endcase
   endfunction
-  assign _287_ = ctrl_state == (* full_case = 32'd1 *) 2'h3;
-  assign _288_ = _092_ ? 2'h3 : 2'hx;
-  assign _289_ = ctrl_state == (* full_case = 32'd1 *) 2'h2;
-  assign _290_ = ch_last ? 2'h2 : 2'hx;
-  assign _291_ = s_param__valid ? _290_ : 2'hx;
-  assign _292_ = ctrl_state == (* full_case = 32'd1 *) 1'h1;
-  assign _293_ = s_param__valid ? 2'h1 : 2'hx;
-  assign _294_ = ! (* full_case = 32'd1 *) ctrl_state;
-  assign _295_ = s_param__valid ? _088_ : 1'hx;
-  function [0:0] _712_;
+  assign _275_ = ctrl_state == (* full_case = 32'd1 *) 2'h3;
+  assign _276_ = compute ? 2'hx : 2'h3;
+  assign _277_ = ctrl_state == (* full_case = 32'd1 *) 2'h2;
+  assign _278_ = ch_last ? 2'h2 : 2'hx;
+  assign _279_ = s_param__valid ? _278_ : 2'hx;
+  assign _280_ = ctrl_state == (* full_case = 32'd1 *) 1'h1;
+  assign _281_ = s_param__valid ? 2'h1 : 2'hx;
+  assign _282_ = ! (* full_case = 32'd1 *) ctrl_state;
+  assign _283_ = s_param__valid ? _086_ : 1'hx;
+  function [0:0] _690_;
     input [0:0] a;
     input [1:0] b;
     input [1:0] s;
     (* parallel_case *)
     casez (s)
       2'b?1:
-        _712_ = b[0:0];
+        _690_ = b[0:0];
       2'b1?:
-        _712_ = b[1:1];
+        _690_ = b[1:1];
       default:
-        _712_ = a;
+        _690_ = a;
     endcase
   endfunction
-  assign _297_ = ctrl_state == 1'h1;
-  assign _298_ = s_param__valid ? _080_ : 1'hx;
-  assign _299_ = ! ctrl_state;
-  assign _300_ = s_param__valid ? _081_ : 16'hxxxx;
-  function [15:0] _717_;
+  assign _285_ = ctrl_state == 1'h1;
+  assign _286_ = s_param__valid ? _078_ : 1'hx;
+  assign _287_ = ! ctrl_state;
+  assign _288_ = s_param__valid ? _079_ : 16'hxxxx;
+  function [15:0] _695_;
     input [15:0] a;
     input [31:0] b;
     input [1:0] s;
     (* parallel_case *)
     casez (s)
       2'b?1:
-        _717_ = b[15:0];
+        _695_ = b[15:0];
       2'b1?:
-        _717_ = b[31:16];
+        _695_ = b[31:16];
       default:
-        _717_ = a;
+        _695_ = a;
     endcase
   endfunction
-  assign _302_ = ctrl_state == 1'h1;
-  assign _303_ = s_param__valid ? 16'h0000 : 16'hxxxx;
-  assign _304_ = ! ctrl_state;
-  assign _305_ = wb ? (* full_case = 32'd1 *) _086_[0] : 1'h0;
-  assign _306_ = _082_ ? _305_ : 1'hx;
-  assign _307_ = s_param__valid ? _306_ : 1'hx;
-  function [0:0] _724_;
+  assign _290_ = ctrl_state == 1'h1;
+  assign _291_ = s_param__valid ? 16'h0000 : 16'hxxxx;
+  assign _292_ = ! ctrl_state;
+  assign _293_ = wb ? (* full_case = 32'd1 *) _084_[0] : 1'h0;
+  assign _294_ = _080_ ? _293_ : 1'hx;
+  assign _295_ = s_param__valid ? _294_ : 1'hx;
+  function [0:0] _702_;
     input [0:0] a;
     input [1:0] b;
     input [1:0] s;
     (* parallel_case *)
     casez (s)
       2'b?1:
-        _724_ = b[0:0];
+        _702_ = b[0:0];
       2'b1?:
-        _724_ = b[1:1];
+        _702_ = b[1:1];
       default:
-        _724_ = a;
+        _702_ = a;
     endcase
   endfunction
-  assign _309_ = ctrl_state == 1'h1;
-  assign _310_ = s_param__valid ? 1'h0 : 1'hx;
-  assign _311_ = ! ctrl_state;
-  assign _312_ = _082_ ? _084_[4:0] : 5'hxx;
-  assign _313_ = s_param__valid ? _312_ : 5'hxx;
-  function [4:0] _730_;
+  assign _297_ = ctrl_state == 1'h1;
+  assign _298_ = s_param__valid ? 1'h0 : 1'hx;
+  assign _299_ = ! ctrl_state;
+  assign _300_ = _080_ ? _082_[4:0] : 5'hxx;
+  assign _301_ = s_param__valid ? _300_ : 5'hxx;
+  function [4:0] _708_;
     input [4:0] a;
     input [9:0] b;
     input [1:0] s;
     (* parallel_case *)
     casez (s)
       2'b?1:
-        _730_ = b[4:0];
+        _708_ = b[4:0];
       2'b1?:
-        _730_ = b[9:5];
+        _708_ = b[9:5];
       default:
-        _730_ = a;
+        _708_ = a;
     endcase
   endfunction
-  assign _315_ = ctrl_state == 1'h1;
-  assign _316_ = s_param__valid ? 5'h00 : 5'hxx;
-  assign _317_ = ! ctrl_state;
-  assign _318_ = wb ? 5'hxx : _085_[4:0];
-  assign _319_ = _082_ ? _318_ : 5'hxx;
-  assign _320_ = s_param__valid ? _319_ : 5'hxx;
-  function [4:0] _737_;
+  assign _303_ = ctrl_state == 1'h1;
+  assign _304_ = s_param__valid ? 5'h00 : 5'hxx;
+  assign _305_ = ! ctrl_state;
+  assign _306_ = wb ? 5'hxx : _083_[4:0];
+  assign _307_ = _080_ ? _306_ : 5'hxx;
+  assign _308_ = s_param__valid ? _307_ : 5'hxx;
+  function [4:0] _715_;
     input [4:0] a;
     input [9:0] b;
     input [1:0] s;
     (* parallel_case *)
     casez (s)
       2'b?1:
-        _737_ = b[4:0];
+        _715_ = b[4:0];
       2'b1?:
-        _737_ = b[9:5];
+        _715_ = b[9:5];
       default:
-        _737_ = a;
+        _715_ = a;
     endcase
   endfunction
-  assign _322_ = ctrl_state == 1'h1;
-  assign _323_ = s_param__valid ? 5'h00 : 5'hxx;
-  assign _324_ = ! ctrl_state;
-  assign _325_ = _082_ ? (* full_case = 32'd1 *) 2'h0 : _087_[1:0];
-  assign _326_ = s_param__valid ? _325_ : 2'hx;
-  function [1:0] _743_;
+  assign _310_ = ctrl_state == 1'h1;
+  assign _311_ = s_param__valid ? 5'h00 : 5'hxx;
+  assign _312_ = ! ctrl_state;
+  assign _313_ = _080_ ? (* full_case = 32'd1 *) 2'h0 : _085_;
+  assign _314_ = s_param__valid ? _313_ : 2'hx;
+  function [1:0] _721_;
     input [1:0] a;
     input [3:0] b;
     input [1:0] s;
     (* parallel_case *)
     casez (s)
       2'b?1:
-        _743_ = b[1:0];
+        _721_ = b[1:0];
       2'b1?:
-        _743_ = b[3:2];
+        _721_ = b[3:2];
       default:
-        _743_ = a;
+        _721_ = a;
     endcase
   endfunction
-  assign _328_ = ctrl_state == 1'h1;
-  assign _329_ = s_param__valid ? 2'h0 : 2'hx;
-  assign _330_ = ! ctrl_state;
-  assign _331_ = ! ctrl_state;
-  assign _332_ = ! ctrl_state;
-  assign _333_ = ! ctrl_state;
-  assign _334_ = ! ctrl_state;
-  assign _335_ = ! ctrl_state;
+  assign _316_ = ctrl_state == 1'h1;
+  assign _317_ = s_param__valid ? 2'h0 : 2'hx;
+  assign _318_ = ! ctrl_state;
+  assign _319_ = ! ctrl_state;
+  assign _320_ = ! ctrl_state;
+  assign _321_ = ! ctrl_state;
+  assign _322_ = ! ctrl_state;
+  assign _323_ = ! ctrl_state;
   \hwq_top.engine.array  array (
     .clk(clk),
     .drain_valid(o_valid),
@@ -873,7 +841,7 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
     .i_last(i_last),
     .i_valid(take),
     .i_w(i_w),
-    .o_data(\o_data$150 ),
+    .o_data(\o_data$154 ),
     .rst(rst)
   );
   \hwq_top.engine.fifo  fifo (
@@ -882,8 +850,8 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
     .r_en(r_en),
     .r_rdy(m_out__valid),
     .rst(rst),
-    .w_en(\o_valid$110 ),
-    .w_port__data({ o_last, o_data })
+    .w_en(\w_en$112 ),
+    .w_port__data(\w_data$114 )
   );
   \hwq_top.engine.params0  params0 (
     .clk(clk),
@@ -937,74 +905,86 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
     .rst(rst),
     .zero_point(zero_point)
   );
-  assign _192_[4:1] = 4'hx;
+  assign _189_[4:1] = 4'hx;
   always @(posedge clk) begin
     w_addr <= wa;
     if (rst) begin
       give_back <= 2'h0;
+      \w_en$112  <= 1'h0;
       \i_last$90  <= 1'h0;
       \i_valid$88  <= 1'h0;
       part_last <= 1'h0;
-      \$signal$147  <= 1'h0;
+      \$signal$151  <= 1'h0;
+      enter_q <= 1'h0;
       d_last <= 1'h0;
       row_last <= 1'h0;
       row_valid <= 1'h0;
       row <= 17'h00000;
       dn <= 5'h00;
       d <= 3'h0;
-      dn_last <= 1'h0;
       credit_ok <= 1'h1;
       credits <= 5'h14;
       last_mblock <= 1'h0;
     end else begin
-      give_back <= _017_ + _019_;
+      give_back <= _016_ + _018_;
+      \w_en$112  <= \o_valid$110 ;
       \i_last$90  <= part_last;
-      \i_valid$88  <= \$signal$147 ;
-      part_last <= _015_ & dn_last;
-      \$signal$147  <= _013_;
-      begin if (_007_) d_last <= _227_; else d_last <= _009_ ? \$signal$72  : _227_; end
-      begin if (_007_) row_last <= _233_; else begin if (_009_) begin if (wrap) row_last <= _040_ & _042_; else row_last <= _044_ & _046_; end else row_last <= _233_; end end
-      begin if (_007_) row_valid <= _236_; else begin if (_009_) begin if (wrap) row_valid <= row < m_wrap; else row_valid <= row < m_last; end else row_valid <= _236_; end end
-      begin if (_007_) row <= _239_; else begin if (_009_) begin if (wrap) row <= row - 3'h7; else row <= _036_[16:0]; end else row <= _239_; end end
-      begin if (_007_) dn <= _242_; else begin if (_009_) begin if (d_last) dn <= dn_last ? (* full_case = 32'd1 *) 5'h00 : _011_; else dn <= _242_; end else dn <= _242_; end end
-      begin if (_007_) d <= _247_; else begin if (_009_) d <= d_last ? (* full_case = 32'd1 *) 3'h0 : _012_[2:0]; else d <= _247_; end end
-      begin if (_007_) dn_last <= _279_; else begin if (_009_) begin if (d_last) begin if (dn_last) dn_last <= nb_one; else dn_last <= dn == nb_pen; end else dn_last <= _279_; end else dn_last <= _279_; end end
-      credit_ok <= \$signal  ? (* full_case = 32'd1 *) _061_ : _062_;
-      credits <= \$signal  ? (* full_case = 32'd1 *) _060_ : kept;
-      last_mblock <= _058_ >= M_;
+      \i_valid$88  <= \$signal$151 ;
+      part_last <= _014_ & dn_last;
+      \$signal$151  <= _012_;
+      enter_q <= enter;
+      begin if (_006_) d_last <= _227_; else d_last <= _008_ ? \$signal$72  : _227_; end
+      begin if (_006_) row_last <= _233_; else begin if (_008_) begin if (wrap) row_last <= _039_ & _041_; else row_last <= _043_ & _045_; end else row_last <= _233_; end end
+      begin if (_006_) row_valid <= _236_; else begin if (_008_) begin if (wrap) row_valid <= row < m_wrap; else row_valid <= row < m_last; end else row_valid <= _236_; end end
+      begin if (_006_) row <= _239_; else begin if (_008_) begin if (wrap) row <= row - 3'h7; else row <= _035_[16:0]; end else row <= _239_; end end
+      begin if (_006_) dn <= _242_; else begin if (_008_) begin if (d_last) dn <= dn_last ? (* full_case = 32'd1 *) 5'h00 : _010_; else dn <= _242_; end else dn <= _242_; end end
+      begin if (_006_) d <= _247_; else begin if (_008_) d <= d_last ? (* full_case = 32'd1 *) 3'h0 : _011_[2:0]; else d <= _247_; end end
+      credit_ok <= \$signal  ? (* full_case = 32'd1 *) _060_ : _061_;
+      credits <= \$signal  ? (* full_case = 32'd1 *) _059_ : kept;
+      last_mblock <= _057_ >= M_;
     end
-    if (\$signal$147 ) begin
+    if (rst) begin
+      \w_data$114  <= 33'h000000000;
+    end else if (\o_valid$110 ) begin
+      \w_data$114  <= { o_last, o_data };
+    end
+    if (\$signal$151 ) begin
       i_acc <= acc_chosen;
     end
     if (o_valid) begin
-      acc_chosen <= \o_data$150 ;
+      acc_chosen <= \o_data$154 ;
+    end
+    if (rst) begin
+      dn_last <= 1'h0;
+    end else if (_140_) begin
+      begin if (enter_q) dn_last <= nb_one; else begin if (_006_) dn_last <= 1'hx; else begin if (_008_) begin if (d_last) begin if (dn_last) dn_last <= nb_one; else dn_last <= dn == nb_pen; end else dn_last <= 1'hx; end else dn_last <= 1'hx; end end end
     end
     if (rst) begin
       beat_last <= 1'h1;
     end else if (_103_) begin
-      begin if (_007_) beat_last <= 1'h0; else begin if (_009_) beat_last <= 1'h1; else begin if (drain_restart) beat_last <= 1'h1; else beat_last <= 1'hx; end end end
+      begin if (_006_) beat_last <= 1'h0; else begin if (_008_) beat_last <= 1'h1; else begin if (drain_restart) beat_last <= 1'h1; else beat_last <= 1'hx; end end end
     end
-    if (_173_) begin
+    if (_169_) begin
       ra_row <= 5'h00;
     end else if (o_valid) begin
-      ra_row <= beat_last ? (* full_case = 32'd1 *) _206_ : _052_[4:0];
+      ra_row <= beat_last ? (* full_case = 32'd1 *) _202_ : _051_[4:0];
     end
-    if (_174_) begin
+    if (_170_) begin
       ra_inc[4:1] <= 4'h0;
     end else if (o_valid) begin
-      ra_inc[4:1] <= _210_[4:1];
+      ra_inc[4:1] <= _206_[4:1];
     end
     if (rst) begin
       ra_inc[0] <= 1'h0;
     end else if (_104_) begin
-      ra_inc[0] <= _192_[0];
+      ra_inc[0] <= _189_[0];
     end
-    if (_175_) begin
+    if (_171_) begin
       ra <= 5'h00;
     end else if (o_valid) begin
-      ra <= beat_last ? (* full_case = 32'd1 *) _212_ : ra_inc;
+      ra <= beat_last ? (* full_case = 32'd1 *) _208_ : ra_inc;
     end
-    if (_176_) begin
+    if (_172_) begin
       drain_restart <= 1'h0;
     end else begin
       drain_restart <= s_param__valid;
@@ -1012,199 +992,194 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
     if (rst) begin
       at_tile_last <= 1'h0;
     end else if (_105_) begin
-      at_tile_last <= compute ? _252_ : \$signal$133 ;
+      at_tile_last <= compute ? _252_ : \$signal$136 ;
     end
     if (rst) begin
       at_k_last <= 1'h0;
     end else if (_106_) begin
-      at_k_last <= compute ? _255_ : \$signal$132 ;
+      at_k_last <= compute ? _255_ : \$signal$135 ;
     end
     if (rst) begin
       fn_last <= 1'h0;
-    end else if (_144_) begin
-      begin if (compute) begin if (adv) begin if (at_tile_last) fn_last <= fn_last ? (* full_case = 32'd1 *) nb_one : _101_; else fn_last <= 1'hx; end else fn_last <= 1'hx; end else fn_last <= ! blk; end
+    end else if (_141_) begin
+      begin if (compute) begin if (adv) begin if (at_tile_last) fn_last <= fn_last ? (* full_case = 32'd1 *) nb_one : _098_; else fn_last <= 1'hx; end else fn_last <= 1'hx; end else fn_last <= ! blk; end
     end
-    if (_177_) begin
+    if (_173_) begin
       fn <= 5'h00;
-    end else if (_145_) begin
-      fn <= fn_last ? (* full_case = 32'd1 *) 5'h00 : _100_[4:0];
+    end else if (_142_) begin
+      fn <= fn_last ? (* full_case = 32'd1 *) 5'h00 : _097_[4:0];
     end
-    if (_178_) begin
+    if (_174_) begin
       fm0 <= 17'h00000;
-    end else if (_146_) begin
-      fm0 <= _099_[16:0];
+    end else if (_143_) begin
+      fm0 <= fm0 + 4'h8;
     end
     if (rst) begin
       in_data <= 1'h0;
-    end else if (_147_) begin
-      begin if (compute) begin if (adv) in_data <= at_tile_last ? (* full_case = 32'd1 *) _098_ : _262_; else in_data <= 1'hx; end else begin if (_216_) begin if (s_param__valid) begin if (ch_last) in_data <= 1'h1; else in_data <= 1'h0; end else in_data <= 1'h0; end else in_data <= 1'h0; end end
+    end else if (_144_) begin
+      begin if (compute) begin if (adv) in_data <= at_tile_last ? (* full_case = 32'd1 *) _095_ : _262_; else in_data <= 1'hx; end else in_data <= enter; end
     end
-    if (_179_) begin
+    if (_175_) begin
       kk <= 10'h000;
     end else if (adv) begin
-      kk <= at_tile_last ? (* full_case = 32'd1 *) 10'h000 : _102_;
+      kk <= at_tile_last ? (* full_case = 32'd1 *) 10'h000 : _099_[9:0];
     end
     if (rst) begin
       flush <= 5'h00;
     end else if (_111_) begin
-      flush <= _683_(5'hxx, { 5'h1e, _094_[4:0] }, { _269_, _268_ });
+      flush <= _673_(5'hxx, { 5'h1f, _089_ }, { _269_, _268_ });
     end
-    if (rst) begin
+    if (_176_) begin
       compute <= 1'h0;
-    end else if (_148_) begin
-      compute <= _687_(1'hx, { _274_, _270_ }, { _275_, _272_ });
+    end else if (_145_) begin
+      compute <= 1'h1;
     end
     if (rst) begin
       nb_one <= 1'h0;
-    end else if (_149_) begin
+    end else if (_146_) begin
       nb_one <= ! blk;
     end
     if (rst) begin
       nb_pen <= 6'h00;
-    end else if (_150_) begin
+    end else if (_147_) begin
       nb_pen <= blk - 1'h1;
     end
     if (rst) begin
       ctrl_state <= 2'h0;
-    end else if (_151_) begin
-      ctrl_state <= _702_(2'hx, { _293_, _291_, _288_, _285_ }, { _294_, _292_, _289_, _287_ });
+    end else if (_148_) begin
+      ctrl_state <= _680_(2'hx, { _281_, _279_, _276_, _273_ }, { _282_, _280_, _277_, _275_ });
     end
     if (rst) begin
       ch_last <= 1'h0;
-    end else if (_152_) begin
-      ch_last <= _712_(1'hx, { _298_, _295_ }, { _299_, _297_ });
+    end else if (_149_) begin
+      ch_last <= _690_(1'hx, { _286_, _283_ }, { _287_, _285_ });
     end
     if (rst) begin
       ch <= 16'h0000;
-    end else if (_153_) begin
-      ch <= _717_(16'hxxxx, { _303_, _300_ }, { _304_, _302_ });
+    end else if (_150_) begin
+      ch <= _695_(16'hxxxx, { _291_, _288_ }, { _292_, _290_ });
     end
     if (rst) begin
       wb <= 1'h0;
-    end else if (_154_) begin
-      wb <= _724_(1'hx, { _310_, _307_ }, { _311_, _309_ });
+    end else if (_151_) begin
+      wb <= _702_(1'hx, { _298_, _295_ }, { _299_, _297_ });
     end
     if (rst) begin
       wa <= 5'h00;
-    end else if (_155_) begin
-      wa <= _730_(5'hxx, { _316_, _313_ }, { _317_, _315_ });
+    end else if (_152_) begin
+      wa <= _708_(5'hxx, { _304_, _301_ }, { _305_, _303_ });
     end
     if (rst) begin
       blk <= 5'h00;
-    end else if (_156_) begin
-      blk <= _737_(5'hxx, { _323_, _320_ }, { _324_, _322_ });
+    end else if (_153_) begin
+      blk <= _715_(5'hxx, { _311_, _308_ }, { _312_, _310_ });
     end
     if (rst) begin
       lane <= 2'h0;
-    end else if (_157_) begin
-      lane <= _743_(2'hx, { _329_, _326_ }, { _330_, _328_ });
+    end else if (_154_) begin
+      lane <= _721_(2'hx, { _317_, _314_ }, { _318_, _316_ });
     end
     if (rst) begin
-      \$signal$133  <= 1'h0;
-    end else if (_158_) begin
-      \$signal$133  <= _079_;
+      \$signal$136  <= 1'h0;
+    end else if (_155_) begin
+      \$signal$136  <= _077_;
     end
     if (rst) begin
-      \$signal$132  <= 1'h0;
-    end else if (_159_) begin
-      \$signal$132  <= _076_;
+      \$signal$135  <= 1'h0;
+    end else if (_156_) begin
+      \$signal$135  <= _074_;
     end
     if (rst) begin
       tile_pen <= 17'h00000;
-    end else if (_160_) begin
-      tile_pen <= _073_ - 2'h2;
+    end else if (_157_) begin
+      tile_pen <= _071_ - 2'h2;
     end
     if (rst) begin
       n_pen <= 17'h00000;
-    end else if (_161_) begin
+    end else if (_158_) begin
       n_pen <= hdr[31:16] - 2'h2;
     end
     if (rst) begin
       k_pen <= 17'h00000;
-    end else if (_162_) begin
+    end else if (_159_) begin
       k_pen <= hdr[47:32] - 2'h2;
     end
     if (rst) begin
-      k_last <= 16'h0000;
-    end else if (_163_) begin
-      k_last <= hdr[47:32] - 1'h1;
-    end
-    if (rst) begin
       act_max <= 8'h00;
-    end else if (_164_) begin
+    end else if (_160_) begin
       act_max <= hdr[71:64];
     end
     if (rst) begin
       act_min <= 8'h00;
-    end else if (_165_) begin
+    end else if (_161_) begin
       act_min <= hdr[63:56];
     end
     if (rst) begin
       zero_point <= 8'h00;
-    end else if (_166_) begin
+    end else if (_162_) begin
       zero_point <= hdr[55:48];
     end
     if (rst) begin
       m_one <= 1'h0;
-    end else if (_167_) begin
+    end else if (_163_) begin
       m_one <= hdr[15:0] == 1'h1;
     end
     if (rst) begin
       m_wrap_pen <= 17'h00000;
-    end else if (_168_) begin
+    end else if (_164_) begin
       m_wrap_pen <= hdr[15:0] + 3'h6;
     end
     if (rst) begin
       m_pen <= 17'h00000;
-    end else if (_169_) begin
+    end else if (_165_) begin
       m_pen <= hdr[15:0] - 2'h2;
     end
     if (rst) begin
       m_wrap <= 17'h00000;
-    end else if (_170_) begin
+    end else if (_166_) begin
       m_wrap <= hdr[15:0] + 3'h7;
     end
     if (rst) begin
       m_last <= 16'h0000;
-    end else if (_171_) begin
-      m_last <= _063_[15:0];
+    end else if (_167_) begin
+      m_last <= _062_[15:0];
     end
     if (rst) begin
       M_ <= 16'h0000;
-    end else if (_172_) begin
+    end else if (_168_) begin
       M_ <= hdr[15:0];
     end
-    if (_180_) begin
+    if (_177_) begin
       \w_en$19  <= 1'h0;
     end else begin
-      \w_en$19  <= _033_;
+      \w_en$19  <= _032_;
     end
-    if (_181_) begin
+    if (_178_) begin
       \w_en$15  <= 1'h0;
     end else begin
-      \w_en$15  <= _031_;
+      \w_en$15  <= _030_;
     end
-    if (_182_) begin
+    if (_179_) begin
       \w_en$11  <= 1'h0;
     end else begin
-      \w_en$11  <= _028_;
+      \w_en$11  <= _027_;
     end
-    if (_183_) begin
+    if (_180_) begin
       w_en <= 1'h0;
     end else begin
-      w_en <= s_param__valid & _025_;
+      w_en <= s_param__valid & _024_;
     end
-    if (!_221_) begin
+    if (!_217_) begin
       w_data[68:63] <= 6'h00;
     end else begin
       w_data[68:63] <= hdr[69:64];
     end
-    if (!_222_) begin
+    if (!_218_) begin
       w_data[62:32] <= 31'h00000000;
     end else begin
       w_data[62:32] <= hdr[62:32];
     end
-    if (!_223_) begin
+    if (!_219_) begin
       w_data[31:0] <= 32'd0;
     end else begin
       w_data[31:0] <= hdr[31:0];
@@ -2314,7 +2289,7 @@ module \hwq_top.engine.array (i_w, clk, rst, i_valid, i_last, drain_valid, o_dat
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.fifo (clk, rst, r_rdy, r_data, w_port__data, w_en, r_en);
+module \hwq_top.engine.fifo (clk, rst, r_rdy, r_data, w_en, w_port__data, r_en);
   wire _00_;
   wire _01_;
   wire _02_;
