@@ -115,7 +115,6 @@ class GemmEngine(wiring.Component):
         m_pen = Signal(17)                       # M − 2 (all ones for M = 1: never a row)
         m_wrap_pen = Signal(17)                  # M + rows − 2
         m_one = Signal()                         # M = 1
-        n_last = Signal(16)                      # N − 1
         zp, act_min, act_max = Signal(signed(8)), Signal(signed(8)), Signal(signed(8))
         pt_mult, pt_shift = Signal(unsigned(31)), Signal(signed(6))
         # K − 1 and the tile length − 1, and `in_data` (= kk < K) as registers: the step
@@ -126,7 +125,6 @@ class GemmEngine(wiring.Component):
         # equals K − 1 exactly when kk equals K − 2, a compare without the increment before it
         k_pen = Signal(17)
         tile_pen = Signal(17)
-        n_pen = Signal(17)                       # N − 2, likewise for ch (a channel index)
         in_data = Signal()
         # (index counters get at least one bit: a zero-width signal of a 1-row, 1-column or
         # 1-block engine becomes a `[-1:0]` vector in Verilog)
@@ -141,7 +139,11 @@ class GemmEngine(wiring.Component):
         blk = Signal(range(max(blocks, 2)))
         wa = Signal(range(max(blocks * B, 2)))     # parameter word written next
         wb = Signal(range(max(B, 2)))              # its beat within the block
-        ch = Signal(16)
+        # the channels after the current one (N − 1 − its index), counted down: the last is
+        # next when it is 1, a compare with a constant (the index against N − 2, two
+        # registers, was ecp5_8x8's critical path)
+        ch_left = Signal(16)
+        ch_first = Signal()
 
         m.d.sync += [w_addr_q.eq(wa), w_data_q.eq(w_word)] + \
             [w_en_q[j].eq(w_lane[j]) for j in range(L)]
@@ -183,7 +185,7 @@ class GemmEngine(wiring.Component):
             m.d.sync += [credits.eq(kept), credit_ok.eq(kept >= R)]
         at_k_last = Signal()                     # kk == K − 1, as a register kept with kk
         at_tile_last = Signal()                  # kk == tile length − 1, likewise
-        ch_last = Signal()                       # ch == N − 1, as a register kept with ch
+        ch_last = Signal()                       # the current channel is the last
 
         # The issue side's state: `compute` is a flip-flop set with the layer's last channel
         # and cleared with its last tile (the FSM's COMPUTE state, kept as one register so that
@@ -221,15 +223,14 @@ class GemmEngine(wiring.Component):
                         M_.eq(hdr.m), m_last.eq(hdr.m - 1), m_wrap.eq(hdr.m + (R - 1)),
                         m_pen.eq(hdr.m - 2), m_wrap_pen.eq(hdr.m + (R - 2)),
                         m_one.eq(hdr.m == 1),
-                        n_last.eq(hdr.n - 1),
                         zp.eq(hdr.zero_point),
                         act_min.eq(hdr.act_min), act_max.eq(hdr.act_max),
                         k_last.eq(hdr.k - 1),
-                        k_pen.eq(hdr.k - 2), n_pen.eq(hdr.n - 2),
+                        k_pen.eq(hdr.k - 2),
                         tile_pen.eq(tile_len - 2), tile_last.eq(tile_len - 1),
                         k_one.eq(hdr.k == 1), tile_one.eq(tile_len == 1),
                         lane.eq(0), blk.eq(0), wa.eq(0), wb.eq(0),
-                        ch.eq(0), ch_last.eq(hdr.n == 1),
+                        ch_left.eq(hdr.n - 1), ch_first.eq(1), ch_last.eq(hdr.n == 1),
                     ]
                     m.next = "CHANNELS"
             with m.State("CHANNELS"):
@@ -241,10 +242,10 @@ class GemmEngine(wiring.Component):
                 for j in range(L):
                     m.d.comb += w_lane[j].eq(self.s_param.valid & (lane == j))
                 with m.If(self.s_param.valid):
-                    with m.If(ch == 0):
+                    with m.If(ch_first):
                         m.d.sync += [pt_mult.eq(chan.multiplier[:31]),
                                      pt_shift.eq(chan.shift[:6])]
-                    m.d.sync += ch.eq(ch + 1)
+                    m.d.sync += [ch_left.eq(ch_left - 1), ch_first.eq(0)]
                     with m.If(lane == L - 1):
                         m.d.sync += [lane.eq(0), wa.eq(wa + 1)]
                         # `beats` words make a block of `cols` channels
@@ -254,7 +255,7 @@ class GemmEngine(wiring.Component):
                             m.d.sync += wb.eq(wb + 1)
                     with m.Else():
                         m.d.sync += lane.eq(lane + 1)
-                    m.d.sync += ch_last.eq(ch == n_pen)
+                    m.d.sync += ch_last.eq(ch_left == 1)
                     with m.If(ch_last):
                         m.d.comb += enter.eq(1)
                         m.d.sync += [nb_last.eq(blk), nb_pen.eq(blk - 1), nb_one.eq(blk == 0),

@@ -126,24 +126,27 @@ class MacArray(wiring.Component):
         # West edge: row i delayed by i steps (activation and flags); north edge: column j by j.
         # An invalid step enters as a zero activation, so it adds 0 wherever it goes and the
         # elements need no valid flag of their own; only `last` travels with the operands.
-        valid, last_in = Signal(name="in_valid"), Signal(name="in_last")
+        # (the input register holds "idle", the step's valid inverted: the zeroing below maps
+        # onto the skew registers' synchronous reset, which on ECP5 then comes straight from
+        # this flip-flop, without an inverter in front of its fanout)
+        idle, last_in = Signal(name="in_idle", init=1), Signal(name="in_last")
         a_q = [Signal(signed(8), name=f"in_a{i}", reset_less=True) for i in range(R)]
         w_q = [Signal(signed(8), name=f"in_w{j}", reset_less=True) for j in range(C)]
         with m.If(en):
-            m.d.sync += [valid.eq(self.i_valid), last_in.eq(self.i_last & self.i_valid)]
+            m.d.sync += [idle.eq(~self.i_valid), last_in.eq(self.i_last & self.i_valid)]
             m.d.sync += [a_q[i].eq(self.i_a[i]) for i in range(R)]
             m.d.sync += [w_q[j].eq(self.i_w[j]) for j in range(C)]
         west = []
         for i in range(R):
             a_0 = Signal(signed(8), name=f"a_in{i}")
-            m.d.comb += a_0.eq(Mux(valid, a_q[i], 0))
+            m.d.comb += a_0.eq(Mux(idle, 0, a_q[i]))
             a = delayed(a_0, i, f"skew_a{i}")
             last = delayed(last_in, i, f"skew_l{i}")
             west.append((a, last))
         north = []
         for j in range(C):
             w_0 = Signal(signed(8), name=f"w_in{j}")
-            m.d.comb += w_0.eq(Mux(valid, w_q[j], 0))
+            m.d.comb += w_0.eq(Mux(idle, 0, w_q[j]))
             north.append(delayed(w_0, j, f"skew_w{j}", reset_less=True))
 
         # weights and output registers need no reset: a weight only meets zero activations

@@ -3,11 +3,11 @@
 (* top =  1  *)
 (* generator = "Amaranth" *)
 module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
-  wire _0043_;
-  wire [3:0] _0044_;
-  wire _0089_;
-  wire _0126_;
-  wire [3:0] _0127_;
+  wire _0044_;
+  wire [3:0] _0045_;
+  wire _0091_;
+  wire _0127_;
+  wire [3:0] _0128_;
   reg [7:0] a_0_0 = 8'h00;
   reg [7:0] a_0_1 = 8'h00;
   reg [7:0] a_0_2 = 8'h00;
@@ -225,8 +225,8 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   reg [7:0] in_a5 = 8'h00;
   reg [7:0] in_a6 = 8'h00;
   reg [7:0] in_a7 = 8'h00;
+  reg in_idle = 1'h1;
   reg in_last = 1'h0;
-  reg in_valid = 1'h0;
   reg [7:0] in_w0 = 8'h00;
   reg [7:0] in_w1 = 8'h00;
   reg [7:0] in_w2 = 8'h00;
@@ -684,11 +684,11 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   assign cap_7_5 = en & lr_7_5;
   assign cap_7_6 = en & lr_7_6;
   assign cap_7_7 = en & lr_7_7;
-  assign _0043_ = en & drain_advance;
-  assign _0044_ = drain_count - 1'h1;
-  assign _0089_ = en & drain_advance;
-  assign a_in0 = in_valid ? in_a0 : 8'h00;
-  assign w_in0 = in_valid ? in_w0 : 8'h00;
+  assign _0044_ = en & drain_advance;
+  assign _0045_ = drain_count - 1'h1;
+  assign _0091_ = en & drain_advance;
+  assign a_in0 = in_idle ? 8'h00 : in_a0;
+  assign w_in0 = in_idle ? 8'h00 : in_w0;
   assign cap_0_0 = en & lr_0_0;
   assign cap_0_1 = en & lr_0_1;
   assign cap_0_2 = en & lr_0_2;
@@ -699,9 +699,9 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   assign cap_0_7 = en & lr_0_7;
   assign cap_1_0 = en & lr_1_0;
   assign cap_1_1 = en & lr_1_1;
-  assign _0126_ = | { rst, cap_7_7 };
-  assign _0127_ = _0043_ ? _0044_ : drain_count;
-  assign count_next = cap_7_7 ? 4'h8 : _0127_;
+  assign _0127_ = | { rst, cap_7_7 };
+  assign _0128_ = _0044_ ? _0045_ : drain_count;
+  assign count_next = cap_7_7 ? 4'h8 : _0128_;
   assign o_data = { drain_7, drain_6, drain_5, drain_4, drain_3, drain_2, drain_1, drain_0 };
   always @(posedge clk) begin
     if (en) begin
@@ -1170,7 +1170,7 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
       skew_l1_d0 <= 1'h0;
       skew_a1_d0 <= 8'h00;
       in_last <= 1'h0;
-      in_valid <= 1'h0;
+      in_idle <= 1'h1;
     end else if (en) begin
       o_valid <= | drain_count;
       begin if (lr_7_7) acc_7_7 <= 26'h0000000; else acc_7_7 <= $signed(acc_7_7) + $signed(pr_7_7); end
@@ -1490,7 +1490,7 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
       skew_a7_d3 <= skew_a7_d2;
       skew_a7_d2 <= skew_a7_d1;
       skew_a7_d1 <= skew_a7_d0;
-      begin if (in_valid) skew_a7_d0 <= in_a7; else skew_a7_d0 <= 8'h00; end
+      begin if (in_idle) skew_a7_d0 <= 8'h00; else skew_a7_d0 <= in_a7; end
       skew_l6_d5 <= skew_l6_d4;
       skew_l6_d4 <= skew_l6_d3;
       skew_l6_d3 <= skew_l6_d2;
@@ -1502,7 +1502,7 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
       skew_a6_d3 <= skew_a6_d2;
       skew_a6_d2 <= skew_a6_d1;
       skew_a6_d1 <= skew_a6_d0;
-      begin if (in_valid) skew_a6_d0 <= in_a6; else skew_a6_d0 <= 8'h00; end
+      begin if (in_idle) skew_a6_d0 <= 8'h00; else skew_a6_d0 <= in_a6; end
       skew_l5_d4 <= skew_l5_d3;
       skew_l5_d3 <= skew_l5_d2;
       skew_l5_d2 <= skew_l5_d1;
@@ -1512,7 +1512,7 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
       skew_a5_d3 <= skew_a5_d2;
       skew_a5_d2 <= skew_a5_d1;
       skew_a5_d1 <= skew_a5_d0;
-      begin if (in_valid) skew_a5_d0 <= in_a5; else skew_a5_d0 <= 8'h00; end
+      begin if (in_idle) skew_a5_d0 <= 8'h00; else skew_a5_d0 <= in_a5; end
       skew_l4_d3 <= skew_l4_d2;
       skew_l4_d2 <= skew_l4_d1;
       skew_l4_d1 <= skew_l4_d0;
@@ -1520,21 +1520,21 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
       skew_a4_d3 <= skew_a4_d2;
       skew_a4_d2 <= skew_a4_d1;
       skew_a4_d1 <= skew_a4_d0;
-      begin if (in_valid) skew_a4_d0 <= in_a4; else skew_a4_d0 <= 8'h00; end
+      begin if (in_idle) skew_a4_d0 <= 8'h00; else skew_a4_d0 <= in_a4; end
       skew_l3_d2 <= skew_l3_d1;
       skew_l3_d1 <= skew_l3_d0;
       skew_l3_d0 <= in_last;
       skew_a3_d2 <= skew_a3_d1;
       skew_a3_d1 <= skew_a3_d0;
-      begin if (in_valid) skew_a3_d0 <= in_a3; else skew_a3_d0 <= 8'h00; end
+      begin if (in_idle) skew_a3_d0 <= 8'h00; else skew_a3_d0 <= in_a3; end
       skew_l2_d1 <= skew_l2_d0;
       skew_l2_d0 <= in_last;
       skew_a2_d1 <= skew_a2_d0;
-      begin if (in_valid) skew_a2_d0 <= in_a2; else skew_a2_d0 <= 8'h00; end
+      begin if (in_idle) skew_a2_d0 <= 8'h00; else skew_a2_d0 <= in_a2; end
       skew_l1_d0 <= in_last;
-      begin if (in_valid) skew_a1_d0 <= in_a1; else skew_a1_d0 <= 8'h00; end
+      begin if (in_idle) skew_a1_d0 <= 8'h00; else skew_a1_d0 <= in_a1; end
       in_last <= i_last & i_valid;
-      in_valid <= i_valid;
+      in_idle <= ~ i_valid;
     end
     if (rst) begin
       drain_advance <= 1'h0;
@@ -1543,9 +1543,9 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
       drain_advance <= | count_next;
       drain_count <= count_next;
     end
-    if (_0126_) begin
+    if (_0127_) begin
       drain_row <= 3'h0;
-    end else if (_0089_) begin
+    end else if (_0091_) begin
       drain_row <= drain_row + 1'h1;
     end
     if (cap_7_7) begin
@@ -1741,25 +1741,25 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
       out_0_0 <= $signed(acc_0_0) + $signed(pr_0_0);
     end
     if (en)
-      if (!in_valid) skew_w7_d0 <= 8'h00;
+      if (in_idle) skew_w7_d0 <= 8'h00;
       else skew_w7_d0 <= in_w7;
     if (en)
-      if (!in_valid) skew_w6_d0 <= 8'h00;
+      if (in_idle) skew_w6_d0 <= 8'h00;
       else skew_w6_d0 <= in_w6;
     if (en)
-      if (!in_valid) skew_w5_d0 <= 8'h00;
+      if (in_idle) skew_w5_d0 <= 8'h00;
       else skew_w5_d0 <= in_w5;
     if (en)
-      if (!in_valid) skew_w4_d0 <= 8'h00;
+      if (in_idle) skew_w4_d0 <= 8'h00;
       else skew_w4_d0 <= in_w4;
     if (en)
-      if (!in_valid) skew_w3_d0 <= 8'h00;
+      if (in_idle) skew_w3_d0 <= 8'h00;
       else skew_w3_d0 <= in_w3;
     if (en)
-      if (!in_valid) skew_w2_d0 <= 8'h00;
+      if (in_idle) skew_w2_d0 <= 8'h00;
       else skew_w2_d0 <= in_w2;
     if (en)
-      if (!in_valid) skew_w1_d0 <= 8'h00;
+      if (in_idle) skew_w1_d0 <= 8'h00;
       else skew_w1_d0 <= in_w1;
   end
 endmodule

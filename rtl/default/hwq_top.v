@@ -57,13 +57,14 @@ endmodule
 (* generator = "Amaranth" *)
 module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_en, clk, rst, take, m_out__valid, m_out__payload, s_param__ready, i_a);
   wire _000_;
+  wire _001_;
   wire _002_;
-  wire _003_;
   (* unused_bits = "5" *)
-  wire [5:0] _005_;
-  wire _006_;
+  wire [5:0] _004_;
+  wire _005_;
   (* unused_bits = "10" *)
-  wire [10:0] _007_;
+  wire [10:0] _006_;
+  wire _007_;
   wire _008_;
   wire _009_;
   wire _010_;
@@ -72,21 +73,21 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   wire _013_;
   wire _014_;
   wire _015_;
-  wire _016_;
-  wire [4:0] _017_;
+  wire [4:0] _016_;
   (* unused_bits = "3" *)
-  wire [3:0] _018_;
+  wire [3:0] _017_;
+  wire _018_;
   wire _019_;
   wire _020_;
   wire _021_;
-  wire _022_;
+  wire _023_;
   wire _024_;
   wire _025_;
-  wire _026_;
+  wire _027_;
   wire _028_;
   wire _029_;
   wire _030_;
-  wire _031_;
+  wire _032_;
   wire _033_;
   wire _034_;
   wire _035_;
@@ -103,17 +104,18 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   wire _046_;
   wire _047_;
   wire _048_;
-  wire _049_;
+  wire _053_;
   wire _054_;
   wire _055_;
   wire _056_;
-  wire _057_;
+  wire _058_;
   wire _059_;
   wire _060_;
-  wire _061_;
-  wire _063_;
-  wire _065_;
-  wire [4:0] _066_;
+  wire _062_;
+  wire _064_;
+  wire [4:0] _065_;
+  (* unused_bits = "5" *)
+  wire [5:0] _066_;
   (* unused_bits = "5" *)
   wire [5:0] _067_;
   (* unused_bits = "5" *)
@@ -122,38 +124,37 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   wire [5:0] _069_;
   (* unused_bits = "5" *)
   wire [5:0] _070_;
+  wire _071_;
+  wire [17:0] _072_;
   (* unused_bits = "5" *)
-  wire [5:0] _071_;
-  wire _072_;
-  wire [17:0] _073_;
-  (* unused_bits = "5" *)
-  wire [5:0] _075_;
+  wire [5:0] _074_;
+  wire _075_;
   wire _076_;
-  wire _077_;
-  wire _083_;
-  wire _086_;
-  wire [15:0] _087_;
+  wire _082_;
+  wire _084_;
+  wire [15:0] _085_;
+  wire _087_;
+  wire _088_;
   wire _089_;
-  wire _090_;
+  wire [15:0] _090_;
   wire _091_;
   wire [15:0] _092_;
   wire _093_;
-  wire _094_;
-  wire [15:0] _095_;
-  wire _096_;
+  wire [15:0] _094_;
+  wire _095_;
+  (* unused_bits = "5" *)
+  wire [5:0] _096_;
   (* unused_bits = "5" *)
   wire [5:0] _097_;
-  wire _098_;
-  (* unused_bits = "5" *)
-  wire [5:0] _099_;
   (* unused_bits = "1" *)
-  wire [1:0] _100_;
+  wire [1:0] _098_;
+  wire _099_;
   (* unused_bits = "3" *)
-  wire [3:0] _101_;
-  wire _102_;
-  wire [5:0] _105_;
+  wire [3:0] _100_;
+  wire _101_;
+  wire [5:0] _104_;
+  wire _105_;
   wire _106_;
-  wire _107_;
   wire _108_;
   wire _109_;
   wire _110_;
@@ -250,62 +251,62 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   wire _201_;
   wire _202_;
   wire _203_;
-  wire _204_;
-  wire [4:0] _205_;
-  wire _210_;
-  wire _216_;
-  wire _219_;
-  wire [16:0] _222_;
-  wire [4:0] _225_;
-  wire [2:0] _230_;
+  wire [4:0] _204_;
+  wire _209_;
+  wire _215_;
+  wire _218_;
+  wire [16:0] _221_;
+  wire [4:0] _224_;
+  wire [2:0] _229_;
+  wire _233_;
   wire _234_;
-  wire _235_;
+  wire _236_;
   wire _237_;
-  wire _238_;
-  wire _245_;
+  wire _244_;
+  wire _250_;
   wire _251_;
   wire _252_;
   wire _253_;
   wire _254_;
-  wire _255_;
-  wire [1:0] _256_;
-  wire _258_;
-  wire [1:0] _259_;
-  wire _260_;
+  wire [1:0] _255_;
+  wire _257_;
+  wire [1:0] _258_;
+  wire _259_;
+  wire [1:0] _260_;
   wire [1:0] _261_;
-  wire [1:0] _262_;
-  wire _263_;
-  wire [1:0] _264_;
+  wire _262_;
+  wire [1:0] _263_;
+  wire _264_;
   wire _265_;
-  wire _266_;
+  wire _267_;
   wire _268_;
   wire _269_;
-  wire _270_;
-  wire [15:0] _271_;
-  wire _273_;
-  wire [15:0] _274_;
+  wire [15:0] _270_;
+  wire _272_;
+  wire [15:0] _273_;
+  wire _274_;
   wire _275_;
   wire _276_;
   wire _277_;
-  wire _278_;
+  wire _279_;
   wire _280_;
   wire _281_;
-  wire _282_;
+  wire [4:0] _282_;
   wire [4:0] _283_;
-  wire [4:0] _284_;
-  wire _286_;
-  wire [4:0] _287_;
-  wire _288_;
+  wire _285_;
+  wire [4:0] _286_;
+  wire _287_;
+  wire [4:0] _288_;
   wire [4:0] _289_;
   wire [4:0] _290_;
-  wire [4:0] _291_;
-  wire _293_;
-  wire [4:0] _294_;
-  wire _295_;
+  wire _292_;
+  wire [4:0] _293_;
+  wire _294_;
+  wire [2:0] _295_;
   wire [2:0] _296_;
-  wire [2:0] _297_;
-  wire _299_;
-  wire [2:0] _300_;
+  wire _298_;
+  wire [2:0] _299_;
+  wire _300_;
   wire _301_;
   wire _302_;
   wire _303_;
@@ -319,15 +320,15 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   wire _311_;
   wire _312_;
   wire _313_;
-  wire _314_;
-  wire _315_;
-  wire [4:0] _318_;
+  wire [4:0] _316_;
+  wire [4:0] _317_;
   wire [4:0] _319_;
+  wire [4:0] _320_;
   wire [4:0] _321_;
   wire [4:0] _322_;
   wire [4:0] _323_;
-  wire [4:0] _324_;
-  wire [4:0] _325_;
+  wire _325_;
+  wire _326_;
   wire _327_;
   wire _328_;
   wire _329_;
@@ -343,13 +344,11 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   wire _339_;
   wire _340_;
   wire _341_;
-  wire _342_;
-  wire _343_;
   wire \$like ;
   wire \$signal ;
-  reg \$signal$163  = 1'h0;
-  reg \$signal$164  = 1'h0;
-  reg \$signal$179  = 1'h0;
+  reg \$signal$161  = 1'h0;
+  reg \$signal$162  = 1'h0;
+  reg \$signal$178  = 1'h0;
   wire \$signal$92 ;
   reg [15:0] M_ = 16'h0000;
   reg [207:0] acc_chosen = 208'h0000000000000000000000000000000000000000000000000000;
@@ -361,8 +360,8 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   reg beat_last = 1'h1;
   reg [4:0] blk = 5'h00;
   wire block_end;
-  reg [15:0] ch = 16'h0000;
   reg ch_last = 1'h0;
+  reg [15:0] ch_left = 16'h0000;
   input clk;
   wire clk;
   reg compute = 1'h0;
@@ -406,11 +405,10 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   reg [16:0] m_pen = 17'h00000;
   reg [16:0] m_wrap = 17'h00000;
   reg [16:0] m_wrap_pen = 17'h00000;
-  reg [16:0] n_pen = 17'h00000;
   reg nb_one = 1'h0;
   reg [5:0] nb_pen = 6'h00;
   wire [63:0] o_data;
-  wire [207:0] \o_data$182 ;
+  wire [207:0] \o_data$181 ;
   wire o_last;
   wire o_valid;
   wire \o_valid$138 ;
@@ -462,103 +460,104 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   wire wrap;
   reg [7:0] zero_point = 8'h00;
   assign kept = credits + give_back;
-  assign _035_ = s_act__valid & s_wgt__valid;
-  assign _046_ = in_data & _035_;
-  assign _056_ = ~ at_k_last;
-  assign _065_ = credit_ok | _056_;
-  assign take = _046_ & _065_;
-  assign _072_ = s_act__valid & s_wgt__valid;
-  assign _083_ = in_data & _072_;
-  assign _089_ = _083_ & credit_ok;
+  assign _034_ = s_act__valid & s_wgt__valid;
+  assign _045_ = in_data & _034_;
+  assign _055_ = ~ at_k_last;
+  assign _064_ = credit_ok | _055_;
+  assign take = _045_ & _064_;
+  assign _071_ = s_act__valid & s_wgt__valid;
+  assign _082_ = in_data & _071_;
+  assign _089_ = _082_ & credit_ok;
   assign \$signal  = _089_ & at_k_last;
-  assign _098_ = ~ in_data;
+  assign _099_ = ~ in_data;
   assign _000_ = s_act__valid & s_wgt__valid;
-  assign _010_ = ~ at_k_last;
-  assign _019_ = credit_ok | _010_;
-  assign _028_ = _000_ & _019_;
-  assign adv = _098_ | _028_;
-  assign _029_ = compute & adv;
-  assign _030_ = _029_ & at_tile_last;
-  assign block_end = _030_ & fn_last;
+  assign _011_ = ~ at_k_last;
+  assign _020_ = credit_ok | _011_;
+  assign _027_ = _000_ & _020_;
+  assign adv = _099_ | _027_;
+  assign _028_ = compute & adv;
+  assign _029_ = _028_ & at_tile_last;
+  assign block_end = _029_ & fn_last;
   assign i_last = take & at_k_last;
-  assign _031_ = ! lane;
-  assign _033_ = lane == 1'h1;
-  assign _034_ = s_param__valid & _033_;
-  assign _036_ = lane == 2'h2;
-  assign _037_ = s_param__valid & _036_;
-  assign _038_ = lane == 2'h3;
-  assign _039_ = s_param__valid & _038_;
-  assign _040_ = lane == 3'h4;
-  assign _041_ = s_param__valid & _040_;
-  assign _042_ = lane == 3'h5;
-  assign _043_ = s_param__valid & _042_;
-  assign _044_ = lane == 3'h6;
-  assign _045_ = s_param__valid & _044_;
-  assign _047_ = lane == 3'h7;
-  assign _048_ = s_param__valid & _047_;
+  assign _030_ = ! lane;
+  assign _032_ = lane == 1'h1;
+  assign _033_ = s_param__valid & _032_;
+  assign _035_ = lane == 2'h2;
+  assign _036_ = s_param__valid & _035_;
+  assign _037_ = lane == 2'h3;
+  assign _038_ = s_param__valid & _037_;
+  assign _039_ = lane == 3'h4;
+  assign _040_ = s_param__valid & _039_;
+  assign _041_ = lane == 3'h5;
+  assign _042_ = s_param__valid & _041_;
+  assign _043_ = lane == 3'h6;
+  assign _044_ = s_param__valid & _043_;
+  assign _046_ = lane == 3'h7;
+  assign _047_ = s_param__valid & _046_;
   assign row_end = o_valid & beat_last;
-  assign _049_ = ~ dn_last;
-  assign wrap = d_last & _049_;
-  assign _054_ = row < m_wrap;
-  assign _055_ = row < m_wrap_pen;
-  assign _057_ = ~ _055_;
-  assign _059_ = row < m_last;
-  assign _060_ = row < m_pen;
-  assign _061_ = ~ _060_;
-  assign _063_ = d == 3'h6;
-  assign \$signal$92  = d_last ? 1'h0 : _063_;
-  assign _066_ = ra_inc + 1'h1;
-  assign _067_[4:0] = ra_inc + 1'h0;
-  assign _068_[4:0] = ra_row + 1'h1;
-  assign _069_[4:0] = ra_row + 1'h0;
-  assign _070_[4:0] = ra_inc + 1'h1;
-  assign _071_[4:0] = ra_inc + 1'h0;
-  assign _073_ = fm0 + 4'h8;
-  assign _075_[4:0] = kept - 4'h8;
-  assign _076_ = kept >= 5'h10;
-  assign _077_ = kept >= 4'h8;
-  assign _086_ = hdr[47:32] > 4'hf;
-  assign _087_ = _086_ ? hdr[47:32] : 16'h000f;
-  assign _090_ = hdr[47:32] == 1'h1;
-  assign _091_ = hdr[47:32] > 4'hf;
-  assign _092_ = _091_ ? hdr[47:32] : 16'h000f;
-  assign _093_ = _092_ == 1'h1;
-  assign _094_ = hdr[31:16] == 1'h1;
-  assign _095_ = ch + 1'h1;
-  assign _096_ = lane == 3'h7;
-  assign _097_[4:0] = wa + 1'h1;
-  assign _099_[4:0] = blk + 1'h1;
-  assign _100_[0] = wb + 1'h1;
-  assign _101_[2:0] = lane + 1'h1;
-  assign _102_ = ch == n_pen;
-  assign _105_ = flush - 1'h1;
-  assign _106_ = ! flush;
-  assign _107_ = block_end & last_mblock;
-  assign _002_ = fn_last & last_mblock;
-  assign _003_ = ~ _002_;
-  assign _005_[4:0] = fn + 1'h1;
-  assign _006_ = fn == nb_pen;
-  assign _007_[9:0] = kk + 1'h1;
-  assign _008_ = kk == k_pen;
-  assign _009_ = kk == tile_pen;
-  assign _011_ = ~ drain_restart;
-  assign _012_ = _011_ & o_valid;
-  assign _013_ = ~ beat_last;
-  assign _014_ = _012_ & _013_;
-  assign _015_ = ~ drain_restart;
-  assign _016_ = _015_ & row_end;
-  assign _017_ = dn + 1'h1;
-  assign _018_[2:0] = d + 1'h1;
-  assign _020_ = o_valid & row_valid;
-  assign _021_ = row_end & row_valid;
-  assign _022_ = _021_ & row_last;
-  assign _024_ = r_en & m_out__valid;
-  assign _025_ = ~ row_valid;
-  assign _026_ = row_end & _025_;
-  assign _108_ = { _016_, _014_, enter_q, d_last } != 4'h8;
-  assign _109_ = { _016_, _014_, enter_q } != 1'h0;
-  assign _110_ = { _014_, enter_q } != 2'h2;
-  assign _111_ = { _016_, _014_, drain_restart } != 1'h0;
+  assign _048_ = ~ dn_last;
+  assign wrap = d_last & _048_;
+  assign _053_ = row < m_wrap;
+  assign _054_ = row < m_wrap_pen;
+  assign _056_ = ~ _054_;
+  assign _058_ = row < m_last;
+  assign _059_ = row < m_pen;
+  assign _060_ = ~ _059_;
+  assign _062_ = d == 3'h6;
+  assign \$signal$92  = d_last ? 1'h0 : _062_;
+  assign _065_ = ra_inc + 1'h1;
+  assign _066_[4:0] = ra_inc + 1'h0;
+  assign _067_[4:0] = ra_row + 1'h1;
+  assign _068_[4:0] = ra_row + 1'h0;
+  assign _069_[4:0] = ra_inc + 1'h1;
+  assign _070_[4:0] = ra_inc + 1'h0;
+  assign _072_ = fm0 + 4'h8;
+  assign _074_[4:0] = kept - 4'h8;
+  assign _075_ = kept >= 5'h10;
+  assign _076_ = kept >= 4'h8;
+  assign _084_ = hdr[47:32] > 4'hf;
+  assign _085_ = _084_ ? hdr[47:32] : 16'h000f;
+  assign _087_ = hdr[47:32] == 1'h1;
+  assign _088_ = hdr[47:32] > 4'hf;
+  assign _090_ = _088_ ? hdr[47:32] : 16'h000f;
+  assign _091_ = _090_ == 1'h1;
+  assign _092_ = hdr[31:16] - 1'h1;
+  assign _093_ = hdr[31:16] == 1'h1;
+  assign _094_ = ch_left - 1'h1;
+  assign _095_ = lane == 3'h7;
+  assign _096_[4:0] = wa + 1'h1;
+  assign _097_[4:0] = blk + 1'h1;
+  assign _098_[0] = wb + 1'h1;
+  assign _100_[2:0] = lane + 1'h1;
+  assign _101_ = ch_left == 1'h1;
+  assign _104_ = flush - 1'h1;
+  assign _105_ = ! flush;
+  assign _106_ = block_end & last_mblock;
+  assign _001_ = fn_last & last_mblock;
+  assign _002_ = ~ _001_;
+  assign _004_[4:0] = fn + 1'h1;
+  assign _005_ = fn == nb_pen;
+  assign _006_[9:0] = kk + 1'h1;
+  assign _007_ = kk == k_pen;
+  assign _008_ = kk == tile_pen;
+  assign _009_ = ~ drain_restart;
+  assign _010_ = _009_ & o_valid;
+  assign _012_ = ~ beat_last;
+  assign _013_ = _010_ & _012_;
+  assign _014_ = ~ drain_restart;
+  assign _015_ = _014_ & row_end;
+  assign _016_ = dn + 1'h1;
+  assign _017_[2:0] = d + 1'h1;
+  assign _018_ = o_valid & row_valid;
+  assign _019_ = row_end & row_valid;
+  assign _021_ = _019_ & row_last;
+  assign _023_ = r_en & m_out__valid;
+  assign _024_ = ~ row_valid;
+  assign _025_ = row_end & _024_;
+  assign _108_ = { _015_, _013_, enter_q, d_last } != 4'h8;
+  assign _109_ = { _015_, _013_, enter_q } != 1'h0;
+  assign _110_ = { _013_, enter_q } != 2'h2;
+  assign _111_ = { _015_, _013_, drain_restart } != 1'h0;
   assign _112_ = { drain_restart, o_valid } != 1'h0;
   assign _113_ = { compute, adv } != 2'h2;
   assign _114_ = { compute, adv } != 2'h2;
@@ -566,43 +565,43 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   assign _116_ = { at_tile_last, compute, adv } != 2'h3;
   assign _117_ = { at_tile_last, compute, adv, at_k_last } != 3'h6;
   assign _118_ = { compute, adv } != 2'h2;
-  assign _119_ = { _252_, _251_ } != 1'h0;
-  assign _120_ = { _263_, s_param__valid } != 2'h2;
-  assign _121_ = { _265_, s_param__valid } != 2'h2;
-  assign _122_ = { _263_, ch_last, s_param__valid } != 3'h5;
-  assign _123_ = { _260_, compute } != 2'h3;
-  assign _124_ = { _258_, _106_ } != 2'h2;
-  assign _125_ = { _265_, _263_, _260_, _258_ } != 1'h0;
-  assign _126_ = { _268_, s_param__valid } != 2'h2;
-  assign _127_ = { _270_, s_param__valid } != 2'h2;
-  assign _128_ = { _270_, _268_ } != 1'h0;
-  assign _129_ = { _273_, s_param__valid } != 2'h2;
-  assign _130_ = { _275_, s_param__valid } != 2'h2;
-  assign _131_ = { _275_, _273_ } != 1'h0;
-  assign _132_ = { _280_, s_param__valid } != 2'h2;
-  assign _133_ = { _282_, s_param__valid } != 2'h2;
-  assign _134_ = { _280_, _096_, s_param__valid } != 3'h5;
-  assign _135_ = { _282_, _280_ } != 1'h0;
-  assign _136_ = { _286_, s_param__valid } != 2'h2;
-  assign _137_ = { _288_, s_param__valid } != 2'h2;
-  assign _138_ = { _286_, _096_, s_param__valid } != 3'h5;
-  assign _139_ = { _288_, _286_ } != 1'h0;
-  assign _140_ = { _293_, s_param__valid } != 2'h2;
-  assign _141_ = { _295_, s_param__valid } != 2'h2;
-  assign _142_ = { _293_, _096_, wb, s_param__valid } != 4'hf;
-  assign _143_ = { _293_, _096_, s_param__valid } != 3'h5;
-  assign _144_ = { _295_, _293_ } != 1'h0;
-  assign _145_ = { _299_, s_param__valid } != 2'h2;
-  assign _146_ = { _301_, s_param__valid } != 2'h2;
-  assign _147_ = { _301_, _299_ } != 1'h0;
+  assign _119_ = { _251_, _250_ } != 1'h0;
+  assign _120_ = { _262_, s_param__valid } != 2'h2;
+  assign _121_ = { _264_, s_param__valid } != 2'h2;
+  assign _122_ = { _262_, ch_last, s_param__valid } != 3'h5;
+  assign _123_ = { _259_, compute } != 2'h3;
+  assign _124_ = { _257_, _105_ } != 2'h2;
+  assign _125_ = { _264_, _262_, _259_, _257_ } != 1'h0;
+  assign _126_ = { _267_, s_param__valid } != 2'h2;
+  assign _127_ = { _269_, s_param__valid } != 2'h2;
+  assign _128_ = { _269_, _267_ } != 1'h0;
+  assign _129_ = { _272_, s_param__valid } != 2'h2;
+  assign _130_ = { _274_, s_param__valid } != 2'h2;
+  assign _131_ = { _274_, _272_ } != 1'h0;
+  assign _132_ = { _279_, s_param__valid } != 2'h2;
+  assign _133_ = { _281_, s_param__valid } != 2'h2;
+  assign _134_ = { _279_, _095_, s_param__valid } != 3'h5;
+  assign _135_ = { _281_, _279_ } != 1'h0;
+  assign _136_ = { _285_, s_param__valid } != 2'h2;
+  assign _137_ = { _287_, s_param__valid } != 2'h2;
+  assign _138_ = { _285_, _095_, s_param__valid } != 3'h5;
+  assign _139_ = { _287_, _285_ } != 1'h0;
+  assign _140_ = { _292_, s_param__valid } != 2'h2;
+  assign _141_ = { _294_, s_param__valid } != 2'h2;
+  assign _142_ = { _292_, _095_, wb, s_param__valid } != 4'hf;
+  assign _143_ = { _292_, _095_, s_param__valid } != 3'h5;
+  assign _144_ = { _294_, _292_ } != 1'h0;
+  assign _145_ = { _298_, s_param__valid } != 2'h2;
+  assign _146_ = { _300_, s_param__valid } != 2'h2;
+  assign _147_ = { _300_, _298_ } != 1'h0;
   assign _148_ = & { _110_, _109_, _108_ };
   assign _149_ = & { _116_, _115_ };
   assign _150_ = & { at_tile_last, adv };
   assign _151_ = & { fn_last, at_tile_last, adv };
   assign _152_ = & { _118_, _117_ };
-  assign _153_ = & { _253_, ch_last, s_param__valid };
-  assign _154_ = & { _254_, ch_last, s_param__valid };
-  assign _155_ = & { _255_, ch_last, s_param__valid };
+  assign _153_ = & { _252_, ch_last, s_param__valid };
+  assign _154_ = & { _253_, ch_last, s_param__valid };
+  assign _155_ = & { _254_, ch_last, s_param__valid };
   assign _156_ = & { _125_, _124_, _123_, _122_, _121_, _120_ };
   assign _157_ = & { _128_, _127_, _126_ };
   assign _158_ = & { _131_, _130_, _129_ };
@@ -610,40 +609,40 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   assign _160_ = & { _139_, _138_, _137_, _136_ };
   assign _161_ = & { _144_, _143_, _142_, _141_, _140_ };
   assign _162_ = & { _147_, _146_, _145_ };
-  assign _163_ = & { _302_, s_param__valid };
-  assign _164_ = & { _303_, s_param__valid };
-  assign _165_ = & { _304_, s_param__valid };
-  assign _166_ = & { _305_, s_param__valid };
-  assign _167_ = & { _306_, s_param__valid };
-  assign _168_ = & { _307_, s_param__valid };
-  assign _169_ = & { _308_, s_param__valid };
-  assign _170_ = & { _309_, s_param__valid };
-  assign _171_ = & { _310_, s_param__valid };
-  assign _172_ = & { _311_, s_param__valid };
-  assign _173_ = & { _312_, s_param__valid };
-  assign _174_ = & { _313_, s_param__valid };
-  assign _175_ = & { _314_, s_param__valid };
-  assign _176_ = & { _315_, s_param__valid };
-  assign _193_ = ~ _341_;
+  assign _163_ = & { _301_, s_param__valid };
+  assign _164_ = & { _302_, s_param__valid };
+  assign _165_ = & { _303_, s_param__valid };
+  assign _166_ = & { _304_, s_param__valid };
+  assign _167_ = & { _305_, s_param__valid };
+  assign _168_ = & { _306_, s_param__valid };
+  assign _169_ = & { _307_, s_param__valid };
+  assign _170_ = & { _308_, s_param__valid };
+  assign _171_ = & { _309_, s_param__valid };
+  assign _172_ = & { _310_, s_param__valid };
+  assign _173_ = & { _311_, s_param__valid };
+  assign _174_ = & { _312_, s_param__valid };
+  assign _175_ = & { _313_, s_param__valid };
+  assign _192_ = ~ _339_;
+  assign _193_ = ~ compute;
   assign _194_ = ~ compute;
   assign _195_ = ~ compute;
-  assign _196_ = ~ compute;
-  assign _197_ = ~ _330_;
-  assign _198_ = ~ _331_;
-  assign _199_ = ~ _332_;
-  assign _200_ = ~ _333_;
-  assign _201_ = ~ _334_;
-  assign _202_ = ~ _335_;
-  assign _203_ = ~ _336_;
-  assign _204_ = ~ _337_;
+  assign _196_ = ~ _328_;
+  assign _197_ = ~ _329_;
+  assign _198_ = ~ _330_;
+  assign _199_ = ~ _331_;
+  assign _200_ = ~ _332_;
+  assign _201_ = ~ _333_;
+  assign _202_ = ~ _334_;
+  assign _203_ = ~ _335_;
+  assign _176_ = | { drain_restart, rst };
   assign _177_ = | { drain_restart, rst };
   assign _178_ = | { drain_restart, rst };
-  assign _179_ = | { drain_restart, rst };
+  assign _179_ = | { _192_, rst };
   assign _180_ = | { _193_, rst };
   assign _181_ = | { _194_, rst };
   assign _182_ = | { _195_, rst };
-  assign _183_ = | { _196_, rst };
-  assign _184_ = | { _107_, rst };
+  assign _183_ = | { _106_, rst };
+  assign _184_ = | { _196_, rst };
   assign _185_ = | { _197_, rst };
   assign _186_ = | { _198_, rst };
   assign _187_ = | { _199_, rst };
@@ -651,20 +650,19 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   assign _189_ = | { _201_, rst };
   assign _190_ = | { _202_, rst };
   assign _191_ = | { _203_, rst };
-  assign _192_ = | { _204_, rst };
-  assign _210_ = drain_restart ? 1'h0 : d_last;
-  assign _216_ = drain_restart ? m_one : row_last;
-  assign _219_ = drain_restart ? 1'h1 : row_valid;
-  assign _222_ = drain_restart ? 17'h00000 : row;
-  assign _205_[0] = drain_restart ? (* full_case = 32'd1 *) 1'h1 : \$like ;
-  assign _225_ = drain_restart ? 5'h00 : dn;
-  assign _230_ = drain_restart ? 3'h0 : d;
-  assign _234_ = at_tile_last ? (* full_case = 32'd1 *) \$signal$164  : _009_;
-  assign _235_ = adv ? _234_ : 1'hx;
-  assign _237_ = at_tile_last ? (* full_case = 32'd1 *) \$signal$163  : _008_;
-  assign _238_ = adv ? _237_ : 1'hx;
-  assign _245_ = at_k_last ? 1'h0 : 1'hx;
-  function [5:0] _677_;
+  assign _209_ = drain_restart ? 1'h0 : d_last;
+  assign _215_ = drain_restart ? m_one : row_last;
+  assign _218_ = drain_restart ? 1'h1 : row_valid;
+  assign _221_ = drain_restart ? 17'h00000 : row;
+  assign _204_[0] = drain_restart ? (* full_case = 32'd1 *) 1'h1 : \$like ;
+  assign _224_ = drain_restart ? 5'h00 : dn;
+  assign _229_ = drain_restart ? 3'h0 : d;
+  assign _233_ = at_tile_last ? (* full_case = 32'd1 *) \$signal$162  : _008_;
+  assign _234_ = adv ? _233_ : 1'hx;
+  assign _236_ = at_tile_last ? (* full_case = 32'd1 *) \$signal$161  : _007_;
+  assign _237_ = adv ? _236_ : 1'hx;
+  assign _244_ = at_k_last ? 1'h0 : 1'hx;
+  function [5:0] _673_;
     input [5:0] a;
     input [11:0] b;
     input [1:0] s;
@@ -672,20 +670,20 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
     (* parallel_case *)
     casez (s)
       2'b?1:
-        _677_ = b[5:0];
+        _673_ = b[5:0];
       2'b1?:
-        _677_ = b[11:6];
+        _673_ = b[11:6];
       default:
-        _677_ = a;
+        _673_ = a;
     endcase
   endfunction
-  assign _251_ = ctrl_state == (* full_case = 32'd1 *) 2'h3;
-  assign _252_ = ctrl_state == (* full_case = 32'd1 *) 2'h2;
+  assign _250_ = ctrl_state == (* full_case = 32'd1 *) 2'h3;
+  assign _251_ = ctrl_state == (* full_case = 32'd1 *) 2'h2;
+  assign _252_ = ctrl_state == 1'h1;
   assign _253_ = ctrl_state == 1'h1;
   assign _254_ = ctrl_state == 1'h1;
-  assign _255_ = ctrl_state == 1'h1;
-  assign _256_ = _106_ ? 2'h0 : 2'hx;
-  function [1:0] _684_;
+  assign _255_ = _105_ ? 2'h0 : 2'hx;
+  function [1:0] _680_;
     input [1:0] a;
     input [7:0] b;
     input [3:0] s;
@@ -693,138 +691,139 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
     (* parallel_case *)
     casez (s)
       4'b???1:
-        _684_ = b[1:0];
+        _680_ = b[1:0];
       4'b??1?:
-        _684_ = b[3:2];
+        _680_ = b[3:2];
       4'b?1??:
-        _684_ = b[5:4];
+        _680_ = b[5:4];
       4'b1???:
-        _684_ = b[7:6];
+        _680_ = b[7:6];
       default:
-        _684_ = a;
+        _680_ = a;
     endcase
   endfunction
-  assign _258_ = ctrl_state == (* full_case = 32'd1 *) 2'h3;
-  assign _259_ = compute ? 2'hx : 2'h3;
-  assign _260_ = ctrl_state == (* full_case = 32'd1 *) 2'h2;
-  assign _261_ = ch_last ? 2'h2 : 2'hx;
-  assign _262_ = s_param__valid ? _261_ : 2'hx;
-  assign _263_ = ctrl_state == (* full_case = 32'd1 *) 1'h1;
-  assign _264_ = s_param__valid ? 2'h1 : 2'hx;
-  assign _265_ = ! (* full_case = 32'd1 *) ctrl_state;
-  assign _266_ = s_param__valid ? _102_ : 1'hx;
-  function [0:0] _694_;
+  assign _257_ = ctrl_state == (* full_case = 32'd1 *) 2'h3;
+  assign _258_ = compute ? 2'hx : 2'h3;
+  assign _259_ = ctrl_state == (* full_case = 32'd1 *) 2'h2;
+  assign _260_ = ch_last ? 2'h2 : 2'hx;
+  assign _261_ = s_param__valid ? _260_ : 2'hx;
+  assign _262_ = ctrl_state == (* full_case = 32'd1 *) 1'h1;
+  assign _263_ = s_param__valid ? 2'h1 : 2'hx;
+  assign _264_ = ! (* full_case = 32'd1 *) ctrl_state;
+  assign _265_ = s_param__valid ? _101_ : 1'hx;
+  function [0:0] _690_;
     input [0:0] a;
     input [1:0] b;
     input [1:0] s;
     (* parallel_case *)
     casez (s)
       2'b?1:
-        _694_ = b[0:0];
+        _690_ = b[0:0];
       2'b1?:
-        _694_ = b[1:1];
+        _690_ = b[1:1];
       default:
-        _694_ = a;
+        _690_ = a;
     endcase
   endfunction
-  assign _268_ = ctrl_state == 1'h1;
-  assign _269_ = s_param__valid ? _094_ : 1'hx;
-  assign _270_ = ! ctrl_state;
-  assign _271_ = s_param__valid ? _095_ : 16'hxxxx;
-  function [15:0] _699_;
+  assign _267_ = ctrl_state == 1'h1;
+  assign _268_ = s_param__valid ? _093_ : 1'hx;
+  assign _269_ = ! ctrl_state;
+  assign _270_ = s_param__valid ? _094_ : 16'hxxxx;
+  function [15:0] _695_;
     input [15:0] a;
     input [31:0] b;
     input [1:0] s;
     (* parallel_case *)
     casez (s)
       2'b?1:
-        _699_ = b[15:0];
+        _695_ = b[15:0];
       2'b1?:
-        _699_ = b[31:16];
+        _695_ = b[31:16];
       default:
-        _699_ = a;
+        _695_ = a;
     endcase
   endfunction
-  assign _273_ = ctrl_state == 1'h1;
-  assign _274_ = s_param__valid ? 16'h0000 : 16'hxxxx;
-  assign _275_ = ! ctrl_state;
-  assign _276_ = wb ? (* full_case = 32'd1 *) _100_[0] : 1'h0;
-  assign _277_ = _096_ ? _276_ : 1'hx;
-  assign _278_ = s_param__valid ? _277_ : 1'hx;
-  function [0:0] _706_;
+  assign _272_ = ctrl_state == 1'h1;
+  assign _273_ = s_param__valid ? _092_ : 16'hxxxx;
+  assign _274_ = ! ctrl_state;
+  assign _275_ = wb ? (* full_case = 32'd1 *) _098_[0] : 1'h0;
+  assign _276_ = _095_ ? _275_ : 1'hx;
+  assign _277_ = s_param__valid ? _276_ : 1'hx;
+  function [0:0] _702_;
     input [0:0] a;
     input [1:0] b;
     input [1:0] s;
     (* parallel_case *)
     casez (s)
       2'b?1:
-        _706_ = b[0:0];
+        _702_ = b[0:0];
       2'b1?:
-        _706_ = b[1:1];
+        _702_ = b[1:1];
       default:
-        _706_ = a;
+        _702_ = a;
     endcase
   endfunction
-  assign _280_ = ctrl_state == 1'h1;
-  assign _281_ = s_param__valid ? 1'h0 : 1'hx;
-  assign _282_ = ! ctrl_state;
-  assign _283_ = _096_ ? _097_[4:0] : 5'hxx;
-  assign _284_ = s_param__valid ? _283_ : 5'hxx;
-  function [4:0] _712_;
+  assign _279_ = ctrl_state == 1'h1;
+  assign _280_ = s_param__valid ? 1'h0 : 1'hx;
+  assign _281_ = ! ctrl_state;
+  assign _282_ = _095_ ? _096_[4:0] : 5'hxx;
+  assign _283_ = s_param__valid ? _282_ : 5'hxx;
+  function [4:0] _708_;
     input [4:0] a;
     input [9:0] b;
     input [1:0] s;
     (* parallel_case *)
     casez (s)
       2'b?1:
-        _712_ = b[4:0];
+        _708_ = b[4:0];
       2'b1?:
-        _712_ = b[9:5];
+        _708_ = b[9:5];
       default:
-        _712_ = a;
+        _708_ = a;
     endcase
   endfunction
-  assign _286_ = ctrl_state == 1'h1;
-  assign _287_ = s_param__valid ? 5'h00 : 5'hxx;
-  assign _288_ = ! ctrl_state;
-  assign _289_ = wb ? 5'hxx : _099_[4:0];
-  assign _290_ = _096_ ? _289_ : 5'hxx;
-  assign _291_ = s_param__valid ? _290_ : 5'hxx;
-  function [4:0] _719_;
+  assign _285_ = ctrl_state == 1'h1;
+  assign _286_ = s_param__valid ? 5'h00 : 5'hxx;
+  assign _287_ = ! ctrl_state;
+  assign _288_ = wb ? 5'hxx : _097_[4:0];
+  assign _289_ = _095_ ? _288_ : 5'hxx;
+  assign _290_ = s_param__valid ? _289_ : 5'hxx;
+  function [4:0] _715_;
     input [4:0] a;
     input [9:0] b;
     input [1:0] s;
     (* parallel_case *)
     casez (s)
       2'b?1:
-        _719_ = b[4:0];
+        _715_ = b[4:0];
       2'b1?:
-        _719_ = b[9:5];
+        _715_ = b[9:5];
       default:
-        _719_ = a;
+        _715_ = a;
     endcase
   endfunction
-  assign _293_ = ctrl_state == 1'h1;
-  assign _294_ = s_param__valid ? 5'h00 : 5'hxx;
-  assign _295_ = ! ctrl_state;
-  assign _296_ = _096_ ? (* full_case = 32'd1 *) 3'h0 : _101_[2:0];
-  assign _297_ = s_param__valid ? _296_ : 3'hx;
-  function [2:0] _725_;
+  assign _292_ = ctrl_state == 1'h1;
+  assign _293_ = s_param__valid ? 5'h00 : 5'hxx;
+  assign _294_ = ! ctrl_state;
+  assign _295_ = _095_ ? (* full_case = 32'd1 *) 3'h0 : _100_[2:0];
+  assign _296_ = s_param__valid ? _295_ : 3'hx;
+  function [2:0] _721_;
     input [2:0] a;
     input [5:0] b;
     input [1:0] s;
     (* parallel_case *)
     casez (s)
       2'b?1:
-        _725_ = b[2:0];
+        _721_ = b[2:0];
       2'b1?:
-        _725_ = b[5:3];
+        _721_ = b[5:3];
       default:
-        _725_ = a;
+        _721_ = a;
     endcase
   endfunction
-  assign _299_ = ctrl_state == 1'h1;
-  assign _300_ = s_param__valid ? 3'h0 : 3'hx;
+  assign _298_ = ctrl_state == 1'h1;
+  assign _299_ = s_param__valid ? 3'h0 : 3'hx;
+  assign _300_ = ! ctrl_state;
   assign _301_ = ! ctrl_state;
   assign _302_ = ! ctrl_state;
   assign _303_ = ! ctrl_state;
@@ -838,19 +837,19 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   assign _311_ = ! ctrl_state;
   assign _312_ = ! ctrl_state;
   assign _313_ = ! ctrl_state;
-  assign _314_ = ! ctrl_state;
-  assign _315_ = ! ctrl_state;
-  assign _318_ = dn_last ? (* full_case = 32'd1 *) 5'h00 : _071_[4:0];
-  assign _319_ = d_last ? (* full_case = 32'd1 *) _318_ : _069_[4:0];
-  assign _321_ = dn_last ? (* full_case = 32'd1 *) 5'h01 : _070_[4:0];
-  assign _322_ = d_last ? (* full_case = 32'd1 *) _321_ : _068_[4:0];
-  assign _323_ = beat_last ? (* full_case = 32'd1 *) _322_ : _066_;
-  assign \$like  = o_valid ? _323_[0] : 1'hx;
-  assign _324_ = dn_last ? (* full_case = 32'd1 *) 5'h00 : ra_inc;
-  assign _325_ = d_last ? (* full_case = 32'd1 *) _324_ : ra_row;
-  assign _327_ = ch_last ? 1'h1 : 1'h0;
-  assign _328_ = s_param__valid ? _327_ : 1'h0;
-  assign enter = _329_ ? _328_ : 1'h0;
+  assign _316_ = dn_last ? (* full_case = 32'd1 *) 5'h00 : _070_[4:0];
+  assign _317_ = d_last ? (* full_case = 32'd1 *) _316_ : _068_[4:0];
+  assign _319_ = dn_last ? (* full_case = 32'd1 *) 5'h01 : _069_[4:0];
+  assign _320_ = d_last ? (* full_case = 32'd1 *) _319_ : _067_[4:0];
+  assign _321_ = beat_last ? (* full_case = 32'd1 *) _320_ : _065_;
+  assign \$like  = o_valid ? _321_[0] : 1'hx;
+  assign _322_ = dn_last ? (* full_case = 32'd1 *) 5'h00 : ra_inc;
+  assign _323_ = d_last ? (* full_case = 32'd1 *) _322_ : ra_row;
+  assign _325_ = ch_last ? 1'h1 : 1'h0;
+  assign _326_ = s_param__valid ? _325_ : 1'h0;
+  assign enter = _327_ ? _326_ : 1'h0;
+  assign _327_ = ctrl_state == 1'h1;
+  assign _328_ = ctrl_state == 1'h1;
   assign _329_ = ctrl_state == 1'h1;
   assign _330_ = ctrl_state == 1'h1;
   assign _331_ = ctrl_state == 1'h1;
@@ -861,26 +860,24 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   assign _336_ = ctrl_state == 1'h1;
   assign _337_ = ctrl_state == 1'h1;
   assign _338_ = ctrl_state == 1'h1;
-  assign _339_ = ctrl_state == 1'h1;
-  assign _340_ = ctrl_state == 1'h1;
-  assign _341_ = ! ctrl_state;
-  function [0:0] _771_;
+  assign _339_ = ! ctrl_state;
+  function [0:0] _766_;
     input [0:0] a;
     input [1:0] b;
     input [1:0] s;
     (* parallel_case *)
     casez (s)
       2'b?1:
-        _771_ = b[0:0];
+        _766_ = b[0:0];
       2'b1?:
-        _771_ = b[1:1];
+        _766_ = b[1:1];
       default:
-        _771_ = a;
+        _766_ = a;
     endcase
   endfunction
-  assign s_param__ready = _771_(1'h0, 2'h3, { _343_, _342_ });
-  assign _342_ = ctrl_state == 1'h1;
-  assign _343_ = ! ctrl_state;
+  assign s_param__ready = _766_(1'h0, 2'h3, { _341_, _340_ });
+  assign _340_ = ctrl_state == 1'h1;
+  assign _341_ = ! ctrl_state;
   \hwq_top.engine.array  array (
     .clk(clk),
     .drain_valid(o_valid),
@@ -888,7 +885,7 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
     .i_last(i_last),
     .i_valid(take),
     .i_w(i_w),
-    .o_data(\o_data$182 ),
+    .o_data(\o_data$181 ),
     .rst(rst)
   );
   \hwq_top.engine.fifo  fifo (
@@ -988,7 +985,7 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
     .rst(rst),
     .zero_point(zero_point)
   );
-  assign _205_[4:1] = 4'hx;
+  assign _204_[4:1] = 4'hx;
   always @(posedge clk) begin
     w_addr <= wa;
     if (rst) begin
@@ -997,7 +994,7 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
       \i_last$114  <= 1'h0;
       \i_valid$112  <= 1'h0;
       part_last <= 1'h0;
-      \$signal$179  <= 1'h0;
+      \$signal$178  <= 1'h0;
       enter_q <= 1'h0;
       d_last <= 1'h0;
       row_last <= 1'h0;
@@ -1009,65 +1006,65 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
       credits <= 5'h14;
       last_mblock <= 1'h0;
     end else begin
-      give_back <= _024_ + _026_;
+      give_back <= _023_ + _025_;
       \w_en$140  <= \o_valid$138 ;
       \i_last$114  <= part_last;
-      \i_valid$112  <= \$signal$179 ;
-      part_last <= _022_ & dn_last;
-      \$signal$179  <= _020_;
+      \i_valid$112  <= \$signal$178 ;
+      part_last <= _021_ & dn_last;
+      \$signal$178  <= _018_;
       enter_q <= enter;
-      begin if (_014_) d_last <= _210_; else d_last <= _016_ ? \$signal$92  : _210_; end
-      begin if (_014_) row_last <= _216_; else begin if (_016_) begin if (wrap) row_last <= _054_ & _057_; else row_last <= _059_ & _061_; end else row_last <= _216_; end end
-      begin if (_014_) row_valid <= _219_; else begin if (_016_) begin if (wrap) row_valid <= row < m_wrap; else row_valid <= row < m_last; end else row_valid <= _219_; end end
-      begin if (_014_) row <= _222_; else begin if (_016_) begin if (wrap) row <= row - 3'h7; else row <= row + 1'h1; end else row <= _222_; end end
-      begin if (_014_) dn <= _225_; else begin if (_016_) begin if (d_last) dn <= dn_last ? (* full_case = 32'd1 *) 5'h00 : _017_; else dn <= _225_; end else dn <= _225_; end end
-      begin if (_014_) d <= _230_; else begin if (_016_) d <= d_last ? (* full_case = 32'd1 *) 3'h0 : _018_[2:0]; else d <= _230_; end end
-      credit_ok <= \$signal  ? (* full_case = 32'd1 *) _076_ : _077_;
-      credits <= \$signal  ? (* full_case = 32'd1 *) _075_[4:0] : kept;
-      last_mblock <= _073_ >= M_;
+      begin if (_013_) d_last <= _209_; else d_last <= _015_ ? \$signal$92  : _209_; end
+      begin if (_013_) row_last <= _215_; else begin if (_015_) begin if (wrap) row_last <= _053_ & _056_; else row_last <= _058_ & _060_; end else row_last <= _215_; end end
+      begin if (_013_) row_valid <= _218_; else begin if (_015_) begin if (wrap) row_valid <= row < m_wrap; else row_valid <= row < m_last; end else row_valid <= _218_; end end
+      begin if (_013_) row <= _221_; else begin if (_015_) begin if (wrap) row <= row - 3'h7; else row <= row + 1'h1; end else row <= _221_; end end
+      begin if (_013_) dn <= _224_; else begin if (_015_) begin if (d_last) dn <= dn_last ? (* full_case = 32'd1 *) 5'h00 : _016_; else dn <= _224_; end else dn <= _224_; end end
+      begin if (_013_) d <= _229_; else begin if (_015_) d <= d_last ? (* full_case = 32'd1 *) 3'h0 : _017_[2:0]; else d <= _229_; end end
+      credit_ok <= \$signal  ? (* full_case = 32'd1 *) _075_ : _076_;
+      credits <= \$signal  ? (* full_case = 32'd1 *) _074_[4:0] : kept;
+      last_mblock <= _072_ >= M_;
     end
     if (rst) begin
       \w_data$142  <= 65'h00000000000000000;
     end else if (\o_valid$138 ) begin
       \w_data$142  <= { o_last, o_data };
     end
-    if (\$signal$179 ) begin
+    if (\$signal$178 ) begin
       i_acc <= acc_chosen;
     end
     if (o_valid) begin
-      acc_chosen <= \o_data$182 ;
+      acc_chosen <= \o_data$181 ;
     end
     if (rst) begin
       dn_last <= 1'h0;
     end else if (_148_) begin
-      begin if (enter_q) dn_last <= nb_one; else begin if (_014_) dn_last <= 1'hx; else begin if (_016_) begin if (d_last) begin if (dn_last) dn_last <= nb_one; else dn_last <= dn == nb_pen; end else dn_last <= 1'hx; end else dn_last <= 1'hx; end end end
+      begin if (enter_q) dn_last <= nb_one; else begin if (_013_) dn_last <= 1'hx; else begin if (_015_) begin if (d_last) begin if (dn_last) dn_last <= nb_one; else dn_last <= dn == nb_pen; end else dn_last <= 1'hx; end else dn_last <= 1'hx; end end end
     end
     if (rst) begin
       beat_last <= 1'h1;
     end else if (_111_) begin
-      begin if (_014_) beat_last <= 1'h0; else begin if (_016_) beat_last <= 1'h1; else begin if (drain_restart) beat_last <= 1'h1; else beat_last <= 1'hx; end end end
+      begin if (_013_) beat_last <= 1'h0; else begin if (_015_) beat_last <= 1'h1; else begin if (drain_restart) beat_last <= 1'h1; else beat_last <= 1'hx; end end end
     end
-    if (_177_) begin
+    if (_176_) begin
       ra_row <= 5'h00;
     end else if (o_valid) begin
-      ra_row <= beat_last ? (* full_case = 32'd1 *) _319_ : _067_[4:0];
+      ra_row <= beat_last ? (* full_case = 32'd1 *) _317_ : _066_[4:0];
     end
-    if (_178_) begin
+    if (_177_) begin
       ra_inc[4:1] <= 4'h0;
     end else if (o_valid) begin
-      ra_inc[4:1] <= _323_[4:1];
+      ra_inc[4:1] <= _321_[4:1];
     end
     if (rst) begin
       ra_inc[0] <= 1'h0;
     end else if (_112_) begin
-      ra_inc[0] <= _205_[0];
+      ra_inc[0] <= _204_[0];
     end
-    if (_179_) begin
+    if (_178_) begin
       ra <= 5'h00;
     end else if (o_valid) begin
-      ra <= beat_last ? (* full_case = 32'd1 *) _325_ : ra_inc;
+      ra <= beat_last ? (* full_case = 32'd1 *) _323_ : ra_inc;
     end
-    if (_180_) begin
+    if (_179_) begin
       drain_restart <= 1'h0;
     end else begin
       drain_restart <= s_param__valid;
@@ -1075,24 +1072,24 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
     if (rst) begin
       at_tile_last <= 1'h0;
     end else if (_113_) begin
-      at_tile_last <= compute ? _235_ : \$signal$164 ;
+      at_tile_last <= compute ? _234_ : \$signal$162 ;
     end
     if (rst) begin
       at_k_last <= 1'h0;
     end else if (_114_) begin
-      at_k_last <= compute ? _238_ : \$signal$163 ;
+      at_k_last <= compute ? _237_ : \$signal$161 ;
     end
     if (rst) begin
       fn_last <= 1'h0;
     end else if (_149_) begin
-      begin if (compute) begin if (adv) begin if (at_tile_last) fn_last <= fn_last ? (* full_case = 32'd1 *) nb_one : _006_; else fn_last <= 1'hx; end else fn_last <= 1'hx; end else fn_last <= ! blk; end
+      begin if (compute) begin if (adv) begin if (at_tile_last) fn_last <= fn_last ? (* full_case = 32'd1 *) nb_one : _005_; else fn_last <= 1'hx; end else fn_last <= 1'hx; end else fn_last <= ! blk; end
     end
-    if (_181_) begin
+    if (_180_) begin
       fn <= 5'h00;
     end else if (_150_) begin
-      fn <= fn_last ? (* full_case = 32'd1 *) 5'h00 : _005_[4:0];
+      fn <= fn_last ? (* full_case = 32'd1 *) 5'h00 : _004_[4:0];
     end
-    if (_182_) begin
+    if (_181_) begin
       fm0 <= 17'h00000;
     end else if (_151_) begin
       fm0 <= fm0 + 4'h8;
@@ -1100,19 +1097,19 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
     if (rst) begin
       in_data <= 1'h0;
     end else if (_152_) begin
-      begin if (compute) begin if (adv) in_data <= at_tile_last ? (* full_case = 32'd1 *) _003_ : _245_; else in_data <= 1'hx; end else in_data <= enter; end
+      begin if (compute) begin if (adv) in_data <= at_tile_last ? (* full_case = 32'd1 *) _002_ : _244_; else in_data <= 1'hx; end else in_data <= enter; end
     end
-    if (_183_) begin
+    if (_182_) begin
       kk <= 10'h000;
     end else if (adv) begin
-      kk <= at_tile_last ? (* full_case = 32'd1 *) 10'h000 : _007_[9:0];
+      kk <= at_tile_last ? (* full_case = 32'd1 *) 10'h000 : _006_[9:0];
     end
     if (rst) begin
       flush <= 6'h00;
     end else if (_119_) begin
-      flush <= _677_(6'hxx, { 6'h23, _105_ }, { _252_, _251_ });
+      flush <= _673_(6'hxx, { 6'h23, _104_ }, { _251_, _250_ });
     end
-    if (_184_) begin
+    if (_183_) begin
       compute <= 1'h0;
     end else if (_153_) begin
       compute <= 1'h1;
@@ -1130,159 +1127,154 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
     if (rst) begin
       ctrl_state <= 2'h0;
     end else if (_156_) begin
-      ctrl_state <= _684_(2'hx, { _264_, _262_, _259_, _256_ }, { _265_, _263_, _260_, _258_ });
+      ctrl_state <= _680_(2'hx, { _263_, _261_, _258_, _255_ }, { _264_, _262_, _259_, _257_ });
     end
     if (rst) begin
       ch_last <= 1'h0;
     end else if (_157_) begin
-      ch_last <= _694_(1'hx, { _269_, _266_ }, { _270_, _268_ });
+      ch_last <= _690_(1'hx, { _268_, _265_ }, { _269_, _267_ });
     end
     if (rst) begin
-      ch <= 16'h0000;
+      ch_left <= 16'h0000;
     end else if (_158_) begin
-      ch <= _699_(16'hxxxx, { _274_, _271_ }, { _275_, _273_ });
+      ch_left <= _695_(16'hxxxx, { _273_, _270_ }, { _274_, _272_ });
     end
     if (rst) begin
       wb <= 1'h0;
     end else if (_159_) begin
-      wb <= _706_(1'hx, { _281_, _278_ }, { _282_, _280_ });
+      wb <= _702_(1'hx, { _280_, _277_ }, { _281_, _279_ });
     end
     if (rst) begin
       wa <= 5'h00;
     end else if (_160_) begin
-      wa <= _712_(5'hxx, { _287_, _284_ }, { _288_, _286_ });
+      wa <= _708_(5'hxx, { _286_, _283_ }, { _287_, _285_ });
     end
     if (rst) begin
       blk <= 5'h00;
     end else if (_161_) begin
-      blk <= _719_(5'hxx, { _294_, _291_ }, { _295_, _293_ });
+      blk <= _715_(5'hxx, { _293_, _290_ }, { _294_, _292_ });
     end
     if (rst) begin
       lane <= 3'h0;
     end else if (_162_) begin
-      lane <= _725_(3'hx, { _300_, _297_ }, { _301_, _299_ });
+      lane <= _721_(3'hx, { _299_, _296_ }, { _300_, _298_ });
     end
     if (rst) begin
-      \$signal$164  <= 1'h0;
+      \$signal$162  <= 1'h0;
     end else if (_163_) begin
-      \$signal$164  <= _093_;
+      \$signal$162  <= _091_;
     end
     if (rst) begin
-      \$signal$163  <= 1'h0;
+      \$signal$161  <= 1'h0;
     end else if (_164_) begin
-      \$signal$163  <= _090_;
+      \$signal$161  <= _087_;
     end
     if (rst) begin
       tile_pen <= 17'h00000;
     end else if (_165_) begin
-      tile_pen <= _087_ - 2'h2;
-    end
-    if (rst) begin
-      n_pen <= 17'h00000;
-    end else if (_166_) begin
-      n_pen <= hdr[31:16] - 2'h2;
+      tile_pen <= _085_ - 2'h2;
     end
     if (rst) begin
       k_pen <= 17'h00000;
-    end else if (_167_) begin
+    end else if (_166_) begin
       k_pen <= hdr[47:32] - 2'h2;
     end
     if (rst) begin
       act_max <= 8'h00;
-    end else if (_168_) begin
+    end else if (_167_) begin
       act_max <= hdr[71:64];
     end
     if (rst) begin
       act_min <= 8'h00;
-    end else if (_169_) begin
+    end else if (_168_) begin
       act_min <= hdr[63:56];
     end
     if (rst) begin
       zero_point <= 8'h00;
-    end else if (_170_) begin
+    end else if (_169_) begin
       zero_point <= hdr[55:48];
     end
     if (rst) begin
       m_one <= 1'h0;
-    end else if (_171_) begin
+    end else if (_170_) begin
       m_one <= hdr[15:0] == 1'h1;
     end
     if (rst) begin
       m_wrap_pen <= 17'h00000;
-    end else if (_172_) begin
+    end else if (_171_) begin
       m_wrap_pen <= hdr[15:0] + 3'h6;
     end
     if (rst) begin
       m_pen <= 17'h00000;
-    end else if (_173_) begin
+    end else if (_172_) begin
       m_pen <= hdr[15:0] - 2'h2;
     end
     if (rst) begin
       m_wrap <= 17'h00000;
-    end else if (_174_) begin
+    end else if (_173_) begin
       m_wrap <= hdr[15:0] + 3'h7;
     end
     if (rst) begin
       m_last <= 16'h0000;
-    end else if (_175_) begin
+    end else if (_174_) begin
       m_last <= hdr[15:0] - 1'h1;
     end
     if (rst) begin
       M_ <= 16'h0000;
-    end else if (_176_) begin
+    end else if (_175_) begin
       M_ <= hdr[15:0];
     end
-    if (_185_) begin
+    if (_184_) begin
       \w_en$35  <= 1'h0;
     end else begin
-      \w_en$35  <= _048_;
+      \w_en$35  <= _047_;
     end
-    if (_186_) begin
+    if (_185_) begin
       \w_en$31  <= 1'h0;
     end else begin
-      \w_en$31  <= _045_;
+      \w_en$31  <= _044_;
     end
-    if (_187_) begin
+    if (_186_) begin
       \w_en$27  <= 1'h0;
     end else begin
-      \w_en$27  <= _043_;
+      \w_en$27  <= _042_;
     end
-    if (_188_) begin
+    if (_187_) begin
       \w_en$23  <= 1'h0;
     end else begin
-      \w_en$23  <= _041_;
+      \w_en$23  <= _040_;
     end
-    if (_189_) begin
+    if (_188_) begin
       \w_en$19  <= 1'h0;
     end else begin
-      \w_en$19  <= _039_;
+      \w_en$19  <= _038_;
     end
-    if (_190_) begin
+    if (_189_) begin
       \w_en$15  <= 1'h0;
     end else begin
-      \w_en$15  <= _037_;
+      \w_en$15  <= _036_;
     end
-    if (_191_) begin
+    if (_190_) begin
       \w_en$11  <= 1'h0;
     end else begin
-      \w_en$11  <= _034_;
+      \w_en$11  <= _033_;
     end
-    if (_192_) begin
+    if (_191_) begin
       w_en <= 1'h0;
     end else begin
-      w_en <= s_param__valid & _031_;
+      w_en <= s_param__valid & _030_;
     end
-    if (!_338_) begin
+    if (!_336_) begin
       w_data[68:63] <= 6'h00;
     end else begin
       w_data[68:63] <= hdr[69:64];
     end
-    if (!_339_) begin
+    if (!_337_) begin
       w_data[62:32] <= 31'h00000000;
     end else begin
       w_data[62:32] <= hdr[62:32];
     end
-    if (!_340_) begin
+    if (!_338_) begin
       w_data[31:0] <= 32'd0;
     end else begin
       w_data[31:0] <= hdr[31:0];
@@ -1292,8 +1284,7 @@ endmodule
 
 (* generator = "Amaranth" *)
 module \hwq_top.engine.array (i_w, clk, rst, i_valid, i_last, drain_valid, o_data, i_a);
-  wire [3:0] _0026_;
-  wire _0060_;
+  wire [3:0] _0028_;
   wire _0061_;
   wire _0062_;
   wire _0063_;
@@ -1366,13 +1357,7 @@ module \hwq_top.engine.array (i_w, clk, rst, i_valid, i_last, drain_valid, o_dat
   wire _0130_;
   wire _0131_;
   wire _0132_;
-  wire _0133_;
-  wire _0134_;
-  wire _0135_;
-  wire _0136_;
-  wire _0137_;
-  wire _0138_;
-  wire [3:0] _0139_;
+  wire [3:0] _0133_;
   reg [7:0] a_0_0 = 8'h00;
   reg [7:0] a_0_1 = 8'h00;
   reg [7:0] a_0_2 = 8'h00;
@@ -1526,8 +1511,8 @@ module \hwq_top.engine.array (i_w, clk, rst, i_valid, i_last, drain_valid, o_dat
   reg [7:0] in_a5 = 8'h00;
   reg [7:0] in_a6 = 8'h00;
   reg [7:0] in_a7 = 8'h00;
+  reg in_idle = 1'h1;
   reg in_last = 1'h0;
-  reg in_valid = 1'h0;
   reg [7:0] in_w0 = 8'h00;
   reg [7:0] in_w1 = 8'h00;
   reg [7:0] in_w2 = 8'h00;
@@ -1929,90 +1914,83 @@ module \hwq_top.engine.array (i_w, clk, rst, i_valid, i_last, drain_valid, o_dat
   reg [7:0] w_6_6 = 8'h00;
   reg [7:0] w_6_7 = 8'h00;
   wire [7:0] w_in0;
-  assign _0026_ = drain_count - 1'h1;
-  assign a_in0 = in_valid ? in_a0 : 8'h00;
-  assign w_in0 = in_valid ? in_w0 : 8'h00;
-  assign _0132_ = ~ in_valid;
-  assign _0133_ = ~ in_valid;
-  assign _0134_ = ~ in_valid;
-  assign _0135_ = ~ in_valid;
-  assign _0136_ = ~ in_valid;
-  assign _0137_ = ~ in_valid;
-  assign _0138_ = ~ in_valid;
-  assign _0060_ = | { lr_7_7, rst };
+  assign _0028_ = drain_count - 1'h1;
+  assign a_in0 = in_idle ? 8'h00 : in_a0;
+  assign w_in0 = in_idle ? 8'h00 : in_w0;
   assign _0061_ = | { lr_7_7, rst };
-  assign _0062_ = | { lr_7_6, rst };
-  assign _0063_ = | { lr_7_5, rst };
-  assign _0064_ = | { lr_7_4, rst };
-  assign _0065_ = | { lr_7_3, rst };
-  assign _0066_ = | { lr_7_2, rst };
-  assign _0067_ = | { lr_7_1, rst };
-  assign _0068_ = | { lr_7_0, rst };
-  assign _0069_ = | { lr_6_7, rst };
-  assign _0070_ = | { lr_6_6, rst };
-  assign _0071_ = | { lr_6_5, rst };
-  assign _0072_ = | { lr_6_4, rst };
-  assign _0073_ = | { lr_6_3, rst };
-  assign _0074_ = | { lr_6_2, rst };
-  assign _0075_ = | { lr_6_1, rst };
-  assign _0076_ = | { lr_6_0, rst };
-  assign _0077_ = | { lr_5_7, rst };
-  assign _0078_ = | { lr_5_6, rst };
-  assign _0079_ = | { lr_5_5, rst };
-  assign _0080_ = | { lr_5_4, rst };
-  assign _0081_ = | { lr_5_3, rst };
-  assign _0082_ = | { lr_5_2, rst };
-  assign _0083_ = | { lr_5_1, rst };
-  assign _0084_ = | { lr_5_0, rst };
-  assign _0085_ = | { lr_4_7, rst };
-  assign _0086_ = | { lr_4_6, rst };
-  assign _0087_ = | { lr_4_5, rst };
-  assign _0088_ = | { lr_4_4, rst };
-  assign _0089_ = | { lr_4_3, rst };
-  assign _0090_ = | { lr_4_2, rst };
-  assign _0091_ = | { lr_4_1, rst };
-  assign _0092_ = | { lr_4_0, rst };
-  assign _0093_ = | { lr_3_7, rst };
-  assign _0094_ = | { lr_3_6, rst };
-  assign _0095_ = | { lr_3_5, rst };
-  assign _0096_ = | { lr_3_4, rst };
-  assign _0097_ = | { lr_3_3, rst };
-  assign _0098_ = | { lr_3_2, rst };
-  assign _0099_ = | { lr_3_1, rst };
-  assign _0100_ = | { lr_3_0, rst };
-  assign _0101_ = | { lr_2_7, rst };
-  assign _0102_ = | { lr_2_6, rst };
-  assign _0103_ = | { lr_2_5, rst };
-  assign _0104_ = | { lr_2_4, rst };
-  assign _0105_ = | { lr_2_3, rst };
-  assign _0106_ = | { lr_2_2, rst };
-  assign _0107_ = | { lr_2_1, rst };
-  assign _0108_ = | { lr_2_0, rst };
-  assign _0109_ = | { lr_1_7, rst };
-  assign _0110_ = | { lr_1_6, rst };
-  assign _0111_ = | { lr_1_5, rst };
-  assign _0112_ = | { lr_1_4, rst };
-  assign _0113_ = | { lr_1_3, rst };
-  assign _0114_ = | { lr_1_2, rst };
-  assign _0115_ = | { lr_1_1, rst };
-  assign _0116_ = | { lr_1_0, rst };
-  assign _0117_ = | { lr_0_7, rst };
-  assign _0118_ = | { lr_0_6, rst };
-  assign _0119_ = | { lr_0_5, rst };
-  assign _0120_ = | { lr_0_4, rst };
-  assign _0121_ = | { lr_0_3, rst };
-  assign _0122_ = | { lr_0_2, rst };
-  assign _0123_ = | { lr_0_1, rst };
-  assign _0124_ = | { lr_0_0, rst };
-  assign _0125_ = | { _0132_, rst };
-  assign _0126_ = | { _0133_, rst };
-  assign _0127_ = | { _0134_, rst };
-  assign _0128_ = | { _0135_, rst };
-  assign _0129_ = | { _0136_, rst };
-  assign _0130_ = | { _0137_, rst };
-  assign _0131_ = | { _0138_, rst };
-  assign _0139_ = drain_advance ? _0026_ : drain_count;
-  assign count_next = lr_7_7 ? 4'h8 : _0139_;
+  assign _0062_ = | { lr_7_7, rst };
+  assign _0063_ = | { lr_7_6, rst };
+  assign _0064_ = | { lr_7_5, rst };
+  assign _0065_ = | { lr_7_4, rst };
+  assign _0066_ = | { lr_7_3, rst };
+  assign _0067_ = | { lr_7_2, rst };
+  assign _0068_ = | { lr_7_1, rst };
+  assign _0069_ = | { lr_7_0, rst };
+  assign _0070_ = | { lr_6_7, rst };
+  assign _0071_ = | { lr_6_6, rst };
+  assign _0072_ = | { lr_6_5, rst };
+  assign _0073_ = | { lr_6_4, rst };
+  assign _0074_ = | { lr_6_3, rst };
+  assign _0075_ = | { lr_6_2, rst };
+  assign _0076_ = | { lr_6_1, rst };
+  assign _0077_ = | { lr_6_0, rst };
+  assign _0078_ = | { lr_5_7, rst };
+  assign _0079_ = | { lr_5_6, rst };
+  assign _0080_ = | { lr_5_5, rst };
+  assign _0081_ = | { lr_5_4, rst };
+  assign _0082_ = | { lr_5_3, rst };
+  assign _0083_ = | { lr_5_2, rst };
+  assign _0084_ = | { lr_5_1, rst };
+  assign _0085_ = | { lr_5_0, rst };
+  assign _0086_ = | { lr_4_7, rst };
+  assign _0087_ = | { lr_4_6, rst };
+  assign _0088_ = | { lr_4_5, rst };
+  assign _0089_ = | { lr_4_4, rst };
+  assign _0090_ = | { lr_4_3, rst };
+  assign _0091_ = | { lr_4_2, rst };
+  assign _0092_ = | { lr_4_1, rst };
+  assign _0093_ = | { lr_4_0, rst };
+  assign _0094_ = | { lr_3_7, rst };
+  assign _0095_ = | { lr_3_6, rst };
+  assign _0096_ = | { lr_3_5, rst };
+  assign _0097_ = | { lr_3_4, rst };
+  assign _0098_ = | { lr_3_3, rst };
+  assign _0099_ = | { lr_3_2, rst };
+  assign _0100_ = | { lr_3_1, rst };
+  assign _0101_ = | { lr_3_0, rst };
+  assign _0102_ = | { lr_2_7, rst };
+  assign _0103_ = | { lr_2_6, rst };
+  assign _0104_ = | { lr_2_5, rst };
+  assign _0105_ = | { lr_2_4, rst };
+  assign _0106_ = | { lr_2_3, rst };
+  assign _0107_ = | { lr_2_2, rst };
+  assign _0108_ = | { lr_2_1, rst };
+  assign _0109_ = | { lr_2_0, rst };
+  assign _0110_ = | { lr_1_7, rst };
+  assign _0111_ = | { lr_1_6, rst };
+  assign _0112_ = | { lr_1_5, rst };
+  assign _0113_ = | { lr_1_4, rst };
+  assign _0114_ = | { lr_1_3, rst };
+  assign _0115_ = | { lr_1_2, rst };
+  assign _0116_ = | { lr_1_1, rst };
+  assign _0117_ = | { lr_1_0, rst };
+  assign _0118_ = | { lr_0_7, rst };
+  assign _0119_ = | { lr_0_6, rst };
+  assign _0120_ = | { lr_0_5, rst };
+  assign _0121_ = | { lr_0_4, rst };
+  assign _0122_ = | { lr_0_3, rst };
+  assign _0123_ = | { lr_0_2, rst };
+  assign _0124_ = | { lr_0_1, rst };
+  assign _0125_ = | { lr_0_0, rst };
+  assign _0126_ = | { in_idle, rst };
+  assign _0127_ = | { in_idle, rst };
+  assign _0128_ = | { in_idle, rst };
+  assign _0129_ = | { in_idle, rst };
+  assign _0130_ = | { in_idle, rst };
+  assign _0131_ = | { in_idle, rst };
+  assign _0132_ = | { in_idle, rst };
+  assign _0133_ = drain_advance ? _0028_ : drain_count;
+  assign count_next = lr_7_7 ? 4'h8 : _0133_;
   assign o_data = { drain_7, drain_6, drain_5, drain_4, drain_3, drain_2, drain_1, drain_0 };
   always @(posedge clk) begin
     in_a0 <= i_a[7:0];
@@ -2410,7 +2388,7 @@ module \hwq_top.engine.array (i_w, clk, rst, i_valid, i_last, drain_valid, o_dat
       skew_a2_d1 <= 8'h00;
       skew_l1_d0 <= 1'h0;
       in_last <= 1'h0;
-      in_valid <= 1'h0;
+      in_idle <= 1'h1;
     end else begin
       drain_valid <= | drain_count;
       drain_advance <= | count_next;
@@ -2705,9 +2683,9 @@ module \hwq_top.engine.array (i_w, clk, rst, i_valid, i_last, drain_valid, o_dat
       skew_a2_d1 <= skew_a2_d0;
       skew_l1_d0 <= in_last;
       in_last <= i_last & i_valid;
-      in_valid <= i_valid;
+      in_idle <= ~ i_valid;
     end
-    if (_0060_) begin
+    if (_0061_) begin
       drain_row <= 3'h0;
     end else if (drain_advance) begin
       drain_row <= drain_row + 1'h1;
@@ -2715,7 +2693,7 @@ module \hwq_top.engine.array (i_w, clk, rst, i_valid, i_last, drain_valid, o_dat
     if (lr_7_7) begin
       out_7_7 <= $signed(acc_7_7) + $signed(pr_7_7);
     end
-    if (_0061_) begin
+    if (_0062_) begin
       acc_7_7 <= 26'h0000000;
     end else begin
       acc_7_7 <= $signed(acc_7_7) + $signed(pr_7_7);
@@ -2723,7 +2701,7 @@ module \hwq_top.engine.array (i_w, clk, rst, i_valid, i_last, drain_valid, o_dat
     if (lr_7_6) begin
       out_7_6 <= $signed(acc_7_6) + $signed(pr_7_6);
     end
-    if (_0062_) begin
+    if (_0063_) begin
       acc_7_6 <= 26'h0000000;
     end else begin
       acc_7_6 <= $signed(acc_7_6) + $signed(pr_7_6);
@@ -2731,7 +2709,7 @@ module \hwq_top.engine.array (i_w, clk, rst, i_valid, i_last, drain_valid, o_dat
     if (lr_7_5) begin
       out_7_5 <= $signed(acc_7_5) + $signed(pr_7_5);
     end
-    if (_0063_) begin
+    if (_0064_) begin
       acc_7_5 <= 26'h0000000;
     end else begin
       acc_7_5 <= $signed(acc_7_5) + $signed(pr_7_5);
@@ -2739,7 +2717,7 @@ module \hwq_top.engine.array (i_w, clk, rst, i_valid, i_last, drain_valid, o_dat
     if (lr_7_4) begin
       out_7_4 <= $signed(acc_7_4) + $signed(pr_7_4);
     end
-    if (_0064_) begin
+    if (_0065_) begin
       acc_7_4 <= 26'h0000000;
     end else begin
       acc_7_4 <= $signed(acc_7_4) + $signed(pr_7_4);
@@ -2747,7 +2725,7 @@ module \hwq_top.engine.array (i_w, clk, rst, i_valid, i_last, drain_valid, o_dat
     if (lr_7_3) begin
       out_7_3 <= $signed(acc_7_3) + $signed(pr_7_3);
     end
-    if (_0065_) begin
+    if (_0066_) begin
       acc_7_3 <= 26'h0000000;
     end else begin
       acc_7_3 <= $signed(acc_7_3) + $signed(pr_7_3);
@@ -2755,7 +2733,7 @@ module \hwq_top.engine.array (i_w, clk, rst, i_valid, i_last, drain_valid, o_dat
     if (lr_7_2) begin
       out_7_2 <= $signed(acc_7_2) + $signed(pr_7_2);
     end
-    if (_0066_) begin
+    if (_0067_) begin
       acc_7_2 <= 26'h0000000;
     end else begin
       acc_7_2 <= $signed(acc_7_2) + $signed(pr_7_2);
@@ -2763,7 +2741,7 @@ module \hwq_top.engine.array (i_w, clk, rst, i_valid, i_last, drain_valid, o_dat
     if (lr_7_1) begin
       out_7_1 <= $signed(acc_7_1) + $signed(pr_7_1);
     end
-    if (_0067_) begin
+    if (_0068_) begin
       acc_7_1 <= 26'h0000000;
     end else begin
       acc_7_1 <= $signed(acc_7_1) + $signed(pr_7_1);
@@ -2771,7 +2749,7 @@ module \hwq_top.engine.array (i_w, clk, rst, i_valid, i_last, drain_valid, o_dat
     if (lr_7_0) begin
       out_7_0 <= $signed(acc_7_0) + $signed(pr_7_0);
     end
-    if (_0068_) begin
+    if (_0069_) begin
       acc_7_0 <= 26'h0000000;
     end else begin
       acc_7_0 <= $signed(acc_7_0) + $signed(pr_7_0);
@@ -2779,7 +2757,7 @@ module \hwq_top.engine.array (i_w, clk, rst, i_valid, i_last, drain_valid, o_dat
     if (lr_6_7) begin
       out_6_7 <= $signed(acc_6_7) + $signed(pr_6_7);
     end
-    if (_0069_) begin
+    if (_0070_) begin
       acc_6_7 <= 26'h0000000;
     end else begin
       acc_6_7 <= $signed(acc_6_7) + $signed(pr_6_7);
@@ -2787,7 +2765,7 @@ module \hwq_top.engine.array (i_w, clk, rst, i_valid, i_last, drain_valid, o_dat
     if (lr_6_6) begin
       out_6_6 <= $signed(acc_6_6) + $signed(pr_6_6);
     end
-    if (_0070_) begin
+    if (_0071_) begin
       acc_6_6 <= 26'h0000000;
     end else begin
       acc_6_6 <= $signed(acc_6_6) + $signed(pr_6_6);
@@ -2795,7 +2773,7 @@ module \hwq_top.engine.array (i_w, clk, rst, i_valid, i_last, drain_valid, o_dat
     if (lr_6_5) begin
       out_6_5 <= $signed(acc_6_5) + $signed(pr_6_5);
     end
-    if (_0071_) begin
+    if (_0072_) begin
       acc_6_5 <= 26'h0000000;
     end else begin
       acc_6_5 <= $signed(acc_6_5) + $signed(pr_6_5);
@@ -2803,7 +2781,7 @@ module \hwq_top.engine.array (i_w, clk, rst, i_valid, i_last, drain_valid, o_dat
     if (lr_6_4) begin
       out_6_4 <= $signed(acc_6_4) + $signed(pr_6_4);
     end
-    if (_0072_) begin
+    if (_0073_) begin
       acc_6_4 <= 26'h0000000;
     end else begin
       acc_6_4 <= $signed(acc_6_4) + $signed(pr_6_4);
@@ -2811,7 +2789,7 @@ module \hwq_top.engine.array (i_w, clk, rst, i_valid, i_last, drain_valid, o_dat
     if (lr_6_3) begin
       out_6_3 <= $signed(acc_6_3) + $signed(pr_6_3);
     end
-    if (_0073_) begin
+    if (_0074_) begin
       acc_6_3 <= 26'h0000000;
     end else begin
       acc_6_3 <= $signed(acc_6_3) + $signed(pr_6_3);
@@ -2819,7 +2797,7 @@ module \hwq_top.engine.array (i_w, clk, rst, i_valid, i_last, drain_valid, o_dat
     if (lr_6_2) begin
       out_6_2 <= $signed(acc_6_2) + $signed(pr_6_2);
     end
-    if (_0074_) begin
+    if (_0075_) begin
       acc_6_2 <= 26'h0000000;
     end else begin
       acc_6_2 <= $signed(acc_6_2) + $signed(pr_6_2);
@@ -2827,7 +2805,7 @@ module \hwq_top.engine.array (i_w, clk, rst, i_valid, i_last, drain_valid, o_dat
     if (lr_6_1) begin
       out_6_1 <= $signed(acc_6_1) + $signed(pr_6_1);
     end
-    if (_0075_) begin
+    if (_0076_) begin
       acc_6_1 <= 26'h0000000;
     end else begin
       acc_6_1 <= $signed(acc_6_1) + $signed(pr_6_1);
@@ -2835,7 +2813,7 @@ module \hwq_top.engine.array (i_w, clk, rst, i_valid, i_last, drain_valid, o_dat
     if (lr_6_0) begin
       out_6_0 <= $signed(acc_6_0) + $signed(pr_6_0);
     end
-    if (_0076_) begin
+    if (_0077_) begin
       acc_6_0 <= 26'h0000000;
     end else begin
       acc_6_0 <= $signed(acc_6_0) + $signed(pr_6_0);
@@ -2843,7 +2821,7 @@ module \hwq_top.engine.array (i_w, clk, rst, i_valid, i_last, drain_valid, o_dat
     if (lr_5_7) begin
       out_5_7 <= $signed(acc_5_7) + $signed(pr_5_7);
     end
-    if (_0077_) begin
+    if (_0078_) begin
       acc_5_7 <= 26'h0000000;
     end else begin
       acc_5_7 <= $signed(acc_5_7) + $signed(pr_5_7);
@@ -2851,7 +2829,7 @@ module \hwq_top.engine.array (i_w, clk, rst, i_valid, i_last, drain_valid, o_dat
     if (lr_5_6) begin
       out_5_6 <= $signed(acc_5_6) + $signed(pr_5_6);
     end
-    if (_0078_) begin
+    if (_0079_) begin
       acc_5_6 <= 26'h0000000;
     end else begin
       acc_5_6 <= $signed(acc_5_6) + $signed(pr_5_6);
@@ -2859,7 +2837,7 @@ module \hwq_top.engine.array (i_w, clk, rst, i_valid, i_last, drain_valid, o_dat
     if (lr_5_5) begin
       out_5_5 <= $signed(acc_5_5) + $signed(pr_5_5);
     end
-    if (_0079_) begin
+    if (_0080_) begin
       acc_5_5 <= 26'h0000000;
     end else begin
       acc_5_5 <= $signed(acc_5_5) + $signed(pr_5_5);
@@ -2867,7 +2845,7 @@ module \hwq_top.engine.array (i_w, clk, rst, i_valid, i_last, drain_valid, o_dat
     if (lr_5_4) begin
       out_5_4 <= $signed(acc_5_4) + $signed(pr_5_4);
     end
-    if (_0080_) begin
+    if (_0081_) begin
       acc_5_4 <= 26'h0000000;
     end else begin
       acc_5_4 <= $signed(acc_5_4) + $signed(pr_5_4);
@@ -2875,7 +2853,7 @@ module \hwq_top.engine.array (i_w, clk, rst, i_valid, i_last, drain_valid, o_dat
     if (lr_5_3) begin
       out_5_3 <= $signed(acc_5_3) + $signed(pr_5_3);
     end
-    if (_0081_) begin
+    if (_0082_) begin
       acc_5_3 <= 26'h0000000;
     end else begin
       acc_5_3 <= $signed(acc_5_3) + $signed(pr_5_3);
@@ -2883,7 +2861,7 @@ module \hwq_top.engine.array (i_w, clk, rst, i_valid, i_last, drain_valid, o_dat
     if (lr_5_2) begin
       out_5_2 <= $signed(acc_5_2) + $signed(pr_5_2);
     end
-    if (_0082_) begin
+    if (_0083_) begin
       acc_5_2 <= 26'h0000000;
     end else begin
       acc_5_2 <= $signed(acc_5_2) + $signed(pr_5_2);
@@ -2891,7 +2869,7 @@ module \hwq_top.engine.array (i_w, clk, rst, i_valid, i_last, drain_valid, o_dat
     if (lr_5_1) begin
       out_5_1 <= $signed(acc_5_1) + $signed(pr_5_1);
     end
-    if (_0083_) begin
+    if (_0084_) begin
       acc_5_1 <= 26'h0000000;
     end else begin
       acc_5_1 <= $signed(acc_5_1) + $signed(pr_5_1);
@@ -2899,7 +2877,7 @@ module \hwq_top.engine.array (i_w, clk, rst, i_valid, i_last, drain_valid, o_dat
     if (lr_5_0) begin
       out_5_0 <= $signed(acc_5_0) + $signed(pr_5_0);
     end
-    if (_0084_) begin
+    if (_0085_) begin
       acc_5_0 <= 26'h0000000;
     end else begin
       acc_5_0 <= $signed(acc_5_0) + $signed(pr_5_0);
@@ -2907,7 +2885,7 @@ module \hwq_top.engine.array (i_w, clk, rst, i_valid, i_last, drain_valid, o_dat
     if (lr_4_7) begin
       out_4_7 <= $signed(acc_4_7) + $signed(pr_4_7);
     end
-    if (_0085_) begin
+    if (_0086_) begin
       acc_4_7 <= 26'h0000000;
     end else begin
       acc_4_7 <= $signed(acc_4_7) + $signed(pr_4_7);
@@ -2915,7 +2893,7 @@ module \hwq_top.engine.array (i_w, clk, rst, i_valid, i_last, drain_valid, o_dat
     if (lr_4_6) begin
       out_4_6 <= $signed(acc_4_6) + $signed(pr_4_6);
     end
-    if (_0086_) begin
+    if (_0087_) begin
       acc_4_6 <= 26'h0000000;
     end else begin
       acc_4_6 <= $signed(acc_4_6) + $signed(pr_4_6);
@@ -2923,7 +2901,7 @@ module \hwq_top.engine.array (i_w, clk, rst, i_valid, i_last, drain_valid, o_dat
     if (lr_4_5) begin
       out_4_5 <= $signed(acc_4_5) + $signed(pr_4_5);
     end
-    if (_0087_) begin
+    if (_0088_) begin
       acc_4_5 <= 26'h0000000;
     end else begin
       acc_4_5 <= $signed(acc_4_5) + $signed(pr_4_5);
@@ -2931,7 +2909,7 @@ module \hwq_top.engine.array (i_w, clk, rst, i_valid, i_last, drain_valid, o_dat
     if (lr_4_4) begin
       out_4_4 <= $signed(acc_4_4) + $signed(pr_4_4);
     end
-    if (_0088_) begin
+    if (_0089_) begin
       acc_4_4 <= 26'h0000000;
     end else begin
       acc_4_4 <= $signed(acc_4_4) + $signed(pr_4_4);
@@ -2939,7 +2917,7 @@ module \hwq_top.engine.array (i_w, clk, rst, i_valid, i_last, drain_valid, o_dat
     if (lr_4_3) begin
       out_4_3 <= $signed(acc_4_3) + $signed(pr_4_3);
     end
-    if (_0089_) begin
+    if (_0090_) begin
       acc_4_3 <= 26'h0000000;
     end else begin
       acc_4_3 <= $signed(acc_4_3) + $signed(pr_4_3);
@@ -2947,7 +2925,7 @@ module \hwq_top.engine.array (i_w, clk, rst, i_valid, i_last, drain_valid, o_dat
     if (lr_4_2) begin
       out_4_2 <= $signed(acc_4_2) + $signed(pr_4_2);
     end
-    if (_0090_) begin
+    if (_0091_) begin
       acc_4_2 <= 26'h0000000;
     end else begin
       acc_4_2 <= $signed(acc_4_2) + $signed(pr_4_2);
@@ -2955,7 +2933,7 @@ module \hwq_top.engine.array (i_w, clk, rst, i_valid, i_last, drain_valid, o_dat
     if (lr_4_1) begin
       out_4_1 <= $signed(acc_4_1) + $signed(pr_4_1);
     end
-    if (_0091_) begin
+    if (_0092_) begin
       acc_4_1 <= 26'h0000000;
     end else begin
       acc_4_1 <= $signed(acc_4_1) + $signed(pr_4_1);
@@ -2963,7 +2941,7 @@ module \hwq_top.engine.array (i_w, clk, rst, i_valid, i_last, drain_valid, o_dat
     if (lr_4_0) begin
       out_4_0 <= $signed(acc_4_0) + $signed(pr_4_0);
     end
-    if (_0092_) begin
+    if (_0093_) begin
       acc_4_0 <= 26'h0000000;
     end else begin
       acc_4_0 <= $signed(acc_4_0) + $signed(pr_4_0);
@@ -2971,7 +2949,7 @@ module \hwq_top.engine.array (i_w, clk, rst, i_valid, i_last, drain_valid, o_dat
     if (lr_3_7) begin
       out_3_7 <= $signed(acc_3_7) + $signed(pr_3_7);
     end
-    if (_0093_) begin
+    if (_0094_) begin
       acc_3_7 <= 26'h0000000;
     end else begin
       acc_3_7 <= $signed(acc_3_7) + $signed(pr_3_7);
@@ -2979,7 +2957,7 @@ module \hwq_top.engine.array (i_w, clk, rst, i_valid, i_last, drain_valid, o_dat
     if (lr_3_6) begin
       out_3_6 <= $signed(acc_3_6) + $signed(pr_3_6);
     end
-    if (_0094_) begin
+    if (_0095_) begin
       acc_3_6 <= 26'h0000000;
     end else begin
       acc_3_6 <= $signed(acc_3_6) + $signed(pr_3_6);
@@ -2987,7 +2965,7 @@ module \hwq_top.engine.array (i_w, clk, rst, i_valid, i_last, drain_valid, o_dat
     if (lr_3_5) begin
       out_3_5 <= $signed(acc_3_5) + $signed(pr_3_5);
     end
-    if (_0095_) begin
+    if (_0096_) begin
       acc_3_5 <= 26'h0000000;
     end else begin
       acc_3_5 <= $signed(acc_3_5) + $signed(pr_3_5);
@@ -2995,7 +2973,7 @@ module \hwq_top.engine.array (i_w, clk, rst, i_valid, i_last, drain_valid, o_dat
     if (lr_3_4) begin
       out_3_4 <= $signed(acc_3_4) + $signed(pr_3_4);
     end
-    if (_0096_) begin
+    if (_0097_) begin
       acc_3_4 <= 26'h0000000;
     end else begin
       acc_3_4 <= $signed(acc_3_4) + $signed(pr_3_4);
@@ -3003,7 +2981,7 @@ module \hwq_top.engine.array (i_w, clk, rst, i_valid, i_last, drain_valid, o_dat
     if (lr_3_3) begin
       out_3_3 <= $signed(acc_3_3) + $signed(pr_3_3);
     end
-    if (_0097_) begin
+    if (_0098_) begin
       acc_3_3 <= 26'h0000000;
     end else begin
       acc_3_3 <= $signed(acc_3_3) + $signed(pr_3_3);
@@ -3011,7 +2989,7 @@ module \hwq_top.engine.array (i_w, clk, rst, i_valid, i_last, drain_valid, o_dat
     if (lr_3_2) begin
       out_3_2 <= $signed(acc_3_2) + $signed(pr_3_2);
     end
-    if (_0098_) begin
+    if (_0099_) begin
       acc_3_2 <= 26'h0000000;
     end else begin
       acc_3_2 <= $signed(acc_3_2) + $signed(pr_3_2);
@@ -3019,7 +2997,7 @@ module \hwq_top.engine.array (i_w, clk, rst, i_valid, i_last, drain_valid, o_dat
     if (lr_3_1) begin
       out_3_1 <= $signed(acc_3_1) + $signed(pr_3_1);
     end
-    if (_0099_) begin
+    if (_0100_) begin
       acc_3_1 <= 26'h0000000;
     end else begin
       acc_3_1 <= $signed(acc_3_1) + $signed(pr_3_1);
@@ -3027,7 +3005,7 @@ module \hwq_top.engine.array (i_w, clk, rst, i_valid, i_last, drain_valid, o_dat
     if (lr_3_0) begin
       out_3_0 <= $signed(acc_3_0) + $signed(pr_3_0);
     end
-    if (_0100_) begin
+    if (_0101_) begin
       acc_3_0 <= 26'h0000000;
     end else begin
       acc_3_0 <= $signed(acc_3_0) + $signed(pr_3_0);
@@ -3035,7 +3013,7 @@ module \hwq_top.engine.array (i_w, clk, rst, i_valid, i_last, drain_valid, o_dat
     if (lr_2_7) begin
       out_2_7 <= $signed(acc_2_7) + $signed(pr_2_7);
     end
-    if (_0101_) begin
+    if (_0102_) begin
       acc_2_7 <= 26'h0000000;
     end else begin
       acc_2_7 <= $signed(acc_2_7) + $signed(pr_2_7);
@@ -3043,7 +3021,7 @@ module \hwq_top.engine.array (i_w, clk, rst, i_valid, i_last, drain_valid, o_dat
     if (lr_2_6) begin
       out_2_6 <= $signed(acc_2_6) + $signed(pr_2_6);
     end
-    if (_0102_) begin
+    if (_0103_) begin
       acc_2_6 <= 26'h0000000;
     end else begin
       acc_2_6 <= $signed(acc_2_6) + $signed(pr_2_6);
@@ -3051,7 +3029,7 @@ module \hwq_top.engine.array (i_w, clk, rst, i_valid, i_last, drain_valid, o_dat
     if (lr_2_5) begin
       out_2_5 <= $signed(acc_2_5) + $signed(pr_2_5);
     end
-    if (_0103_) begin
+    if (_0104_) begin
       acc_2_5 <= 26'h0000000;
     end else begin
       acc_2_5 <= $signed(acc_2_5) + $signed(pr_2_5);
@@ -3059,7 +3037,7 @@ module \hwq_top.engine.array (i_w, clk, rst, i_valid, i_last, drain_valid, o_dat
     if (lr_2_4) begin
       out_2_4 <= $signed(acc_2_4) + $signed(pr_2_4);
     end
-    if (_0104_) begin
+    if (_0105_) begin
       acc_2_4 <= 26'h0000000;
     end else begin
       acc_2_4 <= $signed(acc_2_4) + $signed(pr_2_4);
@@ -3067,7 +3045,7 @@ module \hwq_top.engine.array (i_w, clk, rst, i_valid, i_last, drain_valid, o_dat
     if (lr_2_3) begin
       out_2_3 <= $signed(acc_2_3) + $signed(pr_2_3);
     end
-    if (_0105_) begin
+    if (_0106_) begin
       acc_2_3 <= 26'h0000000;
     end else begin
       acc_2_3 <= $signed(acc_2_3) + $signed(pr_2_3);
@@ -3075,7 +3053,7 @@ module \hwq_top.engine.array (i_w, clk, rst, i_valid, i_last, drain_valid, o_dat
     if (lr_2_2) begin
       out_2_2 <= $signed(acc_2_2) + $signed(pr_2_2);
     end
-    if (_0106_) begin
+    if (_0107_) begin
       acc_2_2 <= 26'h0000000;
     end else begin
       acc_2_2 <= $signed(acc_2_2) + $signed(pr_2_2);
@@ -3083,7 +3061,7 @@ module \hwq_top.engine.array (i_w, clk, rst, i_valid, i_last, drain_valid, o_dat
     if (lr_2_1) begin
       out_2_1 <= $signed(acc_2_1) + $signed(pr_2_1);
     end
-    if (_0107_) begin
+    if (_0108_) begin
       acc_2_1 <= 26'h0000000;
     end else begin
       acc_2_1 <= $signed(acc_2_1) + $signed(pr_2_1);
@@ -3091,7 +3069,7 @@ module \hwq_top.engine.array (i_w, clk, rst, i_valid, i_last, drain_valid, o_dat
     if (lr_2_0) begin
       out_2_0 <= $signed(acc_2_0) + $signed(pr_2_0);
     end
-    if (_0108_) begin
+    if (_0109_) begin
       acc_2_0 <= 26'h0000000;
     end else begin
       acc_2_0 <= $signed(acc_2_0) + $signed(pr_2_0);
@@ -3099,7 +3077,7 @@ module \hwq_top.engine.array (i_w, clk, rst, i_valid, i_last, drain_valid, o_dat
     if (lr_1_7) begin
       out_1_7 <= $signed(acc_1_7) + $signed(pr_1_7);
     end
-    if (_0109_) begin
+    if (_0110_) begin
       acc_1_7 <= 26'h0000000;
     end else begin
       acc_1_7 <= $signed(acc_1_7) + $signed(pr_1_7);
@@ -3107,7 +3085,7 @@ module \hwq_top.engine.array (i_w, clk, rst, i_valid, i_last, drain_valid, o_dat
     if (lr_1_6) begin
       out_1_6 <= $signed(acc_1_6) + $signed(pr_1_6);
     end
-    if (_0110_) begin
+    if (_0111_) begin
       acc_1_6 <= 26'h0000000;
     end else begin
       acc_1_6 <= $signed(acc_1_6) + $signed(pr_1_6);
@@ -3115,7 +3093,7 @@ module \hwq_top.engine.array (i_w, clk, rst, i_valid, i_last, drain_valid, o_dat
     if (lr_1_5) begin
       out_1_5 <= $signed(acc_1_5) + $signed(pr_1_5);
     end
-    if (_0111_) begin
+    if (_0112_) begin
       acc_1_5 <= 26'h0000000;
     end else begin
       acc_1_5 <= $signed(acc_1_5) + $signed(pr_1_5);
@@ -3123,7 +3101,7 @@ module \hwq_top.engine.array (i_w, clk, rst, i_valid, i_last, drain_valid, o_dat
     if (lr_1_4) begin
       out_1_4 <= $signed(acc_1_4) + $signed(pr_1_4);
     end
-    if (_0112_) begin
+    if (_0113_) begin
       acc_1_4 <= 26'h0000000;
     end else begin
       acc_1_4 <= $signed(acc_1_4) + $signed(pr_1_4);
@@ -3131,7 +3109,7 @@ module \hwq_top.engine.array (i_w, clk, rst, i_valid, i_last, drain_valid, o_dat
     if (lr_1_3) begin
       out_1_3 <= $signed(acc_1_3) + $signed(pr_1_3);
     end
-    if (_0113_) begin
+    if (_0114_) begin
       acc_1_3 <= 26'h0000000;
     end else begin
       acc_1_3 <= $signed(acc_1_3) + $signed(pr_1_3);
@@ -3139,7 +3117,7 @@ module \hwq_top.engine.array (i_w, clk, rst, i_valid, i_last, drain_valid, o_dat
     if (lr_1_2) begin
       out_1_2 <= $signed(acc_1_2) + $signed(pr_1_2);
     end
-    if (_0114_) begin
+    if (_0115_) begin
       acc_1_2 <= 26'h0000000;
     end else begin
       acc_1_2 <= $signed(acc_1_2) + $signed(pr_1_2);
@@ -3147,7 +3125,7 @@ module \hwq_top.engine.array (i_w, clk, rst, i_valid, i_last, drain_valid, o_dat
     if (lr_1_1) begin
       out_1_1 <= $signed(acc_1_1) + $signed(pr_1_1);
     end
-    if (_0115_) begin
+    if (_0116_) begin
       acc_1_1 <= 26'h0000000;
     end else begin
       acc_1_1 <= $signed(acc_1_1) + $signed(pr_1_1);
@@ -3155,7 +3133,7 @@ module \hwq_top.engine.array (i_w, clk, rst, i_valid, i_last, drain_valid, o_dat
     if (lr_1_0) begin
       out_1_0 <= $signed(acc_1_0) + $signed(pr_1_0);
     end
-    if (_0116_) begin
+    if (_0117_) begin
       acc_1_0 <= 26'h0000000;
     end else begin
       acc_1_0 <= $signed(acc_1_0) + $signed(pr_1_0);
@@ -3163,7 +3141,7 @@ module \hwq_top.engine.array (i_w, clk, rst, i_valid, i_last, drain_valid, o_dat
     if (lr_0_7) begin
       out_0_7 <= $signed(acc_0_7) + $signed(pr_0_7);
     end
-    if (_0117_) begin
+    if (_0118_) begin
       acc_0_7 <= 26'h0000000;
     end else begin
       acc_0_7 <= $signed(acc_0_7) + $signed(pr_0_7);
@@ -3171,7 +3149,7 @@ module \hwq_top.engine.array (i_w, clk, rst, i_valid, i_last, drain_valid, o_dat
     if (lr_0_6) begin
       out_0_6 <= $signed(acc_0_6) + $signed(pr_0_6);
     end
-    if (_0118_) begin
+    if (_0119_) begin
       acc_0_6 <= 26'h0000000;
     end else begin
       acc_0_6 <= $signed(acc_0_6) + $signed(pr_0_6);
@@ -3179,7 +3157,7 @@ module \hwq_top.engine.array (i_w, clk, rst, i_valid, i_last, drain_valid, o_dat
     if (lr_0_5) begin
       out_0_5 <= $signed(acc_0_5) + $signed(pr_0_5);
     end
-    if (_0119_) begin
+    if (_0120_) begin
       acc_0_5 <= 26'h0000000;
     end else begin
       acc_0_5 <= $signed(acc_0_5) + $signed(pr_0_5);
@@ -3187,7 +3165,7 @@ module \hwq_top.engine.array (i_w, clk, rst, i_valid, i_last, drain_valid, o_dat
     if (lr_0_4) begin
       out_0_4 <= $signed(acc_0_4) + $signed(pr_0_4);
     end
-    if (_0120_) begin
+    if (_0121_) begin
       acc_0_4 <= 26'h0000000;
     end else begin
       acc_0_4 <= $signed(acc_0_4) + $signed(pr_0_4);
@@ -3195,7 +3173,7 @@ module \hwq_top.engine.array (i_w, clk, rst, i_valid, i_last, drain_valid, o_dat
     if (lr_0_3) begin
       out_0_3 <= $signed(acc_0_3) + $signed(pr_0_3);
     end
-    if (_0121_) begin
+    if (_0122_) begin
       acc_0_3 <= 26'h0000000;
     end else begin
       acc_0_3 <= $signed(acc_0_3) + $signed(pr_0_3);
@@ -3203,7 +3181,7 @@ module \hwq_top.engine.array (i_w, clk, rst, i_valid, i_last, drain_valid, o_dat
     if (lr_0_2) begin
       out_0_2 <= $signed(acc_0_2) + $signed(pr_0_2);
     end
-    if (_0122_) begin
+    if (_0123_) begin
       acc_0_2 <= 26'h0000000;
     end else begin
       acc_0_2 <= $signed(acc_0_2) + $signed(pr_0_2);
@@ -3211,7 +3189,7 @@ module \hwq_top.engine.array (i_w, clk, rst, i_valid, i_last, drain_valid, o_dat
     if (lr_0_1) begin
       out_0_1 <= $signed(acc_0_1) + $signed(pr_0_1);
     end
-    if (_0123_) begin
+    if (_0124_) begin
       acc_0_1 <= 26'h0000000;
     end else begin
       acc_0_1 <= $signed(acc_0_1) + $signed(pr_0_1);
@@ -3219,12 +3197,12 @@ module \hwq_top.engine.array (i_w, clk, rst, i_valid, i_last, drain_valid, o_dat
     if (lr_0_0) begin
       out_0_0 <= $signed(acc_0_0) + $signed(pr_0_0);
     end
-    if (_0124_) begin
+    if (_0125_) begin
       acc_0_0 <= 26'h0000000;
     end else begin
       acc_0_0 <= $signed(acc_0_0) + $signed(pr_0_0);
     end
-    if (!in_valid) begin
+    if (in_idle) begin
       skew_w7_d0 <= 8'h00;
       skew_w6_d0 <= 8'h00;
       skew_w5_d0 <= 8'h00;
@@ -3241,37 +3219,37 @@ module \hwq_top.engine.array (i_w, clk, rst, i_valid, i_last, drain_valid, o_dat
       skew_w2_d0 <= in_w2;
       skew_w1_d0 <= in_w1;
     end
-    if (_0125_) begin
+    if (_0126_) begin
       skew_a7_d0 <= 8'h00;
     end else begin
       skew_a7_d0 <= in_a7;
     end
-    if (_0126_) begin
+    if (_0127_) begin
       skew_a6_d0 <= 8'h00;
     end else begin
       skew_a6_d0 <= in_a6;
     end
-    if (_0127_) begin
+    if (_0128_) begin
       skew_a5_d0 <= 8'h00;
     end else begin
       skew_a5_d0 <= in_a5;
     end
-    if (_0128_) begin
+    if (_0129_) begin
       skew_a4_d0 <= 8'h00;
     end else begin
       skew_a4_d0 <= in_a4;
     end
-    if (_0129_) begin
+    if (_0130_) begin
       skew_a3_d0 <= 8'h00;
     end else begin
       skew_a3_d0 <= in_a3;
     end
-    if (_0130_) begin
+    if (_0131_) begin
       skew_a2_d0 <= 8'h00;
     end else begin
       skew_a2_d0 <= in_a2;
     end
-    if (_0131_) begin
+    if (_0132_) begin
       skew_a1_d0 <= 8'h00;
     end else begin
       skew_a1_d0 <= in_a1;
@@ -4242,10 +4220,10 @@ module \hwq_top.engine.requant (rst, i_bias, i_multiplier, i_shift, zero_point, 
   wire [31:0] _0323_;
   wire [31:0] _0324_;
   wire [31:0] _0325_;
-  wire [7:0] _0326_;
-  wire [7:0] _0327_;
-  wire _0328_;
-  wire _0329_;
+  wire [31:0] _0326_;
+  wire [31:0] _0327_;
+  wire [7:0] _0328_;
+  wire [7:0] _0329_;
   wire _0330_;
   wire _0331_;
   wire _0332_;
@@ -4285,9 +4263,9 @@ module \hwq_top.engine.requant (rst, i_bias, i_multiplier, i_shift, zero_point, 
   wire _0366_;
   wire _0367_;
   wire _0368_;
-  wire [7:0] _0369_;
+  wire _0369_;
   wire _0370_;
-  wire _0371_;
+  wire [7:0] _0371_;
   wire _0372_;
   wire _0373_;
   wire _0374_;
@@ -4303,9 +4281,9 @@ module \hwq_top.engine.requant (rst, i_bias, i_multiplier, i_shift, zero_point, 
   wire _0384_;
   wire _0385_;
   wire _0386_;
-  wire [7:0] _0387_;
+  wire _0387_;
   wire _0388_;
-  wire _0389_;
+  wire [7:0] _0389_;
   wire _0390_;
   wire _0391_;
   wire _0392_;
@@ -4365,9 +4343,9 @@ module \hwq_top.engine.requant (rst, i_bias, i_multiplier, i_shift, zero_point, 
   wire _0446_;
   wire _0447_;
   wire _0448_;
-  wire [7:0] _0449_;
+  wire _0449_;
   wire _0450_;
-  wire _0451_;
+  wire [7:0] _0451_;
   wire _0452_;
   wire _0453_;
   wire _0454_;
@@ -4383,9 +4361,9 @@ module \hwq_top.engine.requant (rst, i_bias, i_multiplier, i_shift, zero_point, 
   wire _0464_;
   wire _0465_;
   wire _0466_;
-  wire [7:0] _0467_;
+  wire _0467_;
   wire _0468_;
-  wire _0469_;
+  wire [7:0] _0469_;
   wire _0470_;
   wire _0471_;
   wire _0472_;
@@ -4440,8 +4418,8 @@ module \hwq_top.engine.requant (rst, i_bias, i_multiplier, i_shift, zero_point, 
   wire _0521_;
   wire _0522_;
   wire _0523_;
-  wire [7:0] _0524_;
-  wire [7:0] _0525_;
+  wire _0524_;
+  wire _0525_;
   wire [7:0] _0526_;
   wire [7:0] _0527_;
   wire [7:0] _0528_;
@@ -4450,6 +4428,8 @@ module \hwq_top.engine.requant (rst, i_bias, i_multiplier, i_shift, zero_point, 
   wire [7:0] _0531_;
   wire [7:0] _0532_;
   wire [7:0] _0533_;
+  wire [7:0] _0534_;
+  wire [7:0] _0535_;
   wire [7:0] \$signal ;
   wire [3:0] \$signal$100 ;
   wire [7:0] \$signal$104 ;
@@ -4528,8 +4508,8 @@ module \hwq_top.engine.requant (rst, i_bias, i_multiplier, i_shift, zero_point, 
   wire [30:0] half_5;
   wire [30:0] half_6;
   wire [30:0] half_7;
-  wire [29:0] halfm_0;
-  wire [31:0] halfm_1;
+  wire [19:0] halfm_0;
+  wire [14:0] halfm_1;
   wire [17:0] halfm_2;
   wire [20:0] halfm_3;
   wire [23:0] halfm_4;
@@ -4853,21 +4833,21 @@ module \hwq_top.engine.requant (rst, i_bias, i_multiplier, i_shift, zero_point, 
   assign _0033_ = \$signal [5] & \$signal$79 [1];
   assign halfm_0[19] = \$signal$77 [6] | _0033_;
   assign _0034_ = \$signal [5] & \$signal$79 [2];
-  assign halfm_0[20] = \$signal$77 [6] | _0034_;
+  assign _0322_[20] = \$signal$77 [6] | _0034_;
   assign _0035_ = \$signal [5] & \$signal$79 [3];
-  assign halfm_0[21] = \$signal$77 [6] | _0035_;
+  assign _0322_[21] = \$signal$77 [6] | _0035_;
   assign _0036_ = \$signal [6] & \$signal$79 [0];
-  assign halfm_0[22] = \$signal$77 [7] | _0036_;
+  assign _0322_[22] = \$signal$77 [7] | _0036_;
   assign _0037_ = \$signal [6] & \$signal$79 [1];
-  assign halfm_0[23] = \$signal$77 [7] | _0037_;
+  assign _0322_[23] = \$signal$77 [7] | _0037_;
   assign _0038_ = \$signal [6] & \$signal$79 [2];
-  assign halfm_0[24] = \$signal$77 [7] | _0038_;
+  assign _0322_[24] = \$signal$77 [7] | _0038_;
   assign _0039_ = \$signal [6] & \$signal$79 [3];
-  assign halfm_0[25] = \$signal$77 [7] | _0039_;
-  assign halfm_0[26] = \$signal [7] & \$signal$79 [0];
-  assign halfm_0[27] = \$signal [7] & \$signal$79 [1];
-  assign halfm_0[28] = \$signal [7] & \$signal$79 [2];
-  assign halfm_0[29] = \$signal [7] & \$signal$79 [3];
+  assign _0322_[25] = \$signal$77 [7] | _0039_;
+  assign _0322_[26] = \$signal [7] & \$signal$79 [0];
+  assign _0322_[27] = \$signal [7] & \$signal$79 [1];
+  assign _0322_[28] = \$signal [7] & \$signal$79 [2];
+  assign _0322_[29] = \$signal [7] & \$signal$79 [3];
   assign half_1[0] = \$signal$83 [0] & \$signal$85 [1];
   assign half_1[1] = \$signal$83 [0] & \$signal$85 [2];
   assign half_1[2] = \$signal$83 [0] & \$signal$85 [3];
@@ -4930,31 +4910,31 @@ module \hwq_top.engine.requant (rst, i_bias, i_multiplier, i_shift, zero_point, 
   assign _0058_ = \$signal$83 [4] & \$signal$86 [0];
   assign halfm_1[14] = \$signal$84 [5] | _0058_;
   assign _0059_ = \$signal$83 [4] & \$signal$86 [1];
-  assign halfm_1[15] = \$signal$84 [5] | _0059_;
+  assign _0323_[15] = \$signal$84 [5] | _0059_;
   assign _0060_ = \$signal$83 [4] & \$signal$86 [2];
-  assign halfm_1[16] = \$signal$84 [5] | _0060_;
+  assign _0323_[16] = \$signal$84 [5] | _0060_;
   assign _0061_ = \$signal$83 [4] & \$signal$86 [3];
-  assign halfm_1[17] = \$signal$84 [5] | _0061_;
+  assign _0323_[17] = \$signal$84 [5] | _0061_;
   assign _0062_ = \$signal$83 [5] & \$signal$86 [0];
-  assign halfm_1[18] = \$signal$84 [6] | _0062_;
+  assign _0323_[18] = \$signal$84 [6] | _0062_;
   assign _0064_ = \$signal$83 [5] & \$signal$86 [1];
-  assign halfm_1[19] = \$signal$84 [6] | _0064_;
+  assign _0323_[19] = \$signal$84 [6] | _0064_;
   assign _0065_ = \$signal$83 [5] & \$signal$86 [2];
-  assign halfm_1[20] = \$signal$84 [6] | _0065_;
+  assign _0323_[20] = \$signal$84 [6] | _0065_;
   assign _0066_ = \$signal$83 [5] & \$signal$86 [3];
-  assign halfm_1[21] = \$signal$84 [6] | _0066_;
+  assign _0323_[21] = \$signal$84 [6] | _0066_;
   assign _0067_ = \$signal$83 [6] & \$signal$86 [0];
-  assign halfm_1[22] = \$signal$84 [7] | _0067_;
+  assign _0323_[22] = \$signal$84 [7] | _0067_;
   assign _0068_ = \$signal$83 [6] & \$signal$86 [1];
-  assign halfm_1[23] = \$signal$84 [7] | _0068_;
+  assign _0323_[23] = \$signal$84 [7] | _0068_;
   assign _0070_ = \$signal$83 [6] & \$signal$86 [2];
-  assign halfm_1[24] = \$signal$84 [7] | _0070_;
+  assign _0323_[24] = \$signal$84 [7] | _0070_;
   assign _0071_ = \$signal$83 [6] & \$signal$86 [3];
-  assign halfm_1[25] = \$signal$84 [7] | _0071_;
-  assign halfm_1[26] = \$signal$83 [7] & \$signal$86 [0];
-  assign halfm_1[27] = \$signal$83 [7] & \$signal$86 [1];
-  assign halfm_1[28] = \$signal$83 [7] & \$signal$86 [2];
-  assign halfm_1[29] = \$signal$83 [7] & \$signal$86 [3];
+  assign _0323_[25] = \$signal$84 [7] | _0071_;
+  assign _0323_[26] = \$signal$83 [7] & \$signal$86 [0];
+  assign _0323_[27] = \$signal$83 [7] & \$signal$86 [1];
+  assign _0323_[28] = \$signal$83 [7] & \$signal$86 [2];
+  assign _0323_[29] = \$signal$83 [7] & \$signal$86 [3];
   assign half_2[0] = \$signal$90 [0] & \$signal$92 [1];
   assign half_2[1] = \$signal$90 [0] & \$signal$92 [2];
   assign half_2[2] = \$signal$90 [0] & \$signal$92 [3];
@@ -5023,25 +5003,25 @@ module \hwq_top.engine.requant (rst, i_bias, i_multiplier, i_shift, zero_point, 
   assign _0094_ = \$signal$90 [4] & \$signal$93 [3];
   assign halfm_2[17] = \$signal$91 [5] | _0094_;
   assign _0095_ = \$signal$90 [5] & \$signal$93 [0];
-  assign _0322_[18] = \$signal$91 [6] | _0095_;
+  assign _0324_[18] = \$signal$91 [6] | _0095_;
   assign _0096_ = \$signal$90 [5] & \$signal$93 [1];
-  assign _0322_[19] = \$signal$91 [6] | _0096_;
+  assign _0324_[19] = \$signal$91 [6] | _0096_;
   assign _0097_ = \$signal$90 [5] & \$signal$93 [2];
-  assign _0322_[20] = \$signal$91 [6] | _0097_;
+  assign _0324_[20] = \$signal$91 [6] | _0097_;
   assign _0098_ = \$signal$90 [5] & \$signal$93 [3];
-  assign _0322_[21] = \$signal$91 [6] | _0098_;
+  assign _0324_[21] = \$signal$91 [6] | _0098_;
   assign _0099_ = \$signal$90 [6] & \$signal$93 [0];
-  assign _0322_[22] = \$signal$91 [7] | _0099_;
+  assign _0324_[22] = \$signal$91 [7] | _0099_;
   assign _0101_ = \$signal$90 [6] & \$signal$93 [1];
-  assign _0322_[23] = \$signal$91 [7] | _0101_;
+  assign _0324_[23] = \$signal$91 [7] | _0101_;
   assign _0102_ = \$signal$90 [6] & \$signal$93 [2];
-  assign _0322_[24] = \$signal$91 [7] | _0102_;
+  assign _0324_[24] = \$signal$91 [7] | _0102_;
   assign _0103_ = \$signal$90 [6] & \$signal$93 [3];
-  assign _0322_[25] = \$signal$91 [7] | _0103_;
-  assign _0322_[26] = \$signal$90 [7] & \$signal$93 [0];
-  assign _0322_[27] = \$signal$90 [7] & \$signal$93 [1];
-  assign _0322_[28] = \$signal$90 [7] & \$signal$93 [2];
-  assign _0322_[29] = \$signal$90 [7] & \$signal$93 [3];
+  assign _0324_[25] = \$signal$91 [7] | _0103_;
+  assign _0324_[26] = \$signal$90 [7] & \$signal$93 [0];
+  assign _0324_[27] = \$signal$90 [7] & \$signal$93 [1];
+  assign _0324_[28] = \$signal$90 [7] & \$signal$93 [2];
+  assign _0324_[29] = \$signal$90 [7] & \$signal$93 [3];
   assign half_3[0] = \$signal$97 [0] & \$signal$99 [1];
   assign half_3[1] = \$signal$97 [0] & \$signal$99 [2];
   assign half_3[2] = \$signal$97 [0] & \$signal$99 [3];
@@ -5116,19 +5096,19 @@ module \hwq_top.engine.requant (rst, i_bias, i_multiplier, i_shift, zero_point, 
   assign _0126_ = \$signal$97 [5] & \$signal$100 [2];
   assign halfm_3[20] = \$signal$98 [6] | _0126_;
   assign _0127_ = \$signal$97 [5] & \$signal$100 [3];
-  assign _0323_[21] = \$signal$98 [6] | _0127_;
+  assign _0325_[21] = \$signal$98 [6] | _0127_;
   assign _0128_ = \$signal$97 [6] & \$signal$100 [0];
-  assign _0323_[22] = \$signal$98 [7] | _0128_;
+  assign _0325_[22] = \$signal$98 [7] | _0128_;
   assign _0129_ = \$signal$97 [6] & \$signal$100 [1];
-  assign _0323_[23] = \$signal$98 [7] | _0129_;
+  assign _0325_[23] = \$signal$98 [7] | _0129_;
   assign _0130_ = \$signal$97 [6] & \$signal$100 [2];
-  assign _0323_[24] = \$signal$98 [7] | _0130_;
+  assign _0325_[24] = \$signal$98 [7] | _0130_;
   assign _0131_ = \$signal$97 [6] & \$signal$100 [3];
-  assign _0323_[25] = \$signal$98 [7] | _0131_;
-  assign _0323_[26] = \$signal$97 [7] & \$signal$100 [0];
-  assign _0323_[27] = \$signal$97 [7] & \$signal$100 [1];
-  assign _0323_[28] = \$signal$97 [7] & \$signal$100 [2];
-  assign _0323_[29] = \$signal$97 [7] & \$signal$100 [3];
+  assign _0325_[25] = \$signal$98 [7] | _0131_;
+  assign _0325_[26] = \$signal$97 [7] & \$signal$100 [0];
+  assign _0325_[27] = \$signal$97 [7] & \$signal$100 [1];
+  assign _0325_[28] = \$signal$97 [7] & \$signal$100 [2];
+  assign _0325_[29] = \$signal$97 [7] & \$signal$100 [3];
   assign half_4[0] = \$signal$104 [0] & \$signal$106 [1];
   assign half_4[1] = \$signal$104 [0] & \$signal$106 [2];
   assign half_4[2] = \$signal$104 [0] & \$signal$106 [3];
@@ -5209,13 +5189,13 @@ module \hwq_top.engine.requant (rst, i_bias, i_multiplier, i_shift, zero_point, 
   assign _0155_ = \$signal$104 [6] & \$signal$107 [1];
   assign halfm_4[23] = \$signal$105 [7] | _0155_;
   assign _0156_ = \$signal$104 [6] & \$signal$107 [2];
-  assign _0324_[24] = \$signal$105 [7] | _0156_;
+  assign _0326_[24] = \$signal$105 [7] | _0156_;
   assign _0157_ = \$signal$104 [6] & \$signal$107 [3];
-  assign _0324_[25] = \$signal$105 [7] | _0157_;
-  assign _0324_[26] = \$signal$104 [7] & \$signal$107 [0];
-  assign _0324_[27] = \$signal$104 [7] & \$signal$107 [1];
-  assign _0324_[28] = \$signal$104 [7] & \$signal$107 [2];
-  assign _0324_[29] = \$signal$104 [7] & \$signal$107 [3];
+  assign _0326_[25] = \$signal$105 [7] | _0157_;
+  assign _0326_[26] = \$signal$104 [7] & \$signal$107 [0];
+  assign _0326_[27] = \$signal$104 [7] & \$signal$107 [1];
+  assign _0326_[28] = \$signal$104 [7] & \$signal$107 [2];
+  assign _0326_[29] = \$signal$104 [7] & \$signal$107 [3];
   assign half_5[0] = \$signal$111 [0] & \$signal$113 [1];
   assign half_5[1] = \$signal$111 [0] & \$signal$113 [2];
   assign half_5[2] = \$signal$111 [0] & \$signal$113 [3];
@@ -5300,9 +5280,9 @@ module \hwq_top.engine.requant (rst, i_bias, i_multiplier, i_shift, zero_point, 
   assign _0189_ = \$signal$111 [6] & \$signal$114 [3];
   assign halfm_5[25] = \$signal$112 [7] | _0189_;
   assign halfm_5[26] = \$signal$111 [7] & \$signal$114 [0];
-  assign _0325_[27] = \$signal$111 [7] & \$signal$114 [1];
-  assign _0325_[28] = \$signal$111 [7] & \$signal$114 [2];
-  assign _0325_[29] = \$signal$111 [7] & \$signal$114 [3];
+  assign _0327_[27] = \$signal$111 [7] & \$signal$114 [1];
+  assign _0327_[28] = \$signal$111 [7] & \$signal$114 [2];
+  assign _0327_[29] = \$signal$111 [7] & \$signal$114 [3];
   assign half_6[0] = \$signal$118 [0] & \$signal$120 [1];
   assign half_6[1] = \$signal$118 [0] & \$signal$120 [2];
   assign half_6[2] = \$signal$118 [0] & \$signal$120 [3];
@@ -5557,45 +5537,45 @@ module \hwq_top.engine.requant (rst, i_bias, i_multiplier, i_shift, zero_point, 
   assign _0319_ = $signed(rq3_y7[8:0]) > $signed({ hi_z[9], hi_z[7:0] });
   assign _0320_ = ~ rq3_y7[33];
   assign _0321_ = fits_7 ? _0319_ : _0320_;
-  reg [8:0] _1419_ = 9'h000;
-  assign { hi_z[9], hi_z[7:0] } = _1419_;
-  reg [8:0] _1420_ = 9'h000;
-  assign { lo_z[9], lo_z[7:0] } = _1420_;
-  reg [30:0] _1483_ = 31'h00000000;
-  assign rq2_hf0[30:0] = _1483_;
-  reg [29:0] _1484_ = 30'h00000000;
-  assign rq2_hm0[29:0] = _1484_;
+  reg [8:0] _1421_ = 9'h000;
+  assign { hi_z[9], hi_z[7:0] } = _1421_;
+  reg [8:0] _1422_ = 9'h000;
+  assign { lo_z[9], lo_z[7:0] } = _1422_;
   reg [30:0] _1485_ = 31'h00000000;
-  assign rq2_hf1[30:0] = _1485_;
+  assign rq2_hf0[30:0] = _1485_;
   reg [29:0] _1486_ = 30'h00000000;
-  assign rq2_hm1[29:0] = _1486_;
+  assign rq2_hm0[29:0] = _1486_;
   reg [30:0] _1487_ = 31'h00000000;
-  assign rq2_hf2[30:0] = _1487_;
+  assign rq2_hf1[30:0] = _1487_;
   reg [29:0] _1488_ = 30'h00000000;
-  assign rq2_hm2[29:0] = _1488_;
+  assign rq2_hm1[29:0] = _1488_;
   reg [30:0] _1489_ = 31'h00000000;
-  assign rq2_hf3[30:0] = _1489_;
+  assign rq2_hf2[30:0] = _1489_;
   reg [29:0] _1490_ = 30'h00000000;
-  assign rq2_hm3[29:0] = _1490_;
+  assign rq2_hm2[29:0] = _1490_;
   reg [30:0] _1491_ = 31'h00000000;
-  assign rq2_hf4[30:0] = _1491_;
+  assign rq2_hf3[30:0] = _1491_;
   reg [29:0] _1492_ = 30'h00000000;
-  assign rq2_hm4[29:0] = _1492_;
+  assign rq2_hm3[29:0] = _1492_;
   reg [30:0] _1493_ = 31'h00000000;
-  assign rq2_hf5[30:0] = _1493_;
+  assign rq2_hf4[30:0] = _1493_;
   reg [29:0] _1494_ = 30'h00000000;
-  assign rq2_hm5[29:0] = _1494_;
+  assign rq2_hm4[29:0] = _1494_;
   reg [30:0] _1495_ = 31'h00000000;
-  assign rq2_hf6[30:0] = _1495_;
+  assign rq2_hf5[30:0] = _1495_;
   reg [29:0] _1496_ = 30'h00000000;
-  assign rq2_hm6[29:0] = _1496_;
+  assign rq2_hm5[29:0] = _1496_;
   reg [30:0] _1497_ = 31'h00000000;
-  assign rq2_hf7[30:0] = _1497_;
+  assign rq2_hf6[30:0] = _1497_;
   reg [29:0] _1498_ = 30'h00000000;
-  assign rq2_hm7[29:0] = _1498_;
-  assign _0326_ = _0321_ ? (* full_case = 32'd1 *) act_max : t_7;
-  assign _0327_ = _0318_ ? (* full_case = 32'd1 *) act_min : _0326_;
-  function [3:0] _1501_;
+  assign rq2_hm6[29:0] = _1498_;
+  reg [30:0] _1499_ = 31'h00000000;
+  assign rq2_hf7[30:0] = _1499_;
+  reg [29:0] _1500_ = 30'h00000000;
+  assign rq2_hm7[29:0] = _1500_;
+  assign _0328_ = _0321_ ? (* full_case = 32'd1 *) act_max : t_7;
+  assign _0329_ = _0318_ ? (* full_case = 32'd1 *) act_min : _0328_;
+  function [3:0] _1503_;
     input [3:0] a;
     input [15:0] b;
     input [3:0] s;
@@ -5603,23 +5583,23 @@ module \hwq_top.engine.requant (rst, i_bias, i_multiplier, i_shift, zero_point, 
     (* parallel_case *)
     casez (s)
       4'b???1:
-        _1501_ = b[3:0];
+        _1503_ = b[3:0];
       4'b??1?:
-        _1501_ = b[7:4];
+        _1503_ = b[7:4];
       4'b?1??:
-        _1501_ = b[11:8];
+        _1503_ = b[11:8];
       4'b1???:
-        _1501_ = b[15:12];
+        _1503_ = b[15:12];
       default:
-        _1501_ = a;
+        _1503_ = a;
     endcase
   endfunction
-  assign \$signal$128  = _1501_(4'hx, 16'h137f, { _0331_, _0330_, _0329_, _0328_ });
-  assign _0328_ = rq1_r7[1:0] == (* full_case = 32'd1 *) 2'h3;
-  assign _0329_ = rq1_r7[1:0] == (* full_case = 32'd1 *) 2'h2;
-  assign _0330_ = rq1_r7[1:0] == (* full_case = 32'd1 *) 1'h1;
-  assign _0331_ = ! (* full_case = 32'd1 *) rq1_r7[1:0];
-  function [3:0] _1506_;
+  assign \$signal$128  = _1503_(4'hx, 16'h137f, { _0333_, _0332_, _0331_, _0330_ });
+  assign _0330_ = rq1_r7[1:0] == (* full_case = 32'd1 *) 2'h3;
+  assign _0331_ = rq1_r7[1:0] == (* full_case = 32'd1 *) 2'h2;
+  assign _0332_ = rq1_r7[1:0] == (* full_case = 32'd1 *) 1'h1;
+  assign _0333_ = ! (* full_case = 32'd1 *) rq1_r7[1:0];
+  function [3:0] _1508_;
     input [3:0] a;
     input [15:0] b;
     input [3:0] s;
@@ -5627,23 +5607,23 @@ module \hwq_top.engine.requant (rst, i_bias, i_multiplier, i_shift, zero_point, 
     (* parallel_case *)
     casez (s)
       4'b???1:
-        _1506_ = b[3:0];
+        _1508_ = b[3:0];
       4'b??1?:
-        _1506_ = b[7:4];
+        _1508_ = b[7:4];
       4'b?1??:
-        _1506_ = b[11:8];
+        _1508_ = b[11:8];
       4'b1???:
-        _1506_ = b[15:12];
+        _1508_ = b[15:12];
       default:
-        _1506_ = a;
+        _1508_ = a;
     endcase
   endfunction
-  assign \$signal$127  = _1506_(4'hx, 16'h1248, { _0335_, _0334_, _0333_, _0332_ });
-  assign _0332_ = rq1_r7[1:0] == (* full_case = 32'd1 *) 2'h3;
-  assign _0333_ = rq1_r7[1:0] == (* full_case = 32'd1 *) 2'h2;
-  assign _0334_ = rq1_r7[1:0] == (* full_case = 32'd1 *) 1'h1;
-  assign _0335_ = ! (* full_case = 32'd1 *) rq1_r7[1:0];
-  function [7:0] _1511_;
+  assign \$signal$127  = _1508_(4'hx, 16'h1248, { _0337_, _0336_, _0335_, _0334_ });
+  assign _0334_ = rq1_r7[1:0] == (* full_case = 32'd1 *) 2'h3;
+  assign _0335_ = rq1_r7[1:0] == (* full_case = 32'd1 *) 2'h2;
+  assign _0336_ = rq1_r7[1:0] == (* full_case = 32'd1 *) 1'h1;
+  assign _0337_ = ! (* full_case = 32'd1 *) rq1_r7[1:0];
+  function [7:0] _1513_;
     input [7:0] a;
     input [63:0] b;
     input [7:0] s;
@@ -5651,35 +5631,35 @@ module \hwq_top.engine.requant (rst, i_bias, i_multiplier, i_shift, zero_point, 
     (* parallel_case *)
     casez (s)
       8'b???????1:
-        _1511_ = b[7:0];
+        _1513_ = b[7:0];
       8'b??????1?:
-        _1511_ = b[15:8];
+        _1513_ = b[15:8];
       8'b?????1??:
-        _1511_ = b[23:16];
+        _1513_ = b[23:16];
       8'b????1???:
-        _1511_ = b[31:24];
+        _1513_ = b[31:24];
       8'b???1????:
-        _1511_ = b[39:32];
+        _1513_ = b[39:32];
       8'b??1?????:
-        _1511_ = b[47:40];
+        _1513_ = b[47:40];
       8'b?1??????:
-        _1511_ = b[55:48];
+        _1513_ = b[55:48];
       8'b1???????:
-        _1511_ = b[63:56];
+        _1513_ = b[63:56];
       default:
-        _1511_ = a;
+        _1513_ = a;
     endcase
   endfunction
-  assign \$signal$126  = _1511_(8'hxx, 64'h0103070f1f3f7fff, { _0343_, _0342_, _0341_, _0340_, _0339_, _0338_, _0337_, _0336_ });
-  assign _0336_ = rq1_r7[4:2] == (* full_case = 32'd1 *) 3'h7;
-  assign _0337_ = rq1_r7[4:2] == (* full_case = 32'd1 *) 3'h6;
-  assign _0338_ = rq1_r7[4:2] == (* full_case = 32'd1 *) 3'h5;
-  assign _0339_ = rq1_r7[4:2] == (* full_case = 32'd1 *) 3'h4;
-  assign _0340_ = rq1_r7[4:2] == (* full_case = 32'd1 *) 2'h3;
-  assign _0341_ = rq1_r7[4:2] == (* full_case = 32'd1 *) 2'h2;
-  assign _0342_ = rq1_r7[4:2] == (* full_case = 32'd1 *) 1'h1;
-  assign _0343_ = ! (* full_case = 32'd1 *) rq1_r7[4:2];
-  function [7:0] _1520_;
+  assign \$signal$126  = _1513_(8'hxx, 64'h0103070f1f3f7fff, { _0345_, _0344_, _0343_, _0342_, _0341_, _0340_, _0339_, _0338_ });
+  assign _0338_ = rq1_r7[4:2] == (* full_case = 32'd1 *) 3'h7;
+  assign _0339_ = rq1_r7[4:2] == (* full_case = 32'd1 *) 3'h6;
+  assign _0340_ = rq1_r7[4:2] == (* full_case = 32'd1 *) 3'h5;
+  assign _0341_ = rq1_r7[4:2] == (* full_case = 32'd1 *) 3'h4;
+  assign _0342_ = rq1_r7[4:2] == (* full_case = 32'd1 *) 2'h3;
+  assign _0343_ = rq1_r7[4:2] == (* full_case = 32'd1 *) 2'h2;
+  assign _0344_ = rq1_r7[4:2] == (* full_case = 32'd1 *) 1'h1;
+  assign _0345_ = ! (* full_case = 32'd1 *) rq1_r7[4:2];
+  function [7:0] _1522_;
     input [7:0] a;
     input [63:0] b;
     input [7:0] s;
@@ -5687,35 +5667,35 @@ module \hwq_top.engine.requant (rst, i_bias, i_multiplier, i_shift, zero_point, 
     (* parallel_case *)
     casez (s)
       8'b???????1:
-        _1520_ = b[7:0];
+        _1522_ = b[7:0];
       8'b??????1?:
-        _1520_ = b[15:8];
+        _1522_ = b[15:8];
       8'b?????1??:
-        _1520_ = b[23:16];
+        _1522_ = b[23:16];
       8'b????1???:
-        _1520_ = b[31:24];
+        _1522_ = b[31:24];
       8'b???1????:
-        _1520_ = b[39:32];
+        _1522_ = b[39:32];
       8'b??1?????:
-        _1520_ = b[47:40];
+        _1522_ = b[47:40];
       8'b?1??????:
-        _1520_ = b[55:48];
+        _1522_ = b[55:48];
       8'b1???????:
-        _1520_ = b[63:56];
+        _1522_ = b[63:56];
       default:
-        _1520_ = a;
+        _1522_ = a;
     endcase
   endfunction
-  assign \$signal$125  = _1520_(8'hxx, 64'h0102040810204080, { _0351_, _0350_, _0349_, _0348_, _0347_, _0346_, _0345_, _0344_ });
-  assign _0344_ = rq1_r7[4:2] == (* full_case = 32'd1 *) 3'h7;
-  assign _0345_ = rq1_r7[4:2] == (* full_case = 32'd1 *) 3'h6;
-  assign _0346_ = rq1_r7[4:2] == (* full_case = 32'd1 *) 3'h5;
-  assign _0347_ = rq1_r7[4:2] == (* full_case = 32'd1 *) 3'h4;
-  assign _0348_ = rq1_r7[4:2] == (* full_case = 32'd1 *) 2'h3;
-  assign _0349_ = rq1_r7[4:2] == (* full_case = 32'd1 *) 2'h2;
-  assign _0350_ = rq1_r7[4:2] == (* full_case = 32'd1 *) 1'h1;
-  assign _0351_ = ! (* full_case = 32'd1 *) rq1_r7[4:2];
-  function [3:0] _1529_;
+  assign \$signal$125  = _1522_(8'hxx, 64'h0102040810204080, { _0353_, _0352_, _0351_, _0350_, _0349_, _0348_, _0347_, _0346_ });
+  assign _0346_ = rq1_r7[4:2] == (* full_case = 32'd1 *) 3'h7;
+  assign _0347_ = rq1_r7[4:2] == (* full_case = 32'd1 *) 3'h6;
+  assign _0348_ = rq1_r7[4:2] == (* full_case = 32'd1 *) 3'h5;
+  assign _0349_ = rq1_r7[4:2] == (* full_case = 32'd1 *) 3'h4;
+  assign _0350_ = rq1_r7[4:2] == (* full_case = 32'd1 *) 2'h3;
+  assign _0351_ = rq1_r7[4:2] == (* full_case = 32'd1 *) 2'h2;
+  assign _0352_ = rq1_r7[4:2] == (* full_case = 32'd1 *) 1'h1;
+  assign _0353_ = ! (* full_case = 32'd1 *) rq1_r7[4:2];
+  function [3:0] _1531_;
     input [3:0] a;
     input [15:0] b;
     input [3:0] s;
@@ -5723,23 +5703,23 @@ module \hwq_top.engine.requant (rst, i_bias, i_multiplier, i_shift, zero_point, 
     (* parallel_case *)
     casez (s)
       4'b???1:
-        _1529_ = b[3:0];
+        _1531_ = b[3:0];
       4'b??1?:
-        _1529_ = b[7:4];
+        _1531_ = b[7:4];
       4'b?1??:
-        _1529_ = b[11:8];
+        _1531_ = b[11:8];
       4'b1???:
-        _1529_ = b[15:12];
+        _1531_ = b[15:12];
       default:
-        _1529_ = a;
+        _1531_ = a;
     endcase
   endfunction
-  assign \$signal$121  = _1529_(4'hx, 16'h137f, { _0355_, _0354_, _0353_, _0352_ });
-  assign _0352_ = rq1_r6[1:0] == (* full_case = 32'd1 *) 2'h3;
-  assign _0353_ = rq1_r6[1:0] == (* full_case = 32'd1 *) 2'h2;
-  assign _0354_ = rq1_r6[1:0] == (* full_case = 32'd1 *) 1'h1;
-  assign _0355_ = ! (* full_case = 32'd1 *) rq1_r6[1:0];
-  function [3:0] _1534_;
+  assign \$signal$121  = _1531_(4'hx, 16'h137f, { _0357_, _0356_, _0355_, _0354_ });
+  assign _0354_ = rq1_r6[1:0] == (* full_case = 32'd1 *) 2'h3;
+  assign _0355_ = rq1_r6[1:0] == (* full_case = 32'd1 *) 2'h2;
+  assign _0356_ = rq1_r6[1:0] == (* full_case = 32'd1 *) 1'h1;
+  assign _0357_ = ! (* full_case = 32'd1 *) rq1_r6[1:0];
+  function [3:0] _1536_;
     input [3:0] a;
     input [15:0] b;
     input [3:0] s;
@@ -5747,23 +5727,23 @@ module \hwq_top.engine.requant (rst, i_bias, i_multiplier, i_shift, zero_point, 
     (* parallel_case *)
     casez (s)
       4'b???1:
-        _1534_ = b[3:0];
+        _1536_ = b[3:0];
       4'b??1?:
-        _1534_ = b[7:4];
+        _1536_ = b[7:4];
       4'b?1??:
-        _1534_ = b[11:8];
+        _1536_ = b[11:8];
       4'b1???:
-        _1534_ = b[15:12];
+        _1536_ = b[15:12];
       default:
-        _1534_ = a;
+        _1536_ = a;
     endcase
   endfunction
-  assign \$signal$120  = _1534_(4'hx, 16'h1248, { _0359_, _0358_, _0357_, _0356_ });
-  assign _0356_ = rq1_r6[1:0] == (* full_case = 32'd1 *) 2'h3;
-  assign _0357_ = rq1_r6[1:0] == (* full_case = 32'd1 *) 2'h2;
-  assign _0358_ = rq1_r6[1:0] == (* full_case = 32'd1 *) 1'h1;
-  assign _0359_ = ! (* full_case = 32'd1 *) rq1_r6[1:0];
-  function [7:0] _1539_;
+  assign \$signal$120  = _1536_(4'hx, 16'h1248, { _0361_, _0360_, _0359_, _0358_ });
+  assign _0358_ = rq1_r6[1:0] == (* full_case = 32'd1 *) 2'h3;
+  assign _0359_ = rq1_r6[1:0] == (* full_case = 32'd1 *) 2'h2;
+  assign _0360_ = rq1_r6[1:0] == (* full_case = 32'd1 *) 1'h1;
+  assign _0361_ = ! (* full_case = 32'd1 *) rq1_r6[1:0];
+  function [7:0] _1541_;
     input [7:0] a;
     input [63:0] b;
     input [7:0] s;
@@ -5771,36 +5751,36 @@ module \hwq_top.engine.requant (rst, i_bias, i_multiplier, i_shift, zero_point, 
     (* parallel_case *)
     casez (s)
       8'b???????1:
-        _1539_ = b[7:0];
+        _1541_ = b[7:0];
       8'b??????1?:
-        _1539_ = b[15:8];
+        _1541_ = b[15:8];
       8'b?????1??:
-        _1539_ = b[23:16];
+        _1541_ = b[23:16];
       8'b????1???:
-        _1539_ = b[31:24];
+        _1541_ = b[31:24];
       8'b???1????:
-        _1539_ = b[39:32];
+        _1541_ = b[39:32];
       8'b??1?????:
-        _1539_ = b[47:40];
+        _1541_ = b[47:40];
       8'b?1??????:
-        _1539_ = b[55:48];
+        _1541_ = b[55:48];
       8'b1???????:
-        _1539_ = b[63:56];
+        _1541_ = b[63:56];
       default:
-        _1539_ = a;
+        _1541_ = a;
     endcase
   endfunction
-  assign \$signal$119  = _1539_(8'hxx, 64'h0103070f1f3f7fff, { _0367_, _0366_, _0365_, _0364_, _0363_, _0362_, _0361_, _0360_ });
-  assign _0369_ = _0310_ ? (* full_case = 32'd1 *) act_max : t_5;
-  assign _0360_ = rq1_r6[4:2] == (* full_case = 32'd1 *) 3'h7;
-  assign _0361_ = rq1_r6[4:2] == (* full_case = 32'd1 *) 3'h6;
-  assign _0362_ = rq1_r6[4:2] == (* full_case = 32'd1 *) 3'h5;
-  assign _0363_ = rq1_r6[4:2] == (* full_case = 32'd1 *) 3'h4;
-  assign _0364_ = rq1_r6[4:2] == (* full_case = 32'd1 *) 2'h3;
-  assign _0365_ = rq1_r6[4:2] == (* full_case = 32'd1 *) 2'h2;
-  assign _0366_ = rq1_r6[4:2] == (* full_case = 32'd1 *) 1'h1;
-  assign _0367_ = ! (* full_case = 32'd1 *) rq1_r6[4:2];
-  function [7:0] _1549_;
+  assign \$signal$119  = _1541_(8'hxx, 64'h0103070f1f3f7fff, { _0369_, _0368_, _0367_, _0366_, _0365_, _0364_, _0363_, _0362_ });
+  assign _0371_ = _0310_ ? (* full_case = 32'd1 *) act_max : t_5;
+  assign _0362_ = rq1_r6[4:2] == (* full_case = 32'd1 *) 3'h7;
+  assign _0363_ = rq1_r6[4:2] == (* full_case = 32'd1 *) 3'h6;
+  assign _0364_ = rq1_r6[4:2] == (* full_case = 32'd1 *) 3'h5;
+  assign _0365_ = rq1_r6[4:2] == (* full_case = 32'd1 *) 3'h4;
+  assign _0366_ = rq1_r6[4:2] == (* full_case = 32'd1 *) 2'h3;
+  assign _0367_ = rq1_r6[4:2] == (* full_case = 32'd1 *) 2'h2;
+  assign _0368_ = rq1_r6[4:2] == (* full_case = 32'd1 *) 1'h1;
+  assign _0369_ = ! (* full_case = 32'd1 *) rq1_r6[4:2];
+  function [7:0] _1551_;
     input [7:0] a;
     input [63:0] b;
     input [7:0] s;
@@ -5808,35 +5788,35 @@ module \hwq_top.engine.requant (rst, i_bias, i_multiplier, i_shift, zero_point, 
     (* parallel_case *)
     casez (s)
       8'b???????1:
-        _1549_ = b[7:0];
+        _1551_ = b[7:0];
       8'b??????1?:
-        _1549_ = b[15:8];
+        _1551_ = b[15:8];
       8'b?????1??:
-        _1549_ = b[23:16];
+        _1551_ = b[23:16];
       8'b????1???:
-        _1549_ = b[31:24];
+        _1551_ = b[31:24];
       8'b???1????:
-        _1549_ = b[39:32];
+        _1551_ = b[39:32];
       8'b??1?????:
-        _1549_ = b[47:40];
+        _1551_ = b[47:40];
       8'b?1??????:
-        _1549_ = b[55:48];
+        _1551_ = b[55:48];
       8'b1???????:
-        _1549_ = b[63:56];
+        _1551_ = b[63:56];
       default:
-        _1549_ = a;
+        _1551_ = a;
     endcase
   endfunction
-  assign \$signal$118  = _1549_(8'hxx, 64'h0102040810204080, { _0376_, _0375_, _0374_, _0373_, _0372_, _0371_, _0370_, _0368_ });
-  assign _0368_ = rq1_r6[4:2] == (* full_case = 32'd1 *) 3'h7;
-  assign _0370_ = rq1_r6[4:2] == (* full_case = 32'd1 *) 3'h6;
-  assign _0371_ = rq1_r6[4:2] == (* full_case = 32'd1 *) 3'h5;
-  assign _0372_ = rq1_r6[4:2] == (* full_case = 32'd1 *) 3'h4;
-  assign _0373_ = rq1_r6[4:2] == (* full_case = 32'd1 *) 2'h3;
-  assign _0374_ = rq1_r6[4:2] == (* full_case = 32'd1 *) 2'h2;
-  assign _0375_ = rq1_r6[4:2] == (* full_case = 32'd1 *) 1'h1;
-  assign _0376_ = ! (* full_case = 32'd1 *) rq1_r6[4:2];
-  function [3:0] _1558_;
+  assign \$signal$118  = _1551_(8'hxx, 64'h0102040810204080, { _0378_, _0377_, _0376_, _0375_, _0374_, _0373_, _0372_, _0370_ });
+  assign _0370_ = rq1_r6[4:2] == (* full_case = 32'd1 *) 3'h7;
+  assign _0372_ = rq1_r6[4:2] == (* full_case = 32'd1 *) 3'h6;
+  assign _0373_ = rq1_r6[4:2] == (* full_case = 32'd1 *) 3'h5;
+  assign _0374_ = rq1_r6[4:2] == (* full_case = 32'd1 *) 3'h4;
+  assign _0375_ = rq1_r6[4:2] == (* full_case = 32'd1 *) 2'h3;
+  assign _0376_ = rq1_r6[4:2] == (* full_case = 32'd1 *) 2'h2;
+  assign _0377_ = rq1_r6[4:2] == (* full_case = 32'd1 *) 1'h1;
+  assign _0378_ = ! (* full_case = 32'd1 *) rq1_r6[4:2];
+  function [3:0] _1560_;
     input [3:0] a;
     input [15:0] b;
     input [3:0] s;
@@ -5844,24 +5824,24 @@ module \hwq_top.engine.requant (rst, i_bias, i_multiplier, i_shift, zero_point, 
     (* parallel_case *)
     casez (s)
       4'b???1:
-        _1558_ = b[3:0];
+        _1560_ = b[3:0];
       4'b??1?:
-        _1558_ = b[7:4];
+        _1560_ = b[7:4];
       4'b?1??:
-        _1558_ = b[11:8];
+        _1560_ = b[11:8];
       4'b1???:
-        _1558_ = b[15:12];
+        _1560_ = b[15:12];
       default:
-        _1558_ = a;
+        _1560_ = a;
     endcase
   endfunction
-  assign \$signal$114  = _1558_(4'hx, 16'h137f, { _0380_, _0379_, _0378_, _0377_ });
-  assign _0377_ = rq1_r5[1:0] == (* full_case = 32'd1 *) 2'h3;
-  assign _0378_ = rq1_r5[1:0] == (* full_case = 32'd1 *) 2'h2;
-  assign _0387_ = _0307_ ? (* full_case = 32'd1 *) act_min : _0369_;
-  assign _0379_ = rq1_r5[1:0] == (* full_case = 32'd1 *) 1'h1;
-  assign _0380_ = ! (* full_case = 32'd1 *) rq1_r5[1:0];
-  function [3:0] _1564_;
+  assign \$signal$114  = _1560_(4'hx, 16'h137f, { _0382_, _0381_, _0380_, _0379_ });
+  assign _0379_ = rq1_r5[1:0] == (* full_case = 32'd1 *) 2'h3;
+  assign _0380_ = rq1_r5[1:0] == (* full_case = 32'd1 *) 2'h2;
+  assign _0389_ = _0307_ ? (* full_case = 32'd1 *) act_min : _0371_;
+  assign _0381_ = rq1_r5[1:0] == (* full_case = 32'd1 *) 1'h1;
+  assign _0382_ = ! (* full_case = 32'd1 *) rq1_r5[1:0];
+  function [3:0] _1566_;
     input [3:0] a;
     input [15:0] b;
     input [3:0] s;
@@ -5869,23 +5849,23 @@ module \hwq_top.engine.requant (rst, i_bias, i_multiplier, i_shift, zero_point, 
     (* parallel_case *)
     casez (s)
       4'b???1:
-        _1564_ = b[3:0];
+        _1566_ = b[3:0];
       4'b??1?:
-        _1564_ = b[7:4];
+        _1566_ = b[7:4];
       4'b?1??:
-        _1564_ = b[11:8];
+        _1566_ = b[11:8];
       4'b1???:
-        _1564_ = b[15:12];
+        _1566_ = b[15:12];
       default:
-        _1564_ = a;
+        _1566_ = a;
     endcase
   endfunction
-  assign \$signal$113  = _1564_(4'hx, 16'h1248, { _0384_, _0383_, _0382_, _0381_ });
-  assign _0381_ = rq1_r5[1:0] == (* full_case = 32'd1 *) 2'h3;
-  assign _0382_ = rq1_r5[1:0] == (* full_case = 32'd1 *) 2'h2;
-  assign _0383_ = rq1_r5[1:0] == (* full_case = 32'd1 *) 1'h1;
-  assign _0384_ = ! (* full_case = 32'd1 *) rq1_r5[1:0];
-  function [7:0] _1569_;
+  assign \$signal$113  = _1566_(4'hx, 16'h1248, { _0386_, _0385_, _0384_, _0383_ });
+  assign _0383_ = rq1_r5[1:0] == (* full_case = 32'd1 *) 2'h3;
+  assign _0384_ = rq1_r5[1:0] == (* full_case = 32'd1 *) 2'h2;
+  assign _0385_ = rq1_r5[1:0] == (* full_case = 32'd1 *) 1'h1;
+  assign _0386_ = ! (* full_case = 32'd1 *) rq1_r5[1:0];
+  function [7:0] _1571_;
     input [7:0] a;
     input [63:0] b;
     input [7:0] s;
@@ -5893,35 +5873,35 @@ module \hwq_top.engine.requant (rst, i_bias, i_multiplier, i_shift, zero_point, 
     (* parallel_case *)
     casez (s)
       8'b???????1:
-        _1569_ = b[7:0];
+        _1571_ = b[7:0];
       8'b??????1?:
-        _1569_ = b[15:8];
+        _1571_ = b[15:8];
       8'b?????1??:
-        _1569_ = b[23:16];
+        _1571_ = b[23:16];
       8'b????1???:
-        _1569_ = b[31:24];
+        _1571_ = b[31:24];
       8'b???1????:
-        _1569_ = b[39:32];
+        _1571_ = b[39:32];
       8'b??1?????:
-        _1569_ = b[47:40];
+        _1571_ = b[47:40];
       8'b?1??????:
-        _1569_ = b[55:48];
+        _1571_ = b[55:48];
       8'b1???????:
-        _1569_ = b[63:56];
+        _1571_ = b[63:56];
       default:
-        _1569_ = a;
+        _1571_ = a;
     endcase
   endfunction
-  assign \$signal$112  = _1569_(8'hxx, 64'h0103070f1f3f7fff, { _0393_, _0392_, _0391_, _0390_, _0389_, _0388_, _0386_, _0385_ });
-  assign _0385_ = rq1_r5[4:2] == (* full_case = 32'd1 *) 3'h7;
-  assign _0386_ = rq1_r5[4:2] == (* full_case = 32'd1 *) 3'h6;
-  assign _0388_ = rq1_r5[4:2] == (* full_case = 32'd1 *) 3'h5;
-  assign _0389_ = rq1_r5[4:2] == (* full_case = 32'd1 *) 3'h4;
-  assign _0390_ = rq1_r5[4:2] == (* full_case = 32'd1 *) 2'h3;
-  assign _0391_ = rq1_r5[4:2] == (* full_case = 32'd1 *) 2'h2;
-  assign _0392_ = rq1_r5[4:2] == (* full_case = 32'd1 *) 1'h1;
-  assign _0393_ = ! (* full_case = 32'd1 *) rq1_r5[4:2];
-  function [7:0] _1578_;
+  assign \$signal$112  = _1571_(8'hxx, 64'h0103070f1f3f7fff, { _0395_, _0394_, _0393_, _0392_, _0391_, _0390_, _0388_, _0387_ });
+  assign _0387_ = rq1_r5[4:2] == (* full_case = 32'd1 *) 3'h7;
+  assign _0388_ = rq1_r5[4:2] == (* full_case = 32'd1 *) 3'h6;
+  assign _0390_ = rq1_r5[4:2] == (* full_case = 32'd1 *) 3'h5;
+  assign _0391_ = rq1_r5[4:2] == (* full_case = 32'd1 *) 3'h4;
+  assign _0392_ = rq1_r5[4:2] == (* full_case = 32'd1 *) 2'h3;
+  assign _0393_ = rq1_r5[4:2] == (* full_case = 32'd1 *) 2'h2;
+  assign _0394_ = rq1_r5[4:2] == (* full_case = 32'd1 *) 1'h1;
+  assign _0395_ = ! (* full_case = 32'd1 *) rq1_r5[4:2];
+  function [7:0] _1580_;
     input [7:0] a;
     input [63:0] b;
     input [7:0] s;
@@ -5929,35 +5909,35 @@ module \hwq_top.engine.requant (rst, i_bias, i_multiplier, i_shift, zero_point, 
     (* parallel_case *)
     casez (s)
       8'b???????1:
-        _1578_ = b[7:0];
+        _1580_ = b[7:0];
       8'b??????1?:
-        _1578_ = b[15:8];
+        _1580_ = b[15:8];
       8'b?????1??:
-        _1578_ = b[23:16];
+        _1580_ = b[23:16];
       8'b????1???:
-        _1578_ = b[31:24];
+        _1580_ = b[31:24];
       8'b???1????:
-        _1578_ = b[39:32];
+        _1580_ = b[39:32];
       8'b??1?????:
-        _1578_ = b[47:40];
+        _1580_ = b[47:40];
       8'b?1??????:
-        _1578_ = b[55:48];
+        _1580_ = b[55:48];
       8'b1???????:
-        _1578_ = b[63:56];
+        _1580_ = b[63:56];
       default:
-        _1578_ = a;
+        _1580_ = a;
     endcase
   endfunction
-  assign \$signal$111  = _1578_(8'hxx, 64'h0102040810204080, { _0401_, _0400_, _0399_, _0398_, _0397_, _0396_, _0395_, _0394_ });
-  assign _0394_ = rq1_r5[4:2] == (* full_case = 32'd1 *) 3'h7;
-  assign _0395_ = rq1_r5[4:2] == (* full_case = 32'd1 *) 3'h6;
-  assign _0396_ = rq1_r5[4:2] == (* full_case = 32'd1 *) 3'h5;
-  assign _0397_ = rq1_r5[4:2] == (* full_case = 32'd1 *) 3'h4;
-  assign _0398_ = rq1_r5[4:2] == (* full_case = 32'd1 *) 2'h3;
-  assign _0399_ = rq1_r5[4:2] == (* full_case = 32'd1 *) 2'h2;
-  assign _0400_ = rq1_r5[4:2] == (* full_case = 32'd1 *) 1'h1;
-  assign _0401_ = ! (* full_case = 32'd1 *) rq1_r5[4:2];
-  function [3:0] _1587_;
+  assign \$signal$111  = _1580_(8'hxx, 64'h0102040810204080, { _0403_, _0402_, _0401_, _0400_, _0399_, _0398_, _0397_, _0396_ });
+  assign _0396_ = rq1_r5[4:2] == (* full_case = 32'd1 *) 3'h7;
+  assign _0397_ = rq1_r5[4:2] == (* full_case = 32'd1 *) 3'h6;
+  assign _0398_ = rq1_r5[4:2] == (* full_case = 32'd1 *) 3'h5;
+  assign _0399_ = rq1_r5[4:2] == (* full_case = 32'd1 *) 3'h4;
+  assign _0400_ = rq1_r5[4:2] == (* full_case = 32'd1 *) 2'h3;
+  assign _0401_ = rq1_r5[4:2] == (* full_case = 32'd1 *) 2'h2;
+  assign _0402_ = rq1_r5[4:2] == (* full_case = 32'd1 *) 1'h1;
+  assign _0403_ = ! (* full_case = 32'd1 *) rq1_r5[4:2];
+  function [3:0] _1589_;
     input [3:0] a;
     input [15:0] b;
     input [3:0] s;
@@ -5965,23 +5945,23 @@ module \hwq_top.engine.requant (rst, i_bias, i_multiplier, i_shift, zero_point, 
     (* parallel_case *)
     casez (s)
       4'b???1:
-        _1587_ = b[3:0];
+        _1589_ = b[3:0];
       4'b??1?:
-        _1587_ = b[7:4];
+        _1589_ = b[7:4];
       4'b?1??:
-        _1587_ = b[11:8];
+        _1589_ = b[11:8];
       4'b1???:
-        _1587_ = b[15:12];
+        _1589_ = b[15:12];
       default:
-        _1587_ = a;
+        _1589_ = a;
     endcase
   endfunction
-  assign \$signal$107  = _1587_(4'hx, 16'h137f, { _0405_, _0404_, _0403_, _0402_ });
-  assign _0402_ = rq1_r4[1:0] == (* full_case = 32'd1 *) 2'h3;
-  assign _0403_ = rq1_r4[1:0] == (* full_case = 32'd1 *) 2'h2;
-  assign _0404_ = rq1_r4[1:0] == (* full_case = 32'd1 *) 1'h1;
-  assign _0405_ = ! (* full_case = 32'd1 *) rq1_r4[1:0];
-  function [3:0] _1592_;
+  assign \$signal$107  = _1589_(4'hx, 16'h137f, { _0407_, _0406_, _0405_, _0404_ });
+  assign _0404_ = rq1_r4[1:0] == (* full_case = 32'd1 *) 2'h3;
+  assign _0405_ = rq1_r4[1:0] == (* full_case = 32'd1 *) 2'h2;
+  assign _0406_ = rq1_r4[1:0] == (* full_case = 32'd1 *) 1'h1;
+  assign _0407_ = ! (* full_case = 32'd1 *) rq1_r4[1:0];
+  function [3:0] _1594_;
     input [3:0] a;
     input [15:0] b;
     input [3:0] s;
@@ -5989,23 +5969,23 @@ module \hwq_top.engine.requant (rst, i_bias, i_multiplier, i_shift, zero_point, 
     (* parallel_case *)
     casez (s)
       4'b???1:
-        _1592_ = b[3:0];
+        _1594_ = b[3:0];
       4'b??1?:
-        _1592_ = b[7:4];
+        _1594_ = b[7:4];
       4'b?1??:
-        _1592_ = b[11:8];
+        _1594_ = b[11:8];
       4'b1???:
-        _1592_ = b[15:12];
+        _1594_ = b[15:12];
       default:
-        _1592_ = a;
+        _1594_ = a;
     endcase
   endfunction
-  assign \$signal$106  = _1592_(4'hx, 16'h1248, { _0409_, _0408_, _0407_, _0406_ });
-  assign _0406_ = rq1_r4[1:0] == (* full_case = 32'd1 *) 2'h3;
-  assign _0407_ = rq1_r4[1:0] == (* full_case = 32'd1 *) 2'h2;
-  assign _0408_ = rq1_r4[1:0] == (* full_case = 32'd1 *) 1'h1;
-  assign _0409_ = ! (* full_case = 32'd1 *) rq1_r4[1:0];
-  function [7:0] _1597_;
+  assign \$signal$106  = _1594_(4'hx, 16'h1248, { _0411_, _0410_, _0409_, _0408_ });
+  assign _0408_ = rq1_r4[1:0] == (* full_case = 32'd1 *) 2'h3;
+  assign _0409_ = rq1_r4[1:0] == (* full_case = 32'd1 *) 2'h2;
+  assign _0410_ = rq1_r4[1:0] == (* full_case = 32'd1 *) 1'h1;
+  assign _0411_ = ! (* full_case = 32'd1 *) rq1_r4[1:0];
+  function [7:0] _1599_;
     input [7:0] a;
     input [63:0] b;
     input [7:0] s;
@@ -6013,35 +5993,35 @@ module \hwq_top.engine.requant (rst, i_bias, i_multiplier, i_shift, zero_point, 
     (* parallel_case *)
     casez (s)
       8'b???????1:
-        _1597_ = b[7:0];
+        _1599_ = b[7:0];
       8'b??????1?:
-        _1597_ = b[15:8];
+        _1599_ = b[15:8];
       8'b?????1??:
-        _1597_ = b[23:16];
+        _1599_ = b[23:16];
       8'b????1???:
-        _1597_ = b[31:24];
+        _1599_ = b[31:24];
       8'b???1????:
-        _1597_ = b[39:32];
+        _1599_ = b[39:32];
       8'b??1?????:
-        _1597_ = b[47:40];
+        _1599_ = b[47:40];
       8'b?1??????:
-        _1597_ = b[55:48];
+        _1599_ = b[55:48];
       8'b1???????:
-        _1597_ = b[63:56];
+        _1599_ = b[63:56];
       default:
-        _1597_ = a;
+        _1599_ = a;
     endcase
   endfunction
-  assign \$signal$105  = _1597_(8'hxx, 64'h0103070f1f3f7fff, { _0417_, _0416_, _0415_, _0414_, _0413_, _0412_, _0411_, _0410_ });
-  assign _0410_ = rq1_r4[4:2] == (* full_case = 32'd1 *) 3'h7;
-  assign _0411_ = rq1_r4[4:2] == (* full_case = 32'd1 *) 3'h6;
-  assign _0412_ = rq1_r4[4:2] == (* full_case = 32'd1 *) 3'h5;
-  assign _0413_ = rq1_r4[4:2] == (* full_case = 32'd1 *) 3'h4;
-  assign _0414_ = rq1_r4[4:2] == (* full_case = 32'd1 *) 2'h3;
-  assign _0415_ = rq1_r4[4:2] == (* full_case = 32'd1 *) 2'h2;
-  assign _0416_ = rq1_r4[4:2] == (* full_case = 32'd1 *) 1'h1;
-  assign _0417_ = ! (* full_case = 32'd1 *) rq1_r4[4:2];
-  function [7:0] _1606_;
+  assign \$signal$105  = _1599_(8'hxx, 64'h0103070f1f3f7fff, { _0419_, _0418_, _0417_, _0416_, _0415_, _0414_, _0413_, _0412_ });
+  assign _0412_ = rq1_r4[4:2] == (* full_case = 32'd1 *) 3'h7;
+  assign _0413_ = rq1_r4[4:2] == (* full_case = 32'd1 *) 3'h6;
+  assign _0414_ = rq1_r4[4:2] == (* full_case = 32'd1 *) 3'h5;
+  assign _0415_ = rq1_r4[4:2] == (* full_case = 32'd1 *) 3'h4;
+  assign _0416_ = rq1_r4[4:2] == (* full_case = 32'd1 *) 2'h3;
+  assign _0417_ = rq1_r4[4:2] == (* full_case = 32'd1 *) 2'h2;
+  assign _0418_ = rq1_r4[4:2] == (* full_case = 32'd1 *) 1'h1;
+  assign _0419_ = ! (* full_case = 32'd1 *) rq1_r4[4:2];
+  function [7:0] _1608_;
     input [7:0] a;
     input [63:0] b;
     input [7:0] s;
@@ -6049,35 +6029,35 @@ module \hwq_top.engine.requant (rst, i_bias, i_multiplier, i_shift, zero_point, 
     (* parallel_case *)
     casez (s)
       8'b???????1:
-        _1606_ = b[7:0];
+        _1608_ = b[7:0];
       8'b??????1?:
-        _1606_ = b[15:8];
+        _1608_ = b[15:8];
       8'b?????1??:
-        _1606_ = b[23:16];
+        _1608_ = b[23:16];
       8'b????1???:
-        _1606_ = b[31:24];
+        _1608_ = b[31:24];
       8'b???1????:
-        _1606_ = b[39:32];
+        _1608_ = b[39:32];
       8'b??1?????:
-        _1606_ = b[47:40];
+        _1608_ = b[47:40];
       8'b?1??????:
-        _1606_ = b[55:48];
+        _1608_ = b[55:48];
       8'b1???????:
-        _1606_ = b[63:56];
+        _1608_ = b[63:56];
       default:
-        _1606_ = a;
+        _1608_ = a;
     endcase
   endfunction
-  assign \$signal$104  = _1606_(8'hxx, 64'h0102040810204080, { _0425_, _0424_, _0423_, _0422_, _0421_, _0420_, _0419_, _0418_ });
-  assign _0418_ = rq1_r4[4:2] == (* full_case = 32'd1 *) 3'h7;
-  assign _0419_ = rq1_r4[4:2] == (* full_case = 32'd1 *) 3'h6;
-  assign _0420_ = rq1_r4[4:2] == (* full_case = 32'd1 *) 3'h5;
-  assign _0421_ = rq1_r4[4:2] == (* full_case = 32'd1 *) 3'h4;
-  assign _0422_ = rq1_r4[4:2] == (* full_case = 32'd1 *) 2'h3;
-  assign _0423_ = rq1_r4[4:2] == (* full_case = 32'd1 *) 2'h2;
-  assign _0424_ = rq1_r4[4:2] == (* full_case = 32'd1 *) 1'h1;
-  assign _0425_ = ! (* full_case = 32'd1 *) rq1_r4[4:2];
-  function [3:0] _1615_;
+  assign \$signal$104  = _1608_(8'hxx, 64'h0102040810204080, { _0427_, _0426_, _0425_, _0424_, _0423_, _0422_, _0421_, _0420_ });
+  assign _0420_ = rq1_r4[4:2] == (* full_case = 32'd1 *) 3'h7;
+  assign _0421_ = rq1_r4[4:2] == (* full_case = 32'd1 *) 3'h6;
+  assign _0422_ = rq1_r4[4:2] == (* full_case = 32'd1 *) 3'h5;
+  assign _0423_ = rq1_r4[4:2] == (* full_case = 32'd1 *) 3'h4;
+  assign _0424_ = rq1_r4[4:2] == (* full_case = 32'd1 *) 2'h3;
+  assign _0425_ = rq1_r4[4:2] == (* full_case = 32'd1 *) 2'h2;
+  assign _0426_ = rq1_r4[4:2] == (* full_case = 32'd1 *) 1'h1;
+  assign _0427_ = ! (* full_case = 32'd1 *) rq1_r4[4:2];
+  function [3:0] _1617_;
     input [3:0] a;
     input [15:0] b;
     input [3:0] s;
@@ -6085,23 +6065,23 @@ module \hwq_top.engine.requant (rst, i_bias, i_multiplier, i_shift, zero_point, 
     (* parallel_case *)
     casez (s)
       4'b???1:
-        _1615_ = b[3:0];
+        _1617_ = b[3:0];
       4'b??1?:
-        _1615_ = b[7:4];
+        _1617_ = b[7:4];
       4'b?1??:
-        _1615_ = b[11:8];
+        _1617_ = b[11:8];
       4'b1???:
-        _1615_ = b[15:12];
+        _1617_ = b[15:12];
       default:
-        _1615_ = a;
+        _1617_ = a;
     endcase
   endfunction
-  assign \$signal$100  = _1615_(4'hx, 16'h137f, { _0429_, _0428_, _0427_, _0426_ });
-  assign _0426_ = rq1_r3[1:0] == (* full_case = 32'd1 *) 2'h3;
-  assign _0427_ = rq1_r3[1:0] == (* full_case = 32'd1 *) 2'h2;
-  assign _0428_ = rq1_r3[1:0] == (* full_case = 32'd1 *) 1'h1;
-  assign _0429_ = ! (* full_case = 32'd1 *) rq1_r3[1:0];
-  function [3:0] _1620_;
+  assign \$signal$100  = _1617_(4'hx, 16'h137f, { _0431_, _0430_, _0429_, _0428_ });
+  assign _0428_ = rq1_r3[1:0] == (* full_case = 32'd1 *) 2'h3;
+  assign _0429_ = rq1_r3[1:0] == (* full_case = 32'd1 *) 2'h2;
+  assign _0430_ = rq1_r3[1:0] == (* full_case = 32'd1 *) 1'h1;
+  assign _0431_ = ! (* full_case = 32'd1 *) rq1_r3[1:0];
+  function [3:0] _1622_;
     input [3:0] a;
     input [15:0] b;
     input [3:0] s;
@@ -6109,23 +6089,23 @@ module \hwq_top.engine.requant (rst, i_bias, i_multiplier, i_shift, zero_point, 
     (* parallel_case *)
     casez (s)
       4'b???1:
-        _1620_ = b[3:0];
+        _1622_ = b[3:0];
       4'b??1?:
-        _1620_ = b[7:4];
+        _1622_ = b[7:4];
       4'b?1??:
-        _1620_ = b[11:8];
+        _1622_ = b[11:8];
       4'b1???:
-        _1620_ = b[15:12];
+        _1622_ = b[15:12];
       default:
-        _1620_ = a;
+        _1622_ = a;
     endcase
   endfunction
-  assign \$signal$99  = _1620_(4'hx, 16'h1248, { _0433_, _0432_, _0431_, _0430_ });
-  assign _0430_ = rq1_r3[1:0] == (* full_case = 32'd1 *) 2'h3;
-  assign _0431_ = rq1_r3[1:0] == (* full_case = 32'd1 *) 2'h2;
-  assign _0432_ = rq1_r3[1:0] == (* full_case = 32'd1 *) 1'h1;
-  assign _0433_ = ! (* full_case = 32'd1 *) rq1_r3[1:0];
-  function [7:0] _1625_;
+  assign \$signal$99  = _1622_(4'hx, 16'h1248, { _0435_, _0434_, _0433_, _0432_ });
+  assign _0432_ = rq1_r3[1:0] == (* full_case = 32'd1 *) 2'h3;
+  assign _0433_ = rq1_r3[1:0] == (* full_case = 32'd1 *) 2'h2;
+  assign _0434_ = rq1_r3[1:0] == (* full_case = 32'd1 *) 1'h1;
+  assign _0435_ = ! (* full_case = 32'd1 *) rq1_r3[1:0];
+  function [7:0] _1627_;
     input [7:0] a;
     input [63:0] b;
     input [7:0] s;
@@ -6133,36 +6113,36 @@ module \hwq_top.engine.requant (rst, i_bias, i_multiplier, i_shift, zero_point, 
     (* parallel_case *)
     casez (s)
       8'b???????1:
-        _1625_ = b[7:0];
+        _1627_ = b[7:0];
       8'b??????1?:
-        _1625_ = b[15:8];
+        _1627_ = b[15:8];
       8'b?????1??:
-        _1625_ = b[23:16];
+        _1627_ = b[23:16];
       8'b????1???:
-        _1625_ = b[31:24];
+        _1627_ = b[31:24];
       8'b???1????:
-        _1625_ = b[39:32];
+        _1627_ = b[39:32];
       8'b??1?????:
-        _1625_ = b[47:40];
+        _1627_ = b[47:40];
       8'b?1??????:
-        _1625_ = b[55:48];
+        _1627_ = b[55:48];
       8'b1???????:
-        _1625_ = b[63:56];
+        _1627_ = b[63:56];
       default:
-        _1625_ = a;
+        _1627_ = a;
     endcase
   endfunction
-  assign \$signal$98  = _1625_(8'hxx, 64'h0103070f1f3f7fff, { _0441_, _0440_, _0439_, _0438_, _0437_, _0436_, _0435_, _0434_ });
-  assign _0434_ = rq1_r3[4:2] == (* full_case = 32'd1 *) 3'h7;
-  assign _0435_ = rq1_r3[4:2] == (* full_case = 32'd1 *) 3'h6;
-  assign _0436_ = rq1_r3[4:2] == (* full_case = 32'd1 *) 3'h5;
-  assign _0437_ = rq1_r3[4:2] == (* full_case = 32'd1 *) 3'h4;
-  assign _0438_ = rq1_r3[4:2] == (* full_case = 32'd1 *) 2'h3;
-  assign _0439_ = rq1_r3[4:2] == (* full_case = 32'd1 *) 2'h2;
-  assign _0449_ = _0305_ ? (* full_case = 32'd1 *) act_max : t_4;
-  assign _0440_ = rq1_r3[4:2] == (* full_case = 32'd1 *) 1'h1;
-  assign _0441_ = ! (* full_case = 32'd1 *) rq1_r3[4:2];
-  function [7:0] _1635_;
+  assign \$signal$98  = _1627_(8'hxx, 64'h0103070f1f3f7fff, { _0443_, _0442_, _0441_, _0440_, _0439_, _0438_, _0437_, _0436_ });
+  assign _0436_ = rq1_r3[4:2] == (* full_case = 32'd1 *) 3'h7;
+  assign _0437_ = rq1_r3[4:2] == (* full_case = 32'd1 *) 3'h6;
+  assign _0438_ = rq1_r3[4:2] == (* full_case = 32'd1 *) 3'h5;
+  assign _0439_ = rq1_r3[4:2] == (* full_case = 32'd1 *) 3'h4;
+  assign _0440_ = rq1_r3[4:2] == (* full_case = 32'd1 *) 2'h3;
+  assign _0441_ = rq1_r3[4:2] == (* full_case = 32'd1 *) 2'h2;
+  assign _0451_ = _0305_ ? (* full_case = 32'd1 *) act_max : t_4;
+  assign _0442_ = rq1_r3[4:2] == (* full_case = 32'd1 *) 1'h1;
+  assign _0443_ = ! (* full_case = 32'd1 *) rq1_r3[4:2];
+  function [7:0] _1637_;
     input [7:0] a;
     input [63:0] b;
     input [7:0] s;
@@ -6170,35 +6150,35 @@ module \hwq_top.engine.requant (rst, i_bias, i_multiplier, i_shift, zero_point, 
     (* parallel_case *)
     casez (s)
       8'b???????1:
-        _1635_ = b[7:0];
+        _1637_ = b[7:0];
       8'b??????1?:
-        _1635_ = b[15:8];
+        _1637_ = b[15:8];
       8'b?????1??:
-        _1635_ = b[23:16];
+        _1637_ = b[23:16];
       8'b????1???:
-        _1635_ = b[31:24];
+        _1637_ = b[31:24];
       8'b???1????:
-        _1635_ = b[39:32];
+        _1637_ = b[39:32];
       8'b??1?????:
-        _1635_ = b[47:40];
+        _1637_ = b[47:40];
       8'b?1??????:
-        _1635_ = b[55:48];
+        _1637_ = b[55:48];
       8'b1???????:
-        _1635_ = b[63:56];
+        _1637_ = b[63:56];
       default:
-        _1635_ = a;
+        _1637_ = a;
     endcase
   endfunction
-  assign \$signal$97  = _1635_(8'hxx, 64'h0102040810204080, { _0450_, _0448_, _0447_, _0446_, _0445_, _0444_, _0443_, _0442_ });
-  assign _0442_ = rq1_r3[4:2] == (* full_case = 32'd1 *) 3'h7;
-  assign _0443_ = rq1_r3[4:2] == (* full_case = 32'd1 *) 3'h6;
-  assign _0444_ = rq1_r3[4:2] == (* full_case = 32'd1 *) 3'h5;
-  assign _0445_ = rq1_r3[4:2] == (* full_case = 32'd1 *) 3'h4;
-  assign _0446_ = rq1_r3[4:2] == (* full_case = 32'd1 *) 2'h3;
-  assign _0447_ = rq1_r3[4:2] == (* full_case = 32'd1 *) 2'h2;
-  assign _0448_ = rq1_r3[4:2] == (* full_case = 32'd1 *) 1'h1;
-  assign _0450_ = ! (* full_case = 32'd1 *) rq1_r3[4:2];
-  function [3:0] _1644_;
+  assign \$signal$97  = _1637_(8'hxx, 64'h0102040810204080, { _0452_, _0450_, _0449_, _0448_, _0447_, _0446_, _0445_, _0444_ });
+  assign _0444_ = rq1_r3[4:2] == (* full_case = 32'd1 *) 3'h7;
+  assign _0445_ = rq1_r3[4:2] == (* full_case = 32'd1 *) 3'h6;
+  assign _0446_ = rq1_r3[4:2] == (* full_case = 32'd1 *) 3'h5;
+  assign _0447_ = rq1_r3[4:2] == (* full_case = 32'd1 *) 3'h4;
+  assign _0448_ = rq1_r3[4:2] == (* full_case = 32'd1 *) 2'h3;
+  assign _0449_ = rq1_r3[4:2] == (* full_case = 32'd1 *) 2'h2;
+  assign _0450_ = rq1_r3[4:2] == (* full_case = 32'd1 *) 1'h1;
+  assign _0452_ = ! (* full_case = 32'd1 *) rq1_r3[4:2];
+  function [3:0] _1646_;
     input [3:0] a;
     input [15:0] b;
     input [3:0] s;
@@ -6206,23 +6186,23 @@ module \hwq_top.engine.requant (rst, i_bias, i_multiplier, i_shift, zero_point, 
     (* parallel_case *)
     casez (s)
       4'b???1:
-        _1644_ = b[3:0];
+        _1646_ = b[3:0];
       4'b??1?:
-        _1644_ = b[7:4];
+        _1646_ = b[7:4];
       4'b?1??:
-        _1644_ = b[11:8];
+        _1646_ = b[11:8];
       4'b1???:
-        _1644_ = b[15:12];
+        _1646_ = b[15:12];
       default:
-        _1644_ = a;
+        _1646_ = a;
     endcase
   endfunction
-  assign \$signal$93  = _1644_(4'hx, 16'h137f, { _0454_, _0453_, _0452_, _0451_ });
-  assign _0451_ = rq1_r2[1:0] == (* full_case = 32'd1 *) 2'h3;
-  assign _0452_ = rq1_r2[1:0] == (* full_case = 32'd1 *) 2'h2;
-  assign _0453_ = rq1_r2[1:0] == (* full_case = 32'd1 *) 1'h1;
-  assign _0454_ = ! (* full_case = 32'd1 *) rq1_r2[1:0];
-  function [3:0] _1649_;
+  assign \$signal$93  = _1646_(4'hx, 16'h137f, { _0456_, _0455_, _0454_, _0453_ });
+  assign _0453_ = rq1_r2[1:0] == (* full_case = 32'd1 *) 2'h3;
+  assign _0454_ = rq1_r2[1:0] == (* full_case = 32'd1 *) 2'h2;
+  assign _0455_ = rq1_r2[1:0] == (* full_case = 32'd1 *) 1'h1;
+  assign _0456_ = ! (* full_case = 32'd1 *) rq1_r2[1:0];
+  function [3:0] _1651_;
     input [3:0] a;
     input [15:0] b;
     input [3:0] s;
@@ -6230,24 +6210,24 @@ module \hwq_top.engine.requant (rst, i_bias, i_multiplier, i_shift, zero_point, 
     (* parallel_case *)
     casez (s)
       4'b???1:
-        _1649_ = b[3:0];
+        _1651_ = b[3:0];
       4'b??1?:
-        _1649_ = b[7:4];
+        _1651_ = b[7:4];
       4'b?1??:
-        _1649_ = b[11:8];
+        _1651_ = b[11:8];
       4'b1???:
-        _1649_ = b[15:12];
+        _1651_ = b[15:12];
       default:
-        _1649_ = a;
+        _1651_ = a;
     endcase
   endfunction
-  assign \$signal$92  = _1649_(4'hx, 16'h1248, { _0458_, _0457_, _0456_, _0455_ });
-  assign _0455_ = rq1_r2[1:0] == (* full_case = 32'd1 *) 2'h3;
-  assign _0456_ = rq1_r2[1:0] == (* full_case = 32'd1 *) 2'h2;
-  assign _0457_ = rq1_r2[1:0] == (* full_case = 32'd1 *) 1'h1;
-  assign _0467_ = _0302_ ? (* full_case = 32'd1 *) act_min : _0449_;
-  assign _0458_ = ! (* full_case = 32'd1 *) rq1_r2[1:0];
-  function [7:0] _1655_;
+  assign \$signal$92  = _1651_(4'hx, 16'h1248, { _0460_, _0459_, _0458_, _0457_ });
+  assign _0457_ = rq1_r2[1:0] == (* full_case = 32'd1 *) 2'h3;
+  assign _0458_ = rq1_r2[1:0] == (* full_case = 32'd1 *) 2'h2;
+  assign _0459_ = rq1_r2[1:0] == (* full_case = 32'd1 *) 1'h1;
+  assign _0469_ = _0302_ ? (* full_case = 32'd1 *) act_min : _0451_;
+  assign _0460_ = ! (* full_case = 32'd1 *) rq1_r2[1:0];
+  function [7:0] _1657_;
     input [7:0] a;
     input [63:0] b;
     input [7:0] s;
@@ -6255,35 +6235,35 @@ module \hwq_top.engine.requant (rst, i_bias, i_multiplier, i_shift, zero_point, 
     (* parallel_case *)
     casez (s)
       8'b???????1:
-        _1655_ = b[7:0];
+        _1657_ = b[7:0];
       8'b??????1?:
-        _1655_ = b[15:8];
+        _1657_ = b[15:8];
       8'b?????1??:
-        _1655_ = b[23:16];
+        _1657_ = b[23:16];
       8'b????1???:
-        _1655_ = b[31:24];
+        _1657_ = b[31:24];
       8'b???1????:
-        _1655_ = b[39:32];
+        _1657_ = b[39:32];
       8'b??1?????:
-        _1655_ = b[47:40];
+        _1657_ = b[47:40];
       8'b?1??????:
-        _1655_ = b[55:48];
+        _1657_ = b[55:48];
       8'b1???????:
-        _1655_ = b[63:56];
+        _1657_ = b[63:56];
       default:
-        _1655_ = a;
+        _1657_ = a;
     endcase
   endfunction
-  assign \$signal$91  = _1655_(8'hxx, 64'h0103070f1f3f7fff, { _0466_, _0465_, _0464_, _0463_, _0462_, _0461_, _0460_, _0459_ });
-  assign _0459_ = rq1_r2[4:2] == (* full_case = 32'd1 *) 3'h7;
-  assign _0460_ = rq1_r2[4:2] == (* full_case = 32'd1 *) 3'h6;
-  assign _0461_ = rq1_r2[4:2] == (* full_case = 32'd1 *) 3'h5;
-  assign _0462_ = rq1_r2[4:2] == (* full_case = 32'd1 *) 3'h4;
-  assign _0463_ = rq1_r2[4:2] == (* full_case = 32'd1 *) 2'h3;
-  assign _0464_ = rq1_r2[4:2] == (* full_case = 32'd1 *) 2'h2;
-  assign _0465_ = rq1_r2[4:2] == (* full_case = 32'd1 *) 1'h1;
-  assign _0466_ = ! (* full_case = 32'd1 *) rq1_r2[4:2];
-  function [7:0] _1664_;
+  assign \$signal$91  = _1657_(8'hxx, 64'h0103070f1f3f7fff, { _0468_, _0467_, _0466_, _0465_, _0464_, _0463_, _0462_, _0461_ });
+  assign _0461_ = rq1_r2[4:2] == (* full_case = 32'd1 *) 3'h7;
+  assign _0462_ = rq1_r2[4:2] == (* full_case = 32'd1 *) 3'h6;
+  assign _0463_ = rq1_r2[4:2] == (* full_case = 32'd1 *) 3'h5;
+  assign _0464_ = rq1_r2[4:2] == (* full_case = 32'd1 *) 3'h4;
+  assign _0465_ = rq1_r2[4:2] == (* full_case = 32'd1 *) 2'h3;
+  assign _0466_ = rq1_r2[4:2] == (* full_case = 32'd1 *) 2'h2;
+  assign _0467_ = rq1_r2[4:2] == (* full_case = 32'd1 *) 1'h1;
+  assign _0468_ = ! (* full_case = 32'd1 *) rq1_r2[4:2];
+  function [7:0] _1666_;
     input [7:0] a;
     input [63:0] b;
     input [7:0] s;
@@ -6291,35 +6271,35 @@ module \hwq_top.engine.requant (rst, i_bias, i_multiplier, i_shift, zero_point, 
     (* parallel_case *)
     casez (s)
       8'b???????1:
-        _1664_ = b[7:0];
+        _1666_ = b[7:0];
       8'b??????1?:
-        _1664_ = b[15:8];
+        _1666_ = b[15:8];
       8'b?????1??:
-        _1664_ = b[23:16];
+        _1666_ = b[23:16];
       8'b????1???:
-        _1664_ = b[31:24];
+        _1666_ = b[31:24];
       8'b???1????:
-        _1664_ = b[39:32];
+        _1666_ = b[39:32];
       8'b??1?????:
-        _1664_ = b[47:40];
+        _1666_ = b[47:40];
       8'b?1??????:
-        _1664_ = b[55:48];
+        _1666_ = b[55:48];
       8'b1???????:
-        _1664_ = b[63:56];
+        _1666_ = b[63:56];
       default:
-        _1664_ = a;
+        _1666_ = a;
     endcase
   endfunction
-  assign \$signal$90  = _1664_(8'hxx, 64'h0102040810204080, { _0475_, _0474_, _0473_, _0472_, _0471_, _0470_, _0469_, _0468_ });
-  assign _0468_ = rq1_r2[4:2] == (* full_case = 32'd1 *) 3'h7;
-  assign _0469_ = rq1_r2[4:2] == (* full_case = 32'd1 *) 3'h6;
-  assign _0470_ = rq1_r2[4:2] == (* full_case = 32'd1 *) 3'h5;
-  assign _0471_ = rq1_r2[4:2] == (* full_case = 32'd1 *) 3'h4;
-  assign _0472_ = rq1_r2[4:2] == (* full_case = 32'd1 *) 2'h3;
-  assign _0473_ = rq1_r2[4:2] == (* full_case = 32'd1 *) 2'h2;
-  assign _0474_ = rq1_r2[4:2] == (* full_case = 32'd1 *) 1'h1;
-  assign _0475_ = ! (* full_case = 32'd1 *) rq1_r2[4:2];
-  function [3:0] _1673_;
+  assign \$signal$90  = _1666_(8'hxx, 64'h0102040810204080, { _0477_, _0476_, _0475_, _0474_, _0473_, _0472_, _0471_, _0470_ });
+  assign _0470_ = rq1_r2[4:2] == (* full_case = 32'd1 *) 3'h7;
+  assign _0471_ = rq1_r2[4:2] == (* full_case = 32'd1 *) 3'h6;
+  assign _0472_ = rq1_r2[4:2] == (* full_case = 32'd1 *) 3'h5;
+  assign _0473_ = rq1_r2[4:2] == (* full_case = 32'd1 *) 3'h4;
+  assign _0474_ = rq1_r2[4:2] == (* full_case = 32'd1 *) 2'h3;
+  assign _0475_ = rq1_r2[4:2] == (* full_case = 32'd1 *) 2'h2;
+  assign _0476_ = rq1_r2[4:2] == (* full_case = 32'd1 *) 1'h1;
+  assign _0477_ = ! (* full_case = 32'd1 *) rq1_r2[4:2];
+  function [3:0] _1675_;
     input [3:0] a;
     input [15:0] b;
     input [3:0] s;
@@ -6327,23 +6307,23 @@ module \hwq_top.engine.requant (rst, i_bias, i_multiplier, i_shift, zero_point, 
     (* parallel_case *)
     casez (s)
       4'b???1:
-        _1673_ = b[3:0];
+        _1675_ = b[3:0];
       4'b??1?:
-        _1673_ = b[7:4];
+        _1675_ = b[7:4];
       4'b?1??:
-        _1673_ = b[11:8];
+        _1675_ = b[11:8];
       4'b1???:
-        _1673_ = b[15:12];
+        _1675_ = b[15:12];
       default:
-        _1673_ = a;
+        _1675_ = a;
     endcase
   endfunction
-  assign \$signal$86  = _1673_(4'hx, 16'h137f, { _0479_, _0478_, _0477_, _0476_ });
-  assign _0476_ = rq1_r1[1:0] == (* full_case = 32'd1 *) 2'h3;
-  assign _0477_ = rq1_r1[1:0] == (* full_case = 32'd1 *) 2'h2;
-  assign _0478_ = rq1_r1[1:0] == (* full_case = 32'd1 *) 1'h1;
-  assign _0479_ = ! (* full_case = 32'd1 *) rq1_r1[1:0];
-  function [3:0] _1678_;
+  assign \$signal$86  = _1675_(4'hx, 16'h137f, { _0481_, _0480_, _0479_, _0478_ });
+  assign _0478_ = rq1_r1[1:0] == (* full_case = 32'd1 *) 2'h3;
+  assign _0479_ = rq1_r1[1:0] == (* full_case = 32'd1 *) 2'h2;
+  assign _0480_ = rq1_r1[1:0] == (* full_case = 32'd1 *) 1'h1;
+  assign _0481_ = ! (* full_case = 32'd1 *) rq1_r1[1:0];
+  function [3:0] _1680_;
     input [3:0] a;
     input [15:0] b;
     input [3:0] s;
@@ -6351,23 +6331,23 @@ module \hwq_top.engine.requant (rst, i_bias, i_multiplier, i_shift, zero_point, 
     (* parallel_case *)
     casez (s)
       4'b???1:
-        _1678_ = b[3:0];
+        _1680_ = b[3:0];
       4'b??1?:
-        _1678_ = b[7:4];
+        _1680_ = b[7:4];
       4'b?1??:
-        _1678_ = b[11:8];
+        _1680_ = b[11:8];
       4'b1???:
-        _1678_ = b[15:12];
+        _1680_ = b[15:12];
       default:
-        _1678_ = a;
+        _1680_ = a;
     endcase
   endfunction
-  assign \$signal$85  = _1678_(4'hx, 16'h1248, { _0483_, _0482_, _0481_, _0480_ });
-  assign _0480_ = rq1_r1[1:0] == (* full_case = 32'd1 *) 2'h3;
-  assign _0481_ = rq1_r1[1:0] == (* full_case = 32'd1 *) 2'h2;
-  assign _0482_ = rq1_r1[1:0] == (* full_case = 32'd1 *) 1'h1;
-  assign _0483_ = ! (* full_case = 32'd1 *) rq1_r1[1:0];
-  function [7:0] _1683_;
+  assign \$signal$85  = _1680_(4'hx, 16'h1248, { _0485_, _0484_, _0483_, _0482_ });
+  assign _0482_ = rq1_r1[1:0] == (* full_case = 32'd1 *) 2'h3;
+  assign _0483_ = rq1_r1[1:0] == (* full_case = 32'd1 *) 2'h2;
+  assign _0484_ = rq1_r1[1:0] == (* full_case = 32'd1 *) 1'h1;
+  assign _0485_ = ! (* full_case = 32'd1 *) rq1_r1[1:0];
+  function [7:0] _1685_;
     input [7:0] a;
     input [63:0] b;
     input [7:0] s;
@@ -6375,35 +6355,35 @@ module \hwq_top.engine.requant (rst, i_bias, i_multiplier, i_shift, zero_point, 
     (* parallel_case *)
     casez (s)
       8'b???????1:
-        _1683_ = b[7:0];
+        _1685_ = b[7:0];
       8'b??????1?:
-        _1683_ = b[15:8];
+        _1685_ = b[15:8];
       8'b?????1??:
-        _1683_ = b[23:16];
+        _1685_ = b[23:16];
       8'b????1???:
-        _1683_ = b[31:24];
+        _1685_ = b[31:24];
       8'b???1????:
-        _1683_ = b[39:32];
+        _1685_ = b[39:32];
       8'b??1?????:
-        _1683_ = b[47:40];
+        _1685_ = b[47:40];
       8'b?1??????:
-        _1683_ = b[55:48];
+        _1685_ = b[55:48];
       8'b1???????:
-        _1683_ = b[63:56];
+        _1685_ = b[63:56];
       default:
-        _1683_ = a;
+        _1685_ = a;
     endcase
   endfunction
-  assign \$signal$84  = _1683_(8'hxx, 64'h0103070f1f3f7fff, { _0491_, _0490_, _0489_, _0488_, _0487_, _0486_, _0485_, _0484_ });
-  assign _0484_ = rq1_r1[4:2] == (* full_case = 32'd1 *) 3'h7;
-  assign _0485_ = rq1_r1[4:2] == (* full_case = 32'd1 *) 3'h6;
-  assign _0486_ = rq1_r1[4:2] == (* full_case = 32'd1 *) 3'h5;
-  assign _0487_ = rq1_r1[4:2] == (* full_case = 32'd1 *) 3'h4;
-  assign _0488_ = rq1_r1[4:2] == (* full_case = 32'd1 *) 2'h3;
-  assign _0489_ = rq1_r1[4:2] == (* full_case = 32'd1 *) 2'h2;
-  assign _0490_ = rq1_r1[4:2] == (* full_case = 32'd1 *) 1'h1;
-  assign _0491_ = ! (* full_case = 32'd1 *) rq1_r1[4:2];
-  function [7:0] _1692_;
+  assign \$signal$84  = _1685_(8'hxx, 64'h0103070f1f3f7fff, { _0493_, _0492_, _0491_, _0490_, _0489_, _0488_, _0487_, _0486_ });
+  assign _0486_ = rq1_r1[4:2] == (* full_case = 32'd1 *) 3'h7;
+  assign _0487_ = rq1_r1[4:2] == (* full_case = 32'd1 *) 3'h6;
+  assign _0488_ = rq1_r1[4:2] == (* full_case = 32'd1 *) 3'h5;
+  assign _0489_ = rq1_r1[4:2] == (* full_case = 32'd1 *) 3'h4;
+  assign _0490_ = rq1_r1[4:2] == (* full_case = 32'd1 *) 2'h3;
+  assign _0491_ = rq1_r1[4:2] == (* full_case = 32'd1 *) 2'h2;
+  assign _0492_ = rq1_r1[4:2] == (* full_case = 32'd1 *) 1'h1;
+  assign _0493_ = ! (* full_case = 32'd1 *) rq1_r1[4:2];
+  function [7:0] _1694_;
     input [7:0] a;
     input [63:0] b;
     input [7:0] s;
@@ -6411,35 +6391,35 @@ module \hwq_top.engine.requant (rst, i_bias, i_multiplier, i_shift, zero_point, 
     (* parallel_case *)
     casez (s)
       8'b???????1:
-        _1692_ = b[7:0];
+        _1694_ = b[7:0];
       8'b??????1?:
-        _1692_ = b[15:8];
+        _1694_ = b[15:8];
       8'b?????1??:
-        _1692_ = b[23:16];
+        _1694_ = b[23:16];
       8'b????1???:
-        _1692_ = b[31:24];
+        _1694_ = b[31:24];
       8'b???1????:
-        _1692_ = b[39:32];
+        _1694_ = b[39:32];
       8'b??1?????:
-        _1692_ = b[47:40];
+        _1694_ = b[47:40];
       8'b?1??????:
-        _1692_ = b[55:48];
+        _1694_ = b[55:48];
       8'b1???????:
-        _1692_ = b[63:56];
+        _1694_ = b[63:56];
       default:
-        _1692_ = a;
+        _1694_ = a;
     endcase
   endfunction
-  assign \$signal$83  = _1692_(8'hxx, 64'h0102040810204080, { _0499_, _0498_, _0497_, _0496_, _0495_, _0494_, _0493_, _0492_ });
-  assign _0492_ = rq1_r1[4:2] == (* full_case = 32'd1 *) 3'h7;
-  assign _0493_ = rq1_r1[4:2] == (* full_case = 32'd1 *) 3'h6;
-  assign _0494_ = rq1_r1[4:2] == (* full_case = 32'd1 *) 3'h5;
-  assign _0495_ = rq1_r1[4:2] == (* full_case = 32'd1 *) 3'h4;
-  assign _0496_ = rq1_r1[4:2] == (* full_case = 32'd1 *) 2'h3;
-  assign _0497_ = rq1_r1[4:2] == (* full_case = 32'd1 *) 2'h2;
-  assign _0498_ = rq1_r1[4:2] == (* full_case = 32'd1 *) 1'h1;
-  assign _0499_ = ! (* full_case = 32'd1 *) rq1_r1[4:2];
-  function [3:0] _1701_;
+  assign \$signal$83  = _1694_(8'hxx, 64'h0102040810204080, { _0501_, _0500_, _0499_, _0498_, _0497_, _0496_, _0495_, _0494_ });
+  assign _0494_ = rq1_r1[4:2] == (* full_case = 32'd1 *) 3'h7;
+  assign _0495_ = rq1_r1[4:2] == (* full_case = 32'd1 *) 3'h6;
+  assign _0496_ = rq1_r1[4:2] == (* full_case = 32'd1 *) 3'h5;
+  assign _0497_ = rq1_r1[4:2] == (* full_case = 32'd1 *) 3'h4;
+  assign _0498_ = rq1_r1[4:2] == (* full_case = 32'd1 *) 2'h3;
+  assign _0499_ = rq1_r1[4:2] == (* full_case = 32'd1 *) 2'h2;
+  assign _0500_ = rq1_r1[4:2] == (* full_case = 32'd1 *) 1'h1;
+  assign _0501_ = ! (* full_case = 32'd1 *) rq1_r1[4:2];
+  function [3:0] _1703_;
     input [3:0] a;
     input [15:0] b;
     input [3:0] s;
@@ -6447,23 +6427,23 @@ module \hwq_top.engine.requant (rst, i_bias, i_multiplier, i_shift, zero_point, 
     (* parallel_case *)
     casez (s)
       4'b???1:
-        _1701_ = b[3:0];
+        _1703_ = b[3:0];
       4'b??1?:
-        _1701_ = b[7:4];
+        _1703_ = b[7:4];
       4'b?1??:
-        _1701_ = b[11:8];
+        _1703_ = b[11:8];
       4'b1???:
-        _1701_ = b[15:12];
+        _1703_ = b[15:12];
       default:
-        _1701_ = a;
+        _1703_ = a;
     endcase
   endfunction
-  assign \$signal$79  = _1701_(4'hx, 16'h137f, { _0503_, _0502_, _0501_, _0500_ });
-  assign _0500_ = rq1_r0[1:0] == (* full_case = 32'd1 *) 2'h3;
-  assign _0501_ = rq1_r0[1:0] == (* full_case = 32'd1 *) 2'h2;
-  assign _0502_ = rq1_r0[1:0] == (* full_case = 32'd1 *) 1'h1;
-  assign _0503_ = ! (* full_case = 32'd1 *) rq1_r0[1:0];
-  function [3:0] _1706_;
+  assign \$signal$79  = _1703_(4'hx, 16'h137f, { _0505_, _0504_, _0503_, _0502_ });
+  assign _0502_ = rq1_r0[1:0] == (* full_case = 32'd1 *) 2'h3;
+  assign _0503_ = rq1_r0[1:0] == (* full_case = 32'd1 *) 2'h2;
+  assign _0504_ = rq1_r0[1:0] == (* full_case = 32'd1 *) 1'h1;
+  assign _0505_ = ! (* full_case = 32'd1 *) rq1_r0[1:0];
+  function [3:0] _1708_;
     input [3:0] a;
     input [15:0] b;
     input [3:0] s;
@@ -6471,23 +6451,23 @@ module \hwq_top.engine.requant (rst, i_bias, i_multiplier, i_shift, zero_point, 
     (* parallel_case *)
     casez (s)
       4'b???1:
-        _1706_ = b[3:0];
+        _1708_ = b[3:0];
       4'b??1?:
-        _1706_ = b[7:4];
+        _1708_ = b[7:4];
       4'b?1??:
-        _1706_ = b[11:8];
+        _1708_ = b[11:8];
       4'b1???:
-        _1706_ = b[15:12];
+        _1708_ = b[15:12];
       default:
-        _1706_ = a;
+        _1708_ = a;
     endcase
   endfunction
-  assign \$signal$78  = _1706_(4'hx, 16'h1248, { _0507_, _0506_, _0505_, _0504_ });
-  assign _0504_ = rq1_r0[1:0] == (* full_case = 32'd1 *) 2'h3;
-  assign _0505_ = rq1_r0[1:0] == (* full_case = 32'd1 *) 2'h2;
-  assign _0506_ = rq1_r0[1:0] == (* full_case = 32'd1 *) 1'h1;
-  assign _0507_ = ! (* full_case = 32'd1 *) rq1_r0[1:0];
-  function [7:0] _1711_;
+  assign \$signal$78  = _1708_(4'hx, 16'h1248, { _0509_, _0508_, _0507_, _0506_ });
+  assign _0506_ = rq1_r0[1:0] == (* full_case = 32'd1 *) 2'h3;
+  assign _0507_ = rq1_r0[1:0] == (* full_case = 32'd1 *) 2'h2;
+  assign _0508_ = rq1_r0[1:0] == (* full_case = 32'd1 *) 1'h1;
+  assign _0509_ = ! (* full_case = 32'd1 *) rq1_r0[1:0];
+  function [7:0] _1713_;
     input [7:0] a;
     input [63:0] b;
     input [7:0] s;
@@ -6495,35 +6475,35 @@ module \hwq_top.engine.requant (rst, i_bias, i_multiplier, i_shift, zero_point, 
     (* parallel_case *)
     casez (s)
       8'b???????1:
-        _1711_ = b[7:0];
+        _1713_ = b[7:0];
       8'b??????1?:
-        _1711_ = b[15:8];
+        _1713_ = b[15:8];
       8'b?????1??:
-        _1711_ = b[23:16];
+        _1713_ = b[23:16];
       8'b????1???:
-        _1711_ = b[31:24];
+        _1713_ = b[31:24];
       8'b???1????:
-        _1711_ = b[39:32];
+        _1713_ = b[39:32];
       8'b??1?????:
-        _1711_ = b[47:40];
+        _1713_ = b[47:40];
       8'b?1??????:
-        _1711_ = b[55:48];
+        _1713_ = b[55:48];
       8'b1???????:
-        _1711_ = b[63:56];
+        _1713_ = b[63:56];
       default:
-        _1711_ = a;
+        _1713_ = a;
     endcase
   endfunction
-  assign \$signal$77  = _1711_(8'hxx, 64'h0103070f1f3f7fff, { _0515_, _0514_, _0513_, _0512_, _0511_, _0510_, _0509_, _0508_ });
-  assign _0508_ = rq1_r0[4:2] == (* full_case = 32'd1 *) 3'h7;
-  assign _0509_ = rq1_r0[4:2] == (* full_case = 32'd1 *) 3'h6;
-  assign _0510_ = rq1_r0[4:2] == (* full_case = 32'd1 *) 3'h5;
-  assign _0511_ = rq1_r0[4:2] == (* full_case = 32'd1 *) 3'h4;
-  assign _0512_ = rq1_r0[4:2] == (* full_case = 32'd1 *) 2'h3;
-  assign _0513_ = rq1_r0[4:2] == (* full_case = 32'd1 *) 2'h2;
-  assign _0514_ = rq1_r0[4:2] == (* full_case = 32'd1 *) 1'h1;
-  assign _0515_ = ! (* full_case = 32'd1 *) rq1_r0[4:2];
-  function [7:0] _1720_;
+  assign \$signal$77  = _1713_(8'hxx, 64'h0103070f1f3f7fff, { _0517_, _0516_, _0515_, _0514_, _0513_, _0512_, _0511_, _0510_ });
+  assign _0510_ = rq1_r0[4:2] == (* full_case = 32'd1 *) 3'h7;
+  assign _0511_ = rq1_r0[4:2] == (* full_case = 32'd1 *) 3'h6;
+  assign _0512_ = rq1_r0[4:2] == (* full_case = 32'd1 *) 3'h5;
+  assign _0513_ = rq1_r0[4:2] == (* full_case = 32'd1 *) 3'h4;
+  assign _0514_ = rq1_r0[4:2] == (* full_case = 32'd1 *) 2'h3;
+  assign _0515_ = rq1_r0[4:2] == (* full_case = 32'd1 *) 2'h2;
+  assign _0516_ = rq1_r0[4:2] == (* full_case = 32'd1 *) 1'h1;
+  assign _0517_ = ! (* full_case = 32'd1 *) rq1_r0[4:2];
+  function [7:0] _1722_;
     input [7:0] a;
     input [63:0] b;
     input [7:0] s;
@@ -6531,44 +6511,44 @@ module \hwq_top.engine.requant (rst, i_bias, i_multiplier, i_shift, zero_point, 
     (* parallel_case *)
     casez (s)
       8'b???????1:
-        _1720_ = b[7:0];
+        _1722_ = b[7:0];
       8'b??????1?:
-        _1720_ = b[15:8];
+        _1722_ = b[15:8];
       8'b?????1??:
-        _1720_ = b[23:16];
+        _1722_ = b[23:16];
       8'b????1???:
-        _1720_ = b[31:24];
+        _1722_ = b[31:24];
       8'b???1????:
-        _1720_ = b[39:32];
+        _1722_ = b[39:32];
       8'b??1?????:
-        _1720_ = b[47:40];
+        _1722_ = b[47:40];
       8'b?1??????:
-        _1720_ = b[55:48];
+        _1722_ = b[55:48];
       8'b1???????:
-        _1720_ = b[63:56];
+        _1722_ = b[63:56];
       default:
-        _1720_ = a;
+        _1722_ = a;
     endcase
   endfunction
-  assign \$signal  = _1720_(8'hxx, 64'h0102040810204080, { _0523_, _0522_, _0521_, _0520_, _0519_, _0518_, _0517_, _0516_ });
-  assign _0516_ = rq1_r0[4:2] == (* full_case = 32'd1 *) 3'h7;
-  assign _0517_ = rq1_r0[4:2] == (* full_case = 32'd1 *) 3'h6;
-  assign _0518_ = rq1_r0[4:2] == (* full_case = 32'd1 *) 3'h5;
-  assign _0524_ = _0300_ ? (* full_case = 32'd1 *) act_max : t_3;
-  assign _0519_ = rq1_r0[4:2] == (* full_case = 32'd1 *) 3'h4;
-  assign _0520_ = rq1_r0[4:2] == (* full_case = 32'd1 *) 2'h3;
-  assign _0521_ = rq1_r0[4:2] == (* full_case = 32'd1 *) 2'h2;
-  assign _0522_ = rq1_r0[4:2] == (* full_case = 32'd1 *) 1'h1;
-  assign _0523_ = ! (* full_case = 32'd1 *) rq1_r0[4:2];
-  assign _0525_ = _0297_ ? (* full_case = 32'd1 *) act_min : _0524_;
-  assign _0526_ = _0295_ ? (* full_case = 32'd1 *) act_max : t_2;
-  assign _0527_ = _0291_ ? (* full_case = 32'd1 *) act_min : _0526_;
-  assign _0528_ = _0289_ ? (* full_case = 32'd1 *) act_max : t_1;
-  assign _0529_ = _0286_ ? (* full_case = 32'd1 *) act_min : _0528_;
-  assign _0530_ = _0284_ ? (* full_case = 32'd1 *) act_max : t_0;
-  assign _0531_ = _0280_ ? (* full_case = 32'd1 *) act_min : _0530_;
-  assign _0532_ = _0316_ ? (* full_case = 32'd1 *) act_max : t_6;
-  assign _0533_ = _0312_ ? (* full_case = 32'd1 *) act_min : _0532_;
+  assign \$signal  = _1722_(8'hxx, 64'h0102040810204080, { _0525_, _0524_, _0523_, _0522_, _0521_, _0520_, _0519_, _0518_ });
+  assign _0518_ = rq1_r0[4:2] == (* full_case = 32'd1 *) 3'h7;
+  assign _0519_ = rq1_r0[4:2] == (* full_case = 32'd1 *) 3'h6;
+  assign _0520_ = rq1_r0[4:2] == (* full_case = 32'd1 *) 3'h5;
+  assign _0526_ = _0300_ ? (* full_case = 32'd1 *) act_max : t_3;
+  assign _0521_ = rq1_r0[4:2] == (* full_case = 32'd1 *) 3'h4;
+  assign _0522_ = rq1_r0[4:2] == (* full_case = 32'd1 *) 2'h3;
+  assign _0523_ = rq1_r0[4:2] == (* full_case = 32'd1 *) 2'h2;
+  assign _0524_ = rq1_r0[4:2] == (* full_case = 32'd1 *) 1'h1;
+  assign _0525_ = ! (* full_case = 32'd1 *) rq1_r0[4:2];
+  assign _0527_ = _0297_ ? (* full_case = 32'd1 *) act_min : _0526_;
+  assign _0528_ = _0295_ ? (* full_case = 32'd1 *) act_max : t_2;
+  assign _0529_ = _0291_ ? (* full_case = 32'd1 *) act_min : _0528_;
+  assign _0530_ = _0289_ ? (* full_case = 32'd1 *) act_max : t_1;
+  assign _0531_ = _0286_ ? (* full_case = 32'd1 *) act_min : _0530_;
+  assign _0532_ = _0284_ ? (* full_case = 32'd1 *) act_max : t_0;
+  assign _0533_ = _0280_ ? (* full_case = 32'd1 *) act_min : _0532_;
+  assign _0534_ = _0316_ ? (* full_case = 32'd1 *) act_max : t_6;
+  assign _0535_ = _0312_ ? (* full_case = 32'd1 *) act_min : _0534_;
   assign _0256_[31] = 1'h0;
   assign _0258_[31] = 1'h0;
   assign _0260_[31] = 1'h0;
@@ -6578,7 +6558,6 @@ module \hwq_top.engine.requant (rst, i_bias, i_multiplier, i_shift, zero_point, 
   assign _0269_[31] = 1'h0;
   assign _0271_[31] = 1'h0;
   assign _0313_[46:14] = h_0;
-  assign halfm_1[31:30] = 2'h0;
   assign hi_z[8] = hi_z[9];
   assign _0008_[46:14] = h_7;
   assign _0007_[46:14] = h_6;
@@ -6588,10 +6567,12 @@ module \hwq_top.engine.requant (rst, i_bias, i_multiplier, i_shift, zero_point, 
   assign _0002_[46:14] = h_2;
   assign _0001_[46:14] = h_1;
   assign lo_z[8] = lo_z[9];
-  assign { _0322_[31:30], _0322_[17:0] } = { 2'h0, halfm_2 };
-  assign { _0323_[31:30], _0323_[20:0] } = { 2'h0, halfm_3 };
-  assign { _0324_[31:30], _0324_[23:0] } = { 2'h0, halfm_4 };
-  assign { _0325_[31:30], _0325_[26:0] } = { 2'h0, halfm_5 };
+  assign { _0322_[31:30], _0322_[19:0] } = { 2'h0, halfm_0 };
+  assign { _0323_[31:30], _0323_[14:0] } = { 2'h0, halfm_1 };
+  assign { _0324_[31:30], _0324_[17:0] } = { 2'h0, halfm_2 };
+  assign { _0325_[31:30], _0325_[20:0] } = { 2'h0, halfm_3 };
+  assign { _0326_[31:30], _0326_[23:0] } = { 2'h0, halfm_4 };
+  assign { _0327_[31:30], _0327_[26:0] } = { 2'h0, halfm_5 };
   assign rq2_hf0[31] = 1'h0;
   assign rq2_hf1[31] = 1'h0;
   assign rq2_hf2[31] = 1'h0;
@@ -6612,8 +6593,8 @@ module \hwq_top.engine.requant (rst, i_bias, i_multiplier, i_shift, zero_point, 
     if (rst) begin
       o_last <= 1'h0;
       o_valid <= 1'h0;
-      _1419_ <= 9'h000;
-      _1420_ <= 9'h000;
+      _1421_ <= 9'h000;
+      _1422_ <= 9'h000;
       rq3_last <= 1'h0;
       rq3_valid <= 1'h0;
       rq2_last <= 1'h0;
@@ -6623,8 +6604,8 @@ module \hwq_top.engine.requant (rst, i_bias, i_multiplier, i_shift, zero_point, 
     end else begin
       o_last <= rq3_last;
       o_valid <= rq3_valid;
-      _1419_ <= $signed(act_max) - $signed(zero_point);
-      _1420_ <= $signed(act_min) - $signed(zero_point);
+      _1421_ <= $signed(act_max) - $signed(zero_point);
+      _1422_ <= $signed(act_min) - $signed(zero_point);
       rq3_last <= rq2_last;
       rq3_valid <= rq2_valid;
       rq2_last <= rq1_last;
@@ -6635,7 +6616,7 @@ module \hwq_top.engine.requant (rst, i_bias, i_multiplier, i_shift, zero_point, 
     if (rst) begin
       o_data <= 64'h0000000000000000;
     end else if (rq3_valid) begin
-      o_data <= { _0327_, _0533_, _0387_, _0467_, _0525_, _0527_, _0529_, _0531_ };
+      o_data <= { _0329_, _0535_, _0389_, _0469_, _0527_, _0529_, _0531_, _0533_ };
     end
     if (rq2_valid) begin
       rq3_y7 <= $signed(u_7) >>> rq2_r7;
@@ -6664,22 +6645,22 @@ module \hwq_top.engine.requant (rst, i_bias, i_multiplier, i_shift, zero_point, 
       rq2_r2 <= rq1_r2;
       rq2_r1 <= rq1_r1;
       rq2_r0 <= rq1_r0;
-      _1483_ <= half_0;
-      _1484_ <= halfm_0;
-      _1485_ <= half_1;
-      _1486_ <= halfm_1[29:0];
-      _1487_ <= half_2;
-      _1488_ <= { _0322_[29:18], halfm_2 };
-      _1489_ <= half_3;
-      _1490_ <= { _0323_[29:21], halfm_3 };
-      _1491_ <= half_4;
-      _1492_ <= { _0324_[29:24], halfm_4 };
-      _1493_ <= half_5;
-      _1494_ <= { _0325_[29:27], halfm_5 };
-      _1495_ <= half_6;
-      _1496_ <= halfm_6;
-      _1497_ <= half_7;
-      _1498_ <= halfm_7;
+      _1485_ <= half_0;
+      _1486_ <= { _0322_[29:20], halfm_0 };
+      _1487_ <= half_1;
+      _1488_ <= { _0323_[29:15], halfm_1 };
+      _1489_ <= half_2;
+      _1490_ <= { _0324_[29:18], halfm_2 };
+      _1491_ <= half_3;
+      _1492_ <= { _0325_[29:21], halfm_3 };
+      _1493_ <= half_4;
+      _1494_ <= { _0326_[29:24], halfm_4 };
+      _1495_ <= half_5;
+      _1496_ <= { _0327_[29:27], halfm_5 };
+      _1497_ <= half_6;
+      _1498_ <= halfm_6;
+      _1499_ <= half_7;
+      _1500_ <= halfm_7;
     end
     if (i_valid) begin
       rq1_s7 <= $signed(i_acc[207:182]) + $signed(i_bias[255:224]);

@@ -3,17 +3,18 @@
 (* top =  1  *)
 (* generator = "Amaranth" *)
 module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
-  wire _001_;
-  wire _003_;
+  wire _002_;
   wire _004_;
-  wire _012_;
-  wire [1:0] _013_;
-  wire _014_;
-  wire [1:0] _015_;
-  wire [1:0] _016_;
-  wire _023_;
-  wire [1:0] _024_;
+  wire _005_;
+  wire _013_;
+  wire [1:0] _014_;
+  wire _015_;
+  (* unused_bits = "2" *)
+  wire [2:0] _016_;
+  wire [2:0] _018_;
+  wire _024_;
   wire [1:0] _025_;
+  wire [1:0] _026_;
   wire [7:0] a0;
   reg [7:0] a_0_0 = 8'h00;
   reg [7:0] a_0_1 = 8'h00;
@@ -63,8 +64,8 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   wire [31:0] i_w;
   reg [7:0] in_a0 = 8'h00;
   reg [7:0] in_a1 = 8'h00;
+  reg in_idle = 1'h1;
   reg in_last = 1'h0;
-  reg in_valid = 1'h0;
   reg [7:0] in_w0 = 8'h00;
   reg [7:0] in_w1 = 8'h00;
   reg [7:0] in_w2 = 8'h00;
@@ -141,11 +142,11 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   reg [7:0] w_0_1 = 8'h00;
   reg [7:0] w_0_2 = 8'h00;
   reg [7:0] w_0_3 = 8'h00;
-  assign _001_ = en & drain_advance;
-  assign _003_ = | count_next;
-  assign _004_ = beat_next == 2'h3;
-  assign a0 = in_valid ? in_a0 : 8'h00;
-  assign b0 = in_valid ? in_w0 : 8'h00;
+  assign _002_ = en & drain_advance;
+  assign _004_ = | count_next;
+  assign _005_ = beat_next == 2'h3;
+  assign a0 = in_idle ? 8'h00 : in_a0;
+  assign b0 = in_idle ? 8'h00 : in_w0;
   assign cap_0_0 = en & lr_0_0_d2;
   assign cap_0_1 = en & lr_0_1_d2;
   assign cap_0_2 = en & lr_0_2_d2;
@@ -155,16 +156,16 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   assign cap_1_2 = en & lr_1_2_d2;
   assign cap_1_3 = en & lr_1_3_d2;
   assign draining = | drain_count;
-  assign _012_ = en & drain_advance;
-  assign _013_ = drain_count - 1'h1;
-  assign _014_ = en & draining;
-  assign _015_ = drain_beat + 1'h1;
-  assign _016_ = drain_advance ? 2'h0 : _015_;
-  assign _023_ = | { rst, cap_1_3 };
-  assign _024_ = _014_ ? _016_ : drain_beat;
-  assign beat_next = cap_1_3 ? 2'h0 : _024_;
-  assign _025_ = _012_ ? _013_ : drain_count;
-  assign count_next = cap_1_3 ? 2'h2 : _025_;
+  assign _013_ = en & drain_advance;
+  assign _014_ = drain_count - 1'h1;
+  assign _015_ = en & draining;
+  assign _016_[1:0] = drain_beat + 1'h1;
+  assign _018_[1:0] = drain_advance ? 2'h0 : _016_[1:0];
+  assign _024_ = | { rst, cap_1_3 };
+  assign _025_ = _015_ ? _018_[1:0] : drain_beat;
+  assign beat_next = cap_1_3 ? 2'h0 : _025_;
+  assign _026_ = _013_ ? _014_ : drain_count;
+  assign count_next = cap_1_3 ? 2'h2 : _026_;
   \hwq_mac_array.mul_0_0  mul_0_0 (
     .a0(a0),
     .a1(a_0_0),
@@ -205,6 +206,7 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
     .o({ \p1$126 , \p0$113  }),
     .rst(rst)
   );
+  assign _018_[2] = 1'hx;
   assign o_data = { drain_3, drain_2, drain_1, drain_0 };
   always @(posedge clk) begin
     if (en) begin
@@ -283,7 +285,7 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
       skew_l1_d0 <= 1'h0;
       skew_a1_d0 <= 8'h00;
       in_last <= 1'h0;
-      in_valid <= 1'h0;
+      in_idle <= 1'h1;
     end else if (en) begin
       o_valid <= draining;
       begin if (lr_1_3_d2) acc_1_3 <= 24'h000000; else acc_1_3 <= $signed(acc_1_3) + $signed(p_1_3); end
@@ -339,22 +341,22 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
       l_0_0 <= in_last;
       a_0_0 <= a0;
       skew_l1_d0 <= in_last;
-      begin if (in_valid) skew_a1_d0 <= in_a1; else skew_a1_d0 <= 8'h00; end
+      begin if (in_idle) skew_a1_d0 <= 8'h00; else skew_a1_d0 <= in_a1; end
       in_last <= i_last & i_valid;
-      in_valid <= i_valid;
+      in_idle <= ~ i_valid;
     end
     if (rst) begin
       drain_advance <= 1'h0;
       drain_beat <= 2'h0;
       drain_count <= 2'h0;
     end else begin
-      drain_advance <= _003_ & _004_;
+      drain_advance <= _004_ & _005_;
       drain_beat <= beat_next;
       drain_count <= count_next;
     end
-    if (_023_) begin
+    if (_024_) begin
       drain_row <= 1'h0;
-    end else if (_001_) begin
+    end else if (_002_) begin
       drain_row <= drain_row + 1'h1;
     end
     if (cap_1_3) begin
@@ -382,13 +384,13 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
       out_0_0 <= $signed(acc_0_0) + $signed(p_0_0);
     end
     if (en)
-      if (!in_valid) skew_w3_d0 <= 8'h00;
+      if (in_idle) skew_w3_d0 <= 8'h00;
       else skew_w3_d0 <= in_w3;
     if (en)
-      if (!in_valid) skew_w2_d0 <= 8'h00;
+      if (in_idle) skew_w2_d0 <= 8'h00;
       else skew_w2_d0 <= in_w2;
     if (en)
-      if (!in_valid) skew_w1_d0 <= 8'h00;
+      if (in_idle) skew_w1_d0 <= 8'h00;
       else skew_w1_d0 <= in_w1;
   end
 endmodule

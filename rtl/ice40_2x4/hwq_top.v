@@ -59,86 +59,88 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   wire _000_;
   wire _001_;
   wire _002_;
-  wire _003_;
-  wire _004_;
-  wire [3:0] _007_;
+  wire [3:0] _005_;
   (* unused_bits = "1" *)
-  wire [1:0] _008_;
+  wire [1:0] _006_;
+  wire _007_;
+  wire _008_;
   wire _009_;
-  wire _010_;
   wire _011_;
-  wire _012_;
-  wire [1:0] _017_;
-  wire [2:0] _018_;
+  wire [1:0] _015_;
+  wire [2:0] _016_;
+  wire _018_;
+  wire _019_;
   wire _020_;
-  wire _021_;
   wire _022_;
   wire _023_;
+  wire _024_;
   wire _025_;
   wire _026_;
-  wire _027_;
   wire _028_;
-  wire _030_;
-  wire _031_;
+  wire _029_;
+  wire [5:0] _030_;
+  (* unused_bits = "6" *)
+  wire [6:0] _031_;
   wire [5:0] _032_;
   (* unused_bits = "6" *)
   wire [6:0] _033_;
-  wire [5:0] _034_;
+  (* unused_bits = "6" *)
+  wire [6:0] _034_;
   (* unused_bits = "6" *)
   wire [6:0] _035_;
-  (* unused_bits = "6" *)
-  wire [6:0] _036_;
-  (* unused_bits = "6" *)
-  wire [6:0] _037_;
-  wire _038_;
-  wire [17:0] _039_;
-  wire [3:0] _041_;
-  wire _042_;
-  wire _043_;
-  wire _048_;
+  wire _036_;
+  wire [17:0] _037_;
+  wire [3:0] _039_;
+  wire _040_;
+  wire _041_;
+  wire _046_;
+  wire _049_;
+  wire [15:0] _050_;
   wire _052_;
-  wire [15:0] _053_;
-  wire _055_;
+  wire _053_;
+  wire _054_;
+  wire [15:0] _055_;
   wire _056_;
-  wire _057_;
-  wire [15:0] _058_;
-  wire _059_;
-  wire _060_;
-  wire [15:0] _061_;
-  wire [5:0] _062_;
+  wire [15:0] _057_;
+  wire _058_;
+  (* unused_bits = "16" *)
+  wire [16:0] _059_;
+  wire [5:0] _060_;
+  wire _061_;
+  (* unused_bits = "4" *)
+  wire [4:0] _062_;
   wire _063_;
-  wire _064_;
-  (* unused_bits = "4" *)
-  wire [4:0] _065_;
   (* unused_bits = "2" *)
-  wire [2:0] _066_;
+  wire [2:0] _064_;
   (* unused_bits = "1" *)
-  wire [1:0] _067_;
-  wire _068_;
+  wire [1:0] _065_;
+  wire _066_;
   (* unused_bits = "5" *)
-  wire [5:0] _071_;
+  wire [5:0] _069_;
+  wire _070_;
+  wire _071_;
   wire _072_;
-  wire _073_;
   wire _074_;
-  wire _076_;
-  wire _077_;
+  wire _075_;
   (* unused_bits = "17" *)
-  wire [17:0] _078_;
+  wire [17:0] _076_;
   (* unused_bits = "4" *)
-  wire [4:0] _079_;
-  wire _080_;
+  wire [4:0] _077_;
+  wire _078_;
   (* unused_bits = "8" *)
-  wire [8:0] _081_;
-  wire _082_;
+  wire [8:0] _079_;
+  wire _080_;
+  wire _081_;
+  (* unused_bits = "17" *)
+  wire [17:0] _082_;
   wire _083_;
-  wire _084_;
   (* unused_bits = "17" *)
-  wire [17:0] _085_;
-  (* unused_bits = "17" *)
-  wire [17:0] _086_;
+  wire [17:0] _084_;
+  wire _093_;
   wire _094_;
   wire _096_;
-  wire _098_;
+  wire _100_;
+  wire _101_;
   wire _102_;
   wire _103_;
   wire _104_;
@@ -229,65 +231,65 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   wire _189_;
   wire _190_;
   wire _191_;
-  wire _192_;
-  wire [5:0] _193_;
+  wire [5:0] _192_;
+  wire _193_;
   wire _194_;
   wire _195_;
-  wire _196_;
-  wire _201_;
-  wire _207_;
-  wire _210_;
-  wire [16:0] _213_;
+  wire _200_;
+  wire _206_;
+  wire _209_;
+  wire [16:0] _212_;
   (* unused_bits = "1" *)
-  wire [5:0] _216_;
-  wire [3:0] _220_;
-  wire _225_;
+  wire [5:0] _215_;
+  wire [3:0] _219_;
+  wire _224_;
+  wire _228_;
   wire _229_;
-  wire _230_;
+  wire _231_;
   wire _232_;
-  wire _233_;
-  wire _240_;
+  wire _239_;
+  wire _245_;
   wire _246_;
   wire _247_;
   wire _248_;
   wire _249_;
-  wire _250_;
-  wire [1:0] _251_;
-  wire _253_;
-  wire [1:0] _254_;
-  wire _255_;
+  wire [1:0] _250_;
+  wire _252_;
+  wire [1:0] _253_;
+  wire _254_;
+  wire [1:0] _255_;
   wire [1:0] _256_;
-  wire [1:0] _257_;
-  wire _258_;
-  wire [1:0] _259_;
+  wire _257_;
+  wire [1:0] _258_;
+  wire _259_;
   wire _260_;
-  wire _261_;
+  wire _262_;
   wire _263_;
   wire _264_;
-  wire _265_;
-  wire [15:0] _266_;
-  wire _268_;
-  wire [15:0] _269_;
-  wire _270_;
+  wire [15:0] _265_;
+  wire _267_;
+  wire [15:0] _268_;
+  wire _269_;
+  wire [1:0] _270_;
   wire [1:0] _271_;
   wire [1:0] _272_;
-  wire [1:0] _273_;
-  wire _275_;
-  wire [1:0] _276_;
-  wire _277_;
+  wire _274_;
+  wire [1:0] _275_;
+  wire _276_;
+  wire [5:0] _277_;
   wire [5:0] _278_;
-  wire [5:0] _279_;
-  wire _281_;
-  wire [5:0] _282_;
-  wire _283_;
+  wire _280_;
+  wire [5:0] _281_;
+  wire _282_;
+  wire [3:0] _283_;
   wire [3:0] _284_;
   wire [3:0] _285_;
-  wire [3:0] _286_;
-  wire _288_;
-  wire [3:0] _289_;
+  wire _287_;
+  wire [3:0] _288_;
+  wire _289_;
   wire _290_;
   wire _291_;
-  wire _292_;
+  wire _293_;
   wire _294_;
   wire _295_;
   wire _296_;
@@ -303,16 +305,16 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   wire _306_;
   wire _307_;
   wire _308_;
-  wire _309_;
-  wire _310_;
+  wire [5:0] _311_;
+  wire [5:0] _312_;
   wire [5:0] _313_;
   wire [5:0] _314_;
   wire [5:0] _315_;
   wire [5:0] _316_;
   wire [5:0] _317_;
   wire [5:0] _318_;
-  wire [5:0] _319_;
-  wire [5:0] _320_;
+  wire _320_;
+  wire _321_;
   wire _322_;
   wire _323_;
   wire _324_;
@@ -321,15 +323,13 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   wire _327_;
   wire _328_;
   wire _329_;
-  wire _330_;
-  wire _331_;
   wire \$like ;
   wire [5:0] \$like$53 ;
   wire \$signal ;
-  reg \$signal$108  = 1'h0;
-  reg \$signal$109  = 1'h0;
-  reg \$signal$135  = 1'h0;
-  reg \$signal$142  = 1'h0;
+  reg \$signal$106  = 1'h0;
+  reg \$signal$107  = 1'h0;
+  reg \$signal$134  = 1'h0;
+  reg \$signal$141  = 1'h0;
   reg [15:0] M_ = 16'h0000;
   reg [23:0] acc_chosen = 24'h000000;
   reg [7:0] act_max = 8'h00;
@@ -341,8 +341,8 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   reg beat_last = 1'h0;
   reg [3:0] blk = 4'h0;
   wire block_end;
-  reg [15:0] ch = 16'h0000;
   reg ch_last = 1'h0;
+  reg [15:0] ch_left = 16'h0000;
   input clk;
   wire clk;
   reg compute = 1'h0;
@@ -399,11 +399,10 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   reg [16:0] m_pen = 17'h00000;
   reg [16:0] m_wrap = 17'h00000;
   reg [16:0] m_wrap_pen = 17'h00000;
-  reg [16:0] n_pen = 17'h00000;
   reg nb_one = 1'h0;
   reg [4:0] nb_pen = 5'h00;
   wire [7:0] o_data;
-  wire [95:0] \o_data$145 ;
+  wire [95:0] \o_data$144 ;
   wire o_last;
   wire o_valid;
   wire \o_valid$78 ;
@@ -451,199 +450,199 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   wire wrap;
   reg [7:0] zero_point = 8'h00;
   assign kept = credits + give_back;
-  assign _031_ = s_act__valid & s_wgt__valid;
-  assign _038_ = in_data & _031_;
-  assign _048_ = ~ at_k_last;
-  assign _055_ = credit_ok | _048_;
-  assign take = _038_ & _055_;
+  assign _029_ = s_act__valid & s_wgt__valid;
+  assign _036_ = in_data & _029_;
+  assign _046_ = ~ at_k_last;
+  assign _053_ = credit_ok | _046_;
+  assign take = _036_ & _053_;
   assign _063_ = s_act__valid & s_wgt__valid;
-  assign _073_ = in_data & _063_;
-  assign _083_ = _073_ & credit_ok;
+  assign _072_ = in_data & _063_;
+  assign _083_ = _072_ & credit_ok;
   assign \$signal  = _083_ & at_k_last;
   assign _094_ = ~ in_data;
   assign _000_ = s_act__valid & s_wgt__valid;
   assign _011_ = ~ at_k_last;
   assign _022_ = credit_ok | _011_;
-  assign _025_ = _000_ & _022_;
-  assign adv = _094_ | _025_;
-  assign _026_ = compute & adv;
-  assign _027_ = _026_ & at_tile_last;
-  assign block_end = _027_ & fn_last;
+  assign _023_ = _000_ & _022_;
+  assign adv = _094_ | _023_;
+  assign _024_ = compute & adv;
+  assign _025_ = _024_ & at_tile_last;
+  assign block_end = _025_ & fn_last;
   assign i_last = take & at_k_last;
-  assign _028_ = ! lane;
+  assign _026_ = ! lane;
   assign row_end = o_valid & beat_last;
-  assign _030_ = ~ dn_last;
-  assign wrap = d_last & _030_;
-  assign _032_ = ra_inc + 1'h1;
-  assign _033_[5:0] = ra_inc + 6'h3d;
-  assign _034_ = ra_row + 1'h1;
-  assign _035_[5:0] = ra_row + 6'h3d;
-  assign _036_[5:0] = ra_inc + 1'h1;
-  assign _037_[5:0] = ra_inc + 6'h3d;
+  assign _028_ = ~ dn_last;
+  assign wrap = d_last & _028_;
+  assign _030_ = ra_inc + 1'h1;
+  assign _031_[5:0] = ra_inc + 6'h3d;
+  assign _032_ = ra_row + 1'h1;
+  assign _033_[5:0] = ra_row + 6'h3d;
+  assign _034_[5:0] = ra_inc + 1'h1;
+  assign _035_[5:0] = ra_inc + 6'h3d;
   assign \w_en$77  = \o_valid$78  & ob_last;
-  assign _039_ = fm0 + 2'h2;
-  assign _041_ = kept - 2'h2;
-  assign _042_ = kept >= 3'h4;
-  assign _043_ = kept >= 2'h2;
-  assign _052_ = hdr[47:32] > 4'hb;
-  assign _053_ = _052_ ? hdr[47:32] : 16'h000b;
-  assign _056_ = hdr[47:32] == 1'h1;
-  assign _057_ = hdr[47:32] > 4'hb;
-  assign _058_ = _057_ ? hdr[47:32] : 16'h000b;
-  assign _059_ = _058_ == 1'h1;
-  assign _060_ = hdr[31:16] == 1'h1;
-  assign _061_ = ch + 1'h1;
-  assign _062_ = wa + 1'h1;
-  assign _064_ = wb == 2'h3;
-  assign _065_[3:0] = blk + 1'h1;
-  assign _066_[1:0] = wb + 1'h1;
-  assign _067_[0] = lane + 1'h1;
-  assign _068_ = ch == n_pen;
-  assign _071_[4:0] = flush - 1'h1;
-  assign _072_ = ! flush;
-  assign _074_ = block_end & last_mblock;
-  assign _076_ = fn_last & last_mblock;
-  assign _077_ = ~ _076_;
-  assign _078_[16:0] = fm0 + 2'h2;
-  assign _079_[3:0] = fn + 1'h1;
-  assign _080_ = fn == nb_pen;
-  assign _081_[7:0] = kk + 1'h1;
-  assign _082_ = kk == k_pen;
-  assign _084_ = kk == tile_pen;
-  assign _085_[16:0] = row + 1'h1;
-  assign _086_[16:0] = row - 1'h1;
-  assign _096_ = ~ drain_lt_wrap_pen;
-  assign _098_ = ~ drain_lt_pen;
-  assign _102_ = ~ drain_restart;
-  assign _103_ = _102_ & o_valid;
-  assign _001_ = ~ beat_last;
-  assign _002_ = _103_ & _001_;
-  assign _003_ = ~ drain_restart;
-  assign _004_ = _003_ & row_end;
-  assign _007_ = dn + 1'h1;
-  assign _008_[0] = d + 1'h1;
-  assign _009_ = o_valid & row_valid;
-  assign _010_ = row_end & row_valid;
-  assign _012_ = _010_ & row_last;
-  assign _017_ = ob + 1'h1;
-  assign _018_[1:0] = ob_last ? 2'h0 : _017_;
-  assign _020_ = r_en & m_out__valid;
-  assign _021_ = ~ row_valid;
-  assign _023_ = row_end & _021_;
+  assign _037_ = fm0 + 2'h2;
+  assign _039_ = kept - 2'h2;
+  assign _040_ = kept >= 3'h4;
+  assign _041_ = kept >= 2'h2;
+  assign _049_ = hdr[47:32] > 4'hb;
+  assign _050_ = _049_ ? hdr[47:32] : 16'h000b;
+  assign _052_ = hdr[47:32] == 1'h1;
+  assign _054_ = hdr[47:32] > 4'hb;
+  assign _055_ = _054_ ? hdr[47:32] : 16'h000b;
+  assign _056_ = _055_ == 1'h1;
+  assign _057_ = hdr[31:16] - 1'h1;
+  assign _058_ = hdr[31:16] == 1'h1;
+  assign _059_[15:0] = ch_left - 1'h1;
+  assign _060_ = wa + 1'h1;
+  assign _061_ = wb == 2'h3;
+  assign _062_[3:0] = blk + 1'h1;
+  assign _064_[1:0] = wb + 1'h1;
+  assign _065_[0] = lane + 1'h1;
+  assign _066_ = ch_left == 1'h1;
+  assign _069_[4:0] = flush - 1'h1;
+  assign _070_ = ! flush;
+  assign _071_ = block_end & last_mblock;
+  assign _074_ = fn_last & last_mblock;
+  assign _075_ = ~ _074_;
+  assign _076_[16:0] = fm0 + 2'h2;
+  assign _077_[3:0] = fn + 1'h1;
+  assign _078_ = fn == nb_pen;
+  assign _079_[7:0] = kk + 1'h1;
+  assign _080_ = kk == k_pen;
+  assign _081_ = kk == tile_pen;
+  assign _082_[16:0] = row + 1'h1;
+  assign _084_[16:0] = row - 1'h1;
+  assign _093_ = ~ drain_lt_wrap_pen;
+  assign _096_ = ~ drain_lt_pen;
+  assign _100_ = ~ drain_restart;
+  assign _101_ = _100_ & o_valid;
+  assign _102_ = ~ beat_last;
+  assign _103_ = _101_ & _102_;
+  assign _001_ = ~ drain_restart;
+  assign _002_ = _001_ & row_end;
+  assign _005_ = dn + 1'h1;
+  assign _006_[0] = d + 1'h1;
+  assign _007_ = o_valid & row_valid;
+  assign _008_ = row_end & row_valid;
+  assign _009_ = _008_ & row_last;
+  assign _015_ = ob + 1'h1;
+  assign _016_[1:0] = ob_last ? 2'h0 : _015_;
+  assign _018_ = r_en & m_out__valid;
+  assign _019_ = ~ row_valid;
+  assign _020_ = row_end & _019_;
   reg \ra_row_reg[1]  = 1'h0;
   assign ra_row[1] = \ra_row_reg[1] ;
-  reg [4:0] _495_ = 5'h00;
-  assign { ra_row[5:2], ra_row[0] } = _495_;
-  reg [16:0] _514_ = 17'h00000;
-  assign drain_back[16:0] = _514_;
-  reg [16:0] _515_ = 17'h00000;
-  assign drain_plus[16:0] = _515_;
-  assign _104_ = { _263_, s_param__valid } != 2'h2;
-  assign _105_ = { _265_, s_param__valid } != 2'h2;
-  assign _106_ = { _265_, _263_ } != 1'h0;
-  assign _107_ = { _268_, s_param__valid } != 2'h2;
-  assign _108_ = { _270_, s_param__valid } != 2'h2;
-  assign _109_ = { _270_, _268_ } != 1'h0;
-  assign _110_ = { _275_, s_param__valid } != 2'h2;
-  assign _111_ = { _277_, s_param__valid } != 2'h2;
-  assign _112_ = { _275_, lane, s_param__valid } != 3'h7;
-  assign _113_ = { _277_, _275_ } != 1'h0;
-  assign _114_ = { _281_, s_param__valid } != 2'h2;
-  assign _115_ = { _283_, s_param__valid } != 2'h2;
-  assign _116_ = { _281_, lane, s_param__valid } != 3'h7;
-  assign _117_ = { _283_, _281_ } != 1'h0;
-  assign _118_ = { _288_, s_param__valid } != 2'h2;
-  assign _119_ = { _290_, s_param__valid } != 2'h2;
-  assign _120_ = { _288_, _064_, lane, s_param__valid } != 4'h9;
-  assign _121_ = { _288_, lane, s_param__valid } != 3'h7;
-  assign _122_ = { _290_, _288_ } != 1'h0;
-  assign _123_ = { _294_, s_param__valid } != 2'h2;
-  assign _124_ = { _296_, s_param__valid } != 2'h2;
-  assign _125_ = { _296_, _294_ } != 1'h0;
-  assign _126_ = { _004_, _002_, enter_q, d_last } != 4'h8;
-  assign _127_ = { _004_, _002_, enter_q } != 1'h0;
-  assign _128_ = { _002_, enter_q } != 2'h2;
-  assign _129_ = { _004_, _002_, drain_restart } != 1'h0;
+  reg [4:0] _491_ = 5'h00;
+  assign { ra_row[5:2], ra_row[0] } = _491_;
+  reg [16:0] _510_ = 17'h00000;
+  assign drain_back[16:0] = _510_;
+  reg [16:0] _511_ = 17'h00000;
+  assign drain_plus[16:0] = _511_;
+  assign _145_ = { _262_, s_param__valid } != 2'h2;
+  assign _104_ = { _264_, s_param__valid } != 2'h2;
+  assign _105_ = { _264_, _262_ } != 1'h0;
+  assign _106_ = { _267_, s_param__valid } != 2'h2;
+  assign _107_ = { _269_, s_param__valid } != 2'h2;
+  assign _108_ = { _269_, _267_ } != 1'h0;
+  assign _109_ = { _274_, s_param__valid } != 2'h2;
+  assign _110_ = { _276_, s_param__valid } != 2'h2;
+  assign _111_ = { _274_, lane, s_param__valid } != 3'h7;
+  assign _112_ = { _276_, _274_ } != 1'h0;
+  assign _113_ = { _280_, s_param__valid } != 2'h2;
+  assign _114_ = { _282_, s_param__valid } != 2'h2;
+  assign _115_ = { _280_, lane, s_param__valid } != 3'h7;
+  assign _116_ = { _282_, _280_ } != 1'h0;
+  assign _117_ = { _287_, s_param__valid } != 2'h2;
+  assign _118_ = { _289_, s_param__valid } != 2'h2;
+  assign _119_ = { _287_, _061_, lane, s_param__valid } != 4'h9;
+  assign _120_ = { _287_, lane, s_param__valid } != 3'h7;
+  assign _121_ = { _289_, _287_ } != 1'h0;
+  assign _122_ = { _293_, s_param__valid } != 2'h2;
+  assign _123_ = { _295_, s_param__valid } != 2'h2;
+  assign _124_ = { _295_, _293_ } != 1'h0;
+  assign _125_ = { _002_, _103_, enter_q, d_last } != 4'h8;
+  assign _126_ = { _002_, _103_, enter_q } != 1'h0;
+  assign _127_ = { _103_, enter_q } != 2'h2;
+  assign _128_ = { _002_, _103_, drain_restart } != 1'h0;
+  assign _129_ = { drain_restart, o_valid } != 1'h0;
   assign _130_ = { drain_restart, o_valid } != 1'h0;
-  assign _131_ = { drain_restart, o_valid } != 1'h0;
-  assign _132_ = { _004_, _002_, drain_restart } != 1'h0;
+  assign _131_ = { _002_, _103_, drain_restart } != 1'h0;
+  assign _132_ = { compute, adv } != 2'h2;
   assign _133_ = { compute, adv } != 2'h2;
   assign _134_ = { compute, adv } != 2'h2;
-  assign _135_ = { compute, adv } != 2'h2;
-  assign _136_ = { at_tile_last, compute, adv } != 2'h3;
-  assign _137_ = { at_tile_last, compute, adv, at_k_last } != 3'h6;
-  assign _138_ = { compute, adv } != 2'h2;
-  assign _139_ = { _247_, _246_ } != 1'h0;
-  assign _140_ = { _258_, s_param__valid } != 2'h2;
-  assign _141_ = { _260_, s_param__valid } != 2'h2;
-  assign _142_ = { _258_, ch_last, s_param__valid } != 3'h5;
-  assign _143_ = { _255_, compute } != 2'h3;
-  assign _144_ = { _253_, _072_ } != 2'h2;
-  assign _145_ = { _260_, _258_, _255_, _253_ } != 1'h0;
-  assign _146_ = & { _106_, _105_, _104_ };
-  assign _147_ = & { _109_, _108_, _107_ };
-  assign _148_ = & { _113_, _112_, _111_, _110_ };
-  assign _149_ = & { _117_, _116_, _115_, _114_ };
-  assign _150_ = & { _122_, _121_, _120_, _119_, _118_ };
-  assign _151_ = & { _125_, _124_, _123_ };
-  assign _152_ = & { _297_, s_param__valid };
-  assign _153_ = & { _298_, s_param__valid };
-  assign _154_ = & { _299_, s_param__valid };
-  assign _155_ = & { _300_, s_param__valid };
-  assign _156_ = & { _301_, s_param__valid };
-  assign _157_ = & { _302_, s_param__valid };
-  assign _158_ = & { _303_, s_param__valid };
-  assign _159_ = & { _304_, s_param__valid };
-  assign _160_ = & { _305_, s_param__valid };
-  assign _161_ = & { _306_, s_param__valid };
-  assign _162_ = & { _307_, s_param__valid };
-  assign _163_ = & { _308_, s_param__valid };
-  assign _164_ = & { _309_, s_param__valid };
-  assign _165_ = & { _310_, s_param__valid };
+  assign _135_ = { at_tile_last, compute, adv } != 2'h3;
+  assign _136_ = { at_tile_last, compute, adv, at_k_last } != 3'h6;
+  assign _137_ = { compute, adv } != 2'h2;
+  assign _138_ = { _246_, _245_ } != 1'h0;
+  assign _139_ = { _257_, s_param__valid } != 2'h2;
+  assign _140_ = { _259_, s_param__valid } != 2'h2;
+  assign _141_ = { _257_, ch_last, s_param__valid } != 3'h5;
+  assign _142_ = { _254_, compute } != 2'h3;
+  assign _143_ = { _252_, _070_ } != 2'h2;
+  assign _144_ = { _259_, _257_, _254_, _252_ } != 1'h0;
+  assign _146_ = & { _105_, _104_, _145_ };
+  assign _147_ = & { _108_, _107_, _106_ };
+  assign _148_ = & { _112_, _111_, _110_, _109_ };
+  assign _149_ = & { _116_, _115_, _114_, _113_ };
+  assign _150_ = & { _121_, _120_, _119_, _118_, _117_ };
+  assign _151_ = & { _124_, _123_, _122_ };
+  assign _152_ = & { _296_, s_param__valid };
+  assign _153_ = & { _297_, s_param__valid };
+  assign _154_ = & { _298_, s_param__valid };
+  assign _155_ = & { _299_, s_param__valid };
+  assign _156_ = & { _300_, s_param__valid };
+  assign _157_ = & { _301_, s_param__valid };
+  assign _158_ = & { _302_, s_param__valid };
+  assign _159_ = & { _303_, s_param__valid };
+  assign _160_ = & { _304_, s_param__valid };
+  assign _161_ = & { _305_, s_param__valid };
+  assign _162_ = & { _306_, s_param__valid };
+  assign _163_ = & { _307_, s_param__valid };
+  assign _164_ = & { _308_, s_param__valid };
+  assign _165_ = & { _193_, \o_valid$78  };
   assign _166_ = & { _194_, \o_valid$78  };
   assign _167_ = & { _195_, \o_valid$78  };
-  assign _168_ = & { _196_, \o_valid$78  };
-  assign _169_ = & { _128_, _127_, _126_ };
-  assign _170_ = & { _136_, _135_ };
-  assign _171_ = & { at_tile_last, adv };
-  assign _172_ = & { fn_last, at_tile_last, adv };
-  assign _173_ = & { _138_, _137_ };
+  assign _168_ = & { _127_, _126_, _125_ };
+  assign _169_ = & { _135_, _134_ };
+  assign _170_ = & { at_tile_last, adv };
+  assign _171_ = & { fn_last, at_tile_last, adv };
+  assign _172_ = & { _137_, _136_ };
+  assign _173_ = & { _247_, ch_last, s_param__valid };
   assign _174_ = & { _248_, ch_last, s_param__valid };
   assign _175_ = & { _249_, ch_last, s_param__valid };
-  assign _176_ = & { _250_, ch_last, s_param__valid };
-  assign _177_ = & { _145_, _144_, _143_, _142_, _141_, _140_ };
-  assign _188_ = ~ _325_;
-  assign _189_ = ~ _329_;
+  assign _176_ = & { _144_, _143_, _142_, _141_, _140_, _139_ };
+  assign _187_ = ~ _323_;
+  assign _188_ = ~ _327_;
+  assign _189_ = ~ compute;
   assign _190_ = ~ compute;
   assign _191_ = ~ compute;
-  assign _192_ = ~ compute;
-  assign _178_ = | { _188_, rst };
+  assign _177_ = | { _187_, rst };
+  assign _178_ = | { drain_restart, rst };
   assign _179_ = | { drain_restart, rst };
   assign _180_ = | { drain_restart, rst };
-  assign _181_ = | { drain_restart, rst };
-  assign _182_ = | { _189_, rst };
-  assign _183_ = | { d_last, rst };
+  assign _181_ = | { _188_, rst };
+  assign _182_ = | { d_last, rst };
+  assign _183_ = | { _189_, rst };
   assign _184_ = | { _190_, rst };
   assign _185_ = | { _191_, rst };
-  assign _186_ = | { _192_, rst };
-  assign _187_ = | { _074_, rst };
-  assign _194_ = ob == 2'h2;
-  assign _195_ = ob == 1'h1;
-  assign _196_ = ! ob;
-  assign _201_ = drain_restart ? 1'h0 : d_last;
-  assign _207_ = drain_restart ? m_one : row_last;
-  assign _210_ = drain_restart ? 1'h1 : row_valid;
-  assign _213_ = drain_restart ? 17'h00000 : row;
-  assign _216_ = drain_restart ? (* full_case = 32'd1 *) 6'h3d : \$like$53 ;
-  assign _193_[0] = drain_restart ? (* full_case = 32'd1 *) 1'h1 : \$like ;
-  assign _220_ = drain_restart ? 4'h0 : dn;
-  assign _225_ = drain_restart ? 1'h0 : d;
-  assign _229_ = at_tile_last ? (* full_case = 32'd1 *) \$signal$109  : _084_;
-  assign _230_ = adv ? _229_ : 1'hx;
-  assign _232_ = at_tile_last ? (* full_case = 32'd1 *) \$signal$108  : _082_;
-  assign _233_ = adv ? _232_ : 1'hx;
-  assign _240_ = at_k_last ? 1'h0 : 1'hx;
-  function [4:0] _669_;
+  assign _186_ = | { _071_, rst };
+  assign _193_ = ob == 2'h2;
+  assign _194_ = ob == 1'h1;
+  assign _195_ = ! ob;
+  assign _200_ = drain_restart ? 1'h0 : d_last;
+  assign _206_ = drain_restart ? m_one : row_last;
+  assign _209_ = drain_restart ? 1'h1 : row_valid;
+  assign _212_ = drain_restart ? 17'h00000 : row;
+  assign _215_ = drain_restart ? (* full_case = 32'd1 *) 6'h3d : \$like$53 ;
+  assign _192_[0] = drain_restart ? (* full_case = 32'd1 *) 1'h1 : \$like ;
+  assign _219_ = drain_restart ? 4'h0 : dn;
+  assign _224_ = drain_restart ? 1'h0 : d;
+  assign _228_ = at_tile_last ? (* full_case = 32'd1 *) \$signal$107  : _081_;
+  assign _229_ = adv ? _228_ : 1'hx;
+  assign _231_ = at_tile_last ? (* full_case = 32'd1 *) \$signal$106  : _080_;
+  assign _232_ = adv ? _231_ : 1'hx;
+  assign _239_ = at_k_last ? 1'h0 : 1'hx;
+  function [4:0] _665_;
     input [4:0] a;
     input [9:0] b;
     input [1:0] s;
@@ -651,20 +650,20 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
     (* parallel_case *)
     casez (s)
       2'b?1:
-        _669_ = b[4:0];
+        _665_ = b[4:0];
       2'b1?:
-        _669_ = b[9:5];
+        _665_ = b[9:5];
       default:
-        _669_ = a;
+        _665_ = a;
     endcase
   endfunction
-  assign _246_ = ctrl_state == (* full_case = 32'd1 *) 2'h3;
-  assign _247_ = ctrl_state == (* full_case = 32'd1 *) 2'h2;
+  assign _245_ = ctrl_state == (* full_case = 32'd1 *) 2'h3;
+  assign _246_ = ctrl_state == (* full_case = 32'd1 *) 2'h2;
+  assign _247_ = ctrl_state == 1'h1;
   assign _248_ = ctrl_state == 1'h1;
   assign _249_ = ctrl_state == 1'h1;
-  assign _250_ = ctrl_state == 1'h1;
-  assign _251_ = _072_ ? 2'h0 : 2'hx;
-  function [1:0] _676_;
+  assign _250_ = _070_ ? 2'h0 : 2'hx;
+  function [1:0] _672_;
     input [1:0] a;
     input [7:0] b;
     input [3:0] s;
@@ -672,138 +671,139 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
     (* parallel_case *)
     casez (s)
       4'b???1:
-        _676_ = b[1:0];
+        _672_ = b[1:0];
       4'b??1?:
-        _676_ = b[3:2];
+        _672_ = b[3:2];
       4'b?1??:
-        _676_ = b[5:4];
+        _672_ = b[5:4];
       4'b1???:
-        _676_ = b[7:6];
+        _672_ = b[7:6];
       default:
-        _676_ = a;
+        _672_ = a;
     endcase
   endfunction
-  assign _253_ = ctrl_state == (* full_case = 32'd1 *) 2'h3;
-  assign _254_ = compute ? 2'hx : 2'h3;
-  assign _255_ = ctrl_state == (* full_case = 32'd1 *) 2'h2;
-  assign _256_ = ch_last ? 2'h2 : 2'hx;
-  assign _257_ = s_param__valid ? _256_ : 2'hx;
-  assign _258_ = ctrl_state == (* full_case = 32'd1 *) 1'h1;
-  assign _259_ = s_param__valid ? 2'h1 : 2'hx;
-  assign _260_ = ! (* full_case = 32'd1 *) ctrl_state;
-  assign _261_ = s_param__valid ? _068_ : 1'hx;
-  function [0:0] _686_;
+  assign _252_ = ctrl_state == (* full_case = 32'd1 *) 2'h3;
+  assign _253_ = compute ? 2'hx : 2'h3;
+  assign _254_ = ctrl_state == (* full_case = 32'd1 *) 2'h2;
+  assign _255_ = ch_last ? 2'h2 : 2'hx;
+  assign _256_ = s_param__valid ? _255_ : 2'hx;
+  assign _257_ = ctrl_state == (* full_case = 32'd1 *) 1'h1;
+  assign _258_ = s_param__valid ? 2'h1 : 2'hx;
+  assign _259_ = ! (* full_case = 32'd1 *) ctrl_state;
+  assign _260_ = s_param__valid ? _066_ : 1'hx;
+  function [0:0] _682_;
     input [0:0] a;
     input [1:0] b;
     input [1:0] s;
     (* parallel_case *)
     casez (s)
       2'b?1:
-        _686_ = b[0:0];
+        _682_ = b[0:0];
       2'b1?:
-        _686_ = b[1:1];
+        _682_ = b[1:1];
       default:
-        _686_ = a;
+        _682_ = a;
     endcase
   endfunction
-  assign _263_ = ctrl_state == 1'h1;
-  assign _264_ = s_param__valid ? _060_ : 1'hx;
-  assign _265_ = ! ctrl_state;
-  assign _266_ = s_param__valid ? _061_ : 16'hxxxx;
-  function [15:0] _691_;
+  assign _262_ = ctrl_state == 1'h1;
+  assign _263_ = s_param__valid ? _058_ : 1'hx;
+  assign _264_ = ! ctrl_state;
+  assign _265_ = s_param__valid ? _059_[15:0] : 16'hxxxx;
+  function [15:0] _687_;
     input [15:0] a;
     input [31:0] b;
     input [1:0] s;
     (* parallel_case *)
     casez (s)
       2'b?1:
-        _691_ = b[15:0];
+        _687_ = b[15:0];
       2'b1?:
-        _691_ = b[31:16];
+        _687_ = b[31:16];
       default:
-        _691_ = a;
+        _687_ = a;
     endcase
   endfunction
-  assign _268_ = ctrl_state == 1'h1;
-  assign _269_ = s_param__valid ? 16'h0000 : 16'hxxxx;
-  assign _270_ = ! ctrl_state;
-  assign _271_ = _064_ ? (* full_case = 32'd1 *) 2'h0 : _066_[1:0];
-  assign _272_ = lane ? 2'hx : _271_;
-  assign _273_ = s_param__valid ? _272_ : 2'hx;
-  function [1:0] _698_;
+  assign _267_ = ctrl_state == 1'h1;
+  assign _268_ = s_param__valid ? _057_ : 16'hxxxx;
+  assign _269_ = ! ctrl_state;
+  assign _270_ = _061_ ? (* full_case = 32'd1 *) 2'h0 : _064_[1:0];
+  assign _271_ = lane ? 2'hx : _270_;
+  assign _272_ = s_param__valid ? _271_ : 2'hx;
+  function [1:0] _694_;
     input [1:0] a;
     input [3:0] b;
     input [1:0] s;
     (* parallel_case *)
     casez (s)
       2'b?1:
-        _698_ = b[1:0];
+        _694_ = b[1:0];
       2'b1?:
-        _698_ = b[3:2];
+        _694_ = b[3:2];
       default:
-        _698_ = a;
+        _694_ = a;
     endcase
   endfunction
-  assign _275_ = ctrl_state == 1'h1;
-  assign _276_ = s_param__valid ? 2'h0 : 2'hx;
-  assign _277_ = ! ctrl_state;
-  assign _278_ = lane ? 6'hxx : _062_;
-  assign _279_ = s_param__valid ? _278_ : 6'hxx;
-  function [5:0] _704_;
+  assign _274_ = ctrl_state == 1'h1;
+  assign _275_ = s_param__valid ? 2'h0 : 2'hx;
+  assign _276_ = ! ctrl_state;
+  assign _277_ = lane ? 6'hxx : _060_;
+  assign _278_ = s_param__valid ? _277_ : 6'hxx;
+  function [5:0] _700_;
     input [5:0] a;
     input [11:0] b;
     input [1:0] s;
     (* parallel_case *)
     casez (s)
       2'b?1:
-        _704_ = b[5:0];
+        _700_ = b[5:0];
       2'b1?:
-        _704_ = b[11:6];
+        _700_ = b[11:6];
       default:
-        _704_ = a;
+        _700_ = a;
     endcase
   endfunction
-  assign _281_ = ctrl_state == 1'h1;
-  assign _282_ = s_param__valid ? 6'h00 : 6'hxx;
-  assign _283_ = ! ctrl_state;
-  assign _284_ = _064_ ? _065_[3:0] : 4'hx;
-  assign _285_ = lane ? 4'hx : _284_;
-  assign _286_ = s_param__valid ? _285_ : 4'hx;
-  function [3:0] _711_;
+  assign _280_ = ctrl_state == 1'h1;
+  assign _281_ = s_param__valid ? 6'h00 : 6'hxx;
+  assign _282_ = ! ctrl_state;
+  assign _283_ = _061_ ? _062_[3:0] : 4'hx;
+  assign _284_ = lane ? 4'hx : _283_;
+  assign _285_ = s_param__valid ? _284_ : 4'hx;
+  function [3:0] _707_;
     input [3:0] a;
     input [7:0] b;
     input [1:0] s;
     (* parallel_case *)
     casez (s)
       2'b?1:
-        _711_ = b[3:0];
+        _707_ = b[3:0];
       2'b1?:
-        _711_ = b[7:4];
+        _707_ = b[7:4];
       default:
-        _711_ = a;
+        _707_ = a;
     endcase
   endfunction
-  assign _288_ = ctrl_state == 1'h1;
-  assign _289_ = s_param__valid ? 4'h0 : 4'hx;
-  assign _290_ = ! ctrl_state;
-  assign _291_ = lane ? (* full_case = 32'd1 *) _067_[0] : 1'h0;
-  assign _292_ = s_param__valid ? _291_ : 1'hx;
-  function [0:0] _717_;
+  assign _287_ = ctrl_state == 1'h1;
+  assign _288_ = s_param__valid ? 4'h0 : 4'hx;
+  assign _289_ = ! ctrl_state;
+  assign _290_ = lane ? (* full_case = 32'd1 *) _065_[0] : 1'h0;
+  assign _291_ = s_param__valid ? _290_ : 1'hx;
+  function [0:0] _713_;
     input [0:0] a;
     input [1:0] b;
     input [1:0] s;
     (* parallel_case *)
     casez (s)
       2'b?1:
-        _717_ = b[0:0];
+        _713_ = b[0:0];
       2'b1?:
-        _717_ = b[1:1];
+        _713_ = b[1:1];
       default:
-        _717_ = a;
+        _713_ = a;
     endcase
   endfunction
-  assign _294_ = ctrl_state == 1'h1;
-  assign _295_ = s_param__valid ? 1'h0 : 1'hx;
+  assign _293_ = ctrl_state == 1'h1;
+  assign _294_ = s_param__valid ? 1'h0 : 1'hx;
+  assign _295_ = ! ctrl_state;
   assign _296_ = ! ctrl_state;
   assign _297_ = ! ctrl_state;
   assign _298_ = ! ctrl_state;
@@ -817,44 +817,42 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   assign _306_ = ! ctrl_state;
   assign _307_ = ! ctrl_state;
   assign _308_ = ! ctrl_state;
-  assign _309_ = ! ctrl_state;
-  assign _310_ = ! ctrl_state;
-  assign _313_ = dn_last ? (* full_case = 32'd1 *) 6'h3d : _037_[5:0];
-  assign _314_ = d_last ? (* full_case = 32'd1 *) _313_ : _035_[5:0];
-  assign _315_ = beat_last ? (* full_case = 32'd1 *) _314_ : _033_[5:0];
-  assign \$like$53  = o_valid ? _315_ : { 4'hx, ra_row[1], 1'hx };
-  assign _316_ = dn_last ? (* full_case = 32'd1 *) 6'h01 : _036_[5:0];
-  assign _317_ = d_last ? (* full_case = 32'd1 *) _316_ : _034_;
-  assign _318_ = beat_last ? (* full_case = 32'd1 *) _317_ : _032_;
-  assign \$like  = o_valid ? _318_[0] : 1'hx;
-  assign _319_ = dn_last ? (* full_case = 32'd1 *) 6'h00 : ra_inc;
-  assign _320_ = d_last ? (* full_case = 32'd1 *) _319_ : ra_row;
-  assign _322_ = ch_last ? 1'h1 : 1'h0;
-  assign _323_ = s_param__valid ? _322_ : 1'h0;
-  assign enter = _324_ ? _323_ : 1'h0;
+  assign _311_ = dn_last ? (* full_case = 32'd1 *) 6'h3d : _035_[5:0];
+  assign _312_ = d_last ? (* full_case = 32'd1 *) _311_ : _033_[5:0];
+  assign _313_ = beat_last ? (* full_case = 32'd1 *) _312_ : _031_[5:0];
+  assign \$like$53  = o_valid ? _313_ : { 4'hx, ra_row[1], 1'hx };
+  assign _314_ = dn_last ? (* full_case = 32'd1 *) 6'h01 : _034_[5:0];
+  assign _315_ = d_last ? (* full_case = 32'd1 *) _314_ : _032_;
+  assign _316_ = beat_last ? (* full_case = 32'd1 *) _315_ : _030_;
+  assign \$like  = o_valid ? _316_[0] : 1'hx;
+  assign _317_ = dn_last ? (* full_case = 32'd1 *) 6'h00 : ra_inc;
+  assign _318_ = d_last ? (* full_case = 32'd1 *) _317_ : ra_row;
+  assign _320_ = ch_last ? 1'h1 : 1'h0;
+  assign _321_ = s_param__valid ? _320_ : 1'h0;
+  assign enter = _322_ ? _321_ : 1'h0;
+  assign _322_ = ctrl_state == 1'h1;
+  assign _323_ = ctrl_state == 1'h1;
   assign _324_ = ctrl_state == 1'h1;
   assign _325_ = ctrl_state == 1'h1;
   assign _326_ = ctrl_state == 1'h1;
-  assign _327_ = ctrl_state == 1'h1;
-  assign _328_ = ctrl_state == 1'h1;
-  assign _329_ = ! ctrl_state;
-  function [0:0] _757_;
+  assign _327_ = ! ctrl_state;
+  function [0:0] _752_;
     input [0:0] a;
     input [1:0] b;
     input [1:0] s;
     (* parallel_case *)
     casez (s)
       2'b?1:
-        _757_ = b[0:0];
+        _752_ = b[0:0];
       2'b1?:
-        _757_ = b[1:1];
+        _752_ = b[1:1];
       default:
-        _757_ = a;
+        _752_ = a;
     endcase
   endfunction
-  assign s_param__ready = _757_(1'h0, 2'h3, { _331_, _330_ });
-  assign _330_ = ctrl_state == 1'h1;
-  assign _331_ = ! ctrl_state;
+  assign s_param__ready = _752_(1'h0, 2'h3, { _329_, _328_ });
+  assign _328_ = ctrl_state == 1'h1;
+  assign _329_ = ! ctrl_state;
   \hwq_top.engine.array  array (
     .clk(clk),
     .drain_valid(o_valid),
@@ -862,7 +860,7 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
     .i_last(i_last),
     .i_valid(take),
     .i_w(i_w),
-    .o_data(\o_data$145 ),
+    .o_data(\o_data$144 ),
     .rst(rst)
   );
   \hwq_top.engine.fifo  fifo (
@@ -893,112 +891,102 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
     .o_data(o_data),
     .o_last(o_last),
     .o_valid(\o_valid$78 ),
-    .\port$998$0 (r_data),
+    .\port$995$0 (r_data),
     .rst(rst),
     .zero_point(zero_point)
   );
-  assign _018_[2] = 1'hx;
-  assign _193_[5:1] = 5'hxx;
+  assign _016_[2] = 1'hx;
+  assign _192_[5:1] = 5'hxx;
   always @(posedge clk) begin
     w_addr <= wa;
     if (rst) begin
-      ch_last <= 1'h0;
-    end else if (_146_) begin
-      ch_last <= _686_(1'hx, { _264_, _261_ }, { _265_, _263_ });
-    end
-    if (rst) begin
-      ch <= 16'h0000;
+      ch_left <= 16'h0000;
     end else if (_147_) begin
-      ch <= _691_(16'hxxxx, { _269_, _266_ }, { _270_, _268_ });
+      ch_left <= _687_(16'hxxxx, { _268_, _265_ }, { _269_, _267_ });
     end
     if (rst) begin
       wb <= 2'h0;
     end else if (_148_) begin
-      wb <= _698_(2'hx, { _276_, _273_ }, { _277_, _275_ });
+      wb <= _694_(2'hx, { _275_, _272_ }, { _276_, _274_ });
     end
     if (rst) begin
       wa <= 6'h00;
     end else if (_149_) begin
-      wa <= _704_(6'hxx, { _282_, _279_ }, { _283_, _281_ });
+      wa <= _700_(6'hxx, { _281_, _278_ }, { _282_, _280_ });
     end
     if (rst) begin
       blk <= 4'h0;
     end else if (_150_) begin
-      blk <= _711_(4'hx, { _289_, _286_ }, { _290_, _288_ });
+      blk <= _707_(4'hx, { _288_, _285_ }, { _289_, _287_ });
     end
     if (rst) begin
       lane <= 1'h0;
     end else if (_151_) begin
-      lane <= _717_(1'hx, { _295_, _292_ }, { _296_, _294_ });
+      lane <= _713_(1'hx, { _294_, _291_ }, { _295_, _293_ });
     end
     if (rst) begin
-      \$signal$109  <= 1'h0;
+      \$signal$107  <= 1'h0;
     end else if (_152_) begin
-      \$signal$109  <= _059_;
+      \$signal$107  <= _056_;
     end
     if (rst) begin
-      \$signal$108  <= 1'h0;
+      \$signal$106  <= 1'h0;
     end else if (_153_) begin
-      \$signal$108  <= _056_;
+      \$signal$106  <= _052_;
     end
     if (rst) begin
       tile_pen <= 17'h00000;
     end else if (_154_) begin
-      tile_pen <= _053_ - 2'h2;
-    end
-    if (rst) begin
-      n_pen <= 17'h00000;
-    end else if (_155_) begin
-      n_pen <= hdr[31:16] - 2'h2;
+      tile_pen <= _050_ - 2'h2;
     end
     if (rst) begin
       k_pen <= 17'h00000;
-    end else if (_156_) begin
+    end else if (_155_) begin
       k_pen <= hdr[47:32] - 2'h2;
     end
     if (rst) begin
       act_max <= 8'h00;
-    end else if (_157_) begin
+    end else if (_156_) begin
       act_max <= hdr[71:64];
     end
     if (rst) begin
       act_min <= 8'h00;
-    end else if (_158_) begin
+    end else if (_157_) begin
       act_min <= hdr[63:56];
     end
     if (rst) begin
       zero_point <= 8'h00;
-    end else if (_159_) begin
+    end else if (_158_) begin
       zero_point <= hdr[55:48];
     end
     if (rst) begin
       m_one <= 1'h0;
-    end else if (_160_) begin
+    end else if (_159_) begin
       m_one <= hdr[15:0] == 1'h1;
     end
     if (rst) begin
       m_wrap_pen <= 17'h00000;
-    end else if (_161_) begin
+    end else if (_160_) begin
       m_wrap_pen <= hdr[15:0] + 1'h0;
     end
     if (rst) begin
       m_pen <= 17'h00000;
-    end else if (_162_) begin
+    end else if (_161_) begin
       m_pen <= hdr[15:0] - 2'h2;
     end
     if (rst) begin
       m_wrap <= 17'h00000;
-    end else if (_163_) begin
+    end else if (_162_) begin
       m_wrap <= hdr[15:0] + 1'h1;
     end
     if (rst) begin
       m_last <= 16'h0000;
-    end else if (_164_) begin
+    end else if (_163_) begin
       m_last <= hdr[15:0] - 1'h1;
     end
     if (rst) begin
       M_ <= 16'h0000;
-    end else if (_165_) begin
+    end else if (_164_) begin
       M_ <= hdr[15:0];
     end
     if (rst) begin
@@ -1010,7 +998,7 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
       \i_last$58  <= 1'h0;
       \i_valid$56  <= 1'h0;
       part_last <= 1'h0;
-      \$signal$142  <= 1'h0;
+      \$signal$141  <= 1'h0;
       enter_q <= 1'h0;
       d_last <= 1'h0;
       row_last <= 1'h0;
@@ -1028,27 +1016,27 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
       drain_lt_last <= 1'h0;
       drain_lt_wrap_pen <= 1'h0;
       drain_lt_wrap <= 1'h0;
-      _514_ <= 17'h00000;
-      _515_ <= 17'h00000;
+      _510_ <= 17'h00000;
+      _511_ <= 17'h00000;
     end else begin
-      credit_ok <= \$signal  ? (* full_case = 32'd1 *) _042_ : _043_;
-      credits <= \$signal  ? (* full_case = 32'd1 *) _041_ : kept;
-      last_mblock <= _039_ >= M_;
-      give_back <= _020_ + _023_;
+      credit_ok <= \$signal  ? (* full_case = 32'd1 *) _040_ : _041_;
+      credits <= \$signal  ? (* full_case = 32'd1 *) _039_ : kept;
+      last_mblock <= _037_ >= M_;
+      give_back <= _018_ + _020_;
       \w_en$81  <= \w_en$77 ;
       \i_last$58  <= part_last;
-      \i_valid$56  <= \$signal$142 ;
-      part_last <= _012_ & dn_last;
-      \$signal$142  <= _009_;
+      \i_valid$56  <= \$signal$141 ;
+      part_last <= _009_ & dn_last;
+      \$signal$141  <= _007_;
       enter_q <= enter;
-      begin if (_002_) d_last <= _201_; else d_last <= _004_ ? \$signal$135  : _201_; end
-      begin if (_002_) row_last <= _207_; else begin if (_004_) row_last <= row_last_next; else row_last <= _207_; end end
-      begin if (_002_) row_valid <= _210_; else begin if (_004_) row_valid <= row_valid_next; else row_valid <= _210_; end end
-      begin if (_002_) row <= _213_; else begin if (_004_) row <= row_next; else row <= _213_; end end
-      begin if (_002_) dn <= _220_; else begin if (_004_) begin if (d_last) dn <= dn_last ? (* full_case = 32'd1 *) 4'h0 : _007_; else dn <= _220_; end else dn <= _220_; end end
-      begin if (_002_) d <= _225_; else begin if (_004_) d <= d_last ? (* full_case = 32'd1 *) 1'h0 : _008_[0]; else d <= _225_; end end
+      begin if (_103_) d_last <= _200_; else d_last <= _002_ ? \$signal$134  : _200_; end
+      begin if (_103_) row_last <= _206_; else begin if (_002_) row_last <= row_last_next; else row_last <= _206_; end end
+      begin if (_103_) row_valid <= _209_; else begin if (_002_) row_valid <= row_valid_next; else row_valid <= _209_; end end
+      begin if (_103_) row <= _212_; else begin if (_002_) row <= row_next; else row <= _212_; end end
+      begin if (_103_) dn <= _219_; else begin if (_002_) begin if (d_last) dn <= dn_last ? (* full_case = 32'd1 *) 4'h0 : _005_; else dn <= _219_; end else dn <= _219_; end end
+      begin if (_103_) d <= _224_; else begin if (_002_) d <= d_last ? (* full_case = 32'd1 *) 1'h0 : _006_[0]; else d <= _224_; end end
       begin if (dn_last) dn_last_next <= nb_one; else dn_last_next <= drain_dn_pen; end
-      begin if (wrap) row_last_next <= drain_lt_wrap & _096_; else row_last_next <= drain_lt_last & _098_; end
+      begin if (wrap) row_last_next <= drain_lt_wrap & _093_; else row_last_next <= drain_lt_last & _096_; end
       begin if (wrap) row_valid_next <= drain_lt_wrap; else row_valid_next <= drain_lt_last; end
       begin if (wrap) row_next <= drain_back[16:0]; else row_next <= drain_plus[16:0]; end
       drain_dn_pen <= dn == nb_pen;
@@ -1057,25 +1045,25 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
       drain_lt_last <= row < m_last;
       drain_lt_wrap_pen <= row < m_wrap_pen;
       drain_lt_wrap <= row < m_wrap;
-      _514_ <= _086_[16:0];
-      _515_ <= _085_[16:0];
+      _510_ <= _084_[16:0];
+      _511_ <= _082_[16:0];
     end
-    if (_178_) begin
+    if (_177_) begin
       w_en <= 1'h0;
     end else begin
-      w_en <= s_param__valid & _028_;
+      w_en <= s_param__valid & _026_;
     end
-    if (!_326_) begin
+    if (!_324_) begin
       w_data[68:63] <= 6'h00;
     end else begin
       w_data[68:63] <= hdr[69:64];
     end
-    if (!_327_) begin
+    if (!_325_) begin
       w_data[62:32] <= 31'h00000000;
     end else begin
       w_data[62:32] <= hdr[62:32];
     end
-    if (!_328_) begin
+    if (!_326_) begin
       w_data[31:0] <= 32'd0;
     end else begin
       w_data[31:0] <= hdr[31:0];
@@ -1087,17 +1075,17 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
     end
     if (rst) begin
       part2 <= 8'h00;
-    end else if (_166_) begin
+    end else if (_165_) begin
       part2 <= o_data;
     end
     if (rst) begin
       part1 <= 8'h00;
-    end else if (_167_) begin
+    end else if (_166_) begin
       part1 <= o_data;
     end
     if (rst) begin
       part0 <= 8'h00;
-    end else if (_168_) begin
+    end else if (_167_) begin
       part0 <= o_data;
     end
     if (rst) begin
@@ -1105,123 +1093,128 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
       ob <= 2'h0;
     end else if (\o_valid$78 ) begin
       ob_last <= ob == 2'h2;
-      ob <= _018_[1:0];
+      ob <= _016_[1:0];
     end
-    if (\$signal$142 ) begin
+    if (\$signal$141 ) begin
       i_acc <= acc_chosen;
     end
     if (o_valid) begin
-      begin if (beat[1]) acc_chosen <= beat[0] ? \o_data$145 [95:72] : \o_data$145 [71:48]; else acc_chosen <= beat[0] ? \o_data$145 [47:24] : \o_data$145 [23:0]; end
+      begin if (beat[1]) acc_chosen <= beat[0] ? \o_data$144 [95:72] : \o_data$144 [71:48]; else acc_chosen <= beat[0] ? \o_data$144 [47:24] : \o_data$144 [23:0]; end
     end
     if (rst) begin
       dn_last <= 1'h0;
-    end else if (_169_) begin
-      begin if (enter_q) dn_last <= nb_one; else begin if (_002_) dn_last <= 1'hx; else begin if (_004_) begin if (d_last) dn_last <= dn_last_next; else dn_last <= 1'hx; end else dn_last <= 1'hx; end end end
+    end else if (_168_) begin
+      begin if (enter_q) dn_last <= nb_one; else begin if (_103_) dn_last <= 1'hx; else begin if (_002_) begin if (d_last) dn_last <= dn_last_next; else dn_last <= 1'hx; end else dn_last <= 1'hx; end end end
     end
     if (rst) begin
       beat_last <= 1'h0;
-    end else if (_129_) begin
-      begin if (_002_) beat_last <= beat == 2'h2; else begin if (_004_) beat_last <= 1'h0; else begin if (drain_restart) beat_last <= 1'h0; else beat_last <= 1'hx; end end end
+    end else if (_128_) begin
+      begin if (_103_) beat_last <= beat == 2'h2; else begin if (_002_) beat_last <= 1'h0; else begin if (drain_restart) beat_last <= 1'h0; else beat_last <= 1'hx; end end end
     end
-    if (_179_) begin
+    if (_178_) begin
       \ra_row_reg[1]  <= 1'h0;
     end else if (o_valid) begin
-      \ra_row_reg[1]  <= _315_[1];
+      \ra_row_reg[1]  <= _313_[1];
     end
     if (rst) begin
-      _495_ <= 5'h00;
-    end else if (_130_) begin
-      _495_ <= { _216_[5:2], _216_[0] };
+      _491_ <= 5'h00;
+    end else if (_129_) begin
+      _491_ <= { _215_[5:2], _215_[0] };
     end
-    if (_180_) begin
+    if (_179_) begin
       ra_inc[5:1] <= 5'h00;
     end else if (o_valid) begin
-      ra_inc[5:1] <= _318_[5:1];
+      ra_inc[5:1] <= _316_[5:1];
     end
     if (rst) begin
       ra_inc[0] <= 1'h0;
-    end else if (_131_) begin
-      ra_inc[0] <= _193_[0];
+    end else if (_130_) begin
+      ra_inc[0] <= _192_[0];
     end
-    if (_181_) begin
+    if (_180_) begin
       ra <= 6'h00;
     end else if (o_valid) begin
-      ra <= beat_last ? (* full_case = 32'd1 *) _320_ : ra_inc;
+      ra <= beat_last ? (* full_case = 32'd1 *) _318_ : ra_inc;
     end
     if (rst) begin
       beat <= 2'h0;
-    end else if (_132_) begin
-      begin if (_002_) beat <= beat + 1'h1; else begin if (_004_) beat <= 2'h0; else begin if (drain_restart) beat <= 2'h0; else beat <= 2'hx; end end end
+    end else if (_131_) begin
+      begin if (_103_) beat <= beat + 1'h1; else begin if (_002_) beat <= 2'h0; else begin if (drain_restart) beat <= 2'h0; else beat <= 2'hx; end end end
     end
-    if (_182_) begin
+    if (_181_) begin
       drain_restart <= 1'h0;
     end else begin
       drain_restart <= s_param__valid;
     end
-    if (_183_) begin
-      \$signal$135  <= 1'h0;
+    if (_182_) begin
+      \$signal$134  <= 1'h0;
     end else begin
-      \$signal$135  <= drain_d_pen;
+      \$signal$134  <= drain_d_pen;
     end
     if (rst) begin
       at_tile_last <= 1'h0;
-    end else if (_133_) begin
-      at_tile_last <= compute ? _230_ : \$signal$109 ;
+    end else if (_132_) begin
+      at_tile_last <= compute ? _229_ : \$signal$107 ;
     end
     if (rst) begin
       at_k_last <= 1'h0;
-    end else if (_134_) begin
-      at_k_last <= compute ? _233_ : \$signal$108 ;
+    end else if (_133_) begin
+      at_k_last <= compute ? _232_ : \$signal$106 ;
     end
     if (rst) begin
       fn_last <= 1'h0;
+    end else if (_169_) begin
+      begin if (compute) begin if (adv) begin if (at_tile_last) fn_last <= fn_last ? (* full_case = 32'd1 *) nb_one : _078_; else fn_last <= 1'hx; end else fn_last <= 1'hx; end else fn_last <= ! blk; end
+    end
+    if (_183_) begin
+      fn <= 4'h0;
     end else if (_170_) begin
-      begin if (compute) begin if (adv) begin if (at_tile_last) fn_last <= fn_last ? (* full_case = 32'd1 *) nb_one : _080_; else fn_last <= 1'hx; end else fn_last <= 1'hx; end else fn_last <= ! blk; end
+      fn <= fn_last ? (* full_case = 32'd1 *) 4'h0 : _077_[3:0];
     end
     if (_184_) begin
-      fn <= 4'h0;
-    end else if (_171_) begin
-      fn <= fn_last ? (* full_case = 32'd1 *) 4'h0 : _079_[3:0];
-    end
-    if (_185_) begin
       fm0 <= 17'h00000;
-    end else if (_172_) begin
-      fm0 <= _078_[16:0];
+    end else if (_171_) begin
+      fm0 <= _076_[16:0];
     end
     if (rst) begin
       in_data <= 1'h0;
-    end else if (_173_) begin
-      begin if (compute) begin if (adv) in_data <= at_tile_last ? (* full_case = 32'd1 *) _077_ : _240_; else in_data <= 1'hx; end else in_data <= enter; end
+    end else if (_172_) begin
+      begin if (compute) begin if (adv) in_data <= at_tile_last ? (* full_case = 32'd1 *) _075_ : _239_; else in_data <= 1'hx; end else in_data <= enter; end
     end
-    if (_186_) begin
+    if (_185_) begin
       kk <= 8'h00;
     end else if (adv) begin
-      kk <= at_tile_last ? (* full_case = 32'd1 *) 8'h00 : _081_[7:0];
+      kk <= at_tile_last ? (* full_case = 32'd1 *) 8'h00 : _079_[7:0];
     end
     if (rst) begin
       flush <= 5'h00;
-    end else if (_139_) begin
-      flush <= _669_(5'hxx, { 5'h1e, _071_[4:0] }, { _247_, _246_ });
+    end else if (_138_) begin
+      flush <= _665_(5'hxx, { 5'h1e, _069_[4:0] }, { _246_, _245_ });
     end
-    if (_187_) begin
+    if (_186_) begin
       compute <= 1'h0;
-    end else if (_174_) begin
+    end else if (_173_) begin
       compute <= 1'h1;
     end
     if (rst) begin
       nb_one <= 1'h0;
-    end else if (_175_) begin
+    end else if (_174_) begin
       nb_one <= ! blk;
     end
     if (rst) begin
       nb_pen <= 5'h00;
-    end else if (_176_) begin
+    end else if (_175_) begin
       nb_pen <= blk - 1'h1;
     end
     if (rst) begin
       ctrl_state <= 2'h0;
-    end else if (_177_) begin
-      ctrl_state <= _676_(2'hx, { _259_, _257_, _254_, _251_ }, { _260_, _258_, _255_, _253_ });
+    end else if (_176_) begin
+      ctrl_state <= _672_(2'hx, { _258_, _256_, _253_, _250_ }, { _259_, _257_, _254_, _252_ });
+    end
+    if (rst) begin
+      ch_last <= 1'h0;
+    end else if (_146_) begin
+      ch_last <= _682_(1'hx, { _263_, _260_ }, { _264_, _262_ });
     end
   end
 endmodule
@@ -1229,11 +1222,11 @@ endmodule
 (* generator = "Amaranth" *)
 module \hwq_top.engine.array (i_w, clk, rst, i_valid, i_last, drain_valid, o_data, i_a);
   wire _002_;
-  wire _003_;
-  wire [1:0] _009_;
+  wire _007_;
   wire [1:0] _010_;
+  (* unused_bits = "2" *)
   wire [2:0] _011_;
-  wire _012_;
+  wire [1:0] _012_;
   wire _013_;
   wire _014_;
   wire _015_;
@@ -1287,8 +1280,8 @@ module \hwq_top.engine.array (i_w, clk, rst, i_valid, i_last, drain_valid, o_dat
   wire [31:0] i_w;
   reg [7:0] in_a0 = 8'h00;
   reg [7:0] in_a1 = 8'h00;
+  reg in_idle = 1'h1;
   reg in_last = 1'h0;
-  reg in_valid = 1'h0;
   reg [7:0] in_w0 = 8'h00;
   reg [7:0] in_w1 = 8'h00;
   reg [7:0] in_w2 = 8'h00;
@@ -1364,27 +1357,26 @@ module \hwq_top.engine.array (i_w, clk, rst, i_valid, i_last, drain_valid, o_dat
   reg [7:0] w_0_2 = 8'h00;
   reg [7:0] w_0_3 = 8'h00;
   assign _002_ = | count_next;
-  assign _003_ = beat_next == 2'h3;
-  assign a0 = in_valid ? in_a0 : 8'h00;
-  assign b0 = in_valid ? in_w0 : 8'h00;
+  assign _007_ = beat_next == 2'h3;
+  assign a0 = in_idle ? 8'h00 : in_a0;
+  assign b0 = in_idle ? 8'h00 : in_w0;
   assign draining = | drain_count;
-  assign _009_ = drain_count - 1'h1;
-  assign _010_ = drain_beat + 1'h1;
-  assign _011_[1:0] = drain_advance ? 2'h0 : _010_;
-  assign _022_ = ~ in_valid;
-  assign _012_ = | { lr_1_3_d2, rst };
+  assign _010_ = drain_count - 1'h1;
+  assign _011_[1:0] = drain_beat + 1'h1;
+  assign _012_ = drain_advance ? 2'h0 : _011_[1:0];
   assign _013_ = | { lr_1_3_d2, rst };
-  assign _014_ = | { lr_1_2_d2, rst };
-  assign _015_ = | { lr_1_1_d2, rst };
-  assign _016_ = | { lr_1_0_d2, rst };
-  assign _017_ = | { lr_0_3_d2, rst };
-  assign _018_ = | { lr_0_2_d2, rst };
-  assign _019_ = | { lr_0_1_d2, rst };
-  assign _020_ = | { lr_0_0_d2, rst };
-  assign _021_ = | { _022_, rst };
-  assign _023_ = draining ? _011_[1:0] : drain_beat;
+  assign _014_ = | { lr_1_3_d2, rst };
+  assign _015_ = | { lr_1_2_d2, rst };
+  assign _016_ = | { lr_1_1_d2, rst };
+  assign _017_ = | { lr_1_0_d2, rst };
+  assign _018_ = | { lr_0_3_d2, rst };
+  assign _019_ = | { lr_0_2_d2, rst };
+  assign _020_ = | { lr_0_1_d2, rst };
+  assign _021_ = | { lr_0_0_d2, rst };
+  assign _022_ = | { in_idle, rst };
+  assign _023_ = draining ? _012_ : drain_beat;
   assign beat_next = lr_1_3_d2 ? 2'h0 : _023_;
-  assign _024_ = drain_advance ? _009_ : drain_count;
+  assign _024_ = drain_advance ? _010_ : drain_count;
   assign count_next = lr_1_3_d2 ? 2'h2 : _024_;
   \hwq_top.engine.array.mul_0_0  mul_0_0 (
     .a0(a0),
@@ -1422,7 +1414,6 @@ module \hwq_top.engine.array (i_w, clk, rst, i_valid, i_last, drain_valid, o_dat
     .o({ \p1$124 , \p0$111  }),
     .rst(rst)
   );
-  assign _011_[2] = 1'hx;
   assign o_data = { drain_3, drain_2, drain_1, drain_0 };
   always @(posedge clk) begin
     in_a0 <= i_a[7:0];
@@ -1493,10 +1484,10 @@ module \hwq_top.engine.array (i_w, clk, rst, i_valid, i_last, drain_valid, o_dat
       a_0_0 <= 8'h00;
       skew_l1_d0 <= 1'h0;
       in_last <= 1'h0;
-      in_valid <= 1'h0;
+      in_idle <= 1'h1;
     end else begin
       drain_valid <= draining;
-      drain_advance <= _002_ & _003_;
+      drain_advance <= _002_ & _007_;
       drain_beat <= beat_next;
       drain_count <= count_next;
       lr_1_3_d2 <= lr_1_3_d1;
@@ -1545,9 +1536,9 @@ module \hwq_top.engine.array (i_w, clk, rst, i_valid, i_last, drain_valid, o_dat
       a_0_0 <= a0;
       skew_l1_d0 <= in_last;
       in_last <= i_last & i_valid;
-      in_valid <= i_valid;
+      in_idle <= ~ i_valid;
     end
-    if (_012_) begin
+    if (_013_) begin
       drain_row <= 1'h0;
     end else if (drain_advance) begin
       drain_row <= drain_row + 1'h1;
@@ -1555,7 +1546,7 @@ module \hwq_top.engine.array (i_w, clk, rst, i_valid, i_last, drain_valid, o_dat
     if (lr_1_3_d2) begin
       out_1_3 <= $signed(acc_1_3) + $signed(p_1_3);
     end
-    if (_013_) begin
+    if (_014_) begin
       acc_1_3 <= 24'h000000;
     end else begin
       acc_1_3 <= $signed(acc_1_3) + $signed(p_1_3);
@@ -1563,7 +1554,7 @@ module \hwq_top.engine.array (i_w, clk, rst, i_valid, i_last, drain_valid, o_dat
     if (lr_1_2_d2) begin
       out_1_2 <= $signed(acc_1_2) + $signed(p_1_2);
     end
-    if (_014_) begin
+    if (_015_) begin
       acc_1_2 <= 24'h000000;
     end else begin
       acc_1_2 <= $signed(acc_1_2) + $signed(p_1_2);
@@ -1571,7 +1562,7 @@ module \hwq_top.engine.array (i_w, clk, rst, i_valid, i_last, drain_valid, o_dat
     if (lr_1_1_d2) begin
       out_1_1 <= $signed(acc_1_1) + $signed(p_1_1);
     end
-    if (_015_) begin
+    if (_016_) begin
       acc_1_1 <= 24'h000000;
     end else begin
       acc_1_1 <= $signed(acc_1_1) + $signed(p_1_1);
@@ -1579,7 +1570,7 @@ module \hwq_top.engine.array (i_w, clk, rst, i_valid, i_last, drain_valid, o_dat
     if (lr_1_0_d2) begin
       out_1_0 <= $signed(acc_1_0) + $signed(p_1_0);
     end
-    if (_016_) begin
+    if (_017_) begin
       acc_1_0 <= 24'h000000;
     end else begin
       acc_1_0 <= $signed(acc_1_0) + $signed(p_1_0);
@@ -1587,7 +1578,7 @@ module \hwq_top.engine.array (i_w, clk, rst, i_valid, i_last, drain_valid, o_dat
     if (lr_0_3_d2) begin
       out_0_3 <= $signed(acc_0_3) + $signed(p_0_3);
     end
-    if (_017_) begin
+    if (_018_) begin
       acc_0_3 <= 24'h000000;
     end else begin
       acc_0_3 <= $signed(acc_0_3) + $signed(p_0_3);
@@ -1595,7 +1586,7 @@ module \hwq_top.engine.array (i_w, clk, rst, i_valid, i_last, drain_valid, o_dat
     if (lr_0_2_d2) begin
       out_0_2 <= $signed(acc_0_2) + $signed(p_0_2);
     end
-    if (_018_) begin
+    if (_019_) begin
       acc_0_2 <= 24'h000000;
     end else begin
       acc_0_2 <= $signed(acc_0_2) + $signed(p_0_2);
@@ -1603,7 +1594,7 @@ module \hwq_top.engine.array (i_w, clk, rst, i_valid, i_last, drain_valid, o_dat
     if (lr_0_1_d2) begin
       out_0_1 <= $signed(acc_0_1) + $signed(p_0_1);
     end
-    if (_019_) begin
+    if (_020_) begin
       acc_0_1 <= 24'h000000;
     end else begin
       acc_0_1 <= $signed(acc_0_1) + $signed(p_0_1);
@@ -1611,12 +1602,12 @@ module \hwq_top.engine.array (i_w, clk, rst, i_valid, i_last, drain_valid, o_dat
     if (lr_0_0_d2) begin
       out_0_0 <= $signed(acc_0_0) + $signed(p_0_0);
     end
-    if (_020_) begin
+    if (_021_) begin
       acc_0_0 <= 24'h000000;
     end else begin
       acc_0_0 <= $signed(acc_0_0) + $signed(p_0_0);
     end
-    if (!in_valid) begin
+    if (in_idle) begin
       skew_w3_d0 <= 8'h00;
       skew_w2_d0 <= 8'h00;
       skew_w1_d0 <= 8'h00;
@@ -1625,7 +1616,7 @@ module \hwq_top.engine.array (i_w, clk, rst, i_valid, i_last, drain_valid, o_dat
       skew_w2_d0 <= in_w2;
       skew_w1_d0 <= in_w1;
     end
-    if (_021_) begin
+    if (_022_) begin
       skew_a1_d0 <= 8'h00;
     end else begin
       skew_a1_d0 <= in_a1;
@@ -2075,7 +2066,7 @@ module \hwq_top.engine.params0 (rst, wp__addr, wp__data, wp__en, rp__addr, r_dat
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.requant (rst, zero_point, act_min, act_max, i_valid, i_last, i_acc, o_data, o_valid, o_last, \port$998$0 , clk);
+module \hwq_top.engine.requant (rst, zero_point, act_min, act_max, i_valid, i_last, i_acc, o_data, o_valid, o_last, \port$995$0 , clk);
   wire _000_;
   wire [32:0] _001_;
   wire _002_;
@@ -2173,8 +2164,8 @@ module \hwq_top.engine.requant (rst, zero_point, act_min, act_max, i_valid, i_la
   reg o_last = 1'h0;
   output o_valid;
   reg o_valid = 1'h0;
-  input [68:0] \port$998$0 ;
-  wire [68:0] \port$998$0 ;
+  input [68:0] \port$995$0 ;
+  wire [68:0] \port$995$0 ;
   reg [4:0] rq1_l0 = 5'h00;
   reg rq1_last = 1'h0;
   reg [30:0] rq1_m0 = 31'h00000000;
@@ -2216,8 +2207,8 @@ module \hwq_top.engine.requant (rst, zero_point, act_min, act_max, i_valid, i_la
   wire [7:0] t_0;
   input [7:0] zero_point;
   wire [7:0] zero_point;
-  assign _000_ = $signed(\port$998$0 [68:63]) > $signed(1'h0);
-  assign _016_ = $signed(\port$998$0 [68:63]) < $signed(1'h0);
+  assign _000_ = $signed(\port$995$0 [68:63]) > $signed(1'h0);
+  assign _016_ = $signed(\port$995$0 [68:63]) < $signed(1'h0);
   assign _036_ = rq2b_ng0 ? rq2b_m0 : 31'h00000000;
   assign { high_0[32], high_0[30:0] } = rq2b_phh0 - _036_;
   assign _001_ = rq2b_phl0 + rq2b_plh0;
@@ -2523,14 +2514,14 @@ module \hwq_top.engine.requant (rst, zero_point, act_min, act_max, i_valid, i_la
       rq2a_m0 <= rq1_m0;
     end
     if (i_valid) begin
-      rq1_s0 <= $signed(i_acc) + $signed(\port$998$0 [31:0]);
-      rq1_m0 <= \port$998$0 [62:32];
+      rq1_s0 <= $signed(i_acc) + $signed(\port$995$0 [31:0]);
+      rq1_m0 <= \port$995$0 [62:32];
     end
     if (i_valid)
       if (!_016_) rq1_r0 <= 5'h00;
-      else rq1_r0 <= - $signed(\port$998$0 [67:63]);
+      else rq1_r0 <= - $signed(\port$995$0 [67:63]);
     if (i_valid)
       if (!_000_) rq1_l0 <= 5'h00;
-      else rq1_l0 <= \port$998$0 [67:63];
+      else rq1_l0 <= \port$995$0 [67:63];
   end
 endmodule

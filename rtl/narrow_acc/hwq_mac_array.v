@@ -3,11 +3,11 @@
 (* top =  1  *)
 (* generator = "Amaranth" *)
 module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
-  wire _009_;
-  wire _029_;
-  wire [2:0] _030_;
-  wire _034_;
-  wire [2:0] _035_;
+  wire _010_;
+  wire _030_;
+  wire [2:0] _031_;
+  wire _035_;
+  wire [2:0] _036_;
   reg [7:0] a_0_0 = 8'h00;
   reg [7:0] a_0_1 = 8'h00;
   reg [7:0] a_0_2 = 8'h00;
@@ -77,8 +77,8 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   reg [7:0] in_a1 = 8'h00;
   reg [7:0] in_a2 = 8'h00;
   reg [7:0] in_a3 = 8'h00;
+  reg in_idle = 1'h1;
   reg in_last = 1'h0;
-  reg in_valid = 1'h0;
   reg [7:0] in_w0 = 8'h00;
   reg [7:0] in_w1 = 8'h00;
   reg [7:0] in_w2 = 8'h00;
@@ -180,9 +180,9 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   reg [7:0] w_2_2 = 8'h00;
   reg [7:0] w_2_3 = 8'h00;
   wire [7:0] w_in0;
-  assign _009_ = en & drain_advance;
-  assign a_in0 = in_valid ? in_a0 : 8'h00;
-  assign w_in0 = in_valid ? in_w0 : 8'h00;
+  assign _010_ = en & drain_advance;
+  assign a_in0 = in_idle ? 8'h00 : in_a0;
+  assign w_in0 = in_idle ? 8'h00 : in_w0;
   assign cap_0_0 = en & lr_0_0;
   assign cap_0_1 = en & lr_0_1;
   assign cap_0_2 = en & lr_0_2;
@@ -199,11 +199,11 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   assign cap_3_1 = en & lr_3_1;
   assign cap_3_2 = en & lr_3_2;
   assign cap_3_3 = en & lr_3_3;
-  assign _029_ = en & drain_advance;
-  assign _030_ = drain_count - 1'h1;
-  assign _034_ = | { rst, cap_3_3 };
-  assign _035_ = _029_ ? _030_ : drain_count;
-  assign count_next = cap_3_3 ? 3'h4 : _035_;
+  assign _030_ = en & drain_advance;
+  assign _031_ = drain_count - 1'h1;
+  assign _035_ = | { rst, cap_3_3 };
+  assign _036_ = _030_ ? _031_ : drain_count;
+  assign count_next = cap_3_3 ? 3'h4 : _036_;
   assign o_data = { drain_3, drain_2, drain_1, drain_0 };
   always @(posedge clk) begin
     if (en) begin
@@ -322,7 +322,7 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
       skew_l1_d0 <= 1'h0;
       skew_a1_d0 <= 8'h00;
       in_last <= 1'h0;
-      in_valid <= 1'h0;
+      in_idle <= 1'h1;
     end else if (en) begin
       o_valid <= | drain_count;
       begin if (lr_3_3) acc_3_3 <= 22'h000000; else acc_3_3 <= $signed(acc_3_3) + $signed(pr_3_3); end
@@ -402,15 +402,15 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
       skew_l3_d0 <= in_last;
       skew_a3_d2 <= skew_a3_d1;
       skew_a3_d1 <= skew_a3_d0;
-      begin if (in_valid) skew_a3_d0 <= in_a3; else skew_a3_d0 <= 8'h00; end
+      begin if (in_idle) skew_a3_d0 <= 8'h00; else skew_a3_d0 <= in_a3; end
       skew_l2_d1 <= skew_l2_d0;
       skew_l2_d0 <= in_last;
       skew_a2_d1 <= skew_a2_d0;
-      begin if (in_valid) skew_a2_d0 <= in_a2; else skew_a2_d0 <= 8'h00; end
+      begin if (in_idle) skew_a2_d0 <= 8'h00; else skew_a2_d0 <= in_a2; end
       skew_l1_d0 <= in_last;
-      begin if (in_valid) skew_a1_d0 <= in_a1; else skew_a1_d0 <= 8'h00; end
+      begin if (in_idle) skew_a1_d0 <= 8'h00; else skew_a1_d0 <= in_a1; end
       in_last <= i_last & i_valid;
-      in_valid <= i_valid;
+      in_idle <= ~ i_valid;
     end
     if (rst) begin
       drain_advance <= 1'h0;
@@ -419,9 +419,9 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
       drain_advance <= | count_next;
       drain_count <= count_next;
     end
-    if (_034_) begin
+    if (_035_) begin
       drain_row <= 2'h0;
-    end else if (_009_) begin
+    end else if (_010_) begin
       drain_row <= drain_row + 1'h1;
     end
     if (cap_3_3) begin
@@ -473,13 +473,13 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
       out_0_0 <= $signed(acc_0_0) + $signed(pr_0_0);
     end
     if (en)
-      if (!in_valid) skew_w3_d0 <= 8'h00;
+      if (in_idle) skew_w3_d0 <= 8'h00;
       else skew_w3_d0 <= in_w3;
     if (en)
-      if (!in_valid) skew_w2_d0 <= 8'h00;
+      if (in_idle) skew_w2_d0 <= 8'h00;
       else skew_w2_d0 <= in_w2;
     if (en)
-      if (!in_valid) skew_w1_d0 <= 8'h00;
+      if (in_idle) skew_w1_d0 <= 8'h00;
       else skew_w1_d0 <= in_w1;
   end
 endmodule

@@ -63,42 +63,44 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   wire _004_;
   wire _005_;
   wire _006_;
-  wire _007_;
-  wire _008_;
-  wire _009_;
-  wire [2:0] _010_;
+  wire [2:0] _007_;
   (* unused_bits = "2" *)
-  wire [2:0] _011_;
+  wire [2:0] _008_;
+  wire _009_;
+  wire _010_;
+  wire _011_;
   wire _012_;
-  wire _013_;
   wire _014_;
+  wire _015_;
   wire _016_;
-  wire _017_;
   wire _018_;
+  wire _019_;
   wire _020_;
   wire _021_;
   wire _022_;
-  wire _023_;
   wire _024_;
+  wire _025_;
   wire _026_;
   wire _027_;
   wire _028_;
   wire _029_;
   wire _030_;
   wire _031_;
-  wire _032_;
-  wire _033_;
   (* unused_bits = "17" *)
-  wire [17:0] _035_;
+  wire [17:0] _033_;
+  wire _036_;
+  wire _037_;
   wire _038_;
   wire _039_;
-  wire _040_;
   wire _041_;
+  wire _042_;
   wire _043_;
-  wire _044_;
   wire _045_;
   wire _047_;
-  wire _049_;
+  (* unused_bits = "3" *)
+  wire [3:0] _048_;
+  (* unused_bits = "3" *)
+  wire [3:0] _049_;
   (* unused_bits = "3" *)
   wire [3:0] _050_;
   (* unused_bits = "3" *)
@@ -107,54 +109,54 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   wire [3:0] _052_;
   (* unused_bits = "3" *)
   wire [3:0] _053_;
-  (* unused_bits = "3" *)
-  wire [3:0] _054_;
-  (* unused_bits = "3" *)
-  wire [3:0] _055_;
-  wire _056_;
-  wire [17:0] _057_;
+  wire _054_;
+  wire [17:0] _055_;
   (* unused_bits = "4" *)
-  wire [4:0] _059_;
-  wire _060_;
-  wire _061_;
+  wire [4:0] _057_;
+  wire _058_;
+  wire _059_;
   (* unused_bits = "16" *)
-  wire [16:0] _062_;
-  wire _065_;
+  wire [16:0] _060_;
+  wire _063_;
+  wire _067_;
+  wire [15:0] _068_;
   wire _070_;
-  wire [15:0] _071_;
-  wire _073_;
+  wire _071_;
+  wire _072_;
+  wire [15:0] _073_;
   wire _074_;
-  wire _075_;
-  wire [15:0] _076_;
-  wire _077_;
-  wire _078_;
   (* unused_bits = "16" *)
-  wire [16:0] _079_;
+  wire [16:0] _075_;
+  wire _076_;
+  (* unused_bits = "16" *)
+  wire [16:0] _077_;
+  wire _078_;
+  (* unused_bits = "3" *)
+  wire [3:0] _079_;
   wire _080_;
-  wire _081_;
   (* unused_bits = "3" *)
-  wire [3:0] _082_;
-  (* unused_bits = "3" *)
-  wire [3:0] _083_;
+  wire [3:0] _081_;
   (* unused_bits = "1" *)
-  wire [1:0] _084_;
+  wire [1:0] _082_;
   (* unused_bits = "2" *)
-  wire [2:0] _085_;
-  wire _086_;
+  wire [2:0] _083_;
+  wire _084_;
   (* unused_bits = "5" *)
-  wire [5:0] _089_;
+  wire [5:0] _087_;
+  wire _088_;
+  wire _089_;
   wire _090_;
-  wire _091_;
   wire _092_;
-  wire _094_;
-  wire _095_;
+  wire _093_;
   (* unused_bits = "17" *)
-  wire [17:0] _096_;
+  wire [17:0] _094_;
   (* unused_bits = "3" *)
-  wire [3:0] _097_;
-  wire _098_;
+  wire [3:0] _095_;
+  wire _096_;
   (* unused_bits = "6" *)
-  wire [6:0] _099_;
+  wire [6:0] _097_;
+  wire _098_;
+  wire _099_;
   wire _100_;
   wire _101_;
   wire _102_;
@@ -243,62 +245,62 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   wire _185_;
   wire _186_;
   wire _187_;
-  wire _188_;
-  wire [2:0] _189_;
-  wire _194_;
-  wire _200_;
-  wire _203_;
-  wire [16:0] _206_;
-  wire [2:0] _209_;
-  wire [1:0] _214_;
+  wire [2:0] _188_;
+  wire _193_;
+  wire _199_;
+  wire _202_;
+  wire [16:0] _205_;
+  wire [2:0] _208_;
+  wire [1:0] _213_;
+  wire _217_;
   wire _218_;
-  wire _219_;
+  wire _220_;
   wire _221_;
-  wire _222_;
-  wire _229_;
+  wire _228_;
+  wire _234_;
   wire _235_;
   wire _236_;
   wire _237_;
   wire _238_;
-  wire _239_;
-  wire [1:0] _240_;
-  wire _242_;
-  wire [1:0] _243_;
-  wire _244_;
+  wire [1:0] _239_;
+  wire _241_;
+  wire [1:0] _242_;
+  wire _243_;
+  wire [1:0] _244_;
   wire [1:0] _245_;
-  wire [1:0] _246_;
-  wire _247_;
-  wire [1:0] _248_;
+  wire _246_;
+  wire [1:0] _247_;
+  wire _248_;
   wire _249_;
-  wire _250_;
+  wire _251_;
   wire _252_;
   wire _253_;
-  wire _254_;
-  wire [15:0] _255_;
-  wire _257_;
-  wire [15:0] _258_;
+  wire [15:0] _254_;
+  wire _256_;
+  wire [15:0] _257_;
+  wire _258_;
   wire _259_;
   wire _260_;
   wire _261_;
-  wire _262_;
+  wire _263_;
   wire _264_;
   wire _265_;
-  wire _266_;
+  wire [2:0] _266_;
   wire [2:0] _267_;
-  wire [2:0] _268_;
-  wire _270_;
-  wire [2:0] _271_;
-  wire _272_;
+  wire _269_;
+  wire [2:0] _270_;
+  wire _271_;
+  wire [2:0] _272_;
   wire [2:0] _273_;
   wire [2:0] _274_;
-  wire [2:0] _275_;
-  wire _277_;
-  wire [2:0] _278_;
-  wire _279_;
+  wire _276_;
+  wire [2:0] _277_;
+  wire _278_;
+  wire [1:0] _279_;
   wire [1:0] _280_;
-  wire [1:0] _281_;
-  wire _283_;
-  wire [1:0] _284_;
+  wire _282_;
+  wire [1:0] _283_;
+  wire _284_;
   wire _285_;
   wire _286_;
   wire _287_;
@@ -312,15 +314,15 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   wire _295_;
   wire _296_;
   wire _297_;
-  wire _298_;
-  wire _299_;
-  wire [2:0] _302_;
+  wire [2:0] _300_;
+  wire [2:0] _301_;
   wire [2:0] _303_;
+  wire [2:0] _304_;
   wire [2:0] _305_;
   wire [2:0] _306_;
   wire [2:0] _307_;
-  wire [2:0] _308_;
-  wire [2:0] _309_;
+  wire _309_;
+  wire _310_;
   wire _311_;
   wire _312_;
   wire _313_;
@@ -332,13 +334,11 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   wire _319_;
   wire _320_;
   wire _321_;
-  wire _322_;
-  wire _323_;
   wire \$like ;
   wire \$signal ;
-  reg \$signal$135  = 1'h0;
-  reg \$signal$136  = 1'h0;
-  reg \$signal$151  = 1'h0;
+  reg \$signal$133  = 1'h0;
+  reg \$signal$134  = 1'h0;
+  reg \$signal$150  = 1'h0;
   wire \$signal$72 ;
   reg [15:0] M_ = 16'h0000;
   reg [87:0] acc_chosen = 88'h0000000000000000000000;
@@ -350,8 +350,8 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   reg beat_last = 1'h1;
   reg [2:0] blk = 3'h0;
   wire block_end;
-  reg [15:0] ch = 16'h0000;
   reg ch_last = 1'h0;
+  reg [15:0] ch_left = 16'h0000;
   input clk;
   wire clk;
   reg compute = 1'h0;
@@ -395,11 +395,10 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   reg [16:0] m_pen = 17'h00000;
   reg [16:0] m_wrap = 17'h00000;
   reg [16:0] m_wrap_pen = 17'h00000;
-  reg [16:0] n_pen = 17'h00000;
   reg nb_one = 1'h0;
   reg [3:0] nb_pen = 4'h0;
   wire [31:0] o_data;
-  wire [87:0] \o_data$154 ;
+  wire [87:0] \o_data$153 ;
   wire o_last;
   wire o_valid;
   wire \o_valid$110 ;
@@ -443,196 +442,196 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   wire wrap;
   reg [7:0] zero_point = 8'h00;
   assign kept = credits + give_back;
-  assign _028_ = s_act__valid & s_wgt__valid;
-  assign _038_ = in_data & _028_;
-  assign _049_ = ~ at_k_last;
-  assign _056_ = credit_ok | _049_;
-  assign take = _038_ & _056_;
-  assign _065_ = s_act__valid & s_wgt__valid;
-  assign _073_ = in_data & _065_;
-  assign _081_ = _073_ & credit_ok;
-  assign \$signal  = _081_ & at_k_last;
+  assign _026_ = s_act__valid & s_wgt__valid;
+  assign _036_ = in_data & _026_;
+  assign _047_ = ~ at_k_last;
+  assign _054_ = credit_ok | _047_;
+  assign take = _036_ & _054_;
+  assign _063_ = s_act__valid & s_wgt__valid;
+  assign _070_ = in_data & _063_;
+  assign _080_ = _070_ & credit_ok;
+  assign \$signal  = _080_ & at_k_last;
   assign _090_ = ~ in_data;
   assign _000_ = s_act__valid & s_wgt__valid;
   assign _009_ = ~ at_k_last;
-  assign _020_ = credit_ok | _009_;
-  assign _021_ = _000_ & _020_;
-  assign adv = _090_ | _021_;
-  assign _022_ = compute & adv;
-  assign _023_ = _022_ & at_tile_last;
-  assign block_end = _023_ & fn_last;
+  assign _018_ = credit_ok | _009_;
+  assign _019_ = _000_ & _018_;
+  assign adv = _090_ | _019_;
+  assign _020_ = compute & adv;
+  assign _021_ = _020_ & at_tile_last;
+  assign block_end = _021_ & fn_last;
   assign i_last = take & at_k_last;
-  assign _024_ = ! lane;
-  assign _026_ = lane == 1'h1;
-  assign _027_ = s_param__valid & _026_;
-  assign _029_ = lane == 2'h2;
+  assign _022_ = ! lane;
+  assign _024_ = lane == 1'h1;
+  assign _025_ = s_param__valid & _024_;
+  assign _027_ = lane == 2'h2;
+  assign _028_ = s_param__valid & _027_;
+  assign _029_ = lane == 2'h3;
   assign _030_ = s_param__valid & _029_;
-  assign _031_ = lane == 2'h3;
-  assign _032_ = s_param__valid & _031_;
   assign row_end = o_valid & beat_last;
-  assign _033_ = ~ dn_last;
-  assign wrap = d_last & _033_;
-  assign _035_[16:0] = row + 1'h1;
-  assign _039_ = row < m_wrap;
-  assign _040_ = row < m_wrap_pen;
-  assign _041_ = ~ _040_;
-  assign _043_ = row < m_last;
-  assign _044_ = row < m_pen;
-  assign _045_ = ~ _044_;
-  assign _047_ = d == 2'h2;
-  assign \$signal$72  = d_last ? 1'h0 : _047_;
-  assign _050_[2:0] = ra_inc + 1'h1;
-  assign _051_[2:0] = ra_inc + 1'h0;
-  assign _052_[2:0] = ra_row + 1'h1;
-  assign _053_[2:0] = ra_row + 1'h0;
-  assign _054_[2:0] = ra_inc + 1'h1;
-  assign _055_[2:0] = ra_inc + 1'h0;
-  assign _057_ = fm0 + 3'h4;
-  assign _059_[3:0] = kept - 3'h4;
-  assign _060_ = kept >= 4'h8;
-  assign _061_ = kept >= 3'h4;
-  assign _062_[15:0] = hdr[15:0] - 1'h1;
-  assign _070_ = hdr[47:32] > 3'h7;
-  assign _071_ = _070_ ? hdr[47:32] : 16'h0007;
-  assign _074_ = hdr[47:32] == 1'h1;
-  assign _075_ = hdr[47:32] > 3'h7;
-  assign _076_ = _075_ ? hdr[47:32] : 16'h0007;
-  assign _077_ = _076_ == 1'h1;
-  assign _078_ = hdr[31:16] == 1'h1;
-  assign _079_[15:0] = ch + 1'h1;
-  assign _080_ = lane == 2'h3;
-  assign _082_[2:0] = wa + 1'h1;
-  assign _083_[2:0] = blk + 1'h1;
-  assign _084_[0] = wb + 1'h1;
-  assign _085_[1:0] = lane + 1'h1;
-  assign _086_ = ch == n_pen;
-  assign _089_[4:0] = flush - 1'h1;
-  assign _091_ = ! flush;
-  assign _092_ = block_end & last_mblock;
-  assign _094_ = fn_last & last_mblock;
-  assign _095_ = ~ _094_;
-  assign _096_[16:0] = fm0 + 3'h4;
-  assign _097_[2:0] = fn + 1'h1;
-  assign _098_ = fn == nb_pen;
-  assign _099_[5:0] = kk + 1'h1;
-  assign _001_ = kk == k_pen;
-  assign _002_ = kk == tile_pen;
-  assign _003_ = ~ drain_restart;
-  assign _004_ = _003_ & o_valid;
-  assign _005_ = ~ beat_last;
-  assign _006_ = _004_ & _005_;
-  assign _007_ = ~ drain_restart;
-  assign _008_ = _007_ & row_end;
-  assign _010_ = dn + 1'h1;
-  assign _011_[1:0] = d + 1'h1;
-  assign _012_ = o_valid & row_valid;
-  assign _013_ = row_end & row_valid;
-  assign _014_ = _013_ & row_last;
-  assign _016_ = r_en & m_out__valid;
-  assign _017_ = ~ row_valid;
-  assign _018_ = row_end & _017_;
+  assign _031_ = ~ dn_last;
+  assign wrap = d_last & _031_;
+  assign _033_[16:0] = row + 1'h1;
+  assign _037_ = row < m_wrap;
+  assign _038_ = row < m_wrap_pen;
+  assign _039_ = ~ _038_;
+  assign _041_ = row < m_last;
+  assign _042_ = row < m_pen;
+  assign _043_ = ~ _042_;
+  assign _045_ = d == 2'h2;
+  assign \$signal$72  = d_last ? 1'h0 : _045_;
+  assign _048_[2:0] = ra_inc + 1'h1;
+  assign _049_[2:0] = ra_inc + 1'h0;
+  assign _050_[2:0] = ra_row + 1'h1;
+  assign _051_[2:0] = ra_row + 1'h0;
+  assign _052_[2:0] = ra_inc + 1'h1;
+  assign _053_[2:0] = ra_inc + 1'h0;
+  assign _055_ = fm0 + 3'h4;
+  assign _057_[3:0] = kept - 3'h4;
+  assign _058_ = kept >= 4'h8;
+  assign _059_ = kept >= 3'h4;
+  assign _060_[15:0] = hdr[15:0] - 1'h1;
+  assign _067_ = hdr[47:32] > 3'h7;
+  assign _068_ = _067_ ? hdr[47:32] : 16'h0007;
+  assign _071_ = hdr[47:32] == 1'h1;
+  assign _072_ = hdr[47:32] > 3'h7;
+  assign _073_ = _072_ ? hdr[47:32] : 16'h0007;
+  assign _074_ = _073_ == 1'h1;
+  assign _075_[15:0] = hdr[31:16] - 1'h1;
+  assign _076_ = hdr[31:16] == 1'h1;
+  assign _077_[15:0] = ch_left - 1'h1;
+  assign _078_ = lane == 2'h3;
+  assign _079_[2:0] = wa + 1'h1;
+  assign _081_[2:0] = blk + 1'h1;
+  assign _082_[0] = wb + 1'h1;
+  assign _083_[1:0] = lane + 1'h1;
+  assign _084_ = ch_left == 1'h1;
+  assign _087_[4:0] = flush - 1'h1;
+  assign _088_ = ! flush;
+  assign _089_ = block_end & last_mblock;
+  assign _092_ = fn_last & last_mblock;
+  assign _093_ = ~ _092_;
+  assign _094_[16:0] = fm0 + 3'h4;
+  assign _095_[2:0] = fn + 1'h1;
+  assign _096_ = fn == nb_pen;
+  assign _097_[5:0] = kk + 1'h1;
+  assign _098_ = kk == k_pen;
+  assign _099_ = kk == tile_pen;
+  assign _001_ = ~ drain_restart;
+  assign _002_ = _001_ & o_valid;
+  assign _003_ = ~ beat_last;
+  assign _004_ = _002_ & _003_;
+  assign _005_ = ~ drain_restart;
+  assign _006_ = _005_ & row_end;
+  assign _007_ = dn + 1'h1;
+  assign _008_[1:0] = d + 1'h1;
+  assign _010_ = o_valid & row_valid;
+  assign _011_ = row_end & row_valid;
+  assign _012_ = _011_ & row_last;
+  assign _014_ = r_en & m_out__valid;
+  assign _015_ = ~ row_valid;
+  assign _016_ = row_end & _015_;
+  assign _139_ = { compute, adv } != 2'h2;
   assign _100_ = { compute, adv } != 2'h2;
   assign _101_ = { compute, adv } != 2'h2;
-  assign _102_ = { compute, adv } != 2'h2;
-  assign _103_ = { at_tile_last, compute, adv } != 2'h3;
-  assign _104_ = { at_tile_last, compute, adv, at_k_last } != 3'h6;
-  assign _105_ = { compute, adv } != 2'h2;
-  assign _106_ = { _236_, _235_ } != 1'h0;
-  assign _107_ = { _247_, s_param__valid } != 2'h2;
-  assign _108_ = { _249_, s_param__valid } != 2'h2;
-  assign _109_ = { _247_, ch_last, s_param__valid } != 3'h5;
-  assign _110_ = { _244_, compute } != 2'h3;
-  assign _111_ = { _242_, _091_ } != 2'h2;
-  assign _112_ = { _249_, _247_, _244_, _242_ } != 1'h0;
-  assign _113_ = { _252_, s_param__valid } != 2'h2;
-  assign _114_ = { _254_, s_param__valid } != 2'h2;
-  assign _115_ = { _254_, _252_ } != 1'h0;
-  assign _116_ = { _257_, s_param__valid } != 2'h2;
-  assign _117_ = { _259_, s_param__valid } != 2'h2;
-  assign _118_ = { _259_, _257_ } != 1'h0;
-  assign _119_ = { _264_, s_param__valid } != 2'h2;
-  assign _120_ = { _266_, s_param__valid } != 2'h2;
-  assign _121_ = { _264_, _080_, s_param__valid } != 3'h5;
-  assign _122_ = { _266_, _264_ } != 1'h0;
-  assign _123_ = { _270_, s_param__valid } != 2'h2;
-  assign _124_ = { _272_, s_param__valid } != 2'h2;
-  assign _125_ = { _270_, _080_, s_param__valid } != 3'h5;
-  assign _126_ = { _272_, _270_ } != 1'h0;
-  assign _127_ = { _277_, s_param__valid } != 2'h2;
-  assign _128_ = { _279_, s_param__valid } != 2'h2;
-  assign _129_ = { _277_, _080_, wb, s_param__valid } != 4'hf;
-  assign _130_ = { _277_, _080_, s_param__valid } != 3'h5;
-  assign _131_ = { _279_, _277_ } != 1'h0;
-  assign _132_ = { _283_, s_param__valid } != 2'h2;
-  assign _133_ = { _285_, s_param__valid } != 2'h2;
-  assign _134_ = { _285_, _283_ } != 1'h0;
-  assign _135_ = { _008_, _006_, enter_q, d_last } != 4'h8;
-  assign _136_ = { _008_, _006_, enter_q } != 1'h0;
-  assign _137_ = { _006_, enter_q } != 2'h2;
-  assign _138_ = { _008_, _006_, drain_restart } != 1'h0;
-  assign _139_ = { drain_restart, o_valid } != 1'h0;
-  assign _140_ = & { _103_, _102_ };
+  assign _102_ = { at_tile_last, compute, adv } != 2'h3;
+  assign _103_ = { at_tile_last, compute, adv, at_k_last } != 3'h6;
+  assign _104_ = { compute, adv } != 2'h2;
+  assign _105_ = { _235_, _234_ } != 1'h0;
+  assign _106_ = { _246_, s_param__valid } != 2'h2;
+  assign _107_ = { _248_, s_param__valid } != 2'h2;
+  assign _108_ = { _246_, ch_last, s_param__valid } != 3'h5;
+  assign _109_ = { _243_, compute } != 2'h3;
+  assign _110_ = { _241_, _088_ } != 2'h2;
+  assign _111_ = { _248_, _246_, _243_, _241_ } != 1'h0;
+  assign _112_ = { _251_, s_param__valid } != 2'h2;
+  assign _113_ = { _253_, s_param__valid } != 2'h2;
+  assign _114_ = { _253_, _251_ } != 1'h0;
+  assign _115_ = { _256_, s_param__valid } != 2'h2;
+  assign _116_ = { _258_, s_param__valid } != 2'h2;
+  assign _117_ = { _258_, _256_ } != 1'h0;
+  assign _118_ = { _263_, s_param__valid } != 2'h2;
+  assign _119_ = { _265_, s_param__valid } != 2'h2;
+  assign _120_ = { _263_, _078_, s_param__valid } != 3'h5;
+  assign _121_ = { _265_, _263_ } != 1'h0;
+  assign _122_ = { _269_, s_param__valid } != 2'h2;
+  assign _123_ = { _271_, s_param__valid } != 2'h2;
+  assign _124_ = { _269_, _078_, s_param__valid } != 3'h5;
+  assign _125_ = { _271_, _269_ } != 1'h0;
+  assign _126_ = { _276_, s_param__valid } != 2'h2;
+  assign _127_ = { _278_, s_param__valid } != 2'h2;
+  assign _128_ = { _276_, _078_, wb, s_param__valid } != 4'hf;
+  assign _129_ = { _276_, _078_, s_param__valid } != 3'h5;
+  assign _130_ = { _278_, _276_ } != 1'h0;
+  assign _131_ = { _282_, s_param__valid } != 2'h2;
+  assign _132_ = { _284_, s_param__valid } != 2'h2;
+  assign _133_ = { _284_, _282_ } != 1'h0;
+  assign _134_ = { _006_, _004_, enter_q, d_last } != 4'h8;
+  assign _135_ = { _006_, _004_, enter_q } != 1'h0;
+  assign _136_ = { _004_, enter_q } != 2'h2;
+  assign _137_ = { _006_, _004_, drain_restart } != 1'h0;
+  assign _138_ = { drain_restart, o_valid } != 1'h0;
+  assign _140_ = & { _102_, _101_ };
   assign _141_ = & { at_tile_last, adv };
   assign _142_ = & { fn_last, at_tile_last, adv };
-  assign _143_ = & { _105_, _104_ };
-  assign _144_ = & { _237_, ch_last, s_param__valid };
-  assign _145_ = & { _238_, ch_last, s_param__valid };
-  assign _146_ = & { _239_, ch_last, s_param__valid };
-  assign _147_ = & { _112_, _111_, _110_, _109_, _108_, _107_ };
-  assign _148_ = & { _115_, _114_, _113_ };
-  assign _149_ = & { _118_, _117_, _116_ };
-  assign _150_ = & { _122_, _121_, _120_, _119_ };
-  assign _151_ = & { _126_, _125_, _124_, _123_ };
-  assign _152_ = & { _131_, _130_, _129_, _128_, _127_ };
-  assign _153_ = & { _134_, _133_, _132_ };
-  assign _154_ = & { _286_, s_param__valid };
-  assign _155_ = & { _287_, s_param__valid };
-  assign _156_ = & { _288_, s_param__valid };
-  assign _157_ = & { _289_, s_param__valid };
-  assign _158_ = & { _290_, s_param__valid };
-  assign _159_ = & { _291_, s_param__valid };
-  assign _160_ = & { _292_, s_param__valid };
-  assign _161_ = & { _293_, s_param__valid };
-  assign _162_ = & { _294_, s_param__valid };
-  assign _163_ = & { _295_, s_param__valid };
-  assign _164_ = & { _296_, s_param__valid };
-  assign _165_ = & { _297_, s_param__valid };
-  assign _166_ = & { _298_, s_param__valid };
-  assign _167_ = & { _299_, s_param__valid };
-  assign _168_ = & { _137_, _136_, _135_ };
+  assign _143_ = & { _104_, _103_ };
+  assign _144_ = & { _236_, ch_last, s_param__valid };
+  assign _145_ = & { _237_, ch_last, s_param__valid };
+  assign _146_ = & { _238_, ch_last, s_param__valid };
+  assign _147_ = & { _111_, _110_, _109_, _108_, _107_, _106_ };
+  assign _148_ = & { _114_, _113_, _112_ };
+  assign _149_ = & { _117_, _116_, _115_ };
+  assign _150_ = & { _121_, _120_, _119_, _118_ };
+  assign _151_ = & { _125_, _124_, _123_, _122_ };
+  assign _152_ = & { _130_, _129_, _128_, _127_, _126_ };
+  assign _153_ = & { _133_, _132_, _131_ };
+  assign _154_ = & { _285_, s_param__valid };
+  assign _155_ = & { _286_, s_param__valid };
+  assign _156_ = & { _287_, s_param__valid };
+  assign _157_ = & { _288_, s_param__valid };
+  assign _158_ = & { _289_, s_param__valid };
+  assign _159_ = & { _290_, s_param__valid };
+  assign _160_ = & { _291_, s_param__valid };
+  assign _161_ = & { _292_, s_param__valid };
+  assign _162_ = & { _293_, s_param__valid };
+  assign _163_ = & { _294_, s_param__valid };
+  assign _164_ = & { _295_, s_param__valid };
+  assign _165_ = & { _296_, s_param__valid };
+  assign _166_ = & { _297_, s_param__valid };
+  assign _167_ = & { _136_, _135_, _134_ };
+  assign _180_ = ~ compute;
   assign _181_ = ~ compute;
   assign _182_ = ~ compute;
-  assign _183_ = ~ compute;
-  assign _184_ = ~ _314_;
-  assign _185_ = ~ _315_;
-  assign _186_ = ~ _316_;
-  assign _187_ = ~ _317_;
-  assign _188_ = ~ _321_;
+  assign _183_ = ~ _312_;
+  assign _184_ = ~ _313_;
+  assign _185_ = ~ _314_;
+  assign _186_ = ~ _315_;
+  assign _187_ = ~ _319_;
+  assign _168_ = | { _180_, rst };
   assign _169_ = | { _181_, rst };
   assign _170_ = | { _182_, rst };
-  assign _171_ = | { _183_, rst };
-  assign _172_ = | { _092_, rst };
+  assign _171_ = | { _089_, rst };
+  assign _172_ = | { _183_, rst };
   assign _173_ = | { _184_, rst };
   assign _174_ = | { _185_, rst };
   assign _175_ = | { _186_, rst };
-  assign _176_ = | { _187_, rst };
+  assign _176_ = | { drain_restart, rst };
   assign _177_ = | { drain_restart, rst };
   assign _178_ = | { drain_restart, rst };
-  assign _179_ = | { drain_restart, rst };
-  assign _180_ = | { _188_, rst };
-  assign _194_ = drain_restart ? 1'h0 : d_last;
-  assign _200_ = drain_restart ? m_one : row_last;
-  assign _203_ = drain_restart ? 1'h1 : row_valid;
-  assign _206_ = drain_restart ? 17'h00000 : row;
-  assign _189_[0] = drain_restart ? (* full_case = 32'd1 *) 1'h1 : \$like ;
-  assign _209_ = drain_restart ? 3'h0 : dn;
-  assign _214_ = drain_restart ? 2'h0 : d;
-  assign _218_ = at_tile_last ? (* full_case = 32'd1 *) \$signal$136  : _002_;
-  assign _219_ = adv ? _218_ : 1'hx;
-  assign _221_ = at_tile_last ? (* full_case = 32'd1 *) \$signal$135  : _001_;
-  assign _222_ = adv ? _221_ : 1'hx;
-  assign _229_ = at_k_last ? 1'h0 : 1'hx;
-  function [4:0] _637_;
+  assign _179_ = | { _187_, rst };
+  assign _193_ = drain_restart ? 1'h0 : d_last;
+  assign _199_ = drain_restart ? m_one : row_last;
+  assign _202_ = drain_restart ? 1'h1 : row_valid;
+  assign _205_ = drain_restart ? 17'h00000 : row;
+  assign _188_[0] = drain_restart ? (* full_case = 32'd1 *) 1'h1 : \$like ;
+  assign _208_ = drain_restart ? 3'h0 : dn;
+  assign _213_ = drain_restart ? 2'h0 : d;
+  assign _217_ = at_tile_last ? (* full_case = 32'd1 *) \$signal$134  : _099_;
+  assign _218_ = adv ? _217_ : 1'hx;
+  assign _220_ = at_tile_last ? (* full_case = 32'd1 *) \$signal$133  : _098_;
+  assign _221_ = adv ? _220_ : 1'hx;
+  assign _228_ = at_k_last ? 1'h0 : 1'hx;
+  function [4:0] _633_;
     input [4:0] a;
     input [9:0] b;
     input [1:0] s;
@@ -640,20 +639,20 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
     (* parallel_case *)
     casez (s)
       2'b?1:
-        _637_ = b[4:0];
+        _633_ = b[4:0];
       2'b1?:
-        _637_ = b[9:5];
+        _633_ = b[9:5];
       default:
-        _637_ = a;
+        _633_ = a;
     endcase
   endfunction
-  assign _235_ = ctrl_state == (* full_case = 32'd1 *) 2'h3;
-  assign _236_ = ctrl_state == (* full_case = 32'd1 *) 2'h2;
+  assign _234_ = ctrl_state == (* full_case = 32'd1 *) 2'h3;
+  assign _235_ = ctrl_state == (* full_case = 32'd1 *) 2'h2;
+  assign _236_ = ctrl_state == 1'h1;
   assign _237_ = ctrl_state == 1'h1;
   assign _238_ = ctrl_state == 1'h1;
-  assign _239_ = ctrl_state == 1'h1;
-  assign _240_ = _091_ ? 2'h0 : 2'hx;
-  function [1:0] _644_;
+  assign _239_ = _088_ ? 2'h0 : 2'hx;
+  function [1:0] _640_;
     input [1:0] a;
     input [7:0] b;
     input [3:0] s;
@@ -661,138 +660,139 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
     (* parallel_case *)
     casez (s)
       4'b???1:
-        _644_ = b[1:0];
+        _640_ = b[1:0];
       4'b??1?:
-        _644_ = b[3:2];
+        _640_ = b[3:2];
       4'b?1??:
-        _644_ = b[5:4];
+        _640_ = b[5:4];
       4'b1???:
-        _644_ = b[7:6];
+        _640_ = b[7:6];
       default:
-        _644_ = a;
+        _640_ = a;
     endcase
   endfunction
-  assign _242_ = ctrl_state == (* full_case = 32'd1 *) 2'h3;
-  assign _243_ = compute ? 2'hx : 2'h3;
-  assign _244_ = ctrl_state == (* full_case = 32'd1 *) 2'h2;
-  assign _245_ = ch_last ? 2'h2 : 2'hx;
-  assign _246_ = s_param__valid ? _245_ : 2'hx;
-  assign _247_ = ctrl_state == (* full_case = 32'd1 *) 1'h1;
-  assign _248_ = s_param__valid ? 2'h1 : 2'hx;
-  assign _249_ = ! (* full_case = 32'd1 *) ctrl_state;
-  assign _250_ = s_param__valid ? _086_ : 1'hx;
-  function [0:0] _654_;
+  assign _241_ = ctrl_state == (* full_case = 32'd1 *) 2'h3;
+  assign _242_ = compute ? 2'hx : 2'h3;
+  assign _243_ = ctrl_state == (* full_case = 32'd1 *) 2'h2;
+  assign _244_ = ch_last ? 2'h2 : 2'hx;
+  assign _245_ = s_param__valid ? _244_ : 2'hx;
+  assign _246_ = ctrl_state == (* full_case = 32'd1 *) 1'h1;
+  assign _247_ = s_param__valid ? 2'h1 : 2'hx;
+  assign _248_ = ! (* full_case = 32'd1 *) ctrl_state;
+  assign _249_ = s_param__valid ? _084_ : 1'hx;
+  function [0:0] _650_;
     input [0:0] a;
     input [1:0] b;
     input [1:0] s;
     (* parallel_case *)
     casez (s)
       2'b?1:
-        _654_ = b[0:0];
+        _650_ = b[0:0];
       2'b1?:
-        _654_ = b[1:1];
+        _650_ = b[1:1];
       default:
-        _654_ = a;
+        _650_ = a;
     endcase
   endfunction
-  assign _252_ = ctrl_state == 1'h1;
-  assign _253_ = s_param__valid ? _078_ : 1'hx;
-  assign _254_ = ! ctrl_state;
-  assign _255_ = s_param__valid ? _079_[15:0] : 16'hxxxx;
-  function [15:0] _659_;
+  assign _251_ = ctrl_state == 1'h1;
+  assign _252_ = s_param__valid ? _076_ : 1'hx;
+  assign _253_ = ! ctrl_state;
+  assign _254_ = s_param__valid ? _077_[15:0] : 16'hxxxx;
+  function [15:0] _655_;
     input [15:0] a;
     input [31:0] b;
     input [1:0] s;
     (* parallel_case *)
     casez (s)
       2'b?1:
-        _659_ = b[15:0];
+        _655_ = b[15:0];
       2'b1?:
-        _659_ = b[31:16];
+        _655_ = b[31:16];
       default:
-        _659_ = a;
+        _655_ = a;
     endcase
   endfunction
-  assign _257_ = ctrl_state == 1'h1;
-  assign _258_ = s_param__valid ? 16'h0000 : 16'hxxxx;
-  assign _259_ = ! ctrl_state;
-  assign _260_ = wb ? (* full_case = 32'd1 *) _084_[0] : 1'h0;
-  assign _261_ = _080_ ? _260_ : 1'hx;
-  assign _262_ = s_param__valid ? _261_ : 1'hx;
-  function [0:0] _666_;
+  assign _256_ = ctrl_state == 1'h1;
+  assign _257_ = s_param__valid ? _075_[15:0] : 16'hxxxx;
+  assign _258_ = ! ctrl_state;
+  assign _259_ = wb ? (* full_case = 32'd1 *) _082_[0] : 1'h0;
+  assign _260_ = _078_ ? _259_ : 1'hx;
+  assign _261_ = s_param__valid ? _260_ : 1'hx;
+  function [0:0] _662_;
     input [0:0] a;
     input [1:0] b;
     input [1:0] s;
     (* parallel_case *)
     casez (s)
       2'b?1:
-        _666_ = b[0:0];
+        _662_ = b[0:0];
       2'b1?:
-        _666_ = b[1:1];
+        _662_ = b[1:1];
       default:
-        _666_ = a;
+        _662_ = a;
     endcase
   endfunction
-  assign _264_ = ctrl_state == 1'h1;
-  assign _265_ = s_param__valid ? 1'h0 : 1'hx;
-  assign _266_ = ! ctrl_state;
-  assign _267_ = _080_ ? _082_[2:0] : 3'hx;
-  assign _268_ = s_param__valid ? _267_ : 3'hx;
-  function [2:0] _672_;
+  assign _263_ = ctrl_state == 1'h1;
+  assign _264_ = s_param__valid ? 1'h0 : 1'hx;
+  assign _265_ = ! ctrl_state;
+  assign _266_ = _078_ ? _079_[2:0] : 3'hx;
+  assign _267_ = s_param__valid ? _266_ : 3'hx;
+  function [2:0] _668_;
     input [2:0] a;
     input [5:0] b;
     input [1:0] s;
     (* parallel_case *)
     casez (s)
       2'b?1:
-        _672_ = b[2:0];
+        _668_ = b[2:0];
       2'b1?:
-        _672_ = b[5:3];
+        _668_ = b[5:3];
       default:
-        _672_ = a;
+        _668_ = a;
     endcase
   endfunction
-  assign _270_ = ctrl_state == 1'h1;
-  assign _271_ = s_param__valid ? 3'h0 : 3'hx;
-  assign _272_ = ! ctrl_state;
-  assign _273_ = wb ? 3'hx : _083_[2:0];
-  assign _274_ = _080_ ? _273_ : 3'hx;
-  assign _275_ = s_param__valid ? _274_ : 3'hx;
-  function [2:0] _679_;
+  assign _269_ = ctrl_state == 1'h1;
+  assign _270_ = s_param__valid ? 3'h0 : 3'hx;
+  assign _271_ = ! ctrl_state;
+  assign _272_ = wb ? 3'hx : _081_[2:0];
+  assign _273_ = _078_ ? _272_ : 3'hx;
+  assign _274_ = s_param__valid ? _273_ : 3'hx;
+  function [2:0] _675_;
     input [2:0] a;
     input [5:0] b;
     input [1:0] s;
     (* parallel_case *)
     casez (s)
       2'b?1:
-        _679_ = b[2:0];
+        _675_ = b[2:0];
       2'b1?:
-        _679_ = b[5:3];
+        _675_ = b[5:3];
       default:
-        _679_ = a;
+        _675_ = a;
     endcase
   endfunction
-  assign _277_ = ctrl_state == 1'h1;
-  assign _278_ = s_param__valid ? 3'h0 : 3'hx;
-  assign _279_ = ! ctrl_state;
-  assign _280_ = _080_ ? (* full_case = 32'd1 *) 2'h0 : _085_[1:0];
-  assign _281_ = s_param__valid ? _280_ : 2'hx;
-  function [1:0] _685_;
+  assign _276_ = ctrl_state == 1'h1;
+  assign _277_ = s_param__valid ? 3'h0 : 3'hx;
+  assign _278_ = ! ctrl_state;
+  assign _279_ = _078_ ? (* full_case = 32'd1 *) 2'h0 : _083_[1:0];
+  assign _280_ = s_param__valid ? _279_ : 2'hx;
+  function [1:0] _681_;
     input [1:0] a;
     input [3:0] b;
     input [1:0] s;
     (* parallel_case *)
     casez (s)
       2'b?1:
-        _685_ = b[1:0];
+        _681_ = b[1:0];
       2'b1?:
-        _685_ = b[3:2];
+        _681_ = b[3:2];
       default:
-        _685_ = a;
+        _681_ = a;
     endcase
   endfunction
-  assign _283_ = ctrl_state == 1'h1;
-  assign _284_ = s_param__valid ? 2'h0 : 2'hx;
+  assign _282_ = ctrl_state == 1'h1;
+  assign _283_ = s_param__valid ? 2'h0 : 2'hx;
+  assign _284_ = ! ctrl_state;
   assign _285_ = ! ctrl_state;
   assign _286_ = ! ctrl_state;
   assign _287_ = ! ctrl_state;
@@ -806,45 +806,43 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   assign _295_ = ! ctrl_state;
   assign _296_ = ! ctrl_state;
   assign _297_ = ! ctrl_state;
-  assign _298_ = ! ctrl_state;
-  assign _299_ = ! ctrl_state;
-  assign _302_ = dn_last ? (* full_case = 32'd1 *) 3'h0 : _055_[2:0];
-  assign _303_ = d_last ? (* full_case = 32'd1 *) _302_ : _053_[2:0];
-  assign _305_ = dn_last ? (* full_case = 32'd1 *) 3'h1 : _054_[2:0];
-  assign _306_ = d_last ? (* full_case = 32'd1 *) _305_ : _052_[2:0];
-  assign _307_ = beat_last ? (* full_case = 32'd1 *) _306_ : _050_[2:0];
-  assign \$like  = o_valid ? _307_[0] : 1'hx;
-  assign _308_ = dn_last ? (* full_case = 32'd1 *) 3'h0 : ra_inc;
-  assign _309_ = d_last ? (* full_case = 32'd1 *) _308_ : ra_row;
-  assign _311_ = ch_last ? 1'h1 : 1'h0;
-  assign _312_ = s_param__valid ? _311_ : 1'h0;
-  assign enter = _313_ ? _312_ : 1'h0;
+  assign _300_ = dn_last ? (* full_case = 32'd1 *) 3'h0 : _053_[2:0];
+  assign _301_ = d_last ? (* full_case = 32'd1 *) _300_ : _051_[2:0];
+  assign _303_ = dn_last ? (* full_case = 32'd1 *) 3'h1 : _052_[2:0];
+  assign _304_ = d_last ? (* full_case = 32'd1 *) _303_ : _050_[2:0];
+  assign _305_ = beat_last ? (* full_case = 32'd1 *) _304_ : _048_[2:0];
+  assign \$like  = o_valid ? _305_[0] : 1'hx;
+  assign _306_ = dn_last ? (* full_case = 32'd1 *) 3'h0 : ra_inc;
+  assign _307_ = d_last ? (* full_case = 32'd1 *) _306_ : ra_row;
+  assign _309_ = ch_last ? 1'h1 : 1'h0;
+  assign _310_ = s_param__valid ? _309_ : 1'h0;
+  assign enter = _311_ ? _310_ : 1'h0;
+  assign _311_ = ctrl_state == 1'h1;
+  assign _312_ = ctrl_state == 1'h1;
   assign _313_ = ctrl_state == 1'h1;
   assign _314_ = ctrl_state == 1'h1;
   assign _315_ = ctrl_state == 1'h1;
   assign _316_ = ctrl_state == 1'h1;
   assign _317_ = ctrl_state == 1'h1;
   assign _318_ = ctrl_state == 1'h1;
-  assign _319_ = ctrl_state == 1'h1;
-  assign _320_ = ctrl_state == 1'h1;
-  assign _321_ = ! ctrl_state;
-  function [0:0] _727_;
+  assign _319_ = ! ctrl_state;
+  function [0:0] _722_;
     input [0:0] a;
     input [1:0] b;
     input [1:0] s;
     (* parallel_case *)
     casez (s)
       2'b?1:
-        _727_ = b[0:0];
+        _722_ = b[0:0];
       2'b1?:
-        _727_ = b[1:1];
+        _722_ = b[1:1];
       default:
-        _727_ = a;
+        _722_ = a;
     endcase
   endfunction
-  assign s_param__ready = _727_(1'h0, 2'h3, { _323_, _322_ });
-  assign _322_ = ctrl_state == 1'h1;
-  assign _323_ = ! ctrl_state;
+  assign s_param__ready = _722_(1'h0, 2'h3, { _321_, _320_ });
+  assign _320_ = ctrl_state == 1'h1;
+  assign _321_ = ! ctrl_state;
   \hwq_top.engine.array  array (
     .clk(clk),
     .drain_valid(o_valid),
@@ -852,7 +850,7 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
     .i_last(i_last),
     .i_valid(take),
     .i_w(i_w),
-    .o_data(\o_data$154 ),
+    .o_data(\o_data$153 ),
     .rst(rst)
   );
   \hwq_top.engine.fifo  fifo (
@@ -916,50 +914,45 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
     .rst(rst),
     .zero_point(zero_point)
   );
-  assign _189_[2:1] = 2'hx;
+  assign _188_[2:1] = 2'hx;
   always @(posedge clk) begin
     w_addr <= wa;
     if (rst) begin
-      at_tile_last <= 1'h0;
-    end else if (_100_) begin
-      at_tile_last <= compute ? _219_ : \$signal$136 ;
-    end
-    if (rst) begin
       at_k_last <= 1'h0;
-    end else if (_101_) begin
-      at_k_last <= compute ? _222_ : \$signal$135 ;
+    end else if (_100_) begin
+      at_k_last <= compute ? _221_ : \$signal$133 ;
     end
     if (rst) begin
       fn_last <= 1'h0;
     end else if (_140_) begin
-      begin if (compute) begin if (adv) begin if (at_tile_last) fn_last <= fn_last ? (* full_case = 32'd1 *) nb_one : _098_; else fn_last <= 1'hx; end else fn_last <= 1'hx; end else fn_last <= ! blk; end
+      begin if (compute) begin if (adv) begin if (at_tile_last) fn_last <= fn_last ? (* full_case = 32'd1 *) nb_one : _096_; else fn_last <= 1'hx; end else fn_last <= 1'hx; end else fn_last <= ! blk; end
     end
-    if (_169_) begin
+    if (_168_) begin
       fn <= 3'h0;
     end else if (_141_) begin
-      fn <= fn_last ? (* full_case = 32'd1 *) 3'h0 : _097_[2:0];
+      fn <= fn_last ? (* full_case = 32'd1 *) 3'h0 : _095_[2:0];
     end
-    if (_170_) begin
+    if (_169_) begin
       fm0 <= 17'h00000;
     end else if (_142_) begin
-      fm0 <= _096_[16:0];
+      fm0 <= _094_[16:0];
     end
     if (rst) begin
       in_data <= 1'h0;
     end else if (_143_) begin
-      begin if (compute) begin if (adv) in_data <= at_tile_last ? (* full_case = 32'd1 *) _095_ : _229_; else in_data <= 1'hx; end else in_data <= enter; end
+      begin if (compute) begin if (adv) in_data <= at_tile_last ? (* full_case = 32'd1 *) _093_ : _228_; else in_data <= 1'hx; end else in_data <= enter; end
     end
-    if (_171_) begin
+    if (_170_) begin
       kk <= 6'h00;
     end else if (adv) begin
-      kk <= at_tile_last ? (* full_case = 32'd1 *) 6'h00 : _099_[5:0];
+      kk <= at_tile_last ? (* full_case = 32'd1 *) 6'h00 : _097_[5:0];
     end
     if (rst) begin
       flush <= 5'h00;
-    end else if (_106_) begin
-      flush <= _637_(5'hxx, { 5'h15, _089_[4:0] }, { _236_, _235_ });
+    end else if (_105_) begin
+      flush <= _633_(5'hxx, { 5'h15, _087_[4:0] }, { _235_, _234_ });
     end
-    if (_172_) begin
+    if (_171_) begin
       compute <= 1'h0;
     end else if (_144_) begin
       compute <= 1'h1;
@@ -977,106 +970,101 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
     if (rst) begin
       ctrl_state <= 2'h0;
     end else if (_147_) begin
-      ctrl_state <= _644_(2'hx, { _248_, _246_, _243_, _240_ }, { _249_, _247_, _244_, _242_ });
+      ctrl_state <= _640_(2'hx, { _247_, _245_, _242_, _239_ }, { _248_, _246_, _243_, _241_ });
     end
     if (rst) begin
       ch_last <= 1'h0;
     end else if (_148_) begin
-      ch_last <= _654_(1'hx, { _253_, _250_ }, { _254_, _252_ });
+      ch_last <= _650_(1'hx, { _252_, _249_ }, { _253_, _251_ });
     end
     if (rst) begin
-      ch <= 16'h0000;
+      ch_left <= 16'h0000;
     end else if (_149_) begin
-      ch <= _659_(16'hxxxx, { _258_, _255_ }, { _259_, _257_ });
+      ch_left <= _655_(16'hxxxx, { _257_, _254_ }, { _258_, _256_ });
     end
     if (rst) begin
       wb <= 1'h0;
     end else if (_150_) begin
-      wb <= _666_(1'hx, { _265_, _262_ }, { _266_, _264_ });
+      wb <= _662_(1'hx, { _264_, _261_ }, { _265_, _263_ });
     end
     if (rst) begin
       wa <= 3'h0;
     end else if (_151_) begin
-      wa <= _672_(3'hx, { _271_, _268_ }, { _272_, _270_ });
+      wa <= _668_(3'hx, { _270_, _267_ }, { _271_, _269_ });
     end
     if (rst) begin
       blk <= 3'h0;
     end else if (_152_) begin
-      blk <= _679_(3'hx, { _278_, _275_ }, { _279_, _277_ });
+      blk <= _675_(3'hx, { _277_, _274_ }, { _278_, _276_ });
     end
     if (rst) begin
       lane <= 2'h0;
     end else if (_153_) begin
-      lane <= _685_(2'hx, { _284_, _281_ }, { _285_, _283_ });
+      lane <= _681_(2'hx, { _283_, _280_ }, { _284_, _282_ });
     end
     if (rst) begin
-      \$signal$136  <= 1'h0;
+      \$signal$134  <= 1'h0;
     end else if (_154_) begin
-      \$signal$136  <= _077_;
+      \$signal$134  <= _074_;
     end
     if (rst) begin
-      \$signal$135  <= 1'h0;
+      \$signal$133  <= 1'h0;
     end else if (_155_) begin
-      \$signal$135  <= _074_;
+      \$signal$133  <= _071_;
     end
     if (rst) begin
       tile_pen <= 17'h00000;
     end else if (_156_) begin
-      tile_pen <= _071_ - 2'h2;
-    end
-    if (rst) begin
-      n_pen <= 17'h00000;
-    end else if (_157_) begin
-      n_pen <= hdr[31:16] - 2'h2;
+      tile_pen <= _068_ - 2'h2;
     end
     if (rst) begin
       k_pen <= 17'h00000;
-    end else if (_158_) begin
+    end else if (_157_) begin
       k_pen <= hdr[47:32] - 2'h2;
     end
     if (rst) begin
       act_max <= 8'h00;
-    end else if (_159_) begin
+    end else if (_158_) begin
       act_max <= hdr[71:64];
     end
     if (rst) begin
       act_min <= 8'h00;
-    end else if (_160_) begin
+    end else if (_159_) begin
       act_min <= hdr[63:56];
     end
     if (rst) begin
       zero_point <= 8'h00;
-    end else if (_161_) begin
+    end else if (_160_) begin
       zero_point <= hdr[55:48];
     end
     if (rst) begin
       m_one <= 1'h0;
-    end else if (_162_) begin
+    end else if (_161_) begin
       m_one <= hdr[15:0] == 1'h1;
     end
     if (rst) begin
       m_wrap_pen <= 17'h00000;
-    end else if (_163_) begin
+    end else if (_162_) begin
       m_wrap_pen <= hdr[15:0] + 2'h2;
     end
     if (rst) begin
       m_pen <= 17'h00000;
-    end else if (_164_) begin
+    end else if (_163_) begin
       m_pen <= hdr[15:0] - 2'h2;
     end
     if (rst) begin
       m_wrap <= 17'h00000;
-    end else if (_165_) begin
+    end else if (_164_) begin
       m_wrap <= hdr[15:0] + 2'h3;
     end
     if (rst) begin
       m_last <= 16'h0000;
-    end else if (_166_) begin
-      m_last <= _062_[15:0];
+    end else if (_165_) begin
+      m_last <= _060_[15:0];
     end
     if (rst) begin
       M_ <= 16'h0000;
-    end else if (_167_) begin
+    end else if (_166_) begin
       M_ <= hdr[15:0];
     end
     if (rst) begin
@@ -1088,7 +1076,7 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
       \i_last$90  <= 1'h0;
       \i_valid$88  <= 1'h0;
       part_last <= 1'h0;
-      \$signal$151  <= 1'h0;
+      \$signal$150  <= 1'h0;
       enter_q <= 1'h0;
       d_last <= 1'h0;
       row_last <= 1'h0;
@@ -1097,54 +1085,54 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
       dn <= 3'h0;
       d <= 2'h0;
     end else begin
-      credit_ok <= \$signal  ? (* full_case = 32'd1 *) _060_ : _061_;
-      credits <= \$signal  ? (* full_case = 32'd1 *) _059_[3:0] : kept;
-      last_mblock <= _057_ >= M_;
-      give_back <= _016_ + _018_;
+      credit_ok <= \$signal  ? (* full_case = 32'd1 *) _058_ : _059_;
+      credits <= \$signal  ? (* full_case = 32'd1 *) _057_[3:0] : kept;
+      last_mblock <= _055_ >= M_;
+      give_back <= _014_ + _016_;
       \w_en$112  <= \o_valid$110 ;
       \i_last$90  <= part_last;
-      \i_valid$88  <= \$signal$151 ;
-      part_last <= _014_ & dn_last;
-      \$signal$151  <= _012_;
+      \i_valid$88  <= \$signal$150 ;
+      part_last <= _012_ & dn_last;
+      \$signal$150  <= _010_;
       enter_q <= enter;
-      begin if (_006_) d_last <= _194_; else d_last <= _008_ ? \$signal$72  : _194_; end
-      begin if (_006_) row_last <= _200_; else begin if (_008_) begin if (wrap) row_last <= _039_ & _041_; else row_last <= _043_ & _045_; end else row_last <= _200_; end end
-      begin if (_006_) row_valid <= _203_; else begin if (_008_) begin if (wrap) row_valid <= row < m_wrap; else row_valid <= row < m_last; end else row_valid <= _203_; end end
-      begin if (_006_) row <= _206_; else begin if (_008_) begin if (wrap) row <= row - 2'h3; else row <= _035_[16:0]; end else row <= _206_; end end
-      begin if (_006_) dn <= _209_; else begin if (_008_) begin if (d_last) dn <= dn_last ? (* full_case = 32'd1 *) 3'h0 : _010_; else dn <= _209_; end else dn <= _209_; end end
-      begin if (_006_) d <= _214_; else begin if (_008_) d <= d_last ? (* full_case = 32'd1 *) 2'h0 : _011_[1:0]; else d <= _214_; end end
+      begin if (_004_) d_last <= _193_; else d_last <= _006_ ? \$signal$72  : _193_; end
+      begin if (_004_) row_last <= _199_; else begin if (_006_) begin if (wrap) row_last <= _037_ & _039_; else row_last <= _041_ & _043_; end else row_last <= _199_; end end
+      begin if (_004_) row_valid <= _202_; else begin if (_006_) begin if (wrap) row_valid <= row < m_wrap; else row_valid <= row < m_last; end else row_valid <= _202_; end end
+      begin if (_004_) row <= _205_; else begin if (_006_) begin if (wrap) row <= row - 2'h3; else row <= _033_[16:0]; end else row <= _205_; end end
+      begin if (_004_) dn <= _208_; else begin if (_006_) begin if (d_last) dn <= dn_last ? (* full_case = 32'd1 *) 3'h0 : _007_; else dn <= _208_; end else dn <= _208_; end end
+      begin if (_004_) d <= _213_; else begin if (_006_) d <= d_last ? (* full_case = 32'd1 *) 2'h0 : _008_[1:0]; else d <= _213_; end end
     end
-    if (_173_) begin
+    if (_172_) begin
       \w_en$19  <= 1'h0;
     end else begin
-      \w_en$19  <= _032_;
+      \w_en$19  <= _030_;
     end
-    if (_174_) begin
+    if (_173_) begin
       \w_en$15  <= 1'h0;
     end else begin
-      \w_en$15  <= _030_;
+      \w_en$15  <= _028_;
     end
-    if (_175_) begin
+    if (_174_) begin
       \w_en$11  <= 1'h0;
     end else begin
-      \w_en$11  <= _027_;
+      \w_en$11  <= _025_;
     end
-    if (_176_) begin
+    if (_175_) begin
       w_en <= 1'h0;
     end else begin
-      w_en <= s_param__valid & _024_;
+      w_en <= s_param__valid & _022_;
     end
-    if (!_318_) begin
+    if (!_316_) begin
       w_data[68:63] <= 6'h00;
     end else begin
       w_data[68:63] <= hdr[69:64];
     end
-    if (!_319_) begin
+    if (!_317_) begin
       w_data[62:32] <= 31'h00000000;
     end else begin
       w_data[62:32] <= hdr[62:32];
     end
-    if (!_320_) begin
+    if (!_318_) begin
       w_data[31:0] <= 32'd0;
     end else begin
       w_data[31:0] <= hdr[31:0];
@@ -1154,54 +1142,58 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
     end else if (\o_valid$110 ) begin
       \w_data$114  <= { o_last, o_data };
     end
-    if (\$signal$151 ) begin
+    if (\$signal$150 ) begin
       i_acc <= acc_chosen;
     end
     if (o_valid) begin
-      acc_chosen <= \o_data$154 ;
+      acc_chosen <= \o_data$153 ;
     end
     if (rst) begin
       dn_last <= 1'h0;
-    end else if (_168_) begin
-      begin if (enter_q) dn_last <= nb_one; else begin if (_006_) dn_last <= 1'hx; else begin if (_008_) begin if (d_last) begin if (dn_last) dn_last <= nb_one; else dn_last <= dn == nb_pen; end else dn_last <= 1'hx; end else dn_last <= 1'hx; end end end
+    end else if (_167_) begin
+      begin if (enter_q) dn_last <= nb_one; else begin if (_004_) dn_last <= 1'hx; else begin if (_006_) begin if (d_last) begin if (dn_last) dn_last <= nb_one; else dn_last <= dn == nb_pen; end else dn_last <= 1'hx; end else dn_last <= 1'hx; end end end
     end
     if (rst) begin
       beat_last <= 1'h1;
-    end else if (_138_) begin
-      begin if (_006_) beat_last <= 1'h0; else begin if (_008_) beat_last <= 1'h1; else begin if (drain_restart) beat_last <= 1'h1; else beat_last <= 1'hx; end end end
+    end else if (_137_) begin
+      begin if (_004_) beat_last <= 1'h0; else begin if (_006_) beat_last <= 1'h1; else begin if (drain_restart) beat_last <= 1'h1; else beat_last <= 1'hx; end end end
     end
-    if (_177_) begin
+    if (_176_) begin
       ra_row <= 3'h0;
     end else if (o_valid) begin
-      ra_row <= beat_last ? (* full_case = 32'd1 *) _303_ : _051_[2:0];
+      ra_row <= beat_last ? (* full_case = 32'd1 *) _301_ : _049_[2:0];
     end
-    if (_178_) begin
+    if (_177_) begin
       ra_inc[2:1] <= 2'h0;
     end else if (o_valid) begin
-      ra_inc[2:1] <= _307_[2:1];
+      ra_inc[2:1] <= _305_[2:1];
     end
     if (rst) begin
       ra_inc[0] <= 1'h0;
-    end else if (_139_) begin
-      ra_inc[0] <= _189_[0];
+    end else if (_138_) begin
+      ra_inc[0] <= _188_[0];
     end
-    if (_179_) begin
+    if (_178_) begin
       ra <= 3'h0;
     end else if (o_valid) begin
-      ra <= beat_last ? (* full_case = 32'd1 *) _309_ : ra_inc;
+      ra <= beat_last ? (* full_case = 32'd1 *) _307_ : ra_inc;
     end
-    if (_180_) begin
+    if (_179_) begin
       drain_restart <= 1'h0;
     end else begin
       drain_restart <= s_param__valid;
+    end
+    if (rst) begin
+      at_tile_last <= 1'h0;
+    end else if (_139_) begin
+      at_tile_last <= compute ? _218_ : \$signal$134 ;
     end
   end
 endmodule
 
 (* generator = "Amaranth" *)
 module \hwq_top.engine.array (i_w, clk, rst, i_valid, i_last, drain_valid, o_data, i_a);
-  wire [2:0] _015_;
-  wire _016_;
+  wire [2:0] _016_;
   wire _017_;
   wire _018_;
   wire _019_;
@@ -1222,9 +1214,7 @@ module \hwq_top.engine.array (i_w, clk, rst, i_valid, i_last, drain_valid, o_dat
   wire _034_;
   wire _035_;
   wire _036_;
-  wire _037_;
-  wire _038_;
-  wire [2:0] _039_;
+  wire [2:0] _037_;
   reg [7:0] a_0_0 = 8'h00;
   reg [7:0] a_0_1 = 8'h00;
   reg [7:0] a_0_2 = 8'h00;
@@ -1278,8 +1268,8 @@ module \hwq_top.engine.array (i_w, clk, rst, i_valid, i_last, drain_valid, o_dat
   reg [7:0] in_a1 = 8'h00;
   reg [7:0] in_a2 = 8'h00;
   reg [7:0] in_a3 = 8'h00;
+  reg in_idle = 1'h1;
   reg in_last = 1'h0;
-  reg in_valid = 1'h0;
   reg [7:0] in_w0 = 8'h00;
   reg [7:0] in_w1 = 8'h00;
   reg [7:0] in_w2 = 8'h00;
@@ -1379,34 +1369,31 @@ module \hwq_top.engine.array (i_w, clk, rst, i_valid, i_last, drain_valid, o_dat
   reg [7:0] w_2_2 = 8'h00;
   reg [7:0] w_2_3 = 8'h00;
   wire [7:0] w_in0;
-  assign a_in0 = in_valid ? in_a0 : 8'h00;
-  assign w_in0 = in_valid ? in_w0 : 8'h00;
-  assign _015_ = drain_count - 1'h1;
-  assign _036_ = ~ in_valid;
-  assign _037_ = ~ in_valid;
-  assign _038_ = ~ in_valid;
-  assign _016_ = | { lr_3_3, rst };
+  assign a_in0 = in_idle ? 8'h00 : in_a0;
+  assign w_in0 = in_idle ? 8'h00 : in_w0;
+  assign _016_ = drain_count - 1'h1;
   assign _017_ = | { lr_3_3, rst };
-  assign _018_ = | { lr_3_2, rst };
-  assign _019_ = | { lr_3_1, rst };
-  assign _020_ = | { lr_3_0, rst };
-  assign _021_ = | { lr_2_3, rst };
-  assign _022_ = | { lr_2_2, rst };
-  assign _023_ = | { lr_2_1, rst };
-  assign _024_ = | { lr_2_0, rst };
-  assign _025_ = | { lr_1_3, rst };
-  assign _026_ = | { lr_1_2, rst };
-  assign _027_ = | { lr_1_1, rst };
-  assign _028_ = | { lr_1_0, rst };
-  assign _029_ = | { lr_0_3, rst };
-  assign _030_ = | { lr_0_2, rst };
-  assign _031_ = | { lr_0_1, rst };
-  assign _032_ = | { lr_0_0, rst };
-  assign _033_ = | { _036_, rst };
-  assign _034_ = | { _037_, rst };
-  assign _035_ = | { _038_, rst };
-  assign _039_ = drain_advance ? _015_ : drain_count;
-  assign count_next = lr_3_3 ? 3'h4 : _039_;
+  assign _018_ = | { lr_3_3, rst };
+  assign _019_ = | { lr_3_2, rst };
+  assign _020_ = | { lr_3_1, rst };
+  assign _021_ = | { lr_3_0, rst };
+  assign _022_ = | { lr_2_3, rst };
+  assign _023_ = | { lr_2_2, rst };
+  assign _024_ = | { lr_2_1, rst };
+  assign _025_ = | { lr_2_0, rst };
+  assign _026_ = | { lr_1_3, rst };
+  assign _027_ = | { lr_1_2, rst };
+  assign _028_ = | { lr_1_1, rst };
+  assign _029_ = | { lr_1_0, rst };
+  assign _030_ = | { lr_0_3, rst };
+  assign _031_ = | { lr_0_2, rst };
+  assign _032_ = | { lr_0_1, rst };
+  assign _033_ = | { lr_0_0, rst };
+  assign _034_ = | { in_idle, rst };
+  assign _035_ = | { in_idle, rst };
+  assign _036_ = | { in_idle, rst };
+  assign _037_ = drain_advance ? _016_ : drain_count;
+  assign count_next = lr_3_3 ? 3'h4 : _037_;
   assign o_data = { drain_3, drain_2, drain_1, drain_0 };
   always @(posedge clk) begin
     in_a0 <= i_a[7:0];
@@ -1506,7 +1493,7 @@ module \hwq_top.engine.array (i_w, clk, rst, i_valid, i_last, drain_valid, o_dat
       skew_a2_d1 <= 8'h00;
       skew_l1_d0 <= 1'h0;
       in_last <= 1'h0;
-      in_valid <= 1'h0;
+      in_idle <= 1'h1;
     end else begin
       drain_valid <= | drain_count;
       drain_advance <= | count_next;
@@ -1577,9 +1564,9 @@ module \hwq_top.engine.array (i_w, clk, rst, i_valid, i_last, drain_valid, o_dat
       skew_a2_d1 <= skew_a2_d0;
       skew_l1_d0 <= in_last;
       in_last <= i_last & i_valid;
-      in_valid <= i_valid;
+      in_idle <= ~ i_valid;
     end
-    if (_016_) begin
+    if (_017_) begin
       drain_row <= 2'h0;
     end else if (drain_advance) begin
       drain_row <= drain_row + 1'h1;
@@ -1587,7 +1574,7 @@ module \hwq_top.engine.array (i_w, clk, rst, i_valid, i_last, drain_valid, o_dat
     if (lr_3_3) begin
       out_3_3 <= $signed(acc_3_3) + $signed(pr_3_3);
     end
-    if (_017_) begin
+    if (_018_) begin
       acc_3_3 <= 22'h000000;
     end else begin
       acc_3_3 <= $signed(acc_3_3) + $signed(pr_3_3);
@@ -1595,7 +1582,7 @@ module \hwq_top.engine.array (i_w, clk, rst, i_valid, i_last, drain_valid, o_dat
     if (lr_3_2) begin
       out_3_2 <= $signed(acc_3_2) + $signed(pr_3_2);
     end
-    if (_018_) begin
+    if (_019_) begin
       acc_3_2 <= 22'h000000;
     end else begin
       acc_3_2 <= $signed(acc_3_2) + $signed(pr_3_2);
@@ -1603,7 +1590,7 @@ module \hwq_top.engine.array (i_w, clk, rst, i_valid, i_last, drain_valid, o_dat
     if (lr_3_1) begin
       out_3_1 <= $signed(acc_3_1) + $signed(pr_3_1);
     end
-    if (_019_) begin
+    if (_020_) begin
       acc_3_1 <= 22'h000000;
     end else begin
       acc_3_1 <= $signed(acc_3_1) + $signed(pr_3_1);
@@ -1611,7 +1598,7 @@ module \hwq_top.engine.array (i_w, clk, rst, i_valid, i_last, drain_valid, o_dat
     if (lr_3_0) begin
       out_3_0 <= $signed(acc_3_0) + $signed(pr_3_0);
     end
-    if (_020_) begin
+    if (_021_) begin
       acc_3_0 <= 22'h000000;
     end else begin
       acc_3_0 <= $signed(acc_3_0) + $signed(pr_3_0);
@@ -1619,7 +1606,7 @@ module \hwq_top.engine.array (i_w, clk, rst, i_valid, i_last, drain_valid, o_dat
     if (lr_2_3) begin
       out_2_3 <= $signed(acc_2_3) + $signed(pr_2_3);
     end
-    if (_021_) begin
+    if (_022_) begin
       acc_2_3 <= 22'h000000;
     end else begin
       acc_2_3 <= $signed(acc_2_3) + $signed(pr_2_3);
@@ -1627,7 +1614,7 @@ module \hwq_top.engine.array (i_w, clk, rst, i_valid, i_last, drain_valid, o_dat
     if (lr_2_2) begin
       out_2_2 <= $signed(acc_2_2) + $signed(pr_2_2);
     end
-    if (_022_) begin
+    if (_023_) begin
       acc_2_2 <= 22'h000000;
     end else begin
       acc_2_2 <= $signed(acc_2_2) + $signed(pr_2_2);
@@ -1635,7 +1622,7 @@ module \hwq_top.engine.array (i_w, clk, rst, i_valid, i_last, drain_valid, o_dat
     if (lr_2_1) begin
       out_2_1 <= $signed(acc_2_1) + $signed(pr_2_1);
     end
-    if (_023_) begin
+    if (_024_) begin
       acc_2_1 <= 22'h000000;
     end else begin
       acc_2_1 <= $signed(acc_2_1) + $signed(pr_2_1);
@@ -1643,7 +1630,7 @@ module \hwq_top.engine.array (i_w, clk, rst, i_valid, i_last, drain_valid, o_dat
     if (lr_2_0) begin
       out_2_0 <= $signed(acc_2_0) + $signed(pr_2_0);
     end
-    if (_024_) begin
+    if (_025_) begin
       acc_2_0 <= 22'h000000;
     end else begin
       acc_2_0 <= $signed(acc_2_0) + $signed(pr_2_0);
@@ -1651,7 +1638,7 @@ module \hwq_top.engine.array (i_w, clk, rst, i_valid, i_last, drain_valid, o_dat
     if (lr_1_3) begin
       out_1_3 <= $signed(acc_1_3) + $signed(pr_1_3);
     end
-    if (_025_) begin
+    if (_026_) begin
       acc_1_3 <= 22'h000000;
     end else begin
       acc_1_3 <= $signed(acc_1_3) + $signed(pr_1_3);
@@ -1659,7 +1646,7 @@ module \hwq_top.engine.array (i_w, clk, rst, i_valid, i_last, drain_valid, o_dat
     if (lr_1_2) begin
       out_1_2 <= $signed(acc_1_2) + $signed(pr_1_2);
     end
-    if (_026_) begin
+    if (_027_) begin
       acc_1_2 <= 22'h000000;
     end else begin
       acc_1_2 <= $signed(acc_1_2) + $signed(pr_1_2);
@@ -1667,7 +1654,7 @@ module \hwq_top.engine.array (i_w, clk, rst, i_valid, i_last, drain_valid, o_dat
     if (lr_1_1) begin
       out_1_1 <= $signed(acc_1_1) + $signed(pr_1_1);
     end
-    if (_027_) begin
+    if (_028_) begin
       acc_1_1 <= 22'h000000;
     end else begin
       acc_1_1 <= $signed(acc_1_1) + $signed(pr_1_1);
@@ -1675,7 +1662,7 @@ module \hwq_top.engine.array (i_w, clk, rst, i_valid, i_last, drain_valid, o_dat
     if (lr_1_0) begin
       out_1_0 <= $signed(acc_1_0) + $signed(pr_1_0);
     end
-    if (_028_) begin
+    if (_029_) begin
       acc_1_0 <= 22'h000000;
     end else begin
       acc_1_0 <= $signed(acc_1_0) + $signed(pr_1_0);
@@ -1683,7 +1670,7 @@ module \hwq_top.engine.array (i_w, clk, rst, i_valid, i_last, drain_valid, o_dat
     if (lr_0_3) begin
       out_0_3 <= $signed(acc_0_3) + $signed(pr_0_3);
     end
-    if (_029_) begin
+    if (_030_) begin
       acc_0_3 <= 22'h000000;
     end else begin
       acc_0_3 <= $signed(acc_0_3) + $signed(pr_0_3);
@@ -1691,7 +1678,7 @@ module \hwq_top.engine.array (i_w, clk, rst, i_valid, i_last, drain_valid, o_dat
     if (lr_0_2) begin
       out_0_2 <= $signed(acc_0_2) + $signed(pr_0_2);
     end
-    if (_030_) begin
+    if (_031_) begin
       acc_0_2 <= 22'h000000;
     end else begin
       acc_0_2 <= $signed(acc_0_2) + $signed(pr_0_2);
@@ -1699,7 +1686,7 @@ module \hwq_top.engine.array (i_w, clk, rst, i_valid, i_last, drain_valid, o_dat
     if (lr_0_1) begin
       out_0_1 <= $signed(acc_0_1) + $signed(pr_0_1);
     end
-    if (_031_) begin
+    if (_032_) begin
       acc_0_1 <= 22'h000000;
     end else begin
       acc_0_1 <= $signed(acc_0_1) + $signed(pr_0_1);
@@ -1707,12 +1694,12 @@ module \hwq_top.engine.array (i_w, clk, rst, i_valid, i_last, drain_valid, o_dat
     if (lr_0_0) begin
       out_0_0 <= $signed(acc_0_0) + $signed(pr_0_0);
     end
-    if (_032_) begin
+    if (_033_) begin
       acc_0_0 <= 22'h000000;
     end else begin
       acc_0_0 <= $signed(acc_0_0) + $signed(pr_0_0);
     end
-    if (!in_valid) begin
+    if (in_idle) begin
       skew_w3_d0 <= 8'h00;
       skew_w2_d0 <= 8'h00;
       skew_w1_d0 <= 8'h00;
@@ -1721,17 +1708,17 @@ module \hwq_top.engine.array (i_w, clk, rst, i_valid, i_last, drain_valid, o_dat
       skew_w2_d0 <= in_w2;
       skew_w1_d0 <= in_w1;
     end
-    if (_033_) begin
+    if (_034_) begin
       skew_a3_d0 <= 8'h00;
     end else begin
       skew_a3_d0 <= in_a3;
     end
-    if (_034_) begin
+    if (_035_) begin
       skew_a2_d0 <= 8'h00;
     end else begin
       skew_a2_d0 <= in_a2;
     end
-    if (_035_) begin
+    if (_036_) begin
       skew_a1_d0 <= 8'h00;
     end else begin
       skew_a1_d0 <= in_a1;

@@ -3,17 +3,17 @@
 (* top =  1  *)
 (* generator = "Amaranth" *)
 module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
-  wire [1:0] _002_;
+  wire _002_;
   wire [1:0] _003_;
-  wire _020_;
+  wire [2:0] _004_;
   wire _022_;
-  wire _023_;
-  wire _050_;
-  wire [2:0] _051_;
+  wire _024_;
+  wire _026_;
   wire _052_;
-  wire _053_;
-  wire [1:0] _054_;
-  wire [2:0] _055_;
+  wire [2:0] _053_;
+  wire _054_;
+  wire [1:0] _055_;
+  wire [2:0] _056_;
   reg [7:0] a_0_0 = 8'h00;
   reg [7:0] a_0_1 = 8'h00;
   reg [7:0] a_0_2 = 8'h00;
@@ -112,8 +112,8 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   reg [7:0] in_a1 = 8'h00;
   reg [7:0] in_a2 = 8'h00;
   reg [7:0] in_a3 = 8'h00;
+  reg in_idle = 1'h1;
   reg in_last = 1'h0;
-  reg in_valid = 1'h0;
   reg [7:0] in_w0 = 8'h00;
   reg [7:0] in_w1 = 8'h00;
   reg [7:0] in_w2 = 8'h00;
@@ -240,11 +240,11 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   reg [7:0] w_2_4 = 8'h00;
   reg [7:0] w_2_5 = 8'h00;
   wire [7:0] w_in0;
-  assign _020_ = en & drain_advance;
-  assign _022_ = | count_next;
-  assign _023_ = beat_next == 2'h2;
-  assign a_in0 = in_valid ? in_a0 : 8'h00;
-  assign w_in0 = in_valid ? in_w0 : 8'h00;
+  assign _022_ = en & drain_advance;
+  assign _024_ = | count_next;
+  assign _026_ = beat_next == 2'h2;
+  assign a_in0 = in_idle ? 8'h00 : in_a0;
+  assign w_in0 = in_idle ? 8'h00 : in_w0;
   assign p_0_0 = $signed(a_in0) * $signed(w_in0);
   assign cap_0_0 = en & in_last;
   assign p_0_1 = $signed(a_0_0) * $signed(skew_w1_d0);
@@ -294,16 +294,17 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   assign p_3_5 = $signed(a_3_4) * $signed(w_2_5);
   assign cap_3_5 = en & l_3_4;
   assign draining = | drain_count;
-  assign _050_ = en & drain_advance;
-  assign _051_ = drain_count - 1'h1;
-  assign _052_ = en & draining;
-  assign _002_ = drain_beat + 1'h1;
-  assign _003_ = drain_advance ? 2'h0 : _002_;
-  assign _053_ = | { rst, cap_3_5 };
-  assign _054_ = _052_ ? _003_ : drain_beat;
-  assign beat_next = cap_3_5 ? 2'h0 : _054_;
-  assign _055_ = _050_ ? _051_ : drain_count;
-  assign count_next = cap_3_5 ? 3'h4 : _055_;
+  assign _052_ = en & drain_advance;
+  assign _053_ = drain_count - 1'h1;
+  assign _002_ = en & draining;
+  assign _003_ = drain_beat + 1'h1;
+  assign _004_[1:0] = drain_advance ? 2'h0 : _003_;
+  assign _054_ = | { rst, cap_3_5 };
+  assign _055_ = _002_ ? _004_[1:0] : drain_beat;
+  assign beat_next = cap_3_5 ? 2'h0 : _055_;
+  assign _056_ = _052_ ? _053_ : drain_count;
+  assign count_next = cap_3_5 ? 3'h4 : _056_;
+  assign _004_[2] = 1'hx;
   assign o_data = { drain_5, drain_4, drain_3, drain_2, drain_1, drain_0 };
   always @(posedge clk) begin
     if (en) begin
@@ -431,7 +432,7 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
       skew_l1_d0 <= 1'h0;
       skew_a1_d0 <= 8'h00;
       in_last <= 1'h0;
-      in_valid <= 1'h0;
+      in_idle <= 1'h1;
     end else if (en) begin
       o_valid <= draining;
       begin if (l_3_4) acc_3_5 <= 25'h0000000; else acc_3_5 <= $signed(acc_3_5) + $signed(p_3_5); end
@@ -503,28 +504,28 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
       skew_l3_d0 <= in_last;
       skew_a3_d2 <= skew_a3_d1;
       skew_a3_d1 <= skew_a3_d0;
-      begin if (in_valid) skew_a3_d0 <= in_a3; else skew_a3_d0 <= 8'h00; end
+      begin if (in_idle) skew_a3_d0 <= 8'h00; else skew_a3_d0 <= in_a3; end
       skew_l2_d1 <= skew_l2_d0;
       skew_l2_d0 <= in_last;
       skew_a2_d1 <= skew_a2_d0;
-      begin if (in_valid) skew_a2_d0 <= in_a2; else skew_a2_d0 <= 8'h00; end
+      begin if (in_idle) skew_a2_d0 <= 8'h00; else skew_a2_d0 <= in_a2; end
       skew_l1_d0 <= in_last;
-      begin if (in_valid) skew_a1_d0 <= in_a1; else skew_a1_d0 <= 8'h00; end
+      begin if (in_idle) skew_a1_d0 <= 8'h00; else skew_a1_d0 <= in_a1; end
       in_last <= i_last & i_valid;
-      in_valid <= i_valid;
+      in_idle <= ~ i_valid;
     end
     if (rst) begin
       drain_advance <= 1'h0;
       drain_beat <= 2'h0;
       drain_count <= 3'h0;
     end else begin
-      drain_advance <= _022_ & _023_;
+      drain_advance <= _024_ & _026_;
       drain_beat <= beat_next;
       drain_count <= count_next;
     end
-    if (_053_) begin
+    if (_054_) begin
       drain_row <= 2'h0;
-    end else if (_020_) begin
+    end else if (_022_) begin
       drain_row <= drain_row + 1'h1;
     end
     if (cap_3_5) begin
@@ -600,19 +601,19 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
       out_0_0 <= $signed(acc_0_0) + $signed(p_0_0);
     end
     if (en)
-      if (!in_valid) skew_w5_d0 <= 8'h00;
+      if (in_idle) skew_w5_d0 <= 8'h00;
       else skew_w5_d0 <= in_w5;
     if (en)
-      if (!in_valid) skew_w4_d0 <= 8'h00;
+      if (in_idle) skew_w4_d0 <= 8'h00;
       else skew_w4_d0 <= in_w4;
     if (en)
-      if (!in_valid) skew_w3_d0 <= 8'h00;
+      if (in_idle) skew_w3_d0 <= 8'h00;
       else skew_w3_d0 <= in_w3;
     if (en)
-      if (!in_valid) skew_w2_d0 <= 8'h00;
+      if (in_idle) skew_w2_d0 <= 8'h00;
       else skew_w2_d0 <= in_w2;
     if (en)
-      if (!in_valid) skew_w1_d0 <= 8'h00;
+      if (in_idle) skew_w1_d0 <= 8'h00;
       else skew_w1_d0 <= in_w1;
   end
 endmodule

@@ -61,86 +61,93 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   wire _002_;
   wire _003_;
   wire _004_;
-  wire _005_;
-  wire _006_;
-  wire [3:0] _009_;
+  wire [3:0] _007_;
   (* unused_bits = "2" *)
-  wire [2:0] _010_;
+  wire [2:0] _008_;
+  wire _009_;
+  wire _010_;
   wire _011_;
   wire _012_;
-  wire _013_;
-  wire _014_;
-  wire [49:0] _016_;
-  wire [1:0] _018_;
-  wire [2:0] _019_;
+  wire [49:0] _014_;
+  wire [1:0] _016_;
+  wire [2:0] _017_;
+  wire _019_;
+  wire _020_;
   wire _021_;
   wire _022_;
-  wire _023_;
   wire _024_;
+  wire _025_;
   wire _026_;
   wire _027_;
-  wire _028_;
   wire _029_;
+  wire _030_;
   wire _031_;
-  wire _032_;
-  wire _033_;
+  wire [5:0] _032_;
+  (* unused_bits = "6" *)
+  wire [6:0] _033_;
   wire [5:0] _034_;
   (* unused_bits = "6" *)
   wire [6:0] _035_;
-  wire [5:0] _036_;
+  (* unused_bits = "6" *)
+  wire [6:0] _036_;
   (* unused_bits = "6" *)
   wire [6:0] _037_;
-  (* unused_bits = "6" *)
-  wire [6:0] _038_;
-  (* unused_bits = "6" *)
-  wire [6:0] _039_;
-  wire _040_;
-  wire [17:0] _041_;
+  wire _038_;
+  wire [17:0] _039_;
   (* unused_bits = "4" *)
-  wire [4:0] _043_;
-  wire _044_;
-  wire _045_;
-  wire _048_;
+  wire [4:0] _041_;
+  wire _042_;
+  wire _043_;
+  wire _046_;
+  wire _051_;
+  wire [15:0] _052_;
   wire _054_;
-  wire [15:0] _055_;
-  wire _057_;
+  wire _055_;
+  wire _056_;
+  wire [15:0] _057_;
   wire _058_;
-  wire _059_;
-  wire [15:0] _060_;
-  wire _061_;
-  wire _062_;
-  wire [15:0] _063_;
-  wire _064_;
+  wire [15:0] _059_;
+  wire _060_;
+  (* unused_bits = "16" *)
+  wire [16:0] _061_;
   (* unused_bits = "6" *)
-  wire [6:0] _065_;
-  wire _066_;
+  wire [6:0] _062_;
+  wire _063_;
+  wire _064_;
   (* unused_bits = "4" *)
-  wire [4:0] _067_;
+  wire [4:0] _065_;
   (* unused_bits = "2" *)
-  wire [2:0] _068_;
+  wire [2:0] _066_;
   (* unused_bits = "1" *)
-  wire [1:0] _069_;
-  wire _070_;
-  wire _073_;
+  wire [1:0] _067_;
+  wire _068_;
   (* unused_bits = "5" *)
-  wire [5:0] _074_;
-  wire _075_;
+  wire [5:0] _071_;
+  wire _072_;
+  wire _073_;
+  wire _074_;
   wire _076_;
-  wire _078_;
-  wire _079_;
+  wire _077_;
+  (* unused_bits = "17" *)
+  wire [17:0] _078_;
   (* unused_bits = "4" *)
-  wire [4:0] _081_;
+  wire [4:0] _079_;
+  wire _080_;
+  (* unused_bits = "9" *)
+  wire [9:0] _081_;
   wire _082_;
   wire _083_;
-  wire [8:0] _084_;
-  wire _085_;
-  wire _086_;
+  wire _084_;
   (* unused_bits = "17" *)
-  wire [17:0] _087_;
+  wire [17:0] _085_;
+  (* unused_bits = "17" *)
+  wire [17:0] _086_;
+  wire [18:0] _093_;
   wire _094_;
-  wire [18:0] _096_;
+  wire _096_;
   wire _098_;
-  wire _100_;
+  wire _102_;
+  wire _103_;
   wire _104_;
   wire _105_;
   wire _106_;
@@ -230,64 +237,64 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   wire _190_;
   wire _191_;
   wire _192_;
-  wire _193_;
-  wire [5:0] _194_;
+  wire [5:0] _193_;
+  wire _194_;
   wire _195_;
-  wire _196_;
-  wire _201_;
-  wire _207_;
-  wire _210_;
-  wire [16:0] _213_;
+  wire _200_;
+  wire _206_;
+  wire _209_;
+  wire [16:0] _212_;
   (* unused_bits = "0" *)
-  wire [5:0] _216_;
-  wire [3:0] _220_;
-  wire [1:0] _225_;
+  wire [5:0] _215_;
+  wire [3:0] _219_;
+  wire [1:0] _224_;
+  wire _228_;
   wire _229_;
-  wire _230_;
+  wire _231_;
   wire _232_;
-  wire _233_;
-  wire _240_;
+  wire _239_;
+  wire _245_;
   wire _246_;
   wire _247_;
   wire _248_;
   wire _249_;
-  wire _250_;
-  wire [1:0] _251_;
-  wire _253_;
-  wire [1:0] _254_;
-  wire _255_;
+  wire [1:0] _250_;
+  wire _252_;
+  wire [1:0] _253_;
+  wire _254_;
+  wire [1:0] _255_;
   wire [1:0] _256_;
-  wire [1:0] _257_;
-  wire _258_;
-  wire [1:0] _259_;
+  wire _257_;
+  wire [1:0] _258_;
+  wire _259_;
   wire _260_;
-  wire _261_;
+  wire _262_;
   wire _263_;
   wire _264_;
-  wire _265_;
-  wire [15:0] _266_;
-  wire _268_;
-  wire [15:0] _269_;
-  wire _270_;
+  wire [15:0] _265_;
+  wire _267_;
+  wire [15:0] _268_;
+  wire _269_;
+  wire [1:0] _270_;
   wire [1:0] _271_;
   wire [1:0] _272_;
-  wire [1:0] _273_;
-  wire _275_;
-  wire [1:0] _276_;
-  wire _277_;
+  wire _274_;
+  wire [1:0] _275_;
+  wire _276_;
+  wire [5:0] _277_;
   wire [5:0] _278_;
-  wire [5:0] _279_;
-  wire _281_;
-  wire [5:0] _282_;
-  wire _283_;
+  wire _280_;
+  wire [5:0] _281_;
+  wire _282_;
+  wire [3:0] _283_;
   wire [3:0] _284_;
   wire [3:0] _285_;
-  wire [3:0] _286_;
-  wire _288_;
-  wire [3:0] _289_;
+  wire _287_;
+  wire [3:0] _288_;
+  wire _289_;
   wire _290_;
   wire _291_;
-  wire _292_;
+  wire _293_;
   wire _294_;
   wire _295_;
   wire _296_;
@@ -303,16 +310,16 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   wire _306_;
   wire _307_;
   wire _308_;
-  wire _309_;
-  wire _310_;
+  wire [5:0] _311_;
+  wire [5:0] _312_;
   wire [5:0] _313_;
   wire [5:0] _314_;
   wire [5:0] _315_;
   wire [5:0] _316_;
   wire [5:0] _317_;
   wire [5:0] _318_;
-  wire [5:0] _319_;
-  wire [5:0] _320_;
+  wire _320_;
+  wire _321_;
   wire _322_;
   wire _323_;
   wire _324_;
@@ -322,15 +329,13 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   wire _328_;
   wire _329_;
   wire _330_;
-  wire _331_;
-  wire _332_;
   wire \$like ;
   wire [5:0] \$like$58 ;
   wire \$signal ;
-  reg \$signal$114  = 1'h0;
-  reg \$signal$115  = 1'h0;
-  reg \$signal$141  = 1'h0;
-  reg \$signal$148  = 1'h0;
+  reg \$signal$112  = 1'h0;
+  reg \$signal$113  = 1'h0;
+  reg \$signal$140  = 1'h0;
+  reg \$signal$147  = 1'h0;
   reg [15:0] M_ = 16'h0000;
   reg [49:0] acc_chosen = 50'h0000000000000;
   reg [7:0] act_max = 8'h00;
@@ -342,8 +347,8 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   reg beat_last = 1'h0;
   reg [3:0] blk = 4'h0;
   wire block_end;
-  reg [15:0] ch = 16'h0000;
   reg ch_last = 1'h0;
+  reg [15:0] ch_left = 16'h0000;
   input clk;
   wire clk;
   reg compute = 1'h0;
@@ -400,11 +405,10 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   reg [16:0] m_pen = 17'h00000;
   reg [16:0] m_wrap = 17'h00000;
   reg [16:0] m_wrap_pen = 17'h00000;
-  reg [16:0] n_pen = 17'h00000;
   reg nb_one = 1'h0;
   reg [4:0] nb_pen = 5'h00;
   wire [15:0] o_data;
-  wire [149:0] \o_data$151 ;
+  wire [149:0] \o_data$150 ;
   wire o_last;
   wire o_valid;
   wire \o_valid$84 ;
@@ -452,139 +456,142 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   wire wrap;
   reg [7:0] zero_point = 8'h00;
   assign kept = credits + give_back;
-  assign _032_ = s_act__valid & s_wgt__valid;
-  assign _040_ = in_data & _032_;
-  assign _048_ = ~ at_k_last;
-  assign _057_ = credit_ok | _048_;
-  assign take = _040_ & _057_;
-  assign _064_ = s_act__valid & s_wgt__valid;
-  assign _073_ = in_data & _064_;
+  assign _030_ = s_act__valid & s_wgt__valid;
+  assign _038_ = in_data & _030_;
+  assign _046_ = ~ at_k_last;
+  assign _054_ = credit_ok | _046_;
+  assign take = _038_ & _054_;
+  assign _063_ = s_act__valid & s_wgt__valid;
+  assign _073_ = in_data & _063_;
   assign _083_ = _073_ & credit_ok;
   assign \$signal  = _083_ & at_k_last;
   assign _094_ = ~ in_data;
   assign _000_ = s_act__valid & s_wgt__valid;
   assign _011_ = ~ at_k_last;
   assign _022_ = credit_ok | _011_;
-  assign _026_ = _000_ & _022_;
-  assign adv = _094_ | _026_;
-  assign _027_ = compute & adv;
-  assign _028_ = _027_ & at_tile_last;
-  assign block_end = _028_ & fn_last;
+  assign _024_ = _000_ & _022_;
+  assign adv = _094_ | _024_;
+  assign _025_ = compute & adv;
+  assign _026_ = _025_ & at_tile_last;
+  assign block_end = _026_ & fn_last;
   assign i_last = take & at_k_last;
-  assign _029_ = ! lane;
-  assign _031_ = s_param__valid & lane;
+  assign _027_ = ! lane;
+  assign _029_ = s_param__valid & lane;
   assign row_end = o_valid & beat_last;
-  assign _033_ = ~ dn_last;
-  assign wrap = d_last & _033_;
-  assign _034_ = ra_inc + 1'h1;
-  assign _035_[5:0] = ra_inc + 6'h3e;
-  assign _036_ = ra_row + 1'h1;
-  assign _037_[5:0] = ra_row + 6'h3e;
-  assign _038_[5:0] = ra_inc + 1'h1;
-  assign _039_[5:0] = ra_inc + 6'h3e;
+  assign _031_ = ~ dn_last;
+  assign wrap = d_last & _031_;
+  assign _032_ = ra_inc + 1'h1;
+  assign _033_[5:0] = ra_inc + 6'h3e;
+  assign _034_ = ra_row + 1'h1;
+  assign _035_[5:0] = ra_row + 6'h3e;
+  assign _036_[5:0] = ra_inc + 1'h1;
+  assign _037_[5:0] = ra_inc + 6'h3e;
   assign \w_en$83  = \o_valid$84  & ob_last;
-  assign _041_ = fm0 + 3'h4;
-  assign _043_[3:0] = kept - 3'h4;
-  assign _044_ = kept >= 4'h8;
-  assign _045_ = kept >= 3'h4;
-  assign _054_ = hdr[47:32] > 5'h11;
-  assign _055_ = _054_ ? hdr[47:32] : 16'h0011;
-  assign _058_ = hdr[47:32] == 1'h1;
-  assign _059_ = hdr[47:32] > 5'h11;
-  assign _060_ = _059_ ? hdr[47:32] : 16'h0011;
-  assign _061_ = _060_ == 1'h1;
-  assign _062_ = hdr[31:16] == 1'h1;
-  assign _063_ = ch + 1'h1;
-  assign _065_[5:0] = wa + 1'h1;
-  assign _066_ = wb == 2'h2;
-  assign _067_[3:0] = blk + 1'h1;
-  assign _068_[1:0] = wb + 1'h1;
-  assign _069_[0] = lane + 1'h1;
-  assign _070_ = ch == n_pen;
-  assign _074_[4:0] = flush - 1'h1;
-  assign _075_ = ! flush;
-  assign _076_ = block_end & last_mblock;
-  assign _078_ = fn_last & last_mblock;
-  assign _079_ = ~ _078_;
-  assign _081_[3:0] = fn + 1'h1;
-  assign _082_ = fn == nb_pen;
-  assign _084_ = kk + 1'h1;
-  assign _085_ = kk == k_pen;
-  assign _086_ = kk == tile_pen;
-  assign _087_[16:0] = row + 1'h1;
-  assign _096_[16:0] = wrap ? drain_back[16:0] : drain_plus[16:0];
-  assign _098_ = ~ drain_lt_wrap_pen;
-  assign _100_ = ~ drain_lt_pen;
-  assign _001_ = ~ drain_restart;
-  assign _002_ = _001_ & o_valid;
-  assign _003_ = ~ beat_last;
-  assign _004_ = _002_ & _003_;
-  assign _005_ = ~ drain_restart;
-  assign _006_ = _005_ & row_end;
-  assign _009_ = dn + 1'h1;
-  assign _010_[1:0] = d + 1'h1;
-  assign _012_ = o_valid & row_valid;
-  assign _013_ = row_end & row_valid;
-  assign _014_ = _013_ & row_last;
-  assign _016_ = beat[0] ? \o_data$151 [99:50] : \o_data$151 [49:0];
-  assign _018_ = ob + 1'h1;
-  assign _019_[1:0] = ob_last ? 2'h0 : _018_;
-  assign _021_ = r_en & m_out__valid;
-  assign _023_ = ~ row_valid;
-  assign _024_ = row_end & _023_;
-  reg [16:0] _450_ = 17'h00000;
-  assign drain_back[16:0] = _450_;
-  reg [16:0] _451_ = 17'h00000;
-  assign drain_plus[16:0] = _451_;
+  assign _039_ = fm0 + 3'h4;
+  assign _041_[3:0] = kept - 3'h4;
+  assign _042_ = kept >= 4'h8;
+  assign _043_ = kept >= 3'h4;
+  assign _051_ = hdr[47:32] > 5'h11;
+  assign _052_ = _051_ ? hdr[47:32] : 16'h0011;
+  assign _055_ = hdr[47:32] == 1'h1;
+  assign _056_ = hdr[47:32] > 5'h11;
+  assign _057_ = _056_ ? hdr[47:32] : 16'h0011;
+  assign _058_ = _057_ == 1'h1;
+  assign _059_ = hdr[31:16] - 1'h1;
+  assign _060_ = hdr[31:16] == 1'h1;
+  assign _061_[15:0] = ch_left - 1'h1;
+  assign _062_[5:0] = wa + 1'h1;
+  assign _064_ = wb == 2'h2;
+  assign _065_[3:0] = blk + 1'h1;
+  assign _066_[1:0] = wb + 1'h1;
+  assign _067_[0] = lane + 1'h1;
+  assign _068_ = ch_left == 1'h1;
+  assign _071_[4:0] = flush - 1'h1;
+  assign _072_ = ! flush;
+  assign _074_ = block_end & last_mblock;
+  assign _076_ = fn_last & last_mblock;
+  assign _077_ = ~ _076_;
+  assign _078_[16:0] = fm0 + 3'h4;
+  assign _079_[3:0] = fn + 1'h1;
+  assign _080_ = fn == nb_pen;
+  assign _081_[8:0] = kk + 1'h1;
+  assign _082_ = kk == k_pen;
+  assign _084_ = kk == tile_pen;
+  assign _085_[16:0] = row + 1'h1;
+  assign _086_[16:0] = row - 2'h3;
+  assign _093_[16:0] = wrap ? drain_back[16:0] : drain_plus[16:0];
+  assign _096_ = ~ drain_lt_wrap_pen;
+  assign _098_ = ~ drain_lt_pen;
+  assign _102_ = ~ drain_restart;
+  assign _103_ = _102_ & o_valid;
+  assign _001_ = ~ beat_last;
+  assign _002_ = _103_ & _001_;
+  assign _003_ = ~ drain_restart;
+  assign _004_ = _003_ & row_end;
+  assign _007_ = dn + 1'h1;
+  assign _008_[1:0] = d + 1'h1;
+  assign _009_ = o_valid & row_valid;
+  assign _010_ = row_end & row_valid;
+  assign _012_ = _010_ & row_last;
+  assign _014_ = beat[0] ? \o_data$150 [99:50] : \o_data$150 [49:0];
+  assign _016_ = ob + 1'h1;
+  assign _017_[1:0] = ob_last ? 2'h0 : _016_;
+  assign _019_ = r_en & m_out__valid;
+  assign _020_ = ~ row_valid;
+  assign _021_ = row_end & _020_;
+  reg [16:0] _445_ = 17'h00000;
+  assign drain_back[16:0] = _445_;
+  reg [16:0] _446_ = 17'h00000;
+  assign drain_plus[16:0] = _446_;
   assign _104_ = { compute, adv } != 2'h2;
   assign _105_ = { compute, adv } != 2'h2;
   assign _106_ = { compute, adv } != 2'h2;
   assign _107_ = { at_tile_last, compute, adv } != 2'h3;
   assign _108_ = { at_tile_last, compute, adv, at_k_last } != 3'h6;
   assign _109_ = { compute, adv } != 2'h2;
-  assign _110_ = { _247_, _246_ } != 1'h0;
-  assign _111_ = { _258_, s_param__valid } != 2'h2;
-  assign _112_ = { _260_, s_param__valid } != 2'h2;
-  assign _113_ = { _258_, ch_last, s_param__valid } != 3'h5;
-  assign _114_ = { _255_, compute } != 2'h3;
-  assign _115_ = { _253_, _075_ } != 2'h2;
-  assign _116_ = { _260_, _258_, _255_, _253_ } != 1'h0;
-  assign _117_ = { _263_, s_param__valid } != 2'h2;
-  assign _118_ = { _265_, s_param__valid } != 2'h2;
-  assign _119_ = { _265_, _263_ } != 1'h0;
-  assign _120_ = { _268_, s_param__valid } != 2'h2;
-  assign _121_ = { _270_, s_param__valid } != 2'h2;
-  assign _122_ = { _270_, _268_ } != 1'h0;
-  assign _123_ = { _275_, s_param__valid } != 2'h2;
-  assign _124_ = { _277_, s_param__valid } != 2'h2;
-  assign _125_ = { _275_, lane, s_param__valid } != 3'h5;
-  assign _126_ = { _277_, _275_ } != 1'h0;
-  assign _127_ = { _281_, s_param__valid } != 2'h2;
-  assign _128_ = { _283_, s_param__valid } != 2'h2;
-  assign _129_ = { _281_, lane, s_param__valid } != 3'h5;
-  assign _130_ = { _283_, _281_ } != 1'h0;
-  assign _131_ = { _288_, s_param__valid } != 2'h2;
-  assign _132_ = { _290_, s_param__valid } != 2'h2;
-  assign _133_ = { _288_, lane, s_param__valid } != 3'h5;
-  assign _134_ = { _288_, _066_, lane, s_param__valid } != 4'hb;
-  assign _135_ = { _290_, _288_ } != 1'h0;
-  assign _136_ = { _294_, s_param__valid } != 2'h2;
-  assign _137_ = { _296_, s_param__valid } != 2'h2;
-  assign _138_ = { _296_, _294_ } != 1'h0;
-  assign _139_ = { _006_, _004_, enter_q, d_last } != 4'h8;
-  assign _140_ = { _006_, _004_, enter_q } != 1'h0;
-  assign _141_ = { _004_, enter_q } != 2'h2;
-  assign _142_ = { _006_, _004_, drain_restart } != 1'h0;
+  assign _110_ = { _246_, _245_ } != 1'h0;
+  assign _111_ = { _257_, s_param__valid } != 2'h2;
+  assign _112_ = { _259_, s_param__valid } != 2'h2;
+  assign _113_ = { _257_, ch_last, s_param__valid } != 3'h5;
+  assign _114_ = { _254_, compute } != 2'h3;
+  assign _115_ = { _252_, _072_ } != 2'h2;
+  assign _116_ = { _259_, _257_, _254_, _252_ } != 1'h0;
+  assign _117_ = { _262_, s_param__valid } != 2'h2;
+  assign _118_ = { _264_, s_param__valid } != 2'h2;
+  assign _119_ = { _264_, _262_ } != 1'h0;
+  assign _120_ = { _267_, s_param__valid } != 2'h2;
+  assign _121_ = { _269_, s_param__valid } != 2'h2;
+  assign _122_ = { _269_, _267_ } != 1'h0;
+  assign _123_ = { _274_, s_param__valid } != 2'h2;
+  assign _124_ = { _276_, s_param__valid } != 2'h2;
+  assign _125_ = { _274_, lane, s_param__valid } != 3'h5;
+  assign _126_ = { _276_, _274_ } != 1'h0;
+  assign _127_ = { _280_, s_param__valid } != 2'h2;
+  assign _128_ = { _282_, s_param__valid } != 2'h2;
+  assign _129_ = { _280_, lane, s_param__valid } != 3'h5;
+  assign _130_ = { _282_, _280_ } != 1'h0;
+  assign _131_ = { _287_, s_param__valid } != 2'h2;
+  assign _132_ = { _289_, s_param__valid } != 2'h2;
+  assign _133_ = { _287_, lane, s_param__valid } != 3'h5;
+  assign _134_ = { _287_, _064_, lane, s_param__valid } != 4'hb;
+  assign _135_ = { _289_, _287_ } != 1'h0;
+  assign _136_ = { _293_, s_param__valid } != 2'h2;
+  assign _137_ = { _295_, s_param__valid } != 2'h2;
+  assign _138_ = { _295_, _293_ } != 1'h0;
+  assign _139_ = { _004_, _002_, enter_q, d_last } != 4'h8;
+  assign _140_ = { _004_, _002_, enter_q } != 1'h0;
+  assign _141_ = { _002_, enter_q } != 2'h2;
+  assign _142_ = { _004_, _002_, drain_restart } != 1'h0;
   assign _143_ = { drain_restart, o_valid } != 1'h0;
   assign _144_ = { drain_restart, o_valid } != 1'h0;
-  assign _145_ = { _006_, _004_, drain_restart } != 1'h0;
+  assign _145_ = { _004_, _002_, drain_restart } != 1'h0;
   assign _146_ = & { _107_, _106_ };
   assign _147_ = & { at_tile_last, adv };
   assign _148_ = & { fn_last, at_tile_last, adv };
   assign _149_ = & { _109_, _108_ };
-  assign _150_ = & { _248_, ch_last, s_param__valid };
-  assign _151_ = & { _249_, ch_last, s_param__valid };
-  assign _152_ = & { _250_, ch_last, s_param__valid };
+  assign _150_ = & { _247_, ch_last, s_param__valid };
+  assign _151_ = & { _248_, ch_last, s_param__valid };
+  assign _152_ = & { _249_, ch_last, s_param__valid };
   assign _153_ = & { _116_, _115_, _114_, _113_, _112_, _111_ };
   assign _154_ = & { _119_, _118_, _117_ };
   assign _155_ = & { _122_, _121_, _120_ };
@@ -592,56 +599,55 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   assign _157_ = & { _130_, _129_, _128_, _127_ };
   assign _158_ = & { _135_, _134_, _133_, _132_, _131_ };
   assign _159_ = & { _138_, _137_, _136_ };
-  assign _160_ = & { _297_, s_param__valid };
-  assign _161_ = & { _298_, s_param__valid };
-  assign _162_ = & { _299_, s_param__valid };
-  assign _163_ = & { _300_, s_param__valid };
-  assign _164_ = & { _301_, s_param__valid };
-  assign _165_ = & { _302_, s_param__valid };
-  assign _166_ = & { _303_, s_param__valid };
-  assign _167_ = & { _304_, s_param__valid };
-  assign _168_ = & { _305_, s_param__valid };
-  assign _169_ = & { _306_, s_param__valid };
-  assign _170_ = & { _307_, s_param__valid };
-  assign _171_ = & { _308_, s_param__valid };
-  assign _172_ = & { _309_, s_param__valid };
-  assign _173_ = & { _310_, s_param__valid };
+  assign _160_ = & { _296_, s_param__valid };
+  assign _161_ = & { _297_, s_param__valid };
+  assign _162_ = & { _298_, s_param__valid };
+  assign _163_ = & { _299_, s_param__valid };
+  assign _164_ = & { _300_, s_param__valid };
+  assign _165_ = & { _301_, s_param__valid };
+  assign _166_ = & { _302_, s_param__valid };
+  assign _167_ = & { _303_, s_param__valid };
+  assign _168_ = & { _304_, s_param__valid };
+  assign _169_ = & { _305_, s_param__valid };
+  assign _170_ = & { _306_, s_param__valid };
+  assign _171_ = & { _307_, s_param__valid };
+  assign _172_ = & { _308_, s_param__valid };
+  assign _173_ = & { _194_, \o_valid$84  };
   assign _174_ = & { _195_, \o_valid$84  };
-  assign _175_ = & { _196_, \o_valid$84  };
-  assign _176_ = & { _141_, _140_, _139_ };
+  assign _175_ = & { _141_, _140_, _139_ };
+  assign _187_ = ~ compute;
   assign _188_ = ~ compute;
   assign _189_ = ~ compute;
-  assign _190_ = ~ compute;
-  assign _191_ = ~ _325_;
-  assign _192_ = ~ _326_;
-  assign _193_ = ~ _330_;
+  assign _190_ = ~ _323_;
+  assign _191_ = ~ _324_;
+  assign _192_ = ~ _328_;
+  assign _176_ = | { _187_, rst };
   assign _177_ = | { _188_, rst };
   assign _178_ = | { _189_, rst };
-  assign _179_ = | { _190_, rst };
-  assign _180_ = | { _076_, rst };
+  assign _179_ = | { _074_, rst };
+  assign _180_ = | { _190_, rst };
   assign _181_ = | { _191_, rst };
-  assign _182_ = | { _192_, rst };
+  assign _182_ = | { drain_restart, rst };
   assign _183_ = | { drain_restart, rst };
   assign _184_ = | { drain_restart, rst };
-  assign _185_ = | { drain_restart, rst };
-  assign _186_ = | { _193_, rst };
-  assign _187_ = | { d_last, rst };
-  assign _195_ = ob == 1'h1;
-  assign _196_ = ! ob;
-  assign _201_ = drain_restart ? 1'h0 : d_last;
-  assign _207_ = drain_restart ? m_one : row_last;
-  assign _210_ = drain_restart ? 1'h1 : row_valid;
-  assign _213_ = drain_restart ? 17'h00000 : row;
-  assign _216_ = drain_restart ? (* full_case = 32'd1 *) 6'h3e : \$like$58 ;
-  assign _194_[0] = drain_restart ? (* full_case = 32'd1 *) 1'h1 : \$like ;
-  assign _220_ = drain_restart ? 4'h0 : dn;
-  assign _225_ = drain_restart ? 2'h0 : d;
-  assign _229_ = at_tile_last ? (* full_case = 32'd1 *) \$signal$115  : _086_;
-  assign _230_ = adv ? _229_ : 1'hx;
-  assign _232_ = at_tile_last ? (* full_case = 32'd1 *) \$signal$114  : _085_;
-  assign _233_ = adv ? _232_ : 1'hx;
-  assign _240_ = at_k_last ? 1'h0 : 1'hx;
-  function [4:0] _670_;
+  assign _185_ = | { _192_, rst };
+  assign _186_ = | { d_last, rst };
+  assign _194_ = ob == 1'h1;
+  assign _195_ = ! ob;
+  assign _200_ = drain_restart ? 1'h0 : d_last;
+  assign _206_ = drain_restart ? m_one : row_last;
+  assign _209_ = drain_restart ? 1'h1 : row_valid;
+  assign _212_ = drain_restart ? 17'h00000 : row;
+  assign _215_ = drain_restart ? (* full_case = 32'd1 *) 6'h3e : \$like$58 ;
+  assign _193_[0] = drain_restart ? (* full_case = 32'd1 *) 1'h1 : \$like ;
+  assign _219_ = drain_restart ? 4'h0 : dn;
+  assign _224_ = drain_restart ? 2'h0 : d;
+  assign _228_ = at_tile_last ? (* full_case = 32'd1 *) \$signal$113  : _084_;
+  assign _229_ = adv ? _228_ : 1'hx;
+  assign _231_ = at_tile_last ? (* full_case = 32'd1 *) \$signal$112  : _082_;
+  assign _232_ = adv ? _231_ : 1'hx;
+  assign _239_ = at_k_last ? 1'h0 : 1'hx;
+  function [4:0] _666_;
     input [4:0] a;
     input [9:0] b;
     input [1:0] s;
@@ -649,20 +655,20 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
     (* parallel_case *)
     casez (s)
       2'b?1:
-        _670_ = b[4:0];
+        _666_ = b[4:0];
       2'b1?:
-        _670_ = b[9:5];
+        _666_ = b[9:5];
       default:
-        _670_ = a;
+        _666_ = a;
     endcase
   endfunction
-  assign _246_ = ctrl_state == (* full_case = 32'd1 *) 2'h3;
-  assign _247_ = ctrl_state == (* full_case = 32'd1 *) 2'h2;
+  assign _245_ = ctrl_state == (* full_case = 32'd1 *) 2'h3;
+  assign _246_ = ctrl_state == (* full_case = 32'd1 *) 2'h2;
+  assign _247_ = ctrl_state == 1'h1;
   assign _248_ = ctrl_state == 1'h1;
   assign _249_ = ctrl_state == 1'h1;
-  assign _250_ = ctrl_state == 1'h1;
-  assign _251_ = _075_ ? 2'h0 : 2'hx;
-  function [1:0] _677_;
+  assign _250_ = _072_ ? 2'h0 : 2'hx;
+  function [1:0] _673_;
     input [1:0] a;
     input [7:0] b;
     input [3:0] s;
@@ -670,138 +676,139 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
     (* parallel_case *)
     casez (s)
       4'b???1:
-        _677_ = b[1:0];
+        _673_ = b[1:0];
       4'b??1?:
-        _677_ = b[3:2];
+        _673_ = b[3:2];
       4'b?1??:
-        _677_ = b[5:4];
+        _673_ = b[5:4];
       4'b1???:
-        _677_ = b[7:6];
+        _673_ = b[7:6];
       default:
-        _677_ = a;
+        _673_ = a;
     endcase
   endfunction
-  assign _253_ = ctrl_state == (* full_case = 32'd1 *) 2'h3;
-  assign _254_ = compute ? 2'hx : 2'h3;
-  assign _255_ = ctrl_state == (* full_case = 32'd1 *) 2'h2;
-  assign _256_ = ch_last ? 2'h2 : 2'hx;
-  assign _257_ = s_param__valid ? _256_ : 2'hx;
-  assign _258_ = ctrl_state == (* full_case = 32'd1 *) 1'h1;
-  assign _259_ = s_param__valid ? 2'h1 : 2'hx;
-  assign _260_ = ! (* full_case = 32'd1 *) ctrl_state;
-  assign _261_ = s_param__valid ? _070_ : 1'hx;
-  function [0:0] _687_;
+  assign _252_ = ctrl_state == (* full_case = 32'd1 *) 2'h3;
+  assign _253_ = compute ? 2'hx : 2'h3;
+  assign _254_ = ctrl_state == (* full_case = 32'd1 *) 2'h2;
+  assign _255_ = ch_last ? 2'h2 : 2'hx;
+  assign _256_ = s_param__valid ? _255_ : 2'hx;
+  assign _257_ = ctrl_state == (* full_case = 32'd1 *) 1'h1;
+  assign _258_ = s_param__valid ? 2'h1 : 2'hx;
+  assign _259_ = ! (* full_case = 32'd1 *) ctrl_state;
+  assign _260_ = s_param__valid ? _068_ : 1'hx;
+  function [0:0] _683_;
     input [0:0] a;
     input [1:0] b;
     input [1:0] s;
     (* parallel_case *)
     casez (s)
       2'b?1:
-        _687_ = b[0:0];
+        _683_ = b[0:0];
       2'b1?:
-        _687_ = b[1:1];
+        _683_ = b[1:1];
       default:
-        _687_ = a;
+        _683_ = a;
     endcase
   endfunction
-  assign _263_ = ctrl_state == 1'h1;
-  assign _264_ = s_param__valid ? _062_ : 1'hx;
-  assign _265_ = ! ctrl_state;
-  assign _266_ = s_param__valid ? _063_ : 16'hxxxx;
-  function [15:0] _692_;
+  assign _262_ = ctrl_state == 1'h1;
+  assign _263_ = s_param__valid ? _060_ : 1'hx;
+  assign _264_ = ! ctrl_state;
+  assign _265_ = s_param__valid ? _061_[15:0] : 16'hxxxx;
+  function [15:0] _688_;
     input [15:0] a;
     input [31:0] b;
     input [1:0] s;
     (* parallel_case *)
     casez (s)
       2'b?1:
-        _692_ = b[15:0];
+        _688_ = b[15:0];
       2'b1?:
-        _692_ = b[31:16];
+        _688_ = b[31:16];
       default:
-        _692_ = a;
+        _688_ = a;
     endcase
   endfunction
-  assign _268_ = ctrl_state == 1'h1;
-  assign _269_ = s_param__valid ? 16'h0000 : 16'hxxxx;
-  assign _270_ = ! ctrl_state;
-  assign _271_ = _066_ ? (* full_case = 32'd1 *) 2'h0 : _068_[1:0];
-  assign _272_ = lane ? _271_ : 2'hx;
-  assign _273_ = s_param__valid ? _272_ : 2'hx;
-  function [1:0] _699_;
+  assign _267_ = ctrl_state == 1'h1;
+  assign _268_ = s_param__valid ? _059_ : 16'hxxxx;
+  assign _269_ = ! ctrl_state;
+  assign _270_ = _064_ ? (* full_case = 32'd1 *) 2'h0 : _066_[1:0];
+  assign _271_ = lane ? _270_ : 2'hx;
+  assign _272_ = s_param__valid ? _271_ : 2'hx;
+  function [1:0] _695_;
     input [1:0] a;
     input [3:0] b;
     input [1:0] s;
     (* parallel_case *)
     casez (s)
       2'b?1:
-        _699_ = b[1:0];
+        _695_ = b[1:0];
       2'b1?:
-        _699_ = b[3:2];
+        _695_ = b[3:2];
       default:
-        _699_ = a;
+        _695_ = a;
     endcase
   endfunction
-  assign _275_ = ctrl_state == 1'h1;
-  assign _276_ = s_param__valid ? 2'h0 : 2'hx;
-  assign _277_ = ! ctrl_state;
-  assign _278_ = lane ? _065_[5:0] : 6'hxx;
-  assign _279_ = s_param__valid ? _278_ : 6'hxx;
-  function [5:0] _705_;
+  assign _274_ = ctrl_state == 1'h1;
+  assign _275_ = s_param__valid ? 2'h0 : 2'hx;
+  assign _276_ = ! ctrl_state;
+  assign _277_ = lane ? _062_[5:0] : 6'hxx;
+  assign _278_ = s_param__valid ? _277_ : 6'hxx;
+  function [5:0] _701_;
     input [5:0] a;
     input [11:0] b;
     input [1:0] s;
     (* parallel_case *)
     casez (s)
       2'b?1:
-        _705_ = b[5:0];
+        _701_ = b[5:0];
       2'b1?:
-        _705_ = b[11:6];
+        _701_ = b[11:6];
       default:
-        _705_ = a;
+        _701_ = a;
     endcase
   endfunction
-  assign _281_ = ctrl_state == 1'h1;
-  assign _282_ = s_param__valid ? 6'h00 : 6'hxx;
-  assign _283_ = ! ctrl_state;
-  assign _284_ = _066_ ? _067_[3:0] : 4'hx;
-  assign _285_ = lane ? _284_ : 4'hx;
-  assign _286_ = s_param__valid ? _285_ : 4'hx;
-  function [3:0] _712_;
+  assign _280_ = ctrl_state == 1'h1;
+  assign _281_ = s_param__valid ? 6'h00 : 6'hxx;
+  assign _282_ = ! ctrl_state;
+  assign _283_ = _064_ ? _065_[3:0] : 4'hx;
+  assign _284_ = lane ? _283_ : 4'hx;
+  assign _285_ = s_param__valid ? _284_ : 4'hx;
+  function [3:0] _708_;
     input [3:0] a;
     input [7:0] b;
     input [1:0] s;
     (* parallel_case *)
     casez (s)
       2'b?1:
-        _712_ = b[3:0];
+        _708_ = b[3:0];
       2'b1?:
-        _712_ = b[7:4];
+        _708_ = b[7:4];
       default:
-        _712_ = a;
+        _708_ = a;
     endcase
   endfunction
-  assign _288_ = ctrl_state == 1'h1;
-  assign _289_ = s_param__valid ? 4'h0 : 4'hx;
-  assign _290_ = ! ctrl_state;
-  assign _291_ = lane ? (* full_case = 32'd1 *) 1'h0 : _069_[0];
-  assign _292_ = s_param__valid ? _291_ : 1'hx;
-  function [0:0] _718_;
+  assign _287_ = ctrl_state == 1'h1;
+  assign _288_ = s_param__valid ? 4'h0 : 4'hx;
+  assign _289_ = ! ctrl_state;
+  assign _290_ = lane ? (* full_case = 32'd1 *) 1'h0 : _067_[0];
+  assign _291_ = s_param__valid ? _290_ : 1'hx;
+  function [0:0] _714_;
     input [0:0] a;
     input [1:0] b;
     input [1:0] s;
     (* parallel_case *)
     casez (s)
       2'b?1:
-        _718_ = b[0:0];
+        _714_ = b[0:0];
       2'b1?:
-        _718_ = b[1:1];
+        _714_ = b[1:1];
       default:
-        _718_ = a;
+        _714_ = a;
     endcase
   endfunction
-  assign _294_ = ctrl_state == 1'h1;
-  assign _295_ = s_param__valid ? 1'h0 : 1'hx;
+  assign _293_ = ctrl_state == 1'h1;
+  assign _294_ = s_param__valid ? 1'h0 : 1'hx;
+  assign _295_ = ! ctrl_state;
   assign _296_ = ! ctrl_state;
   assign _297_ = ! ctrl_state;
   assign _298_ = ! ctrl_state;
@@ -815,45 +822,43 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   assign _306_ = ! ctrl_state;
   assign _307_ = ! ctrl_state;
   assign _308_ = ! ctrl_state;
-  assign _309_ = ! ctrl_state;
-  assign _310_ = ! ctrl_state;
-  assign _313_ = dn_last ? (* full_case = 32'd1 *) 6'h3e : _039_[5:0];
-  assign _314_ = d_last ? (* full_case = 32'd1 *) _313_ : _037_[5:0];
-  assign _315_ = beat_last ? (* full_case = 32'd1 *) _314_ : _035_[5:0];
-  assign \$like$58  = o_valid ? _315_ : { 5'hxx, ra_row[0] };
-  assign _316_ = dn_last ? (* full_case = 32'd1 *) 6'h01 : _038_[5:0];
-  assign _317_ = d_last ? (* full_case = 32'd1 *) _316_ : _036_;
-  assign _318_ = beat_last ? (* full_case = 32'd1 *) _317_ : _034_;
-  assign \$like  = o_valid ? _318_[0] : 1'hx;
-  assign _319_ = dn_last ? (* full_case = 32'd1 *) 6'h00 : ra_inc;
-  assign _320_ = d_last ? (* full_case = 32'd1 *) _319_ : ra_row;
-  assign _322_ = ch_last ? 1'h1 : 1'h0;
-  assign _323_ = s_param__valid ? _322_ : 1'h0;
-  assign enter = _324_ ? _323_ : 1'h0;
+  assign _311_ = dn_last ? (* full_case = 32'd1 *) 6'h3e : _037_[5:0];
+  assign _312_ = d_last ? (* full_case = 32'd1 *) _311_ : _035_[5:0];
+  assign _313_ = beat_last ? (* full_case = 32'd1 *) _312_ : _033_[5:0];
+  assign \$like$58  = o_valid ? _313_ : { 5'hxx, ra_row[0] };
+  assign _314_ = dn_last ? (* full_case = 32'd1 *) 6'h01 : _036_[5:0];
+  assign _315_ = d_last ? (* full_case = 32'd1 *) _314_ : _034_;
+  assign _316_ = beat_last ? (* full_case = 32'd1 *) _315_ : _032_;
+  assign \$like  = o_valid ? _316_[0] : 1'hx;
+  assign _317_ = dn_last ? (* full_case = 32'd1 *) 6'h00 : ra_inc;
+  assign _318_ = d_last ? (* full_case = 32'd1 *) _317_ : ra_row;
+  assign _320_ = ch_last ? 1'h1 : 1'h0;
+  assign _321_ = s_param__valid ? _320_ : 1'h0;
+  assign enter = _322_ ? _321_ : 1'h0;
+  assign _322_ = ctrl_state == 1'h1;
+  assign _323_ = ctrl_state == 1'h1;
   assign _324_ = ctrl_state == 1'h1;
   assign _325_ = ctrl_state == 1'h1;
   assign _326_ = ctrl_state == 1'h1;
   assign _327_ = ctrl_state == 1'h1;
-  assign _328_ = ctrl_state == 1'h1;
-  assign _329_ = ctrl_state == 1'h1;
-  assign _330_ = ! ctrl_state;
-  function [0:0] _759_;
+  assign _328_ = ! ctrl_state;
+  function [0:0] _754_;
     input [0:0] a;
     input [1:0] b;
     input [1:0] s;
     (* parallel_case *)
     casez (s)
       2'b?1:
-        _759_ = b[0:0];
+        _754_ = b[0:0];
       2'b1?:
-        _759_ = b[1:1];
+        _754_ = b[1:1];
       default:
-        _759_ = a;
+        _754_ = a;
     endcase
   endfunction
-  assign s_param__ready = _759_(1'h0, 2'h3, { _332_, _331_ });
-  assign _331_ = ctrl_state == 1'h1;
-  assign _332_ = ! ctrl_state;
+  assign s_param__ready = _754_(1'h0, 2'h3, { _330_, _329_ });
+  assign _329_ = ctrl_state == 1'h1;
+  assign _330_ = ! ctrl_state;
   \hwq_top.engine.array  array (
     .clk(clk),
     .drain_valid(o_valid),
@@ -861,7 +866,7 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
     .i_last(i_last),
     .i_valid(take),
     .i_w(i_w),
-    .o_data(\o_data$151 ),
+    .o_data(\o_data$150 ),
     .rst(rst)
   );
   \hwq_top.engine.fifo  fifo (
@@ -907,17 +912,14 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
     .rst(rst),
     .zero_point(zero_point)
   );
-  assign _019_[2] = 1'hx;
-  assign _096_[18:17] = 2'hx;
-  assign _194_[5:1] = 5'hxx;
+  assign _093_[18:17] = 2'hx;
+  assign _017_[2] = 1'hx;
+  assign _193_[5:1] = 5'hxx;
   always @(posedge clk) begin
     w_addr <= wa;
     if (rst) begin
-      drain_lt_last <= 1'h0;
-      drain_lt_wrap_pen <= 1'h0;
-      drain_lt_wrap <= 1'h0;
-      _450_ <= 17'h00000;
-      _451_ <= 17'h00000;
+      _445_ <= 17'h00000;
+      _446_ <= 17'h00000;
       credit_ok <= 1'h1;
       credits <= 4'hc;
       last_mblock <= 1'h0;
@@ -926,7 +928,7 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
       \i_last$64  <= 1'h0;
       \i_valid$62  <= 1'h0;
       part_last <= 1'h0;
-      \$signal$148  <= 1'h0;
+      \$signal$147  <= 1'h0;
       enter_q <= 1'h0;
       d_last <= 1'h0;
       row_last <= 1'h0;
@@ -941,77 +943,80 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
       drain_dn_pen <= 1'h0;
       drain_d_pen <= 1'h0;
       drain_lt_pen <= 1'h0;
+      drain_lt_last <= 1'h0;
+      drain_lt_wrap_pen <= 1'h0;
+      drain_lt_wrap <= 1'h0;
     end else begin
-      drain_lt_last <= row < m_last;
-      drain_lt_wrap_pen <= row < m_wrap_pen;
-      drain_lt_wrap <= row < m_wrap;
-      _450_ <= row - 2'h3;
-      _451_ <= _087_[16:0];
-      credit_ok <= \$signal  ? (* full_case = 32'd1 *) _044_ : _045_;
-      credits <= \$signal  ? (* full_case = 32'd1 *) _043_[3:0] : kept;
-      last_mblock <= _041_ >= M_;
-      give_back <= _021_ + _024_;
+      _445_ <= _086_[16:0];
+      _446_ <= _085_[16:0];
+      credit_ok <= \$signal  ? (* full_case = 32'd1 *) _042_ : _043_;
+      credits <= \$signal  ? (* full_case = 32'd1 *) _041_[3:0] : kept;
+      last_mblock <= _039_ >= M_;
+      give_back <= _019_ + _021_;
       \w_en$87  <= \w_en$83 ;
       \i_last$64  <= part_last;
-      \i_valid$62  <= \$signal$148 ;
-      part_last <= _014_ & dn_last;
-      \$signal$148  <= _012_;
+      \i_valid$62  <= \$signal$147 ;
+      part_last <= _012_ & dn_last;
+      \$signal$147  <= _009_;
       enter_q <= enter;
-      begin if (_004_) d_last <= _201_; else d_last <= _006_ ? \$signal$141  : _201_; end
-      begin if (_004_) row_last <= _207_; else begin if (_006_) row_last <= row_last_next; else row_last <= _207_; end end
-      begin if (_004_) row_valid <= _210_; else begin if (_006_) row_valid <= row_valid_next; else row_valid <= _210_; end end
-      begin if (_004_) row <= _213_; else begin if (_006_) row <= row_next; else row <= _213_; end end
-      begin if (_004_) dn <= _220_; else begin if (_006_) begin if (d_last) dn <= dn_last ? (* full_case = 32'd1 *) 4'h0 : _009_; else dn <= _220_; end else dn <= _220_; end end
-      begin if (_004_) d <= _225_; else begin if (_006_) d <= d_last ? (* full_case = 32'd1 *) 2'h0 : _010_[1:0]; else d <= _225_; end end
+      begin if (_002_) d_last <= _200_; else d_last <= _004_ ? \$signal$140  : _200_; end
+      begin if (_002_) row_last <= _206_; else begin if (_004_) row_last <= row_last_next; else row_last <= _206_; end end
+      begin if (_002_) row_valid <= _209_; else begin if (_004_) row_valid <= row_valid_next; else row_valid <= _209_; end end
+      begin if (_002_) row <= _212_; else begin if (_004_) row <= row_next; else row <= _212_; end end
+      begin if (_002_) dn <= _219_; else begin if (_004_) begin if (d_last) dn <= dn_last ? (* full_case = 32'd1 *) 4'h0 : _007_; else dn <= _219_; end else dn <= _219_; end end
+      begin if (_002_) d <= _224_; else begin if (_004_) d <= d_last ? (* full_case = 32'd1 *) 2'h0 : _008_[1:0]; else d <= _224_; end end
       begin if (dn_last) dn_last_next <= nb_one; else dn_last_next <= drain_dn_pen; end
-      begin if (wrap) row_last_next <= drain_lt_wrap & _098_; else row_last_next <= drain_lt_last & _100_; end
+      begin if (wrap) row_last_next <= drain_lt_wrap & _096_; else row_last_next <= drain_lt_last & _098_; end
       begin if (wrap) row_valid_next <= drain_lt_wrap; else row_valid_next <= drain_lt_last; end
-      row_next <= _096_[16:0];
+      row_next <= _093_[16:0];
       drain_dn_pen <= dn == nb_pen;
       drain_d_pen <= d == 2'h2;
       drain_lt_pen <= row < m_pen;
+      drain_lt_last <= row < m_last;
+      drain_lt_wrap_pen <= row < m_wrap_pen;
+      drain_lt_wrap <= row < m_wrap;
     end
     if (rst) begin
       at_tile_last <= 1'h0;
     end else if (_104_) begin
-      at_tile_last <= compute ? _230_ : \$signal$115 ;
+      at_tile_last <= compute ? _229_ : \$signal$113 ;
     end
     if (rst) begin
       at_k_last <= 1'h0;
     end else if (_105_) begin
-      at_k_last <= compute ? _233_ : \$signal$114 ;
+      at_k_last <= compute ? _232_ : \$signal$112 ;
     end
     if (rst) begin
       fn_last <= 1'h0;
     end else if (_146_) begin
-      begin if (compute) begin if (adv) begin if (at_tile_last) fn_last <= fn_last ? (* full_case = 32'd1 *) nb_one : _082_; else fn_last <= 1'hx; end else fn_last <= 1'hx; end else fn_last <= ! blk; end
+      begin if (compute) begin if (adv) begin if (at_tile_last) fn_last <= fn_last ? (* full_case = 32'd1 *) nb_one : _080_; else fn_last <= 1'hx; end else fn_last <= 1'hx; end else fn_last <= ! blk; end
     end
-    if (_177_) begin
+    if (_176_) begin
       fn <= 4'h0;
     end else if (_147_) begin
-      fn <= fn_last ? (* full_case = 32'd1 *) 4'h0 : _081_[3:0];
+      fn <= fn_last ? (* full_case = 32'd1 *) 4'h0 : _079_[3:0];
     end
-    if (_178_) begin
+    if (_177_) begin
       fm0 <= 17'h00000;
     end else if (_148_) begin
-      fm0 <= fm0 + 3'h4;
+      fm0 <= _078_[16:0];
     end
     if (rst) begin
       in_data <= 1'h0;
     end else if (_149_) begin
-      begin if (compute) begin if (adv) in_data <= at_tile_last ? (* full_case = 32'd1 *) _079_ : _240_; else in_data <= 1'hx; end else in_data <= enter; end
+      begin if (compute) begin if (adv) in_data <= at_tile_last ? (* full_case = 32'd1 *) _077_ : _239_; else in_data <= 1'hx; end else in_data <= enter; end
     end
-    if (_179_) begin
+    if (_178_) begin
       kk <= 9'h000;
     end else if (adv) begin
-      kk <= at_tile_last ? (* full_case = 32'd1 *) 9'h000 : _084_;
+      kk <= at_tile_last ? (* full_case = 32'd1 *) 9'h000 : _081_[8:0];
     end
     if (rst) begin
       flush <= 5'h00;
     end else if (_110_) begin
-      flush <= _670_(5'hxx, { 5'h1f, _074_[4:0] }, { _247_, _246_ });
+      flush <= _666_(5'hxx, { 5'h1f, _071_[4:0] }, { _246_, _245_ });
     end
-    if (_180_) begin
+    if (_179_) begin
       compute <= 1'h0;
     end else if (_150_) begin
       compute <= 1'h1;
@@ -1029,129 +1034,124 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
     if (rst) begin
       ctrl_state <= 2'h0;
     end else if (_153_) begin
-      ctrl_state <= _677_(2'hx, { _259_, _257_, _254_, _251_ }, { _260_, _258_, _255_, _253_ });
+      ctrl_state <= _673_(2'hx, { _258_, _256_, _253_, _250_ }, { _259_, _257_, _254_, _252_ });
     end
     if (rst) begin
       ch_last <= 1'h0;
     end else if (_154_) begin
-      ch_last <= _687_(1'hx, { _264_, _261_ }, { _265_, _263_ });
+      ch_last <= _683_(1'hx, { _263_, _260_ }, { _264_, _262_ });
     end
     if (rst) begin
-      ch <= 16'h0000;
+      ch_left <= 16'h0000;
     end else if (_155_) begin
-      ch <= _692_(16'hxxxx, { _269_, _266_ }, { _270_, _268_ });
+      ch_left <= _688_(16'hxxxx, { _268_, _265_ }, { _269_, _267_ });
     end
     if (rst) begin
       wb <= 2'h0;
     end else if (_156_) begin
-      wb <= _699_(2'hx, { _276_, _273_ }, { _277_, _275_ });
+      wb <= _695_(2'hx, { _275_, _272_ }, { _276_, _274_ });
     end
     if (rst) begin
       wa <= 6'h00;
     end else if (_157_) begin
-      wa <= _705_(6'hxx, { _282_, _279_ }, { _283_, _281_ });
+      wa <= _701_(6'hxx, { _281_, _278_ }, { _282_, _280_ });
     end
     if (rst) begin
       blk <= 4'h0;
     end else if (_158_) begin
-      blk <= _712_(4'hx, { _289_, _286_ }, { _290_, _288_ });
+      blk <= _708_(4'hx, { _288_, _285_ }, { _289_, _287_ });
     end
     if (rst) begin
       lane <= 1'h0;
     end else if (_159_) begin
-      lane <= _718_(1'hx, { _295_, _292_ }, { _296_, _294_ });
+      lane <= _714_(1'hx, { _294_, _291_ }, { _295_, _293_ });
     end
     if (rst) begin
-      \$signal$115  <= 1'h0;
+      \$signal$113  <= 1'h0;
     end else if (_160_) begin
-      \$signal$115  <= _061_;
+      \$signal$113  <= _058_;
     end
     if (rst) begin
-      \$signal$114  <= 1'h0;
+      \$signal$112  <= 1'h0;
     end else if (_161_) begin
-      \$signal$114  <= _058_;
+      \$signal$112  <= _055_;
     end
     if (rst) begin
       tile_pen <= 17'h00000;
     end else if (_162_) begin
-      tile_pen <= _055_ - 2'h2;
-    end
-    if (rst) begin
-      n_pen <= 17'h00000;
-    end else if (_163_) begin
-      n_pen <= hdr[31:16] - 2'h2;
+      tile_pen <= _052_ - 2'h2;
     end
     if (rst) begin
       k_pen <= 17'h00000;
-    end else if (_164_) begin
+    end else if (_163_) begin
       k_pen <= hdr[47:32] - 2'h2;
     end
     if (rst) begin
       act_max <= 8'h00;
-    end else if (_165_) begin
+    end else if (_164_) begin
       act_max <= hdr[71:64];
     end
     if (rst) begin
       act_min <= 8'h00;
-    end else if (_166_) begin
+    end else if (_165_) begin
       act_min <= hdr[63:56];
     end
     if (rst) begin
       zero_point <= 8'h00;
-    end else if (_167_) begin
+    end else if (_166_) begin
       zero_point <= hdr[55:48];
     end
     if (rst) begin
       m_one <= 1'h0;
-    end else if (_168_) begin
+    end else if (_167_) begin
       m_one <= hdr[15:0] == 1'h1;
     end
     if (rst) begin
       m_wrap_pen <= 17'h00000;
-    end else if (_169_) begin
+    end else if (_168_) begin
       m_wrap_pen <= hdr[15:0] + 2'h2;
     end
     if (rst) begin
       m_pen <= 17'h00000;
-    end else if (_170_) begin
+    end else if (_169_) begin
       m_pen <= hdr[15:0] - 2'h2;
     end
     if (rst) begin
       m_wrap <= 17'h00000;
-    end else if (_171_) begin
+    end else if (_170_) begin
       m_wrap <= hdr[15:0] + 2'h3;
     end
     if (rst) begin
       m_last <= 16'h0000;
-    end else if (_172_) begin
+    end else if (_171_) begin
       m_last <= hdr[15:0] - 1'h1;
     end
     if (rst) begin
       M_ <= 16'h0000;
-    end else if (_173_) begin
+    end else if (_172_) begin
       M_ <= hdr[15:0];
     end
-    if (_181_) begin
+    if (_180_) begin
       \w_en$11  <= 1'h0;
     end else begin
-      \w_en$11  <= _031_;
+      \w_en$11  <= _029_;
     end
-    if (_182_) begin
+    if (_181_) begin
       w_en <= 1'h0;
     end else begin
-      w_en <= s_param__valid & _029_;
+      w_en <= s_param__valid & _027_;
     end
-    if (!_327_) begin
+    if (!_325_) begin
       w_data[68:63] <= 6'h00;
     end else begin
       w_data[68:63] <= hdr[69:64];
     end
-    if (!_328_) begin
+    if (!_326_) begin
       w_data[62:32] <= 31'h00000000;
     end else begin
       w_data[62:32] <= hdr[62:32];
     end
-    if (!_329_) begin
+    if (!_327_) begin
       w_data[31:0] <= 32'd0;
     end else begin
       w_data[31:0] <= hdr[31:0];
@@ -1163,12 +1163,12 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
     end
     if (rst) begin
       part1 <= 16'h0000;
-    end else if (_174_) begin
+    end else if (_173_) begin
       part1 <= o_data;
     end
     if (rst) begin
       part0 <= 16'h0000;
-    end else if (_175_) begin
+    end else if (_174_) begin
       part0 <= o_data;
     end
     if (rst) begin
@@ -1176,63 +1176,63 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
       ob <= 2'h0;
     end else if (\o_valid$84 ) begin
       ob_last <= ob == 1'h1;
-      ob <= _019_[1:0];
+      ob <= _017_[1:0];
     end
-    if (\$signal$148 ) begin
+    if (\$signal$147 ) begin
       i_acc <= acc_chosen;
     end
     if (o_valid) begin
-      acc_chosen <= beat[1] ? \o_data$151 [149:100] : _016_;
+      acc_chosen <= beat[1] ? \o_data$150 [149:100] : _014_;
     end
     if (rst) begin
       dn_last <= 1'h0;
-    end else if (_176_) begin
-      begin if (enter_q) dn_last <= nb_one; else begin if (_004_) dn_last <= 1'hx; else begin if (_006_) begin if (d_last) dn_last <= dn_last_next; else dn_last <= 1'hx; end else dn_last <= 1'hx; end end end
+    end else if (_175_) begin
+      begin if (enter_q) dn_last <= nb_one; else begin if (_002_) dn_last <= 1'hx; else begin if (_004_) begin if (d_last) dn_last <= dn_last_next; else dn_last <= 1'hx; end else dn_last <= 1'hx; end end end
     end
     if (rst) begin
       beat_last <= 1'h0;
     end else if (_142_) begin
-      begin if (_004_) beat_last <= beat == 1'h1; else begin if (_006_) beat_last <= 1'h0; else begin if (drain_restart) beat_last <= 1'h0; else beat_last <= 1'hx; end end end
+      begin if (_002_) beat_last <= beat == 1'h1; else begin if (_004_) beat_last <= 1'h0; else begin if (drain_restart) beat_last <= 1'h0; else beat_last <= 1'hx; end end end
     end
-    if (_183_) begin
+    if (_182_) begin
       ra_row[0] <= 1'h0;
     end else if (o_valid) begin
-      ra_row[0] <= _315_[0];
+      ra_row[0] <= _313_[0];
     end
     if (rst) begin
       ra_row[5:1] <= 5'h00;
     end else if (_143_) begin
-      ra_row[5:1] <= _216_[5:1];
+      ra_row[5:1] <= _215_[5:1];
     end
-    if (_184_) begin
+    if (_183_) begin
       ra_inc[5:1] <= 5'h00;
     end else if (o_valid) begin
-      ra_inc[5:1] <= _318_[5:1];
+      ra_inc[5:1] <= _316_[5:1];
     end
     if (rst) begin
       ra_inc[0] <= 1'h0;
     end else if (_144_) begin
-      ra_inc[0] <= _194_[0];
+      ra_inc[0] <= _193_[0];
     end
-    if (_185_) begin
+    if (_184_) begin
       ra <= 6'h00;
     end else if (o_valid) begin
-      ra <= beat_last ? (* full_case = 32'd1 *) _320_ : ra_inc;
+      ra <= beat_last ? (* full_case = 32'd1 *) _318_ : ra_inc;
     end
     if (rst) begin
       beat <= 2'h0;
     end else if (_145_) begin
-      begin if (_004_) beat <= beat + 1'h1; else begin if (_006_) beat <= 2'h0; else begin if (drain_restart) beat <= 2'h0; else beat <= 2'hx; end end end
+      begin if (_002_) beat <= beat + 1'h1; else begin if (_004_) beat <= 2'h0; else begin if (drain_restart) beat <= 2'h0; else beat <= 2'hx; end end end
     end
-    if (_186_) begin
+    if (_185_) begin
       drain_restart <= 1'h0;
     end else begin
       drain_restart <= s_param__valid;
     end
-    if (_187_) begin
-      \$signal$141  <= 1'h0;
+    if (_186_) begin
+      \$signal$140  <= 1'h0;
     end else begin
-      \$signal$141  <= drain_d_pen;
+      \$signal$140  <= drain_d_pen;
     end
   end
 endmodule
@@ -1241,10 +1241,9 @@ endmodule
 module \hwq_top.engine.array (i_w, clk, rst, i_valid, i_last, drain_valid, o_data, i_a);
   wire [1:0] _001_;
   wire [2:0] _002_;
-  wire _010_;
   wire _011_;
-  wire [2:0] _025_;
-  wire _026_;
+  wire _012_;
+  wire [2:0] _026_;
   wire _027_;
   wire _028_;
   wire _029_;
@@ -1273,10 +1272,8 @@ module \hwq_top.engine.array (i_w, clk, rst, i_valid, i_last, drain_valid, o_dat
   wire _052_;
   wire _053_;
   wire _054_;
-  wire _055_;
-  wire _056_;
-  wire [1:0] _057_;
-  wire [2:0] _058_;
+  wire [1:0] _055_;
+  wire [2:0] _056_;
   reg [7:0] a_0_0 = 8'h00;
   reg [7:0] a_0_1 = 8'h00;
   reg [7:0] a_0_2 = 8'h00;
@@ -1351,8 +1348,8 @@ module \hwq_top.engine.array (i_w, clk, rst, i_valid, i_last, drain_valid, o_dat
   reg [7:0] in_a1 = 8'h00;
   reg [7:0] in_a2 = 8'h00;
   reg [7:0] in_a3 = 8'h00;
+  reg in_idle = 1'h1;
   reg in_last = 1'h0;
-  reg in_valid = 1'h0;
   reg [7:0] in_w0 = 8'h00;
   reg [7:0] in_w1 = 8'h00;
   reg [7:0] in_w2 = 8'h00;
@@ -1477,10 +1474,10 @@ module \hwq_top.engine.array (i_w, clk, rst, i_valid, i_last, drain_valid, o_dat
   reg [7:0] w_2_4 = 8'h00;
   reg [7:0] w_2_5 = 8'h00;
   wire [7:0] w_in0;
-  assign _010_ = | count_next;
-  assign _011_ = beat_next == 2'h2;
-  assign a_in0 = in_valid ? in_a0 : 8'h00;
-  assign w_in0 = in_valid ? in_w0 : 8'h00;
+  assign _011_ = | count_next;
+  assign _012_ = beat_next == 2'h2;
+  assign a_in0 = in_idle ? 8'h00 : in_a0;
+  assign w_in0 = in_idle ? 8'h00 : in_w0;
   assign p_0_0 = $signed(a_in0) * $signed(w_in0);
   assign p_0_1 = $signed(a_0_0) * $signed(skew_w1_d0);
   assign p_0_2 = $signed(a_0_1) * $signed(skew_w2_d1);
@@ -1506,44 +1503,41 @@ module \hwq_top.engine.array (i_w, clk, rst, i_valid, i_last, drain_valid, o_dat
   assign p_3_4 = $signed(a_3_3) * $signed(w_2_4);
   assign p_3_5 = $signed(a_3_4) * $signed(w_2_5);
   assign draining = | drain_count;
-  assign _025_ = drain_count - 1'h1;
+  assign _026_ = drain_count - 1'h1;
   assign _001_ = drain_beat + 1'h1;
   assign _002_[1:0] = drain_advance ? 2'h0 : _001_;
-  assign _054_ = ~ in_valid;
-  assign _055_ = ~ in_valid;
-  assign _056_ = ~ in_valid;
-  assign _026_ = | { l_3_4, rst };
   assign _027_ = | { l_3_4, rst };
-  assign _028_ = | { l_3_3, rst };
-  assign _029_ = | { l_3_2, rst };
-  assign _030_ = | { l_3_1, rst };
-  assign _031_ = | { l_3_0, rst };
-  assign _032_ = | { skew_l3_d2, rst };
-  assign _033_ = | { l_2_4, rst };
-  assign _034_ = | { l_2_3, rst };
-  assign _035_ = | { l_2_2, rst };
-  assign _036_ = | { l_2_1, rst };
-  assign _037_ = | { l_2_0, rst };
-  assign _038_ = | { skew_l2_d1, rst };
-  assign _039_ = | { l_1_4, rst };
-  assign _040_ = | { l_1_3, rst };
-  assign _041_ = | { l_1_2, rst };
-  assign _042_ = | { l_1_1, rst };
-  assign _043_ = | { l_1_0, rst };
-  assign _044_ = | { skew_l1_d0, rst };
-  assign _045_ = | { l_0_4, rst };
-  assign _046_ = | { l_0_3, rst };
-  assign _047_ = | { l_0_2, rst };
-  assign _048_ = | { l_0_1, rst };
-  assign _049_ = | { l_0_0, rst };
-  assign _050_ = | { in_last, rst };
-  assign _051_ = | { _054_, rst };
-  assign _052_ = | { _055_, rst };
-  assign _053_ = | { _056_, rst };
-  assign _057_ = draining ? _002_[1:0] : drain_beat;
-  assign beat_next = l_3_4 ? 2'h0 : _057_;
-  assign _058_ = drain_advance ? _025_ : drain_count;
-  assign count_next = l_3_4 ? 3'h4 : _058_;
+  assign _028_ = | { l_3_4, rst };
+  assign _029_ = | { l_3_3, rst };
+  assign _030_ = | { l_3_2, rst };
+  assign _031_ = | { l_3_1, rst };
+  assign _032_ = | { l_3_0, rst };
+  assign _033_ = | { skew_l3_d2, rst };
+  assign _034_ = | { l_2_4, rst };
+  assign _035_ = | { l_2_3, rst };
+  assign _036_ = | { l_2_2, rst };
+  assign _037_ = | { l_2_1, rst };
+  assign _038_ = | { l_2_0, rst };
+  assign _039_ = | { skew_l2_d1, rst };
+  assign _040_ = | { l_1_4, rst };
+  assign _041_ = | { l_1_3, rst };
+  assign _042_ = | { l_1_2, rst };
+  assign _043_ = | { l_1_1, rst };
+  assign _044_ = | { l_1_0, rst };
+  assign _045_ = | { skew_l1_d0, rst };
+  assign _046_ = | { l_0_4, rst };
+  assign _047_ = | { l_0_3, rst };
+  assign _048_ = | { l_0_2, rst };
+  assign _049_ = | { l_0_1, rst };
+  assign _050_ = | { l_0_0, rst };
+  assign _051_ = | { in_last, rst };
+  assign _052_ = | { in_idle, rst };
+  assign _053_ = | { in_idle, rst };
+  assign _054_ = | { in_idle, rst };
+  assign _055_ = draining ? _002_[1:0] : drain_beat;
+  assign beat_next = l_3_4 ? 2'h0 : _055_;
+  assign _056_ = drain_advance ? _026_ : drain_count;
+  assign count_next = l_3_4 ? 3'h4 : _056_;
   assign o_data = { drain_5, drain_4, drain_3, drain_2, drain_1, drain_0 };
   assign _002_[2] = 1'hx;
   always @(posedge clk) begin
@@ -1646,10 +1640,10 @@ module \hwq_top.engine.array (i_w, clk, rst, i_valid, i_last, drain_valid, o_dat
       skew_a2_d1 <= 8'h00;
       skew_l1_d0 <= 1'h0;
       in_last <= 1'h0;
-      in_valid <= 1'h0;
+      in_idle <= 1'h1;
     end else begin
       drain_valid <= draining;
-      drain_advance <= _010_ & _011_;
+      drain_advance <= _011_ & _012_;
       drain_beat <= beat_next;
       drain_count <= count_next;
       l_3_4 <= l_3_3;
@@ -1702,9 +1696,9 @@ module \hwq_top.engine.array (i_w, clk, rst, i_valid, i_last, drain_valid, o_dat
       skew_a2_d1 <= skew_a2_d0;
       skew_l1_d0 <= in_last;
       in_last <= i_last & i_valid;
-      in_valid <= i_valid;
+      in_idle <= ~ i_valid;
     end
-    if (_026_) begin
+    if (_027_) begin
       drain_row <= 2'h0;
     end else if (drain_advance) begin
       drain_row <= drain_row + 1'h1;
@@ -1712,7 +1706,7 @@ module \hwq_top.engine.array (i_w, clk, rst, i_valid, i_last, drain_valid, o_dat
     if (l_3_4) begin
       out_3_5 <= $signed(acc_3_5) + $signed(p_3_5);
     end
-    if (_027_) begin
+    if (_028_) begin
       acc_3_5 <= 25'h0000000;
     end else begin
       acc_3_5 <= $signed(acc_3_5) + $signed(p_3_5);
@@ -1720,7 +1714,7 @@ module \hwq_top.engine.array (i_w, clk, rst, i_valid, i_last, drain_valid, o_dat
     if (l_3_3) begin
       out_3_4 <= $signed(acc_3_4) + $signed(p_3_4);
     end
-    if (_028_) begin
+    if (_029_) begin
       acc_3_4 <= 25'h0000000;
     end else begin
       acc_3_4 <= $signed(acc_3_4) + $signed(p_3_4);
@@ -1728,7 +1722,7 @@ module \hwq_top.engine.array (i_w, clk, rst, i_valid, i_last, drain_valid, o_dat
     if (l_3_2) begin
       out_3_3 <= $signed(acc_3_3) + $signed(p_3_3);
     end
-    if (_029_) begin
+    if (_030_) begin
       acc_3_3 <= 25'h0000000;
     end else begin
       acc_3_3 <= $signed(acc_3_3) + $signed(p_3_3);
@@ -1736,7 +1730,7 @@ module \hwq_top.engine.array (i_w, clk, rst, i_valid, i_last, drain_valid, o_dat
     if (l_3_1) begin
       out_3_2 <= $signed(acc_3_2) + $signed(p_3_2);
     end
-    if (_030_) begin
+    if (_031_) begin
       acc_3_2 <= 25'h0000000;
     end else begin
       acc_3_2 <= $signed(acc_3_2) + $signed(p_3_2);
@@ -1744,7 +1738,7 @@ module \hwq_top.engine.array (i_w, clk, rst, i_valid, i_last, drain_valid, o_dat
     if (l_3_0) begin
       out_3_1 <= $signed(acc_3_1) + $signed(p_3_1);
     end
-    if (_031_) begin
+    if (_032_) begin
       acc_3_1 <= 25'h0000000;
     end else begin
       acc_3_1 <= $signed(acc_3_1) + $signed(p_3_1);
@@ -1752,7 +1746,7 @@ module \hwq_top.engine.array (i_w, clk, rst, i_valid, i_last, drain_valid, o_dat
     if (skew_l3_d2) begin
       out_3_0 <= $signed(acc_3_0) + $signed(p_3_0);
     end
-    if (_032_) begin
+    if (_033_) begin
       acc_3_0 <= 25'h0000000;
     end else begin
       acc_3_0 <= $signed(acc_3_0) + $signed(p_3_0);
@@ -1760,7 +1754,7 @@ module \hwq_top.engine.array (i_w, clk, rst, i_valid, i_last, drain_valid, o_dat
     if (l_2_4) begin
       out_2_5 <= $signed(acc_2_5) + $signed(p_2_5);
     end
-    if (_033_) begin
+    if (_034_) begin
       acc_2_5 <= 25'h0000000;
     end else begin
       acc_2_5 <= $signed(acc_2_5) + $signed(p_2_5);
@@ -1768,7 +1762,7 @@ module \hwq_top.engine.array (i_w, clk, rst, i_valid, i_last, drain_valid, o_dat
     if (l_2_3) begin
       out_2_4 <= $signed(acc_2_4) + $signed(p_2_4);
     end
-    if (_034_) begin
+    if (_035_) begin
       acc_2_4 <= 25'h0000000;
     end else begin
       acc_2_4 <= $signed(acc_2_4) + $signed(p_2_4);
@@ -1776,7 +1770,7 @@ module \hwq_top.engine.array (i_w, clk, rst, i_valid, i_last, drain_valid, o_dat
     if (l_2_2) begin
       out_2_3 <= $signed(acc_2_3) + $signed(p_2_3);
     end
-    if (_035_) begin
+    if (_036_) begin
       acc_2_3 <= 25'h0000000;
     end else begin
       acc_2_3 <= $signed(acc_2_3) + $signed(p_2_3);
@@ -1784,7 +1778,7 @@ module \hwq_top.engine.array (i_w, clk, rst, i_valid, i_last, drain_valid, o_dat
     if (l_2_1) begin
       out_2_2 <= $signed(acc_2_2) + $signed(p_2_2);
     end
-    if (_036_) begin
+    if (_037_) begin
       acc_2_2 <= 25'h0000000;
     end else begin
       acc_2_2 <= $signed(acc_2_2) + $signed(p_2_2);
@@ -1792,7 +1786,7 @@ module \hwq_top.engine.array (i_w, clk, rst, i_valid, i_last, drain_valid, o_dat
     if (l_2_0) begin
       out_2_1 <= $signed(acc_2_1) + $signed(p_2_1);
     end
-    if (_037_) begin
+    if (_038_) begin
       acc_2_1 <= 25'h0000000;
     end else begin
       acc_2_1 <= $signed(acc_2_1) + $signed(p_2_1);
@@ -1800,7 +1794,7 @@ module \hwq_top.engine.array (i_w, clk, rst, i_valid, i_last, drain_valid, o_dat
     if (skew_l2_d1) begin
       out_2_0 <= $signed(acc_2_0) + $signed(p_2_0);
     end
-    if (_038_) begin
+    if (_039_) begin
       acc_2_0 <= 25'h0000000;
     end else begin
       acc_2_0 <= $signed(acc_2_0) + $signed(p_2_0);
@@ -1808,7 +1802,7 @@ module \hwq_top.engine.array (i_w, clk, rst, i_valid, i_last, drain_valid, o_dat
     if (l_1_4) begin
       out_1_5 <= $signed(acc_1_5) + $signed(p_1_5);
     end
-    if (_039_) begin
+    if (_040_) begin
       acc_1_5 <= 25'h0000000;
     end else begin
       acc_1_5 <= $signed(acc_1_5) + $signed(p_1_5);
@@ -1816,7 +1810,7 @@ module \hwq_top.engine.array (i_w, clk, rst, i_valid, i_last, drain_valid, o_dat
     if (l_1_3) begin
       out_1_4 <= $signed(acc_1_4) + $signed(p_1_4);
     end
-    if (_040_) begin
+    if (_041_) begin
       acc_1_4 <= 25'h0000000;
     end else begin
       acc_1_4 <= $signed(acc_1_4) + $signed(p_1_4);
@@ -1824,7 +1818,7 @@ module \hwq_top.engine.array (i_w, clk, rst, i_valid, i_last, drain_valid, o_dat
     if (l_1_2) begin
       out_1_3 <= $signed(acc_1_3) + $signed(p_1_3);
     end
-    if (_041_) begin
+    if (_042_) begin
       acc_1_3 <= 25'h0000000;
     end else begin
       acc_1_3 <= $signed(acc_1_3) + $signed(p_1_3);
@@ -1832,7 +1826,7 @@ module \hwq_top.engine.array (i_w, clk, rst, i_valid, i_last, drain_valid, o_dat
     if (l_1_1) begin
       out_1_2 <= $signed(acc_1_2) + $signed(p_1_2);
     end
-    if (_042_) begin
+    if (_043_) begin
       acc_1_2 <= 25'h0000000;
     end else begin
       acc_1_2 <= $signed(acc_1_2) + $signed(p_1_2);
@@ -1840,7 +1834,7 @@ module \hwq_top.engine.array (i_w, clk, rst, i_valid, i_last, drain_valid, o_dat
     if (l_1_0) begin
       out_1_1 <= $signed(acc_1_1) + $signed(p_1_1);
     end
-    if (_043_) begin
+    if (_044_) begin
       acc_1_1 <= 25'h0000000;
     end else begin
       acc_1_1 <= $signed(acc_1_1) + $signed(p_1_1);
@@ -1848,7 +1842,7 @@ module \hwq_top.engine.array (i_w, clk, rst, i_valid, i_last, drain_valid, o_dat
     if (skew_l1_d0) begin
       out_1_0 <= $signed(acc_1_0) + $signed(p_1_0);
     end
-    if (_044_) begin
+    if (_045_) begin
       acc_1_0 <= 25'h0000000;
     end else begin
       acc_1_0 <= $signed(acc_1_0) + $signed(p_1_0);
@@ -1856,7 +1850,7 @@ module \hwq_top.engine.array (i_w, clk, rst, i_valid, i_last, drain_valid, o_dat
     if (l_0_4) begin
       out_0_5 <= $signed(acc_0_5) + $signed(p_0_5);
     end
-    if (_045_) begin
+    if (_046_) begin
       acc_0_5 <= 25'h0000000;
     end else begin
       acc_0_5 <= $signed(acc_0_5) + $signed(p_0_5);
@@ -1864,7 +1858,7 @@ module \hwq_top.engine.array (i_w, clk, rst, i_valid, i_last, drain_valid, o_dat
     if (l_0_3) begin
       out_0_4 <= $signed(acc_0_4) + $signed(p_0_4);
     end
-    if (_046_) begin
+    if (_047_) begin
       acc_0_4 <= 25'h0000000;
     end else begin
       acc_0_4 <= $signed(acc_0_4) + $signed(p_0_4);
@@ -1872,7 +1866,7 @@ module \hwq_top.engine.array (i_w, clk, rst, i_valid, i_last, drain_valid, o_dat
     if (l_0_2) begin
       out_0_3 <= $signed(acc_0_3) + $signed(p_0_3);
     end
-    if (_047_) begin
+    if (_048_) begin
       acc_0_3 <= 25'h0000000;
     end else begin
       acc_0_3 <= $signed(acc_0_3) + $signed(p_0_3);
@@ -1880,7 +1874,7 @@ module \hwq_top.engine.array (i_w, clk, rst, i_valid, i_last, drain_valid, o_dat
     if (l_0_1) begin
       out_0_2 <= $signed(acc_0_2) + $signed(p_0_2);
     end
-    if (_048_) begin
+    if (_049_) begin
       acc_0_2 <= 25'h0000000;
     end else begin
       acc_0_2 <= $signed(acc_0_2) + $signed(p_0_2);
@@ -1888,7 +1882,7 @@ module \hwq_top.engine.array (i_w, clk, rst, i_valid, i_last, drain_valid, o_dat
     if (l_0_0) begin
       out_0_1 <= $signed(acc_0_1) + $signed(p_0_1);
     end
-    if (_049_) begin
+    if (_050_) begin
       acc_0_1 <= 25'h0000000;
     end else begin
       acc_0_1 <= $signed(acc_0_1) + $signed(p_0_1);
@@ -1896,12 +1890,12 @@ module \hwq_top.engine.array (i_w, clk, rst, i_valid, i_last, drain_valid, o_dat
     if (in_last) begin
       out_0_0 <= $signed(acc_0_0) + $signed(p_0_0);
     end
-    if (_050_) begin
+    if (_051_) begin
       acc_0_0 <= 25'h0000000;
     end else begin
       acc_0_0 <= $signed(acc_0_0) + $signed(p_0_0);
     end
-    if (!in_valid) begin
+    if (in_idle) begin
       skew_w5_d0 <= 8'h00;
       skew_w4_d0 <= 8'h00;
       skew_w3_d0 <= 8'h00;
@@ -1914,17 +1908,17 @@ module \hwq_top.engine.array (i_w, clk, rst, i_valid, i_last, drain_valid, o_dat
       skew_w2_d0 <= in_w2;
       skew_w1_d0 <= in_w1;
     end
-    if (_051_) begin
+    if (_052_) begin
       skew_a3_d0 <= 8'h00;
     end else begin
       skew_a3_d0 <= in_a3;
     end
-    if (_052_) begin
+    if (_053_) begin
       skew_a2_d0 <= 8'h00;
     end else begin
       skew_a2_d0 <= in_a2;
     end
-    if (_053_) begin
+    if (_054_) begin
       skew_a1_d0 <= 8'h00;
     end else begin
       skew_a1_d0 <= in_a1;

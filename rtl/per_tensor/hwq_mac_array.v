@@ -3,18 +3,17 @@
 (* top =  1  *)
 (* generator = "Amaranth" *)
 module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
-  wire _009_;
-  wire _012_;
+  wire _010_;
   wire _013_;
-  wire _031_;
-  wire [2:0] _032_;
-  wire _033_;
-  (* unused_bits = "2" *)
-  wire [2:0] _035_;
+  wire _014_;
+  wire _032_;
+  wire [2:0] _033_;
+  wire _035_;
   wire [1:0] _036_;
-  wire _039_;
-  wire [1:0] _040_;
-  wire [2:0] _041_;
+  wire [2:0] _037_;
+  wire _040_;
+  wire [1:0] _041_;
+  wire [2:0] _042_;
   reg [7:0] a_0_0 = 8'h00;
   reg [7:0] a_0_1 = 8'h00;
   reg [7:0] a_0_2 = 8'h00;
@@ -87,8 +86,8 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   reg [7:0] in_a1 = 8'h00;
   reg [7:0] in_a2 = 8'h00;
   reg [7:0] in_a3 = 8'h00;
+  reg in_idle = 1'h1;
   reg in_last = 1'h0;
-  reg in_valid = 1'h0;
   reg [7:0] in_w0 = 8'h00;
   reg [7:0] in_w1 = 8'h00;
   reg [7:0] in_w2 = 8'h00;
@@ -190,11 +189,11 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   reg [7:0] w_2_2 = 8'h00;
   reg [7:0] w_2_3 = 8'h00;
   wire [7:0] w_in0;
-  assign _009_ = en & drain_advance;
-  assign _012_ = | count_next;
-  assign _013_ = beat_next == 2'h3;
-  assign a_in0 = in_valid ? in_a0 : 8'h00;
-  assign w_in0 = in_valid ? in_w0 : 8'h00;
+  assign _010_ = en & drain_advance;
+  assign _013_ = | count_next;
+  assign _014_ = beat_next == 2'h3;
+  assign a_in0 = in_idle ? 8'h00 : in_a0;
+  assign w_in0 = in_idle ? 8'h00 : in_w0;
   assign cap_0_0 = en & lr_0_0;
   assign cap_0_1 = en & lr_0_1;
   assign cap_0_2 = en & lr_0_2;
@@ -212,16 +211,17 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   assign cap_3_2 = en & lr_3_2;
   assign cap_3_3 = en & lr_3_3;
   assign draining = | drain_count;
-  assign _031_ = en & drain_advance;
-  assign _032_ = drain_count - 1'h1;
-  assign _033_ = en & draining;
-  assign _035_[1:0] = drain_beat + 1'h1;
-  assign _036_ = drain_advance ? 2'h0 : _035_[1:0];
-  assign _039_ = | { rst, cap_3_3 };
-  assign _040_ = _033_ ? _036_ : drain_beat;
-  assign beat_next = cap_3_3 ? 2'h0 : _040_;
-  assign _041_ = _031_ ? _032_ : drain_count;
-  assign count_next = cap_3_3 ? 3'h4 : _041_;
+  assign _032_ = en & drain_advance;
+  assign _033_ = drain_count - 1'h1;
+  assign _035_ = en & draining;
+  assign _036_ = drain_beat + 1'h1;
+  assign _037_[1:0] = drain_advance ? 2'h0 : _036_;
+  assign _040_ = | { rst, cap_3_3 };
+  assign _041_ = _035_ ? _037_[1:0] : drain_beat;
+  assign beat_next = cap_3_3 ? 2'h0 : _041_;
+  assign _042_ = _032_ ? _033_ : drain_count;
+  assign count_next = cap_3_3 ? 3'h4 : _042_;
+  assign _037_[2] = 1'hx;
   assign o_data = { drain_3, drain_2, drain_1, drain_0 };
   always @(posedge clk) begin
     if (en) begin
@@ -340,7 +340,7 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
       skew_l1_d0 <= 1'h0;
       skew_a1_d0 <= 8'h00;
       in_last <= 1'h0;
-      in_valid <= 1'h0;
+      in_idle <= 1'h1;
     end else if (en) begin
       o_valid <= draining;
       begin if (lr_3_3) acc_3_3 <= 24'h000000; else acc_3_3 <= $signed(acc_3_3) + $signed(pr_3_3); end
@@ -420,28 +420,28 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
       skew_l3_d0 <= in_last;
       skew_a3_d2 <= skew_a3_d1;
       skew_a3_d1 <= skew_a3_d0;
-      begin if (in_valid) skew_a3_d0 <= in_a3; else skew_a3_d0 <= 8'h00; end
+      begin if (in_idle) skew_a3_d0 <= 8'h00; else skew_a3_d0 <= in_a3; end
       skew_l2_d1 <= skew_l2_d0;
       skew_l2_d0 <= in_last;
       skew_a2_d1 <= skew_a2_d0;
-      begin if (in_valid) skew_a2_d0 <= in_a2; else skew_a2_d0 <= 8'h00; end
+      begin if (in_idle) skew_a2_d0 <= 8'h00; else skew_a2_d0 <= in_a2; end
       skew_l1_d0 <= in_last;
-      begin if (in_valid) skew_a1_d0 <= in_a1; else skew_a1_d0 <= 8'h00; end
+      begin if (in_idle) skew_a1_d0 <= 8'h00; else skew_a1_d0 <= in_a1; end
       in_last <= i_last & i_valid;
-      in_valid <= i_valid;
+      in_idle <= ~ i_valid;
     end
     if (rst) begin
       drain_advance <= 1'h0;
       drain_beat <= 2'h0;
       drain_count <= 3'h0;
     end else begin
-      drain_advance <= _012_ & _013_;
+      drain_advance <= _013_ & _014_;
       drain_beat <= beat_next;
       drain_count <= count_next;
     end
-    if (_039_) begin
+    if (_040_) begin
       drain_row <= 2'h0;
-    end else if (_009_) begin
+    end else if (_010_) begin
       drain_row <= drain_row + 1'h1;
     end
     if (cap_3_3) begin
@@ -493,13 +493,13 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
       out_0_0 <= $signed(acc_0_0) + $signed(pr_0_0);
     end
     if (en)
-      if (!in_valid) skew_w3_d0 <= 8'h00;
+      if (in_idle) skew_w3_d0 <= 8'h00;
       else skew_w3_d0 <= in_w3;
     if (en)
-      if (!in_valid) skew_w2_d0 <= 8'h00;
+      if (in_idle) skew_w2_d0 <= 8'h00;
       else skew_w2_d0 <= in_w2;
     if (en)
-      if (!in_valid) skew_w1_d0 <= 8'h00;
+      if (in_idle) skew_w1_d0 <= 8'h00;
       else skew_w1_d0 <= in_w1;
   end
 endmodule

@@ -59,91 +59,93 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   wire _000_;
   wire _001_;
   wire _002_;
-  wire _003_;
-  wire _004_;
-  wire [3:0] _007_;
+  wire [3:0] _005_;
   (* unused_bits = "2" *)
-  wire [2:0] _008_;
+  wire [2:0] _006_;
+  wire _007_;
+  wire _008_;
   wire _009_;
-  wire _010_;
   wire _011_;
-  wire _012_;
-  wire [1:0] _017_;
-  wire [2:0] _018_;
+  wire [1:0] _015_;
+  wire [2:0] _016_;
+  wire _018_;
+  wire _019_;
   wire _020_;
-  wire _021_;
   wire _022_;
   wire _023_;
+  wire _024_;
   wire _025_;
   wire _026_;
-  wire _027_;
   wire _028_;
-  wire _030_;
-  wire _031_;
+  wire _029_;
+  wire [5:0] _030_;
+  (* unused_bits = "6" *)
+  wire [6:0] _031_;
   wire [5:0] _032_;
   (* unused_bits = "6" *)
   wire [6:0] _033_;
-  wire [5:0] _034_;
+  (* unused_bits = "6" *)
+  wire [6:0] _034_;
   (* unused_bits = "6" *)
   wire [6:0] _035_;
-  (* unused_bits = "6" *)
-  wire [6:0] _036_;
-  (* unused_bits = "6" *)
-  wire [6:0] _037_;
-  wire _038_;
-  wire [17:0] _039_;
+  wire _036_;
+  wire [17:0] _037_;
   (* unused_bits = "4" *)
-  wire [4:0] _041_;
-  wire _042_;
-  wire _043_;
-  wire _048_;
+  wire [4:0] _039_;
+  wire _040_;
+  wire _041_;
+  wire _046_;
+  wire _049_;
+  wire [15:0] _050_;
   wire _052_;
-  wire [15:0] _053_;
-  wire _055_;
+  wire _053_;
+  wire _054_;
+  wire [15:0] _055_;
   wire _056_;
-  wire _057_;
-  wire [15:0] _058_;
-  wire _059_;
-  wire _060_;
-  wire _061_;
   (* unused_bits = "16" *)
-  wire [16:0] _062_;
+  wire [16:0] _057_;
+  wire _058_;
+  (* unused_bits = "16" *)
+  wire [16:0] _059_;
   (* unused_bits = "6" *)
-  wire [6:0] _063_;
-  wire _064_;
-  wire _065_;
+  wire [6:0] _060_;
+  wire _061_;
   (* unused_bits = "4" *)
-  wire [4:0] _066_;
+  wire [4:0] _062_;
+  wire _063_;
   (* unused_bits = "2" *)
-  wire [2:0] _067_;
+  wire [2:0] _064_;
   (* unused_bits = "1" *)
-  wire [1:0] _068_;
-  wire _069_;
+  wire [1:0] _065_;
+  wire _066_;
   (* unused_bits = "6" *)
-  wire [6:0] _072_;
-  wire _073_;
+  wire [6:0] _069_;
+  wire _070_;
+  wire _071_;
+  wire _072_;
   wire _074_;
   wire _075_;
-  wire _077_;
-  wire _078_;
   (* unused_bits = "17" *)
-  wire [17:0] _079_;
+  wire [17:0] _076_;
   (* unused_bits = "4" *)
-  wire [4:0] _080_;
-  wire _081_;
+  wire [4:0] _077_;
+  wire _078_;
   (* unused_bits = "8" *)
-  wire [8:0] _082_;
+  wire [8:0] _079_;
+  wire _080_;
+  wire _081_;
+  (* unused_bits = "17" *)
+  wire [17:0] _082_;
   wire _083_;
-  wire _084_;
-  wire _085_;
   (* unused_bits = "17" *)
-  wire [17:0] _086_;
-  (* unused_bits = "17" *)
-  wire [17:0] _087_;
-  wire [18:0] _094_;
-  wire _095_;
-  wire _097_;
-  wire _099_;
+  wire [17:0] _084_;
+  wire [18:0] _091_;
+  wire _093_;
+  wire _094_;
+  wire _096_;
+  wire _100_;
+  wire _101_;
+  wire _102_;
   wire _103_;
   wire _104_;
   wire _105_;
@@ -235,73 +237,72 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   wire _191_;
   wire _192_;
   wire _193_;
-  wire [5:0] _194_;
+  wire _194_;
   wire _195_;
-  wire _196_;
+  wire [5:0] _196_;
   wire _197_;
-  wire _202_;
-  wire _208_;
-  wire _211_;
-  wire [16:0] _214_;
+  wire _198_;
+  wire _199_;
+  wire _204_;
+  wire _210_;
+  wire _213_;
+  wire [16:0] _216_;
   (* unused_bits = "1" *)
-  wire [5:0] _217_;
-  wire [3:0] _221_;
-  wire [1:0] _226_;
-  wire _230_;
-  wire _231_;
+  wire [5:0] _219_;
+  wire [3:0] _223_;
+  wire [1:0] _228_;
+  wire _232_;
   wire _233_;
-  wire _234_;
-  wire _241_;
-  wire _247_;
-  wire _248_;
+  wire _235_;
+  wire _236_;
+  wire _243_;
   wire _249_;
   wire _250_;
   wire _251_;
   wire _252_;
   wire _253_;
-  wire [1:0] _254_;
-  wire _256_;
-  wire [1:0] _257_;
+  wire _254_;
+  wire _255_;
+  wire [1:0] _256_;
   wire _258_;
   wire [1:0] _259_;
-  wire [1:0] _260_;
-  wire _261_;
+  wire _260_;
+  wire [1:0] _261_;
   wire [1:0] _262_;
   wire _263_;
-  wire _264_;
+  wire [1:0] _264_;
+  wire _265_;
   wire _266_;
-  wire _267_;
   wire _268_;
-  wire [15:0] _269_;
+  wire _269_;
+  wire _270_;
   wire _271_;
-  wire [15:0] _272_;
   wire _273_;
-  wire [1:0] _274_;
-  wire [1:0] _275_;
-  wire [1:0] _276_;
+  wire _274_;
+  wire _275_;
+  wire [15:0] _276_;
   wire _278_;
-  wire [1:0] _279_;
+  wire [15:0] _279_;
   wire _280_;
-  wire [5:0] _281_;
-  wire [5:0] _282_;
-  wire _284_;
-  wire [5:0] _285_;
-  wire _286_;
-  wire [3:0] _287_;
-  wire [3:0] _288_;
-  wire [3:0] _289_;
+  wire [1:0] _281_;
+  wire [1:0] _282_;
+  wire [1:0] _283_;
+  wire _285_;
+  wire [1:0] _286_;
+  wire _287_;
+  wire [5:0] _288_;
+  wire [5:0] _289_;
   wire _291_;
-  wire [3:0] _292_;
+  wire [5:0] _292_;
   wire _293_;
-  wire _294_;
-  wire _295_;
-  wire _297_;
+  wire [3:0] _294_;
+  wire [3:0] _295_;
+  wire [3:0] _296_;
   wire _298_;
-  wire _299_;
+  wire [3:0] _299_;
   wire _300_;
   wire _301_;
   wire _302_;
-  wire _303_;
   wire _304_;
   wire _305_;
   wire _306_;
@@ -310,29 +311,35 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   wire _309_;
   wire _310_;
   wire _311_;
-  wire [5:0] _314_;
-  wire [5:0] _315_;
-  wire [5:0] _316_;
-  wire [5:0] _317_;
-  wire [5:0] _318_;
-  wire [5:0] _319_;
+  wire _312_;
+  wire _313_;
+  wire _314_;
+  wire _315_;
+  wire _316_;
+  wire _317_;
   wire [5:0] _320_;
   wire [5:0] _321_;
-  wire _323_;
-  wire _324_;
-  wire _325_;
-  wire _326_;
-  wire _327_;
-  wire _328_;
+  wire [5:0] _322_;
+  wire [5:0] _323_;
+  wire [5:0] _324_;
+  wire [5:0] _325_;
+  wire [5:0] _326_;
+  wire [5:0] _327_;
   wire _329_;
   wire _330_;
+  wire _331_;
+  wire _332_;
+  wire _333_;
+  wire _334_;
+  wire _335_;
+  wire _336_;
   wire \$like ;
   wire [5:0] \$like$53 ;
   wire \$signal ;
-  reg \$signal$110  = 1'h0;
-  reg \$signal$111  = 1'h0;
-  reg \$signal$135  = 1'h0;
-  reg \$signal$142  = 1'h0;
+  reg \$signal$108  = 1'h0;
+  reg \$signal$109  = 1'h0;
+  reg \$signal$134  = 1'h0;
+  reg \$signal$141  = 1'h0;
   reg [15:0] M_ = 16'h0000;
   reg [23:0] acc_chosen = 24'h000000;
   (* init = 8'h00 *)
@@ -348,8 +355,9 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   reg beat_last = 1'h0;
   reg [3:0] blk = 4'h0;
   wire block_end;
-  reg [15:0] ch = 16'h0000;
+  reg ch_first = 1'h0;
   reg ch_last = 1'h0;
+  reg [15:0] ch_left = 16'h0000;
   input clk;
   wire clk;
   reg compute = 1'h0;
@@ -409,11 +417,10 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   reg [16:0] m_pen = 17'h00000;
   reg [16:0] m_wrap = 17'h00000;
   reg [16:0] m_wrap_pen = 17'h00000;
-  reg [16:0] n_pen = 17'h00000;
   reg nb_one = 1'h0;
   reg [4:0] nb_pen = 5'h00;
   wire [7:0] o_data;
-  wire [95:0] \o_data$145 ;
+  wire [95:0] \o_data$144 ;
   wire o_last;
   wire o_valid;
   wire \o_valid$80 ;
@@ -460,201 +467,204 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   wire wrap;
   reg [7:0] zero_point = 8'h00;
   assign kept = credits + give_back;
-  assign _031_ = s_act__valid & s_wgt__valid;
-  assign _038_ = in_data & _031_;
-  assign _048_ = ~ at_k_last;
-  assign _055_ = credit_ok | _048_;
-  assign take = _038_ & _055_;
-  assign _064_ = s_act__valid & s_wgt__valid;
-  assign _074_ = in_data & _064_;
-  assign _084_ = _074_ & credit_ok;
-  assign \$signal  = _084_ & at_k_last;
-  assign _095_ = ~ in_data;
+  assign _029_ = s_act__valid & s_wgt__valid;
+  assign _036_ = in_data & _029_;
+  assign _046_ = ~ at_k_last;
+  assign _053_ = credit_ok | _046_;
+  assign take = _036_ & _053_;
+  assign _063_ = s_act__valid & s_wgt__valid;
+  assign _072_ = in_data & _063_;
+  assign _083_ = _072_ & credit_ok;
+  assign \$signal  = _083_ & at_k_last;
+  assign _094_ = ~ in_data;
   assign _000_ = s_act__valid & s_wgt__valid;
   assign _011_ = ~ at_k_last;
   assign _022_ = credit_ok | _011_;
-  assign _025_ = _000_ & _022_;
-  assign adv = _095_ | _025_;
-  assign _026_ = compute & adv;
-  assign _027_ = _026_ & at_tile_last;
-  assign block_end = _027_ & fn_last;
+  assign _023_ = _000_ & _022_;
+  assign adv = _094_ | _023_;
+  assign _024_ = compute & adv;
+  assign _025_ = _024_ & at_tile_last;
+  assign block_end = _025_ & fn_last;
   assign i_last = take & at_k_last;
-  assign _028_ = ! lane;
+  assign _026_ = ! lane;
   assign row_end = o_valid & beat_last;
-  assign _030_ = ~ dn_last;
-  assign wrap = d_last & _030_;
-  assign _032_ = ra_inc + 1'h1;
-  assign _033_[5:0] = ra_inc + 6'h3d;
-  assign _034_ = ra_row + 1'h1;
-  assign _035_[5:0] = ra_row + 6'h3d;
-  assign _036_[5:0] = ra_inc + 1'h1;
-  assign _037_[5:0] = ra_inc + 6'h3d;
+  assign _028_ = ~ dn_last;
+  assign wrap = d_last & _028_;
+  assign _030_ = ra_inc + 1'h1;
+  assign _031_[5:0] = ra_inc + 6'h3d;
+  assign _032_ = ra_row + 1'h1;
+  assign _033_[5:0] = ra_row + 6'h3d;
+  assign _034_[5:0] = ra_inc + 1'h1;
+  assign _035_[5:0] = ra_inc + 6'h3d;
   assign \w_en$79  = \o_valid$80  & ob_last;
-  assign _039_ = fm0 + 3'h4;
-  assign _041_[3:0] = kept - 3'h4;
-  assign _042_ = kept >= 4'h8;
-  assign _043_ = kept >= 3'h4;
-  assign _052_ = hdr[47:32] > 5'h13;
-  assign _053_ = _052_ ? hdr[47:32] : 16'h0013;
-  assign _056_ = hdr[47:32] == 1'h1;
-  assign _057_ = hdr[47:32] > 5'h13;
-  assign _058_ = _057_ ? hdr[47:32] : 16'h0013;
-  assign _059_ = _058_ == 1'h1;
-  assign _060_ = hdr[31:16] == 1'h1;
-  assign _061_ = ! ch;
-  assign _062_[15:0] = ch + 1'h1;
-  assign _063_[5:0] = wa + 1'h1;
-  assign _065_ = wb == 2'h3;
-  assign _066_[3:0] = blk + 1'h1;
-  assign _067_[1:0] = wb + 1'h1;
-  assign _068_[0] = lane + 1'h1;
-  assign _069_ = ch == n_pen;
-  assign _072_[5:0] = flush - 1'h1;
-  assign _073_ = ! flush;
-  assign _075_ = block_end & last_mblock;
-  assign _077_ = fn_last & last_mblock;
-  assign _078_ = ~ _077_;
-  assign _079_[16:0] = fm0 + 3'h4;
-  assign _080_[3:0] = fn + 1'h1;
-  assign _081_ = fn == nb_pen;
-  assign _082_[7:0] = kk + 1'h1;
-  assign _083_ = kk == k_pen;
-  assign _085_ = kk == tile_pen;
-  assign _086_[16:0] = row + 1'h1;
-  assign _087_[16:0] = row - 2'h3;
-  assign _094_[16:0] = wrap ? drain_back[16:0] : drain_plus[16:0];
-  assign _097_ = ~ drain_lt_wrap_pen;
-  assign _099_ = ~ drain_lt_pen;
-  assign _103_ = ~ drain_restart;
-  assign _104_ = _103_ & o_valid;
-  assign _001_ = ~ beat_last;
-  assign _002_ = _104_ & _001_;
-  assign _003_ = ~ drain_restart;
-  assign _004_ = _003_ & row_end;
-  assign _007_ = dn + 1'h1;
-  assign _008_[1:0] = d + 1'h1;
-  assign _009_ = o_valid & row_valid;
-  assign _010_ = row_end & row_valid;
-  assign _012_ = _010_ & row_last;
-  assign _017_ = ob + 1'h1;
-  assign _018_[1:0] = ob_last ? 2'h0 : _017_;
-  assign _020_ = r_en & m_out__valid;
-  assign _021_ = ~ row_valid;
-  assign _023_ = row_end & _021_;
+  assign _037_ = fm0 + 3'h4;
+  assign _039_[3:0] = kept - 3'h4;
+  assign _040_ = kept >= 4'h8;
+  assign _041_ = kept >= 3'h4;
+  assign _049_ = hdr[47:32] > 5'h13;
+  assign _050_ = _049_ ? hdr[47:32] : 16'h0013;
+  assign _052_ = hdr[47:32] == 1'h1;
+  assign _054_ = hdr[47:32] > 5'h13;
+  assign _055_ = _054_ ? hdr[47:32] : 16'h0013;
+  assign _056_ = _055_ == 1'h1;
+  assign _057_[15:0] = hdr[31:16] - 1'h1;
+  assign _058_ = hdr[31:16] == 1'h1;
+  assign _059_[15:0] = ch_left - 1'h1;
+  assign _060_[5:0] = wa + 1'h1;
+  assign _061_ = wb == 2'h3;
+  assign _062_[3:0] = blk + 1'h1;
+  assign _064_[1:0] = wb + 1'h1;
+  assign _065_[0] = lane + 1'h1;
+  assign _066_ = ch_left == 1'h1;
+  assign _069_[5:0] = flush - 1'h1;
+  assign _070_ = ! flush;
+  assign _071_ = block_end & last_mblock;
+  assign _074_ = fn_last & last_mblock;
+  assign _075_ = ~ _074_;
+  assign _076_[16:0] = fm0 + 3'h4;
+  assign _077_[3:0] = fn + 1'h1;
+  assign _078_ = fn == nb_pen;
+  assign _079_[7:0] = kk + 1'h1;
+  assign _080_ = kk == k_pen;
+  assign _081_ = kk == tile_pen;
+  assign _082_[16:0] = row + 1'h1;
+  assign _084_[16:0] = row - 2'h3;
+  assign _091_[16:0] = wrap ? drain_back[16:0] : drain_plus[16:0];
+  assign _093_ = ~ drain_lt_wrap_pen;
+  assign _096_ = ~ drain_lt_pen;
+  assign _100_ = ~ drain_restart;
+  assign _101_ = _100_ & o_valid;
+  assign _102_ = ~ beat_last;
+  assign _103_ = _101_ & _102_;
+  assign _001_ = ~ drain_restart;
+  assign _002_ = _001_ & row_end;
+  assign _005_ = dn + 1'h1;
+  assign _006_[1:0] = d + 1'h1;
+  assign _007_ = o_valid & row_valid;
+  assign _008_ = row_end & row_valid;
+  assign _009_ = _008_ & row_last;
+  assign _015_ = ob + 1'h1;
+  assign _016_[1:0] = ob_last ? 2'h0 : _015_;
+  assign _018_ = r_en & m_out__valid;
+  assign _019_ = ~ row_valid;
+  assign _020_ = row_end & _019_;
   reg \ra_row_reg[1]  = 1'h0;
   assign ra_row[1] = \ra_row_reg[1] ;
-  reg [4:0] _499_ = 5'h00;
-  assign { ra_row[5:2], ra_row[0] } = _499_;
-  reg [16:0] _518_ = 17'h00000;
-  assign drain_back[16:0] = _518_;
-  reg [16:0] _519_ = 17'h00000;
-  assign drain_plus[16:0] = _519_;
-  assign _105_ = { compute, adv } != 2'h2;
-  assign _106_ = { _248_, _247_ } != 1'h0;
-  assign _107_ = { _261_, s_param__valid } != 2'h2;
-  assign _108_ = { _263_, s_param__valid } != 2'h2;
-  assign _109_ = { _261_, ch_last, s_param__valid } != 3'h5;
-  assign _110_ = { _258_, compute } != 2'h3;
-  assign _111_ = { _256_, _073_ } != 2'h2;
-  assign _112_ = { _263_, _261_, _258_, _256_ } != 1'h0;
-  assign _113_ = { _266_, s_param__valid } != 2'h2;
-  assign _114_ = { _268_, s_param__valid } != 2'h2;
-  assign _115_ = { _268_, _266_ } != 1'h0;
-  assign _116_ = { _271_, s_param__valid } != 2'h2;
-  assign _117_ = { _273_, s_param__valid } != 2'h2;
-  assign _118_ = { _273_, _271_ } != 1'h0;
-  assign _119_ = { _278_, s_param__valid } != 2'h2;
-  assign _120_ = { _280_, s_param__valid } != 2'h2;
-  assign _121_ = { _278_, lane, s_param__valid } != 3'h7;
-  assign _122_ = { _280_, _278_ } != 1'h0;
-  assign _123_ = { _284_, s_param__valid } != 2'h2;
-  assign _124_ = { _286_, s_param__valid } != 2'h2;
-  assign _125_ = { _284_, lane, s_param__valid } != 3'h7;
-  assign _126_ = { _286_, _284_ } != 1'h0;
-  assign _127_ = { _291_, s_param__valid } != 2'h2;
-  assign _128_ = { _293_, s_param__valid } != 2'h2;
-  assign _129_ = { _291_, _065_, lane, s_param__valid } != 4'h9;
-  assign _130_ = { _291_, lane, s_param__valid } != 3'h7;
-  assign _131_ = { _293_, _291_ } != 1'h0;
-  assign _132_ = { _297_, s_param__valid } != 2'h2;
-  assign _133_ = { _299_, s_param__valid } != 2'h2;
-  assign _134_ = { _299_, _297_ } != 1'h0;
-  assign _135_ = { _004_, _002_, enter_q, d_last } != 4'h8;
-  assign _136_ = { _004_, _002_, enter_q } != 1'h0;
-  assign _137_ = { _002_, enter_q } != 2'h2;
-  assign _138_ = { _004_, _002_, drain_restart } != 1'h0;
-  assign _139_ = { drain_restart, o_valid } != 1'h0;
+  reg [4:0] _504_ = 5'h00;
+  assign { ra_row[5:2], ra_row[0] } = _504_;
+  reg [16:0] _523_ = 17'h00000;
+  assign drain_back[16:0] = _523_;
+  reg [16:0] _524_ = 17'h00000;
+  assign drain_plus[16:0] = _524_;
+  assign _104_ = { _250_, _249_ } != 1'h0;
+  assign _105_ = { _263_, s_param__valid } != 2'h2;
+  assign _106_ = { _265_, s_param__valid } != 2'h2;
+  assign _107_ = { _263_, ch_last, s_param__valid } != 3'h5;
+  assign _108_ = { _260_, compute } != 2'h3;
+  assign _109_ = { _258_, _070_ } != 2'h2;
+  assign _110_ = { _265_, _263_, _260_, _258_ } != 1'h0;
+  assign _111_ = { _268_, s_param__valid } != 2'h2;
+  assign _112_ = { _270_, s_param__valid } != 2'h2;
+  assign _113_ = { _270_, _268_ } != 1'h0;
+  assign _114_ = { _273_, s_param__valid } != 2'h2;
+  assign _115_ = { _275_, s_param__valid } != 2'h2;
+  assign _116_ = { _275_, _273_ } != 1'h0;
+  assign _117_ = { _278_, s_param__valid } != 2'h2;
+  assign _118_ = { _280_, s_param__valid } != 2'h2;
+  assign _119_ = { _280_, _278_ } != 1'h0;
+  assign _120_ = { _285_, s_param__valid } != 2'h2;
+  assign _121_ = { _287_, s_param__valid } != 2'h2;
+  assign _122_ = { _285_, lane, s_param__valid } != 3'h7;
+  assign _123_ = { _287_, _285_ } != 1'h0;
+  assign _124_ = { _291_, s_param__valid } != 2'h2;
+  assign _125_ = { _293_, s_param__valid } != 2'h2;
+  assign _126_ = { _291_, lane, s_param__valid } != 3'h7;
+  assign _127_ = { _293_, _291_ } != 1'h0;
+  assign _128_ = { _298_, s_param__valid } != 2'h2;
+  assign _129_ = { _300_, s_param__valid } != 2'h2;
+  assign _130_ = { _298_, _061_, lane, s_param__valid } != 4'h9;
+  assign _131_ = { _298_, lane, s_param__valid } != 3'h7;
+  assign _132_ = { _300_, _298_ } != 1'h0;
+  assign _133_ = { _304_, s_param__valid } != 2'h2;
+  assign _134_ = { _306_, s_param__valid } != 2'h2;
+  assign _135_ = { _306_, _304_ } != 1'h0;
+  assign _136_ = { _002_, _103_, enter_q, d_last } != 4'h8;
+  assign _137_ = { _002_, _103_, enter_q } != 1'h0;
+  assign _138_ = { _103_, enter_q } != 2'h2;
+  assign _139_ = { _002_, _103_, drain_restart } != 1'h0;
   assign _140_ = { drain_restart, o_valid } != 1'h0;
-  assign _141_ = { _004_, _002_, drain_restart } != 1'h0;
-  assign _142_ = { compute, adv } != 2'h2;
+  assign _141_ = { drain_restart, o_valid } != 1'h0;
+  assign _142_ = { _002_, _103_, drain_restart } != 1'h0;
   assign _143_ = { compute, adv } != 2'h2;
   assign _144_ = { compute, adv } != 2'h2;
-  assign _145_ = { at_tile_last, compute, adv } != 2'h3;
-  assign _146_ = { at_tile_last, compute, adv, at_k_last } != 3'h6;
-  assign _147_ = & { _105_, _146_ };
-  assign _148_ = & { _249_, ch_last, s_param__valid };
-  assign _149_ = & { _250_, ch_last, s_param__valid };
-  assign _150_ = & { _251_, ch_last, s_param__valid };
-  assign _151_ = & { _252_, _061_, s_param__valid };
-  assign _152_ = & { _253_, _061_, s_param__valid };
-  assign _153_ = & { _112_, _111_, _110_, _109_, _108_, _107_ };
-  assign _154_ = & { _115_, _114_, _113_ };
-  assign _155_ = & { _118_, _117_, _116_ };
-  assign _156_ = & { _122_, _121_, _120_, _119_ };
-  assign _157_ = & { _126_, _125_, _124_, _123_ };
-  assign _158_ = & { _131_, _130_, _129_, _128_, _127_ };
-  assign _159_ = & { _134_, _133_, _132_ };
-  assign _160_ = & { _300_, s_param__valid };
-  assign _161_ = & { _301_, s_param__valid };
-  assign _162_ = & { _302_, s_param__valid };
-  assign _163_ = & { _303_, s_param__valid };
-  assign _164_ = & { _304_, s_param__valid };
-  assign _165_ = & { _305_, s_param__valid };
-  assign _166_ = & { _306_, s_param__valid };
-  assign _167_ = & { _307_, s_param__valid };
-  assign _168_ = & { _308_, s_param__valid };
-  assign _169_ = & { _309_, s_param__valid };
-  assign _170_ = & { _310_, s_param__valid };
-  assign _171_ = & { _311_, s_param__valid };
-  assign _172_ = & { _195_, \o_valid$80  };
-  assign _173_ = & { _196_, \o_valid$80  };
-  assign _174_ = & { _197_, \o_valid$80  };
-  assign _175_ = & { _137_, _136_, _135_ };
-  assign _176_ = & { _145_, _144_ };
-  assign _177_ = & { at_tile_last, adv };
-  assign _178_ = & { fn_last, at_tile_last, adv };
-  assign _189_ = ~ compute;
-  assign _190_ = ~ _326_;
-  assign _191_ = ~ _328_;
-  assign _192_ = ~ compute;
-  assign _193_ = ~ compute;
-  assign _179_ = | { _189_, rst };
-  assign _180_ = | { _075_, rst };
-  assign _181_ = | { _190_, rst };
-  assign _182_ = | { drain_restart, rst };
-  assign _183_ = | { drain_restart, rst };
+  assign _145_ = { compute, adv } != 2'h2;
+  assign _146_ = { at_tile_last, compute, adv } != 2'h3;
+  assign _147_ = { at_tile_last, compute, adv, at_k_last } != 3'h6;
+  assign _148_ = { compute, adv } != 2'h2;
+  assign _180_ = & { _148_, _147_ };
+  assign _149_ = & { _251_, ch_last, s_param__valid };
+  assign _150_ = & { _252_, ch_last, s_param__valid };
+  assign _151_ = & { _253_, ch_last, s_param__valid };
+  assign _152_ = & { _254_, ch_first, s_param__valid };
+  assign _153_ = & { _255_, ch_first, s_param__valid };
+  assign _154_ = & { _110_, _109_, _108_, _107_, _106_, _105_ };
+  assign _155_ = & { _113_, _112_, _111_ };
+  assign _156_ = & { _116_, _115_, _114_ };
+  assign _157_ = & { _119_, _118_, _117_ };
+  assign _158_ = & { _123_, _122_, _121_, _120_ };
+  assign _159_ = & { _127_, _126_, _125_, _124_ };
+  assign _160_ = & { _132_, _131_, _130_, _129_, _128_ };
+  assign _161_ = & { _135_, _134_, _133_ };
+  assign _162_ = & { _307_, s_param__valid };
+  assign _163_ = & { _308_, s_param__valid };
+  assign _164_ = & { _309_, s_param__valid };
+  assign _165_ = & { _310_, s_param__valid };
+  assign _166_ = & { _311_, s_param__valid };
+  assign _167_ = & { _312_, s_param__valid };
+  assign _168_ = & { _313_, s_param__valid };
+  assign _169_ = & { _314_, s_param__valid };
+  assign _170_ = & { _315_, s_param__valid };
+  assign _171_ = & { _316_, s_param__valid };
+  assign _172_ = & { _317_, s_param__valid };
+  assign _173_ = & { _197_, \o_valid$80  };
+  assign _174_ = & { _198_, \o_valid$80  };
+  assign _175_ = & { _199_, \o_valid$80  };
+  assign _176_ = & { _138_, _137_, _136_ };
+  assign _177_ = & { _146_, _145_ };
+  assign _178_ = & { at_tile_last, adv };
+  assign _179_ = & { fn_last, at_tile_last, adv };
+  assign _191_ = ~ compute;
+  assign _192_ = ~ _332_;
+  assign _193_ = ~ _334_;
+  assign _194_ = ~ compute;
+  assign _195_ = ~ compute;
+  assign _181_ = | { _191_, rst };
+  assign _182_ = | { _071_, rst };
+  assign _183_ = | { _192_, rst };
   assign _184_ = | { drain_restart, rst };
-  assign _185_ = | { _191_, rst };
-  assign _186_ = | { d_last, rst };
-  assign _187_ = | { _192_, rst };
-  assign _188_ = | { _193_, rst };
-  assign _195_ = ob == 2'h2;
-  assign _196_ = ob == 1'h1;
-  assign _197_ = ! ob;
-  assign _202_ = drain_restart ? 1'h0 : d_last;
-  assign _208_ = drain_restart ? m_one : row_last;
-  assign _211_ = drain_restart ? 1'h1 : row_valid;
-  assign _214_ = drain_restart ? 17'h00000 : row;
-  assign _217_ = drain_restart ? (* full_case = 32'd1 *) 6'h3d : \$like$53 ;
-  assign _194_[0] = drain_restart ? (* full_case = 32'd1 *) 1'h1 : \$like ;
-  assign _221_ = drain_restart ? 4'h0 : dn;
-  assign _226_ = drain_restart ? 2'h0 : d;
-  assign _230_ = at_tile_last ? (* full_case = 32'd1 *) \$signal$111  : _085_;
-  assign _231_ = adv ? _230_ : 1'hx;
-  assign _233_ = at_tile_last ? (* full_case = 32'd1 *) \$signal$110  : _083_;
-  assign _234_ = adv ? _233_ : 1'hx;
-  assign _241_ = at_k_last ? 1'h0 : 1'hx;
-  function [5:0] _667_;
+  assign _185_ = | { drain_restart, rst };
+  assign _186_ = | { drain_restart, rst };
+  assign _187_ = | { _193_, rst };
+  assign _188_ = | { d_last, rst };
+  assign _189_ = | { _194_, rst };
+  assign _190_ = | { _195_, rst };
+  assign _197_ = ob == 2'h2;
+  assign _198_ = ob == 1'h1;
+  assign _199_ = ! ob;
+  assign _204_ = drain_restart ? 1'h0 : d_last;
+  assign _210_ = drain_restart ? m_one : row_last;
+  assign _213_ = drain_restart ? 1'h1 : row_valid;
+  assign _216_ = drain_restart ? 17'h00000 : row;
+  assign _219_ = drain_restart ? (* full_case = 32'd1 *) 6'h3d : \$like$53 ;
+  assign _196_[0] = drain_restart ? (* full_case = 32'd1 *) 1'h1 : \$like ;
+  assign _223_ = drain_restart ? 4'h0 : dn;
+  assign _228_ = drain_restart ? 2'h0 : d;
+  assign _232_ = at_tile_last ? (* full_case = 32'd1 *) \$signal$109  : _081_;
+  assign _233_ = adv ? _232_ : 1'hx;
+  assign _235_ = at_tile_last ? (* full_case = 32'd1 *) \$signal$108  : _080_;
+  assign _236_ = adv ? _235_ : 1'hx;
+  assign _243_ = at_k_last ? 1'h0 : 1'hx;
+  function [5:0] _675_;
     input [5:0] a;
     input [11:0] b;
     input [1:0] s;
@@ -662,22 +672,22 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
     (* parallel_case *)
     casez (s)
       2'b?1:
-        _667_ = b[5:0];
+        _675_ = b[5:0];
       2'b1?:
-        _667_ = b[11:6];
+        _675_ = b[11:6];
       default:
-        _667_ = a;
+        _675_ = a;
     endcase
   endfunction
-  assign _247_ = ctrl_state == (* full_case = 32'd1 *) 2'h3;
-  assign _248_ = ctrl_state == (* full_case = 32'd1 *) 2'h2;
-  assign _249_ = ctrl_state == 1'h1;
-  assign _250_ = ctrl_state == 1'h1;
+  assign _249_ = ctrl_state == (* full_case = 32'd1 *) 2'h3;
+  assign _250_ = ctrl_state == (* full_case = 32'd1 *) 2'h2;
   assign _251_ = ctrl_state == 1'h1;
   assign _252_ = ctrl_state == 1'h1;
   assign _253_ = ctrl_state == 1'h1;
-  assign _254_ = _073_ ? 2'h0 : 2'hx;
-  function [1:0] _676_;
+  assign _254_ = ctrl_state == 1'h1;
+  assign _255_ = ctrl_state == 1'h1;
+  assign _256_ = _070_ ? 2'h0 : 2'hx;
+  function [1:0] _684_;
     input [1:0] a;
     input [7:0] b;
     input [3:0] s;
@@ -685,185 +695,202 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
     (* parallel_case *)
     casez (s)
       4'b???1:
-        _676_ = b[1:0];
+        _684_ = b[1:0];
       4'b??1?:
-        _676_ = b[3:2];
+        _684_ = b[3:2];
       4'b?1??:
-        _676_ = b[5:4];
+        _684_ = b[5:4];
       4'b1???:
-        _676_ = b[7:6];
+        _684_ = b[7:6];
       default:
-        _676_ = a;
+        _684_ = a;
     endcase
   endfunction
-  assign _256_ = ctrl_state == (* full_case = 32'd1 *) 2'h3;
-  assign _257_ = compute ? 2'hx : 2'h3;
-  assign _258_ = ctrl_state == (* full_case = 32'd1 *) 2'h2;
-  assign _259_ = ch_last ? 2'h2 : 2'hx;
-  assign _260_ = s_param__valid ? _259_ : 2'hx;
-  assign _261_ = ctrl_state == (* full_case = 32'd1 *) 1'h1;
-  assign _262_ = s_param__valid ? 2'h1 : 2'hx;
-  assign _263_ = ! (* full_case = 32'd1 *) ctrl_state;
-  assign _264_ = s_param__valid ? _069_ : 1'hx;
-  function [0:0] _686_;
+  assign _258_ = ctrl_state == (* full_case = 32'd1 *) 2'h3;
+  assign _259_ = compute ? 2'hx : 2'h3;
+  assign _260_ = ctrl_state == (* full_case = 32'd1 *) 2'h2;
+  assign _261_ = ch_last ? 2'h2 : 2'hx;
+  assign _262_ = s_param__valid ? _261_ : 2'hx;
+  assign _263_ = ctrl_state == (* full_case = 32'd1 *) 1'h1;
+  assign _264_ = s_param__valid ? 2'h1 : 2'hx;
+  assign _265_ = ! (* full_case = 32'd1 *) ctrl_state;
+  assign _266_ = s_param__valid ? _066_ : 1'hx;
+  function [0:0] _694_;
     input [0:0] a;
     input [1:0] b;
     input [1:0] s;
     (* parallel_case *)
     casez (s)
       2'b?1:
-        _686_ = b[0:0];
+        _694_ = b[0:0];
       2'b1?:
-        _686_ = b[1:1];
+        _694_ = b[1:1];
       default:
-        _686_ = a;
+        _694_ = a;
     endcase
   endfunction
-  assign _266_ = ctrl_state == 1'h1;
-  assign _267_ = s_param__valid ? _060_ : 1'hx;
-  assign _268_ = ! ctrl_state;
-  assign _269_ = s_param__valid ? _062_[15:0] : 16'hxxxx;
-  function [15:0] _691_;
+  assign _268_ = ctrl_state == 1'h1;
+  assign _269_ = s_param__valid ? _058_ : 1'hx;
+  assign _270_ = ! ctrl_state;
+  assign _271_ = s_param__valid ? 1'h0 : 1'hx;
+  function [0:0] _699_;
+    input [0:0] a;
+    input [1:0] b;
+    input [1:0] s;
+    (* parallel_case *)
+    casez (s)
+      2'b?1:
+        _699_ = b[0:0];
+      2'b1?:
+        _699_ = b[1:1];
+      default:
+        _699_ = a;
+    endcase
+  endfunction
+  assign _273_ = ctrl_state == 1'h1;
+  assign _274_ = s_param__valid ? 1'h1 : 1'hx;
+  assign _275_ = ! ctrl_state;
+  assign _276_ = s_param__valid ? _059_[15:0] : 16'hxxxx;
+  function [15:0] _704_;
     input [15:0] a;
     input [31:0] b;
     input [1:0] s;
     (* parallel_case *)
     casez (s)
       2'b?1:
-        _691_ = b[15:0];
+        _704_ = b[15:0];
       2'b1?:
-        _691_ = b[31:16];
+        _704_ = b[31:16];
       default:
-        _691_ = a;
+        _704_ = a;
     endcase
   endfunction
-  assign _271_ = ctrl_state == 1'h1;
-  assign _272_ = s_param__valid ? 16'h0000 : 16'hxxxx;
-  assign _273_ = ! ctrl_state;
-  assign _274_ = _065_ ? (* full_case = 32'd1 *) 2'h0 : _067_[1:0];
-  assign _275_ = lane ? 2'hx : _274_;
-  assign _276_ = s_param__valid ? _275_ : 2'hx;
-  function [1:0] _698_;
+  assign _278_ = ctrl_state == 1'h1;
+  assign _279_ = s_param__valid ? _057_[15:0] : 16'hxxxx;
+  assign _280_ = ! ctrl_state;
+  assign _281_ = _061_ ? (* full_case = 32'd1 *) 2'h0 : _064_[1:0];
+  assign _282_ = lane ? 2'hx : _281_;
+  assign _283_ = s_param__valid ? _282_ : 2'hx;
+  function [1:0] _711_;
     input [1:0] a;
     input [3:0] b;
     input [1:0] s;
     (* parallel_case *)
     casez (s)
       2'b?1:
-        _698_ = b[1:0];
+        _711_ = b[1:0];
       2'b1?:
-        _698_ = b[3:2];
+        _711_ = b[3:2];
       default:
-        _698_ = a;
+        _711_ = a;
     endcase
   endfunction
-  assign _278_ = ctrl_state == 1'h1;
-  assign _279_ = s_param__valid ? 2'h0 : 2'hx;
-  assign _280_ = ! ctrl_state;
-  assign _281_ = lane ? 6'hxx : _063_[5:0];
-  assign _282_ = s_param__valid ? _281_ : 6'hxx;
-  function [5:0] _704_;
+  assign _285_ = ctrl_state == 1'h1;
+  assign _286_ = s_param__valid ? 2'h0 : 2'hx;
+  assign _287_ = ! ctrl_state;
+  assign _288_ = lane ? 6'hxx : _060_[5:0];
+  assign _289_ = s_param__valid ? _288_ : 6'hxx;
+  function [5:0] _717_;
     input [5:0] a;
     input [11:0] b;
     input [1:0] s;
     (* parallel_case *)
     casez (s)
       2'b?1:
-        _704_ = b[5:0];
+        _717_ = b[5:0];
       2'b1?:
-        _704_ = b[11:6];
+        _717_ = b[11:6];
       default:
-        _704_ = a;
+        _717_ = a;
     endcase
   endfunction
-  assign _284_ = ctrl_state == 1'h1;
-  assign _285_ = s_param__valid ? 6'h00 : 6'hxx;
-  assign _286_ = ! ctrl_state;
-  assign _287_ = _065_ ? _066_[3:0] : 4'hx;
-  assign _288_ = lane ? 4'hx : _287_;
-  assign _289_ = s_param__valid ? _288_ : 4'hx;
-  function [3:0] _711_;
+  assign _291_ = ctrl_state == 1'h1;
+  assign _292_ = s_param__valid ? 6'h00 : 6'hxx;
+  assign _293_ = ! ctrl_state;
+  assign _294_ = _061_ ? _062_[3:0] : 4'hx;
+  assign _295_ = lane ? 4'hx : _294_;
+  assign _296_ = s_param__valid ? _295_ : 4'hx;
+  function [3:0] _724_;
     input [3:0] a;
     input [7:0] b;
     input [1:0] s;
     (* parallel_case *)
     casez (s)
       2'b?1:
-        _711_ = b[3:0];
+        _724_ = b[3:0];
       2'b1?:
-        _711_ = b[7:4];
+        _724_ = b[7:4];
       default:
-        _711_ = a;
+        _724_ = a;
     endcase
   endfunction
-  assign _291_ = ctrl_state == 1'h1;
-  assign _292_ = s_param__valid ? 4'h0 : 4'hx;
-  assign _293_ = ! ctrl_state;
-  assign _294_ = lane ? (* full_case = 32'd1 *) _068_[0] : 1'h0;
-  assign _295_ = s_param__valid ? _294_ : 1'hx;
-  function [0:0] _717_;
+  assign _298_ = ctrl_state == 1'h1;
+  assign _299_ = s_param__valid ? 4'h0 : 4'hx;
+  assign _300_ = ! ctrl_state;
+  assign _301_ = lane ? (* full_case = 32'd1 *) _065_[0] : 1'h0;
+  assign _302_ = s_param__valid ? _301_ : 1'hx;
+  function [0:0] _730_;
     input [0:0] a;
     input [1:0] b;
     input [1:0] s;
     (* parallel_case *)
     casez (s)
       2'b?1:
-        _717_ = b[0:0];
+        _730_ = b[0:0];
       2'b1?:
-        _717_ = b[1:1];
+        _730_ = b[1:1];
       default:
-        _717_ = a;
+        _730_ = a;
     endcase
   endfunction
-  assign _297_ = ctrl_state == 1'h1;
-  assign _298_ = s_param__valid ? 1'h0 : 1'hx;
-  assign _299_ = ! ctrl_state;
-  assign _300_ = ! ctrl_state;
-  assign _301_ = ! ctrl_state;
-  assign _302_ = ! ctrl_state;
-  assign _303_ = ! ctrl_state;
-  assign _304_ = ! ctrl_state;
-  assign _305_ = ! ctrl_state;
+  assign _304_ = ctrl_state == 1'h1;
+  assign _305_ = s_param__valid ? 1'h0 : 1'hx;
   assign _306_ = ! ctrl_state;
   assign _307_ = ! ctrl_state;
   assign _308_ = ! ctrl_state;
   assign _309_ = ! ctrl_state;
   assign _310_ = ! ctrl_state;
   assign _311_ = ! ctrl_state;
-  assign _314_ = dn_last ? (* full_case = 32'd1 *) 6'h3d : _037_[5:0];
-  assign _315_ = d_last ? (* full_case = 32'd1 *) _314_ : _035_[5:0];
-  assign _316_ = beat_last ? (* full_case = 32'd1 *) _315_ : _033_[5:0];
-  assign \$like$53  = o_valid ? _316_ : { 4'hx, ra_row[1], 1'hx };
-  assign _317_ = dn_last ? (* full_case = 32'd1 *) 6'h01 : _036_[5:0];
-  assign _318_ = d_last ? (* full_case = 32'd1 *) _317_ : _034_;
-  assign _319_ = beat_last ? (* full_case = 32'd1 *) _318_ : _032_;
-  assign \$like  = o_valid ? _319_[0] : 1'hx;
-  assign _320_ = dn_last ? (* full_case = 32'd1 *) 6'h00 : ra_inc;
-  assign _321_ = d_last ? (* full_case = 32'd1 *) _320_ : ra_row;
-  assign _323_ = ch_last ? 1'h1 : 1'h0;
-  assign _324_ = s_param__valid ? _323_ : 1'h0;
-  assign enter = _325_ ? _324_ : 1'h0;
-  assign _325_ = ctrl_state == 1'h1;
-  assign _326_ = ctrl_state == 1'h1;
-  assign _327_ = ctrl_state == 1'h1;
-  assign _328_ = ! ctrl_state;
-  function [0:0] _753_;
+  assign _312_ = ! ctrl_state;
+  assign _313_ = ! ctrl_state;
+  assign _314_ = ! ctrl_state;
+  assign _315_ = ! ctrl_state;
+  assign _316_ = ! ctrl_state;
+  assign _317_ = ! ctrl_state;
+  assign _320_ = dn_last ? (* full_case = 32'd1 *) 6'h3d : _035_[5:0];
+  assign _321_ = d_last ? (* full_case = 32'd1 *) _320_ : _033_[5:0];
+  assign _322_ = beat_last ? (* full_case = 32'd1 *) _321_ : _031_[5:0];
+  assign \$like$53  = o_valid ? _322_ : { 4'hx, ra_row[1], 1'hx };
+  assign _323_ = dn_last ? (* full_case = 32'd1 *) 6'h01 : _034_[5:0];
+  assign _324_ = d_last ? (* full_case = 32'd1 *) _323_ : _032_;
+  assign _325_ = beat_last ? (* full_case = 32'd1 *) _324_ : _030_;
+  assign \$like  = o_valid ? _325_[0] : 1'hx;
+  assign _326_ = dn_last ? (* full_case = 32'd1 *) 6'h00 : ra_inc;
+  assign _327_ = d_last ? (* full_case = 32'd1 *) _326_ : ra_row;
+  assign _329_ = ch_last ? 1'h1 : 1'h0;
+  assign _330_ = s_param__valid ? _329_ : 1'h0;
+  assign enter = _331_ ? _330_ : 1'h0;
+  assign _331_ = ctrl_state == 1'h1;
+  assign _332_ = ctrl_state == 1'h1;
+  assign _333_ = ctrl_state == 1'h1;
+  assign _334_ = ! ctrl_state;
+  function [0:0] _765_;
     input [0:0] a;
     input [1:0] b;
     input [1:0] s;
     (* parallel_case *)
     casez (s)
       2'b?1:
-        _753_ = b[0:0];
+        _765_ = b[0:0];
       2'b1?:
-        _753_ = b[1:1];
+        _765_ = b[1:1];
       default:
-        _753_ = a;
+        _765_ = a;
     endcase
   endfunction
-  assign s_param__ready = _753_(1'h0, 2'h3, { _330_, _329_ });
-  assign _329_ = ctrl_state == 1'h1;
-  assign _330_ = ! ctrl_state;
+  assign s_param__ready = _765_(1'h0, 2'h3, { _336_, _335_ });
+  assign _335_ = ctrl_state == 1'h1;
+  assign _336_ = ! ctrl_state;
   \hwq_top.engine.array  array (
     .clk(clk),
     .drain_valid(o_valid),
@@ -871,7 +898,7 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
     .i_last(i_last),
     .i_valid(take),
     .i_w(i_w),
-    .o_data(\o_data$145 ),
+    .o_data(\o_data$144 ),
     .rst(rst)
   );
   \hwq_top.engine.fifo  fifo (
@@ -906,139 +933,139 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
     .rst(rst),
     .zero_point(zero_point)
   );
-  assign _094_[18:17] = 2'hx;
-  assign _018_[2] = 1'hx;
-  assign _194_[5:1] = 5'hxx;
+  assign _091_[18:17] = 2'hx;
+  assign _016_[2] = 1'hx;
+  assign _196_[5:1] = 5'hxx;
   always @(posedge clk) begin
     w_addr <= wa;
-    if (_179_) begin
+    if (_181_) begin
       kk <= 8'h00;
     end else if (adv) begin
-      kk <= at_tile_last ? (* full_case = 32'd1 *) 8'h00 : _082_[7:0];
+      kk <= at_tile_last ? (* full_case = 32'd1 *) 8'h00 : _079_[7:0];
     end
     if (rst) begin
       flush <= 6'h00;
-    end else if (_106_) begin
-      flush <= _667_(6'hxx, { 6'h23, _072_[5:0] }, { _248_, _247_ });
+    end else if (_104_) begin
+      flush <= _675_(6'hxx, { 6'h23, _069_[5:0] }, { _250_, _249_ });
     end
-    if (_180_) begin
+    if (_182_) begin
       compute <= 1'h0;
-    end else if (_148_) begin
+    end else if (_149_) begin
       compute <= 1'h1;
     end
     if (rst) begin
       nb_one <= 1'h0;
-    end else if (_149_) begin
+    end else if (_150_) begin
       nb_one <= ! blk;
     end
     if (rst) begin
       nb_pen <= 5'h00;
-    end else if (_150_) begin
+    end else if (_151_) begin
       nb_pen <= blk - 1'h1;
     end
     if (rst) begin
       i_shift <= 6'h00;
-    end else if (_151_) begin
+    end else if (_152_) begin
       i_shift <= hdr[69:64];
     end
     if (rst) begin
       i_multiplier <= 31'h00000000;
-    end else if (_152_) begin
+    end else if (_153_) begin
       i_multiplier <= hdr[62:32];
     end
     if (rst) begin
       ctrl_state <= 2'h0;
-    end else if (_153_) begin
-      ctrl_state <= _676_(2'hx, { _262_, _260_, _257_, _254_ }, { _263_, _261_, _258_, _256_ });
+    end else if (_154_) begin
+      ctrl_state <= _684_(2'hx, { _264_, _262_, _259_, _256_ }, { _265_, _263_, _260_, _258_ });
     end
     if (rst) begin
       ch_last <= 1'h0;
-    end else if (_154_) begin
-      ch_last <= _686_(1'hx, { _267_, _264_ }, { _268_, _266_ });
+    end else if (_155_) begin
+      ch_last <= _694_(1'hx, { _269_, _266_ }, { _270_, _268_ });
     end
     if (rst) begin
-      ch <= 16'h0000;
-    end else if (_155_) begin
-      ch <= _691_(16'hxxxx, { _272_, _269_ }, { _273_, _271_ });
+      ch_first <= 1'h0;
+    end else if (_156_) begin
+      ch_first <= _699_(1'hx, { _274_, _271_ }, { _275_, _273_ });
+    end
+    if (rst) begin
+      ch_left <= 16'h0000;
+    end else if (_157_) begin
+      ch_left <= _704_(16'hxxxx, { _279_, _276_ }, { _280_, _278_ });
     end
     if (rst) begin
       wb <= 2'h0;
-    end else if (_156_) begin
-      wb <= _698_(2'hx, { _279_, _276_ }, { _280_, _278_ });
+    end else if (_158_) begin
+      wb <= _711_(2'hx, { _286_, _283_ }, { _287_, _285_ });
     end
     if (rst) begin
       wa <= 6'h00;
-    end else if (_157_) begin
-      wa <= _704_(6'hxx, { _285_, _282_ }, { _286_, _284_ });
+    end else if (_159_) begin
+      wa <= _717_(6'hxx, { _292_, _289_ }, { _293_, _291_ });
     end
     if (rst) begin
       blk <= 4'h0;
-    end else if (_158_) begin
-      blk <= _711_(4'hx, { _292_, _289_ }, { _293_, _291_ });
+    end else if (_160_) begin
+      blk <= _724_(4'hx, { _299_, _296_ }, { _300_, _298_ });
     end
     if (rst) begin
       lane <= 1'h0;
-    end else if (_159_) begin
-      lane <= _717_(1'hx, { _298_, _295_ }, { _299_, _297_ });
-    end
-    if (rst) begin
-      \$signal$111  <= 1'h0;
-    end else if (_160_) begin
-      \$signal$111  <= _059_;
-    end
-    if (rst) begin
-      \$signal$110  <= 1'h0;
     end else if (_161_) begin
-      \$signal$110  <= _056_;
+      lane <= _730_(1'hx, { _305_, _302_ }, { _306_, _304_ });
+    end
+    if (rst) begin
+      \$signal$109  <= 1'h0;
+    end else if (_162_) begin
+      \$signal$109  <= _056_;
+    end
+    if (rst) begin
+      \$signal$108  <= 1'h0;
+    end else if (_163_) begin
+      \$signal$108  <= _052_;
     end
     if (rst) begin
       tile_pen <= 17'h00000;
-    end else if (_162_) begin
-      tile_pen <= _053_ - 2'h2;
-    end
-    if (rst) begin
-      n_pen <= 17'h00000;
-    end else if (_163_) begin
-      n_pen <= hdr[31:16] - 2'h2;
+    end else if (_164_) begin
+      tile_pen <= _050_ - 2'h2;
     end
     if (rst) begin
       k_pen <= 17'h00000;
-    end else if (_164_) begin
+    end else if (_165_) begin
       k_pen <= hdr[47:32] - 2'h2;
     end
     if (rst) begin
       zero_point <= 8'h00;
-    end else if (_165_) begin
+    end else if (_166_) begin
       zero_point <= hdr[55:48];
     end
     if (rst) begin
       m_one <= 1'h0;
-    end else if (_166_) begin
+    end else if (_167_) begin
       m_one <= hdr[15:0] == 1'h1;
     end
     if (rst) begin
       m_wrap_pen <= 17'h00000;
-    end else if (_167_) begin
+    end else if (_168_) begin
       m_wrap_pen <= hdr[15:0] + 2'h2;
     end
     if (rst) begin
       m_pen <= 17'h00000;
-    end else if (_168_) begin
+    end else if (_169_) begin
       m_pen <= hdr[15:0] - 2'h2;
     end
     if (rst) begin
       m_wrap <= 17'h00000;
-    end else if (_169_) begin
+    end else if (_170_) begin
       m_wrap <= hdr[15:0] + 2'h3;
     end
     if (rst) begin
       m_last <= 16'h0000;
-    end else if (_170_) begin
+    end else if (_171_) begin
       m_last <= hdr[15:0] - 1'h1;
     end
     if (rst) begin
       M_ <= 16'h0000;
-    end else if (_171_) begin
+    end else if (_172_) begin
       M_ <= hdr[15:0];
     end
     if (rst) begin
@@ -1050,7 +1077,7 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
       \i_last$58  <= 1'h0;
       \i_valid$56  <= 1'h0;
       part_last <= 1'h0;
-      \$signal$142  <= 1'h0;
+      \$signal$141  <= 1'h0;
       enter_q <= 1'h0;
       d_last <= 1'h0;
       row_last <= 1'h0;
@@ -1068,44 +1095,44 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
       drain_lt_last <= 1'h0;
       drain_lt_wrap_pen <= 1'h0;
       drain_lt_wrap <= 1'h0;
-      _518_ <= 17'h00000;
-      _519_ <= 17'h00000;
+      _523_ <= 17'h00000;
+      _524_ <= 17'h00000;
     end else begin
-      credit_ok <= \$signal  ? (* full_case = 32'd1 *) _042_ : _043_;
-      credits <= \$signal  ? (* full_case = 32'd1 *) _041_[3:0] : kept;
-      last_mblock <= _039_ >= M_;
-      give_back <= _020_ + _023_;
+      credit_ok <= \$signal  ? (* full_case = 32'd1 *) _040_ : _041_;
+      credits <= \$signal  ? (* full_case = 32'd1 *) _039_[3:0] : kept;
+      last_mblock <= _037_ >= M_;
+      give_back <= _018_ + _020_;
       \w_en$83  <= \w_en$79 ;
       \i_last$58  <= part_last;
-      \i_valid$56  <= \$signal$142 ;
-      part_last <= _012_ & dn_last;
-      \$signal$142  <= _009_;
+      \i_valid$56  <= \$signal$141 ;
+      part_last <= _009_ & dn_last;
+      \$signal$141  <= _007_;
       enter_q <= enter;
-      begin if (_002_) d_last <= _202_; else d_last <= _004_ ? \$signal$135  : _202_; end
-      begin if (_002_) row_last <= _208_; else begin if (_004_) row_last <= row_last_next; else row_last <= _208_; end end
-      begin if (_002_) row_valid <= _211_; else begin if (_004_) row_valid <= row_valid_next; else row_valid <= _211_; end end
-      begin if (_002_) row <= _214_; else begin if (_004_) row <= row_next; else row <= _214_; end end
-      begin if (_002_) dn <= _221_; else begin if (_004_) begin if (d_last) dn <= dn_last ? (* full_case = 32'd1 *) 4'h0 : _007_; else dn <= _221_; end else dn <= _221_; end end
-      begin if (_002_) d <= _226_; else begin if (_004_) d <= d_last ? (* full_case = 32'd1 *) 2'h0 : _008_[1:0]; else d <= _226_; end end
+      begin if (_103_) d_last <= _204_; else d_last <= _002_ ? \$signal$134  : _204_; end
+      begin if (_103_) row_last <= _210_; else begin if (_002_) row_last <= row_last_next; else row_last <= _210_; end end
+      begin if (_103_) row_valid <= _213_; else begin if (_002_) row_valid <= row_valid_next; else row_valid <= _213_; end end
+      begin if (_103_) row <= _216_; else begin if (_002_) row <= row_next; else row <= _216_; end end
+      begin if (_103_) dn <= _223_; else begin if (_002_) begin if (d_last) dn <= dn_last ? (* full_case = 32'd1 *) 4'h0 : _005_; else dn <= _223_; end else dn <= _223_; end end
+      begin if (_103_) d <= _228_; else begin if (_002_) d <= d_last ? (* full_case = 32'd1 *) 2'h0 : _006_[1:0]; else d <= _228_; end end
       begin if (dn_last) dn_last_next <= nb_one; else dn_last_next <= drain_dn_pen; end
-      begin if (wrap) row_last_next <= drain_lt_wrap & _097_; else row_last_next <= drain_lt_last & _099_; end
+      begin if (wrap) row_last_next <= drain_lt_wrap & _093_; else row_last_next <= drain_lt_last & _096_; end
       begin if (wrap) row_valid_next <= drain_lt_wrap; else row_valid_next <= drain_lt_last; end
-      row_next <= _094_[16:0];
+      row_next <= _091_[16:0];
       drain_dn_pen <= dn == nb_pen;
       drain_d_pen <= d == 2'h2;
       drain_lt_pen <= row < m_pen;
       drain_lt_last <= row < m_last;
       drain_lt_wrap_pen <= row < m_wrap_pen;
       drain_lt_wrap <= row < m_wrap;
-      _518_ <= _087_[16:0];
-      _519_ <= _086_[16:0];
+      _523_ <= _084_[16:0];
+      _524_ <= _082_[16:0];
     end
-    if (_181_) begin
+    if (_183_) begin
       w_en <= 1'h0;
     end else begin
-      w_en <= s_param__valid & _028_;
+      w_en <= s_param__valid & _026_;
     end
-    if (!_327_) begin
+    if (!_333_) begin
       w_data <= 32'd0;
     end else begin
       w_data <= hdr[31:0];
@@ -1117,17 +1144,17 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
     end
     if (rst) begin
       part2 <= 8'h00;
-    end else if (_172_) begin
+    end else if (_173_) begin
       part2 <= o_data;
     end
     if (rst) begin
       part1 <= 8'h00;
-    end else if (_173_) begin
+    end else if (_174_) begin
       part1 <= o_data;
     end
     if (rst) begin
       part0 <= 8'h00;
-    end else if (_174_) begin
+    end else if (_175_) begin
       part0 <= o_data;
     end
     if (rst) begin
@@ -1135,105 +1162,105 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
       ob <= 2'h0;
     end else if (\o_valid$80 ) begin
       ob_last <= ob == 2'h2;
-      ob <= _018_[1:0];
+      ob <= _016_[1:0];
     end
-    if (\$signal$142 ) begin
+    if (\$signal$141 ) begin
       i_acc <= acc_chosen;
     end
     if (o_valid) begin
-      begin if (beat[1]) acc_chosen <= beat[0] ? \o_data$145 [95:72] : \o_data$145 [71:48]; else acc_chosen <= beat[0] ? \o_data$145 [47:24] : \o_data$145 [23:0]; end
+      begin if (beat[1]) acc_chosen <= beat[0] ? \o_data$144 [95:72] : \o_data$144 [71:48]; else acc_chosen <= beat[0] ? \o_data$144 [47:24] : \o_data$144 [23:0]; end
     end
     if (rst) begin
       dn_last <= 1'h0;
-    end else if (_175_) begin
-      begin if (enter_q) dn_last <= nb_one; else begin if (_002_) dn_last <= 1'hx; else begin if (_004_) begin if (d_last) dn_last <= dn_last_next; else dn_last <= 1'hx; end else dn_last <= 1'hx; end end end
+    end else if (_176_) begin
+      begin if (enter_q) dn_last <= nb_one; else begin if (_103_) dn_last <= 1'hx; else begin if (_002_) begin if (d_last) dn_last <= dn_last_next; else dn_last <= 1'hx; end else dn_last <= 1'hx; end end end
     end
     if (rst) begin
       beat_last <= 1'h0;
-    end else if (_138_) begin
-      begin if (_002_) beat_last <= beat == 2'h2; else begin if (_004_) beat_last <= 1'h0; else begin if (drain_restart) beat_last <= 1'h0; else beat_last <= 1'hx; end end end
+    end else if (_139_) begin
+      begin if (_103_) beat_last <= beat == 2'h2; else begin if (_002_) beat_last <= 1'h0; else begin if (drain_restart) beat_last <= 1'h0; else beat_last <= 1'hx; end end end
     end
-    if (_182_) begin
+    if (_184_) begin
       \ra_row_reg[1]  <= 1'h0;
     end else if (o_valid) begin
-      \ra_row_reg[1]  <= _316_[1];
+      \ra_row_reg[1]  <= _322_[1];
     end
     if (rst) begin
-      _499_ <= 5'h00;
-    end else if (_139_) begin
-      _499_ <= { _217_[5:2], _217_[0] };
+      _504_ <= 5'h00;
+    end else if (_140_) begin
+      _504_ <= { _219_[5:2], _219_[0] };
     end
-    if (_183_) begin
+    if (_185_) begin
       ra_inc[5:1] <= 5'h00;
     end else if (o_valid) begin
-      ra_inc[5:1] <= _319_[5:1];
+      ra_inc[5:1] <= _325_[5:1];
     end
     if (rst) begin
       ra_inc[0] <= 1'h0;
-    end else if (_140_) begin
-      ra_inc[0] <= _194_[0];
+    end else if (_141_) begin
+      ra_inc[0] <= _196_[0];
     end
-    if (_184_) begin
+    if (_186_) begin
       ra <= 6'h00;
     end else if (o_valid) begin
-      ra <= beat_last ? (* full_case = 32'd1 *) _321_ : ra_inc;
+      ra <= beat_last ? (* full_case = 32'd1 *) _327_ : ra_inc;
     end
     if (rst) begin
       beat <= 2'h0;
-    end else if (_141_) begin
-      begin if (_002_) beat <= beat + 1'h1; else begin if (_004_) beat <= 2'h0; else begin if (drain_restart) beat <= 2'h0; else beat <= 2'hx; end end end
+    end else if (_142_) begin
+      begin if (_103_) beat <= beat + 1'h1; else begin if (_002_) beat <= 2'h0; else begin if (drain_restart) beat <= 2'h0; else beat <= 2'hx; end end end
     end
-    if (_185_) begin
+    if (_187_) begin
       drain_restart <= 1'h0;
     end else begin
       drain_restart <= s_param__valid;
     end
-    if (_186_) begin
-      \$signal$135  <= 1'h0;
+    if (_188_) begin
+      \$signal$134  <= 1'h0;
     end else begin
-      \$signal$135  <= drain_d_pen;
+      \$signal$134  <= drain_d_pen;
     end
     if (rst) begin
       at_tile_last <= 1'h0;
-    end else if (_142_) begin
-      at_tile_last <= compute ? _231_ : \$signal$111 ;
+    end else if (_143_) begin
+      at_tile_last <= compute ? _233_ : \$signal$109 ;
     end
     if (rst) begin
       at_k_last <= 1'h0;
-    end else if (_143_) begin
-      at_k_last <= compute ? _234_ : \$signal$110 ;
+    end else if (_144_) begin
+      at_k_last <= compute ? _236_ : \$signal$108 ;
     end
     if (rst) begin
       fn_last <= 1'h0;
-    end else if (_176_) begin
-      begin if (compute) begin if (adv) begin if (at_tile_last) fn_last <= fn_last ? (* full_case = 32'd1 *) nb_one : _081_; else fn_last <= 1'hx; end else fn_last <= 1'hx; end else fn_last <= ! blk; end
-    end
-    if (_187_) begin
-      fn <= 4'h0;
     end else if (_177_) begin
-      fn <= fn_last ? (* full_case = 32'd1 *) 4'h0 : _080_[3:0];
+      begin if (compute) begin if (adv) begin if (at_tile_last) fn_last <= fn_last ? (* full_case = 32'd1 *) nb_one : _078_; else fn_last <= 1'hx; end else fn_last <= 1'hx; end else fn_last <= ! blk; end
     end
-    if (_188_) begin
-      fm0 <= 17'h00000;
+    if (_189_) begin
+      fn <= 4'h0;
     end else if (_178_) begin
-      fm0 <= _079_[16:0];
+      fn <= fn_last ? (* full_case = 32'd1 *) 4'h0 : _077_[3:0];
+    end
+    if (_190_) begin
+      fm0 <= 17'h00000;
+    end else if (_179_) begin
+      fm0 <= _076_[16:0];
     end
     if (rst) begin
       in_data <= 1'h0;
-    end else if (_147_) begin
-      begin if (compute) begin if (adv) in_data <= at_tile_last ? (* full_case = 32'd1 *) _078_ : _241_; else in_data <= 1'hx; end else in_data <= enter; end
+    end else if (_180_) begin
+      begin if (compute) begin if (adv) in_data <= at_tile_last ? (* full_case = 32'd1 *) _075_ : _243_; else in_data <= 1'hx; end else in_data <= enter; end
     end
   end
 endmodule
 
 (* generator = "Amaranth" *)
 module \hwq_top.engine.array (i_w, clk, rst, i_valid, i_last, drain_valid, o_data, i_a);
-  wire _002_;
   wire _003_;
-  wire [2:0] _017_;
-  wire [1:0] _018_;
+  wire _006_;
+  wire [2:0] _018_;
+  (* unused_bits = "2" *)
   wire [2:0] _019_;
-  wire _020_;
+  wire [1:0] _020_;
   wire _021_;
   wire _022_;
   wire _023_;
@@ -1254,10 +1281,8 @@ module \hwq_top.engine.array (i_w, clk, rst, i_valid, i_last, drain_valid, o_dat
   wire _038_;
   wire _039_;
   wire _040_;
-  wire _041_;
-  wire _042_;
-  wire [1:0] _043_;
-  wire [2:0] _044_;
+  wire [1:0] _041_;
+  wire [2:0] _042_;
   reg [7:0] a_0_0 = 8'h00;
   reg [7:0] a_0_1 = 8'h00;
   reg [7:0] a_0_2 = 8'h00;
@@ -1314,8 +1339,8 @@ module \hwq_top.engine.array (i_w, clk, rst, i_valid, i_last, drain_valid, o_dat
   reg [7:0] in_a1 = 8'h00;
   reg [7:0] in_a2 = 8'h00;
   reg [7:0] in_a3 = 8'h00;
+  reg in_idle = 1'h1;
   reg in_last = 1'h0;
-  reg in_valid = 1'h0;
   reg [7:0] in_w0 = 8'h00;
   reg [7:0] in_w1 = 8'h00;
   reg [7:0] in_w2 = 8'h00;
@@ -1415,42 +1440,38 @@ module \hwq_top.engine.array (i_w, clk, rst, i_valid, i_last, drain_valid, o_dat
   reg [7:0] w_2_2 = 8'h00;
   reg [7:0] w_2_3 = 8'h00;
   wire [7:0] w_in0;
-  assign _002_ = | count_next;
-  assign _003_ = beat_next == 2'h3;
-  assign a_in0 = in_valid ? in_a0 : 8'h00;
-  assign w_in0 = in_valid ? in_w0 : 8'h00;
+  assign _003_ = | count_next;
+  assign _006_ = beat_next == 2'h3;
+  assign a_in0 = in_idle ? 8'h00 : in_a0;
+  assign w_in0 = in_idle ? 8'h00 : in_w0;
   assign draining = | drain_count;
-  assign _017_ = drain_count - 1'h1;
-  assign _018_ = drain_beat + 1'h1;
-  assign _019_[1:0] = drain_advance ? 2'h0 : _018_;
-  assign _040_ = ~ in_valid;
-  assign _041_ = ~ in_valid;
-  assign _042_ = ~ in_valid;
-  assign _020_ = | { lr_3_3, rst };
+  assign _018_ = drain_count - 1'h1;
+  assign _019_[1:0] = drain_beat + 1'h1;
+  assign _020_ = drain_advance ? 2'h0 : _019_[1:0];
   assign _021_ = | { lr_3_3, rst };
-  assign _022_ = | { lr_3_2, rst };
-  assign _023_ = | { lr_3_1, rst };
-  assign _024_ = | { lr_3_0, rst };
-  assign _025_ = | { lr_2_3, rst };
-  assign _026_ = | { lr_2_2, rst };
-  assign _027_ = | { lr_2_1, rst };
-  assign _028_ = | { lr_2_0, rst };
-  assign _029_ = | { lr_1_3, rst };
-  assign _030_ = | { lr_1_2, rst };
-  assign _031_ = | { lr_1_1, rst };
-  assign _032_ = | { lr_1_0, rst };
-  assign _033_ = | { lr_0_3, rst };
-  assign _034_ = | { lr_0_2, rst };
-  assign _035_ = | { lr_0_1, rst };
-  assign _036_ = | { lr_0_0, rst };
-  assign _037_ = | { _040_, rst };
-  assign _038_ = | { _041_, rst };
-  assign _039_ = | { _042_, rst };
-  assign _043_ = draining ? _019_[1:0] : drain_beat;
-  assign beat_next = lr_3_3 ? 2'h0 : _043_;
-  assign _044_ = drain_advance ? _017_ : drain_count;
-  assign count_next = lr_3_3 ? 3'h4 : _044_;
-  assign _019_[2] = 1'hx;
+  assign _022_ = | { lr_3_3, rst };
+  assign _023_ = | { lr_3_2, rst };
+  assign _024_ = | { lr_3_1, rst };
+  assign _025_ = | { lr_3_0, rst };
+  assign _026_ = | { lr_2_3, rst };
+  assign _027_ = | { lr_2_2, rst };
+  assign _028_ = | { lr_2_1, rst };
+  assign _029_ = | { lr_2_0, rst };
+  assign _030_ = | { lr_1_3, rst };
+  assign _031_ = | { lr_1_2, rst };
+  assign _032_ = | { lr_1_1, rst };
+  assign _033_ = | { lr_1_0, rst };
+  assign _034_ = | { lr_0_3, rst };
+  assign _035_ = | { lr_0_2, rst };
+  assign _036_ = | { lr_0_1, rst };
+  assign _037_ = | { lr_0_0, rst };
+  assign _038_ = | { in_idle, rst };
+  assign _039_ = | { in_idle, rst };
+  assign _040_ = | { in_idle, rst };
+  assign _041_ = draining ? _020_ : drain_beat;
+  assign beat_next = lr_3_3 ? 2'h0 : _041_;
+  assign _042_ = drain_advance ? _018_ : drain_count;
+  assign count_next = lr_3_3 ? 3'h4 : _042_;
   assign o_data = { drain_3, drain_2, drain_1, drain_0 };
   always @(posedge clk) begin
     in_a0 <= i_a[7:0];
@@ -1551,10 +1572,10 @@ module \hwq_top.engine.array (i_w, clk, rst, i_valid, i_last, drain_valid, o_dat
       skew_a2_d1 <= 8'h00;
       skew_l1_d0 <= 1'h0;
       in_last <= 1'h0;
-      in_valid <= 1'h0;
+      in_idle <= 1'h1;
     end else begin
       drain_valid <= draining;
-      drain_advance <= _002_ & _003_;
+      drain_advance <= _003_ & _006_;
       drain_beat <= beat_next;
       drain_count <= count_next;
       lr_3_3 <= l_3_2;
@@ -1623,9 +1644,9 @@ module \hwq_top.engine.array (i_w, clk, rst, i_valid, i_last, drain_valid, o_dat
       skew_a2_d1 <= skew_a2_d0;
       skew_l1_d0 <= in_last;
       in_last <= i_last & i_valid;
-      in_valid <= i_valid;
+      in_idle <= ~ i_valid;
     end
-    if (_020_) begin
+    if (_021_) begin
       drain_row <= 2'h0;
     end else if (drain_advance) begin
       drain_row <= drain_row + 1'h1;
@@ -1633,7 +1654,7 @@ module \hwq_top.engine.array (i_w, clk, rst, i_valid, i_last, drain_valid, o_dat
     if (lr_3_3) begin
       out_3_3 <= $signed(acc_3_3) + $signed(pr_3_3);
     end
-    if (_021_) begin
+    if (_022_) begin
       acc_3_3 <= 24'h000000;
     end else begin
       acc_3_3 <= $signed(acc_3_3) + $signed(pr_3_3);
@@ -1641,7 +1662,7 @@ module \hwq_top.engine.array (i_w, clk, rst, i_valid, i_last, drain_valid, o_dat
     if (lr_3_2) begin
       out_3_2 <= $signed(acc_3_2) + $signed(pr_3_2);
     end
-    if (_022_) begin
+    if (_023_) begin
       acc_3_2 <= 24'h000000;
     end else begin
       acc_3_2 <= $signed(acc_3_2) + $signed(pr_3_2);
@@ -1649,7 +1670,7 @@ module \hwq_top.engine.array (i_w, clk, rst, i_valid, i_last, drain_valid, o_dat
     if (lr_3_1) begin
       out_3_1 <= $signed(acc_3_1) + $signed(pr_3_1);
     end
-    if (_023_) begin
+    if (_024_) begin
       acc_3_1 <= 24'h000000;
     end else begin
       acc_3_1 <= $signed(acc_3_1) + $signed(pr_3_1);
@@ -1657,7 +1678,7 @@ module \hwq_top.engine.array (i_w, clk, rst, i_valid, i_last, drain_valid, o_dat
     if (lr_3_0) begin
       out_3_0 <= $signed(acc_3_0) + $signed(pr_3_0);
     end
-    if (_024_) begin
+    if (_025_) begin
       acc_3_0 <= 24'h000000;
     end else begin
       acc_3_0 <= $signed(acc_3_0) + $signed(pr_3_0);
@@ -1665,7 +1686,7 @@ module \hwq_top.engine.array (i_w, clk, rst, i_valid, i_last, drain_valid, o_dat
     if (lr_2_3) begin
       out_2_3 <= $signed(acc_2_3) + $signed(pr_2_3);
     end
-    if (_025_) begin
+    if (_026_) begin
       acc_2_3 <= 24'h000000;
     end else begin
       acc_2_3 <= $signed(acc_2_3) + $signed(pr_2_3);
@@ -1673,7 +1694,7 @@ module \hwq_top.engine.array (i_w, clk, rst, i_valid, i_last, drain_valid, o_dat
     if (lr_2_2) begin
       out_2_2 <= $signed(acc_2_2) + $signed(pr_2_2);
     end
-    if (_026_) begin
+    if (_027_) begin
       acc_2_2 <= 24'h000000;
     end else begin
       acc_2_2 <= $signed(acc_2_2) + $signed(pr_2_2);
@@ -1681,7 +1702,7 @@ module \hwq_top.engine.array (i_w, clk, rst, i_valid, i_last, drain_valid, o_dat
     if (lr_2_1) begin
       out_2_1 <= $signed(acc_2_1) + $signed(pr_2_1);
     end
-    if (_027_) begin
+    if (_028_) begin
       acc_2_1 <= 24'h000000;
     end else begin
       acc_2_1 <= $signed(acc_2_1) + $signed(pr_2_1);
@@ -1689,7 +1710,7 @@ module \hwq_top.engine.array (i_w, clk, rst, i_valid, i_last, drain_valid, o_dat
     if (lr_2_0) begin
       out_2_0 <= $signed(acc_2_0) + $signed(pr_2_0);
     end
-    if (_028_) begin
+    if (_029_) begin
       acc_2_0 <= 24'h000000;
     end else begin
       acc_2_0 <= $signed(acc_2_0) + $signed(pr_2_0);
@@ -1697,7 +1718,7 @@ module \hwq_top.engine.array (i_w, clk, rst, i_valid, i_last, drain_valid, o_dat
     if (lr_1_3) begin
       out_1_3 <= $signed(acc_1_3) + $signed(pr_1_3);
     end
-    if (_029_) begin
+    if (_030_) begin
       acc_1_3 <= 24'h000000;
     end else begin
       acc_1_3 <= $signed(acc_1_3) + $signed(pr_1_3);
@@ -1705,7 +1726,7 @@ module \hwq_top.engine.array (i_w, clk, rst, i_valid, i_last, drain_valid, o_dat
     if (lr_1_2) begin
       out_1_2 <= $signed(acc_1_2) + $signed(pr_1_2);
     end
-    if (_030_) begin
+    if (_031_) begin
       acc_1_2 <= 24'h000000;
     end else begin
       acc_1_2 <= $signed(acc_1_2) + $signed(pr_1_2);
@@ -1713,7 +1734,7 @@ module \hwq_top.engine.array (i_w, clk, rst, i_valid, i_last, drain_valid, o_dat
     if (lr_1_1) begin
       out_1_1 <= $signed(acc_1_1) + $signed(pr_1_1);
     end
-    if (_031_) begin
+    if (_032_) begin
       acc_1_1 <= 24'h000000;
     end else begin
       acc_1_1 <= $signed(acc_1_1) + $signed(pr_1_1);
@@ -1721,7 +1742,7 @@ module \hwq_top.engine.array (i_w, clk, rst, i_valid, i_last, drain_valid, o_dat
     if (lr_1_0) begin
       out_1_0 <= $signed(acc_1_0) + $signed(pr_1_0);
     end
-    if (_032_) begin
+    if (_033_) begin
       acc_1_0 <= 24'h000000;
     end else begin
       acc_1_0 <= $signed(acc_1_0) + $signed(pr_1_0);
@@ -1729,7 +1750,7 @@ module \hwq_top.engine.array (i_w, clk, rst, i_valid, i_last, drain_valid, o_dat
     if (lr_0_3) begin
       out_0_3 <= $signed(acc_0_3) + $signed(pr_0_3);
     end
-    if (_033_) begin
+    if (_034_) begin
       acc_0_3 <= 24'h000000;
     end else begin
       acc_0_3 <= $signed(acc_0_3) + $signed(pr_0_3);
@@ -1737,7 +1758,7 @@ module \hwq_top.engine.array (i_w, clk, rst, i_valid, i_last, drain_valid, o_dat
     if (lr_0_2) begin
       out_0_2 <= $signed(acc_0_2) + $signed(pr_0_2);
     end
-    if (_034_) begin
+    if (_035_) begin
       acc_0_2 <= 24'h000000;
     end else begin
       acc_0_2 <= $signed(acc_0_2) + $signed(pr_0_2);
@@ -1745,7 +1766,7 @@ module \hwq_top.engine.array (i_w, clk, rst, i_valid, i_last, drain_valid, o_dat
     if (lr_0_1) begin
       out_0_1 <= $signed(acc_0_1) + $signed(pr_0_1);
     end
-    if (_035_) begin
+    if (_036_) begin
       acc_0_1 <= 24'h000000;
     end else begin
       acc_0_1 <= $signed(acc_0_1) + $signed(pr_0_1);
@@ -1753,12 +1774,12 @@ module \hwq_top.engine.array (i_w, clk, rst, i_valid, i_last, drain_valid, o_dat
     if (lr_0_0) begin
       out_0_0 <= $signed(acc_0_0) + $signed(pr_0_0);
     end
-    if (_036_) begin
+    if (_037_) begin
       acc_0_0 <= 24'h000000;
     end else begin
       acc_0_0 <= $signed(acc_0_0) + $signed(pr_0_0);
     end
-    if (!in_valid) begin
+    if (in_idle) begin
       skew_w3_d0 <= 8'h00;
       skew_w2_d0 <= 8'h00;
       skew_w1_d0 <= 8'h00;
@@ -1767,17 +1788,17 @@ module \hwq_top.engine.array (i_w, clk, rst, i_valid, i_last, drain_valid, o_dat
       skew_w2_d0 <= in_w2;
       skew_w1_d0 <= in_w1;
     end
-    if (_037_) begin
+    if (_038_) begin
       skew_a3_d0 <= 8'h00;
     end else begin
       skew_a3_d0 <= in_a3;
     end
-    if (_038_) begin
+    if (_039_) begin
       skew_a2_d0 <= 8'h00;
     end else begin
       skew_a2_d0 <= in_a2;
     end
-    if (_039_) begin
+    if (_040_) begin
       skew_a1_d0 <= 8'h00;
     end else begin
       skew_a1_d0 <= in_a1;

@@ -3,9 +3,9 @@
 (* top =  1  *)
 (* generator = "Amaranth" *)
 module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
-  wire _013_;
   wire _014_;
-  wire _019_;
+  wire _015_;
+  wire _020_;
   reg [7:0] a_0_0 = 8'h00;
   reg [7:0] a_0_1 = 8'h00;
   reg [7:0] a_0_10 = 8'h00;
@@ -69,8 +69,8 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   input [127:0] i_w;
   wire [127:0] i_w;
   reg [7:0] in_a0 = 8'h00;
+  reg in_idle = 1'h1;
   reg in_last = 1'h0;
-  reg in_valid = 1'h0;
   reg [7:0] in_w0 = 8'h00;
   reg [7:0] in_w1 = 8'h00;
   reg [7:0] in_w10 = 8'h00;
@@ -277,8 +277,8 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   reg [7:0] skew_w9_d7 = 8'h00;
   reg [7:0] skew_w9_d8 = 8'h00;
   wire [7:0] w_in0;
-  assign a_in0 = in_valid ? in_a0 : 8'h00;
-  assign w_in0 = in_valid ? in_w0 : 8'h00;
+  assign a_in0 = in_idle ? 8'h00 : in_a0;
+  assign w_in0 = in_idle ? 8'h00 : in_w0;
   assign cap_0_0 = en & lr_0_0;
   assign cap_0_1 = en & lr_0_1;
   assign cap_0_2 = en & lr_0_2;
@@ -295,10 +295,10 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   assign cap_0_13 = en & lr_0_13;
   assign cap_0_14 = en & lr_0_14;
   assign cap_0_15 = en & lr_0_15;
-  assign _013_ = en & drain_advance;
-  assign _014_ = o_valid - 1'h1;
-  assign _019_ = _013_ ? _014_ : o_valid;
-  assign count_next = cap_0_15 ? 1'h1 : _019_;
+  assign _014_ = en & drain_advance;
+  assign _015_ = o_valid - 1'h1;
+  assign _020_ = _014_ ? _015_ : o_valid;
+  assign count_next = cap_0_15 ? 1'h1 : _020_;
   assign o_data = { out_0_15, out_0_14, out_0_13, out_0_12, out_0_11, out_0_10, out_0_9, out_0_8, out_0_7, out_0_6, out_0_5, out_0_4, out_0_3, out_0_2, out_0_1, out_0_0 };
   always @(posedge clk) begin
     if (en) begin
@@ -427,7 +427,7 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
     end
     if (rst) begin
       in_last <= 1'h0;
-      in_valid <= 1'h0;
+      in_idle <= 1'h1;
       acc_0_15 <= 27'h0000000;
       lr_0_15 <= 1'h0;
       pr_0_15 <= 16'h0000;
@@ -508,7 +508,7 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
       a_0_0 <= 8'h00;
     end else if (en) begin
       in_last <= i_last & i_valid;
-      in_valid <= i_valid;
+      in_idle <= ~ i_valid;
       begin if (lr_0_15) acc_0_15 <= 27'h0000000; else acc_0_15 <= $signed(acc_0_15) + $signed(pr_0_15); end
       lr_0_15 <= l_0_14;
       pr_0_15 <= $signed(a_0_14) * $signed(skew_w15_d14);
@@ -644,49 +644,49 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
       out_0_0 <= $signed(acc_0_0) + $signed(pr_0_0);
     end
     if (en)
-      if (!in_valid) skew_w15_d0 <= 8'h00;
+      if (in_idle) skew_w15_d0 <= 8'h00;
       else skew_w15_d0 <= in_w15;
     if (en)
-      if (!in_valid) skew_w14_d0 <= 8'h00;
+      if (in_idle) skew_w14_d0 <= 8'h00;
       else skew_w14_d0 <= in_w14;
     if (en)
-      if (!in_valid) skew_w13_d0 <= 8'h00;
+      if (in_idle) skew_w13_d0 <= 8'h00;
       else skew_w13_d0 <= in_w13;
     if (en)
-      if (!in_valid) skew_w12_d0 <= 8'h00;
+      if (in_idle) skew_w12_d0 <= 8'h00;
       else skew_w12_d0 <= in_w12;
     if (en)
-      if (!in_valid) skew_w11_d0 <= 8'h00;
+      if (in_idle) skew_w11_d0 <= 8'h00;
       else skew_w11_d0 <= in_w11;
     if (en)
-      if (!in_valid) skew_w10_d0 <= 8'h00;
+      if (in_idle) skew_w10_d0 <= 8'h00;
       else skew_w10_d0 <= in_w10;
     if (en)
-      if (!in_valid) skew_w9_d0 <= 8'h00;
+      if (in_idle) skew_w9_d0 <= 8'h00;
       else skew_w9_d0 <= in_w9;
     if (en)
-      if (!in_valid) skew_w8_d0 <= 8'h00;
+      if (in_idle) skew_w8_d0 <= 8'h00;
       else skew_w8_d0 <= in_w8;
     if (en)
-      if (!in_valid) skew_w7_d0 <= 8'h00;
+      if (in_idle) skew_w7_d0 <= 8'h00;
       else skew_w7_d0 <= in_w7;
     if (en)
-      if (!in_valid) skew_w6_d0 <= 8'h00;
+      if (in_idle) skew_w6_d0 <= 8'h00;
       else skew_w6_d0 <= in_w6;
     if (en)
-      if (!in_valid) skew_w5_d0 <= 8'h00;
+      if (in_idle) skew_w5_d0 <= 8'h00;
       else skew_w5_d0 <= in_w5;
     if (en)
-      if (!in_valid) skew_w4_d0 <= 8'h00;
+      if (in_idle) skew_w4_d0 <= 8'h00;
       else skew_w4_d0 <= in_w4;
     if (en)
-      if (!in_valid) skew_w3_d0 <= 8'h00;
+      if (in_idle) skew_w3_d0 <= 8'h00;
       else skew_w3_d0 <= in_w3;
     if (en)
-      if (!in_valid) skew_w2_d0 <= 8'h00;
+      if (in_idle) skew_w2_d0 <= 8'h00;
       else skew_w2_d0 <= in_w2;
     if (en)
-      if (!in_valid) skew_w1_d0 <= 8'h00;
+      if (in_idle) skew_w1_d0 <= 8'h00;
       else skew_w1_d0 <= in_w1;
   end
 endmodule

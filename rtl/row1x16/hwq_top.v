@@ -58,29 +58,28 @@ endmodule
 module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_en, clk, rst, take, m_out__valid, m_out__payload, s_param__ready, i_a);
   wire _000_;
   wire _001_;
-  wire [15:0] _002_;
-  wire _003_;
+  wire _002_;
+  wire [3:0] _003_;
   (* unused_bits = "4" *)
   wire [4:0] _004_;
-  (* unused_bits = "4" *)
-  wire [4:0] _005_;
   (* unused_bits = "1" *)
-  wire [1:0] _006_;
+  wire [1:0] _005_;
   (* unused_bits = "4" *)
-  wire [4:0] _007_;
-  wire _008_;
+  wire [4:0] _006_;
+  wire _007_;
   wire _010_;
-  wire [4:0] _012_;
+  wire [4:0] _011_;
+  wire _012_;
   wire _013_;
-  wire _014_;
+  wire _015_;
   wire _016_;
-  wire _017_;
-  wire _019_;
   (* unused_bits = "4" *)
-  wire [4:0] _020_;
-  wire _021_;
+  wire [4:0] _018_;
+  wire _019_;
+  wire _020_;
   (* unused_bits = "11" *)
-  wire [11:0] _022_;
+  wire [11:0] _021_;
+  wire _022_;
   wire _023_;
   wire _024_;
   wire _025_;
@@ -89,17 +88,17 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   wire _028_;
   wire _029_;
   wire _030_;
-  wire _031_;
   (* unused_bits = "4" *)
-  wire [4:0] _032_;
+  wire [4:0] _031_;
+  wire _032_;
   wire _033_;
   wire _034_;
-  wire _035_;
+  wire _036_;
   wire _037_;
   wire _038_;
   wire _039_;
-  wire _040_;
-  wire _042_;
+  wire _041_;
+  wire _043_;
   wire _044_;
   wire _045_;
   wire _046_;
@@ -133,41 +132,44 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   wire _074_;
   wire _075_;
   wire _076_;
-  wire _077_;
   (* unused_bits = "17" *)
-  wire [17:0] _079_;
-  wire _080_;
+  wire [17:0] _078_;
+  wire _079_;
+  wire _082_;
   wire _083_;
   wire _084_;
-  wire _085_;
+  wire _086_;
   wire _087_;
   wire _088_;
   wire _089_;
-  wire _090_;
-  wire [3:0] _093_;
+  wire [3:0] _092_;
   (* unused_bits = "4" *)
-  wire [4:0] _094_;
-  wire [3:0] _095_;
+  wire [4:0] _093_;
+  wire [3:0] _094_;
+  (* unused_bits = "4" *)
+  wire [4:0] _095_;
   (* unused_bits = "4" *)
   wire [4:0] _096_;
-  (* unused_bits = "4" *)
-  wire [4:0] _097_;
-  wire _098_;
-  wire [3:0] _099_;
-  wire [17:0] _100_;
+  wire _097_;
+  wire [3:0] _098_;
+  wire [17:0] _099_;
   (* unused_bits = "3 4" *)
-  wire [4:0] _102_;
+  wire [4:0] _101_;
+  wire _102_;
   wire _103_;
   wire _104_;
-  wire _105_;
-  wire _113_;
+  wire _111_;
+  wire [15:0] _112_;
   wire _114_;
-  wire [15:0] _115_;
-  wire _117_;
+  wire _115_;
+  wire _116_;
+  wire [15:0] _117_;
   wire _118_;
-  wire [15:0] _119_;
+  (* unused_bits = "16" *)
+  wire [16:0] _119_;
   wire _120_;
-  wire _121_;
+  (* unused_bits = "16" *)
+  wire [16:0] _121_;
   wire _122_;
   wire _123_;
   wire _124_;
@@ -280,61 +282,61 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   wire _231_;
   wire _232_;
   wire _233_;
-  wire _234_;
-  wire [3:0] _235_;
-  wire _240_;
-  wire _246_;
-  wire _249_;
-  wire [16:0] _252_;
-  wire [3:0] _255_;
+  wire [3:0] _234_;
+  wire _239_;
+  wire _245_;
+  wire _248_;
+  wire [16:0] _251_;
+  wire [3:0] _254_;
+  wire _259_;
   wire _260_;
-  wire _261_;
+  wire _262_;
   wire _263_;
-  wire _264_;
-  wire _271_;
+  wire _270_;
+  wire _276_;
   wire _277_;
   wire _278_;
   wire _279_;
   wire _280_;
-  wire _281_;
-  wire [1:0] _282_;
-  wire _284_;
-  wire [1:0] _285_;
-  wire _286_;
+  wire [1:0] _281_;
+  wire _283_;
+  wire [1:0] _284_;
+  wire _285_;
+  wire [1:0] _286_;
   wire [1:0] _287_;
-  wire [1:0] _288_;
-  wire _289_;
-  wire [1:0] _290_;
+  wire _288_;
+  wire [1:0] _289_;
+  wire _290_;
   wire _291_;
-  wire _292_;
+  wire _293_;
   wire _294_;
   wire _295_;
-  wire _296_;
-  wire [15:0] _297_;
-  wire _299_;
-  wire [15:0] _300_;
+  wire [15:0] _296_;
+  wire _298_;
+  wire [15:0] _299_;
+  wire _300_;
   wire _301_;
   wire _302_;
   wire _303_;
-  wire _304_;
+  wire _305_;
   wire _306_;
   wire _307_;
-  wire _308_;
+  wire [3:0] _308_;
   wire [3:0] _309_;
-  wire [3:0] _310_;
-  wire _312_;
-  wire [3:0] _313_;
-  wire _314_;
+  wire _311_;
+  wire [3:0] _312_;
+  wire _313_;
+  wire [3:0] _314_;
   wire [3:0] _315_;
   wire [3:0] _316_;
-  wire [3:0] _317_;
-  wire _319_;
-  wire [3:0] _320_;
-  wire _321_;
+  wire _318_;
+  wire [3:0] _319_;
+  wire _320_;
+  wire [3:0] _321_;
   wire [3:0] _322_;
-  wire [3:0] _323_;
-  wire _325_;
-  wire [3:0] _326_;
+  wire _324_;
+  wire [3:0] _325_;
+  wire _326_;
   wire _327_;
   wire _328_;
   wire _329_;
@@ -348,15 +350,15 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   wire _337_;
   wire _338_;
   wire _339_;
-  wire _340_;
-  wire _341_;
-  wire [3:0] _344_;
+  wire [3:0] _342_;
+  wire [3:0] _343_;
   wire [3:0] _345_;
+  wire [3:0] _346_;
   wire [3:0] _347_;
   wire [3:0] _348_;
   wire [3:0] _349_;
-  wire [3:0] _350_;
-  wire [3:0] _351_;
+  wire _351_;
+  wire _352_;
   wire _353_;
   wire _354_;
   wire _355_;
@@ -380,14 +382,12 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   wire _373_;
   wire _374_;
   wire _375_;
-  wire _376_;
-  wire _377_;
   wire \$like ;
   wire \$signal ;
   wire \$signal$132 ;
-  reg \$signal$219  = 1'h0;
-  reg \$signal$220  = 1'h0;
-  reg \$signal$235  = 1'h0;
+  reg \$signal$217  = 1'h0;
+  reg \$signal$218  = 1'h0;
+  reg \$signal$234  = 1'h0;
   reg [15:0] M_ = 16'h0000;
   reg [431:0] acc_chosen = 432'h000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000;
   reg [7:0] act_max = 8'h00;
@@ -398,8 +398,8 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   reg beat_last = 1'h1;
   reg [3:0] blk = 4'h0;
   wire block_end;
-  reg [15:0] ch = 16'h0000;
   reg ch_last = 1'h0;
+  reg [15:0] ch_left = 16'h0000;
   input clk;
   wire clk;
   reg compute = 1'h0;
@@ -442,11 +442,10 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   reg [16:0] m_pen = 17'h00000;
   reg [16:0] m_wrap = 17'h00000;
   reg [16:0] m_wrap_pen = 17'h00000;
-  reg [16:0] n_pen = 17'h00000;
   reg nb_one = 1'h0;
   reg [4:0] nb_pen = 5'h00;
   wire [127:0] o_data;
-  wire [431:0] \o_data$238 ;
+  wire [431:0] \o_data$237 ;
   wire o_last;
   wire o_valid;
   wire \o_valid$194 ;
@@ -515,117 +514,118 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   reg [7:0] zero_point = 8'h00;
   assign kept = credits + give_back;
   assign _000_ = s_act__valid & s_wgt__valid;
-  assign _047_ = in_data & _000_;
-  assign _058_ = ~ at_k_last;
-  assign _069_ = credit_ok | _058_;
-  assign take = _047_ & _069_;
-  assign _080_ = s_act__valid & s_wgt__valid;
-  assign _090_ = in_data & _080_;
-  assign _098_ = _090_ & credit_ok;
-  assign \$signal  = _098_ & at_k_last;
-  assign _105_ = ~ in_data;
+  assign _046_ = in_data & _000_;
+  assign _057_ = ~ at_k_last;
+  assign _068_ = credit_ok | _057_;
+  assign take = _046_ & _068_;
+  assign _079_ = s_act__valid & s_wgt__valid;
+  assign _089_ = in_data & _079_;
+  assign _097_ = _089_ & credit_ok;
+  assign \$signal  = _097_ & at_k_last;
+  assign _104_ = ~ in_data;
   assign _114_ = s_act__valid & s_wgt__valid;
   assign _001_ = ~ at_k_last;
   assign _010_ = credit_ok | _001_;
-  assign _019_ = _114_ & _010_;
-  assign adv = _105_ | _019_;
+  assign _020_ = _114_ & _010_;
+  assign adv = _104_ | _020_;
   assign _030_ = compute & adv;
-  assign _038_ = _030_ & at_tile_last;
-  assign block_end = _038_ & fn_last;
+  assign _039_ = _030_ & at_tile_last;
+  assign block_end = _039_ & fn_last;
   assign i_last = take & at_k_last;
-  assign _042_ = ! lane;
-  assign _044_ = lane == 1'h1;
-  assign _045_ = s_param__valid & _044_;
-  assign _046_ = lane == 2'h2;
-  assign _048_ = s_param__valid & _046_;
-  assign _049_ = lane == 2'h3;
-  assign _050_ = s_param__valid & _049_;
-  assign _051_ = lane == 3'h4;
-  assign _052_ = s_param__valid & _051_;
-  assign _053_ = lane == 3'h5;
-  assign _054_ = s_param__valid & _053_;
-  assign _055_ = lane == 3'h6;
-  assign _056_ = s_param__valid & _055_;
-  assign _057_ = lane == 3'h7;
-  assign _059_ = s_param__valid & _057_;
-  assign _060_ = lane == 4'h8;
-  assign _061_ = s_param__valid & _060_;
-  assign _062_ = lane == 4'h9;
-  assign _063_ = s_param__valid & _062_;
-  assign _064_ = lane == 4'ha;
-  assign _065_ = s_param__valid & _064_;
-  assign _066_ = lane == 4'hb;
-  assign _067_ = s_param__valid & _066_;
-  assign _068_ = lane == 4'hc;
-  assign _070_ = s_param__valid & _068_;
-  assign _071_ = lane == 4'hd;
-  assign _072_ = s_param__valid & _071_;
-  assign _073_ = lane == 4'he;
-  assign _074_ = s_param__valid & _073_;
-  assign _075_ = lane == 4'hf;
-  assign _076_ = s_param__valid & _075_;
+  assign _041_ = ! lane;
+  assign _043_ = lane == 1'h1;
+  assign _044_ = s_param__valid & _043_;
+  assign _045_ = lane == 2'h2;
+  assign _047_ = s_param__valid & _045_;
+  assign _048_ = lane == 2'h3;
+  assign _049_ = s_param__valid & _048_;
+  assign _050_ = lane == 3'h4;
+  assign _051_ = s_param__valid & _050_;
+  assign _052_ = lane == 3'h5;
+  assign _053_ = s_param__valid & _052_;
+  assign _054_ = lane == 3'h6;
+  assign _055_ = s_param__valid & _054_;
+  assign _056_ = lane == 3'h7;
+  assign _058_ = s_param__valid & _056_;
+  assign _059_ = lane == 4'h8;
+  assign _060_ = s_param__valid & _059_;
+  assign _061_ = lane == 4'h9;
+  assign _062_ = s_param__valid & _061_;
+  assign _063_ = lane == 4'ha;
+  assign _064_ = s_param__valid & _063_;
+  assign _065_ = lane == 4'hb;
+  assign _066_ = s_param__valid & _065_;
+  assign _067_ = lane == 4'hc;
+  assign _069_ = s_param__valid & _067_;
+  assign _070_ = lane == 4'hd;
+  assign _071_ = s_param__valid & _070_;
+  assign _072_ = lane == 4'he;
+  assign _073_ = s_param__valid & _072_;
+  assign _074_ = lane == 4'hf;
+  assign _075_ = s_param__valid & _074_;
   assign row_end = o_valid & beat_last;
-  assign _077_ = ~ dn_last;
-  assign wrap = d_last & _077_;
-  assign _079_[16:0] = row + 1'h1;
-  assign _083_ = row < m_wrap;
-  assign _084_ = row < m_wrap_pen;
-  assign _085_ = ~ _084_;
-  assign _087_ = row < m_last;
-  assign _088_ = row < m_pen;
-  assign _089_ = ~ _088_;
+  assign _076_ = ~ dn_last;
+  assign wrap = d_last & _076_;
+  assign _078_[16:0] = row + 1'h1;
+  assign _082_ = row < m_wrap;
+  assign _083_ = row < m_wrap_pen;
+  assign _084_ = ~ _083_;
+  assign _086_ = row < m_last;
+  assign _087_ = row < m_pen;
+  assign _088_ = ~ _087_;
   assign \$signal$132  = d_last ? 1'h1 : 1'h0;
-  assign _093_ = ra_inc + 1'h1;
-  assign _094_[3:0] = ra_inc + 1'h0;
-  assign _095_ = ra_row + 1'h1;
-  assign _096_[3:0] = ra_row + 1'h0;
-  assign _097_[3:0] = ra_inc + 1'h1;
-  assign _099_ = ra_inc + 1'h0;
-  assign _100_ = fm0 + 1'h1;
-  assign _102_[2:0] = kept[2:0] - 1'h1;
-  assign _103_ = kept >= 2'h2;
-  assign _104_ = kept >= 1'h1;
-  assign _113_ = hdr[47:32] > 5'h10;
-  assign _115_ = _113_ ? hdr[47:32] : 16'h0010;
-  assign _117_ = hdr[47:32] == 1'h1;
-  assign _118_ = hdr[47:32] > 5'h10;
-  assign _119_ = _118_ ? hdr[47:32] : 16'h0010;
-  assign _120_ = _119_ == 1'h1;
-  assign _121_ = hdr[31:16] == 1'h1;
-  assign _002_ = ch + 1'h1;
-  assign _003_ = lane == 4'hf;
-  assign _004_[3:0] = wa + 1'h1;
-  assign _005_[3:0] = blk + 1'h1;
-  assign _006_[0] = wb + 1'h1;
-  assign _007_[3:0] = lane + 1'h1;
-  assign _008_ = ch == n_pen;
-  assign _012_ = flush - 1'h1;
-  assign _013_ = ! flush;
-  assign _014_ = block_end & last_mblock;
-  assign _016_ = fn_last & last_mblock;
-  assign _017_ = ~ _016_;
-  assign _020_[3:0] = fn + 1'h1;
-  assign _021_ = fn == nb_pen;
-  assign _022_[10:0] = kk + 1'h1;
-  assign _023_ = kk == k_pen;
-  assign _024_ = kk == tile_pen;
-  assign _025_ = ~ drain_restart;
-  assign _026_ = _025_ & o_valid;
-  assign _027_ = ~ beat_last;
-  assign _028_ = _026_ & _027_;
-  assign _029_ = ~ drain_restart;
-  assign _031_ = _029_ & row_end;
-  assign _032_[3:0] = dn + 1'h1;
-  assign _033_ = o_valid & row_valid;
-  assign _034_ = row_end & row_valid;
-  assign _035_ = _034_ & row_last;
-  assign _037_ = r_en & m_out__valid;
-  assign _039_ = ~ row_valid;
-  assign _040_ = row_end & _039_;
-  assign _122_ = { _031_, _028_, enter_q, d_last } != 4'h8;
-  assign _123_ = { _031_, _028_, enter_q } != 1'h0;
-  assign _124_ = { _028_, enter_q } != 2'h2;
-  assign _125_ = { _031_, _028_, drain_restart } != 1'h0;
+  assign _092_ = ra_inc + 1'h1;
+  assign _093_[3:0] = ra_inc + 1'h0;
+  assign _094_ = ra_row + 1'h1;
+  assign _095_[3:0] = ra_row + 1'h0;
+  assign _096_[3:0] = ra_inc + 1'h1;
+  assign _098_ = ra_inc + 1'h0;
+  assign _099_ = fm0 + 1'h1;
+  assign _101_[2:0] = kept[2:0] - 1'h1;
+  assign _102_ = kept >= 2'h2;
+  assign _103_ = kept >= 1'h1;
+  assign _111_ = hdr[47:32] > 5'h10;
+  assign _112_ = _111_ ? hdr[47:32] : 16'h0010;
+  assign _115_ = hdr[47:32] == 1'h1;
+  assign _116_ = hdr[47:32] > 5'h10;
+  assign _117_ = _116_ ? hdr[47:32] : 16'h0010;
+  assign _118_ = _117_ == 1'h1;
+  assign _119_[15:0] = hdr[31:16] - 1'h1;
+  assign _120_ = hdr[31:16] == 1'h1;
+  assign _121_[15:0] = ch_left - 1'h1;
+  assign _002_ = lane == 4'hf;
+  assign _003_ = wa + 1'h1;
+  assign _004_[3:0] = blk + 1'h1;
+  assign _005_[0] = wb + 1'h1;
+  assign _006_[3:0] = lane + 1'h1;
+  assign _007_ = ch_left == 1'h1;
+  assign _011_ = flush - 1'h1;
+  assign _012_ = ! flush;
+  assign _013_ = block_end & last_mblock;
+  assign _015_ = fn_last & last_mblock;
+  assign _016_ = ~ _015_;
+  assign _018_[3:0] = fn + 1'h1;
+  assign _019_ = fn == nb_pen;
+  assign _021_[10:0] = kk + 1'h1;
+  assign _022_ = kk == k_pen;
+  assign _023_ = kk == tile_pen;
+  assign _024_ = ~ drain_restart;
+  assign _025_ = _024_ & o_valid;
+  assign _026_ = ~ beat_last;
+  assign _027_ = _025_ & _026_;
+  assign _028_ = ~ drain_restart;
+  assign _029_ = _028_ & row_end;
+  assign _031_[3:0] = dn + 1'h1;
+  assign _032_ = o_valid & row_valid;
+  assign _033_ = row_end & row_valid;
+  assign _034_ = _033_ & row_last;
+  assign _036_ = r_en & m_out__valid;
+  assign _037_ = ~ row_valid;
+  assign _038_ = row_end & _037_;
+  assign _122_ = { _029_, _027_, enter_q, d_last } != 4'h8;
+  assign _123_ = { _029_, _027_, enter_q } != 1'h0;
+  assign _124_ = { _027_, enter_q } != 2'h2;
+  assign _125_ = { _029_, _027_, drain_restart } != 1'h0;
   assign _126_ = { drain_restart, o_valid } != 1'h0;
   assign _127_ = { compute, adv } != 2'h2;
   assign _128_ = { compute, adv } != 2'h2;
@@ -633,43 +633,43 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   assign _130_ = { at_tile_last, compute, adv } != 2'h3;
   assign _131_ = { at_tile_last, compute, adv, at_k_last } != 3'h6;
   assign _132_ = { compute, adv } != 2'h2;
-  assign _133_ = { _278_, _277_ } != 1'h0;
-  assign _134_ = { _289_, s_param__valid } != 2'h2;
-  assign _135_ = { _291_, s_param__valid } != 2'h2;
-  assign _136_ = { _289_, ch_last, s_param__valid } != 3'h5;
-  assign _137_ = { _286_, compute } != 2'h3;
-  assign _138_ = { _284_, _013_ } != 2'h2;
-  assign _139_ = { _291_, _289_, _286_, _284_ } != 1'h0;
-  assign _140_ = { _294_, s_param__valid } != 2'h2;
-  assign _141_ = { _296_, s_param__valid } != 2'h2;
-  assign _142_ = { _296_, _294_ } != 1'h0;
-  assign _143_ = { _299_, s_param__valid } != 2'h2;
-  assign _144_ = { _301_, s_param__valid } != 2'h2;
-  assign _145_ = { _301_, _299_ } != 1'h0;
-  assign _146_ = { _306_, s_param__valid } != 2'h2;
-  assign _147_ = { _308_, s_param__valid } != 2'h2;
-  assign _148_ = { _306_, _003_, s_param__valid } != 3'h5;
-  assign _149_ = { _308_, _306_ } != 1'h0;
-  assign _150_ = { _312_, s_param__valid } != 2'h2;
-  assign _151_ = { _314_, s_param__valid } != 2'h2;
-  assign _152_ = { _312_, _003_, s_param__valid } != 3'h5;
-  assign _153_ = { _314_, _312_ } != 1'h0;
-  assign _154_ = { _319_, s_param__valid } != 2'h2;
-  assign _155_ = { _321_, s_param__valid } != 2'h2;
-  assign _156_ = { _319_, _003_, wb, s_param__valid } != 4'hf;
-  assign _157_ = { _319_, _003_, s_param__valid } != 3'h5;
-  assign _158_ = { _321_, _319_ } != 1'h0;
-  assign _159_ = { _325_, s_param__valid } != 2'h2;
-  assign _160_ = { _327_, s_param__valid } != 2'h2;
-  assign _161_ = { _327_, _325_ } != 1'h0;
+  assign _133_ = { _277_, _276_ } != 1'h0;
+  assign _134_ = { _288_, s_param__valid } != 2'h2;
+  assign _135_ = { _290_, s_param__valid } != 2'h2;
+  assign _136_ = { _288_, ch_last, s_param__valid } != 3'h5;
+  assign _137_ = { _285_, compute } != 2'h3;
+  assign _138_ = { _283_, _012_ } != 2'h2;
+  assign _139_ = { _290_, _288_, _285_, _283_ } != 1'h0;
+  assign _140_ = { _293_, s_param__valid } != 2'h2;
+  assign _141_ = { _295_, s_param__valid } != 2'h2;
+  assign _142_ = { _295_, _293_ } != 1'h0;
+  assign _143_ = { _298_, s_param__valid } != 2'h2;
+  assign _144_ = { _300_, s_param__valid } != 2'h2;
+  assign _145_ = { _300_, _298_ } != 1'h0;
+  assign _146_ = { _305_, s_param__valid } != 2'h2;
+  assign _147_ = { _307_, s_param__valid } != 2'h2;
+  assign _148_ = { _305_, _002_, s_param__valid } != 3'h5;
+  assign _149_ = { _307_, _305_ } != 1'h0;
+  assign _150_ = { _311_, s_param__valid } != 2'h2;
+  assign _151_ = { _313_, s_param__valid } != 2'h2;
+  assign _152_ = { _311_, _002_, s_param__valid } != 3'h5;
+  assign _153_ = { _313_, _311_ } != 1'h0;
+  assign _154_ = { _318_, s_param__valid } != 2'h2;
+  assign _155_ = { _320_, s_param__valid } != 2'h2;
+  assign _156_ = { _318_, _002_, wb, s_param__valid } != 4'hf;
+  assign _157_ = { _318_, _002_, s_param__valid } != 3'h5;
+  assign _158_ = { _320_, _318_ } != 1'h0;
+  assign _159_ = { _324_, s_param__valid } != 2'h2;
+  assign _160_ = { _326_, s_param__valid } != 2'h2;
+  assign _161_ = { _326_, _324_ } != 1'h0;
   assign _162_ = & { _124_, _123_, _122_ };
   assign _163_ = & { _130_, _129_ };
   assign _164_ = & { at_tile_last, adv };
   assign _165_ = & { fn_last, at_tile_last, adv };
   assign _166_ = & { _132_, _131_ };
-  assign _167_ = & { _279_, ch_last, s_param__valid };
-  assign _168_ = & { _280_, ch_last, s_param__valid };
-  assign _169_ = & { _281_, ch_last, s_param__valid };
+  assign _167_ = & { _278_, ch_last, s_param__valid };
+  assign _168_ = & { _279_, ch_last, s_param__valid };
+  assign _169_ = & { _280_, ch_last, s_param__valid };
   assign _170_ = & { _139_, _138_, _137_, _136_, _135_, _134_ };
   assign _171_ = & { _142_, _141_, _140_ };
   assign _172_ = & { _145_, _144_, _143_ };
@@ -677,48 +677,48 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   assign _174_ = & { _153_, _152_, _151_, _150_ };
   assign _175_ = & { _158_, _157_, _156_, _155_, _154_ };
   assign _176_ = & { _161_, _160_, _159_ };
-  assign _177_ = & { _328_, s_param__valid };
-  assign _178_ = & { _329_, s_param__valid };
-  assign _179_ = & { _330_, s_param__valid };
-  assign _180_ = & { _331_, s_param__valid };
-  assign _181_ = & { _332_, s_param__valid };
-  assign _182_ = & { _333_, s_param__valid };
-  assign _183_ = & { _334_, s_param__valid };
-  assign _184_ = & { _335_, s_param__valid };
-  assign _185_ = & { _336_, s_param__valid };
-  assign _186_ = & { _337_, s_param__valid };
-  assign _187_ = & { _338_, s_param__valid };
-  assign _188_ = & { _339_, s_param__valid };
-  assign _189_ = & { _340_, s_param__valid };
-  assign _190_ = & { _341_, s_param__valid };
-  assign _215_ = ~ _375_;
+  assign _177_ = & { _327_, s_param__valid };
+  assign _178_ = & { _328_, s_param__valid };
+  assign _179_ = & { _329_, s_param__valid };
+  assign _180_ = & { _330_, s_param__valid };
+  assign _181_ = & { _331_, s_param__valid };
+  assign _182_ = & { _332_, s_param__valid };
+  assign _183_ = & { _333_, s_param__valid };
+  assign _184_ = & { _334_, s_param__valid };
+  assign _185_ = & { _335_, s_param__valid };
+  assign _186_ = & { _336_, s_param__valid };
+  assign _187_ = & { _337_, s_param__valid };
+  assign _188_ = & { _338_, s_param__valid };
+  assign _189_ = & { _339_, s_param__valid };
+  assign _214_ = ~ _373_;
+  assign _215_ = ~ compute;
   assign _216_ = ~ compute;
   assign _217_ = ~ compute;
-  assign _218_ = ~ compute;
-  assign _219_ = ~ _356_;
-  assign _220_ = ~ _357_;
-  assign _221_ = ~ _358_;
-  assign _222_ = ~ _359_;
-  assign _223_ = ~ _360_;
-  assign _224_ = ~ _361_;
-  assign _225_ = ~ _362_;
-  assign _226_ = ~ _363_;
-  assign _227_ = ~ _364_;
-  assign _228_ = ~ _365_;
-  assign _229_ = ~ _366_;
-  assign _230_ = ~ _367_;
-  assign _231_ = ~ _368_;
-  assign _232_ = ~ _369_;
-  assign _233_ = ~ _370_;
-  assign _234_ = ~ _371_;
+  assign _218_ = ~ _354_;
+  assign _219_ = ~ _355_;
+  assign _220_ = ~ _356_;
+  assign _221_ = ~ _357_;
+  assign _222_ = ~ _358_;
+  assign _223_ = ~ _359_;
+  assign _224_ = ~ _360_;
+  assign _225_ = ~ _361_;
+  assign _226_ = ~ _362_;
+  assign _227_ = ~ _363_;
+  assign _228_ = ~ _364_;
+  assign _229_ = ~ _365_;
+  assign _230_ = ~ _366_;
+  assign _231_ = ~ _367_;
+  assign _232_ = ~ _368_;
+  assign _233_ = ~ _369_;
+  assign _190_ = | { drain_restart, rst };
   assign _191_ = | { drain_restart, rst };
   assign _192_ = | { drain_restart, rst };
-  assign _193_ = | { drain_restart, rst };
+  assign _193_ = | { _214_, rst };
   assign _194_ = | { _215_, rst };
   assign _195_ = | { _216_, rst };
   assign _196_ = | { _217_, rst };
-  assign _197_ = | { _218_, rst };
-  assign _198_ = | { _014_, rst };
+  assign _197_ = | { _013_, rst };
+  assign _198_ = | { _218_, rst };
   assign _199_ = | { _219_, rst };
   assign _200_ = | { _220_, rst };
   assign _201_ = | { _221_, rst };
@@ -734,19 +734,18 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   assign _211_ = | { _231_, rst };
   assign _212_ = | { _232_, rst };
   assign _213_ = | { _233_, rst };
-  assign _214_ = | { _234_, rst };
-  assign _240_ = drain_restart ? 1'h1 : d_last;
-  assign _246_ = drain_restart ? m_one : row_last;
-  assign _249_ = drain_restart ? 1'h1 : row_valid;
-  assign _252_ = drain_restart ? 17'h00000 : row;
-  assign _235_[0] = drain_restart ? (* full_case = 32'd1 *) 1'h1 : \$like ;
-  assign _255_ = drain_restart ? 4'h0 : dn;
-  assign _260_ = at_tile_last ? (* full_case = 32'd1 *) \$signal$220  : _024_;
-  assign _261_ = adv ? _260_ : 1'hx;
-  assign _263_ = at_tile_last ? (* full_case = 32'd1 *) \$signal$219  : _023_;
-  assign _264_ = adv ? _263_ : 1'hx;
-  assign _271_ = at_k_last ? 1'h0 : 1'hx;
-  function [4:0] _744_;
+  assign _239_ = drain_restart ? 1'h1 : d_last;
+  assign _245_ = drain_restart ? m_one : row_last;
+  assign _248_ = drain_restart ? 1'h1 : row_valid;
+  assign _251_ = drain_restart ? 17'h00000 : row;
+  assign _234_[0] = drain_restart ? (* full_case = 32'd1 *) 1'h1 : \$like ;
+  assign _254_ = drain_restart ? 4'h0 : dn;
+  assign _259_ = at_tile_last ? (* full_case = 32'd1 *) \$signal$218  : _023_;
+  assign _260_ = adv ? _259_ : 1'hx;
+  assign _262_ = at_tile_last ? (* full_case = 32'd1 *) \$signal$217  : _022_;
+  assign _263_ = adv ? _262_ : 1'hx;
+  assign _270_ = at_k_last ? 1'h0 : 1'hx;
+  function [4:0] _740_;
     input [4:0] a;
     input [9:0] b;
     input [1:0] s;
@@ -754,20 +753,20 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
     (* parallel_case *)
     casez (s)
       2'b?1:
-        _744_ = b[4:0];
+        _740_ = b[4:0];
       2'b1?:
-        _744_ = b[9:5];
+        _740_ = b[9:5];
       default:
-        _744_ = a;
+        _740_ = a;
     endcase
   endfunction
-  assign _277_ = ctrl_state == (* full_case = 32'd1 *) 2'h3;
-  assign _278_ = ctrl_state == (* full_case = 32'd1 *) 2'h2;
+  assign _276_ = ctrl_state == (* full_case = 32'd1 *) 2'h3;
+  assign _277_ = ctrl_state == (* full_case = 32'd1 *) 2'h2;
+  assign _278_ = ctrl_state == 1'h1;
   assign _279_ = ctrl_state == 1'h1;
   assign _280_ = ctrl_state == 1'h1;
-  assign _281_ = ctrl_state == 1'h1;
-  assign _282_ = _013_ ? 2'h0 : 2'hx;
-  function [1:0] _751_;
+  assign _281_ = _012_ ? 2'h0 : 2'hx;
+  function [1:0] _747_;
     input [1:0] a;
     input [7:0] b;
     input [3:0] s;
@@ -775,138 +774,139 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
     (* parallel_case *)
     casez (s)
       4'b???1:
-        _751_ = b[1:0];
+        _747_ = b[1:0];
       4'b??1?:
-        _751_ = b[3:2];
+        _747_ = b[3:2];
       4'b?1??:
-        _751_ = b[5:4];
+        _747_ = b[5:4];
       4'b1???:
-        _751_ = b[7:6];
+        _747_ = b[7:6];
       default:
-        _751_ = a;
+        _747_ = a;
     endcase
   endfunction
-  assign _284_ = ctrl_state == (* full_case = 32'd1 *) 2'h3;
-  assign _285_ = compute ? 2'hx : 2'h3;
-  assign _286_ = ctrl_state == (* full_case = 32'd1 *) 2'h2;
-  assign _287_ = ch_last ? 2'h2 : 2'hx;
-  assign _288_ = s_param__valid ? _287_ : 2'hx;
-  assign _289_ = ctrl_state == (* full_case = 32'd1 *) 1'h1;
-  assign _290_ = s_param__valid ? 2'h1 : 2'hx;
-  assign _291_ = ! (* full_case = 32'd1 *) ctrl_state;
-  assign _292_ = s_param__valid ? _008_ : 1'hx;
-  function [0:0] _761_;
+  assign _283_ = ctrl_state == (* full_case = 32'd1 *) 2'h3;
+  assign _284_ = compute ? 2'hx : 2'h3;
+  assign _285_ = ctrl_state == (* full_case = 32'd1 *) 2'h2;
+  assign _286_ = ch_last ? 2'h2 : 2'hx;
+  assign _287_ = s_param__valid ? _286_ : 2'hx;
+  assign _288_ = ctrl_state == (* full_case = 32'd1 *) 1'h1;
+  assign _289_ = s_param__valid ? 2'h1 : 2'hx;
+  assign _290_ = ! (* full_case = 32'd1 *) ctrl_state;
+  assign _291_ = s_param__valid ? _007_ : 1'hx;
+  function [0:0] _757_;
     input [0:0] a;
     input [1:0] b;
     input [1:0] s;
     (* parallel_case *)
     casez (s)
       2'b?1:
-        _761_ = b[0:0];
+        _757_ = b[0:0];
       2'b1?:
-        _761_ = b[1:1];
+        _757_ = b[1:1];
       default:
-        _761_ = a;
+        _757_ = a;
     endcase
   endfunction
-  assign _294_ = ctrl_state == 1'h1;
-  assign _295_ = s_param__valid ? _121_ : 1'hx;
-  assign _296_ = ! ctrl_state;
-  assign _297_ = s_param__valid ? _002_ : 16'hxxxx;
-  function [15:0] _766_;
+  assign _293_ = ctrl_state == 1'h1;
+  assign _294_ = s_param__valid ? _120_ : 1'hx;
+  assign _295_ = ! ctrl_state;
+  assign _296_ = s_param__valid ? _121_[15:0] : 16'hxxxx;
+  function [15:0] _762_;
     input [15:0] a;
     input [31:0] b;
     input [1:0] s;
     (* parallel_case *)
     casez (s)
       2'b?1:
-        _766_ = b[15:0];
+        _762_ = b[15:0];
       2'b1?:
-        _766_ = b[31:16];
+        _762_ = b[31:16];
       default:
-        _766_ = a;
+        _762_ = a;
     endcase
   endfunction
-  assign _299_ = ctrl_state == 1'h1;
-  assign _300_ = s_param__valid ? 16'h0000 : 16'hxxxx;
-  assign _301_ = ! ctrl_state;
-  assign _302_ = wb ? (* full_case = 32'd1 *) _006_[0] : 1'h0;
-  assign _303_ = _003_ ? _302_ : 1'hx;
-  assign _304_ = s_param__valid ? _303_ : 1'hx;
-  function [0:0] _773_;
+  assign _298_ = ctrl_state == 1'h1;
+  assign _299_ = s_param__valid ? _119_[15:0] : 16'hxxxx;
+  assign _300_ = ! ctrl_state;
+  assign _301_ = wb ? (* full_case = 32'd1 *) _005_[0] : 1'h0;
+  assign _302_ = _002_ ? _301_ : 1'hx;
+  assign _303_ = s_param__valid ? _302_ : 1'hx;
+  function [0:0] _769_;
     input [0:0] a;
     input [1:0] b;
     input [1:0] s;
     (* parallel_case *)
     casez (s)
       2'b?1:
-        _773_ = b[0:0];
+        _769_ = b[0:0];
       2'b1?:
-        _773_ = b[1:1];
+        _769_ = b[1:1];
       default:
-        _773_ = a;
+        _769_ = a;
     endcase
   endfunction
-  assign _306_ = ctrl_state == 1'h1;
-  assign _307_ = s_param__valid ? 1'h0 : 1'hx;
-  assign _308_ = ! ctrl_state;
-  assign _309_ = _003_ ? _004_[3:0] : 4'hx;
-  assign _310_ = s_param__valid ? _309_ : 4'hx;
-  function [3:0] _779_;
+  assign _305_ = ctrl_state == 1'h1;
+  assign _306_ = s_param__valid ? 1'h0 : 1'hx;
+  assign _307_ = ! ctrl_state;
+  assign _308_ = _002_ ? _003_ : 4'hx;
+  assign _309_ = s_param__valid ? _308_ : 4'hx;
+  function [3:0] _775_;
     input [3:0] a;
     input [7:0] b;
     input [1:0] s;
     (* parallel_case *)
     casez (s)
       2'b?1:
-        _779_ = b[3:0];
+        _775_ = b[3:0];
       2'b1?:
-        _779_ = b[7:4];
+        _775_ = b[7:4];
       default:
-        _779_ = a;
+        _775_ = a;
     endcase
   endfunction
-  assign _312_ = ctrl_state == 1'h1;
-  assign _313_ = s_param__valid ? 4'h0 : 4'hx;
-  assign _314_ = ! ctrl_state;
-  assign _315_ = wb ? 4'hx : _005_[3:0];
-  assign _316_ = _003_ ? _315_ : 4'hx;
-  assign _317_ = s_param__valid ? _316_ : 4'hx;
-  function [3:0] _786_;
+  assign _311_ = ctrl_state == 1'h1;
+  assign _312_ = s_param__valid ? 4'h0 : 4'hx;
+  assign _313_ = ! ctrl_state;
+  assign _314_ = wb ? 4'hx : _004_[3:0];
+  assign _315_ = _002_ ? _314_ : 4'hx;
+  assign _316_ = s_param__valid ? _315_ : 4'hx;
+  function [3:0] _782_;
     input [3:0] a;
     input [7:0] b;
     input [1:0] s;
     (* parallel_case *)
     casez (s)
       2'b?1:
-        _786_ = b[3:0];
+        _782_ = b[3:0];
       2'b1?:
-        _786_ = b[7:4];
+        _782_ = b[7:4];
       default:
-        _786_ = a;
+        _782_ = a;
     endcase
   endfunction
-  assign _319_ = ctrl_state == 1'h1;
-  assign _320_ = s_param__valid ? 4'h0 : 4'hx;
-  assign _321_ = ! ctrl_state;
-  assign _322_ = _003_ ? (* full_case = 32'd1 *) 4'h0 : _007_[3:0];
-  assign _323_ = s_param__valid ? _322_ : 4'hx;
-  function [3:0] _792_;
+  assign _318_ = ctrl_state == 1'h1;
+  assign _319_ = s_param__valid ? 4'h0 : 4'hx;
+  assign _320_ = ! ctrl_state;
+  assign _321_ = _002_ ? (* full_case = 32'd1 *) 4'h0 : _006_[3:0];
+  assign _322_ = s_param__valid ? _321_ : 4'hx;
+  function [3:0] _788_;
     input [3:0] a;
     input [7:0] b;
     input [1:0] s;
     (* parallel_case *)
     casez (s)
       2'b?1:
-        _792_ = b[3:0];
+        _788_ = b[3:0];
       2'b1?:
-        _792_ = b[7:4];
+        _788_ = b[7:4];
       default:
-        _792_ = a;
+        _788_ = a;
     endcase
   endfunction
-  assign _325_ = ctrl_state == 1'h1;
-  assign _326_ = s_param__valid ? 4'h0 : 4'hx;
+  assign _324_ = ctrl_state == 1'h1;
+  assign _325_ = s_param__valid ? 4'h0 : 4'hx;
+  assign _326_ = ! ctrl_state;
   assign _327_ = ! ctrl_state;
   assign _328_ = ! ctrl_state;
   assign _329_ = ! ctrl_state;
@@ -920,19 +920,19 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   assign _337_ = ! ctrl_state;
   assign _338_ = ! ctrl_state;
   assign _339_ = ! ctrl_state;
-  assign _340_ = ! ctrl_state;
-  assign _341_ = ! ctrl_state;
-  assign _344_ = dn_last ? (* full_case = 32'd1 *) 4'h0 : _099_;
-  assign _345_ = d_last ? (* full_case = 32'd1 *) _344_ : _096_[3:0];
-  assign _347_ = dn_last ? (* full_case = 32'd1 *) 4'h1 : _097_[3:0];
-  assign _348_ = d_last ? (* full_case = 32'd1 *) _347_ : _095_;
-  assign _349_ = beat_last ? (* full_case = 32'd1 *) _348_ : _093_;
-  assign \$like  = o_valid ? _349_[0] : 1'hx;
-  assign _350_ = dn_last ? (* full_case = 32'd1 *) 4'h0 : ra_inc;
-  assign _351_ = d_last ? (* full_case = 32'd1 *) _350_ : ra_row;
-  assign _353_ = ch_last ? 1'h1 : 1'h0;
-  assign _354_ = s_param__valid ? _353_ : 1'h0;
-  assign enter = _355_ ? _354_ : 1'h0;
+  assign _342_ = dn_last ? (* full_case = 32'd1 *) 4'h0 : _098_;
+  assign _343_ = d_last ? (* full_case = 32'd1 *) _342_ : _095_[3:0];
+  assign _345_ = dn_last ? (* full_case = 32'd1 *) 4'h1 : _096_[3:0];
+  assign _346_ = d_last ? (* full_case = 32'd1 *) _345_ : _094_;
+  assign _347_ = beat_last ? (* full_case = 32'd1 *) _346_ : _092_;
+  assign \$like  = o_valid ? _347_[0] : 1'hx;
+  assign _348_ = dn_last ? (* full_case = 32'd1 *) 4'h0 : ra_inc;
+  assign _349_ = d_last ? (* full_case = 32'd1 *) _348_ : ra_row;
+  assign _351_ = ch_last ? 1'h1 : 1'h0;
+  assign _352_ = s_param__valid ? _351_ : 1'h0;
+  assign enter = _353_ ? _352_ : 1'h0;
+  assign _353_ = ctrl_state == 1'h1;
+  assign _354_ = ctrl_state == 1'h1;
   assign _355_ = ctrl_state == 1'h1;
   assign _356_ = ctrl_state == 1'h1;
   assign _357_ = ctrl_state == 1'h1;
@@ -951,26 +951,24 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   assign _370_ = ctrl_state == 1'h1;
   assign _371_ = ctrl_state == 1'h1;
   assign _372_ = ctrl_state == 1'h1;
-  assign _373_ = ctrl_state == 1'h1;
-  assign _374_ = ctrl_state == 1'h1;
-  assign _375_ = ! ctrl_state;
-  function [0:0] _846_;
+  assign _373_ = ! ctrl_state;
+  function [0:0] _841_;
     input [0:0] a;
     input [1:0] b;
     input [1:0] s;
     (* parallel_case *)
     casez (s)
       2'b?1:
-        _846_ = b[0:0];
+        _841_ = b[0:0];
       2'b1?:
-        _846_ = b[1:1];
+        _841_ = b[1:1];
       default:
-        _846_ = a;
+        _841_ = a;
     endcase
   endfunction
-  assign s_param__ready = _846_(1'h0, 2'h3, { _377_, _376_ });
-  assign _376_ = ctrl_state == 1'h1;
-  assign _377_ = ! ctrl_state;
+  assign s_param__ready = _841_(1'h0, 2'h3, { _375_, _374_ });
+  assign _374_ = ctrl_state == 1'h1;
+  assign _375_ = ! ctrl_state;
   \hwq_top.engine.array  array (
     .clk(clk),
     .draining(o_valid),
@@ -978,7 +976,7 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
     .i_last(i_last),
     .i_valid(take),
     .i_w(i_w),
-    .o_data(\o_data$238 ),
+    .o_data(\o_data$237 ),
     .rst(rst)
   );
   \hwq_top.engine.fifo  fifo (
@@ -1150,7 +1148,7 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
     .rst(rst),
     .zero_point(zero_point)
   );
-  assign _235_[3:1] = 3'hx;
+  assign _234_[3:1] = 3'hx;
   always @(posedge clk) begin
     w_addr <= wa;
     if (rst) begin
@@ -1159,7 +1157,7 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
       \i_last$162  <= 1'h0;
       \i_valid$160  <= 1'h0;
       part_last <= 1'h0;
-      \$signal$235  <= 1'h0;
+      \$signal$234  <= 1'h0;
       enter_q <= 1'h0;
       d_last <= 1'h1;
       row_last <= 1'h0;
@@ -1170,64 +1168,64 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
       credits <= 3'h6;
       last_mblock <= 1'h0;
     end else begin
-      give_back <= _037_ + _040_;
+      give_back <= _036_ + _038_;
       \w_en$196  <= \o_valid$194 ;
       \i_last$162  <= part_last;
-      \i_valid$160  <= \$signal$235 ;
-      part_last <= _035_ & dn_last;
-      \$signal$235  <= _033_;
+      \i_valid$160  <= \$signal$234 ;
+      part_last <= _034_ & dn_last;
+      \$signal$234  <= _032_;
       enter_q <= enter;
-      begin if (_028_) d_last <= _240_; else d_last <= _031_ ? \$signal$132  : _240_; end
-      begin if (_028_) row_last <= _246_; else begin if (_031_) begin if (wrap) row_last <= _083_ & _085_; else row_last <= _087_ & _089_; end else row_last <= _246_; end end
-      begin if (_028_) row_valid <= _249_; else begin if (_031_) begin if (wrap) row_valid <= row < m_wrap; else row_valid <= row < m_last; end else row_valid <= _249_; end end
-      begin if (_028_) row <= _252_; else begin if (_031_) begin if (wrap) row <= row - 1'h0; else row <= _079_[16:0]; end else row <= _252_; end end
-      begin if (_028_) dn <= _255_; else begin if (_031_) begin if (d_last) dn <= dn_last ? (* full_case = 32'd1 *) 4'h0 : _032_[3:0]; else dn <= _255_; end else dn <= _255_; end end
-      credit_ok <= \$signal  ? (* full_case = 32'd1 *) _103_ : _104_;
-      credits <= \$signal  ? (* full_case = 32'd1 *) _102_[2:0] : kept[2:0];
-      last_mblock <= _100_ >= M_;
+      begin if (_027_) d_last <= _239_; else d_last <= _029_ ? \$signal$132  : _239_; end
+      begin if (_027_) row_last <= _245_; else begin if (_029_) begin if (wrap) row_last <= _082_ & _084_; else row_last <= _086_ & _088_; end else row_last <= _245_; end end
+      begin if (_027_) row_valid <= _248_; else begin if (_029_) begin if (wrap) row_valid <= row < m_wrap; else row_valid <= row < m_last; end else row_valid <= _248_; end end
+      begin if (_027_) row <= _251_; else begin if (_029_) begin if (wrap) row <= row - 1'h0; else row <= _078_[16:0]; end else row <= _251_; end end
+      begin if (_027_) dn <= _254_; else begin if (_029_) begin if (d_last) dn <= dn_last ? (* full_case = 32'd1 *) 4'h0 : _031_[3:0]; else dn <= _254_; end else dn <= _254_; end end
+      credit_ok <= \$signal  ? (* full_case = 32'd1 *) _102_ : _103_;
+      credits <= \$signal  ? (* full_case = 32'd1 *) _101_[2:0] : kept[2:0];
+      last_mblock <= _099_ >= M_;
     end
     if (rst) begin
       \w_data$198  <= 129'h000000000000000000000000000000000;
     end else if (\o_valid$194 ) begin
       \w_data$198  <= { o_last, o_data };
     end
-    if (\$signal$235 ) begin
+    if (\$signal$234 ) begin
       i_acc <= acc_chosen;
     end
     if (o_valid) begin
-      acc_chosen <= \o_data$238 ;
+      acc_chosen <= \o_data$237 ;
     end
     if (rst) begin
       dn_last <= 1'h0;
     end else if (_162_) begin
-      begin if (enter_q) dn_last <= nb_one; else begin if (_028_) dn_last <= 1'hx; else begin if (_031_) begin if (d_last) begin if (dn_last) dn_last <= nb_one; else dn_last <= dn == nb_pen; end else dn_last <= 1'hx; end else dn_last <= 1'hx; end end end
+      begin if (enter_q) dn_last <= nb_one; else begin if (_027_) dn_last <= 1'hx; else begin if (_029_) begin if (d_last) begin if (dn_last) dn_last <= nb_one; else dn_last <= dn == nb_pen; end else dn_last <= 1'hx; end else dn_last <= 1'hx; end end end
     end
     if (rst) begin
       beat_last <= 1'h1;
     end else if (_125_) begin
-      begin if (_028_) beat_last <= 1'h0; else begin if (_031_) beat_last <= 1'h1; else begin if (drain_restart) beat_last <= 1'h1; else beat_last <= 1'hx; end end end
+      begin if (_027_) beat_last <= 1'h0; else begin if (_029_) beat_last <= 1'h1; else begin if (drain_restart) beat_last <= 1'h1; else beat_last <= 1'hx; end end end
     end
-    if (_191_) begin
+    if (_190_) begin
       ra_row <= 4'h0;
     end else if (o_valid) begin
-      ra_row <= beat_last ? (* full_case = 32'd1 *) _345_ : _094_[3:0];
+      ra_row <= beat_last ? (* full_case = 32'd1 *) _343_ : _093_[3:0];
     end
-    if (_192_) begin
+    if (_191_) begin
       ra_inc[3:1] <= 3'h0;
     end else if (o_valid) begin
-      ra_inc[3:1] <= _349_[3:1];
+      ra_inc[3:1] <= _347_[3:1];
     end
     if (rst) begin
       ra_inc[0] <= 1'h0;
     end else if (_126_) begin
-      ra_inc[0] <= _235_[0];
+      ra_inc[0] <= _234_[0];
     end
-    if (_193_) begin
+    if (_192_) begin
       ra <= 4'h0;
     end else if (o_valid) begin
-      ra <= beat_last ? (* full_case = 32'd1 *) _351_ : ra_inc;
+      ra <= beat_last ? (* full_case = 32'd1 *) _349_ : ra_inc;
     end
-    if (_194_) begin
+    if (_193_) begin
       drain_restart <= 1'h0;
     end else begin
       drain_restart <= s_param__valid;
@@ -1235,24 +1233,24 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
     if (rst) begin
       at_tile_last <= 1'h0;
     end else if (_127_) begin
-      at_tile_last <= compute ? _261_ : \$signal$220 ;
+      at_tile_last <= compute ? _260_ : \$signal$218 ;
     end
     if (rst) begin
       at_k_last <= 1'h0;
     end else if (_128_) begin
-      at_k_last <= compute ? _264_ : \$signal$219 ;
+      at_k_last <= compute ? _263_ : \$signal$217 ;
     end
     if (rst) begin
       fn_last <= 1'h0;
     end else if (_163_) begin
-      begin if (compute) begin if (adv) begin if (at_tile_last) fn_last <= fn_last ? (* full_case = 32'd1 *) nb_one : _021_; else fn_last <= 1'hx; end else fn_last <= 1'hx; end else fn_last <= ! blk; end
+      begin if (compute) begin if (adv) begin if (at_tile_last) fn_last <= fn_last ? (* full_case = 32'd1 *) nb_one : _019_; else fn_last <= 1'hx; end else fn_last <= 1'hx; end else fn_last <= ! blk; end
     end
-    if (_195_) begin
+    if (_194_) begin
       fn <= 4'h0;
     end else if (_164_) begin
-      fn <= fn_last ? (* full_case = 32'd1 *) 4'h0 : _020_[3:0];
+      fn <= fn_last ? (* full_case = 32'd1 *) 4'h0 : _018_[3:0];
     end
-    if (_196_) begin
+    if (_195_) begin
       fm0 <= 17'h00000;
     end else if (_165_) begin
       fm0 <= fm0 + 1'h1;
@@ -1260,19 +1258,19 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
     if (rst) begin
       in_data <= 1'h0;
     end else if (_166_) begin
-      begin if (compute) begin if (adv) in_data <= at_tile_last ? (* full_case = 32'd1 *) _017_ : _271_; else in_data <= 1'hx; end else in_data <= enter; end
+      begin if (compute) begin if (adv) in_data <= at_tile_last ? (* full_case = 32'd1 *) _016_ : _270_; else in_data <= 1'hx; end else in_data <= enter; end
     end
-    if (_197_) begin
+    if (_196_) begin
       kk <= 11'h000;
     end else if (adv) begin
-      kk <= at_tile_last ? (* full_case = 32'd1 *) 11'h000 : _022_[10:0];
+      kk <= at_tile_last ? (* full_case = 32'd1 *) 11'h000 : _021_[10:0];
     end
     if (rst) begin
       flush <= 5'h00;
     end else if (_133_) begin
-      flush <= _744_(5'hxx, { 5'h1c, _012_ }, { _278_, _277_ });
+      flush <= _740_(5'hxx, { 5'h1c, _011_ }, { _277_, _276_ });
     end
-    if (_198_) begin
+    if (_197_) begin
       compute <= 1'h0;
     end else if (_167_) begin
       compute <= 1'h1;
@@ -1290,199 +1288,194 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
     if (rst) begin
       ctrl_state <= 2'h0;
     end else if (_170_) begin
-      ctrl_state <= _751_(2'hx, { _290_, _288_, _285_, _282_ }, { _291_, _289_, _286_, _284_ });
+      ctrl_state <= _747_(2'hx, { _289_, _287_, _284_, _281_ }, { _290_, _288_, _285_, _283_ });
     end
     if (rst) begin
       ch_last <= 1'h0;
     end else if (_171_) begin
-      ch_last <= _761_(1'hx, { _295_, _292_ }, { _296_, _294_ });
+      ch_last <= _757_(1'hx, { _294_, _291_ }, { _295_, _293_ });
     end
     if (rst) begin
-      ch <= 16'h0000;
+      ch_left <= 16'h0000;
     end else if (_172_) begin
-      ch <= _766_(16'hxxxx, { _300_, _297_ }, { _301_, _299_ });
+      ch_left <= _762_(16'hxxxx, { _299_, _296_ }, { _300_, _298_ });
     end
     if (rst) begin
       wb <= 1'h0;
     end else if (_173_) begin
-      wb <= _773_(1'hx, { _307_, _304_ }, { _308_, _306_ });
+      wb <= _769_(1'hx, { _306_, _303_ }, { _307_, _305_ });
     end
     if (rst) begin
       wa <= 4'h0;
     end else if (_174_) begin
-      wa <= _779_(4'hx, { _313_, _310_ }, { _314_, _312_ });
+      wa <= _775_(4'hx, { _312_, _309_ }, { _313_, _311_ });
     end
     if (rst) begin
       blk <= 4'h0;
     end else if (_175_) begin
-      blk <= _786_(4'hx, { _320_, _317_ }, { _321_, _319_ });
+      blk <= _782_(4'hx, { _319_, _316_ }, { _320_, _318_ });
     end
     if (rst) begin
       lane <= 4'h0;
     end else if (_176_) begin
-      lane <= _792_(4'hx, { _326_, _323_ }, { _327_, _325_ });
+      lane <= _788_(4'hx, { _325_, _322_ }, { _326_, _324_ });
     end
     if (rst) begin
-      \$signal$220  <= 1'h0;
+      \$signal$218  <= 1'h0;
     end else if (_177_) begin
-      \$signal$220  <= _120_;
+      \$signal$218  <= _118_;
     end
     if (rst) begin
-      \$signal$219  <= 1'h0;
+      \$signal$217  <= 1'h0;
     end else if (_178_) begin
-      \$signal$219  <= _117_;
+      \$signal$217  <= _115_;
     end
     if (rst) begin
       tile_pen <= 17'h00000;
     end else if (_179_) begin
-      tile_pen <= _115_ - 2'h2;
-    end
-    if (rst) begin
-      n_pen <= 17'h00000;
-    end else if (_180_) begin
-      n_pen <= hdr[31:16] - 2'h2;
+      tile_pen <= _112_ - 2'h2;
     end
     if (rst) begin
       k_pen <= 17'h00000;
-    end else if (_181_) begin
+    end else if (_180_) begin
       k_pen <= hdr[47:32] - 2'h2;
     end
     if (rst) begin
       act_max <= 8'h00;
-    end else if (_182_) begin
+    end else if (_181_) begin
       act_max <= hdr[71:64];
     end
     if (rst) begin
       act_min <= 8'h00;
-    end else if (_183_) begin
+    end else if (_182_) begin
       act_min <= hdr[63:56];
     end
     if (rst) begin
       zero_point <= 8'h00;
-    end else if (_184_) begin
+    end else if (_183_) begin
       zero_point <= hdr[55:48];
     end
     if (rst) begin
       m_one <= 1'h0;
-    end else if (_185_) begin
+    end else if (_184_) begin
       m_one <= hdr[15:0] == 1'h1;
     end
     if (rst) begin
       m_wrap_pen <= 17'h00000;
-    end else if (_186_) begin
+    end else if (_185_) begin
       m_wrap_pen <= hdr[15:0] + 17'h1ffff;
     end
     if (rst) begin
       m_pen <= 17'h00000;
-    end else if (_187_) begin
+    end else if (_186_) begin
       m_pen <= hdr[15:0] - 2'h2;
     end
     if (rst) begin
       m_wrap <= 17'h00000;
-    end else if (_188_) begin
+    end else if (_187_) begin
       m_wrap <= hdr[15:0] + 1'h0;
     end
     if (rst) begin
       m_last <= 16'h0000;
-    end else if (_189_) begin
+    end else if (_188_) begin
       m_last <= hdr[15:0] - 1'h1;
     end
     if (rst) begin
       M_ <= 16'h0000;
-    end else if (_190_) begin
+    end else if (_189_) begin
       M_ <= hdr[15:0];
     end
-    if (_199_) begin
+    if (_198_) begin
       \w_en$67  <= 1'h0;
     end else begin
-      \w_en$67  <= _076_;
+      \w_en$67  <= _075_;
     end
-    if (_200_) begin
+    if (_199_) begin
       \w_en$63  <= 1'h0;
     end else begin
-      \w_en$63  <= _074_;
+      \w_en$63  <= _073_;
     end
-    if (_201_) begin
+    if (_200_) begin
       \w_en$59  <= 1'h0;
     end else begin
-      \w_en$59  <= _072_;
+      \w_en$59  <= _071_;
     end
-    if (_202_) begin
+    if (_201_) begin
       \w_en$55  <= 1'h0;
     end else begin
-      \w_en$55  <= _070_;
+      \w_en$55  <= _069_;
     end
-    if (_203_) begin
+    if (_202_) begin
       \w_en$51  <= 1'h0;
     end else begin
-      \w_en$51  <= _067_;
+      \w_en$51  <= _066_;
     end
-    if (_204_) begin
+    if (_203_) begin
       \w_en$47  <= 1'h0;
     end else begin
-      \w_en$47  <= _065_;
+      \w_en$47  <= _064_;
     end
-    if (_205_) begin
+    if (_204_) begin
       \w_en$43  <= 1'h0;
     end else begin
-      \w_en$43  <= _063_;
+      \w_en$43  <= _062_;
     end
-    if (_206_) begin
+    if (_205_) begin
       \w_en$39  <= 1'h0;
     end else begin
-      \w_en$39  <= _061_;
+      \w_en$39  <= _060_;
     end
-    if (_207_) begin
+    if (_206_) begin
       \w_en$35  <= 1'h0;
     end else begin
-      \w_en$35  <= _059_;
+      \w_en$35  <= _058_;
     end
-    if (_208_) begin
+    if (_207_) begin
       \w_en$31  <= 1'h0;
     end else begin
-      \w_en$31  <= _056_;
+      \w_en$31  <= _055_;
     end
-    if (_209_) begin
+    if (_208_) begin
       \w_en$27  <= 1'h0;
     end else begin
-      \w_en$27  <= _054_;
+      \w_en$27  <= _053_;
     end
-    if (_210_) begin
+    if (_209_) begin
       \w_en$23  <= 1'h0;
     end else begin
-      \w_en$23  <= _052_;
+      \w_en$23  <= _051_;
     end
-    if (_211_) begin
+    if (_210_) begin
       \w_en$19  <= 1'h0;
     end else begin
-      \w_en$19  <= _050_;
+      \w_en$19  <= _049_;
     end
-    if (_212_) begin
+    if (_211_) begin
       \w_en$15  <= 1'h0;
     end else begin
-      \w_en$15  <= _048_;
+      \w_en$15  <= _047_;
     end
-    if (_213_) begin
+    if (_212_) begin
       \w_en$11  <= 1'h0;
     end else begin
-      \w_en$11  <= _045_;
+      \w_en$11  <= _044_;
     end
-    if (_214_) begin
+    if (_213_) begin
       w_en <= 1'h0;
     end else begin
-      w_en <= s_param__valid & _042_;
+      w_en <= s_param__valid & _041_;
     end
-    if (!_372_) begin
+    if (!_370_) begin
       w_data[68:63] <= 6'h00;
     end else begin
       w_data[68:63] <= hdr[69:64];
     end
-    if (!_373_) begin
+    if (!_371_) begin
       w_data[62:32] <= 31'h00000000;
     end else begin
       w_data[62:32] <= hdr[62:32];
     end
-    if (!_374_) begin
+    if (!_372_) begin
       w_data[31:0] <= 32'd0;
     end else begin
       w_data[31:0] <= hdr[31:0];
@@ -1492,7 +1485,6 @@ endmodule
 
 (* generator = "Amaranth" *)
 module \hwq_top.engine.array (i_w, clk, rst, i_valid, i_last, draining, o_data, i_a);
-  wire _001_;
   wire _002_;
   wire _003_;
   wire _004_;
@@ -1510,6 +1502,7 @@ module \hwq_top.engine.array (i_w, clk, rst, i_valid, i_last, draining, o_data, 
   wire _016_;
   wire _017_;
   wire _018_;
+  wire _019_;
   reg [7:0] a_0_0 = 8'h00;
   reg [7:0] a_0_1 = 8'h00;
   reg [7:0] a_0_10 = 8'h00;
@@ -1557,8 +1550,8 @@ module \hwq_top.engine.array (i_w, clk, rst, i_valid, i_last, draining, o_data, 
   input [127:0] i_w;
   wire [127:0] i_w;
   reg [7:0] in_a0 = 8'h00;
+  reg in_idle = 1'h1;
   reg in_last = 1'h0;
-  reg in_valid = 1'h0;
   reg [7:0] in_w0 = 8'h00;
   reg [7:0] in_w1 = 8'h00;
   reg [7:0] in_w10 = 8'h00;
@@ -1763,27 +1756,27 @@ module \hwq_top.engine.array (i_w, clk, rst, i_valid, i_last, draining, o_data, 
   reg [7:0] skew_w9_d7 = 8'h00;
   reg [7:0] skew_w9_d8 = 8'h00;
   wire [7:0] w_in0;
-  assign a_in0 = in_valid ? in_a0 : 8'h00;
-  assign w_in0 = in_valid ? in_w0 : 8'h00;
-  assign _001_ = draining - 1'h1;
-  assign _002_ = | { lr_0_15, rst };
-  assign _003_ = | { lr_0_14, rst };
-  assign _004_ = | { lr_0_13, rst };
-  assign _005_ = | { lr_0_12, rst };
-  assign _006_ = | { lr_0_11, rst };
-  assign _007_ = | { lr_0_10, rst };
-  assign _008_ = | { lr_0_9, rst };
-  assign _009_ = | { lr_0_8, rst };
-  assign _010_ = | { lr_0_7, rst };
-  assign _011_ = | { lr_0_6, rst };
-  assign _012_ = | { lr_0_5, rst };
-  assign _013_ = | { lr_0_4, rst };
-  assign _014_ = | { lr_0_3, rst };
-  assign _015_ = | { lr_0_2, rst };
-  assign _016_ = | { lr_0_1, rst };
-  assign _017_ = | { lr_0_0, rst };
-  assign _018_ = drain_advance ? _001_ : draining;
-  assign count_next = lr_0_15 ? 1'h1 : _018_;
+  assign a_in0 = in_idle ? 8'h00 : in_a0;
+  assign w_in0 = in_idle ? 8'h00 : in_w0;
+  assign _002_ = draining - 1'h1;
+  assign _003_ = | { lr_0_15, rst };
+  assign _004_ = | { lr_0_14, rst };
+  assign _005_ = | { lr_0_13, rst };
+  assign _006_ = | { lr_0_12, rst };
+  assign _007_ = | { lr_0_11, rst };
+  assign _008_ = | { lr_0_10, rst };
+  assign _009_ = | { lr_0_9, rst };
+  assign _010_ = | { lr_0_8, rst };
+  assign _011_ = | { lr_0_7, rst };
+  assign _012_ = | { lr_0_6, rst };
+  assign _013_ = | { lr_0_5, rst };
+  assign _014_ = | { lr_0_4, rst };
+  assign _015_ = | { lr_0_3, rst };
+  assign _016_ = | { lr_0_2, rst };
+  assign _017_ = | { lr_0_1, rst };
+  assign _018_ = | { lr_0_0, rst };
+  assign _019_ = drain_advance ? _002_ : draining;
+  assign count_next = lr_0_15 ? 1'h1 : _019_;
   assign o_data = { out_0_15, out_0_14, out_0_13, out_0_12, out_0_11, out_0_10, out_0_9, out_0_8, out_0_7, out_0_6, out_0_5, out_0_4, out_0_3, out_0_2, out_0_1, out_0_0 };
   always @(posedge clk) begin
     in_a0 <= i_a;
@@ -1974,7 +1967,7 @@ module \hwq_top.engine.array (i_w, clk, rst, i_valid, i_last, draining, o_data, 
       l_0_0 <= 1'h0;
       a_0_0 <= 8'h00;
       in_last <= 1'h0;
-      in_valid <= 1'h0;
+      in_idle <= 1'h1;
     end else begin
       drain_advance <= count_next;
       draining <= count_next;
@@ -2041,12 +2034,12 @@ module \hwq_top.engine.array (i_w, clk, rst, i_valid, i_last, draining, o_data, 
       l_0_0 <= in_last;
       a_0_0 <= a_in0;
       in_last <= i_last & i_valid;
-      in_valid <= i_valid;
+      in_idle <= ~ i_valid;
     end
     if (lr_0_15) begin
       out_0_15 <= $signed(acc_0_15) + $signed(pr_0_15);
     end
-    if (_002_) begin
+    if (_003_) begin
       acc_0_15 <= 27'h0000000;
     end else begin
       acc_0_15 <= $signed(acc_0_15) + $signed(pr_0_15);
@@ -2054,7 +2047,7 @@ module \hwq_top.engine.array (i_w, clk, rst, i_valid, i_last, draining, o_data, 
     if (lr_0_14) begin
       out_0_14 <= $signed(acc_0_14) + $signed(pr_0_14);
     end
-    if (_003_) begin
+    if (_004_) begin
       acc_0_14 <= 27'h0000000;
     end else begin
       acc_0_14 <= $signed(acc_0_14) + $signed(pr_0_14);
@@ -2062,7 +2055,7 @@ module \hwq_top.engine.array (i_w, clk, rst, i_valid, i_last, draining, o_data, 
     if (lr_0_13) begin
       out_0_13 <= $signed(acc_0_13) + $signed(pr_0_13);
     end
-    if (_004_) begin
+    if (_005_) begin
       acc_0_13 <= 27'h0000000;
     end else begin
       acc_0_13 <= $signed(acc_0_13) + $signed(pr_0_13);
@@ -2070,7 +2063,7 @@ module \hwq_top.engine.array (i_w, clk, rst, i_valid, i_last, draining, o_data, 
     if (lr_0_12) begin
       out_0_12 <= $signed(acc_0_12) + $signed(pr_0_12);
     end
-    if (_005_) begin
+    if (_006_) begin
       acc_0_12 <= 27'h0000000;
     end else begin
       acc_0_12 <= $signed(acc_0_12) + $signed(pr_0_12);
@@ -2078,7 +2071,7 @@ module \hwq_top.engine.array (i_w, clk, rst, i_valid, i_last, draining, o_data, 
     if (lr_0_11) begin
       out_0_11 <= $signed(acc_0_11) + $signed(pr_0_11);
     end
-    if (_006_) begin
+    if (_007_) begin
       acc_0_11 <= 27'h0000000;
     end else begin
       acc_0_11 <= $signed(acc_0_11) + $signed(pr_0_11);
@@ -2086,7 +2079,7 @@ module \hwq_top.engine.array (i_w, clk, rst, i_valid, i_last, draining, o_data, 
     if (lr_0_10) begin
       out_0_10 <= $signed(acc_0_10) + $signed(pr_0_10);
     end
-    if (_007_) begin
+    if (_008_) begin
       acc_0_10 <= 27'h0000000;
     end else begin
       acc_0_10 <= $signed(acc_0_10) + $signed(pr_0_10);
@@ -2094,7 +2087,7 @@ module \hwq_top.engine.array (i_w, clk, rst, i_valid, i_last, draining, o_data, 
     if (lr_0_9) begin
       out_0_9 <= $signed(acc_0_9) + $signed(pr_0_9);
     end
-    if (_008_) begin
+    if (_009_) begin
       acc_0_9 <= 27'h0000000;
     end else begin
       acc_0_9 <= $signed(acc_0_9) + $signed(pr_0_9);
@@ -2102,7 +2095,7 @@ module \hwq_top.engine.array (i_w, clk, rst, i_valid, i_last, draining, o_data, 
     if (lr_0_8) begin
       out_0_8 <= $signed(acc_0_8) + $signed(pr_0_8);
     end
-    if (_009_) begin
+    if (_010_) begin
       acc_0_8 <= 27'h0000000;
     end else begin
       acc_0_8 <= $signed(acc_0_8) + $signed(pr_0_8);
@@ -2110,7 +2103,7 @@ module \hwq_top.engine.array (i_w, clk, rst, i_valid, i_last, draining, o_data, 
     if (lr_0_7) begin
       out_0_7 <= $signed(acc_0_7) + $signed(pr_0_7);
     end
-    if (_010_) begin
+    if (_011_) begin
       acc_0_7 <= 27'h0000000;
     end else begin
       acc_0_7 <= $signed(acc_0_7) + $signed(pr_0_7);
@@ -2118,7 +2111,7 @@ module \hwq_top.engine.array (i_w, clk, rst, i_valid, i_last, draining, o_data, 
     if (lr_0_6) begin
       out_0_6 <= $signed(acc_0_6) + $signed(pr_0_6);
     end
-    if (_011_) begin
+    if (_012_) begin
       acc_0_6 <= 27'h0000000;
     end else begin
       acc_0_6 <= $signed(acc_0_6) + $signed(pr_0_6);
@@ -2126,7 +2119,7 @@ module \hwq_top.engine.array (i_w, clk, rst, i_valid, i_last, draining, o_data, 
     if (lr_0_5) begin
       out_0_5 <= $signed(acc_0_5) + $signed(pr_0_5);
     end
-    if (_012_) begin
+    if (_013_) begin
       acc_0_5 <= 27'h0000000;
     end else begin
       acc_0_5 <= $signed(acc_0_5) + $signed(pr_0_5);
@@ -2134,7 +2127,7 @@ module \hwq_top.engine.array (i_w, clk, rst, i_valid, i_last, draining, o_data, 
     if (lr_0_4) begin
       out_0_4 <= $signed(acc_0_4) + $signed(pr_0_4);
     end
-    if (_013_) begin
+    if (_014_) begin
       acc_0_4 <= 27'h0000000;
     end else begin
       acc_0_4 <= $signed(acc_0_4) + $signed(pr_0_4);
@@ -2142,7 +2135,7 @@ module \hwq_top.engine.array (i_w, clk, rst, i_valid, i_last, draining, o_data, 
     if (lr_0_3) begin
       out_0_3 <= $signed(acc_0_3) + $signed(pr_0_3);
     end
-    if (_014_) begin
+    if (_015_) begin
       acc_0_3 <= 27'h0000000;
     end else begin
       acc_0_3 <= $signed(acc_0_3) + $signed(pr_0_3);
@@ -2150,7 +2143,7 @@ module \hwq_top.engine.array (i_w, clk, rst, i_valid, i_last, draining, o_data, 
     if (lr_0_2) begin
       out_0_2 <= $signed(acc_0_2) + $signed(pr_0_2);
     end
-    if (_015_) begin
+    if (_016_) begin
       acc_0_2 <= 27'h0000000;
     end else begin
       acc_0_2 <= $signed(acc_0_2) + $signed(pr_0_2);
@@ -2158,7 +2151,7 @@ module \hwq_top.engine.array (i_w, clk, rst, i_valid, i_last, draining, o_data, 
     if (lr_0_1) begin
       out_0_1 <= $signed(acc_0_1) + $signed(pr_0_1);
     end
-    if (_016_) begin
+    if (_017_) begin
       acc_0_1 <= 27'h0000000;
     end else begin
       acc_0_1 <= $signed(acc_0_1) + $signed(pr_0_1);
@@ -2166,12 +2159,12 @@ module \hwq_top.engine.array (i_w, clk, rst, i_valid, i_last, draining, o_data, 
     if (lr_0_0) begin
       out_0_0 <= $signed(acc_0_0) + $signed(pr_0_0);
     end
-    if (_017_) begin
+    if (_018_) begin
       acc_0_0 <= 27'h0000000;
     end else begin
       acc_0_0 <= $signed(acc_0_0) + $signed(pr_0_0);
     end
-    if (!in_valid) begin
+    if (in_idle) begin
       skew_w15_d0 <= 8'h00;
       skew_w14_d0 <= 8'h00;
       skew_w13_d0 <= 8'h00;

@@ -3,11 +3,11 @@
 (* top =  1  *)
 (* generator = "Amaranth" *)
 module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
-  wire _004_;
+  wire _005_;
   wire [3:0] _006_;
-  wire _029_;
-  wire _066_;
-  wire [3:0] _067_;
+  wire _030_;
+  wire _067_;
+  wire [3:0] _068_;
   reg [7:0] a_0_0 = 8'h00;
   reg [7:0] a_0_1 = 8'h00;
   reg [7:0] a_0_2 = 8'h00;
@@ -125,8 +125,8 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   reg [7:0] in_a5 = 8'h00;
   reg [7:0] in_a6 = 8'h00;
   reg [7:0] in_a7 = 8'h00;
+  reg in_idle = 1'h1;
   reg in_last = 1'h0;
-  reg in_valid = 1'h0;
   reg [7:0] in_w0 = 8'h00;
   reg [7:0] in_w1 = 8'h00;
   reg [7:0] in_w2 = 8'h00;
@@ -348,9 +348,9 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   reg [7:0] w_6_2 = 8'h00;
   reg [7:0] w_6_3 = 8'h00;
   wire [7:0] w_in0;
-  assign _029_ = en & drain_advance;
-  assign a_in0 = in_valid ? in_a0 : 8'h00;
-  assign w_in0 = in_valid ? in_w0 : 8'h00;
+  assign _030_ = en & drain_advance;
+  assign a_in0 = in_idle ? 8'h00 : in_a0;
+  assign w_in0 = in_idle ? 8'h00 : in_w0;
   assign cap_0_0 = en & lr_0_0;
   assign cap_0_1 = en & lr_0_1;
   assign cap_0_2 = en & lr_0_2;
@@ -383,62 +383,13 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   assign cap_7_1 = en & lr_7_1;
   assign cap_7_2 = en & lr_7_2;
   assign cap_7_3 = en & lr_7_3;
-  assign _004_ = en & drain_advance;
+  assign _005_ = en & drain_advance;
   assign _006_ = drain_count - 1'h1;
-  assign _066_ = | { rst, cap_7_3 };
-  assign _067_ = _004_ ? _006_ : drain_count;
-  assign count_next = cap_7_3 ? 4'h8 : _067_;
+  assign _067_ = | { rst, cap_7_3 };
+  assign _068_ = _005_ ? _006_ : drain_count;
+  assign count_next = cap_7_3 ? 4'h8 : _068_;
   assign o_data = { drain_3, drain_2, drain_1, drain_0 };
   always @(posedge clk) begin
-    if (en) begin
-      w_3_2 <= w_2_2;
-      w_3_1 <= w_2_1;
-      w_3_0 <= w_2_0;
-      w_2_3 <= w_1_3;
-      w_2_2 <= w_1_2;
-      w_2_1 <= w_1_1;
-      w_2_0 <= w_1_0;
-      w_1_3 <= w_0_3;
-      w_1_2 <= w_0_2;
-      w_1_1 <= w_0_1;
-      w_1_0 <= w_0_0;
-      w_0_3 <= skew_w3_d2;
-      w_0_2 <= skew_w2_d1;
-      w_0_1 <= skew_w1_d0;
-      w_0_0 <= w_in0;
-      skew_w3_d2 <= skew_w3_d1;
-      skew_w3_d1 <= skew_w3_d0;
-      skew_w2_d1 <= skew_w2_d0;
-      in_w3 <= i_w[31:24];
-      in_w2 <= i_w[23:16];
-      in_w1 <= i_w[15:8];
-      in_w0 <= i_w[7:0];
-      in_a7 <= i_a[63:56];
-      in_a6 <= i_a[55:48];
-      in_a5 <= i_a[47:40];
-      in_a4 <= i_a[39:32];
-      in_a3 <= i_a[31:24];
-      in_a2 <= i_a[23:16];
-      in_a1 <= i_a[15:8];
-      in_a0 <= i_a[7:0];
-      begin if (drain_row[2]) begin if (drain_row[1]) begin if (drain_row[0]) drain_3 <= out_7_3; else drain_3 <= out_6_3; end else begin if (drain_row[0]) drain_3 <= out_5_3; else drain_3 <= out_4_3; end end else begin if (drain_row[1]) begin if (drain_row[0]) drain_3 <= out_3_3; else drain_3 <= out_2_3; end else begin if (drain_row[0]) drain_3 <= out_1_3; else drain_3 <= out_0_3; end end end
-      begin if (drain_row[2]) begin if (drain_row[1]) begin if (drain_row[0]) drain_2 <= out_7_2; else drain_2 <= out_6_2; end else begin if (drain_row[0]) drain_2 <= out_5_2; else drain_2 <= out_4_2; end end else begin if (drain_row[1]) begin if (drain_row[0]) drain_2 <= out_3_2; else drain_2 <= out_2_2; end else begin if (drain_row[0]) drain_2 <= out_1_2; else drain_2 <= out_0_2; end end end
-      begin if (drain_row[2]) begin if (drain_row[1]) begin if (drain_row[0]) drain_1 <= out_7_1; else drain_1 <= out_6_1; end else begin if (drain_row[0]) drain_1 <= out_5_1; else drain_1 <= out_4_1; end end else begin if (drain_row[1]) begin if (drain_row[0]) drain_1 <= out_3_1; else drain_1 <= out_2_1; end else begin if (drain_row[0]) drain_1 <= out_1_1; else drain_1 <= out_0_1; end end end
-      begin if (drain_row[2]) begin if (drain_row[1]) begin if (drain_row[0]) drain_0 <= out_7_0; else drain_0 <= out_6_0; end else begin if (drain_row[0]) drain_0 <= out_5_0; else drain_0 <= out_4_0; end end else begin if (drain_row[1]) begin if (drain_row[0]) drain_0 <= out_3_0; else drain_0 <= out_2_0; end else begin if (drain_row[0]) drain_0 <= out_1_0; else drain_0 <= out_0_0; end end end
-      w_6_3 <= w_5_3;
-      w_6_2 <= w_5_2;
-      w_6_1 <= w_5_1;
-      w_6_0 <= w_5_0;
-      w_5_3 <= w_4_3;
-      w_5_2 <= w_4_2;
-      w_5_1 <= w_4_1;
-      w_5_0 <= w_4_0;
-      w_4_3 <= w_3_3;
-      w_4_2 <= w_3_2;
-      w_4_1 <= w_3_1;
-      w_4_0 <= w_3_0;
-      w_3_3 <= w_2_3;
-    end
     if (rst) begin
       l_3_2 <= 1'h0;
       a_3_2 <= 8'h00;
@@ -563,7 +514,7 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
       skew_l1_d0 <= 1'h0;
       skew_a1_d0 <= 8'h00;
       in_last <= 1'h0;
-      in_valid <= 1'h0;
+      in_idle <= 1'h1;
       o_valid <= 1'h0;
       acc_7_3 <= 26'h0000000;
       lr_7_3 <= 1'h0;
@@ -723,7 +674,7 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
       skew_a7_d3 <= skew_a7_d2;
       skew_a7_d2 <= skew_a7_d1;
       skew_a7_d1 <= skew_a7_d0;
-      begin if (in_valid) skew_a7_d0 <= in_a7; else skew_a7_d0 <= 8'h00; end
+      begin if (in_idle) skew_a7_d0 <= 8'h00; else skew_a7_d0 <= in_a7; end
       skew_l6_d5 <= skew_l6_d4;
       skew_l6_d4 <= skew_l6_d3;
       skew_l6_d3 <= skew_l6_d2;
@@ -735,7 +686,7 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
       skew_a6_d3 <= skew_a6_d2;
       skew_a6_d2 <= skew_a6_d1;
       skew_a6_d1 <= skew_a6_d0;
-      begin if (in_valid) skew_a6_d0 <= in_a6; else skew_a6_d0 <= 8'h00; end
+      begin if (in_idle) skew_a6_d0 <= 8'h00; else skew_a6_d0 <= in_a6; end
       skew_l5_d4 <= skew_l5_d3;
       skew_l5_d3 <= skew_l5_d2;
       skew_l5_d2 <= skew_l5_d1;
@@ -745,7 +696,7 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
       skew_a5_d3 <= skew_a5_d2;
       skew_a5_d2 <= skew_a5_d1;
       skew_a5_d1 <= skew_a5_d0;
-      begin if (in_valid) skew_a5_d0 <= in_a5; else skew_a5_d0 <= 8'h00; end
+      begin if (in_idle) skew_a5_d0 <= 8'h00; else skew_a5_d0 <= in_a5; end
       skew_l4_d3 <= skew_l4_d2;
       skew_l4_d2 <= skew_l4_d1;
       skew_l4_d1 <= skew_l4_d0;
@@ -753,21 +704,21 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
       skew_a4_d3 <= skew_a4_d2;
       skew_a4_d2 <= skew_a4_d1;
       skew_a4_d1 <= skew_a4_d0;
-      begin if (in_valid) skew_a4_d0 <= in_a4; else skew_a4_d0 <= 8'h00; end
+      begin if (in_idle) skew_a4_d0 <= 8'h00; else skew_a4_d0 <= in_a4; end
       skew_l3_d2 <= skew_l3_d1;
       skew_l3_d1 <= skew_l3_d0;
       skew_l3_d0 <= in_last;
       skew_a3_d2 <= skew_a3_d1;
       skew_a3_d1 <= skew_a3_d0;
-      begin if (in_valid) skew_a3_d0 <= in_a3; else skew_a3_d0 <= 8'h00; end
+      begin if (in_idle) skew_a3_d0 <= 8'h00; else skew_a3_d0 <= in_a3; end
       skew_l2_d1 <= skew_l2_d0;
       skew_l2_d0 <= in_last;
       skew_a2_d1 <= skew_a2_d0;
-      begin if (in_valid) skew_a2_d0 <= in_a2; else skew_a2_d0 <= 8'h00; end
+      begin if (in_idle) skew_a2_d0 <= 8'h00; else skew_a2_d0 <= in_a2; end
       skew_l1_d0 <= in_last;
-      begin if (in_valid) skew_a1_d0 <= in_a1; else skew_a1_d0 <= 8'h00; end
+      begin if (in_idle) skew_a1_d0 <= 8'h00; else skew_a1_d0 <= in_a1; end
       in_last <= i_last & i_valid;
-      in_valid <= i_valid;
+      in_idle <= ~ i_valid;
       o_valid <= | drain_count;
       begin if (lr_7_3) acc_7_3 <= 26'h0000000; else acc_7_3 <= $signed(acc_7_3) + $signed(pr_7_3); end
       lr_7_3 <= l_7_2;
@@ -851,6 +802,55 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
     if (cap_3_1) begin
       out_3_1 <= $signed(acc_3_1) + $signed(pr_3_1);
     end
+    if (en) begin
+      w_3_1 <= w_2_1;
+      w_3_0 <= w_2_0;
+      w_2_3 <= w_1_3;
+      w_2_2 <= w_1_2;
+      w_2_1 <= w_1_1;
+      w_2_0 <= w_1_0;
+      w_1_3 <= w_0_3;
+      w_1_2 <= w_0_2;
+      w_1_1 <= w_0_1;
+      w_1_0 <= w_0_0;
+      w_0_3 <= skew_w3_d2;
+      w_0_2 <= skew_w2_d1;
+      w_0_1 <= skew_w1_d0;
+      w_0_0 <= w_in0;
+      skew_w3_d2 <= skew_w3_d1;
+      skew_w3_d1 <= skew_w3_d0;
+      skew_w2_d1 <= skew_w2_d0;
+      in_w3 <= i_w[31:24];
+      in_w2 <= i_w[23:16];
+      in_w1 <= i_w[15:8];
+      in_w0 <= i_w[7:0];
+      in_a7 <= i_a[63:56];
+      in_a6 <= i_a[55:48];
+      in_a5 <= i_a[47:40];
+      in_a4 <= i_a[39:32];
+      in_a3 <= i_a[31:24];
+      in_a2 <= i_a[23:16];
+      in_a1 <= i_a[15:8];
+      in_a0 <= i_a[7:0];
+      begin if (drain_row[2]) begin if (drain_row[1]) begin if (drain_row[0]) drain_3 <= out_7_3; else drain_3 <= out_6_3; end else begin if (drain_row[0]) drain_3 <= out_5_3; else drain_3 <= out_4_3; end end else begin if (drain_row[1]) begin if (drain_row[0]) drain_3 <= out_3_3; else drain_3 <= out_2_3; end else begin if (drain_row[0]) drain_3 <= out_1_3; else drain_3 <= out_0_3; end end end
+      begin if (drain_row[2]) begin if (drain_row[1]) begin if (drain_row[0]) drain_2 <= out_7_2; else drain_2 <= out_6_2; end else begin if (drain_row[0]) drain_2 <= out_5_2; else drain_2 <= out_4_2; end end else begin if (drain_row[1]) begin if (drain_row[0]) drain_2 <= out_3_2; else drain_2 <= out_2_2; end else begin if (drain_row[0]) drain_2 <= out_1_2; else drain_2 <= out_0_2; end end end
+      begin if (drain_row[2]) begin if (drain_row[1]) begin if (drain_row[0]) drain_1 <= out_7_1; else drain_1 <= out_6_1; end else begin if (drain_row[0]) drain_1 <= out_5_1; else drain_1 <= out_4_1; end end else begin if (drain_row[1]) begin if (drain_row[0]) drain_1 <= out_3_1; else drain_1 <= out_2_1; end else begin if (drain_row[0]) drain_1 <= out_1_1; else drain_1 <= out_0_1; end end end
+      begin if (drain_row[2]) begin if (drain_row[1]) begin if (drain_row[0]) drain_0 <= out_7_0; else drain_0 <= out_6_0; end else begin if (drain_row[0]) drain_0 <= out_5_0; else drain_0 <= out_4_0; end end else begin if (drain_row[1]) begin if (drain_row[0]) drain_0 <= out_3_0; else drain_0 <= out_2_0; end else begin if (drain_row[0]) drain_0 <= out_1_0; else drain_0 <= out_0_0; end end end
+      w_6_3 <= w_5_3;
+      w_6_2 <= w_5_2;
+      w_6_1 <= w_5_1;
+      w_6_0 <= w_5_0;
+      w_5_3 <= w_4_3;
+      w_5_2 <= w_4_2;
+      w_5_1 <= w_4_1;
+      w_5_0 <= w_4_0;
+      w_4_3 <= w_3_3;
+      w_4_2 <= w_3_2;
+      w_4_1 <= w_3_1;
+      w_4_0 <= w_3_0;
+      w_3_3 <= w_2_3;
+      w_3_2 <= w_2_2;
+    end
     if (cap_3_0) begin
       out_3_0 <= $signed(acc_3_0) + $signed(pr_3_0);
     end
@@ -891,13 +891,13 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
       out_0_0 <= $signed(acc_0_0) + $signed(pr_0_0);
     end
     if (en)
-      if (!in_valid) skew_w3_d0 <= 8'h00;
+      if (in_idle) skew_w3_d0 <= 8'h00;
       else skew_w3_d0 <= in_w3;
     if (en)
-      if (!in_valid) skew_w2_d0 <= 8'h00;
+      if (in_idle) skew_w2_d0 <= 8'h00;
       else skew_w2_d0 <= in_w2;
     if (en)
-      if (!in_valid) skew_w1_d0 <= 8'h00;
+      if (in_idle) skew_w1_d0 <= 8'h00;
       else skew_w1_d0 <= in_w1;
     if (rst) begin
       drain_advance <= 1'h0;
@@ -906,9 +906,9 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
       drain_advance <= | count_next;
       drain_count <= count_next;
     end
-    if (_066_) begin
+    if (_067_) begin
       drain_row <= 3'h0;
-    end else if (_029_) begin
+    end else if (_030_) begin
       drain_row <= drain_row + 1'h1;
     end
     if (cap_7_3) begin

@@ -63,88 +63,90 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   wire _004_;
   wire _005_;
   wire _006_;
-  wire _007_;
-  wire _008_;
-  wire _009_;
-  wire [4:0] _010_;
+  wire [4:0] _007_;
   (* unused_bits = "3" *)
-  wire [3:0] _011_;
+  wire [3:0] _008_;
+  wire _009_;
+  wire _010_;
+  wire _011_;
   wire _012_;
-  wire _013_;
   wire _014_;
+  wire _015_;
   wire _016_;
-  wire _017_;
   wire _018_;
+  wire _019_;
   wire _020_;
   wire _021_;
   wire _022_;
-  wire _023_;
   wire _024_;
+  wire _025_;
   wire _026_;
   wire _027_;
   wire _028_;
   wire _029_;
   wire _030_;
   wire _031_;
-  wire _032_;
-  wire _033_;
   (* unused_bits = "17" *)
-  wire [17:0] _035_;
+  wire [17:0] _033_;
+  wire _036_;
+  wire _037_;
   wire _038_;
   wire _039_;
-  wire _040_;
   wire _041_;
+  wire _042_;
   wire _043_;
-  wire _044_;
   wire _045_;
   wire _047_;
-  wire _049_;
+  wire [4:0] _048_;
+  (* unused_bits = "5" *)
+  wire [5:0] _049_;
   wire [4:0] _050_;
-  (* unused_bits = "5" *)
-  wire [5:0] _051_;
+  wire [4:0] _051_;
   wire [4:0] _052_;
-  wire [4:0] _053_;
-  wire [4:0] _054_;
   (* unused_bits = "5" *)
-  wire [5:0] _055_;
-  wire _056_;
-  wire [17:0] _057_;
-  wire [4:0] _059_;
-  wire _060_;
-  wire _061_;
+  wire [5:0] _053_;
+  wire _054_;
+  wire [17:0] _055_;
+  wire [4:0] _057_;
+  wire _058_;
+  wire _059_;
   (* unused_bits = "16" *)
-  wire [16:0] _062_;
-  wire _065_;
+  wire [16:0] _060_;
+  wire _063_;
+  wire _067_;
+  wire [15:0] _068_;
   wire _070_;
-  wire [15:0] _071_;
-  wire _073_;
+  wire _071_;
+  wire _072_;
+  wire [15:0] _073_;
   wire _074_;
-  wire _075_;
-  wire [15:0] _076_;
-  wire _077_;
+  wire [15:0] _075_;
+  wire _076_;
+  (* unused_bits = "16" *)
+  wire [16:0] _077_;
   wire _078_;
-  wire [15:0] _079_;
+  (* unused_bits = "5" *)
+  wire [5:0] _079_;
   wire _080_;
-  wire _081_;
   (* unused_bits = "5" *)
-  wire [5:0] _082_;
-  (* unused_bits = "5" *)
-  wire [5:0] _083_;
+  wire [5:0] _081_;
   (* unused_bits = "1" *)
-  wire [1:0] _084_;
-  wire [1:0] _085_;
-  wire _086_;
-  wire [4:0] _089_;
+  wire [1:0] _082_;
+  wire [1:0] _083_;
+  wire _084_;
+  wire [4:0] _087_;
+  wire _088_;
+  wire _089_;
   wire _090_;
-  wire _091_;
   wire _092_;
-  wire _094_;
-  wire _095_;
+  wire _093_;
   (* unused_bits = "5" *)
-  wire [5:0] _097_;
-  wire _098_;
+  wire [5:0] _095_;
+  wire _096_;
   (* unused_bits = "10" *)
-  wire [10:0] _099_;
+  wire [10:0] _097_;
+  wire _098_;
+  wire _099_;
   wire _100_;
   wire _101_;
   wire _102_;
@@ -233,8 +235,8 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   wire _185_;
   wire _186_;
   wire _187_;
-  wire _188_;
-  wire [4:0] _189_;
+  wire [4:0] _188_;
+  wire _189_;
   wire _190_;
   wire _191_;
   wire _192_;
@@ -322,13 +324,11 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   wire _319_;
   wire _320_;
   wire _321_;
-  wire _322_;
-  wire _323_;
   wire \$like ;
   wire \$signal ;
-  reg \$signal$135  = 1'h0;
-  reg \$signal$136  = 1'h0;
-  reg \$signal$151  = 1'h0;
+  reg \$signal$133  = 1'h0;
+  reg \$signal$134  = 1'h0;
+  reg \$signal$150  = 1'h0;
   wire \$signal$72 ;
   reg [15:0] M_ = 16'h0000;
   reg [103:0] acc_chosen = 104'h00000000000000000000000000;
@@ -340,8 +340,8 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   reg beat_last = 1'h1;
   reg [4:0] blk = 5'h00;
   wire block_end;
-  reg [15:0] ch = 16'h0000;
   reg ch_last = 1'h0;
+  reg [15:0] ch_left = 16'h0000;
   input clk;
   wire clk;
   reg compute = 1'h0;
@@ -385,11 +385,10 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   reg [16:0] m_pen = 17'h00000;
   reg [16:0] m_wrap = 17'h00000;
   reg [16:0] m_wrap_pen = 17'h00000;
-  reg [16:0] n_pen = 17'h00000;
   reg nb_one = 1'h0;
   reg [5:0] nb_pen = 6'h00;
   wire [31:0] o_data;
-  wire [103:0] \o_data$154 ;
+  wire [103:0] \o_data$153 ;
   wire o_last;
   wire o_valid;
   wire \o_valid$110 ;
@@ -433,97 +432,98 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   wire wrap;
   reg [7:0] zero_point = 8'h00;
   assign kept = credits + give_back;
-  assign _028_ = s_act__valid & s_wgt__valid;
-  assign _038_ = in_data & _028_;
-  assign _049_ = ~ at_k_last;
-  assign _056_ = credit_ok | _049_;
-  assign take = _038_ & _056_;
-  assign _065_ = s_act__valid & s_wgt__valid;
-  assign _073_ = in_data & _065_;
-  assign _081_ = _073_ & credit_ok;
-  assign \$signal  = _081_ & at_k_last;
+  assign _026_ = s_act__valid & s_wgt__valid;
+  assign _036_ = in_data & _026_;
+  assign _047_ = ~ at_k_last;
+  assign _054_ = credit_ok | _047_;
+  assign take = _036_ & _054_;
+  assign _063_ = s_act__valid & s_wgt__valid;
+  assign _070_ = in_data & _063_;
+  assign _080_ = _070_ & credit_ok;
+  assign \$signal  = _080_ & at_k_last;
   assign _090_ = ~ in_data;
   assign _000_ = s_act__valid & s_wgt__valid;
   assign _009_ = ~ at_k_last;
-  assign _020_ = credit_ok | _009_;
-  assign _021_ = _000_ & _020_;
-  assign adv = _090_ | _021_;
-  assign _022_ = compute & adv;
-  assign _023_ = _022_ & at_tile_last;
-  assign block_end = _023_ & fn_last;
+  assign _018_ = credit_ok | _009_;
+  assign _019_ = _000_ & _018_;
+  assign adv = _090_ | _019_;
+  assign _020_ = compute & adv;
+  assign _021_ = _020_ & at_tile_last;
+  assign block_end = _021_ & fn_last;
   assign i_last = take & at_k_last;
-  assign _024_ = ! lane;
-  assign _026_ = lane == 1'h1;
-  assign _027_ = s_param__valid & _026_;
-  assign _029_ = lane == 2'h2;
+  assign _022_ = ! lane;
+  assign _024_ = lane == 1'h1;
+  assign _025_ = s_param__valid & _024_;
+  assign _027_ = lane == 2'h2;
+  assign _028_ = s_param__valid & _027_;
+  assign _029_ = lane == 2'h3;
   assign _030_ = s_param__valid & _029_;
-  assign _031_ = lane == 2'h3;
-  assign _032_ = s_param__valid & _031_;
   assign row_end = o_valid & beat_last;
-  assign _033_ = ~ dn_last;
-  assign wrap = d_last & _033_;
-  assign _035_[16:0] = row + 1'h1;
-  assign _039_ = row < m_wrap;
-  assign _040_ = row < m_wrap_pen;
-  assign _041_ = ~ _040_;
-  assign _043_ = row < m_last;
-  assign _044_ = row < m_pen;
-  assign _045_ = ~ _044_;
-  assign _047_ = d == 3'h6;
-  assign \$signal$72  = d_last ? 1'h0 : _047_;
-  assign _050_ = ra_inc + 1'h1;
-  assign _051_[4:0] = ra_inc + 1'h0;
-  assign _052_ = ra_row + 1'h1;
-  assign _053_ = ra_row + 1'h0;
-  assign _054_ = ra_inc + 1'h1;
-  assign _055_[4:0] = ra_inc + 1'h0;
-  assign _057_ = fm0 + 4'h8;
-  assign _059_ = kept - 4'h8;
-  assign _060_ = kept >= 5'h10;
-  assign _061_ = kept >= 4'h8;
-  assign _062_[15:0] = hdr[15:0] - 1'h1;
-  assign _070_ = hdr[47:32] > 4'hb;
-  assign _071_ = _070_ ? hdr[47:32] : 16'h000b;
-  assign _074_ = hdr[47:32] == 1'h1;
-  assign _075_ = hdr[47:32] > 4'hb;
-  assign _076_ = _075_ ? hdr[47:32] : 16'h000b;
-  assign _077_ = _076_ == 1'h1;
-  assign _078_ = hdr[31:16] == 1'h1;
-  assign _079_ = ch + 1'h1;
-  assign _080_ = lane == 2'h3;
-  assign _082_[4:0] = wa + 1'h1;
-  assign _083_[4:0] = blk + 1'h1;
-  assign _084_[0] = wb + 1'h1;
-  assign _085_ = lane + 1'h1;
-  assign _086_ = ch == n_pen;
-  assign _089_ = flush - 1'h1;
-  assign _091_ = ! flush;
-  assign _092_ = block_end & last_mblock;
-  assign _094_ = fn_last & last_mblock;
-  assign _095_ = ~ _094_;
-  assign _097_[4:0] = fn + 1'h1;
-  assign _098_ = fn == nb_pen;
-  assign _099_[9:0] = kk + 1'h1;
-  assign _001_ = kk == k_pen;
-  assign _002_ = kk == tile_pen;
-  assign _003_ = ~ drain_restart;
-  assign _004_ = _003_ & o_valid;
-  assign _005_ = ~ beat_last;
-  assign _006_ = _004_ & _005_;
-  assign _007_ = ~ drain_restart;
-  assign _008_ = _007_ & row_end;
-  assign _010_ = dn + 1'h1;
-  assign _011_[2:0] = d + 1'h1;
-  assign _012_ = o_valid & row_valid;
-  assign _013_ = row_end & row_valid;
-  assign _014_ = _013_ & row_last;
-  assign _016_ = r_en & m_out__valid;
-  assign _017_ = ~ row_valid;
-  assign _018_ = row_end & _017_;
-  assign _100_ = { _008_, _006_, enter_q, d_last } != 4'h8;
-  assign _101_ = { _008_, _006_, enter_q } != 1'h0;
-  assign _102_ = { _006_, enter_q } != 2'h2;
-  assign _103_ = { _008_, _006_, drain_restart } != 1'h0;
+  assign _031_ = ~ dn_last;
+  assign wrap = d_last & _031_;
+  assign _033_[16:0] = row + 1'h1;
+  assign _037_ = row < m_wrap;
+  assign _038_ = row < m_wrap_pen;
+  assign _039_ = ~ _038_;
+  assign _041_ = row < m_last;
+  assign _042_ = row < m_pen;
+  assign _043_ = ~ _042_;
+  assign _045_ = d == 3'h6;
+  assign \$signal$72  = d_last ? 1'h0 : _045_;
+  assign _048_ = ra_inc + 1'h1;
+  assign _049_[4:0] = ra_inc + 1'h0;
+  assign _050_ = ra_row + 1'h1;
+  assign _051_ = ra_row + 1'h0;
+  assign _052_ = ra_inc + 1'h1;
+  assign _053_[4:0] = ra_inc + 1'h0;
+  assign _055_ = fm0 + 4'h8;
+  assign _057_ = kept - 4'h8;
+  assign _058_ = kept >= 5'h10;
+  assign _059_ = kept >= 4'h8;
+  assign _060_[15:0] = hdr[15:0] - 1'h1;
+  assign _067_ = hdr[47:32] > 4'hb;
+  assign _068_ = _067_ ? hdr[47:32] : 16'h000b;
+  assign _071_ = hdr[47:32] == 1'h1;
+  assign _072_ = hdr[47:32] > 4'hb;
+  assign _073_ = _072_ ? hdr[47:32] : 16'h000b;
+  assign _074_ = _073_ == 1'h1;
+  assign _075_ = hdr[31:16] - 1'h1;
+  assign _076_ = hdr[31:16] == 1'h1;
+  assign _077_[15:0] = ch_left - 1'h1;
+  assign _078_ = lane == 2'h3;
+  assign _079_[4:0] = wa + 1'h1;
+  assign _081_[4:0] = blk + 1'h1;
+  assign _082_[0] = wb + 1'h1;
+  assign _083_ = lane + 1'h1;
+  assign _084_ = ch_left == 1'h1;
+  assign _087_ = flush - 1'h1;
+  assign _088_ = ! flush;
+  assign _089_ = block_end & last_mblock;
+  assign _092_ = fn_last & last_mblock;
+  assign _093_ = ~ _092_;
+  assign _095_[4:0] = fn + 1'h1;
+  assign _096_ = fn == nb_pen;
+  assign _097_[9:0] = kk + 1'h1;
+  assign _098_ = kk == k_pen;
+  assign _099_ = kk == tile_pen;
+  assign _001_ = ~ drain_restart;
+  assign _002_ = _001_ & o_valid;
+  assign _003_ = ~ beat_last;
+  assign _004_ = _002_ & _003_;
+  assign _005_ = ~ drain_restart;
+  assign _006_ = _005_ & row_end;
+  assign _007_ = dn + 1'h1;
+  assign _008_[2:0] = d + 1'h1;
+  assign _010_ = o_valid & row_valid;
+  assign _011_ = row_end & row_valid;
+  assign _012_ = _011_ & row_last;
+  assign _014_ = r_en & m_out__valid;
+  assign _015_ = ~ row_valid;
+  assign _016_ = row_end & _015_;
+  assign _100_ = { _006_, _004_, enter_q, d_last } != 4'h8;
+  assign _101_ = { _006_, _004_, enter_q } != 1'h0;
+  assign _102_ = { _004_, enter_q } != 2'h2;
+  assign _103_ = { _006_, _004_, drain_restart } != 1'h0;
   assign _104_ = { drain_restart, o_valid } != 1'h0;
   assign _105_ = { compute, adv } != 2'h2;
   assign _106_ = { compute, adv } != 2'h2;
@@ -536,7 +536,7 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   assign _113_ = { _282_, s_param__valid } != 2'h2;
   assign _114_ = { _280_, ch_last, s_param__valid } != 3'h5;
   assign _115_ = { _277_, compute } != 2'h3;
-  assign _116_ = { _275_, _091_ } != 2'h2;
+  assign _116_ = { _275_, _088_ } != 2'h2;
   assign _117_ = { _282_, _280_, _277_, _275_ } != 1'h0;
   assign _118_ = { _285_, s_param__valid } != 2'h2;
   assign _119_ = { _287_, s_param__valid } != 2'h2;
@@ -546,16 +546,16 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   assign _123_ = { _292_, _290_ } != 1'h0;
   assign _124_ = { _297_, s_param__valid } != 2'h2;
   assign _125_ = { _299_, s_param__valid } != 2'h2;
-  assign _126_ = { _297_, _080_, s_param__valid } != 3'h5;
+  assign _126_ = { _297_, _078_, s_param__valid } != 3'h5;
   assign _127_ = { _299_, _297_ } != 1'h0;
   assign _128_ = { _303_, s_param__valid } != 2'h2;
   assign _129_ = { _305_, s_param__valid } != 2'h2;
-  assign _130_ = { _303_, _080_, s_param__valid } != 3'h5;
+  assign _130_ = { _303_, _078_, s_param__valid } != 3'h5;
   assign _131_ = { _305_, _303_ } != 1'h0;
   assign _132_ = { _310_, s_param__valid } != 2'h2;
   assign _133_ = { _312_, s_param__valid } != 2'h2;
-  assign _134_ = { _310_, _080_, wb, s_param__valid } != 4'hf;
-  assign _135_ = { _310_, _080_, s_param__valid } != 3'h5;
+  assign _134_ = { _310_, _078_, wb, s_param__valid } != 4'hf;
+  assign _135_ = { _310_, _078_, s_param__valid } != 3'h5;
   assign _136_ = { _312_, _310_ } != 1'h0;
   assign _137_ = { _316_, s_param__valid } != 2'h2;
   assign _138_ = { _318_, s_param__valid } != 2'h2;
@@ -578,37 +578,37 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   assign _155_ = & { _319_, s_param__valid };
   assign _156_ = & { _320_, s_param__valid };
   assign _157_ = & { _321_, s_param__valid };
-  assign _158_ = & { _322_, s_param__valid };
-  assign _159_ = & { _323_, s_param__valid };
-  assign _160_ = & { _190_, s_param__valid };
-  assign _161_ = & { _191_, s_param__valid };
-  assign _162_ = & { _192_, s_param__valid };
-  assign _163_ = & { _193_, s_param__valid };
-  assign _164_ = & { _194_, s_param__valid };
-  assign _165_ = & { _195_, s_param__valid };
-  assign _166_ = & { _196_, s_param__valid };
-  assign _167_ = & { _197_, s_param__valid };
-  assign _168_ = & { _198_, s_param__valid };
-  assign _181_ = ~ _220_;
+  assign _158_ = & { _189_, s_param__valid };
+  assign _159_ = & { _190_, s_param__valid };
+  assign _160_ = & { _191_, s_param__valid };
+  assign _161_ = & { _192_, s_param__valid };
+  assign _162_ = & { _193_, s_param__valid };
+  assign _163_ = & { _194_, s_param__valid };
+  assign _164_ = & { _195_, s_param__valid };
+  assign _165_ = & { _196_, s_param__valid };
+  assign _166_ = & { _197_, s_param__valid };
+  assign _167_ = & { _198_, s_param__valid };
+  assign _180_ = ~ _220_;
+  assign _181_ = ~ compute;
   assign _182_ = ~ compute;
   assign _183_ = ~ compute;
-  assign _184_ = ~ compute;
-  assign _185_ = ~ _213_;
-  assign _186_ = ~ _214_;
-  assign _187_ = ~ _215_;
-  assign _188_ = ~ _216_;
+  assign _184_ = ~ _213_;
+  assign _185_ = ~ _214_;
+  assign _186_ = ~ _215_;
+  assign _187_ = ~ _216_;
+  assign _168_ = | { drain_restart, rst };
   assign _169_ = | { drain_restart, rst };
   assign _170_ = | { drain_restart, rst };
-  assign _171_ = | { drain_restart, rst };
+  assign _171_ = | { _180_, rst };
   assign _172_ = | { _181_, rst };
   assign _173_ = | { _182_, rst };
   assign _174_ = | { _183_, rst };
-  assign _175_ = | { _184_, rst };
-  assign _176_ = | { _092_, rst };
+  assign _175_ = | { _089_, rst };
+  assign _176_ = | { _184_, rst };
   assign _177_ = | { _185_, rst };
   assign _178_ = | { _186_, rst };
   assign _179_ = | { _187_, rst };
-  assign _180_ = | { _188_, rst };
+  assign _189_ = ! ctrl_state;
   assign _190_ = ! ctrl_state;
   assign _191_ = ! ctrl_state;
   assign _192_ = ! ctrl_state;
@@ -618,11 +618,11 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   assign _196_ = ! ctrl_state;
   assign _197_ = ! ctrl_state;
   assign _198_ = ! ctrl_state;
-  assign _201_ = dn_last ? (* full_case = 32'd1 *) 5'h00 : _055_[4:0];
-  assign _202_ = d_last ? (* full_case = 32'd1 *) _201_ : _053_;
-  assign _204_ = dn_last ? (* full_case = 32'd1 *) 5'h01 : _054_;
-  assign _205_ = d_last ? (* full_case = 32'd1 *) _204_ : _052_;
-  assign _206_ = beat_last ? (* full_case = 32'd1 *) _205_ : _050_;
+  assign _201_ = dn_last ? (* full_case = 32'd1 *) 5'h00 : _053_[4:0];
+  assign _202_ = d_last ? (* full_case = 32'd1 *) _201_ : _051_;
+  assign _204_ = dn_last ? (* full_case = 32'd1 *) 5'h01 : _052_;
+  assign _205_ = d_last ? (* full_case = 32'd1 *) _204_ : _050_;
+  assign _206_ = beat_last ? (* full_case = 32'd1 *) _205_ : _048_;
   assign \$like  = o_valid ? _206_[0] : 1'hx;
   assign _207_ = dn_last ? (* full_case = 32'd1 *) 5'h00 : ra_inc;
   assign _208_ = d_last ? (* full_case = 32'd1 *) _207_ : ra_row;
@@ -638,36 +638,36 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   assign _218_ = ctrl_state == 1'h1;
   assign _219_ = ctrl_state == 1'h1;
   assign _220_ = ! ctrl_state;
-  function [0:0] _625_;
+  function [0:0] _622_;
     input [0:0] a;
     input [1:0] b;
     input [1:0] s;
     (* parallel_case *)
     casez (s)
       2'b?1:
-        _625_ = b[0:0];
+        _622_ = b[0:0];
       2'b1?:
-        _625_ = b[1:1];
+        _622_ = b[1:1];
       default:
-        _625_ = a;
+        _622_ = a;
     endcase
   endfunction
-  assign s_param__ready = _625_(1'h0, 2'h3, { _222_, _221_ });
+  assign s_param__ready = _622_(1'h0, 2'h3, { _222_, _221_ });
   assign _221_ = ctrl_state == 1'h1;
   assign _222_ = ! ctrl_state;
   assign _227_ = drain_restart ? 1'h0 : d_last;
   assign _233_ = drain_restart ? m_one : row_last;
   assign _236_ = drain_restart ? 1'h1 : row_valid;
   assign _239_ = drain_restart ? 17'h00000 : row;
-  assign _189_[0] = drain_restart ? (* full_case = 32'd1 *) 1'h1 : \$like ;
+  assign _188_[0] = drain_restart ? (* full_case = 32'd1 *) 1'h1 : \$like ;
   assign _242_ = drain_restart ? 5'h00 : dn;
   assign _247_ = drain_restart ? 3'h0 : d;
-  assign _251_ = at_tile_last ? (* full_case = 32'd1 *) \$signal$136  : _002_;
+  assign _251_ = at_tile_last ? (* full_case = 32'd1 *) \$signal$134  : _099_;
   assign _252_ = adv ? _251_ : 1'hx;
-  assign _254_ = at_tile_last ? (* full_case = 32'd1 *) \$signal$135  : _001_;
+  assign _254_ = at_tile_last ? (* full_case = 32'd1 *) \$signal$133  : _098_;
   assign _255_ = adv ? _254_ : 1'hx;
   assign _262_ = at_k_last ? 1'h0 : 1'hx;
-  function [4:0] _673_;
+  function [4:0] _670_;
     input [4:0] a;
     input [9:0] b;
     input [1:0] s;
@@ -675,11 +675,11 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
     (* parallel_case *)
     casez (s)
       2'b?1:
-        _673_ = b[4:0];
+        _670_ = b[4:0];
       2'b1?:
-        _673_ = b[9:5];
+        _670_ = b[9:5];
       default:
-        _673_ = a;
+        _670_ = a;
     endcase
   endfunction
   assign _268_ = ctrl_state == (* full_case = 32'd1 *) 2'h3;
@@ -687,8 +687,8 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   assign _270_ = ctrl_state == 1'h1;
   assign _271_ = ctrl_state == 1'h1;
   assign _272_ = ctrl_state == 1'h1;
-  assign _273_ = _091_ ? 2'h0 : 2'hx;
-  function [1:0] _680_;
+  assign _273_ = _088_ ? 2'h0 : 2'hx;
+  function [1:0] _677_;
     input [1:0] a;
     input [7:0] b;
     input [3:0] s;
@@ -696,15 +696,15 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
     (* parallel_case *)
     casez (s)
       4'b???1:
-        _680_ = b[1:0];
+        _677_ = b[1:0];
       4'b??1?:
-        _680_ = b[3:2];
+        _677_ = b[3:2];
       4'b?1??:
-        _680_ = b[5:4];
+        _677_ = b[5:4];
       4'b1???:
-        _680_ = b[7:6];
+        _677_ = b[7:6];
       default:
-        _680_ = a;
+        _677_ = a;
     endcase
   endfunction
   assign _275_ = ctrl_state == (* full_case = 32'd1 *) 2'h3;
@@ -715,115 +715,115 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   assign _280_ = ctrl_state == (* full_case = 32'd1 *) 1'h1;
   assign _281_ = s_param__valid ? 2'h1 : 2'hx;
   assign _282_ = ! (* full_case = 32'd1 *) ctrl_state;
-  assign _283_ = s_param__valid ? _086_ : 1'hx;
-  function [0:0] _690_;
+  assign _283_ = s_param__valid ? _084_ : 1'hx;
+  function [0:0] _687_;
     input [0:0] a;
     input [1:0] b;
     input [1:0] s;
     (* parallel_case *)
     casez (s)
       2'b?1:
-        _690_ = b[0:0];
+        _687_ = b[0:0];
       2'b1?:
-        _690_ = b[1:1];
+        _687_ = b[1:1];
       default:
-        _690_ = a;
+        _687_ = a;
     endcase
   endfunction
   assign _285_ = ctrl_state == 1'h1;
-  assign _286_ = s_param__valid ? _078_ : 1'hx;
+  assign _286_ = s_param__valid ? _076_ : 1'hx;
   assign _287_ = ! ctrl_state;
-  assign _288_ = s_param__valid ? _079_ : 16'hxxxx;
-  function [15:0] _695_;
+  assign _288_ = s_param__valid ? _077_[15:0] : 16'hxxxx;
+  function [15:0] _692_;
     input [15:0] a;
     input [31:0] b;
     input [1:0] s;
     (* parallel_case *)
     casez (s)
       2'b?1:
-        _695_ = b[15:0];
+        _692_ = b[15:0];
       2'b1?:
-        _695_ = b[31:16];
+        _692_ = b[31:16];
       default:
-        _695_ = a;
+        _692_ = a;
     endcase
   endfunction
   assign _290_ = ctrl_state == 1'h1;
-  assign _291_ = s_param__valid ? 16'h0000 : 16'hxxxx;
+  assign _291_ = s_param__valid ? _075_ : 16'hxxxx;
   assign _292_ = ! ctrl_state;
-  assign _293_ = wb ? (* full_case = 32'd1 *) _084_[0] : 1'h0;
-  assign _294_ = _080_ ? _293_ : 1'hx;
+  assign _293_ = wb ? (* full_case = 32'd1 *) _082_[0] : 1'h0;
+  assign _294_ = _078_ ? _293_ : 1'hx;
   assign _295_ = s_param__valid ? _294_ : 1'hx;
-  function [0:0] _702_;
+  function [0:0] _699_;
     input [0:0] a;
     input [1:0] b;
     input [1:0] s;
     (* parallel_case *)
     casez (s)
       2'b?1:
-        _702_ = b[0:0];
+        _699_ = b[0:0];
       2'b1?:
-        _702_ = b[1:1];
+        _699_ = b[1:1];
       default:
-        _702_ = a;
+        _699_ = a;
     endcase
   endfunction
   assign _297_ = ctrl_state == 1'h1;
   assign _298_ = s_param__valid ? 1'h0 : 1'hx;
   assign _299_ = ! ctrl_state;
-  assign _300_ = _080_ ? _082_[4:0] : 5'hxx;
+  assign _300_ = _078_ ? _079_[4:0] : 5'hxx;
   assign _301_ = s_param__valid ? _300_ : 5'hxx;
-  function [4:0] _708_;
+  function [4:0] _705_;
     input [4:0] a;
     input [9:0] b;
     input [1:0] s;
     (* parallel_case *)
     casez (s)
       2'b?1:
-        _708_ = b[4:0];
+        _705_ = b[4:0];
       2'b1?:
-        _708_ = b[9:5];
+        _705_ = b[9:5];
       default:
-        _708_ = a;
+        _705_ = a;
     endcase
   endfunction
   assign _303_ = ctrl_state == 1'h1;
   assign _304_ = s_param__valid ? 5'h00 : 5'hxx;
   assign _305_ = ! ctrl_state;
-  assign _306_ = wb ? 5'hxx : _083_[4:0];
-  assign _307_ = _080_ ? _306_ : 5'hxx;
+  assign _306_ = wb ? 5'hxx : _081_[4:0];
+  assign _307_ = _078_ ? _306_ : 5'hxx;
   assign _308_ = s_param__valid ? _307_ : 5'hxx;
-  function [4:0] _715_;
+  function [4:0] _712_;
     input [4:0] a;
     input [9:0] b;
     input [1:0] s;
     (* parallel_case *)
     casez (s)
       2'b?1:
-        _715_ = b[4:0];
+        _712_ = b[4:0];
       2'b1?:
-        _715_ = b[9:5];
+        _712_ = b[9:5];
       default:
-        _715_ = a;
+        _712_ = a;
     endcase
   endfunction
   assign _310_ = ctrl_state == 1'h1;
   assign _311_ = s_param__valid ? 5'h00 : 5'hxx;
   assign _312_ = ! ctrl_state;
-  assign _313_ = _080_ ? (* full_case = 32'd1 *) 2'h0 : _085_;
+  assign _313_ = _078_ ? (* full_case = 32'd1 *) 2'h0 : _083_;
   assign _314_ = s_param__valid ? _313_ : 2'hx;
-  function [1:0] _721_;
+  function [1:0] _718_;
     input [1:0] a;
     input [3:0] b;
     input [1:0] s;
     (* parallel_case *)
     casez (s)
       2'b?1:
-        _721_ = b[1:0];
+        _718_ = b[1:0];
       2'b1?:
-        _721_ = b[3:2];
+        _718_ = b[3:2];
       default:
-        _721_ = a;
+        _718_ = a;
     endcase
   endfunction
   assign _316_ = ctrl_state == 1'h1;
@@ -832,8 +832,6 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   assign _319_ = ! ctrl_state;
   assign _320_ = ! ctrl_state;
   assign _321_ = ! ctrl_state;
-  assign _322_ = ! ctrl_state;
-  assign _323_ = ! ctrl_state;
   \hwq_top.engine.array  array (
     .clk(clk),
     .drain_valid(o_valid),
@@ -841,7 +839,7 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
     .i_last(i_last),
     .i_valid(take),
     .i_w(i_w),
-    .o_data(\o_data$154 ),
+    .o_data(\o_data$153 ),
     .rst(rst)
   );
   \hwq_top.engine.fifo  fifo (
@@ -905,7 +903,7 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
     .rst(rst),
     .zero_point(zero_point)
   );
-  assign _189_[4:1] = 4'hx;
+  assign _188_[4:1] = 4'hx;
   always @(posedge clk) begin
     w_addr <= wa;
     if (rst) begin
@@ -914,7 +912,7 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
       \i_last$90  <= 1'h0;
       \i_valid$88  <= 1'h0;
       part_last <= 1'h0;
-      \$signal$151  <= 1'h0;
+      \$signal$150  <= 1'h0;
       enter_q <= 1'h0;
       d_last <= 1'h0;
       row_last <= 1'h0;
@@ -926,50 +924,50 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
       credits <= 5'h14;
       last_mblock <= 1'h0;
     end else begin
-      give_back <= _016_ + _018_;
+      give_back <= _014_ + _016_;
       \w_en$112  <= \o_valid$110 ;
       \i_last$90  <= part_last;
-      \i_valid$88  <= \$signal$151 ;
-      part_last <= _014_ & dn_last;
-      \$signal$151  <= _012_;
+      \i_valid$88  <= \$signal$150 ;
+      part_last <= _012_ & dn_last;
+      \$signal$150  <= _010_;
       enter_q <= enter;
-      begin if (_006_) d_last <= _227_; else d_last <= _008_ ? \$signal$72  : _227_; end
-      begin if (_006_) row_last <= _233_; else begin if (_008_) begin if (wrap) row_last <= _039_ & _041_; else row_last <= _043_ & _045_; end else row_last <= _233_; end end
-      begin if (_006_) row_valid <= _236_; else begin if (_008_) begin if (wrap) row_valid <= row < m_wrap; else row_valid <= row < m_last; end else row_valid <= _236_; end end
-      begin if (_006_) row <= _239_; else begin if (_008_) begin if (wrap) row <= row - 3'h7; else row <= _035_[16:0]; end else row <= _239_; end end
-      begin if (_006_) dn <= _242_; else begin if (_008_) begin if (d_last) dn <= dn_last ? (* full_case = 32'd1 *) 5'h00 : _010_; else dn <= _242_; end else dn <= _242_; end end
-      begin if (_006_) d <= _247_; else begin if (_008_) d <= d_last ? (* full_case = 32'd1 *) 3'h0 : _011_[2:0]; else d <= _247_; end end
-      credit_ok <= \$signal  ? (* full_case = 32'd1 *) _060_ : _061_;
-      credits <= \$signal  ? (* full_case = 32'd1 *) _059_ : kept;
-      last_mblock <= _057_ >= M_;
+      begin if (_004_) d_last <= _227_; else d_last <= _006_ ? \$signal$72  : _227_; end
+      begin if (_004_) row_last <= _233_; else begin if (_006_) begin if (wrap) row_last <= _037_ & _039_; else row_last <= _041_ & _043_; end else row_last <= _233_; end end
+      begin if (_004_) row_valid <= _236_; else begin if (_006_) begin if (wrap) row_valid <= row < m_wrap; else row_valid <= row < m_last; end else row_valid <= _236_; end end
+      begin if (_004_) row <= _239_; else begin if (_006_) begin if (wrap) row <= row - 3'h7; else row <= _033_[16:0]; end else row <= _239_; end end
+      begin if (_004_) dn <= _242_; else begin if (_006_) begin if (d_last) dn <= dn_last ? (* full_case = 32'd1 *) 5'h00 : _007_; else dn <= _242_; end else dn <= _242_; end end
+      begin if (_004_) d <= _247_; else begin if (_006_) d <= d_last ? (* full_case = 32'd1 *) 3'h0 : _008_[2:0]; else d <= _247_; end end
+      credit_ok <= \$signal  ? (* full_case = 32'd1 *) _058_ : _059_;
+      credits <= \$signal  ? (* full_case = 32'd1 *) _057_ : kept;
+      last_mblock <= _055_ >= M_;
     end
     if (rst) begin
       \w_data$114  <= 33'h000000000;
     end else if (\o_valid$110 ) begin
       \w_data$114  <= { o_last, o_data };
     end
-    if (\$signal$151 ) begin
+    if (\$signal$150 ) begin
       i_acc <= acc_chosen;
     end
     if (o_valid) begin
-      acc_chosen <= \o_data$154 ;
+      acc_chosen <= \o_data$153 ;
     end
     if (rst) begin
       dn_last <= 1'h0;
     end else if (_140_) begin
-      begin if (enter_q) dn_last <= nb_one; else begin if (_006_) dn_last <= 1'hx; else begin if (_008_) begin if (d_last) begin if (dn_last) dn_last <= nb_one; else dn_last <= dn == nb_pen; end else dn_last <= 1'hx; end else dn_last <= 1'hx; end end end
+      begin if (enter_q) dn_last <= nb_one; else begin if (_004_) dn_last <= 1'hx; else begin if (_006_) begin if (d_last) begin if (dn_last) dn_last <= nb_one; else dn_last <= dn == nb_pen; end else dn_last <= 1'hx; end else dn_last <= 1'hx; end end end
     end
     if (rst) begin
       beat_last <= 1'h1;
     end else if (_103_) begin
-      begin if (_006_) beat_last <= 1'h0; else begin if (_008_) beat_last <= 1'h1; else begin if (drain_restart) beat_last <= 1'h1; else beat_last <= 1'hx; end end end
+      begin if (_004_) beat_last <= 1'h0; else begin if (_006_) beat_last <= 1'h1; else begin if (drain_restart) beat_last <= 1'h1; else beat_last <= 1'hx; end end end
     end
-    if (_169_) begin
+    if (_168_) begin
       ra_row <= 5'h00;
     end else if (o_valid) begin
-      ra_row <= beat_last ? (* full_case = 32'd1 *) _202_ : _051_[4:0];
+      ra_row <= beat_last ? (* full_case = 32'd1 *) _202_ : _049_[4:0];
     end
-    if (_170_) begin
+    if (_169_) begin
       ra_inc[4:1] <= 4'h0;
     end else if (o_valid) begin
       ra_inc[4:1] <= _206_[4:1];
@@ -977,14 +975,14 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
     if (rst) begin
       ra_inc[0] <= 1'h0;
     end else if (_104_) begin
-      ra_inc[0] <= _189_[0];
+      ra_inc[0] <= _188_[0];
     end
-    if (_171_) begin
+    if (_170_) begin
       ra <= 5'h00;
     end else if (o_valid) begin
       ra <= beat_last ? (* full_case = 32'd1 *) _208_ : ra_inc;
     end
-    if (_172_) begin
+    if (_171_) begin
       drain_restart <= 1'h0;
     end else begin
       drain_restart <= s_param__valid;
@@ -992,24 +990,24 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
     if (rst) begin
       at_tile_last <= 1'h0;
     end else if (_105_) begin
-      at_tile_last <= compute ? _252_ : \$signal$136 ;
+      at_tile_last <= compute ? _252_ : \$signal$134 ;
     end
     if (rst) begin
       at_k_last <= 1'h0;
     end else if (_106_) begin
-      at_k_last <= compute ? _255_ : \$signal$135 ;
+      at_k_last <= compute ? _255_ : \$signal$133 ;
     end
     if (rst) begin
       fn_last <= 1'h0;
     end else if (_141_) begin
-      begin if (compute) begin if (adv) begin if (at_tile_last) fn_last <= fn_last ? (* full_case = 32'd1 *) nb_one : _098_; else fn_last <= 1'hx; end else fn_last <= 1'hx; end else fn_last <= ! blk; end
+      begin if (compute) begin if (adv) begin if (at_tile_last) fn_last <= fn_last ? (* full_case = 32'd1 *) nb_one : _096_; else fn_last <= 1'hx; end else fn_last <= 1'hx; end else fn_last <= ! blk; end
     end
-    if (_173_) begin
+    if (_172_) begin
       fn <= 5'h00;
     end else if (_142_) begin
-      fn <= fn_last ? (* full_case = 32'd1 *) 5'h00 : _097_[4:0];
+      fn <= fn_last ? (* full_case = 32'd1 *) 5'h00 : _095_[4:0];
     end
-    if (_174_) begin
+    if (_173_) begin
       fm0 <= 17'h00000;
     end else if (_143_) begin
       fm0 <= fm0 + 4'h8;
@@ -1017,19 +1015,19 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
     if (rst) begin
       in_data <= 1'h0;
     end else if (_144_) begin
-      begin if (compute) begin if (adv) in_data <= at_tile_last ? (* full_case = 32'd1 *) _095_ : _262_; else in_data <= 1'hx; end else in_data <= enter; end
+      begin if (compute) begin if (adv) in_data <= at_tile_last ? (* full_case = 32'd1 *) _093_ : _262_; else in_data <= 1'hx; end else in_data <= enter; end
     end
-    if (_175_) begin
+    if (_174_) begin
       kk <= 10'h000;
     end else if (adv) begin
-      kk <= at_tile_last ? (* full_case = 32'd1 *) 10'h000 : _099_[9:0];
+      kk <= at_tile_last ? (* full_case = 32'd1 *) 10'h000 : _097_[9:0];
     end
     if (rst) begin
       flush <= 5'h00;
     end else if (_111_) begin
-      flush <= _673_(5'hxx, { 5'h1f, _089_ }, { _269_, _268_ });
+      flush <= _670_(5'hxx, { 5'h1f, _087_ }, { _269_, _268_ });
     end
-    if (_176_) begin
+    if (_175_) begin
       compute <= 1'h0;
     end else if (_145_) begin
       compute <= 1'h1;
@@ -1047,127 +1045,122 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
     if (rst) begin
       ctrl_state <= 2'h0;
     end else if (_148_) begin
-      ctrl_state <= _680_(2'hx, { _281_, _279_, _276_, _273_ }, { _282_, _280_, _277_, _275_ });
+      ctrl_state <= _677_(2'hx, { _281_, _279_, _276_, _273_ }, { _282_, _280_, _277_, _275_ });
     end
     if (rst) begin
       ch_last <= 1'h0;
     end else if (_149_) begin
-      ch_last <= _690_(1'hx, { _286_, _283_ }, { _287_, _285_ });
+      ch_last <= _687_(1'hx, { _286_, _283_ }, { _287_, _285_ });
     end
     if (rst) begin
-      ch <= 16'h0000;
+      ch_left <= 16'h0000;
     end else if (_150_) begin
-      ch <= _695_(16'hxxxx, { _291_, _288_ }, { _292_, _290_ });
+      ch_left <= _692_(16'hxxxx, { _291_, _288_ }, { _292_, _290_ });
     end
     if (rst) begin
       wb <= 1'h0;
     end else if (_151_) begin
-      wb <= _702_(1'hx, { _298_, _295_ }, { _299_, _297_ });
+      wb <= _699_(1'hx, { _298_, _295_ }, { _299_, _297_ });
     end
     if (rst) begin
       wa <= 5'h00;
     end else if (_152_) begin
-      wa <= _708_(5'hxx, { _304_, _301_ }, { _305_, _303_ });
+      wa <= _705_(5'hxx, { _304_, _301_ }, { _305_, _303_ });
     end
     if (rst) begin
       blk <= 5'h00;
     end else if (_153_) begin
-      blk <= _715_(5'hxx, { _311_, _308_ }, { _312_, _310_ });
+      blk <= _712_(5'hxx, { _311_, _308_ }, { _312_, _310_ });
     end
     if (rst) begin
       lane <= 2'h0;
     end else if (_154_) begin
-      lane <= _721_(2'hx, { _317_, _314_ }, { _318_, _316_ });
+      lane <= _718_(2'hx, { _317_, _314_ }, { _318_, _316_ });
     end
     if (rst) begin
-      \$signal$136  <= 1'h0;
+      \$signal$134  <= 1'h0;
     end else if (_155_) begin
-      \$signal$136  <= _077_;
+      \$signal$134  <= _074_;
     end
     if (rst) begin
-      \$signal$135  <= 1'h0;
+      \$signal$133  <= 1'h0;
     end else if (_156_) begin
-      \$signal$135  <= _074_;
+      \$signal$133  <= _071_;
     end
     if (rst) begin
       tile_pen <= 17'h00000;
     end else if (_157_) begin
-      tile_pen <= _071_ - 2'h2;
-    end
-    if (rst) begin
-      n_pen <= 17'h00000;
-    end else if (_158_) begin
-      n_pen <= hdr[31:16] - 2'h2;
+      tile_pen <= _068_ - 2'h2;
     end
     if (rst) begin
       k_pen <= 17'h00000;
-    end else if (_159_) begin
+    end else if (_158_) begin
       k_pen <= hdr[47:32] - 2'h2;
     end
     if (rst) begin
       act_max <= 8'h00;
-    end else if (_160_) begin
+    end else if (_159_) begin
       act_max <= hdr[71:64];
     end
     if (rst) begin
       act_min <= 8'h00;
-    end else if (_161_) begin
+    end else if (_160_) begin
       act_min <= hdr[63:56];
     end
     if (rst) begin
       zero_point <= 8'h00;
-    end else if (_162_) begin
+    end else if (_161_) begin
       zero_point <= hdr[55:48];
     end
     if (rst) begin
       m_one <= 1'h0;
-    end else if (_163_) begin
+    end else if (_162_) begin
       m_one <= hdr[15:0] == 1'h1;
     end
     if (rst) begin
       m_wrap_pen <= 17'h00000;
-    end else if (_164_) begin
+    end else if (_163_) begin
       m_wrap_pen <= hdr[15:0] + 3'h6;
     end
     if (rst) begin
       m_pen <= 17'h00000;
-    end else if (_165_) begin
+    end else if (_164_) begin
       m_pen <= hdr[15:0] - 2'h2;
     end
     if (rst) begin
       m_wrap <= 17'h00000;
-    end else if (_166_) begin
+    end else if (_165_) begin
       m_wrap <= hdr[15:0] + 3'h7;
     end
     if (rst) begin
       m_last <= 16'h0000;
-    end else if (_167_) begin
-      m_last <= _062_[15:0];
+    end else if (_166_) begin
+      m_last <= _060_[15:0];
     end
     if (rst) begin
       M_ <= 16'h0000;
-    end else if (_168_) begin
+    end else if (_167_) begin
       M_ <= hdr[15:0];
     end
-    if (_177_) begin
+    if (_176_) begin
       \w_en$19  <= 1'h0;
     end else begin
-      \w_en$19  <= _032_;
+      \w_en$19  <= _030_;
     end
-    if (_178_) begin
+    if (_177_) begin
       \w_en$15  <= 1'h0;
     end else begin
-      \w_en$15  <= _030_;
+      \w_en$15  <= _028_;
     end
-    if (_179_) begin
+    if (_178_) begin
       \w_en$11  <= 1'h0;
     end else begin
-      \w_en$11  <= _027_;
+      \w_en$11  <= _025_;
     end
-    if (_180_) begin
+    if (_179_) begin
       w_en <= 1'h0;
     end else begin
-      w_en <= s_param__valid & _024_;
+      w_en <= s_param__valid & _022_;
     end
     if (!_217_) begin
       w_data[68:63] <= 6'h00;
@@ -1190,7 +1183,6 @@ endmodule
 (* generator = "Amaranth" *)
 module \hwq_top.engine.array (i_w, clk, rst, i_valid, i_last, drain_valid, o_data, i_a);
   wire [3:0] _001_;
-  wire _032_;
   wire _033_;
   wire _034_;
   wire _035_;
@@ -1231,13 +1223,7 @@ module \hwq_top.engine.array (i_w, clk, rst, i_valid, i_last, drain_valid, o_dat
   wire _070_;
   wire _071_;
   wire _072_;
-  wire _073_;
-  wire _074_;
-  wire _075_;
-  wire _076_;
-  wire _077_;
-  wire _078_;
-  wire [3:0] _079_;
+  wire [3:0] _073_;
   reg [7:0] a_0_0 = 8'h00;
   reg [7:0] a_0_1 = 8'h00;
   reg [7:0] a_0_2 = 8'h00;
@@ -1323,8 +1309,8 @@ module \hwq_top.engine.array (i_w, clk, rst, i_valid, i_last, drain_valid, o_dat
   reg [7:0] in_a5 = 8'h00;
   reg [7:0] in_a6 = 8'h00;
   reg [7:0] in_a7 = 8'h00;
+  reg in_idle = 1'h1;
   reg in_last = 1'h0;
-  reg in_valid = 1'h0;
   reg [7:0] in_w0 = 8'h00;
   reg [7:0] in_w1 = 8'h00;
   reg [7:0] in_w2 = 8'h00;
@@ -1544,60 +1530,54 @@ module \hwq_top.engine.array (i_w, clk, rst, i_valid, i_last, drain_valid, o_dat
   reg [7:0] w_6_2 = 8'h00;
   reg [7:0] w_6_3 = 8'h00;
   wire [7:0] w_in0;
-  assign a_in0 = in_valid ? in_a0 : 8'h00;
-  assign w_in0 = in_valid ? in_w0 : 8'h00;
+  assign a_in0 = in_idle ? 8'h00 : in_a0;
+  assign w_in0 = in_idle ? 8'h00 : in_w0;
   assign _001_ = drain_count - 1'h1;
-  assign _072_ = ~ in_valid;
-  assign _073_ = ~ in_valid;
-  assign _074_ = ~ in_valid;
-  assign _075_ = ~ in_valid;
-  assign _076_ = ~ in_valid;
-  assign _077_ = ~ in_valid;
-  assign _078_ = ~ in_valid;
-  assign _032_ = | { lr_3_1, rst };
-  assign _033_ = | { lr_3_0, rst };
-  assign _034_ = | { lr_2_3, rst };
-  assign _035_ = | { lr_2_2, rst };
-  assign _036_ = | { lr_2_1, rst };
-  assign _037_ = | { lr_2_0, rst };
-  assign _038_ = | { lr_1_3, rst };
-  assign _039_ = | { lr_1_2, rst };
-  assign _040_ = | { lr_1_1, rst };
-  assign _041_ = | { lr_1_0, rst };
-  assign _042_ = | { lr_0_3, rst };
-  assign _043_ = | { lr_0_2, rst };
-  assign _044_ = | { lr_0_1, rst };
-  assign _045_ = | { lr_0_0, rst };
-  assign _046_ = | { _072_, rst };
-  assign _047_ = | { _073_, rst };
-  assign _048_ = | { _074_, rst };
-  assign _049_ = | { _075_, rst };
-  assign _050_ = | { _076_, rst };
-  assign _051_ = | { _077_, rst };
-  assign _052_ = | { _078_, rst };
-  assign _053_ = | { lr_7_3, rst };
+  assign _033_ = | { lr_3_1, rst };
+  assign _034_ = | { lr_3_0, rst };
+  assign _035_ = | { lr_2_3, rst };
+  assign _036_ = | { lr_2_2, rst };
+  assign _037_ = | { lr_2_1, rst };
+  assign _038_ = | { lr_2_0, rst };
+  assign _039_ = | { lr_1_3, rst };
+  assign _040_ = | { lr_1_2, rst };
+  assign _041_ = | { lr_1_1, rst };
+  assign _042_ = | { lr_1_0, rst };
+  assign _043_ = | { lr_0_3, rst };
+  assign _044_ = | { lr_0_2, rst };
+  assign _045_ = | { lr_0_1, rst };
+  assign _046_ = | { lr_0_0, rst };
+  assign _047_ = | { in_idle, rst };
+  assign _048_ = | { in_idle, rst };
+  assign _049_ = | { in_idle, rst };
+  assign _050_ = | { in_idle, rst };
+  assign _051_ = | { in_idle, rst };
+  assign _052_ = | { in_idle, rst };
+  assign _053_ = | { in_idle, rst };
   assign _054_ = | { lr_7_3, rst };
-  assign _055_ = | { lr_7_2, rst };
-  assign _056_ = | { lr_7_1, rst };
-  assign _057_ = | { lr_7_0, rst };
-  assign _058_ = | { lr_6_3, rst };
-  assign _059_ = | { lr_6_2, rst };
-  assign _060_ = | { lr_6_1, rst };
-  assign _061_ = | { lr_6_0, rst };
-  assign _062_ = | { lr_5_3, rst };
-  assign _063_ = | { lr_5_2, rst };
-  assign _064_ = | { lr_5_1, rst };
-  assign _065_ = | { lr_5_0, rst };
-  assign _066_ = | { lr_4_3, rst };
-  assign _067_ = | { lr_4_2, rst };
-  assign _068_ = | { lr_4_1, rst };
-  assign _069_ = | { lr_4_0, rst };
-  assign _070_ = | { lr_3_3, rst };
-  assign _071_ = | { lr_3_2, rst };
-  assign _079_ = drain_advance ? _001_ : drain_count;
-  assign count_next = lr_7_3 ? 4'h8 : _079_;
+  assign _055_ = | { lr_7_3, rst };
+  assign _056_ = | { lr_7_2, rst };
+  assign _057_ = | { lr_7_1, rst };
+  assign _058_ = | { lr_7_0, rst };
+  assign _059_ = | { lr_6_3, rst };
+  assign _060_ = | { lr_6_2, rst };
+  assign _061_ = | { lr_6_1, rst };
+  assign _062_ = | { lr_6_0, rst };
+  assign _063_ = | { lr_5_3, rst };
+  assign _064_ = | { lr_5_2, rst };
+  assign _065_ = | { lr_5_1, rst };
+  assign _066_ = | { lr_5_0, rst };
+  assign _067_ = | { lr_4_3, rst };
+  assign _068_ = | { lr_4_2, rst };
+  assign _069_ = | { lr_4_1, rst };
+  assign _070_ = | { lr_4_0, rst };
+  assign _071_ = | { lr_3_3, rst };
+  assign _072_ = | { lr_3_2, rst };
+  assign _073_ = drain_advance ? _001_ : drain_count;
+  assign count_next = lr_7_3 ? 4'h8 : _073_;
   assign o_data = { drain_3, drain_2, drain_1, drain_0 };
   always @(posedge clk) begin
+    w_3_2 <= w_2_2;
     w_3_3 <= w_2_3;
     w_4_0 <= w_3_0;
     w_4_1 <= w_3_1;
@@ -1644,7 +1624,6 @@ module \hwq_top.engine.array (i_w, clk, rst, i_valid, i_last, drain_valid, o_dat
     w_2_3 <= w_1_3;
     w_3_0 <= w_2_0;
     w_3_1 <= w_2_1;
-    w_3_2 <= w_2_2;
     if (rst) begin
       l_3_2 <= 1'h0;
       a_3_2 <= 8'h00;
@@ -1748,7 +1727,7 @@ module \hwq_top.engine.array (i_w, clk, rst, i_valid, i_last, drain_valid, o_dat
       skew_a2_d1 <= 8'h00;
       skew_l1_d0 <= 1'h0;
       in_last <= 1'h0;
-      in_valid <= 1'h0;
+      in_idle <= 1'h1;
       drain_valid <= 1'h0;
       drain_advance <= 1'h0;
       drain_count <= 4'h0;
@@ -1915,7 +1894,7 @@ module \hwq_top.engine.array (i_w, clk, rst, i_valid, i_last, drain_valid, o_dat
       skew_a2_d1 <= skew_a2_d0;
       skew_l1_d0 <= in_last;
       in_last <= i_last & i_valid;
-      in_valid <= i_valid;
+      in_idle <= ~ i_valid;
       drain_valid <= | drain_count;
       drain_advance <= | count_next;
       drain_count <= count_next;
@@ -1983,7 +1962,7 @@ module \hwq_top.engine.array (i_w, clk, rst, i_valid, i_last, drain_valid, o_dat
     if (lr_3_1) begin
       out_3_1 <= $signed(acc_3_1) + $signed(pr_3_1);
     end
-    if (_032_) begin
+    if (_033_) begin
       acc_3_1 <= 26'h0000000;
     end else begin
       acc_3_1 <= $signed(acc_3_1) + $signed(pr_3_1);
@@ -1991,7 +1970,7 @@ module \hwq_top.engine.array (i_w, clk, rst, i_valid, i_last, drain_valid, o_dat
     if (lr_3_0) begin
       out_3_0 <= $signed(acc_3_0) + $signed(pr_3_0);
     end
-    if (_033_) begin
+    if (_034_) begin
       acc_3_0 <= 26'h0000000;
     end else begin
       acc_3_0 <= $signed(acc_3_0) + $signed(pr_3_0);
@@ -1999,7 +1978,7 @@ module \hwq_top.engine.array (i_w, clk, rst, i_valid, i_last, drain_valid, o_dat
     if (lr_2_3) begin
       out_2_3 <= $signed(acc_2_3) + $signed(pr_2_3);
     end
-    if (_034_) begin
+    if (_035_) begin
       acc_2_3 <= 26'h0000000;
     end else begin
       acc_2_3 <= $signed(acc_2_3) + $signed(pr_2_3);
@@ -2007,7 +1986,7 @@ module \hwq_top.engine.array (i_w, clk, rst, i_valid, i_last, drain_valid, o_dat
     if (lr_2_2) begin
       out_2_2 <= $signed(acc_2_2) + $signed(pr_2_2);
     end
-    if (_035_) begin
+    if (_036_) begin
       acc_2_2 <= 26'h0000000;
     end else begin
       acc_2_2 <= $signed(acc_2_2) + $signed(pr_2_2);
@@ -2015,7 +1994,7 @@ module \hwq_top.engine.array (i_w, clk, rst, i_valid, i_last, drain_valid, o_dat
     if (lr_2_1) begin
       out_2_1 <= $signed(acc_2_1) + $signed(pr_2_1);
     end
-    if (_036_) begin
+    if (_037_) begin
       acc_2_1 <= 26'h0000000;
     end else begin
       acc_2_1 <= $signed(acc_2_1) + $signed(pr_2_1);
@@ -2023,7 +2002,7 @@ module \hwq_top.engine.array (i_w, clk, rst, i_valid, i_last, drain_valid, o_dat
     if (lr_2_0) begin
       out_2_0 <= $signed(acc_2_0) + $signed(pr_2_0);
     end
-    if (_037_) begin
+    if (_038_) begin
       acc_2_0 <= 26'h0000000;
     end else begin
       acc_2_0 <= $signed(acc_2_0) + $signed(pr_2_0);
@@ -2031,7 +2010,7 @@ module \hwq_top.engine.array (i_w, clk, rst, i_valid, i_last, drain_valid, o_dat
     if (lr_1_3) begin
       out_1_3 <= $signed(acc_1_3) + $signed(pr_1_3);
     end
-    if (_038_) begin
+    if (_039_) begin
       acc_1_3 <= 26'h0000000;
     end else begin
       acc_1_3 <= $signed(acc_1_3) + $signed(pr_1_3);
@@ -2039,7 +2018,7 @@ module \hwq_top.engine.array (i_w, clk, rst, i_valid, i_last, drain_valid, o_dat
     if (lr_1_2) begin
       out_1_2 <= $signed(acc_1_2) + $signed(pr_1_2);
     end
-    if (_039_) begin
+    if (_040_) begin
       acc_1_2 <= 26'h0000000;
     end else begin
       acc_1_2 <= $signed(acc_1_2) + $signed(pr_1_2);
@@ -2047,7 +2026,7 @@ module \hwq_top.engine.array (i_w, clk, rst, i_valid, i_last, drain_valid, o_dat
     if (lr_1_1) begin
       out_1_1 <= $signed(acc_1_1) + $signed(pr_1_1);
     end
-    if (_040_) begin
+    if (_041_) begin
       acc_1_1 <= 26'h0000000;
     end else begin
       acc_1_1 <= $signed(acc_1_1) + $signed(pr_1_1);
@@ -2055,7 +2034,7 @@ module \hwq_top.engine.array (i_w, clk, rst, i_valid, i_last, drain_valid, o_dat
     if (lr_1_0) begin
       out_1_0 <= $signed(acc_1_0) + $signed(pr_1_0);
     end
-    if (_041_) begin
+    if (_042_) begin
       acc_1_0 <= 26'h0000000;
     end else begin
       acc_1_0 <= $signed(acc_1_0) + $signed(pr_1_0);
@@ -2063,7 +2042,7 @@ module \hwq_top.engine.array (i_w, clk, rst, i_valid, i_last, drain_valid, o_dat
     if (lr_0_3) begin
       out_0_3 <= $signed(acc_0_3) + $signed(pr_0_3);
     end
-    if (_042_) begin
+    if (_043_) begin
       acc_0_3 <= 26'h0000000;
     end else begin
       acc_0_3 <= $signed(acc_0_3) + $signed(pr_0_3);
@@ -2071,7 +2050,7 @@ module \hwq_top.engine.array (i_w, clk, rst, i_valid, i_last, drain_valid, o_dat
     if (lr_0_2) begin
       out_0_2 <= $signed(acc_0_2) + $signed(pr_0_2);
     end
-    if (_043_) begin
+    if (_044_) begin
       acc_0_2 <= 26'h0000000;
     end else begin
       acc_0_2 <= $signed(acc_0_2) + $signed(pr_0_2);
@@ -2079,7 +2058,7 @@ module \hwq_top.engine.array (i_w, clk, rst, i_valid, i_last, drain_valid, o_dat
     if (lr_0_1) begin
       out_0_1 <= $signed(acc_0_1) + $signed(pr_0_1);
     end
-    if (_044_) begin
+    if (_045_) begin
       acc_0_1 <= 26'h0000000;
     end else begin
       acc_0_1 <= $signed(acc_0_1) + $signed(pr_0_1);
@@ -2087,12 +2066,12 @@ module \hwq_top.engine.array (i_w, clk, rst, i_valid, i_last, drain_valid, o_dat
     if (lr_0_0) begin
       out_0_0 <= $signed(acc_0_0) + $signed(pr_0_0);
     end
-    if (_045_) begin
+    if (_046_) begin
       acc_0_0 <= 26'h0000000;
     end else begin
       acc_0_0 <= $signed(acc_0_0) + $signed(pr_0_0);
     end
-    if (!in_valid) begin
+    if (in_idle) begin
       skew_w3_d0 <= 8'h00;
       skew_w2_d0 <= 8'h00;
       skew_w1_d0 <= 8'h00;
@@ -2101,42 +2080,42 @@ module \hwq_top.engine.array (i_w, clk, rst, i_valid, i_last, drain_valid, o_dat
       skew_w2_d0 <= in_w2;
       skew_w1_d0 <= in_w1;
     end
-    if (_046_) begin
+    if (_047_) begin
       skew_a7_d0 <= 8'h00;
     end else begin
       skew_a7_d0 <= in_a7;
     end
-    if (_047_) begin
+    if (_048_) begin
       skew_a6_d0 <= 8'h00;
     end else begin
       skew_a6_d0 <= in_a6;
     end
-    if (_048_) begin
+    if (_049_) begin
       skew_a5_d0 <= 8'h00;
     end else begin
       skew_a5_d0 <= in_a5;
     end
-    if (_049_) begin
+    if (_050_) begin
       skew_a4_d0 <= 8'h00;
     end else begin
       skew_a4_d0 <= in_a4;
     end
-    if (_050_) begin
+    if (_051_) begin
       skew_a3_d0 <= 8'h00;
     end else begin
       skew_a3_d0 <= in_a3;
     end
-    if (_051_) begin
+    if (_052_) begin
       skew_a2_d0 <= 8'h00;
     end else begin
       skew_a2_d0 <= in_a2;
     end
-    if (_052_) begin
+    if (_053_) begin
       skew_a1_d0 <= 8'h00;
     end else begin
       skew_a1_d0 <= in_a1;
     end
-    if (_053_) begin
+    if (_054_) begin
       drain_row <= 3'h0;
     end else if (drain_advance) begin
       drain_row <= drain_row + 1'h1;
@@ -2144,7 +2123,7 @@ module \hwq_top.engine.array (i_w, clk, rst, i_valid, i_last, drain_valid, o_dat
     if (lr_7_3) begin
       out_7_3 <= $signed(acc_7_3) + $signed(pr_7_3);
     end
-    if (_054_) begin
+    if (_055_) begin
       acc_7_3 <= 26'h0000000;
     end else begin
       acc_7_3 <= $signed(acc_7_3) + $signed(pr_7_3);
@@ -2152,7 +2131,7 @@ module \hwq_top.engine.array (i_w, clk, rst, i_valid, i_last, drain_valid, o_dat
     if (lr_7_2) begin
       out_7_2 <= $signed(acc_7_2) + $signed(pr_7_2);
     end
-    if (_055_) begin
+    if (_056_) begin
       acc_7_2 <= 26'h0000000;
     end else begin
       acc_7_2 <= $signed(acc_7_2) + $signed(pr_7_2);
@@ -2160,7 +2139,7 @@ module \hwq_top.engine.array (i_w, clk, rst, i_valid, i_last, drain_valid, o_dat
     if (lr_7_1) begin
       out_7_1 <= $signed(acc_7_1) + $signed(pr_7_1);
     end
-    if (_056_) begin
+    if (_057_) begin
       acc_7_1 <= 26'h0000000;
     end else begin
       acc_7_1 <= $signed(acc_7_1) + $signed(pr_7_1);
@@ -2168,7 +2147,7 @@ module \hwq_top.engine.array (i_w, clk, rst, i_valid, i_last, drain_valid, o_dat
     if (lr_7_0) begin
       out_7_0 <= $signed(acc_7_0) + $signed(pr_7_0);
     end
-    if (_057_) begin
+    if (_058_) begin
       acc_7_0 <= 26'h0000000;
     end else begin
       acc_7_0 <= $signed(acc_7_0) + $signed(pr_7_0);
@@ -2176,7 +2155,7 @@ module \hwq_top.engine.array (i_w, clk, rst, i_valid, i_last, drain_valid, o_dat
     if (lr_6_3) begin
       out_6_3 <= $signed(acc_6_3) + $signed(pr_6_3);
     end
-    if (_058_) begin
+    if (_059_) begin
       acc_6_3 <= 26'h0000000;
     end else begin
       acc_6_3 <= $signed(acc_6_3) + $signed(pr_6_3);
@@ -2184,7 +2163,7 @@ module \hwq_top.engine.array (i_w, clk, rst, i_valid, i_last, drain_valid, o_dat
     if (lr_6_2) begin
       out_6_2 <= $signed(acc_6_2) + $signed(pr_6_2);
     end
-    if (_059_) begin
+    if (_060_) begin
       acc_6_2 <= 26'h0000000;
     end else begin
       acc_6_2 <= $signed(acc_6_2) + $signed(pr_6_2);
@@ -2192,7 +2171,7 @@ module \hwq_top.engine.array (i_w, clk, rst, i_valid, i_last, drain_valid, o_dat
     if (lr_6_1) begin
       out_6_1 <= $signed(acc_6_1) + $signed(pr_6_1);
     end
-    if (_060_) begin
+    if (_061_) begin
       acc_6_1 <= 26'h0000000;
     end else begin
       acc_6_1 <= $signed(acc_6_1) + $signed(pr_6_1);
@@ -2200,7 +2179,7 @@ module \hwq_top.engine.array (i_w, clk, rst, i_valid, i_last, drain_valid, o_dat
     if (lr_6_0) begin
       out_6_0 <= $signed(acc_6_0) + $signed(pr_6_0);
     end
-    if (_061_) begin
+    if (_062_) begin
       acc_6_0 <= 26'h0000000;
     end else begin
       acc_6_0 <= $signed(acc_6_0) + $signed(pr_6_0);
@@ -2208,7 +2187,7 @@ module \hwq_top.engine.array (i_w, clk, rst, i_valid, i_last, drain_valid, o_dat
     if (lr_5_3) begin
       out_5_3 <= $signed(acc_5_3) + $signed(pr_5_3);
     end
-    if (_062_) begin
+    if (_063_) begin
       acc_5_3 <= 26'h0000000;
     end else begin
       acc_5_3 <= $signed(acc_5_3) + $signed(pr_5_3);
@@ -2216,7 +2195,7 @@ module \hwq_top.engine.array (i_w, clk, rst, i_valid, i_last, drain_valid, o_dat
     if (lr_5_2) begin
       out_5_2 <= $signed(acc_5_2) + $signed(pr_5_2);
     end
-    if (_063_) begin
+    if (_064_) begin
       acc_5_2 <= 26'h0000000;
     end else begin
       acc_5_2 <= $signed(acc_5_2) + $signed(pr_5_2);
@@ -2224,7 +2203,7 @@ module \hwq_top.engine.array (i_w, clk, rst, i_valid, i_last, drain_valid, o_dat
     if (lr_5_1) begin
       out_5_1 <= $signed(acc_5_1) + $signed(pr_5_1);
     end
-    if (_064_) begin
+    if (_065_) begin
       acc_5_1 <= 26'h0000000;
     end else begin
       acc_5_1 <= $signed(acc_5_1) + $signed(pr_5_1);
@@ -2232,7 +2211,7 @@ module \hwq_top.engine.array (i_w, clk, rst, i_valid, i_last, drain_valid, o_dat
     if (lr_5_0) begin
       out_5_0 <= $signed(acc_5_0) + $signed(pr_5_0);
     end
-    if (_065_) begin
+    if (_066_) begin
       acc_5_0 <= 26'h0000000;
     end else begin
       acc_5_0 <= $signed(acc_5_0) + $signed(pr_5_0);
@@ -2240,7 +2219,7 @@ module \hwq_top.engine.array (i_w, clk, rst, i_valid, i_last, drain_valid, o_dat
     if (lr_4_3) begin
       out_4_3 <= $signed(acc_4_3) + $signed(pr_4_3);
     end
-    if (_066_) begin
+    if (_067_) begin
       acc_4_3 <= 26'h0000000;
     end else begin
       acc_4_3 <= $signed(acc_4_3) + $signed(pr_4_3);
@@ -2248,7 +2227,7 @@ module \hwq_top.engine.array (i_w, clk, rst, i_valid, i_last, drain_valid, o_dat
     if (lr_4_2) begin
       out_4_2 <= $signed(acc_4_2) + $signed(pr_4_2);
     end
-    if (_067_) begin
+    if (_068_) begin
       acc_4_2 <= 26'h0000000;
     end else begin
       acc_4_2 <= $signed(acc_4_2) + $signed(pr_4_2);
@@ -2256,7 +2235,7 @@ module \hwq_top.engine.array (i_w, clk, rst, i_valid, i_last, drain_valid, o_dat
     if (lr_4_1) begin
       out_4_1 <= $signed(acc_4_1) + $signed(pr_4_1);
     end
-    if (_068_) begin
+    if (_069_) begin
       acc_4_1 <= 26'h0000000;
     end else begin
       acc_4_1 <= $signed(acc_4_1) + $signed(pr_4_1);
@@ -2264,7 +2243,7 @@ module \hwq_top.engine.array (i_w, clk, rst, i_valid, i_last, drain_valid, o_dat
     if (lr_4_0) begin
       out_4_0 <= $signed(acc_4_0) + $signed(pr_4_0);
     end
-    if (_069_) begin
+    if (_070_) begin
       acc_4_0 <= 26'h0000000;
     end else begin
       acc_4_0 <= $signed(acc_4_0) + $signed(pr_4_0);
@@ -2272,7 +2251,7 @@ module \hwq_top.engine.array (i_w, clk, rst, i_valid, i_last, drain_valid, o_dat
     if (lr_3_3) begin
       out_3_3 <= $signed(acc_3_3) + $signed(pr_3_3);
     end
-    if (_070_) begin
+    if (_071_) begin
       acc_3_3 <= 26'h0000000;
     end else begin
       acc_3_3 <= $signed(acc_3_3) + $signed(pr_3_3);
@@ -2280,7 +2259,7 @@ module \hwq_top.engine.array (i_w, clk, rst, i_valid, i_last, drain_valid, o_dat
     if (lr_3_2) begin
       out_3_2 <= $signed(acc_3_2) + $signed(pr_3_2);
     end
-    if (_071_) begin
+    if (_072_) begin
       acc_3_2 <= 26'h0000000;
     end else begin
       acc_3_2 <= $signed(acc_3_2) + $signed(pr_3_2);
