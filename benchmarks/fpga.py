@@ -7,11 +7,17 @@ FIFO) by rows·cols. ``DSP`` counts MULT18X18D on ECP5 or SB_MAC16 on iCE40 (the
 plus 4 per requantizer lane for the 32×31 multiply).
 
 Run: python benchmarks/fpga.py [CONFIG.yaml ...] [--target ecp5|ice40|generic]
-(default: configs/default.yaml and configs/ecp5_8x8.yaml on ecp5; each ECP5 run places and
-routes out of context and takes minutes).
+[--seeds 1,2,3,4] (default: configs/default.yaml and configs/ecp5_8x8.yaml on ecp5, seed 1;
+each ECP5 run places and routes out of context and takes a minute or more).
+
+nextpnr's Fmax moves by several per cent with the placement seed (and with any change to the
+netlist, which perturbs placement as a new seed would): with several seeds the table has a row
+per seed and a line with the median and the range, and the registers the data reach last
+(hwq.fpga.slowest_registers) are listed for the slowest seed — the paths to work on next.
 """
 
 import argparse
+import statistics
 import sys
 from pathlib import Path
 
@@ -27,7 +33,13 @@ def main(argv=None):
                    default=[ROOT / "configs/default.yaml", ROOT / "configs/ecp5_8x8.yaml"])
     p.add_argument("--target", choices=["ecp5", "ice40", "generic"], default="ecp5")
     p.add_argument("--device")
+    p.add_argument("--seeds", default="1",
+                   help="comma-separated nextpnr placement seeds (default 1)")
     args = p.parse_args(argv)
+    try:
+        seeds = [int(x) for x in args.seeds.split(",")]
+    except ValueError:
+        p.error(f"--seeds must be comma-separated integers, not {args.seeds!r}")
     # each row is printed when its run ends (a run takes minutes; a later failure keeps them)
     print(f"{'config':<14} {'array':>6} {'lanes':>5} {'stages':>6} {'device':<12} {'LUT':>7} "
           f"{'LUT/MAC':>8} {'FF':>7} {'DSP':>4} {'DSP-4L':>6} {'BRAM':>4} {'Fmax MHz':>9} "
@@ -36,14 +48,30 @@ def main(argv=None):
         cfg = load_config(path)
         print(f"[fpga] {cfg.name} ({cfg.rows}×{cfg.cols}) on {args.target} ...", file=sys.stderr,
               flush=True)
-        r = synth(cfg, args.target, device=args.device,
-                  progress=lambda msg: print(f"  {msg}", file=sys.stderr, flush=True))
-        macs = cfg.rows * cfg.cols
-        fmax = f"{r.fmax_mhz:.1f}" if r.fmax_mhz else "-"
-        print(f"{cfg.name:<14} {f'{cfg.rows}×{cfg.cols}':>6} {cfg.requant_lanes:>5} "
-              f"{cfg.requant_stages:>6} {r.device:<12} {r.luts:>7} {r.luts / macs:>8.1f} "
-              f"{r.ffs:>7} {r.dsps:>4} {r.dsps - 4 * cfg.requant_lanes:>6} {r.brams:>4} "
-              f"{fmax:>9} {r.seconds:>5.0f}  {r.critical_path}", flush=True)
+        runs = []
+        for seed in seeds:
+            r = synth(cfg, args.target, device=args.device, seed=seed,
+                      progress=lambda msg: print(f"  {msg}", file=sys.stderr, flush=True))
+            runs.append(r)
+            macs = cfg.rows * cfg.cols
+            fmax = f"{r.fmax_mhz:.1f}" if r.fmax_mhz else "-"
+            name = cfg.name if len(seeds) == 1 else f"{cfg.name} s{seed}"
+            print(f"{name:<14} {f'{cfg.rows}×{cfg.cols}':>6} {cfg.requant_lanes:>5} "
+                  f"{cfg.requant_stages:>6} {r.device:<12} {r.luts:>7} {r.luts / macs:>8.1f} "
+                  f"{r.ffs:>7} {r.dsps:>4} {r.dsps - 4 * cfg.requant_lanes:>6} {r.brams:>4} "
+                  f"{fmax:>9} {r.seconds:>5.0f}  {r.critical_path}", flush=True)
+        placed = [r for r in runs if r.fmax_mhz]
+        if len(placed) > 1:
+            f = [r.fmax_mhz for r in placed]
+            print(f"{'':<14} Fmax over seeds {args.seeds}: median {statistics.median(f):.1f} "
+                  f"MHz, {min(f):.1f}..{max(f):.1f}", flush=True)
+        if placed:
+            worst = min(placed, key=lambda r: r.fmax_mhz)
+            print(f"{'':<14} latest arrivals, seed {worst.seed} (ns after the clock edge, "
+                  f"setup not included):", flush=True)
+            for g in worst.slowest[:6]:
+                print(f"{'':<16}{g['arrival_ns']:6.2f}  {g['register']}.{g['port']} "
+                      f"({g['endpoints']})", flush=True)
     print("\nlanes: requantizer lanes (requant.lanes). DSP-4L: DSPs left for the array after 4 "
           "per requantizer lane (the target is one per MAC).")
 

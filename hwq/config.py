@@ -100,8 +100,9 @@ def array_latency(rows: int, cols: int, target: str, mult_reg: bool) -> int:
     """Steps from a tile's last operand entering the array to its first result row: the
     input register, the skew to the bottom-right element (``rows + cols − 2``), the multiplier
     (:func:`mult_steps`), the accumulator and, with more than one row, the register after the
-    row multiplexer that reads the results out."""
-    return rows + cols + mult_steps(target, mult_reg) + (rows > 1)
+    row multiplexer that reads the results out (two from nine rows: groups of four rows, then
+    one group)."""
+    return rows + cols + mult_steps(target, mult_reg) + (rows > 1) + (rows > 8)
 
 
 def _int(name, v, lo, hi):

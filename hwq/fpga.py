@@ -55,8 +55,9 @@ ICE40_DEVICES = {"UP5K": ("--up5k", "sg48"), "HX8K": ("--hx8k", "ct256"),
                  "HX1K": ("--hx1k", "tq144"), "LP8K": ("--lp8k", "cm81")}
 _PORT = re.compile(r"^\s*(input|output)\s+(?:\[(\d+):0\]\s+)?(\w+);", re.M)
 # nextpnr names a flip-flop after the register bit it holds: `engine.credits_TRELLIS_FF_Q_3`,
-# `..._SB_DFFE_Q_2`; without the suffix, the bits of one register fall into one group
-_FF_SUFFIX = re.compile(r"_(?:TRELLIS_FF|SB_DFF\w*)_Q(?:_\d+)?$")
+# on iCE40 the logic cell that holds it `..._SB_DFFE_Q_2_D_SB_LUT4_O_LC`; without the suffix,
+# the bits of one register fall into one group
+_FF_SUFFIX = re.compile(r"_(?:TRELLIS_FF|SB_DFF[A-Z]*)_Q(?:_\d+)?(?:_D_SB_LUT4_O_LC)?$")
 
 
 def slowest_registers(report: dict, limit: int = 10) -> list[dict]:

@@ -353,8 +353,11 @@ class GemmEngine(wiring.Component):
         nexts = [
             row_next.eq(Mux(wrap, parts["back"], parts["plus"])),
             row_valid_next.eq(Mux(wrap, parts["lt_wrap"], parts["lt_last"])),
+            # (registered, from the compares; in one step, B = 1, as equalities: LUTs side by
+            # side rather than carry chains followed by their choice)
             row_last_next.eq(Mux(wrap, parts["lt_wrap"] & ~parts["lt_wrap_pen"],
-                                 parts["lt_last"] & ~parts["lt_pen"])),
+                                 parts["lt_last"] & ~parts["lt_pen"]) if B >= 2 else
+                             Mux(wrap, row == m_wrap_pen, row == m_pen)),
             d_last_next.eq(Mux(d_last, R == 1, parts["d_pen"])),
             dn_last_next.eq(Mux(dn_last, nb_one, parts["dn_pen"])),
         ]

@@ -47,7 +47,8 @@ class MacArray(wiring.Component):
     operand passes, it hands the finished sum to its output register and restarts from 0, so
     the next tile's first operand may follow on the very next step: tiles run back to back.
     Once the bottom-right element has finished, the array reads its output registers out a
-    row at a time over one multiplexer per column, into a register (with more than one row):
+    row at a time over one multiplexer per column, into a register (with more than one row;
+    from nine rows, groups of four rows into registers first, then one of the groups):
     ``o_data`` holds rows 0, 1, …, rows − 1 of the tile's result, one per step, with
     ``o_valid`` high. The output registers only ever capture (a clock enable, no logic in
     front of them); the rows-to-1 multiplexers replace a shift-up chain, which needed a
@@ -72,7 +73,8 @@ class MacArray(wiring.Component):
 
     Latency (:func:`hwq.config.array_latency`): the first result row of a tile appears
     ``rows + cols`` steps after its last operand was presented, plus the multiplier's
-    registers (:func:`hwq.config.mult_steps`), plus the read-out register when rows > 1.
+    registers (:func:`hwq.config.mult_steps`), plus the read-out register when rows > 1 and
+    a second one when rows > 8.
     """
 
     def __init__(self, rows: int, cols: int, accumulator_width: int, mult_reg: bool = True,
@@ -252,13 +254,33 @@ class MacArray(wiring.Component):
             m.d.comb += [self.o_data[j].eq(out[0][j]) for j in range(C)]
         else:
             # the selected row through a register: the row select fans out to every bit of
-            # every column's multiplexer, and the consumer's own beat multiplexer follows
+            # every column's multiplexer, and the consumer's own beat multiplexer follows.
+            # From 9 rows the read-out takes two registers: each group of four rows is chosen
+            # by the row's low two bits (a 4-to-1 multiplexer is one ECP5 slice) into a
+            # register beside it, then one group by the rest (19×8's 19-to-1 trees behind a
+            # select of 26·8 loads per bit were its critical paths, 8.7 ns; at 8 rows the
+            # two levels measured no faster over four seeds, for 210 LUT4 more)
             o_valid = Signal(name="drain_valid")
             o_data = [Signal(signed(W), name=f"drain_{j}", reset_less=True) for j in range(C)]
-            with m.If(en):
-                m.d.sync += o_valid.eq(draining)
-                for j in range(C):
-                    m.d.sync += o_data[j].eq(mux_tree([out[i][j] for i in range(R)], row))
+            if R > 8:
+                n_g = (R + 3) // 4
+                group = [[Signal(signed(W), name=f"drain_g{g}_{j}", reset_less=True)
+                          for j in range(C)] for g in range(n_g)]
+                valid_g = Signal(name="drain_valid_g")
+                row_hi = Signal(len(row) - 2, name="drain_row_hi")
+                with m.If(en):
+                    m.d.sync += [valid_g.eq(draining), row_hi.eq(row[2:]), o_valid.eq(valid_g)]
+                    for j in range(C):
+                        for g in range(n_g):
+                            rows_g = [out[i][j] for i in range(4 * g, min(4 * g + 4, R))]
+                            m.d.sync += group[g][j].eq(mux_tree(rows_g, row[:2]))
+                        m.d.sync += o_data[j].eq(mux_tree([group[g][j] for g in range(n_g)],
+                                                          row_hi))
+            else:
+                with m.If(en):
+                    m.d.sync += o_valid.eq(draining)
+                    for j in range(C):
+                        m.d.sync += o_data[j].eq(mux_tree([out[i][j] for i in range(R)], row))
             m.d.comb += self.o_valid.eq(o_valid)
             m.d.comb += [self.o_data[j].eq(o_data[j]) for j in range(C)]
         return m

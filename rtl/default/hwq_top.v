@@ -59,34 +59,33 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   wire _000_;
   wire _001_;
   wire _002_;
-  (* unused_bits = "5" *)
-  wire [5:0] _004_;
+  wire _003_;
+  wire _004_;
   wire _005_;
-  (* unused_bits = "10" *)
-  wire [10:0] _006_;
+  wire _006_;
   wire _007_;
   wire _008_;
   wire _009_;
-  wire _010_;
-  wire _011_;
+  wire [4:0] _010_;
+  (* unused_bits = "3" *)
+  wire [3:0] _011_;
   wire _012_;
   wire _013_;
   wire _014_;
-  wire _015_;
-  wire [4:0] _016_;
-  (* unused_bits = "3" *)
-  wire [3:0] _017_;
+  wire _016_;
+  wire _017_;
   wire _018_;
-  wire _019_;
   wire _020_;
   wire _021_;
+  wire _022_;
   wire _023_;
   wire _024_;
-  wire _025_;
+  wire _026_;
   wire _027_;
   wire _028_;
   wire _029_;
   wire _030_;
+  wire _031_;
   wire _032_;
   wire _033_;
   wire _034_;
@@ -98,63 +97,66 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   wire _040_;
   wire _041_;
   wire _042_;
-  wire _043_;
-  wire _044_;
-  wire _045_;
-  wire _046_;
-  wire _047_;
-  wire _048_;
-  wire _053_;
-  wire _054_;
-  wire _055_;
-  wire _056_;
+  wire _049_;
+  wire _050_;
+  (* unused_bits = "5" *)
+  wire [5:0] _052_;
+  wire [4:0] _053_;
+  (* unused_bits = "5" *)
+  wire [5:0] _054_;
+  (* unused_bits = "5" *)
+  wire [5:0] _055_;
+  (* unused_bits = "5" *)
+  wire [5:0] _056_;
+  (* unused_bits = "5" *)
+  wire [5:0] _057_;
   wire _058_;
-  wire _059_;
-  wire _060_;
+  wire [17:0] _059_;
+  (* unused_bits = "5" *)
+  wire [5:0] _061_;
   wire _062_;
-  wire _064_;
-  wire [4:0] _065_;
-  (* unused_bits = "5" *)
-  wire [5:0] _066_;
-  (* unused_bits = "5" *)
-  wire [5:0] _067_;
-  (* unused_bits = "5" *)
-  wire [5:0] _068_;
-  (* unused_bits = "5" *)
-  wire [5:0] _069_;
-  (* unused_bits = "5" *)
-  wire [5:0] _070_;
+  wire _063_;
+  wire _065_;
   wire _071_;
-  wire [17:0] _072_;
-  (* unused_bits = "5" *)
-  wire [5:0] _074_;
+  wire [15:0] _072_;
+  wire _074_;
   wire _075_;
   wire _076_;
+  wire [15:0] _077_;
+  wire _078_;
+  wire [15:0] _079_;
+  wire _080_;
+  wire [15:0] _081_;
   wire _082_;
-  wire _084_;
-  wire [15:0] _085_;
-  wire _087_;
-  wire _088_;
-  wire _089_;
-  wire [15:0] _090_;
-  wire _091_;
-  wire [15:0] _092_;
-  wire _093_;
-  wire [15:0] _094_;
-  wire _095_;
+  wire _083_;
   (* unused_bits = "5" *)
-  wire [5:0] _096_;
+  wire [5:0] _084_;
   (* unused_bits = "5" *)
-  wire [5:0] _097_;
+  wire [5:0] _085_;
   (* unused_bits = "1" *)
-  wire [1:0] _098_;
-  wire _099_;
+  wire [1:0] _086_;
   (* unused_bits = "3" *)
-  wire [3:0] _100_;
-  wire _101_;
-  wire [5:0] _104_;
+  wire [3:0] _087_;
+  wire _088_;
+  wire [5:0] _091_;
+  wire _092_;
+  wire _093_;
+  wire _094_;
+  wire _096_;
+  wire _097_;
+  (* unused_bits = "17" *)
+  wire [17:0] _098_;
+  (* unused_bits = "5" *)
+  wire [5:0] _099_;
+  wire _100_;
+  (* unused_bits = "10" *)
+  wire [10:0] _101_;
+  wire _102_;
+  wire _103_;
+  wire _104_;
   wire _105_;
   wire _106_;
+  wire _107_;
   wire _108_;
   wire _109_;
   wire _110_;
@@ -245,67 +247,67 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   wire _195_;
   wire _196_;
   wire _197_;
-  wire _198_;
-  wire _199_;
-  wire _200_;
-  wire _201_;
-  wire _202_;
+  wire [4:0] _198_;
   wire _203_;
-  wire [4:0] _204_;
   wire _209_;
-  wire _215_;
-  wire _218_;
-  wire [16:0] _221_;
-  wire [4:0] _224_;
-  wire [2:0] _229_;
-  wire _233_;
-  wire _234_;
-  wire _236_;
-  wire _237_;
+  wire _212_;
+  wire [16:0] _215_;
+  wire [4:0] _218_;
+  wire [2:0] _223_;
+  wire _227_;
+  wire _228_;
+  wire _230_;
+  wire _231_;
+  wire _238_;
   wire _244_;
-  wire _250_;
+  wire _245_;
+  wire _246_;
+  wire _247_;
+  wire _248_;
+  wire [1:0] _249_;
   wire _251_;
-  wire _252_;
+  wire [1:0] _252_;
   wire _253_;
-  wire _254_;
+  wire [1:0] _254_;
   wire [1:0] _255_;
-  wire _257_;
-  wire [1:0] _258_;
+  wire _256_;
+  wire [1:0] _257_;
+  wire _258_;
   wire _259_;
-  wire [1:0] _260_;
-  wire [1:0] _261_;
+  wire _261_;
   wire _262_;
-  wire [1:0] _263_;
-  wire _264_;
-  wire _265_;
-  wire _267_;
+  wire _263_;
+  wire [15:0] _264_;
+  wire _266_;
+  wire [15:0] _267_;
   wire _268_;
   wire _269_;
-  wire [15:0] _270_;
-  wire _272_;
-  wire [15:0] _273_;
+  wire _270_;
+  wire _271_;
+  wire _273_;
   wire _274_;
   wire _275_;
-  wire _276_;
-  wire _277_;
+  wire [4:0] _276_;
+  wire [4:0] _277_;
   wire _279_;
-  wire _280_;
+  wire [4:0] _280_;
   wire _281_;
   wire [4:0] _282_;
   wire [4:0] _283_;
-  wire _285_;
-  wire [4:0] _286_;
-  wire _287_;
-  wire [4:0] _288_;
-  wire [4:0] _289_;
-  wire [4:0] _290_;
+  wire [4:0] _284_;
+  wire _286_;
+  wire [4:0] _287_;
+  wire _288_;
+  wire [2:0] _289_;
+  wire [2:0] _290_;
   wire _292_;
-  wire [4:0] _293_;
+  wire [2:0] _293_;
   wire _294_;
-  wire [2:0] _295_;
-  wire [2:0] _296_;
+  wire _295_;
+  wire _296_;
+  wire _297_;
   wire _298_;
-  wire [2:0] _299_;
+  wire _299_;
   wire _300_;
   wire _301_;
   wire _302_;
@@ -314,19 +316,19 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   wire _305_;
   wire _306_;
   wire _307_;
-  wire _308_;
-  wire _309_;
-  wire _310_;
-  wire _311_;
-  wire _312_;
-  wire _313_;
+  wire [4:0] _310_;
+  wire [4:0] _311_;
+  wire [4:0] _313_;
+  wire [4:0] _314_;
+  wire [4:0] _315_;
   wire [4:0] _316_;
   wire [4:0] _317_;
-  wire [4:0] _319_;
-  wire [4:0] _320_;
-  wire [4:0] _321_;
-  wire [4:0] _322_;
-  wire [4:0] _323_;
+  wire _319_;
+  wire _320_;
+  wire _321_;
+  wire _322_;
+  wire _323_;
+  wire _324_;
   wire _325_;
   wire _326_;
   wire _327_;
@@ -338,12 +340,6 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   wire _333_;
   wire _334_;
   wire _335_;
-  wire _336_;
-  wire _337_;
-  wire _338_;
-  wire _339_;
-  wire _340_;
-  wire _341_;
   wire \$like ;
   wire \$signal ;
   reg \$signal$161  = 1'h0;
@@ -460,155 +456,156 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   wire wrap;
   reg [7:0] zero_point = 8'h00;
   assign kept = credits + give_back;
-  assign _034_ = s_act__valid & s_wgt__valid;
-  assign _045_ = in_data & _034_;
-  assign _055_ = ~ at_k_last;
-  assign _064_ = credit_ok | _055_;
-  assign take = _045_ & _064_;
-  assign _071_ = s_act__valid & s_wgt__valid;
-  assign _082_ = in_data & _071_;
-  assign _089_ = _082_ & credit_ok;
-  assign \$signal  = _089_ & at_k_last;
-  assign _099_ = ~ in_data;
+  assign _028_ = s_act__valid & s_wgt__valid;
+  assign _039_ = in_data & _028_;
+  assign _049_ = ~ at_k_last;
+  assign _058_ = credit_ok | _049_;
+  assign take = _039_ & _058_;
+  assign _065_ = s_act__valid & s_wgt__valid;
+  assign _074_ = in_data & _065_;
+  assign _083_ = _074_ & credit_ok;
+  assign \$signal  = _083_ & at_k_last;
+  assign _092_ = ~ in_data;
   assign _000_ = s_act__valid & s_wgt__valid;
-  assign _011_ = ~ at_k_last;
-  assign _020_ = credit_ok | _011_;
-  assign _027_ = _000_ & _020_;
-  assign adv = _099_ | _027_;
-  assign _028_ = compute & adv;
-  assign _029_ = _028_ & at_tile_last;
-  assign block_end = _029_ & fn_last;
+  assign _009_ = ~ at_k_last;
+  assign _020_ = credit_ok | _009_;
+  assign _021_ = _000_ & _020_;
+  assign adv = _092_ | _021_;
+  assign _022_ = compute & adv;
+  assign _023_ = _022_ & at_tile_last;
+  assign block_end = _023_ & fn_last;
   assign i_last = take & at_k_last;
-  assign _030_ = ! lane;
-  assign _032_ = lane == 1'h1;
-  assign _033_ = s_param__valid & _032_;
-  assign _035_ = lane == 2'h2;
+  assign _024_ = ! lane;
+  assign _026_ = lane == 1'h1;
+  assign _027_ = s_param__valid & _026_;
+  assign _029_ = lane == 2'h2;
+  assign _030_ = s_param__valid & _029_;
+  assign _031_ = lane == 2'h3;
+  assign _032_ = s_param__valid & _031_;
+  assign _033_ = lane == 3'h4;
+  assign _034_ = s_param__valid & _033_;
+  assign _035_ = lane == 3'h5;
   assign _036_ = s_param__valid & _035_;
-  assign _037_ = lane == 2'h3;
+  assign _037_ = lane == 3'h6;
   assign _038_ = s_param__valid & _037_;
-  assign _039_ = lane == 3'h4;
-  assign _040_ = s_param__valid & _039_;
-  assign _041_ = lane == 3'h5;
-  assign _042_ = s_param__valid & _041_;
-  assign _043_ = lane == 3'h6;
-  assign _044_ = s_param__valid & _043_;
-  assign _046_ = lane == 3'h7;
-  assign _047_ = s_param__valid & _046_;
+  assign _040_ = lane == 3'h7;
+  assign _041_ = s_param__valid & _040_;
   assign row_end = o_valid & beat_last;
-  assign _048_ = ~ dn_last;
-  assign wrap = d_last & _048_;
-  assign _053_ = row < m_wrap;
-  assign _054_ = row < m_wrap_pen;
-  assign _056_ = ~ _054_;
-  assign _058_ = row < m_last;
-  assign _059_ = row < m_pen;
-  assign _060_ = ~ _059_;
-  assign _062_ = d == 3'h6;
-  assign \$signal$92  = d_last ? 1'h0 : _062_;
-  assign _065_ = ra_inc + 1'h1;
-  assign _066_[4:0] = ra_inc + 1'h0;
-  assign _067_[4:0] = ra_row + 1'h1;
-  assign _068_[4:0] = ra_row + 1'h0;
-  assign _069_[4:0] = ra_inc + 1'h1;
-  assign _070_[4:0] = ra_inc + 1'h0;
-  assign _072_ = fm0 + 4'h8;
-  assign _074_[4:0] = kept - 4'h8;
-  assign _075_ = kept >= 5'h10;
-  assign _076_ = kept >= 4'h8;
-  assign _084_ = hdr[47:32] > 4'hf;
-  assign _085_ = _084_ ? hdr[47:32] : 16'h000f;
-  assign _087_ = hdr[47:32] == 1'h1;
-  assign _088_ = hdr[47:32] > 4'hf;
-  assign _090_ = _088_ ? hdr[47:32] : 16'h000f;
-  assign _091_ = _090_ == 1'h1;
-  assign _092_ = hdr[31:16] - 1'h1;
-  assign _093_ = hdr[31:16] == 1'h1;
-  assign _094_ = ch_left - 1'h1;
-  assign _095_ = lane == 3'h7;
-  assign _096_[4:0] = wa + 1'h1;
-  assign _097_[4:0] = blk + 1'h1;
-  assign _098_[0] = wb + 1'h1;
-  assign _100_[2:0] = lane + 1'h1;
-  assign _101_ = ch_left == 1'h1;
-  assign _104_ = flush - 1'h1;
-  assign _105_ = ! flush;
-  assign _106_ = block_end & last_mblock;
-  assign _001_ = fn_last & last_mblock;
-  assign _002_ = ~ _001_;
-  assign _004_[4:0] = fn + 1'h1;
-  assign _005_ = fn == nb_pen;
-  assign _006_[9:0] = kk + 1'h1;
-  assign _007_ = kk == k_pen;
-  assign _008_ = kk == tile_pen;
-  assign _009_ = ~ drain_restart;
-  assign _010_ = _009_ & o_valid;
-  assign _012_ = ~ beat_last;
-  assign _013_ = _010_ & _012_;
-  assign _014_ = ~ drain_restart;
-  assign _015_ = _014_ & row_end;
-  assign _016_ = dn + 1'h1;
-  assign _017_[2:0] = d + 1'h1;
-  assign _018_ = o_valid & row_valid;
-  assign _019_ = row_end & row_valid;
-  assign _021_ = _019_ & row_last;
-  assign _023_ = r_en & m_out__valid;
-  assign _024_ = ~ row_valid;
-  assign _025_ = row_end & _024_;
-  assign _108_ = { _015_, _013_, enter_q, d_last } != 4'h8;
-  assign _109_ = { _015_, _013_, enter_q } != 1'h0;
-  assign _110_ = { _013_, enter_q } != 2'h2;
-  assign _111_ = { _015_, _013_, drain_restart } != 1'h0;
-  assign _112_ = { drain_restart, o_valid } != 1'h0;
-  assign _113_ = { compute, adv } != 2'h2;
-  assign _114_ = { compute, adv } != 2'h2;
-  assign _115_ = { compute, adv } != 2'h2;
-  assign _116_ = { at_tile_last, compute, adv } != 2'h3;
-  assign _117_ = { at_tile_last, compute, adv, at_k_last } != 3'h6;
-  assign _118_ = { compute, adv } != 2'h2;
-  assign _119_ = { _251_, _250_ } != 1'h0;
-  assign _120_ = { _262_, s_param__valid } != 2'h2;
-  assign _121_ = { _264_, s_param__valid } != 2'h2;
-  assign _122_ = { _262_, ch_last, s_param__valid } != 3'h5;
-  assign _123_ = { _259_, compute } != 2'h3;
-  assign _124_ = { _257_, _105_ } != 2'h2;
-  assign _125_ = { _264_, _262_, _259_, _257_ } != 1'h0;
-  assign _126_ = { _267_, s_param__valid } != 2'h2;
-  assign _127_ = { _269_, s_param__valid } != 2'h2;
-  assign _128_ = { _269_, _267_ } != 1'h0;
-  assign _129_ = { _272_, s_param__valid } != 2'h2;
-  assign _130_ = { _274_, s_param__valid } != 2'h2;
-  assign _131_ = { _274_, _272_ } != 1'h0;
-  assign _132_ = { _279_, s_param__valid } != 2'h2;
-  assign _133_ = { _281_, s_param__valid } != 2'h2;
-  assign _134_ = { _279_, _095_, s_param__valid } != 3'h5;
-  assign _135_ = { _281_, _279_ } != 1'h0;
-  assign _136_ = { _285_, s_param__valid } != 2'h2;
-  assign _137_ = { _287_, s_param__valid } != 2'h2;
-  assign _138_ = { _285_, _095_, s_param__valid } != 3'h5;
-  assign _139_ = { _287_, _285_ } != 1'h0;
-  assign _140_ = { _292_, s_param__valid } != 2'h2;
-  assign _141_ = { _294_, s_param__valid } != 2'h2;
-  assign _142_ = { _292_, _095_, wb, s_param__valid } != 4'hf;
-  assign _143_ = { _292_, _095_, s_param__valid } != 3'h5;
-  assign _144_ = { _294_, _292_ } != 1'h0;
-  assign _145_ = { _298_, s_param__valid } != 2'h2;
-  assign _146_ = { _300_, s_param__valid } != 2'h2;
-  assign _147_ = { _300_, _298_ } != 1'h0;
-  assign _148_ = & { _110_, _109_, _108_ };
-  assign _149_ = & { _116_, _115_ };
-  assign _150_ = & { at_tile_last, adv };
-  assign _151_ = & { fn_last, at_tile_last, adv };
-  assign _152_ = & { _118_, _117_ };
-  assign _153_ = & { _252_, ch_last, s_param__valid };
-  assign _154_ = & { _253_, ch_last, s_param__valid };
-  assign _155_ = & { _254_, ch_last, s_param__valid };
-  assign _156_ = & { _125_, _124_, _123_, _122_, _121_, _120_ };
-  assign _157_ = & { _128_, _127_, _126_ };
-  assign _158_ = & { _131_, _130_, _129_ };
-  assign _159_ = & { _135_, _134_, _133_, _132_ };
-  assign _160_ = & { _139_, _138_, _137_, _136_ };
-  assign _161_ = & { _144_, _143_, _142_, _141_, _140_ };
-  assign _162_ = & { _147_, _146_, _145_ };
+  assign _042_ = ~ dn_last;
+  assign wrap = d_last & _042_;
+  assign _050_ = d == 3'h6;
+  assign \$signal$92  = d_last ? 1'h0 : _050_;
+  assign _052_[4:0] = ra_inc + 1'h1;
+  assign _053_ = ra_inc + 1'h0;
+  assign _054_[4:0] = ra_row + 1'h1;
+  assign _055_[4:0] = ra_row + 1'h0;
+  assign _056_[4:0] = ra_inc + 1'h1;
+  assign _057_[4:0] = ra_inc + 1'h0;
+  assign _059_ = fm0 + 4'h8;
+  assign _061_[4:0] = kept - 4'h8;
+  assign _062_ = kept >= 5'h10;
+  assign _063_ = kept >= 4'h8;
+  assign _071_ = hdr[47:32] > 4'hf;
+  assign _072_ = _071_ ? hdr[47:32] : 16'h000f;
+  assign _075_ = hdr[47:32] == 1'h1;
+  assign _076_ = hdr[47:32] > 4'hf;
+  assign _077_ = _076_ ? hdr[47:32] : 16'h000f;
+  assign _078_ = _077_ == 1'h1;
+  assign _079_ = hdr[31:16] - 1'h1;
+  assign _080_ = hdr[31:16] == 1'h1;
+  assign _081_ = ch_left - 1'h1;
+  assign _082_ = lane == 3'h7;
+  assign _084_[4:0] = wa + 1'h1;
+  assign _085_[4:0] = blk + 1'h1;
+  assign _086_[0] = wb + 1'h1;
+  assign _087_[2:0] = lane + 1'h1;
+  assign _088_ = ch_left == 1'h1;
+  assign _091_ = flush - 1'h1;
+  assign _093_ = ! flush;
+  assign _094_ = block_end & last_mblock;
+  assign _096_ = fn_last & last_mblock;
+  assign _097_ = ~ _096_;
+  assign _098_[16:0] = fm0 + 4'h8;
+  assign _099_[4:0] = fn + 1'h1;
+  assign _100_ = fn == nb_pen;
+  assign _101_[9:0] = kk + 1'h1;
+  assign _001_ = kk == k_pen;
+  assign _002_ = kk == tile_pen;
+  assign _003_ = ~ drain_restart;
+  assign _004_ = _003_ & o_valid;
+  assign _005_ = ~ beat_last;
+  assign _006_ = _004_ & _005_;
+  assign _007_ = ~ drain_restart;
+  assign _008_ = _007_ & row_end;
+  assign _010_ = dn + 1'h1;
+  assign _011_[2:0] = d + 1'h1;
+  assign _012_ = o_valid & row_valid;
+  assign _013_ = row_end & row_valid;
+  assign _014_ = _013_ & row_last;
+  assign _016_ = r_en & m_out__valid;
+  assign _017_ = ~ row_valid;
+  assign _018_ = row_end & _017_;
+  assign _102_ = { _008_, _006_, enter_q, d_last } != 4'h8;
+  assign _103_ = { _008_, _006_, enter_q } != 1'h0;
+  assign _104_ = { _006_, enter_q } != 2'h2;
+  assign _105_ = { _008_, _006_, drain_restart } != 1'h0;
+  assign _106_ = { drain_restart, o_valid } != 1'h0;
+  assign _107_ = { compute, adv } != 2'h2;
+  assign _108_ = { compute, adv } != 2'h2;
+  assign _109_ = { compute, adv } != 2'h2;
+  assign _110_ = { at_tile_last, compute, adv } != 2'h3;
+  assign _111_ = { at_tile_last, compute, adv, at_k_last } != 3'h6;
+  assign _112_ = { compute, adv } != 2'h2;
+  assign _113_ = { _245_, _244_ } != 1'h0;
+  assign _114_ = { _256_, s_param__valid } != 2'h2;
+  assign _115_ = { _258_, s_param__valid } != 2'h2;
+  assign _116_ = { _256_, ch_last, s_param__valid } != 3'h5;
+  assign _117_ = { _253_, compute } != 2'h3;
+  assign _118_ = { _251_, _093_ } != 2'h2;
+  assign _119_ = { _258_, _256_, _253_, _251_ } != 1'h0;
+  assign _120_ = { _261_, s_param__valid } != 2'h2;
+  assign _121_ = { _263_, s_param__valid } != 2'h2;
+  assign _122_ = { _263_, _261_ } != 1'h0;
+  assign _123_ = { _266_, s_param__valid } != 2'h2;
+  assign _124_ = { _268_, s_param__valid } != 2'h2;
+  assign _125_ = { _268_, _266_ } != 1'h0;
+  assign _126_ = { _273_, s_param__valid } != 2'h2;
+  assign _127_ = { _275_, s_param__valid } != 2'h2;
+  assign _128_ = { _273_, _082_, s_param__valid } != 3'h5;
+  assign _129_ = { _275_, _273_ } != 1'h0;
+  assign _130_ = { _279_, s_param__valid } != 2'h2;
+  assign _131_ = { _281_, s_param__valid } != 2'h2;
+  assign _132_ = { _279_, _082_, s_param__valid } != 3'h5;
+  assign _133_ = { _281_, _279_ } != 1'h0;
+  assign _134_ = { _286_, s_param__valid } != 2'h2;
+  assign _135_ = { _288_, s_param__valid } != 2'h2;
+  assign _136_ = { _286_, _082_, wb, s_param__valid } != 4'hf;
+  assign _137_ = { _286_, _082_, s_param__valid } != 3'h5;
+  assign _138_ = { _288_, _286_ } != 1'h0;
+  assign _139_ = { _292_, s_param__valid } != 2'h2;
+  assign _140_ = { _294_, s_param__valid } != 2'h2;
+  assign _141_ = { _294_, _292_ } != 1'h0;
+  assign _142_ = & { _104_, _103_, _102_ };
+  assign _143_ = & { _110_, _109_ };
+  assign _144_ = & { at_tile_last, adv };
+  assign _145_ = & { fn_last, at_tile_last, adv };
+  assign _146_ = & { _112_, _111_ };
+  assign _147_ = & { _246_, ch_last, s_param__valid };
+  assign _148_ = & { _247_, ch_last, s_param__valid };
+  assign _149_ = & { _248_, ch_last, s_param__valid };
+  assign _150_ = & { _119_, _118_, _117_, _116_, _115_, _114_ };
+  assign _151_ = & { _122_, _121_, _120_ };
+  assign _152_ = & { _125_, _124_, _123_ };
+  assign _153_ = & { _129_, _128_, _127_, _126_ };
+  assign _154_ = & { _133_, _132_, _131_, _130_ };
+  assign _155_ = & { _138_, _137_, _136_, _135_, _134_ };
+  assign _156_ = & { _141_, _140_, _139_ };
+  assign _157_ = & { _295_, s_param__valid };
+  assign _158_ = & { _296_, s_param__valid };
+  assign _159_ = & { _297_, s_param__valid };
+  assign _160_ = & { _298_, s_param__valid };
+  assign _161_ = & { _299_, s_param__valid };
+  assign _162_ = & { _300_, s_param__valid };
   assign _163_ = & { _301_, s_param__valid };
   assign _164_ = & { _302_, s_param__valid };
   assign _165_ = & { _303_, s_param__valid };
@@ -616,53 +613,47 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   assign _167_ = & { _305_, s_param__valid };
   assign _168_ = & { _306_, s_param__valid };
   assign _169_ = & { _307_, s_param__valid };
-  assign _170_ = & { _308_, s_param__valid };
-  assign _171_ = & { _309_, s_param__valid };
-  assign _172_ = & { _310_, s_param__valid };
-  assign _173_ = & { _311_, s_param__valid };
-  assign _174_ = & { _312_, s_param__valid };
-  assign _175_ = & { _313_, s_param__valid };
-  assign _192_ = ~ _339_;
-  assign _193_ = ~ compute;
-  assign _194_ = ~ compute;
-  assign _195_ = ~ compute;
+  assign _186_ = ~ _333_;
+  assign _187_ = ~ compute;
+  assign _188_ = ~ compute;
+  assign _189_ = ~ compute;
+  assign _190_ = ~ _322_;
+  assign _191_ = ~ _323_;
+  assign _192_ = ~ _324_;
+  assign _193_ = ~ _325_;
+  assign _194_ = ~ _326_;
+  assign _195_ = ~ _327_;
   assign _196_ = ~ _328_;
   assign _197_ = ~ _329_;
-  assign _198_ = ~ _330_;
-  assign _199_ = ~ _331_;
-  assign _200_ = ~ _332_;
-  assign _201_ = ~ _333_;
-  assign _202_ = ~ _334_;
-  assign _203_ = ~ _335_;
-  assign _176_ = | { drain_restart, rst };
-  assign _177_ = | { drain_restart, rst };
-  assign _178_ = | { drain_restart, rst };
-  assign _179_ = | { _192_, rst };
-  assign _180_ = | { _193_, rst };
-  assign _181_ = | { _194_, rst };
-  assign _182_ = | { _195_, rst };
-  assign _183_ = | { _106_, rst };
+  assign _170_ = | { drain_restart, rst };
+  assign _171_ = | { drain_restart, rst };
+  assign _172_ = | { drain_restart, rst };
+  assign _173_ = | { _186_, rst };
+  assign _174_ = | { _187_, rst };
+  assign _175_ = | { _188_, rst };
+  assign _176_ = | { _189_, rst };
+  assign _177_ = | { _094_, rst };
+  assign _178_ = | { _190_, rst };
+  assign _179_ = | { _191_, rst };
+  assign _180_ = | { _192_, rst };
+  assign _181_ = | { _193_, rst };
+  assign _182_ = | { _194_, rst };
+  assign _183_ = | { _195_, rst };
   assign _184_ = | { _196_, rst };
   assign _185_ = | { _197_, rst };
-  assign _186_ = | { _198_, rst };
-  assign _187_ = | { _199_, rst };
-  assign _188_ = | { _200_, rst };
-  assign _189_ = | { _201_, rst };
-  assign _190_ = | { _202_, rst };
-  assign _191_ = | { _203_, rst };
-  assign _209_ = drain_restart ? 1'h0 : d_last;
-  assign _215_ = drain_restart ? m_one : row_last;
-  assign _218_ = drain_restart ? 1'h1 : row_valid;
-  assign _221_ = drain_restart ? 17'h00000 : row;
-  assign _204_[0] = drain_restart ? (* full_case = 32'd1 *) 1'h1 : \$like ;
-  assign _224_ = drain_restart ? 5'h00 : dn;
-  assign _229_ = drain_restart ? 3'h0 : d;
-  assign _233_ = at_tile_last ? (* full_case = 32'd1 *) \$signal$162  : _008_;
-  assign _234_ = adv ? _233_ : 1'hx;
-  assign _236_ = at_tile_last ? (* full_case = 32'd1 *) \$signal$161  : _007_;
-  assign _237_ = adv ? _236_ : 1'hx;
-  assign _244_ = at_k_last ? 1'h0 : 1'hx;
-  function [5:0] _673_;
+  assign _203_ = drain_restart ? 1'h0 : d_last;
+  assign _209_ = drain_restart ? m_one : row_last;
+  assign _212_ = drain_restart ? 1'h1 : row_valid;
+  assign _215_ = drain_restart ? 17'h00000 : row;
+  assign _198_[0] = drain_restart ? (* full_case = 32'd1 *) 1'h1 : \$like ;
+  assign _218_ = drain_restart ? 5'h00 : dn;
+  assign _223_ = drain_restart ? 3'h0 : d;
+  assign _227_ = at_tile_last ? (* full_case = 32'd1 *) \$signal$162  : _002_;
+  assign _228_ = adv ? _227_ : 1'hx;
+  assign _230_ = at_tile_last ? (* full_case = 32'd1 *) \$signal$161  : _001_;
+  assign _231_ = adv ? _230_ : 1'hx;
+  assign _238_ = at_k_last ? 1'h0 : 1'hx;
+  function [5:0] _661_;
     input [5:0] a;
     input [11:0] b;
     input [1:0] s;
@@ -670,20 +661,20 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
     (* parallel_case *)
     casez (s)
       2'b?1:
-        _673_ = b[5:0];
+        _661_ = b[5:0];
       2'b1?:
-        _673_ = b[11:6];
+        _661_ = b[11:6];
       default:
-        _673_ = a;
+        _661_ = a;
     endcase
   endfunction
-  assign _250_ = ctrl_state == (* full_case = 32'd1 *) 2'h3;
-  assign _251_ = ctrl_state == (* full_case = 32'd1 *) 2'h2;
-  assign _252_ = ctrl_state == 1'h1;
-  assign _253_ = ctrl_state == 1'h1;
-  assign _254_ = ctrl_state == 1'h1;
-  assign _255_ = _105_ ? 2'h0 : 2'hx;
-  function [1:0] _680_;
+  assign _244_ = ctrl_state == (* full_case = 32'd1 *) 2'h3;
+  assign _245_ = ctrl_state == (* full_case = 32'd1 *) 2'h2;
+  assign _246_ = ctrl_state == 1'h1;
+  assign _247_ = ctrl_state == 1'h1;
+  assign _248_ = ctrl_state == 1'h1;
+  assign _249_ = _093_ ? 2'h0 : 2'hx;
+  function [1:0] _668_;
     input [1:0] a;
     input [7:0] b;
     input [3:0] s;
@@ -691,26 +682,64 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
     (* parallel_case *)
     casez (s)
       4'b???1:
-        _680_ = b[1:0];
+        _668_ = b[1:0];
       4'b??1?:
-        _680_ = b[3:2];
+        _668_ = b[3:2];
       4'b?1??:
-        _680_ = b[5:4];
+        _668_ = b[5:4];
       4'b1???:
-        _680_ = b[7:6];
+        _668_ = b[7:6];
       default:
-        _680_ = a;
+        _668_ = a;
     endcase
   endfunction
-  assign _257_ = ctrl_state == (* full_case = 32'd1 *) 2'h3;
-  assign _258_ = compute ? 2'hx : 2'h3;
-  assign _259_ = ctrl_state == (* full_case = 32'd1 *) 2'h2;
-  assign _260_ = ch_last ? 2'h2 : 2'hx;
-  assign _261_ = s_param__valid ? _260_ : 2'hx;
-  assign _262_ = ctrl_state == (* full_case = 32'd1 *) 1'h1;
-  assign _263_ = s_param__valid ? 2'h1 : 2'hx;
-  assign _264_ = ! (* full_case = 32'd1 *) ctrl_state;
-  assign _265_ = s_param__valid ? _101_ : 1'hx;
+  assign _251_ = ctrl_state == (* full_case = 32'd1 *) 2'h3;
+  assign _252_ = compute ? 2'hx : 2'h3;
+  assign _253_ = ctrl_state == (* full_case = 32'd1 *) 2'h2;
+  assign _254_ = ch_last ? 2'h2 : 2'hx;
+  assign _255_ = s_param__valid ? _254_ : 2'hx;
+  assign _256_ = ctrl_state == (* full_case = 32'd1 *) 1'h1;
+  assign _257_ = s_param__valid ? 2'h1 : 2'hx;
+  assign _258_ = ! (* full_case = 32'd1 *) ctrl_state;
+  assign _259_ = s_param__valid ? _088_ : 1'hx;
+  function [0:0] _678_;
+    input [0:0] a;
+    input [1:0] b;
+    input [1:0] s;
+    (* parallel_case *)
+    casez (s)
+      2'b?1:
+        _678_ = b[0:0];
+      2'b1?:
+        _678_ = b[1:1];
+      default:
+        _678_ = a;
+    endcase
+  endfunction
+  assign _261_ = ctrl_state == 1'h1;
+  assign _262_ = s_param__valid ? _080_ : 1'hx;
+  assign _263_ = ! ctrl_state;
+  assign _264_ = s_param__valid ? _081_ : 16'hxxxx;
+  function [15:0] _683_;
+    input [15:0] a;
+    input [31:0] b;
+    input [1:0] s;
+    (* parallel_case *)
+    casez (s)
+      2'b?1:
+        _683_ = b[15:0];
+      2'b1?:
+        _683_ = b[31:16];
+      default:
+        _683_ = a;
+    endcase
+  endfunction
+  assign _266_ = ctrl_state == 1'h1;
+  assign _267_ = s_param__valid ? _079_ : 16'hxxxx;
+  assign _268_ = ! ctrl_state;
+  assign _269_ = wb ? (* full_case = 32'd1 *) _086_[0] : 1'h0;
+  assign _270_ = _082_ ? _269_ : 1'hx;
+  assign _271_ = s_param__valid ? _270_ : 1'hx;
   function [0:0] _690_;
     input [0:0] a;
     input [1:0] b;
@@ -725,104 +754,72 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
         _690_ = a;
     endcase
   endfunction
-  assign _267_ = ctrl_state == 1'h1;
-  assign _268_ = s_param__valid ? _093_ : 1'hx;
-  assign _269_ = ! ctrl_state;
-  assign _270_ = s_param__valid ? _094_ : 16'hxxxx;
-  function [15:0] _695_;
-    input [15:0] a;
-    input [31:0] b;
+  assign _273_ = ctrl_state == 1'h1;
+  assign _274_ = s_param__valid ? 1'h0 : 1'hx;
+  assign _275_ = ! ctrl_state;
+  assign _276_ = _082_ ? _084_[4:0] : 5'hxx;
+  assign _277_ = s_param__valid ? _276_ : 5'hxx;
+  function [4:0] _696_;
+    input [4:0] a;
+    input [9:0] b;
     input [1:0] s;
     (* parallel_case *)
     casez (s)
       2'b?1:
-        _695_ = b[15:0];
+        _696_ = b[4:0];
       2'b1?:
-        _695_ = b[31:16];
+        _696_ = b[9:5];
       default:
-        _695_ = a;
-    endcase
-  endfunction
-  assign _272_ = ctrl_state == 1'h1;
-  assign _273_ = s_param__valid ? _092_ : 16'hxxxx;
-  assign _274_ = ! ctrl_state;
-  assign _275_ = wb ? (* full_case = 32'd1 *) _098_[0] : 1'h0;
-  assign _276_ = _095_ ? _275_ : 1'hx;
-  assign _277_ = s_param__valid ? _276_ : 1'hx;
-  function [0:0] _702_;
-    input [0:0] a;
-    input [1:0] b;
-    input [1:0] s;
-    (* parallel_case *)
-    casez (s)
-      2'b?1:
-        _702_ = b[0:0];
-      2'b1?:
-        _702_ = b[1:1];
-      default:
-        _702_ = a;
+        _696_ = a;
     endcase
   endfunction
   assign _279_ = ctrl_state == 1'h1;
-  assign _280_ = s_param__valid ? 1'h0 : 1'hx;
+  assign _280_ = s_param__valid ? 5'h00 : 5'hxx;
   assign _281_ = ! ctrl_state;
-  assign _282_ = _095_ ? _096_[4:0] : 5'hxx;
-  assign _283_ = s_param__valid ? _282_ : 5'hxx;
-  function [4:0] _708_;
+  assign _282_ = wb ? 5'hxx : _085_[4:0];
+  assign _283_ = _082_ ? _282_ : 5'hxx;
+  assign _284_ = s_param__valid ? _283_ : 5'hxx;
+  function [4:0] _703_;
     input [4:0] a;
     input [9:0] b;
     input [1:0] s;
     (* parallel_case *)
     casez (s)
       2'b?1:
-        _708_ = b[4:0];
+        _703_ = b[4:0];
       2'b1?:
-        _708_ = b[9:5];
+        _703_ = b[9:5];
       default:
-        _708_ = a;
+        _703_ = a;
     endcase
   endfunction
-  assign _285_ = ctrl_state == 1'h1;
-  assign _286_ = s_param__valid ? 5'h00 : 5'hxx;
-  assign _287_ = ! ctrl_state;
-  assign _288_ = wb ? 5'hxx : _097_[4:0];
-  assign _289_ = _095_ ? _288_ : 5'hxx;
-  assign _290_ = s_param__valid ? _289_ : 5'hxx;
-  function [4:0] _715_;
-    input [4:0] a;
-    input [9:0] b;
-    input [1:0] s;
-    (* parallel_case *)
-    casez (s)
-      2'b?1:
-        _715_ = b[4:0];
-      2'b1?:
-        _715_ = b[9:5];
-      default:
-        _715_ = a;
-    endcase
-  endfunction
-  assign _292_ = ctrl_state == 1'h1;
-  assign _293_ = s_param__valid ? 5'h00 : 5'hxx;
-  assign _294_ = ! ctrl_state;
-  assign _295_ = _095_ ? (* full_case = 32'd1 *) 3'h0 : _100_[2:0];
-  assign _296_ = s_param__valid ? _295_ : 3'hx;
-  function [2:0] _721_;
+  assign _286_ = ctrl_state == 1'h1;
+  assign _287_ = s_param__valid ? 5'h00 : 5'hxx;
+  assign _288_ = ! ctrl_state;
+  assign _289_ = _082_ ? (* full_case = 32'd1 *) 3'h0 : _087_[2:0];
+  assign _290_ = s_param__valid ? _289_ : 3'hx;
+  function [2:0] _709_;
     input [2:0] a;
     input [5:0] b;
     input [1:0] s;
     (* parallel_case *)
     casez (s)
       2'b?1:
-        _721_ = b[2:0];
+        _709_ = b[2:0];
       2'b1?:
-        _721_ = b[5:3];
+        _709_ = b[5:3];
       default:
-        _721_ = a;
+        _709_ = a;
     endcase
   endfunction
-  assign _298_ = ctrl_state == 1'h1;
-  assign _299_ = s_param__valid ? 3'h0 : 3'hx;
+  assign _292_ = ctrl_state == 1'h1;
+  assign _293_ = s_param__valid ? 3'h0 : 3'hx;
+  assign _294_ = ! ctrl_state;
+  assign _295_ = ! ctrl_state;
+  assign _296_ = ! ctrl_state;
+  assign _297_ = ! ctrl_state;
+  assign _298_ = ! ctrl_state;
+  assign _299_ = ! ctrl_state;
   assign _300_ = ! ctrl_state;
   assign _301_ = ! ctrl_state;
   assign _302_ = ! ctrl_state;
@@ -831,53 +828,47 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   assign _305_ = ! ctrl_state;
   assign _306_ = ! ctrl_state;
   assign _307_ = ! ctrl_state;
-  assign _308_ = ! ctrl_state;
-  assign _309_ = ! ctrl_state;
-  assign _310_ = ! ctrl_state;
-  assign _311_ = ! ctrl_state;
-  assign _312_ = ! ctrl_state;
-  assign _313_ = ! ctrl_state;
-  assign _316_ = dn_last ? (* full_case = 32'd1 *) 5'h00 : _070_[4:0];
-  assign _317_ = d_last ? (* full_case = 32'd1 *) _316_ : _068_[4:0];
-  assign _319_ = dn_last ? (* full_case = 32'd1 *) 5'h01 : _069_[4:0];
-  assign _320_ = d_last ? (* full_case = 32'd1 *) _319_ : _067_[4:0];
-  assign _321_ = beat_last ? (* full_case = 32'd1 *) _320_ : _065_;
-  assign \$like  = o_valid ? _321_[0] : 1'hx;
-  assign _322_ = dn_last ? (* full_case = 32'd1 *) 5'h00 : ra_inc;
-  assign _323_ = d_last ? (* full_case = 32'd1 *) _322_ : ra_row;
-  assign _325_ = ch_last ? 1'h1 : 1'h0;
-  assign _326_ = s_param__valid ? _325_ : 1'h0;
-  assign enter = _327_ ? _326_ : 1'h0;
+  assign _310_ = dn_last ? (* full_case = 32'd1 *) 5'h00 : _057_[4:0];
+  assign _311_ = d_last ? (* full_case = 32'd1 *) _310_ : _055_[4:0];
+  assign _313_ = dn_last ? (* full_case = 32'd1 *) 5'h01 : _056_[4:0];
+  assign _314_ = d_last ? (* full_case = 32'd1 *) _313_ : _054_[4:0];
+  assign _315_ = beat_last ? (* full_case = 32'd1 *) _314_ : _052_[4:0];
+  assign \$like  = o_valid ? _315_[0] : 1'hx;
+  assign _316_ = dn_last ? (* full_case = 32'd1 *) 5'h00 : ra_inc;
+  assign _317_ = d_last ? (* full_case = 32'd1 *) _316_ : ra_row;
+  assign _319_ = ch_last ? 1'h1 : 1'h0;
+  assign _320_ = s_param__valid ? _319_ : 1'h0;
+  assign enter = _321_ ? _320_ : 1'h0;
+  assign _321_ = ctrl_state == 1'h1;
+  assign _322_ = ctrl_state == 1'h1;
+  assign _323_ = ctrl_state == 1'h1;
+  assign _324_ = ctrl_state == 1'h1;
+  assign _325_ = ctrl_state == 1'h1;
+  assign _326_ = ctrl_state == 1'h1;
   assign _327_ = ctrl_state == 1'h1;
   assign _328_ = ctrl_state == 1'h1;
   assign _329_ = ctrl_state == 1'h1;
   assign _330_ = ctrl_state == 1'h1;
   assign _331_ = ctrl_state == 1'h1;
   assign _332_ = ctrl_state == 1'h1;
-  assign _333_ = ctrl_state == 1'h1;
-  assign _334_ = ctrl_state == 1'h1;
-  assign _335_ = ctrl_state == 1'h1;
-  assign _336_ = ctrl_state == 1'h1;
-  assign _337_ = ctrl_state == 1'h1;
-  assign _338_ = ctrl_state == 1'h1;
-  assign _339_ = ! ctrl_state;
-  function [0:0] _766_;
+  assign _333_ = ! ctrl_state;
+  function [0:0] _754_;
     input [0:0] a;
     input [1:0] b;
     input [1:0] s;
     (* parallel_case *)
     casez (s)
       2'b?1:
-        _766_ = b[0:0];
+        _754_ = b[0:0];
       2'b1?:
-        _766_ = b[1:1];
+        _754_ = b[1:1];
       default:
-        _766_ = a;
+        _754_ = a;
     endcase
   endfunction
-  assign s_param__ready = _766_(1'h0, 2'h3, { _341_, _340_ });
-  assign _340_ = ctrl_state == 1'h1;
-  assign _341_ = ! ctrl_state;
+  assign s_param__ready = _754_(1'h0, 2'h3, { _335_, _334_ });
+  assign _334_ = ctrl_state == 1'h1;
+  assign _335_ = ! ctrl_state;
   \hwq_top.engine.array  array (
     .clk(clk),
     .drain_valid(o_valid),
@@ -985,7 +976,7 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
     .rst(rst),
     .zero_point(zero_point)
   );
-  assign _204_[4:1] = 4'hx;
+  assign _198_[4:1] = 4'hx;
   always @(posedge clk) begin
     w_addr <= wa;
     if (rst) begin
@@ -1006,22 +997,22 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
       credits <= 5'h14;
       last_mblock <= 1'h0;
     end else begin
-      give_back <= _023_ + _025_;
+      give_back <= _016_ + _018_;
       \w_en$140  <= \o_valid$138 ;
       \i_last$114  <= part_last;
       \i_valid$112  <= \$signal$178 ;
-      part_last <= _021_ & dn_last;
-      \$signal$178  <= _018_;
+      part_last <= _014_ & dn_last;
+      \$signal$178  <= _012_;
       enter_q <= enter;
-      begin if (_013_) d_last <= _209_; else d_last <= _015_ ? \$signal$92  : _209_; end
-      begin if (_013_) row_last <= _215_; else begin if (_015_) begin if (wrap) row_last <= _053_ & _056_; else row_last <= _058_ & _060_; end else row_last <= _215_; end end
-      begin if (_013_) row_valid <= _218_; else begin if (_015_) begin if (wrap) row_valid <= row < m_wrap; else row_valid <= row < m_last; end else row_valid <= _218_; end end
-      begin if (_013_) row <= _221_; else begin if (_015_) begin if (wrap) row <= row - 3'h7; else row <= row + 1'h1; end else row <= _221_; end end
-      begin if (_013_) dn <= _224_; else begin if (_015_) begin if (d_last) dn <= dn_last ? (* full_case = 32'd1 *) 5'h00 : _016_; else dn <= _224_; end else dn <= _224_; end end
-      begin if (_013_) d <= _229_; else begin if (_015_) d <= d_last ? (* full_case = 32'd1 *) 3'h0 : _017_[2:0]; else d <= _229_; end end
-      credit_ok <= \$signal  ? (* full_case = 32'd1 *) _075_ : _076_;
-      credits <= \$signal  ? (* full_case = 32'd1 *) _074_[4:0] : kept;
-      last_mblock <= _072_ >= M_;
+      begin if (_006_) d_last <= _203_; else d_last <= _008_ ? \$signal$92  : _203_; end
+      begin if (_006_) row_last <= _209_; else begin if (_008_) begin if (wrap) row_last <= row == m_wrap_pen; else row_last <= row == m_pen; end else row_last <= _209_; end end
+      begin if (_006_) row_valid <= _212_; else begin if (_008_) begin if (wrap) row_valid <= row < m_wrap; else row_valid <= row < m_last; end else row_valid <= _212_; end end
+      begin if (_006_) row <= _215_; else begin if (_008_) begin if (wrap) row <= row - 3'h7; else row <= row + 1'h1; end else row <= _215_; end end
+      begin if (_006_) dn <= _218_; else begin if (_008_) begin if (d_last) dn <= dn_last ? (* full_case = 32'd1 *) 5'h00 : _010_; else dn <= _218_; end else dn <= _218_; end end
+      begin if (_006_) d <= _223_; else begin if (_008_) d <= d_last ? (* full_case = 32'd1 *) 3'h0 : _011_[2:0]; else d <= _223_; end end
+      credit_ok <= \$signal  ? (* full_case = 32'd1 *) _062_ : _063_;
+      credits <= \$signal  ? (* full_case = 32'd1 *) _061_[4:0] : kept;
+      last_mblock <= _059_ >= M_;
     end
     if (rst) begin
       \w_data$142  <= 65'h00000000000000000;
@@ -1036,245 +1027,245 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
     end
     if (rst) begin
       dn_last <= 1'h0;
-    end else if (_148_) begin
-      begin if (enter_q) dn_last <= nb_one; else begin if (_013_) dn_last <= 1'hx; else begin if (_015_) begin if (d_last) begin if (dn_last) dn_last <= nb_one; else dn_last <= dn == nb_pen; end else dn_last <= 1'hx; end else dn_last <= 1'hx; end end end
+    end else if (_142_) begin
+      begin if (enter_q) dn_last <= nb_one; else begin if (_006_) dn_last <= 1'hx; else begin if (_008_) begin if (d_last) begin if (dn_last) dn_last <= nb_one; else dn_last <= dn == nb_pen; end else dn_last <= 1'hx; end else dn_last <= 1'hx; end end end
     end
     if (rst) begin
       beat_last <= 1'h1;
-    end else if (_111_) begin
-      begin if (_013_) beat_last <= 1'h0; else begin if (_015_) beat_last <= 1'h1; else begin if (drain_restart) beat_last <= 1'h1; else beat_last <= 1'hx; end end end
+    end else if (_105_) begin
+      begin if (_006_) beat_last <= 1'h0; else begin if (_008_) beat_last <= 1'h1; else begin if (drain_restart) beat_last <= 1'h1; else beat_last <= 1'hx; end end end
     end
-    if (_176_) begin
+    if (_170_) begin
       ra_row <= 5'h00;
     end else if (o_valid) begin
-      ra_row <= beat_last ? (* full_case = 32'd1 *) _317_ : _066_[4:0];
+      ra_row <= beat_last ? (* full_case = 32'd1 *) _311_ : _053_;
     end
-    if (_177_) begin
+    if (_171_) begin
       ra_inc[4:1] <= 4'h0;
     end else if (o_valid) begin
-      ra_inc[4:1] <= _321_[4:1];
+      ra_inc[4:1] <= _315_[4:1];
     end
     if (rst) begin
       ra_inc[0] <= 1'h0;
-    end else if (_112_) begin
-      ra_inc[0] <= _204_[0];
+    end else if (_106_) begin
+      ra_inc[0] <= _198_[0];
     end
-    if (_178_) begin
+    if (_172_) begin
       ra <= 5'h00;
     end else if (o_valid) begin
-      ra <= beat_last ? (* full_case = 32'd1 *) _323_ : ra_inc;
+      ra <= beat_last ? (* full_case = 32'd1 *) _317_ : ra_inc;
     end
-    if (_179_) begin
+    if (_173_) begin
       drain_restart <= 1'h0;
     end else begin
       drain_restart <= s_param__valid;
     end
     if (rst) begin
       at_tile_last <= 1'h0;
-    end else if (_113_) begin
-      at_tile_last <= compute ? _234_ : \$signal$162 ;
+    end else if (_107_) begin
+      at_tile_last <= compute ? _228_ : \$signal$162 ;
     end
     if (rst) begin
       at_k_last <= 1'h0;
-    end else if (_114_) begin
-      at_k_last <= compute ? _237_ : \$signal$161 ;
+    end else if (_108_) begin
+      at_k_last <= compute ? _231_ : \$signal$161 ;
     end
     if (rst) begin
       fn_last <= 1'h0;
-    end else if (_149_) begin
-      begin if (compute) begin if (adv) begin if (at_tile_last) fn_last <= fn_last ? (* full_case = 32'd1 *) nb_one : _005_; else fn_last <= 1'hx; end else fn_last <= 1'hx; end else fn_last <= ! blk; end
+    end else if (_143_) begin
+      begin if (compute) begin if (adv) begin if (at_tile_last) fn_last <= fn_last ? (* full_case = 32'd1 *) nb_one : _100_; else fn_last <= 1'hx; end else fn_last <= 1'hx; end else fn_last <= ! blk; end
     end
-    if (_180_) begin
+    if (_174_) begin
       fn <= 5'h00;
-    end else if (_150_) begin
-      fn <= fn_last ? (* full_case = 32'd1 *) 5'h00 : _004_[4:0];
+    end else if (_144_) begin
+      fn <= fn_last ? (* full_case = 32'd1 *) 5'h00 : _099_[4:0];
     end
-    if (_181_) begin
+    if (_175_) begin
       fm0 <= 17'h00000;
-    end else if (_151_) begin
-      fm0 <= fm0 + 4'h8;
+    end else if (_145_) begin
+      fm0 <= _098_[16:0];
     end
     if (rst) begin
       in_data <= 1'h0;
-    end else if (_152_) begin
-      begin if (compute) begin if (adv) in_data <= at_tile_last ? (* full_case = 32'd1 *) _002_ : _244_; else in_data <= 1'hx; end else in_data <= enter; end
+    end else if (_146_) begin
+      begin if (compute) begin if (adv) in_data <= at_tile_last ? (* full_case = 32'd1 *) _097_ : _238_; else in_data <= 1'hx; end else in_data <= enter; end
     end
-    if (_182_) begin
+    if (_176_) begin
       kk <= 10'h000;
     end else if (adv) begin
-      kk <= at_tile_last ? (* full_case = 32'd1 *) 10'h000 : _006_[9:0];
+      kk <= at_tile_last ? (* full_case = 32'd1 *) 10'h000 : _101_[9:0];
     end
     if (rst) begin
       flush <= 6'h00;
-    end else if (_119_) begin
-      flush <= _673_(6'hxx, { 6'h23, _104_ }, { _251_, _250_ });
+    end else if (_113_) begin
+      flush <= _661_(6'hxx, { 6'h23, _091_ }, { _245_, _244_ });
     end
-    if (_183_) begin
+    if (_177_) begin
       compute <= 1'h0;
-    end else if (_153_) begin
+    end else if (_147_) begin
       compute <= 1'h1;
     end
     if (rst) begin
       nb_one <= 1'h0;
-    end else if (_154_) begin
+    end else if (_148_) begin
       nb_one <= ! blk;
     end
     if (rst) begin
       nb_pen <= 6'h00;
-    end else if (_155_) begin
+    end else if (_149_) begin
       nb_pen <= blk - 1'h1;
     end
     if (rst) begin
       ctrl_state <= 2'h0;
-    end else if (_156_) begin
-      ctrl_state <= _680_(2'hx, { _263_, _261_, _258_, _255_ }, { _264_, _262_, _259_, _257_ });
+    end else if (_150_) begin
+      ctrl_state <= _668_(2'hx, { _257_, _255_, _252_, _249_ }, { _258_, _256_, _253_, _251_ });
     end
     if (rst) begin
       ch_last <= 1'h0;
-    end else if (_157_) begin
-      ch_last <= _690_(1'hx, { _268_, _265_ }, { _269_, _267_ });
+    end else if (_151_) begin
+      ch_last <= _678_(1'hx, { _262_, _259_ }, { _263_, _261_ });
     end
     if (rst) begin
       ch_left <= 16'h0000;
-    end else if (_158_) begin
-      ch_left <= _695_(16'hxxxx, { _273_, _270_ }, { _274_, _272_ });
+    end else if (_152_) begin
+      ch_left <= _683_(16'hxxxx, { _267_, _264_ }, { _268_, _266_ });
     end
     if (rst) begin
       wb <= 1'h0;
-    end else if (_159_) begin
-      wb <= _702_(1'hx, { _280_, _277_ }, { _281_, _279_ });
+    end else if (_153_) begin
+      wb <= _690_(1'hx, { _274_, _271_ }, { _275_, _273_ });
     end
     if (rst) begin
       wa <= 5'h00;
-    end else if (_160_) begin
-      wa <= _708_(5'hxx, { _286_, _283_ }, { _287_, _285_ });
+    end else if (_154_) begin
+      wa <= _696_(5'hxx, { _280_, _277_ }, { _281_, _279_ });
     end
     if (rst) begin
       blk <= 5'h00;
-    end else if (_161_) begin
-      blk <= _715_(5'hxx, { _293_, _290_ }, { _294_, _292_ });
+    end else if (_155_) begin
+      blk <= _703_(5'hxx, { _287_, _284_ }, { _288_, _286_ });
     end
     if (rst) begin
       lane <= 3'h0;
-    end else if (_162_) begin
-      lane <= _721_(3'hx, { _299_, _296_ }, { _300_, _298_ });
+    end else if (_156_) begin
+      lane <= _709_(3'hx, { _293_, _290_ }, { _294_, _292_ });
     end
     if (rst) begin
       \$signal$162  <= 1'h0;
-    end else if (_163_) begin
-      \$signal$162  <= _091_;
+    end else if (_157_) begin
+      \$signal$162  <= _078_;
     end
     if (rst) begin
       \$signal$161  <= 1'h0;
-    end else if (_164_) begin
-      \$signal$161  <= _087_;
+    end else if (_158_) begin
+      \$signal$161  <= _075_;
     end
     if (rst) begin
       tile_pen <= 17'h00000;
-    end else if (_165_) begin
-      tile_pen <= _085_ - 2'h2;
+    end else if (_159_) begin
+      tile_pen <= _072_ - 2'h2;
     end
     if (rst) begin
       k_pen <= 17'h00000;
-    end else if (_166_) begin
+    end else if (_160_) begin
       k_pen <= hdr[47:32] - 2'h2;
     end
     if (rst) begin
       act_max <= 8'h00;
-    end else if (_167_) begin
+    end else if (_161_) begin
       act_max <= hdr[71:64];
     end
     if (rst) begin
       act_min <= 8'h00;
-    end else if (_168_) begin
+    end else if (_162_) begin
       act_min <= hdr[63:56];
     end
     if (rst) begin
       zero_point <= 8'h00;
-    end else if (_169_) begin
+    end else if (_163_) begin
       zero_point <= hdr[55:48];
     end
     if (rst) begin
       m_one <= 1'h0;
-    end else if (_170_) begin
+    end else if (_164_) begin
       m_one <= hdr[15:0] == 1'h1;
     end
     if (rst) begin
       m_wrap_pen <= 17'h00000;
-    end else if (_171_) begin
+    end else if (_165_) begin
       m_wrap_pen <= hdr[15:0] + 3'h6;
     end
     if (rst) begin
       m_pen <= 17'h00000;
-    end else if (_172_) begin
+    end else if (_166_) begin
       m_pen <= hdr[15:0] - 2'h2;
     end
     if (rst) begin
       m_wrap <= 17'h00000;
-    end else if (_173_) begin
+    end else if (_167_) begin
       m_wrap <= hdr[15:0] + 3'h7;
     end
     if (rst) begin
       m_last <= 16'h0000;
-    end else if (_174_) begin
+    end else if (_168_) begin
       m_last <= hdr[15:0] - 1'h1;
     end
     if (rst) begin
       M_ <= 16'h0000;
-    end else if (_175_) begin
+    end else if (_169_) begin
       M_ <= hdr[15:0];
     end
-    if (_184_) begin
+    if (_178_) begin
       \w_en$35  <= 1'h0;
     end else begin
-      \w_en$35  <= _047_;
+      \w_en$35  <= _041_;
     end
-    if (_185_) begin
+    if (_179_) begin
       \w_en$31  <= 1'h0;
     end else begin
-      \w_en$31  <= _044_;
+      \w_en$31  <= _038_;
     end
-    if (_186_) begin
+    if (_180_) begin
       \w_en$27  <= 1'h0;
     end else begin
-      \w_en$27  <= _042_;
+      \w_en$27  <= _036_;
     end
-    if (_187_) begin
+    if (_181_) begin
       \w_en$23  <= 1'h0;
     end else begin
-      \w_en$23  <= _040_;
+      \w_en$23  <= _034_;
     end
-    if (_188_) begin
+    if (_182_) begin
       \w_en$19  <= 1'h0;
     end else begin
-      \w_en$19  <= _038_;
+      \w_en$19  <= _032_;
     end
-    if (_189_) begin
+    if (_183_) begin
       \w_en$15  <= 1'h0;
     end else begin
-      \w_en$15  <= _036_;
+      \w_en$15  <= _030_;
     end
-    if (_190_) begin
+    if (_184_) begin
       \w_en$11  <= 1'h0;
     end else begin
-      \w_en$11  <= _033_;
+      \w_en$11  <= _027_;
     end
-    if (_191_) begin
+    if (_185_) begin
       w_en <= 1'h0;
     end else begin
-      w_en <= s_param__valid & _030_;
+      w_en <= s_param__valid & _024_;
     end
-    if (!_336_) begin
+    if (!_330_) begin
       w_data[68:63] <= 6'h00;
     end else begin
       w_data[68:63] <= hdr[69:64];
     end
-    if (!_337_) begin
+    if (!_331_) begin
       w_data[62:32] <= 31'h00000000;
     end else begin
       w_data[62:32] <= hdr[62:32];
     end
-    if (!_338_) begin
+    if (!_332_) begin
       w_data[31:0] <= 32'd0;
     end else begin
       w_data[31:0] <= hdr[31:0];
@@ -4220,10 +4211,10 @@ module \hwq_top.engine.requant (rst, i_bias, i_multiplier, i_shift, zero_point, 
   wire [31:0] _0323_;
   wire [31:0] _0324_;
   wire [31:0] _0325_;
-  wire [31:0] _0326_;
-  wire [31:0] _0327_;
-  wire [7:0] _0328_;
-  wire [7:0] _0329_;
+  wire [7:0] _0326_;
+  wire [7:0] _0327_;
+  wire _0328_;
+  wire _0329_;
   wire _0330_;
   wire _0331_;
   wire _0332_;
@@ -4263,9 +4254,9 @@ module \hwq_top.engine.requant (rst, i_bias, i_multiplier, i_shift, zero_point, 
   wire _0366_;
   wire _0367_;
   wire _0368_;
-  wire _0369_;
+  wire [7:0] _0369_;
   wire _0370_;
-  wire [7:0] _0371_;
+  wire _0371_;
   wire _0372_;
   wire _0373_;
   wire _0374_;
@@ -4281,9 +4272,9 @@ module \hwq_top.engine.requant (rst, i_bias, i_multiplier, i_shift, zero_point, 
   wire _0384_;
   wire _0385_;
   wire _0386_;
-  wire _0387_;
+  wire [7:0] _0387_;
   wire _0388_;
-  wire [7:0] _0389_;
+  wire _0389_;
   wire _0390_;
   wire _0391_;
   wire _0392_;
@@ -4343,9 +4334,9 @@ module \hwq_top.engine.requant (rst, i_bias, i_multiplier, i_shift, zero_point, 
   wire _0446_;
   wire _0447_;
   wire _0448_;
-  wire _0449_;
+  wire [7:0] _0449_;
   wire _0450_;
-  wire [7:0] _0451_;
+  wire _0451_;
   wire _0452_;
   wire _0453_;
   wire _0454_;
@@ -4361,9 +4352,9 @@ module \hwq_top.engine.requant (rst, i_bias, i_multiplier, i_shift, zero_point, 
   wire _0464_;
   wire _0465_;
   wire _0466_;
-  wire _0467_;
+  wire [7:0] _0467_;
   wire _0468_;
-  wire [7:0] _0469_;
+  wire _0469_;
   wire _0470_;
   wire _0471_;
   wire _0472_;
@@ -4418,8 +4409,8 @@ module \hwq_top.engine.requant (rst, i_bias, i_multiplier, i_shift, zero_point, 
   wire _0521_;
   wire _0522_;
   wire _0523_;
-  wire _0524_;
-  wire _0525_;
+  wire [7:0] _0524_;
+  wire [7:0] _0525_;
   wire [7:0] _0526_;
   wire [7:0] _0527_;
   wire [7:0] _0528_;
@@ -4428,8 +4419,6 @@ module \hwq_top.engine.requant (rst, i_bias, i_multiplier, i_shift, zero_point, 
   wire [7:0] _0531_;
   wire [7:0] _0532_;
   wire [7:0] _0533_;
-  wire [7:0] _0534_;
-  wire [7:0] _0535_;
   wire [7:0] \$signal ;
   wire [3:0] \$signal$100 ;
   wire [7:0] \$signal$104 ;
@@ -4508,8 +4497,8 @@ module \hwq_top.engine.requant (rst, i_bias, i_multiplier, i_shift, zero_point, 
   wire [30:0] half_5;
   wire [30:0] half_6;
   wire [30:0] half_7;
-  wire [19:0] halfm_0;
-  wire [14:0] halfm_1;
+  wire [29:0] halfm_0;
+  wire [31:0] halfm_1;
   wire [17:0] halfm_2;
   wire [20:0] halfm_3;
   wire [23:0] halfm_4;
@@ -4833,21 +4822,21 @@ module \hwq_top.engine.requant (rst, i_bias, i_multiplier, i_shift, zero_point, 
   assign _0033_ = \$signal [5] & \$signal$79 [1];
   assign halfm_0[19] = \$signal$77 [6] | _0033_;
   assign _0034_ = \$signal [5] & \$signal$79 [2];
-  assign _0322_[20] = \$signal$77 [6] | _0034_;
+  assign halfm_0[20] = \$signal$77 [6] | _0034_;
   assign _0035_ = \$signal [5] & \$signal$79 [3];
-  assign _0322_[21] = \$signal$77 [6] | _0035_;
+  assign halfm_0[21] = \$signal$77 [6] | _0035_;
   assign _0036_ = \$signal [6] & \$signal$79 [0];
-  assign _0322_[22] = \$signal$77 [7] | _0036_;
+  assign halfm_0[22] = \$signal$77 [7] | _0036_;
   assign _0037_ = \$signal [6] & \$signal$79 [1];
-  assign _0322_[23] = \$signal$77 [7] | _0037_;
+  assign halfm_0[23] = \$signal$77 [7] | _0037_;
   assign _0038_ = \$signal [6] & \$signal$79 [2];
-  assign _0322_[24] = \$signal$77 [7] | _0038_;
+  assign halfm_0[24] = \$signal$77 [7] | _0038_;
   assign _0039_ = \$signal [6] & \$signal$79 [3];
-  assign _0322_[25] = \$signal$77 [7] | _0039_;
-  assign _0322_[26] = \$signal [7] & \$signal$79 [0];
-  assign _0322_[27] = \$signal [7] & \$signal$79 [1];
-  assign _0322_[28] = \$signal [7] & \$signal$79 [2];
-  assign _0322_[29] = \$signal [7] & \$signal$79 [3];
+  assign halfm_0[25] = \$signal$77 [7] | _0039_;
+  assign halfm_0[26] = \$signal [7] & \$signal$79 [0];
+  assign halfm_0[27] = \$signal [7] & \$signal$79 [1];
+  assign halfm_0[28] = \$signal [7] & \$signal$79 [2];
+  assign halfm_0[29] = \$signal [7] & \$signal$79 [3];
   assign half_1[0] = \$signal$83 [0] & \$signal$85 [1];
   assign half_1[1] = \$signal$83 [0] & \$signal$85 [2];
   assign half_1[2] = \$signal$83 [0] & \$signal$85 [3];
@@ -4910,31 +4899,31 @@ module \hwq_top.engine.requant (rst, i_bias, i_multiplier, i_shift, zero_point, 
   assign _0058_ = \$signal$83 [4] & \$signal$86 [0];
   assign halfm_1[14] = \$signal$84 [5] | _0058_;
   assign _0059_ = \$signal$83 [4] & \$signal$86 [1];
-  assign _0323_[15] = \$signal$84 [5] | _0059_;
+  assign halfm_1[15] = \$signal$84 [5] | _0059_;
   assign _0060_ = \$signal$83 [4] & \$signal$86 [2];
-  assign _0323_[16] = \$signal$84 [5] | _0060_;
+  assign halfm_1[16] = \$signal$84 [5] | _0060_;
   assign _0061_ = \$signal$83 [4] & \$signal$86 [3];
-  assign _0323_[17] = \$signal$84 [5] | _0061_;
+  assign halfm_1[17] = \$signal$84 [5] | _0061_;
   assign _0062_ = \$signal$83 [5] & \$signal$86 [0];
-  assign _0323_[18] = \$signal$84 [6] | _0062_;
+  assign halfm_1[18] = \$signal$84 [6] | _0062_;
   assign _0064_ = \$signal$83 [5] & \$signal$86 [1];
-  assign _0323_[19] = \$signal$84 [6] | _0064_;
+  assign halfm_1[19] = \$signal$84 [6] | _0064_;
   assign _0065_ = \$signal$83 [5] & \$signal$86 [2];
-  assign _0323_[20] = \$signal$84 [6] | _0065_;
+  assign halfm_1[20] = \$signal$84 [6] | _0065_;
   assign _0066_ = \$signal$83 [5] & \$signal$86 [3];
-  assign _0323_[21] = \$signal$84 [6] | _0066_;
+  assign halfm_1[21] = \$signal$84 [6] | _0066_;
   assign _0067_ = \$signal$83 [6] & \$signal$86 [0];
-  assign _0323_[22] = \$signal$84 [7] | _0067_;
+  assign halfm_1[22] = \$signal$84 [7] | _0067_;
   assign _0068_ = \$signal$83 [6] & \$signal$86 [1];
-  assign _0323_[23] = \$signal$84 [7] | _0068_;
+  assign halfm_1[23] = \$signal$84 [7] | _0068_;
   assign _0070_ = \$signal$83 [6] & \$signal$86 [2];
-  assign _0323_[24] = \$signal$84 [7] | _0070_;
+  assign halfm_1[24] = \$signal$84 [7] | _0070_;
   assign _0071_ = \$signal$83 [6] & \$signal$86 [3];
-  assign _0323_[25] = \$signal$84 [7] | _0071_;
-  assign _0323_[26] = \$signal$83 [7] & \$signal$86 [0];
-  assign _0323_[27] = \$signal$83 [7] & \$signal$86 [1];
-  assign _0323_[28] = \$signal$83 [7] & \$signal$86 [2];
-  assign _0323_[29] = \$signal$83 [7] & \$signal$86 [3];
+  assign halfm_1[25] = \$signal$84 [7] | _0071_;
+  assign halfm_1[26] = \$signal$83 [7] & \$signal$86 [0];
+  assign halfm_1[27] = \$signal$83 [7] & \$signal$86 [1];
+  assign halfm_1[28] = \$signal$83 [7] & \$signal$86 [2];
+  assign halfm_1[29] = \$signal$83 [7] & \$signal$86 [3];
   assign half_2[0] = \$signal$90 [0] & \$signal$92 [1];
   assign half_2[1] = \$signal$90 [0] & \$signal$92 [2];
   assign half_2[2] = \$signal$90 [0] & \$signal$92 [3];
@@ -5003,25 +4992,25 @@ module \hwq_top.engine.requant (rst, i_bias, i_multiplier, i_shift, zero_point, 
   assign _0094_ = \$signal$90 [4] & \$signal$93 [3];
   assign halfm_2[17] = \$signal$91 [5] | _0094_;
   assign _0095_ = \$signal$90 [5] & \$signal$93 [0];
-  assign _0324_[18] = \$signal$91 [6] | _0095_;
+  assign _0322_[18] = \$signal$91 [6] | _0095_;
   assign _0096_ = \$signal$90 [5] & \$signal$93 [1];
-  assign _0324_[19] = \$signal$91 [6] | _0096_;
+  assign _0322_[19] = \$signal$91 [6] | _0096_;
   assign _0097_ = \$signal$90 [5] & \$signal$93 [2];
-  assign _0324_[20] = \$signal$91 [6] | _0097_;
+  assign _0322_[20] = \$signal$91 [6] | _0097_;
   assign _0098_ = \$signal$90 [5] & \$signal$93 [3];
-  assign _0324_[21] = \$signal$91 [6] | _0098_;
+  assign _0322_[21] = \$signal$91 [6] | _0098_;
   assign _0099_ = \$signal$90 [6] & \$signal$93 [0];
-  assign _0324_[22] = \$signal$91 [7] | _0099_;
+  assign _0322_[22] = \$signal$91 [7] | _0099_;
   assign _0101_ = \$signal$90 [6] & \$signal$93 [1];
-  assign _0324_[23] = \$signal$91 [7] | _0101_;
+  assign _0322_[23] = \$signal$91 [7] | _0101_;
   assign _0102_ = \$signal$90 [6] & \$signal$93 [2];
-  assign _0324_[24] = \$signal$91 [7] | _0102_;
+  assign _0322_[24] = \$signal$91 [7] | _0102_;
   assign _0103_ = \$signal$90 [6] & \$signal$93 [3];
-  assign _0324_[25] = \$signal$91 [7] | _0103_;
-  assign _0324_[26] = \$signal$90 [7] & \$signal$93 [0];
-  assign _0324_[27] = \$signal$90 [7] & \$signal$93 [1];
-  assign _0324_[28] = \$signal$90 [7] & \$signal$93 [2];
-  assign _0324_[29] = \$signal$90 [7] & \$signal$93 [3];
+  assign _0322_[25] = \$signal$91 [7] | _0103_;
+  assign _0322_[26] = \$signal$90 [7] & \$signal$93 [0];
+  assign _0322_[27] = \$signal$90 [7] & \$signal$93 [1];
+  assign _0322_[28] = \$signal$90 [7] & \$signal$93 [2];
+  assign _0322_[29] = \$signal$90 [7] & \$signal$93 [3];
   assign half_3[0] = \$signal$97 [0] & \$signal$99 [1];
   assign half_3[1] = \$signal$97 [0] & \$signal$99 [2];
   assign half_3[2] = \$signal$97 [0] & \$signal$99 [3];
@@ -5096,19 +5085,19 @@ module \hwq_top.engine.requant (rst, i_bias, i_multiplier, i_shift, zero_point, 
   assign _0126_ = \$signal$97 [5] & \$signal$100 [2];
   assign halfm_3[20] = \$signal$98 [6] | _0126_;
   assign _0127_ = \$signal$97 [5] & \$signal$100 [3];
-  assign _0325_[21] = \$signal$98 [6] | _0127_;
+  assign _0323_[21] = \$signal$98 [6] | _0127_;
   assign _0128_ = \$signal$97 [6] & \$signal$100 [0];
-  assign _0325_[22] = \$signal$98 [7] | _0128_;
+  assign _0323_[22] = \$signal$98 [7] | _0128_;
   assign _0129_ = \$signal$97 [6] & \$signal$100 [1];
-  assign _0325_[23] = \$signal$98 [7] | _0129_;
+  assign _0323_[23] = \$signal$98 [7] | _0129_;
   assign _0130_ = \$signal$97 [6] & \$signal$100 [2];
-  assign _0325_[24] = \$signal$98 [7] | _0130_;
+  assign _0323_[24] = \$signal$98 [7] | _0130_;
   assign _0131_ = \$signal$97 [6] & \$signal$100 [3];
-  assign _0325_[25] = \$signal$98 [7] | _0131_;
-  assign _0325_[26] = \$signal$97 [7] & \$signal$100 [0];
-  assign _0325_[27] = \$signal$97 [7] & \$signal$100 [1];
-  assign _0325_[28] = \$signal$97 [7] & \$signal$100 [2];
-  assign _0325_[29] = \$signal$97 [7] & \$signal$100 [3];
+  assign _0323_[25] = \$signal$98 [7] | _0131_;
+  assign _0323_[26] = \$signal$97 [7] & \$signal$100 [0];
+  assign _0323_[27] = \$signal$97 [7] & \$signal$100 [1];
+  assign _0323_[28] = \$signal$97 [7] & \$signal$100 [2];
+  assign _0323_[29] = \$signal$97 [7] & \$signal$100 [3];
   assign half_4[0] = \$signal$104 [0] & \$signal$106 [1];
   assign half_4[1] = \$signal$104 [0] & \$signal$106 [2];
   assign half_4[2] = \$signal$104 [0] & \$signal$106 [3];
@@ -5189,13 +5178,13 @@ module \hwq_top.engine.requant (rst, i_bias, i_multiplier, i_shift, zero_point, 
   assign _0155_ = \$signal$104 [6] & \$signal$107 [1];
   assign halfm_4[23] = \$signal$105 [7] | _0155_;
   assign _0156_ = \$signal$104 [6] & \$signal$107 [2];
-  assign _0326_[24] = \$signal$105 [7] | _0156_;
+  assign _0324_[24] = \$signal$105 [7] | _0156_;
   assign _0157_ = \$signal$104 [6] & \$signal$107 [3];
-  assign _0326_[25] = \$signal$105 [7] | _0157_;
-  assign _0326_[26] = \$signal$104 [7] & \$signal$107 [0];
-  assign _0326_[27] = \$signal$104 [7] & \$signal$107 [1];
-  assign _0326_[28] = \$signal$104 [7] & \$signal$107 [2];
-  assign _0326_[29] = \$signal$104 [7] & \$signal$107 [3];
+  assign _0324_[25] = \$signal$105 [7] | _0157_;
+  assign _0324_[26] = \$signal$104 [7] & \$signal$107 [0];
+  assign _0324_[27] = \$signal$104 [7] & \$signal$107 [1];
+  assign _0324_[28] = \$signal$104 [7] & \$signal$107 [2];
+  assign _0324_[29] = \$signal$104 [7] & \$signal$107 [3];
   assign half_5[0] = \$signal$111 [0] & \$signal$113 [1];
   assign half_5[1] = \$signal$111 [0] & \$signal$113 [2];
   assign half_5[2] = \$signal$111 [0] & \$signal$113 [3];
@@ -5280,9 +5269,9 @@ module \hwq_top.engine.requant (rst, i_bias, i_multiplier, i_shift, zero_point, 
   assign _0189_ = \$signal$111 [6] & \$signal$114 [3];
   assign halfm_5[25] = \$signal$112 [7] | _0189_;
   assign halfm_5[26] = \$signal$111 [7] & \$signal$114 [0];
-  assign _0327_[27] = \$signal$111 [7] & \$signal$114 [1];
-  assign _0327_[28] = \$signal$111 [7] & \$signal$114 [2];
-  assign _0327_[29] = \$signal$111 [7] & \$signal$114 [3];
+  assign _0325_[27] = \$signal$111 [7] & \$signal$114 [1];
+  assign _0325_[28] = \$signal$111 [7] & \$signal$114 [2];
+  assign _0325_[29] = \$signal$111 [7] & \$signal$114 [3];
   assign half_6[0] = \$signal$118 [0] & \$signal$120 [1];
   assign half_6[1] = \$signal$118 [0] & \$signal$120 [2];
   assign half_6[2] = \$signal$118 [0] & \$signal$120 [3];
@@ -5537,45 +5526,45 @@ module \hwq_top.engine.requant (rst, i_bias, i_multiplier, i_shift, zero_point, 
   assign _0319_ = $signed(rq3_y7[8:0]) > $signed({ hi_z[9], hi_z[7:0] });
   assign _0320_ = ~ rq3_y7[33];
   assign _0321_ = fits_7 ? _0319_ : _0320_;
-  reg [8:0] _1421_ = 9'h000;
-  assign { hi_z[9], hi_z[7:0] } = _1421_;
-  reg [8:0] _1422_ = 9'h000;
-  assign { lo_z[9], lo_z[7:0] } = _1422_;
+  reg [8:0] _1419_ = 9'h000;
+  assign { hi_z[9], hi_z[7:0] } = _1419_;
+  reg [8:0] _1420_ = 9'h000;
+  assign { lo_z[9], lo_z[7:0] } = _1420_;
+  reg [30:0] _1483_ = 31'h00000000;
+  assign rq2_hf0[30:0] = _1483_;
+  reg [29:0] _1484_ = 30'h00000000;
+  assign rq2_hm0[29:0] = _1484_;
   reg [30:0] _1485_ = 31'h00000000;
-  assign rq2_hf0[30:0] = _1485_;
+  assign rq2_hf1[30:0] = _1485_;
   reg [29:0] _1486_ = 30'h00000000;
-  assign rq2_hm0[29:0] = _1486_;
+  assign rq2_hm1[29:0] = _1486_;
   reg [30:0] _1487_ = 31'h00000000;
-  assign rq2_hf1[30:0] = _1487_;
+  assign rq2_hf2[30:0] = _1487_;
   reg [29:0] _1488_ = 30'h00000000;
-  assign rq2_hm1[29:0] = _1488_;
+  assign rq2_hm2[29:0] = _1488_;
   reg [30:0] _1489_ = 31'h00000000;
-  assign rq2_hf2[30:0] = _1489_;
+  assign rq2_hf3[30:0] = _1489_;
   reg [29:0] _1490_ = 30'h00000000;
-  assign rq2_hm2[29:0] = _1490_;
+  assign rq2_hm3[29:0] = _1490_;
   reg [30:0] _1491_ = 31'h00000000;
-  assign rq2_hf3[30:0] = _1491_;
+  assign rq2_hf4[30:0] = _1491_;
   reg [29:0] _1492_ = 30'h00000000;
-  assign rq2_hm3[29:0] = _1492_;
+  assign rq2_hm4[29:0] = _1492_;
   reg [30:0] _1493_ = 31'h00000000;
-  assign rq2_hf4[30:0] = _1493_;
+  assign rq2_hf5[30:0] = _1493_;
   reg [29:0] _1494_ = 30'h00000000;
-  assign rq2_hm4[29:0] = _1494_;
+  assign rq2_hm5[29:0] = _1494_;
   reg [30:0] _1495_ = 31'h00000000;
-  assign rq2_hf5[30:0] = _1495_;
+  assign rq2_hf6[30:0] = _1495_;
   reg [29:0] _1496_ = 30'h00000000;
-  assign rq2_hm5[29:0] = _1496_;
+  assign rq2_hm6[29:0] = _1496_;
   reg [30:0] _1497_ = 31'h00000000;
-  assign rq2_hf6[30:0] = _1497_;
+  assign rq2_hf7[30:0] = _1497_;
   reg [29:0] _1498_ = 30'h00000000;
-  assign rq2_hm6[29:0] = _1498_;
-  reg [30:0] _1499_ = 31'h00000000;
-  assign rq2_hf7[30:0] = _1499_;
-  reg [29:0] _1500_ = 30'h00000000;
-  assign rq2_hm7[29:0] = _1500_;
-  assign _0328_ = _0321_ ? (* full_case = 32'd1 *) act_max : t_7;
-  assign _0329_ = _0318_ ? (* full_case = 32'd1 *) act_min : _0328_;
-  function [3:0] _1503_;
+  assign rq2_hm7[29:0] = _1498_;
+  assign _0326_ = _0321_ ? (* full_case = 32'd1 *) act_max : t_7;
+  assign _0327_ = _0318_ ? (* full_case = 32'd1 *) act_min : _0326_;
+  function [3:0] _1501_;
     input [3:0] a;
     input [15:0] b;
     input [3:0] s;
@@ -5583,23 +5572,23 @@ module \hwq_top.engine.requant (rst, i_bias, i_multiplier, i_shift, zero_point, 
     (* parallel_case *)
     casez (s)
       4'b???1:
-        _1503_ = b[3:0];
+        _1501_ = b[3:0];
       4'b??1?:
-        _1503_ = b[7:4];
+        _1501_ = b[7:4];
       4'b?1??:
-        _1503_ = b[11:8];
+        _1501_ = b[11:8];
       4'b1???:
-        _1503_ = b[15:12];
+        _1501_ = b[15:12];
       default:
-        _1503_ = a;
+        _1501_ = a;
     endcase
   endfunction
-  assign \$signal$128  = _1503_(4'hx, 16'h137f, { _0333_, _0332_, _0331_, _0330_ });
-  assign _0330_ = rq1_r7[1:0] == (* full_case = 32'd1 *) 2'h3;
-  assign _0331_ = rq1_r7[1:0] == (* full_case = 32'd1 *) 2'h2;
-  assign _0332_ = rq1_r7[1:0] == (* full_case = 32'd1 *) 1'h1;
-  assign _0333_ = ! (* full_case = 32'd1 *) rq1_r7[1:0];
-  function [3:0] _1508_;
+  assign \$signal$128  = _1501_(4'hx, 16'h137f, { _0331_, _0330_, _0329_, _0328_ });
+  assign _0328_ = rq1_r7[1:0] == (* full_case = 32'd1 *) 2'h3;
+  assign _0329_ = rq1_r7[1:0] == (* full_case = 32'd1 *) 2'h2;
+  assign _0330_ = rq1_r7[1:0] == (* full_case = 32'd1 *) 1'h1;
+  assign _0331_ = ! (* full_case = 32'd1 *) rq1_r7[1:0];
+  function [3:0] _1506_;
     input [3:0] a;
     input [15:0] b;
     input [3:0] s;
@@ -5607,23 +5596,23 @@ module \hwq_top.engine.requant (rst, i_bias, i_multiplier, i_shift, zero_point, 
     (* parallel_case *)
     casez (s)
       4'b???1:
-        _1508_ = b[3:0];
+        _1506_ = b[3:0];
       4'b??1?:
-        _1508_ = b[7:4];
+        _1506_ = b[7:4];
       4'b?1??:
-        _1508_ = b[11:8];
+        _1506_ = b[11:8];
       4'b1???:
-        _1508_ = b[15:12];
+        _1506_ = b[15:12];
       default:
-        _1508_ = a;
+        _1506_ = a;
     endcase
   endfunction
-  assign \$signal$127  = _1508_(4'hx, 16'h1248, { _0337_, _0336_, _0335_, _0334_ });
-  assign _0334_ = rq1_r7[1:0] == (* full_case = 32'd1 *) 2'h3;
-  assign _0335_ = rq1_r7[1:0] == (* full_case = 32'd1 *) 2'h2;
-  assign _0336_ = rq1_r7[1:0] == (* full_case = 32'd1 *) 1'h1;
-  assign _0337_ = ! (* full_case = 32'd1 *) rq1_r7[1:0];
-  function [7:0] _1513_;
+  assign \$signal$127  = _1506_(4'hx, 16'h1248, { _0335_, _0334_, _0333_, _0332_ });
+  assign _0332_ = rq1_r7[1:0] == (* full_case = 32'd1 *) 2'h3;
+  assign _0333_ = rq1_r7[1:0] == (* full_case = 32'd1 *) 2'h2;
+  assign _0334_ = rq1_r7[1:0] == (* full_case = 32'd1 *) 1'h1;
+  assign _0335_ = ! (* full_case = 32'd1 *) rq1_r7[1:0];
+  function [7:0] _1511_;
     input [7:0] a;
     input [63:0] b;
     input [7:0] s;
@@ -5631,35 +5620,35 @@ module \hwq_top.engine.requant (rst, i_bias, i_multiplier, i_shift, zero_point, 
     (* parallel_case *)
     casez (s)
       8'b???????1:
-        _1513_ = b[7:0];
+        _1511_ = b[7:0];
       8'b??????1?:
-        _1513_ = b[15:8];
+        _1511_ = b[15:8];
       8'b?????1??:
-        _1513_ = b[23:16];
+        _1511_ = b[23:16];
       8'b????1???:
-        _1513_ = b[31:24];
+        _1511_ = b[31:24];
       8'b???1????:
-        _1513_ = b[39:32];
+        _1511_ = b[39:32];
       8'b??1?????:
-        _1513_ = b[47:40];
+        _1511_ = b[47:40];
       8'b?1??????:
-        _1513_ = b[55:48];
+        _1511_ = b[55:48];
       8'b1???????:
-        _1513_ = b[63:56];
+        _1511_ = b[63:56];
       default:
-        _1513_ = a;
+        _1511_ = a;
     endcase
   endfunction
-  assign \$signal$126  = _1513_(8'hxx, 64'h0103070f1f3f7fff, { _0345_, _0344_, _0343_, _0342_, _0341_, _0340_, _0339_, _0338_ });
-  assign _0338_ = rq1_r7[4:2] == (* full_case = 32'd1 *) 3'h7;
-  assign _0339_ = rq1_r7[4:2] == (* full_case = 32'd1 *) 3'h6;
-  assign _0340_ = rq1_r7[4:2] == (* full_case = 32'd1 *) 3'h5;
-  assign _0341_ = rq1_r7[4:2] == (* full_case = 32'd1 *) 3'h4;
-  assign _0342_ = rq1_r7[4:2] == (* full_case = 32'd1 *) 2'h3;
-  assign _0343_ = rq1_r7[4:2] == (* full_case = 32'd1 *) 2'h2;
-  assign _0344_ = rq1_r7[4:2] == (* full_case = 32'd1 *) 1'h1;
-  assign _0345_ = ! (* full_case = 32'd1 *) rq1_r7[4:2];
-  function [7:0] _1522_;
+  assign \$signal$126  = _1511_(8'hxx, 64'h0103070f1f3f7fff, { _0343_, _0342_, _0341_, _0340_, _0339_, _0338_, _0337_, _0336_ });
+  assign _0336_ = rq1_r7[4:2] == (* full_case = 32'd1 *) 3'h7;
+  assign _0337_ = rq1_r7[4:2] == (* full_case = 32'd1 *) 3'h6;
+  assign _0338_ = rq1_r7[4:2] == (* full_case = 32'd1 *) 3'h5;
+  assign _0339_ = rq1_r7[4:2] == (* full_case = 32'd1 *) 3'h4;
+  assign _0340_ = rq1_r7[4:2] == (* full_case = 32'd1 *) 2'h3;
+  assign _0341_ = rq1_r7[4:2] == (* full_case = 32'd1 *) 2'h2;
+  assign _0342_ = rq1_r7[4:2] == (* full_case = 32'd1 *) 1'h1;
+  assign _0343_ = ! (* full_case = 32'd1 *) rq1_r7[4:2];
+  function [7:0] _1520_;
     input [7:0] a;
     input [63:0] b;
     input [7:0] s;
@@ -5667,35 +5656,35 @@ module \hwq_top.engine.requant (rst, i_bias, i_multiplier, i_shift, zero_point, 
     (* parallel_case *)
     casez (s)
       8'b???????1:
-        _1522_ = b[7:0];
+        _1520_ = b[7:0];
       8'b??????1?:
-        _1522_ = b[15:8];
+        _1520_ = b[15:8];
       8'b?????1??:
-        _1522_ = b[23:16];
+        _1520_ = b[23:16];
       8'b????1???:
-        _1522_ = b[31:24];
+        _1520_ = b[31:24];
       8'b???1????:
-        _1522_ = b[39:32];
+        _1520_ = b[39:32];
       8'b??1?????:
-        _1522_ = b[47:40];
+        _1520_ = b[47:40];
       8'b?1??????:
-        _1522_ = b[55:48];
+        _1520_ = b[55:48];
       8'b1???????:
-        _1522_ = b[63:56];
+        _1520_ = b[63:56];
       default:
-        _1522_ = a;
+        _1520_ = a;
     endcase
   endfunction
-  assign \$signal$125  = _1522_(8'hxx, 64'h0102040810204080, { _0353_, _0352_, _0351_, _0350_, _0349_, _0348_, _0347_, _0346_ });
-  assign _0346_ = rq1_r7[4:2] == (* full_case = 32'd1 *) 3'h7;
-  assign _0347_ = rq1_r7[4:2] == (* full_case = 32'd1 *) 3'h6;
-  assign _0348_ = rq1_r7[4:2] == (* full_case = 32'd1 *) 3'h5;
-  assign _0349_ = rq1_r7[4:2] == (* full_case = 32'd1 *) 3'h4;
-  assign _0350_ = rq1_r7[4:2] == (* full_case = 32'd1 *) 2'h3;
-  assign _0351_ = rq1_r7[4:2] == (* full_case = 32'd1 *) 2'h2;
-  assign _0352_ = rq1_r7[4:2] == (* full_case = 32'd1 *) 1'h1;
-  assign _0353_ = ! (* full_case = 32'd1 *) rq1_r7[4:2];
-  function [3:0] _1531_;
+  assign \$signal$125  = _1520_(8'hxx, 64'h0102040810204080, { _0351_, _0350_, _0349_, _0348_, _0347_, _0346_, _0345_, _0344_ });
+  assign _0344_ = rq1_r7[4:2] == (* full_case = 32'd1 *) 3'h7;
+  assign _0345_ = rq1_r7[4:2] == (* full_case = 32'd1 *) 3'h6;
+  assign _0346_ = rq1_r7[4:2] == (* full_case = 32'd1 *) 3'h5;
+  assign _0347_ = rq1_r7[4:2] == (* full_case = 32'd1 *) 3'h4;
+  assign _0348_ = rq1_r7[4:2] == (* full_case = 32'd1 *) 2'h3;
+  assign _0349_ = rq1_r7[4:2] == (* full_case = 32'd1 *) 2'h2;
+  assign _0350_ = rq1_r7[4:2] == (* full_case = 32'd1 *) 1'h1;
+  assign _0351_ = ! (* full_case = 32'd1 *) rq1_r7[4:2];
+  function [3:0] _1529_;
     input [3:0] a;
     input [15:0] b;
     input [3:0] s;
@@ -5703,23 +5692,23 @@ module \hwq_top.engine.requant (rst, i_bias, i_multiplier, i_shift, zero_point, 
     (* parallel_case *)
     casez (s)
       4'b???1:
-        _1531_ = b[3:0];
+        _1529_ = b[3:0];
       4'b??1?:
-        _1531_ = b[7:4];
+        _1529_ = b[7:4];
       4'b?1??:
-        _1531_ = b[11:8];
+        _1529_ = b[11:8];
       4'b1???:
-        _1531_ = b[15:12];
+        _1529_ = b[15:12];
       default:
-        _1531_ = a;
+        _1529_ = a;
     endcase
   endfunction
-  assign \$signal$121  = _1531_(4'hx, 16'h137f, { _0357_, _0356_, _0355_, _0354_ });
-  assign _0354_ = rq1_r6[1:0] == (* full_case = 32'd1 *) 2'h3;
-  assign _0355_ = rq1_r6[1:0] == (* full_case = 32'd1 *) 2'h2;
-  assign _0356_ = rq1_r6[1:0] == (* full_case = 32'd1 *) 1'h1;
-  assign _0357_ = ! (* full_case = 32'd1 *) rq1_r6[1:0];
-  function [3:0] _1536_;
+  assign \$signal$121  = _1529_(4'hx, 16'h137f, { _0355_, _0354_, _0353_, _0352_ });
+  assign _0352_ = rq1_r6[1:0] == (* full_case = 32'd1 *) 2'h3;
+  assign _0353_ = rq1_r6[1:0] == (* full_case = 32'd1 *) 2'h2;
+  assign _0354_ = rq1_r6[1:0] == (* full_case = 32'd1 *) 1'h1;
+  assign _0355_ = ! (* full_case = 32'd1 *) rq1_r6[1:0];
+  function [3:0] _1534_;
     input [3:0] a;
     input [15:0] b;
     input [3:0] s;
@@ -5727,23 +5716,23 @@ module \hwq_top.engine.requant (rst, i_bias, i_multiplier, i_shift, zero_point, 
     (* parallel_case *)
     casez (s)
       4'b???1:
-        _1536_ = b[3:0];
+        _1534_ = b[3:0];
       4'b??1?:
-        _1536_ = b[7:4];
+        _1534_ = b[7:4];
       4'b?1??:
-        _1536_ = b[11:8];
+        _1534_ = b[11:8];
       4'b1???:
-        _1536_ = b[15:12];
+        _1534_ = b[15:12];
       default:
-        _1536_ = a;
+        _1534_ = a;
     endcase
   endfunction
-  assign \$signal$120  = _1536_(4'hx, 16'h1248, { _0361_, _0360_, _0359_, _0358_ });
-  assign _0358_ = rq1_r6[1:0] == (* full_case = 32'd1 *) 2'h3;
-  assign _0359_ = rq1_r6[1:0] == (* full_case = 32'd1 *) 2'h2;
-  assign _0360_ = rq1_r6[1:0] == (* full_case = 32'd1 *) 1'h1;
-  assign _0361_ = ! (* full_case = 32'd1 *) rq1_r6[1:0];
-  function [7:0] _1541_;
+  assign \$signal$120  = _1534_(4'hx, 16'h1248, { _0359_, _0358_, _0357_, _0356_ });
+  assign _0356_ = rq1_r6[1:0] == (* full_case = 32'd1 *) 2'h3;
+  assign _0357_ = rq1_r6[1:0] == (* full_case = 32'd1 *) 2'h2;
+  assign _0358_ = rq1_r6[1:0] == (* full_case = 32'd1 *) 1'h1;
+  assign _0359_ = ! (* full_case = 32'd1 *) rq1_r6[1:0];
+  function [7:0] _1539_;
     input [7:0] a;
     input [63:0] b;
     input [7:0] s;
@@ -5751,36 +5740,36 @@ module \hwq_top.engine.requant (rst, i_bias, i_multiplier, i_shift, zero_point, 
     (* parallel_case *)
     casez (s)
       8'b???????1:
-        _1541_ = b[7:0];
+        _1539_ = b[7:0];
       8'b??????1?:
-        _1541_ = b[15:8];
+        _1539_ = b[15:8];
       8'b?????1??:
-        _1541_ = b[23:16];
+        _1539_ = b[23:16];
       8'b????1???:
-        _1541_ = b[31:24];
+        _1539_ = b[31:24];
       8'b???1????:
-        _1541_ = b[39:32];
+        _1539_ = b[39:32];
       8'b??1?????:
-        _1541_ = b[47:40];
+        _1539_ = b[47:40];
       8'b?1??????:
-        _1541_ = b[55:48];
+        _1539_ = b[55:48];
       8'b1???????:
-        _1541_ = b[63:56];
+        _1539_ = b[63:56];
       default:
-        _1541_ = a;
+        _1539_ = a;
     endcase
   endfunction
-  assign \$signal$119  = _1541_(8'hxx, 64'h0103070f1f3f7fff, { _0369_, _0368_, _0367_, _0366_, _0365_, _0364_, _0363_, _0362_ });
-  assign _0371_ = _0310_ ? (* full_case = 32'd1 *) act_max : t_5;
-  assign _0362_ = rq1_r6[4:2] == (* full_case = 32'd1 *) 3'h7;
-  assign _0363_ = rq1_r6[4:2] == (* full_case = 32'd1 *) 3'h6;
-  assign _0364_ = rq1_r6[4:2] == (* full_case = 32'd1 *) 3'h5;
-  assign _0365_ = rq1_r6[4:2] == (* full_case = 32'd1 *) 3'h4;
-  assign _0366_ = rq1_r6[4:2] == (* full_case = 32'd1 *) 2'h3;
-  assign _0367_ = rq1_r6[4:2] == (* full_case = 32'd1 *) 2'h2;
-  assign _0368_ = rq1_r6[4:2] == (* full_case = 32'd1 *) 1'h1;
-  assign _0369_ = ! (* full_case = 32'd1 *) rq1_r6[4:2];
-  function [7:0] _1551_;
+  assign \$signal$119  = _1539_(8'hxx, 64'h0103070f1f3f7fff, { _0367_, _0366_, _0365_, _0364_, _0363_, _0362_, _0361_, _0360_ });
+  assign _0369_ = _0310_ ? (* full_case = 32'd1 *) act_max : t_5;
+  assign _0360_ = rq1_r6[4:2] == (* full_case = 32'd1 *) 3'h7;
+  assign _0361_ = rq1_r6[4:2] == (* full_case = 32'd1 *) 3'h6;
+  assign _0362_ = rq1_r6[4:2] == (* full_case = 32'd1 *) 3'h5;
+  assign _0363_ = rq1_r6[4:2] == (* full_case = 32'd1 *) 3'h4;
+  assign _0364_ = rq1_r6[4:2] == (* full_case = 32'd1 *) 2'h3;
+  assign _0365_ = rq1_r6[4:2] == (* full_case = 32'd1 *) 2'h2;
+  assign _0366_ = rq1_r6[4:2] == (* full_case = 32'd1 *) 1'h1;
+  assign _0367_ = ! (* full_case = 32'd1 *) rq1_r6[4:2];
+  function [7:0] _1549_;
     input [7:0] a;
     input [63:0] b;
     input [7:0] s;
@@ -5788,35 +5777,35 @@ module \hwq_top.engine.requant (rst, i_bias, i_multiplier, i_shift, zero_point, 
     (* parallel_case *)
     casez (s)
       8'b???????1:
-        _1551_ = b[7:0];
+        _1549_ = b[7:0];
       8'b??????1?:
-        _1551_ = b[15:8];
+        _1549_ = b[15:8];
       8'b?????1??:
-        _1551_ = b[23:16];
+        _1549_ = b[23:16];
       8'b????1???:
-        _1551_ = b[31:24];
+        _1549_ = b[31:24];
       8'b???1????:
-        _1551_ = b[39:32];
+        _1549_ = b[39:32];
       8'b??1?????:
-        _1551_ = b[47:40];
+        _1549_ = b[47:40];
       8'b?1??????:
-        _1551_ = b[55:48];
+        _1549_ = b[55:48];
       8'b1???????:
-        _1551_ = b[63:56];
+        _1549_ = b[63:56];
       default:
-        _1551_ = a;
+        _1549_ = a;
     endcase
   endfunction
-  assign \$signal$118  = _1551_(8'hxx, 64'h0102040810204080, { _0378_, _0377_, _0376_, _0375_, _0374_, _0373_, _0372_, _0370_ });
-  assign _0370_ = rq1_r6[4:2] == (* full_case = 32'd1 *) 3'h7;
-  assign _0372_ = rq1_r6[4:2] == (* full_case = 32'd1 *) 3'h6;
-  assign _0373_ = rq1_r6[4:2] == (* full_case = 32'd1 *) 3'h5;
-  assign _0374_ = rq1_r6[4:2] == (* full_case = 32'd1 *) 3'h4;
-  assign _0375_ = rq1_r6[4:2] == (* full_case = 32'd1 *) 2'h3;
-  assign _0376_ = rq1_r6[4:2] == (* full_case = 32'd1 *) 2'h2;
-  assign _0377_ = rq1_r6[4:2] == (* full_case = 32'd1 *) 1'h1;
-  assign _0378_ = ! (* full_case = 32'd1 *) rq1_r6[4:2];
-  function [3:0] _1560_;
+  assign \$signal$118  = _1549_(8'hxx, 64'h0102040810204080, { _0376_, _0375_, _0374_, _0373_, _0372_, _0371_, _0370_, _0368_ });
+  assign _0368_ = rq1_r6[4:2] == (* full_case = 32'd1 *) 3'h7;
+  assign _0370_ = rq1_r6[4:2] == (* full_case = 32'd1 *) 3'h6;
+  assign _0371_ = rq1_r6[4:2] == (* full_case = 32'd1 *) 3'h5;
+  assign _0372_ = rq1_r6[4:2] == (* full_case = 32'd1 *) 3'h4;
+  assign _0373_ = rq1_r6[4:2] == (* full_case = 32'd1 *) 2'h3;
+  assign _0374_ = rq1_r6[4:2] == (* full_case = 32'd1 *) 2'h2;
+  assign _0375_ = rq1_r6[4:2] == (* full_case = 32'd1 *) 1'h1;
+  assign _0376_ = ! (* full_case = 32'd1 *) rq1_r6[4:2];
+  function [3:0] _1558_;
     input [3:0] a;
     input [15:0] b;
     input [3:0] s;
@@ -5824,24 +5813,24 @@ module \hwq_top.engine.requant (rst, i_bias, i_multiplier, i_shift, zero_point, 
     (* parallel_case *)
     casez (s)
       4'b???1:
-        _1560_ = b[3:0];
+        _1558_ = b[3:0];
       4'b??1?:
-        _1560_ = b[7:4];
+        _1558_ = b[7:4];
       4'b?1??:
-        _1560_ = b[11:8];
+        _1558_ = b[11:8];
       4'b1???:
-        _1560_ = b[15:12];
+        _1558_ = b[15:12];
       default:
-        _1560_ = a;
+        _1558_ = a;
     endcase
   endfunction
-  assign \$signal$114  = _1560_(4'hx, 16'h137f, { _0382_, _0381_, _0380_, _0379_ });
-  assign _0379_ = rq1_r5[1:0] == (* full_case = 32'd1 *) 2'h3;
-  assign _0380_ = rq1_r5[1:0] == (* full_case = 32'd1 *) 2'h2;
-  assign _0389_ = _0307_ ? (* full_case = 32'd1 *) act_min : _0371_;
-  assign _0381_ = rq1_r5[1:0] == (* full_case = 32'd1 *) 1'h1;
-  assign _0382_ = ! (* full_case = 32'd1 *) rq1_r5[1:0];
-  function [3:0] _1566_;
+  assign \$signal$114  = _1558_(4'hx, 16'h137f, { _0380_, _0379_, _0378_, _0377_ });
+  assign _0377_ = rq1_r5[1:0] == (* full_case = 32'd1 *) 2'h3;
+  assign _0378_ = rq1_r5[1:0] == (* full_case = 32'd1 *) 2'h2;
+  assign _0387_ = _0307_ ? (* full_case = 32'd1 *) act_min : _0369_;
+  assign _0379_ = rq1_r5[1:0] == (* full_case = 32'd1 *) 1'h1;
+  assign _0380_ = ! (* full_case = 32'd1 *) rq1_r5[1:0];
+  function [3:0] _1564_;
     input [3:0] a;
     input [15:0] b;
     input [3:0] s;
@@ -5849,23 +5838,23 @@ module \hwq_top.engine.requant (rst, i_bias, i_multiplier, i_shift, zero_point, 
     (* parallel_case *)
     casez (s)
       4'b???1:
-        _1566_ = b[3:0];
+        _1564_ = b[3:0];
       4'b??1?:
-        _1566_ = b[7:4];
+        _1564_ = b[7:4];
       4'b?1??:
-        _1566_ = b[11:8];
+        _1564_ = b[11:8];
       4'b1???:
-        _1566_ = b[15:12];
+        _1564_ = b[15:12];
       default:
-        _1566_ = a;
+        _1564_ = a;
     endcase
   endfunction
-  assign \$signal$113  = _1566_(4'hx, 16'h1248, { _0386_, _0385_, _0384_, _0383_ });
-  assign _0383_ = rq1_r5[1:0] == (* full_case = 32'd1 *) 2'h3;
-  assign _0384_ = rq1_r5[1:0] == (* full_case = 32'd1 *) 2'h2;
-  assign _0385_ = rq1_r5[1:0] == (* full_case = 32'd1 *) 1'h1;
-  assign _0386_ = ! (* full_case = 32'd1 *) rq1_r5[1:0];
-  function [7:0] _1571_;
+  assign \$signal$113  = _1564_(4'hx, 16'h1248, { _0384_, _0383_, _0382_, _0381_ });
+  assign _0381_ = rq1_r5[1:0] == (* full_case = 32'd1 *) 2'h3;
+  assign _0382_ = rq1_r5[1:0] == (* full_case = 32'd1 *) 2'h2;
+  assign _0383_ = rq1_r5[1:0] == (* full_case = 32'd1 *) 1'h1;
+  assign _0384_ = ! (* full_case = 32'd1 *) rq1_r5[1:0];
+  function [7:0] _1569_;
     input [7:0] a;
     input [63:0] b;
     input [7:0] s;
@@ -5873,35 +5862,35 @@ module \hwq_top.engine.requant (rst, i_bias, i_multiplier, i_shift, zero_point, 
     (* parallel_case *)
     casez (s)
       8'b???????1:
-        _1571_ = b[7:0];
+        _1569_ = b[7:0];
       8'b??????1?:
-        _1571_ = b[15:8];
+        _1569_ = b[15:8];
       8'b?????1??:
-        _1571_ = b[23:16];
+        _1569_ = b[23:16];
       8'b????1???:
-        _1571_ = b[31:24];
+        _1569_ = b[31:24];
       8'b???1????:
-        _1571_ = b[39:32];
+        _1569_ = b[39:32];
       8'b??1?????:
-        _1571_ = b[47:40];
+        _1569_ = b[47:40];
       8'b?1??????:
-        _1571_ = b[55:48];
+        _1569_ = b[55:48];
       8'b1???????:
-        _1571_ = b[63:56];
+        _1569_ = b[63:56];
       default:
-        _1571_ = a;
+        _1569_ = a;
     endcase
   endfunction
-  assign \$signal$112  = _1571_(8'hxx, 64'h0103070f1f3f7fff, { _0395_, _0394_, _0393_, _0392_, _0391_, _0390_, _0388_, _0387_ });
-  assign _0387_ = rq1_r5[4:2] == (* full_case = 32'd1 *) 3'h7;
-  assign _0388_ = rq1_r5[4:2] == (* full_case = 32'd1 *) 3'h6;
-  assign _0390_ = rq1_r5[4:2] == (* full_case = 32'd1 *) 3'h5;
-  assign _0391_ = rq1_r5[4:2] == (* full_case = 32'd1 *) 3'h4;
-  assign _0392_ = rq1_r5[4:2] == (* full_case = 32'd1 *) 2'h3;
-  assign _0393_ = rq1_r5[4:2] == (* full_case = 32'd1 *) 2'h2;
-  assign _0394_ = rq1_r5[4:2] == (* full_case = 32'd1 *) 1'h1;
-  assign _0395_ = ! (* full_case = 32'd1 *) rq1_r5[4:2];
-  function [7:0] _1580_;
+  assign \$signal$112  = _1569_(8'hxx, 64'h0103070f1f3f7fff, { _0393_, _0392_, _0391_, _0390_, _0389_, _0388_, _0386_, _0385_ });
+  assign _0385_ = rq1_r5[4:2] == (* full_case = 32'd1 *) 3'h7;
+  assign _0386_ = rq1_r5[4:2] == (* full_case = 32'd1 *) 3'h6;
+  assign _0388_ = rq1_r5[4:2] == (* full_case = 32'd1 *) 3'h5;
+  assign _0389_ = rq1_r5[4:2] == (* full_case = 32'd1 *) 3'h4;
+  assign _0390_ = rq1_r5[4:2] == (* full_case = 32'd1 *) 2'h3;
+  assign _0391_ = rq1_r5[4:2] == (* full_case = 32'd1 *) 2'h2;
+  assign _0392_ = rq1_r5[4:2] == (* full_case = 32'd1 *) 1'h1;
+  assign _0393_ = ! (* full_case = 32'd1 *) rq1_r5[4:2];
+  function [7:0] _1578_;
     input [7:0] a;
     input [63:0] b;
     input [7:0] s;
@@ -5909,35 +5898,35 @@ module \hwq_top.engine.requant (rst, i_bias, i_multiplier, i_shift, zero_point, 
     (* parallel_case *)
     casez (s)
       8'b???????1:
-        _1580_ = b[7:0];
+        _1578_ = b[7:0];
       8'b??????1?:
-        _1580_ = b[15:8];
+        _1578_ = b[15:8];
       8'b?????1??:
-        _1580_ = b[23:16];
+        _1578_ = b[23:16];
       8'b????1???:
-        _1580_ = b[31:24];
+        _1578_ = b[31:24];
       8'b???1????:
-        _1580_ = b[39:32];
+        _1578_ = b[39:32];
       8'b??1?????:
-        _1580_ = b[47:40];
+        _1578_ = b[47:40];
       8'b?1??????:
-        _1580_ = b[55:48];
+        _1578_ = b[55:48];
       8'b1???????:
-        _1580_ = b[63:56];
+        _1578_ = b[63:56];
       default:
-        _1580_ = a;
+        _1578_ = a;
     endcase
   endfunction
-  assign \$signal$111  = _1580_(8'hxx, 64'h0102040810204080, { _0403_, _0402_, _0401_, _0400_, _0399_, _0398_, _0397_, _0396_ });
-  assign _0396_ = rq1_r5[4:2] == (* full_case = 32'd1 *) 3'h7;
-  assign _0397_ = rq1_r5[4:2] == (* full_case = 32'd1 *) 3'h6;
-  assign _0398_ = rq1_r5[4:2] == (* full_case = 32'd1 *) 3'h5;
-  assign _0399_ = rq1_r5[4:2] == (* full_case = 32'd1 *) 3'h4;
-  assign _0400_ = rq1_r5[4:2] == (* full_case = 32'd1 *) 2'h3;
-  assign _0401_ = rq1_r5[4:2] == (* full_case = 32'd1 *) 2'h2;
-  assign _0402_ = rq1_r5[4:2] == (* full_case = 32'd1 *) 1'h1;
-  assign _0403_ = ! (* full_case = 32'd1 *) rq1_r5[4:2];
-  function [3:0] _1589_;
+  assign \$signal$111  = _1578_(8'hxx, 64'h0102040810204080, { _0401_, _0400_, _0399_, _0398_, _0397_, _0396_, _0395_, _0394_ });
+  assign _0394_ = rq1_r5[4:2] == (* full_case = 32'd1 *) 3'h7;
+  assign _0395_ = rq1_r5[4:2] == (* full_case = 32'd1 *) 3'h6;
+  assign _0396_ = rq1_r5[4:2] == (* full_case = 32'd1 *) 3'h5;
+  assign _0397_ = rq1_r5[4:2] == (* full_case = 32'd1 *) 3'h4;
+  assign _0398_ = rq1_r5[4:2] == (* full_case = 32'd1 *) 2'h3;
+  assign _0399_ = rq1_r5[4:2] == (* full_case = 32'd1 *) 2'h2;
+  assign _0400_ = rq1_r5[4:2] == (* full_case = 32'd1 *) 1'h1;
+  assign _0401_ = ! (* full_case = 32'd1 *) rq1_r5[4:2];
+  function [3:0] _1587_;
     input [3:0] a;
     input [15:0] b;
     input [3:0] s;
@@ -5945,23 +5934,23 @@ module \hwq_top.engine.requant (rst, i_bias, i_multiplier, i_shift, zero_point, 
     (* parallel_case *)
     casez (s)
       4'b???1:
-        _1589_ = b[3:0];
+        _1587_ = b[3:0];
       4'b??1?:
-        _1589_ = b[7:4];
+        _1587_ = b[7:4];
       4'b?1??:
-        _1589_ = b[11:8];
+        _1587_ = b[11:8];
       4'b1???:
-        _1589_ = b[15:12];
+        _1587_ = b[15:12];
       default:
-        _1589_ = a;
+        _1587_ = a;
     endcase
   endfunction
-  assign \$signal$107  = _1589_(4'hx, 16'h137f, { _0407_, _0406_, _0405_, _0404_ });
-  assign _0404_ = rq1_r4[1:0] == (* full_case = 32'd1 *) 2'h3;
-  assign _0405_ = rq1_r4[1:0] == (* full_case = 32'd1 *) 2'h2;
-  assign _0406_ = rq1_r4[1:0] == (* full_case = 32'd1 *) 1'h1;
-  assign _0407_ = ! (* full_case = 32'd1 *) rq1_r4[1:0];
-  function [3:0] _1594_;
+  assign \$signal$107  = _1587_(4'hx, 16'h137f, { _0405_, _0404_, _0403_, _0402_ });
+  assign _0402_ = rq1_r4[1:0] == (* full_case = 32'd1 *) 2'h3;
+  assign _0403_ = rq1_r4[1:0] == (* full_case = 32'd1 *) 2'h2;
+  assign _0404_ = rq1_r4[1:0] == (* full_case = 32'd1 *) 1'h1;
+  assign _0405_ = ! (* full_case = 32'd1 *) rq1_r4[1:0];
+  function [3:0] _1592_;
     input [3:0] a;
     input [15:0] b;
     input [3:0] s;
@@ -5969,23 +5958,23 @@ module \hwq_top.engine.requant (rst, i_bias, i_multiplier, i_shift, zero_point, 
     (* parallel_case *)
     casez (s)
       4'b???1:
-        _1594_ = b[3:0];
+        _1592_ = b[3:0];
       4'b??1?:
-        _1594_ = b[7:4];
+        _1592_ = b[7:4];
       4'b?1??:
-        _1594_ = b[11:8];
+        _1592_ = b[11:8];
       4'b1???:
-        _1594_ = b[15:12];
+        _1592_ = b[15:12];
       default:
-        _1594_ = a;
+        _1592_ = a;
     endcase
   endfunction
-  assign \$signal$106  = _1594_(4'hx, 16'h1248, { _0411_, _0410_, _0409_, _0408_ });
-  assign _0408_ = rq1_r4[1:0] == (* full_case = 32'd1 *) 2'h3;
-  assign _0409_ = rq1_r4[1:0] == (* full_case = 32'd1 *) 2'h2;
-  assign _0410_ = rq1_r4[1:0] == (* full_case = 32'd1 *) 1'h1;
-  assign _0411_ = ! (* full_case = 32'd1 *) rq1_r4[1:0];
-  function [7:0] _1599_;
+  assign \$signal$106  = _1592_(4'hx, 16'h1248, { _0409_, _0408_, _0407_, _0406_ });
+  assign _0406_ = rq1_r4[1:0] == (* full_case = 32'd1 *) 2'h3;
+  assign _0407_ = rq1_r4[1:0] == (* full_case = 32'd1 *) 2'h2;
+  assign _0408_ = rq1_r4[1:0] == (* full_case = 32'd1 *) 1'h1;
+  assign _0409_ = ! (* full_case = 32'd1 *) rq1_r4[1:0];
+  function [7:0] _1597_;
     input [7:0] a;
     input [63:0] b;
     input [7:0] s;
@@ -5993,35 +5982,35 @@ module \hwq_top.engine.requant (rst, i_bias, i_multiplier, i_shift, zero_point, 
     (* parallel_case *)
     casez (s)
       8'b???????1:
-        _1599_ = b[7:0];
+        _1597_ = b[7:0];
       8'b??????1?:
-        _1599_ = b[15:8];
+        _1597_ = b[15:8];
       8'b?????1??:
-        _1599_ = b[23:16];
+        _1597_ = b[23:16];
       8'b????1???:
-        _1599_ = b[31:24];
+        _1597_ = b[31:24];
       8'b???1????:
-        _1599_ = b[39:32];
+        _1597_ = b[39:32];
       8'b??1?????:
-        _1599_ = b[47:40];
+        _1597_ = b[47:40];
       8'b?1??????:
-        _1599_ = b[55:48];
+        _1597_ = b[55:48];
       8'b1???????:
-        _1599_ = b[63:56];
+        _1597_ = b[63:56];
       default:
-        _1599_ = a;
+        _1597_ = a;
     endcase
   endfunction
-  assign \$signal$105  = _1599_(8'hxx, 64'h0103070f1f3f7fff, { _0419_, _0418_, _0417_, _0416_, _0415_, _0414_, _0413_, _0412_ });
-  assign _0412_ = rq1_r4[4:2] == (* full_case = 32'd1 *) 3'h7;
-  assign _0413_ = rq1_r4[4:2] == (* full_case = 32'd1 *) 3'h6;
-  assign _0414_ = rq1_r4[4:2] == (* full_case = 32'd1 *) 3'h5;
-  assign _0415_ = rq1_r4[4:2] == (* full_case = 32'd1 *) 3'h4;
-  assign _0416_ = rq1_r4[4:2] == (* full_case = 32'd1 *) 2'h3;
-  assign _0417_ = rq1_r4[4:2] == (* full_case = 32'd1 *) 2'h2;
-  assign _0418_ = rq1_r4[4:2] == (* full_case = 32'd1 *) 1'h1;
-  assign _0419_ = ! (* full_case = 32'd1 *) rq1_r4[4:2];
-  function [7:0] _1608_;
+  assign \$signal$105  = _1597_(8'hxx, 64'h0103070f1f3f7fff, { _0417_, _0416_, _0415_, _0414_, _0413_, _0412_, _0411_, _0410_ });
+  assign _0410_ = rq1_r4[4:2] == (* full_case = 32'd1 *) 3'h7;
+  assign _0411_ = rq1_r4[4:2] == (* full_case = 32'd1 *) 3'h6;
+  assign _0412_ = rq1_r4[4:2] == (* full_case = 32'd1 *) 3'h5;
+  assign _0413_ = rq1_r4[4:2] == (* full_case = 32'd1 *) 3'h4;
+  assign _0414_ = rq1_r4[4:2] == (* full_case = 32'd1 *) 2'h3;
+  assign _0415_ = rq1_r4[4:2] == (* full_case = 32'd1 *) 2'h2;
+  assign _0416_ = rq1_r4[4:2] == (* full_case = 32'd1 *) 1'h1;
+  assign _0417_ = ! (* full_case = 32'd1 *) rq1_r4[4:2];
+  function [7:0] _1606_;
     input [7:0] a;
     input [63:0] b;
     input [7:0] s;
@@ -6029,35 +6018,35 @@ module \hwq_top.engine.requant (rst, i_bias, i_multiplier, i_shift, zero_point, 
     (* parallel_case *)
     casez (s)
       8'b???????1:
-        _1608_ = b[7:0];
+        _1606_ = b[7:0];
       8'b??????1?:
-        _1608_ = b[15:8];
+        _1606_ = b[15:8];
       8'b?????1??:
-        _1608_ = b[23:16];
+        _1606_ = b[23:16];
       8'b????1???:
-        _1608_ = b[31:24];
+        _1606_ = b[31:24];
       8'b???1????:
-        _1608_ = b[39:32];
+        _1606_ = b[39:32];
       8'b??1?????:
-        _1608_ = b[47:40];
+        _1606_ = b[47:40];
       8'b?1??????:
-        _1608_ = b[55:48];
+        _1606_ = b[55:48];
       8'b1???????:
-        _1608_ = b[63:56];
+        _1606_ = b[63:56];
       default:
-        _1608_ = a;
+        _1606_ = a;
     endcase
   endfunction
-  assign \$signal$104  = _1608_(8'hxx, 64'h0102040810204080, { _0427_, _0426_, _0425_, _0424_, _0423_, _0422_, _0421_, _0420_ });
-  assign _0420_ = rq1_r4[4:2] == (* full_case = 32'd1 *) 3'h7;
-  assign _0421_ = rq1_r4[4:2] == (* full_case = 32'd1 *) 3'h6;
-  assign _0422_ = rq1_r4[4:2] == (* full_case = 32'd1 *) 3'h5;
-  assign _0423_ = rq1_r4[4:2] == (* full_case = 32'd1 *) 3'h4;
-  assign _0424_ = rq1_r4[4:2] == (* full_case = 32'd1 *) 2'h3;
-  assign _0425_ = rq1_r4[4:2] == (* full_case = 32'd1 *) 2'h2;
-  assign _0426_ = rq1_r4[4:2] == (* full_case = 32'd1 *) 1'h1;
-  assign _0427_ = ! (* full_case = 32'd1 *) rq1_r4[4:2];
-  function [3:0] _1617_;
+  assign \$signal$104  = _1606_(8'hxx, 64'h0102040810204080, { _0425_, _0424_, _0423_, _0422_, _0421_, _0420_, _0419_, _0418_ });
+  assign _0418_ = rq1_r4[4:2] == (* full_case = 32'd1 *) 3'h7;
+  assign _0419_ = rq1_r4[4:2] == (* full_case = 32'd1 *) 3'h6;
+  assign _0420_ = rq1_r4[4:2] == (* full_case = 32'd1 *) 3'h5;
+  assign _0421_ = rq1_r4[4:2] == (* full_case = 32'd1 *) 3'h4;
+  assign _0422_ = rq1_r4[4:2] == (* full_case = 32'd1 *) 2'h3;
+  assign _0423_ = rq1_r4[4:2] == (* full_case = 32'd1 *) 2'h2;
+  assign _0424_ = rq1_r4[4:2] == (* full_case = 32'd1 *) 1'h1;
+  assign _0425_ = ! (* full_case = 32'd1 *) rq1_r4[4:2];
+  function [3:0] _1615_;
     input [3:0] a;
     input [15:0] b;
     input [3:0] s;
@@ -6065,23 +6054,23 @@ module \hwq_top.engine.requant (rst, i_bias, i_multiplier, i_shift, zero_point, 
     (* parallel_case *)
     casez (s)
       4'b???1:
-        _1617_ = b[3:0];
+        _1615_ = b[3:0];
       4'b??1?:
-        _1617_ = b[7:4];
+        _1615_ = b[7:4];
       4'b?1??:
-        _1617_ = b[11:8];
+        _1615_ = b[11:8];
       4'b1???:
-        _1617_ = b[15:12];
+        _1615_ = b[15:12];
       default:
-        _1617_ = a;
+        _1615_ = a;
     endcase
   endfunction
-  assign \$signal$100  = _1617_(4'hx, 16'h137f, { _0431_, _0430_, _0429_, _0428_ });
-  assign _0428_ = rq1_r3[1:0] == (* full_case = 32'd1 *) 2'h3;
-  assign _0429_ = rq1_r3[1:0] == (* full_case = 32'd1 *) 2'h2;
-  assign _0430_ = rq1_r3[1:0] == (* full_case = 32'd1 *) 1'h1;
-  assign _0431_ = ! (* full_case = 32'd1 *) rq1_r3[1:0];
-  function [3:0] _1622_;
+  assign \$signal$100  = _1615_(4'hx, 16'h137f, { _0429_, _0428_, _0427_, _0426_ });
+  assign _0426_ = rq1_r3[1:0] == (* full_case = 32'd1 *) 2'h3;
+  assign _0427_ = rq1_r3[1:0] == (* full_case = 32'd1 *) 2'h2;
+  assign _0428_ = rq1_r3[1:0] == (* full_case = 32'd1 *) 1'h1;
+  assign _0429_ = ! (* full_case = 32'd1 *) rq1_r3[1:0];
+  function [3:0] _1620_;
     input [3:0] a;
     input [15:0] b;
     input [3:0] s;
@@ -6089,23 +6078,23 @@ module \hwq_top.engine.requant (rst, i_bias, i_multiplier, i_shift, zero_point, 
     (* parallel_case *)
     casez (s)
       4'b???1:
-        _1622_ = b[3:0];
+        _1620_ = b[3:0];
       4'b??1?:
-        _1622_ = b[7:4];
+        _1620_ = b[7:4];
       4'b?1??:
-        _1622_ = b[11:8];
+        _1620_ = b[11:8];
       4'b1???:
-        _1622_ = b[15:12];
+        _1620_ = b[15:12];
       default:
-        _1622_ = a;
+        _1620_ = a;
     endcase
   endfunction
-  assign \$signal$99  = _1622_(4'hx, 16'h1248, { _0435_, _0434_, _0433_, _0432_ });
-  assign _0432_ = rq1_r3[1:0] == (* full_case = 32'd1 *) 2'h3;
-  assign _0433_ = rq1_r3[1:0] == (* full_case = 32'd1 *) 2'h2;
-  assign _0434_ = rq1_r3[1:0] == (* full_case = 32'd1 *) 1'h1;
-  assign _0435_ = ! (* full_case = 32'd1 *) rq1_r3[1:0];
-  function [7:0] _1627_;
+  assign \$signal$99  = _1620_(4'hx, 16'h1248, { _0433_, _0432_, _0431_, _0430_ });
+  assign _0430_ = rq1_r3[1:0] == (* full_case = 32'd1 *) 2'h3;
+  assign _0431_ = rq1_r3[1:0] == (* full_case = 32'd1 *) 2'h2;
+  assign _0432_ = rq1_r3[1:0] == (* full_case = 32'd1 *) 1'h1;
+  assign _0433_ = ! (* full_case = 32'd1 *) rq1_r3[1:0];
+  function [7:0] _1625_;
     input [7:0] a;
     input [63:0] b;
     input [7:0] s;
@@ -6113,36 +6102,36 @@ module \hwq_top.engine.requant (rst, i_bias, i_multiplier, i_shift, zero_point, 
     (* parallel_case *)
     casez (s)
       8'b???????1:
-        _1627_ = b[7:0];
+        _1625_ = b[7:0];
       8'b??????1?:
-        _1627_ = b[15:8];
+        _1625_ = b[15:8];
       8'b?????1??:
-        _1627_ = b[23:16];
+        _1625_ = b[23:16];
       8'b????1???:
-        _1627_ = b[31:24];
+        _1625_ = b[31:24];
       8'b???1????:
-        _1627_ = b[39:32];
+        _1625_ = b[39:32];
       8'b??1?????:
-        _1627_ = b[47:40];
+        _1625_ = b[47:40];
       8'b?1??????:
-        _1627_ = b[55:48];
+        _1625_ = b[55:48];
       8'b1???????:
-        _1627_ = b[63:56];
+        _1625_ = b[63:56];
       default:
-        _1627_ = a;
+        _1625_ = a;
     endcase
   endfunction
-  assign \$signal$98  = _1627_(8'hxx, 64'h0103070f1f3f7fff, { _0443_, _0442_, _0441_, _0440_, _0439_, _0438_, _0437_, _0436_ });
-  assign _0436_ = rq1_r3[4:2] == (* full_case = 32'd1 *) 3'h7;
-  assign _0437_ = rq1_r3[4:2] == (* full_case = 32'd1 *) 3'h6;
-  assign _0438_ = rq1_r3[4:2] == (* full_case = 32'd1 *) 3'h5;
-  assign _0439_ = rq1_r3[4:2] == (* full_case = 32'd1 *) 3'h4;
-  assign _0440_ = rq1_r3[4:2] == (* full_case = 32'd1 *) 2'h3;
-  assign _0441_ = rq1_r3[4:2] == (* full_case = 32'd1 *) 2'h2;
-  assign _0451_ = _0305_ ? (* full_case = 32'd1 *) act_max : t_4;
-  assign _0442_ = rq1_r3[4:2] == (* full_case = 32'd1 *) 1'h1;
-  assign _0443_ = ! (* full_case = 32'd1 *) rq1_r3[4:2];
-  function [7:0] _1637_;
+  assign \$signal$98  = _1625_(8'hxx, 64'h0103070f1f3f7fff, { _0441_, _0440_, _0439_, _0438_, _0437_, _0436_, _0435_, _0434_ });
+  assign _0434_ = rq1_r3[4:2] == (* full_case = 32'd1 *) 3'h7;
+  assign _0435_ = rq1_r3[4:2] == (* full_case = 32'd1 *) 3'h6;
+  assign _0436_ = rq1_r3[4:2] == (* full_case = 32'd1 *) 3'h5;
+  assign _0437_ = rq1_r3[4:2] == (* full_case = 32'd1 *) 3'h4;
+  assign _0438_ = rq1_r3[4:2] == (* full_case = 32'd1 *) 2'h3;
+  assign _0439_ = rq1_r3[4:2] == (* full_case = 32'd1 *) 2'h2;
+  assign _0449_ = _0305_ ? (* full_case = 32'd1 *) act_max : t_4;
+  assign _0440_ = rq1_r3[4:2] == (* full_case = 32'd1 *) 1'h1;
+  assign _0441_ = ! (* full_case = 32'd1 *) rq1_r3[4:2];
+  function [7:0] _1635_;
     input [7:0] a;
     input [63:0] b;
     input [7:0] s;
@@ -6150,35 +6139,35 @@ module \hwq_top.engine.requant (rst, i_bias, i_multiplier, i_shift, zero_point, 
     (* parallel_case *)
     casez (s)
       8'b???????1:
-        _1637_ = b[7:0];
+        _1635_ = b[7:0];
       8'b??????1?:
-        _1637_ = b[15:8];
+        _1635_ = b[15:8];
       8'b?????1??:
-        _1637_ = b[23:16];
+        _1635_ = b[23:16];
       8'b????1???:
-        _1637_ = b[31:24];
+        _1635_ = b[31:24];
       8'b???1????:
-        _1637_ = b[39:32];
+        _1635_ = b[39:32];
       8'b??1?????:
-        _1637_ = b[47:40];
+        _1635_ = b[47:40];
       8'b?1??????:
-        _1637_ = b[55:48];
+        _1635_ = b[55:48];
       8'b1???????:
-        _1637_ = b[63:56];
+        _1635_ = b[63:56];
       default:
-        _1637_ = a;
+        _1635_ = a;
     endcase
   endfunction
-  assign \$signal$97  = _1637_(8'hxx, 64'h0102040810204080, { _0452_, _0450_, _0449_, _0448_, _0447_, _0446_, _0445_, _0444_ });
-  assign _0444_ = rq1_r3[4:2] == (* full_case = 32'd1 *) 3'h7;
-  assign _0445_ = rq1_r3[4:2] == (* full_case = 32'd1 *) 3'h6;
-  assign _0446_ = rq1_r3[4:2] == (* full_case = 32'd1 *) 3'h5;
-  assign _0447_ = rq1_r3[4:2] == (* full_case = 32'd1 *) 3'h4;
-  assign _0448_ = rq1_r3[4:2] == (* full_case = 32'd1 *) 2'h3;
-  assign _0449_ = rq1_r3[4:2] == (* full_case = 32'd1 *) 2'h2;
-  assign _0450_ = rq1_r3[4:2] == (* full_case = 32'd1 *) 1'h1;
-  assign _0452_ = ! (* full_case = 32'd1 *) rq1_r3[4:2];
-  function [3:0] _1646_;
+  assign \$signal$97  = _1635_(8'hxx, 64'h0102040810204080, { _0450_, _0448_, _0447_, _0446_, _0445_, _0444_, _0443_, _0442_ });
+  assign _0442_ = rq1_r3[4:2] == (* full_case = 32'd1 *) 3'h7;
+  assign _0443_ = rq1_r3[4:2] == (* full_case = 32'd1 *) 3'h6;
+  assign _0444_ = rq1_r3[4:2] == (* full_case = 32'd1 *) 3'h5;
+  assign _0445_ = rq1_r3[4:2] == (* full_case = 32'd1 *) 3'h4;
+  assign _0446_ = rq1_r3[4:2] == (* full_case = 32'd1 *) 2'h3;
+  assign _0447_ = rq1_r3[4:2] == (* full_case = 32'd1 *) 2'h2;
+  assign _0448_ = rq1_r3[4:2] == (* full_case = 32'd1 *) 1'h1;
+  assign _0450_ = ! (* full_case = 32'd1 *) rq1_r3[4:2];
+  function [3:0] _1644_;
     input [3:0] a;
     input [15:0] b;
     input [3:0] s;
@@ -6186,23 +6175,23 @@ module \hwq_top.engine.requant (rst, i_bias, i_multiplier, i_shift, zero_point, 
     (* parallel_case *)
     casez (s)
       4'b???1:
-        _1646_ = b[3:0];
+        _1644_ = b[3:0];
       4'b??1?:
-        _1646_ = b[7:4];
+        _1644_ = b[7:4];
       4'b?1??:
-        _1646_ = b[11:8];
+        _1644_ = b[11:8];
       4'b1???:
-        _1646_ = b[15:12];
+        _1644_ = b[15:12];
       default:
-        _1646_ = a;
+        _1644_ = a;
     endcase
   endfunction
-  assign \$signal$93  = _1646_(4'hx, 16'h137f, { _0456_, _0455_, _0454_, _0453_ });
-  assign _0453_ = rq1_r2[1:0] == (* full_case = 32'd1 *) 2'h3;
-  assign _0454_ = rq1_r2[1:0] == (* full_case = 32'd1 *) 2'h2;
-  assign _0455_ = rq1_r2[1:0] == (* full_case = 32'd1 *) 1'h1;
-  assign _0456_ = ! (* full_case = 32'd1 *) rq1_r2[1:0];
-  function [3:0] _1651_;
+  assign \$signal$93  = _1644_(4'hx, 16'h137f, { _0454_, _0453_, _0452_, _0451_ });
+  assign _0451_ = rq1_r2[1:0] == (* full_case = 32'd1 *) 2'h3;
+  assign _0452_ = rq1_r2[1:0] == (* full_case = 32'd1 *) 2'h2;
+  assign _0453_ = rq1_r2[1:0] == (* full_case = 32'd1 *) 1'h1;
+  assign _0454_ = ! (* full_case = 32'd1 *) rq1_r2[1:0];
+  function [3:0] _1649_;
     input [3:0] a;
     input [15:0] b;
     input [3:0] s;
@@ -6210,24 +6199,24 @@ module \hwq_top.engine.requant (rst, i_bias, i_multiplier, i_shift, zero_point, 
     (* parallel_case *)
     casez (s)
       4'b???1:
-        _1651_ = b[3:0];
+        _1649_ = b[3:0];
       4'b??1?:
-        _1651_ = b[7:4];
+        _1649_ = b[7:4];
       4'b?1??:
-        _1651_ = b[11:8];
+        _1649_ = b[11:8];
       4'b1???:
-        _1651_ = b[15:12];
+        _1649_ = b[15:12];
       default:
-        _1651_ = a;
+        _1649_ = a;
     endcase
   endfunction
-  assign \$signal$92  = _1651_(4'hx, 16'h1248, { _0460_, _0459_, _0458_, _0457_ });
-  assign _0457_ = rq1_r2[1:0] == (* full_case = 32'd1 *) 2'h3;
-  assign _0458_ = rq1_r2[1:0] == (* full_case = 32'd1 *) 2'h2;
-  assign _0459_ = rq1_r2[1:0] == (* full_case = 32'd1 *) 1'h1;
-  assign _0469_ = _0302_ ? (* full_case = 32'd1 *) act_min : _0451_;
-  assign _0460_ = ! (* full_case = 32'd1 *) rq1_r2[1:0];
-  function [7:0] _1657_;
+  assign \$signal$92  = _1649_(4'hx, 16'h1248, { _0458_, _0457_, _0456_, _0455_ });
+  assign _0455_ = rq1_r2[1:0] == (* full_case = 32'd1 *) 2'h3;
+  assign _0456_ = rq1_r2[1:0] == (* full_case = 32'd1 *) 2'h2;
+  assign _0457_ = rq1_r2[1:0] == (* full_case = 32'd1 *) 1'h1;
+  assign _0467_ = _0302_ ? (* full_case = 32'd1 *) act_min : _0449_;
+  assign _0458_ = ! (* full_case = 32'd1 *) rq1_r2[1:0];
+  function [7:0] _1655_;
     input [7:0] a;
     input [63:0] b;
     input [7:0] s;
@@ -6235,35 +6224,35 @@ module \hwq_top.engine.requant (rst, i_bias, i_multiplier, i_shift, zero_point, 
     (* parallel_case *)
     casez (s)
       8'b???????1:
-        _1657_ = b[7:0];
+        _1655_ = b[7:0];
       8'b??????1?:
-        _1657_ = b[15:8];
+        _1655_ = b[15:8];
       8'b?????1??:
-        _1657_ = b[23:16];
+        _1655_ = b[23:16];
       8'b????1???:
-        _1657_ = b[31:24];
+        _1655_ = b[31:24];
       8'b???1????:
-        _1657_ = b[39:32];
+        _1655_ = b[39:32];
       8'b??1?????:
-        _1657_ = b[47:40];
+        _1655_ = b[47:40];
       8'b?1??????:
-        _1657_ = b[55:48];
+        _1655_ = b[55:48];
       8'b1???????:
-        _1657_ = b[63:56];
+        _1655_ = b[63:56];
       default:
-        _1657_ = a;
+        _1655_ = a;
     endcase
   endfunction
-  assign \$signal$91  = _1657_(8'hxx, 64'h0103070f1f3f7fff, { _0468_, _0467_, _0466_, _0465_, _0464_, _0463_, _0462_, _0461_ });
-  assign _0461_ = rq1_r2[4:2] == (* full_case = 32'd1 *) 3'h7;
-  assign _0462_ = rq1_r2[4:2] == (* full_case = 32'd1 *) 3'h6;
-  assign _0463_ = rq1_r2[4:2] == (* full_case = 32'd1 *) 3'h5;
-  assign _0464_ = rq1_r2[4:2] == (* full_case = 32'd1 *) 3'h4;
-  assign _0465_ = rq1_r2[4:2] == (* full_case = 32'd1 *) 2'h3;
-  assign _0466_ = rq1_r2[4:2] == (* full_case = 32'd1 *) 2'h2;
-  assign _0467_ = rq1_r2[4:2] == (* full_case = 32'd1 *) 1'h1;
-  assign _0468_ = ! (* full_case = 32'd1 *) rq1_r2[4:2];
-  function [7:0] _1666_;
+  assign \$signal$91  = _1655_(8'hxx, 64'h0103070f1f3f7fff, { _0466_, _0465_, _0464_, _0463_, _0462_, _0461_, _0460_, _0459_ });
+  assign _0459_ = rq1_r2[4:2] == (* full_case = 32'd1 *) 3'h7;
+  assign _0460_ = rq1_r2[4:2] == (* full_case = 32'd1 *) 3'h6;
+  assign _0461_ = rq1_r2[4:2] == (* full_case = 32'd1 *) 3'h5;
+  assign _0462_ = rq1_r2[4:2] == (* full_case = 32'd1 *) 3'h4;
+  assign _0463_ = rq1_r2[4:2] == (* full_case = 32'd1 *) 2'h3;
+  assign _0464_ = rq1_r2[4:2] == (* full_case = 32'd1 *) 2'h2;
+  assign _0465_ = rq1_r2[4:2] == (* full_case = 32'd1 *) 1'h1;
+  assign _0466_ = ! (* full_case = 32'd1 *) rq1_r2[4:2];
+  function [7:0] _1664_;
     input [7:0] a;
     input [63:0] b;
     input [7:0] s;
@@ -6271,35 +6260,35 @@ module \hwq_top.engine.requant (rst, i_bias, i_multiplier, i_shift, zero_point, 
     (* parallel_case *)
     casez (s)
       8'b???????1:
-        _1666_ = b[7:0];
+        _1664_ = b[7:0];
       8'b??????1?:
-        _1666_ = b[15:8];
+        _1664_ = b[15:8];
       8'b?????1??:
-        _1666_ = b[23:16];
+        _1664_ = b[23:16];
       8'b????1???:
-        _1666_ = b[31:24];
+        _1664_ = b[31:24];
       8'b???1????:
-        _1666_ = b[39:32];
+        _1664_ = b[39:32];
       8'b??1?????:
-        _1666_ = b[47:40];
+        _1664_ = b[47:40];
       8'b?1??????:
-        _1666_ = b[55:48];
+        _1664_ = b[55:48];
       8'b1???????:
-        _1666_ = b[63:56];
+        _1664_ = b[63:56];
       default:
-        _1666_ = a;
+        _1664_ = a;
     endcase
   endfunction
-  assign \$signal$90  = _1666_(8'hxx, 64'h0102040810204080, { _0477_, _0476_, _0475_, _0474_, _0473_, _0472_, _0471_, _0470_ });
-  assign _0470_ = rq1_r2[4:2] == (* full_case = 32'd1 *) 3'h7;
-  assign _0471_ = rq1_r2[4:2] == (* full_case = 32'd1 *) 3'h6;
-  assign _0472_ = rq1_r2[4:2] == (* full_case = 32'd1 *) 3'h5;
-  assign _0473_ = rq1_r2[4:2] == (* full_case = 32'd1 *) 3'h4;
-  assign _0474_ = rq1_r2[4:2] == (* full_case = 32'd1 *) 2'h3;
-  assign _0475_ = rq1_r2[4:2] == (* full_case = 32'd1 *) 2'h2;
-  assign _0476_ = rq1_r2[4:2] == (* full_case = 32'd1 *) 1'h1;
-  assign _0477_ = ! (* full_case = 32'd1 *) rq1_r2[4:2];
-  function [3:0] _1675_;
+  assign \$signal$90  = _1664_(8'hxx, 64'h0102040810204080, { _0475_, _0474_, _0473_, _0472_, _0471_, _0470_, _0469_, _0468_ });
+  assign _0468_ = rq1_r2[4:2] == (* full_case = 32'd1 *) 3'h7;
+  assign _0469_ = rq1_r2[4:2] == (* full_case = 32'd1 *) 3'h6;
+  assign _0470_ = rq1_r2[4:2] == (* full_case = 32'd1 *) 3'h5;
+  assign _0471_ = rq1_r2[4:2] == (* full_case = 32'd1 *) 3'h4;
+  assign _0472_ = rq1_r2[4:2] == (* full_case = 32'd1 *) 2'h3;
+  assign _0473_ = rq1_r2[4:2] == (* full_case = 32'd1 *) 2'h2;
+  assign _0474_ = rq1_r2[4:2] == (* full_case = 32'd1 *) 1'h1;
+  assign _0475_ = ! (* full_case = 32'd1 *) rq1_r2[4:2];
+  function [3:0] _1673_;
     input [3:0] a;
     input [15:0] b;
     input [3:0] s;
@@ -6307,23 +6296,23 @@ module \hwq_top.engine.requant (rst, i_bias, i_multiplier, i_shift, zero_point, 
     (* parallel_case *)
     casez (s)
       4'b???1:
-        _1675_ = b[3:0];
+        _1673_ = b[3:0];
       4'b??1?:
-        _1675_ = b[7:4];
+        _1673_ = b[7:4];
       4'b?1??:
-        _1675_ = b[11:8];
+        _1673_ = b[11:8];
       4'b1???:
-        _1675_ = b[15:12];
+        _1673_ = b[15:12];
       default:
-        _1675_ = a;
+        _1673_ = a;
     endcase
   endfunction
-  assign \$signal$86  = _1675_(4'hx, 16'h137f, { _0481_, _0480_, _0479_, _0478_ });
-  assign _0478_ = rq1_r1[1:0] == (* full_case = 32'd1 *) 2'h3;
-  assign _0479_ = rq1_r1[1:0] == (* full_case = 32'd1 *) 2'h2;
-  assign _0480_ = rq1_r1[1:0] == (* full_case = 32'd1 *) 1'h1;
-  assign _0481_ = ! (* full_case = 32'd1 *) rq1_r1[1:0];
-  function [3:0] _1680_;
+  assign \$signal$86  = _1673_(4'hx, 16'h137f, { _0479_, _0478_, _0477_, _0476_ });
+  assign _0476_ = rq1_r1[1:0] == (* full_case = 32'd1 *) 2'h3;
+  assign _0477_ = rq1_r1[1:0] == (* full_case = 32'd1 *) 2'h2;
+  assign _0478_ = rq1_r1[1:0] == (* full_case = 32'd1 *) 1'h1;
+  assign _0479_ = ! (* full_case = 32'd1 *) rq1_r1[1:0];
+  function [3:0] _1678_;
     input [3:0] a;
     input [15:0] b;
     input [3:0] s;
@@ -6331,23 +6320,23 @@ module \hwq_top.engine.requant (rst, i_bias, i_multiplier, i_shift, zero_point, 
     (* parallel_case *)
     casez (s)
       4'b???1:
-        _1680_ = b[3:0];
+        _1678_ = b[3:0];
       4'b??1?:
-        _1680_ = b[7:4];
+        _1678_ = b[7:4];
       4'b?1??:
-        _1680_ = b[11:8];
+        _1678_ = b[11:8];
       4'b1???:
-        _1680_ = b[15:12];
+        _1678_ = b[15:12];
       default:
-        _1680_ = a;
+        _1678_ = a;
     endcase
   endfunction
-  assign \$signal$85  = _1680_(4'hx, 16'h1248, { _0485_, _0484_, _0483_, _0482_ });
-  assign _0482_ = rq1_r1[1:0] == (* full_case = 32'd1 *) 2'h3;
-  assign _0483_ = rq1_r1[1:0] == (* full_case = 32'd1 *) 2'h2;
-  assign _0484_ = rq1_r1[1:0] == (* full_case = 32'd1 *) 1'h1;
-  assign _0485_ = ! (* full_case = 32'd1 *) rq1_r1[1:0];
-  function [7:0] _1685_;
+  assign \$signal$85  = _1678_(4'hx, 16'h1248, { _0483_, _0482_, _0481_, _0480_ });
+  assign _0480_ = rq1_r1[1:0] == (* full_case = 32'd1 *) 2'h3;
+  assign _0481_ = rq1_r1[1:0] == (* full_case = 32'd1 *) 2'h2;
+  assign _0482_ = rq1_r1[1:0] == (* full_case = 32'd1 *) 1'h1;
+  assign _0483_ = ! (* full_case = 32'd1 *) rq1_r1[1:0];
+  function [7:0] _1683_;
     input [7:0] a;
     input [63:0] b;
     input [7:0] s;
@@ -6355,35 +6344,35 @@ module \hwq_top.engine.requant (rst, i_bias, i_multiplier, i_shift, zero_point, 
     (* parallel_case *)
     casez (s)
       8'b???????1:
-        _1685_ = b[7:0];
+        _1683_ = b[7:0];
       8'b??????1?:
-        _1685_ = b[15:8];
+        _1683_ = b[15:8];
       8'b?????1??:
-        _1685_ = b[23:16];
+        _1683_ = b[23:16];
       8'b????1???:
-        _1685_ = b[31:24];
+        _1683_ = b[31:24];
       8'b???1????:
-        _1685_ = b[39:32];
+        _1683_ = b[39:32];
       8'b??1?????:
-        _1685_ = b[47:40];
+        _1683_ = b[47:40];
       8'b?1??????:
-        _1685_ = b[55:48];
+        _1683_ = b[55:48];
       8'b1???????:
-        _1685_ = b[63:56];
+        _1683_ = b[63:56];
       default:
-        _1685_ = a;
+        _1683_ = a;
     endcase
   endfunction
-  assign \$signal$84  = _1685_(8'hxx, 64'h0103070f1f3f7fff, { _0493_, _0492_, _0491_, _0490_, _0489_, _0488_, _0487_, _0486_ });
-  assign _0486_ = rq1_r1[4:2] == (* full_case = 32'd1 *) 3'h7;
-  assign _0487_ = rq1_r1[4:2] == (* full_case = 32'd1 *) 3'h6;
-  assign _0488_ = rq1_r1[4:2] == (* full_case = 32'd1 *) 3'h5;
-  assign _0489_ = rq1_r1[4:2] == (* full_case = 32'd1 *) 3'h4;
-  assign _0490_ = rq1_r1[4:2] == (* full_case = 32'd1 *) 2'h3;
-  assign _0491_ = rq1_r1[4:2] == (* full_case = 32'd1 *) 2'h2;
-  assign _0492_ = rq1_r1[4:2] == (* full_case = 32'd1 *) 1'h1;
-  assign _0493_ = ! (* full_case = 32'd1 *) rq1_r1[4:2];
-  function [7:0] _1694_;
+  assign \$signal$84  = _1683_(8'hxx, 64'h0103070f1f3f7fff, { _0491_, _0490_, _0489_, _0488_, _0487_, _0486_, _0485_, _0484_ });
+  assign _0484_ = rq1_r1[4:2] == (* full_case = 32'd1 *) 3'h7;
+  assign _0485_ = rq1_r1[4:2] == (* full_case = 32'd1 *) 3'h6;
+  assign _0486_ = rq1_r1[4:2] == (* full_case = 32'd1 *) 3'h5;
+  assign _0487_ = rq1_r1[4:2] == (* full_case = 32'd1 *) 3'h4;
+  assign _0488_ = rq1_r1[4:2] == (* full_case = 32'd1 *) 2'h3;
+  assign _0489_ = rq1_r1[4:2] == (* full_case = 32'd1 *) 2'h2;
+  assign _0490_ = rq1_r1[4:2] == (* full_case = 32'd1 *) 1'h1;
+  assign _0491_ = ! (* full_case = 32'd1 *) rq1_r1[4:2];
+  function [7:0] _1692_;
     input [7:0] a;
     input [63:0] b;
     input [7:0] s;
@@ -6391,35 +6380,35 @@ module \hwq_top.engine.requant (rst, i_bias, i_multiplier, i_shift, zero_point, 
     (* parallel_case *)
     casez (s)
       8'b???????1:
-        _1694_ = b[7:0];
+        _1692_ = b[7:0];
       8'b??????1?:
-        _1694_ = b[15:8];
+        _1692_ = b[15:8];
       8'b?????1??:
-        _1694_ = b[23:16];
+        _1692_ = b[23:16];
       8'b????1???:
-        _1694_ = b[31:24];
+        _1692_ = b[31:24];
       8'b???1????:
-        _1694_ = b[39:32];
+        _1692_ = b[39:32];
       8'b??1?????:
-        _1694_ = b[47:40];
+        _1692_ = b[47:40];
       8'b?1??????:
-        _1694_ = b[55:48];
+        _1692_ = b[55:48];
       8'b1???????:
-        _1694_ = b[63:56];
+        _1692_ = b[63:56];
       default:
-        _1694_ = a;
+        _1692_ = a;
     endcase
   endfunction
-  assign \$signal$83  = _1694_(8'hxx, 64'h0102040810204080, { _0501_, _0500_, _0499_, _0498_, _0497_, _0496_, _0495_, _0494_ });
-  assign _0494_ = rq1_r1[4:2] == (* full_case = 32'd1 *) 3'h7;
-  assign _0495_ = rq1_r1[4:2] == (* full_case = 32'd1 *) 3'h6;
-  assign _0496_ = rq1_r1[4:2] == (* full_case = 32'd1 *) 3'h5;
-  assign _0497_ = rq1_r1[4:2] == (* full_case = 32'd1 *) 3'h4;
-  assign _0498_ = rq1_r1[4:2] == (* full_case = 32'd1 *) 2'h3;
-  assign _0499_ = rq1_r1[4:2] == (* full_case = 32'd1 *) 2'h2;
-  assign _0500_ = rq1_r1[4:2] == (* full_case = 32'd1 *) 1'h1;
-  assign _0501_ = ! (* full_case = 32'd1 *) rq1_r1[4:2];
-  function [3:0] _1703_;
+  assign \$signal$83  = _1692_(8'hxx, 64'h0102040810204080, { _0499_, _0498_, _0497_, _0496_, _0495_, _0494_, _0493_, _0492_ });
+  assign _0492_ = rq1_r1[4:2] == (* full_case = 32'd1 *) 3'h7;
+  assign _0493_ = rq1_r1[4:2] == (* full_case = 32'd1 *) 3'h6;
+  assign _0494_ = rq1_r1[4:2] == (* full_case = 32'd1 *) 3'h5;
+  assign _0495_ = rq1_r1[4:2] == (* full_case = 32'd1 *) 3'h4;
+  assign _0496_ = rq1_r1[4:2] == (* full_case = 32'd1 *) 2'h3;
+  assign _0497_ = rq1_r1[4:2] == (* full_case = 32'd1 *) 2'h2;
+  assign _0498_ = rq1_r1[4:2] == (* full_case = 32'd1 *) 1'h1;
+  assign _0499_ = ! (* full_case = 32'd1 *) rq1_r1[4:2];
+  function [3:0] _1701_;
     input [3:0] a;
     input [15:0] b;
     input [3:0] s;
@@ -6427,23 +6416,23 @@ module \hwq_top.engine.requant (rst, i_bias, i_multiplier, i_shift, zero_point, 
     (* parallel_case *)
     casez (s)
       4'b???1:
-        _1703_ = b[3:0];
+        _1701_ = b[3:0];
       4'b??1?:
-        _1703_ = b[7:4];
+        _1701_ = b[7:4];
       4'b?1??:
-        _1703_ = b[11:8];
+        _1701_ = b[11:8];
       4'b1???:
-        _1703_ = b[15:12];
+        _1701_ = b[15:12];
       default:
-        _1703_ = a;
+        _1701_ = a;
     endcase
   endfunction
-  assign \$signal$79  = _1703_(4'hx, 16'h137f, { _0505_, _0504_, _0503_, _0502_ });
-  assign _0502_ = rq1_r0[1:0] == (* full_case = 32'd1 *) 2'h3;
-  assign _0503_ = rq1_r0[1:0] == (* full_case = 32'd1 *) 2'h2;
-  assign _0504_ = rq1_r0[1:0] == (* full_case = 32'd1 *) 1'h1;
-  assign _0505_ = ! (* full_case = 32'd1 *) rq1_r0[1:0];
-  function [3:0] _1708_;
+  assign \$signal$79  = _1701_(4'hx, 16'h137f, { _0503_, _0502_, _0501_, _0500_ });
+  assign _0500_ = rq1_r0[1:0] == (* full_case = 32'd1 *) 2'h3;
+  assign _0501_ = rq1_r0[1:0] == (* full_case = 32'd1 *) 2'h2;
+  assign _0502_ = rq1_r0[1:0] == (* full_case = 32'd1 *) 1'h1;
+  assign _0503_ = ! (* full_case = 32'd1 *) rq1_r0[1:0];
+  function [3:0] _1706_;
     input [3:0] a;
     input [15:0] b;
     input [3:0] s;
@@ -6451,23 +6440,23 @@ module \hwq_top.engine.requant (rst, i_bias, i_multiplier, i_shift, zero_point, 
     (* parallel_case *)
     casez (s)
       4'b???1:
-        _1708_ = b[3:0];
+        _1706_ = b[3:0];
       4'b??1?:
-        _1708_ = b[7:4];
+        _1706_ = b[7:4];
       4'b?1??:
-        _1708_ = b[11:8];
+        _1706_ = b[11:8];
       4'b1???:
-        _1708_ = b[15:12];
+        _1706_ = b[15:12];
       default:
-        _1708_ = a;
+        _1706_ = a;
     endcase
   endfunction
-  assign \$signal$78  = _1708_(4'hx, 16'h1248, { _0509_, _0508_, _0507_, _0506_ });
-  assign _0506_ = rq1_r0[1:0] == (* full_case = 32'd1 *) 2'h3;
-  assign _0507_ = rq1_r0[1:0] == (* full_case = 32'd1 *) 2'h2;
-  assign _0508_ = rq1_r0[1:0] == (* full_case = 32'd1 *) 1'h1;
-  assign _0509_ = ! (* full_case = 32'd1 *) rq1_r0[1:0];
-  function [7:0] _1713_;
+  assign \$signal$78  = _1706_(4'hx, 16'h1248, { _0507_, _0506_, _0505_, _0504_ });
+  assign _0504_ = rq1_r0[1:0] == (* full_case = 32'd1 *) 2'h3;
+  assign _0505_ = rq1_r0[1:0] == (* full_case = 32'd1 *) 2'h2;
+  assign _0506_ = rq1_r0[1:0] == (* full_case = 32'd1 *) 1'h1;
+  assign _0507_ = ! (* full_case = 32'd1 *) rq1_r0[1:0];
+  function [7:0] _1711_;
     input [7:0] a;
     input [63:0] b;
     input [7:0] s;
@@ -6475,35 +6464,35 @@ module \hwq_top.engine.requant (rst, i_bias, i_multiplier, i_shift, zero_point, 
     (* parallel_case *)
     casez (s)
       8'b???????1:
-        _1713_ = b[7:0];
+        _1711_ = b[7:0];
       8'b??????1?:
-        _1713_ = b[15:8];
+        _1711_ = b[15:8];
       8'b?????1??:
-        _1713_ = b[23:16];
+        _1711_ = b[23:16];
       8'b????1???:
-        _1713_ = b[31:24];
+        _1711_ = b[31:24];
       8'b???1????:
-        _1713_ = b[39:32];
+        _1711_ = b[39:32];
       8'b??1?????:
-        _1713_ = b[47:40];
+        _1711_ = b[47:40];
       8'b?1??????:
-        _1713_ = b[55:48];
+        _1711_ = b[55:48];
       8'b1???????:
-        _1713_ = b[63:56];
+        _1711_ = b[63:56];
       default:
-        _1713_ = a;
+        _1711_ = a;
     endcase
   endfunction
-  assign \$signal$77  = _1713_(8'hxx, 64'h0103070f1f3f7fff, { _0517_, _0516_, _0515_, _0514_, _0513_, _0512_, _0511_, _0510_ });
-  assign _0510_ = rq1_r0[4:2] == (* full_case = 32'd1 *) 3'h7;
-  assign _0511_ = rq1_r0[4:2] == (* full_case = 32'd1 *) 3'h6;
-  assign _0512_ = rq1_r0[4:2] == (* full_case = 32'd1 *) 3'h5;
-  assign _0513_ = rq1_r0[4:2] == (* full_case = 32'd1 *) 3'h4;
-  assign _0514_ = rq1_r0[4:2] == (* full_case = 32'd1 *) 2'h3;
-  assign _0515_ = rq1_r0[4:2] == (* full_case = 32'd1 *) 2'h2;
-  assign _0516_ = rq1_r0[4:2] == (* full_case = 32'd1 *) 1'h1;
-  assign _0517_ = ! (* full_case = 32'd1 *) rq1_r0[4:2];
-  function [7:0] _1722_;
+  assign \$signal$77  = _1711_(8'hxx, 64'h0103070f1f3f7fff, { _0515_, _0514_, _0513_, _0512_, _0511_, _0510_, _0509_, _0508_ });
+  assign _0508_ = rq1_r0[4:2] == (* full_case = 32'd1 *) 3'h7;
+  assign _0509_ = rq1_r0[4:2] == (* full_case = 32'd1 *) 3'h6;
+  assign _0510_ = rq1_r0[4:2] == (* full_case = 32'd1 *) 3'h5;
+  assign _0511_ = rq1_r0[4:2] == (* full_case = 32'd1 *) 3'h4;
+  assign _0512_ = rq1_r0[4:2] == (* full_case = 32'd1 *) 2'h3;
+  assign _0513_ = rq1_r0[4:2] == (* full_case = 32'd1 *) 2'h2;
+  assign _0514_ = rq1_r0[4:2] == (* full_case = 32'd1 *) 1'h1;
+  assign _0515_ = ! (* full_case = 32'd1 *) rq1_r0[4:2];
+  function [7:0] _1720_;
     input [7:0] a;
     input [63:0] b;
     input [7:0] s;
@@ -6511,44 +6500,44 @@ module \hwq_top.engine.requant (rst, i_bias, i_multiplier, i_shift, zero_point, 
     (* parallel_case *)
     casez (s)
       8'b???????1:
-        _1722_ = b[7:0];
+        _1720_ = b[7:0];
       8'b??????1?:
-        _1722_ = b[15:8];
+        _1720_ = b[15:8];
       8'b?????1??:
-        _1722_ = b[23:16];
+        _1720_ = b[23:16];
       8'b????1???:
-        _1722_ = b[31:24];
+        _1720_ = b[31:24];
       8'b???1????:
-        _1722_ = b[39:32];
+        _1720_ = b[39:32];
       8'b??1?????:
-        _1722_ = b[47:40];
+        _1720_ = b[47:40];
       8'b?1??????:
-        _1722_ = b[55:48];
+        _1720_ = b[55:48];
       8'b1???????:
-        _1722_ = b[63:56];
+        _1720_ = b[63:56];
       default:
-        _1722_ = a;
+        _1720_ = a;
     endcase
   endfunction
-  assign \$signal  = _1722_(8'hxx, 64'h0102040810204080, { _0525_, _0524_, _0523_, _0522_, _0521_, _0520_, _0519_, _0518_ });
-  assign _0518_ = rq1_r0[4:2] == (* full_case = 32'd1 *) 3'h7;
-  assign _0519_ = rq1_r0[4:2] == (* full_case = 32'd1 *) 3'h6;
-  assign _0520_ = rq1_r0[4:2] == (* full_case = 32'd1 *) 3'h5;
-  assign _0526_ = _0300_ ? (* full_case = 32'd1 *) act_max : t_3;
-  assign _0521_ = rq1_r0[4:2] == (* full_case = 32'd1 *) 3'h4;
-  assign _0522_ = rq1_r0[4:2] == (* full_case = 32'd1 *) 2'h3;
-  assign _0523_ = rq1_r0[4:2] == (* full_case = 32'd1 *) 2'h2;
-  assign _0524_ = rq1_r0[4:2] == (* full_case = 32'd1 *) 1'h1;
-  assign _0525_ = ! (* full_case = 32'd1 *) rq1_r0[4:2];
-  assign _0527_ = _0297_ ? (* full_case = 32'd1 *) act_min : _0526_;
-  assign _0528_ = _0295_ ? (* full_case = 32'd1 *) act_max : t_2;
-  assign _0529_ = _0291_ ? (* full_case = 32'd1 *) act_min : _0528_;
-  assign _0530_ = _0289_ ? (* full_case = 32'd1 *) act_max : t_1;
-  assign _0531_ = _0286_ ? (* full_case = 32'd1 *) act_min : _0530_;
-  assign _0532_ = _0284_ ? (* full_case = 32'd1 *) act_max : t_0;
-  assign _0533_ = _0280_ ? (* full_case = 32'd1 *) act_min : _0532_;
-  assign _0534_ = _0316_ ? (* full_case = 32'd1 *) act_max : t_6;
-  assign _0535_ = _0312_ ? (* full_case = 32'd1 *) act_min : _0534_;
+  assign \$signal  = _1720_(8'hxx, 64'h0102040810204080, { _0523_, _0522_, _0521_, _0520_, _0519_, _0518_, _0517_, _0516_ });
+  assign _0516_ = rq1_r0[4:2] == (* full_case = 32'd1 *) 3'h7;
+  assign _0517_ = rq1_r0[4:2] == (* full_case = 32'd1 *) 3'h6;
+  assign _0518_ = rq1_r0[4:2] == (* full_case = 32'd1 *) 3'h5;
+  assign _0524_ = _0300_ ? (* full_case = 32'd1 *) act_max : t_3;
+  assign _0519_ = rq1_r0[4:2] == (* full_case = 32'd1 *) 3'h4;
+  assign _0520_ = rq1_r0[4:2] == (* full_case = 32'd1 *) 2'h3;
+  assign _0521_ = rq1_r0[4:2] == (* full_case = 32'd1 *) 2'h2;
+  assign _0522_ = rq1_r0[4:2] == (* full_case = 32'd1 *) 1'h1;
+  assign _0523_ = ! (* full_case = 32'd1 *) rq1_r0[4:2];
+  assign _0525_ = _0297_ ? (* full_case = 32'd1 *) act_min : _0524_;
+  assign _0526_ = _0295_ ? (* full_case = 32'd1 *) act_max : t_2;
+  assign _0527_ = _0291_ ? (* full_case = 32'd1 *) act_min : _0526_;
+  assign _0528_ = _0289_ ? (* full_case = 32'd1 *) act_max : t_1;
+  assign _0529_ = _0286_ ? (* full_case = 32'd1 *) act_min : _0528_;
+  assign _0530_ = _0284_ ? (* full_case = 32'd1 *) act_max : t_0;
+  assign _0531_ = _0280_ ? (* full_case = 32'd1 *) act_min : _0530_;
+  assign _0532_ = _0316_ ? (* full_case = 32'd1 *) act_max : t_6;
+  assign _0533_ = _0312_ ? (* full_case = 32'd1 *) act_min : _0532_;
   assign _0256_[31] = 1'h0;
   assign _0258_[31] = 1'h0;
   assign _0260_[31] = 1'h0;
@@ -6558,6 +6547,7 @@ module \hwq_top.engine.requant (rst, i_bias, i_multiplier, i_shift, zero_point, 
   assign _0269_[31] = 1'h0;
   assign _0271_[31] = 1'h0;
   assign _0313_[46:14] = h_0;
+  assign halfm_1[31:30] = 2'h0;
   assign hi_z[8] = hi_z[9];
   assign _0008_[46:14] = h_7;
   assign _0007_[46:14] = h_6;
@@ -6567,12 +6557,10 @@ module \hwq_top.engine.requant (rst, i_bias, i_multiplier, i_shift, zero_point, 
   assign _0002_[46:14] = h_2;
   assign _0001_[46:14] = h_1;
   assign lo_z[8] = lo_z[9];
-  assign { _0322_[31:30], _0322_[19:0] } = { 2'h0, halfm_0 };
-  assign { _0323_[31:30], _0323_[14:0] } = { 2'h0, halfm_1 };
-  assign { _0324_[31:30], _0324_[17:0] } = { 2'h0, halfm_2 };
-  assign { _0325_[31:30], _0325_[20:0] } = { 2'h0, halfm_3 };
-  assign { _0326_[31:30], _0326_[23:0] } = { 2'h0, halfm_4 };
-  assign { _0327_[31:30], _0327_[26:0] } = { 2'h0, halfm_5 };
+  assign { _0322_[31:30], _0322_[17:0] } = { 2'h0, halfm_2 };
+  assign { _0323_[31:30], _0323_[20:0] } = { 2'h0, halfm_3 };
+  assign { _0324_[31:30], _0324_[23:0] } = { 2'h0, halfm_4 };
+  assign { _0325_[31:30], _0325_[26:0] } = { 2'h0, halfm_5 };
   assign rq2_hf0[31] = 1'h0;
   assign rq2_hf1[31] = 1'h0;
   assign rq2_hf2[31] = 1'h0;
@@ -6593,8 +6581,8 @@ module \hwq_top.engine.requant (rst, i_bias, i_multiplier, i_shift, zero_point, 
     if (rst) begin
       o_last <= 1'h0;
       o_valid <= 1'h0;
-      _1421_ <= 9'h000;
-      _1422_ <= 9'h000;
+      _1419_ <= 9'h000;
+      _1420_ <= 9'h000;
       rq3_last <= 1'h0;
       rq3_valid <= 1'h0;
       rq2_last <= 1'h0;
@@ -6604,8 +6592,8 @@ module \hwq_top.engine.requant (rst, i_bias, i_multiplier, i_shift, zero_point, 
     end else begin
       o_last <= rq3_last;
       o_valid <= rq3_valid;
-      _1421_ <= $signed(act_max) - $signed(zero_point);
-      _1422_ <= $signed(act_min) - $signed(zero_point);
+      _1419_ <= $signed(act_max) - $signed(zero_point);
+      _1420_ <= $signed(act_min) - $signed(zero_point);
       rq3_last <= rq2_last;
       rq3_valid <= rq2_valid;
       rq2_last <= rq1_last;
@@ -6616,7 +6604,7 @@ module \hwq_top.engine.requant (rst, i_bias, i_multiplier, i_shift, zero_point, 
     if (rst) begin
       o_data <= 64'h0000000000000000;
     end else if (rq3_valid) begin
-      o_data <= { _0329_, _0535_, _0389_, _0469_, _0527_, _0529_, _0531_, _0533_ };
+      o_data <= { _0327_, _0533_, _0387_, _0467_, _0525_, _0527_, _0529_, _0531_ };
     end
     if (rq2_valid) begin
       rq3_y7 <= $signed(u_7) >>> rq2_r7;
@@ -6645,22 +6633,22 @@ module \hwq_top.engine.requant (rst, i_bias, i_multiplier, i_shift, zero_point, 
       rq2_r2 <= rq1_r2;
       rq2_r1 <= rq1_r1;
       rq2_r0 <= rq1_r0;
-      _1485_ <= half_0;
-      _1486_ <= { _0322_[29:20], halfm_0 };
-      _1487_ <= half_1;
-      _1488_ <= { _0323_[29:15], halfm_1 };
-      _1489_ <= half_2;
-      _1490_ <= { _0324_[29:18], halfm_2 };
-      _1491_ <= half_3;
-      _1492_ <= { _0325_[29:21], halfm_3 };
-      _1493_ <= half_4;
-      _1494_ <= { _0326_[29:24], halfm_4 };
-      _1495_ <= half_5;
-      _1496_ <= { _0327_[29:27], halfm_5 };
-      _1497_ <= half_6;
-      _1498_ <= halfm_6;
-      _1499_ <= half_7;
-      _1500_ <= halfm_7;
+      _1483_ <= half_0;
+      _1484_ <= halfm_0;
+      _1485_ <= half_1;
+      _1486_ <= halfm_1[29:0];
+      _1487_ <= half_2;
+      _1488_ <= { _0322_[29:18], halfm_2 };
+      _1489_ <= half_3;
+      _1490_ <= { _0323_[29:21], halfm_3 };
+      _1491_ <= half_4;
+      _1492_ <= { _0324_[29:24], halfm_4 };
+      _1493_ <= half_5;
+      _1494_ <= { _0325_[29:27], halfm_5 };
+      _1495_ <= half_6;
+      _1496_ <= halfm_6;
+      _1497_ <= half_7;
+      _1498_ <= halfm_7;
     end
     if (i_valid) begin
       rq1_s7 <= $signed(i_acc[207:182]) + $signed(i_bias[255:224]);

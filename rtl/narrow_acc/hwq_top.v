@@ -57,19 +57,18 @@ endmodule
 (* generator = "Amaranth" *)
 module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_en, clk, rst, take, m_out__valid, m_out__payload, s_param__ready, i_a);
   wire _000_;
-  wire _001_;
-  wire _002_;
+  wire [2:0] _001_;
+  (* unused_bits = "2" *)
+  wire [2:0] _002_;
   wire _003_;
   wire _004_;
   wire _005_;
-  wire _006_;
-  wire [2:0] _007_;
-  (* unused_bits = "2" *)
-  wire [2:0] _008_;
+  wire _007_;
+  wire _008_;
   wire _009_;
   wire _010_;
-  wire _011_;
   wire _012_;
+  wire _013_;
   wire _014_;
   wire _015_;
   wire _016_;
@@ -78,83 +77,84 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   wire _020_;
   wire _021_;
   wire _022_;
+  wire _023_;
   wire _024_;
   wire _025_;
-  wire _026_;
-  wire _027_;
-  wire _028_;
-  wire _029_;
-  wire _030_;
-  wire _031_;
   (* unused_bits = "17" *)
-  wire [17:0] _033_;
-  wire _036_;
-  wire _037_;
-  wire _038_;
+  wire [17:0] _027_;
+  wire _030_;
+  wire _033_;
+  (* unused_bits = "3" *)
+  wire [3:0] _035_;
+  (* unused_bits = "3" *)
+  wire [3:0] _036_;
+  (* unused_bits = "3" *)
+  wire [3:0] _037_;
+  (* unused_bits = "3" *)
+  wire [3:0] _038_;
   wire _039_;
-  wire _041_;
-  wire _042_;
-  wire _043_;
-  wire _045_;
-  wire _047_;
   (* unused_bits = "3" *)
-  wire [3:0] _048_;
+  wire [3:0] _040_;
   (* unused_bits = "3" *)
-  wire [3:0] _049_;
-  (* unused_bits = "3" *)
-  wire [3:0] _050_;
-  (* unused_bits = "3" *)
-  wire [3:0] _051_;
-  (* unused_bits = "3" *)
-  wire [3:0] _052_;
-  (* unused_bits = "3" *)
-  wire [3:0] _053_;
-  wire _054_;
-  wire [17:0] _055_;
+  wire [3:0] _041_;
+  wire [17:0] _042_;
   (* unused_bits = "4" *)
-  wire [4:0] _057_;
+  wire [4:0] _044_;
+  wire _045_;
+  wire _046_;
+  wire _047_;
+  (* unused_bits = "16" *)
+  wire [16:0] _048_;
+  wire _054_;
+  wire [15:0] _055_;
+  wire _056_;
   wire _058_;
   wire _059_;
+  wire [15:0] _060_;
+  wire _061_;
   (* unused_bits = "16" *)
-  wire [16:0] _060_;
+  wire [16:0] _062_;
   wire _063_;
-  wire _067_;
-  wire [15:0] _068_;
-  wire _070_;
-  wire _071_;
-  wire _072_;
-  wire [15:0] _073_;
-  wire _074_;
+  wire _064_;
   (* unused_bits = "16" *)
-  wire [16:0] _075_;
-  wire _076_;
-  (* unused_bits = "16" *)
-  wire [16:0] _077_;
-  wire _078_;
+  wire [16:0] _065_;
+  wire _066_;
   (* unused_bits = "3" *)
-  wire [3:0] _079_;
-  wire _080_;
+  wire [3:0] _067_;
   (* unused_bits = "3" *)
-  wire [3:0] _081_;
+  wire [3:0] _068_;
   (* unused_bits = "1" *)
-  wire [1:0] _082_;
+  wire [1:0] _069_;
   (* unused_bits = "2" *)
-  wire [2:0] _083_;
-  wire _084_;
+  wire [2:0] _070_;
+  wire _071_;
+  wire _074_;
   (* unused_bits = "5" *)
-  wire [5:0] _087_;
+  wire [5:0] _075_;
+  wire _076_;
+  wire _077_;
+  wire _079_;
+  wire _080_;
+  (* unused_bits = "17" *)
+  wire [17:0] _081_;
+  (* unused_bits = "3" *)
+  wire [3:0] _082_;
+  wire _083_;
+  wire _084_;
+  (* unused_bits = "6" *)
+  wire [6:0] _085_;
+  wire _086_;
+  wire _087_;
   wire _088_;
   wire _089_;
   wire _090_;
+  wire _091_;
   wire _092_;
   wire _093_;
-  (* unused_bits = "17" *)
-  wire [17:0] _094_;
-  (* unused_bits = "3" *)
-  wire [3:0] _095_;
+  wire _094_;
+  wire _095_;
   wire _096_;
-  (* unused_bits = "6" *)
-  wire [6:0] _097_;
+  wire _097_;
   wire _098_;
   wire _099_;
   wire _100_;
@@ -239,67 +239,67 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   wire _179_;
   wire _180_;
   wire _181_;
-  wire _182_;
-  wire _183_;
-  wire _184_;
-  wire _185_;
-  wire _186_;
+  wire [2:0] _182_;
   wire _187_;
-  wire [2:0] _188_;
   wire _193_;
-  wire _199_;
-  wire _202_;
-  wire [16:0] _205_;
-  wire [2:0] _208_;
-  wire [1:0] _213_;
-  wire _217_;
-  wire _218_;
-  wire _220_;
-  wire _221_;
+  wire _196_;
+  wire [16:0] _199_;
+  wire [2:0] _202_;
+  wire [1:0] _207_;
+  wire _211_;
+  wire _212_;
+  wire _214_;
+  wire _215_;
+  wire _222_;
   wire _228_;
-  wire _234_;
+  wire _229_;
+  wire _230_;
+  wire _231_;
+  wire _232_;
+  wire [1:0] _233_;
   wire _235_;
-  wire _236_;
+  wire [1:0] _236_;
   wire _237_;
-  wire _238_;
+  wire [1:0] _238_;
   wire [1:0] _239_;
-  wire _241_;
-  wire [1:0] _242_;
+  wire _240_;
+  wire [1:0] _241_;
+  wire _242_;
   wire _243_;
-  wire [1:0] _244_;
-  wire [1:0] _245_;
+  wire _245_;
   wire _246_;
-  wire [1:0] _247_;
-  wire _248_;
-  wire _249_;
-  wire _251_;
+  wire _247_;
+  wire [15:0] _248_;
+  wire _250_;
+  wire [15:0] _251_;
   wire _252_;
   wire _253_;
-  wire [15:0] _254_;
-  wire _256_;
-  wire [15:0] _257_;
+  wire _254_;
+  wire _255_;
+  wire _257_;
   wire _258_;
   wire _259_;
-  wire _260_;
-  wire _261_;
+  wire [2:0] _260_;
+  wire [2:0] _261_;
   wire _263_;
-  wire _264_;
+  wire [2:0] _264_;
   wire _265_;
   wire [2:0] _266_;
   wire [2:0] _267_;
-  wire _269_;
-  wire [2:0] _270_;
-  wire _271_;
-  wire [2:0] _272_;
-  wire [2:0] _273_;
-  wire [2:0] _274_;
+  wire [2:0] _268_;
+  wire _270_;
+  wire [2:0] _271_;
+  wire _272_;
+  wire [1:0] _273_;
+  wire [1:0] _274_;
   wire _276_;
-  wire [2:0] _277_;
+  wire [1:0] _277_;
   wire _278_;
-  wire [1:0] _279_;
-  wire [1:0] _280_;
+  wire _279_;
+  wire _280_;
+  wire _281_;
   wire _282_;
-  wire [1:0] _283_;
+  wire _283_;
   wire _284_;
   wire _285_;
   wire _286_;
@@ -308,19 +308,19 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   wire _289_;
   wire _290_;
   wire _291_;
-  wire _292_;
-  wire _293_;
-  wire _294_;
-  wire _295_;
-  wire _296_;
-  wire _297_;
+  wire [2:0] _294_;
+  wire [2:0] _295_;
+  wire [2:0] _297_;
+  wire [2:0] _298_;
+  wire [2:0] _299_;
   wire [2:0] _300_;
   wire [2:0] _301_;
-  wire [2:0] _303_;
-  wire [2:0] _304_;
-  wire [2:0] _305_;
-  wire [2:0] _306_;
-  wire [2:0] _307_;
+  wire _303_;
+  wire _304_;
+  wire _305_;
+  wire _306_;
+  wire _307_;
+  wire _308_;
   wire _309_;
   wire _310_;
   wire _311_;
@@ -328,12 +328,6 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   wire _313_;
   wire _314_;
   wire _315_;
-  wire _316_;
-  wire _317_;
-  wire _318_;
-  wire _319_;
-  wire _320_;
-  wire _321_;
   wire \$like ;
   wire \$signal ;
   reg \$signal$133  = 1'h0;
@@ -442,149 +436,149 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   wire wrap;
   reg [7:0] zero_point = 8'h00;
   assign kept = credits + give_back;
-  assign _026_ = s_act__valid & s_wgt__valid;
-  assign _036_ = in_data & _026_;
-  assign _047_ = ~ at_k_last;
-  assign _054_ = credit_ok | _047_;
-  assign take = _036_ & _054_;
-  assign _063_ = s_act__valid & s_wgt__valid;
-  assign _070_ = in_data & _063_;
-  assign _080_ = _070_ & credit_ok;
-  assign \$signal  = _080_ & at_k_last;
-  assign _090_ = ~ in_data;
+  assign _020_ = s_act__valid & s_wgt__valid;
+  assign _030_ = in_data & _020_;
+  assign _039_ = ~ at_k_last;
+  assign _046_ = credit_ok | _039_;
+  assign take = _030_ & _046_;
+  assign _056_ = s_act__valid & s_wgt__valid;
+  assign _064_ = in_data & _056_;
+  assign _074_ = _064_ & credit_ok;
+  assign \$signal  = _074_ & at_k_last;
+  assign _083_ = ~ in_data;
   assign _000_ = s_act__valid & s_wgt__valid;
   assign _009_ = ~ at_k_last;
-  assign _018_ = credit_ok | _009_;
-  assign _019_ = _000_ & _018_;
-  assign adv = _090_ | _019_;
-  assign _020_ = compute & adv;
-  assign _021_ = _020_ & at_tile_last;
-  assign block_end = _021_ & fn_last;
+  assign _012_ = credit_ok | _009_;
+  assign _013_ = _000_ & _012_;
+  assign adv = _083_ | _013_;
+  assign _014_ = compute & adv;
+  assign _015_ = _014_ & at_tile_last;
+  assign block_end = _015_ & fn_last;
   assign i_last = take & at_k_last;
-  assign _022_ = ! lane;
-  assign _024_ = lane == 1'h1;
-  assign _025_ = s_param__valid & _024_;
-  assign _027_ = lane == 2'h2;
-  assign _028_ = s_param__valid & _027_;
-  assign _029_ = lane == 2'h3;
-  assign _030_ = s_param__valid & _029_;
+  assign _016_ = ! lane;
+  assign _018_ = lane == 1'h1;
+  assign _019_ = s_param__valid & _018_;
+  assign _021_ = lane == 2'h2;
+  assign _022_ = s_param__valid & _021_;
+  assign _023_ = lane == 2'h3;
+  assign _024_ = s_param__valid & _023_;
   assign row_end = o_valid & beat_last;
-  assign _031_ = ~ dn_last;
-  assign wrap = d_last & _031_;
-  assign _033_[16:0] = row + 1'h1;
-  assign _037_ = row < m_wrap;
-  assign _038_ = row < m_wrap_pen;
-  assign _039_ = ~ _038_;
-  assign _041_ = row < m_last;
-  assign _042_ = row < m_pen;
-  assign _043_ = ~ _042_;
-  assign _045_ = d == 2'h2;
-  assign \$signal$72  = d_last ? 1'h0 : _045_;
-  assign _048_[2:0] = ra_inc + 1'h1;
-  assign _049_[2:0] = ra_inc + 1'h0;
-  assign _050_[2:0] = ra_row + 1'h1;
-  assign _051_[2:0] = ra_row + 1'h0;
-  assign _052_[2:0] = ra_inc + 1'h1;
-  assign _053_[2:0] = ra_inc + 1'h0;
-  assign _055_ = fm0 + 3'h4;
-  assign _057_[3:0] = kept - 3'h4;
-  assign _058_ = kept >= 4'h8;
-  assign _059_ = kept >= 3'h4;
-  assign _060_[15:0] = hdr[15:0] - 1'h1;
-  assign _067_ = hdr[47:32] > 3'h7;
-  assign _068_ = _067_ ? hdr[47:32] : 16'h0007;
-  assign _071_ = hdr[47:32] == 1'h1;
-  assign _072_ = hdr[47:32] > 3'h7;
-  assign _073_ = _072_ ? hdr[47:32] : 16'h0007;
-  assign _074_ = _073_ == 1'h1;
-  assign _075_[15:0] = hdr[31:16] - 1'h1;
-  assign _076_ = hdr[31:16] == 1'h1;
-  assign _077_[15:0] = ch_left - 1'h1;
-  assign _078_ = lane == 2'h3;
-  assign _079_[2:0] = wa + 1'h1;
-  assign _081_[2:0] = blk + 1'h1;
-  assign _082_[0] = wb + 1'h1;
-  assign _083_[1:0] = lane + 1'h1;
-  assign _084_ = ch_left == 1'h1;
-  assign _087_[4:0] = flush - 1'h1;
-  assign _088_ = ! flush;
-  assign _089_ = block_end & last_mblock;
-  assign _092_ = fn_last & last_mblock;
-  assign _093_ = ~ _092_;
-  assign _094_[16:0] = fm0 + 3'h4;
-  assign _095_[2:0] = fn + 1'h1;
-  assign _096_ = fn == nb_pen;
-  assign _097_[5:0] = kk + 1'h1;
-  assign _098_ = kk == k_pen;
-  assign _099_ = kk == tile_pen;
-  assign _001_ = ~ drain_restart;
-  assign _002_ = _001_ & o_valid;
-  assign _003_ = ~ beat_last;
-  assign _004_ = _002_ & _003_;
-  assign _005_ = ~ drain_restart;
-  assign _006_ = _005_ & row_end;
-  assign _007_ = dn + 1'h1;
-  assign _008_[1:0] = d + 1'h1;
-  assign _010_ = o_valid & row_valid;
-  assign _011_ = row_end & row_valid;
-  assign _012_ = _011_ & row_last;
-  assign _014_ = r_en & m_out__valid;
-  assign _015_ = ~ row_valid;
-  assign _016_ = row_end & _015_;
-  assign _139_ = { compute, adv } != 2'h2;
-  assign _100_ = { compute, adv } != 2'h2;
-  assign _101_ = { compute, adv } != 2'h2;
-  assign _102_ = { at_tile_last, compute, adv } != 2'h3;
-  assign _103_ = { at_tile_last, compute, adv, at_k_last } != 3'h6;
-  assign _104_ = { compute, adv } != 2'h2;
-  assign _105_ = { _235_, _234_ } != 1'h0;
-  assign _106_ = { _246_, s_param__valid } != 2'h2;
-  assign _107_ = { _248_, s_param__valid } != 2'h2;
-  assign _108_ = { _246_, ch_last, s_param__valid } != 3'h5;
-  assign _109_ = { _243_, compute } != 2'h3;
-  assign _110_ = { _241_, _088_ } != 2'h2;
-  assign _111_ = { _248_, _246_, _243_, _241_ } != 1'h0;
-  assign _112_ = { _251_, s_param__valid } != 2'h2;
-  assign _113_ = { _253_, s_param__valid } != 2'h2;
-  assign _114_ = { _253_, _251_ } != 1'h0;
-  assign _115_ = { _256_, s_param__valid } != 2'h2;
-  assign _116_ = { _258_, s_param__valid } != 2'h2;
-  assign _117_ = { _258_, _256_ } != 1'h0;
-  assign _118_ = { _263_, s_param__valid } != 2'h2;
-  assign _119_ = { _265_, s_param__valid } != 2'h2;
-  assign _120_ = { _263_, _078_, s_param__valid } != 3'h5;
-  assign _121_ = { _265_, _263_ } != 1'h0;
-  assign _122_ = { _269_, s_param__valid } != 2'h2;
-  assign _123_ = { _271_, s_param__valid } != 2'h2;
-  assign _124_ = { _269_, _078_, s_param__valid } != 3'h5;
-  assign _125_ = { _271_, _269_ } != 1'h0;
-  assign _126_ = { _276_, s_param__valid } != 2'h2;
-  assign _127_ = { _278_, s_param__valid } != 2'h2;
-  assign _128_ = { _276_, _078_, wb, s_param__valid } != 4'hf;
-  assign _129_ = { _276_, _078_, s_param__valid } != 3'h5;
-  assign _130_ = { _278_, _276_ } != 1'h0;
-  assign _131_ = { _282_, s_param__valid } != 2'h2;
-  assign _132_ = { _284_, s_param__valid } != 2'h2;
-  assign _133_ = { _284_, _282_ } != 1'h0;
-  assign _134_ = { _006_, _004_, enter_q, d_last } != 4'h8;
-  assign _135_ = { _006_, _004_, enter_q } != 1'h0;
-  assign _136_ = { _004_, enter_q } != 2'h2;
-  assign _137_ = { _006_, _004_, drain_restart } != 1'h0;
-  assign _138_ = { drain_restart, o_valid } != 1'h0;
-  assign _140_ = & { _102_, _101_ };
-  assign _141_ = & { at_tile_last, adv };
-  assign _142_ = & { fn_last, at_tile_last, adv };
-  assign _143_ = & { _104_, _103_ };
-  assign _144_ = & { _236_, ch_last, s_param__valid };
-  assign _145_ = & { _237_, ch_last, s_param__valid };
-  assign _146_ = & { _238_, ch_last, s_param__valid };
-  assign _147_ = & { _111_, _110_, _109_, _108_, _107_, _106_ };
-  assign _148_ = & { _114_, _113_, _112_ };
-  assign _149_ = & { _117_, _116_, _115_ };
-  assign _150_ = & { _121_, _120_, _119_, _118_ };
-  assign _151_ = & { _125_, _124_, _123_, _122_ };
-  assign _152_ = & { _130_, _129_, _128_, _127_, _126_ };
-  assign _153_ = & { _133_, _132_, _131_ };
+  assign _025_ = ~ dn_last;
+  assign wrap = d_last & _025_;
+  assign _027_[16:0] = row + 1'h1;
+  assign _033_ = d == 2'h2;
+  assign \$signal$72  = d_last ? 1'h0 : _033_;
+  assign _035_[2:0] = ra_inc + 1'h1;
+  assign _036_[2:0] = ra_inc + 1'h0;
+  assign _037_[2:0] = ra_row + 1'h1;
+  assign _038_[2:0] = ra_row + 1'h0;
+  assign _040_[2:0] = ra_inc + 1'h1;
+  assign _041_[2:0] = ra_inc + 1'h0;
+  assign _042_ = fm0 + 3'h4;
+  assign _044_[3:0] = kept - 3'h4;
+  assign _045_ = kept >= 4'h8;
+  assign _047_ = kept >= 3'h4;
+  assign _048_[15:0] = hdr[15:0] - 1'h1;
+  assign _054_ = hdr[47:32] > 3'h7;
+  assign _055_ = _054_ ? hdr[47:32] : 16'h0007;
+  assign _058_ = hdr[47:32] == 1'h1;
+  assign _059_ = hdr[47:32] > 3'h7;
+  assign _060_ = _059_ ? hdr[47:32] : 16'h0007;
+  assign _061_ = _060_ == 1'h1;
+  assign _062_[15:0] = hdr[31:16] - 1'h1;
+  assign _063_ = hdr[31:16] == 1'h1;
+  assign _065_[15:0] = ch_left - 1'h1;
+  assign _066_ = lane == 2'h3;
+  assign _067_[2:0] = wa + 1'h1;
+  assign _068_[2:0] = blk + 1'h1;
+  assign _069_[0] = wb + 1'h1;
+  assign _070_[1:0] = lane + 1'h1;
+  assign _071_ = ch_left == 1'h1;
+  assign _075_[4:0] = flush - 1'h1;
+  assign _076_ = ! flush;
+  assign _077_ = block_end & last_mblock;
+  assign _079_ = fn_last & last_mblock;
+  assign _080_ = ~ _079_;
+  assign _081_[16:0] = fm0 + 3'h4;
+  assign _082_[2:0] = fn + 1'h1;
+  assign _084_ = fn == nb_pen;
+  assign _085_[5:0] = kk + 1'h1;
+  assign _086_ = kk == k_pen;
+  assign _087_ = kk == tile_pen;
+  assign _088_ = ~ drain_restart;
+  assign _089_ = _088_ & o_valid;
+  assign _090_ = ~ beat_last;
+  assign _091_ = _089_ & _090_;
+  assign _092_ = ~ drain_restart;
+  assign _093_ = _092_ & row_end;
+  assign _001_ = dn + 1'h1;
+  assign _002_[1:0] = d + 1'h1;
+  assign _003_ = o_valid & row_valid;
+  assign _004_ = row_end & row_valid;
+  assign _005_ = _004_ & row_last;
+  assign _007_ = r_en & m_out__valid;
+  assign _008_ = ~ row_valid;
+  assign _010_ = row_end & _008_;
+  assign _133_ = { compute, adv } != 2'h2;
+  assign _094_ = { compute, adv } != 2'h2;
+  assign _095_ = { compute, adv } != 2'h2;
+  assign _096_ = { at_tile_last, compute, adv } != 2'h3;
+  assign _097_ = { at_tile_last, compute, adv, at_k_last } != 3'h6;
+  assign _098_ = { compute, adv } != 2'h2;
+  assign _099_ = { _229_, _228_ } != 1'h0;
+  assign _100_ = { _240_, s_param__valid } != 2'h2;
+  assign _101_ = { _242_, s_param__valid } != 2'h2;
+  assign _102_ = { _240_, ch_last, s_param__valid } != 3'h5;
+  assign _103_ = { _237_, compute } != 2'h3;
+  assign _104_ = { _235_, _076_ } != 2'h2;
+  assign _105_ = { _242_, _240_, _237_, _235_ } != 1'h0;
+  assign _106_ = { _245_, s_param__valid } != 2'h2;
+  assign _107_ = { _247_, s_param__valid } != 2'h2;
+  assign _108_ = { _247_, _245_ } != 1'h0;
+  assign _109_ = { _250_, s_param__valid } != 2'h2;
+  assign _110_ = { _252_, s_param__valid } != 2'h2;
+  assign _111_ = { _252_, _250_ } != 1'h0;
+  assign _112_ = { _257_, s_param__valid } != 2'h2;
+  assign _113_ = { _259_, s_param__valid } != 2'h2;
+  assign _114_ = { _257_, _066_, s_param__valid } != 3'h5;
+  assign _115_ = { _259_, _257_ } != 1'h0;
+  assign _116_ = { _263_, s_param__valid } != 2'h2;
+  assign _117_ = { _265_, s_param__valid } != 2'h2;
+  assign _118_ = { _263_, _066_, s_param__valid } != 3'h5;
+  assign _119_ = { _265_, _263_ } != 1'h0;
+  assign _120_ = { _270_, s_param__valid } != 2'h2;
+  assign _121_ = { _272_, s_param__valid } != 2'h2;
+  assign _122_ = { _270_, _066_, wb, s_param__valid } != 4'hf;
+  assign _123_ = { _270_, _066_, s_param__valid } != 3'h5;
+  assign _124_ = { _272_, _270_ } != 1'h0;
+  assign _125_ = { _276_, s_param__valid } != 2'h2;
+  assign _126_ = { _278_, s_param__valid } != 2'h2;
+  assign _127_ = { _278_, _276_ } != 1'h0;
+  assign _128_ = { _093_, _091_, enter_q, d_last } != 4'h8;
+  assign _129_ = { _093_, _091_, enter_q } != 1'h0;
+  assign _130_ = { _091_, enter_q } != 2'h2;
+  assign _131_ = { _093_, _091_, drain_restart } != 1'h0;
+  assign _132_ = { drain_restart, o_valid } != 1'h0;
+  assign _134_ = & { _096_, _095_ };
+  assign _135_ = & { at_tile_last, adv };
+  assign _136_ = & { fn_last, at_tile_last, adv };
+  assign _137_ = & { _098_, _097_ };
+  assign _138_ = & { _230_, ch_last, s_param__valid };
+  assign _139_ = & { _231_, ch_last, s_param__valid };
+  assign _140_ = & { _232_, ch_last, s_param__valid };
+  assign _141_ = & { _105_, _104_, _103_, _102_, _101_, _100_ };
+  assign _142_ = & { _108_, _107_, _106_ };
+  assign _143_ = & { _111_, _110_, _109_ };
+  assign _144_ = & { _115_, _114_, _113_, _112_ };
+  assign _145_ = & { _119_, _118_, _117_, _116_ };
+  assign _146_ = & { _124_, _123_, _122_, _121_, _120_ };
+  assign _147_ = & { _127_, _126_, _125_ };
+  assign _148_ = & { _279_, s_param__valid };
+  assign _149_ = & { _280_, s_param__valid };
+  assign _150_ = & { _281_, s_param__valid };
+  assign _151_ = & { _282_, s_param__valid };
+  assign _152_ = & { _283_, s_param__valid };
+  assign _153_ = & { _284_, s_param__valid };
   assign _154_ = & { _285_, s_param__valid };
   assign _155_ = & { _286_, s_param__valid };
   assign _156_ = & { _287_, s_param__valid };
@@ -592,46 +586,40 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   assign _158_ = & { _289_, s_param__valid };
   assign _159_ = & { _290_, s_param__valid };
   assign _160_ = & { _291_, s_param__valid };
-  assign _161_ = & { _292_, s_param__valid };
-  assign _162_ = & { _293_, s_param__valid };
-  assign _163_ = & { _294_, s_param__valid };
-  assign _164_ = & { _295_, s_param__valid };
-  assign _165_ = & { _296_, s_param__valid };
-  assign _166_ = & { _297_, s_param__valid };
-  assign _167_ = & { _136_, _135_, _134_ };
-  assign _180_ = ~ compute;
-  assign _181_ = ~ compute;
-  assign _182_ = ~ compute;
-  assign _183_ = ~ _312_;
-  assign _184_ = ~ _313_;
-  assign _185_ = ~ _314_;
-  assign _186_ = ~ _315_;
-  assign _187_ = ~ _319_;
-  assign _168_ = | { _180_, rst };
-  assign _169_ = | { _181_, rst };
-  assign _170_ = | { _182_, rst };
-  assign _171_ = | { _089_, rst };
-  assign _172_ = | { _183_, rst };
-  assign _173_ = | { _184_, rst };
-  assign _174_ = | { _185_, rst };
-  assign _175_ = | { _186_, rst };
-  assign _176_ = | { drain_restart, rst };
-  assign _177_ = | { drain_restart, rst };
-  assign _178_ = | { drain_restart, rst };
-  assign _179_ = | { _187_, rst };
-  assign _193_ = drain_restart ? 1'h0 : d_last;
-  assign _199_ = drain_restart ? m_one : row_last;
-  assign _202_ = drain_restart ? 1'h1 : row_valid;
-  assign _205_ = drain_restart ? 17'h00000 : row;
-  assign _188_[0] = drain_restart ? (* full_case = 32'd1 *) 1'h1 : \$like ;
-  assign _208_ = drain_restart ? 3'h0 : dn;
-  assign _213_ = drain_restart ? 2'h0 : d;
-  assign _217_ = at_tile_last ? (* full_case = 32'd1 *) \$signal$134  : _099_;
-  assign _218_ = adv ? _217_ : 1'hx;
-  assign _220_ = at_tile_last ? (* full_case = 32'd1 *) \$signal$133  : _098_;
-  assign _221_ = adv ? _220_ : 1'hx;
-  assign _228_ = at_k_last ? 1'h0 : 1'hx;
-  function [4:0] _633_;
+  assign _161_ = & { _130_, _129_, _128_ };
+  assign _174_ = ~ compute;
+  assign _175_ = ~ compute;
+  assign _176_ = ~ compute;
+  assign _177_ = ~ _306_;
+  assign _178_ = ~ _307_;
+  assign _179_ = ~ _308_;
+  assign _180_ = ~ _309_;
+  assign _181_ = ~ _313_;
+  assign _162_ = | { _174_, rst };
+  assign _163_ = | { _175_, rst };
+  assign _164_ = | { _176_, rst };
+  assign _165_ = | { _077_, rst };
+  assign _166_ = | { _177_, rst };
+  assign _167_ = | { _178_, rst };
+  assign _168_ = | { _179_, rst };
+  assign _169_ = | { _180_, rst };
+  assign _170_ = | { drain_restart, rst };
+  assign _171_ = | { drain_restart, rst };
+  assign _172_ = | { drain_restart, rst };
+  assign _173_ = | { _181_, rst };
+  assign _187_ = drain_restart ? 1'h0 : d_last;
+  assign _193_ = drain_restart ? m_one : row_last;
+  assign _196_ = drain_restart ? 1'h1 : row_valid;
+  assign _199_ = drain_restart ? 17'h00000 : row;
+  assign _182_[0] = drain_restart ? (* full_case = 32'd1 *) 1'h1 : \$like ;
+  assign _202_ = drain_restart ? 3'h0 : dn;
+  assign _207_ = drain_restart ? 2'h0 : d;
+  assign _211_ = at_tile_last ? (* full_case = 32'd1 *) \$signal$134  : _087_;
+  assign _212_ = adv ? _211_ : 1'hx;
+  assign _214_ = at_tile_last ? (* full_case = 32'd1 *) \$signal$133  : _086_;
+  assign _215_ = adv ? _214_ : 1'hx;
+  assign _222_ = at_k_last ? 1'h0 : 1'hx;
+  function [4:0] _621_;
     input [4:0] a;
     input [9:0] b;
     input [1:0] s;
@@ -639,20 +627,20 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
     (* parallel_case *)
     casez (s)
       2'b?1:
-        _633_ = b[4:0];
+        _621_ = b[4:0];
       2'b1?:
-        _633_ = b[9:5];
+        _621_ = b[9:5];
       default:
-        _633_ = a;
+        _621_ = a;
     endcase
   endfunction
-  assign _234_ = ctrl_state == (* full_case = 32'd1 *) 2'h3;
-  assign _235_ = ctrl_state == (* full_case = 32'd1 *) 2'h2;
-  assign _236_ = ctrl_state == 1'h1;
-  assign _237_ = ctrl_state == 1'h1;
-  assign _238_ = ctrl_state == 1'h1;
-  assign _239_ = _088_ ? 2'h0 : 2'hx;
-  function [1:0] _640_;
+  assign _228_ = ctrl_state == (* full_case = 32'd1 *) 2'h3;
+  assign _229_ = ctrl_state == (* full_case = 32'd1 *) 2'h2;
+  assign _230_ = ctrl_state == 1'h1;
+  assign _231_ = ctrl_state == 1'h1;
+  assign _232_ = ctrl_state == 1'h1;
+  assign _233_ = _076_ ? 2'h0 : 2'hx;
+  function [1:0] _628_;
     input [1:0] a;
     input [7:0] b;
     input [3:0] s;
@@ -660,26 +648,64 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
     (* parallel_case *)
     casez (s)
       4'b???1:
-        _640_ = b[1:0];
+        _628_ = b[1:0];
       4'b??1?:
-        _640_ = b[3:2];
+        _628_ = b[3:2];
       4'b?1??:
-        _640_ = b[5:4];
+        _628_ = b[5:4];
       4'b1???:
-        _640_ = b[7:6];
+        _628_ = b[7:6];
       default:
-        _640_ = a;
+        _628_ = a;
     endcase
   endfunction
-  assign _241_ = ctrl_state == (* full_case = 32'd1 *) 2'h3;
-  assign _242_ = compute ? 2'hx : 2'h3;
-  assign _243_ = ctrl_state == (* full_case = 32'd1 *) 2'h2;
-  assign _244_ = ch_last ? 2'h2 : 2'hx;
-  assign _245_ = s_param__valid ? _244_ : 2'hx;
-  assign _246_ = ctrl_state == (* full_case = 32'd1 *) 1'h1;
-  assign _247_ = s_param__valid ? 2'h1 : 2'hx;
-  assign _248_ = ! (* full_case = 32'd1 *) ctrl_state;
-  assign _249_ = s_param__valid ? _084_ : 1'hx;
+  assign _235_ = ctrl_state == (* full_case = 32'd1 *) 2'h3;
+  assign _236_ = compute ? 2'hx : 2'h3;
+  assign _237_ = ctrl_state == (* full_case = 32'd1 *) 2'h2;
+  assign _238_ = ch_last ? 2'h2 : 2'hx;
+  assign _239_ = s_param__valid ? _238_ : 2'hx;
+  assign _240_ = ctrl_state == (* full_case = 32'd1 *) 1'h1;
+  assign _241_ = s_param__valid ? 2'h1 : 2'hx;
+  assign _242_ = ! (* full_case = 32'd1 *) ctrl_state;
+  assign _243_ = s_param__valid ? _071_ : 1'hx;
+  function [0:0] _638_;
+    input [0:0] a;
+    input [1:0] b;
+    input [1:0] s;
+    (* parallel_case *)
+    casez (s)
+      2'b?1:
+        _638_ = b[0:0];
+      2'b1?:
+        _638_ = b[1:1];
+      default:
+        _638_ = a;
+    endcase
+  endfunction
+  assign _245_ = ctrl_state == 1'h1;
+  assign _246_ = s_param__valid ? _063_ : 1'hx;
+  assign _247_ = ! ctrl_state;
+  assign _248_ = s_param__valid ? _065_[15:0] : 16'hxxxx;
+  function [15:0] _643_;
+    input [15:0] a;
+    input [31:0] b;
+    input [1:0] s;
+    (* parallel_case *)
+    casez (s)
+      2'b?1:
+        _643_ = b[15:0];
+      2'b1?:
+        _643_ = b[31:16];
+      default:
+        _643_ = a;
+    endcase
+  endfunction
+  assign _250_ = ctrl_state == 1'h1;
+  assign _251_ = s_param__valid ? _062_[15:0] : 16'hxxxx;
+  assign _252_ = ! ctrl_state;
+  assign _253_ = wb ? (* full_case = 32'd1 *) _069_[0] : 1'h0;
+  assign _254_ = _066_ ? _253_ : 1'hx;
+  assign _255_ = s_param__valid ? _254_ : 1'hx;
   function [0:0] _650_;
     input [0:0] a;
     input [1:0] b;
@@ -694,104 +720,72 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
         _650_ = a;
     endcase
   endfunction
-  assign _251_ = ctrl_state == 1'h1;
-  assign _252_ = s_param__valid ? _076_ : 1'hx;
-  assign _253_ = ! ctrl_state;
-  assign _254_ = s_param__valid ? _077_[15:0] : 16'hxxxx;
-  function [15:0] _655_;
-    input [15:0] a;
-    input [31:0] b;
+  assign _257_ = ctrl_state == 1'h1;
+  assign _258_ = s_param__valid ? 1'h0 : 1'hx;
+  assign _259_ = ! ctrl_state;
+  assign _260_ = _066_ ? _067_[2:0] : 3'hx;
+  assign _261_ = s_param__valid ? _260_ : 3'hx;
+  function [2:0] _656_;
+    input [2:0] a;
+    input [5:0] b;
     input [1:0] s;
     (* parallel_case *)
     casez (s)
       2'b?1:
-        _655_ = b[15:0];
+        _656_ = b[2:0];
       2'b1?:
-        _655_ = b[31:16];
+        _656_ = b[5:3];
       default:
-        _655_ = a;
-    endcase
-  endfunction
-  assign _256_ = ctrl_state == 1'h1;
-  assign _257_ = s_param__valid ? _075_[15:0] : 16'hxxxx;
-  assign _258_ = ! ctrl_state;
-  assign _259_ = wb ? (* full_case = 32'd1 *) _082_[0] : 1'h0;
-  assign _260_ = _078_ ? _259_ : 1'hx;
-  assign _261_ = s_param__valid ? _260_ : 1'hx;
-  function [0:0] _662_;
-    input [0:0] a;
-    input [1:0] b;
-    input [1:0] s;
-    (* parallel_case *)
-    casez (s)
-      2'b?1:
-        _662_ = b[0:0];
-      2'b1?:
-        _662_ = b[1:1];
-      default:
-        _662_ = a;
+        _656_ = a;
     endcase
   endfunction
   assign _263_ = ctrl_state == 1'h1;
-  assign _264_ = s_param__valid ? 1'h0 : 1'hx;
+  assign _264_ = s_param__valid ? 3'h0 : 3'hx;
   assign _265_ = ! ctrl_state;
-  assign _266_ = _078_ ? _079_[2:0] : 3'hx;
-  assign _267_ = s_param__valid ? _266_ : 3'hx;
-  function [2:0] _668_;
+  assign _266_ = wb ? 3'hx : _068_[2:0];
+  assign _267_ = _066_ ? _266_ : 3'hx;
+  assign _268_ = s_param__valid ? _267_ : 3'hx;
+  function [2:0] _663_;
     input [2:0] a;
     input [5:0] b;
     input [1:0] s;
     (* parallel_case *)
     casez (s)
       2'b?1:
-        _668_ = b[2:0];
+        _663_ = b[2:0];
       2'b1?:
-        _668_ = b[5:3];
+        _663_ = b[5:3];
       default:
-        _668_ = a;
+        _663_ = a;
     endcase
   endfunction
-  assign _269_ = ctrl_state == 1'h1;
-  assign _270_ = s_param__valid ? 3'h0 : 3'hx;
-  assign _271_ = ! ctrl_state;
-  assign _272_ = wb ? 3'hx : _081_[2:0];
-  assign _273_ = _078_ ? _272_ : 3'hx;
-  assign _274_ = s_param__valid ? _273_ : 3'hx;
-  function [2:0] _675_;
-    input [2:0] a;
-    input [5:0] b;
-    input [1:0] s;
-    (* parallel_case *)
-    casez (s)
-      2'b?1:
-        _675_ = b[2:0];
-      2'b1?:
-        _675_ = b[5:3];
-      default:
-        _675_ = a;
-    endcase
-  endfunction
-  assign _276_ = ctrl_state == 1'h1;
-  assign _277_ = s_param__valid ? 3'h0 : 3'hx;
-  assign _278_ = ! ctrl_state;
-  assign _279_ = _078_ ? (* full_case = 32'd1 *) 2'h0 : _083_[1:0];
-  assign _280_ = s_param__valid ? _279_ : 2'hx;
-  function [1:0] _681_;
+  assign _270_ = ctrl_state == 1'h1;
+  assign _271_ = s_param__valid ? 3'h0 : 3'hx;
+  assign _272_ = ! ctrl_state;
+  assign _273_ = _066_ ? (* full_case = 32'd1 *) 2'h0 : _070_[1:0];
+  assign _274_ = s_param__valid ? _273_ : 2'hx;
+  function [1:0] _669_;
     input [1:0] a;
     input [3:0] b;
     input [1:0] s;
     (* parallel_case *)
     casez (s)
       2'b?1:
-        _681_ = b[1:0];
+        _669_ = b[1:0];
       2'b1?:
-        _681_ = b[3:2];
+        _669_ = b[3:2];
       default:
-        _681_ = a;
+        _669_ = a;
     endcase
   endfunction
-  assign _282_ = ctrl_state == 1'h1;
-  assign _283_ = s_param__valid ? 2'h0 : 2'hx;
+  assign _276_ = ctrl_state == 1'h1;
+  assign _277_ = s_param__valid ? 2'h0 : 2'hx;
+  assign _278_ = ! ctrl_state;
+  assign _279_ = ! ctrl_state;
+  assign _280_ = ! ctrl_state;
+  assign _281_ = ! ctrl_state;
+  assign _282_ = ! ctrl_state;
+  assign _283_ = ! ctrl_state;
   assign _284_ = ! ctrl_state;
   assign _285_ = ! ctrl_state;
   assign _286_ = ! ctrl_state;
@@ -800,49 +794,43 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   assign _289_ = ! ctrl_state;
   assign _290_ = ! ctrl_state;
   assign _291_ = ! ctrl_state;
-  assign _292_ = ! ctrl_state;
-  assign _293_ = ! ctrl_state;
-  assign _294_ = ! ctrl_state;
-  assign _295_ = ! ctrl_state;
-  assign _296_ = ! ctrl_state;
-  assign _297_ = ! ctrl_state;
-  assign _300_ = dn_last ? (* full_case = 32'd1 *) 3'h0 : _053_[2:0];
-  assign _301_ = d_last ? (* full_case = 32'd1 *) _300_ : _051_[2:0];
-  assign _303_ = dn_last ? (* full_case = 32'd1 *) 3'h1 : _052_[2:0];
-  assign _304_ = d_last ? (* full_case = 32'd1 *) _303_ : _050_[2:0];
-  assign _305_ = beat_last ? (* full_case = 32'd1 *) _304_ : _048_[2:0];
-  assign \$like  = o_valid ? _305_[0] : 1'hx;
-  assign _306_ = dn_last ? (* full_case = 32'd1 *) 3'h0 : ra_inc;
-  assign _307_ = d_last ? (* full_case = 32'd1 *) _306_ : ra_row;
-  assign _309_ = ch_last ? 1'h1 : 1'h0;
-  assign _310_ = s_param__valid ? _309_ : 1'h0;
-  assign enter = _311_ ? _310_ : 1'h0;
+  assign _294_ = dn_last ? (* full_case = 32'd1 *) 3'h0 : _041_[2:0];
+  assign _295_ = d_last ? (* full_case = 32'd1 *) _294_ : _038_[2:0];
+  assign _297_ = dn_last ? (* full_case = 32'd1 *) 3'h1 : _040_[2:0];
+  assign _298_ = d_last ? (* full_case = 32'd1 *) _297_ : _037_[2:0];
+  assign _299_ = beat_last ? (* full_case = 32'd1 *) _298_ : _035_[2:0];
+  assign \$like  = o_valid ? _299_[0] : 1'hx;
+  assign _300_ = dn_last ? (* full_case = 32'd1 *) 3'h0 : ra_inc;
+  assign _301_ = d_last ? (* full_case = 32'd1 *) _300_ : ra_row;
+  assign _303_ = ch_last ? 1'h1 : 1'h0;
+  assign _304_ = s_param__valid ? _303_ : 1'h0;
+  assign enter = _305_ ? _304_ : 1'h0;
+  assign _305_ = ctrl_state == 1'h1;
+  assign _306_ = ctrl_state == 1'h1;
+  assign _307_ = ctrl_state == 1'h1;
+  assign _308_ = ctrl_state == 1'h1;
+  assign _309_ = ctrl_state == 1'h1;
+  assign _310_ = ctrl_state == 1'h1;
   assign _311_ = ctrl_state == 1'h1;
   assign _312_ = ctrl_state == 1'h1;
-  assign _313_ = ctrl_state == 1'h1;
-  assign _314_ = ctrl_state == 1'h1;
-  assign _315_ = ctrl_state == 1'h1;
-  assign _316_ = ctrl_state == 1'h1;
-  assign _317_ = ctrl_state == 1'h1;
-  assign _318_ = ctrl_state == 1'h1;
-  assign _319_ = ! ctrl_state;
-  function [0:0] _722_;
+  assign _313_ = ! ctrl_state;
+  function [0:0] _710_;
     input [0:0] a;
     input [1:0] b;
     input [1:0] s;
     (* parallel_case *)
     casez (s)
       2'b?1:
-        _722_ = b[0:0];
+        _710_ = b[0:0];
       2'b1?:
-        _722_ = b[1:1];
+        _710_ = b[1:1];
       default:
-        _722_ = a;
+        _710_ = a;
     endcase
   endfunction
-  assign s_param__ready = _722_(1'h0, 2'h3, { _321_, _320_ });
-  assign _320_ = ctrl_state == 1'h1;
-  assign _321_ = ! ctrl_state;
+  assign s_param__ready = _710_(1'h0, 2'h3, { _315_, _314_ });
+  assign _314_ = ctrl_state == 1'h1;
+  assign _315_ = ! ctrl_state;
   \hwq_top.engine.array  array (
     .clk(clk),
     .drain_valid(o_valid),
@@ -914,157 +902,157 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
     .rst(rst),
     .zero_point(zero_point)
   );
-  assign _188_[2:1] = 2'hx;
+  assign _182_[2:1] = 2'hx;
   always @(posedge clk) begin
     w_addr <= wa;
     if (rst) begin
       at_k_last <= 1'h0;
-    end else if (_100_) begin
-      at_k_last <= compute ? _221_ : \$signal$133 ;
+    end else if (_094_) begin
+      at_k_last <= compute ? _215_ : \$signal$133 ;
     end
     if (rst) begin
       fn_last <= 1'h0;
-    end else if (_140_) begin
-      begin if (compute) begin if (adv) begin if (at_tile_last) fn_last <= fn_last ? (* full_case = 32'd1 *) nb_one : _096_; else fn_last <= 1'hx; end else fn_last <= 1'hx; end else fn_last <= ! blk; end
+    end else if (_134_) begin
+      begin if (compute) begin if (adv) begin if (at_tile_last) fn_last <= fn_last ? (* full_case = 32'd1 *) nb_one : _084_; else fn_last <= 1'hx; end else fn_last <= 1'hx; end else fn_last <= ! blk; end
     end
-    if (_168_) begin
+    if (_162_) begin
       fn <= 3'h0;
-    end else if (_141_) begin
-      fn <= fn_last ? (* full_case = 32'd1 *) 3'h0 : _095_[2:0];
+    end else if (_135_) begin
+      fn <= fn_last ? (* full_case = 32'd1 *) 3'h0 : _082_[2:0];
     end
-    if (_169_) begin
+    if (_163_) begin
       fm0 <= 17'h00000;
-    end else if (_142_) begin
-      fm0 <= _094_[16:0];
+    end else if (_136_) begin
+      fm0 <= _081_[16:0];
     end
     if (rst) begin
       in_data <= 1'h0;
-    end else if (_143_) begin
-      begin if (compute) begin if (adv) in_data <= at_tile_last ? (* full_case = 32'd1 *) _093_ : _228_; else in_data <= 1'hx; end else in_data <= enter; end
+    end else if (_137_) begin
+      begin if (compute) begin if (adv) in_data <= at_tile_last ? (* full_case = 32'd1 *) _080_ : _222_; else in_data <= 1'hx; end else in_data <= enter; end
     end
-    if (_170_) begin
+    if (_164_) begin
       kk <= 6'h00;
     end else if (adv) begin
-      kk <= at_tile_last ? (* full_case = 32'd1 *) 6'h00 : _097_[5:0];
+      kk <= at_tile_last ? (* full_case = 32'd1 *) 6'h00 : _085_[5:0];
     end
     if (rst) begin
       flush <= 5'h00;
-    end else if (_105_) begin
-      flush <= _633_(5'hxx, { 5'h15, _087_[4:0] }, { _235_, _234_ });
+    end else if (_099_) begin
+      flush <= _621_(5'hxx, { 5'h15, _075_[4:0] }, { _229_, _228_ });
     end
-    if (_171_) begin
+    if (_165_) begin
       compute <= 1'h0;
-    end else if (_144_) begin
+    end else if (_138_) begin
       compute <= 1'h1;
     end
     if (rst) begin
       nb_one <= 1'h0;
-    end else if (_145_) begin
+    end else if (_139_) begin
       nb_one <= ! blk;
     end
     if (rst) begin
       nb_pen <= 4'h0;
-    end else if (_146_) begin
+    end else if (_140_) begin
       nb_pen <= blk - 1'h1;
     end
     if (rst) begin
       ctrl_state <= 2'h0;
-    end else if (_147_) begin
-      ctrl_state <= _640_(2'hx, { _247_, _245_, _242_, _239_ }, { _248_, _246_, _243_, _241_ });
+    end else if (_141_) begin
+      ctrl_state <= _628_(2'hx, { _241_, _239_, _236_, _233_ }, { _242_, _240_, _237_, _235_ });
     end
     if (rst) begin
       ch_last <= 1'h0;
-    end else if (_148_) begin
-      ch_last <= _650_(1'hx, { _252_, _249_ }, { _253_, _251_ });
+    end else if (_142_) begin
+      ch_last <= _638_(1'hx, { _246_, _243_ }, { _247_, _245_ });
     end
     if (rst) begin
       ch_left <= 16'h0000;
-    end else if (_149_) begin
-      ch_left <= _655_(16'hxxxx, { _257_, _254_ }, { _258_, _256_ });
+    end else if (_143_) begin
+      ch_left <= _643_(16'hxxxx, { _251_, _248_ }, { _252_, _250_ });
     end
     if (rst) begin
       wb <= 1'h0;
-    end else if (_150_) begin
-      wb <= _662_(1'hx, { _264_, _261_ }, { _265_, _263_ });
+    end else if (_144_) begin
+      wb <= _650_(1'hx, { _258_, _255_ }, { _259_, _257_ });
     end
     if (rst) begin
       wa <= 3'h0;
-    end else if (_151_) begin
-      wa <= _668_(3'hx, { _270_, _267_ }, { _271_, _269_ });
+    end else if (_145_) begin
+      wa <= _656_(3'hx, { _264_, _261_ }, { _265_, _263_ });
     end
     if (rst) begin
       blk <= 3'h0;
-    end else if (_152_) begin
-      blk <= _675_(3'hx, { _277_, _274_ }, { _278_, _276_ });
+    end else if (_146_) begin
+      blk <= _663_(3'hx, { _271_, _268_ }, { _272_, _270_ });
     end
     if (rst) begin
       lane <= 2'h0;
-    end else if (_153_) begin
-      lane <= _681_(2'hx, { _283_, _280_ }, { _284_, _282_ });
+    end else if (_147_) begin
+      lane <= _669_(2'hx, { _277_, _274_ }, { _278_, _276_ });
     end
     if (rst) begin
       \$signal$134  <= 1'h0;
-    end else if (_154_) begin
-      \$signal$134  <= _074_;
+    end else if (_148_) begin
+      \$signal$134  <= _061_;
     end
     if (rst) begin
       \$signal$133  <= 1'h0;
-    end else if (_155_) begin
-      \$signal$133  <= _071_;
+    end else if (_149_) begin
+      \$signal$133  <= _058_;
     end
     if (rst) begin
       tile_pen <= 17'h00000;
-    end else if (_156_) begin
-      tile_pen <= _068_ - 2'h2;
+    end else if (_150_) begin
+      tile_pen <= _055_ - 2'h2;
     end
     if (rst) begin
       k_pen <= 17'h00000;
-    end else if (_157_) begin
+    end else if (_151_) begin
       k_pen <= hdr[47:32] - 2'h2;
     end
     if (rst) begin
       act_max <= 8'h00;
-    end else if (_158_) begin
+    end else if (_152_) begin
       act_max <= hdr[71:64];
     end
     if (rst) begin
       act_min <= 8'h00;
-    end else if (_159_) begin
+    end else if (_153_) begin
       act_min <= hdr[63:56];
     end
     if (rst) begin
       zero_point <= 8'h00;
-    end else if (_160_) begin
+    end else if (_154_) begin
       zero_point <= hdr[55:48];
     end
     if (rst) begin
       m_one <= 1'h0;
-    end else if (_161_) begin
+    end else if (_155_) begin
       m_one <= hdr[15:0] == 1'h1;
     end
     if (rst) begin
       m_wrap_pen <= 17'h00000;
-    end else if (_162_) begin
+    end else if (_156_) begin
       m_wrap_pen <= hdr[15:0] + 2'h2;
     end
     if (rst) begin
       m_pen <= 17'h00000;
-    end else if (_163_) begin
+    end else if (_157_) begin
       m_pen <= hdr[15:0] - 2'h2;
     end
     if (rst) begin
       m_wrap <= 17'h00000;
-    end else if (_164_) begin
+    end else if (_158_) begin
       m_wrap <= hdr[15:0] + 2'h3;
     end
     if (rst) begin
       m_last <= 16'h0000;
-    end else if (_165_) begin
-      m_last <= _060_[15:0];
+    end else if (_159_) begin
+      m_last <= _048_[15:0];
     end
     if (rst) begin
       M_ <= 16'h0000;
-    end else if (_166_) begin
+    end else if (_160_) begin
       M_ <= hdr[15:0];
     end
     if (rst) begin
@@ -1085,54 +1073,54 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
       dn <= 3'h0;
       d <= 2'h0;
     end else begin
-      credit_ok <= \$signal  ? (* full_case = 32'd1 *) _058_ : _059_;
-      credits <= \$signal  ? (* full_case = 32'd1 *) _057_[3:0] : kept;
-      last_mblock <= _055_ >= M_;
-      give_back <= _014_ + _016_;
+      credit_ok <= \$signal  ? (* full_case = 32'd1 *) _045_ : _047_;
+      credits <= \$signal  ? (* full_case = 32'd1 *) _044_[3:0] : kept;
+      last_mblock <= _042_ >= M_;
+      give_back <= _007_ + _010_;
       \w_en$112  <= \o_valid$110 ;
       \i_last$90  <= part_last;
       \i_valid$88  <= \$signal$150 ;
-      part_last <= _012_ & dn_last;
-      \$signal$150  <= _010_;
+      part_last <= _005_ & dn_last;
+      \$signal$150  <= _003_;
       enter_q <= enter;
-      begin if (_004_) d_last <= _193_; else d_last <= _006_ ? \$signal$72  : _193_; end
-      begin if (_004_) row_last <= _199_; else begin if (_006_) begin if (wrap) row_last <= _037_ & _039_; else row_last <= _041_ & _043_; end else row_last <= _199_; end end
-      begin if (_004_) row_valid <= _202_; else begin if (_006_) begin if (wrap) row_valid <= row < m_wrap; else row_valid <= row < m_last; end else row_valid <= _202_; end end
-      begin if (_004_) row <= _205_; else begin if (_006_) begin if (wrap) row <= row - 2'h3; else row <= _033_[16:0]; end else row <= _205_; end end
-      begin if (_004_) dn <= _208_; else begin if (_006_) begin if (d_last) dn <= dn_last ? (* full_case = 32'd1 *) 3'h0 : _007_; else dn <= _208_; end else dn <= _208_; end end
-      begin if (_004_) d <= _213_; else begin if (_006_) d <= d_last ? (* full_case = 32'd1 *) 2'h0 : _008_[1:0]; else d <= _213_; end end
+      begin if (_091_) d_last <= _187_; else d_last <= _093_ ? \$signal$72  : _187_; end
+      begin if (_091_) row_last <= _193_; else begin if (_093_) begin if (wrap) row_last <= row == m_wrap_pen; else row_last <= row == m_pen; end else row_last <= _193_; end end
+      begin if (_091_) row_valid <= _196_; else begin if (_093_) begin if (wrap) row_valid <= row < m_wrap; else row_valid <= row < m_last; end else row_valid <= _196_; end end
+      begin if (_091_) row <= _199_; else begin if (_093_) begin if (wrap) row <= row - 2'h3; else row <= _027_[16:0]; end else row <= _199_; end end
+      begin if (_091_) dn <= _202_; else begin if (_093_) begin if (d_last) dn <= dn_last ? (* full_case = 32'd1 *) 3'h0 : _001_; else dn <= _202_; end else dn <= _202_; end end
+      begin if (_091_) d <= _207_; else begin if (_093_) d <= d_last ? (* full_case = 32'd1 *) 2'h0 : _002_[1:0]; else d <= _207_; end end
     end
-    if (_172_) begin
+    if (_166_) begin
       \w_en$19  <= 1'h0;
     end else begin
-      \w_en$19  <= _030_;
+      \w_en$19  <= _024_;
     end
-    if (_173_) begin
+    if (_167_) begin
       \w_en$15  <= 1'h0;
     end else begin
-      \w_en$15  <= _028_;
+      \w_en$15  <= _022_;
     end
-    if (_174_) begin
+    if (_168_) begin
       \w_en$11  <= 1'h0;
     end else begin
-      \w_en$11  <= _025_;
+      \w_en$11  <= _019_;
     end
-    if (_175_) begin
+    if (_169_) begin
       w_en <= 1'h0;
     end else begin
-      w_en <= s_param__valid & _022_;
+      w_en <= s_param__valid & _016_;
     end
-    if (!_316_) begin
+    if (!_310_) begin
       w_data[68:63] <= 6'h00;
     end else begin
       w_data[68:63] <= hdr[69:64];
     end
-    if (!_317_) begin
+    if (!_311_) begin
       w_data[62:32] <= 31'h00000000;
     end else begin
       w_data[62:32] <= hdr[62:32];
     end
-    if (!_318_) begin
+    if (!_312_) begin
       w_data[31:0] <= 32'd0;
     end else begin
       w_data[31:0] <= hdr[31:0];
@@ -1150,43 +1138,43 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
     end
     if (rst) begin
       dn_last <= 1'h0;
-    end else if (_167_) begin
-      begin if (enter_q) dn_last <= nb_one; else begin if (_004_) dn_last <= 1'hx; else begin if (_006_) begin if (d_last) begin if (dn_last) dn_last <= nb_one; else dn_last <= dn == nb_pen; end else dn_last <= 1'hx; end else dn_last <= 1'hx; end end end
+    end else if (_161_) begin
+      begin if (enter_q) dn_last <= nb_one; else begin if (_091_) dn_last <= 1'hx; else begin if (_093_) begin if (d_last) begin if (dn_last) dn_last <= nb_one; else dn_last <= dn == nb_pen; end else dn_last <= 1'hx; end else dn_last <= 1'hx; end end end
     end
     if (rst) begin
       beat_last <= 1'h1;
-    end else if (_137_) begin
-      begin if (_004_) beat_last <= 1'h0; else begin if (_006_) beat_last <= 1'h1; else begin if (drain_restart) beat_last <= 1'h1; else beat_last <= 1'hx; end end end
+    end else if (_131_) begin
+      begin if (_091_) beat_last <= 1'h0; else begin if (_093_) beat_last <= 1'h1; else begin if (drain_restart) beat_last <= 1'h1; else beat_last <= 1'hx; end end end
     end
-    if (_176_) begin
+    if (_170_) begin
       ra_row <= 3'h0;
     end else if (o_valid) begin
-      ra_row <= beat_last ? (* full_case = 32'd1 *) _301_ : _049_[2:0];
+      ra_row <= beat_last ? (* full_case = 32'd1 *) _295_ : _036_[2:0];
     end
-    if (_177_) begin
+    if (_171_) begin
       ra_inc[2:1] <= 2'h0;
     end else if (o_valid) begin
-      ra_inc[2:1] <= _305_[2:1];
+      ra_inc[2:1] <= _299_[2:1];
     end
     if (rst) begin
       ra_inc[0] <= 1'h0;
-    end else if (_138_) begin
-      ra_inc[0] <= _188_[0];
+    end else if (_132_) begin
+      ra_inc[0] <= _182_[0];
     end
-    if (_178_) begin
+    if (_172_) begin
       ra <= 3'h0;
     end else if (o_valid) begin
-      ra <= beat_last ? (* full_case = 32'd1 *) _307_ : ra_inc;
+      ra <= beat_last ? (* full_case = 32'd1 *) _301_ : ra_inc;
     end
-    if (_179_) begin
+    if (_173_) begin
       drain_restart <= 1'h0;
     end else begin
       drain_restart <= s_param__valid;
     end
     if (rst) begin
       at_tile_last <= 1'h0;
-    end else if (_139_) begin
-      at_tile_last <= compute ? _218_ : \$signal$134 ;
+    end else if (_133_) begin
+      at_tile_last <= compute ? _212_ : \$signal$134 ;
     end
   end
 endmodule

@@ -59,45 +59,44 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   wire _000_;
   wire _001_;
   wire _002_;
-  wire [3:0] _003_;
-  (* unused_bits = "4" *)
-  wire [4:0] _004_;
-  (* unused_bits = "1" *)
-  wire [1:0] _005_;
-  (* unused_bits = "4" *)
-  wire [4:0] _006_;
+  wire [4:0] _005_;
+  wire _006_;
   wire _007_;
+  wire _009_;
   wire _010_;
-  wire [4:0] _011_;
-  wire _012_;
-  wire _013_;
-  wire _015_;
-  wire _016_;
+  wire _011_;
+  (* unused_bits = "17" *)
+  wire [17:0] _012_;
   (* unused_bits = "4" *)
-  wire [4:0] _018_;
+  wire [4:0] _013_;
+  wire _014_;
+  (* unused_bits = "11" *)
+  wire [11:0] _015_;
+  wire _016_;
+  wire _017_;
+  wire _018_;
   wire _019_;
   wire _020_;
-  (* unused_bits = "11" *)
-  wire [11:0] _021_;
+  wire _021_;
   wire _022_;
   wire _023_;
   wire _024_;
-  wire _025_;
+  (* unused_bits = "4" *)
+  wire [4:0] _025_;
   wire _026_;
   wire _027_;
   wire _028_;
   wire _029_;
-  wire _030_;
-  (* unused_bits = "4" *)
-  wire [4:0] _031_;
+  wire _031_;
   wire _032_;
   wire _033_;
-  wire _034_;
+  wire _035_;
   wire _036_;
-  wire _037_;
   wire _038_;
   wire _039_;
+  wire _040_;
   wire _041_;
+  wire _042_;
   wire _043_;
   wire _044_;
   wire _045_;
@@ -127,49 +126,59 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   wire _069_;
   wire _070_;
   wire _071_;
-  wire _072_;
-  wire _073_;
-  wire _074_;
-  wire _075_;
-  wire _076_;
   (* unused_bits = "17" *)
-  wire [17:0] _078_;
-  wire _079_;
-  wire _082_;
-  wire _083_;
-  wire _084_;
-  wire _086_;
-  wire _087_;
+  wire [17:0] _073_;
+  wire _074_;
+  wire [3:0] _080_;
+  wire _081_;
+  (* unused_bits = "4" *)
+  wire [4:0] _082_;
+  (* unused_bits = "4" *)
+  wire [4:0] _083_;
+  (* unused_bits = "4" *)
+  wire [4:0] _084_;
+  (* unused_bits = "4" *)
+  wire [4:0] _085_;
+  (* unused_bits = "4" *)
+  wire [4:0] _086_;
+  wire [17:0] _087_;
   wire _088_;
-  wire _089_;
-  wire [3:0] _092_;
-  (* unused_bits = "4" *)
-  wire [4:0] _093_;
-  wire [3:0] _094_;
-  (* unused_bits = "4" *)
-  wire [4:0] _095_;
-  (* unused_bits = "4" *)
-  wire [4:0] _096_;
-  wire _097_;
-  wire [3:0] _098_;
-  wire [17:0] _099_;
   (* unused_bits = "3 4" *)
-  wire [4:0] _101_;
-  wire _102_;
+  wire [4:0] _090_;
+  wire _091_;
+  wire _092_;
+  (* unused_bits = "16" *)
+  wire [16:0] _093_;
+  (* unused_bits = "17" *)
+  wire [17:0] _096_;
+  wire _098_;
+  wire _100_;
+  wire [15:0] _101_;
   wire _103_;
   wire _104_;
+  wire [15:0] _105_;
+  wire _106_;
+  wire _107_;
+  (* unused_bits = "16" *)
+  wire [16:0] _108_;
+  wire _109_;
+  (* unused_bits = "16" *)
+  wire [16:0] _110_;
   wire _111_;
-  wire [15:0] _112_;
-  wire _114_;
-  wire _115_;
+  (* unused_bits = "4" *)
+  wire [4:0] _112_;
+  (* unused_bits = "4" *)
+  wire [4:0] _113_;
+  (* unused_bits = "1" *)
+  wire [1:0] _114_;
+  (* unused_bits = "4" *)
+  wire [4:0] _115_;
   wire _116_;
-  wire [15:0] _117_;
+  wire _117_;
   wire _118_;
-  (* unused_bits = "16" *)
-  wire [16:0] _119_;
+  wire _119_;
   wire _120_;
-  (* unused_bits = "16" *)
-  wire [16:0] _121_;
+  wire _121_;
   wire _122_;
   wire _123_;
   wire _124_;
@@ -276,66 +285,66 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   wire _225_;
   wire _226_;
   wire _227_;
-  wire _228_;
-  wire _229_;
-  wire _230_;
-  wire _231_;
-  wire _232_;
+  wire [3:0] _228_;
   wire _233_;
-  wire [3:0] _234_;
   wire _239_;
-  wire _245_;
-  wire _248_;
-  wire [16:0] _251_;
-  wire [3:0] _254_;
-  wire _259_;
-  wire _260_;
-  wire _262_;
-  wire _263_;
+  wire _242_;
+  wire [16:0] _245_;
+  wire [3:0] _248_;
+  wire _253_;
+  wire _254_;
+  wire _256_;
+  wire _257_;
+  wire _264_;
   wire _270_;
-  wire _276_;
+  wire _271_;
+  wire _272_;
+  wire _273_;
+  wire _274_;
+  wire [1:0] _275_;
   wire _277_;
-  wire _278_;
+  wire [1:0] _278_;
   wire _279_;
-  wire _280_;
+  wire [1:0] _280_;
   wire [1:0] _281_;
-  wire _283_;
-  wire [1:0] _284_;
+  wire _282_;
+  wire [1:0] _283_;
+  wire _284_;
   wire _285_;
-  wire [1:0] _286_;
-  wire [1:0] _287_;
+  wire _287_;
   wire _288_;
-  wire [1:0] _289_;
-  wire _290_;
-  wire _291_;
-  wire _293_;
+  wire _289_;
+  wire [15:0] _290_;
+  wire _292_;
+  wire [15:0] _293_;
   wire _294_;
   wire _295_;
-  wire [15:0] _296_;
-  wire _298_;
-  wire [15:0] _299_;
+  wire _296_;
+  wire _297_;
+  wire _299_;
   wire _300_;
   wire _301_;
-  wire _302_;
-  wire _303_;
+  wire [3:0] _302_;
+  wire [3:0] _303_;
   wire _305_;
-  wire _306_;
+  wire [3:0] _306_;
   wire _307_;
   wire [3:0] _308_;
   wire [3:0] _309_;
-  wire _311_;
-  wire [3:0] _312_;
-  wire _313_;
-  wire [3:0] _314_;
+  wire [3:0] _310_;
+  wire _312_;
+  wire [3:0] _313_;
+  wire _314_;
   wire [3:0] _315_;
   wire [3:0] _316_;
   wire _318_;
   wire [3:0] _319_;
   wire _320_;
-  wire [3:0] _321_;
-  wire [3:0] _322_;
+  wire _321_;
+  wire _322_;
+  wire _323_;
   wire _324_;
-  wire [3:0] _325_;
+  wire _325_;
   wire _326_;
   wire _327_;
   wire _328_;
@@ -344,19 +353,19 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   wire _331_;
   wire _332_;
   wire _333_;
-  wire _334_;
-  wire _335_;
-  wire _336_;
-  wire _337_;
-  wire _338_;
-  wire _339_;
+  wire [3:0] _336_;
+  wire [3:0] _337_;
+  wire [3:0] _339_;
+  wire [3:0] _340_;
+  wire [3:0] _341_;
   wire [3:0] _342_;
   wire [3:0] _343_;
-  wire [3:0] _345_;
-  wire [3:0] _346_;
-  wire [3:0] _347_;
-  wire [3:0] _348_;
-  wire [3:0] _349_;
+  wire _345_;
+  wire _346_;
+  wire _347_;
+  wire _348_;
+  wire _349_;
+  wire _350_;
   wire _351_;
   wire _352_;
   wire _353_;
@@ -376,12 +385,6 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   wire _367_;
   wire _368_;
   wire _369_;
-  wire _370_;
-  wire _371_;
-  wire _372_;
-  wire _373_;
-  wire _374_;
-  wire _375_;
   wire \$like ;
   wire \$signal ;
   wire \$signal$132 ;
@@ -514,169 +517,172 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   reg [7:0] zero_point = 8'h00;
   assign kept = credits + give_back;
   assign _000_ = s_act__valid & s_wgt__valid;
-  assign _046_ = in_data & _000_;
-  assign _057_ = ~ at_k_last;
-  assign _068_ = credit_ok | _057_;
-  assign take = _046_ & _068_;
-  assign _079_ = s_act__valid & s_wgt__valid;
-  assign _089_ = in_data & _079_;
-  assign _097_ = _089_ & credit_ok;
-  assign \$signal  = _097_ & at_k_last;
-  assign _104_ = ~ in_data;
-  assign _114_ = s_act__valid & s_wgt__valid;
+  assign _041_ = in_data & _000_;
+  assign _052_ = ~ at_k_last;
+  assign _063_ = credit_ok | _052_;
+  assign take = _041_ & _063_;
+  assign _074_ = s_act__valid & s_wgt__valid;
+  assign _081_ = in_data & _074_;
+  assign _088_ = _081_ & credit_ok;
+  assign \$signal  = _088_ & at_k_last;
+  assign _098_ = ~ in_data;
+  assign _106_ = s_act__valid & s_wgt__valid;
   assign _001_ = ~ at_k_last;
   assign _010_ = credit_ok | _001_;
-  assign _020_ = _114_ & _010_;
-  assign adv = _104_ | _020_;
-  assign _030_ = compute & adv;
-  assign _039_ = _030_ & at_tile_last;
-  assign block_end = _039_ & fn_last;
+  assign _021_ = _106_ & _010_;
+  assign adv = _098_ | _021_;
+  assign _029_ = compute & adv;
+  assign _035_ = _029_ & at_tile_last;
+  assign block_end = _035_ & fn_last;
   assign i_last = take & at_k_last;
-  assign _041_ = ! lane;
-  assign _043_ = lane == 1'h1;
+  assign _036_ = ! lane;
+  assign _038_ = lane == 1'h1;
+  assign _039_ = s_param__valid & _038_;
+  assign _040_ = lane == 2'h2;
+  assign _042_ = s_param__valid & _040_;
+  assign _043_ = lane == 2'h3;
   assign _044_ = s_param__valid & _043_;
-  assign _045_ = lane == 2'h2;
-  assign _047_ = s_param__valid & _045_;
-  assign _048_ = lane == 2'h3;
-  assign _049_ = s_param__valid & _048_;
-  assign _050_ = lane == 3'h4;
-  assign _051_ = s_param__valid & _050_;
-  assign _052_ = lane == 3'h5;
-  assign _053_ = s_param__valid & _052_;
-  assign _054_ = lane == 3'h6;
+  assign _045_ = lane == 3'h4;
+  assign _046_ = s_param__valid & _045_;
+  assign _047_ = lane == 3'h5;
+  assign _048_ = s_param__valid & _047_;
+  assign _049_ = lane == 3'h6;
+  assign _050_ = s_param__valid & _049_;
+  assign _051_ = lane == 3'h7;
+  assign _053_ = s_param__valid & _051_;
+  assign _054_ = lane == 4'h8;
   assign _055_ = s_param__valid & _054_;
-  assign _056_ = lane == 3'h7;
-  assign _058_ = s_param__valid & _056_;
-  assign _059_ = lane == 4'h8;
-  assign _060_ = s_param__valid & _059_;
-  assign _061_ = lane == 4'h9;
-  assign _062_ = s_param__valid & _061_;
-  assign _063_ = lane == 4'ha;
-  assign _064_ = s_param__valid & _063_;
-  assign _065_ = lane == 4'hb;
+  assign _056_ = lane == 4'h9;
+  assign _057_ = s_param__valid & _056_;
+  assign _058_ = lane == 4'ha;
+  assign _059_ = s_param__valid & _058_;
+  assign _060_ = lane == 4'hb;
+  assign _061_ = s_param__valid & _060_;
+  assign _062_ = lane == 4'hc;
+  assign _064_ = s_param__valid & _062_;
+  assign _065_ = lane == 4'hd;
   assign _066_ = s_param__valid & _065_;
-  assign _067_ = lane == 4'hc;
-  assign _069_ = s_param__valid & _067_;
-  assign _070_ = lane == 4'hd;
-  assign _071_ = s_param__valid & _070_;
-  assign _072_ = lane == 4'he;
-  assign _073_ = s_param__valid & _072_;
-  assign _074_ = lane == 4'hf;
-  assign _075_ = s_param__valid & _074_;
+  assign _067_ = lane == 4'he;
+  assign _068_ = s_param__valid & _067_;
+  assign _069_ = lane == 4'hf;
+  assign _070_ = s_param__valid & _069_;
   assign row_end = o_valid & beat_last;
-  assign _076_ = ~ dn_last;
-  assign wrap = d_last & _076_;
-  assign _078_[16:0] = row + 1'h1;
-  assign _082_ = row < m_wrap;
-  assign _083_ = row < m_wrap_pen;
-  assign _084_ = ~ _083_;
-  assign _086_ = row < m_last;
-  assign _087_ = row < m_pen;
-  assign _088_ = ~ _087_;
+  assign _071_ = ~ dn_last;
+  assign wrap = d_last & _071_;
+  assign _073_[16:0] = row + 1'h1;
   assign \$signal$132  = d_last ? 1'h1 : 1'h0;
-  assign _092_ = ra_inc + 1'h1;
-  assign _093_[3:0] = ra_inc + 1'h0;
-  assign _094_ = ra_row + 1'h1;
-  assign _095_[3:0] = ra_row + 1'h0;
-  assign _096_[3:0] = ra_inc + 1'h1;
-  assign _098_ = ra_inc + 1'h0;
-  assign _099_ = fm0 + 1'h1;
-  assign _101_[2:0] = kept[2:0] - 1'h1;
-  assign _102_ = kept >= 2'h2;
-  assign _103_ = kept >= 1'h1;
-  assign _111_ = hdr[47:32] > 5'h10;
-  assign _112_ = _111_ ? hdr[47:32] : 16'h0010;
-  assign _115_ = hdr[47:32] == 1'h1;
-  assign _116_ = hdr[47:32] > 5'h10;
-  assign _117_ = _116_ ? hdr[47:32] : 16'h0010;
-  assign _118_ = _117_ == 1'h1;
-  assign _119_[15:0] = hdr[31:16] - 1'h1;
-  assign _120_ = hdr[31:16] == 1'h1;
-  assign _121_[15:0] = ch_left - 1'h1;
-  assign _002_ = lane == 4'hf;
-  assign _003_ = wa + 1'h1;
-  assign _004_[3:0] = blk + 1'h1;
-  assign _005_[0] = wb + 1'h1;
-  assign _006_[3:0] = lane + 1'h1;
-  assign _007_ = ch_left == 1'h1;
-  assign _011_ = flush - 1'h1;
-  assign _012_ = ! flush;
-  assign _013_ = block_end & last_mblock;
-  assign _015_ = fn_last & last_mblock;
-  assign _016_ = ~ _015_;
-  assign _018_[3:0] = fn + 1'h1;
-  assign _019_ = fn == nb_pen;
-  assign _021_[10:0] = kk + 1'h1;
-  assign _022_ = kk == k_pen;
-  assign _023_ = kk == tile_pen;
-  assign _024_ = ~ drain_restart;
-  assign _025_ = _024_ & o_valid;
-  assign _026_ = ~ beat_last;
-  assign _027_ = _025_ & _026_;
-  assign _028_ = ~ drain_restart;
-  assign _029_ = _028_ & row_end;
-  assign _031_[3:0] = dn + 1'h1;
-  assign _032_ = o_valid & row_valid;
-  assign _033_ = row_end & row_valid;
-  assign _034_ = _033_ & row_last;
-  assign _036_ = r_en & m_out__valid;
-  assign _037_ = ~ row_valid;
-  assign _038_ = row_end & _037_;
-  assign _122_ = { _029_, _027_, enter_q, d_last } != 4'h8;
-  assign _123_ = { _029_, _027_, enter_q } != 1'h0;
-  assign _124_ = { _027_, enter_q } != 2'h2;
-  assign _125_ = { _029_, _027_, drain_restart } != 1'h0;
-  assign _126_ = { drain_restart, o_valid } != 1'h0;
-  assign _127_ = { compute, adv } != 2'h2;
-  assign _128_ = { compute, adv } != 2'h2;
-  assign _129_ = { compute, adv } != 2'h2;
-  assign _130_ = { at_tile_last, compute, adv } != 2'h3;
-  assign _131_ = { at_tile_last, compute, adv, at_k_last } != 3'h6;
-  assign _132_ = { compute, adv } != 2'h2;
-  assign _133_ = { _277_, _276_ } != 1'h0;
-  assign _134_ = { _288_, s_param__valid } != 2'h2;
-  assign _135_ = { _290_, s_param__valid } != 2'h2;
-  assign _136_ = { _288_, ch_last, s_param__valid } != 3'h5;
-  assign _137_ = { _285_, compute } != 2'h3;
-  assign _138_ = { _283_, _012_ } != 2'h2;
-  assign _139_ = { _290_, _288_, _285_, _283_ } != 1'h0;
-  assign _140_ = { _293_, s_param__valid } != 2'h2;
-  assign _141_ = { _295_, s_param__valid } != 2'h2;
-  assign _142_ = { _295_, _293_ } != 1'h0;
-  assign _143_ = { _298_, s_param__valid } != 2'h2;
-  assign _144_ = { _300_, s_param__valid } != 2'h2;
-  assign _145_ = { _300_, _298_ } != 1'h0;
-  assign _146_ = { _305_, s_param__valid } != 2'h2;
-  assign _147_ = { _307_, s_param__valid } != 2'h2;
-  assign _148_ = { _305_, _002_, s_param__valid } != 3'h5;
-  assign _149_ = { _307_, _305_ } != 1'h0;
-  assign _150_ = { _311_, s_param__valid } != 2'h2;
-  assign _151_ = { _313_, s_param__valid } != 2'h2;
-  assign _152_ = { _311_, _002_, s_param__valid } != 3'h5;
-  assign _153_ = { _313_, _311_ } != 1'h0;
-  assign _154_ = { _318_, s_param__valid } != 2'h2;
-  assign _155_ = { _320_, s_param__valid } != 2'h2;
-  assign _156_ = { _318_, _002_, wb, s_param__valid } != 4'hf;
-  assign _157_ = { _318_, _002_, s_param__valid } != 3'h5;
-  assign _158_ = { _320_, _318_ } != 1'h0;
-  assign _159_ = { _324_, s_param__valid } != 2'h2;
-  assign _160_ = { _326_, s_param__valid } != 2'h2;
-  assign _161_ = { _326_, _324_ } != 1'h0;
-  assign _162_ = & { _124_, _123_, _122_ };
-  assign _163_ = & { _130_, _129_ };
-  assign _164_ = & { at_tile_last, adv };
-  assign _165_ = & { fn_last, at_tile_last, adv };
-  assign _166_ = & { _132_, _131_ };
-  assign _167_ = & { _278_, ch_last, s_param__valid };
-  assign _168_ = & { _279_, ch_last, s_param__valid };
-  assign _169_ = & { _280_, ch_last, s_param__valid };
-  assign _170_ = & { _139_, _138_, _137_, _136_, _135_, _134_ };
-  assign _171_ = & { _142_, _141_, _140_ };
-  assign _172_ = & { _145_, _144_, _143_ };
-  assign _173_ = & { _149_, _148_, _147_, _146_ };
-  assign _174_ = & { _153_, _152_, _151_, _150_ };
-  assign _175_ = & { _158_, _157_, _156_, _155_, _154_ };
-  assign _176_ = & { _161_, _160_, _159_ };
+  assign _080_ = ra_inc + 1'h1;
+  assign _082_[3:0] = ra_inc + 1'h0;
+  assign _083_[3:0] = ra_row + 1'h1;
+  assign _084_[3:0] = ra_row + 1'h0;
+  assign _085_[3:0] = ra_inc + 1'h1;
+  assign _086_[3:0] = ra_inc + 1'h0;
+  assign _087_ = fm0 + 1'h1;
+  assign _090_[2:0] = kept[2:0] - 1'h1;
+  assign _091_ = kept >= 2'h2;
+  assign _092_ = kept >= 1'h1;
+  assign _093_[15:0] = hdr[15:0] - 1'h1;
+  assign _096_[16:0] = hdr[15:0] + 17'h1ffff;
+  assign _100_ = hdr[47:32] > 5'h10;
+  assign _101_ = _100_ ? hdr[47:32] : 16'h0010;
+  assign _103_ = hdr[47:32] == 1'h1;
+  assign _104_ = hdr[47:32] > 5'h10;
+  assign _105_ = _104_ ? hdr[47:32] : 16'h0010;
+  assign _107_ = _105_ == 1'h1;
+  assign _108_[15:0] = hdr[31:16] - 1'h1;
+  assign _109_ = hdr[31:16] == 1'h1;
+  assign _110_[15:0] = ch_left - 1'h1;
+  assign _111_ = lane == 4'hf;
+  assign _112_[3:0] = wa + 1'h1;
+  assign _113_[3:0] = blk + 1'h1;
+  assign _114_[0] = wb + 1'h1;
+  assign _115_[3:0] = lane + 1'h1;
+  assign _002_ = ch_left == 1'h1;
+  assign _005_ = flush - 1'h1;
+  assign _006_ = ! flush;
+  assign _007_ = block_end & last_mblock;
+  assign _009_ = fn_last & last_mblock;
+  assign _011_ = ~ _009_;
+  assign _012_[16:0] = fm0 + 1'h1;
+  assign _013_[3:0] = fn + 1'h1;
+  assign _014_ = fn == nb_pen;
+  assign _015_[10:0] = kk + 1'h1;
+  assign _016_ = kk == k_pen;
+  assign _017_ = kk == tile_pen;
+  assign _018_ = ~ drain_restart;
+  assign _019_ = _018_ & o_valid;
+  assign _020_ = ~ beat_last;
+  assign _022_ = _019_ & _020_;
+  assign _023_ = ~ drain_restart;
+  assign _024_ = _023_ & row_end;
+  assign _025_[3:0] = dn + 1'h1;
+  assign _026_ = o_valid & row_valid;
+  assign _027_ = row_end & row_valid;
+  assign _028_ = _027_ & row_last;
+  assign _031_ = r_en & m_out__valid;
+  assign _032_ = ~ row_valid;
+  assign _033_ = row_end & _032_;
+  assign _116_ = { _024_, _022_, enter_q, d_last } != 4'h8;
+  assign _117_ = { _024_, _022_, enter_q } != 1'h0;
+  assign _118_ = { _022_, enter_q } != 2'h2;
+  assign _119_ = { _024_, _022_, drain_restart } != 1'h0;
+  assign _120_ = { drain_restart, o_valid } != 1'h0;
+  assign _121_ = { compute, adv } != 2'h2;
+  assign _122_ = { compute, adv } != 2'h2;
+  assign _123_ = { compute, adv } != 2'h2;
+  assign _124_ = { at_tile_last, compute, adv } != 2'h3;
+  assign _125_ = { at_tile_last, compute, adv, at_k_last } != 3'h6;
+  assign _126_ = { compute, adv } != 2'h2;
+  assign _127_ = { _271_, _270_ } != 1'h0;
+  assign _128_ = { _282_, s_param__valid } != 2'h2;
+  assign _129_ = { _284_, s_param__valid } != 2'h2;
+  assign _130_ = { _282_, ch_last, s_param__valid } != 3'h5;
+  assign _131_ = { _279_, compute } != 2'h3;
+  assign _132_ = { _277_, _006_ } != 2'h2;
+  assign _133_ = { _284_, _282_, _279_, _277_ } != 1'h0;
+  assign _134_ = { _287_, s_param__valid } != 2'h2;
+  assign _135_ = { _289_, s_param__valid } != 2'h2;
+  assign _136_ = { _289_, _287_ } != 1'h0;
+  assign _137_ = { _292_, s_param__valid } != 2'h2;
+  assign _138_ = { _294_, s_param__valid } != 2'h2;
+  assign _139_ = { _294_, _292_ } != 1'h0;
+  assign _140_ = { _299_, s_param__valid } != 2'h2;
+  assign _141_ = { _301_, s_param__valid } != 2'h2;
+  assign _142_ = { _299_, _111_, s_param__valid } != 3'h5;
+  assign _143_ = { _301_, _299_ } != 1'h0;
+  assign _144_ = { _305_, s_param__valid } != 2'h2;
+  assign _145_ = { _307_, s_param__valid } != 2'h2;
+  assign _146_ = { _305_, _111_, s_param__valid } != 3'h5;
+  assign _147_ = { _307_, _305_ } != 1'h0;
+  assign _148_ = { _312_, s_param__valid } != 2'h2;
+  assign _149_ = { _314_, s_param__valid } != 2'h2;
+  assign _150_ = { _312_, _111_, wb, s_param__valid } != 4'hf;
+  assign _151_ = { _312_, _111_, s_param__valid } != 3'h5;
+  assign _152_ = { _314_, _312_ } != 1'h0;
+  assign _153_ = { _318_, s_param__valid } != 2'h2;
+  assign _154_ = { _320_, s_param__valid } != 2'h2;
+  assign _155_ = { _320_, _318_ } != 1'h0;
+  assign _156_ = & { _118_, _117_, _116_ };
+  assign _157_ = & { _124_, _123_ };
+  assign _158_ = & { at_tile_last, adv };
+  assign _159_ = & { fn_last, at_tile_last, adv };
+  assign _160_ = & { _126_, _125_ };
+  assign _161_ = & { _272_, ch_last, s_param__valid };
+  assign _162_ = & { _273_, ch_last, s_param__valid };
+  assign _163_ = & { _274_, ch_last, s_param__valid };
+  assign _164_ = & { _133_, _132_, _131_, _130_, _129_, _128_ };
+  assign _165_ = & { _136_, _135_, _134_ };
+  assign _166_ = & { _139_, _138_, _137_ };
+  assign _167_ = & { _143_, _142_, _141_, _140_ };
+  assign _168_ = & { _147_, _146_, _145_, _144_ };
+  assign _169_ = & { _152_, _151_, _150_, _149_, _148_ };
+  assign _170_ = & { _155_, _154_, _153_ };
+  assign _171_ = & { _321_, s_param__valid };
+  assign _172_ = & { _322_, s_param__valid };
+  assign _173_ = & { _323_, s_param__valid };
+  assign _174_ = & { _324_, s_param__valid };
+  assign _175_ = & { _325_, s_param__valid };
+  assign _176_ = & { _326_, s_param__valid };
   assign _177_ = & { _327_, s_param__valid };
   assign _178_ = & { _328_, s_param__valid };
   assign _179_ = & { _329_, s_param__valid };
@@ -684,16 +690,16 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   assign _181_ = & { _331_, s_param__valid };
   assign _182_ = & { _332_, s_param__valid };
   assign _183_ = & { _333_, s_param__valid };
-  assign _184_ = & { _334_, s_param__valid };
-  assign _185_ = & { _335_, s_param__valid };
-  assign _186_ = & { _336_, s_param__valid };
-  assign _187_ = & { _337_, s_param__valid };
-  assign _188_ = & { _338_, s_param__valid };
-  assign _189_ = & { _339_, s_param__valid };
-  assign _214_ = ~ _373_;
-  assign _215_ = ~ compute;
-  assign _216_ = ~ compute;
-  assign _217_ = ~ compute;
+  assign _208_ = ~ _367_;
+  assign _209_ = ~ compute;
+  assign _210_ = ~ compute;
+  assign _211_ = ~ compute;
+  assign _212_ = ~ _348_;
+  assign _213_ = ~ _349_;
+  assign _214_ = ~ _350_;
+  assign _215_ = ~ _351_;
+  assign _216_ = ~ _352_;
+  assign _217_ = ~ _353_;
   assign _218_ = ~ _354_;
   assign _219_ = ~ _355_;
   assign _220_ = ~ _356_;
@@ -704,20 +710,20 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   assign _225_ = ~ _361_;
   assign _226_ = ~ _362_;
   assign _227_ = ~ _363_;
-  assign _228_ = ~ _364_;
-  assign _229_ = ~ _365_;
-  assign _230_ = ~ _366_;
-  assign _231_ = ~ _367_;
-  assign _232_ = ~ _368_;
-  assign _233_ = ~ _369_;
-  assign _190_ = | { drain_restart, rst };
-  assign _191_ = | { drain_restart, rst };
-  assign _192_ = | { drain_restart, rst };
-  assign _193_ = | { _214_, rst };
-  assign _194_ = | { _215_, rst };
-  assign _195_ = | { _216_, rst };
-  assign _196_ = | { _217_, rst };
-  assign _197_ = | { _013_, rst };
+  assign _184_ = | { drain_restart, rst };
+  assign _185_ = | { drain_restart, rst };
+  assign _186_ = | { drain_restart, rst };
+  assign _187_ = | { _208_, rst };
+  assign _188_ = | { _209_, rst };
+  assign _189_ = | { _210_, rst };
+  assign _190_ = | { _211_, rst };
+  assign _191_ = | { _007_, rst };
+  assign _192_ = | { _212_, rst };
+  assign _193_ = | { _213_, rst };
+  assign _194_ = | { _214_, rst };
+  assign _195_ = | { _215_, rst };
+  assign _196_ = | { _216_, rst };
+  assign _197_ = | { _217_, rst };
   assign _198_ = | { _218_, rst };
   assign _199_ = | { _219_, rst };
   assign _200_ = | { _220_, rst };
@@ -728,24 +734,18 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   assign _205_ = | { _225_, rst };
   assign _206_ = | { _226_, rst };
   assign _207_ = | { _227_, rst };
-  assign _208_ = | { _228_, rst };
-  assign _209_ = | { _229_, rst };
-  assign _210_ = | { _230_, rst };
-  assign _211_ = | { _231_, rst };
-  assign _212_ = | { _232_, rst };
-  assign _213_ = | { _233_, rst };
-  assign _239_ = drain_restart ? 1'h1 : d_last;
-  assign _245_ = drain_restart ? m_one : row_last;
-  assign _248_ = drain_restart ? 1'h1 : row_valid;
-  assign _251_ = drain_restart ? 17'h00000 : row;
-  assign _234_[0] = drain_restart ? (* full_case = 32'd1 *) 1'h1 : \$like ;
-  assign _254_ = drain_restart ? 4'h0 : dn;
-  assign _259_ = at_tile_last ? (* full_case = 32'd1 *) \$signal$218  : _023_;
-  assign _260_ = adv ? _259_ : 1'hx;
-  assign _262_ = at_tile_last ? (* full_case = 32'd1 *) \$signal$217  : _022_;
-  assign _263_ = adv ? _262_ : 1'hx;
-  assign _270_ = at_k_last ? 1'h0 : 1'hx;
-  function [4:0] _740_;
+  assign _233_ = drain_restart ? 1'h1 : d_last;
+  assign _239_ = drain_restart ? m_one : row_last;
+  assign _242_ = drain_restart ? 1'h1 : row_valid;
+  assign _245_ = drain_restart ? 17'h00000 : row;
+  assign _228_[0] = drain_restart ? (* full_case = 32'd1 *) 1'h1 : \$like ;
+  assign _248_ = drain_restart ? 4'h0 : dn;
+  assign _253_ = at_tile_last ? (* full_case = 32'd1 *) \$signal$218  : _017_;
+  assign _254_ = adv ? _253_ : 1'hx;
+  assign _256_ = at_tile_last ? (* full_case = 32'd1 *) \$signal$217  : _016_;
+  assign _257_ = adv ? _256_ : 1'hx;
+  assign _264_ = at_k_last ? 1'h0 : 1'hx;
+  function [4:0] _728_;
     input [4:0] a;
     input [9:0] b;
     input [1:0] s;
@@ -753,20 +753,20 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
     (* parallel_case *)
     casez (s)
       2'b?1:
-        _740_ = b[4:0];
+        _728_ = b[4:0];
       2'b1?:
-        _740_ = b[9:5];
+        _728_ = b[9:5];
       default:
-        _740_ = a;
+        _728_ = a;
     endcase
   endfunction
-  assign _276_ = ctrl_state == (* full_case = 32'd1 *) 2'h3;
-  assign _277_ = ctrl_state == (* full_case = 32'd1 *) 2'h2;
-  assign _278_ = ctrl_state == 1'h1;
-  assign _279_ = ctrl_state == 1'h1;
-  assign _280_ = ctrl_state == 1'h1;
-  assign _281_ = _012_ ? 2'h0 : 2'hx;
-  function [1:0] _747_;
+  assign _270_ = ctrl_state == (* full_case = 32'd1 *) 2'h3;
+  assign _271_ = ctrl_state == (* full_case = 32'd1 *) 2'h2;
+  assign _272_ = ctrl_state == 1'h1;
+  assign _273_ = ctrl_state == 1'h1;
+  assign _274_ = ctrl_state == 1'h1;
+  assign _275_ = _006_ ? 2'h0 : 2'hx;
+  function [1:0] _735_;
     input [1:0] a;
     input [7:0] b;
     input [3:0] s;
@@ -774,26 +774,64 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
     (* parallel_case *)
     casez (s)
       4'b???1:
-        _747_ = b[1:0];
+        _735_ = b[1:0];
       4'b??1?:
-        _747_ = b[3:2];
+        _735_ = b[3:2];
       4'b?1??:
-        _747_ = b[5:4];
+        _735_ = b[5:4];
       4'b1???:
-        _747_ = b[7:6];
+        _735_ = b[7:6];
       default:
-        _747_ = a;
+        _735_ = a;
     endcase
   endfunction
-  assign _283_ = ctrl_state == (* full_case = 32'd1 *) 2'h3;
-  assign _284_ = compute ? 2'hx : 2'h3;
-  assign _285_ = ctrl_state == (* full_case = 32'd1 *) 2'h2;
-  assign _286_ = ch_last ? 2'h2 : 2'hx;
-  assign _287_ = s_param__valid ? _286_ : 2'hx;
-  assign _288_ = ctrl_state == (* full_case = 32'd1 *) 1'h1;
-  assign _289_ = s_param__valid ? 2'h1 : 2'hx;
-  assign _290_ = ! (* full_case = 32'd1 *) ctrl_state;
-  assign _291_ = s_param__valid ? _007_ : 1'hx;
+  assign _277_ = ctrl_state == (* full_case = 32'd1 *) 2'h3;
+  assign _278_ = compute ? 2'hx : 2'h3;
+  assign _279_ = ctrl_state == (* full_case = 32'd1 *) 2'h2;
+  assign _280_ = ch_last ? 2'h2 : 2'hx;
+  assign _281_ = s_param__valid ? _280_ : 2'hx;
+  assign _282_ = ctrl_state == (* full_case = 32'd1 *) 1'h1;
+  assign _283_ = s_param__valid ? 2'h1 : 2'hx;
+  assign _284_ = ! (* full_case = 32'd1 *) ctrl_state;
+  assign _285_ = s_param__valid ? _002_ : 1'hx;
+  function [0:0] _745_;
+    input [0:0] a;
+    input [1:0] b;
+    input [1:0] s;
+    (* parallel_case *)
+    casez (s)
+      2'b?1:
+        _745_ = b[0:0];
+      2'b1?:
+        _745_ = b[1:1];
+      default:
+        _745_ = a;
+    endcase
+  endfunction
+  assign _287_ = ctrl_state == 1'h1;
+  assign _288_ = s_param__valid ? _109_ : 1'hx;
+  assign _289_ = ! ctrl_state;
+  assign _290_ = s_param__valid ? _110_[15:0] : 16'hxxxx;
+  function [15:0] _750_;
+    input [15:0] a;
+    input [31:0] b;
+    input [1:0] s;
+    (* parallel_case *)
+    casez (s)
+      2'b?1:
+        _750_ = b[15:0];
+      2'b1?:
+        _750_ = b[31:16];
+      default:
+        _750_ = a;
+    endcase
+  endfunction
+  assign _292_ = ctrl_state == 1'h1;
+  assign _293_ = s_param__valid ? _108_[15:0] : 16'hxxxx;
+  assign _294_ = ! ctrl_state;
+  assign _295_ = wb ? (* full_case = 32'd1 *) _114_[0] : 1'h0;
+  assign _296_ = _111_ ? _295_ : 1'hx;
+  assign _297_ = s_param__valid ? _296_ : 1'hx;
   function [0:0] _757_;
     input [0:0] a;
     input [1:0] b;
@@ -808,104 +846,72 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
         _757_ = a;
     endcase
   endfunction
-  assign _293_ = ctrl_state == 1'h1;
-  assign _294_ = s_param__valid ? _120_ : 1'hx;
-  assign _295_ = ! ctrl_state;
-  assign _296_ = s_param__valid ? _121_[15:0] : 16'hxxxx;
-  function [15:0] _762_;
-    input [15:0] a;
-    input [31:0] b;
+  assign _299_ = ctrl_state == 1'h1;
+  assign _300_ = s_param__valid ? 1'h0 : 1'hx;
+  assign _301_ = ! ctrl_state;
+  assign _302_ = _111_ ? _112_[3:0] : 4'hx;
+  assign _303_ = s_param__valid ? _302_ : 4'hx;
+  function [3:0] _763_;
+    input [3:0] a;
+    input [7:0] b;
     input [1:0] s;
     (* parallel_case *)
     casez (s)
       2'b?1:
-        _762_ = b[15:0];
+        _763_ = b[3:0];
       2'b1?:
-        _762_ = b[31:16];
+        _763_ = b[7:4];
       default:
-        _762_ = a;
-    endcase
-  endfunction
-  assign _298_ = ctrl_state == 1'h1;
-  assign _299_ = s_param__valid ? _119_[15:0] : 16'hxxxx;
-  assign _300_ = ! ctrl_state;
-  assign _301_ = wb ? (* full_case = 32'd1 *) _005_[0] : 1'h0;
-  assign _302_ = _002_ ? _301_ : 1'hx;
-  assign _303_ = s_param__valid ? _302_ : 1'hx;
-  function [0:0] _769_;
-    input [0:0] a;
-    input [1:0] b;
-    input [1:0] s;
-    (* parallel_case *)
-    casez (s)
-      2'b?1:
-        _769_ = b[0:0];
-      2'b1?:
-        _769_ = b[1:1];
-      default:
-        _769_ = a;
+        _763_ = a;
     endcase
   endfunction
   assign _305_ = ctrl_state == 1'h1;
-  assign _306_ = s_param__valid ? 1'h0 : 1'hx;
+  assign _306_ = s_param__valid ? 4'h0 : 4'hx;
   assign _307_ = ! ctrl_state;
-  assign _308_ = _002_ ? _003_ : 4'hx;
-  assign _309_ = s_param__valid ? _308_ : 4'hx;
-  function [3:0] _775_;
+  assign _308_ = wb ? 4'hx : _113_[3:0];
+  assign _309_ = _111_ ? _308_ : 4'hx;
+  assign _310_ = s_param__valid ? _309_ : 4'hx;
+  function [3:0] _770_;
     input [3:0] a;
     input [7:0] b;
     input [1:0] s;
     (* parallel_case *)
     casez (s)
       2'b?1:
-        _775_ = b[3:0];
+        _770_ = b[3:0];
       2'b1?:
-        _775_ = b[7:4];
+        _770_ = b[7:4];
       default:
-        _775_ = a;
+        _770_ = a;
     endcase
   endfunction
-  assign _311_ = ctrl_state == 1'h1;
-  assign _312_ = s_param__valid ? 4'h0 : 4'hx;
-  assign _313_ = ! ctrl_state;
-  assign _314_ = wb ? 4'hx : _004_[3:0];
-  assign _315_ = _002_ ? _314_ : 4'hx;
+  assign _312_ = ctrl_state == 1'h1;
+  assign _313_ = s_param__valid ? 4'h0 : 4'hx;
+  assign _314_ = ! ctrl_state;
+  assign _315_ = _111_ ? (* full_case = 32'd1 *) 4'h0 : _115_[3:0];
   assign _316_ = s_param__valid ? _315_ : 4'hx;
-  function [3:0] _782_;
+  function [3:0] _776_;
     input [3:0] a;
     input [7:0] b;
     input [1:0] s;
     (* parallel_case *)
     casez (s)
       2'b?1:
-        _782_ = b[3:0];
+        _776_ = b[3:0];
       2'b1?:
-        _782_ = b[7:4];
+        _776_ = b[7:4];
       default:
-        _782_ = a;
+        _776_ = a;
     endcase
   endfunction
   assign _318_ = ctrl_state == 1'h1;
   assign _319_ = s_param__valid ? 4'h0 : 4'hx;
   assign _320_ = ! ctrl_state;
-  assign _321_ = _002_ ? (* full_case = 32'd1 *) 4'h0 : _006_[3:0];
-  assign _322_ = s_param__valid ? _321_ : 4'hx;
-  function [3:0] _788_;
-    input [3:0] a;
-    input [7:0] b;
-    input [1:0] s;
-    (* parallel_case *)
-    casez (s)
-      2'b?1:
-        _788_ = b[3:0];
-      2'b1?:
-        _788_ = b[7:4];
-      default:
-        _788_ = a;
-    endcase
-  endfunction
-  assign _324_ = ctrl_state == 1'h1;
-  assign _325_ = s_param__valid ? 4'h0 : 4'hx;
+  assign _321_ = ! ctrl_state;
+  assign _322_ = ! ctrl_state;
+  assign _323_ = ! ctrl_state;
+  assign _324_ = ! ctrl_state;
+  assign _325_ = ! ctrl_state;
   assign _326_ = ! ctrl_state;
   assign _327_ = ! ctrl_state;
   assign _328_ = ! ctrl_state;
@@ -914,23 +920,23 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   assign _331_ = ! ctrl_state;
   assign _332_ = ! ctrl_state;
   assign _333_ = ! ctrl_state;
-  assign _334_ = ! ctrl_state;
-  assign _335_ = ! ctrl_state;
-  assign _336_ = ! ctrl_state;
-  assign _337_ = ! ctrl_state;
-  assign _338_ = ! ctrl_state;
-  assign _339_ = ! ctrl_state;
-  assign _342_ = dn_last ? (* full_case = 32'd1 *) 4'h0 : _098_;
-  assign _343_ = d_last ? (* full_case = 32'd1 *) _342_ : _095_[3:0];
-  assign _345_ = dn_last ? (* full_case = 32'd1 *) 4'h1 : _096_[3:0];
-  assign _346_ = d_last ? (* full_case = 32'd1 *) _345_ : _094_;
-  assign _347_ = beat_last ? (* full_case = 32'd1 *) _346_ : _092_;
-  assign \$like  = o_valid ? _347_[0] : 1'hx;
-  assign _348_ = dn_last ? (* full_case = 32'd1 *) 4'h0 : ra_inc;
-  assign _349_ = d_last ? (* full_case = 32'd1 *) _348_ : ra_row;
-  assign _351_ = ch_last ? 1'h1 : 1'h0;
-  assign _352_ = s_param__valid ? _351_ : 1'h0;
-  assign enter = _353_ ? _352_ : 1'h0;
+  assign _336_ = dn_last ? (* full_case = 32'd1 *) 4'h0 : _086_[3:0];
+  assign _337_ = d_last ? (* full_case = 32'd1 *) _336_ : _084_[3:0];
+  assign _339_ = dn_last ? (* full_case = 32'd1 *) 4'h1 : _085_[3:0];
+  assign _340_ = d_last ? (* full_case = 32'd1 *) _339_ : _083_[3:0];
+  assign _341_ = beat_last ? (* full_case = 32'd1 *) _340_ : _080_;
+  assign \$like  = o_valid ? _341_[0] : 1'hx;
+  assign _342_ = dn_last ? (* full_case = 32'd1 *) 4'h0 : ra_inc;
+  assign _343_ = d_last ? (* full_case = 32'd1 *) _342_ : ra_row;
+  assign _345_ = ch_last ? 1'h1 : 1'h0;
+  assign _346_ = s_param__valid ? _345_ : 1'h0;
+  assign enter = _347_ ? _346_ : 1'h0;
+  assign _347_ = ctrl_state == 1'h1;
+  assign _348_ = ctrl_state == 1'h1;
+  assign _349_ = ctrl_state == 1'h1;
+  assign _350_ = ctrl_state == 1'h1;
+  assign _351_ = ctrl_state == 1'h1;
+  assign _352_ = ctrl_state == 1'h1;
   assign _353_ = ctrl_state == 1'h1;
   assign _354_ = ctrl_state == 1'h1;
   assign _355_ = ctrl_state == 1'h1;
@@ -945,30 +951,24 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   assign _364_ = ctrl_state == 1'h1;
   assign _365_ = ctrl_state == 1'h1;
   assign _366_ = ctrl_state == 1'h1;
-  assign _367_ = ctrl_state == 1'h1;
-  assign _368_ = ctrl_state == 1'h1;
-  assign _369_ = ctrl_state == 1'h1;
-  assign _370_ = ctrl_state == 1'h1;
-  assign _371_ = ctrl_state == 1'h1;
-  assign _372_ = ctrl_state == 1'h1;
-  assign _373_ = ! ctrl_state;
-  function [0:0] _841_;
+  assign _367_ = ! ctrl_state;
+  function [0:0] _829_;
     input [0:0] a;
     input [1:0] b;
     input [1:0] s;
     (* parallel_case *)
     casez (s)
       2'b?1:
-        _841_ = b[0:0];
+        _829_ = b[0:0];
       2'b1?:
-        _841_ = b[1:1];
+        _829_ = b[1:1];
       default:
-        _841_ = a;
+        _829_ = a;
     endcase
   endfunction
-  assign s_param__ready = _841_(1'h0, 2'h3, { _375_, _374_ });
-  assign _374_ = ctrl_state == 1'h1;
-  assign _375_ = ! ctrl_state;
+  assign s_param__ready = _829_(1'h0, 2'h3, { _369_, _368_ });
+  assign _368_ = ctrl_state == 1'h1;
+  assign _369_ = ! ctrl_state;
   \hwq_top.engine.array  array (
     .clk(clk),
     .draining(o_valid),
@@ -1148,7 +1148,7 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
     .rst(rst),
     .zero_point(zero_point)
   );
-  assign _234_[3:1] = 3'hx;
+  assign _228_[3:1] = 3'hx;
   always @(posedge clk) begin
     w_addr <= wa;
     if (rst) begin
@@ -1168,21 +1168,21 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
       credits <= 3'h6;
       last_mblock <= 1'h0;
     end else begin
-      give_back <= _036_ + _038_;
+      give_back <= _031_ + _033_;
       \w_en$196  <= \o_valid$194 ;
       \i_last$162  <= part_last;
       \i_valid$160  <= \$signal$234 ;
-      part_last <= _034_ & dn_last;
-      \$signal$234  <= _032_;
+      part_last <= _028_ & dn_last;
+      \$signal$234  <= _026_;
       enter_q <= enter;
-      begin if (_027_) d_last <= _239_; else d_last <= _029_ ? \$signal$132  : _239_; end
-      begin if (_027_) row_last <= _245_; else begin if (_029_) begin if (wrap) row_last <= _082_ & _084_; else row_last <= _086_ & _088_; end else row_last <= _245_; end end
-      begin if (_027_) row_valid <= _248_; else begin if (_029_) begin if (wrap) row_valid <= row < m_wrap; else row_valid <= row < m_last; end else row_valid <= _248_; end end
-      begin if (_027_) row <= _251_; else begin if (_029_) begin if (wrap) row <= row - 1'h0; else row <= _078_[16:0]; end else row <= _251_; end end
-      begin if (_027_) dn <= _254_; else begin if (_029_) begin if (d_last) dn <= dn_last ? (* full_case = 32'd1 *) 4'h0 : _031_[3:0]; else dn <= _254_; end else dn <= _254_; end end
-      credit_ok <= \$signal  ? (* full_case = 32'd1 *) _102_ : _103_;
-      credits <= \$signal  ? (* full_case = 32'd1 *) _101_[2:0] : kept[2:0];
-      last_mblock <= _099_ >= M_;
+      begin if (_022_) d_last <= _233_; else d_last <= _024_ ? \$signal$132  : _233_; end
+      begin if (_022_) row_last <= _239_; else begin if (_024_) begin if (wrap) row_last <= row == m_wrap_pen; else row_last <= row == m_pen; end else row_last <= _239_; end end
+      begin if (_022_) row_valid <= _242_; else begin if (_024_) begin if (wrap) row_valid <= row < m_wrap; else row_valid <= row < m_last; end else row_valid <= _242_; end end
+      begin if (_022_) row <= _245_; else begin if (_024_) begin if (wrap) row <= row - 1'h0; else row <= _073_[16:0]; end else row <= _245_; end end
+      begin if (_022_) dn <= _248_; else begin if (_024_) begin if (d_last) dn <= dn_last ? (* full_case = 32'd1 *) 4'h0 : _025_[3:0]; else dn <= _248_; end else dn <= _248_; end end
+      credit_ok <= \$signal  ? (* full_case = 32'd1 *) _091_ : _092_;
+      credits <= \$signal  ? (* full_case = 32'd1 *) _090_[2:0] : kept[2:0];
+      last_mblock <= _087_ >= M_;
     end
     if (rst) begin
       \w_data$198  <= 129'h000000000000000000000000000000000;
@@ -1197,285 +1197,285 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
     end
     if (rst) begin
       dn_last <= 1'h0;
-    end else if (_162_) begin
-      begin if (enter_q) dn_last <= nb_one; else begin if (_027_) dn_last <= 1'hx; else begin if (_029_) begin if (d_last) begin if (dn_last) dn_last <= nb_one; else dn_last <= dn == nb_pen; end else dn_last <= 1'hx; end else dn_last <= 1'hx; end end end
+    end else if (_156_) begin
+      begin if (enter_q) dn_last <= nb_one; else begin if (_022_) dn_last <= 1'hx; else begin if (_024_) begin if (d_last) begin if (dn_last) dn_last <= nb_one; else dn_last <= dn == nb_pen; end else dn_last <= 1'hx; end else dn_last <= 1'hx; end end end
     end
     if (rst) begin
       beat_last <= 1'h1;
-    end else if (_125_) begin
-      begin if (_027_) beat_last <= 1'h0; else begin if (_029_) beat_last <= 1'h1; else begin if (drain_restart) beat_last <= 1'h1; else beat_last <= 1'hx; end end end
+    end else if (_119_) begin
+      begin if (_022_) beat_last <= 1'h0; else begin if (_024_) beat_last <= 1'h1; else begin if (drain_restart) beat_last <= 1'h1; else beat_last <= 1'hx; end end end
     end
-    if (_190_) begin
+    if (_184_) begin
       ra_row <= 4'h0;
     end else if (o_valid) begin
-      ra_row <= beat_last ? (* full_case = 32'd1 *) _343_ : _093_[3:0];
+      ra_row <= beat_last ? (* full_case = 32'd1 *) _337_ : _082_[3:0];
     end
-    if (_191_) begin
+    if (_185_) begin
       ra_inc[3:1] <= 3'h0;
     end else if (o_valid) begin
-      ra_inc[3:1] <= _347_[3:1];
+      ra_inc[3:1] <= _341_[3:1];
     end
     if (rst) begin
       ra_inc[0] <= 1'h0;
-    end else if (_126_) begin
-      ra_inc[0] <= _234_[0];
+    end else if (_120_) begin
+      ra_inc[0] <= _228_[0];
     end
-    if (_192_) begin
+    if (_186_) begin
       ra <= 4'h0;
     end else if (o_valid) begin
-      ra <= beat_last ? (* full_case = 32'd1 *) _349_ : ra_inc;
+      ra <= beat_last ? (* full_case = 32'd1 *) _343_ : ra_inc;
     end
-    if (_193_) begin
+    if (_187_) begin
       drain_restart <= 1'h0;
     end else begin
       drain_restart <= s_param__valid;
     end
     if (rst) begin
       at_tile_last <= 1'h0;
-    end else if (_127_) begin
-      at_tile_last <= compute ? _260_ : \$signal$218 ;
+    end else if (_121_) begin
+      at_tile_last <= compute ? _254_ : \$signal$218 ;
     end
     if (rst) begin
       at_k_last <= 1'h0;
-    end else if (_128_) begin
-      at_k_last <= compute ? _263_ : \$signal$217 ;
+    end else if (_122_) begin
+      at_k_last <= compute ? _257_ : \$signal$217 ;
     end
     if (rst) begin
       fn_last <= 1'h0;
-    end else if (_163_) begin
-      begin if (compute) begin if (adv) begin if (at_tile_last) fn_last <= fn_last ? (* full_case = 32'd1 *) nb_one : _019_; else fn_last <= 1'hx; end else fn_last <= 1'hx; end else fn_last <= ! blk; end
+    end else if (_157_) begin
+      begin if (compute) begin if (adv) begin if (at_tile_last) fn_last <= fn_last ? (* full_case = 32'd1 *) nb_one : _014_; else fn_last <= 1'hx; end else fn_last <= 1'hx; end else fn_last <= ! blk; end
     end
-    if (_194_) begin
+    if (_188_) begin
       fn <= 4'h0;
-    end else if (_164_) begin
-      fn <= fn_last ? (* full_case = 32'd1 *) 4'h0 : _018_[3:0];
+    end else if (_158_) begin
+      fn <= fn_last ? (* full_case = 32'd1 *) 4'h0 : _013_[3:0];
     end
-    if (_195_) begin
+    if (_189_) begin
       fm0 <= 17'h00000;
-    end else if (_165_) begin
-      fm0 <= fm0 + 1'h1;
+    end else if (_159_) begin
+      fm0 <= _012_[16:0];
     end
     if (rst) begin
       in_data <= 1'h0;
-    end else if (_166_) begin
-      begin if (compute) begin if (adv) in_data <= at_tile_last ? (* full_case = 32'd1 *) _016_ : _270_; else in_data <= 1'hx; end else in_data <= enter; end
+    end else if (_160_) begin
+      begin if (compute) begin if (adv) in_data <= at_tile_last ? (* full_case = 32'd1 *) _011_ : _264_; else in_data <= 1'hx; end else in_data <= enter; end
     end
-    if (_196_) begin
+    if (_190_) begin
       kk <= 11'h000;
     end else if (adv) begin
-      kk <= at_tile_last ? (* full_case = 32'd1 *) 11'h000 : _021_[10:0];
+      kk <= at_tile_last ? (* full_case = 32'd1 *) 11'h000 : _015_[10:0];
     end
     if (rst) begin
       flush <= 5'h00;
-    end else if (_133_) begin
-      flush <= _740_(5'hxx, { 5'h1c, _011_ }, { _277_, _276_ });
+    end else if (_127_) begin
+      flush <= _728_(5'hxx, { 5'h1c, _005_ }, { _271_, _270_ });
     end
-    if (_197_) begin
+    if (_191_) begin
       compute <= 1'h0;
-    end else if (_167_) begin
+    end else if (_161_) begin
       compute <= 1'h1;
     end
     if (rst) begin
       nb_one <= 1'h0;
-    end else if (_168_) begin
+    end else if (_162_) begin
       nb_one <= ! blk;
     end
     if (rst) begin
       nb_pen <= 5'h00;
-    end else if (_169_) begin
+    end else if (_163_) begin
       nb_pen <= blk - 1'h1;
     end
     if (rst) begin
       ctrl_state <= 2'h0;
-    end else if (_170_) begin
-      ctrl_state <= _747_(2'hx, { _289_, _287_, _284_, _281_ }, { _290_, _288_, _285_, _283_ });
+    end else if (_164_) begin
+      ctrl_state <= _735_(2'hx, { _283_, _281_, _278_, _275_ }, { _284_, _282_, _279_, _277_ });
     end
     if (rst) begin
       ch_last <= 1'h0;
-    end else if (_171_) begin
-      ch_last <= _757_(1'hx, { _294_, _291_ }, { _295_, _293_ });
+    end else if (_165_) begin
+      ch_last <= _745_(1'hx, { _288_, _285_ }, { _289_, _287_ });
     end
     if (rst) begin
       ch_left <= 16'h0000;
-    end else if (_172_) begin
-      ch_left <= _762_(16'hxxxx, { _299_, _296_ }, { _300_, _298_ });
+    end else if (_166_) begin
+      ch_left <= _750_(16'hxxxx, { _293_, _290_ }, { _294_, _292_ });
     end
     if (rst) begin
       wb <= 1'h0;
-    end else if (_173_) begin
-      wb <= _769_(1'hx, { _306_, _303_ }, { _307_, _305_ });
+    end else if (_167_) begin
+      wb <= _757_(1'hx, { _300_, _297_ }, { _301_, _299_ });
     end
     if (rst) begin
       wa <= 4'h0;
-    end else if (_174_) begin
-      wa <= _775_(4'hx, { _312_, _309_ }, { _313_, _311_ });
+    end else if (_168_) begin
+      wa <= _763_(4'hx, { _306_, _303_ }, { _307_, _305_ });
     end
     if (rst) begin
       blk <= 4'h0;
-    end else if (_175_) begin
-      blk <= _782_(4'hx, { _319_, _316_ }, { _320_, _318_ });
+    end else if (_169_) begin
+      blk <= _770_(4'hx, { _313_, _310_ }, { _314_, _312_ });
     end
     if (rst) begin
       lane <= 4'h0;
-    end else if (_176_) begin
-      lane <= _788_(4'hx, { _325_, _322_ }, { _326_, _324_ });
+    end else if (_170_) begin
+      lane <= _776_(4'hx, { _319_, _316_ }, { _320_, _318_ });
     end
     if (rst) begin
       \$signal$218  <= 1'h0;
-    end else if (_177_) begin
-      \$signal$218  <= _118_;
+    end else if (_171_) begin
+      \$signal$218  <= _107_;
     end
     if (rst) begin
       \$signal$217  <= 1'h0;
-    end else if (_178_) begin
-      \$signal$217  <= _115_;
+    end else if (_172_) begin
+      \$signal$217  <= _103_;
     end
     if (rst) begin
       tile_pen <= 17'h00000;
-    end else if (_179_) begin
-      tile_pen <= _112_ - 2'h2;
+    end else if (_173_) begin
+      tile_pen <= _101_ - 2'h2;
     end
     if (rst) begin
       k_pen <= 17'h00000;
-    end else if (_180_) begin
+    end else if (_174_) begin
       k_pen <= hdr[47:32] - 2'h2;
     end
     if (rst) begin
       act_max <= 8'h00;
-    end else if (_181_) begin
+    end else if (_175_) begin
       act_max <= hdr[71:64];
     end
     if (rst) begin
       act_min <= 8'h00;
-    end else if (_182_) begin
+    end else if (_176_) begin
       act_min <= hdr[63:56];
     end
     if (rst) begin
       zero_point <= 8'h00;
-    end else if (_183_) begin
+    end else if (_177_) begin
       zero_point <= hdr[55:48];
     end
     if (rst) begin
       m_one <= 1'h0;
-    end else if (_184_) begin
+    end else if (_178_) begin
       m_one <= hdr[15:0] == 1'h1;
     end
     if (rst) begin
       m_wrap_pen <= 17'h00000;
-    end else if (_185_) begin
-      m_wrap_pen <= hdr[15:0] + 17'h1ffff;
+    end else if (_179_) begin
+      m_wrap_pen <= _096_[16:0];
     end
     if (rst) begin
       m_pen <= 17'h00000;
-    end else if (_186_) begin
+    end else if (_180_) begin
       m_pen <= hdr[15:0] - 2'h2;
     end
     if (rst) begin
       m_wrap <= 17'h00000;
-    end else if (_187_) begin
+    end else if (_181_) begin
       m_wrap <= hdr[15:0] + 1'h0;
     end
     if (rst) begin
       m_last <= 16'h0000;
-    end else if (_188_) begin
-      m_last <= hdr[15:0] - 1'h1;
+    end else if (_182_) begin
+      m_last <= _093_[15:0];
     end
     if (rst) begin
       M_ <= 16'h0000;
-    end else if (_189_) begin
+    end else if (_183_) begin
       M_ <= hdr[15:0];
     end
-    if (_198_) begin
+    if (_192_) begin
       \w_en$67  <= 1'h0;
     end else begin
-      \w_en$67  <= _075_;
+      \w_en$67  <= _070_;
     end
-    if (_199_) begin
+    if (_193_) begin
       \w_en$63  <= 1'h0;
     end else begin
-      \w_en$63  <= _073_;
+      \w_en$63  <= _068_;
     end
-    if (_200_) begin
+    if (_194_) begin
       \w_en$59  <= 1'h0;
     end else begin
-      \w_en$59  <= _071_;
+      \w_en$59  <= _066_;
     end
-    if (_201_) begin
+    if (_195_) begin
       \w_en$55  <= 1'h0;
     end else begin
-      \w_en$55  <= _069_;
+      \w_en$55  <= _064_;
     end
-    if (_202_) begin
+    if (_196_) begin
       \w_en$51  <= 1'h0;
     end else begin
-      \w_en$51  <= _066_;
+      \w_en$51  <= _061_;
     end
-    if (_203_) begin
+    if (_197_) begin
       \w_en$47  <= 1'h0;
     end else begin
-      \w_en$47  <= _064_;
+      \w_en$47  <= _059_;
     end
-    if (_204_) begin
+    if (_198_) begin
       \w_en$43  <= 1'h0;
     end else begin
-      \w_en$43  <= _062_;
+      \w_en$43  <= _057_;
     end
-    if (_205_) begin
+    if (_199_) begin
       \w_en$39  <= 1'h0;
     end else begin
-      \w_en$39  <= _060_;
+      \w_en$39  <= _055_;
     end
-    if (_206_) begin
+    if (_200_) begin
       \w_en$35  <= 1'h0;
     end else begin
-      \w_en$35  <= _058_;
+      \w_en$35  <= _053_;
     end
-    if (_207_) begin
+    if (_201_) begin
       \w_en$31  <= 1'h0;
     end else begin
-      \w_en$31  <= _055_;
+      \w_en$31  <= _050_;
     end
-    if (_208_) begin
+    if (_202_) begin
       \w_en$27  <= 1'h0;
     end else begin
-      \w_en$27  <= _053_;
+      \w_en$27  <= _048_;
     end
-    if (_209_) begin
+    if (_203_) begin
       \w_en$23  <= 1'h0;
     end else begin
-      \w_en$23  <= _051_;
+      \w_en$23  <= _046_;
     end
-    if (_210_) begin
+    if (_204_) begin
       \w_en$19  <= 1'h0;
     end else begin
-      \w_en$19  <= _049_;
+      \w_en$19  <= _044_;
     end
-    if (_211_) begin
+    if (_205_) begin
       \w_en$15  <= 1'h0;
     end else begin
-      \w_en$15  <= _047_;
+      \w_en$15  <= _042_;
     end
-    if (_212_) begin
+    if (_206_) begin
       \w_en$11  <= 1'h0;
     end else begin
-      \w_en$11  <= _044_;
+      \w_en$11  <= _039_;
     end
-    if (_213_) begin
+    if (_207_) begin
       w_en <= 1'h0;
     end else begin
-      w_en <= s_param__valid & _041_;
+      w_en <= s_param__valid & _036_;
     end
-    if (!_370_) begin
+    if (!_364_) begin
       w_data[68:63] <= 6'h00;
     end else begin
       w_data[68:63] <= hdr[69:64];
     end
-    if (!_371_) begin
+    if (!_365_) begin
       w_data[62:32] <= 31'h00000000;
     end else begin
       w_data[62:32] <= hdr[62:32];
     end
-    if (!_372_) begin
+    if (!_366_) begin
       w_data[31:0] <= 32'd0;
     end else begin
       w_data[31:0] <= hdr[31:0];

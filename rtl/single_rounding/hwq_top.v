@@ -57,19 +57,18 @@ endmodule
 (* generator = "Amaranth" *)
 module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_en, clk, rst, take, m_out__valid, m_out__payload, s_param__ready, i_a);
   wire _000_;
-  wire _001_;
-  wire _002_;
+  wire [4:0] _001_;
+  (* unused_bits = "3" *)
+  wire [3:0] _002_;
   wire _003_;
   wire _004_;
   wire _005_;
-  wire _006_;
-  wire [4:0] _007_;
-  (* unused_bits = "3" *)
-  wire [3:0] _008_;
+  wire _007_;
+  wire _008_;
   wire _009_;
   wire _010_;
-  wire _011_;
   wire _012_;
+  wire _013_;
   wire _014_;
   wire _015_;
   wire _016_;
@@ -78,73 +77,83 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   wire _020_;
   wire _021_;
   wire _022_;
+  wire _023_;
   wire _024_;
   wire _025_;
-  wire _026_;
-  wire _027_;
-  wire _028_;
-  wire _029_;
-  wire _030_;
-  wire _031_;
   (* unused_bits = "17" *)
-  wire [17:0] _033_;
-  wire _036_;
-  wire _037_;
-  wire _038_;
+  wire [17:0] _027_;
+  wire _030_;
+  wire _033_;
+  wire [4:0] _035_;
+  (* unused_bits = "5" *)
+  wire [5:0] _036_;
+  (* unused_bits = "5" *)
+  wire [5:0] _037_;
+  (* unused_bits = "5" *)
+  wire [5:0] _038_;
   wire _039_;
-  wire _041_;
-  wire _042_;
-  wire _043_;
+  (* unused_bits = "5" *)
+  wire [5:0] _040_;
+  (* unused_bits = "5" *)
+  wire [5:0] _041_;
+  wire [17:0] _042_;
+  (* unused_bits = "5" *)
+  wire [5:0] _044_;
   wire _045_;
+  wire _046_;
   wire _047_;
-  wire [4:0] _048_;
-  (* unused_bits = "5" *)
-  wire [5:0] _049_;
-  wire [4:0] _050_;
-  wire [4:0] _051_;
-  wire [4:0] _052_;
-  (* unused_bits = "5" *)
-  wire [5:0] _053_;
+  (* unused_bits = "16" *)
+  wire [16:0] _048_;
   wire _054_;
-  wire [17:0] _055_;
-  wire [4:0] _057_;
+  wire [15:0] _055_;
+  wire _056_;
   wire _058_;
   wire _059_;
+  wire [15:0] _060_;
+  wire _061_;
   (* unused_bits = "16" *)
-  wire [16:0] _060_;
+  wire [16:0] _062_;
   wire _063_;
-  wire _067_;
-  wire [15:0] _068_;
-  wire _070_;
-  wire _071_;
-  wire _072_;
-  wire [15:0] _073_;
-  wire _074_;
-  wire [15:0] _075_;
-  wire _076_;
+  wire _064_;
   (* unused_bits = "16" *)
-  wire [16:0] _077_;
-  wire _078_;
+  wire [16:0] _065_;
+  wire _066_;
   (* unused_bits = "5" *)
-  wire [5:0] _079_;
-  wire _080_;
+  wire [5:0] _067_;
   (* unused_bits = "5" *)
-  wire [5:0] _081_;
+  wire [5:0] _068_;
   (* unused_bits = "1" *)
-  wire [1:0] _082_;
-  wire [1:0] _083_;
+  wire [1:0] _069_;
+  (* unused_bits = "2" *)
+  wire [2:0] _070_;
+  wire _071_;
+  wire _074_;
+  (* unused_bits = "5" *)
+  wire [5:0] _075_;
+  wire _076_;
+  wire _077_;
+  wire _079_;
+  wire _080_;
+  (* unused_bits = "17" *)
+  wire [17:0] _081_;
+  (* unused_bits = "5" *)
+  wire [5:0] _082_;
+  wire _083_;
   wire _084_;
-  wire [4:0] _087_;
+  (* unused_bits = "10" *)
+  wire [10:0] _085_;
+  wire _086_;
+  wire _087_;
   wire _088_;
   wire _089_;
   wire _090_;
+  wire _091_;
   wire _092_;
   wire _093_;
-  (* unused_bits = "5" *)
-  wire [5:0] _095_;
+  wire _094_;
+  wire _095_;
   wire _096_;
-  (* unused_bits = "10" *)
-  wire [10:0] _097_;
+  wire _097_;
   wire _098_;
   wire _099_;
   wire _100_;
@@ -229,30 +238,30 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   wire _179_;
   wire _180_;
   wire _181_;
-  wire _182_;
+  wire [4:0] _182_;
   wire _183_;
   wire _184_;
   wire _185_;
   wire _186_;
   wire _187_;
-  wire [4:0] _188_;
+  wire _188_;
   wire _189_;
   wire _190_;
   wire _191_;
   wire _192_;
-  wire _193_;
-  wire _194_;
-  wire _195_;
-  wire _196_;
-  wire _197_;
-  wire _198_;
+  wire [4:0] _195_;
+  wire [4:0] _196_;
+  wire [4:0] _198_;
+  wire [4:0] _199_;
+  wire [4:0] _200_;
   wire [4:0] _201_;
   wire [4:0] _202_;
-  wire [4:0] _204_;
-  wire [4:0] _205_;
-  wire [4:0] _206_;
-  wire [4:0] _207_;
-  wire [4:0] _208_;
+  wire _204_;
+  wire _205_;
+  wire _206_;
+  wire _207_;
+  wire _208_;
+  wire _209_;
   wire _210_;
   wire _211_;
   wire _212_;
@@ -260,70 +269,64 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   wire _214_;
   wire _215_;
   wire _216_;
-  wire _217_;
-  wire _218_;
-  wire _219_;
-  wire _220_;
   wire _221_;
-  wire _222_;
   wire _227_;
-  wire _233_;
-  wire _236_;
-  wire [16:0] _239_;
-  wire [4:0] _242_;
-  wire [2:0] _247_;
-  wire _251_;
-  wire _252_;
-  wire _254_;
-  wire _255_;
+  wire _230_;
+  wire [16:0] _233_;
+  wire [4:0] _236_;
+  wire [2:0] _241_;
+  wire _245_;
+  wire _246_;
+  wire _248_;
+  wire _249_;
+  wire _256_;
   wire _262_;
-  wire _268_;
+  wire _263_;
+  wire _264_;
+  wire _265_;
+  wire _266_;
+  wire [1:0] _267_;
   wire _269_;
-  wire _270_;
+  wire [1:0] _270_;
   wire _271_;
-  wire _272_;
+  wire [1:0] _272_;
   wire [1:0] _273_;
-  wire _275_;
-  wire [1:0] _276_;
+  wire _274_;
+  wire [1:0] _275_;
+  wire _276_;
   wire _277_;
-  wire [1:0] _278_;
-  wire [1:0] _279_;
+  wire _279_;
   wire _280_;
-  wire [1:0] _281_;
-  wire _282_;
-  wire _283_;
-  wire _285_;
+  wire _281_;
+  wire [15:0] _282_;
+  wire _284_;
+  wire [15:0] _285_;
   wire _286_;
   wire _287_;
-  wire [15:0] _288_;
-  wire _290_;
-  wire [15:0] _291_;
+  wire _288_;
+  wire _289_;
+  wire _291_;
   wire _292_;
   wire _293_;
-  wire _294_;
-  wire _295_;
+  wire [4:0] _294_;
+  wire [4:0] _295_;
   wire _297_;
-  wire _298_;
+  wire [4:0] _298_;
   wire _299_;
   wire [4:0] _300_;
   wire [4:0] _301_;
-  wire _303_;
-  wire [4:0] _304_;
-  wire _305_;
-  wire [4:0] _306_;
-  wire [4:0] _307_;
-  wire [4:0] _308_;
+  wire [4:0] _302_;
+  wire _304_;
+  wire [4:0] _305_;
+  wire _306_;
+  wire [1:0] _307_;
+  wire [1:0] _308_;
   wire _310_;
-  wire [4:0] _311_;
+  wire [1:0] _311_;
   wire _312_;
-  wire [1:0] _313_;
-  wire [1:0] _314_;
-  wire _316_;
-  wire [1:0] _317_;
-  wire _318_;
-  wire _319_;
-  wire _320_;
-  wire _321_;
+  wire _313_;
+  wire _314_;
+  wire _315_;
   wire \$like ;
   wire \$signal ;
   reg \$signal$133  = 1'h0;
@@ -432,242 +435,237 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   wire wrap;
   reg [7:0] zero_point = 8'h00;
   assign kept = credits + give_back;
-  assign _026_ = s_act__valid & s_wgt__valid;
-  assign _036_ = in_data & _026_;
-  assign _047_ = ~ at_k_last;
-  assign _054_ = credit_ok | _047_;
-  assign take = _036_ & _054_;
-  assign _063_ = s_act__valid & s_wgt__valid;
-  assign _070_ = in_data & _063_;
-  assign _080_ = _070_ & credit_ok;
-  assign \$signal  = _080_ & at_k_last;
-  assign _090_ = ~ in_data;
+  assign _020_ = s_act__valid & s_wgt__valid;
+  assign _030_ = in_data & _020_;
+  assign _039_ = ~ at_k_last;
+  assign _046_ = credit_ok | _039_;
+  assign take = _030_ & _046_;
+  assign _056_ = s_act__valid & s_wgt__valid;
+  assign _064_ = in_data & _056_;
+  assign _074_ = _064_ & credit_ok;
+  assign \$signal  = _074_ & at_k_last;
+  assign _083_ = ~ in_data;
   assign _000_ = s_act__valid & s_wgt__valid;
   assign _009_ = ~ at_k_last;
-  assign _018_ = credit_ok | _009_;
-  assign _019_ = _000_ & _018_;
-  assign adv = _090_ | _019_;
-  assign _020_ = compute & adv;
-  assign _021_ = _020_ & at_tile_last;
-  assign block_end = _021_ & fn_last;
+  assign _012_ = credit_ok | _009_;
+  assign _013_ = _000_ & _012_;
+  assign adv = _083_ | _013_;
+  assign _014_ = compute & adv;
+  assign _015_ = _014_ & at_tile_last;
+  assign block_end = _015_ & fn_last;
   assign i_last = take & at_k_last;
-  assign _022_ = ! lane;
-  assign _024_ = lane == 1'h1;
-  assign _025_ = s_param__valid & _024_;
-  assign _027_ = lane == 2'h2;
-  assign _028_ = s_param__valid & _027_;
-  assign _029_ = lane == 2'h3;
-  assign _030_ = s_param__valid & _029_;
+  assign _016_ = ! lane;
+  assign _018_ = lane == 1'h1;
+  assign _019_ = s_param__valid & _018_;
+  assign _021_ = lane == 2'h2;
+  assign _022_ = s_param__valid & _021_;
+  assign _023_ = lane == 2'h3;
+  assign _024_ = s_param__valid & _023_;
   assign row_end = o_valid & beat_last;
-  assign _031_ = ~ dn_last;
-  assign wrap = d_last & _031_;
-  assign _033_[16:0] = row + 1'h1;
-  assign _037_ = row < m_wrap;
-  assign _038_ = row < m_wrap_pen;
-  assign _039_ = ~ _038_;
-  assign _041_ = row < m_last;
-  assign _042_ = row < m_pen;
-  assign _043_ = ~ _042_;
-  assign _045_ = d == 3'h6;
-  assign \$signal$72  = d_last ? 1'h0 : _045_;
-  assign _048_ = ra_inc + 1'h1;
-  assign _049_[4:0] = ra_inc + 1'h0;
-  assign _050_ = ra_row + 1'h1;
-  assign _051_ = ra_row + 1'h0;
-  assign _052_ = ra_inc + 1'h1;
-  assign _053_[4:0] = ra_inc + 1'h0;
-  assign _055_ = fm0 + 4'h8;
-  assign _057_ = kept - 4'h8;
-  assign _058_ = kept >= 5'h10;
-  assign _059_ = kept >= 4'h8;
-  assign _060_[15:0] = hdr[15:0] - 1'h1;
-  assign _067_ = hdr[47:32] > 4'hb;
-  assign _068_ = _067_ ? hdr[47:32] : 16'h000b;
-  assign _071_ = hdr[47:32] == 1'h1;
-  assign _072_ = hdr[47:32] > 4'hb;
-  assign _073_ = _072_ ? hdr[47:32] : 16'h000b;
-  assign _074_ = _073_ == 1'h1;
-  assign _075_ = hdr[31:16] - 1'h1;
-  assign _076_ = hdr[31:16] == 1'h1;
-  assign _077_[15:0] = ch_left - 1'h1;
-  assign _078_ = lane == 2'h3;
-  assign _079_[4:0] = wa + 1'h1;
-  assign _081_[4:0] = blk + 1'h1;
-  assign _082_[0] = wb + 1'h1;
-  assign _083_ = lane + 1'h1;
-  assign _084_ = ch_left == 1'h1;
-  assign _087_ = flush - 1'h1;
-  assign _088_ = ! flush;
-  assign _089_ = block_end & last_mblock;
-  assign _092_ = fn_last & last_mblock;
-  assign _093_ = ~ _092_;
-  assign _095_[4:0] = fn + 1'h1;
-  assign _096_ = fn == nb_pen;
-  assign _097_[9:0] = kk + 1'h1;
-  assign _098_ = kk == k_pen;
-  assign _099_ = kk == tile_pen;
-  assign _001_ = ~ drain_restart;
-  assign _002_ = _001_ & o_valid;
-  assign _003_ = ~ beat_last;
-  assign _004_ = _002_ & _003_;
-  assign _005_ = ~ drain_restart;
-  assign _006_ = _005_ & row_end;
-  assign _007_ = dn + 1'h1;
-  assign _008_[2:0] = d + 1'h1;
-  assign _010_ = o_valid & row_valid;
-  assign _011_ = row_end & row_valid;
-  assign _012_ = _011_ & row_last;
-  assign _014_ = r_en & m_out__valid;
-  assign _015_ = ~ row_valid;
-  assign _016_ = row_end & _015_;
-  assign _100_ = { _006_, _004_, enter_q, d_last } != 4'h8;
-  assign _101_ = { _006_, _004_, enter_q } != 1'h0;
-  assign _102_ = { _004_, enter_q } != 2'h2;
-  assign _103_ = { _006_, _004_, drain_restart } != 1'h0;
-  assign _104_ = { drain_restart, o_valid } != 1'h0;
-  assign _105_ = { compute, adv } != 2'h2;
-  assign _106_ = { compute, adv } != 2'h2;
-  assign _107_ = { compute, adv } != 2'h2;
-  assign _108_ = { at_tile_last, compute, adv } != 2'h3;
-  assign _109_ = { at_tile_last, compute, adv, at_k_last } != 3'h6;
-  assign _110_ = { compute, adv } != 2'h2;
-  assign _111_ = { _269_, _268_ } != 1'h0;
-  assign _112_ = { _280_, s_param__valid } != 2'h2;
-  assign _113_ = { _282_, s_param__valid } != 2'h2;
-  assign _114_ = { _280_, ch_last, s_param__valid } != 3'h5;
-  assign _115_ = { _277_, compute } != 2'h3;
-  assign _116_ = { _275_, _088_ } != 2'h2;
-  assign _117_ = { _282_, _280_, _277_, _275_ } != 1'h0;
-  assign _118_ = { _285_, s_param__valid } != 2'h2;
-  assign _119_ = { _287_, s_param__valid } != 2'h2;
-  assign _120_ = { _287_, _285_ } != 1'h0;
-  assign _121_ = { _290_, s_param__valid } != 2'h2;
-  assign _122_ = { _292_, s_param__valid } != 2'h2;
-  assign _123_ = { _292_, _290_ } != 1'h0;
-  assign _124_ = { _297_, s_param__valid } != 2'h2;
-  assign _125_ = { _299_, s_param__valid } != 2'h2;
-  assign _126_ = { _297_, _078_, s_param__valid } != 3'h5;
-  assign _127_ = { _299_, _297_ } != 1'h0;
-  assign _128_ = { _303_, s_param__valid } != 2'h2;
-  assign _129_ = { _305_, s_param__valid } != 2'h2;
-  assign _130_ = { _303_, _078_, s_param__valid } != 3'h5;
-  assign _131_ = { _305_, _303_ } != 1'h0;
-  assign _132_ = { _310_, s_param__valid } != 2'h2;
-  assign _133_ = { _312_, s_param__valid } != 2'h2;
-  assign _134_ = { _310_, _078_, wb, s_param__valid } != 4'hf;
-  assign _135_ = { _310_, _078_, s_param__valid } != 3'h5;
-  assign _136_ = { _312_, _310_ } != 1'h0;
-  assign _137_ = { _316_, s_param__valid } != 2'h2;
-  assign _138_ = { _318_, s_param__valid } != 2'h2;
-  assign _139_ = { _318_, _316_ } != 1'h0;
-  assign _140_ = & { _102_, _101_, _100_ };
-  assign _141_ = & { _108_, _107_ };
-  assign _142_ = & { at_tile_last, adv };
-  assign _143_ = & { fn_last, at_tile_last, adv };
-  assign _144_ = & { _110_, _109_ };
-  assign _145_ = & { _270_, ch_last, s_param__valid };
-  assign _146_ = & { _271_, ch_last, s_param__valid };
-  assign _147_ = & { _272_, ch_last, s_param__valid };
-  assign _148_ = & { _117_, _116_, _115_, _114_, _113_, _112_ };
-  assign _149_ = & { _120_, _119_, _118_ };
-  assign _150_ = & { _123_, _122_, _121_ };
-  assign _151_ = & { _127_, _126_, _125_, _124_ };
-  assign _152_ = & { _131_, _130_, _129_, _128_ };
-  assign _153_ = & { _136_, _135_, _134_, _133_, _132_ };
-  assign _154_ = & { _139_, _138_, _137_ };
-  assign _155_ = & { _319_, s_param__valid };
-  assign _156_ = & { _320_, s_param__valid };
-  assign _157_ = & { _321_, s_param__valid };
+  assign _025_ = ~ dn_last;
+  assign wrap = d_last & _025_;
+  assign _027_[16:0] = row + 1'h1;
+  assign _033_ = d == 3'h6;
+  assign \$signal$72  = d_last ? 1'h0 : _033_;
+  assign _035_ = ra_inc + 1'h1;
+  assign _036_[4:0] = ra_inc + 1'h0;
+  assign _037_[4:0] = ra_row + 1'h1;
+  assign _038_[4:0] = ra_row + 1'h0;
+  assign _040_[4:0] = ra_inc + 1'h1;
+  assign _041_[4:0] = ra_inc + 1'h0;
+  assign _042_ = fm0 + 4'h8;
+  assign _044_[4:0] = kept - 4'h8;
+  assign _045_ = kept >= 5'h10;
+  assign _047_ = kept >= 4'h8;
+  assign _048_[15:0] = hdr[15:0] - 1'h1;
+  assign _054_ = hdr[47:32] > 4'hb;
+  assign _055_ = _054_ ? hdr[47:32] : 16'h000b;
+  assign _058_ = hdr[47:32] == 1'h1;
+  assign _059_ = hdr[47:32] > 4'hb;
+  assign _060_ = _059_ ? hdr[47:32] : 16'h000b;
+  assign _061_ = _060_ == 1'h1;
+  assign _062_[15:0] = hdr[31:16] - 1'h1;
+  assign _063_ = hdr[31:16] == 1'h1;
+  assign _065_[15:0] = ch_left - 1'h1;
+  assign _066_ = lane == 2'h3;
+  assign _067_[4:0] = wa + 1'h1;
+  assign _068_[4:0] = blk + 1'h1;
+  assign _069_[0] = wb + 1'h1;
+  assign _070_[1:0] = lane + 1'h1;
+  assign _071_ = ch_left == 1'h1;
+  assign _075_[4:0] = flush - 1'h1;
+  assign _076_ = ! flush;
+  assign _077_ = block_end & last_mblock;
+  assign _079_ = fn_last & last_mblock;
+  assign _080_ = ~ _079_;
+  assign _081_[16:0] = fm0 + 4'h8;
+  assign _082_[4:0] = fn + 1'h1;
+  assign _084_ = fn == nb_pen;
+  assign _085_[9:0] = kk + 1'h1;
+  assign _086_ = kk == k_pen;
+  assign _087_ = kk == tile_pen;
+  assign _088_ = ~ drain_restart;
+  assign _089_ = _088_ & o_valid;
+  assign _090_ = ~ beat_last;
+  assign _091_ = _089_ & _090_;
+  assign _092_ = ~ drain_restart;
+  assign _093_ = _092_ & row_end;
+  assign _001_ = dn + 1'h1;
+  assign _002_[2:0] = d + 1'h1;
+  assign _003_ = o_valid & row_valid;
+  assign _004_ = row_end & row_valid;
+  assign _005_ = _004_ & row_last;
+  assign _007_ = r_en & m_out__valid;
+  assign _008_ = ~ row_valid;
+  assign _010_ = row_end & _008_;
+  assign _094_ = { _093_, _091_, enter_q, d_last } != 4'h8;
+  assign _095_ = { _093_, _091_, enter_q } != 1'h0;
+  assign _096_ = { _091_, enter_q } != 2'h2;
+  assign _097_ = { _093_, _091_, drain_restart } != 1'h0;
+  assign _098_ = { drain_restart, o_valid } != 1'h0;
+  assign _099_ = { compute, adv } != 2'h2;
+  assign _100_ = { compute, adv } != 2'h2;
+  assign _101_ = { compute, adv } != 2'h2;
+  assign _102_ = { at_tile_last, compute, adv } != 2'h3;
+  assign _103_ = { at_tile_last, compute, adv, at_k_last } != 3'h6;
+  assign _104_ = { compute, adv } != 2'h2;
+  assign _105_ = { _263_, _262_ } != 1'h0;
+  assign _106_ = { _274_, s_param__valid } != 2'h2;
+  assign _107_ = { _276_, s_param__valid } != 2'h2;
+  assign _108_ = { _274_, ch_last, s_param__valid } != 3'h5;
+  assign _109_ = { _271_, compute } != 2'h3;
+  assign _110_ = { _269_, _076_ } != 2'h2;
+  assign _111_ = { _276_, _274_, _271_, _269_ } != 1'h0;
+  assign _112_ = { _279_, s_param__valid } != 2'h2;
+  assign _113_ = { _281_, s_param__valid } != 2'h2;
+  assign _114_ = { _281_, _279_ } != 1'h0;
+  assign _115_ = { _284_, s_param__valid } != 2'h2;
+  assign _116_ = { _286_, s_param__valid } != 2'h2;
+  assign _117_ = { _286_, _284_ } != 1'h0;
+  assign _118_ = { _291_, s_param__valid } != 2'h2;
+  assign _119_ = { _293_, s_param__valid } != 2'h2;
+  assign _120_ = { _291_, _066_, s_param__valid } != 3'h5;
+  assign _121_ = { _293_, _291_ } != 1'h0;
+  assign _122_ = { _297_, s_param__valid } != 2'h2;
+  assign _123_ = { _299_, s_param__valid } != 2'h2;
+  assign _124_ = { _297_, _066_, s_param__valid } != 3'h5;
+  assign _125_ = { _299_, _297_ } != 1'h0;
+  assign _126_ = { _304_, s_param__valid } != 2'h2;
+  assign _127_ = { _306_, s_param__valid } != 2'h2;
+  assign _128_ = { _304_, _066_, wb, s_param__valid } != 4'hf;
+  assign _129_ = { _304_, _066_, s_param__valid } != 3'h5;
+  assign _130_ = { _306_, _304_ } != 1'h0;
+  assign _131_ = { _310_, s_param__valid } != 2'h2;
+  assign _132_ = { _312_, s_param__valid } != 2'h2;
+  assign _133_ = { _312_, _310_ } != 1'h0;
+  assign _134_ = & { _096_, _095_, _094_ };
+  assign _135_ = & { _102_, _101_ };
+  assign _136_ = & { at_tile_last, adv };
+  assign _137_ = & { fn_last, at_tile_last, adv };
+  assign _138_ = & { _104_, _103_ };
+  assign _139_ = & { _264_, ch_last, s_param__valid };
+  assign _140_ = & { _265_, ch_last, s_param__valid };
+  assign _141_ = & { _266_, ch_last, s_param__valid };
+  assign _142_ = & { _111_, _110_, _109_, _108_, _107_, _106_ };
+  assign _143_ = & { _114_, _113_, _112_ };
+  assign _144_ = & { _117_, _116_, _115_ };
+  assign _145_ = & { _121_, _120_, _119_, _118_ };
+  assign _146_ = & { _125_, _124_, _123_, _122_ };
+  assign _147_ = & { _130_, _129_, _128_, _127_, _126_ };
+  assign _148_ = & { _133_, _132_, _131_ };
+  assign _149_ = & { _313_, s_param__valid };
+  assign _150_ = & { _314_, s_param__valid };
+  assign _151_ = & { _315_, s_param__valid };
+  assign _152_ = & { _183_, s_param__valid };
+  assign _153_ = & { _184_, s_param__valid };
+  assign _154_ = & { _185_, s_param__valid };
+  assign _155_ = & { _186_, s_param__valid };
+  assign _156_ = & { _187_, s_param__valid };
+  assign _157_ = & { _188_, s_param__valid };
   assign _158_ = & { _189_, s_param__valid };
   assign _159_ = & { _190_, s_param__valid };
   assign _160_ = & { _191_, s_param__valid };
   assign _161_ = & { _192_, s_param__valid };
-  assign _162_ = & { _193_, s_param__valid };
-  assign _163_ = & { _194_, s_param__valid };
-  assign _164_ = & { _195_, s_param__valid };
-  assign _165_ = & { _196_, s_param__valid };
-  assign _166_ = & { _197_, s_param__valid };
-  assign _167_ = & { _198_, s_param__valid };
-  assign _180_ = ~ _220_;
-  assign _181_ = ~ compute;
-  assign _182_ = ~ compute;
-  assign _183_ = ~ compute;
-  assign _184_ = ~ _213_;
-  assign _185_ = ~ _214_;
-  assign _186_ = ~ _215_;
-  assign _187_ = ~ _216_;
-  assign _168_ = | { drain_restart, rst };
-  assign _169_ = | { drain_restart, rst };
-  assign _170_ = | { drain_restart, rst };
-  assign _171_ = | { _180_, rst };
-  assign _172_ = | { _181_, rst };
-  assign _173_ = | { _182_, rst };
-  assign _174_ = | { _183_, rst };
-  assign _175_ = | { _089_, rst };
-  assign _176_ = | { _184_, rst };
-  assign _177_ = | { _185_, rst };
-  assign _178_ = | { _186_, rst };
-  assign _179_ = | { _187_, rst };
+  assign _174_ = ~ _214_;
+  assign _175_ = ~ compute;
+  assign _176_ = ~ compute;
+  assign _177_ = ~ compute;
+  assign _178_ = ~ _207_;
+  assign _179_ = ~ _208_;
+  assign _180_ = ~ _209_;
+  assign _181_ = ~ _210_;
+  assign _162_ = | { drain_restart, rst };
+  assign _163_ = | { drain_restart, rst };
+  assign _164_ = | { drain_restart, rst };
+  assign _165_ = | { _174_, rst };
+  assign _166_ = | { _175_, rst };
+  assign _167_ = | { _176_, rst };
+  assign _168_ = | { _177_, rst };
+  assign _169_ = | { _077_, rst };
+  assign _170_ = | { _178_, rst };
+  assign _171_ = | { _179_, rst };
+  assign _172_ = | { _180_, rst };
+  assign _173_ = | { _181_, rst };
+  assign _183_ = ! ctrl_state;
+  assign _184_ = ! ctrl_state;
+  assign _185_ = ! ctrl_state;
+  assign _186_ = ! ctrl_state;
+  assign _187_ = ! ctrl_state;
+  assign _188_ = ! ctrl_state;
   assign _189_ = ! ctrl_state;
   assign _190_ = ! ctrl_state;
   assign _191_ = ! ctrl_state;
   assign _192_ = ! ctrl_state;
-  assign _193_ = ! ctrl_state;
-  assign _194_ = ! ctrl_state;
-  assign _195_ = ! ctrl_state;
-  assign _196_ = ! ctrl_state;
-  assign _197_ = ! ctrl_state;
-  assign _198_ = ! ctrl_state;
-  assign _201_ = dn_last ? (* full_case = 32'd1 *) 5'h00 : _053_[4:0];
-  assign _202_ = d_last ? (* full_case = 32'd1 *) _201_ : _051_;
-  assign _204_ = dn_last ? (* full_case = 32'd1 *) 5'h01 : _052_;
-  assign _205_ = d_last ? (* full_case = 32'd1 *) _204_ : _050_;
-  assign _206_ = beat_last ? (* full_case = 32'd1 *) _205_ : _048_;
-  assign \$like  = o_valid ? _206_[0] : 1'hx;
-  assign _207_ = dn_last ? (* full_case = 32'd1 *) 5'h00 : ra_inc;
-  assign _208_ = d_last ? (* full_case = 32'd1 *) _207_ : ra_row;
-  assign _210_ = ch_last ? 1'h1 : 1'h0;
-  assign _211_ = s_param__valid ? _210_ : 1'h0;
-  assign enter = _212_ ? _211_ : 1'h0;
+  assign _195_ = dn_last ? (* full_case = 32'd1 *) 5'h00 : _041_[4:0];
+  assign _196_ = d_last ? (* full_case = 32'd1 *) _195_ : _038_[4:0];
+  assign _198_ = dn_last ? (* full_case = 32'd1 *) 5'h01 : _040_[4:0];
+  assign _199_ = d_last ? (* full_case = 32'd1 *) _198_ : _037_[4:0];
+  assign _200_ = beat_last ? (* full_case = 32'd1 *) _199_ : _035_;
+  assign \$like  = o_valid ? _200_[0] : 1'hx;
+  assign _201_ = dn_last ? (* full_case = 32'd1 *) 5'h00 : ra_inc;
+  assign _202_ = d_last ? (* full_case = 32'd1 *) _201_ : ra_row;
+  assign _204_ = ch_last ? 1'h1 : 1'h0;
+  assign _205_ = s_param__valid ? _204_ : 1'h0;
+  assign enter = _206_ ? _205_ : 1'h0;
+  assign _206_ = ctrl_state == 1'h1;
+  assign _207_ = ctrl_state == 1'h1;
+  assign _208_ = ctrl_state == 1'h1;
+  assign _209_ = ctrl_state == 1'h1;
+  assign _210_ = ctrl_state == 1'h1;
+  assign _211_ = ctrl_state == 1'h1;
   assign _212_ = ctrl_state == 1'h1;
   assign _213_ = ctrl_state == 1'h1;
-  assign _214_ = ctrl_state == 1'h1;
-  assign _215_ = ctrl_state == 1'h1;
-  assign _216_ = ctrl_state == 1'h1;
-  assign _217_ = ctrl_state == 1'h1;
-  assign _218_ = ctrl_state == 1'h1;
-  assign _219_ = ctrl_state == 1'h1;
-  assign _220_ = ! ctrl_state;
-  function [0:0] _622_;
+  assign _214_ = ! ctrl_state;
+  function [0:0] _610_;
     input [0:0] a;
     input [1:0] b;
     input [1:0] s;
     (* parallel_case *)
     casez (s)
       2'b?1:
-        _622_ = b[0:0];
+        _610_ = b[0:0];
       2'b1?:
-        _622_ = b[1:1];
+        _610_ = b[1:1];
       default:
-        _622_ = a;
+        _610_ = a;
     endcase
   endfunction
-  assign s_param__ready = _622_(1'h0, 2'h3, { _222_, _221_ });
-  assign _221_ = ctrl_state == 1'h1;
-  assign _222_ = ! ctrl_state;
-  assign _227_ = drain_restart ? 1'h0 : d_last;
-  assign _233_ = drain_restart ? m_one : row_last;
-  assign _236_ = drain_restart ? 1'h1 : row_valid;
-  assign _239_ = drain_restart ? 17'h00000 : row;
-  assign _188_[0] = drain_restart ? (* full_case = 32'd1 *) 1'h1 : \$like ;
-  assign _242_ = drain_restart ? 5'h00 : dn;
-  assign _247_ = drain_restart ? 3'h0 : d;
-  assign _251_ = at_tile_last ? (* full_case = 32'd1 *) \$signal$134  : _099_;
-  assign _252_ = adv ? _251_ : 1'hx;
-  assign _254_ = at_tile_last ? (* full_case = 32'd1 *) \$signal$133  : _098_;
-  assign _255_ = adv ? _254_ : 1'hx;
-  assign _262_ = at_k_last ? 1'h0 : 1'hx;
-  function [4:0] _670_;
+  assign s_param__ready = _610_(1'h0, 2'h3, { _216_, _215_ });
+  assign _215_ = ctrl_state == 1'h1;
+  assign _216_ = ! ctrl_state;
+  assign _221_ = drain_restart ? 1'h0 : d_last;
+  assign _227_ = drain_restart ? m_one : row_last;
+  assign _230_ = drain_restart ? 1'h1 : row_valid;
+  assign _233_ = drain_restart ? 17'h00000 : row;
+  assign _182_[0] = drain_restart ? (* full_case = 32'd1 *) 1'h1 : \$like ;
+  assign _236_ = drain_restart ? 5'h00 : dn;
+  assign _241_ = drain_restart ? 3'h0 : d;
+  assign _245_ = at_tile_last ? (* full_case = 32'd1 *) \$signal$134  : _087_;
+  assign _246_ = adv ? _245_ : 1'hx;
+  assign _248_ = at_tile_last ? (* full_case = 32'd1 *) \$signal$133  : _086_;
+  assign _249_ = adv ? _248_ : 1'hx;
+  assign _256_ = at_k_last ? 1'h0 : 1'hx;
+  function [4:0] _658_;
     input [4:0] a;
     input [9:0] b;
     input [1:0] s;
@@ -675,20 +673,20 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
     (* parallel_case *)
     casez (s)
       2'b?1:
-        _670_ = b[4:0];
+        _658_ = b[4:0];
       2'b1?:
-        _670_ = b[9:5];
+        _658_ = b[9:5];
       default:
-        _670_ = a;
+        _658_ = a;
     endcase
   endfunction
-  assign _268_ = ctrl_state == (* full_case = 32'd1 *) 2'h3;
-  assign _269_ = ctrl_state == (* full_case = 32'd1 *) 2'h2;
-  assign _270_ = ctrl_state == 1'h1;
-  assign _271_ = ctrl_state == 1'h1;
-  assign _272_ = ctrl_state == 1'h1;
-  assign _273_ = _088_ ? 2'h0 : 2'hx;
-  function [1:0] _677_;
+  assign _262_ = ctrl_state == (* full_case = 32'd1 *) 2'h3;
+  assign _263_ = ctrl_state == (* full_case = 32'd1 *) 2'h2;
+  assign _264_ = ctrl_state == 1'h1;
+  assign _265_ = ctrl_state == 1'h1;
+  assign _266_ = ctrl_state == 1'h1;
+  assign _267_ = _076_ ? 2'h0 : 2'hx;
+  function [1:0] _665_;
     input [1:0] a;
     input [7:0] b;
     input [3:0] s;
@@ -696,26 +694,64 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
     (* parallel_case *)
     casez (s)
       4'b???1:
-        _677_ = b[1:0];
+        _665_ = b[1:0];
       4'b??1?:
-        _677_ = b[3:2];
+        _665_ = b[3:2];
       4'b?1??:
-        _677_ = b[5:4];
+        _665_ = b[5:4];
       4'b1???:
-        _677_ = b[7:6];
+        _665_ = b[7:6];
       default:
-        _677_ = a;
+        _665_ = a;
     endcase
   endfunction
-  assign _275_ = ctrl_state == (* full_case = 32'd1 *) 2'h3;
-  assign _276_ = compute ? 2'hx : 2'h3;
-  assign _277_ = ctrl_state == (* full_case = 32'd1 *) 2'h2;
-  assign _278_ = ch_last ? 2'h2 : 2'hx;
-  assign _279_ = s_param__valid ? _278_ : 2'hx;
-  assign _280_ = ctrl_state == (* full_case = 32'd1 *) 1'h1;
-  assign _281_ = s_param__valid ? 2'h1 : 2'hx;
-  assign _282_ = ! (* full_case = 32'd1 *) ctrl_state;
-  assign _283_ = s_param__valid ? _084_ : 1'hx;
+  assign _269_ = ctrl_state == (* full_case = 32'd1 *) 2'h3;
+  assign _270_ = compute ? 2'hx : 2'h3;
+  assign _271_ = ctrl_state == (* full_case = 32'd1 *) 2'h2;
+  assign _272_ = ch_last ? 2'h2 : 2'hx;
+  assign _273_ = s_param__valid ? _272_ : 2'hx;
+  assign _274_ = ctrl_state == (* full_case = 32'd1 *) 1'h1;
+  assign _275_ = s_param__valid ? 2'h1 : 2'hx;
+  assign _276_ = ! (* full_case = 32'd1 *) ctrl_state;
+  assign _277_ = s_param__valid ? _071_ : 1'hx;
+  function [0:0] _675_;
+    input [0:0] a;
+    input [1:0] b;
+    input [1:0] s;
+    (* parallel_case *)
+    casez (s)
+      2'b?1:
+        _675_ = b[0:0];
+      2'b1?:
+        _675_ = b[1:1];
+      default:
+        _675_ = a;
+    endcase
+  endfunction
+  assign _279_ = ctrl_state == 1'h1;
+  assign _280_ = s_param__valid ? _063_ : 1'hx;
+  assign _281_ = ! ctrl_state;
+  assign _282_ = s_param__valid ? _065_[15:0] : 16'hxxxx;
+  function [15:0] _680_;
+    input [15:0] a;
+    input [31:0] b;
+    input [1:0] s;
+    (* parallel_case *)
+    casez (s)
+      2'b?1:
+        _680_ = b[15:0];
+      2'b1?:
+        _680_ = b[31:16];
+      default:
+        _680_ = a;
+    endcase
+  endfunction
+  assign _284_ = ctrl_state == 1'h1;
+  assign _285_ = s_param__valid ? _062_[15:0] : 16'hxxxx;
+  assign _286_ = ! ctrl_state;
+  assign _287_ = wb ? (* full_case = 32'd1 *) _069_[0] : 1'h0;
+  assign _288_ = _066_ ? _287_ : 1'hx;
+  assign _289_ = s_param__valid ? _288_ : 1'hx;
   function [0:0] _687_;
     input [0:0] a;
     input [1:0] b;
@@ -730,108 +766,70 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
         _687_ = a;
     endcase
   endfunction
-  assign _285_ = ctrl_state == 1'h1;
-  assign _286_ = s_param__valid ? _076_ : 1'hx;
-  assign _287_ = ! ctrl_state;
-  assign _288_ = s_param__valid ? _077_[15:0] : 16'hxxxx;
-  function [15:0] _692_;
-    input [15:0] a;
-    input [31:0] b;
+  assign _291_ = ctrl_state == 1'h1;
+  assign _292_ = s_param__valid ? 1'h0 : 1'hx;
+  assign _293_ = ! ctrl_state;
+  assign _294_ = _066_ ? _067_[4:0] : 5'hxx;
+  assign _295_ = s_param__valid ? _294_ : 5'hxx;
+  function [4:0] _693_;
+    input [4:0] a;
+    input [9:0] b;
     input [1:0] s;
     (* parallel_case *)
     casez (s)
       2'b?1:
-        _692_ = b[15:0];
+        _693_ = b[4:0];
       2'b1?:
-        _692_ = b[31:16];
+        _693_ = b[9:5];
       default:
-        _692_ = a;
-    endcase
-  endfunction
-  assign _290_ = ctrl_state == 1'h1;
-  assign _291_ = s_param__valid ? _075_ : 16'hxxxx;
-  assign _292_ = ! ctrl_state;
-  assign _293_ = wb ? (* full_case = 32'd1 *) _082_[0] : 1'h0;
-  assign _294_ = _078_ ? _293_ : 1'hx;
-  assign _295_ = s_param__valid ? _294_ : 1'hx;
-  function [0:0] _699_;
-    input [0:0] a;
-    input [1:0] b;
-    input [1:0] s;
-    (* parallel_case *)
-    casez (s)
-      2'b?1:
-        _699_ = b[0:0];
-      2'b1?:
-        _699_ = b[1:1];
-      default:
-        _699_ = a;
+        _693_ = a;
     endcase
   endfunction
   assign _297_ = ctrl_state == 1'h1;
-  assign _298_ = s_param__valid ? 1'h0 : 1'hx;
+  assign _298_ = s_param__valid ? 5'h00 : 5'hxx;
   assign _299_ = ! ctrl_state;
-  assign _300_ = _078_ ? _079_[4:0] : 5'hxx;
-  assign _301_ = s_param__valid ? _300_ : 5'hxx;
-  function [4:0] _705_;
+  assign _300_ = wb ? 5'hxx : _068_[4:0];
+  assign _301_ = _066_ ? _300_ : 5'hxx;
+  assign _302_ = s_param__valid ? _301_ : 5'hxx;
+  function [4:0] _700_;
     input [4:0] a;
     input [9:0] b;
     input [1:0] s;
     (* parallel_case *)
     casez (s)
       2'b?1:
-        _705_ = b[4:0];
+        _700_ = b[4:0];
       2'b1?:
-        _705_ = b[9:5];
+        _700_ = b[9:5];
       default:
-        _705_ = a;
+        _700_ = a;
     endcase
   endfunction
-  assign _303_ = ctrl_state == 1'h1;
-  assign _304_ = s_param__valid ? 5'h00 : 5'hxx;
-  assign _305_ = ! ctrl_state;
-  assign _306_ = wb ? 5'hxx : _081_[4:0];
-  assign _307_ = _078_ ? _306_ : 5'hxx;
-  assign _308_ = s_param__valid ? _307_ : 5'hxx;
-  function [4:0] _712_;
-    input [4:0] a;
-    input [9:0] b;
-    input [1:0] s;
-    (* parallel_case *)
-    casez (s)
-      2'b?1:
-        _712_ = b[4:0];
-      2'b1?:
-        _712_ = b[9:5];
-      default:
-        _712_ = a;
-    endcase
-  endfunction
-  assign _310_ = ctrl_state == 1'h1;
-  assign _311_ = s_param__valid ? 5'h00 : 5'hxx;
-  assign _312_ = ! ctrl_state;
-  assign _313_ = _078_ ? (* full_case = 32'd1 *) 2'h0 : _083_;
-  assign _314_ = s_param__valid ? _313_ : 2'hx;
-  function [1:0] _718_;
+  assign _304_ = ctrl_state == 1'h1;
+  assign _305_ = s_param__valid ? 5'h00 : 5'hxx;
+  assign _306_ = ! ctrl_state;
+  assign _307_ = _066_ ? (* full_case = 32'd1 *) 2'h0 : _070_[1:0];
+  assign _308_ = s_param__valid ? _307_ : 2'hx;
+  function [1:0] _706_;
     input [1:0] a;
     input [3:0] b;
     input [1:0] s;
     (* parallel_case *)
     casez (s)
       2'b?1:
-        _718_ = b[1:0];
+        _706_ = b[1:0];
       2'b1?:
-        _718_ = b[3:2];
+        _706_ = b[3:2];
       default:
-        _718_ = a;
+        _706_ = a;
     endcase
   endfunction
-  assign _316_ = ctrl_state == 1'h1;
-  assign _317_ = s_param__valid ? 2'h0 : 2'hx;
-  assign _318_ = ! ctrl_state;
-  assign _319_ = ! ctrl_state;
-  assign _320_ = ! ctrl_state;
-  assign _321_ = ! ctrl_state;
+  assign _310_ = ctrl_state == 1'h1;
+  assign _311_ = s_param__valid ? 2'h0 : 2'hx;
+  assign _312_ = ! ctrl_state;
+  assign _313_ = ! ctrl_state;
+  assign _314_ = ! ctrl_state;
+  assign _315_ = ! ctrl_state;
   \hwq_top.engine.array  array (
     .clk(clk),
     .drain_valid(o_valid),
@@ -903,7 +901,7 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
     .rst(rst),
     .zero_point(zero_point)
   );
-  assign _188_[4:1] = 4'hx;
+  assign _182_[4:1] = 4'hx;
   always @(posedge clk) begin
     w_addr <= wa;
     if (rst) begin
@@ -924,22 +922,22 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
       credits <= 5'h14;
       last_mblock <= 1'h0;
     end else begin
-      give_back <= _014_ + _016_;
+      give_back <= _007_ + _010_;
       \w_en$112  <= \o_valid$110 ;
       \i_last$90  <= part_last;
       \i_valid$88  <= \$signal$150 ;
-      part_last <= _012_ & dn_last;
-      \$signal$150  <= _010_;
+      part_last <= _005_ & dn_last;
+      \$signal$150  <= _003_;
       enter_q <= enter;
-      begin if (_004_) d_last <= _227_; else d_last <= _006_ ? \$signal$72  : _227_; end
-      begin if (_004_) row_last <= _233_; else begin if (_006_) begin if (wrap) row_last <= _037_ & _039_; else row_last <= _041_ & _043_; end else row_last <= _233_; end end
-      begin if (_004_) row_valid <= _236_; else begin if (_006_) begin if (wrap) row_valid <= row < m_wrap; else row_valid <= row < m_last; end else row_valid <= _236_; end end
-      begin if (_004_) row <= _239_; else begin if (_006_) begin if (wrap) row <= row - 3'h7; else row <= _033_[16:0]; end else row <= _239_; end end
-      begin if (_004_) dn <= _242_; else begin if (_006_) begin if (d_last) dn <= dn_last ? (* full_case = 32'd1 *) 5'h00 : _007_; else dn <= _242_; end else dn <= _242_; end end
-      begin if (_004_) d <= _247_; else begin if (_006_) d <= d_last ? (* full_case = 32'd1 *) 3'h0 : _008_[2:0]; else d <= _247_; end end
-      credit_ok <= \$signal  ? (* full_case = 32'd1 *) _058_ : _059_;
-      credits <= \$signal  ? (* full_case = 32'd1 *) _057_ : kept;
-      last_mblock <= _055_ >= M_;
+      begin if (_091_) d_last <= _221_; else d_last <= _093_ ? \$signal$72  : _221_; end
+      begin if (_091_) row_last <= _227_; else begin if (_093_) begin if (wrap) row_last <= row == m_wrap_pen; else row_last <= row == m_pen; end else row_last <= _227_; end end
+      begin if (_091_) row_valid <= _230_; else begin if (_093_) begin if (wrap) row_valid <= row < m_wrap; else row_valid <= row < m_last; end else row_valid <= _230_; end end
+      begin if (_091_) row <= _233_; else begin if (_093_) begin if (wrap) row <= row - 3'h7; else row <= _027_[16:0]; end else row <= _233_; end end
+      begin if (_091_) dn <= _236_; else begin if (_093_) begin if (d_last) dn <= dn_last ? (* full_case = 32'd1 *) 5'h00 : _001_; else dn <= _236_; end else dn <= _236_; end end
+      begin if (_091_) d <= _241_; else begin if (_093_) d <= d_last ? (* full_case = 32'd1 *) 3'h0 : _002_[2:0]; else d <= _241_; end end
+      credit_ok <= \$signal  ? (* full_case = 32'd1 *) _045_ : _047_;
+      credits <= \$signal  ? (* full_case = 32'd1 *) _044_[4:0] : kept;
+      last_mblock <= _042_ >= M_;
     end
     if (rst) begin
       \w_data$114  <= 33'h000000000;
@@ -954,225 +952,225 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
     end
     if (rst) begin
       dn_last <= 1'h0;
-    end else if (_140_) begin
-      begin if (enter_q) dn_last <= nb_one; else begin if (_004_) dn_last <= 1'hx; else begin if (_006_) begin if (d_last) begin if (dn_last) dn_last <= nb_one; else dn_last <= dn == nb_pen; end else dn_last <= 1'hx; end else dn_last <= 1'hx; end end end
+    end else if (_134_) begin
+      begin if (enter_q) dn_last <= nb_one; else begin if (_091_) dn_last <= 1'hx; else begin if (_093_) begin if (d_last) begin if (dn_last) dn_last <= nb_one; else dn_last <= dn == nb_pen; end else dn_last <= 1'hx; end else dn_last <= 1'hx; end end end
     end
     if (rst) begin
       beat_last <= 1'h1;
-    end else if (_103_) begin
-      begin if (_004_) beat_last <= 1'h0; else begin if (_006_) beat_last <= 1'h1; else begin if (drain_restart) beat_last <= 1'h1; else beat_last <= 1'hx; end end end
+    end else if (_097_) begin
+      begin if (_091_) beat_last <= 1'h0; else begin if (_093_) beat_last <= 1'h1; else begin if (drain_restart) beat_last <= 1'h1; else beat_last <= 1'hx; end end end
     end
-    if (_168_) begin
+    if (_162_) begin
       ra_row <= 5'h00;
     end else if (o_valid) begin
-      ra_row <= beat_last ? (* full_case = 32'd1 *) _202_ : _049_[4:0];
+      ra_row <= beat_last ? (* full_case = 32'd1 *) _196_ : _036_[4:0];
     end
-    if (_169_) begin
+    if (_163_) begin
       ra_inc[4:1] <= 4'h0;
     end else if (o_valid) begin
-      ra_inc[4:1] <= _206_[4:1];
+      ra_inc[4:1] <= _200_[4:1];
     end
     if (rst) begin
       ra_inc[0] <= 1'h0;
-    end else if (_104_) begin
-      ra_inc[0] <= _188_[0];
+    end else if (_098_) begin
+      ra_inc[0] <= _182_[0];
     end
-    if (_170_) begin
+    if (_164_) begin
       ra <= 5'h00;
     end else if (o_valid) begin
-      ra <= beat_last ? (* full_case = 32'd1 *) _208_ : ra_inc;
+      ra <= beat_last ? (* full_case = 32'd1 *) _202_ : ra_inc;
     end
-    if (_171_) begin
+    if (_165_) begin
       drain_restart <= 1'h0;
     end else begin
       drain_restart <= s_param__valid;
     end
     if (rst) begin
       at_tile_last <= 1'h0;
-    end else if (_105_) begin
-      at_tile_last <= compute ? _252_ : \$signal$134 ;
+    end else if (_099_) begin
+      at_tile_last <= compute ? _246_ : \$signal$134 ;
     end
     if (rst) begin
       at_k_last <= 1'h0;
-    end else if (_106_) begin
-      at_k_last <= compute ? _255_ : \$signal$133 ;
+    end else if (_100_) begin
+      at_k_last <= compute ? _249_ : \$signal$133 ;
     end
     if (rst) begin
       fn_last <= 1'h0;
-    end else if (_141_) begin
-      begin if (compute) begin if (adv) begin if (at_tile_last) fn_last <= fn_last ? (* full_case = 32'd1 *) nb_one : _096_; else fn_last <= 1'hx; end else fn_last <= 1'hx; end else fn_last <= ! blk; end
+    end else if (_135_) begin
+      begin if (compute) begin if (adv) begin if (at_tile_last) fn_last <= fn_last ? (* full_case = 32'd1 *) nb_one : _084_; else fn_last <= 1'hx; end else fn_last <= 1'hx; end else fn_last <= ! blk; end
     end
-    if (_172_) begin
+    if (_166_) begin
       fn <= 5'h00;
-    end else if (_142_) begin
-      fn <= fn_last ? (* full_case = 32'd1 *) 5'h00 : _095_[4:0];
+    end else if (_136_) begin
+      fn <= fn_last ? (* full_case = 32'd1 *) 5'h00 : _082_[4:0];
     end
-    if (_173_) begin
+    if (_167_) begin
       fm0 <= 17'h00000;
-    end else if (_143_) begin
-      fm0 <= fm0 + 4'h8;
+    end else if (_137_) begin
+      fm0 <= _081_[16:0];
     end
     if (rst) begin
       in_data <= 1'h0;
-    end else if (_144_) begin
-      begin if (compute) begin if (adv) in_data <= at_tile_last ? (* full_case = 32'd1 *) _093_ : _262_; else in_data <= 1'hx; end else in_data <= enter; end
+    end else if (_138_) begin
+      begin if (compute) begin if (adv) in_data <= at_tile_last ? (* full_case = 32'd1 *) _080_ : _256_; else in_data <= 1'hx; end else in_data <= enter; end
     end
-    if (_174_) begin
+    if (_168_) begin
       kk <= 10'h000;
     end else if (adv) begin
-      kk <= at_tile_last ? (* full_case = 32'd1 *) 10'h000 : _097_[9:0];
+      kk <= at_tile_last ? (* full_case = 32'd1 *) 10'h000 : _085_[9:0];
     end
     if (rst) begin
       flush <= 5'h00;
-    end else if (_111_) begin
-      flush <= _670_(5'hxx, { 5'h1f, _087_ }, { _269_, _268_ });
+    end else if (_105_) begin
+      flush <= _658_(5'hxx, { 5'h1f, _075_[4:0] }, { _263_, _262_ });
     end
-    if (_175_) begin
+    if (_169_) begin
       compute <= 1'h0;
-    end else if (_145_) begin
+    end else if (_139_) begin
       compute <= 1'h1;
     end
     if (rst) begin
       nb_one <= 1'h0;
-    end else if (_146_) begin
+    end else if (_140_) begin
       nb_one <= ! blk;
     end
     if (rst) begin
       nb_pen <= 6'h00;
-    end else if (_147_) begin
+    end else if (_141_) begin
       nb_pen <= blk - 1'h1;
     end
     if (rst) begin
       ctrl_state <= 2'h0;
-    end else if (_148_) begin
-      ctrl_state <= _677_(2'hx, { _281_, _279_, _276_, _273_ }, { _282_, _280_, _277_, _275_ });
+    end else if (_142_) begin
+      ctrl_state <= _665_(2'hx, { _275_, _273_, _270_, _267_ }, { _276_, _274_, _271_, _269_ });
     end
     if (rst) begin
       ch_last <= 1'h0;
-    end else if (_149_) begin
-      ch_last <= _687_(1'hx, { _286_, _283_ }, { _287_, _285_ });
+    end else if (_143_) begin
+      ch_last <= _675_(1'hx, { _280_, _277_ }, { _281_, _279_ });
     end
     if (rst) begin
       ch_left <= 16'h0000;
-    end else if (_150_) begin
-      ch_left <= _692_(16'hxxxx, { _291_, _288_ }, { _292_, _290_ });
+    end else if (_144_) begin
+      ch_left <= _680_(16'hxxxx, { _285_, _282_ }, { _286_, _284_ });
     end
     if (rst) begin
       wb <= 1'h0;
-    end else if (_151_) begin
-      wb <= _699_(1'hx, { _298_, _295_ }, { _299_, _297_ });
+    end else if (_145_) begin
+      wb <= _687_(1'hx, { _292_, _289_ }, { _293_, _291_ });
     end
     if (rst) begin
       wa <= 5'h00;
-    end else if (_152_) begin
-      wa <= _705_(5'hxx, { _304_, _301_ }, { _305_, _303_ });
+    end else if (_146_) begin
+      wa <= _693_(5'hxx, { _298_, _295_ }, { _299_, _297_ });
     end
     if (rst) begin
       blk <= 5'h00;
-    end else if (_153_) begin
-      blk <= _712_(5'hxx, { _311_, _308_ }, { _312_, _310_ });
+    end else if (_147_) begin
+      blk <= _700_(5'hxx, { _305_, _302_ }, { _306_, _304_ });
     end
     if (rst) begin
       lane <= 2'h0;
-    end else if (_154_) begin
-      lane <= _718_(2'hx, { _317_, _314_ }, { _318_, _316_ });
+    end else if (_148_) begin
+      lane <= _706_(2'hx, { _311_, _308_ }, { _312_, _310_ });
     end
     if (rst) begin
       \$signal$134  <= 1'h0;
-    end else if (_155_) begin
-      \$signal$134  <= _074_;
+    end else if (_149_) begin
+      \$signal$134  <= _061_;
     end
     if (rst) begin
       \$signal$133  <= 1'h0;
-    end else if (_156_) begin
-      \$signal$133  <= _071_;
+    end else if (_150_) begin
+      \$signal$133  <= _058_;
     end
     if (rst) begin
       tile_pen <= 17'h00000;
-    end else if (_157_) begin
-      tile_pen <= _068_ - 2'h2;
+    end else if (_151_) begin
+      tile_pen <= _055_ - 2'h2;
     end
     if (rst) begin
       k_pen <= 17'h00000;
-    end else if (_158_) begin
+    end else if (_152_) begin
       k_pen <= hdr[47:32] - 2'h2;
     end
     if (rst) begin
       act_max <= 8'h00;
-    end else if (_159_) begin
+    end else if (_153_) begin
       act_max <= hdr[71:64];
     end
     if (rst) begin
       act_min <= 8'h00;
-    end else if (_160_) begin
+    end else if (_154_) begin
       act_min <= hdr[63:56];
     end
     if (rst) begin
       zero_point <= 8'h00;
-    end else if (_161_) begin
+    end else if (_155_) begin
       zero_point <= hdr[55:48];
     end
     if (rst) begin
       m_one <= 1'h0;
-    end else if (_162_) begin
+    end else if (_156_) begin
       m_one <= hdr[15:0] == 1'h1;
     end
     if (rst) begin
       m_wrap_pen <= 17'h00000;
-    end else if (_163_) begin
+    end else if (_157_) begin
       m_wrap_pen <= hdr[15:0] + 3'h6;
     end
     if (rst) begin
       m_pen <= 17'h00000;
-    end else if (_164_) begin
+    end else if (_158_) begin
       m_pen <= hdr[15:0] - 2'h2;
     end
     if (rst) begin
       m_wrap <= 17'h00000;
-    end else if (_165_) begin
+    end else if (_159_) begin
       m_wrap <= hdr[15:0] + 3'h7;
     end
     if (rst) begin
       m_last <= 16'h0000;
-    end else if (_166_) begin
-      m_last <= _060_[15:0];
+    end else if (_160_) begin
+      m_last <= _048_[15:0];
     end
     if (rst) begin
       M_ <= 16'h0000;
-    end else if (_167_) begin
+    end else if (_161_) begin
       M_ <= hdr[15:0];
     end
-    if (_176_) begin
+    if (_170_) begin
       \w_en$19  <= 1'h0;
     end else begin
-      \w_en$19  <= _030_;
+      \w_en$19  <= _024_;
     end
-    if (_177_) begin
+    if (_171_) begin
       \w_en$15  <= 1'h0;
     end else begin
-      \w_en$15  <= _028_;
+      \w_en$15  <= _022_;
     end
-    if (_178_) begin
+    if (_172_) begin
       \w_en$11  <= 1'h0;
     end else begin
-      \w_en$11  <= _025_;
+      \w_en$11  <= _019_;
     end
-    if (_179_) begin
+    if (_173_) begin
       w_en <= 1'h0;
     end else begin
-      w_en <= s_param__valid & _022_;
+      w_en <= s_param__valid & _016_;
     end
-    if (!_217_) begin
+    if (!_211_) begin
       w_data[68:63] <= 6'h00;
     end else begin
       w_data[68:63] <= hdr[69:64];
     end
-    if (!_218_) begin
+    if (!_212_) begin
       w_data[62:32] <= 31'h00000000;
     end else begin
       w_data[62:32] <= hdr[62:32];
     end
-    if (!_219_) begin
+    if (!_213_) begin
       w_data[31:0] <= 32'd0;
     end else begin
       w_data[31:0] <= hdr[31:0];

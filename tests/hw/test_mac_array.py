@@ -69,7 +69,7 @@ def random_tiles(rng, rows, cols, n, k_choices):
 
 
 @pytest.mark.parametrize("rows, cols, mult_reg", [(3, 4, True), (4, 3, False), (1, 5, True),
-                                                  (5, 1, True), (1, 1, False)])
+                                                  (5, 1, True), (1, 1, False), (9, 2, True)])
 def test_back_to_back_tiles_accumulate_exactly(rows, cols, mult_reg):
     rng = np.random.default_rng(rows * 10 + cols)
     min_k = 2 * rows + cols - 1
@@ -115,7 +115,8 @@ def test_dsp_multipliers_with_stalls_and_bubbles(target, rows, cols):
         assert np.array_equal(g, gemm(a, w))
 
 
-@pytest.mark.parametrize("rows, cols, beats", [(3, 4, 2), (2, 6, 3), (4, 1, 1), (1, 4, 4)])
+@pytest.mark.parametrize("rows, cols, beats", [(3, 4, 2), (2, 6, 3), (4, 1, 1), (1, 4, 4),
+                                               (9, 1, 1), (10, 2, 2)])
 def test_slow_drain_and_the_tightest_tile_spacing(rows, cols, beats):
     """Rows held for ``beats`` steps (a requantizer with cols/beats lanes). Tiles whose last
     operands are exactly ``beats·rows + cols − 1`` steps apart drain intact (the next tile's
@@ -143,10 +144,12 @@ def test_slow_drain_and_the_tightest_tile_spacing(rows, cols, beats):
 
 @pytest.mark.parametrize("rows, cols, mult_reg, target, steps", [
     # input register 1, skew rows + cols − 2, multiplier 0/1/3 (DSP: input, output and a
-    # fabric register), accumulator 1, read-out register 1 (none with one row)
+    # fabric register), accumulator 1, read-out registers 1 (none with one row, two from
+    # nine rows: groups of four rows, then one group)
     (3, 4, True, "generic", 1 + 5 + 1 + 1 + 1), (2, 2, False, "generic", 1 + 2 + 0 + 1 + 1),
     (1, 5, True, "generic", 1 + 4 + 1 + 1 + 0), (2, 3, True, "ecp5", 1 + 3 + 3 + 1 + 1),
-    (3, 2, True, "ice40", 1 + 3 + 3 + 1 + 1)])
+    (3, 2, True, "ice40", 1 + 3 + 3 + 1 + 1), (8, 1, True, "generic", 1 + 7 + 1 + 1 + 1),
+    (9, 1, True, "ecp5", 1 + 8 + 3 + 1 + 2), (13, 2, False, "generic", 1 + 13 + 0 + 1 + 2)])
 def test_latency_as_simulated(rows, cols, mult_reg, target, steps):
     """The step at which a lone tile's first row appears, counted in simulation, is the
     latency the array and the config report."""
