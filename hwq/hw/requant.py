@@ -266,10 +266,12 @@ class Requantizer(wiring.Component):
                                + (0 if single else 1 << (30 - q)))
             s2m[f"o{lane}"], s2m[f"mi{lane}"] = outer, mid
         # the right shift r = 4·hi + lo as flags, each a function of hi's or lo's bits alone
-        # (a LUT each): hi = k, hi ≥ k, lo = j, lo ≥ j; registered with the middle sum, they
-        # give the rounding constants below in one more LUT level
+        # (a LUT each): hi = k, hi ≥ k, lo = j, lo ≥ j; registered with the middle sum (from 9
+        # stages), they give the rounding constants below in one more LUT level (without that
+        # register the constants stay shifts and compares of r, no deeper there)
         r_max = -lo_s
-        if not single and lo_s < 0:
+        flags = reg_mid and not single and lo_s < 0
+        if flags:
             for p in range(n_par):
                 r = s2b[f"r{p}"]
                 hi_eq, hi_ge = Signal(r_max // 4 + 1), Signal(r_max // 4 + 1)
@@ -299,7 +301,7 @@ class Requantizer(wiring.Component):
                 h = Signal(signed(33), name=f"h_{lane}")
                 m.d.comb += h.eq(((outer >> q) + mid) >> (31 - q))
             s2[f"h{lane}"] = h
-        if not single and lo_s < 0:
+        if flags:
             # 2^(r−1) (0 if r = 0), bit b set when r = b + 1, and for double's negative h
             # 2^(r−1) − 1 (0 if r ≤ 1), bit b set when r ≥ b + 2: from the flags, each bit a
             # LUT of at most three of them (as shifts and compares r ≥ b + 2 they were carry
@@ -323,6 +325,17 @@ class Requantizer(wiring.Component):
                         flag(hi_ge, ((b + 2) >> 2) + 1)
                         | (flag(hi_eq, (b + 2) >> 2) & lo_ge[(b + 2) & 3]) if b + 2 <= r_max
                         else Const(0) for b in range(32))))
+                    s2[f"hm{p}"] = below
+        elif not single and lo_s < 0:
+            for p in range(n_par):
+                r = s2m[f"r{p}"]
+                half = Signal(unsigned(32), name=f"half_{p}")
+                m.d.comb += half.eq((Const(1, unsigned(33)) << r) >> 1)       # 0 if r = 0
+                s2[f"hf{p}"] = half
+                if self._rounding == "double":
+                    # and 2^(r−1) − 1 (0 if r ≤ 1) for negative h: bit b is set when r ≥ b + 2
+                    below = Signal(unsigned(32), name=f"halfm_{p}")
+                    m.d.comb += below.eq(Cat(*(r >= b + 2 for b in range(32))))
                     s2[f"hm{p}"] = below
         s2 = stage(s2, True, "rq2")
 

@@ -3,657 +3,231 @@
 (* top =  1  *)
 (* generator = "Amaranth" *)
 module hwq_requant(i_valid, i_last, i_acc, i_bias, i_multiplier, i_shift, zero_point, act_min, act_max, clk, rst, o_valid, o_last, o_data, en);
-  wire _0000_;
+  wire _000_;
   (* unused_bits = "0 1 2 3 4 5 6 7 8 9 10 11 12 13" *)
-  wire [46:0] _0001_;
+  wire [46:0] _001_;
   (* unused_bits = "0 1 2 3 4 5 6 7 8 9 10 11 12 13" *)
-  wire [46:0] _0002_;
+  wire [46:0] _002_;
   (* unused_bits = "0 1 2 3 4 5 6 7 8 9 10 11 12 13" *)
-  wire [46:0] _0003_;
-  wire _0004_;
+  wire [46:0] _003_;
+  wire _004_;
   (* unused_bits = "0 1 2 3 4 5 6 7 8 9 10 11 12 13" *)
-  wire [46:0] _0005_;
+  wire [46:0] _005_;
   (* unused_bits = "0 1 2 3 4 5 6 7 8 9 10 11 12 13" *)
-  wire [46:0] _0006_;
+  wire [46:0] _006_;
   (* unused_bits = "0 1 2 3 4 5 6 7 8 9 10 11 12 13" *)
-  wire [46:0] _0007_;
+  wire [46:0] _007_;
   (* unused_bits = "0 1 2 3 4 5 6 7 8 9 10 11 12 13" *)
-  wire [46:0] _0008_;
-  wire _0009_;
-  wire _0011_;
-  wire _0012_;
-  wire _0013_;
-  wire _0014_;
-  wire _0015_;
-  wire _0016_;
-  wire _0017_;
-  wire _0018_;
-  wire _0019_;
-  wire _0020_;
-  wire _0021_;
-  wire _0022_;
-  wire _0023_;
-  wire _0024_;
-  wire _0025_;
-  wire _0026_;
-  wire _0027_;
-  wire _0028_;
-  wire _0029_;
-  wire _0030_;
-  wire _0031_;
+  wire [46:0] _008_;
+  (* unused_bits = "0" *)
+  wire [32:0] _009_;
+  wire _010_;
+  (* unused_bits = "0" *)
+  wire [32:0] _012_;
+  wire _013_;
+  wire _014_;
+  (* unused_bits = "0" *)
+  wire [32:0] _015_;
   (* unused_bits = "5 6" *)
-  wire [6:0] _0032_;
-  wire _0033_;
-  wire _0034_;
-  wire _0035_;
-  wire _0036_;
-  wire _0037_;
-  wire _0038_;
-  wire _0039_;
-  wire _0040_;
-  wire _0041_;
-  wire _0043_;
-  wire _0044_;
-  wire _0045_;
-  wire _0046_;
-  wire _0047_;
-  wire _0048_;
-  wire _0049_;
-  wire _0050_;
-  wire _0051_;
-  wire _0052_;
-  wire _0053_;
-  wire _0054_;
-  wire _0055_;
-  wire _0056_;
-  wire _0057_;
-  wire _0058_;
-  wire _0059_;
-  wire _0060_;
-  wire _0061_;
-  wire _0062_;
-  wire _0063_;
-  wire _0064_;
-  wire _0065_;
-  wire _0066_;
-  wire _0067_;
-  wire _0068_;
+  wire [6:0] _016_;
+  wire _017_;
+  (* unused_bits = "0" *)
+  wire [32:0] _018_;
+  wire _019_;
+  (* unused_bits = "0" *)
+  wire [32:0] _021_;
+  wire _022_;
+  wire _023_;
   (* unused_bits = "5 6" *)
-  wire [6:0] _0069_;
-  wire _0070_;
-  wire _0071_;
-  wire _0072_;
-  wire _0073_;
-  wire _0074_;
-  wire _0075_;
-  wire _0076_;
-  wire _0077_;
+  wire [6:0] _024_;
+  (* unused_bits = "0" *)
+  wire [32:0] _025_;
+  wire _026_;
+  wire _027_;
+  (* unused_bits = "0" *)
+  wire [32:0] _028_;
+  wire _029_;
   (* unused_bits = "5 6" *)
-  wire [6:0] _0078_;
-  wire _0079_;
-  wire _0080_;
-  wire _0081_;
-  wire _0082_;
-  wire _0083_;
-  wire _0084_;
-  wire _0085_;
-  wire _0086_;
-  wire _0087_;
-  wire _0088_;
-  wire _0089_;
-  wire _0090_;
-  wire _0091_;
-  wire _0092_;
-  wire _0093_;
-  wire _0094_;
-  wire _0095_;
-  wire _0096_;
-  wire _0097_;
-  wire _0098_;
-  wire _0099_;
-  wire _0100_;
-  wire _0101_;
-  wire _0102_;
-  wire _0103_;
+  wire [6:0] _030_;
+  (* unused_bits = "0" *)
+  wire [32:0] _031_;
+  wire _032_;
+  wire _033_;
+  wire _035_;
+  wire [31:0] _036_;
+  wire _037_;
+  wire [31:0] _038_;
+  wire _039_;
+  wire [31:0] _040_;
+  wire _041_;
+  wire [31:0] _043_;
+  wire _044_;
+  wire [31:0] _045_;
+  wire _046_;
+  wire [31:0] _047_;
+  wire _048_;
+  wire [31:0] _049_;
+  wire _050_;
+  wire [31:0] _051_;
+  wire _052_;
+  wire _053_;
+  wire _054_;
+  wire _055_;
+  wire _056_;
+  wire _057_;
+  wire _058_;
+  wire _059_;
+  wire _060_;
+  wire _061_;
+  wire _062_;
+  wire _063_;
+  wire _064_;
+  wire _065_;
+  wire _066_;
+  wire _067_;
+  wire _068_;
+  wire _069_;
+  wire _070_;
+  wire _071_;
+  wire _072_;
+  wire _073_;
+  wire _074_;
+  wire _075_;
+  wire _076_;
+  wire _077_;
+  wire _078_;
+  wire _079_;
+  wire _080_;
+  wire _081_;
+  wire _082_;
+  wire _083_;
+  wire _084_;
+  wire _085_;
+  wire _086_;
+  wire _087_;
+  wire _088_;
+  wire _089_;
+  wire _090_;
+  wire _091_;
+  wire _092_;
+  wire _093_;
+  wire _094_;
+  wire _095_;
+  wire _096_;
+  wire _097_;
+  wire _098_;
+  wire _099_;
+  wire _100_;
+  wire _101_;
+  wire _102_;
+  wire _103_;
+  wire _104_;
+  wire _105_;
+  wire _106_;
+  wire _107_;
+  wire _108_;
+  wire _109_;
+  wire _110_;
+  wire _111_;
+  wire _112_;
+  wire _113_;
+  wire _114_;
+  wire _115_;
+  wire _116_;
+  wire _117_;
+  wire _118_;
+  wire _119_;
+  wire _120_;
+  wire _121_;
+  wire _122_;
+  wire _123_;
+  wire _126_;
+  wire _127_;
+  wire _128_;
+  wire _129_;
+  wire _130_;
+  wire _131_;
+  wire _132_;
+  wire _133_;
+  wire _134_;
+  wire _135_;
+  wire _136_;
+  wire _137_;
+  wire _138_;
+  wire _139_;
+  wire _140_;
+  wire _141_;
+  wire _142_;
+  wire _143_;
+  wire _144_;
+  wire _145_;
+  wire _146_;
+  wire _147_;
+  wire _148_;
+  wire _149_;
+  wire _150_;
+  wire _151_;
+  wire _152_;
+  wire _153_;
+  wire _154_;
+  wire _155_;
+  wire _156_;
+  wire _157_;
+  wire _158_;
+  wire _159_;
+  wire _160_;
+  wire _161_;
+  wire _162_;
+  wire _163_;
+  wire _164_;
+  wire _165_;
+  wire _166_;
+  wire [31:0] _167_;
+  wire _168_;
+  wire [30:0] _169_;
+  wire [32:0] _170_;
+  wire [31:0] _171_;
+  wire [30:0] _172_;
+  wire [32:0] _173_;
+  wire [31:0] _174_;
+  wire [30:0] _175_;
+  wire [32:0] _176_;
+  wire [31:0] _177_;
+  wire [30:0] _178_;
+  wire [32:0] _179_;
+  wire [31:0] _180_;
+  wire _181_;
+  wire [30:0] _182_;
+  wire [32:0] _183_;
+  wire [31:0] _184_;
+  wire [30:0] _185_;
+  wire [32:0] _186_;
+  wire [31:0] _187_;
   (* unused_bits = "5 6" *)
-  wire [6:0] _0104_;
-  wire _0106_;
-  wire _0107_;
-  wire _0108_;
-  wire _0109_;
-  wire _0110_;
-  wire _0111_;
-  wire _0112_;
-  wire _0113_;
-  wire _0114_;
-  wire _0115_;
-  wire _0116_;
-  wire _0117_;
-  wire _0118_;
-  wire _0119_;
-  wire _0120_;
-  wire _0121_;
-  wire _0122_;
-  wire _0123_;
-  wire _0124_;
-  wire _0125_;
-  wire _0126_;
-  wire _0127_;
-  wire _0128_;
-  wire _0129_;
-  wire _0130_;
-  wire _0131_;
-  wire _0132_;
-  wire _0133_;
-  wire _0134_;
-  wire _0135_;
-  wire _0136_;
-  wire _0137_;
-  wire _0138_;
-  wire _0139_;
-  wire _0140_;
-  wire _0141_;
-  wire _0142_;
-  wire _0143_;
-  wire _0144_;
-  wire _0145_;
-  wire _0146_;
-  wire _0147_;
-  wire _0148_;
-  wire _0149_;
-  wire _0150_;
-  wire _0151_;
-  wire _0152_;
-  wire _0153_;
-  wire _0154_;
-  wire _0155_;
-  wire _0156_;
-  wire _0157_;
-  wire [31:0] _0158_;
-  wire _0159_;
-  wire [30:0] _0160_;
-  wire _0161_;
-  wire _0162_;
-  wire [32:0] _0163_;
-  wire _0164_;
-  wire _0165_;
-  wire _0166_;
-  wire _0167_;
-  wire _0168_;
-  wire _0169_;
-  wire _0170_;
-  wire _0171_;
-  wire _0172_;
-  wire _0173_;
-  wire _0174_;
-  wire _0175_;
-  wire _0176_;
-  wire _0177_;
-  wire _0178_;
-  wire [31:0] _0179_;
-  wire _0180_;
-  wire _0181_;
-  wire _0182_;
-  wire _0183_;
-  wire _0184_;
-  wire [30:0] _0185_;
-  wire _0186_;
-  wire _0187_;
-  wire _0188_;
-  wire _0189_;
-  wire [32:0] _0190_;
-  wire [31:0] _0191_;
-  wire _0192_;
-  wire [30:0] _0193_;
-  wire _0194_;
-  wire _0195_;
-  wire _0196_;
-  wire _0197_;
-  wire _0198_;
-  wire [32:0] _0199_;
-  wire _0200_;
-  wire _0201_;
-  wire _0202_;
-  wire _0203_;
-  wire _0204_;
-  wire _0205_;
-  wire _0206_;
-  wire _0207_;
-  wire _0208_;
-  wire _0209_;
-  wire _0210_;
-  wire _0211_;
-  wire _0212_;
-  wire _0213_;
-  wire _0214_;
-  wire [31:0] _0215_;
-  wire _0216_;
-  wire _0217_;
-  wire _0218_;
-  wire _0219_;
-  wire _0220_;
-  wire [30:0] _0221_;
-  wire [32:0] _0222_;
-  wire _0223_;
-  wire [31:0] _0224_;
-  wire _0225_;
-  wire _0226_;
-  wire _0227_;
-  wire _0228_;
-  wire _0229_;
-  wire _0230_;
-  wire [30:0] _0231_;
-  wire _0232_;
-  wire _0233_;
-  wire _0234_;
-  wire _0235_;
-  wire _0236_;
-  wire [32:0] _0237_;
-  wire _0238_;
-  wire _0239_;
-  wire _0240_;
-  wire _0241_;
-  wire _0242_;
-  wire _0243_;
-  wire _0244_;
-  wire _0245_;
-  wire _0246_;
-  wire _0247_;
-  wire _0248_;
-  wire _0249_;
-  wire _0250_;
-  wire _0251_;
-  wire _0252_;
-  wire [31:0] _0253_;
-  wire _0254_;
-  wire [30:0] _0255_;
-  wire [30:0] _0256_;
-  wire _0257_;
-  wire [30:0] _0258_;
-  wire _0259_;
-  wire [31:0] _0260_;
-  wire _0261_;
-  wire [31:0] _0262_;
-  wire _0263_;
-  wire [31:0] _0264_;
-  wire _0265_;
-  wire [32:0] _0266_;
-  wire [30:0] _0267_;
-  wire _0268_;
-  wire [31:0] _0269_;
-  wire _0270_;
-  wire [31:0] _0271_;
-  wire _0272_;
-  wire _0273_;
-  wire _0274_;
-  wire _0275_;
-  wire _0276_;
-  wire _0277_;
-  wire _0278_;
-  wire _0279_;
-  wire _0280_;
-  wire _0281_;
-  wire _0282_;
-  wire _0283_;
-  wire _0284_;
-  wire _0285_;
-  wire _0286_;
-  wire _0287_;
-  wire _0288_;
-  wire [31:0] _0289_;
-  wire _0290_;
-  wire _0291_;
-  wire _0292_;
-  wire _0293_;
-  wire _0294_;
-  wire _0295_;
-  wire _0296_;
-  wire _0297_;
-  wire _0298_;
-  wire _0299_;
-  (* unused_bits = "5 6" *)
-  wire [6:0] _0300_;
-  wire [30:0] _0301_;
-  wire _0302_;
-  wire _0303_;
-  wire _0304_;
-  wire _0305_;
-  wire _0306_;
-  wire _0307_;
-  wire _0308_;
-  wire _0309_;
-  wire _0310_;
-  wire _0311_;
-  wire [32:0] _0312_;
-  wire _0313_;
-  wire _0314_;
-  wire _0315_;
-  wire _0316_;
-  wire _0317_;
-  wire _0318_;
-  wire _0319_;
-  wire _0320_;
-  wire _0321_;
-  wire _0322_;
-  wire _0323_;
-  wire _0324_;
-  wire _0325_;
-  wire _0326_;
-  wire _0327_;
-  wire _0328_;
-  wire _0329_;
-  wire _0330_;
-  wire _0331_;
-  wire _0332_;
-  wire _0333_;
-  wire _0334_;
-  wire _0335_;
-  wire _0336_;
-  wire _0337_;
-  wire _0338_;
-  wire _0339_;
-  wire _0340_;
-  wire _0341_;
-  wire _0342_;
-  wire [31:0] _0343_;
-  wire _0344_;
-  wire _0345_;
-  wire _0346_;
-  wire _0347_;
-  wire _0348_;
-  wire _0351_;
-  wire _0352_;
-  wire _0353_;
-  wire [30:0] _0354_;
-  wire _0355_;
-  wire _0356_;
-  wire _0357_;
-  wire _0358_;
-  wire _0359_;
-  wire _0360_;
-  wire _0361_;
-  wire _0362_;
-  wire _0363_;
-  wire _0364_;
-  wire [32:0] _0365_;
-  wire _0366_;
-  wire _0367_;
-  wire _0368_;
-  wire _0369_;
-  wire _0370_;
-  wire _0371_;
-  wire _0372_;
-  wire _0373_;
-  wire _0374_;
-  wire _0375_;
-  wire _0376_;
-  wire _0377_;
-  wire _0378_;
-  wire _0379_;
-  wire _0380_;
-  wire _0381_;
-  wire _0382_;
-  wire _0383_;
-  wire _0384_;
-  wire _0385_;
+  wire [6:0] _188_;
+  wire [30:0] _189_;
+  wire [32:0] _190_;
+  wire [31:0] _191_;
+  wire [30:0] _192_;
+  wire [32:0] _193_;
   (* unused_bits = "0 1 2 3 4 5 6 7 8 9 10 11 12 13" *)
-  wire [46:0] _0386_;
-  wire _0387_;
-  wire _0388_;
-  wire _0389_;
-  wire _0390_;
-  wire _0391_;
-  wire _0392_;
-  wire _0393_;
-  wire _0394_;
-  wire [7:0] _0395_;
-  wire [7:0] _0396_;
-  wire [7:0] _0397_;
-  wire [7:0] _0398_;
-  wire _0399_;
-  wire _0400_;
-  wire _0401_;
-  wire _0402_;
-  wire _0403_;
-  wire _0404_;
-  wire _0405_;
-  wire _0406_;
-  wire _0407_;
-  wire _0408_;
-  wire _0409_;
-  wire _0410_;
-  wire _0411_;
-  wire _0412_;
-  wire _0413_;
-  wire _0414_;
-  wire _0415_;
-  wire _0416_;
-  wire _0417_;
-  wire _0418_;
-  wire _0419_;
-  wire _0420_;
-  wire _0421_;
-  wire _0422_;
-  wire _0423_;
-  wire _0424_;
-  wire _0425_;
-  wire _0426_;
-  wire [7:0] _0427_;
-  wire _0428_;
-  wire _0429_;
-  wire _0430_;
-  wire _0431_;
-  wire _0432_;
-  wire _0433_;
-  wire _0434_;
-  wire _0435_;
-  wire _0436_;
-  wire _0437_;
-  wire _0438_;
-  wire _0439_;
-  wire _0440_;
-  wire _0441_;
-  wire _0442_;
-  wire _0443_;
-  wire _0444_;
-  wire [7:0] _0445_;
-  wire _0446_;
-  wire _0447_;
-  wire _0448_;
-  wire _0449_;
-  wire _0450_;
-  wire _0451_;
-  wire _0452_;
-  wire _0453_;
-  wire _0454_;
-  wire _0455_;
-  wire _0456_;
-  wire _0457_;
-  wire _0458_;
-  wire _0459_;
-  wire _0460_;
-  wire _0461_;
-  wire _0462_;
-  wire _0463_;
-  wire _0464_;
-  wire _0465_;
-  wire _0466_;
-  wire _0467_;
-  wire _0468_;
-  wire _0469_;
-  wire _0470_;
-  wire _0471_;
-  wire _0472_;
-  wire _0473_;
-  wire _0474_;
-  wire _0475_;
-  wire _0476_;
-  wire _0477_;
-  wire _0478_;
-  wire _0479_;
-  wire _0480_;
-  wire _0481_;
-  wire _0482_;
-  wire _0483_;
-  wire _0484_;
-  wire _0485_;
-  wire _0486_;
-  wire _0487_;
-  wire _0488_;
-  wire _0489_;
-  wire _0490_;
-  wire _0491_;
-  wire _0492_;
-  wire _0493_;
-  wire _0494_;
-  wire _0495_;
-  wire _0496_;
-  wire _0497_;
-  wire _0498_;
-  wire _0499_;
-  wire _0500_;
-  wire _0501_;
-  wire _0502_;
-  wire _0503_;
-  wire _0504_;
-  wire [7:0] _0505_;
-  wire _0506_;
-  wire _0507_;
-  wire _0508_;
-  wire _0509_;
-  wire _0510_;
-  wire _0511_;
-  wire _0512_;
-  wire _0513_;
-  wire _0514_;
-  wire _0515_;
-  wire _0516_;
-  wire _0517_;
-  wire _0518_;
-  wire _0519_;
-  wire _0520_;
-  wire _0521_;
-  wire _0522_;
-  wire _0523_;
-  wire [7:0] _0524_;
-  wire _0525_;
-  wire _0526_;
-  wire _0527_;
-  wire _0528_;
-  wire _0529_;
-  wire _0530_;
-  wire _0531_;
-  wire _0532_;
-  wire _0533_;
-  wire _0534_;
-  wire _0535_;
-  wire _0536_;
-  wire _0537_;
-  wire _0538_;
-  wire _0539_;
-  wire _0540_;
-  wire _0541_;
-  wire _0542_;
-  wire _0543_;
-  wire _0544_;
-  wire _0545_;
-  wire _0546_;
-  wire _0547_;
-  wire _0548_;
-  wire _0549_;
-  wire _0550_;
-  wire _0551_;
-  wire _0552_;
-  wire _0553_;
-  wire _0554_;
-  wire _0555_;
-  wire _0556_;
-  wire _0557_;
-  wire _0558_;
-  wire _0559_;
-  wire _0560_;
-  wire _0561_;
-  wire _0562_;
-  wire _0563_;
-  wire _0564_;
-  wire _0565_;
-  wire _0566_;
-  wire _0567_;
-  wire _0568_;
-  wire _0569_;
-  wire _0570_;
-  wire _0571_;
-  wire _0572_;
-  wire _0573_;
-  wire _0574_;
-  wire _0575_;
-  wire _0576_;
-  wire _0577_;
-  wire _0578_;
-  wire _0579_;
-  wire _0580_;
-  wire _0581_;
-  wire _0582_;
-  wire _0583_;
-  wire _0584_;
-  wire [7:0] _0585_;
-  wire _0586_;
-  wire _0587_;
-  wire _0588_;
-  wire _0589_;
-  wire _0590_;
-  wire _0591_;
-  wire _0592_;
-  wire _0593_;
-  wire _0594_;
-  wire _0595_;
-  wire [7:0] _0596_;
-  wire [7:0] _0597_;
-  wire [7:0] _0598_;
-  wire [7:0] _0599_;
-  wire [7:0] _0600_;
-  wire [7:0] _0601_;
-  wire [7:0] _0602_;
-  wire [7:0] \$signal ;
-  wire [7:0] \$signal$102 ;
-  (* unused_bits = "0" *)
-  wire [7:0] \$signal$103 ;
-  wire [3:0] \$signal$104 ;
-  wire [3:0] \$signal$105 ;
-  wire [7:0] \$signal$109 ;
-  (* unused_bits = "0" *)
-  wire [7:0] \$signal$110 ;
-  wire [3:0] \$signal$111 ;
-  wire [3:0] \$signal$112 ;
-  wire [7:0] \$signal$116 ;
-  (* unused_bits = "0" *)
-  wire [7:0] \$signal$117 ;
-  wire [3:0] \$signal$118 ;
-  wire [3:0] \$signal$119 ;
-  wire [7:0] \$signal$123 ;
-  (* unused_bits = "0" *)
-  wire [7:0] \$signal$124 ;
-  wire [3:0] \$signal$125 ;
-  wire [3:0] \$signal$126 ;
-  wire [7:0] \$signal$130 ;
-  (* unused_bits = "0" *)
-  wire [7:0] \$signal$131 ;
-  wire [3:0] \$signal$132 ;
-  wire [3:0] \$signal$133 ;
-  wire [7:0] \$signal$137 ;
-  (* unused_bits = "0" *)
-  wire [7:0] \$signal$138 ;
-  wire [3:0] \$signal$139 ;
-  wire [3:0] \$signal$140 ;
-  (* unused_bits = "0" *)
-  wire [7:0] \$signal$89 ;
-  wire [3:0] \$signal$90 ;
-  wire [3:0] \$signal$91 ;
-  wire [7:0] \$signal$95 ;
-  (* unused_bits = "0" *)
-  wire [7:0] \$signal$96 ;
-  wire [3:0] \$signal$97 ;
-  wire [3:0] \$signal$98 ;
+  wire [46:0] _194_;
+  wire [7:0] _195_;
+  wire [7:0] _196_;
+  wire [7:0] _197_;
+  wire [7:0] _198_;
+  wire [7:0] _199_;
+  wire [7:0] _200_;
+  wire [7:0] _201_;
+  wire [7:0] _202_;
+  wire [7:0] _203_;
+  wire [7:0] _204_;
+  wire [7:0] _205_;
+  wire [7:0] _206_;
+  wire [7:0] _207_;
+  wire [7:0] _208_;
+  wire [7:0] _209_;
+  wire [7:0] _210_;
   wire [31:0] a_0;
   wire [31:0] a_1;
   wire [31:0] a_2;
@@ -686,18 +260,18 @@ module hwq_requant(i_valid, i_last, i_acc, i_bias, i_multiplier, i_shift, zero_p
   wire [32:0] h_5;
   wire [32:0] h_6;
   wire [32:0] h_7;
-  wire [30:0] half_0;
-  wire [30:0] half_1;
-  wire [30:0] half_2;
-  wire [30:0] half_3;
-  wire [30:0] half_4;
-  wire [30:0] half_5;
-  wire [30:0] half_6;
-  wire [30:0] half_7;
-  wire [29:0] halfm_0;
+  wire [31:0] half_0;
+  wire [31:0] half_1;
+  wire [31:0] half_2;
+  wire [31:0] half_3;
+  wire [31:0] half_4;
+  wire [31:0] half_5;
+  wire [31:0] half_6;
+  wire [31:0] half_7;
+  wire [31:0] halfm_0;
   wire [31:0] halfm_1;
   wire [31:0] halfm_2;
-  wire [29:0] halfm_3;
+  wire [31:0] halfm_3;
   wire [31:0] halfm_4;
   wire [31:0] halfm_5;
   wire [31:0] halfm_6;
@@ -790,38 +364,22 @@ module hwq_requant(i_valid, i_last, i_acc, i_bias, i_multiplier, i_shift, zero_p
   reg [32:0] rq2_h5 = 33'h000000000;
   reg [32:0] rq2_h6 = 33'h000000000;
   reg [32:0] rq2_h7 = 33'h000000000;
-  (* init = 32'bx0000000000000000000000000000000 *)
-  wire [31:0] rq2_hf0;
-  (* init = 32'bx0000000000000000000000000000000 *)
-  wire [31:0] rq2_hf1;
-  (* init = 32'bx0000000000000000000000000000000 *)
-  wire [31:0] rq2_hf2;
-  (* init = 32'bx0000000000000000000000000000000 *)
-  wire [31:0] rq2_hf3;
-  (* init = 32'bx0000000000000000000000000000000 *)
-  wire [31:0] rq2_hf4;
-  (* init = 32'bx0000000000000000000000000000000 *)
-  wire [31:0] rq2_hf5;
-  (* init = 32'bx0000000000000000000000000000000 *)
-  wire [31:0] rq2_hf6;
-  (* init = 32'bx0000000000000000000000000000000 *)
-  wire [31:0] rq2_hf7;
-  (* init = 32'bxx000000000000000000000000000000 *)
-  wire [31:0] rq2_hm0;
-  (* init = 32'bxx000000000000000000000000000000 *)
-  wire [31:0] rq2_hm1;
-  (* init = 32'bxx000000000000000000000000000000 *)
-  wire [31:0] rq2_hm2;
-  (* init = 32'bxx000000000000000000000000000000 *)
-  wire [31:0] rq2_hm3;
-  (* init = 32'bxx000000000000000000000000000000 *)
-  wire [31:0] rq2_hm4;
-  (* init = 32'bxx000000000000000000000000000000 *)
-  wire [31:0] rq2_hm5;
-  (* init = 32'bxx000000000000000000000000000000 *)
-  wire [31:0] rq2_hm6;
-  (* init = 32'bxx000000000000000000000000000000 *)
-  wire [31:0] rq2_hm7;
+  reg [31:0] rq2_hf0 = 32'd0;
+  reg [31:0] rq2_hf1 = 32'd0;
+  reg [31:0] rq2_hf2 = 32'd0;
+  reg [31:0] rq2_hf3 = 32'd0;
+  reg [31:0] rq2_hf4 = 32'd0;
+  reg [31:0] rq2_hf5 = 32'd0;
+  reg [31:0] rq2_hf6 = 32'd0;
+  reg [31:0] rq2_hf7 = 32'd0;
+  reg [31:0] rq2_hm0 = 32'd0;
+  reg [31:0] rq2_hm1 = 32'd0;
+  reg [31:0] rq2_hm2 = 32'd0;
+  reg [31:0] rq2_hm3 = 32'd0;
+  reg [31:0] rq2_hm4 = 32'd0;
+  reg [31:0] rq2_hm5 = 32'd0;
+  reg [31:0] rq2_hm6 = 32'd0;
+  reg [31:0] rq2_hm7 = 32'd0;
   reg rq2_last = 1'h0;
   reg [4:0] rq2_r0 = 5'h00;
   reg [4:0] rq2_r1 = 5'h00;
@@ -862,811 +420,45 @@ module hwq_requant(i_valid, i_last, i_acc, i_bias, i_multiplier, i_shift, zero_p
   wire [33:0] u_7;
   input [7:0] zero_point;
   wire [7:0] zero_point;
-  assign _0000_ = $signed(i_shift[5:0]) > $signed(1'h0);
-  assign _0072_ = $signed(i_shift[5:0]) < $signed(1'h0);
-  assign _0159_ = $signed(i_shift[11:6]) > $signed(1'h0);
-  assign _0230_ = $signed(i_shift[11:6]) < $signed(1'h0);
-  assign _0300_[4:0] = - $signed(i_shift[10:6]);
-  assign _0004_ = $signed(i_shift[17:12]) > $signed(1'h0);
-  assign _0009_ = $signed(i_shift[17:12]) < $signed(1'h0);
-  assign _0015_ = $signed(i_shift[23:18]) > $signed(1'h0);
-  assign _0026_ = $signed(i_shift[23:18]) < $signed(1'h0);
-  assign _0032_[4:0] = - $signed(i_shift[22:18]);
-  assign _0040_ = $signed(i_shift[29:24]) > $signed(1'h0);
-  assign _0041_ = $signed(i_shift[29:24]) < $signed(1'h0);
-  assign _0052_ = $signed(i_shift[35:30]) > $signed(1'h0);
-  assign _0063_ = $signed(i_shift[35:30]) < $signed(1'h0);
-  assign _0069_[4:0] = - $signed(i_shift[34:30]);
-  assign _0073_ = $signed(i_shift[41:36]) > $signed(1'h0);
-  assign _0074_ = $signed(i_shift[41:36]) < $signed(1'h0);
-  assign _0078_[4:0] = - $signed(i_shift[40:36]);
-  assign _0089_ = $signed(i_shift[47:42]) > $signed(1'h0);
-  assign _0100_ = $signed(i_shift[47:42]) < $signed(1'h0);
-  assign _0104_[4:0] = - $signed(i_shift[46:42]);
-  assign a_0 = $signed(rq1_s0) << rq1_l0;
-  assign a_1 = $signed(rq1_s1) << rq1_l1;
-  assign a_2 = $signed(rq1_s2) << rq1_l2;
-  assign a_3 = $signed(rq1_s3) << rq1_l3;
-  assign a_4 = $signed(rq1_s4) << rq1_l4;
-  assign a_5 = $signed(rq1_s5) << rq1_l5;
-  assign a_6 = $signed(rq1_s6) << rq1_l6;
-  assign a_7 = $signed(rq1_s7) << rq1_l7;
-  assign outer_0[33:0] = a_0[16:0] * rq1_m0[16:0];
-  assign outer_0[62:34] = $signed(a_0[31:17]) * $signed({ 1'h0, rq1_m0[30:17] });
-  assign _0158_ = $signed(a_0[31:17]) * $signed({ 1'h0, rq1_m0[16:0] });
-  assign _0160_ = a_0[16:0] * rq1_m0[30:17];
-  assign _0163_ = $signed(_0158_) + $signed({ 1'h0, _0160_ });
-  assign mid_0 = $signed(_0163_) + $signed(15'h2000);
-  assign outer_1[33:0] = a_1[16:0] * rq1_m1[16:0];
-  assign outer_1[62:34] = $signed(a_1[31:17]) * $signed({ 1'h0, rq1_m1[30:17] });
-  assign _0179_ = $signed(a_1[31:17]) * $signed({ 1'h0, rq1_m1[16:0] });
-  assign _0185_ = a_1[16:0] * rq1_m1[30:17];
-  assign _0190_ = $signed(_0179_) + $signed({ 1'h0, _0185_ });
-  assign mid_1 = $signed(_0190_) + $signed(15'h2000);
-  assign outer_2[33:0] = a_2[16:0] * rq1_m2[16:0];
-  assign outer_2[62:34] = $signed(a_2[31:17]) * $signed({ 1'h0, rq1_m2[30:17] });
-  assign _0191_ = $signed(a_2[31:17]) * $signed({ 1'h0, rq1_m2[16:0] });
-  assign _0193_ = a_2[16:0] * rq1_m2[30:17];
-  assign _0199_ = $signed(_0191_) + $signed({ 1'h0, _0193_ });
-  assign mid_2 = $signed(_0199_) + $signed(15'h2000);
-  assign outer_3[33:0] = a_3[16:0] * rq1_m3[16:0];
-  assign outer_3[62:34] = $signed(a_3[31:17]) * $signed({ 1'h0, rq1_m3[30:17] });
-  assign _0215_ = $signed(a_3[31:17]) * $signed({ 1'h0, rq1_m3[16:0] });
-  assign _0221_ = a_3[16:0] * rq1_m3[30:17];
-  assign _0222_ = $signed(_0215_) + $signed({ 1'h0, _0221_ });
-  assign mid_3 = $signed(_0222_) + $signed(15'h2000);
-  assign outer_4[33:0] = a_4[16:0] * rq1_m4[16:0];
-  assign outer_4[62:34] = $signed(a_4[31:17]) * $signed({ 1'h0, rq1_m4[30:17] });
-  assign _0224_ = $signed(a_4[31:17]) * $signed({ 1'h0, rq1_m4[16:0] });
-  assign _0231_ = a_4[16:0] * rq1_m4[30:17];
-  assign _0237_ = $signed(_0224_) + $signed({ 1'h0, _0231_ });
-  assign mid_4 = $signed(_0237_) + $signed(15'h2000);
-  assign outer_5[33:0] = a_5[16:0] * rq1_m5[16:0];
-  assign outer_5[62:34] = $signed(a_5[31:17]) * $signed({ 1'h0, rq1_m5[30:17] });
-  assign _0253_ = $signed(a_5[31:17]) * $signed({ 1'h0, rq1_m5[16:0] });
-  assign _0255_ = a_5[16:0] * rq1_m5[30:17];
-  assign _0266_ = $signed(_0253_) + $signed({ 1'h0, _0255_ });
-  assign mid_5 = $signed(_0266_) + $signed(15'h2000);
-  assign outer_6[33:0] = a_6[16:0] * rq1_m6[16:0];
-  assign outer_6[62:34] = $signed(a_6[31:17]) * $signed({ 1'h0, rq1_m6[30:17] });
-  assign _0289_ = $signed(a_6[31:17]) * $signed({ 1'h0, rq1_m6[16:0] });
-  assign _0301_ = a_6[16:0] * rq1_m6[30:17];
-  assign _0312_ = $signed(_0289_) + $signed({ 1'h0, _0301_ });
-  assign mid_6 = $signed(_0312_) + $signed(15'h2000);
-  assign outer_7[33:0] = a_7[16:0] * rq1_m7[16:0];
-  assign outer_7[62:34] = $signed(a_7[31:17]) * $signed({ 1'h0, rq1_m7[30:17] });
-  assign _0343_ = $signed(a_7[31:17]) * $signed({ 1'h0, rq1_m7[16:0] });
-  assign _0354_ = a_7[16:0] * rq1_m7[30:17];
-  assign _0365_ = $signed(_0343_) + $signed({ 1'h0, _0354_ });
-  assign mid_7 = $signed(_0365_) + $signed(15'h2000);
-  assign { h_0, _0386_[13:0] } = $signed(outer_0[62:17]) + $signed(mid_0);
-  assign { h_1, _0001_[13:0] } = $signed(outer_1[62:17]) + $signed(mid_1);
-  assign { h_2, _0002_[13:0] } = $signed(outer_2[62:17]) + $signed(mid_2);
-  assign { h_3, _0003_[13:0] } = $signed(outer_3[62:17]) + $signed(mid_3);
-  assign { h_4, _0005_[13:0] } = $signed(outer_4[62:17]) + $signed(mid_4);
-  assign { h_5, _0006_[13:0] } = $signed(outer_5[62:17]) + $signed(mid_5);
-  assign { h_6, _0007_[13:0] } = $signed(outer_6[62:17]) + $signed(mid_6);
-  assign { h_7, _0008_[13:0] } = $signed(outer_7[62:17]) + $signed(mid_7);
-  assign half_0[0] = \$signal [0] & \$signal$90 [1];
-  assign half_0[1] = \$signal [0] & \$signal$90 [2];
-  assign half_0[2] = \$signal [0] & \$signal$90 [3];
-  assign half_0[3] = \$signal [1] & \$signal$90 [0];
-  assign half_0[4] = \$signal [1] & \$signal$90 [1];
-  assign half_0[5] = \$signal [1] & \$signal$90 [2];
-  assign half_0[6] = \$signal [1] & \$signal$90 [3];
-  assign half_0[7] = \$signal [2] & \$signal$90 [0];
-  assign half_0[8] = \$signal [2] & \$signal$90 [1];
-  assign half_0[9] = \$signal [2] & \$signal$90 [2];
-  assign half_0[10] = \$signal [2] & \$signal$90 [3];
-  assign half_0[11] = \$signal [3] & \$signal$90 [0];
-  assign half_0[12] = \$signal [3] & \$signal$90 [1];
-  assign half_0[13] = \$signal [3] & \$signal$90 [2];
-  assign half_0[14] = \$signal [3] & \$signal$90 [3];
-  assign half_0[15] = \$signal [4] & \$signal$90 [0];
-  assign half_0[16] = \$signal [4] & \$signal$90 [1];
-  assign half_0[17] = \$signal [4] & \$signal$90 [2];
-  assign half_0[18] = \$signal [4] & \$signal$90 [3];
-  assign half_0[19] = \$signal [5] & \$signal$90 [0];
-  assign half_0[20] = \$signal [5] & \$signal$90 [1];
-  assign half_0[21] = \$signal [5] & \$signal$90 [2];
-  assign half_0[22] = \$signal [5] & \$signal$90 [3];
-  assign half_0[23] = \$signal [6] & \$signal$90 [0];
-  assign half_0[24] = \$signal [6] & \$signal$90 [1];
-  assign half_0[25] = \$signal [6] & \$signal$90 [2];
-  assign half_0[26] = \$signal [6] & \$signal$90 [3];
-  assign half_0[27] = \$signal [7] & \$signal$90 [0];
-  assign half_0[28] = \$signal [7] & \$signal$90 [1];
-  assign half_0[29] = \$signal [7] & \$signal$90 [2];
-  assign half_0[30] = \$signal [7] & \$signal$90 [3];
-  assign _0011_ = \$signal [0] & \$signal$91 [2];
-  assign halfm_0[0] = \$signal$89 [1] | _0011_;
-  assign _0012_ = \$signal [0] & \$signal$91 [3];
-  assign halfm_0[1] = \$signal$89 [1] | _0012_;
-  assign _0013_ = \$signal [1] & \$signal$91 [0];
-  assign halfm_0[2] = \$signal$89 [2] | _0013_;
-  assign _0014_ = \$signal [1] & \$signal$91 [1];
-  assign halfm_0[3] = \$signal$89 [2] | _0014_;
-  assign _0016_ = \$signal [1] & \$signal$91 [2];
-  assign halfm_0[4] = \$signal$89 [2] | _0016_;
-  assign _0017_ = \$signal [1] & \$signal$91 [3];
-  assign halfm_0[5] = \$signal$89 [2] | _0017_;
-  assign _0018_ = \$signal [2] & \$signal$91 [0];
-  assign halfm_0[6] = \$signal$89 [3] | _0018_;
-  assign _0019_ = \$signal [2] & \$signal$91 [1];
-  assign halfm_0[7] = \$signal$89 [3] | _0019_;
-  assign _0020_ = \$signal [2] & \$signal$91 [2];
-  assign halfm_0[8] = \$signal$89 [3] | _0020_;
-  assign _0021_ = \$signal [2] & \$signal$91 [3];
-  assign halfm_0[9] = \$signal$89 [3] | _0021_;
-  assign _0022_ = \$signal [3] & \$signal$91 [0];
-  assign halfm_0[10] = \$signal$89 [4] | _0022_;
-  assign _0023_ = \$signal [3] & \$signal$91 [1];
-  assign halfm_0[11] = \$signal$89 [4] | _0023_;
-  assign _0024_ = \$signal [3] & \$signal$91 [2];
-  assign halfm_0[12] = \$signal$89 [4] | _0024_;
-  assign _0025_ = \$signal [3] & \$signal$91 [3];
-  assign halfm_0[13] = \$signal$89 [4] | _0025_;
-  assign _0027_ = \$signal [4] & \$signal$91 [0];
-  assign halfm_0[14] = \$signal$89 [5] | _0027_;
-  assign _0028_ = \$signal [4] & \$signal$91 [1];
-  assign halfm_0[15] = \$signal$89 [5] | _0028_;
-  assign _0029_ = \$signal [4] & \$signal$91 [2];
-  assign halfm_0[16] = \$signal$89 [5] | _0029_;
-  assign _0030_ = \$signal [4] & \$signal$91 [3];
-  assign halfm_0[17] = \$signal$89 [5] | _0030_;
-  assign _0031_ = \$signal [5] & \$signal$91 [0];
-  assign halfm_0[18] = \$signal$89 [6] | _0031_;
-  assign _0033_ = \$signal [5] & \$signal$91 [1];
-  assign halfm_0[19] = \$signal$89 [6] | _0033_;
-  assign _0034_ = \$signal [5] & \$signal$91 [2];
-  assign halfm_0[20] = \$signal$89 [6] | _0034_;
-  assign _0035_ = \$signal [5] & \$signal$91 [3];
-  assign halfm_0[21] = \$signal$89 [6] | _0035_;
-  assign _0036_ = \$signal [6] & \$signal$91 [0];
-  assign halfm_0[22] = \$signal$89 [7] | _0036_;
-  assign _0037_ = \$signal [6] & \$signal$91 [1];
-  assign halfm_0[23] = \$signal$89 [7] | _0037_;
-  assign _0038_ = \$signal [6] & \$signal$91 [2];
-  assign halfm_0[24] = \$signal$89 [7] | _0038_;
-  assign _0039_ = \$signal [6] & \$signal$91 [3];
-  assign halfm_0[25] = \$signal$89 [7] | _0039_;
-  assign halfm_0[26] = \$signal [7] & \$signal$91 [0];
-  assign halfm_0[27] = \$signal [7] & \$signal$91 [1];
-  assign halfm_0[28] = \$signal [7] & \$signal$91 [2];
-  assign halfm_0[29] = \$signal [7] & \$signal$91 [3];
-  assign half_1[0] = \$signal$95 [0] & \$signal$97 [1];
-  assign half_1[1] = \$signal$95 [0] & \$signal$97 [2];
-  assign half_1[2] = \$signal$95 [0] & \$signal$97 [3];
-  assign half_1[3] = \$signal$95 [1] & \$signal$97 [0];
-  assign half_1[4] = \$signal$95 [1] & \$signal$97 [1];
-  assign half_1[5] = \$signal$95 [1] & \$signal$97 [2];
-  assign half_1[6] = \$signal$95 [1] & \$signal$97 [3];
-  assign half_1[7] = \$signal$95 [2] & \$signal$97 [0];
-  assign half_1[8] = \$signal$95 [2] & \$signal$97 [1];
-  assign half_1[9] = \$signal$95 [2] & \$signal$97 [2];
-  assign half_1[10] = \$signal$95 [2] & \$signal$97 [3];
-  assign half_1[11] = \$signal$95 [3] & \$signal$97 [0];
-  assign half_1[12] = \$signal$95 [3] & \$signal$97 [1];
-  assign half_1[13] = \$signal$95 [3] & \$signal$97 [2];
-  assign half_1[14] = \$signal$95 [3] & \$signal$97 [3];
-  assign half_1[15] = \$signal$95 [4] & \$signal$97 [0];
-  assign half_1[16] = \$signal$95 [4] & \$signal$97 [1];
-  assign half_1[17] = \$signal$95 [4] & \$signal$97 [2];
-  assign half_1[18] = \$signal$95 [4] & \$signal$97 [3];
-  assign half_1[19] = \$signal$95 [5] & \$signal$97 [0];
-  assign half_1[20] = \$signal$95 [5] & \$signal$97 [1];
-  assign half_1[21] = \$signal$95 [5] & \$signal$97 [2];
-  assign half_1[22] = \$signal$95 [5] & \$signal$97 [3];
-  assign half_1[23] = \$signal$95 [6] & \$signal$97 [0];
-  assign half_1[24] = \$signal$95 [6] & \$signal$97 [1];
-  assign half_1[25] = \$signal$95 [6] & \$signal$97 [2];
-  assign half_1[26] = \$signal$95 [6] & \$signal$97 [3];
-  assign half_1[27] = \$signal$95 [7] & \$signal$97 [0];
-  assign half_1[28] = \$signal$95 [7] & \$signal$97 [1];
-  assign half_1[29] = \$signal$95 [7] & \$signal$97 [2];
-  assign half_1[30] = \$signal$95 [7] & \$signal$97 [3];
-  assign _0043_ = \$signal$95 [0] & \$signal$98 [2];
-  assign halfm_1[0] = \$signal$96 [1] | _0043_;
-  assign _0044_ = \$signal$95 [0] & \$signal$98 [3];
-  assign halfm_1[1] = \$signal$96 [1] | _0044_;
-  assign _0045_ = \$signal$95 [1] & \$signal$98 [0];
-  assign halfm_1[2] = \$signal$96 [2] | _0045_;
-  assign _0046_ = \$signal$95 [1] & \$signal$98 [1];
-  assign halfm_1[3] = \$signal$96 [2] | _0046_;
-  assign _0047_ = \$signal$95 [1] & \$signal$98 [2];
-  assign halfm_1[4] = \$signal$96 [2] | _0047_;
-  assign _0048_ = \$signal$95 [1] & \$signal$98 [3];
-  assign halfm_1[5] = \$signal$96 [2] | _0048_;
-  assign _0049_ = \$signal$95 [2] & \$signal$98 [0];
-  assign halfm_1[6] = \$signal$96 [3] | _0049_;
-  assign _0050_ = \$signal$95 [2] & \$signal$98 [1];
-  assign halfm_1[7] = \$signal$96 [3] | _0050_;
-  assign _0051_ = \$signal$95 [2] & \$signal$98 [2];
-  assign halfm_1[8] = \$signal$96 [3] | _0051_;
-  assign _0053_ = \$signal$95 [2] & \$signal$98 [3];
-  assign halfm_1[9] = \$signal$96 [3] | _0053_;
-  assign _0054_ = \$signal$95 [3] & \$signal$98 [0];
-  assign halfm_1[10] = \$signal$96 [4] | _0054_;
-  assign _0055_ = \$signal$95 [3] & \$signal$98 [1];
-  assign halfm_1[11] = \$signal$96 [4] | _0055_;
-  assign _0056_ = \$signal$95 [3] & \$signal$98 [2];
-  assign halfm_1[12] = \$signal$96 [4] | _0056_;
-  assign _0057_ = \$signal$95 [3] & \$signal$98 [3];
-  assign halfm_1[13] = \$signal$96 [4] | _0057_;
-  assign _0058_ = \$signal$95 [4] & \$signal$98 [0];
-  assign halfm_1[14] = \$signal$96 [5] | _0058_;
-  assign _0059_ = \$signal$95 [4] & \$signal$98 [1];
-  assign halfm_1[15] = \$signal$96 [5] | _0059_;
-  assign _0060_ = \$signal$95 [4] & \$signal$98 [2];
-  assign halfm_1[16] = \$signal$96 [5] | _0060_;
-  assign _0061_ = \$signal$95 [4] & \$signal$98 [3];
-  assign halfm_1[17] = \$signal$96 [5] | _0061_;
-  assign _0062_ = \$signal$95 [5] & \$signal$98 [0];
-  assign halfm_1[18] = \$signal$96 [6] | _0062_;
-  assign _0064_ = \$signal$95 [5] & \$signal$98 [1];
-  assign halfm_1[19] = \$signal$96 [6] | _0064_;
-  assign _0065_ = \$signal$95 [5] & \$signal$98 [2];
-  assign halfm_1[20] = \$signal$96 [6] | _0065_;
-  assign _0066_ = \$signal$95 [5] & \$signal$98 [3];
-  assign halfm_1[21] = \$signal$96 [6] | _0066_;
-  assign _0067_ = \$signal$95 [6] & \$signal$98 [0];
-  assign halfm_1[22] = \$signal$96 [7] | _0067_;
-  assign _0068_ = \$signal$95 [6] & \$signal$98 [1];
-  assign halfm_1[23] = \$signal$96 [7] | _0068_;
-  assign _0070_ = \$signal$95 [6] & \$signal$98 [2];
-  assign halfm_1[24] = \$signal$96 [7] | _0070_;
-  assign _0071_ = \$signal$95 [6] & \$signal$98 [3];
-  assign halfm_1[25] = \$signal$96 [7] | _0071_;
-  assign halfm_1[26] = \$signal$95 [7] & \$signal$98 [0];
-  assign halfm_1[27] = \$signal$95 [7] & \$signal$98 [1];
-  assign halfm_1[28] = \$signal$95 [7] & \$signal$98 [2];
-  assign halfm_1[29] = \$signal$95 [7] & \$signal$98 [3];
-  assign half_2[0] = \$signal$102 [0] & \$signal$104 [1];
-  assign half_2[1] = \$signal$102 [0] & \$signal$104 [2];
-  assign half_2[2] = \$signal$102 [0] & \$signal$104 [3];
-  assign half_2[3] = \$signal$102 [1] & \$signal$104 [0];
-  assign half_2[4] = \$signal$102 [1] & \$signal$104 [1];
-  assign half_2[5] = \$signal$102 [1] & \$signal$104 [2];
-  assign half_2[6] = \$signal$102 [1] & \$signal$104 [3];
-  assign half_2[7] = \$signal$102 [2] & \$signal$104 [0];
-  assign half_2[8] = \$signal$102 [2] & \$signal$104 [1];
-  assign half_2[9] = \$signal$102 [2] & \$signal$104 [2];
-  assign half_2[10] = \$signal$102 [2] & \$signal$104 [3];
-  assign half_2[11] = \$signal$102 [3] & \$signal$104 [0];
-  assign half_2[12] = \$signal$102 [3] & \$signal$104 [1];
-  assign half_2[13] = \$signal$102 [3] & \$signal$104 [2];
-  assign half_2[14] = \$signal$102 [3] & \$signal$104 [3];
-  assign half_2[15] = \$signal$102 [4] & \$signal$104 [0];
-  assign half_2[16] = \$signal$102 [4] & \$signal$104 [1];
-  assign half_2[17] = \$signal$102 [4] & \$signal$104 [2];
-  assign half_2[18] = \$signal$102 [4] & \$signal$104 [3];
-  assign half_2[19] = \$signal$102 [5] & \$signal$104 [0];
-  assign half_2[20] = \$signal$102 [5] & \$signal$104 [1];
-  assign half_2[21] = \$signal$102 [5] & \$signal$104 [2];
-  assign half_2[22] = \$signal$102 [5] & \$signal$104 [3];
-  assign half_2[23] = \$signal$102 [6] & \$signal$104 [0];
-  assign half_2[24] = \$signal$102 [6] & \$signal$104 [1];
-  assign half_2[25] = \$signal$102 [6] & \$signal$104 [2];
-  assign half_2[26] = \$signal$102 [6] & \$signal$104 [3];
-  assign half_2[27] = \$signal$102 [7] & \$signal$104 [0];
-  assign half_2[28] = \$signal$102 [7] & \$signal$104 [1];
-  assign half_2[29] = \$signal$102 [7] & \$signal$104 [2];
-  assign half_2[30] = \$signal$102 [7] & \$signal$104 [3];
-  assign _0075_ = \$signal$102 [0] & \$signal$105 [2];
-  assign halfm_2[0] = \$signal$103 [1] | _0075_;
-  assign _0076_ = \$signal$102 [0] & \$signal$105 [3];
-  assign halfm_2[1] = \$signal$103 [1] | _0076_;
-  assign _0077_ = \$signal$102 [1] & \$signal$105 [0];
-  assign halfm_2[2] = \$signal$103 [2] | _0077_;
-  assign _0079_ = \$signal$102 [1] & \$signal$105 [1];
-  assign halfm_2[3] = \$signal$103 [2] | _0079_;
-  assign _0080_ = \$signal$102 [1] & \$signal$105 [2];
-  assign halfm_2[4] = \$signal$103 [2] | _0080_;
-  assign _0081_ = \$signal$102 [1] & \$signal$105 [3];
-  assign halfm_2[5] = \$signal$103 [2] | _0081_;
-  assign _0082_ = \$signal$102 [2] & \$signal$105 [0];
-  assign halfm_2[6] = \$signal$103 [3] | _0082_;
-  assign _0083_ = \$signal$102 [2] & \$signal$105 [1];
-  assign halfm_2[7] = \$signal$103 [3] | _0083_;
-  assign _0084_ = \$signal$102 [2] & \$signal$105 [2];
-  assign halfm_2[8] = \$signal$103 [3] | _0084_;
-  assign _0085_ = \$signal$102 [2] & \$signal$105 [3];
-  assign halfm_2[9] = \$signal$103 [3] | _0085_;
-  assign _0086_ = \$signal$102 [3] & \$signal$105 [0];
-  assign halfm_2[10] = \$signal$103 [4] | _0086_;
-  assign _0087_ = \$signal$102 [3] & \$signal$105 [1];
-  assign halfm_2[11] = \$signal$103 [4] | _0087_;
-  assign _0088_ = \$signal$102 [3] & \$signal$105 [2];
-  assign halfm_2[12] = \$signal$103 [4] | _0088_;
-  assign _0090_ = \$signal$102 [3] & \$signal$105 [3];
-  assign halfm_2[13] = \$signal$103 [4] | _0090_;
-  assign _0091_ = \$signal$102 [4] & \$signal$105 [0];
-  assign halfm_2[14] = \$signal$103 [5] | _0091_;
-  assign _0092_ = \$signal$102 [4] & \$signal$105 [1];
-  assign halfm_2[15] = \$signal$103 [5] | _0092_;
-  assign _0093_ = \$signal$102 [4] & \$signal$105 [2];
-  assign halfm_2[16] = \$signal$103 [5] | _0093_;
-  assign _0094_ = \$signal$102 [4] & \$signal$105 [3];
-  assign halfm_2[17] = \$signal$103 [5] | _0094_;
-  assign _0095_ = \$signal$102 [5] & \$signal$105 [0];
-  assign halfm_2[18] = \$signal$103 [6] | _0095_;
-  assign _0096_ = \$signal$102 [5] & \$signal$105 [1];
-  assign halfm_2[19] = \$signal$103 [6] | _0096_;
-  assign _0097_ = \$signal$102 [5] & \$signal$105 [2];
-  assign halfm_2[20] = \$signal$103 [6] | _0097_;
-  assign _0098_ = \$signal$102 [5] & \$signal$105 [3];
-  assign halfm_2[21] = \$signal$103 [6] | _0098_;
-  assign _0099_ = \$signal$102 [6] & \$signal$105 [0];
-  assign halfm_2[22] = \$signal$103 [7] | _0099_;
-  assign _0101_ = \$signal$102 [6] & \$signal$105 [1];
-  assign halfm_2[23] = \$signal$103 [7] | _0101_;
-  assign _0102_ = \$signal$102 [6] & \$signal$105 [2];
-  assign halfm_2[24] = \$signal$103 [7] | _0102_;
-  assign _0103_ = \$signal$102 [6] & \$signal$105 [3];
-  assign halfm_2[25] = \$signal$103 [7] | _0103_;
-  assign halfm_2[26] = \$signal$102 [7] & \$signal$105 [0];
-  assign halfm_2[27] = \$signal$102 [7] & \$signal$105 [1];
-  assign halfm_2[28] = \$signal$102 [7] & \$signal$105 [2];
-  assign halfm_2[29] = \$signal$102 [7] & \$signal$105 [3];
-  assign half_3[0] = \$signal$109 [0] & \$signal$111 [1];
-  assign half_3[1] = \$signal$109 [0] & \$signal$111 [2];
-  assign half_3[2] = \$signal$109 [0] & \$signal$111 [3];
-  assign half_3[3] = \$signal$109 [1] & \$signal$111 [0];
-  assign half_3[4] = \$signal$109 [1] & \$signal$111 [1];
-  assign half_3[5] = \$signal$109 [1] & \$signal$111 [2];
-  assign half_3[6] = \$signal$109 [1] & \$signal$111 [3];
-  assign half_3[7] = \$signal$109 [2] & \$signal$111 [0];
-  assign half_3[8] = \$signal$109 [2] & \$signal$111 [1];
-  assign half_3[9] = \$signal$109 [2] & \$signal$111 [2];
-  assign half_3[10] = \$signal$109 [2] & \$signal$111 [3];
-  assign half_3[11] = \$signal$109 [3] & \$signal$111 [0];
-  assign half_3[12] = \$signal$109 [3] & \$signal$111 [1];
-  assign half_3[13] = \$signal$109 [3] & \$signal$111 [2];
-  assign half_3[14] = \$signal$109 [3] & \$signal$111 [3];
-  assign half_3[15] = \$signal$109 [4] & \$signal$111 [0];
-  assign half_3[16] = \$signal$109 [4] & \$signal$111 [1];
-  assign half_3[17] = \$signal$109 [4] & \$signal$111 [2];
-  assign half_3[18] = \$signal$109 [4] & \$signal$111 [3];
-  assign half_3[19] = \$signal$109 [5] & \$signal$111 [0];
-  assign half_3[20] = \$signal$109 [5] & \$signal$111 [1];
-  assign half_3[21] = \$signal$109 [5] & \$signal$111 [2];
-  assign half_3[22] = \$signal$109 [5] & \$signal$111 [3];
-  assign half_3[23] = \$signal$109 [6] & \$signal$111 [0];
-  assign half_3[24] = \$signal$109 [6] & \$signal$111 [1];
-  assign half_3[25] = \$signal$109 [6] & \$signal$111 [2];
-  assign half_3[26] = \$signal$109 [6] & \$signal$111 [3];
-  assign half_3[27] = \$signal$109 [7] & \$signal$111 [0];
-  assign half_3[28] = \$signal$109 [7] & \$signal$111 [1];
-  assign half_3[29] = \$signal$109 [7] & \$signal$111 [2];
-  assign half_3[30] = \$signal$109 [7] & \$signal$111 [3];
-  assign _0106_ = \$signal$109 [0] & \$signal$112 [2];
-  assign halfm_3[0] = \$signal$110 [1] | _0106_;
-  assign _0107_ = \$signal$109 [0] & \$signal$112 [3];
-  assign halfm_3[1] = \$signal$110 [1] | _0107_;
-  assign _0108_ = \$signal$109 [1] & \$signal$112 [0];
-  assign halfm_3[2] = \$signal$110 [2] | _0108_;
-  assign _0109_ = \$signal$109 [1] & \$signal$112 [1];
-  assign halfm_3[3] = \$signal$110 [2] | _0109_;
-  assign _0110_ = \$signal$109 [1] & \$signal$112 [2];
-  assign halfm_3[4] = \$signal$110 [2] | _0110_;
-  assign _0111_ = \$signal$109 [1] & \$signal$112 [3];
-  assign halfm_3[5] = \$signal$110 [2] | _0111_;
-  assign _0112_ = \$signal$109 [2] & \$signal$112 [0];
-  assign halfm_3[6] = \$signal$110 [3] | _0112_;
-  assign _0113_ = \$signal$109 [2] & \$signal$112 [1];
-  assign halfm_3[7] = \$signal$110 [3] | _0113_;
-  assign _0114_ = \$signal$109 [2] & \$signal$112 [2];
-  assign halfm_3[8] = \$signal$110 [3] | _0114_;
-  assign _0115_ = \$signal$109 [2] & \$signal$112 [3];
-  assign halfm_3[9] = \$signal$110 [3] | _0115_;
-  assign _0116_ = \$signal$109 [3] & \$signal$112 [0];
-  assign halfm_3[10] = \$signal$110 [4] | _0116_;
-  assign _0117_ = \$signal$109 [3] & \$signal$112 [1];
-  assign halfm_3[11] = \$signal$110 [4] | _0117_;
-  assign _0118_ = \$signal$109 [3] & \$signal$112 [2];
-  assign halfm_3[12] = \$signal$110 [4] | _0118_;
-  assign _0119_ = \$signal$109 [3] & \$signal$112 [3];
-  assign halfm_3[13] = \$signal$110 [4] | _0119_;
-  assign _0120_ = \$signal$109 [4] & \$signal$112 [0];
-  assign halfm_3[14] = \$signal$110 [5] | _0120_;
-  assign _0121_ = \$signal$109 [4] & \$signal$112 [1];
-  assign halfm_3[15] = \$signal$110 [5] | _0121_;
-  assign _0122_ = \$signal$109 [4] & \$signal$112 [2];
-  assign halfm_3[16] = \$signal$110 [5] | _0122_;
-  assign _0123_ = \$signal$109 [4] & \$signal$112 [3];
-  assign halfm_3[17] = \$signal$110 [5] | _0123_;
-  assign _0124_ = \$signal$109 [5] & \$signal$112 [0];
-  assign halfm_3[18] = \$signal$110 [6] | _0124_;
-  assign _0125_ = \$signal$109 [5] & \$signal$112 [1];
-  assign halfm_3[19] = \$signal$110 [6] | _0125_;
-  assign _0126_ = \$signal$109 [5] & \$signal$112 [2];
-  assign halfm_3[20] = \$signal$110 [6] | _0126_;
-  assign _0127_ = \$signal$109 [5] & \$signal$112 [3];
-  assign halfm_3[21] = \$signal$110 [6] | _0127_;
-  assign _0128_ = \$signal$109 [6] & \$signal$112 [0];
-  assign halfm_3[22] = \$signal$110 [7] | _0128_;
-  assign _0129_ = \$signal$109 [6] & \$signal$112 [1];
-  assign halfm_3[23] = \$signal$110 [7] | _0129_;
-  assign _0130_ = \$signal$109 [6] & \$signal$112 [2];
-  assign halfm_3[24] = \$signal$110 [7] | _0130_;
-  assign _0131_ = \$signal$109 [6] & \$signal$112 [3];
-  assign halfm_3[25] = \$signal$110 [7] | _0131_;
-  assign halfm_3[26] = \$signal$109 [7] & \$signal$112 [0];
-  assign halfm_3[27] = \$signal$109 [7] & \$signal$112 [1];
-  assign halfm_3[28] = \$signal$109 [7] & \$signal$112 [2];
-  assign halfm_3[29] = \$signal$109 [7] & \$signal$112 [3];
-  assign half_4[0] = \$signal$116 [0] & \$signal$118 [1];
-  assign half_4[1] = \$signal$116 [0] & \$signal$118 [2];
-  assign half_4[2] = \$signal$116 [0] & \$signal$118 [3];
-  assign half_4[3] = \$signal$116 [1] & \$signal$118 [0];
-  assign half_4[4] = \$signal$116 [1] & \$signal$118 [1];
-  assign half_4[5] = \$signal$116 [1] & \$signal$118 [2];
-  assign half_4[6] = \$signal$116 [1] & \$signal$118 [3];
-  assign half_4[7] = \$signal$116 [2] & \$signal$118 [0];
-  assign half_4[8] = \$signal$116 [2] & \$signal$118 [1];
-  assign half_4[9] = \$signal$116 [2] & \$signal$118 [2];
-  assign half_4[10] = \$signal$116 [2] & \$signal$118 [3];
-  assign half_4[11] = \$signal$116 [3] & \$signal$118 [0];
-  assign half_4[12] = \$signal$116 [3] & \$signal$118 [1];
-  assign half_4[13] = \$signal$116 [3] & \$signal$118 [2];
-  assign half_4[14] = \$signal$116 [3] & \$signal$118 [3];
-  assign half_4[15] = \$signal$116 [4] & \$signal$118 [0];
-  assign half_4[16] = \$signal$116 [4] & \$signal$118 [1];
-  assign half_4[17] = \$signal$116 [4] & \$signal$118 [2];
-  assign half_4[18] = \$signal$116 [4] & \$signal$118 [3];
-  assign half_4[19] = \$signal$116 [5] & \$signal$118 [0];
-  assign half_4[20] = \$signal$116 [5] & \$signal$118 [1];
-  assign half_4[21] = \$signal$116 [5] & \$signal$118 [2];
-  assign half_4[22] = \$signal$116 [5] & \$signal$118 [3];
-  assign half_4[23] = \$signal$116 [6] & \$signal$118 [0];
-  assign half_4[24] = \$signal$116 [6] & \$signal$118 [1];
-  assign half_4[25] = \$signal$116 [6] & \$signal$118 [2];
-  assign half_4[26] = \$signal$116 [6] & \$signal$118 [3];
-  assign half_4[27] = \$signal$116 [7] & \$signal$118 [0];
-  assign half_4[28] = \$signal$116 [7] & \$signal$118 [1];
-  assign half_4[29] = \$signal$116 [7] & \$signal$118 [2];
-  assign half_4[30] = \$signal$116 [7] & \$signal$118 [3];
-  assign _0132_ = \$signal$116 [0] & \$signal$119 [2];
-  assign halfm_4[0] = \$signal$117 [1] | _0132_;
-  assign _0133_ = \$signal$116 [0] & \$signal$119 [3];
-  assign halfm_4[1] = \$signal$117 [1] | _0133_;
-  assign _0134_ = \$signal$116 [1] & \$signal$119 [0];
-  assign halfm_4[2] = \$signal$117 [2] | _0134_;
-  assign _0135_ = \$signal$116 [1] & \$signal$119 [1];
-  assign halfm_4[3] = \$signal$117 [2] | _0135_;
-  assign _0136_ = \$signal$116 [1] & \$signal$119 [2];
-  assign halfm_4[4] = \$signal$117 [2] | _0136_;
-  assign _0137_ = \$signal$116 [1] & \$signal$119 [3];
-  assign halfm_4[5] = \$signal$117 [2] | _0137_;
-  assign _0138_ = \$signal$116 [2] & \$signal$119 [0];
-  assign halfm_4[6] = \$signal$117 [3] | _0138_;
-  assign _0139_ = \$signal$116 [2] & \$signal$119 [1];
-  assign halfm_4[7] = \$signal$117 [3] | _0139_;
-  assign _0140_ = \$signal$116 [2] & \$signal$119 [2];
-  assign halfm_4[8] = \$signal$117 [3] | _0140_;
-  assign _0141_ = \$signal$116 [2] & \$signal$119 [3];
-  assign halfm_4[9] = \$signal$117 [3] | _0141_;
-  assign _0142_ = \$signal$116 [3] & \$signal$119 [0];
-  assign halfm_4[10] = \$signal$117 [4] | _0142_;
-  assign _0143_ = \$signal$116 [3] & \$signal$119 [1];
-  assign halfm_4[11] = \$signal$117 [4] | _0143_;
-  assign _0144_ = \$signal$116 [3] & \$signal$119 [2];
-  assign halfm_4[12] = \$signal$117 [4] | _0144_;
-  assign _0145_ = \$signal$116 [3] & \$signal$119 [3];
-  assign halfm_4[13] = \$signal$117 [4] | _0145_;
-  assign _0146_ = \$signal$116 [4] & \$signal$119 [0];
-  assign halfm_4[14] = \$signal$117 [5] | _0146_;
-  assign _0147_ = \$signal$116 [4] & \$signal$119 [1];
-  assign halfm_4[15] = \$signal$117 [5] | _0147_;
-  assign _0148_ = \$signal$116 [4] & \$signal$119 [2];
-  assign halfm_4[16] = \$signal$117 [5] | _0148_;
-  assign _0149_ = \$signal$116 [4] & \$signal$119 [3];
-  assign halfm_4[17] = \$signal$117 [5] | _0149_;
-  assign _0150_ = \$signal$116 [5] & \$signal$119 [0];
-  assign halfm_4[18] = \$signal$117 [6] | _0150_;
-  assign _0151_ = \$signal$116 [5] & \$signal$119 [1];
-  assign halfm_4[19] = \$signal$117 [6] | _0151_;
-  assign _0152_ = \$signal$116 [5] & \$signal$119 [2];
-  assign halfm_4[20] = \$signal$117 [6] | _0152_;
-  assign _0153_ = \$signal$116 [5] & \$signal$119 [3];
-  assign halfm_4[21] = \$signal$117 [6] | _0153_;
-  assign _0154_ = \$signal$116 [6] & \$signal$119 [0];
-  assign halfm_4[22] = \$signal$117 [7] | _0154_;
-  assign _0155_ = \$signal$116 [6] & \$signal$119 [1];
-  assign halfm_4[23] = \$signal$117 [7] | _0155_;
-  assign _0156_ = \$signal$116 [6] & \$signal$119 [2];
-  assign halfm_4[24] = \$signal$117 [7] | _0156_;
-  assign _0157_ = \$signal$116 [6] & \$signal$119 [3];
-  assign halfm_4[25] = \$signal$117 [7] | _0157_;
-  assign halfm_4[26] = \$signal$116 [7] & \$signal$119 [0];
-  assign halfm_4[27] = \$signal$116 [7] & \$signal$119 [1];
-  assign halfm_4[28] = \$signal$116 [7] & \$signal$119 [2];
-  assign halfm_4[29] = \$signal$116 [7] & \$signal$119 [3];
-  assign half_5[0] = \$signal$123 [0] & \$signal$125 [1];
-  assign half_5[1] = \$signal$123 [0] & \$signal$125 [2];
-  assign half_5[2] = \$signal$123 [0] & \$signal$125 [3];
-  assign half_5[3] = \$signal$123 [1] & \$signal$125 [0];
-  assign half_5[4] = \$signal$123 [1] & \$signal$125 [1];
-  assign half_5[5] = \$signal$123 [1] & \$signal$125 [2];
-  assign half_5[6] = \$signal$123 [1] & \$signal$125 [3];
-  assign half_5[7] = \$signal$123 [2] & \$signal$125 [0];
-  assign half_5[8] = \$signal$123 [2] & \$signal$125 [1];
-  assign half_5[9] = \$signal$123 [2] & \$signal$125 [2];
-  assign half_5[10] = \$signal$123 [2] & \$signal$125 [3];
-  assign half_5[11] = \$signal$123 [3] & \$signal$125 [0];
-  assign half_5[12] = \$signal$123 [3] & \$signal$125 [1];
-  assign half_5[13] = \$signal$123 [3] & \$signal$125 [2];
-  assign half_5[14] = \$signal$123 [3] & \$signal$125 [3];
-  assign half_5[15] = \$signal$123 [4] & \$signal$125 [0];
-  assign half_5[16] = \$signal$123 [4] & \$signal$125 [1];
-  assign half_5[17] = \$signal$123 [4] & \$signal$125 [2];
-  assign half_5[18] = \$signal$123 [4] & \$signal$125 [3];
-  assign half_5[19] = \$signal$123 [5] & \$signal$125 [0];
-  assign half_5[20] = \$signal$123 [5] & \$signal$125 [1];
-  assign half_5[21] = \$signal$123 [5] & \$signal$125 [2];
-  assign half_5[22] = \$signal$123 [5] & \$signal$125 [3];
-  assign half_5[23] = \$signal$123 [6] & \$signal$125 [0];
-  assign half_5[24] = \$signal$123 [6] & \$signal$125 [1];
-  assign half_5[25] = \$signal$123 [6] & \$signal$125 [2];
-  assign half_5[26] = \$signal$123 [6] & \$signal$125 [3];
-  assign half_5[27] = \$signal$123 [7] & \$signal$125 [0];
-  assign half_5[28] = \$signal$123 [7] & \$signal$125 [1];
-  assign half_5[29] = \$signal$123 [7] & \$signal$125 [2];
-  assign half_5[30] = \$signal$123 [7] & \$signal$125 [3];
-  assign _0161_ = \$signal$123 [0] & \$signal$126 [2];
-  assign halfm_5[0] = \$signal$124 [1] | _0161_;
-  assign _0162_ = \$signal$123 [0] & \$signal$126 [3];
-  assign halfm_5[1] = \$signal$124 [1] | _0162_;
-  assign _0164_ = \$signal$123 [1] & \$signal$126 [0];
-  assign halfm_5[2] = \$signal$124 [2] | _0164_;
-  assign _0165_ = \$signal$123 [1] & \$signal$126 [1];
-  assign halfm_5[3] = \$signal$124 [2] | _0165_;
-  assign _0166_ = \$signal$123 [1] & \$signal$126 [2];
-  assign halfm_5[4] = \$signal$124 [2] | _0166_;
-  assign _0167_ = \$signal$123 [1] & \$signal$126 [3];
-  assign halfm_5[5] = \$signal$124 [2] | _0167_;
-  assign _0168_ = \$signal$123 [2] & \$signal$126 [0];
-  assign halfm_5[6] = \$signal$124 [3] | _0168_;
-  assign _0169_ = \$signal$123 [2] & \$signal$126 [1];
-  assign halfm_5[7] = \$signal$124 [3] | _0169_;
-  assign _0170_ = \$signal$123 [2] & \$signal$126 [2];
-  assign halfm_5[8] = \$signal$124 [3] | _0170_;
-  assign _0171_ = \$signal$123 [2] & \$signal$126 [3];
-  assign halfm_5[9] = \$signal$124 [3] | _0171_;
-  assign _0172_ = \$signal$123 [3] & \$signal$126 [0];
-  assign halfm_5[10] = \$signal$124 [4] | _0172_;
-  assign _0173_ = \$signal$123 [3] & \$signal$126 [1];
-  assign halfm_5[11] = \$signal$124 [4] | _0173_;
-  assign _0174_ = \$signal$123 [3] & \$signal$126 [2];
-  assign halfm_5[12] = \$signal$124 [4] | _0174_;
-  assign _0175_ = \$signal$123 [3] & \$signal$126 [3];
-  assign halfm_5[13] = \$signal$124 [4] | _0175_;
-  assign _0176_ = \$signal$123 [4] & \$signal$126 [0];
-  assign halfm_5[14] = \$signal$124 [5] | _0176_;
-  assign _0177_ = \$signal$123 [4] & \$signal$126 [1];
-  assign halfm_5[15] = \$signal$124 [5] | _0177_;
-  assign _0178_ = \$signal$123 [4] & \$signal$126 [2];
-  assign halfm_5[16] = \$signal$124 [5] | _0178_;
-  assign _0180_ = \$signal$123 [4] & \$signal$126 [3];
-  assign halfm_5[17] = \$signal$124 [5] | _0180_;
-  assign _0181_ = \$signal$123 [5] & \$signal$126 [0];
-  assign halfm_5[18] = \$signal$124 [6] | _0181_;
-  assign _0182_ = \$signal$123 [5] & \$signal$126 [1];
-  assign halfm_5[19] = \$signal$124 [6] | _0182_;
-  assign _0183_ = \$signal$123 [5] & \$signal$126 [2];
-  assign halfm_5[20] = \$signal$124 [6] | _0183_;
-  assign _0184_ = \$signal$123 [5] & \$signal$126 [3];
-  assign halfm_5[21] = \$signal$124 [6] | _0184_;
-  assign _0186_ = \$signal$123 [6] & \$signal$126 [0];
-  assign halfm_5[22] = \$signal$124 [7] | _0186_;
-  assign _0187_ = \$signal$123 [6] & \$signal$126 [1];
-  assign halfm_5[23] = \$signal$124 [7] | _0187_;
-  assign _0188_ = \$signal$123 [6] & \$signal$126 [2];
-  assign halfm_5[24] = \$signal$124 [7] | _0188_;
-  assign _0189_ = \$signal$123 [6] & \$signal$126 [3];
-  assign halfm_5[25] = \$signal$124 [7] | _0189_;
-  assign halfm_5[26] = \$signal$123 [7] & \$signal$126 [0];
-  assign halfm_5[27] = \$signal$123 [7] & \$signal$126 [1];
-  assign halfm_5[28] = \$signal$123 [7] & \$signal$126 [2];
-  assign halfm_5[29] = \$signal$123 [7] & \$signal$126 [3];
-  assign half_6[0] = \$signal$130 [0] & \$signal$132 [1];
-  assign half_6[1] = \$signal$130 [0] & \$signal$132 [2];
-  assign half_6[2] = \$signal$130 [0] & \$signal$132 [3];
-  assign half_6[3] = \$signal$130 [1] & \$signal$132 [0];
-  assign half_6[4] = \$signal$130 [1] & \$signal$132 [1];
-  assign half_6[5] = \$signal$130 [1] & \$signal$132 [2];
-  assign half_6[6] = \$signal$130 [1] & \$signal$132 [3];
-  assign half_6[7] = \$signal$130 [2] & \$signal$132 [0];
-  assign half_6[8] = \$signal$130 [2] & \$signal$132 [1];
-  assign half_6[9] = \$signal$130 [2] & \$signal$132 [2];
-  assign half_6[10] = \$signal$130 [2] & \$signal$132 [3];
-  assign half_6[11] = \$signal$130 [3] & \$signal$132 [0];
-  assign half_6[12] = \$signal$130 [3] & \$signal$132 [1];
-  assign half_6[13] = \$signal$130 [3] & \$signal$132 [2];
-  assign half_6[14] = \$signal$130 [3] & \$signal$132 [3];
-  assign half_6[15] = \$signal$130 [4] & \$signal$132 [0];
-  assign half_6[16] = \$signal$130 [4] & \$signal$132 [1];
-  assign half_6[17] = \$signal$130 [4] & \$signal$132 [2];
-  assign half_6[18] = \$signal$130 [4] & \$signal$132 [3];
-  assign half_6[19] = \$signal$130 [5] & \$signal$132 [0];
-  assign half_6[20] = \$signal$130 [5] & \$signal$132 [1];
-  assign half_6[21] = \$signal$130 [5] & \$signal$132 [2];
-  assign half_6[22] = \$signal$130 [5] & \$signal$132 [3];
-  assign half_6[23] = \$signal$130 [6] & \$signal$132 [0];
-  assign half_6[24] = \$signal$130 [6] & \$signal$132 [1];
-  assign half_6[25] = \$signal$130 [6] & \$signal$132 [2];
-  assign half_6[26] = \$signal$130 [6] & \$signal$132 [3];
-  assign half_6[27] = \$signal$130 [7] & \$signal$132 [0];
-  assign half_6[28] = \$signal$130 [7] & \$signal$132 [1];
-  assign half_6[29] = \$signal$130 [7] & \$signal$132 [2];
-  assign half_6[30] = \$signal$130 [7] & \$signal$132 [3];
-  assign _0192_ = \$signal$130 [0] & \$signal$133 [2];
-  assign halfm_6[0] = \$signal$131 [1] | _0192_;
-  assign _0194_ = \$signal$130 [0] & \$signal$133 [3];
-  assign halfm_6[1] = \$signal$131 [1] | _0194_;
-  assign _0195_ = \$signal$130 [1] & \$signal$133 [0];
-  assign halfm_6[2] = \$signal$131 [2] | _0195_;
-  assign _0196_ = \$signal$130 [1] & \$signal$133 [1];
-  assign halfm_6[3] = \$signal$131 [2] | _0196_;
-  assign _0197_ = \$signal$130 [1] & \$signal$133 [2];
-  assign halfm_6[4] = \$signal$131 [2] | _0197_;
-  assign _0198_ = \$signal$130 [1] & \$signal$133 [3];
-  assign halfm_6[5] = \$signal$131 [2] | _0198_;
-  assign _0200_ = \$signal$130 [2] & \$signal$133 [0];
-  assign halfm_6[6] = \$signal$131 [3] | _0200_;
-  assign _0201_ = \$signal$130 [2] & \$signal$133 [1];
-  assign halfm_6[7] = \$signal$131 [3] | _0201_;
-  assign _0202_ = \$signal$130 [2] & \$signal$133 [2];
-  assign halfm_6[8] = \$signal$131 [3] | _0202_;
-  assign _0203_ = \$signal$130 [2] & \$signal$133 [3];
-  assign halfm_6[9] = \$signal$131 [3] | _0203_;
-  assign _0204_ = \$signal$130 [3] & \$signal$133 [0];
-  assign halfm_6[10] = \$signal$131 [4] | _0204_;
-  assign _0205_ = \$signal$130 [3] & \$signal$133 [1];
-  assign halfm_6[11] = \$signal$131 [4] | _0205_;
-  assign _0206_ = \$signal$130 [3] & \$signal$133 [2];
-  assign halfm_6[12] = \$signal$131 [4] | _0206_;
-  assign _0207_ = \$signal$130 [3] & \$signal$133 [3];
-  assign halfm_6[13] = \$signal$131 [4] | _0207_;
-  assign _0208_ = \$signal$130 [4] & \$signal$133 [0];
-  assign halfm_6[14] = \$signal$131 [5] | _0208_;
-  assign _0209_ = \$signal$130 [4] & \$signal$133 [1];
-  assign halfm_6[15] = \$signal$131 [5] | _0209_;
-  assign _0210_ = \$signal$130 [4] & \$signal$133 [2];
-  assign halfm_6[16] = \$signal$131 [5] | _0210_;
-  assign _0211_ = \$signal$130 [4] & \$signal$133 [3];
-  assign halfm_6[17] = \$signal$131 [5] | _0211_;
-  assign _0212_ = \$signal$130 [5] & \$signal$133 [0];
-  assign halfm_6[18] = \$signal$131 [6] | _0212_;
-  assign _0213_ = \$signal$130 [5] & \$signal$133 [1];
-  assign halfm_6[19] = \$signal$131 [6] | _0213_;
-  assign _0214_ = \$signal$130 [5] & \$signal$133 [2];
-  assign halfm_6[20] = \$signal$131 [6] | _0214_;
-  assign _0216_ = \$signal$130 [5] & \$signal$133 [3];
-  assign halfm_6[21] = \$signal$131 [6] | _0216_;
-  assign _0217_ = \$signal$130 [6] & \$signal$133 [0];
-  assign halfm_6[22] = \$signal$131 [7] | _0217_;
-  assign _0218_ = \$signal$130 [6] & \$signal$133 [1];
-  assign halfm_6[23] = \$signal$131 [7] | _0218_;
-  assign _0219_ = \$signal$130 [6] & \$signal$133 [2];
-  assign halfm_6[24] = \$signal$131 [7] | _0219_;
-  assign _0220_ = \$signal$130 [6] & \$signal$133 [3];
-  assign halfm_6[25] = \$signal$131 [7] | _0220_;
-  assign halfm_6[26] = \$signal$130 [7] & \$signal$133 [0];
-  assign halfm_6[27] = \$signal$130 [7] & \$signal$133 [1];
-  assign halfm_6[28] = \$signal$130 [7] & \$signal$133 [2];
-  assign halfm_6[29] = \$signal$130 [7] & \$signal$133 [3];
-  assign half_7[0] = \$signal$137 [0] & \$signal$139 [1];
-  assign half_7[1] = \$signal$137 [0] & \$signal$139 [2];
-  assign half_7[2] = \$signal$137 [0] & \$signal$139 [3];
-  assign half_7[3] = \$signal$137 [1] & \$signal$139 [0];
-  assign half_7[4] = \$signal$137 [1] & \$signal$139 [1];
-  assign half_7[5] = \$signal$137 [1] & \$signal$139 [2];
-  assign half_7[6] = \$signal$137 [1] & \$signal$139 [3];
-  assign half_7[7] = \$signal$137 [2] & \$signal$139 [0];
-  assign half_7[8] = \$signal$137 [2] & \$signal$139 [1];
-  assign half_7[9] = \$signal$137 [2] & \$signal$139 [2];
-  assign half_7[10] = \$signal$137 [2] & \$signal$139 [3];
-  assign half_7[11] = \$signal$137 [3] & \$signal$139 [0];
-  assign half_7[12] = \$signal$137 [3] & \$signal$139 [1];
-  assign half_7[13] = \$signal$137 [3] & \$signal$139 [2];
-  assign half_7[14] = \$signal$137 [3] & \$signal$139 [3];
-  assign half_7[15] = \$signal$137 [4] & \$signal$139 [0];
-  assign half_7[16] = \$signal$137 [4] & \$signal$139 [1];
-  assign half_7[17] = \$signal$137 [4] & \$signal$139 [2];
-  assign half_7[18] = \$signal$137 [4] & \$signal$139 [3];
-  assign half_7[19] = \$signal$137 [5] & \$signal$139 [0];
-  assign half_7[20] = \$signal$137 [5] & \$signal$139 [1];
-  assign half_7[21] = \$signal$137 [5] & \$signal$139 [2];
-  assign half_7[22] = \$signal$137 [5] & \$signal$139 [3];
-  assign half_7[23] = \$signal$137 [6] & \$signal$139 [0];
-  assign half_7[24] = \$signal$137 [6] & \$signal$139 [1];
-  assign half_7[25] = \$signal$137 [6] & \$signal$139 [2];
-  assign half_7[26] = \$signal$137 [6] & \$signal$139 [3];
-  assign half_7[27] = \$signal$137 [7] & \$signal$139 [0];
-  assign half_7[28] = \$signal$137 [7] & \$signal$139 [1];
-  assign half_7[29] = \$signal$137 [7] & \$signal$139 [2];
-  assign half_7[30] = \$signal$137 [7] & \$signal$139 [3];
-  assign _0223_ = \$signal$137 [0] & \$signal$140 [2];
-  assign halfm_7[0] = \$signal$138 [1] | _0223_;
-  assign _0225_ = \$signal$137 [0] & \$signal$140 [3];
-  assign halfm_7[1] = \$signal$138 [1] | _0225_;
-  assign _0226_ = \$signal$137 [1] & \$signal$140 [0];
-  assign halfm_7[2] = \$signal$138 [2] | _0226_;
-  assign _0227_ = \$signal$137 [1] & \$signal$140 [1];
-  assign halfm_7[3] = \$signal$138 [2] | _0227_;
-  assign _0228_ = \$signal$137 [1] & \$signal$140 [2];
-  assign halfm_7[4] = \$signal$138 [2] | _0228_;
-  assign _0229_ = \$signal$137 [1] & \$signal$140 [3];
-  assign halfm_7[5] = \$signal$138 [2] | _0229_;
-  assign _0232_ = \$signal$137 [2] & \$signal$140 [0];
-  assign halfm_7[6] = \$signal$138 [3] | _0232_;
-  assign _0233_ = \$signal$137 [2] & \$signal$140 [1];
-  assign halfm_7[7] = \$signal$138 [3] | _0233_;
-  assign _0234_ = \$signal$137 [2] & \$signal$140 [2];
-  assign halfm_7[8] = \$signal$138 [3] | _0234_;
-  assign _0235_ = \$signal$137 [2] & \$signal$140 [3];
-  assign halfm_7[9] = \$signal$138 [3] | _0235_;
-  assign _0236_ = \$signal$137 [3] & \$signal$140 [0];
-  assign halfm_7[10] = \$signal$138 [4] | _0236_;
-  assign _0238_ = \$signal$137 [3] & \$signal$140 [1];
-  assign halfm_7[11] = \$signal$138 [4] | _0238_;
-  assign _0239_ = \$signal$137 [3] & \$signal$140 [2];
-  assign halfm_7[12] = \$signal$138 [4] | _0239_;
-  assign _0240_ = \$signal$137 [3] & \$signal$140 [3];
-  assign halfm_7[13] = \$signal$138 [4] | _0240_;
-  assign _0241_ = \$signal$137 [4] & \$signal$140 [0];
-  assign halfm_7[14] = \$signal$138 [5] | _0241_;
-  assign _0242_ = \$signal$137 [4] & \$signal$140 [1];
-  assign halfm_7[15] = \$signal$138 [5] | _0242_;
-  assign _0243_ = \$signal$137 [4] & \$signal$140 [2];
-  assign halfm_7[16] = \$signal$138 [5] | _0243_;
-  assign _0244_ = \$signal$137 [4] & \$signal$140 [3];
-  assign halfm_7[17] = \$signal$138 [5] | _0244_;
-  assign _0245_ = \$signal$137 [5] & \$signal$140 [0];
-  assign halfm_7[18] = \$signal$138 [6] | _0245_;
-  assign _0246_ = \$signal$137 [5] & \$signal$140 [1];
-  assign halfm_7[19] = \$signal$138 [6] | _0246_;
-  assign _0247_ = \$signal$137 [5] & \$signal$140 [2];
-  assign halfm_7[20] = \$signal$138 [6] | _0247_;
-  assign _0248_ = \$signal$137 [5] & \$signal$140 [3];
-  assign halfm_7[21] = \$signal$138 [6] | _0248_;
-  assign _0249_ = \$signal$137 [6] & \$signal$140 [0];
-  assign halfm_7[22] = \$signal$138 [7] | _0249_;
-  assign _0250_ = \$signal$137 [6] & \$signal$140 [1];
-  assign halfm_7[23] = \$signal$138 [7] | _0250_;
-  assign _0251_ = \$signal$137 [6] & \$signal$140 [2];
-  assign halfm_7[24] = \$signal$138 [7] | _0251_;
-  assign _0252_ = \$signal$137 [6] & \$signal$140 [3];
-  assign halfm_7[25] = \$signal$138 [7] | _0252_;
-  assign halfm_7[26] = \$signal$137 [7] & \$signal$140 [0];
-  assign halfm_7[27] = \$signal$137 [7] & \$signal$140 [1];
-  assign halfm_7[28] = \$signal$137 [7] & \$signal$140 [2];
-  assign halfm_7[29] = \$signal$137 [7] & \$signal$140 [3];
-  assign _0254_ = $signed(rq2_h0) < $signed(1'h0);
-  assign _0256_ = _0254_ ? { 1'h0, rq2_hm0[29:0] } : rq2_hf0[30:0];
-  assign u_0 = $signed(rq2_h0) + $signed({ 1'h0, _0256_ });
-  assign _0257_ = $signed(rq2_h1) < $signed(1'h0);
-  assign _0258_ = _0257_ ? { 1'h0, rq2_hm1[29:0] } : rq2_hf1[30:0];
-  assign u_1 = $signed(rq2_h1) + $signed({ 1'h0, _0258_ });
-  assign _0259_ = $signed(rq2_h2) < $signed(1'h0);
-  assign _0260_[30:0] = _0259_ ? { 1'h0, rq2_hm2[29:0] } : rq2_hf2[30:0];
-  assign u_2 = $signed(rq2_h2) + $signed({ 1'h0, _0260_[30:0] });
-  assign _0261_ = $signed(rq2_h3) < $signed(1'h0);
-  assign _0262_[30:0] = _0261_ ? { 1'h0, rq2_hm3[29:0] } : rq2_hf3[30:0];
-  assign u_3 = $signed(rq2_h3) + $signed({ 1'h0, _0262_[30:0] });
-  assign _0263_ = $signed(rq2_h4) < $signed(1'h0);
-  assign _0264_[30:0] = _0263_ ? { 1'h0, rq2_hm4[29:0] } : rq2_hf4[30:0];
-  assign u_4 = $signed(rq2_h4) + $signed({ 1'h0, _0264_[30:0] });
-  assign _0265_ = $signed(rq2_h5) < $signed(1'h0);
-  assign _0267_ = _0265_ ? { 1'h0, rq2_hm5[29:0] } : rq2_hf5[30:0];
-  assign u_5 = $signed(rq2_h5) + $signed({ 1'h0, _0267_ });
-  assign _0268_ = $signed(rq2_h6) < $signed(1'h0);
-  assign _0269_[30:0] = _0268_ ? { 1'h0, rq2_hm6[29:0] } : rq2_hf6[30:0];
-  assign u_6 = $signed(rq2_h6) + $signed({ 1'h0, _0269_[30:0] });
-  assign _0270_ = $signed(rq2_h7) < $signed(1'h0);
-  assign _0271_[30:0] = _0270_ ? { 1'h0, rq2_hm7[29:0] } : rq2_hf7[30:0];
-  assign u_7 = $signed(rq2_h7) + $signed({ 1'h0, _0271_[30:0] });
+  assign halfm_7[17] = rq1_r7 >= 5'h13;
+  assign halfm_7[18] = rq1_r7 >= 5'h14;
+  assign halfm_7[19] = rq1_r7 >= 5'h15;
+  assign halfm_7[20] = rq1_r7 >= 5'h16;
+  assign halfm_7[21] = rq1_r7 >= 5'h17;
+  assign halfm_7[22] = rq1_r7 >= 5'h18;
+  assign halfm_7[23] = rq1_r7 >= 5'h19;
+  assign halfm_7[24] = rq1_r7 >= 5'h1a;
+  assign halfm_7[25] = rq1_r7 >= 5'h1b;
+  assign halfm_7[26] = rq1_r7 >= 5'h1c;
+  assign halfm_7[27] = rq1_r7 >= 5'h1d;
+  assign halfm_7[28] = rq1_r7 >= 5'h1e;
+  assign halfm_7[29] = rq1_r7 >= 5'h1f;
+  assign halfm_7[30] = rq1_r7 >= 6'h20;
+  assign halfm_7[31] = rq1_r7 >= 6'h21;
+  assign _035_ = $signed(rq2_h0) < $signed(1'h0);
+  assign _036_ = _035_ ? rq2_hm0 : rq2_hf0;
+  assign u_0 = $signed(rq2_h0) + $signed({ 1'h0, _036_ });
+  assign _037_ = $signed(rq2_h1) < $signed(1'h0);
+  assign _038_ = _037_ ? rq2_hm1 : rq2_hf1;
+  assign u_1 = $signed(rq2_h1) + $signed({ 1'h0, _038_ });
+  assign _039_ = $signed(rq2_h2) < $signed(1'h0);
+  assign _040_ = _039_ ? rq2_hm2 : rq2_hf2;
+  assign u_2 = $signed(rq2_h2) + $signed({ 1'h0, _040_ });
+  assign _041_ = $signed(rq2_h3) < $signed(1'h0);
+  assign _043_ = _041_ ? rq2_hm3 : rq2_hf3;
+  assign u_3 = $signed(rq2_h3) + $signed({ 1'h0, _043_ });
+  assign _044_ = $signed(rq2_h4) < $signed(1'h0);
+  assign _045_ = _044_ ? rq2_hm4 : rq2_hf4;
+  assign u_4 = $signed(rq2_h4) + $signed({ 1'h0, _045_ });
+  assign _046_ = $signed(rq2_h5) < $signed(1'h0);
+  assign _047_ = _046_ ? rq2_hm5 : rq2_hf5;
+  assign u_5 = $signed(rq2_h5) + $signed({ 1'h0, _047_ });
+  assign _048_ = $signed(rq2_h6) < $signed(1'h0);
+  assign _049_ = _048_ ? rq2_hm6 : rq2_hf6;
+  assign u_6 = $signed(rq2_h6) + $signed({ 1'h0, _049_ });
+  assign _050_ = $signed(rq2_h7) < $signed(1'h0);
+  assign _051_ = _050_ ? rq2_hm7 : rq2_hf7;
+  assign u_7 = $signed(rq2_h7) + $signed({ 1'h0, _051_ });
   assign t_0 = rq3_y0[7:0] + zero_point;
   assign fits_0 = $signed(rq3_y0[32:8]) == $signed(rq3_y0[33]);
   assign t_1 = rq3_y1[7:0] + zero_point;
@@ -1683,1174 +475,496 @@ module hwq_requant(i_valid, i_last, i_acc, i_bias, i_multiplier, i_shift, zero_p
   assign fits_6 = $signed(rq3_y6[32:8]) == $signed(rq3_y6[33]);
   assign t_7 = rq3_y7[7:0] + zero_point;
   assign fits_7 = $signed(rq3_y7[32:8]) == $signed(rq3_y7[33]);
-  assign _0272_ = en & i_valid;
-  assign _0273_ = en & i_valid;
-  assign _0274_ = en & i_valid;
-  assign _0275_ = en & i_valid;
-  assign _0276_ = en & i_valid;
-  assign _0277_ = en & i_valid;
-  assign _0278_ = en & i_valid;
-  assign _0279_ = en & i_valid;
-  assign _0280_ = en & i_valid;
-  assign _0281_ = en & i_valid;
-  assign _0282_ = en & i_valid;
-  assign _0283_ = en & i_valid;
-  assign _0284_ = en & i_valid;
-  assign _0285_ = en & i_valid;
-  assign _0286_ = en & i_valid;
-  assign _0287_ = en & i_valid;
-  assign _0288_ = en & i_valid;
-  assign _0290_ = en & i_valid;
-  assign _0291_ = en & i_valid;
-  assign _0292_ = en & i_valid;
-  assign _0293_ = en & i_valid;
-  assign _0294_ = en & i_valid;
-  assign _0295_ = en & i_valid;
-  assign _0296_ = en & i_valid;
-  assign _0297_ = en & i_valid;
-  assign _0298_ = en & i_valid;
-  assign _0299_ = en & i_valid;
-  assign _0302_ = en & i_valid;
-  assign _0303_ = en & i_valid;
-  assign _0304_ = en & i_valid;
-  assign _0305_ = en & i_valid;
-  assign _0306_ = en & i_valid;
-  assign _0307_ = en & rq1_valid;
-  assign _0308_ = en & rq1_valid;
-  assign _0309_ = en & rq1_valid;
-  assign _0310_ = en & rq1_valid;
-  assign _0311_ = en & rq1_valid;
-  assign _0313_ = en & rq1_valid;
-  assign _0314_ = en & rq1_valid;
-  assign _0315_ = en & rq1_valid;
-  assign _0316_ = en & rq1_valid;
-  assign _0317_ = en & rq1_valid;
-  assign _0318_ = en & rq1_valid;
-  assign _0319_ = en & rq1_valid;
-  assign _0320_ = en & rq1_valid;
-  assign _0321_ = en & rq1_valid;
-  assign _0322_ = en & rq1_valid;
-  assign _0323_ = en & rq1_valid;
-  assign _0324_ = en & rq1_valid;
-  assign _0325_ = en & rq1_valid;
-  assign _0326_ = en & rq1_valid;
-  assign _0327_ = en & rq1_valid;
-  assign _0328_ = en & rq1_valid;
-  assign _0329_ = en & rq1_valid;
-  assign _0330_ = en & rq1_valid;
-  assign _0331_ = en & rq1_valid;
-  assign _0332_ = en & rq1_valid;
-  assign _0333_ = en & rq1_valid;
-  assign _0334_ = en & rq1_valid;
-  assign _0335_ = en & rq1_valid;
-  assign _0336_ = en & rq1_valid;
-  assign _0337_ = en & rq1_valid;
-  assign _0338_ = en & rq1_valid;
-  assign _0339_ = en & rq1_valid;
-  assign _0340_ = en & rq2_valid;
-  assign _0341_ = en & rq2_valid;
-  assign _0342_ = en & rq2_valid;
-  assign _0344_ = en & rq2_valid;
-  assign _0345_ = en & rq2_valid;
-  assign _0346_ = en & rq2_valid;
-  assign _0347_ = en & rq2_valid;
-  assign _0348_ = en & rq2_valid;
-  assign _0351_ = en & rq3_valid;
-  assign _0352_ = $signed(rq3_y0[8:0]) < $signed({ lo_z[9], lo_z[7:0] });
-  assign _0353_ = fits_0 ? _0352_ : rq3_y0[33];
-  assign _0355_ = $signed(rq3_y0[8:0]) > $signed({ hi_z[9], hi_z[7:0] });
-  assign _0356_ = ~ rq3_y0[33];
-  assign _0357_ = fits_0 ? _0355_ : _0356_;
-  assign _0358_ = $signed(rq3_y1[8:0]) < $signed({ lo_z[9], lo_z[7:0] });
-  assign _0359_ = fits_1 ? _0358_ : rq3_y1[33];
-  assign _0360_ = $signed(rq3_y1[8:0]) > $signed({ hi_z[9], hi_z[7:0] });
-  assign _0361_ = ~ rq3_y1[33];
-  assign _0362_ = fits_1 ? _0360_ : _0361_;
-  assign _0363_ = $signed(rq3_y2[8:0]) < $signed({ lo_z[9], lo_z[7:0] });
-  assign _0364_ = fits_2 ? _0363_ : rq3_y2[33];
-  assign _0366_ = $signed(rq3_y2[8:0]) > $signed({ hi_z[9], hi_z[7:0] });
-  assign _0367_ = ~ rq3_y2[33];
-  assign _0368_ = fits_2 ? _0366_ : _0367_;
-  assign _0369_ = $signed(rq3_y3[8:0]) < $signed({ lo_z[9], lo_z[7:0] });
-  assign _0370_ = fits_3 ? _0369_ : rq3_y3[33];
-  assign _0371_ = $signed(rq3_y3[8:0]) > $signed({ hi_z[9], hi_z[7:0] });
-  assign _0372_ = ~ rq3_y3[33];
-  assign _0373_ = fits_3 ? _0371_ : _0372_;
-  assign _0374_ = $signed(rq3_y4[8:0]) < $signed({ lo_z[9], lo_z[7:0] });
-  assign _0375_ = fits_4 ? _0374_ : rq3_y4[33];
-  assign _0376_ = $signed(rq3_y4[8:0]) > $signed({ hi_z[9], hi_z[7:0] });
-  assign _0377_ = ~ rq3_y4[33];
-  assign _0378_ = fits_4 ? _0376_ : _0377_;
-  assign _0379_ = $signed(rq3_y5[8:0]) < $signed({ lo_z[9], lo_z[7:0] });
-  assign _0380_ = fits_5 ? _0379_ : rq3_y5[33];
-  assign _0381_ = $signed(rq3_y5[8:0]) > $signed({ hi_z[9], hi_z[7:0] });
-  assign _0382_ = ~ rq3_y5[33];
-  assign _0383_ = fits_5 ? _0381_ : _0382_;
-  assign _0384_ = $signed(rq3_y6[8:0]) < $signed({ lo_z[9], lo_z[7:0] });
-  assign _0385_ = fits_6 ? _0384_ : rq3_y6[33];
-  assign _0387_ = $signed(rq3_y6[8:0]) > $signed({ hi_z[9], hi_z[7:0] });
-  assign _0388_ = ~ rq3_y6[33];
-  assign _0389_ = fits_6 ? _0387_ : _0388_;
-  assign _0390_ = $signed(rq3_y7[8:0]) < $signed({ lo_z[9], lo_z[7:0] });
-  assign _0391_ = fits_7 ? _0390_ : rq3_y7[33];
-  assign _0392_ = $signed(rq3_y7[8:0]) > $signed({ hi_z[9], hi_z[7:0] });
-  assign _0393_ = ~ rq3_y7[33];
-  assign _0394_ = fits_7 ? _0392_ : _0393_;
-  reg [8:0] _1561_ = 9'h000;
-  assign { hi_z[9], hi_z[7:0] } = _1561_;
-  reg [8:0] _1562_ = 9'h000;
-  assign { lo_z[9], lo_z[7:0] } = _1562_;
-  reg [30:0] _1625_ = 31'h00000000;
-  assign rq2_hf0[30:0] = _1625_;
-  reg [29:0] _1626_ = 30'h00000000;
-  assign rq2_hm0[29:0] = _1626_;
-  reg [30:0] _1627_ = 31'h00000000;
-  assign rq2_hf1[30:0] = _1627_;
-  reg [29:0] _1628_ = 30'h00000000;
-  assign rq2_hm1[29:0] = _1628_;
-  reg [30:0] _1629_ = 31'h00000000;
-  assign rq2_hf2[30:0] = _1629_;
-  reg [29:0] _1630_ = 30'h00000000;
-  assign rq2_hm2[29:0] = _1630_;
-  reg [30:0] _1631_ = 31'h00000000;
-  assign rq2_hf3[30:0] = _1631_;
-  reg [29:0] _1632_ = 30'h00000000;
-  assign rq2_hm3[29:0] = _1632_;
-  reg [30:0] _1633_ = 31'h00000000;
-  assign rq2_hf4[30:0] = _1633_;
-  reg [29:0] _1634_ = 30'h00000000;
-  assign rq2_hm4[29:0] = _1634_;
-  reg [30:0] _1635_ = 31'h00000000;
-  assign rq2_hf5[30:0] = _1635_;
-  reg [29:0] _1636_ = 30'h00000000;
-  assign rq2_hm5[29:0] = _1636_;
-  reg [30:0] _1637_ = 31'h00000000;
-  assign rq2_hf6[30:0] = _1637_;
-  reg [29:0] _1638_ = 30'h00000000;
-  assign rq2_hm6[29:0] = _1638_;
-  reg [30:0] _1639_ = 31'h00000000;
-  assign rq2_hf7[30:0] = _1639_;
-  reg [29:0] _1640_ = 30'h00000000;
-  assign rq2_hm7[29:0] = _1640_;
-  assign _0395_ = _0394_ ? (* full_case = 32'd1 *) act_max : t_7;
-  assign _0396_ = _0391_ ? (* full_case = 32'd1 *) act_min : _0395_;
-  assign _0397_ = _0383_ ? (* full_case = 32'd1 *) act_max : t_5;
-  assign _0398_ = _0380_ ? (* full_case = 32'd1 *) act_min : _0397_;
-  function [3:0] _1645_;
-    input [3:0] a;
-    input [15:0] b;
-    input [3:0] s;
-    (* full_case = 32'd1 *)
-    (* parallel_case *)
-    casez (s)
-      4'b???1:
-        _1645_ = b[3:0];
-      4'b??1?:
-        _1645_ = b[7:4];
-      4'b?1??:
-        _1645_ = b[11:8];
-      4'b1???:
-        _1645_ = b[15:12];
-      default:
-        _1645_ = a;
-    endcase
-  endfunction
-  assign \$signal$140  = _1645_(4'hx, 16'h137f, { _0402_, _0401_, _0400_, _0399_ });
-  assign _0399_ = rq1_r7[1:0] == (* full_case = 32'd1 *) 2'h3;
-  assign _0400_ = rq1_r7[1:0] == (* full_case = 32'd1 *) 2'h2;
-  assign _0401_ = rq1_r7[1:0] == (* full_case = 32'd1 *) 1'h1;
-  assign _0402_ = ! (* full_case = 32'd1 *) rq1_r7[1:0];
-  function [3:0] _1650_;
-    input [3:0] a;
-    input [15:0] b;
-    input [3:0] s;
-    (* full_case = 32'd1 *)
-    (* parallel_case *)
-    casez (s)
-      4'b???1:
-        _1650_ = b[3:0];
-      4'b??1?:
-        _1650_ = b[7:4];
-      4'b?1??:
-        _1650_ = b[11:8];
-      4'b1???:
-        _1650_ = b[15:12];
-      default:
-        _1650_ = a;
-    endcase
-  endfunction
-  assign \$signal$139  = _1650_(4'hx, 16'h1248, { _0406_, _0405_, _0404_, _0403_ });
-  assign _0403_ = rq1_r7[1:0] == (* full_case = 32'd1 *) 2'h3;
-  assign _0404_ = rq1_r7[1:0] == (* full_case = 32'd1 *) 2'h2;
-  assign _0405_ = rq1_r7[1:0] == (* full_case = 32'd1 *) 1'h1;
-  assign _0406_ = ! (* full_case = 32'd1 *) rq1_r7[1:0];
-  function [7:0] _1655_;
-    input [7:0] a;
-    input [63:0] b;
-    input [7:0] s;
-    (* full_case = 32'd1 *)
-    (* parallel_case *)
-    casez (s)
-      8'b???????1:
-        _1655_ = b[7:0];
-      8'b??????1?:
-        _1655_ = b[15:8];
-      8'b?????1??:
-        _1655_ = b[23:16];
-      8'b????1???:
-        _1655_ = b[31:24];
-      8'b???1????:
-        _1655_ = b[39:32];
-      8'b??1?????:
-        _1655_ = b[47:40];
-      8'b?1??????:
-        _1655_ = b[55:48];
-      8'b1???????:
-        _1655_ = b[63:56];
-      default:
-        _1655_ = a;
-    endcase
-  endfunction
-  assign \$signal$138  = _1655_(8'hxx, 64'h0103070f1f3f7fff, { _0414_, _0413_, _0412_, _0411_, _0410_, _0409_, _0408_, _0407_ });
-  assign _0407_ = rq1_r7[4:2] == (* full_case = 32'd1 *) 3'h7;
-  assign _0408_ = rq1_r7[4:2] == (* full_case = 32'd1 *) 3'h6;
-  assign _0409_ = rq1_r7[4:2] == (* full_case = 32'd1 *) 3'h5;
-  assign _0410_ = rq1_r7[4:2] == (* full_case = 32'd1 *) 3'h4;
-  assign _0411_ = rq1_r7[4:2] == (* full_case = 32'd1 *) 2'h3;
-  assign _0412_ = rq1_r7[4:2] == (* full_case = 32'd1 *) 2'h2;
-  assign _0413_ = rq1_r7[4:2] == (* full_case = 32'd1 *) 1'h1;
-  assign _0414_ = ! (* full_case = 32'd1 *) rq1_r7[4:2];
-  function [7:0] _1664_;
-    input [7:0] a;
-    input [63:0] b;
-    input [7:0] s;
-    (* full_case = 32'd1 *)
-    (* parallel_case *)
-    casez (s)
-      8'b???????1:
-        _1664_ = b[7:0];
-      8'b??????1?:
-        _1664_ = b[15:8];
-      8'b?????1??:
-        _1664_ = b[23:16];
-      8'b????1???:
-        _1664_ = b[31:24];
-      8'b???1????:
-        _1664_ = b[39:32];
-      8'b??1?????:
-        _1664_ = b[47:40];
-      8'b?1??????:
-        _1664_ = b[55:48];
-      8'b1???????:
-        _1664_ = b[63:56];
-      default:
-        _1664_ = a;
-    endcase
-  endfunction
-  assign \$signal$137  = _1664_(8'hxx, 64'h0102040810204080, { _0422_, _0421_, _0420_, _0419_, _0418_, _0417_, _0416_, _0415_ });
-  assign _0415_ = rq1_r7[4:2] == (* full_case = 32'd1 *) 3'h7;
-  assign _0416_ = rq1_r7[4:2] == (* full_case = 32'd1 *) 3'h6;
-  assign _0417_ = rq1_r7[4:2] == (* full_case = 32'd1 *) 3'h5;
-  assign _0427_ = _0378_ ? (* full_case = 32'd1 *) act_max : t_4;
-  assign _0418_ = rq1_r7[4:2] == (* full_case = 32'd1 *) 3'h4;
-  assign _0419_ = rq1_r7[4:2] == (* full_case = 32'd1 *) 2'h3;
-  assign _0420_ = rq1_r7[4:2] == (* full_case = 32'd1 *) 2'h2;
-  assign _0421_ = rq1_r7[4:2] == (* full_case = 32'd1 *) 1'h1;
-  assign _0422_ = ! (* full_case = 32'd1 *) rq1_r7[4:2];
-  function [3:0] _1674_;
-    input [3:0] a;
-    input [15:0] b;
-    input [3:0] s;
-    (* full_case = 32'd1 *)
-    (* parallel_case *)
-    casez (s)
-      4'b???1:
-        _1674_ = b[3:0];
-      4'b??1?:
-        _1674_ = b[7:4];
-      4'b?1??:
-        _1674_ = b[11:8];
-      4'b1???:
-        _1674_ = b[15:12];
-      default:
-        _1674_ = a;
-    endcase
-  endfunction
-  assign \$signal$133  = _1674_(4'hx, 16'h137f, { _0426_, _0425_, _0424_, _0423_ });
-  assign _0423_ = rq1_r6[1:0] == (* full_case = 32'd1 *) 2'h3;
-  assign _0424_ = rq1_r6[1:0] == (* full_case = 32'd1 *) 2'h2;
-  assign _0425_ = rq1_r6[1:0] == (* full_case = 32'd1 *) 1'h1;
-  assign _0426_ = ! (* full_case = 32'd1 *) rq1_r6[1:0];
-  function [3:0] _1679_;
-    input [3:0] a;
-    input [15:0] b;
-    input [3:0] s;
-    (* full_case = 32'd1 *)
-    (* parallel_case *)
-    casez (s)
-      4'b???1:
-        _1679_ = b[3:0];
-      4'b??1?:
-        _1679_ = b[7:4];
-      4'b?1??:
-        _1679_ = b[11:8];
-      4'b1???:
-        _1679_ = b[15:12];
-      default:
-        _1679_ = a;
-    endcase
-  endfunction
-  assign \$signal$132  = _1679_(4'hx, 16'h1248, { _0431_, _0430_, _0429_, _0428_ });
-  assign _0428_ = rq1_r6[1:0] == (* full_case = 32'd1 *) 2'h3;
-  assign _0429_ = rq1_r6[1:0] == (* full_case = 32'd1 *) 2'h2;
-  assign _0430_ = rq1_r6[1:0] == (* full_case = 32'd1 *) 1'h1;
-  assign _0431_ = ! (* full_case = 32'd1 *) rq1_r6[1:0];
-  function [7:0] _1684_;
-    input [7:0] a;
-    input [63:0] b;
-    input [7:0] s;
-    (* full_case = 32'd1 *)
-    (* parallel_case *)
-    casez (s)
-      8'b???????1:
-        _1684_ = b[7:0];
-      8'b??????1?:
-        _1684_ = b[15:8];
-      8'b?????1??:
-        _1684_ = b[23:16];
-      8'b????1???:
-        _1684_ = b[31:24];
-      8'b???1????:
-        _1684_ = b[39:32];
-      8'b??1?????:
-        _1684_ = b[47:40];
-      8'b?1??????:
-        _1684_ = b[55:48];
-      8'b1???????:
-        _1684_ = b[63:56];
-      default:
-        _1684_ = a;
-    endcase
-  endfunction
-  assign \$signal$131  = _1684_(8'hxx, 64'h0103070f1f3f7fff, { _0439_, _0438_, _0437_, _0436_, _0435_, _0434_, _0433_, _0432_ });
-  assign _0432_ = rq1_r6[4:2] == (* full_case = 32'd1 *) 3'h7;
-  assign _0433_ = rq1_r6[4:2] == (* full_case = 32'd1 *) 3'h6;
-  assign _0434_ = rq1_r6[4:2] == (* full_case = 32'd1 *) 3'h5;
-  assign _0435_ = rq1_r6[4:2] == (* full_case = 32'd1 *) 3'h4;
-  assign _0445_ = _0375_ ? (* full_case = 32'd1 *) act_min : _0427_;
-  assign _0436_ = rq1_r6[4:2] == (* full_case = 32'd1 *) 2'h3;
-  assign _0437_ = rq1_r6[4:2] == (* full_case = 32'd1 *) 2'h2;
-  assign _0438_ = rq1_r6[4:2] == (* full_case = 32'd1 *) 1'h1;
-  assign _0439_ = ! (* full_case = 32'd1 *) rq1_r6[4:2];
-  function [7:0] _1694_;
-    input [7:0] a;
-    input [63:0] b;
-    input [7:0] s;
-    (* full_case = 32'd1 *)
-    (* parallel_case *)
-    casez (s)
-      8'b???????1:
-        _1694_ = b[7:0];
-      8'b??????1?:
-        _1694_ = b[15:8];
-      8'b?????1??:
-        _1694_ = b[23:16];
-      8'b????1???:
-        _1694_ = b[31:24];
-      8'b???1????:
-        _1694_ = b[39:32];
-      8'b??1?????:
-        _1694_ = b[47:40];
-      8'b?1??????:
-        _1694_ = b[55:48];
-      8'b1???????:
-        _1694_ = b[63:56];
-      default:
-        _1694_ = a;
-    endcase
-  endfunction
-  assign \$signal$130  = _1694_(8'hxx, 64'h0102040810204080, { _0448_, _0447_, _0446_, _0444_, _0443_, _0442_, _0441_, _0440_ });
-  assign _0440_ = rq1_r6[4:2] == (* full_case = 32'd1 *) 3'h7;
-  assign _0441_ = rq1_r6[4:2] == (* full_case = 32'd1 *) 3'h6;
-  assign _0442_ = rq1_r6[4:2] == (* full_case = 32'd1 *) 3'h5;
-  assign _0443_ = rq1_r6[4:2] == (* full_case = 32'd1 *) 3'h4;
-  assign _0444_ = rq1_r6[4:2] == (* full_case = 32'd1 *) 2'h3;
-  assign _0446_ = rq1_r6[4:2] == (* full_case = 32'd1 *) 2'h2;
-  assign _0447_ = rq1_r6[4:2] == (* full_case = 32'd1 *) 1'h1;
-  assign _0448_ = ! (* full_case = 32'd1 *) rq1_r6[4:2];
-  function [3:0] _1703_;
-    input [3:0] a;
-    input [15:0] b;
-    input [3:0] s;
-    (* full_case = 32'd1 *)
-    (* parallel_case *)
-    casez (s)
-      4'b???1:
-        _1703_ = b[3:0];
-      4'b??1?:
-        _1703_ = b[7:4];
-      4'b?1??:
-        _1703_ = b[11:8];
-      4'b1???:
-        _1703_ = b[15:12];
-      default:
-        _1703_ = a;
-    endcase
-  endfunction
-  assign \$signal$126  = _1703_(4'hx, 16'h137f, { _0452_, _0451_, _0450_, _0449_ });
-  assign _0449_ = rq1_r5[1:0] == (* full_case = 32'd1 *) 2'h3;
-  assign _0450_ = rq1_r5[1:0] == (* full_case = 32'd1 *) 2'h2;
-  assign _0451_ = rq1_r5[1:0] == (* full_case = 32'd1 *) 1'h1;
-  assign _0452_ = ! (* full_case = 32'd1 *) rq1_r5[1:0];
-  function [3:0] _1708_;
-    input [3:0] a;
-    input [15:0] b;
-    input [3:0] s;
-    (* full_case = 32'd1 *)
-    (* parallel_case *)
-    casez (s)
-      4'b???1:
-        _1708_ = b[3:0];
-      4'b??1?:
-        _1708_ = b[7:4];
-      4'b?1??:
-        _1708_ = b[11:8];
-      4'b1???:
-        _1708_ = b[15:12];
-      default:
-        _1708_ = a;
-    endcase
-  endfunction
-  assign \$signal$125  = _1708_(4'hx, 16'h1248, { _0456_, _0455_, _0454_, _0453_ });
-  assign _0453_ = rq1_r5[1:0] == (* full_case = 32'd1 *) 2'h3;
-  assign _0454_ = rq1_r5[1:0] == (* full_case = 32'd1 *) 2'h2;
-  assign _0455_ = rq1_r5[1:0] == (* full_case = 32'd1 *) 1'h1;
-  assign _0456_ = ! (* full_case = 32'd1 *) rq1_r5[1:0];
-  function [7:0] _1713_;
-    input [7:0] a;
-    input [63:0] b;
-    input [7:0] s;
-    (* full_case = 32'd1 *)
-    (* parallel_case *)
-    casez (s)
-      8'b???????1:
-        _1713_ = b[7:0];
-      8'b??????1?:
-        _1713_ = b[15:8];
-      8'b?????1??:
-        _1713_ = b[23:16];
-      8'b????1???:
-        _1713_ = b[31:24];
-      8'b???1????:
-        _1713_ = b[39:32];
-      8'b??1?????:
-        _1713_ = b[47:40];
-      8'b?1??????:
-        _1713_ = b[55:48];
-      8'b1???????:
-        _1713_ = b[63:56];
-      default:
-        _1713_ = a;
-    endcase
-  endfunction
-  assign \$signal$124  = _1713_(8'hxx, 64'h0103070f1f3f7fff, { _0464_, _0463_, _0462_, _0461_, _0460_, _0459_, _0458_, _0457_ });
-  assign _0457_ = rq1_r5[4:2] == (* full_case = 32'd1 *) 3'h7;
-  assign _0458_ = rq1_r5[4:2] == (* full_case = 32'd1 *) 3'h6;
-  assign _0459_ = rq1_r5[4:2] == (* full_case = 32'd1 *) 3'h5;
-  assign _0460_ = rq1_r5[4:2] == (* full_case = 32'd1 *) 3'h4;
-  assign _0461_ = rq1_r5[4:2] == (* full_case = 32'd1 *) 2'h3;
-  assign _0462_ = rq1_r5[4:2] == (* full_case = 32'd1 *) 2'h2;
-  assign _0463_ = rq1_r5[4:2] == (* full_case = 32'd1 *) 1'h1;
-  assign _0464_ = ! (* full_case = 32'd1 *) rq1_r5[4:2];
-  function [7:0] _1722_;
-    input [7:0] a;
-    input [63:0] b;
-    input [7:0] s;
-    (* full_case = 32'd1 *)
-    (* parallel_case *)
-    casez (s)
-      8'b???????1:
-        _1722_ = b[7:0];
-      8'b??????1?:
-        _1722_ = b[15:8];
-      8'b?????1??:
-        _1722_ = b[23:16];
-      8'b????1???:
-        _1722_ = b[31:24];
-      8'b???1????:
-        _1722_ = b[39:32];
-      8'b??1?????:
-        _1722_ = b[47:40];
-      8'b?1??????:
-        _1722_ = b[55:48];
-      8'b1???????:
-        _1722_ = b[63:56];
-      default:
-        _1722_ = a;
-    endcase
-  endfunction
-  assign \$signal$123  = _1722_(8'hxx, 64'h0102040810204080, { _0472_, _0471_, _0470_, _0469_, _0468_, _0467_, _0466_, _0465_ });
-  assign _0465_ = rq1_r5[4:2] == (* full_case = 32'd1 *) 3'h7;
-  assign _0466_ = rq1_r5[4:2] == (* full_case = 32'd1 *) 3'h6;
-  assign _0467_ = rq1_r5[4:2] == (* full_case = 32'd1 *) 3'h5;
-  assign _0468_ = rq1_r5[4:2] == (* full_case = 32'd1 *) 3'h4;
-  assign _0469_ = rq1_r5[4:2] == (* full_case = 32'd1 *) 2'h3;
-  assign _0470_ = rq1_r5[4:2] == (* full_case = 32'd1 *) 2'h2;
-  assign _0471_ = rq1_r5[4:2] == (* full_case = 32'd1 *) 1'h1;
-  assign _0472_ = ! (* full_case = 32'd1 *) rq1_r5[4:2];
-  function [3:0] _1731_;
-    input [3:0] a;
-    input [15:0] b;
-    input [3:0] s;
-    (* full_case = 32'd1 *)
-    (* parallel_case *)
-    casez (s)
-      4'b???1:
-        _1731_ = b[3:0];
-      4'b??1?:
-        _1731_ = b[7:4];
-      4'b?1??:
-        _1731_ = b[11:8];
-      4'b1???:
-        _1731_ = b[15:12];
-      default:
-        _1731_ = a;
-    endcase
-  endfunction
-  assign \$signal$119  = _1731_(4'hx, 16'h137f, { _0476_, _0475_, _0474_, _0473_ });
-  assign _0473_ = rq1_r4[1:0] == (* full_case = 32'd1 *) 2'h3;
-  assign _0474_ = rq1_r4[1:0] == (* full_case = 32'd1 *) 2'h2;
-  assign _0475_ = rq1_r4[1:0] == (* full_case = 32'd1 *) 1'h1;
-  assign _0476_ = ! (* full_case = 32'd1 *) rq1_r4[1:0];
-  function [3:0] _1736_;
-    input [3:0] a;
-    input [15:0] b;
-    input [3:0] s;
-    (* full_case = 32'd1 *)
-    (* parallel_case *)
-    casez (s)
-      4'b???1:
-        _1736_ = b[3:0];
-      4'b??1?:
-        _1736_ = b[7:4];
-      4'b?1??:
-        _1736_ = b[11:8];
-      4'b1???:
-        _1736_ = b[15:12];
-      default:
-        _1736_ = a;
-    endcase
-  endfunction
-  assign \$signal$118  = _1736_(4'hx, 16'h1248, { _0480_, _0479_, _0478_, _0477_ });
-  assign _0477_ = rq1_r4[1:0] == (* full_case = 32'd1 *) 2'h3;
-  assign _0478_ = rq1_r4[1:0] == (* full_case = 32'd1 *) 2'h2;
-  assign _0479_ = rq1_r4[1:0] == (* full_case = 32'd1 *) 1'h1;
-  assign _0480_ = ! (* full_case = 32'd1 *) rq1_r4[1:0];
-  function [7:0] _1741_;
-    input [7:0] a;
-    input [63:0] b;
-    input [7:0] s;
-    (* full_case = 32'd1 *)
-    (* parallel_case *)
-    casez (s)
-      8'b???????1:
-        _1741_ = b[7:0];
-      8'b??????1?:
-        _1741_ = b[15:8];
-      8'b?????1??:
-        _1741_ = b[23:16];
-      8'b????1???:
-        _1741_ = b[31:24];
-      8'b???1????:
-        _1741_ = b[39:32];
-      8'b??1?????:
-        _1741_ = b[47:40];
-      8'b?1??????:
-        _1741_ = b[55:48];
-      8'b1???????:
-        _1741_ = b[63:56];
-      default:
-        _1741_ = a;
-    endcase
-  endfunction
-  assign \$signal$117  = _1741_(8'hxx, 64'h0103070f1f3f7fff, { _0488_, _0487_, _0486_, _0485_, _0484_, _0483_, _0482_, _0481_ });
-  assign _0481_ = rq1_r4[4:2] == (* full_case = 32'd1 *) 3'h7;
-  assign _0482_ = rq1_r4[4:2] == (* full_case = 32'd1 *) 3'h6;
-  assign _0483_ = rq1_r4[4:2] == (* full_case = 32'd1 *) 3'h5;
-  assign _0484_ = rq1_r4[4:2] == (* full_case = 32'd1 *) 3'h4;
-  assign _0485_ = rq1_r4[4:2] == (* full_case = 32'd1 *) 2'h3;
-  assign _0486_ = rq1_r4[4:2] == (* full_case = 32'd1 *) 2'h2;
-  assign _0487_ = rq1_r4[4:2] == (* full_case = 32'd1 *) 1'h1;
-  assign _0488_ = ! (* full_case = 32'd1 *) rq1_r4[4:2];
-  function [7:0] _1750_;
-    input [7:0] a;
-    input [63:0] b;
-    input [7:0] s;
-    (* full_case = 32'd1 *)
-    (* parallel_case *)
-    casez (s)
-      8'b???????1:
-        _1750_ = b[7:0];
-      8'b??????1?:
-        _1750_ = b[15:8];
-      8'b?????1??:
-        _1750_ = b[23:16];
-      8'b????1???:
-        _1750_ = b[31:24];
-      8'b???1????:
-        _1750_ = b[39:32];
-      8'b??1?????:
-        _1750_ = b[47:40];
-      8'b?1??????:
-        _1750_ = b[55:48];
-      8'b1???????:
-        _1750_ = b[63:56];
-      default:
-        _1750_ = a;
-    endcase
-  endfunction
-  assign \$signal$116  = _1750_(8'hxx, 64'h0102040810204080, { _0496_, _0495_, _0494_, _0493_, _0492_, _0491_, _0490_, _0489_ });
-  assign _0489_ = rq1_r4[4:2] == (* full_case = 32'd1 *) 3'h7;
-  assign _0490_ = rq1_r4[4:2] == (* full_case = 32'd1 *) 3'h6;
-  assign _0491_ = rq1_r4[4:2] == (* full_case = 32'd1 *) 3'h5;
-  assign _0492_ = rq1_r4[4:2] == (* full_case = 32'd1 *) 3'h4;
-  assign _0493_ = rq1_r4[4:2] == (* full_case = 32'd1 *) 2'h3;
-  assign _0494_ = rq1_r4[4:2] == (* full_case = 32'd1 *) 2'h2;
-  assign _0495_ = rq1_r4[4:2] == (* full_case = 32'd1 *) 1'h1;
-  assign _0496_ = ! (* full_case = 32'd1 *) rq1_r4[4:2];
-  function [3:0] _1759_;
-    input [3:0] a;
-    input [15:0] b;
-    input [3:0] s;
-    (* full_case = 32'd1 *)
-    (* parallel_case *)
-    casez (s)
-      4'b???1:
-        _1759_ = b[3:0];
-      4'b??1?:
-        _1759_ = b[7:4];
-      4'b?1??:
-        _1759_ = b[11:8];
-      4'b1???:
-        _1759_ = b[15:12];
-      default:
-        _1759_ = a;
-    endcase
-  endfunction
-  assign \$signal$112  = _1759_(4'hx, 16'h137f, { _0500_, _0499_, _0498_, _0497_ });
-  assign _0505_ = _0373_ ? (* full_case = 32'd1 *) act_max : t_3;
-  assign _0497_ = rq1_r3[1:0] == (* full_case = 32'd1 *) 2'h3;
-  assign _0498_ = rq1_r3[1:0] == (* full_case = 32'd1 *) 2'h2;
-  assign _0499_ = rq1_r3[1:0] == (* full_case = 32'd1 *) 1'h1;
-  assign _0500_ = ! (* full_case = 32'd1 *) rq1_r3[1:0];
-  function [3:0] _1765_;
-    input [3:0] a;
-    input [15:0] b;
-    input [3:0] s;
-    (* full_case = 32'd1 *)
-    (* parallel_case *)
-    casez (s)
-      4'b???1:
-        _1765_ = b[3:0];
-      4'b??1?:
-        _1765_ = b[7:4];
-      4'b?1??:
-        _1765_ = b[11:8];
-      4'b1???:
-        _1765_ = b[15:12];
-      default:
-        _1765_ = a;
-    endcase
-  endfunction
-  assign \$signal$111  = _1765_(4'hx, 16'h1248, { _0504_, _0503_, _0502_, _0501_ });
-  assign _0501_ = rq1_r3[1:0] == (* full_case = 32'd1 *) 2'h3;
-  assign _0502_ = rq1_r3[1:0] == (* full_case = 32'd1 *) 2'h2;
-  assign _0503_ = rq1_r3[1:0] == (* full_case = 32'd1 *) 1'h1;
-  assign _0504_ = ! (* full_case = 32'd1 *) rq1_r3[1:0];
-  function [7:0] _1770_;
-    input [7:0] a;
-    input [63:0] b;
-    input [7:0] s;
-    (* full_case = 32'd1 *)
-    (* parallel_case *)
-    casez (s)
-      8'b???????1:
-        _1770_ = b[7:0];
-      8'b??????1?:
-        _1770_ = b[15:8];
-      8'b?????1??:
-        _1770_ = b[23:16];
-      8'b????1???:
-        _1770_ = b[31:24];
-      8'b???1????:
-        _1770_ = b[39:32];
-      8'b??1?????:
-        _1770_ = b[47:40];
-      8'b?1??????:
-        _1770_ = b[55:48];
-      8'b1???????:
-        _1770_ = b[63:56];
-      default:
-        _1770_ = a;
-    endcase
-  endfunction
-  assign \$signal$110  = _1770_(8'hxx, 64'h0103070f1f3f7fff, { _0513_, _0512_, _0511_, _0510_, _0509_, _0508_, _0507_, _0506_ });
-  assign _0506_ = rq1_r3[4:2] == (* full_case = 32'd1 *) 3'h7;
-  assign _0507_ = rq1_r3[4:2] == (* full_case = 32'd1 *) 3'h6;
-  assign _0508_ = rq1_r3[4:2] == (* full_case = 32'd1 *) 3'h5;
-  assign _0509_ = rq1_r3[4:2] == (* full_case = 32'd1 *) 3'h4;
-  assign _0510_ = rq1_r3[4:2] == (* full_case = 32'd1 *) 2'h3;
-  assign _0511_ = rq1_r3[4:2] == (* full_case = 32'd1 *) 2'h2;
-  assign _0512_ = rq1_r3[4:2] == (* full_case = 32'd1 *) 1'h1;
-  assign _0513_ = ! (* full_case = 32'd1 *) rq1_r3[4:2];
-  function [7:0] _1779_;
-    input [7:0] a;
-    input [63:0] b;
-    input [7:0] s;
-    (* full_case = 32'd1 *)
-    (* parallel_case *)
-    casez (s)
-      8'b???????1:
-        _1779_ = b[7:0];
-      8'b??????1?:
-        _1779_ = b[15:8];
-      8'b?????1??:
-        _1779_ = b[23:16];
-      8'b????1???:
-        _1779_ = b[31:24];
-      8'b???1????:
-        _1779_ = b[39:32];
-      8'b??1?????:
-        _1779_ = b[47:40];
-      8'b?1??????:
-        _1779_ = b[55:48];
-      8'b1???????:
-        _1779_ = b[63:56];
-      default:
-        _1779_ = a;
-    endcase
-  endfunction
-  assign \$signal$109  = _1779_(8'hxx, 64'h0102040810204080, { _0521_, _0520_, _0519_, _0518_, _0517_, _0516_, _0515_, _0514_ });
-  assign _0514_ = rq1_r3[4:2] == (* full_case = 32'd1 *) 3'h7;
-  assign _0524_ = _0370_ ? (* full_case = 32'd1 *) act_min : _0505_;
-  assign _0515_ = rq1_r3[4:2] == (* full_case = 32'd1 *) 3'h6;
-  assign _0516_ = rq1_r3[4:2] == (* full_case = 32'd1 *) 3'h5;
-  assign _0517_ = rq1_r3[4:2] == (* full_case = 32'd1 *) 3'h4;
-  assign _0518_ = rq1_r3[4:2] == (* full_case = 32'd1 *) 2'h3;
-  assign _0519_ = rq1_r3[4:2] == (* full_case = 32'd1 *) 2'h2;
-  assign _0520_ = rq1_r3[4:2] == (* full_case = 32'd1 *) 1'h1;
-  assign _0521_ = ! (* full_case = 32'd1 *) rq1_r3[4:2];
-  function [3:0] _1789_;
-    input [3:0] a;
-    input [15:0] b;
-    input [3:0] s;
-    (* full_case = 32'd1 *)
-    (* parallel_case *)
-    casez (s)
-      4'b???1:
-        _1789_ = b[3:0];
-      4'b??1?:
-        _1789_ = b[7:4];
-      4'b?1??:
-        _1789_ = b[11:8];
-      4'b1???:
-        _1789_ = b[15:12];
-      default:
-        _1789_ = a;
-    endcase
-  endfunction
-  assign \$signal$105  = _1789_(4'hx, 16'h137f, { _0526_, _0525_, _0523_, _0522_ });
-  assign _0522_ = rq1_r2[1:0] == (* full_case = 32'd1 *) 2'h3;
-  assign _0523_ = rq1_r2[1:0] == (* full_case = 32'd1 *) 2'h2;
-  assign _0525_ = rq1_r2[1:0] == (* full_case = 32'd1 *) 1'h1;
-  assign _0526_ = ! (* full_case = 32'd1 *) rq1_r2[1:0];
-  function [3:0] _1794_;
-    input [3:0] a;
-    input [15:0] b;
-    input [3:0] s;
-    (* full_case = 32'd1 *)
-    (* parallel_case *)
-    casez (s)
-      4'b???1:
-        _1794_ = b[3:0];
-      4'b??1?:
-        _1794_ = b[7:4];
-      4'b?1??:
-        _1794_ = b[11:8];
-      4'b1???:
-        _1794_ = b[15:12];
-      default:
-        _1794_ = a;
-    endcase
-  endfunction
-  assign \$signal$104  = _1794_(4'hx, 16'h1248, { _0530_, _0529_, _0528_, _0527_ });
-  assign _0527_ = rq1_r2[1:0] == (* full_case = 32'd1 *) 2'h3;
-  assign _0528_ = rq1_r2[1:0] == (* full_case = 32'd1 *) 2'h2;
-  assign _0529_ = rq1_r2[1:0] == (* full_case = 32'd1 *) 1'h1;
-  assign _0530_ = ! (* full_case = 32'd1 *) rq1_r2[1:0];
-  function [7:0] _1799_;
-    input [7:0] a;
-    input [63:0] b;
-    input [7:0] s;
-    (* full_case = 32'd1 *)
-    (* parallel_case *)
-    casez (s)
-      8'b???????1:
-        _1799_ = b[7:0];
-      8'b??????1?:
-        _1799_ = b[15:8];
-      8'b?????1??:
-        _1799_ = b[23:16];
-      8'b????1???:
-        _1799_ = b[31:24];
-      8'b???1????:
-        _1799_ = b[39:32];
-      8'b??1?????:
-        _1799_ = b[47:40];
-      8'b?1??????:
-        _1799_ = b[55:48];
-      8'b1???????:
-        _1799_ = b[63:56];
-      default:
-        _1799_ = a;
-    endcase
-  endfunction
-  assign \$signal$103  = _1799_(8'hxx, 64'h0103070f1f3f7fff, { _0538_, _0537_, _0536_, _0535_, _0534_, _0533_, _0532_, _0531_ });
-  assign _0531_ = rq1_r2[4:2] == (* full_case = 32'd1 *) 3'h7;
-  assign _0532_ = rq1_r2[4:2] == (* full_case = 32'd1 *) 3'h6;
-  assign _0533_ = rq1_r2[4:2] == (* full_case = 32'd1 *) 3'h5;
-  assign _0534_ = rq1_r2[4:2] == (* full_case = 32'd1 *) 3'h4;
-  assign _0535_ = rq1_r2[4:2] == (* full_case = 32'd1 *) 2'h3;
-  assign _0536_ = rq1_r2[4:2] == (* full_case = 32'd1 *) 2'h2;
-  assign _0537_ = rq1_r2[4:2] == (* full_case = 32'd1 *) 1'h1;
-  assign _0538_ = ! (* full_case = 32'd1 *) rq1_r2[4:2];
-  function [7:0] _1808_;
-    input [7:0] a;
-    input [63:0] b;
-    input [7:0] s;
-    (* full_case = 32'd1 *)
-    (* parallel_case *)
-    casez (s)
-      8'b???????1:
-        _1808_ = b[7:0];
-      8'b??????1?:
-        _1808_ = b[15:8];
-      8'b?????1??:
-        _1808_ = b[23:16];
-      8'b????1???:
-        _1808_ = b[31:24];
-      8'b???1????:
-        _1808_ = b[39:32];
-      8'b??1?????:
-        _1808_ = b[47:40];
-      8'b?1??????:
-        _1808_ = b[55:48];
-      8'b1???????:
-        _1808_ = b[63:56];
-      default:
-        _1808_ = a;
-    endcase
-  endfunction
-  assign \$signal$102  = _1808_(8'hxx, 64'h0102040810204080, { _0546_, _0545_, _0544_, _0543_, _0542_, _0541_, _0540_, _0539_ });
-  assign _0539_ = rq1_r2[4:2] == (* full_case = 32'd1 *) 3'h7;
-  assign _0540_ = rq1_r2[4:2] == (* full_case = 32'd1 *) 3'h6;
-  assign _0541_ = rq1_r2[4:2] == (* full_case = 32'd1 *) 3'h5;
-  assign _0542_ = rq1_r2[4:2] == (* full_case = 32'd1 *) 3'h4;
-  assign _0543_ = rq1_r2[4:2] == (* full_case = 32'd1 *) 2'h3;
-  assign _0544_ = rq1_r2[4:2] == (* full_case = 32'd1 *) 2'h2;
-  assign _0545_ = rq1_r2[4:2] == (* full_case = 32'd1 *) 1'h1;
-  assign _0546_ = ! (* full_case = 32'd1 *) rq1_r2[4:2];
-  function [3:0] _1817_;
-    input [3:0] a;
-    input [15:0] b;
-    input [3:0] s;
-    (* full_case = 32'd1 *)
-    (* parallel_case *)
-    casez (s)
-      4'b???1:
-        _1817_ = b[3:0];
-      4'b??1?:
-        _1817_ = b[7:4];
-      4'b?1??:
-        _1817_ = b[11:8];
-      4'b1???:
-        _1817_ = b[15:12];
-      default:
-        _1817_ = a;
-    endcase
-  endfunction
-  assign \$signal$98  = _1817_(4'hx, 16'h137f, { _0550_, _0549_, _0548_, _0547_ });
-  assign _0547_ = rq1_r1[1:0] == (* full_case = 32'd1 *) 2'h3;
-  assign _0548_ = rq1_r1[1:0] == (* full_case = 32'd1 *) 2'h2;
-  assign _0549_ = rq1_r1[1:0] == (* full_case = 32'd1 *) 1'h1;
-  assign _0550_ = ! (* full_case = 32'd1 *) rq1_r1[1:0];
-  function [3:0] _1822_;
-    input [3:0] a;
-    input [15:0] b;
-    input [3:0] s;
-    (* full_case = 32'd1 *)
-    (* parallel_case *)
-    casez (s)
-      4'b???1:
-        _1822_ = b[3:0];
-      4'b??1?:
-        _1822_ = b[7:4];
-      4'b?1??:
-        _1822_ = b[11:8];
-      4'b1???:
-        _1822_ = b[15:12];
-      default:
-        _1822_ = a;
-    endcase
-  endfunction
-  assign \$signal$97  = _1822_(4'hx, 16'h1248, { _0554_, _0553_, _0552_, _0551_ });
-  assign _0551_ = rq1_r1[1:0] == (* full_case = 32'd1 *) 2'h3;
-  assign _0552_ = rq1_r1[1:0] == (* full_case = 32'd1 *) 2'h2;
-  assign _0553_ = rq1_r1[1:0] == (* full_case = 32'd1 *) 1'h1;
-  assign _0554_ = ! (* full_case = 32'd1 *) rq1_r1[1:0];
-  function [7:0] _1827_;
-    input [7:0] a;
-    input [63:0] b;
-    input [7:0] s;
-    (* full_case = 32'd1 *)
-    (* parallel_case *)
-    casez (s)
-      8'b???????1:
-        _1827_ = b[7:0];
-      8'b??????1?:
-        _1827_ = b[15:8];
-      8'b?????1??:
-        _1827_ = b[23:16];
-      8'b????1???:
-        _1827_ = b[31:24];
-      8'b???1????:
-        _1827_ = b[39:32];
-      8'b??1?????:
-        _1827_ = b[47:40];
-      8'b?1??????:
-        _1827_ = b[55:48];
-      8'b1???????:
-        _1827_ = b[63:56];
-      default:
-        _1827_ = a;
-    endcase
-  endfunction
-  assign \$signal$96  = _1827_(8'hxx, 64'h0103070f1f3f7fff, { _0562_, _0561_, _0560_, _0559_, _0558_, _0557_, _0556_, _0555_ });
-  assign _0555_ = rq1_r1[4:2] == (* full_case = 32'd1 *) 3'h7;
-  assign _0556_ = rq1_r1[4:2] == (* full_case = 32'd1 *) 3'h6;
-  assign _0557_ = rq1_r1[4:2] == (* full_case = 32'd1 *) 3'h5;
-  assign _0558_ = rq1_r1[4:2] == (* full_case = 32'd1 *) 3'h4;
-  assign _0559_ = rq1_r1[4:2] == (* full_case = 32'd1 *) 2'h3;
-  assign _0560_ = rq1_r1[4:2] == (* full_case = 32'd1 *) 2'h2;
-  assign _0561_ = rq1_r1[4:2] == (* full_case = 32'd1 *) 1'h1;
-  assign _0562_ = ! (* full_case = 32'd1 *) rq1_r1[4:2];
-  function [7:0] _1836_;
-    input [7:0] a;
-    input [63:0] b;
-    input [7:0] s;
-    (* full_case = 32'd1 *)
-    (* parallel_case *)
-    casez (s)
-      8'b???????1:
-        _1836_ = b[7:0];
-      8'b??????1?:
-        _1836_ = b[15:8];
-      8'b?????1??:
-        _1836_ = b[23:16];
-      8'b????1???:
-        _1836_ = b[31:24];
-      8'b???1????:
-        _1836_ = b[39:32];
-      8'b??1?????:
-        _1836_ = b[47:40];
-      8'b?1??????:
-        _1836_ = b[55:48];
-      8'b1???????:
-        _1836_ = b[63:56];
-      default:
-        _1836_ = a;
-    endcase
-  endfunction
-  assign \$signal$95  = _1836_(8'hxx, 64'h0102040810204080, { _0570_, _0569_, _0568_, _0567_, _0566_, _0565_, _0564_, _0563_ });
-  assign _0563_ = rq1_r1[4:2] == (* full_case = 32'd1 *) 3'h7;
-  assign _0564_ = rq1_r1[4:2] == (* full_case = 32'd1 *) 3'h6;
-  assign _0565_ = rq1_r1[4:2] == (* full_case = 32'd1 *) 3'h5;
-  assign _0566_ = rq1_r1[4:2] == (* full_case = 32'd1 *) 3'h4;
-  assign _0567_ = rq1_r1[4:2] == (* full_case = 32'd1 *) 2'h3;
-  assign _0568_ = rq1_r1[4:2] == (* full_case = 32'd1 *) 2'h2;
-  assign _0569_ = rq1_r1[4:2] == (* full_case = 32'd1 *) 1'h1;
-  assign _0570_ = ! (* full_case = 32'd1 *) rq1_r1[4:2];
-  function [3:0] _1845_;
-    input [3:0] a;
-    input [15:0] b;
-    input [3:0] s;
-    (* full_case = 32'd1 *)
-    (* parallel_case *)
-    casez (s)
-      4'b???1:
-        _1845_ = b[3:0];
-      4'b??1?:
-        _1845_ = b[7:4];
-      4'b?1??:
-        _1845_ = b[11:8];
-      4'b1???:
-        _1845_ = b[15:12];
-      default:
-        _1845_ = a;
-    endcase
-  endfunction
-  assign \$signal$91  = _1845_(4'hx, 16'h137f, { _0574_, _0573_, _0572_, _0571_ });
-  assign _0571_ = rq1_r0[1:0] == (* full_case = 32'd1 *) 2'h3;
-  assign _0572_ = rq1_r0[1:0] == (* full_case = 32'd1 *) 2'h2;
-  assign _0573_ = rq1_r0[1:0] == (* full_case = 32'd1 *) 1'h1;
-  assign _0574_ = ! (* full_case = 32'd1 *) rq1_r0[1:0];
-  function [3:0] _1850_;
-    input [3:0] a;
-    input [15:0] b;
-    input [3:0] s;
-    (* full_case = 32'd1 *)
-    (* parallel_case *)
-    casez (s)
-      4'b???1:
-        _1850_ = b[3:0];
-      4'b??1?:
-        _1850_ = b[7:4];
-      4'b?1??:
-        _1850_ = b[11:8];
-      4'b1???:
-        _1850_ = b[15:12];
-      default:
-        _1850_ = a;
-    endcase
-  endfunction
-  assign \$signal$90  = _1850_(4'hx, 16'h1248, { _0578_, _0577_, _0576_, _0575_ });
-  assign _0575_ = rq1_r0[1:0] == (* full_case = 32'd1 *) 2'h3;
-  assign _0585_ = _0368_ ? (* full_case = 32'd1 *) act_max : t_2;
-  assign _0576_ = rq1_r0[1:0] == (* full_case = 32'd1 *) 2'h2;
-  assign _0577_ = rq1_r0[1:0] == (* full_case = 32'd1 *) 1'h1;
-  assign _0578_ = ! (* full_case = 32'd1 *) rq1_r0[1:0];
-  function [7:0] _1856_;
-    input [7:0] a;
-    input [63:0] b;
-    input [7:0] s;
-    (* full_case = 32'd1 *)
-    (* parallel_case *)
-    casez (s)
-      8'b???????1:
-        _1856_ = b[7:0];
-      8'b??????1?:
-        _1856_ = b[15:8];
-      8'b?????1??:
-        _1856_ = b[23:16];
-      8'b????1???:
-        _1856_ = b[31:24];
-      8'b???1????:
-        _1856_ = b[39:32];
-      8'b??1?????:
-        _1856_ = b[47:40];
-      8'b?1??????:
-        _1856_ = b[55:48];
-      8'b1???????:
-        _1856_ = b[63:56];
-      default:
-        _1856_ = a;
-    endcase
-  endfunction
-  assign \$signal$89  = _1856_(8'hxx, 64'h0103070f1f3f7fff, { _0587_, _0586_, _0584_, _0583_, _0582_, _0581_, _0580_, _0579_ });
-  assign _0579_ = rq1_r0[4:2] == (* full_case = 32'd1 *) 3'h7;
-  assign _0580_ = rq1_r0[4:2] == (* full_case = 32'd1 *) 3'h6;
-  assign _0581_ = rq1_r0[4:2] == (* full_case = 32'd1 *) 3'h5;
-  assign _0582_ = rq1_r0[4:2] == (* full_case = 32'd1 *) 3'h4;
-  assign _0583_ = rq1_r0[4:2] == (* full_case = 32'd1 *) 2'h3;
-  assign _0584_ = rq1_r0[4:2] == (* full_case = 32'd1 *) 2'h2;
-  assign _0586_ = rq1_r0[4:2] == (* full_case = 32'd1 *) 1'h1;
-  assign _0587_ = ! (* full_case = 32'd1 *) rq1_r0[4:2];
-  function [7:0] _1865_;
-    input [7:0] a;
-    input [63:0] b;
-    input [7:0] s;
-    (* full_case = 32'd1 *)
-    (* parallel_case *)
-    casez (s)
-      8'b???????1:
-        _1865_ = b[7:0];
-      8'b??????1?:
-        _1865_ = b[15:8];
-      8'b?????1??:
-        _1865_ = b[23:16];
-      8'b????1???:
-        _1865_ = b[31:24];
-      8'b???1????:
-        _1865_ = b[39:32];
-      8'b??1?????:
-        _1865_ = b[47:40];
-      8'b?1??????:
-        _1865_ = b[55:48];
-      8'b1???????:
-        _1865_ = b[63:56];
-      default:
-        _1865_ = a;
-    endcase
-  endfunction
-  assign \$signal  = _1865_(8'hxx, 64'h0102040810204080, { _0595_, _0594_, _0593_, _0592_, _0591_, _0590_, _0589_, _0588_ });
-  assign _0588_ = rq1_r0[4:2] == (* full_case = 32'd1 *) 3'h7;
-  assign _0589_ = rq1_r0[4:2] == (* full_case = 32'd1 *) 3'h6;
-  assign _0590_ = rq1_r0[4:2] == (* full_case = 32'd1 *) 3'h5;
-  assign _0591_ = rq1_r0[4:2] == (* full_case = 32'd1 *) 3'h4;
-  assign _0592_ = rq1_r0[4:2] == (* full_case = 32'd1 *) 2'h3;
-  assign _0593_ = rq1_r0[4:2] == (* full_case = 32'd1 *) 2'h2;
-  assign _0594_ = rq1_r0[4:2] == (* full_case = 32'd1 *) 1'h1;
-  assign _0596_ = _0364_ ? (* full_case = 32'd1 *) act_min : _0585_;
-  assign _0595_ = ! (* full_case = 32'd1 *) rq1_r0[4:2];
-  assign _0597_ = _0362_ ? (* full_case = 32'd1 *) act_max : t_1;
-  assign _0598_ = _0359_ ? (* full_case = 32'd1 *) act_min : _0597_;
-  assign _0599_ = _0357_ ? (* full_case = 32'd1 *) act_max : t_0;
-  assign _0600_ = _0353_ ? (* full_case = 32'd1 *) act_min : _0599_;
-  assign _0601_ = _0389_ ? (* full_case = 32'd1 *) act_max : t_6;
-  assign _0602_ = _0385_ ? (* full_case = 32'd1 *) act_min : _0601_;
-  assign _0260_[31] = 1'h0;
-  assign _0262_[31] = 1'h0;
-  assign _0264_[31] = 1'h0;
-  assign _0269_[31] = 1'h0;
-  assign _0271_[31] = 1'h0;
-  assign _0386_[46:14] = h_0;
-  assign halfm_1[31:30] = 2'h0;
-  assign halfm_2[31:30] = 2'h0;
-  assign halfm_4[31:30] = 2'h0;
-  assign halfm_5[31:30] = 2'h0;
-  assign halfm_6[31:30] = 2'h0;
-  assign halfm_7[31:30] = 2'h0;
+  assign _052_ = en & i_valid;
+  assign _053_ = en & i_valid;
+  assign _054_ = en & i_valid;
+  assign _055_ = en & i_valid;
+  assign _056_ = en & i_valid;
+  assign _057_ = en & i_valid;
+  assign _058_ = en & i_valid;
+  assign _059_ = en & i_valid;
+  assign _060_ = en & i_valid;
+  assign _061_ = en & i_valid;
+  assign _062_ = en & i_valid;
+  assign _063_ = en & i_valid;
+  assign _064_ = en & i_valid;
+  assign _065_ = en & i_valid;
+  assign _066_ = en & i_valid;
+  assign _067_ = en & i_valid;
+  assign _068_ = en & i_valid;
+  assign _069_ = en & i_valid;
+  assign _070_ = en & i_valid;
+  assign _071_ = en & i_valid;
+  assign _072_ = en & i_valid;
+  assign _073_ = en & i_valid;
+  assign _074_ = en & i_valid;
+  assign _075_ = en & i_valid;
+  assign _076_ = en & i_valid;
+  assign _077_ = en & i_valid;
+  assign _078_ = en & i_valid;
+  assign _079_ = en & i_valid;
+  assign _080_ = en & i_valid;
+  assign _081_ = en & i_valid;
+  assign _082_ = en & i_valid;
+  assign _083_ = en & i_valid;
+  assign _084_ = en & rq1_valid;
+  assign _085_ = en & rq1_valid;
+  assign _086_ = en & rq1_valid;
+  assign _087_ = en & rq1_valid;
+  assign _088_ = en & rq1_valid;
+  assign _089_ = en & rq1_valid;
+  assign _090_ = en & rq1_valid;
+  assign _091_ = en & rq1_valid;
+  assign _092_ = en & rq1_valid;
+  assign _093_ = en & rq1_valid;
+  assign _094_ = en & rq1_valid;
+  assign _095_ = en & rq1_valid;
+  assign _096_ = en & rq1_valid;
+  assign _097_ = en & rq1_valid;
+  assign _098_ = en & rq1_valid;
+  assign _099_ = en & rq1_valid;
+  assign _100_ = en & rq1_valid;
+  assign _101_ = en & rq1_valid;
+  assign _102_ = en & rq1_valid;
+  assign _103_ = en & rq1_valid;
+  assign _104_ = en & rq1_valid;
+  assign _105_ = en & rq1_valid;
+  assign _106_ = en & rq1_valid;
+  assign _107_ = en & rq1_valid;
+  assign _108_ = en & rq1_valid;
+  assign _109_ = en & rq1_valid;
+  assign _110_ = en & rq1_valid;
+  assign _111_ = en & rq1_valid;
+  assign _112_ = en & rq1_valid;
+  assign _113_ = en & rq1_valid;
+  assign _114_ = en & rq1_valid;
+  assign _115_ = en & rq1_valid;
+  assign _116_ = en & rq2_valid;
+  assign _117_ = en & rq2_valid;
+  assign _118_ = en & rq2_valid;
+  assign _119_ = en & rq2_valid;
+  assign _120_ = en & rq2_valid;
+  assign _121_ = en & rq2_valid;
+  assign _122_ = en & rq2_valid;
+  assign _123_ = en & rq2_valid;
+  assign _126_ = en & rq3_valid;
+  assign _127_ = $signed(rq3_y0[8:0]) < $signed({ lo_z[9], lo_z[7:0] });
+  assign _128_ = fits_0 ? _127_ : rq3_y0[33];
+  assign _129_ = $signed(rq3_y0[8:0]) > $signed({ hi_z[9], hi_z[7:0] });
+  assign _130_ = ~ rq3_y0[33];
+  assign _131_ = fits_0 ? _129_ : _130_;
+  assign _132_ = $signed(rq3_y1[8:0]) < $signed({ lo_z[9], lo_z[7:0] });
+  assign _133_ = fits_1 ? _132_ : rq3_y1[33];
+  assign _134_ = $signed(rq3_y1[8:0]) > $signed({ hi_z[9], hi_z[7:0] });
+  assign _135_ = ~ rq3_y1[33];
+  assign _136_ = fits_1 ? _134_ : _135_;
+  assign _137_ = $signed(rq3_y2[8:0]) < $signed({ lo_z[9], lo_z[7:0] });
+  assign _138_ = fits_2 ? _137_ : rq3_y2[33];
+  assign _139_ = $signed(rq3_y2[8:0]) > $signed({ hi_z[9], hi_z[7:0] });
+  assign _140_ = ~ rq3_y2[33];
+  assign _141_ = fits_2 ? _139_ : _140_;
+  assign _142_ = $signed(rq3_y3[8:0]) < $signed({ lo_z[9], lo_z[7:0] });
+  assign _143_ = fits_3 ? _142_ : rq3_y3[33];
+  assign _144_ = $signed(rq3_y3[8:0]) > $signed({ hi_z[9], hi_z[7:0] });
+  assign _145_ = ~ rq3_y3[33];
+  assign _146_ = fits_3 ? _144_ : _145_;
+  assign _147_ = $signed(rq3_y4[8:0]) < $signed({ lo_z[9], lo_z[7:0] });
+  assign _148_ = fits_4 ? _147_ : rq3_y4[33];
+  assign _149_ = $signed(rq3_y4[8:0]) > $signed({ hi_z[9], hi_z[7:0] });
+  assign _150_ = ~ rq3_y4[33];
+  assign _151_ = fits_4 ? _149_ : _150_;
+  assign _152_ = $signed(rq3_y5[8:0]) < $signed({ lo_z[9], lo_z[7:0] });
+  assign _153_ = fits_5 ? _152_ : rq3_y5[33];
+  assign _154_ = $signed(rq3_y5[8:0]) > $signed({ hi_z[9], hi_z[7:0] });
+  assign _155_ = ~ rq3_y5[33];
+  assign _156_ = fits_5 ? _154_ : _155_;
+  assign _157_ = $signed(rq3_y6[8:0]) < $signed({ lo_z[9], lo_z[7:0] });
+  assign _158_ = fits_6 ? _157_ : rq3_y6[33];
+  assign _159_ = $signed(rq3_y6[8:0]) > $signed({ hi_z[9], hi_z[7:0] });
+  assign _160_ = ~ rq3_y6[33];
+  assign _161_ = fits_6 ? _159_ : _160_;
+  assign _162_ = $signed(rq3_y7[8:0]) < $signed({ lo_z[9], lo_z[7:0] });
+  assign _163_ = fits_7 ? _162_ : rq3_y7[33];
+  assign _164_ = $signed(rq3_y7[8:0]) > $signed({ hi_z[9], hi_z[7:0] });
+  assign _165_ = ~ rq3_y7[33];
+  assign _166_ = fits_7 ? _164_ : _165_;
+  assign _000_ = $signed(i_shift[5:0]) > $signed(1'h0);
+  assign _026_ = $signed(i_shift[5:0]) < $signed(1'h0);
+  assign _168_ = $signed(i_shift[11:6]) > $signed(1'h0);
+  assign _181_ = $signed(i_shift[11:6]) < $signed(1'h0);
+  assign _188_[4:0] = - $signed(i_shift[10:6]);
+  assign _004_ = $signed(i_shift[17:12]) > $signed(1'h0);
+  assign _010_ = $signed(i_shift[17:12]) < $signed(1'h0);
+  assign _013_ = $signed(i_shift[23:18]) > $signed(1'h0);
+  assign _014_ = $signed(i_shift[23:18]) < $signed(1'h0);
+  assign _016_[4:0] = - $signed(i_shift[22:18]);
+  assign _017_ = $signed(i_shift[29:24]) > $signed(1'h0);
+  assign _019_ = $signed(i_shift[29:24]) < $signed(1'h0);
+  assign _022_ = $signed(i_shift[35:30]) > $signed(1'h0);
+  assign _023_ = $signed(i_shift[35:30]) < $signed(1'h0);
+  assign _024_[4:0] = - $signed(i_shift[34:30]);
+  assign _027_ = $signed(i_shift[41:36]) > $signed(1'h0);
+  assign _029_ = $signed(i_shift[41:36]) < $signed(1'h0);
+  assign _030_[4:0] = - $signed(i_shift[40:36]);
+  assign _032_ = $signed(i_shift[47:42]) > $signed(1'h0);
+  assign _033_ = $signed(i_shift[47:42]) < $signed(1'h0);
+  assign a_0 = $signed(rq1_s0) << rq1_l0;
+  assign a_1 = $signed(rq1_s1) << rq1_l1;
+  assign a_2 = $signed(rq1_s2) << rq1_l2;
+  assign a_3 = $signed(rq1_s3) << rq1_l3;
+  assign a_4 = $signed(rq1_s4) << rq1_l4;
+  assign a_5 = $signed(rq1_s5) << rq1_l5;
+  assign a_6 = $signed(rq1_s6) << rq1_l6;
+  assign a_7 = $signed(rq1_s7) << rq1_l7;
+  assign outer_0[33:0] = a_0[16:0] * rq1_m0[16:0];
+  assign outer_0[62:34] = $signed(a_0[31:17]) * $signed({ 1'h0, rq1_m0[30:17] });
+  assign _167_ = $signed(a_0[31:17]) * $signed({ 1'h0, rq1_m0[16:0] });
+  assign _169_ = a_0[16:0] * rq1_m0[30:17];
+  assign _170_ = $signed(_167_) + $signed({ 1'h0, _169_ });
+  assign mid_0 = $signed(_170_) + $signed(15'h2000);
+  assign outer_1[33:0] = a_1[16:0] * rq1_m1[16:0];
+  assign outer_1[62:34] = $signed(a_1[31:17]) * $signed({ 1'h0, rq1_m1[30:17] });
+  assign _171_ = $signed(a_1[31:17]) * $signed({ 1'h0, rq1_m1[16:0] });
+  assign _172_ = a_1[16:0] * rq1_m1[30:17];
+  assign _173_ = $signed(_171_) + $signed({ 1'h0, _172_ });
+  assign mid_1 = $signed(_173_) + $signed(15'h2000);
+  assign outer_2[33:0] = a_2[16:0] * rq1_m2[16:0];
+  assign outer_2[62:34] = $signed(a_2[31:17]) * $signed({ 1'h0, rq1_m2[30:17] });
+  assign _174_ = $signed(a_2[31:17]) * $signed({ 1'h0, rq1_m2[16:0] });
+  assign _175_ = a_2[16:0] * rq1_m2[30:17];
+  assign _176_ = $signed(_174_) + $signed({ 1'h0, _175_ });
+  assign mid_2 = $signed(_176_) + $signed(15'h2000);
+  assign outer_3[33:0] = a_3[16:0] * rq1_m3[16:0];
+  assign outer_3[62:34] = $signed(a_3[31:17]) * $signed({ 1'h0, rq1_m3[30:17] });
+  assign _177_ = $signed(a_3[31:17]) * $signed({ 1'h0, rq1_m3[16:0] });
+  assign _178_ = a_3[16:0] * rq1_m3[30:17];
+  assign _179_ = $signed(_177_) + $signed({ 1'h0, _178_ });
+  assign mid_3 = $signed(_179_) + $signed(15'h2000);
+  assign outer_4[33:0] = a_4[16:0] * rq1_m4[16:0];
+  assign outer_4[62:34] = $signed(a_4[31:17]) * $signed({ 1'h0, rq1_m4[30:17] });
+  assign _180_ = $signed(a_4[31:17]) * $signed({ 1'h0, rq1_m4[16:0] });
+  assign _182_ = a_4[16:0] * rq1_m4[30:17];
+  assign _183_ = $signed(_180_) + $signed({ 1'h0, _182_ });
+  assign mid_4 = $signed(_183_) + $signed(15'h2000);
+  assign outer_5[33:0] = a_5[16:0] * rq1_m5[16:0];
+  assign outer_5[62:34] = $signed(a_5[31:17]) * $signed({ 1'h0, rq1_m5[30:17] });
+  assign _184_ = $signed(a_5[31:17]) * $signed({ 1'h0, rq1_m5[16:0] });
+  assign _185_ = a_5[16:0] * rq1_m5[30:17];
+  assign _186_ = $signed(_184_) + $signed({ 1'h0, _185_ });
+  assign mid_5 = $signed(_186_) + $signed(15'h2000);
+  assign outer_6[33:0] = a_6[16:0] * rq1_m6[16:0];
+  assign outer_6[62:34] = $signed(a_6[31:17]) * $signed({ 1'h0, rq1_m6[30:17] });
+  assign _187_ = $signed(a_6[31:17]) * $signed({ 1'h0, rq1_m6[16:0] });
+  assign _189_ = a_6[16:0] * rq1_m6[30:17];
+  assign _190_ = $signed(_187_) + $signed({ 1'h0, _189_ });
+  assign mid_6 = $signed(_190_) + $signed(15'h2000);
+  assign outer_7[33:0] = a_7[16:0] * rq1_m7[16:0];
+  assign outer_7[62:34] = $signed(a_7[31:17]) * $signed({ 1'h0, rq1_m7[30:17] });
+  assign _191_ = $signed(a_7[31:17]) * $signed({ 1'h0, rq1_m7[16:0] });
+  assign _192_ = a_7[16:0] * rq1_m7[30:17];
+  assign _193_ = $signed(_191_) + $signed({ 1'h0, _192_ });
+  assign mid_7 = $signed(_193_) + $signed(15'h2000);
+  assign { h_0, _194_[13:0] } = $signed(outer_0[62:17]) + $signed(mid_0);
+  assign { h_1, _001_[13:0] } = $signed(outer_1[62:17]) + $signed(mid_1);
+  assign { h_2, _002_[13:0] } = $signed(outer_2[62:17]) + $signed(mid_2);
+  assign { h_3, _003_[13:0] } = $signed(outer_3[62:17]) + $signed(mid_3);
+  assign { h_4, _005_[13:0] } = $signed(outer_4[62:17]) + $signed(mid_4);
+  assign { h_5, _006_[13:0] } = $signed(outer_5[62:17]) + $signed(mid_5);
+  assign { h_6, _007_[13:0] } = $signed(outer_6[62:17]) + $signed(mid_6);
+  assign { h_7, _008_[13:0] } = $signed(outer_7[62:17]) + $signed(mid_7);
+  assign { half_0, _009_[0] } = 1'h1 << rq1_r0;
+  assign halfm_0[0] = rq1_r0 >= 2'h2;
+  assign halfm_0[1] = rq1_r0 >= 2'h3;
+  assign halfm_0[2] = rq1_r0 >= 3'h4;
+  assign halfm_0[3] = rq1_r0 >= 3'h5;
+  assign halfm_0[4] = rq1_r0 >= 3'h6;
+  assign halfm_0[5] = rq1_r0 >= 3'h7;
+  assign halfm_0[6] = rq1_r0 >= 4'h8;
+  assign halfm_0[7] = rq1_r0 >= 4'h9;
+  assign halfm_0[8] = rq1_r0 >= 4'ha;
+  assign halfm_0[9] = rq1_r0 >= 4'hb;
+  assign halfm_0[10] = rq1_r0 >= 4'hc;
+  assign halfm_0[11] = rq1_r0 >= 4'hd;
+  assign halfm_0[12] = rq1_r0 >= 4'he;
+  assign halfm_0[13] = rq1_r0 >= 4'hf;
+  assign halfm_0[14] = rq1_r0 >= 5'h10;
+  assign halfm_0[15] = rq1_r0 >= 5'h11;
+  assign halfm_0[16] = rq1_r0 >= 5'h12;
+  assign halfm_0[17] = rq1_r0 >= 5'h13;
+  assign halfm_0[18] = rq1_r0 >= 5'h14;
+  assign halfm_0[19] = rq1_r0 >= 5'h15;
+  assign halfm_0[20] = rq1_r0 >= 5'h16;
+  assign halfm_0[21] = rq1_r0 >= 5'h17;
+  assign halfm_0[22] = rq1_r0 >= 5'h18;
+  assign halfm_0[23] = rq1_r0 >= 5'h19;
+  assign halfm_0[24] = rq1_r0 >= 5'h1a;
+  assign halfm_0[25] = rq1_r0 >= 5'h1b;
+  assign halfm_0[26] = rq1_r0 >= 5'h1c;
+  assign halfm_0[27] = rq1_r0 >= 5'h1d;
+  assign halfm_0[28] = rq1_r0 >= 5'h1e;
+  assign halfm_0[29] = rq1_r0 >= 5'h1f;
+  assign halfm_0[30] = rq1_r0 >= 6'h20;
+  assign halfm_0[31] = rq1_r0 >= 6'h21;
+  assign { half_1, _012_[0] } = 1'h1 << rq1_r1;
+  assign halfm_1[0] = rq1_r1 >= 2'h2;
+  assign halfm_1[1] = rq1_r1 >= 2'h3;
+  assign halfm_1[2] = rq1_r1 >= 3'h4;
+  assign halfm_1[3] = rq1_r1 >= 3'h5;
+  assign halfm_1[4] = rq1_r1 >= 3'h6;
+  assign halfm_1[5] = rq1_r1 >= 3'h7;
+  assign halfm_1[6] = rq1_r1 >= 4'h8;
+  assign halfm_1[7] = rq1_r1 >= 4'h9;
+  assign halfm_1[8] = rq1_r1 >= 4'ha;
+  assign halfm_1[9] = rq1_r1 >= 4'hb;
+  assign halfm_1[10] = rq1_r1 >= 4'hc;
+  assign halfm_1[11] = rq1_r1 >= 4'hd;
+  assign halfm_1[12] = rq1_r1 >= 4'he;
+  assign halfm_1[13] = rq1_r1 >= 4'hf;
+  assign halfm_1[14] = rq1_r1 >= 5'h10;
+  assign halfm_1[15] = rq1_r1 >= 5'h11;
+  assign halfm_1[16] = rq1_r1 >= 5'h12;
+  assign halfm_1[17] = rq1_r1 >= 5'h13;
+  assign halfm_1[18] = rq1_r1 >= 5'h14;
+  assign halfm_1[19] = rq1_r1 >= 5'h15;
+  assign halfm_1[20] = rq1_r1 >= 5'h16;
+  assign halfm_1[21] = rq1_r1 >= 5'h17;
+  assign halfm_1[22] = rq1_r1 >= 5'h18;
+  assign halfm_1[23] = rq1_r1 >= 5'h19;
+  assign halfm_1[24] = rq1_r1 >= 5'h1a;
+  assign halfm_1[25] = rq1_r1 >= 5'h1b;
+  assign halfm_1[26] = rq1_r1 >= 5'h1c;
+  assign halfm_1[27] = rq1_r1 >= 5'h1d;
+  assign halfm_1[28] = rq1_r1 >= 5'h1e;
+  assign halfm_1[29] = rq1_r1 >= 5'h1f;
+  assign halfm_1[30] = rq1_r1 >= 6'h20;
+  assign halfm_1[31] = rq1_r1 >= 6'h21;
+  assign { half_2, _015_[0] } = 1'h1 << rq1_r2;
+  assign halfm_2[0] = rq1_r2 >= 2'h2;
+  assign halfm_2[1] = rq1_r2 >= 2'h3;
+  assign halfm_2[2] = rq1_r2 >= 3'h4;
+  assign halfm_2[3] = rq1_r2 >= 3'h5;
+  assign halfm_2[4] = rq1_r2 >= 3'h6;
+  assign halfm_2[5] = rq1_r2 >= 3'h7;
+  assign halfm_2[6] = rq1_r2 >= 4'h8;
+  assign halfm_2[7] = rq1_r2 >= 4'h9;
+  assign halfm_2[8] = rq1_r2 >= 4'ha;
+  assign halfm_2[9] = rq1_r2 >= 4'hb;
+  assign halfm_2[10] = rq1_r2 >= 4'hc;
+  assign halfm_2[11] = rq1_r2 >= 4'hd;
+  assign halfm_2[12] = rq1_r2 >= 4'he;
+  assign halfm_2[13] = rq1_r2 >= 4'hf;
+  assign halfm_2[14] = rq1_r2 >= 5'h10;
+  assign halfm_2[15] = rq1_r2 >= 5'h11;
+  assign halfm_2[16] = rq1_r2 >= 5'h12;
+  assign halfm_2[17] = rq1_r2 >= 5'h13;
+  assign halfm_2[18] = rq1_r2 >= 5'h14;
+  assign halfm_2[19] = rq1_r2 >= 5'h15;
+  assign halfm_2[20] = rq1_r2 >= 5'h16;
+  assign halfm_2[21] = rq1_r2 >= 5'h17;
+  assign halfm_2[22] = rq1_r2 >= 5'h18;
+  assign halfm_2[23] = rq1_r2 >= 5'h19;
+  assign halfm_2[24] = rq1_r2 >= 5'h1a;
+  assign halfm_2[25] = rq1_r2 >= 5'h1b;
+  assign halfm_2[26] = rq1_r2 >= 5'h1c;
+  assign halfm_2[27] = rq1_r2 >= 5'h1d;
+  assign halfm_2[28] = rq1_r2 >= 5'h1e;
+  assign halfm_2[29] = rq1_r2 >= 5'h1f;
+  assign halfm_2[30] = rq1_r2 >= 6'h20;
+  assign halfm_2[31] = rq1_r2 >= 6'h21;
+  assign { half_3, _018_[0] } = 1'h1 << rq1_r3;
+  assign halfm_3[0] = rq1_r3 >= 2'h2;
+  assign halfm_3[1] = rq1_r3 >= 2'h3;
+  assign halfm_3[2] = rq1_r3 >= 3'h4;
+  assign halfm_3[3] = rq1_r3 >= 3'h5;
+  assign halfm_3[4] = rq1_r3 >= 3'h6;
+  assign halfm_3[5] = rq1_r3 >= 3'h7;
+  assign halfm_3[6] = rq1_r3 >= 4'h8;
+  assign halfm_3[7] = rq1_r3 >= 4'h9;
+  assign halfm_3[8] = rq1_r3 >= 4'ha;
+  assign halfm_3[9] = rq1_r3 >= 4'hb;
+  assign halfm_3[10] = rq1_r3 >= 4'hc;
+  assign halfm_3[11] = rq1_r3 >= 4'hd;
+  assign halfm_3[12] = rq1_r3 >= 4'he;
+  assign halfm_3[13] = rq1_r3 >= 4'hf;
+  assign halfm_3[14] = rq1_r3 >= 5'h10;
+  assign halfm_3[15] = rq1_r3 >= 5'h11;
+  assign halfm_3[16] = rq1_r3 >= 5'h12;
+  assign halfm_3[17] = rq1_r3 >= 5'h13;
+  assign halfm_3[18] = rq1_r3 >= 5'h14;
+  assign halfm_3[19] = rq1_r3 >= 5'h15;
+  assign halfm_3[20] = rq1_r3 >= 5'h16;
+  assign halfm_3[21] = rq1_r3 >= 5'h17;
+  assign halfm_3[22] = rq1_r3 >= 5'h18;
+  assign halfm_3[23] = rq1_r3 >= 5'h19;
+  assign halfm_3[24] = rq1_r3 >= 5'h1a;
+  assign halfm_3[25] = rq1_r3 >= 5'h1b;
+  assign halfm_3[26] = rq1_r3 >= 5'h1c;
+  assign halfm_3[27] = rq1_r3 >= 5'h1d;
+  assign halfm_3[28] = rq1_r3 >= 5'h1e;
+  assign halfm_3[29] = rq1_r3 >= 5'h1f;
+  assign halfm_3[30] = rq1_r3 >= 6'h20;
+  assign halfm_3[31] = rq1_r3 >= 6'h21;
+  assign { half_4, _021_[0] } = 1'h1 << rq1_r4;
+  assign halfm_4[0] = rq1_r4 >= 2'h2;
+  assign halfm_4[1] = rq1_r4 >= 2'h3;
+  assign halfm_4[2] = rq1_r4 >= 3'h4;
+  assign halfm_4[3] = rq1_r4 >= 3'h5;
+  assign halfm_4[4] = rq1_r4 >= 3'h6;
+  assign halfm_4[5] = rq1_r4 >= 3'h7;
+  assign halfm_4[6] = rq1_r4 >= 4'h8;
+  assign halfm_4[7] = rq1_r4 >= 4'h9;
+  assign halfm_4[8] = rq1_r4 >= 4'ha;
+  assign halfm_4[9] = rq1_r4 >= 4'hb;
+  assign halfm_4[10] = rq1_r4 >= 4'hc;
+  assign halfm_4[11] = rq1_r4 >= 4'hd;
+  assign halfm_4[12] = rq1_r4 >= 4'he;
+  assign halfm_4[13] = rq1_r4 >= 4'hf;
+  assign halfm_4[14] = rq1_r4 >= 5'h10;
+  assign halfm_4[15] = rq1_r4 >= 5'h11;
+  assign halfm_4[16] = rq1_r4 >= 5'h12;
+  assign halfm_4[17] = rq1_r4 >= 5'h13;
+  assign halfm_4[18] = rq1_r4 >= 5'h14;
+  assign halfm_4[19] = rq1_r4 >= 5'h15;
+  assign halfm_4[20] = rq1_r4 >= 5'h16;
+  assign halfm_4[21] = rq1_r4 >= 5'h17;
+  assign halfm_4[22] = rq1_r4 >= 5'h18;
+  assign halfm_4[23] = rq1_r4 >= 5'h19;
+  assign halfm_4[24] = rq1_r4 >= 5'h1a;
+  assign halfm_4[25] = rq1_r4 >= 5'h1b;
+  assign halfm_4[26] = rq1_r4 >= 5'h1c;
+  assign halfm_4[27] = rq1_r4 >= 5'h1d;
+  assign halfm_4[28] = rq1_r4 >= 5'h1e;
+  assign halfm_4[29] = rq1_r4 >= 5'h1f;
+  assign halfm_4[30] = rq1_r4 >= 6'h20;
+  assign halfm_4[31] = rq1_r4 >= 6'h21;
+  assign { half_5, _025_[0] } = 1'h1 << rq1_r5;
+  assign halfm_5[0] = rq1_r5 >= 2'h2;
+  assign halfm_5[1] = rq1_r5 >= 2'h3;
+  assign halfm_5[2] = rq1_r5 >= 3'h4;
+  assign halfm_5[3] = rq1_r5 >= 3'h5;
+  assign halfm_5[4] = rq1_r5 >= 3'h6;
+  assign halfm_5[5] = rq1_r5 >= 3'h7;
+  assign halfm_5[6] = rq1_r5 >= 4'h8;
+  assign halfm_5[7] = rq1_r5 >= 4'h9;
+  assign halfm_5[8] = rq1_r5 >= 4'ha;
+  assign halfm_5[9] = rq1_r5 >= 4'hb;
+  assign halfm_5[10] = rq1_r5 >= 4'hc;
+  assign halfm_5[11] = rq1_r5 >= 4'hd;
+  assign halfm_5[12] = rq1_r5 >= 4'he;
+  assign halfm_5[13] = rq1_r5 >= 4'hf;
+  assign halfm_5[14] = rq1_r5 >= 5'h10;
+  assign halfm_5[15] = rq1_r5 >= 5'h11;
+  assign halfm_5[16] = rq1_r5 >= 5'h12;
+  assign halfm_5[17] = rq1_r5 >= 5'h13;
+  assign halfm_5[18] = rq1_r5 >= 5'h14;
+  assign halfm_5[19] = rq1_r5 >= 5'h15;
+  assign halfm_5[20] = rq1_r5 >= 5'h16;
+  assign halfm_5[21] = rq1_r5 >= 5'h17;
+  assign halfm_5[22] = rq1_r5 >= 5'h18;
+  assign halfm_5[23] = rq1_r5 >= 5'h19;
+  assign halfm_5[24] = rq1_r5 >= 5'h1a;
+  assign halfm_5[25] = rq1_r5 >= 5'h1b;
+  assign halfm_5[26] = rq1_r5 >= 5'h1c;
+  assign halfm_5[27] = rq1_r5 >= 5'h1d;
+  assign halfm_5[28] = rq1_r5 >= 5'h1e;
+  assign halfm_5[29] = rq1_r5 >= 5'h1f;
+  assign halfm_5[30] = rq1_r5 >= 6'h20;
+  assign halfm_5[31] = rq1_r5 >= 6'h21;
+  assign { half_6, _028_[0] } = 1'h1 << rq1_r6;
+  assign halfm_6[0] = rq1_r6 >= 2'h2;
+  assign halfm_6[1] = rq1_r6 >= 2'h3;
+  assign halfm_6[2] = rq1_r6 >= 3'h4;
+  assign halfm_6[3] = rq1_r6 >= 3'h5;
+  assign halfm_6[4] = rq1_r6 >= 3'h6;
+  assign halfm_6[5] = rq1_r6 >= 3'h7;
+  assign halfm_6[6] = rq1_r6 >= 4'h8;
+  assign halfm_6[7] = rq1_r6 >= 4'h9;
+  assign halfm_6[8] = rq1_r6 >= 4'ha;
+  assign halfm_6[9] = rq1_r6 >= 4'hb;
+  assign halfm_6[10] = rq1_r6 >= 4'hc;
+  assign halfm_6[11] = rq1_r6 >= 4'hd;
+  assign halfm_6[12] = rq1_r6 >= 4'he;
+  assign halfm_6[13] = rq1_r6 >= 4'hf;
+  assign halfm_6[14] = rq1_r6 >= 5'h10;
+  assign halfm_6[15] = rq1_r6 >= 5'h11;
+  assign halfm_6[16] = rq1_r6 >= 5'h12;
+  assign halfm_6[17] = rq1_r6 >= 5'h13;
+  assign halfm_6[18] = rq1_r6 >= 5'h14;
+  assign halfm_6[19] = rq1_r6 >= 5'h15;
+  assign halfm_6[20] = rq1_r6 >= 5'h16;
+  assign halfm_6[21] = rq1_r6 >= 5'h17;
+  assign halfm_6[22] = rq1_r6 >= 5'h18;
+  assign halfm_6[23] = rq1_r6 >= 5'h19;
+  assign halfm_6[24] = rq1_r6 >= 5'h1a;
+  assign halfm_6[25] = rq1_r6 >= 5'h1b;
+  assign halfm_6[26] = rq1_r6 >= 5'h1c;
+  assign halfm_6[27] = rq1_r6 >= 5'h1d;
+  assign halfm_6[28] = rq1_r6 >= 5'h1e;
+  assign halfm_6[29] = rq1_r6 >= 5'h1f;
+  assign halfm_6[30] = rq1_r6 >= 6'h20;
+  assign halfm_6[31] = rq1_r6 >= 6'h21;
+  assign { half_7, _031_[0] } = 1'h1 << rq1_r7;
+  assign halfm_7[0] = rq1_r7 >= 2'h2;
+  assign halfm_7[1] = rq1_r7 >= 2'h3;
+  assign halfm_7[2] = rq1_r7 >= 3'h4;
+  assign halfm_7[3] = rq1_r7 >= 3'h5;
+  assign halfm_7[4] = rq1_r7 >= 3'h6;
+  assign halfm_7[5] = rq1_r7 >= 3'h7;
+  assign halfm_7[6] = rq1_r7 >= 4'h8;
+  assign halfm_7[7] = rq1_r7 >= 4'h9;
+  assign halfm_7[8] = rq1_r7 >= 4'ha;
+  assign halfm_7[9] = rq1_r7 >= 4'hb;
+  assign halfm_7[10] = rq1_r7 >= 4'hc;
+  assign halfm_7[11] = rq1_r7 >= 4'hd;
+  assign halfm_7[12] = rq1_r7 >= 4'he;
+  assign halfm_7[13] = rq1_r7 >= 4'hf;
+  assign halfm_7[14] = rq1_r7 >= 5'h10;
+  assign halfm_7[15] = rq1_r7 >= 5'h11;
+  assign halfm_7[16] = rq1_r7 >= 5'h12;
+  reg [8:0] _737_ = 9'h000;
+  assign { hi_z[9], hi_z[7:0] } = _737_;
+  reg [8:0] _738_ = 9'h000;
+  assign { lo_z[9], lo_z[7:0] } = _738_;
+  assign _195_ = _166_ ? (* full_case = 32'd1 *) act_max : t_7;
+  assign _196_ = _163_ ? (* full_case = 32'd1 *) act_min : _195_;
+  assign _197_ = _156_ ? (* full_case = 32'd1 *) act_max : t_5;
+  assign _198_ = _153_ ? (* full_case = 32'd1 *) act_min : _197_;
+  assign _199_ = _151_ ? (* full_case = 32'd1 *) act_max : t_4;
+  assign _200_ = _148_ ? (* full_case = 32'd1 *) act_min : _199_;
+  assign _201_ = _146_ ? (* full_case = 32'd1 *) act_max : t_3;
+  assign _202_ = _143_ ? (* full_case = 32'd1 *) act_min : _201_;
+  assign _203_ = _141_ ? (* full_case = 32'd1 *) act_max : t_2;
+  assign _204_ = _138_ ? (* full_case = 32'd1 *) act_min : _203_;
+  assign _205_ = _136_ ? (* full_case = 32'd1 *) act_max : t_1;
+  assign _206_ = _133_ ? (* full_case = 32'd1 *) act_min : _205_;
+  assign _207_ = _131_ ? (* full_case = 32'd1 *) act_max : t_0;
+  assign _208_ = _128_ ? (* full_case = 32'd1 *) act_min : _207_;
+  assign _209_ = _161_ ? (* full_case = 32'd1 *) act_max : t_6;
+  assign _210_ = _158_ ? (* full_case = 32'd1 *) act_min : _209_;
+  assign _031_[32:1] = half_7;
+  assign _028_[32:1] = half_6;
+  assign _025_[32:1] = half_5;
+  assign _021_[32:1] = half_4;
+  assign _018_[32:1] = half_3;
   assign hi_z[8] = hi_z[9];
-  assign _0008_[46:14] = h_7;
-  assign _0007_[46:14] = h_6;
-  assign _0006_[46:14] = h_5;
-  assign _0005_[46:14] = h_4;
-  assign _0003_[46:14] = h_3;
-  assign _0002_[46:14] = h_2;
-  assign _0001_[46:14] = h_1;
+  assign _015_[32:1] = half_2;
+  assign _012_[32:1] = half_1;
+  assign _009_[32:1] = half_0;
+  assign _008_[46:14] = h_7;
+  assign _007_[46:14] = h_6;
+  assign _006_[46:14] = h_5;
+  assign _005_[46:14] = h_4;
+  assign _003_[46:14] = h_3;
+  assign _002_[46:14] = h_2;
+  assign _001_[46:14] = h_1;
   assign lo_z[8] = lo_z[9];
-  assign rq2_hf0[31] = 1'h0;
-  assign rq2_hf1[31] = 1'h0;
-  assign rq2_hf2[31] = 1'h0;
-  assign rq2_hf3[31] = 1'h0;
-  assign rq2_hf4[31] = 1'h0;
-  assign rq2_hf5[31] = 1'h0;
-  assign rq2_hf6[31] = 1'h0;
-  assign rq2_hf7[31] = 1'h0;
-  assign rq2_hm0[31:30] = 2'h0;
-  assign rq2_hm1[31:30] = 2'h0;
-  assign rq2_hm2[31:30] = 2'h0;
-  assign rq2_hm3[31:30] = 2'h0;
-  assign rq2_hm4[31:30] = 2'h0;
-  assign rq2_hm5[31:30] = 2'h0;
-  assign rq2_hm6[31:30] = 2'h0;
-  assign rq2_hm7[31:30] = 2'h0;
+  assign _194_[46:14] = h_0;
   always @(posedge clk) begin
     if (rst) begin
       o_last <= 1'h0;
       o_valid <= 1'h0;
-      _1561_ <= 9'h000;
-      _1562_ <= 9'h000;
+      _737_ <= 9'h000;
+      _738_ <= 9'h000;
       rq3_last <= 1'h0;
       rq3_valid <= 1'h0;
       rq2_last <= 1'h0;
@@ -2860,8 +974,8 @@ module hwq_requant(i_valid, i_last, i_acc, i_bias, i_multiplier, i_shift, zero_p
     end else if (en) begin
       o_last <= rq3_last;
       o_valid <= rq3_valid;
-      _1561_ <= $signed(act_max) - $signed(zero_point);
-      _1562_ <= $signed(act_min) - $signed(zero_point);
+      _737_ <= $signed(act_max) - $signed(zero_point);
+      _738_ <= $signed(act_min) - $signed(zero_point);
       rq3_last <= rq2_last;
       rq3_valid <= rq2_valid;
       rq2_last <= rq1_last;
@@ -2871,224 +985,224 @@ module hwq_requant(i_valid, i_last, i_acc, i_bias, i_multiplier, i_shift, zero_p
     end
     if (rst) begin
       o_data <= 64'h0000000000000000;
-    end else if (_0351_) begin
-      o_data <= { _0396_, _0602_, _0398_, _0445_, _0524_, _0596_, _0598_, _0600_ };
+    end else if (_126_) begin
+      o_data <= { _196_, _210_, _198_, _200_, _202_, _204_, _206_, _208_ };
     end
-    if (_0348_) begin
+    if (_123_) begin
       rq3_y7 <= $signed(u_7) >>> rq2_r7;
     end
-    if (_0347_) begin
+    if (_122_) begin
       rq3_y6 <= $signed(u_6) >>> rq2_r6;
     end
-    if (_0346_) begin
+    if (_121_) begin
       rq3_y5 <= $signed(u_5) >>> rq2_r5;
     end
-    if (_0345_) begin
+    if (_120_) begin
       rq3_y4 <= $signed(u_4) >>> rq2_r4;
     end
-    if (_0344_) begin
+    if (_119_) begin
       rq3_y3 <= $signed(u_3) >>> rq2_r3;
     end
-    if (_0342_) begin
+    if (_118_) begin
       rq3_y2 <= $signed(u_2) >>> rq2_r2;
     end
-    if (_0341_) begin
+    if (_117_) begin
       rq3_y1 <= $signed(u_1) >>> rq2_r1;
     end
-    if (_0340_) begin
+    if (_116_) begin
       rq3_y0 <= $signed(u_0) >>> rq2_r0;
     end
-    if (_0323_) begin
+    if (_115_) begin
+      rq2_hm7 <= halfm_7;
+    end
+    if (_114_) begin
+      rq2_hf7 <= half_7;
+    end
+    if (_113_) begin
+      rq2_hm6 <= halfm_6;
+    end
+    if (_112_) begin
+      rq2_hf6 <= half_6;
+    end
+    if (_111_) begin
+      rq2_hm5 <= halfm_5;
+    end
+    if (_110_) begin
+      rq2_hf5 <= half_5;
+    end
+    if (_109_) begin
+      rq2_hm4 <= halfm_4;
+    end
+    if (_108_) begin
+      rq2_hf4 <= half_4;
+    end
+    if (_107_) begin
+      rq2_hm3 <= halfm_3;
+    end
+    if (_106_) begin
+      rq2_hf3 <= half_3;
+    end
+    if (_105_) begin
+      rq2_hm2 <= halfm_2;
+    end
+    if (_104_) begin
+      rq2_hf2 <= half_2;
+    end
+    if (_103_) begin
+      rq2_hm1 <= halfm_1;
+    end
+    if (_102_) begin
+      rq2_hf1 <= half_1;
+    end
+    if (_101_) begin
+      rq2_hm0 <= halfm_0;
+    end
+    if (_100_) begin
+      rq2_hf0 <= half_0;
+    end
+    if (_099_) begin
       rq2_h7 <= h_7;
     end
-    if (_0322_) begin
+    if (_098_) begin
       rq2_h6 <= h_6;
     end
-    if (_0321_) begin
+    if (_097_) begin
       rq2_h5 <= h_5;
     end
-    if (_0320_) begin
+    if (_096_) begin
       rq2_h4 <= h_4;
     end
-    if (_0319_) begin
+    if (_095_) begin
       rq2_h3 <= h_3;
     end
-    if (_0318_) begin
+    if (_094_) begin
       rq2_h2 <= h_2;
     end
-    if (_0317_) begin
+    if (_093_) begin
       rq2_h1 <= h_1;
     end
-    if (_0316_) begin
+    if (_092_) begin
       rq2_h0 <= h_0;
     end
-    if (_0315_) begin
+    if (_091_) begin
       rq2_r7 <= rq1_r7;
     end
-    if (_0314_) begin
+    if (_090_) begin
       rq2_r6 <= rq1_r6;
     end
-    if (_0313_) begin
+    if (_089_) begin
       rq2_r5 <= rq1_r5;
     end
-    if (_0311_) begin
+    if (_088_) begin
       rq2_r4 <= rq1_r4;
     end
-    if (_0310_) begin
+    if (_087_) begin
       rq2_r3 <= rq1_r3;
     end
-    if (_0309_) begin
+    if (_086_) begin
       rq2_r2 <= rq1_r2;
     end
-    if (_0308_) begin
+    if (_085_) begin
       rq2_r1 <= rq1_r1;
     end
-    if (_0307_) begin
+    if (_084_) begin
       rq2_r0 <= rq1_r0;
     end
-    if (_0306_) begin
+    if (_083_) begin
       rq1_s7 <= $signed(i_acc[207:182]) + $signed(i_bias[255:224]);
     end
-    if (_0305_) begin
+    if (_082_) begin
       rq1_s6 <= $signed(i_acc[181:156]) + $signed(i_bias[223:192]);
     end
-    if (_0304_) begin
+    if (_081_) begin
       rq1_s5 <= $signed(i_acc[155:130]) + $signed(i_bias[191:160]);
     end
-    if (_0303_) begin
+    if (_080_) begin
       rq1_s4 <= $signed(i_acc[129:104]) + $signed(i_bias[159:128]);
     end
-    if (_0302_) begin
+    if (_079_) begin
       rq1_s3 <= $signed(i_acc[103:78]) + $signed(i_bias[127:96]);
     end
-    if (_0299_) begin
+    if (_078_) begin
       rq1_s2 <= $signed(i_acc[77:52]) + $signed(i_bias[95:64]);
     end
-    if (_0298_) begin
+    if (_077_) begin
       rq1_s1 <= $signed(i_acc[51:26]) + $signed(i_bias[63:32]);
     end
-    if (_0297_) begin
+    if (_076_) begin
       rq1_s0 <= $signed(i_acc[25:0]) + $signed(i_bias[31:0]);
     end
-    if (_0296_)
-      if (!_0100_) rq1_r7 <= 5'h00;
-      else rq1_r7 <= _0104_[4:0];
-    if (_0295_)
-      if (!_0089_) rq1_l7 <= 5'h00;
+    if (_075_)
+      if (!_033_) rq1_r7 <= 5'h00;
+      else rq1_r7 <= - $signed(i_shift[46:42]);
+    if (_074_)
+      if (!_032_) rq1_l7 <= 5'h00;
       else rq1_l7 <= i_shift[46:42];
-    if (_0294_) begin
+    if (_073_) begin
       rq1_m7 <= i_multiplier[247:217];
     end
-    if (_0293_)
-      if (!_0074_) rq1_r6 <= 5'h00;
-      else rq1_r6 <= _0078_[4:0];
-    if (_0292_)
-      if (!_0073_) rq1_l6 <= 5'h00;
+    if (_072_)
+      if (!_029_) rq1_r6 <= 5'h00;
+      else rq1_r6 <= _030_[4:0];
+    if (_071_)
+      if (!_027_) rq1_l6 <= 5'h00;
       else rq1_l6 <= i_shift[40:36];
-    if (_0291_) begin
+    if (_070_) begin
       rq1_m6 <= i_multiplier[216:186];
     end
-    if (_0290_)
-      if (!_0063_) rq1_r5 <= 5'h00;
-      else rq1_r5 <= _0069_[4:0];
-    if (_0288_)
-      if (!_0052_) rq1_l5 <= 5'h00;
+    if (_069_)
+      if (!_023_) rq1_r5 <= 5'h00;
+      else rq1_r5 <= _024_[4:0];
+    if (_068_)
+      if (!_022_) rq1_l5 <= 5'h00;
       else rq1_l5 <= i_shift[34:30];
-    if (_0287_) begin
+    if (_067_) begin
       rq1_m5 <= i_multiplier[185:155];
     end
-    if (_0286_)
-      if (!_0041_) rq1_r4 <= 5'h00;
+    if (_066_)
+      if (!_019_) rq1_r4 <= 5'h00;
       else rq1_r4 <= - $signed(i_shift[28:24]);
-    if (_0285_)
-      if (!_0040_) rq1_l4 <= 5'h00;
+    if (_065_)
+      if (!_017_) rq1_l4 <= 5'h00;
       else rq1_l4 <= i_shift[28:24];
-    if (_0284_) begin
+    if (_064_) begin
       rq1_m4 <= i_multiplier[154:124];
     end
-    if (_0283_)
-      if (!_0026_) rq1_r3 <= 5'h00;
-      else rq1_r3 <= _0032_[4:0];
-    if (_0282_)
-      if (!_0015_) rq1_l3 <= 5'h00;
+    if (_063_)
+      if (!_014_) rq1_r3 <= 5'h00;
+      else rq1_r3 <= _016_[4:0];
+    if (_062_)
+      if (!_013_) rq1_l3 <= 5'h00;
       else rq1_l3 <= i_shift[22:18];
-    if (_0281_) begin
+    if (_061_) begin
       rq1_m3 <= i_multiplier[123:93];
     end
-    if (_0280_)
-      if (!_0009_) rq1_r2 <= 5'h00;
+    if (_060_)
+      if (!_010_) rq1_r2 <= 5'h00;
       else rq1_r2 <= - $signed(i_shift[16:12]);
-    if (_0279_)
-      if (!_0004_) rq1_l2 <= 5'h00;
+    if (_059_)
+      if (!_004_) rq1_l2 <= 5'h00;
       else rq1_l2 <= i_shift[16:12];
-    if (_0278_) begin
+    if (_058_) begin
       rq1_m2 <= i_multiplier[92:62];
     end
-    if (_0277_)
-      if (!_0230_) rq1_r1 <= 5'h00;
-      else rq1_r1 <= _0300_[4:0];
-    if (_0276_)
-      if (!_0159_) rq1_l1 <= 5'h00;
+    if (_057_)
+      if (!_181_) rq1_r1 <= 5'h00;
+      else rq1_r1 <= _188_[4:0];
+    if (_056_)
+      if (!_168_) rq1_l1 <= 5'h00;
       else rq1_l1 <= i_shift[10:6];
-    if (_0275_) begin
+    if (_055_) begin
       rq1_m1 <= i_multiplier[61:31];
     end
-    if (_0274_)
-      if (!_0072_) rq1_r0 <= 5'h00;
+    if (_054_)
+      if (!_026_) rq1_r0 <= 5'h00;
       else rq1_r0 <= - $signed(i_shift[4:0]);
-    if (_0273_)
-      if (!_0000_) rq1_l0 <= 5'h00;
+    if (_053_)
+      if (!_000_) rq1_l0 <= 5'h00;
       else rq1_l0 <= i_shift[4:0];
-    if (_0272_) begin
+    if (_052_) begin
       rq1_m0 <= i_multiplier[30:0];
-    end
-    if (_0324_) begin
-      _1625_ <= half_0;
-    end
-    if (_0325_) begin
-      _1626_ <= halfm_0;
-    end
-    if (_0326_) begin
-      _1627_ <= half_1;
-    end
-    if (_0327_) begin
-      _1628_ <= halfm_1[29:0];
-    end
-    if (_0328_) begin
-      _1629_ <= half_2;
-    end
-    if (_0329_) begin
-      _1630_ <= halfm_2[29:0];
-    end
-    if (_0330_) begin
-      _1631_ <= half_3;
-    end
-    if (_0331_) begin
-      _1632_ <= halfm_3;
-    end
-    if (_0332_) begin
-      _1633_ <= half_4;
-    end
-    if (_0333_) begin
-      _1634_ <= halfm_4[29:0];
-    end
-    if (_0334_) begin
-      _1635_ <= half_5;
-    end
-    if (_0335_) begin
-      _1636_ <= halfm_5[29:0];
-    end
-    if (_0336_) begin
-      _1637_ <= half_6;
-    end
-    if (_0337_) begin
-      _1638_ <= halfm_6[29:0];
-    end
-    if (_0338_) begin
-      _1639_ <= half_7;
-    end
-    if (_0339_) begin
-      _1640_ <= halfm_7[29:0];
     end
   end
 endmodule

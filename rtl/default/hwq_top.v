@@ -3877,588 +3877,160 @@ endmodule
 
 (* generator = "Amaranth" *)
 module \hwq_top.engine.requant (rst, i_bias, i_multiplier, i_shift, zero_point, act_min, act_max, i_valid, i_last, i_acc, o_data, o_valid, o_last, clk);
-  wire _0000_;
+  wire _000_;
   (* unused_bits = "0 1 2 3 4 5 6 7 8 9 10 11 12 13" *)
-  wire [46:0] _0001_;
+  wire [46:0] _001_;
   (* unused_bits = "0 1 2 3 4 5 6 7 8 9 10 11 12 13" *)
-  wire [46:0] _0002_;
+  wire [46:0] _002_;
   (* unused_bits = "0 1 2 3 4 5 6 7 8 9 10 11 12 13" *)
-  wire [46:0] _0003_;
-  wire _0004_;
+  wire [46:0] _003_;
+  wire _004_;
   (* unused_bits = "0 1 2 3 4 5 6 7 8 9 10 11 12 13" *)
-  wire [46:0] _0005_;
+  wire [46:0] _005_;
   (* unused_bits = "0 1 2 3 4 5 6 7 8 9 10 11 12 13" *)
-  wire [46:0] _0006_;
+  wire [46:0] _006_;
   (* unused_bits = "0 1 2 3 4 5 6 7 8 9 10 11 12 13" *)
-  wire [46:0] _0007_;
+  wire [46:0] _007_;
   (* unused_bits = "0 1 2 3 4 5 6 7 8 9 10 11 12 13" *)
-  wire [46:0] _0008_;
-  wire _0009_;
-  wire _0011_;
-  wire _0012_;
-  wire _0013_;
-  wire _0014_;
-  wire _0015_;
-  wire _0016_;
-  wire _0017_;
-  wire _0018_;
-  wire _0019_;
-  wire _0020_;
-  wire _0021_;
-  wire _0022_;
-  wire _0023_;
-  wire _0024_;
-  wire _0025_;
-  wire _0026_;
-  wire _0027_;
-  wire _0028_;
-  wire _0029_;
-  wire _0030_;
-  wire _0031_;
+  wire [46:0] _008_;
+  (* unused_bits = "0" *)
+  wire [32:0] _009_;
+  wire _010_;
+  (* unused_bits = "0" *)
+  wire [32:0] _012_;
+  wire _013_;
+  wire _014_;
+  (* unused_bits = "0" *)
+  wire [32:0] _015_;
   (* unused_bits = "5 6" *)
-  wire [6:0] _0032_;
-  wire _0033_;
-  wire _0034_;
-  wire _0035_;
-  wire _0036_;
-  wire _0037_;
-  wire _0038_;
-  wire _0039_;
-  wire _0040_;
-  wire _0041_;
-  wire _0043_;
-  wire _0044_;
-  wire _0045_;
-  wire _0046_;
-  wire _0047_;
-  wire _0048_;
-  wire _0049_;
-  wire _0050_;
-  wire _0051_;
-  wire _0052_;
-  wire _0053_;
-  wire _0054_;
-  wire _0055_;
-  wire _0056_;
-  wire _0057_;
-  wire _0058_;
-  wire _0059_;
-  wire _0060_;
-  wire _0061_;
-  wire _0062_;
-  wire _0063_;
-  wire _0064_;
-  wire _0065_;
-  wire _0066_;
-  wire _0067_;
-  wire _0068_;
+  wire [6:0] _016_;
+  wire _017_;
+  (* unused_bits = "0" *)
+  wire [32:0] _018_;
+  wire _019_;
+  (* unused_bits = "0" *)
+  wire [32:0] _021_;
+  wire _022_;
+  wire _023_;
   (* unused_bits = "5 6" *)
-  wire [6:0] _0069_;
-  wire _0070_;
-  wire _0071_;
-  wire _0072_;
-  wire _0073_;
-  wire _0074_;
-  wire _0075_;
-  wire _0076_;
-  wire _0077_;
+  wire [6:0] _024_;
+  (* unused_bits = "0" *)
+  wire [32:0] _025_;
+  wire _026_;
+  wire _027_;
+  (* unused_bits = "0" *)
+  wire [32:0] _028_;
+  wire _029_;
   (* unused_bits = "5 6" *)
-  wire [6:0] _0078_;
-  wire _0079_;
-  wire _0080_;
-  wire _0081_;
-  wire _0082_;
-  wire _0083_;
-  wire _0084_;
-  wire _0085_;
-  wire _0086_;
-  wire _0087_;
-  wire _0088_;
-  wire _0089_;
-  wire _0090_;
-  wire _0091_;
-  wire _0092_;
-  wire _0093_;
-  wire _0094_;
-  wire _0095_;
-  wire _0096_;
-  wire _0097_;
-  wire _0098_;
-  wire _0099_;
-  wire _0100_;
-  wire _0101_;
-  wire _0102_;
-  wire _0103_;
+  wire [6:0] _030_;
+  (* unused_bits = "0" *)
+  wire [32:0] _031_;
+  wire _032_;
+  wire _033_;
   (* unused_bits = "5 6" *)
-  wire [6:0] _0104_;
-  wire _0106_;
-  wire _0107_;
-  wire _0108_;
-  wire _0109_;
-  wire _0110_;
-  wire _0111_;
-  wire _0112_;
-  wire _0113_;
-  wire _0114_;
-  wire _0115_;
-  wire _0116_;
-  wire _0117_;
-  wire _0118_;
-  wire _0119_;
-  wire _0120_;
-  wire _0121_;
-  wire _0122_;
-  wire _0123_;
-  wire _0124_;
-  wire _0125_;
-  wire _0126_;
-  wire _0127_;
-  wire _0128_;
-  wire _0129_;
-  wire _0130_;
-  wire _0131_;
-  wire _0132_;
-  wire _0133_;
-  wire _0134_;
-  wire _0135_;
-  wire _0136_;
-  wire _0137_;
-  wire _0138_;
-  wire _0139_;
-  wire _0140_;
-  wire _0141_;
-  wire _0142_;
-  wire _0143_;
-  wire _0144_;
-  wire _0145_;
-  wire _0146_;
-  wire _0147_;
-  wire _0148_;
-  wire _0149_;
-  wire _0150_;
-  wire _0151_;
-  wire _0152_;
-  wire _0153_;
-  wire _0154_;
-  wire _0155_;
-  wire _0156_;
-  wire _0157_;
-  wire [31:0] _0158_;
-  wire _0159_;
-  wire [30:0] _0160_;
-  wire _0161_;
-  wire _0162_;
-  wire [32:0] _0163_;
-  wire _0164_;
-  wire _0165_;
-  wire _0166_;
-  wire _0167_;
-  wire _0168_;
-  wire _0169_;
-  wire _0170_;
-  wire _0171_;
-  wire _0172_;
-  wire _0173_;
-  wire _0174_;
-  wire _0175_;
-  wire _0176_;
-  wire _0177_;
-  wire _0178_;
-  wire [31:0] _0179_;
-  wire _0180_;
-  wire _0181_;
-  wire _0182_;
-  wire _0183_;
-  wire _0184_;
-  wire [30:0] _0185_;
-  wire _0186_;
-  wire _0187_;
-  wire _0188_;
-  wire _0189_;
-  wire [32:0] _0190_;
-  wire [31:0] _0191_;
-  wire _0192_;
-  wire [30:0] _0193_;
-  wire _0194_;
-  wire _0195_;
-  wire _0196_;
-  wire _0197_;
-  wire _0198_;
-  wire [32:0] _0199_;
-  wire _0200_;
-  wire _0201_;
-  wire _0202_;
-  wire _0203_;
-  wire _0204_;
-  wire _0205_;
-  wire _0206_;
-  wire _0207_;
-  wire _0208_;
-  wire _0209_;
-  wire _0210_;
-  wire _0211_;
-  wire _0212_;
-  wire _0213_;
-  wire _0214_;
-  wire [31:0] _0215_;
-  wire _0216_;
-  wire _0217_;
-  wire _0218_;
-  wire _0219_;
-  wire _0220_;
-  wire [30:0] _0221_;
-  wire [32:0] _0222_;
-  wire _0223_;
-  wire [31:0] _0224_;
-  wire _0225_;
-  wire _0226_;
-  wire _0227_;
-  wire _0228_;
-  wire _0229_;
-  wire _0230_;
-  wire [30:0] _0231_;
-  wire _0232_;
-  wire _0233_;
-  wire _0234_;
-  wire _0235_;
-  wire _0236_;
-  wire [32:0] _0237_;
-  wire _0238_;
-  wire _0239_;
-  wire _0240_;
-  wire _0241_;
-  wire _0242_;
-  wire _0243_;
-  wire _0244_;
-  wire _0245_;
-  wire _0246_;
-  wire _0247_;
-  wire _0248_;
-  wire _0249_;
-  wire _0250_;
-  wire _0251_;
-  wire _0252_;
-  wire [31:0] _0253_;
-  wire _0254_;
-  wire [30:0] _0255_;
-  wire [31:0] _0256_;
-  wire _0257_;
-  wire [31:0] _0258_;
-  wire _0259_;
-  wire [31:0] _0260_;
-  wire _0261_;
-  wire [31:0] _0262_;
-  wire _0263_;
-  wire [31:0] _0264_;
-  wire _0265_;
-  wire [32:0] _0266_;
-  wire [31:0] _0267_;
-  wire _0268_;
-  wire [31:0] _0269_;
-  wire _0270_;
-  wire [31:0] _0271_;
-  wire [31:0] _0272_;
+  wire [6:0] _034_;
+  wire _035_;
+  wire [31:0] _036_;
+  wire _037_;
+  wire [31:0] _038_;
+  wire _039_;
+  wire [31:0] _040_;
+  wire _041_;
+  wire [31:0] _043_;
+  wire _044_;
+  wire [31:0] _045_;
+  wire _046_;
+  wire [31:0] _047_;
+  wire _048_;
+  wire [31:0] _049_;
+  wire _050_;
+  wire [31:0] _051_;
+  wire _054_;
+  wire _055_;
+  wire _056_;
+  wire _057_;
+  wire _058_;
+  wire _059_;
+  wire _060_;
+  wire _061_;
+  wire _062_;
+  wire _063_;
+  wire _064_;
+  wire _065_;
+  wire _066_;
+  wire _067_;
+  wire _068_;
+  wire _069_;
+  wire _070_;
+  wire _071_;
+  wire _072_;
+  wire _073_;
+  wire _074_;
+  wire _075_;
+  wire _076_;
+  wire _077_;
+  wire _078_;
+  wire _079_;
+  wire _080_;
+  wire _081_;
+  wire _082_;
+  wire _083_;
+  wire _084_;
+  wire _085_;
+  wire _086_;
+  wire _087_;
+  wire _088_;
+  wire _089_;
+  wire _090_;
+  wire _091_;
+  wire _092_;
+  wire _093_;
+  wire [31:0] _094_;
+  wire _095_;
+  wire [30:0] _096_;
+  wire [32:0] _097_;
+  wire [31:0] _098_;
+  wire [30:0] _099_;
+  wire [32:0] _100_;
+  wire [31:0] _101_;
+  wire [30:0] _102_;
+  wire [32:0] _103_;
+  wire [31:0] _104_;
+  wire [30:0] _105_;
+  wire [32:0] _106_;
+  wire [31:0] _107_;
+  wire _108_;
+  wire [30:0] _109_;
+  wire [32:0] _110_;
+  wire [31:0] _111_;
+  wire [30:0] _112_;
+  wire [32:0] _113_;
+  wire [31:0] _114_;
   (* unused_bits = "5 6" *)
-  wire [6:0] _0273_;
-  wire [30:0] _0274_;
-  wire [32:0] _0275_;
-  wire [31:0] _0276_;
-  wire _0279_;
-  wire _0280_;
-  wire [30:0] _0281_;
-  wire _0282_;
-  wire _0283_;
-  wire _0284_;
-  wire _0285_;
-  wire _0286_;
-  wire _0287_;
-  wire _0288_;
-  wire _0289_;
-  wire _0290_;
-  wire _0291_;
-  wire [32:0] _0292_;
-  wire _0293_;
-  wire _0294_;
-  wire _0295_;
-  wire _0296_;
-  wire _0297_;
-  wire _0298_;
-  wire _0299_;
-  wire _0300_;
-  wire _0301_;
-  wire _0302_;
-  wire _0303_;
-  wire _0304_;
-  wire _0305_;
-  wire _0306_;
-  wire _0307_;
-  wire _0308_;
-  wire _0309_;
-  wire _0310_;
-  wire _0311_;
-  wire _0312_;
+  wire [6:0] _115_;
+  wire [30:0] _116_;
+  wire [32:0] _117_;
+  wire [31:0] _118_;
+  wire [30:0] _119_;
+  wire [32:0] _120_;
   (* unused_bits = "0 1 2 3 4 5 6 7 8 9 10 11 12 13" *)
-  wire [46:0] _0313_;
-  wire _0314_;
-  wire _0315_;
-  wire _0316_;
-  wire _0317_;
-  wire _0318_;
-  wire _0319_;
-  wire _0320_;
-  wire _0321_;
-  wire [31:0] _0322_;
-  wire [31:0] _0323_;
-  wire [31:0] _0324_;
-  wire [31:0] _0325_;
-  wire [7:0] _0326_;
-  wire [7:0] _0327_;
-  wire _0328_;
-  wire _0329_;
-  wire _0330_;
-  wire _0331_;
-  wire _0332_;
-  wire _0333_;
-  wire _0334_;
-  wire _0335_;
-  wire _0336_;
-  wire _0337_;
-  wire _0338_;
-  wire _0339_;
-  wire _0340_;
-  wire _0341_;
-  wire _0342_;
-  wire _0343_;
-  wire _0344_;
-  wire _0345_;
-  wire _0346_;
-  wire _0347_;
-  wire _0348_;
-  wire _0349_;
-  wire _0350_;
-  wire _0351_;
-  wire _0352_;
-  wire _0353_;
-  wire _0354_;
-  wire _0355_;
-  wire _0356_;
-  wire _0357_;
-  wire _0358_;
-  wire _0359_;
-  wire _0360_;
-  wire _0361_;
-  wire _0362_;
-  wire _0363_;
-  wire _0364_;
-  wire _0365_;
-  wire _0366_;
-  wire _0367_;
-  wire _0368_;
-  wire [7:0] _0369_;
-  wire _0370_;
-  wire _0371_;
-  wire _0372_;
-  wire _0373_;
-  wire _0374_;
-  wire _0375_;
-  wire _0376_;
-  wire _0377_;
-  wire _0378_;
-  wire _0379_;
-  wire _0380_;
-  wire _0381_;
-  wire _0382_;
-  wire _0383_;
-  wire _0384_;
-  wire _0385_;
-  wire _0386_;
-  wire [7:0] _0387_;
-  wire _0388_;
-  wire _0389_;
-  wire _0390_;
-  wire _0391_;
-  wire _0392_;
-  wire _0393_;
-  wire _0394_;
-  wire _0395_;
-  wire _0396_;
-  wire _0397_;
-  wire _0398_;
-  wire _0399_;
-  wire _0400_;
-  wire _0401_;
-  wire _0402_;
-  wire _0403_;
-  wire _0404_;
-  wire _0405_;
-  wire _0406_;
-  wire _0407_;
-  wire _0408_;
-  wire _0409_;
-  wire _0410_;
-  wire _0411_;
-  wire _0412_;
-  wire _0413_;
-  wire _0414_;
-  wire _0415_;
-  wire _0416_;
-  wire _0417_;
-  wire _0418_;
-  wire _0419_;
-  wire _0420_;
-  wire _0421_;
-  wire _0422_;
-  wire _0423_;
-  wire _0424_;
-  wire _0425_;
-  wire _0426_;
-  wire _0427_;
-  wire _0428_;
-  wire _0429_;
-  wire _0430_;
-  wire _0431_;
-  wire _0432_;
-  wire _0433_;
-  wire _0434_;
-  wire _0435_;
-  wire _0436_;
-  wire _0437_;
-  wire _0438_;
-  wire _0439_;
-  wire _0440_;
-  wire _0441_;
-  wire _0442_;
-  wire _0443_;
-  wire _0444_;
-  wire _0445_;
-  wire _0446_;
-  wire _0447_;
-  wire _0448_;
-  wire [7:0] _0449_;
-  wire _0450_;
-  wire _0451_;
-  wire _0452_;
-  wire _0453_;
-  wire _0454_;
-  wire _0455_;
-  wire _0456_;
-  wire _0457_;
-  wire _0458_;
-  wire _0459_;
-  wire _0460_;
-  wire _0461_;
-  wire _0462_;
-  wire _0463_;
-  wire _0464_;
-  wire _0465_;
-  wire _0466_;
-  wire [7:0] _0467_;
-  wire _0468_;
-  wire _0469_;
-  wire _0470_;
-  wire _0471_;
-  wire _0472_;
-  wire _0473_;
-  wire _0474_;
-  wire _0475_;
-  wire _0476_;
-  wire _0477_;
-  wire _0478_;
-  wire _0479_;
-  wire _0480_;
-  wire _0481_;
-  wire _0482_;
-  wire _0483_;
-  wire _0484_;
-  wire _0485_;
-  wire _0486_;
-  wire _0487_;
-  wire _0488_;
-  wire _0489_;
-  wire _0490_;
-  wire _0491_;
-  wire _0492_;
-  wire _0493_;
-  wire _0494_;
-  wire _0495_;
-  wire _0496_;
-  wire _0497_;
-  wire _0498_;
-  wire _0499_;
-  wire _0500_;
-  wire _0501_;
-  wire _0502_;
-  wire _0503_;
-  wire _0504_;
-  wire _0505_;
-  wire _0506_;
-  wire _0507_;
-  wire _0508_;
-  wire _0509_;
-  wire _0510_;
-  wire _0511_;
-  wire _0512_;
-  wire _0513_;
-  wire _0514_;
-  wire _0515_;
-  wire _0516_;
-  wire _0517_;
-  wire _0518_;
-  wire _0519_;
-  wire _0520_;
-  wire _0521_;
-  wire _0522_;
-  wire _0523_;
-  wire [7:0] _0524_;
-  wire [7:0] _0525_;
-  wire [7:0] _0526_;
-  wire [7:0] _0527_;
-  wire [7:0] _0528_;
-  wire [7:0] _0529_;
-  wire [7:0] _0530_;
-  wire [7:0] _0531_;
-  wire [7:0] _0532_;
-  wire [7:0] _0533_;
-  wire [7:0] \$signal ;
-  wire [3:0] \$signal$100 ;
-  wire [7:0] \$signal$104 ;
-  (* unused_bits = "0" *)
-  wire [7:0] \$signal$105 ;
-  wire [3:0] \$signal$106 ;
-  wire [3:0] \$signal$107 ;
-  wire [7:0] \$signal$111 ;
-  (* unused_bits = "0" *)
-  wire [7:0] \$signal$112 ;
-  wire [3:0] \$signal$113 ;
-  wire [3:0] \$signal$114 ;
-  wire [7:0] \$signal$118 ;
-  (* unused_bits = "0" *)
-  wire [7:0] \$signal$119 ;
-  wire [3:0] \$signal$120 ;
-  wire [3:0] \$signal$121 ;
-  wire [7:0] \$signal$125 ;
-  (* unused_bits = "0" *)
-  wire [7:0] \$signal$126 ;
-  wire [3:0] \$signal$127 ;
-  wire [3:0] \$signal$128 ;
-  (* unused_bits = "0" *)
-  wire [7:0] \$signal$77 ;
-  wire [3:0] \$signal$78 ;
-  wire [3:0] \$signal$79 ;
-  wire [7:0] \$signal$83 ;
-  (* unused_bits = "0" *)
-  wire [7:0] \$signal$84 ;
-  wire [3:0] \$signal$85 ;
-  wire [3:0] \$signal$86 ;
-  wire [7:0] \$signal$90 ;
-  (* unused_bits = "0" *)
-  wire [7:0] \$signal$91 ;
-  wire [3:0] \$signal$92 ;
-  wire [3:0] \$signal$93 ;
-  wire [7:0] \$signal$97 ;
-  (* unused_bits = "0" *)
-  wire [7:0] \$signal$98 ;
-  wire [3:0] \$signal$99 ;
+  wire [46:0] _121_;
+  wire [7:0] _122_;
+  wire [7:0] _123_;
+  wire [7:0] _124_;
+  wire [7:0] _125_;
+  wire [7:0] _126_;
+  wire [7:0] _127_;
+  wire [7:0] _128_;
+  wire [7:0] _129_;
+  wire [7:0] _130_;
+  wire [7:0] _131_;
+  wire [7:0] _132_;
+  wire [7:0] _133_;
+  wire [7:0] _134_;
+  wire [7:0] _135_;
+  wire [7:0] _136_;
+  wire [7:0] _137_;
   wire [31:0] a_0;
   wire [31:0] a_1;
   wire [31:0] a_2;
@@ -4489,22 +4061,22 @@ module \hwq_top.engine.requant (rst, i_bias, i_multiplier, i_shift, zero_point, 
   wire [32:0] h_5;
   wire [32:0] h_6;
   wire [32:0] h_7;
-  wire [30:0] half_0;
-  wire [30:0] half_1;
-  wire [30:0] half_2;
-  wire [30:0] half_3;
-  wire [30:0] half_4;
-  wire [30:0] half_5;
-  wire [30:0] half_6;
-  wire [30:0] half_7;
-  wire [29:0] halfm_0;
+  wire [31:0] half_0;
+  wire [31:0] half_1;
+  wire [31:0] half_2;
+  wire [31:0] half_3;
+  wire [31:0] half_4;
+  wire [31:0] half_5;
+  wire [31:0] half_6;
+  wire [31:0] half_7;
+  wire [31:0] halfm_0;
   wire [31:0] halfm_1;
-  wire [17:0] halfm_2;
-  wire [20:0] halfm_3;
-  wire [23:0] halfm_4;
-  wire [26:0] halfm_5;
-  wire [29:0] halfm_6;
-  wire [29:0] halfm_7;
+  wire [31:0] halfm_2;
+  wire [31:0] halfm_3;
+  wire [31:0] halfm_4;
+  wire [31:0] halfm_5;
+  wire [31:0] halfm_6;
+  wire [31:0] halfm_7;
   (* init = 10'b0x00000000 *)
   wire [9:0] hi_z;
   input [207:0] i_acc;
@@ -4593,38 +4165,22 @@ module \hwq_top.engine.requant (rst, i_bias, i_multiplier, i_shift, zero_point, 
   reg [32:0] rq2_h5 = 33'h000000000;
   reg [32:0] rq2_h6 = 33'h000000000;
   reg [32:0] rq2_h7 = 33'h000000000;
-  (* init = 32'bx0000000000000000000000000000000 *)
-  wire [31:0] rq2_hf0;
-  (* init = 32'bx0000000000000000000000000000000 *)
-  wire [31:0] rq2_hf1;
-  (* init = 32'bx0000000000000000000000000000000 *)
-  wire [31:0] rq2_hf2;
-  (* init = 32'bx0000000000000000000000000000000 *)
-  wire [31:0] rq2_hf3;
-  (* init = 32'bx0000000000000000000000000000000 *)
-  wire [31:0] rq2_hf4;
-  (* init = 32'bx0000000000000000000000000000000 *)
-  wire [31:0] rq2_hf5;
-  (* init = 32'bx0000000000000000000000000000000 *)
-  wire [31:0] rq2_hf6;
-  (* init = 32'bx0000000000000000000000000000000 *)
-  wire [31:0] rq2_hf7;
-  (* init = 32'bxx000000000000000000000000000000 *)
-  wire [31:0] rq2_hm0;
-  (* init = 32'bxx000000000000000000000000000000 *)
-  wire [31:0] rq2_hm1;
-  (* init = 32'bxx000000000000000000000000000000 *)
-  wire [31:0] rq2_hm2;
-  (* init = 32'bxx000000000000000000000000000000 *)
-  wire [31:0] rq2_hm3;
-  (* init = 32'bxx000000000000000000000000000000 *)
-  wire [31:0] rq2_hm4;
-  (* init = 32'bxx000000000000000000000000000000 *)
-  wire [31:0] rq2_hm5;
-  (* init = 32'bxx000000000000000000000000000000 *)
-  wire [31:0] rq2_hm6;
-  (* init = 32'bxx000000000000000000000000000000 *)
-  wire [31:0] rq2_hm7;
+  reg [31:0] rq2_hf0 = 32'd0;
+  reg [31:0] rq2_hf1 = 32'd0;
+  reg [31:0] rq2_hf2 = 32'd0;
+  reg [31:0] rq2_hf3 = 32'd0;
+  reg [31:0] rq2_hf4 = 32'd0;
+  reg [31:0] rq2_hf5 = 32'd0;
+  reg [31:0] rq2_hf6 = 32'd0;
+  reg [31:0] rq2_hf7 = 32'd0;
+  reg [31:0] rq2_hm0 = 32'd0;
+  reg [31:0] rq2_hm1 = 32'd0;
+  reg [31:0] rq2_hm2 = 32'd0;
+  reg [31:0] rq2_hm3 = 32'd0;
+  reg [31:0] rq2_hm4 = 32'd0;
+  reg [31:0] rq2_hm5 = 32'd0;
+  reg [31:0] rq2_hm6 = 32'd0;
+  reg [31:0] rq2_hm7 = 32'd0;
   reg rq2_last = 1'h0;
   reg [4:0] rq2_r0 = 5'h00;
   reg [4:0] rq2_r1 = 5'h00;
@@ -4665,811 +4221,45 @@ module \hwq_top.engine.requant (rst, i_bias, i_multiplier, i_shift, zero_point, 
   wire [33:0] u_7;
   input [7:0] zero_point;
   wire [7:0] zero_point;
-  assign _0000_ = $signed(i_shift[5:0]) > $signed(1'h0);
-  assign _0072_ = $signed(i_shift[5:0]) < $signed(1'h0);
-  assign _0159_ = $signed(i_shift[11:6]) > $signed(1'h0);
-  assign _0230_ = $signed(i_shift[11:6]) < $signed(1'h0);
-  assign _0273_[4:0] = - $signed(i_shift[10:6]);
-  assign _0004_ = $signed(i_shift[17:12]) > $signed(1'h0);
-  assign _0009_ = $signed(i_shift[17:12]) < $signed(1'h0);
-  assign _0015_ = $signed(i_shift[23:18]) > $signed(1'h0);
-  assign _0026_ = $signed(i_shift[23:18]) < $signed(1'h0);
-  assign _0032_[4:0] = - $signed(i_shift[22:18]);
-  assign _0040_ = $signed(i_shift[29:24]) > $signed(1'h0);
-  assign _0041_ = $signed(i_shift[29:24]) < $signed(1'h0);
-  assign _0052_ = $signed(i_shift[35:30]) > $signed(1'h0);
-  assign _0063_ = $signed(i_shift[35:30]) < $signed(1'h0);
-  assign _0069_[4:0] = - $signed(i_shift[34:30]);
-  assign _0073_ = $signed(i_shift[41:36]) > $signed(1'h0);
-  assign _0074_ = $signed(i_shift[41:36]) < $signed(1'h0);
-  assign _0078_[4:0] = - $signed(i_shift[40:36]);
-  assign _0089_ = $signed(i_shift[47:42]) > $signed(1'h0);
-  assign _0100_ = $signed(i_shift[47:42]) < $signed(1'h0);
-  assign _0104_[4:0] = - $signed(i_shift[46:42]);
-  assign a_0 = $signed(rq1_s0) << rq1_l0;
-  assign a_1 = $signed(rq1_s1) << rq1_l1;
-  assign a_2 = $signed(rq1_s2) << rq1_l2;
-  assign a_3 = $signed(rq1_s3) << rq1_l3;
-  assign a_4 = $signed(rq1_s4) << rq1_l4;
-  assign a_5 = $signed(rq1_s5) << rq1_l5;
-  assign a_6 = $signed(rq1_s6) << rq1_l6;
-  assign a_7 = $signed(rq1_s7) << rq1_l7;
-  assign outer_0[33:0] = a_0[16:0] * rq1_m0[16:0];
-  assign outer_0[62:34] = $signed(a_0[31:17]) * $signed({ 1'h0, rq1_m0[30:17] });
-  assign _0158_ = $signed(a_0[31:17]) * $signed({ 1'h0, rq1_m0[16:0] });
-  assign _0160_ = a_0[16:0] * rq1_m0[30:17];
-  assign _0163_ = $signed(_0158_) + $signed({ 1'h0, _0160_ });
-  assign mid_0 = $signed(_0163_) + $signed(15'h2000);
-  assign outer_1[33:0] = a_1[16:0] * rq1_m1[16:0];
-  assign outer_1[62:34] = $signed(a_1[31:17]) * $signed({ 1'h0, rq1_m1[30:17] });
-  assign _0179_ = $signed(a_1[31:17]) * $signed({ 1'h0, rq1_m1[16:0] });
-  assign _0185_ = a_1[16:0] * rq1_m1[30:17];
-  assign _0190_ = $signed(_0179_) + $signed({ 1'h0, _0185_ });
-  assign mid_1 = $signed(_0190_) + $signed(15'h2000);
-  assign outer_2[33:0] = a_2[16:0] * rq1_m2[16:0];
-  assign outer_2[62:34] = $signed(a_2[31:17]) * $signed({ 1'h0, rq1_m2[30:17] });
-  assign _0191_ = $signed(a_2[31:17]) * $signed({ 1'h0, rq1_m2[16:0] });
-  assign _0193_ = a_2[16:0] * rq1_m2[30:17];
-  assign _0199_ = $signed(_0191_) + $signed({ 1'h0, _0193_ });
-  assign mid_2 = $signed(_0199_) + $signed(15'h2000);
-  assign outer_3[33:0] = a_3[16:0] * rq1_m3[16:0];
-  assign outer_3[62:34] = $signed(a_3[31:17]) * $signed({ 1'h0, rq1_m3[30:17] });
-  assign _0215_ = $signed(a_3[31:17]) * $signed({ 1'h0, rq1_m3[16:0] });
-  assign _0221_ = a_3[16:0] * rq1_m3[30:17];
-  assign _0222_ = $signed(_0215_) + $signed({ 1'h0, _0221_ });
-  assign mid_3 = $signed(_0222_) + $signed(15'h2000);
-  assign outer_4[33:0] = a_4[16:0] * rq1_m4[16:0];
-  assign outer_4[62:34] = $signed(a_4[31:17]) * $signed({ 1'h0, rq1_m4[30:17] });
-  assign _0224_ = $signed(a_4[31:17]) * $signed({ 1'h0, rq1_m4[16:0] });
-  assign _0231_ = a_4[16:0] * rq1_m4[30:17];
-  assign _0237_ = $signed(_0224_) + $signed({ 1'h0, _0231_ });
-  assign mid_4 = $signed(_0237_) + $signed(15'h2000);
-  assign outer_5[33:0] = a_5[16:0] * rq1_m5[16:0];
-  assign outer_5[62:34] = $signed(a_5[31:17]) * $signed({ 1'h0, rq1_m5[30:17] });
-  assign _0253_ = $signed(a_5[31:17]) * $signed({ 1'h0, rq1_m5[16:0] });
-  assign _0255_ = a_5[16:0] * rq1_m5[30:17];
-  assign _0266_ = $signed(_0253_) + $signed({ 1'h0, _0255_ });
-  assign mid_5 = $signed(_0266_) + $signed(15'h2000);
-  assign outer_6[33:0] = a_6[16:0] * rq1_m6[16:0];
-  assign outer_6[62:34] = $signed(a_6[31:17]) * $signed({ 1'h0, rq1_m6[30:17] });
-  assign _0272_ = $signed(a_6[31:17]) * $signed({ 1'h0, rq1_m6[16:0] });
-  assign _0274_ = a_6[16:0] * rq1_m6[30:17];
-  assign _0275_ = $signed(_0272_) + $signed({ 1'h0, _0274_ });
-  assign mid_6 = $signed(_0275_) + $signed(15'h2000);
-  assign outer_7[33:0] = a_7[16:0] * rq1_m7[16:0];
-  assign outer_7[62:34] = $signed(a_7[31:17]) * $signed({ 1'h0, rq1_m7[30:17] });
-  assign _0276_ = $signed(a_7[31:17]) * $signed({ 1'h0, rq1_m7[16:0] });
-  assign _0281_ = a_7[16:0] * rq1_m7[30:17];
-  assign _0292_ = $signed(_0276_) + $signed({ 1'h0, _0281_ });
-  assign mid_7 = $signed(_0292_) + $signed(15'h2000);
-  assign { h_0, _0313_[13:0] } = $signed(outer_0[62:17]) + $signed(mid_0);
-  assign { h_1, _0001_[13:0] } = $signed(outer_1[62:17]) + $signed(mid_1);
-  assign { h_2, _0002_[13:0] } = $signed(outer_2[62:17]) + $signed(mid_2);
-  assign { h_3, _0003_[13:0] } = $signed(outer_3[62:17]) + $signed(mid_3);
-  assign { h_4, _0005_[13:0] } = $signed(outer_4[62:17]) + $signed(mid_4);
-  assign { h_5, _0006_[13:0] } = $signed(outer_5[62:17]) + $signed(mid_5);
-  assign { h_6, _0007_[13:0] } = $signed(outer_6[62:17]) + $signed(mid_6);
-  assign { h_7, _0008_[13:0] } = $signed(outer_7[62:17]) + $signed(mid_7);
-  assign half_0[0] = \$signal [0] & \$signal$78 [1];
-  assign half_0[1] = \$signal [0] & \$signal$78 [2];
-  assign half_0[2] = \$signal [0] & \$signal$78 [3];
-  assign half_0[3] = \$signal [1] & \$signal$78 [0];
-  assign half_0[4] = \$signal [1] & \$signal$78 [1];
-  assign half_0[5] = \$signal [1] & \$signal$78 [2];
-  assign half_0[6] = \$signal [1] & \$signal$78 [3];
-  assign half_0[7] = \$signal [2] & \$signal$78 [0];
-  assign half_0[8] = \$signal [2] & \$signal$78 [1];
-  assign half_0[9] = \$signal [2] & \$signal$78 [2];
-  assign half_0[10] = \$signal [2] & \$signal$78 [3];
-  assign half_0[11] = \$signal [3] & \$signal$78 [0];
-  assign half_0[12] = \$signal [3] & \$signal$78 [1];
-  assign half_0[13] = \$signal [3] & \$signal$78 [2];
-  assign half_0[14] = \$signal [3] & \$signal$78 [3];
-  assign half_0[15] = \$signal [4] & \$signal$78 [0];
-  assign half_0[16] = \$signal [4] & \$signal$78 [1];
-  assign half_0[17] = \$signal [4] & \$signal$78 [2];
-  assign half_0[18] = \$signal [4] & \$signal$78 [3];
-  assign half_0[19] = \$signal [5] & \$signal$78 [0];
-  assign half_0[20] = \$signal [5] & \$signal$78 [1];
-  assign half_0[21] = \$signal [5] & \$signal$78 [2];
-  assign half_0[22] = \$signal [5] & \$signal$78 [3];
-  assign half_0[23] = \$signal [6] & \$signal$78 [0];
-  assign half_0[24] = \$signal [6] & \$signal$78 [1];
-  assign half_0[25] = \$signal [6] & \$signal$78 [2];
-  assign half_0[26] = \$signal [6] & \$signal$78 [3];
-  assign half_0[27] = \$signal [7] & \$signal$78 [0];
-  assign half_0[28] = \$signal [7] & \$signal$78 [1];
-  assign half_0[29] = \$signal [7] & \$signal$78 [2];
-  assign half_0[30] = \$signal [7] & \$signal$78 [3];
-  assign _0011_ = \$signal [0] & \$signal$79 [2];
-  assign halfm_0[0] = \$signal$77 [1] | _0011_;
-  assign _0012_ = \$signal [0] & \$signal$79 [3];
-  assign halfm_0[1] = \$signal$77 [1] | _0012_;
-  assign _0013_ = \$signal [1] & \$signal$79 [0];
-  assign halfm_0[2] = \$signal$77 [2] | _0013_;
-  assign _0014_ = \$signal [1] & \$signal$79 [1];
-  assign halfm_0[3] = \$signal$77 [2] | _0014_;
-  assign _0016_ = \$signal [1] & \$signal$79 [2];
-  assign halfm_0[4] = \$signal$77 [2] | _0016_;
-  assign _0017_ = \$signal [1] & \$signal$79 [3];
-  assign halfm_0[5] = \$signal$77 [2] | _0017_;
-  assign _0018_ = \$signal [2] & \$signal$79 [0];
-  assign halfm_0[6] = \$signal$77 [3] | _0018_;
-  assign _0019_ = \$signal [2] & \$signal$79 [1];
-  assign halfm_0[7] = \$signal$77 [3] | _0019_;
-  assign _0020_ = \$signal [2] & \$signal$79 [2];
-  assign halfm_0[8] = \$signal$77 [3] | _0020_;
-  assign _0021_ = \$signal [2] & \$signal$79 [3];
-  assign halfm_0[9] = \$signal$77 [3] | _0021_;
-  assign _0022_ = \$signal [3] & \$signal$79 [0];
-  assign halfm_0[10] = \$signal$77 [4] | _0022_;
-  assign _0023_ = \$signal [3] & \$signal$79 [1];
-  assign halfm_0[11] = \$signal$77 [4] | _0023_;
-  assign _0024_ = \$signal [3] & \$signal$79 [2];
-  assign halfm_0[12] = \$signal$77 [4] | _0024_;
-  assign _0025_ = \$signal [3] & \$signal$79 [3];
-  assign halfm_0[13] = \$signal$77 [4] | _0025_;
-  assign _0027_ = \$signal [4] & \$signal$79 [0];
-  assign halfm_0[14] = \$signal$77 [5] | _0027_;
-  assign _0028_ = \$signal [4] & \$signal$79 [1];
-  assign halfm_0[15] = \$signal$77 [5] | _0028_;
-  assign _0029_ = \$signal [4] & \$signal$79 [2];
-  assign halfm_0[16] = \$signal$77 [5] | _0029_;
-  assign _0030_ = \$signal [4] & \$signal$79 [3];
-  assign halfm_0[17] = \$signal$77 [5] | _0030_;
-  assign _0031_ = \$signal [5] & \$signal$79 [0];
-  assign halfm_0[18] = \$signal$77 [6] | _0031_;
-  assign _0033_ = \$signal [5] & \$signal$79 [1];
-  assign halfm_0[19] = \$signal$77 [6] | _0033_;
-  assign _0034_ = \$signal [5] & \$signal$79 [2];
-  assign halfm_0[20] = \$signal$77 [6] | _0034_;
-  assign _0035_ = \$signal [5] & \$signal$79 [3];
-  assign halfm_0[21] = \$signal$77 [6] | _0035_;
-  assign _0036_ = \$signal [6] & \$signal$79 [0];
-  assign halfm_0[22] = \$signal$77 [7] | _0036_;
-  assign _0037_ = \$signal [6] & \$signal$79 [1];
-  assign halfm_0[23] = \$signal$77 [7] | _0037_;
-  assign _0038_ = \$signal [6] & \$signal$79 [2];
-  assign halfm_0[24] = \$signal$77 [7] | _0038_;
-  assign _0039_ = \$signal [6] & \$signal$79 [3];
-  assign halfm_0[25] = \$signal$77 [7] | _0039_;
-  assign halfm_0[26] = \$signal [7] & \$signal$79 [0];
-  assign halfm_0[27] = \$signal [7] & \$signal$79 [1];
-  assign halfm_0[28] = \$signal [7] & \$signal$79 [2];
-  assign halfm_0[29] = \$signal [7] & \$signal$79 [3];
-  assign half_1[0] = \$signal$83 [0] & \$signal$85 [1];
-  assign half_1[1] = \$signal$83 [0] & \$signal$85 [2];
-  assign half_1[2] = \$signal$83 [0] & \$signal$85 [3];
-  assign half_1[3] = \$signal$83 [1] & \$signal$85 [0];
-  assign half_1[4] = \$signal$83 [1] & \$signal$85 [1];
-  assign half_1[5] = \$signal$83 [1] & \$signal$85 [2];
-  assign half_1[6] = \$signal$83 [1] & \$signal$85 [3];
-  assign half_1[7] = \$signal$83 [2] & \$signal$85 [0];
-  assign half_1[8] = \$signal$83 [2] & \$signal$85 [1];
-  assign half_1[9] = \$signal$83 [2] & \$signal$85 [2];
-  assign half_1[10] = \$signal$83 [2] & \$signal$85 [3];
-  assign half_1[11] = \$signal$83 [3] & \$signal$85 [0];
-  assign half_1[12] = \$signal$83 [3] & \$signal$85 [1];
-  assign half_1[13] = \$signal$83 [3] & \$signal$85 [2];
-  assign half_1[14] = \$signal$83 [3] & \$signal$85 [3];
-  assign half_1[15] = \$signal$83 [4] & \$signal$85 [0];
-  assign half_1[16] = \$signal$83 [4] & \$signal$85 [1];
-  assign half_1[17] = \$signal$83 [4] & \$signal$85 [2];
-  assign half_1[18] = \$signal$83 [4] & \$signal$85 [3];
-  assign half_1[19] = \$signal$83 [5] & \$signal$85 [0];
-  assign half_1[20] = \$signal$83 [5] & \$signal$85 [1];
-  assign half_1[21] = \$signal$83 [5] & \$signal$85 [2];
-  assign half_1[22] = \$signal$83 [5] & \$signal$85 [3];
-  assign half_1[23] = \$signal$83 [6] & \$signal$85 [0];
-  assign half_1[24] = \$signal$83 [6] & \$signal$85 [1];
-  assign half_1[25] = \$signal$83 [6] & \$signal$85 [2];
-  assign half_1[26] = \$signal$83 [6] & \$signal$85 [3];
-  assign half_1[27] = \$signal$83 [7] & \$signal$85 [0];
-  assign half_1[28] = \$signal$83 [7] & \$signal$85 [1];
-  assign half_1[29] = \$signal$83 [7] & \$signal$85 [2];
-  assign half_1[30] = \$signal$83 [7] & \$signal$85 [3];
-  assign _0043_ = \$signal$83 [0] & \$signal$86 [2];
-  assign halfm_1[0] = \$signal$84 [1] | _0043_;
-  assign _0044_ = \$signal$83 [0] & \$signal$86 [3];
-  assign halfm_1[1] = \$signal$84 [1] | _0044_;
-  assign _0045_ = \$signal$83 [1] & \$signal$86 [0];
-  assign halfm_1[2] = \$signal$84 [2] | _0045_;
-  assign _0046_ = \$signal$83 [1] & \$signal$86 [1];
-  assign halfm_1[3] = \$signal$84 [2] | _0046_;
-  assign _0047_ = \$signal$83 [1] & \$signal$86 [2];
-  assign halfm_1[4] = \$signal$84 [2] | _0047_;
-  assign _0048_ = \$signal$83 [1] & \$signal$86 [3];
-  assign halfm_1[5] = \$signal$84 [2] | _0048_;
-  assign _0049_ = \$signal$83 [2] & \$signal$86 [0];
-  assign halfm_1[6] = \$signal$84 [3] | _0049_;
-  assign _0050_ = \$signal$83 [2] & \$signal$86 [1];
-  assign halfm_1[7] = \$signal$84 [3] | _0050_;
-  assign _0051_ = \$signal$83 [2] & \$signal$86 [2];
-  assign halfm_1[8] = \$signal$84 [3] | _0051_;
-  assign _0053_ = \$signal$83 [2] & \$signal$86 [3];
-  assign halfm_1[9] = \$signal$84 [3] | _0053_;
-  assign _0054_ = \$signal$83 [3] & \$signal$86 [0];
-  assign halfm_1[10] = \$signal$84 [4] | _0054_;
-  assign _0055_ = \$signal$83 [3] & \$signal$86 [1];
-  assign halfm_1[11] = \$signal$84 [4] | _0055_;
-  assign _0056_ = \$signal$83 [3] & \$signal$86 [2];
-  assign halfm_1[12] = \$signal$84 [4] | _0056_;
-  assign _0057_ = \$signal$83 [3] & \$signal$86 [3];
-  assign halfm_1[13] = \$signal$84 [4] | _0057_;
-  assign _0058_ = \$signal$83 [4] & \$signal$86 [0];
-  assign halfm_1[14] = \$signal$84 [5] | _0058_;
-  assign _0059_ = \$signal$83 [4] & \$signal$86 [1];
-  assign halfm_1[15] = \$signal$84 [5] | _0059_;
-  assign _0060_ = \$signal$83 [4] & \$signal$86 [2];
-  assign halfm_1[16] = \$signal$84 [5] | _0060_;
-  assign _0061_ = \$signal$83 [4] & \$signal$86 [3];
-  assign halfm_1[17] = \$signal$84 [5] | _0061_;
-  assign _0062_ = \$signal$83 [5] & \$signal$86 [0];
-  assign halfm_1[18] = \$signal$84 [6] | _0062_;
-  assign _0064_ = \$signal$83 [5] & \$signal$86 [1];
-  assign halfm_1[19] = \$signal$84 [6] | _0064_;
-  assign _0065_ = \$signal$83 [5] & \$signal$86 [2];
-  assign halfm_1[20] = \$signal$84 [6] | _0065_;
-  assign _0066_ = \$signal$83 [5] & \$signal$86 [3];
-  assign halfm_1[21] = \$signal$84 [6] | _0066_;
-  assign _0067_ = \$signal$83 [6] & \$signal$86 [0];
-  assign halfm_1[22] = \$signal$84 [7] | _0067_;
-  assign _0068_ = \$signal$83 [6] & \$signal$86 [1];
-  assign halfm_1[23] = \$signal$84 [7] | _0068_;
-  assign _0070_ = \$signal$83 [6] & \$signal$86 [2];
-  assign halfm_1[24] = \$signal$84 [7] | _0070_;
-  assign _0071_ = \$signal$83 [6] & \$signal$86 [3];
-  assign halfm_1[25] = \$signal$84 [7] | _0071_;
-  assign halfm_1[26] = \$signal$83 [7] & \$signal$86 [0];
-  assign halfm_1[27] = \$signal$83 [7] & \$signal$86 [1];
-  assign halfm_1[28] = \$signal$83 [7] & \$signal$86 [2];
-  assign halfm_1[29] = \$signal$83 [7] & \$signal$86 [3];
-  assign half_2[0] = \$signal$90 [0] & \$signal$92 [1];
-  assign half_2[1] = \$signal$90 [0] & \$signal$92 [2];
-  assign half_2[2] = \$signal$90 [0] & \$signal$92 [3];
-  assign half_2[3] = \$signal$90 [1] & \$signal$92 [0];
-  assign half_2[4] = \$signal$90 [1] & \$signal$92 [1];
-  assign half_2[5] = \$signal$90 [1] & \$signal$92 [2];
-  assign half_2[6] = \$signal$90 [1] & \$signal$92 [3];
-  assign half_2[7] = \$signal$90 [2] & \$signal$92 [0];
-  assign half_2[8] = \$signal$90 [2] & \$signal$92 [1];
-  assign half_2[9] = \$signal$90 [2] & \$signal$92 [2];
-  assign half_2[10] = \$signal$90 [2] & \$signal$92 [3];
-  assign half_2[11] = \$signal$90 [3] & \$signal$92 [0];
-  assign half_2[12] = \$signal$90 [3] & \$signal$92 [1];
-  assign half_2[13] = \$signal$90 [3] & \$signal$92 [2];
-  assign half_2[14] = \$signal$90 [3] & \$signal$92 [3];
-  assign half_2[15] = \$signal$90 [4] & \$signal$92 [0];
-  assign half_2[16] = \$signal$90 [4] & \$signal$92 [1];
-  assign half_2[17] = \$signal$90 [4] & \$signal$92 [2];
-  assign half_2[18] = \$signal$90 [4] & \$signal$92 [3];
-  assign half_2[19] = \$signal$90 [5] & \$signal$92 [0];
-  assign half_2[20] = \$signal$90 [5] & \$signal$92 [1];
-  assign half_2[21] = \$signal$90 [5] & \$signal$92 [2];
-  assign half_2[22] = \$signal$90 [5] & \$signal$92 [3];
-  assign half_2[23] = \$signal$90 [6] & \$signal$92 [0];
-  assign half_2[24] = \$signal$90 [6] & \$signal$92 [1];
-  assign half_2[25] = \$signal$90 [6] & \$signal$92 [2];
-  assign half_2[26] = \$signal$90 [6] & \$signal$92 [3];
-  assign half_2[27] = \$signal$90 [7] & \$signal$92 [0];
-  assign half_2[28] = \$signal$90 [7] & \$signal$92 [1];
-  assign half_2[29] = \$signal$90 [7] & \$signal$92 [2];
-  assign half_2[30] = \$signal$90 [7] & \$signal$92 [3];
-  assign _0075_ = \$signal$90 [0] & \$signal$93 [2];
-  assign halfm_2[0] = \$signal$91 [1] | _0075_;
-  assign _0076_ = \$signal$90 [0] & \$signal$93 [3];
-  assign halfm_2[1] = \$signal$91 [1] | _0076_;
-  assign _0077_ = \$signal$90 [1] & \$signal$93 [0];
-  assign halfm_2[2] = \$signal$91 [2] | _0077_;
-  assign _0079_ = \$signal$90 [1] & \$signal$93 [1];
-  assign halfm_2[3] = \$signal$91 [2] | _0079_;
-  assign _0080_ = \$signal$90 [1] & \$signal$93 [2];
-  assign halfm_2[4] = \$signal$91 [2] | _0080_;
-  assign _0081_ = \$signal$90 [1] & \$signal$93 [3];
-  assign halfm_2[5] = \$signal$91 [2] | _0081_;
-  assign _0082_ = \$signal$90 [2] & \$signal$93 [0];
-  assign halfm_2[6] = \$signal$91 [3] | _0082_;
-  assign _0083_ = \$signal$90 [2] & \$signal$93 [1];
-  assign halfm_2[7] = \$signal$91 [3] | _0083_;
-  assign _0084_ = \$signal$90 [2] & \$signal$93 [2];
-  assign halfm_2[8] = \$signal$91 [3] | _0084_;
-  assign _0085_ = \$signal$90 [2] & \$signal$93 [3];
-  assign halfm_2[9] = \$signal$91 [3] | _0085_;
-  assign _0086_ = \$signal$90 [3] & \$signal$93 [0];
-  assign halfm_2[10] = \$signal$91 [4] | _0086_;
-  assign _0087_ = \$signal$90 [3] & \$signal$93 [1];
-  assign halfm_2[11] = \$signal$91 [4] | _0087_;
-  assign _0088_ = \$signal$90 [3] & \$signal$93 [2];
-  assign halfm_2[12] = \$signal$91 [4] | _0088_;
-  assign _0090_ = \$signal$90 [3] & \$signal$93 [3];
-  assign halfm_2[13] = \$signal$91 [4] | _0090_;
-  assign _0091_ = \$signal$90 [4] & \$signal$93 [0];
-  assign halfm_2[14] = \$signal$91 [5] | _0091_;
-  assign _0092_ = \$signal$90 [4] & \$signal$93 [1];
-  assign halfm_2[15] = \$signal$91 [5] | _0092_;
-  assign _0093_ = \$signal$90 [4] & \$signal$93 [2];
-  assign halfm_2[16] = \$signal$91 [5] | _0093_;
-  assign _0094_ = \$signal$90 [4] & \$signal$93 [3];
-  assign halfm_2[17] = \$signal$91 [5] | _0094_;
-  assign _0095_ = \$signal$90 [5] & \$signal$93 [0];
-  assign _0322_[18] = \$signal$91 [6] | _0095_;
-  assign _0096_ = \$signal$90 [5] & \$signal$93 [1];
-  assign _0322_[19] = \$signal$91 [6] | _0096_;
-  assign _0097_ = \$signal$90 [5] & \$signal$93 [2];
-  assign _0322_[20] = \$signal$91 [6] | _0097_;
-  assign _0098_ = \$signal$90 [5] & \$signal$93 [3];
-  assign _0322_[21] = \$signal$91 [6] | _0098_;
-  assign _0099_ = \$signal$90 [6] & \$signal$93 [0];
-  assign _0322_[22] = \$signal$91 [7] | _0099_;
-  assign _0101_ = \$signal$90 [6] & \$signal$93 [1];
-  assign _0322_[23] = \$signal$91 [7] | _0101_;
-  assign _0102_ = \$signal$90 [6] & \$signal$93 [2];
-  assign _0322_[24] = \$signal$91 [7] | _0102_;
-  assign _0103_ = \$signal$90 [6] & \$signal$93 [3];
-  assign _0322_[25] = \$signal$91 [7] | _0103_;
-  assign _0322_[26] = \$signal$90 [7] & \$signal$93 [0];
-  assign _0322_[27] = \$signal$90 [7] & \$signal$93 [1];
-  assign _0322_[28] = \$signal$90 [7] & \$signal$93 [2];
-  assign _0322_[29] = \$signal$90 [7] & \$signal$93 [3];
-  assign half_3[0] = \$signal$97 [0] & \$signal$99 [1];
-  assign half_3[1] = \$signal$97 [0] & \$signal$99 [2];
-  assign half_3[2] = \$signal$97 [0] & \$signal$99 [3];
-  assign half_3[3] = \$signal$97 [1] & \$signal$99 [0];
-  assign half_3[4] = \$signal$97 [1] & \$signal$99 [1];
-  assign half_3[5] = \$signal$97 [1] & \$signal$99 [2];
-  assign half_3[6] = \$signal$97 [1] & \$signal$99 [3];
-  assign half_3[7] = \$signal$97 [2] & \$signal$99 [0];
-  assign half_3[8] = \$signal$97 [2] & \$signal$99 [1];
-  assign half_3[9] = \$signal$97 [2] & \$signal$99 [2];
-  assign half_3[10] = \$signal$97 [2] & \$signal$99 [3];
-  assign half_3[11] = \$signal$97 [3] & \$signal$99 [0];
-  assign half_3[12] = \$signal$97 [3] & \$signal$99 [1];
-  assign half_3[13] = \$signal$97 [3] & \$signal$99 [2];
-  assign half_3[14] = \$signal$97 [3] & \$signal$99 [3];
-  assign half_3[15] = \$signal$97 [4] & \$signal$99 [0];
-  assign half_3[16] = \$signal$97 [4] & \$signal$99 [1];
-  assign half_3[17] = \$signal$97 [4] & \$signal$99 [2];
-  assign half_3[18] = \$signal$97 [4] & \$signal$99 [3];
-  assign half_3[19] = \$signal$97 [5] & \$signal$99 [0];
-  assign half_3[20] = \$signal$97 [5] & \$signal$99 [1];
-  assign half_3[21] = \$signal$97 [5] & \$signal$99 [2];
-  assign half_3[22] = \$signal$97 [5] & \$signal$99 [3];
-  assign half_3[23] = \$signal$97 [6] & \$signal$99 [0];
-  assign half_3[24] = \$signal$97 [6] & \$signal$99 [1];
-  assign half_3[25] = \$signal$97 [6] & \$signal$99 [2];
-  assign half_3[26] = \$signal$97 [6] & \$signal$99 [3];
-  assign half_3[27] = \$signal$97 [7] & \$signal$99 [0];
-  assign half_3[28] = \$signal$97 [7] & \$signal$99 [1];
-  assign half_3[29] = \$signal$97 [7] & \$signal$99 [2];
-  assign half_3[30] = \$signal$97 [7] & \$signal$99 [3];
-  assign _0106_ = \$signal$97 [0] & \$signal$100 [2];
-  assign halfm_3[0] = \$signal$98 [1] | _0106_;
-  assign _0107_ = \$signal$97 [0] & \$signal$100 [3];
-  assign halfm_3[1] = \$signal$98 [1] | _0107_;
-  assign _0108_ = \$signal$97 [1] & \$signal$100 [0];
-  assign halfm_3[2] = \$signal$98 [2] | _0108_;
-  assign _0109_ = \$signal$97 [1] & \$signal$100 [1];
-  assign halfm_3[3] = \$signal$98 [2] | _0109_;
-  assign _0110_ = \$signal$97 [1] & \$signal$100 [2];
-  assign halfm_3[4] = \$signal$98 [2] | _0110_;
-  assign _0111_ = \$signal$97 [1] & \$signal$100 [3];
-  assign halfm_3[5] = \$signal$98 [2] | _0111_;
-  assign _0112_ = \$signal$97 [2] & \$signal$100 [0];
-  assign halfm_3[6] = \$signal$98 [3] | _0112_;
-  assign _0113_ = \$signal$97 [2] & \$signal$100 [1];
-  assign halfm_3[7] = \$signal$98 [3] | _0113_;
-  assign _0114_ = \$signal$97 [2] & \$signal$100 [2];
-  assign halfm_3[8] = \$signal$98 [3] | _0114_;
-  assign _0115_ = \$signal$97 [2] & \$signal$100 [3];
-  assign halfm_3[9] = \$signal$98 [3] | _0115_;
-  assign _0116_ = \$signal$97 [3] & \$signal$100 [0];
-  assign halfm_3[10] = \$signal$98 [4] | _0116_;
-  assign _0117_ = \$signal$97 [3] & \$signal$100 [1];
-  assign halfm_3[11] = \$signal$98 [4] | _0117_;
-  assign _0118_ = \$signal$97 [3] & \$signal$100 [2];
-  assign halfm_3[12] = \$signal$98 [4] | _0118_;
-  assign _0119_ = \$signal$97 [3] & \$signal$100 [3];
-  assign halfm_3[13] = \$signal$98 [4] | _0119_;
-  assign _0120_ = \$signal$97 [4] & \$signal$100 [0];
-  assign halfm_3[14] = \$signal$98 [5] | _0120_;
-  assign _0121_ = \$signal$97 [4] & \$signal$100 [1];
-  assign halfm_3[15] = \$signal$98 [5] | _0121_;
-  assign _0122_ = \$signal$97 [4] & \$signal$100 [2];
-  assign halfm_3[16] = \$signal$98 [5] | _0122_;
-  assign _0123_ = \$signal$97 [4] & \$signal$100 [3];
-  assign halfm_3[17] = \$signal$98 [5] | _0123_;
-  assign _0124_ = \$signal$97 [5] & \$signal$100 [0];
-  assign halfm_3[18] = \$signal$98 [6] | _0124_;
-  assign _0125_ = \$signal$97 [5] & \$signal$100 [1];
-  assign halfm_3[19] = \$signal$98 [6] | _0125_;
-  assign _0126_ = \$signal$97 [5] & \$signal$100 [2];
-  assign halfm_3[20] = \$signal$98 [6] | _0126_;
-  assign _0127_ = \$signal$97 [5] & \$signal$100 [3];
-  assign _0323_[21] = \$signal$98 [6] | _0127_;
-  assign _0128_ = \$signal$97 [6] & \$signal$100 [0];
-  assign _0323_[22] = \$signal$98 [7] | _0128_;
-  assign _0129_ = \$signal$97 [6] & \$signal$100 [1];
-  assign _0323_[23] = \$signal$98 [7] | _0129_;
-  assign _0130_ = \$signal$97 [6] & \$signal$100 [2];
-  assign _0323_[24] = \$signal$98 [7] | _0130_;
-  assign _0131_ = \$signal$97 [6] & \$signal$100 [3];
-  assign _0323_[25] = \$signal$98 [7] | _0131_;
-  assign _0323_[26] = \$signal$97 [7] & \$signal$100 [0];
-  assign _0323_[27] = \$signal$97 [7] & \$signal$100 [1];
-  assign _0323_[28] = \$signal$97 [7] & \$signal$100 [2];
-  assign _0323_[29] = \$signal$97 [7] & \$signal$100 [3];
-  assign half_4[0] = \$signal$104 [0] & \$signal$106 [1];
-  assign half_4[1] = \$signal$104 [0] & \$signal$106 [2];
-  assign half_4[2] = \$signal$104 [0] & \$signal$106 [3];
-  assign half_4[3] = \$signal$104 [1] & \$signal$106 [0];
-  assign half_4[4] = \$signal$104 [1] & \$signal$106 [1];
-  assign half_4[5] = \$signal$104 [1] & \$signal$106 [2];
-  assign half_4[6] = \$signal$104 [1] & \$signal$106 [3];
-  assign half_4[7] = \$signal$104 [2] & \$signal$106 [0];
-  assign half_4[8] = \$signal$104 [2] & \$signal$106 [1];
-  assign half_4[9] = \$signal$104 [2] & \$signal$106 [2];
-  assign half_4[10] = \$signal$104 [2] & \$signal$106 [3];
-  assign half_4[11] = \$signal$104 [3] & \$signal$106 [0];
-  assign half_4[12] = \$signal$104 [3] & \$signal$106 [1];
-  assign half_4[13] = \$signal$104 [3] & \$signal$106 [2];
-  assign half_4[14] = \$signal$104 [3] & \$signal$106 [3];
-  assign half_4[15] = \$signal$104 [4] & \$signal$106 [0];
-  assign half_4[16] = \$signal$104 [4] & \$signal$106 [1];
-  assign half_4[17] = \$signal$104 [4] & \$signal$106 [2];
-  assign half_4[18] = \$signal$104 [4] & \$signal$106 [3];
-  assign half_4[19] = \$signal$104 [5] & \$signal$106 [0];
-  assign half_4[20] = \$signal$104 [5] & \$signal$106 [1];
-  assign half_4[21] = \$signal$104 [5] & \$signal$106 [2];
-  assign half_4[22] = \$signal$104 [5] & \$signal$106 [3];
-  assign half_4[23] = \$signal$104 [6] & \$signal$106 [0];
-  assign half_4[24] = \$signal$104 [6] & \$signal$106 [1];
-  assign half_4[25] = \$signal$104 [6] & \$signal$106 [2];
-  assign half_4[26] = \$signal$104 [6] & \$signal$106 [3];
-  assign half_4[27] = \$signal$104 [7] & \$signal$106 [0];
-  assign half_4[28] = \$signal$104 [7] & \$signal$106 [1];
-  assign half_4[29] = \$signal$104 [7] & \$signal$106 [2];
-  assign half_4[30] = \$signal$104 [7] & \$signal$106 [3];
-  assign _0132_ = \$signal$104 [0] & \$signal$107 [2];
-  assign halfm_4[0] = \$signal$105 [1] | _0132_;
-  assign _0133_ = \$signal$104 [0] & \$signal$107 [3];
-  assign halfm_4[1] = \$signal$105 [1] | _0133_;
-  assign _0134_ = \$signal$104 [1] & \$signal$107 [0];
-  assign halfm_4[2] = \$signal$105 [2] | _0134_;
-  assign _0135_ = \$signal$104 [1] & \$signal$107 [1];
-  assign halfm_4[3] = \$signal$105 [2] | _0135_;
-  assign _0136_ = \$signal$104 [1] & \$signal$107 [2];
-  assign halfm_4[4] = \$signal$105 [2] | _0136_;
-  assign _0137_ = \$signal$104 [1] & \$signal$107 [3];
-  assign halfm_4[5] = \$signal$105 [2] | _0137_;
-  assign _0138_ = \$signal$104 [2] & \$signal$107 [0];
-  assign halfm_4[6] = \$signal$105 [3] | _0138_;
-  assign _0139_ = \$signal$104 [2] & \$signal$107 [1];
-  assign halfm_4[7] = \$signal$105 [3] | _0139_;
-  assign _0140_ = \$signal$104 [2] & \$signal$107 [2];
-  assign halfm_4[8] = \$signal$105 [3] | _0140_;
-  assign _0141_ = \$signal$104 [2] & \$signal$107 [3];
-  assign halfm_4[9] = \$signal$105 [3] | _0141_;
-  assign _0142_ = \$signal$104 [3] & \$signal$107 [0];
-  assign halfm_4[10] = \$signal$105 [4] | _0142_;
-  assign _0143_ = \$signal$104 [3] & \$signal$107 [1];
-  assign halfm_4[11] = \$signal$105 [4] | _0143_;
-  assign _0144_ = \$signal$104 [3] & \$signal$107 [2];
-  assign halfm_4[12] = \$signal$105 [4] | _0144_;
-  assign _0145_ = \$signal$104 [3] & \$signal$107 [3];
-  assign halfm_4[13] = \$signal$105 [4] | _0145_;
-  assign _0146_ = \$signal$104 [4] & \$signal$107 [0];
-  assign halfm_4[14] = \$signal$105 [5] | _0146_;
-  assign _0147_ = \$signal$104 [4] & \$signal$107 [1];
-  assign halfm_4[15] = \$signal$105 [5] | _0147_;
-  assign _0148_ = \$signal$104 [4] & \$signal$107 [2];
-  assign halfm_4[16] = \$signal$105 [5] | _0148_;
-  assign _0149_ = \$signal$104 [4] & \$signal$107 [3];
-  assign halfm_4[17] = \$signal$105 [5] | _0149_;
-  assign _0150_ = \$signal$104 [5] & \$signal$107 [0];
-  assign halfm_4[18] = \$signal$105 [6] | _0150_;
-  assign _0151_ = \$signal$104 [5] & \$signal$107 [1];
-  assign halfm_4[19] = \$signal$105 [6] | _0151_;
-  assign _0152_ = \$signal$104 [5] & \$signal$107 [2];
-  assign halfm_4[20] = \$signal$105 [6] | _0152_;
-  assign _0153_ = \$signal$104 [5] & \$signal$107 [3];
-  assign halfm_4[21] = \$signal$105 [6] | _0153_;
-  assign _0154_ = \$signal$104 [6] & \$signal$107 [0];
-  assign halfm_4[22] = \$signal$105 [7] | _0154_;
-  assign _0155_ = \$signal$104 [6] & \$signal$107 [1];
-  assign halfm_4[23] = \$signal$105 [7] | _0155_;
-  assign _0156_ = \$signal$104 [6] & \$signal$107 [2];
-  assign _0324_[24] = \$signal$105 [7] | _0156_;
-  assign _0157_ = \$signal$104 [6] & \$signal$107 [3];
-  assign _0324_[25] = \$signal$105 [7] | _0157_;
-  assign _0324_[26] = \$signal$104 [7] & \$signal$107 [0];
-  assign _0324_[27] = \$signal$104 [7] & \$signal$107 [1];
-  assign _0324_[28] = \$signal$104 [7] & \$signal$107 [2];
-  assign _0324_[29] = \$signal$104 [7] & \$signal$107 [3];
-  assign half_5[0] = \$signal$111 [0] & \$signal$113 [1];
-  assign half_5[1] = \$signal$111 [0] & \$signal$113 [2];
-  assign half_5[2] = \$signal$111 [0] & \$signal$113 [3];
-  assign half_5[3] = \$signal$111 [1] & \$signal$113 [0];
-  assign half_5[4] = \$signal$111 [1] & \$signal$113 [1];
-  assign half_5[5] = \$signal$111 [1] & \$signal$113 [2];
-  assign half_5[6] = \$signal$111 [1] & \$signal$113 [3];
-  assign half_5[7] = \$signal$111 [2] & \$signal$113 [0];
-  assign half_5[8] = \$signal$111 [2] & \$signal$113 [1];
-  assign half_5[9] = \$signal$111 [2] & \$signal$113 [2];
-  assign half_5[10] = \$signal$111 [2] & \$signal$113 [3];
-  assign half_5[11] = \$signal$111 [3] & \$signal$113 [0];
-  assign half_5[12] = \$signal$111 [3] & \$signal$113 [1];
-  assign half_5[13] = \$signal$111 [3] & \$signal$113 [2];
-  assign half_5[14] = \$signal$111 [3] & \$signal$113 [3];
-  assign half_5[15] = \$signal$111 [4] & \$signal$113 [0];
-  assign half_5[16] = \$signal$111 [4] & \$signal$113 [1];
-  assign half_5[17] = \$signal$111 [4] & \$signal$113 [2];
-  assign half_5[18] = \$signal$111 [4] & \$signal$113 [3];
-  assign half_5[19] = \$signal$111 [5] & \$signal$113 [0];
-  assign half_5[20] = \$signal$111 [5] & \$signal$113 [1];
-  assign half_5[21] = \$signal$111 [5] & \$signal$113 [2];
-  assign half_5[22] = \$signal$111 [5] & \$signal$113 [3];
-  assign half_5[23] = \$signal$111 [6] & \$signal$113 [0];
-  assign half_5[24] = \$signal$111 [6] & \$signal$113 [1];
-  assign half_5[25] = \$signal$111 [6] & \$signal$113 [2];
-  assign half_5[26] = \$signal$111 [6] & \$signal$113 [3];
-  assign half_5[27] = \$signal$111 [7] & \$signal$113 [0];
-  assign half_5[28] = \$signal$111 [7] & \$signal$113 [1];
-  assign half_5[29] = \$signal$111 [7] & \$signal$113 [2];
-  assign half_5[30] = \$signal$111 [7] & \$signal$113 [3];
-  assign _0161_ = \$signal$111 [0] & \$signal$114 [2];
-  assign halfm_5[0] = \$signal$112 [1] | _0161_;
-  assign _0162_ = \$signal$111 [0] & \$signal$114 [3];
-  assign halfm_5[1] = \$signal$112 [1] | _0162_;
-  assign _0164_ = \$signal$111 [1] & \$signal$114 [0];
-  assign halfm_5[2] = \$signal$112 [2] | _0164_;
-  assign _0165_ = \$signal$111 [1] & \$signal$114 [1];
-  assign halfm_5[3] = \$signal$112 [2] | _0165_;
-  assign _0166_ = \$signal$111 [1] & \$signal$114 [2];
-  assign halfm_5[4] = \$signal$112 [2] | _0166_;
-  assign _0167_ = \$signal$111 [1] & \$signal$114 [3];
-  assign halfm_5[5] = \$signal$112 [2] | _0167_;
-  assign _0168_ = \$signal$111 [2] & \$signal$114 [0];
-  assign halfm_5[6] = \$signal$112 [3] | _0168_;
-  assign _0169_ = \$signal$111 [2] & \$signal$114 [1];
-  assign halfm_5[7] = \$signal$112 [3] | _0169_;
-  assign _0170_ = \$signal$111 [2] & \$signal$114 [2];
-  assign halfm_5[8] = \$signal$112 [3] | _0170_;
-  assign _0171_ = \$signal$111 [2] & \$signal$114 [3];
-  assign halfm_5[9] = \$signal$112 [3] | _0171_;
-  assign _0172_ = \$signal$111 [3] & \$signal$114 [0];
-  assign halfm_5[10] = \$signal$112 [4] | _0172_;
-  assign _0173_ = \$signal$111 [3] & \$signal$114 [1];
-  assign halfm_5[11] = \$signal$112 [4] | _0173_;
-  assign _0174_ = \$signal$111 [3] & \$signal$114 [2];
-  assign halfm_5[12] = \$signal$112 [4] | _0174_;
-  assign _0175_ = \$signal$111 [3] & \$signal$114 [3];
-  assign halfm_5[13] = \$signal$112 [4] | _0175_;
-  assign _0176_ = \$signal$111 [4] & \$signal$114 [0];
-  assign halfm_5[14] = \$signal$112 [5] | _0176_;
-  assign _0177_ = \$signal$111 [4] & \$signal$114 [1];
-  assign halfm_5[15] = \$signal$112 [5] | _0177_;
-  assign _0178_ = \$signal$111 [4] & \$signal$114 [2];
-  assign halfm_5[16] = \$signal$112 [5] | _0178_;
-  assign _0180_ = \$signal$111 [4] & \$signal$114 [3];
-  assign halfm_5[17] = \$signal$112 [5] | _0180_;
-  assign _0181_ = \$signal$111 [5] & \$signal$114 [0];
-  assign halfm_5[18] = \$signal$112 [6] | _0181_;
-  assign _0182_ = \$signal$111 [5] & \$signal$114 [1];
-  assign halfm_5[19] = \$signal$112 [6] | _0182_;
-  assign _0183_ = \$signal$111 [5] & \$signal$114 [2];
-  assign halfm_5[20] = \$signal$112 [6] | _0183_;
-  assign _0184_ = \$signal$111 [5] & \$signal$114 [3];
-  assign halfm_5[21] = \$signal$112 [6] | _0184_;
-  assign _0186_ = \$signal$111 [6] & \$signal$114 [0];
-  assign halfm_5[22] = \$signal$112 [7] | _0186_;
-  assign _0187_ = \$signal$111 [6] & \$signal$114 [1];
-  assign halfm_5[23] = \$signal$112 [7] | _0187_;
-  assign _0188_ = \$signal$111 [6] & \$signal$114 [2];
-  assign halfm_5[24] = \$signal$112 [7] | _0188_;
-  assign _0189_ = \$signal$111 [6] & \$signal$114 [3];
-  assign halfm_5[25] = \$signal$112 [7] | _0189_;
-  assign halfm_5[26] = \$signal$111 [7] & \$signal$114 [0];
-  assign _0325_[27] = \$signal$111 [7] & \$signal$114 [1];
-  assign _0325_[28] = \$signal$111 [7] & \$signal$114 [2];
-  assign _0325_[29] = \$signal$111 [7] & \$signal$114 [3];
-  assign half_6[0] = \$signal$118 [0] & \$signal$120 [1];
-  assign half_6[1] = \$signal$118 [0] & \$signal$120 [2];
-  assign half_6[2] = \$signal$118 [0] & \$signal$120 [3];
-  assign half_6[3] = \$signal$118 [1] & \$signal$120 [0];
-  assign half_6[4] = \$signal$118 [1] & \$signal$120 [1];
-  assign half_6[5] = \$signal$118 [1] & \$signal$120 [2];
-  assign half_6[6] = \$signal$118 [1] & \$signal$120 [3];
-  assign half_6[7] = \$signal$118 [2] & \$signal$120 [0];
-  assign half_6[8] = \$signal$118 [2] & \$signal$120 [1];
-  assign half_6[9] = \$signal$118 [2] & \$signal$120 [2];
-  assign half_6[10] = \$signal$118 [2] & \$signal$120 [3];
-  assign half_6[11] = \$signal$118 [3] & \$signal$120 [0];
-  assign half_6[12] = \$signal$118 [3] & \$signal$120 [1];
-  assign half_6[13] = \$signal$118 [3] & \$signal$120 [2];
-  assign half_6[14] = \$signal$118 [3] & \$signal$120 [3];
-  assign half_6[15] = \$signal$118 [4] & \$signal$120 [0];
-  assign half_6[16] = \$signal$118 [4] & \$signal$120 [1];
-  assign half_6[17] = \$signal$118 [4] & \$signal$120 [2];
-  assign half_6[18] = \$signal$118 [4] & \$signal$120 [3];
-  assign half_6[19] = \$signal$118 [5] & \$signal$120 [0];
-  assign half_6[20] = \$signal$118 [5] & \$signal$120 [1];
-  assign half_6[21] = \$signal$118 [5] & \$signal$120 [2];
-  assign half_6[22] = \$signal$118 [5] & \$signal$120 [3];
-  assign half_6[23] = \$signal$118 [6] & \$signal$120 [0];
-  assign half_6[24] = \$signal$118 [6] & \$signal$120 [1];
-  assign half_6[25] = \$signal$118 [6] & \$signal$120 [2];
-  assign half_6[26] = \$signal$118 [6] & \$signal$120 [3];
-  assign half_6[27] = \$signal$118 [7] & \$signal$120 [0];
-  assign half_6[28] = \$signal$118 [7] & \$signal$120 [1];
-  assign half_6[29] = \$signal$118 [7] & \$signal$120 [2];
-  assign half_6[30] = \$signal$118 [7] & \$signal$120 [3];
-  assign _0192_ = \$signal$118 [0] & \$signal$121 [2];
-  assign halfm_6[0] = \$signal$119 [1] | _0192_;
-  assign _0194_ = \$signal$118 [0] & \$signal$121 [3];
-  assign halfm_6[1] = \$signal$119 [1] | _0194_;
-  assign _0195_ = \$signal$118 [1] & \$signal$121 [0];
-  assign halfm_6[2] = \$signal$119 [2] | _0195_;
-  assign _0196_ = \$signal$118 [1] & \$signal$121 [1];
-  assign halfm_6[3] = \$signal$119 [2] | _0196_;
-  assign _0197_ = \$signal$118 [1] & \$signal$121 [2];
-  assign halfm_6[4] = \$signal$119 [2] | _0197_;
-  assign _0198_ = \$signal$118 [1] & \$signal$121 [3];
-  assign halfm_6[5] = \$signal$119 [2] | _0198_;
-  assign _0200_ = \$signal$118 [2] & \$signal$121 [0];
-  assign halfm_6[6] = \$signal$119 [3] | _0200_;
-  assign _0201_ = \$signal$118 [2] & \$signal$121 [1];
-  assign halfm_6[7] = \$signal$119 [3] | _0201_;
-  assign _0202_ = \$signal$118 [2] & \$signal$121 [2];
-  assign halfm_6[8] = \$signal$119 [3] | _0202_;
-  assign _0203_ = \$signal$118 [2] & \$signal$121 [3];
-  assign halfm_6[9] = \$signal$119 [3] | _0203_;
-  assign _0204_ = \$signal$118 [3] & \$signal$121 [0];
-  assign halfm_6[10] = \$signal$119 [4] | _0204_;
-  assign _0205_ = \$signal$118 [3] & \$signal$121 [1];
-  assign halfm_6[11] = \$signal$119 [4] | _0205_;
-  assign _0206_ = \$signal$118 [3] & \$signal$121 [2];
-  assign halfm_6[12] = \$signal$119 [4] | _0206_;
-  assign _0207_ = \$signal$118 [3] & \$signal$121 [3];
-  assign halfm_6[13] = \$signal$119 [4] | _0207_;
-  assign _0208_ = \$signal$118 [4] & \$signal$121 [0];
-  assign halfm_6[14] = \$signal$119 [5] | _0208_;
-  assign _0209_ = \$signal$118 [4] & \$signal$121 [1];
-  assign halfm_6[15] = \$signal$119 [5] | _0209_;
-  assign _0210_ = \$signal$118 [4] & \$signal$121 [2];
-  assign halfm_6[16] = \$signal$119 [5] | _0210_;
-  assign _0211_ = \$signal$118 [4] & \$signal$121 [3];
-  assign halfm_6[17] = \$signal$119 [5] | _0211_;
-  assign _0212_ = \$signal$118 [5] & \$signal$121 [0];
-  assign halfm_6[18] = \$signal$119 [6] | _0212_;
-  assign _0213_ = \$signal$118 [5] & \$signal$121 [1];
-  assign halfm_6[19] = \$signal$119 [6] | _0213_;
-  assign _0214_ = \$signal$118 [5] & \$signal$121 [2];
-  assign halfm_6[20] = \$signal$119 [6] | _0214_;
-  assign _0216_ = \$signal$118 [5] & \$signal$121 [3];
-  assign halfm_6[21] = \$signal$119 [6] | _0216_;
-  assign _0217_ = \$signal$118 [6] & \$signal$121 [0];
-  assign halfm_6[22] = \$signal$119 [7] | _0217_;
-  assign _0218_ = \$signal$118 [6] & \$signal$121 [1];
-  assign halfm_6[23] = \$signal$119 [7] | _0218_;
-  assign _0219_ = \$signal$118 [6] & \$signal$121 [2];
-  assign halfm_6[24] = \$signal$119 [7] | _0219_;
-  assign _0220_ = \$signal$118 [6] & \$signal$121 [3];
-  assign halfm_6[25] = \$signal$119 [7] | _0220_;
-  assign halfm_6[26] = \$signal$118 [7] & \$signal$121 [0];
-  assign halfm_6[27] = \$signal$118 [7] & \$signal$121 [1];
-  assign halfm_6[28] = \$signal$118 [7] & \$signal$121 [2];
-  assign halfm_6[29] = \$signal$118 [7] & \$signal$121 [3];
-  assign half_7[0] = \$signal$125 [0] & \$signal$127 [1];
-  assign half_7[1] = \$signal$125 [0] & \$signal$127 [2];
-  assign half_7[2] = \$signal$125 [0] & \$signal$127 [3];
-  assign half_7[3] = \$signal$125 [1] & \$signal$127 [0];
-  assign half_7[4] = \$signal$125 [1] & \$signal$127 [1];
-  assign half_7[5] = \$signal$125 [1] & \$signal$127 [2];
-  assign half_7[6] = \$signal$125 [1] & \$signal$127 [3];
-  assign half_7[7] = \$signal$125 [2] & \$signal$127 [0];
-  assign half_7[8] = \$signal$125 [2] & \$signal$127 [1];
-  assign half_7[9] = \$signal$125 [2] & \$signal$127 [2];
-  assign half_7[10] = \$signal$125 [2] & \$signal$127 [3];
-  assign half_7[11] = \$signal$125 [3] & \$signal$127 [0];
-  assign half_7[12] = \$signal$125 [3] & \$signal$127 [1];
-  assign half_7[13] = \$signal$125 [3] & \$signal$127 [2];
-  assign half_7[14] = \$signal$125 [3] & \$signal$127 [3];
-  assign half_7[15] = \$signal$125 [4] & \$signal$127 [0];
-  assign half_7[16] = \$signal$125 [4] & \$signal$127 [1];
-  assign half_7[17] = \$signal$125 [4] & \$signal$127 [2];
-  assign half_7[18] = \$signal$125 [4] & \$signal$127 [3];
-  assign half_7[19] = \$signal$125 [5] & \$signal$127 [0];
-  assign half_7[20] = \$signal$125 [5] & \$signal$127 [1];
-  assign half_7[21] = \$signal$125 [5] & \$signal$127 [2];
-  assign half_7[22] = \$signal$125 [5] & \$signal$127 [3];
-  assign half_7[23] = \$signal$125 [6] & \$signal$127 [0];
-  assign half_7[24] = \$signal$125 [6] & \$signal$127 [1];
-  assign half_7[25] = \$signal$125 [6] & \$signal$127 [2];
-  assign half_7[26] = \$signal$125 [6] & \$signal$127 [3];
-  assign half_7[27] = \$signal$125 [7] & \$signal$127 [0];
-  assign half_7[28] = \$signal$125 [7] & \$signal$127 [1];
-  assign half_7[29] = \$signal$125 [7] & \$signal$127 [2];
-  assign half_7[30] = \$signal$125 [7] & \$signal$127 [3];
-  assign _0223_ = \$signal$125 [0] & \$signal$128 [2];
-  assign halfm_7[0] = \$signal$126 [1] | _0223_;
-  assign _0225_ = \$signal$125 [0] & \$signal$128 [3];
-  assign halfm_7[1] = \$signal$126 [1] | _0225_;
-  assign _0226_ = \$signal$125 [1] & \$signal$128 [0];
-  assign halfm_7[2] = \$signal$126 [2] | _0226_;
-  assign _0227_ = \$signal$125 [1] & \$signal$128 [1];
-  assign halfm_7[3] = \$signal$126 [2] | _0227_;
-  assign _0228_ = \$signal$125 [1] & \$signal$128 [2];
-  assign halfm_7[4] = \$signal$126 [2] | _0228_;
-  assign _0229_ = \$signal$125 [1] & \$signal$128 [3];
-  assign halfm_7[5] = \$signal$126 [2] | _0229_;
-  assign _0232_ = \$signal$125 [2] & \$signal$128 [0];
-  assign halfm_7[6] = \$signal$126 [3] | _0232_;
-  assign _0233_ = \$signal$125 [2] & \$signal$128 [1];
-  assign halfm_7[7] = \$signal$126 [3] | _0233_;
-  assign _0234_ = \$signal$125 [2] & \$signal$128 [2];
-  assign halfm_7[8] = \$signal$126 [3] | _0234_;
-  assign _0235_ = \$signal$125 [2] & \$signal$128 [3];
-  assign halfm_7[9] = \$signal$126 [3] | _0235_;
-  assign _0236_ = \$signal$125 [3] & \$signal$128 [0];
-  assign halfm_7[10] = \$signal$126 [4] | _0236_;
-  assign _0238_ = \$signal$125 [3] & \$signal$128 [1];
-  assign halfm_7[11] = \$signal$126 [4] | _0238_;
-  assign _0239_ = \$signal$125 [3] & \$signal$128 [2];
-  assign halfm_7[12] = \$signal$126 [4] | _0239_;
-  assign _0240_ = \$signal$125 [3] & \$signal$128 [3];
-  assign halfm_7[13] = \$signal$126 [4] | _0240_;
-  assign _0241_ = \$signal$125 [4] & \$signal$128 [0];
-  assign halfm_7[14] = \$signal$126 [5] | _0241_;
-  assign _0242_ = \$signal$125 [4] & \$signal$128 [1];
-  assign halfm_7[15] = \$signal$126 [5] | _0242_;
-  assign _0243_ = \$signal$125 [4] & \$signal$128 [2];
-  assign halfm_7[16] = \$signal$126 [5] | _0243_;
-  assign _0244_ = \$signal$125 [4] & \$signal$128 [3];
-  assign halfm_7[17] = \$signal$126 [5] | _0244_;
-  assign _0245_ = \$signal$125 [5] & \$signal$128 [0];
-  assign halfm_7[18] = \$signal$126 [6] | _0245_;
-  assign _0246_ = \$signal$125 [5] & \$signal$128 [1];
-  assign halfm_7[19] = \$signal$126 [6] | _0246_;
-  assign _0247_ = \$signal$125 [5] & \$signal$128 [2];
-  assign halfm_7[20] = \$signal$126 [6] | _0247_;
-  assign _0248_ = \$signal$125 [5] & \$signal$128 [3];
-  assign halfm_7[21] = \$signal$126 [6] | _0248_;
-  assign _0249_ = \$signal$125 [6] & \$signal$128 [0];
-  assign halfm_7[22] = \$signal$126 [7] | _0249_;
-  assign _0250_ = \$signal$125 [6] & \$signal$128 [1];
-  assign halfm_7[23] = \$signal$126 [7] | _0250_;
-  assign _0251_ = \$signal$125 [6] & \$signal$128 [2];
-  assign halfm_7[24] = \$signal$126 [7] | _0251_;
-  assign _0252_ = \$signal$125 [6] & \$signal$128 [3];
-  assign halfm_7[25] = \$signal$126 [7] | _0252_;
-  assign halfm_7[26] = \$signal$125 [7] & \$signal$128 [0];
-  assign halfm_7[27] = \$signal$125 [7] & \$signal$128 [1];
-  assign halfm_7[28] = \$signal$125 [7] & \$signal$128 [2];
-  assign halfm_7[29] = \$signal$125 [7] & \$signal$128 [3];
-  assign _0254_ = $signed(rq2_h0) < $signed(1'h0);
-  assign _0256_[30:0] = _0254_ ? { 1'h0, rq2_hm0[29:0] } : rq2_hf0[30:0];
-  assign u_0 = $signed(rq2_h0) + $signed({ 1'h0, _0256_[30:0] });
-  assign _0257_ = $signed(rq2_h1) < $signed(1'h0);
-  assign _0258_[30:0] = _0257_ ? { 1'h0, rq2_hm1[29:0] } : rq2_hf1[30:0];
-  assign u_1 = $signed(rq2_h1) + $signed({ 1'h0, _0258_[30:0] });
-  assign _0259_ = $signed(rq2_h2) < $signed(1'h0);
-  assign _0260_[30:0] = _0259_ ? { 1'h0, rq2_hm2[29:0] } : rq2_hf2[30:0];
-  assign u_2 = $signed(rq2_h2) + $signed({ 1'h0, _0260_[30:0] });
-  assign _0261_ = $signed(rq2_h3) < $signed(1'h0);
-  assign _0262_[30:0] = _0261_ ? { 1'h0, rq2_hm3[29:0] } : rq2_hf3[30:0];
-  assign u_3 = $signed(rq2_h3) + $signed({ 1'h0, _0262_[30:0] });
-  assign _0263_ = $signed(rq2_h4) < $signed(1'h0);
-  assign _0264_[30:0] = _0263_ ? { 1'h0, rq2_hm4[29:0] } : rq2_hf4[30:0];
-  assign u_4 = $signed(rq2_h4) + $signed({ 1'h0, _0264_[30:0] });
-  assign _0265_ = $signed(rq2_h5) < $signed(1'h0);
-  assign _0267_[30:0] = _0265_ ? { 1'h0, rq2_hm5[29:0] } : rq2_hf5[30:0];
-  assign u_5 = $signed(rq2_h5) + $signed({ 1'h0, _0267_[30:0] });
-  assign _0268_ = $signed(rq2_h6) < $signed(1'h0);
-  assign _0269_[30:0] = _0268_ ? { 1'h0, rq2_hm6[29:0] } : rq2_hf6[30:0];
-  assign u_6 = $signed(rq2_h6) + $signed({ 1'h0, _0269_[30:0] });
-  assign _0270_ = $signed(rq2_h7) < $signed(1'h0);
-  assign _0271_[30:0] = _0270_ ? { 1'h0, rq2_hm7[29:0] } : rq2_hf7[30:0];
-  assign u_7 = $signed(rq2_h7) + $signed({ 1'h0, _0271_[30:0] });
+  assign halfm_7[17] = rq1_r7 >= 5'h13;
+  assign halfm_7[18] = rq1_r7 >= 5'h14;
+  assign halfm_7[19] = rq1_r7 >= 5'h15;
+  assign halfm_7[20] = rq1_r7 >= 5'h16;
+  assign halfm_7[21] = rq1_r7 >= 5'h17;
+  assign halfm_7[22] = rq1_r7 >= 5'h18;
+  assign halfm_7[23] = rq1_r7 >= 5'h19;
+  assign halfm_7[24] = rq1_r7 >= 5'h1a;
+  assign halfm_7[25] = rq1_r7 >= 5'h1b;
+  assign halfm_7[26] = rq1_r7 >= 5'h1c;
+  assign halfm_7[27] = rq1_r7 >= 5'h1d;
+  assign halfm_7[28] = rq1_r7 >= 5'h1e;
+  assign halfm_7[29] = rq1_r7 >= 5'h1f;
+  assign halfm_7[30] = rq1_r7 >= 6'h20;
+  assign halfm_7[31] = rq1_r7 >= 6'h21;
+  assign _035_ = $signed(rq2_h0) < $signed(1'h0);
+  assign _036_ = _035_ ? rq2_hm0 : rq2_hf0;
+  assign u_0 = $signed(rq2_h0) + $signed({ 1'h0, _036_ });
+  assign _037_ = $signed(rq2_h1) < $signed(1'h0);
+  assign _038_ = _037_ ? rq2_hm1 : rq2_hf1;
+  assign u_1 = $signed(rq2_h1) + $signed({ 1'h0, _038_ });
+  assign _039_ = $signed(rq2_h2) < $signed(1'h0);
+  assign _040_ = _039_ ? rq2_hm2 : rq2_hf2;
+  assign u_2 = $signed(rq2_h2) + $signed({ 1'h0, _040_ });
+  assign _041_ = $signed(rq2_h3) < $signed(1'h0);
+  assign _043_ = _041_ ? rq2_hm3 : rq2_hf3;
+  assign u_3 = $signed(rq2_h3) + $signed({ 1'h0, _043_ });
+  assign _044_ = $signed(rq2_h4) < $signed(1'h0);
+  assign _045_ = _044_ ? rq2_hm4 : rq2_hf4;
+  assign u_4 = $signed(rq2_h4) + $signed({ 1'h0, _045_ });
+  assign _046_ = $signed(rq2_h5) < $signed(1'h0);
+  assign _047_ = _046_ ? rq2_hm5 : rq2_hf5;
+  assign u_5 = $signed(rq2_h5) + $signed({ 1'h0, _047_ });
+  assign _048_ = $signed(rq2_h6) < $signed(1'h0);
+  assign _049_ = _048_ ? rq2_hm6 : rq2_hf6;
+  assign u_6 = $signed(rq2_h6) + $signed({ 1'h0, _049_ });
+  assign _050_ = $signed(rq2_h7) < $signed(1'h0);
+  assign _051_ = _050_ ? rq2_hm7 : rq2_hf7;
+  assign u_7 = $signed(rq2_h7) + $signed({ 1'h0, _051_ });
   assign t_0 = rq3_y0[7:0] + zero_point;
   assign fits_0 = $signed(rq3_y0[32:8]) == $signed(rq3_y0[33]);
   assign t_1 = rq3_y1[7:0] + zero_point;
@@ -5486,1103 +4276,424 @@ module \hwq_top.engine.requant (rst, i_bias, i_multiplier, i_shift, zero_point, 
   assign fits_6 = $signed(rq3_y6[32:8]) == $signed(rq3_y6[33]);
   assign t_7 = rq3_y7[7:0] + zero_point;
   assign fits_7 = $signed(rq3_y7[32:8]) == $signed(rq3_y7[33]);
-  assign _0279_ = $signed(rq3_y0[8:0]) < $signed({ lo_z[9], lo_z[7:0] });
-  assign _0280_ = fits_0 ? _0279_ : rq3_y0[33];
-  assign _0282_ = $signed(rq3_y0[8:0]) > $signed({ hi_z[9], hi_z[7:0] });
-  assign _0283_ = ~ rq3_y0[33];
-  assign _0284_ = fits_0 ? _0282_ : _0283_;
-  assign _0285_ = $signed(rq3_y1[8:0]) < $signed({ lo_z[9], lo_z[7:0] });
-  assign _0286_ = fits_1 ? _0285_ : rq3_y1[33];
-  assign _0287_ = $signed(rq3_y1[8:0]) > $signed({ hi_z[9], hi_z[7:0] });
-  assign _0288_ = ~ rq3_y1[33];
-  assign _0289_ = fits_1 ? _0287_ : _0288_;
-  assign _0290_ = $signed(rq3_y2[8:0]) < $signed({ lo_z[9], lo_z[7:0] });
-  assign _0291_ = fits_2 ? _0290_ : rq3_y2[33];
-  assign _0293_ = $signed(rq3_y2[8:0]) > $signed({ hi_z[9], hi_z[7:0] });
-  assign _0294_ = ~ rq3_y2[33];
-  assign _0295_ = fits_2 ? _0293_ : _0294_;
-  assign _0296_ = $signed(rq3_y3[8:0]) < $signed({ lo_z[9], lo_z[7:0] });
-  assign _0297_ = fits_3 ? _0296_ : rq3_y3[33];
-  assign _0298_ = $signed(rq3_y3[8:0]) > $signed({ hi_z[9], hi_z[7:0] });
-  assign _0299_ = ~ rq3_y3[33];
-  assign _0300_ = fits_3 ? _0298_ : _0299_;
-  assign _0301_ = $signed(rq3_y4[8:0]) < $signed({ lo_z[9], lo_z[7:0] });
-  assign _0302_ = fits_4 ? _0301_ : rq3_y4[33];
-  assign _0303_ = $signed(rq3_y4[8:0]) > $signed({ hi_z[9], hi_z[7:0] });
-  assign _0304_ = ~ rq3_y4[33];
-  assign _0305_ = fits_4 ? _0303_ : _0304_;
-  assign _0306_ = $signed(rq3_y5[8:0]) < $signed({ lo_z[9], lo_z[7:0] });
-  assign _0307_ = fits_5 ? _0306_ : rq3_y5[33];
-  assign _0308_ = $signed(rq3_y5[8:0]) > $signed({ hi_z[9], hi_z[7:0] });
-  assign _0309_ = ~ rq3_y5[33];
-  assign _0310_ = fits_5 ? _0308_ : _0309_;
-  assign _0311_ = $signed(rq3_y6[8:0]) < $signed({ lo_z[9], lo_z[7:0] });
-  assign _0312_ = fits_6 ? _0311_ : rq3_y6[33];
-  assign _0314_ = $signed(rq3_y6[8:0]) > $signed({ hi_z[9], hi_z[7:0] });
-  assign _0315_ = ~ rq3_y6[33];
-  assign _0316_ = fits_6 ? _0314_ : _0315_;
-  assign _0317_ = $signed(rq3_y7[8:0]) < $signed({ lo_z[9], lo_z[7:0] });
-  assign _0318_ = fits_7 ? _0317_ : rq3_y7[33];
-  assign _0319_ = $signed(rq3_y7[8:0]) > $signed({ hi_z[9], hi_z[7:0] });
-  assign _0320_ = ~ rq3_y7[33];
-  assign _0321_ = fits_7 ? _0319_ : _0320_;
-  reg [8:0] _1419_ = 9'h000;
-  assign { hi_z[9], hi_z[7:0] } = _1419_;
-  reg [8:0] _1420_ = 9'h000;
-  assign { lo_z[9], lo_z[7:0] } = _1420_;
-  reg [30:0] _1483_ = 31'h00000000;
-  assign rq2_hf0[30:0] = _1483_;
-  reg [29:0] _1484_ = 30'h00000000;
-  assign rq2_hm0[29:0] = _1484_;
-  reg [30:0] _1485_ = 31'h00000000;
-  assign rq2_hf1[30:0] = _1485_;
-  reg [29:0] _1486_ = 30'h00000000;
-  assign rq2_hm1[29:0] = _1486_;
-  reg [30:0] _1487_ = 31'h00000000;
-  assign rq2_hf2[30:0] = _1487_;
-  reg [29:0] _1488_ = 30'h00000000;
-  assign rq2_hm2[29:0] = _1488_;
-  reg [30:0] _1489_ = 31'h00000000;
-  assign rq2_hf3[30:0] = _1489_;
-  reg [29:0] _1490_ = 30'h00000000;
-  assign rq2_hm3[29:0] = _1490_;
-  reg [30:0] _1491_ = 31'h00000000;
-  assign rq2_hf4[30:0] = _1491_;
-  reg [29:0] _1492_ = 30'h00000000;
-  assign rq2_hm4[29:0] = _1492_;
-  reg [30:0] _1493_ = 31'h00000000;
-  assign rq2_hf5[30:0] = _1493_;
-  reg [29:0] _1494_ = 30'h00000000;
-  assign rq2_hm5[29:0] = _1494_;
-  reg [30:0] _1495_ = 31'h00000000;
-  assign rq2_hf6[30:0] = _1495_;
-  reg [29:0] _1496_ = 30'h00000000;
-  assign rq2_hm6[29:0] = _1496_;
-  reg [30:0] _1497_ = 31'h00000000;
-  assign rq2_hf7[30:0] = _1497_;
-  reg [29:0] _1498_ = 30'h00000000;
-  assign rq2_hm7[29:0] = _1498_;
-  assign _0326_ = _0321_ ? (* full_case = 32'd1 *) act_max : t_7;
-  assign _0327_ = _0318_ ? (* full_case = 32'd1 *) act_min : _0326_;
-  function [3:0] _1501_;
-    input [3:0] a;
-    input [15:0] b;
-    input [3:0] s;
-    (* full_case = 32'd1 *)
-    (* parallel_case *)
-    casez (s)
-      4'b???1:
-        _1501_ = b[3:0];
-      4'b??1?:
-        _1501_ = b[7:4];
-      4'b?1??:
-        _1501_ = b[11:8];
-      4'b1???:
-        _1501_ = b[15:12];
-      default:
-        _1501_ = a;
-    endcase
-  endfunction
-  assign \$signal$128  = _1501_(4'hx, 16'h137f, { _0331_, _0330_, _0329_, _0328_ });
-  assign _0328_ = rq1_r7[1:0] == (* full_case = 32'd1 *) 2'h3;
-  assign _0329_ = rq1_r7[1:0] == (* full_case = 32'd1 *) 2'h2;
-  assign _0330_ = rq1_r7[1:0] == (* full_case = 32'd1 *) 1'h1;
-  assign _0331_ = ! (* full_case = 32'd1 *) rq1_r7[1:0];
-  function [3:0] _1506_;
-    input [3:0] a;
-    input [15:0] b;
-    input [3:0] s;
-    (* full_case = 32'd1 *)
-    (* parallel_case *)
-    casez (s)
-      4'b???1:
-        _1506_ = b[3:0];
-      4'b??1?:
-        _1506_ = b[7:4];
-      4'b?1??:
-        _1506_ = b[11:8];
-      4'b1???:
-        _1506_ = b[15:12];
-      default:
-        _1506_ = a;
-    endcase
-  endfunction
-  assign \$signal$127  = _1506_(4'hx, 16'h1248, { _0335_, _0334_, _0333_, _0332_ });
-  assign _0332_ = rq1_r7[1:0] == (* full_case = 32'd1 *) 2'h3;
-  assign _0333_ = rq1_r7[1:0] == (* full_case = 32'd1 *) 2'h2;
-  assign _0334_ = rq1_r7[1:0] == (* full_case = 32'd1 *) 1'h1;
-  assign _0335_ = ! (* full_case = 32'd1 *) rq1_r7[1:0];
-  function [7:0] _1511_;
-    input [7:0] a;
-    input [63:0] b;
-    input [7:0] s;
-    (* full_case = 32'd1 *)
-    (* parallel_case *)
-    casez (s)
-      8'b???????1:
-        _1511_ = b[7:0];
-      8'b??????1?:
-        _1511_ = b[15:8];
-      8'b?????1??:
-        _1511_ = b[23:16];
-      8'b????1???:
-        _1511_ = b[31:24];
-      8'b???1????:
-        _1511_ = b[39:32];
-      8'b??1?????:
-        _1511_ = b[47:40];
-      8'b?1??????:
-        _1511_ = b[55:48];
-      8'b1???????:
-        _1511_ = b[63:56];
-      default:
-        _1511_ = a;
-    endcase
-  endfunction
-  assign \$signal$126  = _1511_(8'hxx, 64'h0103070f1f3f7fff, { _0343_, _0342_, _0341_, _0340_, _0339_, _0338_, _0337_, _0336_ });
-  assign _0336_ = rq1_r7[4:2] == (* full_case = 32'd1 *) 3'h7;
-  assign _0337_ = rq1_r7[4:2] == (* full_case = 32'd1 *) 3'h6;
-  assign _0338_ = rq1_r7[4:2] == (* full_case = 32'd1 *) 3'h5;
-  assign _0339_ = rq1_r7[4:2] == (* full_case = 32'd1 *) 3'h4;
-  assign _0340_ = rq1_r7[4:2] == (* full_case = 32'd1 *) 2'h3;
-  assign _0341_ = rq1_r7[4:2] == (* full_case = 32'd1 *) 2'h2;
-  assign _0342_ = rq1_r7[4:2] == (* full_case = 32'd1 *) 1'h1;
-  assign _0343_ = ! (* full_case = 32'd1 *) rq1_r7[4:2];
-  function [7:0] _1520_;
-    input [7:0] a;
-    input [63:0] b;
-    input [7:0] s;
-    (* full_case = 32'd1 *)
-    (* parallel_case *)
-    casez (s)
-      8'b???????1:
-        _1520_ = b[7:0];
-      8'b??????1?:
-        _1520_ = b[15:8];
-      8'b?????1??:
-        _1520_ = b[23:16];
-      8'b????1???:
-        _1520_ = b[31:24];
-      8'b???1????:
-        _1520_ = b[39:32];
-      8'b??1?????:
-        _1520_ = b[47:40];
-      8'b?1??????:
-        _1520_ = b[55:48];
-      8'b1???????:
-        _1520_ = b[63:56];
-      default:
-        _1520_ = a;
-    endcase
-  endfunction
-  assign \$signal$125  = _1520_(8'hxx, 64'h0102040810204080, { _0351_, _0350_, _0349_, _0348_, _0347_, _0346_, _0345_, _0344_ });
-  assign _0344_ = rq1_r7[4:2] == (* full_case = 32'd1 *) 3'h7;
-  assign _0345_ = rq1_r7[4:2] == (* full_case = 32'd1 *) 3'h6;
-  assign _0346_ = rq1_r7[4:2] == (* full_case = 32'd1 *) 3'h5;
-  assign _0347_ = rq1_r7[4:2] == (* full_case = 32'd1 *) 3'h4;
-  assign _0348_ = rq1_r7[4:2] == (* full_case = 32'd1 *) 2'h3;
-  assign _0349_ = rq1_r7[4:2] == (* full_case = 32'd1 *) 2'h2;
-  assign _0350_ = rq1_r7[4:2] == (* full_case = 32'd1 *) 1'h1;
-  assign _0351_ = ! (* full_case = 32'd1 *) rq1_r7[4:2];
-  function [3:0] _1529_;
-    input [3:0] a;
-    input [15:0] b;
-    input [3:0] s;
-    (* full_case = 32'd1 *)
-    (* parallel_case *)
-    casez (s)
-      4'b???1:
-        _1529_ = b[3:0];
-      4'b??1?:
-        _1529_ = b[7:4];
-      4'b?1??:
-        _1529_ = b[11:8];
-      4'b1???:
-        _1529_ = b[15:12];
-      default:
-        _1529_ = a;
-    endcase
-  endfunction
-  assign \$signal$121  = _1529_(4'hx, 16'h137f, { _0355_, _0354_, _0353_, _0352_ });
-  assign _0352_ = rq1_r6[1:0] == (* full_case = 32'd1 *) 2'h3;
-  assign _0353_ = rq1_r6[1:0] == (* full_case = 32'd1 *) 2'h2;
-  assign _0354_ = rq1_r6[1:0] == (* full_case = 32'd1 *) 1'h1;
-  assign _0355_ = ! (* full_case = 32'd1 *) rq1_r6[1:0];
-  function [3:0] _1534_;
-    input [3:0] a;
-    input [15:0] b;
-    input [3:0] s;
-    (* full_case = 32'd1 *)
-    (* parallel_case *)
-    casez (s)
-      4'b???1:
-        _1534_ = b[3:0];
-      4'b??1?:
-        _1534_ = b[7:4];
-      4'b?1??:
-        _1534_ = b[11:8];
-      4'b1???:
-        _1534_ = b[15:12];
-      default:
-        _1534_ = a;
-    endcase
-  endfunction
-  assign \$signal$120  = _1534_(4'hx, 16'h1248, { _0359_, _0358_, _0357_, _0356_ });
-  assign _0356_ = rq1_r6[1:0] == (* full_case = 32'd1 *) 2'h3;
-  assign _0357_ = rq1_r6[1:0] == (* full_case = 32'd1 *) 2'h2;
-  assign _0358_ = rq1_r6[1:0] == (* full_case = 32'd1 *) 1'h1;
-  assign _0359_ = ! (* full_case = 32'd1 *) rq1_r6[1:0];
-  function [7:0] _1539_;
-    input [7:0] a;
-    input [63:0] b;
-    input [7:0] s;
-    (* full_case = 32'd1 *)
-    (* parallel_case *)
-    casez (s)
-      8'b???????1:
-        _1539_ = b[7:0];
-      8'b??????1?:
-        _1539_ = b[15:8];
-      8'b?????1??:
-        _1539_ = b[23:16];
-      8'b????1???:
-        _1539_ = b[31:24];
-      8'b???1????:
-        _1539_ = b[39:32];
-      8'b??1?????:
-        _1539_ = b[47:40];
-      8'b?1??????:
-        _1539_ = b[55:48];
-      8'b1???????:
-        _1539_ = b[63:56];
-      default:
-        _1539_ = a;
-    endcase
-  endfunction
-  assign \$signal$119  = _1539_(8'hxx, 64'h0103070f1f3f7fff, { _0367_, _0366_, _0365_, _0364_, _0363_, _0362_, _0361_, _0360_ });
-  assign _0369_ = _0310_ ? (* full_case = 32'd1 *) act_max : t_5;
-  assign _0360_ = rq1_r6[4:2] == (* full_case = 32'd1 *) 3'h7;
-  assign _0361_ = rq1_r6[4:2] == (* full_case = 32'd1 *) 3'h6;
-  assign _0362_ = rq1_r6[4:2] == (* full_case = 32'd1 *) 3'h5;
-  assign _0363_ = rq1_r6[4:2] == (* full_case = 32'd1 *) 3'h4;
-  assign _0364_ = rq1_r6[4:2] == (* full_case = 32'd1 *) 2'h3;
-  assign _0365_ = rq1_r6[4:2] == (* full_case = 32'd1 *) 2'h2;
-  assign _0366_ = rq1_r6[4:2] == (* full_case = 32'd1 *) 1'h1;
-  assign _0367_ = ! (* full_case = 32'd1 *) rq1_r6[4:2];
-  function [7:0] _1549_;
-    input [7:0] a;
-    input [63:0] b;
-    input [7:0] s;
-    (* full_case = 32'd1 *)
-    (* parallel_case *)
-    casez (s)
-      8'b???????1:
-        _1549_ = b[7:0];
-      8'b??????1?:
-        _1549_ = b[15:8];
-      8'b?????1??:
-        _1549_ = b[23:16];
-      8'b????1???:
-        _1549_ = b[31:24];
-      8'b???1????:
-        _1549_ = b[39:32];
-      8'b??1?????:
-        _1549_ = b[47:40];
-      8'b?1??????:
-        _1549_ = b[55:48];
-      8'b1???????:
-        _1549_ = b[63:56];
-      default:
-        _1549_ = a;
-    endcase
-  endfunction
-  assign \$signal$118  = _1549_(8'hxx, 64'h0102040810204080, { _0376_, _0375_, _0374_, _0373_, _0372_, _0371_, _0370_, _0368_ });
-  assign _0368_ = rq1_r6[4:2] == (* full_case = 32'd1 *) 3'h7;
-  assign _0370_ = rq1_r6[4:2] == (* full_case = 32'd1 *) 3'h6;
-  assign _0371_ = rq1_r6[4:2] == (* full_case = 32'd1 *) 3'h5;
-  assign _0372_ = rq1_r6[4:2] == (* full_case = 32'd1 *) 3'h4;
-  assign _0373_ = rq1_r6[4:2] == (* full_case = 32'd1 *) 2'h3;
-  assign _0374_ = rq1_r6[4:2] == (* full_case = 32'd1 *) 2'h2;
-  assign _0375_ = rq1_r6[4:2] == (* full_case = 32'd1 *) 1'h1;
-  assign _0376_ = ! (* full_case = 32'd1 *) rq1_r6[4:2];
-  function [3:0] _1558_;
-    input [3:0] a;
-    input [15:0] b;
-    input [3:0] s;
-    (* full_case = 32'd1 *)
-    (* parallel_case *)
-    casez (s)
-      4'b???1:
-        _1558_ = b[3:0];
-      4'b??1?:
-        _1558_ = b[7:4];
-      4'b?1??:
-        _1558_ = b[11:8];
-      4'b1???:
-        _1558_ = b[15:12];
-      default:
-        _1558_ = a;
-    endcase
-  endfunction
-  assign \$signal$114  = _1558_(4'hx, 16'h137f, { _0380_, _0379_, _0378_, _0377_ });
-  assign _0377_ = rq1_r5[1:0] == (* full_case = 32'd1 *) 2'h3;
-  assign _0378_ = rq1_r5[1:0] == (* full_case = 32'd1 *) 2'h2;
-  assign _0387_ = _0307_ ? (* full_case = 32'd1 *) act_min : _0369_;
-  assign _0379_ = rq1_r5[1:0] == (* full_case = 32'd1 *) 1'h1;
-  assign _0380_ = ! (* full_case = 32'd1 *) rq1_r5[1:0];
-  function [3:0] _1564_;
-    input [3:0] a;
-    input [15:0] b;
-    input [3:0] s;
-    (* full_case = 32'd1 *)
-    (* parallel_case *)
-    casez (s)
-      4'b???1:
-        _1564_ = b[3:0];
-      4'b??1?:
-        _1564_ = b[7:4];
-      4'b?1??:
-        _1564_ = b[11:8];
-      4'b1???:
-        _1564_ = b[15:12];
-      default:
-        _1564_ = a;
-    endcase
-  endfunction
-  assign \$signal$113  = _1564_(4'hx, 16'h1248, { _0384_, _0383_, _0382_, _0381_ });
-  assign _0381_ = rq1_r5[1:0] == (* full_case = 32'd1 *) 2'h3;
-  assign _0382_ = rq1_r5[1:0] == (* full_case = 32'd1 *) 2'h2;
-  assign _0383_ = rq1_r5[1:0] == (* full_case = 32'd1 *) 1'h1;
-  assign _0384_ = ! (* full_case = 32'd1 *) rq1_r5[1:0];
-  function [7:0] _1569_;
-    input [7:0] a;
-    input [63:0] b;
-    input [7:0] s;
-    (* full_case = 32'd1 *)
-    (* parallel_case *)
-    casez (s)
-      8'b???????1:
-        _1569_ = b[7:0];
-      8'b??????1?:
-        _1569_ = b[15:8];
-      8'b?????1??:
-        _1569_ = b[23:16];
-      8'b????1???:
-        _1569_ = b[31:24];
-      8'b???1????:
-        _1569_ = b[39:32];
-      8'b??1?????:
-        _1569_ = b[47:40];
-      8'b?1??????:
-        _1569_ = b[55:48];
-      8'b1???????:
-        _1569_ = b[63:56];
-      default:
-        _1569_ = a;
-    endcase
-  endfunction
-  assign \$signal$112  = _1569_(8'hxx, 64'h0103070f1f3f7fff, { _0393_, _0392_, _0391_, _0390_, _0389_, _0388_, _0386_, _0385_ });
-  assign _0385_ = rq1_r5[4:2] == (* full_case = 32'd1 *) 3'h7;
-  assign _0386_ = rq1_r5[4:2] == (* full_case = 32'd1 *) 3'h6;
-  assign _0388_ = rq1_r5[4:2] == (* full_case = 32'd1 *) 3'h5;
-  assign _0389_ = rq1_r5[4:2] == (* full_case = 32'd1 *) 3'h4;
-  assign _0390_ = rq1_r5[4:2] == (* full_case = 32'd1 *) 2'h3;
-  assign _0391_ = rq1_r5[4:2] == (* full_case = 32'd1 *) 2'h2;
-  assign _0392_ = rq1_r5[4:2] == (* full_case = 32'd1 *) 1'h1;
-  assign _0393_ = ! (* full_case = 32'd1 *) rq1_r5[4:2];
-  function [7:0] _1578_;
-    input [7:0] a;
-    input [63:0] b;
-    input [7:0] s;
-    (* full_case = 32'd1 *)
-    (* parallel_case *)
-    casez (s)
-      8'b???????1:
-        _1578_ = b[7:0];
-      8'b??????1?:
-        _1578_ = b[15:8];
-      8'b?????1??:
-        _1578_ = b[23:16];
-      8'b????1???:
-        _1578_ = b[31:24];
-      8'b???1????:
-        _1578_ = b[39:32];
-      8'b??1?????:
-        _1578_ = b[47:40];
-      8'b?1??????:
-        _1578_ = b[55:48];
-      8'b1???????:
-        _1578_ = b[63:56];
-      default:
-        _1578_ = a;
-    endcase
-  endfunction
-  assign \$signal$111  = _1578_(8'hxx, 64'h0102040810204080, { _0401_, _0400_, _0399_, _0398_, _0397_, _0396_, _0395_, _0394_ });
-  assign _0394_ = rq1_r5[4:2] == (* full_case = 32'd1 *) 3'h7;
-  assign _0395_ = rq1_r5[4:2] == (* full_case = 32'd1 *) 3'h6;
-  assign _0396_ = rq1_r5[4:2] == (* full_case = 32'd1 *) 3'h5;
-  assign _0397_ = rq1_r5[4:2] == (* full_case = 32'd1 *) 3'h4;
-  assign _0398_ = rq1_r5[4:2] == (* full_case = 32'd1 *) 2'h3;
-  assign _0399_ = rq1_r5[4:2] == (* full_case = 32'd1 *) 2'h2;
-  assign _0400_ = rq1_r5[4:2] == (* full_case = 32'd1 *) 1'h1;
-  assign _0401_ = ! (* full_case = 32'd1 *) rq1_r5[4:2];
-  function [3:0] _1587_;
-    input [3:0] a;
-    input [15:0] b;
-    input [3:0] s;
-    (* full_case = 32'd1 *)
-    (* parallel_case *)
-    casez (s)
-      4'b???1:
-        _1587_ = b[3:0];
-      4'b??1?:
-        _1587_ = b[7:4];
-      4'b?1??:
-        _1587_ = b[11:8];
-      4'b1???:
-        _1587_ = b[15:12];
-      default:
-        _1587_ = a;
-    endcase
-  endfunction
-  assign \$signal$107  = _1587_(4'hx, 16'h137f, { _0405_, _0404_, _0403_, _0402_ });
-  assign _0402_ = rq1_r4[1:0] == (* full_case = 32'd1 *) 2'h3;
-  assign _0403_ = rq1_r4[1:0] == (* full_case = 32'd1 *) 2'h2;
-  assign _0404_ = rq1_r4[1:0] == (* full_case = 32'd1 *) 1'h1;
-  assign _0405_ = ! (* full_case = 32'd1 *) rq1_r4[1:0];
-  function [3:0] _1592_;
-    input [3:0] a;
-    input [15:0] b;
-    input [3:0] s;
-    (* full_case = 32'd1 *)
-    (* parallel_case *)
-    casez (s)
-      4'b???1:
-        _1592_ = b[3:0];
-      4'b??1?:
-        _1592_ = b[7:4];
-      4'b?1??:
-        _1592_ = b[11:8];
-      4'b1???:
-        _1592_ = b[15:12];
-      default:
-        _1592_ = a;
-    endcase
-  endfunction
-  assign \$signal$106  = _1592_(4'hx, 16'h1248, { _0409_, _0408_, _0407_, _0406_ });
-  assign _0406_ = rq1_r4[1:0] == (* full_case = 32'd1 *) 2'h3;
-  assign _0407_ = rq1_r4[1:0] == (* full_case = 32'd1 *) 2'h2;
-  assign _0408_ = rq1_r4[1:0] == (* full_case = 32'd1 *) 1'h1;
-  assign _0409_ = ! (* full_case = 32'd1 *) rq1_r4[1:0];
-  function [7:0] _1597_;
-    input [7:0] a;
-    input [63:0] b;
-    input [7:0] s;
-    (* full_case = 32'd1 *)
-    (* parallel_case *)
-    casez (s)
-      8'b???????1:
-        _1597_ = b[7:0];
-      8'b??????1?:
-        _1597_ = b[15:8];
-      8'b?????1??:
-        _1597_ = b[23:16];
-      8'b????1???:
-        _1597_ = b[31:24];
-      8'b???1????:
-        _1597_ = b[39:32];
-      8'b??1?????:
-        _1597_ = b[47:40];
-      8'b?1??????:
-        _1597_ = b[55:48];
-      8'b1???????:
-        _1597_ = b[63:56];
-      default:
-        _1597_ = a;
-    endcase
-  endfunction
-  assign \$signal$105  = _1597_(8'hxx, 64'h0103070f1f3f7fff, { _0417_, _0416_, _0415_, _0414_, _0413_, _0412_, _0411_, _0410_ });
-  assign _0410_ = rq1_r4[4:2] == (* full_case = 32'd1 *) 3'h7;
-  assign _0411_ = rq1_r4[4:2] == (* full_case = 32'd1 *) 3'h6;
-  assign _0412_ = rq1_r4[4:2] == (* full_case = 32'd1 *) 3'h5;
-  assign _0413_ = rq1_r4[4:2] == (* full_case = 32'd1 *) 3'h4;
-  assign _0414_ = rq1_r4[4:2] == (* full_case = 32'd1 *) 2'h3;
-  assign _0415_ = rq1_r4[4:2] == (* full_case = 32'd1 *) 2'h2;
-  assign _0416_ = rq1_r4[4:2] == (* full_case = 32'd1 *) 1'h1;
-  assign _0417_ = ! (* full_case = 32'd1 *) rq1_r4[4:2];
-  function [7:0] _1606_;
-    input [7:0] a;
-    input [63:0] b;
-    input [7:0] s;
-    (* full_case = 32'd1 *)
-    (* parallel_case *)
-    casez (s)
-      8'b???????1:
-        _1606_ = b[7:0];
-      8'b??????1?:
-        _1606_ = b[15:8];
-      8'b?????1??:
-        _1606_ = b[23:16];
-      8'b????1???:
-        _1606_ = b[31:24];
-      8'b???1????:
-        _1606_ = b[39:32];
-      8'b??1?????:
-        _1606_ = b[47:40];
-      8'b?1??????:
-        _1606_ = b[55:48];
-      8'b1???????:
-        _1606_ = b[63:56];
-      default:
-        _1606_ = a;
-    endcase
-  endfunction
-  assign \$signal$104  = _1606_(8'hxx, 64'h0102040810204080, { _0425_, _0424_, _0423_, _0422_, _0421_, _0420_, _0419_, _0418_ });
-  assign _0418_ = rq1_r4[4:2] == (* full_case = 32'd1 *) 3'h7;
-  assign _0419_ = rq1_r4[4:2] == (* full_case = 32'd1 *) 3'h6;
-  assign _0420_ = rq1_r4[4:2] == (* full_case = 32'd1 *) 3'h5;
-  assign _0421_ = rq1_r4[4:2] == (* full_case = 32'd1 *) 3'h4;
-  assign _0422_ = rq1_r4[4:2] == (* full_case = 32'd1 *) 2'h3;
-  assign _0423_ = rq1_r4[4:2] == (* full_case = 32'd1 *) 2'h2;
-  assign _0424_ = rq1_r4[4:2] == (* full_case = 32'd1 *) 1'h1;
-  assign _0425_ = ! (* full_case = 32'd1 *) rq1_r4[4:2];
-  function [3:0] _1615_;
-    input [3:0] a;
-    input [15:0] b;
-    input [3:0] s;
-    (* full_case = 32'd1 *)
-    (* parallel_case *)
-    casez (s)
-      4'b???1:
-        _1615_ = b[3:0];
-      4'b??1?:
-        _1615_ = b[7:4];
-      4'b?1??:
-        _1615_ = b[11:8];
-      4'b1???:
-        _1615_ = b[15:12];
-      default:
-        _1615_ = a;
-    endcase
-  endfunction
-  assign \$signal$100  = _1615_(4'hx, 16'h137f, { _0429_, _0428_, _0427_, _0426_ });
-  assign _0426_ = rq1_r3[1:0] == (* full_case = 32'd1 *) 2'h3;
-  assign _0427_ = rq1_r3[1:0] == (* full_case = 32'd1 *) 2'h2;
-  assign _0428_ = rq1_r3[1:0] == (* full_case = 32'd1 *) 1'h1;
-  assign _0429_ = ! (* full_case = 32'd1 *) rq1_r3[1:0];
-  function [3:0] _1620_;
-    input [3:0] a;
-    input [15:0] b;
-    input [3:0] s;
-    (* full_case = 32'd1 *)
-    (* parallel_case *)
-    casez (s)
-      4'b???1:
-        _1620_ = b[3:0];
-      4'b??1?:
-        _1620_ = b[7:4];
-      4'b?1??:
-        _1620_ = b[11:8];
-      4'b1???:
-        _1620_ = b[15:12];
-      default:
-        _1620_ = a;
-    endcase
-  endfunction
-  assign \$signal$99  = _1620_(4'hx, 16'h1248, { _0433_, _0432_, _0431_, _0430_ });
-  assign _0430_ = rq1_r3[1:0] == (* full_case = 32'd1 *) 2'h3;
-  assign _0431_ = rq1_r3[1:0] == (* full_case = 32'd1 *) 2'h2;
-  assign _0432_ = rq1_r3[1:0] == (* full_case = 32'd1 *) 1'h1;
-  assign _0433_ = ! (* full_case = 32'd1 *) rq1_r3[1:0];
-  function [7:0] _1625_;
-    input [7:0] a;
-    input [63:0] b;
-    input [7:0] s;
-    (* full_case = 32'd1 *)
-    (* parallel_case *)
-    casez (s)
-      8'b???????1:
-        _1625_ = b[7:0];
-      8'b??????1?:
-        _1625_ = b[15:8];
-      8'b?????1??:
-        _1625_ = b[23:16];
-      8'b????1???:
-        _1625_ = b[31:24];
-      8'b???1????:
-        _1625_ = b[39:32];
-      8'b??1?????:
-        _1625_ = b[47:40];
-      8'b?1??????:
-        _1625_ = b[55:48];
-      8'b1???????:
-        _1625_ = b[63:56];
-      default:
-        _1625_ = a;
-    endcase
-  endfunction
-  assign \$signal$98  = _1625_(8'hxx, 64'h0103070f1f3f7fff, { _0441_, _0440_, _0439_, _0438_, _0437_, _0436_, _0435_, _0434_ });
-  assign _0434_ = rq1_r3[4:2] == (* full_case = 32'd1 *) 3'h7;
-  assign _0435_ = rq1_r3[4:2] == (* full_case = 32'd1 *) 3'h6;
-  assign _0436_ = rq1_r3[4:2] == (* full_case = 32'd1 *) 3'h5;
-  assign _0437_ = rq1_r3[4:2] == (* full_case = 32'd1 *) 3'h4;
-  assign _0438_ = rq1_r3[4:2] == (* full_case = 32'd1 *) 2'h3;
-  assign _0439_ = rq1_r3[4:2] == (* full_case = 32'd1 *) 2'h2;
-  assign _0449_ = _0305_ ? (* full_case = 32'd1 *) act_max : t_4;
-  assign _0440_ = rq1_r3[4:2] == (* full_case = 32'd1 *) 1'h1;
-  assign _0441_ = ! (* full_case = 32'd1 *) rq1_r3[4:2];
-  function [7:0] _1635_;
-    input [7:0] a;
-    input [63:0] b;
-    input [7:0] s;
-    (* full_case = 32'd1 *)
-    (* parallel_case *)
-    casez (s)
-      8'b???????1:
-        _1635_ = b[7:0];
-      8'b??????1?:
-        _1635_ = b[15:8];
-      8'b?????1??:
-        _1635_ = b[23:16];
-      8'b????1???:
-        _1635_ = b[31:24];
-      8'b???1????:
-        _1635_ = b[39:32];
-      8'b??1?????:
-        _1635_ = b[47:40];
-      8'b?1??????:
-        _1635_ = b[55:48];
-      8'b1???????:
-        _1635_ = b[63:56];
-      default:
-        _1635_ = a;
-    endcase
-  endfunction
-  assign \$signal$97  = _1635_(8'hxx, 64'h0102040810204080, { _0450_, _0448_, _0447_, _0446_, _0445_, _0444_, _0443_, _0442_ });
-  assign _0442_ = rq1_r3[4:2] == (* full_case = 32'd1 *) 3'h7;
-  assign _0443_ = rq1_r3[4:2] == (* full_case = 32'd1 *) 3'h6;
-  assign _0444_ = rq1_r3[4:2] == (* full_case = 32'd1 *) 3'h5;
-  assign _0445_ = rq1_r3[4:2] == (* full_case = 32'd1 *) 3'h4;
-  assign _0446_ = rq1_r3[4:2] == (* full_case = 32'd1 *) 2'h3;
-  assign _0447_ = rq1_r3[4:2] == (* full_case = 32'd1 *) 2'h2;
-  assign _0448_ = rq1_r3[4:2] == (* full_case = 32'd1 *) 1'h1;
-  assign _0450_ = ! (* full_case = 32'd1 *) rq1_r3[4:2];
-  function [3:0] _1644_;
-    input [3:0] a;
-    input [15:0] b;
-    input [3:0] s;
-    (* full_case = 32'd1 *)
-    (* parallel_case *)
-    casez (s)
-      4'b???1:
-        _1644_ = b[3:0];
-      4'b??1?:
-        _1644_ = b[7:4];
-      4'b?1??:
-        _1644_ = b[11:8];
-      4'b1???:
-        _1644_ = b[15:12];
-      default:
-        _1644_ = a;
-    endcase
-  endfunction
-  assign \$signal$93  = _1644_(4'hx, 16'h137f, { _0454_, _0453_, _0452_, _0451_ });
-  assign _0451_ = rq1_r2[1:0] == (* full_case = 32'd1 *) 2'h3;
-  assign _0452_ = rq1_r2[1:0] == (* full_case = 32'd1 *) 2'h2;
-  assign _0453_ = rq1_r2[1:0] == (* full_case = 32'd1 *) 1'h1;
-  assign _0454_ = ! (* full_case = 32'd1 *) rq1_r2[1:0];
-  function [3:0] _1649_;
-    input [3:0] a;
-    input [15:0] b;
-    input [3:0] s;
-    (* full_case = 32'd1 *)
-    (* parallel_case *)
-    casez (s)
-      4'b???1:
-        _1649_ = b[3:0];
-      4'b??1?:
-        _1649_ = b[7:4];
-      4'b?1??:
-        _1649_ = b[11:8];
-      4'b1???:
-        _1649_ = b[15:12];
-      default:
-        _1649_ = a;
-    endcase
-  endfunction
-  assign \$signal$92  = _1649_(4'hx, 16'h1248, { _0458_, _0457_, _0456_, _0455_ });
-  assign _0455_ = rq1_r2[1:0] == (* full_case = 32'd1 *) 2'h3;
-  assign _0456_ = rq1_r2[1:0] == (* full_case = 32'd1 *) 2'h2;
-  assign _0457_ = rq1_r2[1:0] == (* full_case = 32'd1 *) 1'h1;
-  assign _0467_ = _0302_ ? (* full_case = 32'd1 *) act_min : _0449_;
-  assign _0458_ = ! (* full_case = 32'd1 *) rq1_r2[1:0];
-  function [7:0] _1655_;
-    input [7:0] a;
-    input [63:0] b;
-    input [7:0] s;
-    (* full_case = 32'd1 *)
-    (* parallel_case *)
-    casez (s)
-      8'b???????1:
-        _1655_ = b[7:0];
-      8'b??????1?:
-        _1655_ = b[15:8];
-      8'b?????1??:
-        _1655_ = b[23:16];
-      8'b????1???:
-        _1655_ = b[31:24];
-      8'b???1????:
-        _1655_ = b[39:32];
-      8'b??1?????:
-        _1655_ = b[47:40];
-      8'b?1??????:
-        _1655_ = b[55:48];
-      8'b1???????:
-        _1655_ = b[63:56];
-      default:
-        _1655_ = a;
-    endcase
-  endfunction
-  assign \$signal$91  = _1655_(8'hxx, 64'h0103070f1f3f7fff, { _0466_, _0465_, _0464_, _0463_, _0462_, _0461_, _0460_, _0459_ });
-  assign _0459_ = rq1_r2[4:2] == (* full_case = 32'd1 *) 3'h7;
-  assign _0460_ = rq1_r2[4:2] == (* full_case = 32'd1 *) 3'h6;
-  assign _0461_ = rq1_r2[4:2] == (* full_case = 32'd1 *) 3'h5;
-  assign _0462_ = rq1_r2[4:2] == (* full_case = 32'd1 *) 3'h4;
-  assign _0463_ = rq1_r2[4:2] == (* full_case = 32'd1 *) 2'h3;
-  assign _0464_ = rq1_r2[4:2] == (* full_case = 32'd1 *) 2'h2;
-  assign _0465_ = rq1_r2[4:2] == (* full_case = 32'd1 *) 1'h1;
-  assign _0466_ = ! (* full_case = 32'd1 *) rq1_r2[4:2];
-  function [7:0] _1664_;
-    input [7:0] a;
-    input [63:0] b;
-    input [7:0] s;
-    (* full_case = 32'd1 *)
-    (* parallel_case *)
-    casez (s)
-      8'b???????1:
-        _1664_ = b[7:0];
-      8'b??????1?:
-        _1664_ = b[15:8];
-      8'b?????1??:
-        _1664_ = b[23:16];
-      8'b????1???:
-        _1664_ = b[31:24];
-      8'b???1????:
-        _1664_ = b[39:32];
-      8'b??1?????:
-        _1664_ = b[47:40];
-      8'b?1??????:
-        _1664_ = b[55:48];
-      8'b1???????:
-        _1664_ = b[63:56];
-      default:
-        _1664_ = a;
-    endcase
-  endfunction
-  assign \$signal$90  = _1664_(8'hxx, 64'h0102040810204080, { _0475_, _0474_, _0473_, _0472_, _0471_, _0470_, _0469_, _0468_ });
-  assign _0468_ = rq1_r2[4:2] == (* full_case = 32'd1 *) 3'h7;
-  assign _0469_ = rq1_r2[4:2] == (* full_case = 32'd1 *) 3'h6;
-  assign _0470_ = rq1_r2[4:2] == (* full_case = 32'd1 *) 3'h5;
-  assign _0471_ = rq1_r2[4:2] == (* full_case = 32'd1 *) 3'h4;
-  assign _0472_ = rq1_r2[4:2] == (* full_case = 32'd1 *) 2'h3;
-  assign _0473_ = rq1_r2[4:2] == (* full_case = 32'd1 *) 2'h2;
-  assign _0474_ = rq1_r2[4:2] == (* full_case = 32'd1 *) 1'h1;
-  assign _0475_ = ! (* full_case = 32'd1 *) rq1_r2[4:2];
-  function [3:0] _1673_;
-    input [3:0] a;
-    input [15:0] b;
-    input [3:0] s;
-    (* full_case = 32'd1 *)
-    (* parallel_case *)
-    casez (s)
-      4'b???1:
-        _1673_ = b[3:0];
-      4'b??1?:
-        _1673_ = b[7:4];
-      4'b?1??:
-        _1673_ = b[11:8];
-      4'b1???:
-        _1673_ = b[15:12];
-      default:
-        _1673_ = a;
-    endcase
-  endfunction
-  assign \$signal$86  = _1673_(4'hx, 16'h137f, { _0479_, _0478_, _0477_, _0476_ });
-  assign _0476_ = rq1_r1[1:0] == (* full_case = 32'd1 *) 2'h3;
-  assign _0477_ = rq1_r1[1:0] == (* full_case = 32'd1 *) 2'h2;
-  assign _0478_ = rq1_r1[1:0] == (* full_case = 32'd1 *) 1'h1;
-  assign _0479_ = ! (* full_case = 32'd1 *) rq1_r1[1:0];
-  function [3:0] _1678_;
-    input [3:0] a;
-    input [15:0] b;
-    input [3:0] s;
-    (* full_case = 32'd1 *)
-    (* parallel_case *)
-    casez (s)
-      4'b???1:
-        _1678_ = b[3:0];
-      4'b??1?:
-        _1678_ = b[7:4];
-      4'b?1??:
-        _1678_ = b[11:8];
-      4'b1???:
-        _1678_ = b[15:12];
-      default:
-        _1678_ = a;
-    endcase
-  endfunction
-  assign \$signal$85  = _1678_(4'hx, 16'h1248, { _0483_, _0482_, _0481_, _0480_ });
-  assign _0480_ = rq1_r1[1:0] == (* full_case = 32'd1 *) 2'h3;
-  assign _0481_ = rq1_r1[1:0] == (* full_case = 32'd1 *) 2'h2;
-  assign _0482_ = rq1_r1[1:0] == (* full_case = 32'd1 *) 1'h1;
-  assign _0483_ = ! (* full_case = 32'd1 *) rq1_r1[1:0];
-  function [7:0] _1683_;
-    input [7:0] a;
-    input [63:0] b;
-    input [7:0] s;
-    (* full_case = 32'd1 *)
-    (* parallel_case *)
-    casez (s)
-      8'b???????1:
-        _1683_ = b[7:0];
-      8'b??????1?:
-        _1683_ = b[15:8];
-      8'b?????1??:
-        _1683_ = b[23:16];
-      8'b????1???:
-        _1683_ = b[31:24];
-      8'b???1????:
-        _1683_ = b[39:32];
-      8'b??1?????:
-        _1683_ = b[47:40];
-      8'b?1??????:
-        _1683_ = b[55:48];
-      8'b1???????:
-        _1683_ = b[63:56];
-      default:
-        _1683_ = a;
-    endcase
-  endfunction
-  assign \$signal$84  = _1683_(8'hxx, 64'h0103070f1f3f7fff, { _0491_, _0490_, _0489_, _0488_, _0487_, _0486_, _0485_, _0484_ });
-  assign _0484_ = rq1_r1[4:2] == (* full_case = 32'd1 *) 3'h7;
-  assign _0485_ = rq1_r1[4:2] == (* full_case = 32'd1 *) 3'h6;
-  assign _0486_ = rq1_r1[4:2] == (* full_case = 32'd1 *) 3'h5;
-  assign _0487_ = rq1_r1[4:2] == (* full_case = 32'd1 *) 3'h4;
-  assign _0488_ = rq1_r1[4:2] == (* full_case = 32'd1 *) 2'h3;
-  assign _0489_ = rq1_r1[4:2] == (* full_case = 32'd1 *) 2'h2;
-  assign _0490_ = rq1_r1[4:2] == (* full_case = 32'd1 *) 1'h1;
-  assign _0491_ = ! (* full_case = 32'd1 *) rq1_r1[4:2];
-  function [7:0] _1692_;
-    input [7:0] a;
-    input [63:0] b;
-    input [7:0] s;
-    (* full_case = 32'd1 *)
-    (* parallel_case *)
-    casez (s)
-      8'b???????1:
-        _1692_ = b[7:0];
-      8'b??????1?:
-        _1692_ = b[15:8];
-      8'b?????1??:
-        _1692_ = b[23:16];
-      8'b????1???:
-        _1692_ = b[31:24];
-      8'b???1????:
-        _1692_ = b[39:32];
-      8'b??1?????:
-        _1692_ = b[47:40];
-      8'b?1??????:
-        _1692_ = b[55:48];
-      8'b1???????:
-        _1692_ = b[63:56];
-      default:
-        _1692_ = a;
-    endcase
-  endfunction
-  assign \$signal$83  = _1692_(8'hxx, 64'h0102040810204080, { _0499_, _0498_, _0497_, _0496_, _0495_, _0494_, _0493_, _0492_ });
-  assign _0492_ = rq1_r1[4:2] == (* full_case = 32'd1 *) 3'h7;
-  assign _0493_ = rq1_r1[4:2] == (* full_case = 32'd1 *) 3'h6;
-  assign _0494_ = rq1_r1[4:2] == (* full_case = 32'd1 *) 3'h5;
-  assign _0495_ = rq1_r1[4:2] == (* full_case = 32'd1 *) 3'h4;
-  assign _0496_ = rq1_r1[4:2] == (* full_case = 32'd1 *) 2'h3;
-  assign _0497_ = rq1_r1[4:2] == (* full_case = 32'd1 *) 2'h2;
-  assign _0498_ = rq1_r1[4:2] == (* full_case = 32'd1 *) 1'h1;
-  assign _0499_ = ! (* full_case = 32'd1 *) rq1_r1[4:2];
-  function [3:0] _1701_;
-    input [3:0] a;
-    input [15:0] b;
-    input [3:0] s;
-    (* full_case = 32'd1 *)
-    (* parallel_case *)
-    casez (s)
-      4'b???1:
-        _1701_ = b[3:0];
-      4'b??1?:
-        _1701_ = b[7:4];
-      4'b?1??:
-        _1701_ = b[11:8];
-      4'b1???:
-        _1701_ = b[15:12];
-      default:
-        _1701_ = a;
-    endcase
-  endfunction
-  assign \$signal$79  = _1701_(4'hx, 16'h137f, { _0503_, _0502_, _0501_, _0500_ });
-  assign _0500_ = rq1_r0[1:0] == (* full_case = 32'd1 *) 2'h3;
-  assign _0501_ = rq1_r0[1:0] == (* full_case = 32'd1 *) 2'h2;
-  assign _0502_ = rq1_r0[1:0] == (* full_case = 32'd1 *) 1'h1;
-  assign _0503_ = ! (* full_case = 32'd1 *) rq1_r0[1:0];
-  function [3:0] _1706_;
-    input [3:0] a;
-    input [15:0] b;
-    input [3:0] s;
-    (* full_case = 32'd1 *)
-    (* parallel_case *)
-    casez (s)
-      4'b???1:
-        _1706_ = b[3:0];
-      4'b??1?:
-        _1706_ = b[7:4];
-      4'b?1??:
-        _1706_ = b[11:8];
-      4'b1???:
-        _1706_ = b[15:12];
-      default:
-        _1706_ = a;
-    endcase
-  endfunction
-  assign \$signal$78  = _1706_(4'hx, 16'h1248, { _0507_, _0506_, _0505_, _0504_ });
-  assign _0504_ = rq1_r0[1:0] == (* full_case = 32'd1 *) 2'h3;
-  assign _0505_ = rq1_r0[1:0] == (* full_case = 32'd1 *) 2'h2;
-  assign _0506_ = rq1_r0[1:0] == (* full_case = 32'd1 *) 1'h1;
-  assign _0507_ = ! (* full_case = 32'd1 *) rq1_r0[1:0];
-  function [7:0] _1711_;
-    input [7:0] a;
-    input [63:0] b;
-    input [7:0] s;
-    (* full_case = 32'd1 *)
-    (* parallel_case *)
-    casez (s)
-      8'b???????1:
-        _1711_ = b[7:0];
-      8'b??????1?:
-        _1711_ = b[15:8];
-      8'b?????1??:
-        _1711_ = b[23:16];
-      8'b????1???:
-        _1711_ = b[31:24];
-      8'b???1????:
-        _1711_ = b[39:32];
-      8'b??1?????:
-        _1711_ = b[47:40];
-      8'b?1??????:
-        _1711_ = b[55:48];
-      8'b1???????:
-        _1711_ = b[63:56];
-      default:
-        _1711_ = a;
-    endcase
-  endfunction
-  assign \$signal$77  = _1711_(8'hxx, 64'h0103070f1f3f7fff, { _0515_, _0514_, _0513_, _0512_, _0511_, _0510_, _0509_, _0508_ });
-  assign _0508_ = rq1_r0[4:2] == (* full_case = 32'd1 *) 3'h7;
-  assign _0509_ = rq1_r0[4:2] == (* full_case = 32'd1 *) 3'h6;
-  assign _0510_ = rq1_r0[4:2] == (* full_case = 32'd1 *) 3'h5;
-  assign _0511_ = rq1_r0[4:2] == (* full_case = 32'd1 *) 3'h4;
-  assign _0512_ = rq1_r0[4:2] == (* full_case = 32'd1 *) 2'h3;
-  assign _0513_ = rq1_r0[4:2] == (* full_case = 32'd1 *) 2'h2;
-  assign _0514_ = rq1_r0[4:2] == (* full_case = 32'd1 *) 1'h1;
-  assign _0515_ = ! (* full_case = 32'd1 *) rq1_r0[4:2];
-  function [7:0] _1720_;
-    input [7:0] a;
-    input [63:0] b;
-    input [7:0] s;
-    (* full_case = 32'd1 *)
-    (* parallel_case *)
-    casez (s)
-      8'b???????1:
-        _1720_ = b[7:0];
-      8'b??????1?:
-        _1720_ = b[15:8];
-      8'b?????1??:
-        _1720_ = b[23:16];
-      8'b????1???:
-        _1720_ = b[31:24];
-      8'b???1????:
-        _1720_ = b[39:32];
-      8'b??1?????:
-        _1720_ = b[47:40];
-      8'b?1??????:
-        _1720_ = b[55:48];
-      8'b1???????:
-        _1720_ = b[63:56];
-      default:
-        _1720_ = a;
-    endcase
-  endfunction
-  assign \$signal  = _1720_(8'hxx, 64'h0102040810204080, { _0523_, _0522_, _0521_, _0520_, _0519_, _0518_, _0517_, _0516_ });
-  assign _0516_ = rq1_r0[4:2] == (* full_case = 32'd1 *) 3'h7;
-  assign _0517_ = rq1_r0[4:2] == (* full_case = 32'd1 *) 3'h6;
-  assign _0518_ = rq1_r0[4:2] == (* full_case = 32'd1 *) 3'h5;
-  assign _0524_ = _0300_ ? (* full_case = 32'd1 *) act_max : t_3;
-  assign _0519_ = rq1_r0[4:2] == (* full_case = 32'd1 *) 3'h4;
-  assign _0520_ = rq1_r0[4:2] == (* full_case = 32'd1 *) 2'h3;
-  assign _0521_ = rq1_r0[4:2] == (* full_case = 32'd1 *) 2'h2;
-  assign _0522_ = rq1_r0[4:2] == (* full_case = 32'd1 *) 1'h1;
-  assign _0523_ = ! (* full_case = 32'd1 *) rq1_r0[4:2];
-  assign _0525_ = _0297_ ? (* full_case = 32'd1 *) act_min : _0524_;
-  assign _0526_ = _0295_ ? (* full_case = 32'd1 *) act_max : t_2;
-  assign _0527_ = _0291_ ? (* full_case = 32'd1 *) act_min : _0526_;
-  assign _0528_ = _0289_ ? (* full_case = 32'd1 *) act_max : t_1;
-  assign _0529_ = _0286_ ? (* full_case = 32'd1 *) act_min : _0528_;
-  assign _0530_ = _0284_ ? (* full_case = 32'd1 *) act_max : t_0;
-  assign _0531_ = _0280_ ? (* full_case = 32'd1 *) act_min : _0530_;
-  assign _0532_ = _0316_ ? (* full_case = 32'd1 *) act_max : t_6;
-  assign _0533_ = _0312_ ? (* full_case = 32'd1 *) act_min : _0532_;
-  assign _0256_[31] = 1'h0;
-  assign _0258_[31] = 1'h0;
-  assign _0260_[31] = 1'h0;
-  assign _0262_[31] = 1'h0;
-  assign _0264_[31] = 1'h0;
-  assign _0267_[31] = 1'h0;
-  assign _0269_[31] = 1'h0;
-  assign _0271_[31] = 1'h0;
-  assign _0313_[46:14] = h_0;
-  assign halfm_1[31:30] = 2'h0;
+  assign _054_ = $signed(rq3_y0[8:0]) < $signed({ lo_z[9], lo_z[7:0] });
+  assign _055_ = fits_0 ? _054_ : rq3_y0[33];
+  assign _056_ = $signed(rq3_y0[8:0]) > $signed({ hi_z[9], hi_z[7:0] });
+  assign _057_ = ~ rq3_y0[33];
+  assign _058_ = fits_0 ? _056_ : _057_;
+  assign _059_ = $signed(rq3_y1[8:0]) < $signed({ lo_z[9], lo_z[7:0] });
+  assign _060_ = fits_1 ? _059_ : rq3_y1[33];
+  assign _061_ = $signed(rq3_y1[8:0]) > $signed({ hi_z[9], hi_z[7:0] });
+  assign _062_ = ~ rq3_y1[33];
+  assign _063_ = fits_1 ? _061_ : _062_;
+  assign _064_ = $signed(rq3_y2[8:0]) < $signed({ lo_z[9], lo_z[7:0] });
+  assign _065_ = fits_2 ? _064_ : rq3_y2[33];
+  assign _066_ = $signed(rq3_y2[8:0]) > $signed({ hi_z[9], hi_z[7:0] });
+  assign _067_ = ~ rq3_y2[33];
+  assign _068_ = fits_2 ? _066_ : _067_;
+  assign _069_ = $signed(rq3_y3[8:0]) < $signed({ lo_z[9], lo_z[7:0] });
+  assign _070_ = fits_3 ? _069_ : rq3_y3[33];
+  assign _071_ = $signed(rq3_y3[8:0]) > $signed({ hi_z[9], hi_z[7:0] });
+  assign _072_ = ~ rq3_y3[33];
+  assign _073_ = fits_3 ? _071_ : _072_;
+  assign _074_ = $signed(rq3_y4[8:0]) < $signed({ lo_z[9], lo_z[7:0] });
+  assign _075_ = fits_4 ? _074_ : rq3_y4[33];
+  assign _076_ = $signed(rq3_y4[8:0]) > $signed({ hi_z[9], hi_z[7:0] });
+  assign _077_ = ~ rq3_y4[33];
+  assign _078_ = fits_4 ? _076_ : _077_;
+  assign _079_ = $signed(rq3_y5[8:0]) < $signed({ lo_z[9], lo_z[7:0] });
+  assign _080_ = fits_5 ? _079_ : rq3_y5[33];
+  assign _081_ = $signed(rq3_y5[8:0]) > $signed({ hi_z[9], hi_z[7:0] });
+  assign _082_ = ~ rq3_y5[33];
+  assign _083_ = fits_5 ? _081_ : _082_;
+  assign _084_ = $signed(rq3_y6[8:0]) < $signed({ lo_z[9], lo_z[7:0] });
+  assign _085_ = fits_6 ? _084_ : rq3_y6[33];
+  assign _086_ = $signed(rq3_y6[8:0]) > $signed({ hi_z[9], hi_z[7:0] });
+  assign _087_ = ~ rq3_y6[33];
+  assign _088_ = fits_6 ? _086_ : _087_;
+  assign _089_ = $signed(rq3_y7[8:0]) < $signed({ lo_z[9], lo_z[7:0] });
+  assign _090_ = fits_7 ? _089_ : rq3_y7[33];
+  assign _091_ = $signed(rq3_y7[8:0]) > $signed({ hi_z[9], hi_z[7:0] });
+  assign _092_ = ~ rq3_y7[33];
+  assign _093_ = fits_7 ? _091_ : _092_;
+  assign _000_ = $signed(i_shift[5:0]) > $signed(1'h0);
+  assign _026_ = $signed(i_shift[5:0]) < $signed(1'h0);
+  assign _095_ = $signed(i_shift[11:6]) > $signed(1'h0);
+  assign _108_ = $signed(i_shift[11:6]) < $signed(1'h0);
+  assign _115_[4:0] = - $signed(i_shift[10:6]);
+  assign _004_ = $signed(i_shift[17:12]) > $signed(1'h0);
+  assign _010_ = $signed(i_shift[17:12]) < $signed(1'h0);
+  assign _013_ = $signed(i_shift[23:18]) > $signed(1'h0);
+  assign _014_ = $signed(i_shift[23:18]) < $signed(1'h0);
+  assign _016_[4:0] = - $signed(i_shift[22:18]);
+  assign _017_ = $signed(i_shift[29:24]) > $signed(1'h0);
+  assign _019_ = $signed(i_shift[29:24]) < $signed(1'h0);
+  assign _022_ = $signed(i_shift[35:30]) > $signed(1'h0);
+  assign _023_ = $signed(i_shift[35:30]) < $signed(1'h0);
+  assign _024_[4:0] = - $signed(i_shift[34:30]);
+  assign _027_ = $signed(i_shift[41:36]) > $signed(1'h0);
+  assign _029_ = $signed(i_shift[41:36]) < $signed(1'h0);
+  assign _030_[4:0] = - $signed(i_shift[40:36]);
+  assign _032_ = $signed(i_shift[47:42]) > $signed(1'h0);
+  assign _033_ = $signed(i_shift[47:42]) < $signed(1'h0);
+  assign _034_[4:0] = - $signed(i_shift[46:42]);
+  assign a_0 = $signed(rq1_s0) << rq1_l0;
+  assign a_1 = $signed(rq1_s1) << rq1_l1;
+  assign a_2 = $signed(rq1_s2) << rq1_l2;
+  assign a_3 = $signed(rq1_s3) << rq1_l3;
+  assign a_4 = $signed(rq1_s4) << rq1_l4;
+  assign a_5 = $signed(rq1_s5) << rq1_l5;
+  assign a_6 = $signed(rq1_s6) << rq1_l6;
+  assign a_7 = $signed(rq1_s7) << rq1_l7;
+  assign outer_0[33:0] = a_0[16:0] * rq1_m0[16:0];
+  assign outer_0[62:34] = $signed(a_0[31:17]) * $signed({ 1'h0, rq1_m0[30:17] });
+  assign _094_ = $signed(a_0[31:17]) * $signed({ 1'h0, rq1_m0[16:0] });
+  assign _096_ = a_0[16:0] * rq1_m0[30:17];
+  assign _097_ = $signed(_094_) + $signed({ 1'h0, _096_ });
+  assign mid_0 = $signed(_097_) + $signed(15'h2000);
+  assign outer_1[33:0] = a_1[16:0] * rq1_m1[16:0];
+  assign outer_1[62:34] = $signed(a_1[31:17]) * $signed({ 1'h0, rq1_m1[30:17] });
+  assign _098_ = $signed(a_1[31:17]) * $signed({ 1'h0, rq1_m1[16:0] });
+  assign _099_ = a_1[16:0] * rq1_m1[30:17];
+  assign _100_ = $signed(_098_) + $signed({ 1'h0, _099_ });
+  assign mid_1 = $signed(_100_) + $signed(15'h2000);
+  assign outer_2[33:0] = a_2[16:0] * rq1_m2[16:0];
+  assign outer_2[62:34] = $signed(a_2[31:17]) * $signed({ 1'h0, rq1_m2[30:17] });
+  assign _101_ = $signed(a_2[31:17]) * $signed({ 1'h0, rq1_m2[16:0] });
+  assign _102_ = a_2[16:0] * rq1_m2[30:17];
+  assign _103_ = $signed(_101_) + $signed({ 1'h0, _102_ });
+  assign mid_2 = $signed(_103_) + $signed(15'h2000);
+  assign outer_3[33:0] = a_3[16:0] * rq1_m3[16:0];
+  assign outer_3[62:34] = $signed(a_3[31:17]) * $signed({ 1'h0, rq1_m3[30:17] });
+  assign _104_ = $signed(a_3[31:17]) * $signed({ 1'h0, rq1_m3[16:0] });
+  assign _105_ = a_3[16:0] * rq1_m3[30:17];
+  assign _106_ = $signed(_104_) + $signed({ 1'h0, _105_ });
+  assign mid_3 = $signed(_106_) + $signed(15'h2000);
+  assign outer_4[33:0] = a_4[16:0] * rq1_m4[16:0];
+  assign outer_4[62:34] = $signed(a_4[31:17]) * $signed({ 1'h0, rq1_m4[30:17] });
+  assign _107_ = $signed(a_4[31:17]) * $signed({ 1'h0, rq1_m4[16:0] });
+  assign _109_ = a_4[16:0] * rq1_m4[30:17];
+  assign _110_ = $signed(_107_) + $signed({ 1'h0, _109_ });
+  assign mid_4 = $signed(_110_) + $signed(15'h2000);
+  assign outer_5[33:0] = a_5[16:0] * rq1_m5[16:0];
+  assign outer_5[62:34] = $signed(a_5[31:17]) * $signed({ 1'h0, rq1_m5[30:17] });
+  assign _111_ = $signed(a_5[31:17]) * $signed({ 1'h0, rq1_m5[16:0] });
+  assign _112_ = a_5[16:0] * rq1_m5[30:17];
+  assign _113_ = $signed(_111_) + $signed({ 1'h0, _112_ });
+  assign mid_5 = $signed(_113_) + $signed(15'h2000);
+  assign outer_6[33:0] = a_6[16:0] * rq1_m6[16:0];
+  assign outer_6[62:34] = $signed(a_6[31:17]) * $signed({ 1'h0, rq1_m6[30:17] });
+  assign _114_ = $signed(a_6[31:17]) * $signed({ 1'h0, rq1_m6[16:0] });
+  assign _116_ = a_6[16:0] * rq1_m6[30:17];
+  assign _117_ = $signed(_114_) + $signed({ 1'h0, _116_ });
+  assign mid_6 = $signed(_117_) + $signed(15'h2000);
+  assign outer_7[33:0] = a_7[16:0] * rq1_m7[16:0];
+  assign outer_7[62:34] = $signed(a_7[31:17]) * $signed({ 1'h0, rq1_m7[30:17] });
+  assign _118_ = $signed(a_7[31:17]) * $signed({ 1'h0, rq1_m7[16:0] });
+  assign _119_ = a_7[16:0] * rq1_m7[30:17];
+  assign _120_ = $signed(_118_) + $signed({ 1'h0, _119_ });
+  assign mid_7 = $signed(_120_) + $signed(15'h2000);
+  assign { h_0, _121_[13:0] } = $signed(outer_0[62:17]) + $signed(mid_0);
+  assign { h_1, _001_[13:0] } = $signed(outer_1[62:17]) + $signed(mid_1);
+  assign { h_2, _002_[13:0] } = $signed(outer_2[62:17]) + $signed(mid_2);
+  assign { h_3, _003_[13:0] } = $signed(outer_3[62:17]) + $signed(mid_3);
+  assign { h_4, _005_[13:0] } = $signed(outer_4[62:17]) + $signed(mid_4);
+  assign { h_5, _006_[13:0] } = $signed(outer_5[62:17]) + $signed(mid_5);
+  assign { h_6, _007_[13:0] } = $signed(outer_6[62:17]) + $signed(mid_6);
+  assign { h_7, _008_[13:0] } = $signed(outer_7[62:17]) + $signed(mid_7);
+  assign { half_0, _009_[0] } = 1'h1 << rq1_r0;
+  assign halfm_0[0] = rq1_r0 >= 2'h2;
+  assign halfm_0[1] = rq1_r0 >= 2'h3;
+  assign halfm_0[2] = rq1_r0 >= 3'h4;
+  assign halfm_0[3] = rq1_r0 >= 3'h5;
+  assign halfm_0[4] = rq1_r0 >= 3'h6;
+  assign halfm_0[5] = rq1_r0 >= 3'h7;
+  assign halfm_0[6] = rq1_r0 >= 4'h8;
+  assign halfm_0[7] = rq1_r0 >= 4'h9;
+  assign halfm_0[8] = rq1_r0 >= 4'ha;
+  assign halfm_0[9] = rq1_r0 >= 4'hb;
+  assign halfm_0[10] = rq1_r0 >= 4'hc;
+  assign halfm_0[11] = rq1_r0 >= 4'hd;
+  assign halfm_0[12] = rq1_r0 >= 4'he;
+  assign halfm_0[13] = rq1_r0 >= 4'hf;
+  assign halfm_0[14] = rq1_r0 >= 5'h10;
+  assign halfm_0[15] = rq1_r0 >= 5'h11;
+  assign halfm_0[16] = rq1_r0 >= 5'h12;
+  assign halfm_0[17] = rq1_r0 >= 5'h13;
+  assign halfm_0[18] = rq1_r0 >= 5'h14;
+  assign halfm_0[19] = rq1_r0 >= 5'h15;
+  assign halfm_0[20] = rq1_r0 >= 5'h16;
+  assign halfm_0[21] = rq1_r0 >= 5'h17;
+  assign halfm_0[22] = rq1_r0 >= 5'h18;
+  assign halfm_0[23] = rq1_r0 >= 5'h19;
+  assign halfm_0[24] = rq1_r0 >= 5'h1a;
+  assign halfm_0[25] = rq1_r0 >= 5'h1b;
+  assign halfm_0[26] = rq1_r0 >= 5'h1c;
+  assign halfm_0[27] = rq1_r0 >= 5'h1d;
+  assign halfm_0[28] = rq1_r0 >= 5'h1e;
+  assign halfm_0[29] = rq1_r0 >= 5'h1f;
+  assign halfm_0[30] = rq1_r0 >= 6'h20;
+  assign halfm_0[31] = rq1_r0 >= 6'h21;
+  assign { half_1, _012_[0] } = 1'h1 << rq1_r1;
+  assign halfm_1[0] = rq1_r1 >= 2'h2;
+  assign halfm_1[1] = rq1_r1 >= 2'h3;
+  assign halfm_1[2] = rq1_r1 >= 3'h4;
+  assign halfm_1[3] = rq1_r1 >= 3'h5;
+  assign halfm_1[4] = rq1_r1 >= 3'h6;
+  assign halfm_1[5] = rq1_r1 >= 3'h7;
+  assign halfm_1[6] = rq1_r1 >= 4'h8;
+  assign halfm_1[7] = rq1_r1 >= 4'h9;
+  assign halfm_1[8] = rq1_r1 >= 4'ha;
+  assign halfm_1[9] = rq1_r1 >= 4'hb;
+  assign halfm_1[10] = rq1_r1 >= 4'hc;
+  assign halfm_1[11] = rq1_r1 >= 4'hd;
+  assign halfm_1[12] = rq1_r1 >= 4'he;
+  assign halfm_1[13] = rq1_r1 >= 4'hf;
+  assign halfm_1[14] = rq1_r1 >= 5'h10;
+  assign halfm_1[15] = rq1_r1 >= 5'h11;
+  assign halfm_1[16] = rq1_r1 >= 5'h12;
+  assign halfm_1[17] = rq1_r1 >= 5'h13;
+  assign halfm_1[18] = rq1_r1 >= 5'h14;
+  assign halfm_1[19] = rq1_r1 >= 5'h15;
+  assign halfm_1[20] = rq1_r1 >= 5'h16;
+  assign halfm_1[21] = rq1_r1 >= 5'h17;
+  assign halfm_1[22] = rq1_r1 >= 5'h18;
+  assign halfm_1[23] = rq1_r1 >= 5'h19;
+  assign halfm_1[24] = rq1_r1 >= 5'h1a;
+  assign halfm_1[25] = rq1_r1 >= 5'h1b;
+  assign halfm_1[26] = rq1_r1 >= 5'h1c;
+  assign halfm_1[27] = rq1_r1 >= 5'h1d;
+  assign halfm_1[28] = rq1_r1 >= 5'h1e;
+  assign halfm_1[29] = rq1_r1 >= 5'h1f;
+  assign halfm_1[30] = rq1_r1 >= 6'h20;
+  assign halfm_1[31] = rq1_r1 >= 6'h21;
+  assign { half_2, _015_[0] } = 1'h1 << rq1_r2;
+  assign halfm_2[0] = rq1_r2 >= 2'h2;
+  assign halfm_2[1] = rq1_r2 >= 2'h3;
+  assign halfm_2[2] = rq1_r2 >= 3'h4;
+  assign halfm_2[3] = rq1_r2 >= 3'h5;
+  assign halfm_2[4] = rq1_r2 >= 3'h6;
+  assign halfm_2[5] = rq1_r2 >= 3'h7;
+  assign halfm_2[6] = rq1_r2 >= 4'h8;
+  assign halfm_2[7] = rq1_r2 >= 4'h9;
+  assign halfm_2[8] = rq1_r2 >= 4'ha;
+  assign halfm_2[9] = rq1_r2 >= 4'hb;
+  assign halfm_2[10] = rq1_r2 >= 4'hc;
+  assign halfm_2[11] = rq1_r2 >= 4'hd;
+  assign halfm_2[12] = rq1_r2 >= 4'he;
+  assign halfm_2[13] = rq1_r2 >= 4'hf;
+  assign halfm_2[14] = rq1_r2 >= 5'h10;
+  assign halfm_2[15] = rq1_r2 >= 5'h11;
+  assign halfm_2[16] = rq1_r2 >= 5'h12;
+  assign halfm_2[17] = rq1_r2 >= 5'h13;
+  assign halfm_2[18] = rq1_r2 >= 5'h14;
+  assign halfm_2[19] = rq1_r2 >= 5'h15;
+  assign halfm_2[20] = rq1_r2 >= 5'h16;
+  assign halfm_2[21] = rq1_r2 >= 5'h17;
+  assign halfm_2[22] = rq1_r2 >= 5'h18;
+  assign halfm_2[23] = rq1_r2 >= 5'h19;
+  assign halfm_2[24] = rq1_r2 >= 5'h1a;
+  assign halfm_2[25] = rq1_r2 >= 5'h1b;
+  assign halfm_2[26] = rq1_r2 >= 5'h1c;
+  assign halfm_2[27] = rq1_r2 >= 5'h1d;
+  assign halfm_2[28] = rq1_r2 >= 5'h1e;
+  assign halfm_2[29] = rq1_r2 >= 5'h1f;
+  assign halfm_2[30] = rq1_r2 >= 6'h20;
+  assign halfm_2[31] = rq1_r2 >= 6'h21;
+  assign { half_3, _018_[0] } = 1'h1 << rq1_r3;
+  assign halfm_3[0] = rq1_r3 >= 2'h2;
+  assign halfm_3[1] = rq1_r3 >= 2'h3;
+  assign halfm_3[2] = rq1_r3 >= 3'h4;
+  assign halfm_3[3] = rq1_r3 >= 3'h5;
+  assign halfm_3[4] = rq1_r3 >= 3'h6;
+  assign halfm_3[5] = rq1_r3 >= 3'h7;
+  assign halfm_3[6] = rq1_r3 >= 4'h8;
+  assign halfm_3[7] = rq1_r3 >= 4'h9;
+  assign halfm_3[8] = rq1_r3 >= 4'ha;
+  assign halfm_3[9] = rq1_r3 >= 4'hb;
+  assign halfm_3[10] = rq1_r3 >= 4'hc;
+  assign halfm_3[11] = rq1_r3 >= 4'hd;
+  assign halfm_3[12] = rq1_r3 >= 4'he;
+  assign halfm_3[13] = rq1_r3 >= 4'hf;
+  assign halfm_3[14] = rq1_r3 >= 5'h10;
+  assign halfm_3[15] = rq1_r3 >= 5'h11;
+  assign halfm_3[16] = rq1_r3 >= 5'h12;
+  assign halfm_3[17] = rq1_r3 >= 5'h13;
+  assign halfm_3[18] = rq1_r3 >= 5'h14;
+  assign halfm_3[19] = rq1_r3 >= 5'h15;
+  assign halfm_3[20] = rq1_r3 >= 5'h16;
+  assign halfm_3[21] = rq1_r3 >= 5'h17;
+  assign halfm_3[22] = rq1_r3 >= 5'h18;
+  assign halfm_3[23] = rq1_r3 >= 5'h19;
+  assign halfm_3[24] = rq1_r3 >= 5'h1a;
+  assign halfm_3[25] = rq1_r3 >= 5'h1b;
+  assign halfm_3[26] = rq1_r3 >= 5'h1c;
+  assign halfm_3[27] = rq1_r3 >= 5'h1d;
+  assign halfm_3[28] = rq1_r3 >= 5'h1e;
+  assign halfm_3[29] = rq1_r3 >= 5'h1f;
+  assign halfm_3[30] = rq1_r3 >= 6'h20;
+  assign halfm_3[31] = rq1_r3 >= 6'h21;
+  assign { half_4, _021_[0] } = 1'h1 << rq1_r4;
+  assign halfm_4[0] = rq1_r4 >= 2'h2;
+  assign halfm_4[1] = rq1_r4 >= 2'h3;
+  assign halfm_4[2] = rq1_r4 >= 3'h4;
+  assign halfm_4[3] = rq1_r4 >= 3'h5;
+  assign halfm_4[4] = rq1_r4 >= 3'h6;
+  assign halfm_4[5] = rq1_r4 >= 3'h7;
+  assign halfm_4[6] = rq1_r4 >= 4'h8;
+  assign halfm_4[7] = rq1_r4 >= 4'h9;
+  assign halfm_4[8] = rq1_r4 >= 4'ha;
+  assign halfm_4[9] = rq1_r4 >= 4'hb;
+  assign halfm_4[10] = rq1_r4 >= 4'hc;
+  assign halfm_4[11] = rq1_r4 >= 4'hd;
+  assign halfm_4[12] = rq1_r4 >= 4'he;
+  assign halfm_4[13] = rq1_r4 >= 4'hf;
+  assign halfm_4[14] = rq1_r4 >= 5'h10;
+  assign halfm_4[15] = rq1_r4 >= 5'h11;
+  assign halfm_4[16] = rq1_r4 >= 5'h12;
+  assign halfm_4[17] = rq1_r4 >= 5'h13;
+  assign halfm_4[18] = rq1_r4 >= 5'h14;
+  assign halfm_4[19] = rq1_r4 >= 5'h15;
+  assign halfm_4[20] = rq1_r4 >= 5'h16;
+  assign halfm_4[21] = rq1_r4 >= 5'h17;
+  assign halfm_4[22] = rq1_r4 >= 5'h18;
+  assign halfm_4[23] = rq1_r4 >= 5'h19;
+  assign halfm_4[24] = rq1_r4 >= 5'h1a;
+  assign halfm_4[25] = rq1_r4 >= 5'h1b;
+  assign halfm_4[26] = rq1_r4 >= 5'h1c;
+  assign halfm_4[27] = rq1_r4 >= 5'h1d;
+  assign halfm_4[28] = rq1_r4 >= 5'h1e;
+  assign halfm_4[29] = rq1_r4 >= 5'h1f;
+  assign halfm_4[30] = rq1_r4 >= 6'h20;
+  assign halfm_4[31] = rq1_r4 >= 6'h21;
+  assign { half_5, _025_[0] } = 1'h1 << rq1_r5;
+  assign halfm_5[0] = rq1_r5 >= 2'h2;
+  assign halfm_5[1] = rq1_r5 >= 2'h3;
+  assign halfm_5[2] = rq1_r5 >= 3'h4;
+  assign halfm_5[3] = rq1_r5 >= 3'h5;
+  assign halfm_5[4] = rq1_r5 >= 3'h6;
+  assign halfm_5[5] = rq1_r5 >= 3'h7;
+  assign halfm_5[6] = rq1_r5 >= 4'h8;
+  assign halfm_5[7] = rq1_r5 >= 4'h9;
+  assign halfm_5[8] = rq1_r5 >= 4'ha;
+  assign halfm_5[9] = rq1_r5 >= 4'hb;
+  assign halfm_5[10] = rq1_r5 >= 4'hc;
+  assign halfm_5[11] = rq1_r5 >= 4'hd;
+  assign halfm_5[12] = rq1_r5 >= 4'he;
+  assign halfm_5[13] = rq1_r5 >= 4'hf;
+  assign halfm_5[14] = rq1_r5 >= 5'h10;
+  assign halfm_5[15] = rq1_r5 >= 5'h11;
+  assign halfm_5[16] = rq1_r5 >= 5'h12;
+  assign halfm_5[17] = rq1_r5 >= 5'h13;
+  assign halfm_5[18] = rq1_r5 >= 5'h14;
+  assign halfm_5[19] = rq1_r5 >= 5'h15;
+  assign halfm_5[20] = rq1_r5 >= 5'h16;
+  assign halfm_5[21] = rq1_r5 >= 5'h17;
+  assign halfm_5[22] = rq1_r5 >= 5'h18;
+  assign halfm_5[23] = rq1_r5 >= 5'h19;
+  assign halfm_5[24] = rq1_r5 >= 5'h1a;
+  assign halfm_5[25] = rq1_r5 >= 5'h1b;
+  assign halfm_5[26] = rq1_r5 >= 5'h1c;
+  assign halfm_5[27] = rq1_r5 >= 5'h1d;
+  assign halfm_5[28] = rq1_r5 >= 5'h1e;
+  assign halfm_5[29] = rq1_r5 >= 5'h1f;
+  assign halfm_5[30] = rq1_r5 >= 6'h20;
+  assign halfm_5[31] = rq1_r5 >= 6'h21;
+  assign { half_6, _028_[0] } = 1'h1 << rq1_r6;
+  assign halfm_6[0] = rq1_r6 >= 2'h2;
+  assign halfm_6[1] = rq1_r6 >= 2'h3;
+  assign halfm_6[2] = rq1_r6 >= 3'h4;
+  assign halfm_6[3] = rq1_r6 >= 3'h5;
+  assign halfm_6[4] = rq1_r6 >= 3'h6;
+  assign halfm_6[5] = rq1_r6 >= 3'h7;
+  assign halfm_6[6] = rq1_r6 >= 4'h8;
+  assign halfm_6[7] = rq1_r6 >= 4'h9;
+  assign halfm_6[8] = rq1_r6 >= 4'ha;
+  assign halfm_6[9] = rq1_r6 >= 4'hb;
+  assign halfm_6[10] = rq1_r6 >= 4'hc;
+  assign halfm_6[11] = rq1_r6 >= 4'hd;
+  assign halfm_6[12] = rq1_r6 >= 4'he;
+  assign halfm_6[13] = rq1_r6 >= 4'hf;
+  assign halfm_6[14] = rq1_r6 >= 5'h10;
+  assign halfm_6[15] = rq1_r6 >= 5'h11;
+  assign halfm_6[16] = rq1_r6 >= 5'h12;
+  assign halfm_6[17] = rq1_r6 >= 5'h13;
+  assign halfm_6[18] = rq1_r6 >= 5'h14;
+  assign halfm_6[19] = rq1_r6 >= 5'h15;
+  assign halfm_6[20] = rq1_r6 >= 5'h16;
+  assign halfm_6[21] = rq1_r6 >= 5'h17;
+  assign halfm_6[22] = rq1_r6 >= 5'h18;
+  assign halfm_6[23] = rq1_r6 >= 5'h19;
+  assign halfm_6[24] = rq1_r6 >= 5'h1a;
+  assign halfm_6[25] = rq1_r6 >= 5'h1b;
+  assign halfm_6[26] = rq1_r6 >= 5'h1c;
+  assign halfm_6[27] = rq1_r6 >= 5'h1d;
+  assign halfm_6[28] = rq1_r6 >= 5'h1e;
+  assign halfm_6[29] = rq1_r6 >= 5'h1f;
+  assign halfm_6[30] = rq1_r6 >= 6'h20;
+  assign halfm_6[31] = rq1_r6 >= 6'h21;
+  assign { half_7, _031_[0] } = 1'h1 << rq1_r7;
+  assign halfm_7[0] = rq1_r7 >= 2'h2;
+  assign halfm_7[1] = rq1_r7 >= 2'h3;
+  assign halfm_7[2] = rq1_r7 >= 3'h4;
+  assign halfm_7[3] = rq1_r7 >= 3'h5;
+  assign halfm_7[4] = rq1_r7 >= 3'h6;
+  assign halfm_7[5] = rq1_r7 >= 3'h7;
+  assign halfm_7[6] = rq1_r7 >= 4'h8;
+  assign halfm_7[7] = rq1_r7 >= 4'h9;
+  assign halfm_7[8] = rq1_r7 >= 4'ha;
+  assign halfm_7[9] = rq1_r7 >= 4'hb;
+  assign halfm_7[10] = rq1_r7 >= 4'hc;
+  assign halfm_7[11] = rq1_r7 >= 4'hd;
+  assign halfm_7[12] = rq1_r7 >= 4'he;
+  assign halfm_7[13] = rq1_r7 >= 4'hf;
+  assign halfm_7[14] = rq1_r7 >= 5'h10;
+  assign halfm_7[15] = rq1_r7 >= 5'h11;
+  assign halfm_7[16] = rq1_r7 >= 5'h12;
+  reg [8:0] _591_ = 9'h000;
+  assign { hi_z[9], hi_z[7:0] } = _591_;
+  reg [8:0] _592_ = 9'h000;
+  assign { lo_z[9], lo_z[7:0] } = _592_;
+  assign _122_ = _093_ ? (* full_case = 32'd1 *) act_max : t_7;
+  assign _123_ = _090_ ? (* full_case = 32'd1 *) act_min : _122_;
+  assign _124_ = _083_ ? (* full_case = 32'd1 *) act_max : t_5;
+  assign _125_ = _080_ ? (* full_case = 32'd1 *) act_min : _124_;
+  assign _126_ = _078_ ? (* full_case = 32'd1 *) act_max : t_4;
+  assign _127_ = _075_ ? (* full_case = 32'd1 *) act_min : _126_;
+  assign _128_ = _073_ ? (* full_case = 32'd1 *) act_max : t_3;
+  assign _129_ = _070_ ? (* full_case = 32'd1 *) act_min : _128_;
+  assign _130_ = _068_ ? (* full_case = 32'd1 *) act_max : t_2;
+  assign _131_ = _065_ ? (* full_case = 32'd1 *) act_min : _130_;
+  assign _132_ = _063_ ? (* full_case = 32'd1 *) act_max : t_1;
+  assign _133_ = _060_ ? (* full_case = 32'd1 *) act_min : _132_;
+  assign _134_ = _058_ ? (* full_case = 32'd1 *) act_max : t_0;
+  assign _135_ = _055_ ? (* full_case = 32'd1 *) act_min : _134_;
+  assign _136_ = _088_ ? (* full_case = 32'd1 *) act_max : t_6;
+  assign _137_ = _085_ ? (* full_case = 32'd1 *) act_min : _136_;
+  assign _028_[32:1] = half_6;
+  assign _025_[32:1] = half_5;
+  assign _021_[32:1] = half_4;
   assign hi_z[8] = hi_z[9];
-  assign _0008_[46:14] = h_7;
-  assign _0007_[46:14] = h_6;
-  assign _0006_[46:14] = h_5;
-  assign _0005_[46:14] = h_4;
-  assign _0003_[46:14] = h_3;
-  assign _0002_[46:14] = h_2;
-  assign _0001_[46:14] = h_1;
+  assign _018_[32:1] = half_3;
+  assign _015_[32:1] = half_2;
+  assign _012_[32:1] = half_1;
+  assign _009_[32:1] = half_0;
+  assign _008_[46:14] = h_7;
+  assign _007_[46:14] = h_6;
+  assign _006_[46:14] = h_5;
+  assign _005_[46:14] = h_4;
+  assign _003_[46:14] = h_3;
+  assign _002_[46:14] = h_2;
+  assign _001_[46:14] = h_1;
+  assign _031_[32:1] = half_7;
   assign lo_z[8] = lo_z[9];
-  assign { _0322_[31:30], _0322_[17:0] } = { 2'h0, halfm_2 };
-  assign { _0323_[31:30], _0323_[20:0] } = { 2'h0, halfm_3 };
-  assign { _0324_[31:30], _0324_[23:0] } = { 2'h0, halfm_4 };
-  assign { _0325_[31:30], _0325_[26:0] } = { 2'h0, halfm_5 };
-  assign rq2_hf0[31] = 1'h0;
-  assign rq2_hf1[31] = 1'h0;
-  assign rq2_hf2[31] = 1'h0;
-  assign rq2_hf3[31] = 1'h0;
-  assign rq2_hf4[31] = 1'h0;
-  assign rq2_hf5[31] = 1'h0;
-  assign rq2_hf6[31] = 1'h0;
-  assign rq2_hf7[31] = 1'h0;
-  assign rq2_hm0[31:30] = 2'h0;
-  assign rq2_hm1[31:30] = 2'h0;
-  assign rq2_hm2[31:30] = 2'h0;
-  assign rq2_hm3[31:30] = 2'h0;
-  assign rq2_hm4[31:30] = 2'h0;
-  assign rq2_hm5[31:30] = 2'h0;
-  assign rq2_hm6[31:30] = 2'h0;
-  assign rq2_hm7[31:30] = 2'h0;
+  assign _121_[46:14] = h_0;
   always @(posedge clk) begin
     if (rst) begin
       o_last <= 1'h0;
       o_valid <= 1'h0;
-      _1419_ <= 9'h000;
-      _1420_ <= 9'h000;
+      _591_ <= 9'h000;
+      _592_ <= 9'h000;
       rq3_last <= 1'h0;
       rq3_valid <= 1'h0;
       rq2_last <= 1'h0;
@@ -6592,8 +4703,8 @@ module \hwq_top.engine.requant (rst, i_bias, i_multiplier, i_shift, zero_point, 
     end else begin
       o_last <= rq3_last;
       o_valid <= rq3_valid;
-      _1419_ <= $signed(act_max) - $signed(zero_point);
-      _1420_ <= $signed(act_min) - $signed(zero_point);
+      _591_ <= $signed(act_max) - $signed(zero_point);
+      _592_ <= $signed(act_min) - $signed(zero_point);
       rq3_last <= rq2_last;
       rq3_valid <= rq2_valid;
       rq2_last <= rq1_last;
@@ -6604,7 +4715,7 @@ module \hwq_top.engine.requant (rst, i_bias, i_multiplier, i_shift, zero_point, 
     if (rst) begin
       o_data <= 64'h0000000000000000;
     end else if (rq3_valid) begin
-      o_data <= { _0327_, _0533_, _0387_, _0467_, _0525_, _0527_, _0529_, _0531_ };
+      o_data <= { _123_, _137_, _125_, _127_, _129_, _131_, _133_, _135_ };
     end
     if (rq2_valid) begin
       rq3_y7 <= $signed(u_7) >>> rq2_r7;
@@ -6617,6 +4728,22 @@ module \hwq_top.engine.requant (rst, i_bias, i_multiplier, i_shift, zero_point, 
       rq3_y0 <= $signed(u_0) >>> rq2_r0;
     end
     if (rq1_valid) begin
+      rq2_hm7 <= halfm_7;
+      rq2_hf7 <= half_7;
+      rq2_hm6 <= halfm_6;
+      rq2_hf6 <= half_6;
+      rq2_hm5 <= halfm_5;
+      rq2_hf5 <= half_5;
+      rq2_hm4 <= halfm_4;
+      rq2_hf4 <= half_4;
+      rq2_hm3 <= halfm_3;
+      rq2_hf3 <= half_3;
+      rq2_hm2 <= halfm_2;
+      rq2_hf2 <= half_2;
+      rq2_hm1 <= halfm_1;
+      rq2_hf1 <= half_1;
+      rq2_hm0 <= halfm_0;
+      rq2_hf0 <= half_0;
       rq2_h7 <= h_7;
       rq2_h6 <= h_6;
       rq2_h5 <= h_5;
@@ -6633,22 +4760,6 @@ module \hwq_top.engine.requant (rst, i_bias, i_multiplier, i_shift, zero_point, 
       rq2_r2 <= rq1_r2;
       rq2_r1 <= rq1_r1;
       rq2_r0 <= rq1_r0;
-      _1483_ <= half_0;
-      _1484_ <= halfm_0;
-      _1485_ <= half_1;
-      _1486_ <= halfm_1[29:0];
-      _1487_ <= half_2;
-      _1488_ <= { _0322_[29:18], halfm_2 };
-      _1489_ <= half_3;
-      _1490_ <= { _0323_[29:21], halfm_3 };
-      _1491_ <= half_4;
-      _1492_ <= { _0324_[29:24], halfm_4 };
-      _1493_ <= half_5;
-      _1494_ <= { _0325_[29:27], halfm_5 };
-      _1495_ <= half_6;
-      _1496_ <= halfm_6;
-      _1497_ <= half_7;
-      _1498_ <= halfm_7;
     end
     if (i_valid) begin
       rq1_s7 <= $signed(i_acc[207:182]) + $signed(i_bias[255:224]);
@@ -6669,52 +4780,52 @@ module \hwq_top.engine.requant (rst, i_bias, i_multiplier, i_shift, zero_point, 
       rq1_m0 <= i_multiplier[30:0];
     end
     if (i_valid)
-      if (!_0100_) rq1_r7 <= 5'h00;
-      else rq1_r7 <= _0104_[4:0];
+      if (!_033_) rq1_r7 <= 5'h00;
+      else rq1_r7 <= _034_[4:0];
     if (i_valid)
-      if (!_0089_) rq1_l7 <= 5'h00;
+      if (!_032_) rq1_l7 <= 5'h00;
       else rq1_l7 <= i_shift[46:42];
     if (i_valid)
-      if (!_0074_) rq1_r6 <= 5'h00;
-      else rq1_r6 <= _0078_[4:0];
+      if (!_029_) rq1_r6 <= 5'h00;
+      else rq1_r6 <= _030_[4:0];
     if (i_valid)
-      if (!_0073_) rq1_l6 <= 5'h00;
+      if (!_027_) rq1_l6 <= 5'h00;
       else rq1_l6 <= i_shift[40:36];
     if (i_valid)
-      if (!_0063_) rq1_r5 <= 5'h00;
-      else rq1_r5 <= _0069_[4:0];
+      if (!_023_) rq1_r5 <= 5'h00;
+      else rq1_r5 <= _024_[4:0];
     if (i_valid)
-      if (!_0052_) rq1_l5 <= 5'h00;
+      if (!_022_) rq1_l5 <= 5'h00;
       else rq1_l5 <= i_shift[34:30];
     if (i_valid)
-      if (!_0041_) rq1_r4 <= 5'h00;
+      if (!_019_) rq1_r4 <= 5'h00;
       else rq1_r4 <= - $signed(i_shift[28:24]);
     if (i_valid)
-      if (!_0040_) rq1_l4 <= 5'h00;
+      if (!_017_) rq1_l4 <= 5'h00;
       else rq1_l4 <= i_shift[28:24];
     if (i_valid)
-      if (!_0026_) rq1_r3 <= 5'h00;
-      else rq1_r3 <= _0032_[4:0];
+      if (!_014_) rq1_r3 <= 5'h00;
+      else rq1_r3 <= _016_[4:0];
     if (i_valid)
-      if (!_0015_) rq1_l3 <= 5'h00;
+      if (!_013_) rq1_l3 <= 5'h00;
       else rq1_l3 <= i_shift[22:18];
     if (i_valid)
-      if (!_0009_) rq1_r2 <= 5'h00;
+      if (!_010_) rq1_r2 <= 5'h00;
       else rq1_r2 <= - $signed(i_shift[16:12]);
     if (i_valid)
-      if (!_0004_) rq1_l2 <= 5'h00;
+      if (!_004_) rq1_l2 <= 5'h00;
       else rq1_l2 <= i_shift[16:12];
     if (i_valid)
-      if (!_0230_) rq1_r1 <= 5'h00;
-      else rq1_r1 <= _0273_[4:0];
+      if (!_108_) rq1_r1 <= 5'h00;
+      else rq1_r1 <= _115_[4:0];
     if (i_valid)
-      if (!_0159_) rq1_l1 <= 5'h00;
+      if (!_095_) rq1_l1 <= 5'h00;
       else rq1_l1 <= i_shift[10:6];
     if (i_valid)
-      if (!_0072_) rq1_r0 <= 5'h00;
+      if (!_026_) rq1_r0 <= 5'h00;
       else rq1_r0 <= - $signed(i_shift[4:0]);
     if (i_valid)
-      if (!_0000_) rq1_l0 <= 5'h00;
+      if (!_000_) rq1_l0 <= 5'h00;
       else rq1_l0 <= i_shift[4:0];
   end
 endmodule

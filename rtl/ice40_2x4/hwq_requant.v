@@ -4,9 +4,9 @@
 (* generator = "Amaranth" *)
 module hwq_requant(i_valid, i_last, i_acc, i_bias, i_multiplier, i_shift, zero_point, act_min, act_max, clk, rst, o_valid, o_last, o_data, en);
   wire _000_;
-  wire [32:0] _001_;
+  wire _001_;
   wire _002_;
-  wire [30:0] _003_;
+  wire _003_;
   wire _004_;
   wire _005_;
   wire _006_;
@@ -18,11 +18,14 @@ module hwq_requant(i_valid, i_last, i_acc, i_bias, i_multiplier, i_shift, zero_p
   wire _012_;
   wire _013_;
   wire _014_;
-  (* unused_bits = "0 1 2 3 4 5 6 7 8 9 10 11 12 13 14" *)
-  wire [47:0] _016_;
+  wire _015_;
+  wire _016_;
   wire _017_;
+  wire _018_;
   wire _019_;
+  wire _020_;
   wire _021_;
+  wire _022_;
   wire _023_;
   wire _024_;
   wire _025_;
@@ -30,20 +33,19 @@ module hwq_requant(i_valid, i_last, i_acc, i_bias, i_multiplier, i_shift, zero_p
   wire _027_;
   wire _028_;
   wire _029_;
+  wire _030_;
+  wire _031_;
   wire _032_;
   wire _033_;
   wire _034_;
-  wire _035_;
+  wire [30:0] _035_;
   wire _036_;
   wire _037_;
   wire _038_;
-  wire _040_;
+  wire _039_;
   wire _041_;
-  wire _042_;
   wire _043_;
-  wire _044_;
   wire _045_;
-  wire _046_;
   wire _047_;
   wire _048_;
   wire _049_;
@@ -55,21 +57,17 @@ module hwq_requant(i_valid, i_last, i_acc, i_bias, i_multiplier, i_shift, zero_p
   wire _055_;
   wire _056_;
   wire _057_;
-  wire [30:0] _058_;
+  wire _058_;
   wire _059_;
   wire _060_;
   wire _061_;
   wire _062_;
-  wire _063_;
-  wire _064_;
   wire _065_;
   wire _066_;
-  wire [7:0] _067_;
+  wire _067_;
   wire _068_;
-  wire _069_;
   wire _070_;
   wire _071_;
-  wire _072_;
   wire _073_;
   wire _074_;
   wire _075_;
@@ -77,9 +75,10 @@ module hwq_requant(i_valid, i_last, i_acc, i_bias, i_multiplier, i_shift, zero_p
   wire _077_;
   wire _078_;
   wire _080_;
-  wire _081_;
-  wire _082_;
-  wire _083_;
+  wire [30:0] _081_;
+  wire [32:0] _082_;
+  (* unused_bits = "0 1 2 3 4 5 6 7 8 9 10 11 12 13 14" *)
+  wire [47:0] _083_;
   wire _084_;
   wire _085_;
   wire _086_;
@@ -89,11 +88,29 @@ module hwq_requant(i_valid, i_last, i_acc, i_bias, i_multiplier, i_shift, zero_p
   wire _090_;
   wire _091_;
   wire _092_;
+  wire _093_;
+  wire _094_;
+  wire _095_;
+  wire _096_;
+  wire _097_;
+  wire _098_;
+  wire _099_;
+  wire _100_;
+  wire _101_;
+  wire _102_;
+  wire _103_;
+  wire _104_;
+  wire [7:0] _105_;
+  wire _106_;
+  wire _108_;
+  wire _109_;
+  wire _110_;
+  wire _111_;
+  wire _112_;
   wire [7:0] \$signal ;
-  (* unused_bits = "0" *)
-  wire [7:0] \$signal$32 ;
-  wire [3:0] \$signal$33 ;
-  wire [3:0] \$signal$34 ;
+  wire [7:0] \$signal$100 ;
+  wire [3:0] \$signal$101 ;
+  wire [3:0] \$signal$102 ;
   input [7:0] act_max;
   wire [7:0] act_max;
   input [7:0] act_min;
@@ -102,7 +119,6 @@ module hwq_requant(i_valid, i_last, i_acc, i_bias, i_multiplier, i_shift, zero_p
   wire clk;
   input en;
   wire en;
-  wire fits_0;
   wire [32:0] h_0;
   wire [30:0] half_0;
   wire [29:0] halfm_0;
@@ -123,19 +139,31 @@ module hwq_requant(i_valid, i_last, i_acc, i_bias, i_multiplier, i_shift, zero_p
   wire i_valid;
   (* init = 10'b0x00000000 *)
   wire [9:0] lo_z;
-  wire [33:0] mid_0;
   output [7:0] o_data;
   reg [7:0] o_data = 8'h00;
   output o_last;
   reg o_last = 1'h0;
   output o_valid;
   reg o_valid = 1'h0;
+  reg [23:0] rq0_acc0 = 24'h000000;
+  reg [31:0] rq0_b0 = 32'd0;
+  reg [5:0] rq0_e0 = 6'h00;
+  reg rq0_last = 1'h0;
+  reg [30:0] rq0_m0 = 31'h00000000;
+  reg rq0_valid = 1'h0;
   reg [4:0] rq1_l0 = 5'h00;
   reg rq1_last = 1'h0;
   reg [30:0] rq1_m0 = 31'h00000000;
   reg [4:0] rq1_r0 = 5'h00;
   reg [31:0] rq1_s0 = 32'd0;
   reg rq1_valid = 1'h0;
+  (* unused_bits = "0 1" *)
+  reg [4:0] rq1b_l0 = 5'h00;
+  reg rq1b_last = 1'h0;
+  reg [30:0] rq1b_m0 = 31'h00000000;
+  reg [4:0] rq1b_r0 = 5'h00;
+  reg [31:0] rq1b_s0 = 32'd0;
+  reg rq1b_valid = 1'h0;
   reg [32:0] rq2_h0 = 33'h000000000;
   (* init = 32'bx0000000000000000000000000000000 *)
   wire [31:0] rq2_hf0;
@@ -155,10 +183,19 @@ module hwq_requant(i_valid, i_last, i_acc, i_bias, i_multiplier, i_shift, zero_p
   reg [30:0] rq2b_phh0 = 31'h00000000;
   reg [31:0] rq2b_phl0 = 32'd0;
   reg [30:0] rq2b_plh0 = 31'h00000000;
-  (* unused_bits = "0 1 2 3 4 5 6 7 8 9 10 11 12 13 14 15" *)
   reg [31:0] rq2b_pll0 = 32'd0;
   reg [4:0] rq2b_r0 = 5'h00;
   reg rq2b_valid = 1'h0;
+  (* unused_bits = "8" *)
+  reg [15:0] rq2m_dh0 = 16'h0000;
+  reg [7:0] rq2m_dl0 = 8'h00;
+  reg rq2m_last = 1'h0;
+  reg [33:0] rq2m_mi0 = 34'h000000000;
+  (* init = 65'b0x000000000000000000000000000000000000000000000000000000000000000 *)
+  (* unused_bits = "0 1 2 3 4 5 6 7 8 9 10 11 12 13 14 15" *)
+  wire [64:0] rq2m_o0;
+  reg [4:0] rq2m_r0 = 5'h00;
+  reg rq2m_valid = 1'h0;
   reg rq3_last = 1'h0;
   reg rq3_valid = 1'h0;
   reg [33:0] rq3_y0 = 34'h000000000;
@@ -166,146 +203,173 @@ module hwq_requant(i_valid, i_last, i_acc, i_bias, i_multiplier, i_shift, zero_p
   reg [4:0] rq3a_r0 = 5'h00;
   reg [33:0] rq3a_u0 = 34'h000000000;
   reg rq3a_valid = 1'h0;
+  reg rq3b_last = 1'h0;
+  (* unused_bits = "0 1" *)
+  reg [4:0] rq3b_r0 = 5'h00;
+  reg [33:0] rq3b_u0 = 34'h000000000;
+  reg rq3b_valid = 1'h0;
+  reg rq4_above0 = 1'h0;
+  reg rq4_below0 = 1'h0;
+  reg rq4_fits0 = 1'h0;
+  reg rq4_last = 1'h0;
+  reg rq4_neg0 = 1'h0;
+  reg [7:0] rq4_t0 = 8'h00;
+  reg rq4_valid = 1'h0;
   input rst;
   wire rst;
-  wire [7:0] t_0;
   input [7:0] zero_point;
   wire [7:0] zero_point;
-  assign _000_ = $signed(i_shift) > $signed(1'h0);
-  assign _038_ = $signed(i_shift) < $signed(1'h0);
-  assign _058_ = rq2b_ng0 ? rq2b_m0 : 31'h00000000;
-  assign { high_0[32], high_0[30:0] } = rq2b_phh0 - _058_;
-  assign _001_ = rq2b_phl0 + rq2b_plh0;
-  assign mid_0 = _001_ + 15'h4000;
-  assign { h_0, _016_[14:0] } = $signed({ high_0[32], high_0[30:0], rq2b_pll0[31:16] }) + $signed(mid_0);
-  assign half_0[0] = \$signal [0] & \$signal$33 [1];
-  assign half_0[1] = \$signal [0] & \$signal$33 [2];
-  assign half_0[2] = \$signal [0] & \$signal$33 [3];
-  assign half_0[3] = \$signal [1] & \$signal$33 [0];
-  assign half_0[4] = \$signal [1] & \$signal$33 [1];
-  assign half_0[5] = \$signal [1] & \$signal$33 [2];
-  assign half_0[6] = \$signal [1] & \$signal$33 [3];
-  assign half_0[7] = \$signal [2] & \$signal$33 [0];
-  assign half_0[8] = \$signal [2] & \$signal$33 [1];
-  assign half_0[9] = \$signal [2] & \$signal$33 [2];
-  assign half_0[10] = \$signal [2] & \$signal$33 [3];
-  assign half_0[11] = \$signal [3] & \$signal$33 [0];
-  assign half_0[12] = \$signal [3] & \$signal$33 [1];
-  assign half_0[13] = \$signal [3] & \$signal$33 [2];
-  assign half_0[14] = \$signal [3] & \$signal$33 [3];
-  assign half_0[15] = \$signal [4] & \$signal$33 [0];
-  assign half_0[16] = \$signal [4] & \$signal$33 [1];
-  assign half_0[17] = \$signal [4] & \$signal$33 [2];
-  assign half_0[18] = \$signal [4] & \$signal$33 [3];
-  assign half_0[19] = \$signal [5] & \$signal$33 [0];
-  assign half_0[20] = \$signal [5] & \$signal$33 [1];
-  assign half_0[21] = \$signal [5] & \$signal$33 [2];
-  assign half_0[22] = \$signal [5] & \$signal$33 [3];
-  assign half_0[23] = \$signal [6] & \$signal$33 [0];
-  assign half_0[24] = \$signal [6] & \$signal$33 [1];
-  assign half_0[25] = \$signal [6] & \$signal$33 [2];
-  assign half_0[26] = \$signal [6] & \$signal$33 [3];
-  assign half_0[27] = \$signal [7] & \$signal$33 [0];
-  assign half_0[28] = \$signal [7] & \$signal$33 [1];
-  assign half_0[29] = \$signal [7] & \$signal$33 [2];
-  assign half_0[30] = \$signal [7] & \$signal$33 [3];
-  assign _040_ = \$signal [0] & \$signal$34 [2];
-  assign halfm_0[0] = \$signal$32 [1] | _040_;
-  assign _041_ = \$signal [0] & \$signal$34 [3];
-  assign halfm_0[1] = \$signal$32 [1] | _041_;
-  assign _042_ = \$signal [1] & \$signal$34 [0];
-  assign halfm_0[2] = \$signal$32 [2] | _042_;
-  assign _043_ = \$signal [1] & \$signal$34 [1];
-  assign halfm_0[3] = \$signal$32 [2] | _043_;
-  assign _044_ = \$signal [1] & \$signal$34 [2];
-  assign halfm_0[4] = \$signal$32 [2] | _044_;
-  assign _045_ = \$signal [1] & \$signal$34 [3];
-  assign halfm_0[5] = \$signal$32 [2] | _045_;
-  assign _046_ = \$signal [2] & \$signal$34 [0];
-  assign halfm_0[6] = \$signal$32 [3] | _046_;
-  assign _047_ = \$signal [2] & \$signal$34 [1];
-  assign halfm_0[7] = \$signal$32 [3] | _047_;
-  assign _048_ = \$signal [2] & \$signal$34 [2];
-  assign halfm_0[8] = \$signal$32 [3] | _048_;
-  assign _049_ = \$signal [2] & \$signal$34 [3];
-  assign halfm_0[9] = \$signal$32 [3] | _049_;
-  assign _050_ = \$signal [3] & \$signal$34 [0];
-  assign halfm_0[10] = \$signal$32 [4] | _050_;
-  assign _051_ = \$signal [3] & \$signal$34 [1];
-  assign halfm_0[11] = \$signal$32 [4] | _051_;
-  assign _052_ = \$signal [3] & \$signal$34 [2];
-  assign halfm_0[12] = \$signal$32 [4] | _052_;
-  assign _053_ = \$signal [3] & \$signal$34 [3];
-  assign halfm_0[13] = \$signal$32 [4] | _053_;
-  assign _054_ = \$signal [4] & \$signal$34 [0];
-  assign halfm_0[14] = \$signal$32 [5] | _054_;
-  assign _055_ = \$signal [4] & \$signal$34 [1];
-  assign halfm_0[15] = \$signal$32 [5] | _055_;
-  assign _056_ = \$signal [4] & \$signal$34 [2];
-  assign halfm_0[16] = \$signal$32 [5] | _056_;
-  assign _057_ = \$signal [4] & \$signal$34 [3];
-  assign halfm_0[17] = \$signal$32 [5] | _057_;
-  assign _059_ = \$signal [5] & \$signal$34 [0];
-  assign halfm_0[18] = \$signal$32 [6] | _059_;
-  assign _060_ = \$signal [5] & \$signal$34 [1];
-  assign halfm_0[19] = \$signal$32 [6] | _060_;
-  assign _061_ = \$signal [5] & \$signal$34 [2];
-  assign halfm_0[20] = \$signal$32 [6] | _061_;
-  assign _062_ = \$signal [5] & \$signal$34 [3];
-  assign halfm_0[21] = \$signal$32 [6] | _062_;
-  assign _063_ = \$signal [6] & \$signal$34 [0];
-  assign halfm_0[22] = \$signal$32 [7] | _063_;
-  assign _064_ = \$signal [6] & \$signal$34 [1];
-  assign halfm_0[23] = \$signal$32 [7] | _064_;
-  assign _065_ = \$signal [6] & \$signal$34 [2];
-  assign halfm_0[24] = \$signal$32 [7] | _065_;
-  assign _066_ = \$signal [6] & \$signal$34 [3];
-  assign halfm_0[25] = \$signal$32 [7] | _066_;
-  assign halfm_0[26] = \$signal [7] & \$signal$34 [0];
-  assign halfm_0[27] = \$signal [7] & \$signal$34 [1];
-  assign halfm_0[28] = \$signal [7] & \$signal$34 [2];
-  assign halfm_0[29] = \$signal [7] & \$signal$34 [3];
-  assign _002_ = $signed(rq2_h0) < $signed(1'h0);
-  assign _003_ = _002_ ? { 1'h0, rq2_hm0[29:0] } : rq2_hf0[30:0];
-  assign t_0 = rq3_y0[7:0] + zero_point;
-  assign fits_0 = $signed(rq3_y0[32:8]) == $signed(rq3_y0[33]);
-  assign _004_ = en & i_valid;
-  assign _005_ = en & i_valid;
-  assign _006_ = en & i_valid;
-  assign _007_ = en & i_valid;
-  assign _008_ = en & rq1_valid;
-  assign _009_ = en & rq1_valid;
-  assign _010_ = en & rq1_valid;
-  assign _011_ = en & rq2a_valid;
-  assign _012_ = en & rq2a_valid;
-  assign _013_ = en & rq2a_valid;
-  assign _014_ = en & rq2a_valid;
-  assign _017_ = en & rq2a_valid;
-  assign _019_ = en & rq2a_valid;
-  assign _021_ = en & rq2a_valid;
-  assign _023_ = en & rq2b_valid;
-  assign _024_ = en & rq2b_valid;
-  assign _025_ = en & rq2b_valid;
-  assign _026_ = en & rq2b_valid;
-  assign _027_ = en & rq2_valid;
-  assign _028_ = en & rq2_valid;
-  assign _029_ = en & rq3a_valid;
-  assign _032_ = en & rq3_valid;
-  assign _033_ = $signed(rq3_y0[8:0]) < $signed({ lo_z[9], lo_z[7:0] });
-  assign _034_ = fits_0 ? _033_ : rq3_y0[33];
-  assign _035_ = $signed(rq3_y0[8:0]) > $signed({ hi_z[9], hi_z[7:0] });
-  assign _036_ = ~ rq3_y0[33];
-  assign _037_ = fits_0 ? _035_ : _036_;
-  reg [8:0] _232_ = 9'h000;
-  assign { hi_z[9], hi_z[7:0] } = _232_;
-  reg [8:0] _233_ = 9'h000;
-  assign { lo_z[9], lo_z[7:0] } = _233_;
-  reg [30:0] _265_ = 31'h00000000;
-  assign rq2_hf0[30:0] = _265_;
-  reg [29:0] _266_ = 30'h00000000;
-  assign rq2_hm0[29:0] = _266_;
-  assign _067_ = _037_ ? (* full_case = 32'd1 *) act_max : t_0;
-  function [3:0] _268_;
+  assign _000_ = en & i_valid;
+  assign _039_ = en & i_valid;
+  assign _049_ = en & i_valid;
+  assign _060_ = en & i_valid;
+  assign _071_ = en & rq0_valid;
+  assign _080_ = en & rq0_valid;
+  assign _084_ = en & rq0_valid;
+  assign _085_ = en & rq0_valid;
+  assign _086_ = en & rq1_valid;
+  assign _001_ = en & rq1_valid;
+  assign _007_ = en & rq1_valid;
+  assign _013_ = en & rq1_valid;
+  assign _019_ = en & rq1b_valid;
+  assign _025_ = en & rq1b_valid;
+  assign _031_ = en & rq1b_valid;
+  assign _033_ = en & rq2a_valid;
+  assign _036_ = en & rq2a_valid;
+  assign _037_ = en & rq2a_valid;
+  assign _038_ = en & rq2a_valid;
+  assign _041_ = en & rq2a_valid;
+  assign _043_ = en & rq2a_valid;
+  assign _045_ = en & rq2a_valid;
+  assign _047_ = en & rq2b_valid;
+  assign _048_ = en & rq2b_valid;
+  assign _050_ = en & rq2b_valid;
+  assign _051_ = en & rq2b_valid;
+  assign _052_ = en & rq2b_valid;
+  assign _053_ = en & rq2m_valid;
+  assign _054_ = en & rq2m_valid;
+  assign _055_ = en & rq2m_valid;
+  assign _056_ = en & rq2m_valid;
+  assign _057_ = en & rq2_valid;
+  assign _058_ = en & rq2_valid;
+  assign _059_ = en & rq3a_valid;
+  assign _061_ = en & rq3a_valid;
+  assign _062_ = en & rq3b_valid;
+  assign _065_ = en & rq3_valid;
+  assign _066_ = en & rq3_valid;
+  assign _067_ = en & rq3_valid;
+  assign _068_ = en & rq3_valid;
+  assign _070_ = en & rq3_valid;
+  assign _073_ = en & rq4_valid;
+  assign _074_ = rq4_fits0 ? rq4_below0 : rq4_neg0;
+  assign _075_ = ~ rq4_neg0;
+  assign _076_ = rq4_fits0 ? rq4_above0 : _075_;
+  assign _077_ = $signed(rq0_e0) > $signed(1'h0);
+  assign _078_ = $signed(rq0_e0) < $signed(1'h0);
+  assign _081_ = rq2b_ng0 ? rq2b_m0 : 31'h00000000;
+  assign { high_0[32], high_0[30:0] } = rq2b_phh0 - _081_;
+  assign _082_ = rq2b_phl0 + rq2b_plh0;
+  assign { h_0, _083_[14:0] } = $signed({ rq2m_o0[64], rq2m_o0[62:16] }) + $signed(rq2m_mi0);
+  assign half_0[0] = rq2m_dh0[0] & rq2m_dl0[1];
+  assign half_0[1] = rq2m_dh0[0] & rq2m_dl0[2];
+  assign half_0[2] = rq2m_dh0[0] & rq2m_dl0[3];
+  assign half_0[3] = rq2m_dh0[1] & rq2m_dl0[0];
+  assign half_0[4] = rq2m_dh0[1] & rq2m_dl0[1];
+  assign half_0[5] = rq2m_dh0[1] & rq2m_dl0[2];
+  assign half_0[6] = rq2m_dh0[1] & rq2m_dl0[3];
+  assign half_0[7] = rq2m_dh0[2] & rq2m_dl0[0];
+  assign half_0[8] = rq2m_dh0[2] & rq2m_dl0[1];
+  assign half_0[9] = rq2m_dh0[2] & rq2m_dl0[2];
+  assign half_0[10] = rq2m_dh0[2] & rq2m_dl0[3];
+  assign half_0[11] = rq2m_dh0[3] & rq2m_dl0[0];
+  assign half_0[12] = rq2m_dh0[3] & rq2m_dl0[1];
+  assign half_0[13] = rq2m_dh0[3] & rq2m_dl0[2];
+  assign half_0[14] = rq2m_dh0[3] & rq2m_dl0[3];
+  assign half_0[15] = rq2m_dh0[4] & rq2m_dl0[0];
+  assign half_0[16] = rq2m_dh0[4] & rq2m_dl0[1];
+  assign half_0[17] = rq2m_dh0[4] & rq2m_dl0[2];
+  assign half_0[18] = rq2m_dh0[4] & rq2m_dl0[3];
+  assign half_0[19] = rq2m_dh0[5] & rq2m_dl0[0];
+  assign half_0[20] = rq2m_dh0[5] & rq2m_dl0[1];
+  assign half_0[21] = rq2m_dh0[5] & rq2m_dl0[2];
+  assign half_0[22] = rq2m_dh0[5] & rq2m_dl0[3];
+  assign half_0[23] = rq2m_dh0[6] & rq2m_dl0[0];
+  assign half_0[24] = rq2m_dh0[6] & rq2m_dl0[1];
+  assign half_0[25] = rq2m_dh0[6] & rq2m_dl0[2];
+  assign half_0[26] = rq2m_dh0[6] & rq2m_dl0[3];
+  assign half_0[27] = rq2m_dh0[7] & rq2m_dl0[0];
+  assign half_0[28] = rq2m_dh0[7] & rq2m_dl0[1];
+  assign half_0[29] = rq2m_dh0[7] & rq2m_dl0[2];
+  assign half_0[30] = rq2m_dh0[7] & rq2m_dl0[3];
+  assign _002_ = rq2m_dh0[0] & rq2m_dl0[6];
+  assign halfm_0[0] = rq2m_dh0[9] | _002_;
+  assign _003_ = rq2m_dh0[0] & rq2m_dl0[7];
+  assign halfm_0[1] = rq2m_dh0[9] | _003_;
+  assign _004_ = rq2m_dh0[1] & rq2m_dl0[4];
+  assign halfm_0[2] = rq2m_dh0[10] | _004_;
+  assign _005_ = rq2m_dh0[1] & rq2m_dl0[5];
+  assign halfm_0[3] = rq2m_dh0[10] | _005_;
+  assign _006_ = rq2m_dh0[1] & rq2m_dl0[6];
+  assign halfm_0[4] = rq2m_dh0[10] | _006_;
+  assign _008_ = rq2m_dh0[1] & rq2m_dl0[7];
+  assign halfm_0[5] = rq2m_dh0[10] | _008_;
+  assign _009_ = rq2m_dh0[2] & rq2m_dl0[4];
+  assign halfm_0[6] = rq2m_dh0[11] | _009_;
+  assign _010_ = rq2m_dh0[2] & rq2m_dl0[5];
+  assign halfm_0[7] = rq2m_dh0[11] | _010_;
+  assign _011_ = rq2m_dh0[2] & rq2m_dl0[6];
+  assign halfm_0[8] = rq2m_dh0[11] | _011_;
+  assign _012_ = rq2m_dh0[2] & rq2m_dl0[7];
+  assign halfm_0[9] = rq2m_dh0[11] | _012_;
+  assign _014_ = rq2m_dh0[3] & rq2m_dl0[4];
+  assign halfm_0[10] = rq2m_dh0[12] | _014_;
+  assign _015_ = rq2m_dh0[3] & rq2m_dl0[5];
+  assign halfm_0[11] = rq2m_dh0[12] | _015_;
+  assign _016_ = rq2m_dh0[3] & rq2m_dl0[6];
+  assign halfm_0[12] = rq2m_dh0[12] | _016_;
+  assign _017_ = rq2m_dh0[3] & rq2m_dl0[7];
+  assign halfm_0[13] = rq2m_dh0[12] | _017_;
+  assign _018_ = rq2m_dh0[4] & rq2m_dl0[4];
+  assign halfm_0[14] = rq2m_dh0[13] | _018_;
+  assign _020_ = rq2m_dh0[4] & rq2m_dl0[5];
+  assign halfm_0[15] = rq2m_dh0[13] | _020_;
+  assign _021_ = rq2m_dh0[4] & rq2m_dl0[6];
+  assign halfm_0[16] = rq2m_dh0[13] | _021_;
+  assign _022_ = rq2m_dh0[4] & rq2m_dl0[7];
+  assign halfm_0[17] = rq2m_dh0[13] | _022_;
+  assign _023_ = rq2m_dh0[5] & rq2m_dl0[4];
+  assign halfm_0[18] = rq2m_dh0[14] | _023_;
+  assign _024_ = rq2m_dh0[5] & rq2m_dl0[5];
+  assign halfm_0[19] = rq2m_dh0[14] | _024_;
+  assign _026_ = rq2m_dh0[5] & rq2m_dl0[6];
+  assign halfm_0[20] = rq2m_dh0[14] | _026_;
+  assign _027_ = rq2m_dh0[5] & rq2m_dl0[7];
+  assign halfm_0[21] = rq2m_dh0[14] | _027_;
+  assign _028_ = rq2m_dh0[6] & rq2m_dl0[4];
+  assign halfm_0[22] = rq2m_dh0[15] | _028_;
+  assign _029_ = rq2m_dh0[6] & rq2m_dl0[5];
+  assign halfm_0[23] = rq2m_dh0[15] | _029_;
+  assign _030_ = rq2m_dh0[6] & rq2m_dl0[6];
+  assign halfm_0[24] = rq2m_dh0[15] | _030_;
+  assign _032_ = rq2m_dh0[6] & rq2m_dl0[7];
+  assign halfm_0[25] = rq2m_dh0[15] | _032_;
+  assign halfm_0[26] = rq2m_dh0[7] & rq2m_dl0[4];
+  assign halfm_0[27] = rq2m_dh0[7] & rq2m_dl0[5];
+  assign halfm_0[28] = rq2m_dh0[7] & rq2m_dl0[6];
+  assign halfm_0[29] = rq2m_dh0[7] & rq2m_dl0[7];
+  assign _034_ = $signed(rq2_h0) < $signed(1'h0);
+  assign _035_ = _034_ ? { 1'h0, rq2_hm0[29:0] } : rq2_hf0[30:0];
+  reg [8:0] _281_ = 9'h000;
+  assign { hi_z[9], hi_z[7:0] } = _281_;
+  reg [8:0] _282_ = 9'h000;
+  assign { lo_z[9], lo_z[7:0] } = _282_;
+  reg [63:0] _301_ = 64'h0000000000000000;
+  assign { rq2m_o0[64], rq2m_o0[62:0] } = _301_;
+  reg [30:0] _337_ = 31'h00000000;
+  assign rq2_hf0[30:0] = _337_;
+  reg [29:0] _338_ = 30'h00000000;
+  assign rq2_hm0[29:0] = _338_;
+  function [3:0] _339_;
     input [3:0] a;
     input [15:0] b;
     input [3:0] s;
@@ -313,23 +377,97 @@ module hwq_requant(i_valid, i_last, i_acc, i_bias, i_multiplier, i_shift, zero_p
     (* parallel_case *)
     casez (s)
       4'b???1:
-        _268_ = b[3:0];
+        _339_ = b[3:0];
       4'b??1?:
-        _268_ = b[7:4];
+        _339_ = b[7:4];
       4'b?1??:
-        _268_ = b[11:8];
+        _339_ = b[11:8];
       4'b1???:
-        _268_ = b[15:12];
+        _339_ = b[15:12];
       default:
-        _268_ = a;
+        _339_ = a;
     endcase
   endfunction
-  assign \$signal$34  = _268_(4'hx, 16'h137f, { _071_, _070_, _069_, _068_ });
-  assign _068_ = rq2b_r0[1:0] == (* full_case = 32'd1 *) 2'h3;
-  assign _069_ = rq2b_r0[1:0] == (* full_case = 32'd1 *) 2'h2;
-  assign _070_ = rq2b_r0[1:0] == (* full_case = 32'd1 *) 1'h1;
-  assign _071_ = ! (* full_case = 32'd1 *) rq2b_r0[1:0];
-  function [3:0] _274_;
+  assign \$signal$102  = _339_(4'hx, 16'h137f, { _109_, _108_, _106_, _104_ });
+  assign _087_ = ! (* full_case = 32'd1 *) rq2b_r0[1:0];
+  function [7:0] _341_;
+    input [7:0] a;
+    input [63:0] b;
+    input [7:0] s;
+    (* full_case = 32'd1 *)
+    (* parallel_case *)
+    casez (s)
+      8'b???????1:
+        _341_ = b[7:0];
+      8'b??????1?:
+        _341_ = b[15:8];
+      8'b?????1??:
+        _341_ = b[23:16];
+      8'b????1???:
+        _341_ = b[31:24];
+      8'b???1????:
+        _341_ = b[39:32];
+      8'b??1?????:
+        _341_ = b[47:40];
+      8'b?1??????:
+        _341_ = b[55:48];
+      8'b1???????:
+        _341_ = b[63:56];
+      default:
+        _341_ = a;
+    endcase
+  endfunction
+  assign \$signal$100  = _341_(8'hxx, 64'h0103070f1f3f7fff, { _095_, _094_, _093_, _092_, _091_, _090_, _089_, _088_ });
+  assign _088_ = rq2b_r0[4:2] == (* full_case = 32'd1 *) 3'h7;
+  assign _089_ = rq2b_r0[4:2] == (* full_case = 32'd1 *) 3'h6;
+  assign _090_ = rq2b_r0[4:2] == (* full_case = 32'd1 *) 3'h5;
+  assign _091_ = rq2b_r0[4:2] == (* full_case = 32'd1 *) 3'h4;
+  assign _092_ = rq2b_r0[4:2] == (* full_case = 32'd1 *) 2'h3;
+  assign _093_ = rq2b_r0[4:2] == (* full_case = 32'd1 *) 2'h2;
+  assign _094_ = rq2b_r0[4:2] == (* full_case = 32'd1 *) 1'h1;
+  assign _095_ = ! (* full_case = 32'd1 *) rq2b_r0[4:2];
+  function [7:0] _350_;
+    input [7:0] a;
+    input [63:0] b;
+    input [7:0] s;
+    (* full_case = 32'd1 *)
+    (* parallel_case *)
+    casez (s)
+      8'b???????1:
+        _350_ = b[7:0];
+      8'b??????1?:
+        _350_ = b[15:8];
+      8'b?????1??:
+        _350_ = b[23:16];
+      8'b????1???:
+        _350_ = b[31:24];
+      8'b???1????:
+        _350_ = b[39:32];
+      8'b??1?????:
+        _350_ = b[47:40];
+      8'b?1??????:
+        _350_ = b[55:48];
+      8'b1???????:
+        _350_ = b[63:56];
+      default:
+        _350_ = a;
+    endcase
+  endfunction
+  assign \$signal  = _350_(8'hxx, 64'h0102040810204080, { _103_, _102_, _101_, _100_, _099_, _098_, _097_, _096_ });
+  assign _096_ = rq2b_r0[4:2] == (* full_case = 32'd1 *) 3'h7;
+  assign _097_ = rq2b_r0[4:2] == (* full_case = 32'd1 *) 3'h6;
+  assign _098_ = rq2b_r0[4:2] == (* full_case = 32'd1 *) 3'h5;
+  assign _099_ = rq2b_r0[4:2] == (* full_case = 32'd1 *) 3'h4;
+  assign _100_ = rq2b_r0[4:2] == (* full_case = 32'd1 *) 2'h3;
+  assign _101_ = rq2b_r0[4:2] == (* full_case = 32'd1 *) 2'h2;
+  assign _102_ = rq2b_r0[4:2] == (* full_case = 32'd1 *) 1'h1;
+  assign _103_ = ! (* full_case = 32'd1 *) rq2b_r0[4:2];
+  assign _104_ = rq2b_r0[1:0] == (* full_case = 32'd1 *) 2'h3;
+  assign _105_ = _076_ ? (* full_case = 32'd1 *) act_max : rq4_t0;
+  assign _106_ = rq2b_r0[1:0] == (* full_case = 32'd1 *) 2'h2;
+  assign _108_ = rq2b_r0[1:0] == (* full_case = 32'd1 *) 1'h1;
+  assign _109_ = ! (* full_case = 32'd1 *) rq2b_r0[1:0];
+  function [3:0] _365_;
     input [3:0] a;
     input [15:0] b;
     input [3:0] s;
@@ -337,203 +475,211 @@ module hwq_requant(i_valid, i_last, i_acc, i_bias, i_multiplier, i_shift, zero_p
     (* parallel_case *)
     casez (s)
       4'b???1:
-        _274_ = b[3:0];
+        _365_ = b[3:0];
       4'b??1?:
-        _274_ = b[7:4];
+        _365_ = b[7:4];
       4'b?1??:
-        _274_ = b[11:8];
+        _365_ = b[11:8];
       4'b1???:
-        _274_ = b[15:12];
+        _365_ = b[15:12];
       default:
-        _274_ = a;
+        _365_ = a;
     endcase
   endfunction
-  assign \$signal$33  = _274_(4'hx, 16'h1248, { _075_, _074_, _073_, _072_ });
-  assign _072_ = rq2b_r0[1:0] == (* full_case = 32'd1 *) 2'h3;
-  assign _073_ = rq2b_r0[1:0] == (* full_case = 32'd1 *) 2'h2;
-  assign _074_ = rq2b_r0[1:0] == (* full_case = 32'd1 *) 1'h1;
-  assign _075_ = ! (* full_case = 32'd1 *) rq2b_r0[1:0];
-  function [7:0] _279_;
-    input [7:0] a;
-    input [63:0] b;
-    input [7:0] s;
-    (* full_case = 32'd1 *)
-    (* parallel_case *)
-    casez (s)
-      8'b???????1:
-        _279_ = b[7:0];
-      8'b??????1?:
-        _279_ = b[15:8];
-      8'b?????1??:
-        _279_ = b[23:16];
-      8'b????1???:
-        _279_ = b[31:24];
-      8'b???1????:
-        _279_ = b[39:32];
-      8'b??1?????:
-        _279_ = b[47:40];
-      8'b?1??????:
-        _279_ = b[55:48];
-      8'b1???????:
-        _279_ = b[63:56];
-      default:
-        _279_ = a;
-    endcase
-  endfunction
-  assign \$signal$32  = _279_(8'hxx, 64'h0103070f1f3f7fff, { _084_, _083_, _082_, _081_, _080_, _078_, _077_, _076_ });
-  assign _076_ = rq2b_r0[4:2] == (* full_case = 32'd1 *) 3'h7;
-  assign _077_ = rq2b_r0[4:2] == (* full_case = 32'd1 *) 3'h6;
-  assign _078_ = rq2b_r0[4:2] == (* full_case = 32'd1 *) 3'h5;
-  assign _080_ = rq2b_r0[4:2] == (* full_case = 32'd1 *) 3'h4;
-  assign _081_ = rq2b_r0[4:2] == (* full_case = 32'd1 *) 2'h3;
-  assign _082_ = rq2b_r0[4:2] == (* full_case = 32'd1 *) 2'h2;
-  assign _083_ = rq2b_r0[4:2] == (* full_case = 32'd1 *) 1'h1;
-  assign _084_ = ! (* full_case = 32'd1 *) rq2b_r0[4:2];
-  function [7:0] _288_;
-    input [7:0] a;
-    input [63:0] b;
-    input [7:0] s;
-    (* full_case = 32'd1 *)
-    (* parallel_case *)
-    casez (s)
-      8'b???????1:
-        _288_ = b[7:0];
-      8'b??????1?:
-        _288_ = b[15:8];
-      8'b?????1??:
-        _288_ = b[23:16];
-      8'b????1???:
-        _288_ = b[31:24];
-      8'b???1????:
-        _288_ = b[39:32];
-      8'b??1?????:
-        _288_ = b[47:40];
-      8'b?1??????:
-        _288_ = b[55:48];
-      8'b1???????:
-        _288_ = b[63:56];
-      default:
-        _288_ = a;
-    endcase
-  endfunction
-  assign \$signal  = _288_(8'hxx, 64'h0102040810204080, { _092_, _091_, _090_, _089_, _088_, _087_, _086_, _085_ });
-  assign _085_ = rq2b_r0[4:2] == (* full_case = 32'd1 *) 3'h7;
-  assign _086_ = rq2b_r0[4:2] == (* full_case = 32'd1 *) 3'h6;
-  assign _087_ = rq2b_r0[4:2] == (* full_case = 32'd1 *) 3'h5;
-  assign _088_ = rq2b_r0[4:2] == (* full_case = 32'd1 *) 3'h4;
-  assign _089_ = rq2b_r0[4:2] == (* full_case = 32'd1 *) 2'h3;
-  assign _090_ = rq2b_r0[4:2] == (* full_case = 32'd1 *) 2'h2;
-  assign _091_ = rq2b_r0[4:2] == (* full_case = 32'd1 *) 1'h1;
-  assign _092_ = ! (* full_case = 32'd1 *) rq2b_r0[4:2];
-  assign _016_[47:15] = h_0;
+  assign \$signal$101  = _365_(4'hx, 16'h1248, { _087_, _112_, _111_, _110_ });
+  assign _110_ = rq2b_r0[1:0] == (* full_case = 32'd1 *) 2'h3;
+  assign _111_ = rq2b_r0[1:0] == (* full_case = 32'd1 *) 2'h2;
+  assign _112_ = rq2b_r0[1:0] == (* full_case = 32'd1 *) 1'h1;
+  assign _083_[47:15] = h_0;
   assign hi_z[8] = hi_z[9];
   assign high_0[31] = high_0[32];
   assign lo_z[8] = lo_z[9];
   assign rq2_hf0[31] = 1'h0;
   assign rq2_hm0[31:30] = 2'h0;
+  assign rq2m_o0[63] = rq2m_o0[64];
   always @(posedge clk) begin
     if (rst) begin
       o_last <= 1'h0;
       o_valid <= 1'h0;
-      _232_ <= 9'h000;
-      _233_ <= 9'h000;
+      rq4_last <= 1'h0;
+      rq4_valid <= 1'h0;
+      _281_ <= 9'h000;
+      _282_ <= 9'h000;
       rq3_last <= 1'h0;
       rq3_valid <= 1'h0;
+      rq3b_last <= 1'h0;
+      rq3b_valid <= 1'h0;
       rq3a_last <= 1'h0;
       rq3a_valid <= 1'h0;
       rq2_last <= 1'h0;
       rq2_valid <= 1'h0;
+      rq2m_last <= 1'h0;
+      rq2m_valid <= 1'h0;
       rq2b_last <= 1'h0;
       rq2b_valid <= 1'h0;
       rq2a_last <= 1'h0;
       rq2a_valid <= 1'h0;
+      rq1b_last <= 1'h0;
+      rq1b_valid <= 1'h0;
       rq1_last <= 1'h0;
       rq1_valid <= 1'h0;
+      rq0_last <= 1'h0;
+      rq0_valid <= 1'h0;
     end else if (en) begin
-      o_last <= rq3_last;
-      o_valid <= rq3_valid;
-      _232_ <= $signed(act_max) - $signed(zero_point);
-      _233_ <= $signed(act_min) - $signed(zero_point);
-      rq3_last <= rq3a_last;
-      rq3_valid <= rq3a_valid;
+      o_last <= rq4_last;
+      o_valid <= rq4_valid;
+      rq4_last <= rq3_last;
+      rq4_valid <= rq3_valid;
+      _281_ <= $signed(act_max) - $signed(zero_point);
+      _282_ <= $signed(act_min) - $signed(zero_point);
+      rq3_last <= rq3b_last;
+      rq3_valid <= rq3b_valid;
+      rq3b_last <= rq3a_last;
+      rq3b_valid <= rq3a_valid;
       rq3a_last <= rq2_last;
       rq3a_valid <= rq2_valid;
-      rq2_last <= rq2b_last;
-      rq2_valid <= rq2b_valid;
+      rq2_last <= rq2m_last;
+      rq2_valid <= rq2m_valid;
+      rq2m_last <= rq2b_last;
+      rq2m_valid <= rq2b_valid;
       rq2b_last <= rq2a_last;
       rq2b_valid <= rq2a_valid;
-      rq2a_last <= rq1_last;
-      rq2a_valid <= rq1_valid;
-      rq1_last <= i_last;
-      rq1_valid <= i_valid;
+      rq2a_last <= rq1b_last;
+      rq2a_valid <= rq1b_valid;
+      rq1b_last <= rq1_last;
+      rq1b_valid <= rq1_valid;
+      rq1_last <= rq0_last;
+      rq1_valid <= rq0_valid;
+      rq0_last <= i_last;
+      rq0_valid <= i_valid;
     end
     if (rst) begin
       o_data <= 8'h00;
-    end else if (_032_) begin
-      o_data <= _034_ ? (* full_case = 32'd1 *) act_min : _067_;
+    end else if (_073_) begin
+      o_data <= _074_ ? (* full_case = 32'd1 *) act_min : _105_;
     end
-    if (_029_) begin
-      rq3_y0 <= $signed(rq3a_u0) >>> rq3a_r0;
+    if (_070_) begin
+      rq4_above0 <= $signed(rq3_y0[8:0]) > $signed({ hi_z[9], hi_z[7:0] });
     end
-    if (_028_) begin
-      rq3a_u0 <= $signed(rq2_h0) + $signed({ 1'h0, _003_ });
+    if (_068_) begin
+      rq4_below0 <= $signed(rq3_y0[8:0]) < $signed({ lo_z[9], lo_z[7:0] });
     end
-    if (_027_) begin
+    if (_067_) begin
+      rq4_fits0 <= $signed(rq3_y0[32:8]) == $signed(rq3_y0[33]);
+    end
+    if (_066_) begin
+      rq4_neg0 <= rq3_y0[33];
+    end
+    if (_065_) begin
+      rq4_t0 <= rq3_y0[7:0] + zero_point;
+    end
+    if (_062_) begin
+      rq3_y0 <= $signed(rq3b_u0) >>> { rq3b_r0[4:2], 2'h0 };
+    end
+    if (_061_) begin
+      rq3b_u0 <= $signed(rq3a_u0) >>> rq3a_r0[1:0];
+    end
+    if (_059_) begin
+      rq3b_r0 <= rq3a_r0;
+    end
+    if (_058_) begin
+      rq3a_u0 <= $signed(rq2_h0) + $signed({ 1'h0, _035_ });
+    end
+    if (_057_) begin
       rq3a_r0 <= rq2_r0;
     end
-    if (_024_) begin
+    if (_054_) begin
       rq2_h0 <= h_0;
     end
-    if (_023_) begin
-      rq2_r0 <= rq2b_r0;
+    if (_053_) begin
+      rq2_r0 <= rq2m_r0;
     end
-    if (_021_) begin
+    if (_052_) begin
+      rq2m_dl0 <= { \$signal$102 , \$signal$101  };
+    end
+    if (_051_) begin
+      rq2m_dh0 <= { \$signal$100 , \$signal  };
+    end
+    if (_050_) begin
+      rq2m_mi0 <= _082_ + 15'h4000;
+    end
+    if (_048_) begin
+      _301_ <= { high_0[32], high_0[30:0], rq2b_pll0 };
+    end
+    if (_047_) begin
+      rq2m_r0 <= rq2b_r0;
+    end
+    if (_045_) begin
       rq2b_phh0 <= rq2a_a0[31:16] * rq2a_m0[30:16];
     end
-    if (_019_) begin
+    if (_043_) begin
       rq2b_phl0 <= rq2a_a0[31:16] * rq2a_m0[15:0];
     end
-    if (_017_) begin
+    if (_041_) begin
       rq2b_plh0 <= rq2a_a0[15:0] * rq2a_m0[30:16];
     end
-    if (_014_) begin
+    if (_038_) begin
       rq2b_pll0 <= rq2a_a0[15:0] * rq2a_m0[15:0];
     end
-    if (_013_) begin
+    if (_037_) begin
       rq2b_ng0 <= rq2a_a0[31];
     end
-    if (_012_) begin
+    if (_036_) begin
       rq2b_r0 <= rq2a_r0;
     end
-    if (_011_) begin
+    if (_033_) begin
       rq2b_m0 <= rq2a_m0;
     end
-    if (_010_) begin
-      rq2a_a0 <= $signed(rq1_s0) << rq1_l0;
-    end
-    if (_009_) begin
-      rq2a_r0 <= rq1_r0;
-    end
-    if (_008_) begin
-      rq2a_m0 <= rq1_m0;
-    end
-    if (_007_) begin
-      rq1_s0 <= $signed(i_acc) + $signed(i_bias);
-    end
-    if (_006_)
-      if (!_038_) rq1_r0 <= 5'h00;
-      else rq1_r0 <= - $signed(i_shift[4:0]);
-    if (_005_)
-      if (!_000_) rq1_l0 <= 5'h00;
-      else rq1_l0 <= i_shift[4:0];
-    if (_004_) begin
-      rq1_m0 <= i_multiplier;
+    if (_031_) begin
+      rq2a_a0 <= $signed(rq1b_s0) << { rq1b_l0[4:2], 2'h0 };
     end
     if (_025_) begin
-      _265_ <= half_0;
+      rq2a_r0 <= rq1b_r0;
     end
-    if (_026_) begin
-      _266_ <= halfm_0;
+    if (_019_) begin
+      rq2a_m0 <= rq1b_m0;
+    end
+    if (_013_) begin
+      rq1b_s0 <= $signed(rq1_s0) << rq1_l0[1:0];
+    end
+    if (_007_) begin
+      rq1b_r0 <= rq1_r0;
+    end
+    if (_001_) begin
+      rq1b_l0 <= rq1_l0;
+    end
+    if (_086_) begin
+      rq1b_m0 <= rq1_m0;
+    end
+    if (_085_) begin
+      rq1_s0 <= $signed(rq0_acc0) + $signed(rq0_b0);
+    end
+    if (_084_)
+      if (!_078_) rq1_r0 <= 5'h00;
+      else rq1_r0 <= - $signed(rq0_e0[4:0]);
+    if (_080_)
+      if (!_077_) rq1_l0 <= 5'h00;
+      else rq1_l0 <= rq0_e0[4:0];
+    if (_071_) begin
+      rq1_m0 <= rq0_m0;
+    end
+    if (_060_) begin
+      rq0_b0 <= i_bias;
+    end
+    if (_049_) begin
+      rq0_acc0 <= i_acc;
+    end
+    if (_039_) begin
+      rq0_e0 <= i_shift;
+    end
+    if (_000_) begin
+      rq0_m0 <= i_multiplier;
+    end
+    if (_055_) begin
+      _337_ <= half_0;
+    end
+    if (_056_) begin
+      _338_ <= halfm_0;
     end
   end
 endmodule

@@ -66,79 +66,78 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   wire _008_;
   wire _009_;
   wire _011_;
-  wire [1:0] _015_;
-  wire [2:0] _016_;
+  wire _017_;
   wire _018_;
   wire _019_;
-  wire _020_;
+  wire _021_;
   wire _022_;
   wire _023_;
   wire _024_;
   wire _025_;
-  wire _026_;
+  wire _027_;
   wire _028_;
-  wire _029_;
-  wire [5:0] _030_;
+  wire [5:0] _029_;
   (* unused_bits = "6" *)
-  wire [6:0] _031_;
-  wire [5:0] _032_;
+  wire [6:0] _030_;
+  wire [5:0] _031_;
+  (* unused_bits = "6" *)
+  wire [6:0] _032_;
   (* unused_bits = "6" *)
   wire [6:0] _033_;
   (* unused_bits = "6" *)
   wire [6:0] _034_;
-  (* unused_bits = "6" *)
-  wire [6:0] _035_;
-  wire _036_;
-  wire [17:0] _037_;
-  wire [3:0] _039_;
+  wire _035_;
+  wire [17:0] _036_;
+  wire [3:0] _038_;
+  wire _039_;
   wire _040_;
-  wire _041_;
-  wire _046_;
-  wire _049_;
-  wire [15:0] _050_;
+  wire _045_;
+  wire _048_;
+  wire [15:0] _049_;
+  wire _051_;
   wire _052_;
   wire _053_;
-  wire _054_;
-  wire [15:0] _055_;
-  wire _056_;
-  wire [15:0] _057_;
-  wire _058_;
+  wire [15:0] _054_;
+  wire _055_;
+  wire [15:0] _056_;
+  wire _057_;
   (* unused_bits = "16" *)
-  wire [16:0] _059_;
-  wire [5:0] _060_;
-  wire _061_;
+  wire [16:0] _058_;
+  wire [5:0] _059_;
+  wire _060_;
   (* unused_bits = "4" *)
-  wire [4:0] _062_;
-  wire _063_;
+  wire [4:0] _061_;
+  wire _062_;
   (* unused_bits = "2" *)
-  wire [2:0] _064_;
+  wire [2:0] _063_;
   (* unused_bits = "1" *)
-  wire [1:0] _065_;
-  wire _066_;
-  (* unused_bits = "5" *)
-  wire [5:0] _069_;
+  wire [1:0] _064_;
+  wire _065_;
+  (* unused_bits = "6" *)
+  wire [6:0] _068_;
+  wire _069_;
   wire _070_;
   wire _071_;
-  wire _072_;
+  wire _073_;
   wire _074_;
-  wire _075_;
   (* unused_bits = "17" *)
-  wire [17:0] _076_;
+  wire [17:0] _075_;
   (* unused_bits = "4" *)
-  wire [4:0] _077_;
-  wire _078_;
+  wire [4:0] _076_;
+  wire _077_;
   (* unused_bits = "8" *)
-  wire [8:0] _079_;
+  wire [8:0] _078_;
+  wire _079_;
   wire _080_;
-  wire _081_;
   (* unused_bits = "17" *)
-  wire [17:0] _082_;
-  wire _083_;
+  wire [17:0] _081_;
+  wire _082_;
   (* unused_bits = "17" *)
-  wire [17:0] _084_;
+  wire [17:0] _083_;
+  wire _092_;
   wire _093_;
-  wire _094_;
-  wire _096_;
+  wire _095_;
+  wire _099_;
   wire _100_;
   wire _101_;
   wire _102_;
@@ -230,65 +229,65 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   wire _188_;
   wire _189_;
   wire _190_;
-  wire _191_;
-  wire [5:0] _192_;
+  wire [5:0] _191_;
+  wire _192_;
   wire _193_;
   wire _194_;
-  wire _195_;
-  wire _200_;
-  wire _206_;
-  wire _209_;
-  wire [16:0] _212_;
+  wire _199_;
+  wire _205_;
+  wire _208_;
+  wire [16:0] _211_;
   (* unused_bits = "1" *)
-  wire [5:0] _215_;
-  wire [3:0] _219_;
-  wire _224_;
+  wire [5:0] _214_;
+  wire [3:0] _218_;
+  wire _223_;
+  wire _227_;
   wire _228_;
-  wire _229_;
+  wire _230_;
   wire _231_;
-  wire _232_;
-  wire _239_;
+  wire _238_;
+  wire _244_;
   wire _245_;
   wire _246_;
   wire _247_;
   wire _248_;
-  wire _249_;
-  wire [1:0] _250_;
-  wire _252_;
-  wire [1:0] _253_;
-  wire _254_;
+  wire [1:0] _249_;
+  wire _251_;
+  wire [1:0] _252_;
+  wire _253_;
+  wire [1:0] _254_;
   wire [1:0] _255_;
-  wire [1:0] _256_;
-  wire _257_;
-  wire [1:0] _258_;
+  wire _256_;
+  wire [1:0] _257_;
+  wire _258_;
   wire _259_;
-  wire _260_;
+  wire _261_;
   wire _262_;
   wire _263_;
-  wire _264_;
-  wire [15:0] _265_;
-  wire _267_;
-  wire [15:0] _268_;
-  wire _269_;
+  wire [15:0] _264_;
+  wire _266_;
+  wire [15:0] _267_;
+  wire _268_;
+  wire [1:0] _269_;
   wire [1:0] _270_;
   wire [1:0] _271_;
-  wire [1:0] _272_;
-  wire _274_;
-  wire [1:0] _275_;
-  wire _276_;
+  wire _273_;
+  wire [1:0] _274_;
+  wire _275_;
+  wire [5:0] _276_;
   wire [5:0] _277_;
-  wire [5:0] _278_;
-  wire _280_;
-  wire [5:0] _281_;
-  wire _282_;
+  wire _279_;
+  wire [5:0] _280_;
+  wire _281_;
+  wire [3:0] _282_;
   wire [3:0] _283_;
   wire [3:0] _284_;
-  wire [3:0] _285_;
-  wire _287_;
-  wire [3:0] _288_;
+  wire _286_;
+  wire [3:0] _287_;
+  wire _288_;
   wire _289_;
   wire _290_;
-  wire _291_;
+  wire _292_;
   wire _293_;
   wire _294_;
   wire _295_;
@@ -304,7 +303,7 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   wire _305_;
   wire _306_;
   wire _307_;
-  wire _308_;
+  wire [5:0] _310_;
   wire [5:0] _311_;
   wire [5:0] _312_;
   wire [5:0] _313_;
@@ -312,7 +311,7 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   wire [5:0] _315_;
   wire [5:0] _316_;
   wire [5:0] _317_;
-  wire [5:0] _318_;
+  wire _319_;
   wire _320_;
   wire _321_;
   wire _322_;
@@ -322,7 +321,6 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   wire _326_;
   wire _327_;
   wire _328_;
-  wire _329_;
   wire \$like ;
   wire [5:0] \$like$53 ;
   wire \$signal ;
@@ -331,7 +329,8 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   reg \$signal$134  = 1'h0;
   reg \$signal$141  = 1'h0;
   reg [15:0] M_ = 16'h0000;
-  reg [23:0] acc_chosen = 24'h000000;
+  reg acc_odd = 1'h0;
+  reg [47:0] acc_pair = 48'h000000000000;
   reg [7:0] act_max = 8'h00;
   reg [7:0] act_min = 8'h00;
   wire adv;
@@ -369,7 +368,7 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   reg drain_restart = 1'h0;
   wire enter;
   reg enter_q = 1'h0;
-  reg [4:0] flush = 5'h00;
+  reg [5:0] flush = 6'h00;
   reg [16:0] fm0 = 17'h00000;
   reg [3:0] fn = 4'h0;
   reg fn_last = 1'h0;
@@ -450,74 +449,74 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   wire wrap;
   reg [7:0] zero_point = 8'h00;
   assign kept = credits + give_back;
-  assign _029_ = s_act__valid & s_wgt__valid;
-  assign _036_ = in_data & _029_;
-  assign _046_ = ~ at_k_last;
-  assign _053_ = credit_ok | _046_;
-  assign take = _036_ & _053_;
-  assign _063_ = s_act__valid & s_wgt__valid;
-  assign _072_ = in_data & _063_;
-  assign _083_ = _072_ & credit_ok;
-  assign \$signal  = _083_ & at_k_last;
-  assign _094_ = ~ in_data;
+  assign _028_ = s_act__valid & s_wgt__valid;
+  assign _035_ = in_data & _028_;
+  assign _045_ = ~ at_k_last;
+  assign _052_ = credit_ok | _045_;
+  assign take = _035_ & _052_;
+  assign _062_ = s_act__valid & s_wgt__valid;
+  assign _071_ = in_data & _062_;
+  assign _082_ = _071_ & credit_ok;
+  assign \$signal  = _082_ & at_k_last;
+  assign _093_ = ~ in_data;
   assign _000_ = s_act__valid & s_wgt__valid;
   assign _011_ = ~ at_k_last;
-  assign _022_ = credit_ok | _011_;
-  assign _023_ = _000_ & _022_;
-  assign adv = _094_ | _023_;
-  assign _024_ = compute & adv;
-  assign _025_ = _024_ & at_tile_last;
-  assign block_end = _025_ & fn_last;
+  assign _021_ = credit_ok | _011_;
+  assign _022_ = _000_ & _021_;
+  assign adv = _093_ | _022_;
+  assign _023_ = compute & adv;
+  assign _024_ = _023_ & at_tile_last;
+  assign block_end = _024_ & fn_last;
   assign i_last = take & at_k_last;
-  assign _026_ = ! lane;
+  assign _025_ = ! lane;
   assign row_end = o_valid & beat_last;
-  assign _028_ = ~ dn_last;
-  assign wrap = d_last & _028_;
-  assign _030_ = ra_inc + 1'h1;
-  assign _031_[5:0] = ra_inc + 6'h3d;
-  assign _032_ = ra_row + 1'h1;
-  assign _033_[5:0] = ra_row + 6'h3d;
-  assign _034_[5:0] = ra_inc + 1'h1;
-  assign _035_[5:0] = ra_inc + 6'h3d;
+  assign _027_ = ~ dn_last;
+  assign wrap = d_last & _027_;
+  assign _029_ = ra_inc + 1'h1;
+  assign _030_[5:0] = ra_inc + 6'h3d;
+  assign _031_ = ra_row + 1'h1;
+  assign _032_[5:0] = ra_row + 6'h3d;
+  assign _033_[5:0] = ra_inc + 1'h1;
+  assign _034_[5:0] = ra_inc + 6'h3d;
   assign \w_en$77  = \o_valid$78  & ob_last;
-  assign _037_ = fm0 + 2'h2;
-  assign _039_ = kept - 2'h2;
-  assign _040_ = kept >= 3'h4;
-  assign _041_ = kept >= 2'h2;
-  assign _049_ = hdr[47:32] > 4'hb;
-  assign _050_ = _049_ ? hdr[47:32] : 16'h000b;
-  assign _052_ = hdr[47:32] == 1'h1;
-  assign _054_ = hdr[47:32] > 4'hb;
-  assign _055_ = _054_ ? hdr[47:32] : 16'h000b;
-  assign _056_ = _055_ == 1'h1;
-  assign _057_ = hdr[31:16] - 1'h1;
-  assign _058_ = hdr[31:16] == 1'h1;
-  assign _059_[15:0] = ch_left - 1'h1;
-  assign _060_ = wa + 1'h1;
-  assign _061_ = wb == 2'h3;
-  assign _062_[3:0] = blk + 1'h1;
-  assign _064_[1:0] = wb + 1'h1;
-  assign _065_[0] = lane + 1'h1;
-  assign _066_ = ch_left == 1'h1;
-  assign _069_[4:0] = flush - 1'h1;
-  assign _070_ = ! flush;
-  assign _071_ = block_end & last_mblock;
-  assign _074_ = fn_last & last_mblock;
-  assign _075_ = ~ _074_;
-  assign _076_[16:0] = fm0 + 2'h2;
-  assign _077_[3:0] = fn + 1'h1;
-  assign _078_ = fn == nb_pen;
-  assign _079_[7:0] = kk + 1'h1;
-  assign _080_ = kk == k_pen;
-  assign _081_ = kk == tile_pen;
-  assign _082_[16:0] = row + 1'h1;
-  assign _084_[16:0] = row - 1'h1;
-  assign _093_ = ~ drain_lt_wrap_pen;
-  assign _096_ = ~ drain_lt_pen;
-  assign _100_ = ~ drain_restart;
-  assign _101_ = _100_ & o_valid;
-  assign _102_ = ~ beat_last;
-  assign _103_ = _101_ & _102_;
+  assign _036_ = fm0 + 2'h2;
+  assign _038_ = kept - 2'h2;
+  assign _039_ = kept >= 3'h4;
+  assign _040_ = kept >= 2'h2;
+  assign _048_ = hdr[47:32] > 4'hb;
+  assign _049_ = _048_ ? hdr[47:32] : 16'h000b;
+  assign _051_ = hdr[47:32] == 1'h1;
+  assign _053_ = hdr[47:32] > 4'hb;
+  assign _054_ = _053_ ? hdr[47:32] : 16'h000b;
+  assign _055_ = _054_ == 1'h1;
+  assign _056_ = hdr[31:16] - 1'h1;
+  assign _057_ = hdr[31:16] == 1'h1;
+  assign _058_[15:0] = ch_left - 1'h1;
+  assign _059_ = wa + 1'h1;
+  assign _060_ = wb == 2'h3;
+  assign _061_[3:0] = blk + 1'h1;
+  assign _063_[1:0] = wb + 1'h1;
+  assign _064_[0] = lane + 1'h1;
+  assign _065_ = ch_left == 1'h1;
+  assign _068_[5:0] = flush - 1'h1;
+  assign _069_ = ! flush;
+  assign _070_ = block_end & last_mblock;
+  assign _073_ = fn_last & last_mblock;
+  assign _074_ = ~ _073_;
+  assign _075_[16:0] = fm0 + 2'h2;
+  assign _076_[3:0] = fn + 1'h1;
+  assign _077_ = fn == nb_pen;
+  assign _078_[7:0] = kk + 1'h1;
+  assign _079_ = kk == k_pen;
+  assign _080_ = kk == tile_pen;
+  assign _081_[16:0] = row + 1'h1;
+  assign _083_[16:0] = row - 1'h1;
+  assign _092_ = ~ drain_lt_wrap_pen;
+  assign _095_ = ~ drain_lt_pen;
+  assign _099_ = ~ drain_restart;
+  assign _100_ = _099_ & o_valid;
+  assign _101_ = ~ beat_last;
+  assign _102_ = _100_ & _101_;
   assign _001_ = ~ drain_restart;
   assign _002_ = _001_ & row_end;
   assign _005_ = dn + 1'h1;
@@ -525,145 +524,143 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   assign _007_ = o_valid & row_valid;
   assign _008_ = row_end & row_valid;
   assign _009_ = _008_ & row_last;
-  assign _015_ = ob + 1'h1;
-  assign _016_[1:0] = ob_last ? 2'h0 : _015_;
-  assign _018_ = r_en & m_out__valid;
-  assign _019_ = ~ row_valid;
-  assign _020_ = row_end & _019_;
+  assign _017_ = r_en & m_out__valid;
+  assign _018_ = ~ row_valid;
+  assign _019_ = row_end & _018_;
   reg \ra_row_reg[1]  = 1'h0;
   assign ra_row[1] = \ra_row_reg[1] ;
-  reg [4:0] _491_ = 5'h00;
-  assign { ra_row[5:2], ra_row[0] } = _491_;
-  reg [16:0] _510_ = 17'h00000;
-  assign drain_back[16:0] = _510_;
-  reg [16:0] _511_ = 17'h00000;
-  assign drain_plus[16:0] = _511_;
-  assign _145_ = { _262_, s_param__valid } != 2'h2;
-  assign _104_ = { _264_, s_param__valid } != 2'h2;
-  assign _105_ = { _264_, _262_ } != 1'h0;
-  assign _106_ = { _267_, s_param__valid } != 2'h2;
-  assign _107_ = { _269_, s_param__valid } != 2'h2;
-  assign _108_ = { _269_, _267_ } != 1'h0;
-  assign _109_ = { _274_, s_param__valid } != 2'h2;
-  assign _110_ = { _276_, s_param__valid } != 2'h2;
-  assign _111_ = { _274_, lane, s_param__valid } != 3'h7;
-  assign _112_ = { _276_, _274_ } != 1'h0;
-  assign _113_ = { _280_, s_param__valid } != 2'h2;
-  assign _114_ = { _282_, s_param__valid } != 2'h2;
-  assign _115_ = { _280_, lane, s_param__valid } != 3'h7;
-  assign _116_ = { _282_, _280_ } != 1'h0;
-  assign _117_ = { _287_, s_param__valid } != 2'h2;
-  assign _118_ = { _289_, s_param__valid } != 2'h2;
-  assign _119_ = { _287_, _061_, lane, s_param__valid } != 4'h9;
-  assign _120_ = { _287_, lane, s_param__valid } != 3'h7;
-  assign _121_ = { _289_, _287_ } != 1'h0;
-  assign _122_ = { _293_, s_param__valid } != 2'h2;
-  assign _123_ = { _295_, s_param__valid } != 2'h2;
-  assign _124_ = { _295_, _293_ } != 1'h0;
-  assign _125_ = { _002_, _103_, enter_q, d_last } != 4'h8;
-  assign _126_ = { _002_, _103_, enter_q } != 1'h0;
-  assign _127_ = { _103_, enter_q } != 2'h2;
-  assign _128_ = { _002_, _103_, drain_restart } != 1'h0;
-  assign _129_ = { drain_restart, o_valid } != 1'h0;
-  assign _130_ = { drain_restart, o_valid } != 1'h0;
-  assign _131_ = { _002_, _103_, drain_restart } != 1'h0;
-  assign _132_ = { compute, adv } != 2'h2;
-  assign _133_ = { compute, adv } != 2'h2;
-  assign _134_ = { compute, adv } != 2'h2;
-  assign _135_ = { at_tile_last, compute, adv } != 2'h3;
-  assign _136_ = { at_tile_last, compute, adv, at_k_last } != 3'h6;
-  assign _137_ = { compute, adv } != 2'h2;
-  assign _138_ = { _246_, _245_ } != 1'h0;
-  assign _139_ = { _257_, s_param__valid } != 2'h2;
-  assign _140_ = { _259_, s_param__valid } != 2'h2;
-  assign _141_ = { _257_, ch_last, s_param__valid } != 3'h5;
-  assign _142_ = { _254_, compute } != 2'h3;
-  assign _143_ = { _252_, _070_ } != 2'h2;
-  assign _144_ = { _259_, _257_, _254_, _252_ } != 1'h0;
-  assign _146_ = & { _105_, _104_, _145_ };
-  assign _147_ = & { _108_, _107_, _106_ };
-  assign _148_ = & { _112_, _111_, _110_, _109_ };
-  assign _149_ = & { _116_, _115_, _114_, _113_ };
-  assign _150_ = & { _121_, _120_, _119_, _118_, _117_ };
-  assign _151_ = & { _124_, _123_, _122_ };
-  assign _152_ = & { _296_, s_param__valid };
-  assign _153_ = & { _297_, s_param__valid };
-  assign _154_ = & { _298_, s_param__valid };
-  assign _155_ = & { _299_, s_param__valid };
-  assign _156_ = & { _300_, s_param__valid };
-  assign _157_ = & { _301_, s_param__valid };
-  assign _158_ = & { _302_, s_param__valid };
-  assign _159_ = & { _303_, s_param__valid };
-  assign _160_ = & { _304_, s_param__valid };
-  assign _161_ = & { _305_, s_param__valid };
-  assign _162_ = & { _306_, s_param__valid };
-  assign _163_ = & { _307_, s_param__valid };
-  assign _164_ = & { _308_, s_param__valid };
-  assign _165_ = & { _193_, \o_valid$78  };
-  assign _166_ = & { _194_, \o_valid$78  };
-  assign _167_ = & { _195_, \o_valid$78  };
-  assign _168_ = & { _127_, _126_, _125_ };
-  assign _169_ = & { _135_, _134_ };
-  assign _170_ = & { at_tile_last, adv };
-  assign _171_ = & { fn_last, at_tile_last, adv };
-  assign _172_ = & { _137_, _136_ };
-  assign _173_ = & { _247_, ch_last, s_param__valid };
-  assign _174_ = & { _248_, ch_last, s_param__valid };
-  assign _175_ = & { _249_, ch_last, s_param__valid };
-  assign _176_ = & { _144_, _143_, _142_, _141_, _140_, _139_ };
-  assign _187_ = ~ _323_;
-  assign _188_ = ~ _327_;
-  assign _189_ = ~ compute;
-  assign _190_ = ~ compute;
-  assign _191_ = ~ compute;
+  reg [4:0] _500_ = 5'h00;
+  assign { ra_row[5:2], ra_row[0] } = _500_;
+  reg [16:0] _519_ = 17'h00000;
+  assign drain_back[16:0] = _519_;
+  reg [16:0] _520_ = 17'h00000;
+  assign drain_plus[16:0] = _520_;
+  assign _103_ = { at_tile_last, compute, adv, at_k_last } != 3'h6;
+  assign _104_ = { compute, adv } != 2'h2;
+  assign _105_ = { _245_, _244_ } != 1'h0;
+  assign _106_ = { _256_, s_param__valid } != 2'h2;
+  assign _107_ = { _258_, s_param__valid } != 2'h2;
+  assign _108_ = { _256_, ch_last, s_param__valid } != 3'h5;
+  assign _109_ = { _253_, compute } != 2'h3;
+  assign _110_ = { _251_, _069_ } != 2'h2;
+  assign _111_ = { _258_, _256_, _253_, _251_ } != 1'h0;
+  assign _112_ = { _261_, s_param__valid } != 2'h2;
+  assign _113_ = { _263_, s_param__valid } != 2'h2;
+  assign _114_ = { _263_, _261_ } != 1'h0;
+  assign _115_ = { _266_, s_param__valid } != 2'h2;
+  assign _116_ = { _268_, s_param__valid } != 2'h2;
+  assign _117_ = { _268_, _266_ } != 1'h0;
+  assign _118_ = { _273_, s_param__valid } != 2'h2;
+  assign _119_ = { _275_, s_param__valid } != 2'h2;
+  assign _120_ = { _273_, lane, s_param__valid } != 3'h7;
+  assign _121_ = { _275_, _273_ } != 1'h0;
+  assign _122_ = { _279_, s_param__valid } != 2'h2;
+  assign _123_ = { _281_, s_param__valid } != 2'h2;
+  assign _124_ = { _279_, lane, s_param__valid } != 3'h7;
+  assign _125_ = { _281_, _279_ } != 1'h0;
+  assign _126_ = { _286_, s_param__valid } != 2'h2;
+  assign _127_ = { _288_, s_param__valid } != 2'h2;
+  assign _128_ = { _286_, _060_, lane, s_param__valid } != 4'h9;
+  assign _129_ = { _286_, lane, s_param__valid } != 3'h7;
+  assign _130_ = { _288_, _286_ } != 1'h0;
+  assign _131_ = { _292_, s_param__valid } != 2'h2;
+  assign _132_ = { _294_, s_param__valid } != 2'h2;
+  assign _133_ = { _294_, _292_ } != 1'h0;
+  assign _134_ = { _002_, _102_, enter_q, d_last } != 4'h8;
+  assign _135_ = { _002_, _102_, enter_q } != 1'h0;
+  assign _136_ = { _102_, enter_q } != 2'h2;
+  assign _137_ = { _002_, _102_, drain_restart } != 1'h0;
+  assign _138_ = { drain_restart, o_valid } != 1'h0;
+  assign _139_ = { drain_restart, o_valid } != 1'h0;
+  assign _140_ = { _002_, _102_, drain_restart } != 1'h0;
+  assign _141_ = { compute, adv } != 2'h2;
+  assign _142_ = { compute, adv } != 2'h2;
+  assign _143_ = { compute, adv } != 2'h2;
+  assign _144_ = { at_tile_last, compute, adv } != 2'h3;
+  assign _145_ = & { at_tile_last, adv };
+  assign _146_ = & { fn_last, at_tile_last, adv };
+  assign _147_ = & { _104_, _103_ };
+  assign _148_ = & { _246_, ch_last, s_param__valid };
+  assign _149_ = & { _247_, ch_last, s_param__valid };
+  assign _150_ = & { _248_, ch_last, s_param__valid };
+  assign _151_ = & { _111_, _110_, _109_, _108_, _107_, _106_ };
+  assign _152_ = & { _114_, _113_, _112_ };
+  assign _153_ = & { _117_, _116_, _115_ };
+  assign _154_ = & { _121_, _120_, _119_, _118_ };
+  assign _155_ = & { _125_, _124_, _123_, _122_ };
+  assign _156_ = & { _130_, _129_, _128_, _127_, _126_ };
+  assign _157_ = & { _133_, _132_, _131_ };
+  assign _158_ = & { _295_, s_param__valid };
+  assign _159_ = & { _296_, s_param__valid };
+  assign _160_ = & { _297_, s_param__valid };
+  assign _161_ = & { _298_, s_param__valid };
+  assign _162_ = & { _299_, s_param__valid };
+  assign _163_ = & { _300_, s_param__valid };
+  assign _164_ = & { _301_, s_param__valid };
+  assign _165_ = & { _302_, s_param__valid };
+  assign _166_ = & { _303_, s_param__valid };
+  assign _167_ = & { _304_, s_param__valid };
+  assign _168_ = & { _305_, s_param__valid };
+  assign _169_ = & { _306_, s_param__valid };
+  assign _170_ = & { _307_, s_param__valid };
+  assign _171_ = & { _192_, \o_valid$78  };
+  assign _172_ = & { _193_, \o_valid$78  };
+  assign _173_ = & { _194_, \o_valid$78  };
+  assign _174_ = & { _136_, _135_, _134_ };
+  assign _175_ = & { _144_, _143_ };
+  assign _187_ = ~ compute;
+  assign _188_ = ~ compute;
+  assign _189_ = ~ _322_;
+  assign _190_ = ~ _326_;
+  assign _186_ = ~ compute;
+  assign _176_ = | { _186_, rst };
   assign _177_ = | { _187_, rst };
-  assign _178_ = | { drain_restart, rst };
-  assign _179_ = | { drain_restart, rst };
-  assign _180_ = | { drain_restart, rst };
-  assign _181_ = | { _188_, rst };
-  assign _182_ = | { d_last, rst };
-  assign _183_ = | { _189_, rst };
+  assign _178_ = | { _188_, rst };
+  assign _179_ = | { _070_, rst };
+  assign _180_ = | { _189_, rst };
+  assign _181_ = | { drain_restart, rst };
+  assign _182_ = | { drain_restart, rst };
+  assign _183_ = | { drain_restart, rst };
   assign _184_ = | { _190_, rst };
-  assign _185_ = | { _191_, rst };
-  assign _186_ = | { _071_, rst };
-  assign _193_ = ob == 2'h2;
-  assign _194_ = ob == 1'h1;
-  assign _195_ = ! ob;
-  assign _200_ = drain_restart ? 1'h0 : d_last;
-  assign _206_ = drain_restart ? m_one : row_last;
-  assign _209_ = drain_restart ? 1'h1 : row_valid;
-  assign _212_ = drain_restart ? 17'h00000 : row;
-  assign _215_ = drain_restart ? (* full_case = 32'd1 *) 6'h3d : \$like$53 ;
-  assign _192_[0] = drain_restart ? (* full_case = 32'd1 *) 1'h1 : \$like ;
-  assign _219_ = drain_restart ? 4'h0 : dn;
-  assign _224_ = drain_restart ? 1'h0 : d;
-  assign _228_ = at_tile_last ? (* full_case = 32'd1 *) \$signal$107  : _081_;
-  assign _229_ = adv ? _228_ : 1'hx;
-  assign _231_ = at_tile_last ? (* full_case = 32'd1 *) \$signal$106  : _080_;
-  assign _232_ = adv ? _231_ : 1'hx;
-  assign _239_ = at_k_last ? 1'h0 : 1'hx;
-  function [4:0] _665_;
-    input [4:0] a;
-    input [9:0] b;
+  assign _185_ = | { d_last, rst };
+  assign _192_ = ob == 2'h2;
+  assign _193_ = ob == 1'h1;
+  assign _194_ = ! ob;
+  assign _199_ = drain_restart ? 1'h0 : d_last;
+  assign _205_ = drain_restart ? m_one : row_last;
+  assign _208_ = drain_restart ? 1'h1 : row_valid;
+  assign _211_ = drain_restart ? 17'h00000 : row;
+  assign _214_ = drain_restart ? (* full_case = 32'd1 *) 6'h3d : \$like$53 ;
+  assign _191_[0] = drain_restart ? (* full_case = 32'd1 *) 1'h1 : \$like ;
+  assign _218_ = drain_restart ? 4'h0 : dn;
+  assign _223_ = drain_restart ? 1'h0 : d;
+  assign _227_ = at_tile_last ? (* full_case = 32'd1 *) \$signal$107  : _080_;
+  assign _228_ = adv ? _227_ : 1'hx;
+  assign _230_ = at_tile_last ? (* full_case = 32'd1 *) \$signal$106  : _079_;
+  assign _231_ = adv ? _230_ : 1'hx;
+  assign _238_ = at_k_last ? 1'h0 : 1'hx;
+  function [5:0] _664_;
+    input [5:0] a;
+    input [11:0] b;
     input [1:0] s;
     (* full_case = 32'd1 *)
     (* parallel_case *)
     casez (s)
       2'b?1:
-        _665_ = b[4:0];
+        _664_ = b[5:0];
       2'b1?:
-        _665_ = b[9:5];
+        _664_ = b[11:6];
       default:
-        _665_ = a;
+        _664_ = a;
     endcase
   endfunction
-  assign _245_ = ctrl_state == (* full_case = 32'd1 *) 2'h3;
-  assign _246_ = ctrl_state == (* full_case = 32'd1 *) 2'h2;
+  assign _244_ = ctrl_state == (* full_case = 32'd1 *) 2'h3;
+  assign _245_ = ctrl_state == (* full_case = 32'd1 *) 2'h2;
+  assign _246_ = ctrl_state == 1'h1;
   assign _247_ = ctrl_state == 1'h1;
   assign _248_ = ctrl_state == 1'h1;
-  assign _249_ = ctrl_state == 1'h1;
-  assign _250_ = _070_ ? 2'h0 : 2'hx;
-  function [1:0] _672_;
+  assign _249_ = _069_ ? 2'h0 : 2'hx;
+  function [1:0] _671_;
     input [1:0] a;
     input [7:0] b;
     input [3:0] s;
@@ -671,138 +668,139 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
     (* parallel_case *)
     casez (s)
       4'b???1:
-        _672_ = b[1:0];
+        _671_ = b[1:0];
       4'b??1?:
-        _672_ = b[3:2];
+        _671_ = b[3:2];
       4'b?1??:
-        _672_ = b[5:4];
+        _671_ = b[5:4];
       4'b1???:
-        _672_ = b[7:6];
+        _671_ = b[7:6];
       default:
-        _672_ = a;
+        _671_ = a;
     endcase
   endfunction
-  assign _252_ = ctrl_state == (* full_case = 32'd1 *) 2'h3;
-  assign _253_ = compute ? 2'hx : 2'h3;
-  assign _254_ = ctrl_state == (* full_case = 32'd1 *) 2'h2;
-  assign _255_ = ch_last ? 2'h2 : 2'hx;
-  assign _256_ = s_param__valid ? _255_ : 2'hx;
-  assign _257_ = ctrl_state == (* full_case = 32'd1 *) 1'h1;
-  assign _258_ = s_param__valid ? 2'h1 : 2'hx;
-  assign _259_ = ! (* full_case = 32'd1 *) ctrl_state;
-  assign _260_ = s_param__valid ? _066_ : 1'hx;
-  function [0:0] _682_;
+  assign _251_ = ctrl_state == (* full_case = 32'd1 *) 2'h3;
+  assign _252_ = compute ? 2'hx : 2'h3;
+  assign _253_ = ctrl_state == (* full_case = 32'd1 *) 2'h2;
+  assign _254_ = ch_last ? 2'h2 : 2'hx;
+  assign _255_ = s_param__valid ? _254_ : 2'hx;
+  assign _256_ = ctrl_state == (* full_case = 32'd1 *) 1'h1;
+  assign _257_ = s_param__valid ? 2'h1 : 2'hx;
+  assign _258_ = ! (* full_case = 32'd1 *) ctrl_state;
+  assign _259_ = s_param__valid ? _065_ : 1'hx;
+  function [0:0] _681_;
     input [0:0] a;
     input [1:0] b;
     input [1:0] s;
     (* parallel_case *)
     casez (s)
       2'b?1:
-        _682_ = b[0:0];
+        _681_ = b[0:0];
       2'b1?:
-        _682_ = b[1:1];
+        _681_ = b[1:1];
       default:
-        _682_ = a;
+        _681_ = a;
     endcase
   endfunction
-  assign _262_ = ctrl_state == 1'h1;
-  assign _263_ = s_param__valid ? _058_ : 1'hx;
-  assign _264_ = ! ctrl_state;
-  assign _265_ = s_param__valid ? _059_[15:0] : 16'hxxxx;
-  function [15:0] _687_;
+  assign _261_ = ctrl_state == 1'h1;
+  assign _262_ = s_param__valid ? _057_ : 1'hx;
+  assign _263_ = ! ctrl_state;
+  assign _264_ = s_param__valid ? _058_[15:0] : 16'hxxxx;
+  function [15:0] _686_;
     input [15:0] a;
     input [31:0] b;
     input [1:0] s;
     (* parallel_case *)
     casez (s)
       2'b?1:
-        _687_ = b[15:0];
+        _686_ = b[15:0];
       2'b1?:
-        _687_ = b[31:16];
+        _686_ = b[31:16];
       default:
-        _687_ = a;
+        _686_ = a;
     endcase
   endfunction
-  assign _267_ = ctrl_state == 1'h1;
-  assign _268_ = s_param__valid ? _057_ : 16'hxxxx;
-  assign _269_ = ! ctrl_state;
-  assign _270_ = _061_ ? (* full_case = 32'd1 *) 2'h0 : _064_[1:0];
-  assign _271_ = lane ? 2'hx : _270_;
-  assign _272_ = s_param__valid ? _271_ : 2'hx;
-  function [1:0] _694_;
+  assign _266_ = ctrl_state == 1'h1;
+  assign _267_ = s_param__valid ? _056_ : 16'hxxxx;
+  assign _268_ = ! ctrl_state;
+  assign _269_ = _060_ ? (* full_case = 32'd1 *) 2'h0 : _063_[1:0];
+  assign _270_ = lane ? 2'hx : _269_;
+  assign _271_ = s_param__valid ? _270_ : 2'hx;
+  function [1:0] _693_;
     input [1:0] a;
     input [3:0] b;
     input [1:0] s;
     (* parallel_case *)
     casez (s)
       2'b?1:
-        _694_ = b[1:0];
+        _693_ = b[1:0];
       2'b1?:
-        _694_ = b[3:2];
+        _693_ = b[3:2];
       default:
-        _694_ = a;
+        _693_ = a;
     endcase
   endfunction
-  assign _274_ = ctrl_state == 1'h1;
-  assign _275_ = s_param__valid ? 2'h0 : 2'hx;
-  assign _276_ = ! ctrl_state;
-  assign _277_ = lane ? 6'hxx : _060_;
-  assign _278_ = s_param__valid ? _277_ : 6'hxx;
-  function [5:0] _700_;
+  assign _273_ = ctrl_state == 1'h1;
+  assign _274_ = s_param__valid ? 2'h0 : 2'hx;
+  assign _275_ = ! ctrl_state;
+  assign _276_ = lane ? 6'hxx : _059_;
+  assign _277_ = s_param__valid ? _276_ : 6'hxx;
+  function [5:0] _699_;
     input [5:0] a;
     input [11:0] b;
     input [1:0] s;
     (* parallel_case *)
     casez (s)
       2'b?1:
-        _700_ = b[5:0];
+        _699_ = b[5:0];
       2'b1?:
-        _700_ = b[11:6];
+        _699_ = b[11:6];
       default:
-        _700_ = a;
+        _699_ = a;
     endcase
   endfunction
-  assign _280_ = ctrl_state == 1'h1;
-  assign _281_ = s_param__valid ? 6'h00 : 6'hxx;
-  assign _282_ = ! ctrl_state;
-  assign _283_ = _061_ ? _062_[3:0] : 4'hx;
-  assign _284_ = lane ? 4'hx : _283_;
-  assign _285_ = s_param__valid ? _284_ : 4'hx;
-  function [3:0] _707_;
+  assign _279_ = ctrl_state == 1'h1;
+  assign _280_ = s_param__valid ? 6'h00 : 6'hxx;
+  assign _281_ = ! ctrl_state;
+  assign _282_ = _060_ ? _061_[3:0] : 4'hx;
+  assign _283_ = lane ? 4'hx : _282_;
+  assign _284_ = s_param__valid ? _283_ : 4'hx;
+  function [3:0] _706_;
     input [3:0] a;
     input [7:0] b;
     input [1:0] s;
     (* parallel_case *)
     casez (s)
       2'b?1:
-        _707_ = b[3:0];
+        _706_ = b[3:0];
       2'b1?:
-        _707_ = b[7:4];
+        _706_ = b[7:4];
       default:
-        _707_ = a;
+        _706_ = a;
     endcase
   endfunction
-  assign _287_ = ctrl_state == 1'h1;
-  assign _288_ = s_param__valid ? 4'h0 : 4'hx;
-  assign _289_ = ! ctrl_state;
-  assign _290_ = lane ? (* full_case = 32'd1 *) _065_[0] : 1'h0;
-  assign _291_ = s_param__valid ? _290_ : 1'hx;
-  function [0:0] _713_;
+  assign _286_ = ctrl_state == 1'h1;
+  assign _287_ = s_param__valid ? 4'h0 : 4'hx;
+  assign _288_ = ! ctrl_state;
+  assign _289_ = lane ? (* full_case = 32'd1 *) _064_[0] : 1'h0;
+  assign _290_ = s_param__valid ? _289_ : 1'hx;
+  function [0:0] _712_;
     input [0:0] a;
     input [1:0] b;
     input [1:0] s;
     (* parallel_case *)
     casez (s)
       2'b?1:
-        _713_ = b[0:0];
+        _712_ = b[0:0];
       2'b1?:
-        _713_ = b[1:1];
+        _712_ = b[1:1];
       default:
-        _713_ = a;
+        _712_ = a;
     endcase
   endfunction
-  assign _293_ = ctrl_state == 1'h1;
-  assign _294_ = s_param__valid ? 1'h0 : 1'hx;
+  assign _292_ = ctrl_state == 1'h1;
+  assign _293_ = s_param__valid ? 1'h0 : 1'hx;
+  assign _294_ = ! ctrl_state;
   assign _295_ = ! ctrl_state;
   assign _296_ = ! ctrl_state;
   assign _297_ = ! ctrl_state;
@@ -816,43 +814,42 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   assign _305_ = ! ctrl_state;
   assign _306_ = ! ctrl_state;
   assign _307_ = ! ctrl_state;
-  assign _308_ = ! ctrl_state;
-  assign _311_ = dn_last ? (* full_case = 32'd1 *) 6'h3d : _035_[5:0];
-  assign _312_ = d_last ? (* full_case = 32'd1 *) _311_ : _033_[5:0];
-  assign _313_ = beat_last ? (* full_case = 32'd1 *) _312_ : _031_[5:0];
-  assign \$like$53  = o_valid ? _313_ : { 4'hx, ra_row[1], 1'hx };
-  assign _314_ = dn_last ? (* full_case = 32'd1 *) 6'h01 : _034_[5:0];
-  assign _315_ = d_last ? (* full_case = 32'd1 *) _314_ : _032_;
-  assign _316_ = beat_last ? (* full_case = 32'd1 *) _315_ : _030_;
-  assign \$like  = o_valid ? _316_[0] : 1'hx;
-  assign _317_ = dn_last ? (* full_case = 32'd1 *) 6'h00 : ra_inc;
-  assign _318_ = d_last ? (* full_case = 32'd1 *) _317_ : ra_row;
-  assign _320_ = ch_last ? 1'h1 : 1'h0;
-  assign _321_ = s_param__valid ? _320_ : 1'h0;
-  assign enter = _322_ ? _321_ : 1'h0;
+  assign _310_ = dn_last ? (* full_case = 32'd1 *) 6'h3d : _034_[5:0];
+  assign _311_ = d_last ? (* full_case = 32'd1 *) _310_ : _032_[5:0];
+  assign _312_ = beat_last ? (* full_case = 32'd1 *) _311_ : _030_[5:0];
+  assign \$like$53  = o_valid ? _312_ : { 4'hx, ra_row[1], 1'hx };
+  assign _313_ = dn_last ? (* full_case = 32'd1 *) 6'h01 : _033_[5:0];
+  assign _314_ = d_last ? (* full_case = 32'd1 *) _313_ : _031_;
+  assign _315_ = beat_last ? (* full_case = 32'd1 *) _314_ : _029_;
+  assign \$like  = o_valid ? _315_[0] : 1'hx;
+  assign _316_ = dn_last ? (* full_case = 32'd1 *) 6'h00 : ra_inc;
+  assign _317_ = d_last ? (* full_case = 32'd1 *) _316_ : ra_row;
+  assign _319_ = ch_last ? 1'h1 : 1'h0;
+  assign _320_ = s_param__valid ? _319_ : 1'h0;
+  assign enter = _321_ ? _320_ : 1'h0;
+  assign _321_ = ctrl_state == 1'h1;
   assign _322_ = ctrl_state == 1'h1;
   assign _323_ = ctrl_state == 1'h1;
   assign _324_ = ctrl_state == 1'h1;
   assign _325_ = ctrl_state == 1'h1;
-  assign _326_ = ctrl_state == 1'h1;
-  assign _327_ = ! ctrl_state;
-  function [0:0] _752_;
+  assign _326_ = ! ctrl_state;
+  function [0:0] _751_;
     input [0:0] a;
     input [1:0] b;
     input [1:0] s;
     (* parallel_case *)
     casez (s)
       2'b?1:
-        _752_ = b[0:0];
+        _751_ = b[0:0];
       2'b1?:
-        _752_ = b[1:1];
+        _751_ = b[1:1];
       default:
-        _752_ = a;
+        _751_ = a;
     endcase
   endfunction
-  assign s_param__ready = _752_(1'h0, 2'h3, { _329_, _328_ });
-  assign _328_ = ctrl_state == 1'h1;
-  assign _329_ = ! ctrl_state;
+  assign s_param__ready = _751_(1'h0, 2'h3, { _328_, _327_ });
+  assign _327_ = ctrl_state == 1'h1;
+  assign _328_ = ! ctrl_state;
   \hwq_top.engine.array  array (
     .clk(clk),
     .drain_valid(o_valid),
@@ -891,102 +888,151 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
     .o_data(o_data),
     .o_last(o_last),
     .o_valid(\o_valid$78 ),
-    .\port$995$0 (r_data),
+    .\port$1123$0 (r_data),
     .rst(rst),
     .zero_point(zero_point)
   );
-  assign _016_[2] = 1'hx;
-  assign _192_[5:1] = 5'hxx;
+  assign _191_[5:1] = 5'hxx;
   always @(posedge clk) begin
     w_addr <= wa;
+    if (_176_) begin
+      fn <= 4'h0;
+    end else if (_145_) begin
+      fn <= fn_last ? (* full_case = 32'd1 *) 4'h0 : _076_[3:0];
+    end
+    if (_177_) begin
+      fm0 <= 17'h00000;
+    end else if (_146_) begin
+      fm0 <= _075_[16:0];
+    end
+    if (rst) begin
+      in_data <= 1'h0;
+    end else if (_147_) begin
+      begin if (compute) begin if (adv) in_data <= at_tile_last ? (* full_case = 32'd1 *) _074_ : _238_; else in_data <= 1'hx; end else in_data <= enter; end
+    end
+    if (_178_) begin
+      kk <= 8'h00;
+    end else if (adv) begin
+      kk <= at_tile_last ? (* full_case = 32'd1 *) 8'h00 : _078_[7:0];
+    end
+    if (rst) begin
+      flush <= 6'h00;
+    end else if (_105_) begin
+      flush <= _664_(6'hxx, { 6'h23, _068_[5:0] }, { _245_, _244_ });
+    end
+    if (_179_) begin
+      compute <= 1'h0;
+    end else if (_148_) begin
+      compute <= 1'h1;
+    end
+    if (rst) begin
+      nb_one <= 1'h0;
+    end else if (_149_) begin
+      nb_one <= ! blk;
+    end
+    if (rst) begin
+      nb_pen <= 5'h00;
+    end else if (_150_) begin
+      nb_pen <= blk - 1'h1;
+    end
+    if (rst) begin
+      ctrl_state <= 2'h0;
+    end else if (_151_) begin
+      ctrl_state <= _671_(2'hx, { _257_, _255_, _252_, _249_ }, { _258_, _256_, _253_, _251_ });
+    end
+    if (rst) begin
+      ch_last <= 1'h0;
+    end else if (_152_) begin
+      ch_last <= _681_(1'hx, { _262_, _259_ }, { _263_, _261_ });
+    end
     if (rst) begin
       ch_left <= 16'h0000;
-    end else if (_147_) begin
-      ch_left <= _687_(16'hxxxx, { _268_, _265_ }, { _269_, _267_ });
+    end else if (_153_) begin
+      ch_left <= _686_(16'hxxxx, { _267_, _264_ }, { _268_, _266_ });
     end
     if (rst) begin
       wb <= 2'h0;
-    end else if (_148_) begin
-      wb <= _694_(2'hx, { _275_, _272_ }, { _276_, _274_ });
+    end else if (_154_) begin
+      wb <= _693_(2'hx, { _274_, _271_ }, { _275_, _273_ });
     end
     if (rst) begin
       wa <= 6'h00;
-    end else if (_149_) begin
-      wa <= _700_(6'hxx, { _281_, _278_ }, { _282_, _280_ });
+    end else if (_155_) begin
+      wa <= _699_(6'hxx, { _280_, _277_ }, { _281_, _279_ });
     end
     if (rst) begin
       blk <= 4'h0;
-    end else if (_150_) begin
-      blk <= _707_(4'hx, { _288_, _285_ }, { _289_, _287_ });
+    end else if (_156_) begin
+      blk <= _706_(4'hx, { _287_, _284_ }, { _288_, _286_ });
     end
     if (rst) begin
       lane <= 1'h0;
-    end else if (_151_) begin
-      lane <= _713_(1'hx, { _294_, _291_ }, { _295_, _293_ });
+    end else if (_157_) begin
+      lane <= _712_(1'hx, { _293_, _290_ }, { _294_, _292_ });
     end
     if (rst) begin
       \$signal$107  <= 1'h0;
-    end else if (_152_) begin
-      \$signal$107  <= _056_;
+    end else if (_158_) begin
+      \$signal$107  <= _055_;
     end
     if (rst) begin
       \$signal$106  <= 1'h0;
-    end else if (_153_) begin
-      \$signal$106  <= _052_;
+    end else if (_159_) begin
+      \$signal$106  <= _051_;
     end
     if (rst) begin
       tile_pen <= 17'h00000;
-    end else if (_154_) begin
-      tile_pen <= _050_ - 2'h2;
+    end else if (_160_) begin
+      tile_pen <= _049_ - 2'h2;
     end
     if (rst) begin
       k_pen <= 17'h00000;
-    end else if (_155_) begin
+    end else if (_161_) begin
       k_pen <= hdr[47:32] - 2'h2;
     end
     if (rst) begin
       act_max <= 8'h00;
-    end else if (_156_) begin
+    end else if (_162_) begin
       act_max <= hdr[71:64];
     end
     if (rst) begin
       act_min <= 8'h00;
-    end else if (_157_) begin
+    end else if (_163_) begin
       act_min <= hdr[63:56];
     end
     if (rst) begin
       zero_point <= 8'h00;
-    end else if (_158_) begin
+    end else if (_164_) begin
       zero_point <= hdr[55:48];
     end
     if (rst) begin
       m_one <= 1'h0;
-    end else if (_159_) begin
+    end else if (_165_) begin
       m_one <= hdr[15:0] == 1'h1;
     end
     if (rst) begin
       m_wrap_pen <= 17'h00000;
-    end else if (_160_) begin
+    end else if (_166_) begin
       m_wrap_pen <= hdr[15:0] + 1'h0;
     end
     if (rst) begin
       m_pen <= 17'h00000;
-    end else if (_161_) begin
+    end else if (_167_) begin
       m_pen <= hdr[15:0] - 2'h2;
     end
     if (rst) begin
       m_wrap <= 17'h00000;
-    end else if (_162_) begin
+    end else if (_168_) begin
       m_wrap <= hdr[15:0] + 1'h1;
     end
     if (rst) begin
       m_last <= 16'h0000;
-    end else if (_163_) begin
+    end else if (_169_) begin
       m_last <= hdr[15:0] - 1'h1;
     end
     if (rst) begin
       M_ <= 16'h0000;
-    end else if (_164_) begin
+    end else if (_170_) begin
       M_ <= hdr[15:0];
     end
     if (rst) begin
@@ -1016,27 +1062,27 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
       drain_lt_last <= 1'h0;
       drain_lt_wrap_pen <= 1'h0;
       drain_lt_wrap <= 1'h0;
-      _510_ <= 17'h00000;
-      _511_ <= 17'h00000;
+      _519_ <= 17'h00000;
+      _520_ <= 17'h00000;
     end else begin
-      credit_ok <= \$signal  ? (* full_case = 32'd1 *) _040_ : _041_;
-      credits <= \$signal  ? (* full_case = 32'd1 *) _039_ : kept;
-      last_mblock <= _037_ >= M_;
-      give_back <= _018_ + _020_;
+      credit_ok <= \$signal  ? (* full_case = 32'd1 *) _039_ : _040_;
+      credits <= \$signal  ? (* full_case = 32'd1 *) _038_ : kept;
+      last_mblock <= _036_ >= M_;
+      give_back <= _017_ + _019_;
       \w_en$81  <= \w_en$77 ;
       \i_last$58  <= part_last;
       \i_valid$56  <= \$signal$141 ;
       part_last <= _009_ & dn_last;
       \$signal$141  <= _007_;
       enter_q <= enter;
-      begin if (_103_) d_last <= _200_; else d_last <= _002_ ? \$signal$134  : _200_; end
-      begin if (_103_) row_last <= _206_; else begin if (_002_) row_last <= row_last_next; else row_last <= _206_; end end
-      begin if (_103_) row_valid <= _209_; else begin if (_002_) row_valid <= row_valid_next; else row_valid <= _209_; end end
-      begin if (_103_) row <= _212_; else begin if (_002_) row <= row_next; else row <= _212_; end end
-      begin if (_103_) dn <= _219_; else begin if (_002_) begin if (d_last) dn <= dn_last ? (* full_case = 32'd1 *) 4'h0 : _005_; else dn <= _219_; end else dn <= _219_; end end
-      begin if (_103_) d <= _224_; else begin if (_002_) d <= d_last ? (* full_case = 32'd1 *) 1'h0 : _006_[0]; else d <= _224_; end end
+      begin if (_102_) d_last <= _199_; else d_last <= _002_ ? \$signal$134  : _199_; end
+      begin if (_102_) row_last <= _205_; else begin if (_002_) row_last <= row_last_next; else row_last <= _205_; end end
+      begin if (_102_) row_valid <= _208_; else begin if (_002_) row_valid <= row_valid_next; else row_valid <= _208_; end end
+      begin if (_102_) row <= _211_; else begin if (_002_) row <= row_next; else row <= _211_; end end
+      begin if (_102_) dn <= _218_; else begin if (_002_) begin if (d_last) dn <= dn_last ? (* full_case = 32'd1 *) 4'h0 : _005_; else dn <= _218_; end else dn <= _218_; end end
+      begin if (_102_) d <= _223_; else begin if (_002_) d <= d_last ? (* full_case = 32'd1 *) 1'h0 : _006_[0]; else d <= _223_; end end
       begin if (dn_last) dn_last_next <= nb_one; else dn_last_next <= drain_dn_pen; end
-      begin if (wrap) row_last_next <= drain_lt_wrap & _093_; else row_last_next <= drain_lt_last & _096_; end
+      begin if (wrap) row_last_next <= drain_lt_wrap & _092_; else row_last_next <= drain_lt_last & _095_; end
       begin if (wrap) row_valid_next <= drain_lt_wrap; else row_valid_next <= drain_lt_last; end
       begin if (wrap) row_next <= drain_back[16:0]; else row_next <= drain_plus[16:0]; end
       drain_dn_pen <= dn == nb_pen;
@@ -1045,25 +1091,25 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
       drain_lt_last <= row < m_last;
       drain_lt_wrap_pen <= row < m_wrap_pen;
       drain_lt_wrap <= row < m_wrap;
-      _510_ <= _084_[16:0];
-      _511_ <= _082_[16:0];
+      _519_ <= _083_[16:0];
+      _520_ <= _081_[16:0];
     end
-    if (_177_) begin
+    if (_180_) begin
       w_en <= 1'h0;
     end else begin
-      w_en <= s_param__valid & _026_;
+      w_en <= s_param__valid & _025_;
     end
-    if (!_324_) begin
+    if (!_323_) begin
       w_data[68:63] <= 6'h00;
     end else begin
       w_data[68:63] <= hdr[69:64];
     end
-    if (!_325_) begin
+    if (!_324_) begin
       w_data[62:32] <= 31'h00000000;
     end else begin
       w_data[62:32] <= hdr[62:32];
     end
-    if (!_326_) begin
+    if (!_325_) begin
       w_data[31:0] <= 32'd0;
     end else begin
       w_data[31:0] <= hdr[31:0];
@@ -1075,17 +1121,17 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
     end
     if (rst) begin
       part2 <= 8'h00;
-    end else if (_165_) begin
+    end else if (_171_) begin
       part2 <= o_data;
     end
     if (rst) begin
       part1 <= 8'h00;
-    end else if (_166_) begin
+    end else if (_172_) begin
       part1 <= o_data;
     end
     if (rst) begin
       part0 <= 8'h00;
-    end else if (_167_) begin
+    end else if (_173_) begin
       part0 <= o_data;
     end
     if (rst) begin
@@ -1093,128 +1139,79 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
       ob <= 2'h0;
     end else if (\o_valid$78 ) begin
       ob_last <= ob == 2'h2;
-      ob <= _016_[1:0];
+      begin if (ob_last) ob <= 2'h0; else ob <= ob + 1'h1; end
     end
     if (\$signal$141 ) begin
-      i_acc <= acc_chosen;
+      begin if (acc_odd) i_acc <= acc_pair[47:24]; else i_acc <= acc_pair[23:0]; end
     end
     if (o_valid) begin
-      begin if (beat[1]) acc_chosen <= beat[0] ? \o_data$144 [95:72] : \o_data$144 [71:48]; else acc_chosen <= beat[0] ? \o_data$144 [47:24] : \o_data$144 [23:0]; end
+      acc_odd <= beat[0];
+      acc_pair <= beat[1] ? \o_data$144 [95:48] : \o_data$144 [47:0];
     end
     if (rst) begin
       dn_last <= 1'h0;
-    end else if (_168_) begin
-      begin if (enter_q) dn_last <= nb_one; else begin if (_103_) dn_last <= 1'hx; else begin if (_002_) begin if (d_last) dn_last <= dn_last_next; else dn_last <= 1'hx; end else dn_last <= 1'hx; end end end
+    end else if (_174_) begin
+      begin if (enter_q) dn_last <= nb_one; else begin if (_102_) dn_last <= 1'hx; else begin if (_002_) begin if (d_last) dn_last <= dn_last_next; else dn_last <= 1'hx; end else dn_last <= 1'hx; end end end
     end
     if (rst) begin
       beat_last <= 1'h0;
-    end else if (_128_) begin
-      begin if (_103_) beat_last <= beat == 2'h2; else begin if (_002_) beat_last <= 1'h0; else begin if (drain_restart) beat_last <= 1'h0; else beat_last <= 1'hx; end end end
+    end else if (_137_) begin
+      begin if (_102_) beat_last <= beat == 2'h2; else begin if (_002_) beat_last <= 1'h0; else begin if (drain_restart) beat_last <= 1'h0; else beat_last <= 1'hx; end end end
     end
-    if (_178_) begin
+    if (_181_) begin
       \ra_row_reg[1]  <= 1'h0;
     end else if (o_valid) begin
-      \ra_row_reg[1]  <= _313_[1];
+      \ra_row_reg[1]  <= _312_[1];
     end
     if (rst) begin
-      _491_ <= 5'h00;
-    end else if (_129_) begin
-      _491_ <= { _215_[5:2], _215_[0] };
+      _500_ <= 5'h00;
+    end else if (_138_) begin
+      _500_ <= { _214_[5:2], _214_[0] };
     end
-    if (_179_) begin
+    if (_182_) begin
       ra_inc[5:1] <= 5'h00;
     end else if (o_valid) begin
-      ra_inc[5:1] <= _316_[5:1];
+      ra_inc[5:1] <= _315_[5:1];
     end
     if (rst) begin
       ra_inc[0] <= 1'h0;
-    end else if (_130_) begin
-      ra_inc[0] <= _192_[0];
+    end else if (_139_) begin
+      ra_inc[0] <= _191_[0];
     end
-    if (_180_) begin
+    if (_183_) begin
       ra <= 6'h00;
     end else if (o_valid) begin
-      ra <= beat_last ? (* full_case = 32'd1 *) _318_ : ra_inc;
+      ra <= beat_last ? (* full_case = 32'd1 *) _317_ : ra_inc;
     end
     if (rst) begin
       beat <= 2'h0;
-    end else if (_131_) begin
-      begin if (_103_) beat <= beat + 1'h1; else begin if (_002_) beat <= 2'h0; else begin if (drain_restart) beat <= 2'h0; else beat <= 2'hx; end end end
+    end else if (_140_) begin
+      begin if (_102_) beat <= beat + 1'h1; else begin if (_002_) beat <= 2'h0; else begin if (drain_restart) beat <= 2'h0; else beat <= 2'hx; end end end
     end
-    if (_181_) begin
+    if (_184_) begin
       drain_restart <= 1'h0;
     end else begin
       drain_restart <= s_param__valid;
     end
-    if (_182_) begin
+    if (_185_) begin
       \$signal$134  <= 1'h0;
     end else begin
       \$signal$134  <= drain_d_pen;
     end
     if (rst) begin
       at_tile_last <= 1'h0;
-    end else if (_132_) begin
-      at_tile_last <= compute ? _229_ : \$signal$107 ;
+    end else if (_141_) begin
+      at_tile_last <= compute ? _228_ : \$signal$107 ;
     end
     if (rst) begin
       at_k_last <= 1'h0;
-    end else if (_133_) begin
-      at_k_last <= compute ? _232_ : \$signal$106 ;
+    end else if (_142_) begin
+      at_k_last <= compute ? _231_ : \$signal$106 ;
     end
     if (rst) begin
       fn_last <= 1'h0;
-    end else if (_169_) begin
-      begin if (compute) begin if (adv) begin if (at_tile_last) fn_last <= fn_last ? (* full_case = 32'd1 *) nb_one : _078_; else fn_last <= 1'hx; end else fn_last <= 1'hx; end else fn_last <= ! blk; end
-    end
-    if (_183_) begin
-      fn <= 4'h0;
-    end else if (_170_) begin
-      fn <= fn_last ? (* full_case = 32'd1 *) 4'h0 : _077_[3:0];
-    end
-    if (_184_) begin
-      fm0 <= 17'h00000;
-    end else if (_171_) begin
-      fm0 <= _076_[16:0];
-    end
-    if (rst) begin
-      in_data <= 1'h0;
-    end else if (_172_) begin
-      begin if (compute) begin if (adv) in_data <= at_tile_last ? (* full_case = 32'd1 *) _075_ : _239_; else in_data <= 1'hx; end else in_data <= enter; end
-    end
-    if (_185_) begin
-      kk <= 8'h00;
-    end else if (adv) begin
-      kk <= at_tile_last ? (* full_case = 32'd1 *) 8'h00 : _079_[7:0];
-    end
-    if (rst) begin
-      flush <= 5'h00;
-    end else if (_138_) begin
-      flush <= _665_(5'hxx, { 5'h1e, _069_[4:0] }, { _246_, _245_ });
-    end
-    if (_186_) begin
-      compute <= 1'h0;
-    end else if (_173_) begin
-      compute <= 1'h1;
-    end
-    if (rst) begin
-      nb_one <= 1'h0;
-    end else if (_174_) begin
-      nb_one <= ! blk;
-    end
-    if (rst) begin
-      nb_pen <= 5'h00;
     end else if (_175_) begin
-      nb_pen <= blk - 1'h1;
-    end
-    if (rst) begin
-      ctrl_state <= 2'h0;
-    end else if (_176_) begin
-      ctrl_state <= _672_(2'hx, { _258_, _256_, _253_, _250_ }, { _259_, _257_, _254_, _252_ });
-    end
-    if (rst) begin
-      ch_last <= 1'h0;
-    end else if (_146_) begin
-      ch_last <= _682_(1'hx, { _263_, _260_ }, { _264_, _262_ });
+      begin if (compute) begin if (adv) begin if (at_tile_last) fn_last <= fn_last ? (* full_case = 32'd1 *) nb_one : _077_; else fn_last <= 1'hx; end else fn_last <= 1'hx; end else fn_last <= ! blk; end
     end
   end
 endmodule
@@ -2066,19 +2063,25 @@ module \hwq_top.engine.params0 (rst, wp__addr, wp__data, wp__en, rp__addr, r_dat
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.requant (rst, zero_point, act_min, act_max, i_valid, i_last, i_acc, o_data, o_valid, o_last, \port$995$0 , clk);
+module \hwq_top.engine.requant (rst, zero_point, act_min, act_max, i_valid, i_last, i_acc, o_data, o_valid, o_last, \port$1123$0 , clk);
   wire _000_;
-  wire [32:0] _001_;
+  wire _001_;
   wire _002_;
-  wire [30:0] _003_;
-  (* unused_bits = "0 1 2 3 4 5 6 7 8 9 10 11 12 13 14" *)
-  wire [47:0] _005_;
+  wire _003_;
+  wire _004_;
+  wire _005_;
+  wire _006_;
+  wire _007_;
+  wire _008_;
+  wire _009_;
+  wire _010_;
   wire _011_;
   wire _012_;
   wire _013_;
   wire _014_;
   wire _015_;
   wire _016_;
+  wire _017_;
   wire _018_;
   wire _019_;
   wire _020_;
@@ -2088,24 +2091,16 @@ module \hwq_top.engine.requant (rst, zero_point, act_min, act_max, i_valid, i_la
   wire _024_;
   wire _025_;
   wire _026_;
-  wire _027_;
-  wire _028_;
-  wire _029_;
-  wire _030_;
-  wire _031_;
-  wire _032_;
-  wire _033_;
-  wire _034_;
-  wire _035_;
-  wire [30:0] _036_;
+  wire [30:0] _027_;
+  wire _036_;
   wire _037_;
   wire _038_;
   wire _039_;
   wire _040_;
-  wire _041_;
-  wire _042_;
-  wire _043_;
-  wire _044_;
+  wire [30:0] _042_;
+  wire [32:0] _043_;
+  (* unused_bits = "0 1 2 3 4 5 6 7 8 9 10 11 12 13 14" *)
+  wire [47:0] _044_;
   wire _045_;
   wire _046_;
   wire _047_;
@@ -2129,20 +2124,18 @@ module \hwq_top.engine.requant (rst, zero_point, act_min, act_max, i_valid, i_la
   wire _065_;
   wire _066_;
   wire _067_;
-  wire [7:0] _068_;
-  wire _070_;
+  wire _068_;
+  wire [7:0] _069_;
   wire [7:0] \$signal ;
-  (* unused_bits = "0" *)
-  wire [7:0] \$signal$20 ;
-  wire [3:0] \$signal$21 ;
-  wire [3:0] \$signal$22 ;
+  wire [7:0] \$signal$100 ;
+  wire [3:0] \$signal$101 ;
+  wire [3:0] \$signal$102 ;
   input [7:0] act_max;
   wire [7:0] act_max;
   input [7:0] act_min;
   wire [7:0] act_min;
   input clk;
   wire clk;
-  wire fits_0;
   wire [32:0] h_0;
   wire [30:0] half_0;
   wire [29:0] halfm_0;
@@ -2157,21 +2150,33 @@ module \hwq_top.engine.requant (rst, zero_point, act_min, act_max, i_valid, i_la
   wire i_valid;
   (* init = 10'b0x00000000 *)
   wire [9:0] lo_z;
-  wire [33:0] mid_0;
   output [7:0] o_data;
   reg [7:0] o_data = 8'h00;
   output o_last;
   reg o_last = 1'h0;
   output o_valid;
   reg o_valid = 1'h0;
-  input [68:0] \port$995$0 ;
-  wire [68:0] \port$995$0 ;
+  input [68:0] \port$1123$0 ;
+  wire [68:0] \port$1123$0 ;
+  reg [23:0] rq0_acc0 = 24'h000000;
+  reg [31:0] rq0_b0 = 32'd0;
+  reg [5:0] rq0_e0 = 6'h00;
+  reg rq0_last = 1'h0;
+  reg [30:0] rq0_m0 = 31'h00000000;
+  reg rq0_valid = 1'h0;
   reg [4:0] rq1_l0 = 5'h00;
   reg rq1_last = 1'h0;
   reg [30:0] rq1_m0 = 31'h00000000;
   reg [4:0] rq1_r0 = 5'h00;
   reg [31:0] rq1_s0 = 32'd0;
   reg rq1_valid = 1'h0;
+  (* unused_bits = "0 1" *)
+  reg [4:0] rq1b_l0 = 5'h00;
+  reg rq1b_last = 1'h0;
+  reg [30:0] rq1b_m0 = 31'h00000000;
+  reg [4:0] rq1b_r0 = 5'h00;
+  reg [31:0] rq1b_s0 = 32'd0;
+  reg rq1b_valid = 1'h0;
   reg [32:0] rq2_h0 = 33'h000000000;
   (* init = 32'bx0000000000000000000000000000000 *)
   wire [31:0] rq2_hf0;
@@ -2191,10 +2196,19 @@ module \hwq_top.engine.requant (rst, zero_point, act_min, act_max, i_valid, i_la
   reg [30:0] rq2b_phh0 = 31'h00000000;
   reg [31:0] rq2b_phl0 = 32'd0;
   reg [30:0] rq2b_plh0 = 31'h00000000;
-  (* unused_bits = "0 1 2 3 4 5 6 7 8 9 10 11 12 13 14 15" *)
   reg [31:0] rq2b_pll0 = 32'd0;
   reg [4:0] rq2b_r0 = 5'h00;
   reg rq2b_valid = 1'h0;
+  (* unused_bits = "8" *)
+  reg [15:0] rq2m_dh0 = 16'h0000;
+  reg [7:0] rq2m_dl0 = 8'h00;
+  reg rq2m_last = 1'h0;
+  reg [33:0] rq2m_mi0 = 34'h000000000;
+  (* init = 65'b0x000000000000000000000000000000000000000000000000000000000000000 *)
+  (* unused_bits = "0 1 2 3 4 5 6 7 8 9 10 11 12 13 14 15" *)
+  wire [64:0] rq2m_o0;
+  reg [4:0] rq2m_r0 = 5'h00;
+  reg rq2m_valid = 1'h0;
   reg rq3_last = 1'h0;
   reg rq3_valid = 1'h0;
   reg [33:0] rq3_y0 = 34'h000000000;
@@ -2202,126 +2216,131 @@ module \hwq_top.engine.requant (rst, zero_point, act_min, act_max, i_valid, i_la
   reg [4:0] rq3a_r0 = 5'h00;
   reg [33:0] rq3a_u0 = 34'h000000000;
   reg rq3a_valid = 1'h0;
+  reg rq3b_last = 1'h0;
+  (* unused_bits = "0 1" *)
+  reg [4:0] rq3b_r0 = 5'h00;
+  reg [33:0] rq3b_u0 = 34'h000000000;
+  reg rq3b_valid = 1'h0;
+  reg rq4_above0 = 1'h0;
+  reg rq4_below0 = 1'h0;
+  reg rq4_fits0 = 1'h0;
+  reg rq4_last = 1'h0;
+  reg rq4_neg0 = 1'h0;
+  reg [7:0] rq4_t0 = 8'h00;
+  reg rq4_valid = 1'h0;
   input rst;
   wire rst;
-  wire [7:0] t_0;
   input [7:0] zero_point;
   wire [7:0] zero_point;
-  assign _000_ = $signed(\port$995$0 [68:63]) > $signed(1'h0);
-  assign _016_ = $signed(\port$995$0 [68:63]) < $signed(1'h0);
-  assign _036_ = rq2b_ng0 ? rq2b_m0 : 31'h00000000;
-  assign { high_0[32], high_0[30:0] } = rq2b_phh0 - _036_;
-  assign _001_ = rq2b_phl0 + rq2b_plh0;
-  assign mid_0 = _001_ + 15'h4000;
-  assign { h_0, _005_[14:0] } = $signed({ high_0[32], high_0[30:0], rq2b_pll0[31:16] }) + $signed(mid_0);
-  assign half_0[0] = \$signal [0] & \$signal$21 [1];
-  assign half_0[1] = \$signal [0] & \$signal$21 [2];
-  assign half_0[2] = \$signal [0] & \$signal$21 [3];
-  assign half_0[3] = \$signal [1] & \$signal$21 [0];
-  assign half_0[4] = \$signal [1] & \$signal$21 [1];
-  assign half_0[5] = \$signal [1] & \$signal$21 [2];
-  assign half_0[6] = \$signal [1] & \$signal$21 [3];
-  assign half_0[7] = \$signal [2] & \$signal$21 [0];
-  assign half_0[8] = \$signal [2] & \$signal$21 [1];
-  assign half_0[9] = \$signal [2] & \$signal$21 [2];
-  assign half_0[10] = \$signal [2] & \$signal$21 [3];
-  assign half_0[11] = \$signal [3] & \$signal$21 [0];
-  assign half_0[12] = \$signal [3] & \$signal$21 [1];
-  assign half_0[13] = \$signal [3] & \$signal$21 [2];
-  assign half_0[14] = \$signal [3] & \$signal$21 [3];
-  assign half_0[15] = \$signal [4] & \$signal$21 [0];
-  assign half_0[16] = \$signal [4] & \$signal$21 [1];
-  assign half_0[17] = \$signal [4] & \$signal$21 [2];
-  assign half_0[18] = \$signal [4] & \$signal$21 [3];
-  assign half_0[19] = \$signal [5] & \$signal$21 [0];
-  assign half_0[20] = \$signal [5] & \$signal$21 [1];
-  assign half_0[21] = \$signal [5] & \$signal$21 [2];
-  assign half_0[22] = \$signal [5] & \$signal$21 [3];
-  assign half_0[23] = \$signal [6] & \$signal$21 [0];
-  assign half_0[24] = \$signal [6] & \$signal$21 [1];
-  assign half_0[25] = \$signal [6] & \$signal$21 [2];
-  assign half_0[26] = \$signal [6] & \$signal$21 [3];
-  assign half_0[27] = \$signal [7] & \$signal$21 [0];
-  assign half_0[28] = \$signal [7] & \$signal$21 [1];
-  assign half_0[29] = \$signal [7] & \$signal$21 [2];
-  assign half_0[30] = \$signal [7] & \$signal$21 [3];
-  assign _018_ = \$signal [0] & \$signal$22 [2];
-  assign halfm_0[0] = \$signal$20 [1] | _018_;
-  assign _019_ = \$signal [0] & \$signal$22 [3];
-  assign halfm_0[1] = \$signal$20 [1] | _019_;
-  assign _020_ = \$signal [1] & \$signal$22 [0];
-  assign halfm_0[2] = \$signal$20 [2] | _020_;
-  assign _021_ = \$signal [1] & \$signal$22 [1];
-  assign halfm_0[3] = \$signal$20 [2] | _021_;
-  assign _022_ = \$signal [1] & \$signal$22 [2];
-  assign halfm_0[4] = \$signal$20 [2] | _022_;
-  assign _023_ = \$signal [1] & \$signal$22 [3];
-  assign halfm_0[5] = \$signal$20 [2] | _023_;
-  assign _024_ = \$signal [2] & \$signal$22 [0];
-  assign halfm_0[6] = \$signal$20 [3] | _024_;
-  assign _025_ = \$signal [2] & \$signal$22 [1];
-  assign halfm_0[7] = \$signal$20 [3] | _025_;
-  assign _026_ = \$signal [2] & \$signal$22 [2];
-  assign halfm_0[8] = \$signal$20 [3] | _026_;
-  assign _027_ = \$signal [2] & \$signal$22 [3];
-  assign halfm_0[9] = \$signal$20 [3] | _027_;
-  assign _028_ = \$signal [3] & \$signal$22 [0];
-  assign halfm_0[10] = \$signal$20 [4] | _028_;
-  assign _029_ = \$signal [3] & \$signal$22 [1];
-  assign halfm_0[11] = \$signal$20 [4] | _029_;
-  assign _030_ = \$signal [3] & \$signal$22 [2];
-  assign halfm_0[12] = \$signal$20 [4] | _030_;
-  assign _031_ = \$signal [3] & \$signal$22 [3];
-  assign halfm_0[13] = \$signal$20 [4] | _031_;
-  assign _032_ = \$signal [4] & \$signal$22 [0];
-  assign halfm_0[14] = \$signal$20 [5] | _032_;
-  assign _033_ = \$signal [4] & \$signal$22 [1];
-  assign halfm_0[15] = \$signal$20 [5] | _033_;
-  assign _034_ = \$signal [4] & \$signal$22 [2];
-  assign halfm_0[16] = \$signal$20 [5] | _034_;
-  assign _035_ = \$signal [4] & \$signal$22 [3];
-  assign halfm_0[17] = \$signal$20 [5] | _035_;
-  assign _037_ = \$signal [5] & \$signal$22 [0];
-  assign halfm_0[18] = \$signal$20 [6] | _037_;
-  assign _038_ = \$signal [5] & \$signal$22 [1];
-  assign halfm_0[19] = \$signal$20 [6] | _038_;
-  assign _039_ = \$signal [5] & \$signal$22 [2];
-  assign halfm_0[20] = \$signal$20 [6] | _039_;
-  assign _040_ = \$signal [5] & \$signal$22 [3];
-  assign halfm_0[21] = \$signal$20 [6] | _040_;
-  assign _041_ = \$signal [6] & \$signal$22 [0];
-  assign halfm_0[22] = \$signal$20 [7] | _041_;
-  assign _042_ = \$signal [6] & \$signal$22 [1];
-  assign halfm_0[23] = \$signal$20 [7] | _042_;
-  assign _043_ = \$signal [6] & \$signal$22 [2];
-  assign halfm_0[24] = \$signal$20 [7] | _043_;
-  assign _044_ = \$signal [6] & \$signal$22 [3];
-  assign halfm_0[25] = \$signal$20 [7] | _044_;
-  assign halfm_0[26] = \$signal [7] & \$signal$22 [0];
-  assign halfm_0[27] = \$signal [7] & \$signal$22 [1];
-  assign halfm_0[28] = \$signal [7] & \$signal$22 [2];
-  assign halfm_0[29] = \$signal [7] & \$signal$22 [3];
-  assign _002_ = $signed(rq2_h0) < $signed(1'h0);
-  assign _003_ = _002_ ? { 1'h0, rq2_hm0[29:0] } : rq2_hf0[30:0];
-  assign t_0 = rq3_y0[7:0] + zero_point;
-  assign fits_0 = $signed(rq3_y0[32:8]) == $signed(rq3_y0[33]);
-  assign _011_ = $signed(rq3_y0[8:0]) < $signed({ lo_z[9], lo_z[7:0] });
-  assign _012_ = fits_0 ? _011_ : rq3_y0[33];
-  assign _013_ = $signed(rq3_y0[8:0]) > $signed({ hi_z[9], hi_z[7:0] });
-  assign _014_ = ~ rq3_y0[33];
-  assign _015_ = fits_0 ? _013_ : _014_;
-  reg [8:0] _188_ = 9'h000;
-  assign { hi_z[9], hi_z[7:0] } = _188_;
-  reg [8:0] _189_ = 9'h000;
-  assign { lo_z[9], lo_z[7:0] } = _189_;
-  reg [30:0] _221_ = 31'h00000000;
-  assign rq2_hf0[30:0] = _221_;
-  reg [29:0] _222_ = 30'h00000000;
-  assign rq2_hm0[29:0] = _222_;
-  assign _045_ = rq2b_r0[1:0] == (* full_case = 32'd1 *) 2'h2;
-  assign _046_ = rq2b_r0[1:0] == (* full_case = 32'd1 *) 1'h1;
-  assign _047_ = ! (* full_case = 32'd1 *) rq2b_r0[1:0];
-  function [3:0] _226_;
+  assign _036_ = rq4_fits0 ? rq4_below0 : rq4_neg0;
+  assign _037_ = ~ rq4_neg0;
+  assign _038_ = rq4_fits0 ? rq4_above0 : _037_;
+  assign _039_ = $signed(rq0_e0) > $signed(1'h0);
+  assign _040_ = $signed(rq0_e0) < $signed(1'h0);
+  assign _042_ = rq2b_ng0 ? rq2b_m0 : 31'h00000000;
+  assign { high_0[32], high_0[30:0] } = rq2b_phh0 - _042_;
+  assign _043_ = rq2b_phl0 + rq2b_plh0;
+  assign { h_0, _044_[14:0] } = $signed({ rq2m_o0[64], rq2m_o0[62:16] }) + $signed(rq2m_mi0);
+  assign half_0[0] = rq2m_dh0[0] & rq2m_dl0[1];
+  assign half_0[1] = rq2m_dh0[0] & rq2m_dl0[2];
+  assign half_0[2] = rq2m_dh0[0] & rq2m_dl0[3];
+  assign half_0[3] = rq2m_dh0[1] & rq2m_dl0[0];
+  assign half_0[4] = rq2m_dh0[1] & rq2m_dl0[1];
+  assign half_0[5] = rq2m_dh0[1] & rq2m_dl0[2];
+  assign half_0[6] = rq2m_dh0[1] & rq2m_dl0[3];
+  assign half_0[7] = rq2m_dh0[2] & rq2m_dl0[0];
+  assign half_0[8] = rq2m_dh0[2] & rq2m_dl0[1];
+  assign half_0[9] = rq2m_dh0[2] & rq2m_dl0[2];
+  assign half_0[10] = rq2m_dh0[2] & rq2m_dl0[3];
+  assign half_0[11] = rq2m_dh0[3] & rq2m_dl0[0];
+  assign half_0[12] = rq2m_dh0[3] & rq2m_dl0[1];
+  assign half_0[13] = rq2m_dh0[3] & rq2m_dl0[2];
+  assign half_0[14] = rq2m_dh0[3] & rq2m_dl0[3];
+  assign half_0[15] = rq2m_dh0[4] & rq2m_dl0[0];
+  assign half_0[16] = rq2m_dh0[4] & rq2m_dl0[1];
+  assign half_0[17] = rq2m_dh0[4] & rq2m_dl0[2];
+  assign half_0[18] = rq2m_dh0[4] & rq2m_dl0[3];
+  assign half_0[19] = rq2m_dh0[5] & rq2m_dl0[0];
+  assign half_0[20] = rq2m_dh0[5] & rq2m_dl0[1];
+  assign half_0[21] = rq2m_dh0[5] & rq2m_dl0[2];
+  assign half_0[22] = rq2m_dh0[5] & rq2m_dl0[3];
+  assign half_0[23] = rq2m_dh0[6] & rq2m_dl0[0];
+  assign half_0[24] = rq2m_dh0[6] & rq2m_dl0[1];
+  assign half_0[25] = rq2m_dh0[6] & rq2m_dl0[2];
+  assign half_0[26] = rq2m_dh0[6] & rq2m_dl0[3];
+  assign half_0[27] = rq2m_dh0[7] & rq2m_dl0[0];
+  assign half_0[28] = rq2m_dh0[7] & rq2m_dl0[1];
+  assign half_0[29] = rq2m_dh0[7] & rq2m_dl0[2];
+  assign half_0[30] = rq2m_dh0[7] & rq2m_dl0[3];
+  assign _000_ = rq2m_dh0[0] & rq2m_dl0[6];
+  assign halfm_0[0] = rq2m_dh0[9] | _000_;
+  assign _001_ = rq2m_dh0[0] & rq2m_dl0[7];
+  assign halfm_0[1] = rq2m_dh0[9] | _001_;
+  assign _002_ = rq2m_dh0[1] & rq2m_dl0[4];
+  assign halfm_0[2] = rq2m_dh0[10] | _002_;
+  assign _003_ = rq2m_dh0[1] & rq2m_dl0[5];
+  assign halfm_0[3] = rq2m_dh0[10] | _003_;
+  assign _004_ = rq2m_dh0[1] & rq2m_dl0[6];
+  assign halfm_0[4] = rq2m_dh0[10] | _004_;
+  assign _005_ = rq2m_dh0[1] & rq2m_dl0[7];
+  assign halfm_0[5] = rq2m_dh0[10] | _005_;
+  assign _006_ = rq2m_dh0[2] & rq2m_dl0[4];
+  assign halfm_0[6] = rq2m_dh0[11] | _006_;
+  assign _007_ = rq2m_dh0[2] & rq2m_dl0[5];
+  assign halfm_0[7] = rq2m_dh0[11] | _007_;
+  assign _008_ = rq2m_dh0[2] & rq2m_dl0[6];
+  assign halfm_0[8] = rq2m_dh0[11] | _008_;
+  assign _009_ = rq2m_dh0[2] & rq2m_dl0[7];
+  assign halfm_0[9] = rq2m_dh0[11] | _009_;
+  assign _010_ = rq2m_dh0[3] & rq2m_dl0[4];
+  assign halfm_0[10] = rq2m_dh0[12] | _010_;
+  assign _011_ = rq2m_dh0[3] & rq2m_dl0[5];
+  assign halfm_0[11] = rq2m_dh0[12] | _011_;
+  assign _012_ = rq2m_dh0[3] & rq2m_dl0[6];
+  assign halfm_0[12] = rq2m_dh0[12] | _012_;
+  assign _013_ = rq2m_dh0[3] & rq2m_dl0[7];
+  assign halfm_0[13] = rq2m_dh0[12] | _013_;
+  assign _014_ = rq2m_dh0[4] & rq2m_dl0[4];
+  assign halfm_0[14] = rq2m_dh0[13] | _014_;
+  assign _015_ = rq2m_dh0[4] & rq2m_dl0[5];
+  assign halfm_0[15] = rq2m_dh0[13] | _015_;
+  assign _016_ = rq2m_dh0[4] & rq2m_dl0[6];
+  assign halfm_0[16] = rq2m_dh0[13] | _016_;
+  assign _017_ = rq2m_dh0[4] & rq2m_dl0[7];
+  assign halfm_0[17] = rq2m_dh0[13] | _017_;
+  assign _018_ = rq2m_dh0[5] & rq2m_dl0[4];
+  assign halfm_0[18] = rq2m_dh0[14] | _018_;
+  assign _019_ = rq2m_dh0[5] & rq2m_dl0[5];
+  assign halfm_0[19] = rq2m_dh0[14] | _019_;
+  assign _020_ = rq2m_dh0[5] & rq2m_dl0[6];
+  assign halfm_0[20] = rq2m_dh0[14] | _020_;
+  assign _021_ = rq2m_dh0[5] & rq2m_dl0[7];
+  assign halfm_0[21] = rq2m_dh0[14] | _021_;
+  assign _022_ = rq2m_dh0[6] & rq2m_dl0[4];
+  assign halfm_0[22] = rq2m_dh0[15] | _022_;
+  assign _023_ = rq2m_dh0[6] & rq2m_dl0[5];
+  assign halfm_0[23] = rq2m_dh0[15] | _023_;
+  assign _024_ = rq2m_dh0[6] & rq2m_dl0[6];
+  assign halfm_0[24] = rq2m_dh0[15] | _024_;
+  assign _025_ = rq2m_dh0[6] & rq2m_dl0[7];
+  assign halfm_0[25] = rq2m_dh0[15] | _025_;
+  assign halfm_0[26] = rq2m_dh0[7] & rq2m_dl0[4];
+  assign halfm_0[27] = rq2m_dh0[7] & rq2m_dl0[5];
+  assign halfm_0[28] = rq2m_dh0[7] & rq2m_dl0[6];
+  assign halfm_0[29] = rq2m_dh0[7] & rq2m_dl0[7];
+  assign _026_ = $signed(rq2_h0) < $signed(1'h0);
+  assign _027_ = _026_ ? { 1'h0, rq2_hm0[29:0] } : rq2_hf0[30:0];
+  reg [8:0] _197_ = 9'h000;
+  assign { hi_z[9], hi_z[7:0] } = _197_;
+  reg [8:0] _198_ = 9'h000;
+  assign { lo_z[9], lo_z[7:0] } = _198_;
+  reg [63:0] _217_ = 64'h0000000000000000;
+  assign { rq2m_o0[64], rq2m_o0[62:0] } = _217_;
+  reg [30:0] _253_ = 31'h00000000;
+  assign rq2_hf0[30:0] = _253_;
+  reg [29:0] _254_ = 30'h00000000;
+  assign rq2_hm0[29:0] = _254_;
+  function [3:0] _255_;
     input [3:0] a;
     input [15:0] b;
     input [3:0] s;
@@ -2329,96 +2348,23 @@ module \hwq_top.engine.requant (rst, zero_point, act_min, act_max, i_valid, i_la
     (* parallel_case *)
     casez (s)
       4'b???1:
-        _226_ = b[3:0];
+        _255_ = b[3:0];
       4'b??1?:
-        _226_ = b[7:4];
+        _255_ = b[7:4];
       4'b?1??:
-        _226_ = b[11:8];
+        _255_ = b[11:8];
       4'b1???:
-        _226_ = b[15:12];
+        _255_ = b[15:12];
       default:
-        _226_ = a;
+        _255_ = a;
     endcase
   endfunction
-  assign \$signal$21  = _226_(4'hx, 16'h1248, { _051_, _050_, _049_, _048_ });
-  assign _048_ = rq2b_r0[1:0] == (* full_case = 32'd1 *) 2'h3;
-  assign _049_ = rq2b_r0[1:0] == (* full_case = 32'd1 *) 2'h2;
-  assign _050_ = rq2b_r0[1:0] == (* full_case = 32'd1 *) 1'h1;
-  assign _051_ = ! (* full_case = 32'd1 *) rq2b_r0[1:0];
-  function [7:0] _231_;
-    input [7:0] a;
-    input [63:0] b;
-    input [7:0] s;
-    (* full_case = 32'd1 *)
-    (* parallel_case *)
-    casez (s)
-      8'b???????1:
-        _231_ = b[7:0];
-      8'b??????1?:
-        _231_ = b[15:8];
-      8'b?????1??:
-        _231_ = b[23:16];
-      8'b????1???:
-        _231_ = b[31:24];
-      8'b???1????:
-        _231_ = b[39:32];
-      8'b??1?????:
-        _231_ = b[47:40];
-      8'b?1??????:
-        _231_ = b[55:48];
-      8'b1???????:
-        _231_ = b[63:56];
-      default:
-        _231_ = a;
-    endcase
-  endfunction
-  assign \$signal$20  = _231_(8'hxx, 64'h0103070f1f3f7fff, { _059_, _058_, _057_, _056_, _055_, _054_, _053_, _052_ });
-  assign _052_ = rq2b_r0[4:2] == (* full_case = 32'd1 *) 3'h7;
-  assign _053_ = rq2b_r0[4:2] == (* full_case = 32'd1 *) 3'h6;
-  assign _054_ = rq2b_r0[4:2] == (* full_case = 32'd1 *) 3'h5;
-  assign _055_ = rq2b_r0[4:2] == (* full_case = 32'd1 *) 3'h4;
-  assign _056_ = rq2b_r0[4:2] == (* full_case = 32'd1 *) 2'h3;
-  assign _057_ = rq2b_r0[4:2] == (* full_case = 32'd1 *) 2'h2;
-  assign _058_ = rq2b_r0[4:2] == (* full_case = 32'd1 *) 1'h1;
-  assign _059_ = ! (* full_case = 32'd1 *) rq2b_r0[4:2];
-  function [7:0] _240_;
-    input [7:0] a;
-    input [63:0] b;
-    input [7:0] s;
-    (* full_case = 32'd1 *)
-    (* parallel_case *)
-    casez (s)
-      8'b???????1:
-        _240_ = b[7:0];
-      8'b??????1?:
-        _240_ = b[15:8];
-      8'b?????1??:
-        _240_ = b[23:16];
-      8'b????1???:
-        _240_ = b[31:24];
-      8'b???1????:
-        _240_ = b[39:32];
-      8'b??1?????:
-        _240_ = b[47:40];
-      8'b?1??????:
-        _240_ = b[55:48];
-      8'b1???????:
-        _240_ = b[63:56];
-      default:
-        _240_ = a;
-    endcase
-  endfunction
-  assign \$signal  = _240_(8'hxx, 64'h0102040810204080, { _067_, _066_, _065_, _064_, _063_, _062_, _061_, _060_ });
-  assign _060_ = rq2b_r0[4:2] == (* full_case = 32'd1 *) 3'h7;
-  assign _061_ = rq2b_r0[4:2] == (* full_case = 32'd1 *) 3'h6;
-  assign _062_ = rq2b_r0[4:2] == (* full_case = 32'd1 *) 3'h5;
-  assign _063_ = rq2b_r0[4:2] == (* full_case = 32'd1 *) 3'h4;
-  assign _064_ = rq2b_r0[4:2] == (* full_case = 32'd1 *) 2'h3;
-  assign _065_ = rq2b_r0[4:2] == (* full_case = 32'd1 *) 2'h2;
-  assign _066_ = rq2b_r0[4:2] == (* full_case = 32'd1 *) 1'h1;
-  assign _067_ = ! (* full_case = 32'd1 *) rq2b_r0[4:2];
-  assign _068_ = _015_ ? (* full_case = 32'd1 *) act_max : t_0;
-  function [3:0] _251_;
+  assign \$signal$102  = _255_(4'hx, 16'h137f, { _048_, _047_, _046_, _045_ });
+  assign _045_ = rq2b_r0[1:0] == (* full_case = 32'd1 *) 2'h3;
+  assign _046_ = rq2b_r0[1:0] == (* full_case = 32'd1 *) 2'h2;
+  assign _047_ = rq2b_r0[1:0] == (* full_case = 32'd1 *) 1'h1;
+  assign _048_ = ! (* full_case = 32'd1 *) rq2b_r0[1:0];
+  function [3:0] _260_;
     input [3:0] a;
     input [15:0] b;
     input [3:0] s;
@@ -2426,78 +2372,193 @@ module \hwq_top.engine.requant (rst, zero_point, act_min, act_max, i_valid, i_la
     (* parallel_case *)
     casez (s)
       4'b???1:
-        _251_ = b[3:0];
+        _260_ = b[3:0];
       4'b??1?:
-        _251_ = b[7:4];
+        _260_ = b[7:4];
       4'b?1??:
-        _251_ = b[11:8];
+        _260_ = b[11:8];
       4'b1???:
-        _251_ = b[15:12];
+        _260_ = b[15:12];
       default:
-        _251_ = a;
+        _260_ = a;
     endcase
   endfunction
-  assign \$signal$22  = _251_(4'hx, 16'h137f, { _047_, _046_, _045_, _070_ });
-  assign _070_ = rq2b_r0[1:0] == (* full_case = 32'd1 *) 2'h3;
-  assign _005_[47:15] = h_0;
+  assign \$signal$101  = _260_(4'hx, 16'h1248, { _052_, _051_, _050_, _049_ });
+  assign _049_ = rq2b_r0[1:0] == (* full_case = 32'd1 *) 2'h3;
+  assign _050_ = rq2b_r0[1:0] == (* full_case = 32'd1 *) 2'h2;
+  assign _051_ = rq2b_r0[1:0] == (* full_case = 32'd1 *) 1'h1;
+  assign _052_ = ! (* full_case = 32'd1 *) rq2b_r0[1:0];
+  function [7:0] _265_;
+    input [7:0] a;
+    input [63:0] b;
+    input [7:0] s;
+    (* full_case = 32'd1 *)
+    (* parallel_case *)
+    casez (s)
+      8'b???????1:
+        _265_ = b[7:0];
+      8'b??????1?:
+        _265_ = b[15:8];
+      8'b?????1??:
+        _265_ = b[23:16];
+      8'b????1???:
+        _265_ = b[31:24];
+      8'b???1????:
+        _265_ = b[39:32];
+      8'b??1?????:
+        _265_ = b[47:40];
+      8'b?1??????:
+        _265_ = b[55:48];
+      8'b1???????:
+        _265_ = b[63:56];
+      default:
+        _265_ = a;
+    endcase
+  endfunction
+  assign \$signal$100  = _265_(8'hxx, 64'h0103070f1f3f7fff, { _060_, _059_, _058_, _057_, _056_, _055_, _054_, _053_ });
+  assign _053_ = rq2b_r0[4:2] == (* full_case = 32'd1 *) 3'h7;
+  assign _054_ = rq2b_r0[4:2] == (* full_case = 32'd1 *) 3'h6;
+  assign _055_ = rq2b_r0[4:2] == (* full_case = 32'd1 *) 3'h5;
+  assign _056_ = rq2b_r0[4:2] == (* full_case = 32'd1 *) 3'h4;
+  assign _057_ = rq2b_r0[4:2] == (* full_case = 32'd1 *) 2'h3;
+  assign _058_ = rq2b_r0[4:2] == (* full_case = 32'd1 *) 2'h2;
+  assign _059_ = rq2b_r0[4:2] == (* full_case = 32'd1 *) 1'h1;
+  assign _060_ = ! (* full_case = 32'd1 *) rq2b_r0[4:2];
+  function [7:0] _274_;
+    input [7:0] a;
+    input [63:0] b;
+    input [7:0] s;
+    (* full_case = 32'd1 *)
+    (* parallel_case *)
+    casez (s)
+      8'b???????1:
+        _274_ = b[7:0];
+      8'b??????1?:
+        _274_ = b[15:8];
+      8'b?????1??:
+        _274_ = b[23:16];
+      8'b????1???:
+        _274_ = b[31:24];
+      8'b???1????:
+        _274_ = b[39:32];
+      8'b??1?????:
+        _274_ = b[47:40];
+      8'b?1??????:
+        _274_ = b[55:48];
+      8'b1???????:
+        _274_ = b[63:56];
+      default:
+        _274_ = a;
+    endcase
+  endfunction
+  assign \$signal  = _274_(8'hxx, 64'h0102040810204080, { _068_, _067_, _066_, _065_, _064_, _063_, _062_, _061_ });
+  assign _061_ = rq2b_r0[4:2] == (* full_case = 32'd1 *) 3'h7;
+  assign _062_ = rq2b_r0[4:2] == (* full_case = 32'd1 *) 3'h6;
+  assign _063_ = rq2b_r0[4:2] == (* full_case = 32'd1 *) 3'h5;
+  assign _064_ = rq2b_r0[4:2] == (* full_case = 32'd1 *) 3'h4;
+  assign _065_ = rq2b_r0[4:2] == (* full_case = 32'd1 *) 2'h3;
+  assign _066_ = rq2b_r0[4:2] == (* full_case = 32'd1 *) 2'h2;
+  assign _067_ = rq2b_r0[4:2] == (* full_case = 32'd1 *) 1'h1;
+  assign _068_ = ! (* full_case = 32'd1 *) rq2b_r0[4:2];
+  assign _069_ = _038_ ? (* full_case = 32'd1 *) act_max : rq4_t0;
+  assign _044_[47:15] = h_0;
   assign hi_z[8] = hi_z[9];
   assign high_0[31] = high_0[32];
   assign lo_z[8] = lo_z[9];
   assign rq2_hf0[31] = 1'h0;
   assign rq2_hm0[31:30] = 2'h0;
+  assign rq2m_o0[63] = rq2m_o0[64];
   always @(posedge clk) begin
     if (rst) begin
       o_last <= 1'h0;
       o_valid <= 1'h0;
-      _188_ <= 9'h000;
-      _189_ <= 9'h000;
+      rq4_last <= 1'h0;
+      rq4_valid <= 1'h0;
+      _197_ <= 9'h000;
+      _198_ <= 9'h000;
       rq3_last <= 1'h0;
       rq3_valid <= 1'h0;
+      rq3b_last <= 1'h0;
+      rq3b_valid <= 1'h0;
       rq3a_last <= 1'h0;
       rq3a_valid <= 1'h0;
       rq2_last <= 1'h0;
       rq2_valid <= 1'h0;
+      rq2m_last <= 1'h0;
+      rq2m_valid <= 1'h0;
       rq2b_last <= 1'h0;
       rq2b_valid <= 1'h0;
       rq2a_last <= 1'h0;
       rq2a_valid <= 1'h0;
+      rq1b_last <= 1'h0;
+      rq1b_valid <= 1'h0;
       rq1_last <= 1'h0;
       rq1_valid <= 1'h0;
+      rq0_last <= 1'h0;
+      rq0_valid <= 1'h0;
     end else begin
-      o_last <= rq3_last;
-      o_valid <= rq3_valid;
-      _188_ <= $signed(act_max) - $signed(zero_point);
-      _189_ <= $signed(act_min) - $signed(zero_point);
-      rq3_last <= rq3a_last;
-      rq3_valid <= rq3a_valid;
+      o_last <= rq4_last;
+      o_valid <= rq4_valid;
+      rq4_last <= rq3_last;
+      rq4_valid <= rq3_valid;
+      _197_ <= $signed(act_max) - $signed(zero_point);
+      _198_ <= $signed(act_min) - $signed(zero_point);
+      rq3_last <= rq3b_last;
+      rq3_valid <= rq3b_valid;
+      rq3b_last <= rq3a_last;
+      rq3b_valid <= rq3a_valid;
       rq3a_last <= rq2_last;
       rq3a_valid <= rq2_valid;
-      rq2_last <= rq2b_last;
-      rq2_valid <= rq2b_valid;
+      rq2_last <= rq2m_last;
+      rq2_valid <= rq2m_valid;
+      rq2m_last <= rq2b_last;
+      rq2m_valid <= rq2b_valid;
       rq2b_last <= rq2a_last;
       rq2b_valid <= rq2a_valid;
-      rq2a_last <= rq1_last;
-      rq2a_valid <= rq1_valid;
-      rq1_last <= i_last;
-      rq1_valid <= i_valid;
+      rq2a_last <= rq1b_last;
+      rq2a_valid <= rq1b_valid;
+      rq1b_last <= rq1_last;
+      rq1b_valid <= rq1_valid;
+      rq1_last <= rq0_last;
+      rq1_valid <= rq0_valid;
+      rq0_last <= i_last;
+      rq0_valid <= i_valid;
     end
     if (rst) begin
       o_data <= 8'h00;
-    end else if (rq3_valid) begin
-      o_data <= _012_ ? (* full_case = 32'd1 *) act_min : _068_;
+    end else if (rq4_valid) begin
+      o_data <= _036_ ? (* full_case = 32'd1 *) act_min : _069_;
+    end
+    if (rq3_valid) begin
+      rq4_above0 <= $signed(rq3_y0[8:0]) > $signed({ hi_z[9], hi_z[7:0] });
+      rq4_below0 <= $signed(rq3_y0[8:0]) < $signed({ lo_z[9], lo_z[7:0] });
+      rq4_fits0 <= $signed(rq3_y0[32:8]) == $signed(rq3_y0[33]);
+      rq4_neg0 <= rq3_y0[33];
+      rq4_t0 <= rq3_y0[7:0] + zero_point;
+    end
+    if (rq3b_valid) begin
+      rq3_y0 <= $signed(rq3b_u0) >>> { rq3b_r0[4:2], 2'h0 };
     end
     if (rq3a_valid) begin
-      rq3_y0 <= $signed(rq3a_u0) >>> rq3a_r0;
+      rq3b_u0 <= $signed(rq3a_u0) >>> rq3a_r0[1:0];
+      rq3b_r0 <= rq3a_r0;
     end
     if (rq2_valid) begin
-      rq3a_u0 <= $signed(rq2_h0) + $signed({ 1'h0, _003_ });
+      rq3a_u0 <= $signed(rq2_h0) + $signed({ 1'h0, _027_ });
       rq3a_r0 <= rq2_r0;
     end
-    if (rq2b_valid) begin
+    if (rq2m_valid) begin
       rq2_h0 <= h_0;
-      rq2_r0 <= rq2b_r0;
-      _221_ <= half_0;
-      _222_ <= halfm_0;
+      rq2_r0 <= rq2m_r0;
+      _253_ <= half_0;
+      _254_ <= halfm_0;
+    end
+    if (rq2b_valid) begin
+      rq2m_dl0 <= { \$signal$102 , \$signal$101  };
+      rq2m_dh0 <= { \$signal$100 , \$signal  };
+      rq2m_mi0 <= _043_ + 15'h4000;
+      _217_ <= { high_0[32], high_0[30:0], rq2b_pll0 };
+      rq2m_r0 <= rq2b_r0;
     end
     if (rq2a_valid) begin
       rq2b_phh0 <= rq2a_a0[31:16] * rq2a_m0[30:16];
@@ -2508,20 +2569,32 @@ module \hwq_top.engine.requant (rst, zero_point, act_min, act_max, i_valid, i_la
       rq2b_r0 <= rq2a_r0;
       rq2b_m0 <= rq2a_m0;
     end
+    if (rq1b_valid) begin
+      rq2a_a0 <= $signed(rq1b_s0) << { rq1b_l0[4:2], 2'h0 };
+      rq2a_r0 <= rq1b_r0;
+      rq2a_m0 <= rq1b_m0;
+    end
     if (rq1_valid) begin
-      rq2a_a0 <= $signed(rq1_s0) << rq1_l0;
-      rq2a_r0 <= rq1_r0;
-      rq2a_m0 <= rq1_m0;
+      rq1b_s0 <= $signed(rq1_s0) << rq1_l0[1:0];
+      rq1b_r0 <= rq1_r0;
+      rq1b_l0 <= rq1_l0;
+      rq1b_m0 <= rq1_m0;
     end
+    if (rq0_valid) begin
+      rq1_s0 <= $signed(rq0_acc0) + $signed(rq0_b0);
+      rq1_m0 <= rq0_m0;
+    end
+    if (rq0_valid)
+      if (!_040_) rq1_r0 <= 5'h00;
+      else rq1_r0 <= - $signed(rq0_e0[4:0]);
+    if (rq0_valid)
+      if (!_039_) rq1_l0 <= 5'h00;
+      else rq1_l0 <= rq0_e0[4:0];
     if (i_valid) begin
-      rq1_s0 <= $signed(i_acc) + $signed(\port$995$0 [31:0]);
-      rq1_m0 <= \port$995$0 [62:32];
+      rq0_b0 <= \port$1123$0 [31:0];
+      rq0_acc0 <= i_acc;
+      rq0_e0 <= \port$1123$0 [68:63];
+      rq0_m0 <= \port$1123$0 [62:32];
     end
-    if (i_valid)
-      if (!_016_) rq1_r0 <= 5'h00;
-      else rq1_r0 <= - $signed(\port$995$0 [67:63]);
-    if (i_valid)
-      if (!_000_) rq1_l0 <= 5'h00;
-      else rq1_l0 <= \port$995$0 [67:63];
   end
 endmodule

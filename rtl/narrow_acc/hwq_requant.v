@@ -5,28 +5,31 @@
 module hwq_requant(i_valid, i_last, i_acc, i_bias, i_multiplier, i_shift, zero_point, act_min, act_max, clk, rst, o_valid, o_last, o_data, en);
   wire _000_;
   wire _001_;
-  wire _002_;
+  (* unused_bits = "0" *)
+  wire [32:0] _002_;
   wire _003_;
-  wire _004_;
+  wire [4:0] _004_;
   wire _005_;
-  wire _006_;
+  (* unused_bits = "0" *)
+  wire [32:0] _006_;
   wire _007_;
-  wire _008_;
+  (* unused_bits = "5 6" *)
+  wire [6:0] _008_;
   wire _009_;
-  wire _010_;
+  wire [31:0] _010_;
   wire _011_;
-  wire _012_;
+  wire [31:0] _012_;
   wire _013_;
-  wire _014_;
+  wire [31:0] _014_;
   wire _015_;
-  wire _016_;
+  wire [31:0] _016_;
   wire _017_;
   wire _018_;
   wire _019_;
   wire _020_;
   wire _021_;
   wire _022_;
-  wire [4:0] _023_;
+  wire _023_;
   wire _024_;
   wire _025_;
   wire _026_;
@@ -35,10 +38,7 @@ module hwq_requant(i_valid, i_last, i_acc, i_bias, i_multiplier, i_shift, zero_p
   wire _029_;
   wire _030_;
   wire _031_;
-  (* unused_bits = "5 6" *)
-  wire [6:0] _032_;
-  wire _033_;
-  wire _034_;
+  wire _032_;
   wire _035_;
   wire _036_;
   wire _037_;
@@ -61,254 +61,42 @@ module hwq_requant(i_valid, i_last, i_acc, i_bias, i_multiplier, i_shift, zero_p
   wire _054_;
   wire _055_;
   wire _056_;
-  wire _057_;
-  wire _058_;
-  wire _059_;
-  wire _060_;
-  wire _061_;
-  wire _062_;
-  wire _063_;
-  wire _064_;
-  wire _065_;
-  wire _066_;
-  wire _067_;
-  wire _068_;
-  wire _069_;
-  wire _070_;
-  wire _071_;
-  wire _072_;
-  wire _073_;
-  wire [31:0] _074_;
-  wire _075_;
+  wire [31:0] _057_;
+  wire [30:0] _058_;
+  wire [32:0] _059_;
+  wire [31:0] _060_;
+  wire [30:0] _061_;
+  wire [32:0] _062_;
+  wire [4:0] _063_;
+  wire [31:0] _064_;
+  wire [30:0] _065_;
+  wire [32:0] _066_;
+  wire [31:0] _067_;
+  wire [30:0] _068_;
+  wire [32:0] _069_;
+  (* unused_bits = "0 1 2 3 4 5 6 7 8 9 10 11 12 13" *)
+  wire [46:0] _070_;
+  (* unused_bits = "0 1 2 3 4 5 6 7 8 9 10 11 12 13" *)
+  wire [46:0] _071_;
+  (* unused_bits = "0 1 2 3 4 5 6 7 8 9 10 11 12 13" *)
+  wire [46:0] _072_;
+  (* unused_bits = "0 1 2 3 4 5 6 7 8 9 10 11 12 13" *)
+  wire [46:0] _073_;
+  wire _074_;
+  (* unused_bits = "0" *)
+  wire [32:0] _075_;
   wire _076_;
-  wire _077_;
-  wire _078_;
-  wire _079_;
-  wire [30:0] _080_;
-  wire _081_;
-  wire _082_;
-  wire _083_;
-  wire [32:0] _084_;
-  wire [31:0] _085_;
-  wire _086_;
-  wire _087_;
-  wire _088_;
-  wire [30:0] _089_;
-  wire _090_;
-  wire _091_;
-  wire _092_;
-  wire _093_;
-  wire _094_;
-  wire [32:0] _095_;
-  wire _096_;
-  wire _097_;
-  wire _098_;
-  wire _099_;
-  wire _100_;
-  wire _101_;
-  wire _102_;
-  wire _103_;
-  wire _104_;
-  wire _105_;
-  wire [4:0] _106_;
-  wire _107_;
-  wire _108_;
-  wire _109_;
-  wire _110_;
-  wire _111_;
-  wire [31:0] _112_;
-  wire _113_;
-  wire _114_;
-  wire _115_;
-  wire [30:0] _116_;
-  wire _117_;
-  wire [30:0] _118_;
-  wire _119_;
-  wire [30:0] _120_;
-  wire _121_;
-  wire [32:0] _122_;
-  wire [30:0] _123_;
-  wire _124_;
-  wire [30:0] _125_;
-  wire _126_;
-  wire _127_;
-  wire _128_;
-  wire _129_;
-  wire _130_;
-  wire _131_;
-  wire _132_;
-  wire _133_;
-  wire _134_;
-  wire _135_;
-  wire _136_;
-  wire _137_;
-  wire _138_;
-  wire _139_;
-  wire _140_;
-  wire _141_;
-  wire _144_;
-  wire _145_;
-  wire _146_;
-  wire _147_;
-  wire _148_;
-  wire [31:0] _149_;
-  wire _150_;
-  wire _151_;
-  wire _152_;
-  wire _153_;
-  wire _154_;
-  wire _155_;
-  wire _156_;
-  wire _157_;
-  wire _158_;
-  wire _159_;
-  wire [30:0] _160_;
-  wire _161_;
-  wire _162_;
-  wire _163_;
-  wire _164_;
-  wire _165_;
-  wire _166_;
-  wire [32:0] _167_;
-  (* unused_bits = "0 1 2 3 4 5 6 7 8 9 10 11 12 13" *)
-  wire [46:0] _168_;
-  (* unused_bits = "0 1 2 3 4 5 6 7 8 9 10 11 12 13" *)
-  wire [46:0] _169_;
-  (* unused_bits = "0 1 2 3 4 5 6 7 8 9 10 11 12 13" *)
-  wire [46:0] _170_;
-  (* unused_bits = "0 1 2 3 4 5 6 7 8 9 10 11 12 13" *)
-  wire [46:0] _171_;
-  wire _172_;
-  wire _173_;
-  wire [4:0] _174_;
-  wire _175_;
-  wire _176_;
-  wire _177_;
-  wire _178_;
-  wire _179_;
-  wire _180_;
-  wire _181_;
-  wire _182_;
-  wire _183_;
-  wire _184_;
-  wire _185_;
-  wire _186_;
-  wire _187_;
-  wire [7:0] _188_;
-  wire _189_;
-  wire _190_;
-  wire _191_;
-  wire _192_;
-  wire _193_;
-  wire _194_;
-  wire _195_;
-  wire _196_;
-  wire _197_;
-  wire _198_;
-  wire _199_;
-  wire _200_;
-  wire _201_;
-  wire _202_;
-  wire _203_;
-  wire _204_;
-  wire _205_;
-  wire [7:0] _206_;
-  wire _207_;
-  wire _208_;
-  wire _209_;
-  wire _210_;
-  wire _211_;
-  wire _212_;
-  wire _213_;
-  wire _214_;
-  wire _215_;
-  wire _216_;
-  wire _217_;
-  wire _218_;
-  wire _219_;
-  wire _220_;
-  wire _221_;
-  wire _222_;
-  wire _223_;
-  wire _224_;
-  wire _225_;
-  wire _226_;
-  wire _227_;
-  wire _228_;
-  wire _229_;
-  wire _230_;
-  wire _231_;
-  wire _232_;
-  wire _233_;
-  wire _234_;
-  wire _235_;
-  wire _236_;
-  wire _237_;
-  wire _238_;
-  wire _239_;
-  wire _240_;
-  wire _241_;
-  wire _242_;
-  wire _243_;
-  wire _244_;
-  wire _245_;
-  wire _246_;
-  wire _247_;
-  wire _248_;
-  wire _249_;
-  wire _250_;
-  wire _251_;
-  wire _252_;
-  wire _253_;
-  wire _254_;
-  wire _255_;
-  wire _256_;
-  wire _257_;
-  wire _258_;
-  wire _259_;
-  wire _260_;
-  wire _261_;
-  wire _262_;
-  wire _263_;
-  wire _264_;
-  wire _265_;
-  wire _266_;
-  wire [7:0] _267_;
-  wire _268_;
-  wire _269_;
-  wire _270_;
-  wire _271_;
-  wire _272_;
-  wire [7:0] _273_;
-  wire [7:0] _274_;
-  wire [7:0] _275_;
-  wire [7:0] _276_;
-  wire [7:0] _277_;
-  wire _278_;
-  wire _279_;
-  wire _280_;
-  wire _281_;
-  wire _282_;
-  wire [7:0] \$signal ;
+  wire [4:0] _077_;
   (* unused_bits = "0" *)
-  wire [7:0] \$signal$40 ;
-  wire [3:0] \$signal$41 ;
-  wire [3:0] \$signal$42 ;
-  wire [7:0] \$signal$45 ;
-  (* unused_bits = "0" *)
-  wire [7:0] \$signal$46 ;
-  wire [3:0] \$signal$47 ;
-  wire [3:0] \$signal$48 ;
-  wire [7:0] \$signal$51 ;
-  (* unused_bits = "0" *)
-  wire [7:0] \$signal$52 ;
-  wire [3:0] \$signal$53 ;
-  wire [3:0] \$signal$54 ;
-  wire [7:0] \$signal$57 ;
-  (* unused_bits = "0" *)
-  wire [7:0] \$signal$58 ;
-  wire [3:0] \$signal$59 ;
-  wire [3:0] \$signal$60 ;
+  wire [32:0] _078_;
+  wire [7:0] _079_;
+  wire [7:0] _080_;
+  wire [7:0] _081_;
+  wire [7:0] _082_;
+  wire [7:0] _083_;
+  wire [7:0] _084_;
+  wire [7:0] _085_;
+  wire [7:0] _086_;
   wire [31:0] a_0;
   wire [31:0] a_1;
   wire [31:0] a_2;
@@ -329,11 +117,11 @@ module hwq_requant(i_valid, i_last, i_acc, i_bias, i_multiplier, i_shift, zero_p
   wire [32:0] h_1;
   wire [32:0] h_2;
   wire [32:0] h_3;
-  wire [30:0] half_0;
-  wire [30:0] half_1;
-  wire [30:0] half_2;
-  wire [30:0] half_3;
-  wire [29:0] halfm_0;
+  wire [31:0] half_0;
+  wire [31:0] half_1;
+  wire [31:0] half_2;
+  wire [31:0] half_3;
+  wire [31:0] halfm_0;
   wire [31:0] halfm_1;
   wire [31:0] halfm_2;
   wire [31:0] halfm_3;
@@ -383,22 +171,14 @@ module hwq_requant(i_valid, i_last, i_acc, i_bias, i_multiplier, i_shift, zero_p
   reg [32:0] rq2_h1 = 33'h000000000;
   reg [32:0] rq2_h2 = 33'h000000000;
   reg [32:0] rq2_h3 = 33'h000000000;
-  (* init = 32'bx0000000000000000000000000000000 *)
-  wire [31:0] rq2_hf0;
-  (* init = 32'bx0000000000000000000000000000000 *)
-  wire [31:0] rq2_hf1;
-  (* init = 32'bx0000000000000000000000000000000 *)
-  wire [31:0] rq2_hf2;
-  (* init = 32'bx0000000000000000000000000000000 *)
-  wire [31:0] rq2_hf3;
-  (* init = 32'bxx000000000000000000000000000000 *)
-  wire [31:0] rq2_hm0;
-  (* init = 32'bxx000000000000000000000000000000 *)
-  wire [31:0] rq2_hm1;
-  (* init = 32'bxx000000000000000000000000000000 *)
-  wire [31:0] rq2_hm2;
-  (* init = 32'bxx000000000000000000000000000000 *)
-  wire [31:0] rq2_hm3;
+  reg [31:0] rq2_hf0 = 32'd0;
+  reg [31:0] rq2_hf1 = 32'd0;
+  reg [31:0] rq2_hf2 = 32'd0;
+  reg [31:0] rq2_hf3 = 32'd0;
+  reg [31:0] rq2_hm0 = 32'd0;
+  reg [31:0] rq2_hm1 = 32'd0;
+  reg [31:0] rq2_hm2 = 32'd0;
+  reg [31:0] rq2_hm3 = 32'd0;
   reg rq2_last = 1'h0;
   reg [4:0] rq2_r0 = 5'h00;
   reg [4:0] rq2_r1 = 5'h00;
@@ -427,24 +207,24 @@ module hwq_requant(i_valid, i_last, i_acc, i_bias, i_multiplier, i_shift, zero_p
   wire [7:0] zero_point;
   assign _000_ = $signed(i_shift[5:0]) > $signed(1'h0);
   assign left_0 = _000_ ? i_shift[4:0] : 5'h00;
-  assign _068_ = $signed(i_shift[5:0]) < $signed(1'h0);
-  assign _106_ = - $signed(i_shift[4:0]);
-  assign r_0 = _068_ ? _106_ : 5'h00;
-  assign _172_ = $signed(i_shift[11:6]) > $signed(1'h0);
-  assign left_1 = _172_ ? i_shift[10:6] : 5'h00;
-  assign _173_ = $signed(i_shift[11:6]) < $signed(1'h0);
-  assign _174_ = - $signed(i_shift[10:6]);
-  assign r_1 = _173_ ? _174_ : 5'h00;
-  assign _006_ = $signed(i_shift[17:12]) > $signed(1'h0);
-  assign left_2 = _006_ ? i_shift[16:12] : 5'h00;
-  assign _017_ = $signed(i_shift[17:12]) < $signed(1'h0);
-  assign _023_ = - $signed(i_shift[16:12]);
-  assign r_2 = _017_ ? _023_ : 5'h00;
-  assign _026_ = $signed(i_shift[23:18]) > $signed(1'h0);
-  assign left_3 = _026_ ? i_shift[22:18] : 5'h00;
-  assign _027_ = $signed(i_shift[23:18]) < $signed(1'h0);
-  assign _032_[4:0] = - $signed(i_shift[22:18]);
-  assign r_3 = _027_ ? _032_[4:0] : 5'h00;
+  assign _056_ = $signed(i_shift[5:0]) < $signed(1'h0);
+  assign _063_ = - $signed(i_shift[4:0]);
+  assign r_0 = _056_ ? _063_ : 5'h00;
+  assign _074_ = $signed(i_shift[11:6]) > $signed(1'h0);
+  assign left_1 = _074_ ? i_shift[10:6] : 5'h00;
+  assign _076_ = $signed(i_shift[11:6]) < $signed(1'h0);
+  assign _077_ = - $signed(i_shift[10:6]);
+  assign r_1 = _076_ ? _077_ : 5'h00;
+  assign _001_ = $signed(i_shift[17:12]) > $signed(1'h0);
+  assign left_2 = _001_ ? i_shift[16:12] : 5'h00;
+  assign _003_ = $signed(i_shift[17:12]) < $signed(1'h0);
+  assign _004_ = - $signed(i_shift[16:12]);
+  assign r_2 = _003_ ? _004_ : 5'h00;
+  assign _005_ = $signed(i_shift[23:18]) > $signed(1'h0);
+  assign left_3 = _005_ ? i_shift[22:18] : 5'h00;
+  assign _007_ = $signed(i_shift[23:18]) < $signed(1'h0);
+  assign _008_[4:0] = - $signed(i_shift[22:18]);
+  assign r_3 = _007_ ? _008_[4:0] : 5'h00;
   assign s_0 = $signed(i_acc[21:0]) + $signed(i_bias[31:0]);
   assign s_1 = $signed(i_acc[43:22]) + $signed(i_bias[63:32]);
   assign s_2 = $signed(i_acc[65:44]) + $signed(i_bias[95:64]);
@@ -455,392 +235,176 @@ module hwq_requant(i_valid, i_last, i_acc, i_bias, i_multiplier, i_shift, zero_p
   assign a_3 = $signed(s_3) << left_3;
   assign outer_0[33:0] = a_0[16:0] * i_multiplier[16:0];
   assign outer_0[62:34] = $signed(a_0[31:17]) * $signed({ 1'h0, i_multiplier[30:17] });
-  assign _074_ = $signed(a_0[31:17]) * $signed({ 1'h0, i_multiplier[16:0] });
-  assign _080_ = a_0[16:0] * i_multiplier[30:17];
-  assign _084_ = $signed(_074_) + $signed({ 1'h0, _080_ });
-  assign mid_0 = $signed(_084_) + $signed(15'h2000);
+  assign _057_ = $signed(a_0[31:17]) * $signed({ 1'h0, i_multiplier[16:0] });
+  assign _058_ = a_0[16:0] * i_multiplier[30:17];
+  assign _059_ = $signed(_057_) + $signed({ 1'h0, _058_ });
+  assign mid_0 = $signed(_059_) + $signed(15'h2000);
   assign outer_1[33:0] = a_1[16:0] * i_multiplier[47:31];
   assign outer_1[62:34] = $signed(a_1[31:17]) * $signed({ 1'h0, i_multiplier[61:48] });
-  assign _085_ = $signed(a_1[31:17]) * $signed({ 1'h0, i_multiplier[47:31] });
-  assign _089_ = a_1[16:0] * i_multiplier[61:48];
-  assign _095_ = $signed(_085_) + $signed({ 1'h0, _089_ });
-  assign mid_1 = $signed(_095_) + $signed(15'h2000);
+  assign _060_ = $signed(a_1[31:17]) * $signed({ 1'h0, i_multiplier[47:31] });
+  assign _061_ = a_1[16:0] * i_multiplier[61:48];
+  assign _062_ = $signed(_060_) + $signed({ 1'h0, _061_ });
+  assign mid_1 = $signed(_062_) + $signed(15'h2000);
   assign outer_2[33:0] = a_2[16:0] * i_multiplier[78:62];
   assign outer_2[62:34] = $signed(a_2[31:17]) * $signed({ 1'h0, i_multiplier[92:79] });
-  assign _112_ = $signed(a_2[31:17]) * $signed({ 1'h0, i_multiplier[78:62] });
-  assign _116_ = a_2[16:0] * i_multiplier[92:79];
-  assign _122_ = $signed(_112_) + $signed({ 1'h0, _116_ });
-  assign mid_2 = $signed(_122_) + $signed(15'h2000);
+  assign _064_ = $signed(a_2[31:17]) * $signed({ 1'h0, i_multiplier[78:62] });
+  assign _065_ = a_2[16:0] * i_multiplier[92:79];
+  assign _066_ = $signed(_064_) + $signed({ 1'h0, _065_ });
+  assign mid_2 = $signed(_066_) + $signed(15'h2000);
   assign outer_3[33:0] = a_3[16:0] * i_multiplier[109:93];
   assign outer_3[62:34] = $signed(a_3[31:17]) * $signed({ 1'h0, i_multiplier[123:110] });
-  assign _149_ = $signed(a_3[31:17]) * $signed({ 1'h0, i_multiplier[109:93] });
-  assign _160_ = a_3[16:0] * i_multiplier[123:110];
-  assign _167_ = $signed(_149_) + $signed({ 1'h0, _160_ });
-  assign mid_3 = $signed(_167_) + $signed(15'h2000);
-  assign { h_0, _168_[13:0] } = $signed(outer_0[62:17]) + $signed(mid_0);
-  assign { h_1, _169_[13:0] } = $signed(outer_1[62:17]) + $signed(mid_1);
-  assign { h_2, _170_[13:0] } = $signed(outer_2[62:17]) + $signed(mid_2);
-  assign { h_3, _171_[13:0] } = $signed(outer_3[62:17]) + $signed(mid_3);
-  assign half_0[0] = \$signal [0] & \$signal$41 [1];
-  assign half_0[1] = \$signal [0] & \$signal$41 [2];
-  assign half_0[2] = \$signal [0] & \$signal$41 [3];
-  assign half_0[3] = \$signal [1] & \$signal$41 [0];
-  assign half_0[4] = \$signal [1] & \$signal$41 [1];
-  assign half_0[5] = \$signal [1] & \$signal$41 [2];
-  assign half_0[6] = \$signal [1] & \$signal$41 [3];
-  assign half_0[7] = \$signal [2] & \$signal$41 [0];
-  assign half_0[8] = \$signal [2] & \$signal$41 [1];
-  assign half_0[9] = \$signal [2] & \$signal$41 [2];
-  assign half_0[10] = \$signal [2] & \$signal$41 [3];
-  assign half_0[11] = \$signal [3] & \$signal$41 [0];
-  assign half_0[12] = \$signal [3] & \$signal$41 [1];
-  assign half_0[13] = \$signal [3] & \$signal$41 [2];
-  assign half_0[14] = \$signal [3] & \$signal$41 [3];
-  assign half_0[15] = \$signal [4] & \$signal$41 [0];
-  assign half_0[16] = \$signal [4] & \$signal$41 [1];
-  assign half_0[17] = \$signal [4] & \$signal$41 [2];
-  assign half_0[18] = \$signal [4] & \$signal$41 [3];
-  assign half_0[19] = \$signal [5] & \$signal$41 [0];
-  assign half_0[20] = \$signal [5] & \$signal$41 [1];
-  assign half_0[21] = \$signal [5] & \$signal$41 [2];
-  assign half_0[22] = \$signal [5] & \$signal$41 [3];
-  assign half_0[23] = \$signal [6] & \$signal$41 [0];
-  assign half_0[24] = \$signal [6] & \$signal$41 [1];
-  assign half_0[25] = \$signal [6] & \$signal$41 [2];
-  assign half_0[26] = \$signal [6] & \$signal$41 [3];
-  assign half_0[27] = \$signal [7] & \$signal$41 [0];
-  assign half_0[28] = \$signal [7] & \$signal$41 [1];
-  assign half_0[29] = \$signal [7] & \$signal$41 [2];
-  assign half_0[30] = \$signal [7] & \$signal$41 [3];
-  assign _175_ = \$signal [0] & \$signal$42 [2];
-  assign halfm_0[0] = \$signal$40 [1] | _175_;
-  assign _176_ = \$signal [0] & \$signal$42 [3];
-  assign halfm_0[1] = \$signal$40 [1] | _176_;
-  assign _177_ = \$signal [1] & \$signal$42 [0];
-  assign halfm_0[2] = \$signal$40 [2] | _177_;
-  assign _178_ = \$signal [1] & \$signal$42 [1];
-  assign halfm_0[3] = \$signal$40 [2] | _178_;
-  assign _001_ = \$signal [1] & \$signal$42 [2];
-  assign halfm_0[4] = \$signal$40 [2] | _001_;
-  assign _002_ = \$signal [1] & \$signal$42 [3];
-  assign halfm_0[5] = \$signal$40 [2] | _002_;
-  assign _003_ = \$signal [2] & \$signal$42 [0];
-  assign halfm_0[6] = \$signal$40 [3] | _003_;
-  assign _004_ = \$signal [2] & \$signal$42 [1];
-  assign halfm_0[7] = \$signal$40 [3] | _004_;
-  assign _005_ = \$signal [2] & \$signal$42 [2];
-  assign halfm_0[8] = \$signal$40 [3] | _005_;
-  assign _007_ = \$signal [2] & \$signal$42 [3];
-  assign halfm_0[9] = \$signal$40 [3] | _007_;
-  assign _008_ = \$signal [3] & \$signal$42 [0];
-  assign halfm_0[10] = \$signal$40 [4] | _008_;
-  assign _009_ = \$signal [3] & \$signal$42 [1];
-  assign halfm_0[11] = \$signal$40 [4] | _009_;
-  assign _010_ = \$signal [3] & \$signal$42 [2];
-  assign halfm_0[12] = \$signal$40 [4] | _010_;
-  assign _011_ = \$signal [3] & \$signal$42 [3];
-  assign halfm_0[13] = \$signal$40 [4] | _011_;
-  assign _012_ = \$signal [4] & \$signal$42 [0];
-  assign halfm_0[14] = \$signal$40 [5] | _012_;
-  assign _013_ = \$signal [4] & \$signal$42 [1];
-  assign halfm_0[15] = \$signal$40 [5] | _013_;
-  assign _014_ = \$signal [4] & \$signal$42 [2];
-  assign halfm_0[16] = \$signal$40 [5] | _014_;
-  assign _015_ = \$signal [4] & \$signal$42 [3];
-  assign halfm_0[17] = \$signal$40 [5] | _015_;
-  assign _016_ = \$signal [5] & \$signal$42 [0];
-  assign halfm_0[18] = \$signal$40 [6] | _016_;
-  assign _018_ = \$signal [5] & \$signal$42 [1];
-  assign halfm_0[19] = \$signal$40 [6] | _018_;
-  assign _019_ = \$signal [5] & \$signal$42 [2];
-  assign halfm_0[20] = \$signal$40 [6] | _019_;
-  assign _020_ = \$signal [5] & \$signal$42 [3];
-  assign halfm_0[21] = \$signal$40 [6] | _020_;
-  assign _021_ = \$signal [6] & \$signal$42 [0];
-  assign halfm_0[22] = \$signal$40 [7] | _021_;
-  assign _022_ = \$signal [6] & \$signal$42 [1];
-  assign halfm_0[23] = \$signal$40 [7] | _022_;
-  assign _024_ = \$signal [6] & \$signal$42 [2];
-  assign halfm_0[24] = \$signal$40 [7] | _024_;
-  assign _025_ = \$signal [6] & \$signal$42 [3];
-  assign halfm_0[25] = \$signal$40 [7] | _025_;
-  assign halfm_0[26] = \$signal [7] & \$signal$42 [0];
-  assign halfm_0[27] = \$signal [7] & \$signal$42 [1];
-  assign halfm_0[28] = \$signal [7] & \$signal$42 [2];
-  assign halfm_0[29] = \$signal [7] & \$signal$42 [3];
-  assign half_1[0] = \$signal$45 [0] & \$signal$47 [1];
-  assign half_1[1] = \$signal$45 [0] & \$signal$47 [2];
-  assign half_1[2] = \$signal$45 [0] & \$signal$47 [3];
-  assign half_1[3] = \$signal$45 [1] & \$signal$47 [0];
-  assign half_1[4] = \$signal$45 [1] & \$signal$47 [1];
-  assign half_1[5] = \$signal$45 [1] & \$signal$47 [2];
-  assign half_1[6] = \$signal$45 [1] & \$signal$47 [3];
-  assign half_1[7] = \$signal$45 [2] & \$signal$47 [0];
-  assign half_1[8] = \$signal$45 [2] & \$signal$47 [1];
-  assign half_1[9] = \$signal$45 [2] & \$signal$47 [2];
-  assign half_1[10] = \$signal$45 [2] & \$signal$47 [3];
-  assign half_1[11] = \$signal$45 [3] & \$signal$47 [0];
-  assign half_1[12] = \$signal$45 [3] & \$signal$47 [1];
-  assign half_1[13] = \$signal$45 [3] & \$signal$47 [2];
-  assign half_1[14] = \$signal$45 [3] & \$signal$47 [3];
-  assign half_1[15] = \$signal$45 [4] & \$signal$47 [0];
-  assign half_1[16] = \$signal$45 [4] & \$signal$47 [1];
-  assign half_1[17] = \$signal$45 [4] & \$signal$47 [2];
-  assign half_1[18] = \$signal$45 [4] & \$signal$47 [3];
-  assign half_1[19] = \$signal$45 [5] & \$signal$47 [0];
-  assign half_1[20] = \$signal$45 [5] & \$signal$47 [1];
-  assign half_1[21] = \$signal$45 [5] & \$signal$47 [2];
-  assign half_1[22] = \$signal$45 [5] & \$signal$47 [3];
-  assign half_1[23] = \$signal$45 [6] & \$signal$47 [0];
-  assign half_1[24] = \$signal$45 [6] & \$signal$47 [1];
-  assign half_1[25] = \$signal$45 [6] & \$signal$47 [2];
-  assign half_1[26] = \$signal$45 [6] & \$signal$47 [3];
-  assign half_1[27] = \$signal$45 [7] & \$signal$47 [0];
-  assign half_1[28] = \$signal$45 [7] & \$signal$47 [1];
-  assign half_1[29] = \$signal$45 [7] & \$signal$47 [2];
-  assign half_1[30] = \$signal$45 [7] & \$signal$47 [3];
-  assign _028_ = \$signal$45 [0] & \$signal$48 [2];
-  assign halfm_1[0] = \$signal$46 [1] | _028_;
-  assign _029_ = \$signal$45 [0] & \$signal$48 [3];
-  assign halfm_1[1] = \$signal$46 [1] | _029_;
-  assign _030_ = \$signal$45 [1] & \$signal$48 [0];
-  assign halfm_1[2] = \$signal$46 [2] | _030_;
-  assign _031_ = \$signal$45 [1] & \$signal$48 [1];
-  assign halfm_1[3] = \$signal$46 [2] | _031_;
-  assign _033_ = \$signal$45 [1] & \$signal$48 [2];
-  assign halfm_1[4] = \$signal$46 [2] | _033_;
-  assign _034_ = \$signal$45 [1] & \$signal$48 [3];
-  assign halfm_1[5] = \$signal$46 [2] | _034_;
-  assign _035_ = \$signal$45 [2] & \$signal$48 [0];
-  assign halfm_1[6] = \$signal$46 [3] | _035_;
-  assign _036_ = \$signal$45 [2] & \$signal$48 [1];
-  assign halfm_1[7] = \$signal$46 [3] | _036_;
-  assign _037_ = \$signal$45 [2] & \$signal$48 [2];
-  assign halfm_1[8] = \$signal$46 [3] | _037_;
-  assign _038_ = \$signal$45 [2] & \$signal$48 [3];
-  assign halfm_1[9] = \$signal$46 [3] | _038_;
-  assign _039_ = \$signal$45 [3] & \$signal$48 [0];
-  assign halfm_1[10] = \$signal$46 [4] | _039_;
-  assign _040_ = \$signal$45 [3] & \$signal$48 [1];
-  assign halfm_1[11] = \$signal$46 [4] | _040_;
-  assign _041_ = \$signal$45 [3] & \$signal$48 [2];
-  assign halfm_1[12] = \$signal$46 [4] | _041_;
-  assign _042_ = \$signal$45 [3] & \$signal$48 [3];
-  assign halfm_1[13] = \$signal$46 [4] | _042_;
-  assign _043_ = \$signal$45 [4] & \$signal$48 [0];
-  assign halfm_1[14] = \$signal$46 [5] | _043_;
-  assign _044_ = \$signal$45 [4] & \$signal$48 [1];
-  assign halfm_1[15] = \$signal$46 [5] | _044_;
-  assign _045_ = \$signal$45 [4] & \$signal$48 [2];
-  assign halfm_1[16] = \$signal$46 [5] | _045_;
-  assign _046_ = \$signal$45 [4] & \$signal$48 [3];
-  assign halfm_1[17] = \$signal$46 [5] | _046_;
-  assign _047_ = \$signal$45 [5] & \$signal$48 [0];
-  assign halfm_1[18] = \$signal$46 [6] | _047_;
-  assign _048_ = \$signal$45 [5] & \$signal$48 [1];
-  assign halfm_1[19] = \$signal$46 [6] | _048_;
-  assign _049_ = \$signal$45 [5] & \$signal$48 [2];
-  assign halfm_1[20] = \$signal$46 [6] | _049_;
-  assign _050_ = \$signal$45 [5] & \$signal$48 [3];
-  assign halfm_1[21] = \$signal$46 [6] | _050_;
-  assign _051_ = \$signal$45 [6] & \$signal$48 [0];
-  assign halfm_1[22] = \$signal$46 [7] | _051_;
-  assign _052_ = \$signal$45 [6] & \$signal$48 [1];
-  assign halfm_1[23] = \$signal$46 [7] | _052_;
-  assign _053_ = \$signal$45 [6] & \$signal$48 [2];
-  assign halfm_1[24] = \$signal$46 [7] | _053_;
-  assign _054_ = \$signal$45 [6] & \$signal$48 [3];
-  assign halfm_1[25] = \$signal$46 [7] | _054_;
-  assign halfm_1[26] = \$signal$45 [7] & \$signal$48 [0];
-  assign halfm_1[27] = \$signal$45 [7] & \$signal$48 [1];
-  assign halfm_1[28] = \$signal$45 [7] & \$signal$48 [2];
-  assign halfm_1[29] = \$signal$45 [7] & \$signal$48 [3];
-  assign half_2[0] = \$signal$51 [0] & \$signal$53 [1];
-  assign half_2[1] = \$signal$51 [0] & \$signal$53 [2];
-  assign half_2[2] = \$signal$51 [0] & \$signal$53 [3];
-  assign half_2[3] = \$signal$51 [1] & \$signal$53 [0];
-  assign half_2[4] = \$signal$51 [1] & \$signal$53 [1];
-  assign half_2[5] = \$signal$51 [1] & \$signal$53 [2];
-  assign half_2[6] = \$signal$51 [1] & \$signal$53 [3];
-  assign half_2[7] = \$signal$51 [2] & \$signal$53 [0];
-  assign half_2[8] = \$signal$51 [2] & \$signal$53 [1];
-  assign half_2[9] = \$signal$51 [2] & \$signal$53 [2];
-  assign half_2[10] = \$signal$51 [2] & \$signal$53 [3];
-  assign half_2[11] = \$signal$51 [3] & \$signal$53 [0];
-  assign half_2[12] = \$signal$51 [3] & \$signal$53 [1];
-  assign half_2[13] = \$signal$51 [3] & \$signal$53 [2];
-  assign half_2[14] = \$signal$51 [3] & \$signal$53 [3];
-  assign half_2[15] = \$signal$51 [4] & \$signal$53 [0];
-  assign half_2[16] = \$signal$51 [4] & \$signal$53 [1];
-  assign half_2[17] = \$signal$51 [4] & \$signal$53 [2];
-  assign half_2[18] = \$signal$51 [4] & \$signal$53 [3];
-  assign half_2[19] = \$signal$51 [5] & \$signal$53 [0];
-  assign half_2[20] = \$signal$51 [5] & \$signal$53 [1];
-  assign half_2[21] = \$signal$51 [5] & \$signal$53 [2];
-  assign half_2[22] = \$signal$51 [5] & \$signal$53 [3];
-  assign half_2[23] = \$signal$51 [6] & \$signal$53 [0];
-  assign half_2[24] = \$signal$51 [6] & \$signal$53 [1];
-  assign half_2[25] = \$signal$51 [6] & \$signal$53 [2];
-  assign half_2[26] = \$signal$51 [6] & \$signal$53 [3];
-  assign half_2[27] = \$signal$51 [7] & \$signal$53 [0];
-  assign half_2[28] = \$signal$51 [7] & \$signal$53 [1];
-  assign half_2[29] = \$signal$51 [7] & \$signal$53 [2];
-  assign half_2[30] = \$signal$51 [7] & \$signal$53 [3];
-  assign _055_ = \$signal$51 [0] & \$signal$54 [2];
-  assign halfm_2[0] = \$signal$52 [1] | _055_;
-  assign _056_ = \$signal$51 [0] & \$signal$54 [3];
-  assign halfm_2[1] = \$signal$52 [1] | _056_;
-  assign _057_ = \$signal$51 [1] & \$signal$54 [0];
-  assign halfm_2[2] = \$signal$52 [2] | _057_;
-  assign _058_ = \$signal$51 [1] & \$signal$54 [1];
-  assign halfm_2[3] = \$signal$52 [2] | _058_;
-  assign _059_ = \$signal$51 [1] & \$signal$54 [2];
-  assign halfm_2[4] = \$signal$52 [2] | _059_;
-  assign _060_ = \$signal$51 [1] & \$signal$54 [3];
-  assign halfm_2[5] = \$signal$52 [2] | _060_;
-  assign _061_ = \$signal$51 [2] & \$signal$54 [0];
-  assign halfm_2[6] = \$signal$52 [3] | _061_;
-  assign _062_ = \$signal$51 [2] & \$signal$54 [1];
-  assign halfm_2[7] = \$signal$52 [3] | _062_;
-  assign _063_ = \$signal$51 [2] & \$signal$54 [2];
-  assign halfm_2[8] = \$signal$52 [3] | _063_;
-  assign _064_ = \$signal$51 [2] & \$signal$54 [3];
-  assign halfm_2[9] = \$signal$52 [3] | _064_;
-  assign _065_ = \$signal$51 [3] & \$signal$54 [0];
-  assign halfm_2[10] = \$signal$52 [4] | _065_;
-  assign _066_ = \$signal$51 [3] & \$signal$54 [1];
-  assign halfm_2[11] = \$signal$52 [4] | _066_;
-  assign _067_ = \$signal$51 [3] & \$signal$54 [2];
-  assign halfm_2[12] = \$signal$52 [4] | _067_;
-  assign _069_ = \$signal$51 [3] & \$signal$54 [3];
-  assign halfm_2[13] = \$signal$52 [4] | _069_;
-  assign _070_ = \$signal$51 [4] & \$signal$54 [0];
-  assign halfm_2[14] = \$signal$52 [5] | _070_;
-  assign _071_ = \$signal$51 [4] & \$signal$54 [1];
-  assign halfm_2[15] = \$signal$52 [5] | _071_;
-  assign _072_ = \$signal$51 [4] & \$signal$54 [2];
-  assign halfm_2[16] = \$signal$52 [5] | _072_;
-  assign _073_ = \$signal$51 [4] & \$signal$54 [3];
-  assign halfm_2[17] = \$signal$52 [5] | _073_;
-  assign _075_ = \$signal$51 [5] & \$signal$54 [0];
-  assign halfm_2[18] = \$signal$52 [6] | _075_;
-  assign _076_ = \$signal$51 [5] & \$signal$54 [1];
-  assign halfm_2[19] = \$signal$52 [6] | _076_;
-  assign _077_ = \$signal$51 [5] & \$signal$54 [2];
-  assign halfm_2[20] = \$signal$52 [6] | _077_;
-  assign _078_ = \$signal$51 [5] & \$signal$54 [3];
-  assign halfm_2[21] = \$signal$52 [6] | _078_;
-  assign _079_ = \$signal$51 [6] & \$signal$54 [0];
-  assign halfm_2[22] = \$signal$52 [7] | _079_;
-  assign _081_ = \$signal$51 [6] & \$signal$54 [1];
-  assign halfm_2[23] = \$signal$52 [7] | _081_;
-  assign _082_ = \$signal$51 [6] & \$signal$54 [2];
-  assign halfm_2[24] = \$signal$52 [7] | _082_;
-  assign _083_ = \$signal$51 [6] & \$signal$54 [3];
-  assign halfm_2[25] = \$signal$52 [7] | _083_;
-  assign halfm_2[26] = \$signal$51 [7] & \$signal$54 [0];
-  assign halfm_2[27] = \$signal$51 [7] & \$signal$54 [1];
-  assign halfm_2[28] = \$signal$51 [7] & \$signal$54 [2];
-  assign halfm_2[29] = \$signal$51 [7] & \$signal$54 [3];
-  assign half_3[0] = \$signal$57 [0] & \$signal$59 [1];
-  assign half_3[1] = \$signal$57 [0] & \$signal$59 [2];
-  assign half_3[2] = \$signal$57 [0] & \$signal$59 [3];
-  assign half_3[3] = \$signal$57 [1] & \$signal$59 [0];
-  assign half_3[4] = \$signal$57 [1] & \$signal$59 [1];
-  assign half_3[5] = \$signal$57 [1] & \$signal$59 [2];
-  assign half_3[6] = \$signal$57 [1] & \$signal$59 [3];
-  assign half_3[7] = \$signal$57 [2] & \$signal$59 [0];
-  assign half_3[8] = \$signal$57 [2] & \$signal$59 [1];
-  assign half_3[9] = \$signal$57 [2] & \$signal$59 [2];
-  assign half_3[10] = \$signal$57 [2] & \$signal$59 [3];
-  assign half_3[11] = \$signal$57 [3] & \$signal$59 [0];
-  assign half_3[12] = \$signal$57 [3] & \$signal$59 [1];
-  assign half_3[13] = \$signal$57 [3] & \$signal$59 [2];
-  assign half_3[14] = \$signal$57 [3] & \$signal$59 [3];
-  assign half_3[15] = \$signal$57 [4] & \$signal$59 [0];
-  assign half_3[16] = \$signal$57 [4] & \$signal$59 [1];
-  assign half_3[17] = \$signal$57 [4] & \$signal$59 [2];
-  assign half_3[18] = \$signal$57 [4] & \$signal$59 [3];
-  assign half_3[19] = \$signal$57 [5] & \$signal$59 [0];
-  assign half_3[20] = \$signal$57 [5] & \$signal$59 [1];
-  assign half_3[21] = \$signal$57 [5] & \$signal$59 [2];
-  assign half_3[22] = \$signal$57 [5] & \$signal$59 [3];
-  assign half_3[23] = \$signal$57 [6] & \$signal$59 [0];
-  assign half_3[24] = \$signal$57 [6] & \$signal$59 [1];
-  assign half_3[25] = \$signal$57 [6] & \$signal$59 [2];
-  assign half_3[26] = \$signal$57 [6] & \$signal$59 [3];
-  assign half_3[27] = \$signal$57 [7] & \$signal$59 [0];
-  assign half_3[28] = \$signal$57 [7] & \$signal$59 [1];
-  assign half_3[29] = \$signal$57 [7] & \$signal$59 [2];
-  assign half_3[30] = \$signal$57 [7] & \$signal$59 [3];
-  assign _086_ = \$signal$57 [0] & \$signal$60 [2];
-  assign halfm_3[0] = \$signal$58 [1] | _086_;
-  assign _087_ = \$signal$57 [0] & \$signal$60 [3];
-  assign halfm_3[1] = \$signal$58 [1] | _087_;
-  assign _088_ = \$signal$57 [1] & \$signal$60 [0];
-  assign halfm_3[2] = \$signal$58 [2] | _088_;
-  assign _090_ = \$signal$57 [1] & \$signal$60 [1];
-  assign halfm_3[3] = \$signal$58 [2] | _090_;
-  assign _091_ = \$signal$57 [1] & \$signal$60 [2];
-  assign halfm_3[4] = \$signal$58 [2] | _091_;
-  assign _092_ = \$signal$57 [1] & \$signal$60 [3];
-  assign halfm_3[5] = \$signal$58 [2] | _092_;
-  assign _093_ = \$signal$57 [2] & \$signal$60 [0];
-  assign halfm_3[6] = \$signal$58 [3] | _093_;
-  assign _094_ = \$signal$57 [2] & \$signal$60 [1];
-  assign halfm_3[7] = \$signal$58 [3] | _094_;
-  assign _096_ = \$signal$57 [2] & \$signal$60 [2];
-  assign halfm_3[8] = \$signal$58 [3] | _096_;
-  assign _097_ = \$signal$57 [2] & \$signal$60 [3];
-  assign halfm_3[9] = \$signal$58 [3] | _097_;
-  assign _098_ = \$signal$57 [3] & \$signal$60 [0];
-  assign halfm_3[10] = \$signal$58 [4] | _098_;
-  assign _099_ = \$signal$57 [3] & \$signal$60 [1];
-  assign halfm_3[11] = \$signal$58 [4] | _099_;
-  assign _100_ = \$signal$57 [3] & \$signal$60 [2];
-  assign halfm_3[12] = \$signal$58 [4] | _100_;
-  assign _101_ = \$signal$57 [3] & \$signal$60 [3];
-  assign halfm_3[13] = \$signal$58 [4] | _101_;
-  assign _102_ = \$signal$57 [4] & \$signal$60 [0];
-  assign halfm_3[14] = \$signal$58 [5] | _102_;
-  assign _103_ = \$signal$57 [4] & \$signal$60 [1];
-  assign halfm_3[15] = \$signal$58 [5] | _103_;
-  assign _104_ = \$signal$57 [4] & \$signal$60 [2];
-  assign halfm_3[16] = \$signal$58 [5] | _104_;
-  assign _105_ = \$signal$57 [4] & \$signal$60 [3];
-  assign halfm_3[17] = \$signal$58 [5] | _105_;
-  assign _107_ = \$signal$57 [5] & \$signal$60 [0];
-  assign halfm_3[18] = \$signal$58 [6] | _107_;
-  assign _108_ = \$signal$57 [5] & \$signal$60 [1];
-  assign halfm_3[19] = \$signal$58 [6] | _108_;
-  assign _109_ = \$signal$57 [5] & \$signal$60 [2];
-  assign halfm_3[20] = \$signal$58 [6] | _109_;
-  assign _110_ = \$signal$57 [5] & \$signal$60 [3];
-  assign halfm_3[21] = \$signal$58 [6] | _110_;
-  assign _111_ = \$signal$57 [6] & \$signal$60 [0];
-  assign halfm_3[22] = \$signal$58 [7] | _111_;
-  assign _113_ = \$signal$57 [6] & \$signal$60 [1];
-  assign halfm_3[23] = \$signal$58 [7] | _113_;
-  assign _114_ = \$signal$57 [6] & \$signal$60 [2];
-  assign halfm_3[24] = \$signal$58 [7] | _114_;
-  assign _115_ = \$signal$57 [6] & \$signal$60 [3];
-  assign halfm_3[25] = \$signal$58 [7] | _115_;
-  assign halfm_3[26] = \$signal$57 [7] & \$signal$60 [0];
-  assign halfm_3[27] = \$signal$57 [7] & \$signal$60 [1];
-  assign halfm_3[28] = \$signal$57 [7] & \$signal$60 [2];
-  assign halfm_3[29] = \$signal$57 [7] & \$signal$60 [3];
-  assign _117_ = $signed(rq2_h0) < $signed(1'h0);
-  assign _118_ = _117_ ? { 1'h0, rq2_hm0[29:0] } : rq2_hf0[30:0];
-  assign u_0 = $signed(rq2_h0) + $signed({ 1'h0, _118_ });
-  assign _119_ = $signed(rq2_h1) < $signed(1'h0);
-  assign _120_ = _119_ ? { 1'h0, rq2_hm1[29:0] } : rq2_hf1[30:0];
-  assign u_1 = $signed(rq2_h1) + $signed({ 1'h0, _120_ });
-  assign _121_ = $signed(rq2_h2) < $signed(1'h0);
-  assign _123_ = _121_ ? { 1'h0, rq2_hm2[29:0] } : rq2_hf2[30:0];
-  assign u_2 = $signed(rq2_h2) + $signed({ 1'h0, _123_ });
-  assign _124_ = $signed(rq2_h3) < $signed(1'h0);
-  assign _125_ = _124_ ? { 1'h0, rq2_hm3[29:0] } : rq2_hf3[30:0];
-  assign u_3 = $signed(rq2_h3) + $signed({ 1'h0, _125_ });
+  assign _067_ = $signed(a_3[31:17]) * $signed({ 1'h0, i_multiplier[109:93] });
+  assign _068_ = a_3[16:0] * i_multiplier[123:110];
+  assign _069_ = $signed(_067_) + $signed({ 1'h0, _068_ });
+  assign mid_3 = $signed(_069_) + $signed(15'h2000);
+  assign { h_0, _070_[13:0] } = $signed(outer_0[62:17]) + $signed(mid_0);
+  assign { h_1, _071_[13:0] } = $signed(outer_1[62:17]) + $signed(mid_1);
+  assign { h_2, _072_[13:0] } = $signed(outer_2[62:17]) + $signed(mid_2);
+  assign { h_3, _073_[13:0] } = $signed(outer_3[62:17]) + $signed(mid_3);
+  assign { half_0, _075_[0] } = 1'h1 << r_0;
+  assign halfm_0[0] = r_0 >= 2'h2;
+  assign halfm_0[1] = r_0 >= 2'h3;
+  assign halfm_0[2] = r_0 >= 3'h4;
+  assign halfm_0[3] = r_0 >= 3'h5;
+  assign halfm_0[4] = r_0 >= 3'h6;
+  assign halfm_0[5] = r_0 >= 3'h7;
+  assign halfm_0[6] = r_0 >= 4'h8;
+  assign halfm_0[7] = r_0 >= 4'h9;
+  assign halfm_0[8] = r_0 >= 4'ha;
+  assign halfm_0[9] = r_0 >= 4'hb;
+  assign halfm_0[10] = r_0 >= 4'hc;
+  assign halfm_0[11] = r_0 >= 4'hd;
+  assign halfm_0[12] = r_0 >= 4'he;
+  assign halfm_0[13] = r_0 >= 4'hf;
+  assign halfm_0[14] = r_0 >= 5'h10;
+  assign halfm_0[15] = r_0 >= 5'h11;
+  assign halfm_0[16] = r_0 >= 5'h12;
+  assign halfm_0[17] = r_0 >= 5'h13;
+  assign halfm_0[18] = r_0 >= 5'h14;
+  assign halfm_0[19] = r_0 >= 5'h15;
+  assign halfm_0[20] = r_0 >= 5'h16;
+  assign halfm_0[21] = r_0 >= 5'h17;
+  assign halfm_0[22] = r_0 >= 5'h18;
+  assign halfm_0[23] = r_0 >= 5'h19;
+  assign halfm_0[24] = r_0 >= 5'h1a;
+  assign halfm_0[25] = r_0 >= 5'h1b;
+  assign halfm_0[26] = r_0 >= 5'h1c;
+  assign halfm_0[27] = r_0 >= 5'h1d;
+  assign halfm_0[28] = r_0 >= 5'h1e;
+  assign halfm_0[29] = r_0 >= 5'h1f;
+  assign halfm_0[30] = r_0 >= 6'h20;
+  assign halfm_0[31] = r_0 >= 6'h21;
+  assign { half_1, _078_[0] } = 1'h1 << r_1;
+  assign halfm_1[0] = r_1 >= 2'h2;
+  assign halfm_1[1] = r_1 >= 2'h3;
+  assign halfm_1[2] = r_1 >= 3'h4;
+  assign halfm_1[3] = r_1 >= 3'h5;
+  assign halfm_1[4] = r_1 >= 3'h6;
+  assign halfm_1[5] = r_1 >= 3'h7;
+  assign halfm_1[6] = r_1 >= 4'h8;
+  assign halfm_1[7] = r_1 >= 4'h9;
+  assign halfm_1[8] = r_1 >= 4'ha;
+  assign halfm_1[9] = r_1 >= 4'hb;
+  assign halfm_1[10] = r_1 >= 4'hc;
+  assign halfm_1[11] = r_1 >= 4'hd;
+  assign halfm_1[12] = r_1 >= 4'he;
+  assign halfm_1[13] = r_1 >= 4'hf;
+  assign halfm_1[14] = r_1 >= 5'h10;
+  assign halfm_1[15] = r_1 >= 5'h11;
+  assign halfm_1[16] = r_1 >= 5'h12;
+  assign halfm_1[17] = r_1 >= 5'h13;
+  assign halfm_1[18] = r_1 >= 5'h14;
+  assign halfm_1[19] = r_1 >= 5'h15;
+  assign halfm_1[20] = r_1 >= 5'h16;
+  assign halfm_1[21] = r_1 >= 5'h17;
+  assign halfm_1[22] = r_1 >= 5'h18;
+  assign halfm_1[23] = r_1 >= 5'h19;
+  assign halfm_1[24] = r_1 >= 5'h1a;
+  assign halfm_1[25] = r_1 >= 5'h1b;
+  assign halfm_1[26] = r_1 >= 5'h1c;
+  assign halfm_1[27] = r_1 >= 5'h1d;
+  assign halfm_1[28] = r_1 >= 5'h1e;
+  assign halfm_1[29] = r_1 >= 5'h1f;
+  assign halfm_1[30] = r_1 >= 6'h20;
+  assign halfm_1[31] = r_1 >= 6'h21;
+  assign { half_2, _002_[0] } = 1'h1 << r_2;
+  assign halfm_2[0] = r_2 >= 2'h2;
+  assign halfm_2[1] = r_2 >= 2'h3;
+  assign halfm_2[2] = r_2 >= 3'h4;
+  assign halfm_2[3] = r_2 >= 3'h5;
+  assign halfm_2[4] = r_2 >= 3'h6;
+  assign halfm_2[5] = r_2 >= 3'h7;
+  assign halfm_2[6] = r_2 >= 4'h8;
+  assign halfm_2[7] = r_2 >= 4'h9;
+  assign halfm_2[8] = r_2 >= 4'ha;
+  assign halfm_2[9] = r_2 >= 4'hb;
+  assign halfm_2[10] = r_2 >= 4'hc;
+  assign halfm_2[11] = r_2 >= 4'hd;
+  assign halfm_2[12] = r_2 >= 4'he;
+  assign halfm_2[13] = r_2 >= 4'hf;
+  assign halfm_2[14] = r_2 >= 5'h10;
+  assign halfm_2[15] = r_2 >= 5'h11;
+  assign halfm_2[16] = r_2 >= 5'h12;
+  assign halfm_2[17] = r_2 >= 5'h13;
+  assign halfm_2[18] = r_2 >= 5'h14;
+  assign halfm_2[19] = r_2 >= 5'h15;
+  assign halfm_2[20] = r_2 >= 5'h16;
+  assign halfm_2[21] = r_2 >= 5'h17;
+  assign halfm_2[22] = r_2 >= 5'h18;
+  assign halfm_2[23] = r_2 >= 5'h19;
+  assign halfm_2[24] = r_2 >= 5'h1a;
+  assign halfm_2[25] = r_2 >= 5'h1b;
+  assign halfm_2[26] = r_2 >= 5'h1c;
+  assign halfm_2[27] = r_2 >= 5'h1d;
+  assign halfm_2[28] = r_2 >= 5'h1e;
+  assign halfm_2[29] = r_2 >= 5'h1f;
+  assign halfm_2[30] = r_2 >= 6'h20;
+  assign halfm_2[31] = r_2 >= 6'h21;
+  assign { half_3, _006_[0] } = 1'h1 << r_3;
+  assign halfm_3[0] = r_3 >= 2'h2;
+  assign halfm_3[1] = r_3 >= 2'h3;
+  assign halfm_3[2] = r_3 >= 3'h4;
+  assign halfm_3[3] = r_3 >= 3'h5;
+  assign halfm_3[4] = r_3 >= 3'h6;
+  assign halfm_3[5] = r_3 >= 3'h7;
+  assign halfm_3[6] = r_3 >= 4'h8;
+  assign halfm_3[7] = r_3 >= 4'h9;
+  assign halfm_3[8] = r_3 >= 4'ha;
+  assign halfm_3[9] = r_3 >= 4'hb;
+  assign halfm_3[10] = r_3 >= 4'hc;
+  assign halfm_3[11] = r_3 >= 4'hd;
+  assign halfm_3[12] = r_3 >= 4'he;
+  assign halfm_3[13] = r_3 >= 4'hf;
+  assign halfm_3[14] = r_3 >= 5'h10;
+  assign halfm_3[15] = r_3 >= 5'h11;
+  assign halfm_3[16] = r_3 >= 5'h12;
+  assign halfm_3[17] = r_3 >= 5'h13;
+  assign halfm_3[18] = r_3 >= 5'h14;
+  assign halfm_3[19] = r_3 >= 5'h15;
+  assign halfm_3[20] = r_3 >= 5'h16;
+  assign halfm_3[21] = r_3 >= 5'h17;
+  assign halfm_3[22] = r_3 >= 5'h18;
+  assign halfm_3[23] = r_3 >= 5'h19;
+  assign halfm_3[24] = r_3 >= 5'h1a;
+  assign halfm_3[25] = r_3 >= 5'h1b;
+  assign halfm_3[26] = r_3 >= 5'h1c;
+  assign halfm_3[27] = r_3 >= 5'h1d;
+  assign halfm_3[28] = r_3 >= 5'h1e;
+  assign halfm_3[29] = r_3 >= 5'h1f;
+  assign halfm_3[30] = r_3 >= 6'h20;
+  assign halfm_3[31] = r_3 >= 6'h21;
+  assign _009_ = $signed(rq2_h0) < $signed(1'h0);
+  assign _010_ = _009_ ? rq2_hm0 : rq2_hf0;
+  assign u_0 = $signed(rq2_h0) + $signed({ 1'h0, _010_ });
+  assign _011_ = $signed(rq2_h1) < $signed(1'h0);
+  assign _012_ = _011_ ? rq2_hm1 : rq2_hf1;
+  assign u_1 = $signed(rq2_h1) + $signed({ 1'h0, _012_ });
+  assign _013_ = $signed(rq2_h2) < $signed(1'h0);
+  assign _014_ = _013_ ? rq2_hm2 : rq2_hf2;
+  assign u_2 = $signed(rq2_h2) + $signed({ 1'h0, _014_ });
+  assign _015_ = $signed(rq2_h3) < $signed(1'h0);
+  assign _016_ = _015_ ? rq2_hm3 : rq2_hf3;
+  assign u_3 = $signed(rq2_h3) + $signed({ 1'h0, _016_ });
   assign y_0 = $signed(u_0) >>> rq2_r0;
   assign y_1 = $signed(u_1) >>> rq2_r1;
   assign y_2 = $signed(u_2) >>> rq2_r2;
@@ -853,636 +417,133 @@ module hwq_requant(i_valid, i_last, i_acc, i_bias, i_multiplier, i_shift, zero_p
   assign fits_2 = $signed(y_2[32:8]) == $signed(y_2[33]);
   assign t_3 = y_3[7:0] + zero_point;
   assign fits_3 = $signed(y_3[32:8]) == $signed(y_3[33]);
-  assign _126_ = en & i_valid;
-  assign _127_ = en & i_valid;
-  assign _128_ = en & i_valid;
-  assign _129_ = en & i_valid;
-  assign _130_ = en & i_valid;
-  assign _131_ = en & i_valid;
-  assign _132_ = en & i_valid;
-  assign _133_ = en & i_valid;
-  assign _134_ = en & i_valid;
-  assign _135_ = en & i_valid;
-  assign _136_ = en & i_valid;
-  assign _137_ = en & i_valid;
-  assign _138_ = en & i_valid;
-  assign _139_ = en & i_valid;
-  assign _140_ = en & i_valid;
-  assign _141_ = en & i_valid;
-  assign _144_ = en & rq2_valid;
-  assign _145_ = $signed(y_0[8:0]) < $signed({ lo_z[9], lo_z[7:0] });
-  assign _146_ = fits_0 ? _145_ : y_0[33];
-  assign _147_ = $signed(y_0[8:0]) > $signed({ hi_z[9], hi_z[7:0] });
-  assign _148_ = ~ y_0[33];
-  assign _150_ = fits_0 ? _147_ : _148_;
-  assign _151_ = $signed(y_1[8:0]) < $signed({ lo_z[9], lo_z[7:0] });
-  assign _152_ = fits_1 ? _151_ : y_1[33];
-  assign _153_ = $signed(y_1[8:0]) > $signed({ hi_z[9], hi_z[7:0] });
-  assign _154_ = ~ y_1[33];
-  assign _155_ = fits_1 ? _153_ : _154_;
-  assign _156_ = $signed(y_2[8:0]) < $signed({ lo_z[9], lo_z[7:0] });
-  assign _157_ = fits_2 ? _156_ : y_2[33];
-  assign _158_ = $signed(y_2[8:0]) > $signed({ hi_z[9], hi_z[7:0] });
-  assign _159_ = ~ y_2[33];
-  assign _161_ = fits_2 ? _158_ : _159_;
-  assign _162_ = $signed(y_3[8:0]) < $signed({ lo_z[9], lo_z[7:0] });
-  assign _163_ = fits_3 ? _162_ : y_3[33];
-  assign _164_ = $signed(y_3[8:0]) > $signed({ hi_z[9], hi_z[7:0] });
-  assign _165_ = ~ y_3[33];
-  assign _166_ = fits_3 ? _164_ : _165_;
-  reg [8:0] _753_ = 9'h000;
-  assign { hi_z[9], hi_z[7:0] } = _753_;
-  reg [8:0] _754_ = 9'h000;
-  assign { lo_z[9], lo_z[7:0] } = _754_;
-  reg [30:0] _765_ = 31'h00000000;
-  assign rq2_hf0[30:0] = _765_;
-  reg [29:0] _766_ = 30'h00000000;
-  assign rq2_hm0[29:0] = _766_;
-  reg [30:0] _767_ = 31'h00000000;
-  assign rq2_hf1[30:0] = _767_;
-  reg [29:0] _768_ = 30'h00000000;
-  assign rq2_hm1[29:0] = _768_;
-  reg [30:0] _769_ = 31'h00000000;
-  assign rq2_hf2[30:0] = _769_;
-  reg [29:0] _770_ = 30'h00000000;
-  assign rq2_hm2[29:0] = _770_;
-  reg [30:0] _771_ = 31'h00000000;
-  assign rq2_hf3[30:0] = _771_;
-  reg [29:0] _772_ = 30'h00000000;
-  assign rq2_hm3[29:0] = _772_;
-  assign _188_ = _166_ ? (* full_case = 32'd1 *) act_max : t_3;
-  assign _179_ = r_3[1:0] == (* full_case = 32'd1 *) 2'h2;
-  assign _180_ = r_3[1:0] == (* full_case = 32'd1 *) 1'h1;
-  assign _181_ = ! (* full_case = 32'd1 *) r_3[1:0];
-  function [7:0] _777_;
-    input [7:0] a;
-    input [63:0] b;
-    input [7:0] s;
-    (* full_case = 32'd1 *)
-    (* parallel_case *)
-    casez (s)
-      8'b???????1:
-        _777_ = b[7:0];
-      8'b??????1?:
-        _777_ = b[15:8];
-      8'b?????1??:
-        _777_ = b[23:16];
-      8'b????1???:
-        _777_ = b[31:24];
-      8'b???1????:
-        _777_ = b[39:32];
-      8'b??1?????:
-        _777_ = b[47:40];
-      8'b?1??????:
-        _777_ = b[55:48];
-      8'b1???????:
-        _777_ = b[63:56];
-      default:
-        _777_ = a;
-    endcase
-  endfunction
-  assign \$signal$58  = _777_(8'hxx, 64'h0103070f1f3f7fff, { _190_, _189_, _187_, _186_, _185_, _184_, _183_, _182_ });
-  assign _182_ = r_3[4:2] == (* full_case = 32'd1 *) 3'h7;
-  assign _183_ = r_3[4:2] == (* full_case = 32'd1 *) 3'h6;
-  assign _184_ = r_3[4:2] == (* full_case = 32'd1 *) 3'h5;
-  assign _185_ = r_3[4:2] == (* full_case = 32'd1 *) 3'h4;
-  assign _186_ = r_3[4:2] == (* full_case = 32'd1 *) 2'h3;
-  assign _187_ = r_3[4:2] == (* full_case = 32'd1 *) 2'h2;
-  assign _189_ = r_3[4:2] == (* full_case = 32'd1 *) 1'h1;
-  assign _190_ = ! (* full_case = 32'd1 *) r_3[4:2];
-  function [7:0] _786_;
-    input [7:0] a;
-    input [63:0] b;
-    input [7:0] s;
-    (* full_case = 32'd1 *)
-    (* parallel_case *)
-    casez (s)
-      8'b???????1:
-        _786_ = b[7:0];
-      8'b??????1?:
-        _786_ = b[15:8];
-      8'b?????1??:
-        _786_ = b[23:16];
-      8'b????1???:
-        _786_ = b[31:24];
-      8'b???1????:
-        _786_ = b[39:32];
-      8'b??1?????:
-        _786_ = b[47:40];
-      8'b?1??????:
-        _786_ = b[55:48];
-      8'b1???????:
-        _786_ = b[63:56];
-      default:
-        _786_ = a;
-    endcase
-  endfunction
-  assign \$signal$57  = _786_(8'hxx, 64'h0102040810204080, { _198_, _197_, _196_, _195_, _194_, _193_, _192_, _191_ });
-  assign _191_ = r_3[4:2] == (* full_case = 32'd1 *) 3'h7;
-  assign _192_ = r_3[4:2] == (* full_case = 32'd1 *) 3'h6;
-  assign _193_ = r_3[4:2] == (* full_case = 32'd1 *) 3'h5;
-  assign _194_ = r_3[4:2] == (* full_case = 32'd1 *) 3'h4;
-  assign _195_ = r_3[4:2] == (* full_case = 32'd1 *) 2'h3;
-  assign _196_ = r_3[4:2] == (* full_case = 32'd1 *) 2'h2;
-  assign _197_ = r_3[4:2] == (* full_case = 32'd1 *) 1'h1;
-  assign _206_ = _163_ ? (* full_case = 32'd1 *) act_min : _188_;
-  assign _198_ = ! (* full_case = 32'd1 *) r_3[4:2];
-  function [3:0] _796_;
-    input [3:0] a;
-    input [15:0] b;
-    input [3:0] s;
-    (* full_case = 32'd1 *)
-    (* parallel_case *)
-    casez (s)
-      4'b???1:
-        _796_ = b[3:0];
-      4'b??1?:
-        _796_ = b[7:4];
-      4'b?1??:
-        _796_ = b[11:8];
-      4'b1???:
-        _796_ = b[15:12];
-      default:
-        _796_ = a;
-    endcase
-  endfunction
-  assign \$signal$54  = _796_(4'hx, 16'h137f, { _202_, _201_, _200_, _199_ });
-  assign _199_ = r_2[1:0] == (* full_case = 32'd1 *) 2'h3;
-  assign _200_ = r_2[1:0] == (* full_case = 32'd1 *) 2'h2;
-  assign _201_ = r_2[1:0] == (* full_case = 32'd1 *) 1'h1;
-  assign _202_ = ! (* full_case = 32'd1 *) r_2[1:0];
-  function [3:0] _801_;
-    input [3:0] a;
-    input [15:0] b;
-    input [3:0] s;
-    (* full_case = 32'd1 *)
-    (* parallel_case *)
-    casez (s)
-      4'b???1:
-        _801_ = b[3:0];
-      4'b??1?:
-        _801_ = b[7:4];
-      4'b?1??:
-        _801_ = b[11:8];
-      4'b1???:
-        _801_ = b[15:12];
-      default:
-        _801_ = a;
-    endcase
-  endfunction
-  assign \$signal$53  = _801_(4'hx, 16'h1248, { _207_, _205_, _204_, _203_ });
-  assign _203_ = r_2[1:0] == (* full_case = 32'd1 *) 2'h3;
-  assign _204_ = r_2[1:0] == (* full_case = 32'd1 *) 2'h2;
-  assign _205_ = r_2[1:0] == (* full_case = 32'd1 *) 1'h1;
-  assign _207_ = ! (* full_case = 32'd1 *) r_2[1:0];
-  function [7:0] _806_;
-    input [7:0] a;
-    input [63:0] b;
-    input [7:0] s;
-    (* full_case = 32'd1 *)
-    (* parallel_case *)
-    casez (s)
-      8'b???????1:
-        _806_ = b[7:0];
-      8'b??????1?:
-        _806_ = b[15:8];
-      8'b?????1??:
-        _806_ = b[23:16];
-      8'b????1???:
-        _806_ = b[31:24];
-      8'b???1????:
-        _806_ = b[39:32];
-      8'b??1?????:
-        _806_ = b[47:40];
-      8'b?1??????:
-        _806_ = b[55:48];
-      8'b1???????:
-        _806_ = b[63:56];
-      default:
-        _806_ = a;
-    endcase
-  endfunction
-  assign \$signal$52  = _806_(8'hxx, 64'h0103070f1f3f7fff, { _215_, _214_, _213_, _212_, _211_, _210_, _209_, _208_ });
-  assign _208_ = r_2[4:2] == (* full_case = 32'd1 *) 3'h7;
-  assign _209_ = r_2[4:2] == (* full_case = 32'd1 *) 3'h6;
-  assign _210_ = r_2[4:2] == (* full_case = 32'd1 *) 3'h5;
-  assign _211_ = r_2[4:2] == (* full_case = 32'd1 *) 3'h4;
-  assign _212_ = r_2[4:2] == (* full_case = 32'd1 *) 2'h3;
-  assign _213_ = r_2[4:2] == (* full_case = 32'd1 *) 2'h2;
-  assign _214_ = r_2[4:2] == (* full_case = 32'd1 *) 1'h1;
-  assign _215_ = ! (* full_case = 32'd1 *) r_2[4:2];
-  function [7:0] _815_;
-    input [7:0] a;
-    input [63:0] b;
-    input [7:0] s;
-    (* full_case = 32'd1 *)
-    (* parallel_case *)
-    casez (s)
-      8'b???????1:
-        _815_ = b[7:0];
-      8'b??????1?:
-        _815_ = b[15:8];
-      8'b?????1??:
-        _815_ = b[23:16];
-      8'b????1???:
-        _815_ = b[31:24];
-      8'b???1????:
-        _815_ = b[39:32];
-      8'b??1?????:
-        _815_ = b[47:40];
-      8'b?1??????:
-        _815_ = b[55:48];
-      8'b1???????:
-        _815_ = b[63:56];
-      default:
-        _815_ = a;
-    endcase
-  endfunction
-  assign \$signal$51  = _815_(8'hxx, 64'h0102040810204080, { _223_, _222_, _221_, _220_, _219_, _218_, _217_, _216_ });
-  assign _216_ = r_2[4:2] == (* full_case = 32'd1 *) 3'h7;
-  assign _217_ = r_2[4:2] == (* full_case = 32'd1 *) 3'h6;
-  assign _218_ = r_2[4:2] == (* full_case = 32'd1 *) 3'h5;
-  assign _219_ = r_2[4:2] == (* full_case = 32'd1 *) 3'h4;
-  assign _220_ = r_2[4:2] == (* full_case = 32'd1 *) 2'h3;
-  assign _221_ = r_2[4:2] == (* full_case = 32'd1 *) 2'h2;
-  assign _222_ = r_2[4:2] == (* full_case = 32'd1 *) 1'h1;
-  assign _223_ = ! (* full_case = 32'd1 *) r_2[4:2];
-  function [3:0] _824_;
-    input [3:0] a;
-    input [15:0] b;
-    input [3:0] s;
-    (* full_case = 32'd1 *)
-    (* parallel_case *)
-    casez (s)
-      4'b???1:
-        _824_ = b[3:0];
-      4'b??1?:
-        _824_ = b[7:4];
-      4'b?1??:
-        _824_ = b[11:8];
-      4'b1???:
-        _824_ = b[15:12];
-      default:
-        _824_ = a;
-    endcase
-  endfunction
-  assign \$signal$48  = _824_(4'hx, 16'h137f, { _227_, _226_, _225_, _224_ });
-  assign _224_ = r_1[1:0] == (* full_case = 32'd1 *) 2'h3;
-  assign _225_ = r_1[1:0] == (* full_case = 32'd1 *) 2'h2;
-  assign _226_ = r_1[1:0] == (* full_case = 32'd1 *) 1'h1;
-  assign _227_ = ! (* full_case = 32'd1 *) r_1[1:0];
-  function [3:0] _829_;
-    input [3:0] a;
-    input [15:0] b;
-    input [3:0] s;
-    (* full_case = 32'd1 *)
-    (* parallel_case *)
-    casez (s)
-      4'b???1:
-        _829_ = b[3:0];
-      4'b??1?:
-        _829_ = b[7:4];
-      4'b?1??:
-        _829_ = b[11:8];
-      4'b1???:
-        _829_ = b[15:12];
-      default:
-        _829_ = a;
-    endcase
-  endfunction
-  assign \$signal$47  = _829_(4'hx, 16'h1248, { _231_, _230_, _229_, _228_ });
-  assign _228_ = r_1[1:0] == (* full_case = 32'd1 *) 2'h3;
-  assign _229_ = r_1[1:0] == (* full_case = 32'd1 *) 2'h2;
-  assign _230_ = r_1[1:0] == (* full_case = 32'd1 *) 1'h1;
-  assign _231_ = ! (* full_case = 32'd1 *) r_1[1:0];
-  function [7:0] _834_;
-    input [7:0] a;
-    input [63:0] b;
-    input [7:0] s;
-    (* full_case = 32'd1 *)
-    (* parallel_case *)
-    casez (s)
-      8'b???????1:
-        _834_ = b[7:0];
-      8'b??????1?:
-        _834_ = b[15:8];
-      8'b?????1??:
-        _834_ = b[23:16];
-      8'b????1???:
-        _834_ = b[31:24];
-      8'b???1????:
-        _834_ = b[39:32];
-      8'b??1?????:
-        _834_ = b[47:40];
-      8'b?1??????:
-        _834_ = b[55:48];
-      8'b1???????:
-        _834_ = b[63:56];
-      default:
-        _834_ = a;
-    endcase
-  endfunction
-  assign \$signal$46  = _834_(8'hxx, 64'h0103070f1f3f7fff, { _239_, _238_, _237_, _236_, _235_, _234_, _233_, _232_ });
-  assign _232_ = r_1[4:2] == (* full_case = 32'd1 *) 3'h7;
-  assign _233_ = r_1[4:2] == (* full_case = 32'd1 *) 3'h6;
-  assign _234_ = r_1[4:2] == (* full_case = 32'd1 *) 3'h5;
-  assign _235_ = r_1[4:2] == (* full_case = 32'd1 *) 3'h4;
-  assign _236_ = r_1[4:2] == (* full_case = 32'd1 *) 2'h3;
-  assign _237_ = r_1[4:2] == (* full_case = 32'd1 *) 2'h2;
-  assign _238_ = r_1[4:2] == (* full_case = 32'd1 *) 1'h1;
-  assign _239_ = ! (* full_case = 32'd1 *) r_1[4:2];
-  function [7:0] _843_;
-    input [7:0] a;
-    input [63:0] b;
-    input [7:0] s;
-    (* full_case = 32'd1 *)
-    (* parallel_case *)
-    casez (s)
-      8'b???????1:
-        _843_ = b[7:0];
-      8'b??????1?:
-        _843_ = b[15:8];
-      8'b?????1??:
-        _843_ = b[23:16];
-      8'b????1???:
-        _843_ = b[31:24];
-      8'b???1????:
-        _843_ = b[39:32];
-      8'b??1?????:
-        _843_ = b[47:40];
-      8'b?1??????:
-        _843_ = b[55:48];
-      8'b1???????:
-        _843_ = b[63:56];
-      default:
-        _843_ = a;
-    endcase
-  endfunction
-  assign \$signal$45  = _843_(8'hxx, 64'h0102040810204080, { _247_, _246_, _245_, _244_, _243_, _242_, _241_, _240_ });
-  assign _240_ = r_1[4:2] == (* full_case = 32'd1 *) 3'h7;
-  assign _241_ = r_1[4:2] == (* full_case = 32'd1 *) 3'h6;
-  assign _242_ = r_1[4:2] == (* full_case = 32'd1 *) 3'h5;
-  assign _243_ = r_1[4:2] == (* full_case = 32'd1 *) 3'h4;
-  assign _244_ = r_1[4:2] == (* full_case = 32'd1 *) 2'h3;
-  assign _245_ = r_1[4:2] == (* full_case = 32'd1 *) 2'h2;
-  assign _246_ = r_1[4:2] == (* full_case = 32'd1 *) 1'h1;
-  assign _247_ = ! (* full_case = 32'd1 *) r_1[4:2];
-  function [3:0] _852_;
-    input [3:0] a;
-    input [15:0] b;
-    input [3:0] s;
-    (* full_case = 32'd1 *)
-    (* parallel_case *)
-    casez (s)
-      4'b???1:
-        _852_ = b[3:0];
-      4'b??1?:
-        _852_ = b[7:4];
-      4'b?1??:
-        _852_ = b[11:8];
-      4'b1???:
-        _852_ = b[15:12];
-      default:
-        _852_ = a;
-    endcase
-  endfunction
-  assign \$signal$42  = _852_(4'hx, 16'h137f, { _251_, _250_, _249_, _248_ });
-  assign _248_ = r_0[1:0] == (* full_case = 32'd1 *) 2'h3;
-  assign _249_ = r_0[1:0] == (* full_case = 32'd1 *) 2'h2;
-  assign _250_ = r_0[1:0] == (* full_case = 32'd1 *) 1'h1;
-  assign _251_ = ! (* full_case = 32'd1 *) r_0[1:0];
-  function [3:0] _857_;
-    input [3:0] a;
-    input [15:0] b;
-    input [3:0] s;
-    (* full_case = 32'd1 *)
-    (* parallel_case *)
-    casez (s)
-      4'b???1:
-        _857_ = b[3:0];
-      4'b??1?:
-        _857_ = b[7:4];
-      4'b?1??:
-        _857_ = b[11:8];
-      4'b1???:
-        _857_ = b[15:12];
-      default:
-        _857_ = a;
-    endcase
-  endfunction
-  assign \$signal$41  = _857_(4'hx, 16'h1248, { _255_, _254_, _253_, _252_ });
-  assign _252_ = r_0[1:0] == (* full_case = 32'd1 *) 2'h3;
-  assign _253_ = r_0[1:0] == (* full_case = 32'd1 *) 2'h2;
-  assign _254_ = r_0[1:0] == (* full_case = 32'd1 *) 1'h1;
-  assign _255_ = ! (* full_case = 32'd1 *) r_0[1:0];
-  function [7:0] _862_;
-    input [7:0] a;
-    input [63:0] b;
-    input [7:0] s;
-    (* full_case = 32'd1 *)
-    (* parallel_case *)
-    casez (s)
-      8'b???????1:
-        _862_ = b[7:0];
-      8'b??????1?:
-        _862_ = b[15:8];
-      8'b?????1??:
-        _862_ = b[23:16];
-      8'b????1???:
-        _862_ = b[31:24];
-      8'b???1????:
-        _862_ = b[39:32];
-      8'b??1?????:
-        _862_ = b[47:40];
-      8'b?1??????:
-        _862_ = b[55:48];
-      8'b1???????:
-        _862_ = b[63:56];
-      default:
-        _862_ = a;
-    endcase
-  endfunction
-  assign \$signal$40  = _862_(8'hxx, 64'h0103070f1f3f7fff, { _263_, _262_, _261_, _260_, _259_, _258_, _257_, _256_ });
-  assign _256_ = r_0[4:2] == (* full_case = 32'd1 *) 3'h7;
-  assign _257_ = r_0[4:2] == (* full_case = 32'd1 *) 3'h6;
-  assign _267_ = _155_ ? (* full_case = 32'd1 *) act_max : t_1;
-  assign _258_ = r_0[4:2] == (* full_case = 32'd1 *) 3'h5;
-  assign _259_ = r_0[4:2] == (* full_case = 32'd1 *) 3'h4;
-  assign _260_ = r_0[4:2] == (* full_case = 32'd1 *) 2'h3;
-  assign _261_ = r_0[4:2] == (* full_case = 32'd1 *) 2'h2;
-  assign _262_ = r_0[4:2] == (* full_case = 32'd1 *) 1'h1;
-  assign _263_ = ! (* full_case = 32'd1 *) r_0[4:2];
-  function [7:0] _872_;
-    input [7:0] a;
-    input [63:0] b;
-    input [7:0] s;
-    (* full_case = 32'd1 *)
-    (* parallel_case *)
-    casez (s)
-      8'b???????1:
-        _872_ = b[7:0];
-      8'b??????1?:
-        _872_ = b[15:8];
-      8'b?????1??:
-        _872_ = b[23:16];
-      8'b????1???:
-        _872_ = b[31:24];
-      8'b???1????:
-        _872_ = b[39:32];
-      8'b??1?????:
-        _872_ = b[47:40];
-      8'b?1??????:
-        _872_ = b[55:48];
-      8'b1???????:
-        _872_ = b[63:56];
-      default:
-        _872_ = a;
-    endcase
-  endfunction
-  assign \$signal  = _872_(8'hxx, 64'h0102040810204080, { _272_, _271_, _270_, _269_, _268_, _266_, _265_, _264_ });
-  assign _264_ = r_0[4:2] == (* full_case = 32'd1 *) 3'h7;
-  assign _265_ = r_0[4:2] == (* full_case = 32'd1 *) 3'h6;
-  assign _266_ = r_0[4:2] == (* full_case = 32'd1 *) 3'h5;
-  assign _268_ = r_0[4:2] == (* full_case = 32'd1 *) 3'h4;
-  assign _269_ = r_0[4:2] == (* full_case = 32'd1 *) 2'h3;
-  assign _270_ = r_0[4:2] == (* full_case = 32'd1 *) 2'h2;
-  assign _271_ = r_0[4:2] == (* full_case = 32'd1 *) 1'h1;
-  assign _272_ = ! (* full_case = 32'd1 *) r_0[4:2];
-  assign _273_ = _152_ ? (* full_case = 32'd1 *) act_min : _267_;
-  assign _274_ = _150_ ? (* full_case = 32'd1 *) act_max : t_0;
-  assign _275_ = _146_ ? (* full_case = 32'd1 *) act_min : _274_;
-  assign _276_ = _161_ ? (* full_case = 32'd1 *) act_max : t_2;
-  assign _277_ = _157_ ? (* full_case = 32'd1 *) act_min : _276_;
-  function [3:0] _886_;
-    input [3:0] a;
-    input [15:0] b;
-    input [3:0] s;
-    (* full_case = 32'd1 *)
-    (* parallel_case *)
-    casez (s)
-      4'b???1:
-        _886_ = b[3:0];
-      4'b??1?:
-        _886_ = b[7:4];
-      4'b?1??:
-        _886_ = b[11:8];
-      4'b1???:
-        _886_ = b[15:12];
-      default:
-        _886_ = a;
-    endcase
-  endfunction
-  assign \$signal$60  = _886_(4'hx, 16'h137f, { _281_, _280_, _279_, _278_ });
-  assign _278_ = r_3[1:0] == (* full_case = 32'd1 *) 2'h3;
-  assign _279_ = r_3[1:0] == (* full_case = 32'd1 *) 2'h2;
-  assign _280_ = r_3[1:0] == (* full_case = 32'd1 *) 1'h1;
-  assign _281_ = ! (* full_case = 32'd1 *) r_3[1:0];
-  function [3:0] _891_;
-    input [3:0] a;
-    input [15:0] b;
-    input [3:0] s;
-    (* full_case = 32'd1 *)
-    (* parallel_case *)
-    casez (s)
-      4'b???1:
-        _891_ = b[3:0];
-      4'b??1?:
-        _891_ = b[7:4];
-      4'b?1??:
-        _891_ = b[11:8];
-      4'b1???:
-        _891_ = b[15:12];
-      default:
-        _891_ = a;
-    endcase
-  endfunction
-  assign \$signal$59  = _891_(4'hx, 16'h1248, { _181_, _180_, _179_, _282_ });
-  assign _282_ = r_3[1:0] == (* full_case = 32'd1 *) 2'h3;
-  assign _168_[46:14] = h_0;
-  assign _169_[46:14] = h_1;
-  assign _170_[46:14] = h_2;
-  assign _171_[46:14] = h_3;
-  assign halfm_1[31:30] = 2'h0;
-  assign halfm_2[31:30] = 2'h0;
-  assign halfm_3[31:30] = 2'h0;
+  assign _017_ = en & i_valid;
+  assign _018_ = en & i_valid;
+  assign _019_ = en & i_valid;
+  assign _020_ = en & i_valid;
+  assign _021_ = en & i_valid;
+  assign _022_ = en & i_valid;
+  assign _023_ = en & i_valid;
+  assign _024_ = en & i_valid;
+  assign _025_ = en & i_valid;
+  assign _026_ = en & i_valid;
+  assign _027_ = en & i_valid;
+  assign _028_ = en & i_valid;
+  assign _029_ = en & i_valid;
+  assign _030_ = en & i_valid;
+  assign _031_ = en & i_valid;
+  assign _032_ = en & i_valid;
+  assign _035_ = en & rq2_valid;
+  assign _036_ = $signed(y_0[8:0]) < $signed({ lo_z[9], lo_z[7:0] });
+  assign _037_ = fits_0 ? _036_ : y_0[33];
+  assign _038_ = $signed(y_0[8:0]) > $signed({ hi_z[9], hi_z[7:0] });
+  assign _039_ = ~ y_0[33];
+  assign _040_ = fits_0 ? _038_ : _039_;
+  assign _041_ = $signed(y_1[8:0]) < $signed({ lo_z[9], lo_z[7:0] });
+  assign _042_ = fits_1 ? _041_ : y_1[33];
+  assign _043_ = $signed(y_1[8:0]) > $signed({ hi_z[9], hi_z[7:0] });
+  assign _044_ = ~ y_1[33];
+  assign _045_ = fits_1 ? _043_ : _044_;
+  assign _046_ = $signed(y_2[8:0]) < $signed({ lo_z[9], lo_z[7:0] });
+  assign _047_ = fits_2 ? _046_ : y_2[33];
+  assign _048_ = $signed(y_2[8:0]) > $signed({ hi_z[9], hi_z[7:0] });
+  assign _049_ = ~ y_2[33];
+  assign _050_ = fits_2 ? _048_ : _049_;
+  assign _051_ = $signed(y_3[8:0]) < $signed({ lo_z[9], lo_z[7:0] });
+  assign _052_ = fits_3 ? _051_ : y_3[33];
+  assign _053_ = $signed(y_3[8:0]) > $signed({ hi_z[9], hi_z[7:0] });
+  assign _054_ = ~ y_3[33];
+  assign _055_ = fits_3 ? _053_ : _054_;
+  reg [8:0] _338_ = 9'h000;
+  assign { hi_z[9], hi_z[7:0] } = _338_;
+  reg [8:0] _339_ = 9'h000;
+  assign { lo_z[9], lo_z[7:0] } = _339_;
+  assign _079_ = _055_ ? (* full_case = 32'd1 *) act_max : t_3;
+  assign _080_ = _052_ ? (* full_case = 32'd1 *) act_min : _079_;
+  assign _081_ = _045_ ? (* full_case = 32'd1 *) act_max : t_1;
+  assign _082_ = _042_ ? (* full_case = 32'd1 *) act_min : _081_;
+  assign _083_ = _040_ ? (* full_case = 32'd1 *) act_max : t_0;
+  assign _084_ = _037_ ? (* full_case = 32'd1 *) act_min : _083_;
+  assign _085_ = _050_ ? (* full_case = 32'd1 *) act_max : t_2;
+  assign _086_ = _047_ ? (* full_case = 32'd1 *) act_min : _085_;
+  assign _006_[32:1] = half_3;
+  assign _070_[46:14] = h_0;
+  assign _071_[46:14] = h_1;
+  assign _072_[46:14] = h_2;
+  assign _073_[46:14] = h_3;
+  assign _075_[32:1] = half_0;
   assign hi_z[8] = hi_z[9];
+  assign _002_[32:1] = half_2;
   assign lo_z[8] = lo_z[9];
-  assign rq2_hf0[31] = 1'h0;
-  assign rq2_hf1[31] = 1'h0;
-  assign rq2_hf2[31] = 1'h0;
-  assign rq2_hf3[31] = 1'h0;
-  assign rq2_hm0[31:30] = 2'h0;
-  assign rq2_hm1[31:30] = 2'h0;
-  assign rq2_hm2[31:30] = 2'h0;
-  assign rq2_hm3[31:30] = 2'h0;
+  assign _078_[32:1] = half_1;
   always @(posedge clk) begin
     if (rst) begin
-      o_last <= 1'h0;
-      o_valid <= 1'h0;
-      _753_ <= 9'h000;
-      _754_ <= 9'h000;
+      _338_ <= 9'h000;
+      _339_ <= 9'h000;
       rq2_last <= 1'h0;
       rq2_valid <= 1'h0;
+      o_last <= 1'h0;
+      o_valid <= 1'h0;
     end else if (en) begin
-      o_last <= rq2_last;
-      o_valid <= rq2_valid;
-      _753_ <= $signed(act_max) - $signed(zero_point);
-      _754_ <= $signed(act_min) - $signed(zero_point);
+      _338_ <= $signed(act_max) - $signed(zero_point);
+      _339_ <= $signed(act_min) - $signed(zero_point);
       rq2_last <= i_last;
       rq2_valid <= i_valid;
+      o_last <= rq2_last;
+      o_valid <= rq2_valid;
+    end
+    if (_032_) begin
+      rq2_hm3 <= halfm_3;
+    end
+    if (_031_) begin
+      rq2_hf3 <= half_3;
+    end
+    if (_030_) begin
+      rq2_hm2 <= halfm_2;
+    end
+    if (_029_) begin
+      rq2_hf2 <= half_2;
+    end
+    if (_028_) begin
+      rq2_hm1 <= halfm_1;
+    end
+    if (_027_) begin
+      rq2_hf1 <= half_1;
+    end
+    if (_026_) begin
+      rq2_hm0 <= halfm_0;
+    end
+    if (_025_) begin
+      rq2_hf0 <= half_0;
+    end
+    if (_024_) begin
+      rq2_h3 <= h_3;
+    end
+    if (_023_) begin
+      rq2_h2 <= h_2;
+    end
+    if (_022_) begin
+      rq2_h1 <= h_1;
+    end
+    if (_021_) begin
+      rq2_h0 <= h_0;
+    end
+    if (_020_) begin
+      rq2_r3 <= r_3;
+    end
+    if (_019_) begin
+      rq2_r2 <= r_2;
+    end
+    if (_018_) begin
+      rq2_r1 <= r_1;
+    end
+    if (_017_) begin
+      rq2_r0 <= r_0;
     end
     if (rst) begin
       o_data <= 32'd0;
-    end else if (_144_) begin
-      o_data <= { _206_, _277_, _273_, _275_ };
-    end
-    if (_133_) begin
-      rq2_h3 <= h_3;
-    end
-    if (_132_) begin
-      rq2_h2 <= h_2;
-    end
-    if (_131_) begin
-      rq2_h1 <= h_1;
-    end
-    if (_130_) begin
-      rq2_h0 <= h_0;
-    end
-    if (_129_) begin
-      rq2_r3 <= r_3;
-    end
-    if (_128_) begin
-      rq2_r2 <= r_2;
-    end
-    if (_127_) begin
-      rq2_r1 <= r_1;
-    end
-    if (_126_) begin
-      rq2_r0 <= r_0;
-    end
-    if (_134_) begin
-      _765_ <= half_0;
-    end
-    if (_135_) begin
-      _766_ <= halfm_0;
-    end
-    if (_136_) begin
-      _767_ <= half_1;
-    end
-    if (_137_) begin
-      _768_ <= halfm_1[29:0];
-    end
-    if (_138_) begin
-      _769_ <= half_2;
-    end
-    if (_139_) begin
-      _770_ <= halfm_2[29:0];
-    end
-    if (_140_) begin
-      _771_ <= half_3;
-    end
-    if (_141_) begin
-      _772_ <= halfm_3[29:0];
+    end else if (_035_) begin
+      o_data <= { _080_, _086_, _082_, _084_ };
     end
   end
 endmodule

@@ -519,94 +519,94 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   assign _007_ = r_en & m_out__valid;
   assign _008_ = ~ row_valid;
   assign _010_ = row_end & _008_;
-  assign _133_ = { compute, adv } != 2'h2;
-  assign _094_ = { compute, adv } != 2'h2;
-  assign _095_ = { compute, adv } != 2'h2;
-  assign _096_ = { at_tile_last, compute, adv } != 2'h3;
-  assign _097_ = { at_tile_last, compute, adv, at_k_last } != 3'h6;
-  assign _098_ = { compute, adv } != 2'h2;
-  assign _099_ = { _229_, _228_ } != 1'h0;
-  assign _100_ = { _240_, s_param__valid } != 2'h2;
-  assign _101_ = { _242_, s_param__valid } != 2'h2;
-  assign _102_ = { _240_, ch_last, s_param__valid } != 3'h5;
-  assign _103_ = { _237_, compute } != 2'h3;
-  assign _104_ = { _235_, _076_ } != 2'h2;
-  assign _105_ = { _242_, _240_, _237_, _235_ } != 1'h0;
-  assign _106_ = { _245_, s_param__valid } != 2'h2;
-  assign _107_ = { _247_, s_param__valid } != 2'h2;
-  assign _108_ = { _247_, _245_ } != 1'h0;
-  assign _109_ = { _250_, s_param__valid } != 2'h2;
-  assign _110_ = { _252_, s_param__valid } != 2'h2;
-  assign _111_ = { _252_, _250_ } != 1'h0;
-  assign _112_ = { _257_, s_param__valid } != 2'h2;
-  assign _113_ = { _259_, s_param__valid } != 2'h2;
-  assign _114_ = { _257_, _066_, s_param__valid } != 3'h5;
-  assign _115_ = { _259_, _257_ } != 1'h0;
-  assign _116_ = { _263_, s_param__valid } != 2'h2;
-  assign _117_ = { _265_, s_param__valid } != 2'h2;
-  assign _118_ = { _263_, _066_, s_param__valid } != 3'h5;
-  assign _119_ = { _265_, _263_ } != 1'h0;
-  assign _120_ = { _270_, s_param__valid } != 2'h2;
-  assign _121_ = { _272_, s_param__valid } != 2'h2;
-  assign _122_ = { _270_, _066_, wb, s_param__valid } != 4'hf;
-  assign _123_ = { _270_, _066_, s_param__valid } != 3'h5;
-  assign _124_ = { _272_, _270_ } != 1'h0;
-  assign _125_ = { _276_, s_param__valid } != 2'h2;
-  assign _126_ = { _278_, s_param__valid } != 2'h2;
-  assign _127_ = { _278_, _276_ } != 1'h0;
-  assign _128_ = { _093_, _091_, enter_q, d_last } != 4'h8;
-  assign _129_ = { _093_, _091_, enter_q } != 1'h0;
-  assign _130_ = { _091_, enter_q } != 2'h2;
-  assign _131_ = { _093_, _091_, drain_restart } != 1'h0;
-  assign _132_ = { drain_restart, o_valid } != 1'h0;
-  assign _134_ = & { _096_, _095_ };
-  assign _135_ = & { at_tile_last, adv };
-  assign _136_ = & { fn_last, at_tile_last, adv };
-  assign _137_ = & { _098_, _097_ };
-  assign _138_ = & { _230_, ch_last, s_param__valid };
-  assign _139_ = & { _231_, ch_last, s_param__valid };
-  assign _140_ = & { _232_, ch_last, s_param__valid };
-  assign _141_ = & { _105_, _104_, _103_, _102_, _101_, _100_ };
-  assign _142_ = & { _108_, _107_, _106_ };
-  assign _143_ = & { _111_, _110_, _109_ };
-  assign _144_ = & { _115_, _114_, _113_, _112_ };
-  assign _145_ = & { _119_, _118_, _117_, _116_ };
-  assign _146_ = & { _124_, _123_, _122_, _121_, _120_ };
-  assign _147_ = & { _127_, _126_, _125_ };
-  assign _148_ = & { _279_, s_param__valid };
-  assign _149_ = & { _280_, s_param__valid };
-  assign _150_ = & { _281_, s_param__valid };
-  assign _151_ = & { _282_, s_param__valid };
-  assign _152_ = & { _283_, s_param__valid };
-  assign _153_ = & { _284_, s_param__valid };
-  assign _154_ = & { _285_, s_param__valid };
-  assign _155_ = & { _286_, s_param__valid };
-  assign _156_ = & { _287_, s_param__valid };
-  assign _157_ = & { _288_, s_param__valid };
-  assign _158_ = & { _289_, s_param__valid };
-  assign _159_ = & { _290_, s_param__valid };
-  assign _160_ = & { _291_, s_param__valid };
-  assign _161_ = & { _130_, _129_, _128_ };
-  assign _174_ = ~ compute;
-  assign _175_ = ~ compute;
-  assign _176_ = ~ compute;
-  assign _177_ = ~ _306_;
-  assign _178_ = ~ _307_;
-  assign _179_ = ~ _308_;
-  assign _180_ = ~ _309_;
-  assign _181_ = ~ _313_;
+  assign _133_ = { _263_, s_param__valid } != 2'h2;
+  assign _094_ = { _265_, s_param__valid } != 2'h2;
+  assign _095_ = { _263_, _066_, s_param__valid } != 3'h5;
+  assign _096_ = { _265_, _263_ } != 1'h0;
+  assign _097_ = { _270_, s_param__valid } != 2'h2;
+  assign _098_ = { _272_, s_param__valid } != 2'h2;
+  assign _099_ = { _270_, _066_, wb, s_param__valid } != 4'hf;
+  assign _100_ = { _270_, _066_, s_param__valid } != 3'h5;
+  assign _101_ = { _272_, _270_ } != 1'h0;
+  assign _102_ = { _276_, s_param__valid } != 2'h2;
+  assign _103_ = { _278_, s_param__valid } != 2'h2;
+  assign _104_ = { _278_, _276_ } != 1'h0;
+  assign _105_ = { _093_, _091_, enter_q, d_last } != 4'h8;
+  assign _106_ = { _093_, _091_, enter_q } != 1'h0;
+  assign _107_ = { _091_, enter_q } != 2'h2;
+  assign _108_ = { _093_, _091_, drain_restart } != 1'h0;
+  assign _109_ = { drain_restart, o_valid } != 1'h0;
+  assign _110_ = { compute, adv } != 2'h2;
+  assign _111_ = { compute, adv } != 2'h2;
+  assign _112_ = { compute, adv } != 2'h2;
+  assign _113_ = { at_tile_last, compute, adv } != 2'h3;
+  assign _114_ = { at_tile_last, compute, adv, at_k_last } != 3'h6;
+  assign _115_ = { compute, adv } != 2'h2;
+  assign _116_ = { _229_, _228_ } != 1'h0;
+  assign _117_ = { _240_, s_param__valid } != 2'h2;
+  assign _118_ = { _242_, s_param__valid } != 2'h2;
+  assign _119_ = { _240_, ch_last, s_param__valid } != 3'h5;
+  assign _120_ = { _237_, compute } != 2'h3;
+  assign _121_ = { _235_, _076_ } != 2'h2;
+  assign _122_ = { _242_, _240_, _237_, _235_ } != 1'h0;
+  assign _123_ = { _245_, s_param__valid } != 2'h2;
+  assign _124_ = { _247_, s_param__valid } != 2'h2;
+  assign _125_ = { _247_, _245_ } != 1'h0;
+  assign _126_ = { _250_, s_param__valid } != 2'h2;
+  assign _127_ = { _252_, s_param__valid } != 2'h2;
+  assign _128_ = { _252_, _250_ } != 1'h0;
+  assign _129_ = { _257_, s_param__valid } != 2'h2;
+  assign _130_ = { _259_, s_param__valid } != 2'h2;
+  assign _131_ = { _257_, _066_, s_param__valid } != 3'h5;
+  assign _132_ = { _259_, _257_ } != 1'h0;
+  assign _134_ = & { _096_, _095_, _094_, _133_ };
+  assign _135_ = & { _101_, _100_, _099_, _098_, _097_ };
+  assign _136_ = & { _104_, _103_, _102_ };
+  assign _137_ = & { _279_, s_param__valid };
+  assign _138_ = & { _280_, s_param__valid };
+  assign _139_ = & { _281_, s_param__valid };
+  assign _140_ = & { _282_, s_param__valid };
+  assign _141_ = & { _283_, s_param__valid };
+  assign _142_ = & { _284_, s_param__valid };
+  assign _143_ = & { _285_, s_param__valid };
+  assign _144_ = & { _286_, s_param__valid };
+  assign _145_ = & { _287_, s_param__valid };
+  assign _146_ = & { _288_, s_param__valid };
+  assign _147_ = & { _289_, s_param__valid };
+  assign _148_ = & { _290_, s_param__valid };
+  assign _149_ = & { _291_, s_param__valid };
+  assign _150_ = & { _107_, _106_, _105_ };
+  assign _151_ = & { _113_, _112_ };
+  assign _152_ = & { at_tile_last, adv };
+  assign _153_ = & { fn_last, at_tile_last, adv };
+  assign _154_ = & { _115_, _114_ };
+  assign _155_ = & { _230_, ch_last, s_param__valid };
+  assign _156_ = & { _231_, ch_last, s_param__valid };
+  assign _157_ = & { _232_, ch_last, s_param__valid };
+  assign _158_ = & { _122_, _121_, _120_, _119_, _118_, _117_ };
+  assign _159_ = & { _125_, _124_, _123_ };
+  assign _160_ = & { _128_, _127_, _126_ };
+  assign _161_ = & { _132_, _131_, _130_, _129_ };
+  assign _174_ = ~ _306_;
+  assign _175_ = ~ _307_;
+  assign _176_ = ~ _308_;
+  assign _177_ = ~ _309_;
+  assign _178_ = ~ _313_;
+  assign _179_ = ~ compute;
+  assign _180_ = ~ compute;
+  assign _181_ = ~ compute;
   assign _162_ = | { _174_, rst };
   assign _163_ = | { _175_, rst };
   assign _164_ = | { _176_, rst };
-  assign _165_ = | { _077_, rst };
-  assign _166_ = | { _177_, rst };
-  assign _167_ = | { _178_, rst };
-  assign _168_ = | { _179_, rst };
-  assign _169_ = | { _180_, rst };
-  assign _170_ = | { drain_restart, rst };
-  assign _171_ = | { drain_restart, rst };
-  assign _172_ = | { drain_restart, rst };
-  assign _173_ = | { _181_, rst };
+  assign _165_ = | { _177_, rst };
+  assign _166_ = | { drain_restart, rst };
+  assign _167_ = | { drain_restart, rst };
+  assign _168_ = | { drain_restart, rst };
+  assign _169_ = | { _178_, rst };
+  assign _170_ = | { _179_, rst };
+  assign _171_ = | { _180_, rst };
+  assign _172_ = | { _181_, rst };
+  assign _173_ = | { _077_, rst };
   assign _187_ = drain_restart ? 1'h0 : d_last;
   assign _193_ = drain_restart ? m_one : row_last;
   assign _196_ = drain_restart ? 1'h1 : row_valid;
@@ -906,153 +906,78 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   always @(posedge clk) begin
     w_addr <= wa;
     if (rst) begin
-      at_k_last <= 1'h0;
-    end else if (_094_) begin
-      at_k_last <= compute ? _215_ : \$signal$133 ;
-    end
-    if (rst) begin
-      fn_last <= 1'h0;
-    end else if (_134_) begin
-      begin if (compute) begin if (adv) begin if (at_tile_last) fn_last <= fn_last ? (* full_case = 32'd1 *) nb_one : _084_; else fn_last <= 1'hx; end else fn_last <= 1'hx; end else fn_last <= ! blk; end
-    end
-    if (_162_) begin
-      fn <= 3'h0;
-    end else if (_135_) begin
-      fn <= fn_last ? (* full_case = 32'd1 *) 3'h0 : _082_[2:0];
-    end
-    if (_163_) begin
-      fm0 <= 17'h00000;
-    end else if (_136_) begin
-      fm0 <= _081_[16:0];
-    end
-    if (rst) begin
-      in_data <= 1'h0;
-    end else if (_137_) begin
-      begin if (compute) begin if (adv) in_data <= at_tile_last ? (* full_case = 32'd1 *) _080_ : _222_; else in_data <= 1'hx; end else in_data <= enter; end
-    end
-    if (_164_) begin
-      kk <= 6'h00;
-    end else if (adv) begin
-      kk <= at_tile_last ? (* full_case = 32'd1 *) 6'h00 : _085_[5:0];
-    end
-    if (rst) begin
-      flush <= 5'h00;
-    end else if (_099_) begin
-      flush <= _621_(5'hxx, { 5'h15, _075_[4:0] }, { _229_, _228_ });
-    end
-    if (_165_) begin
-      compute <= 1'h0;
-    end else if (_138_) begin
-      compute <= 1'h1;
-    end
-    if (rst) begin
-      nb_one <= 1'h0;
-    end else if (_139_) begin
-      nb_one <= ! blk;
-    end
-    if (rst) begin
-      nb_pen <= 4'h0;
-    end else if (_140_) begin
-      nb_pen <= blk - 1'h1;
-    end
-    if (rst) begin
-      ctrl_state <= 2'h0;
-    end else if (_141_) begin
-      ctrl_state <= _628_(2'hx, { _241_, _239_, _236_, _233_ }, { _242_, _240_, _237_, _235_ });
-    end
-    if (rst) begin
-      ch_last <= 1'h0;
-    end else if (_142_) begin
-      ch_last <= _638_(1'hx, { _246_, _243_ }, { _247_, _245_ });
-    end
-    if (rst) begin
-      ch_left <= 16'h0000;
-    end else if (_143_) begin
-      ch_left <= _643_(16'hxxxx, { _251_, _248_ }, { _252_, _250_ });
-    end
-    if (rst) begin
-      wb <= 1'h0;
-    end else if (_144_) begin
-      wb <= _650_(1'hx, { _258_, _255_ }, { _259_, _257_ });
-    end
-    if (rst) begin
-      wa <= 3'h0;
-    end else if (_145_) begin
-      wa <= _656_(3'hx, { _264_, _261_ }, { _265_, _263_ });
-    end
-    if (rst) begin
       blk <= 3'h0;
-    end else if (_146_) begin
+    end else if (_135_) begin
       blk <= _663_(3'hx, { _271_, _268_ }, { _272_, _270_ });
     end
     if (rst) begin
       lane <= 2'h0;
-    end else if (_147_) begin
+    end else if (_136_) begin
       lane <= _669_(2'hx, { _277_, _274_ }, { _278_, _276_ });
     end
     if (rst) begin
       \$signal$134  <= 1'h0;
-    end else if (_148_) begin
+    end else if (_137_) begin
       \$signal$134  <= _061_;
     end
     if (rst) begin
       \$signal$133  <= 1'h0;
-    end else if (_149_) begin
+    end else if (_138_) begin
       \$signal$133  <= _058_;
     end
     if (rst) begin
       tile_pen <= 17'h00000;
-    end else if (_150_) begin
+    end else if (_139_) begin
       tile_pen <= _055_ - 2'h2;
     end
     if (rst) begin
       k_pen <= 17'h00000;
-    end else if (_151_) begin
+    end else if (_140_) begin
       k_pen <= hdr[47:32] - 2'h2;
     end
     if (rst) begin
       act_max <= 8'h00;
-    end else if (_152_) begin
+    end else if (_141_) begin
       act_max <= hdr[71:64];
     end
     if (rst) begin
       act_min <= 8'h00;
-    end else if (_153_) begin
+    end else if (_142_) begin
       act_min <= hdr[63:56];
     end
     if (rst) begin
       zero_point <= 8'h00;
-    end else if (_154_) begin
+    end else if (_143_) begin
       zero_point <= hdr[55:48];
     end
     if (rst) begin
       m_one <= 1'h0;
-    end else if (_155_) begin
+    end else if (_144_) begin
       m_one <= hdr[15:0] == 1'h1;
     end
     if (rst) begin
       m_wrap_pen <= 17'h00000;
-    end else if (_156_) begin
+    end else if (_145_) begin
       m_wrap_pen <= hdr[15:0] + 2'h2;
     end
     if (rst) begin
       m_pen <= 17'h00000;
-    end else if (_157_) begin
+    end else if (_146_) begin
       m_pen <= hdr[15:0] - 2'h2;
     end
     if (rst) begin
       m_wrap <= 17'h00000;
-    end else if (_158_) begin
+    end else if (_147_) begin
       m_wrap <= hdr[15:0] + 2'h3;
     end
     if (rst) begin
       m_last <= 16'h0000;
-    end else if (_159_) begin
+    end else if (_148_) begin
       m_last <= _048_[15:0];
     end
     if (rst) begin
       M_ <= 16'h0000;
-    end else if (_160_) begin
+    end else if (_149_) begin
       M_ <= hdr[15:0];
     end
     if (rst) begin
@@ -1090,22 +1015,22 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
       begin if (_091_) dn <= _202_; else begin if (_093_) begin if (d_last) dn <= dn_last ? (* full_case = 32'd1 *) 3'h0 : _001_; else dn <= _202_; end else dn <= _202_; end end
       begin if (_091_) d <= _207_; else begin if (_093_) d <= d_last ? (* full_case = 32'd1 *) 2'h0 : _002_[1:0]; else d <= _207_; end end
     end
-    if (_166_) begin
+    if (_162_) begin
       \w_en$19  <= 1'h0;
     end else begin
       \w_en$19  <= _024_;
     end
-    if (_167_) begin
+    if (_163_) begin
       \w_en$15  <= 1'h0;
     end else begin
       \w_en$15  <= _022_;
     end
-    if (_168_) begin
+    if (_164_) begin
       \w_en$11  <= 1'h0;
     end else begin
       \w_en$11  <= _019_;
     end
-    if (_169_) begin
+    if (_165_) begin
       w_en <= 1'h0;
     end else begin
       w_en <= s_param__valid & _016_;
@@ -1138,43 +1063,118 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
     end
     if (rst) begin
       dn_last <= 1'h0;
-    end else if (_161_) begin
+    end else if (_150_) begin
       begin if (enter_q) dn_last <= nb_one; else begin if (_091_) dn_last <= 1'hx; else begin if (_093_) begin if (d_last) begin if (dn_last) dn_last <= nb_one; else dn_last <= dn == nb_pen; end else dn_last <= 1'hx; end else dn_last <= 1'hx; end end end
     end
     if (rst) begin
       beat_last <= 1'h1;
-    end else if (_131_) begin
+    end else if (_108_) begin
       begin if (_091_) beat_last <= 1'h0; else begin if (_093_) beat_last <= 1'h1; else begin if (drain_restart) beat_last <= 1'h1; else beat_last <= 1'hx; end end end
     end
-    if (_170_) begin
+    if (_166_) begin
       ra_row <= 3'h0;
     end else if (o_valid) begin
       ra_row <= beat_last ? (* full_case = 32'd1 *) _295_ : _036_[2:0];
     end
-    if (_171_) begin
+    if (_167_) begin
       ra_inc[2:1] <= 2'h0;
     end else if (o_valid) begin
       ra_inc[2:1] <= _299_[2:1];
     end
     if (rst) begin
       ra_inc[0] <= 1'h0;
-    end else if (_132_) begin
+    end else if (_109_) begin
       ra_inc[0] <= _182_[0];
     end
-    if (_172_) begin
+    if (_168_) begin
       ra <= 3'h0;
     end else if (o_valid) begin
       ra <= beat_last ? (* full_case = 32'd1 *) _301_ : ra_inc;
     end
-    if (_173_) begin
+    if (_169_) begin
       drain_restart <= 1'h0;
     end else begin
       drain_restart <= s_param__valid;
     end
     if (rst) begin
       at_tile_last <= 1'h0;
-    end else if (_133_) begin
+    end else if (_110_) begin
       at_tile_last <= compute ? _212_ : \$signal$134 ;
+    end
+    if (rst) begin
+      at_k_last <= 1'h0;
+    end else if (_111_) begin
+      at_k_last <= compute ? _215_ : \$signal$133 ;
+    end
+    if (rst) begin
+      fn_last <= 1'h0;
+    end else if (_151_) begin
+      begin if (compute) begin if (adv) begin if (at_tile_last) fn_last <= fn_last ? (* full_case = 32'd1 *) nb_one : _084_; else fn_last <= 1'hx; end else fn_last <= 1'hx; end else fn_last <= ! blk; end
+    end
+    if (_170_) begin
+      fn <= 3'h0;
+    end else if (_152_) begin
+      fn <= fn_last ? (* full_case = 32'd1 *) 3'h0 : _082_[2:0];
+    end
+    if (_171_) begin
+      fm0 <= 17'h00000;
+    end else if (_153_) begin
+      fm0 <= _081_[16:0];
+    end
+    if (rst) begin
+      in_data <= 1'h0;
+    end else if (_154_) begin
+      begin if (compute) begin if (adv) in_data <= at_tile_last ? (* full_case = 32'd1 *) _080_ : _222_; else in_data <= 1'hx; end else in_data <= enter; end
+    end
+    if (_172_) begin
+      kk <= 6'h00;
+    end else if (adv) begin
+      kk <= at_tile_last ? (* full_case = 32'd1 *) 6'h00 : _085_[5:0];
+    end
+    if (rst) begin
+      flush <= 5'h00;
+    end else if (_116_) begin
+      flush <= _621_(5'hxx, { 5'h15, _075_[4:0] }, { _229_, _228_ });
+    end
+    if (_173_) begin
+      compute <= 1'h0;
+    end else if (_155_) begin
+      compute <= 1'h1;
+    end
+    if (rst) begin
+      nb_one <= 1'h0;
+    end else if (_156_) begin
+      nb_one <= ! blk;
+    end
+    if (rst) begin
+      nb_pen <= 4'h0;
+    end else if (_157_) begin
+      nb_pen <= blk - 1'h1;
+    end
+    if (rst) begin
+      ctrl_state <= 2'h0;
+    end else if (_158_) begin
+      ctrl_state <= _628_(2'hx, { _241_, _239_, _236_, _233_ }, { _242_, _240_, _237_, _235_ });
+    end
+    if (rst) begin
+      ch_last <= 1'h0;
+    end else if (_159_) begin
+      ch_last <= _638_(1'hx, { _246_, _243_ }, { _247_, _245_ });
+    end
+    if (rst) begin
+      ch_left <= 16'h0000;
+    end else if (_160_) begin
+      ch_left <= _643_(16'hxxxx, { _251_, _248_ }, { _252_, _250_ });
+    end
+    if (rst) begin
+      wb <= 1'h0;
+    end else if (_161_) begin
+      wb <= _650_(1'hx, { _258_, _255_ }, { _259_, _257_ });
+    end
+    if (rst) begin
+      wa <= 3'h0;
+    end else if (_134_) begin
+      wa <= _656_(3'hx, { _264_, _261_ }, { _265_, _263_ });
     end
   end
 endmodule
@@ -1979,28 +1979,28 @@ endmodule
 module \hwq_top.engine.requant (rst, i_bias, i_multiplier, i_shift, zero_point, act_min, act_max, i_valid, i_last, i_acc, o_data, o_valid, o_last, clk);
   wire _000_;
   wire _001_;
-  wire _002_;
+  (* unused_bits = "0" *)
+  wire [32:0] _002_;
   wire _003_;
-  wire _004_;
+  wire [4:0] _004_;
   wire _005_;
-  wire _006_;
+  (* unused_bits = "0" *)
+  wire [32:0] _006_;
   wire _007_;
-  wire _008_;
+  wire [4:0] _008_;
   wire _009_;
-  wire _010_;
+  wire [31:0] _010_;
   wire _011_;
-  wire _012_;
+  wire [31:0] _012_;
   wire _013_;
-  wire _014_;
+  wire [31:0] _014_;
   wire _015_;
-  wire _016_;
-  wire _017_;
-  wire _018_;
+  wire [31:0] _016_;
   wire _019_;
   wire _020_;
   wire _021_;
   wire _022_;
-  wire [4:0] _023_;
+  wire _023_;
   wire _024_;
   wire _025_;
   wire _026_;
@@ -2009,7 +2009,7 @@ module \hwq_top.engine.requant (rst, i_bias, i_multiplier, i_shift, zero_point, 
   wire _029_;
   wire _030_;
   wire _031_;
-  wire [4:0] _032_;
+  wire _032_;
   wire _033_;
   wire _034_;
   wire _035_;
@@ -2017,254 +2017,42 @@ module \hwq_top.engine.requant (rst, i_bias, i_multiplier, i_shift, zero_point, 
   wire _037_;
   wire _038_;
   wire _039_;
-  wire _040_;
-  wire _041_;
-  wire _042_;
-  wire _043_;
-  wire _044_;
-  wire _045_;
-  wire _046_;
-  wire _047_;
-  wire _048_;
-  wire _049_;
-  wire _050_;
-  wire _051_;
-  wire _052_;
-  wire _053_;
-  wire _054_;
-  wire _055_;
-  wire _056_;
+  wire [31:0] _040_;
+  wire [30:0] _041_;
+  wire [32:0] _042_;
+  wire [31:0] _043_;
+  wire [30:0] _044_;
+  wire [32:0] _045_;
+  wire [4:0] _046_;
+  wire [31:0] _047_;
+  wire [30:0] _048_;
+  wire [32:0] _049_;
+  wire [31:0] _050_;
+  wire [30:0] _051_;
+  wire [32:0] _052_;
+  (* unused_bits = "0 1 2 3 4 5 6 7 8 9 10 11 12 13" *)
+  wire [46:0] _053_;
+  (* unused_bits = "0 1 2 3 4 5 6 7 8 9 10 11 12 13" *)
+  wire [46:0] _054_;
+  (* unused_bits = "0 1 2 3 4 5 6 7 8 9 10 11 12 13" *)
+  wire [46:0] _055_;
+  (* unused_bits = "0 1 2 3 4 5 6 7 8 9 10 11 12 13" *)
+  wire [46:0] _056_;
   wire _057_;
-  wire _058_;
+  (* unused_bits = "0" *)
+  wire [32:0] _058_;
   wire _059_;
-  wire _060_;
-  wire _061_;
-  wire _062_;
-  wire _063_;
-  wire _064_;
-  wire _065_;
-  wire _066_;
-  wire _067_;
-  wire _068_;
-  wire _069_;
-  wire _070_;
-  wire _071_;
-  wire _072_;
-  wire _073_;
-  wire [31:0] _074_;
-  wire _075_;
-  wire _076_;
-  wire _077_;
-  wire _078_;
-  wire _079_;
-  wire [30:0] _080_;
-  wire _081_;
-  wire _082_;
-  wire _083_;
-  wire [32:0] _084_;
-  wire [31:0] _085_;
-  wire _086_;
-  wire _087_;
-  wire _088_;
-  wire [30:0] _089_;
-  wire _090_;
-  wire _091_;
-  wire _092_;
-  wire _093_;
-  wire _094_;
-  wire [32:0] _095_;
-  wire _096_;
-  wire _097_;
-  wire _098_;
-  wire _099_;
-  wire _100_;
-  wire _101_;
-  wire _102_;
-  wire _103_;
-  wire _104_;
-  wire _105_;
-  wire [4:0] _106_;
-  wire _107_;
-  wire _108_;
-  wire _109_;
-  wire _110_;
-  wire _111_;
-  wire [31:0] _112_;
-  wire _113_;
-  wire _114_;
-  wire _115_;
-  wire [30:0] _116_;
-  wire _117_;
-  wire [30:0] _118_;
-  wire _119_;
-  wire [30:0] _120_;
-  wire _121_;
-  wire [32:0] _122_;
-  wire [30:0] _123_;
-  wire _124_;
-  wire [30:0] _125_;
-  wire _128_;
-  wire _129_;
-  wire _130_;
-  wire _131_;
-  wire [31:0] _132_;
-  wire _133_;
-  wire _134_;
-  wire _135_;
-  wire _136_;
-  wire _137_;
-  wire _138_;
-  wire _139_;
-  wire _140_;
-  wire _141_;
-  wire _142_;
-  wire [30:0] _143_;
-  wire _144_;
-  wire _145_;
-  wire _146_;
-  wire _147_;
-  wire _148_;
-  wire _149_;
-  wire [32:0] _150_;
-  (* unused_bits = "0 1 2 3 4 5 6 7 8 9 10 11 12 13" *)
-  wire [46:0] _151_;
-  (* unused_bits = "0 1 2 3 4 5 6 7 8 9 10 11 12 13" *)
-  wire [46:0] _152_;
-  (* unused_bits = "0 1 2 3 4 5 6 7 8 9 10 11 12 13" *)
-  wire [46:0] _153_;
-  (* unused_bits = "0 1 2 3 4 5 6 7 8 9 10 11 12 13" *)
-  wire [46:0] _154_;
-  wire _155_;
-  wire _156_;
-  wire [4:0] _157_;
-  wire _158_;
-  wire _159_;
-  wire _160_;
-  wire _161_;
-  wire _162_;
-  wire _163_;
-  wire _164_;
-  wire _165_;
-  wire _166_;
-  wire _167_;
-  wire _168_;
-  wire _169_;
-  wire _170_;
-  wire _171_;
-  wire _172_;
-  wire _173_;
-  wire _174_;
-  wire _175_;
-  wire _176_;
-  wire _177_;
-  wire _178_;
-  wire _179_;
-  wire _180_;
-  wire _181_;
-  wire _182_;
-  wire _183_;
-  wire _184_;
-  wire _185_;
-  wire _186_;
-  wire _187_;
-  wire _188_;
-  wire _189_;
-  wire _190_;
-  wire _191_;
-  wire _192_;
-  wire _193_;
-  wire _194_;
-  wire _195_;
-  wire _196_;
-  wire _197_;
-  wire _198_;
-  wire _199_;
-  wire _200_;
-  wire _201_;
-  wire _202_;
-  wire _203_;
-  wire _204_;
-  wire _205_;
-  wire _206_;
-  wire _207_;
-  wire _208_;
-  wire _209_;
-  wire _210_;
-  wire _211_;
-  wire _212_;
-  wire _213_;
-  wire _214_;
-  wire _215_;
-  wire _216_;
-  wire _217_;
-  wire _218_;
-  wire _219_;
-  wire _220_;
-  wire _221_;
-  wire _222_;
-  wire _223_;
-  wire _224_;
-  wire _225_;
-  wire _226_;
-  wire _227_;
-  wire _228_;
-  wire _229_;
-  wire _230_;
-  wire _231_;
-  wire _232_;
-  wire _233_;
-  wire _234_;
-  wire _235_;
-  wire _236_;
-  wire _237_;
-  wire _238_;
-  wire _239_;
-  wire _240_;
-  wire _241_;
-  wire _242_;
-  wire _243_;
-  wire _244_;
-  wire _245_;
-  wire _246_;
-  wire _247_;
-  wire _248_;
-  wire _249_;
-  wire _250_;
-  wire _251_;
-  wire _252_;
-  wire _253_;
-  wire [7:0] _254_;
-  wire [7:0] _255_;
-  wire [7:0] _256_;
-  wire [7:0] _257_;
-  wire [7:0] _258_;
-  wire [7:0] _259_;
-  wire [7:0] _260_;
-  wire [7:0] _261_;
-  wire _262_;
-  wire _263_;
-  wire _264_;
-  wire _265_;
-  wire [7:0] \$signal ;
+  wire [4:0] _060_;
   (* unused_bits = "0" *)
-  wire [7:0] \$signal$29 ;
-  wire [3:0] \$signal$30 ;
-  wire [3:0] \$signal$31 ;
-  wire [7:0] \$signal$34 ;
-  (* unused_bits = "0" *)
-  wire [7:0] \$signal$35 ;
-  wire [3:0] \$signal$36 ;
-  wire [3:0] \$signal$37 ;
-  wire [7:0] \$signal$40 ;
-  (* unused_bits = "0" *)
-  wire [7:0] \$signal$41 ;
-  wire [3:0] \$signal$42 ;
-  wire [3:0] \$signal$43 ;
-  wire [7:0] \$signal$46 ;
-  (* unused_bits = "0" *)
-  wire [7:0] \$signal$47 ;
-  wire [3:0] \$signal$48 ;
-  wire [3:0] \$signal$49 ;
+  wire [32:0] _061_;
+  wire [7:0] _062_;
+  wire [7:0] _063_;
+  wire [7:0] _064_;
+  wire [7:0] _065_;
+  wire [7:0] _066_;
+  wire [7:0] _067_;
+  wire [7:0] _068_;
+  wire [7:0] _069_;
   wire [31:0] a_0;
   wire [31:0] a_1;
   wire [31:0] a_2;
@@ -2283,11 +2071,11 @@ module \hwq_top.engine.requant (rst, i_bias, i_multiplier, i_shift, zero_point, 
   wire [32:0] h_1;
   wire [32:0] h_2;
   wire [32:0] h_3;
-  wire [30:0] half_0;
-  wire [30:0] half_1;
-  wire [30:0] half_2;
-  wire [30:0] half_3;
-  wire [29:0] halfm_0;
+  wire [31:0] half_0;
+  wire [31:0] half_1;
+  wire [31:0] half_2;
+  wire [31:0] half_3;
+  wire [31:0] halfm_0;
   wire [31:0] halfm_1;
   wire [31:0] halfm_2;
   wire [31:0] halfm_3;
@@ -2337,22 +2125,14 @@ module \hwq_top.engine.requant (rst, i_bias, i_multiplier, i_shift, zero_point, 
   reg [32:0] rq2_h1 = 33'h000000000;
   reg [32:0] rq2_h2 = 33'h000000000;
   reg [32:0] rq2_h3 = 33'h000000000;
-  (* init = 32'bx0000000000000000000000000000000 *)
-  wire [31:0] rq2_hf0;
-  (* init = 32'bx0000000000000000000000000000000 *)
-  wire [31:0] rq2_hf1;
-  (* init = 32'bx0000000000000000000000000000000 *)
-  wire [31:0] rq2_hf2;
-  (* init = 32'bx0000000000000000000000000000000 *)
-  wire [31:0] rq2_hf3;
-  (* init = 32'bxx000000000000000000000000000000 *)
-  wire [31:0] rq2_hm0;
-  (* init = 32'bxx000000000000000000000000000000 *)
-  wire [31:0] rq2_hm1;
-  (* init = 32'bxx000000000000000000000000000000 *)
-  wire [31:0] rq2_hm2;
-  (* init = 32'bxx000000000000000000000000000000 *)
-  wire [31:0] rq2_hm3;
+  reg [31:0] rq2_hf0 = 32'd0;
+  reg [31:0] rq2_hf1 = 32'd0;
+  reg [31:0] rq2_hf2 = 32'd0;
+  reg [31:0] rq2_hf3 = 32'd0;
+  reg [31:0] rq2_hm0 = 32'd0;
+  reg [31:0] rq2_hm1 = 32'd0;
+  reg [31:0] rq2_hm2 = 32'd0;
+  reg [31:0] rq2_hm3 = 32'd0;
   reg rq2_last = 1'h0;
   reg [4:0] rq2_r0 = 5'h00;
   reg [4:0] rq2_r1 = 5'h00;
@@ -2381,24 +2161,24 @@ module \hwq_top.engine.requant (rst, i_bias, i_multiplier, i_shift, zero_point, 
   wire [7:0] zero_point;
   assign _000_ = $signed(i_shift[5:0]) > $signed(1'h0);
   assign left_0 = _000_ ? i_shift[4:0] : 5'h00;
-  assign _068_ = $signed(i_shift[5:0]) < $signed(1'h0);
-  assign _106_ = - $signed(i_shift[4:0]);
-  assign r_0 = _068_ ? _106_ : 5'h00;
-  assign _155_ = $signed(i_shift[11:6]) > $signed(1'h0);
-  assign left_1 = _155_ ? i_shift[10:6] : 5'h00;
-  assign _156_ = $signed(i_shift[11:6]) < $signed(1'h0);
-  assign _157_ = - $signed(i_shift[10:6]);
-  assign r_1 = _156_ ? _157_ : 5'h00;
-  assign _006_ = $signed(i_shift[17:12]) > $signed(1'h0);
-  assign left_2 = _006_ ? i_shift[16:12] : 5'h00;
-  assign _017_ = $signed(i_shift[17:12]) < $signed(1'h0);
-  assign _023_ = - $signed(i_shift[16:12]);
-  assign r_2 = _017_ ? _023_ : 5'h00;
-  assign _026_ = $signed(i_shift[23:18]) > $signed(1'h0);
-  assign left_3 = _026_ ? i_shift[22:18] : 5'h00;
-  assign _027_ = $signed(i_shift[23:18]) < $signed(1'h0);
-  assign _032_ = - $signed(i_shift[22:18]);
-  assign r_3 = _027_ ? _032_ : 5'h00;
+  assign _039_ = $signed(i_shift[5:0]) < $signed(1'h0);
+  assign _046_ = - $signed(i_shift[4:0]);
+  assign r_0 = _039_ ? _046_ : 5'h00;
+  assign _057_ = $signed(i_shift[11:6]) > $signed(1'h0);
+  assign left_1 = _057_ ? i_shift[10:6] : 5'h00;
+  assign _059_ = $signed(i_shift[11:6]) < $signed(1'h0);
+  assign _060_ = - $signed(i_shift[10:6]);
+  assign r_1 = _059_ ? _060_ : 5'h00;
+  assign _001_ = $signed(i_shift[17:12]) > $signed(1'h0);
+  assign left_2 = _001_ ? i_shift[16:12] : 5'h00;
+  assign _003_ = $signed(i_shift[17:12]) < $signed(1'h0);
+  assign _004_ = - $signed(i_shift[16:12]);
+  assign r_2 = _003_ ? _004_ : 5'h00;
+  assign _005_ = $signed(i_shift[23:18]) > $signed(1'h0);
+  assign left_3 = _005_ ? i_shift[22:18] : 5'h00;
+  assign _007_ = $signed(i_shift[23:18]) < $signed(1'h0);
+  assign _008_ = - $signed(i_shift[22:18]);
+  assign r_3 = _007_ ? _008_ : 5'h00;
   assign s_0 = $signed(i_acc[21:0]) + $signed(i_bias[31:0]);
   assign s_1 = $signed(i_acc[43:22]) + $signed(i_bias[63:32]);
   assign s_2 = $signed(i_acc[65:44]) + $signed(i_bias[95:64]);
@@ -2409,392 +2189,176 @@ module \hwq_top.engine.requant (rst, i_bias, i_multiplier, i_shift, zero_point, 
   assign a_3 = $signed(s_3) << left_3;
   assign outer_0[33:0] = a_0[16:0] * i_multiplier[16:0];
   assign outer_0[62:34] = $signed(a_0[31:17]) * $signed({ 1'h0, i_multiplier[30:17] });
-  assign _074_ = $signed(a_0[31:17]) * $signed({ 1'h0, i_multiplier[16:0] });
-  assign _080_ = a_0[16:0] * i_multiplier[30:17];
-  assign _084_ = $signed(_074_) + $signed({ 1'h0, _080_ });
-  assign mid_0 = $signed(_084_) + $signed(15'h2000);
+  assign _040_ = $signed(a_0[31:17]) * $signed({ 1'h0, i_multiplier[16:0] });
+  assign _041_ = a_0[16:0] * i_multiplier[30:17];
+  assign _042_ = $signed(_040_) + $signed({ 1'h0, _041_ });
+  assign mid_0 = $signed(_042_) + $signed(15'h2000);
   assign outer_1[33:0] = a_1[16:0] * i_multiplier[47:31];
   assign outer_1[62:34] = $signed(a_1[31:17]) * $signed({ 1'h0, i_multiplier[61:48] });
-  assign _085_ = $signed(a_1[31:17]) * $signed({ 1'h0, i_multiplier[47:31] });
-  assign _089_ = a_1[16:0] * i_multiplier[61:48];
-  assign _095_ = $signed(_085_) + $signed({ 1'h0, _089_ });
-  assign mid_1 = $signed(_095_) + $signed(15'h2000);
+  assign _043_ = $signed(a_1[31:17]) * $signed({ 1'h0, i_multiplier[47:31] });
+  assign _044_ = a_1[16:0] * i_multiplier[61:48];
+  assign _045_ = $signed(_043_) + $signed({ 1'h0, _044_ });
+  assign mid_1 = $signed(_045_) + $signed(15'h2000);
   assign outer_2[33:0] = a_2[16:0] * i_multiplier[78:62];
   assign outer_2[62:34] = $signed(a_2[31:17]) * $signed({ 1'h0, i_multiplier[92:79] });
-  assign _112_ = $signed(a_2[31:17]) * $signed({ 1'h0, i_multiplier[78:62] });
-  assign _116_ = a_2[16:0] * i_multiplier[92:79];
-  assign _122_ = $signed(_112_) + $signed({ 1'h0, _116_ });
-  assign mid_2 = $signed(_122_) + $signed(15'h2000);
+  assign _047_ = $signed(a_2[31:17]) * $signed({ 1'h0, i_multiplier[78:62] });
+  assign _048_ = a_2[16:0] * i_multiplier[92:79];
+  assign _049_ = $signed(_047_) + $signed({ 1'h0, _048_ });
+  assign mid_2 = $signed(_049_) + $signed(15'h2000);
   assign outer_3[33:0] = a_3[16:0] * i_multiplier[109:93];
   assign outer_3[62:34] = $signed(a_3[31:17]) * $signed({ 1'h0, i_multiplier[123:110] });
-  assign _132_ = $signed(a_3[31:17]) * $signed({ 1'h0, i_multiplier[109:93] });
-  assign _143_ = a_3[16:0] * i_multiplier[123:110];
-  assign _150_ = $signed(_132_) + $signed({ 1'h0, _143_ });
-  assign mid_3 = $signed(_150_) + $signed(15'h2000);
-  assign { h_0, _151_[13:0] } = $signed(outer_0[62:17]) + $signed(mid_0);
-  assign { h_1, _152_[13:0] } = $signed(outer_1[62:17]) + $signed(mid_1);
-  assign { h_2, _153_[13:0] } = $signed(outer_2[62:17]) + $signed(mid_2);
-  assign { h_3, _154_[13:0] } = $signed(outer_3[62:17]) + $signed(mid_3);
-  assign half_0[0] = \$signal [0] & \$signal$30 [1];
-  assign half_0[1] = \$signal [0] & \$signal$30 [2];
-  assign half_0[2] = \$signal [0] & \$signal$30 [3];
-  assign half_0[3] = \$signal [1] & \$signal$30 [0];
-  assign half_0[4] = \$signal [1] & \$signal$30 [1];
-  assign half_0[5] = \$signal [1] & \$signal$30 [2];
-  assign half_0[6] = \$signal [1] & \$signal$30 [3];
-  assign half_0[7] = \$signal [2] & \$signal$30 [0];
-  assign half_0[8] = \$signal [2] & \$signal$30 [1];
-  assign half_0[9] = \$signal [2] & \$signal$30 [2];
-  assign half_0[10] = \$signal [2] & \$signal$30 [3];
-  assign half_0[11] = \$signal [3] & \$signal$30 [0];
-  assign half_0[12] = \$signal [3] & \$signal$30 [1];
-  assign half_0[13] = \$signal [3] & \$signal$30 [2];
-  assign half_0[14] = \$signal [3] & \$signal$30 [3];
-  assign half_0[15] = \$signal [4] & \$signal$30 [0];
-  assign half_0[16] = \$signal [4] & \$signal$30 [1];
-  assign half_0[17] = \$signal [4] & \$signal$30 [2];
-  assign half_0[18] = \$signal [4] & \$signal$30 [3];
-  assign half_0[19] = \$signal [5] & \$signal$30 [0];
-  assign half_0[20] = \$signal [5] & \$signal$30 [1];
-  assign half_0[21] = \$signal [5] & \$signal$30 [2];
-  assign half_0[22] = \$signal [5] & \$signal$30 [3];
-  assign half_0[23] = \$signal [6] & \$signal$30 [0];
-  assign half_0[24] = \$signal [6] & \$signal$30 [1];
-  assign half_0[25] = \$signal [6] & \$signal$30 [2];
-  assign half_0[26] = \$signal [6] & \$signal$30 [3];
-  assign half_0[27] = \$signal [7] & \$signal$30 [0];
-  assign half_0[28] = \$signal [7] & \$signal$30 [1];
-  assign half_0[29] = \$signal [7] & \$signal$30 [2];
-  assign half_0[30] = \$signal [7] & \$signal$30 [3];
-  assign _158_ = \$signal [0] & \$signal$31 [2];
-  assign halfm_0[0] = \$signal$29 [1] | _158_;
-  assign _159_ = \$signal [0] & \$signal$31 [3];
-  assign halfm_0[1] = \$signal$29 [1] | _159_;
-  assign _160_ = \$signal [1] & \$signal$31 [0];
-  assign halfm_0[2] = \$signal$29 [2] | _160_;
-  assign _161_ = \$signal [1] & \$signal$31 [1];
-  assign halfm_0[3] = \$signal$29 [2] | _161_;
-  assign _001_ = \$signal [1] & \$signal$31 [2];
-  assign halfm_0[4] = \$signal$29 [2] | _001_;
-  assign _002_ = \$signal [1] & \$signal$31 [3];
-  assign halfm_0[5] = \$signal$29 [2] | _002_;
-  assign _003_ = \$signal [2] & \$signal$31 [0];
-  assign halfm_0[6] = \$signal$29 [3] | _003_;
-  assign _004_ = \$signal [2] & \$signal$31 [1];
-  assign halfm_0[7] = \$signal$29 [3] | _004_;
-  assign _005_ = \$signal [2] & \$signal$31 [2];
-  assign halfm_0[8] = \$signal$29 [3] | _005_;
-  assign _007_ = \$signal [2] & \$signal$31 [3];
-  assign halfm_0[9] = \$signal$29 [3] | _007_;
-  assign _008_ = \$signal [3] & \$signal$31 [0];
-  assign halfm_0[10] = \$signal$29 [4] | _008_;
-  assign _009_ = \$signal [3] & \$signal$31 [1];
-  assign halfm_0[11] = \$signal$29 [4] | _009_;
-  assign _010_ = \$signal [3] & \$signal$31 [2];
-  assign halfm_0[12] = \$signal$29 [4] | _010_;
-  assign _011_ = \$signal [3] & \$signal$31 [3];
-  assign halfm_0[13] = \$signal$29 [4] | _011_;
-  assign _012_ = \$signal [4] & \$signal$31 [0];
-  assign halfm_0[14] = \$signal$29 [5] | _012_;
-  assign _013_ = \$signal [4] & \$signal$31 [1];
-  assign halfm_0[15] = \$signal$29 [5] | _013_;
-  assign _014_ = \$signal [4] & \$signal$31 [2];
-  assign halfm_0[16] = \$signal$29 [5] | _014_;
-  assign _015_ = \$signal [4] & \$signal$31 [3];
-  assign halfm_0[17] = \$signal$29 [5] | _015_;
-  assign _016_ = \$signal [5] & \$signal$31 [0];
-  assign halfm_0[18] = \$signal$29 [6] | _016_;
-  assign _018_ = \$signal [5] & \$signal$31 [1];
-  assign halfm_0[19] = \$signal$29 [6] | _018_;
-  assign _019_ = \$signal [5] & \$signal$31 [2];
-  assign halfm_0[20] = \$signal$29 [6] | _019_;
-  assign _020_ = \$signal [5] & \$signal$31 [3];
-  assign halfm_0[21] = \$signal$29 [6] | _020_;
-  assign _021_ = \$signal [6] & \$signal$31 [0];
-  assign halfm_0[22] = \$signal$29 [7] | _021_;
-  assign _022_ = \$signal [6] & \$signal$31 [1];
-  assign halfm_0[23] = \$signal$29 [7] | _022_;
-  assign _024_ = \$signal [6] & \$signal$31 [2];
-  assign halfm_0[24] = \$signal$29 [7] | _024_;
-  assign _025_ = \$signal [6] & \$signal$31 [3];
-  assign halfm_0[25] = \$signal$29 [7] | _025_;
-  assign halfm_0[26] = \$signal [7] & \$signal$31 [0];
-  assign halfm_0[27] = \$signal [7] & \$signal$31 [1];
-  assign halfm_0[28] = \$signal [7] & \$signal$31 [2];
-  assign halfm_0[29] = \$signal [7] & \$signal$31 [3];
-  assign half_1[0] = \$signal$34 [0] & \$signal$36 [1];
-  assign half_1[1] = \$signal$34 [0] & \$signal$36 [2];
-  assign half_1[2] = \$signal$34 [0] & \$signal$36 [3];
-  assign half_1[3] = \$signal$34 [1] & \$signal$36 [0];
-  assign half_1[4] = \$signal$34 [1] & \$signal$36 [1];
-  assign half_1[5] = \$signal$34 [1] & \$signal$36 [2];
-  assign half_1[6] = \$signal$34 [1] & \$signal$36 [3];
-  assign half_1[7] = \$signal$34 [2] & \$signal$36 [0];
-  assign half_1[8] = \$signal$34 [2] & \$signal$36 [1];
-  assign half_1[9] = \$signal$34 [2] & \$signal$36 [2];
-  assign half_1[10] = \$signal$34 [2] & \$signal$36 [3];
-  assign half_1[11] = \$signal$34 [3] & \$signal$36 [0];
-  assign half_1[12] = \$signal$34 [3] & \$signal$36 [1];
-  assign half_1[13] = \$signal$34 [3] & \$signal$36 [2];
-  assign half_1[14] = \$signal$34 [3] & \$signal$36 [3];
-  assign half_1[15] = \$signal$34 [4] & \$signal$36 [0];
-  assign half_1[16] = \$signal$34 [4] & \$signal$36 [1];
-  assign half_1[17] = \$signal$34 [4] & \$signal$36 [2];
-  assign half_1[18] = \$signal$34 [4] & \$signal$36 [3];
-  assign half_1[19] = \$signal$34 [5] & \$signal$36 [0];
-  assign half_1[20] = \$signal$34 [5] & \$signal$36 [1];
-  assign half_1[21] = \$signal$34 [5] & \$signal$36 [2];
-  assign half_1[22] = \$signal$34 [5] & \$signal$36 [3];
-  assign half_1[23] = \$signal$34 [6] & \$signal$36 [0];
-  assign half_1[24] = \$signal$34 [6] & \$signal$36 [1];
-  assign half_1[25] = \$signal$34 [6] & \$signal$36 [2];
-  assign half_1[26] = \$signal$34 [6] & \$signal$36 [3];
-  assign half_1[27] = \$signal$34 [7] & \$signal$36 [0];
-  assign half_1[28] = \$signal$34 [7] & \$signal$36 [1];
-  assign half_1[29] = \$signal$34 [7] & \$signal$36 [2];
-  assign half_1[30] = \$signal$34 [7] & \$signal$36 [3];
-  assign _028_ = \$signal$34 [0] & \$signal$37 [2];
-  assign halfm_1[0] = \$signal$35 [1] | _028_;
-  assign _029_ = \$signal$34 [0] & \$signal$37 [3];
-  assign halfm_1[1] = \$signal$35 [1] | _029_;
-  assign _030_ = \$signal$34 [1] & \$signal$37 [0];
-  assign halfm_1[2] = \$signal$35 [2] | _030_;
-  assign _031_ = \$signal$34 [1] & \$signal$37 [1];
-  assign halfm_1[3] = \$signal$35 [2] | _031_;
-  assign _033_ = \$signal$34 [1] & \$signal$37 [2];
-  assign halfm_1[4] = \$signal$35 [2] | _033_;
-  assign _034_ = \$signal$34 [1] & \$signal$37 [3];
-  assign halfm_1[5] = \$signal$35 [2] | _034_;
-  assign _035_ = \$signal$34 [2] & \$signal$37 [0];
-  assign halfm_1[6] = \$signal$35 [3] | _035_;
-  assign _036_ = \$signal$34 [2] & \$signal$37 [1];
-  assign halfm_1[7] = \$signal$35 [3] | _036_;
-  assign _037_ = \$signal$34 [2] & \$signal$37 [2];
-  assign halfm_1[8] = \$signal$35 [3] | _037_;
-  assign _038_ = \$signal$34 [2] & \$signal$37 [3];
-  assign halfm_1[9] = \$signal$35 [3] | _038_;
-  assign _039_ = \$signal$34 [3] & \$signal$37 [0];
-  assign halfm_1[10] = \$signal$35 [4] | _039_;
-  assign _040_ = \$signal$34 [3] & \$signal$37 [1];
-  assign halfm_1[11] = \$signal$35 [4] | _040_;
-  assign _041_ = \$signal$34 [3] & \$signal$37 [2];
-  assign halfm_1[12] = \$signal$35 [4] | _041_;
-  assign _042_ = \$signal$34 [3] & \$signal$37 [3];
-  assign halfm_1[13] = \$signal$35 [4] | _042_;
-  assign _043_ = \$signal$34 [4] & \$signal$37 [0];
-  assign halfm_1[14] = \$signal$35 [5] | _043_;
-  assign _044_ = \$signal$34 [4] & \$signal$37 [1];
-  assign halfm_1[15] = \$signal$35 [5] | _044_;
-  assign _045_ = \$signal$34 [4] & \$signal$37 [2];
-  assign halfm_1[16] = \$signal$35 [5] | _045_;
-  assign _046_ = \$signal$34 [4] & \$signal$37 [3];
-  assign halfm_1[17] = \$signal$35 [5] | _046_;
-  assign _047_ = \$signal$34 [5] & \$signal$37 [0];
-  assign halfm_1[18] = \$signal$35 [6] | _047_;
-  assign _048_ = \$signal$34 [5] & \$signal$37 [1];
-  assign halfm_1[19] = \$signal$35 [6] | _048_;
-  assign _049_ = \$signal$34 [5] & \$signal$37 [2];
-  assign halfm_1[20] = \$signal$35 [6] | _049_;
-  assign _050_ = \$signal$34 [5] & \$signal$37 [3];
-  assign halfm_1[21] = \$signal$35 [6] | _050_;
-  assign _051_ = \$signal$34 [6] & \$signal$37 [0];
-  assign halfm_1[22] = \$signal$35 [7] | _051_;
-  assign _052_ = \$signal$34 [6] & \$signal$37 [1];
-  assign halfm_1[23] = \$signal$35 [7] | _052_;
-  assign _053_ = \$signal$34 [6] & \$signal$37 [2];
-  assign halfm_1[24] = \$signal$35 [7] | _053_;
-  assign _054_ = \$signal$34 [6] & \$signal$37 [3];
-  assign halfm_1[25] = \$signal$35 [7] | _054_;
-  assign halfm_1[26] = \$signal$34 [7] & \$signal$37 [0];
-  assign halfm_1[27] = \$signal$34 [7] & \$signal$37 [1];
-  assign halfm_1[28] = \$signal$34 [7] & \$signal$37 [2];
-  assign halfm_1[29] = \$signal$34 [7] & \$signal$37 [3];
-  assign half_2[0] = \$signal$40 [0] & \$signal$42 [1];
-  assign half_2[1] = \$signal$40 [0] & \$signal$42 [2];
-  assign half_2[2] = \$signal$40 [0] & \$signal$42 [3];
-  assign half_2[3] = \$signal$40 [1] & \$signal$42 [0];
-  assign half_2[4] = \$signal$40 [1] & \$signal$42 [1];
-  assign half_2[5] = \$signal$40 [1] & \$signal$42 [2];
-  assign half_2[6] = \$signal$40 [1] & \$signal$42 [3];
-  assign half_2[7] = \$signal$40 [2] & \$signal$42 [0];
-  assign half_2[8] = \$signal$40 [2] & \$signal$42 [1];
-  assign half_2[9] = \$signal$40 [2] & \$signal$42 [2];
-  assign half_2[10] = \$signal$40 [2] & \$signal$42 [3];
-  assign half_2[11] = \$signal$40 [3] & \$signal$42 [0];
-  assign half_2[12] = \$signal$40 [3] & \$signal$42 [1];
-  assign half_2[13] = \$signal$40 [3] & \$signal$42 [2];
-  assign half_2[14] = \$signal$40 [3] & \$signal$42 [3];
-  assign half_2[15] = \$signal$40 [4] & \$signal$42 [0];
-  assign half_2[16] = \$signal$40 [4] & \$signal$42 [1];
-  assign half_2[17] = \$signal$40 [4] & \$signal$42 [2];
-  assign half_2[18] = \$signal$40 [4] & \$signal$42 [3];
-  assign half_2[19] = \$signal$40 [5] & \$signal$42 [0];
-  assign half_2[20] = \$signal$40 [5] & \$signal$42 [1];
-  assign half_2[21] = \$signal$40 [5] & \$signal$42 [2];
-  assign half_2[22] = \$signal$40 [5] & \$signal$42 [3];
-  assign half_2[23] = \$signal$40 [6] & \$signal$42 [0];
-  assign half_2[24] = \$signal$40 [6] & \$signal$42 [1];
-  assign half_2[25] = \$signal$40 [6] & \$signal$42 [2];
-  assign half_2[26] = \$signal$40 [6] & \$signal$42 [3];
-  assign half_2[27] = \$signal$40 [7] & \$signal$42 [0];
-  assign half_2[28] = \$signal$40 [7] & \$signal$42 [1];
-  assign half_2[29] = \$signal$40 [7] & \$signal$42 [2];
-  assign half_2[30] = \$signal$40 [7] & \$signal$42 [3];
-  assign _055_ = \$signal$40 [0] & \$signal$43 [2];
-  assign halfm_2[0] = \$signal$41 [1] | _055_;
-  assign _056_ = \$signal$40 [0] & \$signal$43 [3];
-  assign halfm_2[1] = \$signal$41 [1] | _056_;
-  assign _057_ = \$signal$40 [1] & \$signal$43 [0];
-  assign halfm_2[2] = \$signal$41 [2] | _057_;
-  assign _058_ = \$signal$40 [1] & \$signal$43 [1];
-  assign halfm_2[3] = \$signal$41 [2] | _058_;
-  assign _059_ = \$signal$40 [1] & \$signal$43 [2];
-  assign halfm_2[4] = \$signal$41 [2] | _059_;
-  assign _060_ = \$signal$40 [1] & \$signal$43 [3];
-  assign halfm_2[5] = \$signal$41 [2] | _060_;
-  assign _061_ = \$signal$40 [2] & \$signal$43 [0];
-  assign halfm_2[6] = \$signal$41 [3] | _061_;
-  assign _062_ = \$signal$40 [2] & \$signal$43 [1];
-  assign halfm_2[7] = \$signal$41 [3] | _062_;
-  assign _063_ = \$signal$40 [2] & \$signal$43 [2];
-  assign halfm_2[8] = \$signal$41 [3] | _063_;
-  assign _064_ = \$signal$40 [2] & \$signal$43 [3];
-  assign halfm_2[9] = \$signal$41 [3] | _064_;
-  assign _065_ = \$signal$40 [3] & \$signal$43 [0];
-  assign halfm_2[10] = \$signal$41 [4] | _065_;
-  assign _066_ = \$signal$40 [3] & \$signal$43 [1];
-  assign halfm_2[11] = \$signal$41 [4] | _066_;
-  assign _067_ = \$signal$40 [3] & \$signal$43 [2];
-  assign halfm_2[12] = \$signal$41 [4] | _067_;
-  assign _069_ = \$signal$40 [3] & \$signal$43 [3];
-  assign halfm_2[13] = \$signal$41 [4] | _069_;
-  assign _070_ = \$signal$40 [4] & \$signal$43 [0];
-  assign halfm_2[14] = \$signal$41 [5] | _070_;
-  assign _071_ = \$signal$40 [4] & \$signal$43 [1];
-  assign halfm_2[15] = \$signal$41 [5] | _071_;
-  assign _072_ = \$signal$40 [4] & \$signal$43 [2];
-  assign halfm_2[16] = \$signal$41 [5] | _072_;
-  assign _073_ = \$signal$40 [4] & \$signal$43 [3];
-  assign halfm_2[17] = \$signal$41 [5] | _073_;
-  assign _075_ = \$signal$40 [5] & \$signal$43 [0];
-  assign halfm_2[18] = \$signal$41 [6] | _075_;
-  assign _076_ = \$signal$40 [5] & \$signal$43 [1];
-  assign halfm_2[19] = \$signal$41 [6] | _076_;
-  assign _077_ = \$signal$40 [5] & \$signal$43 [2];
-  assign halfm_2[20] = \$signal$41 [6] | _077_;
-  assign _078_ = \$signal$40 [5] & \$signal$43 [3];
-  assign halfm_2[21] = \$signal$41 [6] | _078_;
-  assign _079_ = \$signal$40 [6] & \$signal$43 [0];
-  assign halfm_2[22] = \$signal$41 [7] | _079_;
-  assign _081_ = \$signal$40 [6] & \$signal$43 [1];
-  assign halfm_2[23] = \$signal$41 [7] | _081_;
-  assign _082_ = \$signal$40 [6] & \$signal$43 [2];
-  assign halfm_2[24] = \$signal$41 [7] | _082_;
-  assign _083_ = \$signal$40 [6] & \$signal$43 [3];
-  assign halfm_2[25] = \$signal$41 [7] | _083_;
-  assign halfm_2[26] = \$signal$40 [7] & \$signal$43 [0];
-  assign halfm_2[27] = \$signal$40 [7] & \$signal$43 [1];
-  assign halfm_2[28] = \$signal$40 [7] & \$signal$43 [2];
-  assign halfm_2[29] = \$signal$40 [7] & \$signal$43 [3];
-  assign half_3[0] = \$signal$46 [0] & \$signal$48 [1];
-  assign half_3[1] = \$signal$46 [0] & \$signal$48 [2];
-  assign half_3[2] = \$signal$46 [0] & \$signal$48 [3];
-  assign half_3[3] = \$signal$46 [1] & \$signal$48 [0];
-  assign half_3[4] = \$signal$46 [1] & \$signal$48 [1];
-  assign half_3[5] = \$signal$46 [1] & \$signal$48 [2];
-  assign half_3[6] = \$signal$46 [1] & \$signal$48 [3];
-  assign half_3[7] = \$signal$46 [2] & \$signal$48 [0];
-  assign half_3[8] = \$signal$46 [2] & \$signal$48 [1];
-  assign half_3[9] = \$signal$46 [2] & \$signal$48 [2];
-  assign half_3[10] = \$signal$46 [2] & \$signal$48 [3];
-  assign half_3[11] = \$signal$46 [3] & \$signal$48 [0];
-  assign half_3[12] = \$signal$46 [3] & \$signal$48 [1];
-  assign half_3[13] = \$signal$46 [3] & \$signal$48 [2];
-  assign half_3[14] = \$signal$46 [3] & \$signal$48 [3];
-  assign half_3[15] = \$signal$46 [4] & \$signal$48 [0];
-  assign half_3[16] = \$signal$46 [4] & \$signal$48 [1];
-  assign half_3[17] = \$signal$46 [4] & \$signal$48 [2];
-  assign half_3[18] = \$signal$46 [4] & \$signal$48 [3];
-  assign half_3[19] = \$signal$46 [5] & \$signal$48 [0];
-  assign half_3[20] = \$signal$46 [5] & \$signal$48 [1];
-  assign half_3[21] = \$signal$46 [5] & \$signal$48 [2];
-  assign half_3[22] = \$signal$46 [5] & \$signal$48 [3];
-  assign half_3[23] = \$signal$46 [6] & \$signal$48 [0];
-  assign half_3[24] = \$signal$46 [6] & \$signal$48 [1];
-  assign half_3[25] = \$signal$46 [6] & \$signal$48 [2];
-  assign half_3[26] = \$signal$46 [6] & \$signal$48 [3];
-  assign half_3[27] = \$signal$46 [7] & \$signal$48 [0];
-  assign half_3[28] = \$signal$46 [7] & \$signal$48 [1];
-  assign half_3[29] = \$signal$46 [7] & \$signal$48 [2];
-  assign half_3[30] = \$signal$46 [7] & \$signal$48 [3];
-  assign _086_ = \$signal$46 [0] & \$signal$49 [2];
-  assign halfm_3[0] = \$signal$47 [1] | _086_;
-  assign _087_ = \$signal$46 [0] & \$signal$49 [3];
-  assign halfm_3[1] = \$signal$47 [1] | _087_;
-  assign _088_ = \$signal$46 [1] & \$signal$49 [0];
-  assign halfm_3[2] = \$signal$47 [2] | _088_;
-  assign _090_ = \$signal$46 [1] & \$signal$49 [1];
-  assign halfm_3[3] = \$signal$47 [2] | _090_;
-  assign _091_ = \$signal$46 [1] & \$signal$49 [2];
-  assign halfm_3[4] = \$signal$47 [2] | _091_;
-  assign _092_ = \$signal$46 [1] & \$signal$49 [3];
-  assign halfm_3[5] = \$signal$47 [2] | _092_;
-  assign _093_ = \$signal$46 [2] & \$signal$49 [0];
-  assign halfm_3[6] = \$signal$47 [3] | _093_;
-  assign _094_ = \$signal$46 [2] & \$signal$49 [1];
-  assign halfm_3[7] = \$signal$47 [3] | _094_;
-  assign _096_ = \$signal$46 [2] & \$signal$49 [2];
-  assign halfm_3[8] = \$signal$47 [3] | _096_;
-  assign _097_ = \$signal$46 [2] & \$signal$49 [3];
-  assign halfm_3[9] = \$signal$47 [3] | _097_;
-  assign _098_ = \$signal$46 [3] & \$signal$49 [0];
-  assign halfm_3[10] = \$signal$47 [4] | _098_;
-  assign _099_ = \$signal$46 [3] & \$signal$49 [1];
-  assign halfm_3[11] = \$signal$47 [4] | _099_;
-  assign _100_ = \$signal$46 [3] & \$signal$49 [2];
-  assign halfm_3[12] = \$signal$47 [4] | _100_;
-  assign _101_ = \$signal$46 [3] & \$signal$49 [3];
-  assign halfm_3[13] = \$signal$47 [4] | _101_;
-  assign _102_ = \$signal$46 [4] & \$signal$49 [0];
-  assign halfm_3[14] = \$signal$47 [5] | _102_;
-  assign _103_ = \$signal$46 [4] & \$signal$49 [1];
-  assign halfm_3[15] = \$signal$47 [5] | _103_;
-  assign _104_ = \$signal$46 [4] & \$signal$49 [2];
-  assign halfm_3[16] = \$signal$47 [5] | _104_;
-  assign _105_ = \$signal$46 [4] & \$signal$49 [3];
-  assign halfm_3[17] = \$signal$47 [5] | _105_;
-  assign _107_ = \$signal$46 [5] & \$signal$49 [0];
-  assign halfm_3[18] = \$signal$47 [6] | _107_;
-  assign _108_ = \$signal$46 [5] & \$signal$49 [1];
-  assign halfm_3[19] = \$signal$47 [6] | _108_;
-  assign _109_ = \$signal$46 [5] & \$signal$49 [2];
-  assign halfm_3[20] = \$signal$47 [6] | _109_;
-  assign _110_ = \$signal$46 [5] & \$signal$49 [3];
-  assign halfm_3[21] = \$signal$47 [6] | _110_;
-  assign _111_ = \$signal$46 [6] & \$signal$49 [0];
-  assign halfm_3[22] = \$signal$47 [7] | _111_;
-  assign _113_ = \$signal$46 [6] & \$signal$49 [1];
-  assign halfm_3[23] = \$signal$47 [7] | _113_;
-  assign _114_ = \$signal$46 [6] & \$signal$49 [2];
-  assign halfm_3[24] = \$signal$47 [7] | _114_;
-  assign _115_ = \$signal$46 [6] & \$signal$49 [3];
-  assign halfm_3[25] = \$signal$47 [7] | _115_;
-  assign halfm_3[26] = \$signal$46 [7] & \$signal$49 [0];
-  assign halfm_3[27] = \$signal$46 [7] & \$signal$49 [1];
-  assign halfm_3[28] = \$signal$46 [7] & \$signal$49 [2];
-  assign halfm_3[29] = \$signal$46 [7] & \$signal$49 [3];
-  assign _117_ = $signed(rq2_h0) < $signed(1'h0);
-  assign _118_ = _117_ ? { 1'h0, rq2_hm0[29:0] } : rq2_hf0[30:0];
-  assign u_0 = $signed(rq2_h0) + $signed({ 1'h0, _118_ });
-  assign _119_ = $signed(rq2_h1) < $signed(1'h0);
-  assign _120_ = _119_ ? { 1'h0, rq2_hm1[29:0] } : rq2_hf1[30:0];
-  assign u_1 = $signed(rq2_h1) + $signed({ 1'h0, _120_ });
-  assign _121_ = $signed(rq2_h2) < $signed(1'h0);
-  assign _123_ = _121_ ? { 1'h0, rq2_hm2[29:0] } : rq2_hf2[30:0];
-  assign u_2 = $signed(rq2_h2) + $signed({ 1'h0, _123_ });
-  assign _124_ = $signed(rq2_h3) < $signed(1'h0);
-  assign _125_ = _124_ ? { 1'h0, rq2_hm3[29:0] } : rq2_hf3[30:0];
-  assign u_3 = $signed(rq2_h3) + $signed({ 1'h0, _125_ });
+  assign _050_ = $signed(a_3[31:17]) * $signed({ 1'h0, i_multiplier[109:93] });
+  assign _051_ = a_3[16:0] * i_multiplier[123:110];
+  assign _052_ = $signed(_050_) + $signed({ 1'h0, _051_ });
+  assign mid_3 = $signed(_052_) + $signed(15'h2000);
+  assign { h_0, _053_[13:0] } = $signed(outer_0[62:17]) + $signed(mid_0);
+  assign { h_1, _054_[13:0] } = $signed(outer_1[62:17]) + $signed(mid_1);
+  assign { h_2, _055_[13:0] } = $signed(outer_2[62:17]) + $signed(mid_2);
+  assign { h_3, _056_[13:0] } = $signed(outer_3[62:17]) + $signed(mid_3);
+  assign { half_0, _058_[0] } = 1'h1 << r_0;
+  assign halfm_0[0] = r_0 >= 2'h2;
+  assign halfm_0[1] = r_0 >= 2'h3;
+  assign halfm_0[2] = r_0 >= 3'h4;
+  assign halfm_0[3] = r_0 >= 3'h5;
+  assign halfm_0[4] = r_0 >= 3'h6;
+  assign halfm_0[5] = r_0 >= 3'h7;
+  assign halfm_0[6] = r_0 >= 4'h8;
+  assign halfm_0[7] = r_0 >= 4'h9;
+  assign halfm_0[8] = r_0 >= 4'ha;
+  assign halfm_0[9] = r_0 >= 4'hb;
+  assign halfm_0[10] = r_0 >= 4'hc;
+  assign halfm_0[11] = r_0 >= 4'hd;
+  assign halfm_0[12] = r_0 >= 4'he;
+  assign halfm_0[13] = r_0 >= 4'hf;
+  assign halfm_0[14] = r_0 >= 5'h10;
+  assign halfm_0[15] = r_0 >= 5'h11;
+  assign halfm_0[16] = r_0 >= 5'h12;
+  assign halfm_0[17] = r_0 >= 5'h13;
+  assign halfm_0[18] = r_0 >= 5'h14;
+  assign halfm_0[19] = r_0 >= 5'h15;
+  assign halfm_0[20] = r_0 >= 5'h16;
+  assign halfm_0[21] = r_0 >= 5'h17;
+  assign halfm_0[22] = r_0 >= 5'h18;
+  assign halfm_0[23] = r_0 >= 5'h19;
+  assign halfm_0[24] = r_0 >= 5'h1a;
+  assign halfm_0[25] = r_0 >= 5'h1b;
+  assign halfm_0[26] = r_0 >= 5'h1c;
+  assign halfm_0[27] = r_0 >= 5'h1d;
+  assign halfm_0[28] = r_0 >= 5'h1e;
+  assign halfm_0[29] = r_0 >= 5'h1f;
+  assign halfm_0[30] = r_0 >= 6'h20;
+  assign halfm_0[31] = r_0 >= 6'h21;
+  assign { half_1, _061_[0] } = 1'h1 << r_1;
+  assign halfm_1[0] = r_1 >= 2'h2;
+  assign halfm_1[1] = r_1 >= 2'h3;
+  assign halfm_1[2] = r_1 >= 3'h4;
+  assign halfm_1[3] = r_1 >= 3'h5;
+  assign halfm_1[4] = r_1 >= 3'h6;
+  assign halfm_1[5] = r_1 >= 3'h7;
+  assign halfm_1[6] = r_1 >= 4'h8;
+  assign halfm_1[7] = r_1 >= 4'h9;
+  assign halfm_1[8] = r_1 >= 4'ha;
+  assign halfm_1[9] = r_1 >= 4'hb;
+  assign halfm_1[10] = r_1 >= 4'hc;
+  assign halfm_1[11] = r_1 >= 4'hd;
+  assign halfm_1[12] = r_1 >= 4'he;
+  assign halfm_1[13] = r_1 >= 4'hf;
+  assign halfm_1[14] = r_1 >= 5'h10;
+  assign halfm_1[15] = r_1 >= 5'h11;
+  assign halfm_1[16] = r_1 >= 5'h12;
+  assign halfm_1[17] = r_1 >= 5'h13;
+  assign halfm_1[18] = r_1 >= 5'h14;
+  assign halfm_1[19] = r_1 >= 5'h15;
+  assign halfm_1[20] = r_1 >= 5'h16;
+  assign halfm_1[21] = r_1 >= 5'h17;
+  assign halfm_1[22] = r_1 >= 5'h18;
+  assign halfm_1[23] = r_1 >= 5'h19;
+  assign halfm_1[24] = r_1 >= 5'h1a;
+  assign halfm_1[25] = r_1 >= 5'h1b;
+  assign halfm_1[26] = r_1 >= 5'h1c;
+  assign halfm_1[27] = r_1 >= 5'h1d;
+  assign halfm_1[28] = r_1 >= 5'h1e;
+  assign halfm_1[29] = r_1 >= 5'h1f;
+  assign halfm_1[30] = r_1 >= 6'h20;
+  assign halfm_1[31] = r_1 >= 6'h21;
+  assign { half_2, _002_[0] } = 1'h1 << r_2;
+  assign halfm_2[0] = r_2 >= 2'h2;
+  assign halfm_2[1] = r_2 >= 2'h3;
+  assign halfm_2[2] = r_2 >= 3'h4;
+  assign halfm_2[3] = r_2 >= 3'h5;
+  assign halfm_2[4] = r_2 >= 3'h6;
+  assign halfm_2[5] = r_2 >= 3'h7;
+  assign halfm_2[6] = r_2 >= 4'h8;
+  assign halfm_2[7] = r_2 >= 4'h9;
+  assign halfm_2[8] = r_2 >= 4'ha;
+  assign halfm_2[9] = r_2 >= 4'hb;
+  assign halfm_2[10] = r_2 >= 4'hc;
+  assign halfm_2[11] = r_2 >= 4'hd;
+  assign halfm_2[12] = r_2 >= 4'he;
+  assign halfm_2[13] = r_2 >= 4'hf;
+  assign halfm_2[14] = r_2 >= 5'h10;
+  assign halfm_2[15] = r_2 >= 5'h11;
+  assign halfm_2[16] = r_2 >= 5'h12;
+  assign halfm_2[17] = r_2 >= 5'h13;
+  assign halfm_2[18] = r_2 >= 5'h14;
+  assign halfm_2[19] = r_2 >= 5'h15;
+  assign halfm_2[20] = r_2 >= 5'h16;
+  assign halfm_2[21] = r_2 >= 5'h17;
+  assign halfm_2[22] = r_2 >= 5'h18;
+  assign halfm_2[23] = r_2 >= 5'h19;
+  assign halfm_2[24] = r_2 >= 5'h1a;
+  assign halfm_2[25] = r_2 >= 5'h1b;
+  assign halfm_2[26] = r_2 >= 5'h1c;
+  assign halfm_2[27] = r_2 >= 5'h1d;
+  assign halfm_2[28] = r_2 >= 5'h1e;
+  assign halfm_2[29] = r_2 >= 5'h1f;
+  assign halfm_2[30] = r_2 >= 6'h20;
+  assign halfm_2[31] = r_2 >= 6'h21;
+  assign { half_3, _006_[0] } = 1'h1 << r_3;
+  assign halfm_3[0] = r_3 >= 2'h2;
+  assign halfm_3[1] = r_3 >= 2'h3;
+  assign halfm_3[2] = r_3 >= 3'h4;
+  assign halfm_3[3] = r_3 >= 3'h5;
+  assign halfm_3[4] = r_3 >= 3'h6;
+  assign halfm_3[5] = r_3 >= 3'h7;
+  assign halfm_3[6] = r_3 >= 4'h8;
+  assign halfm_3[7] = r_3 >= 4'h9;
+  assign halfm_3[8] = r_3 >= 4'ha;
+  assign halfm_3[9] = r_3 >= 4'hb;
+  assign halfm_3[10] = r_3 >= 4'hc;
+  assign halfm_3[11] = r_3 >= 4'hd;
+  assign halfm_3[12] = r_3 >= 4'he;
+  assign halfm_3[13] = r_3 >= 4'hf;
+  assign halfm_3[14] = r_3 >= 5'h10;
+  assign halfm_3[15] = r_3 >= 5'h11;
+  assign halfm_3[16] = r_3 >= 5'h12;
+  assign halfm_3[17] = r_3 >= 5'h13;
+  assign halfm_3[18] = r_3 >= 5'h14;
+  assign halfm_3[19] = r_3 >= 5'h15;
+  assign halfm_3[20] = r_3 >= 5'h16;
+  assign halfm_3[21] = r_3 >= 5'h17;
+  assign halfm_3[22] = r_3 >= 5'h18;
+  assign halfm_3[23] = r_3 >= 5'h19;
+  assign halfm_3[24] = r_3 >= 5'h1a;
+  assign halfm_3[25] = r_3 >= 5'h1b;
+  assign halfm_3[26] = r_3 >= 5'h1c;
+  assign halfm_3[27] = r_3 >= 5'h1d;
+  assign halfm_3[28] = r_3 >= 5'h1e;
+  assign halfm_3[29] = r_3 >= 5'h1f;
+  assign halfm_3[30] = r_3 >= 6'h20;
+  assign halfm_3[31] = r_3 >= 6'h21;
+  assign _009_ = $signed(rq2_h0) < $signed(1'h0);
+  assign _010_ = _009_ ? rq2_hm0 : rq2_hf0;
+  assign u_0 = $signed(rq2_h0) + $signed({ 1'h0, _010_ });
+  assign _011_ = $signed(rq2_h1) < $signed(1'h0);
+  assign _012_ = _011_ ? rq2_hm1 : rq2_hf1;
+  assign u_1 = $signed(rq2_h1) + $signed({ 1'h0, _012_ });
+  assign _013_ = $signed(rq2_h2) < $signed(1'h0);
+  assign _014_ = _013_ ? rq2_hm2 : rq2_hf2;
+  assign u_2 = $signed(rq2_h2) + $signed({ 1'h0, _014_ });
+  assign _015_ = $signed(rq2_h3) < $signed(1'h0);
+  assign _016_ = _015_ ? rq2_hm3 : rq2_hf3;
+  assign u_3 = $signed(rq2_h3) + $signed({ 1'h0, _016_ });
   assign y_0 = $signed(u_0) >>> rq2_r0;
   assign y_1 = $signed(u_1) >>> rq2_r1;
   assign y_2 = $signed(u_2) >>> rq2_r2;
@@ -2807,573 +2371,78 @@ module \hwq_top.engine.requant (rst, i_bias, i_multiplier, i_shift, zero_point, 
   assign fits_2 = $signed(y_2[32:8]) == $signed(y_2[33]);
   assign t_3 = y_3[7:0] + zero_point;
   assign fits_3 = $signed(y_3[32:8]) == $signed(y_3[33]);
-  assign _128_ = $signed(y_0[8:0]) < $signed({ lo_z[9], lo_z[7:0] });
-  assign _129_ = fits_0 ? _128_ : y_0[33];
-  assign _130_ = $signed(y_0[8:0]) > $signed({ hi_z[9], hi_z[7:0] });
-  assign _131_ = ~ y_0[33];
-  assign _133_ = fits_0 ? _130_ : _131_;
-  assign _134_ = $signed(y_1[8:0]) < $signed({ lo_z[9], lo_z[7:0] });
-  assign _135_ = fits_1 ? _134_ : y_1[33];
-  assign _136_ = $signed(y_1[8:0]) > $signed({ hi_z[9], hi_z[7:0] });
-  assign _137_ = ~ y_1[33];
-  assign _138_ = fits_1 ? _136_ : _137_;
-  assign _139_ = $signed(y_2[8:0]) < $signed({ lo_z[9], lo_z[7:0] });
-  assign _140_ = fits_2 ? _139_ : y_2[33];
-  assign _141_ = $signed(y_2[8:0]) > $signed({ hi_z[9], hi_z[7:0] });
-  assign _142_ = ~ y_2[33];
-  assign _144_ = fits_2 ? _141_ : _142_;
-  assign _145_ = $signed(y_3[8:0]) < $signed({ lo_z[9], lo_z[7:0] });
-  assign _146_ = fits_3 ? _145_ : y_3[33];
-  assign _147_ = $signed(y_3[8:0]) > $signed({ hi_z[9], hi_z[7:0] });
-  assign _148_ = ~ y_3[33];
-  assign _149_ = fits_3 ? _147_ : _148_;
-  reg [8:0] _719_ = 9'h000;
-  assign { hi_z[9], hi_z[7:0] } = _719_;
-  reg [8:0] _720_ = 9'h000;
-  assign { lo_z[9], lo_z[7:0] } = _720_;
-  reg [30:0] _731_ = 31'h00000000;
-  assign rq2_hf0[30:0] = _731_;
-  reg [29:0] _732_ = 30'h00000000;
-  assign rq2_hm0[29:0] = _732_;
-  reg [30:0] _733_ = 31'h00000000;
-  assign rq2_hf1[30:0] = _733_;
-  reg [29:0] _734_ = 30'h00000000;
-  assign rq2_hm1[29:0] = _734_;
-  reg [30:0] _735_ = 31'h00000000;
-  assign rq2_hf2[30:0] = _735_;
-  reg [29:0] _736_ = 30'h00000000;
-  assign rq2_hm2[29:0] = _736_;
-  reg [30:0] _737_ = 31'h00000000;
-  assign rq2_hf3[30:0] = _737_;
-  reg [29:0] _738_ = 30'h00000000;
-  assign rq2_hm3[29:0] = _738_;
-  function [3:0] _739_;
-    input [3:0] a;
-    input [15:0] b;
-    input [3:0] s;
-    (* full_case = 32'd1 *)
-    (* parallel_case *)
-    casez (s)
-      4'b???1:
-        _739_ = b[3:0];
-      4'b??1?:
-        _739_ = b[7:4];
-      4'b?1??:
-        _739_ = b[11:8];
-      4'b1???:
-        _739_ = b[15:12];
-      default:
-        _739_ = a;
-    endcase
-  endfunction
-  assign \$signal$48  = _739_(4'hx, 16'h1248, { _165_, _164_, _163_, _162_ });
-  assign _162_ = r_3[1:0] == (* full_case = 32'd1 *) 2'h3;
-  assign _163_ = r_3[1:0] == (* full_case = 32'd1 *) 2'h2;
-  assign _164_ = r_3[1:0] == (* full_case = 32'd1 *) 1'h1;
-  assign _165_ = ! (* full_case = 32'd1 *) r_3[1:0];
-  function [7:0] _744_;
-    input [7:0] a;
-    input [63:0] b;
-    input [7:0] s;
-    (* full_case = 32'd1 *)
-    (* parallel_case *)
-    casez (s)
-      8'b???????1:
-        _744_ = b[7:0];
-      8'b??????1?:
-        _744_ = b[15:8];
-      8'b?????1??:
-        _744_ = b[23:16];
-      8'b????1???:
-        _744_ = b[31:24];
-      8'b???1????:
-        _744_ = b[39:32];
-      8'b??1?????:
-        _744_ = b[47:40];
-      8'b?1??????:
-        _744_ = b[55:48];
-      8'b1???????:
-        _744_ = b[63:56];
-      default:
-        _744_ = a;
-    endcase
-  endfunction
-  assign \$signal$47  = _744_(8'hxx, 64'h0103070f1f3f7fff, { _173_, _172_, _171_, _170_, _169_, _168_, _167_, _166_ });
-  assign _166_ = r_3[4:2] == (* full_case = 32'd1 *) 3'h7;
-  assign _167_ = r_3[4:2] == (* full_case = 32'd1 *) 3'h6;
-  assign _168_ = r_3[4:2] == (* full_case = 32'd1 *) 3'h5;
-  assign _169_ = r_3[4:2] == (* full_case = 32'd1 *) 3'h4;
-  assign _170_ = r_3[4:2] == (* full_case = 32'd1 *) 2'h3;
-  assign _171_ = r_3[4:2] == (* full_case = 32'd1 *) 2'h2;
-  assign _172_ = r_3[4:2] == (* full_case = 32'd1 *) 1'h1;
-  assign _173_ = ! (* full_case = 32'd1 *) r_3[4:2];
-  function [7:0] _753_;
-    input [7:0] a;
-    input [63:0] b;
-    input [7:0] s;
-    (* full_case = 32'd1 *)
-    (* parallel_case *)
-    casez (s)
-      8'b???????1:
-        _753_ = b[7:0];
-      8'b??????1?:
-        _753_ = b[15:8];
-      8'b?????1??:
-        _753_ = b[23:16];
-      8'b????1???:
-        _753_ = b[31:24];
-      8'b???1????:
-        _753_ = b[39:32];
-      8'b??1?????:
-        _753_ = b[47:40];
-      8'b?1??????:
-        _753_ = b[55:48];
-      8'b1???????:
-        _753_ = b[63:56];
-      default:
-        _753_ = a;
-    endcase
-  endfunction
-  assign \$signal$46  = _753_(8'hxx, 64'h0102040810204080, { _181_, _180_, _179_, _178_, _177_, _176_, _175_, _174_ });
-  assign _174_ = r_3[4:2] == (* full_case = 32'd1 *) 3'h7;
-  assign _175_ = r_3[4:2] == (* full_case = 32'd1 *) 3'h6;
-  assign _176_ = r_3[4:2] == (* full_case = 32'd1 *) 3'h5;
-  assign _177_ = r_3[4:2] == (* full_case = 32'd1 *) 3'h4;
-  assign _178_ = r_3[4:2] == (* full_case = 32'd1 *) 2'h3;
-  assign _179_ = r_3[4:2] == (* full_case = 32'd1 *) 2'h2;
-  assign _180_ = r_3[4:2] == (* full_case = 32'd1 *) 1'h1;
-  assign _181_ = ! (* full_case = 32'd1 *) r_3[4:2];
-  function [3:0] _762_;
-    input [3:0] a;
-    input [15:0] b;
-    input [3:0] s;
-    (* full_case = 32'd1 *)
-    (* parallel_case *)
-    casez (s)
-      4'b???1:
-        _762_ = b[3:0];
-      4'b??1?:
-        _762_ = b[7:4];
-      4'b?1??:
-        _762_ = b[11:8];
-      4'b1???:
-        _762_ = b[15:12];
-      default:
-        _762_ = a;
-    endcase
-  endfunction
-  assign \$signal$43  = _762_(4'hx, 16'h137f, { _185_, _184_, _183_, _182_ });
-  assign _182_ = r_2[1:0] == (* full_case = 32'd1 *) 2'h3;
-  assign _183_ = r_2[1:0] == (* full_case = 32'd1 *) 2'h2;
-  assign _184_ = r_2[1:0] == (* full_case = 32'd1 *) 1'h1;
-  assign _185_ = ! (* full_case = 32'd1 *) r_2[1:0];
-  function [3:0] _767_;
-    input [3:0] a;
-    input [15:0] b;
-    input [3:0] s;
-    (* full_case = 32'd1 *)
-    (* parallel_case *)
-    casez (s)
-      4'b???1:
-        _767_ = b[3:0];
-      4'b??1?:
-        _767_ = b[7:4];
-      4'b?1??:
-        _767_ = b[11:8];
-      4'b1???:
-        _767_ = b[15:12];
-      default:
-        _767_ = a;
-    endcase
-  endfunction
-  assign \$signal$42  = _767_(4'hx, 16'h1248, { _189_, _188_, _187_, _186_ });
-  assign _186_ = r_2[1:0] == (* full_case = 32'd1 *) 2'h3;
-  assign _187_ = r_2[1:0] == (* full_case = 32'd1 *) 2'h2;
-  assign _188_ = r_2[1:0] == (* full_case = 32'd1 *) 1'h1;
-  assign _189_ = ! (* full_case = 32'd1 *) r_2[1:0];
-  function [7:0] _772_;
-    input [7:0] a;
-    input [63:0] b;
-    input [7:0] s;
-    (* full_case = 32'd1 *)
-    (* parallel_case *)
-    casez (s)
-      8'b???????1:
-        _772_ = b[7:0];
-      8'b??????1?:
-        _772_ = b[15:8];
-      8'b?????1??:
-        _772_ = b[23:16];
-      8'b????1???:
-        _772_ = b[31:24];
-      8'b???1????:
-        _772_ = b[39:32];
-      8'b??1?????:
-        _772_ = b[47:40];
-      8'b?1??????:
-        _772_ = b[55:48];
-      8'b1???????:
-        _772_ = b[63:56];
-      default:
-        _772_ = a;
-    endcase
-  endfunction
-  assign \$signal$41  = _772_(8'hxx, 64'h0103070f1f3f7fff, { _197_, _196_, _195_, _194_, _193_, _192_, _191_, _190_ });
-  assign _190_ = r_2[4:2] == (* full_case = 32'd1 *) 3'h7;
-  assign _191_ = r_2[4:2] == (* full_case = 32'd1 *) 3'h6;
-  assign _192_ = r_2[4:2] == (* full_case = 32'd1 *) 3'h5;
-  assign _193_ = r_2[4:2] == (* full_case = 32'd1 *) 3'h4;
-  assign _194_ = r_2[4:2] == (* full_case = 32'd1 *) 2'h3;
-  assign _195_ = r_2[4:2] == (* full_case = 32'd1 *) 2'h2;
-  assign _196_ = r_2[4:2] == (* full_case = 32'd1 *) 1'h1;
-  assign _197_ = ! (* full_case = 32'd1 *) r_2[4:2];
-  function [7:0] _781_;
-    input [7:0] a;
-    input [63:0] b;
-    input [7:0] s;
-    (* full_case = 32'd1 *)
-    (* parallel_case *)
-    casez (s)
-      8'b???????1:
-        _781_ = b[7:0];
-      8'b??????1?:
-        _781_ = b[15:8];
-      8'b?????1??:
-        _781_ = b[23:16];
-      8'b????1???:
-        _781_ = b[31:24];
-      8'b???1????:
-        _781_ = b[39:32];
-      8'b??1?????:
-        _781_ = b[47:40];
-      8'b?1??????:
-        _781_ = b[55:48];
-      8'b1???????:
-        _781_ = b[63:56];
-      default:
-        _781_ = a;
-    endcase
-  endfunction
-  assign \$signal$40  = _781_(8'hxx, 64'h0102040810204080, { _205_, _204_, _203_, _202_, _201_, _200_, _199_, _198_ });
-  assign _198_ = r_2[4:2] == (* full_case = 32'd1 *) 3'h7;
-  assign _199_ = r_2[4:2] == (* full_case = 32'd1 *) 3'h6;
-  assign _200_ = r_2[4:2] == (* full_case = 32'd1 *) 3'h5;
-  assign _201_ = r_2[4:2] == (* full_case = 32'd1 *) 3'h4;
-  assign _202_ = r_2[4:2] == (* full_case = 32'd1 *) 2'h3;
-  assign _203_ = r_2[4:2] == (* full_case = 32'd1 *) 2'h2;
-  assign _204_ = r_2[4:2] == (* full_case = 32'd1 *) 1'h1;
-  assign _205_ = ! (* full_case = 32'd1 *) r_2[4:2];
-  function [3:0] _790_;
-    input [3:0] a;
-    input [15:0] b;
-    input [3:0] s;
-    (* full_case = 32'd1 *)
-    (* parallel_case *)
-    casez (s)
-      4'b???1:
-        _790_ = b[3:0];
-      4'b??1?:
-        _790_ = b[7:4];
-      4'b?1??:
-        _790_ = b[11:8];
-      4'b1???:
-        _790_ = b[15:12];
-      default:
-        _790_ = a;
-    endcase
-  endfunction
-  assign \$signal$37  = _790_(4'hx, 16'h137f, { _209_, _208_, _207_, _206_ });
-  assign _206_ = r_1[1:0] == (* full_case = 32'd1 *) 2'h3;
-  assign _207_ = r_1[1:0] == (* full_case = 32'd1 *) 2'h2;
-  assign _208_ = r_1[1:0] == (* full_case = 32'd1 *) 1'h1;
-  assign _209_ = ! (* full_case = 32'd1 *) r_1[1:0];
-  function [3:0] _795_;
-    input [3:0] a;
-    input [15:0] b;
-    input [3:0] s;
-    (* full_case = 32'd1 *)
-    (* parallel_case *)
-    casez (s)
-      4'b???1:
-        _795_ = b[3:0];
-      4'b??1?:
-        _795_ = b[7:4];
-      4'b?1??:
-        _795_ = b[11:8];
-      4'b1???:
-        _795_ = b[15:12];
-      default:
-        _795_ = a;
-    endcase
-  endfunction
-  assign \$signal$36  = _795_(4'hx, 16'h1248, { _213_, _212_, _211_, _210_ });
-  assign _210_ = r_1[1:0] == (* full_case = 32'd1 *) 2'h3;
-  assign _211_ = r_1[1:0] == (* full_case = 32'd1 *) 2'h2;
-  assign _212_ = r_1[1:0] == (* full_case = 32'd1 *) 1'h1;
-  assign _213_ = ! (* full_case = 32'd1 *) r_1[1:0];
-  function [7:0] _800_;
-    input [7:0] a;
-    input [63:0] b;
-    input [7:0] s;
-    (* full_case = 32'd1 *)
-    (* parallel_case *)
-    casez (s)
-      8'b???????1:
-        _800_ = b[7:0];
-      8'b??????1?:
-        _800_ = b[15:8];
-      8'b?????1??:
-        _800_ = b[23:16];
-      8'b????1???:
-        _800_ = b[31:24];
-      8'b???1????:
-        _800_ = b[39:32];
-      8'b??1?????:
-        _800_ = b[47:40];
-      8'b?1??????:
-        _800_ = b[55:48];
-      8'b1???????:
-        _800_ = b[63:56];
-      default:
-        _800_ = a;
-    endcase
-  endfunction
-  assign \$signal$35  = _800_(8'hxx, 64'h0103070f1f3f7fff, { _221_, _220_, _219_, _218_, _217_, _216_, _215_, _214_ });
-  assign _214_ = r_1[4:2] == (* full_case = 32'd1 *) 3'h7;
-  assign _215_ = r_1[4:2] == (* full_case = 32'd1 *) 3'h6;
-  assign _216_ = r_1[4:2] == (* full_case = 32'd1 *) 3'h5;
-  assign _217_ = r_1[4:2] == (* full_case = 32'd1 *) 3'h4;
-  assign _218_ = r_1[4:2] == (* full_case = 32'd1 *) 2'h3;
-  assign _219_ = r_1[4:2] == (* full_case = 32'd1 *) 2'h2;
-  assign _220_ = r_1[4:2] == (* full_case = 32'd1 *) 1'h1;
-  assign _221_ = ! (* full_case = 32'd1 *) r_1[4:2];
-  function [7:0] _809_;
-    input [7:0] a;
-    input [63:0] b;
-    input [7:0] s;
-    (* full_case = 32'd1 *)
-    (* parallel_case *)
-    casez (s)
-      8'b???????1:
-        _809_ = b[7:0];
-      8'b??????1?:
-        _809_ = b[15:8];
-      8'b?????1??:
-        _809_ = b[23:16];
-      8'b????1???:
-        _809_ = b[31:24];
-      8'b???1????:
-        _809_ = b[39:32];
-      8'b??1?????:
-        _809_ = b[47:40];
-      8'b?1??????:
-        _809_ = b[55:48];
-      8'b1???????:
-        _809_ = b[63:56];
-      default:
-        _809_ = a;
-    endcase
-  endfunction
-  assign \$signal$34  = _809_(8'hxx, 64'h0102040810204080, { _229_, _228_, _227_, _226_, _225_, _224_, _223_, _222_ });
-  assign _222_ = r_1[4:2] == (* full_case = 32'd1 *) 3'h7;
-  assign _223_ = r_1[4:2] == (* full_case = 32'd1 *) 3'h6;
-  assign _224_ = r_1[4:2] == (* full_case = 32'd1 *) 3'h5;
-  assign _225_ = r_1[4:2] == (* full_case = 32'd1 *) 3'h4;
-  assign _226_ = r_1[4:2] == (* full_case = 32'd1 *) 2'h3;
-  assign _227_ = r_1[4:2] == (* full_case = 32'd1 *) 2'h2;
-  assign _228_ = r_1[4:2] == (* full_case = 32'd1 *) 1'h1;
-  assign _229_ = ! (* full_case = 32'd1 *) r_1[4:2];
-  function [3:0] _818_;
-    input [3:0] a;
-    input [15:0] b;
-    input [3:0] s;
-    (* full_case = 32'd1 *)
-    (* parallel_case *)
-    casez (s)
-      4'b???1:
-        _818_ = b[3:0];
-      4'b??1?:
-        _818_ = b[7:4];
-      4'b?1??:
-        _818_ = b[11:8];
-      4'b1???:
-        _818_ = b[15:12];
-      default:
-        _818_ = a;
-    endcase
-  endfunction
-  assign \$signal$31  = _818_(4'hx, 16'h137f, { _233_, _232_, _231_, _230_ });
-  assign _230_ = r_0[1:0] == (* full_case = 32'd1 *) 2'h3;
-  assign _231_ = r_0[1:0] == (* full_case = 32'd1 *) 2'h2;
-  assign _232_ = r_0[1:0] == (* full_case = 32'd1 *) 1'h1;
-  assign _233_ = ! (* full_case = 32'd1 *) r_0[1:0];
-  function [3:0] _823_;
-    input [3:0] a;
-    input [15:0] b;
-    input [3:0] s;
-    (* full_case = 32'd1 *)
-    (* parallel_case *)
-    casez (s)
-      4'b???1:
-        _823_ = b[3:0];
-      4'b??1?:
-        _823_ = b[7:4];
-      4'b?1??:
-        _823_ = b[11:8];
-      4'b1???:
-        _823_ = b[15:12];
-      default:
-        _823_ = a;
-    endcase
-  endfunction
-  assign \$signal$30  = _823_(4'hx, 16'h1248, { _237_, _236_, _235_, _234_ });
-  assign _234_ = r_0[1:0] == (* full_case = 32'd1 *) 2'h3;
-  assign _235_ = r_0[1:0] == (* full_case = 32'd1 *) 2'h2;
-  assign _236_ = r_0[1:0] == (* full_case = 32'd1 *) 1'h1;
-  assign _237_ = ! (* full_case = 32'd1 *) r_0[1:0];
-  function [7:0] _828_;
-    input [7:0] a;
-    input [63:0] b;
-    input [7:0] s;
-    (* full_case = 32'd1 *)
-    (* parallel_case *)
-    casez (s)
-      8'b???????1:
-        _828_ = b[7:0];
-      8'b??????1?:
-        _828_ = b[15:8];
-      8'b?????1??:
-        _828_ = b[23:16];
-      8'b????1???:
-        _828_ = b[31:24];
-      8'b???1????:
-        _828_ = b[39:32];
-      8'b??1?????:
-        _828_ = b[47:40];
-      8'b?1??????:
-        _828_ = b[55:48];
-      8'b1???????:
-        _828_ = b[63:56];
-      default:
-        _828_ = a;
-    endcase
-  endfunction
-  assign \$signal$29  = _828_(8'hxx, 64'h0103070f1f3f7fff, { _245_, _244_, _243_, _242_, _241_, _240_, _239_, _238_ });
-  assign _238_ = r_0[4:2] == (* full_case = 32'd1 *) 3'h7;
-  assign _239_ = r_0[4:2] == (* full_case = 32'd1 *) 3'h6;
-  assign _240_ = r_0[4:2] == (* full_case = 32'd1 *) 3'h5;
-  assign _241_ = r_0[4:2] == (* full_case = 32'd1 *) 3'h4;
-  assign _242_ = r_0[4:2] == (* full_case = 32'd1 *) 2'h3;
-  assign _243_ = r_0[4:2] == (* full_case = 32'd1 *) 2'h2;
-  assign _244_ = r_0[4:2] == (* full_case = 32'd1 *) 1'h1;
-  assign _245_ = ! (* full_case = 32'd1 *) r_0[4:2];
-  function [7:0] _837_;
-    input [7:0] a;
-    input [63:0] b;
-    input [7:0] s;
-    (* full_case = 32'd1 *)
-    (* parallel_case *)
-    casez (s)
-      8'b???????1:
-        _837_ = b[7:0];
-      8'b??????1?:
-        _837_ = b[15:8];
-      8'b?????1??:
-        _837_ = b[23:16];
-      8'b????1???:
-        _837_ = b[31:24];
-      8'b???1????:
-        _837_ = b[39:32];
-      8'b??1?????:
-        _837_ = b[47:40];
-      8'b?1??????:
-        _837_ = b[55:48];
-      8'b1???????:
-        _837_ = b[63:56];
-      default:
-        _837_ = a;
-    endcase
-  endfunction
-  assign \$signal  = _837_(8'hxx, 64'h0102040810204080, { _253_, _252_, _251_, _250_, _249_, _248_, _247_, _246_ });
-  assign _246_ = r_0[4:2] == (* full_case = 32'd1 *) 3'h7;
-  assign _254_ = _149_ ? (* full_case = 32'd1 *) act_max : t_3;
-  assign _247_ = r_0[4:2] == (* full_case = 32'd1 *) 3'h6;
-  assign _248_ = r_0[4:2] == (* full_case = 32'd1 *) 3'h5;
-  assign _249_ = r_0[4:2] == (* full_case = 32'd1 *) 3'h4;
-  assign _250_ = r_0[4:2] == (* full_case = 32'd1 *) 2'h3;
-  assign _251_ = r_0[4:2] == (* full_case = 32'd1 *) 2'h2;
-  assign _252_ = r_0[4:2] == (* full_case = 32'd1 *) 1'h1;
-  assign _253_ = ! (* full_case = 32'd1 *) r_0[4:2];
-  assign _255_ = _146_ ? (* full_case = 32'd1 *) act_min : _254_;
-  assign _256_ = _138_ ? (* full_case = 32'd1 *) act_max : t_1;
-  assign _257_ = _135_ ? (* full_case = 32'd1 *) act_min : _256_;
-  assign _258_ = _133_ ? (* full_case = 32'd1 *) act_max : t_0;
-  assign _259_ = _129_ ? (* full_case = 32'd1 *) act_min : _258_;
-  assign _260_ = _144_ ? (* full_case = 32'd1 *) act_max : t_2;
-  assign _261_ = _140_ ? (* full_case = 32'd1 *) act_min : _260_;
-  function [3:0] _854_;
-    input [3:0] a;
-    input [15:0] b;
-    input [3:0] s;
-    (* full_case = 32'd1 *)
-    (* parallel_case *)
-    casez (s)
-      4'b???1:
-        _854_ = b[3:0];
-      4'b??1?:
-        _854_ = b[7:4];
-      4'b?1??:
-        _854_ = b[11:8];
-      4'b1???:
-        _854_ = b[15:12];
-      default:
-        _854_ = a;
-    endcase
-  endfunction
-  assign \$signal$49  = _854_(4'hx, 16'h137f, { _265_, _264_, _263_, _262_ });
-  assign _262_ = r_3[1:0] == (* full_case = 32'd1 *) 2'h3;
-  assign _263_ = r_3[1:0] == (* full_case = 32'd1 *) 2'h2;
-  assign _264_ = r_3[1:0] == (* full_case = 32'd1 *) 1'h1;
-  assign _265_ = ! (* full_case = 32'd1 *) r_3[1:0];
-  assign _151_[46:14] = h_0;
-  assign _152_[46:14] = h_1;
-  assign _153_[46:14] = h_2;
-  assign _154_[46:14] = h_3;
-  assign halfm_1[31:30] = 2'h0;
-  assign halfm_2[31:30] = 2'h0;
-  assign halfm_3[31:30] = 2'h0;
+  assign _019_ = $signed(y_0[8:0]) < $signed({ lo_z[9], lo_z[7:0] });
+  assign _020_ = fits_0 ? _019_ : y_0[33];
+  assign _021_ = $signed(y_0[8:0]) > $signed({ hi_z[9], hi_z[7:0] });
+  assign _022_ = ~ y_0[33];
+  assign _023_ = fits_0 ? _021_ : _022_;
+  assign _024_ = $signed(y_1[8:0]) < $signed({ lo_z[9], lo_z[7:0] });
+  assign _025_ = fits_1 ? _024_ : y_1[33];
+  assign _026_ = $signed(y_1[8:0]) > $signed({ hi_z[9], hi_z[7:0] });
+  assign _027_ = ~ y_1[33];
+  assign _028_ = fits_1 ? _026_ : _027_;
+  assign _029_ = $signed(y_2[8:0]) < $signed({ lo_z[9], lo_z[7:0] });
+  assign _030_ = fits_2 ? _029_ : y_2[33];
+  assign _031_ = $signed(y_2[8:0]) > $signed({ hi_z[9], hi_z[7:0] });
+  assign _032_ = ~ y_2[33];
+  assign _033_ = fits_2 ? _031_ : _032_;
+  assign _034_ = $signed(y_3[8:0]) < $signed({ lo_z[9], lo_z[7:0] });
+  assign _035_ = fits_3 ? _034_ : y_3[33];
+  assign _036_ = $signed(y_3[8:0]) > $signed({ hi_z[9], hi_z[7:0] });
+  assign _037_ = ~ y_3[33];
+  assign _038_ = fits_3 ? _036_ : _037_;
+  reg [8:0] _307_ = 9'h000;
+  assign { hi_z[9], hi_z[7:0] } = _307_;
+  reg [8:0] _308_ = 9'h000;
+  assign { lo_z[9], lo_z[7:0] } = _308_;
+  assign _062_ = _038_ ? (* full_case = 32'd1 *) act_max : t_3;
+  assign _063_ = _035_ ? (* full_case = 32'd1 *) act_min : _062_;
+  assign _064_ = _028_ ? (* full_case = 32'd1 *) act_max : t_1;
+  assign _065_ = _025_ ? (* full_case = 32'd1 *) act_min : _064_;
+  assign _066_ = _023_ ? (* full_case = 32'd1 *) act_max : t_0;
+  assign _067_ = _020_ ? (* full_case = 32'd1 *) act_min : _066_;
+  assign _068_ = _033_ ? (* full_case = 32'd1 *) act_max : t_2;
+  assign _069_ = _030_ ? (* full_case = 32'd1 *) act_min : _068_;
+  assign _006_[32:1] = half_3;
+  assign _053_[46:14] = h_0;
+  assign _054_[46:14] = h_1;
+  assign _055_[46:14] = h_2;
+  assign _056_[46:14] = h_3;
+  assign _058_[32:1] = half_0;
   assign hi_z[8] = hi_z[9];
+  assign _002_[32:1] = half_2;
   assign lo_z[8] = lo_z[9];
-  assign rq2_hf0[31] = 1'h0;
-  assign rq2_hf1[31] = 1'h0;
-  assign rq2_hf2[31] = 1'h0;
-  assign rq2_hf3[31] = 1'h0;
-  assign rq2_hm0[31:30] = 2'h0;
-  assign rq2_hm1[31:30] = 2'h0;
-  assign rq2_hm2[31:30] = 2'h0;
-  assign rq2_hm3[31:30] = 2'h0;
+  assign _061_[32:1] = half_1;
   always @(posedge clk) begin
     if (rst) begin
       o_last <= 1'h0;
       o_valid <= 1'h0;
-      _719_ <= 9'h000;
-      _720_ <= 9'h000;
+      _307_ <= 9'h000;
+      _308_ <= 9'h000;
       rq2_last <= 1'h0;
       rq2_valid <= 1'h0;
     end else begin
       o_last <= rq2_last;
       o_valid <= rq2_valid;
-      _719_ <= $signed(act_max) - $signed(zero_point);
-      _720_ <= $signed(act_min) - $signed(zero_point);
+      _307_ <= $signed(act_max) - $signed(zero_point);
+      _308_ <= $signed(act_min) - $signed(zero_point);
       rq2_last <= i_last;
       rq2_valid <= i_valid;
     end
     if (rst) begin
       o_data <= 32'd0;
     end else if (rq2_valid) begin
-      o_data <= { _255_, _261_, _257_, _259_ };
+      o_data <= { _063_, _069_, _065_, _067_ };
     end
     if (i_valid) begin
+      rq2_hm3 <= halfm_3;
+      rq2_hf3 <= half_3;
+      rq2_hm2 <= halfm_2;
+      rq2_hf2 <= half_2;
+      rq2_hm1 <= halfm_1;
+      rq2_hf1 <= half_1;
+      rq2_hm0 <= halfm_0;
+      rq2_hf0 <= half_0;
       rq2_h3 <= h_3;
       rq2_h2 <= h_2;
       rq2_h1 <= h_1;
@@ -3382,14 +2451,6 @@ module \hwq_top.engine.requant (rst, i_bias, i_multiplier, i_shift, zero_point, 
       rq2_r2 <= r_2;
       rq2_r1 <= r_1;
       rq2_r0 <= r_0;
-      _731_ <= half_0;
-      _732_ <= halfm_0;
-      _733_ <= half_1;
-      _734_ <= halfm_1[29:0];
-      _735_ <= half_2;
-      _736_ <= halfm_2[29:0];
-      _737_ <= half_3;
-      _738_ <= halfm_3[29:0];
     end
   end
 endmodule

@@ -4,19 +4,24 @@
 (* generator = "Amaranth" *)
 module hwq_requant(i_valid, i_last, i_acc, i_bias, i_multiplier, i_shift, zero_point, act_min, act_max, clk, rst, o_valid, o_last, o_data, en);
   wire _000_;
-  wire _001_;
-  wire _002_;
-  wire _003_;
-  wire _004_;
-  wire _005_;
-  wire _006_;
-  wire _007_;
-  wire _008_;
+  wire [31:0] _001_;
+  wire [30:0] _002_;
+  wire [32:0] _003_;
+  wire [31:0] _004_;
+  wire [30:0] _005_;
+  wire [32:0] _006_;
+  (* unused_bits = "0 1 2 3 4 5 6 7 8 9 10 11 12 13" *)
+  wire [46:0] _007_;
+  (* unused_bits = "0 1 2 3 4 5 6 7 8 9 10 11 12 13" *)
+  wire [46:0] _008_;
   wire _009_;
+  (* unused_bits = "0" *)
+  wire [32:0] _010_;
+  (* unused_bits = "0" *)
+  wire [32:0] _011_;
   wire _012_;
   wire _013_;
   wire _014_;
-  wire _015_;
   wire _016_;
   wire _017_;
   wire _018_;
@@ -24,58 +29,29 @@ module hwq_requant(i_valid, i_last, i_acc, i_bias, i_multiplier, i_shift, zero_p
   wire _020_;
   wire _021_;
   wire _022_;
-  wire [31:0] _023_;
-  wire [30:0] _024_;
-  wire [32:0] _025_;
-  wire [31:0] _026_;
-  wire [30:0] _027_;
-  wire [32:0] _028_;
-  (* unused_bits = "0 1 2 3 4 5 6 7 8 9 10 11 12 13" *)
-  wire [46:0] _029_;
-  (* unused_bits = "0 1 2 3 4 5 6 7 8 9 10 11 12 13" *)
-  wire [46:0] _030_;
+  wire _023_;
+  wire _024_;
+  wire _025_;
+  wire _026_;
+  wire _029_;
+  wire _030_;
   wire _031_;
+  wire _032_;
   wire _033_;
   wire _034_;
-  (* unused_bits = "5 6" *)
-  wire [6:0] _035_;
+  wire _035_;
   wire _036_;
   wire _037_;
   wire _038_;
   wire _039_;
   wire _040_;
   wire _041_;
-  wire _042_;
-  wire _043_;
-  wire _044_;
-  wire _045_;
-  wire _046_;
-  wire _047_;
-  wire [7:0] _048_;
-  wire _049_;
-  wire _050_;
-  wire _051_;
-  wire _052_;
-  wire _053_;
-  wire _054_;
-  wire _055_;
-  wire [7:0] _056_;
-  wire _057_;
-  wire _058_;
-  wire _059_;
-  wire _060_;
-  wire _061_;
-  wire [7:0] _062_;
-  wire [7:0] _063_;
-  wire _064_;
-  wire _065_;
-  wire _066_;
-  wire _067_;
-  wire _068_;
-  wire [7:0] \$signal ;
-  wire [3:0] \$signal$36 ;
-  wire [7:0] \$signal$41 ;
-  wire [3:0] \$signal$43 ;
+  (* unused_bits = "5 6" *)
+  wire [6:0] _042_;
+  wire [7:0] _043_;
+  wire [7:0] _044_;
+  wire [7:0] _045_;
+  wire [7:0] _046_;
   wire [31:0] a_0;
   wire [31:0] a_1;
   input [7:0] act_max;
@@ -90,8 +66,8 @@ module hwq_requant(i_valid, i_last, i_acc, i_bias, i_multiplier, i_shift, zero_p
   wire fits_1;
   wire [32:0] h_0;
   wire [32:0] h_1;
-  wire [30:0] half_0;
-  wire [30:0] half_1;
+  wire [31:0] half_0;
+  wire [31:0] half_1;
   (* init = 10'b0x00000000 *)
   wire [9:0] hi_z;
   input [49:0] i_acc;
@@ -132,10 +108,8 @@ module hwq_requant(i_valid, i_last, i_acc, i_bias, i_multiplier, i_shift, zero_p
   reg rq1_valid = 1'h0;
   reg [32:0] rq2_h0 = 33'h000000000;
   reg [32:0] rq2_h1 = 33'h000000000;
-  (* init = 32'bx0000000000000000000000000000000 *)
-  wire [31:0] rq2_hf0;
-  (* init = 32'bx0000000000000000000000000000000 *)
-  wire [31:0] rq2_hf1;
+  reg [31:0] rq2_hf0 = 32'd0;
+  reg [31:0] rq2_hf1 = 32'd0;
   reg rq2_last = 1'h0;
   reg [4:0] rq2_r0 = 5'h00;
   reg [4:0] rq2_r1 = 5'h00;
@@ -150,326 +124,142 @@ module hwq_requant(i_valid, i_last, i_acc, i_bias, i_multiplier, i_shift, zero_p
   wire [33:0] y_1;
   input [7:0] zero_point;
   wire [7:0] zero_point;
-  assign _000_ = $signed(i_shift[5:0]) > $signed(1'h0);
-  assign _031_ = $signed(i_shift[5:0]) < $signed(1'h0);
-  assign _033_ = $signed(i_shift[11:6]) > $signed(1'h0);
-  assign _034_ = $signed(i_shift[11:6]) < $signed(1'h0);
-  assign _035_[4:0] = - $signed(i_shift[10:6]);
-  assign a_0 = $signed(rq1_s0) << rq1_l0;
   assign a_1 = $signed(rq1_s1) << rq1_l1;
   assign outer_0[33:0] = a_0[16:0] * rq1_m0[16:0];
   assign outer_0[62:34] = $signed(a_0[31:17]) * $signed({ 1'h0, rq1_m0[30:17] });
-  assign _023_ = $signed(a_0[31:17]) * $signed({ 1'h0, rq1_m0[16:0] });
-  assign _024_ = a_0[16:0] * rq1_m0[30:17];
-  assign _025_ = $signed(_023_) + $signed({ 1'h0, _024_ });
-  assign mid_0 = $signed(_025_) + $signed(15'h2000);
+  assign _001_ = $signed(a_0[31:17]) * $signed({ 1'h0, rq1_m0[16:0] });
+  assign _002_ = a_0[16:0] * rq1_m0[30:17];
+  assign _003_ = $signed(_001_) + $signed({ 1'h0, _002_ });
+  assign mid_0 = $signed(_003_) + $signed(15'h2000);
   assign outer_1[33:0] = a_1[16:0] * rq1_m1[16:0];
   assign outer_1[62:34] = $signed(a_1[31:17]) * $signed({ 1'h0, rq1_m1[30:17] });
-  assign _026_ = $signed(a_1[31:17]) * $signed({ 1'h0, rq1_m1[16:0] });
-  assign _027_ = a_1[16:0] * rq1_m1[30:17];
-  assign _028_ = $signed(_026_) + $signed({ 1'h0, _027_ });
-  assign mid_1 = $signed(_028_) + $signed(15'h2000);
-  assign { h_0, _029_[13:0] } = $signed(outer_0[62:17]) + $signed(mid_0);
-  assign { h_1, _030_[13:0] } = $signed(outer_1[62:17]) + $signed(mid_1);
-  assign half_0[0] = \$signal [0] & \$signal$36 [1];
-  assign half_0[1] = \$signal [0] & \$signal$36 [2];
-  assign half_0[2] = \$signal [0] & \$signal$36 [3];
-  assign half_0[3] = \$signal [1] & \$signal$36 [0];
-  assign half_0[4] = \$signal [1] & \$signal$36 [1];
-  assign half_0[5] = \$signal [1] & \$signal$36 [2];
-  assign half_0[6] = \$signal [1] & \$signal$36 [3];
-  assign half_0[7] = \$signal [2] & \$signal$36 [0];
-  assign half_0[8] = \$signal [2] & \$signal$36 [1];
-  assign half_0[9] = \$signal [2] & \$signal$36 [2];
-  assign half_0[10] = \$signal [2] & \$signal$36 [3];
-  assign half_0[11] = \$signal [3] & \$signal$36 [0];
-  assign half_0[12] = \$signal [3] & \$signal$36 [1];
-  assign half_0[13] = \$signal [3] & \$signal$36 [2];
-  assign half_0[14] = \$signal [3] & \$signal$36 [3];
-  assign half_0[15] = \$signal [4] & \$signal$36 [0];
-  assign half_0[16] = \$signal [4] & \$signal$36 [1];
-  assign half_0[17] = \$signal [4] & \$signal$36 [2];
-  assign half_0[18] = \$signal [4] & \$signal$36 [3];
-  assign half_0[19] = \$signal [5] & \$signal$36 [0];
-  assign half_0[20] = \$signal [5] & \$signal$36 [1];
-  assign half_0[21] = \$signal [5] & \$signal$36 [2];
-  assign half_0[22] = \$signal [5] & \$signal$36 [3];
-  assign half_0[23] = \$signal [6] & \$signal$36 [0];
-  assign half_0[24] = \$signal [6] & \$signal$36 [1];
-  assign half_0[25] = \$signal [6] & \$signal$36 [2];
-  assign half_0[26] = \$signal [6] & \$signal$36 [3];
-  assign half_0[27] = \$signal [7] & \$signal$36 [0];
-  assign half_0[28] = \$signal [7] & \$signal$36 [1];
-  assign half_0[29] = \$signal [7] & \$signal$36 [2];
-  assign half_0[30] = \$signal [7] & \$signal$36 [3];
-  assign half_1[0] = \$signal$41 [0] & \$signal$43 [1];
-  assign half_1[1] = \$signal$41 [0] & \$signal$43 [2];
-  assign half_1[2] = \$signal$41 [0] & \$signal$43 [3];
-  assign half_1[3] = \$signal$41 [1] & \$signal$43 [0];
-  assign half_1[4] = \$signal$41 [1] & \$signal$43 [1];
-  assign half_1[5] = \$signal$41 [1] & \$signal$43 [2];
-  assign half_1[6] = \$signal$41 [1] & \$signal$43 [3];
-  assign half_1[7] = \$signal$41 [2] & \$signal$43 [0];
-  assign half_1[8] = \$signal$41 [2] & \$signal$43 [1];
-  assign half_1[9] = \$signal$41 [2] & \$signal$43 [2];
-  assign half_1[10] = \$signal$41 [2] & \$signal$43 [3];
-  assign half_1[11] = \$signal$41 [3] & \$signal$43 [0];
-  assign half_1[12] = \$signal$41 [3] & \$signal$43 [1];
-  assign half_1[13] = \$signal$41 [3] & \$signal$43 [2];
-  assign half_1[14] = \$signal$41 [3] & \$signal$43 [3];
-  assign half_1[15] = \$signal$41 [4] & \$signal$43 [0];
-  assign half_1[16] = \$signal$41 [4] & \$signal$43 [1];
-  assign half_1[17] = \$signal$41 [4] & \$signal$43 [2];
-  assign half_1[18] = \$signal$41 [4] & \$signal$43 [3];
-  assign half_1[19] = \$signal$41 [5] & \$signal$43 [0];
-  assign half_1[20] = \$signal$41 [5] & \$signal$43 [1];
-  assign half_1[21] = \$signal$41 [5] & \$signal$43 [2];
-  assign half_1[22] = \$signal$41 [5] & \$signal$43 [3];
-  assign half_1[23] = \$signal$41 [6] & \$signal$43 [0];
-  assign half_1[24] = \$signal$41 [6] & \$signal$43 [1];
-  assign half_1[25] = \$signal$41 [6] & \$signal$43 [2];
-  assign half_1[26] = \$signal$41 [6] & \$signal$43 [3];
-  assign half_1[27] = \$signal$41 [7] & \$signal$43 [0];
-  assign half_1[28] = \$signal$41 [7] & \$signal$43 [1];
-  assign half_1[29] = \$signal$41 [7] & \$signal$43 [2];
-  assign half_1[30] = \$signal$41 [7] & \$signal$43 [3];
-  assign u_0 = $signed(rq2_h0) + $signed({ 1'h0, rq2_hf0[30:0] });
-  assign u_1 = $signed(rq2_h1) + $signed({ 1'h0, rq2_hf1[30:0] });
+  assign _004_ = $signed(a_1[31:17]) * $signed({ 1'h0, rq1_m1[16:0] });
+  assign _005_ = a_1[16:0] * rq1_m1[30:17];
+  assign _006_ = $signed(_004_) + $signed({ 1'h0, _005_ });
+  assign mid_1 = $signed(_006_) + $signed(15'h2000);
+  assign { h_0, _007_[13:0] } = $signed(outer_0[62:17]) + $signed(mid_0);
+  assign { h_1, _008_[13:0] } = $signed(outer_1[62:17]) + $signed(mid_1);
+  assign { half_0, _010_[0] } = 1'h1 << rq1_r0;
+  assign { half_1, _011_[0] } = 1'h1 << rq1_r1;
+  assign u_0 = $signed(rq2_h0) + $signed({ 1'h0, rq2_hf0 });
+  assign u_1 = $signed(rq2_h1) + $signed({ 1'h0, rq2_hf1 });
   assign y_0 = $signed(u_0) >>> rq2_r0;
   assign y_1 = $signed(u_1) >>> rq2_r1;
   assign t_0 = y_0[7:0] + zero_point;
   assign fits_0 = $signed(y_0[32:8]) == $signed(y_0[33]);
   assign t_1 = y_1[7:0] + zero_point;
   assign fits_1 = $signed(y_1[32:8]) == $signed(y_1[33]);
-  assign _036_ = en & i_valid;
-  assign _037_ = en & i_valid;
-  assign _038_ = en & i_valid;
-  assign _039_ = en & i_valid;
-  assign _040_ = en & i_valid;
-  assign _001_ = en & i_valid;
-  assign _002_ = en & i_valid;
-  assign _003_ = en & i_valid;
-  assign _004_ = en & rq1_valid;
-  assign _005_ = en & rq1_valid;
-  assign _006_ = en & rq1_valid;
-  assign _007_ = en & rq1_valid;
-  assign _008_ = en & rq1_valid;
-  assign _009_ = en & rq1_valid;
-  assign _012_ = en & rq2_valid;
-  assign _013_ = $signed(y_0[8:0]) < $signed({ lo_z[9], lo_z[7:0] });
-  assign _014_ = fits_0 ? _013_ : y_0[33];
-  assign _015_ = $signed(y_0[8:0]) > $signed({ hi_z[9], hi_z[7:0] });
-  assign _016_ = ~ y_0[33];
-  assign _017_ = fits_0 ? _015_ : _016_;
-  assign _018_ = $signed(y_1[8:0]) < $signed({ lo_z[9], lo_z[7:0] });
-  assign _019_ = fits_1 ? _018_ : y_1[33];
-  assign _020_ = $signed(y_1[8:0]) > $signed({ hi_z[9], hi_z[7:0] });
-  assign _021_ = ~ y_1[33];
-  assign _022_ = fits_1 ? _020_ : _021_;
-  reg [8:0] _193_ = 9'h000;
-  assign { hi_z[9], hi_z[7:0] } = _193_;
-  reg [8:0] _194_ = 9'h000;
-  assign { lo_z[9], lo_z[7:0] } = _194_;
-  reg [30:0] _211_ = 31'h00000000;
-  assign rq2_hf0[30:0] = _211_;
-  reg [30:0] _212_ = 31'h00000000;
-  assign rq2_hf1[30:0] = _212_;
-  assign _048_ = _022_ ? (* full_case = 32'd1 *) act_max : t_1;
-  assign _041_ = rq1_r1[4:2] == (* full_case = 32'd1 *) 3'h6;
-  assign _042_ = rq1_r1[4:2] == (* full_case = 32'd1 *) 3'h5;
-  assign _043_ = rq1_r1[4:2] == (* full_case = 32'd1 *) 3'h4;
-  assign _044_ = rq1_r1[4:2] == (* full_case = 32'd1 *) 2'h3;
-  assign _045_ = rq1_r1[4:2] == (* full_case = 32'd1 *) 2'h2;
-  assign _046_ = rq1_r1[4:2] == (* full_case = 32'd1 *) 1'h1;
-  assign _047_ = ! (* full_case = 32'd1 *) rq1_r1[4:2];
-  function [3:0] _221_;
-    input [3:0] a;
-    input [15:0] b;
-    input [3:0] s;
-    (* full_case = 32'd1 *)
-    (* parallel_case *)
-    casez (s)
-      4'b???1:
-        _221_ = b[3:0];
-      4'b??1?:
-        _221_ = b[7:4];
-      4'b?1??:
-        _221_ = b[11:8];
-      4'b1???:
-        _221_ = b[15:12];
-      default:
-        _221_ = a;
-    endcase
-  endfunction
-  assign \$signal$36  = _221_(4'hx, 16'h1248, { _052_, _051_, _050_, _049_ });
-  assign _049_ = rq1_r0[1:0] == (* full_case = 32'd1 *) 2'h3;
-  assign _050_ = rq1_r0[1:0] == (* full_case = 32'd1 *) 2'h2;
-  assign _051_ = rq1_r0[1:0] == (* full_case = 32'd1 *) 1'h1;
-  assign _052_ = ! (* full_case = 32'd1 *) rq1_r0[1:0];
-  assign _056_ = _019_ ? (* full_case = 32'd1 *) act_min : _048_;
-  function [7:0] _227_;
-    input [7:0] a;
-    input [63:0] b;
-    input [7:0] s;
-    (* full_case = 32'd1 *)
-    (* parallel_case *)
-    casez (s)
-      8'b???????1:
-        _227_ = b[7:0];
-      8'b??????1?:
-        _227_ = b[15:8];
-      8'b?????1??:
-        _227_ = b[23:16];
-      8'b????1???:
-        _227_ = b[31:24];
-      8'b???1????:
-        _227_ = b[39:32];
-      8'b??1?????:
-        _227_ = b[47:40];
-      8'b?1??????:
-        _227_ = b[55:48];
-      8'b1???????:
-        _227_ = b[63:56];
-      default:
-        _227_ = a;
-    endcase
-  endfunction
-  assign \$signal  = _227_(8'hxx, 64'h0102040810204080, { _061_, _060_, _059_, _058_, _057_, _055_, _054_, _053_ });
-  assign _053_ = rq1_r0[4:2] == (* full_case = 32'd1 *) 3'h7;
-  assign _054_ = rq1_r0[4:2] == (* full_case = 32'd1 *) 3'h6;
-  assign _055_ = rq1_r0[4:2] == (* full_case = 32'd1 *) 3'h5;
-  assign _057_ = rq1_r0[4:2] == (* full_case = 32'd1 *) 3'h4;
-  assign _058_ = rq1_r0[4:2] == (* full_case = 32'd1 *) 2'h3;
-  assign _059_ = rq1_r0[4:2] == (* full_case = 32'd1 *) 2'h2;
-  assign _060_ = rq1_r0[4:2] == (* full_case = 32'd1 *) 1'h1;
-  assign _061_ = ! (* full_case = 32'd1 *) rq1_r0[4:2];
-  assign _062_ = _017_ ? (* full_case = 32'd1 *) act_max : t_0;
-  assign _063_ = _014_ ? (* full_case = 32'd1 *) act_min : _062_;
-  function [3:0] _238_;
-    input [3:0] a;
-    input [15:0] b;
-    input [3:0] s;
-    (* full_case = 32'd1 *)
-    (* parallel_case *)
-    casez (s)
-      4'b???1:
-        _238_ = b[3:0];
-      4'b??1?:
-        _238_ = b[7:4];
-      4'b?1??:
-        _238_ = b[11:8];
-      4'b1???:
-        _238_ = b[15:12];
-      default:
-        _238_ = a;
-    endcase
-  endfunction
-  assign \$signal$43  = _238_(4'hx, 16'h1248, { _067_, _066_, _065_, _064_ });
-  assign _064_ = rq1_r1[1:0] == (* full_case = 32'd1 *) 2'h3;
-  assign _065_ = rq1_r1[1:0] == (* full_case = 32'd1 *) 2'h2;
-  assign _066_ = rq1_r1[1:0] == (* full_case = 32'd1 *) 1'h1;
-  assign _067_ = ! (* full_case = 32'd1 *) rq1_r1[1:0];
-  function [7:0] _243_;
-    input [7:0] a;
-    input [63:0] b;
-    input [7:0] s;
-    (* full_case = 32'd1 *)
-    (* parallel_case *)
-    casez (s)
-      8'b???????1:
-        _243_ = b[7:0];
-      8'b??????1?:
-        _243_ = b[15:8];
-      8'b?????1??:
-        _243_ = b[23:16];
-      8'b????1???:
-        _243_ = b[31:24];
-      8'b???1????:
-        _243_ = b[39:32];
-      8'b??1?????:
-        _243_ = b[47:40];
-      8'b?1??????:
-        _243_ = b[55:48];
-      8'b1???????:
-        _243_ = b[63:56];
-      default:
-        _243_ = a;
-    endcase
-  endfunction
-  assign \$signal$41  = _243_(8'hxx, 64'h0102040810204080, { _047_, _046_, _045_, _044_, _043_, _042_, _041_, _068_ });
-  assign _068_ = rq1_r1[4:2] == (* full_case = 32'd1 *) 3'h7;
-  assign _029_[46:14] = h_0;
-  assign _030_[46:14] = h_1;
+  assign _012_ = en & i_valid;
+  assign _013_ = en & i_valid;
+  assign _014_ = en & i_valid;
+  assign _016_ = en & i_valid;
+  assign _017_ = en & i_valid;
+  assign _018_ = en & i_valid;
+  assign _019_ = en & i_valid;
+  assign _020_ = en & i_valid;
+  assign _021_ = en & rq1_valid;
+  assign _022_ = en & rq1_valid;
+  assign _023_ = en & rq1_valid;
+  assign _024_ = en & rq1_valid;
+  assign _025_ = en & rq1_valid;
+  assign _026_ = en & rq1_valid;
+  assign _029_ = en & rq2_valid;
+  assign _030_ = $signed(y_0[8:0]) < $signed({ lo_z[9], lo_z[7:0] });
+  assign _031_ = fits_0 ? _030_ : y_0[33];
+  assign _032_ = $signed(y_0[8:0]) > $signed({ hi_z[9], hi_z[7:0] });
+  assign _033_ = ~ y_0[33];
+  assign _034_ = fits_0 ? _032_ : _033_;
+  assign _035_ = $signed(y_1[8:0]) < $signed({ lo_z[9], lo_z[7:0] });
+  assign _037_ = fits_1 ? _035_ : y_1[33];
+  assign _038_ = $signed(y_1[8:0]) > $signed({ hi_z[9], hi_z[7:0] });
+  assign _039_ = ~ y_1[33];
+  assign _040_ = fits_1 ? _038_ : _039_;
+  assign _000_ = $signed(i_shift[5:0]) > $signed(1'h0);
+  assign _009_ = $signed(i_shift[5:0]) < $signed(1'h0);
+  assign _036_ = $signed(i_shift[11:6]) > $signed(1'h0);
+  assign _041_ = $signed(i_shift[11:6]) < $signed(1'h0);
+  assign _042_[4:0] = - $signed(i_shift[10:6]);
+  assign a_0 = $signed(rq1_s0) << rq1_l0;
+  reg [8:0] _120_ = 9'h000;
+  assign { hi_z[9], hi_z[7:0] } = _120_;
+  reg [8:0] _121_ = 9'h000;
+  assign { lo_z[9], lo_z[7:0] } = _121_;
+  assign _043_ = _040_ ? (* full_case = 32'd1 *) act_max : t_1;
+  assign _044_ = _037_ ? (* full_case = 32'd1 *) act_min : _043_;
+  assign _045_ = _034_ ? (* full_case = 32'd1 *) act_max : t_0;
+  assign _046_ = _031_ ? (* full_case = 32'd1 *) act_min : _045_;
+  assign _011_[32:1] = half_1;
   assign hi_z[8] = hi_z[9];
+  assign _007_[46:14] = h_0;
+  assign _008_[46:14] = h_1;
   assign lo_z[8] = lo_z[9];
-  assign rq2_hf0[31] = 1'h0;
-  assign rq2_hf1[31] = 1'h0;
+  assign _010_[32:1] = half_0;
   always @(posedge clk) begin
+    if (_019_) begin
+      rq1_s0 <= $signed(i_acc[24:0]) + $signed(i_bias[31:0]);
+    end
+    if (_018_)
+      if (!_041_) rq1_r1 <= 5'h00;
+      else rq1_r1 <= _042_[4:0];
+    if (_017_)
+      if (!_036_) rq1_l1 <= 5'h00;
+      else rq1_l1 <= i_shift[10:6];
+    if (_016_) begin
+      rq1_m1 <= i_multiplier[61:31];
+    end
+    if (_014_)
+      if (!_009_) rq1_r0 <= 5'h00;
+      else rq1_r0 <= - $signed(i_shift[4:0]);
+    if (_013_)
+      if (!_000_) rq1_l0 <= 5'h00;
+      else rq1_l0 <= i_shift[4:0];
+    if (_012_) begin
+      rq1_m0 <= i_multiplier[30:0];
+    end
     if (rst) begin
-      o_last <= 1'h0;
-      o_valid <= 1'h0;
-      _193_ <= 9'h000;
-      _194_ <= 9'h000;
-      rq2_last <= 1'h0;
-      rq2_valid <= 1'h0;
       rq1_last <= 1'h0;
       rq1_valid <= 1'h0;
+      o_last <= 1'h0;
+      o_valid <= 1'h0;
+      _120_ <= 9'h000;
+      _121_ <= 9'h000;
+      rq2_last <= 1'h0;
+      rq2_valid <= 1'h0;
     end else if (en) begin
-      o_last <= rq2_last;
-      o_valid <= rq2_valid;
-      _193_ <= $signed(act_max) - $signed(zero_point);
-      _194_ <= $signed(act_min) - $signed(zero_point);
-      rq2_last <= rq1_last;
-      rq2_valid <= rq1_valid;
       rq1_last <= i_last;
       rq1_valid <= i_valid;
+      o_last <= rq2_last;
+      o_valid <= rq2_valid;
+      _120_ <= $signed(act_max) - $signed(zero_point);
+      _121_ <= $signed(act_min) - $signed(zero_point);
+      rq2_last <= rq1_last;
+      rq2_valid <= rq1_valid;
     end
     if (rst) begin
       o_data <= 16'h0000;
-    end else if (_012_) begin
-      o_data <= { _056_, _063_ };
+    end else if (_029_) begin
+      o_data <= { _044_, _046_ };
     end
-    if (_007_) begin
+    if (_026_) begin
+      rq2_hf1 <= half_1;
+    end
+    if (_025_) begin
+      rq2_hf0 <= half_0;
+    end
+    if (_024_) begin
       rq2_h1 <= h_1;
     end
-    if (_006_) begin
+    if (_023_) begin
       rq2_h0 <= h_0;
     end
-    if (_005_) begin
+    if (_022_) begin
       rq2_r1 <= rq1_r1;
     end
-    if (_004_) begin
+    if (_021_) begin
       rq2_r0 <= rq1_r0;
     end
-    if (_003_) begin
+    if (_020_) begin
       rq1_s1 <= $signed(i_acc[49:25]) + $signed(i_bias[63:32]);
-    end
-    if (_002_) begin
-      rq1_s0 <= $signed(i_acc[24:0]) + $signed(i_bias[31:0]);
-    end
-    if (_001_)
-      if (!_034_) rq1_r1 <= 5'h00;
-      else rq1_r1 <= _035_[4:0];
-    if (_040_)
-      if (!_033_) rq1_l1 <= 5'h00;
-      else rq1_l1 <= i_shift[10:6];
-    if (_039_) begin
-      rq1_m1 <= i_multiplier[61:31];
-    end
-    if (_038_)
-      if (!_031_) rq1_r0 <= 5'h00;
-      else rq1_r0 <= - $signed(i_shift[4:0]);
-    if (_037_)
-      if (!_000_) rq1_l0 <= 5'h00;
-      else rq1_l0 <= i_shift[4:0];
-    if (_036_) begin
-      rq1_m0 <= i_multiplier[30:0];
-    end
-    if (_008_) begin
-      _211_ <= half_0;
-    end
-    if (_009_) begin
-      _212_ <= half_1;
     end
   end
 endmodule

@@ -539,99 +539,99 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   assign _019_ = r_en & m_out__valid;
   assign _020_ = ~ row_valid;
   assign _021_ = row_end & _020_;
-  reg [16:0] _445_ = 17'h00000;
-  assign drain_back[16:0] = _445_;
-  reg [16:0] _446_ = 17'h00000;
-  assign drain_plus[16:0] = _446_;
-  assign _104_ = { compute, adv } != 2'h2;
-  assign _105_ = { compute, adv } != 2'h2;
-  assign _106_ = { compute, adv } != 2'h2;
-  assign _107_ = { at_tile_last, compute, adv } != 2'h3;
-  assign _108_ = { at_tile_last, compute, adv, at_k_last } != 3'h6;
-  assign _109_ = { compute, adv } != 2'h2;
-  assign _110_ = { _246_, _245_ } != 1'h0;
-  assign _111_ = { _257_, s_param__valid } != 2'h2;
-  assign _112_ = { _259_, s_param__valid } != 2'h2;
-  assign _113_ = { _257_, ch_last, s_param__valid } != 3'h5;
-  assign _114_ = { _254_, compute } != 2'h3;
-  assign _115_ = { _252_, _072_ } != 2'h2;
-  assign _116_ = { _259_, _257_, _254_, _252_ } != 1'h0;
-  assign _117_ = { _262_, s_param__valid } != 2'h2;
-  assign _118_ = { _264_, s_param__valid } != 2'h2;
-  assign _119_ = { _264_, _262_ } != 1'h0;
-  assign _120_ = { _267_, s_param__valid } != 2'h2;
-  assign _121_ = { _269_, s_param__valid } != 2'h2;
-  assign _122_ = { _269_, _267_ } != 1'h0;
-  assign _123_ = { _274_, s_param__valid } != 2'h2;
-  assign _124_ = { _276_, s_param__valid } != 2'h2;
-  assign _125_ = { _274_, lane, s_param__valid } != 3'h5;
-  assign _126_ = { _276_, _274_ } != 1'h0;
-  assign _127_ = { _280_, s_param__valid } != 2'h2;
-  assign _128_ = { _282_, s_param__valid } != 2'h2;
-  assign _129_ = { _280_, lane, s_param__valid } != 3'h5;
-  assign _130_ = { _282_, _280_ } != 1'h0;
-  assign _131_ = { _287_, s_param__valid } != 2'h2;
-  assign _132_ = { _289_, s_param__valid } != 2'h2;
-  assign _133_ = { _287_, lane, s_param__valid } != 3'h5;
-  assign _134_ = { _287_, _064_, lane, s_param__valid } != 4'hb;
-  assign _135_ = { _289_, _287_ } != 1'h0;
-  assign _136_ = { _293_, s_param__valid } != 2'h2;
-  assign _137_ = { _295_, s_param__valid } != 2'h2;
-  assign _138_ = { _295_, _293_ } != 1'h0;
-  assign _139_ = { _004_, _002_, enter_q, d_last } != 4'h8;
-  assign _140_ = { _004_, _002_, enter_q } != 1'h0;
-  assign _141_ = { _002_, enter_q } != 2'h2;
-  assign _142_ = { _004_, _002_, drain_restart } != 1'h0;
-  assign _143_ = { drain_restart, o_valid } != 1'h0;
-  assign _144_ = { drain_restart, o_valid } != 1'h0;
-  assign _145_ = { _004_, _002_, drain_restart } != 1'h0;
-  assign _146_ = & { _107_, _106_ };
-  assign _147_ = & { at_tile_last, adv };
-  assign _148_ = & { fn_last, at_tile_last, adv };
-  assign _149_ = & { _109_, _108_ };
-  assign _150_ = & { _247_, ch_last, s_param__valid };
-  assign _151_ = & { _248_, ch_last, s_param__valid };
-  assign _152_ = & { _249_, ch_last, s_param__valid };
-  assign _153_ = & { _116_, _115_, _114_, _113_, _112_, _111_ };
-  assign _154_ = & { _119_, _118_, _117_ };
-  assign _155_ = & { _122_, _121_, _120_ };
-  assign _156_ = & { _126_, _125_, _124_, _123_ };
-  assign _157_ = & { _130_, _129_, _128_, _127_ };
-  assign _158_ = & { _135_, _134_, _133_, _132_, _131_ };
-  assign _159_ = & { _138_, _137_, _136_ };
-  assign _160_ = & { _296_, s_param__valid };
-  assign _161_ = & { _297_, s_param__valid };
-  assign _162_ = & { _298_, s_param__valid };
-  assign _163_ = & { _299_, s_param__valid };
-  assign _164_ = & { _300_, s_param__valid };
-  assign _165_ = & { _301_, s_param__valid };
-  assign _166_ = & { _302_, s_param__valid };
-  assign _167_ = & { _303_, s_param__valid };
-  assign _168_ = & { _304_, s_param__valid };
-  assign _169_ = & { _305_, s_param__valid };
-  assign _170_ = & { _306_, s_param__valid };
-  assign _171_ = & { _307_, s_param__valid };
-  assign _172_ = & { _308_, s_param__valid };
-  assign _173_ = & { _194_, \o_valid$84  };
-  assign _174_ = & { _195_, \o_valid$84  };
-  assign _175_ = & { _141_, _140_, _139_ };
-  assign _187_ = ~ compute;
-  assign _188_ = ~ compute;
-  assign _189_ = ~ compute;
-  assign _190_ = ~ _323_;
-  assign _191_ = ~ _324_;
-  assign _192_ = ~ _328_;
+  reg [16:0] _515_ = 17'h00000;
+  assign drain_back[16:0] = _515_;
+  reg [16:0] _516_ = 17'h00000;
+  assign drain_plus[16:0] = _516_;
+  assign _104_ = { _257_, s_param__valid } != 2'h2;
+  assign _105_ = { _259_, s_param__valid } != 2'h2;
+  assign _106_ = { _257_, ch_last, s_param__valid } != 3'h5;
+  assign _107_ = { _254_, compute } != 2'h3;
+  assign _108_ = { _252_, _072_ } != 2'h2;
+  assign _109_ = { _259_, _257_, _254_, _252_ } != 1'h0;
+  assign _110_ = { _262_, s_param__valid } != 2'h2;
+  assign _111_ = { _264_, s_param__valid } != 2'h2;
+  assign _112_ = { _264_, _262_ } != 1'h0;
+  assign _113_ = { _267_, s_param__valid } != 2'h2;
+  assign _114_ = { _269_, s_param__valid } != 2'h2;
+  assign _115_ = { _269_, _267_ } != 1'h0;
+  assign _116_ = { _274_, s_param__valid } != 2'h2;
+  assign _117_ = { _276_, s_param__valid } != 2'h2;
+  assign _118_ = { _274_, lane, s_param__valid } != 3'h5;
+  assign _119_ = { _276_, _274_ } != 1'h0;
+  assign _120_ = { _280_, s_param__valid } != 2'h2;
+  assign _121_ = { _282_, s_param__valid } != 2'h2;
+  assign _122_ = { _280_, lane, s_param__valid } != 3'h5;
+  assign _123_ = { _282_, _280_ } != 1'h0;
+  assign _124_ = { _287_, s_param__valid } != 2'h2;
+  assign _125_ = { _289_, s_param__valid } != 2'h2;
+  assign _126_ = { _287_, lane, s_param__valid } != 3'h5;
+  assign _127_ = { _287_, _064_, lane, s_param__valid } != 4'hb;
+  assign _128_ = { _289_, _287_ } != 1'h0;
+  assign _129_ = { _293_, s_param__valid } != 2'h2;
+  assign _130_ = { _295_, s_param__valid } != 2'h2;
+  assign _131_ = { _295_, _293_ } != 1'h0;
+  assign _132_ = { _004_, _002_, enter_q, d_last } != 4'h8;
+  assign _133_ = { _004_, _002_, enter_q } != 1'h0;
+  assign _134_ = { _002_, enter_q } != 2'h2;
+  assign _135_ = { _004_, _002_, drain_restart } != 1'h0;
+  assign _136_ = { drain_restart, o_valid } != 1'h0;
+  assign _137_ = { drain_restart, o_valid } != 1'h0;
+  assign _138_ = { _004_, _002_, drain_restart } != 1'h0;
+  assign _139_ = { compute, adv } != 2'h2;
+  assign _140_ = { compute, adv } != 2'h2;
+  assign _141_ = { compute, adv } != 2'h2;
+  assign _142_ = { at_tile_last, compute, adv } != 2'h3;
+  assign _143_ = { at_tile_last, compute, adv, at_k_last } != 3'h6;
+  assign _144_ = { compute, adv } != 2'h2;
+  assign _145_ = { _246_, _245_ } != 1'h0;
+  assign _146_ = & { _247_, ch_last, s_param__valid };
+  assign _147_ = & { _248_, ch_last, s_param__valid };
+  assign _148_ = & { _249_, ch_last, s_param__valid };
+  assign _149_ = & { _109_, _108_, _107_, _106_, _105_, _104_ };
+  assign _150_ = & { _112_, _111_, _110_ };
+  assign _151_ = & { _115_, _114_, _113_ };
+  assign _152_ = & { _119_, _118_, _117_, _116_ };
+  assign _153_ = & { _123_, _122_, _121_, _120_ };
+  assign _154_ = & { _128_, _127_, _126_, _125_, _124_ };
+  assign _155_ = & { _131_, _130_, _129_ };
+  assign _156_ = & { _296_, s_param__valid };
+  assign _157_ = & { _297_, s_param__valid };
+  assign _158_ = & { _298_, s_param__valid };
+  assign _159_ = & { _299_, s_param__valid };
+  assign _160_ = & { _300_, s_param__valid };
+  assign _161_ = & { _301_, s_param__valid };
+  assign _162_ = & { _302_, s_param__valid };
+  assign _163_ = & { _303_, s_param__valid };
+  assign _164_ = & { _304_, s_param__valid };
+  assign _165_ = & { _305_, s_param__valid };
+  assign _166_ = & { _306_, s_param__valid };
+  assign _167_ = & { _307_, s_param__valid };
+  assign _168_ = & { _308_, s_param__valid };
+  assign _169_ = & { _194_, \o_valid$84  };
+  assign _170_ = & { _195_, \o_valid$84  };
+  assign _171_ = & { _134_, _133_, _132_ };
+  assign _172_ = & { _142_, _141_ };
+  assign _173_ = & { at_tile_last, adv };
+  assign _174_ = & { fn_last, at_tile_last, adv };
+  assign _175_ = & { _144_, _143_ };
+  assign _187_ = ~ _323_;
+  assign _188_ = ~ _324_;
+  assign _189_ = ~ _328_;
+  assign _190_ = ~ compute;
+  assign _191_ = ~ compute;
+  assign _192_ = ~ compute;
   assign _176_ = | { _187_, rst };
   assign _177_ = | { _188_, rst };
-  assign _178_ = | { _189_, rst };
-  assign _179_ = | { _074_, rst };
-  assign _180_ = | { _190_, rst };
-  assign _181_ = | { _191_, rst };
-  assign _182_ = | { drain_restart, rst };
-  assign _183_ = | { drain_restart, rst };
-  assign _184_ = | { drain_restart, rst };
+  assign _178_ = | { drain_restart, rst };
+  assign _179_ = | { drain_restart, rst };
+  assign _180_ = | { drain_restart, rst };
+  assign _181_ = | { _189_, rst };
+  assign _182_ = | { d_last, rst };
+  assign _183_ = | { _190_, rst };
+  assign _184_ = | { _191_, rst };
   assign _185_ = | { _192_, rst };
-  assign _186_ = | { d_last, rst };
+  assign _186_ = | { _074_, rst };
   assign _194_ = ob == 1'h1;
   assign _195_ = ! ob;
   assign _200_ = drain_restart ? 1'h0 : d_last;
@@ -918,8 +918,116 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   always @(posedge clk) begin
     w_addr <= wa;
     if (rst) begin
-      _445_ <= 17'h00000;
-      _446_ <= 17'h00000;
+      nb_one <= 1'h0;
+    end else if (_147_) begin
+      nb_one <= ! blk;
+    end
+    if (rst) begin
+      nb_pen <= 5'h00;
+    end else if (_148_) begin
+      nb_pen <= blk - 1'h1;
+    end
+    if (rst) begin
+      ctrl_state <= 2'h0;
+    end else if (_149_) begin
+      ctrl_state <= _673_(2'hx, { _258_, _256_, _253_, _250_ }, { _259_, _257_, _254_, _252_ });
+    end
+    if (rst) begin
+      ch_last <= 1'h0;
+    end else if (_150_) begin
+      ch_last <= _683_(1'hx, { _263_, _260_ }, { _264_, _262_ });
+    end
+    if (rst) begin
+      ch_left <= 16'h0000;
+    end else if (_151_) begin
+      ch_left <= _688_(16'hxxxx, { _268_, _265_ }, { _269_, _267_ });
+    end
+    if (rst) begin
+      wb <= 2'h0;
+    end else if (_152_) begin
+      wb <= _695_(2'hx, { _275_, _272_ }, { _276_, _274_ });
+    end
+    if (rst) begin
+      wa <= 6'h00;
+    end else if (_153_) begin
+      wa <= _701_(6'hxx, { _281_, _278_ }, { _282_, _280_ });
+    end
+    if (rst) begin
+      blk <= 4'h0;
+    end else if (_154_) begin
+      blk <= _708_(4'hx, { _288_, _285_ }, { _289_, _287_ });
+    end
+    if (rst) begin
+      lane <= 1'h0;
+    end else if (_155_) begin
+      lane <= _714_(1'hx, { _294_, _291_ }, { _295_, _293_ });
+    end
+    if (rst) begin
+      \$signal$113  <= 1'h0;
+    end else if (_156_) begin
+      \$signal$113  <= _058_;
+    end
+    if (rst) begin
+      \$signal$112  <= 1'h0;
+    end else if (_157_) begin
+      \$signal$112  <= _055_;
+    end
+    if (rst) begin
+      tile_pen <= 17'h00000;
+    end else if (_158_) begin
+      tile_pen <= _052_ - 2'h2;
+    end
+    if (rst) begin
+      k_pen <= 17'h00000;
+    end else if (_159_) begin
+      k_pen <= hdr[47:32] - 2'h2;
+    end
+    if (rst) begin
+      act_max <= 8'h00;
+    end else if (_160_) begin
+      act_max <= hdr[71:64];
+    end
+    if (rst) begin
+      act_min <= 8'h00;
+    end else if (_161_) begin
+      act_min <= hdr[63:56];
+    end
+    if (rst) begin
+      zero_point <= 8'h00;
+    end else if (_162_) begin
+      zero_point <= hdr[55:48];
+    end
+    if (rst) begin
+      m_one <= 1'h0;
+    end else if (_163_) begin
+      m_one <= hdr[15:0] == 1'h1;
+    end
+    if (rst) begin
+      m_wrap_pen <= 17'h00000;
+    end else if (_164_) begin
+      m_wrap_pen <= hdr[15:0] + 2'h2;
+    end
+    if (rst) begin
+      m_pen <= 17'h00000;
+    end else if (_165_) begin
+      m_pen <= hdr[15:0] - 2'h2;
+    end
+    if (rst) begin
+      m_wrap <= 17'h00000;
+    end else if (_166_) begin
+      m_wrap <= hdr[15:0] + 2'h3;
+    end
+    if (rst) begin
+      m_last <= 16'h0000;
+    end else if (_167_) begin
+      m_last <= hdr[15:0] - 1'h1;
+    end
+    if (rst) begin
+      M_ <= 16'h0000;
+    end else if (_168_) begin
+      M_ <= hdr[15:0];
+    end
+    if (rst) begin
       credit_ok <= 1'h1;
       credits <= 4'hc;
       last_mblock <= 1'h0;
@@ -946,9 +1054,9 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
       drain_lt_last <= 1'h0;
       drain_lt_wrap_pen <= 1'h0;
       drain_lt_wrap <= 1'h0;
+      _515_ <= 17'h00000;
+      _516_ <= 17'h00000;
     end else begin
-      _445_ <= _086_[16:0];
-      _446_ <= _085_[16:0];
       credit_ok <= \$signal  ? (* full_case = 32'd1 *) _042_ : _043_;
       credits <= \$signal  ? (* full_case = 32'd1 *) _041_[3:0] : kept;
       last_mblock <= _039_ >= M_;
@@ -975,168 +1083,15 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
       drain_lt_last <= row < m_last;
       drain_lt_wrap_pen <= row < m_wrap_pen;
       drain_lt_wrap <= row < m_wrap;
-    end
-    if (rst) begin
-      at_tile_last <= 1'h0;
-    end else if (_104_) begin
-      at_tile_last <= compute ? _229_ : \$signal$113 ;
-    end
-    if (rst) begin
-      at_k_last <= 1'h0;
-    end else if (_105_) begin
-      at_k_last <= compute ? _232_ : \$signal$112 ;
-    end
-    if (rst) begin
-      fn_last <= 1'h0;
-    end else if (_146_) begin
-      begin if (compute) begin if (adv) begin if (at_tile_last) fn_last <= fn_last ? (* full_case = 32'd1 *) nb_one : _080_; else fn_last <= 1'hx; end else fn_last <= 1'hx; end else fn_last <= ! blk; end
+      _515_ <= _086_[16:0];
+      _516_ <= _085_[16:0];
     end
     if (_176_) begin
-      fn <= 4'h0;
-    end else if (_147_) begin
-      fn <= fn_last ? (* full_case = 32'd1 *) 4'h0 : _079_[3:0];
-    end
-    if (_177_) begin
-      fm0 <= 17'h00000;
-    end else if (_148_) begin
-      fm0 <= _078_[16:0];
-    end
-    if (rst) begin
-      in_data <= 1'h0;
-    end else if (_149_) begin
-      begin if (compute) begin if (adv) in_data <= at_tile_last ? (* full_case = 32'd1 *) _077_ : _239_; else in_data <= 1'hx; end else in_data <= enter; end
-    end
-    if (_178_) begin
-      kk <= 9'h000;
-    end else if (adv) begin
-      kk <= at_tile_last ? (* full_case = 32'd1 *) 9'h000 : _081_[8:0];
-    end
-    if (rst) begin
-      flush <= 5'h00;
-    end else if (_110_) begin
-      flush <= _666_(5'hxx, { 5'h1f, _071_[4:0] }, { _246_, _245_ });
-    end
-    if (_179_) begin
-      compute <= 1'h0;
-    end else if (_150_) begin
-      compute <= 1'h1;
-    end
-    if (rst) begin
-      nb_one <= 1'h0;
-    end else if (_151_) begin
-      nb_one <= ! blk;
-    end
-    if (rst) begin
-      nb_pen <= 5'h00;
-    end else if (_152_) begin
-      nb_pen <= blk - 1'h1;
-    end
-    if (rst) begin
-      ctrl_state <= 2'h0;
-    end else if (_153_) begin
-      ctrl_state <= _673_(2'hx, { _258_, _256_, _253_, _250_ }, { _259_, _257_, _254_, _252_ });
-    end
-    if (rst) begin
-      ch_last <= 1'h0;
-    end else if (_154_) begin
-      ch_last <= _683_(1'hx, { _263_, _260_ }, { _264_, _262_ });
-    end
-    if (rst) begin
-      ch_left <= 16'h0000;
-    end else if (_155_) begin
-      ch_left <= _688_(16'hxxxx, { _268_, _265_ }, { _269_, _267_ });
-    end
-    if (rst) begin
-      wb <= 2'h0;
-    end else if (_156_) begin
-      wb <= _695_(2'hx, { _275_, _272_ }, { _276_, _274_ });
-    end
-    if (rst) begin
-      wa <= 6'h00;
-    end else if (_157_) begin
-      wa <= _701_(6'hxx, { _281_, _278_ }, { _282_, _280_ });
-    end
-    if (rst) begin
-      blk <= 4'h0;
-    end else if (_158_) begin
-      blk <= _708_(4'hx, { _288_, _285_ }, { _289_, _287_ });
-    end
-    if (rst) begin
-      lane <= 1'h0;
-    end else if (_159_) begin
-      lane <= _714_(1'hx, { _294_, _291_ }, { _295_, _293_ });
-    end
-    if (rst) begin
-      \$signal$113  <= 1'h0;
-    end else if (_160_) begin
-      \$signal$113  <= _058_;
-    end
-    if (rst) begin
-      \$signal$112  <= 1'h0;
-    end else if (_161_) begin
-      \$signal$112  <= _055_;
-    end
-    if (rst) begin
-      tile_pen <= 17'h00000;
-    end else if (_162_) begin
-      tile_pen <= _052_ - 2'h2;
-    end
-    if (rst) begin
-      k_pen <= 17'h00000;
-    end else if (_163_) begin
-      k_pen <= hdr[47:32] - 2'h2;
-    end
-    if (rst) begin
-      act_max <= 8'h00;
-    end else if (_164_) begin
-      act_max <= hdr[71:64];
-    end
-    if (rst) begin
-      act_min <= 8'h00;
-    end else if (_165_) begin
-      act_min <= hdr[63:56];
-    end
-    if (rst) begin
-      zero_point <= 8'h00;
-    end else if (_166_) begin
-      zero_point <= hdr[55:48];
-    end
-    if (rst) begin
-      m_one <= 1'h0;
-    end else if (_167_) begin
-      m_one <= hdr[15:0] == 1'h1;
-    end
-    if (rst) begin
-      m_wrap_pen <= 17'h00000;
-    end else if (_168_) begin
-      m_wrap_pen <= hdr[15:0] + 2'h2;
-    end
-    if (rst) begin
-      m_pen <= 17'h00000;
-    end else if (_169_) begin
-      m_pen <= hdr[15:0] - 2'h2;
-    end
-    if (rst) begin
-      m_wrap <= 17'h00000;
-    end else if (_170_) begin
-      m_wrap <= hdr[15:0] + 2'h3;
-    end
-    if (rst) begin
-      m_last <= 16'h0000;
-    end else if (_171_) begin
-      m_last <= hdr[15:0] - 1'h1;
-    end
-    if (rst) begin
-      M_ <= 16'h0000;
-    end else if (_172_) begin
-      M_ <= hdr[15:0];
-    end
-    if (_180_) begin
       \w_en$11  <= 1'h0;
     end else begin
       \w_en$11  <= _029_;
     end
-    if (_181_) begin
+    if (_177_) begin
       w_en <= 1'h0;
     end else begin
       w_en <= s_param__valid & _027_;
@@ -1163,12 +1118,12 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
     end
     if (rst) begin
       part1 <= 16'h0000;
-    end else if (_173_) begin
+    end else if (_169_) begin
       part1 <= o_data;
     end
     if (rst) begin
       part0 <= 16'h0000;
-    end else if (_174_) begin
+    end else if (_170_) begin
       part0 <= o_data;
     end
     if (rst) begin
@@ -1186,53 +1141,98 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
     end
     if (rst) begin
       dn_last <= 1'h0;
-    end else if (_175_) begin
+    end else if (_171_) begin
       begin if (enter_q) dn_last <= nb_one; else begin if (_002_) dn_last <= 1'hx; else begin if (_004_) begin if (d_last) dn_last <= dn_last_next; else dn_last <= 1'hx; end else dn_last <= 1'hx; end end end
     end
     if (rst) begin
       beat_last <= 1'h0;
-    end else if (_142_) begin
+    end else if (_135_) begin
       begin if (_002_) beat_last <= beat == 1'h1; else begin if (_004_) beat_last <= 1'h0; else begin if (drain_restart) beat_last <= 1'h0; else beat_last <= 1'hx; end end end
     end
-    if (_182_) begin
+    if (_178_) begin
       ra_row[0] <= 1'h0;
     end else if (o_valid) begin
       ra_row[0] <= _313_[0];
     end
     if (rst) begin
       ra_row[5:1] <= 5'h00;
-    end else if (_143_) begin
+    end else if (_136_) begin
       ra_row[5:1] <= _215_[5:1];
     end
-    if (_183_) begin
+    if (_179_) begin
       ra_inc[5:1] <= 5'h00;
     end else if (o_valid) begin
       ra_inc[5:1] <= _316_[5:1];
     end
     if (rst) begin
       ra_inc[0] <= 1'h0;
-    end else if (_144_) begin
+    end else if (_137_) begin
       ra_inc[0] <= _193_[0];
     end
-    if (_184_) begin
+    if (_180_) begin
       ra <= 6'h00;
     end else if (o_valid) begin
       ra <= beat_last ? (* full_case = 32'd1 *) _318_ : ra_inc;
     end
     if (rst) begin
       beat <= 2'h0;
-    end else if (_145_) begin
+    end else if (_138_) begin
       begin if (_002_) beat <= beat + 1'h1; else begin if (_004_) beat <= 2'h0; else begin if (drain_restart) beat <= 2'h0; else beat <= 2'hx; end end end
     end
-    if (_185_) begin
+    if (_181_) begin
       drain_restart <= 1'h0;
     end else begin
       drain_restart <= s_param__valid;
     end
-    if (_186_) begin
+    if (_182_) begin
       \$signal$140  <= 1'h0;
     end else begin
       \$signal$140  <= drain_d_pen;
+    end
+    if (rst) begin
+      at_tile_last <= 1'h0;
+    end else if (_139_) begin
+      at_tile_last <= compute ? _229_ : \$signal$113 ;
+    end
+    if (rst) begin
+      at_k_last <= 1'h0;
+    end else if (_140_) begin
+      at_k_last <= compute ? _232_ : \$signal$112 ;
+    end
+    if (rst) begin
+      fn_last <= 1'h0;
+    end else if (_172_) begin
+      begin if (compute) begin if (adv) begin if (at_tile_last) fn_last <= fn_last ? (* full_case = 32'd1 *) nb_one : _080_; else fn_last <= 1'hx; end else fn_last <= 1'hx; end else fn_last <= ! blk; end
+    end
+    if (_183_) begin
+      fn <= 4'h0;
+    end else if (_173_) begin
+      fn <= fn_last ? (* full_case = 32'd1 *) 4'h0 : _079_[3:0];
+    end
+    if (_184_) begin
+      fm0 <= 17'h00000;
+    end else if (_174_) begin
+      fm0 <= _078_[16:0];
+    end
+    if (rst) begin
+      in_data <= 1'h0;
+    end else if (_175_) begin
+      begin if (compute) begin if (adv) in_data <= at_tile_last ? (* full_case = 32'd1 *) _077_ : _239_; else in_data <= 1'hx; end else in_data <= enter; end
+    end
+    if (_185_) begin
+      kk <= 9'h000;
+    end else if (adv) begin
+      kk <= at_tile_last ? (* full_case = 32'd1 *) 9'h000 : _081_[8:0];
+    end
+    if (rst) begin
+      flush <= 5'h00;
+    end else if (_145_) begin
+      flush <= _666_(5'hxx, { 5'h1f, _071_[4:0] }, { _246_, _245_ });
+    end
+    if (_186_) begin
+      compute <= 1'h0;
+    end else if (_146_) begin
+      compute <= 1'h1;
     end
   end
 endmodule
@@ -2188,61 +2188,37 @@ endmodule
 (* generator = "Amaranth" *)
 module \hwq_top.engine.requant (rst, i_bias, i_multiplier, i_shift, zero_point, act_min, act_max, i_valid, i_last, i_acc, o_data, o_valid, o_last, clk);
   wire _000_;
-  wire _003_;
-  wire _004_;
-  wire _005_;
-  wire _006_;
-  wire _007_;
-  wire _008_;
+  wire [31:0] _001_;
+  wire [30:0] _002_;
+  wire [32:0] _003_;
+  wire [31:0] _004_;
+  wire [30:0] _005_;
+  wire [32:0] _006_;
+  (* unused_bits = "0 1 2 3 4 5 6 7 8 9 10 11 12 13" *)
+  wire [46:0] _007_;
+  (* unused_bits = "0 1 2 3 4 5 6 7 8 9 10 11 12 13" *)
+  wire [46:0] _008_;
   wire _009_;
-  wire _010_;
-  wire _011_;
-  wire _012_;
-  wire [31:0] _013_;
-  wire [30:0] _014_;
-  wire [32:0] _015_;
-  wire [31:0] _016_;
-  wire [30:0] _017_;
-  wire [32:0] _018_;
-  (* unused_bits = "0 1 2 3 4 5 6 7 8 9 10 11 12 13" *)
-  wire [46:0] _019_;
-  (* unused_bits = "0 1 2 3 4 5 6 7 8 9 10 11 12 13" *)
-  wire [46:0] _020_;
+  (* unused_bits = "0" *)
+  wire [32:0] _010_;
+  (* unused_bits = "0" *)
+  wire [32:0] _011_;
+  wire _015_;
+  wire _016_;
+  wire _017_;
+  wire _018_;
+  wire _019_;
+  wire _020_;
   wire _021_;
+  wire _022_;
   wire _023_;
   wire _024_;
+  wire _025_;
   wire _026_;
-  wire _027_;
-  wire _028_;
-  wire _029_;
-  wire _030_;
-  wire _031_;
-  wire _032_;
-  wire _033_;
-  wire _034_;
-  wire _035_;
-  wire _036_;
-  wire _037_;
-  wire _038_;
-  wire _039_;
-  wire _040_;
-  wire _041_;
-  wire _042_;
-  wire [7:0] _043_;
-  wire [7:0] _044_;
-  wire [7:0] _045_;
-  wire [7:0] _046_;
-  wire _047_;
-  wire _048_;
-  wire _049_;
-  wire _050_;
-  wire _051_;
-  wire _052_;
-  wire _053_;
-  wire [7:0] \$signal ;
-  wire [3:0] \$signal$24 ;
-  wire [7:0] \$signal$29 ;
-  wire [3:0] \$signal$31 ;
+  wire [7:0] _028_;
+  wire [7:0] _029_;
+  wire [7:0] _030_;
+  wire [7:0] _031_;
   wire [31:0] a_0;
   wire [31:0] a_1;
   input [7:0] act_max;
@@ -2255,8 +2231,8 @@ module \hwq_top.engine.requant (rst, i_bias, i_multiplier, i_shift, zero_point, 
   wire fits_1;
   wire [32:0] h_0;
   wire [32:0] h_1;
-  wire [30:0] half_0;
-  wire [30:0] half_1;
+  wire [31:0] half_0;
+  wire [31:0] half_1;
   (* init = 10'b0x00000000 *)
   wire [9:0] hi_z;
   input [49:0] i_acc;
@@ -2297,10 +2273,8 @@ module \hwq_top.engine.requant (rst, i_bias, i_multiplier, i_shift, zero_point, 
   reg rq1_valid = 1'h0;
   reg [32:0] rq2_h0 = 33'h000000000;
   reg [32:0] rq2_h1 = 33'h000000000;
-  (* init = 32'bx0000000000000000000000000000000 *)
-  wire [31:0] rq2_hf0;
-  (* init = 32'bx0000000000000000000000000000000 *)
-  wire [31:0] rq2_hf1;
+  reg [31:0] rq2_hf0 = 32'd0;
+  reg [31:0] rq2_hf1 = 32'd0;
   reg rq2_last = 1'h0;
   reg [4:0] rq2_r0 = 5'h00;
   reg [4:0] rq2_r1 = 5'h00;
@@ -2315,250 +2289,66 @@ module \hwq_top.engine.requant (rst, i_bias, i_multiplier, i_shift, zero_point, 
   wire [33:0] y_1;
   input [7:0] zero_point;
   wire [7:0] zero_point;
-  assign _000_ = $signed(i_shift[5:0]) > $signed(1'h0);
-  assign _021_ = $signed(i_shift[5:0]) < $signed(1'h0);
-  assign _023_ = $signed(i_shift[11:6]) > $signed(1'h0);
-  assign _024_ = $signed(i_shift[11:6]) < $signed(1'h0);
-  assign a_0 = $signed(rq1_s0) << rq1_l0;
   assign a_1 = $signed(rq1_s1) << rq1_l1;
   assign outer_0[33:0] = a_0[16:0] * rq1_m0[16:0];
   assign outer_0[62:34] = $signed(a_0[31:17]) * $signed({ 1'h0, rq1_m0[30:17] });
-  assign _013_ = $signed(a_0[31:17]) * $signed({ 1'h0, rq1_m0[16:0] });
-  assign _014_ = a_0[16:0] * rq1_m0[30:17];
-  assign _015_ = $signed(_013_) + $signed({ 1'h0, _014_ });
-  assign mid_0 = $signed(_015_) + $signed(15'h2000);
+  assign _001_ = $signed(a_0[31:17]) * $signed({ 1'h0, rq1_m0[16:0] });
+  assign _002_ = a_0[16:0] * rq1_m0[30:17];
+  assign _003_ = $signed(_001_) + $signed({ 1'h0, _002_ });
+  assign mid_0 = $signed(_003_) + $signed(15'h2000);
   assign outer_1[33:0] = a_1[16:0] * rq1_m1[16:0];
   assign outer_1[62:34] = $signed(a_1[31:17]) * $signed({ 1'h0, rq1_m1[30:17] });
-  assign _016_ = $signed(a_1[31:17]) * $signed({ 1'h0, rq1_m1[16:0] });
-  assign _017_ = a_1[16:0] * rq1_m1[30:17];
-  assign _018_ = $signed(_016_) + $signed({ 1'h0, _017_ });
-  assign mid_1 = $signed(_018_) + $signed(15'h2000);
-  assign { h_0, _019_[13:0] } = $signed(outer_0[62:17]) + $signed(mid_0);
-  assign { h_1, _020_[13:0] } = $signed(outer_1[62:17]) + $signed(mid_1);
-  assign half_0[0] = \$signal [0] & \$signal$24 [1];
-  assign half_0[1] = \$signal [0] & \$signal$24 [2];
-  assign half_0[2] = \$signal [0] & \$signal$24 [3];
-  assign half_0[3] = \$signal [1] & \$signal$24 [0];
-  assign half_0[4] = \$signal [1] & \$signal$24 [1];
-  assign half_0[5] = \$signal [1] & \$signal$24 [2];
-  assign half_0[6] = \$signal [1] & \$signal$24 [3];
-  assign half_0[7] = \$signal [2] & \$signal$24 [0];
-  assign half_0[8] = \$signal [2] & \$signal$24 [1];
-  assign half_0[9] = \$signal [2] & \$signal$24 [2];
-  assign half_0[10] = \$signal [2] & \$signal$24 [3];
-  assign half_0[11] = \$signal [3] & \$signal$24 [0];
-  assign half_0[12] = \$signal [3] & \$signal$24 [1];
-  assign half_0[13] = \$signal [3] & \$signal$24 [2];
-  assign half_0[14] = \$signal [3] & \$signal$24 [3];
-  assign half_0[15] = \$signal [4] & \$signal$24 [0];
-  assign half_0[16] = \$signal [4] & \$signal$24 [1];
-  assign half_0[17] = \$signal [4] & \$signal$24 [2];
-  assign half_0[18] = \$signal [4] & \$signal$24 [3];
-  assign half_0[19] = \$signal [5] & \$signal$24 [0];
-  assign half_0[20] = \$signal [5] & \$signal$24 [1];
-  assign half_0[21] = \$signal [5] & \$signal$24 [2];
-  assign half_0[22] = \$signal [5] & \$signal$24 [3];
-  assign half_0[23] = \$signal [6] & \$signal$24 [0];
-  assign half_0[24] = \$signal [6] & \$signal$24 [1];
-  assign half_0[25] = \$signal [6] & \$signal$24 [2];
-  assign half_0[26] = \$signal [6] & \$signal$24 [3];
-  assign half_0[27] = \$signal [7] & \$signal$24 [0];
-  assign half_0[28] = \$signal [7] & \$signal$24 [1];
-  assign half_0[29] = \$signal [7] & \$signal$24 [2];
-  assign half_0[30] = \$signal [7] & \$signal$24 [3];
-  assign half_1[0] = \$signal$29 [0] & \$signal$31 [1];
-  assign half_1[1] = \$signal$29 [0] & \$signal$31 [2];
-  assign half_1[2] = \$signal$29 [0] & \$signal$31 [3];
-  assign half_1[3] = \$signal$29 [1] & \$signal$31 [0];
-  assign half_1[4] = \$signal$29 [1] & \$signal$31 [1];
-  assign half_1[5] = \$signal$29 [1] & \$signal$31 [2];
-  assign half_1[6] = \$signal$29 [1] & \$signal$31 [3];
-  assign half_1[7] = \$signal$29 [2] & \$signal$31 [0];
-  assign half_1[8] = \$signal$29 [2] & \$signal$31 [1];
-  assign half_1[9] = \$signal$29 [2] & \$signal$31 [2];
-  assign half_1[10] = \$signal$29 [2] & \$signal$31 [3];
-  assign half_1[11] = \$signal$29 [3] & \$signal$31 [0];
-  assign half_1[12] = \$signal$29 [3] & \$signal$31 [1];
-  assign half_1[13] = \$signal$29 [3] & \$signal$31 [2];
-  assign half_1[14] = \$signal$29 [3] & \$signal$31 [3];
-  assign half_1[15] = \$signal$29 [4] & \$signal$31 [0];
-  assign half_1[16] = \$signal$29 [4] & \$signal$31 [1];
-  assign half_1[17] = \$signal$29 [4] & \$signal$31 [2];
-  assign half_1[18] = \$signal$29 [4] & \$signal$31 [3];
-  assign half_1[19] = \$signal$29 [5] & \$signal$31 [0];
-  assign half_1[20] = \$signal$29 [5] & \$signal$31 [1];
-  assign half_1[21] = \$signal$29 [5] & \$signal$31 [2];
-  assign half_1[22] = \$signal$29 [5] & \$signal$31 [3];
-  assign half_1[23] = \$signal$29 [6] & \$signal$31 [0];
-  assign half_1[24] = \$signal$29 [6] & \$signal$31 [1];
-  assign half_1[25] = \$signal$29 [6] & \$signal$31 [2];
-  assign half_1[26] = \$signal$29 [6] & \$signal$31 [3];
-  assign half_1[27] = \$signal$29 [7] & \$signal$31 [0];
-  assign half_1[28] = \$signal$29 [7] & \$signal$31 [1];
-  assign half_1[29] = \$signal$29 [7] & \$signal$31 [2];
-  assign half_1[30] = \$signal$29 [7] & \$signal$31 [3];
-  assign u_0 = $signed(rq2_h0) + $signed({ 1'h0, rq2_hf0[30:0] });
-  assign u_1 = $signed(rq2_h1) + $signed({ 1'h0, rq2_hf1[30:0] });
+  assign _004_ = $signed(a_1[31:17]) * $signed({ 1'h0, rq1_m1[16:0] });
+  assign _005_ = a_1[16:0] * rq1_m1[30:17];
+  assign _006_ = $signed(_004_) + $signed({ 1'h0, _005_ });
+  assign mid_1 = $signed(_006_) + $signed(15'h2000);
+  assign { h_0, _007_[13:0] } = $signed(outer_0[62:17]) + $signed(mid_0);
+  assign { h_1, _008_[13:0] } = $signed(outer_1[62:17]) + $signed(mid_1);
+  assign { half_0, _010_[0] } = 1'h1 << rq1_r0;
+  assign { half_1, _011_[0] } = 1'h1 << rq1_r1;
+  assign u_0 = $signed(rq2_h0) + $signed({ 1'h0, rq2_hf0 });
+  assign u_1 = $signed(rq2_h1) + $signed({ 1'h0, rq2_hf1 });
   assign y_0 = $signed(u_0) >>> rq2_r0;
   assign y_1 = $signed(u_1) >>> rq2_r1;
   assign t_0 = y_0[7:0] + zero_point;
   assign fits_0 = $signed(y_0[32:8]) == $signed(y_0[33]);
   assign t_1 = y_1[7:0] + zero_point;
   assign fits_1 = $signed(y_1[32:8]) == $signed(y_1[33]);
-  assign _003_ = $signed(y_0[8:0]) < $signed({ lo_z[9], lo_z[7:0] });
-  assign _004_ = fits_0 ? _003_ : y_0[33];
-  assign _005_ = $signed(y_0[8:0]) > $signed({ hi_z[9], hi_z[7:0] });
-  assign _006_ = ~ y_0[33];
-  assign _007_ = fits_0 ? _005_ : _006_;
-  assign _008_ = $signed(y_1[8:0]) < $signed({ lo_z[9], lo_z[7:0] });
-  assign _009_ = fits_1 ? _008_ : y_1[33];
-  assign _010_ = $signed(y_1[8:0]) > $signed({ hi_z[9], hi_z[7:0] });
-  assign _011_ = ~ y_1[33];
-  assign _012_ = fits_1 ? _010_ : _011_;
-  reg [8:0] _163_ = 9'h000;
-  assign { hi_z[9], hi_z[7:0] } = _163_;
-  reg [8:0] _164_ = 9'h000;
-  assign { lo_z[9], lo_z[7:0] } = _164_;
-  reg [30:0] _181_ = 31'h00000000;
-  assign rq2_hf0[30:0] = _181_;
-  reg [30:0] _182_ = 31'h00000000;
-  assign rq2_hf1[30:0] = _182_;
-  assign _026_ = rq1_r1[4:2] == (* full_case = 32'd1 *) 3'h4;
-  assign _027_ = rq1_r1[4:2] == (* full_case = 32'd1 *) 2'h3;
-  assign _028_ = rq1_r1[4:2] == (* full_case = 32'd1 *) 2'h2;
-  assign _029_ = rq1_r1[4:2] == (* full_case = 32'd1 *) 1'h1;
-  assign _030_ = ! (* full_case = 32'd1 *) rq1_r1[4:2];
-  function [3:0] _188_;
-    input [3:0] a;
-    input [15:0] b;
-    input [3:0] s;
-    (* full_case = 32'd1 *)
-    (* parallel_case *)
-    casez (s)
-      4'b???1:
-        _188_ = b[3:0];
-      4'b??1?:
-        _188_ = b[7:4];
-      4'b?1??:
-        _188_ = b[11:8];
-      4'b1???:
-        _188_ = b[15:12];
-      default:
-        _188_ = a;
-    endcase
-  endfunction
-  assign \$signal$24  = _188_(4'hx, 16'h1248, { _034_, _033_, _032_, _031_ });
-  assign _031_ = rq1_r0[1:0] == (* full_case = 32'd1 *) 2'h3;
-  assign _032_ = rq1_r0[1:0] == (* full_case = 32'd1 *) 2'h2;
-  assign _033_ = rq1_r0[1:0] == (* full_case = 32'd1 *) 1'h1;
-  assign _034_ = ! (* full_case = 32'd1 *) rq1_r0[1:0];
-  function [7:0] _193_;
-    input [7:0] a;
-    input [63:0] b;
-    input [7:0] s;
-    (* full_case = 32'd1 *)
-    (* parallel_case *)
-    casez (s)
-      8'b???????1:
-        _193_ = b[7:0];
-      8'b??????1?:
-        _193_ = b[15:8];
-      8'b?????1??:
-        _193_ = b[23:16];
-      8'b????1???:
-        _193_ = b[31:24];
-      8'b???1????:
-        _193_ = b[39:32];
-      8'b??1?????:
-        _193_ = b[47:40];
-      8'b?1??????:
-        _193_ = b[55:48];
-      8'b1???????:
-        _193_ = b[63:56];
-      default:
-        _193_ = a;
-    endcase
-  endfunction
-  assign \$signal  = _193_(8'hxx, 64'h0102040810204080, { _042_, _041_, _040_, _039_, _038_, _037_, _036_, _035_ });
-  assign _035_ = rq1_r0[4:2] == (* full_case = 32'd1 *) 3'h7;
-  assign _036_ = rq1_r0[4:2] == (* full_case = 32'd1 *) 3'h6;
-  assign _037_ = rq1_r0[4:2] == (* full_case = 32'd1 *) 3'h5;
-  assign _038_ = rq1_r0[4:2] == (* full_case = 32'd1 *) 3'h4;
-  assign _039_ = rq1_r0[4:2] == (* full_case = 32'd1 *) 2'h3;
-  assign _040_ = rq1_r0[4:2] == (* full_case = 32'd1 *) 2'h2;
-  assign _041_ = rq1_r0[4:2] == (* full_case = 32'd1 *) 1'h1;
-  assign _042_ = ! (* full_case = 32'd1 *) rq1_r0[4:2];
-  assign _043_ = _012_ ? (* full_case = 32'd1 *) act_max : t_1;
-  assign _044_ = _009_ ? (* full_case = 32'd1 *) act_min : _043_;
-  assign _045_ = _007_ ? (* full_case = 32'd1 *) act_max : t_0;
-  assign _046_ = _004_ ? (* full_case = 32'd1 *) act_min : _045_;
-  function [3:0] _206_;
-    input [3:0] a;
-    input [15:0] b;
-    input [3:0] s;
-    (* full_case = 32'd1 *)
-    (* parallel_case *)
-    casez (s)
-      4'b???1:
-        _206_ = b[3:0];
-      4'b??1?:
-        _206_ = b[7:4];
-      4'b?1??:
-        _206_ = b[11:8];
-      4'b1???:
-        _206_ = b[15:12];
-      default:
-        _206_ = a;
-    endcase
-  endfunction
-  assign \$signal$31  = _206_(4'hx, 16'h1248, { _050_, _049_, _048_, _047_ });
-  assign _047_ = rq1_r1[1:0] == (* full_case = 32'd1 *) 2'h3;
-  assign _048_ = rq1_r1[1:0] == (* full_case = 32'd1 *) 2'h2;
-  assign _049_ = rq1_r1[1:0] == (* full_case = 32'd1 *) 1'h1;
-  assign _050_ = ! (* full_case = 32'd1 *) rq1_r1[1:0];
-  function [7:0] _211_;
-    input [7:0] a;
-    input [63:0] b;
-    input [7:0] s;
-    (* full_case = 32'd1 *)
-    (* parallel_case *)
-    casez (s)
-      8'b???????1:
-        _211_ = b[7:0];
-      8'b??????1?:
-        _211_ = b[15:8];
-      8'b?????1??:
-        _211_ = b[23:16];
-      8'b????1???:
-        _211_ = b[31:24];
-      8'b???1????:
-        _211_ = b[39:32];
-      8'b??1?????:
-        _211_ = b[47:40];
-      8'b?1??????:
-        _211_ = b[55:48];
-      8'b1???????:
-        _211_ = b[63:56];
-      default:
-        _211_ = a;
-    endcase
-  endfunction
-  assign \$signal$29  = _211_(8'hxx, 64'h0102040810204080, { _030_, _029_, _028_, _027_, _026_, _053_, _052_, _051_ });
-  assign _051_ = rq1_r1[4:2] == (* full_case = 32'd1 *) 3'h7;
-  assign _052_ = rq1_r1[4:2] == (* full_case = 32'd1 *) 3'h6;
-  assign _053_ = rq1_r1[4:2] == (* full_case = 32'd1 *) 3'h5;
-  assign _019_[46:14] = h_0;
-  assign _020_[46:14] = h_1;
+  assign _015_ = $signed(y_0[8:0]) < $signed({ lo_z[9], lo_z[7:0] });
+  assign _016_ = fits_0 ? _015_ : y_0[33];
+  assign _017_ = $signed(y_0[8:0]) > $signed({ hi_z[9], hi_z[7:0] });
+  assign _018_ = ~ y_0[33];
+  assign _019_ = fits_0 ? _017_ : _018_;
+  assign _020_ = $signed(y_1[8:0]) < $signed({ lo_z[9], lo_z[7:0] });
+  assign _022_ = fits_1 ? _020_ : y_1[33];
+  assign _023_ = $signed(y_1[8:0]) > $signed({ hi_z[9], hi_z[7:0] });
+  assign _024_ = ~ y_1[33];
+  assign _025_ = fits_1 ? _023_ : _024_;
+  assign _000_ = $signed(i_shift[5:0]) > $signed(1'h0);
+  assign _009_ = $signed(i_shift[5:0]) < $signed(1'h0);
+  assign _021_ = $signed(i_shift[11:6]) > $signed(1'h0);
+  assign _026_ = $signed(i_shift[11:6]) < $signed(1'h0);
+  assign a_0 = $signed(rq1_s0) << rq1_l0;
+  reg [8:0] _081_ = 9'h000;
+  assign { hi_z[9], hi_z[7:0] } = _081_;
+  reg [8:0] _082_ = 9'h000;
+  assign { lo_z[9], lo_z[7:0] } = _082_;
+  assign _028_ = _025_ ? (* full_case = 32'd1 *) act_max : t_1;
+  assign _029_ = _022_ ? (* full_case = 32'd1 *) act_min : _028_;
+  assign _030_ = _019_ ? (* full_case = 32'd1 *) act_max : t_0;
+  assign _031_ = _016_ ? (* full_case = 32'd1 *) act_min : _030_;
+  assign _011_[32:1] = half_1;
   assign hi_z[8] = hi_z[9];
+  assign _007_[46:14] = h_0;
+  assign _008_[46:14] = h_1;
+  assign _010_[32:1] = half_0;
   assign lo_z[8] = lo_z[9];
-  assign rq2_hf0[31] = 1'h0;
-  assign rq2_hf1[31] = 1'h0;
   always @(posedge clk) begin
     if (rst) begin
       o_last <= 1'h0;
       o_valid <= 1'h0;
-      _163_ <= 9'h000;
-      _164_ <= 9'h000;
+      _081_ <= 9'h000;
+      _082_ <= 9'h000;
       rq2_last <= 1'h0;
       rq2_valid <= 1'h0;
       rq1_last <= 1'h0;
@@ -2566,8 +2356,8 @@ module \hwq_top.engine.requant (rst, i_bias, i_multiplier, i_shift, zero_point, 
     end else begin
       o_last <= rq2_last;
       o_valid <= rq2_valid;
-      _163_ <= $signed(act_max) - $signed(zero_point);
-      _164_ <= $signed(act_min) - $signed(zero_point);
+      _081_ <= $signed(act_max) - $signed(zero_point);
+      _082_ <= $signed(act_min) - $signed(zero_point);
       rq2_last <= rq1_last;
       rq2_valid <= rq1_valid;
       rq1_last <= i_last;
@@ -2576,15 +2366,15 @@ module \hwq_top.engine.requant (rst, i_bias, i_multiplier, i_shift, zero_point, 
     if (rst) begin
       o_data <= 16'h0000;
     end else if (rq2_valid) begin
-      o_data <= { _044_, _046_ };
+      o_data <= { _029_, _031_ };
     end
     if (rq1_valid) begin
+      rq2_hf1 <= half_1;
+      rq2_hf0 <= half_0;
       rq2_h1 <= h_1;
       rq2_h0 <= h_0;
       rq2_r1 <= rq1_r1;
       rq2_r0 <= rq1_r0;
-      _181_ <= half_0;
-      _182_ <= half_1;
     end
     if (i_valid) begin
       rq1_s1 <= $signed(i_acc[49:25]) + $signed(i_bias[63:32]);
@@ -2593,13 +2383,13 @@ module \hwq_top.engine.requant (rst, i_bias, i_multiplier, i_shift, zero_point, 
       rq1_m0 <= i_multiplier[30:0];
     end
     if (i_valid)
-      if (!_024_) rq1_r1 <= 5'h00;
+      if (!_026_) rq1_r1 <= 5'h00;
       else rq1_r1 <= - $signed(i_shift[10:6]);
     if (i_valid)
-      if (!_023_) rq1_l1 <= 5'h00;
+      if (!_021_) rq1_l1 <= 5'h00;
       else rq1_l1 <= i_shift[10:6];
     if (i_valid)
-      if (!_021_) rq1_r0 <= 5'h00;
+      if (!_009_) rq1_r0 <= 5'h00;
       else rq1_r0 <= - $signed(i_shift[4:0]);
     if (i_valid)
       if (!_000_) rq1_l0 <= 5'h00;

@@ -5,84 +5,31 @@
 module hwq_requant(i_valid, i_last, i_acc, i_bias, i_multiplier, i_shift, zero_point, act_min, act_max, clk, rst, o_valid, o_last, o_data, en);
   wire _000_;
   wire [31:0] _001_;
-  wire _002_;
-  wire [30:0] _003_;
-  wire [30:0] _004_;
-  wire _005_;
+  wire [30:0] _002_;
+  wire [32:0] _003_;
+  (* unused_bits = "0 1 2 3 4 5 6 7 8 9 10 11 12 13" *)
+  wire [46:0] _004_;
+  (* unused_bits = "0" *)
+  wire [32:0] _005_;
   wire _006_;
-  wire _007_;
   wire _008_;
-  wire _009_;
+  wire [31:0] _009_;
   wire _010_;
   wire _011_;
   wire _012_;
   wire _013_;
-  wire [32:0] _015_;
+  wire _014_;
+  wire _015_;
+  wire _016_;
   wire _017_;
   wire _018_;
-  wire _019_;
-  wire _020_;
   wire _021_;
   wire _022_;
-  (* unused_bits = "0 1 2 3 4 5 6 7 8 9 10 11 12 13" *)
-  wire [46:0] _023_;
+  wire _023_;
   wire _024_;
+  wire _025_;
   wire _026_;
-  wire _027_;
-  wire _028_;
-  wire _029_;
-  wire _030_;
-  wire _031_;
-  wire _032_;
-  wire _033_;
-  wire _034_;
-  wire _035_;
-  wire _036_;
-  wire _037_;
-  wire _038_;
-  wire _039_;
-  wire _040_;
-  wire _041_;
-  wire _042_;
-  wire _043_;
-  wire _044_;
-  wire _045_;
-  wire _046_;
-  wire _047_;
-  wire _048_;
-  wire _049_;
-  wire _050_;
-  wire _051_;
-  wire [7:0] _052_;
-  wire _054_;
-  wire _055_;
-  wire _056_;
-  wire _057_;
-  wire _058_;
-  wire _059_;
-  wire _060_;
-  wire _061_;
-  wire _062_;
-  wire _063_;
-  wire _064_;
-  wire _065_;
-  wire _066_;
-  wire _067_;
-  wire _068_;
-  wire _069_;
-  wire _070_;
-  wire _071_;
-  wire _072_;
-  wire _073_;
-  wire _074_;
-  wire _075_;
-  wire _076_;
-  wire _077_;
-  wire [7:0] \$signal ;
-  (* unused_bits = "0" *)
-  wire [7:0] \$signal$26 ;
-  wire [3:0] \$signal$27 ;
-  wire [3:0] \$signal$28 ;
+  wire [7:0] _027_;
   wire [31:0] a_0;
   input [7:0] act_max;
   wire [7:0] act_max;
@@ -94,8 +41,8 @@ module hwq_requant(i_valid, i_last, i_acc, i_bias, i_multiplier, i_shift, zero_p
   wire en;
   wire fits_0;
   wire [32:0] h_0;
-  wire [30:0] half_0;
-  wire [29:0] halfm_0;
+  wire [31:0] half_0;
+  wire [31:0] halfm_0;
   (* init = 10'b0x00000000 *)
   wire [9:0] hi_z;
   input [23:0] i_acc;
@@ -128,10 +75,8 @@ module hwq_requant(i_valid, i_last, i_acc, i_bias, i_multiplier, i_shift, zero_p
   reg [31:0] rq1_s0 = 32'd0;
   reg rq1_valid = 1'h0;
   reg [32:0] rq2_h0 = 33'h000000000;
-  (* init = 32'bx0000000000000000000000000000000 *)
-  wire [31:0] rq2_hf0;
-  (* init = 32'bxx000000000000000000000000000000 *)
-  wire [31:0] rq2_hm0;
+  reg [31:0] rq2_hf0 = 32'd0;
+  reg [31:0] rq2_hm0 = 32'd0;
   reg rq2_last = 1'h0;
   reg [4:0] rq2_r0 = 5'h00;
   reg rq2_valid = 1'h0;
@@ -144,312 +89,133 @@ module hwq_requant(i_valid, i_last, i_acc, i_bias, i_multiplier, i_shift, zero_p
   wire [33:0] u_0;
   input [7:0] zero_point;
   wire [7:0] zero_point;
+  assign _002_ = a_0[16:0] * rq1_m0[30:17];
+  assign _003_ = $signed(_001_) + $signed({ 1'h0, _002_ });
+  assign mid_0 = $signed(_003_) + $signed(15'h2000);
+  assign { h_0, _004_[13:0] } = $signed(outer_0[62:17]) + $signed(mid_0);
+  assign { half_0, _005_[0] } = 1'h1 << rq1_r0;
+  assign halfm_0[0] = rq1_r0 >= 2'h2;
+  assign halfm_0[1] = rq1_r0 >= 2'h3;
+  assign halfm_0[2] = rq1_r0 >= 3'h4;
+  assign halfm_0[3] = rq1_r0 >= 3'h5;
+  assign halfm_0[4] = rq1_r0 >= 3'h6;
+  assign halfm_0[5] = rq1_r0 >= 3'h7;
+  assign halfm_0[6] = rq1_r0 >= 4'h8;
+  assign halfm_0[7] = rq1_r0 >= 4'h9;
+  assign halfm_0[8] = rq1_r0 >= 4'ha;
+  assign halfm_0[9] = rq1_r0 >= 4'hb;
+  assign halfm_0[10] = rq1_r0 >= 4'hc;
+  assign halfm_0[11] = rq1_r0 >= 4'hd;
+  assign halfm_0[12] = rq1_r0 >= 4'he;
+  assign halfm_0[13] = rq1_r0 >= 4'hf;
+  assign halfm_0[14] = rq1_r0 >= 5'h10;
+  assign halfm_0[15] = rq1_r0 >= 5'h11;
+  assign halfm_0[16] = rq1_r0 >= 5'h12;
+  assign halfm_0[17] = rq1_r0 >= 5'h13;
+  assign halfm_0[18] = rq1_r0 >= 5'h14;
+  assign halfm_0[19] = rq1_r0 >= 5'h15;
+  assign halfm_0[20] = rq1_r0 >= 5'h16;
+  assign halfm_0[21] = rq1_r0 >= 5'h17;
+  assign halfm_0[22] = rq1_r0 >= 5'h18;
+  assign halfm_0[23] = rq1_r0 >= 5'h19;
+  assign halfm_0[24] = rq1_r0 >= 5'h1a;
+  assign halfm_0[25] = rq1_r0 >= 5'h1b;
+  assign halfm_0[26] = rq1_r0 >= 5'h1c;
+  assign halfm_0[27] = rq1_r0 >= 5'h1d;
+  assign halfm_0[28] = rq1_r0 >= 5'h1e;
+  assign halfm_0[29] = rq1_r0 >= 5'h1f;
+  assign halfm_0[30] = rq1_r0 >= 6'h20;
+  assign halfm_0[31] = rq1_r0 >= 6'h21;
+  assign _008_ = $signed(rq2_h0) < $signed(1'h0);
+  assign _009_ = _008_ ? rq2_hm0 : rq2_hf0;
+  assign u_0 = $signed(rq2_h0) + $signed({ 1'h0, _009_ });
+  assign t_0 = rq3_y0[7:0] + zero_point;
+  assign fits_0 = $signed(rq3_y0[32:8]) == $signed(rq3_y0[33]);
+  assign _010_ = en & i_valid;
+  assign _011_ = en & i_valid;
+  assign _012_ = en & i_valid;
+  assign _013_ = en & i_valid;
+  assign _014_ = en & rq1_valid;
+  assign _015_ = en & rq1_valid;
+  assign _016_ = en & rq1_valid;
+  assign _017_ = en & rq1_valid;
+  assign _018_ = en & rq2_valid;
+  assign _021_ = en & rq3_valid;
+  assign _022_ = $signed(rq3_y0[8:0]) < $signed({ lo_z[9], lo_z[7:0] });
+  assign _023_ = fits_0 ? _022_ : rq3_y0[33];
+  assign _024_ = $signed(rq3_y0[8:0]) > $signed({ hi_z[9], hi_z[7:0] });
+  assign _025_ = ~ rq3_y0[33];
+  assign _026_ = fits_0 ? _024_ : _025_;
   assign _000_ = $signed(i_shift) > $signed(1'h0);
-  assign _024_ = $signed(i_shift) < $signed(1'h0);
+  assign _006_ = $signed(i_shift) < $signed(1'h0);
   assign a_0 = $signed(rq1_s0) << rq1_l0;
   assign outer_0[33:0] = a_0[16:0] * rq1_m0[16:0];
   assign outer_0[62:34] = $signed(a_0[31:17]) * $signed({ 1'h0, rq1_m0[30:17] });
   assign _001_ = $signed(a_0[31:17]) * $signed({ 1'h0, rq1_m0[16:0] });
-  assign _004_ = a_0[16:0] * rq1_m0[30:17];
-  assign _015_ = $signed(_001_) + $signed({ 1'h0, _004_ });
-  assign mid_0 = $signed(_015_) + $signed(15'h2000);
-  assign { h_0, _023_[13:0] } = $signed(outer_0[62:17]) + $signed(mid_0);
-  assign half_0[0] = \$signal [0] & \$signal$27 [1];
-  assign half_0[1] = \$signal [0] & \$signal$27 [2];
-  assign half_0[2] = \$signal [0] & \$signal$27 [3];
-  assign half_0[3] = \$signal [1] & \$signal$27 [0];
-  assign half_0[4] = \$signal [1] & \$signal$27 [1];
-  assign half_0[5] = \$signal [1] & \$signal$27 [2];
-  assign half_0[6] = \$signal [1] & \$signal$27 [3];
-  assign half_0[7] = \$signal [2] & \$signal$27 [0];
-  assign half_0[8] = \$signal [2] & \$signal$27 [1];
-  assign half_0[9] = \$signal [2] & \$signal$27 [2];
-  assign half_0[10] = \$signal [2] & \$signal$27 [3];
-  assign half_0[11] = \$signal [3] & \$signal$27 [0];
-  assign half_0[12] = \$signal [3] & \$signal$27 [1];
-  assign half_0[13] = \$signal [3] & \$signal$27 [2];
-  assign half_0[14] = \$signal [3] & \$signal$27 [3];
-  assign half_0[15] = \$signal [4] & \$signal$27 [0];
-  assign half_0[16] = \$signal [4] & \$signal$27 [1];
-  assign half_0[17] = \$signal [4] & \$signal$27 [2];
-  assign half_0[18] = \$signal [4] & \$signal$27 [3];
-  assign half_0[19] = \$signal [5] & \$signal$27 [0];
-  assign half_0[20] = \$signal [5] & \$signal$27 [1];
-  assign half_0[21] = \$signal [5] & \$signal$27 [2];
-  assign half_0[22] = \$signal [5] & \$signal$27 [3];
-  assign half_0[23] = \$signal [6] & \$signal$27 [0];
-  assign half_0[24] = \$signal [6] & \$signal$27 [1];
-  assign half_0[25] = \$signal [6] & \$signal$27 [2];
-  assign half_0[26] = \$signal [6] & \$signal$27 [3];
-  assign half_0[27] = \$signal [7] & \$signal$27 [0];
-  assign half_0[28] = \$signal [7] & \$signal$27 [1];
-  assign half_0[29] = \$signal [7] & \$signal$27 [2];
-  assign half_0[30] = \$signal [7] & \$signal$27 [3];
-  assign _026_ = \$signal [0] & \$signal$28 [2];
-  assign halfm_0[0] = \$signal$26 [1] | _026_;
-  assign _027_ = \$signal [0] & \$signal$28 [3];
-  assign halfm_0[1] = \$signal$26 [1] | _027_;
-  assign _028_ = \$signal [1] & \$signal$28 [0];
-  assign halfm_0[2] = \$signal$26 [2] | _028_;
-  assign _029_ = \$signal [1] & \$signal$28 [1];
-  assign halfm_0[3] = \$signal$26 [2] | _029_;
-  assign _030_ = \$signal [1] & \$signal$28 [2];
-  assign halfm_0[4] = \$signal$26 [2] | _030_;
-  assign _031_ = \$signal [1] & \$signal$28 [3];
-  assign halfm_0[5] = \$signal$26 [2] | _031_;
-  assign _032_ = \$signal [2] & \$signal$28 [0];
-  assign halfm_0[6] = \$signal$26 [3] | _032_;
-  assign _033_ = \$signal [2] & \$signal$28 [1];
-  assign halfm_0[7] = \$signal$26 [3] | _033_;
-  assign _034_ = \$signal [2] & \$signal$28 [2];
-  assign halfm_0[8] = \$signal$26 [3] | _034_;
-  assign _035_ = \$signal [2] & \$signal$28 [3];
-  assign halfm_0[9] = \$signal$26 [3] | _035_;
-  assign _036_ = \$signal [3] & \$signal$28 [0];
-  assign halfm_0[10] = \$signal$26 [4] | _036_;
-  assign _037_ = \$signal [3] & \$signal$28 [1];
-  assign halfm_0[11] = \$signal$26 [4] | _037_;
-  assign _038_ = \$signal [3] & \$signal$28 [2];
-  assign halfm_0[12] = \$signal$26 [4] | _038_;
-  assign _039_ = \$signal [3] & \$signal$28 [3];
-  assign halfm_0[13] = \$signal$26 [4] | _039_;
-  assign _040_ = \$signal [4] & \$signal$28 [0];
-  assign halfm_0[14] = \$signal$26 [5] | _040_;
-  assign _041_ = \$signal [4] & \$signal$28 [1];
-  assign halfm_0[15] = \$signal$26 [5] | _041_;
-  assign _042_ = \$signal [4] & \$signal$28 [2];
-  assign halfm_0[16] = \$signal$26 [5] | _042_;
-  assign _043_ = \$signal [4] & \$signal$28 [3];
-  assign halfm_0[17] = \$signal$26 [5] | _043_;
-  assign _044_ = \$signal [5] & \$signal$28 [0];
-  assign halfm_0[18] = \$signal$26 [6] | _044_;
-  assign _045_ = \$signal [5] & \$signal$28 [1];
-  assign halfm_0[19] = \$signal$26 [6] | _045_;
-  assign _046_ = \$signal [5] & \$signal$28 [2];
-  assign halfm_0[20] = \$signal$26 [6] | _046_;
-  assign _047_ = \$signal [5] & \$signal$28 [3];
-  assign halfm_0[21] = \$signal$26 [6] | _047_;
-  assign _048_ = \$signal [6] & \$signal$28 [0];
-  assign halfm_0[22] = \$signal$26 [7] | _048_;
-  assign _049_ = \$signal [6] & \$signal$28 [1];
-  assign halfm_0[23] = \$signal$26 [7] | _049_;
-  assign _050_ = \$signal [6] & \$signal$28 [2];
-  assign halfm_0[24] = \$signal$26 [7] | _050_;
-  assign _051_ = \$signal [6] & \$signal$28 [3];
-  assign halfm_0[25] = \$signal$26 [7] | _051_;
-  assign halfm_0[26] = \$signal [7] & \$signal$28 [0];
-  assign halfm_0[27] = \$signal [7] & \$signal$28 [1];
-  assign halfm_0[28] = \$signal [7] & \$signal$28 [2];
-  assign halfm_0[29] = \$signal [7] & \$signal$28 [3];
-  assign _002_ = $signed(rq2_h0) < $signed(1'h0);
-  assign _003_ = _002_ ? { 1'h0, rq2_hm0[29:0] } : rq2_hf0[30:0];
-  assign u_0 = $signed(rq2_h0) + $signed({ 1'h0, _003_ });
-  assign t_0 = rq3_y0[7:0] + zero_point;
-  assign fits_0 = $signed(rq3_y0[32:8]) == $signed(rq3_y0[33]);
-  assign _005_ = en & i_valid;
-  assign _006_ = en & i_valid;
-  assign _007_ = en & i_valid;
-  assign _008_ = en & i_valid;
-  assign _009_ = en & rq1_valid;
-  assign _010_ = en & rq1_valid;
-  assign _011_ = en & rq1_valid;
-  assign _012_ = en & rq1_valid;
-  assign _013_ = en & rq2_valid;
-  assign _017_ = en & rq3_valid;
-  assign _018_ = $signed(rq3_y0[8:0]) < $signed({ lo_z[9], lo_z[7:0] });
-  assign _019_ = fits_0 ? _018_ : rq3_y0[33];
-  assign _020_ = $signed(rq3_y0[8:0]) > $signed({ hi_z[9], hi_z[7:0] });
-  assign _021_ = ~ rq3_y0[33];
-  assign _022_ = fits_0 ? _020_ : _021_;
-  reg [8:0] _201_ = 9'h000;
-  assign { hi_z[9], hi_z[7:0] } = _201_;
-  reg [8:0] _202_ = 9'h000;
-  assign { lo_z[9], lo_z[7:0] } = _202_;
-  reg [30:0] _216_ = 31'h00000000;
-  assign rq2_hf0[30:0] = _216_;
-  reg [29:0] _217_ = 30'h00000000;
-  assign rq2_hm0[29:0] = _217_;
-  assign _052_ = _022_ ? (* full_case = 32'd1 *) 8'h7f : t_0;
-  function [3:0] _222_;
-    input [3:0] a;
-    input [15:0] b;
-    input [3:0] s;
-    (* full_case = 32'd1 *)
-    (* parallel_case *)
-    casez (s)
-      4'b???1:
-        _222_ = b[3:0];
-      4'b??1?:
-        _222_ = b[7:4];
-      4'b?1??:
-        _222_ = b[11:8];
-      4'b1???:
-        _222_ = b[15:12];
-      default:
-        _222_ = a;
-    endcase
-  endfunction
-  assign \$signal$28  = _222_(4'hx, 16'h137f, { _057_, _056_, _055_, _054_ });
-  assign _054_ = rq1_r0[1:0] == (* full_case = 32'd1 *) 2'h3;
-  assign _055_ = rq1_r0[1:0] == (* full_case = 32'd1 *) 2'h2;
-  assign _056_ = rq1_r0[1:0] == (* full_case = 32'd1 *) 1'h1;
-  assign _057_ = ! (* full_case = 32'd1 *) rq1_r0[1:0];
-  function [3:0] _227_;
-    input [3:0] a;
-    input [15:0] b;
-    input [3:0] s;
-    (* full_case = 32'd1 *)
-    (* parallel_case *)
-    casez (s)
-      4'b???1:
-        _227_ = b[3:0];
-      4'b??1?:
-        _227_ = b[7:4];
-      4'b?1??:
-        _227_ = b[11:8];
-      4'b1???:
-        _227_ = b[15:12];
-      default:
-        _227_ = a;
-    endcase
-  endfunction
-  assign \$signal$27  = _227_(4'hx, 16'h1248, { _061_, _060_, _059_, _058_ });
-  assign _058_ = rq1_r0[1:0] == (* full_case = 32'd1 *) 2'h3;
-  assign _059_ = rq1_r0[1:0] == (* full_case = 32'd1 *) 2'h2;
-  assign _060_ = rq1_r0[1:0] == (* full_case = 32'd1 *) 1'h1;
-  assign _061_ = ! (* full_case = 32'd1 *) rq1_r0[1:0];
-  function [7:0] _232_;
-    input [7:0] a;
-    input [63:0] b;
-    input [7:0] s;
-    (* full_case = 32'd1 *)
-    (* parallel_case *)
-    casez (s)
-      8'b???????1:
-        _232_ = b[7:0];
-      8'b??????1?:
-        _232_ = b[15:8];
-      8'b?????1??:
-        _232_ = b[23:16];
-      8'b????1???:
-        _232_ = b[31:24];
-      8'b???1????:
-        _232_ = b[39:32];
-      8'b??1?????:
-        _232_ = b[47:40];
-      8'b?1??????:
-        _232_ = b[55:48];
-      8'b1???????:
-        _232_ = b[63:56];
-      default:
-        _232_ = a;
-    endcase
-  endfunction
-  assign \$signal$26  = _232_(8'hxx, 64'h0103070f1f3f7fff, { _069_, _068_, _067_, _066_, _065_, _064_, _063_, _062_ });
-  assign _062_ = rq1_r0[4:2] == (* full_case = 32'd1 *) 3'h7;
-  assign _063_ = rq1_r0[4:2] == (* full_case = 32'd1 *) 3'h6;
-  assign _064_ = rq1_r0[4:2] == (* full_case = 32'd1 *) 3'h5;
-  assign _065_ = rq1_r0[4:2] == (* full_case = 32'd1 *) 3'h4;
-  assign _066_ = rq1_r0[4:2] == (* full_case = 32'd1 *) 2'h3;
-  assign _067_ = rq1_r0[4:2] == (* full_case = 32'd1 *) 2'h2;
-  assign _068_ = rq1_r0[4:2] == (* full_case = 32'd1 *) 1'h1;
-  assign _069_ = ! (* full_case = 32'd1 *) rq1_r0[4:2];
-  function [7:0] _241_;
-    input [7:0] a;
-    input [63:0] b;
-    input [7:0] s;
-    (* full_case = 32'd1 *)
-    (* parallel_case *)
-    casez (s)
-      8'b???????1:
-        _241_ = b[7:0];
-      8'b??????1?:
-        _241_ = b[15:8];
-      8'b?????1??:
-        _241_ = b[23:16];
-      8'b????1???:
-        _241_ = b[31:24];
-      8'b???1????:
-        _241_ = b[39:32];
-      8'b??1?????:
-        _241_ = b[47:40];
-      8'b?1??????:
-        _241_ = b[55:48];
-      8'b1???????:
-        _241_ = b[63:56];
-      default:
-        _241_ = a;
-    endcase
-  endfunction
-  assign \$signal  = _241_(8'hxx, 64'h0102040810204080, { _077_, _076_, _075_, _074_, _073_, _072_, _071_, _070_ });
-  assign _070_ = rq1_r0[4:2] == (* full_case = 32'd1 *) 3'h7;
-  assign _071_ = rq1_r0[4:2] == (* full_case = 32'd1 *) 3'h6;
-  assign _072_ = rq1_r0[4:2] == (* full_case = 32'd1 *) 3'h5;
-  assign _073_ = rq1_r0[4:2] == (* full_case = 32'd1 *) 3'h4;
-  assign _074_ = rq1_r0[4:2] == (* full_case = 32'd1 *) 2'h3;
-  assign _075_ = rq1_r0[4:2] == (* full_case = 32'd1 *) 2'h2;
-  assign _076_ = rq1_r0[4:2] == (* full_case = 32'd1 *) 1'h1;
-  assign _077_ = ! (* full_case = 32'd1 *) rq1_r0[4:2];
-  assign _023_[46:14] = h_0;
+  reg [8:0] _101_ = 9'h000;
+  assign { hi_z[9], hi_z[7:0] } = _101_;
+  reg [8:0] _102_ = 9'h000;
+  assign { lo_z[9], lo_z[7:0] } = _102_;
+  assign _027_ = _026_ ? (* full_case = 32'd1 *) 8'h7f : t_0;
   assign hi_z[8] = hi_z[9];
+  assign _004_[46:14] = h_0;
+  assign _005_[32:1] = half_0;
   assign lo_z[8] = lo_z[9];
-  assign rq2_hf0[31] = 1'h0;
-  assign rq2_hm0[31:30] = 2'h0;
   always @(posedge clk) begin
     if (rst) begin
-      o_data <= 8'h00;
-    end else if (_017_) begin
-      o_data <= _019_ ? (* full_case = 32'd1 *) 8'h80 : _052_;
-    end
-    if (rst) begin
-      _201_ <= 9'h000;
-      _202_ <= 9'h000;
+      rq1_valid <= 1'h0;
+      o_last <= 1'h0;
+      o_valid <= 1'h0;
+      _101_ <= 9'h000;
+      _102_ <= 9'h000;
       rq3_last <= 1'h0;
       rq3_valid <= 1'h0;
       rq2_last <= 1'h0;
       rq2_valid <= 1'h0;
       rq1_last <= 1'h0;
-      rq1_valid <= 1'h0;
-      o_last <= 1'h0;
-      o_valid <= 1'h0;
     end else if (en) begin
-      _201_ <= $signed(8'h7f) - $signed(zero_point);
-      _202_ <= $signed(8'h80) - $signed(zero_point);
+      rq1_valid <= i_valid;
+      o_last <= rq3_last;
+      o_valid <= rq3_valid;
+      _101_ <= $signed(8'h7f) - $signed(zero_point);
+      _102_ <= $signed(8'h80) - $signed(zero_point);
       rq3_last <= rq2_last;
       rq3_valid <= rq2_valid;
       rq2_last <= rq1_last;
       rq2_valid <= rq1_valid;
       rq1_last <= i_last;
-      rq1_valid <= i_valid;
-      o_last <= rq3_last;
-      o_valid <= rq3_valid;
     end
-    if (_013_) begin
+    if (rst) begin
+      o_data <= 8'h00;
+    end else if (_021_) begin
+      o_data <= _023_ ? (* full_case = 32'd1 *) 8'h80 : _027_;
+    end
+    if (_018_) begin
       rq3_y0 <= $signed(u_0) >>> rq2_r0;
     end
-    if (_010_) begin
+    if (_017_) begin
+      rq2_hm0 <= halfm_0;
+    end
+    if (_016_) begin
+      rq2_hf0 <= half_0;
+    end
+    if (_015_) begin
       rq2_h0 <= h_0;
     end
-    if (_009_) begin
+    if (_014_) begin
       rq2_r0 <= rq1_r0;
     end
-    if (_008_) begin
+    if (_013_) begin
       rq1_s0 <= $signed(i_acc) + $signed(i_bias);
     end
-    if (_007_)
-      if (!_024_) rq1_r0 <= 5'h00;
+    if (_012_)
+      if (!_006_) rq1_r0 <= 5'h00;
       else rq1_r0 <= - $signed(i_shift[4:0]);
-    if (_006_)
+    if (_011_)
       if (!_000_) rq1_l0 <= 5'h00;
       else rq1_l0 <= i_shift[4:0];
-    if (_005_) begin
+    if (_010_) begin
       rq1_m0 <= i_multiplier;
-    end
-    if (_011_) begin
-      _216_ <= half_0;
-    end
-    if (_012_) begin
-      _217_ <= halfm_0;
     end
   end
 endmodule

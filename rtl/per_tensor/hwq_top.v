@@ -550,104 +550,104 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   assign _020_ = row_end & _019_;
   reg \ra_row_reg[1]  = 1'h0;
   assign ra_row[1] = \ra_row_reg[1] ;
-  reg [4:0] _504_ = 5'h00;
-  assign { ra_row[5:2], ra_row[0] } = _504_;
-  reg [16:0] _523_ = 17'h00000;
-  assign drain_back[16:0] = _523_;
-  reg [16:0] _524_ = 17'h00000;
-  assign drain_plus[16:0] = _524_;
-  assign _104_ = { _250_, _249_ } != 1'h0;
-  assign _105_ = { _263_, s_param__valid } != 2'h2;
-  assign _106_ = { _265_, s_param__valid } != 2'h2;
-  assign _107_ = { _263_, ch_last, s_param__valid } != 3'h5;
-  assign _108_ = { _260_, compute } != 2'h3;
-  assign _109_ = { _258_, _070_ } != 2'h2;
-  assign _110_ = { _265_, _263_, _260_, _258_ } != 1'h0;
-  assign _111_ = { _268_, s_param__valid } != 2'h2;
-  assign _112_ = { _270_, s_param__valid } != 2'h2;
-  assign _113_ = { _270_, _268_ } != 1'h0;
-  assign _114_ = { _273_, s_param__valid } != 2'h2;
-  assign _115_ = { _275_, s_param__valid } != 2'h2;
-  assign _116_ = { _275_, _273_ } != 1'h0;
-  assign _117_ = { _278_, s_param__valid } != 2'h2;
-  assign _118_ = { _280_, s_param__valid } != 2'h2;
-  assign _119_ = { _280_, _278_ } != 1'h0;
-  assign _120_ = { _285_, s_param__valid } != 2'h2;
-  assign _121_ = { _287_, s_param__valid } != 2'h2;
-  assign _122_ = { _285_, lane, s_param__valid } != 3'h7;
-  assign _123_ = { _287_, _285_ } != 1'h0;
-  assign _124_ = { _291_, s_param__valid } != 2'h2;
-  assign _125_ = { _293_, s_param__valid } != 2'h2;
-  assign _126_ = { _291_, lane, s_param__valid } != 3'h7;
-  assign _127_ = { _293_, _291_ } != 1'h0;
-  assign _128_ = { _298_, s_param__valid } != 2'h2;
-  assign _129_ = { _300_, s_param__valid } != 2'h2;
-  assign _130_ = { _298_, _061_, lane, s_param__valid } != 4'h9;
-  assign _131_ = { _298_, lane, s_param__valid } != 3'h7;
-  assign _132_ = { _300_, _298_ } != 1'h0;
-  assign _133_ = { _304_, s_param__valid } != 2'h2;
-  assign _134_ = { _306_, s_param__valid } != 2'h2;
-  assign _135_ = { _306_, _304_ } != 1'h0;
-  assign _136_ = { _002_, _103_, enter_q, d_last } != 4'h8;
-  assign _137_ = { _002_, _103_, enter_q } != 1'h0;
-  assign _138_ = { _103_, enter_q } != 2'h2;
-  assign _139_ = { _002_, _103_, drain_restart } != 1'h0;
+  reg [4:0] _498_ = 5'h00;
+  assign { ra_row[5:2], ra_row[0] } = _498_;
+  reg [16:0] _517_ = 17'h00000;
+  assign drain_back[16:0] = _517_;
+  reg [16:0] _518_ = 17'h00000;
+  assign drain_plus[16:0] = _518_;
+  assign _104_ = { _263_, s_param__valid } != 2'h2;
+  assign _105_ = { _265_, s_param__valid } != 2'h2;
+  assign _106_ = { _263_, ch_last, s_param__valid } != 3'h5;
+  assign _107_ = { _260_, compute } != 2'h3;
+  assign _108_ = { _258_, _070_ } != 2'h2;
+  assign _109_ = { _265_, _263_, _260_, _258_ } != 1'h0;
+  assign _110_ = { _268_, s_param__valid } != 2'h2;
+  assign _111_ = { _270_, s_param__valid } != 2'h2;
+  assign _112_ = { _270_, _268_ } != 1'h0;
+  assign _113_ = { _273_, s_param__valid } != 2'h2;
+  assign _114_ = { _275_, s_param__valid } != 2'h2;
+  assign _115_ = { _275_, _273_ } != 1'h0;
+  assign _116_ = { _278_, s_param__valid } != 2'h2;
+  assign _117_ = { _280_, s_param__valid } != 2'h2;
+  assign _118_ = { _280_, _278_ } != 1'h0;
+  assign _119_ = { _285_, s_param__valid } != 2'h2;
+  assign _120_ = { _287_, s_param__valid } != 2'h2;
+  assign _121_ = { _285_, lane, s_param__valid } != 3'h7;
+  assign _122_ = { _287_, _285_ } != 1'h0;
+  assign _123_ = { _291_, s_param__valid } != 2'h2;
+  assign _124_ = { _293_, s_param__valid } != 2'h2;
+  assign _125_ = { _291_, lane, s_param__valid } != 3'h7;
+  assign _126_ = { _293_, _291_ } != 1'h0;
+  assign _127_ = { _298_, s_param__valid } != 2'h2;
+  assign _128_ = { _300_, s_param__valid } != 2'h2;
+  assign _129_ = { _298_, _061_, lane, s_param__valid } != 4'h9;
+  assign _130_ = { _298_, lane, s_param__valid } != 3'h7;
+  assign _131_ = { _300_, _298_ } != 1'h0;
+  assign _132_ = { _304_, s_param__valid } != 2'h2;
+  assign _133_ = { _306_, s_param__valid } != 2'h2;
+  assign _134_ = { _306_, _304_ } != 1'h0;
+  assign _135_ = { _002_, _103_, enter_q, d_last } != 4'h8;
+  assign _136_ = { _002_, _103_, enter_q } != 1'h0;
+  assign _137_ = { _103_, enter_q } != 2'h2;
+  assign _138_ = { _002_, _103_, drain_restart } != 1'h0;
+  assign _139_ = { drain_restart, o_valid } != 1'h0;
   assign _140_ = { drain_restart, o_valid } != 1'h0;
-  assign _141_ = { drain_restart, o_valid } != 1'h0;
-  assign _142_ = { _002_, _103_, drain_restart } != 1'h0;
+  assign _141_ = { _002_, _103_, drain_restart } != 1'h0;
+  assign _142_ = { compute, adv } != 2'h2;
   assign _143_ = { compute, adv } != 2'h2;
   assign _144_ = { compute, adv } != 2'h2;
-  assign _145_ = { compute, adv } != 2'h2;
-  assign _146_ = { at_tile_last, compute, adv } != 2'h3;
-  assign _147_ = { at_tile_last, compute, adv, at_k_last } != 3'h6;
-  assign _148_ = { compute, adv } != 2'h2;
-  assign _180_ = & { _148_, _147_ };
-  assign _149_ = & { _251_, ch_last, s_param__valid };
-  assign _150_ = & { _252_, ch_last, s_param__valid };
-  assign _151_ = & { _253_, ch_last, s_param__valid };
-  assign _152_ = & { _254_, ch_first, s_param__valid };
-  assign _153_ = & { _255_, ch_first, s_param__valid };
-  assign _154_ = & { _110_, _109_, _108_, _107_, _106_, _105_ };
-  assign _155_ = & { _113_, _112_, _111_ };
-  assign _156_ = & { _116_, _115_, _114_ };
-  assign _157_ = & { _119_, _118_, _117_ };
-  assign _158_ = & { _123_, _122_, _121_, _120_ };
-  assign _159_ = & { _127_, _126_, _125_, _124_ };
-  assign _160_ = & { _132_, _131_, _130_, _129_, _128_ };
-  assign _161_ = & { _135_, _134_, _133_ };
-  assign _162_ = & { _307_, s_param__valid };
-  assign _163_ = & { _308_, s_param__valid };
-  assign _164_ = & { _309_, s_param__valid };
-  assign _165_ = & { _310_, s_param__valid };
-  assign _166_ = & { _311_, s_param__valid };
-  assign _167_ = & { _312_, s_param__valid };
-  assign _168_ = & { _313_, s_param__valid };
-  assign _169_ = & { _314_, s_param__valid };
-  assign _170_ = & { _315_, s_param__valid };
-  assign _171_ = & { _316_, s_param__valid };
-  assign _172_ = & { _317_, s_param__valid };
-  assign _173_ = & { _197_, \o_valid$80  };
-  assign _174_ = & { _198_, \o_valid$80  };
-  assign _175_ = & { _199_, \o_valid$80  };
-  assign _176_ = & { _138_, _137_, _136_ };
-  assign _177_ = & { _146_, _145_ };
-  assign _178_ = & { at_tile_last, adv };
-  assign _179_ = & { fn_last, at_tile_last, adv };
-  assign _191_ = ~ compute;
-  assign _192_ = ~ _332_;
-  assign _193_ = ~ _334_;
+  assign _145_ = { at_tile_last, compute, adv } != 2'h3;
+  assign _146_ = { at_tile_last, compute, adv, at_k_last } != 3'h6;
+  assign _147_ = { compute, adv } != 2'h2;
+  assign _148_ = { _250_, _249_ } != 1'h0;
+  assign _180_ = & { _254_, ch_first, s_param__valid };
+  assign _149_ = & { _255_, ch_first, s_param__valid };
+  assign _150_ = & { _109_, _108_, _107_, _106_, _105_, _104_ };
+  assign _151_ = & { _112_, _111_, _110_ };
+  assign _152_ = & { _115_, _114_, _113_ };
+  assign _153_ = & { _118_, _117_, _116_ };
+  assign _154_ = & { _122_, _121_, _120_, _119_ };
+  assign _155_ = & { _126_, _125_, _124_, _123_ };
+  assign _156_ = & { _131_, _130_, _129_, _128_, _127_ };
+  assign _157_ = & { _134_, _133_, _132_ };
+  assign _158_ = & { _307_, s_param__valid };
+  assign _159_ = & { _308_, s_param__valid };
+  assign _160_ = & { _309_, s_param__valid };
+  assign _161_ = & { _310_, s_param__valid };
+  assign _162_ = & { _311_, s_param__valid };
+  assign _163_ = & { _312_, s_param__valid };
+  assign _164_ = & { _313_, s_param__valid };
+  assign _165_ = & { _314_, s_param__valid };
+  assign _166_ = & { _315_, s_param__valid };
+  assign _167_ = & { _316_, s_param__valid };
+  assign _168_ = & { _317_, s_param__valid };
+  assign _169_ = & { _197_, \o_valid$80  };
+  assign _170_ = & { _198_, \o_valid$80  };
+  assign _171_ = & { _199_, \o_valid$80  };
+  assign _172_ = & { _137_, _136_, _135_ };
+  assign _173_ = & { _145_, _144_ };
+  assign _174_ = & { at_tile_last, adv };
+  assign _175_ = & { fn_last, at_tile_last, adv };
+  assign _176_ = & { _147_, _146_ };
+  assign _177_ = & { _251_, ch_last, s_param__valid };
+  assign _178_ = & { _252_, ch_last, s_param__valid };
+  assign _179_ = & { _253_, ch_last, s_param__valid };
+  assign _191_ = ~ _332_;
+  assign _192_ = ~ _334_;
+  assign _193_ = ~ compute;
   assign _194_ = ~ compute;
   assign _195_ = ~ compute;
   assign _181_ = | { _191_, rst };
-  assign _182_ = | { _071_, rst };
-  assign _183_ = | { _192_, rst };
+  assign _182_ = | { drain_restart, rst };
+  assign _183_ = | { drain_restart, rst };
   assign _184_ = | { drain_restart, rst };
-  assign _185_ = | { drain_restart, rst };
-  assign _186_ = | { drain_restart, rst };
+  assign _185_ = | { _192_, rst };
+  assign _186_ = | { d_last, rst };
   assign _187_ = | { _193_, rst };
-  assign _188_ = | { d_last, rst };
-  assign _189_ = | { _194_, rst };
-  assign _190_ = | { _195_, rst };
+  assign _188_ = | { _194_, rst };
+  assign _189_ = | { _195_, rst };
+  assign _190_ = | { _071_, rst };
   assign _197_ = ob == 2'h2;
   assign _198_ = ob == 1'h1;
   assign _199_ = ! ob;
@@ -938,134 +938,104 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   assign _196_[5:1] = 5'hxx;
   always @(posedge clk) begin
     w_addr <= wa;
-    if (_181_) begin
-      kk <= 8'h00;
-    end else if (adv) begin
-      kk <= at_tile_last ? (* full_case = 32'd1 *) 8'h00 : _079_[7:0];
-    end
-    if (rst) begin
-      flush <= 6'h00;
-    end else if (_104_) begin
-      flush <= _675_(6'hxx, { 6'h23, _069_[5:0] }, { _250_, _249_ });
-    end
-    if (_182_) begin
-      compute <= 1'h0;
-    end else if (_149_) begin
-      compute <= 1'h1;
-    end
-    if (rst) begin
-      nb_one <= 1'h0;
-    end else if (_150_) begin
-      nb_one <= ! blk;
-    end
-    if (rst) begin
-      nb_pen <= 5'h00;
-    end else if (_151_) begin
-      nb_pen <= blk - 1'h1;
-    end
-    if (rst) begin
-      i_shift <= 6'h00;
-    end else if (_152_) begin
-      i_shift <= hdr[69:64];
-    end
     if (rst) begin
       i_multiplier <= 31'h00000000;
-    end else if (_153_) begin
+    end else if (_149_) begin
       i_multiplier <= hdr[62:32];
     end
     if (rst) begin
       ctrl_state <= 2'h0;
-    end else if (_154_) begin
+    end else if (_150_) begin
       ctrl_state <= _684_(2'hx, { _264_, _262_, _259_, _256_ }, { _265_, _263_, _260_, _258_ });
     end
     if (rst) begin
       ch_last <= 1'h0;
-    end else if (_155_) begin
+    end else if (_151_) begin
       ch_last <= _694_(1'hx, { _269_, _266_ }, { _270_, _268_ });
     end
     if (rst) begin
       ch_first <= 1'h0;
-    end else if (_156_) begin
+    end else if (_152_) begin
       ch_first <= _699_(1'hx, { _274_, _271_ }, { _275_, _273_ });
     end
     if (rst) begin
       ch_left <= 16'h0000;
-    end else if (_157_) begin
+    end else if (_153_) begin
       ch_left <= _704_(16'hxxxx, { _279_, _276_ }, { _280_, _278_ });
     end
     if (rst) begin
       wb <= 2'h0;
-    end else if (_158_) begin
+    end else if (_154_) begin
       wb <= _711_(2'hx, { _286_, _283_ }, { _287_, _285_ });
     end
     if (rst) begin
       wa <= 6'h00;
-    end else if (_159_) begin
+    end else if (_155_) begin
       wa <= _717_(6'hxx, { _292_, _289_ }, { _293_, _291_ });
     end
     if (rst) begin
       blk <= 4'h0;
-    end else if (_160_) begin
+    end else if (_156_) begin
       blk <= _724_(4'hx, { _299_, _296_ }, { _300_, _298_ });
     end
     if (rst) begin
       lane <= 1'h0;
-    end else if (_161_) begin
+    end else if (_157_) begin
       lane <= _730_(1'hx, { _305_, _302_ }, { _306_, _304_ });
     end
     if (rst) begin
       \$signal$109  <= 1'h0;
-    end else if (_162_) begin
+    end else if (_158_) begin
       \$signal$109  <= _056_;
     end
     if (rst) begin
       \$signal$108  <= 1'h0;
-    end else if (_163_) begin
+    end else if (_159_) begin
       \$signal$108  <= _052_;
     end
     if (rst) begin
       tile_pen <= 17'h00000;
-    end else if (_164_) begin
+    end else if (_160_) begin
       tile_pen <= _050_ - 2'h2;
     end
     if (rst) begin
       k_pen <= 17'h00000;
-    end else if (_165_) begin
+    end else if (_161_) begin
       k_pen <= hdr[47:32] - 2'h2;
     end
     if (rst) begin
       zero_point <= 8'h00;
-    end else if (_166_) begin
+    end else if (_162_) begin
       zero_point <= hdr[55:48];
     end
     if (rst) begin
       m_one <= 1'h0;
-    end else if (_167_) begin
+    end else if (_163_) begin
       m_one <= hdr[15:0] == 1'h1;
     end
     if (rst) begin
       m_wrap_pen <= 17'h00000;
-    end else if (_168_) begin
+    end else if (_164_) begin
       m_wrap_pen <= hdr[15:0] + 2'h2;
     end
     if (rst) begin
       m_pen <= 17'h00000;
-    end else if (_169_) begin
+    end else if (_165_) begin
       m_pen <= hdr[15:0] - 2'h2;
     end
     if (rst) begin
       m_wrap <= 17'h00000;
-    end else if (_170_) begin
+    end else if (_166_) begin
       m_wrap <= hdr[15:0] + 2'h3;
     end
     if (rst) begin
       m_last <= 16'h0000;
-    end else if (_171_) begin
+    end else if (_167_) begin
       m_last <= hdr[15:0] - 1'h1;
     end
     if (rst) begin
       M_ <= 16'h0000;
-    end else if (_172_) begin
+    end else if (_168_) begin
       M_ <= hdr[15:0];
     end
     if (rst) begin
@@ -1095,8 +1065,8 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
       drain_lt_last <= 1'h0;
       drain_lt_wrap_pen <= 1'h0;
       drain_lt_wrap <= 1'h0;
-      _523_ <= 17'h00000;
-      _524_ <= 17'h00000;
+      _517_ <= 17'h00000;
+      _518_ <= 17'h00000;
     end else begin
       credit_ok <= \$signal  ? (* full_case = 32'd1 *) _040_ : _041_;
       credits <= \$signal  ? (* full_case = 32'd1 *) _039_[3:0] : kept;
@@ -1124,10 +1094,10 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
       drain_lt_last <= row < m_last;
       drain_lt_wrap_pen <= row < m_wrap_pen;
       drain_lt_wrap <= row < m_wrap;
-      _523_ <= _084_[16:0];
-      _524_ <= _082_[16:0];
+      _517_ <= _084_[16:0];
+      _518_ <= _082_[16:0];
     end
-    if (_183_) begin
+    if (_181_) begin
       w_en <= 1'h0;
     end else begin
       w_en <= s_param__valid & _026_;
@@ -1144,17 +1114,17 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
     end
     if (rst) begin
       part2 <= 8'h00;
-    end else if (_173_) begin
+    end else if (_169_) begin
       part2 <= o_data;
     end
     if (rst) begin
       part1 <= 8'h00;
-    end else if (_174_) begin
+    end else if (_170_) begin
       part1 <= o_data;
     end
     if (rst) begin
       part0 <= 8'h00;
-    end else if (_175_) begin
+    end else if (_171_) begin
       part0 <= o_data;
     end
     if (rst) begin
@@ -1172,83 +1142,113 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
     end
     if (rst) begin
       dn_last <= 1'h0;
-    end else if (_176_) begin
+    end else if (_172_) begin
       begin if (enter_q) dn_last <= nb_one; else begin if (_103_) dn_last <= 1'hx; else begin if (_002_) begin if (d_last) dn_last <= dn_last_next; else dn_last <= 1'hx; end else dn_last <= 1'hx; end end end
     end
     if (rst) begin
       beat_last <= 1'h0;
-    end else if (_139_) begin
+    end else if (_138_) begin
       begin if (_103_) beat_last <= beat == 2'h2; else begin if (_002_) beat_last <= 1'h0; else begin if (drain_restart) beat_last <= 1'h0; else beat_last <= 1'hx; end end end
     end
-    if (_184_) begin
+    if (_182_) begin
       \ra_row_reg[1]  <= 1'h0;
     end else if (o_valid) begin
       \ra_row_reg[1]  <= _322_[1];
     end
     if (rst) begin
-      _504_ <= 5'h00;
-    end else if (_140_) begin
-      _504_ <= { _219_[5:2], _219_[0] };
+      _498_ <= 5'h00;
+    end else if (_139_) begin
+      _498_ <= { _219_[5:2], _219_[0] };
     end
-    if (_185_) begin
+    if (_183_) begin
       ra_inc[5:1] <= 5'h00;
     end else if (o_valid) begin
       ra_inc[5:1] <= _325_[5:1];
     end
     if (rst) begin
       ra_inc[0] <= 1'h0;
-    end else if (_141_) begin
+    end else if (_140_) begin
       ra_inc[0] <= _196_[0];
     end
-    if (_186_) begin
+    if (_184_) begin
       ra <= 6'h00;
     end else if (o_valid) begin
       ra <= beat_last ? (* full_case = 32'd1 *) _327_ : ra_inc;
     end
     if (rst) begin
       beat <= 2'h0;
-    end else if (_142_) begin
+    end else if (_141_) begin
       begin if (_103_) beat <= beat + 1'h1; else begin if (_002_) beat <= 2'h0; else begin if (drain_restart) beat <= 2'h0; else beat <= 2'hx; end end end
     end
-    if (_187_) begin
+    if (_185_) begin
       drain_restart <= 1'h0;
     end else begin
       drain_restart <= s_param__valid;
     end
-    if (_188_) begin
+    if (_186_) begin
       \$signal$134  <= 1'h0;
     end else begin
       \$signal$134  <= drain_d_pen;
     end
     if (rst) begin
       at_tile_last <= 1'h0;
-    end else if (_143_) begin
+    end else if (_142_) begin
       at_tile_last <= compute ? _233_ : \$signal$109 ;
     end
     if (rst) begin
       at_k_last <= 1'h0;
-    end else if (_144_) begin
+    end else if (_143_) begin
       at_k_last <= compute ? _236_ : \$signal$108 ;
     end
     if (rst) begin
       fn_last <= 1'h0;
-    end else if (_177_) begin
+    end else if (_173_) begin
       begin if (compute) begin if (adv) begin if (at_tile_last) fn_last <= fn_last ? (* full_case = 32'd1 *) nb_one : _078_; else fn_last <= 1'hx; end else fn_last <= 1'hx; end else fn_last <= ! blk; end
     end
-    if (_189_) begin
+    if (_187_) begin
       fn <= 4'h0;
-    end else if (_178_) begin
+    end else if (_174_) begin
       fn <= fn_last ? (* full_case = 32'd1 *) 4'h0 : _077_[3:0];
     end
-    if (_190_) begin
+    if (_188_) begin
       fm0 <= 17'h00000;
-    end else if (_179_) begin
+    end else if (_175_) begin
       fm0 <= _076_[16:0];
     end
     if (rst) begin
       in_data <= 1'h0;
-    end else if (_180_) begin
+    end else if (_176_) begin
       begin if (compute) begin if (adv) in_data <= at_tile_last ? (* full_case = 32'd1 *) _075_ : _243_; else in_data <= 1'hx; end else in_data <= enter; end
+    end
+    if (_189_) begin
+      kk <= 8'h00;
+    end else if (adv) begin
+      kk <= at_tile_last ? (* full_case = 32'd1 *) 8'h00 : _079_[7:0];
+    end
+    if (rst) begin
+      flush <= 6'h00;
+    end else if (_148_) begin
+      flush <= _675_(6'hxx, { 6'h23, _069_[5:0] }, { _250_, _249_ });
+    end
+    if (_190_) begin
+      compute <= 1'h0;
+    end else if (_177_) begin
+      compute <= 1'h1;
+    end
+    if (rst) begin
+      nb_one <= 1'h0;
+    end else if (_178_) begin
+      nb_one <= ! blk;
+    end
+    if (rst) begin
+      nb_pen <= 5'h00;
+    end else if (_179_) begin
+      nb_pen <= blk - 1'h1;
+    end
+    if (rst) begin
+      i_shift <= 6'h00;
+    end else if (_180_) begin
+      i_shift <= hdr[69:64];
     end
   end
 endmodule
@@ -2002,83 +2002,30 @@ endmodule
 
 (* generator = "Amaranth" *)
 module \hwq_top.engine.requant (rst, zero_point, i_multiplier, i_shift, i_valid, i_last, i_acc, o_data, o_valid, o_last, i_bias, clk);
-  wire _000_;
-  wire [31:0] _001_;
-  wire _002_;
-  wire [30:0] _003_;
-  wire [30:0] _004_;
-  wire [32:0] _006_;
-  wire _008_;
-  wire _009_;
-  wire _010_;
-  wire _011_;
-  wire _012_;
+  wire _00_;
+  wire [31:0] _01_;
+  wire [30:0] _02_;
+  wire [32:0] _03_;
   (* unused_bits = "0 1 2 3 4 5 6 7 8 9 10 11 12 13" *)
-  wire [46:0] _013_;
-  wire _014_;
-  wire _016_;
-  wire _017_;
-  wire _018_;
-  wire _019_;
-  wire _020_;
-  wire _021_;
-  wire _022_;
-  wire _023_;
-  wire _024_;
-  wire _025_;
-  wire _026_;
-  wire _027_;
-  wire _028_;
-  wire _029_;
-  wire _030_;
-  wire _031_;
-  wire _032_;
-  wire _033_;
-  wire _034_;
-  wire _035_;
-  wire _036_;
-  wire _037_;
-  wire _038_;
-  wire _039_;
-  wire _040_;
-  wire _041_;
-  wire [7:0] _042_;
-  wire _044_;
-  wire _045_;
-  wire _046_;
-  wire _047_;
-  wire _048_;
-  wire _049_;
-  wire _050_;
-  wire _051_;
-  wire _052_;
-  wire _053_;
-  wire _054_;
-  wire _055_;
-  wire _056_;
-  wire _057_;
-  wire _058_;
-  wire _059_;
-  wire _060_;
-  wire _061_;
-  wire _062_;
-  wire _063_;
-  wire _064_;
-  wire _065_;
-  wire _066_;
-  wire _067_;
-  wire [7:0] \$signal ;
+  wire [46:0] _04_;
   (* unused_bits = "0" *)
-  wire [7:0] \$signal$14 ;
-  wire [3:0] \$signal$15 ;
-  wire [3:0] \$signal$16 ;
+  wire [32:0] _05_;
+  wire _06_;
+  wire _08_;
+  wire [31:0] _09_;
+  wire _12_;
+  wire _13_;
+  wire _14_;
+  wire _15_;
+  wire _16_;
+  wire [7:0] _17_;
   wire [31:0] a_0;
   input clk;
   wire clk;
   wire fits_0;
   wire [32:0] h_0;
-  wire [30:0] half_0;
-  wire [29:0] halfm_0;
+  wire [31:0] half_0;
+  wire [31:0] halfm_0;
   (* init = 10'b0x00000000 *)
   wire [9:0] hi_z;
   input [23:0] i_acc;
@@ -2111,10 +2058,8 @@ module \hwq_top.engine.requant (rst, zero_point, i_multiplier, i_shift, i_valid,
   reg [31:0] rq1_s0 = 32'd0;
   reg rq1_valid = 1'h0;
   reg [32:0] rq2_h0 = 33'h000000000;
-  (* init = 32'bx0000000000000000000000000000000 *)
-  wire [31:0] rq2_hf0;
-  (* init = 32'bxx000000000000000000000000000000 *)
-  wire [31:0] rq2_hm0;
+  reg [31:0] rq2_hf0 = 32'd0;
+  reg [31:0] rq2_hm0 = 32'd0;
   reg rq2_last = 1'h0;
   reg [4:0] rq2_r0 = 5'h00;
   reg rq2_valid = 1'h0;
@@ -2127,253 +2072,74 @@ module \hwq_top.engine.requant (rst, zero_point, i_multiplier, i_shift, i_valid,
   wire [33:0] u_0;
   input [7:0] zero_point;
   wire [7:0] zero_point;
-  assign _000_ = $signed(i_shift) > $signed(1'h0);
-  assign _014_ = $signed(i_shift) < $signed(1'h0);
+  assign _02_ = a_0[16:0] * rq1_m0[30:17];
+  assign _03_ = $signed(_01_) + $signed({ 1'h0, _02_ });
+  assign mid_0 = $signed(_03_) + $signed(15'h2000);
+  assign { h_0, _04_[13:0] } = $signed(outer_0[62:17]) + $signed(mid_0);
+  assign { half_0, _05_[0] } = 1'h1 << rq1_r0;
+  assign halfm_0[0] = rq1_r0 >= 2'h2;
+  assign halfm_0[1] = rq1_r0 >= 2'h3;
+  assign halfm_0[2] = rq1_r0 >= 3'h4;
+  assign halfm_0[3] = rq1_r0 >= 3'h5;
+  assign halfm_0[4] = rq1_r0 >= 3'h6;
+  assign halfm_0[5] = rq1_r0 >= 3'h7;
+  assign halfm_0[6] = rq1_r0 >= 4'h8;
+  assign halfm_0[7] = rq1_r0 >= 4'h9;
+  assign halfm_0[8] = rq1_r0 >= 4'ha;
+  assign halfm_0[9] = rq1_r0 >= 4'hb;
+  assign halfm_0[10] = rq1_r0 >= 4'hc;
+  assign halfm_0[11] = rq1_r0 >= 4'hd;
+  assign halfm_0[12] = rq1_r0 >= 4'he;
+  assign halfm_0[13] = rq1_r0 >= 4'hf;
+  assign halfm_0[14] = rq1_r0 >= 5'h10;
+  assign halfm_0[15] = rq1_r0 >= 5'h11;
+  assign halfm_0[16] = rq1_r0 >= 5'h12;
+  assign halfm_0[17] = rq1_r0 >= 5'h13;
+  assign halfm_0[18] = rq1_r0 >= 5'h14;
+  assign halfm_0[19] = rq1_r0 >= 5'h15;
+  assign halfm_0[20] = rq1_r0 >= 5'h16;
+  assign halfm_0[21] = rq1_r0 >= 5'h17;
+  assign halfm_0[22] = rq1_r0 >= 5'h18;
+  assign halfm_0[23] = rq1_r0 >= 5'h19;
+  assign halfm_0[24] = rq1_r0 >= 5'h1a;
+  assign halfm_0[25] = rq1_r0 >= 5'h1b;
+  assign halfm_0[26] = rq1_r0 >= 5'h1c;
+  assign halfm_0[27] = rq1_r0 >= 5'h1d;
+  assign halfm_0[28] = rq1_r0 >= 5'h1e;
+  assign halfm_0[29] = rq1_r0 >= 5'h1f;
+  assign halfm_0[30] = rq1_r0 >= 6'h20;
+  assign halfm_0[31] = rq1_r0 >= 6'h21;
+  assign _08_ = $signed(rq2_h0) < $signed(1'h0);
+  assign _09_ = _08_ ? rq2_hm0 : rq2_hf0;
+  assign u_0 = $signed(rq2_h0) + $signed({ 1'h0, _09_ });
+  assign t_0 = rq3_y0[7:0] + zero_point;
+  assign fits_0 = $signed(rq3_y0[32:8]) == $signed(rq3_y0[33]);
+  assign _12_ = $signed(rq3_y0[8:0]) < $signed({ lo_z[9], lo_z[7:0] });
+  assign _13_ = fits_0 ? _12_ : rq3_y0[33];
+  assign _14_ = $signed(rq3_y0[8:0]) > $signed({ hi_z[9], hi_z[7:0] });
+  assign _15_ = ~ rq3_y0[33];
+  assign _16_ = fits_0 ? _14_ : _15_;
+  assign _00_ = $signed(i_shift) > $signed(1'h0);
+  assign _06_ = $signed(i_shift) < $signed(1'h0);
   assign a_0 = $signed(rq1_s0) << rq1_l0;
   assign outer_0[33:0] = a_0[16:0] * rq1_m0[16:0];
   assign outer_0[62:34] = $signed(a_0[31:17]) * $signed({ 1'h0, rq1_m0[30:17] });
-  assign _001_ = $signed(a_0[31:17]) * $signed({ 1'h0, rq1_m0[16:0] });
-  assign _004_ = a_0[16:0] * rq1_m0[30:17];
-  assign _006_ = $signed(_001_) + $signed({ 1'h0, _004_ });
-  assign mid_0 = $signed(_006_) + $signed(15'h2000);
-  assign { h_0, _013_[13:0] } = $signed(outer_0[62:17]) + $signed(mid_0);
-  assign half_0[0] = \$signal [0] & \$signal$15 [1];
-  assign half_0[1] = \$signal [0] & \$signal$15 [2];
-  assign half_0[2] = \$signal [0] & \$signal$15 [3];
-  assign half_0[3] = \$signal [1] & \$signal$15 [0];
-  assign half_0[4] = \$signal [1] & \$signal$15 [1];
-  assign half_0[5] = \$signal [1] & \$signal$15 [2];
-  assign half_0[6] = \$signal [1] & \$signal$15 [3];
-  assign half_0[7] = \$signal [2] & \$signal$15 [0];
-  assign half_0[8] = \$signal [2] & \$signal$15 [1];
-  assign half_0[9] = \$signal [2] & \$signal$15 [2];
-  assign half_0[10] = \$signal [2] & \$signal$15 [3];
-  assign half_0[11] = \$signal [3] & \$signal$15 [0];
-  assign half_0[12] = \$signal [3] & \$signal$15 [1];
-  assign half_0[13] = \$signal [3] & \$signal$15 [2];
-  assign half_0[14] = \$signal [3] & \$signal$15 [3];
-  assign half_0[15] = \$signal [4] & \$signal$15 [0];
-  assign half_0[16] = \$signal [4] & \$signal$15 [1];
-  assign half_0[17] = \$signal [4] & \$signal$15 [2];
-  assign half_0[18] = \$signal [4] & \$signal$15 [3];
-  assign half_0[19] = \$signal [5] & \$signal$15 [0];
-  assign half_0[20] = \$signal [5] & \$signal$15 [1];
-  assign half_0[21] = \$signal [5] & \$signal$15 [2];
-  assign half_0[22] = \$signal [5] & \$signal$15 [3];
-  assign half_0[23] = \$signal [6] & \$signal$15 [0];
-  assign half_0[24] = \$signal [6] & \$signal$15 [1];
-  assign half_0[25] = \$signal [6] & \$signal$15 [2];
-  assign half_0[26] = \$signal [6] & \$signal$15 [3];
-  assign half_0[27] = \$signal [7] & \$signal$15 [0];
-  assign half_0[28] = \$signal [7] & \$signal$15 [1];
-  assign half_0[29] = \$signal [7] & \$signal$15 [2];
-  assign half_0[30] = \$signal [7] & \$signal$15 [3];
-  assign _016_ = \$signal [0] & \$signal$16 [2];
-  assign halfm_0[0] = \$signal$14 [1] | _016_;
-  assign _017_ = \$signal [0] & \$signal$16 [3];
-  assign halfm_0[1] = \$signal$14 [1] | _017_;
-  assign _018_ = \$signal [1] & \$signal$16 [0];
-  assign halfm_0[2] = \$signal$14 [2] | _018_;
-  assign _019_ = \$signal [1] & \$signal$16 [1];
-  assign halfm_0[3] = \$signal$14 [2] | _019_;
-  assign _020_ = \$signal [1] & \$signal$16 [2];
-  assign halfm_0[4] = \$signal$14 [2] | _020_;
-  assign _021_ = \$signal [1] & \$signal$16 [3];
-  assign halfm_0[5] = \$signal$14 [2] | _021_;
-  assign _022_ = \$signal [2] & \$signal$16 [0];
-  assign halfm_0[6] = \$signal$14 [3] | _022_;
-  assign _023_ = \$signal [2] & \$signal$16 [1];
-  assign halfm_0[7] = \$signal$14 [3] | _023_;
-  assign _024_ = \$signal [2] & \$signal$16 [2];
-  assign halfm_0[8] = \$signal$14 [3] | _024_;
-  assign _025_ = \$signal [2] & \$signal$16 [3];
-  assign halfm_0[9] = \$signal$14 [3] | _025_;
-  assign _026_ = \$signal [3] & \$signal$16 [0];
-  assign halfm_0[10] = \$signal$14 [4] | _026_;
-  assign _027_ = \$signal [3] & \$signal$16 [1];
-  assign halfm_0[11] = \$signal$14 [4] | _027_;
-  assign _028_ = \$signal [3] & \$signal$16 [2];
-  assign halfm_0[12] = \$signal$14 [4] | _028_;
-  assign _029_ = \$signal [3] & \$signal$16 [3];
-  assign halfm_0[13] = \$signal$14 [4] | _029_;
-  assign _030_ = \$signal [4] & \$signal$16 [0];
-  assign halfm_0[14] = \$signal$14 [5] | _030_;
-  assign _031_ = \$signal [4] & \$signal$16 [1];
-  assign halfm_0[15] = \$signal$14 [5] | _031_;
-  assign _032_ = \$signal [4] & \$signal$16 [2];
-  assign halfm_0[16] = \$signal$14 [5] | _032_;
-  assign _033_ = \$signal [4] & \$signal$16 [3];
-  assign halfm_0[17] = \$signal$14 [5] | _033_;
-  assign _034_ = \$signal [5] & \$signal$16 [0];
-  assign halfm_0[18] = \$signal$14 [6] | _034_;
-  assign _035_ = \$signal [5] & \$signal$16 [1];
-  assign halfm_0[19] = \$signal$14 [6] | _035_;
-  assign _036_ = \$signal [5] & \$signal$16 [2];
-  assign halfm_0[20] = \$signal$14 [6] | _036_;
-  assign _037_ = \$signal [5] & \$signal$16 [3];
-  assign halfm_0[21] = \$signal$14 [6] | _037_;
-  assign _038_ = \$signal [6] & \$signal$16 [0];
-  assign halfm_0[22] = \$signal$14 [7] | _038_;
-  assign _039_ = \$signal [6] & \$signal$16 [1];
-  assign halfm_0[23] = \$signal$14 [7] | _039_;
-  assign _040_ = \$signal [6] & \$signal$16 [2];
-  assign halfm_0[24] = \$signal$14 [7] | _040_;
-  assign _041_ = \$signal [6] & \$signal$16 [3];
-  assign halfm_0[25] = \$signal$14 [7] | _041_;
-  assign halfm_0[26] = \$signal [7] & \$signal$16 [0];
-  assign halfm_0[27] = \$signal [7] & \$signal$16 [1];
-  assign halfm_0[28] = \$signal [7] & \$signal$16 [2];
-  assign halfm_0[29] = \$signal [7] & \$signal$16 [3];
-  assign _002_ = $signed(rq2_h0) < $signed(1'h0);
-  assign _003_ = _002_ ? { 1'h0, rq2_hm0[29:0] } : rq2_hf0[30:0];
-  assign u_0 = $signed(rq2_h0) + $signed({ 1'h0, _003_ });
-  assign t_0 = rq3_y0[7:0] + zero_point;
-  assign fits_0 = $signed(rq3_y0[32:8]) == $signed(rq3_y0[33]);
-  assign _008_ = $signed(rq3_y0[8:0]) < $signed({ lo_z[9], lo_z[7:0] });
-  assign _009_ = fits_0 ? _008_ : rq3_y0[33];
-  assign _010_ = $signed(rq3_y0[8:0]) > $signed({ hi_z[9], hi_z[7:0] });
-  assign _011_ = ~ rq3_y0[33];
-  assign _012_ = fits_0 ? _010_ : _011_;
-  reg [8:0] _183_ = 9'h000;
-  assign { hi_z[9], hi_z[7:0] } = _183_;
-  reg [8:0] _184_ = 9'h000;
-  assign { lo_z[9], lo_z[7:0] } = _184_;
-  reg [30:0] _198_ = 31'h00000000;
-  assign rq2_hf0[30:0] = _198_;
-  reg [29:0] _199_ = 30'h00000000;
-  assign rq2_hm0[29:0] = _199_;
-  assign _042_ = _012_ ? (* full_case = 32'd1 *) 8'h7f : t_0;
-  function [3:0] _202_;
-    input [3:0] a;
-    input [15:0] b;
-    input [3:0] s;
-    (* full_case = 32'd1 *)
-    (* parallel_case *)
-    casez (s)
-      4'b???1:
-        _202_ = b[3:0];
-      4'b??1?:
-        _202_ = b[7:4];
-      4'b?1??:
-        _202_ = b[11:8];
-      4'b1???:
-        _202_ = b[15:12];
-      default:
-        _202_ = a;
-    endcase
-  endfunction
-  assign \$signal$16  = _202_(4'hx, 16'h137f, { _047_, _046_, _045_, _044_ });
-  assign _044_ = rq1_r0[1:0] == (* full_case = 32'd1 *) 2'h3;
-  assign _045_ = rq1_r0[1:0] == (* full_case = 32'd1 *) 2'h2;
-  assign _046_ = rq1_r0[1:0] == (* full_case = 32'd1 *) 1'h1;
-  assign _047_ = ! (* full_case = 32'd1 *) rq1_r0[1:0];
-  function [3:0] _207_;
-    input [3:0] a;
-    input [15:0] b;
-    input [3:0] s;
-    (* full_case = 32'd1 *)
-    (* parallel_case *)
-    casez (s)
-      4'b???1:
-        _207_ = b[3:0];
-      4'b??1?:
-        _207_ = b[7:4];
-      4'b?1??:
-        _207_ = b[11:8];
-      4'b1???:
-        _207_ = b[15:12];
-      default:
-        _207_ = a;
-    endcase
-  endfunction
-  assign \$signal$15  = _207_(4'hx, 16'h1248, { _051_, _050_, _049_, _048_ });
-  assign _048_ = rq1_r0[1:0] == (* full_case = 32'd1 *) 2'h3;
-  assign _049_ = rq1_r0[1:0] == (* full_case = 32'd1 *) 2'h2;
-  assign _050_ = rq1_r0[1:0] == (* full_case = 32'd1 *) 1'h1;
-  assign _051_ = ! (* full_case = 32'd1 *) rq1_r0[1:0];
-  function [7:0] _212_;
-    input [7:0] a;
-    input [63:0] b;
-    input [7:0] s;
-    (* full_case = 32'd1 *)
-    (* parallel_case *)
-    casez (s)
-      8'b???????1:
-        _212_ = b[7:0];
-      8'b??????1?:
-        _212_ = b[15:8];
-      8'b?????1??:
-        _212_ = b[23:16];
-      8'b????1???:
-        _212_ = b[31:24];
-      8'b???1????:
-        _212_ = b[39:32];
-      8'b??1?????:
-        _212_ = b[47:40];
-      8'b?1??????:
-        _212_ = b[55:48];
-      8'b1???????:
-        _212_ = b[63:56];
-      default:
-        _212_ = a;
-    endcase
-  endfunction
-  assign \$signal$14  = _212_(8'hxx, 64'h0103070f1f3f7fff, { _059_, _058_, _057_, _056_, _055_, _054_, _053_, _052_ });
-  assign _052_ = rq1_r0[4:2] == (* full_case = 32'd1 *) 3'h7;
-  assign _053_ = rq1_r0[4:2] == (* full_case = 32'd1 *) 3'h6;
-  assign _054_ = rq1_r0[4:2] == (* full_case = 32'd1 *) 3'h5;
-  assign _055_ = rq1_r0[4:2] == (* full_case = 32'd1 *) 3'h4;
-  assign _056_ = rq1_r0[4:2] == (* full_case = 32'd1 *) 2'h3;
-  assign _057_ = rq1_r0[4:2] == (* full_case = 32'd1 *) 2'h2;
-  assign _058_ = rq1_r0[4:2] == (* full_case = 32'd1 *) 1'h1;
-  assign _059_ = ! (* full_case = 32'd1 *) rq1_r0[4:2];
-  function [7:0] _221_;
-    input [7:0] a;
-    input [63:0] b;
-    input [7:0] s;
-    (* full_case = 32'd1 *)
-    (* parallel_case *)
-    casez (s)
-      8'b???????1:
-        _221_ = b[7:0];
-      8'b??????1?:
-        _221_ = b[15:8];
-      8'b?????1??:
-        _221_ = b[23:16];
-      8'b????1???:
-        _221_ = b[31:24];
-      8'b???1????:
-        _221_ = b[39:32];
-      8'b??1?????:
-        _221_ = b[47:40];
-      8'b?1??????:
-        _221_ = b[55:48];
-      8'b1???????:
-        _221_ = b[63:56];
-      default:
-        _221_ = a;
-    endcase
-  endfunction
-  assign \$signal  = _221_(8'hxx, 64'h0102040810204080, { _067_, _066_, _065_, _064_, _063_, _062_, _061_, _060_ });
-  assign _060_ = rq1_r0[4:2] == (* full_case = 32'd1 *) 3'h7;
-  assign _061_ = rq1_r0[4:2] == (* full_case = 32'd1 *) 3'h6;
-  assign _062_ = rq1_r0[4:2] == (* full_case = 32'd1 *) 3'h5;
-  assign _063_ = rq1_r0[4:2] == (* full_case = 32'd1 *) 3'h4;
-  assign _064_ = rq1_r0[4:2] == (* full_case = 32'd1 *) 2'h3;
-  assign _065_ = rq1_r0[4:2] == (* full_case = 32'd1 *) 2'h2;
-  assign _066_ = rq1_r0[4:2] == (* full_case = 32'd1 *) 1'h1;
-  assign _067_ = ! (* full_case = 32'd1 *) rq1_r0[4:2];
-  assign _013_[46:14] = h_0;
+  assign _01_ = $signed(a_0[31:17]) * $signed({ 1'h0, rq1_m0[16:0] });
+  reg [8:0] _80_ = 9'h000;
+  assign { hi_z[9], hi_z[7:0] } = _80_;
+  reg [8:0] _81_ = 9'h000;
+  assign { lo_z[9], lo_z[7:0] } = _81_;
+  assign _17_ = _16_ ? (* full_case = 32'd1 *) 8'h7f : t_0;
+  assign _04_[46:14] = h_0;
   assign hi_z[8] = hi_z[9];
+  assign _05_[32:1] = half_0;
   assign lo_z[8] = lo_z[9];
-  assign rq2_hf0[31] = 1'h0;
-  assign rq2_hm0[31:30] = 2'h0;
   always @(posedge clk) begin
     if (rst) begin
       o_last <= 1'h0;
       o_valid <= 1'h0;
-      _183_ <= 9'h000;
-      _184_ <= 9'h000;
+      _80_ <= 9'h000;
+      _81_ <= 9'h000;
       rq3_last <= 1'h0;
       rq3_valid <= 1'h0;
       rq2_last <= 1'h0;
@@ -2383,8 +2149,8 @@ module \hwq_top.engine.requant (rst, zero_point, i_multiplier, i_shift, i_valid,
     end else begin
       o_last <= rq3_last;
       o_valid <= rq3_valid;
-      _183_ <= $signed(8'h7f) - $signed(zero_point);
-      _184_ <= $signed(8'h80) - $signed(zero_point);
+      _80_ <= $signed(8'h7f) - $signed(zero_point);
+      _81_ <= $signed(8'h80) - $signed(zero_point);
       rq3_last <= rq2_last;
       rq3_valid <= rq2_valid;
       rq2_last <= rq1_last;
@@ -2395,26 +2161,26 @@ module \hwq_top.engine.requant (rst, zero_point, i_multiplier, i_shift, i_valid,
     if (rst) begin
       o_data <= 8'h00;
     end else if (rq3_valid) begin
-      o_data <= _009_ ? (* full_case = 32'd1 *) 8'h80 : _042_;
+      o_data <= _13_ ? (* full_case = 32'd1 *) 8'h80 : _17_;
     end
     if (rq2_valid) begin
       rq3_y0 <= $signed(u_0) >>> rq2_r0;
     end
     if (rq1_valid) begin
+      rq2_hm0 <= halfm_0;
+      rq2_hf0 <= half_0;
       rq2_h0 <= h_0;
       rq2_r0 <= rq1_r0;
-      _198_ <= half_0;
-      _199_ <= halfm_0;
     end
     if (i_valid) begin
       rq1_s0 <= $signed(i_acc) + $signed(i_bias);
       rq1_m0 <= i_multiplier;
     end
     if (i_valid)
-      if (!_014_) rq1_r0 <= 5'h00;
+      if (!_06_) rq1_r0 <= 5'h00;
       else rq1_r0 <= - $signed(i_shift[4:0]);
     if (i_valid)
-      if (!_000_) rq1_l0 <= 5'h00;
+      if (!_00_) rq1_l0 <= 5'h00;
       else rq1_l0 <= i_shift[4:0];
   end
 endmodule

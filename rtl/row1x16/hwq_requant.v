@@ -57,188 +57,222 @@ module hwq_requant(i_valid, i_last, i_acc, i_bias, i_multiplier, i_shift, zero_p
   wire _0051_;
   wire _0052_;
   wire _0053_;
-  wire [31:0] _0054_;
-  wire [30:0] _0055_;
-  wire [32:0] _0056_;
+  wire _0054_;
+  wire _0055_;
+  wire _0056_;
   wire _0057_;
   wire _0058_;
   wire _0059_;
   wire _0060_;
   wire _0061_;
-  wire _0062_;
-  wire _0063_;
-  wire _0064_;
-  wire _0065_;
-  wire [31:0] _0066_;
-  wire _0067_;
-  wire _0068_;
-  wire _0069_;
-  wire _0070_;
+  wire [31:0] _0062_;
+  wire [30:0] _0063_;
+  wire [32:0] _0064_;
+  wire [31:0] _0065_;
+  wire [30:0] _0066_;
+  wire [32:0] _0067_;
+  wire [31:0] _0068_;
+  wire [30:0] _0069_;
+  wire [32:0] _0070_;
   wire _0071_;
-  wire [30:0] _0072_;
-  wire _0073_;
-  wire _0074_;
-  wire _0075_;
-  wire _0076_;
-  wire _0077_;
-  wire [32:0] _0078_;
-  wire _0079_;
-  wire _0080_;
-  wire _0081_;
-  wire _0082_;
-  wire _0083_;
-  wire _0084_;
-  wire _0085_;
-  wire [31:0] _0086_;
-  wire [30:0] _0087_;
-  wire [32:0] _0088_;
-  wire _0089_;
-  wire _0090_;
+  wire [31:0] _0072_;
+  wire [30:0] _0073_;
+  wire [32:0] _0074_;
+  wire [31:0] _0075_;
+  wire [30:0] _0076_;
+  wire [32:0] _0077_;
+  wire [31:0] _0079_;
+  wire [30:0] _0080_;
+  wire [32:0] _0081_;
+  wire [31:0] _0082_;
+  wire [30:0] _0083_;
+  wire [32:0] _0084_;
+  wire [31:0] _0085_;
+  wire [30:0] _0086_;
+  wire [32:0] _0087_;
+  wire [31:0] _0088_;
+  wire [30:0] _0089_;
+  wire [32:0] _0090_;
   wire _0091_;
-  wire _0092_;
-  wire _0093_;
-  wire _0094_;
-  wire _0095_;
-  wire _0096_;
-  wire _0097_;
-  wire _0098_;
-  wire _0099_;
-  wire _0100_;
-  wire _0101_;
-  wire _0102_;
-  wire _0103_;
-  wire [31:0] _0104_;
-  wire _0105_;
-  wire _0106_;
-  wire _0107_;
-  wire _0108_;
-  wire _0109_;
-  wire [30:0] _0110_;
-  wire _0111_;
-  wire _0112_;
-  wire _0113_;
-  wire _0114_;
-  wire _0115_;
-  wire [32:0] _0116_;
-  wire _0117_;
-  wire _0118_;
-  wire [31:0] _0119_;
-  wire [30:0] _0120_;
+  wire [31:0] _0092_;
+  wire [30:0] _0093_;
+  wire [32:0] _0094_;
+  wire [31:0] _0095_;
+  wire [30:0] _0096_;
+  wire [32:0] _0097_;
+  wire [31:0] _0098_;
+  wire [30:0] _0099_;
+  wire [32:0] _0100_;
+  wire [31:0] _0101_;
+  wire [30:0] _0102_;
+  wire [32:0] _0103_;
+  wire _0104_;
+  wire [31:0] _0105_;
+  wire [30:0] _0106_;
+  wire [32:0] _0107_;
+  wire [31:0] _0108_;
+  wire [30:0] _0109_;
+  wire [32:0] _0110_;
+  wire [31:0] _0112_;
+  wire [30:0] _0113_;
+  wire [32:0] _0114_;
+  (* unused_bits = "0 1 2 3 4 5 6 7 8 9 10 11 12 13" *)
+  wire [46:0] _0115_;
+  (* unused_bits = "0 1 2 3 4 5 6 7 8 9 10 11 12 13" *)
+  wire [46:0] _0116_;
+  (* unused_bits = "0 1 2 3 4 5 6 7 8 9 10 11 12 13" *)
+  wire [46:0] _0117_;
+  (* unused_bits = "0 1 2 3 4 5 6 7 8 9 10 11 12 13" *)
+  wire [46:0] _0118_;
+  (* unused_bits = "0 1 2 3 4 5 6 7 8 9 10 11 12 13" *)
+  wire [46:0] _0119_;
+  (* unused_bits = "0 1 2 3 4 5 6 7 8 9 10 11 12 13" *)
+  wire [46:0] _0120_;
   wire _0121_;
-  wire _0122_;
-  wire _0123_;
-  wire [32:0] _0124_;
-  wire _0125_;
-  wire _0126_;
-  wire _0127_;
+  (* unused_bits = "0 1 2 3 4 5 6 7 8 9 10 11 12 13" *)
+  wire [46:0] _0122_;
+  (* unused_bits = "0 1 2 3 4 5 6 7 8 9 10 11 12 13" *)
+  wire [46:0] _0123_;
+  (* unused_bits = "0 1 2 3 4 5 6 7 8 9 10 11 12 13" *)
+  wire [46:0] _0124_;
+  (* unused_bits = "0 1 2 3 4 5 6 7 8 9 10 11 12 13" *)
+  wire [46:0] _0125_;
+  (* unused_bits = "0 1 2 3 4 5 6 7 8 9 10 11 12 13" *)
+  wire [46:0] _0126_;
+  (* unused_bits = "0 1 2 3 4 5 6 7 8 9 10 11 12 13" *)
+  wire [46:0] _0127_;
   wire _0128_;
-  wire _0129_;
-  wire _0130_;
-  wire _0131_;
-  wire _0132_;
-  wire _0133_;
-  wire _0134_;
+  (* unused_bits = "0 1 2 3 4 5 6 7 8 9 10 11 12 13" *)
+  wire [46:0] _0129_;
+  (* unused_bits = "0 1 2 3 4 5 6 7 8 9 10 11 12 13" *)
+  wire [46:0] _0130_;
+  (* unused_bits = "0 1 2 3 4 5 6 7 8 9 10 11 12 13" *)
+  wire [46:0] _0131_;
+  (* unused_bits = "0 1 2 3 4 5 6 7 8 9 10 11 12 13" *)
+  wire [46:0] _0132_;
+  (* unused_bits = "5 6" *)
+  wire [6:0] _0133_;
+  (* unused_bits = "0" *)
+  wire [32:0] _0134_;
   wire _0135_;
-  wire _0136_;
+  (* unused_bits = "0" *)
+  wire [32:0] _0136_;
   wire _0137_;
-  wire _0138_;
+  (* unused_bits = "5 6" *)
+  wire [6:0] _0138_;
   wire _0139_;
-  wire [31:0] _0141_;
+  (* unused_bits = "0" *)
+  wire [32:0] _0140_;
+  wire _0141_;
   wire _0142_;
-  wire _0143_;
-  wire _0144_;
+  (* unused_bits = "5 6" *)
+  wire [6:0] _0143_;
+  (* unused_bits = "0" *)
+  wire [32:0] _0144_;
   wire _0145_;
-  wire _0146_;
-  wire [30:0] _0147_;
-  wire _0148_;
-  wire _0149_;
+  (* unused_bits = "0" *)
+  wire [32:0] _0146_;
+  wire _0147_;
   wire _0150_;
+  (* unused_bits = "0" *)
   wire [32:0] _0151_;
-  wire [31:0] _0152_;
-  wire _0153_;
-  wire _0154_;
+  wire _0152_;
+  (* unused_bits = "5 6" *)
+  wire [6:0] _0153_;
+  (* unused_bits = "0" *)
+  wire [32:0] _0154_;
   wire _0155_;
-  wire [30:0] _0156_;
+  (* unused_bits = "0" *)
+  wire [32:0] _0156_;
   wire _0157_;
-  wire _0158_;
   wire _0159_;
-  wire _0160_;
+  (* unused_bits = "0" *)
+  wire [32:0] _0160_;
   wire _0161_;
-  wire [32:0] _0162_;
-  wire _0163_;
+  (* unused_bits = "0" *)
+  wire [32:0] _0163_;
   wire _0164_;
   wire _0165_;
-  wire _0166_;
-  wire _0167_;
+  (* unused_bits = "0" *)
+  wire [32:0] _0166_;
+  (* unused_bits = "5 6" *)
+  wire [6:0] _0167_;
   wire _0168_;
   wire _0169_;
-  wire _0170_;
+  (* unused_bits = "0" *)
+  wire [32:0] _0170_;
   wire _0171_;
-  wire _0172_;
-  wire _0173_;
+  (* unused_bits = "5 6" *)
+  wire [6:0] _0172_;
+  (* unused_bits = "0" *)
+  wire [32:0] _0173_;
   wire _0174_;
   wire _0175_;
-  wire _0176_;
-  wire _0177_;
-  wire [31:0] _0178_;
-  wire _0179_;
+  (* unused_bits = "0" *)
+  wire [32:0] _0176_;
+  (* unused_bits = "5 6" *)
+  wire [6:0] _0177_;
+  wire _0178_;
+  (* unused_bits = "0" *)
+  wire [32:0] _0179_;
   wire _0180_;
-  wire _0181_;
-  wire [30:0] _0182_;
-  wire [32:0] _0183_;
+  (* unused_bits = "0" *)
+  wire [32:0] _0182_;
+  wire _0183_;
   wire _0184_;
   wire _0185_;
   wire [31:0] _0186_;
   wire _0187_;
-  wire _0188_;
+  wire [31:0] _0188_;
   wire _0189_;
-  wire _0190_;
-  wire _0191_;
-  wire [30:0] _0192_;
-  wire _0193_;
+  (* unused_bits = "5 6" *)
+  wire [6:0] _0190_;
+  wire [31:0] _0191_;
+  wire _0192_;
+  wire [31:0] _0193_;
   wire _0194_;
-  wire _0195_;
+  wire [31:0] _0195_;
   wire _0196_;
-  wire _0197_;
-  wire [32:0] _0198_;
-  wire _0199_;
+  wire [31:0] _0197_;
+  wire _0198_;
+  wire [31:0] _0199_;
   wire _0200_;
   wire _0201_;
-  wire _0202_;
+  wire [31:0] _0202_;
   wire _0203_;
-  wire _0204_;
+  wire [31:0] _0204_;
   wire _0205_;
-  wire _0206_;
+  wire [31:0] _0206_;
   wire _0207_;
-  wire _0208_;
+  wire [31:0] _0208_;
   wire _0209_;
-  wire _0210_;
+  wire [31:0] _0210_;
   wire _0211_;
-  wire _0212_;
+  wire [31:0] _0212_;
   wire _0213_;
   wire [31:0] _0214_;
-  wire [30:0] _0215_;
-  wire [32:0] _0216_;
+  wire _0215_;
+  wire [31:0] _0216_;
   wire _0217_;
-  wire _0218_;
+  wire [31:0] _0218_;
   wire _0219_;
   wire _0220_;
   wire _0221_;
   wire _0222_;
   wire _0223_;
-  wire [31:0] _0224_;
+  wire _0224_;
   wire _0225_;
   wire _0226_;
   wire _0227_;
   wire _0228_;
   wire _0229_;
-  wire [30:0] _0230_;
+  wire _0230_;
   wire _0231_;
   wire _0232_;
   wire _0233_;
   wire _0234_;
   wire _0235_;
-  wire [32:0] _0236_;
+  wire _0236_;
   wire _0237_;
   wire _0238_;
   wire _0239_;
@@ -249,46 +283,45 @@ module hwq_requant(i_valid, i_last, i_acc, i_bias, i_multiplier, i_shift, zero_p
   wire _0244_;
   wire _0245_;
   wire _0246_;
-  wire [30:0] _0247_;
+  wire _0247_;
   wire _0248_;
-  wire [31:0] _0249_;
-  wire [30:0] _0250_;
+  wire _0249_;
+  wire _0250_;
   wire _0251_;
-  wire [30:0] _0252_;
+  wire _0252_;
   wire _0253_;
-  wire [30:0] _0254_;
+  wire _0254_;
   wire _0255_;
-  wire [30:0] _0256_;
+  wire _0256_;
   wire _0257_;
-  wire [30:0] _0258_;
+  wire _0258_;
   wire _0259_;
-  wire [30:0] _0260_;
-  wire [30:0] _0261_;
+  wire _0260_;
+  wire _0261_;
   wire _0262_;
-  wire [30:0] _0263_;
+  wire _0263_;
   wire _0264_;
-  wire [30:0] _0265_;
+  wire _0265_;
   wire _0266_;
-  wire [31:0] _0267_;
+  wire _0267_;
   wire _0268_;
-  wire [30:0] _0269_;
+  wire _0269_;
   wire _0270_;
-  wire [32:0] _0271_;
-  wire [31:0] _0272_;
+  wire _0271_;
+  wire _0272_;
   wire _0273_;
-  wire [31:0] _0274_;
+  wire _0274_;
   wire _0275_;
-  wire [31:0] _0276_;
+  wire _0276_;
   wire _0277_;
-  wire [31:0] _0278_;
+  wire _0278_;
   wire _0279_;
-  wire [31:0] _0280_;
+  wire _0280_;
   wire _0281_;
   wire _0282_;
   wire _0283_;
   wire _0284_;
   wire _0285_;
-  wire [31:0] _0286_;
   wire _0287_;
   wire _0288_;
   wire _0289_;
@@ -299,7 +332,7 @@ module hwq_requant(i_valid, i_last, i_acc, i_bias, i_multiplier, i_shift, zero_p
   wire _0294_;
   wire _0295_;
   wire _0296_;
-  wire [30:0] _0297_;
+  wire _0297_;
   wire _0298_;
   wire _0299_;
   wire _0300_;
@@ -310,7 +343,7 @@ module hwq_requant(i_valid, i_last, i_acc, i_bias, i_multiplier, i_shift, zero_p
   wire _0305_;
   wire _0306_;
   wire _0307_;
-  wire [32:0] _0308_;
+  wire _0308_;
   wire _0309_;
   wire _0310_;
   wire _0311_;
@@ -342,7 +375,7 @@ module hwq_requant(i_valid, i_last, i_acc, i_bias, i_multiplier, i_shift, zero_p
   wire _0337_;
   wire _0338_;
   wire _0339_;
-  wire [31:0] _0340_;
+  wire _0340_;
   wire _0341_;
   wire _0342_;
   wire _0343_;
@@ -353,7 +386,7 @@ module hwq_requant(i_valid, i_last, i_acc, i_bias, i_multiplier, i_shift, zero_p
   wire _0348_;
   wire _0349_;
   wire _0350_;
-  wire [30:0] _0351_;
+  wire _0351_;
   wire _0352_;
   wire _0353_;
   wire _0354_;
@@ -364,10 +397,8 @@ module hwq_requant(i_valid, i_last, i_acc, i_bias, i_multiplier, i_shift, zero_p
   wire _0359_;
   wire _0360_;
   wire _0361_;
-  wire [32:0] _0362_;
+  wire _0362_;
   wire _0363_;
-  wire _0364_;
-  wire _0365_;
   wire _0366_;
   wire _0367_;
   wire _0368_;
@@ -389,915 +420,38 @@ module hwq_requant(i_valid, i_last, i_acc, i_bias, i_multiplier, i_shift, zero_p
   wire _0384_;
   wire _0385_;
   wire _0386_;
-  wire _0387_;
-  wire _0388_;
-  wire _0389_;
-  wire _0390_;
-  wire _0391_;
-  wire _0392_;
-  wire [31:0] _0393_;
-  wire _0394_;
-  wire _0395_;
-  wire _0396_;
-  wire _0397_;
-  wire _0398_;
-  wire _0399_;
-  wire _0400_;
-  wire _0401_;
-  wire _0402_;
-  wire _0403_;
-  wire [30:0] _0404_;
-  wire _0405_;
-  wire _0406_;
-  wire _0407_;
-  wire _0408_;
-  wire _0409_;
-  wire _0410_;
-  wire _0411_;
-  wire _0412_;
-  wire _0413_;
-  wire _0414_;
-  wire [32:0] _0415_;
-  wire _0416_;
-  wire _0417_;
-  wire _0418_;
-  wire _0419_;
-  wire _0420_;
-  wire _0421_;
-  wire _0422_;
-  wire _0423_;
-  wire _0424_;
-  wire _0425_;
-  wire _0426_;
-  wire _0427_;
-  wire _0428_;
-  wire _0429_;
-  wire _0430_;
-  wire _0431_;
-  wire _0432_;
-  wire _0433_;
-  wire _0434_;
-  wire _0437_;
-  wire _0438_;
-  wire _0439_;
-  wire _0440_;
-  wire _0441_;
-  wire _0442_;
-  wire _0443_;
-  wire _0444_;
-  wire _0445_;
-  wire [31:0] _0447_;
-  wire _0448_;
-  wire _0449_;
-  wire _0450_;
-  wire _0451_;
-  wire _0452_;
-  wire _0453_;
-  wire _0454_;
-  wire _0455_;
-  wire _0456_;
-  wire _0457_;
-  wire [30:0] _0458_;
-  wire _0459_;
-  wire _0460_;
-  wire _0461_;
-  wire _0462_;
-  wire _0463_;
-  wire _0464_;
-  wire _0465_;
-  wire _0466_;
-  wire _0467_;
-  wire _0468_;
-  wire [32:0] _0469_;
-  wire _0470_;
-  wire _0471_;
-  wire _0472_;
-  wire _0473_;
-  wire _0474_;
-  wire _0475_;
-  wire _0476_;
-  wire _0477_;
-  wire _0478_;
-  wire _0479_;
-  wire _0480_;
-  wire _0481_;
-  wire _0482_;
-  wire _0483_;
-  wire _0484_;
-  wire _0485_;
-  wire _0486_;
-  wire _0487_;
-  wire _0488_;
-  wire _0489_;
-  (* unused_bits = "0 1 2 3 4 5 6 7 8 9 10 11 12 13" *)
-  wire [46:0] _0490_;
-  wire _0491_;
-  wire _0492_;
-  wire _0493_;
-  wire _0494_;
-  wire _0495_;
-  wire _0496_;
-  wire _0497_;
-  wire _0498_;
-  wire _0499_;
-  wire _0500_;
-  wire _0501_;
-  wire _0502_;
-  wire _0503_;
-  wire _0504_;
-  wire _0505_;
-  wire _0506_;
-  wire _0507_;
-  wire _0508_;
-  wire _0509_;
-  wire _0510_;
-  wire _0511_;
-  wire _0512_;
-  wire _0513_;
-  wire _0514_;
-  wire _0515_;
-  wire _0516_;
-  wire _0517_;
-  wire _0518_;
-  wire _0519_;
-  wire _0520_;
-  (* unused_bits = "0 1 2 3 4 5 6 7 8 9 10 11 12 13" *)
-  wire [46:0] _0521_;
-  wire _0522_;
-  wire _0523_;
-  (* unused_bits = "0 1 2 3 4 5 6 7 8 9 10 11 12 13" *)
-  wire [46:0] _0524_;
-  (* unused_bits = "0 1 2 3 4 5 6 7 8 9 10 11 12 13" *)
-  wire [46:0] _0525_;
-  (* unused_bits = "0 1 2 3 4 5 6 7 8 9 10 11 12 13" *)
-  wire [46:0] _0526_;
-  (* unused_bits = "0 1 2 3 4 5 6 7 8 9 10 11 12 13" *)
-  wire [46:0] _0527_;
-  wire _0528_;
-  (* unused_bits = "0 1 2 3 4 5 6 7 8 9 10 11 12 13" *)
-  wire [46:0] _0529_;
-  (* unused_bits = "0 1 2 3 4 5 6 7 8 9 10 11 12 13" *)
-  wire [46:0] _0530_;
-  (* unused_bits = "0 1 2 3 4 5 6 7 8 9 10 11 12 13" *)
-  wire [46:0] _0531_;
-  (* unused_bits = "0 1 2 3 4 5 6 7 8 9 10 11 12 13" *)
-  wire [46:0] _0532_;
-  (* unused_bits = "0 1 2 3 4 5 6 7 8 9 10 11 12 13" *)
-  wire [46:0] _0533_;
-  (* unused_bits = "0 1 2 3 4 5 6 7 8 9 10 11 12 13" *)
-  wire [46:0] _0534_;
-  wire _0535_;
-  (* unused_bits = "0 1 2 3 4 5 6 7 8 9 10 11 12 13" *)
-  wire [46:0] _0536_;
-  (* unused_bits = "0 1 2 3 4 5 6 7 8 9 10 11 12 13" *)
-  wire [46:0] _0537_;
-  (* unused_bits = "0 1 2 3 4 5 6 7 8 9 10 11 12 13" *)
-  wire [46:0] _0538_;
-  (* unused_bits = "0 1 2 3 4 5 6 7 8 9 10 11 12 13" *)
-  wire [46:0] _0539_;
-  (* unused_bits = "5 6" *)
-  wire [6:0] _0540_;
-  wire _0541_;
-  wire _0542_;
-  wire _0543_;
-  wire _0544_;
-  wire _0545_;
-  wire _0546_;
-  wire _0547_;
-  wire _0548_;
-  wire _0549_;
-  wire _0550_;
-  wire _0551_;
-  (* unused_bits = "5 6" *)
-  wire [6:0] _0552_;
-  wire _0553_;
-  wire _0554_;
-  wire _0555_;
-  wire _0556_;
-  wire _0557_;
-  wire _0558_;
-  wire _0559_;
-  wire _0560_;
-  wire _0561_;
-  wire _0562_;
-  wire _0563_;
-  wire _0564_;
-  wire _0565_;
-  wire _0566_;
-  wire _0567_;
-  wire _0568_;
-  wire _0569_;
-  wire _0570_;
-  wire _0571_;
-  wire _0572_;
-  (* unused_bits = "5 6" *)
-  wire [6:0] _0573_;
-  wire _0574_;
-  wire _0575_;
-  wire _0576_;
-  wire _0577_;
-  wire _0578_;
-  wire _0579_;
-  wire _0580_;
-  wire _0581_;
-  wire _0582_;
-  wire _0583_;
-  wire _0584_;
-  wire _0585_;
-  wire _0586_;
-  wire _0587_;
-  wire _0588_;
-  wire _0589_;
-  wire _0591_;
-  wire _0592_;
-  wire _0593_;
-  wire _0594_;
-  wire _0595_;
-  wire _0597_;
-  wire _0598_;
-  wire _0599_;
-  wire _0600_;
-  wire _0601_;
-  wire _0602_;
-  wire _0603_;
-  wire _0604_;
-  wire _0605_;
-  (* unused_bits = "5 6" *)
-  wire [6:0] _0606_;
-  wire _0607_;
-  wire _0608_;
-  wire _0609_;
-  wire _0610_;
-  wire _0611_;
-  wire _0612_;
-  wire _0613_;
-  wire _0614_;
-  wire _0615_;
-  wire _0616_;
-  wire _0617_;
-  wire _0618_;
-  wire _0619_;
-  wire _0620_;
-  wire _0621_;
-  wire _0622_;
-  wire _0623_;
-  wire _0624_;
-  wire _0625_;
-  wire _0626_;
-  wire _0628_;
-  wire _0629_;
-  wire _0630_;
-  wire _0631_;
-  wire _0632_;
-  wire _0633_;
-  wire _0634_;
-  wire _0635_;
-  wire _0636_;
-  wire _0637_;
-  wire _0639_;
-  wire _0640_;
-  wire _0641_;
-  wire _0642_;
-  wire _0643_;
-  wire _0644_;
-  wire _0645_;
-  wire _0646_;
-  wire _0647_;
-  wire _0648_;
-  wire _0649_;
-  wire _0650_;
-  wire _0651_;
-  wire _0652_;
-  wire _0653_;
-  wire _0654_;
-  wire _0655_;
-  wire _0656_;
-  wire _0657_;
-  wire _0658_;
-  wire _0659_;
-  wire _0660_;
-  wire _0661_;
-  wire _0662_;
-  wire _0663_;
-  (* unused_bits = "5 6" *)
-  wire [6:0] _0664_;
-  wire _0665_;
-  wire _0666_;
-  wire _0667_;
-  wire _0668_;
-  wire _0669_;
-  wire _0670_;
-  wire _0671_;
-  wire _0672_;
-  (* unused_bits = "5 6" *)
-  wire [6:0] _0673_;
-  wire _0674_;
-  wire _0675_;
-  wire _0676_;
-  wire _0677_;
-  wire _0678_;
-  wire _0679_;
-  wire _0680_;
-  wire _0681_;
-  wire _0682_;
-  wire _0683_;
-  wire _0684_;
-  wire _0685_;
-  wire _0686_;
-  wire _0687_;
-  wire _0688_;
-  wire _0689_;
-  wire _0690_;
-  wire _0691_;
-  wire _0692_;
-  wire _0693_;
-  wire _0694_;
-  wire _0695_;
-  wire _0696_;
-  wire _0697_;
-  wire _0698_;
-  wire _0699_;
-  (* unused_bits = "5 6" *)
-  wire [6:0] _0700_;
-  wire _0701_;
-  wire _0702_;
-  wire _0703_;
-  wire _0704_;
-  wire _0705_;
-  wire _0706_;
-  wire _0707_;
-  wire _0708_;
-  wire _0709_;
-  wire _0711_;
-  wire _0712_;
-  wire _0713_;
-  wire _0714_;
-  wire _0715_;
-  wire _0716_;
-  wire _0717_;
-  wire _0718_;
-  wire _0719_;
-  wire _0720_;
-  wire _0721_;
-  wire _0722_;
-  wire _0723_;
-  wire _0724_;
-  wire _0725_;
-  wire _0726_;
-  wire _0727_;
-  wire _0728_;
-  wire _0729_;
-  wire _0730_;
-  wire _0731_;
-  wire _0733_;
-  wire _0734_;
-  wire _0735_;
-  wire _0736_;
-  wire _0737_;
-  wire _0738_;
-  wire _0739_;
-  wire _0740_;
-  wire _0741_;
-  wire _0742_;
-  wire _0743_;
-  wire _0744_;
-  wire _0745_;
-  wire _0746_;
-  wire _0747_;
-  wire _0748_;
-  wire _0749_;
-  wire _0750_;
-  wire _0751_;
-  wire _0752_;
-  wire _0753_;
-  wire _0754_;
-  wire _0755_;
-  wire _0756_;
-  wire _0757_;
-  wire _0758_;
-  wire _0759_;
-  wire _0761_;
-  wire _0762_;
-  wire _0763_;
-  wire _0764_;
-  wire _0765_;
-  wire _0766_;
-  wire _0767_;
-  wire _0768_;
-  wire _0769_;
-  wire _0770_;
-  wire _0771_;
-  wire _0772_;
-  wire _0773_;
-  wire _0774_;
-  wire _0775_;
-  wire _0776_;
-  wire _0777_;
-  wire _0778_;
-  wire _0779_;
-  wire _0780_;
-  wire _0781_;
-  wire _0782_;
-  wire _0783_;
-  wire _0784_;
-  wire _0785_;
-  wire _0786_;
-  wire [7:0] _0787_;
-  wire [7:0] _0788_;
-  wire [7:0] _0789_;
-  wire [7:0] _0790_;
-  wire [7:0] _0791_;
-  wire [7:0] _0792_;
-  wire [7:0] _0793_;
-  wire [7:0] _0794_;
-  wire [7:0] _0795_;
-  wire [7:0] _0796_;
-  wire [7:0] _0797_;
-  wire [7:0] _0798_;
-  wire [7:0] _0799_;
-  wire [7:0] _0800_;
-  wire [7:0] _0801_;
-  wire [7:0] _0802_;
-  wire [7:0] _0803_;
-  wire [7:0] _0804_;
-  wire [7:0] _0805_;
-  wire [7:0] _0806_;
-  wire [7:0] _0807_;
-  wire _0808_;
-  wire _0809_;
-  wire _0810_;
-  wire _0811_;
-  wire _0812_;
-  wire _0813_;
-  wire _0814_;
-  wire _0815_;
-  wire _0816_;
-  wire _0817_;
-  wire _0818_;
-  wire _0819_;
-  wire _0820_;
-  wire _0821_;
-  wire [7:0] _0822_;
-  wire _0823_;
-  wire _0824_;
-  wire _0825_;
-  wire _0826_;
-  wire _0827_;
-  wire _0828_;
-  wire _0829_;
-  wire _0830_;
-  wire _0831_;
-  wire _0832_;
-  wire _0833_;
-  wire _0834_;
-  wire _0835_;
-  wire _0836_;
-  wire _0837_;
-  wire _0838_;
-  wire _0839_;
-  wire _0840_;
-  wire _0841_;
-  wire _0842_;
-  wire _0843_;
-  wire _0844_;
-  wire _0845_;
-  wire _0846_;
-  wire _0847_;
-  wire _0848_;
-  wire _0849_;
-  wire _0850_;
-  wire _0851_;
-  wire _0852_;
-  wire _0853_;
-  wire _0854_;
-  wire _0855_;
-  wire _0856_;
-  wire _0857_;
-  wire _0858_;
-  wire _0859_;
-  wire _0860_;
-  wire _0861_;
-  wire _0862_;
-  wire _0863_;
-  wire _0864_;
-  wire _0865_;
-  wire _0866_;
-  wire _0867_;
-  wire _0868_;
-  wire _0869_;
-  wire _0870_;
-  wire _0871_;
-  wire _0872_;
-  wire _0873_;
-  wire _0874_;
-  wire _0875_;
-  wire _0876_;
-  wire _0877_;
-  wire _0878_;
-  wire _0879_;
-  wire _0880_;
-  wire _0881_;
-  wire _0882_;
-  wire [7:0] _0883_;
-  wire _0884_;
-  wire _0885_;
-  wire _0886_;
-  wire _0887_;
-  wire _0888_;
-  wire _0889_;
-  wire _0890_;
-  wire _0891_;
-  wire _0892_;
-  wire _0893_;
-  wire _0894_;
-  wire _0895_;
-  wire _0896_;
-  wire _0897_;
-  wire _0898_;
-  wire _0899_;
-  wire _0900_;
-  wire [7:0] _0901_;
-  wire _0902_;
-  wire _0903_;
-  wire _0904_;
-  wire _0905_;
-  wire _0906_;
-  wire _0907_;
-  wire _0908_;
-  wire _0909_;
-  wire _0910_;
-  wire _0911_;
-  wire _0912_;
-  wire _0913_;
-  wire _0914_;
-  wire _0915_;
-  wire _0916_;
-  wire _0917_;
-  wire _0918_;
-  wire _0919_;
-  wire _0920_;
-  wire _0921_;
-  wire _0922_;
-  wire _0923_;
-  wire _0924_;
-  wire _0925_;
-  wire _0926_;
-  wire _0927_;
-  wire _0928_;
-  wire _0929_;
-  wire _0930_;
-  wire _0931_;
-  wire _0932_;
-  wire _0933_;
-  wire _0934_;
-  wire _0935_;
-  wire _0936_;
-  wire _0937_;
-  wire _0938_;
-  wire _0939_;
-  wire _0940_;
-  wire _0941_;
-  wire _0942_;
-  wire _0943_;
-  wire _0944_;
-  wire _0945_;
-  wire _0946_;
-  wire _0947_;
-  wire _0948_;
-  wire _0949_;
-  wire _0950_;
-  wire _0951_;
-  wire _0952_;
-  wire _0953_;
-  wire _0954_;
-  wire _0955_;
-  wire _0956_;
-  wire _0957_;
-  wire _0958_;
-  wire _0959_;
-  wire _0960_;
-  wire _0961_;
-  wire [7:0] _0962_;
-  wire _0963_;
-  wire _0964_;
-  wire _0965_;
-  wire _0966_;
-  wire _0967_;
-  wire _0968_;
-  wire _0969_;
-  wire _0970_;
-  wire _0971_;
-  wire _0972_;
-  wire _0973_;
-  wire _0974_;
-  wire _0975_;
-  wire _0976_;
-  wire _0977_;
-  wire _0978_;
-  wire _0979_;
-  wire [7:0] _0980_;
-  wire _0981_;
-  wire _0982_;
-  wire _0983_;
-  wire _0984_;
-  wire _0985_;
-  wire _0986_;
-  wire _0987_;
-  wire _0988_;
-  wire _0989_;
-  wire _0990_;
-  wire _0991_;
-  wire _0992_;
-  wire _0993_;
-  wire _0994_;
-  wire _0995_;
-  wire _0996_;
-  wire _0997_;
-  wire _0998_;
-  wire _0999_;
-  wire _1000_;
-  wire _1001_;
-  wire _1002_;
-  wire _1003_;
-  wire _1004_;
-  wire _1005_;
-  wire _1006_;
-  wire _1007_;
-  wire _1008_;
-  wire _1009_;
-  wire _1010_;
-  wire _1011_;
-  wire _1012_;
-  wire _1013_;
-  wire _1014_;
-  wire _1015_;
-  wire _1016_;
-  wire _1017_;
-  wire _1018_;
-  wire _1019_;
-  wire _1020_;
-  wire _1021_;
-  wire _1022_;
-  wire _1023_;
-  wire _1024_;
-  wire _1025_;
-  wire _1026_;
-  wire _1027_;
-  wire _1028_;
-  wire _1029_;
-  wire _1030_;
-  wire _1031_;
-  wire _1032_;
-  wire _1033_;
-  wire _1034_;
-  wire _1035_;
-  wire _1036_;
-  wire _1037_;
-  wire _1038_;
-  wire _1039_;
-  wire _1040_;
-  wire [7:0] _1041_;
-  wire _1042_;
-  wire _1043_;
-  wire _1044_;
-  wire _1045_;
-  wire _1046_;
-  wire _1047_;
-  wire _1048_;
-  wire _1049_;
-  wire _1050_;
-  wire _1051_;
-  wire _1052_;
-  wire _1053_;
-  wire _1054_;
-  wire _1055_;
-  wire _1056_;
-  wire _1057_;
-  wire _1058_;
-  wire [7:0] _1059_;
-  wire _1060_;
-  wire _1061_;
-  wire _1062_;
-  wire _1063_;
-  wire _1064_;
-  wire _1065_;
-  wire _1066_;
-  wire _1067_;
-  wire _1068_;
-  wire _1069_;
-  wire _1070_;
-  wire _1071_;
-  wire _1072_;
-  wire _1073_;
-  wire _1074_;
-  wire _1075_;
-  wire _1076_;
-  wire _1077_;
-  wire _1078_;
-  wire _1079_;
-  wire _1080_;
-  wire _1081_;
-  wire _1082_;
-  wire _1083_;
-  wire _1084_;
-  wire _1085_;
-  wire _1086_;
-  wire _1087_;
-  wire _1088_;
-  wire _1089_;
-  wire _1090_;
-  wire _1091_;
-  wire _1092_;
-  wire _1093_;
-  wire _1094_;
-  wire _1095_;
-  wire _1096_;
-  wire _1097_;
-  wire _1098_;
-  wire _1099_;
-  wire _1100_;
-  wire _1101_;
-  wire _1102_;
-  wire _1103_;
-  wire _1104_;
-  wire _1105_;
-  wire _1106_;
-  wire _1107_;
-  wire _1108_;
-  wire _1109_;
-  wire _1110_;
-  wire _1111_;
-  wire _1112_;
-  wire _1113_;
-  wire _1114_;
-  wire _1115_;
-  wire _1116_;
-  wire _1117_;
-  wire _1118_;
-  wire _1119_;
-  wire [7:0] _1120_;
-  wire _1121_;
-  wire _1122_;
-  wire _1123_;
-  wire _1124_;
-  wire _1125_;
-  wire _1126_;
-  wire _1127_;
-  wire _1128_;
-  wire _1129_;
-  wire _1130_;
-  wire _1131_;
-  wire _1132_;
-  wire _1133_;
-  wire _1134_;
-  wire _1135_;
-  wire _1136_;
-  wire _1137_;
-  wire [7:0] _1138_;
-  wire _1139_;
-  wire _1140_;
-  wire _1141_;
-  wire _1142_;
-  wire _1143_;
-  wire _1144_;
-  wire _1145_;
-  wire _1146_;
-  wire _1147_;
-  wire _1148_;
-  wire _1149_;
-  wire _1150_;
-  wire _1151_;
-  wire _1152_;
-  wire _1153_;
-  wire _1154_;
-  wire _1155_;
-  wire _1156_;
-  wire _1157_;
-  wire _1158_;
-  wire _1159_;
-  wire _1160_;
-  wire _1161_;
-  wire _1162_;
-  wire _1163_;
-  wire _1164_;
-  wire _1165_;
-  wire _1166_;
-  wire _1167_;
-  wire _1168_;
-  wire _1169_;
-  wire _1170_;
-  wire _1171_;
-  wire _1172_;
-  wire _1173_;
-  wire _1174_;
-  wire _1175_;
-  wire _1176_;
-  wire _1177_;
-  wire _1178_;
-  wire _1179_;
-  wire _1180_;
-  wire _1181_;
-  wire _1182_;
-  wire _1183_;
-  wire _1184_;
-  wire _1185_;
-  wire _1186_;
-  wire _1187_;
-  wire _1188_;
-  wire _1189_;
-  wire _1190_;
-  wire _1191_;
-  wire _1192_;
-  wire _1193_;
-  wire _1194_;
-  wire _1195_;
-  wire _1196_;
-  wire _1197_;
-  wire _1198_;
-  wire _1199_;
-  wire [7:0] _1200_;
-  wire _1201_;
-  wire [7:0] _1202_;
-  wire [7:0] \$signal ;
-  (* unused_bits = "0" *)
-  wire [7:0] \$signal$161 ;
-  wire [3:0] \$signal$162 ;
-  wire [3:0] \$signal$163 ;
-  wire [7:0] \$signal$167 ;
-  (* unused_bits = "0" *)
-  wire [7:0] \$signal$168 ;
-  wire [3:0] \$signal$169 ;
-  wire [3:0] \$signal$170 ;
-  wire [7:0] \$signal$174 ;
-  (* unused_bits = "0" *)
-  wire [7:0] \$signal$175 ;
-  wire [3:0] \$signal$176 ;
-  wire [3:0] \$signal$177 ;
-  wire [7:0] \$signal$181 ;
-  (* unused_bits = "0" *)
-  wire [7:0] \$signal$182 ;
-  wire [3:0] \$signal$183 ;
-  wire [3:0] \$signal$184 ;
-  wire [7:0] \$signal$188 ;
-  (* unused_bits = "0" *)
-  wire [7:0] \$signal$189 ;
-  wire [3:0] \$signal$190 ;
-  wire [3:0] \$signal$191 ;
-  wire [7:0] \$signal$195 ;
-  (* unused_bits = "0" *)
-  wire [7:0] \$signal$196 ;
-  wire [3:0] \$signal$197 ;
-  wire [3:0] \$signal$198 ;
-  wire [7:0] \$signal$202 ;
-  (* unused_bits = "0" *)
-  wire [7:0] \$signal$203 ;
-  wire [3:0] \$signal$204 ;
-  wire [3:0] \$signal$205 ;
-  wire [7:0] \$signal$209 ;
-  (* unused_bits = "0" *)
-  wire [7:0] \$signal$210 ;
-  wire [3:0] \$signal$211 ;
-  wire [3:0] \$signal$212 ;
-  wire [7:0] \$signal$216 ;
-  (* unused_bits = "0" *)
-  wire [7:0] \$signal$217 ;
-  wire [3:0] \$signal$218 ;
-  wire [3:0] \$signal$219 ;
-  wire [7:0] \$signal$223 ;
-  (* unused_bits = "0" *)
-  wire [7:0] \$signal$224 ;
-  wire [3:0] \$signal$225 ;
-  wire [3:0] \$signal$226 ;
-  wire [7:0] \$signal$230 ;
-  (* unused_bits = "0" *)
-  wire [7:0] \$signal$231 ;
-  wire [3:0] \$signal$232 ;
-  wire [3:0] \$signal$233 ;
-  wire [7:0] \$signal$237 ;
-  (* unused_bits = "0" *)
-  wire [7:0] \$signal$238 ;
-  wire [3:0] \$signal$239 ;
-  wire [3:0] \$signal$240 ;
-  wire [7:0] \$signal$244 ;
-  (* unused_bits = "0" *)
-  wire [7:0] \$signal$245 ;
-  wire [3:0] \$signal$246 ;
-  wire [3:0] \$signal$247 ;
-  wire [7:0] \$signal$251 ;
-  (* unused_bits = "0" *)
-  wire [7:0] \$signal$252 ;
-  wire [3:0] \$signal$253 ;
-  wire [3:0] \$signal$254 ;
-  wire [7:0] \$signal$258 ;
-  (* unused_bits = "0" *)
-  wire [7:0] \$signal$259 ;
-  wire [3:0] \$signal$260 ;
-  wire [3:0] \$signal$261 ;
-  wire [7:0] \$signal$265 ;
-  (* unused_bits = "0" *)
-  wire [7:0] \$signal$266 ;
-  wire [3:0] \$signal$267 ;
-  wire [3:0] \$signal$268 ;
+  wire [7:0] _0387_;
+  wire [7:0] _0388_;
+  wire [7:0] _0389_;
+  wire [7:0] _0390_;
+  wire [7:0] _0391_;
+  wire [7:0] _0392_;
+  wire [7:0] _0393_;
+  wire [7:0] _0394_;
+  wire [7:0] _0395_;
+  wire [7:0] _0396_;
+  wire [7:0] _0397_;
+  wire [7:0] _0398_;
+  wire [7:0] _0399_;
+  wire [7:0] _0400_;
+  wire [7:0] _0401_;
+  wire [7:0] _0402_;
+  wire [7:0] _0403_;
+  wire [7:0] _0404_;
+  wire [7:0] _0405_;
+  wire [7:0] _0406_;
+  wire [7:0] _0407_;
+  wire [7:0] _0408_;
+  wire [7:0] _0409_;
+  wire [7:0] _0410_;
+  wire [7:0] _0411_;
+  wire [7:0] _0412_;
+  wire [7:0] _0413_;
+  wire [7:0] _0414_;
+  wire [7:0] _0415_;
+  wire [7:0] _0416_;
+  wire [7:0] _0417_;
+  wire [7:0] _0418_;
   wire [31:0] a_0;
   wire [31:0] a_1;
   wire [31:0] a_10;
@@ -1354,23 +508,23 @@ module hwq_requant(i_valid, i_last, i_acc, i_bias, i_multiplier, i_shift, zero_p
   wire [32:0] h_7;
   wire [32:0] h_8;
   wire [32:0] h_9;
-  wire [30:0] half_0;
-  wire [30:0] half_1;
-  wire [30:0] half_10;
-  wire [30:0] half_11;
-  wire [30:0] half_12;
-  wire [30:0] half_13;
-  wire [30:0] half_14;
-  wire [30:0] half_15;
-  wire [30:0] half_2;
-  wire [30:0] half_3;
+  wire [31:0] half_0;
+  wire [31:0] half_1;
+  wire [31:0] half_10;
+  wire [31:0] half_11;
+  wire [31:0] half_12;
+  wire [31:0] half_13;
+  wire [31:0] half_14;
+  wire [31:0] half_15;
+  wire [31:0] half_2;
+  wire [31:0] half_3;
   wire [31:0] half_4;
-  wire [30:0] half_5;
+  wire [31:0] half_5;
   wire [31:0] half_6;
-  wire [30:0] half_7;
+  wire [31:0] half_7;
   wire [31:0] half_8;
   wire [31:0] half_9;
-  wire [29:0] halfm_0;
+  wire [31:0] halfm_0;
   wire [31:0] halfm_1;
   wire [31:0] halfm_10;
   wire [31:0] halfm_11;
@@ -1538,70 +692,38 @@ module hwq_requant(i_valid, i_last, i_acc, i_bias, i_multiplier, i_shift, zero_p
   reg [32:0] rq2_h7 = 33'h000000000;
   reg [32:0] rq2_h8 = 33'h000000000;
   reg [32:0] rq2_h9 = 33'h000000000;
-  (* init = 32'bx0000000000000000000000000000000 *)
-  wire [31:0] rq2_hf0;
-  (* init = 32'bx0000000000000000000000000000000 *)
-  wire [31:0] rq2_hf1;
-  (* init = 32'bx0000000000000000000000000000000 *)
-  wire [31:0] rq2_hf10;
-  (* init = 32'bx0000000000000000000000000000000 *)
-  wire [31:0] rq2_hf11;
-  (* init = 32'bx0000000000000000000000000000000 *)
-  wire [31:0] rq2_hf12;
-  (* init = 32'bx0000000000000000000000000000000 *)
-  wire [31:0] rq2_hf13;
-  (* init = 32'bx0000000000000000000000000000000 *)
-  wire [31:0] rq2_hf14;
-  (* init = 32'bx0000000000000000000000000000000 *)
-  wire [31:0] rq2_hf15;
-  (* init = 32'bx0000000000000000000000000000000 *)
-  wire [31:0] rq2_hf2;
-  (* init = 32'bx0000000000000000000000000000000 *)
-  wire [31:0] rq2_hf3;
-  (* init = 32'bx0000000000000000000000000000000 *)
-  wire [31:0] rq2_hf4;
-  (* init = 32'bx0000000000000000000000000000000 *)
-  wire [31:0] rq2_hf5;
-  (* init = 32'bx0000000000000000000000000000000 *)
-  wire [31:0] rq2_hf6;
-  (* init = 32'bx0000000000000000000000000000000 *)
-  wire [31:0] rq2_hf7;
-  (* init = 32'bx0000000000000000000000000000000 *)
-  wire [31:0] rq2_hf8;
-  (* init = 32'bx0000000000000000000000000000000 *)
-  wire [31:0] rq2_hf9;
-  (* init = 32'bxx000000000000000000000000000000 *)
-  wire [31:0] rq2_hm0;
-  (* init = 32'bxx000000000000000000000000000000 *)
-  wire [31:0] rq2_hm1;
-  (* init = 32'bxx000000000000000000000000000000 *)
-  wire [31:0] rq2_hm10;
-  (* init = 32'bxx000000000000000000000000000000 *)
-  wire [31:0] rq2_hm11;
-  (* init = 32'bxx000000000000000000000000000000 *)
-  wire [31:0] rq2_hm12;
-  (* init = 32'bxx000000000000000000000000000000 *)
-  wire [31:0] rq2_hm13;
-  (* init = 32'bxx000000000000000000000000000000 *)
-  wire [31:0] rq2_hm14;
-  (* init = 32'bxx000000000000000000000000000000 *)
-  wire [31:0] rq2_hm15;
-  (* init = 32'bxx000000000000000000000000000000 *)
-  wire [31:0] rq2_hm2;
-  (* init = 32'bxx000000000000000000000000000000 *)
-  wire [31:0] rq2_hm3;
-  (* init = 32'bxx000000000000000000000000000000 *)
-  wire [31:0] rq2_hm4;
-  (* init = 32'bxx000000000000000000000000000000 *)
-  wire [31:0] rq2_hm5;
-  (* init = 32'bxx000000000000000000000000000000 *)
-  wire [31:0] rq2_hm6;
-  (* init = 32'bxx000000000000000000000000000000 *)
-  wire [31:0] rq2_hm7;
-  (* init = 32'bxx000000000000000000000000000000 *)
-  wire [31:0] rq2_hm8;
-  (* init = 32'bxx000000000000000000000000000000 *)
-  wire [31:0] rq2_hm9;
+  reg [31:0] rq2_hf0 = 32'd0;
+  reg [31:0] rq2_hf1 = 32'd0;
+  reg [31:0] rq2_hf10 = 32'd0;
+  reg [31:0] rq2_hf11 = 32'd0;
+  reg [31:0] rq2_hf12 = 32'd0;
+  reg [31:0] rq2_hf13 = 32'd0;
+  reg [31:0] rq2_hf14 = 32'd0;
+  reg [31:0] rq2_hf15 = 32'd0;
+  reg [31:0] rq2_hf2 = 32'd0;
+  reg [31:0] rq2_hf3 = 32'd0;
+  reg [31:0] rq2_hf4 = 32'd0;
+  reg [31:0] rq2_hf5 = 32'd0;
+  reg [31:0] rq2_hf6 = 32'd0;
+  reg [31:0] rq2_hf7 = 32'd0;
+  reg [31:0] rq2_hf8 = 32'd0;
+  reg [31:0] rq2_hf9 = 32'd0;
+  reg [31:0] rq2_hm0 = 32'd0;
+  reg [31:0] rq2_hm1 = 32'd0;
+  reg [31:0] rq2_hm10 = 32'd0;
+  reg [31:0] rq2_hm11 = 32'd0;
+  reg [31:0] rq2_hm12 = 32'd0;
+  reg [31:0] rq2_hm13 = 32'd0;
+  reg [31:0] rq2_hm14 = 32'd0;
+  reg [31:0] rq2_hm15 = 32'd0;
+  reg [31:0] rq2_hm2 = 32'd0;
+  reg [31:0] rq2_hm3 = 32'd0;
+  reg [31:0] rq2_hm4 = 32'd0;
+  reg [31:0] rq2_hm5 = 32'd0;
+  reg [31:0] rq2_hm6 = 32'd0;
+  reg [31:0] rq2_hm7 = 32'd0;
+  reg [31:0] rq2_hm8 = 32'd0;
+  reg [31:0] rq2_hm9 = 32'd0;
   reg rq2_last = 1'h0;
   reg [4:0] rq2_r0 = 5'h00;
   reg [4:0] rq2_r1 = 5'h00;
@@ -1675,44 +797,45 @@ module hwq_requant(i_valid, i_last, i_acc, i_bias, i_multiplier, i_shift, zero_p
   input [7:0] zero_point;
   wire [7:0] zero_point;
   assign _0000_ = $signed(i_shift[5:0]) > $signed(1'h0);
-  assign _0558_ = $signed(i_shift[5:0]) < $signed(1'h0);
-  assign _0668_ = $signed(i_shift[11:6]) > $signed(1'h0);
-  assign _0733_ = $signed(i_shift[11:6]) < $signed(1'h0);
-  assign _0032_ = $signed(i_shift[17:12]) > $signed(1'h0);
-  assign _0103_ = $signed(i_shift[17:12]) < $signed(1'h0);
-  assign _0213_ = $signed(i_shift[23:18]) > $signed(1'h0);
-  assign _0339_ = $signed(i_shift[23:18]) < $signed(1'h0);
-  assign _0528_ = $signed(i_shift[29:24]) > $signed(1'h0);
-  assign _0535_ = $signed(i_shift[29:24]) < $signed(1'h0);
-  assign _0540_[4:0] = - $signed(i_shift[28:24]);
-  assign _0541_ = $signed(i_shift[35:30]) > $signed(1'h0);
-  assign _0546_ = $signed(i_shift[35:30]) < $signed(1'h0);
-  assign _0552_[4:0] = - $signed(i_shift[34:30]);
-  assign _0564_ = $signed(i_shift[41:36]) > $signed(1'h0);
-  assign _0572_ = $signed(i_shift[41:36]) < $signed(1'h0);
-  assign _0573_[4:0] = - $signed(i_shift[40:36]);
-  assign _0574_ = $signed(i_shift[47:42]) > $signed(1'h0);
-  assign _0584_ = $signed(i_shift[47:42]) < $signed(1'h0);
-  assign _0602_ = $signed(i_shift[53:48]) > $signed(1'h0);
-  assign _0605_ = $signed(i_shift[53:48]) < $signed(1'h0);
-  assign _0606_[4:0] = - $signed(i_shift[52:48]);
-  assign _0610_ = $signed(i_shift[59:54]) > $signed(1'h0);
-  assign _0621_ = $signed(i_shift[59:54]) < $signed(1'h0);
-  assign _0636_ = $signed(i_shift[65:60]) > $signed(1'h0);
-  assign _0637_ = $signed(i_shift[65:60]) < $signed(1'h0);
-  assign _0647_ = $signed(i_shift[71:66]) > $signed(1'h0);
-  assign _0658_ = $signed(i_shift[71:66]) < $signed(1'h0);
-  assign _0664_[4:0] = - $signed(i_shift[70:66]);
-  assign _0669_ = $signed(i_shift[77:72]) > $signed(1'h0);
-  assign _0670_ = $signed(i_shift[77:72]) < $signed(1'h0);
-  assign _0673_[4:0] = - $signed(i_shift[76:72]);
-  assign _0684_ = $signed(i_shift[83:78]) > $signed(1'h0);
-  assign _0695_ = $signed(i_shift[83:78]) < $signed(1'h0);
-  assign _0700_[4:0] = - $signed(i_shift[82:78]);
-  assign _0701_ = $signed(i_shift[89:84]) > $signed(1'h0);
-  assign _0704_ = $signed(i_shift[89:84]) < $signed(1'h0);
-  assign _0721_ = $signed(i_shift[95:90]) > $signed(1'h0);
-  assign _0731_ = $signed(i_shift[95:90]) < $signed(1'h0);
+  assign _0139_ = $signed(i_shift[5:0]) < $signed(1'h0);
+  assign _0168_ = $signed(i_shift[11:6]) > $signed(1'h0);
+  assign _0201_ = $signed(i_shift[11:6]) < $signed(1'h0);
+  assign _0061_ = $signed(i_shift[17:12]) > $signed(1'h0);
+  assign _0071_ = $signed(i_shift[17:12]) < $signed(1'h0);
+  assign _0091_ = $signed(i_shift[23:18]) > $signed(1'h0);
+  assign _0104_ = $signed(i_shift[23:18]) < $signed(1'h0);
+  assign _0121_ = $signed(i_shift[29:24]) > $signed(1'h0);
+  assign _0128_ = $signed(i_shift[29:24]) < $signed(1'h0);
+  assign _0133_[4:0] = - $signed(i_shift[28:24]);
+  assign _0135_ = $signed(i_shift[35:30]) > $signed(1'h0);
+  assign _0137_ = $signed(i_shift[35:30]) < $signed(1'h0);
+  assign _0138_[4:0] = - $signed(i_shift[34:30]);
+  assign _0141_ = $signed(i_shift[41:36]) > $signed(1'h0);
+  assign _0142_ = $signed(i_shift[41:36]) < $signed(1'h0);
+  assign _0143_[4:0] = - $signed(i_shift[40:36]);
+  assign _0145_ = $signed(i_shift[47:42]) > $signed(1'h0);
+  assign _0147_ = $signed(i_shift[47:42]) < $signed(1'h0);
+  assign _0150_ = $signed(i_shift[53:48]) > $signed(1'h0);
+  assign _0152_ = $signed(i_shift[53:48]) < $signed(1'h0);
+  assign _0153_[4:0] = - $signed(i_shift[52:48]);
+  assign _0155_ = $signed(i_shift[59:54]) > $signed(1'h0);
+  assign _0157_ = $signed(i_shift[59:54]) < $signed(1'h0);
+  assign _0159_ = $signed(i_shift[65:60]) > $signed(1'h0);
+  assign _0161_ = $signed(i_shift[65:60]) < $signed(1'h0);
+  assign _0164_ = $signed(i_shift[71:66]) > $signed(1'h0);
+  assign _0165_ = $signed(i_shift[71:66]) < $signed(1'h0);
+  assign _0167_[4:0] = - $signed(i_shift[70:66]);
+  assign _0169_ = $signed(i_shift[77:72]) > $signed(1'h0);
+  assign _0171_ = $signed(i_shift[77:72]) < $signed(1'h0);
+  assign _0172_[4:0] = - $signed(i_shift[76:72]);
+  assign _0174_ = $signed(i_shift[83:78]) > $signed(1'h0);
+  assign _0175_ = $signed(i_shift[83:78]) < $signed(1'h0);
+  assign _0177_[4:0] = - $signed(i_shift[82:78]);
+  assign _0178_ = $signed(i_shift[89:84]) > $signed(1'h0);
+  assign _0180_ = $signed(i_shift[89:84]) < $signed(1'h0);
+  assign _0183_ = $signed(i_shift[95:90]) > $signed(1'h0);
+  assign _0184_ = $signed(i_shift[95:90]) < $signed(1'h0);
+  assign _0190_[4:0] = - $signed(i_shift[94:90]);
   assign a_0 = $signed(rq1_s0) << rq1_l0;
   assign a_1 = $signed(rq1_s1) << rq1_l1;
   assign a_2 = $signed(rq1_s2) << rq1_l2;
@@ -1731,1556 +854,692 @@ module hwq_requant(i_valid, i_last, i_acc, i_bias, i_multiplier, i_shift, zero_p
   assign a_15 = $signed(rq1_s15) << rq1_l15;
   assign outer_0[33:0] = a_0[16:0] * rq1_m0[16:0];
   assign outer_0[62:34] = $signed(a_0[31:17]) * $signed({ 1'h0, rq1_m0[30:17] });
-  assign _0054_ = $signed(a_0[31:17]) * $signed({ 1'h0, rq1_m0[16:0] });
-  assign _0055_ = a_0[16:0] * rq1_m0[30:17];
-  assign _0056_ = $signed(_0054_) + $signed({ 1'h0, _0055_ });
-  assign mid_0 = $signed(_0056_) + $signed(15'h2000);
+  assign _0062_ = $signed(a_0[31:17]) * $signed({ 1'h0, rq1_m0[16:0] });
+  assign _0063_ = a_0[16:0] * rq1_m0[30:17];
+  assign _0064_ = $signed(_0062_) + $signed({ 1'h0, _0063_ });
+  assign mid_0 = $signed(_0064_) + $signed(15'h2000);
   assign outer_1[33:0] = a_1[16:0] * rq1_m1[16:0];
   assign outer_1[62:34] = $signed(a_1[31:17]) * $signed({ 1'h0, rq1_m1[30:17] });
-  assign _0066_ = $signed(a_1[31:17]) * $signed({ 1'h0, rq1_m1[16:0] });
-  assign _0072_ = a_1[16:0] * rq1_m1[30:17];
-  assign _0078_ = $signed(_0066_) + $signed({ 1'h0, _0072_ });
-  assign mid_1 = $signed(_0078_) + $signed(15'h2000);
+  assign _0065_ = $signed(a_1[31:17]) * $signed({ 1'h0, rq1_m1[16:0] });
+  assign _0066_ = a_1[16:0] * rq1_m1[30:17];
+  assign _0067_ = $signed(_0065_) + $signed({ 1'h0, _0066_ });
+  assign mid_1 = $signed(_0067_) + $signed(15'h2000);
   assign outer_2[33:0] = a_2[16:0] * rq1_m2[16:0];
   assign outer_2[62:34] = $signed(a_2[31:17]) * $signed({ 1'h0, rq1_m2[30:17] });
-  assign _0086_ = $signed(a_2[31:17]) * $signed({ 1'h0, rq1_m2[16:0] });
-  assign _0087_ = a_2[16:0] * rq1_m2[30:17];
-  assign _0088_ = $signed(_0086_) + $signed({ 1'h0, _0087_ });
-  assign mid_2 = $signed(_0088_) + $signed(15'h2000);
+  assign _0068_ = $signed(a_2[31:17]) * $signed({ 1'h0, rq1_m2[16:0] });
+  assign _0069_ = a_2[16:0] * rq1_m2[30:17];
+  assign _0070_ = $signed(_0068_) + $signed({ 1'h0, _0069_ });
+  assign mid_2 = $signed(_0070_) + $signed(15'h2000);
   assign outer_3[33:0] = a_3[16:0] * rq1_m3[16:0];
   assign outer_3[62:34] = $signed(a_3[31:17]) * $signed({ 1'h0, rq1_m3[30:17] });
-  assign _0104_ = $signed(a_3[31:17]) * $signed({ 1'h0, rq1_m3[16:0] });
-  assign _0110_ = a_3[16:0] * rq1_m3[30:17];
-  assign _0116_ = $signed(_0104_) + $signed({ 1'h0, _0110_ });
-  assign mid_3 = $signed(_0116_) + $signed(15'h2000);
+  assign _0072_ = $signed(a_3[31:17]) * $signed({ 1'h0, rq1_m3[16:0] });
+  assign _0073_ = a_3[16:0] * rq1_m3[30:17];
+  assign _0074_ = $signed(_0072_) + $signed({ 1'h0, _0073_ });
+  assign mid_3 = $signed(_0074_) + $signed(15'h2000);
   assign outer_4[33:0] = a_4[16:0] * rq1_m4[16:0];
   assign outer_4[62:34] = $signed(a_4[31:17]) * $signed({ 1'h0, rq1_m4[30:17] });
-  assign _0119_ = $signed(a_4[31:17]) * $signed({ 1'h0, rq1_m4[16:0] });
-  assign _0120_ = a_4[16:0] * rq1_m4[30:17];
-  assign _0124_ = $signed(_0119_) + $signed({ 1'h0, _0120_ });
-  assign mid_4 = $signed(_0124_) + $signed(15'h2000);
+  assign _0075_ = $signed(a_4[31:17]) * $signed({ 1'h0, rq1_m4[16:0] });
+  assign _0076_ = a_4[16:0] * rq1_m4[30:17];
+  assign _0077_ = $signed(_0075_) + $signed({ 1'h0, _0076_ });
+  assign mid_4 = $signed(_0077_) + $signed(15'h2000);
   assign outer_5[33:0] = a_5[16:0] * rq1_m5[16:0];
   assign outer_5[62:34] = $signed(a_5[31:17]) * $signed({ 1'h0, rq1_m5[30:17] });
-  assign _0141_ = $signed(a_5[31:17]) * $signed({ 1'h0, rq1_m5[16:0] });
-  assign _0147_ = a_5[16:0] * rq1_m5[30:17];
-  assign _0151_ = $signed(_0141_) + $signed({ 1'h0, _0147_ });
-  assign mid_5 = $signed(_0151_) + $signed(15'h2000);
+  assign _0079_ = $signed(a_5[31:17]) * $signed({ 1'h0, rq1_m5[16:0] });
+  assign _0080_ = a_5[16:0] * rq1_m5[30:17];
+  assign _0081_ = $signed(_0079_) + $signed({ 1'h0, _0080_ });
+  assign mid_5 = $signed(_0081_) + $signed(15'h2000);
   assign outer_6[33:0] = a_6[16:0] * rq1_m6[16:0];
   assign outer_6[62:34] = $signed(a_6[31:17]) * $signed({ 1'h0, rq1_m6[30:17] });
-  assign _0152_ = $signed(a_6[31:17]) * $signed({ 1'h0, rq1_m6[16:0] });
-  assign _0156_ = a_6[16:0] * rq1_m6[30:17];
-  assign _0162_ = $signed(_0152_) + $signed({ 1'h0, _0156_ });
-  assign mid_6 = $signed(_0162_) + $signed(15'h2000);
+  assign _0082_ = $signed(a_6[31:17]) * $signed({ 1'h0, rq1_m6[16:0] });
+  assign _0083_ = a_6[16:0] * rq1_m6[30:17];
+  assign _0084_ = $signed(_0082_) + $signed({ 1'h0, _0083_ });
+  assign mid_6 = $signed(_0084_) + $signed(15'h2000);
   assign outer_7[33:0] = a_7[16:0] * rq1_m7[16:0];
   assign outer_7[62:34] = $signed(a_7[31:17]) * $signed({ 1'h0, rq1_m7[30:17] });
-  assign _0178_ = $signed(a_7[31:17]) * $signed({ 1'h0, rq1_m7[16:0] });
-  assign _0182_ = a_7[16:0] * rq1_m7[30:17];
-  assign _0183_ = $signed(_0178_) + $signed({ 1'h0, _0182_ });
-  assign mid_7 = $signed(_0183_) + $signed(15'h2000);
+  assign _0085_ = $signed(a_7[31:17]) * $signed({ 1'h0, rq1_m7[16:0] });
+  assign _0086_ = a_7[16:0] * rq1_m7[30:17];
+  assign _0087_ = $signed(_0085_) + $signed({ 1'h0, _0086_ });
+  assign mid_7 = $signed(_0087_) + $signed(15'h2000);
   assign outer_8[33:0] = a_8[16:0] * rq1_m8[16:0];
   assign outer_8[62:34] = $signed(a_8[31:17]) * $signed({ 1'h0, rq1_m8[30:17] });
-  assign _0186_ = $signed(a_8[31:17]) * $signed({ 1'h0, rq1_m8[16:0] });
-  assign _0192_ = a_8[16:0] * rq1_m8[30:17];
-  assign _0198_ = $signed(_0186_) + $signed({ 1'h0, _0192_ });
-  assign mid_8 = $signed(_0198_) + $signed(15'h2000);
+  assign _0088_ = $signed(a_8[31:17]) * $signed({ 1'h0, rq1_m8[16:0] });
+  assign _0089_ = a_8[16:0] * rq1_m8[30:17];
+  assign _0090_ = $signed(_0088_) + $signed({ 1'h0, _0089_ });
+  assign mid_8 = $signed(_0090_) + $signed(15'h2000);
   assign outer_9[33:0] = a_9[16:0] * rq1_m9[16:0];
   assign outer_9[62:34] = $signed(a_9[31:17]) * $signed({ 1'h0, rq1_m9[30:17] });
-  assign _0214_ = $signed(a_9[31:17]) * $signed({ 1'h0, rq1_m9[16:0] });
-  assign _0215_ = a_9[16:0] * rq1_m9[30:17];
-  assign _0216_ = $signed(_0214_) + $signed({ 1'h0, _0215_ });
-  assign mid_9 = $signed(_0216_) + $signed(15'h2000);
+  assign _0092_ = $signed(a_9[31:17]) * $signed({ 1'h0, rq1_m9[16:0] });
+  assign _0093_ = a_9[16:0] * rq1_m9[30:17];
+  assign _0094_ = $signed(_0092_) + $signed({ 1'h0, _0093_ });
+  assign mid_9 = $signed(_0094_) + $signed(15'h2000);
   assign outer_10[33:0] = a_10[16:0] * rq1_m10[16:0];
   assign outer_10[62:34] = $signed(a_10[31:17]) * $signed({ 1'h0, rq1_m10[30:17] });
-  assign _0224_ = $signed(a_10[31:17]) * $signed({ 1'h0, rq1_m10[16:0] });
-  assign _0230_ = a_10[16:0] * rq1_m10[30:17];
-  assign _0236_ = $signed(_0224_) + $signed({ 1'h0, _0230_ });
-  assign mid_10 = $signed(_0236_) + $signed(15'h2000);
+  assign _0095_ = $signed(a_10[31:17]) * $signed({ 1'h0, rq1_m10[16:0] });
+  assign _0096_ = a_10[16:0] * rq1_m10[30:17];
+  assign _0097_ = $signed(_0095_) + $signed({ 1'h0, _0096_ });
+  assign mid_10 = $signed(_0097_) + $signed(15'h2000);
   assign outer_11[33:0] = a_11[16:0] * rq1_m11[16:0];
   assign outer_11[62:34] = $signed(a_11[31:17]) * $signed({ 1'h0, rq1_m11[30:17] });
-  assign _0249_ = $signed(a_11[31:17]) * $signed({ 1'h0, rq1_m11[16:0] });
-  assign _0260_ = a_11[16:0] * rq1_m11[30:17];
-  assign _0271_ = $signed(_0249_) + $signed({ 1'h0, _0260_ });
-  assign mid_11 = $signed(_0271_) + $signed(15'h2000);
+  assign _0098_ = $signed(a_11[31:17]) * $signed({ 1'h0, rq1_m11[16:0] });
+  assign _0099_ = a_11[16:0] * rq1_m11[30:17];
+  assign _0100_ = $signed(_0098_) + $signed({ 1'h0, _0099_ });
+  assign mid_11 = $signed(_0100_) + $signed(15'h2000);
   assign outer_12[33:0] = a_12[16:0] * rq1_m12[16:0];
   assign outer_12[62:34] = $signed(a_12[31:17]) * $signed({ 1'h0, rq1_m12[30:17] });
-  assign _0286_ = $signed(a_12[31:17]) * $signed({ 1'h0, rq1_m12[16:0] });
-  assign _0297_ = a_12[16:0] * rq1_m12[30:17];
-  assign _0308_ = $signed(_0286_) + $signed({ 1'h0, _0297_ });
-  assign mid_12 = $signed(_0308_) + $signed(15'h2000);
+  assign _0101_ = $signed(a_12[31:17]) * $signed({ 1'h0, rq1_m12[16:0] });
+  assign _0102_ = a_12[16:0] * rq1_m12[30:17];
+  assign _0103_ = $signed(_0101_) + $signed({ 1'h0, _0102_ });
+  assign mid_12 = $signed(_0103_) + $signed(15'h2000);
   assign outer_13[33:0] = a_13[16:0] * rq1_m13[16:0];
   assign outer_13[62:34] = $signed(a_13[31:17]) * $signed({ 1'h0, rq1_m13[30:17] });
-  assign _0340_ = $signed(a_13[31:17]) * $signed({ 1'h0, rq1_m13[16:0] });
-  assign _0351_ = a_13[16:0] * rq1_m13[30:17];
-  assign _0362_ = $signed(_0340_) + $signed({ 1'h0, _0351_ });
-  assign mid_13 = $signed(_0362_) + $signed(15'h2000);
+  assign _0105_ = $signed(a_13[31:17]) * $signed({ 1'h0, rq1_m13[16:0] });
+  assign _0106_ = a_13[16:0] * rq1_m13[30:17];
+  assign _0107_ = $signed(_0105_) + $signed({ 1'h0, _0106_ });
+  assign mid_13 = $signed(_0107_) + $signed(15'h2000);
   assign outer_14[33:0] = a_14[16:0] * rq1_m14[16:0];
   assign outer_14[62:34] = $signed(a_14[31:17]) * $signed({ 1'h0, rq1_m14[30:17] });
-  assign _0393_ = $signed(a_14[31:17]) * $signed({ 1'h0, rq1_m14[16:0] });
-  assign _0404_ = a_14[16:0] * rq1_m14[30:17];
-  assign _0415_ = $signed(_0393_) + $signed({ 1'h0, _0404_ });
-  assign mid_14 = $signed(_0415_) + $signed(15'h2000);
+  assign _0108_ = $signed(a_14[31:17]) * $signed({ 1'h0, rq1_m14[16:0] });
+  assign _0109_ = a_14[16:0] * rq1_m14[30:17];
+  assign _0110_ = $signed(_0108_) + $signed({ 1'h0, _0109_ });
+  assign mid_14 = $signed(_0110_) + $signed(15'h2000);
   assign outer_15[33:0] = a_15[16:0] * rq1_m15[16:0];
   assign outer_15[62:34] = $signed(a_15[31:17]) * $signed({ 1'h0, rq1_m15[30:17] });
-  assign _0447_ = $signed(a_15[31:17]) * $signed({ 1'h0, rq1_m15[16:0] });
-  assign _0458_ = a_15[16:0] * rq1_m15[30:17];
-  assign _0469_ = $signed(_0447_) + $signed({ 1'h0, _0458_ });
-  assign mid_15 = $signed(_0469_) + $signed(15'h2000);
-  assign { h_0, _0490_[13:0] } = $signed(outer_0[62:17]) + $signed(mid_0);
-  assign { h_1, _0521_[13:0] } = $signed(outer_1[62:17]) + $signed(mid_1);
-  assign { h_2, _0524_[13:0] } = $signed(outer_2[62:17]) + $signed(mid_2);
-  assign { h_3, _0525_[13:0] } = $signed(outer_3[62:17]) + $signed(mid_3);
-  assign { h_4, _0526_[13:0] } = $signed(outer_4[62:17]) + $signed(mid_4);
-  assign { h_5, _0527_[13:0] } = $signed(outer_5[62:17]) + $signed(mid_5);
-  assign { h_6, _0529_[13:0] } = $signed(outer_6[62:17]) + $signed(mid_6);
-  assign { h_7, _0530_[13:0] } = $signed(outer_7[62:17]) + $signed(mid_7);
-  assign { h_8, _0531_[13:0] } = $signed(outer_8[62:17]) + $signed(mid_8);
-  assign { h_9, _0532_[13:0] } = $signed(outer_9[62:17]) + $signed(mid_9);
-  assign { h_10, _0533_[13:0] } = $signed(outer_10[62:17]) + $signed(mid_10);
-  assign { h_11, _0534_[13:0] } = $signed(outer_11[62:17]) + $signed(mid_11);
-  assign { h_12, _0536_[13:0] } = $signed(outer_12[62:17]) + $signed(mid_12);
-  assign { h_13, _0537_[13:0] } = $signed(outer_13[62:17]) + $signed(mid_13);
-  assign { h_14, _0538_[13:0] } = $signed(outer_14[62:17]) + $signed(mid_14);
-  assign { h_15, _0539_[13:0] } = $signed(outer_15[62:17]) + $signed(mid_15);
-  assign half_0[0] = \$signal [0] & \$signal$162 [1];
-  assign half_0[1] = \$signal [0] & \$signal$162 [2];
-  assign half_0[2] = \$signal [0] & \$signal$162 [3];
-  assign half_0[3] = \$signal [1] & \$signal$162 [0];
-  assign half_0[4] = \$signal [1] & \$signal$162 [1];
-  assign half_0[5] = \$signal [1] & \$signal$162 [2];
-  assign half_0[6] = \$signal [1] & \$signal$162 [3];
-  assign half_0[7] = \$signal [2] & \$signal$162 [0];
-  assign half_0[8] = \$signal [2] & \$signal$162 [1];
-  assign half_0[9] = \$signal [2] & \$signal$162 [2];
-  assign half_0[10] = \$signal [2] & \$signal$162 [3];
-  assign half_0[11] = \$signal [3] & \$signal$162 [0];
-  assign half_0[12] = \$signal [3] & \$signal$162 [1];
-  assign half_0[13] = \$signal [3] & \$signal$162 [2];
-  assign half_0[14] = \$signal [3] & \$signal$162 [3];
-  assign half_0[15] = \$signal [4] & \$signal$162 [0];
-  assign half_0[16] = \$signal [4] & \$signal$162 [1];
-  assign half_0[17] = \$signal [4] & \$signal$162 [2];
-  assign half_0[18] = \$signal [4] & \$signal$162 [3];
-  assign half_0[19] = \$signal [5] & \$signal$162 [0];
-  assign half_0[20] = \$signal [5] & \$signal$162 [1];
-  assign half_0[21] = \$signal [5] & \$signal$162 [2];
-  assign half_0[22] = \$signal [5] & \$signal$162 [3];
-  assign half_0[23] = \$signal [6] & \$signal$162 [0];
-  assign half_0[24] = \$signal [6] & \$signal$162 [1];
-  assign half_0[25] = \$signal [6] & \$signal$162 [2];
-  assign half_0[26] = \$signal [6] & \$signal$162 [3];
-  assign half_0[27] = \$signal [7] & \$signal$162 [0];
-  assign half_0[28] = \$signal [7] & \$signal$162 [1];
-  assign half_0[29] = \$signal [7] & \$signal$162 [2];
-  assign half_0[30] = \$signal [7] & \$signal$162 [3];
-  assign _0542_ = \$signal [0] & \$signal$163 [2];
-  assign halfm_0[0] = \$signal$161 [1] | _0542_;
-  assign _0543_ = \$signal [0] & \$signal$163 [3];
-  assign halfm_0[1] = \$signal$161 [1] | _0543_;
-  assign _0544_ = \$signal [1] & \$signal$163 [0];
-  assign halfm_0[2] = \$signal$161 [2] | _0544_;
-  assign _0545_ = \$signal [1] & \$signal$163 [1];
-  assign halfm_0[3] = \$signal$161 [2] | _0545_;
-  assign _0547_ = \$signal [1] & \$signal$163 [2];
-  assign halfm_0[4] = \$signal$161 [2] | _0547_;
-  assign _0548_ = \$signal [1] & \$signal$163 [3];
-  assign halfm_0[5] = \$signal$161 [2] | _0548_;
-  assign _0549_ = \$signal [2] & \$signal$163 [0];
-  assign halfm_0[6] = \$signal$161 [3] | _0549_;
-  assign _0550_ = \$signal [2] & \$signal$163 [1];
-  assign halfm_0[7] = \$signal$161 [3] | _0550_;
-  assign _0551_ = \$signal [2] & \$signal$163 [2];
-  assign halfm_0[8] = \$signal$161 [3] | _0551_;
-  assign _0553_ = \$signal [2] & \$signal$163 [3];
-  assign halfm_0[9] = \$signal$161 [3] | _0553_;
-  assign _0554_ = \$signal [3] & \$signal$163 [0];
-  assign halfm_0[10] = \$signal$161 [4] | _0554_;
-  assign _0555_ = \$signal [3] & \$signal$163 [1];
-  assign halfm_0[11] = \$signal$161 [4] | _0555_;
-  assign _0556_ = \$signal [3] & \$signal$163 [2];
-  assign halfm_0[12] = \$signal$161 [4] | _0556_;
-  assign _0557_ = \$signal [3] & \$signal$163 [3];
-  assign halfm_0[13] = \$signal$161 [4] | _0557_;
-  assign _0559_ = \$signal [4] & \$signal$163 [0];
-  assign halfm_0[14] = \$signal$161 [5] | _0559_;
-  assign _0560_ = \$signal [4] & \$signal$163 [1];
-  assign halfm_0[15] = \$signal$161 [5] | _0560_;
-  assign _0561_ = \$signal [4] & \$signal$163 [2];
-  assign halfm_0[16] = \$signal$161 [5] | _0561_;
-  assign _0562_ = \$signal [4] & \$signal$163 [3];
-  assign halfm_0[17] = \$signal$161 [5] | _0562_;
-  assign _0563_ = \$signal [5] & \$signal$163 [0];
-  assign halfm_0[18] = \$signal$161 [6] | _0563_;
-  assign _0565_ = \$signal [5] & \$signal$163 [1];
-  assign halfm_0[19] = \$signal$161 [6] | _0565_;
-  assign _0566_ = \$signal [5] & \$signal$163 [2];
-  assign halfm_0[20] = \$signal$161 [6] | _0566_;
-  assign _0567_ = \$signal [5] & \$signal$163 [3];
-  assign halfm_0[21] = \$signal$161 [6] | _0567_;
-  assign _0568_ = \$signal [6] & \$signal$163 [0];
-  assign halfm_0[22] = \$signal$161 [7] | _0568_;
-  assign _0569_ = \$signal [6] & \$signal$163 [1];
-  assign halfm_0[23] = \$signal$161 [7] | _0569_;
-  assign _0570_ = \$signal [6] & \$signal$163 [2];
-  assign halfm_0[24] = \$signal$161 [7] | _0570_;
-  assign _0571_ = \$signal [6] & \$signal$163 [3];
-  assign halfm_0[25] = \$signal$161 [7] | _0571_;
-  assign halfm_0[26] = \$signal [7] & \$signal$163 [0];
-  assign halfm_0[27] = \$signal [7] & \$signal$163 [1];
-  assign halfm_0[28] = \$signal [7] & \$signal$163 [2];
-  assign halfm_0[29] = \$signal [7] & \$signal$163 [3];
-  assign half_1[0] = \$signal$167 [0] & \$signal$169 [1];
-  assign half_1[1] = \$signal$167 [0] & \$signal$169 [2];
-  assign half_1[2] = \$signal$167 [0] & \$signal$169 [3];
-  assign half_1[3] = \$signal$167 [1] & \$signal$169 [0];
-  assign half_1[4] = \$signal$167 [1] & \$signal$169 [1];
-  assign half_1[5] = \$signal$167 [1] & \$signal$169 [2];
-  assign half_1[6] = \$signal$167 [1] & \$signal$169 [3];
-  assign half_1[7] = \$signal$167 [2] & \$signal$169 [0];
-  assign half_1[8] = \$signal$167 [2] & \$signal$169 [1];
-  assign half_1[9] = \$signal$167 [2] & \$signal$169 [2];
-  assign half_1[10] = \$signal$167 [2] & \$signal$169 [3];
-  assign half_1[11] = \$signal$167 [3] & \$signal$169 [0];
-  assign half_1[12] = \$signal$167 [3] & \$signal$169 [1];
-  assign half_1[13] = \$signal$167 [3] & \$signal$169 [2];
-  assign half_1[14] = \$signal$167 [3] & \$signal$169 [3];
-  assign half_1[15] = \$signal$167 [4] & \$signal$169 [0];
-  assign half_1[16] = \$signal$167 [4] & \$signal$169 [1];
-  assign half_1[17] = \$signal$167 [4] & \$signal$169 [2];
-  assign half_1[18] = \$signal$167 [4] & \$signal$169 [3];
-  assign half_1[19] = \$signal$167 [5] & \$signal$169 [0];
-  assign half_1[20] = \$signal$167 [5] & \$signal$169 [1];
-  assign half_1[21] = \$signal$167 [5] & \$signal$169 [2];
-  assign half_1[22] = \$signal$167 [5] & \$signal$169 [3];
-  assign half_1[23] = \$signal$167 [6] & \$signal$169 [0];
-  assign half_1[24] = \$signal$167 [6] & \$signal$169 [1];
-  assign half_1[25] = \$signal$167 [6] & \$signal$169 [2];
-  assign half_1[26] = \$signal$167 [6] & \$signal$169 [3];
-  assign half_1[27] = \$signal$167 [7] & \$signal$169 [0];
-  assign half_1[28] = \$signal$167 [7] & \$signal$169 [1];
-  assign half_1[29] = \$signal$167 [7] & \$signal$169 [2];
-  assign half_1[30] = \$signal$167 [7] & \$signal$169 [3];
-  assign _0575_ = \$signal$167 [0] & \$signal$170 [2];
-  assign halfm_1[0] = \$signal$168 [1] | _0575_;
-  assign _0576_ = \$signal$167 [0] & \$signal$170 [3];
-  assign halfm_1[1] = \$signal$168 [1] | _0576_;
-  assign _0577_ = \$signal$167 [1] & \$signal$170 [0];
-  assign halfm_1[2] = \$signal$168 [2] | _0577_;
-  assign _0578_ = \$signal$167 [1] & \$signal$170 [1];
-  assign halfm_1[3] = \$signal$168 [2] | _0578_;
-  assign _0579_ = \$signal$167 [1] & \$signal$170 [2];
-  assign halfm_1[4] = \$signal$168 [2] | _0579_;
-  assign _0580_ = \$signal$167 [1] & \$signal$170 [3];
-  assign halfm_1[5] = \$signal$168 [2] | _0580_;
-  assign _0581_ = \$signal$167 [2] & \$signal$170 [0];
-  assign halfm_1[6] = \$signal$168 [3] | _0581_;
-  assign _0582_ = \$signal$167 [2] & \$signal$170 [1];
-  assign halfm_1[7] = \$signal$168 [3] | _0582_;
-  assign _0583_ = \$signal$167 [2] & \$signal$170 [2];
-  assign halfm_1[8] = \$signal$168 [3] | _0583_;
-  assign _0585_ = \$signal$167 [2] & \$signal$170 [3];
-  assign halfm_1[9] = \$signal$168 [3] | _0585_;
-  assign _0586_ = \$signal$167 [3] & \$signal$170 [0];
-  assign halfm_1[10] = \$signal$168 [4] | _0586_;
-  assign _0587_ = \$signal$167 [3] & \$signal$170 [1];
-  assign halfm_1[11] = \$signal$168 [4] | _0587_;
-  assign _0588_ = \$signal$167 [3] & \$signal$170 [2];
-  assign halfm_1[12] = \$signal$168 [4] | _0588_;
-  assign _0589_ = \$signal$167 [3] & \$signal$170 [3];
-  assign halfm_1[13] = \$signal$168 [4] | _0589_;
-  assign _0591_ = \$signal$167 [4] & \$signal$170 [0];
-  assign halfm_1[14] = \$signal$168 [5] | _0591_;
-  assign _0592_ = \$signal$167 [4] & \$signal$170 [1];
-  assign halfm_1[15] = \$signal$168 [5] | _0592_;
-  assign _0593_ = \$signal$167 [4] & \$signal$170 [2];
-  assign halfm_1[16] = \$signal$168 [5] | _0593_;
-  assign _0594_ = \$signal$167 [4] & \$signal$170 [3];
-  assign halfm_1[17] = \$signal$168 [5] | _0594_;
-  assign _0595_ = \$signal$167 [5] & \$signal$170 [0];
-  assign halfm_1[18] = \$signal$168 [6] | _0595_;
-  assign _0597_ = \$signal$167 [5] & \$signal$170 [1];
-  assign halfm_1[19] = \$signal$168 [6] | _0597_;
-  assign _0598_ = \$signal$167 [5] & \$signal$170 [2];
-  assign halfm_1[20] = \$signal$168 [6] | _0598_;
-  assign _0599_ = \$signal$167 [5] & \$signal$170 [3];
-  assign halfm_1[21] = \$signal$168 [6] | _0599_;
-  assign _0600_ = \$signal$167 [6] & \$signal$170 [0];
-  assign halfm_1[22] = \$signal$168 [7] | _0600_;
-  assign _0601_ = \$signal$167 [6] & \$signal$170 [1];
-  assign halfm_1[23] = \$signal$168 [7] | _0601_;
-  assign _0603_ = \$signal$167 [6] & \$signal$170 [2];
-  assign halfm_1[24] = \$signal$168 [7] | _0603_;
-  assign _0604_ = \$signal$167 [6] & \$signal$170 [3];
-  assign halfm_1[25] = \$signal$168 [7] | _0604_;
-  assign halfm_1[26] = \$signal$167 [7] & \$signal$170 [0];
-  assign halfm_1[27] = \$signal$167 [7] & \$signal$170 [1];
-  assign halfm_1[28] = \$signal$167 [7] & \$signal$170 [2];
-  assign halfm_1[29] = \$signal$167 [7] & \$signal$170 [3];
-  assign half_2[0] = \$signal$174 [0] & \$signal$176 [1];
-  assign half_2[1] = \$signal$174 [0] & \$signal$176 [2];
-  assign half_2[2] = \$signal$174 [0] & \$signal$176 [3];
-  assign half_2[3] = \$signal$174 [1] & \$signal$176 [0];
-  assign half_2[4] = \$signal$174 [1] & \$signal$176 [1];
-  assign half_2[5] = \$signal$174 [1] & \$signal$176 [2];
-  assign half_2[6] = \$signal$174 [1] & \$signal$176 [3];
-  assign half_2[7] = \$signal$174 [2] & \$signal$176 [0];
-  assign half_2[8] = \$signal$174 [2] & \$signal$176 [1];
-  assign half_2[9] = \$signal$174 [2] & \$signal$176 [2];
-  assign half_2[10] = \$signal$174 [2] & \$signal$176 [3];
-  assign half_2[11] = \$signal$174 [3] & \$signal$176 [0];
-  assign half_2[12] = \$signal$174 [3] & \$signal$176 [1];
-  assign half_2[13] = \$signal$174 [3] & \$signal$176 [2];
-  assign half_2[14] = \$signal$174 [3] & \$signal$176 [3];
-  assign half_2[15] = \$signal$174 [4] & \$signal$176 [0];
-  assign half_2[16] = \$signal$174 [4] & \$signal$176 [1];
-  assign half_2[17] = \$signal$174 [4] & \$signal$176 [2];
-  assign half_2[18] = \$signal$174 [4] & \$signal$176 [3];
-  assign half_2[19] = \$signal$174 [5] & \$signal$176 [0];
-  assign half_2[20] = \$signal$174 [5] & \$signal$176 [1];
-  assign half_2[21] = \$signal$174 [5] & \$signal$176 [2];
-  assign half_2[22] = \$signal$174 [5] & \$signal$176 [3];
-  assign half_2[23] = \$signal$174 [6] & \$signal$176 [0];
-  assign half_2[24] = \$signal$174 [6] & \$signal$176 [1];
-  assign half_2[25] = \$signal$174 [6] & \$signal$176 [2];
-  assign half_2[26] = \$signal$174 [6] & \$signal$176 [3];
-  assign half_2[27] = \$signal$174 [7] & \$signal$176 [0];
-  assign half_2[28] = \$signal$174 [7] & \$signal$176 [1];
-  assign half_2[29] = \$signal$174 [7] & \$signal$176 [2];
-  assign half_2[30] = \$signal$174 [7] & \$signal$176 [3];
-  assign _0607_ = \$signal$174 [0] & \$signal$177 [2];
-  assign halfm_2[0] = \$signal$175 [1] | _0607_;
-  assign _0608_ = \$signal$174 [0] & \$signal$177 [3];
-  assign halfm_2[1] = \$signal$175 [1] | _0608_;
-  assign _0609_ = \$signal$174 [1] & \$signal$177 [0];
-  assign halfm_2[2] = \$signal$175 [2] | _0609_;
-  assign _0611_ = \$signal$174 [1] & \$signal$177 [1];
-  assign halfm_2[3] = \$signal$175 [2] | _0611_;
-  assign _0612_ = \$signal$174 [1] & \$signal$177 [2];
-  assign halfm_2[4] = \$signal$175 [2] | _0612_;
-  assign _0613_ = \$signal$174 [1] & \$signal$177 [3];
-  assign halfm_2[5] = \$signal$175 [2] | _0613_;
-  assign _0614_ = \$signal$174 [2] & \$signal$177 [0];
-  assign halfm_2[6] = \$signal$175 [3] | _0614_;
-  assign _0615_ = \$signal$174 [2] & \$signal$177 [1];
-  assign halfm_2[7] = \$signal$175 [3] | _0615_;
-  assign _0616_ = \$signal$174 [2] & \$signal$177 [2];
-  assign halfm_2[8] = \$signal$175 [3] | _0616_;
-  assign _0617_ = \$signal$174 [2] & \$signal$177 [3];
-  assign halfm_2[9] = \$signal$175 [3] | _0617_;
-  assign _0618_ = \$signal$174 [3] & \$signal$177 [0];
-  assign halfm_2[10] = \$signal$175 [4] | _0618_;
-  assign _0619_ = \$signal$174 [3] & \$signal$177 [1];
-  assign halfm_2[11] = \$signal$175 [4] | _0619_;
-  assign _0620_ = \$signal$174 [3] & \$signal$177 [2];
-  assign halfm_2[12] = \$signal$175 [4] | _0620_;
-  assign _0622_ = \$signal$174 [3] & \$signal$177 [3];
-  assign halfm_2[13] = \$signal$175 [4] | _0622_;
-  assign _0623_ = \$signal$174 [4] & \$signal$177 [0];
-  assign halfm_2[14] = \$signal$175 [5] | _0623_;
-  assign _0624_ = \$signal$174 [4] & \$signal$177 [1];
-  assign halfm_2[15] = \$signal$175 [5] | _0624_;
-  assign _0625_ = \$signal$174 [4] & \$signal$177 [2];
-  assign halfm_2[16] = \$signal$175 [5] | _0625_;
-  assign _0626_ = \$signal$174 [4] & \$signal$177 [3];
-  assign halfm_2[17] = \$signal$175 [5] | _0626_;
-  assign _0628_ = \$signal$174 [5] & \$signal$177 [0];
-  assign halfm_2[18] = \$signal$175 [6] | _0628_;
-  assign _0629_ = \$signal$174 [5] & \$signal$177 [1];
-  assign halfm_2[19] = \$signal$175 [6] | _0629_;
-  assign _0630_ = \$signal$174 [5] & \$signal$177 [2];
-  assign halfm_2[20] = \$signal$175 [6] | _0630_;
-  assign _0631_ = \$signal$174 [5] & \$signal$177 [3];
-  assign halfm_2[21] = \$signal$175 [6] | _0631_;
-  assign _0632_ = \$signal$174 [6] & \$signal$177 [0];
-  assign halfm_2[22] = \$signal$175 [7] | _0632_;
-  assign _0633_ = \$signal$174 [6] & \$signal$177 [1];
-  assign halfm_2[23] = \$signal$175 [7] | _0633_;
-  assign _0634_ = \$signal$174 [6] & \$signal$177 [2];
-  assign halfm_2[24] = \$signal$175 [7] | _0634_;
-  assign _0635_ = \$signal$174 [6] & \$signal$177 [3];
-  assign halfm_2[25] = \$signal$175 [7] | _0635_;
-  assign halfm_2[26] = \$signal$174 [7] & \$signal$177 [0];
-  assign halfm_2[27] = \$signal$174 [7] & \$signal$177 [1];
-  assign halfm_2[28] = \$signal$174 [7] & \$signal$177 [2];
-  assign halfm_2[29] = \$signal$174 [7] & \$signal$177 [3];
-  assign half_3[0] = \$signal$181 [0] & \$signal$183 [1];
-  assign half_3[1] = \$signal$181 [0] & \$signal$183 [2];
-  assign half_3[2] = \$signal$181 [0] & \$signal$183 [3];
-  assign half_3[3] = \$signal$181 [1] & \$signal$183 [0];
-  assign half_3[4] = \$signal$181 [1] & \$signal$183 [1];
-  assign half_3[5] = \$signal$181 [1] & \$signal$183 [2];
-  assign half_3[6] = \$signal$181 [1] & \$signal$183 [3];
-  assign half_3[7] = \$signal$181 [2] & \$signal$183 [0];
-  assign half_3[8] = \$signal$181 [2] & \$signal$183 [1];
-  assign half_3[9] = \$signal$181 [2] & \$signal$183 [2];
-  assign half_3[10] = \$signal$181 [2] & \$signal$183 [3];
-  assign half_3[11] = \$signal$181 [3] & \$signal$183 [0];
-  assign half_3[12] = \$signal$181 [3] & \$signal$183 [1];
-  assign half_3[13] = \$signal$181 [3] & \$signal$183 [2];
-  assign half_3[14] = \$signal$181 [3] & \$signal$183 [3];
-  assign half_3[15] = \$signal$181 [4] & \$signal$183 [0];
-  assign half_3[16] = \$signal$181 [4] & \$signal$183 [1];
-  assign half_3[17] = \$signal$181 [4] & \$signal$183 [2];
-  assign half_3[18] = \$signal$181 [4] & \$signal$183 [3];
-  assign half_3[19] = \$signal$181 [5] & \$signal$183 [0];
-  assign half_3[20] = \$signal$181 [5] & \$signal$183 [1];
-  assign half_3[21] = \$signal$181 [5] & \$signal$183 [2];
-  assign half_3[22] = \$signal$181 [5] & \$signal$183 [3];
-  assign half_3[23] = \$signal$181 [6] & \$signal$183 [0];
-  assign half_3[24] = \$signal$181 [6] & \$signal$183 [1];
-  assign half_3[25] = \$signal$181 [6] & \$signal$183 [2];
-  assign half_3[26] = \$signal$181 [6] & \$signal$183 [3];
-  assign half_3[27] = \$signal$181 [7] & \$signal$183 [0];
-  assign half_3[28] = \$signal$181 [7] & \$signal$183 [1];
-  assign half_3[29] = \$signal$181 [7] & \$signal$183 [2];
-  assign half_3[30] = \$signal$181 [7] & \$signal$183 [3];
-  assign _0639_ = \$signal$181 [0] & \$signal$184 [2];
-  assign halfm_3[0] = \$signal$182 [1] | _0639_;
-  assign _0640_ = \$signal$181 [0] & \$signal$184 [3];
-  assign halfm_3[1] = \$signal$182 [1] | _0640_;
-  assign _0641_ = \$signal$181 [1] & \$signal$184 [0];
-  assign halfm_3[2] = \$signal$182 [2] | _0641_;
-  assign _0642_ = \$signal$181 [1] & \$signal$184 [1];
-  assign halfm_3[3] = \$signal$182 [2] | _0642_;
-  assign _0643_ = \$signal$181 [1] & \$signal$184 [2];
-  assign halfm_3[4] = \$signal$182 [2] | _0643_;
-  assign _0644_ = \$signal$181 [1] & \$signal$184 [3];
-  assign halfm_3[5] = \$signal$182 [2] | _0644_;
-  assign _0645_ = \$signal$181 [2] & \$signal$184 [0];
-  assign halfm_3[6] = \$signal$182 [3] | _0645_;
-  assign _0646_ = \$signal$181 [2] & \$signal$184 [1];
-  assign halfm_3[7] = \$signal$182 [3] | _0646_;
-  assign _0648_ = \$signal$181 [2] & \$signal$184 [2];
-  assign halfm_3[8] = \$signal$182 [3] | _0648_;
-  assign _0649_ = \$signal$181 [2] & \$signal$184 [3];
-  assign halfm_3[9] = \$signal$182 [3] | _0649_;
-  assign _0650_ = \$signal$181 [3] & \$signal$184 [0];
-  assign halfm_3[10] = \$signal$182 [4] | _0650_;
-  assign _0651_ = \$signal$181 [3] & \$signal$184 [1];
-  assign halfm_3[11] = \$signal$182 [4] | _0651_;
-  assign _0652_ = \$signal$181 [3] & \$signal$184 [2];
-  assign halfm_3[12] = \$signal$182 [4] | _0652_;
-  assign _0653_ = \$signal$181 [3] & \$signal$184 [3];
-  assign halfm_3[13] = \$signal$182 [4] | _0653_;
-  assign _0654_ = \$signal$181 [4] & \$signal$184 [0];
-  assign halfm_3[14] = \$signal$182 [5] | _0654_;
-  assign _0655_ = \$signal$181 [4] & \$signal$184 [1];
-  assign halfm_3[15] = \$signal$182 [5] | _0655_;
-  assign _0656_ = \$signal$181 [4] & \$signal$184 [2];
-  assign halfm_3[16] = \$signal$182 [5] | _0656_;
-  assign _0657_ = \$signal$181 [4] & \$signal$184 [3];
-  assign halfm_3[17] = \$signal$182 [5] | _0657_;
-  assign _0659_ = \$signal$181 [5] & \$signal$184 [0];
-  assign halfm_3[18] = \$signal$182 [6] | _0659_;
-  assign _0660_ = \$signal$181 [5] & \$signal$184 [1];
-  assign halfm_3[19] = \$signal$182 [6] | _0660_;
-  assign _0661_ = \$signal$181 [5] & \$signal$184 [2];
-  assign halfm_3[20] = \$signal$182 [6] | _0661_;
-  assign _0662_ = \$signal$181 [5] & \$signal$184 [3];
-  assign halfm_3[21] = \$signal$182 [6] | _0662_;
-  assign _0663_ = \$signal$181 [6] & \$signal$184 [0];
-  assign halfm_3[22] = \$signal$182 [7] | _0663_;
-  assign _0665_ = \$signal$181 [6] & \$signal$184 [1];
-  assign halfm_3[23] = \$signal$182 [7] | _0665_;
-  assign _0666_ = \$signal$181 [6] & \$signal$184 [2];
-  assign halfm_3[24] = \$signal$182 [7] | _0666_;
-  assign _0667_ = \$signal$181 [6] & \$signal$184 [3];
-  assign halfm_3[25] = \$signal$182 [7] | _0667_;
-  assign halfm_3[26] = \$signal$181 [7] & \$signal$184 [0];
-  assign halfm_3[27] = \$signal$181 [7] & \$signal$184 [1];
-  assign halfm_3[28] = \$signal$181 [7] & \$signal$184 [2];
-  assign halfm_3[29] = \$signal$181 [7] & \$signal$184 [3];
-  assign half_4[0] = \$signal$188 [0] & \$signal$190 [1];
-  assign half_4[1] = \$signal$188 [0] & \$signal$190 [2];
-  assign half_4[2] = \$signal$188 [0] & \$signal$190 [3];
-  assign half_4[3] = \$signal$188 [1] & \$signal$190 [0];
-  assign half_4[4] = \$signal$188 [1] & \$signal$190 [1];
-  assign half_4[5] = \$signal$188 [1] & \$signal$190 [2];
-  assign half_4[6] = \$signal$188 [1] & \$signal$190 [3];
-  assign half_4[7] = \$signal$188 [2] & \$signal$190 [0];
-  assign half_4[8] = \$signal$188 [2] & \$signal$190 [1];
-  assign half_4[9] = \$signal$188 [2] & \$signal$190 [2];
-  assign half_4[10] = \$signal$188 [2] & \$signal$190 [3];
-  assign half_4[11] = \$signal$188 [3] & \$signal$190 [0];
-  assign half_4[12] = \$signal$188 [3] & \$signal$190 [1];
-  assign half_4[13] = \$signal$188 [3] & \$signal$190 [2];
-  assign half_4[14] = \$signal$188 [3] & \$signal$190 [3];
-  assign half_4[15] = \$signal$188 [4] & \$signal$190 [0];
-  assign half_4[16] = \$signal$188 [4] & \$signal$190 [1];
-  assign half_4[17] = \$signal$188 [4] & \$signal$190 [2];
-  assign half_4[18] = \$signal$188 [4] & \$signal$190 [3];
-  assign half_4[19] = \$signal$188 [5] & \$signal$190 [0];
-  assign half_4[20] = \$signal$188 [5] & \$signal$190 [1];
-  assign half_4[21] = \$signal$188 [5] & \$signal$190 [2];
-  assign half_4[22] = \$signal$188 [5] & \$signal$190 [3];
-  assign half_4[23] = \$signal$188 [6] & \$signal$190 [0];
-  assign half_4[24] = \$signal$188 [6] & \$signal$190 [1];
-  assign half_4[25] = \$signal$188 [6] & \$signal$190 [2];
-  assign half_4[26] = \$signal$188 [6] & \$signal$190 [3];
-  assign half_4[27] = \$signal$188 [7] & \$signal$190 [0];
-  assign half_4[28] = \$signal$188 [7] & \$signal$190 [1];
-  assign half_4[29] = \$signal$188 [7] & \$signal$190 [2];
-  assign half_4[30] = \$signal$188 [7] & \$signal$190 [3];
-  assign _0671_ = \$signal$188 [0] & \$signal$191 [2];
-  assign halfm_4[0] = \$signal$189 [1] | _0671_;
-  assign _0672_ = \$signal$188 [0] & \$signal$191 [3];
-  assign halfm_4[1] = \$signal$189 [1] | _0672_;
-  assign _0674_ = \$signal$188 [1] & \$signal$191 [0];
-  assign halfm_4[2] = \$signal$189 [2] | _0674_;
-  assign _0675_ = \$signal$188 [1] & \$signal$191 [1];
-  assign halfm_4[3] = \$signal$189 [2] | _0675_;
-  assign _0676_ = \$signal$188 [1] & \$signal$191 [2];
-  assign halfm_4[4] = \$signal$189 [2] | _0676_;
-  assign _0677_ = \$signal$188 [1] & \$signal$191 [3];
-  assign halfm_4[5] = \$signal$189 [2] | _0677_;
-  assign _0678_ = \$signal$188 [2] & \$signal$191 [0];
-  assign halfm_4[6] = \$signal$189 [3] | _0678_;
-  assign _0679_ = \$signal$188 [2] & \$signal$191 [1];
-  assign halfm_4[7] = \$signal$189 [3] | _0679_;
-  assign _0680_ = \$signal$188 [2] & \$signal$191 [2];
-  assign halfm_4[8] = \$signal$189 [3] | _0680_;
-  assign _0681_ = \$signal$188 [2] & \$signal$191 [3];
-  assign halfm_4[9] = \$signal$189 [3] | _0681_;
-  assign _0682_ = \$signal$188 [3] & \$signal$191 [0];
-  assign halfm_4[10] = \$signal$189 [4] | _0682_;
-  assign _0683_ = \$signal$188 [3] & \$signal$191 [1];
-  assign halfm_4[11] = \$signal$189 [4] | _0683_;
-  assign _0685_ = \$signal$188 [3] & \$signal$191 [2];
-  assign halfm_4[12] = \$signal$189 [4] | _0685_;
-  assign _0686_ = \$signal$188 [3] & \$signal$191 [3];
-  assign halfm_4[13] = \$signal$189 [4] | _0686_;
-  assign _0687_ = \$signal$188 [4] & \$signal$191 [0];
-  assign halfm_4[14] = \$signal$189 [5] | _0687_;
-  assign _0688_ = \$signal$188 [4] & \$signal$191 [1];
-  assign halfm_4[15] = \$signal$189 [5] | _0688_;
-  assign _0689_ = \$signal$188 [4] & \$signal$191 [2];
-  assign halfm_4[16] = \$signal$189 [5] | _0689_;
-  assign _0690_ = \$signal$188 [4] & \$signal$191 [3];
-  assign halfm_4[17] = \$signal$189 [5] | _0690_;
-  assign _0691_ = \$signal$188 [5] & \$signal$191 [0];
-  assign halfm_4[18] = \$signal$189 [6] | _0691_;
-  assign _0692_ = \$signal$188 [5] & \$signal$191 [1];
-  assign halfm_4[19] = \$signal$189 [6] | _0692_;
-  assign _0693_ = \$signal$188 [5] & \$signal$191 [2];
-  assign halfm_4[20] = \$signal$189 [6] | _0693_;
-  assign _0694_ = \$signal$188 [5] & \$signal$191 [3];
-  assign halfm_4[21] = \$signal$189 [6] | _0694_;
-  assign _0696_ = \$signal$188 [6] & \$signal$191 [0];
-  assign halfm_4[22] = \$signal$189 [7] | _0696_;
-  assign _0697_ = \$signal$188 [6] & \$signal$191 [1];
-  assign halfm_4[23] = \$signal$189 [7] | _0697_;
-  assign _0698_ = \$signal$188 [6] & \$signal$191 [2];
-  assign halfm_4[24] = \$signal$189 [7] | _0698_;
-  assign _0699_ = \$signal$188 [6] & \$signal$191 [3];
-  assign halfm_4[25] = \$signal$189 [7] | _0699_;
-  assign halfm_4[26] = \$signal$188 [7] & \$signal$191 [0];
-  assign halfm_4[27] = \$signal$188 [7] & \$signal$191 [1];
-  assign halfm_4[28] = \$signal$188 [7] & \$signal$191 [2];
-  assign halfm_4[29] = \$signal$188 [7] & \$signal$191 [3];
-  assign half_5[0] = \$signal$195 [0] & \$signal$197 [1];
-  assign half_5[1] = \$signal$195 [0] & \$signal$197 [2];
-  assign half_5[2] = \$signal$195 [0] & \$signal$197 [3];
-  assign half_5[3] = \$signal$195 [1] & \$signal$197 [0];
-  assign half_5[4] = \$signal$195 [1] & \$signal$197 [1];
-  assign half_5[5] = \$signal$195 [1] & \$signal$197 [2];
-  assign half_5[6] = \$signal$195 [1] & \$signal$197 [3];
-  assign half_5[7] = \$signal$195 [2] & \$signal$197 [0];
-  assign half_5[8] = \$signal$195 [2] & \$signal$197 [1];
-  assign half_5[9] = \$signal$195 [2] & \$signal$197 [2];
-  assign half_5[10] = \$signal$195 [2] & \$signal$197 [3];
-  assign half_5[11] = \$signal$195 [3] & \$signal$197 [0];
-  assign half_5[12] = \$signal$195 [3] & \$signal$197 [1];
-  assign half_5[13] = \$signal$195 [3] & \$signal$197 [2];
-  assign half_5[14] = \$signal$195 [3] & \$signal$197 [3];
-  assign half_5[15] = \$signal$195 [4] & \$signal$197 [0];
-  assign half_5[16] = \$signal$195 [4] & \$signal$197 [1];
-  assign half_5[17] = \$signal$195 [4] & \$signal$197 [2];
-  assign half_5[18] = \$signal$195 [4] & \$signal$197 [3];
-  assign half_5[19] = \$signal$195 [5] & \$signal$197 [0];
-  assign half_5[20] = \$signal$195 [5] & \$signal$197 [1];
-  assign half_5[21] = \$signal$195 [5] & \$signal$197 [2];
-  assign half_5[22] = \$signal$195 [5] & \$signal$197 [3];
-  assign half_5[23] = \$signal$195 [6] & \$signal$197 [0];
-  assign half_5[24] = \$signal$195 [6] & \$signal$197 [1];
-  assign half_5[25] = \$signal$195 [6] & \$signal$197 [2];
-  assign half_5[26] = \$signal$195 [6] & \$signal$197 [3];
-  assign half_5[27] = \$signal$195 [7] & \$signal$197 [0];
-  assign half_5[28] = \$signal$195 [7] & \$signal$197 [1];
-  assign half_5[29] = \$signal$195 [7] & \$signal$197 [2];
-  assign half_5[30] = \$signal$195 [7] & \$signal$197 [3];
-  assign _0702_ = \$signal$195 [0] & \$signal$198 [2];
-  assign halfm_5[0] = \$signal$196 [1] | _0702_;
-  assign _0703_ = \$signal$195 [0] & \$signal$198 [3];
-  assign halfm_5[1] = \$signal$196 [1] | _0703_;
-  assign _0705_ = \$signal$195 [1] & \$signal$198 [0];
-  assign halfm_5[2] = \$signal$196 [2] | _0705_;
-  assign _0706_ = \$signal$195 [1] & \$signal$198 [1];
-  assign halfm_5[3] = \$signal$196 [2] | _0706_;
-  assign _0707_ = \$signal$195 [1] & \$signal$198 [2];
-  assign halfm_5[4] = \$signal$196 [2] | _0707_;
-  assign _0708_ = \$signal$195 [1] & \$signal$198 [3];
-  assign halfm_5[5] = \$signal$196 [2] | _0708_;
-  assign _0709_ = \$signal$195 [2] & \$signal$198 [0];
-  assign halfm_5[6] = \$signal$196 [3] | _0709_;
-  assign _0711_ = \$signal$195 [2] & \$signal$198 [1];
-  assign halfm_5[7] = \$signal$196 [3] | _0711_;
-  assign _0712_ = \$signal$195 [2] & \$signal$198 [2];
-  assign halfm_5[8] = \$signal$196 [3] | _0712_;
-  assign _0713_ = \$signal$195 [2] & \$signal$198 [3];
-  assign halfm_5[9] = \$signal$196 [3] | _0713_;
-  assign _0714_ = \$signal$195 [3] & \$signal$198 [0];
-  assign halfm_5[10] = \$signal$196 [4] | _0714_;
-  assign _0715_ = \$signal$195 [3] & \$signal$198 [1];
-  assign halfm_5[11] = \$signal$196 [4] | _0715_;
-  assign _0716_ = \$signal$195 [3] & \$signal$198 [2];
-  assign halfm_5[12] = \$signal$196 [4] | _0716_;
-  assign _0717_ = \$signal$195 [3] & \$signal$198 [3];
-  assign halfm_5[13] = \$signal$196 [4] | _0717_;
-  assign _0718_ = \$signal$195 [4] & \$signal$198 [0];
-  assign halfm_5[14] = \$signal$196 [5] | _0718_;
-  assign _0719_ = \$signal$195 [4] & \$signal$198 [1];
-  assign halfm_5[15] = \$signal$196 [5] | _0719_;
-  assign _0720_ = \$signal$195 [4] & \$signal$198 [2];
-  assign halfm_5[16] = \$signal$196 [5] | _0720_;
-  assign _0722_ = \$signal$195 [4] & \$signal$198 [3];
-  assign halfm_5[17] = \$signal$196 [5] | _0722_;
-  assign _0723_ = \$signal$195 [5] & \$signal$198 [0];
-  assign halfm_5[18] = \$signal$196 [6] | _0723_;
-  assign _0724_ = \$signal$195 [5] & \$signal$198 [1];
-  assign halfm_5[19] = \$signal$196 [6] | _0724_;
-  assign _0725_ = \$signal$195 [5] & \$signal$198 [2];
-  assign halfm_5[20] = \$signal$196 [6] | _0725_;
-  assign _0726_ = \$signal$195 [5] & \$signal$198 [3];
-  assign halfm_5[21] = \$signal$196 [6] | _0726_;
-  assign _0727_ = \$signal$195 [6] & \$signal$198 [0];
-  assign halfm_5[22] = \$signal$196 [7] | _0727_;
-  assign _0728_ = \$signal$195 [6] & \$signal$198 [1];
-  assign halfm_5[23] = \$signal$196 [7] | _0728_;
-  assign _0729_ = \$signal$195 [6] & \$signal$198 [2];
-  assign halfm_5[24] = \$signal$196 [7] | _0729_;
-  assign _0730_ = \$signal$195 [6] & \$signal$198 [3];
-  assign halfm_5[25] = \$signal$196 [7] | _0730_;
-  assign halfm_5[26] = \$signal$195 [7] & \$signal$198 [0];
-  assign halfm_5[27] = \$signal$195 [7] & \$signal$198 [1];
-  assign halfm_5[28] = \$signal$195 [7] & \$signal$198 [2];
-  assign halfm_5[29] = \$signal$195 [7] & \$signal$198 [3];
-  assign half_6[0] = \$signal$202 [0] & \$signal$204 [1];
-  assign half_6[1] = \$signal$202 [0] & \$signal$204 [2];
-  assign half_6[2] = \$signal$202 [0] & \$signal$204 [3];
-  assign half_6[3] = \$signal$202 [1] & \$signal$204 [0];
-  assign half_6[4] = \$signal$202 [1] & \$signal$204 [1];
-  assign half_6[5] = \$signal$202 [1] & \$signal$204 [2];
-  assign half_6[6] = \$signal$202 [1] & \$signal$204 [3];
-  assign half_6[7] = \$signal$202 [2] & \$signal$204 [0];
-  assign half_6[8] = \$signal$202 [2] & \$signal$204 [1];
-  assign half_6[9] = \$signal$202 [2] & \$signal$204 [2];
-  assign half_6[10] = \$signal$202 [2] & \$signal$204 [3];
-  assign half_6[11] = \$signal$202 [3] & \$signal$204 [0];
-  assign half_6[12] = \$signal$202 [3] & \$signal$204 [1];
-  assign half_6[13] = \$signal$202 [3] & \$signal$204 [2];
-  assign half_6[14] = \$signal$202 [3] & \$signal$204 [3];
-  assign half_6[15] = \$signal$202 [4] & \$signal$204 [0];
-  assign half_6[16] = \$signal$202 [4] & \$signal$204 [1];
-  assign half_6[17] = \$signal$202 [4] & \$signal$204 [2];
-  assign half_6[18] = \$signal$202 [4] & \$signal$204 [3];
-  assign half_6[19] = \$signal$202 [5] & \$signal$204 [0];
-  assign half_6[20] = \$signal$202 [5] & \$signal$204 [1];
-  assign half_6[21] = \$signal$202 [5] & \$signal$204 [2];
-  assign half_6[22] = \$signal$202 [5] & \$signal$204 [3];
-  assign half_6[23] = \$signal$202 [6] & \$signal$204 [0];
-  assign half_6[24] = \$signal$202 [6] & \$signal$204 [1];
-  assign half_6[25] = \$signal$202 [6] & \$signal$204 [2];
-  assign half_6[26] = \$signal$202 [6] & \$signal$204 [3];
-  assign half_6[27] = \$signal$202 [7] & \$signal$204 [0];
-  assign half_6[28] = \$signal$202 [7] & \$signal$204 [1];
-  assign half_6[29] = \$signal$202 [7] & \$signal$204 [2];
-  assign half_6[30] = \$signal$202 [7] & \$signal$204 [3];
-  assign _0734_ = \$signal$202 [0] & \$signal$205 [2];
-  assign halfm_6[0] = \$signal$203 [1] | _0734_;
-  assign _0735_ = \$signal$202 [0] & \$signal$205 [3];
-  assign halfm_6[1] = \$signal$203 [1] | _0735_;
-  assign _0736_ = \$signal$202 [1] & \$signal$205 [0];
-  assign halfm_6[2] = \$signal$203 [2] | _0736_;
-  assign _0737_ = \$signal$202 [1] & \$signal$205 [1];
-  assign halfm_6[3] = \$signal$203 [2] | _0737_;
-  assign _0738_ = \$signal$202 [1] & \$signal$205 [2];
-  assign halfm_6[4] = \$signal$203 [2] | _0738_;
-  assign _0739_ = \$signal$202 [1] & \$signal$205 [3];
-  assign halfm_6[5] = \$signal$203 [2] | _0739_;
-  assign _0740_ = \$signal$202 [2] & \$signal$205 [0];
-  assign halfm_6[6] = \$signal$203 [3] | _0740_;
-  assign _0741_ = \$signal$202 [2] & \$signal$205 [1];
-  assign halfm_6[7] = \$signal$203 [3] | _0741_;
-  assign _0742_ = \$signal$202 [2] & \$signal$205 [2];
-  assign halfm_6[8] = \$signal$203 [3] | _0742_;
-  assign _0743_ = \$signal$202 [2] & \$signal$205 [3];
-  assign halfm_6[9] = \$signal$203 [3] | _0743_;
-  assign _0744_ = \$signal$202 [3] & \$signal$205 [0];
-  assign halfm_6[10] = \$signal$203 [4] | _0744_;
-  assign _0745_ = \$signal$202 [3] & \$signal$205 [1];
-  assign halfm_6[11] = \$signal$203 [4] | _0745_;
-  assign _0746_ = \$signal$202 [3] & \$signal$205 [2];
-  assign halfm_6[12] = \$signal$203 [4] | _0746_;
-  assign _0747_ = \$signal$202 [3] & \$signal$205 [3];
-  assign halfm_6[13] = \$signal$203 [4] | _0747_;
-  assign _0748_ = \$signal$202 [4] & \$signal$205 [0];
-  assign halfm_6[14] = \$signal$203 [5] | _0748_;
-  assign _0749_ = \$signal$202 [4] & \$signal$205 [1];
-  assign halfm_6[15] = \$signal$203 [5] | _0749_;
-  assign _0750_ = \$signal$202 [4] & \$signal$205 [2];
-  assign halfm_6[16] = \$signal$203 [5] | _0750_;
-  assign _0751_ = \$signal$202 [4] & \$signal$205 [3];
-  assign halfm_6[17] = \$signal$203 [5] | _0751_;
-  assign _0752_ = \$signal$202 [5] & \$signal$205 [0];
-  assign halfm_6[18] = \$signal$203 [6] | _0752_;
-  assign _0753_ = \$signal$202 [5] & \$signal$205 [1];
-  assign halfm_6[19] = \$signal$203 [6] | _0753_;
-  assign _0754_ = \$signal$202 [5] & \$signal$205 [2];
-  assign halfm_6[20] = \$signal$203 [6] | _0754_;
-  assign _0755_ = \$signal$202 [5] & \$signal$205 [3];
-  assign halfm_6[21] = \$signal$203 [6] | _0755_;
-  assign _0756_ = \$signal$202 [6] & \$signal$205 [0];
-  assign halfm_6[22] = \$signal$203 [7] | _0756_;
-  assign _0757_ = \$signal$202 [6] & \$signal$205 [1];
-  assign halfm_6[23] = \$signal$203 [7] | _0757_;
-  assign _0758_ = \$signal$202 [6] & \$signal$205 [2];
-  assign halfm_6[24] = \$signal$203 [7] | _0758_;
-  assign _0759_ = \$signal$202 [6] & \$signal$205 [3];
-  assign halfm_6[25] = \$signal$203 [7] | _0759_;
-  assign halfm_6[26] = \$signal$202 [7] & \$signal$205 [0];
-  assign halfm_6[27] = \$signal$202 [7] & \$signal$205 [1];
-  assign halfm_6[28] = \$signal$202 [7] & \$signal$205 [2];
-  assign halfm_6[29] = \$signal$202 [7] & \$signal$205 [3];
-  assign half_7[0] = \$signal$209 [0] & \$signal$211 [1];
-  assign half_7[1] = \$signal$209 [0] & \$signal$211 [2];
-  assign half_7[2] = \$signal$209 [0] & \$signal$211 [3];
-  assign half_7[3] = \$signal$209 [1] & \$signal$211 [0];
-  assign half_7[4] = \$signal$209 [1] & \$signal$211 [1];
-  assign half_7[5] = \$signal$209 [1] & \$signal$211 [2];
-  assign half_7[6] = \$signal$209 [1] & \$signal$211 [3];
-  assign half_7[7] = \$signal$209 [2] & \$signal$211 [0];
-  assign half_7[8] = \$signal$209 [2] & \$signal$211 [1];
-  assign half_7[9] = \$signal$209 [2] & \$signal$211 [2];
-  assign half_7[10] = \$signal$209 [2] & \$signal$211 [3];
-  assign half_7[11] = \$signal$209 [3] & \$signal$211 [0];
-  assign half_7[12] = \$signal$209 [3] & \$signal$211 [1];
-  assign half_7[13] = \$signal$209 [3] & \$signal$211 [2];
-  assign half_7[14] = \$signal$209 [3] & \$signal$211 [3];
-  assign half_7[15] = \$signal$209 [4] & \$signal$211 [0];
-  assign half_7[16] = \$signal$209 [4] & \$signal$211 [1];
-  assign half_7[17] = \$signal$209 [4] & \$signal$211 [2];
-  assign half_7[18] = \$signal$209 [4] & \$signal$211 [3];
-  assign half_7[19] = \$signal$209 [5] & \$signal$211 [0];
-  assign half_7[20] = \$signal$209 [5] & \$signal$211 [1];
-  assign half_7[21] = \$signal$209 [5] & \$signal$211 [2];
-  assign half_7[22] = \$signal$209 [5] & \$signal$211 [3];
-  assign half_7[23] = \$signal$209 [6] & \$signal$211 [0];
-  assign half_7[24] = \$signal$209 [6] & \$signal$211 [1];
-  assign half_7[25] = \$signal$209 [6] & \$signal$211 [2];
-  assign half_7[26] = \$signal$209 [6] & \$signal$211 [3];
-  assign half_7[27] = \$signal$209 [7] & \$signal$211 [0];
-  assign half_7[28] = \$signal$209 [7] & \$signal$211 [1];
-  assign half_7[29] = \$signal$209 [7] & \$signal$211 [2];
-  assign half_7[30] = \$signal$209 [7] & \$signal$211 [3];
-  assign _0761_ = \$signal$209 [0] & \$signal$212 [2];
-  assign halfm_7[0] = \$signal$210 [1] | _0761_;
-  assign _0762_ = \$signal$209 [0] & \$signal$212 [3];
-  assign halfm_7[1] = \$signal$210 [1] | _0762_;
-  assign _0763_ = \$signal$209 [1] & \$signal$212 [0];
-  assign halfm_7[2] = \$signal$210 [2] | _0763_;
-  assign _0764_ = \$signal$209 [1] & \$signal$212 [1];
-  assign halfm_7[3] = \$signal$210 [2] | _0764_;
-  assign _0765_ = \$signal$209 [1] & \$signal$212 [2];
-  assign halfm_7[4] = \$signal$210 [2] | _0765_;
-  assign _0766_ = \$signal$209 [1] & \$signal$212 [3];
-  assign halfm_7[5] = \$signal$210 [2] | _0766_;
-  assign _0767_ = \$signal$209 [2] & \$signal$212 [0];
-  assign halfm_7[6] = \$signal$210 [3] | _0767_;
-  assign _0768_ = \$signal$209 [2] & \$signal$212 [1];
-  assign halfm_7[7] = \$signal$210 [3] | _0768_;
-  assign _0769_ = \$signal$209 [2] & \$signal$212 [2];
-  assign halfm_7[8] = \$signal$210 [3] | _0769_;
-  assign _0770_ = \$signal$209 [2] & \$signal$212 [3];
-  assign halfm_7[9] = \$signal$210 [3] | _0770_;
-  assign _0771_ = \$signal$209 [3] & \$signal$212 [0];
-  assign halfm_7[10] = \$signal$210 [4] | _0771_;
-  assign _0772_ = \$signal$209 [3] & \$signal$212 [1];
-  assign halfm_7[11] = \$signal$210 [4] | _0772_;
-  assign _0773_ = \$signal$209 [3] & \$signal$212 [2];
-  assign halfm_7[12] = \$signal$210 [4] | _0773_;
-  assign _0774_ = \$signal$209 [3] & \$signal$212 [3];
-  assign halfm_7[13] = \$signal$210 [4] | _0774_;
-  assign _0775_ = \$signal$209 [4] & \$signal$212 [0];
-  assign halfm_7[14] = \$signal$210 [5] | _0775_;
-  assign _0776_ = \$signal$209 [4] & \$signal$212 [1];
-  assign halfm_7[15] = \$signal$210 [5] | _0776_;
-  assign _0777_ = \$signal$209 [4] & \$signal$212 [2];
-  assign halfm_7[16] = \$signal$210 [5] | _0777_;
-  assign _0778_ = \$signal$209 [4] & \$signal$212 [3];
-  assign halfm_7[17] = \$signal$210 [5] | _0778_;
-  assign _0779_ = \$signal$209 [5] & \$signal$212 [0];
-  assign halfm_7[18] = \$signal$210 [6] | _0779_;
-  assign _0780_ = \$signal$209 [5] & \$signal$212 [1];
-  assign halfm_7[19] = \$signal$210 [6] | _0780_;
-  assign _0781_ = \$signal$209 [5] & \$signal$212 [2];
-  assign halfm_7[20] = \$signal$210 [6] | _0781_;
-  assign _0782_ = \$signal$209 [5] & \$signal$212 [3];
-  assign halfm_7[21] = \$signal$210 [6] | _0782_;
-  assign _0783_ = \$signal$209 [6] & \$signal$212 [0];
-  assign halfm_7[22] = \$signal$210 [7] | _0783_;
-  assign _0784_ = \$signal$209 [6] & \$signal$212 [1];
-  assign halfm_7[23] = \$signal$210 [7] | _0784_;
-  assign _0785_ = \$signal$209 [6] & \$signal$212 [2];
-  assign halfm_7[24] = \$signal$210 [7] | _0785_;
-  assign _0786_ = \$signal$209 [6] & \$signal$212 [3];
-  assign halfm_7[25] = \$signal$210 [7] | _0786_;
-  assign halfm_7[26] = \$signal$209 [7] & \$signal$212 [0];
-  assign halfm_7[27] = \$signal$209 [7] & \$signal$212 [1];
-  assign halfm_7[28] = \$signal$209 [7] & \$signal$212 [2];
-  assign halfm_7[29] = \$signal$209 [7] & \$signal$212 [3];
-  assign half_8[0] = \$signal$216 [0] & \$signal$218 [1];
-  assign half_8[1] = \$signal$216 [0] & \$signal$218 [2];
-  assign half_8[2] = \$signal$216 [0] & \$signal$218 [3];
-  assign half_8[3] = \$signal$216 [1] & \$signal$218 [0];
-  assign half_8[4] = \$signal$216 [1] & \$signal$218 [1];
-  assign half_8[5] = \$signal$216 [1] & \$signal$218 [2];
-  assign half_8[6] = \$signal$216 [1] & \$signal$218 [3];
-  assign half_8[7] = \$signal$216 [2] & \$signal$218 [0];
-  assign half_8[8] = \$signal$216 [2] & \$signal$218 [1];
-  assign half_8[9] = \$signal$216 [2] & \$signal$218 [2];
-  assign half_8[10] = \$signal$216 [2] & \$signal$218 [3];
-  assign half_8[11] = \$signal$216 [3] & \$signal$218 [0];
-  assign half_8[12] = \$signal$216 [3] & \$signal$218 [1];
-  assign half_8[13] = \$signal$216 [3] & \$signal$218 [2];
-  assign half_8[14] = \$signal$216 [3] & \$signal$218 [3];
-  assign half_8[15] = \$signal$216 [4] & \$signal$218 [0];
-  assign half_8[16] = \$signal$216 [4] & \$signal$218 [1];
-  assign half_8[17] = \$signal$216 [4] & \$signal$218 [2];
-  assign half_8[18] = \$signal$216 [4] & \$signal$218 [3];
-  assign half_8[19] = \$signal$216 [5] & \$signal$218 [0];
-  assign half_8[20] = \$signal$216 [5] & \$signal$218 [1];
-  assign half_8[21] = \$signal$216 [5] & \$signal$218 [2];
-  assign half_8[22] = \$signal$216 [5] & \$signal$218 [3];
-  assign half_8[23] = \$signal$216 [6] & \$signal$218 [0];
-  assign half_8[24] = \$signal$216 [6] & \$signal$218 [1];
-  assign half_8[25] = \$signal$216 [6] & \$signal$218 [2];
-  assign half_8[26] = \$signal$216 [6] & \$signal$218 [3];
-  assign half_8[27] = \$signal$216 [7] & \$signal$218 [0];
-  assign half_8[28] = \$signal$216 [7] & \$signal$218 [1];
-  assign half_8[29] = \$signal$216 [7] & \$signal$218 [2];
-  assign half_8[30] = \$signal$216 [7] & \$signal$218 [3];
-  assign _0001_ = \$signal$216 [0] & \$signal$219 [2];
-  assign halfm_8[0] = \$signal$217 [1] | _0001_;
-  assign _0002_ = \$signal$216 [0] & \$signal$219 [3];
-  assign halfm_8[1] = \$signal$217 [1] | _0002_;
-  assign _0003_ = \$signal$216 [1] & \$signal$219 [0];
-  assign halfm_8[2] = \$signal$217 [2] | _0003_;
-  assign _0004_ = \$signal$216 [1] & \$signal$219 [1];
-  assign halfm_8[3] = \$signal$217 [2] | _0004_;
-  assign _0005_ = \$signal$216 [1] & \$signal$219 [2];
-  assign halfm_8[4] = \$signal$217 [2] | _0005_;
-  assign _0006_ = \$signal$216 [1] & \$signal$219 [3];
-  assign halfm_8[5] = \$signal$217 [2] | _0006_;
-  assign _0007_ = \$signal$216 [2] & \$signal$219 [0];
-  assign halfm_8[6] = \$signal$217 [3] | _0007_;
-  assign _0008_ = \$signal$216 [2] & \$signal$219 [1];
-  assign halfm_8[7] = \$signal$217 [3] | _0008_;
-  assign _0009_ = \$signal$216 [2] & \$signal$219 [2];
-  assign halfm_8[8] = \$signal$217 [3] | _0009_;
-  assign _0010_ = \$signal$216 [2] & \$signal$219 [3];
-  assign halfm_8[9] = \$signal$217 [3] | _0010_;
-  assign _0011_ = \$signal$216 [3] & \$signal$219 [0];
-  assign halfm_8[10] = \$signal$217 [4] | _0011_;
-  assign _0012_ = \$signal$216 [3] & \$signal$219 [1];
-  assign halfm_8[11] = \$signal$217 [4] | _0012_;
-  assign _0013_ = \$signal$216 [3] & \$signal$219 [2];
-  assign halfm_8[12] = \$signal$217 [4] | _0013_;
-  assign _0014_ = \$signal$216 [3] & \$signal$219 [3];
-  assign halfm_8[13] = \$signal$217 [4] | _0014_;
-  assign _0015_ = \$signal$216 [4] & \$signal$219 [0];
-  assign halfm_8[14] = \$signal$217 [5] | _0015_;
-  assign _0016_ = \$signal$216 [4] & \$signal$219 [1];
-  assign halfm_8[15] = \$signal$217 [5] | _0016_;
-  assign _0017_ = \$signal$216 [4] & \$signal$219 [2];
-  assign halfm_8[16] = \$signal$217 [5] | _0017_;
-  assign _0018_ = \$signal$216 [4] & \$signal$219 [3];
-  assign halfm_8[17] = \$signal$217 [5] | _0018_;
-  assign _0019_ = \$signal$216 [5] & \$signal$219 [0];
-  assign halfm_8[18] = \$signal$217 [6] | _0019_;
-  assign _0020_ = \$signal$216 [5] & \$signal$219 [1];
-  assign halfm_8[19] = \$signal$217 [6] | _0020_;
-  assign _0021_ = \$signal$216 [5] & \$signal$219 [2];
-  assign halfm_8[20] = \$signal$217 [6] | _0021_;
-  assign _0022_ = \$signal$216 [5] & \$signal$219 [3];
-  assign halfm_8[21] = \$signal$217 [6] | _0022_;
-  assign _0023_ = \$signal$216 [6] & \$signal$219 [0];
-  assign halfm_8[22] = \$signal$217 [7] | _0023_;
-  assign _0024_ = \$signal$216 [6] & \$signal$219 [1];
-  assign halfm_8[23] = \$signal$217 [7] | _0024_;
-  assign _0025_ = \$signal$216 [6] & \$signal$219 [2];
-  assign halfm_8[24] = \$signal$217 [7] | _0025_;
-  assign _0026_ = \$signal$216 [6] & \$signal$219 [3];
-  assign halfm_8[25] = \$signal$217 [7] | _0026_;
-  assign halfm_8[26] = \$signal$216 [7] & \$signal$219 [0];
-  assign halfm_8[27] = \$signal$216 [7] & \$signal$219 [1];
-  assign halfm_8[28] = \$signal$216 [7] & \$signal$219 [2];
-  assign halfm_8[29] = \$signal$216 [7] & \$signal$219 [3];
-  assign half_9[0] = \$signal$223 [0] & \$signal$225 [1];
-  assign half_9[1] = \$signal$223 [0] & \$signal$225 [2];
-  assign half_9[2] = \$signal$223 [0] & \$signal$225 [3];
-  assign half_9[3] = \$signal$223 [1] & \$signal$225 [0];
-  assign half_9[4] = \$signal$223 [1] & \$signal$225 [1];
-  assign half_9[5] = \$signal$223 [1] & \$signal$225 [2];
-  assign half_9[6] = \$signal$223 [1] & \$signal$225 [3];
-  assign half_9[7] = \$signal$223 [2] & \$signal$225 [0];
-  assign half_9[8] = \$signal$223 [2] & \$signal$225 [1];
-  assign half_9[9] = \$signal$223 [2] & \$signal$225 [2];
-  assign half_9[10] = \$signal$223 [2] & \$signal$225 [3];
-  assign half_9[11] = \$signal$223 [3] & \$signal$225 [0];
-  assign half_9[12] = \$signal$223 [3] & \$signal$225 [1];
-  assign half_9[13] = \$signal$223 [3] & \$signal$225 [2];
-  assign half_9[14] = \$signal$223 [3] & \$signal$225 [3];
-  assign half_9[15] = \$signal$223 [4] & \$signal$225 [0];
-  assign half_9[16] = \$signal$223 [4] & \$signal$225 [1];
-  assign half_9[17] = \$signal$223 [4] & \$signal$225 [2];
-  assign half_9[18] = \$signal$223 [4] & \$signal$225 [3];
-  assign half_9[19] = \$signal$223 [5] & \$signal$225 [0];
-  assign half_9[20] = \$signal$223 [5] & \$signal$225 [1];
-  assign half_9[21] = \$signal$223 [5] & \$signal$225 [2];
-  assign half_9[22] = \$signal$223 [5] & \$signal$225 [3];
-  assign half_9[23] = \$signal$223 [6] & \$signal$225 [0];
-  assign half_9[24] = \$signal$223 [6] & \$signal$225 [1];
-  assign half_9[25] = \$signal$223 [6] & \$signal$225 [2];
-  assign half_9[26] = \$signal$223 [6] & \$signal$225 [3];
-  assign half_9[27] = \$signal$223 [7] & \$signal$225 [0];
-  assign half_9[28] = \$signal$223 [7] & \$signal$225 [1];
-  assign half_9[29] = \$signal$223 [7] & \$signal$225 [2];
-  assign half_9[30] = \$signal$223 [7] & \$signal$225 [3];
-  assign _0027_ = \$signal$223 [0] & \$signal$226 [2];
-  assign halfm_9[0] = \$signal$224 [1] | _0027_;
-  assign _0028_ = \$signal$223 [0] & \$signal$226 [3];
-  assign halfm_9[1] = \$signal$224 [1] | _0028_;
-  assign _0029_ = \$signal$223 [1] & \$signal$226 [0];
-  assign halfm_9[2] = \$signal$224 [2] | _0029_;
-  assign _0030_ = \$signal$223 [1] & \$signal$226 [1];
-  assign halfm_9[3] = \$signal$224 [2] | _0030_;
-  assign _0031_ = \$signal$223 [1] & \$signal$226 [2];
-  assign halfm_9[4] = \$signal$224 [2] | _0031_;
-  assign _0033_ = \$signal$223 [1] & \$signal$226 [3];
-  assign halfm_9[5] = \$signal$224 [2] | _0033_;
-  assign _0034_ = \$signal$223 [2] & \$signal$226 [0];
-  assign halfm_9[6] = \$signal$224 [3] | _0034_;
-  assign _0035_ = \$signal$223 [2] & \$signal$226 [1];
-  assign halfm_9[7] = \$signal$224 [3] | _0035_;
-  assign _0036_ = \$signal$223 [2] & \$signal$226 [2];
-  assign halfm_9[8] = \$signal$224 [3] | _0036_;
-  assign _0037_ = \$signal$223 [2] & \$signal$226 [3];
-  assign halfm_9[9] = \$signal$224 [3] | _0037_;
-  assign _0038_ = \$signal$223 [3] & \$signal$226 [0];
-  assign halfm_9[10] = \$signal$224 [4] | _0038_;
-  assign _0039_ = \$signal$223 [3] & \$signal$226 [1];
-  assign halfm_9[11] = \$signal$224 [4] | _0039_;
-  assign _0040_ = \$signal$223 [3] & \$signal$226 [2];
-  assign halfm_9[12] = \$signal$224 [4] | _0040_;
-  assign _0041_ = \$signal$223 [3] & \$signal$226 [3];
-  assign halfm_9[13] = \$signal$224 [4] | _0041_;
-  assign _0042_ = \$signal$223 [4] & \$signal$226 [0];
-  assign halfm_9[14] = \$signal$224 [5] | _0042_;
-  assign _0043_ = \$signal$223 [4] & \$signal$226 [1];
-  assign halfm_9[15] = \$signal$224 [5] | _0043_;
-  assign _0044_ = \$signal$223 [4] & \$signal$226 [2];
-  assign halfm_9[16] = \$signal$224 [5] | _0044_;
-  assign _0045_ = \$signal$223 [4] & \$signal$226 [3];
-  assign halfm_9[17] = \$signal$224 [5] | _0045_;
-  assign _0046_ = \$signal$223 [5] & \$signal$226 [0];
-  assign halfm_9[18] = \$signal$224 [6] | _0046_;
-  assign _0047_ = \$signal$223 [5] & \$signal$226 [1];
-  assign halfm_9[19] = \$signal$224 [6] | _0047_;
-  assign _0048_ = \$signal$223 [5] & \$signal$226 [2];
-  assign halfm_9[20] = \$signal$224 [6] | _0048_;
-  assign _0049_ = \$signal$223 [5] & \$signal$226 [3];
-  assign halfm_9[21] = \$signal$224 [6] | _0049_;
-  assign _0050_ = \$signal$223 [6] & \$signal$226 [0];
-  assign halfm_9[22] = \$signal$224 [7] | _0050_;
-  assign _0051_ = \$signal$223 [6] & \$signal$226 [1];
-  assign halfm_9[23] = \$signal$224 [7] | _0051_;
-  assign _0052_ = \$signal$223 [6] & \$signal$226 [2];
-  assign halfm_9[24] = \$signal$224 [7] | _0052_;
-  assign _0053_ = \$signal$223 [6] & \$signal$226 [3];
-  assign halfm_9[25] = \$signal$224 [7] | _0053_;
-  assign halfm_9[26] = \$signal$223 [7] & \$signal$226 [0];
-  assign halfm_9[27] = \$signal$223 [7] & \$signal$226 [1];
-  assign halfm_9[28] = \$signal$223 [7] & \$signal$226 [2];
-  assign halfm_9[29] = \$signal$223 [7] & \$signal$226 [3];
-  assign half_10[0] = \$signal$230 [0] & \$signal$232 [1];
-  assign half_10[1] = \$signal$230 [0] & \$signal$232 [2];
-  assign half_10[2] = \$signal$230 [0] & \$signal$232 [3];
-  assign half_10[3] = \$signal$230 [1] & \$signal$232 [0];
-  assign half_10[4] = \$signal$230 [1] & \$signal$232 [1];
-  assign half_10[5] = \$signal$230 [1] & \$signal$232 [2];
-  assign half_10[6] = \$signal$230 [1] & \$signal$232 [3];
-  assign half_10[7] = \$signal$230 [2] & \$signal$232 [0];
-  assign half_10[8] = \$signal$230 [2] & \$signal$232 [1];
-  assign half_10[9] = \$signal$230 [2] & \$signal$232 [2];
-  assign half_10[10] = \$signal$230 [2] & \$signal$232 [3];
-  assign half_10[11] = \$signal$230 [3] & \$signal$232 [0];
-  assign half_10[12] = \$signal$230 [3] & \$signal$232 [1];
-  assign half_10[13] = \$signal$230 [3] & \$signal$232 [2];
-  assign half_10[14] = \$signal$230 [3] & \$signal$232 [3];
-  assign half_10[15] = \$signal$230 [4] & \$signal$232 [0];
-  assign half_10[16] = \$signal$230 [4] & \$signal$232 [1];
-  assign half_10[17] = \$signal$230 [4] & \$signal$232 [2];
-  assign half_10[18] = \$signal$230 [4] & \$signal$232 [3];
-  assign half_10[19] = \$signal$230 [5] & \$signal$232 [0];
-  assign half_10[20] = \$signal$230 [5] & \$signal$232 [1];
-  assign half_10[21] = \$signal$230 [5] & \$signal$232 [2];
-  assign half_10[22] = \$signal$230 [5] & \$signal$232 [3];
-  assign half_10[23] = \$signal$230 [6] & \$signal$232 [0];
-  assign half_10[24] = \$signal$230 [6] & \$signal$232 [1];
-  assign half_10[25] = \$signal$230 [6] & \$signal$232 [2];
-  assign half_10[26] = \$signal$230 [6] & \$signal$232 [3];
-  assign half_10[27] = \$signal$230 [7] & \$signal$232 [0];
-  assign half_10[28] = \$signal$230 [7] & \$signal$232 [1];
-  assign half_10[29] = \$signal$230 [7] & \$signal$232 [2];
-  assign half_10[30] = \$signal$230 [7] & \$signal$232 [3];
-  assign _0057_ = \$signal$230 [0] & \$signal$233 [2];
-  assign halfm_10[0] = \$signal$231 [1] | _0057_;
-  assign _0058_ = \$signal$230 [0] & \$signal$233 [3];
-  assign halfm_10[1] = \$signal$231 [1] | _0058_;
-  assign _0059_ = \$signal$230 [1] & \$signal$233 [0];
-  assign halfm_10[2] = \$signal$231 [2] | _0059_;
-  assign _0060_ = \$signal$230 [1] & \$signal$233 [1];
-  assign halfm_10[3] = \$signal$231 [2] | _0060_;
-  assign _0061_ = \$signal$230 [1] & \$signal$233 [2];
-  assign halfm_10[4] = \$signal$231 [2] | _0061_;
-  assign _0062_ = \$signal$230 [1] & \$signal$233 [3];
-  assign halfm_10[5] = \$signal$231 [2] | _0062_;
-  assign _0063_ = \$signal$230 [2] & \$signal$233 [0];
-  assign halfm_10[6] = \$signal$231 [3] | _0063_;
-  assign _0064_ = \$signal$230 [2] & \$signal$233 [1];
-  assign halfm_10[7] = \$signal$231 [3] | _0064_;
-  assign _0065_ = \$signal$230 [2] & \$signal$233 [2];
-  assign halfm_10[8] = \$signal$231 [3] | _0065_;
-  assign _0067_ = \$signal$230 [2] & \$signal$233 [3];
-  assign halfm_10[9] = \$signal$231 [3] | _0067_;
-  assign _0068_ = \$signal$230 [3] & \$signal$233 [0];
-  assign halfm_10[10] = \$signal$231 [4] | _0068_;
-  assign _0069_ = \$signal$230 [3] & \$signal$233 [1];
-  assign halfm_10[11] = \$signal$231 [4] | _0069_;
-  assign _0070_ = \$signal$230 [3] & \$signal$233 [2];
-  assign halfm_10[12] = \$signal$231 [4] | _0070_;
-  assign _0071_ = \$signal$230 [3] & \$signal$233 [3];
-  assign halfm_10[13] = \$signal$231 [4] | _0071_;
-  assign _0073_ = \$signal$230 [4] & \$signal$233 [0];
-  assign halfm_10[14] = \$signal$231 [5] | _0073_;
-  assign _0074_ = \$signal$230 [4] & \$signal$233 [1];
-  assign halfm_10[15] = \$signal$231 [5] | _0074_;
-  assign _0075_ = \$signal$230 [4] & \$signal$233 [2];
-  assign halfm_10[16] = \$signal$231 [5] | _0075_;
-  assign _0076_ = \$signal$230 [4] & \$signal$233 [3];
-  assign halfm_10[17] = \$signal$231 [5] | _0076_;
-  assign _0077_ = \$signal$230 [5] & \$signal$233 [0];
-  assign halfm_10[18] = \$signal$231 [6] | _0077_;
-  assign _0079_ = \$signal$230 [5] & \$signal$233 [1];
-  assign halfm_10[19] = \$signal$231 [6] | _0079_;
-  assign _0080_ = \$signal$230 [5] & \$signal$233 [2];
-  assign halfm_10[20] = \$signal$231 [6] | _0080_;
-  assign _0081_ = \$signal$230 [5] & \$signal$233 [3];
-  assign halfm_10[21] = \$signal$231 [6] | _0081_;
-  assign _0082_ = \$signal$230 [6] & \$signal$233 [0];
-  assign halfm_10[22] = \$signal$231 [7] | _0082_;
-  assign _0083_ = \$signal$230 [6] & \$signal$233 [1];
-  assign halfm_10[23] = \$signal$231 [7] | _0083_;
-  assign _0084_ = \$signal$230 [6] & \$signal$233 [2];
-  assign halfm_10[24] = \$signal$231 [7] | _0084_;
-  assign _0085_ = \$signal$230 [6] & \$signal$233 [3];
-  assign halfm_10[25] = \$signal$231 [7] | _0085_;
-  assign halfm_10[26] = \$signal$230 [7] & \$signal$233 [0];
-  assign halfm_10[27] = \$signal$230 [7] & \$signal$233 [1];
-  assign halfm_10[28] = \$signal$230 [7] & \$signal$233 [2];
-  assign halfm_10[29] = \$signal$230 [7] & \$signal$233 [3];
-  assign half_11[0] = \$signal$237 [0] & \$signal$239 [1];
-  assign half_11[1] = \$signal$237 [0] & \$signal$239 [2];
-  assign half_11[2] = \$signal$237 [0] & \$signal$239 [3];
-  assign half_11[3] = \$signal$237 [1] & \$signal$239 [0];
-  assign half_11[4] = \$signal$237 [1] & \$signal$239 [1];
-  assign half_11[5] = \$signal$237 [1] & \$signal$239 [2];
-  assign half_11[6] = \$signal$237 [1] & \$signal$239 [3];
-  assign half_11[7] = \$signal$237 [2] & \$signal$239 [0];
-  assign half_11[8] = \$signal$237 [2] & \$signal$239 [1];
-  assign half_11[9] = \$signal$237 [2] & \$signal$239 [2];
-  assign half_11[10] = \$signal$237 [2] & \$signal$239 [3];
-  assign half_11[11] = \$signal$237 [3] & \$signal$239 [0];
-  assign half_11[12] = \$signal$237 [3] & \$signal$239 [1];
-  assign half_11[13] = \$signal$237 [3] & \$signal$239 [2];
-  assign half_11[14] = \$signal$237 [3] & \$signal$239 [3];
-  assign half_11[15] = \$signal$237 [4] & \$signal$239 [0];
-  assign half_11[16] = \$signal$237 [4] & \$signal$239 [1];
-  assign half_11[17] = \$signal$237 [4] & \$signal$239 [2];
-  assign half_11[18] = \$signal$237 [4] & \$signal$239 [3];
-  assign half_11[19] = \$signal$237 [5] & \$signal$239 [0];
-  assign half_11[20] = \$signal$237 [5] & \$signal$239 [1];
-  assign half_11[21] = \$signal$237 [5] & \$signal$239 [2];
-  assign half_11[22] = \$signal$237 [5] & \$signal$239 [3];
-  assign half_11[23] = \$signal$237 [6] & \$signal$239 [0];
-  assign half_11[24] = \$signal$237 [6] & \$signal$239 [1];
-  assign half_11[25] = \$signal$237 [6] & \$signal$239 [2];
-  assign half_11[26] = \$signal$237 [6] & \$signal$239 [3];
-  assign half_11[27] = \$signal$237 [7] & \$signal$239 [0];
-  assign half_11[28] = \$signal$237 [7] & \$signal$239 [1];
-  assign half_11[29] = \$signal$237 [7] & \$signal$239 [2];
-  assign half_11[30] = \$signal$237 [7] & \$signal$239 [3];
-  assign _0089_ = \$signal$237 [0] & \$signal$240 [2];
-  assign halfm_11[0] = \$signal$238 [1] | _0089_;
-  assign _0090_ = \$signal$237 [0] & \$signal$240 [3];
-  assign halfm_11[1] = \$signal$238 [1] | _0090_;
-  assign _0091_ = \$signal$237 [1] & \$signal$240 [0];
-  assign halfm_11[2] = \$signal$238 [2] | _0091_;
-  assign _0092_ = \$signal$237 [1] & \$signal$240 [1];
-  assign halfm_11[3] = \$signal$238 [2] | _0092_;
-  assign _0093_ = \$signal$237 [1] & \$signal$240 [2];
-  assign halfm_11[4] = \$signal$238 [2] | _0093_;
-  assign _0094_ = \$signal$237 [1] & \$signal$240 [3];
-  assign halfm_11[5] = \$signal$238 [2] | _0094_;
-  assign _0095_ = \$signal$237 [2] & \$signal$240 [0];
-  assign halfm_11[6] = \$signal$238 [3] | _0095_;
-  assign _0096_ = \$signal$237 [2] & \$signal$240 [1];
-  assign halfm_11[7] = \$signal$238 [3] | _0096_;
-  assign _0097_ = \$signal$237 [2] & \$signal$240 [2];
-  assign halfm_11[8] = \$signal$238 [3] | _0097_;
-  assign _0098_ = \$signal$237 [2] & \$signal$240 [3];
-  assign halfm_11[9] = \$signal$238 [3] | _0098_;
-  assign _0099_ = \$signal$237 [3] & \$signal$240 [0];
-  assign halfm_11[10] = \$signal$238 [4] | _0099_;
-  assign _0100_ = \$signal$237 [3] & \$signal$240 [1];
-  assign halfm_11[11] = \$signal$238 [4] | _0100_;
-  assign _0101_ = \$signal$237 [3] & \$signal$240 [2];
-  assign halfm_11[12] = \$signal$238 [4] | _0101_;
-  assign _0102_ = \$signal$237 [3] & \$signal$240 [3];
-  assign halfm_11[13] = \$signal$238 [4] | _0102_;
-  assign _0105_ = \$signal$237 [4] & \$signal$240 [0];
-  assign halfm_11[14] = \$signal$238 [5] | _0105_;
-  assign _0106_ = \$signal$237 [4] & \$signal$240 [1];
-  assign halfm_11[15] = \$signal$238 [5] | _0106_;
-  assign _0107_ = \$signal$237 [4] & \$signal$240 [2];
-  assign halfm_11[16] = \$signal$238 [5] | _0107_;
-  assign _0108_ = \$signal$237 [4] & \$signal$240 [3];
-  assign halfm_11[17] = \$signal$238 [5] | _0108_;
-  assign _0109_ = \$signal$237 [5] & \$signal$240 [0];
-  assign halfm_11[18] = \$signal$238 [6] | _0109_;
-  assign _0111_ = \$signal$237 [5] & \$signal$240 [1];
-  assign halfm_11[19] = \$signal$238 [6] | _0111_;
-  assign _0112_ = \$signal$237 [5] & \$signal$240 [2];
-  assign halfm_11[20] = \$signal$238 [6] | _0112_;
-  assign _0113_ = \$signal$237 [5] & \$signal$240 [3];
-  assign halfm_11[21] = \$signal$238 [6] | _0113_;
-  assign _0114_ = \$signal$237 [6] & \$signal$240 [0];
-  assign halfm_11[22] = \$signal$238 [7] | _0114_;
-  assign _0115_ = \$signal$237 [6] & \$signal$240 [1];
-  assign halfm_11[23] = \$signal$238 [7] | _0115_;
-  assign _0117_ = \$signal$237 [6] & \$signal$240 [2];
-  assign halfm_11[24] = \$signal$238 [7] | _0117_;
-  assign _0118_ = \$signal$237 [6] & \$signal$240 [3];
-  assign halfm_11[25] = \$signal$238 [7] | _0118_;
-  assign halfm_11[26] = \$signal$237 [7] & \$signal$240 [0];
-  assign halfm_11[27] = \$signal$237 [7] & \$signal$240 [1];
-  assign halfm_11[28] = \$signal$237 [7] & \$signal$240 [2];
-  assign halfm_11[29] = \$signal$237 [7] & \$signal$240 [3];
-  assign half_12[0] = \$signal$244 [0] & \$signal$246 [1];
-  assign half_12[1] = \$signal$244 [0] & \$signal$246 [2];
-  assign half_12[2] = \$signal$244 [0] & \$signal$246 [3];
-  assign half_12[3] = \$signal$244 [1] & \$signal$246 [0];
-  assign half_12[4] = \$signal$244 [1] & \$signal$246 [1];
-  assign half_12[5] = \$signal$244 [1] & \$signal$246 [2];
-  assign half_12[6] = \$signal$244 [1] & \$signal$246 [3];
-  assign half_12[7] = \$signal$244 [2] & \$signal$246 [0];
-  assign half_12[8] = \$signal$244 [2] & \$signal$246 [1];
-  assign half_12[9] = \$signal$244 [2] & \$signal$246 [2];
-  assign half_12[10] = \$signal$244 [2] & \$signal$246 [3];
-  assign half_12[11] = \$signal$244 [3] & \$signal$246 [0];
-  assign half_12[12] = \$signal$244 [3] & \$signal$246 [1];
-  assign half_12[13] = \$signal$244 [3] & \$signal$246 [2];
-  assign half_12[14] = \$signal$244 [3] & \$signal$246 [3];
-  assign half_12[15] = \$signal$244 [4] & \$signal$246 [0];
-  assign half_12[16] = \$signal$244 [4] & \$signal$246 [1];
-  assign half_12[17] = \$signal$244 [4] & \$signal$246 [2];
-  assign half_12[18] = \$signal$244 [4] & \$signal$246 [3];
-  assign half_12[19] = \$signal$244 [5] & \$signal$246 [0];
-  assign half_12[20] = \$signal$244 [5] & \$signal$246 [1];
-  assign half_12[21] = \$signal$244 [5] & \$signal$246 [2];
-  assign half_12[22] = \$signal$244 [5] & \$signal$246 [3];
-  assign half_12[23] = \$signal$244 [6] & \$signal$246 [0];
-  assign half_12[24] = \$signal$244 [6] & \$signal$246 [1];
-  assign half_12[25] = \$signal$244 [6] & \$signal$246 [2];
-  assign half_12[26] = \$signal$244 [6] & \$signal$246 [3];
-  assign half_12[27] = \$signal$244 [7] & \$signal$246 [0];
-  assign half_12[28] = \$signal$244 [7] & \$signal$246 [1];
-  assign half_12[29] = \$signal$244 [7] & \$signal$246 [2];
-  assign half_12[30] = \$signal$244 [7] & \$signal$246 [3];
-  assign _0121_ = \$signal$244 [0] & \$signal$247 [2];
-  assign halfm_12[0] = \$signal$245 [1] | _0121_;
-  assign _0122_ = \$signal$244 [0] & \$signal$247 [3];
-  assign halfm_12[1] = \$signal$245 [1] | _0122_;
-  assign _0123_ = \$signal$244 [1] & \$signal$247 [0];
-  assign halfm_12[2] = \$signal$245 [2] | _0123_;
-  assign _0125_ = \$signal$244 [1] & \$signal$247 [1];
-  assign halfm_12[3] = \$signal$245 [2] | _0125_;
-  assign _0126_ = \$signal$244 [1] & \$signal$247 [2];
-  assign halfm_12[4] = \$signal$245 [2] | _0126_;
-  assign _0127_ = \$signal$244 [1] & \$signal$247 [3];
-  assign halfm_12[5] = \$signal$245 [2] | _0127_;
-  assign _0128_ = \$signal$244 [2] & \$signal$247 [0];
-  assign halfm_12[6] = \$signal$245 [3] | _0128_;
-  assign _0129_ = \$signal$244 [2] & \$signal$247 [1];
-  assign halfm_12[7] = \$signal$245 [3] | _0129_;
-  assign _0130_ = \$signal$244 [2] & \$signal$247 [2];
-  assign halfm_12[8] = \$signal$245 [3] | _0130_;
-  assign _0131_ = \$signal$244 [2] & \$signal$247 [3];
-  assign halfm_12[9] = \$signal$245 [3] | _0131_;
-  assign _0132_ = \$signal$244 [3] & \$signal$247 [0];
-  assign halfm_12[10] = \$signal$245 [4] | _0132_;
-  assign _0133_ = \$signal$244 [3] & \$signal$247 [1];
-  assign halfm_12[11] = \$signal$245 [4] | _0133_;
-  assign _0134_ = \$signal$244 [3] & \$signal$247 [2];
-  assign halfm_12[12] = \$signal$245 [4] | _0134_;
-  assign _0135_ = \$signal$244 [3] & \$signal$247 [3];
-  assign halfm_12[13] = \$signal$245 [4] | _0135_;
-  assign _0136_ = \$signal$244 [4] & \$signal$247 [0];
-  assign halfm_12[14] = \$signal$245 [5] | _0136_;
-  assign _0137_ = \$signal$244 [4] & \$signal$247 [1];
-  assign halfm_12[15] = \$signal$245 [5] | _0137_;
-  assign _0138_ = \$signal$244 [4] & \$signal$247 [2];
-  assign halfm_12[16] = \$signal$245 [5] | _0138_;
-  assign _0139_ = \$signal$244 [4] & \$signal$247 [3];
-  assign halfm_12[17] = \$signal$245 [5] | _0139_;
-  assign _0142_ = \$signal$244 [5] & \$signal$247 [0];
-  assign halfm_12[18] = \$signal$245 [6] | _0142_;
-  assign _0143_ = \$signal$244 [5] & \$signal$247 [1];
-  assign halfm_12[19] = \$signal$245 [6] | _0143_;
-  assign _0144_ = \$signal$244 [5] & \$signal$247 [2];
-  assign halfm_12[20] = \$signal$245 [6] | _0144_;
-  assign _0145_ = \$signal$244 [5] & \$signal$247 [3];
-  assign halfm_12[21] = \$signal$245 [6] | _0145_;
-  assign _0146_ = \$signal$244 [6] & \$signal$247 [0];
-  assign halfm_12[22] = \$signal$245 [7] | _0146_;
-  assign _0148_ = \$signal$244 [6] & \$signal$247 [1];
-  assign halfm_12[23] = \$signal$245 [7] | _0148_;
-  assign _0149_ = \$signal$244 [6] & \$signal$247 [2];
-  assign halfm_12[24] = \$signal$245 [7] | _0149_;
-  assign _0150_ = \$signal$244 [6] & \$signal$247 [3];
-  assign halfm_12[25] = \$signal$245 [7] | _0150_;
-  assign halfm_12[26] = \$signal$244 [7] & \$signal$247 [0];
-  assign halfm_12[27] = \$signal$244 [7] & \$signal$247 [1];
-  assign halfm_12[28] = \$signal$244 [7] & \$signal$247 [2];
-  assign halfm_12[29] = \$signal$244 [7] & \$signal$247 [3];
-  assign half_13[0] = \$signal$251 [0] & \$signal$253 [1];
-  assign half_13[1] = \$signal$251 [0] & \$signal$253 [2];
-  assign half_13[2] = \$signal$251 [0] & \$signal$253 [3];
-  assign half_13[3] = \$signal$251 [1] & \$signal$253 [0];
-  assign half_13[4] = \$signal$251 [1] & \$signal$253 [1];
-  assign half_13[5] = \$signal$251 [1] & \$signal$253 [2];
-  assign half_13[6] = \$signal$251 [1] & \$signal$253 [3];
-  assign half_13[7] = \$signal$251 [2] & \$signal$253 [0];
-  assign half_13[8] = \$signal$251 [2] & \$signal$253 [1];
-  assign half_13[9] = \$signal$251 [2] & \$signal$253 [2];
-  assign half_13[10] = \$signal$251 [2] & \$signal$253 [3];
-  assign half_13[11] = \$signal$251 [3] & \$signal$253 [0];
-  assign half_13[12] = \$signal$251 [3] & \$signal$253 [1];
-  assign half_13[13] = \$signal$251 [3] & \$signal$253 [2];
-  assign half_13[14] = \$signal$251 [3] & \$signal$253 [3];
-  assign half_13[15] = \$signal$251 [4] & \$signal$253 [0];
-  assign half_13[16] = \$signal$251 [4] & \$signal$253 [1];
-  assign half_13[17] = \$signal$251 [4] & \$signal$253 [2];
-  assign half_13[18] = \$signal$251 [4] & \$signal$253 [3];
-  assign half_13[19] = \$signal$251 [5] & \$signal$253 [0];
-  assign half_13[20] = \$signal$251 [5] & \$signal$253 [1];
-  assign half_13[21] = \$signal$251 [5] & \$signal$253 [2];
-  assign half_13[22] = \$signal$251 [5] & \$signal$253 [3];
-  assign half_13[23] = \$signal$251 [6] & \$signal$253 [0];
-  assign half_13[24] = \$signal$251 [6] & \$signal$253 [1];
-  assign half_13[25] = \$signal$251 [6] & \$signal$253 [2];
-  assign half_13[26] = \$signal$251 [6] & \$signal$253 [3];
-  assign half_13[27] = \$signal$251 [7] & \$signal$253 [0];
-  assign half_13[28] = \$signal$251 [7] & \$signal$253 [1];
-  assign half_13[29] = \$signal$251 [7] & \$signal$253 [2];
-  assign half_13[30] = \$signal$251 [7] & \$signal$253 [3];
-  assign _0153_ = \$signal$251 [0] & \$signal$254 [2];
-  assign halfm_13[0] = \$signal$252 [1] | _0153_;
-  assign _0154_ = \$signal$251 [0] & \$signal$254 [3];
-  assign halfm_13[1] = \$signal$252 [1] | _0154_;
-  assign _0155_ = \$signal$251 [1] & \$signal$254 [0];
-  assign halfm_13[2] = \$signal$252 [2] | _0155_;
-  assign _0157_ = \$signal$251 [1] & \$signal$254 [1];
-  assign halfm_13[3] = \$signal$252 [2] | _0157_;
-  assign _0158_ = \$signal$251 [1] & \$signal$254 [2];
-  assign halfm_13[4] = \$signal$252 [2] | _0158_;
-  assign _0159_ = \$signal$251 [1] & \$signal$254 [3];
-  assign halfm_13[5] = \$signal$252 [2] | _0159_;
-  assign _0160_ = \$signal$251 [2] & \$signal$254 [0];
-  assign halfm_13[6] = \$signal$252 [3] | _0160_;
-  assign _0161_ = \$signal$251 [2] & \$signal$254 [1];
-  assign halfm_13[7] = \$signal$252 [3] | _0161_;
-  assign _0163_ = \$signal$251 [2] & \$signal$254 [2];
-  assign halfm_13[8] = \$signal$252 [3] | _0163_;
-  assign _0164_ = \$signal$251 [2] & \$signal$254 [3];
-  assign halfm_13[9] = \$signal$252 [3] | _0164_;
-  assign _0165_ = \$signal$251 [3] & \$signal$254 [0];
-  assign halfm_13[10] = \$signal$252 [4] | _0165_;
-  assign _0166_ = \$signal$251 [3] & \$signal$254 [1];
-  assign halfm_13[11] = \$signal$252 [4] | _0166_;
-  assign _0167_ = \$signal$251 [3] & \$signal$254 [2];
-  assign halfm_13[12] = \$signal$252 [4] | _0167_;
-  assign _0168_ = \$signal$251 [3] & \$signal$254 [3];
-  assign halfm_13[13] = \$signal$252 [4] | _0168_;
-  assign _0169_ = \$signal$251 [4] & \$signal$254 [0];
-  assign halfm_13[14] = \$signal$252 [5] | _0169_;
-  assign _0170_ = \$signal$251 [4] & \$signal$254 [1];
-  assign halfm_13[15] = \$signal$252 [5] | _0170_;
-  assign _0171_ = \$signal$251 [4] & \$signal$254 [2];
-  assign halfm_13[16] = \$signal$252 [5] | _0171_;
-  assign _0172_ = \$signal$251 [4] & \$signal$254 [3];
-  assign halfm_13[17] = \$signal$252 [5] | _0172_;
-  assign _0173_ = \$signal$251 [5] & \$signal$254 [0];
-  assign halfm_13[18] = \$signal$252 [6] | _0173_;
-  assign _0174_ = \$signal$251 [5] & \$signal$254 [1];
-  assign halfm_13[19] = \$signal$252 [6] | _0174_;
-  assign _0175_ = \$signal$251 [5] & \$signal$254 [2];
-  assign halfm_13[20] = \$signal$252 [6] | _0175_;
-  assign _0176_ = \$signal$251 [5] & \$signal$254 [3];
-  assign halfm_13[21] = \$signal$252 [6] | _0176_;
-  assign _0177_ = \$signal$251 [6] & \$signal$254 [0];
-  assign halfm_13[22] = \$signal$252 [7] | _0177_;
-  assign _0179_ = \$signal$251 [6] & \$signal$254 [1];
-  assign halfm_13[23] = \$signal$252 [7] | _0179_;
-  assign _0180_ = \$signal$251 [6] & \$signal$254 [2];
-  assign halfm_13[24] = \$signal$252 [7] | _0180_;
-  assign _0181_ = \$signal$251 [6] & \$signal$254 [3];
-  assign halfm_13[25] = \$signal$252 [7] | _0181_;
-  assign halfm_13[26] = \$signal$251 [7] & \$signal$254 [0];
-  assign halfm_13[27] = \$signal$251 [7] & \$signal$254 [1];
-  assign halfm_13[28] = \$signal$251 [7] & \$signal$254 [2];
-  assign halfm_13[29] = \$signal$251 [7] & \$signal$254 [3];
-  assign half_14[0] = \$signal$258 [0] & \$signal$260 [1];
-  assign half_14[1] = \$signal$258 [0] & \$signal$260 [2];
-  assign half_14[2] = \$signal$258 [0] & \$signal$260 [3];
-  assign half_14[3] = \$signal$258 [1] & \$signal$260 [0];
-  assign half_14[4] = \$signal$258 [1] & \$signal$260 [1];
-  assign half_14[5] = \$signal$258 [1] & \$signal$260 [2];
-  assign half_14[6] = \$signal$258 [1] & \$signal$260 [3];
-  assign half_14[7] = \$signal$258 [2] & \$signal$260 [0];
-  assign half_14[8] = \$signal$258 [2] & \$signal$260 [1];
-  assign half_14[9] = \$signal$258 [2] & \$signal$260 [2];
-  assign half_14[10] = \$signal$258 [2] & \$signal$260 [3];
-  assign half_14[11] = \$signal$258 [3] & \$signal$260 [0];
-  assign half_14[12] = \$signal$258 [3] & \$signal$260 [1];
-  assign half_14[13] = \$signal$258 [3] & \$signal$260 [2];
-  assign half_14[14] = \$signal$258 [3] & \$signal$260 [3];
-  assign half_14[15] = \$signal$258 [4] & \$signal$260 [0];
-  assign half_14[16] = \$signal$258 [4] & \$signal$260 [1];
-  assign half_14[17] = \$signal$258 [4] & \$signal$260 [2];
-  assign half_14[18] = \$signal$258 [4] & \$signal$260 [3];
-  assign half_14[19] = \$signal$258 [5] & \$signal$260 [0];
-  assign half_14[20] = \$signal$258 [5] & \$signal$260 [1];
-  assign half_14[21] = \$signal$258 [5] & \$signal$260 [2];
-  assign half_14[22] = \$signal$258 [5] & \$signal$260 [3];
-  assign half_14[23] = \$signal$258 [6] & \$signal$260 [0];
-  assign half_14[24] = \$signal$258 [6] & \$signal$260 [1];
-  assign half_14[25] = \$signal$258 [6] & \$signal$260 [2];
-  assign half_14[26] = \$signal$258 [6] & \$signal$260 [3];
-  assign half_14[27] = \$signal$258 [7] & \$signal$260 [0];
-  assign half_14[28] = \$signal$258 [7] & \$signal$260 [1];
-  assign half_14[29] = \$signal$258 [7] & \$signal$260 [2];
-  assign half_14[30] = \$signal$258 [7] & \$signal$260 [3];
-  assign _0184_ = \$signal$258 [0] & \$signal$261 [2];
-  assign halfm_14[0] = \$signal$259 [1] | _0184_;
-  assign _0185_ = \$signal$258 [0] & \$signal$261 [3];
-  assign halfm_14[1] = \$signal$259 [1] | _0185_;
-  assign _0187_ = \$signal$258 [1] & \$signal$261 [0];
-  assign halfm_14[2] = \$signal$259 [2] | _0187_;
-  assign _0188_ = \$signal$258 [1] & \$signal$261 [1];
-  assign halfm_14[3] = \$signal$259 [2] | _0188_;
-  assign _0189_ = \$signal$258 [1] & \$signal$261 [2];
-  assign halfm_14[4] = \$signal$259 [2] | _0189_;
-  assign _0190_ = \$signal$258 [1] & \$signal$261 [3];
-  assign halfm_14[5] = \$signal$259 [2] | _0190_;
-  assign _0191_ = \$signal$258 [2] & \$signal$261 [0];
-  assign halfm_14[6] = \$signal$259 [3] | _0191_;
-  assign _0193_ = \$signal$258 [2] & \$signal$261 [1];
-  assign halfm_14[7] = \$signal$259 [3] | _0193_;
-  assign _0194_ = \$signal$258 [2] & \$signal$261 [2];
-  assign halfm_14[8] = \$signal$259 [3] | _0194_;
-  assign _0195_ = \$signal$258 [2] & \$signal$261 [3];
-  assign halfm_14[9] = \$signal$259 [3] | _0195_;
-  assign _0196_ = \$signal$258 [3] & \$signal$261 [0];
-  assign halfm_14[10] = \$signal$259 [4] | _0196_;
-  assign _0197_ = \$signal$258 [3] & \$signal$261 [1];
-  assign halfm_14[11] = \$signal$259 [4] | _0197_;
-  assign _0199_ = \$signal$258 [3] & \$signal$261 [2];
-  assign halfm_14[12] = \$signal$259 [4] | _0199_;
-  assign _0200_ = \$signal$258 [3] & \$signal$261 [3];
-  assign halfm_14[13] = \$signal$259 [4] | _0200_;
-  assign _0201_ = \$signal$258 [4] & \$signal$261 [0];
-  assign halfm_14[14] = \$signal$259 [5] | _0201_;
-  assign _0202_ = \$signal$258 [4] & \$signal$261 [1];
-  assign halfm_14[15] = \$signal$259 [5] | _0202_;
-  assign _0203_ = \$signal$258 [4] & \$signal$261 [2];
-  assign halfm_14[16] = \$signal$259 [5] | _0203_;
-  assign _0204_ = \$signal$258 [4] & \$signal$261 [3];
-  assign halfm_14[17] = \$signal$259 [5] | _0204_;
-  assign _0205_ = \$signal$258 [5] & \$signal$261 [0];
-  assign halfm_14[18] = \$signal$259 [6] | _0205_;
-  assign _0206_ = \$signal$258 [5] & \$signal$261 [1];
-  assign halfm_14[19] = \$signal$259 [6] | _0206_;
-  assign _0207_ = \$signal$258 [5] & \$signal$261 [2];
-  assign halfm_14[20] = \$signal$259 [6] | _0207_;
-  assign _0208_ = \$signal$258 [5] & \$signal$261 [3];
-  assign halfm_14[21] = \$signal$259 [6] | _0208_;
-  assign _0209_ = \$signal$258 [6] & \$signal$261 [0];
-  assign halfm_14[22] = \$signal$259 [7] | _0209_;
-  assign _0210_ = \$signal$258 [6] & \$signal$261 [1];
-  assign halfm_14[23] = \$signal$259 [7] | _0210_;
-  assign _0211_ = \$signal$258 [6] & \$signal$261 [2];
-  assign halfm_14[24] = \$signal$259 [7] | _0211_;
-  assign _0212_ = \$signal$258 [6] & \$signal$261 [3];
-  assign halfm_14[25] = \$signal$259 [7] | _0212_;
-  assign halfm_14[26] = \$signal$258 [7] & \$signal$261 [0];
-  assign halfm_14[27] = \$signal$258 [7] & \$signal$261 [1];
-  assign halfm_14[28] = \$signal$258 [7] & \$signal$261 [2];
-  assign halfm_14[29] = \$signal$258 [7] & \$signal$261 [3];
-  assign half_15[0] = \$signal$265 [0] & \$signal$267 [1];
-  assign half_15[1] = \$signal$265 [0] & \$signal$267 [2];
-  assign half_15[2] = \$signal$265 [0] & \$signal$267 [3];
-  assign half_15[3] = \$signal$265 [1] & \$signal$267 [0];
-  assign half_15[4] = \$signal$265 [1] & \$signal$267 [1];
-  assign half_15[5] = \$signal$265 [1] & \$signal$267 [2];
-  assign half_15[6] = \$signal$265 [1] & \$signal$267 [3];
-  assign half_15[7] = \$signal$265 [2] & \$signal$267 [0];
-  assign half_15[8] = \$signal$265 [2] & \$signal$267 [1];
-  assign half_15[9] = \$signal$265 [2] & \$signal$267 [2];
-  assign half_15[10] = \$signal$265 [2] & \$signal$267 [3];
-  assign half_15[11] = \$signal$265 [3] & \$signal$267 [0];
-  assign half_15[12] = \$signal$265 [3] & \$signal$267 [1];
-  assign half_15[13] = \$signal$265 [3] & \$signal$267 [2];
-  assign half_15[14] = \$signal$265 [3] & \$signal$267 [3];
-  assign half_15[15] = \$signal$265 [4] & \$signal$267 [0];
-  assign half_15[16] = \$signal$265 [4] & \$signal$267 [1];
-  assign half_15[17] = \$signal$265 [4] & \$signal$267 [2];
-  assign half_15[18] = \$signal$265 [4] & \$signal$267 [3];
-  assign half_15[19] = \$signal$265 [5] & \$signal$267 [0];
-  assign half_15[20] = \$signal$265 [5] & \$signal$267 [1];
-  assign half_15[21] = \$signal$265 [5] & \$signal$267 [2];
-  assign half_15[22] = \$signal$265 [5] & \$signal$267 [3];
-  assign half_15[23] = \$signal$265 [6] & \$signal$267 [0];
-  assign half_15[24] = \$signal$265 [6] & \$signal$267 [1];
-  assign half_15[25] = \$signal$265 [6] & \$signal$267 [2];
-  assign half_15[26] = \$signal$265 [6] & \$signal$267 [3];
-  assign half_15[27] = \$signal$265 [7] & \$signal$267 [0];
-  assign half_15[28] = \$signal$265 [7] & \$signal$267 [1];
-  assign half_15[29] = \$signal$265 [7] & \$signal$267 [2];
-  assign half_15[30] = \$signal$265 [7] & \$signal$267 [3];
-  assign _0217_ = \$signal$265 [0] & \$signal$268 [2];
-  assign halfm_15[0] = \$signal$266 [1] | _0217_;
-  assign _0218_ = \$signal$265 [0] & \$signal$268 [3];
-  assign halfm_15[1] = \$signal$266 [1] | _0218_;
-  assign _0219_ = \$signal$265 [1] & \$signal$268 [0];
-  assign halfm_15[2] = \$signal$266 [2] | _0219_;
-  assign _0220_ = \$signal$265 [1] & \$signal$268 [1];
-  assign halfm_15[3] = \$signal$266 [2] | _0220_;
-  assign _0221_ = \$signal$265 [1] & \$signal$268 [2];
-  assign halfm_15[4] = \$signal$266 [2] | _0221_;
-  assign _0222_ = \$signal$265 [1] & \$signal$268 [3];
-  assign halfm_15[5] = \$signal$266 [2] | _0222_;
-  assign _0223_ = \$signal$265 [2] & \$signal$268 [0];
-  assign halfm_15[6] = \$signal$266 [3] | _0223_;
-  assign _0225_ = \$signal$265 [2] & \$signal$268 [1];
-  assign halfm_15[7] = \$signal$266 [3] | _0225_;
-  assign _0226_ = \$signal$265 [2] & \$signal$268 [2];
-  assign halfm_15[8] = \$signal$266 [3] | _0226_;
-  assign _0227_ = \$signal$265 [2] & \$signal$268 [3];
-  assign halfm_15[9] = \$signal$266 [3] | _0227_;
-  assign _0228_ = \$signal$265 [3] & \$signal$268 [0];
-  assign halfm_15[10] = \$signal$266 [4] | _0228_;
-  assign _0229_ = \$signal$265 [3] & \$signal$268 [1];
-  assign halfm_15[11] = \$signal$266 [4] | _0229_;
-  assign _0231_ = \$signal$265 [3] & \$signal$268 [2];
-  assign halfm_15[12] = \$signal$266 [4] | _0231_;
-  assign _0232_ = \$signal$265 [3] & \$signal$268 [3];
-  assign halfm_15[13] = \$signal$266 [4] | _0232_;
-  assign _0233_ = \$signal$265 [4] & \$signal$268 [0];
-  assign halfm_15[14] = \$signal$266 [5] | _0233_;
-  assign _0234_ = \$signal$265 [4] & \$signal$268 [1];
-  assign halfm_15[15] = \$signal$266 [5] | _0234_;
-  assign _0235_ = \$signal$265 [4] & \$signal$268 [2];
-  assign halfm_15[16] = \$signal$266 [5] | _0235_;
-  assign _0237_ = \$signal$265 [4] & \$signal$268 [3];
-  assign halfm_15[17] = \$signal$266 [5] | _0237_;
-  assign _0238_ = \$signal$265 [5] & \$signal$268 [0];
-  assign halfm_15[18] = \$signal$266 [6] | _0238_;
-  assign _0239_ = \$signal$265 [5] & \$signal$268 [1];
-  assign halfm_15[19] = \$signal$266 [6] | _0239_;
-  assign _0240_ = \$signal$265 [5] & \$signal$268 [2];
-  assign halfm_15[20] = \$signal$266 [6] | _0240_;
-  assign _0241_ = \$signal$265 [5] & \$signal$268 [3];
-  assign halfm_15[21] = \$signal$266 [6] | _0241_;
-  assign _0242_ = \$signal$265 [6] & \$signal$268 [0];
-  assign halfm_15[22] = \$signal$266 [7] | _0242_;
-  assign _0243_ = \$signal$265 [6] & \$signal$268 [1];
-  assign halfm_15[23] = \$signal$266 [7] | _0243_;
-  assign _0244_ = \$signal$265 [6] & \$signal$268 [2];
-  assign halfm_15[24] = \$signal$266 [7] | _0244_;
-  assign _0245_ = \$signal$265 [6] & \$signal$268 [3];
-  assign halfm_15[25] = \$signal$266 [7] | _0245_;
-  assign halfm_15[26] = \$signal$265 [7] & \$signal$268 [0];
-  assign halfm_15[27] = \$signal$265 [7] & \$signal$268 [1];
-  assign halfm_15[28] = \$signal$265 [7] & \$signal$268 [2];
-  assign halfm_15[29] = \$signal$265 [7] & \$signal$268 [3];
-  assign _0246_ = $signed(rq2_h0) < $signed(1'h0);
-  assign _0247_ = _0246_ ? { 1'h0, rq2_hm0[29:0] } : rq2_hf0[30:0];
-  assign u_0 = $signed(rq2_h0) + $signed({ 1'h0, _0247_ });
-  assign _0248_ = $signed(rq2_h1) < $signed(1'h0);
-  assign _0250_ = _0248_ ? { 1'h0, rq2_hm1[29:0] } : rq2_hf1[30:0];
-  assign u_1 = $signed(rq2_h1) + $signed({ 1'h0, _0250_ });
-  assign _0251_ = $signed(rq2_h2) < $signed(1'h0);
-  assign _0252_ = _0251_ ? { 1'h0, rq2_hm2[29:0] } : rq2_hf2[30:0];
-  assign u_2 = $signed(rq2_h2) + $signed({ 1'h0, _0252_ });
-  assign _0253_ = $signed(rq2_h3) < $signed(1'h0);
-  assign _0254_ = _0253_ ? { 1'h0, rq2_hm3[29:0] } : rq2_hf3[30:0];
-  assign u_3 = $signed(rq2_h3) + $signed({ 1'h0, _0254_ });
-  assign _0255_ = $signed(rq2_h4) < $signed(1'h0);
-  assign _0256_ = _0255_ ? { 1'h0, rq2_hm4[29:0] } : rq2_hf4[30:0];
-  assign u_4 = $signed(rq2_h4) + $signed({ 1'h0, _0256_ });
-  assign _0257_ = $signed(rq2_h5) < $signed(1'h0);
-  assign _0258_ = _0257_ ? { 1'h0, rq2_hm5[29:0] } : rq2_hf5[30:0];
-  assign u_5 = $signed(rq2_h5) + $signed({ 1'h0, _0258_ });
-  assign _0259_ = $signed(rq2_h6) < $signed(1'h0);
-  assign _0261_ = _0259_ ? { 1'h0, rq2_hm6[29:0] } : rq2_hf6[30:0];
-  assign u_6 = $signed(rq2_h6) + $signed({ 1'h0, _0261_ });
-  assign _0262_ = $signed(rq2_h7) < $signed(1'h0);
-  assign _0263_ = _0262_ ? { 1'h0, rq2_hm7[29:0] } : rq2_hf7[30:0];
-  assign u_7 = $signed(rq2_h7) + $signed({ 1'h0, _0263_ });
-  assign _0264_ = $signed(rq2_h8) < $signed(1'h0);
-  assign _0265_ = _0264_ ? { 1'h0, rq2_hm8[29:0] } : rq2_hf8[30:0];
-  assign u_8 = $signed(rq2_h8) + $signed({ 1'h0, _0265_ });
-  assign _0266_ = $signed(rq2_h9) < $signed(1'h0);
-  assign _0267_[30:0] = _0266_ ? { 1'h0, rq2_hm9[29:0] } : rq2_hf9[30:0];
-  assign u_9 = $signed(rq2_h9) + $signed({ 1'h0, _0267_[30:0] });
-  assign _0268_ = $signed(rq2_h10) < $signed(1'h0);
-  assign _0269_ = _0268_ ? { 1'h0, rq2_hm10[29:0] } : rq2_hf10[30:0];
-  assign u_10 = $signed(rq2_h10) + $signed({ 1'h0, _0269_ });
-  assign _0270_ = $signed(rq2_h11) < $signed(1'h0);
-  assign _0272_[30:0] = _0270_ ? { 1'h0, rq2_hm11[29:0] } : rq2_hf11[30:0];
-  assign u_11 = $signed(rq2_h11) + $signed({ 1'h0, _0272_[30:0] });
-  assign _0273_ = $signed(rq2_h12) < $signed(1'h0);
-  assign _0274_[30:0] = _0273_ ? { 1'h0, rq2_hm12[29:0] } : rq2_hf12[30:0];
-  assign u_12 = $signed(rq2_h12) + $signed({ 1'h0, _0274_[30:0] });
-  assign _0275_ = $signed(rq2_h13) < $signed(1'h0);
-  assign _0276_[30:0] = _0275_ ? { 1'h0, rq2_hm13[29:0] } : rq2_hf13[30:0];
-  assign u_13 = $signed(rq2_h13) + $signed({ 1'h0, _0276_[30:0] });
-  assign _0277_ = $signed(rq2_h14) < $signed(1'h0);
-  assign _0278_[30:0] = _0277_ ? { 1'h0, rq2_hm14[29:0] } : rq2_hf14[30:0];
-  assign u_14 = $signed(rq2_h14) + $signed({ 1'h0, _0278_[30:0] });
-  assign _0279_ = $signed(rq2_h15) < $signed(1'h0);
-  assign _0280_[30:0] = _0279_ ? { 1'h0, rq2_hm15[29:0] } : rq2_hf15[30:0];
-  assign u_15 = $signed(rq2_h15) + $signed({ 1'h0, _0280_[30:0] });
+  assign _0112_ = $signed(a_15[31:17]) * $signed({ 1'h0, rq1_m15[16:0] });
+  assign _0113_ = a_15[16:0] * rq1_m15[30:17];
+  assign _0114_ = $signed(_0112_) + $signed({ 1'h0, _0113_ });
+  assign mid_15 = $signed(_0114_) + $signed(15'h2000);
+  assign { h_0, _0115_[13:0] } = $signed(outer_0[62:17]) + $signed(mid_0);
+  assign { h_1, _0116_[13:0] } = $signed(outer_1[62:17]) + $signed(mid_1);
+  assign { h_2, _0117_[13:0] } = $signed(outer_2[62:17]) + $signed(mid_2);
+  assign { h_3, _0118_[13:0] } = $signed(outer_3[62:17]) + $signed(mid_3);
+  assign { h_4, _0119_[13:0] } = $signed(outer_4[62:17]) + $signed(mid_4);
+  assign { h_5, _0120_[13:0] } = $signed(outer_5[62:17]) + $signed(mid_5);
+  assign { h_6, _0122_[13:0] } = $signed(outer_6[62:17]) + $signed(mid_6);
+  assign { h_7, _0123_[13:0] } = $signed(outer_7[62:17]) + $signed(mid_7);
+  assign { h_8, _0124_[13:0] } = $signed(outer_8[62:17]) + $signed(mid_8);
+  assign { h_9, _0125_[13:0] } = $signed(outer_9[62:17]) + $signed(mid_9);
+  assign { h_10, _0126_[13:0] } = $signed(outer_10[62:17]) + $signed(mid_10);
+  assign { h_11, _0127_[13:0] } = $signed(outer_11[62:17]) + $signed(mid_11);
+  assign { h_12, _0129_[13:0] } = $signed(outer_12[62:17]) + $signed(mid_12);
+  assign { h_13, _0130_[13:0] } = $signed(outer_13[62:17]) + $signed(mid_13);
+  assign { h_14, _0131_[13:0] } = $signed(outer_14[62:17]) + $signed(mid_14);
+  assign { h_15, _0132_[13:0] } = $signed(outer_15[62:17]) + $signed(mid_15);
+  assign { half_0, _0134_[0] } = 1'h1 << rq1_r0;
+  assign halfm_0[0] = rq1_r0 >= 2'h2;
+  assign halfm_0[1] = rq1_r0 >= 2'h3;
+  assign halfm_0[2] = rq1_r0 >= 3'h4;
+  assign halfm_0[3] = rq1_r0 >= 3'h5;
+  assign halfm_0[4] = rq1_r0 >= 3'h6;
+  assign halfm_0[5] = rq1_r0 >= 3'h7;
+  assign halfm_0[6] = rq1_r0 >= 4'h8;
+  assign halfm_0[7] = rq1_r0 >= 4'h9;
+  assign halfm_0[8] = rq1_r0 >= 4'ha;
+  assign halfm_0[9] = rq1_r0 >= 4'hb;
+  assign halfm_0[10] = rq1_r0 >= 4'hc;
+  assign halfm_0[11] = rq1_r0 >= 4'hd;
+  assign halfm_0[12] = rq1_r0 >= 4'he;
+  assign halfm_0[13] = rq1_r0 >= 4'hf;
+  assign halfm_0[14] = rq1_r0 >= 5'h10;
+  assign halfm_0[15] = rq1_r0 >= 5'h11;
+  assign halfm_0[16] = rq1_r0 >= 5'h12;
+  assign halfm_0[17] = rq1_r0 >= 5'h13;
+  assign halfm_0[18] = rq1_r0 >= 5'h14;
+  assign halfm_0[19] = rq1_r0 >= 5'h15;
+  assign halfm_0[20] = rq1_r0 >= 5'h16;
+  assign halfm_0[21] = rq1_r0 >= 5'h17;
+  assign halfm_0[22] = rq1_r0 >= 5'h18;
+  assign halfm_0[23] = rq1_r0 >= 5'h19;
+  assign halfm_0[24] = rq1_r0 >= 5'h1a;
+  assign halfm_0[25] = rq1_r0 >= 5'h1b;
+  assign halfm_0[26] = rq1_r0 >= 5'h1c;
+  assign halfm_0[27] = rq1_r0 >= 5'h1d;
+  assign halfm_0[28] = rq1_r0 >= 5'h1e;
+  assign halfm_0[29] = rq1_r0 >= 5'h1f;
+  assign halfm_0[30] = rq1_r0 >= 6'h20;
+  assign halfm_0[31] = rq1_r0 >= 6'h21;
+  assign { half_1, _0136_[0] } = 1'h1 << rq1_r1;
+  assign halfm_1[0] = rq1_r1 >= 2'h2;
+  assign halfm_1[1] = rq1_r1 >= 2'h3;
+  assign halfm_1[2] = rq1_r1 >= 3'h4;
+  assign halfm_1[3] = rq1_r1 >= 3'h5;
+  assign halfm_1[4] = rq1_r1 >= 3'h6;
+  assign halfm_1[5] = rq1_r1 >= 3'h7;
+  assign halfm_1[6] = rq1_r1 >= 4'h8;
+  assign halfm_1[7] = rq1_r1 >= 4'h9;
+  assign halfm_1[8] = rq1_r1 >= 4'ha;
+  assign halfm_1[9] = rq1_r1 >= 4'hb;
+  assign halfm_1[10] = rq1_r1 >= 4'hc;
+  assign halfm_1[11] = rq1_r1 >= 4'hd;
+  assign halfm_1[12] = rq1_r1 >= 4'he;
+  assign halfm_1[13] = rq1_r1 >= 4'hf;
+  assign halfm_1[14] = rq1_r1 >= 5'h10;
+  assign halfm_1[15] = rq1_r1 >= 5'h11;
+  assign halfm_1[16] = rq1_r1 >= 5'h12;
+  assign halfm_1[17] = rq1_r1 >= 5'h13;
+  assign halfm_1[18] = rq1_r1 >= 5'h14;
+  assign halfm_1[19] = rq1_r1 >= 5'h15;
+  assign halfm_1[20] = rq1_r1 >= 5'h16;
+  assign halfm_1[21] = rq1_r1 >= 5'h17;
+  assign halfm_1[22] = rq1_r1 >= 5'h18;
+  assign halfm_1[23] = rq1_r1 >= 5'h19;
+  assign halfm_1[24] = rq1_r1 >= 5'h1a;
+  assign halfm_1[25] = rq1_r1 >= 5'h1b;
+  assign halfm_1[26] = rq1_r1 >= 5'h1c;
+  assign halfm_1[27] = rq1_r1 >= 5'h1d;
+  assign halfm_1[28] = rq1_r1 >= 5'h1e;
+  assign halfm_1[29] = rq1_r1 >= 5'h1f;
+  assign halfm_1[30] = rq1_r1 >= 6'h20;
+  assign halfm_1[31] = rq1_r1 >= 6'h21;
+  assign { half_2, _0140_[0] } = 1'h1 << rq1_r2;
+  assign halfm_2[0] = rq1_r2 >= 2'h2;
+  assign halfm_2[1] = rq1_r2 >= 2'h3;
+  assign halfm_2[2] = rq1_r2 >= 3'h4;
+  assign halfm_2[3] = rq1_r2 >= 3'h5;
+  assign halfm_2[4] = rq1_r2 >= 3'h6;
+  assign halfm_2[5] = rq1_r2 >= 3'h7;
+  assign halfm_2[6] = rq1_r2 >= 4'h8;
+  assign halfm_2[7] = rq1_r2 >= 4'h9;
+  assign halfm_2[8] = rq1_r2 >= 4'ha;
+  assign halfm_2[9] = rq1_r2 >= 4'hb;
+  assign halfm_2[10] = rq1_r2 >= 4'hc;
+  assign halfm_2[11] = rq1_r2 >= 4'hd;
+  assign halfm_2[12] = rq1_r2 >= 4'he;
+  assign halfm_2[13] = rq1_r2 >= 4'hf;
+  assign halfm_2[14] = rq1_r2 >= 5'h10;
+  assign halfm_2[15] = rq1_r2 >= 5'h11;
+  assign halfm_2[16] = rq1_r2 >= 5'h12;
+  assign halfm_2[17] = rq1_r2 >= 5'h13;
+  assign halfm_2[18] = rq1_r2 >= 5'h14;
+  assign halfm_2[19] = rq1_r2 >= 5'h15;
+  assign halfm_2[20] = rq1_r2 >= 5'h16;
+  assign halfm_2[21] = rq1_r2 >= 5'h17;
+  assign halfm_2[22] = rq1_r2 >= 5'h18;
+  assign halfm_2[23] = rq1_r2 >= 5'h19;
+  assign halfm_2[24] = rq1_r2 >= 5'h1a;
+  assign halfm_2[25] = rq1_r2 >= 5'h1b;
+  assign halfm_2[26] = rq1_r2 >= 5'h1c;
+  assign halfm_2[27] = rq1_r2 >= 5'h1d;
+  assign halfm_2[28] = rq1_r2 >= 5'h1e;
+  assign halfm_2[29] = rq1_r2 >= 5'h1f;
+  assign halfm_2[30] = rq1_r2 >= 6'h20;
+  assign halfm_2[31] = rq1_r2 >= 6'h21;
+  assign { half_3, _0144_[0] } = 1'h1 << rq1_r3;
+  assign halfm_3[0] = rq1_r3 >= 2'h2;
+  assign halfm_3[1] = rq1_r3 >= 2'h3;
+  assign halfm_3[2] = rq1_r3 >= 3'h4;
+  assign halfm_3[3] = rq1_r3 >= 3'h5;
+  assign halfm_3[4] = rq1_r3 >= 3'h6;
+  assign halfm_3[5] = rq1_r3 >= 3'h7;
+  assign halfm_3[6] = rq1_r3 >= 4'h8;
+  assign halfm_3[7] = rq1_r3 >= 4'h9;
+  assign halfm_3[8] = rq1_r3 >= 4'ha;
+  assign halfm_3[9] = rq1_r3 >= 4'hb;
+  assign halfm_3[10] = rq1_r3 >= 4'hc;
+  assign halfm_3[11] = rq1_r3 >= 4'hd;
+  assign halfm_3[12] = rq1_r3 >= 4'he;
+  assign halfm_3[13] = rq1_r3 >= 4'hf;
+  assign halfm_3[14] = rq1_r3 >= 5'h10;
+  assign halfm_3[15] = rq1_r3 >= 5'h11;
+  assign halfm_3[16] = rq1_r3 >= 5'h12;
+  assign halfm_3[17] = rq1_r3 >= 5'h13;
+  assign halfm_3[18] = rq1_r3 >= 5'h14;
+  assign halfm_3[19] = rq1_r3 >= 5'h15;
+  assign halfm_3[20] = rq1_r3 >= 5'h16;
+  assign halfm_3[21] = rq1_r3 >= 5'h17;
+  assign halfm_3[22] = rq1_r3 >= 5'h18;
+  assign halfm_3[23] = rq1_r3 >= 5'h19;
+  assign halfm_3[24] = rq1_r3 >= 5'h1a;
+  assign halfm_3[25] = rq1_r3 >= 5'h1b;
+  assign halfm_3[26] = rq1_r3 >= 5'h1c;
+  assign halfm_3[27] = rq1_r3 >= 5'h1d;
+  assign halfm_3[28] = rq1_r3 >= 5'h1e;
+  assign halfm_3[29] = rq1_r3 >= 5'h1f;
+  assign halfm_3[30] = rq1_r3 >= 6'h20;
+  assign halfm_3[31] = rq1_r3 >= 6'h21;
+  assign { half_4, _0146_[0] } = 1'h1 << rq1_r4;
+  assign halfm_4[0] = rq1_r4 >= 2'h2;
+  assign halfm_4[1] = rq1_r4 >= 2'h3;
+  assign halfm_4[2] = rq1_r4 >= 3'h4;
+  assign halfm_4[3] = rq1_r4 >= 3'h5;
+  assign halfm_4[4] = rq1_r4 >= 3'h6;
+  assign halfm_4[5] = rq1_r4 >= 3'h7;
+  assign halfm_4[6] = rq1_r4 >= 4'h8;
+  assign halfm_4[7] = rq1_r4 >= 4'h9;
+  assign halfm_4[8] = rq1_r4 >= 4'ha;
+  assign halfm_4[9] = rq1_r4 >= 4'hb;
+  assign halfm_4[10] = rq1_r4 >= 4'hc;
+  assign halfm_4[11] = rq1_r4 >= 4'hd;
+  assign halfm_4[12] = rq1_r4 >= 4'he;
+  assign halfm_4[13] = rq1_r4 >= 4'hf;
+  assign halfm_4[14] = rq1_r4 >= 5'h10;
+  assign halfm_4[15] = rq1_r4 >= 5'h11;
+  assign halfm_4[16] = rq1_r4 >= 5'h12;
+  assign halfm_4[17] = rq1_r4 >= 5'h13;
+  assign halfm_4[18] = rq1_r4 >= 5'h14;
+  assign halfm_4[19] = rq1_r4 >= 5'h15;
+  assign halfm_4[20] = rq1_r4 >= 5'h16;
+  assign halfm_4[21] = rq1_r4 >= 5'h17;
+  assign halfm_4[22] = rq1_r4 >= 5'h18;
+  assign halfm_4[23] = rq1_r4 >= 5'h19;
+  assign halfm_4[24] = rq1_r4 >= 5'h1a;
+  assign halfm_4[25] = rq1_r4 >= 5'h1b;
+  assign halfm_4[26] = rq1_r4 >= 5'h1c;
+  assign halfm_4[27] = rq1_r4 >= 5'h1d;
+  assign halfm_4[28] = rq1_r4 >= 5'h1e;
+  assign halfm_4[29] = rq1_r4 >= 5'h1f;
+  assign halfm_4[30] = rq1_r4 >= 6'h20;
+  assign halfm_4[31] = rq1_r4 >= 6'h21;
+  assign { half_5, _0151_[0] } = 1'h1 << rq1_r5;
+  assign halfm_5[0] = rq1_r5 >= 2'h2;
+  assign halfm_5[1] = rq1_r5 >= 2'h3;
+  assign halfm_5[2] = rq1_r5 >= 3'h4;
+  assign halfm_5[3] = rq1_r5 >= 3'h5;
+  assign halfm_5[4] = rq1_r5 >= 3'h6;
+  assign halfm_5[5] = rq1_r5 >= 3'h7;
+  assign halfm_5[6] = rq1_r5 >= 4'h8;
+  assign halfm_5[7] = rq1_r5 >= 4'h9;
+  assign halfm_5[8] = rq1_r5 >= 4'ha;
+  assign halfm_5[9] = rq1_r5 >= 4'hb;
+  assign halfm_5[10] = rq1_r5 >= 4'hc;
+  assign halfm_5[11] = rq1_r5 >= 4'hd;
+  assign halfm_5[12] = rq1_r5 >= 4'he;
+  assign halfm_5[13] = rq1_r5 >= 4'hf;
+  assign halfm_5[14] = rq1_r5 >= 5'h10;
+  assign halfm_5[15] = rq1_r5 >= 5'h11;
+  assign halfm_5[16] = rq1_r5 >= 5'h12;
+  assign halfm_5[17] = rq1_r5 >= 5'h13;
+  assign halfm_5[18] = rq1_r5 >= 5'h14;
+  assign halfm_5[19] = rq1_r5 >= 5'h15;
+  assign halfm_5[20] = rq1_r5 >= 5'h16;
+  assign halfm_5[21] = rq1_r5 >= 5'h17;
+  assign halfm_5[22] = rq1_r5 >= 5'h18;
+  assign halfm_5[23] = rq1_r5 >= 5'h19;
+  assign halfm_5[24] = rq1_r5 >= 5'h1a;
+  assign halfm_5[25] = rq1_r5 >= 5'h1b;
+  assign halfm_5[26] = rq1_r5 >= 5'h1c;
+  assign halfm_5[27] = rq1_r5 >= 5'h1d;
+  assign halfm_5[28] = rq1_r5 >= 5'h1e;
+  assign halfm_5[29] = rq1_r5 >= 5'h1f;
+  assign halfm_5[30] = rq1_r5 >= 6'h20;
+  assign halfm_5[31] = rq1_r5 >= 6'h21;
+  assign { half_6, _0154_[0] } = 1'h1 << rq1_r6;
+  assign halfm_6[0] = rq1_r6 >= 2'h2;
+  assign halfm_6[1] = rq1_r6 >= 2'h3;
+  assign halfm_6[2] = rq1_r6 >= 3'h4;
+  assign halfm_6[3] = rq1_r6 >= 3'h5;
+  assign halfm_6[4] = rq1_r6 >= 3'h6;
+  assign halfm_6[5] = rq1_r6 >= 3'h7;
+  assign halfm_6[6] = rq1_r6 >= 4'h8;
+  assign halfm_6[7] = rq1_r6 >= 4'h9;
+  assign halfm_6[8] = rq1_r6 >= 4'ha;
+  assign halfm_6[9] = rq1_r6 >= 4'hb;
+  assign halfm_6[10] = rq1_r6 >= 4'hc;
+  assign halfm_6[11] = rq1_r6 >= 4'hd;
+  assign halfm_6[12] = rq1_r6 >= 4'he;
+  assign halfm_6[13] = rq1_r6 >= 4'hf;
+  assign halfm_6[14] = rq1_r6 >= 5'h10;
+  assign halfm_6[15] = rq1_r6 >= 5'h11;
+  assign halfm_6[16] = rq1_r6 >= 5'h12;
+  assign halfm_6[17] = rq1_r6 >= 5'h13;
+  assign halfm_6[18] = rq1_r6 >= 5'h14;
+  assign halfm_6[19] = rq1_r6 >= 5'h15;
+  assign halfm_6[20] = rq1_r6 >= 5'h16;
+  assign halfm_6[21] = rq1_r6 >= 5'h17;
+  assign halfm_6[22] = rq1_r6 >= 5'h18;
+  assign halfm_6[23] = rq1_r6 >= 5'h19;
+  assign halfm_6[24] = rq1_r6 >= 5'h1a;
+  assign halfm_6[25] = rq1_r6 >= 5'h1b;
+  assign halfm_6[26] = rq1_r6 >= 5'h1c;
+  assign halfm_6[27] = rq1_r6 >= 5'h1d;
+  assign halfm_6[28] = rq1_r6 >= 5'h1e;
+  assign halfm_6[29] = rq1_r6 >= 5'h1f;
+  assign halfm_6[30] = rq1_r6 >= 6'h20;
+  assign halfm_6[31] = rq1_r6 >= 6'h21;
+  assign { half_7, _0156_[0] } = 1'h1 << rq1_r7;
+  assign halfm_7[0] = rq1_r7 >= 2'h2;
+  assign halfm_7[1] = rq1_r7 >= 2'h3;
+  assign halfm_7[2] = rq1_r7 >= 3'h4;
+  assign halfm_7[3] = rq1_r7 >= 3'h5;
+  assign halfm_7[4] = rq1_r7 >= 3'h6;
+  assign halfm_7[5] = rq1_r7 >= 3'h7;
+  assign halfm_7[6] = rq1_r7 >= 4'h8;
+  assign halfm_7[7] = rq1_r7 >= 4'h9;
+  assign halfm_7[8] = rq1_r7 >= 4'ha;
+  assign halfm_7[9] = rq1_r7 >= 4'hb;
+  assign halfm_7[10] = rq1_r7 >= 4'hc;
+  assign halfm_7[11] = rq1_r7 >= 4'hd;
+  assign halfm_7[12] = rq1_r7 >= 4'he;
+  assign halfm_7[13] = rq1_r7 >= 4'hf;
+  assign halfm_7[14] = rq1_r7 >= 5'h10;
+  assign halfm_7[15] = rq1_r7 >= 5'h11;
+  assign halfm_7[16] = rq1_r7 >= 5'h12;
+  assign halfm_7[17] = rq1_r7 >= 5'h13;
+  assign halfm_7[18] = rq1_r7 >= 5'h14;
+  assign halfm_7[19] = rq1_r7 >= 5'h15;
+  assign halfm_7[20] = rq1_r7 >= 5'h16;
+  assign halfm_7[21] = rq1_r7 >= 5'h17;
+  assign halfm_7[22] = rq1_r7 >= 5'h18;
+  assign halfm_7[23] = rq1_r7 >= 5'h19;
+  assign halfm_7[24] = rq1_r7 >= 5'h1a;
+  assign halfm_7[25] = rq1_r7 >= 5'h1b;
+  assign halfm_7[26] = rq1_r7 >= 5'h1c;
+  assign halfm_7[27] = rq1_r7 >= 5'h1d;
+  assign halfm_7[28] = rq1_r7 >= 5'h1e;
+  assign halfm_7[29] = rq1_r7 >= 5'h1f;
+  assign halfm_7[30] = rq1_r7 >= 6'h20;
+  assign halfm_7[31] = rq1_r7 >= 6'h21;
+  assign { half_8, _0160_[0] } = 1'h1 << rq1_r8;
+  assign halfm_8[0] = rq1_r8 >= 2'h2;
+  assign halfm_8[1] = rq1_r8 >= 2'h3;
+  assign halfm_8[2] = rq1_r8 >= 3'h4;
+  assign halfm_8[3] = rq1_r8 >= 3'h5;
+  assign halfm_8[4] = rq1_r8 >= 3'h6;
+  assign halfm_8[5] = rq1_r8 >= 3'h7;
+  assign halfm_8[6] = rq1_r8 >= 4'h8;
+  assign halfm_8[7] = rq1_r8 >= 4'h9;
+  assign halfm_8[8] = rq1_r8 >= 4'ha;
+  assign halfm_8[9] = rq1_r8 >= 4'hb;
+  assign halfm_8[10] = rq1_r8 >= 4'hc;
+  assign halfm_8[11] = rq1_r8 >= 4'hd;
+  assign halfm_8[12] = rq1_r8 >= 4'he;
+  assign halfm_8[13] = rq1_r8 >= 4'hf;
+  assign halfm_8[14] = rq1_r8 >= 5'h10;
+  assign halfm_8[15] = rq1_r8 >= 5'h11;
+  assign halfm_8[16] = rq1_r8 >= 5'h12;
+  assign halfm_8[17] = rq1_r8 >= 5'h13;
+  assign halfm_8[18] = rq1_r8 >= 5'h14;
+  assign halfm_8[19] = rq1_r8 >= 5'h15;
+  assign halfm_8[20] = rq1_r8 >= 5'h16;
+  assign halfm_8[21] = rq1_r8 >= 5'h17;
+  assign halfm_8[22] = rq1_r8 >= 5'h18;
+  assign halfm_8[23] = rq1_r8 >= 5'h19;
+  assign halfm_8[24] = rq1_r8 >= 5'h1a;
+  assign halfm_8[25] = rq1_r8 >= 5'h1b;
+  assign halfm_8[26] = rq1_r8 >= 5'h1c;
+  assign halfm_8[27] = rq1_r8 >= 5'h1d;
+  assign halfm_8[28] = rq1_r8 >= 5'h1e;
+  assign halfm_8[29] = rq1_r8 >= 5'h1f;
+  assign halfm_8[30] = rq1_r8 >= 6'h20;
+  assign halfm_8[31] = rq1_r8 >= 6'h21;
+  assign { half_9, _0163_[0] } = 1'h1 << rq1_r9;
+  assign halfm_9[0] = rq1_r9 >= 2'h2;
+  assign halfm_9[1] = rq1_r9 >= 2'h3;
+  assign halfm_9[2] = rq1_r9 >= 3'h4;
+  assign halfm_9[3] = rq1_r9 >= 3'h5;
+  assign halfm_9[4] = rq1_r9 >= 3'h6;
+  assign halfm_9[5] = rq1_r9 >= 3'h7;
+  assign halfm_9[6] = rq1_r9 >= 4'h8;
+  assign halfm_9[7] = rq1_r9 >= 4'h9;
+  assign halfm_9[8] = rq1_r9 >= 4'ha;
+  assign halfm_9[9] = rq1_r9 >= 4'hb;
+  assign halfm_9[10] = rq1_r9 >= 4'hc;
+  assign halfm_9[11] = rq1_r9 >= 4'hd;
+  assign halfm_9[12] = rq1_r9 >= 4'he;
+  assign halfm_9[13] = rq1_r9 >= 4'hf;
+  assign halfm_9[14] = rq1_r9 >= 5'h10;
+  assign halfm_9[15] = rq1_r9 >= 5'h11;
+  assign halfm_9[16] = rq1_r9 >= 5'h12;
+  assign halfm_9[17] = rq1_r9 >= 5'h13;
+  assign halfm_9[18] = rq1_r9 >= 5'h14;
+  assign halfm_9[19] = rq1_r9 >= 5'h15;
+  assign halfm_9[20] = rq1_r9 >= 5'h16;
+  assign halfm_9[21] = rq1_r9 >= 5'h17;
+  assign halfm_9[22] = rq1_r9 >= 5'h18;
+  assign halfm_9[23] = rq1_r9 >= 5'h19;
+  assign halfm_9[24] = rq1_r9 >= 5'h1a;
+  assign halfm_9[25] = rq1_r9 >= 5'h1b;
+  assign halfm_9[26] = rq1_r9 >= 5'h1c;
+  assign halfm_9[27] = rq1_r9 >= 5'h1d;
+  assign halfm_9[28] = rq1_r9 >= 5'h1e;
+  assign halfm_9[29] = rq1_r9 >= 5'h1f;
+  assign halfm_9[30] = rq1_r9 >= 6'h20;
+  assign halfm_9[31] = rq1_r9 >= 6'h21;
+  assign { half_10, _0166_[0] } = 1'h1 << rq1_r10;
+  assign halfm_10[0] = rq1_r10 >= 2'h2;
+  assign halfm_10[1] = rq1_r10 >= 2'h3;
+  assign halfm_10[2] = rq1_r10 >= 3'h4;
+  assign halfm_10[3] = rq1_r10 >= 3'h5;
+  assign halfm_10[4] = rq1_r10 >= 3'h6;
+  assign halfm_10[5] = rq1_r10 >= 3'h7;
+  assign halfm_10[6] = rq1_r10 >= 4'h8;
+  assign halfm_10[7] = rq1_r10 >= 4'h9;
+  assign halfm_10[8] = rq1_r10 >= 4'ha;
+  assign halfm_10[9] = rq1_r10 >= 4'hb;
+  assign halfm_10[10] = rq1_r10 >= 4'hc;
+  assign halfm_10[11] = rq1_r10 >= 4'hd;
+  assign halfm_10[12] = rq1_r10 >= 4'he;
+  assign halfm_10[13] = rq1_r10 >= 4'hf;
+  assign halfm_10[14] = rq1_r10 >= 5'h10;
+  assign halfm_10[15] = rq1_r10 >= 5'h11;
+  assign halfm_10[16] = rq1_r10 >= 5'h12;
+  assign halfm_10[17] = rq1_r10 >= 5'h13;
+  assign halfm_10[18] = rq1_r10 >= 5'h14;
+  assign halfm_10[19] = rq1_r10 >= 5'h15;
+  assign halfm_10[20] = rq1_r10 >= 5'h16;
+  assign halfm_10[21] = rq1_r10 >= 5'h17;
+  assign halfm_10[22] = rq1_r10 >= 5'h18;
+  assign halfm_10[23] = rq1_r10 >= 5'h19;
+  assign halfm_10[24] = rq1_r10 >= 5'h1a;
+  assign halfm_10[25] = rq1_r10 >= 5'h1b;
+  assign halfm_10[26] = rq1_r10 >= 5'h1c;
+  assign halfm_10[27] = rq1_r10 >= 5'h1d;
+  assign halfm_10[28] = rq1_r10 >= 5'h1e;
+  assign halfm_10[29] = rq1_r10 >= 5'h1f;
+  assign halfm_10[30] = rq1_r10 >= 6'h20;
+  assign halfm_10[31] = rq1_r10 >= 6'h21;
+  assign { half_11, _0170_[0] } = 1'h1 << rq1_r11;
+  assign halfm_11[0] = rq1_r11 >= 2'h2;
+  assign halfm_11[1] = rq1_r11 >= 2'h3;
+  assign halfm_11[2] = rq1_r11 >= 3'h4;
+  assign halfm_11[3] = rq1_r11 >= 3'h5;
+  assign halfm_11[4] = rq1_r11 >= 3'h6;
+  assign halfm_11[5] = rq1_r11 >= 3'h7;
+  assign halfm_11[6] = rq1_r11 >= 4'h8;
+  assign halfm_11[7] = rq1_r11 >= 4'h9;
+  assign halfm_11[8] = rq1_r11 >= 4'ha;
+  assign halfm_11[9] = rq1_r11 >= 4'hb;
+  assign halfm_11[10] = rq1_r11 >= 4'hc;
+  assign halfm_11[11] = rq1_r11 >= 4'hd;
+  assign halfm_11[12] = rq1_r11 >= 4'he;
+  assign halfm_11[13] = rq1_r11 >= 4'hf;
+  assign halfm_11[14] = rq1_r11 >= 5'h10;
+  assign halfm_11[15] = rq1_r11 >= 5'h11;
+  assign halfm_11[16] = rq1_r11 >= 5'h12;
+  assign halfm_11[17] = rq1_r11 >= 5'h13;
+  assign halfm_11[18] = rq1_r11 >= 5'h14;
+  assign halfm_11[19] = rq1_r11 >= 5'h15;
+  assign halfm_11[20] = rq1_r11 >= 5'h16;
+  assign halfm_11[21] = rq1_r11 >= 5'h17;
+  assign halfm_11[22] = rq1_r11 >= 5'h18;
+  assign halfm_11[23] = rq1_r11 >= 5'h19;
+  assign halfm_11[24] = rq1_r11 >= 5'h1a;
+  assign halfm_11[25] = rq1_r11 >= 5'h1b;
+  assign halfm_11[26] = rq1_r11 >= 5'h1c;
+  assign halfm_11[27] = rq1_r11 >= 5'h1d;
+  assign halfm_11[28] = rq1_r11 >= 5'h1e;
+  assign halfm_11[29] = rq1_r11 >= 5'h1f;
+  assign halfm_11[30] = rq1_r11 >= 6'h20;
+  assign halfm_11[31] = rq1_r11 >= 6'h21;
+  assign { half_12, _0173_[0] } = 1'h1 << rq1_r12;
+  assign halfm_12[0] = rq1_r12 >= 2'h2;
+  assign halfm_12[1] = rq1_r12 >= 2'h3;
+  assign halfm_12[2] = rq1_r12 >= 3'h4;
+  assign halfm_12[3] = rq1_r12 >= 3'h5;
+  assign halfm_12[4] = rq1_r12 >= 3'h6;
+  assign halfm_12[5] = rq1_r12 >= 3'h7;
+  assign halfm_12[6] = rq1_r12 >= 4'h8;
+  assign halfm_12[7] = rq1_r12 >= 4'h9;
+  assign halfm_12[8] = rq1_r12 >= 4'ha;
+  assign halfm_12[9] = rq1_r12 >= 4'hb;
+  assign halfm_12[10] = rq1_r12 >= 4'hc;
+  assign halfm_12[11] = rq1_r12 >= 4'hd;
+  assign halfm_12[12] = rq1_r12 >= 4'he;
+  assign halfm_12[13] = rq1_r12 >= 4'hf;
+  assign halfm_12[14] = rq1_r12 >= 5'h10;
+  assign halfm_12[15] = rq1_r12 >= 5'h11;
+  assign halfm_12[16] = rq1_r12 >= 5'h12;
+  assign halfm_12[17] = rq1_r12 >= 5'h13;
+  assign halfm_12[18] = rq1_r12 >= 5'h14;
+  assign halfm_12[19] = rq1_r12 >= 5'h15;
+  assign halfm_12[20] = rq1_r12 >= 5'h16;
+  assign halfm_12[21] = rq1_r12 >= 5'h17;
+  assign halfm_12[22] = rq1_r12 >= 5'h18;
+  assign halfm_12[23] = rq1_r12 >= 5'h19;
+  assign halfm_12[24] = rq1_r12 >= 5'h1a;
+  assign halfm_12[25] = rq1_r12 >= 5'h1b;
+  assign halfm_12[26] = rq1_r12 >= 5'h1c;
+  assign halfm_12[27] = rq1_r12 >= 5'h1d;
+  assign halfm_12[28] = rq1_r12 >= 5'h1e;
+  assign halfm_12[29] = rq1_r12 >= 5'h1f;
+  assign halfm_12[30] = rq1_r12 >= 6'h20;
+  assign halfm_12[31] = rq1_r12 >= 6'h21;
+  assign { half_13, _0176_[0] } = 1'h1 << rq1_r13;
+  assign halfm_13[0] = rq1_r13 >= 2'h2;
+  assign halfm_13[1] = rq1_r13 >= 2'h3;
+  assign halfm_13[2] = rq1_r13 >= 3'h4;
+  assign halfm_13[3] = rq1_r13 >= 3'h5;
+  assign halfm_13[4] = rq1_r13 >= 3'h6;
+  assign halfm_13[5] = rq1_r13 >= 3'h7;
+  assign halfm_13[6] = rq1_r13 >= 4'h8;
+  assign halfm_13[7] = rq1_r13 >= 4'h9;
+  assign halfm_13[8] = rq1_r13 >= 4'ha;
+  assign halfm_13[9] = rq1_r13 >= 4'hb;
+  assign halfm_13[10] = rq1_r13 >= 4'hc;
+  assign halfm_13[11] = rq1_r13 >= 4'hd;
+  assign halfm_13[12] = rq1_r13 >= 4'he;
+  assign halfm_13[13] = rq1_r13 >= 4'hf;
+  assign halfm_13[14] = rq1_r13 >= 5'h10;
+  assign halfm_13[15] = rq1_r13 >= 5'h11;
+  assign halfm_13[16] = rq1_r13 >= 5'h12;
+  assign halfm_13[17] = rq1_r13 >= 5'h13;
+  assign halfm_13[18] = rq1_r13 >= 5'h14;
+  assign halfm_13[19] = rq1_r13 >= 5'h15;
+  assign halfm_13[20] = rq1_r13 >= 5'h16;
+  assign halfm_13[21] = rq1_r13 >= 5'h17;
+  assign halfm_13[22] = rq1_r13 >= 5'h18;
+  assign halfm_13[23] = rq1_r13 >= 5'h19;
+  assign halfm_13[24] = rq1_r13 >= 5'h1a;
+  assign halfm_13[25] = rq1_r13 >= 5'h1b;
+  assign halfm_13[26] = rq1_r13 >= 5'h1c;
+  assign halfm_13[27] = rq1_r13 >= 5'h1d;
+  assign halfm_13[28] = rq1_r13 >= 5'h1e;
+  assign halfm_13[29] = rq1_r13 >= 5'h1f;
+  assign halfm_13[30] = rq1_r13 >= 6'h20;
+  assign halfm_13[31] = rq1_r13 >= 6'h21;
+  assign { half_14, _0179_[0] } = 1'h1 << rq1_r14;
+  assign halfm_14[0] = rq1_r14 >= 2'h2;
+  assign halfm_14[1] = rq1_r14 >= 2'h3;
+  assign halfm_14[2] = rq1_r14 >= 3'h4;
+  assign halfm_14[3] = rq1_r14 >= 3'h5;
+  assign halfm_14[4] = rq1_r14 >= 3'h6;
+  assign halfm_14[5] = rq1_r14 >= 3'h7;
+  assign halfm_14[6] = rq1_r14 >= 4'h8;
+  assign halfm_14[7] = rq1_r14 >= 4'h9;
+  assign halfm_14[8] = rq1_r14 >= 4'ha;
+  assign halfm_14[9] = rq1_r14 >= 4'hb;
+  assign halfm_14[10] = rq1_r14 >= 4'hc;
+  assign halfm_14[11] = rq1_r14 >= 4'hd;
+  assign halfm_14[12] = rq1_r14 >= 4'he;
+  assign halfm_14[13] = rq1_r14 >= 4'hf;
+  assign halfm_14[14] = rq1_r14 >= 5'h10;
+  assign halfm_14[15] = rq1_r14 >= 5'h11;
+  assign halfm_14[16] = rq1_r14 >= 5'h12;
+  assign halfm_14[17] = rq1_r14 >= 5'h13;
+  assign halfm_14[18] = rq1_r14 >= 5'h14;
+  assign halfm_14[19] = rq1_r14 >= 5'h15;
+  assign halfm_14[20] = rq1_r14 >= 5'h16;
+  assign halfm_14[21] = rq1_r14 >= 5'h17;
+  assign halfm_14[22] = rq1_r14 >= 5'h18;
+  assign halfm_14[23] = rq1_r14 >= 5'h19;
+  assign halfm_14[24] = rq1_r14 >= 5'h1a;
+  assign halfm_14[25] = rq1_r14 >= 5'h1b;
+  assign halfm_14[26] = rq1_r14 >= 5'h1c;
+  assign halfm_14[27] = rq1_r14 >= 5'h1d;
+  assign halfm_14[28] = rq1_r14 >= 5'h1e;
+  assign halfm_14[29] = rq1_r14 >= 5'h1f;
+  assign halfm_14[30] = rq1_r14 >= 6'h20;
+  assign halfm_14[31] = rq1_r14 >= 6'h21;
+  assign { half_15, _0182_[0] } = 1'h1 << rq1_r15;
+  assign halfm_15[0] = rq1_r15 >= 2'h2;
+  assign halfm_15[1] = rq1_r15 >= 2'h3;
+  assign halfm_15[2] = rq1_r15 >= 3'h4;
+  assign halfm_15[3] = rq1_r15 >= 3'h5;
+  assign halfm_15[4] = rq1_r15 >= 3'h6;
+  assign halfm_15[5] = rq1_r15 >= 3'h7;
+  assign halfm_15[6] = rq1_r15 >= 4'h8;
+  assign halfm_15[7] = rq1_r15 >= 4'h9;
+  assign halfm_15[8] = rq1_r15 >= 4'ha;
+  assign halfm_15[9] = rq1_r15 >= 4'hb;
+  assign halfm_15[10] = rq1_r15 >= 4'hc;
+  assign halfm_15[11] = rq1_r15 >= 4'hd;
+  assign halfm_15[12] = rq1_r15 >= 4'he;
+  assign halfm_15[13] = rq1_r15 >= 4'hf;
+  assign halfm_15[14] = rq1_r15 >= 5'h10;
+  assign halfm_15[15] = rq1_r15 >= 5'h11;
+  assign halfm_15[16] = rq1_r15 >= 5'h12;
+  assign halfm_15[17] = rq1_r15 >= 5'h13;
+  assign halfm_15[18] = rq1_r15 >= 5'h14;
+  assign halfm_15[19] = rq1_r15 >= 5'h15;
+  assign halfm_15[20] = rq1_r15 >= 5'h16;
+  assign halfm_15[21] = rq1_r15 >= 5'h17;
+  assign halfm_15[22] = rq1_r15 >= 5'h18;
+  assign halfm_15[23] = rq1_r15 >= 5'h19;
+  assign halfm_15[24] = rq1_r15 >= 5'h1a;
+  assign halfm_15[25] = rq1_r15 >= 5'h1b;
+  assign halfm_15[26] = rq1_r15 >= 5'h1c;
+  assign halfm_15[27] = rq1_r15 >= 5'h1d;
+  assign halfm_15[28] = rq1_r15 >= 5'h1e;
+  assign halfm_15[29] = rq1_r15 >= 5'h1f;
+  assign halfm_15[30] = rq1_r15 >= 6'h20;
+  assign halfm_15[31] = rq1_r15 >= 6'h21;
+  assign _0185_ = $signed(rq2_h0) < $signed(1'h0);
+  assign _0186_ = _0185_ ? rq2_hm0 : rq2_hf0;
+  assign u_0 = $signed(rq2_h0) + $signed({ 1'h0, _0186_ });
+  assign _0187_ = $signed(rq2_h1) < $signed(1'h0);
+  assign _0188_ = _0187_ ? rq2_hm1 : rq2_hf1;
+  assign u_1 = $signed(rq2_h1) + $signed({ 1'h0, _0188_ });
+  assign _0189_ = $signed(rq2_h2) < $signed(1'h0);
+  assign _0191_ = _0189_ ? rq2_hm2 : rq2_hf2;
+  assign u_2 = $signed(rq2_h2) + $signed({ 1'h0, _0191_ });
+  assign _0192_ = $signed(rq2_h3) < $signed(1'h0);
+  assign _0193_ = _0192_ ? rq2_hm3 : rq2_hf3;
+  assign u_3 = $signed(rq2_h3) + $signed({ 1'h0, _0193_ });
+  assign _0194_ = $signed(rq2_h4) < $signed(1'h0);
+  assign _0195_ = _0194_ ? rq2_hm4 : rq2_hf4;
+  assign u_4 = $signed(rq2_h4) + $signed({ 1'h0, _0195_ });
+  assign _0196_ = $signed(rq2_h5) < $signed(1'h0);
+  assign _0197_ = _0196_ ? rq2_hm5 : rq2_hf5;
+  assign u_5 = $signed(rq2_h5) + $signed({ 1'h0, _0197_ });
+  assign _0198_ = $signed(rq2_h6) < $signed(1'h0);
+  assign _0199_ = _0198_ ? rq2_hm6 : rq2_hf6;
+  assign u_6 = $signed(rq2_h6) + $signed({ 1'h0, _0199_ });
+  assign _0200_ = $signed(rq2_h7) < $signed(1'h0);
+  assign _0202_ = _0200_ ? rq2_hm7 : rq2_hf7;
+  assign u_7 = $signed(rq2_h7) + $signed({ 1'h0, _0202_ });
+  assign _0203_ = $signed(rq2_h8) < $signed(1'h0);
+  assign _0204_ = _0203_ ? rq2_hm8 : rq2_hf8;
+  assign u_8 = $signed(rq2_h8) + $signed({ 1'h0, _0204_ });
+  assign _0205_ = $signed(rq2_h9) < $signed(1'h0);
+  assign _0206_ = _0205_ ? rq2_hm9 : rq2_hf9;
+  assign u_9 = $signed(rq2_h9) + $signed({ 1'h0, _0206_ });
+  assign _0207_ = $signed(rq2_h10) < $signed(1'h0);
+  assign _0208_ = _0207_ ? rq2_hm10 : rq2_hf10;
+  assign u_10 = $signed(rq2_h10) + $signed({ 1'h0, _0208_ });
+  assign _0209_ = $signed(rq2_h11) < $signed(1'h0);
+  assign _0210_ = _0209_ ? rq2_hm11 : rq2_hf11;
+  assign u_11 = $signed(rq2_h11) + $signed({ 1'h0, _0210_ });
+  assign _0211_ = $signed(rq2_h12) < $signed(1'h0);
+  assign _0212_ = _0211_ ? rq2_hm12 : rq2_hf12;
+  assign u_12 = $signed(rq2_h12) + $signed({ 1'h0, _0212_ });
+  assign _0213_ = $signed(rq2_h13) < $signed(1'h0);
+  assign _0214_ = _0213_ ? rq2_hm13 : rq2_hf13;
+  assign u_13 = $signed(rq2_h13) + $signed({ 1'h0, _0214_ });
+  assign _0215_ = $signed(rq2_h14) < $signed(1'h0);
+  assign _0216_ = _0215_ ? rq2_hm14 : rq2_hf14;
+  assign u_14 = $signed(rq2_h14) + $signed({ 1'h0, _0216_ });
+  assign _0217_ = $signed(rq2_h15) < $signed(1'h0);
+  assign _0218_ = _0217_ ? rq2_hm15 : rq2_hf15;
+  assign u_15 = $signed(rq2_h15) + $signed({ 1'h0, _0218_ });
   assign t_0 = rq3_y0[7:0] + zero_point;
   assign fits_0 = $signed(rq3_y0[32:8]) == $signed(rq3_y0[33]);
   assign t_1 = rq3_y1[7:0] + zero_point;
@@ -3313,2786 +1572,761 @@ module hwq_requant(i_valid, i_last, i_acc, i_bias, i_multiplier, i_shift, zero_p
   assign fits_14 = $signed(rq3_y14[32:8]) == $signed(rq3_y14[33]);
   assign t_15 = rq3_y15[7:0] + zero_point;
   assign fits_15 = $signed(rq3_y15[32:8]) == $signed(rq3_y15[33]);
+  assign _0219_ = en & i_valid;
+  assign _0220_ = en & i_valid;
+  assign _0221_ = en & i_valid;
+  assign _0222_ = en & i_valid;
+  assign _0223_ = en & i_valid;
+  assign _0224_ = en & i_valid;
+  assign _0225_ = en & i_valid;
+  assign _0226_ = en & i_valid;
+  assign _0227_ = en & i_valid;
+  assign _0228_ = en & i_valid;
+  assign _0229_ = en & i_valid;
+  assign _0230_ = en & i_valid;
+  assign _0231_ = en & i_valid;
+  assign _0232_ = en & i_valid;
+  assign _0233_ = en & i_valid;
+  assign _0234_ = en & i_valid;
+  assign _0235_ = en & i_valid;
+  assign _0236_ = en & i_valid;
+  assign _0237_ = en & i_valid;
+  assign _0238_ = en & i_valid;
+  assign _0239_ = en & i_valid;
+  assign _0240_ = en & i_valid;
+  assign _0241_ = en & i_valid;
+  assign _0242_ = en & i_valid;
+  assign _0243_ = en & i_valid;
+  assign _0244_ = en & i_valid;
+  assign _0245_ = en & i_valid;
+  assign _0246_ = en & i_valid;
+  assign _0247_ = en & i_valid;
+  assign _0248_ = en & i_valid;
+  assign _0249_ = en & i_valid;
+  assign _0250_ = en & i_valid;
+  assign _0251_ = en & i_valid;
+  assign _0252_ = en & i_valid;
+  assign _0253_ = en & i_valid;
+  assign _0254_ = en & i_valid;
+  assign _0255_ = en & i_valid;
+  assign _0256_ = en & i_valid;
+  assign _0257_ = en & i_valid;
+  assign _0258_ = en & i_valid;
+  assign _0259_ = en & i_valid;
+  assign _0260_ = en & i_valid;
+  assign _0261_ = en & i_valid;
+  assign _0262_ = en & i_valid;
+  assign _0263_ = en & i_valid;
+  assign _0264_ = en & i_valid;
+  assign _0265_ = en & i_valid;
+  assign _0266_ = en & i_valid;
+  assign _0267_ = en & i_valid;
+  assign _0268_ = en & i_valid;
+  assign _0269_ = en & i_valid;
+  assign _0270_ = en & i_valid;
+  assign _0271_ = en & i_valid;
+  assign _0272_ = en & i_valid;
+  assign _0273_ = en & i_valid;
+  assign _0274_ = en & i_valid;
+  assign _0275_ = en & i_valid;
+  assign _0276_ = en & i_valid;
+  assign _0277_ = en & i_valid;
+  assign _0278_ = en & i_valid;
+  assign _0279_ = en & i_valid;
+  assign _0280_ = en & i_valid;
   assign _0281_ = en & i_valid;
   assign _0282_ = en & i_valid;
-  assign _0283_ = en & i_valid;
-  assign _0284_ = en & i_valid;
-  assign _0285_ = en & i_valid;
-  assign _0287_ = en & i_valid;
-  assign _0288_ = en & i_valid;
-  assign _0289_ = en & i_valid;
-  assign _0290_ = en & i_valid;
-  assign _0291_ = en & i_valid;
-  assign _0292_ = en & i_valid;
-  assign _0293_ = en & i_valid;
-  assign _0294_ = en & i_valid;
-  assign _0295_ = en & i_valid;
-  assign _0296_ = en & i_valid;
-  assign _0298_ = en & i_valid;
-  assign _0299_ = en & i_valid;
-  assign _0300_ = en & i_valid;
-  assign _0301_ = en & i_valid;
-  assign _0302_ = en & i_valid;
-  assign _0303_ = en & i_valid;
-  assign _0304_ = en & i_valid;
-  assign _0305_ = en & i_valid;
-  assign _0306_ = en & i_valid;
-  assign _0307_ = en & i_valid;
-  assign _0309_ = en & i_valid;
-  assign _0310_ = en & i_valid;
-  assign _0311_ = en & i_valid;
-  assign _0312_ = en & i_valid;
-  assign _0313_ = en & i_valid;
-  assign _0314_ = en & i_valid;
-  assign _0315_ = en & i_valid;
-  assign _0316_ = en & i_valid;
-  assign _0317_ = en & i_valid;
-  assign _0318_ = en & i_valid;
-  assign _0319_ = en & i_valid;
-  assign _0320_ = en & i_valid;
-  assign _0321_ = en & i_valid;
-  assign _0322_ = en & i_valid;
-  assign _0323_ = en & i_valid;
-  assign _0324_ = en & i_valid;
-  assign _0325_ = en & i_valid;
-  assign _0326_ = en & i_valid;
-  assign _0327_ = en & i_valid;
-  assign _0328_ = en & i_valid;
-  assign _0329_ = en & i_valid;
-  assign _0330_ = en & i_valid;
-  assign _0331_ = en & i_valid;
-  assign _0332_ = en & i_valid;
-  assign _0333_ = en & i_valid;
-  assign _0334_ = en & i_valid;
-  assign _0335_ = en & i_valid;
-  assign _0336_ = en & i_valid;
-  assign _0337_ = en & i_valid;
-  assign _0338_ = en & i_valid;
-  assign _0341_ = en & i_valid;
-  assign _0342_ = en & i_valid;
-  assign _0343_ = en & i_valid;
-  assign _0344_ = en & i_valid;
-  assign _0345_ = en & i_valid;
-  assign _0346_ = en & i_valid;
-  assign _0347_ = en & i_valid;
-  assign _0348_ = en & i_valid;
-  assign _0349_ = en & i_valid;
-  assign _0350_ = en & rq1_valid;
-  assign _0352_ = en & rq1_valid;
-  assign _0353_ = en & rq1_valid;
-  assign _0354_ = en & rq1_valid;
-  assign _0355_ = en & rq1_valid;
-  assign _0356_ = en & rq1_valid;
-  assign _0357_ = en & rq1_valid;
-  assign _0358_ = en & rq1_valid;
-  assign _0359_ = en & rq1_valid;
-  assign _0360_ = en & rq1_valid;
-  assign _0361_ = en & rq1_valid;
-  assign _0363_ = en & rq1_valid;
-  assign _0364_ = en & rq1_valid;
-  assign _0365_ = en & rq1_valid;
-  assign _0366_ = en & rq1_valid;
-  assign _0367_ = en & rq1_valid;
-  assign _0368_ = en & rq1_valid;
-  assign _0369_ = en & rq1_valid;
-  assign _0370_ = en & rq1_valid;
-  assign _0371_ = en & rq1_valid;
-  assign _0372_ = en & rq1_valid;
-  assign _0373_ = en & rq1_valid;
-  assign _0374_ = en & rq1_valid;
-  assign _0375_ = en & rq1_valid;
-  assign _0376_ = en & rq1_valid;
-  assign _0377_ = en & rq1_valid;
-  assign _0378_ = en & rq1_valid;
-  assign _0379_ = en & rq1_valid;
-  assign _0380_ = en & rq1_valid;
-  assign _0381_ = en & rq1_valid;
-  assign _0382_ = en & rq1_valid;
-  assign _0383_ = en & rq1_valid;
-  assign _0384_ = en & rq1_valid;
-  assign _0385_ = en & rq1_valid;
-  assign _0386_ = en & rq1_valid;
-  assign _0387_ = en & rq1_valid;
-  assign _0388_ = en & rq1_valid;
-  assign _0389_ = en & rq1_valid;
-  assign _0390_ = en & rq1_valid;
-  assign _0391_ = en & rq1_valid;
-  assign _0392_ = en & rq1_valid;
-  assign _0394_ = en & rq1_valid;
-  assign _0395_ = en & rq1_valid;
-  assign _0396_ = en & rq1_valid;
-  assign _0397_ = en & rq1_valid;
-  assign _0398_ = en & rq1_valid;
-  assign _0399_ = en & rq1_valid;
-  assign _0400_ = en & rq1_valid;
-  assign _0401_ = en & rq1_valid;
-  assign _0402_ = en & rq1_valid;
-  assign _0403_ = en & rq1_valid;
-  assign _0405_ = en & rq1_valid;
-  assign _0406_ = en & rq1_valid;
-  assign _0407_ = en & rq1_valid;
-  assign _0408_ = en & rq1_valid;
-  assign _0409_ = en & rq1_valid;
-  assign _0410_ = en & rq1_valid;
-  assign _0411_ = en & rq1_valid;
-  assign _0412_ = en & rq1_valid;
-  assign _0413_ = en & rq1_valid;
-  assign _0414_ = en & rq1_valid;
-  assign _0416_ = en & rq1_valid;
-  assign _0417_ = en & rq1_valid;
-  assign _0418_ = en & rq1_valid;
-  assign _0419_ = en & rq2_valid;
-  assign _0420_ = en & rq2_valid;
-  assign _0421_ = en & rq2_valid;
-  assign _0422_ = en & rq2_valid;
-  assign _0423_ = en & rq2_valid;
-  assign _0424_ = en & rq2_valid;
-  assign _0425_ = en & rq2_valid;
-  assign _0426_ = en & rq2_valid;
-  assign _0427_ = en & rq2_valid;
-  assign _0428_ = en & rq2_valid;
-  assign _0429_ = en & rq2_valid;
-  assign _0430_ = en & rq2_valid;
-  assign _0431_ = en & rq2_valid;
-  assign _0432_ = en & rq2_valid;
-  assign _0433_ = en & rq2_valid;
-  assign _0434_ = en & rq2_valid;
-  assign _0437_ = en & rq3_valid;
-  assign _0438_ = $signed(rq3_y0[8:0]) < $signed({ lo_z[9], lo_z[7:0] });
-  assign _0439_ = fits_0 ? _0438_ : rq3_y0[33];
-  assign _0440_ = $signed(rq3_y0[8:0]) > $signed({ hi_z[9], hi_z[7:0] });
-  assign _0441_ = ~ rq3_y0[33];
-  assign _0442_ = fits_0 ? _0440_ : _0441_;
-  assign _0443_ = $signed(rq3_y1[8:0]) < $signed({ lo_z[9], lo_z[7:0] });
-  assign _0444_ = fits_1 ? _0443_ : rq3_y1[33];
-  assign _0445_ = $signed(rq3_y1[8:0]) > $signed({ hi_z[9], hi_z[7:0] });
-  assign _0448_ = ~ rq3_y1[33];
-  assign _0449_ = fits_1 ? _0445_ : _0448_;
-  assign _0450_ = $signed(rq3_y2[8:0]) < $signed({ lo_z[9], lo_z[7:0] });
-  assign _0451_ = fits_2 ? _0450_ : rq3_y2[33];
-  assign _0452_ = $signed(rq3_y2[8:0]) > $signed({ hi_z[9], hi_z[7:0] });
-  assign _0453_ = ~ rq3_y2[33];
-  assign _0454_ = fits_2 ? _0452_ : _0453_;
-  assign _0455_ = $signed(rq3_y3[8:0]) < $signed({ lo_z[9], lo_z[7:0] });
-  assign _0456_ = fits_3 ? _0455_ : rq3_y3[33];
-  assign _0457_ = $signed(rq3_y3[8:0]) > $signed({ hi_z[9], hi_z[7:0] });
-  assign _0459_ = ~ rq3_y3[33];
-  assign _0460_ = fits_3 ? _0457_ : _0459_;
-  assign _0461_ = $signed(rq3_y4[8:0]) < $signed({ lo_z[9], lo_z[7:0] });
-  assign _0462_ = fits_4 ? _0461_ : rq3_y4[33];
-  assign _0463_ = $signed(rq3_y4[8:0]) > $signed({ hi_z[9], hi_z[7:0] });
-  assign _0464_ = ~ rq3_y4[33];
-  assign _0465_ = fits_4 ? _0463_ : _0464_;
-  assign _0466_ = $signed(rq3_y5[8:0]) < $signed({ lo_z[9], lo_z[7:0] });
-  assign _0467_ = fits_5 ? _0466_ : rq3_y5[33];
-  assign _0468_ = $signed(rq3_y5[8:0]) > $signed({ hi_z[9], hi_z[7:0] });
-  assign _0470_ = ~ rq3_y5[33];
-  assign _0471_ = fits_5 ? _0468_ : _0470_;
-  assign _0472_ = $signed(rq3_y6[8:0]) < $signed({ lo_z[9], lo_z[7:0] });
-  assign _0473_ = fits_6 ? _0472_ : rq3_y6[33];
-  assign _0474_ = $signed(rq3_y6[8:0]) > $signed({ hi_z[9], hi_z[7:0] });
-  assign _0475_ = ~ rq3_y6[33];
-  assign _0476_ = fits_6 ? _0474_ : _0475_;
-  assign _0477_ = $signed(rq3_y7[8:0]) < $signed({ lo_z[9], lo_z[7:0] });
-  assign _0478_ = fits_7 ? _0477_ : rq3_y7[33];
-  assign _0479_ = $signed(rq3_y7[8:0]) > $signed({ hi_z[9], hi_z[7:0] });
-  assign _0480_ = ~ rq3_y7[33];
-  assign _0481_ = fits_7 ? _0479_ : _0480_;
-  assign _0482_ = $signed(rq3_y8[8:0]) < $signed({ lo_z[9], lo_z[7:0] });
-  assign _0483_ = fits_8 ? _0482_ : rq3_y8[33];
-  assign _0484_ = $signed(rq3_y8[8:0]) > $signed({ hi_z[9], hi_z[7:0] });
-  assign _0485_ = ~ rq3_y8[33];
-  assign _0486_ = fits_8 ? _0484_ : _0485_;
-  assign _0487_ = $signed(rq3_y9[8:0]) < $signed({ lo_z[9], lo_z[7:0] });
-  assign _0488_ = fits_9 ? _0487_ : rq3_y9[33];
-  assign _0489_ = $signed(rq3_y9[8:0]) > $signed({ hi_z[9], hi_z[7:0] });
-  assign _0491_ = ~ rq3_y9[33];
-  assign _0492_ = fits_9 ? _0489_ : _0491_;
-  assign _0493_ = $signed(rq3_y10[8:0]) < $signed({ lo_z[9], lo_z[7:0] });
-  assign _0494_ = fits_10 ? _0493_ : rq3_y10[33];
-  assign _0495_ = $signed(rq3_y10[8:0]) > $signed({ hi_z[9], hi_z[7:0] });
-  assign _0496_ = ~ rq3_y10[33];
-  assign _0497_ = fits_10 ? _0495_ : _0496_;
-  assign _0498_ = $signed(rq3_y11[8:0]) < $signed({ lo_z[9], lo_z[7:0] });
-  assign _0499_ = fits_11 ? _0498_ : rq3_y11[33];
-  assign _0500_ = $signed(rq3_y11[8:0]) > $signed({ hi_z[9], hi_z[7:0] });
-  assign _0501_ = ~ rq3_y11[33];
-  assign _0502_ = fits_11 ? _0500_ : _0501_;
-  assign _0503_ = $signed(rq3_y12[8:0]) < $signed({ lo_z[9], lo_z[7:0] });
-  assign _0504_ = fits_12 ? _0503_ : rq3_y12[33];
-  assign _0505_ = $signed(rq3_y12[8:0]) > $signed({ hi_z[9], hi_z[7:0] });
-  assign _0506_ = ~ rq3_y12[33];
-  assign _0507_ = fits_12 ? _0505_ : _0506_;
-  assign _0508_ = $signed(rq3_y13[8:0]) < $signed({ lo_z[9], lo_z[7:0] });
-  assign _0509_ = fits_13 ? _0508_ : rq3_y13[33];
-  assign _0510_ = $signed(rq3_y13[8:0]) > $signed({ hi_z[9], hi_z[7:0] });
-  assign _0511_ = ~ rq3_y13[33];
-  assign _0512_ = fits_13 ? _0510_ : _0511_;
-  assign _0513_ = $signed(rq3_y14[8:0]) < $signed({ lo_z[9], lo_z[7:0] });
-  assign _0514_ = fits_14 ? _0513_ : rq3_y14[33];
-  assign _0515_ = $signed(rq3_y14[8:0]) > $signed({ hi_z[9], hi_z[7:0] });
-  assign _0516_ = ~ rq3_y14[33];
-  assign _0517_ = fits_14 ? _0515_ : _0516_;
-  assign _0518_ = $signed(rq3_y15[8:0]) < $signed({ lo_z[9], lo_z[7:0] });
-  assign _0519_ = fits_15 ? _0518_ : rq3_y15[33];
-  assign _0520_ = $signed(rq3_y15[8:0]) > $signed({ hi_z[9], hi_z[7:0] });
-  assign _0522_ = ~ rq3_y15[33];
-  assign _0523_ = fits_15 ? _0520_ : _0522_;
-  reg [30:0] _3193_ = 31'h00000000;
-  assign rq2_hf0[30:0] = _3193_;
-  reg [29:0] _3194_ = 30'h00000000;
-  assign rq2_hm0[29:0] = _3194_;
-  reg [30:0] _3195_ = 31'h00000000;
-  assign rq2_hf1[30:0] = _3195_;
-  reg [29:0] _3196_ = 30'h00000000;
-  assign rq2_hm1[29:0] = _3196_;
-  reg [30:0] _3197_ = 31'h00000000;
-  assign rq2_hf2[30:0] = _3197_;
-  reg [29:0] _3198_ = 30'h00000000;
-  assign rq2_hm2[29:0] = _3198_;
-  reg [30:0] _3199_ = 31'h00000000;
-  assign rq2_hf3[30:0] = _3199_;
-  reg [29:0] _3200_ = 30'h00000000;
-  assign rq2_hm3[29:0] = _3200_;
-  reg [30:0] _3201_ = 31'h00000000;
-  assign rq2_hf4[30:0] = _3201_;
-  reg [29:0] _3202_ = 30'h00000000;
-  assign rq2_hm4[29:0] = _3202_;
-  reg [30:0] _3203_ = 31'h00000000;
-  assign rq2_hf5[30:0] = _3203_;
-  reg [29:0] _3204_ = 30'h00000000;
-  assign rq2_hm5[29:0] = _3204_;
-  reg [30:0] _3205_ = 31'h00000000;
-  assign rq2_hf6[30:0] = _3205_;
-  reg [29:0] _3206_ = 30'h00000000;
-  assign rq2_hm6[29:0] = _3206_;
-  reg [30:0] _3207_ = 31'h00000000;
-  assign rq2_hf7[30:0] = _3207_;
-  reg [29:0] _3208_ = 30'h00000000;
-  assign rq2_hm7[29:0] = _3208_;
-  reg [30:0] _3209_ = 31'h00000000;
-  assign rq2_hf8[30:0] = _3209_;
-  reg [29:0] _3210_ = 30'h00000000;
-  assign rq2_hm8[29:0] = _3210_;
-  reg [30:0] _3211_ = 31'h00000000;
-  assign rq2_hf9[30:0] = _3211_;
-  reg [29:0] _3212_ = 30'h00000000;
-  assign rq2_hm9[29:0] = _3212_;
-  reg [30:0] _3213_ = 31'h00000000;
-  assign rq2_hf10[30:0] = _3213_;
-  reg [29:0] _3214_ = 30'h00000000;
-  assign rq2_hm10[29:0] = _3214_;
-  reg [30:0] _3215_ = 31'h00000000;
-  assign rq2_hf11[30:0] = _3215_;
-  reg [29:0] _3216_ = 30'h00000000;
-  assign rq2_hm11[29:0] = _3216_;
-  reg [30:0] _3217_ = 31'h00000000;
-  assign rq2_hf12[30:0] = _3217_;
-  reg [29:0] _3218_ = 30'h00000000;
-  assign rq2_hm12[29:0] = _3218_;
-  reg [30:0] _3219_ = 31'h00000000;
-  assign rq2_hf13[30:0] = _3219_;
-  reg [29:0] _3220_ = 30'h00000000;
-  assign rq2_hm13[29:0] = _3220_;
-  reg [30:0] _3221_ = 31'h00000000;
-  assign rq2_hf14[30:0] = _3221_;
-  reg [29:0] _3222_ = 30'h00000000;
-  assign rq2_hm14[29:0] = _3222_;
-  reg [30:0] _3223_ = 31'h00000000;
-  assign rq2_hf15[30:0] = _3223_;
-  reg [29:0] _3224_ = 30'h00000000;
-  assign rq2_hm15[29:0] = _3224_;
-  reg [8:0] _3228_ = 9'h000;
-  assign { hi_z[9], hi_z[7:0] } = _3228_;
-  reg [8:0] _3229_ = 9'h000;
-  assign { lo_z[9], lo_z[7:0] } = _3229_;
-  assign _0790_ = _0523_ ? (* full_case = 32'd1 *) act_max : t_15;
-  assign _0787_ = _0465_ ? (* full_case = 32'd1 *) act_max : t_4;
-  assign _0788_ = _0462_ ? (* full_case = 32'd1 *) act_min : _0787_;
-  assign _0789_ = _0460_ ? (* full_case = 32'd1 *) act_max : t_3;
-  assign _0791_ = _0456_ ? (* full_case = 32'd1 *) act_min : _0789_;
-  assign _0792_ = _0454_ ? (* full_case = 32'd1 *) act_max : t_2;
-  assign _0796_ = _0519_ ? (* full_case = 32'd1 *) act_min : _0790_;
-  assign _0793_ = _0451_ ? (* full_case = 32'd1 *) act_min : _0792_;
-  assign _0794_ = _0449_ ? (* full_case = 32'd1 *) act_max : t_1;
-  assign _0795_ = _0444_ ? (* full_case = 32'd1 *) act_min : _0794_;
-  assign _0797_ = _0442_ ? (* full_case = 32'd1 *) act_max : t_0;
-  assign _0798_ = _0439_ ? (* full_case = 32'd1 *) act_min : _0797_;
-  assign _0799_ = _0517_ ? (* full_case = 32'd1 *) act_max : t_14;
-  assign _0800_ = _0514_ ? (* full_case = 32'd1 *) act_min : _0799_;
-  assign _0801_ = _0512_ ? (* full_case = 32'd1 *) act_max : t_13;
-  assign _0802_ = _0509_ ? (* full_case = 32'd1 *) act_min : _0801_;
-  assign _0803_ = _0507_ ? (* full_case = 32'd1 *) act_max : t_12;
-  assign _0804_ = _0504_ ? (* full_case = 32'd1 *) act_min : _0803_;
-  assign _0805_ = _0502_ ? (* full_case = 32'd1 *) act_max : t_11;
-  assign _0806_ = _0499_ ? (* full_case = 32'd1 *) act_min : _0805_;
-  assign _0807_ = _0497_ ? (* full_case = 32'd1 *) act_max : t_10;
-  function [3:0] _3286_;
-    input [3:0] a;
-    input [15:0] b;
-    input [3:0] s;
-    (* full_case = 32'd1 *)
-    (* parallel_case *)
-    casez (s)
-      4'b???1:
-        _3286_ = b[3:0];
-      4'b??1?:
-        _3286_ = b[7:4];
-      4'b?1??:
-        _3286_ = b[11:8];
-      4'b1???:
-        _3286_ = b[15:12];
-      default:
-        _3286_ = a;
-    endcase
-  endfunction
-  assign \$signal$268  = _3286_(4'hx, 16'h137f, { _0811_, _0810_, _0809_, _0808_ });
-  assign _0808_ = rq1_r15[1:0] == (* full_case = 32'd1 *) 2'h3;
-  assign _0809_ = rq1_r15[1:0] == (* full_case = 32'd1 *) 2'h2;
-  assign _0810_ = rq1_r15[1:0] == (* full_case = 32'd1 *) 1'h1;
-  assign _0811_ = ! (* full_case = 32'd1 *) rq1_r15[1:0];
-  function [3:0] _3291_;
-    input [3:0] a;
-    input [15:0] b;
-    input [3:0] s;
-    (* full_case = 32'd1 *)
-    (* parallel_case *)
-    casez (s)
-      4'b???1:
-        _3291_ = b[3:0];
-      4'b??1?:
-        _3291_ = b[7:4];
-      4'b?1??:
-        _3291_ = b[11:8];
-      4'b1???:
-        _3291_ = b[15:12];
-      default:
-        _3291_ = a;
-    endcase
-  endfunction
-  assign \$signal$267  = _3291_(4'hx, 16'h1248, { _0815_, _0814_, _0813_, _0812_ });
-  assign _0812_ = rq1_r15[1:0] == (* full_case = 32'd1 *) 2'h3;
-  assign _0822_ = _0494_ ? (* full_case = 32'd1 *) act_min : _0807_;
-  assign _0813_ = rq1_r15[1:0] == (* full_case = 32'd1 *) 2'h2;
-  assign _0814_ = rq1_r15[1:0] == (* full_case = 32'd1 *) 1'h1;
-  assign _0815_ = ! (* full_case = 32'd1 *) rq1_r15[1:0];
-  function [7:0] _3297_;
-    input [7:0] a;
-    input [63:0] b;
-    input [7:0] s;
-    (* full_case = 32'd1 *)
-    (* parallel_case *)
-    casez (s)
-      8'b???????1:
-        _3297_ = b[7:0];
-      8'b??????1?:
-        _3297_ = b[15:8];
-      8'b?????1??:
-        _3297_ = b[23:16];
-      8'b????1???:
-        _3297_ = b[31:24];
-      8'b???1????:
-        _3297_ = b[39:32];
-      8'b??1?????:
-        _3297_ = b[47:40];
-      8'b?1??????:
-        _3297_ = b[55:48];
-      8'b1???????:
-        _3297_ = b[63:56];
-      default:
-        _3297_ = a;
-    endcase
-  endfunction
-  assign \$signal$266  = _3297_(8'hxx, 64'h0103070f1f3f7fff, { _0824_, _0823_, _0821_, _0820_, _0819_, _0818_, _0817_, _0816_ });
-  assign _0816_ = rq1_r15[4:2] == (* full_case = 32'd1 *) 3'h7;
-  assign _0817_ = rq1_r15[4:2] == (* full_case = 32'd1 *) 3'h6;
-  assign _0818_ = rq1_r15[4:2] == (* full_case = 32'd1 *) 3'h5;
-  assign _0819_ = rq1_r15[4:2] == (* full_case = 32'd1 *) 3'h4;
-  assign _0820_ = rq1_r15[4:2] == (* full_case = 32'd1 *) 2'h3;
-  assign _0821_ = rq1_r15[4:2] == (* full_case = 32'd1 *) 2'h2;
-  assign _0823_ = rq1_r15[4:2] == (* full_case = 32'd1 *) 1'h1;
-  assign _0824_ = ! (* full_case = 32'd1 *) rq1_r15[4:2];
-  function [7:0] _3306_;
-    input [7:0] a;
-    input [63:0] b;
-    input [7:0] s;
-    (* full_case = 32'd1 *)
-    (* parallel_case *)
-    casez (s)
-      8'b???????1:
-        _3306_ = b[7:0];
-      8'b??????1?:
-        _3306_ = b[15:8];
-      8'b?????1??:
-        _3306_ = b[23:16];
-      8'b????1???:
-        _3306_ = b[31:24];
-      8'b???1????:
-        _3306_ = b[39:32];
-      8'b??1?????:
-        _3306_ = b[47:40];
-      8'b?1??????:
-        _3306_ = b[55:48];
-      8'b1???????:
-        _3306_ = b[63:56];
-      default:
-        _3306_ = a;
-    endcase
-  endfunction
-  assign \$signal$265  = _3306_(8'hxx, 64'h0102040810204080, { _0832_, _0831_, _0830_, _0829_, _0828_, _0827_, _0826_, _0825_ });
-  assign _0825_ = rq1_r15[4:2] == (* full_case = 32'd1 *) 3'h7;
-  assign _0826_ = rq1_r15[4:2] == (* full_case = 32'd1 *) 3'h6;
-  assign _0827_ = rq1_r15[4:2] == (* full_case = 32'd1 *) 3'h5;
-  assign _0828_ = rq1_r15[4:2] == (* full_case = 32'd1 *) 3'h4;
-  assign _0829_ = rq1_r15[4:2] == (* full_case = 32'd1 *) 2'h3;
-  assign _0830_ = rq1_r15[4:2] == (* full_case = 32'd1 *) 2'h2;
-  assign _0831_ = rq1_r15[4:2] == (* full_case = 32'd1 *) 1'h1;
-  assign _0832_ = ! (* full_case = 32'd1 *) rq1_r15[4:2];
-  function [3:0] _3315_;
-    input [3:0] a;
-    input [15:0] b;
-    input [3:0] s;
-    (* full_case = 32'd1 *)
-    (* parallel_case *)
-    casez (s)
-      4'b???1:
-        _3315_ = b[3:0];
-      4'b??1?:
-        _3315_ = b[7:4];
-      4'b?1??:
-        _3315_ = b[11:8];
-      4'b1???:
-        _3315_ = b[15:12];
-      default:
-        _3315_ = a;
-    endcase
-  endfunction
-  assign \$signal$261  = _3315_(4'hx, 16'h137f, { _0836_, _0835_, _0834_, _0833_ });
-  assign _0833_ = rq1_r14[1:0] == (* full_case = 32'd1 *) 2'h3;
-  assign _0834_ = rq1_r14[1:0] == (* full_case = 32'd1 *) 2'h2;
-  assign _0835_ = rq1_r14[1:0] == (* full_case = 32'd1 *) 1'h1;
-  assign _0836_ = ! (* full_case = 32'd1 *) rq1_r14[1:0];
-  function [3:0] _3320_;
-    input [3:0] a;
-    input [15:0] b;
-    input [3:0] s;
-    (* full_case = 32'd1 *)
-    (* parallel_case *)
-    casez (s)
-      4'b???1:
-        _3320_ = b[3:0];
-      4'b??1?:
-        _3320_ = b[7:4];
-      4'b?1??:
-        _3320_ = b[11:8];
-      4'b1???:
-        _3320_ = b[15:12];
-      default:
-        _3320_ = a;
-    endcase
-  endfunction
-  assign \$signal$260  = _3320_(4'hx, 16'h1248, { _0840_, _0839_, _0838_, _0837_ });
-  assign _0837_ = rq1_r14[1:0] == (* full_case = 32'd1 *) 2'h3;
-  assign _0838_ = rq1_r14[1:0] == (* full_case = 32'd1 *) 2'h2;
-  assign _0839_ = rq1_r14[1:0] == (* full_case = 32'd1 *) 1'h1;
-  assign _0840_ = ! (* full_case = 32'd1 *) rq1_r14[1:0];
-  function [7:0] _3325_;
-    input [7:0] a;
-    input [63:0] b;
-    input [7:0] s;
-    (* full_case = 32'd1 *)
-    (* parallel_case *)
-    casez (s)
-      8'b???????1:
-        _3325_ = b[7:0];
-      8'b??????1?:
-        _3325_ = b[15:8];
-      8'b?????1??:
-        _3325_ = b[23:16];
-      8'b????1???:
-        _3325_ = b[31:24];
-      8'b???1????:
-        _3325_ = b[39:32];
-      8'b??1?????:
-        _3325_ = b[47:40];
-      8'b?1??????:
-        _3325_ = b[55:48];
-      8'b1???????:
-        _3325_ = b[63:56];
-      default:
-        _3325_ = a;
-    endcase
-  endfunction
-  assign \$signal$259  = _3325_(8'hxx, 64'h0103070f1f3f7fff, { _0848_, _0847_, _0846_, _0845_, _0844_, _0843_, _0842_, _0841_ });
-  assign _0841_ = rq1_r14[4:2] == (* full_case = 32'd1 *) 3'h7;
-  assign _0842_ = rq1_r14[4:2] == (* full_case = 32'd1 *) 3'h6;
-  assign _0843_ = rq1_r14[4:2] == (* full_case = 32'd1 *) 3'h5;
-  assign _0844_ = rq1_r14[4:2] == (* full_case = 32'd1 *) 3'h4;
-  assign _0845_ = rq1_r14[4:2] == (* full_case = 32'd1 *) 2'h3;
-  assign _0846_ = rq1_r14[4:2] == (* full_case = 32'd1 *) 2'h2;
-  assign _0847_ = rq1_r14[4:2] == (* full_case = 32'd1 *) 1'h1;
-  assign _0848_ = ! (* full_case = 32'd1 *) rq1_r14[4:2];
-  function [7:0] _3334_;
-    input [7:0] a;
-    input [63:0] b;
-    input [7:0] s;
-    (* full_case = 32'd1 *)
-    (* parallel_case *)
-    casez (s)
-      8'b???????1:
-        _3334_ = b[7:0];
-      8'b??????1?:
-        _3334_ = b[15:8];
-      8'b?????1??:
-        _3334_ = b[23:16];
-      8'b????1???:
-        _3334_ = b[31:24];
-      8'b???1????:
-        _3334_ = b[39:32];
-      8'b??1?????:
-        _3334_ = b[47:40];
-      8'b?1??????:
-        _3334_ = b[55:48];
-      8'b1???????:
-        _3334_ = b[63:56];
-      default:
-        _3334_ = a;
-    endcase
-  endfunction
-  assign \$signal$258  = _3334_(8'hxx, 64'h0102040810204080, { _0856_, _0855_, _0854_, _0853_, _0852_, _0851_, _0850_, _0849_ });
-  assign _0849_ = rq1_r14[4:2] == (* full_case = 32'd1 *) 3'h7;
-  assign _0850_ = rq1_r14[4:2] == (* full_case = 32'd1 *) 3'h6;
-  assign _0851_ = rq1_r14[4:2] == (* full_case = 32'd1 *) 3'h5;
-  assign _0852_ = rq1_r14[4:2] == (* full_case = 32'd1 *) 3'h4;
-  assign _0853_ = rq1_r14[4:2] == (* full_case = 32'd1 *) 2'h3;
-  assign _0854_ = rq1_r14[4:2] == (* full_case = 32'd1 *) 2'h2;
-  assign _0855_ = rq1_r14[4:2] == (* full_case = 32'd1 *) 1'h1;
-  assign _0856_ = ! (* full_case = 32'd1 *) rq1_r14[4:2];
-  function [3:0] _3343_;
-    input [3:0] a;
-    input [15:0] b;
-    input [3:0] s;
-    (* full_case = 32'd1 *)
-    (* parallel_case *)
-    casez (s)
-      4'b???1:
-        _3343_ = b[3:0];
-      4'b??1?:
-        _3343_ = b[7:4];
-      4'b?1??:
-        _3343_ = b[11:8];
-      4'b1???:
-        _3343_ = b[15:12];
-      default:
-        _3343_ = a;
-    endcase
-  endfunction
-  assign \$signal$254  = _3343_(4'hx, 16'h137f, { _0860_, _0859_, _0858_, _0857_ });
-  assign _0857_ = rq1_r13[1:0] == (* full_case = 32'd1 *) 2'h3;
-  assign _0858_ = rq1_r13[1:0] == (* full_case = 32'd1 *) 2'h2;
-  assign _0859_ = rq1_r13[1:0] == (* full_case = 32'd1 *) 1'h1;
-  assign _0860_ = ! (* full_case = 32'd1 *) rq1_r13[1:0];
-  function [3:0] _3348_;
-    input [3:0] a;
-    input [15:0] b;
-    input [3:0] s;
-    (* full_case = 32'd1 *)
-    (* parallel_case *)
-    casez (s)
-      4'b???1:
-        _3348_ = b[3:0];
-      4'b??1?:
-        _3348_ = b[7:4];
-      4'b?1??:
-        _3348_ = b[11:8];
-      4'b1???:
-        _3348_ = b[15:12];
-      default:
-        _3348_ = a;
-    endcase
-  endfunction
-  assign \$signal$253  = _3348_(4'hx, 16'h1248, { _0864_, _0863_, _0862_, _0861_ });
-  assign _0861_ = rq1_r13[1:0] == (* full_case = 32'd1 *) 2'h3;
-  assign _0862_ = rq1_r13[1:0] == (* full_case = 32'd1 *) 2'h2;
-  assign _0863_ = rq1_r13[1:0] == (* full_case = 32'd1 *) 1'h1;
-  assign _0864_ = ! (* full_case = 32'd1 *) rq1_r13[1:0];
-  function [7:0] _3353_;
-    input [7:0] a;
-    input [63:0] b;
-    input [7:0] s;
-    (* full_case = 32'd1 *)
-    (* parallel_case *)
-    casez (s)
-      8'b???????1:
-        _3353_ = b[7:0];
-      8'b??????1?:
-        _3353_ = b[15:8];
-      8'b?????1??:
-        _3353_ = b[23:16];
-      8'b????1???:
-        _3353_ = b[31:24];
-      8'b???1????:
-        _3353_ = b[39:32];
-      8'b??1?????:
-        _3353_ = b[47:40];
-      8'b?1??????:
-        _3353_ = b[55:48];
-      8'b1???????:
-        _3353_ = b[63:56];
-      default:
-        _3353_ = a;
-    endcase
-  endfunction
-  assign \$signal$252  = _3353_(8'hxx, 64'h0103070f1f3f7fff, { _0872_, _0871_, _0870_, _0869_, _0868_, _0867_, _0866_, _0865_ });
-  assign _0865_ = rq1_r13[4:2] == (* full_case = 32'd1 *) 3'h7;
-  assign _0866_ = rq1_r13[4:2] == (* full_case = 32'd1 *) 3'h6;
-  assign _0867_ = rq1_r13[4:2] == (* full_case = 32'd1 *) 3'h5;
-  assign _0868_ = rq1_r13[4:2] == (* full_case = 32'd1 *) 3'h4;
-  assign _0869_ = rq1_r13[4:2] == (* full_case = 32'd1 *) 2'h3;
-  assign _0870_ = rq1_r13[4:2] == (* full_case = 32'd1 *) 2'h2;
-  assign _0871_ = rq1_r13[4:2] == (* full_case = 32'd1 *) 1'h1;
-  assign _0872_ = ! (* full_case = 32'd1 *) rq1_r13[4:2];
-  function [7:0] _3362_;
-    input [7:0] a;
-    input [63:0] b;
-    input [7:0] s;
-    (* full_case = 32'd1 *)
-    (* parallel_case *)
-    casez (s)
-      8'b???????1:
-        _3362_ = b[7:0];
-      8'b??????1?:
-        _3362_ = b[15:8];
-      8'b?????1??:
-        _3362_ = b[23:16];
-      8'b????1???:
-        _3362_ = b[31:24];
-      8'b???1????:
-        _3362_ = b[39:32];
-      8'b??1?????:
-        _3362_ = b[47:40];
-      8'b?1??????:
-        _3362_ = b[55:48];
-      8'b1???????:
-        _3362_ = b[63:56];
-      default:
-        _3362_ = a;
-    endcase
-  endfunction
-  assign \$signal$251  = _3362_(8'hxx, 64'h0102040810204080, { _0880_, _0879_, _0878_, _0877_, _0876_, _0875_, _0874_, _0873_ });
-  assign _0873_ = rq1_r13[4:2] == (* full_case = 32'd1 *) 3'h7;
-  assign _0883_ = _0492_ ? (* full_case = 32'd1 *) act_max : t_9;
-  assign _0874_ = rq1_r13[4:2] == (* full_case = 32'd1 *) 3'h6;
-  assign _0875_ = rq1_r13[4:2] == (* full_case = 32'd1 *) 3'h5;
-  assign _0876_ = rq1_r13[4:2] == (* full_case = 32'd1 *) 3'h4;
-  assign _0877_ = rq1_r13[4:2] == (* full_case = 32'd1 *) 2'h3;
-  assign _0878_ = rq1_r13[4:2] == (* full_case = 32'd1 *) 2'h2;
-  assign _0879_ = rq1_r13[4:2] == (* full_case = 32'd1 *) 1'h1;
-  assign _0880_ = ! (* full_case = 32'd1 *) rq1_r13[4:2];
-  function [3:0] _3372_;
-    input [3:0] a;
-    input [15:0] b;
-    input [3:0] s;
-    (* full_case = 32'd1 *)
-    (* parallel_case *)
-    casez (s)
-      4'b???1:
-        _3372_ = b[3:0];
-      4'b??1?:
-        _3372_ = b[7:4];
-      4'b?1??:
-        _3372_ = b[11:8];
-      4'b1???:
-        _3372_ = b[15:12];
-      default:
-        _3372_ = a;
-    endcase
-  endfunction
-  assign \$signal$247  = _3372_(4'hx, 16'h137f, { _0885_, _0884_, _0882_, _0881_ });
-  assign _0881_ = rq1_r12[1:0] == (* full_case = 32'd1 *) 2'h3;
-  assign _0882_ = rq1_r12[1:0] == (* full_case = 32'd1 *) 2'h2;
-  assign _0884_ = rq1_r12[1:0] == (* full_case = 32'd1 *) 1'h1;
-  assign _0885_ = ! (* full_case = 32'd1 *) rq1_r12[1:0];
-  function [3:0] _3377_;
-    input [3:0] a;
-    input [15:0] b;
-    input [3:0] s;
-    (* full_case = 32'd1 *)
-    (* parallel_case *)
-    casez (s)
-      4'b???1:
-        _3377_ = b[3:0];
-      4'b??1?:
-        _3377_ = b[7:4];
-      4'b?1??:
-        _3377_ = b[11:8];
-      4'b1???:
-        _3377_ = b[15:12];
-      default:
-        _3377_ = a;
-    endcase
-  endfunction
-  assign \$signal$246  = _3377_(4'hx, 16'h1248, { _0889_, _0888_, _0887_, _0886_ });
-  assign _0886_ = rq1_r12[1:0] == (* full_case = 32'd1 *) 2'h3;
-  assign _0887_ = rq1_r12[1:0] == (* full_case = 32'd1 *) 2'h2;
-  assign _0888_ = rq1_r12[1:0] == (* full_case = 32'd1 *) 1'h1;
-  assign _0889_ = ! (* full_case = 32'd1 *) rq1_r12[1:0];
-  function [7:0] _3382_;
-    input [7:0] a;
-    input [63:0] b;
-    input [7:0] s;
-    (* full_case = 32'd1 *)
-    (* parallel_case *)
-    casez (s)
-      8'b???????1:
-        _3382_ = b[7:0];
-      8'b??????1?:
-        _3382_ = b[15:8];
-      8'b?????1??:
-        _3382_ = b[23:16];
-      8'b????1???:
-        _3382_ = b[31:24];
-      8'b???1????:
-        _3382_ = b[39:32];
-      8'b??1?????:
-        _3382_ = b[47:40];
-      8'b?1??????:
-        _3382_ = b[55:48];
-      8'b1???????:
-        _3382_ = b[63:56];
-      default:
-        _3382_ = a;
-    endcase
-  endfunction
-  assign \$signal$245  = _3382_(8'hxx, 64'h0103070f1f3f7fff, { _0897_, _0896_, _0895_, _0894_, _0893_, _0892_, _0891_, _0890_ });
-  assign _0890_ = rq1_r12[4:2] == (* full_case = 32'd1 *) 3'h7;
-  assign _0891_ = rq1_r12[4:2] == (* full_case = 32'd1 *) 3'h6;
-  assign _0901_ = _0488_ ? (* full_case = 32'd1 *) act_min : _0883_;
-  assign _0892_ = rq1_r12[4:2] == (* full_case = 32'd1 *) 3'h5;
-  assign _0893_ = rq1_r12[4:2] == (* full_case = 32'd1 *) 3'h4;
-  assign _0894_ = rq1_r12[4:2] == (* full_case = 32'd1 *) 2'h3;
-  assign _0895_ = rq1_r12[4:2] == (* full_case = 32'd1 *) 2'h2;
-  assign _0896_ = rq1_r12[4:2] == (* full_case = 32'd1 *) 1'h1;
-  assign _0897_ = ! (* full_case = 32'd1 *) rq1_r12[4:2];
-  function [7:0] _3392_;
-    input [7:0] a;
-    input [63:0] b;
-    input [7:0] s;
-    (* full_case = 32'd1 *)
-    (* parallel_case *)
-    casez (s)
-      8'b???????1:
-        _3392_ = b[7:0];
-      8'b??????1?:
-        _3392_ = b[15:8];
-      8'b?????1??:
-        _3392_ = b[23:16];
-      8'b????1???:
-        _3392_ = b[31:24];
-      8'b???1????:
-        _3392_ = b[39:32];
-      8'b??1?????:
-        _3392_ = b[47:40];
-      8'b?1??????:
-        _3392_ = b[55:48];
-      8'b1???????:
-        _3392_ = b[63:56];
-      default:
-        _3392_ = a;
-    endcase
-  endfunction
-  assign \$signal$244  = _3392_(8'hxx, 64'h0102040810204080, { _0906_, _0905_, _0904_, _0903_, _0902_, _0900_, _0899_, _0898_ });
-  assign _0898_ = rq1_r12[4:2] == (* full_case = 32'd1 *) 3'h7;
-  assign _0899_ = rq1_r12[4:2] == (* full_case = 32'd1 *) 3'h6;
-  assign _0900_ = rq1_r12[4:2] == (* full_case = 32'd1 *) 3'h5;
-  assign _0902_ = rq1_r12[4:2] == (* full_case = 32'd1 *) 3'h4;
-  assign _0903_ = rq1_r12[4:2] == (* full_case = 32'd1 *) 2'h3;
-  assign _0904_ = rq1_r12[4:2] == (* full_case = 32'd1 *) 2'h2;
-  assign _0905_ = rq1_r12[4:2] == (* full_case = 32'd1 *) 1'h1;
-  assign _0906_ = ! (* full_case = 32'd1 *) rq1_r12[4:2];
-  function [3:0] _3401_;
-    input [3:0] a;
-    input [15:0] b;
-    input [3:0] s;
-    (* full_case = 32'd1 *)
-    (* parallel_case *)
-    casez (s)
-      4'b???1:
-        _3401_ = b[3:0];
-      4'b??1?:
-        _3401_ = b[7:4];
-      4'b?1??:
-        _3401_ = b[11:8];
-      4'b1???:
-        _3401_ = b[15:12];
-      default:
-        _3401_ = a;
-    endcase
-  endfunction
-  assign \$signal$240  = _3401_(4'hx, 16'h137f, { _0910_, _0909_, _0908_, _0907_ });
-  assign _0907_ = rq1_r11[1:0] == (* full_case = 32'd1 *) 2'h3;
-  assign _0908_ = rq1_r11[1:0] == (* full_case = 32'd1 *) 2'h2;
-  assign _0909_ = rq1_r11[1:0] == (* full_case = 32'd1 *) 1'h1;
-  assign _0910_ = ! (* full_case = 32'd1 *) rq1_r11[1:0];
-  function [3:0] _3406_;
-    input [3:0] a;
-    input [15:0] b;
-    input [3:0] s;
-    (* full_case = 32'd1 *)
-    (* parallel_case *)
-    casez (s)
-      4'b???1:
-        _3406_ = b[3:0];
-      4'b??1?:
-        _3406_ = b[7:4];
-      4'b?1??:
-        _3406_ = b[11:8];
-      4'b1???:
-        _3406_ = b[15:12];
-      default:
-        _3406_ = a;
-    endcase
-  endfunction
-  assign \$signal$239  = _3406_(4'hx, 16'h1248, { _0914_, _0913_, _0912_, _0911_ });
-  assign _0911_ = rq1_r11[1:0] == (* full_case = 32'd1 *) 2'h3;
-  assign _0912_ = rq1_r11[1:0] == (* full_case = 32'd1 *) 2'h2;
-  assign _0913_ = rq1_r11[1:0] == (* full_case = 32'd1 *) 1'h1;
-  assign _0914_ = ! (* full_case = 32'd1 *) rq1_r11[1:0];
-  function [7:0] _3411_;
-    input [7:0] a;
-    input [63:0] b;
-    input [7:0] s;
-    (* full_case = 32'd1 *)
-    (* parallel_case *)
-    casez (s)
-      8'b???????1:
-        _3411_ = b[7:0];
-      8'b??????1?:
-        _3411_ = b[15:8];
-      8'b?????1??:
-        _3411_ = b[23:16];
-      8'b????1???:
-        _3411_ = b[31:24];
-      8'b???1????:
-        _3411_ = b[39:32];
-      8'b??1?????:
-        _3411_ = b[47:40];
-      8'b?1??????:
-        _3411_ = b[55:48];
-      8'b1???????:
-        _3411_ = b[63:56];
-      default:
-        _3411_ = a;
-    endcase
-  endfunction
-  assign \$signal$238  = _3411_(8'hxx, 64'h0103070f1f3f7fff, { _0922_, _0921_, _0920_, _0919_, _0918_, _0917_, _0916_, _0915_ });
-  assign _0915_ = rq1_r11[4:2] == (* full_case = 32'd1 *) 3'h7;
-  assign _0916_ = rq1_r11[4:2] == (* full_case = 32'd1 *) 3'h6;
-  assign _0917_ = rq1_r11[4:2] == (* full_case = 32'd1 *) 3'h5;
-  assign _0918_ = rq1_r11[4:2] == (* full_case = 32'd1 *) 3'h4;
-  assign _0919_ = rq1_r11[4:2] == (* full_case = 32'd1 *) 2'h3;
-  assign _0920_ = rq1_r11[4:2] == (* full_case = 32'd1 *) 2'h2;
-  assign _0921_ = rq1_r11[4:2] == (* full_case = 32'd1 *) 1'h1;
-  assign _0922_ = ! (* full_case = 32'd1 *) rq1_r11[4:2];
-  function [7:0] _3420_;
-    input [7:0] a;
-    input [63:0] b;
-    input [7:0] s;
-    (* full_case = 32'd1 *)
-    (* parallel_case *)
-    casez (s)
-      8'b???????1:
-        _3420_ = b[7:0];
-      8'b??????1?:
-        _3420_ = b[15:8];
-      8'b?????1??:
-        _3420_ = b[23:16];
-      8'b????1???:
-        _3420_ = b[31:24];
-      8'b???1????:
-        _3420_ = b[39:32];
-      8'b??1?????:
-        _3420_ = b[47:40];
-      8'b?1??????:
-        _3420_ = b[55:48];
-      8'b1???????:
-        _3420_ = b[63:56];
-      default:
-        _3420_ = a;
-    endcase
-  endfunction
-  assign \$signal$237  = _3420_(8'hxx, 64'h0102040810204080, { _0930_, _0929_, _0928_, _0927_, _0926_, _0925_, _0924_, _0923_ });
-  assign _0923_ = rq1_r11[4:2] == (* full_case = 32'd1 *) 3'h7;
-  assign _0924_ = rq1_r11[4:2] == (* full_case = 32'd1 *) 3'h6;
-  assign _0925_ = rq1_r11[4:2] == (* full_case = 32'd1 *) 3'h5;
-  assign _0926_ = rq1_r11[4:2] == (* full_case = 32'd1 *) 3'h4;
-  assign _0927_ = rq1_r11[4:2] == (* full_case = 32'd1 *) 2'h3;
-  assign _0928_ = rq1_r11[4:2] == (* full_case = 32'd1 *) 2'h2;
-  assign _0929_ = rq1_r11[4:2] == (* full_case = 32'd1 *) 1'h1;
-  assign _0930_ = ! (* full_case = 32'd1 *) rq1_r11[4:2];
-  function [3:0] _3429_;
-    input [3:0] a;
-    input [15:0] b;
-    input [3:0] s;
-    (* full_case = 32'd1 *)
-    (* parallel_case *)
-    casez (s)
-      4'b???1:
-        _3429_ = b[3:0];
-      4'b??1?:
-        _3429_ = b[7:4];
-      4'b?1??:
-        _3429_ = b[11:8];
-      4'b1???:
-        _3429_ = b[15:12];
-      default:
-        _3429_ = a;
-    endcase
-  endfunction
-  assign \$signal$233  = _3429_(4'hx, 16'h137f, { _0934_, _0933_, _0932_, _0931_ });
-  assign _0931_ = rq1_r10[1:0] == (* full_case = 32'd1 *) 2'h3;
-  assign _0932_ = rq1_r10[1:0] == (* full_case = 32'd1 *) 2'h2;
-  assign _0933_ = rq1_r10[1:0] == (* full_case = 32'd1 *) 1'h1;
-  assign _0934_ = ! (* full_case = 32'd1 *) rq1_r10[1:0];
-  function [3:0] _3434_;
-    input [3:0] a;
-    input [15:0] b;
-    input [3:0] s;
-    (* full_case = 32'd1 *)
-    (* parallel_case *)
-    casez (s)
-      4'b???1:
-        _3434_ = b[3:0];
-      4'b??1?:
-        _3434_ = b[7:4];
-      4'b?1??:
-        _3434_ = b[11:8];
-      4'b1???:
-        _3434_ = b[15:12];
-      default:
-        _3434_ = a;
-    endcase
-  endfunction
-  assign \$signal$232  = _3434_(4'hx, 16'h1248, { _0938_, _0937_, _0936_, _0935_ });
-  assign _0935_ = rq1_r10[1:0] == (* full_case = 32'd1 *) 2'h3;
-  assign _0936_ = rq1_r10[1:0] == (* full_case = 32'd1 *) 2'h2;
-  assign _0937_ = rq1_r10[1:0] == (* full_case = 32'd1 *) 1'h1;
-  assign _0938_ = ! (* full_case = 32'd1 *) rq1_r10[1:0];
-  function [7:0] _3439_;
-    input [7:0] a;
-    input [63:0] b;
-    input [7:0] s;
-    (* full_case = 32'd1 *)
-    (* parallel_case *)
-    casez (s)
-      8'b???????1:
-        _3439_ = b[7:0];
-      8'b??????1?:
-        _3439_ = b[15:8];
-      8'b?????1??:
-        _3439_ = b[23:16];
-      8'b????1???:
-        _3439_ = b[31:24];
-      8'b???1????:
-        _3439_ = b[39:32];
-      8'b??1?????:
-        _3439_ = b[47:40];
-      8'b?1??????:
-        _3439_ = b[55:48];
-      8'b1???????:
-        _3439_ = b[63:56];
-      default:
-        _3439_ = a;
-    endcase
-  endfunction
-  assign \$signal$231  = _3439_(8'hxx, 64'h0103070f1f3f7fff, { _0946_, _0945_, _0944_, _0943_, _0942_, _0941_, _0940_, _0939_ });
-  assign _0939_ = rq1_r10[4:2] == (* full_case = 32'd1 *) 3'h7;
-  assign _0940_ = rq1_r10[4:2] == (* full_case = 32'd1 *) 3'h6;
-  assign _0941_ = rq1_r10[4:2] == (* full_case = 32'd1 *) 3'h5;
-  assign _0942_ = rq1_r10[4:2] == (* full_case = 32'd1 *) 3'h4;
-  assign _0943_ = rq1_r10[4:2] == (* full_case = 32'd1 *) 2'h3;
-  assign _0944_ = rq1_r10[4:2] == (* full_case = 32'd1 *) 2'h2;
-  assign _0945_ = rq1_r10[4:2] == (* full_case = 32'd1 *) 1'h1;
-  assign _0946_ = ! (* full_case = 32'd1 *) rq1_r10[4:2];
-  function [7:0] _3448_;
-    input [7:0] a;
-    input [63:0] b;
-    input [7:0] s;
-    (* full_case = 32'd1 *)
-    (* parallel_case *)
-    casez (s)
-      8'b???????1:
-        _3448_ = b[7:0];
-      8'b??????1?:
-        _3448_ = b[15:8];
-      8'b?????1??:
-        _3448_ = b[23:16];
-      8'b????1???:
-        _3448_ = b[31:24];
-      8'b???1????:
-        _3448_ = b[39:32];
-      8'b??1?????:
-        _3448_ = b[47:40];
-      8'b?1??????:
-        _3448_ = b[55:48];
-      8'b1???????:
-        _3448_ = b[63:56];
-      default:
-        _3448_ = a;
-    endcase
-  endfunction
-  assign \$signal$230  = _3448_(8'hxx, 64'h0102040810204080, { _0954_, _0953_, _0952_, _0951_, _0950_, _0949_, _0948_, _0947_ });
-  assign _0947_ = rq1_r10[4:2] == (* full_case = 32'd1 *) 3'h7;
-  assign _0948_ = rq1_r10[4:2] == (* full_case = 32'd1 *) 3'h6;
-  assign _0949_ = rq1_r10[4:2] == (* full_case = 32'd1 *) 3'h5;
-  assign _0950_ = rq1_r10[4:2] == (* full_case = 32'd1 *) 3'h4;
-  assign _0951_ = rq1_r10[4:2] == (* full_case = 32'd1 *) 2'h3;
-  assign _0952_ = rq1_r10[4:2] == (* full_case = 32'd1 *) 2'h2;
-  assign _0953_ = rq1_r10[4:2] == (* full_case = 32'd1 *) 1'h1;
-  assign _0962_ = _0486_ ? (* full_case = 32'd1 *) act_max : t_8;
-  assign _0954_ = ! (* full_case = 32'd1 *) rq1_r10[4:2];
-  function [3:0] _3458_;
-    input [3:0] a;
-    input [15:0] b;
-    input [3:0] s;
-    (* full_case = 32'd1 *)
-    (* parallel_case *)
-    casez (s)
-      4'b???1:
-        _3458_ = b[3:0];
-      4'b??1?:
-        _3458_ = b[7:4];
-      4'b?1??:
-        _3458_ = b[11:8];
-      4'b1???:
-        _3458_ = b[15:12];
-      default:
-        _3458_ = a;
-    endcase
-  endfunction
-  assign \$signal$226  = _3458_(4'hx, 16'h137f, { _0958_, _0957_, _0956_, _0955_ });
-  assign _0955_ = rq1_r9[1:0] == (* full_case = 32'd1 *) 2'h3;
-  assign _0956_ = rq1_r9[1:0] == (* full_case = 32'd1 *) 2'h2;
-  assign _0957_ = rq1_r9[1:0] == (* full_case = 32'd1 *) 1'h1;
-  assign _0958_ = ! (* full_case = 32'd1 *) rq1_r9[1:0];
-  function [3:0] _3463_;
-    input [3:0] a;
-    input [15:0] b;
-    input [3:0] s;
-    (* full_case = 32'd1 *)
-    (* parallel_case *)
-    casez (s)
-      4'b???1:
-        _3463_ = b[3:0];
-      4'b??1?:
-        _3463_ = b[7:4];
-      4'b?1??:
-        _3463_ = b[11:8];
-      4'b1???:
-        _3463_ = b[15:12];
-      default:
-        _3463_ = a;
-    endcase
-  endfunction
-  assign \$signal$225  = _3463_(4'hx, 16'h1248, { _0963_, _0961_, _0960_, _0959_ });
-  assign _0959_ = rq1_r9[1:0] == (* full_case = 32'd1 *) 2'h3;
-  assign _0960_ = rq1_r9[1:0] == (* full_case = 32'd1 *) 2'h2;
-  assign _0961_ = rq1_r9[1:0] == (* full_case = 32'd1 *) 1'h1;
-  assign _0963_ = ! (* full_case = 32'd1 *) rq1_r9[1:0];
-  function [7:0] _3468_;
-    input [7:0] a;
-    input [63:0] b;
-    input [7:0] s;
-    (* full_case = 32'd1 *)
-    (* parallel_case *)
-    casez (s)
-      8'b???????1:
-        _3468_ = b[7:0];
-      8'b??????1?:
-        _3468_ = b[15:8];
-      8'b?????1??:
-        _3468_ = b[23:16];
-      8'b????1???:
-        _3468_ = b[31:24];
-      8'b???1????:
-        _3468_ = b[39:32];
-      8'b??1?????:
-        _3468_ = b[47:40];
-      8'b?1??????:
-        _3468_ = b[55:48];
-      8'b1???????:
-        _3468_ = b[63:56];
-      default:
-        _3468_ = a;
-    endcase
-  endfunction
-  assign \$signal$224  = _3468_(8'hxx, 64'h0103070f1f3f7fff, { _0971_, _0970_, _0969_, _0968_, _0967_, _0966_, _0965_, _0964_ });
-  assign _0964_ = rq1_r9[4:2] == (* full_case = 32'd1 *) 3'h7;
-  assign _0965_ = rq1_r9[4:2] == (* full_case = 32'd1 *) 3'h6;
-  assign _0966_ = rq1_r9[4:2] == (* full_case = 32'd1 *) 3'h5;
-  assign _0967_ = rq1_r9[4:2] == (* full_case = 32'd1 *) 3'h4;
-  assign _0968_ = rq1_r9[4:2] == (* full_case = 32'd1 *) 2'h3;
-  assign _0969_ = rq1_r9[4:2] == (* full_case = 32'd1 *) 2'h2;
-  assign _0970_ = rq1_r9[4:2] == (* full_case = 32'd1 *) 1'h1;
-  assign _0971_ = ! (* full_case = 32'd1 *) rq1_r9[4:2];
-  assign _0980_ = _0483_ ? (* full_case = 32'd1 *) act_min : _0962_;
-  function [7:0] _3478_;
-    input [7:0] a;
-    input [63:0] b;
-    input [7:0] s;
-    (* full_case = 32'd1 *)
-    (* parallel_case *)
-    casez (s)
-      8'b???????1:
-        _3478_ = b[7:0];
-      8'b??????1?:
-        _3478_ = b[15:8];
-      8'b?????1??:
-        _3478_ = b[23:16];
-      8'b????1???:
-        _3478_ = b[31:24];
-      8'b???1????:
-        _3478_ = b[39:32];
-      8'b??1?????:
-        _3478_ = b[47:40];
-      8'b?1??????:
-        _3478_ = b[55:48];
-      8'b1???????:
-        _3478_ = b[63:56];
-      default:
-        _3478_ = a;
-    endcase
-  endfunction
-  assign \$signal$223  = _3478_(8'hxx, 64'h0102040810204080, { _0979_, _0978_, _0977_, _0976_, _0975_, _0974_, _0973_, _0972_ });
-  assign _0972_ = rq1_r9[4:2] == (* full_case = 32'd1 *) 3'h7;
-  assign _0973_ = rq1_r9[4:2] == (* full_case = 32'd1 *) 3'h6;
-  assign _0974_ = rq1_r9[4:2] == (* full_case = 32'd1 *) 3'h5;
-  assign _0975_ = rq1_r9[4:2] == (* full_case = 32'd1 *) 3'h4;
-  assign _0976_ = rq1_r9[4:2] == (* full_case = 32'd1 *) 2'h3;
-  assign _0977_ = rq1_r9[4:2] == (* full_case = 32'd1 *) 2'h2;
-  assign _0978_ = rq1_r9[4:2] == (* full_case = 32'd1 *) 1'h1;
-  assign _0979_ = ! (* full_case = 32'd1 *) rq1_r9[4:2];
-  function [3:0] _3487_;
-    input [3:0] a;
-    input [15:0] b;
-    input [3:0] s;
-    (* full_case = 32'd1 *)
-    (* parallel_case *)
-    casez (s)
-      4'b???1:
-        _3487_ = b[3:0];
-      4'b??1?:
-        _3487_ = b[7:4];
-      4'b?1??:
-        _3487_ = b[11:8];
-      4'b1???:
-        _3487_ = b[15:12];
-      default:
-        _3487_ = a;
-    endcase
-  endfunction
-  assign \$signal$219  = _3487_(4'hx, 16'h137f, { _0984_, _0983_, _0982_, _0981_ });
-  assign _0981_ = rq1_r8[1:0] == (* full_case = 32'd1 *) 2'h3;
-  assign _0982_ = rq1_r8[1:0] == (* full_case = 32'd1 *) 2'h2;
-  assign _0983_ = rq1_r8[1:0] == (* full_case = 32'd1 *) 1'h1;
-  assign _0984_ = ! (* full_case = 32'd1 *) rq1_r8[1:0];
-  function [3:0] _3492_;
-    input [3:0] a;
-    input [15:0] b;
-    input [3:0] s;
-    (* full_case = 32'd1 *)
-    (* parallel_case *)
-    casez (s)
-      4'b???1:
-        _3492_ = b[3:0];
-      4'b??1?:
-        _3492_ = b[7:4];
-      4'b?1??:
-        _3492_ = b[11:8];
-      4'b1???:
-        _3492_ = b[15:12];
-      default:
-        _3492_ = a;
-    endcase
-  endfunction
-  assign \$signal$218  = _3492_(4'hx, 16'h1248, { _0988_, _0987_, _0986_, _0985_ });
-  assign _0985_ = rq1_r8[1:0] == (* full_case = 32'd1 *) 2'h3;
-  assign _0986_ = rq1_r8[1:0] == (* full_case = 32'd1 *) 2'h2;
-  assign _0987_ = rq1_r8[1:0] == (* full_case = 32'd1 *) 1'h1;
-  assign _0988_ = ! (* full_case = 32'd1 *) rq1_r8[1:0];
-  function [7:0] _3497_;
-    input [7:0] a;
-    input [63:0] b;
-    input [7:0] s;
-    (* full_case = 32'd1 *)
-    (* parallel_case *)
-    casez (s)
-      8'b???????1:
-        _3497_ = b[7:0];
-      8'b??????1?:
-        _3497_ = b[15:8];
-      8'b?????1??:
-        _3497_ = b[23:16];
-      8'b????1???:
-        _3497_ = b[31:24];
-      8'b???1????:
-        _3497_ = b[39:32];
-      8'b??1?????:
-        _3497_ = b[47:40];
-      8'b?1??????:
-        _3497_ = b[55:48];
-      8'b1???????:
-        _3497_ = b[63:56];
-      default:
-        _3497_ = a;
-    endcase
-  endfunction
-  assign \$signal$217  = _3497_(8'hxx, 64'h0103070f1f3f7fff, { _0996_, _0995_, _0994_, _0993_, _0992_, _0991_, _0990_, _0989_ });
-  assign _0989_ = rq1_r8[4:2] == (* full_case = 32'd1 *) 3'h7;
-  assign _0990_ = rq1_r8[4:2] == (* full_case = 32'd1 *) 3'h6;
-  assign _0991_ = rq1_r8[4:2] == (* full_case = 32'd1 *) 3'h5;
-  assign _0992_ = rq1_r8[4:2] == (* full_case = 32'd1 *) 3'h4;
-  assign _0993_ = rq1_r8[4:2] == (* full_case = 32'd1 *) 2'h3;
-  assign _0994_ = rq1_r8[4:2] == (* full_case = 32'd1 *) 2'h2;
-  assign _0995_ = rq1_r8[4:2] == (* full_case = 32'd1 *) 1'h1;
-  assign _0996_ = ! (* full_case = 32'd1 *) rq1_r8[4:2];
-  function [7:0] _3506_;
-    input [7:0] a;
-    input [63:0] b;
-    input [7:0] s;
-    (* full_case = 32'd1 *)
-    (* parallel_case *)
-    casez (s)
-      8'b???????1:
-        _3506_ = b[7:0];
-      8'b??????1?:
-        _3506_ = b[15:8];
-      8'b?????1??:
-        _3506_ = b[23:16];
-      8'b????1???:
-        _3506_ = b[31:24];
-      8'b???1????:
-        _3506_ = b[39:32];
-      8'b??1?????:
-        _3506_ = b[47:40];
-      8'b?1??????:
-        _3506_ = b[55:48];
-      8'b1???????:
-        _3506_ = b[63:56];
-      default:
-        _3506_ = a;
-    endcase
-  endfunction
-  assign \$signal$216  = _3506_(8'hxx, 64'h0102040810204080, { _1004_, _1003_, _1002_, _1001_, _1000_, _0999_, _0998_, _0997_ });
-  assign _0997_ = rq1_r8[4:2] == (* full_case = 32'd1 *) 3'h7;
-  assign _0998_ = rq1_r8[4:2] == (* full_case = 32'd1 *) 3'h6;
-  assign _0999_ = rq1_r8[4:2] == (* full_case = 32'd1 *) 3'h5;
-  assign _1000_ = rq1_r8[4:2] == (* full_case = 32'd1 *) 3'h4;
-  assign _1001_ = rq1_r8[4:2] == (* full_case = 32'd1 *) 2'h3;
-  assign _1002_ = rq1_r8[4:2] == (* full_case = 32'd1 *) 2'h2;
-  assign _1003_ = rq1_r8[4:2] == (* full_case = 32'd1 *) 1'h1;
-  assign _1004_ = ! (* full_case = 32'd1 *) rq1_r8[4:2];
-  function [3:0] _3515_;
-    input [3:0] a;
-    input [15:0] b;
-    input [3:0] s;
-    (* full_case = 32'd1 *)
-    (* parallel_case *)
-    casez (s)
-      4'b???1:
-        _3515_ = b[3:0];
-      4'b??1?:
-        _3515_ = b[7:4];
-      4'b?1??:
-        _3515_ = b[11:8];
-      4'b1???:
-        _3515_ = b[15:12];
-      default:
-        _3515_ = a;
-    endcase
-  endfunction
-  assign \$signal$212  = _3515_(4'hx, 16'h137f, { _1008_, _1007_, _1006_, _1005_ });
-  assign _1005_ = rq1_r7[1:0] == (* full_case = 32'd1 *) 2'h3;
-  assign _1006_ = rq1_r7[1:0] == (* full_case = 32'd1 *) 2'h2;
-  assign _1007_ = rq1_r7[1:0] == (* full_case = 32'd1 *) 1'h1;
-  assign _1008_ = ! (* full_case = 32'd1 *) rq1_r7[1:0];
-  function [3:0] _3520_;
-    input [3:0] a;
-    input [15:0] b;
-    input [3:0] s;
-    (* full_case = 32'd1 *)
-    (* parallel_case *)
-    casez (s)
-      4'b???1:
-        _3520_ = b[3:0];
-      4'b??1?:
-        _3520_ = b[7:4];
-      4'b?1??:
-        _3520_ = b[11:8];
-      4'b1???:
-        _3520_ = b[15:12];
-      default:
-        _3520_ = a;
-    endcase
-  endfunction
-  assign \$signal$211  = _3520_(4'hx, 16'h1248, { _1012_, _1011_, _1010_, _1009_ });
-  assign _1009_ = rq1_r7[1:0] == (* full_case = 32'd1 *) 2'h3;
-  assign _1010_ = rq1_r7[1:0] == (* full_case = 32'd1 *) 2'h2;
-  assign _1011_ = rq1_r7[1:0] == (* full_case = 32'd1 *) 1'h1;
-  assign _1012_ = ! (* full_case = 32'd1 *) rq1_r7[1:0];
-  function [7:0] _3525_;
-    input [7:0] a;
-    input [63:0] b;
-    input [7:0] s;
-    (* full_case = 32'd1 *)
-    (* parallel_case *)
-    casez (s)
-      8'b???????1:
-        _3525_ = b[7:0];
-      8'b??????1?:
-        _3525_ = b[15:8];
-      8'b?????1??:
-        _3525_ = b[23:16];
-      8'b????1???:
-        _3525_ = b[31:24];
-      8'b???1????:
-        _3525_ = b[39:32];
-      8'b??1?????:
-        _3525_ = b[47:40];
-      8'b?1??????:
-        _3525_ = b[55:48];
-      8'b1???????:
-        _3525_ = b[63:56];
-      default:
-        _3525_ = a;
-    endcase
-  endfunction
-  assign \$signal$210  = _3525_(8'hxx, 64'h0103070f1f3f7fff, { _1020_, _1019_, _1018_, _1017_, _1016_, _1015_, _1014_, _1013_ });
-  assign _1013_ = rq1_r7[4:2] == (* full_case = 32'd1 *) 3'h7;
-  assign _1014_ = rq1_r7[4:2] == (* full_case = 32'd1 *) 3'h6;
-  assign _1015_ = rq1_r7[4:2] == (* full_case = 32'd1 *) 3'h5;
-  assign _1016_ = rq1_r7[4:2] == (* full_case = 32'd1 *) 3'h4;
-  assign _1017_ = rq1_r7[4:2] == (* full_case = 32'd1 *) 2'h3;
-  assign _1018_ = rq1_r7[4:2] == (* full_case = 32'd1 *) 2'h2;
-  assign _1019_ = rq1_r7[4:2] == (* full_case = 32'd1 *) 1'h1;
-  assign _1020_ = ! (* full_case = 32'd1 *) rq1_r7[4:2];
-  function [7:0] _3534_;
-    input [7:0] a;
-    input [63:0] b;
-    input [7:0] s;
-    (* full_case = 32'd1 *)
-    (* parallel_case *)
-    casez (s)
-      8'b???????1:
-        _3534_ = b[7:0];
-      8'b??????1?:
-        _3534_ = b[15:8];
-      8'b?????1??:
-        _3534_ = b[23:16];
-      8'b????1???:
-        _3534_ = b[31:24];
-      8'b???1????:
-        _3534_ = b[39:32];
-      8'b??1?????:
-        _3534_ = b[47:40];
-      8'b?1??????:
-        _3534_ = b[55:48];
-      8'b1???????:
-        _3534_ = b[63:56];
-      default:
-        _3534_ = a;
-    endcase
-  endfunction
-  assign \$signal$209  = _3534_(8'hxx, 64'h0102040810204080, { _1028_, _1027_, _1026_, _1025_, _1024_, _1023_, _1022_, _1021_ });
-  assign _1021_ = rq1_r7[4:2] == (* full_case = 32'd1 *) 3'h7;
-  assign _1022_ = rq1_r7[4:2] == (* full_case = 32'd1 *) 3'h6;
-  assign _1023_ = rq1_r7[4:2] == (* full_case = 32'd1 *) 3'h5;
-  assign _1024_ = rq1_r7[4:2] == (* full_case = 32'd1 *) 3'h4;
-  assign _1025_ = rq1_r7[4:2] == (* full_case = 32'd1 *) 2'h3;
-  assign _1026_ = rq1_r7[4:2] == (* full_case = 32'd1 *) 2'h2;
-  assign _1027_ = rq1_r7[4:2] == (* full_case = 32'd1 *) 1'h1;
-  assign _1028_ = ! (* full_case = 32'd1 *) rq1_r7[4:2];
-  function [3:0] _3543_;
-    input [3:0] a;
-    input [15:0] b;
-    input [3:0] s;
-    (* full_case = 32'd1 *)
-    (* parallel_case *)
-    casez (s)
-      4'b???1:
-        _3543_ = b[3:0];
-      4'b??1?:
-        _3543_ = b[7:4];
-      4'b?1??:
-        _3543_ = b[11:8];
-      4'b1???:
-        _3543_ = b[15:12];
-      default:
-        _3543_ = a;
-    endcase
-  endfunction
-  assign \$signal$205  = _3543_(4'hx, 16'h137f, { _1032_, _1031_, _1030_, _1029_ });
-  assign _1029_ = rq1_r6[1:0] == (* full_case = 32'd1 *) 2'h3;
-  assign _1030_ = rq1_r6[1:0] == (* full_case = 32'd1 *) 2'h2;
-  assign _1031_ = rq1_r6[1:0] == (* full_case = 32'd1 *) 1'h1;
-  assign _1032_ = ! (* full_case = 32'd1 *) rq1_r6[1:0];
-  assign _1041_ = _0481_ ? (* full_case = 32'd1 *) act_max : t_7;
-  function [3:0] _3549_;
-    input [3:0] a;
-    input [15:0] b;
-    input [3:0] s;
-    (* full_case = 32'd1 *)
-    (* parallel_case *)
-    casez (s)
-      4'b???1:
-        _3549_ = b[3:0];
-      4'b??1?:
-        _3549_ = b[7:4];
-      4'b?1??:
-        _3549_ = b[11:8];
-      4'b1???:
-        _3549_ = b[15:12];
-      default:
-        _3549_ = a;
-    endcase
-  endfunction
-  assign \$signal$204  = _3549_(4'hx, 16'h1248, { _1036_, _1035_, _1034_, _1033_ });
-  assign _1033_ = rq1_r6[1:0] == (* full_case = 32'd1 *) 2'h3;
-  assign _1034_ = rq1_r6[1:0] == (* full_case = 32'd1 *) 2'h2;
-  assign _1035_ = rq1_r6[1:0] == (* full_case = 32'd1 *) 1'h1;
-  assign _1036_ = ! (* full_case = 32'd1 *) rq1_r6[1:0];
-  function [7:0] _3554_;
-    input [7:0] a;
-    input [63:0] b;
-    input [7:0] s;
-    (* full_case = 32'd1 *)
-    (* parallel_case *)
-    casez (s)
-      8'b???????1:
-        _3554_ = b[7:0];
-      8'b??????1?:
-        _3554_ = b[15:8];
-      8'b?????1??:
-        _3554_ = b[23:16];
-      8'b????1???:
-        _3554_ = b[31:24];
-      8'b???1????:
-        _3554_ = b[39:32];
-      8'b??1?????:
-        _3554_ = b[47:40];
-      8'b?1??????:
-        _3554_ = b[55:48];
-      8'b1???????:
-        _3554_ = b[63:56];
-      default:
-        _3554_ = a;
-    endcase
-  endfunction
-  assign \$signal$203  = _3554_(8'hxx, 64'h0103070f1f3f7fff, { _1045_, _1044_, _1043_, _1042_, _1040_, _1039_, _1038_, _1037_ });
-  assign _1037_ = rq1_r6[4:2] == (* full_case = 32'd1 *) 3'h7;
-  assign _1038_ = rq1_r6[4:2] == (* full_case = 32'd1 *) 3'h6;
-  assign _1039_ = rq1_r6[4:2] == (* full_case = 32'd1 *) 3'h5;
-  assign _1040_ = rq1_r6[4:2] == (* full_case = 32'd1 *) 3'h4;
-  assign _1042_ = rq1_r6[4:2] == (* full_case = 32'd1 *) 2'h3;
-  assign _1043_ = rq1_r6[4:2] == (* full_case = 32'd1 *) 2'h2;
-  assign _1044_ = rq1_r6[4:2] == (* full_case = 32'd1 *) 1'h1;
-  assign _1045_ = ! (* full_case = 32'd1 *) rq1_r6[4:2];
-  function [7:0] _3563_;
-    input [7:0] a;
-    input [63:0] b;
-    input [7:0] s;
-    (* full_case = 32'd1 *)
-    (* parallel_case *)
-    casez (s)
-      8'b???????1:
-        _3563_ = b[7:0];
-      8'b??????1?:
-        _3563_ = b[15:8];
-      8'b?????1??:
-        _3563_ = b[23:16];
-      8'b????1???:
-        _3563_ = b[31:24];
-      8'b???1????:
-        _3563_ = b[39:32];
-      8'b??1?????:
-        _3563_ = b[47:40];
-      8'b?1??????:
-        _3563_ = b[55:48];
-      8'b1???????:
-        _3563_ = b[63:56];
-      default:
-        _3563_ = a;
-    endcase
-  endfunction
-  assign \$signal$202  = _3563_(8'hxx, 64'h0102040810204080, { _1053_, _1052_, _1051_, _1050_, _1049_, _1048_, _1047_, _1046_ });
-  assign _1046_ = rq1_r6[4:2] == (* full_case = 32'd1 *) 3'h7;
-  assign _1047_ = rq1_r6[4:2] == (* full_case = 32'd1 *) 3'h6;
-  assign _1048_ = rq1_r6[4:2] == (* full_case = 32'd1 *) 3'h5;
-  assign _1049_ = rq1_r6[4:2] == (* full_case = 32'd1 *) 3'h4;
-  assign _1050_ = rq1_r6[4:2] == (* full_case = 32'd1 *) 2'h3;
-  assign _1059_ = _0478_ ? (* full_case = 32'd1 *) act_min : _1041_;
-  assign _1051_ = rq1_r6[4:2] == (* full_case = 32'd1 *) 2'h2;
-  assign _1052_ = rq1_r6[4:2] == (* full_case = 32'd1 *) 1'h1;
-  assign _1053_ = ! (* full_case = 32'd1 *) rq1_r6[4:2];
-  function [3:0] _3573_;
-    input [3:0] a;
-    input [15:0] b;
-    input [3:0] s;
-    (* full_case = 32'd1 *)
-    (* parallel_case *)
-    casez (s)
-      4'b???1:
-        _3573_ = b[3:0];
-      4'b??1?:
-        _3573_ = b[7:4];
-      4'b?1??:
-        _3573_ = b[11:8];
-      4'b1???:
-        _3573_ = b[15:12];
-      default:
-        _3573_ = a;
-    endcase
-  endfunction
-  assign \$signal$198  = _3573_(4'hx, 16'h137f, { _1057_, _1056_, _1055_, _1054_ });
-  assign _1054_ = rq1_r5[1:0] == (* full_case = 32'd1 *) 2'h3;
-  assign _1055_ = rq1_r5[1:0] == (* full_case = 32'd1 *) 2'h2;
-  assign _1056_ = rq1_r5[1:0] == (* full_case = 32'd1 *) 1'h1;
-  assign _1057_ = ! (* full_case = 32'd1 *) rq1_r5[1:0];
-  function [3:0] _3578_;
-    input [3:0] a;
-    input [15:0] b;
-    input [3:0] s;
-    (* full_case = 32'd1 *)
-    (* parallel_case *)
-    casez (s)
-      4'b???1:
-        _3578_ = b[3:0];
-      4'b??1?:
-        _3578_ = b[7:4];
-      4'b?1??:
-        _3578_ = b[11:8];
-      4'b1???:
-        _3578_ = b[15:12];
-      default:
-        _3578_ = a;
-    endcase
-  endfunction
-  assign \$signal$197  = _3578_(4'hx, 16'h1248, { _1062_, _1061_, _1060_, _1058_ });
-  assign _1058_ = rq1_r5[1:0] == (* full_case = 32'd1 *) 2'h3;
-  assign _1060_ = rq1_r5[1:0] == (* full_case = 32'd1 *) 2'h2;
-  assign _1061_ = rq1_r5[1:0] == (* full_case = 32'd1 *) 1'h1;
-  assign _1062_ = ! (* full_case = 32'd1 *) rq1_r5[1:0];
-  function [7:0] _3583_;
-    input [7:0] a;
-    input [63:0] b;
-    input [7:0] s;
-    (* full_case = 32'd1 *)
-    (* parallel_case *)
-    casez (s)
-      8'b???????1:
-        _3583_ = b[7:0];
-      8'b??????1?:
-        _3583_ = b[15:8];
-      8'b?????1??:
-        _3583_ = b[23:16];
-      8'b????1???:
-        _3583_ = b[31:24];
-      8'b???1????:
-        _3583_ = b[39:32];
-      8'b??1?????:
-        _3583_ = b[47:40];
-      8'b?1??????:
-        _3583_ = b[55:48];
-      8'b1???????:
-        _3583_ = b[63:56];
-      default:
-        _3583_ = a;
-    endcase
-  endfunction
-  assign \$signal$196  = _3583_(8'hxx, 64'h0103070f1f3f7fff, { _1070_, _1069_, _1068_, _1067_, _1066_, _1065_, _1064_, _1063_ });
-  assign _1063_ = rq1_r5[4:2] == (* full_case = 32'd1 *) 3'h7;
-  assign _1064_ = rq1_r5[4:2] == (* full_case = 32'd1 *) 3'h6;
-  assign _1065_ = rq1_r5[4:2] == (* full_case = 32'd1 *) 3'h5;
-  assign _1066_ = rq1_r5[4:2] == (* full_case = 32'd1 *) 3'h4;
-  assign _1067_ = rq1_r5[4:2] == (* full_case = 32'd1 *) 2'h3;
-  assign _1068_ = rq1_r5[4:2] == (* full_case = 32'd1 *) 2'h2;
-  assign _1069_ = rq1_r5[4:2] == (* full_case = 32'd1 *) 1'h1;
-  assign _1070_ = ! (* full_case = 32'd1 *) rq1_r5[4:2];
-  function [7:0] _3592_;
-    input [7:0] a;
-    input [63:0] b;
-    input [7:0] s;
-    (* full_case = 32'd1 *)
-    (* parallel_case *)
-    casez (s)
-      8'b???????1:
-        _3592_ = b[7:0];
-      8'b??????1?:
-        _3592_ = b[15:8];
-      8'b?????1??:
-        _3592_ = b[23:16];
-      8'b????1???:
-        _3592_ = b[31:24];
-      8'b???1????:
-        _3592_ = b[39:32];
-      8'b??1?????:
-        _3592_ = b[47:40];
-      8'b?1??????:
-        _3592_ = b[55:48];
-      8'b1???????:
-        _3592_ = b[63:56];
-      default:
-        _3592_ = a;
-    endcase
-  endfunction
-  assign \$signal$195  = _3592_(8'hxx, 64'h0102040810204080, { _1078_, _1077_, _1076_, _1075_, _1074_, _1073_, _1072_, _1071_ });
-  assign _1071_ = rq1_r5[4:2] == (* full_case = 32'd1 *) 3'h7;
-  assign _1072_ = rq1_r5[4:2] == (* full_case = 32'd1 *) 3'h6;
-  assign _1073_ = rq1_r5[4:2] == (* full_case = 32'd1 *) 3'h5;
-  assign _1074_ = rq1_r5[4:2] == (* full_case = 32'd1 *) 3'h4;
-  assign _1075_ = rq1_r5[4:2] == (* full_case = 32'd1 *) 2'h3;
-  assign _1076_ = rq1_r5[4:2] == (* full_case = 32'd1 *) 2'h2;
-  assign _1077_ = rq1_r5[4:2] == (* full_case = 32'd1 *) 1'h1;
-  assign _1078_ = ! (* full_case = 32'd1 *) rq1_r5[4:2];
-  function [3:0] _3601_;
-    input [3:0] a;
-    input [15:0] b;
-    input [3:0] s;
-    (* full_case = 32'd1 *)
-    (* parallel_case *)
-    casez (s)
-      4'b???1:
-        _3601_ = b[3:0];
-      4'b??1?:
-        _3601_ = b[7:4];
-      4'b?1??:
-        _3601_ = b[11:8];
-      4'b1???:
-        _3601_ = b[15:12];
-      default:
-        _3601_ = a;
-    endcase
-  endfunction
-  assign \$signal$191  = _3601_(4'hx, 16'h137f, { _1082_, _1081_, _1080_, _1079_ });
-  assign _1079_ = rq1_r4[1:0] == (* full_case = 32'd1 *) 2'h3;
-  assign _1080_ = rq1_r4[1:0] == (* full_case = 32'd1 *) 2'h2;
-  assign _1081_ = rq1_r4[1:0] == (* full_case = 32'd1 *) 1'h1;
-  assign _1082_ = ! (* full_case = 32'd1 *) rq1_r4[1:0];
-  function [3:0] _3606_;
-    input [3:0] a;
-    input [15:0] b;
-    input [3:0] s;
-    (* full_case = 32'd1 *)
-    (* parallel_case *)
-    casez (s)
-      4'b???1:
-        _3606_ = b[3:0];
-      4'b??1?:
-        _3606_ = b[7:4];
-      4'b?1??:
-        _3606_ = b[11:8];
-      4'b1???:
-        _3606_ = b[15:12];
-      default:
-        _3606_ = a;
-    endcase
-  endfunction
-  assign \$signal$190  = _3606_(4'hx, 16'h1248, { _1086_, _1085_, _1084_, _1083_ });
-  assign _1083_ = rq1_r4[1:0] == (* full_case = 32'd1 *) 2'h3;
-  assign _1084_ = rq1_r4[1:0] == (* full_case = 32'd1 *) 2'h2;
-  assign _1085_ = rq1_r4[1:0] == (* full_case = 32'd1 *) 1'h1;
-  assign _1086_ = ! (* full_case = 32'd1 *) rq1_r4[1:0];
-  function [7:0] _3611_;
-    input [7:0] a;
-    input [63:0] b;
-    input [7:0] s;
-    (* full_case = 32'd1 *)
-    (* parallel_case *)
-    casez (s)
-      8'b???????1:
-        _3611_ = b[7:0];
-      8'b??????1?:
-        _3611_ = b[15:8];
-      8'b?????1??:
-        _3611_ = b[23:16];
-      8'b????1???:
-        _3611_ = b[31:24];
-      8'b???1????:
-        _3611_ = b[39:32];
-      8'b??1?????:
-        _3611_ = b[47:40];
-      8'b?1??????:
-        _3611_ = b[55:48];
-      8'b1???????:
-        _3611_ = b[63:56];
-      default:
-        _3611_ = a;
-    endcase
-  endfunction
-  assign \$signal$189  = _3611_(8'hxx, 64'h0103070f1f3f7fff, { _1094_, _1093_, _1092_, _1091_, _1090_, _1089_, _1088_, _1087_ });
-  assign _1087_ = rq1_r4[4:2] == (* full_case = 32'd1 *) 3'h7;
-  assign _1088_ = rq1_r4[4:2] == (* full_case = 32'd1 *) 3'h6;
-  assign _1089_ = rq1_r4[4:2] == (* full_case = 32'd1 *) 3'h5;
-  assign _1090_ = rq1_r4[4:2] == (* full_case = 32'd1 *) 3'h4;
-  assign _1091_ = rq1_r4[4:2] == (* full_case = 32'd1 *) 2'h3;
-  assign _1092_ = rq1_r4[4:2] == (* full_case = 32'd1 *) 2'h2;
-  assign _1093_ = rq1_r4[4:2] == (* full_case = 32'd1 *) 1'h1;
-  assign _1094_ = ! (* full_case = 32'd1 *) rq1_r4[4:2];
-  function [7:0] _3620_;
-    input [7:0] a;
-    input [63:0] b;
-    input [7:0] s;
-    (* full_case = 32'd1 *)
-    (* parallel_case *)
-    casez (s)
-      8'b???????1:
-        _3620_ = b[7:0];
-      8'b??????1?:
-        _3620_ = b[15:8];
-      8'b?????1??:
-        _3620_ = b[23:16];
-      8'b????1???:
-        _3620_ = b[31:24];
-      8'b???1????:
-        _3620_ = b[39:32];
-      8'b??1?????:
-        _3620_ = b[47:40];
-      8'b?1??????:
-        _3620_ = b[55:48];
-      8'b1???????:
-        _3620_ = b[63:56];
-      default:
-        _3620_ = a;
-    endcase
-  endfunction
-  assign \$signal$188  = _3620_(8'hxx, 64'h0102040810204080, { _1102_, _1101_, _1100_, _1099_, _1098_, _1097_, _1096_, _1095_ });
-  assign _1095_ = rq1_r4[4:2] == (* full_case = 32'd1 *) 3'h7;
-  assign _1096_ = rq1_r4[4:2] == (* full_case = 32'd1 *) 3'h6;
-  assign _1097_ = rq1_r4[4:2] == (* full_case = 32'd1 *) 3'h5;
-  assign _1098_ = rq1_r4[4:2] == (* full_case = 32'd1 *) 3'h4;
-  assign _1099_ = rq1_r4[4:2] == (* full_case = 32'd1 *) 2'h3;
-  assign _1100_ = rq1_r4[4:2] == (* full_case = 32'd1 *) 2'h2;
-  assign _1101_ = rq1_r4[4:2] == (* full_case = 32'd1 *) 1'h1;
-  assign _1102_ = ! (* full_case = 32'd1 *) rq1_r4[4:2];
-  function [3:0] _3629_;
-    input [3:0] a;
-    input [15:0] b;
-    input [3:0] s;
-    (* full_case = 32'd1 *)
-    (* parallel_case *)
-    casez (s)
-      4'b???1:
-        _3629_ = b[3:0];
-      4'b??1?:
-        _3629_ = b[7:4];
-      4'b?1??:
-        _3629_ = b[11:8];
-      4'b1???:
-        _3629_ = b[15:12];
-      default:
-        _3629_ = a;
-    endcase
-  endfunction
-  assign \$signal$184  = _3629_(4'hx, 16'h137f, { _1106_, _1105_, _1104_, _1103_ });
-  assign _1103_ = rq1_r3[1:0] == (* full_case = 32'd1 *) 2'h3;
-  assign _1104_ = rq1_r3[1:0] == (* full_case = 32'd1 *) 2'h2;
-  assign _1105_ = rq1_r3[1:0] == (* full_case = 32'd1 *) 1'h1;
-  assign _1106_ = ! (* full_case = 32'd1 *) rq1_r3[1:0];
-  function [3:0] _3634_;
-    input [3:0] a;
-    input [15:0] b;
-    input [3:0] s;
-    (* full_case = 32'd1 *)
-    (* parallel_case *)
-    casez (s)
-      4'b???1:
-        _3634_ = b[3:0];
-      4'b??1?:
-        _3634_ = b[7:4];
-      4'b?1??:
-        _3634_ = b[11:8];
-      4'b1???:
-        _3634_ = b[15:12];
-      default:
-        _3634_ = a;
-    endcase
-  endfunction
-  assign \$signal$183  = _3634_(4'hx, 16'h1248, { _1110_, _1109_, _1108_, _1107_ });
-  assign _1107_ = rq1_r3[1:0] == (* full_case = 32'd1 *) 2'h3;
-  assign _1108_ = rq1_r3[1:0] == (* full_case = 32'd1 *) 2'h2;
-  assign _1109_ = rq1_r3[1:0] == (* full_case = 32'd1 *) 1'h1;
-  assign _1110_ = ! (* full_case = 32'd1 *) rq1_r3[1:0];
-  function [7:0] _3639_;
-    input [7:0] a;
-    input [63:0] b;
-    input [7:0] s;
-    (* full_case = 32'd1 *)
-    (* parallel_case *)
-    casez (s)
-      8'b???????1:
-        _3639_ = b[7:0];
-      8'b??????1?:
-        _3639_ = b[15:8];
-      8'b?????1??:
-        _3639_ = b[23:16];
-      8'b????1???:
-        _3639_ = b[31:24];
-      8'b???1????:
-        _3639_ = b[39:32];
-      8'b??1?????:
-        _3639_ = b[47:40];
-      8'b?1??????:
-        _3639_ = b[55:48];
-      8'b1???????:
-        _3639_ = b[63:56];
-      default:
-        _3639_ = a;
-    endcase
-  endfunction
-  assign \$signal$182  = _3639_(8'hxx, 64'h0103070f1f3f7fff, { _1118_, _1117_, _1116_, _1115_, _1114_, _1113_, _1112_, _1111_ });
-  assign _1120_ = _0476_ ? (* full_case = 32'd1 *) act_max : t_6;
-  assign _1111_ = rq1_r3[4:2] == (* full_case = 32'd1 *) 3'h7;
-  assign _1112_ = rq1_r3[4:2] == (* full_case = 32'd1 *) 3'h6;
-  assign _1113_ = rq1_r3[4:2] == (* full_case = 32'd1 *) 3'h5;
-  assign _1114_ = rq1_r3[4:2] == (* full_case = 32'd1 *) 3'h4;
-  assign _1115_ = rq1_r3[4:2] == (* full_case = 32'd1 *) 2'h3;
-  assign _1116_ = rq1_r3[4:2] == (* full_case = 32'd1 *) 2'h2;
-  assign _1117_ = rq1_r3[4:2] == (* full_case = 32'd1 *) 1'h1;
-  assign _1118_ = ! (* full_case = 32'd1 *) rq1_r3[4:2];
-  function [7:0] _3649_;
-    input [7:0] a;
-    input [63:0] b;
-    input [7:0] s;
-    (* full_case = 32'd1 *)
-    (* parallel_case *)
-    casez (s)
-      8'b???????1:
-        _3649_ = b[7:0];
-      8'b??????1?:
-        _3649_ = b[15:8];
-      8'b?????1??:
-        _3649_ = b[23:16];
-      8'b????1???:
-        _3649_ = b[31:24];
-      8'b???1????:
-        _3649_ = b[39:32];
-      8'b??1?????:
-        _3649_ = b[47:40];
-      8'b?1??????:
-        _3649_ = b[55:48];
-      8'b1???????:
-        _3649_ = b[63:56];
-      default:
-        _3649_ = a;
-    endcase
-  endfunction
-  assign \$signal$181  = _3649_(8'hxx, 64'h0102040810204080, { _1127_, _1126_, _1125_, _1124_, _1123_, _1122_, _1121_, _1119_ });
-  assign _1119_ = rq1_r3[4:2] == (* full_case = 32'd1 *) 3'h7;
-  assign _1121_ = rq1_r3[4:2] == (* full_case = 32'd1 *) 3'h6;
-  assign _1122_ = rq1_r3[4:2] == (* full_case = 32'd1 *) 3'h5;
-  assign _1123_ = rq1_r3[4:2] == (* full_case = 32'd1 *) 3'h4;
-  assign _1124_ = rq1_r3[4:2] == (* full_case = 32'd1 *) 2'h3;
-  assign _1125_ = rq1_r3[4:2] == (* full_case = 32'd1 *) 2'h2;
-  assign _1126_ = rq1_r3[4:2] == (* full_case = 32'd1 *) 1'h1;
-  assign _1127_ = ! (* full_case = 32'd1 *) rq1_r3[4:2];
-  function [3:0] _3658_;
-    input [3:0] a;
-    input [15:0] b;
-    input [3:0] s;
-    (* full_case = 32'd1 *)
-    (* parallel_case *)
-    casez (s)
-      4'b???1:
-        _3658_ = b[3:0];
-      4'b??1?:
-        _3658_ = b[7:4];
-      4'b?1??:
-        _3658_ = b[11:8];
-      4'b1???:
-        _3658_ = b[15:12];
-      default:
-        _3658_ = a;
-    endcase
-  endfunction
-  assign \$signal$177  = _3658_(4'hx, 16'h137f, { _1131_, _1130_, _1129_, _1128_ });
-  assign _1128_ = rq1_r2[1:0] == (* full_case = 32'd1 *) 2'h3;
-  assign _1129_ = rq1_r2[1:0] == (* full_case = 32'd1 *) 2'h2;
-  assign _1138_ = _0473_ ? (* full_case = 32'd1 *) act_min : _1120_;
-  assign _1130_ = rq1_r2[1:0] == (* full_case = 32'd1 *) 1'h1;
-  assign _1131_ = ! (* full_case = 32'd1 *) rq1_r2[1:0];
-  function [3:0] _3664_;
-    input [3:0] a;
-    input [15:0] b;
-    input [3:0] s;
-    (* full_case = 32'd1 *)
-    (* parallel_case *)
-    casez (s)
-      4'b???1:
-        _3664_ = b[3:0];
-      4'b??1?:
-        _3664_ = b[7:4];
-      4'b?1??:
-        _3664_ = b[11:8];
-      4'b1???:
-        _3664_ = b[15:12];
-      default:
-        _3664_ = a;
-    endcase
-  endfunction
-  assign \$signal$176  = _3664_(4'hx, 16'h1248, { _1135_, _1134_, _1133_, _1132_ });
-  assign _1132_ = rq1_r2[1:0] == (* full_case = 32'd1 *) 2'h3;
-  assign _1133_ = rq1_r2[1:0] == (* full_case = 32'd1 *) 2'h2;
-  assign _1134_ = rq1_r2[1:0] == (* full_case = 32'd1 *) 1'h1;
-  assign _1135_ = ! (* full_case = 32'd1 *) rq1_r2[1:0];
-  function [7:0] _3669_;
-    input [7:0] a;
-    input [63:0] b;
-    input [7:0] s;
-    (* full_case = 32'd1 *)
-    (* parallel_case *)
-    casez (s)
-      8'b???????1:
-        _3669_ = b[7:0];
-      8'b??????1?:
-        _3669_ = b[15:8];
-      8'b?????1??:
-        _3669_ = b[23:16];
-      8'b????1???:
-        _3669_ = b[31:24];
-      8'b???1????:
-        _3669_ = b[39:32];
-      8'b??1?????:
-        _3669_ = b[47:40];
-      8'b?1??????:
-        _3669_ = b[55:48];
-      8'b1???????:
-        _3669_ = b[63:56];
-      default:
-        _3669_ = a;
-    endcase
-  endfunction
-  assign \$signal$175  = _3669_(8'hxx, 64'h0103070f1f3f7fff, { _1144_, _1143_, _1142_, _1141_, _1140_, _1139_, _1137_, _1136_ });
-  assign _1136_ = rq1_r2[4:2] == (* full_case = 32'd1 *) 3'h7;
-  assign _1137_ = rq1_r2[4:2] == (* full_case = 32'd1 *) 3'h6;
-  assign _1139_ = rq1_r2[4:2] == (* full_case = 32'd1 *) 3'h5;
-  assign _1140_ = rq1_r2[4:2] == (* full_case = 32'd1 *) 3'h4;
-  assign _1141_ = rq1_r2[4:2] == (* full_case = 32'd1 *) 2'h3;
-  assign _1142_ = rq1_r2[4:2] == (* full_case = 32'd1 *) 2'h2;
-  assign _1143_ = rq1_r2[4:2] == (* full_case = 32'd1 *) 1'h1;
-  assign _1144_ = ! (* full_case = 32'd1 *) rq1_r2[4:2];
-  function [7:0] _3678_;
-    input [7:0] a;
-    input [63:0] b;
-    input [7:0] s;
-    (* full_case = 32'd1 *)
-    (* parallel_case *)
-    casez (s)
-      8'b???????1:
-        _3678_ = b[7:0];
-      8'b??????1?:
-        _3678_ = b[15:8];
-      8'b?????1??:
-        _3678_ = b[23:16];
-      8'b????1???:
-        _3678_ = b[31:24];
-      8'b???1????:
-        _3678_ = b[39:32];
-      8'b??1?????:
-        _3678_ = b[47:40];
-      8'b?1??????:
-        _3678_ = b[55:48];
-      8'b1???????:
-        _3678_ = b[63:56];
-      default:
-        _3678_ = a;
-    endcase
-  endfunction
-  assign \$signal$174  = _3678_(8'hxx, 64'h0102040810204080, { _1152_, _1151_, _1150_, _1149_, _1148_, _1147_, _1146_, _1145_ });
-  assign _1145_ = rq1_r2[4:2] == (* full_case = 32'd1 *) 3'h7;
-  assign _1146_ = rq1_r2[4:2] == (* full_case = 32'd1 *) 3'h6;
-  assign _1147_ = rq1_r2[4:2] == (* full_case = 32'd1 *) 3'h5;
-  assign _1148_ = rq1_r2[4:2] == (* full_case = 32'd1 *) 3'h4;
-  assign _1149_ = rq1_r2[4:2] == (* full_case = 32'd1 *) 2'h3;
-  assign _1150_ = rq1_r2[4:2] == (* full_case = 32'd1 *) 2'h2;
-  assign _1151_ = rq1_r2[4:2] == (* full_case = 32'd1 *) 1'h1;
-  assign _1152_ = ! (* full_case = 32'd1 *) rq1_r2[4:2];
-  function [3:0] _3687_;
-    input [3:0] a;
-    input [15:0] b;
-    input [3:0] s;
-    (* full_case = 32'd1 *)
-    (* parallel_case *)
-    casez (s)
-      4'b???1:
-        _3687_ = b[3:0];
-      4'b??1?:
-        _3687_ = b[7:4];
-      4'b?1??:
-        _3687_ = b[11:8];
-      4'b1???:
-        _3687_ = b[15:12];
-      default:
-        _3687_ = a;
-    endcase
-  endfunction
-  assign \$signal$170  = _3687_(4'hx, 16'h137f, { _1156_, _1155_, _1154_, _1153_ });
-  assign _1153_ = rq1_r1[1:0] == (* full_case = 32'd1 *) 2'h3;
-  assign _1154_ = rq1_r1[1:0] == (* full_case = 32'd1 *) 2'h2;
-  assign _1155_ = rq1_r1[1:0] == (* full_case = 32'd1 *) 1'h1;
-  assign _1156_ = ! (* full_case = 32'd1 *) rq1_r1[1:0];
-  function [3:0] _3692_;
-    input [3:0] a;
-    input [15:0] b;
-    input [3:0] s;
-    (* full_case = 32'd1 *)
-    (* parallel_case *)
-    casez (s)
-      4'b???1:
-        _3692_ = b[3:0];
-      4'b??1?:
-        _3692_ = b[7:4];
-      4'b?1??:
-        _3692_ = b[11:8];
-      4'b1???:
-        _3692_ = b[15:12];
-      default:
-        _3692_ = a;
-    endcase
-  endfunction
-  assign \$signal$169  = _3692_(4'hx, 16'h1248, { _1160_, _1159_, _1158_, _1157_ });
-  assign _1157_ = rq1_r1[1:0] == (* full_case = 32'd1 *) 2'h3;
-  assign _1158_ = rq1_r1[1:0] == (* full_case = 32'd1 *) 2'h2;
-  assign _1159_ = rq1_r1[1:0] == (* full_case = 32'd1 *) 1'h1;
-  assign _1160_ = ! (* full_case = 32'd1 *) rq1_r1[1:0];
-  function [7:0] _3697_;
-    input [7:0] a;
-    input [63:0] b;
-    input [7:0] s;
-    (* full_case = 32'd1 *)
-    (* parallel_case *)
-    casez (s)
-      8'b???????1:
-        _3697_ = b[7:0];
-      8'b??????1?:
-        _3697_ = b[15:8];
-      8'b?????1??:
-        _3697_ = b[23:16];
-      8'b????1???:
-        _3697_ = b[31:24];
-      8'b???1????:
-        _3697_ = b[39:32];
-      8'b??1?????:
-        _3697_ = b[47:40];
-      8'b?1??????:
-        _3697_ = b[55:48];
-      8'b1???????:
-        _3697_ = b[63:56];
-      default:
-        _3697_ = a;
-    endcase
-  endfunction
-  assign \$signal$168  = _3697_(8'hxx, 64'h0103070f1f3f7fff, { _1168_, _1167_, _1166_, _1165_, _1164_, _1163_, _1162_, _1161_ });
-  assign _1161_ = rq1_r1[4:2] == (* full_case = 32'd1 *) 3'h7;
-  assign _1162_ = rq1_r1[4:2] == (* full_case = 32'd1 *) 3'h6;
-  assign _1163_ = rq1_r1[4:2] == (* full_case = 32'd1 *) 3'h5;
-  assign _1164_ = rq1_r1[4:2] == (* full_case = 32'd1 *) 3'h4;
-  assign _1165_ = rq1_r1[4:2] == (* full_case = 32'd1 *) 2'h3;
-  assign _1166_ = rq1_r1[4:2] == (* full_case = 32'd1 *) 2'h2;
-  assign _1167_ = rq1_r1[4:2] == (* full_case = 32'd1 *) 1'h1;
-  assign _1168_ = ! (* full_case = 32'd1 *) rq1_r1[4:2];
-  function [7:0] _3706_;
-    input [7:0] a;
-    input [63:0] b;
-    input [7:0] s;
-    (* full_case = 32'd1 *)
-    (* parallel_case *)
-    casez (s)
-      8'b???????1:
-        _3706_ = b[7:0];
-      8'b??????1?:
-        _3706_ = b[15:8];
-      8'b?????1??:
-        _3706_ = b[23:16];
-      8'b????1???:
-        _3706_ = b[31:24];
-      8'b???1????:
-        _3706_ = b[39:32];
-      8'b??1?????:
-        _3706_ = b[47:40];
-      8'b?1??????:
-        _3706_ = b[55:48];
-      8'b1???????:
-        _3706_ = b[63:56];
-      default:
-        _3706_ = a;
-    endcase
-  endfunction
-  assign \$signal$167  = _3706_(8'hxx, 64'h0102040810204080, { _1176_, _1175_, _1174_, _1173_, _1172_, _1171_, _1170_, _1169_ });
-  assign _1169_ = rq1_r1[4:2] == (* full_case = 32'd1 *) 3'h7;
-  assign _1170_ = rq1_r1[4:2] == (* full_case = 32'd1 *) 3'h6;
-  assign _1171_ = rq1_r1[4:2] == (* full_case = 32'd1 *) 3'h5;
-  assign _1172_ = rq1_r1[4:2] == (* full_case = 32'd1 *) 3'h4;
-  assign _1173_ = rq1_r1[4:2] == (* full_case = 32'd1 *) 2'h3;
-  assign _1174_ = rq1_r1[4:2] == (* full_case = 32'd1 *) 2'h2;
-  assign _1175_ = rq1_r1[4:2] == (* full_case = 32'd1 *) 1'h1;
-  assign _1176_ = ! (* full_case = 32'd1 *) rq1_r1[4:2];
-  function [3:0] _3715_;
-    input [3:0] a;
-    input [15:0] b;
-    input [3:0] s;
-    (* full_case = 32'd1 *)
-    (* parallel_case *)
-    casez (s)
-      4'b???1:
-        _3715_ = b[3:0];
-      4'b??1?:
-        _3715_ = b[7:4];
-      4'b?1??:
-        _3715_ = b[11:8];
-      4'b1???:
-        _3715_ = b[15:12];
-      default:
-        _3715_ = a;
-    endcase
-  endfunction
-  assign \$signal$163  = _3715_(4'hx, 16'h137f, { _1180_, _1179_, _1178_, _1177_ });
-  assign _1177_ = rq1_r0[1:0] == (* full_case = 32'd1 *) 2'h3;
-  assign _1178_ = rq1_r0[1:0] == (* full_case = 32'd1 *) 2'h2;
-  assign _1179_ = rq1_r0[1:0] == (* full_case = 32'd1 *) 1'h1;
-  assign _1180_ = ! (* full_case = 32'd1 *) rq1_r0[1:0];
-  function [3:0] _3720_;
-    input [3:0] a;
-    input [15:0] b;
-    input [3:0] s;
-    (* full_case = 32'd1 *)
-    (* parallel_case *)
-    casez (s)
-      4'b???1:
-        _3720_ = b[3:0];
-      4'b??1?:
-        _3720_ = b[7:4];
-      4'b?1??:
-        _3720_ = b[11:8];
-      4'b1???:
-        _3720_ = b[15:12];
-      default:
-        _3720_ = a;
-    endcase
-  endfunction
-  assign \$signal$162  = _3720_(4'hx, 16'h1248, { _1184_, _1183_, _1182_, _1181_ });
-  assign _1181_ = rq1_r0[1:0] == (* full_case = 32'd1 *) 2'h3;
-  assign _1182_ = rq1_r0[1:0] == (* full_case = 32'd1 *) 2'h2;
-  assign _1183_ = rq1_r0[1:0] == (* full_case = 32'd1 *) 1'h1;
-  assign _1184_ = ! (* full_case = 32'd1 *) rq1_r0[1:0];
-  function [7:0] _3725_;
-    input [7:0] a;
-    input [63:0] b;
-    input [7:0] s;
-    (* full_case = 32'd1 *)
-    (* parallel_case *)
-    casez (s)
-      8'b???????1:
-        _3725_ = b[7:0];
-      8'b??????1?:
-        _3725_ = b[15:8];
-      8'b?????1??:
-        _3725_ = b[23:16];
-      8'b????1???:
-        _3725_ = b[31:24];
-      8'b???1????:
-        _3725_ = b[39:32];
-      8'b??1?????:
-        _3725_ = b[47:40];
-      8'b?1??????:
-        _3725_ = b[55:48];
-      8'b1???????:
-        _3725_ = b[63:56];
-      default:
-        _3725_ = a;
-    endcase
-  endfunction
-  assign \$signal$161  = _3725_(8'hxx, 64'h0103070f1f3f7fff, { _1192_, _1191_, _1190_, _1189_, _1188_, _1187_, _1186_, _1185_ });
-  assign _1185_ = rq1_r0[4:2] == (* full_case = 32'd1 *) 3'h7;
-  assign _1186_ = rq1_r0[4:2] == (* full_case = 32'd1 *) 3'h6;
-  assign _1187_ = rq1_r0[4:2] == (* full_case = 32'd1 *) 3'h5;
-  assign _1188_ = rq1_r0[4:2] == (* full_case = 32'd1 *) 3'h4;
-  assign _1189_ = rq1_r0[4:2] == (* full_case = 32'd1 *) 2'h3;
-  assign _1190_ = rq1_r0[4:2] == (* full_case = 32'd1 *) 2'h2;
-  assign _1200_ = _0471_ ? (* full_case = 32'd1 *) act_max : t_5;
-  assign _1191_ = rq1_r0[4:2] == (* full_case = 32'd1 *) 1'h1;
-  assign _1192_ = ! (* full_case = 32'd1 *) rq1_r0[4:2];
-  function [7:0] _3735_;
-    input [7:0] a;
-    input [63:0] b;
-    input [7:0] s;
-    (* full_case = 32'd1 *)
-    (* parallel_case *)
-    casez (s)
-      8'b???????1:
-        _3735_ = b[7:0];
-      8'b??????1?:
-        _3735_ = b[15:8];
-      8'b?????1??:
-        _3735_ = b[23:16];
-      8'b????1???:
-        _3735_ = b[31:24];
-      8'b???1????:
-        _3735_ = b[39:32];
-      8'b??1?????:
-        _3735_ = b[47:40];
-      8'b?1??????:
-        _3735_ = b[55:48];
-      8'b1???????:
-        _3735_ = b[63:56];
-      default:
-        _3735_ = a;
-    endcase
-  endfunction
-  assign \$signal  = _3735_(8'hxx, 64'h0102040810204080, { _1201_, _1199_, _1198_, _1197_, _1196_, _1195_, _1194_, _1193_ });
-  assign _1193_ = rq1_r0[4:2] == (* full_case = 32'd1 *) 3'h7;
-  assign _1194_ = rq1_r0[4:2] == (* full_case = 32'd1 *) 3'h6;
-  assign _1195_ = rq1_r0[4:2] == (* full_case = 32'd1 *) 3'h5;
-  assign _1196_ = rq1_r0[4:2] == (* full_case = 32'd1 *) 3'h4;
-  assign _1197_ = rq1_r0[4:2] == (* full_case = 32'd1 *) 2'h3;
-  assign _1198_ = rq1_r0[4:2] == (* full_case = 32'd1 *) 2'h2;
-  assign _1199_ = rq1_r0[4:2] == (* full_case = 32'd1 *) 1'h1;
-  assign _1201_ = ! (* full_case = 32'd1 *) rq1_r0[4:2];
-  assign _1202_ = _0467_ ? (* full_case = 32'd1 *) act_min : _1200_;
-  assign _0267_[31] = 1'h0;
-  assign _0272_[31] = 1'h0;
-  assign _0274_[31] = 1'h0;
-  assign _0276_[31] = 1'h0;
-  assign _0278_[31] = 1'h0;
-  assign _0280_[31] = 1'h0;
-  assign _0490_[46:14] = h_0;
-  assign _0521_[46:14] = h_1;
-  assign _0524_[46:14] = h_2;
-  assign _0525_[46:14] = h_3;
-  assign _0526_[46:14] = h_4;
-  assign _0527_[46:14] = h_5;
-  assign _0529_[46:14] = h_6;
-  assign _0530_[46:14] = h_7;
-  assign _0531_[46:14] = h_8;
-  assign _0532_[46:14] = h_9;
-  assign _0533_[46:14] = h_10;
-  assign _0534_[46:14] = h_11;
-  assign _0536_[46:14] = h_12;
-  assign _0537_[46:14] = h_13;
-  assign _0538_[46:14] = h_14;
-  assign _0539_[46:14] = h_15;
-  assign half_4[31] = 1'h0;
-  assign half_6[31] = 1'h0;
-  assign half_8[31] = 1'h0;
-  assign half_9[31] = 1'h0;
-  assign halfm_1[31:30] = 2'h0;
-  assign halfm_10[31:30] = 2'h0;
-  assign halfm_11[31:30] = 2'h0;
-  assign halfm_12[31:30] = 2'h0;
-  assign halfm_13[31:30] = 2'h0;
-  assign halfm_14[31:30] = 2'h0;
-  assign halfm_15[31:30] = 2'h0;
-  assign halfm_2[31:30] = 2'h0;
-  assign halfm_3[31:30] = 2'h0;
-  assign halfm_4[31:30] = 2'h0;
-  assign halfm_5[31:30] = 2'h0;
-  assign halfm_6[31:30] = 2'h0;
-  assign halfm_7[31:30] = 2'h0;
-  assign halfm_8[31:30] = 2'h0;
-  assign halfm_9[31:30] = 2'h0;
+  assign _0283_ = en & rq1_valid;
+  assign _0284_ = en & rq1_valid;
+  assign _0285_ = en & rq1_valid;
+  assign _0287_ = en & rq1_valid;
+  assign _0288_ = en & rq1_valid;
+  assign _0289_ = en & rq1_valid;
+  assign _0290_ = en & rq1_valid;
+  assign _0291_ = en & rq1_valid;
+  assign _0292_ = en & rq1_valid;
+  assign _0293_ = en & rq1_valid;
+  assign _0294_ = en & rq1_valid;
+  assign _0295_ = en & rq1_valid;
+  assign _0296_ = en & rq1_valid;
+  assign _0297_ = en & rq1_valid;
+  assign _0298_ = en & rq1_valid;
+  assign _0299_ = en & rq1_valid;
+  assign _0300_ = en & rq1_valid;
+  assign _0301_ = en & rq1_valid;
+  assign _0302_ = en & rq1_valid;
+  assign _0303_ = en & rq1_valid;
+  assign _0304_ = en & rq1_valid;
+  assign _0305_ = en & rq1_valid;
+  assign _0306_ = en & rq1_valid;
+  assign _0307_ = en & rq1_valid;
+  assign _0308_ = en & rq1_valid;
+  assign _0309_ = en & rq1_valid;
+  assign _0310_ = en & rq1_valid;
+  assign _0311_ = en & rq1_valid;
+  assign _0312_ = en & rq1_valid;
+  assign _0313_ = en & rq1_valid;
+  assign _0314_ = en & rq1_valid;
+  assign _0315_ = en & rq1_valid;
+  assign _0316_ = en & rq1_valid;
+  assign _0317_ = en & rq1_valid;
+  assign _0318_ = en & rq1_valid;
+  assign _0319_ = en & rq1_valid;
+  assign _0320_ = en & rq1_valid;
+  assign _0321_ = en & rq1_valid;
+  assign _0322_ = en & rq1_valid;
+  assign _0323_ = en & rq1_valid;
+  assign _0324_ = en & rq1_valid;
+  assign _0325_ = en & rq1_valid;
+  assign _0326_ = en & rq1_valid;
+  assign _0327_ = en & rq1_valid;
+  assign _0328_ = en & rq1_valid;
+  assign _0329_ = en & rq1_valid;
+  assign _0330_ = en & rq1_valid;
+  assign _0331_ = en & rq1_valid;
+  assign _0332_ = en & rq1_valid;
+  assign _0333_ = en & rq1_valid;
+  assign _0334_ = en & rq1_valid;
+  assign _0335_ = en & rq1_valid;
+  assign _0336_ = en & rq1_valid;
+  assign _0337_ = en & rq1_valid;
+  assign _0338_ = en & rq1_valid;
+  assign _0339_ = en & rq1_valid;
+  assign _0340_ = en & rq1_valid;
+  assign _0341_ = en & rq1_valid;
+  assign _0342_ = en & rq1_valid;
+  assign _0343_ = en & rq1_valid;
+  assign _0344_ = en & rq1_valid;
+  assign _0345_ = en & rq1_valid;
+  assign _0346_ = en & rq1_valid;
+  assign _0347_ = en & rq1_valid;
+  assign _0348_ = en & rq2_valid;
+  assign _0349_ = en & rq2_valid;
+  assign _0350_ = en & rq2_valid;
+  assign _0351_ = en & rq2_valid;
+  assign _0352_ = en & rq2_valid;
+  assign _0353_ = en & rq2_valid;
+  assign _0354_ = en & rq2_valid;
+  assign _0355_ = en & rq2_valid;
+  assign _0356_ = en & rq2_valid;
+  assign _0357_ = en & rq2_valid;
+  assign _0358_ = en & rq2_valid;
+  assign _0359_ = en & rq2_valid;
+  assign _0360_ = en & rq2_valid;
+  assign _0361_ = en & rq2_valid;
+  assign _0362_ = en & rq2_valid;
+  assign _0363_ = en & rq2_valid;
+  assign _0366_ = en & rq3_valid;
+  assign _0367_ = $signed(rq3_y0[8:0]) < $signed({ lo_z[9], lo_z[7:0] });
+  assign _0368_ = fits_0 ? _0367_ : rq3_y0[33];
+  assign _0369_ = $signed(rq3_y0[8:0]) > $signed({ hi_z[9], hi_z[7:0] });
+  assign _0370_ = ~ rq3_y0[33];
+  assign _0371_ = fits_0 ? _0369_ : _0370_;
+  assign _0372_ = $signed(rq3_y1[8:0]) < $signed({ lo_z[9], lo_z[7:0] });
+  assign _0373_ = fits_1 ? _0372_ : rq3_y1[33];
+  assign _0374_ = $signed(rq3_y1[8:0]) > $signed({ hi_z[9], hi_z[7:0] });
+  assign _0375_ = ~ rq3_y1[33];
+  assign _0376_ = fits_1 ? _0374_ : _0375_;
+  assign _0377_ = $signed(rq3_y2[8:0]) < $signed({ lo_z[9], lo_z[7:0] });
+  assign _0378_ = fits_2 ? _0377_ : rq3_y2[33];
+  assign _0379_ = $signed(rq3_y2[8:0]) > $signed({ hi_z[9], hi_z[7:0] });
+  assign _0380_ = ~ rq3_y2[33];
+  assign _0381_ = fits_2 ? _0379_ : _0380_;
+  assign _0382_ = $signed(rq3_y3[8:0]) < $signed({ lo_z[9], lo_z[7:0] });
+  assign _0383_ = fits_3 ? _0382_ : rq3_y3[33];
+  assign _0384_ = $signed(rq3_y3[8:0]) > $signed({ hi_z[9], hi_z[7:0] });
+  assign _0385_ = ~ rq3_y3[33];
+  assign _0386_ = fits_3 ? _0384_ : _0385_;
+  assign _0001_ = $signed(rq3_y4[8:0]) < $signed({ lo_z[9], lo_z[7:0] });
+  assign _0002_ = fits_4 ? _0001_ : rq3_y4[33];
+  assign _0003_ = $signed(rq3_y4[8:0]) > $signed({ hi_z[9], hi_z[7:0] });
+  assign _0004_ = ~ rq3_y4[33];
+  assign _0005_ = fits_4 ? _0003_ : _0004_;
+  assign _0006_ = $signed(rq3_y5[8:0]) < $signed({ lo_z[9], lo_z[7:0] });
+  assign _0007_ = fits_5 ? _0006_ : rq3_y5[33];
+  assign _0008_ = $signed(rq3_y5[8:0]) > $signed({ hi_z[9], hi_z[7:0] });
+  assign _0009_ = ~ rq3_y5[33];
+  assign _0010_ = fits_5 ? _0008_ : _0009_;
+  assign _0011_ = $signed(rq3_y6[8:0]) < $signed({ lo_z[9], lo_z[7:0] });
+  assign _0012_ = fits_6 ? _0011_ : rq3_y6[33];
+  assign _0013_ = $signed(rq3_y6[8:0]) > $signed({ hi_z[9], hi_z[7:0] });
+  assign _0014_ = ~ rq3_y6[33];
+  assign _0015_ = fits_6 ? _0013_ : _0014_;
+  assign _0016_ = $signed(rq3_y7[8:0]) < $signed({ lo_z[9], lo_z[7:0] });
+  assign _0017_ = fits_7 ? _0016_ : rq3_y7[33];
+  assign _0018_ = $signed(rq3_y7[8:0]) > $signed({ hi_z[9], hi_z[7:0] });
+  assign _0019_ = ~ rq3_y7[33];
+  assign _0020_ = fits_7 ? _0018_ : _0019_;
+  assign _0021_ = $signed(rq3_y8[8:0]) < $signed({ lo_z[9], lo_z[7:0] });
+  assign _0022_ = fits_8 ? _0021_ : rq3_y8[33];
+  assign _0023_ = $signed(rq3_y8[8:0]) > $signed({ hi_z[9], hi_z[7:0] });
+  assign _0024_ = ~ rq3_y8[33];
+  assign _0025_ = fits_8 ? _0023_ : _0024_;
+  assign _0026_ = $signed(rq3_y9[8:0]) < $signed({ lo_z[9], lo_z[7:0] });
+  assign _0027_ = fits_9 ? _0026_ : rq3_y9[33];
+  assign _0028_ = $signed(rq3_y9[8:0]) > $signed({ hi_z[9], hi_z[7:0] });
+  assign _0029_ = ~ rq3_y9[33];
+  assign _0030_ = fits_9 ? _0028_ : _0029_;
+  assign _0031_ = $signed(rq3_y10[8:0]) < $signed({ lo_z[9], lo_z[7:0] });
+  assign _0032_ = fits_10 ? _0031_ : rq3_y10[33];
+  assign _0033_ = $signed(rq3_y10[8:0]) > $signed({ hi_z[9], hi_z[7:0] });
+  assign _0034_ = ~ rq3_y10[33];
+  assign _0035_ = fits_10 ? _0033_ : _0034_;
+  assign _0036_ = $signed(rq3_y11[8:0]) < $signed({ lo_z[9], lo_z[7:0] });
+  assign _0037_ = fits_11 ? _0036_ : rq3_y11[33];
+  assign _0038_ = $signed(rq3_y11[8:0]) > $signed({ hi_z[9], hi_z[7:0] });
+  assign _0039_ = ~ rq3_y11[33];
+  assign _0040_ = fits_11 ? _0038_ : _0039_;
+  assign _0041_ = $signed(rq3_y12[8:0]) < $signed({ lo_z[9], lo_z[7:0] });
+  assign _0042_ = fits_12 ? _0041_ : rq3_y12[33];
+  assign _0043_ = $signed(rq3_y12[8:0]) > $signed({ hi_z[9], hi_z[7:0] });
+  assign _0044_ = ~ rq3_y12[33];
+  assign _0045_ = fits_12 ? _0043_ : _0044_;
+  assign _0046_ = $signed(rq3_y13[8:0]) < $signed({ lo_z[9], lo_z[7:0] });
+  assign _0047_ = fits_13 ? _0046_ : rq3_y13[33];
+  assign _0048_ = $signed(rq3_y13[8:0]) > $signed({ hi_z[9], hi_z[7:0] });
+  assign _0049_ = ~ rq3_y13[33];
+  assign _0050_ = fits_13 ? _0048_ : _0049_;
+  assign _0051_ = $signed(rq3_y14[8:0]) < $signed({ lo_z[9], lo_z[7:0] });
+  assign _0052_ = fits_14 ? _0051_ : rq3_y14[33];
+  assign _0053_ = $signed(rq3_y14[8:0]) > $signed({ hi_z[9], hi_z[7:0] });
+  assign _0054_ = ~ rq3_y14[33];
+  assign _0055_ = fits_14 ? _0053_ : _0054_;
+  assign _0056_ = $signed(rq3_y15[8:0]) < $signed({ lo_z[9], lo_z[7:0] });
+  assign _0057_ = fits_15 ? _0056_ : rq3_y15[33];
+  assign _0058_ = $signed(rq3_y15[8:0]) > $signed({ hi_z[9], hi_z[7:0] });
+  assign _0059_ = ~ rq3_y15[33];
+  assign _0060_ = fits_15 ? _0058_ : _0059_;
+  reg [8:0] _1465_ = 9'h000;
+  assign { hi_z[9], hi_z[7:0] } = _1465_;
+  reg [8:0] _1466_ = 9'h000;
+  assign { lo_z[9], lo_z[7:0] } = _1466_;
+  assign _0390_ = _0060_ ? (* full_case = 32'd1 *) act_max : t_15;
+  assign _0387_ = _0005_ ? (* full_case = 32'd1 *) act_max : t_4;
+  assign _0388_ = _0002_ ? (* full_case = 32'd1 *) act_min : _0387_;
+  assign _0389_ = _0386_ ? (* full_case = 32'd1 *) act_max : t_3;
+  assign _0391_ = _0383_ ? (* full_case = 32'd1 *) act_min : _0389_;
+  assign _0392_ = _0381_ ? (* full_case = 32'd1 *) act_max : t_2;
+  assign _0396_ = _0057_ ? (* full_case = 32'd1 *) act_min : _0390_;
+  assign _0393_ = _0378_ ? (* full_case = 32'd1 *) act_min : _0392_;
+  assign _0394_ = _0376_ ? (* full_case = 32'd1 *) act_max : t_1;
+  assign _0395_ = _0373_ ? (* full_case = 32'd1 *) act_min : _0394_;
+  assign _0397_ = _0371_ ? (* full_case = 32'd1 *) act_max : t_0;
+  assign _0398_ = _0368_ ? (* full_case = 32'd1 *) act_min : _0397_;
+  assign _0399_ = _0055_ ? (* full_case = 32'd1 *) act_max : t_14;
+  assign _0400_ = _0052_ ? (* full_case = 32'd1 *) act_min : _0399_;
+  assign _0401_ = _0050_ ? (* full_case = 32'd1 *) act_max : t_13;
+  assign _0402_ = _0047_ ? (* full_case = 32'd1 *) act_min : _0401_;
+  assign _0403_ = _0045_ ? (* full_case = 32'd1 *) act_max : t_12;
+  assign _0404_ = _0042_ ? (* full_case = 32'd1 *) act_min : _0403_;
+  assign _0405_ = _0040_ ? (* full_case = 32'd1 *) act_max : t_11;
+  assign _0406_ = _0037_ ? (* full_case = 32'd1 *) act_min : _0405_;
+  assign _0407_ = _0035_ ? (* full_case = 32'd1 *) act_max : t_10;
+  assign _0408_ = _0032_ ? (* full_case = 32'd1 *) act_min : _0407_;
+  assign _0409_ = _0030_ ? (* full_case = 32'd1 *) act_max : t_9;
+  assign _0410_ = _0027_ ? (* full_case = 32'd1 *) act_min : _0409_;
+  assign _0411_ = _0025_ ? (* full_case = 32'd1 *) act_max : t_8;
+  assign _0412_ = _0022_ ? (* full_case = 32'd1 *) act_min : _0411_;
+  assign _0413_ = _0020_ ? (* full_case = 32'd1 *) act_max : t_7;
+  assign _0414_ = _0017_ ? (* full_case = 32'd1 *) act_min : _0413_;
+  assign _0415_ = _0015_ ? (* full_case = 32'd1 *) act_max : t_6;
+  assign _0416_ = _0012_ ? (* full_case = 32'd1 *) act_min : _0415_;
+  assign _0417_ = _0010_ ? (* full_case = 32'd1 *) act_max : t_5;
+  assign _0418_ = _0007_ ? (* full_case = 32'd1 *) act_min : _0417_;
+  assign _0115_[46:14] = h_0;
+  assign _0116_[46:14] = h_1;
+  assign _0117_[46:14] = h_2;
+  assign _0118_[46:14] = h_3;
+  assign _0119_[46:14] = h_4;
+  assign _0120_[46:14] = h_5;
+  assign _0122_[46:14] = h_6;
+  assign _0123_[46:14] = h_7;
+  assign _0124_[46:14] = h_8;
+  assign _0125_[46:14] = h_9;
+  assign _0126_[46:14] = h_10;
+  assign _0127_[46:14] = h_11;
+  assign _0129_[46:14] = h_12;
+  assign _0130_[46:14] = h_13;
+  assign _0131_[46:14] = h_14;
+  assign _0132_[46:14] = h_15;
+  assign _0134_[32:1] = half_0;
+  assign _0136_[32:1] = half_1;
+  assign _0140_[32:1] = half_2;
+  assign _0144_[32:1] = half_3;
+  assign _0146_[32:1] = half_4;
+  assign _0151_[32:1] = half_5;
+  assign _0154_[32:1] = half_6;
+  assign _0156_[32:1] = half_7;
+  assign _0160_[32:1] = half_8;
+  assign _0163_[32:1] = half_9;
+  assign _0166_[32:1] = half_10;
+  assign _0170_[32:1] = half_11;
+  assign _0173_[32:1] = half_12;
+  assign _0176_[32:1] = half_13;
+  assign _0179_[32:1] = half_14;
+  assign _0182_[32:1] = half_15;
   assign hi_z[8] = hi_z[9];
   assign lo_z[8] = lo_z[9];
-  assign rq2_hf0[31] = 1'h0;
-  assign rq2_hf1[31] = 1'h0;
-  assign rq2_hf10[31] = 1'h0;
-  assign rq2_hf11[31] = 1'h0;
-  assign rq2_hf12[31] = 1'h0;
-  assign rq2_hf13[31] = 1'h0;
-  assign rq2_hf14[31] = 1'h0;
-  assign rq2_hf15[31] = 1'h0;
-  assign rq2_hf2[31] = 1'h0;
-  assign rq2_hf3[31] = 1'h0;
-  assign rq2_hf4[31] = 1'h0;
-  assign rq2_hf5[31] = 1'h0;
-  assign rq2_hf6[31] = 1'h0;
-  assign rq2_hf7[31] = 1'h0;
-  assign rq2_hf8[31] = 1'h0;
-  assign rq2_hf9[31] = 1'h0;
-  assign rq2_hm0[31:30] = 2'h0;
-  assign rq2_hm1[31:30] = 2'h0;
-  assign rq2_hm10[31:30] = 2'h0;
-  assign rq2_hm11[31:30] = 2'h0;
-  assign rq2_hm12[31:30] = 2'h0;
-  assign rq2_hm13[31:30] = 2'h0;
-  assign rq2_hm14[31:30] = 2'h0;
-  assign rq2_hm15[31:30] = 2'h0;
-  assign rq2_hm2[31:30] = 2'h0;
-  assign rq2_hm3[31:30] = 2'h0;
-  assign rq2_hm4[31:30] = 2'h0;
-  assign rq2_hm5[31:30] = 2'h0;
-  assign rq2_hm6[31:30] = 2'h0;
-  assign rq2_hm7[31:30] = 2'h0;
-  assign rq2_hm8[31:30] = 2'h0;
-  assign rq2_hm9[31:30] = 2'h0;
   always @(posedge clk) begin
-    if (_0366_) begin
-      rq2_r14 <= rq1_r14;
-    end
-    if (_0365_) begin
-      rq2_r13 <= rq1_r13;
-    end
-    if (_0364_) begin
-      rq2_r12 <= rq1_r12;
-    end
-    if (_0363_) begin
-      rq2_r11 <= rq1_r11;
-    end
-    if (_0361_) begin
-      rq2_r10 <= rq1_r10;
-    end
-    if (_0360_) begin
-      rq2_r9 <= rq1_r9;
-    end
-    if (_0359_) begin
-      rq2_r8 <= rq1_r8;
-    end
-    if (_0358_) begin
-      rq2_r7 <= rq1_r7;
-    end
-    if (_0357_) begin
-      rq2_r6 <= rq1_r6;
-    end
-    if (_0356_) begin
-      rq2_r5 <= rq1_r5;
-    end
-    if (_0355_) begin
-      rq2_r4 <= rq1_r4;
-    end
-    if (_0354_) begin
-      rq2_r3 <= rq1_r3;
-    end
-    if (_0353_) begin
-      rq2_r2 <= rq1_r2;
-    end
-    if (_0352_) begin
-      rq2_r1 <= rq1_r1;
-    end
-    if (_0350_) begin
-      rq2_r0 <= rq1_r0;
-    end
     if (rst) begin
+      o_last <= 1'h0;
+      o_valid <= 1'h0;
+      _1465_ <= 9'h000;
+      _1466_ <= 9'h000;
+      rq3_last <= 1'h0;
+      rq3_valid <= 1'h0;
       rq2_last <= 1'h0;
       rq2_valid <= 1'h0;
       rq1_last <= 1'h0;
       rq1_valid <= 1'h0;
-      o_last <= 1'h0;
-      o_valid <= 1'h0;
-      _3228_ <= 9'h000;
-      _3229_ <= 9'h000;
-      rq3_last <= 1'h0;
-      rq3_valid <= 1'h0;
     end else if (en) begin
+      o_last <= rq3_last;
+      o_valid <= rq3_valid;
+      _1465_ <= $signed(act_max) - $signed(zero_point);
+      _1466_ <= $signed(act_min) - $signed(zero_point);
+      rq3_last <= rq2_last;
+      rq3_valid <= rq2_valid;
       rq2_last <= rq1_last;
       rq2_valid <= rq1_valid;
       rq1_last <= i_last;
       rq1_valid <= i_valid;
-      o_last <= rq3_last;
-      o_valid <= rq3_valid;
-      _3228_ <= $signed(act_max) - $signed(zero_point);
-      _3229_ <= $signed(act_min) - $signed(zero_point);
-      rq3_last <= rq2_last;
-      rq3_valid <= rq2_valid;
-    end
-    if (_0349_) begin
-      rq1_s15 <= $signed(i_acc[431:405]) + $signed(i_bias[511:480]);
-    end
-    if (_0348_) begin
-      rq1_s14 <= $signed(i_acc[404:378]) + $signed(i_bias[479:448]);
-    end
-    if (_0347_) begin
-      rq1_s13 <= $signed(i_acc[377:351]) + $signed(i_bias[447:416]);
-    end
-    if (_0346_) begin
-      rq1_s12 <= $signed(i_acc[350:324]) + $signed(i_bias[415:384]);
-    end
-    if (_0345_) begin
-      rq1_s11 <= $signed(i_acc[323:297]) + $signed(i_bias[383:352]);
-    end
-    if (_0344_) begin
-      rq1_s10 <= $signed(i_acc[296:270]) + $signed(i_bias[351:320]);
-    end
-    if (_0343_) begin
-      rq1_s9 <= $signed(i_acc[269:243]) + $signed(i_bias[319:288]);
-    end
-    if (_0342_) begin
-      rq1_s8 <= $signed(i_acc[242:216]) + $signed(i_bias[287:256]);
-    end
-    if (_0341_) begin
-      rq1_s7 <= $signed(i_acc[215:189]) + $signed(i_bias[255:224]);
-    end
-    if (_0338_) begin
-      rq1_s6 <= $signed(i_acc[188:162]) + $signed(i_bias[223:192]);
-    end
-    if (_0337_) begin
-      rq1_s5 <= $signed(i_acc[161:135]) + $signed(i_bias[191:160]);
-    end
-    if (_0336_) begin
-      rq1_s4 <= $signed(i_acc[134:108]) + $signed(i_bias[159:128]);
-    end
-    if (_0335_) begin
-      rq1_s3 <= $signed(i_acc[107:81]) + $signed(i_bias[127:96]);
-    end
-    if (_0334_) begin
-      rq1_s2 <= $signed(i_acc[80:54]) + $signed(i_bias[95:64]);
-    end
-    if (_0333_) begin
-      rq1_s1 <= $signed(i_acc[53:27]) + $signed(i_bias[63:32]);
-    end
-    if (_0332_) begin
-      rq1_s0 <= $signed(i_acc[26:0]) + $signed(i_bias[31:0]);
-    end
-    if (_0331_)
-      if (!_0731_) rq1_r15 <= 5'h00;
-      else rq1_r15 <= - $signed(i_shift[94:90]);
-    if (_0330_)
-      if (!_0721_) rq1_l15 <= 5'h00;
-      else rq1_l15 <= i_shift[94:90];
-    if (_0329_) begin
-      rq1_m15 <= i_multiplier[495:465];
-    end
-    if (_0328_)
-      if (!_0704_) rq1_r14 <= 5'h00;
-      else rq1_r14 <= - $signed(i_shift[88:84]);
-    if (_0327_)
-      if (!_0701_) rq1_l14 <= 5'h00;
-      else rq1_l14 <= i_shift[88:84];
-    if (_0326_) begin
-      rq1_m14 <= i_multiplier[464:434];
-    end
-    if (_0325_)
-      if (!_0695_) rq1_r13 <= 5'h00;
-      else rq1_r13 <= _0700_[4:0];
-    if (_0324_)
-      if (!_0684_) rq1_l13 <= 5'h00;
-      else rq1_l13 <= i_shift[82:78];
-    if (_0323_) begin
-      rq1_m13 <= i_multiplier[433:403];
-    end
-    if (_0322_)
-      if (!_0670_) rq1_r12 <= 5'h00;
-      else rq1_r12 <= _0673_[4:0];
-    if (_0321_)
-      if (!_0669_) rq1_l12 <= 5'h00;
-      else rq1_l12 <= i_shift[76:72];
-    if (_0320_) begin
-      rq1_m12 <= i_multiplier[402:372];
-    end
-    if (_0319_)
-      if (!_0658_) rq1_r11 <= 5'h00;
-      else rq1_r11 <= _0664_[4:0];
-    if (_0318_)
-      if (!_0647_) rq1_l11 <= 5'h00;
-      else rq1_l11 <= i_shift[70:66];
-    if (_0317_) begin
-      rq1_m11 <= i_multiplier[371:341];
-    end
-    if (_0316_)
-      if (!_0637_) rq1_r10 <= 5'h00;
-      else rq1_r10 <= - $signed(i_shift[64:60]);
-    if (_0315_)
-      if (!_0636_) rq1_l10 <= 5'h00;
-      else rq1_l10 <= i_shift[64:60];
-    if (_0314_) begin
-      rq1_m10 <= i_multiplier[340:310];
-    end
-    if (_0313_)
-      if (!_0621_) rq1_r9 <= 5'h00;
-      else rq1_r9 <= - $signed(i_shift[58:54]);
-    if (_0312_)
-      if (!_0610_) rq1_l9 <= 5'h00;
-      else rq1_l9 <= i_shift[58:54];
-    if (_0311_) begin
-      rq1_m9 <= i_multiplier[309:279];
-    end
-    if (_0310_)
-      if (!_0605_) rq1_r8 <= 5'h00;
-      else rq1_r8 <= _0606_[4:0];
-    if (_0309_)
-      if (!_0602_) rq1_l8 <= 5'h00;
-      else rq1_l8 <= i_shift[52:48];
-    if (_0307_) begin
-      rq1_m8 <= i_multiplier[278:248];
-    end
-    if (_0306_)
-      if (!_0584_) rq1_r7 <= 5'h00;
-      else rq1_r7 <= - $signed(i_shift[46:42]);
-    if (_0305_)
-      if (!_0574_) rq1_l7 <= 5'h00;
-      else rq1_l7 <= i_shift[46:42];
-    if (_0304_) begin
-      rq1_m7 <= i_multiplier[247:217];
-    end
-    if (_0303_)
-      if (!_0572_) rq1_r6 <= 5'h00;
-      else rq1_r6 <= _0573_[4:0];
-    if (_0302_)
-      if (!_0564_) rq1_l6 <= 5'h00;
-      else rq1_l6 <= i_shift[40:36];
-    if (_0301_) begin
-      rq1_m6 <= i_multiplier[216:186];
-    end
-    if (_0300_)
-      if (!_0546_) rq1_r5 <= 5'h00;
-      else rq1_r5 <= _0552_[4:0];
-    if (_0299_)
-      if (!_0541_) rq1_l5 <= 5'h00;
-      else rq1_l5 <= i_shift[34:30];
-    if (_0298_) begin
-      rq1_m5 <= i_multiplier[185:155];
-    end
-    if (_0296_)
-      if (!_0535_) rq1_r4 <= 5'h00;
-      else rq1_r4 <= _0540_[4:0];
-    if (_0295_)
-      if (!_0528_) rq1_l4 <= 5'h00;
-      else rq1_l4 <= i_shift[28:24];
-    if (_0294_) begin
-      rq1_m4 <= i_multiplier[154:124];
-    end
-    if (_0293_)
-      if (!_0339_) rq1_r3 <= 5'h00;
-      else rq1_r3 <= - $signed(i_shift[22:18]);
-    if (_0292_)
-      if (!_0213_) rq1_l3 <= 5'h00;
-      else rq1_l3 <= i_shift[22:18];
-    if (_0291_) begin
-      rq1_m3 <= i_multiplier[123:93];
-    end
-    if (_0290_)
-      if (!_0103_) rq1_r2 <= 5'h00;
-      else rq1_r2 <= - $signed(i_shift[16:12]);
-    if (_0289_)
-      if (!_0032_) rq1_l2 <= 5'h00;
-      else rq1_l2 <= i_shift[16:12];
-    if (_0288_) begin
-      rq1_m2 <= i_multiplier[92:62];
-    end
-    if (_0287_)
-      if (!_0733_) rq1_r1 <= 5'h00;
-      else rq1_r1 <= - $signed(i_shift[10:6]);
-    if (_0285_)
-      if (!_0668_) rq1_l1 <= 5'h00;
-      else rq1_l1 <= i_shift[10:6];
-    if (_0284_) begin
-      rq1_m1 <= i_multiplier[61:31];
-    end
-    if (_0283_)
-      if (!_0558_) rq1_r0 <= 5'h00;
-      else rq1_r0 <= - $signed(i_shift[4:0]);
-    if (_0282_)
-      if (!_0000_) rq1_l0 <= 5'h00;
-      else rq1_l0 <= i_shift[4:0];
-    if (_0281_) begin
-      rq1_m0 <= i_multiplier[30:0];
-    end
-    if (_0384_) begin
-      _3193_ <= half_0;
-    end
-    if (_0385_) begin
-      _3194_ <= halfm_0;
-    end
-    if (_0386_) begin
-      _3195_ <= half_1;
-    end
-    if (_0387_) begin
-      _3196_ <= halfm_1[29:0];
-    end
-    if (_0388_) begin
-      _3197_ <= half_2;
-    end
-    if (_0389_) begin
-      _3198_ <= halfm_2[29:0];
-    end
-    if (_0390_) begin
-      _3199_ <= half_3;
-    end
-    if (_0391_) begin
-      _3200_ <= halfm_3[29:0];
-    end
-    if (_0392_) begin
-      _3201_ <= half_4[30:0];
-    end
-    if (_0394_) begin
-      _3202_ <= halfm_4[29:0];
-    end
-    if (_0395_) begin
-      _3203_ <= half_5;
-    end
-    if (_0396_) begin
-      _3204_ <= halfm_5[29:0];
-    end
-    if (_0397_) begin
-      _3205_ <= half_6[30:0];
-    end
-    if (_0398_) begin
-      _3206_ <= halfm_6[29:0];
-    end
-    if (_0399_) begin
-      _3207_ <= half_7;
-    end
-    if (_0400_) begin
-      _3208_ <= halfm_7[29:0];
-    end
-    if (_0401_) begin
-      _3209_ <= half_8[30:0];
-    end
-    if (_0402_) begin
-      _3210_ <= halfm_8[29:0];
-    end
-    if (_0403_) begin
-      _3211_ <= half_9[30:0];
-    end
-    if (_0405_) begin
-      _3212_ <= halfm_9[29:0];
-    end
-    if (_0406_) begin
-      _3213_ <= half_10;
-    end
-    if (_0407_) begin
-      _3214_ <= halfm_10[29:0];
-    end
-    if (_0408_) begin
-      _3215_ <= half_11;
-    end
-    if (_0409_) begin
-      _3216_ <= halfm_11[29:0];
-    end
-    if (_0410_) begin
-      _3217_ <= half_12;
-    end
-    if (_0411_) begin
-      _3218_ <= halfm_12[29:0];
-    end
-    if (_0412_) begin
-      _3219_ <= half_13;
-    end
-    if (_0413_) begin
-      _3220_ <= halfm_13[29:0];
-    end
-    if (_0414_) begin
-      _3221_ <= half_14;
-    end
-    if (_0416_) begin
-      _3222_ <= halfm_14[29:0];
-    end
-    if (_0417_) begin
-      _3223_ <= half_15;
-    end
-    if (_0418_) begin
-      _3224_ <= halfm_15[29:0];
     end
     if (rst) begin
       o_data <= 128'h00000000000000000000000000000000;
-    end else if (_0437_) begin
-      o_data <= { _0796_, _0800_, _0802_, _0804_, _0806_, _0822_, _0901_, _0980_, _1059_, _1138_, _1202_, _0788_, _0791_, _0793_, _0795_, _0798_ };
+    end else if (_0366_) begin
+      o_data <= { _0396_, _0400_, _0402_, _0404_, _0406_, _0408_, _0410_, _0412_, _0414_, _0416_, _0418_, _0388_, _0391_, _0393_, _0395_, _0398_ };
     end
-    if (_0434_) begin
+    if (_0363_) begin
       rq3_y15 <= $signed(u_15) >>> rq2_r15;
     end
-    if (_0433_) begin
+    if (_0362_) begin
       rq3_y14 <= $signed(u_14) >>> rq2_r14;
     end
-    if (_0432_) begin
+    if (_0361_) begin
       rq3_y13 <= $signed(u_13) >>> rq2_r13;
     end
-    if (_0431_) begin
+    if (_0360_) begin
       rq3_y12 <= $signed(u_12) >>> rq2_r12;
     end
-    if (_0430_) begin
+    if (_0359_) begin
       rq3_y11 <= $signed(u_11) >>> rq2_r11;
     end
-    if (_0429_) begin
+    if (_0358_) begin
       rq3_y10 <= $signed(u_10) >>> rq2_r10;
     end
-    if (_0428_) begin
+    if (_0357_) begin
       rq3_y9 <= $signed(u_9) >>> rq2_r9;
     end
-    if (_0427_) begin
+    if (_0356_) begin
       rq3_y8 <= $signed(u_8) >>> rq2_r8;
     end
-    if (_0426_) begin
+    if (_0355_) begin
       rq3_y7 <= $signed(u_7) >>> rq2_r7;
     end
-    if (_0425_) begin
+    if (_0354_) begin
       rq3_y6 <= $signed(u_6) >>> rq2_r6;
     end
-    if (_0424_) begin
+    if (_0353_) begin
       rq3_y5 <= $signed(u_5) >>> rq2_r5;
     end
-    if (_0423_) begin
+    if (_0352_) begin
       rq3_y4 <= $signed(u_4) >>> rq2_r4;
     end
-    if (_0422_) begin
+    if (_0351_) begin
       rq3_y3 <= $signed(u_3) >>> rq2_r3;
     end
-    if (_0421_) begin
+    if (_0350_) begin
       rq3_y2 <= $signed(u_2) >>> rq2_r2;
     end
-    if (_0420_) begin
+    if (_0349_) begin
       rq3_y1 <= $signed(u_1) >>> rq2_r1;
     end
-    if (_0419_) begin
+    if (_0348_) begin
       rq3_y0 <= $signed(u_0) >>> rq2_r0;
     end
-    if (_0383_) begin
+    if (_0347_) begin
+      rq2_hm15 <= halfm_15;
+    end
+    if (_0346_) begin
+      rq2_hf15 <= half_15;
+    end
+    if (_0345_) begin
+      rq2_hm14 <= halfm_14;
+    end
+    if (_0344_) begin
+      rq2_hf14 <= half_14;
+    end
+    if (_0343_) begin
+      rq2_hm13 <= halfm_13;
+    end
+    if (_0342_) begin
+      rq2_hf13 <= half_13;
+    end
+    if (_0341_) begin
+      rq2_hm12 <= halfm_12;
+    end
+    if (_0340_) begin
+      rq2_hf12 <= half_12;
+    end
+    if (_0339_) begin
+      rq2_hm11 <= halfm_11;
+    end
+    if (_0338_) begin
+      rq2_hf11 <= half_11;
+    end
+    if (_0337_) begin
+      rq2_hm10 <= halfm_10;
+    end
+    if (_0336_) begin
+      rq2_hf10 <= half_10;
+    end
+    if (_0335_) begin
+      rq2_hm9 <= halfm_9;
+    end
+    if (_0334_) begin
+      rq2_hf9 <= half_9;
+    end
+    if (_0333_) begin
+      rq2_hm8 <= halfm_8;
+    end
+    if (_0332_) begin
+      rq2_hf8 <= half_8;
+    end
+    if (_0331_) begin
+      rq2_hm7 <= halfm_7;
+    end
+    if (_0330_) begin
+      rq2_hf7 <= half_7;
+    end
+    if (_0329_) begin
+      rq2_hm6 <= halfm_6;
+    end
+    if (_0328_) begin
+      rq2_hf6 <= half_6;
+    end
+    if (_0327_) begin
+      rq2_hm5 <= halfm_5;
+    end
+    if (_0326_) begin
+      rq2_hf5 <= half_5;
+    end
+    if (_0325_) begin
+      rq2_hm4 <= halfm_4;
+    end
+    if (_0324_) begin
+      rq2_hf4 <= half_4;
+    end
+    if (_0323_) begin
+      rq2_hm3 <= halfm_3;
+    end
+    if (_0322_) begin
+      rq2_hf3 <= half_3;
+    end
+    if (_0321_) begin
+      rq2_hm2 <= halfm_2;
+    end
+    if (_0320_) begin
+      rq2_hf2 <= half_2;
+    end
+    if (_0319_) begin
+      rq2_hm1 <= halfm_1;
+    end
+    if (_0318_) begin
+      rq2_hf1 <= half_1;
+    end
+    if (_0317_) begin
+      rq2_hm0 <= halfm_0;
+    end
+    if (_0316_) begin
+      rq2_hf0 <= half_0;
+    end
+    if (_0315_) begin
       rq2_h15 <= h_15;
     end
-    if (_0382_) begin
+    if (_0314_) begin
       rq2_h14 <= h_14;
     end
-    if (_0381_) begin
+    if (_0313_) begin
       rq2_h13 <= h_13;
     end
-    if (_0380_) begin
+    if (_0312_) begin
       rq2_h12 <= h_12;
     end
-    if (_0379_) begin
+    if (_0311_) begin
       rq2_h11 <= h_11;
     end
-    if (_0378_) begin
+    if (_0310_) begin
       rq2_h10 <= h_10;
     end
-    if (_0377_) begin
+    if (_0309_) begin
       rq2_h9 <= h_9;
     end
-    if (_0376_) begin
+    if (_0308_) begin
       rq2_h8 <= h_8;
     end
-    if (_0375_) begin
+    if (_0307_) begin
       rq2_h7 <= h_7;
     end
-    if (_0374_) begin
+    if (_0306_) begin
       rq2_h6 <= h_6;
     end
-    if (_0373_) begin
+    if (_0305_) begin
       rq2_h5 <= h_5;
     end
-    if (_0372_) begin
+    if (_0304_) begin
       rq2_h4 <= h_4;
     end
-    if (_0371_) begin
+    if (_0303_) begin
       rq2_h3 <= h_3;
     end
-    if (_0370_) begin
+    if (_0302_) begin
       rq2_h2 <= h_2;
     end
-    if (_0369_) begin
+    if (_0301_) begin
       rq2_h1 <= h_1;
     end
-    if (_0368_) begin
+    if (_0300_) begin
       rq2_h0 <= h_0;
     end
-    if (_0367_) begin
+    if (_0299_) begin
       rq2_r15 <= rq1_r15;
+    end
+    if (_0298_) begin
+      rq2_r14 <= rq1_r14;
+    end
+    if (_0297_) begin
+      rq2_r13 <= rq1_r13;
+    end
+    if (_0296_) begin
+      rq2_r12 <= rq1_r12;
+    end
+    if (_0295_) begin
+      rq2_r11 <= rq1_r11;
+    end
+    if (_0294_) begin
+      rq2_r10 <= rq1_r10;
+    end
+    if (_0293_) begin
+      rq2_r9 <= rq1_r9;
+    end
+    if (_0292_) begin
+      rq2_r8 <= rq1_r8;
+    end
+    if (_0291_) begin
+      rq2_r7 <= rq1_r7;
+    end
+    if (_0290_) begin
+      rq2_r6 <= rq1_r6;
+    end
+    if (_0289_) begin
+      rq2_r5 <= rq1_r5;
+    end
+    if (_0288_) begin
+      rq2_r4 <= rq1_r4;
+    end
+    if (_0287_) begin
+      rq2_r3 <= rq1_r3;
+    end
+    if (_0285_) begin
+      rq2_r2 <= rq1_r2;
+    end
+    if (_0284_) begin
+      rq2_r1 <= rq1_r1;
+    end
+    if (_0283_) begin
+      rq2_r0 <= rq1_r0;
+    end
+    if (_0282_) begin
+      rq1_s15 <= $signed(i_acc[431:405]) + $signed(i_bias[511:480]);
+    end
+    if (_0281_) begin
+      rq1_s14 <= $signed(i_acc[404:378]) + $signed(i_bias[479:448]);
+    end
+    if (_0280_) begin
+      rq1_s13 <= $signed(i_acc[377:351]) + $signed(i_bias[447:416]);
+    end
+    if (_0279_) begin
+      rq1_s12 <= $signed(i_acc[350:324]) + $signed(i_bias[415:384]);
+    end
+    if (_0278_) begin
+      rq1_s11 <= $signed(i_acc[323:297]) + $signed(i_bias[383:352]);
+    end
+    if (_0277_) begin
+      rq1_s10 <= $signed(i_acc[296:270]) + $signed(i_bias[351:320]);
+    end
+    if (_0276_) begin
+      rq1_s9 <= $signed(i_acc[269:243]) + $signed(i_bias[319:288]);
+    end
+    if (_0275_) begin
+      rq1_s8 <= $signed(i_acc[242:216]) + $signed(i_bias[287:256]);
+    end
+    if (_0274_) begin
+      rq1_s7 <= $signed(i_acc[215:189]) + $signed(i_bias[255:224]);
+    end
+    if (_0273_) begin
+      rq1_s6 <= $signed(i_acc[188:162]) + $signed(i_bias[223:192]);
+    end
+    if (_0272_) begin
+      rq1_s5 <= $signed(i_acc[161:135]) + $signed(i_bias[191:160]);
+    end
+    if (_0271_) begin
+      rq1_s4 <= $signed(i_acc[134:108]) + $signed(i_bias[159:128]);
+    end
+    if (_0270_) begin
+      rq1_s3 <= $signed(i_acc[107:81]) + $signed(i_bias[127:96]);
+    end
+    if (_0269_) begin
+      rq1_s2 <= $signed(i_acc[80:54]) + $signed(i_bias[95:64]);
+    end
+    if (_0268_) begin
+      rq1_s1 <= $signed(i_acc[53:27]) + $signed(i_bias[63:32]);
+    end
+    if (_0267_) begin
+      rq1_s0 <= $signed(i_acc[26:0]) + $signed(i_bias[31:0]);
+    end
+    if (_0266_)
+      if (!_0184_) rq1_r15 <= 5'h00;
+      else rq1_r15 <= _0190_[4:0];
+    if (_0265_)
+      if (!_0183_) rq1_l15 <= 5'h00;
+      else rq1_l15 <= i_shift[94:90];
+    if (_0264_) begin
+      rq1_m15 <= i_multiplier[495:465];
+    end
+    if (_0263_)
+      if (!_0180_) rq1_r14 <= 5'h00;
+      else rq1_r14 <= - $signed(i_shift[88:84]);
+    if (_0262_)
+      if (!_0178_) rq1_l14 <= 5'h00;
+      else rq1_l14 <= i_shift[88:84];
+    if (_0261_) begin
+      rq1_m14 <= i_multiplier[464:434];
+    end
+    if (_0260_)
+      if (!_0175_) rq1_r13 <= 5'h00;
+      else rq1_r13 <= _0177_[4:0];
+    if (_0259_)
+      if (!_0174_) rq1_l13 <= 5'h00;
+      else rq1_l13 <= i_shift[82:78];
+    if (_0258_) begin
+      rq1_m13 <= i_multiplier[433:403];
+    end
+    if (_0257_)
+      if (!_0171_) rq1_r12 <= 5'h00;
+      else rq1_r12 <= _0172_[4:0];
+    if (_0256_)
+      if (!_0169_) rq1_l12 <= 5'h00;
+      else rq1_l12 <= i_shift[76:72];
+    if (_0255_) begin
+      rq1_m12 <= i_multiplier[402:372];
+    end
+    if (_0254_)
+      if (!_0165_) rq1_r11 <= 5'h00;
+      else rq1_r11 <= _0167_[4:0];
+    if (_0253_)
+      if (!_0164_) rq1_l11 <= 5'h00;
+      else rq1_l11 <= i_shift[70:66];
+    if (_0252_) begin
+      rq1_m11 <= i_multiplier[371:341];
+    end
+    if (_0251_)
+      if (!_0161_) rq1_r10 <= 5'h00;
+      else rq1_r10 <= - $signed(i_shift[64:60]);
+    if (_0250_)
+      if (!_0159_) rq1_l10 <= 5'h00;
+      else rq1_l10 <= i_shift[64:60];
+    if (_0249_) begin
+      rq1_m10 <= i_multiplier[340:310];
+    end
+    if (_0248_)
+      if (!_0157_) rq1_r9 <= 5'h00;
+      else rq1_r9 <= - $signed(i_shift[58:54]);
+    if (_0247_)
+      if (!_0155_) rq1_l9 <= 5'h00;
+      else rq1_l9 <= i_shift[58:54];
+    if (_0246_) begin
+      rq1_m9 <= i_multiplier[309:279];
+    end
+    if (_0245_)
+      if (!_0152_) rq1_r8 <= 5'h00;
+      else rq1_r8 <= _0153_[4:0];
+    if (_0244_)
+      if (!_0150_) rq1_l8 <= 5'h00;
+      else rq1_l8 <= i_shift[52:48];
+    if (_0243_) begin
+      rq1_m8 <= i_multiplier[278:248];
+    end
+    if (_0242_)
+      if (!_0147_) rq1_r7 <= 5'h00;
+      else rq1_r7 <= - $signed(i_shift[46:42]);
+    if (_0241_)
+      if (!_0145_) rq1_l7 <= 5'h00;
+      else rq1_l7 <= i_shift[46:42];
+    if (_0240_) begin
+      rq1_m7 <= i_multiplier[247:217];
+    end
+    if (_0239_)
+      if (!_0142_) rq1_r6 <= 5'h00;
+      else rq1_r6 <= _0143_[4:0];
+    if (_0238_)
+      if (!_0141_) rq1_l6 <= 5'h00;
+      else rq1_l6 <= i_shift[40:36];
+    if (_0237_) begin
+      rq1_m6 <= i_multiplier[216:186];
+    end
+    if (_0236_)
+      if (!_0137_) rq1_r5 <= 5'h00;
+      else rq1_r5 <= _0138_[4:0];
+    if (_0235_)
+      if (!_0135_) rq1_l5 <= 5'h00;
+      else rq1_l5 <= i_shift[34:30];
+    if (_0234_) begin
+      rq1_m5 <= i_multiplier[185:155];
+    end
+    if (_0233_)
+      if (!_0128_) rq1_r4 <= 5'h00;
+      else rq1_r4 <= _0133_[4:0];
+    if (_0232_)
+      if (!_0121_) rq1_l4 <= 5'h00;
+      else rq1_l4 <= i_shift[28:24];
+    if (_0231_) begin
+      rq1_m4 <= i_multiplier[154:124];
+    end
+    if (_0230_)
+      if (!_0104_) rq1_r3 <= 5'h00;
+      else rq1_r3 <= - $signed(i_shift[22:18]);
+    if (_0229_)
+      if (!_0091_) rq1_l3 <= 5'h00;
+      else rq1_l3 <= i_shift[22:18];
+    if (_0228_) begin
+      rq1_m3 <= i_multiplier[123:93];
+    end
+    if (_0227_)
+      if (!_0071_) rq1_r2 <= 5'h00;
+      else rq1_r2 <= - $signed(i_shift[16:12]);
+    if (_0226_)
+      if (!_0061_) rq1_l2 <= 5'h00;
+      else rq1_l2 <= i_shift[16:12];
+    if (_0225_) begin
+      rq1_m2 <= i_multiplier[92:62];
+    end
+    if (_0224_)
+      if (!_0201_) rq1_r1 <= 5'h00;
+      else rq1_r1 <= - $signed(i_shift[10:6]);
+    if (_0223_)
+      if (!_0168_) rq1_l1 <= 5'h00;
+      else rq1_l1 <= i_shift[10:6];
+    if (_0222_) begin
+      rq1_m1 <= i_multiplier[61:31];
+    end
+    if (_0221_)
+      if (!_0139_) rq1_r0 <= 5'h00;
+      else rq1_r0 <= - $signed(i_shift[4:0]);
+    if (_0220_)
+      if (!_0000_) rq1_l0 <= 5'h00;
+      else rq1_l0 <= i_shift[4:0];
+    if (_0219_) begin
+      rq1_m0 <= i_multiplier[30:0];
     end
   end
 endmodule

@@ -286,104 +286,104 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   wire _226_;
   wire _227_;
   wire [3:0] _228_;
-  wire _233_;
+  wire [3:0] _229_;
+  wire _230_;
+  wire [3:0] _231_;
+  wire [3:0] _232_;
+  wire _234_;
+  wire [3:0] _235_;
+  wire _236_;
+  wire _237_;
+  wire _238_;
   wire _239_;
+  wire _240_;
+  wire _241_;
   wire _242_;
-  wire [16:0] _245_;
-  wire [3:0] _248_;
-  wire _253_;
-  wire _254_;
-  wire _256_;
-  wire _257_;
+  wire _243_;
+  wire _244_;
+  wire _245_;
+  wire _246_;
+  wire _247_;
+  wire _248_;
+  wire _249_;
+  wire [3:0] _252_;
+  wire [3:0] _253_;
+  wire [3:0] _255_;
+  wire [3:0] _256_;
+  wire [3:0] _257_;
+  wire [3:0] _258_;
+  wire [3:0] _259_;
+  wire _261_;
+  wire _262_;
+  wire _263_;
   wire _264_;
+  wire _265_;
+  wire _266_;
+  wire _267_;
+  wire _268_;
+  wire _269_;
   wire _270_;
   wire _271_;
   wire _272_;
   wire _273_;
   wire _274_;
-  wire [1:0] _275_;
+  wire _275_;
+  wire _276_;
   wire _277_;
-  wire [1:0] _278_;
+  wire _278_;
   wire _279_;
-  wire [1:0] _280_;
-  wire [1:0] _281_;
+  wire _280_;
+  wire _281_;
   wire _282_;
-  wire [1:0] _283_;
+  wire _283_;
   wire _284_;
   wire _285_;
-  wire _287_;
-  wire _288_;
-  wire _289_;
-  wire [15:0] _290_;
-  wire _292_;
-  wire [15:0] _293_;
-  wire _294_;
-  wire _295_;
+  wire _290_;
   wire _296_;
-  wire _297_;
   wire _299_;
-  wire _300_;
-  wire _301_;
-  wire [3:0] _302_;
-  wire [3:0] _303_;
-  wire _305_;
-  wire [3:0] _306_;
-  wire _307_;
-  wire [3:0] _308_;
-  wire [3:0] _309_;
-  wire [3:0] _310_;
-  wire _312_;
-  wire [3:0] _313_;
+  wire [16:0] _302_;
+  wire [3:0] _305_;
+  wire _310_;
+  wire _311_;
+  wire _313_;
   wire _314_;
-  wire [3:0] _315_;
-  wire [3:0] _316_;
-  wire _318_;
-  wire [3:0] _319_;
-  wire _320_;
   wire _321_;
-  wire _322_;
-  wire _323_;
-  wire _324_;
-  wire _325_;
-  wire _326_;
   wire _327_;
   wire _328_;
   wire _329_;
   wire _330_;
   wire _331_;
-  wire _332_;
-  wire _333_;
-  wire [3:0] _336_;
-  wire [3:0] _337_;
-  wire [3:0] _339_;
-  wire [3:0] _340_;
-  wire [3:0] _341_;
-  wire [3:0] _342_;
-  wire [3:0] _343_;
+  wire [1:0] _332_;
+  wire _334_;
+  wire [1:0] _335_;
+  wire _336_;
+  wire [1:0] _337_;
+  wire [1:0] _338_;
+  wire _339_;
+  wire [1:0] _340_;
+  wire _341_;
+  wire _342_;
+  wire _344_;
   wire _345_;
   wire _346_;
-  wire _347_;
-  wire _348_;
+  wire [15:0] _347_;
   wire _349_;
-  wire _350_;
+  wire [15:0] _350_;
   wire _351_;
   wire _352_;
   wire _353_;
   wire _354_;
-  wire _355_;
   wire _356_;
   wire _357_;
   wire _358_;
-  wire _359_;
-  wire _360_;
-  wire _361_;
+  wire [3:0] _359_;
+  wire [3:0] _360_;
   wire _362_;
-  wire _363_;
+  wire [3:0] _363_;
   wire _364_;
-  wire _365_;
-  wire _366_;
-  wire _367_;
-  wire _368_;
+  wire [3:0] _365_;
+  wire [3:0] _366_;
+  wire [3:0] _367_;
   wire _369_;
   wire \$like ;
   wire \$signal ;
@@ -633,43 +633,43 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   assign _124_ = { at_tile_last, compute, adv } != 2'h3;
   assign _125_ = { at_tile_last, compute, adv, at_k_last } != 3'h6;
   assign _126_ = { compute, adv } != 2'h2;
-  assign _127_ = { _271_, _270_ } != 1'h0;
-  assign _128_ = { _282_, s_param__valid } != 2'h2;
-  assign _129_ = { _284_, s_param__valid } != 2'h2;
-  assign _130_ = { _282_, ch_last, s_param__valid } != 3'h5;
-  assign _131_ = { _279_, compute } != 2'h3;
-  assign _132_ = { _277_, _006_ } != 2'h2;
-  assign _133_ = { _284_, _282_, _279_, _277_ } != 1'h0;
-  assign _134_ = { _287_, s_param__valid } != 2'h2;
-  assign _135_ = { _289_, s_param__valid } != 2'h2;
-  assign _136_ = { _289_, _287_ } != 1'h0;
-  assign _137_ = { _292_, s_param__valid } != 2'h2;
-  assign _138_ = { _294_, s_param__valid } != 2'h2;
-  assign _139_ = { _294_, _292_ } != 1'h0;
-  assign _140_ = { _299_, s_param__valid } != 2'h2;
-  assign _141_ = { _301_, s_param__valid } != 2'h2;
-  assign _142_ = { _299_, _111_, s_param__valid } != 3'h5;
-  assign _143_ = { _301_, _299_ } != 1'h0;
-  assign _144_ = { _305_, s_param__valid } != 2'h2;
-  assign _145_ = { _307_, s_param__valid } != 2'h2;
-  assign _146_ = { _305_, _111_, s_param__valid } != 3'h5;
-  assign _147_ = { _307_, _305_ } != 1'h0;
-  assign _148_ = { _312_, s_param__valid } != 2'h2;
-  assign _149_ = { _314_, s_param__valid } != 2'h2;
-  assign _150_ = { _312_, _111_, wb, s_param__valid } != 4'hf;
-  assign _151_ = { _312_, _111_, s_param__valid } != 3'h5;
-  assign _152_ = { _314_, _312_ } != 1'h0;
-  assign _153_ = { _318_, s_param__valid } != 2'h2;
-  assign _154_ = { _320_, s_param__valid } != 2'h2;
-  assign _155_ = { _320_, _318_ } != 1'h0;
+  assign _127_ = { _328_, _327_ } != 1'h0;
+  assign _128_ = { _339_, s_param__valid } != 2'h2;
+  assign _129_ = { _341_, s_param__valid } != 2'h2;
+  assign _130_ = { _339_, ch_last, s_param__valid } != 3'h5;
+  assign _131_ = { _336_, compute } != 2'h3;
+  assign _132_ = { _334_, _006_ } != 2'h2;
+  assign _133_ = { _341_, _339_, _336_, _334_ } != 1'h0;
+  assign _134_ = { _344_, s_param__valid } != 2'h2;
+  assign _135_ = { _346_, s_param__valid } != 2'h2;
+  assign _136_ = { _346_, _344_ } != 1'h0;
+  assign _137_ = { _349_, s_param__valid } != 2'h2;
+  assign _138_ = { _351_, s_param__valid } != 2'h2;
+  assign _139_ = { _351_, _349_ } != 1'h0;
+  assign _140_ = { _356_, s_param__valid } != 2'h2;
+  assign _141_ = { _358_, s_param__valid } != 2'h2;
+  assign _142_ = { _356_, _111_, s_param__valid } != 3'h5;
+  assign _143_ = { _358_, _356_ } != 1'h0;
+  assign _144_ = { _362_, s_param__valid } != 2'h2;
+  assign _145_ = { _364_, s_param__valid } != 2'h2;
+  assign _146_ = { _362_, _111_, s_param__valid } != 3'h5;
+  assign _147_ = { _364_, _362_ } != 1'h0;
+  assign _148_ = { _369_, s_param__valid } != 2'h2;
+  assign _149_ = { _230_, s_param__valid } != 2'h2;
+  assign _150_ = { _369_, _111_, wb, s_param__valid } != 4'hf;
+  assign _151_ = { _369_, _111_, s_param__valid } != 3'h5;
+  assign _152_ = { _230_, _369_ } != 1'h0;
+  assign _153_ = { _234_, s_param__valid } != 2'h2;
+  assign _154_ = { _236_, s_param__valid } != 2'h2;
+  assign _155_ = { _236_, _234_ } != 1'h0;
   assign _156_ = & { _118_, _117_, _116_ };
   assign _157_ = & { _124_, _123_ };
   assign _158_ = & { at_tile_last, adv };
   assign _159_ = & { fn_last, at_tile_last, adv };
   assign _160_ = & { _126_, _125_ };
-  assign _161_ = & { _272_, ch_last, s_param__valid };
-  assign _162_ = & { _273_, ch_last, s_param__valid };
-  assign _163_ = & { _274_, ch_last, s_param__valid };
+  assign _161_ = & { _329_, ch_last, s_param__valid };
+  assign _162_ = & { _330_, ch_last, s_param__valid };
+  assign _163_ = & { _331_, ch_last, s_param__valid };
   assign _164_ = & { _133_, _132_, _131_, _130_, _129_, _128_ };
   assign _165_ = & { _136_, _135_, _134_ };
   assign _166_ = & { _139_, _138_, _137_ };
@@ -677,39 +677,39 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   assign _168_ = & { _147_, _146_, _145_, _144_ };
   assign _169_ = & { _152_, _151_, _150_, _149_, _148_ };
   assign _170_ = & { _155_, _154_, _153_ };
-  assign _171_ = & { _321_, s_param__valid };
-  assign _172_ = & { _322_, s_param__valid };
-  assign _173_ = & { _323_, s_param__valid };
-  assign _174_ = & { _324_, s_param__valid };
-  assign _175_ = & { _325_, s_param__valid };
-  assign _176_ = & { _326_, s_param__valid };
-  assign _177_ = & { _327_, s_param__valid };
-  assign _178_ = & { _328_, s_param__valid };
-  assign _179_ = & { _329_, s_param__valid };
-  assign _180_ = & { _330_, s_param__valid };
-  assign _181_ = & { _331_, s_param__valid };
-  assign _182_ = & { _332_, s_param__valid };
-  assign _183_ = & { _333_, s_param__valid };
-  assign _208_ = ~ _367_;
+  assign _171_ = & { _237_, s_param__valid };
+  assign _172_ = & { _238_, s_param__valid };
+  assign _173_ = & { _239_, s_param__valid };
+  assign _174_ = & { _240_, s_param__valid };
+  assign _175_ = & { _241_, s_param__valid };
+  assign _176_ = & { _242_, s_param__valid };
+  assign _177_ = & { _243_, s_param__valid };
+  assign _178_ = & { _244_, s_param__valid };
+  assign _179_ = & { _245_, s_param__valid };
+  assign _180_ = & { _246_, s_param__valid };
+  assign _181_ = & { _247_, s_param__valid };
+  assign _182_ = & { _248_, s_param__valid };
+  assign _183_ = & { _249_, s_param__valid };
+  assign _208_ = ~ _283_;
   assign _209_ = ~ compute;
   assign _210_ = ~ compute;
   assign _211_ = ~ compute;
-  assign _212_ = ~ _348_;
-  assign _213_ = ~ _349_;
-  assign _214_ = ~ _350_;
-  assign _215_ = ~ _351_;
-  assign _216_ = ~ _352_;
-  assign _217_ = ~ _353_;
-  assign _218_ = ~ _354_;
-  assign _219_ = ~ _355_;
-  assign _220_ = ~ _356_;
-  assign _221_ = ~ _357_;
-  assign _222_ = ~ _358_;
-  assign _223_ = ~ _359_;
-  assign _224_ = ~ _360_;
-  assign _225_ = ~ _361_;
-  assign _226_ = ~ _362_;
-  assign _227_ = ~ _363_;
+  assign _212_ = ~ _264_;
+  assign _213_ = ~ _265_;
+  assign _214_ = ~ _266_;
+  assign _215_ = ~ _267_;
+  assign _216_ = ~ _268_;
+  assign _217_ = ~ _269_;
+  assign _218_ = ~ _270_;
+  assign _219_ = ~ _271_;
+  assign _220_ = ~ _272_;
+  assign _221_ = ~ _273_;
+  assign _222_ = ~ _274_;
+  assign _223_ = ~ _275_;
+  assign _224_ = ~ _276_;
+  assign _225_ = ~ _277_;
+  assign _226_ = ~ _278_;
+  assign _227_ = ~ _279_;
   assign _184_ = | { drain_restart, rst };
   assign _185_ = | { drain_restart, rst };
   assign _186_ = | { drain_restart, rst };
@@ -734,18 +734,101 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   assign _205_ = | { _225_, rst };
   assign _206_ = | { _226_, rst };
   assign _207_ = | { _227_, rst };
-  assign _233_ = drain_restart ? 1'h1 : d_last;
-  assign _239_ = drain_restart ? m_one : row_last;
-  assign _242_ = drain_restart ? 1'h1 : row_valid;
-  assign _245_ = drain_restart ? 17'h00000 : row;
+  assign _229_ = s_param__valid ? 4'h0 : 4'hx;
+  assign _230_ = ! ctrl_state;
+  assign _231_ = _111_ ? (* full_case = 32'd1 *) 4'h0 : _115_[3:0];
+  assign _232_ = s_param__valid ? _231_ : 4'hx;
+  function [3:0] _691_;
+    input [3:0] a;
+    input [7:0] b;
+    input [1:0] s;
+    (* parallel_case *)
+    casez (s)
+      2'b?1:
+        _691_ = b[3:0];
+      2'b1?:
+        _691_ = b[7:4];
+      default:
+        _691_ = a;
+    endcase
+  endfunction
+  assign _234_ = ctrl_state == 1'h1;
+  assign _235_ = s_param__valid ? 4'h0 : 4'hx;
+  assign _236_ = ! ctrl_state;
+  assign _237_ = ! ctrl_state;
+  assign _238_ = ! ctrl_state;
+  assign _239_ = ! ctrl_state;
+  assign _240_ = ! ctrl_state;
+  assign _241_ = ! ctrl_state;
+  assign _242_ = ! ctrl_state;
+  assign _243_ = ! ctrl_state;
+  assign _244_ = ! ctrl_state;
+  assign _245_ = ! ctrl_state;
+  assign _246_ = ! ctrl_state;
+  assign _247_ = ! ctrl_state;
+  assign _248_ = ! ctrl_state;
+  assign _249_ = ! ctrl_state;
+  assign _252_ = dn_last ? (* full_case = 32'd1 *) 4'h0 : _086_[3:0];
+  assign _253_ = d_last ? (* full_case = 32'd1 *) _252_ : _084_[3:0];
+  assign _255_ = dn_last ? (* full_case = 32'd1 *) 4'h1 : _085_[3:0];
+  assign _256_ = d_last ? (* full_case = 32'd1 *) _255_ : _083_[3:0];
+  assign _257_ = beat_last ? (* full_case = 32'd1 *) _256_ : _080_;
+  assign \$like  = o_valid ? _257_[0] : 1'hx;
+  assign _258_ = dn_last ? (* full_case = 32'd1 *) 4'h0 : ra_inc;
+  assign _259_ = d_last ? (* full_case = 32'd1 *) _258_ : ra_row;
+  assign _261_ = ch_last ? 1'h1 : 1'h0;
+  assign _262_ = s_param__valid ? _261_ : 1'h0;
+  assign enter = _263_ ? _262_ : 1'h0;
+  assign _263_ = ctrl_state == 1'h1;
+  assign _264_ = ctrl_state == 1'h1;
+  assign _265_ = ctrl_state == 1'h1;
+  assign _266_ = ctrl_state == 1'h1;
+  assign _267_ = ctrl_state == 1'h1;
+  assign _268_ = ctrl_state == 1'h1;
+  assign _269_ = ctrl_state == 1'h1;
+  assign _270_ = ctrl_state == 1'h1;
+  assign _271_ = ctrl_state == 1'h1;
+  assign _272_ = ctrl_state == 1'h1;
+  assign _273_ = ctrl_state == 1'h1;
+  assign _274_ = ctrl_state == 1'h1;
+  assign _275_ = ctrl_state == 1'h1;
+  assign _276_ = ctrl_state == 1'h1;
+  assign _277_ = ctrl_state == 1'h1;
+  assign _278_ = ctrl_state == 1'h1;
+  assign _279_ = ctrl_state == 1'h1;
+  assign _280_ = ctrl_state == 1'h1;
+  assign _281_ = ctrl_state == 1'h1;
+  assign _282_ = ctrl_state == 1'h1;
+  assign _283_ = ! ctrl_state;
+  function [0:0] _744_;
+    input [0:0] a;
+    input [1:0] b;
+    input [1:0] s;
+    (* parallel_case *)
+    casez (s)
+      2'b?1:
+        _744_ = b[0:0];
+      2'b1?:
+        _744_ = b[1:1];
+      default:
+        _744_ = a;
+    endcase
+  endfunction
+  assign s_param__ready = _744_(1'h0, 2'h3, { _285_, _284_ });
+  assign _284_ = ctrl_state == 1'h1;
+  assign _285_ = ! ctrl_state;
+  assign _290_ = drain_restart ? 1'h1 : d_last;
+  assign _296_ = drain_restart ? m_one : row_last;
+  assign _299_ = drain_restart ? 1'h1 : row_valid;
+  assign _302_ = drain_restart ? 17'h00000 : row;
   assign _228_[0] = drain_restart ? (* full_case = 32'd1 *) 1'h1 : \$like ;
-  assign _248_ = drain_restart ? 4'h0 : dn;
-  assign _253_ = at_tile_last ? (* full_case = 32'd1 *) \$signal$218  : _017_;
-  assign _254_ = adv ? _253_ : 1'hx;
-  assign _256_ = at_tile_last ? (* full_case = 32'd1 *) \$signal$217  : _016_;
-  assign _257_ = adv ? _256_ : 1'hx;
-  assign _264_ = at_k_last ? 1'h0 : 1'hx;
-  function [4:0] _728_;
+  assign _305_ = drain_restart ? 4'h0 : dn;
+  assign _310_ = at_tile_last ? (* full_case = 32'd1 *) \$signal$218  : _017_;
+  assign _311_ = adv ? _310_ : 1'hx;
+  assign _313_ = at_tile_last ? (* full_case = 32'd1 *) \$signal$217  : _016_;
+  assign _314_ = adv ? _313_ : 1'hx;
+  assign _321_ = at_k_last ? 1'h0 : 1'hx;
+  function [4:0] _788_;
     input [4:0] a;
     input [9:0] b;
     input [1:0] s;
@@ -753,20 +836,20 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
     (* parallel_case *)
     casez (s)
       2'b?1:
-        _728_ = b[4:0];
+        _788_ = b[4:0];
       2'b1?:
-        _728_ = b[9:5];
+        _788_ = b[9:5];
       default:
-        _728_ = a;
+        _788_ = a;
     endcase
   endfunction
-  assign _270_ = ctrl_state == (* full_case = 32'd1 *) 2'h3;
-  assign _271_ = ctrl_state == (* full_case = 32'd1 *) 2'h2;
-  assign _272_ = ctrl_state == 1'h1;
-  assign _273_ = ctrl_state == 1'h1;
-  assign _274_ = ctrl_state == 1'h1;
-  assign _275_ = _006_ ? 2'h0 : 2'hx;
-  function [1:0] _735_;
+  assign _327_ = ctrl_state == (* full_case = 32'd1 *) 2'h3;
+  assign _328_ = ctrl_state == (* full_case = 32'd1 *) 2'h2;
+  assign _329_ = ctrl_state == 1'h1;
+  assign _330_ = ctrl_state == 1'h1;
+  assign _331_ = ctrl_state == 1'h1;
+  assign _332_ = _006_ ? 2'h0 : 2'hx;
+  function [1:0] _795_;
     input [1:0] a;
     input [7:0] b;
     input [3:0] s;
@@ -774,201 +857,118 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
     (* parallel_case *)
     casez (s)
       4'b???1:
-        _735_ = b[1:0];
+        _795_ = b[1:0];
       4'b??1?:
-        _735_ = b[3:2];
+        _795_ = b[3:2];
       4'b?1??:
-        _735_ = b[5:4];
+        _795_ = b[5:4];
       4'b1???:
-        _735_ = b[7:6];
+        _795_ = b[7:6];
       default:
-        _735_ = a;
+        _795_ = a;
     endcase
   endfunction
-  assign _277_ = ctrl_state == (* full_case = 32'd1 *) 2'h3;
-  assign _278_ = compute ? 2'hx : 2'h3;
-  assign _279_ = ctrl_state == (* full_case = 32'd1 *) 2'h2;
-  assign _280_ = ch_last ? 2'h2 : 2'hx;
-  assign _281_ = s_param__valid ? _280_ : 2'hx;
-  assign _282_ = ctrl_state == (* full_case = 32'd1 *) 1'h1;
-  assign _283_ = s_param__valid ? 2'h1 : 2'hx;
-  assign _284_ = ! (* full_case = 32'd1 *) ctrl_state;
-  assign _285_ = s_param__valid ? _002_ : 1'hx;
-  function [0:0] _745_;
+  assign _334_ = ctrl_state == (* full_case = 32'd1 *) 2'h3;
+  assign _335_ = compute ? 2'hx : 2'h3;
+  assign _336_ = ctrl_state == (* full_case = 32'd1 *) 2'h2;
+  assign _337_ = ch_last ? 2'h2 : 2'hx;
+  assign _338_ = s_param__valid ? _337_ : 2'hx;
+  assign _339_ = ctrl_state == (* full_case = 32'd1 *) 1'h1;
+  assign _340_ = s_param__valid ? 2'h1 : 2'hx;
+  assign _341_ = ! (* full_case = 32'd1 *) ctrl_state;
+  assign _342_ = s_param__valid ? _002_ : 1'hx;
+  function [0:0] _805_;
     input [0:0] a;
     input [1:0] b;
     input [1:0] s;
     (* parallel_case *)
     casez (s)
       2'b?1:
-        _745_ = b[0:0];
+        _805_ = b[0:0];
       2'b1?:
-        _745_ = b[1:1];
+        _805_ = b[1:1];
       default:
-        _745_ = a;
+        _805_ = a;
     endcase
   endfunction
-  assign _287_ = ctrl_state == 1'h1;
-  assign _288_ = s_param__valid ? _109_ : 1'hx;
-  assign _289_ = ! ctrl_state;
-  assign _290_ = s_param__valid ? _110_[15:0] : 16'hxxxx;
-  function [15:0] _750_;
+  assign _344_ = ctrl_state == 1'h1;
+  assign _345_ = s_param__valid ? _109_ : 1'hx;
+  assign _346_ = ! ctrl_state;
+  assign _347_ = s_param__valid ? _110_[15:0] : 16'hxxxx;
+  function [15:0] _810_;
     input [15:0] a;
     input [31:0] b;
     input [1:0] s;
     (* parallel_case *)
     casez (s)
       2'b?1:
-        _750_ = b[15:0];
+        _810_ = b[15:0];
       2'b1?:
-        _750_ = b[31:16];
+        _810_ = b[31:16];
       default:
-        _750_ = a;
+        _810_ = a;
     endcase
   endfunction
-  assign _292_ = ctrl_state == 1'h1;
-  assign _293_ = s_param__valid ? _108_[15:0] : 16'hxxxx;
-  assign _294_ = ! ctrl_state;
-  assign _295_ = wb ? (* full_case = 32'd1 *) _114_[0] : 1'h0;
-  assign _296_ = _111_ ? _295_ : 1'hx;
-  assign _297_ = s_param__valid ? _296_ : 1'hx;
-  function [0:0] _757_;
-    input [0:0] a;
-    input [1:0] b;
-    input [1:0] s;
-    (* parallel_case *)
-    casez (s)
-      2'b?1:
-        _757_ = b[0:0];
-      2'b1?:
-        _757_ = b[1:1];
-      default:
-        _757_ = a;
-    endcase
-  endfunction
-  assign _299_ = ctrl_state == 1'h1;
-  assign _300_ = s_param__valid ? 1'h0 : 1'hx;
-  assign _301_ = ! ctrl_state;
-  assign _302_ = _111_ ? _112_[3:0] : 4'hx;
-  assign _303_ = s_param__valid ? _302_ : 4'hx;
-  function [3:0] _763_;
-    input [3:0] a;
-    input [7:0] b;
-    input [1:0] s;
-    (* parallel_case *)
-    casez (s)
-      2'b?1:
-        _763_ = b[3:0];
-      2'b1?:
-        _763_ = b[7:4];
-      default:
-        _763_ = a;
-    endcase
-  endfunction
-  assign _305_ = ctrl_state == 1'h1;
-  assign _306_ = s_param__valid ? 4'h0 : 4'hx;
-  assign _307_ = ! ctrl_state;
-  assign _308_ = wb ? 4'hx : _113_[3:0];
-  assign _309_ = _111_ ? _308_ : 4'hx;
-  assign _310_ = s_param__valid ? _309_ : 4'hx;
-  function [3:0] _770_;
-    input [3:0] a;
-    input [7:0] b;
-    input [1:0] s;
-    (* parallel_case *)
-    casez (s)
-      2'b?1:
-        _770_ = b[3:0];
-      2'b1?:
-        _770_ = b[7:4];
-      default:
-        _770_ = a;
-    endcase
-  endfunction
-  assign _312_ = ctrl_state == 1'h1;
-  assign _313_ = s_param__valid ? 4'h0 : 4'hx;
-  assign _314_ = ! ctrl_state;
-  assign _315_ = _111_ ? (* full_case = 32'd1 *) 4'h0 : _115_[3:0];
-  assign _316_ = s_param__valid ? _315_ : 4'hx;
-  function [3:0] _776_;
-    input [3:0] a;
-    input [7:0] b;
-    input [1:0] s;
-    (* parallel_case *)
-    casez (s)
-      2'b?1:
-        _776_ = b[3:0];
-      2'b1?:
-        _776_ = b[7:4];
-      default:
-        _776_ = a;
-    endcase
-  endfunction
-  assign _318_ = ctrl_state == 1'h1;
-  assign _319_ = s_param__valid ? 4'h0 : 4'hx;
-  assign _320_ = ! ctrl_state;
-  assign _321_ = ! ctrl_state;
-  assign _322_ = ! ctrl_state;
-  assign _323_ = ! ctrl_state;
-  assign _324_ = ! ctrl_state;
-  assign _325_ = ! ctrl_state;
-  assign _326_ = ! ctrl_state;
-  assign _327_ = ! ctrl_state;
-  assign _328_ = ! ctrl_state;
-  assign _329_ = ! ctrl_state;
-  assign _330_ = ! ctrl_state;
-  assign _331_ = ! ctrl_state;
-  assign _332_ = ! ctrl_state;
-  assign _333_ = ! ctrl_state;
-  assign _336_ = dn_last ? (* full_case = 32'd1 *) 4'h0 : _086_[3:0];
-  assign _337_ = d_last ? (* full_case = 32'd1 *) _336_ : _084_[3:0];
-  assign _339_ = dn_last ? (* full_case = 32'd1 *) 4'h1 : _085_[3:0];
-  assign _340_ = d_last ? (* full_case = 32'd1 *) _339_ : _083_[3:0];
-  assign _341_ = beat_last ? (* full_case = 32'd1 *) _340_ : _080_;
-  assign \$like  = o_valid ? _341_[0] : 1'hx;
-  assign _342_ = dn_last ? (* full_case = 32'd1 *) 4'h0 : ra_inc;
-  assign _343_ = d_last ? (* full_case = 32'd1 *) _342_ : ra_row;
-  assign _345_ = ch_last ? 1'h1 : 1'h0;
-  assign _346_ = s_param__valid ? _345_ : 1'h0;
-  assign enter = _347_ ? _346_ : 1'h0;
-  assign _347_ = ctrl_state == 1'h1;
-  assign _348_ = ctrl_state == 1'h1;
   assign _349_ = ctrl_state == 1'h1;
-  assign _350_ = ctrl_state == 1'h1;
-  assign _351_ = ctrl_state == 1'h1;
-  assign _352_ = ctrl_state == 1'h1;
-  assign _353_ = ctrl_state == 1'h1;
-  assign _354_ = ctrl_state == 1'h1;
-  assign _355_ = ctrl_state == 1'h1;
-  assign _356_ = ctrl_state == 1'h1;
-  assign _357_ = ctrl_state == 1'h1;
-  assign _358_ = ctrl_state == 1'h1;
-  assign _359_ = ctrl_state == 1'h1;
-  assign _360_ = ctrl_state == 1'h1;
-  assign _361_ = ctrl_state == 1'h1;
-  assign _362_ = ctrl_state == 1'h1;
-  assign _363_ = ctrl_state == 1'h1;
-  assign _364_ = ctrl_state == 1'h1;
-  assign _365_ = ctrl_state == 1'h1;
-  assign _366_ = ctrl_state == 1'h1;
-  assign _367_ = ! ctrl_state;
-  function [0:0] _829_;
+  assign _350_ = s_param__valid ? _108_[15:0] : 16'hxxxx;
+  assign _351_ = ! ctrl_state;
+  assign _352_ = wb ? (* full_case = 32'd1 *) _114_[0] : 1'h0;
+  assign _353_ = _111_ ? _352_ : 1'hx;
+  assign _354_ = s_param__valid ? _353_ : 1'hx;
+  function [0:0] _817_;
     input [0:0] a;
     input [1:0] b;
     input [1:0] s;
     (* parallel_case *)
     casez (s)
       2'b?1:
-        _829_ = b[0:0];
+        _817_ = b[0:0];
       2'b1?:
-        _829_ = b[1:1];
+        _817_ = b[1:1];
       default:
-        _829_ = a;
+        _817_ = a;
     endcase
   endfunction
-  assign s_param__ready = _829_(1'h0, 2'h3, { _369_, _368_ });
-  assign _368_ = ctrl_state == 1'h1;
-  assign _369_ = ! ctrl_state;
+  assign _356_ = ctrl_state == 1'h1;
+  assign _357_ = s_param__valid ? 1'h0 : 1'hx;
+  assign _358_ = ! ctrl_state;
+  assign _359_ = _111_ ? _112_[3:0] : 4'hx;
+  assign _360_ = s_param__valid ? _359_ : 4'hx;
+  function [3:0] _823_;
+    input [3:0] a;
+    input [7:0] b;
+    input [1:0] s;
+    (* parallel_case *)
+    casez (s)
+      2'b?1:
+        _823_ = b[3:0];
+      2'b1?:
+        _823_ = b[7:4];
+      default:
+        _823_ = a;
+    endcase
+  endfunction
+  assign _362_ = ctrl_state == 1'h1;
+  assign _363_ = s_param__valid ? 4'h0 : 4'hx;
+  assign _364_ = ! ctrl_state;
+  assign _365_ = wb ? 4'hx : _113_[3:0];
+  assign _366_ = _111_ ? _365_ : 4'hx;
+  assign _367_ = s_param__valid ? _366_ : 4'hx;
+  function [3:0] _830_;
+    input [3:0] a;
+    input [7:0] b;
+    input [1:0] s;
+    (* parallel_case *)
+    casez (s)
+      2'b?1:
+        _830_ = b[3:0];
+      2'b1?:
+        _830_ = b[7:4];
+      default:
+        _830_ = a;
+    endcase
+  endfunction
+  assign _369_ = ctrl_state == 1'h1;
   \hwq_top.engine.array  array (
     .clk(clk),
     .draining(o_valid),
@@ -1175,11 +1175,11 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
       part_last <= _028_ & dn_last;
       \$signal$234  <= _026_;
       enter_q <= enter;
-      begin if (_022_) d_last <= _233_; else d_last <= _024_ ? \$signal$132  : _233_; end
-      begin if (_022_) row_last <= _239_; else begin if (_024_) begin if (wrap) row_last <= row == m_wrap_pen; else row_last <= row == m_pen; end else row_last <= _239_; end end
-      begin if (_022_) row_valid <= _242_; else begin if (_024_) begin if (wrap) row_valid <= row < m_wrap; else row_valid <= row < m_last; end else row_valid <= _242_; end end
-      begin if (_022_) row <= _245_; else begin if (_024_) begin if (wrap) row <= row - 1'h0; else row <= _073_[16:0]; end else row <= _245_; end end
-      begin if (_022_) dn <= _248_; else begin if (_024_) begin if (d_last) dn <= dn_last ? (* full_case = 32'd1 *) 4'h0 : _025_[3:0]; else dn <= _248_; end else dn <= _248_; end end
+      begin if (_022_) d_last <= _290_; else d_last <= _024_ ? \$signal$132  : _290_; end
+      begin if (_022_) row_last <= _296_; else begin if (_024_) begin if (wrap) row_last <= row == m_wrap_pen; else row_last <= row == m_pen; end else row_last <= _296_; end end
+      begin if (_022_) row_valid <= _299_; else begin if (_024_) begin if (wrap) row_valid <= row < m_wrap; else row_valid <= row < m_last; end else row_valid <= _299_; end end
+      begin if (_022_) row <= _302_; else begin if (_024_) begin if (wrap) row <= row - 1'h0; else row <= _073_[16:0]; end else row <= _302_; end end
+      begin if (_022_) dn <= _305_; else begin if (_024_) begin if (d_last) dn <= dn_last ? (* full_case = 32'd1 *) 4'h0 : _025_[3:0]; else dn <= _305_; end else dn <= _305_; end end
       credit_ok <= \$signal  ? (* full_case = 32'd1 *) _091_ : _092_;
       credits <= \$signal  ? (* full_case = 32'd1 *) _090_[2:0] : kept[2:0];
       last_mblock <= _087_ >= M_;
@@ -1208,12 +1208,12 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
     if (_184_) begin
       ra_row <= 4'h0;
     end else if (o_valid) begin
-      ra_row <= beat_last ? (* full_case = 32'd1 *) _337_ : _082_[3:0];
+      ra_row <= beat_last ? (* full_case = 32'd1 *) _253_ : _082_[3:0];
     end
     if (_185_) begin
       ra_inc[3:1] <= 3'h0;
     end else if (o_valid) begin
-      ra_inc[3:1] <= _341_[3:1];
+      ra_inc[3:1] <= _257_[3:1];
     end
     if (rst) begin
       ra_inc[0] <= 1'h0;
@@ -1223,7 +1223,7 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
     if (_186_) begin
       ra <= 4'h0;
     end else if (o_valid) begin
-      ra <= beat_last ? (* full_case = 32'd1 *) _343_ : ra_inc;
+      ra <= beat_last ? (* full_case = 32'd1 *) _259_ : ra_inc;
     end
     if (_187_) begin
       drain_restart <= 1'h0;
@@ -1233,12 +1233,12 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
     if (rst) begin
       at_tile_last <= 1'h0;
     end else if (_121_) begin
-      at_tile_last <= compute ? _254_ : \$signal$218 ;
+      at_tile_last <= compute ? _311_ : \$signal$218 ;
     end
     if (rst) begin
       at_k_last <= 1'h0;
     end else if (_122_) begin
-      at_k_last <= compute ? _257_ : \$signal$217 ;
+      at_k_last <= compute ? _314_ : \$signal$217 ;
     end
     if (rst) begin
       fn_last <= 1'h0;
@@ -1258,7 +1258,7 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
     if (rst) begin
       in_data <= 1'h0;
     end else if (_160_) begin
-      begin if (compute) begin if (adv) in_data <= at_tile_last ? (* full_case = 32'd1 *) _011_ : _264_; else in_data <= 1'hx; end else in_data <= enter; end
+      begin if (compute) begin if (adv) in_data <= at_tile_last ? (* full_case = 32'd1 *) _011_ : _321_; else in_data <= 1'hx; end else in_data <= enter; end
     end
     if (_190_) begin
       kk <= 11'h000;
@@ -1268,7 +1268,7 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
     if (rst) begin
       flush <= 5'h00;
     end else if (_127_) begin
-      flush <= _728_(5'hxx, { 5'h1c, _005_ }, { _271_, _270_ });
+      flush <= _788_(5'hxx, { 5'h1c, _005_ }, { _328_, _327_ });
     end
     if (_191_) begin
       compute <= 1'h0;
@@ -1288,37 +1288,37 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
     if (rst) begin
       ctrl_state <= 2'h0;
     end else if (_164_) begin
-      ctrl_state <= _735_(2'hx, { _283_, _281_, _278_, _275_ }, { _284_, _282_, _279_, _277_ });
+      ctrl_state <= _795_(2'hx, { _340_, _338_, _335_, _332_ }, { _341_, _339_, _336_, _334_ });
     end
     if (rst) begin
       ch_last <= 1'h0;
     end else if (_165_) begin
-      ch_last <= _745_(1'hx, { _288_, _285_ }, { _289_, _287_ });
+      ch_last <= _805_(1'hx, { _345_, _342_ }, { _346_, _344_ });
     end
     if (rst) begin
       ch_left <= 16'h0000;
     end else if (_166_) begin
-      ch_left <= _750_(16'hxxxx, { _293_, _290_ }, { _294_, _292_ });
+      ch_left <= _810_(16'hxxxx, { _350_, _347_ }, { _351_, _349_ });
     end
     if (rst) begin
       wb <= 1'h0;
     end else if (_167_) begin
-      wb <= _757_(1'hx, { _300_, _297_ }, { _301_, _299_ });
+      wb <= _817_(1'hx, { _357_, _354_ }, { _358_, _356_ });
     end
     if (rst) begin
       wa <= 4'h0;
     end else if (_168_) begin
-      wa <= _763_(4'hx, { _306_, _303_ }, { _307_, _305_ });
+      wa <= _823_(4'hx, { _363_, _360_ }, { _364_, _362_ });
     end
     if (rst) begin
       blk <= 4'h0;
     end else if (_169_) begin
-      blk <= _770_(4'hx, { _313_, _310_ }, { _314_, _312_ });
+      blk <= _830_(4'hx, { _229_, _367_ }, { _230_, _369_ });
     end
     if (rst) begin
       lane <= 4'h0;
     end else if (_170_) begin
-      lane <= _776_(4'hx, { _319_, _316_ }, { _320_, _318_ });
+      lane <= _691_(4'hx, { _235_, _232_ }, { _236_, _234_ });
     end
     if (rst) begin
       \$signal$218  <= 1'h0;
@@ -1465,17 +1465,17 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
     end else begin
       w_en <= s_param__valid & _036_;
     end
-    if (!_364_) begin
+    if (!_280_) begin
       w_data[68:63] <= 6'h00;
     end else begin
       w_data[68:63] <= hdr[69:64];
     end
-    if (!_365_) begin
+    if (!_281_) begin
       w_data[62:32] <= 31'h00000000;
     end else begin
       w_data[62:32] <= hdr[62:32];
     end
-    if (!_366_) begin
+    if (!_282_) begin
       w_data[31:0] <= 32'd0;
     end else begin
       w_data[31:0] <= hdr[31:0];
@@ -3134,1104 +3134,256 @@ module \hwq_top.engine.requant (rst, i_bias, i_multiplier, i_shift, zero_point, 
   wire _0051_;
   wire _0052_;
   wire _0053_;
-  wire [31:0] _0054_;
-  wire [30:0] _0055_;
-  wire [32:0] _0056_;
+  wire _0054_;
+  wire _0055_;
+  wire _0056_;
   wire _0057_;
   wire _0058_;
   wire _0059_;
   wire _0060_;
   wire _0061_;
-  wire _0062_;
-  wire _0063_;
-  wire _0064_;
-  wire _0065_;
-  wire [31:0] _0066_;
-  wire _0067_;
-  wire _0068_;
-  wire _0069_;
-  wire _0070_;
+  wire [31:0] _0062_;
+  wire [30:0] _0063_;
+  wire [32:0] _0064_;
+  wire [31:0] _0065_;
+  wire [30:0] _0066_;
+  wire [32:0] _0067_;
+  wire [31:0] _0068_;
+  wire [30:0] _0069_;
+  wire [32:0] _0070_;
   wire _0071_;
-  wire [30:0] _0072_;
-  wire _0073_;
-  wire _0074_;
-  wire _0075_;
-  wire _0076_;
-  wire _0077_;
-  wire [32:0] _0078_;
-  wire _0079_;
-  wire _0080_;
-  wire _0081_;
-  wire _0082_;
-  wire _0083_;
-  wire _0084_;
-  wire _0085_;
-  wire [31:0] _0086_;
-  wire [30:0] _0087_;
-  wire [32:0] _0088_;
-  wire _0089_;
-  wire _0090_;
+  wire [31:0] _0072_;
+  wire [30:0] _0073_;
+  wire [32:0] _0074_;
+  wire [31:0] _0075_;
+  wire [30:0] _0076_;
+  wire [32:0] _0077_;
+  wire [31:0] _0079_;
+  wire [30:0] _0080_;
+  wire [32:0] _0081_;
+  wire [31:0] _0082_;
+  wire [30:0] _0083_;
+  wire [32:0] _0084_;
+  wire [31:0] _0085_;
+  wire [30:0] _0086_;
+  wire [32:0] _0087_;
+  wire [31:0] _0088_;
+  wire [30:0] _0089_;
+  wire [32:0] _0090_;
   wire _0091_;
-  wire _0092_;
-  wire _0093_;
-  wire _0094_;
-  wire _0095_;
-  wire _0096_;
-  wire _0097_;
-  wire _0098_;
-  wire _0099_;
-  wire _0100_;
-  wire _0101_;
-  wire _0102_;
-  wire _0103_;
-  wire [31:0] _0104_;
-  wire _0105_;
-  wire _0106_;
-  wire _0107_;
-  wire _0108_;
-  wire _0109_;
-  wire [30:0] _0110_;
-  wire _0111_;
-  wire _0112_;
-  wire _0113_;
-  wire _0114_;
-  wire _0115_;
-  wire [32:0] _0116_;
-  wire _0117_;
-  wire _0118_;
-  wire [31:0] _0119_;
-  wire [30:0] _0120_;
+  wire [31:0] _0092_;
+  wire [30:0] _0093_;
+  wire [32:0] _0094_;
+  wire [31:0] _0095_;
+  wire [30:0] _0096_;
+  wire [32:0] _0097_;
+  wire [31:0] _0098_;
+  wire [30:0] _0099_;
+  wire [32:0] _0100_;
+  wire [31:0] _0101_;
+  wire [30:0] _0102_;
+  wire [32:0] _0103_;
+  wire _0104_;
+  wire [31:0] _0105_;
+  wire [30:0] _0106_;
+  wire [32:0] _0107_;
+  wire [31:0] _0108_;
+  wire [30:0] _0109_;
+  wire [32:0] _0110_;
+  wire [31:0] _0112_;
+  wire [30:0] _0113_;
+  wire [32:0] _0114_;
+  (* unused_bits = "0 1 2 3 4 5 6 7 8 9 10 11 12 13" *)
+  wire [46:0] _0115_;
+  (* unused_bits = "0 1 2 3 4 5 6 7 8 9 10 11 12 13" *)
+  wire [46:0] _0116_;
+  (* unused_bits = "0 1 2 3 4 5 6 7 8 9 10 11 12 13" *)
+  wire [46:0] _0117_;
+  (* unused_bits = "0 1 2 3 4 5 6 7 8 9 10 11 12 13" *)
+  wire [46:0] _0118_;
+  (* unused_bits = "0 1 2 3 4 5 6 7 8 9 10 11 12 13" *)
+  wire [46:0] _0119_;
+  (* unused_bits = "0 1 2 3 4 5 6 7 8 9 10 11 12 13" *)
+  wire [46:0] _0120_;
   wire _0121_;
-  wire _0122_;
-  wire _0123_;
-  wire [32:0] _0124_;
-  wire _0125_;
-  wire _0126_;
-  wire _0127_;
+  (* unused_bits = "0 1 2 3 4 5 6 7 8 9 10 11 12 13" *)
+  wire [46:0] _0122_;
+  (* unused_bits = "0 1 2 3 4 5 6 7 8 9 10 11 12 13" *)
+  wire [46:0] _0123_;
+  (* unused_bits = "0 1 2 3 4 5 6 7 8 9 10 11 12 13" *)
+  wire [46:0] _0124_;
+  (* unused_bits = "0 1 2 3 4 5 6 7 8 9 10 11 12 13" *)
+  wire [46:0] _0125_;
+  (* unused_bits = "0 1 2 3 4 5 6 7 8 9 10 11 12 13" *)
+  wire [46:0] _0126_;
+  (* unused_bits = "0 1 2 3 4 5 6 7 8 9 10 11 12 13" *)
+  wire [46:0] _0127_;
   wire _0128_;
-  wire _0129_;
-  wire _0130_;
-  wire _0131_;
-  wire _0132_;
-  wire _0133_;
-  wire _0134_;
+  (* unused_bits = "0 1 2 3 4 5 6 7 8 9 10 11 12 13" *)
+  wire [46:0] _0129_;
+  (* unused_bits = "0 1 2 3 4 5 6 7 8 9 10 11 12 13" *)
+  wire [46:0] _0130_;
+  (* unused_bits = "0 1 2 3 4 5 6 7 8 9 10 11 12 13" *)
+  wire [46:0] _0131_;
+  (* unused_bits = "0 1 2 3 4 5 6 7 8 9 10 11 12 13" *)
+  wire [46:0] _0132_;
+  (* unused_bits = "5 6" *)
+  wire [6:0] _0133_;
+  (* unused_bits = "0" *)
+  wire [32:0] _0134_;
   wire _0135_;
-  wire _0136_;
+  (* unused_bits = "0" *)
+  wire [32:0] _0136_;
   wire _0137_;
-  wire _0138_;
+  (* unused_bits = "5 6" *)
+  wire [6:0] _0138_;
   wire _0139_;
-  wire [31:0] _0141_;
+  (* unused_bits = "0" *)
+  wire [32:0] _0140_;
+  wire _0141_;
   wire _0142_;
-  wire _0143_;
-  wire _0144_;
+  (* unused_bits = "5 6" *)
+  wire [6:0] _0143_;
+  (* unused_bits = "0" *)
+  wire [32:0] _0144_;
   wire _0145_;
-  wire _0146_;
-  wire [30:0] _0147_;
-  wire _0148_;
-  wire _0149_;
+  (* unused_bits = "0" *)
+  wire [32:0] _0146_;
+  wire _0147_;
   wire _0150_;
+  (* unused_bits = "0" *)
   wire [32:0] _0151_;
-  wire [31:0] _0152_;
-  wire _0153_;
-  wire _0154_;
+  wire _0152_;
+  (* unused_bits = "5 6" *)
+  wire [6:0] _0153_;
+  (* unused_bits = "0" *)
+  wire [32:0] _0154_;
   wire _0155_;
-  wire [30:0] _0156_;
+  (* unused_bits = "0" *)
+  wire [32:0] _0156_;
   wire _0157_;
-  wire _0158_;
   wire _0159_;
-  wire _0160_;
+  (* unused_bits = "0" *)
+  wire [32:0] _0160_;
   wire _0161_;
-  wire [32:0] _0162_;
-  wire _0163_;
+  (* unused_bits = "0" *)
+  wire [32:0] _0163_;
   wire _0164_;
   wire _0165_;
-  wire _0166_;
-  wire _0167_;
+  (* unused_bits = "0" *)
+  wire [32:0] _0166_;
+  (* unused_bits = "5 6" *)
+  wire [6:0] _0167_;
   wire _0168_;
   wire _0169_;
-  wire _0170_;
+  (* unused_bits = "0" *)
+  wire [32:0] _0170_;
   wire _0171_;
-  wire _0172_;
-  wire _0173_;
+  (* unused_bits = "5 6" *)
+  wire [6:0] _0172_;
+  (* unused_bits = "0" *)
+  wire [32:0] _0173_;
   wire _0174_;
   wire _0175_;
-  wire _0176_;
-  wire _0177_;
-  wire [31:0] _0178_;
-  wire _0179_;
+  (* unused_bits = "0" *)
+  wire [32:0] _0176_;
+  (* unused_bits = "5 6" *)
+  wire [6:0] _0177_;
+  wire _0178_;
+  (* unused_bits = "0" *)
+  wire [32:0] _0179_;
   wire _0180_;
-  wire _0181_;
-  wire [30:0] _0182_;
-  wire [32:0] _0183_;
+  (* unused_bits = "0" *)
+  wire [32:0] _0182_;
+  wire _0183_;
   wire _0184_;
   wire _0185_;
   wire [31:0] _0186_;
   wire _0187_;
-  wire _0188_;
+  wire [31:0] _0188_;
   wire _0189_;
-  wire _0190_;
-  wire _0191_;
-  wire [30:0] _0192_;
-  wire _0193_;
+  (* unused_bits = "5 6" *)
+  wire [6:0] _0190_;
+  wire [31:0] _0191_;
+  wire _0192_;
+  wire [31:0] _0193_;
   wire _0194_;
-  wire _0195_;
+  wire [31:0] _0195_;
   wire _0196_;
-  wire _0197_;
-  wire [32:0] _0198_;
-  wire _0199_;
+  wire [31:0] _0197_;
+  wire _0198_;
+  wire [31:0] _0199_;
   wire _0200_;
   wire _0201_;
-  wire _0202_;
+  wire [31:0] _0202_;
   wire _0203_;
-  wire _0204_;
+  wire [31:0] _0204_;
   wire _0205_;
-  wire _0206_;
+  wire [31:0] _0206_;
   wire _0207_;
-  wire _0208_;
+  wire [31:0] _0208_;
   wire _0209_;
-  wire _0210_;
+  wire [31:0] _0210_;
   wire _0211_;
-  wire _0212_;
+  wire [31:0] _0212_;
   wire _0213_;
   wire [31:0] _0214_;
-  wire [30:0] _0215_;
-  wire [32:0] _0216_;
+  wire _0215_;
+  wire [31:0] _0216_;
   wire _0217_;
-  wire _0218_;
-  wire _0219_;
-  wire _0220_;
-  wire _0221_;
+  wire [31:0] _0218_;
   wire _0222_;
   wire _0223_;
-  wire [31:0] _0224_;
+  wire _0224_;
   wire _0225_;
   wire _0226_;
   wire _0227_;
   wire _0228_;
   wire _0229_;
-  wire [30:0] _0230_;
+  wire _0230_;
   wire _0231_;
   wire _0232_;
   wire _0233_;
   wire _0234_;
   wire _0235_;
-  wire [32:0] _0236_;
+  wire _0236_;
   wire _0237_;
   wire _0238_;
   wire _0239_;
   wire _0240_;
   wire _0241_;
-  wire _0242_;
-  wire _0243_;
-  wire _0244_;
-  wire _0245_;
-  wire _0246_;
-  wire [30:0] _0247_;
-  wire _0248_;
-  wire [31:0] _0249_;
-  wire [30:0] _0250_;
-  wire _0251_;
-  wire [30:0] _0252_;
-  wire _0253_;
-  wire [30:0] _0254_;
-  wire _0255_;
-  wire [30:0] _0256_;
-  wire _0257_;
-  wire [30:0] _0258_;
-  wire _0259_;
-  wire [30:0] _0260_;
-  wire [30:0] _0261_;
-  wire _0262_;
-  wire [30:0] _0263_;
-  wire _0264_;
-  wire [30:0] _0265_;
-  wire _0266_;
-  wire [31:0] _0267_;
-  wire _0268_;
-  wire [31:0] _0269_;
-  wire _0270_;
-  wire [32:0] _0271_;
-  wire [31:0] _0272_;
-  wire _0273_;
-  wire [31:0] _0274_;
-  wire _0275_;
-  wire [31:0] _0276_;
-  wire _0277_;
-  wire [31:0] _0278_;
-  wire _0279_;
-  wire [31:0] _0280_;
-  wire [31:0] _0281_;
-  wire [30:0] _0282_;
-  wire [32:0] _0283_;
-  wire _0284_;
-  wire [31:0] _0285_;
-  wire [30:0] _0286_;
-  wire [32:0] _0287_;
-  wire [31:0] _0288_;
-  wire [30:0] _0289_;
-  wire [32:0] _0290_;
-  wire _0293_;
-  wire _0294_;
-  wire _0295_;
-  wire _0296_;
-  wire _0297_;
-  wire _0298_;
-  wire _0299_;
-  wire _0300_;
-  wire [31:0] _0302_;
-  wire _0303_;
-  wire _0304_;
-  wire _0305_;
-  wire _0306_;
-  wire _0307_;
-  wire _0308_;
-  wire _0309_;
-  wire _0310_;
-  wire _0311_;
-  wire _0312_;
-  wire [30:0] _0313_;
-  wire _0314_;
-  wire _0315_;
-  wire _0316_;
-  wire _0317_;
-  wire _0318_;
-  wire _0319_;
-  wire _0320_;
-  wire _0321_;
-  wire _0322_;
-  wire _0323_;
-  wire [32:0] _0324_;
-  wire _0325_;
-  wire _0326_;
-  wire _0327_;
-  wire _0328_;
-  wire _0329_;
-  wire _0330_;
-  wire _0331_;
-  wire _0332_;
-  wire _0333_;
-  wire _0334_;
-  wire _0335_;
-  wire _0336_;
-  wire _0337_;
-  wire _0338_;
-  wire _0339_;
-  wire _0340_;
-  wire _0341_;
-  wire _0342_;
-  wire _0343_;
-  wire _0344_;
-  (* unused_bits = "0 1 2 3 4 5 6 7 8 9 10 11 12 13" *)
-  wire [46:0] _0345_;
-  wire _0346_;
-  wire _0347_;
-  wire _0348_;
-  wire _0349_;
-  wire _0350_;
-  wire _0351_;
-  wire _0352_;
-  wire _0353_;
-  wire _0354_;
-  wire _0355_;
-  wire _0356_;
-  wire _0357_;
-  wire _0358_;
-  wire _0359_;
-  wire _0360_;
-  wire _0361_;
-  wire _0362_;
-  wire _0363_;
-  wire _0364_;
-  wire _0365_;
-  wire _0366_;
-  wire _0367_;
-  wire _0368_;
-  wire _0369_;
-  wire _0370_;
-  wire _0371_;
-  wire _0372_;
-  wire _0373_;
-  wire _0374_;
-  wire _0375_;
-  (* unused_bits = "0 1 2 3 4 5 6 7 8 9 10 11 12 13" *)
-  wire [46:0] _0376_;
-  wire _0377_;
-  wire _0378_;
-  (* unused_bits = "0 1 2 3 4 5 6 7 8 9 10 11 12 13" *)
-  wire [46:0] _0379_;
-  (* unused_bits = "0 1 2 3 4 5 6 7 8 9 10 11 12 13" *)
-  wire [46:0] _0380_;
-  (* unused_bits = "0 1 2 3 4 5 6 7 8 9 10 11 12 13" *)
-  wire [46:0] _0381_;
-  (* unused_bits = "0 1 2 3 4 5 6 7 8 9 10 11 12 13" *)
-  wire [46:0] _0382_;
-  wire _0383_;
-  (* unused_bits = "0 1 2 3 4 5 6 7 8 9 10 11 12 13" *)
-  wire [46:0] _0384_;
-  (* unused_bits = "0 1 2 3 4 5 6 7 8 9 10 11 12 13" *)
-  wire [46:0] _0385_;
-  (* unused_bits = "0 1 2 3 4 5 6 7 8 9 10 11 12 13" *)
-  wire [46:0] _0386_;
-  (* unused_bits = "0 1 2 3 4 5 6 7 8 9 10 11 12 13" *)
-  wire [46:0] _0387_;
-  (* unused_bits = "0 1 2 3 4 5 6 7 8 9 10 11 12 13" *)
-  wire [46:0] _0388_;
-  (* unused_bits = "0 1 2 3 4 5 6 7 8 9 10 11 12 13" *)
-  wire [46:0] _0389_;
-  wire _0390_;
-  (* unused_bits = "0 1 2 3 4 5 6 7 8 9 10 11 12 13" *)
-  wire [46:0] _0391_;
-  (* unused_bits = "0 1 2 3 4 5 6 7 8 9 10 11 12 13" *)
-  wire [46:0] _0392_;
-  (* unused_bits = "0 1 2 3 4 5 6 7 8 9 10 11 12 13" *)
-  wire [46:0] _0393_;
-  (* unused_bits = "0 1 2 3 4 5 6 7 8 9 10 11 12 13" *)
-  wire [46:0] _0394_;
-  (* unused_bits = "5 6" *)
-  wire [6:0] _0395_;
-  wire _0396_;
-  wire _0397_;
-  wire _0398_;
-  wire _0399_;
-  wire _0400_;
-  wire _0401_;
-  wire _0402_;
-  wire _0403_;
-  wire _0404_;
-  wire _0405_;
-  wire _0406_;
-  (* unused_bits = "5 6" *)
-  wire [6:0] _0407_;
-  wire _0408_;
-  wire _0409_;
-  wire _0410_;
-  wire _0411_;
-  wire _0412_;
-  wire _0413_;
-  wire _0414_;
-  wire _0415_;
-  wire _0416_;
-  wire _0417_;
-  wire _0418_;
-  wire _0419_;
-  wire _0420_;
-  wire _0421_;
-  wire _0422_;
-  wire _0423_;
-  wire _0424_;
-  wire _0425_;
-  wire _0426_;
-  wire _0427_;
-  (* unused_bits = "5 6" *)
-  wire [6:0] _0428_;
-  wire _0429_;
-  wire _0430_;
-  wire _0431_;
-  wire _0432_;
-  wire _0433_;
-  wire _0434_;
-  wire _0435_;
-  wire _0436_;
-  wire _0437_;
-  wire _0438_;
-  wire _0439_;
-  wire _0440_;
-  wire _0441_;
-  wire _0442_;
-  wire _0443_;
-  wire _0444_;
-  wire _0446_;
-  wire _0447_;
-  wire _0448_;
-  wire _0449_;
-  wire _0450_;
-  wire _0452_;
-  wire _0453_;
-  wire _0454_;
-  wire _0455_;
-  wire _0456_;
-  wire _0457_;
-  wire _0458_;
-  wire _0459_;
-  wire _0460_;
-  (* unused_bits = "5 6" *)
-  wire [6:0] _0461_;
-  wire _0462_;
-  wire _0463_;
-  wire _0464_;
-  wire _0465_;
-  wire _0466_;
-  wire _0467_;
-  wire _0468_;
-  wire _0469_;
-  wire _0470_;
-  wire _0471_;
-  wire _0472_;
-  wire _0473_;
-  wire _0474_;
-  wire _0475_;
-  wire _0476_;
-  wire _0477_;
-  wire _0478_;
-  wire _0479_;
-  wire _0480_;
-  wire _0481_;
-  wire _0483_;
-  wire _0484_;
-  wire _0485_;
-  wire _0486_;
-  wire _0487_;
-  wire _0488_;
-  wire _0489_;
-  wire _0490_;
-  wire _0491_;
-  wire _0492_;
-  wire _0494_;
-  wire _0495_;
-  wire _0496_;
-  wire _0497_;
-  wire _0498_;
-  wire _0499_;
-  wire _0500_;
-  wire _0501_;
-  wire _0502_;
-  wire _0503_;
-  wire _0504_;
-  wire _0505_;
-  wire _0506_;
-  wire _0507_;
-  wire _0508_;
-  wire _0509_;
-  wire _0510_;
-  wire _0511_;
-  wire _0512_;
-  wire _0513_;
-  wire _0514_;
-  wire _0515_;
-  wire _0516_;
-  wire _0517_;
-  wire _0518_;
-  (* unused_bits = "5 6" *)
-  wire [6:0] _0519_;
-  wire _0520_;
-  wire _0521_;
-  wire _0522_;
-  wire _0523_;
-  wire _0524_;
-  wire _0525_;
-  wire _0526_;
-  wire _0527_;
-  (* unused_bits = "5 6" *)
-  wire [6:0] _0528_;
-  wire _0529_;
-  wire _0530_;
-  wire _0531_;
-  wire _0532_;
-  wire _0533_;
-  wire _0534_;
-  wire _0535_;
-  wire _0536_;
-  wire _0537_;
-  wire _0538_;
-  wire _0539_;
-  wire _0540_;
-  wire _0541_;
-  wire _0542_;
-  wire _0543_;
-  wire _0544_;
-  wire _0545_;
-  wire _0546_;
-  wire _0547_;
-  wire _0548_;
-  wire _0549_;
-  wire _0550_;
-  wire _0551_;
-  wire _0552_;
-  wire _0553_;
-  wire _0554_;
-  (* unused_bits = "5 6" *)
-  wire [6:0] _0555_;
-  wire _0556_;
-  wire _0557_;
-  wire _0558_;
-  wire _0559_;
-  wire _0560_;
-  wire _0561_;
-  wire _0562_;
-  wire _0563_;
-  wire _0564_;
-  wire _0566_;
-  wire _0567_;
-  wire _0568_;
-  wire _0569_;
-  wire _0570_;
-  wire _0571_;
-  wire _0572_;
-  wire _0573_;
-  wire _0574_;
-  wire _0575_;
-  wire _0576_;
-  wire _0577_;
-  wire _0578_;
-  wire _0579_;
-  wire _0580_;
-  wire _0581_;
-  wire _0582_;
-  wire _0583_;
-  wire _0584_;
-  wire _0585_;
-  wire _0586_;
-  (* unused_bits = "5 6" *)
-  wire [6:0] _0587_;
-  wire _0588_;
-  wire _0589_;
-  wire _0590_;
-  wire _0591_;
-  wire _0592_;
-  wire _0593_;
-  wire _0594_;
-  wire _0595_;
-  wire _0596_;
-  wire _0597_;
-  wire _0598_;
-  wire _0599_;
-  wire _0600_;
-  wire _0601_;
-  wire _0602_;
-  wire _0603_;
-  wire _0604_;
-  wire _0605_;
-  wire _0606_;
-  wire _0607_;
-  wire _0608_;
-  wire _0609_;
-  wire _0610_;
-  wire _0611_;
-  wire _0612_;
-  wire _0613_;
-  wire _0614_;
-  wire _0616_;
-  wire _0617_;
-  wire _0618_;
-  wire _0619_;
-  wire _0620_;
-  wire _0621_;
-  wire _0622_;
-  wire _0623_;
-  wire _0624_;
-  wire _0625_;
-  wire _0626_;
-  wire _0627_;
-  wire _0628_;
-  wire _0629_;
-  wire _0630_;
-  wire _0631_;
-  wire _0632_;
-  wire _0633_;
-  wire _0634_;
-  wire _0635_;
-  wire _0636_;
-  wire _0637_;
-  wire _0638_;
-  wire _0639_;
-  wire _0640_;
-  wire _0641_;
-  wire [7:0] _0642_;
-  wire [7:0] _0643_;
-  wire [7:0] _0644_;
-  wire [7:0] _0645_;
-  wire [7:0] _0646_;
-  wire [7:0] _0647_;
-  wire [7:0] _0648_;
-  wire [7:0] _0649_;
-  wire [7:0] _0650_;
-  wire [7:0] _0651_;
-  wire [7:0] _0652_;
-  wire [7:0] _0653_;
-  wire [7:0] _0654_;
-  wire [7:0] _0655_;
-  wire [7:0] _0656_;
-  wire [7:0] _0657_;
-  wire [7:0] _0658_;
-  wire [7:0] _0659_;
-  wire [7:0] _0660_;
-  wire [7:0] _0661_;
-  wire _0662_;
-  wire _0663_;
-  wire _0664_;
-  wire _0665_;
-  wire _0666_;
-  wire _0667_;
-  wire _0668_;
-  wire _0669_;
-  wire _0670_;
-  wire _0671_;
-  wire [7:0] _0672_;
-  wire _0673_;
-  wire _0674_;
-  wire _0675_;
-  wire _0676_;
-  wire _0677_;
-  wire _0678_;
-  wire _0679_;
-  wire _0680_;
-  wire _0681_;
-  wire _0682_;
-  wire _0683_;
-  wire _0684_;
-  wire _0685_;
-  wire _0686_;
-  wire _0687_;
-  wire _0688_;
-  wire _0689_;
-  wire _0690_;
-  wire [7:0] _0691_;
-  wire _0692_;
-  wire _0693_;
-  wire _0694_;
-  wire _0695_;
-  wire _0696_;
-  wire _0697_;
-  wire _0698_;
-  wire _0699_;
-  wire _0700_;
-  wire _0701_;
-  wire _0702_;
-  wire _0703_;
-  wire _0704_;
-  wire _0705_;
-  wire _0706_;
-  wire _0707_;
-  wire _0708_;
-  wire _0709_;
-  wire _0710_;
-  wire _0711_;
-  wire _0712_;
-  wire _0713_;
-  wire _0714_;
-  wire _0715_;
-  wire _0716_;
-  wire _0717_;
-  wire _0718_;
-  wire _0719_;
-  wire _0720_;
-  wire _0721_;
-  wire _0722_;
-  wire _0723_;
-  wire _0724_;
-  wire _0725_;
-  wire _0726_;
-  wire _0727_;
-  wire _0728_;
-  wire _0729_;
-  wire _0730_;
-  wire _0731_;
-  wire _0732_;
-  wire _0733_;
-  wire _0734_;
-  wire _0735_;
-  wire _0736_;
-  wire _0737_;
-  wire _0738_;
-  wire _0739_;
-  wire _0740_;
-  wire _0741_;
-  wire _0742_;
-  wire _0743_;
-  wire _0744_;
-  wire _0745_;
-  wire _0746_;
-  wire _0747_;
-  wire _0748_;
-  wire _0749_;
-  wire _0750_;
-  wire _0751_;
-  wire [7:0] _0752_;
-  wire _0753_;
-  wire _0754_;
-  wire _0755_;
-  wire _0756_;
-  wire _0757_;
-  wire _0758_;
-  wire _0759_;
-  wire _0760_;
-  wire _0761_;
-  wire _0762_;
-  wire _0763_;
-  wire _0764_;
-  wire _0765_;
-  wire _0766_;
-  wire _0767_;
-  wire _0768_;
-  wire [7:0] _0769_;
-  wire _0770_;
-  wire _0771_;
-  wire _0772_;
-  wire _0773_;
-  wire _0774_;
-  wire _0775_;
-  wire _0776_;
-  wire _0777_;
-  wire _0778_;
-  wire _0779_;
-  wire _0780_;
-  wire _0781_;
-  wire _0782_;
-  wire _0783_;
-  wire _0784_;
-  wire _0785_;
-  wire _0786_;
-  wire _0787_;
-  wire _0788_;
-  wire _0789_;
-  wire _0790_;
-  wire _0791_;
-  wire _0792_;
-  wire _0793_;
-  wire _0794_;
-  wire _0795_;
-  wire _0796_;
-  wire _0797_;
-  wire _0798_;
-  wire _0799_;
-  wire _0800_;
-  wire _0801_;
-  wire _0802_;
-  wire _0803_;
-  wire _0804_;
-  wire _0805_;
-  wire _0806_;
-  wire _0807_;
-  wire _0808_;
-  wire _0809_;
-  wire _0810_;
-  wire _0811_;
-  wire _0812_;
-  wire _0813_;
-  wire _0814_;
-  wire _0815_;
-  wire _0816_;
-  wire _0817_;
-  wire _0818_;
-  wire _0819_;
-  wire _0820_;
-  wire _0821_;
-  wire _0822_;
-  wire _0823_;
-  wire _0824_;
-  wire _0825_;
-  wire _0826_;
-  wire _0827_;
-  wire _0828_;
-  wire _0829_;
-  wire _0830_;
-  wire [7:0] _0831_;
-  wire _0832_;
-  wire _0833_;
-  wire _0834_;
-  wire _0835_;
-  wire _0836_;
-  wire _0837_;
-  wire _0838_;
-  wire _0839_;
-  wire _0840_;
-  wire _0841_;
-  wire _0842_;
-  wire _0843_;
-  wire _0844_;
-  wire _0845_;
-  wire _0846_;
-  wire _0847_;
-  wire _0848_;
-  wire [7:0] _0849_;
-  wire _0850_;
-  wire _0851_;
-  wire _0852_;
-  wire _0853_;
-  wire _0854_;
-  wire _0855_;
-  wire _0856_;
-  wire _0857_;
-  wire _0858_;
-  wire _0859_;
-  wire _0860_;
-  wire _0861_;
-  wire _0862_;
-  wire _0863_;
-  wire _0864_;
-  wire _0865_;
-  wire _0866_;
-  wire _0867_;
-  wire _0868_;
-  wire _0869_;
-  wire _0870_;
-  wire _0871_;
-  wire _0872_;
-  wire _0873_;
-  wire _0874_;
-  wire _0875_;
-  wire _0876_;
-  wire _0877_;
-  wire _0878_;
-  wire _0879_;
-  wire _0880_;
-  wire _0881_;
-  wire _0882_;
-  wire _0883_;
-  wire _0884_;
-  wire _0885_;
-  wire _0886_;
-  wire _0887_;
-  wire _0888_;
-  wire _0889_;
-  wire _0890_;
-  wire _0891_;
-  wire _0892_;
-  wire _0893_;
-  wire _0894_;
-  wire _0895_;
-  wire _0896_;
-  wire _0897_;
-  wire _0898_;
-  wire _0899_;
-  wire _0900_;
-  wire _0901_;
-  wire _0902_;
-  wire _0903_;
-  wire _0904_;
-  wire _0905_;
-  wire _0906_;
-  wire _0907_;
-  wire _0908_;
-  wire _0909_;
-  wire [7:0] _0910_;
-  wire _0911_;
-  wire _0912_;
-  wire _0913_;
-  wire _0914_;
-  wire _0915_;
-  wire _0916_;
-  wire _0917_;
-  wire _0918_;
-  wire _0919_;
-  wire _0920_;
-  wire _0921_;
-  wire _0922_;
-  wire _0923_;
-  wire _0924_;
-  wire _0925_;
-  wire _0926_;
-  wire _0927_;
-  wire [7:0] _0928_;
-  wire _0929_;
-  wire _0930_;
-  wire _0931_;
-  wire _0932_;
-  wire _0933_;
-  wire _0934_;
-  wire _0935_;
-  wire _0936_;
-  wire _0937_;
-  wire _0938_;
-  wire _0939_;
-  wire _0940_;
-  wire _0941_;
-  wire _0942_;
-  wire _0943_;
-  wire _0944_;
-  wire _0945_;
-  wire _0946_;
-  wire _0947_;
-  wire _0948_;
-  wire _0949_;
-  wire _0950_;
-  wire _0951_;
-  wire _0952_;
-  wire _0953_;
-  wire _0954_;
-  wire _0955_;
-  wire _0956_;
-  wire _0957_;
-  wire _0958_;
-  wire _0959_;
-  wire _0960_;
-  wire _0961_;
-  wire _0962_;
-  wire _0963_;
-  wire _0964_;
-  wire _0965_;
-  wire _0966_;
-  wire _0967_;
-  wire _0968_;
-  wire _0969_;
-  wire _0970_;
-  wire _0971_;
-  wire _0972_;
-  wire _0973_;
-  wire _0974_;
-  wire _0975_;
-  wire _0976_;
-  wire _0977_;
-  wire _0978_;
-  wire _0979_;
-  wire _0980_;
-  wire _0981_;
-  wire _0982_;
-  wire _0983_;
-  wire _0984_;
-  wire _0985_;
-  wire _0986_;
-  wire _0987_;
-  wire _0988_;
-  wire [7:0] _0989_;
-  wire _0990_;
-  wire _0991_;
-  wire _0992_;
-  wire _0993_;
-  wire _0994_;
-  wire _0995_;
-  wire _0996_;
-  wire _0997_;
-  wire _0998_;
-  wire _0999_;
-  wire _1000_;
-  wire _1001_;
-  wire _1002_;
-  wire _1003_;
-  wire _1004_;
-  wire _1005_;
-  wire _1006_;
-  wire [7:0] _1007_;
-  wire _1008_;
-  wire _1009_;
-  wire _1010_;
-  wire _1011_;
-  wire _1012_;
-  wire _1013_;
-  wire _1014_;
-  wire _1015_;
-  wire _1016_;
-  wire _1017_;
-  wire _1018_;
-  wire _1019_;
-  wire _1020_;
-  wire _1021_;
-  wire _1022_;
-  wire _1023_;
-  wire _1024_;
-  wire _1025_;
-  wire _1026_;
-  wire _1027_;
-  wire _1028_;
-  wire _1029_;
-  wire _1030_;
-  wire _1031_;
-  wire _1032_;
-  wire _1033_;
-  wire _1034_;
-  wire _1035_;
-  wire _1036_;
-  wire _1037_;
-  wire _1038_;
-  wire _1039_;
-  wire _1040_;
-  wire _1041_;
-  wire _1042_;
-  wire _1043_;
-  wire _1044_;
-  wire _1045_;
-  wire _1046_;
-  wire _1047_;
-  wire _1048_;
-  wire _1049_;
-  wire _1050_;
-  wire _1051_;
-  wire _1052_;
-  wire _1053_;
-  wire _1054_;
-  wire _1055_;
-  wire [7:0] _1056_;
-  wire [7:0] _1057_;
-  wire [7:0] \$signal ;
-  (* unused_bits = "0" *)
-  wire [7:0] \$signal$149 ;
-  wire [3:0] \$signal$150 ;
-  wire [3:0] \$signal$151 ;
-  wire [7:0] \$signal$155 ;
-  (* unused_bits = "0" *)
-  wire [7:0] \$signal$156 ;
-  wire [3:0] \$signal$157 ;
-  wire [3:0] \$signal$158 ;
-  wire [7:0] \$signal$162 ;
-  (* unused_bits = "0" *)
-  wire [7:0] \$signal$163 ;
-  wire [3:0] \$signal$164 ;
-  wire [3:0] \$signal$165 ;
-  wire [7:0] \$signal$169 ;
-  (* unused_bits = "0" *)
-  wire [7:0] \$signal$170 ;
-  wire [3:0] \$signal$171 ;
-  wire [3:0] \$signal$172 ;
-  wire [7:0] \$signal$176 ;
-  (* unused_bits = "0" *)
-  wire [7:0] \$signal$177 ;
-  wire [3:0] \$signal$178 ;
-  wire [3:0] \$signal$179 ;
-  wire [7:0] \$signal$183 ;
-  (* unused_bits = "0" *)
-  wire [7:0] \$signal$184 ;
-  wire [3:0] \$signal$185 ;
-  wire [3:0] \$signal$186 ;
-  wire [7:0] \$signal$190 ;
-  (* unused_bits = "0" *)
-  wire [7:0] \$signal$191 ;
-  wire [3:0] \$signal$192 ;
-  wire [3:0] \$signal$193 ;
-  wire [7:0] \$signal$197 ;
-  (* unused_bits = "0" *)
-  wire [7:0] \$signal$198 ;
-  wire [3:0] \$signal$199 ;
-  wire [3:0] \$signal$200 ;
-  wire [7:0] \$signal$204 ;
-  (* unused_bits = "0" *)
-  wire [7:0] \$signal$205 ;
-  wire [3:0] \$signal$206 ;
-  wire [3:0] \$signal$207 ;
-  wire [7:0] \$signal$211 ;
-  (* unused_bits = "0" *)
-  wire [7:0] \$signal$212 ;
-  wire [3:0] \$signal$213 ;
-  wire [3:0] \$signal$214 ;
-  wire [7:0] \$signal$218 ;
-  (* unused_bits = "0" *)
-  wire [7:0] \$signal$219 ;
-  wire [3:0] \$signal$220 ;
-  wire [3:0] \$signal$221 ;
-  wire [7:0] \$signal$225 ;
-  (* unused_bits = "0" *)
-  wire [7:0] \$signal$226 ;
-  wire [3:0] \$signal$227 ;
-  wire [3:0] \$signal$228 ;
-  wire [7:0] \$signal$232 ;
-  (* unused_bits = "0" *)
-  wire [7:0] \$signal$233 ;
-  wire [3:0] \$signal$234 ;
-  wire [3:0] \$signal$235 ;
-  wire [7:0] \$signal$239 ;
-  (* unused_bits = "0" *)
-  wire [7:0] \$signal$240 ;
-  wire [3:0] \$signal$241 ;
-  wire [3:0] \$signal$242 ;
-  wire [7:0] \$signal$246 ;
-  (* unused_bits = "0" *)
-  wire [7:0] \$signal$247 ;
-  wire [3:0] \$signal$248 ;
-  wire [3:0] \$signal$249 ;
-  wire [7:0] \$signal$253 ;
-  (* unused_bits = "0" *)
-  wire [7:0] \$signal$254 ;
-  wire [3:0] \$signal$255 ;
-  wire [3:0] \$signal$256 ;
+  wire [7:0] _0242_;
+  wire [7:0] _0243_;
+  wire [7:0] _0244_;
+  wire [7:0] _0245_;
+  wire [7:0] _0246_;
+  wire [7:0] _0247_;
+  wire [7:0] _0248_;
+  wire [7:0] _0249_;
+  wire [7:0] _0250_;
+  wire [7:0] _0251_;
+  wire [7:0] _0252_;
+  wire [7:0] _0253_;
+  wire [7:0] _0254_;
+  wire [7:0] _0255_;
+  wire [7:0] _0256_;
+  wire [7:0] _0257_;
+  wire [7:0] _0258_;
+  wire [7:0] _0259_;
+  wire [7:0] _0260_;
+  wire [7:0] _0261_;
+  wire [7:0] _0262_;
+  wire [7:0] _0263_;
+  wire [7:0] _0264_;
+  wire [7:0] _0265_;
+  wire [7:0] _0266_;
+  wire [7:0] _0267_;
+  wire [7:0] _0268_;
+  wire [7:0] _0269_;
+  wire [7:0] _0270_;
+  wire [7:0] _0271_;
+  wire [7:0] _0272_;
+  wire [7:0] _0273_;
   wire [31:0] a_0;
   wire [31:0] a_1;
   wire [31:0] a_10;
@@ -4286,23 +3438,23 @@ module \hwq_top.engine.requant (rst, i_bias, i_multiplier, i_shift, zero_point, 
   wire [32:0] h_7;
   wire [32:0] h_8;
   wire [32:0] h_9;
-  wire [30:0] half_0;
-  wire [30:0] half_1;
-  wire [30:0] half_10;
-  wire [30:0] half_11;
-  wire [30:0] half_12;
-  wire [30:0] half_13;
-  wire [30:0] half_14;
-  wire [30:0] half_15;
-  wire [30:0] half_2;
-  wire [30:0] half_3;
-  wire [30:0] half_4;
-  wire [30:0] half_5;
-  wire [30:0] half_6;
-  wire [30:0] half_7;
-  wire [30:0] half_8;
-  wire [30:0] half_9;
-  wire [29:0] halfm_0;
+  wire [31:0] half_0;
+  wire [31:0] half_1;
+  wire [31:0] half_10;
+  wire [31:0] half_11;
+  wire [31:0] half_12;
+  wire [31:0] half_13;
+  wire [31:0] half_14;
+  wire [31:0] half_15;
+  wire [31:0] half_2;
+  wire [31:0] half_3;
+  wire [31:0] half_4;
+  wire [31:0] half_5;
+  wire [31:0] half_6;
+  wire [31:0] half_7;
+  wire [31:0] half_8;
+  wire [31:0] half_9;
+  wire [31:0] halfm_0;
   wire [31:0] halfm_1;
   wire [31:0] halfm_10;
   wire [31:0] halfm_11;
@@ -4470,70 +3622,38 @@ module \hwq_top.engine.requant (rst, i_bias, i_multiplier, i_shift, zero_point, 
   reg [32:0] rq2_h7 = 33'h000000000;
   reg [32:0] rq2_h8 = 33'h000000000;
   reg [32:0] rq2_h9 = 33'h000000000;
-  (* init = 32'bx0000000000000000000000000000000 *)
-  wire [31:0] rq2_hf0;
-  (* init = 32'bx0000000000000000000000000000000 *)
-  wire [31:0] rq2_hf1;
-  (* init = 32'bx0000000000000000000000000000000 *)
-  wire [31:0] rq2_hf10;
-  (* init = 32'bx0000000000000000000000000000000 *)
-  wire [31:0] rq2_hf11;
-  (* init = 32'bx0000000000000000000000000000000 *)
-  wire [31:0] rq2_hf12;
-  (* init = 32'bx0000000000000000000000000000000 *)
-  wire [31:0] rq2_hf13;
-  (* init = 32'bx0000000000000000000000000000000 *)
-  wire [31:0] rq2_hf14;
-  (* init = 32'bx0000000000000000000000000000000 *)
-  wire [31:0] rq2_hf15;
-  (* init = 32'bx0000000000000000000000000000000 *)
-  wire [31:0] rq2_hf2;
-  (* init = 32'bx0000000000000000000000000000000 *)
-  wire [31:0] rq2_hf3;
-  (* init = 32'bx0000000000000000000000000000000 *)
-  wire [31:0] rq2_hf4;
-  (* init = 32'bx0000000000000000000000000000000 *)
-  wire [31:0] rq2_hf5;
-  (* init = 32'bx0000000000000000000000000000000 *)
-  wire [31:0] rq2_hf6;
-  (* init = 32'bx0000000000000000000000000000000 *)
-  wire [31:0] rq2_hf7;
-  (* init = 32'bx0000000000000000000000000000000 *)
-  wire [31:0] rq2_hf8;
-  (* init = 32'bx0000000000000000000000000000000 *)
-  wire [31:0] rq2_hf9;
-  (* init = 32'bxx000000000000000000000000000000 *)
-  wire [31:0] rq2_hm0;
-  (* init = 32'bxx000000000000000000000000000000 *)
-  wire [31:0] rq2_hm1;
-  (* init = 32'bxx000000000000000000000000000000 *)
-  wire [31:0] rq2_hm10;
-  (* init = 32'bxx000000000000000000000000000000 *)
-  wire [31:0] rq2_hm11;
-  (* init = 32'bxx000000000000000000000000000000 *)
-  wire [31:0] rq2_hm12;
-  (* init = 32'bxx000000000000000000000000000000 *)
-  wire [31:0] rq2_hm13;
-  (* init = 32'bxx000000000000000000000000000000 *)
-  wire [31:0] rq2_hm14;
-  (* init = 32'bxx000000000000000000000000000000 *)
-  wire [31:0] rq2_hm15;
-  (* init = 32'bxx000000000000000000000000000000 *)
-  wire [31:0] rq2_hm2;
-  (* init = 32'bxx000000000000000000000000000000 *)
-  wire [31:0] rq2_hm3;
-  (* init = 32'bxx000000000000000000000000000000 *)
-  wire [31:0] rq2_hm4;
-  (* init = 32'bxx000000000000000000000000000000 *)
-  wire [31:0] rq2_hm5;
-  (* init = 32'bxx000000000000000000000000000000 *)
-  wire [31:0] rq2_hm6;
-  (* init = 32'bxx000000000000000000000000000000 *)
-  wire [31:0] rq2_hm7;
-  (* init = 32'bxx000000000000000000000000000000 *)
-  wire [31:0] rq2_hm8;
-  (* init = 32'bxx000000000000000000000000000000 *)
-  wire [31:0] rq2_hm9;
+  reg [31:0] rq2_hf0 = 32'd0;
+  reg [31:0] rq2_hf1 = 32'd0;
+  reg [31:0] rq2_hf10 = 32'd0;
+  reg [31:0] rq2_hf11 = 32'd0;
+  reg [31:0] rq2_hf12 = 32'd0;
+  reg [31:0] rq2_hf13 = 32'd0;
+  reg [31:0] rq2_hf14 = 32'd0;
+  reg [31:0] rq2_hf15 = 32'd0;
+  reg [31:0] rq2_hf2 = 32'd0;
+  reg [31:0] rq2_hf3 = 32'd0;
+  reg [31:0] rq2_hf4 = 32'd0;
+  reg [31:0] rq2_hf5 = 32'd0;
+  reg [31:0] rq2_hf6 = 32'd0;
+  reg [31:0] rq2_hf7 = 32'd0;
+  reg [31:0] rq2_hf8 = 32'd0;
+  reg [31:0] rq2_hf9 = 32'd0;
+  reg [31:0] rq2_hm0 = 32'd0;
+  reg [31:0] rq2_hm1 = 32'd0;
+  reg [31:0] rq2_hm10 = 32'd0;
+  reg [31:0] rq2_hm11 = 32'd0;
+  reg [31:0] rq2_hm12 = 32'd0;
+  reg [31:0] rq2_hm13 = 32'd0;
+  reg [31:0] rq2_hm14 = 32'd0;
+  reg [31:0] rq2_hm15 = 32'd0;
+  reg [31:0] rq2_hm2 = 32'd0;
+  reg [31:0] rq2_hm3 = 32'd0;
+  reg [31:0] rq2_hm4 = 32'd0;
+  reg [31:0] rq2_hm5 = 32'd0;
+  reg [31:0] rq2_hm6 = 32'd0;
+  reg [31:0] rq2_hm7 = 32'd0;
+  reg [31:0] rq2_hm8 = 32'd0;
+  reg [31:0] rq2_hm9 = 32'd0;
   reg rq2_last = 1'h0;
   reg [4:0] rq2_r0 = 5'h00;
   reg [4:0] rq2_r1 = 5'h00;
@@ -4607,45 +3727,45 @@ module \hwq_top.engine.requant (rst, i_bias, i_multiplier, i_shift, zero_point, 
   input [7:0] zero_point;
   wire [7:0] zero_point;
   assign _0000_ = $signed(i_shift[5:0]) > $signed(1'h0);
-  assign _0413_ = $signed(i_shift[5:0]) < $signed(1'h0);
-  assign _0523_ = $signed(i_shift[11:6]) > $signed(1'h0);
-  assign _0588_ = $signed(i_shift[11:6]) < $signed(1'h0);
-  assign _0032_ = $signed(i_shift[17:12]) > $signed(1'h0);
-  assign _0103_ = $signed(i_shift[17:12]) < $signed(1'h0);
-  assign _0213_ = $signed(i_shift[23:18]) > $signed(1'h0);
-  assign _0284_ = $signed(i_shift[23:18]) < $signed(1'h0);
-  assign _0383_ = $signed(i_shift[29:24]) > $signed(1'h0);
-  assign _0390_ = $signed(i_shift[29:24]) < $signed(1'h0);
-  assign _0395_[4:0] = - $signed(i_shift[28:24]);
-  assign _0396_ = $signed(i_shift[35:30]) > $signed(1'h0);
-  assign _0401_ = $signed(i_shift[35:30]) < $signed(1'h0);
-  assign _0407_[4:0] = - $signed(i_shift[34:30]);
-  assign _0419_ = $signed(i_shift[41:36]) > $signed(1'h0);
-  assign _0427_ = $signed(i_shift[41:36]) < $signed(1'h0);
-  assign _0428_[4:0] = - $signed(i_shift[40:36]);
-  assign _0429_ = $signed(i_shift[47:42]) > $signed(1'h0);
-  assign _0439_ = $signed(i_shift[47:42]) < $signed(1'h0);
-  assign _0457_ = $signed(i_shift[53:48]) > $signed(1'h0);
-  assign _0460_ = $signed(i_shift[53:48]) < $signed(1'h0);
-  assign _0461_[4:0] = - $signed(i_shift[52:48]);
-  assign _0465_ = $signed(i_shift[59:54]) > $signed(1'h0);
-  assign _0476_ = $signed(i_shift[59:54]) < $signed(1'h0);
-  assign _0491_ = $signed(i_shift[65:60]) > $signed(1'h0);
-  assign _0492_ = $signed(i_shift[65:60]) < $signed(1'h0);
-  assign _0502_ = $signed(i_shift[71:66]) > $signed(1'h0);
-  assign _0513_ = $signed(i_shift[71:66]) < $signed(1'h0);
-  assign _0519_[4:0] = - $signed(i_shift[70:66]);
-  assign _0524_ = $signed(i_shift[77:72]) > $signed(1'h0);
-  assign _0525_ = $signed(i_shift[77:72]) < $signed(1'h0);
-  assign _0528_[4:0] = - $signed(i_shift[76:72]);
-  assign _0539_ = $signed(i_shift[83:78]) > $signed(1'h0);
-  assign _0550_ = $signed(i_shift[83:78]) < $signed(1'h0);
-  assign _0555_[4:0] = - $signed(i_shift[82:78]);
-  assign _0556_ = $signed(i_shift[89:84]) > $signed(1'h0);
-  assign _0559_ = $signed(i_shift[89:84]) < $signed(1'h0);
-  assign _0576_ = $signed(i_shift[95:90]) > $signed(1'h0);
-  assign _0586_ = $signed(i_shift[95:90]) < $signed(1'h0);
-  assign _0587_[4:0] = - $signed(i_shift[94:90]);
+  assign _0139_ = $signed(i_shift[5:0]) < $signed(1'h0);
+  assign _0168_ = $signed(i_shift[11:6]) > $signed(1'h0);
+  assign _0201_ = $signed(i_shift[11:6]) < $signed(1'h0);
+  assign _0061_ = $signed(i_shift[17:12]) > $signed(1'h0);
+  assign _0071_ = $signed(i_shift[17:12]) < $signed(1'h0);
+  assign _0091_ = $signed(i_shift[23:18]) > $signed(1'h0);
+  assign _0104_ = $signed(i_shift[23:18]) < $signed(1'h0);
+  assign _0121_ = $signed(i_shift[29:24]) > $signed(1'h0);
+  assign _0128_ = $signed(i_shift[29:24]) < $signed(1'h0);
+  assign _0133_[4:0] = - $signed(i_shift[28:24]);
+  assign _0135_ = $signed(i_shift[35:30]) > $signed(1'h0);
+  assign _0137_ = $signed(i_shift[35:30]) < $signed(1'h0);
+  assign _0138_[4:0] = - $signed(i_shift[34:30]);
+  assign _0141_ = $signed(i_shift[41:36]) > $signed(1'h0);
+  assign _0142_ = $signed(i_shift[41:36]) < $signed(1'h0);
+  assign _0143_[4:0] = - $signed(i_shift[40:36]);
+  assign _0145_ = $signed(i_shift[47:42]) > $signed(1'h0);
+  assign _0147_ = $signed(i_shift[47:42]) < $signed(1'h0);
+  assign _0150_ = $signed(i_shift[53:48]) > $signed(1'h0);
+  assign _0152_ = $signed(i_shift[53:48]) < $signed(1'h0);
+  assign _0153_[4:0] = - $signed(i_shift[52:48]);
+  assign _0155_ = $signed(i_shift[59:54]) > $signed(1'h0);
+  assign _0157_ = $signed(i_shift[59:54]) < $signed(1'h0);
+  assign _0159_ = $signed(i_shift[65:60]) > $signed(1'h0);
+  assign _0161_ = $signed(i_shift[65:60]) < $signed(1'h0);
+  assign _0164_ = $signed(i_shift[71:66]) > $signed(1'h0);
+  assign _0165_ = $signed(i_shift[71:66]) < $signed(1'h0);
+  assign _0167_[4:0] = - $signed(i_shift[70:66]);
+  assign _0169_ = $signed(i_shift[77:72]) > $signed(1'h0);
+  assign _0171_ = $signed(i_shift[77:72]) < $signed(1'h0);
+  assign _0172_[4:0] = - $signed(i_shift[76:72]);
+  assign _0174_ = $signed(i_shift[83:78]) > $signed(1'h0);
+  assign _0175_ = $signed(i_shift[83:78]) < $signed(1'h0);
+  assign _0177_[4:0] = - $signed(i_shift[82:78]);
+  assign _0178_ = $signed(i_shift[89:84]) > $signed(1'h0);
+  assign _0180_ = $signed(i_shift[89:84]) < $signed(1'h0);
+  assign _0183_ = $signed(i_shift[95:90]) > $signed(1'h0);
+  assign _0184_ = $signed(i_shift[95:90]) < $signed(1'h0);
+  assign _0190_[4:0] = - $signed(i_shift[94:90]);
   assign a_0 = $signed(rq1_s0) << rq1_l0;
   assign a_1 = $signed(rq1_s1) << rq1_l1;
   assign a_2 = $signed(rq1_s2) << rq1_l2;
@@ -4664,1556 +3784,692 @@ module \hwq_top.engine.requant (rst, i_bias, i_multiplier, i_shift, zero_point, 
   assign a_15 = $signed(rq1_s15) << rq1_l15;
   assign outer_0[33:0] = a_0[16:0] * rq1_m0[16:0];
   assign outer_0[62:34] = $signed(a_0[31:17]) * $signed({ 1'h0, rq1_m0[30:17] });
-  assign _0054_ = $signed(a_0[31:17]) * $signed({ 1'h0, rq1_m0[16:0] });
-  assign _0055_ = a_0[16:0] * rq1_m0[30:17];
-  assign _0056_ = $signed(_0054_) + $signed({ 1'h0, _0055_ });
-  assign mid_0 = $signed(_0056_) + $signed(15'h2000);
+  assign _0062_ = $signed(a_0[31:17]) * $signed({ 1'h0, rq1_m0[16:0] });
+  assign _0063_ = a_0[16:0] * rq1_m0[30:17];
+  assign _0064_ = $signed(_0062_) + $signed({ 1'h0, _0063_ });
+  assign mid_0 = $signed(_0064_) + $signed(15'h2000);
   assign outer_1[33:0] = a_1[16:0] * rq1_m1[16:0];
   assign outer_1[62:34] = $signed(a_1[31:17]) * $signed({ 1'h0, rq1_m1[30:17] });
-  assign _0066_ = $signed(a_1[31:17]) * $signed({ 1'h0, rq1_m1[16:0] });
-  assign _0072_ = a_1[16:0] * rq1_m1[30:17];
-  assign _0078_ = $signed(_0066_) + $signed({ 1'h0, _0072_ });
-  assign mid_1 = $signed(_0078_) + $signed(15'h2000);
+  assign _0065_ = $signed(a_1[31:17]) * $signed({ 1'h0, rq1_m1[16:0] });
+  assign _0066_ = a_1[16:0] * rq1_m1[30:17];
+  assign _0067_ = $signed(_0065_) + $signed({ 1'h0, _0066_ });
+  assign mid_1 = $signed(_0067_) + $signed(15'h2000);
   assign outer_2[33:0] = a_2[16:0] * rq1_m2[16:0];
   assign outer_2[62:34] = $signed(a_2[31:17]) * $signed({ 1'h0, rq1_m2[30:17] });
-  assign _0086_ = $signed(a_2[31:17]) * $signed({ 1'h0, rq1_m2[16:0] });
-  assign _0087_ = a_2[16:0] * rq1_m2[30:17];
-  assign _0088_ = $signed(_0086_) + $signed({ 1'h0, _0087_ });
-  assign mid_2 = $signed(_0088_) + $signed(15'h2000);
+  assign _0068_ = $signed(a_2[31:17]) * $signed({ 1'h0, rq1_m2[16:0] });
+  assign _0069_ = a_2[16:0] * rq1_m2[30:17];
+  assign _0070_ = $signed(_0068_) + $signed({ 1'h0, _0069_ });
+  assign mid_2 = $signed(_0070_) + $signed(15'h2000);
   assign outer_3[33:0] = a_3[16:0] * rq1_m3[16:0];
   assign outer_3[62:34] = $signed(a_3[31:17]) * $signed({ 1'h0, rq1_m3[30:17] });
-  assign _0104_ = $signed(a_3[31:17]) * $signed({ 1'h0, rq1_m3[16:0] });
-  assign _0110_ = a_3[16:0] * rq1_m3[30:17];
-  assign _0116_ = $signed(_0104_) + $signed({ 1'h0, _0110_ });
-  assign mid_3 = $signed(_0116_) + $signed(15'h2000);
+  assign _0072_ = $signed(a_3[31:17]) * $signed({ 1'h0, rq1_m3[16:0] });
+  assign _0073_ = a_3[16:0] * rq1_m3[30:17];
+  assign _0074_ = $signed(_0072_) + $signed({ 1'h0, _0073_ });
+  assign mid_3 = $signed(_0074_) + $signed(15'h2000);
   assign outer_4[33:0] = a_4[16:0] * rq1_m4[16:0];
   assign outer_4[62:34] = $signed(a_4[31:17]) * $signed({ 1'h0, rq1_m4[30:17] });
-  assign _0119_ = $signed(a_4[31:17]) * $signed({ 1'h0, rq1_m4[16:0] });
-  assign _0120_ = a_4[16:0] * rq1_m4[30:17];
-  assign _0124_ = $signed(_0119_) + $signed({ 1'h0, _0120_ });
-  assign mid_4 = $signed(_0124_) + $signed(15'h2000);
+  assign _0075_ = $signed(a_4[31:17]) * $signed({ 1'h0, rq1_m4[16:0] });
+  assign _0076_ = a_4[16:0] * rq1_m4[30:17];
+  assign _0077_ = $signed(_0075_) + $signed({ 1'h0, _0076_ });
+  assign mid_4 = $signed(_0077_) + $signed(15'h2000);
   assign outer_5[33:0] = a_5[16:0] * rq1_m5[16:0];
   assign outer_5[62:34] = $signed(a_5[31:17]) * $signed({ 1'h0, rq1_m5[30:17] });
-  assign _0141_ = $signed(a_5[31:17]) * $signed({ 1'h0, rq1_m5[16:0] });
-  assign _0147_ = a_5[16:0] * rq1_m5[30:17];
-  assign _0151_ = $signed(_0141_) + $signed({ 1'h0, _0147_ });
-  assign mid_5 = $signed(_0151_) + $signed(15'h2000);
+  assign _0079_ = $signed(a_5[31:17]) * $signed({ 1'h0, rq1_m5[16:0] });
+  assign _0080_ = a_5[16:0] * rq1_m5[30:17];
+  assign _0081_ = $signed(_0079_) + $signed({ 1'h0, _0080_ });
+  assign mid_5 = $signed(_0081_) + $signed(15'h2000);
   assign outer_6[33:0] = a_6[16:0] * rq1_m6[16:0];
   assign outer_6[62:34] = $signed(a_6[31:17]) * $signed({ 1'h0, rq1_m6[30:17] });
-  assign _0152_ = $signed(a_6[31:17]) * $signed({ 1'h0, rq1_m6[16:0] });
-  assign _0156_ = a_6[16:0] * rq1_m6[30:17];
-  assign _0162_ = $signed(_0152_) + $signed({ 1'h0, _0156_ });
-  assign mid_6 = $signed(_0162_) + $signed(15'h2000);
+  assign _0082_ = $signed(a_6[31:17]) * $signed({ 1'h0, rq1_m6[16:0] });
+  assign _0083_ = a_6[16:0] * rq1_m6[30:17];
+  assign _0084_ = $signed(_0082_) + $signed({ 1'h0, _0083_ });
+  assign mid_6 = $signed(_0084_) + $signed(15'h2000);
   assign outer_7[33:0] = a_7[16:0] * rq1_m7[16:0];
   assign outer_7[62:34] = $signed(a_7[31:17]) * $signed({ 1'h0, rq1_m7[30:17] });
-  assign _0178_ = $signed(a_7[31:17]) * $signed({ 1'h0, rq1_m7[16:0] });
-  assign _0182_ = a_7[16:0] * rq1_m7[30:17];
-  assign _0183_ = $signed(_0178_) + $signed({ 1'h0, _0182_ });
-  assign mid_7 = $signed(_0183_) + $signed(15'h2000);
+  assign _0085_ = $signed(a_7[31:17]) * $signed({ 1'h0, rq1_m7[16:0] });
+  assign _0086_ = a_7[16:0] * rq1_m7[30:17];
+  assign _0087_ = $signed(_0085_) + $signed({ 1'h0, _0086_ });
+  assign mid_7 = $signed(_0087_) + $signed(15'h2000);
   assign outer_8[33:0] = a_8[16:0] * rq1_m8[16:0];
   assign outer_8[62:34] = $signed(a_8[31:17]) * $signed({ 1'h0, rq1_m8[30:17] });
-  assign _0186_ = $signed(a_8[31:17]) * $signed({ 1'h0, rq1_m8[16:0] });
-  assign _0192_ = a_8[16:0] * rq1_m8[30:17];
-  assign _0198_ = $signed(_0186_) + $signed({ 1'h0, _0192_ });
-  assign mid_8 = $signed(_0198_) + $signed(15'h2000);
+  assign _0088_ = $signed(a_8[31:17]) * $signed({ 1'h0, rq1_m8[16:0] });
+  assign _0089_ = a_8[16:0] * rq1_m8[30:17];
+  assign _0090_ = $signed(_0088_) + $signed({ 1'h0, _0089_ });
+  assign mid_8 = $signed(_0090_) + $signed(15'h2000);
   assign outer_9[33:0] = a_9[16:0] * rq1_m9[16:0];
   assign outer_9[62:34] = $signed(a_9[31:17]) * $signed({ 1'h0, rq1_m9[30:17] });
-  assign _0214_ = $signed(a_9[31:17]) * $signed({ 1'h0, rq1_m9[16:0] });
-  assign _0215_ = a_9[16:0] * rq1_m9[30:17];
-  assign _0216_ = $signed(_0214_) + $signed({ 1'h0, _0215_ });
-  assign mid_9 = $signed(_0216_) + $signed(15'h2000);
+  assign _0092_ = $signed(a_9[31:17]) * $signed({ 1'h0, rq1_m9[16:0] });
+  assign _0093_ = a_9[16:0] * rq1_m9[30:17];
+  assign _0094_ = $signed(_0092_) + $signed({ 1'h0, _0093_ });
+  assign mid_9 = $signed(_0094_) + $signed(15'h2000);
   assign outer_10[33:0] = a_10[16:0] * rq1_m10[16:0];
   assign outer_10[62:34] = $signed(a_10[31:17]) * $signed({ 1'h0, rq1_m10[30:17] });
-  assign _0224_ = $signed(a_10[31:17]) * $signed({ 1'h0, rq1_m10[16:0] });
-  assign _0230_ = a_10[16:0] * rq1_m10[30:17];
-  assign _0236_ = $signed(_0224_) + $signed({ 1'h0, _0230_ });
-  assign mid_10 = $signed(_0236_) + $signed(15'h2000);
+  assign _0095_ = $signed(a_10[31:17]) * $signed({ 1'h0, rq1_m10[16:0] });
+  assign _0096_ = a_10[16:0] * rq1_m10[30:17];
+  assign _0097_ = $signed(_0095_) + $signed({ 1'h0, _0096_ });
+  assign mid_10 = $signed(_0097_) + $signed(15'h2000);
   assign outer_11[33:0] = a_11[16:0] * rq1_m11[16:0];
   assign outer_11[62:34] = $signed(a_11[31:17]) * $signed({ 1'h0, rq1_m11[30:17] });
-  assign _0249_ = $signed(a_11[31:17]) * $signed({ 1'h0, rq1_m11[16:0] });
-  assign _0260_ = a_11[16:0] * rq1_m11[30:17];
-  assign _0271_ = $signed(_0249_) + $signed({ 1'h0, _0260_ });
-  assign mid_11 = $signed(_0271_) + $signed(15'h2000);
+  assign _0098_ = $signed(a_11[31:17]) * $signed({ 1'h0, rq1_m11[16:0] });
+  assign _0099_ = a_11[16:0] * rq1_m11[30:17];
+  assign _0100_ = $signed(_0098_) + $signed({ 1'h0, _0099_ });
+  assign mid_11 = $signed(_0100_) + $signed(15'h2000);
   assign outer_12[33:0] = a_12[16:0] * rq1_m12[16:0];
   assign outer_12[62:34] = $signed(a_12[31:17]) * $signed({ 1'h0, rq1_m12[30:17] });
-  assign _0281_ = $signed(a_12[31:17]) * $signed({ 1'h0, rq1_m12[16:0] });
-  assign _0282_ = a_12[16:0] * rq1_m12[30:17];
-  assign _0283_ = $signed(_0281_) + $signed({ 1'h0, _0282_ });
-  assign mid_12 = $signed(_0283_) + $signed(15'h2000);
+  assign _0101_ = $signed(a_12[31:17]) * $signed({ 1'h0, rq1_m12[16:0] });
+  assign _0102_ = a_12[16:0] * rq1_m12[30:17];
+  assign _0103_ = $signed(_0101_) + $signed({ 1'h0, _0102_ });
+  assign mid_12 = $signed(_0103_) + $signed(15'h2000);
   assign outer_13[33:0] = a_13[16:0] * rq1_m13[16:0];
   assign outer_13[62:34] = $signed(a_13[31:17]) * $signed({ 1'h0, rq1_m13[30:17] });
-  assign _0285_ = $signed(a_13[31:17]) * $signed({ 1'h0, rq1_m13[16:0] });
-  assign _0286_ = a_13[16:0] * rq1_m13[30:17];
-  assign _0287_ = $signed(_0285_) + $signed({ 1'h0, _0286_ });
-  assign mid_13 = $signed(_0287_) + $signed(15'h2000);
+  assign _0105_ = $signed(a_13[31:17]) * $signed({ 1'h0, rq1_m13[16:0] });
+  assign _0106_ = a_13[16:0] * rq1_m13[30:17];
+  assign _0107_ = $signed(_0105_) + $signed({ 1'h0, _0106_ });
+  assign mid_13 = $signed(_0107_) + $signed(15'h2000);
   assign outer_14[33:0] = a_14[16:0] * rq1_m14[16:0];
   assign outer_14[62:34] = $signed(a_14[31:17]) * $signed({ 1'h0, rq1_m14[30:17] });
-  assign _0288_ = $signed(a_14[31:17]) * $signed({ 1'h0, rq1_m14[16:0] });
-  assign _0289_ = a_14[16:0] * rq1_m14[30:17];
-  assign _0290_ = $signed(_0288_) + $signed({ 1'h0, _0289_ });
-  assign mid_14 = $signed(_0290_) + $signed(15'h2000);
+  assign _0108_ = $signed(a_14[31:17]) * $signed({ 1'h0, rq1_m14[16:0] });
+  assign _0109_ = a_14[16:0] * rq1_m14[30:17];
+  assign _0110_ = $signed(_0108_) + $signed({ 1'h0, _0109_ });
+  assign mid_14 = $signed(_0110_) + $signed(15'h2000);
   assign outer_15[33:0] = a_15[16:0] * rq1_m15[16:0];
   assign outer_15[62:34] = $signed(a_15[31:17]) * $signed({ 1'h0, rq1_m15[30:17] });
-  assign _0302_ = $signed(a_15[31:17]) * $signed({ 1'h0, rq1_m15[16:0] });
-  assign _0313_ = a_15[16:0] * rq1_m15[30:17];
-  assign _0324_ = $signed(_0302_) + $signed({ 1'h0, _0313_ });
-  assign mid_15 = $signed(_0324_) + $signed(15'h2000);
-  assign { h_0, _0345_[13:0] } = $signed(outer_0[62:17]) + $signed(mid_0);
-  assign { h_1, _0376_[13:0] } = $signed(outer_1[62:17]) + $signed(mid_1);
-  assign { h_2, _0379_[13:0] } = $signed(outer_2[62:17]) + $signed(mid_2);
-  assign { h_3, _0380_[13:0] } = $signed(outer_3[62:17]) + $signed(mid_3);
-  assign { h_4, _0381_[13:0] } = $signed(outer_4[62:17]) + $signed(mid_4);
-  assign { h_5, _0382_[13:0] } = $signed(outer_5[62:17]) + $signed(mid_5);
-  assign { h_6, _0384_[13:0] } = $signed(outer_6[62:17]) + $signed(mid_6);
-  assign { h_7, _0385_[13:0] } = $signed(outer_7[62:17]) + $signed(mid_7);
-  assign { h_8, _0386_[13:0] } = $signed(outer_8[62:17]) + $signed(mid_8);
-  assign { h_9, _0387_[13:0] } = $signed(outer_9[62:17]) + $signed(mid_9);
-  assign { h_10, _0388_[13:0] } = $signed(outer_10[62:17]) + $signed(mid_10);
-  assign { h_11, _0389_[13:0] } = $signed(outer_11[62:17]) + $signed(mid_11);
-  assign { h_12, _0391_[13:0] } = $signed(outer_12[62:17]) + $signed(mid_12);
-  assign { h_13, _0392_[13:0] } = $signed(outer_13[62:17]) + $signed(mid_13);
-  assign { h_14, _0393_[13:0] } = $signed(outer_14[62:17]) + $signed(mid_14);
-  assign { h_15, _0394_[13:0] } = $signed(outer_15[62:17]) + $signed(mid_15);
-  assign half_0[0] = \$signal [0] & \$signal$150 [1];
-  assign half_0[1] = \$signal [0] & \$signal$150 [2];
-  assign half_0[2] = \$signal [0] & \$signal$150 [3];
-  assign half_0[3] = \$signal [1] & \$signal$150 [0];
-  assign half_0[4] = \$signal [1] & \$signal$150 [1];
-  assign half_0[5] = \$signal [1] & \$signal$150 [2];
-  assign half_0[6] = \$signal [1] & \$signal$150 [3];
-  assign half_0[7] = \$signal [2] & \$signal$150 [0];
-  assign half_0[8] = \$signal [2] & \$signal$150 [1];
-  assign half_0[9] = \$signal [2] & \$signal$150 [2];
-  assign half_0[10] = \$signal [2] & \$signal$150 [3];
-  assign half_0[11] = \$signal [3] & \$signal$150 [0];
-  assign half_0[12] = \$signal [3] & \$signal$150 [1];
-  assign half_0[13] = \$signal [3] & \$signal$150 [2];
-  assign half_0[14] = \$signal [3] & \$signal$150 [3];
-  assign half_0[15] = \$signal [4] & \$signal$150 [0];
-  assign half_0[16] = \$signal [4] & \$signal$150 [1];
-  assign half_0[17] = \$signal [4] & \$signal$150 [2];
-  assign half_0[18] = \$signal [4] & \$signal$150 [3];
-  assign half_0[19] = \$signal [5] & \$signal$150 [0];
-  assign half_0[20] = \$signal [5] & \$signal$150 [1];
-  assign half_0[21] = \$signal [5] & \$signal$150 [2];
-  assign half_0[22] = \$signal [5] & \$signal$150 [3];
-  assign half_0[23] = \$signal [6] & \$signal$150 [0];
-  assign half_0[24] = \$signal [6] & \$signal$150 [1];
-  assign half_0[25] = \$signal [6] & \$signal$150 [2];
-  assign half_0[26] = \$signal [6] & \$signal$150 [3];
-  assign half_0[27] = \$signal [7] & \$signal$150 [0];
-  assign half_0[28] = \$signal [7] & \$signal$150 [1];
-  assign half_0[29] = \$signal [7] & \$signal$150 [2];
-  assign half_0[30] = \$signal [7] & \$signal$150 [3];
-  assign _0397_ = \$signal [0] & \$signal$151 [2];
-  assign halfm_0[0] = \$signal$149 [1] | _0397_;
-  assign _0398_ = \$signal [0] & \$signal$151 [3];
-  assign halfm_0[1] = \$signal$149 [1] | _0398_;
-  assign _0399_ = \$signal [1] & \$signal$151 [0];
-  assign halfm_0[2] = \$signal$149 [2] | _0399_;
-  assign _0400_ = \$signal [1] & \$signal$151 [1];
-  assign halfm_0[3] = \$signal$149 [2] | _0400_;
-  assign _0402_ = \$signal [1] & \$signal$151 [2];
-  assign halfm_0[4] = \$signal$149 [2] | _0402_;
-  assign _0403_ = \$signal [1] & \$signal$151 [3];
-  assign halfm_0[5] = \$signal$149 [2] | _0403_;
-  assign _0404_ = \$signal [2] & \$signal$151 [0];
-  assign halfm_0[6] = \$signal$149 [3] | _0404_;
-  assign _0405_ = \$signal [2] & \$signal$151 [1];
-  assign halfm_0[7] = \$signal$149 [3] | _0405_;
-  assign _0406_ = \$signal [2] & \$signal$151 [2];
-  assign halfm_0[8] = \$signal$149 [3] | _0406_;
-  assign _0408_ = \$signal [2] & \$signal$151 [3];
-  assign halfm_0[9] = \$signal$149 [3] | _0408_;
-  assign _0409_ = \$signal [3] & \$signal$151 [0];
-  assign halfm_0[10] = \$signal$149 [4] | _0409_;
-  assign _0410_ = \$signal [3] & \$signal$151 [1];
-  assign halfm_0[11] = \$signal$149 [4] | _0410_;
-  assign _0411_ = \$signal [3] & \$signal$151 [2];
-  assign halfm_0[12] = \$signal$149 [4] | _0411_;
-  assign _0412_ = \$signal [3] & \$signal$151 [3];
-  assign halfm_0[13] = \$signal$149 [4] | _0412_;
-  assign _0414_ = \$signal [4] & \$signal$151 [0];
-  assign halfm_0[14] = \$signal$149 [5] | _0414_;
-  assign _0415_ = \$signal [4] & \$signal$151 [1];
-  assign halfm_0[15] = \$signal$149 [5] | _0415_;
-  assign _0416_ = \$signal [4] & \$signal$151 [2];
-  assign halfm_0[16] = \$signal$149 [5] | _0416_;
-  assign _0417_ = \$signal [4] & \$signal$151 [3];
-  assign halfm_0[17] = \$signal$149 [5] | _0417_;
-  assign _0418_ = \$signal [5] & \$signal$151 [0];
-  assign halfm_0[18] = \$signal$149 [6] | _0418_;
-  assign _0420_ = \$signal [5] & \$signal$151 [1];
-  assign halfm_0[19] = \$signal$149 [6] | _0420_;
-  assign _0421_ = \$signal [5] & \$signal$151 [2];
-  assign halfm_0[20] = \$signal$149 [6] | _0421_;
-  assign _0422_ = \$signal [5] & \$signal$151 [3];
-  assign halfm_0[21] = \$signal$149 [6] | _0422_;
-  assign _0423_ = \$signal [6] & \$signal$151 [0];
-  assign halfm_0[22] = \$signal$149 [7] | _0423_;
-  assign _0424_ = \$signal [6] & \$signal$151 [1];
-  assign halfm_0[23] = \$signal$149 [7] | _0424_;
-  assign _0425_ = \$signal [6] & \$signal$151 [2];
-  assign halfm_0[24] = \$signal$149 [7] | _0425_;
-  assign _0426_ = \$signal [6] & \$signal$151 [3];
-  assign halfm_0[25] = \$signal$149 [7] | _0426_;
-  assign halfm_0[26] = \$signal [7] & \$signal$151 [0];
-  assign halfm_0[27] = \$signal [7] & \$signal$151 [1];
-  assign halfm_0[28] = \$signal [7] & \$signal$151 [2];
-  assign halfm_0[29] = \$signal [7] & \$signal$151 [3];
-  assign half_1[0] = \$signal$155 [0] & \$signal$157 [1];
-  assign half_1[1] = \$signal$155 [0] & \$signal$157 [2];
-  assign half_1[2] = \$signal$155 [0] & \$signal$157 [3];
-  assign half_1[3] = \$signal$155 [1] & \$signal$157 [0];
-  assign half_1[4] = \$signal$155 [1] & \$signal$157 [1];
-  assign half_1[5] = \$signal$155 [1] & \$signal$157 [2];
-  assign half_1[6] = \$signal$155 [1] & \$signal$157 [3];
-  assign half_1[7] = \$signal$155 [2] & \$signal$157 [0];
-  assign half_1[8] = \$signal$155 [2] & \$signal$157 [1];
-  assign half_1[9] = \$signal$155 [2] & \$signal$157 [2];
-  assign half_1[10] = \$signal$155 [2] & \$signal$157 [3];
-  assign half_1[11] = \$signal$155 [3] & \$signal$157 [0];
-  assign half_1[12] = \$signal$155 [3] & \$signal$157 [1];
-  assign half_1[13] = \$signal$155 [3] & \$signal$157 [2];
-  assign half_1[14] = \$signal$155 [3] & \$signal$157 [3];
-  assign half_1[15] = \$signal$155 [4] & \$signal$157 [0];
-  assign half_1[16] = \$signal$155 [4] & \$signal$157 [1];
-  assign half_1[17] = \$signal$155 [4] & \$signal$157 [2];
-  assign half_1[18] = \$signal$155 [4] & \$signal$157 [3];
-  assign half_1[19] = \$signal$155 [5] & \$signal$157 [0];
-  assign half_1[20] = \$signal$155 [5] & \$signal$157 [1];
-  assign half_1[21] = \$signal$155 [5] & \$signal$157 [2];
-  assign half_1[22] = \$signal$155 [5] & \$signal$157 [3];
-  assign half_1[23] = \$signal$155 [6] & \$signal$157 [0];
-  assign half_1[24] = \$signal$155 [6] & \$signal$157 [1];
-  assign half_1[25] = \$signal$155 [6] & \$signal$157 [2];
-  assign half_1[26] = \$signal$155 [6] & \$signal$157 [3];
-  assign half_1[27] = \$signal$155 [7] & \$signal$157 [0];
-  assign half_1[28] = \$signal$155 [7] & \$signal$157 [1];
-  assign half_1[29] = \$signal$155 [7] & \$signal$157 [2];
-  assign half_1[30] = \$signal$155 [7] & \$signal$157 [3];
-  assign _0430_ = \$signal$155 [0] & \$signal$158 [2];
-  assign halfm_1[0] = \$signal$156 [1] | _0430_;
-  assign _0431_ = \$signal$155 [0] & \$signal$158 [3];
-  assign halfm_1[1] = \$signal$156 [1] | _0431_;
-  assign _0432_ = \$signal$155 [1] & \$signal$158 [0];
-  assign halfm_1[2] = \$signal$156 [2] | _0432_;
-  assign _0433_ = \$signal$155 [1] & \$signal$158 [1];
-  assign halfm_1[3] = \$signal$156 [2] | _0433_;
-  assign _0434_ = \$signal$155 [1] & \$signal$158 [2];
-  assign halfm_1[4] = \$signal$156 [2] | _0434_;
-  assign _0435_ = \$signal$155 [1] & \$signal$158 [3];
-  assign halfm_1[5] = \$signal$156 [2] | _0435_;
-  assign _0436_ = \$signal$155 [2] & \$signal$158 [0];
-  assign halfm_1[6] = \$signal$156 [3] | _0436_;
-  assign _0437_ = \$signal$155 [2] & \$signal$158 [1];
-  assign halfm_1[7] = \$signal$156 [3] | _0437_;
-  assign _0438_ = \$signal$155 [2] & \$signal$158 [2];
-  assign halfm_1[8] = \$signal$156 [3] | _0438_;
-  assign _0440_ = \$signal$155 [2] & \$signal$158 [3];
-  assign halfm_1[9] = \$signal$156 [3] | _0440_;
-  assign _0441_ = \$signal$155 [3] & \$signal$158 [0];
-  assign halfm_1[10] = \$signal$156 [4] | _0441_;
-  assign _0442_ = \$signal$155 [3] & \$signal$158 [1];
-  assign halfm_1[11] = \$signal$156 [4] | _0442_;
-  assign _0443_ = \$signal$155 [3] & \$signal$158 [2];
-  assign halfm_1[12] = \$signal$156 [4] | _0443_;
-  assign _0444_ = \$signal$155 [3] & \$signal$158 [3];
-  assign halfm_1[13] = \$signal$156 [4] | _0444_;
-  assign _0446_ = \$signal$155 [4] & \$signal$158 [0];
-  assign halfm_1[14] = \$signal$156 [5] | _0446_;
-  assign _0447_ = \$signal$155 [4] & \$signal$158 [1];
-  assign halfm_1[15] = \$signal$156 [5] | _0447_;
-  assign _0448_ = \$signal$155 [4] & \$signal$158 [2];
-  assign halfm_1[16] = \$signal$156 [5] | _0448_;
-  assign _0449_ = \$signal$155 [4] & \$signal$158 [3];
-  assign halfm_1[17] = \$signal$156 [5] | _0449_;
-  assign _0450_ = \$signal$155 [5] & \$signal$158 [0];
-  assign halfm_1[18] = \$signal$156 [6] | _0450_;
-  assign _0452_ = \$signal$155 [5] & \$signal$158 [1];
-  assign halfm_1[19] = \$signal$156 [6] | _0452_;
-  assign _0453_ = \$signal$155 [5] & \$signal$158 [2];
-  assign halfm_1[20] = \$signal$156 [6] | _0453_;
-  assign _0454_ = \$signal$155 [5] & \$signal$158 [3];
-  assign halfm_1[21] = \$signal$156 [6] | _0454_;
-  assign _0455_ = \$signal$155 [6] & \$signal$158 [0];
-  assign halfm_1[22] = \$signal$156 [7] | _0455_;
-  assign _0456_ = \$signal$155 [6] & \$signal$158 [1];
-  assign halfm_1[23] = \$signal$156 [7] | _0456_;
-  assign _0458_ = \$signal$155 [6] & \$signal$158 [2];
-  assign halfm_1[24] = \$signal$156 [7] | _0458_;
-  assign _0459_ = \$signal$155 [6] & \$signal$158 [3];
-  assign halfm_1[25] = \$signal$156 [7] | _0459_;
-  assign halfm_1[26] = \$signal$155 [7] & \$signal$158 [0];
-  assign halfm_1[27] = \$signal$155 [7] & \$signal$158 [1];
-  assign halfm_1[28] = \$signal$155 [7] & \$signal$158 [2];
-  assign halfm_1[29] = \$signal$155 [7] & \$signal$158 [3];
-  assign half_2[0] = \$signal$162 [0] & \$signal$164 [1];
-  assign half_2[1] = \$signal$162 [0] & \$signal$164 [2];
-  assign half_2[2] = \$signal$162 [0] & \$signal$164 [3];
-  assign half_2[3] = \$signal$162 [1] & \$signal$164 [0];
-  assign half_2[4] = \$signal$162 [1] & \$signal$164 [1];
-  assign half_2[5] = \$signal$162 [1] & \$signal$164 [2];
-  assign half_2[6] = \$signal$162 [1] & \$signal$164 [3];
-  assign half_2[7] = \$signal$162 [2] & \$signal$164 [0];
-  assign half_2[8] = \$signal$162 [2] & \$signal$164 [1];
-  assign half_2[9] = \$signal$162 [2] & \$signal$164 [2];
-  assign half_2[10] = \$signal$162 [2] & \$signal$164 [3];
-  assign half_2[11] = \$signal$162 [3] & \$signal$164 [0];
-  assign half_2[12] = \$signal$162 [3] & \$signal$164 [1];
-  assign half_2[13] = \$signal$162 [3] & \$signal$164 [2];
-  assign half_2[14] = \$signal$162 [3] & \$signal$164 [3];
-  assign half_2[15] = \$signal$162 [4] & \$signal$164 [0];
-  assign half_2[16] = \$signal$162 [4] & \$signal$164 [1];
-  assign half_2[17] = \$signal$162 [4] & \$signal$164 [2];
-  assign half_2[18] = \$signal$162 [4] & \$signal$164 [3];
-  assign half_2[19] = \$signal$162 [5] & \$signal$164 [0];
-  assign half_2[20] = \$signal$162 [5] & \$signal$164 [1];
-  assign half_2[21] = \$signal$162 [5] & \$signal$164 [2];
-  assign half_2[22] = \$signal$162 [5] & \$signal$164 [3];
-  assign half_2[23] = \$signal$162 [6] & \$signal$164 [0];
-  assign half_2[24] = \$signal$162 [6] & \$signal$164 [1];
-  assign half_2[25] = \$signal$162 [6] & \$signal$164 [2];
-  assign half_2[26] = \$signal$162 [6] & \$signal$164 [3];
-  assign half_2[27] = \$signal$162 [7] & \$signal$164 [0];
-  assign half_2[28] = \$signal$162 [7] & \$signal$164 [1];
-  assign half_2[29] = \$signal$162 [7] & \$signal$164 [2];
-  assign half_2[30] = \$signal$162 [7] & \$signal$164 [3];
-  assign _0462_ = \$signal$162 [0] & \$signal$165 [2];
-  assign halfm_2[0] = \$signal$163 [1] | _0462_;
-  assign _0463_ = \$signal$162 [0] & \$signal$165 [3];
-  assign halfm_2[1] = \$signal$163 [1] | _0463_;
-  assign _0464_ = \$signal$162 [1] & \$signal$165 [0];
-  assign halfm_2[2] = \$signal$163 [2] | _0464_;
-  assign _0466_ = \$signal$162 [1] & \$signal$165 [1];
-  assign halfm_2[3] = \$signal$163 [2] | _0466_;
-  assign _0467_ = \$signal$162 [1] & \$signal$165 [2];
-  assign halfm_2[4] = \$signal$163 [2] | _0467_;
-  assign _0468_ = \$signal$162 [1] & \$signal$165 [3];
-  assign halfm_2[5] = \$signal$163 [2] | _0468_;
-  assign _0469_ = \$signal$162 [2] & \$signal$165 [0];
-  assign halfm_2[6] = \$signal$163 [3] | _0469_;
-  assign _0470_ = \$signal$162 [2] & \$signal$165 [1];
-  assign halfm_2[7] = \$signal$163 [3] | _0470_;
-  assign _0471_ = \$signal$162 [2] & \$signal$165 [2];
-  assign halfm_2[8] = \$signal$163 [3] | _0471_;
-  assign _0472_ = \$signal$162 [2] & \$signal$165 [3];
-  assign halfm_2[9] = \$signal$163 [3] | _0472_;
-  assign _0473_ = \$signal$162 [3] & \$signal$165 [0];
-  assign halfm_2[10] = \$signal$163 [4] | _0473_;
-  assign _0474_ = \$signal$162 [3] & \$signal$165 [1];
-  assign halfm_2[11] = \$signal$163 [4] | _0474_;
-  assign _0475_ = \$signal$162 [3] & \$signal$165 [2];
-  assign halfm_2[12] = \$signal$163 [4] | _0475_;
-  assign _0477_ = \$signal$162 [3] & \$signal$165 [3];
-  assign halfm_2[13] = \$signal$163 [4] | _0477_;
-  assign _0478_ = \$signal$162 [4] & \$signal$165 [0];
-  assign halfm_2[14] = \$signal$163 [5] | _0478_;
-  assign _0479_ = \$signal$162 [4] & \$signal$165 [1];
-  assign halfm_2[15] = \$signal$163 [5] | _0479_;
-  assign _0480_ = \$signal$162 [4] & \$signal$165 [2];
-  assign halfm_2[16] = \$signal$163 [5] | _0480_;
-  assign _0481_ = \$signal$162 [4] & \$signal$165 [3];
-  assign halfm_2[17] = \$signal$163 [5] | _0481_;
-  assign _0483_ = \$signal$162 [5] & \$signal$165 [0];
-  assign halfm_2[18] = \$signal$163 [6] | _0483_;
-  assign _0484_ = \$signal$162 [5] & \$signal$165 [1];
-  assign halfm_2[19] = \$signal$163 [6] | _0484_;
-  assign _0485_ = \$signal$162 [5] & \$signal$165 [2];
-  assign halfm_2[20] = \$signal$163 [6] | _0485_;
-  assign _0486_ = \$signal$162 [5] & \$signal$165 [3];
-  assign halfm_2[21] = \$signal$163 [6] | _0486_;
-  assign _0487_ = \$signal$162 [6] & \$signal$165 [0];
-  assign halfm_2[22] = \$signal$163 [7] | _0487_;
-  assign _0488_ = \$signal$162 [6] & \$signal$165 [1];
-  assign halfm_2[23] = \$signal$163 [7] | _0488_;
-  assign _0489_ = \$signal$162 [6] & \$signal$165 [2];
-  assign halfm_2[24] = \$signal$163 [7] | _0489_;
-  assign _0490_ = \$signal$162 [6] & \$signal$165 [3];
-  assign halfm_2[25] = \$signal$163 [7] | _0490_;
-  assign halfm_2[26] = \$signal$162 [7] & \$signal$165 [0];
-  assign halfm_2[27] = \$signal$162 [7] & \$signal$165 [1];
-  assign halfm_2[28] = \$signal$162 [7] & \$signal$165 [2];
-  assign halfm_2[29] = \$signal$162 [7] & \$signal$165 [3];
-  assign half_3[0] = \$signal$169 [0] & \$signal$171 [1];
-  assign half_3[1] = \$signal$169 [0] & \$signal$171 [2];
-  assign half_3[2] = \$signal$169 [0] & \$signal$171 [3];
-  assign half_3[3] = \$signal$169 [1] & \$signal$171 [0];
-  assign half_3[4] = \$signal$169 [1] & \$signal$171 [1];
-  assign half_3[5] = \$signal$169 [1] & \$signal$171 [2];
-  assign half_3[6] = \$signal$169 [1] & \$signal$171 [3];
-  assign half_3[7] = \$signal$169 [2] & \$signal$171 [0];
-  assign half_3[8] = \$signal$169 [2] & \$signal$171 [1];
-  assign half_3[9] = \$signal$169 [2] & \$signal$171 [2];
-  assign half_3[10] = \$signal$169 [2] & \$signal$171 [3];
-  assign half_3[11] = \$signal$169 [3] & \$signal$171 [0];
-  assign half_3[12] = \$signal$169 [3] & \$signal$171 [1];
-  assign half_3[13] = \$signal$169 [3] & \$signal$171 [2];
-  assign half_3[14] = \$signal$169 [3] & \$signal$171 [3];
-  assign half_3[15] = \$signal$169 [4] & \$signal$171 [0];
-  assign half_3[16] = \$signal$169 [4] & \$signal$171 [1];
-  assign half_3[17] = \$signal$169 [4] & \$signal$171 [2];
-  assign half_3[18] = \$signal$169 [4] & \$signal$171 [3];
-  assign half_3[19] = \$signal$169 [5] & \$signal$171 [0];
-  assign half_3[20] = \$signal$169 [5] & \$signal$171 [1];
-  assign half_3[21] = \$signal$169 [5] & \$signal$171 [2];
-  assign half_3[22] = \$signal$169 [5] & \$signal$171 [3];
-  assign half_3[23] = \$signal$169 [6] & \$signal$171 [0];
-  assign half_3[24] = \$signal$169 [6] & \$signal$171 [1];
-  assign half_3[25] = \$signal$169 [6] & \$signal$171 [2];
-  assign half_3[26] = \$signal$169 [6] & \$signal$171 [3];
-  assign half_3[27] = \$signal$169 [7] & \$signal$171 [0];
-  assign half_3[28] = \$signal$169 [7] & \$signal$171 [1];
-  assign half_3[29] = \$signal$169 [7] & \$signal$171 [2];
-  assign half_3[30] = \$signal$169 [7] & \$signal$171 [3];
-  assign _0494_ = \$signal$169 [0] & \$signal$172 [2];
-  assign halfm_3[0] = \$signal$170 [1] | _0494_;
-  assign _0495_ = \$signal$169 [0] & \$signal$172 [3];
-  assign halfm_3[1] = \$signal$170 [1] | _0495_;
-  assign _0496_ = \$signal$169 [1] & \$signal$172 [0];
-  assign halfm_3[2] = \$signal$170 [2] | _0496_;
-  assign _0497_ = \$signal$169 [1] & \$signal$172 [1];
-  assign halfm_3[3] = \$signal$170 [2] | _0497_;
-  assign _0498_ = \$signal$169 [1] & \$signal$172 [2];
-  assign halfm_3[4] = \$signal$170 [2] | _0498_;
-  assign _0499_ = \$signal$169 [1] & \$signal$172 [3];
-  assign halfm_3[5] = \$signal$170 [2] | _0499_;
-  assign _0500_ = \$signal$169 [2] & \$signal$172 [0];
-  assign halfm_3[6] = \$signal$170 [3] | _0500_;
-  assign _0501_ = \$signal$169 [2] & \$signal$172 [1];
-  assign halfm_3[7] = \$signal$170 [3] | _0501_;
-  assign _0503_ = \$signal$169 [2] & \$signal$172 [2];
-  assign halfm_3[8] = \$signal$170 [3] | _0503_;
-  assign _0504_ = \$signal$169 [2] & \$signal$172 [3];
-  assign halfm_3[9] = \$signal$170 [3] | _0504_;
-  assign _0505_ = \$signal$169 [3] & \$signal$172 [0];
-  assign halfm_3[10] = \$signal$170 [4] | _0505_;
-  assign _0506_ = \$signal$169 [3] & \$signal$172 [1];
-  assign halfm_3[11] = \$signal$170 [4] | _0506_;
-  assign _0507_ = \$signal$169 [3] & \$signal$172 [2];
-  assign halfm_3[12] = \$signal$170 [4] | _0507_;
-  assign _0508_ = \$signal$169 [3] & \$signal$172 [3];
-  assign halfm_3[13] = \$signal$170 [4] | _0508_;
-  assign _0509_ = \$signal$169 [4] & \$signal$172 [0];
-  assign halfm_3[14] = \$signal$170 [5] | _0509_;
-  assign _0510_ = \$signal$169 [4] & \$signal$172 [1];
-  assign halfm_3[15] = \$signal$170 [5] | _0510_;
-  assign _0511_ = \$signal$169 [4] & \$signal$172 [2];
-  assign halfm_3[16] = \$signal$170 [5] | _0511_;
-  assign _0512_ = \$signal$169 [4] & \$signal$172 [3];
-  assign halfm_3[17] = \$signal$170 [5] | _0512_;
-  assign _0514_ = \$signal$169 [5] & \$signal$172 [0];
-  assign halfm_3[18] = \$signal$170 [6] | _0514_;
-  assign _0515_ = \$signal$169 [5] & \$signal$172 [1];
-  assign halfm_3[19] = \$signal$170 [6] | _0515_;
-  assign _0516_ = \$signal$169 [5] & \$signal$172 [2];
-  assign halfm_3[20] = \$signal$170 [6] | _0516_;
-  assign _0517_ = \$signal$169 [5] & \$signal$172 [3];
-  assign halfm_3[21] = \$signal$170 [6] | _0517_;
-  assign _0518_ = \$signal$169 [6] & \$signal$172 [0];
-  assign halfm_3[22] = \$signal$170 [7] | _0518_;
-  assign _0520_ = \$signal$169 [6] & \$signal$172 [1];
-  assign halfm_3[23] = \$signal$170 [7] | _0520_;
-  assign _0521_ = \$signal$169 [6] & \$signal$172 [2];
-  assign halfm_3[24] = \$signal$170 [7] | _0521_;
-  assign _0522_ = \$signal$169 [6] & \$signal$172 [3];
-  assign halfm_3[25] = \$signal$170 [7] | _0522_;
-  assign halfm_3[26] = \$signal$169 [7] & \$signal$172 [0];
-  assign halfm_3[27] = \$signal$169 [7] & \$signal$172 [1];
-  assign halfm_3[28] = \$signal$169 [7] & \$signal$172 [2];
-  assign halfm_3[29] = \$signal$169 [7] & \$signal$172 [3];
-  assign half_4[0] = \$signal$176 [0] & \$signal$178 [1];
-  assign half_4[1] = \$signal$176 [0] & \$signal$178 [2];
-  assign half_4[2] = \$signal$176 [0] & \$signal$178 [3];
-  assign half_4[3] = \$signal$176 [1] & \$signal$178 [0];
-  assign half_4[4] = \$signal$176 [1] & \$signal$178 [1];
-  assign half_4[5] = \$signal$176 [1] & \$signal$178 [2];
-  assign half_4[6] = \$signal$176 [1] & \$signal$178 [3];
-  assign half_4[7] = \$signal$176 [2] & \$signal$178 [0];
-  assign half_4[8] = \$signal$176 [2] & \$signal$178 [1];
-  assign half_4[9] = \$signal$176 [2] & \$signal$178 [2];
-  assign half_4[10] = \$signal$176 [2] & \$signal$178 [3];
-  assign half_4[11] = \$signal$176 [3] & \$signal$178 [0];
-  assign half_4[12] = \$signal$176 [3] & \$signal$178 [1];
-  assign half_4[13] = \$signal$176 [3] & \$signal$178 [2];
-  assign half_4[14] = \$signal$176 [3] & \$signal$178 [3];
-  assign half_4[15] = \$signal$176 [4] & \$signal$178 [0];
-  assign half_4[16] = \$signal$176 [4] & \$signal$178 [1];
-  assign half_4[17] = \$signal$176 [4] & \$signal$178 [2];
-  assign half_4[18] = \$signal$176 [4] & \$signal$178 [3];
-  assign half_4[19] = \$signal$176 [5] & \$signal$178 [0];
-  assign half_4[20] = \$signal$176 [5] & \$signal$178 [1];
-  assign half_4[21] = \$signal$176 [5] & \$signal$178 [2];
-  assign half_4[22] = \$signal$176 [5] & \$signal$178 [3];
-  assign half_4[23] = \$signal$176 [6] & \$signal$178 [0];
-  assign half_4[24] = \$signal$176 [6] & \$signal$178 [1];
-  assign half_4[25] = \$signal$176 [6] & \$signal$178 [2];
-  assign half_4[26] = \$signal$176 [6] & \$signal$178 [3];
-  assign half_4[27] = \$signal$176 [7] & \$signal$178 [0];
-  assign half_4[28] = \$signal$176 [7] & \$signal$178 [1];
-  assign half_4[29] = \$signal$176 [7] & \$signal$178 [2];
-  assign half_4[30] = \$signal$176 [7] & \$signal$178 [3];
-  assign _0526_ = \$signal$176 [0] & \$signal$179 [2];
-  assign halfm_4[0] = \$signal$177 [1] | _0526_;
-  assign _0527_ = \$signal$176 [0] & \$signal$179 [3];
-  assign halfm_4[1] = \$signal$177 [1] | _0527_;
-  assign _0529_ = \$signal$176 [1] & \$signal$179 [0];
-  assign halfm_4[2] = \$signal$177 [2] | _0529_;
-  assign _0530_ = \$signal$176 [1] & \$signal$179 [1];
-  assign halfm_4[3] = \$signal$177 [2] | _0530_;
-  assign _0531_ = \$signal$176 [1] & \$signal$179 [2];
-  assign halfm_4[4] = \$signal$177 [2] | _0531_;
-  assign _0532_ = \$signal$176 [1] & \$signal$179 [3];
-  assign halfm_4[5] = \$signal$177 [2] | _0532_;
-  assign _0533_ = \$signal$176 [2] & \$signal$179 [0];
-  assign halfm_4[6] = \$signal$177 [3] | _0533_;
-  assign _0534_ = \$signal$176 [2] & \$signal$179 [1];
-  assign halfm_4[7] = \$signal$177 [3] | _0534_;
-  assign _0535_ = \$signal$176 [2] & \$signal$179 [2];
-  assign halfm_4[8] = \$signal$177 [3] | _0535_;
-  assign _0536_ = \$signal$176 [2] & \$signal$179 [3];
-  assign halfm_4[9] = \$signal$177 [3] | _0536_;
-  assign _0537_ = \$signal$176 [3] & \$signal$179 [0];
-  assign halfm_4[10] = \$signal$177 [4] | _0537_;
-  assign _0538_ = \$signal$176 [3] & \$signal$179 [1];
-  assign halfm_4[11] = \$signal$177 [4] | _0538_;
-  assign _0540_ = \$signal$176 [3] & \$signal$179 [2];
-  assign halfm_4[12] = \$signal$177 [4] | _0540_;
-  assign _0541_ = \$signal$176 [3] & \$signal$179 [3];
-  assign halfm_4[13] = \$signal$177 [4] | _0541_;
-  assign _0542_ = \$signal$176 [4] & \$signal$179 [0];
-  assign halfm_4[14] = \$signal$177 [5] | _0542_;
-  assign _0543_ = \$signal$176 [4] & \$signal$179 [1];
-  assign halfm_4[15] = \$signal$177 [5] | _0543_;
-  assign _0544_ = \$signal$176 [4] & \$signal$179 [2];
-  assign halfm_4[16] = \$signal$177 [5] | _0544_;
-  assign _0545_ = \$signal$176 [4] & \$signal$179 [3];
-  assign halfm_4[17] = \$signal$177 [5] | _0545_;
-  assign _0546_ = \$signal$176 [5] & \$signal$179 [0];
-  assign halfm_4[18] = \$signal$177 [6] | _0546_;
-  assign _0547_ = \$signal$176 [5] & \$signal$179 [1];
-  assign halfm_4[19] = \$signal$177 [6] | _0547_;
-  assign _0548_ = \$signal$176 [5] & \$signal$179 [2];
-  assign halfm_4[20] = \$signal$177 [6] | _0548_;
-  assign _0549_ = \$signal$176 [5] & \$signal$179 [3];
-  assign halfm_4[21] = \$signal$177 [6] | _0549_;
-  assign _0551_ = \$signal$176 [6] & \$signal$179 [0];
-  assign halfm_4[22] = \$signal$177 [7] | _0551_;
-  assign _0552_ = \$signal$176 [6] & \$signal$179 [1];
-  assign halfm_4[23] = \$signal$177 [7] | _0552_;
-  assign _0553_ = \$signal$176 [6] & \$signal$179 [2];
-  assign halfm_4[24] = \$signal$177 [7] | _0553_;
-  assign _0554_ = \$signal$176 [6] & \$signal$179 [3];
-  assign halfm_4[25] = \$signal$177 [7] | _0554_;
-  assign halfm_4[26] = \$signal$176 [7] & \$signal$179 [0];
-  assign halfm_4[27] = \$signal$176 [7] & \$signal$179 [1];
-  assign halfm_4[28] = \$signal$176 [7] & \$signal$179 [2];
-  assign halfm_4[29] = \$signal$176 [7] & \$signal$179 [3];
-  assign half_5[0] = \$signal$183 [0] & \$signal$185 [1];
-  assign half_5[1] = \$signal$183 [0] & \$signal$185 [2];
-  assign half_5[2] = \$signal$183 [0] & \$signal$185 [3];
-  assign half_5[3] = \$signal$183 [1] & \$signal$185 [0];
-  assign half_5[4] = \$signal$183 [1] & \$signal$185 [1];
-  assign half_5[5] = \$signal$183 [1] & \$signal$185 [2];
-  assign half_5[6] = \$signal$183 [1] & \$signal$185 [3];
-  assign half_5[7] = \$signal$183 [2] & \$signal$185 [0];
-  assign half_5[8] = \$signal$183 [2] & \$signal$185 [1];
-  assign half_5[9] = \$signal$183 [2] & \$signal$185 [2];
-  assign half_5[10] = \$signal$183 [2] & \$signal$185 [3];
-  assign half_5[11] = \$signal$183 [3] & \$signal$185 [0];
-  assign half_5[12] = \$signal$183 [3] & \$signal$185 [1];
-  assign half_5[13] = \$signal$183 [3] & \$signal$185 [2];
-  assign half_5[14] = \$signal$183 [3] & \$signal$185 [3];
-  assign half_5[15] = \$signal$183 [4] & \$signal$185 [0];
-  assign half_5[16] = \$signal$183 [4] & \$signal$185 [1];
-  assign half_5[17] = \$signal$183 [4] & \$signal$185 [2];
-  assign half_5[18] = \$signal$183 [4] & \$signal$185 [3];
-  assign half_5[19] = \$signal$183 [5] & \$signal$185 [0];
-  assign half_5[20] = \$signal$183 [5] & \$signal$185 [1];
-  assign half_5[21] = \$signal$183 [5] & \$signal$185 [2];
-  assign half_5[22] = \$signal$183 [5] & \$signal$185 [3];
-  assign half_5[23] = \$signal$183 [6] & \$signal$185 [0];
-  assign half_5[24] = \$signal$183 [6] & \$signal$185 [1];
-  assign half_5[25] = \$signal$183 [6] & \$signal$185 [2];
-  assign half_5[26] = \$signal$183 [6] & \$signal$185 [3];
-  assign half_5[27] = \$signal$183 [7] & \$signal$185 [0];
-  assign half_5[28] = \$signal$183 [7] & \$signal$185 [1];
-  assign half_5[29] = \$signal$183 [7] & \$signal$185 [2];
-  assign half_5[30] = \$signal$183 [7] & \$signal$185 [3];
-  assign _0557_ = \$signal$183 [0] & \$signal$186 [2];
-  assign halfm_5[0] = \$signal$184 [1] | _0557_;
-  assign _0558_ = \$signal$183 [0] & \$signal$186 [3];
-  assign halfm_5[1] = \$signal$184 [1] | _0558_;
-  assign _0560_ = \$signal$183 [1] & \$signal$186 [0];
-  assign halfm_5[2] = \$signal$184 [2] | _0560_;
-  assign _0561_ = \$signal$183 [1] & \$signal$186 [1];
-  assign halfm_5[3] = \$signal$184 [2] | _0561_;
-  assign _0562_ = \$signal$183 [1] & \$signal$186 [2];
-  assign halfm_5[4] = \$signal$184 [2] | _0562_;
-  assign _0563_ = \$signal$183 [1] & \$signal$186 [3];
-  assign halfm_5[5] = \$signal$184 [2] | _0563_;
-  assign _0564_ = \$signal$183 [2] & \$signal$186 [0];
-  assign halfm_5[6] = \$signal$184 [3] | _0564_;
-  assign _0566_ = \$signal$183 [2] & \$signal$186 [1];
-  assign halfm_5[7] = \$signal$184 [3] | _0566_;
-  assign _0567_ = \$signal$183 [2] & \$signal$186 [2];
-  assign halfm_5[8] = \$signal$184 [3] | _0567_;
-  assign _0568_ = \$signal$183 [2] & \$signal$186 [3];
-  assign halfm_5[9] = \$signal$184 [3] | _0568_;
-  assign _0569_ = \$signal$183 [3] & \$signal$186 [0];
-  assign halfm_5[10] = \$signal$184 [4] | _0569_;
-  assign _0570_ = \$signal$183 [3] & \$signal$186 [1];
-  assign halfm_5[11] = \$signal$184 [4] | _0570_;
-  assign _0571_ = \$signal$183 [3] & \$signal$186 [2];
-  assign halfm_5[12] = \$signal$184 [4] | _0571_;
-  assign _0572_ = \$signal$183 [3] & \$signal$186 [3];
-  assign halfm_5[13] = \$signal$184 [4] | _0572_;
-  assign _0573_ = \$signal$183 [4] & \$signal$186 [0];
-  assign halfm_5[14] = \$signal$184 [5] | _0573_;
-  assign _0574_ = \$signal$183 [4] & \$signal$186 [1];
-  assign halfm_5[15] = \$signal$184 [5] | _0574_;
-  assign _0575_ = \$signal$183 [4] & \$signal$186 [2];
-  assign halfm_5[16] = \$signal$184 [5] | _0575_;
-  assign _0577_ = \$signal$183 [4] & \$signal$186 [3];
-  assign halfm_5[17] = \$signal$184 [5] | _0577_;
-  assign _0578_ = \$signal$183 [5] & \$signal$186 [0];
-  assign halfm_5[18] = \$signal$184 [6] | _0578_;
-  assign _0579_ = \$signal$183 [5] & \$signal$186 [1];
-  assign halfm_5[19] = \$signal$184 [6] | _0579_;
-  assign _0580_ = \$signal$183 [5] & \$signal$186 [2];
-  assign halfm_5[20] = \$signal$184 [6] | _0580_;
-  assign _0581_ = \$signal$183 [5] & \$signal$186 [3];
-  assign halfm_5[21] = \$signal$184 [6] | _0581_;
-  assign _0582_ = \$signal$183 [6] & \$signal$186 [0];
-  assign halfm_5[22] = \$signal$184 [7] | _0582_;
-  assign _0583_ = \$signal$183 [6] & \$signal$186 [1];
-  assign halfm_5[23] = \$signal$184 [7] | _0583_;
-  assign _0584_ = \$signal$183 [6] & \$signal$186 [2];
-  assign halfm_5[24] = \$signal$184 [7] | _0584_;
-  assign _0585_ = \$signal$183 [6] & \$signal$186 [3];
-  assign halfm_5[25] = \$signal$184 [7] | _0585_;
-  assign halfm_5[26] = \$signal$183 [7] & \$signal$186 [0];
-  assign halfm_5[27] = \$signal$183 [7] & \$signal$186 [1];
-  assign halfm_5[28] = \$signal$183 [7] & \$signal$186 [2];
-  assign halfm_5[29] = \$signal$183 [7] & \$signal$186 [3];
-  assign half_6[0] = \$signal$190 [0] & \$signal$192 [1];
-  assign half_6[1] = \$signal$190 [0] & \$signal$192 [2];
-  assign half_6[2] = \$signal$190 [0] & \$signal$192 [3];
-  assign half_6[3] = \$signal$190 [1] & \$signal$192 [0];
-  assign half_6[4] = \$signal$190 [1] & \$signal$192 [1];
-  assign half_6[5] = \$signal$190 [1] & \$signal$192 [2];
-  assign half_6[6] = \$signal$190 [1] & \$signal$192 [3];
-  assign half_6[7] = \$signal$190 [2] & \$signal$192 [0];
-  assign half_6[8] = \$signal$190 [2] & \$signal$192 [1];
-  assign half_6[9] = \$signal$190 [2] & \$signal$192 [2];
-  assign half_6[10] = \$signal$190 [2] & \$signal$192 [3];
-  assign half_6[11] = \$signal$190 [3] & \$signal$192 [0];
-  assign half_6[12] = \$signal$190 [3] & \$signal$192 [1];
-  assign half_6[13] = \$signal$190 [3] & \$signal$192 [2];
-  assign half_6[14] = \$signal$190 [3] & \$signal$192 [3];
-  assign half_6[15] = \$signal$190 [4] & \$signal$192 [0];
-  assign half_6[16] = \$signal$190 [4] & \$signal$192 [1];
-  assign half_6[17] = \$signal$190 [4] & \$signal$192 [2];
-  assign half_6[18] = \$signal$190 [4] & \$signal$192 [3];
-  assign half_6[19] = \$signal$190 [5] & \$signal$192 [0];
-  assign half_6[20] = \$signal$190 [5] & \$signal$192 [1];
-  assign half_6[21] = \$signal$190 [5] & \$signal$192 [2];
-  assign half_6[22] = \$signal$190 [5] & \$signal$192 [3];
-  assign half_6[23] = \$signal$190 [6] & \$signal$192 [0];
-  assign half_6[24] = \$signal$190 [6] & \$signal$192 [1];
-  assign half_6[25] = \$signal$190 [6] & \$signal$192 [2];
-  assign half_6[26] = \$signal$190 [6] & \$signal$192 [3];
-  assign half_6[27] = \$signal$190 [7] & \$signal$192 [0];
-  assign half_6[28] = \$signal$190 [7] & \$signal$192 [1];
-  assign half_6[29] = \$signal$190 [7] & \$signal$192 [2];
-  assign half_6[30] = \$signal$190 [7] & \$signal$192 [3];
-  assign _0589_ = \$signal$190 [0] & \$signal$193 [2];
-  assign halfm_6[0] = \$signal$191 [1] | _0589_;
-  assign _0590_ = \$signal$190 [0] & \$signal$193 [3];
-  assign halfm_6[1] = \$signal$191 [1] | _0590_;
-  assign _0591_ = \$signal$190 [1] & \$signal$193 [0];
-  assign halfm_6[2] = \$signal$191 [2] | _0591_;
-  assign _0592_ = \$signal$190 [1] & \$signal$193 [1];
-  assign halfm_6[3] = \$signal$191 [2] | _0592_;
-  assign _0593_ = \$signal$190 [1] & \$signal$193 [2];
-  assign halfm_6[4] = \$signal$191 [2] | _0593_;
-  assign _0594_ = \$signal$190 [1] & \$signal$193 [3];
-  assign halfm_6[5] = \$signal$191 [2] | _0594_;
-  assign _0595_ = \$signal$190 [2] & \$signal$193 [0];
-  assign halfm_6[6] = \$signal$191 [3] | _0595_;
-  assign _0596_ = \$signal$190 [2] & \$signal$193 [1];
-  assign halfm_6[7] = \$signal$191 [3] | _0596_;
-  assign _0597_ = \$signal$190 [2] & \$signal$193 [2];
-  assign halfm_6[8] = \$signal$191 [3] | _0597_;
-  assign _0598_ = \$signal$190 [2] & \$signal$193 [3];
-  assign halfm_6[9] = \$signal$191 [3] | _0598_;
-  assign _0599_ = \$signal$190 [3] & \$signal$193 [0];
-  assign halfm_6[10] = \$signal$191 [4] | _0599_;
-  assign _0600_ = \$signal$190 [3] & \$signal$193 [1];
-  assign halfm_6[11] = \$signal$191 [4] | _0600_;
-  assign _0601_ = \$signal$190 [3] & \$signal$193 [2];
-  assign halfm_6[12] = \$signal$191 [4] | _0601_;
-  assign _0602_ = \$signal$190 [3] & \$signal$193 [3];
-  assign halfm_6[13] = \$signal$191 [4] | _0602_;
-  assign _0603_ = \$signal$190 [4] & \$signal$193 [0];
-  assign halfm_6[14] = \$signal$191 [5] | _0603_;
-  assign _0604_ = \$signal$190 [4] & \$signal$193 [1];
-  assign halfm_6[15] = \$signal$191 [5] | _0604_;
-  assign _0605_ = \$signal$190 [4] & \$signal$193 [2];
-  assign halfm_6[16] = \$signal$191 [5] | _0605_;
-  assign _0606_ = \$signal$190 [4] & \$signal$193 [3];
-  assign halfm_6[17] = \$signal$191 [5] | _0606_;
-  assign _0607_ = \$signal$190 [5] & \$signal$193 [0];
-  assign halfm_6[18] = \$signal$191 [6] | _0607_;
-  assign _0608_ = \$signal$190 [5] & \$signal$193 [1];
-  assign halfm_6[19] = \$signal$191 [6] | _0608_;
-  assign _0609_ = \$signal$190 [5] & \$signal$193 [2];
-  assign halfm_6[20] = \$signal$191 [6] | _0609_;
-  assign _0610_ = \$signal$190 [5] & \$signal$193 [3];
-  assign halfm_6[21] = \$signal$191 [6] | _0610_;
-  assign _0611_ = \$signal$190 [6] & \$signal$193 [0];
-  assign halfm_6[22] = \$signal$191 [7] | _0611_;
-  assign _0612_ = \$signal$190 [6] & \$signal$193 [1];
-  assign halfm_6[23] = \$signal$191 [7] | _0612_;
-  assign _0613_ = \$signal$190 [6] & \$signal$193 [2];
-  assign halfm_6[24] = \$signal$191 [7] | _0613_;
-  assign _0614_ = \$signal$190 [6] & \$signal$193 [3];
-  assign halfm_6[25] = \$signal$191 [7] | _0614_;
-  assign halfm_6[26] = \$signal$190 [7] & \$signal$193 [0];
-  assign halfm_6[27] = \$signal$190 [7] & \$signal$193 [1];
-  assign halfm_6[28] = \$signal$190 [7] & \$signal$193 [2];
-  assign halfm_6[29] = \$signal$190 [7] & \$signal$193 [3];
-  assign half_7[0] = \$signal$197 [0] & \$signal$199 [1];
-  assign half_7[1] = \$signal$197 [0] & \$signal$199 [2];
-  assign half_7[2] = \$signal$197 [0] & \$signal$199 [3];
-  assign half_7[3] = \$signal$197 [1] & \$signal$199 [0];
-  assign half_7[4] = \$signal$197 [1] & \$signal$199 [1];
-  assign half_7[5] = \$signal$197 [1] & \$signal$199 [2];
-  assign half_7[6] = \$signal$197 [1] & \$signal$199 [3];
-  assign half_7[7] = \$signal$197 [2] & \$signal$199 [0];
-  assign half_7[8] = \$signal$197 [2] & \$signal$199 [1];
-  assign half_7[9] = \$signal$197 [2] & \$signal$199 [2];
-  assign half_7[10] = \$signal$197 [2] & \$signal$199 [3];
-  assign half_7[11] = \$signal$197 [3] & \$signal$199 [0];
-  assign half_7[12] = \$signal$197 [3] & \$signal$199 [1];
-  assign half_7[13] = \$signal$197 [3] & \$signal$199 [2];
-  assign half_7[14] = \$signal$197 [3] & \$signal$199 [3];
-  assign half_7[15] = \$signal$197 [4] & \$signal$199 [0];
-  assign half_7[16] = \$signal$197 [4] & \$signal$199 [1];
-  assign half_7[17] = \$signal$197 [4] & \$signal$199 [2];
-  assign half_7[18] = \$signal$197 [4] & \$signal$199 [3];
-  assign half_7[19] = \$signal$197 [5] & \$signal$199 [0];
-  assign half_7[20] = \$signal$197 [5] & \$signal$199 [1];
-  assign half_7[21] = \$signal$197 [5] & \$signal$199 [2];
-  assign half_7[22] = \$signal$197 [5] & \$signal$199 [3];
-  assign half_7[23] = \$signal$197 [6] & \$signal$199 [0];
-  assign half_7[24] = \$signal$197 [6] & \$signal$199 [1];
-  assign half_7[25] = \$signal$197 [6] & \$signal$199 [2];
-  assign half_7[26] = \$signal$197 [6] & \$signal$199 [3];
-  assign half_7[27] = \$signal$197 [7] & \$signal$199 [0];
-  assign half_7[28] = \$signal$197 [7] & \$signal$199 [1];
-  assign half_7[29] = \$signal$197 [7] & \$signal$199 [2];
-  assign half_7[30] = \$signal$197 [7] & \$signal$199 [3];
-  assign _0616_ = \$signal$197 [0] & \$signal$200 [2];
-  assign halfm_7[0] = \$signal$198 [1] | _0616_;
-  assign _0617_ = \$signal$197 [0] & \$signal$200 [3];
-  assign halfm_7[1] = \$signal$198 [1] | _0617_;
-  assign _0618_ = \$signal$197 [1] & \$signal$200 [0];
-  assign halfm_7[2] = \$signal$198 [2] | _0618_;
-  assign _0619_ = \$signal$197 [1] & \$signal$200 [1];
-  assign halfm_7[3] = \$signal$198 [2] | _0619_;
-  assign _0620_ = \$signal$197 [1] & \$signal$200 [2];
-  assign halfm_7[4] = \$signal$198 [2] | _0620_;
-  assign _0621_ = \$signal$197 [1] & \$signal$200 [3];
-  assign halfm_7[5] = \$signal$198 [2] | _0621_;
-  assign _0622_ = \$signal$197 [2] & \$signal$200 [0];
-  assign halfm_7[6] = \$signal$198 [3] | _0622_;
-  assign _0623_ = \$signal$197 [2] & \$signal$200 [1];
-  assign halfm_7[7] = \$signal$198 [3] | _0623_;
-  assign _0624_ = \$signal$197 [2] & \$signal$200 [2];
-  assign halfm_7[8] = \$signal$198 [3] | _0624_;
-  assign _0625_ = \$signal$197 [2] & \$signal$200 [3];
-  assign halfm_7[9] = \$signal$198 [3] | _0625_;
-  assign _0626_ = \$signal$197 [3] & \$signal$200 [0];
-  assign halfm_7[10] = \$signal$198 [4] | _0626_;
-  assign _0627_ = \$signal$197 [3] & \$signal$200 [1];
-  assign halfm_7[11] = \$signal$198 [4] | _0627_;
-  assign _0628_ = \$signal$197 [3] & \$signal$200 [2];
-  assign halfm_7[12] = \$signal$198 [4] | _0628_;
-  assign _0629_ = \$signal$197 [3] & \$signal$200 [3];
-  assign halfm_7[13] = \$signal$198 [4] | _0629_;
-  assign _0630_ = \$signal$197 [4] & \$signal$200 [0];
-  assign halfm_7[14] = \$signal$198 [5] | _0630_;
-  assign _0631_ = \$signal$197 [4] & \$signal$200 [1];
-  assign halfm_7[15] = \$signal$198 [5] | _0631_;
-  assign _0632_ = \$signal$197 [4] & \$signal$200 [2];
-  assign halfm_7[16] = \$signal$198 [5] | _0632_;
-  assign _0633_ = \$signal$197 [4] & \$signal$200 [3];
-  assign halfm_7[17] = \$signal$198 [5] | _0633_;
-  assign _0634_ = \$signal$197 [5] & \$signal$200 [0];
-  assign halfm_7[18] = \$signal$198 [6] | _0634_;
-  assign _0635_ = \$signal$197 [5] & \$signal$200 [1];
-  assign halfm_7[19] = \$signal$198 [6] | _0635_;
-  assign _0636_ = \$signal$197 [5] & \$signal$200 [2];
-  assign halfm_7[20] = \$signal$198 [6] | _0636_;
-  assign _0637_ = \$signal$197 [5] & \$signal$200 [3];
-  assign halfm_7[21] = \$signal$198 [6] | _0637_;
-  assign _0638_ = \$signal$197 [6] & \$signal$200 [0];
-  assign halfm_7[22] = \$signal$198 [7] | _0638_;
-  assign _0639_ = \$signal$197 [6] & \$signal$200 [1];
-  assign halfm_7[23] = \$signal$198 [7] | _0639_;
-  assign _0640_ = \$signal$197 [6] & \$signal$200 [2];
-  assign halfm_7[24] = \$signal$198 [7] | _0640_;
-  assign _0641_ = \$signal$197 [6] & \$signal$200 [3];
-  assign halfm_7[25] = \$signal$198 [7] | _0641_;
-  assign halfm_7[26] = \$signal$197 [7] & \$signal$200 [0];
-  assign halfm_7[27] = \$signal$197 [7] & \$signal$200 [1];
-  assign halfm_7[28] = \$signal$197 [7] & \$signal$200 [2];
-  assign halfm_7[29] = \$signal$197 [7] & \$signal$200 [3];
-  assign half_8[0] = \$signal$204 [0] & \$signal$206 [1];
-  assign half_8[1] = \$signal$204 [0] & \$signal$206 [2];
-  assign half_8[2] = \$signal$204 [0] & \$signal$206 [3];
-  assign half_8[3] = \$signal$204 [1] & \$signal$206 [0];
-  assign half_8[4] = \$signal$204 [1] & \$signal$206 [1];
-  assign half_8[5] = \$signal$204 [1] & \$signal$206 [2];
-  assign half_8[6] = \$signal$204 [1] & \$signal$206 [3];
-  assign half_8[7] = \$signal$204 [2] & \$signal$206 [0];
-  assign half_8[8] = \$signal$204 [2] & \$signal$206 [1];
-  assign half_8[9] = \$signal$204 [2] & \$signal$206 [2];
-  assign half_8[10] = \$signal$204 [2] & \$signal$206 [3];
-  assign half_8[11] = \$signal$204 [3] & \$signal$206 [0];
-  assign half_8[12] = \$signal$204 [3] & \$signal$206 [1];
-  assign half_8[13] = \$signal$204 [3] & \$signal$206 [2];
-  assign half_8[14] = \$signal$204 [3] & \$signal$206 [3];
-  assign half_8[15] = \$signal$204 [4] & \$signal$206 [0];
-  assign half_8[16] = \$signal$204 [4] & \$signal$206 [1];
-  assign half_8[17] = \$signal$204 [4] & \$signal$206 [2];
-  assign half_8[18] = \$signal$204 [4] & \$signal$206 [3];
-  assign half_8[19] = \$signal$204 [5] & \$signal$206 [0];
-  assign half_8[20] = \$signal$204 [5] & \$signal$206 [1];
-  assign half_8[21] = \$signal$204 [5] & \$signal$206 [2];
-  assign half_8[22] = \$signal$204 [5] & \$signal$206 [3];
-  assign half_8[23] = \$signal$204 [6] & \$signal$206 [0];
-  assign half_8[24] = \$signal$204 [6] & \$signal$206 [1];
-  assign half_8[25] = \$signal$204 [6] & \$signal$206 [2];
-  assign half_8[26] = \$signal$204 [6] & \$signal$206 [3];
-  assign half_8[27] = \$signal$204 [7] & \$signal$206 [0];
-  assign half_8[28] = \$signal$204 [7] & \$signal$206 [1];
-  assign half_8[29] = \$signal$204 [7] & \$signal$206 [2];
-  assign half_8[30] = \$signal$204 [7] & \$signal$206 [3];
-  assign _0001_ = \$signal$204 [0] & \$signal$207 [2];
-  assign halfm_8[0] = \$signal$205 [1] | _0001_;
-  assign _0002_ = \$signal$204 [0] & \$signal$207 [3];
-  assign halfm_8[1] = \$signal$205 [1] | _0002_;
-  assign _0003_ = \$signal$204 [1] & \$signal$207 [0];
-  assign halfm_8[2] = \$signal$205 [2] | _0003_;
-  assign _0004_ = \$signal$204 [1] & \$signal$207 [1];
-  assign halfm_8[3] = \$signal$205 [2] | _0004_;
-  assign _0005_ = \$signal$204 [1] & \$signal$207 [2];
-  assign halfm_8[4] = \$signal$205 [2] | _0005_;
-  assign _0006_ = \$signal$204 [1] & \$signal$207 [3];
-  assign halfm_8[5] = \$signal$205 [2] | _0006_;
-  assign _0007_ = \$signal$204 [2] & \$signal$207 [0];
-  assign halfm_8[6] = \$signal$205 [3] | _0007_;
-  assign _0008_ = \$signal$204 [2] & \$signal$207 [1];
-  assign halfm_8[7] = \$signal$205 [3] | _0008_;
-  assign _0009_ = \$signal$204 [2] & \$signal$207 [2];
-  assign halfm_8[8] = \$signal$205 [3] | _0009_;
-  assign _0010_ = \$signal$204 [2] & \$signal$207 [3];
-  assign halfm_8[9] = \$signal$205 [3] | _0010_;
-  assign _0011_ = \$signal$204 [3] & \$signal$207 [0];
-  assign halfm_8[10] = \$signal$205 [4] | _0011_;
-  assign _0012_ = \$signal$204 [3] & \$signal$207 [1];
-  assign halfm_8[11] = \$signal$205 [4] | _0012_;
-  assign _0013_ = \$signal$204 [3] & \$signal$207 [2];
-  assign halfm_8[12] = \$signal$205 [4] | _0013_;
-  assign _0014_ = \$signal$204 [3] & \$signal$207 [3];
-  assign halfm_8[13] = \$signal$205 [4] | _0014_;
-  assign _0015_ = \$signal$204 [4] & \$signal$207 [0];
-  assign halfm_8[14] = \$signal$205 [5] | _0015_;
-  assign _0016_ = \$signal$204 [4] & \$signal$207 [1];
-  assign halfm_8[15] = \$signal$205 [5] | _0016_;
-  assign _0017_ = \$signal$204 [4] & \$signal$207 [2];
-  assign halfm_8[16] = \$signal$205 [5] | _0017_;
-  assign _0018_ = \$signal$204 [4] & \$signal$207 [3];
-  assign halfm_8[17] = \$signal$205 [5] | _0018_;
-  assign _0019_ = \$signal$204 [5] & \$signal$207 [0];
-  assign halfm_8[18] = \$signal$205 [6] | _0019_;
-  assign _0020_ = \$signal$204 [5] & \$signal$207 [1];
-  assign halfm_8[19] = \$signal$205 [6] | _0020_;
-  assign _0021_ = \$signal$204 [5] & \$signal$207 [2];
-  assign halfm_8[20] = \$signal$205 [6] | _0021_;
-  assign _0022_ = \$signal$204 [5] & \$signal$207 [3];
-  assign halfm_8[21] = \$signal$205 [6] | _0022_;
-  assign _0023_ = \$signal$204 [6] & \$signal$207 [0];
-  assign halfm_8[22] = \$signal$205 [7] | _0023_;
-  assign _0024_ = \$signal$204 [6] & \$signal$207 [1];
-  assign halfm_8[23] = \$signal$205 [7] | _0024_;
-  assign _0025_ = \$signal$204 [6] & \$signal$207 [2];
-  assign halfm_8[24] = \$signal$205 [7] | _0025_;
-  assign _0026_ = \$signal$204 [6] & \$signal$207 [3];
-  assign halfm_8[25] = \$signal$205 [7] | _0026_;
-  assign halfm_8[26] = \$signal$204 [7] & \$signal$207 [0];
-  assign halfm_8[27] = \$signal$204 [7] & \$signal$207 [1];
-  assign halfm_8[28] = \$signal$204 [7] & \$signal$207 [2];
-  assign halfm_8[29] = \$signal$204 [7] & \$signal$207 [3];
-  assign half_9[0] = \$signal$211 [0] & \$signal$213 [1];
-  assign half_9[1] = \$signal$211 [0] & \$signal$213 [2];
-  assign half_9[2] = \$signal$211 [0] & \$signal$213 [3];
-  assign half_9[3] = \$signal$211 [1] & \$signal$213 [0];
-  assign half_9[4] = \$signal$211 [1] & \$signal$213 [1];
-  assign half_9[5] = \$signal$211 [1] & \$signal$213 [2];
-  assign half_9[6] = \$signal$211 [1] & \$signal$213 [3];
-  assign half_9[7] = \$signal$211 [2] & \$signal$213 [0];
-  assign half_9[8] = \$signal$211 [2] & \$signal$213 [1];
-  assign half_9[9] = \$signal$211 [2] & \$signal$213 [2];
-  assign half_9[10] = \$signal$211 [2] & \$signal$213 [3];
-  assign half_9[11] = \$signal$211 [3] & \$signal$213 [0];
-  assign half_9[12] = \$signal$211 [3] & \$signal$213 [1];
-  assign half_9[13] = \$signal$211 [3] & \$signal$213 [2];
-  assign half_9[14] = \$signal$211 [3] & \$signal$213 [3];
-  assign half_9[15] = \$signal$211 [4] & \$signal$213 [0];
-  assign half_9[16] = \$signal$211 [4] & \$signal$213 [1];
-  assign half_9[17] = \$signal$211 [4] & \$signal$213 [2];
-  assign half_9[18] = \$signal$211 [4] & \$signal$213 [3];
-  assign half_9[19] = \$signal$211 [5] & \$signal$213 [0];
-  assign half_9[20] = \$signal$211 [5] & \$signal$213 [1];
-  assign half_9[21] = \$signal$211 [5] & \$signal$213 [2];
-  assign half_9[22] = \$signal$211 [5] & \$signal$213 [3];
-  assign half_9[23] = \$signal$211 [6] & \$signal$213 [0];
-  assign half_9[24] = \$signal$211 [6] & \$signal$213 [1];
-  assign half_9[25] = \$signal$211 [6] & \$signal$213 [2];
-  assign half_9[26] = \$signal$211 [6] & \$signal$213 [3];
-  assign half_9[27] = \$signal$211 [7] & \$signal$213 [0];
-  assign half_9[28] = \$signal$211 [7] & \$signal$213 [1];
-  assign half_9[29] = \$signal$211 [7] & \$signal$213 [2];
-  assign half_9[30] = \$signal$211 [7] & \$signal$213 [3];
-  assign _0027_ = \$signal$211 [0] & \$signal$214 [2];
-  assign halfm_9[0] = \$signal$212 [1] | _0027_;
-  assign _0028_ = \$signal$211 [0] & \$signal$214 [3];
-  assign halfm_9[1] = \$signal$212 [1] | _0028_;
-  assign _0029_ = \$signal$211 [1] & \$signal$214 [0];
-  assign halfm_9[2] = \$signal$212 [2] | _0029_;
-  assign _0030_ = \$signal$211 [1] & \$signal$214 [1];
-  assign halfm_9[3] = \$signal$212 [2] | _0030_;
-  assign _0031_ = \$signal$211 [1] & \$signal$214 [2];
-  assign halfm_9[4] = \$signal$212 [2] | _0031_;
-  assign _0033_ = \$signal$211 [1] & \$signal$214 [3];
-  assign halfm_9[5] = \$signal$212 [2] | _0033_;
-  assign _0034_ = \$signal$211 [2] & \$signal$214 [0];
-  assign halfm_9[6] = \$signal$212 [3] | _0034_;
-  assign _0035_ = \$signal$211 [2] & \$signal$214 [1];
-  assign halfm_9[7] = \$signal$212 [3] | _0035_;
-  assign _0036_ = \$signal$211 [2] & \$signal$214 [2];
-  assign halfm_9[8] = \$signal$212 [3] | _0036_;
-  assign _0037_ = \$signal$211 [2] & \$signal$214 [3];
-  assign halfm_9[9] = \$signal$212 [3] | _0037_;
-  assign _0038_ = \$signal$211 [3] & \$signal$214 [0];
-  assign halfm_9[10] = \$signal$212 [4] | _0038_;
-  assign _0039_ = \$signal$211 [3] & \$signal$214 [1];
-  assign halfm_9[11] = \$signal$212 [4] | _0039_;
-  assign _0040_ = \$signal$211 [3] & \$signal$214 [2];
-  assign halfm_9[12] = \$signal$212 [4] | _0040_;
-  assign _0041_ = \$signal$211 [3] & \$signal$214 [3];
-  assign halfm_9[13] = \$signal$212 [4] | _0041_;
-  assign _0042_ = \$signal$211 [4] & \$signal$214 [0];
-  assign halfm_9[14] = \$signal$212 [5] | _0042_;
-  assign _0043_ = \$signal$211 [4] & \$signal$214 [1];
-  assign halfm_9[15] = \$signal$212 [5] | _0043_;
-  assign _0044_ = \$signal$211 [4] & \$signal$214 [2];
-  assign halfm_9[16] = \$signal$212 [5] | _0044_;
-  assign _0045_ = \$signal$211 [4] & \$signal$214 [3];
-  assign halfm_9[17] = \$signal$212 [5] | _0045_;
-  assign _0046_ = \$signal$211 [5] & \$signal$214 [0];
-  assign halfm_9[18] = \$signal$212 [6] | _0046_;
-  assign _0047_ = \$signal$211 [5] & \$signal$214 [1];
-  assign halfm_9[19] = \$signal$212 [6] | _0047_;
-  assign _0048_ = \$signal$211 [5] & \$signal$214 [2];
-  assign halfm_9[20] = \$signal$212 [6] | _0048_;
-  assign _0049_ = \$signal$211 [5] & \$signal$214 [3];
-  assign halfm_9[21] = \$signal$212 [6] | _0049_;
-  assign _0050_ = \$signal$211 [6] & \$signal$214 [0];
-  assign halfm_9[22] = \$signal$212 [7] | _0050_;
-  assign _0051_ = \$signal$211 [6] & \$signal$214 [1];
-  assign halfm_9[23] = \$signal$212 [7] | _0051_;
-  assign _0052_ = \$signal$211 [6] & \$signal$214 [2];
-  assign halfm_9[24] = \$signal$212 [7] | _0052_;
-  assign _0053_ = \$signal$211 [6] & \$signal$214 [3];
-  assign halfm_9[25] = \$signal$212 [7] | _0053_;
-  assign halfm_9[26] = \$signal$211 [7] & \$signal$214 [0];
-  assign halfm_9[27] = \$signal$211 [7] & \$signal$214 [1];
-  assign halfm_9[28] = \$signal$211 [7] & \$signal$214 [2];
-  assign halfm_9[29] = \$signal$211 [7] & \$signal$214 [3];
-  assign half_10[0] = \$signal$218 [0] & \$signal$220 [1];
-  assign half_10[1] = \$signal$218 [0] & \$signal$220 [2];
-  assign half_10[2] = \$signal$218 [0] & \$signal$220 [3];
-  assign half_10[3] = \$signal$218 [1] & \$signal$220 [0];
-  assign half_10[4] = \$signal$218 [1] & \$signal$220 [1];
-  assign half_10[5] = \$signal$218 [1] & \$signal$220 [2];
-  assign half_10[6] = \$signal$218 [1] & \$signal$220 [3];
-  assign half_10[7] = \$signal$218 [2] & \$signal$220 [0];
-  assign half_10[8] = \$signal$218 [2] & \$signal$220 [1];
-  assign half_10[9] = \$signal$218 [2] & \$signal$220 [2];
-  assign half_10[10] = \$signal$218 [2] & \$signal$220 [3];
-  assign half_10[11] = \$signal$218 [3] & \$signal$220 [0];
-  assign half_10[12] = \$signal$218 [3] & \$signal$220 [1];
-  assign half_10[13] = \$signal$218 [3] & \$signal$220 [2];
-  assign half_10[14] = \$signal$218 [3] & \$signal$220 [3];
-  assign half_10[15] = \$signal$218 [4] & \$signal$220 [0];
-  assign half_10[16] = \$signal$218 [4] & \$signal$220 [1];
-  assign half_10[17] = \$signal$218 [4] & \$signal$220 [2];
-  assign half_10[18] = \$signal$218 [4] & \$signal$220 [3];
-  assign half_10[19] = \$signal$218 [5] & \$signal$220 [0];
-  assign half_10[20] = \$signal$218 [5] & \$signal$220 [1];
-  assign half_10[21] = \$signal$218 [5] & \$signal$220 [2];
-  assign half_10[22] = \$signal$218 [5] & \$signal$220 [3];
-  assign half_10[23] = \$signal$218 [6] & \$signal$220 [0];
-  assign half_10[24] = \$signal$218 [6] & \$signal$220 [1];
-  assign half_10[25] = \$signal$218 [6] & \$signal$220 [2];
-  assign half_10[26] = \$signal$218 [6] & \$signal$220 [3];
-  assign half_10[27] = \$signal$218 [7] & \$signal$220 [0];
-  assign half_10[28] = \$signal$218 [7] & \$signal$220 [1];
-  assign half_10[29] = \$signal$218 [7] & \$signal$220 [2];
-  assign half_10[30] = \$signal$218 [7] & \$signal$220 [3];
-  assign _0057_ = \$signal$218 [0] & \$signal$221 [2];
-  assign halfm_10[0] = \$signal$219 [1] | _0057_;
-  assign _0058_ = \$signal$218 [0] & \$signal$221 [3];
-  assign halfm_10[1] = \$signal$219 [1] | _0058_;
-  assign _0059_ = \$signal$218 [1] & \$signal$221 [0];
-  assign halfm_10[2] = \$signal$219 [2] | _0059_;
-  assign _0060_ = \$signal$218 [1] & \$signal$221 [1];
-  assign halfm_10[3] = \$signal$219 [2] | _0060_;
-  assign _0061_ = \$signal$218 [1] & \$signal$221 [2];
-  assign halfm_10[4] = \$signal$219 [2] | _0061_;
-  assign _0062_ = \$signal$218 [1] & \$signal$221 [3];
-  assign halfm_10[5] = \$signal$219 [2] | _0062_;
-  assign _0063_ = \$signal$218 [2] & \$signal$221 [0];
-  assign halfm_10[6] = \$signal$219 [3] | _0063_;
-  assign _0064_ = \$signal$218 [2] & \$signal$221 [1];
-  assign halfm_10[7] = \$signal$219 [3] | _0064_;
-  assign _0065_ = \$signal$218 [2] & \$signal$221 [2];
-  assign halfm_10[8] = \$signal$219 [3] | _0065_;
-  assign _0067_ = \$signal$218 [2] & \$signal$221 [3];
-  assign halfm_10[9] = \$signal$219 [3] | _0067_;
-  assign _0068_ = \$signal$218 [3] & \$signal$221 [0];
-  assign halfm_10[10] = \$signal$219 [4] | _0068_;
-  assign _0069_ = \$signal$218 [3] & \$signal$221 [1];
-  assign halfm_10[11] = \$signal$219 [4] | _0069_;
-  assign _0070_ = \$signal$218 [3] & \$signal$221 [2];
-  assign halfm_10[12] = \$signal$219 [4] | _0070_;
-  assign _0071_ = \$signal$218 [3] & \$signal$221 [3];
-  assign halfm_10[13] = \$signal$219 [4] | _0071_;
-  assign _0073_ = \$signal$218 [4] & \$signal$221 [0];
-  assign halfm_10[14] = \$signal$219 [5] | _0073_;
-  assign _0074_ = \$signal$218 [4] & \$signal$221 [1];
-  assign halfm_10[15] = \$signal$219 [5] | _0074_;
-  assign _0075_ = \$signal$218 [4] & \$signal$221 [2];
-  assign halfm_10[16] = \$signal$219 [5] | _0075_;
-  assign _0076_ = \$signal$218 [4] & \$signal$221 [3];
-  assign halfm_10[17] = \$signal$219 [5] | _0076_;
-  assign _0077_ = \$signal$218 [5] & \$signal$221 [0];
-  assign halfm_10[18] = \$signal$219 [6] | _0077_;
-  assign _0079_ = \$signal$218 [5] & \$signal$221 [1];
-  assign halfm_10[19] = \$signal$219 [6] | _0079_;
-  assign _0080_ = \$signal$218 [5] & \$signal$221 [2];
-  assign halfm_10[20] = \$signal$219 [6] | _0080_;
-  assign _0081_ = \$signal$218 [5] & \$signal$221 [3];
-  assign halfm_10[21] = \$signal$219 [6] | _0081_;
-  assign _0082_ = \$signal$218 [6] & \$signal$221 [0];
-  assign halfm_10[22] = \$signal$219 [7] | _0082_;
-  assign _0083_ = \$signal$218 [6] & \$signal$221 [1];
-  assign halfm_10[23] = \$signal$219 [7] | _0083_;
-  assign _0084_ = \$signal$218 [6] & \$signal$221 [2];
-  assign halfm_10[24] = \$signal$219 [7] | _0084_;
-  assign _0085_ = \$signal$218 [6] & \$signal$221 [3];
-  assign halfm_10[25] = \$signal$219 [7] | _0085_;
-  assign halfm_10[26] = \$signal$218 [7] & \$signal$221 [0];
-  assign halfm_10[27] = \$signal$218 [7] & \$signal$221 [1];
-  assign halfm_10[28] = \$signal$218 [7] & \$signal$221 [2];
-  assign halfm_10[29] = \$signal$218 [7] & \$signal$221 [3];
-  assign half_11[0] = \$signal$225 [0] & \$signal$227 [1];
-  assign half_11[1] = \$signal$225 [0] & \$signal$227 [2];
-  assign half_11[2] = \$signal$225 [0] & \$signal$227 [3];
-  assign half_11[3] = \$signal$225 [1] & \$signal$227 [0];
-  assign half_11[4] = \$signal$225 [1] & \$signal$227 [1];
-  assign half_11[5] = \$signal$225 [1] & \$signal$227 [2];
-  assign half_11[6] = \$signal$225 [1] & \$signal$227 [3];
-  assign half_11[7] = \$signal$225 [2] & \$signal$227 [0];
-  assign half_11[8] = \$signal$225 [2] & \$signal$227 [1];
-  assign half_11[9] = \$signal$225 [2] & \$signal$227 [2];
-  assign half_11[10] = \$signal$225 [2] & \$signal$227 [3];
-  assign half_11[11] = \$signal$225 [3] & \$signal$227 [0];
-  assign half_11[12] = \$signal$225 [3] & \$signal$227 [1];
-  assign half_11[13] = \$signal$225 [3] & \$signal$227 [2];
-  assign half_11[14] = \$signal$225 [3] & \$signal$227 [3];
-  assign half_11[15] = \$signal$225 [4] & \$signal$227 [0];
-  assign half_11[16] = \$signal$225 [4] & \$signal$227 [1];
-  assign half_11[17] = \$signal$225 [4] & \$signal$227 [2];
-  assign half_11[18] = \$signal$225 [4] & \$signal$227 [3];
-  assign half_11[19] = \$signal$225 [5] & \$signal$227 [0];
-  assign half_11[20] = \$signal$225 [5] & \$signal$227 [1];
-  assign half_11[21] = \$signal$225 [5] & \$signal$227 [2];
-  assign half_11[22] = \$signal$225 [5] & \$signal$227 [3];
-  assign half_11[23] = \$signal$225 [6] & \$signal$227 [0];
-  assign half_11[24] = \$signal$225 [6] & \$signal$227 [1];
-  assign half_11[25] = \$signal$225 [6] & \$signal$227 [2];
-  assign half_11[26] = \$signal$225 [6] & \$signal$227 [3];
-  assign half_11[27] = \$signal$225 [7] & \$signal$227 [0];
-  assign half_11[28] = \$signal$225 [7] & \$signal$227 [1];
-  assign half_11[29] = \$signal$225 [7] & \$signal$227 [2];
-  assign half_11[30] = \$signal$225 [7] & \$signal$227 [3];
-  assign _0089_ = \$signal$225 [0] & \$signal$228 [2];
-  assign halfm_11[0] = \$signal$226 [1] | _0089_;
-  assign _0090_ = \$signal$225 [0] & \$signal$228 [3];
-  assign halfm_11[1] = \$signal$226 [1] | _0090_;
-  assign _0091_ = \$signal$225 [1] & \$signal$228 [0];
-  assign halfm_11[2] = \$signal$226 [2] | _0091_;
-  assign _0092_ = \$signal$225 [1] & \$signal$228 [1];
-  assign halfm_11[3] = \$signal$226 [2] | _0092_;
-  assign _0093_ = \$signal$225 [1] & \$signal$228 [2];
-  assign halfm_11[4] = \$signal$226 [2] | _0093_;
-  assign _0094_ = \$signal$225 [1] & \$signal$228 [3];
-  assign halfm_11[5] = \$signal$226 [2] | _0094_;
-  assign _0095_ = \$signal$225 [2] & \$signal$228 [0];
-  assign halfm_11[6] = \$signal$226 [3] | _0095_;
-  assign _0096_ = \$signal$225 [2] & \$signal$228 [1];
-  assign halfm_11[7] = \$signal$226 [3] | _0096_;
-  assign _0097_ = \$signal$225 [2] & \$signal$228 [2];
-  assign halfm_11[8] = \$signal$226 [3] | _0097_;
-  assign _0098_ = \$signal$225 [2] & \$signal$228 [3];
-  assign halfm_11[9] = \$signal$226 [3] | _0098_;
-  assign _0099_ = \$signal$225 [3] & \$signal$228 [0];
-  assign halfm_11[10] = \$signal$226 [4] | _0099_;
-  assign _0100_ = \$signal$225 [3] & \$signal$228 [1];
-  assign halfm_11[11] = \$signal$226 [4] | _0100_;
-  assign _0101_ = \$signal$225 [3] & \$signal$228 [2];
-  assign halfm_11[12] = \$signal$226 [4] | _0101_;
-  assign _0102_ = \$signal$225 [3] & \$signal$228 [3];
-  assign halfm_11[13] = \$signal$226 [4] | _0102_;
-  assign _0105_ = \$signal$225 [4] & \$signal$228 [0];
-  assign halfm_11[14] = \$signal$226 [5] | _0105_;
-  assign _0106_ = \$signal$225 [4] & \$signal$228 [1];
-  assign halfm_11[15] = \$signal$226 [5] | _0106_;
-  assign _0107_ = \$signal$225 [4] & \$signal$228 [2];
-  assign halfm_11[16] = \$signal$226 [5] | _0107_;
-  assign _0108_ = \$signal$225 [4] & \$signal$228 [3];
-  assign halfm_11[17] = \$signal$226 [5] | _0108_;
-  assign _0109_ = \$signal$225 [5] & \$signal$228 [0];
-  assign halfm_11[18] = \$signal$226 [6] | _0109_;
-  assign _0111_ = \$signal$225 [5] & \$signal$228 [1];
-  assign halfm_11[19] = \$signal$226 [6] | _0111_;
-  assign _0112_ = \$signal$225 [5] & \$signal$228 [2];
-  assign halfm_11[20] = \$signal$226 [6] | _0112_;
-  assign _0113_ = \$signal$225 [5] & \$signal$228 [3];
-  assign halfm_11[21] = \$signal$226 [6] | _0113_;
-  assign _0114_ = \$signal$225 [6] & \$signal$228 [0];
-  assign halfm_11[22] = \$signal$226 [7] | _0114_;
-  assign _0115_ = \$signal$225 [6] & \$signal$228 [1];
-  assign halfm_11[23] = \$signal$226 [7] | _0115_;
-  assign _0117_ = \$signal$225 [6] & \$signal$228 [2];
-  assign halfm_11[24] = \$signal$226 [7] | _0117_;
-  assign _0118_ = \$signal$225 [6] & \$signal$228 [3];
-  assign halfm_11[25] = \$signal$226 [7] | _0118_;
-  assign halfm_11[26] = \$signal$225 [7] & \$signal$228 [0];
-  assign halfm_11[27] = \$signal$225 [7] & \$signal$228 [1];
-  assign halfm_11[28] = \$signal$225 [7] & \$signal$228 [2];
-  assign halfm_11[29] = \$signal$225 [7] & \$signal$228 [3];
-  assign half_12[0] = \$signal$232 [0] & \$signal$234 [1];
-  assign half_12[1] = \$signal$232 [0] & \$signal$234 [2];
-  assign half_12[2] = \$signal$232 [0] & \$signal$234 [3];
-  assign half_12[3] = \$signal$232 [1] & \$signal$234 [0];
-  assign half_12[4] = \$signal$232 [1] & \$signal$234 [1];
-  assign half_12[5] = \$signal$232 [1] & \$signal$234 [2];
-  assign half_12[6] = \$signal$232 [1] & \$signal$234 [3];
-  assign half_12[7] = \$signal$232 [2] & \$signal$234 [0];
-  assign half_12[8] = \$signal$232 [2] & \$signal$234 [1];
-  assign half_12[9] = \$signal$232 [2] & \$signal$234 [2];
-  assign half_12[10] = \$signal$232 [2] & \$signal$234 [3];
-  assign half_12[11] = \$signal$232 [3] & \$signal$234 [0];
-  assign half_12[12] = \$signal$232 [3] & \$signal$234 [1];
-  assign half_12[13] = \$signal$232 [3] & \$signal$234 [2];
-  assign half_12[14] = \$signal$232 [3] & \$signal$234 [3];
-  assign half_12[15] = \$signal$232 [4] & \$signal$234 [0];
-  assign half_12[16] = \$signal$232 [4] & \$signal$234 [1];
-  assign half_12[17] = \$signal$232 [4] & \$signal$234 [2];
-  assign half_12[18] = \$signal$232 [4] & \$signal$234 [3];
-  assign half_12[19] = \$signal$232 [5] & \$signal$234 [0];
-  assign half_12[20] = \$signal$232 [5] & \$signal$234 [1];
-  assign half_12[21] = \$signal$232 [5] & \$signal$234 [2];
-  assign half_12[22] = \$signal$232 [5] & \$signal$234 [3];
-  assign half_12[23] = \$signal$232 [6] & \$signal$234 [0];
-  assign half_12[24] = \$signal$232 [6] & \$signal$234 [1];
-  assign half_12[25] = \$signal$232 [6] & \$signal$234 [2];
-  assign half_12[26] = \$signal$232 [6] & \$signal$234 [3];
-  assign half_12[27] = \$signal$232 [7] & \$signal$234 [0];
-  assign half_12[28] = \$signal$232 [7] & \$signal$234 [1];
-  assign half_12[29] = \$signal$232 [7] & \$signal$234 [2];
-  assign half_12[30] = \$signal$232 [7] & \$signal$234 [3];
-  assign _0121_ = \$signal$232 [0] & \$signal$235 [2];
-  assign halfm_12[0] = \$signal$233 [1] | _0121_;
-  assign _0122_ = \$signal$232 [0] & \$signal$235 [3];
-  assign halfm_12[1] = \$signal$233 [1] | _0122_;
-  assign _0123_ = \$signal$232 [1] & \$signal$235 [0];
-  assign halfm_12[2] = \$signal$233 [2] | _0123_;
-  assign _0125_ = \$signal$232 [1] & \$signal$235 [1];
-  assign halfm_12[3] = \$signal$233 [2] | _0125_;
-  assign _0126_ = \$signal$232 [1] & \$signal$235 [2];
-  assign halfm_12[4] = \$signal$233 [2] | _0126_;
-  assign _0127_ = \$signal$232 [1] & \$signal$235 [3];
-  assign halfm_12[5] = \$signal$233 [2] | _0127_;
-  assign _0128_ = \$signal$232 [2] & \$signal$235 [0];
-  assign halfm_12[6] = \$signal$233 [3] | _0128_;
-  assign _0129_ = \$signal$232 [2] & \$signal$235 [1];
-  assign halfm_12[7] = \$signal$233 [3] | _0129_;
-  assign _0130_ = \$signal$232 [2] & \$signal$235 [2];
-  assign halfm_12[8] = \$signal$233 [3] | _0130_;
-  assign _0131_ = \$signal$232 [2] & \$signal$235 [3];
-  assign halfm_12[9] = \$signal$233 [3] | _0131_;
-  assign _0132_ = \$signal$232 [3] & \$signal$235 [0];
-  assign halfm_12[10] = \$signal$233 [4] | _0132_;
-  assign _0133_ = \$signal$232 [3] & \$signal$235 [1];
-  assign halfm_12[11] = \$signal$233 [4] | _0133_;
-  assign _0134_ = \$signal$232 [3] & \$signal$235 [2];
-  assign halfm_12[12] = \$signal$233 [4] | _0134_;
-  assign _0135_ = \$signal$232 [3] & \$signal$235 [3];
-  assign halfm_12[13] = \$signal$233 [4] | _0135_;
-  assign _0136_ = \$signal$232 [4] & \$signal$235 [0];
-  assign halfm_12[14] = \$signal$233 [5] | _0136_;
-  assign _0137_ = \$signal$232 [4] & \$signal$235 [1];
-  assign halfm_12[15] = \$signal$233 [5] | _0137_;
-  assign _0138_ = \$signal$232 [4] & \$signal$235 [2];
-  assign halfm_12[16] = \$signal$233 [5] | _0138_;
-  assign _0139_ = \$signal$232 [4] & \$signal$235 [3];
-  assign halfm_12[17] = \$signal$233 [5] | _0139_;
-  assign _0142_ = \$signal$232 [5] & \$signal$235 [0];
-  assign halfm_12[18] = \$signal$233 [6] | _0142_;
-  assign _0143_ = \$signal$232 [5] & \$signal$235 [1];
-  assign halfm_12[19] = \$signal$233 [6] | _0143_;
-  assign _0144_ = \$signal$232 [5] & \$signal$235 [2];
-  assign halfm_12[20] = \$signal$233 [6] | _0144_;
-  assign _0145_ = \$signal$232 [5] & \$signal$235 [3];
-  assign halfm_12[21] = \$signal$233 [6] | _0145_;
-  assign _0146_ = \$signal$232 [6] & \$signal$235 [0];
-  assign halfm_12[22] = \$signal$233 [7] | _0146_;
-  assign _0148_ = \$signal$232 [6] & \$signal$235 [1];
-  assign halfm_12[23] = \$signal$233 [7] | _0148_;
-  assign _0149_ = \$signal$232 [6] & \$signal$235 [2];
-  assign halfm_12[24] = \$signal$233 [7] | _0149_;
-  assign _0150_ = \$signal$232 [6] & \$signal$235 [3];
-  assign halfm_12[25] = \$signal$233 [7] | _0150_;
-  assign halfm_12[26] = \$signal$232 [7] & \$signal$235 [0];
-  assign halfm_12[27] = \$signal$232 [7] & \$signal$235 [1];
-  assign halfm_12[28] = \$signal$232 [7] & \$signal$235 [2];
-  assign halfm_12[29] = \$signal$232 [7] & \$signal$235 [3];
-  assign half_13[0] = \$signal$239 [0] & \$signal$241 [1];
-  assign half_13[1] = \$signal$239 [0] & \$signal$241 [2];
-  assign half_13[2] = \$signal$239 [0] & \$signal$241 [3];
-  assign half_13[3] = \$signal$239 [1] & \$signal$241 [0];
-  assign half_13[4] = \$signal$239 [1] & \$signal$241 [1];
-  assign half_13[5] = \$signal$239 [1] & \$signal$241 [2];
-  assign half_13[6] = \$signal$239 [1] & \$signal$241 [3];
-  assign half_13[7] = \$signal$239 [2] & \$signal$241 [0];
-  assign half_13[8] = \$signal$239 [2] & \$signal$241 [1];
-  assign half_13[9] = \$signal$239 [2] & \$signal$241 [2];
-  assign half_13[10] = \$signal$239 [2] & \$signal$241 [3];
-  assign half_13[11] = \$signal$239 [3] & \$signal$241 [0];
-  assign half_13[12] = \$signal$239 [3] & \$signal$241 [1];
-  assign half_13[13] = \$signal$239 [3] & \$signal$241 [2];
-  assign half_13[14] = \$signal$239 [3] & \$signal$241 [3];
-  assign half_13[15] = \$signal$239 [4] & \$signal$241 [0];
-  assign half_13[16] = \$signal$239 [4] & \$signal$241 [1];
-  assign half_13[17] = \$signal$239 [4] & \$signal$241 [2];
-  assign half_13[18] = \$signal$239 [4] & \$signal$241 [3];
-  assign half_13[19] = \$signal$239 [5] & \$signal$241 [0];
-  assign half_13[20] = \$signal$239 [5] & \$signal$241 [1];
-  assign half_13[21] = \$signal$239 [5] & \$signal$241 [2];
-  assign half_13[22] = \$signal$239 [5] & \$signal$241 [3];
-  assign half_13[23] = \$signal$239 [6] & \$signal$241 [0];
-  assign half_13[24] = \$signal$239 [6] & \$signal$241 [1];
-  assign half_13[25] = \$signal$239 [6] & \$signal$241 [2];
-  assign half_13[26] = \$signal$239 [6] & \$signal$241 [3];
-  assign half_13[27] = \$signal$239 [7] & \$signal$241 [0];
-  assign half_13[28] = \$signal$239 [7] & \$signal$241 [1];
-  assign half_13[29] = \$signal$239 [7] & \$signal$241 [2];
-  assign half_13[30] = \$signal$239 [7] & \$signal$241 [3];
-  assign _0153_ = \$signal$239 [0] & \$signal$242 [2];
-  assign halfm_13[0] = \$signal$240 [1] | _0153_;
-  assign _0154_ = \$signal$239 [0] & \$signal$242 [3];
-  assign halfm_13[1] = \$signal$240 [1] | _0154_;
-  assign _0155_ = \$signal$239 [1] & \$signal$242 [0];
-  assign halfm_13[2] = \$signal$240 [2] | _0155_;
-  assign _0157_ = \$signal$239 [1] & \$signal$242 [1];
-  assign halfm_13[3] = \$signal$240 [2] | _0157_;
-  assign _0158_ = \$signal$239 [1] & \$signal$242 [2];
-  assign halfm_13[4] = \$signal$240 [2] | _0158_;
-  assign _0159_ = \$signal$239 [1] & \$signal$242 [3];
-  assign halfm_13[5] = \$signal$240 [2] | _0159_;
-  assign _0160_ = \$signal$239 [2] & \$signal$242 [0];
-  assign halfm_13[6] = \$signal$240 [3] | _0160_;
-  assign _0161_ = \$signal$239 [2] & \$signal$242 [1];
-  assign halfm_13[7] = \$signal$240 [3] | _0161_;
-  assign _0163_ = \$signal$239 [2] & \$signal$242 [2];
-  assign halfm_13[8] = \$signal$240 [3] | _0163_;
-  assign _0164_ = \$signal$239 [2] & \$signal$242 [3];
-  assign halfm_13[9] = \$signal$240 [3] | _0164_;
-  assign _0165_ = \$signal$239 [3] & \$signal$242 [0];
-  assign halfm_13[10] = \$signal$240 [4] | _0165_;
-  assign _0166_ = \$signal$239 [3] & \$signal$242 [1];
-  assign halfm_13[11] = \$signal$240 [4] | _0166_;
-  assign _0167_ = \$signal$239 [3] & \$signal$242 [2];
-  assign halfm_13[12] = \$signal$240 [4] | _0167_;
-  assign _0168_ = \$signal$239 [3] & \$signal$242 [3];
-  assign halfm_13[13] = \$signal$240 [4] | _0168_;
-  assign _0169_ = \$signal$239 [4] & \$signal$242 [0];
-  assign halfm_13[14] = \$signal$240 [5] | _0169_;
-  assign _0170_ = \$signal$239 [4] & \$signal$242 [1];
-  assign halfm_13[15] = \$signal$240 [5] | _0170_;
-  assign _0171_ = \$signal$239 [4] & \$signal$242 [2];
-  assign halfm_13[16] = \$signal$240 [5] | _0171_;
-  assign _0172_ = \$signal$239 [4] & \$signal$242 [3];
-  assign halfm_13[17] = \$signal$240 [5] | _0172_;
-  assign _0173_ = \$signal$239 [5] & \$signal$242 [0];
-  assign halfm_13[18] = \$signal$240 [6] | _0173_;
-  assign _0174_ = \$signal$239 [5] & \$signal$242 [1];
-  assign halfm_13[19] = \$signal$240 [6] | _0174_;
-  assign _0175_ = \$signal$239 [5] & \$signal$242 [2];
-  assign halfm_13[20] = \$signal$240 [6] | _0175_;
-  assign _0176_ = \$signal$239 [5] & \$signal$242 [3];
-  assign halfm_13[21] = \$signal$240 [6] | _0176_;
-  assign _0177_ = \$signal$239 [6] & \$signal$242 [0];
-  assign halfm_13[22] = \$signal$240 [7] | _0177_;
-  assign _0179_ = \$signal$239 [6] & \$signal$242 [1];
-  assign halfm_13[23] = \$signal$240 [7] | _0179_;
-  assign _0180_ = \$signal$239 [6] & \$signal$242 [2];
-  assign halfm_13[24] = \$signal$240 [7] | _0180_;
-  assign _0181_ = \$signal$239 [6] & \$signal$242 [3];
-  assign halfm_13[25] = \$signal$240 [7] | _0181_;
-  assign halfm_13[26] = \$signal$239 [7] & \$signal$242 [0];
-  assign halfm_13[27] = \$signal$239 [7] & \$signal$242 [1];
-  assign halfm_13[28] = \$signal$239 [7] & \$signal$242 [2];
-  assign halfm_13[29] = \$signal$239 [7] & \$signal$242 [3];
-  assign half_14[0] = \$signal$246 [0] & \$signal$248 [1];
-  assign half_14[1] = \$signal$246 [0] & \$signal$248 [2];
-  assign half_14[2] = \$signal$246 [0] & \$signal$248 [3];
-  assign half_14[3] = \$signal$246 [1] & \$signal$248 [0];
-  assign half_14[4] = \$signal$246 [1] & \$signal$248 [1];
-  assign half_14[5] = \$signal$246 [1] & \$signal$248 [2];
-  assign half_14[6] = \$signal$246 [1] & \$signal$248 [3];
-  assign half_14[7] = \$signal$246 [2] & \$signal$248 [0];
-  assign half_14[8] = \$signal$246 [2] & \$signal$248 [1];
-  assign half_14[9] = \$signal$246 [2] & \$signal$248 [2];
-  assign half_14[10] = \$signal$246 [2] & \$signal$248 [3];
-  assign half_14[11] = \$signal$246 [3] & \$signal$248 [0];
-  assign half_14[12] = \$signal$246 [3] & \$signal$248 [1];
-  assign half_14[13] = \$signal$246 [3] & \$signal$248 [2];
-  assign half_14[14] = \$signal$246 [3] & \$signal$248 [3];
-  assign half_14[15] = \$signal$246 [4] & \$signal$248 [0];
-  assign half_14[16] = \$signal$246 [4] & \$signal$248 [1];
-  assign half_14[17] = \$signal$246 [4] & \$signal$248 [2];
-  assign half_14[18] = \$signal$246 [4] & \$signal$248 [3];
-  assign half_14[19] = \$signal$246 [5] & \$signal$248 [0];
-  assign half_14[20] = \$signal$246 [5] & \$signal$248 [1];
-  assign half_14[21] = \$signal$246 [5] & \$signal$248 [2];
-  assign half_14[22] = \$signal$246 [5] & \$signal$248 [3];
-  assign half_14[23] = \$signal$246 [6] & \$signal$248 [0];
-  assign half_14[24] = \$signal$246 [6] & \$signal$248 [1];
-  assign half_14[25] = \$signal$246 [6] & \$signal$248 [2];
-  assign half_14[26] = \$signal$246 [6] & \$signal$248 [3];
-  assign half_14[27] = \$signal$246 [7] & \$signal$248 [0];
-  assign half_14[28] = \$signal$246 [7] & \$signal$248 [1];
-  assign half_14[29] = \$signal$246 [7] & \$signal$248 [2];
-  assign half_14[30] = \$signal$246 [7] & \$signal$248 [3];
-  assign _0184_ = \$signal$246 [0] & \$signal$249 [2];
-  assign halfm_14[0] = \$signal$247 [1] | _0184_;
-  assign _0185_ = \$signal$246 [0] & \$signal$249 [3];
-  assign halfm_14[1] = \$signal$247 [1] | _0185_;
-  assign _0187_ = \$signal$246 [1] & \$signal$249 [0];
-  assign halfm_14[2] = \$signal$247 [2] | _0187_;
-  assign _0188_ = \$signal$246 [1] & \$signal$249 [1];
-  assign halfm_14[3] = \$signal$247 [2] | _0188_;
-  assign _0189_ = \$signal$246 [1] & \$signal$249 [2];
-  assign halfm_14[4] = \$signal$247 [2] | _0189_;
-  assign _0190_ = \$signal$246 [1] & \$signal$249 [3];
-  assign halfm_14[5] = \$signal$247 [2] | _0190_;
-  assign _0191_ = \$signal$246 [2] & \$signal$249 [0];
-  assign halfm_14[6] = \$signal$247 [3] | _0191_;
-  assign _0193_ = \$signal$246 [2] & \$signal$249 [1];
-  assign halfm_14[7] = \$signal$247 [3] | _0193_;
-  assign _0194_ = \$signal$246 [2] & \$signal$249 [2];
-  assign halfm_14[8] = \$signal$247 [3] | _0194_;
-  assign _0195_ = \$signal$246 [2] & \$signal$249 [3];
-  assign halfm_14[9] = \$signal$247 [3] | _0195_;
-  assign _0196_ = \$signal$246 [3] & \$signal$249 [0];
-  assign halfm_14[10] = \$signal$247 [4] | _0196_;
-  assign _0197_ = \$signal$246 [3] & \$signal$249 [1];
-  assign halfm_14[11] = \$signal$247 [4] | _0197_;
-  assign _0199_ = \$signal$246 [3] & \$signal$249 [2];
-  assign halfm_14[12] = \$signal$247 [4] | _0199_;
-  assign _0200_ = \$signal$246 [3] & \$signal$249 [3];
-  assign halfm_14[13] = \$signal$247 [4] | _0200_;
-  assign _0201_ = \$signal$246 [4] & \$signal$249 [0];
-  assign halfm_14[14] = \$signal$247 [5] | _0201_;
-  assign _0202_ = \$signal$246 [4] & \$signal$249 [1];
-  assign halfm_14[15] = \$signal$247 [5] | _0202_;
-  assign _0203_ = \$signal$246 [4] & \$signal$249 [2];
-  assign halfm_14[16] = \$signal$247 [5] | _0203_;
-  assign _0204_ = \$signal$246 [4] & \$signal$249 [3];
-  assign halfm_14[17] = \$signal$247 [5] | _0204_;
-  assign _0205_ = \$signal$246 [5] & \$signal$249 [0];
-  assign halfm_14[18] = \$signal$247 [6] | _0205_;
-  assign _0206_ = \$signal$246 [5] & \$signal$249 [1];
-  assign halfm_14[19] = \$signal$247 [6] | _0206_;
-  assign _0207_ = \$signal$246 [5] & \$signal$249 [2];
-  assign halfm_14[20] = \$signal$247 [6] | _0207_;
-  assign _0208_ = \$signal$246 [5] & \$signal$249 [3];
-  assign halfm_14[21] = \$signal$247 [6] | _0208_;
-  assign _0209_ = \$signal$246 [6] & \$signal$249 [0];
-  assign halfm_14[22] = \$signal$247 [7] | _0209_;
-  assign _0210_ = \$signal$246 [6] & \$signal$249 [1];
-  assign halfm_14[23] = \$signal$247 [7] | _0210_;
-  assign _0211_ = \$signal$246 [6] & \$signal$249 [2];
-  assign halfm_14[24] = \$signal$247 [7] | _0211_;
-  assign _0212_ = \$signal$246 [6] & \$signal$249 [3];
-  assign halfm_14[25] = \$signal$247 [7] | _0212_;
-  assign halfm_14[26] = \$signal$246 [7] & \$signal$249 [0];
-  assign halfm_14[27] = \$signal$246 [7] & \$signal$249 [1];
-  assign halfm_14[28] = \$signal$246 [7] & \$signal$249 [2];
-  assign halfm_14[29] = \$signal$246 [7] & \$signal$249 [3];
-  assign half_15[0] = \$signal$253 [0] & \$signal$255 [1];
-  assign half_15[1] = \$signal$253 [0] & \$signal$255 [2];
-  assign half_15[2] = \$signal$253 [0] & \$signal$255 [3];
-  assign half_15[3] = \$signal$253 [1] & \$signal$255 [0];
-  assign half_15[4] = \$signal$253 [1] & \$signal$255 [1];
-  assign half_15[5] = \$signal$253 [1] & \$signal$255 [2];
-  assign half_15[6] = \$signal$253 [1] & \$signal$255 [3];
-  assign half_15[7] = \$signal$253 [2] & \$signal$255 [0];
-  assign half_15[8] = \$signal$253 [2] & \$signal$255 [1];
-  assign half_15[9] = \$signal$253 [2] & \$signal$255 [2];
-  assign half_15[10] = \$signal$253 [2] & \$signal$255 [3];
-  assign half_15[11] = \$signal$253 [3] & \$signal$255 [0];
-  assign half_15[12] = \$signal$253 [3] & \$signal$255 [1];
-  assign half_15[13] = \$signal$253 [3] & \$signal$255 [2];
-  assign half_15[14] = \$signal$253 [3] & \$signal$255 [3];
-  assign half_15[15] = \$signal$253 [4] & \$signal$255 [0];
-  assign half_15[16] = \$signal$253 [4] & \$signal$255 [1];
-  assign half_15[17] = \$signal$253 [4] & \$signal$255 [2];
-  assign half_15[18] = \$signal$253 [4] & \$signal$255 [3];
-  assign half_15[19] = \$signal$253 [5] & \$signal$255 [0];
-  assign half_15[20] = \$signal$253 [5] & \$signal$255 [1];
-  assign half_15[21] = \$signal$253 [5] & \$signal$255 [2];
-  assign half_15[22] = \$signal$253 [5] & \$signal$255 [3];
-  assign half_15[23] = \$signal$253 [6] & \$signal$255 [0];
-  assign half_15[24] = \$signal$253 [6] & \$signal$255 [1];
-  assign half_15[25] = \$signal$253 [6] & \$signal$255 [2];
-  assign half_15[26] = \$signal$253 [6] & \$signal$255 [3];
-  assign half_15[27] = \$signal$253 [7] & \$signal$255 [0];
-  assign half_15[28] = \$signal$253 [7] & \$signal$255 [1];
-  assign half_15[29] = \$signal$253 [7] & \$signal$255 [2];
-  assign half_15[30] = \$signal$253 [7] & \$signal$255 [3];
-  assign _0217_ = \$signal$253 [0] & \$signal$256 [2];
-  assign halfm_15[0] = \$signal$254 [1] | _0217_;
-  assign _0218_ = \$signal$253 [0] & \$signal$256 [3];
-  assign halfm_15[1] = \$signal$254 [1] | _0218_;
-  assign _0219_ = \$signal$253 [1] & \$signal$256 [0];
-  assign halfm_15[2] = \$signal$254 [2] | _0219_;
-  assign _0220_ = \$signal$253 [1] & \$signal$256 [1];
-  assign halfm_15[3] = \$signal$254 [2] | _0220_;
-  assign _0221_ = \$signal$253 [1] & \$signal$256 [2];
-  assign halfm_15[4] = \$signal$254 [2] | _0221_;
-  assign _0222_ = \$signal$253 [1] & \$signal$256 [3];
-  assign halfm_15[5] = \$signal$254 [2] | _0222_;
-  assign _0223_ = \$signal$253 [2] & \$signal$256 [0];
-  assign halfm_15[6] = \$signal$254 [3] | _0223_;
-  assign _0225_ = \$signal$253 [2] & \$signal$256 [1];
-  assign halfm_15[7] = \$signal$254 [3] | _0225_;
-  assign _0226_ = \$signal$253 [2] & \$signal$256 [2];
-  assign halfm_15[8] = \$signal$254 [3] | _0226_;
-  assign _0227_ = \$signal$253 [2] & \$signal$256 [3];
-  assign halfm_15[9] = \$signal$254 [3] | _0227_;
-  assign _0228_ = \$signal$253 [3] & \$signal$256 [0];
-  assign halfm_15[10] = \$signal$254 [4] | _0228_;
-  assign _0229_ = \$signal$253 [3] & \$signal$256 [1];
-  assign halfm_15[11] = \$signal$254 [4] | _0229_;
-  assign _0231_ = \$signal$253 [3] & \$signal$256 [2];
-  assign halfm_15[12] = \$signal$254 [4] | _0231_;
-  assign _0232_ = \$signal$253 [3] & \$signal$256 [3];
-  assign halfm_15[13] = \$signal$254 [4] | _0232_;
-  assign _0233_ = \$signal$253 [4] & \$signal$256 [0];
-  assign halfm_15[14] = \$signal$254 [5] | _0233_;
-  assign _0234_ = \$signal$253 [4] & \$signal$256 [1];
-  assign halfm_15[15] = \$signal$254 [5] | _0234_;
-  assign _0235_ = \$signal$253 [4] & \$signal$256 [2];
-  assign halfm_15[16] = \$signal$254 [5] | _0235_;
-  assign _0237_ = \$signal$253 [4] & \$signal$256 [3];
-  assign halfm_15[17] = \$signal$254 [5] | _0237_;
-  assign _0238_ = \$signal$253 [5] & \$signal$256 [0];
-  assign halfm_15[18] = \$signal$254 [6] | _0238_;
-  assign _0239_ = \$signal$253 [5] & \$signal$256 [1];
-  assign halfm_15[19] = \$signal$254 [6] | _0239_;
-  assign _0240_ = \$signal$253 [5] & \$signal$256 [2];
-  assign halfm_15[20] = \$signal$254 [6] | _0240_;
-  assign _0241_ = \$signal$253 [5] & \$signal$256 [3];
-  assign halfm_15[21] = \$signal$254 [6] | _0241_;
-  assign _0242_ = \$signal$253 [6] & \$signal$256 [0];
-  assign halfm_15[22] = \$signal$254 [7] | _0242_;
-  assign _0243_ = \$signal$253 [6] & \$signal$256 [1];
-  assign halfm_15[23] = \$signal$254 [7] | _0243_;
-  assign _0244_ = \$signal$253 [6] & \$signal$256 [2];
-  assign halfm_15[24] = \$signal$254 [7] | _0244_;
-  assign _0245_ = \$signal$253 [6] & \$signal$256 [3];
-  assign halfm_15[25] = \$signal$254 [7] | _0245_;
-  assign halfm_15[26] = \$signal$253 [7] & \$signal$256 [0];
-  assign halfm_15[27] = \$signal$253 [7] & \$signal$256 [1];
-  assign halfm_15[28] = \$signal$253 [7] & \$signal$256 [2];
-  assign halfm_15[29] = \$signal$253 [7] & \$signal$256 [3];
-  assign _0246_ = $signed(rq2_h0) < $signed(1'h0);
-  assign _0247_ = _0246_ ? { 1'h0, rq2_hm0[29:0] } : rq2_hf0[30:0];
-  assign u_0 = $signed(rq2_h0) + $signed({ 1'h0, _0247_ });
-  assign _0248_ = $signed(rq2_h1) < $signed(1'h0);
-  assign _0250_ = _0248_ ? { 1'h0, rq2_hm1[29:0] } : rq2_hf1[30:0];
-  assign u_1 = $signed(rq2_h1) + $signed({ 1'h0, _0250_ });
-  assign _0251_ = $signed(rq2_h2) < $signed(1'h0);
-  assign _0252_ = _0251_ ? { 1'h0, rq2_hm2[29:0] } : rq2_hf2[30:0];
-  assign u_2 = $signed(rq2_h2) + $signed({ 1'h0, _0252_ });
-  assign _0253_ = $signed(rq2_h3) < $signed(1'h0);
-  assign _0254_ = _0253_ ? { 1'h0, rq2_hm3[29:0] } : rq2_hf3[30:0];
-  assign u_3 = $signed(rq2_h3) + $signed({ 1'h0, _0254_ });
-  assign _0255_ = $signed(rq2_h4) < $signed(1'h0);
-  assign _0256_ = _0255_ ? { 1'h0, rq2_hm4[29:0] } : rq2_hf4[30:0];
-  assign u_4 = $signed(rq2_h4) + $signed({ 1'h0, _0256_ });
-  assign _0257_ = $signed(rq2_h5) < $signed(1'h0);
-  assign _0258_ = _0257_ ? { 1'h0, rq2_hm5[29:0] } : rq2_hf5[30:0];
-  assign u_5 = $signed(rq2_h5) + $signed({ 1'h0, _0258_ });
-  assign _0259_ = $signed(rq2_h6) < $signed(1'h0);
-  assign _0261_ = _0259_ ? { 1'h0, rq2_hm6[29:0] } : rq2_hf6[30:0];
-  assign u_6 = $signed(rq2_h6) + $signed({ 1'h0, _0261_ });
-  assign _0262_ = $signed(rq2_h7) < $signed(1'h0);
-  assign _0263_ = _0262_ ? { 1'h0, rq2_hm7[29:0] } : rq2_hf7[30:0];
-  assign u_7 = $signed(rq2_h7) + $signed({ 1'h0, _0263_ });
-  assign _0264_ = $signed(rq2_h8) < $signed(1'h0);
-  assign _0265_ = _0264_ ? { 1'h0, rq2_hm8[29:0] } : rq2_hf8[30:0];
-  assign u_8 = $signed(rq2_h8) + $signed({ 1'h0, _0265_ });
-  assign _0266_ = $signed(rq2_h9) < $signed(1'h0);
-  assign _0267_[30:0] = _0266_ ? { 1'h0, rq2_hm9[29:0] } : rq2_hf9[30:0];
-  assign u_9 = $signed(rq2_h9) + $signed({ 1'h0, _0267_[30:0] });
-  assign _0268_ = $signed(rq2_h10) < $signed(1'h0);
-  assign _0269_[30:0] = _0268_ ? { 1'h0, rq2_hm10[29:0] } : rq2_hf10[30:0];
-  assign u_10 = $signed(rq2_h10) + $signed({ 1'h0, _0269_[30:0] });
-  assign _0270_ = $signed(rq2_h11) < $signed(1'h0);
-  assign _0272_[30:0] = _0270_ ? { 1'h0, rq2_hm11[29:0] } : rq2_hf11[30:0];
-  assign u_11 = $signed(rq2_h11) + $signed({ 1'h0, _0272_[30:0] });
-  assign _0273_ = $signed(rq2_h12) < $signed(1'h0);
-  assign _0274_[30:0] = _0273_ ? { 1'h0, rq2_hm12[29:0] } : rq2_hf12[30:0];
-  assign u_12 = $signed(rq2_h12) + $signed({ 1'h0, _0274_[30:0] });
-  assign _0275_ = $signed(rq2_h13) < $signed(1'h0);
-  assign _0276_[30:0] = _0275_ ? { 1'h0, rq2_hm13[29:0] } : rq2_hf13[30:0];
-  assign u_13 = $signed(rq2_h13) + $signed({ 1'h0, _0276_[30:0] });
-  assign _0277_ = $signed(rq2_h14) < $signed(1'h0);
-  assign _0278_[30:0] = _0277_ ? { 1'h0, rq2_hm14[29:0] } : rq2_hf14[30:0];
-  assign u_14 = $signed(rq2_h14) + $signed({ 1'h0, _0278_[30:0] });
-  assign _0279_ = $signed(rq2_h15) < $signed(1'h0);
-  assign _0280_[30:0] = _0279_ ? { 1'h0, rq2_hm15[29:0] } : rq2_hf15[30:0];
-  assign u_15 = $signed(rq2_h15) + $signed({ 1'h0, _0280_[30:0] });
+  assign _0112_ = $signed(a_15[31:17]) * $signed({ 1'h0, rq1_m15[16:0] });
+  assign _0113_ = a_15[16:0] * rq1_m15[30:17];
+  assign _0114_ = $signed(_0112_) + $signed({ 1'h0, _0113_ });
+  assign mid_15 = $signed(_0114_) + $signed(15'h2000);
+  assign { h_0, _0115_[13:0] } = $signed(outer_0[62:17]) + $signed(mid_0);
+  assign { h_1, _0116_[13:0] } = $signed(outer_1[62:17]) + $signed(mid_1);
+  assign { h_2, _0117_[13:0] } = $signed(outer_2[62:17]) + $signed(mid_2);
+  assign { h_3, _0118_[13:0] } = $signed(outer_3[62:17]) + $signed(mid_3);
+  assign { h_4, _0119_[13:0] } = $signed(outer_4[62:17]) + $signed(mid_4);
+  assign { h_5, _0120_[13:0] } = $signed(outer_5[62:17]) + $signed(mid_5);
+  assign { h_6, _0122_[13:0] } = $signed(outer_6[62:17]) + $signed(mid_6);
+  assign { h_7, _0123_[13:0] } = $signed(outer_7[62:17]) + $signed(mid_7);
+  assign { h_8, _0124_[13:0] } = $signed(outer_8[62:17]) + $signed(mid_8);
+  assign { h_9, _0125_[13:0] } = $signed(outer_9[62:17]) + $signed(mid_9);
+  assign { h_10, _0126_[13:0] } = $signed(outer_10[62:17]) + $signed(mid_10);
+  assign { h_11, _0127_[13:0] } = $signed(outer_11[62:17]) + $signed(mid_11);
+  assign { h_12, _0129_[13:0] } = $signed(outer_12[62:17]) + $signed(mid_12);
+  assign { h_13, _0130_[13:0] } = $signed(outer_13[62:17]) + $signed(mid_13);
+  assign { h_14, _0131_[13:0] } = $signed(outer_14[62:17]) + $signed(mid_14);
+  assign { h_15, _0132_[13:0] } = $signed(outer_15[62:17]) + $signed(mid_15);
+  assign { half_0, _0134_[0] } = 1'h1 << rq1_r0;
+  assign halfm_0[0] = rq1_r0 >= 2'h2;
+  assign halfm_0[1] = rq1_r0 >= 2'h3;
+  assign halfm_0[2] = rq1_r0 >= 3'h4;
+  assign halfm_0[3] = rq1_r0 >= 3'h5;
+  assign halfm_0[4] = rq1_r0 >= 3'h6;
+  assign halfm_0[5] = rq1_r0 >= 3'h7;
+  assign halfm_0[6] = rq1_r0 >= 4'h8;
+  assign halfm_0[7] = rq1_r0 >= 4'h9;
+  assign halfm_0[8] = rq1_r0 >= 4'ha;
+  assign halfm_0[9] = rq1_r0 >= 4'hb;
+  assign halfm_0[10] = rq1_r0 >= 4'hc;
+  assign halfm_0[11] = rq1_r0 >= 4'hd;
+  assign halfm_0[12] = rq1_r0 >= 4'he;
+  assign halfm_0[13] = rq1_r0 >= 4'hf;
+  assign halfm_0[14] = rq1_r0 >= 5'h10;
+  assign halfm_0[15] = rq1_r0 >= 5'h11;
+  assign halfm_0[16] = rq1_r0 >= 5'h12;
+  assign halfm_0[17] = rq1_r0 >= 5'h13;
+  assign halfm_0[18] = rq1_r0 >= 5'h14;
+  assign halfm_0[19] = rq1_r0 >= 5'h15;
+  assign halfm_0[20] = rq1_r0 >= 5'h16;
+  assign halfm_0[21] = rq1_r0 >= 5'h17;
+  assign halfm_0[22] = rq1_r0 >= 5'h18;
+  assign halfm_0[23] = rq1_r0 >= 5'h19;
+  assign halfm_0[24] = rq1_r0 >= 5'h1a;
+  assign halfm_0[25] = rq1_r0 >= 5'h1b;
+  assign halfm_0[26] = rq1_r0 >= 5'h1c;
+  assign halfm_0[27] = rq1_r0 >= 5'h1d;
+  assign halfm_0[28] = rq1_r0 >= 5'h1e;
+  assign halfm_0[29] = rq1_r0 >= 5'h1f;
+  assign halfm_0[30] = rq1_r0 >= 6'h20;
+  assign halfm_0[31] = rq1_r0 >= 6'h21;
+  assign { half_1, _0136_[0] } = 1'h1 << rq1_r1;
+  assign halfm_1[0] = rq1_r1 >= 2'h2;
+  assign halfm_1[1] = rq1_r1 >= 2'h3;
+  assign halfm_1[2] = rq1_r1 >= 3'h4;
+  assign halfm_1[3] = rq1_r1 >= 3'h5;
+  assign halfm_1[4] = rq1_r1 >= 3'h6;
+  assign halfm_1[5] = rq1_r1 >= 3'h7;
+  assign halfm_1[6] = rq1_r1 >= 4'h8;
+  assign halfm_1[7] = rq1_r1 >= 4'h9;
+  assign halfm_1[8] = rq1_r1 >= 4'ha;
+  assign halfm_1[9] = rq1_r1 >= 4'hb;
+  assign halfm_1[10] = rq1_r1 >= 4'hc;
+  assign halfm_1[11] = rq1_r1 >= 4'hd;
+  assign halfm_1[12] = rq1_r1 >= 4'he;
+  assign halfm_1[13] = rq1_r1 >= 4'hf;
+  assign halfm_1[14] = rq1_r1 >= 5'h10;
+  assign halfm_1[15] = rq1_r1 >= 5'h11;
+  assign halfm_1[16] = rq1_r1 >= 5'h12;
+  assign halfm_1[17] = rq1_r1 >= 5'h13;
+  assign halfm_1[18] = rq1_r1 >= 5'h14;
+  assign halfm_1[19] = rq1_r1 >= 5'h15;
+  assign halfm_1[20] = rq1_r1 >= 5'h16;
+  assign halfm_1[21] = rq1_r1 >= 5'h17;
+  assign halfm_1[22] = rq1_r1 >= 5'h18;
+  assign halfm_1[23] = rq1_r1 >= 5'h19;
+  assign halfm_1[24] = rq1_r1 >= 5'h1a;
+  assign halfm_1[25] = rq1_r1 >= 5'h1b;
+  assign halfm_1[26] = rq1_r1 >= 5'h1c;
+  assign halfm_1[27] = rq1_r1 >= 5'h1d;
+  assign halfm_1[28] = rq1_r1 >= 5'h1e;
+  assign halfm_1[29] = rq1_r1 >= 5'h1f;
+  assign halfm_1[30] = rq1_r1 >= 6'h20;
+  assign halfm_1[31] = rq1_r1 >= 6'h21;
+  assign { half_2, _0140_[0] } = 1'h1 << rq1_r2;
+  assign halfm_2[0] = rq1_r2 >= 2'h2;
+  assign halfm_2[1] = rq1_r2 >= 2'h3;
+  assign halfm_2[2] = rq1_r2 >= 3'h4;
+  assign halfm_2[3] = rq1_r2 >= 3'h5;
+  assign halfm_2[4] = rq1_r2 >= 3'h6;
+  assign halfm_2[5] = rq1_r2 >= 3'h7;
+  assign halfm_2[6] = rq1_r2 >= 4'h8;
+  assign halfm_2[7] = rq1_r2 >= 4'h9;
+  assign halfm_2[8] = rq1_r2 >= 4'ha;
+  assign halfm_2[9] = rq1_r2 >= 4'hb;
+  assign halfm_2[10] = rq1_r2 >= 4'hc;
+  assign halfm_2[11] = rq1_r2 >= 4'hd;
+  assign halfm_2[12] = rq1_r2 >= 4'he;
+  assign halfm_2[13] = rq1_r2 >= 4'hf;
+  assign halfm_2[14] = rq1_r2 >= 5'h10;
+  assign halfm_2[15] = rq1_r2 >= 5'h11;
+  assign halfm_2[16] = rq1_r2 >= 5'h12;
+  assign halfm_2[17] = rq1_r2 >= 5'h13;
+  assign halfm_2[18] = rq1_r2 >= 5'h14;
+  assign halfm_2[19] = rq1_r2 >= 5'h15;
+  assign halfm_2[20] = rq1_r2 >= 5'h16;
+  assign halfm_2[21] = rq1_r2 >= 5'h17;
+  assign halfm_2[22] = rq1_r2 >= 5'h18;
+  assign halfm_2[23] = rq1_r2 >= 5'h19;
+  assign halfm_2[24] = rq1_r2 >= 5'h1a;
+  assign halfm_2[25] = rq1_r2 >= 5'h1b;
+  assign halfm_2[26] = rq1_r2 >= 5'h1c;
+  assign halfm_2[27] = rq1_r2 >= 5'h1d;
+  assign halfm_2[28] = rq1_r2 >= 5'h1e;
+  assign halfm_2[29] = rq1_r2 >= 5'h1f;
+  assign halfm_2[30] = rq1_r2 >= 6'h20;
+  assign halfm_2[31] = rq1_r2 >= 6'h21;
+  assign { half_3, _0144_[0] } = 1'h1 << rq1_r3;
+  assign halfm_3[0] = rq1_r3 >= 2'h2;
+  assign halfm_3[1] = rq1_r3 >= 2'h3;
+  assign halfm_3[2] = rq1_r3 >= 3'h4;
+  assign halfm_3[3] = rq1_r3 >= 3'h5;
+  assign halfm_3[4] = rq1_r3 >= 3'h6;
+  assign halfm_3[5] = rq1_r3 >= 3'h7;
+  assign halfm_3[6] = rq1_r3 >= 4'h8;
+  assign halfm_3[7] = rq1_r3 >= 4'h9;
+  assign halfm_3[8] = rq1_r3 >= 4'ha;
+  assign halfm_3[9] = rq1_r3 >= 4'hb;
+  assign halfm_3[10] = rq1_r3 >= 4'hc;
+  assign halfm_3[11] = rq1_r3 >= 4'hd;
+  assign halfm_3[12] = rq1_r3 >= 4'he;
+  assign halfm_3[13] = rq1_r3 >= 4'hf;
+  assign halfm_3[14] = rq1_r3 >= 5'h10;
+  assign halfm_3[15] = rq1_r3 >= 5'h11;
+  assign halfm_3[16] = rq1_r3 >= 5'h12;
+  assign halfm_3[17] = rq1_r3 >= 5'h13;
+  assign halfm_3[18] = rq1_r3 >= 5'h14;
+  assign halfm_3[19] = rq1_r3 >= 5'h15;
+  assign halfm_3[20] = rq1_r3 >= 5'h16;
+  assign halfm_3[21] = rq1_r3 >= 5'h17;
+  assign halfm_3[22] = rq1_r3 >= 5'h18;
+  assign halfm_3[23] = rq1_r3 >= 5'h19;
+  assign halfm_3[24] = rq1_r3 >= 5'h1a;
+  assign halfm_3[25] = rq1_r3 >= 5'h1b;
+  assign halfm_3[26] = rq1_r3 >= 5'h1c;
+  assign halfm_3[27] = rq1_r3 >= 5'h1d;
+  assign halfm_3[28] = rq1_r3 >= 5'h1e;
+  assign halfm_3[29] = rq1_r3 >= 5'h1f;
+  assign halfm_3[30] = rq1_r3 >= 6'h20;
+  assign halfm_3[31] = rq1_r3 >= 6'h21;
+  assign { half_4, _0146_[0] } = 1'h1 << rq1_r4;
+  assign halfm_4[0] = rq1_r4 >= 2'h2;
+  assign halfm_4[1] = rq1_r4 >= 2'h3;
+  assign halfm_4[2] = rq1_r4 >= 3'h4;
+  assign halfm_4[3] = rq1_r4 >= 3'h5;
+  assign halfm_4[4] = rq1_r4 >= 3'h6;
+  assign halfm_4[5] = rq1_r4 >= 3'h7;
+  assign halfm_4[6] = rq1_r4 >= 4'h8;
+  assign halfm_4[7] = rq1_r4 >= 4'h9;
+  assign halfm_4[8] = rq1_r4 >= 4'ha;
+  assign halfm_4[9] = rq1_r4 >= 4'hb;
+  assign halfm_4[10] = rq1_r4 >= 4'hc;
+  assign halfm_4[11] = rq1_r4 >= 4'hd;
+  assign halfm_4[12] = rq1_r4 >= 4'he;
+  assign halfm_4[13] = rq1_r4 >= 4'hf;
+  assign halfm_4[14] = rq1_r4 >= 5'h10;
+  assign halfm_4[15] = rq1_r4 >= 5'h11;
+  assign halfm_4[16] = rq1_r4 >= 5'h12;
+  assign halfm_4[17] = rq1_r4 >= 5'h13;
+  assign halfm_4[18] = rq1_r4 >= 5'h14;
+  assign halfm_4[19] = rq1_r4 >= 5'h15;
+  assign halfm_4[20] = rq1_r4 >= 5'h16;
+  assign halfm_4[21] = rq1_r4 >= 5'h17;
+  assign halfm_4[22] = rq1_r4 >= 5'h18;
+  assign halfm_4[23] = rq1_r4 >= 5'h19;
+  assign halfm_4[24] = rq1_r4 >= 5'h1a;
+  assign halfm_4[25] = rq1_r4 >= 5'h1b;
+  assign halfm_4[26] = rq1_r4 >= 5'h1c;
+  assign halfm_4[27] = rq1_r4 >= 5'h1d;
+  assign halfm_4[28] = rq1_r4 >= 5'h1e;
+  assign halfm_4[29] = rq1_r4 >= 5'h1f;
+  assign halfm_4[30] = rq1_r4 >= 6'h20;
+  assign halfm_4[31] = rq1_r4 >= 6'h21;
+  assign { half_5, _0151_[0] } = 1'h1 << rq1_r5;
+  assign halfm_5[0] = rq1_r5 >= 2'h2;
+  assign halfm_5[1] = rq1_r5 >= 2'h3;
+  assign halfm_5[2] = rq1_r5 >= 3'h4;
+  assign halfm_5[3] = rq1_r5 >= 3'h5;
+  assign halfm_5[4] = rq1_r5 >= 3'h6;
+  assign halfm_5[5] = rq1_r5 >= 3'h7;
+  assign halfm_5[6] = rq1_r5 >= 4'h8;
+  assign halfm_5[7] = rq1_r5 >= 4'h9;
+  assign halfm_5[8] = rq1_r5 >= 4'ha;
+  assign halfm_5[9] = rq1_r5 >= 4'hb;
+  assign halfm_5[10] = rq1_r5 >= 4'hc;
+  assign halfm_5[11] = rq1_r5 >= 4'hd;
+  assign halfm_5[12] = rq1_r5 >= 4'he;
+  assign halfm_5[13] = rq1_r5 >= 4'hf;
+  assign halfm_5[14] = rq1_r5 >= 5'h10;
+  assign halfm_5[15] = rq1_r5 >= 5'h11;
+  assign halfm_5[16] = rq1_r5 >= 5'h12;
+  assign halfm_5[17] = rq1_r5 >= 5'h13;
+  assign halfm_5[18] = rq1_r5 >= 5'h14;
+  assign halfm_5[19] = rq1_r5 >= 5'h15;
+  assign halfm_5[20] = rq1_r5 >= 5'h16;
+  assign halfm_5[21] = rq1_r5 >= 5'h17;
+  assign halfm_5[22] = rq1_r5 >= 5'h18;
+  assign halfm_5[23] = rq1_r5 >= 5'h19;
+  assign halfm_5[24] = rq1_r5 >= 5'h1a;
+  assign halfm_5[25] = rq1_r5 >= 5'h1b;
+  assign halfm_5[26] = rq1_r5 >= 5'h1c;
+  assign halfm_5[27] = rq1_r5 >= 5'h1d;
+  assign halfm_5[28] = rq1_r5 >= 5'h1e;
+  assign halfm_5[29] = rq1_r5 >= 5'h1f;
+  assign halfm_5[30] = rq1_r5 >= 6'h20;
+  assign halfm_5[31] = rq1_r5 >= 6'h21;
+  assign { half_6, _0154_[0] } = 1'h1 << rq1_r6;
+  assign halfm_6[0] = rq1_r6 >= 2'h2;
+  assign halfm_6[1] = rq1_r6 >= 2'h3;
+  assign halfm_6[2] = rq1_r6 >= 3'h4;
+  assign halfm_6[3] = rq1_r6 >= 3'h5;
+  assign halfm_6[4] = rq1_r6 >= 3'h6;
+  assign halfm_6[5] = rq1_r6 >= 3'h7;
+  assign halfm_6[6] = rq1_r6 >= 4'h8;
+  assign halfm_6[7] = rq1_r6 >= 4'h9;
+  assign halfm_6[8] = rq1_r6 >= 4'ha;
+  assign halfm_6[9] = rq1_r6 >= 4'hb;
+  assign halfm_6[10] = rq1_r6 >= 4'hc;
+  assign halfm_6[11] = rq1_r6 >= 4'hd;
+  assign halfm_6[12] = rq1_r6 >= 4'he;
+  assign halfm_6[13] = rq1_r6 >= 4'hf;
+  assign halfm_6[14] = rq1_r6 >= 5'h10;
+  assign halfm_6[15] = rq1_r6 >= 5'h11;
+  assign halfm_6[16] = rq1_r6 >= 5'h12;
+  assign halfm_6[17] = rq1_r6 >= 5'h13;
+  assign halfm_6[18] = rq1_r6 >= 5'h14;
+  assign halfm_6[19] = rq1_r6 >= 5'h15;
+  assign halfm_6[20] = rq1_r6 >= 5'h16;
+  assign halfm_6[21] = rq1_r6 >= 5'h17;
+  assign halfm_6[22] = rq1_r6 >= 5'h18;
+  assign halfm_6[23] = rq1_r6 >= 5'h19;
+  assign halfm_6[24] = rq1_r6 >= 5'h1a;
+  assign halfm_6[25] = rq1_r6 >= 5'h1b;
+  assign halfm_6[26] = rq1_r6 >= 5'h1c;
+  assign halfm_6[27] = rq1_r6 >= 5'h1d;
+  assign halfm_6[28] = rq1_r6 >= 5'h1e;
+  assign halfm_6[29] = rq1_r6 >= 5'h1f;
+  assign halfm_6[30] = rq1_r6 >= 6'h20;
+  assign halfm_6[31] = rq1_r6 >= 6'h21;
+  assign { half_7, _0156_[0] } = 1'h1 << rq1_r7;
+  assign halfm_7[0] = rq1_r7 >= 2'h2;
+  assign halfm_7[1] = rq1_r7 >= 2'h3;
+  assign halfm_7[2] = rq1_r7 >= 3'h4;
+  assign halfm_7[3] = rq1_r7 >= 3'h5;
+  assign halfm_7[4] = rq1_r7 >= 3'h6;
+  assign halfm_7[5] = rq1_r7 >= 3'h7;
+  assign halfm_7[6] = rq1_r7 >= 4'h8;
+  assign halfm_7[7] = rq1_r7 >= 4'h9;
+  assign halfm_7[8] = rq1_r7 >= 4'ha;
+  assign halfm_7[9] = rq1_r7 >= 4'hb;
+  assign halfm_7[10] = rq1_r7 >= 4'hc;
+  assign halfm_7[11] = rq1_r7 >= 4'hd;
+  assign halfm_7[12] = rq1_r7 >= 4'he;
+  assign halfm_7[13] = rq1_r7 >= 4'hf;
+  assign halfm_7[14] = rq1_r7 >= 5'h10;
+  assign halfm_7[15] = rq1_r7 >= 5'h11;
+  assign halfm_7[16] = rq1_r7 >= 5'h12;
+  assign halfm_7[17] = rq1_r7 >= 5'h13;
+  assign halfm_7[18] = rq1_r7 >= 5'h14;
+  assign halfm_7[19] = rq1_r7 >= 5'h15;
+  assign halfm_7[20] = rq1_r7 >= 5'h16;
+  assign halfm_7[21] = rq1_r7 >= 5'h17;
+  assign halfm_7[22] = rq1_r7 >= 5'h18;
+  assign halfm_7[23] = rq1_r7 >= 5'h19;
+  assign halfm_7[24] = rq1_r7 >= 5'h1a;
+  assign halfm_7[25] = rq1_r7 >= 5'h1b;
+  assign halfm_7[26] = rq1_r7 >= 5'h1c;
+  assign halfm_7[27] = rq1_r7 >= 5'h1d;
+  assign halfm_7[28] = rq1_r7 >= 5'h1e;
+  assign halfm_7[29] = rq1_r7 >= 5'h1f;
+  assign halfm_7[30] = rq1_r7 >= 6'h20;
+  assign halfm_7[31] = rq1_r7 >= 6'h21;
+  assign { half_8, _0160_[0] } = 1'h1 << rq1_r8;
+  assign halfm_8[0] = rq1_r8 >= 2'h2;
+  assign halfm_8[1] = rq1_r8 >= 2'h3;
+  assign halfm_8[2] = rq1_r8 >= 3'h4;
+  assign halfm_8[3] = rq1_r8 >= 3'h5;
+  assign halfm_8[4] = rq1_r8 >= 3'h6;
+  assign halfm_8[5] = rq1_r8 >= 3'h7;
+  assign halfm_8[6] = rq1_r8 >= 4'h8;
+  assign halfm_8[7] = rq1_r8 >= 4'h9;
+  assign halfm_8[8] = rq1_r8 >= 4'ha;
+  assign halfm_8[9] = rq1_r8 >= 4'hb;
+  assign halfm_8[10] = rq1_r8 >= 4'hc;
+  assign halfm_8[11] = rq1_r8 >= 4'hd;
+  assign halfm_8[12] = rq1_r8 >= 4'he;
+  assign halfm_8[13] = rq1_r8 >= 4'hf;
+  assign halfm_8[14] = rq1_r8 >= 5'h10;
+  assign halfm_8[15] = rq1_r8 >= 5'h11;
+  assign halfm_8[16] = rq1_r8 >= 5'h12;
+  assign halfm_8[17] = rq1_r8 >= 5'h13;
+  assign halfm_8[18] = rq1_r8 >= 5'h14;
+  assign halfm_8[19] = rq1_r8 >= 5'h15;
+  assign halfm_8[20] = rq1_r8 >= 5'h16;
+  assign halfm_8[21] = rq1_r8 >= 5'h17;
+  assign halfm_8[22] = rq1_r8 >= 5'h18;
+  assign halfm_8[23] = rq1_r8 >= 5'h19;
+  assign halfm_8[24] = rq1_r8 >= 5'h1a;
+  assign halfm_8[25] = rq1_r8 >= 5'h1b;
+  assign halfm_8[26] = rq1_r8 >= 5'h1c;
+  assign halfm_8[27] = rq1_r8 >= 5'h1d;
+  assign halfm_8[28] = rq1_r8 >= 5'h1e;
+  assign halfm_8[29] = rq1_r8 >= 5'h1f;
+  assign halfm_8[30] = rq1_r8 >= 6'h20;
+  assign halfm_8[31] = rq1_r8 >= 6'h21;
+  assign { half_9, _0163_[0] } = 1'h1 << rq1_r9;
+  assign halfm_9[0] = rq1_r9 >= 2'h2;
+  assign halfm_9[1] = rq1_r9 >= 2'h3;
+  assign halfm_9[2] = rq1_r9 >= 3'h4;
+  assign halfm_9[3] = rq1_r9 >= 3'h5;
+  assign halfm_9[4] = rq1_r9 >= 3'h6;
+  assign halfm_9[5] = rq1_r9 >= 3'h7;
+  assign halfm_9[6] = rq1_r9 >= 4'h8;
+  assign halfm_9[7] = rq1_r9 >= 4'h9;
+  assign halfm_9[8] = rq1_r9 >= 4'ha;
+  assign halfm_9[9] = rq1_r9 >= 4'hb;
+  assign halfm_9[10] = rq1_r9 >= 4'hc;
+  assign halfm_9[11] = rq1_r9 >= 4'hd;
+  assign halfm_9[12] = rq1_r9 >= 4'he;
+  assign halfm_9[13] = rq1_r9 >= 4'hf;
+  assign halfm_9[14] = rq1_r9 >= 5'h10;
+  assign halfm_9[15] = rq1_r9 >= 5'h11;
+  assign halfm_9[16] = rq1_r9 >= 5'h12;
+  assign halfm_9[17] = rq1_r9 >= 5'h13;
+  assign halfm_9[18] = rq1_r9 >= 5'h14;
+  assign halfm_9[19] = rq1_r9 >= 5'h15;
+  assign halfm_9[20] = rq1_r9 >= 5'h16;
+  assign halfm_9[21] = rq1_r9 >= 5'h17;
+  assign halfm_9[22] = rq1_r9 >= 5'h18;
+  assign halfm_9[23] = rq1_r9 >= 5'h19;
+  assign halfm_9[24] = rq1_r9 >= 5'h1a;
+  assign halfm_9[25] = rq1_r9 >= 5'h1b;
+  assign halfm_9[26] = rq1_r9 >= 5'h1c;
+  assign halfm_9[27] = rq1_r9 >= 5'h1d;
+  assign halfm_9[28] = rq1_r9 >= 5'h1e;
+  assign halfm_9[29] = rq1_r9 >= 5'h1f;
+  assign halfm_9[30] = rq1_r9 >= 6'h20;
+  assign halfm_9[31] = rq1_r9 >= 6'h21;
+  assign { half_10, _0166_[0] } = 1'h1 << rq1_r10;
+  assign halfm_10[0] = rq1_r10 >= 2'h2;
+  assign halfm_10[1] = rq1_r10 >= 2'h3;
+  assign halfm_10[2] = rq1_r10 >= 3'h4;
+  assign halfm_10[3] = rq1_r10 >= 3'h5;
+  assign halfm_10[4] = rq1_r10 >= 3'h6;
+  assign halfm_10[5] = rq1_r10 >= 3'h7;
+  assign halfm_10[6] = rq1_r10 >= 4'h8;
+  assign halfm_10[7] = rq1_r10 >= 4'h9;
+  assign halfm_10[8] = rq1_r10 >= 4'ha;
+  assign halfm_10[9] = rq1_r10 >= 4'hb;
+  assign halfm_10[10] = rq1_r10 >= 4'hc;
+  assign halfm_10[11] = rq1_r10 >= 4'hd;
+  assign halfm_10[12] = rq1_r10 >= 4'he;
+  assign halfm_10[13] = rq1_r10 >= 4'hf;
+  assign halfm_10[14] = rq1_r10 >= 5'h10;
+  assign halfm_10[15] = rq1_r10 >= 5'h11;
+  assign halfm_10[16] = rq1_r10 >= 5'h12;
+  assign halfm_10[17] = rq1_r10 >= 5'h13;
+  assign halfm_10[18] = rq1_r10 >= 5'h14;
+  assign halfm_10[19] = rq1_r10 >= 5'h15;
+  assign halfm_10[20] = rq1_r10 >= 5'h16;
+  assign halfm_10[21] = rq1_r10 >= 5'h17;
+  assign halfm_10[22] = rq1_r10 >= 5'h18;
+  assign halfm_10[23] = rq1_r10 >= 5'h19;
+  assign halfm_10[24] = rq1_r10 >= 5'h1a;
+  assign halfm_10[25] = rq1_r10 >= 5'h1b;
+  assign halfm_10[26] = rq1_r10 >= 5'h1c;
+  assign halfm_10[27] = rq1_r10 >= 5'h1d;
+  assign halfm_10[28] = rq1_r10 >= 5'h1e;
+  assign halfm_10[29] = rq1_r10 >= 5'h1f;
+  assign halfm_10[30] = rq1_r10 >= 6'h20;
+  assign halfm_10[31] = rq1_r10 >= 6'h21;
+  assign { half_11, _0170_[0] } = 1'h1 << rq1_r11;
+  assign halfm_11[0] = rq1_r11 >= 2'h2;
+  assign halfm_11[1] = rq1_r11 >= 2'h3;
+  assign halfm_11[2] = rq1_r11 >= 3'h4;
+  assign halfm_11[3] = rq1_r11 >= 3'h5;
+  assign halfm_11[4] = rq1_r11 >= 3'h6;
+  assign halfm_11[5] = rq1_r11 >= 3'h7;
+  assign halfm_11[6] = rq1_r11 >= 4'h8;
+  assign halfm_11[7] = rq1_r11 >= 4'h9;
+  assign halfm_11[8] = rq1_r11 >= 4'ha;
+  assign halfm_11[9] = rq1_r11 >= 4'hb;
+  assign halfm_11[10] = rq1_r11 >= 4'hc;
+  assign halfm_11[11] = rq1_r11 >= 4'hd;
+  assign halfm_11[12] = rq1_r11 >= 4'he;
+  assign halfm_11[13] = rq1_r11 >= 4'hf;
+  assign halfm_11[14] = rq1_r11 >= 5'h10;
+  assign halfm_11[15] = rq1_r11 >= 5'h11;
+  assign halfm_11[16] = rq1_r11 >= 5'h12;
+  assign halfm_11[17] = rq1_r11 >= 5'h13;
+  assign halfm_11[18] = rq1_r11 >= 5'h14;
+  assign halfm_11[19] = rq1_r11 >= 5'h15;
+  assign halfm_11[20] = rq1_r11 >= 5'h16;
+  assign halfm_11[21] = rq1_r11 >= 5'h17;
+  assign halfm_11[22] = rq1_r11 >= 5'h18;
+  assign halfm_11[23] = rq1_r11 >= 5'h19;
+  assign halfm_11[24] = rq1_r11 >= 5'h1a;
+  assign halfm_11[25] = rq1_r11 >= 5'h1b;
+  assign halfm_11[26] = rq1_r11 >= 5'h1c;
+  assign halfm_11[27] = rq1_r11 >= 5'h1d;
+  assign halfm_11[28] = rq1_r11 >= 5'h1e;
+  assign halfm_11[29] = rq1_r11 >= 5'h1f;
+  assign halfm_11[30] = rq1_r11 >= 6'h20;
+  assign halfm_11[31] = rq1_r11 >= 6'h21;
+  assign { half_12, _0173_[0] } = 1'h1 << rq1_r12;
+  assign halfm_12[0] = rq1_r12 >= 2'h2;
+  assign halfm_12[1] = rq1_r12 >= 2'h3;
+  assign halfm_12[2] = rq1_r12 >= 3'h4;
+  assign halfm_12[3] = rq1_r12 >= 3'h5;
+  assign halfm_12[4] = rq1_r12 >= 3'h6;
+  assign halfm_12[5] = rq1_r12 >= 3'h7;
+  assign halfm_12[6] = rq1_r12 >= 4'h8;
+  assign halfm_12[7] = rq1_r12 >= 4'h9;
+  assign halfm_12[8] = rq1_r12 >= 4'ha;
+  assign halfm_12[9] = rq1_r12 >= 4'hb;
+  assign halfm_12[10] = rq1_r12 >= 4'hc;
+  assign halfm_12[11] = rq1_r12 >= 4'hd;
+  assign halfm_12[12] = rq1_r12 >= 4'he;
+  assign halfm_12[13] = rq1_r12 >= 4'hf;
+  assign halfm_12[14] = rq1_r12 >= 5'h10;
+  assign halfm_12[15] = rq1_r12 >= 5'h11;
+  assign halfm_12[16] = rq1_r12 >= 5'h12;
+  assign halfm_12[17] = rq1_r12 >= 5'h13;
+  assign halfm_12[18] = rq1_r12 >= 5'h14;
+  assign halfm_12[19] = rq1_r12 >= 5'h15;
+  assign halfm_12[20] = rq1_r12 >= 5'h16;
+  assign halfm_12[21] = rq1_r12 >= 5'h17;
+  assign halfm_12[22] = rq1_r12 >= 5'h18;
+  assign halfm_12[23] = rq1_r12 >= 5'h19;
+  assign halfm_12[24] = rq1_r12 >= 5'h1a;
+  assign halfm_12[25] = rq1_r12 >= 5'h1b;
+  assign halfm_12[26] = rq1_r12 >= 5'h1c;
+  assign halfm_12[27] = rq1_r12 >= 5'h1d;
+  assign halfm_12[28] = rq1_r12 >= 5'h1e;
+  assign halfm_12[29] = rq1_r12 >= 5'h1f;
+  assign halfm_12[30] = rq1_r12 >= 6'h20;
+  assign halfm_12[31] = rq1_r12 >= 6'h21;
+  assign { half_13, _0176_[0] } = 1'h1 << rq1_r13;
+  assign halfm_13[0] = rq1_r13 >= 2'h2;
+  assign halfm_13[1] = rq1_r13 >= 2'h3;
+  assign halfm_13[2] = rq1_r13 >= 3'h4;
+  assign halfm_13[3] = rq1_r13 >= 3'h5;
+  assign halfm_13[4] = rq1_r13 >= 3'h6;
+  assign halfm_13[5] = rq1_r13 >= 3'h7;
+  assign halfm_13[6] = rq1_r13 >= 4'h8;
+  assign halfm_13[7] = rq1_r13 >= 4'h9;
+  assign halfm_13[8] = rq1_r13 >= 4'ha;
+  assign halfm_13[9] = rq1_r13 >= 4'hb;
+  assign halfm_13[10] = rq1_r13 >= 4'hc;
+  assign halfm_13[11] = rq1_r13 >= 4'hd;
+  assign halfm_13[12] = rq1_r13 >= 4'he;
+  assign halfm_13[13] = rq1_r13 >= 4'hf;
+  assign halfm_13[14] = rq1_r13 >= 5'h10;
+  assign halfm_13[15] = rq1_r13 >= 5'h11;
+  assign halfm_13[16] = rq1_r13 >= 5'h12;
+  assign halfm_13[17] = rq1_r13 >= 5'h13;
+  assign halfm_13[18] = rq1_r13 >= 5'h14;
+  assign halfm_13[19] = rq1_r13 >= 5'h15;
+  assign halfm_13[20] = rq1_r13 >= 5'h16;
+  assign halfm_13[21] = rq1_r13 >= 5'h17;
+  assign halfm_13[22] = rq1_r13 >= 5'h18;
+  assign halfm_13[23] = rq1_r13 >= 5'h19;
+  assign halfm_13[24] = rq1_r13 >= 5'h1a;
+  assign halfm_13[25] = rq1_r13 >= 5'h1b;
+  assign halfm_13[26] = rq1_r13 >= 5'h1c;
+  assign halfm_13[27] = rq1_r13 >= 5'h1d;
+  assign halfm_13[28] = rq1_r13 >= 5'h1e;
+  assign halfm_13[29] = rq1_r13 >= 5'h1f;
+  assign halfm_13[30] = rq1_r13 >= 6'h20;
+  assign halfm_13[31] = rq1_r13 >= 6'h21;
+  assign { half_14, _0179_[0] } = 1'h1 << rq1_r14;
+  assign halfm_14[0] = rq1_r14 >= 2'h2;
+  assign halfm_14[1] = rq1_r14 >= 2'h3;
+  assign halfm_14[2] = rq1_r14 >= 3'h4;
+  assign halfm_14[3] = rq1_r14 >= 3'h5;
+  assign halfm_14[4] = rq1_r14 >= 3'h6;
+  assign halfm_14[5] = rq1_r14 >= 3'h7;
+  assign halfm_14[6] = rq1_r14 >= 4'h8;
+  assign halfm_14[7] = rq1_r14 >= 4'h9;
+  assign halfm_14[8] = rq1_r14 >= 4'ha;
+  assign halfm_14[9] = rq1_r14 >= 4'hb;
+  assign halfm_14[10] = rq1_r14 >= 4'hc;
+  assign halfm_14[11] = rq1_r14 >= 4'hd;
+  assign halfm_14[12] = rq1_r14 >= 4'he;
+  assign halfm_14[13] = rq1_r14 >= 4'hf;
+  assign halfm_14[14] = rq1_r14 >= 5'h10;
+  assign halfm_14[15] = rq1_r14 >= 5'h11;
+  assign halfm_14[16] = rq1_r14 >= 5'h12;
+  assign halfm_14[17] = rq1_r14 >= 5'h13;
+  assign halfm_14[18] = rq1_r14 >= 5'h14;
+  assign halfm_14[19] = rq1_r14 >= 5'h15;
+  assign halfm_14[20] = rq1_r14 >= 5'h16;
+  assign halfm_14[21] = rq1_r14 >= 5'h17;
+  assign halfm_14[22] = rq1_r14 >= 5'h18;
+  assign halfm_14[23] = rq1_r14 >= 5'h19;
+  assign halfm_14[24] = rq1_r14 >= 5'h1a;
+  assign halfm_14[25] = rq1_r14 >= 5'h1b;
+  assign halfm_14[26] = rq1_r14 >= 5'h1c;
+  assign halfm_14[27] = rq1_r14 >= 5'h1d;
+  assign halfm_14[28] = rq1_r14 >= 5'h1e;
+  assign halfm_14[29] = rq1_r14 >= 5'h1f;
+  assign halfm_14[30] = rq1_r14 >= 6'h20;
+  assign halfm_14[31] = rq1_r14 >= 6'h21;
+  assign { half_15, _0182_[0] } = 1'h1 << rq1_r15;
+  assign halfm_15[0] = rq1_r15 >= 2'h2;
+  assign halfm_15[1] = rq1_r15 >= 2'h3;
+  assign halfm_15[2] = rq1_r15 >= 3'h4;
+  assign halfm_15[3] = rq1_r15 >= 3'h5;
+  assign halfm_15[4] = rq1_r15 >= 3'h6;
+  assign halfm_15[5] = rq1_r15 >= 3'h7;
+  assign halfm_15[6] = rq1_r15 >= 4'h8;
+  assign halfm_15[7] = rq1_r15 >= 4'h9;
+  assign halfm_15[8] = rq1_r15 >= 4'ha;
+  assign halfm_15[9] = rq1_r15 >= 4'hb;
+  assign halfm_15[10] = rq1_r15 >= 4'hc;
+  assign halfm_15[11] = rq1_r15 >= 4'hd;
+  assign halfm_15[12] = rq1_r15 >= 4'he;
+  assign halfm_15[13] = rq1_r15 >= 4'hf;
+  assign halfm_15[14] = rq1_r15 >= 5'h10;
+  assign halfm_15[15] = rq1_r15 >= 5'h11;
+  assign halfm_15[16] = rq1_r15 >= 5'h12;
+  assign halfm_15[17] = rq1_r15 >= 5'h13;
+  assign halfm_15[18] = rq1_r15 >= 5'h14;
+  assign halfm_15[19] = rq1_r15 >= 5'h15;
+  assign halfm_15[20] = rq1_r15 >= 5'h16;
+  assign halfm_15[21] = rq1_r15 >= 5'h17;
+  assign halfm_15[22] = rq1_r15 >= 5'h18;
+  assign halfm_15[23] = rq1_r15 >= 5'h19;
+  assign halfm_15[24] = rq1_r15 >= 5'h1a;
+  assign halfm_15[25] = rq1_r15 >= 5'h1b;
+  assign halfm_15[26] = rq1_r15 >= 5'h1c;
+  assign halfm_15[27] = rq1_r15 >= 5'h1d;
+  assign halfm_15[28] = rq1_r15 >= 5'h1e;
+  assign halfm_15[29] = rq1_r15 >= 5'h1f;
+  assign halfm_15[30] = rq1_r15 >= 6'h20;
+  assign halfm_15[31] = rq1_r15 >= 6'h21;
+  assign _0185_ = $signed(rq2_h0) < $signed(1'h0);
+  assign _0186_ = _0185_ ? rq2_hm0 : rq2_hf0;
+  assign u_0 = $signed(rq2_h0) + $signed({ 1'h0, _0186_ });
+  assign _0187_ = $signed(rq2_h1) < $signed(1'h0);
+  assign _0188_ = _0187_ ? rq2_hm1 : rq2_hf1;
+  assign u_1 = $signed(rq2_h1) + $signed({ 1'h0, _0188_ });
+  assign _0189_ = $signed(rq2_h2) < $signed(1'h0);
+  assign _0191_ = _0189_ ? rq2_hm2 : rq2_hf2;
+  assign u_2 = $signed(rq2_h2) + $signed({ 1'h0, _0191_ });
+  assign _0192_ = $signed(rq2_h3) < $signed(1'h0);
+  assign _0193_ = _0192_ ? rq2_hm3 : rq2_hf3;
+  assign u_3 = $signed(rq2_h3) + $signed({ 1'h0, _0193_ });
+  assign _0194_ = $signed(rq2_h4) < $signed(1'h0);
+  assign _0195_ = _0194_ ? rq2_hm4 : rq2_hf4;
+  assign u_4 = $signed(rq2_h4) + $signed({ 1'h0, _0195_ });
+  assign _0196_ = $signed(rq2_h5) < $signed(1'h0);
+  assign _0197_ = _0196_ ? rq2_hm5 : rq2_hf5;
+  assign u_5 = $signed(rq2_h5) + $signed({ 1'h0, _0197_ });
+  assign _0198_ = $signed(rq2_h6) < $signed(1'h0);
+  assign _0199_ = _0198_ ? rq2_hm6 : rq2_hf6;
+  assign u_6 = $signed(rq2_h6) + $signed({ 1'h0, _0199_ });
+  assign _0200_ = $signed(rq2_h7) < $signed(1'h0);
+  assign _0202_ = _0200_ ? rq2_hm7 : rq2_hf7;
+  assign u_7 = $signed(rq2_h7) + $signed({ 1'h0, _0202_ });
+  assign _0203_ = $signed(rq2_h8) < $signed(1'h0);
+  assign _0204_ = _0203_ ? rq2_hm8 : rq2_hf8;
+  assign u_8 = $signed(rq2_h8) + $signed({ 1'h0, _0204_ });
+  assign _0205_ = $signed(rq2_h9) < $signed(1'h0);
+  assign _0206_ = _0205_ ? rq2_hm9 : rq2_hf9;
+  assign u_9 = $signed(rq2_h9) + $signed({ 1'h0, _0206_ });
+  assign _0207_ = $signed(rq2_h10) < $signed(1'h0);
+  assign _0208_ = _0207_ ? rq2_hm10 : rq2_hf10;
+  assign u_10 = $signed(rq2_h10) + $signed({ 1'h0, _0208_ });
+  assign _0209_ = $signed(rq2_h11) < $signed(1'h0);
+  assign _0210_ = _0209_ ? rq2_hm11 : rq2_hf11;
+  assign u_11 = $signed(rq2_h11) + $signed({ 1'h0, _0210_ });
+  assign _0211_ = $signed(rq2_h12) < $signed(1'h0);
+  assign _0212_ = _0211_ ? rq2_hm12 : rq2_hf12;
+  assign u_12 = $signed(rq2_h12) + $signed({ 1'h0, _0212_ });
+  assign _0213_ = $signed(rq2_h13) < $signed(1'h0);
+  assign _0214_ = _0213_ ? rq2_hm13 : rq2_hf13;
+  assign u_13 = $signed(rq2_h13) + $signed({ 1'h0, _0214_ });
+  assign _0215_ = $signed(rq2_h14) < $signed(1'h0);
+  assign _0216_ = _0215_ ? rq2_hm14 : rq2_hf14;
+  assign u_14 = $signed(rq2_h14) + $signed({ 1'h0, _0216_ });
+  assign _0217_ = $signed(rq2_h15) < $signed(1'h0);
+  assign _0218_ = _0217_ ? rq2_hm15 : rq2_hf15;
+  assign u_15 = $signed(rq2_h15) + $signed({ 1'h0, _0218_ });
   assign t_0 = rq3_y0[7:0] + zero_point;
   assign fits_0 = $signed(rq3_y0[32:8]) == $signed(rq3_y0[33]);
   assign t_1 = rq3_y1[7:0] + zero_point;
@@ -6246,2184 +4502,162 @@ module \hwq_top.engine.requant (rst, i_bias, i_multiplier, i_shift, zero_point, 
   assign fits_14 = $signed(rq3_y14[32:8]) == $signed(rq3_y14[33]);
   assign t_15 = rq3_y15[7:0] + zero_point;
   assign fits_15 = $signed(rq3_y15[32:8]) == $signed(rq3_y15[33]);
-  assign _0293_ = $signed(rq3_y0[8:0]) < $signed({ lo_z[9], lo_z[7:0] });
-  assign _0294_ = fits_0 ? _0293_ : rq3_y0[33];
-  assign _0295_ = $signed(rq3_y0[8:0]) > $signed({ hi_z[9], hi_z[7:0] });
-  assign _0296_ = ~ rq3_y0[33];
-  assign _0297_ = fits_0 ? _0295_ : _0296_;
-  assign _0298_ = $signed(rq3_y1[8:0]) < $signed({ lo_z[9], lo_z[7:0] });
-  assign _0299_ = fits_1 ? _0298_ : rq3_y1[33];
-  assign _0300_ = $signed(rq3_y1[8:0]) > $signed({ hi_z[9], hi_z[7:0] });
-  assign _0303_ = ~ rq3_y1[33];
-  assign _0304_ = fits_1 ? _0300_ : _0303_;
-  assign _0305_ = $signed(rq3_y2[8:0]) < $signed({ lo_z[9], lo_z[7:0] });
-  assign _0306_ = fits_2 ? _0305_ : rq3_y2[33];
-  assign _0307_ = $signed(rq3_y2[8:0]) > $signed({ hi_z[9], hi_z[7:0] });
-  assign _0308_ = ~ rq3_y2[33];
-  assign _0309_ = fits_2 ? _0307_ : _0308_;
-  assign _0310_ = $signed(rq3_y3[8:0]) < $signed({ lo_z[9], lo_z[7:0] });
-  assign _0311_ = fits_3 ? _0310_ : rq3_y3[33];
-  assign _0312_ = $signed(rq3_y3[8:0]) > $signed({ hi_z[9], hi_z[7:0] });
-  assign _0314_ = ~ rq3_y3[33];
-  assign _0315_ = fits_3 ? _0312_ : _0314_;
-  assign _0316_ = $signed(rq3_y4[8:0]) < $signed({ lo_z[9], lo_z[7:0] });
-  assign _0317_ = fits_4 ? _0316_ : rq3_y4[33];
-  assign _0318_ = $signed(rq3_y4[8:0]) > $signed({ hi_z[9], hi_z[7:0] });
-  assign _0319_ = ~ rq3_y4[33];
-  assign _0320_ = fits_4 ? _0318_ : _0319_;
-  assign _0321_ = $signed(rq3_y5[8:0]) < $signed({ lo_z[9], lo_z[7:0] });
-  assign _0322_ = fits_5 ? _0321_ : rq3_y5[33];
-  assign _0323_ = $signed(rq3_y5[8:0]) > $signed({ hi_z[9], hi_z[7:0] });
-  assign _0325_ = ~ rq3_y5[33];
-  assign _0326_ = fits_5 ? _0323_ : _0325_;
-  assign _0327_ = $signed(rq3_y6[8:0]) < $signed({ lo_z[9], lo_z[7:0] });
-  assign _0328_ = fits_6 ? _0327_ : rq3_y6[33];
-  assign _0329_ = $signed(rq3_y6[8:0]) > $signed({ hi_z[9], hi_z[7:0] });
-  assign _0330_ = ~ rq3_y6[33];
-  assign _0331_ = fits_6 ? _0329_ : _0330_;
-  assign _0332_ = $signed(rq3_y7[8:0]) < $signed({ lo_z[9], lo_z[7:0] });
-  assign _0333_ = fits_7 ? _0332_ : rq3_y7[33];
-  assign _0334_ = $signed(rq3_y7[8:0]) > $signed({ hi_z[9], hi_z[7:0] });
-  assign _0335_ = ~ rq3_y7[33];
-  assign _0336_ = fits_7 ? _0334_ : _0335_;
-  assign _0337_ = $signed(rq3_y8[8:0]) < $signed({ lo_z[9], lo_z[7:0] });
-  assign _0338_ = fits_8 ? _0337_ : rq3_y8[33];
-  assign _0339_ = $signed(rq3_y8[8:0]) > $signed({ hi_z[9], hi_z[7:0] });
-  assign _0340_ = ~ rq3_y8[33];
-  assign _0341_ = fits_8 ? _0339_ : _0340_;
-  assign _0342_ = $signed(rq3_y9[8:0]) < $signed({ lo_z[9], lo_z[7:0] });
-  assign _0343_ = fits_9 ? _0342_ : rq3_y9[33];
-  assign _0344_ = $signed(rq3_y9[8:0]) > $signed({ hi_z[9], hi_z[7:0] });
-  assign _0346_ = ~ rq3_y9[33];
-  assign _0347_ = fits_9 ? _0344_ : _0346_;
-  assign _0348_ = $signed(rq3_y10[8:0]) < $signed({ lo_z[9], lo_z[7:0] });
-  assign _0349_ = fits_10 ? _0348_ : rq3_y10[33];
-  assign _0350_ = $signed(rq3_y10[8:0]) > $signed({ hi_z[9], hi_z[7:0] });
-  assign _0351_ = ~ rq3_y10[33];
-  assign _0352_ = fits_10 ? _0350_ : _0351_;
-  assign _0353_ = $signed(rq3_y11[8:0]) < $signed({ lo_z[9], lo_z[7:0] });
-  assign _0354_ = fits_11 ? _0353_ : rq3_y11[33];
-  assign _0355_ = $signed(rq3_y11[8:0]) > $signed({ hi_z[9], hi_z[7:0] });
-  assign _0356_ = ~ rq3_y11[33];
-  assign _0357_ = fits_11 ? _0355_ : _0356_;
-  assign _0358_ = $signed(rq3_y12[8:0]) < $signed({ lo_z[9], lo_z[7:0] });
-  assign _0359_ = fits_12 ? _0358_ : rq3_y12[33];
-  assign _0360_ = $signed(rq3_y12[8:0]) > $signed({ hi_z[9], hi_z[7:0] });
-  assign _0361_ = ~ rq3_y12[33];
-  assign _0362_ = fits_12 ? _0360_ : _0361_;
-  assign _0363_ = $signed(rq3_y13[8:0]) < $signed({ lo_z[9], lo_z[7:0] });
-  assign _0364_ = fits_13 ? _0363_ : rq3_y13[33];
-  assign _0365_ = $signed(rq3_y13[8:0]) > $signed({ hi_z[9], hi_z[7:0] });
-  assign _0366_ = ~ rq3_y13[33];
-  assign _0367_ = fits_13 ? _0365_ : _0366_;
-  assign _0368_ = $signed(rq3_y14[8:0]) < $signed({ lo_z[9], lo_z[7:0] });
-  assign _0369_ = fits_14 ? _0368_ : rq3_y14[33];
-  assign _0370_ = $signed(rq3_y14[8:0]) > $signed({ hi_z[9], hi_z[7:0] });
-  assign _0371_ = ~ rq3_y14[33];
-  assign _0372_ = fits_14 ? _0370_ : _0371_;
-  assign _0373_ = $signed(rq3_y15[8:0]) < $signed({ lo_z[9], lo_z[7:0] });
-  assign _0374_ = fits_15 ? _0373_ : rq3_y15[33];
-  assign _0375_ = $signed(rq3_y15[8:0]) > $signed({ hi_z[9], hi_z[7:0] });
-  assign _0377_ = ~ rq3_y15[33];
-  assign _0378_ = fits_15 ? _0375_ : _0377_;
-  reg [8:0] _2823_ = 9'h000;
-  assign { hi_z[9], hi_z[7:0] } = _2823_;
-  reg [8:0] _2824_ = 9'h000;
-  assign { lo_z[9], lo_z[7:0] } = _2824_;
-  reg [30:0] _2943_ = 31'h00000000;
-  assign rq2_hf0[30:0] = _2943_;
-  reg [29:0] _2944_ = 30'h00000000;
-  assign rq2_hm0[29:0] = _2944_;
-  reg [30:0] _2945_ = 31'h00000000;
-  assign rq2_hf1[30:0] = _2945_;
-  reg [29:0] _2946_ = 30'h00000000;
-  assign rq2_hm1[29:0] = _2946_;
-  reg [30:0] _2947_ = 31'h00000000;
-  assign rq2_hf2[30:0] = _2947_;
-  reg [29:0] _2948_ = 30'h00000000;
-  assign rq2_hm2[29:0] = _2948_;
-  reg [30:0] _2949_ = 31'h00000000;
-  assign rq2_hf3[30:0] = _2949_;
-  reg [29:0] _2950_ = 30'h00000000;
-  assign rq2_hm3[29:0] = _2950_;
-  reg [30:0] _2951_ = 31'h00000000;
-  assign rq2_hf4[30:0] = _2951_;
-  reg [29:0] _2952_ = 30'h00000000;
-  assign rq2_hm4[29:0] = _2952_;
-  reg [30:0] _2953_ = 31'h00000000;
-  assign rq2_hf5[30:0] = _2953_;
-  reg [29:0] _2954_ = 30'h00000000;
-  assign rq2_hm5[29:0] = _2954_;
-  reg [30:0] _2955_ = 31'h00000000;
-  assign rq2_hf6[30:0] = _2955_;
-  reg [29:0] _2956_ = 30'h00000000;
-  assign rq2_hm6[29:0] = _2956_;
-  reg [30:0] _2957_ = 31'h00000000;
-  assign rq2_hf7[30:0] = _2957_;
-  reg [29:0] _2958_ = 30'h00000000;
-  assign rq2_hm7[29:0] = _2958_;
-  reg [30:0] _2959_ = 31'h00000000;
-  assign rq2_hf8[30:0] = _2959_;
-  reg [29:0] _2960_ = 30'h00000000;
-  assign rq2_hm8[29:0] = _2960_;
-  reg [30:0] _2961_ = 31'h00000000;
-  assign rq2_hf9[30:0] = _2961_;
-  reg [29:0] _2962_ = 30'h00000000;
-  assign rq2_hm9[29:0] = _2962_;
-  reg [30:0] _2963_ = 31'h00000000;
-  assign rq2_hf10[30:0] = _2963_;
-  reg [29:0] _2964_ = 30'h00000000;
-  assign rq2_hm10[29:0] = _2964_;
-  reg [30:0] _2965_ = 31'h00000000;
-  assign rq2_hf11[30:0] = _2965_;
-  reg [29:0] _2966_ = 30'h00000000;
-  assign rq2_hm11[29:0] = _2966_;
-  reg [30:0] _2967_ = 31'h00000000;
-  assign rq2_hf12[30:0] = _2967_;
-  reg [29:0] _2968_ = 30'h00000000;
-  assign rq2_hm12[29:0] = _2968_;
-  reg [30:0] _2969_ = 31'h00000000;
-  assign rq2_hf13[30:0] = _2969_;
-  reg [29:0] _2970_ = 30'h00000000;
-  assign rq2_hm13[29:0] = _2970_;
-  reg [30:0] _2971_ = 31'h00000000;
-  assign rq2_hf14[30:0] = _2971_;
-  reg [29:0] _2972_ = 30'h00000000;
-  assign rq2_hm14[29:0] = _2972_;
-  reg [30:0] _2973_ = 31'h00000000;
-  assign rq2_hf15[30:0] = _2973_;
-  reg [29:0] _2974_ = 30'h00000000;
-  assign rq2_hm15[29:0] = _2974_;
-  assign _0642_ = _0326_ ? (* full_case = 32'd1 *) act_max : t_5;
-  assign _0643_ = _0322_ ? (* full_case = 32'd1 *) act_min : _0642_;
-  assign _0644_ = _0320_ ? (* full_case = 32'd1 *) act_max : t_4;
-  assign _0645_ = _0317_ ? (* full_case = 32'd1 *) act_min : _0644_;
-  assign _0646_ = _0315_ ? (* full_case = 32'd1 *) act_max : t_3;
-  assign _0647_ = _0311_ ? (* full_case = 32'd1 *) act_min : _0646_;
-  assign _0648_ = _0309_ ? (* full_case = 32'd1 *) act_max : t_2;
-  assign _0649_ = _0306_ ? (* full_case = 32'd1 *) act_min : _0648_;
-  assign _0650_ = _0304_ ? (* full_case = 32'd1 *) act_max : t_1;
-  assign _0651_ = _0299_ ? (* full_case = 32'd1 *) act_min : _0650_;
-  assign _0652_ = _0297_ ? (* full_case = 32'd1 *) act_max : t_0;
-  assign _0653_ = _0294_ ? (* full_case = 32'd1 *) act_min : _0652_;
-  assign _0654_ = _0372_ ? (* full_case = 32'd1 *) act_max : t_14;
-  assign _0655_ = _0369_ ? (* full_case = 32'd1 *) act_min : _0654_;
-  assign _0656_ = _0378_ ? (* full_case = 32'd1 *) act_max : t_15;
-  assign _0657_ = _0374_ ? (* full_case = 32'd1 *) act_min : _0656_;
-  assign _0658_ = _0367_ ? (* full_case = 32'd1 *) act_max : t_13;
-  assign _0659_ = _0364_ ? (* full_case = 32'd1 *) act_min : _0658_;
-  assign _0660_ = _0362_ ? (* full_case = 32'd1 *) act_max : t_12;
-  assign _0661_ = _0359_ ? (* full_case = 32'd1 *) act_min : _0660_;
-  function [3:0] _2995_;
-    input [3:0] a;
-    input [15:0] b;
-    input [3:0] s;
-    (* full_case = 32'd1 *)
-    (* parallel_case *)
-    casez (s)
-      4'b???1:
-        _2995_ = b[3:0];
-      4'b??1?:
-        _2995_ = b[7:4];
-      4'b?1??:
-        _2995_ = b[11:8];
-      4'b1???:
-        _2995_ = b[15:12];
-      default:
-        _2995_ = a;
-    endcase
-  endfunction
-  assign \$signal$256  = _2995_(4'hx, 16'h137f, { _0665_, _0664_, _0663_, _0662_ });
-  assign _0662_ = rq1_r15[1:0] == (* full_case = 32'd1 *) 2'h3;
-  assign _0663_ = rq1_r15[1:0] == (* full_case = 32'd1 *) 2'h2;
-  assign _0672_ = _0357_ ? (* full_case = 32'd1 *) act_max : t_11;
-  assign _0664_ = rq1_r15[1:0] == (* full_case = 32'd1 *) 1'h1;
-  assign _0665_ = ! (* full_case = 32'd1 *) rq1_r15[1:0];
-  function [3:0] _3001_;
-    input [3:0] a;
-    input [15:0] b;
-    input [3:0] s;
-    (* full_case = 32'd1 *)
-    (* parallel_case *)
-    casez (s)
-      4'b???1:
-        _3001_ = b[3:0];
-      4'b??1?:
-        _3001_ = b[7:4];
-      4'b?1??:
-        _3001_ = b[11:8];
-      4'b1???:
-        _3001_ = b[15:12];
-      default:
-        _3001_ = a;
-    endcase
-  endfunction
-  assign \$signal$255  = _3001_(4'hx, 16'h1248, { _0669_, _0668_, _0667_, _0666_ });
-  assign _0666_ = rq1_r15[1:0] == (* full_case = 32'd1 *) 2'h3;
-  assign _0667_ = rq1_r15[1:0] == (* full_case = 32'd1 *) 2'h2;
-  assign _0668_ = rq1_r15[1:0] == (* full_case = 32'd1 *) 1'h1;
-  assign _0669_ = ! (* full_case = 32'd1 *) rq1_r15[1:0];
-  function [7:0] _3006_;
-    input [7:0] a;
-    input [63:0] b;
-    input [7:0] s;
-    (* full_case = 32'd1 *)
-    (* parallel_case *)
-    casez (s)
-      8'b???????1:
-        _3006_ = b[7:0];
-      8'b??????1?:
-        _3006_ = b[15:8];
-      8'b?????1??:
-        _3006_ = b[23:16];
-      8'b????1???:
-        _3006_ = b[31:24];
-      8'b???1????:
-        _3006_ = b[39:32];
-      8'b??1?????:
-        _3006_ = b[47:40];
-      8'b?1??????:
-        _3006_ = b[55:48];
-      8'b1???????:
-        _3006_ = b[63:56];
-      default:
-        _3006_ = a;
-    endcase
-  endfunction
-  assign \$signal$254  = _3006_(8'hxx, 64'h0103070f1f3f7fff, { _0678_, _0677_, _0676_, _0675_, _0674_, _0673_, _0671_, _0670_ });
-  assign _0670_ = rq1_r15[4:2] == (* full_case = 32'd1 *) 3'h7;
-  assign _0671_ = rq1_r15[4:2] == (* full_case = 32'd1 *) 3'h6;
-  assign _0673_ = rq1_r15[4:2] == (* full_case = 32'd1 *) 3'h5;
-  assign _0674_ = rq1_r15[4:2] == (* full_case = 32'd1 *) 3'h4;
-  assign _0675_ = rq1_r15[4:2] == (* full_case = 32'd1 *) 2'h3;
-  assign _0676_ = rq1_r15[4:2] == (* full_case = 32'd1 *) 2'h2;
-  assign _0677_ = rq1_r15[4:2] == (* full_case = 32'd1 *) 1'h1;
-  assign _0678_ = ! (* full_case = 32'd1 *) rq1_r15[4:2];
-  function [7:0] _3015_;
-    input [7:0] a;
-    input [63:0] b;
-    input [7:0] s;
-    (* full_case = 32'd1 *)
-    (* parallel_case *)
-    casez (s)
-      8'b???????1:
-        _3015_ = b[7:0];
-      8'b??????1?:
-        _3015_ = b[15:8];
-      8'b?????1??:
-        _3015_ = b[23:16];
-      8'b????1???:
-        _3015_ = b[31:24];
-      8'b???1????:
-        _3015_ = b[39:32];
-      8'b??1?????:
-        _3015_ = b[47:40];
-      8'b?1??????:
-        _3015_ = b[55:48];
-      8'b1???????:
-        _3015_ = b[63:56];
-      default:
-        _3015_ = a;
-    endcase
-  endfunction
-  assign \$signal$253  = _3015_(8'hxx, 64'h0102040810204080, { _0686_, _0685_, _0684_, _0683_, _0682_, _0681_, _0680_, _0679_ });
-  assign _0679_ = rq1_r15[4:2] == (* full_case = 32'd1 *) 3'h7;
-  assign _0680_ = rq1_r15[4:2] == (* full_case = 32'd1 *) 3'h6;
-  assign _0681_ = rq1_r15[4:2] == (* full_case = 32'd1 *) 3'h5;
-  assign _0691_ = _0354_ ? (* full_case = 32'd1 *) act_min : _0672_;
-  assign _0682_ = rq1_r15[4:2] == (* full_case = 32'd1 *) 3'h4;
-  assign _0683_ = rq1_r15[4:2] == (* full_case = 32'd1 *) 2'h3;
-  assign _0684_ = rq1_r15[4:2] == (* full_case = 32'd1 *) 2'h2;
-  assign _0685_ = rq1_r15[4:2] == (* full_case = 32'd1 *) 1'h1;
-  assign _0686_ = ! (* full_case = 32'd1 *) rq1_r15[4:2];
-  function [3:0] _3025_;
-    input [3:0] a;
-    input [15:0] b;
-    input [3:0] s;
-    (* full_case = 32'd1 *)
-    (* parallel_case *)
-    casez (s)
-      4'b???1:
-        _3025_ = b[3:0];
-      4'b??1?:
-        _3025_ = b[7:4];
-      4'b?1??:
-        _3025_ = b[11:8];
-      4'b1???:
-        _3025_ = b[15:12];
-      default:
-        _3025_ = a;
-    endcase
-  endfunction
-  assign \$signal$249  = _3025_(4'hx, 16'h137f, { _0690_, _0689_, _0688_, _0687_ });
-  assign _0687_ = rq1_r14[1:0] == (* full_case = 32'd1 *) 2'h3;
-  assign _0688_ = rq1_r14[1:0] == (* full_case = 32'd1 *) 2'h2;
-  assign _0689_ = rq1_r14[1:0] == (* full_case = 32'd1 *) 1'h1;
-  assign _0690_ = ! (* full_case = 32'd1 *) rq1_r14[1:0];
-  function [3:0] _3030_;
-    input [3:0] a;
-    input [15:0] b;
-    input [3:0] s;
-    (* full_case = 32'd1 *)
-    (* parallel_case *)
-    casez (s)
-      4'b???1:
-        _3030_ = b[3:0];
-      4'b??1?:
-        _3030_ = b[7:4];
-      4'b?1??:
-        _3030_ = b[11:8];
-      4'b1???:
-        _3030_ = b[15:12];
-      default:
-        _3030_ = a;
-    endcase
-  endfunction
-  assign \$signal$248  = _3030_(4'hx, 16'h1248, { _0695_, _0694_, _0693_, _0692_ });
-  assign _0692_ = rq1_r14[1:0] == (* full_case = 32'd1 *) 2'h3;
-  assign _0693_ = rq1_r14[1:0] == (* full_case = 32'd1 *) 2'h2;
-  assign _0694_ = rq1_r14[1:0] == (* full_case = 32'd1 *) 1'h1;
-  assign _0695_ = ! (* full_case = 32'd1 *) rq1_r14[1:0];
-  function [7:0] _3035_;
-    input [7:0] a;
-    input [63:0] b;
-    input [7:0] s;
-    (* full_case = 32'd1 *)
-    (* parallel_case *)
-    casez (s)
-      8'b???????1:
-        _3035_ = b[7:0];
-      8'b??????1?:
-        _3035_ = b[15:8];
-      8'b?????1??:
-        _3035_ = b[23:16];
-      8'b????1???:
-        _3035_ = b[31:24];
-      8'b???1????:
-        _3035_ = b[39:32];
-      8'b??1?????:
-        _3035_ = b[47:40];
-      8'b?1??????:
-        _3035_ = b[55:48];
-      8'b1???????:
-        _3035_ = b[63:56];
-      default:
-        _3035_ = a;
-    endcase
-  endfunction
-  assign \$signal$247  = _3035_(8'hxx, 64'h0103070f1f3f7fff, { _0703_, _0702_, _0701_, _0700_, _0699_, _0698_, _0697_, _0696_ });
-  assign _0696_ = rq1_r14[4:2] == (* full_case = 32'd1 *) 3'h7;
-  assign _0697_ = rq1_r14[4:2] == (* full_case = 32'd1 *) 3'h6;
-  assign _0698_ = rq1_r14[4:2] == (* full_case = 32'd1 *) 3'h5;
-  assign _0699_ = rq1_r14[4:2] == (* full_case = 32'd1 *) 3'h4;
-  assign _0700_ = rq1_r14[4:2] == (* full_case = 32'd1 *) 2'h3;
-  assign _0701_ = rq1_r14[4:2] == (* full_case = 32'd1 *) 2'h2;
-  assign _0702_ = rq1_r14[4:2] == (* full_case = 32'd1 *) 1'h1;
-  assign _0703_ = ! (* full_case = 32'd1 *) rq1_r14[4:2];
-  function [7:0] _3044_;
-    input [7:0] a;
-    input [63:0] b;
-    input [7:0] s;
-    (* full_case = 32'd1 *)
-    (* parallel_case *)
-    casez (s)
-      8'b???????1:
-        _3044_ = b[7:0];
-      8'b??????1?:
-        _3044_ = b[15:8];
-      8'b?????1??:
-        _3044_ = b[23:16];
-      8'b????1???:
-        _3044_ = b[31:24];
-      8'b???1????:
-        _3044_ = b[39:32];
-      8'b??1?????:
-        _3044_ = b[47:40];
-      8'b?1??????:
-        _3044_ = b[55:48];
-      8'b1???????:
-        _3044_ = b[63:56];
-      default:
-        _3044_ = a;
-    endcase
-  endfunction
-  assign \$signal$246  = _3044_(8'hxx, 64'h0102040810204080, { _0711_, _0710_, _0709_, _0708_, _0707_, _0706_, _0705_, _0704_ });
-  assign _0704_ = rq1_r14[4:2] == (* full_case = 32'd1 *) 3'h7;
-  assign _0705_ = rq1_r14[4:2] == (* full_case = 32'd1 *) 3'h6;
-  assign _0706_ = rq1_r14[4:2] == (* full_case = 32'd1 *) 3'h5;
-  assign _0707_ = rq1_r14[4:2] == (* full_case = 32'd1 *) 3'h4;
-  assign _0708_ = rq1_r14[4:2] == (* full_case = 32'd1 *) 2'h3;
-  assign _0709_ = rq1_r14[4:2] == (* full_case = 32'd1 *) 2'h2;
-  assign _0710_ = rq1_r14[4:2] == (* full_case = 32'd1 *) 1'h1;
-  assign _0711_ = ! (* full_case = 32'd1 *) rq1_r14[4:2];
-  function [3:0] _3053_;
-    input [3:0] a;
-    input [15:0] b;
-    input [3:0] s;
-    (* full_case = 32'd1 *)
-    (* parallel_case *)
-    casez (s)
-      4'b???1:
-        _3053_ = b[3:0];
-      4'b??1?:
-        _3053_ = b[7:4];
-      4'b?1??:
-        _3053_ = b[11:8];
-      4'b1???:
-        _3053_ = b[15:12];
-      default:
-        _3053_ = a;
-    endcase
-  endfunction
-  assign \$signal$242  = _3053_(4'hx, 16'h137f, { _0715_, _0714_, _0713_, _0712_ });
-  assign _0712_ = rq1_r13[1:0] == (* full_case = 32'd1 *) 2'h3;
-  assign _0713_ = rq1_r13[1:0] == (* full_case = 32'd1 *) 2'h2;
-  assign _0714_ = rq1_r13[1:0] == (* full_case = 32'd1 *) 1'h1;
-  assign _0715_ = ! (* full_case = 32'd1 *) rq1_r13[1:0];
-  function [3:0] _3058_;
-    input [3:0] a;
-    input [15:0] b;
-    input [3:0] s;
-    (* full_case = 32'd1 *)
-    (* parallel_case *)
-    casez (s)
-      4'b???1:
-        _3058_ = b[3:0];
-      4'b??1?:
-        _3058_ = b[7:4];
-      4'b?1??:
-        _3058_ = b[11:8];
-      4'b1???:
-        _3058_ = b[15:12];
-      default:
-        _3058_ = a;
-    endcase
-  endfunction
-  assign \$signal$241  = _3058_(4'hx, 16'h1248, { _0719_, _0718_, _0717_, _0716_ });
-  assign _0716_ = rq1_r13[1:0] == (* full_case = 32'd1 *) 2'h3;
-  assign _0717_ = rq1_r13[1:0] == (* full_case = 32'd1 *) 2'h2;
-  assign _0718_ = rq1_r13[1:0] == (* full_case = 32'd1 *) 1'h1;
-  assign _0719_ = ! (* full_case = 32'd1 *) rq1_r13[1:0];
-  function [7:0] _3063_;
-    input [7:0] a;
-    input [63:0] b;
-    input [7:0] s;
-    (* full_case = 32'd1 *)
-    (* parallel_case *)
-    casez (s)
-      8'b???????1:
-        _3063_ = b[7:0];
-      8'b??????1?:
-        _3063_ = b[15:8];
-      8'b?????1??:
-        _3063_ = b[23:16];
-      8'b????1???:
-        _3063_ = b[31:24];
-      8'b???1????:
-        _3063_ = b[39:32];
-      8'b??1?????:
-        _3063_ = b[47:40];
-      8'b?1??????:
-        _3063_ = b[55:48];
-      8'b1???????:
-        _3063_ = b[63:56];
-      default:
-        _3063_ = a;
-    endcase
-  endfunction
-  assign \$signal$240  = _3063_(8'hxx, 64'h0103070f1f3f7fff, { _0727_, _0726_, _0725_, _0724_, _0723_, _0722_, _0721_, _0720_ });
-  assign _0720_ = rq1_r13[4:2] == (* full_case = 32'd1 *) 3'h7;
-  assign _0721_ = rq1_r13[4:2] == (* full_case = 32'd1 *) 3'h6;
-  assign _0722_ = rq1_r13[4:2] == (* full_case = 32'd1 *) 3'h5;
-  assign _0723_ = rq1_r13[4:2] == (* full_case = 32'd1 *) 3'h4;
-  assign _0724_ = rq1_r13[4:2] == (* full_case = 32'd1 *) 2'h3;
-  assign _0725_ = rq1_r13[4:2] == (* full_case = 32'd1 *) 2'h2;
-  assign _0726_ = rq1_r13[4:2] == (* full_case = 32'd1 *) 1'h1;
-  assign _0727_ = ! (* full_case = 32'd1 *) rq1_r13[4:2];
-  function [7:0] _3072_;
-    input [7:0] a;
-    input [63:0] b;
-    input [7:0] s;
-    (* full_case = 32'd1 *)
-    (* parallel_case *)
-    casez (s)
-      8'b???????1:
-        _3072_ = b[7:0];
-      8'b??????1?:
-        _3072_ = b[15:8];
-      8'b?????1??:
-        _3072_ = b[23:16];
-      8'b????1???:
-        _3072_ = b[31:24];
-      8'b???1????:
-        _3072_ = b[39:32];
-      8'b??1?????:
-        _3072_ = b[47:40];
-      8'b?1??????:
-        _3072_ = b[55:48];
-      8'b1???????:
-        _3072_ = b[63:56];
-      default:
-        _3072_ = a;
-    endcase
-  endfunction
-  assign \$signal$239  = _3072_(8'hxx, 64'h0102040810204080, { _0735_, _0734_, _0733_, _0732_, _0731_, _0730_, _0729_, _0728_ });
-  assign _0728_ = rq1_r13[4:2] == (* full_case = 32'd1 *) 3'h7;
-  assign _0729_ = rq1_r13[4:2] == (* full_case = 32'd1 *) 3'h6;
-  assign _0730_ = rq1_r13[4:2] == (* full_case = 32'd1 *) 3'h5;
-  assign _0731_ = rq1_r13[4:2] == (* full_case = 32'd1 *) 3'h4;
-  assign _0732_ = rq1_r13[4:2] == (* full_case = 32'd1 *) 2'h3;
-  assign _0733_ = rq1_r13[4:2] == (* full_case = 32'd1 *) 2'h2;
-  assign _0734_ = rq1_r13[4:2] == (* full_case = 32'd1 *) 1'h1;
-  assign _0735_ = ! (* full_case = 32'd1 *) rq1_r13[4:2];
-  function [3:0] _3081_;
-    input [3:0] a;
-    input [15:0] b;
-    input [3:0] s;
-    (* full_case = 32'd1 *)
-    (* parallel_case *)
-    casez (s)
-      4'b???1:
-        _3081_ = b[3:0];
-      4'b??1?:
-        _3081_ = b[7:4];
-      4'b?1??:
-        _3081_ = b[11:8];
-      4'b1???:
-        _3081_ = b[15:12];
-      default:
-        _3081_ = a;
-    endcase
-  endfunction
-  assign \$signal$235  = _3081_(4'hx, 16'h137f, { _0739_, _0738_, _0737_, _0736_ });
-  assign _0736_ = rq1_r12[1:0] == (* full_case = 32'd1 *) 2'h3;
-  assign _0737_ = rq1_r12[1:0] == (* full_case = 32'd1 *) 2'h2;
-  assign _0738_ = rq1_r12[1:0] == (* full_case = 32'd1 *) 1'h1;
-  assign _0739_ = ! (* full_case = 32'd1 *) rq1_r12[1:0];
-  function [3:0] _3086_;
-    input [3:0] a;
-    input [15:0] b;
-    input [3:0] s;
-    (* full_case = 32'd1 *)
-    (* parallel_case *)
-    casez (s)
-      4'b???1:
-        _3086_ = b[3:0];
-      4'b??1?:
-        _3086_ = b[7:4];
-      4'b?1??:
-        _3086_ = b[11:8];
-      4'b1???:
-        _3086_ = b[15:12];
-      default:
-        _3086_ = a;
-    endcase
-  endfunction
-  assign \$signal$234  = _3086_(4'hx, 16'h1248, { _0743_, _0742_, _0741_, _0740_ });
-  assign _0740_ = rq1_r12[1:0] == (* full_case = 32'd1 *) 2'h3;
-  assign _0741_ = rq1_r12[1:0] == (* full_case = 32'd1 *) 2'h2;
-  assign _0742_ = rq1_r12[1:0] == (* full_case = 32'd1 *) 1'h1;
-  assign _0752_ = _0352_ ? (* full_case = 32'd1 *) act_max : t_10;
-  assign _0743_ = ! (* full_case = 32'd1 *) rq1_r12[1:0];
-  function [7:0] _3092_;
-    input [7:0] a;
-    input [63:0] b;
-    input [7:0] s;
-    (* full_case = 32'd1 *)
-    (* parallel_case *)
-    casez (s)
-      8'b???????1:
-        _3092_ = b[7:0];
-      8'b??????1?:
-        _3092_ = b[15:8];
-      8'b?????1??:
-        _3092_ = b[23:16];
-      8'b????1???:
-        _3092_ = b[31:24];
-      8'b???1????:
-        _3092_ = b[39:32];
-      8'b??1?????:
-        _3092_ = b[47:40];
-      8'b?1??????:
-        _3092_ = b[55:48];
-      8'b1???????:
-        _3092_ = b[63:56];
-      default:
-        _3092_ = a;
-    endcase
-  endfunction
-  assign \$signal$233  = _3092_(8'hxx, 64'h0103070f1f3f7fff, { _0751_, _0750_, _0749_, _0748_, _0747_, _0746_, _0745_, _0744_ });
-  assign _0744_ = rq1_r12[4:2] == (* full_case = 32'd1 *) 3'h7;
-  assign _0745_ = rq1_r12[4:2] == (* full_case = 32'd1 *) 3'h6;
-  assign _0746_ = rq1_r12[4:2] == (* full_case = 32'd1 *) 3'h5;
-  assign _0747_ = rq1_r12[4:2] == (* full_case = 32'd1 *) 3'h4;
-  assign _0748_ = rq1_r12[4:2] == (* full_case = 32'd1 *) 2'h3;
-  assign _0749_ = rq1_r12[4:2] == (* full_case = 32'd1 *) 2'h2;
-  assign _0750_ = rq1_r12[4:2] == (* full_case = 32'd1 *) 1'h1;
-  assign _0751_ = ! (* full_case = 32'd1 *) rq1_r12[4:2];
-  function [7:0] _3101_;
-    input [7:0] a;
-    input [63:0] b;
-    input [7:0] s;
-    (* full_case = 32'd1 *)
-    (* parallel_case *)
-    casez (s)
-      8'b???????1:
-        _3101_ = b[7:0];
-      8'b??????1?:
-        _3101_ = b[15:8];
-      8'b?????1??:
-        _3101_ = b[23:16];
-      8'b????1???:
-        _3101_ = b[31:24];
-      8'b???1????:
-        _3101_ = b[39:32];
-      8'b??1?????:
-        _3101_ = b[47:40];
-      8'b?1??????:
-        _3101_ = b[55:48];
-      8'b1???????:
-        _3101_ = b[63:56];
-      default:
-        _3101_ = a;
-    endcase
-  endfunction
-  assign \$signal$232  = _3101_(8'hxx, 64'h0102040810204080, { _0760_, _0759_, _0758_, _0757_, _0756_, _0755_, _0754_, _0753_ });
-  assign _0753_ = rq1_r12[4:2] == (* full_case = 32'd1 *) 3'h7;
-  assign _0754_ = rq1_r12[4:2] == (* full_case = 32'd1 *) 3'h6;
-  assign _0755_ = rq1_r12[4:2] == (* full_case = 32'd1 *) 3'h5;
-  assign _0756_ = rq1_r12[4:2] == (* full_case = 32'd1 *) 3'h4;
-  assign _0757_ = rq1_r12[4:2] == (* full_case = 32'd1 *) 2'h3;
-  assign _0758_ = rq1_r12[4:2] == (* full_case = 32'd1 *) 2'h2;
-  assign _0759_ = rq1_r12[4:2] == (* full_case = 32'd1 *) 1'h1;
-  assign _0760_ = ! (* full_case = 32'd1 *) rq1_r12[4:2];
-  function [3:0] _3110_;
-    input [3:0] a;
-    input [15:0] b;
-    input [3:0] s;
-    (* full_case = 32'd1 *)
-    (* parallel_case *)
-    casez (s)
-      4'b???1:
-        _3110_ = b[3:0];
-      4'b??1?:
-        _3110_ = b[7:4];
-      4'b?1??:
-        _3110_ = b[11:8];
-      4'b1???:
-        _3110_ = b[15:12];
-      default:
-        _3110_ = a;
-    endcase
-  endfunction
-  assign \$signal$228  = _3110_(4'hx, 16'h137f, { _0764_, _0763_, _0762_, _0761_ });
-  assign _0769_ = _0349_ ? (* full_case = 32'd1 *) act_min : _0752_;
-  assign _0761_ = rq1_r11[1:0] == (* full_case = 32'd1 *) 2'h3;
-  assign _0762_ = rq1_r11[1:0] == (* full_case = 32'd1 *) 2'h2;
-  assign _0763_ = rq1_r11[1:0] == (* full_case = 32'd1 *) 1'h1;
-  assign _0764_ = ! (* full_case = 32'd1 *) rq1_r11[1:0];
-  function [3:0] _3116_;
-    input [3:0] a;
-    input [15:0] b;
-    input [3:0] s;
-    (* full_case = 32'd1 *)
-    (* parallel_case *)
-    casez (s)
-      4'b???1:
-        _3116_ = b[3:0];
-      4'b??1?:
-        _3116_ = b[7:4];
-      4'b?1??:
-        _3116_ = b[11:8];
-      4'b1???:
-        _3116_ = b[15:12];
-      default:
-        _3116_ = a;
-    endcase
-  endfunction
-  assign \$signal$227  = _3116_(4'hx, 16'h1248, { _0768_, _0767_, _0766_, _0765_ });
-  assign _0765_ = rq1_r11[1:0] == (* full_case = 32'd1 *) 2'h3;
-  assign _0766_ = rq1_r11[1:0] == (* full_case = 32'd1 *) 2'h2;
-  assign _0767_ = rq1_r11[1:0] == (* full_case = 32'd1 *) 1'h1;
-  assign _0768_ = ! (* full_case = 32'd1 *) rq1_r11[1:0];
-  function [7:0] _3121_;
-    input [7:0] a;
-    input [63:0] b;
-    input [7:0] s;
-    (* full_case = 32'd1 *)
-    (* parallel_case *)
-    casez (s)
-      8'b???????1:
-        _3121_ = b[7:0];
-      8'b??????1?:
-        _3121_ = b[15:8];
-      8'b?????1??:
-        _3121_ = b[23:16];
-      8'b????1???:
-        _3121_ = b[31:24];
-      8'b???1????:
-        _3121_ = b[39:32];
-      8'b??1?????:
-        _3121_ = b[47:40];
-      8'b?1??????:
-        _3121_ = b[55:48];
-      8'b1???????:
-        _3121_ = b[63:56];
-      default:
-        _3121_ = a;
-    endcase
-  endfunction
-  assign \$signal$226  = _3121_(8'hxx, 64'h0103070f1f3f7fff, { _0777_, _0776_, _0775_, _0774_, _0773_, _0772_, _0771_, _0770_ });
-  assign _0770_ = rq1_r11[4:2] == (* full_case = 32'd1 *) 3'h7;
-  assign _0771_ = rq1_r11[4:2] == (* full_case = 32'd1 *) 3'h6;
-  assign _0772_ = rq1_r11[4:2] == (* full_case = 32'd1 *) 3'h5;
-  assign _0773_ = rq1_r11[4:2] == (* full_case = 32'd1 *) 3'h4;
-  assign _0774_ = rq1_r11[4:2] == (* full_case = 32'd1 *) 2'h3;
-  assign _0775_ = rq1_r11[4:2] == (* full_case = 32'd1 *) 2'h2;
-  assign _0776_ = rq1_r11[4:2] == (* full_case = 32'd1 *) 1'h1;
-  assign _0777_ = ! (* full_case = 32'd1 *) rq1_r11[4:2];
-  function [7:0] _3130_;
-    input [7:0] a;
-    input [63:0] b;
-    input [7:0] s;
-    (* full_case = 32'd1 *)
-    (* parallel_case *)
-    casez (s)
-      8'b???????1:
-        _3130_ = b[7:0];
-      8'b??????1?:
-        _3130_ = b[15:8];
-      8'b?????1??:
-        _3130_ = b[23:16];
-      8'b????1???:
-        _3130_ = b[31:24];
-      8'b???1????:
-        _3130_ = b[39:32];
-      8'b??1?????:
-        _3130_ = b[47:40];
-      8'b?1??????:
-        _3130_ = b[55:48];
-      8'b1???????:
-        _3130_ = b[63:56];
-      default:
-        _3130_ = a;
-    endcase
-  endfunction
-  assign \$signal$225  = _3130_(8'hxx, 64'h0102040810204080, { _0785_, _0784_, _0783_, _0782_, _0781_, _0780_, _0779_, _0778_ });
-  assign _0778_ = rq1_r11[4:2] == (* full_case = 32'd1 *) 3'h7;
-  assign _0779_ = rq1_r11[4:2] == (* full_case = 32'd1 *) 3'h6;
-  assign _0780_ = rq1_r11[4:2] == (* full_case = 32'd1 *) 3'h5;
-  assign _0781_ = rq1_r11[4:2] == (* full_case = 32'd1 *) 3'h4;
-  assign _0782_ = rq1_r11[4:2] == (* full_case = 32'd1 *) 2'h3;
-  assign _0783_ = rq1_r11[4:2] == (* full_case = 32'd1 *) 2'h2;
-  assign _0784_ = rq1_r11[4:2] == (* full_case = 32'd1 *) 1'h1;
-  assign _0785_ = ! (* full_case = 32'd1 *) rq1_r11[4:2];
-  function [3:0] _3139_;
-    input [3:0] a;
-    input [15:0] b;
-    input [3:0] s;
-    (* full_case = 32'd1 *)
-    (* parallel_case *)
-    casez (s)
-      4'b???1:
-        _3139_ = b[3:0];
-      4'b??1?:
-        _3139_ = b[7:4];
-      4'b?1??:
-        _3139_ = b[11:8];
-      4'b1???:
-        _3139_ = b[15:12];
-      default:
-        _3139_ = a;
-    endcase
-  endfunction
-  assign \$signal$221  = _3139_(4'hx, 16'h137f, { _0789_, _0788_, _0787_, _0786_ });
-  assign _0786_ = rq1_r10[1:0] == (* full_case = 32'd1 *) 2'h3;
-  assign _0787_ = rq1_r10[1:0] == (* full_case = 32'd1 *) 2'h2;
-  assign _0788_ = rq1_r10[1:0] == (* full_case = 32'd1 *) 1'h1;
-  assign _0789_ = ! (* full_case = 32'd1 *) rq1_r10[1:0];
-  function [3:0] _3144_;
-    input [3:0] a;
-    input [15:0] b;
-    input [3:0] s;
-    (* full_case = 32'd1 *)
-    (* parallel_case *)
-    casez (s)
-      4'b???1:
-        _3144_ = b[3:0];
-      4'b??1?:
-        _3144_ = b[7:4];
-      4'b?1??:
-        _3144_ = b[11:8];
-      4'b1???:
-        _3144_ = b[15:12];
-      default:
-        _3144_ = a;
-    endcase
-  endfunction
-  assign \$signal$220  = _3144_(4'hx, 16'h1248, { _0793_, _0792_, _0791_, _0790_ });
-  assign _0790_ = rq1_r10[1:0] == (* full_case = 32'd1 *) 2'h3;
-  assign _0791_ = rq1_r10[1:0] == (* full_case = 32'd1 *) 2'h2;
-  assign _0792_ = rq1_r10[1:0] == (* full_case = 32'd1 *) 1'h1;
-  assign _0793_ = ! (* full_case = 32'd1 *) rq1_r10[1:0];
-  function [7:0] _3149_;
-    input [7:0] a;
-    input [63:0] b;
-    input [7:0] s;
-    (* full_case = 32'd1 *)
-    (* parallel_case *)
-    casez (s)
-      8'b???????1:
-        _3149_ = b[7:0];
-      8'b??????1?:
-        _3149_ = b[15:8];
-      8'b?????1??:
-        _3149_ = b[23:16];
-      8'b????1???:
-        _3149_ = b[31:24];
-      8'b???1????:
-        _3149_ = b[39:32];
-      8'b??1?????:
-        _3149_ = b[47:40];
-      8'b?1??????:
-        _3149_ = b[55:48];
-      8'b1???????:
-        _3149_ = b[63:56];
-      default:
-        _3149_ = a;
-    endcase
-  endfunction
-  assign \$signal$219  = _3149_(8'hxx, 64'h0103070f1f3f7fff, { _0801_, _0800_, _0799_, _0798_, _0797_, _0796_, _0795_, _0794_ });
-  assign _0794_ = rq1_r10[4:2] == (* full_case = 32'd1 *) 3'h7;
-  assign _0795_ = rq1_r10[4:2] == (* full_case = 32'd1 *) 3'h6;
-  assign _0796_ = rq1_r10[4:2] == (* full_case = 32'd1 *) 3'h5;
-  assign _0797_ = rq1_r10[4:2] == (* full_case = 32'd1 *) 3'h4;
-  assign _0798_ = rq1_r10[4:2] == (* full_case = 32'd1 *) 2'h3;
-  assign _0799_ = rq1_r10[4:2] == (* full_case = 32'd1 *) 2'h2;
-  assign _0800_ = rq1_r10[4:2] == (* full_case = 32'd1 *) 1'h1;
-  assign _0801_ = ! (* full_case = 32'd1 *) rq1_r10[4:2];
-  function [7:0] _3158_;
-    input [7:0] a;
-    input [63:0] b;
-    input [7:0] s;
-    (* full_case = 32'd1 *)
-    (* parallel_case *)
-    casez (s)
-      8'b???????1:
-        _3158_ = b[7:0];
-      8'b??????1?:
-        _3158_ = b[15:8];
-      8'b?????1??:
-        _3158_ = b[23:16];
-      8'b????1???:
-        _3158_ = b[31:24];
-      8'b???1????:
-        _3158_ = b[39:32];
-      8'b??1?????:
-        _3158_ = b[47:40];
-      8'b?1??????:
-        _3158_ = b[55:48];
-      8'b1???????:
-        _3158_ = b[63:56];
-      default:
-        _3158_ = a;
-    endcase
-  endfunction
-  assign \$signal$218  = _3158_(8'hxx, 64'h0102040810204080, { _0809_, _0808_, _0807_, _0806_, _0805_, _0804_, _0803_, _0802_ });
-  assign _0802_ = rq1_r10[4:2] == (* full_case = 32'd1 *) 3'h7;
-  assign _0803_ = rq1_r10[4:2] == (* full_case = 32'd1 *) 3'h6;
-  assign _0804_ = rq1_r10[4:2] == (* full_case = 32'd1 *) 3'h5;
-  assign _0805_ = rq1_r10[4:2] == (* full_case = 32'd1 *) 3'h4;
-  assign _0806_ = rq1_r10[4:2] == (* full_case = 32'd1 *) 2'h3;
-  assign _0807_ = rq1_r10[4:2] == (* full_case = 32'd1 *) 2'h2;
-  assign _0808_ = rq1_r10[4:2] == (* full_case = 32'd1 *) 1'h1;
-  assign _0809_ = ! (* full_case = 32'd1 *) rq1_r10[4:2];
-  function [3:0] _3167_;
-    input [3:0] a;
-    input [15:0] b;
-    input [3:0] s;
-    (* full_case = 32'd1 *)
-    (* parallel_case *)
-    casez (s)
-      4'b???1:
-        _3167_ = b[3:0];
-      4'b??1?:
-        _3167_ = b[7:4];
-      4'b?1??:
-        _3167_ = b[11:8];
-      4'b1???:
-        _3167_ = b[15:12];
-      default:
-        _3167_ = a;
-    endcase
-  endfunction
-  assign \$signal$214  = _3167_(4'hx, 16'h137f, { _0813_, _0812_, _0811_, _0810_ });
-  assign _0810_ = rq1_r9[1:0] == (* full_case = 32'd1 *) 2'h3;
-  assign _0811_ = rq1_r9[1:0] == (* full_case = 32'd1 *) 2'h2;
-  assign _0812_ = rq1_r9[1:0] == (* full_case = 32'd1 *) 1'h1;
-  assign _0813_ = ! (* full_case = 32'd1 *) rq1_r9[1:0];
-  function [3:0] _3172_;
-    input [3:0] a;
-    input [15:0] b;
-    input [3:0] s;
-    (* full_case = 32'd1 *)
-    (* parallel_case *)
-    casez (s)
-      4'b???1:
-        _3172_ = b[3:0];
-      4'b??1?:
-        _3172_ = b[7:4];
-      4'b?1??:
-        _3172_ = b[11:8];
-      4'b1???:
-        _3172_ = b[15:12];
-      default:
-        _3172_ = a;
-    endcase
-  endfunction
-  assign \$signal$213  = _3172_(4'hx, 16'h1248, { _0817_, _0816_, _0815_, _0814_ });
-  assign _0814_ = rq1_r9[1:0] == (* full_case = 32'd1 *) 2'h3;
-  assign _0815_ = rq1_r9[1:0] == (* full_case = 32'd1 *) 2'h2;
-  assign _0816_ = rq1_r9[1:0] == (* full_case = 32'd1 *) 1'h1;
-  assign _0817_ = ! (* full_case = 32'd1 *) rq1_r9[1:0];
-  function [7:0] _3177_;
-    input [7:0] a;
-    input [63:0] b;
-    input [7:0] s;
-    (* full_case = 32'd1 *)
-    (* parallel_case *)
-    casez (s)
-      8'b???????1:
-        _3177_ = b[7:0];
-      8'b??????1?:
-        _3177_ = b[15:8];
-      8'b?????1??:
-        _3177_ = b[23:16];
-      8'b????1???:
-        _3177_ = b[31:24];
-      8'b???1????:
-        _3177_ = b[39:32];
-      8'b??1?????:
-        _3177_ = b[47:40];
-      8'b?1??????:
-        _3177_ = b[55:48];
-      8'b1???????:
-        _3177_ = b[63:56];
-      default:
-        _3177_ = a;
-    endcase
-  endfunction
-  assign \$signal$212  = _3177_(8'hxx, 64'h0103070f1f3f7fff, { _0825_, _0824_, _0823_, _0822_, _0821_, _0820_, _0819_, _0818_ });
-  assign _0818_ = rq1_r9[4:2] == (* full_case = 32'd1 *) 3'h7;
-  assign _0819_ = rq1_r9[4:2] == (* full_case = 32'd1 *) 3'h6;
-  assign _0820_ = rq1_r9[4:2] == (* full_case = 32'd1 *) 3'h5;
-  assign _0821_ = rq1_r9[4:2] == (* full_case = 32'd1 *) 3'h4;
-  assign _0831_ = _0347_ ? (* full_case = 32'd1 *) act_max : t_9;
-  assign _0822_ = rq1_r9[4:2] == (* full_case = 32'd1 *) 2'h3;
-  assign _0823_ = rq1_r9[4:2] == (* full_case = 32'd1 *) 2'h2;
-  assign _0824_ = rq1_r9[4:2] == (* full_case = 32'd1 *) 1'h1;
-  assign _0825_ = ! (* full_case = 32'd1 *) rq1_r9[4:2];
-  function [7:0] _3187_;
-    input [7:0] a;
-    input [63:0] b;
-    input [7:0] s;
-    (* full_case = 32'd1 *)
-    (* parallel_case *)
-    casez (s)
-      8'b???????1:
-        _3187_ = b[7:0];
-      8'b??????1?:
-        _3187_ = b[15:8];
-      8'b?????1??:
-        _3187_ = b[23:16];
-      8'b????1???:
-        _3187_ = b[31:24];
-      8'b???1????:
-        _3187_ = b[39:32];
-      8'b??1?????:
-        _3187_ = b[47:40];
-      8'b?1??????:
-        _3187_ = b[55:48];
-      8'b1???????:
-        _3187_ = b[63:56];
-      default:
-        _3187_ = a;
-    endcase
-  endfunction
-  assign \$signal$211  = _3187_(8'hxx, 64'h0102040810204080, { _0834_, _0833_, _0832_, _0830_, _0829_, _0828_, _0827_, _0826_ });
-  assign _0826_ = rq1_r9[4:2] == (* full_case = 32'd1 *) 3'h7;
-  assign _0827_ = rq1_r9[4:2] == (* full_case = 32'd1 *) 3'h6;
-  assign _0828_ = rq1_r9[4:2] == (* full_case = 32'd1 *) 3'h5;
-  assign _0829_ = rq1_r9[4:2] == (* full_case = 32'd1 *) 3'h4;
-  assign _0830_ = rq1_r9[4:2] == (* full_case = 32'd1 *) 2'h3;
-  assign _0832_ = rq1_r9[4:2] == (* full_case = 32'd1 *) 2'h2;
-  assign _0833_ = rq1_r9[4:2] == (* full_case = 32'd1 *) 1'h1;
-  assign _0834_ = ! (* full_case = 32'd1 *) rq1_r9[4:2];
-  function [3:0] _3196_;
-    input [3:0] a;
-    input [15:0] b;
-    input [3:0] s;
-    (* full_case = 32'd1 *)
-    (* parallel_case *)
-    casez (s)
-      4'b???1:
-        _3196_ = b[3:0];
-      4'b??1?:
-        _3196_ = b[7:4];
-      4'b?1??:
-        _3196_ = b[11:8];
-      4'b1???:
-        _3196_ = b[15:12];
-      default:
-        _3196_ = a;
-    endcase
-  endfunction
-  assign \$signal$207  = _3196_(4'hx, 16'h137f, { _0838_, _0837_, _0836_, _0835_ });
-  assign _0835_ = rq1_r8[1:0] == (* full_case = 32'd1 *) 2'h3;
-  assign _0836_ = rq1_r8[1:0] == (* full_case = 32'd1 *) 2'h2;
-  assign _0837_ = rq1_r8[1:0] == (* full_case = 32'd1 *) 1'h1;
-  assign _0838_ = ! (* full_case = 32'd1 *) rq1_r8[1:0];
-  function [3:0] _3201_;
-    input [3:0] a;
-    input [15:0] b;
-    input [3:0] s;
-    (* full_case = 32'd1 *)
-    (* parallel_case *)
-    casez (s)
-      4'b???1:
-        _3201_ = b[3:0];
-      4'b??1?:
-        _3201_ = b[7:4];
-      4'b?1??:
-        _3201_ = b[11:8];
-      4'b1???:
-        _3201_ = b[15:12];
-      default:
-        _3201_ = a;
-    endcase
-  endfunction
-  assign \$signal$206  = _3201_(4'hx, 16'h1248, { _0842_, _0841_, _0840_, _0839_ });
-  assign _0839_ = rq1_r8[1:0] == (* full_case = 32'd1 *) 2'h3;
-  assign _0849_ = _0343_ ? (* full_case = 32'd1 *) act_min : _0831_;
-  assign _0840_ = rq1_r8[1:0] == (* full_case = 32'd1 *) 2'h2;
-  assign _0841_ = rq1_r8[1:0] == (* full_case = 32'd1 *) 1'h1;
-  assign _0842_ = ! (* full_case = 32'd1 *) rq1_r8[1:0];
-  function [7:0] _3207_;
-    input [7:0] a;
-    input [63:0] b;
-    input [7:0] s;
-    (* full_case = 32'd1 *)
-    (* parallel_case *)
-    casez (s)
-      8'b???????1:
-        _3207_ = b[7:0];
-      8'b??????1?:
-        _3207_ = b[15:8];
-      8'b?????1??:
-        _3207_ = b[23:16];
-      8'b????1???:
-        _3207_ = b[31:24];
-      8'b???1????:
-        _3207_ = b[39:32];
-      8'b??1?????:
-        _3207_ = b[47:40];
-      8'b?1??????:
-        _3207_ = b[55:48];
-      8'b1???????:
-        _3207_ = b[63:56];
-      default:
-        _3207_ = a;
-    endcase
-  endfunction
-  assign \$signal$205  = _3207_(8'hxx, 64'h0103070f1f3f7fff, { _0851_, _0850_, _0848_, _0847_, _0846_, _0845_, _0844_, _0843_ });
-  assign _0843_ = rq1_r8[4:2] == (* full_case = 32'd1 *) 3'h7;
-  assign _0844_ = rq1_r8[4:2] == (* full_case = 32'd1 *) 3'h6;
-  assign _0845_ = rq1_r8[4:2] == (* full_case = 32'd1 *) 3'h5;
-  assign _0846_ = rq1_r8[4:2] == (* full_case = 32'd1 *) 3'h4;
-  assign _0847_ = rq1_r8[4:2] == (* full_case = 32'd1 *) 2'h3;
-  assign _0848_ = rq1_r8[4:2] == (* full_case = 32'd1 *) 2'h2;
-  assign _0850_ = rq1_r8[4:2] == (* full_case = 32'd1 *) 1'h1;
-  assign _0851_ = ! (* full_case = 32'd1 *) rq1_r8[4:2];
-  function [7:0] _3216_;
-    input [7:0] a;
-    input [63:0] b;
-    input [7:0] s;
-    (* full_case = 32'd1 *)
-    (* parallel_case *)
-    casez (s)
-      8'b???????1:
-        _3216_ = b[7:0];
-      8'b??????1?:
-        _3216_ = b[15:8];
-      8'b?????1??:
-        _3216_ = b[23:16];
-      8'b????1???:
-        _3216_ = b[31:24];
-      8'b???1????:
-        _3216_ = b[39:32];
-      8'b??1?????:
-        _3216_ = b[47:40];
-      8'b?1??????:
-        _3216_ = b[55:48];
-      8'b1???????:
-        _3216_ = b[63:56];
-      default:
-        _3216_ = a;
-    endcase
-  endfunction
-  assign \$signal$204  = _3216_(8'hxx, 64'h0102040810204080, { _0859_, _0858_, _0857_, _0856_, _0855_, _0854_, _0853_, _0852_ });
-  assign _0852_ = rq1_r8[4:2] == (* full_case = 32'd1 *) 3'h7;
-  assign _0853_ = rq1_r8[4:2] == (* full_case = 32'd1 *) 3'h6;
-  assign _0854_ = rq1_r8[4:2] == (* full_case = 32'd1 *) 3'h5;
-  assign _0855_ = rq1_r8[4:2] == (* full_case = 32'd1 *) 3'h4;
-  assign _0856_ = rq1_r8[4:2] == (* full_case = 32'd1 *) 2'h3;
-  assign _0857_ = rq1_r8[4:2] == (* full_case = 32'd1 *) 2'h2;
-  assign _0858_ = rq1_r8[4:2] == (* full_case = 32'd1 *) 1'h1;
-  assign _0859_ = ! (* full_case = 32'd1 *) rq1_r8[4:2];
-  function [3:0] _3225_;
-    input [3:0] a;
-    input [15:0] b;
-    input [3:0] s;
-    (* full_case = 32'd1 *)
-    (* parallel_case *)
-    casez (s)
-      4'b???1:
-        _3225_ = b[3:0];
-      4'b??1?:
-        _3225_ = b[7:4];
-      4'b?1??:
-        _3225_ = b[11:8];
-      4'b1???:
-        _3225_ = b[15:12];
-      default:
-        _3225_ = a;
-    endcase
-  endfunction
-  assign \$signal$200  = _3225_(4'hx, 16'h137f, { _0863_, _0862_, _0861_, _0860_ });
-  assign _0860_ = rq1_r7[1:0] == (* full_case = 32'd1 *) 2'h3;
-  assign _0861_ = rq1_r7[1:0] == (* full_case = 32'd1 *) 2'h2;
-  assign _0862_ = rq1_r7[1:0] == (* full_case = 32'd1 *) 1'h1;
-  assign _0863_ = ! (* full_case = 32'd1 *) rq1_r7[1:0];
-  function [3:0] _3230_;
-    input [3:0] a;
-    input [15:0] b;
-    input [3:0] s;
-    (* full_case = 32'd1 *)
-    (* parallel_case *)
-    casez (s)
-      4'b???1:
-        _3230_ = b[3:0];
-      4'b??1?:
-        _3230_ = b[7:4];
-      4'b?1??:
-        _3230_ = b[11:8];
-      4'b1???:
-        _3230_ = b[15:12];
-      default:
-        _3230_ = a;
-    endcase
-  endfunction
-  assign \$signal$199  = _3230_(4'hx, 16'h1248, { _0867_, _0866_, _0865_, _0864_ });
-  assign _0864_ = rq1_r7[1:0] == (* full_case = 32'd1 *) 2'h3;
-  assign _0865_ = rq1_r7[1:0] == (* full_case = 32'd1 *) 2'h2;
-  assign _0866_ = rq1_r7[1:0] == (* full_case = 32'd1 *) 1'h1;
-  assign _0867_ = ! (* full_case = 32'd1 *) rq1_r7[1:0];
-  function [7:0] _3235_;
-    input [7:0] a;
-    input [63:0] b;
-    input [7:0] s;
-    (* full_case = 32'd1 *)
-    (* parallel_case *)
-    casez (s)
-      8'b???????1:
-        _3235_ = b[7:0];
-      8'b??????1?:
-        _3235_ = b[15:8];
-      8'b?????1??:
-        _3235_ = b[23:16];
-      8'b????1???:
-        _3235_ = b[31:24];
-      8'b???1????:
-        _3235_ = b[39:32];
-      8'b??1?????:
-        _3235_ = b[47:40];
-      8'b?1??????:
-        _3235_ = b[55:48];
-      8'b1???????:
-        _3235_ = b[63:56];
-      default:
-        _3235_ = a;
-    endcase
-  endfunction
-  assign \$signal$198  = _3235_(8'hxx, 64'h0103070f1f3f7fff, { _0875_, _0874_, _0873_, _0872_, _0871_, _0870_, _0869_, _0868_ });
-  assign _0868_ = rq1_r7[4:2] == (* full_case = 32'd1 *) 3'h7;
-  assign _0869_ = rq1_r7[4:2] == (* full_case = 32'd1 *) 3'h6;
-  assign _0870_ = rq1_r7[4:2] == (* full_case = 32'd1 *) 3'h5;
-  assign _0871_ = rq1_r7[4:2] == (* full_case = 32'd1 *) 3'h4;
-  assign _0872_ = rq1_r7[4:2] == (* full_case = 32'd1 *) 2'h3;
-  assign _0873_ = rq1_r7[4:2] == (* full_case = 32'd1 *) 2'h2;
-  assign _0874_ = rq1_r7[4:2] == (* full_case = 32'd1 *) 1'h1;
-  assign _0875_ = ! (* full_case = 32'd1 *) rq1_r7[4:2];
-  function [7:0] _3244_;
-    input [7:0] a;
-    input [63:0] b;
-    input [7:0] s;
-    (* full_case = 32'd1 *)
-    (* parallel_case *)
-    casez (s)
-      8'b???????1:
-        _3244_ = b[7:0];
-      8'b??????1?:
-        _3244_ = b[15:8];
-      8'b?????1??:
-        _3244_ = b[23:16];
-      8'b????1???:
-        _3244_ = b[31:24];
-      8'b???1????:
-        _3244_ = b[39:32];
-      8'b??1?????:
-        _3244_ = b[47:40];
-      8'b?1??????:
-        _3244_ = b[55:48];
-      8'b1???????:
-        _3244_ = b[63:56];
-      default:
-        _3244_ = a;
-    endcase
-  endfunction
-  assign \$signal$197  = _3244_(8'hxx, 64'h0102040810204080, { _0883_, _0882_, _0881_, _0880_, _0879_, _0878_, _0877_, _0876_ });
-  assign _0876_ = rq1_r7[4:2] == (* full_case = 32'd1 *) 3'h7;
-  assign _0877_ = rq1_r7[4:2] == (* full_case = 32'd1 *) 3'h6;
-  assign _0878_ = rq1_r7[4:2] == (* full_case = 32'd1 *) 3'h5;
-  assign _0879_ = rq1_r7[4:2] == (* full_case = 32'd1 *) 3'h4;
-  assign _0880_ = rq1_r7[4:2] == (* full_case = 32'd1 *) 2'h3;
-  assign _0881_ = rq1_r7[4:2] == (* full_case = 32'd1 *) 2'h2;
-  assign _0882_ = rq1_r7[4:2] == (* full_case = 32'd1 *) 1'h1;
-  assign _0883_ = ! (* full_case = 32'd1 *) rq1_r7[4:2];
-  function [3:0] _3253_;
-    input [3:0] a;
-    input [15:0] b;
-    input [3:0] s;
-    (* full_case = 32'd1 *)
-    (* parallel_case *)
-    casez (s)
-      4'b???1:
-        _3253_ = b[3:0];
-      4'b??1?:
-        _3253_ = b[7:4];
-      4'b?1??:
-        _3253_ = b[11:8];
-      4'b1???:
-        _3253_ = b[15:12];
-      default:
-        _3253_ = a;
-    endcase
-  endfunction
-  assign \$signal$193  = _3253_(4'hx, 16'h137f, { _0887_, _0886_, _0885_, _0884_ });
-  assign _0884_ = rq1_r6[1:0] == (* full_case = 32'd1 *) 2'h3;
-  assign _0885_ = rq1_r6[1:0] == (* full_case = 32'd1 *) 2'h2;
-  assign _0886_ = rq1_r6[1:0] == (* full_case = 32'd1 *) 1'h1;
-  assign _0887_ = ! (* full_case = 32'd1 *) rq1_r6[1:0];
-  function [3:0] _3258_;
-    input [3:0] a;
-    input [15:0] b;
-    input [3:0] s;
-    (* full_case = 32'd1 *)
-    (* parallel_case *)
-    casez (s)
-      4'b???1:
-        _3258_ = b[3:0];
-      4'b??1?:
-        _3258_ = b[7:4];
-      4'b?1??:
-        _3258_ = b[11:8];
-      4'b1???:
-        _3258_ = b[15:12];
-      default:
-        _3258_ = a;
-    endcase
-  endfunction
-  assign \$signal$192  = _3258_(4'hx, 16'h1248, { _0891_, _0890_, _0889_, _0888_ });
-  assign _0888_ = rq1_r6[1:0] == (* full_case = 32'd1 *) 2'h3;
-  assign _0889_ = rq1_r6[1:0] == (* full_case = 32'd1 *) 2'h2;
-  assign _0890_ = rq1_r6[1:0] == (* full_case = 32'd1 *) 1'h1;
-  assign _0891_ = ! (* full_case = 32'd1 *) rq1_r6[1:0];
-  function [7:0] _3263_;
-    input [7:0] a;
-    input [63:0] b;
-    input [7:0] s;
-    (* full_case = 32'd1 *)
-    (* parallel_case *)
-    casez (s)
-      8'b???????1:
-        _3263_ = b[7:0];
-      8'b??????1?:
-        _3263_ = b[15:8];
-      8'b?????1??:
-        _3263_ = b[23:16];
-      8'b????1???:
-        _3263_ = b[31:24];
-      8'b???1????:
-        _3263_ = b[39:32];
-      8'b??1?????:
-        _3263_ = b[47:40];
-      8'b?1??????:
-        _3263_ = b[55:48];
-      8'b1???????:
-        _3263_ = b[63:56];
-      default:
-        _3263_ = a;
-    endcase
-  endfunction
-  assign \$signal$191  = _3263_(8'hxx, 64'h0103070f1f3f7fff, { _0899_, _0898_, _0897_, _0896_, _0895_, _0894_, _0893_, _0892_ });
-  assign _0892_ = rq1_r6[4:2] == (* full_case = 32'd1 *) 3'h7;
-  assign _0893_ = rq1_r6[4:2] == (* full_case = 32'd1 *) 3'h6;
-  assign _0894_ = rq1_r6[4:2] == (* full_case = 32'd1 *) 3'h5;
-  assign _0895_ = rq1_r6[4:2] == (* full_case = 32'd1 *) 3'h4;
-  assign _0896_ = rq1_r6[4:2] == (* full_case = 32'd1 *) 2'h3;
-  assign _0897_ = rq1_r6[4:2] == (* full_case = 32'd1 *) 2'h2;
-  assign _0898_ = rq1_r6[4:2] == (* full_case = 32'd1 *) 1'h1;
-  assign _0899_ = ! (* full_case = 32'd1 *) rq1_r6[4:2];
-  function [7:0] _3272_;
-    input [7:0] a;
-    input [63:0] b;
-    input [7:0] s;
-    (* full_case = 32'd1 *)
-    (* parallel_case *)
-    casez (s)
-      8'b???????1:
-        _3272_ = b[7:0];
-      8'b??????1?:
-        _3272_ = b[15:8];
-      8'b?????1??:
-        _3272_ = b[23:16];
-      8'b????1???:
-        _3272_ = b[31:24];
-      8'b???1????:
-        _3272_ = b[39:32];
-      8'b??1?????:
-        _3272_ = b[47:40];
-      8'b?1??????:
-        _3272_ = b[55:48];
-      8'b1???????:
-        _3272_ = b[63:56];
-      default:
-        _3272_ = a;
-    endcase
-  endfunction
-  assign \$signal$190  = _3272_(8'hxx, 64'h0102040810204080, { _0907_, _0906_, _0905_, _0904_, _0903_, _0902_, _0901_, _0900_ });
-  assign _0900_ = rq1_r6[4:2] == (* full_case = 32'd1 *) 3'h7;
-  assign _0910_ = _0341_ ? (* full_case = 32'd1 *) act_max : t_8;
-  assign _0901_ = rq1_r6[4:2] == (* full_case = 32'd1 *) 3'h6;
-  assign _0902_ = rq1_r6[4:2] == (* full_case = 32'd1 *) 3'h5;
-  assign _0903_ = rq1_r6[4:2] == (* full_case = 32'd1 *) 3'h4;
-  assign _0904_ = rq1_r6[4:2] == (* full_case = 32'd1 *) 2'h3;
-  assign _0905_ = rq1_r6[4:2] == (* full_case = 32'd1 *) 2'h2;
-  assign _0906_ = rq1_r6[4:2] == (* full_case = 32'd1 *) 1'h1;
-  assign _0907_ = ! (* full_case = 32'd1 *) rq1_r6[4:2];
-  function [3:0] _3282_;
-    input [3:0] a;
-    input [15:0] b;
-    input [3:0] s;
-    (* full_case = 32'd1 *)
-    (* parallel_case *)
-    casez (s)
-      4'b???1:
-        _3282_ = b[3:0];
-      4'b??1?:
-        _3282_ = b[7:4];
-      4'b?1??:
-        _3282_ = b[11:8];
-      4'b1???:
-        _3282_ = b[15:12];
-      default:
-        _3282_ = a;
-    endcase
-  endfunction
-  assign \$signal$186  = _3282_(4'hx, 16'h137f, { _0912_, _0911_, _0909_, _0908_ });
-  assign _0908_ = rq1_r5[1:0] == (* full_case = 32'd1 *) 2'h3;
-  assign _0909_ = rq1_r5[1:0] == (* full_case = 32'd1 *) 2'h2;
-  assign _0911_ = rq1_r5[1:0] == (* full_case = 32'd1 *) 1'h1;
-  assign _0912_ = ! (* full_case = 32'd1 *) rq1_r5[1:0];
-  function [3:0] _3287_;
-    input [3:0] a;
-    input [15:0] b;
-    input [3:0] s;
-    (* full_case = 32'd1 *)
-    (* parallel_case *)
-    casez (s)
-      4'b???1:
-        _3287_ = b[3:0];
-      4'b??1?:
-        _3287_ = b[7:4];
-      4'b?1??:
-        _3287_ = b[11:8];
-      4'b1???:
-        _3287_ = b[15:12];
-      default:
-        _3287_ = a;
-    endcase
-  endfunction
-  assign \$signal$185  = _3287_(4'hx, 16'h1248, { _0916_, _0915_, _0914_, _0913_ });
-  assign _0913_ = rq1_r5[1:0] == (* full_case = 32'd1 *) 2'h3;
-  assign _0914_ = rq1_r5[1:0] == (* full_case = 32'd1 *) 2'h2;
-  assign _0915_ = rq1_r5[1:0] == (* full_case = 32'd1 *) 1'h1;
-  assign _0916_ = ! (* full_case = 32'd1 *) rq1_r5[1:0];
-  function [7:0] _3292_;
-    input [7:0] a;
-    input [63:0] b;
-    input [7:0] s;
-    (* full_case = 32'd1 *)
-    (* parallel_case *)
-    casez (s)
-      8'b???????1:
-        _3292_ = b[7:0];
-      8'b??????1?:
-        _3292_ = b[15:8];
-      8'b?????1??:
-        _3292_ = b[23:16];
-      8'b????1???:
-        _3292_ = b[31:24];
-      8'b???1????:
-        _3292_ = b[39:32];
-      8'b??1?????:
-        _3292_ = b[47:40];
-      8'b?1??????:
-        _3292_ = b[55:48];
-      8'b1???????:
-        _3292_ = b[63:56];
-      default:
-        _3292_ = a;
-    endcase
-  endfunction
-  assign \$signal$184  = _3292_(8'hxx, 64'h0103070f1f3f7fff, { _0924_, _0923_, _0922_, _0921_, _0920_, _0919_, _0918_, _0917_ });
-  assign _0917_ = rq1_r5[4:2] == (* full_case = 32'd1 *) 3'h7;
-  assign _0918_ = rq1_r5[4:2] == (* full_case = 32'd1 *) 3'h6;
-  assign _0928_ = _0338_ ? (* full_case = 32'd1 *) act_min : _0910_;
-  assign _0919_ = rq1_r5[4:2] == (* full_case = 32'd1 *) 3'h5;
-  assign _0920_ = rq1_r5[4:2] == (* full_case = 32'd1 *) 3'h4;
-  assign _0921_ = rq1_r5[4:2] == (* full_case = 32'd1 *) 2'h3;
-  assign _0922_ = rq1_r5[4:2] == (* full_case = 32'd1 *) 2'h2;
-  assign _0923_ = rq1_r5[4:2] == (* full_case = 32'd1 *) 1'h1;
-  assign _0924_ = ! (* full_case = 32'd1 *) rq1_r5[4:2];
-  function [7:0] _3302_;
-    input [7:0] a;
-    input [63:0] b;
-    input [7:0] s;
-    (* full_case = 32'd1 *)
-    (* parallel_case *)
-    casez (s)
-      8'b???????1:
-        _3302_ = b[7:0];
-      8'b??????1?:
-        _3302_ = b[15:8];
-      8'b?????1??:
-        _3302_ = b[23:16];
-      8'b????1???:
-        _3302_ = b[31:24];
-      8'b???1????:
-        _3302_ = b[39:32];
-      8'b??1?????:
-        _3302_ = b[47:40];
-      8'b?1??????:
-        _3302_ = b[55:48];
-      8'b1???????:
-        _3302_ = b[63:56];
-      default:
-        _3302_ = a;
-    endcase
-  endfunction
-  assign \$signal$183  = _3302_(8'hxx, 64'h0102040810204080, { _0933_, _0932_, _0931_, _0930_, _0929_, _0927_, _0926_, _0925_ });
-  assign _0925_ = rq1_r5[4:2] == (* full_case = 32'd1 *) 3'h7;
-  assign _0926_ = rq1_r5[4:2] == (* full_case = 32'd1 *) 3'h6;
-  assign _0927_ = rq1_r5[4:2] == (* full_case = 32'd1 *) 3'h5;
-  assign _0929_ = rq1_r5[4:2] == (* full_case = 32'd1 *) 3'h4;
-  assign _0930_ = rq1_r5[4:2] == (* full_case = 32'd1 *) 2'h3;
-  assign _0931_ = rq1_r5[4:2] == (* full_case = 32'd1 *) 2'h2;
-  assign _0932_ = rq1_r5[4:2] == (* full_case = 32'd1 *) 1'h1;
-  assign _0933_ = ! (* full_case = 32'd1 *) rq1_r5[4:2];
-  function [3:0] _3311_;
-    input [3:0] a;
-    input [15:0] b;
-    input [3:0] s;
-    (* full_case = 32'd1 *)
-    (* parallel_case *)
-    casez (s)
-      4'b???1:
-        _3311_ = b[3:0];
-      4'b??1?:
-        _3311_ = b[7:4];
-      4'b?1??:
-        _3311_ = b[11:8];
-      4'b1???:
-        _3311_ = b[15:12];
-      default:
-        _3311_ = a;
-    endcase
-  endfunction
-  assign \$signal$179  = _3311_(4'hx, 16'h137f, { _0937_, _0936_, _0935_, _0934_ });
-  assign _0934_ = rq1_r4[1:0] == (* full_case = 32'd1 *) 2'h3;
-  assign _0935_ = rq1_r4[1:0] == (* full_case = 32'd1 *) 2'h2;
-  assign _0936_ = rq1_r4[1:0] == (* full_case = 32'd1 *) 1'h1;
-  assign _0937_ = ! (* full_case = 32'd1 *) rq1_r4[1:0];
-  function [3:0] _3316_;
-    input [3:0] a;
-    input [15:0] b;
-    input [3:0] s;
-    (* full_case = 32'd1 *)
-    (* parallel_case *)
-    casez (s)
-      4'b???1:
-        _3316_ = b[3:0];
-      4'b??1?:
-        _3316_ = b[7:4];
-      4'b?1??:
-        _3316_ = b[11:8];
-      4'b1???:
-        _3316_ = b[15:12];
-      default:
-        _3316_ = a;
-    endcase
-  endfunction
-  assign \$signal$178  = _3316_(4'hx, 16'h1248, { _0941_, _0940_, _0939_, _0938_ });
-  assign _0938_ = rq1_r4[1:0] == (* full_case = 32'd1 *) 2'h3;
-  assign _0939_ = rq1_r4[1:0] == (* full_case = 32'd1 *) 2'h2;
-  assign _0940_ = rq1_r4[1:0] == (* full_case = 32'd1 *) 1'h1;
-  assign _0941_ = ! (* full_case = 32'd1 *) rq1_r4[1:0];
-  function [7:0] _3321_;
-    input [7:0] a;
-    input [63:0] b;
-    input [7:0] s;
-    (* full_case = 32'd1 *)
-    (* parallel_case *)
-    casez (s)
-      8'b???????1:
-        _3321_ = b[7:0];
-      8'b??????1?:
-        _3321_ = b[15:8];
-      8'b?????1??:
-        _3321_ = b[23:16];
-      8'b????1???:
-        _3321_ = b[31:24];
-      8'b???1????:
-        _3321_ = b[39:32];
-      8'b??1?????:
-        _3321_ = b[47:40];
-      8'b?1??????:
-        _3321_ = b[55:48];
-      8'b1???????:
-        _3321_ = b[63:56];
-      default:
-        _3321_ = a;
-    endcase
-  endfunction
-  assign \$signal$177  = _3321_(8'hxx, 64'h0103070f1f3f7fff, { _0949_, _0948_, _0947_, _0946_, _0945_, _0944_, _0943_, _0942_ });
-  assign _0942_ = rq1_r4[4:2] == (* full_case = 32'd1 *) 3'h7;
-  assign _0943_ = rq1_r4[4:2] == (* full_case = 32'd1 *) 3'h6;
-  assign _0944_ = rq1_r4[4:2] == (* full_case = 32'd1 *) 3'h5;
-  assign _0945_ = rq1_r4[4:2] == (* full_case = 32'd1 *) 3'h4;
-  assign _0946_ = rq1_r4[4:2] == (* full_case = 32'd1 *) 2'h3;
-  assign _0947_ = rq1_r4[4:2] == (* full_case = 32'd1 *) 2'h2;
-  assign _0948_ = rq1_r4[4:2] == (* full_case = 32'd1 *) 1'h1;
-  assign _0949_ = ! (* full_case = 32'd1 *) rq1_r4[4:2];
-  function [7:0] _3330_;
-    input [7:0] a;
-    input [63:0] b;
-    input [7:0] s;
-    (* full_case = 32'd1 *)
-    (* parallel_case *)
-    casez (s)
-      8'b???????1:
-        _3330_ = b[7:0];
-      8'b??????1?:
-        _3330_ = b[15:8];
-      8'b?????1??:
-        _3330_ = b[23:16];
-      8'b????1???:
-        _3330_ = b[31:24];
-      8'b???1????:
-        _3330_ = b[39:32];
-      8'b??1?????:
-        _3330_ = b[47:40];
-      8'b?1??????:
-        _3330_ = b[55:48];
-      8'b1???????:
-        _3330_ = b[63:56];
-      default:
-        _3330_ = a;
-    endcase
-  endfunction
-  assign \$signal$176  = _3330_(8'hxx, 64'h0102040810204080, { _0957_, _0956_, _0955_, _0954_, _0953_, _0952_, _0951_, _0950_ });
-  assign _0950_ = rq1_r4[4:2] == (* full_case = 32'd1 *) 3'h7;
-  assign _0951_ = rq1_r4[4:2] == (* full_case = 32'd1 *) 3'h6;
-  assign _0952_ = rq1_r4[4:2] == (* full_case = 32'd1 *) 3'h5;
-  assign _0953_ = rq1_r4[4:2] == (* full_case = 32'd1 *) 3'h4;
-  assign _0954_ = rq1_r4[4:2] == (* full_case = 32'd1 *) 2'h3;
-  assign _0955_ = rq1_r4[4:2] == (* full_case = 32'd1 *) 2'h2;
-  assign _0956_ = rq1_r4[4:2] == (* full_case = 32'd1 *) 1'h1;
-  assign _0957_ = ! (* full_case = 32'd1 *) rq1_r4[4:2];
-  function [3:0] _3339_;
-    input [3:0] a;
-    input [15:0] b;
-    input [3:0] s;
-    (* full_case = 32'd1 *)
-    (* parallel_case *)
-    casez (s)
-      4'b???1:
-        _3339_ = b[3:0];
-      4'b??1?:
-        _3339_ = b[7:4];
-      4'b?1??:
-        _3339_ = b[11:8];
-      4'b1???:
-        _3339_ = b[15:12];
-      default:
-        _3339_ = a;
-    endcase
-  endfunction
-  assign \$signal$172  = _3339_(4'hx, 16'h137f, { _0961_, _0960_, _0959_, _0958_ });
-  assign _0958_ = rq1_r3[1:0] == (* full_case = 32'd1 *) 2'h3;
-  assign _0959_ = rq1_r3[1:0] == (* full_case = 32'd1 *) 2'h2;
-  assign _0960_ = rq1_r3[1:0] == (* full_case = 32'd1 *) 1'h1;
-  assign _0961_ = ! (* full_case = 32'd1 *) rq1_r3[1:0];
-  function [3:0] _3344_;
-    input [3:0] a;
-    input [15:0] b;
-    input [3:0] s;
-    (* full_case = 32'd1 *)
-    (* parallel_case *)
-    casez (s)
-      4'b???1:
-        _3344_ = b[3:0];
-      4'b??1?:
-        _3344_ = b[7:4];
-      4'b?1??:
-        _3344_ = b[11:8];
-      4'b1???:
-        _3344_ = b[15:12];
-      default:
-        _3344_ = a;
-    endcase
-  endfunction
-  assign \$signal$171  = _3344_(4'hx, 16'h1248, { _0965_, _0964_, _0963_, _0962_ });
-  assign _0962_ = rq1_r3[1:0] == (* full_case = 32'd1 *) 2'h3;
-  assign _0963_ = rq1_r3[1:0] == (* full_case = 32'd1 *) 2'h2;
-  assign _0964_ = rq1_r3[1:0] == (* full_case = 32'd1 *) 1'h1;
-  assign _0965_ = ! (* full_case = 32'd1 *) rq1_r3[1:0];
-  function [7:0] _3349_;
-    input [7:0] a;
-    input [63:0] b;
-    input [7:0] s;
-    (* full_case = 32'd1 *)
-    (* parallel_case *)
-    casez (s)
-      8'b???????1:
-        _3349_ = b[7:0];
-      8'b??????1?:
-        _3349_ = b[15:8];
-      8'b?????1??:
-        _3349_ = b[23:16];
-      8'b????1???:
-        _3349_ = b[31:24];
-      8'b???1????:
-        _3349_ = b[39:32];
-      8'b??1?????:
-        _3349_ = b[47:40];
-      8'b?1??????:
-        _3349_ = b[55:48];
-      8'b1???????:
-        _3349_ = b[63:56];
-      default:
-        _3349_ = a;
-    endcase
-  endfunction
-  assign \$signal$170  = _3349_(8'hxx, 64'h0103070f1f3f7fff, { _0973_, _0972_, _0971_, _0970_, _0969_, _0968_, _0967_, _0966_ });
-  assign _0966_ = rq1_r3[4:2] == (* full_case = 32'd1 *) 3'h7;
-  assign _0967_ = rq1_r3[4:2] == (* full_case = 32'd1 *) 3'h6;
-  assign _0968_ = rq1_r3[4:2] == (* full_case = 32'd1 *) 3'h5;
-  assign _0969_ = rq1_r3[4:2] == (* full_case = 32'd1 *) 3'h4;
-  assign _0970_ = rq1_r3[4:2] == (* full_case = 32'd1 *) 2'h3;
-  assign _0971_ = rq1_r3[4:2] == (* full_case = 32'd1 *) 2'h2;
-  assign _0972_ = rq1_r3[4:2] == (* full_case = 32'd1 *) 1'h1;
-  assign _0973_ = ! (* full_case = 32'd1 *) rq1_r3[4:2];
-  function [7:0] _3358_;
-    input [7:0] a;
-    input [63:0] b;
-    input [7:0] s;
-    (* full_case = 32'd1 *)
-    (* parallel_case *)
-    casez (s)
-      8'b???????1:
-        _3358_ = b[7:0];
-      8'b??????1?:
-        _3358_ = b[15:8];
-      8'b?????1??:
-        _3358_ = b[23:16];
-      8'b????1???:
-        _3358_ = b[31:24];
-      8'b???1????:
-        _3358_ = b[39:32];
-      8'b??1?????:
-        _3358_ = b[47:40];
-      8'b?1??????:
-        _3358_ = b[55:48];
-      8'b1???????:
-        _3358_ = b[63:56];
-      default:
-        _3358_ = a;
-    endcase
-  endfunction
-  assign \$signal$169  = _3358_(8'hxx, 64'h0102040810204080, { _0981_, _0980_, _0979_, _0978_, _0977_, _0976_, _0975_, _0974_ });
-  assign _0974_ = rq1_r3[4:2] == (* full_case = 32'd1 *) 3'h7;
-  assign _0975_ = rq1_r3[4:2] == (* full_case = 32'd1 *) 3'h6;
-  assign _0976_ = rq1_r3[4:2] == (* full_case = 32'd1 *) 3'h5;
-  assign _0977_ = rq1_r3[4:2] == (* full_case = 32'd1 *) 3'h4;
-  assign _0978_ = rq1_r3[4:2] == (* full_case = 32'd1 *) 2'h3;
-  assign _0979_ = rq1_r3[4:2] == (* full_case = 32'd1 *) 2'h2;
-  assign _0980_ = rq1_r3[4:2] == (* full_case = 32'd1 *) 1'h1;
-  assign _0989_ = _0336_ ? (* full_case = 32'd1 *) act_max : t_7;
-  assign _0981_ = ! (* full_case = 32'd1 *) rq1_r3[4:2];
-  function [3:0] _3368_;
-    input [3:0] a;
-    input [15:0] b;
-    input [3:0] s;
-    (* full_case = 32'd1 *)
-    (* parallel_case *)
-    casez (s)
-      4'b???1:
-        _3368_ = b[3:0];
-      4'b??1?:
-        _3368_ = b[7:4];
-      4'b?1??:
-        _3368_ = b[11:8];
-      4'b1???:
-        _3368_ = b[15:12];
-      default:
-        _3368_ = a;
-    endcase
-  endfunction
-  assign \$signal$165  = _3368_(4'hx, 16'h137f, { _0985_, _0984_, _0983_, _0982_ });
-  assign _0982_ = rq1_r2[1:0] == (* full_case = 32'd1 *) 2'h3;
-  assign _0983_ = rq1_r2[1:0] == (* full_case = 32'd1 *) 2'h2;
-  assign _0984_ = rq1_r2[1:0] == (* full_case = 32'd1 *) 1'h1;
-  assign _0985_ = ! (* full_case = 32'd1 *) rq1_r2[1:0];
-  function [3:0] _3373_;
-    input [3:0] a;
-    input [15:0] b;
-    input [3:0] s;
-    (* full_case = 32'd1 *)
-    (* parallel_case *)
-    casez (s)
-      4'b???1:
-        _3373_ = b[3:0];
-      4'b??1?:
-        _3373_ = b[7:4];
-      4'b?1??:
-        _3373_ = b[11:8];
-      4'b1???:
-        _3373_ = b[15:12];
-      default:
-        _3373_ = a;
-    endcase
-  endfunction
-  assign \$signal$164  = _3373_(4'hx, 16'h1248, { _0990_, _0988_, _0987_, _0986_ });
-  assign _0986_ = rq1_r2[1:0] == (* full_case = 32'd1 *) 2'h3;
-  assign _0987_ = rq1_r2[1:0] == (* full_case = 32'd1 *) 2'h2;
-  assign _0988_ = rq1_r2[1:0] == (* full_case = 32'd1 *) 1'h1;
-  assign _0990_ = ! (* full_case = 32'd1 *) rq1_r2[1:0];
-  function [7:0] _3378_;
-    input [7:0] a;
-    input [63:0] b;
-    input [7:0] s;
-    (* full_case = 32'd1 *)
-    (* parallel_case *)
-    casez (s)
-      8'b???????1:
-        _3378_ = b[7:0];
-      8'b??????1?:
-        _3378_ = b[15:8];
-      8'b?????1??:
-        _3378_ = b[23:16];
-      8'b????1???:
-        _3378_ = b[31:24];
-      8'b???1????:
-        _3378_ = b[39:32];
-      8'b??1?????:
-        _3378_ = b[47:40];
-      8'b?1??????:
-        _3378_ = b[55:48];
-      8'b1???????:
-        _3378_ = b[63:56];
-      default:
-        _3378_ = a;
-    endcase
-  endfunction
-  assign \$signal$163  = _3378_(8'hxx, 64'h0103070f1f3f7fff, { _0998_, _0997_, _0996_, _0995_, _0994_, _0993_, _0992_, _0991_ });
-  assign _0991_ = rq1_r2[4:2] == (* full_case = 32'd1 *) 3'h7;
-  assign _0992_ = rq1_r2[4:2] == (* full_case = 32'd1 *) 3'h6;
-  assign _0993_ = rq1_r2[4:2] == (* full_case = 32'd1 *) 3'h5;
-  assign _0994_ = rq1_r2[4:2] == (* full_case = 32'd1 *) 3'h4;
-  assign _0995_ = rq1_r2[4:2] == (* full_case = 32'd1 *) 2'h3;
-  assign _0996_ = rq1_r2[4:2] == (* full_case = 32'd1 *) 2'h2;
-  assign _0997_ = rq1_r2[4:2] == (* full_case = 32'd1 *) 1'h1;
-  assign _0998_ = ! (* full_case = 32'd1 *) rq1_r2[4:2];
-  assign _1007_ = _0333_ ? (* full_case = 32'd1 *) act_min : _0989_;
-  function [7:0] _3388_;
-    input [7:0] a;
-    input [63:0] b;
-    input [7:0] s;
-    (* full_case = 32'd1 *)
-    (* parallel_case *)
-    casez (s)
-      8'b???????1:
-        _3388_ = b[7:0];
-      8'b??????1?:
-        _3388_ = b[15:8];
-      8'b?????1??:
-        _3388_ = b[23:16];
-      8'b????1???:
-        _3388_ = b[31:24];
-      8'b???1????:
-        _3388_ = b[39:32];
-      8'b??1?????:
-        _3388_ = b[47:40];
-      8'b?1??????:
-        _3388_ = b[55:48];
-      8'b1???????:
-        _3388_ = b[63:56];
-      default:
-        _3388_ = a;
-    endcase
-  endfunction
-  assign \$signal$162  = _3388_(8'hxx, 64'h0102040810204080, { _1006_, _1005_, _1004_, _1003_, _1002_, _1001_, _1000_, _0999_ });
-  assign _0999_ = rq1_r2[4:2] == (* full_case = 32'd1 *) 3'h7;
-  assign _1000_ = rq1_r2[4:2] == (* full_case = 32'd1 *) 3'h6;
-  assign _1001_ = rq1_r2[4:2] == (* full_case = 32'd1 *) 3'h5;
-  assign _1002_ = rq1_r2[4:2] == (* full_case = 32'd1 *) 3'h4;
-  assign _1003_ = rq1_r2[4:2] == (* full_case = 32'd1 *) 2'h3;
-  assign _1004_ = rq1_r2[4:2] == (* full_case = 32'd1 *) 2'h2;
-  assign _1005_ = rq1_r2[4:2] == (* full_case = 32'd1 *) 1'h1;
-  assign _1006_ = ! (* full_case = 32'd1 *) rq1_r2[4:2];
-  function [3:0] _3397_;
-    input [3:0] a;
-    input [15:0] b;
-    input [3:0] s;
-    (* full_case = 32'd1 *)
-    (* parallel_case *)
-    casez (s)
-      4'b???1:
-        _3397_ = b[3:0];
-      4'b??1?:
-        _3397_ = b[7:4];
-      4'b?1??:
-        _3397_ = b[11:8];
-      4'b1???:
-        _3397_ = b[15:12];
-      default:
-        _3397_ = a;
-    endcase
-  endfunction
-  assign \$signal$158  = _3397_(4'hx, 16'h137f, { _1011_, _1010_, _1009_, _1008_ });
-  assign _1008_ = rq1_r1[1:0] == (* full_case = 32'd1 *) 2'h3;
-  assign _1009_ = rq1_r1[1:0] == (* full_case = 32'd1 *) 2'h2;
-  assign _1010_ = rq1_r1[1:0] == (* full_case = 32'd1 *) 1'h1;
-  assign _1011_ = ! (* full_case = 32'd1 *) rq1_r1[1:0];
-  function [3:0] _3402_;
-    input [3:0] a;
-    input [15:0] b;
-    input [3:0] s;
-    (* full_case = 32'd1 *)
-    (* parallel_case *)
-    casez (s)
-      4'b???1:
-        _3402_ = b[3:0];
-      4'b??1?:
-        _3402_ = b[7:4];
-      4'b?1??:
-        _3402_ = b[11:8];
-      4'b1???:
-        _3402_ = b[15:12];
-      default:
-        _3402_ = a;
-    endcase
-  endfunction
-  assign \$signal$157  = _3402_(4'hx, 16'h1248, { _1015_, _1014_, _1013_, _1012_ });
-  assign _1012_ = rq1_r1[1:0] == (* full_case = 32'd1 *) 2'h3;
-  assign _1013_ = rq1_r1[1:0] == (* full_case = 32'd1 *) 2'h2;
-  assign _1014_ = rq1_r1[1:0] == (* full_case = 32'd1 *) 1'h1;
-  assign _1015_ = ! (* full_case = 32'd1 *) rq1_r1[1:0];
-  function [7:0] _3407_;
-    input [7:0] a;
-    input [63:0] b;
-    input [7:0] s;
-    (* full_case = 32'd1 *)
-    (* parallel_case *)
-    casez (s)
-      8'b???????1:
-        _3407_ = b[7:0];
-      8'b??????1?:
-        _3407_ = b[15:8];
-      8'b?????1??:
-        _3407_ = b[23:16];
-      8'b????1???:
-        _3407_ = b[31:24];
-      8'b???1????:
-        _3407_ = b[39:32];
-      8'b??1?????:
-        _3407_ = b[47:40];
-      8'b?1??????:
-        _3407_ = b[55:48];
-      8'b1???????:
-        _3407_ = b[63:56];
-      default:
-        _3407_ = a;
-    endcase
-  endfunction
-  assign \$signal$156  = _3407_(8'hxx, 64'h0103070f1f3f7fff, { _1023_, _1022_, _1021_, _1020_, _1019_, _1018_, _1017_, _1016_ });
-  assign _1016_ = rq1_r1[4:2] == (* full_case = 32'd1 *) 3'h7;
-  assign _1017_ = rq1_r1[4:2] == (* full_case = 32'd1 *) 3'h6;
-  assign _1018_ = rq1_r1[4:2] == (* full_case = 32'd1 *) 3'h5;
-  assign _1019_ = rq1_r1[4:2] == (* full_case = 32'd1 *) 3'h4;
-  assign _1020_ = rq1_r1[4:2] == (* full_case = 32'd1 *) 2'h3;
-  assign _1021_ = rq1_r1[4:2] == (* full_case = 32'd1 *) 2'h2;
-  assign _1022_ = rq1_r1[4:2] == (* full_case = 32'd1 *) 1'h1;
-  assign _1023_ = ! (* full_case = 32'd1 *) rq1_r1[4:2];
-  function [7:0] _3416_;
-    input [7:0] a;
-    input [63:0] b;
-    input [7:0] s;
-    (* full_case = 32'd1 *)
-    (* parallel_case *)
-    casez (s)
-      8'b???????1:
-        _3416_ = b[7:0];
-      8'b??????1?:
-        _3416_ = b[15:8];
-      8'b?????1??:
-        _3416_ = b[23:16];
-      8'b????1???:
-        _3416_ = b[31:24];
-      8'b???1????:
-        _3416_ = b[39:32];
-      8'b??1?????:
-        _3416_ = b[47:40];
-      8'b?1??????:
-        _3416_ = b[55:48];
-      8'b1???????:
-        _3416_ = b[63:56];
-      default:
-        _3416_ = a;
-    endcase
-  endfunction
-  assign \$signal$155  = _3416_(8'hxx, 64'h0102040810204080, { _1031_, _1030_, _1029_, _1028_, _1027_, _1026_, _1025_, _1024_ });
-  assign _1024_ = rq1_r1[4:2] == (* full_case = 32'd1 *) 3'h7;
-  assign _1025_ = rq1_r1[4:2] == (* full_case = 32'd1 *) 3'h6;
-  assign _1026_ = rq1_r1[4:2] == (* full_case = 32'd1 *) 3'h5;
-  assign _1027_ = rq1_r1[4:2] == (* full_case = 32'd1 *) 3'h4;
-  assign _1028_ = rq1_r1[4:2] == (* full_case = 32'd1 *) 2'h3;
-  assign _1029_ = rq1_r1[4:2] == (* full_case = 32'd1 *) 2'h2;
-  assign _1030_ = rq1_r1[4:2] == (* full_case = 32'd1 *) 1'h1;
-  assign _1031_ = ! (* full_case = 32'd1 *) rq1_r1[4:2];
-  function [3:0] _3425_;
-    input [3:0] a;
-    input [15:0] b;
-    input [3:0] s;
-    (* full_case = 32'd1 *)
-    (* parallel_case *)
-    casez (s)
-      4'b???1:
-        _3425_ = b[3:0];
-      4'b??1?:
-        _3425_ = b[7:4];
-      4'b?1??:
-        _3425_ = b[11:8];
-      4'b1???:
-        _3425_ = b[15:12];
-      default:
-        _3425_ = a;
-    endcase
-  endfunction
-  assign \$signal$151  = _3425_(4'hx, 16'h137f, { _1035_, _1034_, _1033_, _1032_ });
-  assign _1032_ = rq1_r0[1:0] == (* full_case = 32'd1 *) 2'h3;
-  assign _1033_ = rq1_r0[1:0] == (* full_case = 32'd1 *) 2'h2;
-  assign _1034_ = rq1_r0[1:0] == (* full_case = 32'd1 *) 1'h1;
-  assign _1035_ = ! (* full_case = 32'd1 *) rq1_r0[1:0];
-  function [3:0] _3430_;
-    input [3:0] a;
-    input [15:0] b;
-    input [3:0] s;
-    (* full_case = 32'd1 *)
-    (* parallel_case *)
-    casez (s)
-      4'b???1:
-        _3430_ = b[3:0];
-      4'b??1?:
-        _3430_ = b[7:4];
-      4'b?1??:
-        _3430_ = b[11:8];
-      4'b1???:
-        _3430_ = b[15:12];
-      default:
-        _3430_ = a;
-    endcase
-  endfunction
-  assign \$signal$150  = _3430_(4'hx, 16'h1248, { _1039_, _1038_, _1037_, _1036_ });
-  assign _1036_ = rq1_r0[1:0] == (* full_case = 32'd1 *) 2'h3;
-  assign _1037_ = rq1_r0[1:0] == (* full_case = 32'd1 *) 2'h2;
-  assign _1038_ = rq1_r0[1:0] == (* full_case = 32'd1 *) 1'h1;
-  assign _1039_ = ! (* full_case = 32'd1 *) rq1_r0[1:0];
-  function [7:0] _3435_;
-    input [7:0] a;
-    input [63:0] b;
-    input [7:0] s;
-    (* full_case = 32'd1 *)
-    (* parallel_case *)
-    casez (s)
-      8'b???????1:
-        _3435_ = b[7:0];
-      8'b??????1?:
-        _3435_ = b[15:8];
-      8'b?????1??:
-        _3435_ = b[23:16];
-      8'b????1???:
-        _3435_ = b[31:24];
-      8'b???1????:
-        _3435_ = b[39:32];
-      8'b??1?????:
-        _3435_ = b[47:40];
-      8'b?1??????:
-        _3435_ = b[55:48];
-      8'b1???????:
-        _3435_ = b[63:56];
-      default:
-        _3435_ = a;
-    endcase
-  endfunction
-  assign \$signal$149  = _3435_(8'hxx, 64'h0103070f1f3f7fff, { _1047_, _1046_, _1045_, _1044_, _1043_, _1042_, _1041_, _1040_ });
-  assign _1040_ = rq1_r0[4:2] == (* full_case = 32'd1 *) 3'h7;
-  assign _1041_ = rq1_r0[4:2] == (* full_case = 32'd1 *) 3'h6;
-  assign _1042_ = rq1_r0[4:2] == (* full_case = 32'd1 *) 3'h5;
-  assign _1043_ = rq1_r0[4:2] == (* full_case = 32'd1 *) 3'h4;
-  assign _1044_ = rq1_r0[4:2] == (* full_case = 32'd1 *) 2'h3;
-  assign _1045_ = rq1_r0[4:2] == (* full_case = 32'd1 *) 2'h2;
-  assign _1046_ = rq1_r0[4:2] == (* full_case = 32'd1 *) 1'h1;
-  assign _1047_ = ! (* full_case = 32'd1 *) rq1_r0[4:2];
-  function [7:0] _3444_;
-    input [7:0] a;
-    input [63:0] b;
-    input [7:0] s;
-    (* full_case = 32'd1 *)
-    (* parallel_case *)
-    casez (s)
-      8'b???????1:
-        _3444_ = b[7:0];
-      8'b??????1?:
-        _3444_ = b[15:8];
-      8'b?????1??:
-        _3444_ = b[23:16];
-      8'b????1???:
-        _3444_ = b[31:24];
-      8'b???1????:
-        _3444_ = b[39:32];
-      8'b??1?????:
-        _3444_ = b[47:40];
-      8'b?1??????:
-        _3444_ = b[55:48];
-      8'b1???????:
-        _3444_ = b[63:56];
-      default:
-        _3444_ = a;
-    endcase
-  endfunction
-  assign \$signal  = _3444_(8'hxx, 64'h0102040810204080, { _1055_, _1054_, _1053_, _1052_, _1051_, _1050_, _1049_, _1048_ });
-  assign _1048_ = rq1_r0[4:2] == (* full_case = 32'd1 *) 3'h7;
-  assign _1049_ = rq1_r0[4:2] == (* full_case = 32'd1 *) 3'h6;
-  assign _1050_ = rq1_r0[4:2] == (* full_case = 32'd1 *) 3'h5;
-  assign _1051_ = rq1_r0[4:2] == (* full_case = 32'd1 *) 3'h4;
-  assign _1052_ = rq1_r0[4:2] == (* full_case = 32'd1 *) 2'h3;
-  assign _1053_ = rq1_r0[4:2] == (* full_case = 32'd1 *) 2'h2;
-  assign _1054_ = rq1_r0[4:2] == (* full_case = 32'd1 *) 1'h1;
-  assign _1055_ = ! (* full_case = 32'd1 *) rq1_r0[4:2];
-  assign _1056_ = _0331_ ? (* full_case = 32'd1 *) act_max : t_6;
-  assign _1057_ = _0328_ ? (* full_case = 32'd1 *) act_min : _1056_;
-  assign _0267_[31] = 1'h0;
-  assign _0269_[31] = 1'h0;
-  assign _0272_[31] = 1'h0;
-  assign _0274_[31] = 1'h0;
-  assign _0276_[31] = 1'h0;
-  assign _0278_[31] = 1'h0;
-  assign _0280_[31] = 1'h0;
-  assign _0345_[46:14] = h_0;
-  assign _0376_[46:14] = h_1;
-  assign _0379_[46:14] = h_2;
-  assign _0380_[46:14] = h_3;
-  assign _0381_[46:14] = h_4;
-  assign _0382_[46:14] = h_5;
-  assign _0384_[46:14] = h_6;
-  assign _0385_[46:14] = h_7;
-  assign _0386_[46:14] = h_8;
-  assign _0387_[46:14] = h_9;
-  assign _0388_[46:14] = h_10;
-  assign _0389_[46:14] = h_11;
-  assign _0391_[46:14] = h_12;
-  assign _0392_[46:14] = h_13;
-  assign _0393_[46:14] = h_14;
-  assign _0394_[46:14] = h_15;
-  assign halfm_1[31:30] = 2'h0;
-  assign halfm_10[31:30] = 2'h0;
-  assign halfm_11[31:30] = 2'h0;
-  assign halfm_12[31:30] = 2'h0;
-  assign halfm_13[31:30] = 2'h0;
-  assign halfm_14[31:30] = 2'h0;
-  assign halfm_15[31:30] = 2'h0;
-  assign halfm_2[31:30] = 2'h0;
-  assign halfm_3[31:30] = 2'h0;
-  assign halfm_4[31:30] = 2'h0;
-  assign halfm_5[31:30] = 2'h0;
-  assign halfm_6[31:30] = 2'h0;
-  assign halfm_7[31:30] = 2'h0;
-  assign halfm_8[31:30] = 2'h0;
-  assign halfm_9[31:30] = 2'h0;
+  assign _0222_ = $signed(rq3_y0[8:0]) < $signed({ lo_z[9], lo_z[7:0] });
+  assign _0223_ = fits_0 ? _0222_ : rq3_y0[33];
+  assign _0224_ = $signed(rq3_y0[8:0]) > $signed({ hi_z[9], hi_z[7:0] });
+  assign _0225_ = ~ rq3_y0[33];
+  assign _0226_ = fits_0 ? _0224_ : _0225_;
+  assign _0227_ = $signed(rq3_y1[8:0]) < $signed({ lo_z[9], lo_z[7:0] });
+  assign _0228_ = fits_1 ? _0227_ : rq3_y1[33];
+  assign _0229_ = $signed(rq3_y1[8:0]) > $signed({ hi_z[9], hi_z[7:0] });
+  assign _0230_ = ~ rq3_y1[33];
+  assign _0231_ = fits_1 ? _0229_ : _0230_;
+  assign _0232_ = $signed(rq3_y2[8:0]) < $signed({ lo_z[9], lo_z[7:0] });
+  assign _0233_ = fits_2 ? _0232_ : rq3_y2[33];
+  assign _0234_ = $signed(rq3_y2[8:0]) > $signed({ hi_z[9], hi_z[7:0] });
+  assign _0235_ = ~ rq3_y2[33];
+  assign _0236_ = fits_2 ? _0234_ : _0235_;
+  assign _0237_ = $signed(rq3_y3[8:0]) < $signed({ lo_z[9], lo_z[7:0] });
+  assign _0238_ = fits_3 ? _0237_ : rq3_y3[33];
+  assign _0239_ = $signed(rq3_y3[8:0]) > $signed({ hi_z[9], hi_z[7:0] });
+  assign _0240_ = ~ rq3_y3[33];
+  assign _0241_ = fits_3 ? _0239_ : _0240_;
+  assign _0001_ = $signed(rq3_y4[8:0]) < $signed({ lo_z[9], lo_z[7:0] });
+  assign _0002_ = fits_4 ? _0001_ : rq3_y4[33];
+  assign _0003_ = $signed(rq3_y4[8:0]) > $signed({ hi_z[9], hi_z[7:0] });
+  assign _0004_ = ~ rq3_y4[33];
+  assign _0005_ = fits_4 ? _0003_ : _0004_;
+  assign _0006_ = $signed(rq3_y5[8:0]) < $signed({ lo_z[9], lo_z[7:0] });
+  assign _0007_ = fits_5 ? _0006_ : rq3_y5[33];
+  assign _0008_ = $signed(rq3_y5[8:0]) > $signed({ hi_z[9], hi_z[7:0] });
+  assign _0009_ = ~ rq3_y5[33];
+  assign _0010_ = fits_5 ? _0008_ : _0009_;
+  assign _0011_ = $signed(rq3_y6[8:0]) < $signed({ lo_z[9], lo_z[7:0] });
+  assign _0012_ = fits_6 ? _0011_ : rq3_y6[33];
+  assign _0013_ = $signed(rq3_y6[8:0]) > $signed({ hi_z[9], hi_z[7:0] });
+  assign _0014_ = ~ rq3_y6[33];
+  assign _0015_ = fits_6 ? _0013_ : _0014_;
+  assign _0016_ = $signed(rq3_y7[8:0]) < $signed({ lo_z[9], lo_z[7:0] });
+  assign _0017_ = fits_7 ? _0016_ : rq3_y7[33];
+  assign _0018_ = $signed(rq3_y7[8:0]) > $signed({ hi_z[9], hi_z[7:0] });
+  assign _0019_ = ~ rq3_y7[33];
+  assign _0020_ = fits_7 ? _0018_ : _0019_;
+  assign _0021_ = $signed(rq3_y8[8:0]) < $signed({ lo_z[9], lo_z[7:0] });
+  assign _0022_ = fits_8 ? _0021_ : rq3_y8[33];
+  assign _0023_ = $signed(rq3_y8[8:0]) > $signed({ hi_z[9], hi_z[7:0] });
+  assign _0024_ = ~ rq3_y8[33];
+  assign _0025_ = fits_8 ? _0023_ : _0024_;
+  assign _0026_ = $signed(rq3_y9[8:0]) < $signed({ lo_z[9], lo_z[7:0] });
+  assign _0027_ = fits_9 ? _0026_ : rq3_y9[33];
+  assign _0028_ = $signed(rq3_y9[8:0]) > $signed({ hi_z[9], hi_z[7:0] });
+  assign _0029_ = ~ rq3_y9[33];
+  assign _0030_ = fits_9 ? _0028_ : _0029_;
+  assign _0031_ = $signed(rq3_y10[8:0]) < $signed({ lo_z[9], lo_z[7:0] });
+  assign _0032_ = fits_10 ? _0031_ : rq3_y10[33];
+  assign _0033_ = $signed(rq3_y10[8:0]) > $signed({ hi_z[9], hi_z[7:0] });
+  assign _0034_ = ~ rq3_y10[33];
+  assign _0035_ = fits_10 ? _0033_ : _0034_;
+  assign _0036_ = $signed(rq3_y11[8:0]) < $signed({ lo_z[9], lo_z[7:0] });
+  assign _0037_ = fits_11 ? _0036_ : rq3_y11[33];
+  assign _0038_ = $signed(rq3_y11[8:0]) > $signed({ hi_z[9], hi_z[7:0] });
+  assign _0039_ = ~ rq3_y11[33];
+  assign _0040_ = fits_11 ? _0038_ : _0039_;
+  assign _0041_ = $signed(rq3_y12[8:0]) < $signed({ lo_z[9], lo_z[7:0] });
+  assign _0042_ = fits_12 ? _0041_ : rq3_y12[33];
+  assign _0043_ = $signed(rq3_y12[8:0]) > $signed({ hi_z[9], hi_z[7:0] });
+  assign _0044_ = ~ rq3_y12[33];
+  assign _0045_ = fits_12 ? _0043_ : _0044_;
+  assign _0046_ = $signed(rq3_y13[8:0]) < $signed({ lo_z[9], lo_z[7:0] });
+  assign _0047_ = fits_13 ? _0046_ : rq3_y13[33];
+  assign _0048_ = $signed(rq3_y13[8:0]) > $signed({ hi_z[9], hi_z[7:0] });
+  assign _0049_ = ~ rq3_y13[33];
+  assign _0050_ = fits_13 ? _0048_ : _0049_;
+  assign _0051_ = $signed(rq3_y14[8:0]) < $signed({ lo_z[9], lo_z[7:0] });
+  assign _0052_ = fits_14 ? _0051_ : rq3_y14[33];
+  assign _0053_ = $signed(rq3_y14[8:0]) > $signed({ hi_z[9], hi_z[7:0] });
+  assign _0054_ = ~ rq3_y14[33];
+  assign _0055_ = fits_14 ? _0053_ : _0054_;
+  assign _0056_ = $signed(rq3_y15[8:0]) < $signed({ lo_z[9], lo_z[7:0] });
+  assign _0057_ = fits_15 ? _0056_ : rq3_y15[33];
+  assign _0058_ = $signed(rq3_y15[8:0]) > $signed({ hi_z[9], hi_z[7:0] });
+  assign _0059_ = ~ rq3_y15[33];
+  assign _0060_ = fits_15 ? _0058_ : _0059_;
+  reg [8:0] _1175_ = 9'h000;
+  assign { hi_z[9], hi_z[7:0] } = _1175_;
+  reg [8:0] _1176_ = 9'h000;
+  assign { lo_z[9], lo_z[7:0] } = _1176_;
+  assign _0242_ = _0010_ ? (* full_case = 32'd1 *) act_max : t_5;
+  assign _0243_ = _0007_ ? (* full_case = 32'd1 *) act_min : _0242_;
+  assign _0244_ = _0005_ ? (* full_case = 32'd1 *) act_max : t_4;
+  assign _0245_ = _0002_ ? (* full_case = 32'd1 *) act_min : _0244_;
+  assign _0246_ = _0241_ ? (* full_case = 32'd1 *) act_max : t_3;
+  assign _0247_ = _0238_ ? (* full_case = 32'd1 *) act_min : _0246_;
+  assign _0248_ = _0236_ ? (* full_case = 32'd1 *) act_max : t_2;
+  assign _0249_ = _0233_ ? (* full_case = 32'd1 *) act_min : _0248_;
+  assign _0250_ = _0231_ ? (* full_case = 32'd1 *) act_max : t_1;
+  assign _0251_ = _0228_ ? (* full_case = 32'd1 *) act_min : _0250_;
+  assign _0252_ = _0226_ ? (* full_case = 32'd1 *) act_max : t_0;
+  assign _0253_ = _0223_ ? (* full_case = 32'd1 *) act_min : _0252_;
+  assign _0254_ = _0055_ ? (* full_case = 32'd1 *) act_max : t_14;
+  assign _0255_ = _0052_ ? (* full_case = 32'd1 *) act_min : _0254_;
+  assign _0256_ = _0060_ ? (* full_case = 32'd1 *) act_max : t_15;
+  assign _0257_ = _0057_ ? (* full_case = 32'd1 *) act_min : _0256_;
+  assign _0258_ = _0050_ ? (* full_case = 32'd1 *) act_max : t_13;
+  assign _0259_ = _0047_ ? (* full_case = 32'd1 *) act_min : _0258_;
+  assign _0260_ = _0045_ ? (* full_case = 32'd1 *) act_max : t_12;
+  assign _0261_ = _0042_ ? (* full_case = 32'd1 *) act_min : _0260_;
+  assign _0262_ = _0040_ ? (* full_case = 32'd1 *) act_max : t_11;
+  assign _0263_ = _0037_ ? (* full_case = 32'd1 *) act_min : _0262_;
+  assign _0264_ = _0035_ ? (* full_case = 32'd1 *) act_max : t_10;
+  assign _0265_ = _0032_ ? (* full_case = 32'd1 *) act_min : _0264_;
+  assign _0266_ = _0030_ ? (* full_case = 32'd1 *) act_max : t_9;
+  assign _0267_ = _0027_ ? (* full_case = 32'd1 *) act_min : _0266_;
+  assign _0268_ = _0025_ ? (* full_case = 32'd1 *) act_max : t_8;
+  assign _0269_ = _0022_ ? (* full_case = 32'd1 *) act_min : _0268_;
+  assign _0270_ = _0020_ ? (* full_case = 32'd1 *) act_max : t_7;
+  assign _0271_ = _0017_ ? (* full_case = 32'd1 *) act_min : _0270_;
+  assign _0272_ = _0015_ ? (* full_case = 32'd1 *) act_max : t_6;
+  assign _0273_ = _0012_ ? (* full_case = 32'd1 *) act_min : _0272_;
+  assign _0115_[46:14] = h_0;
+  assign _0116_[46:14] = h_1;
+  assign _0117_[46:14] = h_2;
+  assign _0118_[46:14] = h_3;
+  assign _0119_[46:14] = h_4;
+  assign _0120_[46:14] = h_5;
+  assign _0122_[46:14] = h_6;
+  assign _0123_[46:14] = h_7;
+  assign _0124_[46:14] = h_8;
+  assign _0125_[46:14] = h_9;
+  assign _0126_[46:14] = h_10;
+  assign _0127_[46:14] = h_11;
+  assign _0129_[46:14] = h_12;
+  assign _0130_[46:14] = h_13;
+  assign _0131_[46:14] = h_14;
+  assign _0132_[46:14] = h_15;
+  assign _0134_[32:1] = half_0;
+  assign _0136_[32:1] = half_1;
+  assign _0140_[32:1] = half_2;
+  assign _0144_[32:1] = half_3;
+  assign _0146_[32:1] = half_4;
+  assign _0151_[32:1] = half_5;
+  assign _0154_[32:1] = half_6;
+  assign _0156_[32:1] = half_7;
+  assign _0160_[32:1] = half_8;
+  assign _0163_[32:1] = half_9;
+  assign _0166_[32:1] = half_10;
+  assign _0170_[32:1] = half_11;
+  assign _0173_[32:1] = half_12;
+  assign _0176_[32:1] = half_13;
+  assign _0179_[32:1] = half_14;
+  assign _0182_[32:1] = half_15;
   assign hi_z[8] = hi_z[9];
   assign lo_z[8] = lo_z[9];
-  assign rq2_hf0[31] = 1'h0;
-  assign rq2_hf1[31] = 1'h0;
-  assign rq2_hf10[31] = 1'h0;
-  assign rq2_hf11[31] = 1'h0;
-  assign rq2_hf12[31] = 1'h0;
-  assign rq2_hf13[31] = 1'h0;
-  assign rq2_hf14[31] = 1'h0;
-  assign rq2_hf15[31] = 1'h0;
-  assign rq2_hf2[31] = 1'h0;
-  assign rq2_hf3[31] = 1'h0;
-  assign rq2_hf4[31] = 1'h0;
-  assign rq2_hf5[31] = 1'h0;
-  assign rq2_hf6[31] = 1'h0;
-  assign rq2_hf7[31] = 1'h0;
-  assign rq2_hf8[31] = 1'h0;
-  assign rq2_hf9[31] = 1'h0;
-  assign rq2_hm0[31:30] = 2'h0;
-  assign rq2_hm1[31:30] = 2'h0;
-  assign rq2_hm10[31:30] = 2'h0;
-  assign rq2_hm11[31:30] = 2'h0;
-  assign rq2_hm12[31:30] = 2'h0;
-  assign rq2_hm13[31:30] = 2'h0;
-  assign rq2_hm14[31:30] = 2'h0;
-  assign rq2_hm15[31:30] = 2'h0;
-  assign rq2_hm2[31:30] = 2'h0;
-  assign rq2_hm3[31:30] = 2'h0;
-  assign rq2_hm4[31:30] = 2'h0;
-  assign rq2_hm5[31:30] = 2'h0;
-  assign rq2_hm6[31:30] = 2'h0;
-  assign rq2_hm7[31:30] = 2'h0;
-  assign rq2_hm8[31:30] = 2'h0;
-  assign rq2_hm9[31:30] = 2'h0;
   always @(posedge clk) begin
     if (rst) begin
       o_last <= 1'h0;
       o_valid <= 1'h0;
-      _2823_ <= 9'h000;
-      _2824_ <= 9'h000;
+      _1175_ <= 9'h000;
+      _1176_ <= 9'h000;
       rq3_last <= 1'h0;
       rq3_valid <= 1'h0;
       rq2_last <= 1'h0;
@@ -8433,8 +4667,8 @@ module \hwq_top.engine.requant (rst, i_bias, i_multiplier, i_shift, zero_point, 
     end else begin
       o_last <= rq3_last;
       o_valid <= rq3_valid;
-      _2823_ <= $signed(act_max) - $signed(zero_point);
-      _2824_ <= $signed(act_min) - $signed(zero_point);
+      _1175_ <= $signed(act_max) - $signed(zero_point);
+      _1176_ <= $signed(act_min) - $signed(zero_point);
       rq3_last <= rq2_last;
       rq3_valid <= rq2_valid;
       rq2_last <= rq1_last;
@@ -8445,7 +4679,7 @@ module \hwq_top.engine.requant (rst, i_bias, i_multiplier, i_shift, zero_point, 
     if (rst) begin
       o_data <= 128'h00000000000000000000000000000000;
     end else if (rq3_valid) begin
-      o_data <= { _0657_, _0655_, _0659_, _0661_, _0691_, _0769_, _0849_, _0928_, _1007_, _1057_, _0643_, _0645_, _0647_, _0649_, _0651_, _0653_ };
+      o_data <= { _0257_, _0255_, _0259_, _0261_, _0263_, _0265_, _0267_, _0269_, _0271_, _0273_, _0243_, _0245_, _0247_, _0249_, _0251_, _0253_ };
     end
     if (rq2_valid) begin
       rq3_y15 <= $signed(u_15) >>> rq2_r15;
@@ -8466,6 +4700,38 @@ module \hwq_top.engine.requant (rst, i_bias, i_multiplier, i_shift, zero_point, 
       rq3_y0 <= $signed(u_0) >>> rq2_r0;
     end
     if (rq1_valid) begin
+      rq2_hm15 <= halfm_15;
+      rq2_hf15 <= half_15;
+      rq2_hm14 <= halfm_14;
+      rq2_hf14 <= half_14;
+      rq2_hm13 <= halfm_13;
+      rq2_hf13 <= half_13;
+      rq2_hm12 <= halfm_12;
+      rq2_hf12 <= half_12;
+      rq2_hm11 <= halfm_11;
+      rq2_hf11 <= half_11;
+      rq2_hm10 <= halfm_10;
+      rq2_hf10 <= half_10;
+      rq2_hm9 <= halfm_9;
+      rq2_hf9 <= half_9;
+      rq2_hm8 <= halfm_8;
+      rq2_hf8 <= half_8;
+      rq2_hm7 <= halfm_7;
+      rq2_hf7 <= half_7;
+      rq2_hm6 <= halfm_6;
+      rq2_hf6 <= half_6;
+      rq2_hm5 <= halfm_5;
+      rq2_hf5 <= half_5;
+      rq2_hm4 <= halfm_4;
+      rq2_hf4 <= half_4;
+      rq2_hm3 <= halfm_3;
+      rq2_hf3 <= half_3;
+      rq2_hm2 <= halfm_2;
+      rq2_hf2 <= half_2;
+      rq2_hm1 <= halfm_1;
+      rq2_hf1 <= half_1;
+      rq2_hm0 <= halfm_0;
+      rq2_hf0 <= half_0;
       rq2_h15 <= h_15;
       rq2_h14 <= h_14;
       rq2_h13 <= h_13;
@@ -8498,38 +4764,6 @@ module \hwq_top.engine.requant (rst, i_bias, i_multiplier, i_shift, zero_point, 
       rq2_r2 <= rq1_r2;
       rq2_r1 <= rq1_r1;
       rq2_r0 <= rq1_r0;
-      _2943_ <= half_0;
-      _2944_ <= halfm_0;
-      _2945_ <= half_1;
-      _2946_ <= halfm_1[29:0];
-      _2947_ <= half_2;
-      _2948_ <= halfm_2[29:0];
-      _2949_ <= half_3;
-      _2950_ <= halfm_3[29:0];
-      _2951_ <= half_4;
-      _2952_ <= halfm_4[29:0];
-      _2953_ <= half_5;
-      _2954_ <= halfm_5[29:0];
-      _2955_ <= half_6;
-      _2956_ <= halfm_6[29:0];
-      _2957_ <= half_7;
-      _2958_ <= halfm_7[29:0];
-      _2959_ <= half_8;
-      _2960_ <= halfm_8[29:0];
-      _2961_ <= half_9;
-      _2962_ <= halfm_9[29:0];
-      _2963_ <= half_10;
-      _2964_ <= halfm_10[29:0];
-      _2965_ <= half_11;
-      _2966_ <= halfm_11[29:0];
-      _2967_ <= half_12;
-      _2968_ <= halfm_12[29:0];
-      _2969_ <= half_13;
-      _2970_ <= halfm_13[29:0];
-      _2971_ <= half_14;
-      _2972_ <= halfm_14[29:0];
-      _2973_ <= half_15;
-      _2974_ <= halfm_15[29:0];
     end
     if (i_valid) begin
       rq1_s15 <= $signed(i_acc[431:405]) + $signed(i_bias[511:480]);
@@ -8566,97 +4800,97 @@ module \hwq_top.engine.requant (rst, i_bias, i_multiplier, i_shift, zero_point, 
       rq1_m0 <= i_multiplier[30:0];
     end
     if (i_valid)
-      if (!_0586_) rq1_r15 <= 5'h00;
-      else rq1_r15 <= _0587_[4:0];
+      if (!_0184_) rq1_r15 <= 5'h00;
+      else rq1_r15 <= _0190_[4:0];
     if (i_valid)
-      if (!_0576_) rq1_l15 <= 5'h00;
+      if (!_0183_) rq1_l15 <= 5'h00;
       else rq1_l15 <= i_shift[94:90];
     if (i_valid)
-      if (!_0559_) rq1_r14 <= 5'h00;
+      if (!_0180_) rq1_r14 <= 5'h00;
       else rq1_r14 <= - $signed(i_shift[88:84]);
     if (i_valid)
-      if (!_0556_) rq1_l14 <= 5'h00;
+      if (!_0178_) rq1_l14 <= 5'h00;
       else rq1_l14 <= i_shift[88:84];
     if (i_valid)
-      if (!_0550_) rq1_r13 <= 5'h00;
-      else rq1_r13 <= _0555_[4:0];
+      if (!_0175_) rq1_r13 <= 5'h00;
+      else rq1_r13 <= _0177_[4:0];
     if (i_valid)
-      if (!_0539_) rq1_l13 <= 5'h00;
+      if (!_0174_) rq1_l13 <= 5'h00;
       else rq1_l13 <= i_shift[82:78];
     if (i_valid)
-      if (!_0525_) rq1_r12 <= 5'h00;
-      else rq1_r12 <= _0528_[4:0];
+      if (!_0171_) rq1_r12 <= 5'h00;
+      else rq1_r12 <= _0172_[4:0];
     if (i_valid)
-      if (!_0524_) rq1_l12 <= 5'h00;
+      if (!_0169_) rq1_l12 <= 5'h00;
       else rq1_l12 <= i_shift[76:72];
     if (i_valid)
-      if (!_0513_) rq1_r11 <= 5'h00;
-      else rq1_r11 <= _0519_[4:0];
+      if (!_0165_) rq1_r11 <= 5'h00;
+      else rq1_r11 <= _0167_[4:0];
     if (i_valid)
-      if (!_0502_) rq1_l11 <= 5'h00;
+      if (!_0164_) rq1_l11 <= 5'h00;
       else rq1_l11 <= i_shift[70:66];
     if (i_valid)
-      if (!_0492_) rq1_r10 <= 5'h00;
+      if (!_0161_) rq1_r10 <= 5'h00;
       else rq1_r10 <= - $signed(i_shift[64:60]);
     if (i_valid)
-      if (!_0491_) rq1_l10 <= 5'h00;
+      if (!_0159_) rq1_l10 <= 5'h00;
       else rq1_l10 <= i_shift[64:60];
     if (i_valid)
-      if (!_0476_) rq1_r9 <= 5'h00;
+      if (!_0157_) rq1_r9 <= 5'h00;
       else rq1_r9 <= - $signed(i_shift[58:54]);
     if (i_valid)
-      if (!_0465_) rq1_l9 <= 5'h00;
+      if (!_0155_) rq1_l9 <= 5'h00;
       else rq1_l9 <= i_shift[58:54];
     if (i_valid)
-      if (!_0460_) rq1_r8 <= 5'h00;
-      else rq1_r8 <= _0461_[4:0];
+      if (!_0152_) rq1_r8 <= 5'h00;
+      else rq1_r8 <= _0153_[4:0];
     if (i_valid)
-      if (!_0457_) rq1_l8 <= 5'h00;
+      if (!_0150_) rq1_l8 <= 5'h00;
       else rq1_l8 <= i_shift[52:48];
     if (i_valid)
-      if (!_0439_) rq1_r7 <= 5'h00;
+      if (!_0147_) rq1_r7 <= 5'h00;
       else rq1_r7 <= - $signed(i_shift[46:42]);
     if (i_valid)
-      if (!_0429_) rq1_l7 <= 5'h00;
+      if (!_0145_) rq1_l7 <= 5'h00;
       else rq1_l7 <= i_shift[46:42];
     if (i_valid)
-      if (!_0427_) rq1_r6 <= 5'h00;
-      else rq1_r6 <= _0428_[4:0];
+      if (!_0142_) rq1_r6 <= 5'h00;
+      else rq1_r6 <= _0143_[4:0];
     if (i_valid)
-      if (!_0419_) rq1_l6 <= 5'h00;
+      if (!_0141_) rq1_l6 <= 5'h00;
       else rq1_l6 <= i_shift[40:36];
     if (i_valid)
-      if (!_0401_) rq1_r5 <= 5'h00;
-      else rq1_r5 <= _0407_[4:0];
+      if (!_0137_) rq1_r5 <= 5'h00;
+      else rq1_r5 <= _0138_[4:0];
     if (i_valid)
-      if (!_0396_) rq1_l5 <= 5'h00;
+      if (!_0135_) rq1_l5 <= 5'h00;
       else rq1_l5 <= i_shift[34:30];
     if (i_valid)
-      if (!_0390_) rq1_r4 <= 5'h00;
-      else rq1_r4 <= _0395_[4:0];
+      if (!_0128_) rq1_r4 <= 5'h00;
+      else rq1_r4 <= _0133_[4:0];
     if (i_valid)
-      if (!_0383_) rq1_l4 <= 5'h00;
+      if (!_0121_) rq1_l4 <= 5'h00;
       else rq1_l4 <= i_shift[28:24];
     if (i_valid)
-      if (!_0284_) rq1_r3 <= 5'h00;
+      if (!_0104_) rq1_r3 <= 5'h00;
       else rq1_r3 <= - $signed(i_shift[22:18]);
     if (i_valid)
-      if (!_0213_) rq1_l3 <= 5'h00;
+      if (!_0091_) rq1_l3 <= 5'h00;
       else rq1_l3 <= i_shift[22:18];
     if (i_valid)
-      if (!_0103_) rq1_r2 <= 5'h00;
+      if (!_0071_) rq1_r2 <= 5'h00;
       else rq1_r2 <= - $signed(i_shift[16:12]);
     if (i_valid)
-      if (!_0032_) rq1_l2 <= 5'h00;
+      if (!_0061_) rq1_l2 <= 5'h00;
       else rq1_l2 <= i_shift[16:12];
     if (i_valid)
-      if (!_0588_) rq1_r1 <= 5'h00;
+      if (!_0201_) rq1_r1 <= 5'h00;
       else rq1_r1 <= - $signed(i_shift[10:6]);
     if (i_valid)
-      if (!_0523_) rq1_l1 <= 5'h00;
+      if (!_0168_) rq1_l1 <= 5'h00;
       else rq1_l1 <= i_shift[10:6];
     if (i_valid)
-      if (!_0413_) rq1_r0 <= 5'h00;
+      if (!_0139_) rq1_r0 <= 5'h00;
       else rq1_r0 <= - $signed(i_shift[4:0]);
     if (i_valid)
       if (!_0000_) rq1_l0 <= 5'h00;
