@@ -256,7 +256,10 @@ class Requantizer(wiring.Component):
         for lane in range(L):
             high = s2b[f"phh{lane}"]
             if q == 16:
-                high = Signal(signed(33), name=f"high_{lane}")
+                # (phh < 2^16·2^15 and M < 2^31: hh − M·[a < 0] lies in (−2^31, 2^31), 32
+                # bits; a 33rd would only repeat the sign, and a register bit that copies
+                # another is what Verilator lints as a combinational loop)
+                high = Signal(signed(32), name=f"high_{lane}")
                 m.d.comb += high.eq(s2b[f"phh{lane}"]
                                     - Mux(s2b[f"ng{lane}"], par(s2b, "m", lane), 0))
             outer = Signal(signed(2 * q + len(high)), name=f"outer_{lane}")

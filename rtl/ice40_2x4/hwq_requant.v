@@ -37,15 +37,15 @@ module hwq_requant(i_valid, i_last, i_acc, i_bias, i_multiplier, i_shift, zero_p
   wire _031_;
   wire _032_;
   wire _033_;
-  wire _034_;
-  wire [30:0] _035_;
+  wire [30:0] _034_;
+  wire _035_;
   wire _036_;
   wire _037_;
   wire _038_;
-  wire _039_;
-  wire _041_;
-  wire _043_;
-  wire _045_;
+  wire _040_;
+  wire _042_;
+  wire _044_;
+  wire _046_;
   wire _047_;
   wire _048_;
   wire _049_;
@@ -61,24 +61,24 @@ module hwq_requant(i_valid, i_last, i_acc, i_bias, i_multiplier, i_shift, zero_p
   wire _059_;
   wire _060_;
   wire _061_;
-  wire _062_;
+  wire _064_;
   wire _065_;
   wire _066_;
   wire _067_;
-  wire _068_;
+  wire _069_;
   wire _070_;
-  wire _071_;
+  wire _072_;
   wire _073_;
   wire _074_;
   wire _075_;
   wire _076_;
   wire _077_;
-  wire _078_;
-  wire _080_;
-  wire [30:0] _081_;
-  wire [32:0] _082_;
+  wire _079_;
+  wire [30:0] _080_;
+  wire [32:0] _081_;
   (* unused_bits = "0 1 2 3 4 5 6 7 8 9 10 11 12 13 14" *)
-  wire [47:0] _083_;
+  wire [47:0] _082_;
+  wire _083_;
   wire _084_;
   wire _085_;
   wire _086_;
@@ -124,7 +124,7 @@ module hwq_requant(i_valid, i_last, i_acc, i_bias, i_multiplier, i_shift, zero_p
   wire [29:0] halfm_0;
   (* init = 10'b0x00000000 *)
   wire [9:0] hi_z;
-  wire [32:0] high_0;
+  wire [31:0] high_0;
   input [23:0] i_acc;
   wire [23:0] i_acc;
   input [31:0] i_bias;
@@ -191,9 +191,8 @@ module hwq_requant(i_valid, i_last, i_acc, i_bias, i_multiplier, i_shift, zero_p
   reg [7:0] rq2m_dl0 = 8'h00;
   reg rq2m_last = 1'h0;
   reg [33:0] rq2m_mi0 = 34'h000000000;
-  (* init = 65'b0x000000000000000000000000000000000000000000000000000000000000000 *)
   (* unused_bits = "0 1 2 3 4 5 6 7 8 9 10 11 12 13 14 15" *)
-  wire [64:0] rq2m_o0;
+  reg [63:0] rq2m_o0 = 64'h0000000000000000;
   reg [4:0] rq2m_r0 = 5'h00;
   reg rq2m_valid = 1'h0;
   reg rq3_last = 1'h0;
@@ -220,14 +219,14 @@ module hwq_requant(i_valid, i_last, i_acc, i_bias, i_multiplier, i_shift, zero_p
   input [7:0] zero_point;
   wire [7:0] zero_point;
   assign _000_ = en & i_valid;
-  assign _039_ = en & i_valid;
-  assign _049_ = en & i_valid;
-  assign _060_ = en & i_valid;
-  assign _071_ = en & rq0_valid;
-  assign _080_ = en & rq0_valid;
+  assign _038_ = en & i_valid;
+  assign _048_ = en & i_valid;
+  assign _059_ = en & i_valid;
+  assign _070_ = en & rq0_valid;
+  assign _079_ = en & rq0_valid;
+  assign _083_ = en & rq0_valid;
   assign _084_ = en & rq0_valid;
-  assign _085_ = en & rq0_valid;
-  assign _086_ = en & rq1_valid;
+  assign _085_ = en & rq1_valid;
   assign _001_ = en & rq1_valid;
   assign _007_ = en & rq1_valid;
   assign _013_ = en & rq1_valid;
@@ -235,41 +234,41 @@ module hwq_requant(i_valid, i_last, i_acc, i_bias, i_multiplier, i_shift, zero_p
   assign _025_ = en & rq1b_valid;
   assign _031_ = en & rq1b_valid;
   assign _033_ = en & rq2a_valid;
+  assign _035_ = en & rq2a_valid;
   assign _036_ = en & rq2a_valid;
   assign _037_ = en & rq2a_valid;
-  assign _038_ = en & rq2a_valid;
-  assign _041_ = en & rq2a_valid;
-  assign _043_ = en & rq2a_valid;
-  assign _045_ = en & rq2a_valid;
+  assign _040_ = en & rq2a_valid;
+  assign _042_ = en & rq2a_valid;
+  assign _044_ = en & rq2a_valid;
+  assign _046_ = en & rq2b_valid;
   assign _047_ = en & rq2b_valid;
-  assign _048_ = en & rq2b_valid;
+  assign _049_ = en & rq2b_valid;
   assign _050_ = en & rq2b_valid;
   assign _051_ = en & rq2b_valid;
-  assign _052_ = en & rq2b_valid;
+  assign _052_ = en & rq2m_valid;
   assign _053_ = en & rq2m_valid;
   assign _054_ = en & rq2m_valid;
   assign _055_ = en & rq2m_valid;
-  assign _056_ = en & rq2m_valid;
+  assign _056_ = en & rq2_valid;
   assign _057_ = en & rq2_valid;
-  assign _058_ = en & rq2_valid;
-  assign _059_ = en & rq3a_valid;
-  assign _061_ = en & rq3a_valid;
-  assign _062_ = en & rq3b_valid;
+  assign _058_ = en & rq3a_valid;
+  assign _060_ = en & rq3a_valid;
+  assign _061_ = en & rq3b_valid;
+  assign _064_ = en & rq3_valid;
   assign _065_ = en & rq3_valid;
   assign _066_ = en & rq3_valid;
   assign _067_ = en & rq3_valid;
-  assign _068_ = en & rq3_valid;
-  assign _070_ = en & rq3_valid;
-  assign _073_ = en & rq4_valid;
-  assign _074_ = rq4_fits0 ? rq4_below0 : rq4_neg0;
-  assign _075_ = ~ rq4_neg0;
-  assign _076_ = rq4_fits0 ? rq4_above0 : _075_;
-  assign _077_ = $signed(rq0_e0) > $signed(1'h0);
-  assign _078_ = $signed(rq0_e0) < $signed(1'h0);
-  assign _081_ = rq2b_ng0 ? rq2b_m0 : 31'h00000000;
-  assign { high_0[32], high_0[30:0] } = rq2b_phh0 - _081_;
-  assign _082_ = rq2b_phl0 + rq2b_plh0;
-  assign { h_0, _083_[14:0] } = $signed({ rq2m_o0[64], rq2m_o0[62:16] }) + $signed(rq2m_mi0);
+  assign _069_ = en & rq3_valid;
+  assign _072_ = en & rq4_valid;
+  assign _073_ = rq4_fits0 ? rq4_below0 : rq4_neg0;
+  assign _074_ = ~ rq4_neg0;
+  assign _075_ = rq4_fits0 ? rq4_above0 : _074_;
+  assign _076_ = $signed(rq0_e0) > $signed(1'h0);
+  assign _077_ = $signed(rq0_e0) < $signed(1'h0);
+  assign _080_ = rq2b_ng0 ? rq2b_m0 : 31'h00000000;
+  assign high_0 = rq2b_phh0 - _080_;
+  assign _081_ = rq2b_phl0 + rq2b_plh0;
+  assign { h_0, _082_[14:0] } = $signed(rq2m_o0[63:16]) + $signed(rq2m_mi0);
   assign half_0[0] = rq2m_dh0[0] & rq2m_dl0[1];
   assign half_0[1] = rq2m_dh0[0] & rq2m_dl0[2];
   assign half_0[2] = rq2m_dh0[0] & rq2m_dl0[3];
@@ -301,70 +300,68 @@ module hwq_requant(i_valid, i_last, i_acc, i_bias, i_multiplier, i_shift, zero_p
   assign half_0[28] = rq2m_dh0[7] & rq2m_dl0[1];
   assign half_0[29] = rq2m_dh0[7] & rq2m_dl0[2];
   assign half_0[30] = rq2m_dh0[7] & rq2m_dl0[3];
-  assign _002_ = rq2m_dh0[0] & rq2m_dl0[6];
-  assign halfm_0[0] = rq2m_dh0[9] | _002_;
-  assign _003_ = rq2m_dh0[0] & rq2m_dl0[7];
-  assign halfm_0[1] = rq2m_dh0[9] | _003_;
-  assign _004_ = rq2m_dh0[1] & rq2m_dl0[4];
-  assign halfm_0[2] = rq2m_dh0[10] | _004_;
-  assign _005_ = rq2m_dh0[1] & rq2m_dl0[5];
-  assign halfm_0[3] = rq2m_dh0[10] | _005_;
-  assign _006_ = rq2m_dh0[1] & rq2m_dl0[6];
-  assign halfm_0[4] = rq2m_dh0[10] | _006_;
-  assign _008_ = rq2m_dh0[1] & rq2m_dl0[7];
-  assign halfm_0[5] = rq2m_dh0[10] | _008_;
-  assign _009_ = rq2m_dh0[2] & rq2m_dl0[4];
-  assign halfm_0[6] = rq2m_dh0[11] | _009_;
-  assign _010_ = rq2m_dh0[2] & rq2m_dl0[5];
-  assign halfm_0[7] = rq2m_dh0[11] | _010_;
-  assign _011_ = rq2m_dh0[2] & rq2m_dl0[6];
-  assign halfm_0[8] = rq2m_dh0[11] | _011_;
-  assign _012_ = rq2m_dh0[2] & rq2m_dl0[7];
-  assign halfm_0[9] = rq2m_dh0[11] | _012_;
-  assign _014_ = rq2m_dh0[3] & rq2m_dl0[4];
-  assign halfm_0[10] = rq2m_dh0[12] | _014_;
-  assign _015_ = rq2m_dh0[3] & rq2m_dl0[5];
-  assign halfm_0[11] = rq2m_dh0[12] | _015_;
-  assign _016_ = rq2m_dh0[3] & rq2m_dl0[6];
-  assign halfm_0[12] = rq2m_dh0[12] | _016_;
-  assign _017_ = rq2m_dh0[3] & rq2m_dl0[7];
-  assign halfm_0[13] = rq2m_dh0[12] | _017_;
-  assign _018_ = rq2m_dh0[4] & rq2m_dl0[4];
-  assign halfm_0[14] = rq2m_dh0[13] | _018_;
-  assign _020_ = rq2m_dh0[4] & rq2m_dl0[5];
-  assign halfm_0[15] = rq2m_dh0[13] | _020_;
-  assign _021_ = rq2m_dh0[4] & rq2m_dl0[6];
-  assign halfm_0[16] = rq2m_dh0[13] | _021_;
-  assign _022_ = rq2m_dh0[4] & rq2m_dl0[7];
-  assign halfm_0[17] = rq2m_dh0[13] | _022_;
-  assign _023_ = rq2m_dh0[5] & rq2m_dl0[4];
-  assign halfm_0[18] = rq2m_dh0[14] | _023_;
-  assign _024_ = rq2m_dh0[5] & rq2m_dl0[5];
-  assign halfm_0[19] = rq2m_dh0[14] | _024_;
-  assign _026_ = rq2m_dh0[5] & rq2m_dl0[6];
-  assign halfm_0[20] = rq2m_dh0[14] | _026_;
-  assign _027_ = rq2m_dh0[5] & rq2m_dl0[7];
-  assign halfm_0[21] = rq2m_dh0[14] | _027_;
-  assign _028_ = rq2m_dh0[6] & rq2m_dl0[4];
-  assign halfm_0[22] = rq2m_dh0[15] | _028_;
-  assign _029_ = rq2m_dh0[6] & rq2m_dl0[5];
-  assign halfm_0[23] = rq2m_dh0[15] | _029_;
-  assign _030_ = rq2m_dh0[6] & rq2m_dl0[6];
-  assign halfm_0[24] = rq2m_dh0[15] | _030_;
-  assign _032_ = rq2m_dh0[6] & rq2m_dl0[7];
-  assign halfm_0[25] = rq2m_dh0[15] | _032_;
+  assign _086_ = rq2m_dh0[0] & rq2m_dl0[6];
+  assign halfm_0[0] = rq2m_dh0[9] | _086_;
+  assign _002_ = rq2m_dh0[0] & rq2m_dl0[7];
+  assign halfm_0[1] = rq2m_dh0[9] | _002_;
+  assign _003_ = rq2m_dh0[1] & rq2m_dl0[4];
+  assign halfm_0[2] = rq2m_dh0[10] | _003_;
+  assign _004_ = rq2m_dh0[1] & rq2m_dl0[5];
+  assign halfm_0[3] = rq2m_dh0[10] | _004_;
+  assign _005_ = rq2m_dh0[1] & rq2m_dl0[6];
+  assign halfm_0[4] = rq2m_dh0[10] | _005_;
+  assign _006_ = rq2m_dh0[1] & rq2m_dl0[7];
+  assign halfm_0[5] = rq2m_dh0[10] | _006_;
+  assign _008_ = rq2m_dh0[2] & rq2m_dl0[4];
+  assign halfm_0[6] = rq2m_dh0[11] | _008_;
+  assign _009_ = rq2m_dh0[2] & rq2m_dl0[5];
+  assign halfm_0[7] = rq2m_dh0[11] | _009_;
+  assign _010_ = rq2m_dh0[2] & rq2m_dl0[6];
+  assign halfm_0[8] = rq2m_dh0[11] | _010_;
+  assign _011_ = rq2m_dh0[2] & rq2m_dl0[7];
+  assign halfm_0[9] = rq2m_dh0[11] | _011_;
+  assign _012_ = rq2m_dh0[3] & rq2m_dl0[4];
+  assign halfm_0[10] = rq2m_dh0[12] | _012_;
+  assign _014_ = rq2m_dh0[3] & rq2m_dl0[5];
+  assign halfm_0[11] = rq2m_dh0[12] | _014_;
+  assign _015_ = rq2m_dh0[3] & rq2m_dl0[6];
+  assign halfm_0[12] = rq2m_dh0[12] | _015_;
+  assign _016_ = rq2m_dh0[3] & rq2m_dl0[7];
+  assign halfm_0[13] = rq2m_dh0[12] | _016_;
+  assign _017_ = rq2m_dh0[4] & rq2m_dl0[4];
+  assign halfm_0[14] = rq2m_dh0[13] | _017_;
+  assign _018_ = rq2m_dh0[4] & rq2m_dl0[5];
+  assign halfm_0[15] = rq2m_dh0[13] | _018_;
+  assign _020_ = rq2m_dh0[4] & rq2m_dl0[6];
+  assign halfm_0[16] = rq2m_dh0[13] | _020_;
+  assign _021_ = rq2m_dh0[4] & rq2m_dl0[7];
+  assign halfm_0[17] = rq2m_dh0[13] | _021_;
+  assign _022_ = rq2m_dh0[5] & rq2m_dl0[4];
+  assign halfm_0[18] = rq2m_dh0[14] | _022_;
+  assign _023_ = rq2m_dh0[5] & rq2m_dl0[5];
+  assign halfm_0[19] = rq2m_dh0[14] | _023_;
+  assign _024_ = rq2m_dh0[5] & rq2m_dl0[6];
+  assign halfm_0[20] = rq2m_dh0[14] | _024_;
+  assign _026_ = rq2m_dh0[5] & rq2m_dl0[7];
+  assign halfm_0[21] = rq2m_dh0[14] | _026_;
+  assign _027_ = rq2m_dh0[6] & rq2m_dl0[4];
+  assign halfm_0[22] = rq2m_dh0[15] | _027_;
+  assign _028_ = rq2m_dh0[6] & rq2m_dl0[5];
+  assign halfm_0[23] = rq2m_dh0[15] | _028_;
+  assign _029_ = rq2m_dh0[6] & rq2m_dl0[6];
+  assign halfm_0[24] = rq2m_dh0[15] | _029_;
+  assign _030_ = rq2m_dh0[6] & rq2m_dl0[7];
+  assign halfm_0[25] = rq2m_dh0[15] | _030_;
   assign halfm_0[26] = rq2m_dh0[7] & rq2m_dl0[4];
   assign halfm_0[27] = rq2m_dh0[7] & rq2m_dl0[5];
   assign halfm_0[28] = rq2m_dh0[7] & rq2m_dl0[6];
   assign halfm_0[29] = rq2m_dh0[7] & rq2m_dl0[7];
-  assign _034_ = $signed(rq2_h0) < $signed(1'h0);
-  assign _035_ = _034_ ? { 1'h0, rq2_hm0[29:0] } : rq2_hf0[30:0];
+  assign _032_ = $signed(rq2_h0) < $signed(1'h0);
+  assign _034_ = _032_ ? { 1'h0, rq2_hm0[29:0] } : rq2_hf0[30:0];
   reg [8:0] _281_ = 9'h000;
   assign { hi_z[9], hi_z[7:0] } = _281_;
   reg [8:0] _282_ = 9'h000;
   assign { lo_z[9], lo_z[7:0] } = _282_;
-  reg [63:0] _301_ = 64'h0000000000000000;
-  assign { rq2m_o0[64], rq2m_o0[62:0] } = _301_;
   reg [30:0] _337_ = 31'h00000000;
   assign rq2_hf0[30:0] = _337_;
   reg [29:0] _338_ = 30'h00000000;
@@ -463,7 +460,7 @@ module hwq_requant(i_valid, i_last, i_acc, i_bias, i_multiplier, i_shift, zero_p
   assign _102_ = rq2b_r0[4:2] == (* full_case = 32'd1 *) 1'h1;
   assign _103_ = ! (* full_case = 32'd1 *) rq2b_r0[4:2];
   assign _104_ = rq2b_r0[1:0] == (* full_case = 32'd1 *) 2'h3;
-  assign _105_ = _076_ ? (* full_case = 32'd1 *) act_max : rq4_t0;
+  assign _105_ = _075_ ? (* full_case = 32'd1 *) act_max : rq4_t0;
   assign _106_ = rq2b_r0[1:0] == (* full_case = 32'd1 *) 2'h2;
   assign _108_ = rq2b_r0[1:0] == (* full_case = 32'd1 *) 1'h1;
   assign _109_ = ! (* full_case = 32'd1 *) rq2b_r0[1:0];
@@ -490,13 +487,11 @@ module hwq_requant(i_valid, i_last, i_acc, i_bias, i_multiplier, i_shift, zero_p
   assign _110_ = rq2b_r0[1:0] == (* full_case = 32'd1 *) 2'h3;
   assign _111_ = rq2b_r0[1:0] == (* full_case = 32'd1 *) 2'h2;
   assign _112_ = rq2b_r0[1:0] == (* full_case = 32'd1 *) 1'h1;
-  assign _083_[47:15] = h_0;
+  assign _082_[47:15] = h_0;
   assign hi_z[8] = hi_z[9];
-  assign high_0[31] = high_0[32];
   assign lo_z[8] = lo_z[9];
   assign rq2_hf0[31] = 1'h0;
   assign rq2_hm0[31:30] = 2'h0;
-  assign rq2m_o0[63] = rq2m_o0[64];
   always @(posedge clk) begin
     if (rst) begin
       o_last <= 1'h0;
@@ -555,76 +550,76 @@ module hwq_requant(i_valid, i_last, i_acc, i_bias, i_multiplier, i_shift, zero_p
     end
     if (rst) begin
       o_data <= 8'h00;
-    end else if (_073_) begin
-      o_data <= _074_ ? (* full_case = 32'd1 *) act_min : _105_;
+    end else if (_072_) begin
+      o_data <= _073_ ? (* full_case = 32'd1 *) act_min : _105_;
     end
-    if (_070_) begin
+    if (_069_) begin
       rq4_above0 <= $signed(rq3_y0[8:0]) > $signed({ hi_z[9], hi_z[7:0] });
     end
-    if (_068_) begin
+    if (_067_) begin
       rq4_below0 <= $signed(rq3_y0[8:0]) < $signed({ lo_z[9], lo_z[7:0] });
     end
-    if (_067_) begin
+    if (_066_) begin
       rq4_fits0 <= $signed(rq3_y0[32:8]) == $signed(rq3_y0[33]);
     end
-    if (_066_) begin
+    if (_065_) begin
       rq4_neg0 <= rq3_y0[33];
     end
-    if (_065_) begin
+    if (_064_) begin
       rq4_t0 <= rq3_y0[7:0] + zero_point;
     end
-    if (_062_) begin
+    if (_061_) begin
       rq3_y0 <= $signed(rq3b_u0) >>> { rq3b_r0[4:2], 2'h0 };
     end
-    if (_061_) begin
+    if (_060_) begin
       rq3b_u0 <= $signed(rq3a_u0) >>> rq3a_r0[1:0];
     end
-    if (_059_) begin
+    if (_058_) begin
       rq3b_r0 <= rq3a_r0;
     end
-    if (_058_) begin
-      rq3a_u0 <= $signed(rq2_h0) + $signed({ 1'h0, _035_ });
-    end
     if (_057_) begin
+      rq3a_u0 <= $signed(rq2_h0) + $signed({ 1'h0, _034_ });
+    end
+    if (_056_) begin
       rq3a_r0 <= rq2_r0;
     end
-    if (_054_) begin
+    if (_053_) begin
       rq2_h0 <= h_0;
     end
-    if (_053_) begin
+    if (_052_) begin
       rq2_r0 <= rq2m_r0;
     end
-    if (_052_) begin
+    if (_051_) begin
       rq2m_dl0 <= { \$signal$102 , \$signal$101  };
     end
-    if (_051_) begin
+    if (_050_) begin
       rq2m_dh0 <= { \$signal$100 , \$signal  };
     end
-    if (_050_) begin
-      rq2m_mi0 <= _082_ + 15'h4000;
-    end
-    if (_048_) begin
-      _301_ <= { high_0[32], high_0[30:0], rq2b_pll0 };
+    if (_049_) begin
+      rq2m_mi0 <= _081_ + 15'h4000;
     end
     if (_047_) begin
+      rq2m_o0 <= { high_0, rq2b_pll0 };
+    end
+    if (_046_) begin
       rq2m_r0 <= rq2b_r0;
     end
-    if (_045_) begin
+    if (_044_) begin
       rq2b_phh0 <= rq2a_a0[31:16] * rq2a_m0[30:16];
     end
-    if (_043_) begin
+    if (_042_) begin
       rq2b_phl0 <= rq2a_a0[31:16] * rq2a_m0[15:0];
     end
-    if (_041_) begin
+    if (_040_) begin
       rq2b_plh0 <= rq2a_a0[15:0] * rq2a_m0[30:16];
     end
-    if (_038_) begin
+    if (_037_) begin
       rq2b_pll0 <= rq2a_a0[15:0] * rq2a_m0[15:0];
     end
-    if (_037_) begin
+    if (_036_) begin
       rq2b_ng0 <= rq2a_a0[31];
     end
-    if (_036_) begin
+    if (_035_) begin
       rq2b_r0 <= rq2a_r0;
     end
     if (_033_) begin
@@ -648,37 +643,37 @@ module hwq_requant(i_valid, i_last, i_acc, i_bias, i_multiplier, i_shift, zero_p
     if (_001_) begin
       rq1b_l0 <= rq1_l0;
     end
-    if (_086_) begin
+    if (_085_) begin
       rq1b_m0 <= rq1_m0;
     end
-    if (_085_) begin
+    if (_084_) begin
       rq1_s0 <= $signed(rq0_acc0) + $signed(rq0_b0);
     end
-    if (_084_)
-      if (!_078_) rq1_r0 <= 5'h00;
+    if (_083_)
+      if (!_077_) rq1_r0 <= 5'h00;
       else rq1_r0 <= - $signed(rq0_e0[4:0]);
-    if (_080_)
-      if (!_077_) rq1_l0 <= 5'h00;
+    if (_079_)
+      if (!_076_) rq1_l0 <= 5'h00;
       else rq1_l0 <= rq0_e0[4:0];
-    if (_071_) begin
+    if (_070_) begin
       rq1_m0 <= rq0_m0;
     end
-    if (_060_) begin
+    if (_059_) begin
       rq0_b0 <= i_bias;
     end
-    if (_049_) begin
+    if (_048_) begin
       rq0_acc0 <= i_acc;
     end
-    if (_039_) begin
+    if (_038_) begin
       rq0_e0 <= i_shift;
     end
     if (_000_) begin
       rq0_m0 <= i_multiplier;
     end
-    if (_055_) begin
+    if (_054_) begin
       _337_ <= half_0;
     end
-    if (_056_) begin
+    if (_055_) begin
       _338_ <= halfm_0;
     end
   end

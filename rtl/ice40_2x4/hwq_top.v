@@ -2090,17 +2090,17 @@ module \hwq_top.engine.requant (rst, zero_point, act_min, act_max, i_valid, i_la
   wire _023_;
   wire _024_;
   wire _025_;
-  wire _026_;
-  wire [30:0] _027_;
+  wire [30:0] _026_;
+  wire _035_;
   wire _036_;
   wire _037_;
   wire _038_;
   wire _039_;
-  wire _040_;
-  wire [30:0] _042_;
-  wire [32:0] _043_;
+  wire [30:0] _041_;
+  wire [32:0] _042_;
   (* unused_bits = "0 1 2 3 4 5 6 7 8 9 10 11 12 13 14" *)
-  wire [47:0] _044_;
+  wire [47:0] _043_;
+  wire _044_;
   wire _045_;
   wire _046_;
   wire _047_;
@@ -2141,7 +2141,7 @@ module \hwq_top.engine.requant (rst, zero_point, act_min, act_max, i_valid, i_la
   wire [29:0] halfm_0;
   (* init = 10'b0x00000000 *)
   wire [9:0] hi_z;
-  wire [32:0] high_0;
+  wire [31:0] high_0;
   input [23:0] i_acc;
   wire [23:0] i_acc;
   input i_last;
@@ -2204,9 +2204,8 @@ module \hwq_top.engine.requant (rst, zero_point, act_min, act_max, i_valid, i_la
   reg [7:0] rq2m_dl0 = 8'h00;
   reg rq2m_last = 1'h0;
   reg [33:0] rq2m_mi0 = 34'h000000000;
-  (* init = 65'b0x000000000000000000000000000000000000000000000000000000000000000 *)
   (* unused_bits = "0 1 2 3 4 5 6 7 8 9 10 11 12 13 14 15" *)
-  wire [64:0] rq2m_o0;
+  reg [63:0] rq2m_o0 = 64'h0000000000000000;
   reg [4:0] rq2m_r0 = 5'h00;
   reg rq2m_valid = 1'h0;
   reg rq3_last = 1'h0;
@@ -2232,15 +2231,15 @@ module \hwq_top.engine.requant (rst, zero_point, act_min, act_max, i_valid, i_la
   wire rst;
   input [7:0] zero_point;
   wire [7:0] zero_point;
-  assign _036_ = rq4_fits0 ? rq4_below0 : rq4_neg0;
-  assign _037_ = ~ rq4_neg0;
-  assign _038_ = rq4_fits0 ? rq4_above0 : _037_;
-  assign _039_ = $signed(rq0_e0) > $signed(1'h0);
-  assign _040_ = $signed(rq0_e0) < $signed(1'h0);
-  assign _042_ = rq2b_ng0 ? rq2b_m0 : 31'h00000000;
-  assign { high_0[32], high_0[30:0] } = rq2b_phh0 - _042_;
-  assign _043_ = rq2b_phl0 + rq2b_plh0;
-  assign { h_0, _044_[14:0] } = $signed({ rq2m_o0[64], rq2m_o0[62:16] }) + $signed(rq2m_mi0);
+  assign _035_ = rq4_fits0 ? rq4_below0 : rq4_neg0;
+  assign _036_ = ~ rq4_neg0;
+  assign _037_ = rq4_fits0 ? rq4_above0 : _036_;
+  assign _038_ = $signed(rq0_e0) > $signed(1'h0);
+  assign _039_ = $signed(rq0_e0) < $signed(1'h0);
+  assign _041_ = rq2b_ng0 ? rq2b_m0 : 31'h00000000;
+  assign high_0 = rq2b_phh0 - _041_;
+  assign _042_ = rq2b_phl0 + rq2b_plh0;
+  assign { h_0, _043_[14:0] } = $signed(rq2m_o0[63:16]) + $signed(rq2m_mi0);
   assign half_0[0] = rq2m_dh0[0] & rq2m_dl0[1];
   assign half_0[1] = rq2m_dh0[0] & rq2m_dl0[2];
   assign half_0[2] = rq2m_dh0[0] & rq2m_dl0[3];
@@ -2272,70 +2271,68 @@ module \hwq_top.engine.requant (rst, zero_point, act_min, act_max, i_valid, i_la
   assign half_0[28] = rq2m_dh0[7] & rq2m_dl0[1];
   assign half_0[29] = rq2m_dh0[7] & rq2m_dl0[2];
   assign half_0[30] = rq2m_dh0[7] & rq2m_dl0[3];
-  assign _000_ = rq2m_dh0[0] & rq2m_dl0[6];
-  assign halfm_0[0] = rq2m_dh0[9] | _000_;
-  assign _001_ = rq2m_dh0[0] & rq2m_dl0[7];
-  assign halfm_0[1] = rq2m_dh0[9] | _001_;
-  assign _002_ = rq2m_dh0[1] & rq2m_dl0[4];
-  assign halfm_0[2] = rq2m_dh0[10] | _002_;
-  assign _003_ = rq2m_dh0[1] & rq2m_dl0[5];
-  assign halfm_0[3] = rq2m_dh0[10] | _003_;
-  assign _004_ = rq2m_dh0[1] & rq2m_dl0[6];
-  assign halfm_0[4] = rq2m_dh0[10] | _004_;
-  assign _005_ = rq2m_dh0[1] & rq2m_dl0[7];
-  assign halfm_0[5] = rq2m_dh0[10] | _005_;
-  assign _006_ = rq2m_dh0[2] & rq2m_dl0[4];
-  assign halfm_0[6] = rq2m_dh0[11] | _006_;
-  assign _007_ = rq2m_dh0[2] & rq2m_dl0[5];
-  assign halfm_0[7] = rq2m_dh0[11] | _007_;
-  assign _008_ = rq2m_dh0[2] & rq2m_dl0[6];
-  assign halfm_0[8] = rq2m_dh0[11] | _008_;
-  assign _009_ = rq2m_dh0[2] & rq2m_dl0[7];
-  assign halfm_0[9] = rq2m_dh0[11] | _009_;
-  assign _010_ = rq2m_dh0[3] & rq2m_dl0[4];
-  assign halfm_0[10] = rq2m_dh0[12] | _010_;
-  assign _011_ = rq2m_dh0[3] & rq2m_dl0[5];
-  assign halfm_0[11] = rq2m_dh0[12] | _011_;
-  assign _012_ = rq2m_dh0[3] & rq2m_dl0[6];
-  assign halfm_0[12] = rq2m_dh0[12] | _012_;
-  assign _013_ = rq2m_dh0[3] & rq2m_dl0[7];
-  assign halfm_0[13] = rq2m_dh0[12] | _013_;
-  assign _014_ = rq2m_dh0[4] & rq2m_dl0[4];
-  assign halfm_0[14] = rq2m_dh0[13] | _014_;
-  assign _015_ = rq2m_dh0[4] & rq2m_dl0[5];
-  assign halfm_0[15] = rq2m_dh0[13] | _015_;
-  assign _016_ = rq2m_dh0[4] & rq2m_dl0[6];
-  assign halfm_0[16] = rq2m_dh0[13] | _016_;
-  assign _017_ = rq2m_dh0[4] & rq2m_dl0[7];
-  assign halfm_0[17] = rq2m_dh0[13] | _017_;
-  assign _018_ = rq2m_dh0[5] & rq2m_dl0[4];
-  assign halfm_0[18] = rq2m_dh0[14] | _018_;
-  assign _019_ = rq2m_dh0[5] & rq2m_dl0[5];
-  assign halfm_0[19] = rq2m_dh0[14] | _019_;
-  assign _020_ = rq2m_dh0[5] & rq2m_dl0[6];
-  assign halfm_0[20] = rq2m_dh0[14] | _020_;
-  assign _021_ = rq2m_dh0[5] & rq2m_dl0[7];
-  assign halfm_0[21] = rq2m_dh0[14] | _021_;
-  assign _022_ = rq2m_dh0[6] & rq2m_dl0[4];
-  assign halfm_0[22] = rq2m_dh0[15] | _022_;
-  assign _023_ = rq2m_dh0[6] & rq2m_dl0[5];
-  assign halfm_0[23] = rq2m_dh0[15] | _023_;
-  assign _024_ = rq2m_dh0[6] & rq2m_dl0[6];
-  assign halfm_0[24] = rq2m_dh0[15] | _024_;
-  assign _025_ = rq2m_dh0[6] & rq2m_dl0[7];
-  assign halfm_0[25] = rq2m_dh0[15] | _025_;
+  assign _044_ = rq2m_dh0[0] & rq2m_dl0[6];
+  assign halfm_0[0] = rq2m_dh0[9] | _044_;
+  assign _000_ = rq2m_dh0[0] & rq2m_dl0[7];
+  assign halfm_0[1] = rq2m_dh0[9] | _000_;
+  assign _001_ = rq2m_dh0[1] & rq2m_dl0[4];
+  assign halfm_0[2] = rq2m_dh0[10] | _001_;
+  assign _002_ = rq2m_dh0[1] & rq2m_dl0[5];
+  assign halfm_0[3] = rq2m_dh0[10] | _002_;
+  assign _003_ = rq2m_dh0[1] & rq2m_dl0[6];
+  assign halfm_0[4] = rq2m_dh0[10] | _003_;
+  assign _004_ = rq2m_dh0[1] & rq2m_dl0[7];
+  assign halfm_0[5] = rq2m_dh0[10] | _004_;
+  assign _005_ = rq2m_dh0[2] & rq2m_dl0[4];
+  assign halfm_0[6] = rq2m_dh0[11] | _005_;
+  assign _006_ = rq2m_dh0[2] & rq2m_dl0[5];
+  assign halfm_0[7] = rq2m_dh0[11] | _006_;
+  assign _007_ = rq2m_dh0[2] & rq2m_dl0[6];
+  assign halfm_0[8] = rq2m_dh0[11] | _007_;
+  assign _008_ = rq2m_dh0[2] & rq2m_dl0[7];
+  assign halfm_0[9] = rq2m_dh0[11] | _008_;
+  assign _009_ = rq2m_dh0[3] & rq2m_dl0[4];
+  assign halfm_0[10] = rq2m_dh0[12] | _009_;
+  assign _010_ = rq2m_dh0[3] & rq2m_dl0[5];
+  assign halfm_0[11] = rq2m_dh0[12] | _010_;
+  assign _011_ = rq2m_dh0[3] & rq2m_dl0[6];
+  assign halfm_0[12] = rq2m_dh0[12] | _011_;
+  assign _012_ = rq2m_dh0[3] & rq2m_dl0[7];
+  assign halfm_0[13] = rq2m_dh0[12] | _012_;
+  assign _013_ = rq2m_dh0[4] & rq2m_dl0[4];
+  assign halfm_0[14] = rq2m_dh0[13] | _013_;
+  assign _014_ = rq2m_dh0[4] & rq2m_dl0[5];
+  assign halfm_0[15] = rq2m_dh0[13] | _014_;
+  assign _015_ = rq2m_dh0[4] & rq2m_dl0[6];
+  assign halfm_0[16] = rq2m_dh0[13] | _015_;
+  assign _016_ = rq2m_dh0[4] & rq2m_dl0[7];
+  assign halfm_0[17] = rq2m_dh0[13] | _016_;
+  assign _017_ = rq2m_dh0[5] & rq2m_dl0[4];
+  assign halfm_0[18] = rq2m_dh0[14] | _017_;
+  assign _018_ = rq2m_dh0[5] & rq2m_dl0[5];
+  assign halfm_0[19] = rq2m_dh0[14] | _018_;
+  assign _019_ = rq2m_dh0[5] & rq2m_dl0[6];
+  assign halfm_0[20] = rq2m_dh0[14] | _019_;
+  assign _020_ = rq2m_dh0[5] & rq2m_dl0[7];
+  assign halfm_0[21] = rq2m_dh0[14] | _020_;
+  assign _021_ = rq2m_dh0[6] & rq2m_dl0[4];
+  assign halfm_0[22] = rq2m_dh0[15] | _021_;
+  assign _022_ = rq2m_dh0[6] & rq2m_dl0[5];
+  assign halfm_0[23] = rq2m_dh0[15] | _022_;
+  assign _023_ = rq2m_dh0[6] & rq2m_dl0[6];
+  assign halfm_0[24] = rq2m_dh0[15] | _023_;
+  assign _024_ = rq2m_dh0[6] & rq2m_dl0[7];
+  assign halfm_0[25] = rq2m_dh0[15] | _024_;
   assign halfm_0[26] = rq2m_dh0[7] & rq2m_dl0[4];
   assign halfm_0[27] = rq2m_dh0[7] & rq2m_dl0[5];
   assign halfm_0[28] = rq2m_dh0[7] & rq2m_dl0[6];
   assign halfm_0[29] = rq2m_dh0[7] & rq2m_dl0[7];
-  assign _026_ = $signed(rq2_h0) < $signed(1'h0);
-  assign _027_ = _026_ ? { 1'h0, rq2_hm0[29:0] } : rq2_hf0[30:0];
+  assign _025_ = $signed(rq2_h0) < $signed(1'h0);
+  assign _026_ = _025_ ? { 1'h0, rq2_hm0[29:0] } : rq2_hf0[30:0];
   reg [8:0] _197_ = 9'h000;
   assign { hi_z[9], hi_z[7:0] } = _197_;
   reg [8:0] _198_ = 9'h000;
   assign { lo_z[9], lo_z[7:0] } = _198_;
-  reg [63:0] _217_ = 64'h0000000000000000;
-  assign { rq2m_o0[64], rq2m_o0[62:0] } = _217_;
   reg [30:0] _253_ = 31'h00000000;
   assign rq2_hf0[30:0] = _253_;
   reg [29:0] _254_ = 30'h00000000;
@@ -2460,14 +2457,12 @@ module \hwq_top.engine.requant (rst, zero_point, act_min, act_max, i_valid, i_la
   assign _066_ = rq2b_r0[4:2] == (* full_case = 32'd1 *) 2'h2;
   assign _067_ = rq2b_r0[4:2] == (* full_case = 32'd1 *) 1'h1;
   assign _068_ = ! (* full_case = 32'd1 *) rq2b_r0[4:2];
-  assign _069_ = _038_ ? (* full_case = 32'd1 *) act_max : rq4_t0;
-  assign _044_[47:15] = h_0;
+  assign _069_ = _037_ ? (* full_case = 32'd1 *) act_max : rq4_t0;
+  assign _043_[47:15] = h_0;
   assign hi_z[8] = hi_z[9];
-  assign high_0[31] = high_0[32];
   assign lo_z[8] = lo_z[9];
   assign rq2_hf0[31] = 1'h0;
   assign rq2_hm0[31:30] = 2'h0;
-  assign rq2m_o0[63] = rq2m_o0[64];
   always @(posedge clk) begin
     if (rst) begin
       o_last <= 1'h0;
@@ -2527,7 +2522,7 @@ module \hwq_top.engine.requant (rst, zero_point, act_min, act_max, i_valid, i_la
     if (rst) begin
       o_data <= 8'h00;
     end else if (rq4_valid) begin
-      o_data <= _036_ ? (* full_case = 32'd1 *) act_min : _069_;
+      o_data <= _035_ ? (* full_case = 32'd1 *) act_min : _069_;
     end
     if (rq3_valid) begin
       rq4_above0 <= $signed(rq3_y0[8:0]) > $signed({ hi_z[9], hi_z[7:0] });
@@ -2544,7 +2539,7 @@ module \hwq_top.engine.requant (rst, zero_point, act_min, act_max, i_valid, i_la
       rq3b_r0 <= rq3a_r0;
     end
     if (rq2_valid) begin
-      rq3a_u0 <= $signed(rq2_h0) + $signed({ 1'h0, _027_ });
+      rq3a_u0 <= $signed(rq2_h0) + $signed({ 1'h0, _026_ });
       rq3a_r0 <= rq2_r0;
     end
     if (rq2m_valid) begin
@@ -2556,8 +2551,8 @@ module \hwq_top.engine.requant (rst, zero_point, act_min, act_max, i_valid, i_la
     if (rq2b_valid) begin
       rq2m_dl0 <= { \$signal$102 , \$signal$101  };
       rq2m_dh0 <= { \$signal$100 , \$signal  };
-      rq2m_mi0 <= _043_ + 15'h4000;
-      _217_ <= { high_0[32], high_0[30:0], rq2b_pll0 };
+      rq2m_mi0 <= _042_ + 15'h4000;
+      rq2m_o0 <= { high_0, rq2b_pll0 };
       rq2m_r0 <= rq2b_r0;
     end
     if (rq2a_valid) begin
@@ -2585,10 +2580,10 @@ module \hwq_top.engine.requant (rst, zero_point, act_min, act_max, i_valid, i_la
       rq1_m0 <= rq0_m0;
     end
     if (rq0_valid)
-      if (!_040_) rq1_r0 <= 5'h00;
+      if (!_039_) rq1_r0 <= 5'h00;
       else rq1_r0 <= - $signed(rq0_e0[4:0]);
     if (rq0_valid)
-      if (!_039_) rq1_l0 <= 5'h00;
+      if (!_038_) rq1_l0 <= 5'h00;
       else rq1_l0 <= rq0_e0[4:0];
     if (i_valid) begin
       rq0_b0 <= \port$1123$0 [31:0];
