@@ -22,7 +22,7 @@ Targets:
 After place and route, ``slowest`` lists the registers the data reach last
 (:func:`slowest_registers`, from nextpnr's detailed timing report): where the critical path
 names one register, these are what stand between the design and a faster clock. Placement
-moves Fmax by several per cent from one ``seed`` to the next (ecp5_8x8: 164–177 MHz over
+moves Fmax by several per cent from one ``seed`` to the next (ecp5_8x8: 170.9–176.9 MHz over
 seeds 1–4), so a change is judged over several seeds.
 
 The first run of each yowasp tool compiles its WebAssembly (a minute or two); later runs use
@@ -66,9 +66,9 @@ def slowest_registers(report: dict, limit: int = 10) -> list[dict]:
     register and input port; a DSP or block RAM endpoint is a group of its own), each group's
     number of endpoints and its latest arrival in ns after the clock edge, as nextpnr times
     it (the setup time of the input is not included: the critical path is its arrival plus
-    that; on iCE40 the clock's own route shifts both). The ``limit``
-    latest groups, latest first. Where one critical path names only the slowest register, this
-    lists what stands between a design and a faster clock."""
+    that; on iCE40 the clock's own route shifts both). The ``limit`` latest groups, latest
+    first. Where one critical path names only the slowest register, this lists what stands
+    between a design and a faster clock."""
     groups: dict[tuple[str, str], list[float]] = {}
     for net in report.get("detailed_net_timings", []):
         for end in net.get("endpoints", []):
