@@ -39,7 +39,9 @@ def main(argv=None):
     try:
         seeds = [int(x) for x in args.seeds.split(",")]
     except ValueError:
-        p.error(f"--seeds must be comma-separated integers, not {args.seeds!r}")
+        seeds = []
+    if not seeds or min(seeds) < 1:
+        p.error(f"--seeds must be comma-separated positive integers, not {args.seeds!r}")
     # each row is printed when its run ends (a run takes minutes; a later failure keeps them)
     print(f"{'config':<14} {'array':>6} {'lanes':>5} {'stages':>6} {'device':<12} {'LUT':>7} "
           f"{'LUT/MAC':>8} {'FF':>7} {'DSP':>4} {'DSP-4L':>6} {'BRAM':>4} {'Fmax MHz':>9} "

@@ -341,25 +341,25 @@ class GemmEngine(wiring.Component):
         # (adders and compares behind the beat's flags, then chains followed by their
         # choice, were ecp5_8x8's critical paths)
         # (the next row is the last, M − 1, when it is below M but not below M − 1)
-        parts = {"plus": row + 1, "back": row - (R - 1), "lt_wrap": row < m_wrap,
+        ahead = {"plus": row + 1, "back": row - (R - 1), "lt_wrap": row < m_wrap,
                  "lt_wrap_pen": row < m_wrap_pen, "lt_last": row < m_last, "lt_pen": row < m_pen,
                  "d_pen": d == R - 2, "dn_pen": dn == nb_pen}
         if B >= 3:
-            regs = {k: Signal(v.shape(), name=f"drain_{k}") for k, v in parts.items()}
-            m.d.sync += [regs[k].eq(v) for k, v in parts.items()]
-            parts = regs
+            regs = {k: Signal(v.shape(), name=f"drain_{k}") for k, v in ahead.items()}
+            m.d.sync += [regs[k].eq(v) for k, v in ahead.items()]
+            ahead = regs
         row_last_next = Signal()
         d_last_next, dn_last_next = Signal(), Signal()
         nexts = [
-            row_next.eq(Mux(wrap, parts["back"], parts["plus"])),
-            row_valid_next.eq(Mux(wrap, parts["lt_wrap"], parts["lt_last"])),
+            row_next.eq(Mux(wrap, ahead["back"], ahead["plus"])),
+            row_valid_next.eq(Mux(wrap, ahead["lt_wrap"], ahead["lt_last"])),
             # (registered, from the compares; in one step, B = 1, as equalities: LUTs side by
             # side rather than carry chains followed by their choice)
-            row_last_next.eq(Mux(wrap, parts["lt_wrap"] & ~parts["lt_wrap_pen"],
-                                 parts["lt_last"] & ~parts["lt_pen"]) if B >= 2 else
+            row_last_next.eq(Mux(wrap, ahead["lt_wrap"] & ~ahead["lt_wrap_pen"],
+                                 ahead["lt_last"] & ~ahead["lt_pen"]) if B >= 2 else
                              Mux(wrap, row == m_wrap_pen, row == m_pen)),
-            d_last_next.eq(Mux(d_last, R == 1, parts["d_pen"])),
-            dn_last_next.eq(Mux(dn_last, nb_one, parts["dn_pen"])),
+            d_last_next.eq(Mux(d_last, R == 1, ahead["d_pen"])),
+            dn_last_next.eq(Mux(dn_last, nb_one, ahead["dn_pen"])),
         ]
         if B >= 2:
             m.d.sync += nexts
