@@ -2,11 +2,11 @@
 
 from amaranth.hdl import Cat, Module, Mux, Signal, signed, unsigned
 from amaranth.lib import data, stream, wiring
-from amaranth.lib.fifo import SyncFIFO
 from amaranth.lib.wiring import In, Out
 
 from ..config import HwConfig
 from .bram import RegisteredRam
+from .fifo import ReservedFifo
 from .layouts import PARAM_WIDTH, ParamChannel, ParamHeader, lanes
 from .mac_array import MacArray, mux_tree
 from .requant import Requantizer
@@ -78,7 +78,7 @@ class GemmEngine(wiring.Component):
         # (invalid steps); output backpressure is handled with credits: a tile's last operand
         # only enters the array when the FIFO has room reserved for the tile's `rows` words.
         fifo_depth = cfg.out_fifo_depth + 2 * R
-        m.submodules.fifo = fifo = SyncFIFO(width=word.size, depth=fifo_depth)
+        m.submodules.fifo = fifo = ReservedFifo(word.size, fifo_depth)
 
         if cfg.per_channel:
             lane_shape = data.StructLayout({"bias": signed(32), "multiplier": unsigned(31),
@@ -117,21 +117,20 @@ class GemmEngine(wiring.Component):
         m_one = Signal()                         # M = 1
         zp, act_min, act_max = Signal(signed(8)), Signal(signed(8)), Signal(signed(8))
         pt_mult, pt_shift = Signal(unsigned(31)), Signal(signed(6))
-        # K − 1 and the tile length − 1, and `in_data` (= kk < K) as registers: the step
-        # enable that every register of the datapath waits on is then one gate from flip-flops
-        k_last = Signal(16)
-        tile_last = Signal(range(max(cfg.max_k, cfg.min_tile_steps)))
-        # K − 2 and the tile length − 2 (wrapping below 0 to values kk never takes): kk + 1
-        # equals K − 1 exactly when kk equals K − 2, a compare without the increment before it
-        k_pen = Signal(17)
-        tile_pen = Signal(17)
+        # K − 2 and the tile length − 2 in the width of the step counters (wrapping below 0 to
+        # a value they never reach), loaded into them at each tile's start; and `in_data`
+        # (step < K) as a register: the step enable that every register of the datapath waits
+        # on is then one gate from flip-flops
+        steps_width = max(1, (max(cfg.max_k, cfg.min_tile_steps) - 1).bit_length())
+        k_pen = Signal(steps_width)
+        tile_pen = Signal(steps_width)
         in_data = Signal()
         # (index counters get at least one bit: a zero-width signal of a 1-row, 1-column or
         # 1-block engine becomes a `[-1:0]` vector in Verilog)
         nb_last = Signal(range(max(blocks, 2)))
         dn_last = Signal()                       # the drain's column block dn == nb_last
         nb_pen = Signal(len(nb_last) + 1)        # nb_last − 1 (wrapping when it is 0)
-        fn_last = Signal()                       # the issue side's column block fn == nb_last
+        fn_last = Signal()                       # the issue side's column block is the last
         # K = 1, a tile of one step, one column block: as flip-flops set with the layer (a
         # compare of a layer register is as deep in the timing as one of a counter)
         k_one, tile_one, nb_one = Signal(), Signal(), Signal()
@@ -152,9 +151,17 @@ class GemmEngine(wiring.Component):
                          ram.w_en.eq(w_en_q[j])]
 
         # ------------------------------------------------------------ issue
-        kk = Signal(range(max(cfg.max_k, cfg.min_tile_steps)))
+        # A tile's steps and a row block's column blocks are counted down, to the step before
+        # the last (K − 2 − step, tile length − 2 − step, nb_last − 1 − column block): the
+        # flags of the next step's being the last are then compares of a counter with zero, in
+        # parallel with `adv` (the up-counters' compares with K − 2, … took one more LUT level
+        # and were ecp5_8x8's critical path). Below zero a counter wraps (K = 1, and the
+        # padding steps after the K-th; one column block): a tile has at most 2^width steps,
+        # so it never comes back to zero before it is loaded again.
+        k_rem = Signal(steps_width)
+        t_rem = Signal(steps_width)
         fm0 = Signal(17)
-        fn = Signal(range(max(blocks, 2)))
+        fn_rem = Signal(len(nb_pen))
         # after the last tile: its drain (array latency + rows), the two register stages into
         # the requantizer, the requantizer itself and the FIFO's write register, plus margin
         flush_len = cfg.array_latency + R * B + 2 + cfg.requant_latency + 3
@@ -183,14 +190,14 @@ class GemmEngine(wiring.Component):
             m.d.sync += [credits.eq(kept - R), credit_ok.eq(kept >= 2 * R)]
         with m.Else():
             m.d.sync += [credits.eq(kept), credit_ok.eq(kept >= R)]
-        at_k_last = Signal()                     # kk == K − 1, as a register kept with kk
-        at_tile_last = Signal()                  # kk == tile length − 1, likewise
+        at_k_last = Signal()                     # the step is the tile's K-th, as a register
+        at_tile_last = Signal()                  # the step is the tile's last, likewise
         ch_last = Signal()                       # the current channel is the last
 
         # The issue side's state: `compute` is a flip-flop set with the layer's last channel
         # and cleared with its last tile (the FSM's COMPUTE state, kept as one register so that
         # every step enable below starts at a flip-flop instead of a decoded state), and
-        # `in_data` (the tile's operand steps, kk < K) is only ever set while computing, so
+        # `in_data` (the tile's operand steps, step < K) is only ever set while computing, so
         # `take` needs no state term. A step advances the tile on an operand, or on every clock
         # of its padding: `adv`, written from flip-flops and the two operand valids
         # (take | ~in_data).
@@ -225,9 +232,7 @@ class GemmEngine(wiring.Component):
                         m_one.eq(hdr.m == 1),
                         zp.eq(hdr.zero_point),
                         act_min.eq(hdr.act_min), act_max.eq(hdr.act_max),
-                        k_last.eq(hdr.k - 1),
-                        k_pen.eq(hdr.k - 2),
-                        tile_pen.eq(tile_len - 2), tile_last.eq(tile_len - 1),
+                        k_pen.eq(hdr.k - 2), tile_pen.eq(tile_len - 2),
                         k_one.eq(hdr.k == 1), tile_one.eq(tile_len == 1),
                         lane.eq(0), blk.eq(0), wa.eq(0), wb.eq(0),
                         ch_left.eq(hdr.n - 1), ch_first.eq(1), ch_last.eq(hdr.n == 1),
@@ -283,21 +288,22 @@ class GemmEngine(wiring.Component):
         # loaded on the clock that sets `compute`, from the registers the header and the
         # channels wrote), then moved by `adv`. The start values depend only on flip-flops.
         with m.If(~compute):
-            m.d.sync += [kk.eq(0), in_data.eq(enter), fm0.eq(0), fn.eq(0),
-                         fn_last.eq(blk == 0), at_k_last.eq(k_one),
+            m.d.sync += [k_rem.eq(k_pen), t_rem.eq(tile_pen), in_data.eq(enter), fm0.eq(0),
+                         fn_rem.eq(blk - 1), fn_last.eq(blk == 0), at_k_last.eq(k_one),
                          at_tile_last.eq(tile_one)]
         with m.Elif(adv):
             with m.If(at_tile_last):
                 # (the layer's last tile: no next one)
-                m.d.sync += [kk.eq(0), in_data.eq(~(fn_last & last_mblock)),
+                m.d.sync += [k_rem.eq(k_pen), t_rem.eq(tile_pen),
+                             in_data.eq(~(fn_last & last_mblock)),
                              at_k_last.eq(k_one), at_tile_last.eq(tile_one)]
                 with m.If(fn_last):
-                    m.d.sync += [fn.eq(0), fn_last.eq(nb_one), fm0.eq(fm0 + R)]
+                    m.d.sync += [fn_rem.eq(nb_pen), fn_last.eq(nb_one), fm0.eq(fm0 + R)]
                 with m.Else():
-                    m.d.sync += [fn.eq(fn + 1), fn_last.eq(fn == nb_pen)]
+                    m.d.sync += [fn_rem.eq(fn_rem - 1), fn_last.eq(fn_rem == 0)]
             with m.Else():
-                m.d.sync += [kk.eq(kk + 1), at_k_last.eq(kk == k_pen),
-                             at_tile_last.eq(kk == tile_pen)]
+                m.d.sync += [k_rem.eq(k_rem - 1), t_rem.eq(t_rem - 1),
+                             at_k_last.eq(k_rem == 0), at_tile_last.eq(t_rem == 0)]
                 with m.If(at_k_last):
                     m.d.sync += in_data.eq(0)     # idle steps pad a short tile
 

@@ -55,7 +55,7 @@ module hwq_top(s_act_tvalid, s_wgt_tdata, s_wgt_tvalid, s_param_tdata, s_param_t
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_en, clk, rst, take, m_out__valid, m_out__payload, s_param__ready, i_a);
+module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_en, clk, rst, take, m_out__payload, s_param__ready, m_out__valid, i_a);
   wire _000_;
   wire _001_;
   wire _002_;
@@ -63,23 +63,22 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   wire _004_;
   wire _005_;
   wire _006_;
-  wire _007_;
-  wire _008_;
+  wire [4:0] _007_;
+  wire [2:0] _008_;
   wire _009_;
-  wire [4:0] _010_;
-  (* unused_bits = "3" *)
-  wire [3:0] _011_;
+  wire _010_;
+  wire _011_;
   wire _012_;
-  wire _013_;
   wire _014_;
+  wire _015_;
   wire _016_;
-  wire _017_;
   wire _018_;
+  wire _019_;
   wire _020_;
   wire _021_;
   wire _022_;
-  wire _023_;
   wire _024_;
+  wire _025_;
   wire _026_;
   wire _027_;
   wire _028_;
@@ -95,60 +94,64 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   wire _038_;
   wire _039_;
   wire _040_;
-  wire _041_;
-  wire _042_;
-  wire _049_;
-  wire _050_;
+  wire _047_;
+  wire _048_;
+  (* unused_bits = "5" *)
+  wire [5:0] _050_;
+  wire [4:0] _051_;
   (* unused_bits = "5" *)
   wire [5:0] _052_;
-  wire [4:0] _053_;
+  (* unused_bits = "5" *)
+  wire [5:0] _053_;
   (* unused_bits = "5" *)
   wire [5:0] _054_;
   (* unused_bits = "5" *)
   wire [5:0] _055_;
+  wire _056_;
+  wire [17:0] _057_;
   (* unused_bits = "5" *)
-  wire [5:0] _056_;
-  (* unused_bits = "5" *)
-  wire [5:0] _057_;
-  wire _058_;
-  wire [17:0] _059_;
-  (* unused_bits = "5" *)
-  wire [5:0] _061_;
-  wire _062_;
+  wire [5:0] _059_;
+  wire _060_;
+  wire _061_;
   wire _063_;
-  wire _065_;
-  wire _071_;
-  wire [15:0] _072_;
+  (* unused_bits = "10 11 12 13 14 15 16" *)
+  wire [16:0] _068_;
+  wire _069_;
+  wire [15:0] _070_;
+  (* unused_bits = "10 11 12 13 14 15 16" *)
+  wire [16:0] _071_;
+  wire _072_;
+  wire _073_;
   wire _074_;
-  wire _075_;
+  wire [15:0] _075_;
   wire _076_;
   wire [15:0] _077_;
   wire _078_;
   wire [15:0] _079_;
   wire _080_;
-  wire [15:0] _081_;
-  wire _082_;
-  wire _083_;
   (* unused_bits = "5" *)
-  wire [5:0] _084_;
+  wire [5:0] _081_;
   (* unused_bits = "5" *)
-  wire [5:0] _085_;
+  wire [5:0] _082_;
   (* unused_bits = "1" *)
-  wire [1:0] _086_;
+  wire [1:0] _083_;
+  wire _084_;
   (* unused_bits = "3" *)
-  wire [3:0] _087_;
-  wire _088_;
-  wire [5:0] _091_;
-  wire _092_;
+  wire [3:0] _085_;
+  wire _086_;
+  wire [5:0] _089_;
+  wire _090_;
+  wire _091_;
   wire _093_;
-  wire _094_;
+  wire _095_;
   wire _096_;
-  wire _097_;
   (* unused_bits = "17" *)
-  wire [17:0] _098_;
-  (* unused_bits = "5" *)
-  wire [5:0] _099_;
-  wire _100_;
+  wire [17:0] _097_;
+  (* unused_bits = "6" *)
+  wire [6:0] _098_;
+  wire _099_;
+  (* unused_bits = "10" *)
+  wire [10:0] _100_;
   (* unused_bits = "10" *)
   wire [10:0] _101_;
   wire _102_;
@@ -247,92 +250,84 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   wire _195_;
   wire _196_;
   wire _197_;
-  wire [4:0] _198_;
-  wire _203_;
-  wire _209_;
-  wire _212_;
-  wire [16:0] _215_;
-  wire [4:0] _218_;
-  wire [2:0] _223_;
-  wire _227_;
-  wire _228_;
+  wire _198_;
+  wire _199_;
+  wire [4:0] _200_;
+  wire _205_;
+  wire _211_;
+  wire _214_;
+  wire [16:0] _217_;
+  wire [4:0] _220_;
+  wire [2:0] _225_;
+  wire _229_;
   wire _230_;
-  wire _231_;
-  wire _238_;
-  wire _244_;
-  wire _245_;
-  wire _246_;
-  wire _247_;
-  wire _248_;
-  wire [1:0] _249_;
-  wire _251_;
-  wire [1:0] _252_;
-  wire _253_;
-  wire [1:0] _254_;
-  wire [1:0] _255_;
+  wire _232_;
+  wire _233_;
+  wire _243_;
+  wire _254_;
+  wire _255_;
   wire _256_;
-  wire [1:0] _257_;
+  wire _257_;
   wire _258_;
-  wire _259_;
+  wire [1:0] _259_;
   wire _261_;
-  wire _262_;
+  wire [1:0] _262_;
   wire _263_;
-  wire [15:0] _264_;
+  wire [1:0] _264_;
+  wire [1:0] _265_;
   wire _266_;
-  wire [15:0] _267_;
+  wire [1:0] _267_;
   wire _268_;
   wire _269_;
-  wire _270_;
   wire _271_;
+  wire _272_;
   wire _273_;
-  wire _274_;
-  wire _275_;
-  wire [4:0] _276_;
-  wire [4:0] _277_;
+  wire [15:0] _274_;
+  wire _276_;
+  wire [15:0] _277_;
+  wire _278_;
   wire _279_;
-  wire [4:0] _280_;
+  wire _280_;
   wire _281_;
-  wire [4:0] _282_;
-  wire [4:0] _283_;
-  wire [4:0] _284_;
-  wire _286_;
+  wire _283_;
+  wire _284_;
+  wire _285_;
+  wire [4:0] _286_;
   wire [4:0] _287_;
-  wire _288_;
-  wire [2:0] _289_;
-  wire [2:0] _290_;
-  wire _292_;
-  wire [2:0] _293_;
-  wire _294_;
-  wire _295_;
+  wire _289_;
+  wire [4:0] _290_;
+  wire _291_;
+  wire [4:0] _292_;
+  wire [4:0] _293_;
+  wire [4:0] _294_;
   wire _296_;
-  wire _297_;
+  wire [4:0] _297_;
   wire _298_;
-  wire _299_;
-  wire _300_;
-  wire _301_;
+  wire [2:0] _299_;
+  wire [2:0] _300_;
   wire _302_;
-  wire _303_;
+  wire [2:0] _303_;
   wire _304_;
   wire _305_;
   wire _306_;
   wire _307_;
-  wire [4:0] _310_;
-  wire [4:0] _311_;
-  wire [4:0] _313_;
-  wire [4:0] _314_;
-  wire [4:0] _315_;
-  wire [4:0] _316_;
-  wire [4:0] _317_;
-  wire _319_;
-  wire _320_;
-  wire _321_;
-  wire _322_;
-  wire _323_;
-  wire _324_;
-  wire _325_;
-  wire _326_;
-  wire _327_;
-  wire _328_;
+  wire _308_;
+  wire _309_;
+  wire _310_;
+  wire _311_;
+  wire _312_;
+  wire _313_;
+  wire _314_;
+  wire _315_;
+  wire _316_;
+  wire _317_;
+  wire [4:0] _320_;
+  wire [4:0] _321_;
+  wire [4:0] _323_;
+  wire [4:0] _324_;
+  wire [4:0] _325_;
+  wire [4:0] _326_;
+  wire [4:0] _327_;
   wire _329_;
   wire _330_;
   wire _331_;
@@ -340,11 +335,21 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   wire _333_;
   wire _334_;
   wire _335_;
+  wire _336_;
+  wire _337_;
+  wire _338_;
+  wire _339_;
+  wire _340_;
+  wire _341_;
+  wire _342_;
+  wire _343_;
+  wire _344_;
+  wire _345_;
   wire \$like ;
   wire \$signal ;
-  reg \$signal$161  = 1'h0;
-  reg \$signal$162  = 1'h0;
-  reg \$signal$178  = 1'h0;
+  reg \$signal$159  = 1'h0;
+  reg \$signal$160  = 1'h0;
+  reg \$signal$177  = 1'h0;
   wire \$signal$92 ;
   reg [15:0] M_ = 16'h0000;
   reg [207:0] acc_chosen = 208'h0000000000000000000000000000000000000000000000000000;
@@ -373,8 +378,8 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   reg enter_q = 1'h0;
   reg [5:0] flush = 6'h00;
   reg [16:0] fm0 = 17'h00000;
-  reg [4:0] fn = 5'h00;
   reg fn_last = 1'h0;
+  reg [5:0] fn_rem = 6'h00;
   reg [1:0] give_back = 2'h0;
   input [71:0] hdr;
   wire [71:0] hdr;
@@ -387,9 +392,9 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   input [63:0] i_w;
   wire [63:0] i_w;
   reg in_data = 1'h0;
-  reg [16:0] k_pen = 17'h00000;
+  reg [9:0] k_pen = 10'h000;
+  reg [9:0] k_rem = 10'h000;
   wire [4:0] kept;
-  reg [9:0] kk = 10'h000;
   reg [2:0] lane = 3'h0;
   reg last_mblock = 1'h0;
   reg [15:0] m_last = 16'h0000;
@@ -404,7 +409,7 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   reg nb_one = 1'h0;
   reg [5:0] nb_pen = 6'h00;
   wire [63:0] o_data;
-  wire [207:0] \o_data$181 ;
+  wire [207:0] \o_data$180 ;
   wire o_last;
   wire o_valid;
   wire \o_valid$138 ;
@@ -436,9 +441,10 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   wire s_param__valid;
   input s_wgt__valid;
   wire s_wgt__valid;
+  reg [9:0] t_rem = 10'h000;
   output take;
   wire take;
-  reg [16:0] tile_pen = 17'h00000;
+  reg [9:0] tile_pen = 10'h000;
   reg [4:0] w_addr = 5'h00;
   reg [68:0] w_data = 69'h000000000000000000;
   reg [64:0] \w_data$142  = 65'h00000000000000000;
@@ -456,204 +462,207 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   wire wrap;
   reg [7:0] zero_point = 8'h00;
   assign kept = credits + give_back;
-  assign _028_ = s_act__valid & s_wgt__valid;
-  assign _039_ = in_data & _028_;
-  assign _049_ = ~ at_k_last;
-  assign _058_ = credit_ok | _049_;
-  assign take = _039_ & _058_;
-  assign _065_ = s_act__valid & s_wgt__valid;
-  assign _074_ = in_data & _065_;
-  assign _083_ = _074_ & credit_ok;
-  assign \$signal  = _083_ & at_k_last;
-  assign _092_ = ~ in_data;
+  assign _026_ = s_act__valid & s_wgt__valid;
+  assign _037_ = in_data & _026_;
+  assign _047_ = ~ at_k_last;
+  assign _056_ = credit_ok | _047_;
+  assign take = _037_ & _056_;
+  assign _063_ = s_act__valid & s_wgt__valid;
+  assign _074_ = in_data & _063_;
+  assign _084_ = _074_ & credit_ok;
+  assign \$signal  = _084_ & at_k_last;
+  assign _093_ = ~ in_data;
   assign _000_ = s_act__valid & s_wgt__valid;
   assign _009_ = ~ at_k_last;
-  assign _020_ = credit_ok | _009_;
-  assign _021_ = _000_ & _020_;
-  assign adv = _092_ | _021_;
-  assign _022_ = compute & adv;
-  assign _023_ = _022_ & at_tile_last;
-  assign block_end = _023_ & fn_last;
+  assign _018_ = credit_ok | _009_;
+  assign _019_ = _000_ & _018_;
+  assign adv = _093_ | _019_;
+  assign _020_ = compute & adv;
+  assign _021_ = _020_ & at_tile_last;
+  assign block_end = _021_ & fn_last;
   assign i_last = take & at_k_last;
-  assign _024_ = ! lane;
-  assign _026_ = lane == 1'h1;
-  assign _027_ = s_param__valid & _026_;
-  assign _029_ = lane == 2'h2;
+  assign _022_ = ! lane;
+  assign _024_ = lane == 1'h1;
+  assign _025_ = s_param__valid & _024_;
+  assign _027_ = lane == 2'h2;
+  assign _028_ = s_param__valid & _027_;
+  assign _029_ = lane == 2'h3;
   assign _030_ = s_param__valid & _029_;
-  assign _031_ = lane == 2'h3;
+  assign _031_ = lane == 3'h4;
   assign _032_ = s_param__valid & _031_;
-  assign _033_ = lane == 3'h4;
+  assign _033_ = lane == 3'h5;
   assign _034_ = s_param__valid & _033_;
-  assign _035_ = lane == 3'h5;
+  assign _035_ = lane == 3'h6;
   assign _036_ = s_param__valid & _035_;
-  assign _037_ = lane == 3'h6;
-  assign _038_ = s_param__valid & _037_;
-  assign _040_ = lane == 3'h7;
-  assign _041_ = s_param__valid & _040_;
+  assign _038_ = lane == 3'h7;
+  assign _039_ = s_param__valid & _038_;
   assign row_end = o_valid & beat_last;
-  assign _042_ = ~ dn_last;
-  assign wrap = d_last & _042_;
-  assign _050_ = d == 3'h6;
-  assign \$signal$92  = d_last ? 1'h0 : _050_;
-  assign _052_[4:0] = ra_inc + 1'h1;
-  assign _053_ = ra_inc + 1'h0;
-  assign _054_[4:0] = ra_row + 1'h1;
-  assign _055_[4:0] = ra_row + 1'h0;
-  assign _056_[4:0] = ra_inc + 1'h1;
-  assign _057_[4:0] = ra_inc + 1'h0;
-  assign _059_ = fm0 + 4'h8;
-  assign _061_[4:0] = kept - 4'h8;
-  assign _062_ = kept >= 5'h10;
-  assign _063_ = kept >= 4'h8;
-  assign _071_ = hdr[47:32] > 4'hf;
-  assign _072_ = _071_ ? hdr[47:32] : 16'h000f;
-  assign _075_ = hdr[47:32] == 1'h1;
-  assign _076_ = hdr[47:32] > 4'hf;
-  assign _077_ = _076_ ? hdr[47:32] : 16'h000f;
-  assign _078_ = _077_ == 1'h1;
-  assign _079_ = hdr[31:16] - 1'h1;
-  assign _080_ = hdr[31:16] == 1'h1;
-  assign _081_ = ch_left - 1'h1;
-  assign _082_ = lane == 3'h7;
-  assign _084_[4:0] = wa + 1'h1;
-  assign _085_[4:0] = blk + 1'h1;
-  assign _086_[0] = wb + 1'h1;
-  assign _087_[2:0] = lane + 1'h1;
-  assign _088_ = ch_left == 1'h1;
-  assign _091_ = flush - 1'h1;
-  assign _093_ = ! flush;
-  assign _094_ = block_end & last_mblock;
-  assign _096_ = fn_last & last_mblock;
-  assign _097_ = ~ _096_;
-  assign _098_[16:0] = fm0 + 4'h8;
-  assign _099_[4:0] = fn + 1'h1;
-  assign _100_ = fn == nb_pen;
-  assign _101_[9:0] = kk + 1'h1;
-  assign _001_ = kk == k_pen;
-  assign _002_ = kk == tile_pen;
-  assign _003_ = ~ drain_restart;
-  assign _004_ = _003_ & o_valid;
-  assign _005_ = ~ beat_last;
-  assign _006_ = _004_ & _005_;
-  assign _007_ = ~ drain_restart;
-  assign _008_ = _007_ & row_end;
-  assign _010_ = dn + 1'h1;
-  assign _011_[2:0] = d + 1'h1;
-  assign _012_ = o_valid & row_valid;
-  assign _013_ = row_end & row_valid;
-  assign _014_ = _013_ & row_last;
-  assign _016_ = r_en & m_out__valid;
-  assign _017_ = ~ row_valid;
-  assign _018_ = row_end & _017_;
-  assign _102_ = { _008_, _006_, enter_q, d_last } != 4'h8;
-  assign _103_ = { _008_, _006_, enter_q } != 1'h0;
-  assign _104_ = { _006_, enter_q } != 2'h2;
-  assign _105_ = { _008_, _006_, drain_restart } != 1'h0;
-  assign _106_ = { drain_restart, o_valid } != 1'h0;
-  assign _107_ = { compute, adv } != 2'h2;
-  assign _108_ = { compute, adv } != 2'h2;
+  assign _040_ = ~ dn_last;
+  assign wrap = d_last & _040_;
+  assign _048_ = d == 3'h6;
+  assign \$signal$92  = d_last ? 1'h0 : _048_;
+  assign _050_[4:0] = ra_inc + 1'h1;
+  assign _051_ = ra_inc + 1'h0;
+  assign _052_[4:0] = ra_row + 1'h1;
+  assign _053_[4:0] = ra_row + 1'h0;
+  assign _054_[4:0] = ra_inc + 1'h1;
+  assign _055_[4:0] = ra_inc + 1'h0;
+  assign _057_ = fm0 + 4'h8;
+  assign _059_[4:0] = kept - 4'h8;
+  assign _060_ = kept >= 5'h10;
+  assign _061_ = kept >= 4'h8;
+  assign _068_[9:0] = hdr[41:32] - 2'h2;
+  assign _069_ = hdr[47:32] > 4'hf;
+  assign _070_[9:0] = _069_ ? hdr[41:32] : 10'h00f;
+  assign _071_[9:0] = _070_[9:0] - 2'h2;
+  assign _072_ = hdr[47:32] == 1'h1;
+  assign _073_ = hdr[47:32] > 4'hf;
+  assign _075_ = _073_ ? hdr[47:32] : 16'h000f;
+  assign _076_ = _075_ == 1'h1;
+  assign _077_ = hdr[31:16] - 1'h1;
+  assign _078_ = hdr[31:16] == 1'h1;
+  assign _079_ = ch_left - 1'h1;
+  assign _080_ = lane == 3'h7;
+  assign _081_[4:0] = wa + 1'h1;
+  assign _082_[4:0] = blk + 1'h1;
+  assign _083_[0] = wb + 1'h1;
+  assign _085_[2:0] = lane + 1'h1;
+  assign _086_ = ch_left == 1'h1;
+  assign _089_ = flush - 1'h1;
+  assign _090_ = ! flush;
+  assign _091_ = block_end & last_mblock;
+  assign _095_ = fn_last & last_mblock;
+  assign _096_ = ~ _095_;
+  assign _097_[16:0] = fm0 + 4'h8;
+  assign _098_[5:0] = fn_rem - 1'h1;
+  assign _099_ = ! fn_rem;
+  assign _100_[9:0] = k_rem - 1'h1;
+  assign _101_[9:0] = t_rem - 1'h1;
+  assign _102_ = ! k_rem;
+  assign _103_ = ! t_rem;
+  assign _001_ = ~ drain_restart;
+  assign _002_ = _001_ & o_valid;
+  assign _003_ = ~ beat_last;
+  assign _004_ = _002_ & _003_;
+  assign _005_ = ~ drain_restart;
+  assign _006_ = _005_ & row_end;
+  assign _007_ = dn + 1'h1;
+  assign _008_ = d + 1'h1;
+  assign _010_ = o_valid & row_valid;
+  assign _011_ = row_end & row_valid;
+  assign _012_ = _011_ & row_last;
+  assign _014_ = r_en & m_out__valid;
+  assign _015_ = ~ row_valid;
+  assign _016_ = row_end & _015_;
+  assign _104_ = { _006_, _004_, enter_q, d_last } != 4'h8;
+  assign _105_ = { _006_, _004_, enter_q } != 1'h0;
+  assign _106_ = { _004_, enter_q } != 2'h2;
+  assign _107_ = { _006_, _004_, drain_restart } != 1'h0;
+  assign _108_ = { drain_restart, o_valid } != 1'h0;
   assign _109_ = { compute, adv } != 2'h2;
-  assign _110_ = { at_tile_last, compute, adv } != 2'h3;
-  assign _111_ = { at_tile_last, compute, adv, at_k_last } != 3'h6;
-  assign _112_ = { compute, adv } != 2'h2;
-  assign _113_ = { _245_, _244_ } != 1'h0;
-  assign _114_ = { _256_, s_param__valid } != 2'h2;
-  assign _115_ = { _258_, s_param__valid } != 2'h2;
-  assign _116_ = { _256_, ch_last, s_param__valid } != 3'h5;
-  assign _117_ = { _253_, compute } != 2'h3;
-  assign _118_ = { _251_, _093_ } != 2'h2;
-  assign _119_ = { _258_, _256_, _253_, _251_ } != 1'h0;
-  assign _120_ = { _261_, s_param__valid } != 2'h2;
-  assign _121_ = { _263_, s_param__valid } != 2'h2;
-  assign _122_ = { _263_, _261_ } != 1'h0;
-  assign _123_ = { _266_, s_param__valid } != 2'h2;
-  assign _124_ = { _268_, s_param__valid } != 2'h2;
-  assign _125_ = { _268_, _266_ } != 1'h0;
-  assign _126_ = { _273_, s_param__valid } != 2'h2;
-  assign _127_ = { _275_, s_param__valid } != 2'h2;
-  assign _128_ = { _273_, _082_, s_param__valid } != 3'h5;
-  assign _129_ = { _275_, _273_ } != 1'h0;
-  assign _130_ = { _279_, s_param__valid } != 2'h2;
-  assign _131_ = { _281_, s_param__valid } != 2'h2;
-  assign _132_ = { _279_, _082_, s_param__valid } != 3'h5;
-  assign _133_ = { _281_, _279_ } != 1'h0;
-  assign _134_ = { _286_, s_param__valid } != 2'h2;
-  assign _135_ = { _288_, s_param__valid } != 2'h2;
-  assign _136_ = { _286_, _082_, wb, s_param__valid } != 4'hf;
-  assign _137_ = { _286_, _082_, s_param__valid } != 3'h5;
-  assign _138_ = { _288_, _286_ } != 1'h0;
-  assign _139_ = { _292_, s_param__valid } != 2'h2;
-  assign _140_ = { _294_, s_param__valid } != 2'h2;
-  assign _141_ = { _294_, _292_ } != 1'h0;
-  assign _142_ = & { _104_, _103_, _102_ };
-  assign _143_ = & { _110_, _109_ };
-  assign _144_ = & { at_tile_last, adv };
-  assign _145_ = & { fn_last, at_tile_last, adv };
-  assign _146_ = & { _112_, _111_ };
-  assign _147_ = & { _246_, ch_last, s_param__valid };
-  assign _148_ = & { _247_, ch_last, s_param__valid };
-  assign _149_ = & { _248_, ch_last, s_param__valid };
-  assign _150_ = & { _119_, _118_, _117_, _116_, _115_, _114_ };
-  assign _151_ = & { _122_, _121_, _120_ };
-  assign _152_ = & { _125_, _124_, _123_ };
-  assign _153_ = & { _129_, _128_, _127_, _126_ };
-  assign _154_ = & { _133_, _132_, _131_, _130_ };
-  assign _155_ = & { _138_, _137_, _136_, _135_, _134_ };
-  assign _156_ = & { _141_, _140_, _139_ };
-  assign _157_ = & { _295_, s_param__valid };
-  assign _158_ = & { _296_, s_param__valid };
-  assign _159_ = & { _297_, s_param__valid };
-  assign _160_ = & { _298_, s_param__valid };
-  assign _161_ = & { _299_, s_param__valid };
-  assign _162_ = & { _300_, s_param__valid };
-  assign _163_ = & { _301_, s_param__valid };
-  assign _164_ = & { _302_, s_param__valid };
-  assign _165_ = & { _303_, s_param__valid };
-  assign _166_ = & { _304_, s_param__valid };
-  assign _167_ = & { _305_, s_param__valid };
-  assign _168_ = & { _306_, s_param__valid };
-  assign _169_ = & { _307_, s_param__valid };
-  assign _186_ = ~ _333_;
-  assign _187_ = ~ compute;
-  assign _188_ = ~ compute;
-  assign _189_ = ~ compute;
-  assign _190_ = ~ _322_;
-  assign _191_ = ~ _323_;
-  assign _192_ = ~ _324_;
-  assign _193_ = ~ _325_;
-  assign _194_ = ~ _326_;
-  assign _195_ = ~ _327_;
-  assign _196_ = ~ _328_;
-  assign _197_ = ~ _329_;
-  assign _170_ = | { drain_restart, rst };
-  assign _171_ = | { drain_restart, rst };
-  assign _172_ = | { drain_restart, rst };
-  assign _173_ = | { _186_, rst };
-  assign _174_ = | { _187_, rst };
-  assign _175_ = | { _188_, rst };
-  assign _176_ = | { _189_, rst };
-  assign _177_ = | { _094_, rst };
-  assign _178_ = | { _190_, rst };
-  assign _179_ = | { _191_, rst };
-  assign _180_ = | { _192_, rst };
-  assign _181_ = | { _193_, rst };
-  assign _182_ = | { _194_, rst };
-  assign _183_ = | { _195_, rst };
-  assign _184_ = | { _196_, rst };
-  assign _185_ = | { _197_, rst };
-  assign _203_ = drain_restart ? 1'h0 : d_last;
-  assign _209_ = drain_restart ? m_one : row_last;
-  assign _212_ = drain_restart ? 1'h1 : row_valid;
-  assign _215_ = drain_restart ? 17'h00000 : row;
-  assign _198_[0] = drain_restart ? (* full_case = 32'd1 *) 1'h1 : \$like ;
-  assign _218_ = drain_restart ? 5'h00 : dn;
-  assign _223_ = drain_restart ? 3'h0 : d;
-  assign _227_ = at_tile_last ? (* full_case = 32'd1 *) \$signal$162  : _002_;
-  assign _228_ = adv ? _227_ : 1'hx;
-  assign _230_ = at_tile_last ? (* full_case = 32'd1 *) \$signal$161  : _001_;
-  assign _231_ = adv ? _230_ : 1'hx;
-  assign _238_ = at_k_last ? 1'h0 : 1'hx;
-  function [5:0] _661_;
+  assign _110_ = { compute, adv } != 2'h2;
+  assign _111_ = { compute, adv } != 2'h2;
+  assign _112_ = { at_tile_last, compute, adv } != 2'h3;
+  assign _113_ = { compute, adv } != 2'h2;
+  assign _114_ = { at_tile_last, compute, adv } != 2'h3;
+  assign _115_ = { at_tile_last, compute, adv, at_k_last } != 3'h6;
+  assign _116_ = { compute, adv } != 2'h2;
+  assign _117_ = { compute, adv } != 2'h2;
+  assign _118_ = { compute, adv } != 2'h2;
+  assign _119_ = { _255_, _254_ } != 1'h0;
+  assign _120_ = { _266_, s_param__valid } != 2'h2;
+  assign _121_ = { _268_, s_param__valid } != 2'h2;
+  assign _122_ = { _266_, ch_last, s_param__valid } != 3'h5;
+  assign _123_ = { _263_, compute } != 2'h3;
+  assign _124_ = { _261_, _090_ } != 2'h2;
+  assign _125_ = { _268_, _266_, _263_, _261_ } != 1'h0;
+  assign _126_ = { _271_, s_param__valid } != 2'h2;
+  assign _127_ = { _273_, s_param__valid } != 2'h2;
+  assign _128_ = { _273_, _271_ } != 1'h0;
+  assign _129_ = { _276_, s_param__valid } != 2'h2;
+  assign _130_ = { _278_, s_param__valid } != 2'h2;
+  assign _131_ = { _278_, _276_ } != 1'h0;
+  assign _132_ = { _283_, s_param__valid } != 2'h2;
+  assign _133_ = { _285_, s_param__valid } != 2'h2;
+  assign _134_ = { _283_, _080_, s_param__valid } != 3'h5;
+  assign _135_ = { _285_, _283_ } != 1'h0;
+  assign _136_ = { _289_, s_param__valid } != 2'h2;
+  assign _137_ = { _291_, s_param__valid } != 2'h2;
+  assign _138_ = { _289_, _080_, s_param__valid } != 3'h5;
+  assign _139_ = { _291_, _289_ } != 1'h0;
+  assign _140_ = { _296_, s_param__valid } != 2'h2;
+  assign _141_ = { _298_, s_param__valid } != 2'h2;
+  assign _142_ = { _296_, _080_, wb, s_param__valid } != 4'hf;
+  assign _143_ = { _296_, _080_, s_param__valid } != 3'h5;
+  assign _144_ = { _298_, _296_ } != 1'h0;
+  assign _145_ = { _302_, s_param__valid } != 2'h2;
+  assign _146_ = { _304_, s_param__valid } != 2'h2;
+  assign _147_ = { _304_, _302_ } != 1'h0;
+  assign _148_ = & { _106_, _105_, _104_ };
+  assign _149_ = & { _112_, _111_ };
+  assign _150_ = & { _114_, _113_ };
+  assign _151_ = & { fn_last, at_tile_last, adv };
+  assign _152_ = & { _116_, _115_ };
+  assign _153_ = & { _256_, ch_last, s_param__valid };
+  assign _154_ = & { _257_, ch_last, s_param__valid };
+  assign _155_ = & { _258_, ch_last, s_param__valid };
+  assign _156_ = & { _125_, _124_, _123_, _122_, _121_, _120_ };
+  assign _157_ = & { _128_, _127_, _126_ };
+  assign _158_ = & { _131_, _130_, _129_ };
+  assign _159_ = & { _135_, _134_, _133_, _132_ };
+  assign _160_ = & { _139_, _138_, _137_, _136_ };
+  assign _161_ = & { _144_, _143_, _142_, _141_, _140_ };
+  assign _162_ = & { _147_, _146_, _145_ };
+  assign _163_ = & { _305_, s_param__valid };
+  assign _164_ = & { _306_, s_param__valid };
+  assign _165_ = & { _307_, s_param__valid };
+  assign _166_ = & { _308_, s_param__valid };
+  assign _167_ = & { _309_, s_param__valid };
+  assign _168_ = & { _310_, s_param__valid };
+  assign _169_ = & { _311_, s_param__valid };
+  assign _170_ = & { _312_, s_param__valid };
+  assign _171_ = & { _313_, s_param__valid };
+  assign _172_ = & { _314_, s_param__valid };
+  assign _173_ = & { _315_, s_param__valid };
+  assign _174_ = & { _316_, s_param__valid };
+  assign _175_ = & { _317_, s_param__valid };
+  assign _190_ = ~ _343_;
+  assign _191_ = ~ compute;
+  assign _192_ = ~ _332_;
+  assign _193_ = ~ _333_;
+  assign _194_ = ~ _334_;
+  assign _195_ = ~ _335_;
+  assign _196_ = ~ _336_;
+  assign _197_ = ~ _337_;
+  assign _198_ = ~ _338_;
+  assign _199_ = ~ _339_;
+  assign _176_ = | { drain_restart, rst };
+  assign _177_ = | { drain_restart, rst };
+  assign _178_ = | { drain_restart, rst };
+  assign _179_ = | { _190_, rst };
+  assign _180_ = | { _191_, rst };
+  assign _181_ = | { _091_, rst };
+  assign _182_ = | { _192_, rst };
+  assign _183_ = | { _193_, rst };
+  assign _184_ = | { _194_, rst };
+  assign _185_ = | { _195_, rst };
+  assign _186_ = | { _196_, rst };
+  assign _187_ = | { _197_, rst };
+  assign _188_ = | { _198_, rst };
+  assign _189_ = | { _199_, rst };
+  assign _205_ = drain_restart ? 1'h0 : d_last;
+  assign _211_ = drain_restart ? m_one : row_last;
+  assign _214_ = drain_restart ? 1'h1 : row_valid;
+  assign _217_ = drain_restart ? 17'h00000 : row;
+  assign _200_[0] = drain_restart ? (* full_case = 32'd1 *) 1'h1 : \$like ;
+  assign _220_ = drain_restart ? 5'h00 : dn;
+  assign _225_ = drain_restart ? 3'h0 : d;
+  assign _229_ = at_tile_last ? (* full_case = 32'd1 *) \$signal$160  : _103_;
+  assign _230_ = adv ? _229_ : 1'hx;
+  assign _232_ = at_tile_last ? (* full_case = 32'd1 *) \$signal$159  : _102_;
+  assign _233_ = adv ? _232_ : 1'hx;
+  assign _243_ = at_k_last ? 1'h0 : 1'hx;
+  function [5:0] _682_;
     input [5:0] a;
     input [11:0] b;
     input [1:0] s;
@@ -661,20 +670,20 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
     (* parallel_case *)
     casez (s)
       2'b?1:
-        _661_ = b[5:0];
+        _682_ = b[5:0];
       2'b1?:
-        _661_ = b[11:6];
+        _682_ = b[11:6];
       default:
-        _661_ = a;
+        _682_ = a;
     endcase
   endfunction
-  assign _244_ = ctrl_state == (* full_case = 32'd1 *) 2'h3;
-  assign _245_ = ctrl_state == (* full_case = 32'd1 *) 2'h2;
-  assign _246_ = ctrl_state == 1'h1;
-  assign _247_ = ctrl_state == 1'h1;
-  assign _248_ = ctrl_state == 1'h1;
-  assign _249_ = _093_ ? 2'h0 : 2'hx;
-  function [1:0] _668_;
+  assign _254_ = ctrl_state == (* full_case = 32'd1 *) 2'h3;
+  assign _255_ = ctrl_state == (* full_case = 32'd1 *) 2'h2;
+  assign _256_ = ctrl_state == 1'h1;
+  assign _257_ = ctrl_state == 1'h1;
+  assign _258_ = ctrl_state == 1'h1;
+  assign _259_ = _090_ ? 2'h0 : 2'hx;
+  function [1:0] _689_;
     input [1:0] a;
     input [7:0] b;
     input [3:0] s;
@@ -682,193 +691,193 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
     (* parallel_case *)
     casez (s)
       4'b???1:
-        _668_ = b[1:0];
+        _689_ = b[1:0];
       4'b??1?:
-        _668_ = b[3:2];
+        _689_ = b[3:2];
       4'b?1??:
-        _668_ = b[5:4];
+        _689_ = b[5:4];
       4'b1???:
-        _668_ = b[7:6];
+        _689_ = b[7:6];
       default:
-        _668_ = a;
+        _689_ = a;
     endcase
   endfunction
-  assign _251_ = ctrl_state == (* full_case = 32'd1 *) 2'h3;
-  assign _252_ = compute ? 2'hx : 2'h3;
-  assign _253_ = ctrl_state == (* full_case = 32'd1 *) 2'h2;
-  assign _254_ = ch_last ? 2'h2 : 2'hx;
-  assign _255_ = s_param__valid ? _254_ : 2'hx;
-  assign _256_ = ctrl_state == (* full_case = 32'd1 *) 1'h1;
-  assign _257_ = s_param__valid ? 2'h1 : 2'hx;
-  assign _258_ = ! (* full_case = 32'd1 *) ctrl_state;
-  assign _259_ = s_param__valid ? _088_ : 1'hx;
-  function [0:0] _678_;
+  assign _261_ = ctrl_state == (* full_case = 32'd1 *) 2'h3;
+  assign _262_ = compute ? 2'hx : 2'h3;
+  assign _263_ = ctrl_state == (* full_case = 32'd1 *) 2'h2;
+  assign _264_ = ch_last ? 2'h2 : 2'hx;
+  assign _265_ = s_param__valid ? _264_ : 2'hx;
+  assign _266_ = ctrl_state == (* full_case = 32'd1 *) 1'h1;
+  assign _267_ = s_param__valid ? 2'h1 : 2'hx;
+  assign _268_ = ! (* full_case = 32'd1 *) ctrl_state;
+  assign _269_ = s_param__valid ? _086_ : 1'hx;
+  function [0:0] _699_;
     input [0:0] a;
     input [1:0] b;
     input [1:0] s;
     (* parallel_case *)
     casez (s)
       2'b?1:
-        _678_ = b[0:0];
+        _699_ = b[0:0];
       2'b1?:
-        _678_ = b[1:1];
+        _699_ = b[1:1];
       default:
-        _678_ = a;
+        _699_ = a;
     endcase
   endfunction
-  assign _261_ = ctrl_state == 1'h1;
-  assign _262_ = s_param__valid ? _080_ : 1'hx;
-  assign _263_ = ! ctrl_state;
-  assign _264_ = s_param__valid ? _081_ : 16'hxxxx;
-  function [15:0] _683_;
+  assign _271_ = ctrl_state == 1'h1;
+  assign _272_ = s_param__valid ? _078_ : 1'hx;
+  assign _273_ = ! ctrl_state;
+  assign _274_ = s_param__valid ? _079_ : 16'hxxxx;
+  function [15:0] _704_;
     input [15:0] a;
     input [31:0] b;
     input [1:0] s;
     (* parallel_case *)
     casez (s)
       2'b?1:
-        _683_ = b[15:0];
+        _704_ = b[15:0];
       2'b1?:
-        _683_ = b[31:16];
+        _704_ = b[31:16];
       default:
-        _683_ = a;
+        _704_ = a;
     endcase
   endfunction
-  assign _266_ = ctrl_state == 1'h1;
-  assign _267_ = s_param__valid ? _079_ : 16'hxxxx;
-  assign _268_ = ! ctrl_state;
-  assign _269_ = wb ? (* full_case = 32'd1 *) _086_[0] : 1'h0;
-  assign _270_ = _082_ ? _269_ : 1'hx;
-  assign _271_ = s_param__valid ? _270_ : 1'hx;
-  function [0:0] _690_;
+  assign _276_ = ctrl_state == 1'h1;
+  assign _277_ = s_param__valid ? _077_ : 16'hxxxx;
+  assign _278_ = ! ctrl_state;
+  assign _279_ = wb ? (* full_case = 32'd1 *) _083_[0] : 1'h0;
+  assign _280_ = _080_ ? _279_ : 1'hx;
+  assign _281_ = s_param__valid ? _280_ : 1'hx;
+  function [0:0] _711_;
     input [0:0] a;
     input [1:0] b;
     input [1:0] s;
     (* parallel_case *)
     casez (s)
       2'b?1:
-        _690_ = b[0:0];
+        _711_ = b[0:0];
       2'b1?:
-        _690_ = b[1:1];
+        _711_ = b[1:1];
       default:
-        _690_ = a;
+        _711_ = a;
     endcase
   endfunction
-  assign _273_ = ctrl_state == 1'h1;
-  assign _274_ = s_param__valid ? 1'h0 : 1'hx;
-  assign _275_ = ! ctrl_state;
-  assign _276_ = _082_ ? _084_[4:0] : 5'hxx;
-  assign _277_ = s_param__valid ? _276_ : 5'hxx;
-  function [4:0] _696_;
+  assign _283_ = ctrl_state == 1'h1;
+  assign _284_ = s_param__valid ? 1'h0 : 1'hx;
+  assign _285_ = ! ctrl_state;
+  assign _286_ = _080_ ? _081_[4:0] : 5'hxx;
+  assign _287_ = s_param__valid ? _286_ : 5'hxx;
+  function [4:0] _717_;
     input [4:0] a;
     input [9:0] b;
     input [1:0] s;
     (* parallel_case *)
     casez (s)
       2'b?1:
-        _696_ = b[4:0];
+        _717_ = b[4:0];
       2'b1?:
-        _696_ = b[9:5];
+        _717_ = b[9:5];
       default:
-        _696_ = a;
+        _717_ = a;
     endcase
   endfunction
-  assign _279_ = ctrl_state == 1'h1;
-  assign _280_ = s_param__valid ? 5'h00 : 5'hxx;
-  assign _281_ = ! ctrl_state;
-  assign _282_ = wb ? 5'hxx : _085_[4:0];
-  assign _283_ = _082_ ? _282_ : 5'hxx;
-  assign _284_ = s_param__valid ? _283_ : 5'hxx;
-  function [4:0] _703_;
+  assign _289_ = ctrl_state == 1'h1;
+  assign _290_ = s_param__valid ? 5'h00 : 5'hxx;
+  assign _291_ = ! ctrl_state;
+  assign _292_ = wb ? 5'hxx : _082_[4:0];
+  assign _293_ = _080_ ? _292_ : 5'hxx;
+  assign _294_ = s_param__valid ? _293_ : 5'hxx;
+  function [4:0] _724_;
     input [4:0] a;
     input [9:0] b;
     input [1:0] s;
     (* parallel_case *)
     casez (s)
       2'b?1:
-        _703_ = b[4:0];
+        _724_ = b[4:0];
       2'b1?:
-        _703_ = b[9:5];
+        _724_ = b[9:5];
       default:
-        _703_ = a;
+        _724_ = a;
     endcase
   endfunction
-  assign _286_ = ctrl_state == 1'h1;
-  assign _287_ = s_param__valid ? 5'h00 : 5'hxx;
-  assign _288_ = ! ctrl_state;
-  assign _289_ = _082_ ? (* full_case = 32'd1 *) 3'h0 : _087_[2:0];
-  assign _290_ = s_param__valid ? _289_ : 3'hx;
-  function [2:0] _709_;
+  assign _296_ = ctrl_state == 1'h1;
+  assign _297_ = s_param__valid ? 5'h00 : 5'hxx;
+  assign _298_ = ! ctrl_state;
+  assign _299_ = _080_ ? (* full_case = 32'd1 *) 3'h0 : _085_[2:0];
+  assign _300_ = s_param__valid ? _299_ : 3'hx;
+  function [2:0] _730_;
     input [2:0] a;
     input [5:0] b;
     input [1:0] s;
     (* parallel_case *)
     casez (s)
       2'b?1:
-        _709_ = b[2:0];
+        _730_ = b[2:0];
       2'b1?:
-        _709_ = b[5:3];
+        _730_ = b[5:3];
       default:
-        _709_ = a;
+        _730_ = a;
     endcase
   endfunction
-  assign _292_ = ctrl_state == 1'h1;
-  assign _293_ = s_param__valid ? 3'h0 : 3'hx;
-  assign _294_ = ! ctrl_state;
-  assign _295_ = ! ctrl_state;
-  assign _296_ = ! ctrl_state;
-  assign _297_ = ! ctrl_state;
-  assign _298_ = ! ctrl_state;
-  assign _299_ = ! ctrl_state;
-  assign _300_ = ! ctrl_state;
-  assign _301_ = ! ctrl_state;
-  assign _302_ = ! ctrl_state;
-  assign _303_ = ! ctrl_state;
+  assign _302_ = ctrl_state == 1'h1;
+  assign _303_ = s_param__valid ? 3'h0 : 3'hx;
   assign _304_ = ! ctrl_state;
   assign _305_ = ! ctrl_state;
   assign _306_ = ! ctrl_state;
   assign _307_ = ! ctrl_state;
-  assign _310_ = dn_last ? (* full_case = 32'd1 *) 5'h00 : _057_[4:0];
-  assign _311_ = d_last ? (* full_case = 32'd1 *) _310_ : _055_[4:0];
-  assign _313_ = dn_last ? (* full_case = 32'd1 *) 5'h01 : _056_[4:0];
-  assign _314_ = d_last ? (* full_case = 32'd1 *) _313_ : _054_[4:0];
-  assign _315_ = beat_last ? (* full_case = 32'd1 *) _314_ : _052_[4:0];
-  assign \$like  = o_valid ? _315_[0] : 1'hx;
-  assign _316_ = dn_last ? (* full_case = 32'd1 *) 5'h00 : ra_inc;
-  assign _317_ = d_last ? (* full_case = 32'd1 *) _316_ : ra_row;
-  assign _319_ = ch_last ? 1'h1 : 1'h0;
-  assign _320_ = s_param__valid ? _319_ : 1'h0;
-  assign enter = _321_ ? _320_ : 1'h0;
-  assign _321_ = ctrl_state == 1'h1;
-  assign _322_ = ctrl_state == 1'h1;
-  assign _323_ = ctrl_state == 1'h1;
-  assign _324_ = ctrl_state == 1'h1;
-  assign _325_ = ctrl_state == 1'h1;
-  assign _326_ = ctrl_state == 1'h1;
-  assign _327_ = ctrl_state == 1'h1;
-  assign _328_ = ctrl_state == 1'h1;
-  assign _329_ = ctrl_state == 1'h1;
-  assign _330_ = ctrl_state == 1'h1;
+  assign _308_ = ! ctrl_state;
+  assign _309_ = ! ctrl_state;
+  assign _310_ = ! ctrl_state;
+  assign _311_ = ! ctrl_state;
+  assign _312_ = ! ctrl_state;
+  assign _313_ = ! ctrl_state;
+  assign _314_ = ! ctrl_state;
+  assign _315_ = ! ctrl_state;
+  assign _316_ = ! ctrl_state;
+  assign _317_ = ! ctrl_state;
+  assign _320_ = dn_last ? (* full_case = 32'd1 *) 5'h00 : _055_[4:0];
+  assign _321_ = d_last ? (* full_case = 32'd1 *) _320_ : _053_[4:0];
+  assign _323_ = dn_last ? (* full_case = 32'd1 *) 5'h01 : _054_[4:0];
+  assign _324_ = d_last ? (* full_case = 32'd1 *) _323_ : _052_[4:0];
+  assign _325_ = beat_last ? (* full_case = 32'd1 *) _324_ : _050_[4:0];
+  assign \$like  = o_valid ? _325_[0] : 1'hx;
+  assign _326_ = dn_last ? (* full_case = 32'd1 *) 5'h00 : ra_inc;
+  assign _327_ = d_last ? (* full_case = 32'd1 *) _326_ : ra_row;
+  assign _329_ = ch_last ? 1'h1 : 1'h0;
+  assign _330_ = s_param__valid ? _329_ : 1'h0;
+  assign enter = _331_ ? _330_ : 1'h0;
   assign _331_ = ctrl_state == 1'h1;
   assign _332_ = ctrl_state == 1'h1;
-  assign _333_ = ! ctrl_state;
-  function [0:0] _754_;
+  assign _333_ = ctrl_state == 1'h1;
+  assign _334_ = ctrl_state == 1'h1;
+  assign _335_ = ctrl_state == 1'h1;
+  assign _336_ = ctrl_state == 1'h1;
+  assign _337_ = ctrl_state == 1'h1;
+  assign _338_ = ctrl_state == 1'h1;
+  assign _339_ = ctrl_state == 1'h1;
+  assign _340_ = ctrl_state == 1'h1;
+  assign _341_ = ctrl_state == 1'h1;
+  assign _342_ = ctrl_state == 1'h1;
+  assign _343_ = ! ctrl_state;
+  function [0:0] _775_;
     input [0:0] a;
     input [1:0] b;
     input [1:0] s;
     (* parallel_case *)
     casez (s)
       2'b?1:
-        _754_ = b[0:0];
+        _775_ = b[0:0];
       2'b1?:
-        _754_ = b[1:1];
+        _775_ = b[1:1];
       default:
-        _754_ = a;
+        _775_ = a;
     endcase
   endfunction
-  assign s_param__ready = _754_(1'h0, 2'h3, { _335_, _334_ });
-  assign _334_ = ctrl_state == 1'h1;
-  assign _335_ = ! ctrl_state;
+  assign s_param__ready = _775_(1'h0, 2'h3, { _345_, _344_ });
+  assign _344_ = ctrl_state == 1'h1;
+  assign _345_ = ! ctrl_state;
   \hwq_top.engine.array  array (
     .clk(clk),
     .drain_valid(o_valid),
@@ -876,7 +885,7 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
     .i_last(i_last),
     .i_valid(take),
     .i_w(i_w),
-    .o_data(\o_data$181 ),
+    .o_data(\o_data$180 ),
     .rst(rst)
   );
   \hwq_top.engine.fifo  fifo (
@@ -885,8 +894,8 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
     .r_en(r_en),
     .r_rdy(m_out__valid),
     .rst(rst),
-    .w_en(\w_en$140 ),
-    .w_port__data(\w_data$142 )
+    .wp__data(\w_data$142 ),
+    .wp__en(\w_en$140 )
   );
   \hwq_top.engine.params0  params0 (
     .clk(clk),
@@ -976,7 +985,8 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
     .rst(rst),
     .zero_point(zero_point)
   );
-  assign _198_[4:1] = 4'hx;
+  assign _070_[15:10] = 6'hxx;
+  assign _200_[4:1] = 4'hx;
   always @(posedge clk) begin
     w_addr <= wa;
     if (rst) begin
@@ -985,7 +995,7 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
       \i_last$114  <= 1'h0;
       \i_valid$112  <= 1'h0;
       part_last <= 1'h0;
-      \$signal$178  <= 1'h0;
+      \$signal$177  <= 1'h0;
       enter_q <= 1'h0;
       d_last <= 1'h0;
       row_last <= 1'h0;
@@ -997,275 +1007,280 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
       credits <= 5'h14;
       last_mblock <= 1'h0;
     end else begin
-      give_back <= _016_ + _018_;
+      give_back <= _014_ + _016_;
       \w_en$140  <= \o_valid$138 ;
       \i_last$114  <= part_last;
-      \i_valid$112  <= \$signal$178 ;
-      part_last <= _014_ & dn_last;
-      \$signal$178  <= _012_;
+      \i_valid$112  <= \$signal$177 ;
+      part_last <= _012_ & dn_last;
+      \$signal$177  <= _010_;
       enter_q <= enter;
-      begin if (_006_) d_last <= _203_; else d_last <= _008_ ? \$signal$92  : _203_; end
-      begin if (_006_) row_last <= _209_; else begin if (_008_) begin if (wrap) row_last <= row == m_wrap_pen; else row_last <= row == m_pen; end else row_last <= _209_; end end
-      begin if (_006_) row_valid <= _212_; else begin if (_008_) begin if (wrap) row_valid <= row < m_wrap; else row_valid <= row < m_last; end else row_valid <= _212_; end end
-      begin if (_006_) row <= _215_; else begin if (_008_) begin if (wrap) row <= row - 3'h7; else row <= row + 1'h1; end else row <= _215_; end end
-      begin if (_006_) dn <= _218_; else begin if (_008_) begin if (d_last) dn <= dn_last ? (* full_case = 32'd1 *) 5'h00 : _010_; else dn <= _218_; end else dn <= _218_; end end
-      begin if (_006_) d <= _223_; else begin if (_008_) d <= d_last ? (* full_case = 32'd1 *) 3'h0 : _011_[2:0]; else d <= _223_; end end
-      credit_ok <= \$signal  ? (* full_case = 32'd1 *) _062_ : _063_;
-      credits <= \$signal  ? (* full_case = 32'd1 *) _061_[4:0] : kept;
-      last_mblock <= _059_ >= M_;
+      begin if (_004_) d_last <= _205_; else d_last <= _006_ ? \$signal$92  : _205_; end
+      begin if (_004_) row_last <= _211_; else begin if (_006_) begin if (wrap) row_last <= row == m_wrap_pen; else row_last <= row == m_pen; end else row_last <= _211_; end end
+      begin if (_004_) row_valid <= _214_; else begin if (_006_) begin if (wrap) row_valid <= row < m_wrap; else row_valid <= row < m_last; end else row_valid <= _214_; end end
+      begin if (_004_) row <= _217_; else begin if (_006_) begin if (wrap) row <= row - 3'h7; else row <= row + 1'h1; end else row <= _217_; end end
+      begin if (_004_) dn <= _220_; else begin if (_006_) begin if (d_last) dn <= dn_last ? (* full_case = 32'd1 *) 5'h00 : _007_; else dn <= _220_; end else dn <= _220_; end end
+      begin if (_004_) d <= _225_; else begin if (_006_) d <= d_last ? (* full_case = 32'd1 *) 3'h0 : _008_; else d <= _225_; end end
+      credit_ok <= \$signal  ? (* full_case = 32'd1 *) _060_ : _061_;
+      credits <= \$signal  ? (* full_case = 32'd1 *) _059_[4:0] : kept;
+      last_mblock <= _057_ >= M_;
     end
     if (rst) begin
       \w_data$142  <= 65'h00000000000000000;
     end else if (\o_valid$138 ) begin
       \w_data$142  <= { o_last, o_data };
     end
-    if (\$signal$178 ) begin
+    if (\$signal$177 ) begin
       i_acc <= acc_chosen;
     end
     if (o_valid) begin
-      acc_chosen <= \o_data$181 ;
+      acc_chosen <= \o_data$180 ;
     end
     if (rst) begin
       dn_last <= 1'h0;
-    end else if (_142_) begin
-      begin if (enter_q) dn_last <= nb_one; else begin if (_006_) dn_last <= 1'hx; else begin if (_008_) begin if (d_last) begin if (dn_last) dn_last <= nb_one; else dn_last <= dn == nb_pen; end else dn_last <= 1'hx; end else dn_last <= 1'hx; end end end
+    end else if (_148_) begin
+      begin if (enter_q) dn_last <= nb_one; else begin if (_004_) dn_last <= 1'hx; else begin if (_006_) begin if (d_last) begin if (dn_last) dn_last <= nb_one; else dn_last <= dn == nb_pen; end else dn_last <= 1'hx; end else dn_last <= 1'hx; end end end
     end
     if (rst) begin
       beat_last <= 1'h1;
-    end else if (_105_) begin
-      begin if (_006_) beat_last <= 1'h0; else begin if (_008_) beat_last <= 1'h1; else begin if (drain_restart) beat_last <= 1'h1; else beat_last <= 1'hx; end end end
+    end else if (_107_) begin
+      begin if (_004_) beat_last <= 1'h0; else begin if (_006_) beat_last <= 1'h1; else begin if (drain_restart) beat_last <= 1'h1; else beat_last <= 1'hx; end end end
     end
-    if (_170_) begin
+    if (_176_) begin
       ra_row <= 5'h00;
     end else if (o_valid) begin
-      ra_row <= beat_last ? (* full_case = 32'd1 *) _311_ : _053_;
+      ra_row <= beat_last ? (* full_case = 32'd1 *) _321_ : _051_;
     end
-    if (_171_) begin
+    if (_177_) begin
       ra_inc[4:1] <= 4'h0;
     end else if (o_valid) begin
-      ra_inc[4:1] <= _315_[4:1];
+      ra_inc[4:1] <= _325_[4:1];
     end
     if (rst) begin
       ra_inc[0] <= 1'h0;
-    end else if (_106_) begin
-      ra_inc[0] <= _198_[0];
+    end else if (_108_) begin
+      ra_inc[0] <= _200_[0];
     end
-    if (_172_) begin
+    if (_178_) begin
       ra <= 5'h00;
     end else if (o_valid) begin
-      ra <= beat_last ? (* full_case = 32'd1 *) _317_ : ra_inc;
+      ra <= beat_last ? (* full_case = 32'd1 *) _327_ : ra_inc;
     end
-    if (_173_) begin
+    if (_179_) begin
       drain_restart <= 1'h0;
     end else begin
       drain_restart <= s_param__valid;
     end
     if (rst) begin
       at_tile_last <= 1'h0;
-    end else if (_107_) begin
-      at_tile_last <= compute ? _228_ : \$signal$162 ;
+    end else if (_109_) begin
+      at_tile_last <= compute ? _230_ : \$signal$160 ;
     end
     if (rst) begin
       at_k_last <= 1'h0;
-    end else if (_108_) begin
-      at_k_last <= compute ? _231_ : \$signal$161 ;
+    end else if (_110_) begin
+      at_k_last <= compute ? _233_ : \$signal$159 ;
     end
     if (rst) begin
       fn_last <= 1'h0;
-    end else if (_143_) begin
-      begin if (compute) begin if (adv) begin if (at_tile_last) fn_last <= fn_last ? (* full_case = 32'd1 *) nb_one : _100_; else fn_last <= 1'hx; end else fn_last <= 1'hx; end else fn_last <= ! blk; end
+    end else if (_149_) begin
+      begin if (compute) begin if (adv) begin if (at_tile_last) fn_last <= fn_last ? (* full_case = 32'd1 *) nb_one : _099_; else fn_last <= 1'hx; end else fn_last <= 1'hx; end else fn_last <= ! blk; end
     end
-    if (_174_) begin
-      fn <= 5'h00;
-    end else if (_144_) begin
-      fn <= fn_last ? (* full_case = 32'd1 *) 5'h00 : _099_[4:0];
+    if (rst) begin
+      fn_rem <= 6'h00;
+    end else if (_150_) begin
+      begin if (compute) begin if (adv) begin if (at_tile_last) fn_rem <= fn_last ? (* full_case = 32'd1 *) nb_pen : _098_[5:0]; else fn_rem <= 6'hxx; end else fn_rem <= 6'hxx; end else fn_rem <= blk - 1'h1; end
     end
-    if (_175_) begin
+    if (_180_) begin
       fm0 <= 17'h00000;
-    end else if (_145_) begin
-      fm0 <= _098_[16:0];
+    end else if (_151_) begin
+      fm0 <= _097_[16:0];
     end
     if (rst) begin
       in_data <= 1'h0;
-    end else if (_146_) begin
-      begin if (compute) begin if (adv) in_data <= at_tile_last ? (* full_case = 32'd1 *) _097_ : _238_; else in_data <= 1'hx; end else in_data <= enter; end
+    end else if (_152_) begin
+      begin if (compute) begin if (adv) in_data <= at_tile_last ? (* full_case = 32'd1 *) _096_ : _243_; else in_data <= 1'hx; end else in_data <= enter; end
     end
-    if (_176_) begin
-      kk <= 10'h000;
-    end else if (adv) begin
-      kk <= at_tile_last ? (* full_case = 32'd1 *) 10'h000 : _101_[9:0];
+    if (rst) begin
+      t_rem <= 10'h000;
+    end else if (_117_) begin
+      begin if (compute) begin if (adv) t_rem <= at_tile_last ? (* full_case = 32'd1 *) tile_pen : _101_[9:0]; else t_rem <= 10'hxxx; end else t_rem <= tile_pen; end
+    end
+    if (rst) begin
+      k_rem <= 10'h000;
+    end else if (_118_) begin
+      begin if (compute) begin if (adv) k_rem <= at_tile_last ? (* full_case = 32'd1 *) k_pen : _100_[9:0]; else k_rem <= 10'hxxx; end else k_rem <= k_pen; end
     end
     if (rst) begin
       flush <= 6'h00;
-    end else if (_113_) begin
-      flush <= _661_(6'hxx, { 6'h23, _091_ }, { _245_, _244_ });
+    end else if (_119_) begin
+      flush <= _682_(6'hxx, { 6'h23, _089_ }, { _255_, _254_ });
     end
-    if (_177_) begin
+    if (_181_) begin
       compute <= 1'h0;
-    end else if (_147_) begin
+    end else if (_153_) begin
       compute <= 1'h1;
     end
     if (rst) begin
       nb_one <= 1'h0;
-    end else if (_148_) begin
+    end else if (_154_) begin
       nb_one <= ! blk;
     end
     if (rst) begin
       nb_pen <= 6'h00;
-    end else if (_149_) begin
+    end else if (_155_) begin
       nb_pen <= blk - 1'h1;
     end
     if (rst) begin
       ctrl_state <= 2'h0;
-    end else if (_150_) begin
-      ctrl_state <= _668_(2'hx, { _257_, _255_, _252_, _249_ }, { _258_, _256_, _253_, _251_ });
+    end else if (_156_) begin
+      ctrl_state <= _689_(2'hx, { _267_, _265_, _262_, _259_ }, { _268_, _266_, _263_, _261_ });
     end
     if (rst) begin
       ch_last <= 1'h0;
-    end else if (_151_) begin
-      ch_last <= _678_(1'hx, { _262_, _259_ }, { _263_, _261_ });
+    end else if (_157_) begin
+      ch_last <= _699_(1'hx, { _272_, _269_ }, { _273_, _271_ });
     end
     if (rst) begin
       ch_left <= 16'h0000;
-    end else if (_152_) begin
-      ch_left <= _683_(16'hxxxx, { _267_, _264_ }, { _268_, _266_ });
+    end else if (_158_) begin
+      ch_left <= _704_(16'hxxxx, { _277_, _274_ }, { _278_, _276_ });
     end
     if (rst) begin
       wb <= 1'h0;
-    end else if (_153_) begin
-      wb <= _690_(1'hx, { _274_, _271_ }, { _275_, _273_ });
+    end else if (_159_) begin
+      wb <= _711_(1'hx, { _284_, _281_ }, { _285_, _283_ });
     end
     if (rst) begin
       wa <= 5'h00;
-    end else if (_154_) begin
-      wa <= _696_(5'hxx, { _280_, _277_ }, { _281_, _279_ });
+    end else if (_160_) begin
+      wa <= _717_(5'hxx, { _290_, _287_ }, { _291_, _289_ });
     end
     if (rst) begin
       blk <= 5'h00;
-    end else if (_155_) begin
-      blk <= _703_(5'hxx, { _287_, _284_ }, { _288_, _286_ });
+    end else if (_161_) begin
+      blk <= _724_(5'hxx, { _297_, _294_ }, { _298_, _296_ });
     end
     if (rst) begin
       lane <= 3'h0;
-    end else if (_156_) begin
-      lane <= _709_(3'hx, { _293_, _290_ }, { _294_, _292_ });
+    end else if (_162_) begin
+      lane <= _730_(3'hx, { _303_, _300_ }, { _304_, _302_ });
     end
     if (rst) begin
-      \$signal$162  <= 1'h0;
-    end else if (_157_) begin
-      \$signal$162  <= _078_;
+      \$signal$160  <= 1'h0;
+    end else if (_163_) begin
+      \$signal$160  <= _076_;
     end
     if (rst) begin
-      \$signal$161  <= 1'h0;
-    end else if (_158_) begin
-      \$signal$161  <= _075_;
+      \$signal$159  <= 1'h0;
+    end else if (_164_) begin
+      \$signal$159  <= _072_;
     end
     if (rst) begin
-      tile_pen <= 17'h00000;
-    end else if (_159_) begin
-      tile_pen <= _072_ - 2'h2;
+      tile_pen <= 10'h000;
+    end else if (_165_) begin
+      tile_pen <= _071_[9:0];
     end
     if (rst) begin
-      k_pen <= 17'h00000;
-    end else if (_160_) begin
-      k_pen <= hdr[47:32] - 2'h2;
+      k_pen <= 10'h000;
+    end else if (_166_) begin
+      k_pen <= _068_[9:0];
     end
     if (rst) begin
       act_max <= 8'h00;
-    end else if (_161_) begin
+    end else if (_167_) begin
       act_max <= hdr[71:64];
     end
     if (rst) begin
       act_min <= 8'h00;
-    end else if (_162_) begin
+    end else if (_168_) begin
       act_min <= hdr[63:56];
     end
     if (rst) begin
       zero_point <= 8'h00;
-    end else if (_163_) begin
+    end else if (_169_) begin
       zero_point <= hdr[55:48];
     end
     if (rst) begin
       m_one <= 1'h0;
-    end else if (_164_) begin
+    end else if (_170_) begin
       m_one <= hdr[15:0] == 1'h1;
     end
     if (rst) begin
       m_wrap_pen <= 17'h00000;
-    end else if (_165_) begin
+    end else if (_171_) begin
       m_wrap_pen <= hdr[15:0] + 3'h6;
     end
     if (rst) begin
       m_pen <= 17'h00000;
-    end else if (_166_) begin
+    end else if (_172_) begin
       m_pen <= hdr[15:0] - 2'h2;
     end
     if (rst) begin
       m_wrap <= 17'h00000;
-    end else if (_167_) begin
+    end else if (_173_) begin
       m_wrap <= hdr[15:0] + 3'h7;
     end
     if (rst) begin
       m_last <= 16'h0000;
-    end else if (_168_) begin
+    end else if (_174_) begin
       m_last <= hdr[15:0] - 1'h1;
     end
     if (rst) begin
       M_ <= 16'h0000;
-    end else if (_169_) begin
+    end else if (_175_) begin
       M_ <= hdr[15:0];
     end
-    if (_178_) begin
+    if (_182_) begin
       \w_en$35  <= 1'h0;
     end else begin
-      \w_en$35  <= _041_;
-    end
-    if (_179_) begin
-      \w_en$31  <= 1'h0;
-    end else begin
-      \w_en$31  <= _038_;
-    end
-    if (_180_) begin
-      \w_en$27  <= 1'h0;
-    end else begin
-      \w_en$27  <= _036_;
-    end
-    if (_181_) begin
-      \w_en$23  <= 1'h0;
-    end else begin
-      \w_en$23  <= _034_;
-    end
-    if (_182_) begin
-      \w_en$19  <= 1'h0;
-    end else begin
-      \w_en$19  <= _032_;
+      \w_en$35  <= _039_;
     end
     if (_183_) begin
-      \w_en$15  <= 1'h0;
+      \w_en$31  <= 1'h0;
     end else begin
-      \w_en$15  <= _030_;
+      \w_en$31  <= _036_;
     end
     if (_184_) begin
-      \w_en$11  <= 1'h0;
+      \w_en$27  <= 1'h0;
     end else begin
-      \w_en$11  <= _027_;
+      \w_en$27  <= _034_;
     end
     if (_185_) begin
+      \w_en$23  <= 1'h0;
+    end else begin
+      \w_en$23  <= _032_;
+    end
+    if (_186_) begin
+      \w_en$19  <= 1'h0;
+    end else begin
+      \w_en$19  <= _030_;
+    end
+    if (_187_) begin
+      \w_en$15  <= 1'h0;
+    end else begin
+      \w_en$15  <= _028_;
+    end
+    if (_188_) begin
+      \w_en$11  <= 1'h0;
+    end else begin
+      \w_en$11  <= _025_;
+    end
+    if (_189_) begin
       w_en <= 1'h0;
     end else begin
-      w_en <= s_param__valid & _024_;
+      w_en <= s_param__valid & _022_;
     end
-    if (!_330_) begin
+    if (!_340_) begin
       w_data[68:63] <= 6'h00;
     end else begin
       w_data[68:63] <= hdr[69:64];
     end
-    if (!_331_) begin
+    if (!_341_) begin
       w_data[62:32] <= 31'h00000000;
     end else begin
       w_data[62:32] <= hdr[62:32];
     end
-    if (!_332_) begin
+    if (!_342_) begin
       w_data[31:0] <= 32'd0;
     end else begin
       w_data[31:0] <= hdr[31:0];
@@ -3249,108 +3264,90 @@ module \hwq_top.engine.array (i_w, clk, rst, i_valid, i_last, drain_valid, o_dat
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.fifo (clk, rst, r_rdy, r_data, w_en, w_port__data, r_en);
+module \hwq_top.engine.fifo (clk, rst, r_data, wp__en, wp__data, r_rdy, r_en);
   wire _00_;
   wire _01_;
   wire _02_;
   wire _03_;
-  wire _05_;
-  wire _06_;
+  wire [4:0] _05_;
+  wire [5:0] _06_;
   wire _07_;
   wire _08_;
-  wire _10_;
-  wire [4:0] _11_;
-  wire [5:0] _12_;
-  wire _13_;
-  wire _14_;
-  wire [4:0] _15_;
-  wire [5:0] _16_;
-  wire _17_;
-  wire _18_;
+  wire _11_;
+  wire _12_;
   input clk;
   wire clk;
-  reg [4:0] level = 5'h00;
+  reg [4:0] consume_1 = 5'h01;
   output [64:0] r_data;
   wire [64:0] r_data;
   input r_en;
   wire r_en;
-  reg [4:0] r_port__addr = 5'h00;
   output r_rdy;
-  wire r_rdy;
+  reg r_rdy = 1'h0;
+  reg [4:0] rp__addr = 5'h00;
   input rst;
   wire rst;
-  input w_en;
-  wire w_en;
-  reg [4:0] w_port__addr = 5'h00;
-  input [64:0] w_port__data;
-  wire [64:0] w_port__data;
-  wire w_port__en;
-  wire w_rdy;
-  reg [64:0] storage [19:0];
+  reg [4:0] wp__addr = 5'h00;
+  input [64:0] wp__data;
+  wire [64:0] wp__data;
+  input wp__en;
+  wire wp__en;
+  reg [64:0] mem [19:0];
   initial begin
-    storage[0] = 65'h00000000000000000;
-    storage[1] = 65'h00000000000000000;
-    storage[2] = 65'h00000000000000000;
-    storage[3] = 65'h00000000000000000;
-    storage[4] = 65'h00000000000000000;
-    storage[5] = 65'h00000000000000000;
-    storage[6] = 65'h00000000000000000;
-    storage[7] = 65'h00000000000000000;
-    storage[8] = 65'h00000000000000000;
-    storage[9] = 65'h00000000000000000;
-    storage[10] = 65'h00000000000000000;
-    storage[11] = 65'h00000000000000000;
-    storage[12] = 65'h00000000000000000;
-    storage[13] = 65'h00000000000000000;
-    storage[14] = 65'h00000000000000000;
-    storage[15] = 65'h00000000000000000;
-    storage[16] = 65'h00000000000000000;
-    storage[17] = 65'h00000000000000000;
-    storage[18] = 65'h00000000000000000;
-    storage[19] = 65'h00000000000000000;
+    mem[0] = 65'h00000000000000000;
+    mem[1] = 65'h00000000000000000;
+    mem[2] = 65'h00000000000000000;
+    mem[3] = 65'h00000000000000000;
+    mem[4] = 65'h00000000000000000;
+    mem[5] = 65'h00000000000000000;
+    mem[6] = 65'h00000000000000000;
+    mem[7] = 65'h00000000000000000;
+    mem[8] = 65'h00000000000000000;
+    mem[9] = 65'h00000000000000000;
+    mem[10] = 65'h00000000000000000;
+    mem[11] = 65'h00000000000000000;
+    mem[12] = 65'h00000000000000000;
+    mem[13] = 65'h00000000000000000;
+    mem[14] = 65'h00000000000000000;
+    mem[15] = 65'h00000000000000000;
+    mem[16] = 65'h00000000000000000;
+    mem[17] = 65'h00000000000000000;
+    mem[18] = 65'h00000000000000000;
+    mem[19] = 65'h00000000000000000;
   end
   always @(posedge clk) begin
-    if (w_port__en)
-      storage[w_port__addr] <= w_port__data;
+    if (wp__en)
+      mem[wp__addr] <= wp__data;
   end
-  assign r_data = storage[r_port__addr];
-  assign w_rdy = level != 5'h14;
-  assign r_rdy = | level;
-  assign w_port__en = w_en & w_rdy;
-  assign _00_ = w_rdy & w_en;
-  assign _10_ = w_port__addr == 5'h13;
-  assign _11_ = w_port__addr + 1'h1;
-  assign _12_[4:0] = _10_ ? 5'h00 : _11_;
-  assign _13_ = r_rdy & r_en;
-  assign _14_ = r_port__addr == 5'h13;
-  assign _15_ = r_port__addr + 1'h1;
-  assign _16_[4:0] = _14_ ? 5'h00 : _15_;
-  assign _17_ = w_rdy & w_en;
-  assign _01_ = r_rdy & r_en;
+  assign r_data = mem[rp__addr];
+  assign _00_ = wp__addr == 5'h13;
+  assign _05_ = wp__addr + 1'h1;
+  assign _06_[4:0] = _00_ ? 5'h00 : _05_;
+  assign _07_ = r_en & r_rdy;
+  assign _08_ = consume_1 == 5'h13;
+  assign _11_ = r_en & r_rdy;
+  assign _12_ = consume_1 == wp__addr;
+  assign _01_ = _11_ & _12_;
   assign _02_ = ~ _01_;
-  assign _03_ = _17_ & _02_;
-  assign _05_ = r_rdy & r_en;
-  assign _06_ = w_rdy & w_en;
-  assign _07_ = ~ _06_;
-  assign _08_ = _05_ & _07_;
-  assign _18_ = { _08_, _03_ } != 1'h0;
-  assign _12_[5] = 1'hx;
-  assign _16_[5] = 1'hx;
+  assign _03_ = r_rdy & _02_;
+  assign _06_[5] = 1'hx;
   always @(posedge clk) begin
     if (rst) begin
-      level <= 5'h00;
-    end else if (_18_) begin
-      begin if (_08_) level <= level - 1'h1; else begin if (_03_) level <= level + 1'h1; else level <= 5'hxx; end end
+      r_rdy <= 1'h0;
+    end else begin
+      r_rdy <= wp__en | _03_;
     end
     if (rst) begin
-      r_port__addr <= 5'h00;
-    end else if (_13_) begin
-      r_port__addr <= _16_[4:0];
+      consume_1 <= 5'h01;
+      rp__addr <= 5'h00;
+    end else if (_07_) begin
+      begin if (_08_) consume_1 <= 5'h00; else consume_1 <= consume_1 + 1'h1; end
+      rp__addr <= consume_1;
     end
     if (rst) begin
-      w_port__addr <= 5'h00;
-    end else if (_00_) begin
-      w_port__addr <= _12_[4:0];
+      wp__addr <= 5'h00;
+    end else if (wp__en) begin
+      wp__addr <= _06_[4:0];
     end
   end
 endmodule

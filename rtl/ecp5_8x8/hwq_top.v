@@ -55,85 +55,90 @@ module hwq_top(s_act_tvalid, s_wgt_tdata, s_wgt_tvalid, s_param_tdata, s_param_t
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_en, clk, rst, take, m_out__valid, m_out__payload, s_param__ready, i_a);
+module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_en, clk, rst, take, m_out__payload, s_param__ready, m_out__valid, i_a);
   wire _000_;
-  wire _001_;
-  wire _002_;
-  wire [4:0] _005_;
+  wire [4:0] _003_;
   (* unused_bits = "3" *)
-  wire [3:0] _006_;
+  wire [3:0] _004_;
+  wire _005_;
+  wire _006_;
   wire _007_;
-  wire _008_;
-  wire _009_;
   wire _011_;
-  wire [2:0] _016_;
-  wire [3:0] _017_;
+  wire _017_;
+  wire _018_;
   wire _019_;
-  wire _020_;
   wire _021_;
   wire _022_;
+  wire _023_;
   wire _024_;
   wire _025_;
-  wire _026_;
   wire _027_;
-  wire _029_;
-  wire _030_;
-  wire [7:0] _031_;
+  wire _028_;
+  wire [7:0] _029_;
+  (* unused_bits = "8" *)
+  wire [8:0] _030_;
+  (* unused_bits = "8" *)
+  wire [8:0] _031_;
   (* unused_bits = "8" *)
   wire [8:0] _032_;
   (* unused_bits = "8" *)
   wire [8:0] _033_;
   (* unused_bits = "8" *)
   wire [8:0] _034_;
-  (* unused_bits = "8" *)
-  wire [8:0] _035_;
-  (* unused_bits = "8" *)
-  wire [8:0] _036_;
-  wire _037_;
-  wire [17:0] _038_;
-  wire [4:0] _040_;
-  wire _041_;
-  wire _042_;
-  wire _047_;
-  wire _050_;
-  wire [15:0] _051_;
-  wire _053_;
+  wire _035_;
+  wire [17:0] _036_;
+  wire [4:0] _038_;
+  wire _039_;
+  wire _040_;
+  wire _045_;
+  wire _048_;
+  wire [15:0] _049_;
+  (* unused_bits = "10 11 12 13 14 15 16" *)
+  wire [16:0] _050_;
+  wire _051_;
+  wire _052_;
+  wire [15:0] _053_;
   wire _054_;
-  wire _055_;
-  wire [15:0] _056_;
+  wire [15:0] _055_;
+  wire _056_;
   wire _057_;
-  wire [15:0] _058_;
-  wire _059_;
   (* unused_bits = "16" *)
-  wire [16:0] _060_;
-  wire [7:0] _061_;
-  wire _062_;
+  wire [16:0] _058_;
+  wire [7:0] _059_;
+  wire _060_;
   (* unused_bits = "5" *)
-  wire [5:0] _063_;
-  wire _064_;
+  wire [5:0] _061_;
   (* unused_bits = "3" *)
-  wire [3:0] _065_;
+  wire [3:0] _062_;
   (* unused_bits = "1" *)
-  wire [1:0] _066_;
-  wire _067_;
+  wire [1:0] _063_;
+  wire _064_;
+  wire _066_;
   (* unused_bits = "7" *)
-  wire [7:0] _070_;
-  wire _071_;
-  wire _072_;
+  wire [7:0] _068_;
+  wire _069_;
+  wire _070_;
   wire _073_;
+  wire _074_;
   wire _075_;
-  wire _076_;
   (* unused_bits = "17" *)
-  wire [17:0] _077_;
-  (* unused_bits = "5" *)
-  wire [5:0] _078_;
-  wire _079_;
-  wire [9:0] _080_;
+  wire [17:0] _076_;
+  wire [5:0] _077_;
+  wire _078_;
+  (* unused_bits = "10" *)
+  wire [10:0] _079_;
+  (* unused_bits = "10" *)
+  wire [10:0] _080_;
   wire _081_;
   wire _082_;
-  wire _084_;
+  (* unused_bits = "17" *)
+  wire [17:0] _083_;
+  (* unused_bits = "17" *)
+  wire [17:0] _084_;
+  wire _086_;
+  wire [18:0] _092_;
   wire _094_;
-  wire _095_;
+  wire _096_;
   wire _097_;
   wire _101_;
   wire _102_;
@@ -231,109 +236,111 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   wire _194_;
   wire _195_;
   wire _196_;
-  wire [7:0] _197_;
+  wire _197_;
   wire _198_;
-  wire _199_;
+  wire [7:0] _199_;
   wire _200_;
   wire _201_;
   wire _202_;
   wire _203_;
   wire _204_;
-  wire _209_;
-  wire _215_;
-  wire _218_;
-  wire [16:0] _221_;
+  wire _205_;
+  wire _206_;
+  wire _211_;
+  wire _217_;
+  wire _220_;
+  wire [16:0] _223_;
   (* unused_bits = "1 2" *)
-  wire [7:0] _224_;
-  wire [4:0] _228_;
-  wire [2:0] _233_;
-  wire _237_;
-  wire _238_;
+  wire [7:0] _226_;
+  wire [4:0] _230_;
+  wire [2:0] _235_;
+  wire _239_;
   wire _240_;
-  wire _241_;
-  wire _248_;
-  wire _254_;
-  wire _255_;
-  wire _256_;
-  wire _257_;
-  wire _258_;
-  wire [1:0] _259_;
-  wire _261_;
-  wire [1:0] _262_;
-  wire _263_;
-  wire [1:0] _264_;
-  wire [1:0] _265_;
+  wire _242_;
+  wire _243_;
+  wire _253_;
+  wire _264_;
+  wire _265_;
   wire _266_;
-  wire [1:0] _267_;
+  wire _267_;
   wire _268_;
-  wire _269_;
+  wire [1:0] _269_;
   wire _271_;
-  wire _272_;
+  wire [1:0] _272_;
   wire _273_;
-  wire [15:0] _274_;
+  wire [1:0] _274_;
+  wire [1:0] _275_;
   wire _276_;
-  wire [15:0] _277_;
+  wire [1:0] _277_;
   wire _278_;
-  wire [2:0] _279_;
-  wire [2:0] _280_;
-  wire [2:0] _281_;
+  wire _279_;
+  wire _281_;
+  wire _282_;
   wire _283_;
-  wire [2:0] _284_;
-  wire _285_;
-  wire [7:0] _286_;
-  wire [7:0] _287_;
-  wire _289_;
-  wire [7:0] _290_;
-  wire _291_;
-  wire [4:0] _292_;
-  wire [4:0] _293_;
-  wire [4:0] _294_;
-  wire _296_;
-  wire [4:0] _297_;
-  wire _298_;
+  wire [15:0] _284_;
+  wire _286_;
+  wire [15:0] _287_;
+  wire _288_;
+  wire [2:0] _289_;
+  wire [2:0] _290_;
+  wire [2:0] _291_;
+  wire _293_;
+  wire [2:0] _294_;
+  wire _295_;
+  wire [7:0] _296_;
+  wire [7:0] _297_;
   wire _299_;
-  wire _300_;
-  wire _302_;
-  wire _303_;
-  wire _304_;
-  wire _305_;
+  wire [7:0] _300_;
+  wire _301_;
+  wire [4:0] _302_;
+  wire [4:0] _303_;
+  wire [4:0] _304_;
   wire _306_;
-  wire _307_;
+  wire [4:0] _307_;
   wire _308_;
   wire _309_;
   wire _310_;
-  wire _311_;
   wire _312_;
   wire _313_;
   wire _314_;
   wire _315_;
   wire _316_;
   wire _317_;
-  wire [7:0] _320_;
-  wire [7:0] _321_;
-  wire [7:0] _322_;
-  wire [7:0] _323_;
-  wire [7:0] _324_;
-  wire [7:0] _325_;
-  wire [7:0] _326_;
-  wire [7:0] _327_;
-  wire _329_;
-  wire _330_;
-  wire _331_;
-  wire _332_;
-  wire _333_;
-  wire _334_;
-  wire _335_;
-  wire _336_;
-  wire _337_;
-  wire _338_;
+  wire _318_;
+  wire _319_;
+  wire _320_;
+  wire _321_;
+  wire _322_;
+  wire _323_;
+  wire _324_;
+  wire _325_;
+  wire _326_;
+  wire _327_;
+  wire [7:0] _330_;
+  wire [7:0] _331_;
+  wire [7:0] _332_;
+  wire [7:0] _333_;
+  wire [7:0] _334_;
+  wire [7:0] _335_;
+  wire [7:0] _336_;
+  wire [7:0] _337_;
+  wire _339_;
+  wire _340_;
+  wire _341_;
+  wire _342_;
+  wire _343_;
+  wire _344_;
+  wire _345_;
+  wire _346_;
+  wire _347_;
+  wire _348_;
   wire \$like ;
   wire [7:0] \$like$53 ;
   wire \$signal ;
-  reg \$signal$110  = 1'h0;
-  reg \$signal$111  = 1'h0;
-  reg \$signal$138  = 1'h0;
-  reg \$signal$145  = 1'h0;
+  reg \$signal$108  = 1'h0;
+  reg \$signal$109  = 1'h0;
+  reg \$signal$137  = 1'h0;
+  reg \$signal$144  = 1'h0;
   reg [15:0] M_ = 16'h0000;
   reg acc_odd = 1'h0;
   reg [51:0] acc_pair = 52'h0000000000000;
@@ -376,8 +383,8 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   reg enter_q = 1'h0;
   reg [6:0] flush = 7'h00;
   reg [16:0] fm0 = 17'h00000;
-  reg [4:0] fn = 5'h00;
   reg fn_last = 1'h0;
+  reg [5:0] fn_rem = 6'h00;
   reg [1:0] give_back = 2'h0;
   input [71:0] hdr;
   wire [71:0] hdr;
@@ -390,9 +397,9 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   input [63:0] i_w;
   wire [63:0] i_w;
   reg in_data = 1'h0;
-  reg [16:0] k_pen = 17'h00000;
+  reg [9:0] k_pen = 10'h000;
+  reg [9:0] k_rem = 10'h000;
   wire [4:0] kept;
-  reg [9:0] kk = 10'h000;
   reg lane = 1'h0;
   reg last_mblock = 1'h0;
   reg [15:0] m_last = 16'h0000;
@@ -407,7 +414,7 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   reg nb_one = 1'h0;
   reg [5:0] nb_pen = 6'h00;
   wire [7:0] o_data;
-  wire [207:0] \o_data$148 ;
+  wire [207:0] \o_data$147 ;
   wire o_last;
   wire o_valid;
   wire \o_valid$82 ;
@@ -445,9 +452,10 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   wire s_param__valid;
   input s_wgt__valid;
   wire s_wgt__valid;
+  reg [9:0] t_rem = 10'h000;
   output take;
   wire take;
-  reg [16:0] tile_pen = 17'h00000;
+  reg [9:0] tile_pen = 10'h000;
   reg [7:0] w_addr = 8'h00;
   reg [68:0] w_data = 69'h000000000000000000;
   reg [64:0] \w_data$87  = 65'h00000000000000000;
@@ -459,205 +467,208 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   wire wrap;
   reg [7:0] zero_point = 8'h00;
   assign kept = credits + give_back;
-  assign _030_ = s_act__valid & s_wgt__valid;
-  assign _037_ = in_data & _030_;
-  assign _047_ = ~ at_k_last;
-  assign _054_ = credit_ok | _047_;
-  assign take = _037_ & _054_;
-  assign _064_ = s_act__valid & s_wgt__valid;
-  assign _073_ = in_data & _064_;
-  assign _084_ = _073_ & credit_ok;
-  assign \$signal  = _084_ & at_k_last;
-  assign _095_ = ~ in_data;
+  assign _028_ = s_act__valid & s_wgt__valid;
+  assign _035_ = in_data & _028_;
+  assign _045_ = ~ at_k_last;
+  assign _056_ = credit_ok | _045_;
+  assign take = _035_ & _056_;
+  assign _066_ = s_act__valid & s_wgt__valid;
+  assign _075_ = in_data & _066_;
+  assign _086_ = _075_ & credit_ok;
+  assign \$signal  = _086_ & at_k_last;
+  assign _097_ = ~ in_data;
   assign _000_ = s_act__valid & s_wgt__valid;
   assign _011_ = ~ at_k_last;
-  assign _022_ = credit_ok | _011_;
-  assign _024_ = _000_ & _022_;
-  assign adv = _095_ | _024_;
-  assign _025_ = compute & adv;
-  assign _026_ = _025_ & at_tile_last;
-  assign block_end = _026_ & fn_last;
+  assign _021_ = credit_ok | _011_;
+  assign _022_ = _000_ & _021_;
+  assign adv = _097_ | _022_;
+  assign _023_ = compute & adv;
+  assign _024_ = _023_ & at_tile_last;
+  assign block_end = _024_ & fn_last;
   assign i_last = take & at_k_last;
-  assign _027_ = ! lane;
+  assign _025_ = ! lane;
   assign row_end = o_valid & beat_last;
-  assign _029_ = ~ dn_last;
-  assign wrap = d_last & _029_;
-  assign _031_ = ra_inc + 1'h1;
-  assign _032_[7:0] = ra_inc + 8'hf9;
-  assign _033_[7:0] = ra_row + 1'h1;
-  assign _034_[7:0] = ra_row + 8'hf9;
-  assign _035_[7:0] = ra_inc + 1'h1;
-  assign _036_[7:0] = ra_inc + 8'hf9;
+  assign _027_ = ~ dn_last;
+  assign wrap = d_last & _027_;
+  assign _029_ = ra_inc + 1'h1;
+  assign _030_[7:0] = ra_inc + 8'hf9;
+  assign _031_[7:0] = ra_row + 1'h1;
+  assign _032_[7:0] = ra_row + 8'hf9;
+  assign _033_[7:0] = ra_inc + 1'h1;
+  assign _034_[7:0] = ra_inc + 8'hf9;
   assign \w_en$81  = \o_valid$82  & ob_last;
-  assign _038_ = fm0 + 4'h8;
-  assign _040_ = kept - 4'h8;
-  assign _041_ = kept >= 5'h10;
-  assign _042_ = kept >= 4'h8;
-  assign _050_ = hdr[47:32] > 7'h47;
-  assign _051_ = _050_ ? hdr[47:32] : 16'h0047;
-  assign _053_ = hdr[47:32] == 1'h1;
-  assign _055_ = hdr[47:32] > 7'h47;
-  assign _056_ = _055_ ? hdr[47:32] : 16'h0047;
-  assign _057_ = _056_ == 1'h1;
-  assign _058_ = hdr[31:16] - 1'h1;
-  assign _059_ = hdr[31:16] == 1'h1;
-  assign _060_[15:0] = ch_left - 1'h1;
-  assign _061_ = wa + 1'h1;
-  assign _062_ = wb == 3'h7;
-  assign _063_[4:0] = blk + 1'h1;
-  assign _065_[2:0] = wb + 1'h1;
-  assign _066_[0] = lane + 1'h1;
-  assign _067_ = ch_left == 1'h1;
-  assign _070_[6:0] = flush - 1'h1;
-  assign _071_ = ! flush;
-  assign _072_ = block_end & last_mblock;
-  assign _075_ = fn_last & last_mblock;
-  assign _076_ = ~ _075_;
-  assign _077_[16:0] = fm0 + 4'h8;
-  assign _078_[4:0] = fn + 1'h1;
-  assign _079_ = fn == nb_pen;
-  assign _080_ = kk + 1'h1;
-  assign _081_ = kk == k_pen;
-  assign _082_ = kk == tile_pen;
+  assign _036_ = fm0 + 4'h8;
+  assign _038_ = kept - 4'h8;
+  assign _039_ = kept >= 5'h10;
+  assign _040_ = kept >= 4'h8;
+  assign _048_ = hdr[47:32] > 7'h47;
+  assign _049_[9:0] = _048_ ? hdr[41:32] : 10'h047;
+  assign _050_[9:0] = _049_[9:0] - 2'h2;
+  assign _051_ = hdr[47:32] == 1'h1;
+  assign _052_ = hdr[47:32] > 7'h47;
+  assign _053_ = _052_ ? hdr[47:32] : 16'h0047;
+  assign _054_ = _053_ == 1'h1;
+  assign _055_ = hdr[31:16] - 1'h1;
+  assign _057_ = hdr[31:16] == 1'h1;
+  assign _058_[15:0] = ch_left - 1'h1;
+  assign _059_ = wa + 1'h1;
+  assign _060_ = wb == 3'h7;
+  assign _061_[4:0] = blk + 1'h1;
+  assign _062_[2:0] = wb + 1'h1;
+  assign _063_[0] = lane + 1'h1;
+  assign _064_ = ch_left == 1'h1;
+  assign _068_[6:0] = flush - 1'h1;
+  assign _069_ = ! flush;
+  assign _070_ = block_end & last_mblock;
+  assign _073_ = fn_last & last_mblock;
+  assign _074_ = ~ _073_;
+  assign _076_[16:0] = fm0 + 4'h8;
+  assign _077_ = fn_rem - 1'h1;
+  assign _078_ = ! fn_rem;
+  assign _079_[9:0] = k_rem - 1'h1;
+  assign _080_[9:0] = t_rem - 1'h1;
+  assign _081_ = ! k_rem;
+  assign _082_ = ! t_rem;
+  assign _083_[16:0] = row + 1'h1;
+  assign _084_[16:0] = row - 3'h7;
+  assign _092_[16:0] = wrap ? drain_back[16:0] : drain_plus[16:0];
   assign _094_ = ~ drain_lt_wrap_pen;
-  assign _097_ = ~ drain_lt_pen;
+  assign _096_ = ~ drain_lt_pen;
   assign _101_ = ~ drain_restart;
   assign _102_ = _101_ & o_valid;
   assign _103_ = ~ beat_last;
   assign _104_ = _102_ & _103_;
-  assign _001_ = ~ drain_restart;
-  assign _002_ = _001_ & row_end;
-  assign _005_ = dn + 1'h1;
-  assign _006_[2:0] = d + 1'h1;
-  assign _007_ = o_valid & row_valid;
-  assign _008_ = row_end & row_valid;
-  assign _009_ = _008_ & row_last;
-  assign _016_ = ob + 1'h1;
-  assign _017_[2:0] = ob_last ? 3'h0 : _016_;
-  assign _019_ = r_en & m_out__valid;
-  assign _020_ = ~ row_valid;
-  assign _021_ = row_end & _020_;
-  reg [1:0] _480_ = 2'h0;
-  assign ra_row[2:1] = _480_;
-  reg [5:0] _481_ = 6'h00;
-  assign { ra_row[7:3], ra_row[0] } = _481_;
-  reg [16:0] _500_ = 17'h00000;
-  assign drain_back[16:0] = _500_;
-  reg [16:0] _501_ = 17'h00000;
-  assign drain_plus[16:0] = _501_;
-  assign _105_ = { _002_, _104_, enter_q, d_last } != 4'h8;
-  assign _106_ = { _002_, _104_, enter_q } != 1'h0;
-  assign _107_ = { _104_, enter_q } != 2'h2;
-  assign _108_ = { _002_, _104_, drain_restart } != 1'h0;
-  assign _109_ = { drain_restart, o_valid } != 1'h0;
-  assign _110_ = { drain_restart, o_valid } != 1'h0;
-  assign _111_ = { _002_, _104_, drain_restart } != 1'h0;
-  assign _112_ = { compute, adv } != 2'h2;
-  assign _113_ = { compute, adv } != 2'h2;
+  assign _105_ = ~ drain_restart;
+  assign _106_ = _105_ & row_end;
+  assign _003_ = dn + 1'h1;
+  assign _004_[2:0] = d + 1'h1;
+  assign _005_ = o_valid & row_valid;
+  assign _006_ = row_end & row_valid;
+  assign _007_ = _006_ & row_last;
+  assign _017_ = r_en & m_out__valid;
+  assign _018_ = ~ row_valid;
+  assign _019_ = row_end & _018_;
+  reg [1:0] _492_ = 2'h0;
+  assign ra_row[2:1] = _492_;
+  reg [5:0] _493_ = 6'h00;
+  assign { ra_row[7:3], ra_row[0] } = _493_;
+  reg [16:0] _512_ = 17'h00000;
+  assign drain_back[16:0] = _512_;
+  reg [16:0] _513_ = 17'h00000;
+  assign drain_plus[16:0] = _513_;
+  assign _107_ = { _106_, _104_, enter_q, d_last } != 4'h8;
+  assign _108_ = { _106_, _104_, enter_q } != 1'h0;
+  assign _109_ = { _104_, enter_q } != 2'h2;
+  assign _110_ = { _106_, _104_, drain_restart } != 1'h0;
+  assign _111_ = { drain_restart, o_valid } != 1'h0;
+  assign _112_ = { drain_restart, o_valid } != 1'h0;
+  assign _113_ = { _106_, _104_, drain_restart } != 1'h0;
   assign _114_ = { compute, adv } != 2'h2;
-  assign _115_ = { at_tile_last, compute, adv } != 2'h3;
-  assign _116_ = { at_tile_last, compute, adv, at_k_last } != 3'h6;
-  assign _117_ = { compute, adv } != 2'h2;
-  assign _118_ = { _255_, _254_ } != 1'h0;
-  assign _119_ = { _266_, s_param__valid } != 2'h2;
-  assign _120_ = { _268_, s_param__valid } != 2'h2;
-  assign _121_ = { _266_, ch_last, s_param__valid } != 3'h5;
-  assign _122_ = { _263_, compute } != 2'h3;
-  assign _123_ = { _261_, _071_ } != 2'h2;
-  assign _124_ = { _268_, _266_, _263_, _261_ } != 1'h0;
-  assign _125_ = { _271_, s_param__valid } != 2'h2;
-  assign _126_ = { _273_, s_param__valid } != 2'h2;
-  assign _127_ = { _273_, _271_ } != 1'h0;
-  assign _128_ = { _276_, s_param__valid } != 2'h2;
-  assign _129_ = { _278_, s_param__valid } != 2'h2;
-  assign _130_ = { _278_, _276_ } != 1'h0;
-  assign _131_ = { _283_, s_param__valid } != 2'h2;
-  assign _132_ = { _285_, s_param__valid } != 2'h2;
-  assign _133_ = { _283_, lane, s_param__valid } != 3'h7;
-  assign _134_ = { _285_, _283_ } != 1'h0;
-  assign _135_ = { _289_, s_param__valid } != 2'h2;
-  assign _136_ = { _291_, s_param__valid } != 2'h2;
-  assign _137_ = { _289_, lane, s_param__valid } != 3'h7;
-  assign _138_ = { _291_, _289_ } != 1'h0;
-  assign _139_ = { _296_, s_param__valid } != 2'h2;
-  assign _140_ = { _298_, s_param__valid } != 2'h2;
-  assign _141_ = { _296_, _062_, lane, s_param__valid } != 4'h9;
-  assign _142_ = { _296_, lane, s_param__valid } != 3'h7;
-  assign _143_ = { _298_, _296_ } != 1'h0;
-  assign _144_ = { _302_, s_param__valid } != 2'h2;
-  assign _145_ = { _304_, s_param__valid } != 2'h2;
-  assign _146_ = { _304_, _302_ } != 1'h0;
-  assign _147_ = & { _198_, \o_valid$82  };
-  assign _148_ = & { _199_, \o_valid$82  };
-  assign _149_ = & { _200_, \o_valid$82  };
-  assign _150_ = & { _201_, \o_valid$82  };
-  assign _151_ = & { _202_, \o_valid$82  };
-  assign _152_ = & { _203_, \o_valid$82  };
-  assign _153_ = & { _204_, \o_valid$82  };
-  assign _154_ = & { _107_, _106_, _105_ };
-  assign _155_ = & { _115_, _114_ };
-  assign _156_ = & { at_tile_last, adv };
-  assign _157_ = & { fn_last, at_tile_last, adv };
-  assign _158_ = & { _117_, _116_ };
-  assign _159_ = & { _256_, ch_last, s_param__valid };
-  assign _160_ = & { _257_, ch_last, s_param__valid };
-  assign _161_ = & { _258_, ch_last, s_param__valid };
-  assign _162_ = & { _124_, _123_, _122_, _121_, _120_, _119_ };
-  assign _163_ = & { _127_, _126_, _125_ };
-  assign _164_ = & { _130_, _129_, _128_ };
-  assign _165_ = & { _134_, _133_, _132_, _131_ };
-  assign _166_ = & { _138_, _137_, _136_, _135_ };
-  assign _167_ = & { _143_, _142_, _141_, _140_, _139_ };
-  assign _168_ = & { _146_, _145_, _144_ };
-  assign _169_ = & { _305_, s_param__valid };
-  assign _170_ = & { _306_, s_param__valid };
-  assign _171_ = & { _307_, s_param__valid };
-  assign _172_ = & { _308_, s_param__valid };
-  assign _173_ = & { _309_, s_param__valid };
-  assign _174_ = & { _310_, s_param__valid };
-  assign _175_ = & { _311_, s_param__valid };
-  assign _176_ = & { _312_, s_param__valid };
-  assign _177_ = & { _313_, s_param__valid };
-  assign _178_ = & { _314_, s_param__valid };
-  assign _179_ = & { _315_, s_param__valid };
-  assign _180_ = & { _316_, s_param__valid };
-  assign _181_ = & { _317_, s_param__valid };
-  assign _192_ = ~ _336_;
-  assign _193_ = ~ compute;
-  assign _194_ = ~ compute;
-  assign _195_ = ~ compute;
-  assign _196_ = ~ _332_;
-  assign _182_ = | { drain_restart, rst };
-  assign _183_ = | { drain_restart, rst };
-  assign _184_ = | { drain_restart, rst };
-  assign _185_ = | { _192_, rst };
-  assign _186_ = | { d_last, rst };
-  assign _187_ = | { _193_, rst };
-  assign _188_ = | { _194_, rst };
-  assign _189_ = | { _195_, rst };
-  assign _190_ = | { _072_, rst };
+  assign _115_ = { compute, adv } != 2'h2;
+  assign _116_ = { compute, adv } != 2'h2;
+  assign _117_ = { at_tile_last, compute, adv } != 2'h3;
+  assign _118_ = { compute, adv } != 2'h2;
+  assign _119_ = { at_tile_last, compute, adv } != 2'h3;
+  assign _120_ = { at_tile_last, compute, adv, at_k_last } != 3'h6;
+  assign _121_ = { compute, adv } != 2'h2;
+  assign _122_ = { compute, adv } != 2'h2;
+  assign _123_ = { compute, adv } != 2'h2;
+  assign _124_ = { _265_, _264_ } != 1'h0;
+  assign _125_ = { _276_, s_param__valid } != 2'h2;
+  assign _126_ = { _278_, s_param__valid } != 2'h2;
+  assign _127_ = { _276_, ch_last, s_param__valid } != 3'h5;
+  assign _128_ = { _273_, compute } != 2'h3;
+  assign _129_ = { _271_, _069_ } != 2'h2;
+  assign _130_ = { _278_, _276_, _273_, _271_ } != 1'h0;
+  assign _131_ = { _281_, s_param__valid } != 2'h2;
+  assign _132_ = { _283_, s_param__valid } != 2'h2;
+  assign _133_ = { _283_, _281_ } != 1'h0;
+  assign _134_ = { _286_, s_param__valid } != 2'h2;
+  assign _135_ = { _288_, s_param__valid } != 2'h2;
+  assign _136_ = { _288_, _286_ } != 1'h0;
+  assign _137_ = { _293_, s_param__valid } != 2'h2;
+  assign _138_ = { _295_, s_param__valid } != 2'h2;
+  assign _139_ = { _293_, lane, s_param__valid } != 3'h7;
+  assign _140_ = { _295_, _293_ } != 1'h0;
+  assign _141_ = { _299_, s_param__valid } != 2'h2;
+  assign _142_ = { _301_, s_param__valid } != 2'h2;
+  assign _143_ = { _299_, lane, s_param__valid } != 3'h7;
+  assign _144_ = { _301_, _299_ } != 1'h0;
+  assign _145_ = { _306_, s_param__valid } != 2'h2;
+  assign _146_ = { _308_, s_param__valid } != 2'h2;
+  assign _147_ = { _306_, _060_, lane, s_param__valid } != 4'h9;
+  assign _148_ = { _306_, lane, s_param__valid } != 3'h7;
+  assign _149_ = { _308_, _306_ } != 1'h0;
+  assign _150_ = { _312_, s_param__valid } != 2'h2;
+  assign _151_ = { _314_, s_param__valid } != 2'h2;
+  assign _152_ = { _314_, _312_ } != 1'h0;
+  assign _153_ = & { _200_, \o_valid$82  };
+  assign _154_ = & { _201_, \o_valid$82  };
+  assign _155_ = & { _202_, \o_valid$82  };
+  assign _156_ = & { _203_, \o_valid$82  };
+  assign _157_ = & { _204_, \o_valid$82  };
+  assign _158_ = & { _205_, \o_valid$82  };
+  assign _159_ = & { _206_, \o_valid$82  };
+  assign _160_ = & { _109_, _108_, _107_ };
+  assign _161_ = & { _117_, _116_ };
+  assign _162_ = & { _119_, _118_ };
+  assign _163_ = & { fn_last, at_tile_last, adv };
+  assign _164_ = & { _121_, _120_ };
+  assign _165_ = & { _266_, ch_last, s_param__valid };
+  assign _166_ = & { _267_, ch_last, s_param__valid };
+  assign _167_ = & { _268_, ch_last, s_param__valid };
+  assign _168_ = & { _130_, _129_, _128_, _127_, _126_, _125_ };
+  assign _169_ = & { _133_, _132_, _131_ };
+  assign _170_ = & { _136_, _135_, _134_ };
+  assign _171_ = & { _140_, _139_, _138_, _137_ };
+  assign _172_ = & { _144_, _143_, _142_, _141_ };
+  assign _173_ = & { _149_, _148_, _147_, _146_, _145_ };
+  assign _174_ = & { _152_, _151_, _150_ };
+  assign _175_ = & { _315_, s_param__valid };
+  assign _176_ = & { _316_, s_param__valid };
+  assign _177_ = & { _317_, s_param__valid };
+  assign _178_ = & { _318_, s_param__valid };
+  assign _179_ = & { _319_, s_param__valid };
+  assign _180_ = & { _320_, s_param__valid };
+  assign _181_ = & { _321_, s_param__valid };
+  assign _182_ = & { _322_, s_param__valid };
+  assign _183_ = & { _323_, s_param__valid };
+  assign _184_ = & { _324_, s_param__valid };
+  assign _185_ = & { _325_, s_param__valid };
+  assign _186_ = & { _326_, s_param__valid };
+  assign _187_ = & { _327_, s_param__valid };
+  assign _196_ = ~ _346_;
+  assign _197_ = ~ compute;
+  assign _198_ = ~ _342_;
+  assign _188_ = | { drain_restart, rst };
+  assign _189_ = | { drain_restart, rst };
+  assign _190_ = | { drain_restart, rst };
   assign _191_ = | { _196_, rst };
-  assign _198_ = ob == 3'h6;
-  assign _199_ = ob == 3'h5;
-  assign _200_ = ob == 3'h4;
-  assign _201_ = ob == 2'h3;
-  assign _202_ = ob == 2'h2;
-  assign _203_ = ob == 1'h1;
-  assign _204_ = ! ob;
-  assign _209_ = drain_restart ? 1'h0 : d_last;
-  assign _215_ = drain_restart ? m_one : row_last;
-  assign _218_ = drain_restart ? 1'h1 : row_valid;
-  assign _221_ = drain_restart ? 17'h00000 : row;
-  assign _224_ = drain_restart ? (* full_case = 32'd1 *) 8'hf9 : \$like$53 ;
-  assign _197_[0] = drain_restart ? (* full_case = 32'd1 *) 1'h1 : \$like ;
-  assign _228_ = drain_restart ? 5'h00 : dn;
-  assign _233_ = drain_restart ? 3'h0 : d;
-  assign _237_ = at_tile_last ? (* full_case = 32'd1 *) \$signal$111  : _082_;
-  assign _238_ = adv ? _237_ : 1'hx;
-  assign _240_ = at_tile_last ? (* full_case = 32'd1 *) \$signal$110  : _081_;
-  assign _241_ = adv ? _240_ : 1'hx;
-  assign _248_ = at_k_last ? 1'h0 : 1'hx;
-  function [6:0] _688_;
+  assign _192_ = | { d_last, rst };
+  assign _193_ = | { _197_, rst };
+  assign _194_ = | { _070_, rst };
+  assign _195_ = | { _198_, rst };
+  assign _200_ = ob == 3'h6;
+  assign _201_ = ob == 3'h5;
+  assign _202_ = ob == 3'h4;
+  assign _203_ = ob == 2'h3;
+  assign _204_ = ob == 2'h2;
+  assign _205_ = ob == 1'h1;
+  assign _206_ = ! ob;
+  assign _211_ = drain_restart ? 1'h0 : d_last;
+  assign _217_ = drain_restart ? m_one : row_last;
+  assign _220_ = drain_restart ? 1'h1 : row_valid;
+  assign _223_ = drain_restart ? 17'h00000 : row;
+  assign _226_ = drain_restart ? (* full_case = 32'd1 *) 8'hf9 : \$like$53 ;
+  assign _199_[0] = drain_restart ? (* full_case = 32'd1 *) 1'h1 : \$like ;
+  assign _230_ = drain_restart ? 5'h00 : dn;
+  assign _235_ = drain_restart ? 3'h0 : d;
+  assign _239_ = at_tile_last ? (* full_case = 32'd1 *) \$signal$109  : _082_;
+  assign _240_ = adv ? _239_ : 1'hx;
+  assign _242_ = at_tile_last ? (* full_case = 32'd1 *) \$signal$108  : _081_;
+  assign _243_ = adv ? _242_ : 1'hx;
+  assign _253_ = at_k_last ? 1'h0 : 1'hx;
+  function [6:0] _709_;
     input [6:0] a;
     input [13:0] b;
     input [1:0] s;
@@ -665,20 +676,20 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
     (* parallel_case *)
     casez (s)
       2'b?1:
-        _688_ = b[6:0];
+        _709_ = b[6:0];
       2'b1?:
-        _688_ = b[13:7];
+        _709_ = b[13:7];
       default:
-        _688_ = a;
+        _709_ = a;
     endcase
   endfunction
-  assign _254_ = ctrl_state == (* full_case = 32'd1 *) 2'h3;
-  assign _255_ = ctrl_state == (* full_case = 32'd1 *) 2'h2;
-  assign _256_ = ctrl_state == 1'h1;
-  assign _257_ = ctrl_state == 1'h1;
-  assign _258_ = ctrl_state == 1'h1;
-  assign _259_ = _071_ ? 2'h0 : 2'hx;
-  function [1:0] _695_;
+  assign _264_ = ctrl_state == (* full_case = 32'd1 *) 2'h3;
+  assign _265_ = ctrl_state == (* full_case = 32'd1 *) 2'h2;
+  assign _266_ = ctrl_state == 1'h1;
+  assign _267_ = ctrl_state == 1'h1;
+  assign _268_ = ctrl_state == 1'h1;
+  assign _269_ = _069_ ? 2'h0 : 2'hx;
+  function [1:0] _716_;
     input [1:0] a;
     input [7:0] b;
     input [3:0] s;
@@ -686,188 +697,188 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
     (* parallel_case *)
     casez (s)
       4'b???1:
-        _695_ = b[1:0];
+        _716_ = b[1:0];
       4'b??1?:
-        _695_ = b[3:2];
+        _716_ = b[3:2];
       4'b?1??:
-        _695_ = b[5:4];
+        _716_ = b[5:4];
       4'b1???:
-        _695_ = b[7:6];
+        _716_ = b[7:6];
       default:
-        _695_ = a;
+        _716_ = a;
     endcase
   endfunction
-  assign _261_ = ctrl_state == (* full_case = 32'd1 *) 2'h3;
-  assign _262_ = compute ? 2'hx : 2'h3;
-  assign _263_ = ctrl_state == (* full_case = 32'd1 *) 2'h2;
-  assign _264_ = ch_last ? 2'h2 : 2'hx;
-  assign _265_ = s_param__valid ? _264_ : 2'hx;
-  assign _266_ = ctrl_state == (* full_case = 32'd1 *) 1'h1;
-  assign _267_ = s_param__valid ? 2'h1 : 2'hx;
-  assign _268_ = ! (* full_case = 32'd1 *) ctrl_state;
-  assign _269_ = s_param__valid ? _067_ : 1'hx;
-  function [0:0] _705_;
+  assign _271_ = ctrl_state == (* full_case = 32'd1 *) 2'h3;
+  assign _272_ = compute ? 2'hx : 2'h3;
+  assign _273_ = ctrl_state == (* full_case = 32'd1 *) 2'h2;
+  assign _274_ = ch_last ? 2'h2 : 2'hx;
+  assign _275_ = s_param__valid ? _274_ : 2'hx;
+  assign _276_ = ctrl_state == (* full_case = 32'd1 *) 1'h1;
+  assign _277_ = s_param__valid ? 2'h1 : 2'hx;
+  assign _278_ = ! (* full_case = 32'd1 *) ctrl_state;
+  assign _279_ = s_param__valid ? _064_ : 1'hx;
+  function [0:0] _726_;
     input [0:0] a;
     input [1:0] b;
     input [1:0] s;
     (* parallel_case *)
     casez (s)
       2'b?1:
-        _705_ = b[0:0];
+        _726_ = b[0:0];
       2'b1?:
-        _705_ = b[1:1];
+        _726_ = b[1:1];
       default:
-        _705_ = a;
+        _726_ = a;
     endcase
   endfunction
-  assign _271_ = ctrl_state == 1'h1;
-  assign _272_ = s_param__valid ? _059_ : 1'hx;
-  assign _273_ = ! ctrl_state;
-  assign _274_ = s_param__valid ? _060_[15:0] : 16'hxxxx;
-  function [15:0] _710_;
+  assign _281_ = ctrl_state == 1'h1;
+  assign _282_ = s_param__valid ? _057_ : 1'hx;
+  assign _283_ = ! ctrl_state;
+  assign _284_ = s_param__valid ? _058_[15:0] : 16'hxxxx;
+  function [15:0] _731_;
     input [15:0] a;
     input [31:0] b;
     input [1:0] s;
     (* parallel_case *)
     casez (s)
       2'b?1:
-        _710_ = b[15:0];
+        _731_ = b[15:0];
       2'b1?:
-        _710_ = b[31:16];
+        _731_ = b[31:16];
       default:
-        _710_ = a;
+        _731_ = a;
     endcase
   endfunction
-  assign _276_ = ctrl_state == 1'h1;
-  assign _277_ = s_param__valid ? _058_ : 16'hxxxx;
-  assign _278_ = ! ctrl_state;
-  assign _279_ = _062_ ? (* full_case = 32'd1 *) 3'h0 : _065_[2:0];
-  assign _280_ = lane ? 3'hx : _279_;
-  assign _281_ = s_param__valid ? _280_ : 3'hx;
-  function [2:0] _717_;
+  assign _286_ = ctrl_state == 1'h1;
+  assign _287_ = s_param__valid ? _055_ : 16'hxxxx;
+  assign _288_ = ! ctrl_state;
+  assign _289_ = _060_ ? (* full_case = 32'd1 *) 3'h0 : _062_[2:0];
+  assign _290_ = lane ? 3'hx : _289_;
+  assign _291_ = s_param__valid ? _290_ : 3'hx;
+  function [2:0] _738_;
     input [2:0] a;
     input [5:0] b;
     input [1:0] s;
     (* parallel_case *)
     casez (s)
       2'b?1:
-        _717_ = b[2:0];
+        _738_ = b[2:0];
       2'b1?:
-        _717_ = b[5:3];
+        _738_ = b[5:3];
       default:
-        _717_ = a;
+        _738_ = a;
     endcase
   endfunction
-  assign _283_ = ctrl_state == 1'h1;
-  assign _284_ = s_param__valid ? 3'h0 : 3'hx;
-  assign _285_ = ! ctrl_state;
-  assign _286_ = lane ? 8'hxx : _061_;
-  assign _287_ = s_param__valid ? _286_ : 8'hxx;
-  function [7:0] _723_;
+  assign _293_ = ctrl_state == 1'h1;
+  assign _294_ = s_param__valid ? 3'h0 : 3'hx;
+  assign _295_ = ! ctrl_state;
+  assign _296_ = lane ? 8'hxx : _059_;
+  assign _297_ = s_param__valid ? _296_ : 8'hxx;
+  function [7:0] _744_;
     input [7:0] a;
     input [15:0] b;
     input [1:0] s;
     (* parallel_case *)
     casez (s)
       2'b?1:
-        _723_ = b[7:0];
+        _744_ = b[7:0];
       2'b1?:
-        _723_ = b[15:8];
+        _744_ = b[15:8];
       default:
-        _723_ = a;
+        _744_ = a;
     endcase
   endfunction
-  assign _289_ = ctrl_state == 1'h1;
-  assign _290_ = s_param__valid ? 8'h00 : 8'hxx;
-  assign _291_ = ! ctrl_state;
-  assign _292_ = _062_ ? _063_[4:0] : 5'hxx;
-  assign _293_ = lane ? 5'hxx : _292_;
-  assign _294_ = s_param__valid ? _293_ : 5'hxx;
-  function [4:0] _730_;
+  assign _299_ = ctrl_state == 1'h1;
+  assign _300_ = s_param__valid ? 8'h00 : 8'hxx;
+  assign _301_ = ! ctrl_state;
+  assign _302_ = _060_ ? _061_[4:0] : 5'hxx;
+  assign _303_ = lane ? 5'hxx : _302_;
+  assign _304_ = s_param__valid ? _303_ : 5'hxx;
+  function [4:0] _751_;
     input [4:0] a;
     input [9:0] b;
     input [1:0] s;
     (* parallel_case *)
     casez (s)
       2'b?1:
-        _730_ = b[4:0];
+        _751_ = b[4:0];
       2'b1?:
-        _730_ = b[9:5];
+        _751_ = b[9:5];
       default:
-        _730_ = a;
+        _751_ = a;
     endcase
   endfunction
-  assign _296_ = ctrl_state == 1'h1;
-  assign _297_ = s_param__valid ? 5'h00 : 5'hxx;
-  assign _298_ = ! ctrl_state;
-  assign _299_ = lane ? (* full_case = 32'd1 *) _066_[0] : 1'h0;
-  assign _300_ = s_param__valid ? _299_ : 1'hx;
-  function [0:0] _736_;
+  assign _306_ = ctrl_state == 1'h1;
+  assign _307_ = s_param__valid ? 5'h00 : 5'hxx;
+  assign _308_ = ! ctrl_state;
+  assign _309_ = lane ? (* full_case = 32'd1 *) _063_[0] : 1'h0;
+  assign _310_ = s_param__valid ? _309_ : 1'hx;
+  function [0:0] _757_;
     input [0:0] a;
     input [1:0] b;
     input [1:0] s;
     (* parallel_case *)
     casez (s)
       2'b?1:
-        _736_ = b[0:0];
+        _757_ = b[0:0];
       2'b1?:
-        _736_ = b[1:1];
+        _757_ = b[1:1];
       default:
-        _736_ = a;
+        _757_ = a;
     endcase
   endfunction
-  assign _302_ = ctrl_state == 1'h1;
-  assign _303_ = s_param__valid ? 1'h0 : 1'hx;
-  assign _304_ = ! ctrl_state;
-  assign _305_ = ! ctrl_state;
-  assign _306_ = ! ctrl_state;
-  assign _307_ = ! ctrl_state;
-  assign _308_ = ! ctrl_state;
-  assign _309_ = ! ctrl_state;
-  assign _310_ = ! ctrl_state;
-  assign _311_ = ! ctrl_state;
-  assign _312_ = ! ctrl_state;
-  assign _313_ = ! ctrl_state;
+  assign _312_ = ctrl_state == 1'h1;
+  assign _313_ = s_param__valid ? 1'h0 : 1'hx;
   assign _314_ = ! ctrl_state;
   assign _315_ = ! ctrl_state;
   assign _316_ = ! ctrl_state;
   assign _317_ = ! ctrl_state;
-  assign _320_ = dn_last ? (* full_case = 32'd1 *) 8'hf9 : _036_[7:0];
-  assign _321_ = d_last ? (* full_case = 32'd1 *) _320_ : _034_[7:0];
-  assign _322_ = beat_last ? (* full_case = 32'd1 *) _321_ : _032_[7:0];
-  assign \$like$53  = o_valid ? _322_ : { 5'hxx, ra_row[2:1], 1'hx };
-  assign _323_ = dn_last ? (* full_case = 32'd1 *) 8'h01 : _035_[7:0];
-  assign _324_ = d_last ? (* full_case = 32'd1 *) _323_ : _033_[7:0];
-  assign _325_ = beat_last ? (* full_case = 32'd1 *) _324_ : _031_;
-  assign \$like  = o_valid ? _325_[0] : 1'hx;
-  assign _326_ = dn_last ? (* full_case = 32'd1 *) 8'h00 : ra_inc;
-  assign _327_ = d_last ? (* full_case = 32'd1 *) _326_ : ra_row;
-  assign _329_ = ch_last ? 1'h1 : 1'h0;
-  assign _330_ = s_param__valid ? _329_ : 1'h0;
-  assign enter = _331_ ? _330_ : 1'h0;
-  assign _331_ = ctrl_state == 1'h1;
-  assign _332_ = ctrl_state == 1'h1;
-  assign _333_ = ctrl_state == 1'h1;
-  assign _334_ = ctrl_state == 1'h1;
-  assign _335_ = ctrl_state == 1'h1;
-  assign _336_ = ! ctrl_state;
-  function [0:0] _775_;
+  assign _318_ = ! ctrl_state;
+  assign _319_ = ! ctrl_state;
+  assign _320_ = ! ctrl_state;
+  assign _321_ = ! ctrl_state;
+  assign _322_ = ! ctrl_state;
+  assign _323_ = ! ctrl_state;
+  assign _324_ = ! ctrl_state;
+  assign _325_ = ! ctrl_state;
+  assign _326_ = ! ctrl_state;
+  assign _327_ = ! ctrl_state;
+  assign _330_ = dn_last ? (* full_case = 32'd1 *) 8'hf9 : _034_[7:0];
+  assign _331_ = d_last ? (* full_case = 32'd1 *) _330_ : _032_[7:0];
+  assign _332_ = beat_last ? (* full_case = 32'd1 *) _331_ : _030_[7:0];
+  assign \$like$53  = o_valid ? _332_ : { 5'hxx, ra_row[2:1], 1'hx };
+  assign _333_ = dn_last ? (* full_case = 32'd1 *) 8'h01 : _033_[7:0];
+  assign _334_ = d_last ? (* full_case = 32'd1 *) _333_ : _031_[7:0];
+  assign _335_ = beat_last ? (* full_case = 32'd1 *) _334_ : _029_;
+  assign \$like  = o_valid ? _335_[0] : 1'hx;
+  assign _336_ = dn_last ? (* full_case = 32'd1 *) 8'h00 : ra_inc;
+  assign _337_ = d_last ? (* full_case = 32'd1 *) _336_ : ra_row;
+  assign _339_ = ch_last ? 1'h1 : 1'h0;
+  assign _340_ = s_param__valid ? _339_ : 1'h0;
+  assign enter = _341_ ? _340_ : 1'h0;
+  assign _341_ = ctrl_state == 1'h1;
+  assign _342_ = ctrl_state == 1'h1;
+  assign _343_ = ctrl_state == 1'h1;
+  assign _344_ = ctrl_state == 1'h1;
+  assign _345_ = ctrl_state == 1'h1;
+  assign _346_ = ! ctrl_state;
+  function [0:0] _796_;
     input [0:0] a;
     input [1:0] b;
     input [1:0] s;
     (* parallel_case *)
     casez (s)
       2'b?1:
-        _775_ = b[0:0];
+        _796_ = b[0:0];
       2'b1?:
-        _775_ = b[1:1];
+        _796_ = b[1:1];
       default:
-        _775_ = a;
+        _796_ = a;
     endcase
   endfunction
-  assign s_param__ready = _775_(1'h0, 2'h3, { _338_, _337_ });
-  assign _337_ = ctrl_state == 1'h1;
-  assign _338_ = ! ctrl_state;
+  assign s_param__ready = _796_(1'h0, 2'h3, { _348_, _347_ });
+  assign _347_ = ctrl_state == 1'h1;
+  assign _348_ = ! ctrl_state;
   \hwq_top.engine.array  array (
     .clk(clk),
     .drain_valid(o_valid),
@@ -875,7 +886,7 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
     .i_last(i_last),
     .i_valid(take),
     .i_w(i_w),
-    .o_data(\o_data$148 ),
+    .o_data(\o_data$147 ),
     .rst(rst)
   );
   \hwq_top.engine.fifo  fifo (
@@ -884,8 +895,8 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
     .r_en(r_en),
     .r_rdy(m_out__valid),
     .rst(rst),
-    .w_en(\w_en$85 ),
-    .w_port__data(\w_data$87 )
+    .wp__data(\w_data$87 ),
+    .wp__en(\w_en$85 )
   );
   \hwq_top.engine.params0  params0 (
     .clk(clk),
@@ -905,12 +916,13 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
     .o_data(o_data),
     .o_last(o_last),
     .o_valid(\o_valid$82 ),
-    .\port$2795$0 (r_data),
+    .\port$2781$0 (r_data),
     .rst(rst),
     .zero_point(zero_point)
   );
-  assign _017_[3] = 1'hx;
-  assign _197_[7:1] = 7'hxx;
+  assign _092_[18:17] = 2'hx;
+  assign _049_[15:10] = 6'hxx;
+  assign _199_[7:1] = 7'hxx;
   always @(posedge clk) begin
     w_addr <= wa;
     if (rst) begin
@@ -919,7 +931,7 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
       \i_last$58  <= 1'h0;
       \i_valid$56  <= 1'h0;
       part_last <= 1'h0;
-      \$signal$145  <= 1'h0;
+      \$signal$144  <= 1'h0;
       enter_q <= 1'h0;
       d_last <= 1'h0;
       row_last <= 1'h0;
@@ -937,40 +949,40 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
       drain_lt_last <= 1'h0;
       drain_lt_wrap_pen <= 1'h0;
       drain_lt_wrap <= 1'h0;
-      _500_ <= 17'h00000;
-      _501_ <= 17'h00000;
+      _512_ <= 17'h00000;
+      _513_ <= 17'h00000;
       credit_ok <= 1'h1;
       credits <= 5'h14;
       last_mblock <= 1'h0;
     end else begin
-      give_back <= _019_ + _021_;
+      give_back <= _017_ + _019_;
       \w_en$85  <= \w_en$81 ;
       \i_last$58  <= part_last;
-      \i_valid$56  <= \$signal$145 ;
-      part_last <= _009_ & dn_last;
-      \$signal$145  <= _007_;
+      \i_valid$56  <= \$signal$144 ;
+      part_last <= _007_ & dn_last;
+      \$signal$144  <= _005_;
       enter_q <= enter;
-      begin if (_104_) d_last <= _209_; else d_last <= _002_ ? \$signal$138  : _209_; end
-      begin if (_104_) row_last <= _215_; else begin if (_002_) row_last <= row_last_next; else row_last <= _215_; end end
-      begin if (_104_) row_valid <= _218_; else begin if (_002_) row_valid <= row_valid_next; else row_valid <= _218_; end end
-      begin if (_104_) row <= _221_; else begin if (_002_) row <= row_next; else row <= _221_; end end
-      begin if (_104_) dn <= _228_; else begin if (_002_) begin if (d_last) dn <= dn_last ? (* full_case = 32'd1 *) 5'h00 : _005_; else dn <= _228_; end else dn <= _228_; end end
-      begin if (_104_) d <= _233_; else begin if (_002_) d <= d_last ? (* full_case = 32'd1 *) 3'h0 : _006_[2:0]; else d <= _233_; end end
+      begin if (_104_) d_last <= _211_; else d_last <= _106_ ? \$signal$137  : _211_; end
+      begin if (_104_) row_last <= _217_; else begin if (_106_) row_last <= row_last_next; else row_last <= _217_; end end
+      begin if (_104_) row_valid <= _220_; else begin if (_106_) row_valid <= row_valid_next; else row_valid <= _220_; end end
+      begin if (_104_) row <= _223_; else begin if (_106_) row <= row_next; else row <= _223_; end end
+      begin if (_104_) dn <= _230_; else begin if (_106_) begin if (d_last) dn <= dn_last ? (* full_case = 32'd1 *) 5'h00 : _003_; else dn <= _230_; end else dn <= _230_; end end
+      begin if (_104_) d <= _235_; else begin if (_106_) d <= d_last ? (* full_case = 32'd1 *) 3'h0 : _004_[2:0]; else d <= _235_; end end
       begin if (dn_last) dn_last_next <= nb_one; else dn_last_next <= drain_dn_pen; end
-      begin if (wrap) row_last_next <= drain_lt_wrap & _094_; else row_last_next <= drain_lt_last & _097_; end
+      begin if (wrap) row_last_next <= drain_lt_wrap & _094_; else row_last_next <= drain_lt_last & _096_; end
       begin if (wrap) row_valid_next <= drain_lt_wrap; else row_valid_next <= drain_lt_last; end
-      begin if (wrap) row_next <= drain_back[16:0]; else row_next <= drain_plus[16:0]; end
+      row_next <= _092_[16:0];
       drain_dn_pen <= dn == nb_pen;
       drain_d_pen <= d == 3'h6;
       drain_lt_pen <= row < m_pen;
       drain_lt_last <= row < m_last;
       drain_lt_wrap_pen <= row < m_wrap_pen;
       drain_lt_wrap <= row < m_wrap;
-      _500_ <= row - 3'h7;
-      _501_ <= row + 1'h1;
-      credit_ok <= \$signal  ? (* full_case = 32'd1 *) _041_ : _042_;
-      credits <= \$signal  ? (* full_case = 32'd1 *) _040_ : kept;
-      last_mblock <= _038_ >= M_;
+      _512_ <= _084_[16:0];
+      _513_ <= _083_[16:0];
+      credit_ok <= \$signal  ? (* full_case = 32'd1 *) _039_ : _040_;
+      credits <= \$signal  ? (* full_case = 32'd1 *) _038_ : kept;
+      last_mblock <= _036_ >= M_;
     end
     if (rst) begin
       \w_data$87  <= 65'h00000000000000000;
@@ -979,37 +991,37 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
     end
     if (rst) begin
       part6 <= 8'h00;
-    end else if (_147_) begin
+    end else if (_153_) begin
       part6 <= o_data;
     end
     if (rst) begin
       part5 <= 8'h00;
-    end else if (_148_) begin
+    end else if (_154_) begin
       part5 <= o_data;
     end
     if (rst) begin
       part4 <= 8'h00;
-    end else if (_149_) begin
+    end else if (_155_) begin
       part4 <= o_data;
     end
     if (rst) begin
       part3 <= 8'h00;
-    end else if (_150_) begin
+    end else if (_156_) begin
       part3 <= o_data;
     end
     if (rst) begin
       part2 <= 8'h00;
-    end else if (_151_) begin
+    end else if (_157_) begin
       part2 <= o_data;
     end
     if (rst) begin
       part1 <= 8'h00;
-    end else if (_152_) begin
+    end else if (_158_) begin
       part1 <= o_data;
     end
     if (rst) begin
       part0 <= 8'h00;
-    end else if (_153_) begin
+    end else if (_159_) begin
       part0 <= o_data;
     end
     if (rst) begin
@@ -1017,236 +1029,241 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
       ob <= 3'h0;
     end else if (\o_valid$82 ) begin
       ob_last <= ob == 3'h6;
-      ob <= _017_[2:0];
+      begin if (ob_last) ob <= 3'h0; else ob <= ob + 1'h1; end
     end
-    if (\$signal$145 ) begin
+    if (\$signal$144 ) begin
       begin if (acc_odd) i_acc <= acc_pair[51:26]; else i_acc <= acc_pair[25:0]; end
     end
     if (o_valid) begin
       acc_odd <= beat[0];
-      begin if (beat[2]) acc_pair <= beat[1] ? \o_data$148 [207:156] : \o_data$148 [155:104]; else acc_pair <= beat[1] ? \o_data$148 [103:52] : \o_data$148 [51:0]; end
+      begin if (beat[2]) acc_pair <= beat[1] ? \o_data$147 [207:156] : \o_data$147 [155:104]; else acc_pair <= beat[1] ? \o_data$147 [103:52] : \o_data$147 [51:0]; end
     end
     if (rst) begin
       dn_last <= 1'h0;
-    end else if (_154_) begin
-      begin if (enter_q) dn_last <= nb_one; else begin if (_104_) dn_last <= 1'hx; else begin if (_002_) begin if (d_last) dn_last <= dn_last_next; else dn_last <= 1'hx; end else dn_last <= 1'hx; end end end
+    end else if (_160_) begin
+      begin if (enter_q) dn_last <= nb_one; else begin if (_104_) dn_last <= 1'hx; else begin if (_106_) begin if (d_last) dn_last <= dn_last_next; else dn_last <= 1'hx; end else dn_last <= 1'hx; end end end
     end
     if (rst) begin
       beat_last <= 1'h0;
-    end else if (_108_) begin
-      begin if (_104_) beat_last <= beat == 3'h6; else begin if (_002_) beat_last <= 1'h0; else begin if (drain_restart) beat_last <= 1'h0; else beat_last <= 1'hx; end end end
+    end else if (_110_) begin
+      begin if (_104_) beat_last <= beat == 3'h6; else begin if (_106_) beat_last <= 1'h0; else begin if (drain_restart) beat_last <= 1'h0; else beat_last <= 1'hx; end end end
     end
-    if (_182_) begin
-      _480_ <= 2'h0;
+    if (_188_) begin
+      _492_ <= 2'h0;
     end else if (o_valid) begin
-      _480_ <= _322_[2:1];
+      _492_ <= _332_[2:1];
     end
     if (rst) begin
-      _481_ <= 6'h00;
-    end else if (_109_) begin
-      _481_ <= { _224_[7:3], _224_[0] };
+      _493_ <= 6'h00;
+    end else if (_111_) begin
+      _493_ <= { _226_[7:3], _226_[0] };
     end
-    if (_183_) begin
+    if (_189_) begin
       ra_inc[7:1] <= 7'h00;
     end else if (o_valid) begin
-      ra_inc[7:1] <= _325_[7:1];
+      ra_inc[7:1] <= _335_[7:1];
     end
     if (rst) begin
       ra_inc[0] <= 1'h0;
-    end else if (_110_) begin
-      ra_inc[0] <= _197_[0];
+    end else if (_112_) begin
+      ra_inc[0] <= _199_[0];
     end
-    if (_184_) begin
+    if (_190_) begin
       ra <= 8'h00;
     end else if (o_valid) begin
-      ra <= beat_last ? (* full_case = 32'd1 *) _327_ : ra_inc;
+      ra <= beat_last ? (* full_case = 32'd1 *) _337_ : ra_inc;
     end
     if (rst) begin
       beat <= 3'h0;
-    end else if (_111_) begin
-      begin if (_104_) beat <= beat + 1'h1; else begin if (_002_) beat <= 3'h0; else begin if (drain_restart) beat <= 3'h0; else beat <= 3'hx; end end end
+    end else if (_113_) begin
+      begin if (_104_) beat <= beat + 1'h1; else begin if (_106_) beat <= 3'h0; else begin if (drain_restart) beat <= 3'h0; else beat <= 3'hx; end end end
     end
-    if (_185_) begin
+    if (_191_) begin
       drain_restart <= 1'h0;
     end else begin
       drain_restart <= s_param__valid;
     end
-    if (_186_) begin
-      \$signal$138  <= 1'h0;
+    if (_192_) begin
+      \$signal$137  <= 1'h0;
     end else begin
-      \$signal$138  <= drain_d_pen;
+      \$signal$137  <= drain_d_pen;
     end
     if (rst) begin
       at_tile_last <= 1'h0;
-    end else if (_112_) begin
-      at_tile_last <= compute ? _238_ : \$signal$111 ;
+    end else if (_114_) begin
+      at_tile_last <= compute ? _240_ : \$signal$109 ;
     end
     if (rst) begin
       at_k_last <= 1'h0;
-    end else if (_113_) begin
-      at_k_last <= compute ? _241_ : \$signal$110 ;
+    end else if (_115_) begin
+      at_k_last <= compute ? _243_ : \$signal$108 ;
     end
     if (rst) begin
       fn_last <= 1'h0;
-    end else if (_155_) begin
-      begin if (compute) begin if (adv) begin if (at_tile_last) fn_last <= fn_last ? (* full_case = 32'd1 *) nb_one : _079_; else fn_last <= 1'hx; end else fn_last <= 1'hx; end else fn_last <= ! blk; end
+    end else if (_161_) begin
+      begin if (compute) begin if (adv) begin if (at_tile_last) fn_last <= fn_last ? (* full_case = 32'd1 *) nb_one : _078_; else fn_last <= 1'hx; end else fn_last <= 1'hx; end else fn_last <= ! blk; end
     end
-    if (_187_) begin
-      fn <= 5'h00;
-    end else if (_156_) begin
-      fn <= fn_last ? (* full_case = 32'd1 *) 5'h00 : _078_[4:0];
+    if (rst) begin
+      fn_rem <= 6'h00;
+    end else if (_162_) begin
+      begin if (compute) begin if (adv) begin if (at_tile_last) fn_rem <= fn_last ? (* full_case = 32'd1 *) nb_pen : _077_; else fn_rem <= 6'hxx; end else fn_rem <= 6'hxx; end else fn_rem <= blk - 1'h1; end
     end
-    if (_188_) begin
+    if (_193_) begin
       fm0 <= 17'h00000;
-    end else if (_157_) begin
-      fm0 <= _077_[16:0];
+    end else if (_163_) begin
+      fm0 <= _076_[16:0];
     end
     if (rst) begin
       in_data <= 1'h0;
-    end else if (_158_) begin
-      begin if (compute) begin if (adv) in_data <= at_tile_last ? (* full_case = 32'd1 *) _076_ : _248_; else in_data <= 1'hx; end else in_data <= enter; end
+    end else if (_164_) begin
+      begin if (compute) begin if (adv) in_data <= at_tile_last ? (* full_case = 32'd1 *) _074_ : _253_; else in_data <= 1'hx; end else in_data <= enter; end
     end
-    if (_189_) begin
-      kk <= 10'h000;
-    end else if (adv) begin
-      kk <= at_tile_last ? (* full_case = 32'd1 *) 10'h000 : _080_;
+    if (rst) begin
+      t_rem <= 10'h000;
+    end else if (_122_) begin
+      begin if (compute) begin if (adv) t_rem <= at_tile_last ? (* full_case = 32'd1 *) tile_pen : _080_[9:0]; else t_rem <= 10'hxxx; end else t_rem <= tile_pen; end
+    end
+    if (rst) begin
+      k_rem <= 10'h000;
+    end else if (_123_) begin
+      begin if (compute) begin if (adv) k_rem <= at_tile_last ? (* full_case = 32'd1 *) k_pen : _079_[9:0]; else k_rem <= 10'hxxx; end else k_rem <= k_pen; end
     end
     if (rst) begin
       flush <= 7'h00;
-    end else if (_118_) begin
-      flush <= _688_(7'hxx, { 7'h67, _070_[6:0] }, { _255_, _254_ });
+    end else if (_124_) begin
+      flush <= _709_(7'hxx, { 7'h67, _068_[6:0] }, { _265_, _264_ });
     end
-    if (_190_) begin
+    if (_194_) begin
       compute <= 1'h0;
-    end else if (_159_) begin
+    end else if (_165_) begin
       compute <= 1'h1;
     end
     if (rst) begin
       nb_one <= 1'h0;
-    end else if (_160_) begin
+    end else if (_166_) begin
       nb_one <= ! blk;
     end
     if (rst) begin
       nb_pen <= 6'h00;
-    end else if (_161_) begin
+    end else if (_167_) begin
       nb_pen <= blk - 1'h1;
     end
     if (rst) begin
       ctrl_state <= 2'h0;
-    end else if (_162_) begin
-      ctrl_state <= _695_(2'hx, { _267_, _265_, _262_, _259_ }, { _268_, _266_, _263_, _261_ });
+    end else if (_168_) begin
+      ctrl_state <= _716_(2'hx, { _277_, _275_, _272_, _269_ }, { _278_, _276_, _273_, _271_ });
     end
     if (rst) begin
       ch_last <= 1'h0;
-    end else if (_163_) begin
-      ch_last <= _705_(1'hx, { _272_, _269_ }, { _273_, _271_ });
+    end else if (_169_) begin
+      ch_last <= _726_(1'hx, { _282_, _279_ }, { _283_, _281_ });
     end
     if (rst) begin
       ch_left <= 16'h0000;
-    end else if (_164_) begin
-      ch_left <= _710_(16'hxxxx, { _277_, _274_ }, { _278_, _276_ });
+    end else if (_170_) begin
+      ch_left <= _731_(16'hxxxx, { _287_, _284_ }, { _288_, _286_ });
     end
     if (rst) begin
       wb <= 3'h0;
-    end else if (_165_) begin
-      wb <= _717_(3'hx, { _284_, _281_ }, { _285_, _283_ });
+    end else if (_171_) begin
+      wb <= _738_(3'hx, { _294_, _291_ }, { _295_, _293_ });
     end
     if (rst) begin
       wa <= 8'h00;
-    end else if (_166_) begin
-      wa <= _723_(8'hxx, { _290_, _287_ }, { _291_, _289_ });
+    end else if (_172_) begin
+      wa <= _744_(8'hxx, { _300_, _297_ }, { _301_, _299_ });
     end
     if (rst) begin
       blk <= 5'h00;
-    end else if (_167_) begin
-      blk <= _730_(5'hxx, { _297_, _294_ }, { _298_, _296_ });
+    end else if (_173_) begin
+      blk <= _751_(5'hxx, { _307_, _304_ }, { _308_, _306_ });
     end
     if (rst) begin
       lane <= 1'h0;
-    end else if (_168_) begin
-      lane <= _736_(1'hx, { _303_, _300_ }, { _304_, _302_ });
+    end else if (_174_) begin
+      lane <= _757_(1'hx, { _313_, _310_ }, { _314_, _312_ });
     end
     if (rst) begin
-      \$signal$111  <= 1'h0;
-    end else if (_169_) begin
-      \$signal$111  <= _057_;
+      \$signal$109  <= 1'h0;
+    end else if (_175_) begin
+      \$signal$109  <= _054_;
     end
     if (rst) begin
-      \$signal$110  <= 1'h0;
-    end else if (_170_) begin
-      \$signal$110  <= _053_;
+      \$signal$108  <= 1'h0;
+    end else if (_176_) begin
+      \$signal$108  <= _051_;
     end
     if (rst) begin
-      tile_pen <= 17'h00000;
-    end else if (_171_) begin
-      tile_pen <= _051_ - 2'h2;
+      tile_pen <= 10'h000;
+    end else if (_177_) begin
+      tile_pen <= _050_[9:0];
     end
     if (rst) begin
-      k_pen <= 17'h00000;
-    end else if (_172_) begin
-      k_pen <= hdr[47:32] - 2'h2;
+      k_pen <= 10'h000;
+    end else if (_178_) begin
+      k_pen <= hdr[41:32] - 2'h2;
     end
     if (rst) begin
       act_max <= 8'h00;
-    end else if (_173_) begin
+    end else if (_179_) begin
       act_max <= hdr[71:64];
     end
     if (rst) begin
       act_min <= 8'h00;
-    end else if (_174_) begin
+    end else if (_180_) begin
       act_min <= hdr[63:56];
     end
     if (rst) begin
       zero_point <= 8'h00;
-    end else if (_175_) begin
+    end else if (_181_) begin
       zero_point <= hdr[55:48];
     end
     if (rst) begin
       m_one <= 1'h0;
-    end else if (_176_) begin
+    end else if (_182_) begin
       m_one <= hdr[15:0] == 1'h1;
     end
     if (rst) begin
       m_wrap_pen <= 17'h00000;
-    end else if (_177_) begin
+    end else if (_183_) begin
       m_wrap_pen <= hdr[15:0] + 3'h6;
     end
     if (rst) begin
       m_pen <= 17'h00000;
-    end else if (_178_) begin
+    end else if (_184_) begin
       m_pen <= hdr[15:0] - 2'h2;
     end
     if (rst) begin
       m_wrap <= 17'h00000;
-    end else if (_179_) begin
+    end else if (_185_) begin
       m_wrap <= hdr[15:0] + 3'h7;
     end
     if (rst) begin
       m_last <= 16'h0000;
-    end else if (_180_) begin
+    end else if (_186_) begin
       m_last <= hdr[15:0] - 1'h1;
     end
     if (rst) begin
       M_ <= 16'h0000;
-    end else if (_181_) begin
+    end else if (_187_) begin
       M_ <= hdr[15:0];
     end
-    if (_191_) begin
+    if (_195_) begin
       w_en <= 1'h0;
     end else begin
-      w_en <= s_param__valid & _027_;
+      w_en <= s_param__valid & _025_;
     end
-    if (!_333_) begin
+    if (!_343_) begin
       w_data[68:63] <= 6'h00;
     end else begin
       w_data[68:63] <= hdr[69:64];
     end
-    if (!_334_) begin
+    if (!_344_) begin
       w_data[62:32] <= 31'h00000000;
     end else begin
       w_data[62:32] <= hdr[62:32];
     end
-    if (!_335_) begin
+    if (!_345_) begin
       w_data[31:0] <= 32'd0;
     end else begin
       w_data[31:0] <= hdr[31:0];
@@ -1259,7 +1276,7 @@ module \hwq_top.engine.array (i_w, clk, rst, i_valid, i_last, drain_valid, o_dat
   wire [3:0] _0030_;
   (* unused_bits = "3" *)
   wire [3:0] _0031_;
-  wire [2:0] _0032_;
+  wire [3:0] _0032_;
   wire _0034_;
   wire _0035_;
   wire _0065_;
@@ -2094,7 +2111,7 @@ module \hwq_top.engine.array (i_w, clk, rst, i_valid, i_last, drain_valid, o_dat
   assign draining = | drain_count;
   assign _0030_ = drain_count - 1'h1;
   assign _0031_[2:0] = drain_beat + 1'h1;
-  assign _0032_ = drain_advance ? 3'h0 : _0031_[2:0];
+  assign _0032_[2:0] = drain_advance ? 3'h0 : _0031_[2:0];
   assign _0065_ = | { lr_7_7_d2, rst };
   assign _0066_ = | { lr_7_7_d2, rst };
   assign _0067_ = | { lr_7_6_d2, rst };
@@ -2167,7 +2184,7 @@ module \hwq_top.engine.array (i_w, clk, rst, i_valid, i_last, drain_valid, o_dat
   assign _0134_ = | { in_idle, rst };
   assign _0135_ = | { in_idle, rst };
   assign _0136_ = | { in_idle, rst };
-  assign _0137_ = draining ? _0032_ : drain_beat;
+  assign _0137_ = draining ? _0032_[2:0] : drain_beat;
   assign beat_next = lr_7_7_d2 ? 3'h0 : _0137_;
   assign _0138_ = drain_advance ? _0030_ : drain_count;
   assign count_next = lr_7_7_d2 ? 4'h8 : _0138_;
@@ -2175,1410 +2192,1411 @@ module \hwq_top.engine.array (i_w, clk, rst, i_valid, i_last, drain_valid, o_dat
     .a(a),
     .b(b),
     .clk(clk),
-    .\port$686$0 (p[0]),
-    .\port$686$1 (p[1]),
-    .\port$686$10 (p[10]),
-    .\port$686$11 (p[11]),
-    .\port$686$12 (p[12]),
-    .\port$686$13 (p[13]),
-    .\port$686$14 (p[14]),
-    .\port$686$15 (p[15]),
-    .\port$686$2 (p[2]),
-    .\port$686$3 (p[3]),
-    .\port$686$4 (p[4]),
-    .\port$686$5 (p[5]),
-    .\port$686$6 (p[6]),
-    .\port$686$7 (p[7]),
-    .\port$686$8 (p[8]),
-    .\port$686$9 (p[9]),
+    .\port$684$0 (p[0]),
+    .\port$684$1 (p[1]),
+    .\port$684$10 (p[10]),
+    .\port$684$11 (p[11]),
+    .\port$684$12 (p[12]),
+    .\port$684$13 (p[13]),
+    .\port$684$14 (p[14]),
+    .\port$684$15 (p[15]),
+    .\port$684$2 (p[2]),
+    .\port$684$3 (p[3]),
+    .\port$684$4 (p[4]),
+    .\port$684$5 (p[5]),
+    .\port$684$6 (p[6]),
+    .\port$684$7 (p[7]),
+    .\port$684$8 (p[8]),
+    .\port$684$9 (p[9]),
     .rst(rst)
   );
   \hwq_top.engine.array.mul_0_1  mul_0_1 (
     .a(a_0_0),
     .b(skew_w1_d0),
     .clk(clk),
-    .\port$687$0 (\p$142 [0]),
-    .\port$687$1 (\p$142 [1]),
-    .\port$687$10 (\p$142 [10]),
-    .\port$687$11 (\p$142 [11]),
-    .\port$687$12 (\p$142 [12]),
-    .\port$687$13 (\p$142 [13]),
-    .\port$687$14 (\p$142 [14]),
-    .\port$687$15 (\p$142 [15]),
-    .\port$687$2 (\p$142 [2]),
-    .\port$687$3 (\p$142 [3]),
-    .\port$687$4 (\p$142 [4]),
-    .\port$687$5 (\p$142 [5]),
-    .\port$687$6 (\p$142 [6]),
-    .\port$687$7 (\p$142 [7]),
-    .\port$687$8 (\p$142 [8]),
-    .\port$687$9 (\p$142 [9]),
+    .\port$685$0 (\p$142 [0]),
+    .\port$685$1 (\p$142 [1]),
+    .\port$685$10 (\p$142 [10]),
+    .\port$685$11 (\p$142 [11]),
+    .\port$685$12 (\p$142 [12]),
+    .\port$685$13 (\p$142 [13]),
+    .\port$685$14 (\p$142 [14]),
+    .\port$685$15 (\p$142 [15]),
+    .\port$685$2 (\p$142 [2]),
+    .\port$685$3 (\p$142 [3]),
+    .\port$685$4 (\p$142 [4]),
+    .\port$685$5 (\p$142 [5]),
+    .\port$685$6 (\p$142 [6]),
+    .\port$685$7 (\p$142 [7]),
+    .\port$685$8 (\p$142 [8]),
+    .\port$685$9 (\p$142 [9]),
     .rst(rst)
   );
   \hwq_top.engine.array.mul_0_2  mul_0_2 (
     .a(a_0_1),
     .b(skew_w2_d1),
     .clk(clk),
-    .\port$688$0 (\p$155 [0]),
-    .\port$688$1 (\p$155 [1]),
-    .\port$688$10 (\p$155 [10]),
-    .\port$688$11 (\p$155 [11]),
-    .\port$688$12 (\p$155 [12]),
-    .\port$688$13 (\p$155 [13]),
-    .\port$688$14 (\p$155 [14]),
-    .\port$688$15 (\p$155 [15]),
-    .\port$688$2 (\p$155 [2]),
-    .\port$688$3 (\p$155 [3]),
-    .\port$688$4 (\p$155 [4]),
-    .\port$688$5 (\p$155 [5]),
-    .\port$688$6 (\p$155 [6]),
-    .\port$688$7 (\p$155 [7]),
-    .\port$688$8 (\p$155 [8]),
-    .\port$688$9 (\p$155 [9]),
+    .\port$686$0 (\p$155 [0]),
+    .\port$686$1 (\p$155 [1]),
+    .\port$686$10 (\p$155 [10]),
+    .\port$686$11 (\p$155 [11]),
+    .\port$686$12 (\p$155 [12]),
+    .\port$686$13 (\p$155 [13]),
+    .\port$686$14 (\p$155 [14]),
+    .\port$686$15 (\p$155 [15]),
+    .\port$686$2 (\p$155 [2]),
+    .\port$686$3 (\p$155 [3]),
+    .\port$686$4 (\p$155 [4]),
+    .\port$686$5 (\p$155 [5]),
+    .\port$686$6 (\p$155 [6]),
+    .\port$686$7 (\p$155 [7]),
+    .\port$686$8 (\p$155 [8]),
+    .\port$686$9 (\p$155 [9]),
     .rst(rst)
   );
   \hwq_top.engine.array.mul_0_3  mul_0_3 (
     .a(a_0_2),
     .b(skew_w3_d2),
     .clk(clk),
-    .\port$689$0 (\p$168 [0]),
-    .\port$689$1 (\p$168 [1]),
-    .\port$689$10 (\p$168 [10]),
-    .\port$689$11 (\p$168 [11]),
-    .\port$689$12 (\p$168 [12]),
-    .\port$689$13 (\p$168 [13]),
-    .\port$689$14 (\p$168 [14]),
-    .\port$689$15 (\p$168 [15]),
-    .\port$689$2 (\p$168 [2]),
-    .\port$689$3 (\p$168 [3]),
-    .\port$689$4 (\p$168 [4]),
-    .\port$689$5 (\p$168 [5]),
-    .\port$689$6 (\p$168 [6]),
-    .\port$689$7 (\p$168 [7]),
-    .\port$689$8 (\p$168 [8]),
-    .\port$689$9 (\p$168 [9]),
+    .\port$687$0 (\p$168 [0]),
+    .\port$687$1 (\p$168 [1]),
+    .\port$687$10 (\p$168 [10]),
+    .\port$687$11 (\p$168 [11]),
+    .\port$687$12 (\p$168 [12]),
+    .\port$687$13 (\p$168 [13]),
+    .\port$687$14 (\p$168 [14]),
+    .\port$687$15 (\p$168 [15]),
+    .\port$687$2 (\p$168 [2]),
+    .\port$687$3 (\p$168 [3]),
+    .\port$687$4 (\p$168 [4]),
+    .\port$687$5 (\p$168 [5]),
+    .\port$687$6 (\p$168 [6]),
+    .\port$687$7 (\p$168 [7]),
+    .\port$687$8 (\p$168 [8]),
+    .\port$687$9 (\p$168 [9]),
     .rst(rst)
   );
   \hwq_top.engine.array.mul_0_4  mul_0_4 (
     .a(a_0_3),
     .b(skew_w4_d3),
     .clk(clk),
-    .\port$690$0 (\p$181 [0]),
-    .\port$690$1 (\p$181 [1]),
-    .\port$690$10 (\p$181 [10]),
-    .\port$690$11 (\p$181 [11]),
-    .\port$690$12 (\p$181 [12]),
-    .\port$690$13 (\p$181 [13]),
-    .\port$690$14 (\p$181 [14]),
-    .\port$690$15 (\p$181 [15]),
-    .\port$690$2 (\p$181 [2]),
-    .\port$690$3 (\p$181 [3]),
-    .\port$690$4 (\p$181 [4]),
-    .\port$690$5 (\p$181 [5]),
-    .\port$690$6 (\p$181 [6]),
-    .\port$690$7 (\p$181 [7]),
-    .\port$690$8 (\p$181 [8]),
-    .\port$690$9 (\p$181 [9]),
+    .\port$688$0 (\p$181 [0]),
+    .\port$688$1 (\p$181 [1]),
+    .\port$688$10 (\p$181 [10]),
+    .\port$688$11 (\p$181 [11]),
+    .\port$688$12 (\p$181 [12]),
+    .\port$688$13 (\p$181 [13]),
+    .\port$688$14 (\p$181 [14]),
+    .\port$688$15 (\p$181 [15]),
+    .\port$688$2 (\p$181 [2]),
+    .\port$688$3 (\p$181 [3]),
+    .\port$688$4 (\p$181 [4]),
+    .\port$688$5 (\p$181 [5]),
+    .\port$688$6 (\p$181 [6]),
+    .\port$688$7 (\p$181 [7]),
+    .\port$688$8 (\p$181 [8]),
+    .\port$688$9 (\p$181 [9]),
     .rst(rst)
   );
   \hwq_top.engine.array.mul_0_5  mul_0_5 (
     .a(a_0_4),
     .b(skew_w5_d4),
     .clk(clk),
-    .\port$691$0 (\p$194 [0]),
-    .\port$691$1 (\p$194 [1]),
-    .\port$691$10 (\p$194 [10]),
-    .\port$691$11 (\p$194 [11]),
-    .\port$691$12 (\p$194 [12]),
-    .\port$691$13 (\p$194 [13]),
-    .\port$691$14 (\p$194 [14]),
-    .\port$691$15 (\p$194 [15]),
-    .\port$691$2 (\p$194 [2]),
-    .\port$691$3 (\p$194 [3]),
-    .\port$691$4 (\p$194 [4]),
-    .\port$691$5 (\p$194 [5]),
-    .\port$691$6 (\p$194 [6]),
-    .\port$691$7 (\p$194 [7]),
-    .\port$691$8 (\p$194 [8]),
-    .\port$691$9 (\p$194 [9]),
+    .\port$689$0 (\p$194 [0]),
+    .\port$689$1 (\p$194 [1]),
+    .\port$689$10 (\p$194 [10]),
+    .\port$689$11 (\p$194 [11]),
+    .\port$689$12 (\p$194 [12]),
+    .\port$689$13 (\p$194 [13]),
+    .\port$689$14 (\p$194 [14]),
+    .\port$689$15 (\p$194 [15]),
+    .\port$689$2 (\p$194 [2]),
+    .\port$689$3 (\p$194 [3]),
+    .\port$689$4 (\p$194 [4]),
+    .\port$689$5 (\p$194 [5]),
+    .\port$689$6 (\p$194 [6]),
+    .\port$689$7 (\p$194 [7]),
+    .\port$689$8 (\p$194 [8]),
+    .\port$689$9 (\p$194 [9]),
     .rst(rst)
   );
   \hwq_top.engine.array.mul_0_6  mul_0_6 (
     .a(a_0_5),
     .b(skew_w6_d5),
     .clk(clk),
-    .\port$692$0 (\p$207 [0]),
-    .\port$692$1 (\p$207 [1]),
-    .\port$692$10 (\p$207 [10]),
-    .\port$692$11 (\p$207 [11]),
-    .\port$692$12 (\p$207 [12]),
-    .\port$692$13 (\p$207 [13]),
-    .\port$692$14 (\p$207 [14]),
-    .\port$692$15 (\p$207 [15]),
-    .\port$692$2 (\p$207 [2]),
-    .\port$692$3 (\p$207 [3]),
-    .\port$692$4 (\p$207 [4]),
-    .\port$692$5 (\p$207 [5]),
-    .\port$692$6 (\p$207 [6]),
-    .\port$692$7 (\p$207 [7]),
-    .\port$692$8 (\p$207 [8]),
-    .\port$692$9 (\p$207 [9]),
+    .\port$690$0 (\p$207 [0]),
+    .\port$690$1 (\p$207 [1]),
+    .\port$690$10 (\p$207 [10]),
+    .\port$690$11 (\p$207 [11]),
+    .\port$690$12 (\p$207 [12]),
+    .\port$690$13 (\p$207 [13]),
+    .\port$690$14 (\p$207 [14]),
+    .\port$690$15 (\p$207 [15]),
+    .\port$690$2 (\p$207 [2]),
+    .\port$690$3 (\p$207 [3]),
+    .\port$690$4 (\p$207 [4]),
+    .\port$690$5 (\p$207 [5]),
+    .\port$690$6 (\p$207 [6]),
+    .\port$690$7 (\p$207 [7]),
+    .\port$690$8 (\p$207 [8]),
+    .\port$690$9 (\p$207 [9]),
     .rst(rst)
   );
   \hwq_top.engine.array.mul_0_7  mul_0_7 (
     .a(a_0_6),
     .b(skew_w7_d6),
     .clk(clk),
-    .\port$693$0 (\p$220 [0]),
-    .\port$693$1 (\p$220 [1]),
-    .\port$693$10 (\p$220 [10]),
-    .\port$693$11 (\p$220 [11]),
-    .\port$693$12 (\p$220 [12]),
-    .\port$693$13 (\p$220 [13]),
-    .\port$693$14 (\p$220 [14]),
-    .\port$693$15 (\p$220 [15]),
-    .\port$693$2 (\p$220 [2]),
-    .\port$693$3 (\p$220 [3]),
-    .\port$693$4 (\p$220 [4]),
-    .\port$693$5 (\p$220 [5]),
-    .\port$693$6 (\p$220 [6]),
-    .\port$693$7 (\p$220 [7]),
-    .\port$693$8 (\p$220 [8]),
-    .\port$693$9 (\p$220 [9]),
+    .\port$691$0 (\p$220 [0]),
+    .\port$691$1 (\p$220 [1]),
+    .\port$691$10 (\p$220 [10]),
+    .\port$691$11 (\p$220 [11]),
+    .\port$691$12 (\p$220 [12]),
+    .\port$691$13 (\p$220 [13]),
+    .\port$691$14 (\p$220 [14]),
+    .\port$691$15 (\p$220 [15]),
+    .\port$691$2 (\p$220 [2]),
+    .\port$691$3 (\p$220 [3]),
+    .\port$691$4 (\p$220 [4]),
+    .\port$691$5 (\p$220 [5]),
+    .\port$691$6 (\p$220 [6]),
+    .\port$691$7 (\p$220 [7]),
+    .\port$691$8 (\p$220 [8]),
+    .\port$691$9 (\p$220 [9]),
     .rst(rst)
   );
   \hwq_top.engine.array.mul_1_0  mul_1_0 (
     .a(skew_a1_d0),
     .b(w_0_0),
     .clk(clk),
-    .\port$694$0 (\p$233 [0]),
-    .\port$694$1 (\p$233 [1]),
-    .\port$694$10 (\p$233 [10]),
-    .\port$694$11 (\p$233 [11]),
-    .\port$694$12 (\p$233 [12]),
-    .\port$694$13 (\p$233 [13]),
-    .\port$694$14 (\p$233 [14]),
-    .\port$694$15 (\p$233 [15]),
-    .\port$694$2 (\p$233 [2]),
-    .\port$694$3 (\p$233 [3]),
-    .\port$694$4 (\p$233 [4]),
-    .\port$694$5 (\p$233 [5]),
-    .\port$694$6 (\p$233 [6]),
-    .\port$694$7 (\p$233 [7]),
-    .\port$694$8 (\p$233 [8]),
-    .\port$694$9 (\p$233 [9]),
+    .\port$692$0 (\p$233 [0]),
+    .\port$692$1 (\p$233 [1]),
+    .\port$692$10 (\p$233 [10]),
+    .\port$692$11 (\p$233 [11]),
+    .\port$692$12 (\p$233 [12]),
+    .\port$692$13 (\p$233 [13]),
+    .\port$692$14 (\p$233 [14]),
+    .\port$692$15 (\p$233 [15]),
+    .\port$692$2 (\p$233 [2]),
+    .\port$692$3 (\p$233 [3]),
+    .\port$692$4 (\p$233 [4]),
+    .\port$692$5 (\p$233 [5]),
+    .\port$692$6 (\p$233 [6]),
+    .\port$692$7 (\p$233 [7]),
+    .\port$692$8 (\p$233 [8]),
+    .\port$692$9 (\p$233 [9]),
     .rst(rst)
   );
   \hwq_top.engine.array.mul_1_1  mul_1_1 (
     .a(a_1_0),
     .b(w_0_1),
     .clk(clk),
-    .\port$695$0 (\p$246 [0]),
-    .\port$695$1 (\p$246 [1]),
-    .\port$695$10 (\p$246 [10]),
-    .\port$695$11 (\p$246 [11]),
-    .\port$695$12 (\p$246 [12]),
-    .\port$695$13 (\p$246 [13]),
-    .\port$695$14 (\p$246 [14]),
-    .\port$695$15 (\p$246 [15]),
-    .\port$695$2 (\p$246 [2]),
-    .\port$695$3 (\p$246 [3]),
-    .\port$695$4 (\p$246 [4]),
-    .\port$695$5 (\p$246 [5]),
-    .\port$695$6 (\p$246 [6]),
-    .\port$695$7 (\p$246 [7]),
-    .\port$695$8 (\p$246 [8]),
-    .\port$695$9 (\p$246 [9]),
+    .\port$693$0 (\p$246 [0]),
+    .\port$693$1 (\p$246 [1]),
+    .\port$693$10 (\p$246 [10]),
+    .\port$693$11 (\p$246 [11]),
+    .\port$693$12 (\p$246 [12]),
+    .\port$693$13 (\p$246 [13]),
+    .\port$693$14 (\p$246 [14]),
+    .\port$693$15 (\p$246 [15]),
+    .\port$693$2 (\p$246 [2]),
+    .\port$693$3 (\p$246 [3]),
+    .\port$693$4 (\p$246 [4]),
+    .\port$693$5 (\p$246 [5]),
+    .\port$693$6 (\p$246 [6]),
+    .\port$693$7 (\p$246 [7]),
+    .\port$693$8 (\p$246 [8]),
+    .\port$693$9 (\p$246 [9]),
     .rst(rst)
   );
   \hwq_top.engine.array.mul_1_2  mul_1_2 (
     .a(a_1_1),
     .b(w_0_2),
     .clk(clk),
-    .\port$696$0 (\p$259 [0]),
-    .\port$696$1 (\p$259 [1]),
-    .\port$696$10 (\p$259 [10]),
-    .\port$696$11 (\p$259 [11]),
-    .\port$696$12 (\p$259 [12]),
-    .\port$696$13 (\p$259 [13]),
-    .\port$696$14 (\p$259 [14]),
-    .\port$696$15 (\p$259 [15]),
-    .\port$696$2 (\p$259 [2]),
-    .\port$696$3 (\p$259 [3]),
-    .\port$696$4 (\p$259 [4]),
-    .\port$696$5 (\p$259 [5]),
-    .\port$696$6 (\p$259 [6]),
-    .\port$696$7 (\p$259 [7]),
-    .\port$696$8 (\p$259 [8]),
-    .\port$696$9 (\p$259 [9]),
+    .\port$694$0 (\p$259 [0]),
+    .\port$694$1 (\p$259 [1]),
+    .\port$694$10 (\p$259 [10]),
+    .\port$694$11 (\p$259 [11]),
+    .\port$694$12 (\p$259 [12]),
+    .\port$694$13 (\p$259 [13]),
+    .\port$694$14 (\p$259 [14]),
+    .\port$694$15 (\p$259 [15]),
+    .\port$694$2 (\p$259 [2]),
+    .\port$694$3 (\p$259 [3]),
+    .\port$694$4 (\p$259 [4]),
+    .\port$694$5 (\p$259 [5]),
+    .\port$694$6 (\p$259 [6]),
+    .\port$694$7 (\p$259 [7]),
+    .\port$694$8 (\p$259 [8]),
+    .\port$694$9 (\p$259 [9]),
     .rst(rst)
   );
   \hwq_top.engine.array.mul_1_3  mul_1_3 (
     .a(a_1_2),
     .b(w_0_3),
     .clk(clk),
-    .\port$697$0 (\p$272 [0]),
-    .\port$697$1 (\p$272 [1]),
-    .\port$697$10 (\p$272 [10]),
-    .\port$697$11 (\p$272 [11]),
-    .\port$697$12 (\p$272 [12]),
-    .\port$697$13 (\p$272 [13]),
-    .\port$697$14 (\p$272 [14]),
-    .\port$697$15 (\p$272 [15]),
-    .\port$697$2 (\p$272 [2]),
-    .\port$697$3 (\p$272 [3]),
-    .\port$697$4 (\p$272 [4]),
-    .\port$697$5 (\p$272 [5]),
-    .\port$697$6 (\p$272 [6]),
-    .\port$697$7 (\p$272 [7]),
-    .\port$697$8 (\p$272 [8]),
-    .\port$697$9 (\p$272 [9]),
+    .\port$695$0 (\p$272 [0]),
+    .\port$695$1 (\p$272 [1]),
+    .\port$695$10 (\p$272 [10]),
+    .\port$695$11 (\p$272 [11]),
+    .\port$695$12 (\p$272 [12]),
+    .\port$695$13 (\p$272 [13]),
+    .\port$695$14 (\p$272 [14]),
+    .\port$695$15 (\p$272 [15]),
+    .\port$695$2 (\p$272 [2]),
+    .\port$695$3 (\p$272 [3]),
+    .\port$695$4 (\p$272 [4]),
+    .\port$695$5 (\p$272 [5]),
+    .\port$695$6 (\p$272 [6]),
+    .\port$695$7 (\p$272 [7]),
+    .\port$695$8 (\p$272 [8]),
+    .\port$695$9 (\p$272 [9]),
     .rst(rst)
   );
   \hwq_top.engine.array.mul_1_4  mul_1_4 (
     .a(a_1_3),
     .b(w_0_4),
     .clk(clk),
-    .\port$698$0 (\p$285 [0]),
-    .\port$698$1 (\p$285 [1]),
-    .\port$698$10 (\p$285 [10]),
-    .\port$698$11 (\p$285 [11]),
-    .\port$698$12 (\p$285 [12]),
-    .\port$698$13 (\p$285 [13]),
-    .\port$698$14 (\p$285 [14]),
-    .\port$698$15 (\p$285 [15]),
-    .\port$698$2 (\p$285 [2]),
-    .\port$698$3 (\p$285 [3]),
-    .\port$698$4 (\p$285 [4]),
-    .\port$698$5 (\p$285 [5]),
-    .\port$698$6 (\p$285 [6]),
-    .\port$698$7 (\p$285 [7]),
-    .\port$698$8 (\p$285 [8]),
-    .\port$698$9 (\p$285 [9]),
+    .\port$696$0 (\p$285 [0]),
+    .\port$696$1 (\p$285 [1]),
+    .\port$696$10 (\p$285 [10]),
+    .\port$696$11 (\p$285 [11]),
+    .\port$696$12 (\p$285 [12]),
+    .\port$696$13 (\p$285 [13]),
+    .\port$696$14 (\p$285 [14]),
+    .\port$696$15 (\p$285 [15]),
+    .\port$696$2 (\p$285 [2]),
+    .\port$696$3 (\p$285 [3]),
+    .\port$696$4 (\p$285 [4]),
+    .\port$696$5 (\p$285 [5]),
+    .\port$696$6 (\p$285 [6]),
+    .\port$696$7 (\p$285 [7]),
+    .\port$696$8 (\p$285 [8]),
+    .\port$696$9 (\p$285 [9]),
     .rst(rst)
   );
   \hwq_top.engine.array.mul_1_5  mul_1_5 (
     .a(a_1_4),
     .b(w_0_5),
     .clk(clk),
-    .\port$699$0 (\p$298 [0]),
-    .\port$699$1 (\p$298 [1]),
-    .\port$699$10 (\p$298 [10]),
-    .\port$699$11 (\p$298 [11]),
-    .\port$699$12 (\p$298 [12]),
-    .\port$699$13 (\p$298 [13]),
-    .\port$699$14 (\p$298 [14]),
-    .\port$699$15 (\p$298 [15]),
-    .\port$699$2 (\p$298 [2]),
-    .\port$699$3 (\p$298 [3]),
-    .\port$699$4 (\p$298 [4]),
-    .\port$699$5 (\p$298 [5]),
-    .\port$699$6 (\p$298 [6]),
-    .\port$699$7 (\p$298 [7]),
-    .\port$699$8 (\p$298 [8]),
-    .\port$699$9 (\p$298 [9]),
+    .\port$697$0 (\p$298 [0]),
+    .\port$697$1 (\p$298 [1]),
+    .\port$697$10 (\p$298 [10]),
+    .\port$697$11 (\p$298 [11]),
+    .\port$697$12 (\p$298 [12]),
+    .\port$697$13 (\p$298 [13]),
+    .\port$697$14 (\p$298 [14]),
+    .\port$697$15 (\p$298 [15]),
+    .\port$697$2 (\p$298 [2]),
+    .\port$697$3 (\p$298 [3]),
+    .\port$697$4 (\p$298 [4]),
+    .\port$697$5 (\p$298 [5]),
+    .\port$697$6 (\p$298 [6]),
+    .\port$697$7 (\p$298 [7]),
+    .\port$697$8 (\p$298 [8]),
+    .\port$697$9 (\p$298 [9]),
     .rst(rst)
   );
   \hwq_top.engine.array.mul_1_6  mul_1_6 (
     .a(a_1_5),
     .b(w_0_6),
     .clk(clk),
-    .\port$700$0 (\p$311 [0]),
-    .\port$700$1 (\p$311 [1]),
-    .\port$700$10 (\p$311 [10]),
-    .\port$700$11 (\p$311 [11]),
-    .\port$700$12 (\p$311 [12]),
-    .\port$700$13 (\p$311 [13]),
-    .\port$700$14 (\p$311 [14]),
-    .\port$700$15 (\p$311 [15]),
-    .\port$700$2 (\p$311 [2]),
-    .\port$700$3 (\p$311 [3]),
-    .\port$700$4 (\p$311 [4]),
-    .\port$700$5 (\p$311 [5]),
-    .\port$700$6 (\p$311 [6]),
-    .\port$700$7 (\p$311 [7]),
-    .\port$700$8 (\p$311 [8]),
-    .\port$700$9 (\p$311 [9]),
+    .\port$698$0 (\p$311 [0]),
+    .\port$698$1 (\p$311 [1]),
+    .\port$698$10 (\p$311 [10]),
+    .\port$698$11 (\p$311 [11]),
+    .\port$698$12 (\p$311 [12]),
+    .\port$698$13 (\p$311 [13]),
+    .\port$698$14 (\p$311 [14]),
+    .\port$698$15 (\p$311 [15]),
+    .\port$698$2 (\p$311 [2]),
+    .\port$698$3 (\p$311 [3]),
+    .\port$698$4 (\p$311 [4]),
+    .\port$698$5 (\p$311 [5]),
+    .\port$698$6 (\p$311 [6]),
+    .\port$698$7 (\p$311 [7]),
+    .\port$698$8 (\p$311 [8]),
+    .\port$698$9 (\p$311 [9]),
     .rst(rst)
   );
   \hwq_top.engine.array.mul_1_7  mul_1_7 (
     .a(a_1_6),
     .b(w_0_7),
     .clk(clk),
-    .\port$701$0 (\p$324 [0]),
-    .\port$701$1 (\p$324 [1]),
-    .\port$701$10 (\p$324 [10]),
-    .\port$701$11 (\p$324 [11]),
-    .\port$701$12 (\p$324 [12]),
-    .\port$701$13 (\p$324 [13]),
-    .\port$701$14 (\p$324 [14]),
-    .\port$701$15 (\p$324 [15]),
-    .\port$701$2 (\p$324 [2]),
-    .\port$701$3 (\p$324 [3]),
-    .\port$701$4 (\p$324 [4]),
-    .\port$701$5 (\p$324 [5]),
-    .\port$701$6 (\p$324 [6]),
-    .\port$701$7 (\p$324 [7]),
-    .\port$701$8 (\p$324 [8]),
-    .\port$701$9 (\p$324 [9]),
+    .\port$699$0 (\p$324 [0]),
+    .\port$699$1 (\p$324 [1]),
+    .\port$699$10 (\p$324 [10]),
+    .\port$699$11 (\p$324 [11]),
+    .\port$699$12 (\p$324 [12]),
+    .\port$699$13 (\p$324 [13]),
+    .\port$699$14 (\p$324 [14]),
+    .\port$699$15 (\p$324 [15]),
+    .\port$699$2 (\p$324 [2]),
+    .\port$699$3 (\p$324 [3]),
+    .\port$699$4 (\p$324 [4]),
+    .\port$699$5 (\p$324 [5]),
+    .\port$699$6 (\p$324 [6]),
+    .\port$699$7 (\p$324 [7]),
+    .\port$699$8 (\p$324 [8]),
+    .\port$699$9 (\p$324 [9]),
     .rst(rst)
   );
   \hwq_top.engine.array.mul_2_0  mul_2_0 (
     .a(skew_a2_d1),
     .b(w_1_0),
     .clk(clk),
-    .\port$702$0 (\p$337 [0]),
-    .\port$702$1 (\p$337 [1]),
-    .\port$702$10 (\p$337 [10]),
-    .\port$702$11 (\p$337 [11]),
-    .\port$702$12 (\p$337 [12]),
-    .\port$702$13 (\p$337 [13]),
-    .\port$702$14 (\p$337 [14]),
-    .\port$702$15 (\p$337 [15]),
-    .\port$702$2 (\p$337 [2]),
-    .\port$702$3 (\p$337 [3]),
-    .\port$702$4 (\p$337 [4]),
-    .\port$702$5 (\p$337 [5]),
-    .\port$702$6 (\p$337 [6]),
-    .\port$702$7 (\p$337 [7]),
-    .\port$702$8 (\p$337 [8]),
-    .\port$702$9 (\p$337 [9]),
+    .\port$700$0 (\p$337 [0]),
+    .\port$700$1 (\p$337 [1]),
+    .\port$700$10 (\p$337 [10]),
+    .\port$700$11 (\p$337 [11]),
+    .\port$700$12 (\p$337 [12]),
+    .\port$700$13 (\p$337 [13]),
+    .\port$700$14 (\p$337 [14]),
+    .\port$700$15 (\p$337 [15]),
+    .\port$700$2 (\p$337 [2]),
+    .\port$700$3 (\p$337 [3]),
+    .\port$700$4 (\p$337 [4]),
+    .\port$700$5 (\p$337 [5]),
+    .\port$700$6 (\p$337 [6]),
+    .\port$700$7 (\p$337 [7]),
+    .\port$700$8 (\p$337 [8]),
+    .\port$700$9 (\p$337 [9]),
     .rst(rst)
   );
   \hwq_top.engine.array.mul_2_1  mul_2_1 (
     .a(a_2_0),
     .b(w_1_1),
     .clk(clk),
-    .\port$703$0 (\p$350 [0]),
-    .\port$703$1 (\p$350 [1]),
-    .\port$703$10 (\p$350 [10]),
-    .\port$703$11 (\p$350 [11]),
-    .\port$703$12 (\p$350 [12]),
-    .\port$703$13 (\p$350 [13]),
-    .\port$703$14 (\p$350 [14]),
-    .\port$703$15 (\p$350 [15]),
-    .\port$703$2 (\p$350 [2]),
-    .\port$703$3 (\p$350 [3]),
-    .\port$703$4 (\p$350 [4]),
-    .\port$703$5 (\p$350 [5]),
-    .\port$703$6 (\p$350 [6]),
-    .\port$703$7 (\p$350 [7]),
-    .\port$703$8 (\p$350 [8]),
-    .\port$703$9 (\p$350 [9]),
+    .\port$701$0 (\p$350 [0]),
+    .\port$701$1 (\p$350 [1]),
+    .\port$701$10 (\p$350 [10]),
+    .\port$701$11 (\p$350 [11]),
+    .\port$701$12 (\p$350 [12]),
+    .\port$701$13 (\p$350 [13]),
+    .\port$701$14 (\p$350 [14]),
+    .\port$701$15 (\p$350 [15]),
+    .\port$701$2 (\p$350 [2]),
+    .\port$701$3 (\p$350 [3]),
+    .\port$701$4 (\p$350 [4]),
+    .\port$701$5 (\p$350 [5]),
+    .\port$701$6 (\p$350 [6]),
+    .\port$701$7 (\p$350 [7]),
+    .\port$701$8 (\p$350 [8]),
+    .\port$701$9 (\p$350 [9]),
     .rst(rst)
   );
   \hwq_top.engine.array.mul_2_2  mul_2_2 (
     .a(a_2_1),
     .b(w_1_2),
     .clk(clk),
-    .\port$704$0 (\p$363 [0]),
-    .\port$704$1 (\p$363 [1]),
-    .\port$704$10 (\p$363 [10]),
-    .\port$704$11 (\p$363 [11]),
-    .\port$704$12 (\p$363 [12]),
-    .\port$704$13 (\p$363 [13]),
-    .\port$704$14 (\p$363 [14]),
-    .\port$704$15 (\p$363 [15]),
-    .\port$704$2 (\p$363 [2]),
-    .\port$704$3 (\p$363 [3]),
-    .\port$704$4 (\p$363 [4]),
-    .\port$704$5 (\p$363 [5]),
-    .\port$704$6 (\p$363 [6]),
-    .\port$704$7 (\p$363 [7]),
-    .\port$704$8 (\p$363 [8]),
-    .\port$704$9 (\p$363 [9]),
+    .\port$702$0 (\p$363 [0]),
+    .\port$702$1 (\p$363 [1]),
+    .\port$702$10 (\p$363 [10]),
+    .\port$702$11 (\p$363 [11]),
+    .\port$702$12 (\p$363 [12]),
+    .\port$702$13 (\p$363 [13]),
+    .\port$702$14 (\p$363 [14]),
+    .\port$702$15 (\p$363 [15]),
+    .\port$702$2 (\p$363 [2]),
+    .\port$702$3 (\p$363 [3]),
+    .\port$702$4 (\p$363 [4]),
+    .\port$702$5 (\p$363 [5]),
+    .\port$702$6 (\p$363 [6]),
+    .\port$702$7 (\p$363 [7]),
+    .\port$702$8 (\p$363 [8]),
+    .\port$702$9 (\p$363 [9]),
     .rst(rst)
   );
   \hwq_top.engine.array.mul_2_3  mul_2_3 (
     .a(a_2_2),
     .b(w_1_3),
     .clk(clk),
-    .\port$705$0 (\p$376 [0]),
-    .\port$705$1 (\p$376 [1]),
-    .\port$705$10 (\p$376 [10]),
-    .\port$705$11 (\p$376 [11]),
-    .\port$705$12 (\p$376 [12]),
-    .\port$705$13 (\p$376 [13]),
-    .\port$705$14 (\p$376 [14]),
-    .\port$705$15 (\p$376 [15]),
-    .\port$705$2 (\p$376 [2]),
-    .\port$705$3 (\p$376 [3]),
-    .\port$705$4 (\p$376 [4]),
-    .\port$705$5 (\p$376 [5]),
-    .\port$705$6 (\p$376 [6]),
-    .\port$705$7 (\p$376 [7]),
-    .\port$705$8 (\p$376 [8]),
-    .\port$705$9 (\p$376 [9]),
+    .\port$703$0 (\p$376 [0]),
+    .\port$703$1 (\p$376 [1]),
+    .\port$703$10 (\p$376 [10]),
+    .\port$703$11 (\p$376 [11]),
+    .\port$703$12 (\p$376 [12]),
+    .\port$703$13 (\p$376 [13]),
+    .\port$703$14 (\p$376 [14]),
+    .\port$703$15 (\p$376 [15]),
+    .\port$703$2 (\p$376 [2]),
+    .\port$703$3 (\p$376 [3]),
+    .\port$703$4 (\p$376 [4]),
+    .\port$703$5 (\p$376 [5]),
+    .\port$703$6 (\p$376 [6]),
+    .\port$703$7 (\p$376 [7]),
+    .\port$703$8 (\p$376 [8]),
+    .\port$703$9 (\p$376 [9]),
     .rst(rst)
   );
   \hwq_top.engine.array.mul_2_4  mul_2_4 (
     .a(a_2_3),
     .b(w_1_4),
     .clk(clk),
-    .\port$706$0 (\p$389 [0]),
-    .\port$706$1 (\p$389 [1]),
-    .\port$706$10 (\p$389 [10]),
-    .\port$706$11 (\p$389 [11]),
-    .\port$706$12 (\p$389 [12]),
-    .\port$706$13 (\p$389 [13]),
-    .\port$706$14 (\p$389 [14]),
-    .\port$706$15 (\p$389 [15]),
-    .\port$706$2 (\p$389 [2]),
-    .\port$706$3 (\p$389 [3]),
-    .\port$706$4 (\p$389 [4]),
-    .\port$706$5 (\p$389 [5]),
-    .\port$706$6 (\p$389 [6]),
-    .\port$706$7 (\p$389 [7]),
-    .\port$706$8 (\p$389 [8]),
-    .\port$706$9 (\p$389 [9]),
+    .\port$704$0 (\p$389 [0]),
+    .\port$704$1 (\p$389 [1]),
+    .\port$704$10 (\p$389 [10]),
+    .\port$704$11 (\p$389 [11]),
+    .\port$704$12 (\p$389 [12]),
+    .\port$704$13 (\p$389 [13]),
+    .\port$704$14 (\p$389 [14]),
+    .\port$704$15 (\p$389 [15]),
+    .\port$704$2 (\p$389 [2]),
+    .\port$704$3 (\p$389 [3]),
+    .\port$704$4 (\p$389 [4]),
+    .\port$704$5 (\p$389 [5]),
+    .\port$704$6 (\p$389 [6]),
+    .\port$704$7 (\p$389 [7]),
+    .\port$704$8 (\p$389 [8]),
+    .\port$704$9 (\p$389 [9]),
     .rst(rst)
   );
   \hwq_top.engine.array.mul_2_5  mul_2_5 (
     .a(a_2_4),
     .b(w_1_5),
     .clk(clk),
-    .\port$707$0 (\p$402 [0]),
-    .\port$707$1 (\p$402 [1]),
-    .\port$707$10 (\p$402 [10]),
-    .\port$707$11 (\p$402 [11]),
-    .\port$707$12 (\p$402 [12]),
-    .\port$707$13 (\p$402 [13]),
-    .\port$707$14 (\p$402 [14]),
-    .\port$707$15 (\p$402 [15]),
-    .\port$707$2 (\p$402 [2]),
-    .\port$707$3 (\p$402 [3]),
-    .\port$707$4 (\p$402 [4]),
-    .\port$707$5 (\p$402 [5]),
-    .\port$707$6 (\p$402 [6]),
-    .\port$707$7 (\p$402 [7]),
-    .\port$707$8 (\p$402 [8]),
-    .\port$707$9 (\p$402 [9]),
+    .\port$705$0 (\p$402 [0]),
+    .\port$705$1 (\p$402 [1]),
+    .\port$705$10 (\p$402 [10]),
+    .\port$705$11 (\p$402 [11]),
+    .\port$705$12 (\p$402 [12]),
+    .\port$705$13 (\p$402 [13]),
+    .\port$705$14 (\p$402 [14]),
+    .\port$705$15 (\p$402 [15]),
+    .\port$705$2 (\p$402 [2]),
+    .\port$705$3 (\p$402 [3]),
+    .\port$705$4 (\p$402 [4]),
+    .\port$705$5 (\p$402 [5]),
+    .\port$705$6 (\p$402 [6]),
+    .\port$705$7 (\p$402 [7]),
+    .\port$705$8 (\p$402 [8]),
+    .\port$705$9 (\p$402 [9]),
     .rst(rst)
   );
   \hwq_top.engine.array.mul_2_6  mul_2_6 (
     .a(a_2_5),
     .b(w_1_6),
     .clk(clk),
-    .\port$708$0 (\p$415 [0]),
-    .\port$708$1 (\p$415 [1]),
-    .\port$708$10 (\p$415 [10]),
-    .\port$708$11 (\p$415 [11]),
-    .\port$708$12 (\p$415 [12]),
-    .\port$708$13 (\p$415 [13]),
-    .\port$708$14 (\p$415 [14]),
-    .\port$708$15 (\p$415 [15]),
-    .\port$708$2 (\p$415 [2]),
-    .\port$708$3 (\p$415 [3]),
-    .\port$708$4 (\p$415 [4]),
-    .\port$708$5 (\p$415 [5]),
-    .\port$708$6 (\p$415 [6]),
-    .\port$708$7 (\p$415 [7]),
-    .\port$708$8 (\p$415 [8]),
-    .\port$708$9 (\p$415 [9]),
+    .\port$706$0 (\p$415 [0]),
+    .\port$706$1 (\p$415 [1]),
+    .\port$706$10 (\p$415 [10]),
+    .\port$706$11 (\p$415 [11]),
+    .\port$706$12 (\p$415 [12]),
+    .\port$706$13 (\p$415 [13]),
+    .\port$706$14 (\p$415 [14]),
+    .\port$706$15 (\p$415 [15]),
+    .\port$706$2 (\p$415 [2]),
+    .\port$706$3 (\p$415 [3]),
+    .\port$706$4 (\p$415 [4]),
+    .\port$706$5 (\p$415 [5]),
+    .\port$706$6 (\p$415 [6]),
+    .\port$706$7 (\p$415 [7]),
+    .\port$706$8 (\p$415 [8]),
+    .\port$706$9 (\p$415 [9]),
     .rst(rst)
   );
   \hwq_top.engine.array.mul_2_7  mul_2_7 (
     .a(a_2_6),
     .b(w_1_7),
     .clk(clk),
-    .\port$709$0 (\p$428 [0]),
-    .\port$709$1 (\p$428 [1]),
-    .\port$709$10 (\p$428 [10]),
-    .\port$709$11 (\p$428 [11]),
-    .\port$709$12 (\p$428 [12]),
-    .\port$709$13 (\p$428 [13]),
-    .\port$709$14 (\p$428 [14]),
-    .\port$709$15 (\p$428 [15]),
-    .\port$709$2 (\p$428 [2]),
-    .\port$709$3 (\p$428 [3]),
-    .\port$709$4 (\p$428 [4]),
-    .\port$709$5 (\p$428 [5]),
-    .\port$709$6 (\p$428 [6]),
-    .\port$709$7 (\p$428 [7]),
-    .\port$709$8 (\p$428 [8]),
-    .\port$709$9 (\p$428 [9]),
+    .\port$707$0 (\p$428 [0]),
+    .\port$707$1 (\p$428 [1]),
+    .\port$707$10 (\p$428 [10]),
+    .\port$707$11 (\p$428 [11]),
+    .\port$707$12 (\p$428 [12]),
+    .\port$707$13 (\p$428 [13]),
+    .\port$707$14 (\p$428 [14]),
+    .\port$707$15 (\p$428 [15]),
+    .\port$707$2 (\p$428 [2]),
+    .\port$707$3 (\p$428 [3]),
+    .\port$707$4 (\p$428 [4]),
+    .\port$707$5 (\p$428 [5]),
+    .\port$707$6 (\p$428 [6]),
+    .\port$707$7 (\p$428 [7]),
+    .\port$707$8 (\p$428 [8]),
+    .\port$707$9 (\p$428 [9]),
     .rst(rst)
   );
   \hwq_top.engine.array.mul_3_0  mul_3_0 (
     .a(skew_a3_d2),
     .b(w_2_0),
     .clk(clk),
-    .\port$710$0 (\p$441 [0]),
-    .\port$710$1 (\p$441 [1]),
-    .\port$710$10 (\p$441 [10]),
-    .\port$710$11 (\p$441 [11]),
-    .\port$710$12 (\p$441 [12]),
-    .\port$710$13 (\p$441 [13]),
-    .\port$710$14 (\p$441 [14]),
-    .\port$710$15 (\p$441 [15]),
-    .\port$710$2 (\p$441 [2]),
-    .\port$710$3 (\p$441 [3]),
-    .\port$710$4 (\p$441 [4]),
-    .\port$710$5 (\p$441 [5]),
-    .\port$710$6 (\p$441 [6]),
-    .\port$710$7 (\p$441 [7]),
-    .\port$710$8 (\p$441 [8]),
-    .\port$710$9 (\p$441 [9]),
+    .\port$708$0 (\p$441 [0]),
+    .\port$708$1 (\p$441 [1]),
+    .\port$708$10 (\p$441 [10]),
+    .\port$708$11 (\p$441 [11]),
+    .\port$708$12 (\p$441 [12]),
+    .\port$708$13 (\p$441 [13]),
+    .\port$708$14 (\p$441 [14]),
+    .\port$708$15 (\p$441 [15]),
+    .\port$708$2 (\p$441 [2]),
+    .\port$708$3 (\p$441 [3]),
+    .\port$708$4 (\p$441 [4]),
+    .\port$708$5 (\p$441 [5]),
+    .\port$708$6 (\p$441 [6]),
+    .\port$708$7 (\p$441 [7]),
+    .\port$708$8 (\p$441 [8]),
+    .\port$708$9 (\p$441 [9]),
     .rst(rst)
   );
   \hwq_top.engine.array.mul_3_1  mul_3_1 (
     .a(a_3_0),
     .b(w_2_1),
     .clk(clk),
-    .\port$711$0 (\p$454 [0]),
-    .\port$711$1 (\p$454 [1]),
-    .\port$711$10 (\p$454 [10]),
-    .\port$711$11 (\p$454 [11]),
-    .\port$711$12 (\p$454 [12]),
-    .\port$711$13 (\p$454 [13]),
-    .\port$711$14 (\p$454 [14]),
-    .\port$711$15 (\p$454 [15]),
-    .\port$711$2 (\p$454 [2]),
-    .\port$711$3 (\p$454 [3]),
-    .\port$711$4 (\p$454 [4]),
-    .\port$711$5 (\p$454 [5]),
-    .\port$711$6 (\p$454 [6]),
-    .\port$711$7 (\p$454 [7]),
-    .\port$711$8 (\p$454 [8]),
-    .\port$711$9 (\p$454 [9]),
+    .\port$709$0 (\p$454 [0]),
+    .\port$709$1 (\p$454 [1]),
+    .\port$709$10 (\p$454 [10]),
+    .\port$709$11 (\p$454 [11]),
+    .\port$709$12 (\p$454 [12]),
+    .\port$709$13 (\p$454 [13]),
+    .\port$709$14 (\p$454 [14]),
+    .\port$709$15 (\p$454 [15]),
+    .\port$709$2 (\p$454 [2]),
+    .\port$709$3 (\p$454 [3]),
+    .\port$709$4 (\p$454 [4]),
+    .\port$709$5 (\p$454 [5]),
+    .\port$709$6 (\p$454 [6]),
+    .\port$709$7 (\p$454 [7]),
+    .\port$709$8 (\p$454 [8]),
+    .\port$709$9 (\p$454 [9]),
     .rst(rst)
   );
   \hwq_top.engine.array.mul_3_2  mul_3_2 (
     .a(a_3_1),
     .b(w_2_2),
     .clk(clk),
-    .\port$712$0 (\p$467 [0]),
-    .\port$712$1 (\p$467 [1]),
-    .\port$712$10 (\p$467 [10]),
-    .\port$712$11 (\p$467 [11]),
-    .\port$712$12 (\p$467 [12]),
-    .\port$712$13 (\p$467 [13]),
-    .\port$712$14 (\p$467 [14]),
-    .\port$712$15 (\p$467 [15]),
-    .\port$712$2 (\p$467 [2]),
-    .\port$712$3 (\p$467 [3]),
-    .\port$712$4 (\p$467 [4]),
-    .\port$712$5 (\p$467 [5]),
-    .\port$712$6 (\p$467 [6]),
-    .\port$712$7 (\p$467 [7]),
-    .\port$712$8 (\p$467 [8]),
-    .\port$712$9 (\p$467 [9]),
+    .\port$710$0 (\p$467 [0]),
+    .\port$710$1 (\p$467 [1]),
+    .\port$710$10 (\p$467 [10]),
+    .\port$710$11 (\p$467 [11]),
+    .\port$710$12 (\p$467 [12]),
+    .\port$710$13 (\p$467 [13]),
+    .\port$710$14 (\p$467 [14]),
+    .\port$710$15 (\p$467 [15]),
+    .\port$710$2 (\p$467 [2]),
+    .\port$710$3 (\p$467 [3]),
+    .\port$710$4 (\p$467 [4]),
+    .\port$710$5 (\p$467 [5]),
+    .\port$710$6 (\p$467 [6]),
+    .\port$710$7 (\p$467 [7]),
+    .\port$710$8 (\p$467 [8]),
+    .\port$710$9 (\p$467 [9]),
     .rst(rst)
   );
   \hwq_top.engine.array.mul_3_3  mul_3_3 (
     .a(a_3_2),
     .b(w_2_3),
     .clk(clk),
-    .\port$713$0 (\p$480 [0]),
-    .\port$713$1 (\p$480 [1]),
-    .\port$713$10 (\p$480 [10]),
-    .\port$713$11 (\p$480 [11]),
-    .\port$713$12 (\p$480 [12]),
-    .\port$713$13 (\p$480 [13]),
-    .\port$713$14 (\p$480 [14]),
-    .\port$713$15 (\p$480 [15]),
-    .\port$713$2 (\p$480 [2]),
-    .\port$713$3 (\p$480 [3]),
-    .\port$713$4 (\p$480 [4]),
-    .\port$713$5 (\p$480 [5]),
-    .\port$713$6 (\p$480 [6]),
-    .\port$713$7 (\p$480 [7]),
-    .\port$713$8 (\p$480 [8]),
-    .\port$713$9 (\p$480 [9]),
+    .\port$711$0 (\p$480 [0]),
+    .\port$711$1 (\p$480 [1]),
+    .\port$711$10 (\p$480 [10]),
+    .\port$711$11 (\p$480 [11]),
+    .\port$711$12 (\p$480 [12]),
+    .\port$711$13 (\p$480 [13]),
+    .\port$711$14 (\p$480 [14]),
+    .\port$711$15 (\p$480 [15]),
+    .\port$711$2 (\p$480 [2]),
+    .\port$711$3 (\p$480 [3]),
+    .\port$711$4 (\p$480 [4]),
+    .\port$711$5 (\p$480 [5]),
+    .\port$711$6 (\p$480 [6]),
+    .\port$711$7 (\p$480 [7]),
+    .\port$711$8 (\p$480 [8]),
+    .\port$711$9 (\p$480 [9]),
     .rst(rst)
   );
   \hwq_top.engine.array.mul_3_4  mul_3_4 (
     .a(a_3_3),
     .b(w_2_4),
     .clk(clk),
-    .\port$714$0 (\p$493 [0]),
-    .\port$714$1 (\p$493 [1]),
-    .\port$714$10 (\p$493 [10]),
-    .\port$714$11 (\p$493 [11]),
-    .\port$714$12 (\p$493 [12]),
-    .\port$714$13 (\p$493 [13]),
-    .\port$714$14 (\p$493 [14]),
-    .\port$714$15 (\p$493 [15]),
-    .\port$714$2 (\p$493 [2]),
-    .\port$714$3 (\p$493 [3]),
-    .\port$714$4 (\p$493 [4]),
-    .\port$714$5 (\p$493 [5]),
-    .\port$714$6 (\p$493 [6]),
-    .\port$714$7 (\p$493 [7]),
-    .\port$714$8 (\p$493 [8]),
-    .\port$714$9 (\p$493 [9]),
+    .\port$712$0 (\p$493 [0]),
+    .\port$712$1 (\p$493 [1]),
+    .\port$712$10 (\p$493 [10]),
+    .\port$712$11 (\p$493 [11]),
+    .\port$712$12 (\p$493 [12]),
+    .\port$712$13 (\p$493 [13]),
+    .\port$712$14 (\p$493 [14]),
+    .\port$712$15 (\p$493 [15]),
+    .\port$712$2 (\p$493 [2]),
+    .\port$712$3 (\p$493 [3]),
+    .\port$712$4 (\p$493 [4]),
+    .\port$712$5 (\p$493 [5]),
+    .\port$712$6 (\p$493 [6]),
+    .\port$712$7 (\p$493 [7]),
+    .\port$712$8 (\p$493 [8]),
+    .\port$712$9 (\p$493 [9]),
     .rst(rst)
   );
   \hwq_top.engine.array.mul_3_5  mul_3_5 (
     .a(a_3_4),
     .b(w_2_5),
     .clk(clk),
-    .\port$715$0 (\p$506 [0]),
-    .\port$715$1 (\p$506 [1]),
-    .\port$715$10 (\p$506 [10]),
-    .\port$715$11 (\p$506 [11]),
-    .\port$715$12 (\p$506 [12]),
-    .\port$715$13 (\p$506 [13]),
-    .\port$715$14 (\p$506 [14]),
-    .\port$715$15 (\p$506 [15]),
-    .\port$715$2 (\p$506 [2]),
-    .\port$715$3 (\p$506 [3]),
-    .\port$715$4 (\p$506 [4]),
-    .\port$715$5 (\p$506 [5]),
-    .\port$715$6 (\p$506 [6]),
-    .\port$715$7 (\p$506 [7]),
-    .\port$715$8 (\p$506 [8]),
-    .\port$715$9 (\p$506 [9]),
+    .\port$713$0 (\p$506 [0]),
+    .\port$713$1 (\p$506 [1]),
+    .\port$713$10 (\p$506 [10]),
+    .\port$713$11 (\p$506 [11]),
+    .\port$713$12 (\p$506 [12]),
+    .\port$713$13 (\p$506 [13]),
+    .\port$713$14 (\p$506 [14]),
+    .\port$713$15 (\p$506 [15]),
+    .\port$713$2 (\p$506 [2]),
+    .\port$713$3 (\p$506 [3]),
+    .\port$713$4 (\p$506 [4]),
+    .\port$713$5 (\p$506 [5]),
+    .\port$713$6 (\p$506 [6]),
+    .\port$713$7 (\p$506 [7]),
+    .\port$713$8 (\p$506 [8]),
+    .\port$713$9 (\p$506 [9]),
     .rst(rst)
   );
   \hwq_top.engine.array.mul_3_6  mul_3_6 (
     .a(a_3_5),
     .b(w_2_6),
     .clk(clk),
-    .\port$716$0 (\p$519 [0]),
-    .\port$716$1 (\p$519 [1]),
-    .\port$716$10 (\p$519 [10]),
-    .\port$716$11 (\p$519 [11]),
-    .\port$716$12 (\p$519 [12]),
-    .\port$716$13 (\p$519 [13]),
-    .\port$716$14 (\p$519 [14]),
-    .\port$716$15 (\p$519 [15]),
-    .\port$716$2 (\p$519 [2]),
-    .\port$716$3 (\p$519 [3]),
-    .\port$716$4 (\p$519 [4]),
-    .\port$716$5 (\p$519 [5]),
-    .\port$716$6 (\p$519 [6]),
-    .\port$716$7 (\p$519 [7]),
-    .\port$716$8 (\p$519 [8]),
-    .\port$716$9 (\p$519 [9]),
+    .\port$714$0 (\p$519 [0]),
+    .\port$714$1 (\p$519 [1]),
+    .\port$714$10 (\p$519 [10]),
+    .\port$714$11 (\p$519 [11]),
+    .\port$714$12 (\p$519 [12]),
+    .\port$714$13 (\p$519 [13]),
+    .\port$714$14 (\p$519 [14]),
+    .\port$714$15 (\p$519 [15]),
+    .\port$714$2 (\p$519 [2]),
+    .\port$714$3 (\p$519 [3]),
+    .\port$714$4 (\p$519 [4]),
+    .\port$714$5 (\p$519 [5]),
+    .\port$714$6 (\p$519 [6]),
+    .\port$714$7 (\p$519 [7]),
+    .\port$714$8 (\p$519 [8]),
+    .\port$714$9 (\p$519 [9]),
     .rst(rst)
   );
   \hwq_top.engine.array.mul_3_7  mul_3_7 (
     .a(a_3_6),
     .b(w_2_7),
     .clk(clk),
-    .\port$717$0 (\p$532 [0]),
-    .\port$717$1 (\p$532 [1]),
-    .\port$717$10 (\p$532 [10]),
-    .\port$717$11 (\p$532 [11]),
-    .\port$717$12 (\p$532 [12]),
-    .\port$717$13 (\p$532 [13]),
-    .\port$717$14 (\p$532 [14]),
-    .\port$717$15 (\p$532 [15]),
-    .\port$717$2 (\p$532 [2]),
-    .\port$717$3 (\p$532 [3]),
-    .\port$717$4 (\p$532 [4]),
-    .\port$717$5 (\p$532 [5]),
-    .\port$717$6 (\p$532 [6]),
-    .\port$717$7 (\p$532 [7]),
-    .\port$717$8 (\p$532 [8]),
-    .\port$717$9 (\p$532 [9]),
+    .\port$715$0 (\p$532 [0]),
+    .\port$715$1 (\p$532 [1]),
+    .\port$715$10 (\p$532 [10]),
+    .\port$715$11 (\p$532 [11]),
+    .\port$715$12 (\p$532 [12]),
+    .\port$715$13 (\p$532 [13]),
+    .\port$715$14 (\p$532 [14]),
+    .\port$715$15 (\p$532 [15]),
+    .\port$715$2 (\p$532 [2]),
+    .\port$715$3 (\p$532 [3]),
+    .\port$715$4 (\p$532 [4]),
+    .\port$715$5 (\p$532 [5]),
+    .\port$715$6 (\p$532 [6]),
+    .\port$715$7 (\p$532 [7]),
+    .\port$715$8 (\p$532 [8]),
+    .\port$715$9 (\p$532 [9]),
     .rst(rst)
   );
   \hwq_top.engine.array.mul_4_0  mul_4_0 (
     .a(skew_a4_d3),
     .b(w_3_0),
     .clk(clk),
-    .\port$718$0 (\p$545 [0]),
-    .\port$718$1 (\p$545 [1]),
-    .\port$718$10 (\p$545 [10]),
-    .\port$718$11 (\p$545 [11]),
-    .\port$718$12 (\p$545 [12]),
-    .\port$718$13 (\p$545 [13]),
-    .\port$718$14 (\p$545 [14]),
-    .\port$718$15 (\p$545 [15]),
-    .\port$718$2 (\p$545 [2]),
-    .\port$718$3 (\p$545 [3]),
-    .\port$718$4 (\p$545 [4]),
-    .\port$718$5 (\p$545 [5]),
-    .\port$718$6 (\p$545 [6]),
-    .\port$718$7 (\p$545 [7]),
-    .\port$718$8 (\p$545 [8]),
-    .\port$718$9 (\p$545 [9]),
+    .\port$716$0 (\p$545 [0]),
+    .\port$716$1 (\p$545 [1]),
+    .\port$716$10 (\p$545 [10]),
+    .\port$716$11 (\p$545 [11]),
+    .\port$716$12 (\p$545 [12]),
+    .\port$716$13 (\p$545 [13]),
+    .\port$716$14 (\p$545 [14]),
+    .\port$716$15 (\p$545 [15]),
+    .\port$716$2 (\p$545 [2]),
+    .\port$716$3 (\p$545 [3]),
+    .\port$716$4 (\p$545 [4]),
+    .\port$716$5 (\p$545 [5]),
+    .\port$716$6 (\p$545 [6]),
+    .\port$716$7 (\p$545 [7]),
+    .\port$716$8 (\p$545 [8]),
+    .\port$716$9 (\p$545 [9]),
     .rst(rst)
   );
   \hwq_top.engine.array.mul_4_1  mul_4_1 (
     .a(a_4_0),
     .b(w_3_1),
     .clk(clk),
-    .\port$719$0 (\p$558 [0]),
-    .\port$719$1 (\p$558 [1]),
-    .\port$719$10 (\p$558 [10]),
-    .\port$719$11 (\p$558 [11]),
-    .\port$719$12 (\p$558 [12]),
-    .\port$719$13 (\p$558 [13]),
-    .\port$719$14 (\p$558 [14]),
-    .\port$719$15 (\p$558 [15]),
-    .\port$719$2 (\p$558 [2]),
-    .\port$719$3 (\p$558 [3]),
-    .\port$719$4 (\p$558 [4]),
-    .\port$719$5 (\p$558 [5]),
-    .\port$719$6 (\p$558 [6]),
-    .\port$719$7 (\p$558 [7]),
-    .\port$719$8 (\p$558 [8]),
-    .\port$719$9 (\p$558 [9]),
+    .\port$717$0 (\p$558 [0]),
+    .\port$717$1 (\p$558 [1]),
+    .\port$717$10 (\p$558 [10]),
+    .\port$717$11 (\p$558 [11]),
+    .\port$717$12 (\p$558 [12]),
+    .\port$717$13 (\p$558 [13]),
+    .\port$717$14 (\p$558 [14]),
+    .\port$717$15 (\p$558 [15]),
+    .\port$717$2 (\p$558 [2]),
+    .\port$717$3 (\p$558 [3]),
+    .\port$717$4 (\p$558 [4]),
+    .\port$717$5 (\p$558 [5]),
+    .\port$717$6 (\p$558 [6]),
+    .\port$717$7 (\p$558 [7]),
+    .\port$717$8 (\p$558 [8]),
+    .\port$717$9 (\p$558 [9]),
     .rst(rst)
   );
   \hwq_top.engine.array.mul_4_2  mul_4_2 (
     .a(a_4_1),
     .b(w_3_2),
     .clk(clk),
-    .\port$720$0 (\p$571 [0]),
-    .\port$720$1 (\p$571 [1]),
-    .\port$720$10 (\p$571 [10]),
-    .\port$720$11 (\p$571 [11]),
-    .\port$720$12 (\p$571 [12]),
-    .\port$720$13 (\p$571 [13]),
-    .\port$720$14 (\p$571 [14]),
-    .\port$720$15 (\p$571 [15]),
-    .\port$720$2 (\p$571 [2]),
-    .\port$720$3 (\p$571 [3]),
-    .\port$720$4 (\p$571 [4]),
-    .\port$720$5 (\p$571 [5]),
-    .\port$720$6 (\p$571 [6]),
-    .\port$720$7 (\p$571 [7]),
-    .\port$720$8 (\p$571 [8]),
-    .\port$720$9 (\p$571 [9]),
+    .\port$718$0 (\p$571 [0]),
+    .\port$718$1 (\p$571 [1]),
+    .\port$718$10 (\p$571 [10]),
+    .\port$718$11 (\p$571 [11]),
+    .\port$718$12 (\p$571 [12]),
+    .\port$718$13 (\p$571 [13]),
+    .\port$718$14 (\p$571 [14]),
+    .\port$718$15 (\p$571 [15]),
+    .\port$718$2 (\p$571 [2]),
+    .\port$718$3 (\p$571 [3]),
+    .\port$718$4 (\p$571 [4]),
+    .\port$718$5 (\p$571 [5]),
+    .\port$718$6 (\p$571 [6]),
+    .\port$718$7 (\p$571 [7]),
+    .\port$718$8 (\p$571 [8]),
+    .\port$718$9 (\p$571 [9]),
     .rst(rst)
   );
   \hwq_top.engine.array.mul_4_3  mul_4_3 (
     .a(a_4_2),
     .b(w_3_3),
     .clk(clk),
-    .\port$721$0 (\p$584 [0]),
-    .\port$721$1 (\p$584 [1]),
-    .\port$721$10 (\p$584 [10]),
-    .\port$721$11 (\p$584 [11]),
-    .\port$721$12 (\p$584 [12]),
-    .\port$721$13 (\p$584 [13]),
-    .\port$721$14 (\p$584 [14]),
-    .\port$721$15 (\p$584 [15]),
-    .\port$721$2 (\p$584 [2]),
-    .\port$721$3 (\p$584 [3]),
-    .\port$721$4 (\p$584 [4]),
-    .\port$721$5 (\p$584 [5]),
-    .\port$721$6 (\p$584 [6]),
-    .\port$721$7 (\p$584 [7]),
-    .\port$721$8 (\p$584 [8]),
-    .\port$721$9 (\p$584 [9]),
+    .\port$719$0 (\p$584 [0]),
+    .\port$719$1 (\p$584 [1]),
+    .\port$719$10 (\p$584 [10]),
+    .\port$719$11 (\p$584 [11]),
+    .\port$719$12 (\p$584 [12]),
+    .\port$719$13 (\p$584 [13]),
+    .\port$719$14 (\p$584 [14]),
+    .\port$719$15 (\p$584 [15]),
+    .\port$719$2 (\p$584 [2]),
+    .\port$719$3 (\p$584 [3]),
+    .\port$719$4 (\p$584 [4]),
+    .\port$719$5 (\p$584 [5]),
+    .\port$719$6 (\p$584 [6]),
+    .\port$719$7 (\p$584 [7]),
+    .\port$719$8 (\p$584 [8]),
+    .\port$719$9 (\p$584 [9]),
     .rst(rst)
   );
   \hwq_top.engine.array.mul_4_4  mul_4_4 (
     .a(a_4_3),
     .b(w_3_4),
     .clk(clk),
-    .\port$722$0 (\p$597 [0]),
-    .\port$722$1 (\p$597 [1]),
-    .\port$722$10 (\p$597 [10]),
-    .\port$722$11 (\p$597 [11]),
-    .\port$722$12 (\p$597 [12]),
-    .\port$722$13 (\p$597 [13]),
-    .\port$722$14 (\p$597 [14]),
-    .\port$722$15 (\p$597 [15]),
-    .\port$722$2 (\p$597 [2]),
-    .\port$722$3 (\p$597 [3]),
-    .\port$722$4 (\p$597 [4]),
-    .\port$722$5 (\p$597 [5]),
-    .\port$722$6 (\p$597 [6]),
-    .\port$722$7 (\p$597 [7]),
-    .\port$722$8 (\p$597 [8]),
-    .\port$722$9 (\p$597 [9]),
+    .\port$720$0 (\p$597 [0]),
+    .\port$720$1 (\p$597 [1]),
+    .\port$720$10 (\p$597 [10]),
+    .\port$720$11 (\p$597 [11]),
+    .\port$720$12 (\p$597 [12]),
+    .\port$720$13 (\p$597 [13]),
+    .\port$720$14 (\p$597 [14]),
+    .\port$720$15 (\p$597 [15]),
+    .\port$720$2 (\p$597 [2]),
+    .\port$720$3 (\p$597 [3]),
+    .\port$720$4 (\p$597 [4]),
+    .\port$720$5 (\p$597 [5]),
+    .\port$720$6 (\p$597 [6]),
+    .\port$720$7 (\p$597 [7]),
+    .\port$720$8 (\p$597 [8]),
+    .\port$720$9 (\p$597 [9]),
     .rst(rst)
   );
   \hwq_top.engine.array.mul_4_5  mul_4_5 (
     .a(a_4_4),
     .b(w_3_5),
     .clk(clk),
-    .\port$723$0 (\p$610 [0]),
-    .\port$723$1 (\p$610 [1]),
-    .\port$723$10 (\p$610 [10]),
-    .\port$723$11 (\p$610 [11]),
-    .\port$723$12 (\p$610 [12]),
-    .\port$723$13 (\p$610 [13]),
-    .\port$723$14 (\p$610 [14]),
-    .\port$723$15 (\p$610 [15]),
-    .\port$723$2 (\p$610 [2]),
-    .\port$723$3 (\p$610 [3]),
-    .\port$723$4 (\p$610 [4]),
-    .\port$723$5 (\p$610 [5]),
-    .\port$723$6 (\p$610 [6]),
-    .\port$723$7 (\p$610 [7]),
-    .\port$723$8 (\p$610 [8]),
-    .\port$723$9 (\p$610 [9]),
+    .\port$721$0 (\p$610 [0]),
+    .\port$721$1 (\p$610 [1]),
+    .\port$721$10 (\p$610 [10]),
+    .\port$721$11 (\p$610 [11]),
+    .\port$721$12 (\p$610 [12]),
+    .\port$721$13 (\p$610 [13]),
+    .\port$721$14 (\p$610 [14]),
+    .\port$721$15 (\p$610 [15]),
+    .\port$721$2 (\p$610 [2]),
+    .\port$721$3 (\p$610 [3]),
+    .\port$721$4 (\p$610 [4]),
+    .\port$721$5 (\p$610 [5]),
+    .\port$721$6 (\p$610 [6]),
+    .\port$721$7 (\p$610 [7]),
+    .\port$721$8 (\p$610 [8]),
+    .\port$721$9 (\p$610 [9]),
     .rst(rst)
   );
   \hwq_top.engine.array.mul_4_6  mul_4_6 (
     .a(a_4_5),
     .b(w_3_6),
     .clk(clk),
-    .\port$724$0 (\p$623 [0]),
-    .\port$724$1 (\p$623 [1]),
-    .\port$724$10 (\p$623 [10]),
-    .\port$724$11 (\p$623 [11]),
-    .\port$724$12 (\p$623 [12]),
-    .\port$724$13 (\p$623 [13]),
-    .\port$724$14 (\p$623 [14]),
-    .\port$724$15 (\p$623 [15]),
-    .\port$724$2 (\p$623 [2]),
-    .\port$724$3 (\p$623 [3]),
-    .\port$724$4 (\p$623 [4]),
-    .\port$724$5 (\p$623 [5]),
-    .\port$724$6 (\p$623 [6]),
-    .\port$724$7 (\p$623 [7]),
-    .\port$724$8 (\p$623 [8]),
-    .\port$724$9 (\p$623 [9]),
+    .\port$722$0 (\p$623 [0]),
+    .\port$722$1 (\p$623 [1]),
+    .\port$722$10 (\p$623 [10]),
+    .\port$722$11 (\p$623 [11]),
+    .\port$722$12 (\p$623 [12]),
+    .\port$722$13 (\p$623 [13]),
+    .\port$722$14 (\p$623 [14]),
+    .\port$722$15 (\p$623 [15]),
+    .\port$722$2 (\p$623 [2]),
+    .\port$722$3 (\p$623 [3]),
+    .\port$722$4 (\p$623 [4]),
+    .\port$722$5 (\p$623 [5]),
+    .\port$722$6 (\p$623 [6]),
+    .\port$722$7 (\p$623 [7]),
+    .\port$722$8 (\p$623 [8]),
+    .\port$722$9 (\p$623 [9]),
     .rst(rst)
   );
   \hwq_top.engine.array.mul_4_7  mul_4_7 (
     .a(a_4_6),
     .b(w_3_7),
     .clk(clk),
-    .\port$725$0 (\p$636 [0]),
-    .\port$725$1 (\p$636 [1]),
-    .\port$725$10 (\p$636 [10]),
-    .\port$725$11 (\p$636 [11]),
-    .\port$725$12 (\p$636 [12]),
-    .\port$725$13 (\p$636 [13]),
-    .\port$725$14 (\p$636 [14]),
-    .\port$725$15 (\p$636 [15]),
-    .\port$725$2 (\p$636 [2]),
-    .\port$725$3 (\p$636 [3]),
-    .\port$725$4 (\p$636 [4]),
-    .\port$725$5 (\p$636 [5]),
-    .\port$725$6 (\p$636 [6]),
-    .\port$725$7 (\p$636 [7]),
-    .\port$725$8 (\p$636 [8]),
-    .\port$725$9 (\p$636 [9]),
+    .\port$723$0 (\p$636 [0]),
+    .\port$723$1 (\p$636 [1]),
+    .\port$723$10 (\p$636 [10]),
+    .\port$723$11 (\p$636 [11]),
+    .\port$723$12 (\p$636 [12]),
+    .\port$723$13 (\p$636 [13]),
+    .\port$723$14 (\p$636 [14]),
+    .\port$723$15 (\p$636 [15]),
+    .\port$723$2 (\p$636 [2]),
+    .\port$723$3 (\p$636 [3]),
+    .\port$723$4 (\p$636 [4]),
+    .\port$723$5 (\p$636 [5]),
+    .\port$723$6 (\p$636 [6]),
+    .\port$723$7 (\p$636 [7]),
+    .\port$723$8 (\p$636 [8]),
+    .\port$723$9 (\p$636 [9]),
     .rst(rst)
   );
   \hwq_top.engine.array.mul_5_0  mul_5_0 (
     .a(skew_a5_d4),
     .b(w_4_0),
     .clk(clk),
-    .\port$726$0 (\p$649 [0]),
-    .\port$726$1 (\p$649 [1]),
-    .\port$726$10 (\p$649 [10]),
-    .\port$726$11 (\p$649 [11]),
-    .\port$726$12 (\p$649 [12]),
-    .\port$726$13 (\p$649 [13]),
-    .\port$726$14 (\p$649 [14]),
-    .\port$726$15 (\p$649 [15]),
-    .\port$726$2 (\p$649 [2]),
-    .\port$726$3 (\p$649 [3]),
-    .\port$726$4 (\p$649 [4]),
-    .\port$726$5 (\p$649 [5]),
-    .\port$726$6 (\p$649 [6]),
-    .\port$726$7 (\p$649 [7]),
-    .\port$726$8 (\p$649 [8]),
-    .\port$726$9 (\p$649 [9]),
+    .\port$724$0 (\p$649 [0]),
+    .\port$724$1 (\p$649 [1]),
+    .\port$724$10 (\p$649 [10]),
+    .\port$724$11 (\p$649 [11]),
+    .\port$724$12 (\p$649 [12]),
+    .\port$724$13 (\p$649 [13]),
+    .\port$724$14 (\p$649 [14]),
+    .\port$724$15 (\p$649 [15]),
+    .\port$724$2 (\p$649 [2]),
+    .\port$724$3 (\p$649 [3]),
+    .\port$724$4 (\p$649 [4]),
+    .\port$724$5 (\p$649 [5]),
+    .\port$724$6 (\p$649 [6]),
+    .\port$724$7 (\p$649 [7]),
+    .\port$724$8 (\p$649 [8]),
+    .\port$724$9 (\p$649 [9]),
     .rst(rst)
   );
   \hwq_top.engine.array.mul_5_1  mul_5_1 (
     .a(a_5_0),
     .b(w_4_1),
     .clk(clk),
-    .\port$727$0 (\p$662 [0]),
-    .\port$727$1 (\p$662 [1]),
-    .\port$727$10 (\p$662 [10]),
-    .\port$727$11 (\p$662 [11]),
-    .\port$727$12 (\p$662 [12]),
-    .\port$727$13 (\p$662 [13]),
-    .\port$727$14 (\p$662 [14]),
-    .\port$727$15 (\p$662 [15]),
-    .\port$727$2 (\p$662 [2]),
-    .\port$727$3 (\p$662 [3]),
-    .\port$727$4 (\p$662 [4]),
-    .\port$727$5 (\p$662 [5]),
-    .\port$727$6 (\p$662 [6]),
-    .\port$727$7 (\p$662 [7]),
-    .\port$727$8 (\p$662 [8]),
-    .\port$727$9 (\p$662 [9]),
+    .\port$725$0 (\p$662 [0]),
+    .\port$725$1 (\p$662 [1]),
+    .\port$725$10 (\p$662 [10]),
+    .\port$725$11 (\p$662 [11]),
+    .\port$725$12 (\p$662 [12]),
+    .\port$725$13 (\p$662 [13]),
+    .\port$725$14 (\p$662 [14]),
+    .\port$725$15 (\p$662 [15]),
+    .\port$725$2 (\p$662 [2]),
+    .\port$725$3 (\p$662 [3]),
+    .\port$725$4 (\p$662 [4]),
+    .\port$725$5 (\p$662 [5]),
+    .\port$725$6 (\p$662 [6]),
+    .\port$725$7 (\p$662 [7]),
+    .\port$725$8 (\p$662 [8]),
+    .\port$725$9 (\p$662 [9]),
     .rst(rst)
   );
   \hwq_top.engine.array.mul_5_2  mul_5_2 (
     .a(a_5_1),
     .b(w_4_2),
     .clk(clk),
-    .\port$728$0 (\p$675 [0]),
-    .\port$728$1 (\p$675 [1]),
-    .\port$728$10 (\p$675 [10]),
-    .\port$728$11 (\p$675 [11]),
-    .\port$728$12 (\p$675 [12]),
-    .\port$728$13 (\p$675 [13]),
-    .\port$728$14 (\p$675 [14]),
-    .\port$728$15 (\p$675 [15]),
-    .\port$728$2 (\p$675 [2]),
-    .\port$728$3 (\p$675 [3]),
-    .\port$728$4 (\p$675 [4]),
-    .\port$728$5 (\p$675 [5]),
-    .\port$728$6 (\p$675 [6]),
-    .\port$728$7 (\p$675 [7]),
-    .\port$728$8 (\p$675 [8]),
-    .\port$728$9 (\p$675 [9]),
+    .\port$726$0 (\p$675 [0]),
+    .\port$726$1 (\p$675 [1]),
+    .\port$726$10 (\p$675 [10]),
+    .\port$726$11 (\p$675 [11]),
+    .\port$726$12 (\p$675 [12]),
+    .\port$726$13 (\p$675 [13]),
+    .\port$726$14 (\p$675 [14]),
+    .\port$726$15 (\p$675 [15]),
+    .\port$726$2 (\p$675 [2]),
+    .\port$726$3 (\p$675 [3]),
+    .\port$726$4 (\p$675 [4]),
+    .\port$726$5 (\p$675 [5]),
+    .\port$726$6 (\p$675 [6]),
+    .\port$726$7 (\p$675 [7]),
+    .\port$726$8 (\p$675 [8]),
+    .\port$726$9 (\p$675 [9]),
     .rst(rst)
   );
   \hwq_top.engine.array.mul_5_3  mul_5_3 (
     .a(a_5_2),
     .b(w_4_3),
     .clk(clk),
-    .\port$729$0 (\p$688 [0]),
-    .\port$729$1 (\p$688 [1]),
-    .\port$729$10 (\p$688 [10]),
-    .\port$729$11 (\p$688 [11]),
-    .\port$729$12 (\p$688 [12]),
-    .\port$729$13 (\p$688 [13]),
-    .\port$729$14 (\p$688 [14]),
-    .\port$729$15 (\p$688 [15]),
-    .\port$729$2 (\p$688 [2]),
-    .\port$729$3 (\p$688 [3]),
-    .\port$729$4 (\p$688 [4]),
-    .\port$729$5 (\p$688 [5]),
-    .\port$729$6 (\p$688 [6]),
-    .\port$729$7 (\p$688 [7]),
-    .\port$729$8 (\p$688 [8]),
-    .\port$729$9 (\p$688 [9]),
+    .\port$727$0 (\p$688 [0]),
+    .\port$727$1 (\p$688 [1]),
+    .\port$727$10 (\p$688 [10]),
+    .\port$727$11 (\p$688 [11]),
+    .\port$727$12 (\p$688 [12]),
+    .\port$727$13 (\p$688 [13]),
+    .\port$727$14 (\p$688 [14]),
+    .\port$727$15 (\p$688 [15]),
+    .\port$727$2 (\p$688 [2]),
+    .\port$727$3 (\p$688 [3]),
+    .\port$727$4 (\p$688 [4]),
+    .\port$727$5 (\p$688 [5]),
+    .\port$727$6 (\p$688 [6]),
+    .\port$727$7 (\p$688 [7]),
+    .\port$727$8 (\p$688 [8]),
+    .\port$727$9 (\p$688 [9]),
     .rst(rst)
   );
   \hwq_top.engine.array.mul_5_4  mul_5_4 (
     .a(a_5_3),
     .b(w_4_4),
     .clk(clk),
-    .\port$730$0 (\p$701 [0]),
-    .\port$730$1 (\p$701 [1]),
-    .\port$730$10 (\p$701 [10]),
-    .\port$730$11 (\p$701 [11]),
-    .\port$730$12 (\p$701 [12]),
-    .\port$730$13 (\p$701 [13]),
-    .\port$730$14 (\p$701 [14]),
-    .\port$730$15 (\p$701 [15]),
-    .\port$730$2 (\p$701 [2]),
-    .\port$730$3 (\p$701 [3]),
-    .\port$730$4 (\p$701 [4]),
-    .\port$730$5 (\p$701 [5]),
-    .\port$730$6 (\p$701 [6]),
-    .\port$730$7 (\p$701 [7]),
-    .\port$730$8 (\p$701 [8]),
-    .\port$730$9 (\p$701 [9]),
+    .\port$728$0 (\p$701 [0]),
+    .\port$728$1 (\p$701 [1]),
+    .\port$728$10 (\p$701 [10]),
+    .\port$728$11 (\p$701 [11]),
+    .\port$728$12 (\p$701 [12]),
+    .\port$728$13 (\p$701 [13]),
+    .\port$728$14 (\p$701 [14]),
+    .\port$728$15 (\p$701 [15]),
+    .\port$728$2 (\p$701 [2]),
+    .\port$728$3 (\p$701 [3]),
+    .\port$728$4 (\p$701 [4]),
+    .\port$728$5 (\p$701 [5]),
+    .\port$728$6 (\p$701 [6]),
+    .\port$728$7 (\p$701 [7]),
+    .\port$728$8 (\p$701 [8]),
+    .\port$728$9 (\p$701 [9]),
     .rst(rst)
   );
   \hwq_top.engine.array.mul_5_5  mul_5_5 (
     .a(a_5_4),
     .b(w_4_5),
     .clk(clk),
-    .\port$731$0 (\p$714 [0]),
-    .\port$731$1 (\p$714 [1]),
-    .\port$731$10 (\p$714 [10]),
-    .\port$731$11 (\p$714 [11]),
-    .\port$731$12 (\p$714 [12]),
-    .\port$731$13 (\p$714 [13]),
-    .\port$731$14 (\p$714 [14]),
-    .\port$731$15 (\p$714 [15]),
-    .\port$731$2 (\p$714 [2]),
-    .\port$731$3 (\p$714 [3]),
-    .\port$731$4 (\p$714 [4]),
-    .\port$731$5 (\p$714 [5]),
-    .\port$731$6 (\p$714 [6]),
-    .\port$731$7 (\p$714 [7]),
-    .\port$731$8 (\p$714 [8]),
-    .\port$731$9 (\p$714 [9]),
+    .\port$729$0 (\p$714 [0]),
+    .\port$729$1 (\p$714 [1]),
+    .\port$729$10 (\p$714 [10]),
+    .\port$729$11 (\p$714 [11]),
+    .\port$729$12 (\p$714 [12]),
+    .\port$729$13 (\p$714 [13]),
+    .\port$729$14 (\p$714 [14]),
+    .\port$729$15 (\p$714 [15]),
+    .\port$729$2 (\p$714 [2]),
+    .\port$729$3 (\p$714 [3]),
+    .\port$729$4 (\p$714 [4]),
+    .\port$729$5 (\p$714 [5]),
+    .\port$729$6 (\p$714 [6]),
+    .\port$729$7 (\p$714 [7]),
+    .\port$729$8 (\p$714 [8]),
+    .\port$729$9 (\p$714 [9]),
     .rst(rst)
   );
   \hwq_top.engine.array.mul_5_6  mul_5_6 (
     .a(a_5_5),
     .b(w_4_6),
     .clk(clk),
-    .\port$732$0 (\p$727 [0]),
-    .\port$732$1 (\p$727 [1]),
-    .\port$732$10 (\p$727 [10]),
-    .\port$732$11 (\p$727 [11]),
-    .\port$732$12 (\p$727 [12]),
-    .\port$732$13 (\p$727 [13]),
-    .\port$732$14 (\p$727 [14]),
-    .\port$732$15 (\p$727 [15]),
-    .\port$732$2 (\p$727 [2]),
-    .\port$732$3 (\p$727 [3]),
-    .\port$732$4 (\p$727 [4]),
-    .\port$732$5 (\p$727 [5]),
-    .\port$732$6 (\p$727 [6]),
-    .\port$732$7 (\p$727 [7]),
-    .\port$732$8 (\p$727 [8]),
-    .\port$732$9 (\p$727 [9]),
+    .\port$730$0 (\p$727 [0]),
+    .\port$730$1 (\p$727 [1]),
+    .\port$730$10 (\p$727 [10]),
+    .\port$730$11 (\p$727 [11]),
+    .\port$730$12 (\p$727 [12]),
+    .\port$730$13 (\p$727 [13]),
+    .\port$730$14 (\p$727 [14]),
+    .\port$730$15 (\p$727 [15]),
+    .\port$730$2 (\p$727 [2]),
+    .\port$730$3 (\p$727 [3]),
+    .\port$730$4 (\p$727 [4]),
+    .\port$730$5 (\p$727 [5]),
+    .\port$730$6 (\p$727 [6]),
+    .\port$730$7 (\p$727 [7]),
+    .\port$730$8 (\p$727 [8]),
+    .\port$730$9 (\p$727 [9]),
     .rst(rst)
   );
   \hwq_top.engine.array.mul_5_7  mul_5_7 (
     .a(a_5_6),
     .b(w_4_7),
     .clk(clk),
-    .\port$733$0 (\p$740 [0]),
-    .\port$733$1 (\p$740 [1]),
-    .\port$733$10 (\p$740 [10]),
-    .\port$733$11 (\p$740 [11]),
-    .\port$733$12 (\p$740 [12]),
-    .\port$733$13 (\p$740 [13]),
-    .\port$733$14 (\p$740 [14]),
-    .\port$733$15 (\p$740 [15]),
-    .\port$733$2 (\p$740 [2]),
-    .\port$733$3 (\p$740 [3]),
-    .\port$733$4 (\p$740 [4]),
-    .\port$733$5 (\p$740 [5]),
-    .\port$733$6 (\p$740 [6]),
-    .\port$733$7 (\p$740 [7]),
-    .\port$733$8 (\p$740 [8]),
-    .\port$733$9 (\p$740 [9]),
+    .\port$731$0 (\p$740 [0]),
+    .\port$731$1 (\p$740 [1]),
+    .\port$731$10 (\p$740 [10]),
+    .\port$731$11 (\p$740 [11]),
+    .\port$731$12 (\p$740 [12]),
+    .\port$731$13 (\p$740 [13]),
+    .\port$731$14 (\p$740 [14]),
+    .\port$731$15 (\p$740 [15]),
+    .\port$731$2 (\p$740 [2]),
+    .\port$731$3 (\p$740 [3]),
+    .\port$731$4 (\p$740 [4]),
+    .\port$731$5 (\p$740 [5]),
+    .\port$731$6 (\p$740 [6]),
+    .\port$731$7 (\p$740 [7]),
+    .\port$731$8 (\p$740 [8]),
+    .\port$731$9 (\p$740 [9]),
     .rst(rst)
   );
   \hwq_top.engine.array.mul_6_0  mul_6_0 (
     .a(skew_a6_d5),
     .b(w_5_0),
     .clk(clk),
-    .\port$734$0 (\p$753 [0]),
-    .\port$734$1 (\p$753 [1]),
-    .\port$734$10 (\p$753 [10]),
-    .\port$734$11 (\p$753 [11]),
-    .\port$734$12 (\p$753 [12]),
-    .\port$734$13 (\p$753 [13]),
-    .\port$734$14 (\p$753 [14]),
-    .\port$734$15 (\p$753 [15]),
-    .\port$734$2 (\p$753 [2]),
-    .\port$734$3 (\p$753 [3]),
-    .\port$734$4 (\p$753 [4]),
-    .\port$734$5 (\p$753 [5]),
-    .\port$734$6 (\p$753 [6]),
-    .\port$734$7 (\p$753 [7]),
-    .\port$734$8 (\p$753 [8]),
-    .\port$734$9 (\p$753 [9]),
+    .\port$732$0 (\p$753 [0]),
+    .\port$732$1 (\p$753 [1]),
+    .\port$732$10 (\p$753 [10]),
+    .\port$732$11 (\p$753 [11]),
+    .\port$732$12 (\p$753 [12]),
+    .\port$732$13 (\p$753 [13]),
+    .\port$732$14 (\p$753 [14]),
+    .\port$732$15 (\p$753 [15]),
+    .\port$732$2 (\p$753 [2]),
+    .\port$732$3 (\p$753 [3]),
+    .\port$732$4 (\p$753 [4]),
+    .\port$732$5 (\p$753 [5]),
+    .\port$732$6 (\p$753 [6]),
+    .\port$732$7 (\p$753 [7]),
+    .\port$732$8 (\p$753 [8]),
+    .\port$732$9 (\p$753 [9]),
     .rst(rst)
   );
   \hwq_top.engine.array.mul_6_1  mul_6_1 (
     .a(a_6_0),
     .b(w_5_1),
     .clk(clk),
-    .\port$735$0 (\p$766 [0]),
-    .\port$735$1 (\p$766 [1]),
-    .\port$735$10 (\p$766 [10]),
-    .\port$735$11 (\p$766 [11]),
-    .\port$735$12 (\p$766 [12]),
-    .\port$735$13 (\p$766 [13]),
-    .\port$735$14 (\p$766 [14]),
-    .\port$735$15 (\p$766 [15]),
-    .\port$735$2 (\p$766 [2]),
-    .\port$735$3 (\p$766 [3]),
-    .\port$735$4 (\p$766 [4]),
-    .\port$735$5 (\p$766 [5]),
-    .\port$735$6 (\p$766 [6]),
-    .\port$735$7 (\p$766 [7]),
-    .\port$735$8 (\p$766 [8]),
-    .\port$735$9 (\p$766 [9]),
+    .\port$733$0 (\p$766 [0]),
+    .\port$733$1 (\p$766 [1]),
+    .\port$733$10 (\p$766 [10]),
+    .\port$733$11 (\p$766 [11]),
+    .\port$733$12 (\p$766 [12]),
+    .\port$733$13 (\p$766 [13]),
+    .\port$733$14 (\p$766 [14]),
+    .\port$733$15 (\p$766 [15]),
+    .\port$733$2 (\p$766 [2]),
+    .\port$733$3 (\p$766 [3]),
+    .\port$733$4 (\p$766 [4]),
+    .\port$733$5 (\p$766 [5]),
+    .\port$733$6 (\p$766 [6]),
+    .\port$733$7 (\p$766 [7]),
+    .\port$733$8 (\p$766 [8]),
+    .\port$733$9 (\p$766 [9]),
     .rst(rst)
   );
   \hwq_top.engine.array.mul_6_2  mul_6_2 (
     .a(a_6_1),
     .b(w_5_2),
     .clk(clk),
-    .\port$736$0 (\p$779 [0]),
-    .\port$736$1 (\p$779 [1]),
-    .\port$736$10 (\p$779 [10]),
-    .\port$736$11 (\p$779 [11]),
-    .\port$736$12 (\p$779 [12]),
-    .\port$736$13 (\p$779 [13]),
-    .\port$736$14 (\p$779 [14]),
-    .\port$736$15 (\p$779 [15]),
-    .\port$736$2 (\p$779 [2]),
-    .\port$736$3 (\p$779 [3]),
-    .\port$736$4 (\p$779 [4]),
-    .\port$736$5 (\p$779 [5]),
-    .\port$736$6 (\p$779 [6]),
-    .\port$736$7 (\p$779 [7]),
-    .\port$736$8 (\p$779 [8]),
-    .\port$736$9 (\p$779 [9]),
+    .\port$734$0 (\p$779 [0]),
+    .\port$734$1 (\p$779 [1]),
+    .\port$734$10 (\p$779 [10]),
+    .\port$734$11 (\p$779 [11]),
+    .\port$734$12 (\p$779 [12]),
+    .\port$734$13 (\p$779 [13]),
+    .\port$734$14 (\p$779 [14]),
+    .\port$734$15 (\p$779 [15]),
+    .\port$734$2 (\p$779 [2]),
+    .\port$734$3 (\p$779 [3]),
+    .\port$734$4 (\p$779 [4]),
+    .\port$734$5 (\p$779 [5]),
+    .\port$734$6 (\p$779 [6]),
+    .\port$734$7 (\p$779 [7]),
+    .\port$734$8 (\p$779 [8]),
+    .\port$734$9 (\p$779 [9]),
     .rst(rst)
   );
   \hwq_top.engine.array.mul_6_3  mul_6_3 (
     .a(a_6_2),
     .b(w_5_3),
     .clk(clk),
-    .\port$737$0 (\p$792 [0]),
-    .\port$737$1 (\p$792 [1]),
-    .\port$737$10 (\p$792 [10]),
-    .\port$737$11 (\p$792 [11]),
-    .\port$737$12 (\p$792 [12]),
-    .\port$737$13 (\p$792 [13]),
-    .\port$737$14 (\p$792 [14]),
-    .\port$737$15 (\p$792 [15]),
-    .\port$737$2 (\p$792 [2]),
-    .\port$737$3 (\p$792 [3]),
-    .\port$737$4 (\p$792 [4]),
-    .\port$737$5 (\p$792 [5]),
-    .\port$737$6 (\p$792 [6]),
-    .\port$737$7 (\p$792 [7]),
-    .\port$737$8 (\p$792 [8]),
-    .\port$737$9 (\p$792 [9]),
+    .\port$735$0 (\p$792 [0]),
+    .\port$735$1 (\p$792 [1]),
+    .\port$735$10 (\p$792 [10]),
+    .\port$735$11 (\p$792 [11]),
+    .\port$735$12 (\p$792 [12]),
+    .\port$735$13 (\p$792 [13]),
+    .\port$735$14 (\p$792 [14]),
+    .\port$735$15 (\p$792 [15]),
+    .\port$735$2 (\p$792 [2]),
+    .\port$735$3 (\p$792 [3]),
+    .\port$735$4 (\p$792 [4]),
+    .\port$735$5 (\p$792 [5]),
+    .\port$735$6 (\p$792 [6]),
+    .\port$735$7 (\p$792 [7]),
+    .\port$735$8 (\p$792 [8]),
+    .\port$735$9 (\p$792 [9]),
     .rst(rst)
   );
   \hwq_top.engine.array.mul_6_4  mul_6_4 (
     .a(a_6_3),
     .b(w_5_4),
     .clk(clk),
-    .\port$738$0 (\p$805 [0]),
-    .\port$738$1 (\p$805 [1]),
-    .\port$738$10 (\p$805 [10]),
-    .\port$738$11 (\p$805 [11]),
-    .\port$738$12 (\p$805 [12]),
-    .\port$738$13 (\p$805 [13]),
-    .\port$738$14 (\p$805 [14]),
-    .\port$738$15 (\p$805 [15]),
-    .\port$738$2 (\p$805 [2]),
-    .\port$738$3 (\p$805 [3]),
-    .\port$738$4 (\p$805 [4]),
-    .\port$738$5 (\p$805 [5]),
-    .\port$738$6 (\p$805 [6]),
-    .\port$738$7 (\p$805 [7]),
-    .\port$738$8 (\p$805 [8]),
-    .\port$738$9 (\p$805 [9]),
+    .\port$736$0 (\p$805 [0]),
+    .\port$736$1 (\p$805 [1]),
+    .\port$736$10 (\p$805 [10]),
+    .\port$736$11 (\p$805 [11]),
+    .\port$736$12 (\p$805 [12]),
+    .\port$736$13 (\p$805 [13]),
+    .\port$736$14 (\p$805 [14]),
+    .\port$736$15 (\p$805 [15]),
+    .\port$736$2 (\p$805 [2]),
+    .\port$736$3 (\p$805 [3]),
+    .\port$736$4 (\p$805 [4]),
+    .\port$736$5 (\p$805 [5]),
+    .\port$736$6 (\p$805 [6]),
+    .\port$736$7 (\p$805 [7]),
+    .\port$736$8 (\p$805 [8]),
+    .\port$736$9 (\p$805 [9]),
     .rst(rst)
   );
   \hwq_top.engine.array.mul_6_5  mul_6_5 (
     .a(a_6_4),
     .b(w_5_5),
     .clk(clk),
-    .\port$739$0 (\p$818 [0]),
-    .\port$739$1 (\p$818 [1]),
-    .\port$739$10 (\p$818 [10]),
-    .\port$739$11 (\p$818 [11]),
-    .\port$739$12 (\p$818 [12]),
-    .\port$739$13 (\p$818 [13]),
-    .\port$739$14 (\p$818 [14]),
-    .\port$739$15 (\p$818 [15]),
-    .\port$739$2 (\p$818 [2]),
-    .\port$739$3 (\p$818 [3]),
-    .\port$739$4 (\p$818 [4]),
-    .\port$739$5 (\p$818 [5]),
-    .\port$739$6 (\p$818 [6]),
-    .\port$739$7 (\p$818 [7]),
-    .\port$739$8 (\p$818 [8]),
-    .\port$739$9 (\p$818 [9]),
+    .\port$737$0 (\p$818 [0]),
+    .\port$737$1 (\p$818 [1]),
+    .\port$737$10 (\p$818 [10]),
+    .\port$737$11 (\p$818 [11]),
+    .\port$737$12 (\p$818 [12]),
+    .\port$737$13 (\p$818 [13]),
+    .\port$737$14 (\p$818 [14]),
+    .\port$737$15 (\p$818 [15]),
+    .\port$737$2 (\p$818 [2]),
+    .\port$737$3 (\p$818 [3]),
+    .\port$737$4 (\p$818 [4]),
+    .\port$737$5 (\p$818 [5]),
+    .\port$737$6 (\p$818 [6]),
+    .\port$737$7 (\p$818 [7]),
+    .\port$737$8 (\p$818 [8]),
+    .\port$737$9 (\p$818 [9]),
     .rst(rst)
   );
   \hwq_top.engine.array.mul_6_6  mul_6_6 (
     .a(a_6_5),
     .b(w_5_6),
     .clk(clk),
-    .\port$740$0 (\p$831 [0]),
-    .\port$740$1 (\p$831 [1]),
-    .\port$740$10 (\p$831 [10]),
-    .\port$740$11 (\p$831 [11]),
-    .\port$740$12 (\p$831 [12]),
-    .\port$740$13 (\p$831 [13]),
-    .\port$740$14 (\p$831 [14]),
-    .\port$740$15 (\p$831 [15]),
-    .\port$740$2 (\p$831 [2]),
-    .\port$740$3 (\p$831 [3]),
-    .\port$740$4 (\p$831 [4]),
-    .\port$740$5 (\p$831 [5]),
-    .\port$740$6 (\p$831 [6]),
-    .\port$740$7 (\p$831 [7]),
-    .\port$740$8 (\p$831 [8]),
-    .\port$740$9 (\p$831 [9]),
+    .\port$738$0 (\p$831 [0]),
+    .\port$738$1 (\p$831 [1]),
+    .\port$738$10 (\p$831 [10]),
+    .\port$738$11 (\p$831 [11]),
+    .\port$738$12 (\p$831 [12]),
+    .\port$738$13 (\p$831 [13]),
+    .\port$738$14 (\p$831 [14]),
+    .\port$738$15 (\p$831 [15]),
+    .\port$738$2 (\p$831 [2]),
+    .\port$738$3 (\p$831 [3]),
+    .\port$738$4 (\p$831 [4]),
+    .\port$738$5 (\p$831 [5]),
+    .\port$738$6 (\p$831 [6]),
+    .\port$738$7 (\p$831 [7]),
+    .\port$738$8 (\p$831 [8]),
+    .\port$738$9 (\p$831 [9]),
     .rst(rst)
   );
   \hwq_top.engine.array.mul_6_7  mul_6_7 (
     .a(a_6_6),
     .b(w_5_7),
     .clk(clk),
-    .\port$741$0 (\p$844 [0]),
-    .\port$741$1 (\p$844 [1]),
-    .\port$741$10 (\p$844 [10]),
-    .\port$741$11 (\p$844 [11]),
-    .\port$741$12 (\p$844 [12]),
-    .\port$741$13 (\p$844 [13]),
-    .\port$741$14 (\p$844 [14]),
-    .\port$741$15 (\p$844 [15]),
-    .\port$741$2 (\p$844 [2]),
-    .\port$741$3 (\p$844 [3]),
-    .\port$741$4 (\p$844 [4]),
-    .\port$741$5 (\p$844 [5]),
-    .\port$741$6 (\p$844 [6]),
-    .\port$741$7 (\p$844 [7]),
-    .\port$741$8 (\p$844 [8]),
-    .\port$741$9 (\p$844 [9]),
+    .\port$739$0 (\p$844 [0]),
+    .\port$739$1 (\p$844 [1]),
+    .\port$739$10 (\p$844 [10]),
+    .\port$739$11 (\p$844 [11]),
+    .\port$739$12 (\p$844 [12]),
+    .\port$739$13 (\p$844 [13]),
+    .\port$739$14 (\p$844 [14]),
+    .\port$739$15 (\p$844 [15]),
+    .\port$739$2 (\p$844 [2]),
+    .\port$739$3 (\p$844 [3]),
+    .\port$739$4 (\p$844 [4]),
+    .\port$739$5 (\p$844 [5]),
+    .\port$739$6 (\p$844 [6]),
+    .\port$739$7 (\p$844 [7]),
+    .\port$739$8 (\p$844 [8]),
+    .\port$739$9 (\p$844 [9]),
     .rst(rst)
   );
   \hwq_top.engine.array.mul_7_0  mul_7_0 (
     .a(skew_a7_d6),
     .b(w_6_0),
     .clk(clk),
-    .\port$742$0 (\p$857 [0]),
-    .\port$742$1 (\p$857 [1]),
-    .\port$742$10 (\p$857 [10]),
-    .\port$742$11 (\p$857 [11]),
-    .\port$742$12 (\p$857 [12]),
-    .\port$742$13 (\p$857 [13]),
-    .\port$742$14 (\p$857 [14]),
-    .\port$742$15 (\p$857 [15]),
-    .\port$742$2 (\p$857 [2]),
-    .\port$742$3 (\p$857 [3]),
-    .\port$742$4 (\p$857 [4]),
-    .\port$742$5 (\p$857 [5]),
-    .\port$742$6 (\p$857 [6]),
-    .\port$742$7 (\p$857 [7]),
-    .\port$742$8 (\p$857 [8]),
-    .\port$742$9 (\p$857 [9]),
+    .\port$740$0 (\p$857 [0]),
+    .\port$740$1 (\p$857 [1]),
+    .\port$740$10 (\p$857 [10]),
+    .\port$740$11 (\p$857 [11]),
+    .\port$740$12 (\p$857 [12]),
+    .\port$740$13 (\p$857 [13]),
+    .\port$740$14 (\p$857 [14]),
+    .\port$740$15 (\p$857 [15]),
+    .\port$740$2 (\p$857 [2]),
+    .\port$740$3 (\p$857 [3]),
+    .\port$740$4 (\p$857 [4]),
+    .\port$740$5 (\p$857 [5]),
+    .\port$740$6 (\p$857 [6]),
+    .\port$740$7 (\p$857 [7]),
+    .\port$740$8 (\p$857 [8]),
+    .\port$740$9 (\p$857 [9]),
     .rst(rst)
   );
   \hwq_top.engine.array.mul_7_1  mul_7_1 (
     .a(a_7_0),
     .b(w_6_1),
     .clk(clk),
-    .\port$743$0 (\p$870 [0]),
-    .\port$743$1 (\p$870 [1]),
-    .\port$743$10 (\p$870 [10]),
-    .\port$743$11 (\p$870 [11]),
-    .\port$743$12 (\p$870 [12]),
-    .\port$743$13 (\p$870 [13]),
-    .\port$743$14 (\p$870 [14]),
-    .\port$743$15 (\p$870 [15]),
-    .\port$743$2 (\p$870 [2]),
-    .\port$743$3 (\p$870 [3]),
-    .\port$743$4 (\p$870 [4]),
-    .\port$743$5 (\p$870 [5]),
-    .\port$743$6 (\p$870 [6]),
-    .\port$743$7 (\p$870 [7]),
-    .\port$743$8 (\p$870 [8]),
-    .\port$743$9 (\p$870 [9]),
+    .\port$741$0 (\p$870 [0]),
+    .\port$741$1 (\p$870 [1]),
+    .\port$741$10 (\p$870 [10]),
+    .\port$741$11 (\p$870 [11]),
+    .\port$741$12 (\p$870 [12]),
+    .\port$741$13 (\p$870 [13]),
+    .\port$741$14 (\p$870 [14]),
+    .\port$741$15 (\p$870 [15]),
+    .\port$741$2 (\p$870 [2]),
+    .\port$741$3 (\p$870 [3]),
+    .\port$741$4 (\p$870 [4]),
+    .\port$741$5 (\p$870 [5]),
+    .\port$741$6 (\p$870 [6]),
+    .\port$741$7 (\p$870 [7]),
+    .\port$741$8 (\p$870 [8]),
+    .\port$741$9 (\p$870 [9]),
     .rst(rst)
   );
   \hwq_top.engine.array.mul_7_2  mul_7_2 (
     .a(a_7_1),
     .b(w_6_2),
     .clk(clk),
-    .\port$744$0 (\p$883 [0]),
-    .\port$744$1 (\p$883 [1]),
-    .\port$744$10 (\p$883 [10]),
-    .\port$744$11 (\p$883 [11]),
-    .\port$744$12 (\p$883 [12]),
-    .\port$744$13 (\p$883 [13]),
-    .\port$744$14 (\p$883 [14]),
-    .\port$744$15 (\p$883 [15]),
-    .\port$744$2 (\p$883 [2]),
-    .\port$744$3 (\p$883 [3]),
-    .\port$744$4 (\p$883 [4]),
-    .\port$744$5 (\p$883 [5]),
-    .\port$744$6 (\p$883 [6]),
-    .\port$744$7 (\p$883 [7]),
-    .\port$744$8 (\p$883 [8]),
-    .\port$744$9 (\p$883 [9]),
+    .\port$742$0 (\p$883 [0]),
+    .\port$742$1 (\p$883 [1]),
+    .\port$742$10 (\p$883 [10]),
+    .\port$742$11 (\p$883 [11]),
+    .\port$742$12 (\p$883 [12]),
+    .\port$742$13 (\p$883 [13]),
+    .\port$742$14 (\p$883 [14]),
+    .\port$742$15 (\p$883 [15]),
+    .\port$742$2 (\p$883 [2]),
+    .\port$742$3 (\p$883 [3]),
+    .\port$742$4 (\p$883 [4]),
+    .\port$742$5 (\p$883 [5]),
+    .\port$742$6 (\p$883 [6]),
+    .\port$742$7 (\p$883 [7]),
+    .\port$742$8 (\p$883 [8]),
+    .\port$742$9 (\p$883 [9]),
     .rst(rst)
   );
   \hwq_top.engine.array.mul_7_3  mul_7_3 (
     .a(a_7_2),
     .b(w_6_3),
     .clk(clk),
-    .\port$745$0 (\p$896 [0]),
-    .\port$745$1 (\p$896 [1]),
-    .\port$745$10 (\p$896 [10]),
-    .\port$745$11 (\p$896 [11]),
-    .\port$745$12 (\p$896 [12]),
-    .\port$745$13 (\p$896 [13]),
-    .\port$745$14 (\p$896 [14]),
-    .\port$745$15 (\p$896 [15]),
-    .\port$745$2 (\p$896 [2]),
-    .\port$745$3 (\p$896 [3]),
-    .\port$745$4 (\p$896 [4]),
-    .\port$745$5 (\p$896 [5]),
-    .\port$745$6 (\p$896 [6]),
-    .\port$745$7 (\p$896 [7]),
-    .\port$745$8 (\p$896 [8]),
-    .\port$745$9 (\p$896 [9]),
+    .\port$743$0 (\p$896 [0]),
+    .\port$743$1 (\p$896 [1]),
+    .\port$743$10 (\p$896 [10]),
+    .\port$743$11 (\p$896 [11]),
+    .\port$743$12 (\p$896 [12]),
+    .\port$743$13 (\p$896 [13]),
+    .\port$743$14 (\p$896 [14]),
+    .\port$743$15 (\p$896 [15]),
+    .\port$743$2 (\p$896 [2]),
+    .\port$743$3 (\p$896 [3]),
+    .\port$743$4 (\p$896 [4]),
+    .\port$743$5 (\p$896 [5]),
+    .\port$743$6 (\p$896 [6]),
+    .\port$743$7 (\p$896 [7]),
+    .\port$743$8 (\p$896 [8]),
+    .\port$743$9 (\p$896 [9]),
     .rst(rst)
   );
   \hwq_top.engine.array.mul_7_4  mul_7_4 (
     .a(a_7_3),
     .b(w_6_4),
     .clk(clk),
-    .\port$746$0 (\p$909 [0]),
-    .\port$746$1 (\p$909 [1]),
-    .\port$746$10 (\p$909 [10]),
-    .\port$746$11 (\p$909 [11]),
-    .\port$746$12 (\p$909 [12]),
-    .\port$746$13 (\p$909 [13]),
-    .\port$746$14 (\p$909 [14]),
-    .\port$746$15 (\p$909 [15]),
-    .\port$746$2 (\p$909 [2]),
-    .\port$746$3 (\p$909 [3]),
-    .\port$746$4 (\p$909 [4]),
-    .\port$746$5 (\p$909 [5]),
-    .\port$746$6 (\p$909 [6]),
-    .\port$746$7 (\p$909 [7]),
-    .\port$746$8 (\p$909 [8]),
-    .\port$746$9 (\p$909 [9]),
+    .\port$744$0 (\p$909 [0]),
+    .\port$744$1 (\p$909 [1]),
+    .\port$744$10 (\p$909 [10]),
+    .\port$744$11 (\p$909 [11]),
+    .\port$744$12 (\p$909 [12]),
+    .\port$744$13 (\p$909 [13]),
+    .\port$744$14 (\p$909 [14]),
+    .\port$744$15 (\p$909 [15]),
+    .\port$744$2 (\p$909 [2]),
+    .\port$744$3 (\p$909 [3]),
+    .\port$744$4 (\p$909 [4]),
+    .\port$744$5 (\p$909 [5]),
+    .\port$744$6 (\p$909 [6]),
+    .\port$744$7 (\p$909 [7]),
+    .\port$744$8 (\p$909 [8]),
+    .\port$744$9 (\p$909 [9]),
     .rst(rst)
   );
   \hwq_top.engine.array.mul_7_5  mul_7_5 (
     .a(a_7_4),
     .b(w_6_5),
     .clk(clk),
-    .\port$747$0 (\p$922 [0]),
-    .\port$747$1 (\p$922 [1]),
-    .\port$747$10 (\p$922 [10]),
-    .\port$747$11 (\p$922 [11]),
-    .\port$747$12 (\p$922 [12]),
-    .\port$747$13 (\p$922 [13]),
-    .\port$747$14 (\p$922 [14]),
-    .\port$747$15 (\p$922 [15]),
-    .\port$747$2 (\p$922 [2]),
-    .\port$747$3 (\p$922 [3]),
-    .\port$747$4 (\p$922 [4]),
-    .\port$747$5 (\p$922 [5]),
-    .\port$747$6 (\p$922 [6]),
-    .\port$747$7 (\p$922 [7]),
-    .\port$747$8 (\p$922 [8]),
-    .\port$747$9 (\p$922 [9]),
+    .\port$745$0 (\p$922 [0]),
+    .\port$745$1 (\p$922 [1]),
+    .\port$745$10 (\p$922 [10]),
+    .\port$745$11 (\p$922 [11]),
+    .\port$745$12 (\p$922 [12]),
+    .\port$745$13 (\p$922 [13]),
+    .\port$745$14 (\p$922 [14]),
+    .\port$745$15 (\p$922 [15]),
+    .\port$745$2 (\p$922 [2]),
+    .\port$745$3 (\p$922 [3]),
+    .\port$745$4 (\p$922 [4]),
+    .\port$745$5 (\p$922 [5]),
+    .\port$745$6 (\p$922 [6]),
+    .\port$745$7 (\p$922 [7]),
+    .\port$745$8 (\p$922 [8]),
+    .\port$745$9 (\p$922 [9]),
     .rst(rst)
   );
   \hwq_top.engine.array.mul_7_6  mul_7_6 (
     .a(a_7_5),
     .b(w_6_6),
     .clk(clk),
-    .\port$748$0 (\p$935 [0]),
-    .\port$748$1 (\p$935 [1]),
-    .\port$748$10 (\p$935 [10]),
-    .\port$748$11 (\p$935 [11]),
-    .\port$748$12 (\p$935 [12]),
-    .\port$748$13 (\p$935 [13]),
-    .\port$748$14 (\p$935 [14]),
-    .\port$748$15 (\p$935 [15]),
-    .\port$748$2 (\p$935 [2]),
-    .\port$748$3 (\p$935 [3]),
-    .\port$748$4 (\p$935 [4]),
-    .\port$748$5 (\p$935 [5]),
-    .\port$748$6 (\p$935 [6]),
-    .\port$748$7 (\p$935 [7]),
-    .\port$748$8 (\p$935 [8]),
-    .\port$748$9 (\p$935 [9]),
+    .\port$746$0 (\p$935 [0]),
+    .\port$746$1 (\p$935 [1]),
+    .\port$746$10 (\p$935 [10]),
+    .\port$746$11 (\p$935 [11]),
+    .\port$746$12 (\p$935 [12]),
+    .\port$746$13 (\p$935 [13]),
+    .\port$746$14 (\p$935 [14]),
+    .\port$746$15 (\p$935 [15]),
+    .\port$746$2 (\p$935 [2]),
+    .\port$746$3 (\p$935 [3]),
+    .\port$746$4 (\p$935 [4]),
+    .\port$746$5 (\p$935 [5]),
+    .\port$746$6 (\p$935 [6]),
+    .\port$746$7 (\p$935 [7]),
+    .\port$746$8 (\p$935 [8]),
+    .\port$746$9 (\p$935 [9]),
     .rst(rst)
   );
   \hwq_top.engine.array.mul_7_7  mul_7_7 (
     .a(a_7_6),
     .b(w_6_7),
     .clk(clk),
-    .\port$749$0 (\p$948 [0]),
-    .\port$749$1 (\p$948 [1]),
-    .\port$749$10 (\p$948 [10]),
-    .\port$749$11 (\p$948 [11]),
-    .\port$749$12 (\p$948 [12]),
-    .\port$749$13 (\p$948 [13]),
-    .\port$749$14 (\p$948 [14]),
-    .\port$749$15 (\p$948 [15]),
-    .\port$749$2 (\p$948 [2]),
-    .\port$749$3 (\p$948 [3]),
-    .\port$749$4 (\p$948 [4]),
-    .\port$749$5 (\p$948 [5]),
-    .\port$749$6 (\p$948 [6]),
-    .\port$749$7 (\p$948 [7]),
-    .\port$749$8 (\p$948 [8]),
-    .\port$749$9 (\p$948 [9]),
+    .\port$747$0 (\p$948 [0]),
+    .\port$747$1 (\p$948 [1]),
+    .\port$747$10 (\p$948 [10]),
+    .\port$747$11 (\p$948 [11]),
+    .\port$747$12 (\p$948 [12]),
+    .\port$747$13 (\p$948 [13]),
+    .\port$747$14 (\p$948 [14]),
+    .\port$747$15 (\p$948 [15]),
+    .\port$747$2 (\p$948 [2]),
+    .\port$747$3 (\p$948 [3]),
+    .\port$747$4 (\p$948 [4]),
+    .\port$747$5 (\p$948 [5]),
+    .\port$747$6 (\p$948 [6]),
+    .\port$747$7 (\p$948 [7]),
+    .\port$747$8 (\p$948 [8]),
+    .\port$747$9 (\p$948 [9]),
     .rst(rst)
   );
+  assign _0032_[3] = 1'hx;
   assign o_data = { drain_7, drain_6, drain_5, drain_4, drain_3, drain_2, drain_1, drain_0 };
   always @(posedge clk) begin
     in_a0 <= i_a[7:0];
@@ -5104,7 +5122,329 @@ module \hwq_top.engine.array (i_w, clk, rst, i_valid, i_last, drain_valid, o_dat
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array.mul_0_0 (rst, a, b, \port$686$0 , \port$686$1 , \port$686$2 , \port$686$3 , \port$686$4 , \port$686$5 , \port$686$6 , \port$686$7 , \port$686$8 , \port$686$9 , \port$686$10 , \port$686$11 , \port$686$12 , \port$686$13 , \port$686$14 , \port$686$15 , clk);
+module \hwq_top.engine.array.mul_0_0 (rst, a, b, \port$684$0 , \port$684$1 , \port$684$2 , \port$684$3 , \port$684$4 , \port$684$5 , \port$684$6 , \port$684$7 , \port$684$8 , \port$684$9 , \port$684$10 , \port$684$11 , \port$684$12 , \port$684$13 , \port$684$14 , \port$684$15 , clk);
+  input [7:0] a;
+  wire [7:0] a;
+  input [7:0] b;
+  wire [7:0] b;
+  input clk;
+  wire clk;
+  wire [35:0] p36;
+  output \port$684$0 ;
+  wire \port$684$0 ;
+  output \port$684$1 ;
+  wire \port$684$1 ;
+  output \port$684$10 ;
+  wire \port$684$10 ;
+  output \port$684$11 ;
+  wire \port$684$11 ;
+  output \port$684$12 ;
+  wire \port$684$12 ;
+  output \port$684$13 ;
+  wire \port$684$13 ;
+  output \port$684$14 ;
+  wire \port$684$14 ;
+  output \port$684$15 ;
+  wire \port$684$15 ;
+  output \port$684$2 ;
+  wire \port$684$2 ;
+  output \port$684$3 ;
+  wire \port$684$3 ;
+  output \port$684$4 ;
+  wire \port$684$4 ;
+  output \port$684$5 ;
+  wire \port$684$5 ;
+  output \port$684$6 ;
+  wire \port$684$6 ;
+  output \port$684$7 ;
+  wire \port$684$7 ;
+  output \port$684$8 ;
+  wire \port$684$8 ;
+  output \port$684$9 ;
+  wire \port$684$9 ;
+  input rst;
+  wire rst;
+  MULT18X18D #(
+    .CAS_MATCH_REG("FALSE"),
+    .CLK0_DIV("ENABLED"),
+    .CLK1_DIV("ENABLED"),
+    .CLK2_DIV("ENABLED"),
+    .CLK3_DIV("ENABLED"),
+    .GSR("DISABLED"),
+    .HIGHSPEED_CLK("NONE"),
+    .MULT_BYPASS("DISABLED"),
+    .REG_INPUTA_CLK("CLK0"),
+    .REG_INPUTB_CLK("CLK0"),
+    .REG_INPUTC_CLK("NONE"),
+    .REG_OUTPUT_CLK("CLK0"),
+    .REG_PIPELINE_CLK("NONE"),
+    .RESETMODE("SYNC"),
+    .SOURCEB_MODE("B_SHIFT")
+  ) dsp (
+    .A0(a[0]),
+    .A1(a[1]),
+    .A10(a[7]),
+    .A11(a[7]),
+    .A12(a[7]),
+    .A13(a[7]),
+    .A14(a[7]),
+    .A15(a[7]),
+    .A16(a[7]),
+    .A17(a[7]),
+    .A2(a[2]),
+    .A3(a[3]),
+    .A4(a[4]),
+    .A5(a[5]),
+    .A6(a[6]),
+    .A7(a[7]),
+    .A8(a[7]),
+    .A9(a[7]),
+    .B0(b[0]),
+    .B1(b[1]),
+    .B10(b[7]),
+    .B11(b[7]),
+    .B12(b[7]),
+    .B13(b[7]),
+    .B14(b[7]),
+    .B15(b[7]),
+    .B16(b[7]),
+    .B17(b[7]),
+    .B2(b[2]),
+    .B3(b[3]),
+    .B4(b[4]),
+    .B5(b[5]),
+    .B6(b[6]),
+    .B7(b[7]),
+    .B8(b[7]),
+    .B9(b[7]),
+    .C0(1'h0),
+    .C1(1'h0),
+    .C10(1'h0),
+    .C11(1'h0),
+    .C12(1'h0),
+    .C13(1'h0),
+    .C14(1'h0),
+    .C15(1'h0),
+    .C16(1'h0),
+    .C17(1'h0),
+    .C2(1'h0),
+    .C3(1'h0),
+    .C4(1'h0),
+    .C5(1'h0),
+    .C6(1'h0),
+    .C7(1'h0),
+    .C8(1'h0),
+    .C9(1'h0),
+    .CE0(1'h1),
+    .CLK0(clk),
+    .P0(\port$684$0 ),
+    .P1(\port$684$1 ),
+    .P10(\port$684$10 ),
+    .P11(\port$684$11 ),
+    .P12(\port$684$12 ),
+    .P13(\port$684$13 ),
+    .P14(\port$684$14 ),
+    .P15(\port$684$15 ),
+    .P16(p36[16]),
+    .P17(p36[17]),
+    .P18(p36[18]),
+    .P19(p36[19]),
+    .P2(\port$684$2 ),
+    .P20(p36[20]),
+    .P21(p36[21]),
+    .P22(p36[22]),
+    .P23(p36[23]),
+    .P24(p36[24]),
+    .P25(p36[25]),
+    .P26(p36[26]),
+    .P27(p36[27]),
+    .P28(p36[28]),
+    .P29(p36[29]),
+    .P3(\port$684$3 ),
+    .P30(p36[30]),
+    .P31(p36[31]),
+    .P32(p36[32]),
+    .P33(p36[33]),
+    .P34(p36[34]),
+    .P35(p36[35]),
+    .P4(\port$684$4 ),
+    .P5(\port$684$5 ),
+    .P6(\port$684$6 ),
+    .P7(\port$684$7 ),
+    .P8(\port$684$8 ),
+    .P9(\port$684$9 ),
+    .RST0(rst),
+    .SIGNEDA(1'h1),
+    .SIGNEDB(1'h1),
+    .SOURCEA(1'h0),
+    .SOURCEB(1'h0)
+  );
+  assign p36[15:0] = { \port$684$15 , \port$684$14 , \port$684$13 , \port$684$12 , \port$684$11 , \port$684$10 , \port$684$9 , \port$684$8 , \port$684$7 , \port$684$6 , \port$684$5 , \port$684$4 , \port$684$3 , \port$684$2 , \port$684$1 , \port$684$0  };
+endmodule
+
+(* generator = "Amaranth" *)
+module \hwq_top.engine.array.mul_0_1 (rst, \port$685$0 , \port$685$1 , \port$685$2 , \port$685$3 , \port$685$4 , \port$685$5 , \port$685$6 , \port$685$7 , \port$685$8 , \port$685$9 , \port$685$10 , \port$685$11 , \port$685$12 , \port$685$13 , \port$685$14 , \port$685$15 , b, a, clk);
+  input [7:0] a;
+  wire [7:0] a;
+  input [7:0] b;
+  wire [7:0] b;
+  input clk;
+  wire clk;
+  wire [35:0] p36;
+  output \port$685$0 ;
+  wire \port$685$0 ;
+  output \port$685$1 ;
+  wire \port$685$1 ;
+  output \port$685$10 ;
+  wire \port$685$10 ;
+  output \port$685$11 ;
+  wire \port$685$11 ;
+  output \port$685$12 ;
+  wire \port$685$12 ;
+  output \port$685$13 ;
+  wire \port$685$13 ;
+  output \port$685$14 ;
+  wire \port$685$14 ;
+  output \port$685$15 ;
+  wire \port$685$15 ;
+  output \port$685$2 ;
+  wire \port$685$2 ;
+  output \port$685$3 ;
+  wire \port$685$3 ;
+  output \port$685$4 ;
+  wire \port$685$4 ;
+  output \port$685$5 ;
+  wire \port$685$5 ;
+  output \port$685$6 ;
+  wire \port$685$6 ;
+  output \port$685$7 ;
+  wire \port$685$7 ;
+  output \port$685$8 ;
+  wire \port$685$8 ;
+  output \port$685$9 ;
+  wire \port$685$9 ;
+  input rst;
+  wire rst;
+  MULT18X18D #(
+    .CAS_MATCH_REG("FALSE"),
+    .CLK0_DIV("ENABLED"),
+    .CLK1_DIV("ENABLED"),
+    .CLK2_DIV("ENABLED"),
+    .CLK3_DIV("ENABLED"),
+    .GSR("DISABLED"),
+    .HIGHSPEED_CLK("NONE"),
+    .MULT_BYPASS("DISABLED"),
+    .REG_INPUTA_CLK("CLK0"),
+    .REG_INPUTB_CLK("CLK0"),
+    .REG_INPUTC_CLK("NONE"),
+    .REG_OUTPUT_CLK("CLK0"),
+    .REG_PIPELINE_CLK("NONE"),
+    .RESETMODE("SYNC"),
+    .SOURCEB_MODE("B_SHIFT")
+  ) dsp (
+    .A0(a[0]),
+    .A1(a[1]),
+    .A10(a[7]),
+    .A11(a[7]),
+    .A12(a[7]),
+    .A13(a[7]),
+    .A14(a[7]),
+    .A15(a[7]),
+    .A16(a[7]),
+    .A17(a[7]),
+    .A2(a[2]),
+    .A3(a[3]),
+    .A4(a[4]),
+    .A5(a[5]),
+    .A6(a[6]),
+    .A7(a[7]),
+    .A8(a[7]),
+    .A9(a[7]),
+    .B0(b[0]),
+    .B1(b[1]),
+    .B10(b[7]),
+    .B11(b[7]),
+    .B12(b[7]),
+    .B13(b[7]),
+    .B14(b[7]),
+    .B15(b[7]),
+    .B16(b[7]),
+    .B17(b[7]),
+    .B2(b[2]),
+    .B3(b[3]),
+    .B4(b[4]),
+    .B5(b[5]),
+    .B6(b[6]),
+    .B7(b[7]),
+    .B8(b[7]),
+    .B9(b[7]),
+    .C0(1'h0),
+    .C1(1'h0),
+    .C10(1'h0),
+    .C11(1'h0),
+    .C12(1'h0),
+    .C13(1'h0),
+    .C14(1'h0),
+    .C15(1'h0),
+    .C16(1'h0),
+    .C17(1'h0),
+    .C2(1'h0),
+    .C3(1'h0),
+    .C4(1'h0),
+    .C5(1'h0),
+    .C6(1'h0),
+    .C7(1'h0),
+    .C8(1'h0),
+    .C9(1'h0),
+    .CE0(1'h1),
+    .CLK0(clk),
+    .P0(\port$685$0 ),
+    .P1(\port$685$1 ),
+    .P10(\port$685$10 ),
+    .P11(\port$685$11 ),
+    .P12(\port$685$12 ),
+    .P13(\port$685$13 ),
+    .P14(\port$685$14 ),
+    .P15(\port$685$15 ),
+    .P16(p36[16]),
+    .P17(p36[17]),
+    .P18(p36[18]),
+    .P19(p36[19]),
+    .P2(\port$685$2 ),
+    .P20(p36[20]),
+    .P21(p36[21]),
+    .P22(p36[22]),
+    .P23(p36[23]),
+    .P24(p36[24]),
+    .P25(p36[25]),
+    .P26(p36[26]),
+    .P27(p36[27]),
+    .P28(p36[28]),
+    .P29(p36[29]),
+    .P3(\port$685$3 ),
+    .P30(p36[30]),
+    .P31(p36[31]),
+    .P32(p36[32]),
+    .P33(p36[33]),
+    .P34(p36[34]),
+    .P35(p36[35]),
+    .P4(\port$685$4 ),
+    .P5(\port$685$5 ),
+    .P6(\port$685$6 ),
+    .P7(\port$685$7 ),
+    .P8(\port$685$8 ),
+    .P9(\port$685$9 ),
+    .RST0(rst),
+    .SIGNEDA(1'h1),
+    .SIGNEDB(1'h1),
+    .SOURCEA(1'h0),
+    .SOURCEB(1'h0)
+  );
+  assign p36[15:0] = { \port$685$15 , \port$685$14 , \port$685$13 , \port$685$12 , \port$685$11 , \port$685$10 , \port$685$9 , \port$685$8 , \port$685$7 , \port$685$6 , \port$685$5 , \port$685$4 , \port$685$3 , \port$685$2 , \port$685$1 , \port$685$0  };
+endmodule
+
+(* generator = "Amaranth" *)
+module \hwq_top.engine.array.mul_0_2 (rst, \port$686$0 , \port$686$1 , \port$686$2 , \port$686$3 , \port$686$4 , \port$686$5 , \port$686$6 , \port$686$7 , \port$686$8 , \port$686$9 , \port$686$10 , \port$686$11 , \port$686$12 , \port$686$13 , \port$686$14 , \port$686$15 , b, a, clk);
   input [7:0] a;
   wire [7:0] a;
   input [7:0] b;
@@ -5265,7 +5605,7 @@ module \hwq_top.engine.array.mul_0_0 (rst, a, b, \port$686$0 , \port$686$1 , \po
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array.mul_0_1 (rst, \port$687$0 , \port$687$1 , \port$687$2 , \port$687$3 , \port$687$4 , \port$687$5 , \port$687$6 , \port$687$7 , \port$687$8 , \port$687$9 , \port$687$10 , \port$687$11 , \port$687$12 , \port$687$13 , \port$687$14 , \port$687$15 , b, a, clk);
+module \hwq_top.engine.array.mul_0_3 (rst, \port$687$0 , \port$687$1 , \port$687$2 , \port$687$3 , \port$687$4 , \port$687$5 , \port$687$6 , \port$687$7 , \port$687$8 , \port$687$9 , \port$687$10 , \port$687$11 , \port$687$12 , \port$687$13 , \port$687$14 , \port$687$15 , b, a, clk);
   input [7:0] a;
   wire [7:0] a;
   input [7:0] b;
@@ -5426,7 +5766,7 @@ module \hwq_top.engine.array.mul_0_1 (rst, \port$687$0 , \port$687$1 , \port$687
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array.mul_0_2 (rst, \port$688$0 , \port$688$1 , \port$688$2 , \port$688$3 , \port$688$4 , \port$688$5 , \port$688$6 , \port$688$7 , \port$688$8 , \port$688$9 , \port$688$10 , \port$688$11 , \port$688$12 , \port$688$13 , \port$688$14 , \port$688$15 , b, a, clk);
+module \hwq_top.engine.array.mul_0_4 (rst, \port$688$0 , \port$688$1 , \port$688$2 , \port$688$3 , \port$688$4 , \port$688$5 , \port$688$6 , \port$688$7 , \port$688$8 , \port$688$9 , \port$688$10 , \port$688$11 , \port$688$12 , \port$688$13 , \port$688$14 , \port$688$15 , b, a, clk);
   input [7:0] a;
   wire [7:0] a;
   input [7:0] b;
@@ -5587,7 +5927,7 @@ module \hwq_top.engine.array.mul_0_2 (rst, \port$688$0 , \port$688$1 , \port$688
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array.mul_0_3 (rst, \port$689$0 , \port$689$1 , \port$689$2 , \port$689$3 , \port$689$4 , \port$689$5 , \port$689$6 , \port$689$7 , \port$689$8 , \port$689$9 , \port$689$10 , \port$689$11 , \port$689$12 , \port$689$13 , \port$689$14 , \port$689$15 , b, a, clk);
+module \hwq_top.engine.array.mul_0_5 (rst, \port$689$0 , \port$689$1 , \port$689$2 , \port$689$3 , \port$689$4 , \port$689$5 , \port$689$6 , \port$689$7 , \port$689$8 , \port$689$9 , \port$689$10 , \port$689$11 , \port$689$12 , \port$689$13 , \port$689$14 , \port$689$15 , b, a, clk);
   input [7:0] a;
   wire [7:0] a;
   input [7:0] b;
@@ -5748,7 +6088,7 @@ module \hwq_top.engine.array.mul_0_3 (rst, \port$689$0 , \port$689$1 , \port$689
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array.mul_0_4 (rst, \port$690$0 , \port$690$1 , \port$690$2 , \port$690$3 , \port$690$4 , \port$690$5 , \port$690$6 , \port$690$7 , \port$690$8 , \port$690$9 , \port$690$10 , \port$690$11 , \port$690$12 , \port$690$13 , \port$690$14 , \port$690$15 , b, a, clk);
+module \hwq_top.engine.array.mul_0_6 (rst, \port$690$0 , \port$690$1 , \port$690$2 , \port$690$3 , \port$690$4 , \port$690$5 , \port$690$6 , \port$690$7 , \port$690$8 , \port$690$9 , \port$690$10 , \port$690$11 , \port$690$12 , \port$690$13 , \port$690$14 , \port$690$15 , b, a, clk);
   input [7:0] a;
   wire [7:0] a;
   input [7:0] b;
@@ -5909,7 +6249,7 @@ module \hwq_top.engine.array.mul_0_4 (rst, \port$690$0 , \port$690$1 , \port$690
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array.mul_0_5 (rst, \port$691$0 , \port$691$1 , \port$691$2 , \port$691$3 , \port$691$4 , \port$691$5 , \port$691$6 , \port$691$7 , \port$691$8 , \port$691$9 , \port$691$10 , \port$691$11 , \port$691$12 , \port$691$13 , \port$691$14 , \port$691$15 , b, a, clk);
+module \hwq_top.engine.array.mul_0_7 (rst, \port$691$0 , \port$691$1 , \port$691$2 , \port$691$3 , \port$691$4 , \port$691$5 , \port$691$6 , \port$691$7 , \port$691$8 , \port$691$9 , \port$691$10 , \port$691$11 , \port$691$12 , \port$691$13 , \port$691$14 , \port$691$15 , b, a, clk);
   input [7:0] a;
   wire [7:0] a;
   input [7:0] b;
@@ -6070,7 +6410,7 @@ module \hwq_top.engine.array.mul_0_5 (rst, \port$691$0 , \port$691$1 , \port$691
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array.mul_0_6 (rst, \port$692$0 , \port$692$1 , \port$692$2 , \port$692$3 , \port$692$4 , \port$692$5 , \port$692$6 , \port$692$7 , \port$692$8 , \port$692$9 , \port$692$10 , \port$692$11 , \port$692$12 , \port$692$13 , \port$692$14 , \port$692$15 , b, a, clk);
+module \hwq_top.engine.array.mul_1_0 (rst, \port$692$0 , \port$692$1 , \port$692$2 , \port$692$3 , \port$692$4 , \port$692$5 , \port$692$6 , \port$692$7 , \port$692$8 , \port$692$9 , \port$692$10 , \port$692$11 , \port$692$12 , \port$692$13 , \port$692$14 , \port$692$15 , a, b, clk);
   input [7:0] a;
   wire [7:0] a;
   input [7:0] b;
@@ -6231,7 +6571,7 @@ module \hwq_top.engine.array.mul_0_6 (rst, \port$692$0 , \port$692$1 , \port$692
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array.mul_0_7 (rst, \port$693$0 , \port$693$1 , \port$693$2 , \port$693$3 , \port$693$4 , \port$693$5 , \port$693$6 , \port$693$7 , \port$693$8 , \port$693$9 , \port$693$10 , \port$693$11 , \port$693$12 , \port$693$13 , \port$693$14 , \port$693$15 , b, a, clk);
+module \hwq_top.engine.array.mul_1_1 (rst, \port$693$0 , \port$693$1 , \port$693$2 , \port$693$3 , \port$693$4 , \port$693$5 , \port$693$6 , \port$693$7 , \port$693$8 , \port$693$9 , \port$693$10 , \port$693$11 , \port$693$12 , \port$693$13 , \port$693$14 , \port$693$15 , b, a, clk);
   input [7:0] a;
   wire [7:0] a;
   input [7:0] b;
@@ -6392,7 +6732,7 @@ module \hwq_top.engine.array.mul_0_7 (rst, \port$693$0 , \port$693$1 , \port$693
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array.mul_1_0 (rst, \port$694$0 , \port$694$1 , \port$694$2 , \port$694$3 , \port$694$4 , \port$694$5 , \port$694$6 , \port$694$7 , \port$694$8 , \port$694$9 , \port$694$10 , \port$694$11 , \port$694$12 , \port$694$13 , \port$694$14 , \port$694$15 , a, b, clk);
+module \hwq_top.engine.array.mul_1_2 (rst, \port$694$0 , \port$694$1 , \port$694$2 , \port$694$3 , \port$694$4 , \port$694$5 , \port$694$6 , \port$694$7 , \port$694$8 , \port$694$9 , \port$694$10 , \port$694$11 , \port$694$12 , \port$694$13 , \port$694$14 , \port$694$15 , b, a, clk);
   input [7:0] a;
   wire [7:0] a;
   input [7:0] b;
@@ -6553,7 +6893,7 @@ module \hwq_top.engine.array.mul_1_0 (rst, \port$694$0 , \port$694$1 , \port$694
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array.mul_1_1 (rst, \port$695$0 , \port$695$1 , \port$695$2 , \port$695$3 , \port$695$4 , \port$695$5 , \port$695$6 , \port$695$7 , \port$695$8 , \port$695$9 , \port$695$10 , \port$695$11 , \port$695$12 , \port$695$13 , \port$695$14 , \port$695$15 , b, a, clk);
+module \hwq_top.engine.array.mul_1_3 (rst, \port$695$0 , \port$695$1 , \port$695$2 , \port$695$3 , \port$695$4 , \port$695$5 , \port$695$6 , \port$695$7 , \port$695$8 , \port$695$9 , \port$695$10 , \port$695$11 , \port$695$12 , \port$695$13 , \port$695$14 , \port$695$15 , b, a, clk);
   input [7:0] a;
   wire [7:0] a;
   input [7:0] b;
@@ -6714,7 +7054,7 @@ module \hwq_top.engine.array.mul_1_1 (rst, \port$695$0 , \port$695$1 , \port$695
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array.mul_1_2 (rst, \port$696$0 , \port$696$1 , \port$696$2 , \port$696$3 , \port$696$4 , \port$696$5 , \port$696$6 , \port$696$7 , \port$696$8 , \port$696$9 , \port$696$10 , \port$696$11 , \port$696$12 , \port$696$13 , \port$696$14 , \port$696$15 , b, a, clk);
+module \hwq_top.engine.array.mul_1_4 (rst, \port$696$0 , \port$696$1 , \port$696$2 , \port$696$3 , \port$696$4 , \port$696$5 , \port$696$6 , \port$696$7 , \port$696$8 , \port$696$9 , \port$696$10 , \port$696$11 , \port$696$12 , \port$696$13 , \port$696$14 , \port$696$15 , b, a, clk);
   input [7:0] a;
   wire [7:0] a;
   input [7:0] b;
@@ -6875,7 +7215,7 @@ module \hwq_top.engine.array.mul_1_2 (rst, \port$696$0 , \port$696$1 , \port$696
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array.mul_1_3 (rst, \port$697$0 , \port$697$1 , \port$697$2 , \port$697$3 , \port$697$4 , \port$697$5 , \port$697$6 , \port$697$7 , \port$697$8 , \port$697$9 , \port$697$10 , \port$697$11 , \port$697$12 , \port$697$13 , \port$697$14 , \port$697$15 , b, a, clk);
+module \hwq_top.engine.array.mul_1_5 (rst, \port$697$0 , \port$697$1 , \port$697$2 , \port$697$3 , \port$697$4 , \port$697$5 , \port$697$6 , \port$697$7 , \port$697$8 , \port$697$9 , \port$697$10 , \port$697$11 , \port$697$12 , \port$697$13 , \port$697$14 , \port$697$15 , b, a, clk);
   input [7:0] a;
   wire [7:0] a;
   input [7:0] b;
@@ -7036,7 +7376,7 @@ module \hwq_top.engine.array.mul_1_3 (rst, \port$697$0 , \port$697$1 , \port$697
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array.mul_1_4 (rst, \port$698$0 , \port$698$1 , \port$698$2 , \port$698$3 , \port$698$4 , \port$698$5 , \port$698$6 , \port$698$7 , \port$698$8 , \port$698$9 , \port$698$10 , \port$698$11 , \port$698$12 , \port$698$13 , \port$698$14 , \port$698$15 , b, a, clk);
+module \hwq_top.engine.array.mul_1_6 (rst, \port$698$0 , \port$698$1 , \port$698$2 , \port$698$3 , \port$698$4 , \port$698$5 , \port$698$6 , \port$698$7 , \port$698$8 , \port$698$9 , \port$698$10 , \port$698$11 , \port$698$12 , \port$698$13 , \port$698$14 , \port$698$15 , b, a, clk);
   input [7:0] a;
   wire [7:0] a;
   input [7:0] b;
@@ -7197,7 +7537,7 @@ module \hwq_top.engine.array.mul_1_4 (rst, \port$698$0 , \port$698$1 , \port$698
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array.mul_1_5 (rst, \port$699$0 , \port$699$1 , \port$699$2 , \port$699$3 , \port$699$4 , \port$699$5 , \port$699$6 , \port$699$7 , \port$699$8 , \port$699$9 , \port$699$10 , \port$699$11 , \port$699$12 , \port$699$13 , \port$699$14 , \port$699$15 , b, a, clk);
+module \hwq_top.engine.array.mul_1_7 (rst, \port$699$0 , \port$699$1 , \port$699$2 , \port$699$3 , \port$699$4 , \port$699$5 , \port$699$6 , \port$699$7 , \port$699$8 , \port$699$9 , \port$699$10 , \port$699$11 , \port$699$12 , \port$699$13 , \port$699$14 , \port$699$15 , b, a, clk);
   input [7:0] a;
   wire [7:0] a;
   input [7:0] b;
@@ -7358,7 +7698,7 @@ module \hwq_top.engine.array.mul_1_5 (rst, \port$699$0 , \port$699$1 , \port$699
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array.mul_1_6 (rst, \port$700$0 , \port$700$1 , \port$700$2 , \port$700$3 , \port$700$4 , \port$700$5 , \port$700$6 , \port$700$7 , \port$700$8 , \port$700$9 , \port$700$10 , \port$700$11 , \port$700$12 , \port$700$13 , \port$700$14 , \port$700$15 , b, a, clk);
+module \hwq_top.engine.array.mul_2_0 (rst, \port$700$0 , \port$700$1 , \port$700$2 , \port$700$3 , \port$700$4 , \port$700$5 , \port$700$6 , \port$700$7 , \port$700$8 , \port$700$9 , \port$700$10 , \port$700$11 , \port$700$12 , \port$700$13 , \port$700$14 , \port$700$15 , a, b, clk);
   input [7:0] a;
   wire [7:0] a;
   input [7:0] b;
@@ -7519,7 +7859,7 @@ module \hwq_top.engine.array.mul_1_6 (rst, \port$700$0 , \port$700$1 , \port$700
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array.mul_1_7 (rst, \port$701$0 , \port$701$1 , \port$701$2 , \port$701$3 , \port$701$4 , \port$701$5 , \port$701$6 , \port$701$7 , \port$701$8 , \port$701$9 , \port$701$10 , \port$701$11 , \port$701$12 , \port$701$13 , \port$701$14 , \port$701$15 , b, a, clk);
+module \hwq_top.engine.array.mul_2_1 (rst, \port$701$0 , \port$701$1 , \port$701$2 , \port$701$3 , \port$701$4 , \port$701$5 , \port$701$6 , \port$701$7 , \port$701$8 , \port$701$9 , \port$701$10 , \port$701$11 , \port$701$12 , \port$701$13 , \port$701$14 , \port$701$15 , b, a, clk);
   input [7:0] a;
   wire [7:0] a;
   input [7:0] b;
@@ -7680,7 +8020,7 @@ module \hwq_top.engine.array.mul_1_7 (rst, \port$701$0 , \port$701$1 , \port$701
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array.mul_2_0 (rst, \port$702$0 , \port$702$1 , \port$702$2 , \port$702$3 , \port$702$4 , \port$702$5 , \port$702$6 , \port$702$7 , \port$702$8 , \port$702$9 , \port$702$10 , \port$702$11 , \port$702$12 , \port$702$13 , \port$702$14 , \port$702$15 , a, b, clk);
+module \hwq_top.engine.array.mul_2_2 (rst, \port$702$0 , \port$702$1 , \port$702$2 , \port$702$3 , \port$702$4 , \port$702$5 , \port$702$6 , \port$702$7 , \port$702$8 , \port$702$9 , \port$702$10 , \port$702$11 , \port$702$12 , \port$702$13 , \port$702$14 , \port$702$15 , b, a, clk);
   input [7:0] a;
   wire [7:0] a;
   input [7:0] b;
@@ -7841,7 +8181,7 @@ module \hwq_top.engine.array.mul_2_0 (rst, \port$702$0 , \port$702$1 , \port$702
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array.mul_2_1 (rst, \port$703$0 , \port$703$1 , \port$703$2 , \port$703$3 , \port$703$4 , \port$703$5 , \port$703$6 , \port$703$7 , \port$703$8 , \port$703$9 , \port$703$10 , \port$703$11 , \port$703$12 , \port$703$13 , \port$703$14 , \port$703$15 , b, a, clk);
+module \hwq_top.engine.array.mul_2_3 (rst, \port$703$0 , \port$703$1 , \port$703$2 , \port$703$3 , \port$703$4 , \port$703$5 , \port$703$6 , \port$703$7 , \port$703$8 , \port$703$9 , \port$703$10 , \port$703$11 , \port$703$12 , \port$703$13 , \port$703$14 , \port$703$15 , b, a, clk);
   input [7:0] a;
   wire [7:0] a;
   input [7:0] b;
@@ -8002,7 +8342,7 @@ module \hwq_top.engine.array.mul_2_1 (rst, \port$703$0 , \port$703$1 , \port$703
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array.mul_2_2 (rst, \port$704$0 , \port$704$1 , \port$704$2 , \port$704$3 , \port$704$4 , \port$704$5 , \port$704$6 , \port$704$7 , \port$704$8 , \port$704$9 , \port$704$10 , \port$704$11 , \port$704$12 , \port$704$13 , \port$704$14 , \port$704$15 , b, a, clk);
+module \hwq_top.engine.array.mul_2_4 (rst, \port$704$0 , \port$704$1 , \port$704$2 , \port$704$3 , \port$704$4 , \port$704$5 , \port$704$6 , \port$704$7 , \port$704$8 , \port$704$9 , \port$704$10 , \port$704$11 , \port$704$12 , \port$704$13 , \port$704$14 , \port$704$15 , b, a, clk);
   input [7:0] a;
   wire [7:0] a;
   input [7:0] b;
@@ -8163,7 +8503,7 @@ module \hwq_top.engine.array.mul_2_2 (rst, \port$704$0 , \port$704$1 , \port$704
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array.mul_2_3 (rst, \port$705$0 , \port$705$1 , \port$705$2 , \port$705$3 , \port$705$4 , \port$705$5 , \port$705$6 , \port$705$7 , \port$705$8 , \port$705$9 , \port$705$10 , \port$705$11 , \port$705$12 , \port$705$13 , \port$705$14 , \port$705$15 , b, a, clk);
+module \hwq_top.engine.array.mul_2_5 (rst, \port$705$0 , \port$705$1 , \port$705$2 , \port$705$3 , \port$705$4 , \port$705$5 , \port$705$6 , \port$705$7 , \port$705$8 , \port$705$9 , \port$705$10 , \port$705$11 , \port$705$12 , \port$705$13 , \port$705$14 , \port$705$15 , b, a, clk);
   input [7:0] a;
   wire [7:0] a;
   input [7:0] b;
@@ -8324,7 +8664,7 @@ module \hwq_top.engine.array.mul_2_3 (rst, \port$705$0 , \port$705$1 , \port$705
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array.mul_2_4 (rst, \port$706$0 , \port$706$1 , \port$706$2 , \port$706$3 , \port$706$4 , \port$706$5 , \port$706$6 , \port$706$7 , \port$706$8 , \port$706$9 , \port$706$10 , \port$706$11 , \port$706$12 , \port$706$13 , \port$706$14 , \port$706$15 , b, a, clk);
+module \hwq_top.engine.array.mul_2_6 (rst, \port$706$0 , \port$706$1 , \port$706$2 , \port$706$3 , \port$706$4 , \port$706$5 , \port$706$6 , \port$706$7 , \port$706$8 , \port$706$9 , \port$706$10 , \port$706$11 , \port$706$12 , \port$706$13 , \port$706$14 , \port$706$15 , b, a, clk);
   input [7:0] a;
   wire [7:0] a;
   input [7:0] b;
@@ -8485,7 +8825,7 @@ module \hwq_top.engine.array.mul_2_4 (rst, \port$706$0 , \port$706$1 , \port$706
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array.mul_2_5 (rst, \port$707$0 , \port$707$1 , \port$707$2 , \port$707$3 , \port$707$4 , \port$707$5 , \port$707$6 , \port$707$7 , \port$707$8 , \port$707$9 , \port$707$10 , \port$707$11 , \port$707$12 , \port$707$13 , \port$707$14 , \port$707$15 , b, a, clk);
+module \hwq_top.engine.array.mul_2_7 (rst, \port$707$0 , \port$707$1 , \port$707$2 , \port$707$3 , \port$707$4 , \port$707$5 , \port$707$6 , \port$707$7 , \port$707$8 , \port$707$9 , \port$707$10 , \port$707$11 , \port$707$12 , \port$707$13 , \port$707$14 , \port$707$15 , b, a, clk);
   input [7:0] a;
   wire [7:0] a;
   input [7:0] b;
@@ -8646,7 +8986,7 @@ module \hwq_top.engine.array.mul_2_5 (rst, \port$707$0 , \port$707$1 , \port$707
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array.mul_2_6 (rst, \port$708$0 , \port$708$1 , \port$708$2 , \port$708$3 , \port$708$4 , \port$708$5 , \port$708$6 , \port$708$7 , \port$708$8 , \port$708$9 , \port$708$10 , \port$708$11 , \port$708$12 , \port$708$13 , \port$708$14 , \port$708$15 , b, a, clk);
+module \hwq_top.engine.array.mul_3_0 (rst, \port$708$0 , \port$708$1 , \port$708$2 , \port$708$3 , \port$708$4 , \port$708$5 , \port$708$6 , \port$708$7 , \port$708$8 , \port$708$9 , \port$708$10 , \port$708$11 , \port$708$12 , \port$708$13 , \port$708$14 , \port$708$15 , a, b, clk);
   input [7:0] a;
   wire [7:0] a;
   input [7:0] b;
@@ -8807,7 +9147,7 @@ module \hwq_top.engine.array.mul_2_6 (rst, \port$708$0 , \port$708$1 , \port$708
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array.mul_2_7 (rst, \port$709$0 , \port$709$1 , \port$709$2 , \port$709$3 , \port$709$4 , \port$709$5 , \port$709$6 , \port$709$7 , \port$709$8 , \port$709$9 , \port$709$10 , \port$709$11 , \port$709$12 , \port$709$13 , \port$709$14 , \port$709$15 , b, a, clk);
+module \hwq_top.engine.array.mul_3_1 (rst, \port$709$0 , \port$709$1 , \port$709$2 , \port$709$3 , \port$709$4 , \port$709$5 , \port$709$6 , \port$709$7 , \port$709$8 , \port$709$9 , \port$709$10 , \port$709$11 , \port$709$12 , \port$709$13 , \port$709$14 , \port$709$15 , b, a, clk);
   input [7:0] a;
   wire [7:0] a;
   input [7:0] b;
@@ -8968,7 +9308,7 @@ module \hwq_top.engine.array.mul_2_7 (rst, \port$709$0 , \port$709$1 , \port$709
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array.mul_3_0 (rst, \port$710$0 , \port$710$1 , \port$710$2 , \port$710$3 , \port$710$4 , \port$710$5 , \port$710$6 , \port$710$7 , \port$710$8 , \port$710$9 , \port$710$10 , \port$710$11 , \port$710$12 , \port$710$13 , \port$710$14 , \port$710$15 , a, b, clk);
+module \hwq_top.engine.array.mul_3_2 (rst, \port$710$0 , \port$710$1 , \port$710$2 , \port$710$3 , \port$710$4 , \port$710$5 , \port$710$6 , \port$710$7 , \port$710$8 , \port$710$9 , \port$710$10 , \port$710$11 , \port$710$12 , \port$710$13 , \port$710$14 , \port$710$15 , b, a, clk);
   input [7:0] a;
   wire [7:0] a;
   input [7:0] b;
@@ -9129,7 +9469,7 @@ module \hwq_top.engine.array.mul_3_0 (rst, \port$710$0 , \port$710$1 , \port$710
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array.mul_3_1 (rst, \port$711$0 , \port$711$1 , \port$711$2 , \port$711$3 , \port$711$4 , \port$711$5 , \port$711$6 , \port$711$7 , \port$711$8 , \port$711$9 , \port$711$10 , \port$711$11 , \port$711$12 , \port$711$13 , \port$711$14 , \port$711$15 , b, a, clk);
+module \hwq_top.engine.array.mul_3_3 (rst, \port$711$0 , \port$711$1 , \port$711$2 , \port$711$3 , \port$711$4 , \port$711$5 , \port$711$6 , \port$711$7 , \port$711$8 , \port$711$9 , \port$711$10 , \port$711$11 , \port$711$12 , \port$711$13 , \port$711$14 , \port$711$15 , b, a, clk);
   input [7:0] a;
   wire [7:0] a;
   input [7:0] b;
@@ -9290,7 +9630,7 @@ module \hwq_top.engine.array.mul_3_1 (rst, \port$711$0 , \port$711$1 , \port$711
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array.mul_3_2 (rst, \port$712$0 , \port$712$1 , \port$712$2 , \port$712$3 , \port$712$4 , \port$712$5 , \port$712$6 , \port$712$7 , \port$712$8 , \port$712$9 , \port$712$10 , \port$712$11 , \port$712$12 , \port$712$13 , \port$712$14 , \port$712$15 , b, a, clk);
+module \hwq_top.engine.array.mul_3_4 (rst, \port$712$0 , \port$712$1 , \port$712$2 , \port$712$3 , \port$712$4 , \port$712$5 , \port$712$6 , \port$712$7 , \port$712$8 , \port$712$9 , \port$712$10 , \port$712$11 , \port$712$12 , \port$712$13 , \port$712$14 , \port$712$15 , b, a, clk);
   input [7:0] a;
   wire [7:0] a;
   input [7:0] b;
@@ -9451,7 +9791,7 @@ module \hwq_top.engine.array.mul_3_2 (rst, \port$712$0 , \port$712$1 , \port$712
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array.mul_3_3 (rst, \port$713$0 , \port$713$1 , \port$713$2 , \port$713$3 , \port$713$4 , \port$713$5 , \port$713$6 , \port$713$7 , \port$713$8 , \port$713$9 , \port$713$10 , \port$713$11 , \port$713$12 , \port$713$13 , \port$713$14 , \port$713$15 , b, a, clk);
+module \hwq_top.engine.array.mul_3_5 (rst, \port$713$0 , \port$713$1 , \port$713$2 , \port$713$3 , \port$713$4 , \port$713$5 , \port$713$6 , \port$713$7 , \port$713$8 , \port$713$9 , \port$713$10 , \port$713$11 , \port$713$12 , \port$713$13 , \port$713$14 , \port$713$15 , b, a, clk);
   input [7:0] a;
   wire [7:0] a;
   input [7:0] b;
@@ -9612,7 +9952,7 @@ module \hwq_top.engine.array.mul_3_3 (rst, \port$713$0 , \port$713$1 , \port$713
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array.mul_3_4 (rst, \port$714$0 , \port$714$1 , \port$714$2 , \port$714$3 , \port$714$4 , \port$714$5 , \port$714$6 , \port$714$7 , \port$714$8 , \port$714$9 , \port$714$10 , \port$714$11 , \port$714$12 , \port$714$13 , \port$714$14 , \port$714$15 , b, a, clk);
+module \hwq_top.engine.array.mul_3_6 (rst, \port$714$0 , \port$714$1 , \port$714$2 , \port$714$3 , \port$714$4 , \port$714$5 , \port$714$6 , \port$714$7 , \port$714$8 , \port$714$9 , \port$714$10 , \port$714$11 , \port$714$12 , \port$714$13 , \port$714$14 , \port$714$15 , b, a, clk);
   input [7:0] a;
   wire [7:0] a;
   input [7:0] b;
@@ -9773,7 +10113,7 @@ module \hwq_top.engine.array.mul_3_4 (rst, \port$714$0 , \port$714$1 , \port$714
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array.mul_3_5 (rst, \port$715$0 , \port$715$1 , \port$715$2 , \port$715$3 , \port$715$4 , \port$715$5 , \port$715$6 , \port$715$7 , \port$715$8 , \port$715$9 , \port$715$10 , \port$715$11 , \port$715$12 , \port$715$13 , \port$715$14 , \port$715$15 , b, a, clk);
+module \hwq_top.engine.array.mul_3_7 (rst, \port$715$0 , \port$715$1 , \port$715$2 , \port$715$3 , \port$715$4 , \port$715$5 , \port$715$6 , \port$715$7 , \port$715$8 , \port$715$9 , \port$715$10 , \port$715$11 , \port$715$12 , \port$715$13 , \port$715$14 , \port$715$15 , b, a, clk);
   input [7:0] a;
   wire [7:0] a;
   input [7:0] b;
@@ -9934,7 +10274,7 @@ module \hwq_top.engine.array.mul_3_5 (rst, \port$715$0 , \port$715$1 , \port$715
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array.mul_3_6 (rst, \port$716$0 , \port$716$1 , \port$716$2 , \port$716$3 , \port$716$4 , \port$716$5 , \port$716$6 , \port$716$7 , \port$716$8 , \port$716$9 , \port$716$10 , \port$716$11 , \port$716$12 , \port$716$13 , \port$716$14 , \port$716$15 , b, a, clk);
+module \hwq_top.engine.array.mul_4_0 (rst, \port$716$0 , \port$716$1 , \port$716$2 , \port$716$3 , \port$716$4 , \port$716$5 , \port$716$6 , \port$716$7 , \port$716$8 , \port$716$9 , \port$716$10 , \port$716$11 , \port$716$12 , \port$716$13 , \port$716$14 , \port$716$15 , a, b, clk);
   input [7:0] a;
   wire [7:0] a;
   input [7:0] b;
@@ -10095,7 +10435,7 @@ module \hwq_top.engine.array.mul_3_6 (rst, \port$716$0 , \port$716$1 , \port$716
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array.mul_3_7 (rst, \port$717$0 , \port$717$1 , \port$717$2 , \port$717$3 , \port$717$4 , \port$717$5 , \port$717$6 , \port$717$7 , \port$717$8 , \port$717$9 , \port$717$10 , \port$717$11 , \port$717$12 , \port$717$13 , \port$717$14 , \port$717$15 , b, a, clk);
+module \hwq_top.engine.array.mul_4_1 (rst, \port$717$0 , \port$717$1 , \port$717$2 , \port$717$3 , \port$717$4 , \port$717$5 , \port$717$6 , \port$717$7 , \port$717$8 , \port$717$9 , \port$717$10 , \port$717$11 , \port$717$12 , \port$717$13 , \port$717$14 , \port$717$15 , b, a, clk);
   input [7:0] a;
   wire [7:0] a;
   input [7:0] b;
@@ -10256,7 +10596,7 @@ module \hwq_top.engine.array.mul_3_7 (rst, \port$717$0 , \port$717$1 , \port$717
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array.mul_4_0 (rst, \port$718$0 , \port$718$1 , \port$718$2 , \port$718$3 , \port$718$4 , \port$718$5 , \port$718$6 , \port$718$7 , \port$718$8 , \port$718$9 , \port$718$10 , \port$718$11 , \port$718$12 , \port$718$13 , \port$718$14 , \port$718$15 , a, b, clk);
+module \hwq_top.engine.array.mul_4_2 (rst, \port$718$0 , \port$718$1 , \port$718$2 , \port$718$3 , \port$718$4 , \port$718$5 , \port$718$6 , \port$718$7 , \port$718$8 , \port$718$9 , \port$718$10 , \port$718$11 , \port$718$12 , \port$718$13 , \port$718$14 , \port$718$15 , b, a, clk);
   input [7:0] a;
   wire [7:0] a;
   input [7:0] b;
@@ -10417,7 +10757,7 @@ module \hwq_top.engine.array.mul_4_0 (rst, \port$718$0 , \port$718$1 , \port$718
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array.mul_4_1 (rst, \port$719$0 , \port$719$1 , \port$719$2 , \port$719$3 , \port$719$4 , \port$719$5 , \port$719$6 , \port$719$7 , \port$719$8 , \port$719$9 , \port$719$10 , \port$719$11 , \port$719$12 , \port$719$13 , \port$719$14 , \port$719$15 , b, a, clk);
+module \hwq_top.engine.array.mul_4_3 (rst, \port$719$0 , \port$719$1 , \port$719$2 , \port$719$3 , \port$719$4 , \port$719$5 , \port$719$6 , \port$719$7 , \port$719$8 , \port$719$9 , \port$719$10 , \port$719$11 , \port$719$12 , \port$719$13 , \port$719$14 , \port$719$15 , b, a, clk);
   input [7:0] a;
   wire [7:0] a;
   input [7:0] b;
@@ -10578,7 +10918,7 @@ module \hwq_top.engine.array.mul_4_1 (rst, \port$719$0 , \port$719$1 , \port$719
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array.mul_4_2 (rst, \port$720$0 , \port$720$1 , \port$720$2 , \port$720$3 , \port$720$4 , \port$720$5 , \port$720$6 , \port$720$7 , \port$720$8 , \port$720$9 , \port$720$10 , \port$720$11 , \port$720$12 , \port$720$13 , \port$720$14 , \port$720$15 , b, a, clk);
+module \hwq_top.engine.array.mul_4_4 (rst, \port$720$0 , \port$720$1 , \port$720$2 , \port$720$3 , \port$720$4 , \port$720$5 , \port$720$6 , \port$720$7 , \port$720$8 , \port$720$9 , \port$720$10 , \port$720$11 , \port$720$12 , \port$720$13 , \port$720$14 , \port$720$15 , b, a, clk);
   input [7:0] a;
   wire [7:0] a;
   input [7:0] b;
@@ -10739,7 +11079,7 @@ module \hwq_top.engine.array.mul_4_2 (rst, \port$720$0 , \port$720$1 , \port$720
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array.mul_4_3 (rst, \port$721$0 , \port$721$1 , \port$721$2 , \port$721$3 , \port$721$4 , \port$721$5 , \port$721$6 , \port$721$7 , \port$721$8 , \port$721$9 , \port$721$10 , \port$721$11 , \port$721$12 , \port$721$13 , \port$721$14 , \port$721$15 , b, a, clk);
+module \hwq_top.engine.array.mul_4_5 (rst, \port$721$0 , \port$721$1 , \port$721$2 , \port$721$3 , \port$721$4 , \port$721$5 , \port$721$6 , \port$721$7 , \port$721$8 , \port$721$9 , \port$721$10 , \port$721$11 , \port$721$12 , \port$721$13 , \port$721$14 , \port$721$15 , b, a, clk);
   input [7:0] a;
   wire [7:0] a;
   input [7:0] b;
@@ -10900,7 +11240,7 @@ module \hwq_top.engine.array.mul_4_3 (rst, \port$721$0 , \port$721$1 , \port$721
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array.mul_4_4 (rst, \port$722$0 , \port$722$1 , \port$722$2 , \port$722$3 , \port$722$4 , \port$722$5 , \port$722$6 , \port$722$7 , \port$722$8 , \port$722$9 , \port$722$10 , \port$722$11 , \port$722$12 , \port$722$13 , \port$722$14 , \port$722$15 , b, a, clk);
+module \hwq_top.engine.array.mul_4_6 (rst, \port$722$0 , \port$722$1 , \port$722$2 , \port$722$3 , \port$722$4 , \port$722$5 , \port$722$6 , \port$722$7 , \port$722$8 , \port$722$9 , \port$722$10 , \port$722$11 , \port$722$12 , \port$722$13 , \port$722$14 , \port$722$15 , b, a, clk);
   input [7:0] a;
   wire [7:0] a;
   input [7:0] b;
@@ -11061,7 +11401,7 @@ module \hwq_top.engine.array.mul_4_4 (rst, \port$722$0 , \port$722$1 , \port$722
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array.mul_4_5 (rst, \port$723$0 , \port$723$1 , \port$723$2 , \port$723$3 , \port$723$4 , \port$723$5 , \port$723$6 , \port$723$7 , \port$723$8 , \port$723$9 , \port$723$10 , \port$723$11 , \port$723$12 , \port$723$13 , \port$723$14 , \port$723$15 , b, a, clk);
+module \hwq_top.engine.array.mul_4_7 (rst, \port$723$0 , \port$723$1 , \port$723$2 , \port$723$3 , \port$723$4 , \port$723$5 , \port$723$6 , \port$723$7 , \port$723$8 , \port$723$9 , \port$723$10 , \port$723$11 , \port$723$12 , \port$723$13 , \port$723$14 , \port$723$15 , b, a, clk);
   input [7:0] a;
   wire [7:0] a;
   input [7:0] b;
@@ -11222,7 +11562,7 @@ module \hwq_top.engine.array.mul_4_5 (rst, \port$723$0 , \port$723$1 , \port$723
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array.mul_4_6 (rst, \port$724$0 , \port$724$1 , \port$724$2 , \port$724$3 , \port$724$4 , \port$724$5 , \port$724$6 , \port$724$7 , \port$724$8 , \port$724$9 , \port$724$10 , \port$724$11 , \port$724$12 , \port$724$13 , \port$724$14 , \port$724$15 , b, a, clk);
+module \hwq_top.engine.array.mul_5_0 (rst, \port$724$0 , \port$724$1 , \port$724$2 , \port$724$3 , \port$724$4 , \port$724$5 , \port$724$6 , \port$724$7 , \port$724$8 , \port$724$9 , \port$724$10 , \port$724$11 , \port$724$12 , \port$724$13 , \port$724$14 , \port$724$15 , a, b, clk);
   input [7:0] a;
   wire [7:0] a;
   input [7:0] b;
@@ -11383,7 +11723,7 @@ module \hwq_top.engine.array.mul_4_6 (rst, \port$724$0 , \port$724$1 , \port$724
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array.mul_4_7 (rst, \port$725$0 , \port$725$1 , \port$725$2 , \port$725$3 , \port$725$4 , \port$725$5 , \port$725$6 , \port$725$7 , \port$725$8 , \port$725$9 , \port$725$10 , \port$725$11 , \port$725$12 , \port$725$13 , \port$725$14 , \port$725$15 , b, a, clk);
+module \hwq_top.engine.array.mul_5_1 (rst, \port$725$0 , \port$725$1 , \port$725$2 , \port$725$3 , \port$725$4 , \port$725$5 , \port$725$6 , \port$725$7 , \port$725$8 , \port$725$9 , \port$725$10 , \port$725$11 , \port$725$12 , \port$725$13 , \port$725$14 , \port$725$15 , b, a, clk);
   input [7:0] a;
   wire [7:0] a;
   input [7:0] b;
@@ -11544,7 +11884,7 @@ module \hwq_top.engine.array.mul_4_7 (rst, \port$725$0 , \port$725$1 , \port$725
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array.mul_5_0 (rst, \port$726$0 , \port$726$1 , \port$726$2 , \port$726$3 , \port$726$4 , \port$726$5 , \port$726$6 , \port$726$7 , \port$726$8 , \port$726$9 , \port$726$10 , \port$726$11 , \port$726$12 , \port$726$13 , \port$726$14 , \port$726$15 , a, b, clk);
+module \hwq_top.engine.array.mul_5_2 (rst, \port$726$0 , \port$726$1 , \port$726$2 , \port$726$3 , \port$726$4 , \port$726$5 , \port$726$6 , \port$726$7 , \port$726$8 , \port$726$9 , \port$726$10 , \port$726$11 , \port$726$12 , \port$726$13 , \port$726$14 , \port$726$15 , b, a, clk);
   input [7:0] a;
   wire [7:0] a;
   input [7:0] b;
@@ -11705,7 +12045,7 @@ module \hwq_top.engine.array.mul_5_0 (rst, \port$726$0 , \port$726$1 , \port$726
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array.mul_5_1 (rst, \port$727$0 , \port$727$1 , \port$727$2 , \port$727$3 , \port$727$4 , \port$727$5 , \port$727$6 , \port$727$7 , \port$727$8 , \port$727$9 , \port$727$10 , \port$727$11 , \port$727$12 , \port$727$13 , \port$727$14 , \port$727$15 , b, a, clk);
+module \hwq_top.engine.array.mul_5_3 (rst, \port$727$0 , \port$727$1 , \port$727$2 , \port$727$3 , \port$727$4 , \port$727$5 , \port$727$6 , \port$727$7 , \port$727$8 , \port$727$9 , \port$727$10 , \port$727$11 , \port$727$12 , \port$727$13 , \port$727$14 , \port$727$15 , b, a, clk);
   input [7:0] a;
   wire [7:0] a;
   input [7:0] b;
@@ -11866,7 +12206,7 @@ module \hwq_top.engine.array.mul_5_1 (rst, \port$727$0 , \port$727$1 , \port$727
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array.mul_5_2 (rst, \port$728$0 , \port$728$1 , \port$728$2 , \port$728$3 , \port$728$4 , \port$728$5 , \port$728$6 , \port$728$7 , \port$728$8 , \port$728$9 , \port$728$10 , \port$728$11 , \port$728$12 , \port$728$13 , \port$728$14 , \port$728$15 , b, a, clk);
+module \hwq_top.engine.array.mul_5_4 (rst, \port$728$0 , \port$728$1 , \port$728$2 , \port$728$3 , \port$728$4 , \port$728$5 , \port$728$6 , \port$728$7 , \port$728$8 , \port$728$9 , \port$728$10 , \port$728$11 , \port$728$12 , \port$728$13 , \port$728$14 , \port$728$15 , b, a, clk);
   input [7:0] a;
   wire [7:0] a;
   input [7:0] b;
@@ -12027,7 +12367,7 @@ module \hwq_top.engine.array.mul_5_2 (rst, \port$728$0 , \port$728$1 , \port$728
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array.mul_5_3 (rst, \port$729$0 , \port$729$1 , \port$729$2 , \port$729$3 , \port$729$4 , \port$729$5 , \port$729$6 , \port$729$7 , \port$729$8 , \port$729$9 , \port$729$10 , \port$729$11 , \port$729$12 , \port$729$13 , \port$729$14 , \port$729$15 , b, a, clk);
+module \hwq_top.engine.array.mul_5_5 (rst, \port$729$0 , \port$729$1 , \port$729$2 , \port$729$3 , \port$729$4 , \port$729$5 , \port$729$6 , \port$729$7 , \port$729$8 , \port$729$9 , \port$729$10 , \port$729$11 , \port$729$12 , \port$729$13 , \port$729$14 , \port$729$15 , b, a, clk);
   input [7:0] a;
   wire [7:0] a;
   input [7:0] b;
@@ -12188,7 +12528,7 @@ module \hwq_top.engine.array.mul_5_3 (rst, \port$729$0 , \port$729$1 , \port$729
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array.mul_5_4 (rst, \port$730$0 , \port$730$1 , \port$730$2 , \port$730$3 , \port$730$4 , \port$730$5 , \port$730$6 , \port$730$7 , \port$730$8 , \port$730$9 , \port$730$10 , \port$730$11 , \port$730$12 , \port$730$13 , \port$730$14 , \port$730$15 , b, a, clk);
+module \hwq_top.engine.array.mul_5_6 (rst, \port$730$0 , \port$730$1 , \port$730$2 , \port$730$3 , \port$730$4 , \port$730$5 , \port$730$6 , \port$730$7 , \port$730$8 , \port$730$9 , \port$730$10 , \port$730$11 , \port$730$12 , \port$730$13 , \port$730$14 , \port$730$15 , b, a, clk);
   input [7:0] a;
   wire [7:0] a;
   input [7:0] b;
@@ -12349,7 +12689,7 @@ module \hwq_top.engine.array.mul_5_4 (rst, \port$730$0 , \port$730$1 , \port$730
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array.mul_5_5 (rst, \port$731$0 , \port$731$1 , \port$731$2 , \port$731$3 , \port$731$4 , \port$731$5 , \port$731$6 , \port$731$7 , \port$731$8 , \port$731$9 , \port$731$10 , \port$731$11 , \port$731$12 , \port$731$13 , \port$731$14 , \port$731$15 , b, a, clk);
+module \hwq_top.engine.array.mul_5_7 (rst, \port$731$0 , \port$731$1 , \port$731$2 , \port$731$3 , \port$731$4 , \port$731$5 , \port$731$6 , \port$731$7 , \port$731$8 , \port$731$9 , \port$731$10 , \port$731$11 , \port$731$12 , \port$731$13 , \port$731$14 , \port$731$15 , b, a, clk);
   input [7:0] a;
   wire [7:0] a;
   input [7:0] b;
@@ -12510,7 +12850,7 @@ module \hwq_top.engine.array.mul_5_5 (rst, \port$731$0 , \port$731$1 , \port$731
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array.mul_5_6 (rst, \port$732$0 , \port$732$1 , \port$732$2 , \port$732$3 , \port$732$4 , \port$732$5 , \port$732$6 , \port$732$7 , \port$732$8 , \port$732$9 , \port$732$10 , \port$732$11 , \port$732$12 , \port$732$13 , \port$732$14 , \port$732$15 , b, a, clk);
+module \hwq_top.engine.array.mul_6_0 (rst, \port$732$0 , \port$732$1 , \port$732$2 , \port$732$3 , \port$732$4 , \port$732$5 , \port$732$6 , \port$732$7 , \port$732$8 , \port$732$9 , \port$732$10 , \port$732$11 , \port$732$12 , \port$732$13 , \port$732$14 , \port$732$15 , a, b, clk);
   input [7:0] a;
   wire [7:0] a;
   input [7:0] b;
@@ -12671,7 +13011,7 @@ module \hwq_top.engine.array.mul_5_6 (rst, \port$732$0 , \port$732$1 , \port$732
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array.mul_5_7 (rst, \port$733$0 , \port$733$1 , \port$733$2 , \port$733$3 , \port$733$4 , \port$733$5 , \port$733$6 , \port$733$7 , \port$733$8 , \port$733$9 , \port$733$10 , \port$733$11 , \port$733$12 , \port$733$13 , \port$733$14 , \port$733$15 , b, a, clk);
+module \hwq_top.engine.array.mul_6_1 (rst, \port$733$0 , \port$733$1 , \port$733$2 , \port$733$3 , \port$733$4 , \port$733$5 , \port$733$6 , \port$733$7 , \port$733$8 , \port$733$9 , \port$733$10 , \port$733$11 , \port$733$12 , \port$733$13 , \port$733$14 , \port$733$15 , b, a, clk);
   input [7:0] a;
   wire [7:0] a;
   input [7:0] b;
@@ -12832,7 +13172,7 @@ module \hwq_top.engine.array.mul_5_7 (rst, \port$733$0 , \port$733$1 , \port$733
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array.mul_6_0 (rst, \port$734$0 , \port$734$1 , \port$734$2 , \port$734$3 , \port$734$4 , \port$734$5 , \port$734$6 , \port$734$7 , \port$734$8 , \port$734$9 , \port$734$10 , \port$734$11 , \port$734$12 , \port$734$13 , \port$734$14 , \port$734$15 , a, b, clk);
+module \hwq_top.engine.array.mul_6_2 (rst, \port$734$0 , \port$734$1 , \port$734$2 , \port$734$3 , \port$734$4 , \port$734$5 , \port$734$6 , \port$734$7 , \port$734$8 , \port$734$9 , \port$734$10 , \port$734$11 , \port$734$12 , \port$734$13 , \port$734$14 , \port$734$15 , b, a, clk);
   input [7:0] a;
   wire [7:0] a;
   input [7:0] b;
@@ -12993,7 +13333,7 @@ module \hwq_top.engine.array.mul_6_0 (rst, \port$734$0 , \port$734$1 , \port$734
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array.mul_6_1 (rst, \port$735$0 , \port$735$1 , \port$735$2 , \port$735$3 , \port$735$4 , \port$735$5 , \port$735$6 , \port$735$7 , \port$735$8 , \port$735$9 , \port$735$10 , \port$735$11 , \port$735$12 , \port$735$13 , \port$735$14 , \port$735$15 , b, a, clk);
+module \hwq_top.engine.array.mul_6_3 (rst, \port$735$0 , \port$735$1 , \port$735$2 , \port$735$3 , \port$735$4 , \port$735$5 , \port$735$6 , \port$735$7 , \port$735$8 , \port$735$9 , \port$735$10 , \port$735$11 , \port$735$12 , \port$735$13 , \port$735$14 , \port$735$15 , b, a, clk);
   input [7:0] a;
   wire [7:0] a;
   input [7:0] b;
@@ -13154,7 +13494,7 @@ module \hwq_top.engine.array.mul_6_1 (rst, \port$735$0 , \port$735$1 , \port$735
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array.mul_6_2 (rst, \port$736$0 , \port$736$1 , \port$736$2 , \port$736$3 , \port$736$4 , \port$736$5 , \port$736$6 , \port$736$7 , \port$736$8 , \port$736$9 , \port$736$10 , \port$736$11 , \port$736$12 , \port$736$13 , \port$736$14 , \port$736$15 , b, a, clk);
+module \hwq_top.engine.array.mul_6_4 (rst, \port$736$0 , \port$736$1 , \port$736$2 , \port$736$3 , \port$736$4 , \port$736$5 , \port$736$6 , \port$736$7 , \port$736$8 , \port$736$9 , \port$736$10 , \port$736$11 , \port$736$12 , \port$736$13 , \port$736$14 , \port$736$15 , b, a, clk);
   input [7:0] a;
   wire [7:0] a;
   input [7:0] b;
@@ -13315,7 +13655,7 @@ module \hwq_top.engine.array.mul_6_2 (rst, \port$736$0 , \port$736$1 , \port$736
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array.mul_6_3 (rst, \port$737$0 , \port$737$1 , \port$737$2 , \port$737$3 , \port$737$4 , \port$737$5 , \port$737$6 , \port$737$7 , \port$737$8 , \port$737$9 , \port$737$10 , \port$737$11 , \port$737$12 , \port$737$13 , \port$737$14 , \port$737$15 , b, a, clk);
+module \hwq_top.engine.array.mul_6_5 (rst, \port$737$0 , \port$737$1 , \port$737$2 , \port$737$3 , \port$737$4 , \port$737$5 , \port$737$6 , \port$737$7 , \port$737$8 , \port$737$9 , \port$737$10 , \port$737$11 , \port$737$12 , \port$737$13 , \port$737$14 , \port$737$15 , b, a, clk);
   input [7:0] a;
   wire [7:0] a;
   input [7:0] b;
@@ -13476,7 +13816,7 @@ module \hwq_top.engine.array.mul_6_3 (rst, \port$737$0 , \port$737$1 , \port$737
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array.mul_6_4 (rst, \port$738$0 , \port$738$1 , \port$738$2 , \port$738$3 , \port$738$4 , \port$738$5 , \port$738$6 , \port$738$7 , \port$738$8 , \port$738$9 , \port$738$10 , \port$738$11 , \port$738$12 , \port$738$13 , \port$738$14 , \port$738$15 , b, a, clk);
+module \hwq_top.engine.array.mul_6_6 (rst, \port$738$0 , \port$738$1 , \port$738$2 , \port$738$3 , \port$738$4 , \port$738$5 , \port$738$6 , \port$738$7 , \port$738$8 , \port$738$9 , \port$738$10 , \port$738$11 , \port$738$12 , \port$738$13 , \port$738$14 , \port$738$15 , b, a, clk);
   input [7:0] a;
   wire [7:0] a;
   input [7:0] b;
@@ -13637,7 +13977,7 @@ module \hwq_top.engine.array.mul_6_4 (rst, \port$738$0 , \port$738$1 , \port$738
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array.mul_6_5 (rst, \port$739$0 , \port$739$1 , \port$739$2 , \port$739$3 , \port$739$4 , \port$739$5 , \port$739$6 , \port$739$7 , \port$739$8 , \port$739$9 , \port$739$10 , \port$739$11 , \port$739$12 , \port$739$13 , \port$739$14 , \port$739$15 , b, a, clk);
+module \hwq_top.engine.array.mul_6_7 (rst, \port$739$0 , \port$739$1 , \port$739$2 , \port$739$3 , \port$739$4 , \port$739$5 , \port$739$6 , \port$739$7 , \port$739$8 , \port$739$9 , \port$739$10 , \port$739$11 , \port$739$12 , \port$739$13 , \port$739$14 , \port$739$15 , b, a, clk);
   input [7:0] a;
   wire [7:0] a;
   input [7:0] b;
@@ -13798,7 +14138,7 @@ module \hwq_top.engine.array.mul_6_5 (rst, \port$739$0 , \port$739$1 , \port$739
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array.mul_6_6 (rst, \port$740$0 , \port$740$1 , \port$740$2 , \port$740$3 , \port$740$4 , \port$740$5 , \port$740$6 , \port$740$7 , \port$740$8 , \port$740$9 , \port$740$10 , \port$740$11 , \port$740$12 , \port$740$13 , \port$740$14 , \port$740$15 , b, a, clk);
+module \hwq_top.engine.array.mul_7_0 (rst, \port$740$0 , \port$740$1 , \port$740$2 , \port$740$3 , \port$740$4 , \port$740$5 , \port$740$6 , \port$740$7 , \port$740$8 , \port$740$9 , \port$740$10 , \port$740$11 , \port$740$12 , \port$740$13 , \port$740$14 , \port$740$15 , a, b, clk);
   input [7:0] a;
   wire [7:0] a;
   input [7:0] b;
@@ -13959,7 +14299,7 @@ module \hwq_top.engine.array.mul_6_6 (rst, \port$740$0 , \port$740$1 , \port$740
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array.mul_6_7 (rst, \port$741$0 , \port$741$1 , \port$741$2 , \port$741$3 , \port$741$4 , \port$741$5 , \port$741$6 , \port$741$7 , \port$741$8 , \port$741$9 , \port$741$10 , \port$741$11 , \port$741$12 , \port$741$13 , \port$741$14 , \port$741$15 , b, a, clk);
+module \hwq_top.engine.array.mul_7_1 (rst, \port$741$0 , \port$741$1 , \port$741$2 , \port$741$3 , \port$741$4 , \port$741$5 , \port$741$6 , \port$741$7 , \port$741$8 , \port$741$9 , \port$741$10 , \port$741$11 , \port$741$12 , \port$741$13 , \port$741$14 , \port$741$15 , b, a, clk);
   input [7:0] a;
   wire [7:0] a;
   input [7:0] b;
@@ -14120,7 +14460,7 @@ module \hwq_top.engine.array.mul_6_7 (rst, \port$741$0 , \port$741$1 , \port$741
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array.mul_7_0 (rst, \port$742$0 , \port$742$1 , \port$742$2 , \port$742$3 , \port$742$4 , \port$742$5 , \port$742$6 , \port$742$7 , \port$742$8 , \port$742$9 , \port$742$10 , \port$742$11 , \port$742$12 , \port$742$13 , \port$742$14 , \port$742$15 , a, b, clk);
+module \hwq_top.engine.array.mul_7_2 (rst, \port$742$0 , \port$742$1 , \port$742$2 , \port$742$3 , \port$742$4 , \port$742$5 , \port$742$6 , \port$742$7 , \port$742$8 , \port$742$9 , \port$742$10 , \port$742$11 , \port$742$12 , \port$742$13 , \port$742$14 , \port$742$15 , b, a, clk);
   input [7:0] a;
   wire [7:0] a;
   input [7:0] b;
@@ -14281,7 +14621,7 @@ module \hwq_top.engine.array.mul_7_0 (rst, \port$742$0 , \port$742$1 , \port$742
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array.mul_7_1 (rst, \port$743$0 , \port$743$1 , \port$743$2 , \port$743$3 , \port$743$4 , \port$743$5 , \port$743$6 , \port$743$7 , \port$743$8 , \port$743$9 , \port$743$10 , \port$743$11 , \port$743$12 , \port$743$13 , \port$743$14 , \port$743$15 , b, a, clk);
+module \hwq_top.engine.array.mul_7_3 (rst, \port$743$0 , \port$743$1 , \port$743$2 , \port$743$3 , \port$743$4 , \port$743$5 , \port$743$6 , \port$743$7 , \port$743$8 , \port$743$9 , \port$743$10 , \port$743$11 , \port$743$12 , \port$743$13 , \port$743$14 , \port$743$15 , b, a, clk);
   input [7:0] a;
   wire [7:0] a;
   input [7:0] b;
@@ -14442,7 +14782,7 @@ module \hwq_top.engine.array.mul_7_1 (rst, \port$743$0 , \port$743$1 , \port$743
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array.mul_7_2 (rst, \port$744$0 , \port$744$1 , \port$744$2 , \port$744$3 , \port$744$4 , \port$744$5 , \port$744$6 , \port$744$7 , \port$744$8 , \port$744$9 , \port$744$10 , \port$744$11 , \port$744$12 , \port$744$13 , \port$744$14 , \port$744$15 , b, a, clk);
+module \hwq_top.engine.array.mul_7_4 (rst, \port$744$0 , \port$744$1 , \port$744$2 , \port$744$3 , \port$744$4 , \port$744$5 , \port$744$6 , \port$744$7 , \port$744$8 , \port$744$9 , \port$744$10 , \port$744$11 , \port$744$12 , \port$744$13 , \port$744$14 , \port$744$15 , b, a, clk);
   input [7:0] a;
   wire [7:0] a;
   input [7:0] b;
@@ -14603,7 +14943,7 @@ module \hwq_top.engine.array.mul_7_2 (rst, \port$744$0 , \port$744$1 , \port$744
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array.mul_7_3 (rst, \port$745$0 , \port$745$1 , \port$745$2 , \port$745$3 , \port$745$4 , \port$745$5 , \port$745$6 , \port$745$7 , \port$745$8 , \port$745$9 , \port$745$10 , \port$745$11 , \port$745$12 , \port$745$13 , \port$745$14 , \port$745$15 , b, a, clk);
+module \hwq_top.engine.array.mul_7_5 (rst, \port$745$0 , \port$745$1 , \port$745$2 , \port$745$3 , \port$745$4 , \port$745$5 , \port$745$6 , \port$745$7 , \port$745$8 , \port$745$9 , \port$745$10 , \port$745$11 , \port$745$12 , \port$745$13 , \port$745$14 , \port$745$15 , b, a, clk);
   input [7:0] a;
   wire [7:0] a;
   input [7:0] b;
@@ -14764,7 +15104,7 @@ module \hwq_top.engine.array.mul_7_3 (rst, \port$745$0 , \port$745$1 , \port$745
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array.mul_7_4 (rst, \port$746$0 , \port$746$1 , \port$746$2 , \port$746$3 , \port$746$4 , \port$746$5 , \port$746$6 , \port$746$7 , \port$746$8 , \port$746$9 , \port$746$10 , \port$746$11 , \port$746$12 , \port$746$13 , \port$746$14 , \port$746$15 , b, a, clk);
+module \hwq_top.engine.array.mul_7_6 (rst, \port$746$0 , \port$746$1 , \port$746$2 , \port$746$3 , \port$746$4 , \port$746$5 , \port$746$6 , \port$746$7 , \port$746$8 , \port$746$9 , \port$746$10 , \port$746$11 , \port$746$12 , \port$746$13 , \port$746$14 , \port$746$15 , b, a, clk);
   input [7:0] a;
   wire [7:0] a;
   input [7:0] b;
@@ -14925,7 +15265,7 @@ module \hwq_top.engine.array.mul_7_4 (rst, \port$746$0 , \port$746$1 , \port$746
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array.mul_7_5 (rst, \port$747$0 , \port$747$1 , \port$747$2 , \port$747$3 , \port$747$4 , \port$747$5 , \port$747$6 , \port$747$7 , \port$747$8 , \port$747$9 , \port$747$10 , \port$747$11 , \port$747$12 , \port$747$13 , \port$747$14 , \port$747$15 , b, a, clk);
+module \hwq_top.engine.array.mul_7_7 (rst, \port$747$0 , \port$747$1 , \port$747$2 , \port$747$3 , \port$747$4 , \port$747$5 , \port$747$6 , \port$747$7 , \port$747$8 , \port$747$9 , \port$747$10 , \port$747$11 , \port$747$12 , \port$747$13 , \port$747$14 , \port$747$15 , b, a, clk);
   input [7:0] a;
   wire [7:0] a;
   input [7:0] b;
@@ -15086,430 +15426,90 @@ module \hwq_top.engine.array.mul_7_5 (rst, \port$747$0 , \port$747$1 , \port$747
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array.mul_7_6 (rst, \port$748$0 , \port$748$1 , \port$748$2 , \port$748$3 , \port$748$4 , \port$748$5 , \port$748$6 , \port$748$7 , \port$748$8 , \port$748$9 , \port$748$10 , \port$748$11 , \port$748$12 , \port$748$13 , \port$748$14 , \port$748$15 , b, a, clk);
-  input [7:0] a;
-  wire [7:0] a;
-  input [7:0] b;
-  wire [7:0] b;
-  input clk;
-  wire clk;
-  wire [35:0] p36;
-  output \port$748$0 ;
-  wire \port$748$0 ;
-  output \port$748$1 ;
-  wire \port$748$1 ;
-  output \port$748$10 ;
-  wire \port$748$10 ;
-  output \port$748$11 ;
-  wire \port$748$11 ;
-  output \port$748$12 ;
-  wire \port$748$12 ;
-  output \port$748$13 ;
-  wire \port$748$13 ;
-  output \port$748$14 ;
-  wire \port$748$14 ;
-  output \port$748$15 ;
-  wire \port$748$15 ;
-  output \port$748$2 ;
-  wire \port$748$2 ;
-  output \port$748$3 ;
-  wire \port$748$3 ;
-  output \port$748$4 ;
-  wire \port$748$4 ;
-  output \port$748$5 ;
-  wire \port$748$5 ;
-  output \port$748$6 ;
-  wire \port$748$6 ;
-  output \port$748$7 ;
-  wire \port$748$7 ;
-  output \port$748$8 ;
-  wire \port$748$8 ;
-  output \port$748$9 ;
-  wire \port$748$9 ;
-  input rst;
-  wire rst;
-  MULT18X18D #(
-    .CAS_MATCH_REG("FALSE"),
-    .CLK0_DIV("ENABLED"),
-    .CLK1_DIV("ENABLED"),
-    .CLK2_DIV("ENABLED"),
-    .CLK3_DIV("ENABLED"),
-    .GSR("DISABLED"),
-    .HIGHSPEED_CLK("NONE"),
-    .MULT_BYPASS("DISABLED"),
-    .REG_INPUTA_CLK("CLK0"),
-    .REG_INPUTB_CLK("CLK0"),
-    .REG_INPUTC_CLK("NONE"),
-    .REG_OUTPUT_CLK("CLK0"),
-    .REG_PIPELINE_CLK("NONE"),
-    .RESETMODE("SYNC"),
-    .SOURCEB_MODE("B_SHIFT")
-  ) dsp (
-    .A0(a[0]),
-    .A1(a[1]),
-    .A10(a[7]),
-    .A11(a[7]),
-    .A12(a[7]),
-    .A13(a[7]),
-    .A14(a[7]),
-    .A15(a[7]),
-    .A16(a[7]),
-    .A17(a[7]),
-    .A2(a[2]),
-    .A3(a[3]),
-    .A4(a[4]),
-    .A5(a[5]),
-    .A6(a[6]),
-    .A7(a[7]),
-    .A8(a[7]),
-    .A9(a[7]),
-    .B0(b[0]),
-    .B1(b[1]),
-    .B10(b[7]),
-    .B11(b[7]),
-    .B12(b[7]),
-    .B13(b[7]),
-    .B14(b[7]),
-    .B15(b[7]),
-    .B16(b[7]),
-    .B17(b[7]),
-    .B2(b[2]),
-    .B3(b[3]),
-    .B4(b[4]),
-    .B5(b[5]),
-    .B6(b[6]),
-    .B7(b[7]),
-    .B8(b[7]),
-    .B9(b[7]),
-    .C0(1'h0),
-    .C1(1'h0),
-    .C10(1'h0),
-    .C11(1'h0),
-    .C12(1'h0),
-    .C13(1'h0),
-    .C14(1'h0),
-    .C15(1'h0),
-    .C16(1'h0),
-    .C17(1'h0),
-    .C2(1'h0),
-    .C3(1'h0),
-    .C4(1'h0),
-    .C5(1'h0),
-    .C6(1'h0),
-    .C7(1'h0),
-    .C8(1'h0),
-    .C9(1'h0),
-    .CE0(1'h1),
-    .CLK0(clk),
-    .P0(\port$748$0 ),
-    .P1(\port$748$1 ),
-    .P10(\port$748$10 ),
-    .P11(\port$748$11 ),
-    .P12(\port$748$12 ),
-    .P13(\port$748$13 ),
-    .P14(\port$748$14 ),
-    .P15(\port$748$15 ),
-    .P16(p36[16]),
-    .P17(p36[17]),
-    .P18(p36[18]),
-    .P19(p36[19]),
-    .P2(\port$748$2 ),
-    .P20(p36[20]),
-    .P21(p36[21]),
-    .P22(p36[22]),
-    .P23(p36[23]),
-    .P24(p36[24]),
-    .P25(p36[25]),
-    .P26(p36[26]),
-    .P27(p36[27]),
-    .P28(p36[28]),
-    .P29(p36[29]),
-    .P3(\port$748$3 ),
-    .P30(p36[30]),
-    .P31(p36[31]),
-    .P32(p36[32]),
-    .P33(p36[33]),
-    .P34(p36[34]),
-    .P35(p36[35]),
-    .P4(\port$748$4 ),
-    .P5(\port$748$5 ),
-    .P6(\port$748$6 ),
-    .P7(\port$748$7 ),
-    .P8(\port$748$8 ),
-    .P9(\port$748$9 ),
-    .RST0(rst),
-    .SIGNEDA(1'h1),
-    .SIGNEDB(1'h1),
-    .SOURCEA(1'h0),
-    .SOURCEB(1'h0)
-  );
-  assign p36[15:0] = { \port$748$15 , \port$748$14 , \port$748$13 , \port$748$12 , \port$748$11 , \port$748$10 , \port$748$9 , \port$748$8 , \port$748$7 , \port$748$6 , \port$748$5 , \port$748$4 , \port$748$3 , \port$748$2 , \port$748$1 , \port$748$0  };
-endmodule
-
-(* generator = "Amaranth" *)
-module \hwq_top.engine.array.mul_7_7 (rst, \port$749$0 , \port$749$1 , \port$749$2 , \port$749$3 , \port$749$4 , \port$749$5 , \port$749$6 , \port$749$7 , \port$749$8 , \port$749$9 , \port$749$10 , \port$749$11 , \port$749$12 , \port$749$13 , \port$749$14 , \port$749$15 , b, a, clk);
-  input [7:0] a;
-  wire [7:0] a;
-  input [7:0] b;
-  wire [7:0] b;
-  input clk;
-  wire clk;
-  wire [35:0] p36;
-  output \port$749$0 ;
-  wire \port$749$0 ;
-  output \port$749$1 ;
-  wire \port$749$1 ;
-  output \port$749$10 ;
-  wire \port$749$10 ;
-  output \port$749$11 ;
-  wire \port$749$11 ;
-  output \port$749$12 ;
-  wire \port$749$12 ;
-  output \port$749$13 ;
-  wire \port$749$13 ;
-  output \port$749$14 ;
-  wire \port$749$14 ;
-  output \port$749$15 ;
-  wire \port$749$15 ;
-  output \port$749$2 ;
-  wire \port$749$2 ;
-  output \port$749$3 ;
-  wire \port$749$3 ;
-  output \port$749$4 ;
-  wire \port$749$4 ;
-  output \port$749$5 ;
-  wire \port$749$5 ;
-  output \port$749$6 ;
-  wire \port$749$6 ;
-  output \port$749$7 ;
-  wire \port$749$7 ;
-  output \port$749$8 ;
-  wire \port$749$8 ;
-  output \port$749$9 ;
-  wire \port$749$9 ;
-  input rst;
-  wire rst;
-  MULT18X18D #(
-    .CAS_MATCH_REG("FALSE"),
-    .CLK0_DIV("ENABLED"),
-    .CLK1_DIV("ENABLED"),
-    .CLK2_DIV("ENABLED"),
-    .CLK3_DIV("ENABLED"),
-    .GSR("DISABLED"),
-    .HIGHSPEED_CLK("NONE"),
-    .MULT_BYPASS("DISABLED"),
-    .REG_INPUTA_CLK("CLK0"),
-    .REG_INPUTB_CLK("CLK0"),
-    .REG_INPUTC_CLK("NONE"),
-    .REG_OUTPUT_CLK("CLK0"),
-    .REG_PIPELINE_CLK("NONE"),
-    .RESETMODE("SYNC"),
-    .SOURCEB_MODE("B_SHIFT")
-  ) dsp (
-    .A0(a[0]),
-    .A1(a[1]),
-    .A10(a[7]),
-    .A11(a[7]),
-    .A12(a[7]),
-    .A13(a[7]),
-    .A14(a[7]),
-    .A15(a[7]),
-    .A16(a[7]),
-    .A17(a[7]),
-    .A2(a[2]),
-    .A3(a[3]),
-    .A4(a[4]),
-    .A5(a[5]),
-    .A6(a[6]),
-    .A7(a[7]),
-    .A8(a[7]),
-    .A9(a[7]),
-    .B0(b[0]),
-    .B1(b[1]),
-    .B10(b[7]),
-    .B11(b[7]),
-    .B12(b[7]),
-    .B13(b[7]),
-    .B14(b[7]),
-    .B15(b[7]),
-    .B16(b[7]),
-    .B17(b[7]),
-    .B2(b[2]),
-    .B3(b[3]),
-    .B4(b[4]),
-    .B5(b[5]),
-    .B6(b[6]),
-    .B7(b[7]),
-    .B8(b[7]),
-    .B9(b[7]),
-    .C0(1'h0),
-    .C1(1'h0),
-    .C10(1'h0),
-    .C11(1'h0),
-    .C12(1'h0),
-    .C13(1'h0),
-    .C14(1'h0),
-    .C15(1'h0),
-    .C16(1'h0),
-    .C17(1'h0),
-    .C2(1'h0),
-    .C3(1'h0),
-    .C4(1'h0),
-    .C5(1'h0),
-    .C6(1'h0),
-    .C7(1'h0),
-    .C8(1'h0),
-    .C9(1'h0),
-    .CE0(1'h1),
-    .CLK0(clk),
-    .P0(\port$749$0 ),
-    .P1(\port$749$1 ),
-    .P10(\port$749$10 ),
-    .P11(\port$749$11 ),
-    .P12(\port$749$12 ),
-    .P13(\port$749$13 ),
-    .P14(\port$749$14 ),
-    .P15(\port$749$15 ),
-    .P16(p36[16]),
-    .P17(p36[17]),
-    .P18(p36[18]),
-    .P19(p36[19]),
-    .P2(\port$749$2 ),
-    .P20(p36[20]),
-    .P21(p36[21]),
-    .P22(p36[22]),
-    .P23(p36[23]),
-    .P24(p36[24]),
-    .P25(p36[25]),
-    .P26(p36[26]),
-    .P27(p36[27]),
-    .P28(p36[28]),
-    .P29(p36[29]),
-    .P3(\port$749$3 ),
-    .P30(p36[30]),
-    .P31(p36[31]),
-    .P32(p36[32]),
-    .P33(p36[33]),
-    .P34(p36[34]),
-    .P35(p36[35]),
-    .P4(\port$749$4 ),
-    .P5(\port$749$5 ),
-    .P6(\port$749$6 ),
-    .P7(\port$749$7 ),
-    .P8(\port$749$8 ),
-    .P9(\port$749$9 ),
-    .RST0(rst),
-    .SIGNEDA(1'h1),
-    .SIGNEDB(1'h1),
-    .SOURCEA(1'h0),
-    .SOURCEB(1'h0)
-  );
-  assign p36[15:0] = { \port$749$15 , \port$749$14 , \port$749$13 , \port$749$12 , \port$749$11 , \port$749$10 , \port$749$9 , \port$749$8 , \port$749$7 , \port$749$6 , \port$749$5 , \port$749$4 , \port$749$3 , \port$749$2 , \port$749$1 , \port$749$0  };
-endmodule
-
-(* generator = "Amaranth" *)
-module \hwq_top.engine.fifo (clk, rst, r_rdy, r_data, w_en, w_port__data, r_en);
+module \hwq_top.engine.fifo (clk, rst, r_data, wp__en, wp__data, r_rdy, r_en);
   wire _00_;
   wire _01_;
   wire _02_;
   wire _03_;
-  wire _05_;
-  wire _06_;
+  wire [4:0] _05_;
+  wire [5:0] _06_;
   wire _07_;
   wire _08_;
-  wire _10_;
-  wire [4:0] _11_;
-  wire [5:0] _12_;
-  wire _13_;
-  wire _14_;
-  wire [4:0] _15_;
-  wire [5:0] _16_;
-  wire _17_;
-  wire _18_;
+  wire _11_;
+  wire _12_;
   input clk;
   wire clk;
-  reg [4:0] level = 5'h00;
+  reg [4:0] consume_1 = 5'h01;
   output [64:0] r_data;
   wire [64:0] r_data;
   input r_en;
   wire r_en;
-  reg [4:0] r_port__addr = 5'h00;
   output r_rdy;
-  wire r_rdy;
+  reg r_rdy = 1'h0;
+  reg [4:0] rp__addr = 5'h00;
   input rst;
   wire rst;
-  input w_en;
-  wire w_en;
-  reg [4:0] w_port__addr = 5'h00;
-  input [64:0] w_port__data;
-  wire [64:0] w_port__data;
-  wire w_port__en;
-  wire w_rdy;
-  reg [64:0] storage [19:0];
+  reg [4:0] wp__addr = 5'h00;
+  input [64:0] wp__data;
+  wire [64:0] wp__data;
+  input wp__en;
+  wire wp__en;
+  reg [64:0] mem [19:0];
   initial begin
-    storage[0] = 65'h00000000000000000;
-    storage[1] = 65'h00000000000000000;
-    storage[2] = 65'h00000000000000000;
-    storage[3] = 65'h00000000000000000;
-    storage[4] = 65'h00000000000000000;
-    storage[5] = 65'h00000000000000000;
-    storage[6] = 65'h00000000000000000;
-    storage[7] = 65'h00000000000000000;
-    storage[8] = 65'h00000000000000000;
-    storage[9] = 65'h00000000000000000;
-    storage[10] = 65'h00000000000000000;
-    storage[11] = 65'h00000000000000000;
-    storage[12] = 65'h00000000000000000;
-    storage[13] = 65'h00000000000000000;
-    storage[14] = 65'h00000000000000000;
-    storage[15] = 65'h00000000000000000;
-    storage[16] = 65'h00000000000000000;
-    storage[17] = 65'h00000000000000000;
-    storage[18] = 65'h00000000000000000;
-    storage[19] = 65'h00000000000000000;
+    mem[0] = 65'h00000000000000000;
+    mem[1] = 65'h00000000000000000;
+    mem[2] = 65'h00000000000000000;
+    mem[3] = 65'h00000000000000000;
+    mem[4] = 65'h00000000000000000;
+    mem[5] = 65'h00000000000000000;
+    mem[6] = 65'h00000000000000000;
+    mem[7] = 65'h00000000000000000;
+    mem[8] = 65'h00000000000000000;
+    mem[9] = 65'h00000000000000000;
+    mem[10] = 65'h00000000000000000;
+    mem[11] = 65'h00000000000000000;
+    mem[12] = 65'h00000000000000000;
+    mem[13] = 65'h00000000000000000;
+    mem[14] = 65'h00000000000000000;
+    mem[15] = 65'h00000000000000000;
+    mem[16] = 65'h00000000000000000;
+    mem[17] = 65'h00000000000000000;
+    mem[18] = 65'h00000000000000000;
+    mem[19] = 65'h00000000000000000;
   end
   always @(posedge clk) begin
-    if (w_port__en)
-      storage[w_port__addr] <= w_port__data;
+    if (wp__en)
+      mem[wp__addr] <= wp__data;
   end
-  assign r_data = storage[r_port__addr];
-  assign w_rdy = level != 5'h14;
-  assign r_rdy = | level;
-  assign w_port__en = w_en & w_rdy;
-  assign _00_ = w_rdy & w_en;
-  assign _10_ = w_port__addr == 5'h13;
-  assign _11_ = w_port__addr + 1'h1;
-  assign _12_[4:0] = _10_ ? 5'h00 : _11_;
-  assign _13_ = r_rdy & r_en;
-  assign _14_ = r_port__addr == 5'h13;
-  assign _15_ = r_port__addr + 1'h1;
-  assign _16_[4:0] = _14_ ? 5'h00 : _15_;
-  assign _17_ = w_rdy & w_en;
-  assign _01_ = r_rdy & r_en;
+  assign r_data = mem[rp__addr];
+  assign _00_ = wp__addr == 5'h13;
+  assign _05_ = wp__addr + 1'h1;
+  assign _06_[4:0] = _00_ ? 5'h00 : _05_;
+  assign _07_ = r_en & r_rdy;
+  assign _08_ = consume_1 == 5'h13;
+  assign _11_ = r_en & r_rdy;
+  assign _12_ = consume_1 == wp__addr;
+  assign _01_ = _11_ & _12_;
   assign _02_ = ~ _01_;
-  assign _03_ = _17_ & _02_;
-  assign _05_ = r_rdy & r_en;
-  assign _06_ = w_rdy & w_en;
-  assign _07_ = ~ _06_;
-  assign _08_ = _05_ & _07_;
-  assign _18_ = { _08_, _03_ } != 1'h0;
-  assign _12_[5] = 1'hx;
-  assign _16_[5] = 1'hx;
+  assign _03_ = r_rdy & _02_;
+  assign _06_[5] = 1'hx;
   always @(posedge clk) begin
     if (rst) begin
-      level <= 5'h00;
-    end else if (_18_) begin
-      begin if (_08_) level <= level - 1'h1; else begin if (_03_) level <= level + 1'h1; else level <= 5'hxx; end end
+      r_rdy <= 1'h0;
+    end else begin
+      r_rdy <= wp__en | _03_;
     end
     if (rst) begin
-      r_port__addr <= 5'h00;
-    end else if (_13_) begin
-      r_port__addr <= _16_[4:0];
+      consume_1 <= 5'h01;
+      rp__addr <= 5'h00;
+    end else if (_07_) begin
+      begin if (_08_) consume_1 <= 5'h00; else consume_1 <= consume_1 + 1'h1; end
+      rp__addr <= consume_1;
     end
     if (rst) begin
-      w_port__addr <= 5'h00;
-    end else if (_00_) begin
-      w_port__addr <= _12_[4:0];
+      wp__addr <= 5'h00;
+    end else if (wp__en) begin
+      wp__addr <= _06_[4:0];
     end
   end
 endmodule
@@ -15793,7 +15793,7 @@ module \hwq_top.engine.params0 (w_addr, w_data, w_en, \r_addr$3 , r_data, clk);
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.requant (rst, zero_point, act_min, act_max, i_valid, i_last, i_acc, o_data, o_valid, o_last, \port$2795$0 , clk);
+module \hwq_top.engine.requant (rst, zero_point, act_min, act_max, i_valid, i_last, i_acc, o_data, o_valid, o_last, \port$2781$0 , clk);
   wire _000_;
   wire _001_;
   wire _002_;
@@ -15888,8 +15888,8 @@ module \hwq_top.engine.requant (rst, zero_point, act_min, act_max, i_valid, i_la
   wire [30:0] \p$52 ;
   wire [31:0] \p$54 ;
   wire [28:0] \p$56 ;
-  input [68:0] \port$2795$0 ;
-  wire [68:0] \port$2795$0 ;
+  input [68:0] \port$2781$0 ;
+  wire [68:0] \port$2781$0 ;
   reg [25:0] rq0_acc0 = 26'h0000000;
   reg [31:0] rq0_b0 = 32'd0;
   reg [5:0] rq0_e0 = 6'h00;
@@ -16196,150 +16196,150 @@ module \hwq_top.engine.requant (rst, zero_point, act_min, act_max, i_valid, i_la
     .a(rq2a_a0[31:17]),
     .b(rq2a_m0[30:17]),
     .clk(clk),
-    .\port$1020$0 (\p$56 [0]),
-    .\port$1020$1 (\p$56 [1]),
-    .\port$1020$10 (\p$56 [10]),
-    .\port$1020$11 (\p$56 [11]),
-    .\port$1020$12 (\p$56 [12]),
-    .\port$1020$13 (\p$56 [13]),
-    .\port$1020$14 (\p$56 [14]),
-    .\port$1020$15 (\p$56 [15]),
-    .\port$1020$16 (\p$56 [16]),
-    .\port$1020$17 (\p$56 [17]),
-    .\port$1020$18 (\p$56 [18]),
-    .\port$1020$19 (\p$56 [19]),
-    .\port$1020$2 (\p$56 [2]),
-    .\port$1020$20 (\p$56 [20]),
-    .\port$1020$21 (\p$56 [21]),
-    .\port$1020$22 (\p$56 [22]),
-    .\port$1020$23 (\p$56 [23]),
-    .\port$1020$24 (\p$56 [24]),
-    .\port$1020$25 (\p$56 [25]),
-    .\port$1020$26 (\p$56 [26]),
-    .\port$1020$27 (\p$56 [27]),
-    .\port$1020$28 (\p$56 [28]),
-    .\port$1020$3 (\p$56 [3]),
-    .\port$1020$4 (\p$56 [4]),
-    .\port$1020$5 (\p$56 [5]),
-    .\port$1020$6 (\p$56 [6]),
-    .\port$1020$7 (\p$56 [7]),
-    .\port$1020$8 (\p$56 [8]),
-    .\port$1020$9 (\p$56 [9]),
+    .\port$1018$0 (\p$56 [0]),
+    .\port$1018$1 (\p$56 [1]),
+    .\port$1018$10 (\p$56 [10]),
+    .\port$1018$11 (\p$56 [11]),
+    .\port$1018$12 (\p$56 [12]),
+    .\port$1018$13 (\p$56 [13]),
+    .\port$1018$14 (\p$56 [14]),
+    .\port$1018$15 (\p$56 [15]),
+    .\port$1018$16 (\p$56 [16]),
+    .\port$1018$17 (\p$56 [17]),
+    .\port$1018$18 (\p$56 [18]),
+    .\port$1018$19 (\p$56 [19]),
+    .\port$1018$2 (\p$56 [2]),
+    .\port$1018$20 (\p$56 [20]),
+    .\port$1018$21 (\p$56 [21]),
+    .\port$1018$22 (\p$56 [22]),
+    .\port$1018$23 (\p$56 [23]),
+    .\port$1018$24 (\p$56 [24]),
+    .\port$1018$25 (\p$56 [25]),
+    .\port$1018$26 (\p$56 [26]),
+    .\port$1018$27 (\p$56 [27]),
+    .\port$1018$28 (\p$56 [28]),
+    .\port$1018$3 (\p$56 [3]),
+    .\port$1018$4 (\p$56 [4]),
+    .\port$1018$5 (\p$56 [5]),
+    .\port$1018$6 (\p$56 [6]),
+    .\port$1018$7 (\p$56 [7]),
+    .\port$1018$8 (\p$56 [8]),
+    .\port$1018$9 (\p$56 [9]),
     .rst(rst)
   );
   \hwq_top.engine.requant.phl_0  phl_0 (
     .a(rq2a_a0[31:17]),
     .b(rq2a_m0[16:0]),
     .clk(clk),
-    .\port$1019$0 (\p$54 [0]),
-    .\port$1019$1 (\p$54 [1]),
-    .\port$1019$10 (\p$54 [10]),
-    .\port$1019$11 (\p$54 [11]),
-    .\port$1019$12 (\p$54 [12]),
-    .\port$1019$13 (\p$54 [13]),
-    .\port$1019$14 (\p$54 [14]),
-    .\port$1019$15 (\p$54 [15]),
-    .\port$1019$16 (\p$54 [16]),
-    .\port$1019$17 (\p$54 [17]),
-    .\port$1019$18 (\p$54 [18]),
-    .\port$1019$19 (\p$54 [19]),
-    .\port$1019$2 (\p$54 [2]),
-    .\port$1019$20 (\p$54 [20]),
-    .\port$1019$21 (\p$54 [21]),
-    .\port$1019$22 (\p$54 [22]),
-    .\port$1019$23 (\p$54 [23]),
-    .\port$1019$24 (\p$54 [24]),
-    .\port$1019$25 (\p$54 [25]),
-    .\port$1019$26 (\p$54 [26]),
-    .\port$1019$27 (\p$54 [27]),
-    .\port$1019$28 (\p$54 [28]),
-    .\port$1019$29 (\p$54 [29]),
-    .\port$1019$3 (\p$54 [3]),
-    .\port$1019$30 (\p$54 [30]),
-    .\port$1019$31 (\p$54 [31]),
-    .\port$1019$4 (\p$54 [4]),
-    .\port$1019$5 (\p$54 [5]),
-    .\port$1019$6 (\p$54 [6]),
-    .\port$1019$7 (\p$54 [7]),
-    .\port$1019$8 (\p$54 [8]),
-    .\port$1019$9 (\p$54 [9]),
+    .\port$1017$0 (\p$54 [0]),
+    .\port$1017$1 (\p$54 [1]),
+    .\port$1017$10 (\p$54 [10]),
+    .\port$1017$11 (\p$54 [11]),
+    .\port$1017$12 (\p$54 [12]),
+    .\port$1017$13 (\p$54 [13]),
+    .\port$1017$14 (\p$54 [14]),
+    .\port$1017$15 (\p$54 [15]),
+    .\port$1017$16 (\p$54 [16]),
+    .\port$1017$17 (\p$54 [17]),
+    .\port$1017$18 (\p$54 [18]),
+    .\port$1017$19 (\p$54 [19]),
+    .\port$1017$2 (\p$54 [2]),
+    .\port$1017$20 (\p$54 [20]),
+    .\port$1017$21 (\p$54 [21]),
+    .\port$1017$22 (\p$54 [22]),
+    .\port$1017$23 (\p$54 [23]),
+    .\port$1017$24 (\p$54 [24]),
+    .\port$1017$25 (\p$54 [25]),
+    .\port$1017$26 (\p$54 [26]),
+    .\port$1017$27 (\p$54 [27]),
+    .\port$1017$28 (\p$54 [28]),
+    .\port$1017$29 (\p$54 [29]),
+    .\port$1017$3 (\p$54 [3]),
+    .\port$1017$30 (\p$54 [30]),
+    .\port$1017$31 (\p$54 [31]),
+    .\port$1017$4 (\p$54 [4]),
+    .\port$1017$5 (\p$54 [5]),
+    .\port$1017$6 (\p$54 [6]),
+    .\port$1017$7 (\p$54 [7]),
+    .\port$1017$8 (\p$54 [8]),
+    .\port$1017$9 (\p$54 [9]),
     .rst(rst)
   );
   \hwq_top.engine.requant.plh_0  plh_0 (
     .a(rq2a_a0[16:0]),
     .b(rq2a_m0[30:17]),
     .clk(clk),
-    .\port$1018$0 (\p$52 [0]),
-    .\port$1018$1 (\p$52 [1]),
-    .\port$1018$10 (\p$52 [10]),
-    .\port$1018$11 (\p$52 [11]),
-    .\port$1018$12 (\p$52 [12]),
-    .\port$1018$13 (\p$52 [13]),
-    .\port$1018$14 (\p$52 [14]),
-    .\port$1018$15 (\p$52 [15]),
-    .\port$1018$16 (\p$52 [16]),
-    .\port$1018$17 (\p$52 [17]),
-    .\port$1018$18 (\p$52 [18]),
-    .\port$1018$19 (\p$52 [19]),
-    .\port$1018$2 (\p$52 [2]),
-    .\port$1018$20 (\p$52 [20]),
-    .\port$1018$21 (\p$52 [21]),
-    .\port$1018$22 (\p$52 [22]),
-    .\port$1018$23 (\p$52 [23]),
-    .\port$1018$24 (\p$52 [24]),
-    .\port$1018$25 (\p$52 [25]),
-    .\port$1018$26 (\p$52 [26]),
-    .\port$1018$27 (\p$52 [27]),
-    .\port$1018$28 (\p$52 [28]),
-    .\port$1018$29 (\p$52 [29]),
-    .\port$1018$3 (\p$52 [3]),
-    .\port$1018$30 (\p$52 [30]),
-    .\port$1018$4 (\p$52 [4]),
-    .\port$1018$5 (\p$52 [5]),
-    .\port$1018$6 (\p$52 [6]),
-    .\port$1018$7 (\p$52 [7]),
-    .\port$1018$8 (\p$52 [8]),
-    .\port$1018$9 (\p$52 [9]),
+    .\port$1016$0 (\p$52 [0]),
+    .\port$1016$1 (\p$52 [1]),
+    .\port$1016$10 (\p$52 [10]),
+    .\port$1016$11 (\p$52 [11]),
+    .\port$1016$12 (\p$52 [12]),
+    .\port$1016$13 (\p$52 [13]),
+    .\port$1016$14 (\p$52 [14]),
+    .\port$1016$15 (\p$52 [15]),
+    .\port$1016$16 (\p$52 [16]),
+    .\port$1016$17 (\p$52 [17]),
+    .\port$1016$18 (\p$52 [18]),
+    .\port$1016$19 (\p$52 [19]),
+    .\port$1016$2 (\p$52 [2]),
+    .\port$1016$20 (\p$52 [20]),
+    .\port$1016$21 (\p$52 [21]),
+    .\port$1016$22 (\p$52 [22]),
+    .\port$1016$23 (\p$52 [23]),
+    .\port$1016$24 (\p$52 [24]),
+    .\port$1016$25 (\p$52 [25]),
+    .\port$1016$26 (\p$52 [26]),
+    .\port$1016$27 (\p$52 [27]),
+    .\port$1016$28 (\p$52 [28]),
+    .\port$1016$29 (\p$52 [29]),
+    .\port$1016$3 (\p$52 [3]),
+    .\port$1016$30 (\p$52 [30]),
+    .\port$1016$4 (\p$52 [4]),
+    .\port$1016$5 (\p$52 [5]),
+    .\port$1016$6 (\p$52 [6]),
+    .\port$1016$7 (\p$52 [7]),
+    .\port$1016$8 (\p$52 [8]),
+    .\port$1016$9 (\p$52 [9]),
     .rst(rst)
   );
   \hwq_top.engine.requant.pll_0  pll_0 (
     .a(rq2a_a0[16:0]),
     .b(rq2a_m0[16:0]),
     .clk(clk),
-    .\port$1017$0 (p[0]),
-    .\port$1017$1 (p[1]),
-    .\port$1017$10 (p[10]),
-    .\port$1017$11 (p[11]),
-    .\port$1017$12 (p[12]),
-    .\port$1017$13 (p[13]),
-    .\port$1017$14 (p[14]),
-    .\port$1017$15 (p[15]),
-    .\port$1017$16 (p[16]),
-    .\port$1017$17 (p[17]),
-    .\port$1017$18 (p[18]),
-    .\port$1017$19 (p[19]),
-    .\port$1017$2 (p[2]),
-    .\port$1017$20 (p[20]),
-    .\port$1017$21 (p[21]),
-    .\port$1017$22 (p[22]),
-    .\port$1017$23 (p[23]),
-    .\port$1017$24 (p[24]),
-    .\port$1017$25 (p[25]),
-    .\port$1017$26 (p[26]),
-    .\port$1017$27 (p[27]),
-    .\port$1017$28 (p[28]),
-    .\port$1017$29 (p[29]),
-    .\port$1017$3 (p[3]),
-    .\port$1017$30 (p[30]),
-    .\port$1017$31 (p[31]),
-    .\port$1017$32 (p[32]),
-    .\port$1017$33 (p[33]),
-    .\port$1017$4 (p[4]),
-    .\port$1017$5 (p[5]),
-    .\port$1017$6 (p[6]),
-    .\port$1017$7 (p[7]),
-    .\port$1017$8 (p[8]),
-    .\port$1017$9 (p[9]),
+    .\port$1015$0 (p[0]),
+    .\port$1015$1 (p[1]),
+    .\port$1015$10 (p[10]),
+    .\port$1015$11 (p[11]),
+    .\port$1015$12 (p[12]),
+    .\port$1015$13 (p[13]),
+    .\port$1015$14 (p[14]),
+    .\port$1015$15 (p[15]),
+    .\port$1015$16 (p[16]),
+    .\port$1015$17 (p[17]),
+    .\port$1015$18 (p[18]),
+    .\port$1015$19 (p[19]),
+    .\port$1015$2 (p[2]),
+    .\port$1015$20 (p[20]),
+    .\port$1015$21 (p[21]),
+    .\port$1015$22 (p[22]),
+    .\port$1015$23 (p[23]),
+    .\port$1015$24 (p[24]),
+    .\port$1015$25 (p[25]),
+    .\port$1015$26 (p[26]),
+    .\port$1015$27 (p[27]),
+    .\port$1015$28 (p[28]),
+    .\port$1015$29 (p[29]),
+    .\port$1015$3 (p[3]),
+    .\port$1015$30 (p[30]),
+    .\port$1015$31 (p[31]),
+    .\port$1015$32 (p[32]),
+    .\port$1015$33 (p[33]),
+    .\port$1015$4 (p[4]),
+    .\port$1015$5 (p[5]),
+    .\port$1015$6 (p[6]),
+    .\port$1015$7 (p[7]),
+    .\port$1015$8 (p[8]),
+    .\port$1015$9 (p[9]),
     .rst(rst)
   );
   assign _035_[46:14] = h_0;
@@ -16482,401 +16482,19 @@ module \hwq_top.engine.requant (rst, zero_point, act_min, act_max, i_valid, i_la
       if (!_031_) rq1_l0 <= 5'h00;
       else rq1_l0 <= rq0_e0[4:0];
     if (i_valid) begin
-      rq0_b0 <= \port$2795$0 [31:0];
+      rq0_b0 <= \port$2781$0 [31:0];
       rq0_acc0 <= i_acc;
-      rq0_e0 <= \port$2795$0 [68:63];
-      rq0_m0 <= \port$2795$0 [62:32];
+      rq0_e0 <= \port$2781$0 [68:63];
+      rq0_m0 <= \port$2781$0 [62:32];
     end
   end
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.requant.phh_0 (rst, \port$1020$0 , \port$1020$1 , \port$1020$2 , \port$1020$3 , \port$1020$4 , \port$1020$5 , \port$1020$6 , \port$1020$7 , \port$1020$8 , \port$1020$9 , \port$1020$10 , \port$1020$11 , \port$1020$12 , \port$1020$13 , \port$1020$14 , \port$1020$15 , \port$1020$16 , \port$1020$17 , \port$1020$18 , \port$1020$19 
-, \port$1020$20 , \port$1020$21 , \port$1020$22 , \port$1020$23 , \port$1020$24 , \port$1020$25 , \port$1020$26 , \port$1020$27 , \port$1020$28 , b, a, clk);
+module \hwq_top.engine.requant.phh_0 (rst, \port$1018$0 , \port$1018$1 , \port$1018$2 , \port$1018$3 , \port$1018$4 , \port$1018$5 , \port$1018$6 , \port$1018$7 , \port$1018$8 , \port$1018$9 , \port$1018$10 , \port$1018$11 , \port$1018$12 , \port$1018$13 , \port$1018$14 , \port$1018$15 , \port$1018$16 , \port$1018$17 , \port$1018$18 , \port$1018$19 
+, \port$1018$20 , \port$1018$21 , \port$1018$22 , \port$1018$23 , \port$1018$24 , \port$1018$25 , \port$1018$26 , \port$1018$27 , \port$1018$28 , b, a, clk);
   input [14:0] a;
   wire [14:0] a;
-  input [13:0] b;
-  wire [13:0] b;
-  input clk;
-  wire clk;
-  wire [35:0] p36;
-  output \port$1020$0 ;
-  wire \port$1020$0 ;
-  output \port$1020$1 ;
-  wire \port$1020$1 ;
-  output \port$1020$10 ;
-  wire \port$1020$10 ;
-  output \port$1020$11 ;
-  wire \port$1020$11 ;
-  output \port$1020$12 ;
-  wire \port$1020$12 ;
-  output \port$1020$13 ;
-  wire \port$1020$13 ;
-  output \port$1020$14 ;
-  wire \port$1020$14 ;
-  output \port$1020$15 ;
-  wire \port$1020$15 ;
-  output \port$1020$16 ;
-  wire \port$1020$16 ;
-  output \port$1020$17 ;
-  wire \port$1020$17 ;
-  output \port$1020$18 ;
-  wire \port$1020$18 ;
-  output \port$1020$19 ;
-  wire \port$1020$19 ;
-  output \port$1020$2 ;
-  wire \port$1020$2 ;
-  output \port$1020$20 ;
-  wire \port$1020$20 ;
-  output \port$1020$21 ;
-  wire \port$1020$21 ;
-  output \port$1020$22 ;
-  wire \port$1020$22 ;
-  output \port$1020$23 ;
-  wire \port$1020$23 ;
-  output \port$1020$24 ;
-  wire \port$1020$24 ;
-  output \port$1020$25 ;
-  wire \port$1020$25 ;
-  output \port$1020$26 ;
-  wire \port$1020$26 ;
-  output \port$1020$27 ;
-  wire \port$1020$27 ;
-  output \port$1020$28 ;
-  wire \port$1020$28 ;
-  output \port$1020$3 ;
-  wire \port$1020$3 ;
-  output \port$1020$4 ;
-  wire \port$1020$4 ;
-  output \port$1020$5 ;
-  wire \port$1020$5 ;
-  output \port$1020$6 ;
-  wire \port$1020$6 ;
-  output \port$1020$7 ;
-  wire \port$1020$7 ;
-  output \port$1020$8 ;
-  wire \port$1020$8 ;
-  output \port$1020$9 ;
-  wire \port$1020$9 ;
-  input rst;
-  wire rst;
-  MULT18X18D #(
-    .CAS_MATCH_REG("FALSE"),
-    .CLK0_DIV("ENABLED"),
-    .CLK1_DIV("ENABLED"),
-    .CLK2_DIV("ENABLED"),
-    .CLK3_DIV("ENABLED"),
-    .GSR("DISABLED"),
-    .HIGHSPEED_CLK("NONE"),
-    .MULT_BYPASS("DISABLED"),
-    .REG_INPUTA_CLK("CLK0"),
-    .REG_INPUTB_CLK("CLK0"),
-    .REG_INPUTC_CLK("NONE"),
-    .REG_OUTPUT_CLK("CLK0"),
-    .REG_PIPELINE_CLK("NONE"),
-    .RESETMODE("SYNC"),
-    .SOURCEB_MODE("B_SHIFT")
-  ) dsp (
-    .A0(a[0]),
-    .A1(a[1]),
-    .A10(a[10]),
-    .A11(a[11]),
-    .A12(a[12]),
-    .A13(a[13]),
-    .A14(a[14]),
-    .A15(a[14]),
-    .A16(a[14]),
-    .A17(a[14]),
-    .A2(a[2]),
-    .A3(a[3]),
-    .A4(a[4]),
-    .A5(a[5]),
-    .A6(a[6]),
-    .A7(a[7]),
-    .A8(a[8]),
-    .A9(a[9]),
-    .B0(b[0]),
-    .B1(b[1]),
-    .B10(b[10]),
-    .B11(b[11]),
-    .B12(b[12]),
-    .B13(b[13]),
-    .B14(1'h0),
-    .B15(1'h0),
-    .B16(1'h0),
-    .B17(1'h0),
-    .B2(b[2]),
-    .B3(b[3]),
-    .B4(b[4]),
-    .B5(b[5]),
-    .B6(b[6]),
-    .B7(b[7]),
-    .B8(b[8]),
-    .B9(b[9]),
-    .C0(1'h0),
-    .C1(1'h0),
-    .C10(1'h0),
-    .C11(1'h0),
-    .C12(1'h0),
-    .C13(1'h0),
-    .C14(1'h0),
-    .C15(1'h0),
-    .C16(1'h0),
-    .C17(1'h0),
-    .C2(1'h0),
-    .C3(1'h0),
-    .C4(1'h0),
-    .C5(1'h0),
-    .C6(1'h0),
-    .C7(1'h0),
-    .C8(1'h0),
-    .C9(1'h0),
-    .CE0(1'h1),
-    .CLK0(clk),
-    .P0(\port$1020$0 ),
-    .P1(\port$1020$1 ),
-    .P10(\port$1020$10 ),
-    .P11(\port$1020$11 ),
-    .P12(\port$1020$12 ),
-    .P13(\port$1020$13 ),
-    .P14(\port$1020$14 ),
-    .P15(\port$1020$15 ),
-    .P16(\port$1020$16 ),
-    .P17(\port$1020$17 ),
-    .P18(\port$1020$18 ),
-    .P19(\port$1020$19 ),
-    .P2(\port$1020$2 ),
-    .P20(\port$1020$20 ),
-    .P21(\port$1020$21 ),
-    .P22(\port$1020$22 ),
-    .P23(\port$1020$23 ),
-    .P24(\port$1020$24 ),
-    .P25(\port$1020$25 ),
-    .P26(\port$1020$26 ),
-    .P27(\port$1020$27 ),
-    .P28(\port$1020$28 ),
-    .P29(p36[29]),
-    .P3(\port$1020$3 ),
-    .P30(p36[30]),
-    .P31(p36[31]),
-    .P32(p36[32]),
-    .P33(p36[33]),
-    .P34(p36[34]),
-    .P35(p36[35]),
-    .P4(\port$1020$4 ),
-    .P5(\port$1020$5 ),
-    .P6(\port$1020$6 ),
-    .P7(\port$1020$7 ),
-    .P8(\port$1020$8 ),
-    .P9(\port$1020$9 ),
-    .RST0(rst),
-    .SIGNEDA(1'h1),
-    .SIGNEDB(1'h1),
-    .SOURCEA(1'h0),
-    .SOURCEB(1'h0)
-  );
-  assign p36[28:0] = { \port$1020$28 , \port$1020$27 , \port$1020$26 , \port$1020$25 , \port$1020$24 , \port$1020$23 , \port$1020$22 , \port$1020$21 , \port$1020$20 , \port$1020$19 , \port$1020$18 , \port$1020$17 , \port$1020$16 , \port$1020$15 , \port$1020$14 , \port$1020$13 , \port$1020$12 , \port$1020$11 , \port$1020$10 , \port$1020$9 , \port$1020$8 , \port$1020$7 , \port$1020$6 , \port$1020$5 , \port$1020$4 , \port$1020$3 , \port$1020$2 , \port$1020$1 , \port$1020$0  };
-endmodule
-
-(* generator = "Amaranth" *)
-module \hwq_top.engine.requant.phl_0 (rst, \port$1019$0 , \port$1019$1 , \port$1019$2 , \port$1019$3 , \port$1019$4 , \port$1019$5 , \port$1019$6 , \port$1019$7 , \port$1019$8 , \port$1019$9 , \port$1019$10 , \port$1019$11 , \port$1019$12 , \port$1019$13 , \port$1019$14 , \port$1019$15 , \port$1019$16 , \port$1019$17 , \port$1019$18 , \port$1019$19 
-, \port$1019$20 , \port$1019$21 , \port$1019$22 , \port$1019$23 , \port$1019$24 , \port$1019$25 , \port$1019$26 , \port$1019$27 , \port$1019$28 , \port$1019$29 , \port$1019$30 , \port$1019$31 , b, a, clk);
-  input [14:0] a;
-  wire [14:0] a;
-  input [16:0] b;
-  wire [16:0] b;
-  input clk;
-  wire clk;
-  wire [35:0] p36;
-  output \port$1019$0 ;
-  wire \port$1019$0 ;
-  output \port$1019$1 ;
-  wire \port$1019$1 ;
-  output \port$1019$10 ;
-  wire \port$1019$10 ;
-  output \port$1019$11 ;
-  wire \port$1019$11 ;
-  output \port$1019$12 ;
-  wire \port$1019$12 ;
-  output \port$1019$13 ;
-  wire \port$1019$13 ;
-  output \port$1019$14 ;
-  wire \port$1019$14 ;
-  output \port$1019$15 ;
-  wire \port$1019$15 ;
-  output \port$1019$16 ;
-  wire \port$1019$16 ;
-  output \port$1019$17 ;
-  wire \port$1019$17 ;
-  output \port$1019$18 ;
-  wire \port$1019$18 ;
-  output \port$1019$19 ;
-  wire \port$1019$19 ;
-  output \port$1019$2 ;
-  wire \port$1019$2 ;
-  output \port$1019$20 ;
-  wire \port$1019$20 ;
-  output \port$1019$21 ;
-  wire \port$1019$21 ;
-  output \port$1019$22 ;
-  wire \port$1019$22 ;
-  output \port$1019$23 ;
-  wire \port$1019$23 ;
-  output \port$1019$24 ;
-  wire \port$1019$24 ;
-  output \port$1019$25 ;
-  wire \port$1019$25 ;
-  output \port$1019$26 ;
-  wire \port$1019$26 ;
-  output \port$1019$27 ;
-  wire \port$1019$27 ;
-  output \port$1019$28 ;
-  wire \port$1019$28 ;
-  output \port$1019$29 ;
-  wire \port$1019$29 ;
-  output \port$1019$3 ;
-  wire \port$1019$3 ;
-  output \port$1019$30 ;
-  wire \port$1019$30 ;
-  output \port$1019$31 ;
-  wire \port$1019$31 ;
-  output \port$1019$4 ;
-  wire \port$1019$4 ;
-  output \port$1019$5 ;
-  wire \port$1019$5 ;
-  output \port$1019$6 ;
-  wire \port$1019$6 ;
-  output \port$1019$7 ;
-  wire \port$1019$7 ;
-  output \port$1019$8 ;
-  wire \port$1019$8 ;
-  output \port$1019$9 ;
-  wire \port$1019$9 ;
-  input rst;
-  wire rst;
-  MULT18X18D #(
-    .CAS_MATCH_REG("FALSE"),
-    .CLK0_DIV("ENABLED"),
-    .CLK1_DIV("ENABLED"),
-    .CLK2_DIV("ENABLED"),
-    .CLK3_DIV("ENABLED"),
-    .GSR("DISABLED"),
-    .HIGHSPEED_CLK("NONE"),
-    .MULT_BYPASS("DISABLED"),
-    .REG_INPUTA_CLK("CLK0"),
-    .REG_INPUTB_CLK("CLK0"),
-    .REG_INPUTC_CLK("NONE"),
-    .REG_OUTPUT_CLK("CLK0"),
-    .REG_PIPELINE_CLK("NONE"),
-    .RESETMODE("SYNC"),
-    .SOURCEB_MODE("B_SHIFT")
-  ) dsp (
-    .A0(a[0]),
-    .A1(a[1]),
-    .A10(a[10]),
-    .A11(a[11]),
-    .A12(a[12]),
-    .A13(a[13]),
-    .A14(a[14]),
-    .A15(a[14]),
-    .A16(a[14]),
-    .A17(a[14]),
-    .A2(a[2]),
-    .A3(a[3]),
-    .A4(a[4]),
-    .A5(a[5]),
-    .A6(a[6]),
-    .A7(a[7]),
-    .A8(a[8]),
-    .A9(a[9]),
-    .B0(b[0]),
-    .B1(b[1]),
-    .B10(b[10]),
-    .B11(b[11]),
-    .B12(b[12]),
-    .B13(b[13]),
-    .B14(b[14]),
-    .B15(b[15]),
-    .B16(b[16]),
-    .B17(1'h0),
-    .B2(b[2]),
-    .B3(b[3]),
-    .B4(b[4]),
-    .B5(b[5]),
-    .B6(b[6]),
-    .B7(b[7]),
-    .B8(b[8]),
-    .B9(b[9]),
-    .C0(1'h0),
-    .C1(1'h0),
-    .C10(1'h0),
-    .C11(1'h0),
-    .C12(1'h0),
-    .C13(1'h0),
-    .C14(1'h0),
-    .C15(1'h0),
-    .C16(1'h0),
-    .C17(1'h0),
-    .C2(1'h0),
-    .C3(1'h0),
-    .C4(1'h0),
-    .C5(1'h0),
-    .C6(1'h0),
-    .C7(1'h0),
-    .C8(1'h0),
-    .C9(1'h0),
-    .CE0(1'h1),
-    .CLK0(clk),
-    .P0(\port$1019$0 ),
-    .P1(\port$1019$1 ),
-    .P10(\port$1019$10 ),
-    .P11(\port$1019$11 ),
-    .P12(\port$1019$12 ),
-    .P13(\port$1019$13 ),
-    .P14(\port$1019$14 ),
-    .P15(\port$1019$15 ),
-    .P16(\port$1019$16 ),
-    .P17(\port$1019$17 ),
-    .P18(\port$1019$18 ),
-    .P19(\port$1019$19 ),
-    .P2(\port$1019$2 ),
-    .P20(\port$1019$20 ),
-    .P21(\port$1019$21 ),
-    .P22(\port$1019$22 ),
-    .P23(\port$1019$23 ),
-    .P24(\port$1019$24 ),
-    .P25(\port$1019$25 ),
-    .P26(\port$1019$26 ),
-    .P27(\port$1019$27 ),
-    .P28(\port$1019$28 ),
-    .P29(\port$1019$29 ),
-    .P3(\port$1019$3 ),
-    .P30(\port$1019$30 ),
-    .P31(\port$1019$31 ),
-    .P32(p36[32]),
-    .P33(p36[33]),
-    .P34(p36[34]),
-    .P35(p36[35]),
-    .P4(\port$1019$4 ),
-    .P5(\port$1019$5 ),
-    .P6(\port$1019$6 ),
-    .P7(\port$1019$7 ),
-    .P8(\port$1019$8 ),
-    .P9(\port$1019$9 ),
-    .RST0(rst),
-    .SIGNEDA(1'h1),
-    .SIGNEDB(1'h1),
-    .SOURCEA(1'h0),
-    .SOURCEB(1'h0)
-  );
-  assign p36[31:0] = { \port$1019$31 , \port$1019$30 , \port$1019$29 , \port$1019$28 , \port$1019$27 , \port$1019$26 , \port$1019$25 , \port$1019$24 , \port$1019$23 , \port$1019$22 , \port$1019$21 , \port$1019$20 , \port$1019$19 , \port$1019$18 , \port$1019$17 , \port$1019$16 , \port$1019$15 , \port$1019$14 , \port$1019$13 , \port$1019$12 , \port$1019$11 , \port$1019$10 , \port$1019$9 , \port$1019$8 , \port$1019$7 , \port$1019$6 , \port$1019$5 , \port$1019$4 , \port$1019$3 , \port$1019$2 , \port$1019$1 , \port$1019$0  };
-endmodule
-
-(* generator = "Amaranth" *)
-module \hwq_top.engine.requant.plh_0 (rst, \port$1018$0 , \port$1018$1 , \port$1018$2 , \port$1018$3 , \port$1018$4 , \port$1018$5 , \port$1018$6 , \port$1018$7 , \port$1018$8 , \port$1018$9 , \port$1018$10 , \port$1018$11 , \port$1018$12 , \port$1018$13 , \port$1018$14 , \port$1018$15 , \port$1018$16 , \port$1018$17 , \port$1018$18 , \port$1018$19 
-, \port$1018$20 , \port$1018$21 , \port$1018$22 , \port$1018$23 , \port$1018$24 , \port$1018$25 , \port$1018$26 , \port$1018$27 , \port$1018$28 , \port$1018$29 , \port$1018$30 , b, a, clk);
-  input [16:0] a;
-  wire [16:0] a;
   input [13:0] b;
   wire [13:0] b;
   input clk;
@@ -16926,12 +16544,8 @@ module \hwq_top.engine.requant.plh_0 (rst, \port$1018$0 , \port$1018$1 , \port$1
   wire \port$1018$27 ;
   output \port$1018$28 ;
   wire \port$1018$28 ;
-  output \port$1018$29 ;
-  wire \port$1018$29 ;
   output \port$1018$3 ;
   wire \port$1018$3 ;
-  output \port$1018$30 ;
-  wire \port$1018$30 ;
   output \port$1018$4 ;
   wire \port$1018$4 ;
   output \port$1018$5 ;
@@ -16970,9 +16584,9 @@ module \hwq_top.engine.requant.plh_0 (rst, \port$1018$0 , \port$1018$1 , \port$1
     .A12(a[12]),
     .A13(a[13]),
     .A14(a[14]),
-    .A15(a[15]),
-    .A16(a[16]),
-    .A17(1'h0),
+    .A15(a[14]),
+    .A16(a[14]),
+    .A17(a[14]),
     .A2(a[2]),
     .A3(a[3]),
     .A4(a[4]),
@@ -17041,9 +16655,9 @@ module \hwq_top.engine.requant.plh_0 (rst, \port$1018$0 , \port$1018$1 , \port$1
     .P26(\port$1018$26 ),
     .P27(\port$1018$27 ),
     .P28(\port$1018$28 ),
-    .P29(\port$1018$29 ),
+    .P29(p36[29]),
     .P3(\port$1018$3 ),
-    .P30(\port$1018$30 ),
+    .P30(p36[30]),
     .P31(p36[31]),
     .P32(p36[32]),
     .P33(p36[33]),
@@ -17061,14 +16675,14 @@ module \hwq_top.engine.requant.plh_0 (rst, \port$1018$0 , \port$1018$1 , \port$1
     .SOURCEA(1'h0),
     .SOURCEB(1'h0)
   );
-  assign p36[30:0] = { \port$1018$30 , \port$1018$29 , \port$1018$28 , \port$1018$27 , \port$1018$26 , \port$1018$25 , \port$1018$24 , \port$1018$23 , \port$1018$22 , \port$1018$21 , \port$1018$20 , \port$1018$19 , \port$1018$18 , \port$1018$17 , \port$1018$16 , \port$1018$15 , \port$1018$14 , \port$1018$13 , \port$1018$12 , \port$1018$11 , \port$1018$10 , \port$1018$9 , \port$1018$8 , \port$1018$7 , \port$1018$6 , \port$1018$5 , \port$1018$4 , \port$1018$3 , \port$1018$2 , \port$1018$1 , \port$1018$0  };
+  assign p36[28:0] = { \port$1018$28 , \port$1018$27 , \port$1018$26 , \port$1018$25 , \port$1018$24 , \port$1018$23 , \port$1018$22 , \port$1018$21 , \port$1018$20 , \port$1018$19 , \port$1018$18 , \port$1018$17 , \port$1018$16 , \port$1018$15 , \port$1018$14 , \port$1018$13 , \port$1018$12 , \port$1018$11 , \port$1018$10 , \port$1018$9 , \port$1018$8 , \port$1018$7 , \port$1018$6 , \port$1018$5 , \port$1018$4 , \port$1018$3 , \port$1018$2 , \port$1018$1 , \port$1018$0  };
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.requant.pll_0 (rst, \port$1017$0 , \port$1017$1 , \port$1017$2 , \port$1017$3 , \port$1017$4 , \port$1017$5 , \port$1017$6 , \port$1017$7 , \port$1017$8 , \port$1017$9 , \port$1017$10 , \port$1017$11 , \port$1017$12 , \port$1017$13 , \port$1017$14 , \port$1017$15 , \port$1017$16 , \port$1017$17 , \port$1017$18 , \port$1017$19 
-, \port$1017$20 , \port$1017$21 , \port$1017$22 , \port$1017$23 , \port$1017$24 , \port$1017$25 , \port$1017$26 , \port$1017$27 , \port$1017$28 , \port$1017$29 , \port$1017$30 , \port$1017$31 , \port$1017$32 , \port$1017$33 , b, a, clk);
-  input [16:0] a;
-  wire [16:0] a;
+module \hwq_top.engine.requant.phl_0 (rst, \port$1017$0 , \port$1017$1 , \port$1017$2 , \port$1017$3 , \port$1017$4 , \port$1017$5 , \port$1017$6 , \port$1017$7 , \port$1017$8 , \port$1017$9 , \port$1017$10 , \port$1017$11 , \port$1017$12 , \port$1017$13 , \port$1017$14 , \port$1017$15 , \port$1017$16 , \port$1017$17 , \port$1017$18 , \port$1017$19 
+, \port$1017$20 , \port$1017$21 , \port$1017$22 , \port$1017$23 , \port$1017$24 , \port$1017$25 , \port$1017$26 , \port$1017$27 , \port$1017$28 , \port$1017$29 , \port$1017$30 , \port$1017$31 , b, a, clk);
+  input [14:0] a;
+  wire [14:0] a;
   input [16:0] b;
   wire [16:0] b;
   input clk;
@@ -17126,10 +16740,6 @@ module \hwq_top.engine.requant.pll_0 (rst, \port$1017$0 , \port$1017$1 , \port$1
   wire \port$1017$30 ;
   output \port$1017$31 ;
   wire \port$1017$31 ;
-  output \port$1017$32 ;
-  wire \port$1017$32 ;
-  output \port$1017$33 ;
-  wire \port$1017$33 ;
   output \port$1017$4 ;
   wire \port$1017$4 ;
   output \port$1017$5 ;
@@ -17168,9 +16778,9 @@ module \hwq_top.engine.requant.pll_0 (rst, \port$1017$0 , \port$1017$1 , \port$1
     .A12(a[12]),
     .A13(a[13]),
     .A14(a[14]),
-    .A15(a[15]),
-    .A16(a[16]),
-    .A17(1'h0),
+    .A15(a[14]),
+    .A16(a[14]),
+    .A17(a[14]),
     .A2(a[2]),
     .A3(a[3]),
     .A4(a[4]),
@@ -17243,8 +16853,8 @@ module \hwq_top.engine.requant.pll_0 (rst, \port$1017$0 , \port$1017$1 , \port$1
     .P3(\port$1017$3 ),
     .P30(\port$1017$30 ),
     .P31(\port$1017$31 ),
-    .P32(\port$1017$32 ),
-    .P33(\port$1017$33 ),
+    .P32(p36[32]),
+    .P33(p36[33]),
     .P34(p36[34]),
     .P35(p36[35]),
     .P4(\port$1017$4 ),
@@ -17259,5 +16869,395 @@ module \hwq_top.engine.requant.pll_0 (rst, \port$1017$0 , \port$1017$1 , \port$1
     .SOURCEA(1'h0),
     .SOURCEB(1'h0)
   );
-  assign p36[33:0] = { \port$1017$33 , \port$1017$32 , \port$1017$31 , \port$1017$30 , \port$1017$29 , \port$1017$28 , \port$1017$27 , \port$1017$26 , \port$1017$25 , \port$1017$24 , \port$1017$23 , \port$1017$22 , \port$1017$21 , \port$1017$20 , \port$1017$19 , \port$1017$18 , \port$1017$17 , \port$1017$16 , \port$1017$15 , \port$1017$14 , \port$1017$13 , \port$1017$12 , \port$1017$11 , \port$1017$10 , \port$1017$9 , \port$1017$8 , \port$1017$7 , \port$1017$6 , \port$1017$5 , \port$1017$4 , \port$1017$3 , \port$1017$2 , \port$1017$1 , \port$1017$0  };
+  assign p36[31:0] = { \port$1017$31 , \port$1017$30 , \port$1017$29 , \port$1017$28 , \port$1017$27 , \port$1017$26 , \port$1017$25 , \port$1017$24 , \port$1017$23 , \port$1017$22 , \port$1017$21 , \port$1017$20 , \port$1017$19 , \port$1017$18 , \port$1017$17 , \port$1017$16 , \port$1017$15 , \port$1017$14 , \port$1017$13 , \port$1017$12 , \port$1017$11 , \port$1017$10 , \port$1017$9 , \port$1017$8 , \port$1017$7 , \port$1017$6 , \port$1017$5 , \port$1017$4 , \port$1017$3 , \port$1017$2 , \port$1017$1 , \port$1017$0  };
+endmodule
+
+(* generator = "Amaranth" *)
+module \hwq_top.engine.requant.plh_0 (rst, \port$1016$0 , \port$1016$1 , \port$1016$2 , \port$1016$3 , \port$1016$4 , \port$1016$5 , \port$1016$6 , \port$1016$7 , \port$1016$8 , \port$1016$9 , \port$1016$10 , \port$1016$11 , \port$1016$12 , \port$1016$13 , \port$1016$14 , \port$1016$15 , \port$1016$16 , \port$1016$17 , \port$1016$18 , \port$1016$19 
+, \port$1016$20 , \port$1016$21 , \port$1016$22 , \port$1016$23 , \port$1016$24 , \port$1016$25 , \port$1016$26 , \port$1016$27 , \port$1016$28 , \port$1016$29 , \port$1016$30 , b, a, clk);
+  input [16:0] a;
+  wire [16:0] a;
+  input [13:0] b;
+  wire [13:0] b;
+  input clk;
+  wire clk;
+  wire [35:0] p36;
+  output \port$1016$0 ;
+  wire \port$1016$0 ;
+  output \port$1016$1 ;
+  wire \port$1016$1 ;
+  output \port$1016$10 ;
+  wire \port$1016$10 ;
+  output \port$1016$11 ;
+  wire \port$1016$11 ;
+  output \port$1016$12 ;
+  wire \port$1016$12 ;
+  output \port$1016$13 ;
+  wire \port$1016$13 ;
+  output \port$1016$14 ;
+  wire \port$1016$14 ;
+  output \port$1016$15 ;
+  wire \port$1016$15 ;
+  output \port$1016$16 ;
+  wire \port$1016$16 ;
+  output \port$1016$17 ;
+  wire \port$1016$17 ;
+  output \port$1016$18 ;
+  wire \port$1016$18 ;
+  output \port$1016$19 ;
+  wire \port$1016$19 ;
+  output \port$1016$2 ;
+  wire \port$1016$2 ;
+  output \port$1016$20 ;
+  wire \port$1016$20 ;
+  output \port$1016$21 ;
+  wire \port$1016$21 ;
+  output \port$1016$22 ;
+  wire \port$1016$22 ;
+  output \port$1016$23 ;
+  wire \port$1016$23 ;
+  output \port$1016$24 ;
+  wire \port$1016$24 ;
+  output \port$1016$25 ;
+  wire \port$1016$25 ;
+  output \port$1016$26 ;
+  wire \port$1016$26 ;
+  output \port$1016$27 ;
+  wire \port$1016$27 ;
+  output \port$1016$28 ;
+  wire \port$1016$28 ;
+  output \port$1016$29 ;
+  wire \port$1016$29 ;
+  output \port$1016$3 ;
+  wire \port$1016$3 ;
+  output \port$1016$30 ;
+  wire \port$1016$30 ;
+  output \port$1016$4 ;
+  wire \port$1016$4 ;
+  output \port$1016$5 ;
+  wire \port$1016$5 ;
+  output \port$1016$6 ;
+  wire \port$1016$6 ;
+  output \port$1016$7 ;
+  wire \port$1016$7 ;
+  output \port$1016$8 ;
+  wire \port$1016$8 ;
+  output \port$1016$9 ;
+  wire \port$1016$9 ;
+  input rst;
+  wire rst;
+  MULT18X18D #(
+    .CAS_MATCH_REG("FALSE"),
+    .CLK0_DIV("ENABLED"),
+    .CLK1_DIV("ENABLED"),
+    .CLK2_DIV("ENABLED"),
+    .CLK3_DIV("ENABLED"),
+    .GSR("DISABLED"),
+    .HIGHSPEED_CLK("NONE"),
+    .MULT_BYPASS("DISABLED"),
+    .REG_INPUTA_CLK("CLK0"),
+    .REG_INPUTB_CLK("CLK0"),
+    .REG_INPUTC_CLK("NONE"),
+    .REG_OUTPUT_CLK("CLK0"),
+    .REG_PIPELINE_CLK("NONE"),
+    .RESETMODE("SYNC"),
+    .SOURCEB_MODE("B_SHIFT")
+  ) dsp (
+    .A0(a[0]),
+    .A1(a[1]),
+    .A10(a[10]),
+    .A11(a[11]),
+    .A12(a[12]),
+    .A13(a[13]),
+    .A14(a[14]),
+    .A15(a[15]),
+    .A16(a[16]),
+    .A17(1'h0),
+    .A2(a[2]),
+    .A3(a[3]),
+    .A4(a[4]),
+    .A5(a[5]),
+    .A6(a[6]),
+    .A7(a[7]),
+    .A8(a[8]),
+    .A9(a[9]),
+    .B0(b[0]),
+    .B1(b[1]),
+    .B10(b[10]),
+    .B11(b[11]),
+    .B12(b[12]),
+    .B13(b[13]),
+    .B14(1'h0),
+    .B15(1'h0),
+    .B16(1'h0),
+    .B17(1'h0),
+    .B2(b[2]),
+    .B3(b[3]),
+    .B4(b[4]),
+    .B5(b[5]),
+    .B6(b[6]),
+    .B7(b[7]),
+    .B8(b[8]),
+    .B9(b[9]),
+    .C0(1'h0),
+    .C1(1'h0),
+    .C10(1'h0),
+    .C11(1'h0),
+    .C12(1'h0),
+    .C13(1'h0),
+    .C14(1'h0),
+    .C15(1'h0),
+    .C16(1'h0),
+    .C17(1'h0),
+    .C2(1'h0),
+    .C3(1'h0),
+    .C4(1'h0),
+    .C5(1'h0),
+    .C6(1'h0),
+    .C7(1'h0),
+    .C8(1'h0),
+    .C9(1'h0),
+    .CE0(1'h1),
+    .CLK0(clk),
+    .P0(\port$1016$0 ),
+    .P1(\port$1016$1 ),
+    .P10(\port$1016$10 ),
+    .P11(\port$1016$11 ),
+    .P12(\port$1016$12 ),
+    .P13(\port$1016$13 ),
+    .P14(\port$1016$14 ),
+    .P15(\port$1016$15 ),
+    .P16(\port$1016$16 ),
+    .P17(\port$1016$17 ),
+    .P18(\port$1016$18 ),
+    .P19(\port$1016$19 ),
+    .P2(\port$1016$2 ),
+    .P20(\port$1016$20 ),
+    .P21(\port$1016$21 ),
+    .P22(\port$1016$22 ),
+    .P23(\port$1016$23 ),
+    .P24(\port$1016$24 ),
+    .P25(\port$1016$25 ),
+    .P26(\port$1016$26 ),
+    .P27(\port$1016$27 ),
+    .P28(\port$1016$28 ),
+    .P29(\port$1016$29 ),
+    .P3(\port$1016$3 ),
+    .P30(\port$1016$30 ),
+    .P31(p36[31]),
+    .P32(p36[32]),
+    .P33(p36[33]),
+    .P34(p36[34]),
+    .P35(p36[35]),
+    .P4(\port$1016$4 ),
+    .P5(\port$1016$5 ),
+    .P6(\port$1016$6 ),
+    .P7(\port$1016$7 ),
+    .P8(\port$1016$8 ),
+    .P9(\port$1016$9 ),
+    .RST0(rst),
+    .SIGNEDA(1'h1),
+    .SIGNEDB(1'h1),
+    .SOURCEA(1'h0),
+    .SOURCEB(1'h0)
+  );
+  assign p36[30:0] = { \port$1016$30 , \port$1016$29 , \port$1016$28 , \port$1016$27 , \port$1016$26 , \port$1016$25 , \port$1016$24 , \port$1016$23 , \port$1016$22 , \port$1016$21 , \port$1016$20 , \port$1016$19 , \port$1016$18 , \port$1016$17 , \port$1016$16 , \port$1016$15 , \port$1016$14 , \port$1016$13 , \port$1016$12 , \port$1016$11 , \port$1016$10 , \port$1016$9 , \port$1016$8 , \port$1016$7 , \port$1016$6 , \port$1016$5 , \port$1016$4 , \port$1016$3 , \port$1016$2 , \port$1016$1 , \port$1016$0  };
+endmodule
+
+(* generator = "Amaranth" *)
+module \hwq_top.engine.requant.pll_0 (rst, \port$1015$0 , \port$1015$1 , \port$1015$2 , \port$1015$3 , \port$1015$4 , \port$1015$5 , \port$1015$6 , \port$1015$7 , \port$1015$8 , \port$1015$9 , \port$1015$10 , \port$1015$11 , \port$1015$12 , \port$1015$13 , \port$1015$14 , \port$1015$15 , \port$1015$16 , \port$1015$17 , \port$1015$18 , \port$1015$19 
+, \port$1015$20 , \port$1015$21 , \port$1015$22 , \port$1015$23 , \port$1015$24 , \port$1015$25 , \port$1015$26 , \port$1015$27 , \port$1015$28 , \port$1015$29 , \port$1015$30 , \port$1015$31 , \port$1015$32 , \port$1015$33 , b, a, clk);
+  input [16:0] a;
+  wire [16:0] a;
+  input [16:0] b;
+  wire [16:0] b;
+  input clk;
+  wire clk;
+  wire [35:0] p36;
+  output \port$1015$0 ;
+  wire \port$1015$0 ;
+  output \port$1015$1 ;
+  wire \port$1015$1 ;
+  output \port$1015$10 ;
+  wire \port$1015$10 ;
+  output \port$1015$11 ;
+  wire \port$1015$11 ;
+  output \port$1015$12 ;
+  wire \port$1015$12 ;
+  output \port$1015$13 ;
+  wire \port$1015$13 ;
+  output \port$1015$14 ;
+  wire \port$1015$14 ;
+  output \port$1015$15 ;
+  wire \port$1015$15 ;
+  output \port$1015$16 ;
+  wire \port$1015$16 ;
+  output \port$1015$17 ;
+  wire \port$1015$17 ;
+  output \port$1015$18 ;
+  wire \port$1015$18 ;
+  output \port$1015$19 ;
+  wire \port$1015$19 ;
+  output \port$1015$2 ;
+  wire \port$1015$2 ;
+  output \port$1015$20 ;
+  wire \port$1015$20 ;
+  output \port$1015$21 ;
+  wire \port$1015$21 ;
+  output \port$1015$22 ;
+  wire \port$1015$22 ;
+  output \port$1015$23 ;
+  wire \port$1015$23 ;
+  output \port$1015$24 ;
+  wire \port$1015$24 ;
+  output \port$1015$25 ;
+  wire \port$1015$25 ;
+  output \port$1015$26 ;
+  wire \port$1015$26 ;
+  output \port$1015$27 ;
+  wire \port$1015$27 ;
+  output \port$1015$28 ;
+  wire \port$1015$28 ;
+  output \port$1015$29 ;
+  wire \port$1015$29 ;
+  output \port$1015$3 ;
+  wire \port$1015$3 ;
+  output \port$1015$30 ;
+  wire \port$1015$30 ;
+  output \port$1015$31 ;
+  wire \port$1015$31 ;
+  output \port$1015$32 ;
+  wire \port$1015$32 ;
+  output \port$1015$33 ;
+  wire \port$1015$33 ;
+  output \port$1015$4 ;
+  wire \port$1015$4 ;
+  output \port$1015$5 ;
+  wire \port$1015$5 ;
+  output \port$1015$6 ;
+  wire \port$1015$6 ;
+  output \port$1015$7 ;
+  wire \port$1015$7 ;
+  output \port$1015$8 ;
+  wire \port$1015$8 ;
+  output \port$1015$9 ;
+  wire \port$1015$9 ;
+  input rst;
+  wire rst;
+  MULT18X18D #(
+    .CAS_MATCH_REG("FALSE"),
+    .CLK0_DIV("ENABLED"),
+    .CLK1_DIV("ENABLED"),
+    .CLK2_DIV("ENABLED"),
+    .CLK3_DIV("ENABLED"),
+    .GSR("DISABLED"),
+    .HIGHSPEED_CLK("NONE"),
+    .MULT_BYPASS("DISABLED"),
+    .REG_INPUTA_CLK("CLK0"),
+    .REG_INPUTB_CLK("CLK0"),
+    .REG_INPUTC_CLK("NONE"),
+    .REG_OUTPUT_CLK("CLK0"),
+    .REG_PIPELINE_CLK("NONE"),
+    .RESETMODE("SYNC"),
+    .SOURCEB_MODE("B_SHIFT")
+  ) dsp (
+    .A0(a[0]),
+    .A1(a[1]),
+    .A10(a[10]),
+    .A11(a[11]),
+    .A12(a[12]),
+    .A13(a[13]),
+    .A14(a[14]),
+    .A15(a[15]),
+    .A16(a[16]),
+    .A17(1'h0),
+    .A2(a[2]),
+    .A3(a[3]),
+    .A4(a[4]),
+    .A5(a[5]),
+    .A6(a[6]),
+    .A7(a[7]),
+    .A8(a[8]),
+    .A9(a[9]),
+    .B0(b[0]),
+    .B1(b[1]),
+    .B10(b[10]),
+    .B11(b[11]),
+    .B12(b[12]),
+    .B13(b[13]),
+    .B14(b[14]),
+    .B15(b[15]),
+    .B16(b[16]),
+    .B17(1'h0),
+    .B2(b[2]),
+    .B3(b[3]),
+    .B4(b[4]),
+    .B5(b[5]),
+    .B6(b[6]),
+    .B7(b[7]),
+    .B8(b[8]),
+    .B9(b[9]),
+    .C0(1'h0),
+    .C1(1'h0),
+    .C10(1'h0),
+    .C11(1'h0),
+    .C12(1'h0),
+    .C13(1'h0),
+    .C14(1'h0),
+    .C15(1'h0),
+    .C16(1'h0),
+    .C17(1'h0),
+    .C2(1'h0),
+    .C3(1'h0),
+    .C4(1'h0),
+    .C5(1'h0),
+    .C6(1'h0),
+    .C7(1'h0),
+    .C8(1'h0),
+    .C9(1'h0),
+    .CE0(1'h1),
+    .CLK0(clk),
+    .P0(\port$1015$0 ),
+    .P1(\port$1015$1 ),
+    .P10(\port$1015$10 ),
+    .P11(\port$1015$11 ),
+    .P12(\port$1015$12 ),
+    .P13(\port$1015$13 ),
+    .P14(\port$1015$14 ),
+    .P15(\port$1015$15 ),
+    .P16(\port$1015$16 ),
+    .P17(\port$1015$17 ),
+    .P18(\port$1015$18 ),
+    .P19(\port$1015$19 ),
+    .P2(\port$1015$2 ),
+    .P20(\port$1015$20 ),
+    .P21(\port$1015$21 ),
+    .P22(\port$1015$22 ),
+    .P23(\port$1015$23 ),
+    .P24(\port$1015$24 ),
+    .P25(\port$1015$25 ),
+    .P26(\port$1015$26 ),
+    .P27(\port$1015$27 ),
+    .P28(\port$1015$28 ),
+    .P29(\port$1015$29 ),
+    .P3(\port$1015$3 ),
+    .P30(\port$1015$30 ),
+    .P31(\port$1015$31 ),
+    .P32(\port$1015$32 ),
+    .P33(\port$1015$33 ),
+    .P34(p36[34]),
+    .P35(p36[35]),
+    .P4(\port$1015$4 ),
+    .P5(\port$1015$5 ),
+    .P6(\port$1015$6 ),
+    .P7(\port$1015$7 ),
+    .P8(\port$1015$8 ),
+    .P9(\port$1015$9 ),
+    .RST0(rst),
+    .SIGNEDA(1'h1),
+    .SIGNEDB(1'h1),
+    .SOURCEA(1'h0),
+    .SOURCEB(1'h0)
+  );
+  assign p36[33:0] = { \port$1015$33 , \port$1015$32 , \port$1015$31 , \port$1015$30 , \port$1015$29 , \port$1015$28 , \port$1015$27 , \port$1015$26 , \port$1015$25 , \port$1015$24 , \port$1015$23 , \port$1015$22 , \port$1015$21 , \port$1015$20 , \port$1015$19 , \port$1015$18 , \port$1015$17 , \port$1015$16 , \port$1015$15 , \port$1015$14 , \port$1015$13 , \port$1015$12 , \port$1015$11 , \port$1015$10 , \port$1015$9 , \port$1015$8 , \port$1015$7 , \port$1015$6 , \port$1015$5 , \port$1015$4 , \port$1015$3 , \port$1015$2 , \port$1015$1 , \port$1015$0  };
 endmodule

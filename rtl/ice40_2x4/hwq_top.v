@@ -55,87 +55,91 @@ module hwq_top(s_act_tvalid, s_wgt_tdata, s_wgt_tvalid, s_param_tdata, s_param_t
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_en, clk, rst, take, m_out__valid, m_out__payload, s_param__ready, i_a);
+module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_en, clk, rst, take, m_out__payload, s_param__ready, m_out__valid, i_a);
   wire _000_;
-  wire _001_;
-  wire _002_;
-  wire [3:0] _005_;
+  wire [3:0] _003_;
   (* unused_bits = "1" *)
-  wire [1:0] _006_;
+  wire [1:0] _004_;
+  wire _005_;
+  wire _006_;
   wire _007_;
-  wire _008_;
-  wire _009_;
   wire _011_;
+  wire [1:0] _012_;
+  wire [2:0] _013_;
+  wire _015_;
+  wire _016_;
   wire _017_;
-  wire _018_;
   wire _019_;
+  wire _020_;
   wire _021_;
   wire _022_;
   wire _023_;
-  wire _024_;
   wire _025_;
-  wire _027_;
-  wire _028_;
+  wire _026_;
+  wire [5:0] _027_;
+  (* unused_bits = "6" *)
+  wire [6:0] _028_;
   wire [5:0] _029_;
   (* unused_bits = "6" *)
   wire [6:0] _030_;
-  wire [5:0] _031_;
+  (* unused_bits = "6" *)
+  wire [6:0] _031_;
   (* unused_bits = "6" *)
   wire [6:0] _032_;
-  (* unused_bits = "6" *)
-  wire [6:0] _033_;
-  (* unused_bits = "6" *)
-  wire [6:0] _034_;
-  wire _035_;
-  wire [17:0] _036_;
-  wire [3:0] _038_;
-  wire _039_;
-  wire _040_;
-  wire _045_;
-  wire _048_;
-  wire [15:0] _049_;
-  wire _051_;
+  wire _033_;
+  wire [17:0] _034_;
+  wire [3:0] _036_;
+  wire _037_;
+  wire _038_;
+  wire _043_;
+  wire _046_;
+  wire [15:0] _047_;
+  (* unused_bits = "8 9 10 11 12 13 14 15 16" *)
+  wire [16:0] _048_;
+  wire _049_;
+  wire _050_;
+  wire [15:0] _051_;
   wire _052_;
-  wire _053_;
-  wire [15:0] _054_;
+  wire [15:0] _053_;
+  wire _054_;
   wire _055_;
-  wire [15:0] _056_;
-  wire _057_;
   (* unused_bits = "16" *)
-  wire [16:0] _058_;
-  wire [5:0] _059_;
-  wire _060_;
+  wire [16:0] _056_;
+  wire [5:0] _057_;
+  wire _058_;
   (* unused_bits = "4" *)
-  wire [4:0] _061_;
-  wire _062_;
+  wire [4:0] _059_;
   (* unused_bits = "2" *)
-  wire [2:0] _063_;
+  wire [2:0] _060_;
   (* unused_bits = "1" *)
-  wire [1:0] _064_;
-  wire _065_;
+  wire [1:0] _061_;
+  wire _062_;
+  wire _064_;
   (* unused_bits = "6" *)
-  wire [6:0] _068_;
-  wire _069_;
-  wire _070_;
+  wire [6:0] _066_;
+  wire _067_;
+  wire _068_;
   wire _071_;
+  wire _072_;
   wire _073_;
-  wire _074_;
   (* unused_bits = "17" *)
-  wire [17:0] _075_;
-  (* unused_bits = "4" *)
-  wire [4:0] _076_;
-  wire _077_;
+  wire [17:0] _074_;
+  (* unused_bits = "5" *)
+  wire [5:0] _075_;
+  wire _076_;
+  (* unused_bits = "8" *)
+  wire [8:0] _077_;
   (* unused_bits = "8" *)
   wire [8:0] _078_;
   wire _079_;
   wire _080_;
   (* unused_bits = "17" *)
   wire [17:0] _081_;
-  wire _082_;
   (* unused_bits = "17" *)
-  wire [17:0] _083_;
+  wire [17:0] _082_;
+  wire _084_;
   wire _092_;
-  wire _093_;
+  wire _094_;
   wire _095_;
   wire _099_;
   wire _100_;
@@ -229,105 +233,107 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   wire _188_;
   wire _189_;
   wire _190_;
-  wire [5:0] _191_;
+  wire _191_;
   wire _192_;
-  wire _193_;
+  wire [5:0] _193_;
   wire _194_;
-  wire _199_;
-  wire _205_;
-  wire _208_;
-  wire [16:0] _211_;
+  wire _195_;
+  wire _196_;
+  wire _201_;
+  wire _207_;
+  wire _210_;
+  wire [16:0] _213_;
   (* unused_bits = "1" *)
-  wire [5:0] _214_;
-  wire [3:0] _218_;
-  wire _223_;
-  wire _227_;
-  wire _228_;
+  wire [5:0] _216_;
+  wire [3:0] _220_;
+  wire _225_;
+  wire _229_;
   wire _230_;
-  wire _231_;
-  wire _238_;
-  wire _244_;
-  wire _245_;
-  wire _246_;
-  wire _247_;
-  wire _248_;
-  wire [1:0] _249_;
-  wire _251_;
-  wire [1:0] _252_;
-  wire _253_;
-  wire [1:0] _254_;
-  wire [1:0] _255_;
+  wire _232_;
+  wire _233_;
+  wire _243_;
+  wire _254_;
+  wire _255_;
   wire _256_;
-  wire [1:0] _257_;
+  wire _257_;
   wire _258_;
-  wire _259_;
+  wire [1:0] _259_;
   wire _261_;
-  wire _262_;
+  wire [1:0] _262_;
   wire _263_;
-  wire [15:0] _264_;
+  wire [1:0] _264_;
+  wire [1:0] _265_;
   wire _266_;
-  wire [15:0] _267_;
+  wire [1:0] _267_;
   wire _268_;
-  wire [1:0] _269_;
-  wire [1:0] _270_;
-  wire [1:0] _271_;
+  wire _269_;
+  wire _271_;
+  wire _272_;
   wire _273_;
-  wire [1:0] _274_;
-  wire _275_;
-  wire [5:0] _276_;
-  wire [5:0] _277_;
-  wire _279_;
-  wire [5:0] _280_;
-  wire _281_;
-  wire [3:0] _282_;
-  wire [3:0] _283_;
-  wire [3:0] _284_;
-  wire _286_;
-  wire [3:0] _287_;
-  wire _288_;
+  wire [15:0] _274_;
+  wire _276_;
+  wire [15:0] _277_;
+  wire _278_;
+  wire [1:0] _279_;
+  wire [1:0] _280_;
+  wire [1:0] _281_;
+  wire _283_;
+  wire [1:0] _284_;
+  wire _285_;
+  wire [5:0] _286_;
+  wire [5:0] _287_;
   wire _289_;
-  wire _290_;
-  wire _292_;
-  wire _293_;
-  wire _294_;
-  wire _295_;
+  wire [5:0] _290_;
+  wire _291_;
+  wire [3:0] _292_;
+  wire [3:0] _293_;
+  wire [3:0] _294_;
   wire _296_;
-  wire _297_;
+  wire [3:0] _297_;
   wire _298_;
   wire _299_;
   wire _300_;
-  wire _301_;
   wire _302_;
   wire _303_;
   wire _304_;
   wire _305_;
   wire _306_;
   wire _307_;
-  wire [5:0] _310_;
-  wire [5:0] _311_;
-  wire [5:0] _312_;
-  wire [5:0] _313_;
-  wire [5:0] _314_;
-  wire [5:0] _315_;
-  wire [5:0] _316_;
-  wire [5:0] _317_;
-  wire _319_;
-  wire _320_;
-  wire _321_;
-  wire _322_;
-  wire _323_;
-  wire _324_;
-  wire _325_;
-  wire _326_;
-  wire _327_;
-  wire _328_;
+  wire _308_;
+  wire _309_;
+  wire _310_;
+  wire _311_;
+  wire _312_;
+  wire _313_;
+  wire _314_;
+  wire _315_;
+  wire _316_;
+  wire _317_;
+  wire [5:0] _320_;
+  wire [5:0] _321_;
+  wire [5:0] _322_;
+  wire [5:0] _323_;
+  wire [5:0] _324_;
+  wire [5:0] _325_;
+  wire [5:0] _326_;
+  wire [5:0] _327_;
+  wire _329_;
+  wire _330_;
+  wire _331_;
+  wire _332_;
+  wire _333_;
+  wire _334_;
+  wire _335_;
+  wire _336_;
+  wire _337_;
+  wire _338_;
   wire \$like ;
   wire [5:0] \$like$53 ;
   wire \$signal ;
-  reg \$signal$106  = 1'h0;
-  reg \$signal$107  = 1'h0;
-  reg \$signal$134  = 1'h0;
-  reg \$signal$141  = 1'h0;
+  reg \$signal$104  = 1'h0;
+  reg \$signal$105  = 1'h0;
+  reg \$signal$133  = 1'h0;
+  reg \$signal$140  = 1'h0;
   reg [15:0] M_ = 16'h0000;
   reg acc_odd = 1'h0;
   reg [47:0] acc_pair = 48'h000000000000;
@@ -370,8 +376,8 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   reg enter_q = 1'h0;
   reg [5:0] flush = 6'h00;
   reg [16:0] fm0 = 17'h00000;
-  reg [3:0] fn = 4'h0;
   reg fn_last = 1'h0;
+  reg [4:0] fn_rem = 5'h00;
   reg [1:0] give_back = 2'h0;
   input [71:0] hdr;
   wire [71:0] hdr;
@@ -384,9 +390,9 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   input [31:0] i_w;
   wire [31:0] i_w;
   reg in_data = 1'h0;
-  reg [16:0] k_pen = 17'h00000;
+  reg [7:0] k_pen = 8'h00;
+  reg [7:0] k_rem = 8'h00;
   wire [3:0] kept;
-  reg [7:0] kk = 8'h00;
   reg lane = 1'h0;
   reg last_mblock = 1'h0;
   reg [15:0] m_last = 16'h0000;
@@ -401,7 +407,7 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   reg nb_one = 1'h0;
   reg [4:0] nb_pen = 5'h00;
   wire [7:0] o_data;
-  wire [95:0] \o_data$144 ;
+  wire [95:0] \o_data$143 ;
   wire o_last;
   wire o_valid;
   wire \o_valid$78 ;
@@ -435,9 +441,10 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   wire s_param__valid;
   input s_wgt__valid;
   wire s_wgt__valid;
+  reg [7:0] t_rem = 8'h00;
   output take;
   wire take;
-  reg [16:0] tile_pen = 17'h00000;
+  reg [7:0] tile_pen = 8'h00;
   reg [5:0] w_addr = 6'h00;
   reg [68:0] w_data = 69'h000000000000000000;
   reg [32:0] \w_data$83  = 33'h000000000;
@@ -449,197 +456,201 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   wire wrap;
   reg [7:0] zero_point = 8'h00;
   assign kept = credits + give_back;
-  assign _028_ = s_act__valid & s_wgt__valid;
-  assign _035_ = in_data & _028_;
-  assign _045_ = ~ at_k_last;
-  assign _052_ = credit_ok | _045_;
-  assign take = _035_ & _052_;
-  assign _062_ = s_act__valid & s_wgt__valid;
-  assign _071_ = in_data & _062_;
-  assign _082_ = _071_ & credit_ok;
-  assign \$signal  = _082_ & at_k_last;
-  assign _093_ = ~ in_data;
+  assign _026_ = s_act__valid & s_wgt__valid;
+  assign _033_ = in_data & _026_;
+  assign _043_ = ~ at_k_last;
+  assign _054_ = credit_ok | _043_;
+  assign take = _033_ & _054_;
+  assign _064_ = s_act__valid & s_wgt__valid;
+  assign _073_ = in_data & _064_;
+  assign _084_ = _073_ & credit_ok;
+  assign \$signal  = _084_ & at_k_last;
+  assign _095_ = ~ in_data;
   assign _000_ = s_act__valid & s_wgt__valid;
   assign _011_ = ~ at_k_last;
-  assign _021_ = credit_ok | _011_;
-  assign _022_ = _000_ & _021_;
-  assign adv = _093_ | _022_;
-  assign _023_ = compute & adv;
-  assign _024_ = _023_ & at_tile_last;
-  assign block_end = _024_ & fn_last;
+  assign _019_ = credit_ok | _011_;
+  assign _020_ = _000_ & _019_;
+  assign adv = _095_ | _020_;
+  assign _021_ = compute & adv;
+  assign _022_ = _021_ & at_tile_last;
+  assign block_end = _022_ & fn_last;
   assign i_last = take & at_k_last;
-  assign _025_ = ! lane;
+  assign _023_ = ! lane;
   assign row_end = o_valid & beat_last;
-  assign _027_ = ~ dn_last;
-  assign wrap = d_last & _027_;
-  assign _029_ = ra_inc + 1'h1;
-  assign _030_[5:0] = ra_inc + 6'h3d;
-  assign _031_ = ra_row + 1'h1;
-  assign _032_[5:0] = ra_row + 6'h3d;
-  assign _033_[5:0] = ra_inc + 1'h1;
-  assign _034_[5:0] = ra_inc + 6'h3d;
+  assign _025_ = ~ dn_last;
+  assign wrap = d_last & _025_;
+  assign _027_ = ra_inc + 1'h1;
+  assign _028_[5:0] = ra_inc + 6'h3d;
+  assign _029_ = ra_row + 1'h1;
+  assign _030_[5:0] = ra_row + 6'h3d;
+  assign _031_[5:0] = ra_inc + 1'h1;
+  assign _032_[5:0] = ra_inc + 6'h3d;
   assign \w_en$77  = \o_valid$78  & ob_last;
-  assign _036_ = fm0 + 2'h2;
-  assign _038_ = kept - 2'h2;
-  assign _039_ = kept >= 3'h4;
-  assign _040_ = kept >= 2'h2;
-  assign _048_ = hdr[47:32] > 4'hb;
-  assign _049_ = _048_ ? hdr[47:32] : 16'h000b;
-  assign _051_ = hdr[47:32] == 1'h1;
-  assign _053_ = hdr[47:32] > 4'hb;
-  assign _054_ = _053_ ? hdr[47:32] : 16'h000b;
-  assign _055_ = _054_ == 1'h1;
-  assign _056_ = hdr[31:16] - 1'h1;
-  assign _057_ = hdr[31:16] == 1'h1;
-  assign _058_[15:0] = ch_left - 1'h1;
-  assign _059_ = wa + 1'h1;
-  assign _060_ = wb == 2'h3;
-  assign _061_[3:0] = blk + 1'h1;
-  assign _063_[1:0] = wb + 1'h1;
-  assign _064_[0] = lane + 1'h1;
-  assign _065_ = ch_left == 1'h1;
-  assign _068_[5:0] = flush - 1'h1;
-  assign _069_ = ! flush;
-  assign _070_ = block_end & last_mblock;
-  assign _073_ = fn_last & last_mblock;
-  assign _074_ = ~ _073_;
-  assign _075_[16:0] = fm0 + 2'h2;
-  assign _076_[3:0] = fn + 1'h1;
-  assign _077_ = fn == nb_pen;
-  assign _078_[7:0] = kk + 1'h1;
-  assign _079_ = kk == k_pen;
-  assign _080_ = kk == tile_pen;
+  assign _034_ = fm0 + 2'h2;
+  assign _036_ = kept - 2'h2;
+  assign _037_ = kept >= 3'h4;
+  assign _038_ = kept >= 2'h2;
+  assign _046_ = hdr[47:32] > 4'hb;
+  assign _047_[7:0] = _046_ ? hdr[39:32] : 8'h0b;
+  assign _048_[7:0] = _047_[7:0] - 2'h2;
+  assign _049_ = hdr[47:32] == 1'h1;
+  assign _050_ = hdr[47:32] > 4'hb;
+  assign _051_ = _050_ ? hdr[47:32] : 16'h000b;
+  assign _052_ = _051_ == 1'h1;
+  assign _053_ = hdr[31:16] - 1'h1;
+  assign _055_ = hdr[31:16] == 1'h1;
+  assign _056_[15:0] = ch_left - 1'h1;
+  assign _057_ = wa + 1'h1;
+  assign _058_ = wb == 2'h3;
+  assign _059_[3:0] = blk + 1'h1;
+  assign _060_[1:0] = wb + 1'h1;
+  assign _061_[0] = lane + 1'h1;
+  assign _062_ = ch_left == 1'h1;
+  assign _066_[5:0] = flush - 1'h1;
+  assign _067_ = ! flush;
+  assign _068_ = block_end & last_mblock;
+  assign _071_ = fn_last & last_mblock;
+  assign _072_ = ~ _071_;
+  assign _074_[16:0] = fm0 + 2'h2;
+  assign _075_[4:0] = fn_rem - 1'h1;
+  assign _076_ = ! fn_rem;
+  assign _077_[7:0] = k_rem - 1'h1;
+  assign _078_[7:0] = t_rem - 1'h1;
+  assign _079_ = ! k_rem;
+  assign _080_ = ! t_rem;
   assign _081_[16:0] = row + 1'h1;
-  assign _083_[16:0] = row - 1'h1;
+  assign _082_[16:0] = row - 1'h1;
   assign _092_ = ~ drain_lt_wrap_pen;
-  assign _095_ = ~ drain_lt_pen;
+  assign _094_ = ~ drain_lt_pen;
   assign _099_ = ~ drain_restart;
   assign _100_ = _099_ & o_valid;
   assign _101_ = ~ beat_last;
   assign _102_ = _100_ & _101_;
-  assign _001_ = ~ drain_restart;
-  assign _002_ = _001_ & row_end;
-  assign _005_ = dn + 1'h1;
-  assign _006_[0] = d + 1'h1;
-  assign _007_ = o_valid & row_valid;
-  assign _008_ = row_end & row_valid;
-  assign _009_ = _008_ & row_last;
-  assign _017_ = r_en & m_out__valid;
-  assign _018_ = ~ row_valid;
-  assign _019_ = row_end & _018_;
+  assign _103_ = ~ drain_restart;
+  assign _104_ = _103_ & row_end;
+  assign _003_ = dn + 1'h1;
+  assign _004_[0] = d + 1'h1;
+  assign _005_ = o_valid & row_valid;
+  assign _006_ = row_end & row_valid;
+  assign _007_ = _006_ & row_last;
+  assign _012_ = ob + 1'h1;
+  assign _013_[1:0] = ob_last ? 2'h0 : _012_;
+  assign _015_ = r_en & m_out__valid;
+  assign _016_ = ~ row_valid;
+  assign _017_ = row_end & _016_;
   reg \ra_row_reg[1]  = 1'h0;
   assign ra_row[1] = \ra_row_reg[1] ;
-  reg [4:0] _500_ = 5'h00;
-  assign { ra_row[5:2], ra_row[0] } = _500_;
-  reg [16:0] _519_ = 17'h00000;
-  assign drain_back[16:0] = _519_;
-  reg [16:0] _520_ = 17'h00000;
-  assign drain_plus[16:0] = _520_;
-  assign _103_ = { at_tile_last, compute, adv, at_k_last } != 3'h6;
-  assign _104_ = { compute, adv } != 2'h2;
-  assign _105_ = { _245_, _244_ } != 1'h0;
-  assign _106_ = { _256_, s_param__valid } != 2'h2;
-  assign _107_ = { _258_, s_param__valid } != 2'h2;
-  assign _108_ = { _256_, ch_last, s_param__valid } != 3'h5;
-  assign _109_ = { _253_, compute } != 2'h3;
-  assign _110_ = { _251_, _069_ } != 2'h2;
-  assign _111_ = { _258_, _256_, _253_, _251_ } != 1'h0;
-  assign _112_ = { _261_, s_param__valid } != 2'h2;
-  assign _113_ = { _263_, s_param__valid } != 2'h2;
-  assign _114_ = { _263_, _261_ } != 1'h0;
-  assign _115_ = { _266_, s_param__valid } != 2'h2;
-  assign _116_ = { _268_, s_param__valid } != 2'h2;
-  assign _117_ = { _268_, _266_ } != 1'h0;
-  assign _118_ = { _273_, s_param__valid } != 2'h2;
-  assign _119_ = { _275_, s_param__valid } != 2'h2;
-  assign _120_ = { _273_, lane, s_param__valid } != 3'h7;
-  assign _121_ = { _275_, _273_ } != 1'h0;
-  assign _122_ = { _279_, s_param__valid } != 2'h2;
-  assign _123_ = { _281_, s_param__valid } != 2'h2;
-  assign _124_ = { _279_, lane, s_param__valid } != 3'h7;
-  assign _125_ = { _281_, _279_ } != 1'h0;
-  assign _126_ = { _286_, s_param__valid } != 2'h2;
-  assign _127_ = { _288_, s_param__valid } != 2'h2;
-  assign _128_ = { _286_, _060_, lane, s_param__valid } != 4'h9;
-  assign _129_ = { _286_, lane, s_param__valid } != 3'h7;
-  assign _130_ = { _288_, _286_ } != 1'h0;
-  assign _131_ = { _292_, s_param__valid } != 2'h2;
-  assign _132_ = { _294_, s_param__valid } != 2'h2;
-  assign _133_ = { _294_, _292_ } != 1'h0;
-  assign _134_ = { _002_, _102_, enter_q, d_last } != 4'h8;
-  assign _135_ = { _002_, _102_, enter_q } != 1'h0;
-  assign _136_ = { _102_, enter_q } != 2'h2;
-  assign _137_ = { _002_, _102_, drain_restart } != 1'h0;
-  assign _138_ = { drain_restart, o_valid } != 1'h0;
-  assign _139_ = { drain_restart, o_valid } != 1'h0;
-  assign _140_ = { _002_, _102_, drain_restart } != 1'h0;
-  assign _141_ = { compute, adv } != 2'h2;
-  assign _142_ = { compute, adv } != 2'h2;
-  assign _143_ = { compute, adv } != 2'h2;
-  assign _144_ = { at_tile_last, compute, adv } != 2'h3;
-  assign _145_ = & { at_tile_last, adv };
-  assign _146_ = & { fn_last, at_tile_last, adv };
-  assign _147_ = & { _104_, _103_ };
-  assign _148_ = & { _246_, ch_last, s_param__valid };
-  assign _149_ = & { _247_, ch_last, s_param__valid };
-  assign _150_ = & { _248_, ch_last, s_param__valid };
-  assign _151_ = & { _111_, _110_, _109_, _108_, _107_, _106_ };
-  assign _152_ = & { _114_, _113_, _112_ };
-  assign _153_ = & { _117_, _116_, _115_ };
-  assign _154_ = & { _121_, _120_, _119_, _118_ };
-  assign _155_ = & { _125_, _124_, _123_, _122_ };
-  assign _156_ = & { _130_, _129_, _128_, _127_, _126_ };
-  assign _157_ = & { _133_, _132_, _131_ };
-  assign _158_ = & { _295_, s_param__valid };
-  assign _159_ = & { _296_, s_param__valid };
-  assign _160_ = & { _297_, s_param__valid };
-  assign _161_ = & { _298_, s_param__valid };
-  assign _162_ = & { _299_, s_param__valid };
-  assign _163_ = & { _300_, s_param__valid };
-  assign _164_ = & { _301_, s_param__valid };
-  assign _165_ = & { _302_, s_param__valid };
-  assign _166_ = & { _303_, s_param__valid };
-  assign _167_ = & { _304_, s_param__valid };
-  assign _168_ = & { _305_, s_param__valid };
-  assign _169_ = & { _306_, s_param__valid };
-  assign _170_ = & { _307_, s_param__valid };
-  assign _171_ = & { _192_, \o_valid$78  };
-  assign _172_ = & { _193_, \o_valid$78  };
-  assign _173_ = & { _194_, \o_valid$78  };
-  assign _174_ = & { _136_, _135_, _134_ };
-  assign _175_ = & { _144_, _143_ };
-  assign _187_ = ~ compute;
-  assign _188_ = ~ compute;
-  assign _189_ = ~ _322_;
-  assign _190_ = ~ _326_;
-  assign _186_ = ~ compute;
-  assign _176_ = | { _186_, rst };
-  assign _177_ = | { _187_, rst };
-  assign _178_ = | { _188_, rst };
-  assign _179_ = | { _070_, rst };
-  assign _180_ = | { _189_, rst };
-  assign _181_ = | { drain_restart, rst };
-  assign _182_ = | { drain_restart, rst };
-  assign _183_ = | { drain_restart, rst };
-  assign _184_ = | { _190_, rst };
-  assign _185_ = | { d_last, rst };
-  assign _192_ = ob == 2'h2;
-  assign _193_ = ob == 1'h1;
-  assign _194_ = ! ob;
-  assign _199_ = drain_restart ? 1'h0 : d_last;
-  assign _205_ = drain_restart ? m_one : row_last;
-  assign _208_ = drain_restart ? 1'h1 : row_valid;
-  assign _211_ = drain_restart ? 17'h00000 : row;
-  assign _214_ = drain_restart ? (* full_case = 32'd1 *) 6'h3d : \$like$53 ;
-  assign _191_[0] = drain_restart ? (* full_case = 32'd1 *) 1'h1 : \$like ;
-  assign _218_ = drain_restart ? 4'h0 : dn;
-  assign _223_ = drain_restart ? 1'h0 : d;
-  assign _227_ = at_tile_last ? (* full_case = 32'd1 *) \$signal$107  : _080_;
-  assign _228_ = adv ? _227_ : 1'hx;
-  assign _230_ = at_tile_last ? (* full_case = 32'd1 *) \$signal$106  : _079_;
-  assign _231_ = adv ? _230_ : 1'hx;
-  assign _238_ = at_k_last ? 1'h0 : 1'hx;
-  function [5:0] _664_;
+  reg [4:0] _512_ = 5'h00;
+  assign { ra_row[5:2], ra_row[0] } = _512_;
+  reg [16:0] _531_ = 17'h00000;
+  assign drain_back[16:0] = _531_;
+  reg [16:0] _532_ = 17'h00000;
+  assign drain_plus[16:0] = _532_;
+  assign _150_ = { at_tile_last, compute, adv } != 2'h3;
+  assign _105_ = { at_tile_last, compute, adv, at_k_last } != 3'h6;
+  assign _106_ = { compute, adv } != 2'h2;
+  assign _107_ = { compute, adv } != 2'h2;
+  assign _108_ = { compute, adv } != 2'h2;
+  assign _109_ = { _255_, _254_ } != 1'h0;
+  assign _110_ = { _266_, s_param__valid } != 2'h2;
+  assign _111_ = { _268_, s_param__valid } != 2'h2;
+  assign _112_ = { _266_, ch_last, s_param__valid } != 3'h5;
+  assign _113_ = { _263_, compute } != 2'h3;
+  assign _114_ = { _261_, _067_ } != 2'h2;
+  assign _115_ = { _268_, _266_, _263_, _261_ } != 1'h0;
+  assign _116_ = { _271_, s_param__valid } != 2'h2;
+  assign _117_ = { _273_, s_param__valid } != 2'h2;
+  assign _118_ = { _273_, _271_ } != 1'h0;
+  assign _119_ = { _276_, s_param__valid } != 2'h2;
+  assign _120_ = { _278_, s_param__valid } != 2'h2;
+  assign _121_ = { _278_, _276_ } != 1'h0;
+  assign _122_ = { _283_, s_param__valid } != 2'h2;
+  assign _123_ = { _285_, s_param__valid } != 2'h2;
+  assign _124_ = { _283_, lane, s_param__valid } != 3'h7;
+  assign _125_ = { _285_, _283_ } != 1'h0;
+  assign _126_ = { _289_, s_param__valid } != 2'h2;
+  assign _127_ = { _291_, s_param__valid } != 2'h2;
+  assign _128_ = { _289_, lane, s_param__valid } != 3'h7;
+  assign _129_ = { _291_, _289_ } != 1'h0;
+  assign _130_ = { _296_, s_param__valid } != 2'h2;
+  assign _131_ = { _298_, s_param__valid } != 2'h2;
+  assign _132_ = { _296_, _058_, lane, s_param__valid } != 4'h9;
+  assign _133_ = { _296_, lane, s_param__valid } != 3'h7;
+  assign _134_ = { _298_, _296_ } != 1'h0;
+  assign _135_ = { _302_, s_param__valid } != 2'h2;
+  assign _136_ = { _304_, s_param__valid } != 2'h2;
+  assign _137_ = { _304_, _302_ } != 1'h0;
+  assign _138_ = { _104_, _102_, enter_q, d_last } != 4'h8;
+  assign _139_ = { _104_, _102_, enter_q } != 1'h0;
+  assign _140_ = { _102_, enter_q } != 2'h2;
+  assign _141_ = { _104_, _102_, drain_restart } != 1'h0;
+  assign _142_ = { drain_restart, o_valid } != 1'h0;
+  assign _143_ = { drain_restart, o_valid } != 1'h0;
+  assign _144_ = { _104_, _102_, drain_restart } != 1'h0;
+  assign _145_ = { compute, adv } != 2'h2;
+  assign _146_ = { compute, adv } != 2'h2;
+  assign _147_ = { compute, adv } != 2'h2;
+  assign _148_ = { at_tile_last, compute, adv } != 2'h3;
+  assign _149_ = { compute, adv } != 2'h2;
+  assign _151_ = & { _150_, _149_ };
+  assign _152_ = & { fn_last, at_tile_last, adv };
+  assign _153_ = & { _106_, _105_ };
+  assign _154_ = & { _256_, ch_last, s_param__valid };
+  assign _155_ = & { _257_, ch_last, s_param__valid };
+  assign _156_ = & { _258_, ch_last, s_param__valid };
+  assign _157_ = & { _115_, _114_, _113_, _112_, _111_, _110_ };
+  assign _158_ = & { _118_, _117_, _116_ };
+  assign _159_ = & { _121_, _120_, _119_ };
+  assign _160_ = & { _125_, _124_, _123_, _122_ };
+  assign _161_ = & { _129_, _128_, _127_, _126_ };
+  assign _162_ = & { _134_, _133_, _132_, _131_, _130_ };
+  assign _163_ = & { _137_, _136_, _135_ };
+  assign _164_ = & { _305_, s_param__valid };
+  assign _165_ = & { _306_, s_param__valid };
+  assign _166_ = & { _307_, s_param__valid };
+  assign _167_ = & { _308_, s_param__valid };
+  assign _168_ = & { _309_, s_param__valid };
+  assign _169_ = & { _310_, s_param__valid };
+  assign _170_ = & { _311_, s_param__valid };
+  assign _171_ = & { _312_, s_param__valid };
+  assign _172_ = & { _313_, s_param__valid };
+  assign _173_ = & { _314_, s_param__valid };
+  assign _174_ = & { _315_, s_param__valid };
+  assign _175_ = & { _316_, s_param__valid };
+  assign _176_ = & { _317_, s_param__valid };
+  assign _177_ = & { _194_, \o_valid$78  };
+  assign _178_ = & { _195_, \o_valid$78  };
+  assign _179_ = & { _196_, \o_valid$78  };
+  assign _180_ = & { _140_, _139_, _138_ };
+  assign _181_ = & { _148_, _147_ };
+  assign _190_ = ~ compute;
+  assign _191_ = ~ _332_;
+  assign _192_ = ~ _336_;
+  assign _182_ = | { _190_, rst };
+  assign _183_ = | { _068_, rst };
+  assign _184_ = | { _191_, rst };
+  assign _185_ = | { drain_restart, rst };
+  assign _186_ = | { drain_restart, rst };
+  assign _187_ = | { drain_restart, rst };
+  assign _188_ = | { _192_, rst };
+  assign _189_ = | { d_last, rst };
+  assign _194_ = ob == 2'h2;
+  assign _195_ = ob == 1'h1;
+  assign _196_ = ! ob;
+  assign _201_ = drain_restart ? 1'h0 : d_last;
+  assign _207_ = drain_restart ? m_one : row_last;
+  assign _210_ = drain_restart ? 1'h1 : row_valid;
+  assign _213_ = drain_restart ? 17'h00000 : row;
+  assign _216_ = drain_restart ? (* full_case = 32'd1 *) 6'h3d : \$like$53 ;
+  assign _193_[0] = drain_restart ? (* full_case = 32'd1 *) 1'h1 : \$like ;
+  assign _220_ = drain_restart ? 4'h0 : dn;
+  assign _225_ = drain_restart ? 1'h0 : d;
+  assign _229_ = at_tile_last ? (* full_case = 32'd1 *) \$signal$105  : _080_;
+  assign _230_ = adv ? _229_ : 1'hx;
+  assign _232_ = at_tile_last ? (* full_case = 32'd1 *) \$signal$104  : _079_;
+  assign _233_ = adv ? _232_ : 1'hx;
+  assign _243_ = at_k_last ? 1'h0 : 1'hx;
+  function [5:0] _685_;
     input [5:0] a;
     input [11:0] b;
     input [1:0] s;
@@ -647,20 +658,20 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
     (* parallel_case *)
     casez (s)
       2'b?1:
-        _664_ = b[5:0];
+        _685_ = b[5:0];
       2'b1?:
-        _664_ = b[11:6];
+        _685_ = b[11:6];
       default:
-        _664_ = a;
+        _685_ = a;
     endcase
   endfunction
-  assign _244_ = ctrl_state == (* full_case = 32'd1 *) 2'h3;
-  assign _245_ = ctrl_state == (* full_case = 32'd1 *) 2'h2;
-  assign _246_ = ctrl_state == 1'h1;
-  assign _247_ = ctrl_state == 1'h1;
-  assign _248_ = ctrl_state == 1'h1;
-  assign _249_ = _069_ ? 2'h0 : 2'hx;
-  function [1:0] _671_;
+  assign _254_ = ctrl_state == (* full_case = 32'd1 *) 2'h3;
+  assign _255_ = ctrl_state == (* full_case = 32'd1 *) 2'h2;
+  assign _256_ = ctrl_state == 1'h1;
+  assign _257_ = ctrl_state == 1'h1;
+  assign _258_ = ctrl_state == 1'h1;
+  assign _259_ = _067_ ? 2'h0 : 2'hx;
+  function [1:0] _692_;
     input [1:0] a;
     input [7:0] b;
     input [3:0] s;
@@ -668,188 +679,188 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
     (* parallel_case *)
     casez (s)
       4'b???1:
-        _671_ = b[1:0];
+        _692_ = b[1:0];
       4'b??1?:
-        _671_ = b[3:2];
+        _692_ = b[3:2];
       4'b?1??:
-        _671_ = b[5:4];
+        _692_ = b[5:4];
       4'b1???:
-        _671_ = b[7:6];
+        _692_ = b[7:6];
       default:
-        _671_ = a;
+        _692_ = a;
     endcase
   endfunction
-  assign _251_ = ctrl_state == (* full_case = 32'd1 *) 2'h3;
-  assign _252_ = compute ? 2'hx : 2'h3;
-  assign _253_ = ctrl_state == (* full_case = 32'd1 *) 2'h2;
-  assign _254_ = ch_last ? 2'h2 : 2'hx;
-  assign _255_ = s_param__valid ? _254_ : 2'hx;
-  assign _256_ = ctrl_state == (* full_case = 32'd1 *) 1'h1;
-  assign _257_ = s_param__valid ? 2'h1 : 2'hx;
-  assign _258_ = ! (* full_case = 32'd1 *) ctrl_state;
-  assign _259_ = s_param__valid ? _065_ : 1'hx;
-  function [0:0] _681_;
+  assign _261_ = ctrl_state == (* full_case = 32'd1 *) 2'h3;
+  assign _262_ = compute ? 2'hx : 2'h3;
+  assign _263_ = ctrl_state == (* full_case = 32'd1 *) 2'h2;
+  assign _264_ = ch_last ? 2'h2 : 2'hx;
+  assign _265_ = s_param__valid ? _264_ : 2'hx;
+  assign _266_ = ctrl_state == (* full_case = 32'd1 *) 1'h1;
+  assign _267_ = s_param__valid ? 2'h1 : 2'hx;
+  assign _268_ = ! (* full_case = 32'd1 *) ctrl_state;
+  assign _269_ = s_param__valid ? _062_ : 1'hx;
+  function [0:0] _702_;
     input [0:0] a;
     input [1:0] b;
     input [1:0] s;
     (* parallel_case *)
     casez (s)
       2'b?1:
-        _681_ = b[0:0];
+        _702_ = b[0:0];
       2'b1?:
-        _681_ = b[1:1];
+        _702_ = b[1:1];
       default:
-        _681_ = a;
+        _702_ = a;
     endcase
   endfunction
-  assign _261_ = ctrl_state == 1'h1;
-  assign _262_ = s_param__valid ? _057_ : 1'hx;
-  assign _263_ = ! ctrl_state;
-  assign _264_ = s_param__valid ? _058_[15:0] : 16'hxxxx;
-  function [15:0] _686_;
+  assign _271_ = ctrl_state == 1'h1;
+  assign _272_ = s_param__valid ? _055_ : 1'hx;
+  assign _273_ = ! ctrl_state;
+  assign _274_ = s_param__valid ? _056_[15:0] : 16'hxxxx;
+  function [15:0] _707_;
     input [15:0] a;
     input [31:0] b;
     input [1:0] s;
     (* parallel_case *)
     casez (s)
       2'b?1:
-        _686_ = b[15:0];
+        _707_ = b[15:0];
       2'b1?:
-        _686_ = b[31:16];
+        _707_ = b[31:16];
       default:
-        _686_ = a;
+        _707_ = a;
     endcase
   endfunction
-  assign _266_ = ctrl_state == 1'h1;
-  assign _267_ = s_param__valid ? _056_ : 16'hxxxx;
-  assign _268_ = ! ctrl_state;
-  assign _269_ = _060_ ? (* full_case = 32'd1 *) 2'h0 : _063_[1:0];
-  assign _270_ = lane ? 2'hx : _269_;
-  assign _271_ = s_param__valid ? _270_ : 2'hx;
-  function [1:0] _693_;
+  assign _276_ = ctrl_state == 1'h1;
+  assign _277_ = s_param__valid ? _053_ : 16'hxxxx;
+  assign _278_ = ! ctrl_state;
+  assign _279_ = _058_ ? (* full_case = 32'd1 *) 2'h0 : _060_[1:0];
+  assign _280_ = lane ? 2'hx : _279_;
+  assign _281_ = s_param__valid ? _280_ : 2'hx;
+  function [1:0] _714_;
     input [1:0] a;
     input [3:0] b;
     input [1:0] s;
     (* parallel_case *)
     casez (s)
       2'b?1:
-        _693_ = b[1:0];
+        _714_ = b[1:0];
       2'b1?:
-        _693_ = b[3:2];
+        _714_ = b[3:2];
       default:
-        _693_ = a;
+        _714_ = a;
     endcase
   endfunction
-  assign _273_ = ctrl_state == 1'h1;
-  assign _274_ = s_param__valid ? 2'h0 : 2'hx;
-  assign _275_ = ! ctrl_state;
-  assign _276_ = lane ? 6'hxx : _059_;
-  assign _277_ = s_param__valid ? _276_ : 6'hxx;
-  function [5:0] _699_;
+  assign _283_ = ctrl_state == 1'h1;
+  assign _284_ = s_param__valid ? 2'h0 : 2'hx;
+  assign _285_ = ! ctrl_state;
+  assign _286_ = lane ? 6'hxx : _057_;
+  assign _287_ = s_param__valid ? _286_ : 6'hxx;
+  function [5:0] _720_;
     input [5:0] a;
     input [11:0] b;
     input [1:0] s;
     (* parallel_case *)
     casez (s)
       2'b?1:
-        _699_ = b[5:0];
+        _720_ = b[5:0];
       2'b1?:
-        _699_ = b[11:6];
+        _720_ = b[11:6];
       default:
-        _699_ = a;
+        _720_ = a;
     endcase
   endfunction
-  assign _279_ = ctrl_state == 1'h1;
-  assign _280_ = s_param__valid ? 6'h00 : 6'hxx;
-  assign _281_ = ! ctrl_state;
-  assign _282_ = _060_ ? _061_[3:0] : 4'hx;
-  assign _283_ = lane ? 4'hx : _282_;
-  assign _284_ = s_param__valid ? _283_ : 4'hx;
-  function [3:0] _706_;
+  assign _289_ = ctrl_state == 1'h1;
+  assign _290_ = s_param__valid ? 6'h00 : 6'hxx;
+  assign _291_ = ! ctrl_state;
+  assign _292_ = _058_ ? _059_[3:0] : 4'hx;
+  assign _293_ = lane ? 4'hx : _292_;
+  assign _294_ = s_param__valid ? _293_ : 4'hx;
+  function [3:0] _727_;
     input [3:0] a;
     input [7:0] b;
     input [1:0] s;
     (* parallel_case *)
     casez (s)
       2'b?1:
-        _706_ = b[3:0];
+        _727_ = b[3:0];
       2'b1?:
-        _706_ = b[7:4];
+        _727_ = b[7:4];
       default:
-        _706_ = a;
+        _727_ = a;
     endcase
   endfunction
-  assign _286_ = ctrl_state == 1'h1;
-  assign _287_ = s_param__valid ? 4'h0 : 4'hx;
-  assign _288_ = ! ctrl_state;
-  assign _289_ = lane ? (* full_case = 32'd1 *) _064_[0] : 1'h0;
-  assign _290_ = s_param__valid ? _289_ : 1'hx;
-  function [0:0] _712_;
+  assign _296_ = ctrl_state == 1'h1;
+  assign _297_ = s_param__valid ? 4'h0 : 4'hx;
+  assign _298_ = ! ctrl_state;
+  assign _299_ = lane ? (* full_case = 32'd1 *) _061_[0] : 1'h0;
+  assign _300_ = s_param__valid ? _299_ : 1'hx;
+  function [0:0] _733_;
     input [0:0] a;
     input [1:0] b;
     input [1:0] s;
     (* parallel_case *)
     casez (s)
       2'b?1:
-        _712_ = b[0:0];
+        _733_ = b[0:0];
       2'b1?:
-        _712_ = b[1:1];
+        _733_ = b[1:1];
       default:
-        _712_ = a;
+        _733_ = a;
     endcase
   endfunction
-  assign _292_ = ctrl_state == 1'h1;
-  assign _293_ = s_param__valid ? 1'h0 : 1'hx;
-  assign _294_ = ! ctrl_state;
-  assign _295_ = ! ctrl_state;
-  assign _296_ = ! ctrl_state;
-  assign _297_ = ! ctrl_state;
-  assign _298_ = ! ctrl_state;
-  assign _299_ = ! ctrl_state;
-  assign _300_ = ! ctrl_state;
-  assign _301_ = ! ctrl_state;
-  assign _302_ = ! ctrl_state;
-  assign _303_ = ! ctrl_state;
+  assign _302_ = ctrl_state == 1'h1;
+  assign _303_ = s_param__valid ? 1'h0 : 1'hx;
   assign _304_ = ! ctrl_state;
   assign _305_ = ! ctrl_state;
   assign _306_ = ! ctrl_state;
   assign _307_ = ! ctrl_state;
-  assign _310_ = dn_last ? (* full_case = 32'd1 *) 6'h3d : _034_[5:0];
-  assign _311_ = d_last ? (* full_case = 32'd1 *) _310_ : _032_[5:0];
-  assign _312_ = beat_last ? (* full_case = 32'd1 *) _311_ : _030_[5:0];
-  assign \$like$53  = o_valid ? _312_ : { 4'hx, ra_row[1], 1'hx };
-  assign _313_ = dn_last ? (* full_case = 32'd1 *) 6'h01 : _033_[5:0];
-  assign _314_ = d_last ? (* full_case = 32'd1 *) _313_ : _031_;
-  assign _315_ = beat_last ? (* full_case = 32'd1 *) _314_ : _029_;
-  assign \$like  = o_valid ? _315_[0] : 1'hx;
-  assign _316_ = dn_last ? (* full_case = 32'd1 *) 6'h00 : ra_inc;
-  assign _317_ = d_last ? (* full_case = 32'd1 *) _316_ : ra_row;
-  assign _319_ = ch_last ? 1'h1 : 1'h0;
-  assign _320_ = s_param__valid ? _319_ : 1'h0;
-  assign enter = _321_ ? _320_ : 1'h0;
-  assign _321_ = ctrl_state == 1'h1;
-  assign _322_ = ctrl_state == 1'h1;
-  assign _323_ = ctrl_state == 1'h1;
-  assign _324_ = ctrl_state == 1'h1;
-  assign _325_ = ctrl_state == 1'h1;
-  assign _326_ = ! ctrl_state;
-  function [0:0] _751_;
+  assign _308_ = ! ctrl_state;
+  assign _309_ = ! ctrl_state;
+  assign _310_ = ! ctrl_state;
+  assign _311_ = ! ctrl_state;
+  assign _312_ = ! ctrl_state;
+  assign _313_ = ! ctrl_state;
+  assign _314_ = ! ctrl_state;
+  assign _315_ = ! ctrl_state;
+  assign _316_ = ! ctrl_state;
+  assign _317_ = ! ctrl_state;
+  assign _320_ = dn_last ? (* full_case = 32'd1 *) 6'h3d : _032_[5:0];
+  assign _321_ = d_last ? (* full_case = 32'd1 *) _320_ : _030_[5:0];
+  assign _322_ = beat_last ? (* full_case = 32'd1 *) _321_ : _028_[5:0];
+  assign \$like$53  = o_valid ? _322_ : { 4'hx, ra_row[1], 1'hx };
+  assign _323_ = dn_last ? (* full_case = 32'd1 *) 6'h01 : _031_[5:0];
+  assign _324_ = d_last ? (* full_case = 32'd1 *) _323_ : _029_;
+  assign _325_ = beat_last ? (* full_case = 32'd1 *) _324_ : _027_;
+  assign \$like  = o_valid ? _325_[0] : 1'hx;
+  assign _326_ = dn_last ? (* full_case = 32'd1 *) 6'h00 : ra_inc;
+  assign _327_ = d_last ? (* full_case = 32'd1 *) _326_ : ra_row;
+  assign _329_ = ch_last ? 1'h1 : 1'h0;
+  assign _330_ = s_param__valid ? _329_ : 1'h0;
+  assign enter = _331_ ? _330_ : 1'h0;
+  assign _331_ = ctrl_state == 1'h1;
+  assign _332_ = ctrl_state == 1'h1;
+  assign _333_ = ctrl_state == 1'h1;
+  assign _334_ = ctrl_state == 1'h1;
+  assign _335_ = ctrl_state == 1'h1;
+  assign _336_ = ! ctrl_state;
+  function [0:0] _772_;
     input [0:0] a;
     input [1:0] b;
     input [1:0] s;
     (* parallel_case *)
     casez (s)
       2'b?1:
-        _751_ = b[0:0];
+        _772_ = b[0:0];
       2'b1?:
-        _751_ = b[1:1];
+        _772_ = b[1:1];
       default:
-        _751_ = a;
+        _772_ = a;
     endcase
   endfunction
-  assign s_param__ready = _751_(1'h0, 2'h3, { _328_, _327_ });
-  assign _327_ = ctrl_state == 1'h1;
-  assign _328_ = ! ctrl_state;
+  assign s_param__ready = _772_(1'h0, 2'h3, { _338_, _337_ });
+  assign _337_ = ctrl_state == 1'h1;
+  assign _338_ = ! ctrl_state;
   \hwq_top.engine.array  array (
     .clk(clk),
     .drain_valid(o_valid),
@@ -857,7 +868,7 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
     .i_last(i_last),
     .i_valid(take),
     .i_w(i_w),
-    .o_data(\o_data$144 ),
+    .o_data(\o_data$143 ),
     .rst(rst)
   );
   \hwq_top.engine.fifo  fifo (
@@ -866,8 +877,8 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
     .r_en(r_en),
     .r_rdy(m_out__valid),
     .rst(rst),
-    .w_en(\w_en$81 ),
-    .w_port__data(\w_data$83 )
+    .wp__data(\w_data$83 ),
+    .wp__en(\w_en$81 )
   );
   \hwq_top.engine.params0  params0 (
     .clk(clk),
@@ -888,151 +899,153 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
     .o_data(o_data),
     .o_last(o_last),
     .o_valid(\o_valid$78 ),
-    .\port$1123$0 (r_data),
+    .\port$1109$0 (r_data),
     .rst(rst),
     .zero_point(zero_point)
   );
-  assign _191_[5:1] = 5'hxx;
+  assign _047_[15:8] = 8'hxx;
+  assign _013_[2] = 1'hx;
+  assign _193_[5:1] = 5'hxx;
   always @(posedge clk) begin
     w_addr <= wa;
-    if (_176_) begin
-      fn <= 4'h0;
-    end else if (_145_) begin
-      fn <= fn_last ? (* full_case = 32'd1 *) 4'h0 : _076_[3:0];
-    end
-    if (_177_) begin
+    if (_182_) begin
       fm0 <= 17'h00000;
-    end else if (_146_) begin
-      fm0 <= _075_[16:0];
+    end else if (_152_) begin
+      fm0 <= _074_[16:0];
     end
     if (rst) begin
       in_data <= 1'h0;
-    end else if (_147_) begin
-      begin if (compute) begin if (adv) in_data <= at_tile_last ? (* full_case = 32'd1 *) _074_ : _238_; else in_data <= 1'hx; end else in_data <= enter; end
+    end else if (_153_) begin
+      begin if (compute) begin if (adv) in_data <= at_tile_last ? (* full_case = 32'd1 *) _072_ : _243_; else in_data <= 1'hx; end else in_data <= enter; end
     end
-    if (_178_) begin
-      kk <= 8'h00;
-    end else if (adv) begin
-      kk <= at_tile_last ? (* full_case = 32'd1 *) 8'h00 : _078_[7:0];
+    if (rst) begin
+      t_rem <= 8'h00;
+    end else if (_107_) begin
+      begin if (compute) begin if (adv) t_rem <= at_tile_last ? (* full_case = 32'd1 *) tile_pen : _078_[7:0]; else t_rem <= 8'hxx; end else t_rem <= tile_pen; end
+    end
+    if (rst) begin
+      k_rem <= 8'h00;
+    end else if (_108_) begin
+      begin if (compute) begin if (adv) k_rem <= at_tile_last ? (* full_case = 32'd1 *) k_pen : _077_[7:0]; else k_rem <= 8'hxx; end else k_rem <= k_pen; end
     end
     if (rst) begin
       flush <= 6'h00;
-    end else if (_105_) begin
-      flush <= _664_(6'hxx, { 6'h23, _068_[5:0] }, { _245_, _244_ });
+    end else if (_109_) begin
+      flush <= _685_(6'hxx, { 6'h23, _066_[5:0] }, { _255_, _254_ });
     end
-    if (_179_) begin
+    if (_183_) begin
       compute <= 1'h0;
-    end else if (_148_) begin
+    end else if (_154_) begin
       compute <= 1'h1;
     end
     if (rst) begin
       nb_one <= 1'h0;
-    end else if (_149_) begin
+    end else if (_155_) begin
       nb_one <= ! blk;
     end
     if (rst) begin
       nb_pen <= 5'h00;
-    end else if (_150_) begin
+    end else if (_156_) begin
       nb_pen <= blk - 1'h1;
     end
     if (rst) begin
       ctrl_state <= 2'h0;
-    end else if (_151_) begin
-      ctrl_state <= _671_(2'hx, { _257_, _255_, _252_, _249_ }, { _258_, _256_, _253_, _251_ });
+    end else if (_157_) begin
+      ctrl_state <= _692_(2'hx, { _267_, _265_, _262_, _259_ }, { _268_, _266_, _263_, _261_ });
     end
     if (rst) begin
       ch_last <= 1'h0;
-    end else if (_152_) begin
-      ch_last <= _681_(1'hx, { _262_, _259_ }, { _263_, _261_ });
+    end else if (_158_) begin
+      ch_last <= _702_(1'hx, { _272_, _269_ }, { _273_, _271_ });
     end
     if (rst) begin
       ch_left <= 16'h0000;
-    end else if (_153_) begin
-      ch_left <= _686_(16'hxxxx, { _267_, _264_ }, { _268_, _266_ });
+    end else if (_159_) begin
+      ch_left <= _707_(16'hxxxx, { _277_, _274_ }, { _278_, _276_ });
     end
     if (rst) begin
       wb <= 2'h0;
-    end else if (_154_) begin
-      wb <= _693_(2'hx, { _274_, _271_ }, { _275_, _273_ });
+    end else if (_160_) begin
+      wb <= _714_(2'hx, { _284_, _281_ }, { _285_, _283_ });
     end
     if (rst) begin
       wa <= 6'h00;
-    end else if (_155_) begin
-      wa <= _699_(6'hxx, { _280_, _277_ }, { _281_, _279_ });
+    end else if (_161_) begin
+      wa <= _720_(6'hxx, { _290_, _287_ }, { _291_, _289_ });
     end
     if (rst) begin
       blk <= 4'h0;
-    end else if (_156_) begin
-      blk <= _706_(4'hx, { _287_, _284_ }, { _288_, _286_ });
+    end else if (_162_) begin
+      blk <= _727_(4'hx, { _297_, _294_ }, { _298_, _296_ });
     end
     if (rst) begin
       lane <= 1'h0;
-    end else if (_157_) begin
-      lane <= _712_(1'hx, { _293_, _290_ }, { _294_, _292_ });
+    end else if (_163_) begin
+      lane <= _733_(1'hx, { _303_, _300_ }, { _304_, _302_ });
     end
     if (rst) begin
-      \$signal$107  <= 1'h0;
-    end else if (_158_) begin
-      \$signal$107  <= _055_;
+      \$signal$105  <= 1'h0;
+    end else if (_164_) begin
+      \$signal$105  <= _052_;
     end
     if (rst) begin
-      \$signal$106  <= 1'h0;
-    end else if (_159_) begin
-      \$signal$106  <= _051_;
+      \$signal$104  <= 1'h0;
+    end else if (_165_) begin
+      \$signal$104  <= _049_;
     end
     if (rst) begin
-      tile_pen <= 17'h00000;
-    end else if (_160_) begin
-      tile_pen <= _049_ - 2'h2;
+      tile_pen <= 8'h00;
+    end else if (_166_) begin
+      tile_pen <= _048_[7:0];
     end
     if (rst) begin
-      k_pen <= 17'h00000;
-    end else if (_161_) begin
-      k_pen <= hdr[47:32] - 2'h2;
+      k_pen <= 8'h00;
+    end else if (_167_) begin
+      k_pen <= hdr[39:32] - 2'h2;
     end
     if (rst) begin
       act_max <= 8'h00;
-    end else if (_162_) begin
+    end else if (_168_) begin
       act_max <= hdr[71:64];
     end
     if (rst) begin
       act_min <= 8'h00;
-    end else if (_163_) begin
+    end else if (_169_) begin
       act_min <= hdr[63:56];
     end
     if (rst) begin
       zero_point <= 8'h00;
-    end else if (_164_) begin
+    end else if (_170_) begin
       zero_point <= hdr[55:48];
     end
     if (rst) begin
       m_one <= 1'h0;
-    end else if (_165_) begin
+    end else if (_171_) begin
       m_one <= hdr[15:0] == 1'h1;
     end
     if (rst) begin
       m_wrap_pen <= 17'h00000;
-    end else if (_166_) begin
+    end else if (_172_) begin
       m_wrap_pen <= hdr[15:0] + 1'h0;
     end
     if (rst) begin
       m_pen <= 17'h00000;
-    end else if (_167_) begin
+    end else if (_173_) begin
       m_pen <= hdr[15:0] - 2'h2;
     end
     if (rst) begin
       m_wrap <= 17'h00000;
-    end else if (_168_) begin
+    end else if (_174_) begin
       m_wrap <= hdr[15:0] + 1'h1;
     end
     if (rst) begin
       m_last <= 16'h0000;
-    end else if (_169_) begin
+    end else if (_175_) begin
       m_last <= hdr[15:0] - 1'h1;
     end
     if (rst) begin
       M_ <= 16'h0000;
-    end else if (_170_) begin
+    end else if (_176_) begin
       M_ <= hdr[15:0];
     end
     if (rst) begin
@@ -1044,7 +1057,7 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
       \i_last$58  <= 1'h0;
       \i_valid$56  <= 1'h0;
       part_last <= 1'h0;
-      \$signal$141  <= 1'h0;
+      \$signal$140  <= 1'h0;
       enter_q <= 1'h0;
       d_last <= 1'h0;
       row_last <= 1'h0;
@@ -1062,27 +1075,27 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
       drain_lt_last <= 1'h0;
       drain_lt_wrap_pen <= 1'h0;
       drain_lt_wrap <= 1'h0;
-      _519_ <= 17'h00000;
-      _520_ <= 17'h00000;
+      _531_ <= 17'h00000;
+      _532_ <= 17'h00000;
     end else begin
-      credit_ok <= \$signal  ? (* full_case = 32'd1 *) _039_ : _040_;
-      credits <= \$signal  ? (* full_case = 32'd1 *) _038_ : kept;
-      last_mblock <= _036_ >= M_;
-      give_back <= _017_ + _019_;
+      credit_ok <= \$signal  ? (* full_case = 32'd1 *) _037_ : _038_;
+      credits <= \$signal  ? (* full_case = 32'd1 *) _036_ : kept;
+      last_mblock <= _034_ >= M_;
+      give_back <= _015_ + _017_;
       \w_en$81  <= \w_en$77 ;
       \i_last$58  <= part_last;
-      \i_valid$56  <= \$signal$141 ;
-      part_last <= _009_ & dn_last;
-      \$signal$141  <= _007_;
+      \i_valid$56  <= \$signal$140 ;
+      part_last <= _007_ & dn_last;
+      \$signal$140  <= _005_;
       enter_q <= enter;
-      begin if (_102_) d_last <= _199_; else d_last <= _002_ ? \$signal$134  : _199_; end
-      begin if (_102_) row_last <= _205_; else begin if (_002_) row_last <= row_last_next; else row_last <= _205_; end end
-      begin if (_102_) row_valid <= _208_; else begin if (_002_) row_valid <= row_valid_next; else row_valid <= _208_; end end
-      begin if (_102_) row <= _211_; else begin if (_002_) row <= row_next; else row <= _211_; end end
-      begin if (_102_) dn <= _218_; else begin if (_002_) begin if (d_last) dn <= dn_last ? (* full_case = 32'd1 *) 4'h0 : _005_; else dn <= _218_; end else dn <= _218_; end end
-      begin if (_102_) d <= _223_; else begin if (_002_) d <= d_last ? (* full_case = 32'd1 *) 1'h0 : _006_[0]; else d <= _223_; end end
+      begin if (_102_) d_last <= _201_; else d_last <= _104_ ? \$signal$133  : _201_; end
+      begin if (_102_) row_last <= _207_; else begin if (_104_) row_last <= row_last_next; else row_last <= _207_; end end
+      begin if (_102_) row_valid <= _210_; else begin if (_104_) row_valid <= row_valid_next; else row_valid <= _210_; end end
+      begin if (_102_) row <= _213_; else begin if (_104_) row <= row_next; else row <= _213_; end end
+      begin if (_102_) dn <= _220_; else begin if (_104_) begin if (d_last) dn <= dn_last ? (* full_case = 32'd1 *) 4'h0 : _003_; else dn <= _220_; end else dn <= _220_; end end
+      begin if (_102_) d <= _225_; else begin if (_104_) d <= d_last ? (* full_case = 32'd1 *) 1'h0 : _004_[0]; else d <= _225_; end end
       begin if (dn_last) dn_last_next <= nb_one; else dn_last_next <= drain_dn_pen; end
-      begin if (wrap) row_last_next <= drain_lt_wrap & _092_; else row_last_next <= drain_lt_last & _095_; end
+      begin if (wrap) row_last_next <= drain_lt_wrap & _092_; else row_last_next <= drain_lt_last & _094_; end
       begin if (wrap) row_valid_next <= drain_lt_wrap; else row_valid_next <= drain_lt_last; end
       begin if (wrap) row_next <= drain_back[16:0]; else row_next <= drain_plus[16:0]; end
       drain_dn_pen <= dn == nb_pen;
@@ -1091,25 +1104,25 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
       drain_lt_last <= row < m_last;
       drain_lt_wrap_pen <= row < m_wrap_pen;
       drain_lt_wrap <= row < m_wrap;
-      _519_ <= _083_[16:0];
-      _520_ <= _081_[16:0];
+      _531_ <= _082_[16:0];
+      _532_ <= _081_[16:0];
     end
-    if (_180_) begin
+    if (_184_) begin
       w_en <= 1'h0;
     end else begin
-      w_en <= s_param__valid & _025_;
+      w_en <= s_param__valid & _023_;
     end
-    if (!_323_) begin
+    if (!_333_) begin
       w_data[68:63] <= 6'h00;
     end else begin
       w_data[68:63] <= hdr[69:64];
     end
-    if (!_324_) begin
+    if (!_334_) begin
       w_data[62:32] <= 31'h00000000;
     end else begin
       w_data[62:32] <= hdr[62:32];
     end
-    if (!_325_) begin
+    if (!_335_) begin
       w_data[31:0] <= 32'd0;
     end else begin
       w_data[31:0] <= hdr[31:0];
@@ -1121,17 +1134,17 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
     end
     if (rst) begin
       part2 <= 8'h00;
-    end else if (_171_) begin
+    end else if (_177_) begin
       part2 <= o_data;
     end
     if (rst) begin
       part1 <= 8'h00;
-    end else if (_172_) begin
+    end else if (_178_) begin
       part1 <= o_data;
     end
     if (rst) begin
       part0 <= 8'h00;
-    end else if (_173_) begin
+    end else if (_179_) begin
       part0 <= o_data;
     end
     if (rst) begin
@@ -1139,79 +1152,84 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
       ob <= 2'h0;
     end else if (\o_valid$78 ) begin
       ob_last <= ob == 2'h2;
-      begin if (ob_last) ob <= 2'h0; else ob <= ob + 1'h1; end
+      ob <= _013_[1:0];
     end
-    if (\$signal$141 ) begin
+    if (\$signal$140 ) begin
       begin if (acc_odd) i_acc <= acc_pair[47:24]; else i_acc <= acc_pair[23:0]; end
     end
     if (o_valid) begin
       acc_odd <= beat[0];
-      acc_pair <= beat[1] ? \o_data$144 [95:48] : \o_data$144 [47:0];
+      acc_pair <= beat[1] ? \o_data$143 [95:48] : \o_data$143 [47:0];
     end
     if (rst) begin
       dn_last <= 1'h0;
-    end else if (_174_) begin
-      begin if (enter_q) dn_last <= nb_one; else begin if (_102_) dn_last <= 1'hx; else begin if (_002_) begin if (d_last) dn_last <= dn_last_next; else dn_last <= 1'hx; end else dn_last <= 1'hx; end end end
+    end else if (_180_) begin
+      begin if (enter_q) dn_last <= nb_one; else begin if (_102_) dn_last <= 1'hx; else begin if (_104_) begin if (d_last) dn_last <= dn_last_next; else dn_last <= 1'hx; end else dn_last <= 1'hx; end end end
     end
     if (rst) begin
       beat_last <= 1'h0;
-    end else if (_137_) begin
-      begin if (_102_) beat_last <= beat == 2'h2; else begin if (_002_) beat_last <= 1'h0; else begin if (drain_restart) beat_last <= 1'h0; else beat_last <= 1'hx; end end end
+    end else if (_141_) begin
+      begin if (_102_) beat_last <= beat == 2'h2; else begin if (_104_) beat_last <= 1'h0; else begin if (drain_restart) beat_last <= 1'h0; else beat_last <= 1'hx; end end end
     end
-    if (_181_) begin
+    if (_185_) begin
       \ra_row_reg[1]  <= 1'h0;
     end else if (o_valid) begin
-      \ra_row_reg[1]  <= _312_[1];
+      \ra_row_reg[1]  <= _322_[1];
     end
     if (rst) begin
-      _500_ <= 5'h00;
-    end else if (_138_) begin
-      _500_ <= { _214_[5:2], _214_[0] };
+      _512_ <= 5'h00;
+    end else if (_142_) begin
+      _512_ <= { _216_[5:2], _216_[0] };
     end
-    if (_182_) begin
+    if (_186_) begin
       ra_inc[5:1] <= 5'h00;
     end else if (o_valid) begin
-      ra_inc[5:1] <= _315_[5:1];
+      ra_inc[5:1] <= _325_[5:1];
     end
     if (rst) begin
       ra_inc[0] <= 1'h0;
-    end else if (_139_) begin
-      ra_inc[0] <= _191_[0];
+    end else if (_143_) begin
+      ra_inc[0] <= _193_[0];
     end
-    if (_183_) begin
+    if (_187_) begin
       ra <= 6'h00;
     end else if (o_valid) begin
-      ra <= beat_last ? (* full_case = 32'd1 *) _317_ : ra_inc;
+      ra <= beat_last ? (* full_case = 32'd1 *) _327_ : ra_inc;
     end
     if (rst) begin
       beat <= 2'h0;
-    end else if (_140_) begin
-      begin if (_102_) beat <= beat + 1'h1; else begin if (_002_) beat <= 2'h0; else begin if (drain_restart) beat <= 2'h0; else beat <= 2'hx; end end end
+    end else if (_144_) begin
+      begin if (_102_) beat <= beat + 1'h1; else begin if (_104_) beat <= 2'h0; else begin if (drain_restart) beat <= 2'h0; else beat <= 2'hx; end end end
     end
-    if (_184_) begin
+    if (_188_) begin
       drain_restart <= 1'h0;
     end else begin
       drain_restart <= s_param__valid;
     end
-    if (_185_) begin
-      \$signal$134  <= 1'h0;
+    if (_189_) begin
+      \$signal$133  <= 1'h0;
     end else begin
-      \$signal$134  <= drain_d_pen;
+      \$signal$133  <= drain_d_pen;
     end
     if (rst) begin
       at_tile_last <= 1'h0;
-    end else if (_141_) begin
-      at_tile_last <= compute ? _228_ : \$signal$107 ;
+    end else if (_145_) begin
+      at_tile_last <= compute ? _230_ : \$signal$105 ;
     end
     if (rst) begin
       at_k_last <= 1'h0;
-    end else if (_142_) begin
-      at_k_last <= compute ? _231_ : \$signal$106 ;
+    end else if (_146_) begin
+      at_k_last <= compute ? _233_ : \$signal$104 ;
     end
     if (rst) begin
       fn_last <= 1'h0;
-    end else if (_175_) begin
-      begin if (compute) begin if (adv) begin if (at_tile_last) fn_last <= fn_last ? (* full_case = 32'd1 *) nb_one : _077_; else fn_last <= 1'hx; end else fn_last <= 1'hx; end else fn_last <= ! blk; end
+    end else if (_181_) begin
+      begin if (compute) begin if (adv) begin if (at_tile_last) fn_last <= fn_last ? (* full_case = 32'd1 *) nb_one : _076_; else fn_last <= 1'hx; end else fn_last <= 1'hx; end else fn_last <= ! blk; end
+    end
+    if (rst) begin
+      fn_rem <= 5'h00;
+    end else if (_151_) begin
+      begin if (compute) begin if (adv) begin if (at_tile_last) fn_rem <= fn_last ? (* full_case = 32'd1 *) nb_pen : _075_[4:0]; else fn_rem <= 5'hxx; end else fn_rem <= 5'hxx; end else fn_rem <= blk - 1'h1; end
     end
   end
 endmodule
@@ -1882,85 +1900,69 @@ module \hwq_top.engine.array.mul_1_2 (rst, o, b0, b1, a0, a1, clk);
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.fifo (clk, rst, r_rdy, r_data, w_en, w_port__data, r_en);
-  wire _00_;
+module \hwq_top.engine.fifo (clk, rst, r_data, wp__en, wp__data, r_rdy, r_en);
   wire _01_;
-  wire _02_;
   wire _03_;
   wire _04_;
+  wire _05_;
+  wire _06_;
   wire _07_;
-  (* unused_bits = "3" *)
-  wire [3:0] _08_;
-  wire _09_;
-  wire _10_;
-  wire _11_;
-  wire _12_;
-  wire _14_;
   input clk;
   wire clk;
-  reg [3:0] level = 4'h0;
+  reg [2:0] consume_1 = 3'h1;
   output [32:0] r_data;
   wire [32:0] r_data;
   input r_en;
   wire r_en;
-  reg [2:0] r_port__addr = 3'h0;
   output r_rdy;
-  wire r_rdy;
+  reg r_rdy = 1'h0;
+  reg [2:0] rp__addr = 3'h0;
   input rst;
   wire rst;
-  input w_en;
-  wire w_en;
-  reg [2:0] w_port__addr = 3'h0;
-  input [32:0] w_port__data;
-  wire [32:0] w_port__data;
-  wire w_port__en;
-  wire w_rdy;
-  reg [32:0] storage [7:0];
+  reg [2:0] wp__addr = 3'h0;
+  input [32:0] wp__data;
+  wire [32:0] wp__data;
+  input wp__en;
+  wire wp__en;
+  reg [32:0] mem [7:0];
   initial begin
-    storage[0] = 33'h000000000;
-    storage[1] = 33'h000000000;
-    storage[2] = 33'h000000000;
-    storage[3] = 33'h000000000;
-    storage[4] = 33'h000000000;
-    storage[5] = 33'h000000000;
-    storage[6] = 33'h000000000;
-    storage[7] = 33'h000000000;
+    mem[0] = 33'h000000000;
+    mem[1] = 33'h000000000;
+    mem[2] = 33'h000000000;
+    mem[3] = 33'h000000000;
+    mem[4] = 33'h000000000;
+    mem[5] = 33'h000000000;
+    mem[6] = 33'h000000000;
+    mem[7] = 33'h000000000;
   end
   always @(posedge clk) begin
-    if (w_port__en)
-      storage[w_port__addr] <= w_port__data;
+    if (wp__en)
+      mem[wp__addr] <= wp__data;
   end
-  assign r_data = storage[r_port__addr];
-  assign w_rdy = level != 4'h8;
-  assign r_rdy = | level;
-  assign w_port__en = w_en & w_rdy;
-  assign _00_ = w_rdy & w_en;
-  assign _07_ = r_rdy & r_en;
-  assign _08_[2:0] = r_port__addr + 1'h1;
-  assign _09_ = w_rdy & w_en;
-  assign _10_ = r_rdy & r_en;
-  assign _11_ = ~ _10_;
-  assign _12_ = _09_ & _11_;
-  assign _01_ = r_rdy & r_en;
-  assign _02_ = w_rdy & w_en;
-  assign _03_ = ~ _02_;
-  assign _04_ = _01_ & _03_;
-  assign _14_ = { _04_, _12_ } != 1'h0;
+  assign r_data = mem[rp__addr];
+  assign _01_ = r_en & r_rdy;
+  assign _03_ = r_en & r_rdy;
+  assign _04_ = consume_1 == wp__addr;
+  assign _05_ = _03_ & _04_;
+  assign _06_ = ~ _05_;
+  assign _07_ = r_rdy & _06_;
   always @(posedge clk) begin
     if (rst) begin
-      level <= 4'h0;
-    end else if (_14_) begin
-      begin if (_04_) level <= level - 1'h1; else begin if (_12_) level <= level + 1'h1; else level <= 4'hx; end end
+      r_rdy <= 1'h0;
+    end else begin
+      r_rdy <= wp__en | _07_;
     end
     if (rst) begin
-      r_port__addr <= 3'h0;
-    end else if (_07_) begin
-      r_port__addr <= _08_[2:0];
+      consume_1 <= 3'h1;
+      rp__addr <= 3'h0;
+    end else if (_01_) begin
+      consume_1 <= consume_1 + 1'h1;
+      rp__addr <= consume_1;
     end
     if (rst) begin
-      w_port__addr <= 3'h0;
-    end else if (_00_) begin
-      w_port__addr <= w_port__addr + 1'h1;
+      wp__addr <= 3'h0;
+    end else if (wp__en) begin
+      wp__addr <= wp__addr + 1'h1;
     end
   end
 endmodule
@@ -2063,7 +2065,7 @@ module \hwq_top.engine.params0 (rst, wp__addr, wp__data, wp__en, rp__addr, r_dat
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.requant (rst, zero_point, act_min, act_max, i_valid, i_last, i_acc, o_data, o_valid, o_last, \port$1123$0 , clk);
+module \hwq_top.engine.requant (rst, zero_point, act_min, act_max, i_valid, i_last, i_acc, o_data, o_valid, o_last, \port$1109$0 , clk);
   wire _000_;
   wire _001_;
   wire _002_;
@@ -2156,8 +2158,8 @@ module \hwq_top.engine.requant (rst, zero_point, act_min, act_max, i_valid, i_la
   reg o_last = 1'h0;
   output o_valid;
   reg o_valid = 1'h0;
-  input [68:0] \port$1123$0 ;
-  wire [68:0] \port$1123$0 ;
+  input [68:0] \port$1109$0 ;
+  wire [68:0] \port$1109$0 ;
   reg [23:0] rq0_acc0 = 24'h000000;
   reg [31:0] rq0_b0 = 32'd0;
   reg [5:0] rq0_e0 = 6'h00;
@@ -2586,10 +2588,10 @@ module \hwq_top.engine.requant (rst, zero_point, act_min, act_max, i_valid, i_la
       if (!_038_) rq1_l0 <= 5'h00;
       else rq1_l0 <= rq0_e0[4:0];
     if (i_valid) begin
-      rq0_b0 <= \port$1123$0 [31:0];
+      rq0_b0 <= \port$1109$0 [31:0];
       rq0_acc0 <= i_acc;
-      rq0_e0 <= \port$1123$0 [68:63];
-      rq0_m0 <= \port$1123$0 [62:32];
+      rq0_e0 <= \port$1109$0 [68:63];
+      rq0_m0 <= \port$1109$0 [62:32];
     end
   end
 endmodule

@@ -55,7 +55,7 @@ module hwq_top(s_act_tvalid, s_wgt_tdata, s_wgt_tvalid, s_param_tdata, s_param_t
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_en, clk, rst, take, m_out__valid, m_out__payload, s_param__ready, i_a);
+module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_en, clk, rst, take, m_out__payload, s_param__ready, m_out__valid, i_a);
   wire _000_;
   wire [2:0] _001_;
   (* unused_bits = "2" *)
@@ -66,7 +66,7 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   wire _007_;
   wire _008_;
   wire _009_;
-  wire _010_;
+  wire _011_;
   wire _012_;
   wire _013_;
   wire _014_;
@@ -105,9 +105,13 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   wire _047_;
   (* unused_bits = "16" *)
   wire [16:0] _048_;
+  (* unused_bits = "6 7 8 9 10 11 12 13 14 15 16" *)
+  wire [16:0] _053_;
   wire _054_;
   wire [15:0] _055_;
-  wire _056_;
+  (* unused_bits = "6 7 8 9 10 11 12 13 14 15 16" *)
+  wire [16:0] _056_;
+  wire _057_;
   wire _058_;
   wire _059_;
   wire [15:0] _060_;
@@ -115,12 +119,12 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   (* unused_bits = "16" *)
   wire [16:0] _062_;
   wire _063_;
-  wire _064_;
   (* unused_bits = "16" *)
-  wire [16:0] _065_;
-  wire _066_;
+  wire [16:0] _064_;
+  wire _065_;
   (* unused_bits = "3" *)
-  wire [3:0] _067_;
+  wire [3:0] _066_;
+  wire _067_;
   (* unused_bits = "3" *)
   wire [3:0] _068_;
   (* unused_bits = "1" *)
@@ -128,22 +132,22 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   (* unused_bits = "2" *)
   wire [2:0] _070_;
   wire _071_;
-  wire _074_;
   (* unused_bits = "5" *)
-  wire [5:0] _075_;
+  wire [5:0] _074_;
+  wire _075_;
   wire _076_;
   wire _077_;
-  wire _079_;
   wire _080_;
+  wire _081_;
   (* unused_bits = "17" *)
-  wire [17:0] _081_;
-  (* unused_bits = "3" *)
-  wire [3:0] _082_;
-  wire _083_;
+  wire [17:0] _082_;
+  (* unused_bits = "4" *)
+  wire [4:0] _083_;
   wire _084_;
   (* unused_bits = "6" *)
   wire [6:0] _085_;
-  wire _086_;
+  (* unused_bits = "6" *)
+  wire [6:0] _086_;
   wire _087_;
   wire _088_;
   wire _089_;
@@ -239,100 +243,102 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   wire _179_;
   wire _180_;
   wire _181_;
-  wire [2:0] _182_;
-  wire _187_;
-  wire _193_;
-  wire _196_;
-  wire [16:0] _199_;
-  wire [2:0] _202_;
-  wire [1:0] _207_;
-  wire _211_;
-  wire _212_;
+  wire _182_;
+  wire _183_;
+  wire [2:0] _184_;
+  wire _189_;
+  wire _195_;
+  wire _198_;
+  wire [16:0] _201_;
+  wire [2:0] _204_;
+  wire [1:0] _209_;
+  wire _213_;
   wire _214_;
-  wire _215_;
-  wire _222_;
-  wire _228_;
-  wire _229_;
-  wire _230_;
-  wire _231_;
-  wire _232_;
-  wire [1:0] _233_;
-  wire _235_;
-  wire [1:0] _236_;
-  wire _237_;
-  wire [1:0] _238_;
-  wire [1:0] _239_;
+  wire _216_;
+  wire _217_;
+  wire _227_;
+  wire _238_;
+  wire _239_;
   wire _240_;
-  wire [1:0] _241_;
+  wire _241_;
   wire _242_;
-  wire _243_;
+  wire [1:0] _243_;
   wire _245_;
-  wire _246_;
+  wire [1:0] _246_;
   wire _247_;
-  wire [15:0] _248_;
+  wire [1:0] _248_;
+  wire [1:0] _249_;
   wire _250_;
-  wire [15:0] _251_;
+  wire [1:0] _251_;
   wire _252_;
   wire _253_;
-  wire _254_;
   wire _255_;
+  wire _256_;
   wire _257_;
-  wire _258_;
-  wire _259_;
-  wire [2:0] _260_;
-  wire [2:0] _261_;
+  wire [15:0] _258_;
+  wire _260_;
+  wire [15:0] _261_;
+  wire _262_;
   wire _263_;
-  wire [2:0] _264_;
+  wire _264_;
   wire _265_;
-  wire [2:0] _266_;
-  wire [2:0] _267_;
-  wire [2:0] _268_;
-  wire _270_;
+  wire _267_;
+  wire _268_;
+  wire _269_;
+  wire [2:0] _270_;
   wire [2:0] _271_;
-  wire _272_;
-  wire [1:0] _273_;
-  wire [1:0] _274_;
-  wire _276_;
-  wire [1:0] _277_;
-  wire _278_;
-  wire _279_;
+  wire _273_;
+  wire [2:0] _274_;
+  wire _275_;
+  wire [2:0] _276_;
+  wire [2:0] _277_;
+  wire [2:0] _278_;
   wire _280_;
-  wire _281_;
+  wire [2:0] _281_;
   wire _282_;
-  wire _283_;
-  wire _284_;
-  wire _285_;
+  wire [1:0] _283_;
+  wire [1:0] _284_;
   wire _286_;
-  wire _287_;
+  wire [1:0] _287_;
   wire _288_;
   wire _289_;
   wire _290_;
   wire _291_;
-  wire [2:0] _294_;
-  wire [2:0] _295_;
-  wire [2:0] _297_;
-  wire [2:0] _298_;
-  wire [2:0] _299_;
-  wire [2:0] _300_;
-  wire [2:0] _301_;
-  wire _303_;
-  wire _304_;
-  wire _305_;
-  wire _306_;
-  wire _307_;
-  wire _308_;
-  wire _309_;
-  wire _310_;
-  wire _311_;
-  wire _312_;
+  wire _292_;
+  wire _293_;
+  wire _294_;
+  wire _295_;
+  wire _296_;
+  wire _297_;
+  wire _298_;
+  wire _299_;
+  wire _300_;
+  wire _301_;
+  wire [2:0] _304_;
+  wire [2:0] _305_;
+  wire [2:0] _307_;
+  wire [2:0] _308_;
+  wire [2:0] _309_;
+  wire [2:0] _310_;
+  wire [2:0] _311_;
   wire _313_;
   wire _314_;
   wire _315_;
+  wire _316_;
+  wire _317_;
+  wire _318_;
+  wire _319_;
+  wire _320_;
+  wire _321_;
+  wire _322_;
+  wire _323_;
+  wire _324_;
+  wire _325_;
   wire \$like ;
   wire \$signal ;
-  reg \$signal$133  = 1'h0;
-  reg \$signal$134  = 1'h0;
-  reg \$signal$150  = 1'h0;
+  reg \$signal$131  = 1'h0;
+  reg \$signal$132  = 1'h0;
+  reg \$signal$149  = 1'h0;
   wire \$signal$72 ;
   reg [15:0] M_ = 16'h0000;
   reg [87:0] acc_chosen = 88'h0000000000000000000000;
@@ -361,8 +367,8 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   reg enter_q = 1'h0;
   reg [4:0] flush = 5'h00;
   reg [16:0] fm0 = 17'h00000;
-  reg [2:0] fn = 3'h0;
   reg fn_last = 1'h0;
+  reg [3:0] fn_rem = 4'h0;
   reg [1:0] give_back = 2'h0;
   input [71:0] hdr;
   wire [71:0] hdr;
@@ -375,9 +381,9 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   input [31:0] i_w;
   wire [31:0] i_w;
   reg in_data = 1'h0;
-  reg [16:0] k_pen = 17'h00000;
+  reg [5:0] k_pen = 6'h00;
+  reg [5:0] k_rem = 6'h00;
   wire [3:0] kept;
-  reg [5:0] kk = 6'h00;
   reg [1:0] lane = 2'h0;
   reg last_mblock = 1'h0;
   reg [15:0] m_last = 16'h0000;
@@ -392,7 +398,7 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   reg nb_one = 1'h0;
   reg [3:0] nb_pen = 4'h0;
   wire [31:0] o_data;
-  wire [87:0] \o_data$153 ;
+  wire [87:0] \o_data$152 ;
   wire o_last;
   wire o_valid;
   wire \o_valid$110 ;
@@ -420,9 +426,10 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   wire s_param__valid;
   input s_wgt__valid;
   wire s_wgt__valid;
+  reg [5:0] t_rem = 6'h00;
   output take;
   wire take;
-  reg [16:0] tile_pen = 17'h00000;
+  reg [5:0] tile_pen = 6'h00;
   reg [2:0] w_addr = 3'h0;
   reg [68:0] w_data = 69'h000000000000000000;
   reg [32:0] \w_data$114  = 33'h000000000;
@@ -441,16 +448,16 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   assign _039_ = ~ at_k_last;
   assign _046_ = credit_ok | _039_;
   assign take = _030_ & _046_;
-  assign _056_ = s_act__valid & s_wgt__valid;
-  assign _064_ = in_data & _056_;
-  assign _074_ = _064_ & credit_ok;
-  assign \$signal  = _074_ & at_k_last;
-  assign _083_ = ~ in_data;
+  assign _057_ = s_act__valid & s_wgt__valid;
+  assign _067_ = in_data & _057_;
+  assign _077_ = _067_ & credit_ok;
+  assign \$signal  = _077_ & at_k_last;
+  assign _087_ = ~ in_data;
   assign _000_ = s_act__valid & s_wgt__valid;
-  assign _009_ = ~ at_k_last;
-  assign _012_ = credit_ok | _009_;
+  assign _011_ = ~ at_k_last;
+  assign _012_ = credit_ok | _011_;
   assign _013_ = _000_ & _012_;
-  assign adv = _083_ | _013_;
+  assign adv = _087_ | _013_;
   assign _014_ = compute & adv;
   assign _015_ = _014_ & at_tile_last;
   assign block_end = _015_ & fn_last;
@@ -479,38 +486,41 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   assign _045_ = kept >= 4'h8;
   assign _047_ = kept >= 3'h4;
   assign _048_[15:0] = hdr[15:0] - 1'h1;
+  assign _053_[5:0] = hdr[37:32] - 2'h2;
   assign _054_ = hdr[47:32] > 3'h7;
-  assign _055_ = _054_ ? hdr[47:32] : 16'h0007;
+  assign _055_[5:0] = _054_ ? hdr[37:32] : 6'h07;
+  assign _056_[5:0] = _055_[5:0] - 2'h2;
   assign _058_ = hdr[47:32] == 1'h1;
   assign _059_ = hdr[47:32] > 3'h7;
   assign _060_ = _059_ ? hdr[47:32] : 16'h0007;
   assign _061_ = _060_ == 1'h1;
   assign _062_[15:0] = hdr[31:16] - 1'h1;
   assign _063_ = hdr[31:16] == 1'h1;
-  assign _065_[15:0] = ch_left - 1'h1;
-  assign _066_ = lane == 2'h3;
-  assign _067_[2:0] = wa + 1'h1;
+  assign _064_[15:0] = ch_left - 1'h1;
+  assign _065_ = lane == 2'h3;
+  assign _066_[2:0] = wa + 1'h1;
   assign _068_[2:0] = blk + 1'h1;
   assign _069_[0] = wb + 1'h1;
   assign _070_[1:0] = lane + 1'h1;
   assign _071_ = ch_left == 1'h1;
-  assign _075_[4:0] = flush - 1'h1;
-  assign _076_ = ! flush;
-  assign _077_ = block_end & last_mblock;
-  assign _079_ = fn_last & last_mblock;
-  assign _080_ = ~ _079_;
-  assign _081_[16:0] = fm0 + 3'h4;
-  assign _082_[2:0] = fn + 1'h1;
-  assign _084_ = fn == nb_pen;
-  assign _085_[5:0] = kk + 1'h1;
-  assign _086_ = kk == k_pen;
-  assign _087_ = kk == tile_pen;
-  assign _088_ = ~ drain_restart;
-  assign _089_ = _088_ & o_valid;
-  assign _090_ = ~ beat_last;
-  assign _091_ = _089_ & _090_;
-  assign _092_ = ~ drain_restart;
-  assign _093_ = _092_ & row_end;
+  assign _074_[4:0] = flush - 1'h1;
+  assign _075_ = ! flush;
+  assign _076_ = block_end & last_mblock;
+  assign _080_ = fn_last & last_mblock;
+  assign _081_ = ~ _080_;
+  assign _082_[16:0] = fm0 + 3'h4;
+  assign _083_[3:0] = fn_rem - 1'h1;
+  assign _084_ = ! fn_rem;
+  assign _085_[5:0] = k_rem - 1'h1;
+  assign _086_[5:0] = t_rem - 1'h1;
+  assign _088_ = ! k_rem;
+  assign _089_ = ! t_rem;
+  assign _090_ = ~ drain_restart;
+  assign _091_ = _090_ & o_valid;
+  assign _092_ = ~ beat_last;
+  assign _093_ = _091_ & _092_;
+  assign _094_ = ~ drain_restart;
+  assign _095_ = _094_ & row_end;
   assign _001_ = dn + 1'h1;
   assign _002_[1:0] = d + 1'h1;
   assign _003_ = o_valid & row_valid;
@@ -518,108 +528,108 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   assign _005_ = _004_ & row_last;
   assign _007_ = r_en & m_out__valid;
   assign _008_ = ~ row_valid;
-  assign _010_ = row_end & _008_;
-  assign _133_ = { _263_, s_param__valid } != 2'h2;
-  assign _094_ = { _265_, s_param__valid } != 2'h2;
-  assign _095_ = { _263_, _066_, s_param__valid } != 3'h5;
-  assign _096_ = { _265_, _263_ } != 1'h0;
-  assign _097_ = { _270_, s_param__valid } != 2'h2;
-  assign _098_ = { _272_, s_param__valid } != 2'h2;
-  assign _099_ = { _270_, _066_, wb, s_param__valid } != 4'hf;
-  assign _100_ = { _270_, _066_, s_param__valid } != 3'h5;
-  assign _101_ = { _272_, _270_ } != 1'h0;
-  assign _102_ = { _276_, s_param__valid } != 2'h2;
-  assign _103_ = { _278_, s_param__valid } != 2'h2;
-  assign _104_ = { _278_, _276_ } != 1'h0;
-  assign _105_ = { _093_, _091_, enter_q, d_last } != 4'h8;
-  assign _106_ = { _093_, _091_, enter_q } != 1'h0;
-  assign _107_ = { _091_, enter_q } != 2'h2;
-  assign _108_ = { _093_, _091_, drain_restart } != 1'h0;
-  assign _109_ = { drain_restart, o_valid } != 1'h0;
-  assign _110_ = { compute, adv } != 2'h2;
-  assign _111_ = { compute, adv } != 2'h2;
+  assign _009_ = row_end & _008_;
+  assign _096_ = { _275_, s_param__valid } != 2'h2;
+  assign _097_ = { _273_, _065_, s_param__valid } != 3'h5;
+  assign _098_ = { _275_, _273_ } != 1'h0;
+  assign _099_ = { _280_, s_param__valid } != 2'h2;
+  assign _100_ = { _282_, s_param__valid } != 2'h2;
+  assign _101_ = { _280_, _065_, wb, s_param__valid } != 4'hf;
+  assign _102_ = { _280_, _065_, s_param__valid } != 3'h5;
+  assign _103_ = { _282_, _280_ } != 1'h0;
+  assign _104_ = { _286_, s_param__valid } != 2'h2;
+  assign _105_ = { _288_, s_param__valid } != 2'h2;
+  assign _106_ = { _288_, _286_ } != 1'h0;
+  assign _107_ = { _095_, _093_, enter_q, d_last } != 4'h8;
+  assign _108_ = { _095_, _093_, enter_q } != 1'h0;
+  assign _109_ = { _093_, enter_q } != 2'h2;
+  assign _110_ = { _095_, _093_, drain_restart } != 1'h0;
+  assign _111_ = { drain_restart, o_valid } != 1'h0;
   assign _112_ = { compute, adv } != 2'h2;
-  assign _113_ = { at_tile_last, compute, adv } != 2'h3;
-  assign _114_ = { at_tile_last, compute, adv, at_k_last } != 3'h6;
-  assign _115_ = { compute, adv } != 2'h2;
-  assign _116_ = { _229_, _228_ } != 1'h0;
-  assign _117_ = { _240_, s_param__valid } != 2'h2;
-  assign _118_ = { _242_, s_param__valid } != 2'h2;
-  assign _119_ = { _240_, ch_last, s_param__valid } != 3'h5;
-  assign _120_ = { _237_, compute } != 2'h3;
-  assign _121_ = { _235_, _076_ } != 2'h2;
-  assign _122_ = { _242_, _240_, _237_, _235_ } != 1'h0;
-  assign _123_ = { _245_, s_param__valid } != 2'h2;
-  assign _124_ = { _247_, s_param__valid } != 2'h2;
-  assign _125_ = { _247_, _245_ } != 1'h0;
-  assign _126_ = { _250_, s_param__valid } != 2'h2;
-  assign _127_ = { _252_, s_param__valid } != 2'h2;
-  assign _128_ = { _252_, _250_ } != 1'h0;
-  assign _129_ = { _257_, s_param__valid } != 2'h2;
-  assign _130_ = { _259_, s_param__valid } != 2'h2;
-  assign _131_ = { _257_, _066_, s_param__valid } != 3'h5;
-  assign _132_ = { _259_, _257_ } != 1'h0;
-  assign _134_ = & { _096_, _095_, _094_, _133_ };
-  assign _135_ = & { _101_, _100_, _099_, _098_, _097_ };
-  assign _136_ = & { _104_, _103_, _102_ };
-  assign _137_ = & { _279_, s_param__valid };
-  assign _138_ = & { _280_, s_param__valid };
-  assign _139_ = & { _281_, s_param__valid };
-  assign _140_ = & { _282_, s_param__valid };
-  assign _141_ = & { _283_, s_param__valid };
-  assign _142_ = & { _284_, s_param__valid };
-  assign _143_ = & { _285_, s_param__valid };
-  assign _144_ = & { _286_, s_param__valid };
-  assign _145_ = & { _287_, s_param__valid };
-  assign _146_ = & { _288_, s_param__valid };
-  assign _147_ = & { _289_, s_param__valid };
-  assign _148_ = & { _290_, s_param__valid };
-  assign _149_ = & { _291_, s_param__valid };
-  assign _150_ = & { _107_, _106_, _105_ };
-  assign _151_ = & { _113_, _112_ };
-  assign _152_ = & { at_tile_last, adv };
-  assign _153_ = & { fn_last, at_tile_last, adv };
-  assign _154_ = & { _115_, _114_ };
-  assign _155_ = & { _230_, ch_last, s_param__valid };
-  assign _156_ = & { _231_, ch_last, s_param__valid };
-  assign _157_ = & { _232_, ch_last, s_param__valid };
-  assign _158_ = & { _122_, _121_, _120_, _119_, _118_, _117_ };
-  assign _159_ = & { _125_, _124_, _123_ };
-  assign _160_ = & { _128_, _127_, _126_ };
-  assign _161_ = & { _132_, _131_, _130_, _129_ };
-  assign _174_ = ~ _306_;
-  assign _175_ = ~ _307_;
-  assign _176_ = ~ _308_;
-  assign _177_ = ~ _309_;
-  assign _178_ = ~ _313_;
-  assign _179_ = ~ compute;
-  assign _180_ = ~ compute;
-  assign _181_ = ~ compute;
-  assign _162_ = | { _174_, rst };
-  assign _163_ = | { _175_, rst };
-  assign _164_ = | { _176_, rst };
-  assign _165_ = | { _177_, rst };
-  assign _166_ = | { drain_restart, rst };
-  assign _167_ = | { drain_restart, rst };
-  assign _168_ = | { drain_restart, rst };
-  assign _169_ = | { _178_, rst };
-  assign _170_ = | { _179_, rst };
-  assign _171_ = | { _180_, rst };
-  assign _172_ = | { _181_, rst };
-  assign _173_ = | { _077_, rst };
-  assign _187_ = drain_restart ? 1'h0 : d_last;
-  assign _193_ = drain_restart ? m_one : row_last;
-  assign _196_ = drain_restart ? 1'h1 : row_valid;
-  assign _199_ = drain_restart ? 17'h00000 : row;
-  assign _182_[0] = drain_restart ? (* full_case = 32'd1 *) 1'h1 : \$like ;
-  assign _202_ = drain_restart ? 3'h0 : dn;
-  assign _207_ = drain_restart ? 2'h0 : d;
-  assign _211_ = at_tile_last ? (* full_case = 32'd1 *) \$signal$134  : _087_;
-  assign _212_ = adv ? _211_ : 1'hx;
-  assign _214_ = at_tile_last ? (* full_case = 32'd1 *) \$signal$133  : _086_;
-  assign _215_ = adv ? _214_ : 1'hx;
-  assign _222_ = at_k_last ? 1'h0 : 1'hx;
-  function [4:0] _621_;
+  assign _113_ = { compute, adv } != 2'h2;
+  assign _114_ = { compute, adv } != 2'h2;
+  assign _115_ = { at_tile_last, compute, adv } != 2'h3;
+  assign _116_ = { compute, adv } != 2'h2;
+  assign _117_ = { at_tile_last, compute, adv } != 2'h3;
+  assign _118_ = { at_tile_last, compute, adv, at_k_last } != 3'h6;
+  assign _119_ = { compute, adv } != 2'h2;
+  assign _120_ = { compute, adv } != 2'h2;
+  assign _121_ = { compute, adv } != 2'h2;
+  assign _122_ = { _239_, _238_ } != 1'h0;
+  assign _123_ = { _250_, s_param__valid } != 2'h2;
+  assign _124_ = { _252_, s_param__valid } != 2'h2;
+  assign _125_ = { _250_, ch_last, s_param__valid } != 3'h5;
+  assign _126_ = { _247_, compute } != 2'h3;
+  assign _127_ = { _245_, _075_ } != 2'h2;
+  assign _128_ = { _252_, _250_, _247_, _245_ } != 1'h0;
+  assign _129_ = { _255_, s_param__valid } != 2'h2;
+  assign _130_ = { _257_, s_param__valid } != 2'h2;
+  assign _131_ = { _257_, _255_ } != 1'h0;
+  assign _132_ = { _260_, s_param__valid } != 2'h2;
+  assign _133_ = { _262_, s_param__valid } != 2'h2;
+  assign _134_ = { _262_, _260_ } != 1'h0;
+  assign _135_ = { _267_, s_param__valid } != 2'h2;
+  assign _136_ = { _269_, s_param__valid } != 2'h2;
+  assign _137_ = { _267_, _065_, s_param__valid } != 3'h5;
+  assign _138_ = { _269_, _267_ } != 1'h0;
+  assign _139_ = { _273_, s_param__valid } != 2'h2;
+  assign _140_ = & { _098_, _097_, _096_, _139_ };
+  assign _141_ = & { _103_, _102_, _101_, _100_, _099_ };
+  assign _142_ = & { _106_, _105_, _104_ };
+  assign _143_ = & { _289_, s_param__valid };
+  assign _144_ = & { _290_, s_param__valid };
+  assign _145_ = & { _291_, s_param__valid };
+  assign _146_ = & { _292_, s_param__valid };
+  assign _147_ = & { _293_, s_param__valid };
+  assign _148_ = & { _294_, s_param__valid };
+  assign _149_ = & { _295_, s_param__valid };
+  assign _150_ = & { _296_, s_param__valid };
+  assign _151_ = & { _297_, s_param__valid };
+  assign _152_ = & { _298_, s_param__valid };
+  assign _153_ = & { _299_, s_param__valid };
+  assign _154_ = & { _300_, s_param__valid };
+  assign _155_ = & { _301_, s_param__valid };
+  assign _156_ = & { _109_, _108_, _107_ };
+  assign _157_ = & { _115_, _114_ };
+  assign _158_ = & { _117_, _116_ };
+  assign _159_ = & { fn_last, at_tile_last, adv };
+  assign _160_ = & { _119_, _118_ };
+  assign _161_ = & { _240_, ch_last, s_param__valid };
+  assign _162_ = & { _241_, ch_last, s_param__valid };
+  assign _163_ = & { _242_, ch_last, s_param__valid };
+  assign _164_ = & { _128_, _127_, _126_, _125_, _124_, _123_ };
+  assign _165_ = & { _131_, _130_, _129_ };
+  assign _166_ = & { _134_, _133_, _132_ };
+  assign _167_ = & { _138_, _137_, _136_, _135_ };
+  assign _178_ = ~ _316_;
+  assign _179_ = ~ _317_;
+  assign _180_ = ~ _318_;
+  assign _181_ = ~ _319_;
+  assign _182_ = ~ _323_;
+  assign _183_ = ~ compute;
+  assign _168_ = | { _178_, rst };
+  assign _169_ = | { _179_, rst };
+  assign _170_ = | { _180_, rst };
+  assign _171_ = | { _181_, rst };
+  assign _172_ = | { drain_restart, rst };
+  assign _173_ = | { drain_restart, rst };
+  assign _174_ = | { drain_restart, rst };
+  assign _175_ = | { _182_, rst };
+  assign _176_ = | { _183_, rst };
+  assign _177_ = | { _076_, rst };
+  assign _189_ = drain_restart ? 1'h0 : d_last;
+  assign _195_ = drain_restart ? m_one : row_last;
+  assign _198_ = drain_restart ? 1'h1 : row_valid;
+  assign _201_ = drain_restart ? 17'h00000 : row;
+  assign _184_[0] = drain_restart ? (* full_case = 32'd1 *) 1'h1 : \$like ;
+  assign _204_ = drain_restart ? 3'h0 : dn;
+  assign _209_ = drain_restart ? 2'h0 : d;
+  assign _213_ = at_tile_last ? (* full_case = 32'd1 *) \$signal$132  : _089_;
+  assign _214_ = adv ? _213_ : 1'hx;
+  assign _216_ = at_tile_last ? (* full_case = 32'd1 *) \$signal$131  : _088_;
+  assign _217_ = adv ? _216_ : 1'hx;
+  assign _227_ = at_k_last ? 1'h0 : 1'hx;
+  function [4:0] _642_;
     input [4:0] a;
     input [9:0] b;
     input [1:0] s;
@@ -627,20 +637,20 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
     (* parallel_case *)
     casez (s)
       2'b?1:
-        _621_ = b[4:0];
+        _642_ = b[4:0];
       2'b1?:
-        _621_ = b[9:5];
+        _642_ = b[9:5];
       default:
-        _621_ = a;
+        _642_ = a;
     endcase
   endfunction
-  assign _228_ = ctrl_state == (* full_case = 32'd1 *) 2'h3;
-  assign _229_ = ctrl_state == (* full_case = 32'd1 *) 2'h2;
-  assign _230_ = ctrl_state == 1'h1;
-  assign _231_ = ctrl_state == 1'h1;
-  assign _232_ = ctrl_state == 1'h1;
-  assign _233_ = _076_ ? 2'h0 : 2'hx;
-  function [1:0] _628_;
+  assign _238_ = ctrl_state == (* full_case = 32'd1 *) 2'h3;
+  assign _239_ = ctrl_state == (* full_case = 32'd1 *) 2'h2;
+  assign _240_ = ctrl_state == 1'h1;
+  assign _241_ = ctrl_state == 1'h1;
+  assign _242_ = ctrl_state == 1'h1;
+  assign _243_ = _075_ ? 2'h0 : 2'hx;
+  function [1:0] _649_;
     input [1:0] a;
     input [7:0] b;
     input [3:0] s;
@@ -648,189 +658,189 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
     (* parallel_case *)
     casez (s)
       4'b???1:
-        _628_ = b[1:0];
+        _649_ = b[1:0];
       4'b??1?:
-        _628_ = b[3:2];
+        _649_ = b[3:2];
       4'b?1??:
-        _628_ = b[5:4];
+        _649_ = b[5:4];
       4'b1???:
-        _628_ = b[7:6];
+        _649_ = b[7:6];
       default:
-        _628_ = a;
+        _649_ = a;
     endcase
   endfunction
-  assign _235_ = ctrl_state == (* full_case = 32'd1 *) 2'h3;
-  assign _236_ = compute ? 2'hx : 2'h3;
-  assign _237_ = ctrl_state == (* full_case = 32'd1 *) 2'h2;
-  assign _238_ = ch_last ? 2'h2 : 2'hx;
-  assign _239_ = s_param__valid ? _238_ : 2'hx;
-  assign _240_ = ctrl_state == (* full_case = 32'd1 *) 1'h1;
-  assign _241_ = s_param__valid ? 2'h1 : 2'hx;
-  assign _242_ = ! (* full_case = 32'd1 *) ctrl_state;
-  assign _243_ = s_param__valid ? _071_ : 1'hx;
-  function [0:0] _638_;
+  assign _245_ = ctrl_state == (* full_case = 32'd1 *) 2'h3;
+  assign _246_ = compute ? 2'hx : 2'h3;
+  assign _247_ = ctrl_state == (* full_case = 32'd1 *) 2'h2;
+  assign _248_ = ch_last ? 2'h2 : 2'hx;
+  assign _249_ = s_param__valid ? _248_ : 2'hx;
+  assign _250_ = ctrl_state == (* full_case = 32'd1 *) 1'h1;
+  assign _251_ = s_param__valid ? 2'h1 : 2'hx;
+  assign _252_ = ! (* full_case = 32'd1 *) ctrl_state;
+  assign _253_ = s_param__valid ? _071_ : 1'hx;
+  function [0:0] _659_;
     input [0:0] a;
     input [1:0] b;
     input [1:0] s;
     (* parallel_case *)
     casez (s)
       2'b?1:
-        _638_ = b[0:0];
+        _659_ = b[0:0];
       2'b1?:
-        _638_ = b[1:1];
+        _659_ = b[1:1];
       default:
-        _638_ = a;
+        _659_ = a;
     endcase
   endfunction
-  assign _245_ = ctrl_state == 1'h1;
-  assign _246_ = s_param__valid ? _063_ : 1'hx;
-  assign _247_ = ! ctrl_state;
-  assign _248_ = s_param__valid ? _065_[15:0] : 16'hxxxx;
-  function [15:0] _643_;
+  assign _255_ = ctrl_state == 1'h1;
+  assign _256_ = s_param__valid ? _063_ : 1'hx;
+  assign _257_ = ! ctrl_state;
+  assign _258_ = s_param__valid ? _064_[15:0] : 16'hxxxx;
+  function [15:0] _664_;
     input [15:0] a;
     input [31:0] b;
     input [1:0] s;
     (* parallel_case *)
     casez (s)
       2'b?1:
-        _643_ = b[15:0];
+        _664_ = b[15:0];
       2'b1?:
-        _643_ = b[31:16];
+        _664_ = b[31:16];
       default:
-        _643_ = a;
+        _664_ = a;
     endcase
   endfunction
-  assign _250_ = ctrl_state == 1'h1;
-  assign _251_ = s_param__valid ? _062_[15:0] : 16'hxxxx;
-  assign _252_ = ! ctrl_state;
-  assign _253_ = wb ? (* full_case = 32'd1 *) _069_[0] : 1'h0;
-  assign _254_ = _066_ ? _253_ : 1'hx;
-  assign _255_ = s_param__valid ? _254_ : 1'hx;
-  function [0:0] _650_;
+  assign _260_ = ctrl_state == 1'h1;
+  assign _261_ = s_param__valid ? _062_[15:0] : 16'hxxxx;
+  assign _262_ = ! ctrl_state;
+  assign _263_ = wb ? (* full_case = 32'd1 *) _069_[0] : 1'h0;
+  assign _264_ = _065_ ? _263_ : 1'hx;
+  assign _265_ = s_param__valid ? _264_ : 1'hx;
+  function [0:0] _671_;
     input [0:0] a;
     input [1:0] b;
     input [1:0] s;
     (* parallel_case *)
     casez (s)
       2'b?1:
-        _650_ = b[0:0];
+        _671_ = b[0:0];
       2'b1?:
-        _650_ = b[1:1];
+        _671_ = b[1:1];
       default:
-        _650_ = a;
+        _671_ = a;
     endcase
   endfunction
-  assign _257_ = ctrl_state == 1'h1;
-  assign _258_ = s_param__valid ? 1'h0 : 1'hx;
-  assign _259_ = ! ctrl_state;
-  assign _260_ = _066_ ? _067_[2:0] : 3'hx;
-  assign _261_ = s_param__valid ? _260_ : 3'hx;
-  function [2:0] _656_;
+  assign _267_ = ctrl_state == 1'h1;
+  assign _268_ = s_param__valid ? 1'h0 : 1'hx;
+  assign _269_ = ! ctrl_state;
+  assign _270_ = _065_ ? _066_[2:0] : 3'hx;
+  assign _271_ = s_param__valid ? _270_ : 3'hx;
+  function [2:0] _677_;
     input [2:0] a;
     input [5:0] b;
     input [1:0] s;
     (* parallel_case *)
     casez (s)
       2'b?1:
-        _656_ = b[2:0];
+        _677_ = b[2:0];
       2'b1?:
-        _656_ = b[5:3];
+        _677_ = b[5:3];
       default:
-        _656_ = a;
+        _677_ = a;
     endcase
   endfunction
-  assign _263_ = ctrl_state == 1'h1;
-  assign _264_ = s_param__valid ? 3'h0 : 3'hx;
-  assign _265_ = ! ctrl_state;
-  assign _266_ = wb ? 3'hx : _068_[2:0];
-  assign _267_ = _066_ ? _266_ : 3'hx;
-  assign _268_ = s_param__valid ? _267_ : 3'hx;
-  function [2:0] _663_;
+  assign _273_ = ctrl_state == 1'h1;
+  assign _274_ = s_param__valid ? 3'h0 : 3'hx;
+  assign _275_ = ! ctrl_state;
+  assign _276_ = wb ? 3'hx : _068_[2:0];
+  assign _277_ = _065_ ? _276_ : 3'hx;
+  assign _278_ = s_param__valid ? _277_ : 3'hx;
+  function [2:0] _684_;
     input [2:0] a;
     input [5:0] b;
     input [1:0] s;
     (* parallel_case *)
     casez (s)
       2'b?1:
-        _663_ = b[2:0];
+        _684_ = b[2:0];
       2'b1?:
-        _663_ = b[5:3];
+        _684_ = b[5:3];
       default:
-        _663_ = a;
+        _684_ = a;
     endcase
   endfunction
-  assign _270_ = ctrl_state == 1'h1;
-  assign _271_ = s_param__valid ? 3'h0 : 3'hx;
-  assign _272_ = ! ctrl_state;
-  assign _273_ = _066_ ? (* full_case = 32'd1 *) 2'h0 : _070_[1:0];
-  assign _274_ = s_param__valid ? _273_ : 2'hx;
-  function [1:0] _669_;
+  assign _280_ = ctrl_state == 1'h1;
+  assign _281_ = s_param__valid ? 3'h0 : 3'hx;
+  assign _282_ = ! ctrl_state;
+  assign _283_ = _065_ ? (* full_case = 32'd1 *) 2'h0 : _070_[1:0];
+  assign _284_ = s_param__valid ? _283_ : 2'hx;
+  function [1:0] _690_;
     input [1:0] a;
     input [3:0] b;
     input [1:0] s;
     (* parallel_case *)
     casez (s)
       2'b?1:
-        _669_ = b[1:0];
+        _690_ = b[1:0];
       2'b1?:
-        _669_ = b[3:2];
+        _690_ = b[3:2];
       default:
-        _669_ = a;
+        _690_ = a;
     endcase
   endfunction
-  assign _276_ = ctrl_state == 1'h1;
-  assign _277_ = s_param__valid ? 2'h0 : 2'hx;
-  assign _278_ = ! ctrl_state;
-  assign _279_ = ! ctrl_state;
-  assign _280_ = ! ctrl_state;
-  assign _281_ = ! ctrl_state;
-  assign _282_ = ! ctrl_state;
-  assign _283_ = ! ctrl_state;
-  assign _284_ = ! ctrl_state;
-  assign _285_ = ! ctrl_state;
-  assign _286_ = ! ctrl_state;
-  assign _287_ = ! ctrl_state;
+  assign _286_ = ctrl_state == 1'h1;
+  assign _287_ = s_param__valid ? 2'h0 : 2'hx;
   assign _288_ = ! ctrl_state;
   assign _289_ = ! ctrl_state;
   assign _290_ = ! ctrl_state;
   assign _291_ = ! ctrl_state;
-  assign _294_ = dn_last ? (* full_case = 32'd1 *) 3'h0 : _041_[2:0];
-  assign _295_ = d_last ? (* full_case = 32'd1 *) _294_ : _038_[2:0];
-  assign _297_ = dn_last ? (* full_case = 32'd1 *) 3'h1 : _040_[2:0];
-  assign _298_ = d_last ? (* full_case = 32'd1 *) _297_ : _037_[2:0];
-  assign _299_ = beat_last ? (* full_case = 32'd1 *) _298_ : _035_[2:0];
-  assign \$like  = o_valid ? _299_[0] : 1'hx;
-  assign _300_ = dn_last ? (* full_case = 32'd1 *) 3'h0 : ra_inc;
-  assign _301_ = d_last ? (* full_case = 32'd1 *) _300_ : ra_row;
-  assign _303_ = ch_last ? 1'h1 : 1'h0;
-  assign _304_ = s_param__valid ? _303_ : 1'h0;
-  assign enter = _305_ ? _304_ : 1'h0;
-  assign _305_ = ctrl_state == 1'h1;
-  assign _306_ = ctrl_state == 1'h1;
-  assign _307_ = ctrl_state == 1'h1;
-  assign _308_ = ctrl_state == 1'h1;
-  assign _309_ = ctrl_state == 1'h1;
-  assign _310_ = ctrl_state == 1'h1;
-  assign _311_ = ctrl_state == 1'h1;
-  assign _312_ = ctrl_state == 1'h1;
-  assign _313_ = ! ctrl_state;
-  function [0:0] _710_;
+  assign _292_ = ! ctrl_state;
+  assign _293_ = ! ctrl_state;
+  assign _294_ = ! ctrl_state;
+  assign _295_ = ! ctrl_state;
+  assign _296_ = ! ctrl_state;
+  assign _297_ = ! ctrl_state;
+  assign _298_ = ! ctrl_state;
+  assign _299_ = ! ctrl_state;
+  assign _300_ = ! ctrl_state;
+  assign _301_ = ! ctrl_state;
+  assign _304_ = dn_last ? (* full_case = 32'd1 *) 3'h0 : _041_[2:0];
+  assign _305_ = d_last ? (* full_case = 32'd1 *) _304_ : _038_[2:0];
+  assign _307_ = dn_last ? (* full_case = 32'd1 *) 3'h1 : _040_[2:0];
+  assign _308_ = d_last ? (* full_case = 32'd1 *) _307_ : _037_[2:0];
+  assign _309_ = beat_last ? (* full_case = 32'd1 *) _308_ : _035_[2:0];
+  assign \$like  = o_valid ? _309_[0] : 1'hx;
+  assign _310_ = dn_last ? (* full_case = 32'd1 *) 3'h0 : ra_inc;
+  assign _311_ = d_last ? (* full_case = 32'd1 *) _310_ : ra_row;
+  assign _313_ = ch_last ? 1'h1 : 1'h0;
+  assign _314_ = s_param__valid ? _313_ : 1'h0;
+  assign enter = _315_ ? _314_ : 1'h0;
+  assign _315_ = ctrl_state == 1'h1;
+  assign _316_ = ctrl_state == 1'h1;
+  assign _317_ = ctrl_state == 1'h1;
+  assign _318_ = ctrl_state == 1'h1;
+  assign _319_ = ctrl_state == 1'h1;
+  assign _320_ = ctrl_state == 1'h1;
+  assign _321_ = ctrl_state == 1'h1;
+  assign _322_ = ctrl_state == 1'h1;
+  assign _323_ = ! ctrl_state;
+  function [0:0] _731_;
     input [0:0] a;
     input [1:0] b;
     input [1:0] s;
     (* parallel_case *)
     casez (s)
       2'b?1:
-        _710_ = b[0:0];
+        _731_ = b[0:0];
       2'b1?:
-        _710_ = b[1:1];
+        _731_ = b[1:1];
       default:
-        _710_ = a;
+        _731_ = a;
     endcase
   endfunction
-  assign s_param__ready = _710_(1'h0, 2'h3, { _315_, _314_ });
-  assign _314_ = ctrl_state == 1'h1;
-  assign _315_ = ! ctrl_state;
+  assign s_param__ready = _731_(1'h0, 2'h3, { _325_, _324_ });
+  assign _324_ = ctrl_state == 1'h1;
+  assign _325_ = ! ctrl_state;
   \hwq_top.engine.array  array (
     .clk(clk),
     .drain_valid(o_valid),
@@ -838,7 +848,7 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
     .i_last(i_last),
     .i_valid(take),
     .i_w(i_w),
-    .o_data(\o_data$153 ),
+    .o_data(\o_data$152 ),
     .rst(rst)
   );
   \hwq_top.engine.fifo  fifo (
@@ -847,8 +857,8 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
     .r_en(r_en),
     .r_rdy(m_out__valid),
     .rst(rst),
-    .w_en(\w_en$112 ),
-    .w_port__data(\w_data$114 )
+    .wp__data(\w_data$114 ),
+    .wp__en(\w_en$112 )
   );
   \hwq_top.engine.params0  params0 (
     .clk(clk),
@@ -902,82 +912,83 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
     .rst(rst),
     .zero_point(zero_point)
   );
-  assign _182_[2:1] = 2'hx;
+  assign _055_[15:6] = 10'hxxx;
+  assign _184_[2:1] = 2'hx;
   always @(posedge clk) begin
     w_addr <= wa;
     if (rst) begin
       blk <= 3'h0;
-    end else if (_135_) begin
-      blk <= _663_(3'hx, { _271_, _268_ }, { _272_, _270_ });
+    end else if (_141_) begin
+      blk <= _684_(3'hx, { _281_, _278_ }, { _282_, _280_ });
     end
     if (rst) begin
       lane <= 2'h0;
-    end else if (_136_) begin
-      lane <= _669_(2'hx, { _277_, _274_ }, { _278_, _276_ });
+    end else if (_142_) begin
+      lane <= _690_(2'hx, { _287_, _284_ }, { _288_, _286_ });
     end
     if (rst) begin
-      \$signal$134  <= 1'h0;
-    end else if (_137_) begin
-      \$signal$134  <= _061_;
+      \$signal$132  <= 1'h0;
+    end else if (_143_) begin
+      \$signal$132  <= _061_;
     end
     if (rst) begin
-      \$signal$133  <= 1'h0;
-    end else if (_138_) begin
-      \$signal$133  <= _058_;
+      \$signal$131  <= 1'h0;
+    end else if (_144_) begin
+      \$signal$131  <= _058_;
     end
     if (rst) begin
-      tile_pen <= 17'h00000;
-    end else if (_139_) begin
-      tile_pen <= _055_ - 2'h2;
+      tile_pen <= 6'h00;
+    end else if (_145_) begin
+      tile_pen <= _056_[5:0];
     end
     if (rst) begin
-      k_pen <= 17'h00000;
-    end else if (_140_) begin
-      k_pen <= hdr[47:32] - 2'h2;
+      k_pen <= 6'h00;
+    end else if (_146_) begin
+      k_pen <= _053_[5:0];
     end
     if (rst) begin
       act_max <= 8'h00;
-    end else if (_141_) begin
+    end else if (_147_) begin
       act_max <= hdr[71:64];
     end
     if (rst) begin
       act_min <= 8'h00;
-    end else if (_142_) begin
+    end else if (_148_) begin
       act_min <= hdr[63:56];
     end
     if (rst) begin
       zero_point <= 8'h00;
-    end else if (_143_) begin
+    end else if (_149_) begin
       zero_point <= hdr[55:48];
     end
     if (rst) begin
       m_one <= 1'h0;
-    end else if (_144_) begin
+    end else if (_150_) begin
       m_one <= hdr[15:0] == 1'h1;
     end
     if (rst) begin
       m_wrap_pen <= 17'h00000;
-    end else if (_145_) begin
+    end else if (_151_) begin
       m_wrap_pen <= hdr[15:0] + 2'h2;
     end
     if (rst) begin
       m_pen <= 17'h00000;
-    end else if (_146_) begin
+    end else if (_152_) begin
       m_pen <= hdr[15:0] - 2'h2;
     end
     if (rst) begin
       m_wrap <= 17'h00000;
-    end else if (_147_) begin
+    end else if (_153_) begin
       m_wrap <= hdr[15:0] + 2'h3;
     end
     if (rst) begin
       m_last <= 16'h0000;
-    end else if (_148_) begin
+    end else if (_154_) begin
       m_last <= _048_[15:0];
     end
     if (rst) begin
       M_ <= 16'h0000;
-    end else if (_149_) begin
+    end else if (_155_) begin
       M_ <= hdr[15:0];
     end
     if (rst) begin
@@ -989,7 +1000,7 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
       \i_last$90  <= 1'h0;
       \i_valid$88  <= 1'h0;
       part_last <= 1'h0;
-      \$signal$150  <= 1'h0;
+      \$signal$149  <= 1'h0;
       enter_q <= 1'h0;
       d_last <= 1'h0;
       row_last <= 1'h0;
@@ -1001,51 +1012,51 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
       credit_ok <= \$signal  ? (* full_case = 32'd1 *) _045_ : _047_;
       credits <= \$signal  ? (* full_case = 32'd1 *) _044_[3:0] : kept;
       last_mblock <= _042_ >= M_;
-      give_back <= _007_ + _010_;
+      give_back <= _007_ + _009_;
       \w_en$112  <= \o_valid$110 ;
       \i_last$90  <= part_last;
-      \i_valid$88  <= \$signal$150 ;
+      \i_valid$88  <= \$signal$149 ;
       part_last <= _005_ & dn_last;
-      \$signal$150  <= _003_;
+      \$signal$149  <= _003_;
       enter_q <= enter;
-      begin if (_091_) d_last <= _187_; else d_last <= _093_ ? \$signal$72  : _187_; end
-      begin if (_091_) row_last <= _193_; else begin if (_093_) begin if (wrap) row_last <= row == m_wrap_pen; else row_last <= row == m_pen; end else row_last <= _193_; end end
-      begin if (_091_) row_valid <= _196_; else begin if (_093_) begin if (wrap) row_valid <= row < m_wrap; else row_valid <= row < m_last; end else row_valid <= _196_; end end
-      begin if (_091_) row <= _199_; else begin if (_093_) begin if (wrap) row <= row - 2'h3; else row <= _027_[16:0]; end else row <= _199_; end end
-      begin if (_091_) dn <= _202_; else begin if (_093_) begin if (d_last) dn <= dn_last ? (* full_case = 32'd1 *) 3'h0 : _001_; else dn <= _202_; end else dn <= _202_; end end
-      begin if (_091_) d <= _207_; else begin if (_093_) d <= d_last ? (* full_case = 32'd1 *) 2'h0 : _002_[1:0]; else d <= _207_; end end
+      begin if (_093_) d_last <= _189_; else d_last <= _095_ ? \$signal$72  : _189_; end
+      begin if (_093_) row_last <= _195_; else begin if (_095_) begin if (wrap) row_last <= row == m_wrap_pen; else row_last <= row == m_pen; end else row_last <= _195_; end end
+      begin if (_093_) row_valid <= _198_; else begin if (_095_) begin if (wrap) row_valid <= row < m_wrap; else row_valid <= row < m_last; end else row_valid <= _198_; end end
+      begin if (_093_) row <= _201_; else begin if (_095_) begin if (wrap) row <= row - 2'h3; else row <= _027_[16:0]; end else row <= _201_; end end
+      begin if (_093_) dn <= _204_; else begin if (_095_) begin if (d_last) dn <= dn_last ? (* full_case = 32'd1 *) 3'h0 : _001_; else dn <= _204_; end else dn <= _204_; end end
+      begin if (_093_) d <= _209_; else begin if (_095_) d <= d_last ? (* full_case = 32'd1 *) 2'h0 : _002_[1:0]; else d <= _209_; end end
     end
-    if (_162_) begin
+    if (_168_) begin
       \w_en$19  <= 1'h0;
     end else begin
       \w_en$19  <= _024_;
     end
-    if (_163_) begin
+    if (_169_) begin
       \w_en$15  <= 1'h0;
     end else begin
       \w_en$15  <= _022_;
     end
-    if (_164_) begin
+    if (_170_) begin
       \w_en$11  <= 1'h0;
     end else begin
       \w_en$11  <= _019_;
     end
-    if (_165_) begin
+    if (_171_) begin
       w_en <= 1'h0;
     end else begin
       w_en <= s_param__valid & _016_;
     end
-    if (!_310_) begin
+    if (!_320_) begin
       w_data[68:63] <= 6'h00;
     end else begin
       w_data[68:63] <= hdr[69:64];
     end
-    if (!_311_) begin
+    if (!_321_) begin
       w_data[62:32] <= 31'h00000000;
     end else begin
       w_data[62:32] <= hdr[62:32];
     end
-    if (!_312_) begin
+    if (!_322_) begin
       w_data[31:0] <= 32'd0;
     end else begin
       w_data[31:0] <= hdr[31:0];
@@ -1055,126 +1066,131 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
     end else if (\o_valid$110 ) begin
       \w_data$114  <= { o_last, o_data };
     end
-    if (\$signal$150 ) begin
+    if (\$signal$149 ) begin
       i_acc <= acc_chosen;
     end
     if (o_valid) begin
-      acc_chosen <= \o_data$153 ;
+      acc_chosen <= \o_data$152 ;
     end
     if (rst) begin
       dn_last <= 1'h0;
-    end else if (_150_) begin
-      begin if (enter_q) dn_last <= nb_one; else begin if (_091_) dn_last <= 1'hx; else begin if (_093_) begin if (d_last) begin if (dn_last) dn_last <= nb_one; else dn_last <= dn == nb_pen; end else dn_last <= 1'hx; end else dn_last <= 1'hx; end end end
+    end else if (_156_) begin
+      begin if (enter_q) dn_last <= nb_one; else begin if (_093_) dn_last <= 1'hx; else begin if (_095_) begin if (d_last) begin if (dn_last) dn_last <= nb_one; else dn_last <= dn == nb_pen; end else dn_last <= 1'hx; end else dn_last <= 1'hx; end end end
     end
     if (rst) begin
       beat_last <= 1'h1;
-    end else if (_108_) begin
-      begin if (_091_) beat_last <= 1'h0; else begin if (_093_) beat_last <= 1'h1; else begin if (drain_restart) beat_last <= 1'h1; else beat_last <= 1'hx; end end end
+    end else if (_110_) begin
+      begin if (_093_) beat_last <= 1'h0; else begin if (_095_) beat_last <= 1'h1; else begin if (drain_restart) beat_last <= 1'h1; else beat_last <= 1'hx; end end end
     end
-    if (_166_) begin
+    if (_172_) begin
       ra_row <= 3'h0;
     end else if (o_valid) begin
-      ra_row <= beat_last ? (* full_case = 32'd1 *) _295_ : _036_[2:0];
+      ra_row <= beat_last ? (* full_case = 32'd1 *) _305_ : _036_[2:0];
     end
-    if (_167_) begin
+    if (_173_) begin
       ra_inc[2:1] <= 2'h0;
     end else if (o_valid) begin
-      ra_inc[2:1] <= _299_[2:1];
+      ra_inc[2:1] <= _309_[2:1];
     end
     if (rst) begin
       ra_inc[0] <= 1'h0;
-    end else if (_109_) begin
-      ra_inc[0] <= _182_[0];
+    end else if (_111_) begin
+      ra_inc[0] <= _184_[0];
     end
-    if (_168_) begin
+    if (_174_) begin
       ra <= 3'h0;
     end else if (o_valid) begin
-      ra <= beat_last ? (* full_case = 32'd1 *) _301_ : ra_inc;
+      ra <= beat_last ? (* full_case = 32'd1 *) _311_ : ra_inc;
     end
-    if (_169_) begin
+    if (_175_) begin
       drain_restart <= 1'h0;
     end else begin
       drain_restart <= s_param__valid;
     end
     if (rst) begin
       at_tile_last <= 1'h0;
-    end else if (_110_) begin
-      at_tile_last <= compute ? _212_ : \$signal$134 ;
+    end else if (_112_) begin
+      at_tile_last <= compute ? _214_ : \$signal$132 ;
     end
     if (rst) begin
       at_k_last <= 1'h0;
-    end else if (_111_) begin
-      at_k_last <= compute ? _215_ : \$signal$133 ;
+    end else if (_113_) begin
+      at_k_last <= compute ? _217_ : \$signal$131 ;
     end
     if (rst) begin
       fn_last <= 1'h0;
-    end else if (_151_) begin
+    end else if (_157_) begin
       begin if (compute) begin if (adv) begin if (at_tile_last) fn_last <= fn_last ? (* full_case = 32'd1 *) nb_one : _084_; else fn_last <= 1'hx; end else fn_last <= 1'hx; end else fn_last <= ! blk; end
     end
-    if (_170_) begin
-      fn <= 3'h0;
-    end else if (_152_) begin
-      fn <= fn_last ? (* full_case = 32'd1 *) 3'h0 : _082_[2:0];
+    if (rst) begin
+      fn_rem <= 4'h0;
+    end else if (_158_) begin
+      begin if (compute) begin if (adv) begin if (at_tile_last) fn_rem <= fn_last ? (* full_case = 32'd1 *) nb_pen : _083_[3:0]; else fn_rem <= 4'hx; end else fn_rem <= 4'hx; end else fn_rem <= blk - 1'h1; end
     end
-    if (_171_) begin
+    if (_176_) begin
       fm0 <= 17'h00000;
-    end else if (_153_) begin
-      fm0 <= _081_[16:0];
+    end else if (_159_) begin
+      fm0 <= _082_[16:0];
     end
     if (rst) begin
       in_data <= 1'h0;
-    end else if (_154_) begin
-      begin if (compute) begin if (adv) in_data <= at_tile_last ? (* full_case = 32'd1 *) _080_ : _222_; else in_data <= 1'hx; end else in_data <= enter; end
+    end else if (_160_) begin
+      begin if (compute) begin if (adv) in_data <= at_tile_last ? (* full_case = 32'd1 *) _081_ : _227_; else in_data <= 1'hx; end else in_data <= enter; end
     end
-    if (_172_) begin
-      kk <= 6'h00;
-    end else if (adv) begin
-      kk <= at_tile_last ? (* full_case = 32'd1 *) 6'h00 : _085_[5:0];
+    if (rst) begin
+      t_rem <= 6'h00;
+    end else if (_120_) begin
+      begin if (compute) begin if (adv) t_rem <= at_tile_last ? (* full_case = 32'd1 *) tile_pen : _086_[5:0]; else t_rem <= 6'hxx; end else t_rem <= tile_pen; end
+    end
+    if (rst) begin
+      k_rem <= 6'h00;
+    end else if (_121_) begin
+      begin if (compute) begin if (adv) k_rem <= at_tile_last ? (* full_case = 32'd1 *) k_pen : _085_[5:0]; else k_rem <= 6'hxx; end else k_rem <= k_pen; end
     end
     if (rst) begin
       flush <= 5'h00;
-    end else if (_116_) begin
-      flush <= _621_(5'hxx, { 5'h15, _075_[4:0] }, { _229_, _228_ });
+    end else if (_122_) begin
+      flush <= _642_(5'hxx, { 5'h15, _074_[4:0] }, { _239_, _238_ });
     end
-    if (_173_) begin
+    if (_177_) begin
       compute <= 1'h0;
-    end else if (_155_) begin
+    end else if (_161_) begin
       compute <= 1'h1;
     end
     if (rst) begin
       nb_one <= 1'h0;
-    end else if (_156_) begin
+    end else if (_162_) begin
       nb_one <= ! blk;
     end
     if (rst) begin
       nb_pen <= 4'h0;
-    end else if (_157_) begin
+    end else if (_163_) begin
       nb_pen <= blk - 1'h1;
     end
     if (rst) begin
       ctrl_state <= 2'h0;
-    end else if (_158_) begin
-      ctrl_state <= _628_(2'hx, { _241_, _239_, _236_, _233_ }, { _242_, _240_, _237_, _235_ });
+    end else if (_164_) begin
+      ctrl_state <= _649_(2'hx, { _251_, _249_, _246_, _243_ }, { _252_, _250_, _247_, _245_ });
     end
     if (rst) begin
       ch_last <= 1'h0;
-    end else if (_159_) begin
-      ch_last <= _638_(1'hx, { _246_, _243_ }, { _247_, _245_ });
+    end else if (_165_) begin
+      ch_last <= _659_(1'hx, { _256_, _253_ }, { _257_, _255_ });
     end
     if (rst) begin
       ch_left <= 16'h0000;
-    end else if (_160_) begin
-      ch_left <= _643_(16'hxxxx, { _251_, _248_ }, { _252_, _250_ });
+    end else if (_166_) begin
+      ch_left <= _664_(16'hxxxx, { _261_, _258_ }, { _262_, _260_ });
     end
     if (rst) begin
       wb <= 1'h0;
-    end else if (_161_) begin
-      wb <= _650_(1'hx, { _258_, _255_ }, { _259_, _257_ });
+    end else if (_167_) begin
+      wb <= _671_(1'hx, { _268_, _265_ }, { _269_, _267_ });
     end
     if (rst) begin
       wa <= 3'h0;
-    end else if (_134_) begin
-      wa <= _656_(3'hx, { _264_, _261_ }, { _265_, _263_ });
+    end else if (_140_) begin
+      wa <= _677_(3'hx, { _274_, _271_ }, { _275_, _273_ });
     end
   end
 endmodule
@@ -1715,98 +1731,82 @@ module \hwq_top.engine.array (i_w, clk, rst, i_valid, i_last, drain_valid, o_dat
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.fifo (clk, rst, r_rdy, r_data, w_en, w_port__data, r_en);
+module \hwq_top.engine.fifo (clk, rst, r_data, wp__en, wp__data, r_rdy, r_en);
   wire _00_;
   wire _01_;
   wire _02_;
   wire _03_;
-  wire _05_;
-  wire _06_;
+  wire [3:0] _05_;
+  wire [4:0] _06_;
   wire _07_;
   wire _08_;
-  (* unused_bits = "4" *)
-  wire [4:0] _09_;
-  wire _10_;
-  wire [3:0] _11_;
-  wire [4:0] _12_;
-  wire _13_;
-  wire _14_;
-  wire _17_;
-  wire _18_;
+  wire _11_;
+  wire _12_;
   input clk;
   wire clk;
-  reg [3:0] level = 4'h0;
+  reg [3:0] consume_1 = 4'h1;
   output [32:0] r_data;
   wire [32:0] r_data;
   input r_en;
   wire r_en;
-  reg [3:0] r_port__addr = 4'h0;
   output r_rdy;
-  wire r_rdy;
+  reg r_rdy = 1'h0;
+  reg [3:0] rp__addr = 4'h0;
   input rst;
   wire rst;
-  input w_en;
-  wire w_en;
-  reg [3:0] w_port__addr = 4'h0;
-  input [32:0] w_port__data;
-  wire [32:0] w_port__data;
-  wire w_port__en;
-  wire w_rdy;
-  reg [32:0] storage [11:0];
+  reg [3:0] wp__addr = 4'h0;
+  input [32:0] wp__data;
+  wire [32:0] wp__data;
+  input wp__en;
+  wire wp__en;
+  reg [32:0] mem [11:0];
   initial begin
-    storage[0] = 33'h000000000;
-    storage[1] = 33'h000000000;
-    storage[2] = 33'h000000000;
-    storage[3] = 33'h000000000;
-    storage[4] = 33'h000000000;
-    storage[5] = 33'h000000000;
-    storage[6] = 33'h000000000;
-    storage[7] = 33'h000000000;
-    storage[8] = 33'h000000000;
-    storage[9] = 33'h000000000;
-    storage[10] = 33'h000000000;
-    storage[11] = 33'h000000000;
+    mem[0] = 33'h000000000;
+    mem[1] = 33'h000000000;
+    mem[2] = 33'h000000000;
+    mem[3] = 33'h000000000;
+    mem[4] = 33'h000000000;
+    mem[5] = 33'h000000000;
+    mem[6] = 33'h000000000;
+    mem[7] = 33'h000000000;
+    mem[8] = 33'h000000000;
+    mem[9] = 33'h000000000;
+    mem[10] = 33'h000000000;
+    mem[11] = 33'h000000000;
   end
   always @(posedge clk) begin
-    if (w_port__en)
-      storage[w_port__addr] <= w_port__data;
+    if (wp__en)
+      mem[wp__addr] <= wp__data;
   end
-  assign r_data = storage[r_port__addr];
-  assign w_rdy = level != 4'hc;
-  assign r_rdy = | level;
-  assign w_port__en = w_en & w_rdy;
-  assign _00_ = w_rdy & w_en;
-  assign _10_ = w_port__addr == 4'hb;
-  assign _11_ = w_port__addr + 1'h1;
-  assign _12_[3:0] = _10_ ? 4'h0 : _11_;
-  assign _13_ = r_rdy & r_en;
-  assign _14_ = r_port__addr == 4'hb;
-  assign _17_ = w_rdy & w_en;
-  assign _01_ = r_rdy & r_en;
+  assign r_data = mem[rp__addr];
+  assign _00_ = wp__addr == 4'hb;
+  assign _05_ = wp__addr + 1'h1;
+  assign _06_[3:0] = _00_ ? 4'h0 : _05_;
+  assign _07_ = r_en & r_rdy;
+  assign _08_ = consume_1 == 4'hb;
+  assign _11_ = r_en & r_rdy;
+  assign _12_ = consume_1 == wp__addr;
+  assign _01_ = _11_ & _12_;
   assign _02_ = ~ _01_;
-  assign _03_ = _17_ & _02_;
-  assign _05_ = r_rdy & r_en;
-  assign _06_ = w_rdy & w_en;
-  assign _07_ = ~ _06_;
-  assign _08_ = _05_ & _07_;
-  assign _09_[3:0] = level - 1'h1;
-  assign _18_ = { _08_, _03_ } != 1'h0;
-  assign _12_[4] = 1'hx;
+  assign _03_ = r_rdy & _02_;
+  assign _06_[4] = 1'hx;
   always @(posedge clk) begin
     if (rst) begin
-      level <= 4'h0;
-    end else if (_18_) begin
-      begin if (_08_) level <= _09_[3:0]; else begin if (_03_) level <= level + 1'h1; else level <= 4'hx; end end
+      r_rdy <= 1'h0;
+    end else begin
+      r_rdy <= wp__en | _03_;
     end
     if (rst) begin
-      r_port__addr <= 4'h0;
-    end else if (_13_) begin
-      begin if (_14_) r_port__addr <= 4'h0; else r_port__addr <= r_port__addr + 1'h1; end
+      consume_1 <= 4'h1;
+      rp__addr <= 4'h0;
+    end else if (_07_) begin
+      begin if (_08_) consume_1 <= 4'h0; else consume_1 <= consume_1 + 1'h1; end
+      rp__addr <= consume_1;
     end
     if (rst) begin
-      w_port__addr <= 4'h0;
-    end else if (_00_) begin
-      w_port__addr <= _12_[3:0];
+      wp__addr <= 4'h0;
+    end else if (wp__en) begin
+      wp__addr <= _06_[3:0];
     end
   end
 endmodule

@@ -55,95 +55,100 @@ module hwq_top(s_act_tvalid, s_wgt_tdata, s_wgt_tvalid, s_param_tdata, s_param_t
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_en, clk, rst, take, m_out__valid, m_out__payload, s_param__ready, i_a);
+module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_en, clk, rst, take, m_out__payload, s_param__ready, m_out__valid, i_a);
   wire _000_;
   wire _001_;
   wire _002_;
-  wire _003_;
-  wire _004_;
-  wire [3:0] _007_;
+  wire [3:0] _005_;
   (* unused_bits = "2" *)
-  wire [2:0] _008_;
+  wire [2:0] _006_;
+  wire _007_;
+  wire _008_;
   wire _009_;
-  wire _010_;
   wire _011_;
-  wire _012_;
-  wire [49:0] _014_;
-  wire [1:0] _016_;
-  wire [2:0] _017_;
+  wire [49:0] _012_;
+  wire [1:0] _014_;
+  wire [2:0] _015_;
+  wire _017_;
+  wire _018_;
   wire _019_;
-  wire _020_;
   wire _021_;
   wire _022_;
+  wire _023_;
   wire _024_;
   wire _025_;
-  wire _026_;
   wire _027_;
+  wire _028_;
   wire _029_;
-  wire _030_;
-  wire _031_;
+  wire [5:0] _030_;
+  (* unused_bits = "6" *)
+  wire [6:0] _031_;
   wire [5:0] _032_;
   (* unused_bits = "6" *)
   wire [6:0] _033_;
-  wire [5:0] _034_;
+  (* unused_bits = "6" *)
+  wire [6:0] _034_;
   (* unused_bits = "6" *)
   wire [6:0] _035_;
-  (* unused_bits = "6" *)
-  wire [6:0] _036_;
-  (* unused_bits = "6" *)
-  wire [6:0] _037_;
-  wire _038_;
-  wire [17:0] _039_;
+  wire _036_;
+  wire [17:0] _037_;
   (* unused_bits = "4" *)
-  wire [4:0] _041_;
-  wire _042_;
-  wire _043_;
-  wire _046_;
-  wire _051_;
-  wire [15:0] _052_;
-  wire _054_;
+  wire [4:0] _039_;
+  wire _040_;
+  wire _041_;
+  wire _044_;
+  (* unused_bits = "9 10 11 12 13 14 15 16" *)
+  wire [16:0] _048_;
+  wire _049_;
+  wire [15:0] _050_;
+  (* unused_bits = "9 10 11 12 13 14 15 16" *)
+  wire [16:0] _051_;
+  wire _052_;
+  wire _053_;
+  wire [15:0] _054_;
   wire _055_;
   wire _056_;
-  wire [15:0] _057_;
-  wire _058_;
-  wire [15:0] _059_;
-  wire _060_;
   (* unused_bits = "16" *)
-  wire [16:0] _061_;
+  wire [16:0] _057_;
+  wire _058_;
+  (* unused_bits = "16" *)
+  wire [16:0] _059_;
   (* unused_bits = "6" *)
-  wire [6:0] _062_;
-  wire _063_;
-  wire _064_;
+  wire [6:0] _060_;
+  wire _061_;
   (* unused_bits = "4" *)
-  wire [4:0] _065_;
+  wire [4:0] _062_;
   (* unused_bits = "2" *)
-  wire [2:0] _066_;
+  wire [2:0] _063_;
   (* unused_bits = "1" *)
-  wire [1:0] _067_;
-  wire _068_;
+  wire [1:0] _064_;
+  wire _065_;
+  wire _066_;
   (* unused_bits = "5" *)
-  wire [5:0] _071_;
-  wire _072_;
-  wire _073_;
+  wire [5:0] _069_;
+  wire _070_;
+  wire _071_;
   wire _074_;
+  wire _075_;
   wire _076_;
-  wire _077_;
   (* unused_bits = "17" *)
-  wire [17:0] _078_;
-  (* unused_bits = "4" *)
-  wire [4:0] _079_;
-  wire _080_;
+  wire [17:0] _077_;
+  (* unused_bits = "5" *)
+  wire [5:0] _078_;
+  wire _079_;
+  (* unused_bits = "9" *)
+  wire [9:0] _080_;
   (* unused_bits = "9" *)
   wire [9:0] _081_;
   wire _082_;
   wire _083_;
-  wire _084_;
   (* unused_bits = "17" *)
-  wire [17:0] _085_;
+  wire [17:0] _084_;
+  wire _085_;
   (* unused_bits = "17" *)
   wire [17:0] _086_;
   wire [18:0] _093_;
-  wire _094_;
+  wire _095_;
   wire _096_;
   wire _098_;
   wire _102_;
@@ -237,105 +242,107 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   wire _190_;
   wire _191_;
   wire _192_;
-  wire [5:0] _193_;
+  wire _193_;
   wire _194_;
-  wire _195_;
-  wire _200_;
-  wire _206_;
-  wire _209_;
-  wire [16:0] _212_;
+  wire [5:0] _195_;
+  wire _196_;
+  wire _197_;
+  wire _202_;
+  wire _208_;
+  wire _211_;
+  wire [16:0] _214_;
   (* unused_bits = "0" *)
-  wire [5:0] _215_;
-  wire [3:0] _219_;
-  wire [1:0] _224_;
-  wire _228_;
-  wire _229_;
+  wire [5:0] _217_;
+  wire [3:0] _221_;
+  wire [1:0] _226_;
+  wire _230_;
   wire _231_;
-  wire _232_;
-  wire _239_;
-  wire _245_;
-  wire _246_;
-  wire _247_;
-  wire _248_;
-  wire _249_;
-  wire [1:0] _250_;
-  wire _252_;
-  wire [1:0] _253_;
-  wire _254_;
-  wire [1:0] _255_;
-  wire [1:0] _256_;
+  wire _233_;
+  wire _234_;
+  wire _244_;
+  wire _255_;
+  wire _256_;
   wire _257_;
-  wire [1:0] _258_;
+  wire _258_;
   wire _259_;
-  wire _260_;
+  wire [1:0] _260_;
   wire _262_;
-  wire _263_;
+  wire [1:0] _263_;
   wire _264_;
-  wire [15:0] _265_;
+  wire [1:0] _265_;
+  wire [1:0] _266_;
   wire _267_;
-  wire [15:0] _268_;
+  wire [1:0] _268_;
   wire _269_;
-  wire [1:0] _270_;
-  wire [1:0] _271_;
-  wire [1:0] _272_;
+  wire _270_;
+  wire _272_;
+  wire _273_;
   wire _274_;
-  wire [1:0] _275_;
-  wire _276_;
-  wire [5:0] _277_;
-  wire [5:0] _278_;
-  wire _280_;
-  wire [5:0] _281_;
-  wire _282_;
-  wire [3:0] _283_;
-  wire [3:0] _284_;
-  wire [3:0] _285_;
-  wire _287_;
-  wire [3:0] _288_;
-  wire _289_;
+  wire [15:0] _275_;
+  wire _277_;
+  wire [15:0] _278_;
+  wire _279_;
+  wire [1:0] _280_;
+  wire [1:0] _281_;
+  wire [1:0] _282_;
+  wire _284_;
+  wire [1:0] _285_;
+  wire _286_;
+  wire [5:0] _287_;
+  wire [5:0] _288_;
   wire _290_;
-  wire _291_;
-  wire _293_;
-  wire _294_;
-  wire _295_;
-  wire _296_;
+  wire [5:0] _291_;
+  wire _292_;
+  wire [3:0] _293_;
+  wire [3:0] _294_;
+  wire [3:0] _295_;
   wire _297_;
-  wire _298_;
+  wire [3:0] _298_;
   wire _299_;
   wire _300_;
   wire _301_;
-  wire _302_;
   wire _303_;
   wire _304_;
   wire _305_;
   wire _306_;
   wire _307_;
   wire _308_;
-  wire [5:0] _311_;
-  wire [5:0] _312_;
-  wire [5:0] _313_;
-  wire [5:0] _314_;
-  wire [5:0] _315_;
-  wire [5:0] _316_;
-  wire [5:0] _317_;
-  wire [5:0] _318_;
-  wire _320_;
-  wire _321_;
-  wire _322_;
-  wire _323_;
-  wire _324_;
-  wire _325_;
-  wire _326_;
-  wire _327_;
-  wire _328_;
-  wire _329_;
+  wire _309_;
+  wire _310_;
+  wire _311_;
+  wire _312_;
+  wire _313_;
+  wire _314_;
+  wire _315_;
+  wire _316_;
+  wire _317_;
+  wire _318_;
+  wire [5:0] _321_;
+  wire [5:0] _322_;
+  wire [5:0] _323_;
+  wire [5:0] _324_;
+  wire [5:0] _325_;
+  wire [5:0] _326_;
+  wire [5:0] _327_;
+  wire [5:0] _328_;
   wire _330_;
+  wire _331_;
+  wire _332_;
+  wire _333_;
+  wire _334_;
+  wire _335_;
+  wire _336_;
+  wire _337_;
+  wire _338_;
+  wire _339_;
+  wire _340_;
   wire \$like ;
   wire [5:0] \$like$58 ;
   wire \$signal ;
-  reg \$signal$112  = 1'h0;
-  reg \$signal$113  = 1'h0;
-  reg \$signal$140  = 1'h0;
-  reg \$signal$147  = 1'h0;
+  reg \$signal$110  = 1'h0;
+  reg \$signal$111  = 1'h0;
+  reg \$signal$139  = 1'h0;
+  reg \$signal$146  = 1'h0;
   reg [15:0] M_ = 16'h0000;
   reg [49:0] acc_chosen = 50'h0000000000000;
   reg [7:0] act_max = 8'h00;
@@ -377,8 +384,8 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   reg enter_q = 1'h0;
   reg [4:0] flush = 5'h00;
   reg [16:0] fm0 = 17'h00000;
-  reg [3:0] fn = 4'h0;
   reg fn_last = 1'h0;
+  reg [4:0] fn_rem = 5'h00;
   reg [1:0] give_back = 2'h0;
   input [71:0] hdr;
   wire [71:0] hdr;
@@ -391,9 +398,9 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   input [47:0] i_w;
   wire [47:0] i_w;
   reg in_data = 1'h0;
-  reg [16:0] k_pen = 17'h00000;
+  reg [8:0] k_pen = 9'h000;
+  reg [8:0] k_rem = 9'h000;
   wire [3:0] kept;
-  reg [8:0] kk = 9'h000;
   reg lane = 1'h0;
   reg last_mblock = 1'h0;
   reg [15:0] m_last = 16'h0000;
@@ -408,7 +415,7 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   reg nb_one = 1'h0;
   reg [4:0] nb_pen = 5'h00;
   wire [15:0] o_data;
-  wire [149:0] \o_data$150 ;
+  wire [149:0] \o_data$149 ;
   wire o_last;
   wire o_valid;
   wire \o_valid$84 ;
@@ -441,9 +448,10 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   wire s_param__valid;
   input s_wgt__valid;
   wire s_wgt__valid;
+  reg [8:0] t_rem = 9'h000;
   output take;
   wire take;
-  reg [16:0] tile_pen = 17'h00000;
+  reg [8:0] tile_pen = 9'h000;
   reg [5:0] w_addr = 6'h00;
   reg [68:0] w_data = 69'h000000000000000000;
   reg [48:0] \w_data$89  = 49'h0000000000000;
@@ -456,198 +464,201 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   wire wrap;
   reg [7:0] zero_point = 8'h00;
   assign kept = credits + give_back;
-  assign _030_ = s_act__valid & s_wgt__valid;
-  assign _038_ = in_data & _030_;
-  assign _046_ = ~ at_k_last;
-  assign _054_ = credit_ok | _046_;
-  assign take = _038_ & _054_;
-  assign _063_ = s_act__valid & s_wgt__valid;
-  assign _073_ = in_data & _063_;
-  assign _083_ = _073_ & credit_ok;
-  assign \$signal  = _083_ & at_k_last;
-  assign _094_ = ~ in_data;
+  assign _028_ = s_act__valid & s_wgt__valid;
+  assign _036_ = in_data & _028_;
+  assign _044_ = ~ at_k_last;
+  assign _055_ = credit_ok | _044_;
+  assign take = _036_ & _055_;
+  assign _065_ = s_act__valid & s_wgt__valid;
+  assign _074_ = in_data & _065_;
+  assign _085_ = _074_ & credit_ok;
+  assign \$signal  = _085_ & at_k_last;
+  assign _096_ = ~ in_data;
   assign _000_ = s_act__valid & s_wgt__valid;
   assign _011_ = ~ at_k_last;
-  assign _022_ = credit_ok | _011_;
-  assign _024_ = _000_ & _022_;
-  assign adv = _094_ | _024_;
-  assign _025_ = compute & adv;
-  assign _026_ = _025_ & at_tile_last;
-  assign block_end = _026_ & fn_last;
+  assign _021_ = credit_ok | _011_;
+  assign _022_ = _000_ & _021_;
+  assign adv = _096_ | _022_;
+  assign _023_ = compute & adv;
+  assign _024_ = _023_ & at_tile_last;
+  assign block_end = _024_ & fn_last;
   assign i_last = take & at_k_last;
-  assign _027_ = ! lane;
-  assign _029_ = s_param__valid & lane;
+  assign _025_ = ! lane;
+  assign _027_ = s_param__valid & lane;
   assign row_end = o_valid & beat_last;
-  assign _031_ = ~ dn_last;
-  assign wrap = d_last & _031_;
-  assign _032_ = ra_inc + 1'h1;
-  assign _033_[5:0] = ra_inc + 6'h3e;
-  assign _034_ = ra_row + 1'h1;
-  assign _035_[5:0] = ra_row + 6'h3e;
-  assign _036_[5:0] = ra_inc + 1'h1;
-  assign _037_[5:0] = ra_inc + 6'h3e;
+  assign _029_ = ~ dn_last;
+  assign wrap = d_last & _029_;
+  assign _030_ = ra_inc + 1'h1;
+  assign _031_[5:0] = ra_inc + 6'h3e;
+  assign _032_ = ra_row + 1'h1;
+  assign _033_[5:0] = ra_row + 6'h3e;
+  assign _034_[5:0] = ra_inc + 1'h1;
+  assign _035_[5:0] = ra_inc + 6'h3e;
   assign \w_en$83  = \o_valid$84  & ob_last;
-  assign _039_ = fm0 + 3'h4;
-  assign _041_[3:0] = kept - 3'h4;
-  assign _042_ = kept >= 4'h8;
-  assign _043_ = kept >= 3'h4;
-  assign _051_ = hdr[47:32] > 5'h11;
-  assign _052_ = _051_ ? hdr[47:32] : 16'h0011;
-  assign _055_ = hdr[47:32] == 1'h1;
-  assign _056_ = hdr[47:32] > 5'h11;
-  assign _057_ = _056_ ? hdr[47:32] : 16'h0011;
-  assign _058_ = _057_ == 1'h1;
-  assign _059_ = hdr[31:16] - 1'h1;
-  assign _060_ = hdr[31:16] == 1'h1;
-  assign _061_[15:0] = ch_left - 1'h1;
-  assign _062_[5:0] = wa + 1'h1;
-  assign _064_ = wb == 2'h2;
-  assign _065_[3:0] = blk + 1'h1;
-  assign _066_[1:0] = wb + 1'h1;
-  assign _067_[0] = lane + 1'h1;
-  assign _068_ = ch_left == 1'h1;
-  assign _071_[4:0] = flush - 1'h1;
-  assign _072_ = ! flush;
-  assign _074_ = block_end & last_mblock;
-  assign _076_ = fn_last & last_mblock;
-  assign _077_ = ~ _076_;
-  assign _078_[16:0] = fm0 + 3'h4;
-  assign _079_[3:0] = fn + 1'h1;
-  assign _080_ = fn == nb_pen;
-  assign _081_[8:0] = kk + 1'h1;
-  assign _082_ = kk == k_pen;
-  assign _084_ = kk == tile_pen;
-  assign _085_[16:0] = row + 1'h1;
+  assign _037_ = fm0 + 3'h4;
+  assign _039_[3:0] = kept - 3'h4;
+  assign _040_ = kept >= 4'h8;
+  assign _041_ = kept >= 3'h4;
+  assign _048_[8:0] = hdr[40:32] - 2'h2;
+  assign _049_ = hdr[47:32] > 5'h11;
+  assign _050_[8:0] = _049_ ? hdr[40:32] : 9'h011;
+  assign _051_[8:0] = _050_[8:0] - 2'h2;
+  assign _052_ = hdr[47:32] == 1'h1;
+  assign _053_ = hdr[47:32] > 5'h11;
+  assign _054_ = _053_ ? hdr[47:32] : 16'h0011;
+  assign _056_ = _054_ == 1'h1;
+  assign _057_[15:0] = hdr[31:16] - 1'h1;
+  assign _058_ = hdr[31:16] == 1'h1;
+  assign _059_[15:0] = ch_left - 1'h1;
+  assign _060_[5:0] = wa + 1'h1;
+  assign _061_ = wb == 2'h2;
+  assign _062_[3:0] = blk + 1'h1;
+  assign _063_[1:0] = wb + 1'h1;
+  assign _064_[0] = lane + 1'h1;
+  assign _066_ = ch_left == 1'h1;
+  assign _069_[4:0] = flush - 1'h1;
+  assign _070_ = ! flush;
+  assign _071_ = block_end & last_mblock;
+  assign _075_ = fn_last & last_mblock;
+  assign _076_ = ~ _075_;
+  assign _077_[16:0] = fm0 + 3'h4;
+  assign _078_[4:0] = fn_rem - 1'h1;
+  assign _079_ = ! fn_rem;
+  assign _080_[8:0] = k_rem - 1'h1;
+  assign _081_[8:0] = t_rem - 1'h1;
+  assign _082_ = ! k_rem;
+  assign _083_ = ! t_rem;
+  assign _084_[16:0] = row + 1'h1;
   assign _086_[16:0] = row - 2'h3;
   assign _093_[16:0] = wrap ? drain_back[16:0] : drain_plus[16:0];
-  assign _096_ = ~ drain_lt_wrap_pen;
+  assign _095_ = ~ drain_lt_wrap_pen;
   assign _098_ = ~ drain_lt_pen;
   assign _102_ = ~ drain_restart;
   assign _103_ = _102_ & o_valid;
-  assign _001_ = ~ beat_last;
-  assign _002_ = _103_ & _001_;
-  assign _003_ = ~ drain_restart;
-  assign _004_ = _003_ & row_end;
-  assign _007_ = dn + 1'h1;
-  assign _008_[1:0] = d + 1'h1;
-  assign _009_ = o_valid & row_valid;
-  assign _010_ = row_end & row_valid;
-  assign _012_ = _010_ & row_last;
-  assign _014_ = beat[0] ? \o_data$150 [99:50] : \o_data$150 [49:0];
-  assign _016_ = ob + 1'h1;
-  assign _017_[1:0] = ob_last ? 2'h0 : _016_;
-  assign _019_ = r_en & m_out__valid;
-  assign _020_ = ~ row_valid;
-  assign _021_ = row_end & _020_;
-  reg [16:0] _515_ = 17'h00000;
-  assign drain_back[16:0] = _515_;
-  reg [16:0] _516_ = 17'h00000;
-  assign drain_plus[16:0] = _516_;
-  assign _104_ = { _257_, s_param__valid } != 2'h2;
-  assign _105_ = { _259_, s_param__valid } != 2'h2;
-  assign _106_ = { _257_, ch_last, s_param__valid } != 3'h5;
-  assign _107_ = { _254_, compute } != 2'h3;
-  assign _108_ = { _252_, _072_ } != 2'h2;
-  assign _109_ = { _259_, _257_, _254_, _252_ } != 1'h0;
-  assign _110_ = { _262_, s_param__valid } != 2'h2;
-  assign _111_ = { _264_, s_param__valid } != 2'h2;
-  assign _112_ = { _264_, _262_ } != 1'h0;
-  assign _113_ = { _267_, s_param__valid } != 2'h2;
-  assign _114_ = { _269_, s_param__valid } != 2'h2;
-  assign _115_ = { _269_, _267_ } != 1'h0;
-  assign _116_ = { _274_, s_param__valid } != 2'h2;
-  assign _117_ = { _276_, s_param__valid } != 2'h2;
-  assign _118_ = { _274_, lane, s_param__valid } != 3'h5;
-  assign _119_ = { _276_, _274_ } != 1'h0;
-  assign _120_ = { _280_, s_param__valid } != 2'h2;
-  assign _121_ = { _282_, s_param__valid } != 2'h2;
-  assign _122_ = { _280_, lane, s_param__valid } != 3'h5;
-  assign _123_ = { _282_, _280_ } != 1'h0;
-  assign _124_ = { _287_, s_param__valid } != 2'h2;
-  assign _125_ = { _289_, s_param__valid } != 2'h2;
-  assign _126_ = { _287_, lane, s_param__valid } != 3'h5;
-  assign _127_ = { _287_, _064_, lane, s_param__valid } != 4'hb;
-  assign _128_ = { _289_, _287_ } != 1'h0;
-  assign _129_ = { _293_, s_param__valid } != 2'h2;
-  assign _130_ = { _295_, s_param__valid } != 2'h2;
-  assign _131_ = { _295_, _293_ } != 1'h0;
-  assign _132_ = { _004_, _002_, enter_q, d_last } != 4'h8;
-  assign _133_ = { _004_, _002_, enter_q } != 1'h0;
-  assign _134_ = { _002_, enter_q } != 2'h2;
-  assign _135_ = { _004_, _002_, drain_restart } != 1'h0;
-  assign _136_ = { drain_restart, o_valid } != 1'h0;
-  assign _137_ = { drain_restart, o_valid } != 1'h0;
-  assign _138_ = { _004_, _002_, drain_restart } != 1'h0;
-  assign _139_ = { compute, adv } != 2'h2;
-  assign _140_ = { compute, adv } != 2'h2;
+  assign _104_ = ~ beat_last;
+  assign _105_ = _103_ & _104_;
+  assign _001_ = ~ drain_restart;
+  assign _002_ = _001_ & row_end;
+  assign _005_ = dn + 1'h1;
+  assign _006_[1:0] = d + 1'h1;
+  assign _007_ = o_valid & row_valid;
+  assign _008_ = row_end & row_valid;
+  assign _009_ = _008_ & row_last;
+  assign _012_ = beat[0] ? \o_data$149 [99:50] : \o_data$149 [49:0];
+  assign _014_ = ob + 1'h1;
+  assign _015_[1:0] = ob_last ? 2'h0 : _014_;
+  assign _017_ = r_en & m_out__valid;
+  assign _018_ = ~ row_valid;
+  assign _019_ = row_end & _018_;
+  reg [16:0] _527_ = 17'h00000;
+  assign drain_back[16:0] = _527_;
+  reg [16:0] _528_ = 17'h00000;
+  assign drain_plus[16:0] = _528_;
+  assign _106_ = { _267_, s_param__valid } != 2'h2;
+  assign _107_ = { _269_, s_param__valid } != 2'h2;
+  assign _108_ = { _267_, ch_last, s_param__valid } != 3'h5;
+  assign _109_ = { _264_, compute } != 2'h3;
+  assign _110_ = { _262_, _070_ } != 2'h2;
+  assign _111_ = { _269_, _267_, _264_, _262_ } != 1'h0;
+  assign _112_ = { _272_, s_param__valid } != 2'h2;
+  assign _113_ = { _274_, s_param__valid } != 2'h2;
+  assign _114_ = { _274_, _272_ } != 1'h0;
+  assign _115_ = { _277_, s_param__valid } != 2'h2;
+  assign _116_ = { _279_, s_param__valid } != 2'h2;
+  assign _117_ = { _279_, _277_ } != 1'h0;
+  assign _118_ = { _284_, s_param__valid } != 2'h2;
+  assign _119_ = { _286_, s_param__valid } != 2'h2;
+  assign _120_ = { _284_, lane, s_param__valid } != 3'h5;
+  assign _121_ = { _286_, _284_ } != 1'h0;
+  assign _122_ = { _290_, s_param__valid } != 2'h2;
+  assign _123_ = { _292_, s_param__valid } != 2'h2;
+  assign _124_ = { _290_, lane, s_param__valid } != 3'h5;
+  assign _125_ = { _292_, _290_ } != 1'h0;
+  assign _126_ = { _297_, s_param__valid } != 2'h2;
+  assign _127_ = { _299_, s_param__valid } != 2'h2;
+  assign _128_ = { _297_, lane, s_param__valid } != 3'h5;
+  assign _129_ = { _297_, _061_, lane, s_param__valid } != 4'hb;
+  assign _130_ = { _299_, _297_ } != 1'h0;
+  assign _131_ = { _303_, s_param__valid } != 2'h2;
+  assign _132_ = { _305_, s_param__valid } != 2'h2;
+  assign _133_ = { _305_, _303_ } != 1'h0;
+  assign _134_ = { _002_, _105_, enter_q, d_last } != 4'h8;
+  assign _135_ = { _002_, _105_, enter_q } != 1'h0;
+  assign _136_ = { _105_, enter_q } != 2'h2;
+  assign _137_ = { _002_, _105_, drain_restart } != 1'h0;
+  assign _138_ = { drain_restart, o_valid } != 1'h0;
+  assign _139_ = { drain_restart, o_valid } != 1'h0;
+  assign _140_ = { _002_, _105_, drain_restart } != 1'h0;
   assign _141_ = { compute, adv } != 2'h2;
-  assign _142_ = { at_tile_last, compute, adv } != 2'h3;
-  assign _143_ = { at_tile_last, compute, adv, at_k_last } != 3'h6;
-  assign _144_ = { compute, adv } != 2'h2;
-  assign _145_ = { _246_, _245_ } != 1'h0;
-  assign _146_ = & { _247_, ch_last, s_param__valid };
-  assign _147_ = & { _248_, ch_last, s_param__valid };
-  assign _148_ = & { _249_, ch_last, s_param__valid };
-  assign _149_ = & { _109_, _108_, _107_, _106_, _105_, _104_ };
-  assign _150_ = & { _112_, _111_, _110_ };
-  assign _151_ = & { _115_, _114_, _113_ };
-  assign _152_ = & { _119_, _118_, _117_, _116_ };
-  assign _153_ = & { _123_, _122_, _121_, _120_ };
-  assign _154_ = & { _128_, _127_, _126_, _125_, _124_ };
-  assign _155_ = & { _131_, _130_, _129_ };
-  assign _156_ = & { _296_, s_param__valid };
-  assign _157_ = & { _297_, s_param__valid };
-  assign _158_ = & { _298_, s_param__valid };
-  assign _159_ = & { _299_, s_param__valid };
-  assign _160_ = & { _300_, s_param__valid };
-  assign _161_ = & { _301_, s_param__valid };
-  assign _162_ = & { _302_, s_param__valid };
-  assign _163_ = & { _303_, s_param__valid };
-  assign _164_ = & { _304_, s_param__valid };
-  assign _165_ = & { _305_, s_param__valid };
-  assign _166_ = & { _306_, s_param__valid };
-  assign _167_ = & { _307_, s_param__valid };
-  assign _168_ = & { _308_, s_param__valid };
-  assign _169_ = & { _194_, \o_valid$84  };
-  assign _170_ = & { _195_, \o_valid$84  };
-  assign _171_ = & { _134_, _133_, _132_ };
-  assign _172_ = & { _142_, _141_ };
-  assign _173_ = & { at_tile_last, adv };
-  assign _174_ = & { fn_last, at_tile_last, adv };
-  assign _175_ = & { _144_, _143_ };
-  assign _187_ = ~ _323_;
-  assign _188_ = ~ _324_;
-  assign _189_ = ~ _328_;
-  assign _190_ = ~ compute;
-  assign _191_ = ~ compute;
-  assign _192_ = ~ compute;
-  assign _176_ = | { _187_, rst };
-  assign _177_ = | { _188_, rst };
-  assign _178_ = | { drain_restart, rst };
-  assign _179_ = | { drain_restart, rst };
-  assign _180_ = | { drain_restart, rst };
-  assign _181_ = | { _189_, rst };
-  assign _182_ = | { d_last, rst };
-  assign _183_ = | { _190_, rst };
-  assign _184_ = | { _191_, rst };
-  assign _185_ = | { _192_, rst };
-  assign _186_ = | { _074_, rst };
-  assign _194_ = ob == 1'h1;
-  assign _195_ = ! ob;
-  assign _200_ = drain_restart ? 1'h0 : d_last;
-  assign _206_ = drain_restart ? m_one : row_last;
-  assign _209_ = drain_restart ? 1'h1 : row_valid;
-  assign _212_ = drain_restart ? 17'h00000 : row;
-  assign _215_ = drain_restart ? (* full_case = 32'd1 *) 6'h3e : \$like$58 ;
-  assign _193_[0] = drain_restart ? (* full_case = 32'd1 *) 1'h1 : \$like ;
-  assign _219_ = drain_restart ? 4'h0 : dn;
-  assign _224_ = drain_restart ? 2'h0 : d;
-  assign _228_ = at_tile_last ? (* full_case = 32'd1 *) \$signal$113  : _084_;
-  assign _229_ = adv ? _228_ : 1'hx;
-  assign _231_ = at_tile_last ? (* full_case = 32'd1 *) \$signal$112  : _082_;
-  assign _232_ = adv ? _231_ : 1'hx;
-  assign _239_ = at_k_last ? 1'h0 : 1'hx;
-  function [4:0] _666_;
+  assign _142_ = { compute, adv } != 2'h2;
+  assign _143_ = { compute, adv } != 2'h2;
+  assign _144_ = { at_tile_last, compute, adv } != 2'h3;
+  assign _145_ = { compute, adv } != 2'h2;
+  assign _146_ = { at_tile_last, compute, adv } != 2'h3;
+  assign _147_ = { at_tile_last, compute, adv, at_k_last } != 3'h6;
+  assign _148_ = { compute, adv } != 2'h2;
+  assign _149_ = { compute, adv } != 2'h2;
+  assign _150_ = { compute, adv } != 2'h2;
+  assign _151_ = { _256_, _255_ } != 1'h0;
+  assign _181_ = & { _257_, ch_last, s_param__valid };
+  assign _152_ = & { _258_, ch_last, s_param__valid };
+  assign _153_ = & { _259_, ch_last, s_param__valid };
+  assign _154_ = & { _111_, _110_, _109_, _108_, _107_, _106_ };
+  assign _155_ = & { _114_, _113_, _112_ };
+  assign _156_ = & { _117_, _116_, _115_ };
+  assign _157_ = & { _121_, _120_, _119_, _118_ };
+  assign _158_ = & { _125_, _124_, _123_, _122_ };
+  assign _159_ = & { _130_, _129_, _128_, _127_, _126_ };
+  assign _160_ = & { _133_, _132_, _131_ };
+  assign _161_ = & { _306_, s_param__valid };
+  assign _162_ = & { _307_, s_param__valid };
+  assign _163_ = & { _308_, s_param__valid };
+  assign _164_ = & { _309_, s_param__valid };
+  assign _165_ = & { _310_, s_param__valid };
+  assign _166_ = & { _311_, s_param__valid };
+  assign _167_ = & { _312_, s_param__valid };
+  assign _168_ = & { _313_, s_param__valid };
+  assign _169_ = & { _314_, s_param__valid };
+  assign _170_ = & { _315_, s_param__valid };
+  assign _171_ = & { _316_, s_param__valid };
+  assign _172_ = & { _317_, s_param__valid };
+  assign _173_ = & { _318_, s_param__valid };
+  assign _174_ = & { _196_, \o_valid$84  };
+  assign _175_ = & { _197_, \o_valid$84  };
+  assign _176_ = & { _136_, _135_, _134_ };
+  assign _177_ = & { _144_, _143_ };
+  assign _178_ = & { _146_, _145_ };
+  assign _179_ = & { fn_last, at_tile_last, adv };
+  assign _180_ = & { _148_, _147_ };
+  assign _191_ = ~ _333_;
+  assign _192_ = ~ _334_;
+  assign _193_ = ~ _338_;
+  assign _194_ = ~ compute;
+  assign _182_ = | { _191_, rst };
+  assign _183_ = | { _192_, rst };
+  assign _184_ = | { drain_restart, rst };
+  assign _185_ = | { drain_restart, rst };
+  assign _186_ = | { drain_restart, rst };
+  assign _187_ = | { _193_, rst };
+  assign _188_ = | { d_last, rst };
+  assign _189_ = | { _194_, rst };
+  assign _190_ = | { _071_, rst };
+  assign _196_ = ob == 1'h1;
+  assign _197_ = ! ob;
+  assign _202_ = drain_restart ? 1'h0 : d_last;
+  assign _208_ = drain_restart ? m_one : row_last;
+  assign _211_ = drain_restart ? 1'h1 : row_valid;
+  assign _214_ = drain_restart ? 17'h00000 : row;
+  assign _217_ = drain_restart ? (* full_case = 32'd1 *) 6'h3e : \$like$58 ;
+  assign _195_[0] = drain_restart ? (* full_case = 32'd1 *) 1'h1 : \$like ;
+  assign _221_ = drain_restart ? 4'h0 : dn;
+  assign _226_ = drain_restart ? 2'h0 : d;
+  assign _230_ = at_tile_last ? (* full_case = 32'd1 *) \$signal$111  : _083_;
+  assign _231_ = adv ? _230_ : 1'hx;
+  assign _233_ = at_tile_last ? (* full_case = 32'd1 *) \$signal$110  : _082_;
+  assign _234_ = adv ? _233_ : 1'hx;
+  assign _244_ = at_k_last ? 1'h0 : 1'hx;
+  function [4:0] _687_;
     input [4:0] a;
     input [9:0] b;
     input [1:0] s;
@@ -655,20 +666,20 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
     (* parallel_case *)
     casez (s)
       2'b?1:
-        _666_ = b[4:0];
+        _687_ = b[4:0];
       2'b1?:
-        _666_ = b[9:5];
+        _687_ = b[9:5];
       default:
-        _666_ = a;
+        _687_ = a;
     endcase
   endfunction
-  assign _245_ = ctrl_state == (* full_case = 32'd1 *) 2'h3;
-  assign _246_ = ctrl_state == (* full_case = 32'd1 *) 2'h2;
-  assign _247_ = ctrl_state == 1'h1;
-  assign _248_ = ctrl_state == 1'h1;
-  assign _249_ = ctrl_state == 1'h1;
-  assign _250_ = _072_ ? 2'h0 : 2'hx;
-  function [1:0] _673_;
+  assign _255_ = ctrl_state == (* full_case = 32'd1 *) 2'h3;
+  assign _256_ = ctrl_state == (* full_case = 32'd1 *) 2'h2;
+  assign _257_ = ctrl_state == 1'h1;
+  assign _258_ = ctrl_state == 1'h1;
+  assign _259_ = ctrl_state == 1'h1;
+  assign _260_ = _070_ ? 2'h0 : 2'hx;
+  function [1:0] _694_;
     input [1:0] a;
     input [7:0] b;
     input [3:0] s;
@@ -676,189 +687,189 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
     (* parallel_case *)
     casez (s)
       4'b???1:
-        _673_ = b[1:0];
+        _694_ = b[1:0];
       4'b??1?:
-        _673_ = b[3:2];
+        _694_ = b[3:2];
       4'b?1??:
-        _673_ = b[5:4];
+        _694_ = b[5:4];
       4'b1???:
-        _673_ = b[7:6];
+        _694_ = b[7:6];
       default:
-        _673_ = a;
+        _694_ = a;
     endcase
   endfunction
-  assign _252_ = ctrl_state == (* full_case = 32'd1 *) 2'h3;
-  assign _253_ = compute ? 2'hx : 2'h3;
-  assign _254_ = ctrl_state == (* full_case = 32'd1 *) 2'h2;
-  assign _255_ = ch_last ? 2'h2 : 2'hx;
-  assign _256_ = s_param__valid ? _255_ : 2'hx;
-  assign _257_ = ctrl_state == (* full_case = 32'd1 *) 1'h1;
-  assign _258_ = s_param__valid ? 2'h1 : 2'hx;
-  assign _259_ = ! (* full_case = 32'd1 *) ctrl_state;
-  assign _260_ = s_param__valid ? _068_ : 1'hx;
-  function [0:0] _683_;
+  assign _262_ = ctrl_state == (* full_case = 32'd1 *) 2'h3;
+  assign _263_ = compute ? 2'hx : 2'h3;
+  assign _264_ = ctrl_state == (* full_case = 32'd1 *) 2'h2;
+  assign _265_ = ch_last ? 2'h2 : 2'hx;
+  assign _266_ = s_param__valid ? _265_ : 2'hx;
+  assign _267_ = ctrl_state == (* full_case = 32'd1 *) 1'h1;
+  assign _268_ = s_param__valid ? 2'h1 : 2'hx;
+  assign _269_ = ! (* full_case = 32'd1 *) ctrl_state;
+  assign _270_ = s_param__valid ? _066_ : 1'hx;
+  function [0:0] _704_;
     input [0:0] a;
     input [1:0] b;
     input [1:0] s;
     (* parallel_case *)
     casez (s)
       2'b?1:
-        _683_ = b[0:0];
+        _704_ = b[0:0];
       2'b1?:
-        _683_ = b[1:1];
+        _704_ = b[1:1];
       default:
-        _683_ = a;
+        _704_ = a;
     endcase
   endfunction
-  assign _262_ = ctrl_state == 1'h1;
-  assign _263_ = s_param__valid ? _060_ : 1'hx;
-  assign _264_ = ! ctrl_state;
-  assign _265_ = s_param__valid ? _061_[15:0] : 16'hxxxx;
-  function [15:0] _688_;
+  assign _272_ = ctrl_state == 1'h1;
+  assign _273_ = s_param__valid ? _058_ : 1'hx;
+  assign _274_ = ! ctrl_state;
+  assign _275_ = s_param__valid ? _059_[15:0] : 16'hxxxx;
+  function [15:0] _709_;
     input [15:0] a;
     input [31:0] b;
     input [1:0] s;
     (* parallel_case *)
     casez (s)
       2'b?1:
-        _688_ = b[15:0];
+        _709_ = b[15:0];
       2'b1?:
-        _688_ = b[31:16];
+        _709_ = b[31:16];
       default:
-        _688_ = a;
+        _709_ = a;
     endcase
   endfunction
-  assign _267_ = ctrl_state == 1'h1;
-  assign _268_ = s_param__valid ? _059_ : 16'hxxxx;
-  assign _269_ = ! ctrl_state;
-  assign _270_ = _064_ ? (* full_case = 32'd1 *) 2'h0 : _066_[1:0];
-  assign _271_ = lane ? _270_ : 2'hx;
-  assign _272_ = s_param__valid ? _271_ : 2'hx;
-  function [1:0] _695_;
+  assign _277_ = ctrl_state == 1'h1;
+  assign _278_ = s_param__valid ? _057_[15:0] : 16'hxxxx;
+  assign _279_ = ! ctrl_state;
+  assign _280_ = _061_ ? (* full_case = 32'd1 *) 2'h0 : _063_[1:0];
+  assign _281_ = lane ? _280_ : 2'hx;
+  assign _282_ = s_param__valid ? _281_ : 2'hx;
+  function [1:0] _716_;
     input [1:0] a;
     input [3:0] b;
     input [1:0] s;
     (* parallel_case *)
     casez (s)
       2'b?1:
-        _695_ = b[1:0];
+        _716_ = b[1:0];
       2'b1?:
-        _695_ = b[3:2];
+        _716_ = b[3:2];
       default:
-        _695_ = a;
+        _716_ = a;
     endcase
   endfunction
-  assign _274_ = ctrl_state == 1'h1;
-  assign _275_ = s_param__valid ? 2'h0 : 2'hx;
-  assign _276_ = ! ctrl_state;
-  assign _277_ = lane ? _062_[5:0] : 6'hxx;
-  assign _278_ = s_param__valid ? _277_ : 6'hxx;
-  function [5:0] _701_;
+  assign _284_ = ctrl_state == 1'h1;
+  assign _285_ = s_param__valid ? 2'h0 : 2'hx;
+  assign _286_ = ! ctrl_state;
+  assign _287_ = lane ? _060_[5:0] : 6'hxx;
+  assign _288_ = s_param__valid ? _287_ : 6'hxx;
+  function [5:0] _722_;
     input [5:0] a;
     input [11:0] b;
     input [1:0] s;
     (* parallel_case *)
     casez (s)
       2'b?1:
-        _701_ = b[5:0];
+        _722_ = b[5:0];
       2'b1?:
-        _701_ = b[11:6];
+        _722_ = b[11:6];
       default:
-        _701_ = a;
+        _722_ = a;
     endcase
   endfunction
-  assign _280_ = ctrl_state == 1'h1;
-  assign _281_ = s_param__valid ? 6'h00 : 6'hxx;
-  assign _282_ = ! ctrl_state;
-  assign _283_ = _064_ ? _065_[3:0] : 4'hx;
-  assign _284_ = lane ? _283_ : 4'hx;
-  assign _285_ = s_param__valid ? _284_ : 4'hx;
-  function [3:0] _708_;
+  assign _290_ = ctrl_state == 1'h1;
+  assign _291_ = s_param__valid ? 6'h00 : 6'hxx;
+  assign _292_ = ! ctrl_state;
+  assign _293_ = _061_ ? _062_[3:0] : 4'hx;
+  assign _294_ = lane ? _293_ : 4'hx;
+  assign _295_ = s_param__valid ? _294_ : 4'hx;
+  function [3:0] _729_;
     input [3:0] a;
     input [7:0] b;
     input [1:0] s;
     (* parallel_case *)
     casez (s)
       2'b?1:
-        _708_ = b[3:0];
+        _729_ = b[3:0];
       2'b1?:
-        _708_ = b[7:4];
+        _729_ = b[7:4];
       default:
-        _708_ = a;
+        _729_ = a;
     endcase
   endfunction
-  assign _287_ = ctrl_state == 1'h1;
-  assign _288_ = s_param__valid ? 4'h0 : 4'hx;
-  assign _289_ = ! ctrl_state;
-  assign _290_ = lane ? (* full_case = 32'd1 *) 1'h0 : _067_[0];
-  assign _291_ = s_param__valid ? _290_ : 1'hx;
-  function [0:0] _714_;
+  assign _297_ = ctrl_state == 1'h1;
+  assign _298_ = s_param__valid ? 4'h0 : 4'hx;
+  assign _299_ = ! ctrl_state;
+  assign _300_ = lane ? (* full_case = 32'd1 *) 1'h0 : _064_[0];
+  assign _301_ = s_param__valid ? _300_ : 1'hx;
+  function [0:0] _735_;
     input [0:0] a;
     input [1:0] b;
     input [1:0] s;
     (* parallel_case *)
     casez (s)
       2'b?1:
-        _714_ = b[0:0];
+        _735_ = b[0:0];
       2'b1?:
-        _714_ = b[1:1];
+        _735_ = b[1:1];
       default:
-        _714_ = a;
+        _735_ = a;
     endcase
   endfunction
-  assign _293_ = ctrl_state == 1'h1;
-  assign _294_ = s_param__valid ? 1'h0 : 1'hx;
-  assign _295_ = ! ctrl_state;
-  assign _296_ = ! ctrl_state;
-  assign _297_ = ! ctrl_state;
-  assign _298_ = ! ctrl_state;
-  assign _299_ = ! ctrl_state;
-  assign _300_ = ! ctrl_state;
-  assign _301_ = ! ctrl_state;
-  assign _302_ = ! ctrl_state;
-  assign _303_ = ! ctrl_state;
-  assign _304_ = ! ctrl_state;
+  assign _303_ = ctrl_state == 1'h1;
+  assign _304_ = s_param__valid ? 1'h0 : 1'hx;
   assign _305_ = ! ctrl_state;
   assign _306_ = ! ctrl_state;
   assign _307_ = ! ctrl_state;
   assign _308_ = ! ctrl_state;
-  assign _311_ = dn_last ? (* full_case = 32'd1 *) 6'h3e : _037_[5:0];
-  assign _312_ = d_last ? (* full_case = 32'd1 *) _311_ : _035_[5:0];
-  assign _313_ = beat_last ? (* full_case = 32'd1 *) _312_ : _033_[5:0];
-  assign \$like$58  = o_valid ? _313_ : { 5'hxx, ra_row[0] };
-  assign _314_ = dn_last ? (* full_case = 32'd1 *) 6'h01 : _036_[5:0];
-  assign _315_ = d_last ? (* full_case = 32'd1 *) _314_ : _034_;
-  assign _316_ = beat_last ? (* full_case = 32'd1 *) _315_ : _032_;
-  assign \$like  = o_valid ? _316_[0] : 1'hx;
-  assign _317_ = dn_last ? (* full_case = 32'd1 *) 6'h00 : ra_inc;
-  assign _318_ = d_last ? (* full_case = 32'd1 *) _317_ : ra_row;
-  assign _320_ = ch_last ? 1'h1 : 1'h0;
-  assign _321_ = s_param__valid ? _320_ : 1'h0;
-  assign enter = _322_ ? _321_ : 1'h0;
-  assign _322_ = ctrl_state == 1'h1;
-  assign _323_ = ctrl_state == 1'h1;
-  assign _324_ = ctrl_state == 1'h1;
-  assign _325_ = ctrl_state == 1'h1;
-  assign _326_ = ctrl_state == 1'h1;
-  assign _327_ = ctrl_state == 1'h1;
-  assign _328_ = ! ctrl_state;
-  function [0:0] _754_;
+  assign _309_ = ! ctrl_state;
+  assign _310_ = ! ctrl_state;
+  assign _311_ = ! ctrl_state;
+  assign _312_ = ! ctrl_state;
+  assign _313_ = ! ctrl_state;
+  assign _314_ = ! ctrl_state;
+  assign _315_ = ! ctrl_state;
+  assign _316_ = ! ctrl_state;
+  assign _317_ = ! ctrl_state;
+  assign _318_ = ! ctrl_state;
+  assign _321_ = dn_last ? (* full_case = 32'd1 *) 6'h3e : _035_[5:0];
+  assign _322_ = d_last ? (* full_case = 32'd1 *) _321_ : _033_[5:0];
+  assign _323_ = beat_last ? (* full_case = 32'd1 *) _322_ : _031_[5:0];
+  assign \$like$58  = o_valid ? _323_ : { 5'hxx, ra_row[0] };
+  assign _324_ = dn_last ? (* full_case = 32'd1 *) 6'h01 : _034_[5:0];
+  assign _325_ = d_last ? (* full_case = 32'd1 *) _324_ : _032_;
+  assign _326_ = beat_last ? (* full_case = 32'd1 *) _325_ : _030_;
+  assign \$like  = o_valid ? _326_[0] : 1'hx;
+  assign _327_ = dn_last ? (* full_case = 32'd1 *) 6'h00 : ra_inc;
+  assign _328_ = d_last ? (* full_case = 32'd1 *) _327_ : ra_row;
+  assign _330_ = ch_last ? 1'h1 : 1'h0;
+  assign _331_ = s_param__valid ? _330_ : 1'h0;
+  assign enter = _332_ ? _331_ : 1'h0;
+  assign _332_ = ctrl_state == 1'h1;
+  assign _333_ = ctrl_state == 1'h1;
+  assign _334_ = ctrl_state == 1'h1;
+  assign _335_ = ctrl_state == 1'h1;
+  assign _336_ = ctrl_state == 1'h1;
+  assign _337_ = ctrl_state == 1'h1;
+  assign _338_ = ! ctrl_state;
+  function [0:0] _775_;
     input [0:0] a;
     input [1:0] b;
     input [1:0] s;
     (* parallel_case *)
     casez (s)
       2'b?1:
-        _754_ = b[0:0];
+        _775_ = b[0:0];
       2'b1?:
-        _754_ = b[1:1];
+        _775_ = b[1:1];
       default:
-        _754_ = a;
+        _775_ = a;
     endcase
   endfunction
-  assign s_param__ready = _754_(1'h0, 2'h3, { _330_, _329_ });
-  assign _329_ = ctrl_state == 1'h1;
-  assign _330_ = ! ctrl_state;
+  assign s_param__ready = _775_(1'h0, 2'h3, { _340_, _339_ });
+  assign _339_ = ctrl_state == 1'h1;
+  assign _340_ = ! ctrl_state;
   \hwq_top.engine.array  array (
     .clk(clk),
     .drain_valid(o_valid),
@@ -866,7 +877,7 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
     .i_last(i_last),
     .i_valid(take),
     .i_w(i_w),
-    .o_data(\o_data$150 ),
+    .o_data(\o_data$149 ),
     .rst(rst)
   );
   \hwq_top.engine.fifo  fifo (
@@ -875,8 +886,8 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
     .r_en(r_en),
     .r_rdy(m_out__valid),
     .rst(rst),
-    .w_en(\w_en$87 ),
-    .w_port__data(\w_data$89 )
+    .wp__data(\w_data$89 ),
+    .wp__en(\w_en$87 )
   );
   \hwq_top.engine.params0  params0 (
     .clk(clk),
@@ -913,118 +924,119 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
     .zero_point(zero_point)
   );
   assign _093_[18:17] = 2'hx;
-  assign _017_[2] = 1'hx;
-  assign _193_[5:1] = 5'hxx;
+  assign _050_[15:9] = 7'hxx;
+  assign _015_[2] = 1'hx;
+  assign _195_[5:1] = 5'hxx;
   always @(posedge clk) begin
     w_addr <= wa;
     if (rst) begin
       nb_one <= 1'h0;
-    end else if (_147_) begin
+    end else if (_152_) begin
       nb_one <= ! blk;
     end
     if (rst) begin
       nb_pen <= 5'h00;
-    end else if (_148_) begin
+    end else if (_153_) begin
       nb_pen <= blk - 1'h1;
     end
     if (rst) begin
       ctrl_state <= 2'h0;
-    end else if (_149_) begin
-      ctrl_state <= _673_(2'hx, { _258_, _256_, _253_, _250_ }, { _259_, _257_, _254_, _252_ });
+    end else if (_154_) begin
+      ctrl_state <= _694_(2'hx, { _268_, _266_, _263_, _260_ }, { _269_, _267_, _264_, _262_ });
     end
     if (rst) begin
       ch_last <= 1'h0;
-    end else if (_150_) begin
-      ch_last <= _683_(1'hx, { _263_, _260_ }, { _264_, _262_ });
+    end else if (_155_) begin
+      ch_last <= _704_(1'hx, { _273_, _270_ }, { _274_, _272_ });
     end
     if (rst) begin
       ch_left <= 16'h0000;
-    end else if (_151_) begin
-      ch_left <= _688_(16'hxxxx, { _268_, _265_ }, { _269_, _267_ });
+    end else if (_156_) begin
+      ch_left <= _709_(16'hxxxx, { _278_, _275_ }, { _279_, _277_ });
     end
     if (rst) begin
       wb <= 2'h0;
-    end else if (_152_) begin
-      wb <= _695_(2'hx, { _275_, _272_ }, { _276_, _274_ });
+    end else if (_157_) begin
+      wb <= _716_(2'hx, { _285_, _282_ }, { _286_, _284_ });
     end
     if (rst) begin
       wa <= 6'h00;
-    end else if (_153_) begin
-      wa <= _701_(6'hxx, { _281_, _278_ }, { _282_, _280_ });
+    end else if (_158_) begin
+      wa <= _722_(6'hxx, { _291_, _288_ }, { _292_, _290_ });
     end
     if (rst) begin
       blk <= 4'h0;
-    end else if (_154_) begin
-      blk <= _708_(4'hx, { _288_, _285_ }, { _289_, _287_ });
+    end else if (_159_) begin
+      blk <= _729_(4'hx, { _298_, _295_ }, { _299_, _297_ });
     end
     if (rst) begin
       lane <= 1'h0;
-    end else if (_155_) begin
-      lane <= _714_(1'hx, { _294_, _291_ }, { _295_, _293_ });
+    end else if (_160_) begin
+      lane <= _735_(1'hx, { _304_, _301_ }, { _305_, _303_ });
     end
     if (rst) begin
-      \$signal$113  <= 1'h0;
-    end else if (_156_) begin
-      \$signal$113  <= _058_;
+      \$signal$111  <= 1'h0;
+    end else if (_161_) begin
+      \$signal$111  <= _056_;
     end
     if (rst) begin
-      \$signal$112  <= 1'h0;
-    end else if (_157_) begin
-      \$signal$112  <= _055_;
+      \$signal$110  <= 1'h0;
+    end else if (_162_) begin
+      \$signal$110  <= _052_;
     end
     if (rst) begin
-      tile_pen <= 17'h00000;
-    end else if (_158_) begin
-      tile_pen <= _052_ - 2'h2;
+      tile_pen <= 9'h000;
+    end else if (_163_) begin
+      tile_pen <= _051_[8:0];
     end
     if (rst) begin
-      k_pen <= 17'h00000;
-    end else if (_159_) begin
-      k_pen <= hdr[47:32] - 2'h2;
+      k_pen <= 9'h000;
+    end else if (_164_) begin
+      k_pen <= _048_[8:0];
     end
     if (rst) begin
       act_max <= 8'h00;
-    end else if (_160_) begin
+    end else if (_165_) begin
       act_max <= hdr[71:64];
     end
     if (rst) begin
       act_min <= 8'h00;
-    end else if (_161_) begin
+    end else if (_166_) begin
       act_min <= hdr[63:56];
     end
     if (rst) begin
       zero_point <= 8'h00;
-    end else if (_162_) begin
+    end else if (_167_) begin
       zero_point <= hdr[55:48];
     end
     if (rst) begin
       m_one <= 1'h0;
-    end else if (_163_) begin
+    end else if (_168_) begin
       m_one <= hdr[15:0] == 1'h1;
     end
     if (rst) begin
       m_wrap_pen <= 17'h00000;
-    end else if (_164_) begin
+    end else if (_169_) begin
       m_wrap_pen <= hdr[15:0] + 2'h2;
     end
     if (rst) begin
       m_pen <= 17'h00000;
-    end else if (_165_) begin
+    end else if (_170_) begin
       m_pen <= hdr[15:0] - 2'h2;
     end
     if (rst) begin
       m_wrap <= 17'h00000;
-    end else if (_166_) begin
+    end else if (_171_) begin
       m_wrap <= hdr[15:0] + 2'h3;
     end
     if (rst) begin
       m_last <= 16'h0000;
-    end else if (_167_) begin
+    end else if (_172_) begin
       m_last <= hdr[15:0] - 1'h1;
     end
     if (rst) begin
       M_ <= 16'h0000;
-    end else if (_168_) begin
+    end else if (_173_) begin
       M_ <= hdr[15:0];
     end
     if (rst) begin
@@ -1036,7 +1048,7 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
       \i_last$64  <= 1'h0;
       \i_valid$62  <= 1'h0;
       part_last <= 1'h0;
-      \$signal$147  <= 1'h0;
+      \$signal$146  <= 1'h0;
       enter_q <= 1'h0;
       d_last <= 1'h0;
       row_last <= 1'h0;
@@ -1054,27 +1066,27 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
       drain_lt_last <= 1'h0;
       drain_lt_wrap_pen <= 1'h0;
       drain_lt_wrap <= 1'h0;
-      _515_ <= 17'h00000;
-      _516_ <= 17'h00000;
+      _527_ <= 17'h00000;
+      _528_ <= 17'h00000;
     end else begin
-      credit_ok <= \$signal  ? (* full_case = 32'd1 *) _042_ : _043_;
-      credits <= \$signal  ? (* full_case = 32'd1 *) _041_[3:0] : kept;
-      last_mblock <= _039_ >= M_;
-      give_back <= _019_ + _021_;
+      credit_ok <= \$signal  ? (* full_case = 32'd1 *) _040_ : _041_;
+      credits <= \$signal  ? (* full_case = 32'd1 *) _039_[3:0] : kept;
+      last_mblock <= _037_ >= M_;
+      give_back <= _017_ + _019_;
       \w_en$87  <= \w_en$83 ;
       \i_last$64  <= part_last;
-      \i_valid$62  <= \$signal$147 ;
-      part_last <= _012_ & dn_last;
-      \$signal$147  <= _009_;
+      \i_valid$62  <= \$signal$146 ;
+      part_last <= _009_ & dn_last;
+      \$signal$146  <= _007_;
       enter_q <= enter;
-      begin if (_002_) d_last <= _200_; else d_last <= _004_ ? \$signal$140  : _200_; end
-      begin if (_002_) row_last <= _206_; else begin if (_004_) row_last <= row_last_next; else row_last <= _206_; end end
-      begin if (_002_) row_valid <= _209_; else begin if (_004_) row_valid <= row_valid_next; else row_valid <= _209_; end end
-      begin if (_002_) row <= _212_; else begin if (_004_) row <= row_next; else row <= _212_; end end
-      begin if (_002_) dn <= _219_; else begin if (_004_) begin if (d_last) dn <= dn_last ? (* full_case = 32'd1 *) 4'h0 : _007_; else dn <= _219_; end else dn <= _219_; end end
-      begin if (_002_) d <= _224_; else begin if (_004_) d <= d_last ? (* full_case = 32'd1 *) 2'h0 : _008_[1:0]; else d <= _224_; end end
+      begin if (_105_) d_last <= _202_; else d_last <= _002_ ? \$signal$139  : _202_; end
+      begin if (_105_) row_last <= _208_; else begin if (_002_) row_last <= row_last_next; else row_last <= _208_; end end
+      begin if (_105_) row_valid <= _211_; else begin if (_002_) row_valid <= row_valid_next; else row_valid <= _211_; end end
+      begin if (_105_) row <= _214_; else begin if (_002_) row <= row_next; else row <= _214_; end end
+      begin if (_105_) dn <= _221_; else begin if (_002_) begin if (d_last) dn <= dn_last ? (* full_case = 32'd1 *) 4'h0 : _005_; else dn <= _221_; end else dn <= _221_; end end
+      begin if (_105_) d <= _226_; else begin if (_002_) d <= d_last ? (* full_case = 32'd1 *) 2'h0 : _006_[1:0]; else d <= _226_; end end
       begin if (dn_last) dn_last_next <= nb_one; else dn_last_next <= drain_dn_pen; end
-      begin if (wrap) row_last_next <= drain_lt_wrap & _096_; else row_last_next <= drain_lt_last & _098_; end
+      begin if (wrap) row_last_next <= drain_lt_wrap & _095_; else row_last_next <= drain_lt_last & _098_; end
       begin if (wrap) row_valid_next <= drain_lt_wrap; else row_valid_next <= drain_lt_last; end
       row_next <= _093_[16:0];
       drain_dn_pen <= dn == nb_pen;
@@ -1083,30 +1095,30 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
       drain_lt_last <= row < m_last;
       drain_lt_wrap_pen <= row < m_wrap_pen;
       drain_lt_wrap <= row < m_wrap;
-      _515_ <= _086_[16:0];
-      _516_ <= _085_[16:0];
+      _527_ <= _086_[16:0];
+      _528_ <= _084_[16:0];
     end
-    if (_176_) begin
+    if (_182_) begin
       \w_en$11  <= 1'h0;
     end else begin
-      \w_en$11  <= _029_;
+      \w_en$11  <= _027_;
     end
-    if (_177_) begin
+    if (_183_) begin
       w_en <= 1'h0;
     end else begin
-      w_en <= s_param__valid & _027_;
+      w_en <= s_param__valid & _025_;
     end
-    if (!_325_) begin
+    if (!_335_) begin
       w_data[68:63] <= 6'h00;
     end else begin
       w_data[68:63] <= hdr[69:64];
     end
-    if (!_326_) begin
+    if (!_336_) begin
       w_data[62:32] <= 31'h00000000;
     end else begin
       w_data[62:32] <= hdr[62:32];
     end
-    if (!_327_) begin
+    if (!_337_) begin
       w_data[31:0] <= 32'd0;
     end else begin
       w_data[31:0] <= hdr[31:0];
@@ -1118,12 +1130,12 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
     end
     if (rst) begin
       part1 <= 16'h0000;
-    end else if (_169_) begin
+    end else if (_174_) begin
       part1 <= o_data;
     end
     if (rst) begin
       part0 <= 16'h0000;
-    end else if (_170_) begin
+    end else if (_175_) begin
       part0 <= o_data;
     end
     if (rst) begin
@@ -1131,107 +1143,112 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
       ob <= 2'h0;
     end else if (\o_valid$84 ) begin
       ob_last <= ob == 1'h1;
-      ob <= _017_[1:0];
+      ob <= _015_[1:0];
     end
-    if (\$signal$147 ) begin
+    if (\$signal$146 ) begin
       i_acc <= acc_chosen;
     end
     if (o_valid) begin
-      acc_chosen <= beat[1] ? \o_data$150 [149:100] : _014_;
+      acc_chosen <= beat[1] ? \o_data$149 [149:100] : _012_;
     end
     if (rst) begin
       dn_last <= 1'h0;
-    end else if (_171_) begin
-      begin if (enter_q) dn_last <= nb_one; else begin if (_002_) dn_last <= 1'hx; else begin if (_004_) begin if (d_last) dn_last <= dn_last_next; else dn_last <= 1'hx; end else dn_last <= 1'hx; end end end
+    end else if (_176_) begin
+      begin if (enter_q) dn_last <= nb_one; else begin if (_105_) dn_last <= 1'hx; else begin if (_002_) begin if (d_last) dn_last <= dn_last_next; else dn_last <= 1'hx; end else dn_last <= 1'hx; end end end
     end
     if (rst) begin
       beat_last <= 1'h0;
-    end else if (_135_) begin
-      begin if (_002_) beat_last <= beat == 1'h1; else begin if (_004_) beat_last <= 1'h0; else begin if (drain_restart) beat_last <= 1'h0; else beat_last <= 1'hx; end end end
+    end else if (_137_) begin
+      begin if (_105_) beat_last <= beat == 1'h1; else begin if (_002_) beat_last <= 1'h0; else begin if (drain_restart) beat_last <= 1'h0; else beat_last <= 1'hx; end end end
     end
-    if (_178_) begin
+    if (_184_) begin
       ra_row[0] <= 1'h0;
     end else if (o_valid) begin
-      ra_row[0] <= _313_[0];
+      ra_row[0] <= _323_[0];
     end
     if (rst) begin
       ra_row[5:1] <= 5'h00;
-    end else if (_136_) begin
-      ra_row[5:1] <= _215_[5:1];
+    end else if (_138_) begin
+      ra_row[5:1] <= _217_[5:1];
     end
-    if (_179_) begin
+    if (_185_) begin
       ra_inc[5:1] <= 5'h00;
     end else if (o_valid) begin
-      ra_inc[5:1] <= _316_[5:1];
+      ra_inc[5:1] <= _326_[5:1];
     end
     if (rst) begin
       ra_inc[0] <= 1'h0;
-    end else if (_137_) begin
-      ra_inc[0] <= _193_[0];
+    end else if (_139_) begin
+      ra_inc[0] <= _195_[0];
     end
-    if (_180_) begin
+    if (_186_) begin
       ra <= 6'h00;
     end else if (o_valid) begin
-      ra <= beat_last ? (* full_case = 32'd1 *) _318_ : ra_inc;
+      ra <= beat_last ? (* full_case = 32'd1 *) _328_ : ra_inc;
     end
     if (rst) begin
       beat <= 2'h0;
-    end else if (_138_) begin
-      begin if (_002_) beat <= beat + 1'h1; else begin if (_004_) beat <= 2'h0; else begin if (drain_restart) beat <= 2'h0; else beat <= 2'hx; end end end
+    end else if (_140_) begin
+      begin if (_105_) beat <= beat + 1'h1; else begin if (_002_) beat <= 2'h0; else begin if (drain_restart) beat <= 2'h0; else beat <= 2'hx; end end end
     end
-    if (_181_) begin
+    if (_187_) begin
       drain_restart <= 1'h0;
     end else begin
       drain_restart <= s_param__valid;
     end
-    if (_182_) begin
-      \$signal$140  <= 1'h0;
+    if (_188_) begin
+      \$signal$139  <= 1'h0;
     end else begin
-      \$signal$140  <= drain_d_pen;
+      \$signal$139  <= drain_d_pen;
     end
     if (rst) begin
       at_tile_last <= 1'h0;
-    end else if (_139_) begin
-      at_tile_last <= compute ? _229_ : \$signal$113 ;
+    end else if (_141_) begin
+      at_tile_last <= compute ? _231_ : \$signal$111 ;
     end
     if (rst) begin
       at_k_last <= 1'h0;
-    end else if (_140_) begin
-      at_k_last <= compute ? _232_ : \$signal$112 ;
+    end else if (_142_) begin
+      at_k_last <= compute ? _234_ : \$signal$110 ;
     end
     if (rst) begin
       fn_last <= 1'h0;
-    end else if (_172_) begin
-      begin if (compute) begin if (adv) begin if (at_tile_last) fn_last <= fn_last ? (* full_case = 32'd1 *) nb_one : _080_; else fn_last <= 1'hx; end else fn_last <= 1'hx; end else fn_last <= ! blk; end
+    end else if (_177_) begin
+      begin if (compute) begin if (adv) begin if (at_tile_last) fn_last <= fn_last ? (* full_case = 32'd1 *) nb_one : _079_; else fn_last <= 1'hx; end else fn_last <= 1'hx; end else fn_last <= ! blk; end
     end
-    if (_183_) begin
-      fn <= 4'h0;
-    end else if (_173_) begin
-      fn <= fn_last ? (* full_case = 32'd1 *) 4'h0 : _079_[3:0];
+    if (rst) begin
+      fn_rem <= 5'h00;
+    end else if (_178_) begin
+      begin if (compute) begin if (adv) begin if (at_tile_last) fn_rem <= fn_last ? (* full_case = 32'd1 *) nb_pen : _078_[4:0]; else fn_rem <= 5'hxx; end else fn_rem <= 5'hxx; end else fn_rem <= blk - 1'h1; end
     end
-    if (_184_) begin
+    if (_189_) begin
       fm0 <= 17'h00000;
-    end else if (_174_) begin
-      fm0 <= _078_[16:0];
+    end else if (_179_) begin
+      fm0 <= _077_[16:0];
     end
     if (rst) begin
       in_data <= 1'h0;
-    end else if (_175_) begin
-      begin if (compute) begin if (adv) in_data <= at_tile_last ? (* full_case = 32'd1 *) _077_ : _239_; else in_data <= 1'hx; end else in_data <= enter; end
+    end else if (_180_) begin
+      begin if (compute) begin if (adv) in_data <= at_tile_last ? (* full_case = 32'd1 *) _076_ : _244_; else in_data <= 1'hx; end else in_data <= enter; end
     end
-    if (_185_) begin
-      kk <= 9'h000;
-    end else if (adv) begin
-      kk <= at_tile_last ? (* full_case = 32'd1 *) 9'h000 : _081_[8:0];
+    if (rst) begin
+      t_rem <= 9'h000;
+    end else if (_149_) begin
+      begin if (compute) begin if (adv) t_rem <= at_tile_last ? (* full_case = 32'd1 *) tile_pen : _081_[8:0]; else t_rem <= 9'hxxx; end else t_rem <= tile_pen; end
+    end
+    if (rst) begin
+      k_rem <= 9'h000;
+    end else if (_150_) begin
+      begin if (compute) begin if (adv) k_rem <= at_tile_last ? (* full_case = 32'd1 *) k_pen : _080_[8:0]; else k_rem <= 9'hxxx; end else k_rem <= k_pen; end
     end
     if (rst) begin
       flush <= 5'h00;
-    end else if (_145_) begin
-      flush <= _666_(5'hxx, { 5'h1f, _071_[4:0] }, { _246_, _245_ });
+    end else if (_151_) begin
+      flush <= _687_(5'hxx, { 5'h1f, _069_[4:0] }, { _256_, _255_ });
     end
-    if (_186_) begin
+    if (_190_) begin
       compute <= 1'h0;
-    end else if (_146_) begin
+    end else if (_181_) begin
       compute <= 1'h1;
     end
   end
@@ -1927,98 +1944,82 @@ module \hwq_top.engine.array (i_w, clk, rst, i_valid, i_last, drain_valid, o_dat
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.fifo (clk, rst, r_rdy, r_data, w_en, w_port__data, r_en);
+module \hwq_top.engine.fifo (clk, rst, r_data, wp__en, wp__data, r_rdy, r_en);
   wire _00_;
   wire _01_;
   wire _02_;
   wire _03_;
-  wire _05_;
-  wire _06_;
+  wire [3:0] _05_;
+  wire [4:0] _06_;
   wire _07_;
   wire _08_;
-  (* unused_bits = "4" *)
-  wire [4:0] _09_;
-  wire _10_;
-  wire [3:0] _11_;
-  wire [4:0] _12_;
-  wire _13_;
-  wire _14_;
-  wire _17_;
-  wire _18_;
+  wire _11_;
+  wire _12_;
   input clk;
   wire clk;
-  reg [3:0] level = 4'h0;
+  reg [3:0] consume_1 = 4'h1;
   output [48:0] r_data;
   wire [48:0] r_data;
   input r_en;
   wire r_en;
-  reg [3:0] r_port__addr = 4'h0;
   output r_rdy;
-  wire r_rdy;
+  reg r_rdy = 1'h0;
+  reg [3:0] rp__addr = 4'h0;
   input rst;
   wire rst;
-  input w_en;
-  wire w_en;
-  reg [3:0] w_port__addr = 4'h0;
-  input [48:0] w_port__data;
-  wire [48:0] w_port__data;
-  wire w_port__en;
-  wire w_rdy;
-  reg [48:0] storage [11:0];
+  reg [3:0] wp__addr = 4'h0;
+  input [48:0] wp__data;
+  wire [48:0] wp__data;
+  input wp__en;
+  wire wp__en;
+  reg [48:0] mem [11:0];
   initial begin
-    storage[0] = 49'h0000000000000;
-    storage[1] = 49'h0000000000000;
-    storage[2] = 49'h0000000000000;
-    storage[3] = 49'h0000000000000;
-    storage[4] = 49'h0000000000000;
-    storage[5] = 49'h0000000000000;
-    storage[6] = 49'h0000000000000;
-    storage[7] = 49'h0000000000000;
-    storage[8] = 49'h0000000000000;
-    storage[9] = 49'h0000000000000;
-    storage[10] = 49'h0000000000000;
-    storage[11] = 49'h0000000000000;
+    mem[0] = 49'h0000000000000;
+    mem[1] = 49'h0000000000000;
+    mem[2] = 49'h0000000000000;
+    mem[3] = 49'h0000000000000;
+    mem[4] = 49'h0000000000000;
+    mem[5] = 49'h0000000000000;
+    mem[6] = 49'h0000000000000;
+    mem[7] = 49'h0000000000000;
+    mem[8] = 49'h0000000000000;
+    mem[9] = 49'h0000000000000;
+    mem[10] = 49'h0000000000000;
+    mem[11] = 49'h0000000000000;
   end
   always @(posedge clk) begin
-    if (w_port__en)
-      storage[w_port__addr] <= w_port__data;
+    if (wp__en)
+      mem[wp__addr] <= wp__data;
   end
-  assign r_data = storage[r_port__addr];
-  assign w_rdy = level != 4'hc;
-  assign r_rdy = | level;
-  assign w_port__en = w_en & w_rdy;
-  assign _00_ = w_rdy & w_en;
-  assign _10_ = w_port__addr == 4'hb;
-  assign _11_ = w_port__addr + 1'h1;
-  assign _12_[3:0] = _10_ ? 4'h0 : _11_;
-  assign _13_ = r_rdy & r_en;
-  assign _14_ = r_port__addr == 4'hb;
-  assign _17_ = w_rdy & w_en;
-  assign _01_ = r_rdy & r_en;
+  assign r_data = mem[rp__addr];
+  assign _00_ = wp__addr == 4'hb;
+  assign _05_ = wp__addr + 1'h1;
+  assign _06_[3:0] = _00_ ? 4'h0 : _05_;
+  assign _07_ = r_en & r_rdy;
+  assign _08_ = consume_1 == 4'hb;
+  assign _11_ = r_en & r_rdy;
+  assign _12_ = consume_1 == wp__addr;
+  assign _01_ = _11_ & _12_;
   assign _02_ = ~ _01_;
-  assign _03_ = _17_ & _02_;
-  assign _05_ = r_rdy & r_en;
-  assign _06_ = w_rdy & w_en;
-  assign _07_ = ~ _06_;
-  assign _08_ = _05_ & _07_;
-  assign _09_[3:0] = level - 1'h1;
-  assign _18_ = { _08_, _03_ } != 1'h0;
-  assign _12_[4] = 1'hx;
+  assign _03_ = r_rdy & _02_;
+  assign _06_[4] = 1'hx;
   always @(posedge clk) begin
     if (rst) begin
-      level <= 4'h0;
-    end else if (_18_) begin
-      begin if (_08_) level <= _09_[3:0]; else begin if (_03_) level <= level + 1'h1; else level <= 4'hx; end end
+      r_rdy <= 1'h0;
+    end else begin
+      r_rdy <= wp__en | _03_;
     end
     if (rst) begin
-      r_port__addr <= 4'h0;
-    end else if (_13_) begin
-      begin if (_14_) r_port__addr <= 4'h0; else r_port__addr <= r_port__addr + 1'h1; end
+      consume_1 <= 4'h1;
+      rp__addr <= 4'h0;
+    end else if (_07_) begin
+      begin if (_08_) consume_1 <= 4'h0; else consume_1 <= consume_1 + 1'h1; end
+      rp__addr <= consume_1;
     end
     if (rst) begin
-      w_port__addr <= 4'h0;
-    end else if (_00_) begin
-      w_port__addr <= _12_[3:0];
+      wp__addr <= 4'h0;
+    end else if (wp__en) begin
+      wp__addr <= _06_[3:0];
     end
   end
 endmodule

@@ -55,93 +55,95 @@ module hwq_top(s_act_tvalid, s_wgt_tdata, s_wgt_tvalid, s_param_tdata, s_param_t
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_en, clk, rst, take, m_out__valid, m_out__payload, s_param__ready, i_a);
+module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_en, clk, rst, take, m_out__payload, s_param__ready, m_out__valid, i_a);
   wire _000_;
-  wire _001_;
-  wire _002_;
-  wire [3:0] _005_;
+  wire [3:0] _003_;
   (* unused_bits = "2" *)
-  wire [2:0] _006_;
+  wire [2:0] _004_;
+  wire _005_;
+  wire _006_;
   wire _007_;
-  wire _008_;
-  wire _009_;
   wire _011_;
-  wire [1:0] _015_;
-  wire [2:0] _016_;
+  wire _016_;
+  wire _017_;
   wire _018_;
-  wire _019_;
   wire _020_;
+  wire _021_;
   wire _022_;
   wire _023_;
   wire _024_;
-  wire _025_;
   wire _026_;
-  wire _028_;
-  wire _029_;
+  wire _027_;
+  wire [5:0] _028_;
+  (* unused_bits = "6" *)
+  wire [6:0] _029_;
   wire [5:0] _030_;
   (* unused_bits = "6" *)
   wire [6:0] _031_;
-  wire [5:0] _032_;
+  (* unused_bits = "6" *)
+  wire [6:0] _032_;
   (* unused_bits = "6" *)
   wire [6:0] _033_;
-  (* unused_bits = "6" *)
-  wire [6:0] _034_;
-  (* unused_bits = "6" *)
-  wire [6:0] _035_;
-  wire _036_;
-  wire [17:0] _037_;
+  wire _034_;
+  wire [17:0] _035_;
   (* unused_bits = "4" *)
-  wire [4:0] _039_;
-  wire _040_;
-  wire _041_;
-  wire _046_;
-  wire _049_;
-  wire [15:0] _050_;
-  wire _052_;
+  wire [4:0] _037_;
+  wire _038_;
+  wire _039_;
+  wire _044_;
+  (* unused_bits = "8 9 10 11 12 13 14 15 16" *)
+  wire [16:0] _046_;
+  wire _047_;
+  wire [15:0] _048_;
+  (* unused_bits = "8 9 10 11 12 13 14 15 16" *)
+  wire [16:0] _049_;
+  wire _050_;
+  wire _051_;
+  wire [15:0] _052_;
   wire _053_;
-  wire _054_;
-  wire [15:0] _055_;
+  (* unused_bits = "16" *)
+  wire [16:0] _054_;
+  wire _055_;
   wire _056_;
   (* unused_bits = "16" *)
   wire [16:0] _057_;
-  wire _058_;
-  (* unused_bits = "16" *)
-  wire [16:0] _059_;
   (* unused_bits = "6" *)
-  wire [6:0] _060_;
-  wire _061_;
+  wire [6:0] _058_;
+  wire _059_;
   (* unused_bits = "4" *)
-  wire [4:0] _062_;
-  wire _063_;
+  wire [4:0] _060_;
   (* unused_bits = "2" *)
-  wire [2:0] _064_;
+  wire [2:0] _061_;
   (* unused_bits = "1" *)
-  wire [1:0] _065_;
-  wire _066_;
+  wire [1:0] _062_;
+  wire _063_;
+  wire _065_;
   (* unused_bits = "6" *)
-  wire [6:0] _069_;
-  wire _070_;
-  wire _071_;
+  wire [6:0] _067_;
+  wire _068_;
+  wire _069_;
   wire _072_;
+  wire _073_;
   wire _074_;
-  wire _075_;
   (* unused_bits = "17" *)
-  wire [17:0] _076_;
-  (* unused_bits = "4" *)
-  wire [4:0] _077_;
-  wire _078_;
+  wire [17:0] _075_;
+  (* unused_bits = "5" *)
+  wire [5:0] _076_;
+  wire _077_;
+  (* unused_bits = "8" *)
+  wire [8:0] _078_;
   (* unused_bits = "8" *)
   wire [8:0] _079_;
   wire _080_;
   wire _081_;
   (* unused_bits = "17" *)
   wire [17:0] _082_;
-  wire _083_;
   (* unused_bits = "17" *)
-  wire [17:0] _084_;
+  wire [17:0] _083_;
+  wire _085_;
   wire [18:0] _091_;
   wire _093_;
-  wire _094_;
+  wire _095_;
   wire _096_;
   wire _100_;
   wire _101_;
@@ -239,107 +241,109 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   wire _193_;
   wire _194_;
   wire _195_;
-  wire [5:0] _196_;
+  wire _196_;
   wire _197_;
-  wire _198_;
+  wire [5:0] _198_;
   wire _199_;
-  wire _204_;
-  wire _210_;
-  wire _213_;
-  wire [16:0] _216_;
+  wire _200_;
+  wire _201_;
+  wire _206_;
+  wire _212_;
+  wire _215_;
+  wire [16:0] _218_;
   (* unused_bits = "1" *)
-  wire [5:0] _219_;
-  wire [3:0] _223_;
-  wire [1:0] _228_;
-  wire _232_;
-  wire _233_;
+  wire [5:0] _221_;
+  wire [3:0] _225_;
+  wire [1:0] _230_;
+  wire _234_;
   wire _235_;
-  wire _236_;
-  wire _243_;
-  wire _249_;
-  wire _250_;
-  wire _251_;
-  wire _252_;
-  wire _253_;
-  wire _254_;
-  wire _255_;
-  wire [1:0] _256_;
-  wire _258_;
-  wire [1:0] _259_;
+  wire _237_;
+  wire _238_;
+  wire _248_;
+  wire _259_;
   wire _260_;
-  wire [1:0] _261_;
-  wire [1:0] _262_;
+  wire _261_;
+  wire _262_;
   wire _263_;
-  wire [1:0] _264_;
+  wire _264_;
   wire _265_;
-  wire _266_;
+  wire [1:0] _266_;
   wire _268_;
-  wire _269_;
+  wire [1:0] _269_;
   wire _270_;
-  wire _271_;
+  wire [1:0] _271_;
+  wire [1:0] _272_;
   wire _273_;
-  wire _274_;
+  wire [1:0] _274_;
   wire _275_;
-  wire [15:0] _276_;
+  wire _276_;
   wire _278_;
-  wire [15:0] _279_;
+  wire _279_;
   wire _280_;
-  wire [1:0] _281_;
-  wire [1:0] _282_;
-  wire [1:0] _283_;
+  wire _281_;
+  wire _283_;
+  wire _284_;
   wire _285_;
-  wire [1:0] _286_;
-  wire _287_;
-  wire [5:0] _288_;
-  wire [5:0] _289_;
-  wire _291_;
-  wire [5:0] _292_;
-  wire _293_;
-  wire [3:0] _294_;
-  wire [3:0] _295_;
-  wire [3:0] _296_;
-  wire _298_;
-  wire [3:0] _299_;
-  wire _300_;
+  wire [15:0] _286_;
+  wire _288_;
+  wire [15:0] _289_;
+  wire _290_;
+  wire [1:0] _291_;
+  wire [1:0] _292_;
+  wire [1:0] _293_;
+  wire _295_;
+  wire [1:0] _296_;
+  wire _297_;
+  wire [5:0] _298_;
+  wire [5:0] _299_;
   wire _301_;
-  wire _302_;
-  wire _304_;
-  wire _305_;
-  wire _306_;
-  wire _307_;
+  wire [5:0] _302_;
+  wire _303_;
+  wire [3:0] _304_;
+  wire [3:0] _305_;
+  wire [3:0] _306_;
   wire _308_;
-  wire _309_;
+  wire [3:0] _309_;
   wire _310_;
   wire _311_;
   wire _312_;
-  wire _313_;
   wire _314_;
   wire _315_;
   wire _316_;
   wire _317_;
-  wire [5:0] _320_;
-  wire [5:0] _321_;
-  wire [5:0] _322_;
-  wire [5:0] _323_;
-  wire [5:0] _324_;
-  wire [5:0] _325_;
-  wire [5:0] _326_;
-  wire [5:0] _327_;
-  wire _329_;
-  wire _330_;
-  wire _331_;
-  wire _332_;
-  wire _333_;
-  wire _334_;
-  wire _335_;
-  wire _336_;
+  wire _318_;
+  wire _319_;
+  wire _320_;
+  wire _321_;
+  wire _322_;
+  wire _323_;
+  wire _324_;
+  wire _325_;
+  wire _326_;
+  wire _327_;
+  wire [5:0] _330_;
+  wire [5:0] _331_;
+  wire [5:0] _332_;
+  wire [5:0] _333_;
+  wire [5:0] _334_;
+  wire [5:0] _335_;
+  wire [5:0] _336_;
+  wire [5:0] _337_;
+  wire _339_;
+  wire _340_;
+  wire _341_;
+  wire _342_;
+  wire _343_;
+  wire _344_;
+  wire _345_;
+  wire _346_;
   wire \$like ;
   wire [5:0] \$like$53 ;
   wire \$signal ;
-  reg \$signal$108  = 1'h0;
-  reg \$signal$109  = 1'h0;
-  reg \$signal$134  = 1'h0;
-  reg \$signal$141  = 1'h0;
+  reg \$signal$106  = 1'h0;
+  reg \$signal$107  = 1'h0;
+  reg \$signal$133  = 1'h0;
+  reg \$signal$140  = 1'h0;
   reg [15:0] M_ = 16'h0000;
   reg [23:0] acc_chosen = 24'h000000;
   (* init = 8'h00 *)
@@ -386,8 +390,8 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   reg enter_q = 1'h0;
   reg [5:0] flush = 6'h00;
   reg [16:0] fm0 = 17'h00000;
-  reg [3:0] fn = 4'h0;
   reg fn_last = 1'h0;
+  reg [4:0] fn_rem = 5'h00;
   reg [1:0] give_back = 2'h0;
   input [71:0] hdr;
   wire [71:0] hdr;
@@ -403,9 +407,9 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   input [31:0] i_w;
   wire [31:0] i_w;
   reg in_data = 1'h0;
-  reg [16:0] k_pen = 17'h00000;
+  reg [7:0] k_pen = 8'h00;
+  reg [7:0] k_rem = 8'h00;
   wire [3:0] kept;
-  reg [7:0] kk = 8'h00;
   reg lane = 1'h0;
   reg last_mblock = 1'h0;
   reg [15:0] m_last = 16'h0000;
@@ -420,7 +424,7 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   reg nb_one = 1'h0;
   reg [4:0] nb_pen = 5'h00;
   wire [7:0] o_data;
-  wire [95:0] \o_data$144 ;
+  wire [95:0] \o_data$143 ;
   wire o_last;
   wire o_valid;
   wire \o_valid$80 ;
@@ -453,9 +457,10 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   wire s_param__valid;
   input s_wgt__valid;
   wire s_wgt__valid;
+  reg [7:0] t_rem = 8'h00;
   output take;
   wire take;
-  reg [16:0] tile_pen = 17'h00000;
+  reg [7:0] tile_pen = 8'h00;
   reg [5:0] w_addr = 6'h00;
   reg [31:0] w_data = 32'd0;
   reg [32:0] \w_data$85  = 33'h000000000;
@@ -467,204 +472,205 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   wire wrap;
   reg [7:0] zero_point = 8'h00;
   assign kept = credits + give_back;
-  assign _029_ = s_act__valid & s_wgt__valid;
-  assign _036_ = in_data & _029_;
-  assign _046_ = ~ at_k_last;
-  assign _053_ = credit_ok | _046_;
-  assign take = _036_ & _053_;
-  assign _063_ = s_act__valid & s_wgt__valid;
-  assign _072_ = in_data & _063_;
-  assign _083_ = _072_ & credit_ok;
-  assign \$signal  = _083_ & at_k_last;
-  assign _094_ = ~ in_data;
+  assign _027_ = s_act__valid & s_wgt__valid;
+  assign _034_ = in_data & _027_;
+  assign _044_ = ~ at_k_last;
+  assign _055_ = credit_ok | _044_;
+  assign take = _034_ & _055_;
+  assign _065_ = s_act__valid & s_wgt__valid;
+  assign _074_ = in_data & _065_;
+  assign _085_ = _074_ & credit_ok;
+  assign \$signal  = _085_ & at_k_last;
+  assign _096_ = ~ in_data;
   assign _000_ = s_act__valid & s_wgt__valid;
   assign _011_ = ~ at_k_last;
-  assign _022_ = credit_ok | _011_;
-  assign _023_ = _000_ & _022_;
-  assign adv = _094_ | _023_;
-  assign _024_ = compute & adv;
-  assign _025_ = _024_ & at_tile_last;
-  assign block_end = _025_ & fn_last;
+  assign _020_ = credit_ok | _011_;
+  assign _021_ = _000_ & _020_;
+  assign adv = _096_ | _021_;
+  assign _022_ = compute & adv;
+  assign _023_ = _022_ & at_tile_last;
+  assign block_end = _023_ & fn_last;
   assign i_last = take & at_k_last;
-  assign _026_ = ! lane;
+  assign _024_ = ! lane;
   assign row_end = o_valid & beat_last;
-  assign _028_ = ~ dn_last;
-  assign wrap = d_last & _028_;
-  assign _030_ = ra_inc + 1'h1;
-  assign _031_[5:0] = ra_inc + 6'h3d;
-  assign _032_ = ra_row + 1'h1;
-  assign _033_[5:0] = ra_row + 6'h3d;
-  assign _034_[5:0] = ra_inc + 1'h1;
-  assign _035_[5:0] = ra_inc + 6'h3d;
+  assign _026_ = ~ dn_last;
+  assign wrap = d_last & _026_;
+  assign _028_ = ra_inc + 1'h1;
+  assign _029_[5:0] = ra_inc + 6'h3d;
+  assign _030_ = ra_row + 1'h1;
+  assign _031_[5:0] = ra_row + 6'h3d;
+  assign _032_[5:0] = ra_inc + 1'h1;
+  assign _033_[5:0] = ra_inc + 6'h3d;
   assign \w_en$79  = \o_valid$80  & ob_last;
-  assign _037_ = fm0 + 3'h4;
-  assign _039_[3:0] = kept - 3'h4;
-  assign _040_ = kept >= 4'h8;
-  assign _041_ = kept >= 3'h4;
-  assign _049_ = hdr[47:32] > 5'h13;
-  assign _050_ = _049_ ? hdr[47:32] : 16'h0013;
-  assign _052_ = hdr[47:32] == 1'h1;
-  assign _054_ = hdr[47:32] > 5'h13;
-  assign _055_ = _054_ ? hdr[47:32] : 16'h0013;
-  assign _056_ = _055_ == 1'h1;
-  assign _057_[15:0] = hdr[31:16] - 1'h1;
-  assign _058_ = hdr[31:16] == 1'h1;
-  assign _059_[15:0] = ch_left - 1'h1;
-  assign _060_[5:0] = wa + 1'h1;
-  assign _061_ = wb == 2'h3;
-  assign _062_[3:0] = blk + 1'h1;
-  assign _064_[1:0] = wb + 1'h1;
-  assign _065_[0] = lane + 1'h1;
-  assign _066_ = ch_left == 1'h1;
-  assign _069_[5:0] = flush - 1'h1;
-  assign _070_ = ! flush;
-  assign _071_ = block_end & last_mblock;
-  assign _074_ = fn_last & last_mblock;
-  assign _075_ = ~ _074_;
-  assign _076_[16:0] = fm0 + 3'h4;
-  assign _077_[3:0] = fn + 1'h1;
-  assign _078_ = fn == nb_pen;
-  assign _079_[7:0] = kk + 1'h1;
-  assign _080_ = kk == k_pen;
-  assign _081_ = kk == tile_pen;
+  assign _035_ = fm0 + 3'h4;
+  assign _037_[3:0] = kept - 3'h4;
+  assign _038_ = kept >= 4'h8;
+  assign _039_ = kept >= 3'h4;
+  assign _046_[7:0] = hdr[39:32] - 2'h2;
+  assign _047_ = hdr[47:32] > 5'h13;
+  assign _048_[7:0] = _047_ ? hdr[39:32] : 8'h13;
+  assign _049_[7:0] = _048_[7:0] - 2'h2;
+  assign _050_ = hdr[47:32] == 1'h1;
+  assign _051_ = hdr[47:32] > 5'h13;
+  assign _052_ = _051_ ? hdr[47:32] : 16'h0013;
+  assign _053_ = _052_ == 1'h1;
+  assign _054_[15:0] = hdr[31:16] - 1'h1;
+  assign _056_ = hdr[31:16] == 1'h1;
+  assign _057_[15:0] = ch_left - 1'h1;
+  assign _058_[5:0] = wa + 1'h1;
+  assign _059_ = wb == 2'h3;
+  assign _060_[3:0] = blk + 1'h1;
+  assign _061_[1:0] = wb + 1'h1;
+  assign _062_[0] = lane + 1'h1;
+  assign _063_ = ch_left == 1'h1;
+  assign _067_[5:0] = flush - 1'h1;
+  assign _068_ = ! flush;
+  assign _069_ = block_end & last_mblock;
+  assign _072_ = fn_last & last_mblock;
+  assign _073_ = ~ _072_;
+  assign _075_[16:0] = fm0 + 3'h4;
+  assign _076_[4:0] = fn_rem - 1'h1;
+  assign _077_ = ! fn_rem;
+  assign _078_[7:0] = k_rem - 1'h1;
+  assign _079_[7:0] = t_rem - 1'h1;
+  assign _080_ = ! k_rem;
+  assign _081_ = ! t_rem;
   assign _082_[16:0] = row + 1'h1;
-  assign _084_[16:0] = row - 2'h3;
+  assign _083_[16:0] = row - 2'h3;
   assign _091_[16:0] = wrap ? drain_back[16:0] : drain_plus[16:0];
   assign _093_ = ~ drain_lt_wrap_pen;
-  assign _096_ = ~ drain_lt_pen;
+  assign _095_ = ~ drain_lt_pen;
   assign _100_ = ~ drain_restart;
   assign _101_ = _100_ & o_valid;
   assign _102_ = ~ beat_last;
   assign _103_ = _101_ & _102_;
-  assign _001_ = ~ drain_restart;
-  assign _002_ = _001_ & row_end;
-  assign _005_ = dn + 1'h1;
-  assign _006_[1:0] = d + 1'h1;
-  assign _007_ = o_valid & row_valid;
-  assign _008_ = row_end & row_valid;
-  assign _009_ = _008_ & row_last;
-  assign _015_ = ob + 1'h1;
-  assign _016_[1:0] = ob_last ? 2'h0 : _015_;
-  assign _018_ = r_en & m_out__valid;
-  assign _019_ = ~ row_valid;
-  assign _020_ = row_end & _019_;
+  assign _104_ = ~ drain_restart;
+  assign _105_ = _104_ & row_end;
+  assign _003_ = dn + 1'h1;
+  assign _004_[1:0] = d + 1'h1;
+  assign _005_ = o_valid & row_valid;
+  assign _006_ = row_end & row_valid;
+  assign _007_ = _006_ & row_last;
+  assign _016_ = r_en & m_out__valid;
+  assign _017_ = ~ row_valid;
+  assign _018_ = row_end & _017_;
   reg \ra_row_reg[1]  = 1'h0;
   assign ra_row[1] = \ra_row_reg[1] ;
-  reg [4:0] _498_ = 5'h00;
-  assign { ra_row[5:2], ra_row[0] } = _498_;
-  reg [16:0] _517_ = 17'h00000;
-  assign drain_back[16:0] = _517_;
-  reg [16:0] _518_ = 17'h00000;
-  assign drain_plus[16:0] = _518_;
-  assign _104_ = { _263_, s_param__valid } != 2'h2;
-  assign _105_ = { _265_, s_param__valid } != 2'h2;
-  assign _106_ = { _263_, ch_last, s_param__valid } != 3'h5;
-  assign _107_ = { _260_, compute } != 2'h3;
-  assign _108_ = { _258_, _070_ } != 2'h2;
-  assign _109_ = { _265_, _263_, _260_, _258_ } != 1'h0;
-  assign _110_ = { _268_, s_param__valid } != 2'h2;
-  assign _111_ = { _270_, s_param__valid } != 2'h2;
-  assign _112_ = { _270_, _268_ } != 1'h0;
-  assign _113_ = { _273_, s_param__valid } != 2'h2;
-  assign _114_ = { _275_, s_param__valid } != 2'h2;
-  assign _115_ = { _275_, _273_ } != 1'h0;
-  assign _116_ = { _278_, s_param__valid } != 2'h2;
-  assign _117_ = { _280_, s_param__valid } != 2'h2;
-  assign _118_ = { _280_, _278_ } != 1'h0;
-  assign _119_ = { _285_, s_param__valid } != 2'h2;
-  assign _120_ = { _287_, s_param__valid } != 2'h2;
-  assign _121_ = { _285_, lane, s_param__valid } != 3'h7;
-  assign _122_ = { _287_, _285_ } != 1'h0;
-  assign _123_ = { _291_, s_param__valid } != 2'h2;
-  assign _124_ = { _293_, s_param__valid } != 2'h2;
-  assign _125_ = { _291_, lane, s_param__valid } != 3'h7;
-  assign _126_ = { _293_, _291_ } != 1'h0;
-  assign _127_ = { _298_, s_param__valid } != 2'h2;
-  assign _128_ = { _300_, s_param__valid } != 2'h2;
-  assign _129_ = { _298_, _061_, lane, s_param__valid } != 4'h9;
-  assign _130_ = { _298_, lane, s_param__valid } != 3'h7;
-  assign _131_ = { _300_, _298_ } != 1'h0;
-  assign _132_ = { _304_, s_param__valid } != 2'h2;
-  assign _133_ = { _306_, s_param__valid } != 2'h2;
-  assign _134_ = { _306_, _304_ } != 1'h0;
-  assign _135_ = { _002_, _103_, enter_q, d_last } != 4'h8;
-  assign _136_ = { _002_, _103_, enter_q } != 1'h0;
-  assign _137_ = { _103_, enter_q } != 2'h2;
-  assign _138_ = { _002_, _103_, drain_restart } != 1'h0;
-  assign _139_ = { drain_restart, o_valid } != 1'h0;
-  assign _140_ = { drain_restart, o_valid } != 1'h0;
-  assign _141_ = { _002_, _103_, drain_restart } != 1'h0;
-  assign _142_ = { compute, adv } != 2'h2;
-  assign _143_ = { compute, adv } != 2'h2;
+  reg [4:0] _510_ = 5'h00;
+  assign { ra_row[5:2], ra_row[0] } = _510_;
+  reg [16:0] _529_ = 17'h00000;
+  assign drain_back[16:0] = _529_;
+  reg [16:0] _530_ = 17'h00000;
+  assign drain_plus[16:0] = _530_;
+  assign _106_ = { _273_, s_param__valid } != 2'h2;
+  assign _107_ = { _275_, s_param__valid } != 2'h2;
+  assign _108_ = { _273_, ch_last, s_param__valid } != 3'h5;
+  assign _109_ = { _270_, compute } != 2'h3;
+  assign _110_ = { _268_, _068_ } != 2'h2;
+  assign _111_ = { _275_, _273_, _270_, _268_ } != 1'h0;
+  assign _112_ = { _278_, s_param__valid } != 2'h2;
+  assign _113_ = { _280_, s_param__valid } != 2'h2;
+  assign _114_ = { _280_, _278_ } != 1'h0;
+  assign _115_ = { _283_, s_param__valid } != 2'h2;
+  assign _116_ = { _285_, s_param__valid } != 2'h2;
+  assign _117_ = { _285_, _283_ } != 1'h0;
+  assign _118_ = { _288_, s_param__valid } != 2'h2;
+  assign _119_ = { _290_, s_param__valid } != 2'h2;
+  assign _120_ = { _290_, _288_ } != 1'h0;
+  assign _121_ = { _295_, s_param__valid } != 2'h2;
+  assign _122_ = { _297_, s_param__valid } != 2'h2;
+  assign _123_ = { _295_, lane, s_param__valid } != 3'h7;
+  assign _124_ = { _297_, _295_ } != 1'h0;
+  assign _125_ = { _301_, s_param__valid } != 2'h2;
+  assign _126_ = { _303_, s_param__valid } != 2'h2;
+  assign _127_ = { _301_, lane, s_param__valid } != 3'h7;
+  assign _128_ = { _303_, _301_ } != 1'h0;
+  assign _129_ = { _308_, s_param__valid } != 2'h2;
+  assign _130_ = { _310_, s_param__valid } != 2'h2;
+  assign _131_ = { _308_, _059_, lane, s_param__valid } != 4'h9;
+  assign _132_ = { _308_, lane, s_param__valid } != 3'h7;
+  assign _133_ = { _310_, _308_ } != 1'h0;
+  assign _134_ = { _314_, s_param__valid } != 2'h2;
+  assign _135_ = { _316_, s_param__valid } != 2'h2;
+  assign _136_ = { _316_, _314_ } != 1'h0;
+  assign _137_ = { _105_, _103_, enter_q, d_last } != 4'h8;
+  assign _138_ = { _105_, _103_, enter_q } != 1'h0;
+  assign _139_ = { _103_, enter_q } != 2'h2;
+  assign _140_ = { _105_, _103_, drain_restart } != 1'h0;
+  assign _141_ = { drain_restart, o_valid } != 1'h0;
+  assign _142_ = { drain_restart, o_valid } != 1'h0;
+  assign _143_ = { _105_, _103_, drain_restart } != 1'h0;
   assign _144_ = { compute, adv } != 2'h2;
-  assign _145_ = { at_tile_last, compute, adv } != 2'h3;
-  assign _146_ = { at_tile_last, compute, adv, at_k_last } != 3'h6;
-  assign _147_ = { compute, adv } != 2'h2;
-  assign _148_ = { _250_, _249_ } != 1'h0;
-  assign _180_ = & { _254_, ch_first, s_param__valid };
-  assign _149_ = & { _255_, ch_first, s_param__valid };
-  assign _150_ = & { _109_, _108_, _107_, _106_, _105_, _104_ };
-  assign _151_ = & { _112_, _111_, _110_ };
-  assign _152_ = & { _115_, _114_, _113_ };
-  assign _153_ = & { _118_, _117_, _116_ };
-  assign _154_ = & { _122_, _121_, _120_, _119_ };
-  assign _155_ = & { _126_, _125_, _124_, _123_ };
-  assign _156_ = & { _131_, _130_, _129_, _128_, _127_ };
-  assign _157_ = & { _134_, _133_, _132_ };
-  assign _158_ = & { _307_, s_param__valid };
-  assign _159_ = & { _308_, s_param__valid };
-  assign _160_ = & { _309_, s_param__valid };
-  assign _161_ = & { _310_, s_param__valid };
-  assign _162_ = & { _311_, s_param__valid };
-  assign _163_ = & { _312_, s_param__valid };
-  assign _164_ = & { _313_, s_param__valid };
-  assign _165_ = & { _314_, s_param__valid };
-  assign _166_ = & { _315_, s_param__valid };
-  assign _167_ = & { _316_, s_param__valid };
-  assign _168_ = & { _317_, s_param__valid };
-  assign _169_ = & { _197_, \o_valid$80  };
-  assign _170_ = & { _198_, \o_valid$80  };
-  assign _171_ = & { _199_, \o_valid$80  };
-  assign _172_ = & { _137_, _136_, _135_ };
-  assign _173_ = & { _145_, _144_ };
-  assign _174_ = & { at_tile_last, adv };
-  assign _175_ = & { fn_last, at_tile_last, adv };
-  assign _176_ = & { _147_, _146_ };
-  assign _177_ = & { _251_, ch_last, s_param__valid };
-  assign _178_ = & { _252_, ch_last, s_param__valid };
-  assign _179_ = & { _253_, ch_last, s_param__valid };
-  assign _191_ = ~ _332_;
-  assign _192_ = ~ _334_;
-  assign _193_ = ~ compute;
-  assign _194_ = ~ compute;
-  assign _195_ = ~ compute;
-  assign _181_ = | { _191_, rst };
-  assign _182_ = | { drain_restart, rst };
-  assign _183_ = | { drain_restart, rst };
-  assign _184_ = | { drain_restart, rst };
-  assign _185_ = | { _192_, rst };
-  assign _186_ = | { d_last, rst };
-  assign _187_ = | { _193_, rst };
-  assign _188_ = | { _194_, rst };
-  assign _189_ = | { _195_, rst };
-  assign _190_ = | { _071_, rst };
-  assign _197_ = ob == 2'h2;
-  assign _198_ = ob == 1'h1;
-  assign _199_ = ! ob;
-  assign _204_ = drain_restart ? 1'h0 : d_last;
-  assign _210_ = drain_restart ? m_one : row_last;
-  assign _213_ = drain_restart ? 1'h1 : row_valid;
-  assign _216_ = drain_restart ? 17'h00000 : row;
-  assign _219_ = drain_restart ? (* full_case = 32'd1 *) 6'h3d : \$like$53 ;
-  assign _196_[0] = drain_restart ? (* full_case = 32'd1 *) 1'h1 : \$like ;
-  assign _223_ = drain_restart ? 4'h0 : dn;
-  assign _228_ = drain_restart ? 2'h0 : d;
-  assign _232_ = at_tile_last ? (* full_case = 32'd1 *) \$signal$109  : _081_;
-  assign _233_ = adv ? _232_ : 1'hx;
-  assign _235_ = at_tile_last ? (* full_case = 32'd1 *) \$signal$108  : _080_;
-  assign _236_ = adv ? _235_ : 1'hx;
-  assign _243_ = at_k_last ? 1'h0 : 1'hx;
-  function [5:0] _675_;
+  assign _145_ = { compute, adv } != 2'h2;
+  assign _146_ = { compute, adv } != 2'h2;
+  assign _147_ = { at_tile_last, compute, adv } != 2'h3;
+  assign _148_ = { compute, adv } != 2'h2;
+  assign _149_ = { at_tile_last, compute, adv } != 2'h3;
+  assign _150_ = { at_tile_last, compute, adv, at_k_last } != 3'h6;
+  assign _151_ = { compute, adv } != 2'h2;
+  assign _152_ = { compute, adv } != 2'h2;
+  assign _153_ = { compute, adv } != 2'h2;
+  assign _154_ = { _260_, _259_ } != 1'h0;
+  assign _155_ = & { _265_, ch_first, s_param__valid };
+  assign _156_ = & { _111_, _110_, _109_, _108_, _107_, _106_ };
+  assign _157_ = & { _114_, _113_, _112_ };
+  assign _158_ = & { _117_, _116_, _115_ };
+  assign _159_ = & { _120_, _119_, _118_ };
+  assign _160_ = & { _124_, _123_, _122_, _121_ };
+  assign _161_ = & { _128_, _127_, _126_, _125_ };
+  assign _162_ = & { _133_, _132_, _131_, _130_, _129_ };
+  assign _163_ = & { _136_, _135_, _134_ };
+  assign _164_ = & { _317_, s_param__valid };
+  assign _165_ = & { _318_, s_param__valid };
+  assign _166_ = & { _319_, s_param__valid };
+  assign _167_ = & { _320_, s_param__valid };
+  assign _168_ = & { _321_, s_param__valid };
+  assign _169_ = & { _322_, s_param__valid };
+  assign _170_ = & { _323_, s_param__valid };
+  assign _171_ = & { _324_, s_param__valid };
+  assign _172_ = & { _325_, s_param__valid };
+  assign _173_ = & { _326_, s_param__valid };
+  assign _174_ = & { _327_, s_param__valid };
+  assign _175_ = & { _199_, \o_valid$80  };
+  assign _176_ = & { _200_, \o_valid$80  };
+  assign _177_ = & { _201_, \o_valid$80  };
+  assign _178_ = & { _139_, _138_, _137_ };
+  assign _179_ = & { _147_, _146_ };
+  assign _180_ = & { _149_, _148_ };
+  assign _181_ = & { fn_last, at_tile_last, adv };
+  assign _182_ = & { _151_, _150_ };
+  assign _183_ = & { _261_, ch_last, s_param__valid };
+  assign _184_ = & { _262_, ch_last, s_param__valid };
+  assign _185_ = & { _263_, ch_last, s_param__valid };
+  assign _186_ = & { _264_, ch_first, s_param__valid };
+  assign _195_ = ~ _342_;
+  assign _196_ = ~ _344_;
+  assign _197_ = ~ compute;
+  assign _187_ = | { _195_, rst };
+  assign _188_ = | { drain_restart, rst };
+  assign _189_ = | { drain_restart, rst };
+  assign _190_ = | { drain_restart, rst };
+  assign _191_ = | { _196_, rst };
+  assign _192_ = | { d_last, rst };
+  assign _193_ = | { _197_, rst };
+  assign _194_ = | { _069_, rst };
+  assign _199_ = ob == 2'h2;
+  assign _200_ = ob == 1'h1;
+  assign _201_ = ! ob;
+  assign _206_ = drain_restart ? 1'h0 : d_last;
+  assign _212_ = drain_restart ? m_one : row_last;
+  assign _215_ = drain_restart ? 1'h1 : row_valid;
+  assign _218_ = drain_restart ? 17'h00000 : row;
+  assign _221_ = drain_restart ? (* full_case = 32'd1 *) 6'h3d : \$like$53 ;
+  assign _198_[0] = drain_restart ? (* full_case = 32'd1 *) 1'h1 : \$like ;
+  assign _225_ = drain_restart ? 4'h0 : dn;
+  assign _230_ = drain_restart ? 2'h0 : d;
+  assign _234_ = at_tile_last ? (* full_case = 32'd1 *) \$signal$107  : _081_;
+  assign _235_ = adv ? _234_ : 1'hx;
+  assign _237_ = at_tile_last ? (* full_case = 32'd1 *) \$signal$106  : _080_;
+  assign _238_ = adv ? _237_ : 1'hx;
+  assign _248_ = at_k_last ? 1'h0 : 1'hx;
+  function [5:0] _696_;
     input [5:0] a;
     input [11:0] b;
     input [1:0] s;
@@ -672,22 +678,22 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
     (* parallel_case *)
     casez (s)
       2'b?1:
-        _675_ = b[5:0];
+        _696_ = b[5:0];
       2'b1?:
-        _675_ = b[11:6];
+        _696_ = b[11:6];
       default:
-        _675_ = a;
+        _696_ = a;
     endcase
   endfunction
-  assign _249_ = ctrl_state == (* full_case = 32'd1 *) 2'h3;
-  assign _250_ = ctrl_state == (* full_case = 32'd1 *) 2'h2;
-  assign _251_ = ctrl_state == 1'h1;
-  assign _252_ = ctrl_state == 1'h1;
-  assign _253_ = ctrl_state == 1'h1;
-  assign _254_ = ctrl_state == 1'h1;
-  assign _255_ = ctrl_state == 1'h1;
-  assign _256_ = _070_ ? 2'h0 : 2'hx;
-  function [1:0] _684_;
+  assign _259_ = ctrl_state == (* full_case = 32'd1 *) 2'h3;
+  assign _260_ = ctrl_state == (* full_case = 32'd1 *) 2'h2;
+  assign _261_ = ctrl_state == 1'h1;
+  assign _262_ = ctrl_state == 1'h1;
+  assign _263_ = ctrl_state == 1'h1;
+  assign _264_ = ctrl_state == 1'h1;
+  assign _265_ = ctrl_state == 1'h1;
+  assign _266_ = _068_ ? 2'h0 : 2'hx;
+  function [1:0] _705_;
     input [1:0] a;
     input [7:0] b;
     input [3:0] s;
@@ -695,202 +701,202 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
     (* parallel_case *)
     casez (s)
       4'b???1:
-        _684_ = b[1:0];
+        _705_ = b[1:0];
       4'b??1?:
-        _684_ = b[3:2];
+        _705_ = b[3:2];
       4'b?1??:
-        _684_ = b[5:4];
+        _705_ = b[5:4];
       4'b1???:
-        _684_ = b[7:6];
+        _705_ = b[7:6];
       default:
-        _684_ = a;
+        _705_ = a;
     endcase
   endfunction
-  assign _258_ = ctrl_state == (* full_case = 32'd1 *) 2'h3;
-  assign _259_ = compute ? 2'hx : 2'h3;
-  assign _260_ = ctrl_state == (* full_case = 32'd1 *) 2'h2;
-  assign _261_ = ch_last ? 2'h2 : 2'hx;
-  assign _262_ = s_param__valid ? _261_ : 2'hx;
-  assign _263_ = ctrl_state == (* full_case = 32'd1 *) 1'h1;
-  assign _264_ = s_param__valid ? 2'h1 : 2'hx;
-  assign _265_ = ! (* full_case = 32'd1 *) ctrl_state;
-  assign _266_ = s_param__valid ? _066_ : 1'hx;
-  function [0:0] _694_;
+  assign _268_ = ctrl_state == (* full_case = 32'd1 *) 2'h3;
+  assign _269_ = compute ? 2'hx : 2'h3;
+  assign _270_ = ctrl_state == (* full_case = 32'd1 *) 2'h2;
+  assign _271_ = ch_last ? 2'h2 : 2'hx;
+  assign _272_ = s_param__valid ? _271_ : 2'hx;
+  assign _273_ = ctrl_state == (* full_case = 32'd1 *) 1'h1;
+  assign _274_ = s_param__valid ? 2'h1 : 2'hx;
+  assign _275_ = ! (* full_case = 32'd1 *) ctrl_state;
+  assign _276_ = s_param__valid ? _063_ : 1'hx;
+  function [0:0] _715_;
     input [0:0] a;
     input [1:0] b;
     input [1:0] s;
     (* parallel_case *)
     casez (s)
       2'b?1:
-        _694_ = b[0:0];
+        _715_ = b[0:0];
       2'b1?:
-        _694_ = b[1:1];
+        _715_ = b[1:1];
       default:
-        _694_ = a;
+        _715_ = a;
     endcase
   endfunction
-  assign _268_ = ctrl_state == 1'h1;
-  assign _269_ = s_param__valid ? _058_ : 1'hx;
-  assign _270_ = ! ctrl_state;
-  assign _271_ = s_param__valid ? 1'h0 : 1'hx;
-  function [0:0] _699_;
+  assign _278_ = ctrl_state == 1'h1;
+  assign _279_ = s_param__valid ? _056_ : 1'hx;
+  assign _280_ = ! ctrl_state;
+  assign _281_ = s_param__valid ? 1'h0 : 1'hx;
+  function [0:0] _720_;
     input [0:0] a;
     input [1:0] b;
     input [1:0] s;
     (* parallel_case *)
     casez (s)
       2'b?1:
-        _699_ = b[0:0];
+        _720_ = b[0:0];
       2'b1?:
-        _699_ = b[1:1];
+        _720_ = b[1:1];
       default:
-        _699_ = a;
+        _720_ = a;
     endcase
   endfunction
-  assign _273_ = ctrl_state == 1'h1;
-  assign _274_ = s_param__valid ? 1'h1 : 1'hx;
-  assign _275_ = ! ctrl_state;
-  assign _276_ = s_param__valid ? _059_[15:0] : 16'hxxxx;
-  function [15:0] _704_;
+  assign _283_ = ctrl_state == 1'h1;
+  assign _284_ = s_param__valid ? 1'h1 : 1'hx;
+  assign _285_ = ! ctrl_state;
+  assign _286_ = s_param__valid ? _057_[15:0] : 16'hxxxx;
+  function [15:0] _725_;
     input [15:0] a;
     input [31:0] b;
     input [1:0] s;
     (* parallel_case *)
     casez (s)
       2'b?1:
-        _704_ = b[15:0];
+        _725_ = b[15:0];
       2'b1?:
-        _704_ = b[31:16];
+        _725_ = b[31:16];
       default:
-        _704_ = a;
+        _725_ = a;
     endcase
   endfunction
-  assign _278_ = ctrl_state == 1'h1;
-  assign _279_ = s_param__valid ? _057_[15:0] : 16'hxxxx;
-  assign _280_ = ! ctrl_state;
-  assign _281_ = _061_ ? (* full_case = 32'd1 *) 2'h0 : _064_[1:0];
-  assign _282_ = lane ? 2'hx : _281_;
-  assign _283_ = s_param__valid ? _282_ : 2'hx;
-  function [1:0] _711_;
+  assign _288_ = ctrl_state == 1'h1;
+  assign _289_ = s_param__valid ? _054_[15:0] : 16'hxxxx;
+  assign _290_ = ! ctrl_state;
+  assign _291_ = _059_ ? (* full_case = 32'd1 *) 2'h0 : _061_[1:0];
+  assign _292_ = lane ? 2'hx : _291_;
+  assign _293_ = s_param__valid ? _292_ : 2'hx;
+  function [1:0] _732_;
     input [1:0] a;
     input [3:0] b;
     input [1:0] s;
     (* parallel_case *)
     casez (s)
       2'b?1:
-        _711_ = b[1:0];
+        _732_ = b[1:0];
       2'b1?:
-        _711_ = b[3:2];
+        _732_ = b[3:2];
       default:
-        _711_ = a;
+        _732_ = a;
     endcase
   endfunction
-  assign _285_ = ctrl_state == 1'h1;
-  assign _286_ = s_param__valid ? 2'h0 : 2'hx;
-  assign _287_ = ! ctrl_state;
-  assign _288_ = lane ? 6'hxx : _060_[5:0];
-  assign _289_ = s_param__valid ? _288_ : 6'hxx;
-  function [5:0] _717_;
+  assign _295_ = ctrl_state == 1'h1;
+  assign _296_ = s_param__valid ? 2'h0 : 2'hx;
+  assign _297_ = ! ctrl_state;
+  assign _298_ = lane ? 6'hxx : _058_[5:0];
+  assign _299_ = s_param__valid ? _298_ : 6'hxx;
+  function [5:0] _738_;
     input [5:0] a;
     input [11:0] b;
     input [1:0] s;
     (* parallel_case *)
     casez (s)
       2'b?1:
-        _717_ = b[5:0];
+        _738_ = b[5:0];
       2'b1?:
-        _717_ = b[11:6];
+        _738_ = b[11:6];
       default:
-        _717_ = a;
+        _738_ = a;
     endcase
   endfunction
-  assign _291_ = ctrl_state == 1'h1;
-  assign _292_ = s_param__valid ? 6'h00 : 6'hxx;
-  assign _293_ = ! ctrl_state;
-  assign _294_ = _061_ ? _062_[3:0] : 4'hx;
-  assign _295_ = lane ? 4'hx : _294_;
-  assign _296_ = s_param__valid ? _295_ : 4'hx;
-  function [3:0] _724_;
+  assign _301_ = ctrl_state == 1'h1;
+  assign _302_ = s_param__valid ? 6'h00 : 6'hxx;
+  assign _303_ = ! ctrl_state;
+  assign _304_ = _059_ ? _060_[3:0] : 4'hx;
+  assign _305_ = lane ? 4'hx : _304_;
+  assign _306_ = s_param__valid ? _305_ : 4'hx;
+  function [3:0] _745_;
     input [3:0] a;
     input [7:0] b;
     input [1:0] s;
     (* parallel_case *)
     casez (s)
       2'b?1:
-        _724_ = b[3:0];
+        _745_ = b[3:0];
       2'b1?:
-        _724_ = b[7:4];
+        _745_ = b[7:4];
       default:
-        _724_ = a;
+        _745_ = a;
     endcase
   endfunction
-  assign _298_ = ctrl_state == 1'h1;
-  assign _299_ = s_param__valid ? 4'h0 : 4'hx;
-  assign _300_ = ! ctrl_state;
-  assign _301_ = lane ? (* full_case = 32'd1 *) _065_[0] : 1'h0;
-  assign _302_ = s_param__valid ? _301_ : 1'hx;
-  function [0:0] _730_;
+  assign _308_ = ctrl_state == 1'h1;
+  assign _309_ = s_param__valid ? 4'h0 : 4'hx;
+  assign _310_ = ! ctrl_state;
+  assign _311_ = lane ? (* full_case = 32'd1 *) _062_[0] : 1'h0;
+  assign _312_ = s_param__valid ? _311_ : 1'hx;
+  function [0:0] _751_;
     input [0:0] a;
     input [1:0] b;
     input [1:0] s;
     (* parallel_case *)
     casez (s)
       2'b?1:
-        _730_ = b[0:0];
+        _751_ = b[0:0];
       2'b1?:
-        _730_ = b[1:1];
+        _751_ = b[1:1];
       default:
-        _730_ = a;
+        _751_ = a;
     endcase
   endfunction
-  assign _304_ = ctrl_state == 1'h1;
-  assign _305_ = s_param__valid ? 1'h0 : 1'hx;
-  assign _306_ = ! ctrl_state;
-  assign _307_ = ! ctrl_state;
-  assign _308_ = ! ctrl_state;
-  assign _309_ = ! ctrl_state;
-  assign _310_ = ! ctrl_state;
-  assign _311_ = ! ctrl_state;
-  assign _312_ = ! ctrl_state;
-  assign _313_ = ! ctrl_state;
-  assign _314_ = ! ctrl_state;
-  assign _315_ = ! ctrl_state;
+  assign _314_ = ctrl_state == 1'h1;
+  assign _315_ = s_param__valid ? 1'h0 : 1'hx;
   assign _316_ = ! ctrl_state;
   assign _317_ = ! ctrl_state;
-  assign _320_ = dn_last ? (* full_case = 32'd1 *) 6'h3d : _035_[5:0];
-  assign _321_ = d_last ? (* full_case = 32'd1 *) _320_ : _033_[5:0];
-  assign _322_ = beat_last ? (* full_case = 32'd1 *) _321_ : _031_[5:0];
-  assign \$like$53  = o_valid ? _322_ : { 4'hx, ra_row[1], 1'hx };
-  assign _323_ = dn_last ? (* full_case = 32'd1 *) 6'h01 : _034_[5:0];
-  assign _324_ = d_last ? (* full_case = 32'd1 *) _323_ : _032_;
-  assign _325_ = beat_last ? (* full_case = 32'd1 *) _324_ : _030_;
-  assign \$like  = o_valid ? _325_[0] : 1'hx;
-  assign _326_ = dn_last ? (* full_case = 32'd1 *) 6'h00 : ra_inc;
-  assign _327_ = d_last ? (* full_case = 32'd1 *) _326_ : ra_row;
-  assign _329_ = ch_last ? 1'h1 : 1'h0;
-  assign _330_ = s_param__valid ? _329_ : 1'h0;
-  assign enter = _331_ ? _330_ : 1'h0;
-  assign _331_ = ctrl_state == 1'h1;
-  assign _332_ = ctrl_state == 1'h1;
-  assign _333_ = ctrl_state == 1'h1;
-  assign _334_ = ! ctrl_state;
-  function [0:0] _765_;
+  assign _318_ = ! ctrl_state;
+  assign _319_ = ! ctrl_state;
+  assign _320_ = ! ctrl_state;
+  assign _321_ = ! ctrl_state;
+  assign _322_ = ! ctrl_state;
+  assign _323_ = ! ctrl_state;
+  assign _324_ = ! ctrl_state;
+  assign _325_ = ! ctrl_state;
+  assign _326_ = ! ctrl_state;
+  assign _327_ = ! ctrl_state;
+  assign _330_ = dn_last ? (* full_case = 32'd1 *) 6'h3d : _033_[5:0];
+  assign _331_ = d_last ? (* full_case = 32'd1 *) _330_ : _031_[5:0];
+  assign _332_ = beat_last ? (* full_case = 32'd1 *) _331_ : _029_[5:0];
+  assign \$like$53  = o_valid ? _332_ : { 4'hx, ra_row[1], 1'hx };
+  assign _333_ = dn_last ? (* full_case = 32'd1 *) 6'h01 : _032_[5:0];
+  assign _334_ = d_last ? (* full_case = 32'd1 *) _333_ : _030_;
+  assign _335_ = beat_last ? (* full_case = 32'd1 *) _334_ : _028_;
+  assign \$like  = o_valid ? _335_[0] : 1'hx;
+  assign _336_ = dn_last ? (* full_case = 32'd1 *) 6'h00 : ra_inc;
+  assign _337_ = d_last ? (* full_case = 32'd1 *) _336_ : ra_row;
+  assign _339_ = ch_last ? 1'h1 : 1'h0;
+  assign _340_ = s_param__valid ? _339_ : 1'h0;
+  assign enter = _341_ ? _340_ : 1'h0;
+  assign _341_ = ctrl_state == 1'h1;
+  assign _342_ = ctrl_state == 1'h1;
+  assign _343_ = ctrl_state == 1'h1;
+  assign _344_ = ! ctrl_state;
+  function [0:0] _786_;
     input [0:0] a;
     input [1:0] b;
     input [1:0] s;
     (* parallel_case *)
     casez (s)
       2'b?1:
-        _765_ = b[0:0];
+        _786_ = b[0:0];
       2'b1?:
-        _765_ = b[1:1];
+        _786_ = b[1:1];
       default:
-        _765_ = a;
+        _786_ = a;
     endcase
   endfunction
-  assign s_param__ready = _765_(1'h0, 2'h3, { _336_, _335_ });
-  assign _335_ = ctrl_state == 1'h1;
-  assign _336_ = ! ctrl_state;
+  assign s_param__ready = _786_(1'h0, 2'h3, { _346_, _345_ });
+  assign _345_ = ctrl_state == 1'h1;
+  assign _346_ = ! ctrl_state;
   \hwq_top.engine.array  array (
     .clk(clk),
     .drain_valid(o_valid),
@@ -898,7 +904,7 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
     .i_last(i_last),
     .i_valid(take),
     .i_w(i_w),
-    .o_data(\o_data$144 ),
+    .o_data(\o_data$143 ),
     .rst(rst)
   );
   \hwq_top.engine.fifo  fifo (
@@ -907,8 +913,8 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
     .r_en(r_en),
     .r_rdy(m_out__valid),
     .rst(rst),
-    .w_en(\w_en$83 ),
-    .w_port__data(\w_data$85 )
+    .wp__data(\w_data$85 ),
+    .wp__en(\w_en$83 )
   );
   \hwq_top.engine.params0  params0 (
     .clk(clk),
@@ -934,108 +940,108 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
     .zero_point(zero_point)
   );
   assign _091_[18:17] = 2'hx;
-  assign _016_[2] = 1'hx;
-  assign _196_[5:1] = 5'hxx;
+  assign _048_[15:8] = 8'hxx;
+  assign _198_[5:1] = 5'hxx;
   always @(posedge clk) begin
     w_addr <= wa;
     if (rst) begin
       i_multiplier <= 31'h00000000;
-    end else if (_149_) begin
+    end else if (_155_) begin
       i_multiplier <= hdr[62:32];
     end
     if (rst) begin
       ctrl_state <= 2'h0;
-    end else if (_150_) begin
-      ctrl_state <= _684_(2'hx, { _264_, _262_, _259_, _256_ }, { _265_, _263_, _260_, _258_ });
+    end else if (_156_) begin
+      ctrl_state <= _705_(2'hx, { _274_, _272_, _269_, _266_ }, { _275_, _273_, _270_, _268_ });
     end
     if (rst) begin
       ch_last <= 1'h0;
-    end else if (_151_) begin
-      ch_last <= _694_(1'hx, { _269_, _266_ }, { _270_, _268_ });
+    end else if (_157_) begin
+      ch_last <= _715_(1'hx, { _279_, _276_ }, { _280_, _278_ });
     end
     if (rst) begin
       ch_first <= 1'h0;
-    end else if (_152_) begin
-      ch_first <= _699_(1'hx, { _274_, _271_ }, { _275_, _273_ });
+    end else if (_158_) begin
+      ch_first <= _720_(1'hx, { _284_, _281_ }, { _285_, _283_ });
     end
     if (rst) begin
       ch_left <= 16'h0000;
-    end else if (_153_) begin
-      ch_left <= _704_(16'hxxxx, { _279_, _276_ }, { _280_, _278_ });
+    end else if (_159_) begin
+      ch_left <= _725_(16'hxxxx, { _289_, _286_ }, { _290_, _288_ });
     end
     if (rst) begin
       wb <= 2'h0;
-    end else if (_154_) begin
-      wb <= _711_(2'hx, { _286_, _283_ }, { _287_, _285_ });
+    end else if (_160_) begin
+      wb <= _732_(2'hx, { _296_, _293_ }, { _297_, _295_ });
     end
     if (rst) begin
       wa <= 6'h00;
-    end else if (_155_) begin
-      wa <= _717_(6'hxx, { _292_, _289_ }, { _293_, _291_ });
+    end else if (_161_) begin
+      wa <= _738_(6'hxx, { _302_, _299_ }, { _303_, _301_ });
     end
     if (rst) begin
       blk <= 4'h0;
-    end else if (_156_) begin
-      blk <= _724_(4'hx, { _299_, _296_ }, { _300_, _298_ });
+    end else if (_162_) begin
+      blk <= _745_(4'hx, { _309_, _306_ }, { _310_, _308_ });
     end
     if (rst) begin
       lane <= 1'h0;
-    end else if (_157_) begin
-      lane <= _730_(1'hx, { _305_, _302_ }, { _306_, _304_ });
+    end else if (_163_) begin
+      lane <= _751_(1'hx, { _315_, _312_ }, { _316_, _314_ });
     end
     if (rst) begin
-      \$signal$109  <= 1'h0;
-    end else if (_158_) begin
-      \$signal$109  <= _056_;
+      \$signal$107  <= 1'h0;
+    end else if (_164_) begin
+      \$signal$107  <= _053_;
     end
     if (rst) begin
-      \$signal$108  <= 1'h0;
-    end else if (_159_) begin
-      \$signal$108  <= _052_;
+      \$signal$106  <= 1'h0;
+    end else if (_165_) begin
+      \$signal$106  <= _050_;
     end
     if (rst) begin
-      tile_pen <= 17'h00000;
-    end else if (_160_) begin
-      tile_pen <= _050_ - 2'h2;
+      tile_pen <= 8'h00;
+    end else if (_166_) begin
+      tile_pen <= _049_[7:0];
     end
     if (rst) begin
-      k_pen <= 17'h00000;
-    end else if (_161_) begin
-      k_pen <= hdr[47:32] - 2'h2;
+      k_pen <= 8'h00;
+    end else if (_167_) begin
+      k_pen <= _046_[7:0];
     end
     if (rst) begin
       zero_point <= 8'h00;
-    end else if (_162_) begin
+    end else if (_168_) begin
       zero_point <= hdr[55:48];
     end
     if (rst) begin
       m_one <= 1'h0;
-    end else if (_163_) begin
+    end else if (_169_) begin
       m_one <= hdr[15:0] == 1'h1;
     end
     if (rst) begin
       m_wrap_pen <= 17'h00000;
-    end else if (_164_) begin
+    end else if (_170_) begin
       m_wrap_pen <= hdr[15:0] + 2'h2;
     end
     if (rst) begin
       m_pen <= 17'h00000;
-    end else if (_165_) begin
+    end else if (_171_) begin
       m_pen <= hdr[15:0] - 2'h2;
     end
     if (rst) begin
       m_wrap <= 17'h00000;
-    end else if (_166_) begin
+    end else if (_172_) begin
       m_wrap <= hdr[15:0] + 2'h3;
     end
     if (rst) begin
       m_last <= 16'h0000;
-    end else if (_167_) begin
+    end else if (_173_) begin
       m_last <= hdr[15:0] - 1'h1;
     end
     if (rst) begin
       M_ <= 16'h0000;
-    end else if (_168_) begin
+    end else if (_174_) begin
       M_ <= hdr[15:0];
     end
     if (rst) begin
@@ -1047,7 +1053,7 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
       \i_last$58  <= 1'h0;
       \i_valid$56  <= 1'h0;
       part_last <= 1'h0;
-      \$signal$141  <= 1'h0;
+      \$signal$140  <= 1'h0;
       enter_q <= 1'h0;
       d_last <= 1'h0;
       row_last <= 1'h0;
@@ -1065,27 +1071,27 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
       drain_lt_last <= 1'h0;
       drain_lt_wrap_pen <= 1'h0;
       drain_lt_wrap <= 1'h0;
-      _517_ <= 17'h00000;
-      _518_ <= 17'h00000;
+      _529_ <= 17'h00000;
+      _530_ <= 17'h00000;
     end else begin
-      credit_ok <= \$signal  ? (* full_case = 32'd1 *) _040_ : _041_;
-      credits <= \$signal  ? (* full_case = 32'd1 *) _039_[3:0] : kept;
-      last_mblock <= _037_ >= M_;
-      give_back <= _018_ + _020_;
+      credit_ok <= \$signal  ? (* full_case = 32'd1 *) _038_ : _039_;
+      credits <= \$signal  ? (* full_case = 32'd1 *) _037_[3:0] : kept;
+      last_mblock <= _035_ >= M_;
+      give_back <= _016_ + _018_;
       \w_en$83  <= \w_en$79 ;
       \i_last$58  <= part_last;
-      \i_valid$56  <= \$signal$141 ;
-      part_last <= _009_ & dn_last;
-      \$signal$141  <= _007_;
+      \i_valid$56  <= \$signal$140 ;
+      part_last <= _007_ & dn_last;
+      \$signal$140  <= _005_;
       enter_q <= enter;
-      begin if (_103_) d_last <= _204_; else d_last <= _002_ ? \$signal$134  : _204_; end
-      begin if (_103_) row_last <= _210_; else begin if (_002_) row_last <= row_last_next; else row_last <= _210_; end end
-      begin if (_103_) row_valid <= _213_; else begin if (_002_) row_valid <= row_valid_next; else row_valid <= _213_; end end
-      begin if (_103_) row <= _216_; else begin if (_002_) row <= row_next; else row <= _216_; end end
-      begin if (_103_) dn <= _223_; else begin if (_002_) begin if (d_last) dn <= dn_last ? (* full_case = 32'd1 *) 4'h0 : _005_; else dn <= _223_; end else dn <= _223_; end end
-      begin if (_103_) d <= _228_; else begin if (_002_) d <= d_last ? (* full_case = 32'd1 *) 2'h0 : _006_[1:0]; else d <= _228_; end end
+      begin if (_103_) d_last <= _206_; else d_last <= _105_ ? \$signal$133  : _206_; end
+      begin if (_103_) row_last <= _212_; else begin if (_105_) row_last <= row_last_next; else row_last <= _212_; end end
+      begin if (_103_) row_valid <= _215_; else begin if (_105_) row_valid <= row_valid_next; else row_valid <= _215_; end end
+      begin if (_103_) row <= _218_; else begin if (_105_) row <= row_next; else row <= _218_; end end
+      begin if (_103_) dn <= _225_; else begin if (_105_) begin if (d_last) dn <= dn_last ? (* full_case = 32'd1 *) 4'h0 : _003_; else dn <= _225_; end else dn <= _225_; end end
+      begin if (_103_) d <= _230_; else begin if (_105_) d <= d_last ? (* full_case = 32'd1 *) 2'h0 : _004_[1:0]; else d <= _230_; end end
       begin if (dn_last) dn_last_next <= nb_one; else dn_last_next <= drain_dn_pen; end
-      begin if (wrap) row_last_next <= drain_lt_wrap & _093_; else row_last_next <= drain_lt_last & _096_; end
+      begin if (wrap) row_last_next <= drain_lt_wrap & _093_; else row_last_next <= drain_lt_last & _095_; end
       begin if (wrap) row_valid_next <= drain_lt_wrap; else row_valid_next <= drain_lt_last; end
       row_next <= _091_[16:0];
       drain_dn_pen <= dn == nb_pen;
@@ -1094,15 +1100,15 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
       drain_lt_last <= row < m_last;
       drain_lt_wrap_pen <= row < m_wrap_pen;
       drain_lt_wrap <= row < m_wrap;
-      _517_ <= _084_[16:0];
-      _518_ <= _082_[16:0];
+      _529_ <= _083_[16:0];
+      _530_ <= _082_[16:0];
     end
-    if (_181_) begin
+    if (_187_) begin
       w_en <= 1'h0;
     end else begin
-      w_en <= s_param__valid & _026_;
+      w_en <= s_param__valid & _024_;
     end
-    if (!_333_) begin
+    if (!_343_) begin
       w_data <= 32'd0;
     end else begin
       w_data <= hdr[31:0];
@@ -1114,17 +1120,17 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
     end
     if (rst) begin
       part2 <= 8'h00;
-    end else if (_169_) begin
+    end else if (_175_) begin
       part2 <= o_data;
     end
     if (rst) begin
       part1 <= 8'h00;
-    end else if (_170_) begin
+    end else if (_176_) begin
       part1 <= o_data;
     end
     if (rst) begin
       part0 <= 8'h00;
-    end else if (_171_) begin
+    end else if (_177_) begin
       part0 <= o_data;
     end
     if (rst) begin
@@ -1132,122 +1138,127 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
       ob <= 2'h0;
     end else if (\o_valid$80 ) begin
       ob_last <= ob == 2'h2;
-      ob <= _016_[1:0];
+      begin if (ob_last) ob <= 2'h0; else ob <= ob + 1'h1; end
     end
-    if (\$signal$141 ) begin
+    if (\$signal$140 ) begin
       i_acc <= acc_chosen;
     end
     if (o_valid) begin
-      begin if (beat[1]) acc_chosen <= beat[0] ? \o_data$144 [95:72] : \o_data$144 [71:48]; else acc_chosen <= beat[0] ? \o_data$144 [47:24] : \o_data$144 [23:0]; end
+      begin if (beat[1]) acc_chosen <= beat[0] ? \o_data$143 [95:72] : \o_data$143 [71:48]; else acc_chosen <= beat[0] ? \o_data$143 [47:24] : \o_data$143 [23:0]; end
     end
     if (rst) begin
       dn_last <= 1'h0;
-    end else if (_172_) begin
-      begin if (enter_q) dn_last <= nb_one; else begin if (_103_) dn_last <= 1'hx; else begin if (_002_) begin if (d_last) dn_last <= dn_last_next; else dn_last <= 1'hx; end else dn_last <= 1'hx; end end end
+    end else if (_178_) begin
+      begin if (enter_q) dn_last <= nb_one; else begin if (_103_) dn_last <= 1'hx; else begin if (_105_) begin if (d_last) dn_last <= dn_last_next; else dn_last <= 1'hx; end else dn_last <= 1'hx; end end end
     end
     if (rst) begin
       beat_last <= 1'h0;
-    end else if (_138_) begin
-      begin if (_103_) beat_last <= beat == 2'h2; else begin if (_002_) beat_last <= 1'h0; else begin if (drain_restart) beat_last <= 1'h0; else beat_last <= 1'hx; end end end
+    end else if (_140_) begin
+      begin if (_103_) beat_last <= beat == 2'h2; else begin if (_105_) beat_last <= 1'h0; else begin if (drain_restart) beat_last <= 1'h0; else beat_last <= 1'hx; end end end
     end
-    if (_182_) begin
+    if (_188_) begin
       \ra_row_reg[1]  <= 1'h0;
     end else if (o_valid) begin
-      \ra_row_reg[1]  <= _322_[1];
+      \ra_row_reg[1]  <= _332_[1];
     end
     if (rst) begin
-      _498_ <= 5'h00;
-    end else if (_139_) begin
-      _498_ <= { _219_[5:2], _219_[0] };
+      _510_ <= 5'h00;
+    end else if (_141_) begin
+      _510_ <= { _221_[5:2], _221_[0] };
     end
-    if (_183_) begin
+    if (_189_) begin
       ra_inc[5:1] <= 5'h00;
     end else if (o_valid) begin
-      ra_inc[5:1] <= _325_[5:1];
+      ra_inc[5:1] <= _335_[5:1];
     end
     if (rst) begin
       ra_inc[0] <= 1'h0;
-    end else if (_140_) begin
-      ra_inc[0] <= _196_[0];
+    end else if (_142_) begin
+      ra_inc[0] <= _198_[0];
     end
-    if (_184_) begin
+    if (_190_) begin
       ra <= 6'h00;
     end else if (o_valid) begin
-      ra <= beat_last ? (* full_case = 32'd1 *) _327_ : ra_inc;
+      ra <= beat_last ? (* full_case = 32'd1 *) _337_ : ra_inc;
     end
     if (rst) begin
       beat <= 2'h0;
-    end else if (_141_) begin
-      begin if (_103_) beat <= beat + 1'h1; else begin if (_002_) beat <= 2'h0; else begin if (drain_restart) beat <= 2'h0; else beat <= 2'hx; end end end
+    end else if (_143_) begin
+      begin if (_103_) beat <= beat + 1'h1; else begin if (_105_) beat <= 2'h0; else begin if (drain_restart) beat <= 2'h0; else beat <= 2'hx; end end end
     end
-    if (_185_) begin
+    if (_191_) begin
       drain_restart <= 1'h0;
     end else begin
       drain_restart <= s_param__valid;
     end
-    if (_186_) begin
-      \$signal$134  <= 1'h0;
+    if (_192_) begin
+      \$signal$133  <= 1'h0;
     end else begin
-      \$signal$134  <= drain_d_pen;
+      \$signal$133  <= drain_d_pen;
     end
     if (rst) begin
       at_tile_last <= 1'h0;
-    end else if (_142_) begin
-      at_tile_last <= compute ? _233_ : \$signal$109 ;
+    end else if (_144_) begin
+      at_tile_last <= compute ? _235_ : \$signal$107 ;
     end
     if (rst) begin
       at_k_last <= 1'h0;
-    end else if (_143_) begin
-      at_k_last <= compute ? _236_ : \$signal$108 ;
+    end else if (_145_) begin
+      at_k_last <= compute ? _238_ : \$signal$106 ;
     end
     if (rst) begin
       fn_last <= 1'h0;
-    end else if (_173_) begin
-      begin if (compute) begin if (adv) begin if (at_tile_last) fn_last <= fn_last ? (* full_case = 32'd1 *) nb_one : _078_; else fn_last <= 1'hx; end else fn_last <= 1'hx; end else fn_last <= ! blk; end
+    end else if (_179_) begin
+      begin if (compute) begin if (adv) begin if (at_tile_last) fn_last <= fn_last ? (* full_case = 32'd1 *) nb_one : _077_; else fn_last <= 1'hx; end else fn_last <= 1'hx; end else fn_last <= ! blk; end
     end
-    if (_187_) begin
-      fn <= 4'h0;
-    end else if (_174_) begin
-      fn <= fn_last ? (* full_case = 32'd1 *) 4'h0 : _077_[3:0];
+    if (rst) begin
+      fn_rem <= 5'h00;
+    end else if (_180_) begin
+      begin if (compute) begin if (adv) begin if (at_tile_last) fn_rem <= fn_last ? (* full_case = 32'd1 *) nb_pen : _076_[4:0]; else fn_rem <= 5'hxx; end else fn_rem <= 5'hxx; end else fn_rem <= blk - 1'h1; end
     end
-    if (_188_) begin
+    if (_193_) begin
       fm0 <= 17'h00000;
-    end else if (_175_) begin
-      fm0 <= _076_[16:0];
+    end else if (_181_) begin
+      fm0 <= _075_[16:0];
     end
     if (rst) begin
       in_data <= 1'h0;
-    end else if (_176_) begin
-      begin if (compute) begin if (adv) in_data <= at_tile_last ? (* full_case = 32'd1 *) _075_ : _243_; else in_data <= 1'hx; end else in_data <= enter; end
+    end else if (_182_) begin
+      begin if (compute) begin if (adv) in_data <= at_tile_last ? (* full_case = 32'd1 *) _073_ : _248_; else in_data <= 1'hx; end else in_data <= enter; end
     end
-    if (_189_) begin
-      kk <= 8'h00;
-    end else if (adv) begin
-      kk <= at_tile_last ? (* full_case = 32'd1 *) 8'h00 : _079_[7:0];
+    if (rst) begin
+      t_rem <= 8'h00;
+    end else if (_152_) begin
+      begin if (compute) begin if (adv) t_rem <= at_tile_last ? (* full_case = 32'd1 *) tile_pen : _079_[7:0]; else t_rem <= 8'hxx; end else t_rem <= tile_pen; end
+    end
+    if (rst) begin
+      k_rem <= 8'h00;
+    end else if (_153_) begin
+      begin if (compute) begin if (adv) k_rem <= at_tile_last ? (* full_case = 32'd1 *) k_pen : _078_[7:0]; else k_rem <= 8'hxx; end else k_rem <= k_pen; end
     end
     if (rst) begin
       flush <= 6'h00;
-    end else if (_148_) begin
-      flush <= _675_(6'hxx, { 6'h23, _069_[5:0] }, { _250_, _249_ });
+    end else if (_154_) begin
+      flush <= _696_(6'hxx, { 6'h23, _067_[5:0] }, { _260_, _259_ });
     end
-    if (_190_) begin
+    if (_194_) begin
       compute <= 1'h0;
-    end else if (_177_) begin
+    end else if (_183_) begin
       compute <= 1'h1;
     end
     if (rst) begin
       nb_one <= 1'h0;
-    end else if (_178_) begin
+    end else if (_184_) begin
       nb_one <= ! blk;
     end
     if (rst) begin
       nb_pen <= 5'h00;
-    end else if (_179_) begin
+    end else if (_185_) begin
       nb_pen <= blk - 1'h1;
     end
     if (rst) begin
       i_shift <= 6'h00;
-    end else if (_180_) begin
+    end else if (_186_) begin
       i_shift <= hdr[69:64];
     end
   end
@@ -1807,98 +1818,82 @@ module \hwq_top.engine.array (i_w, clk, rst, i_valid, i_last, drain_valid, o_dat
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.fifo (clk, rst, r_rdy, r_data, w_en, w_port__data, r_en);
+module \hwq_top.engine.fifo (clk, rst, r_data, wp__en, wp__data, r_rdy, r_en);
   wire _00_;
   wire _01_;
   wire _02_;
   wire _03_;
-  wire _05_;
-  wire _06_;
+  wire [3:0] _05_;
+  wire [4:0] _06_;
   wire _07_;
   wire _08_;
-  (* unused_bits = "4" *)
-  wire [4:0] _09_;
-  wire _10_;
-  wire [3:0] _11_;
-  wire [4:0] _12_;
-  wire _13_;
-  wire _14_;
-  wire _17_;
-  wire _18_;
+  wire _11_;
+  wire _12_;
   input clk;
   wire clk;
-  reg [3:0] level = 4'h0;
+  reg [3:0] consume_1 = 4'h1;
   output [32:0] r_data;
   wire [32:0] r_data;
   input r_en;
   wire r_en;
-  reg [3:0] r_port__addr = 4'h0;
   output r_rdy;
-  wire r_rdy;
+  reg r_rdy = 1'h0;
+  reg [3:0] rp__addr = 4'h0;
   input rst;
   wire rst;
-  input w_en;
-  wire w_en;
-  reg [3:0] w_port__addr = 4'h0;
-  input [32:0] w_port__data;
-  wire [32:0] w_port__data;
-  wire w_port__en;
-  wire w_rdy;
-  reg [32:0] storage [11:0];
+  reg [3:0] wp__addr = 4'h0;
+  input [32:0] wp__data;
+  wire [32:0] wp__data;
+  input wp__en;
+  wire wp__en;
+  reg [32:0] mem [11:0];
   initial begin
-    storage[0] = 33'h000000000;
-    storage[1] = 33'h000000000;
-    storage[2] = 33'h000000000;
-    storage[3] = 33'h000000000;
-    storage[4] = 33'h000000000;
-    storage[5] = 33'h000000000;
-    storage[6] = 33'h000000000;
-    storage[7] = 33'h000000000;
-    storage[8] = 33'h000000000;
-    storage[9] = 33'h000000000;
-    storage[10] = 33'h000000000;
-    storage[11] = 33'h000000000;
+    mem[0] = 33'h000000000;
+    mem[1] = 33'h000000000;
+    mem[2] = 33'h000000000;
+    mem[3] = 33'h000000000;
+    mem[4] = 33'h000000000;
+    mem[5] = 33'h000000000;
+    mem[6] = 33'h000000000;
+    mem[7] = 33'h000000000;
+    mem[8] = 33'h000000000;
+    mem[9] = 33'h000000000;
+    mem[10] = 33'h000000000;
+    mem[11] = 33'h000000000;
   end
   always @(posedge clk) begin
-    if (w_port__en)
-      storage[w_port__addr] <= w_port__data;
+    if (wp__en)
+      mem[wp__addr] <= wp__data;
   end
-  assign r_data = storage[r_port__addr];
-  assign w_rdy = level != 4'hc;
-  assign r_rdy = | level;
-  assign w_port__en = w_en & w_rdy;
-  assign _00_ = w_rdy & w_en;
-  assign _10_ = w_port__addr == 4'hb;
-  assign _11_ = w_port__addr + 1'h1;
-  assign _12_[3:0] = _10_ ? 4'h0 : _11_;
-  assign _13_ = r_rdy & r_en;
-  assign _14_ = r_port__addr == 4'hb;
-  assign _17_ = w_rdy & w_en;
-  assign _01_ = r_rdy & r_en;
+  assign r_data = mem[rp__addr];
+  assign _00_ = wp__addr == 4'hb;
+  assign _05_ = wp__addr + 1'h1;
+  assign _06_[3:0] = _00_ ? 4'h0 : _05_;
+  assign _07_ = r_en & r_rdy;
+  assign _08_ = consume_1 == 4'hb;
+  assign _11_ = r_en & r_rdy;
+  assign _12_ = consume_1 == wp__addr;
+  assign _01_ = _11_ & _12_;
   assign _02_ = ~ _01_;
-  assign _03_ = _17_ & _02_;
-  assign _05_ = r_rdy & r_en;
-  assign _06_ = w_rdy & w_en;
-  assign _07_ = ~ _06_;
-  assign _08_ = _05_ & _07_;
-  assign _09_[3:0] = level - 1'h1;
-  assign _18_ = { _08_, _03_ } != 1'h0;
-  assign _12_[4] = 1'hx;
+  assign _03_ = r_rdy & _02_;
+  assign _06_[4] = 1'hx;
   always @(posedge clk) begin
     if (rst) begin
-      level <= 4'h0;
-    end else if (_18_) begin
-      begin if (_08_) level <= _09_[3:0]; else begin if (_03_) level <= level + 1'h1; else level <= 4'hx; end end
+      r_rdy <= 1'h0;
+    end else begin
+      r_rdy <= wp__en | _03_;
     end
     if (rst) begin
-      r_port__addr <= 4'h0;
-    end else if (_13_) begin
-      begin if (_14_) r_port__addr <= 4'h0; else r_port__addr <= r_port__addr + 1'h1; end
+      consume_1 <= 4'h1;
+      rp__addr <= 4'h0;
+    end else if (_07_) begin
+      begin if (_08_) consume_1 <= 4'h0; else consume_1 <= consume_1 + 1'h1; end
+      rp__addr <= consume_1;
     end
     if (rst) begin
-      w_port__addr <= 4'h0;
-    end else if (_00_) begin
-      w_port__addr <= _12_[3:0];
+      wp__addr <= 4'h0;
+    end else if (wp__en) begin
+      wp__addr <= _06_[3:0];
     end
   end
 endmodule

@@ -55,23 +55,25 @@ module hwq_top(s_act_tvalid, s_wgt_tdata, s_wgt_tvalid, s_param_tdata, s_param_t
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_en, clk, rst, take, m_out__valid, m_out__payload, s_param__ready, i_a);
+module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_en, clk, rst, take, m_out__payload, s_param__ready, m_out__valid, i_a);
   wire _000_;
   wire _001_;
-  wire _002_;
-  wire [4:0] _005_;
-  wire _006_;
+  wire [4:0] _002_;
+  wire _003_;
+  wire _004_;
   wire _007_;
-  wire _009_;
-  wire _010_;
-  wire _011_;
+  wire _008_;
   (* unused_bits = "17" *)
-  wire [17:0] _012_;
-  (* unused_bits = "4" *)
-  wire [4:0] _013_;
-  wire _014_;
+  wire [17:0] _009_;
+  (* unused_bits = "5" *)
+  wire [5:0] _010_;
+  wire _011_;
+  wire _012_;
   (* unused_bits = "11" *)
-  wire [11:0] _015_;
+  wire [11:0] _013_;
+  (* unused_bits = "11" *)
+  wire [11:0] _014_;
+  wire _015_;
   wire _016_;
   wire _017_;
   wire _018_;
@@ -80,18 +82,18 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   wire _021_;
   wire _022_;
   wire _023_;
-  wire _024_;
   (* unused_bits = "4" *)
-  wire [4:0] _025_;
+  wire [4:0] _024_;
+  wire _025_;
   wire _026_;
   wire _027_;
-  wire _028_;
   wire _029_;
+  wire _030_;
   wire _031_;
   wire _032_;
-  wire _033_;
+  wire _034_;
   wire _035_;
-  wire _036_;
+  wire _037_;
   wire _038_;
   wire _039_;
   wire _040_;
@@ -125,12 +127,13 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   wire _068_;
   wire _069_;
   wire _070_;
-  wire _071_;
   (* unused_bits = "17" *)
-  wire [17:0] _073_;
-  wire _074_;
-  wire [3:0] _080_;
-  wire _081_;
+  wire [17:0] _072_;
+  wire _073_;
+  wire [3:0] _079_;
+  wire _080_;
+  (* unused_bits = "4" *)
+  wire [4:0] _081_;
   (* unused_bits = "4" *)
   wire [4:0] _082_;
   (* unused_bits = "4" *)
@@ -139,42 +142,43 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   wire [4:0] _084_;
   (* unused_bits = "4" *)
   wire [4:0] _085_;
-  (* unused_bits = "4" *)
-  wire [4:0] _086_;
-  wire [17:0] _087_;
-  wire _088_;
+  wire [17:0] _086_;
+  wire _087_;
   (* unused_bits = "3 4" *)
-  wire [4:0] _090_;
+  wire [4:0] _089_;
+  wire _090_;
   wire _091_;
-  wire _092_;
   (* unused_bits = "16" *)
-  wire [16:0] _093_;
+  wire [16:0] _092_;
   (* unused_bits = "17" *)
-  wire [17:0] _096_;
+  wire [17:0] _095_;
+  (* unused_bits = "11 12 13 14 15 16" *)
+  wire [16:0] _097_;
   wire _098_;
-  wire _100_;
-  wire [15:0] _101_;
+  wire _099_;
+  wire [15:0] _100_;
+  (* unused_bits = "11 12 13 14 15 16" *)
+  wire [16:0] _101_;
+  wire _102_;
   wire _103_;
-  wire _104_;
-  wire [15:0] _105_;
-  wire _106_;
+  wire [15:0] _104_;
+  wire _105_;
+  (* unused_bits = "16" *)
+  wire [16:0] _106_;
   wire _107_;
   (* unused_bits = "16" *)
   wire [16:0] _108_;
   wire _109_;
-  (* unused_bits = "16" *)
-  wire [16:0] _110_;
-  wire _111_;
+  wire _110_;
+  (* unused_bits = "4" *)
+  wire [4:0] _111_;
   (* unused_bits = "4" *)
   wire [4:0] _112_;
-  (* unused_bits = "4" *)
-  wire [4:0] _113_;
   (* unused_bits = "1" *)
-  wire [1:0] _114_;
+  wire [1:0] _113_;
   (* unused_bits = "4" *)
-  wire [4:0] _115_;
-  wire _116_;
-  wire _117_;
+  wire [4:0] _114_;
+  wire _115_;
   wire _118_;
   wire _119_;
   wire _120_;
@@ -285,20 +289,19 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   wire _225_;
   wire _226_;
   wire _227_;
-  wire [3:0] _228_;
-  wire [3:0] _229_;
-  wire _230_;
+  wire _228_;
+  wire _229_;
+  wire [3:0] _230_;
   wire [3:0] _231_;
   wire [3:0] _232_;
-  wire _234_;
-  wire [3:0] _235_;
-  wire _236_;
+  wire [3:0] _233_;
+  wire _235_;
+  wire [3:0] _236_;
   wire _237_;
-  wire _238_;
-  wire _239_;
-  wire _240_;
+  wire [3:0] _238_;
+  wire [3:0] _239_;
   wire _241_;
-  wire _242_;
+  wire [3:0] _242_;
   wire _243_;
   wire _244_;
   wire _245_;
@@ -306,20 +309,20 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   wire _247_;
   wire _248_;
   wire _249_;
-  wire [3:0] _252_;
-  wire [3:0] _253_;
-  wire [3:0] _255_;
-  wire [3:0] _256_;
-  wire [3:0] _257_;
-  wire [3:0] _258_;
+  wire _250_;
+  wire _251_;
+  wire _252_;
+  wire _253_;
+  wire _254_;
+  wire _255_;
+  wire _256_;
   wire [3:0] _259_;
-  wire _261_;
-  wire _262_;
-  wire _263_;
-  wire _264_;
-  wire _265_;
-  wire _266_;
-  wire _267_;
+  wire [3:0] _260_;
+  wire [3:0] _262_;
+  wire [3:0] _263_;
+  wire [3:0] _264_;
+  wire [3:0] _265_;
+  wire [3:0] _266_;
   wire _268_;
   wire _269_;
   wire _270_;
@@ -338,59 +341,62 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   wire _283_;
   wire _284_;
   wire _285_;
+  wire _286_;
+  wire _287_;
+  wire _288_;
+  wire _289_;
   wire _290_;
-  wire _296_;
-  wire _299_;
-  wire [16:0] _302_;
-  wire [3:0] _305_;
-  wire _310_;
-  wire _311_;
-  wire _313_;
-  wire _314_;
+  wire _291_;
+  wire _292_;
+  wire _297_;
+  wire _303_;
+  wire _306_;
+  wire [16:0] _309_;
+  wire [3:0] _312_;
+  wire _317_;
+  wire _318_;
+  wire _320_;
   wire _321_;
-  wire _327_;
-  wire _328_;
-  wire _329_;
-  wire _330_;
   wire _331_;
-  wire [1:0] _332_;
-  wire _334_;
-  wire [1:0] _335_;
-  wire _336_;
-  wire [1:0] _337_;
-  wire [1:0] _338_;
-  wire _339_;
-  wire [1:0] _340_;
-  wire _341_;
   wire _342_;
+  wire _343_;
   wire _344_;
   wire _345_;
   wire _346_;
-  wire [15:0] _347_;
+  wire [1:0] _347_;
   wire _349_;
-  wire [15:0] _350_;
+  wire [1:0] _350_;
   wire _351_;
-  wire _352_;
-  wire _353_;
+  wire [1:0] _352_;
+  wire [1:0] _353_;
   wire _354_;
+  wire [1:0] _355_;
   wire _356_;
   wire _357_;
-  wire _358_;
-  wire [3:0] _359_;
-  wire [3:0] _360_;
-  wire _362_;
-  wire [3:0] _363_;
+  wire _359_;
+  wire _360_;
+  wire _361_;
+  wire [15:0] _362_;
   wire _364_;
-  wire [3:0] _365_;
-  wire [3:0] _366_;
-  wire [3:0] _367_;
+  wire [15:0] _365_;
+  wire _366_;
+  wire _367_;
+  wire _368_;
   wire _369_;
+  wire _371_;
+  wire _372_;
+  wire _373_;
+  wire [3:0] _374_;
+  wire [3:0] _375_;
+  wire _377_;
+  wire [3:0] _378_;
+  wire _379_;
   wire \$like ;
   wire \$signal ;
   wire \$signal$132 ;
-  reg \$signal$217  = 1'h0;
-  reg \$signal$218  = 1'h0;
-  reg \$signal$234  = 1'h0;
+  reg \$signal$215  = 1'h0;
+  reg \$signal$216  = 1'h0;
+  reg \$signal$233  = 1'h0;
   reg [15:0] M_ = 16'h0000;
   reg [431:0] acc_chosen = 432'h000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000;
   reg [7:0] act_max = 8'h00;
@@ -417,8 +423,8 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   reg enter_q = 1'h0;
   reg [4:0] flush = 5'h00;
   reg [16:0] fm0 = 17'h00000;
-  reg [3:0] fn = 4'h0;
   reg fn_last = 1'h0;
+  reg [4:0] fn_rem = 5'h00;
   reg [1:0] give_back = 2'h0;
   input [71:0] hdr;
   wire [71:0] hdr;
@@ -431,9 +437,9 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   input [127:0] i_w;
   wire [127:0] i_w;
   reg in_data = 1'h0;
-  reg [16:0] k_pen = 17'h00000;
+  reg [10:0] k_pen = 11'h000;
+  reg [10:0] k_rem = 11'h000;
   wire [3:0] kept;
-  reg [10:0] kk = 11'h000;
   reg [3:0] lane = 4'h0;
   reg last_mblock = 1'h0;
   reg [15:0] m_last = 16'h0000;
@@ -448,7 +454,7 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   reg nb_one = 1'h0;
   reg [4:0] nb_pen = 5'h00;
   wire [127:0] o_data;
-  wire [431:0] \o_data$237 ;
+  wire [431:0] \o_data$236 ;
   wire o_last;
   wire o_valid;
   wire \o_valid$194 ;
@@ -488,9 +494,10 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   wire s_param__valid;
   input s_wgt__valid;
   wire s_wgt__valid;
+  reg [10:0] t_rem = 11'h000;
   output take;
   wire take;
-  reg [16:0] tile_pen = 17'h00000;
+  reg [10:0] tile_pen = 11'h000;
   reg [3:0] w_addr = 4'h0;
   reg [68:0] w_data = 69'h000000000000000000;
   reg [128:0] \w_data$198  = 129'h000000000000000000000000000000000;
@@ -517,250 +524,264 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   reg [7:0] zero_point = 8'h00;
   assign kept = credits + give_back;
   assign _000_ = s_act__valid & s_wgt__valid;
-  assign _041_ = in_data & _000_;
-  assign _052_ = ~ at_k_last;
-  assign _063_ = credit_ok | _052_;
-  assign take = _041_ & _063_;
-  assign _074_ = s_act__valid & s_wgt__valid;
-  assign _081_ = in_data & _074_;
-  assign _088_ = _081_ & credit_ok;
-  assign \$signal  = _088_ & at_k_last;
+  assign _040_ = in_data & _000_;
+  assign _051_ = ~ at_k_last;
+  assign _062_ = credit_ok | _051_;
+  assign take = _040_ & _062_;
+  assign _073_ = s_act__valid & s_wgt__valid;
+  assign _080_ = in_data & _073_;
+  assign _087_ = _080_ & credit_ok;
+  assign \$signal  = _087_ & at_k_last;
   assign _098_ = ~ in_data;
-  assign _106_ = s_act__valid & s_wgt__valid;
+  assign _109_ = s_act__valid & s_wgt__valid;
   assign _001_ = ~ at_k_last;
-  assign _010_ = credit_ok | _001_;
-  assign _021_ = _106_ & _010_;
-  assign adv = _098_ | _021_;
-  assign _029_ = compute & adv;
-  assign _035_ = _029_ & at_tile_last;
-  assign block_end = _035_ & fn_last;
+  assign _011_ = credit_ok | _001_;
+  assign _022_ = _109_ & _011_;
+  assign adv = _098_ | _022_;
+  assign _030_ = compute & adv;
+  assign _034_ = _030_ & at_tile_last;
+  assign block_end = _034_ & fn_last;
   assign i_last = take & at_k_last;
-  assign _036_ = ! lane;
-  assign _038_ = lane == 1'h1;
-  assign _039_ = s_param__valid & _038_;
-  assign _040_ = lane == 2'h2;
-  assign _042_ = s_param__valid & _040_;
-  assign _043_ = lane == 2'h3;
-  assign _044_ = s_param__valid & _043_;
-  assign _045_ = lane == 3'h4;
-  assign _046_ = s_param__valid & _045_;
-  assign _047_ = lane == 3'h5;
-  assign _048_ = s_param__valid & _047_;
-  assign _049_ = lane == 3'h6;
-  assign _050_ = s_param__valid & _049_;
-  assign _051_ = lane == 3'h7;
-  assign _053_ = s_param__valid & _051_;
-  assign _054_ = lane == 4'h8;
-  assign _055_ = s_param__valid & _054_;
-  assign _056_ = lane == 4'h9;
-  assign _057_ = s_param__valid & _056_;
-  assign _058_ = lane == 4'ha;
-  assign _059_ = s_param__valid & _058_;
-  assign _060_ = lane == 4'hb;
-  assign _061_ = s_param__valid & _060_;
-  assign _062_ = lane == 4'hc;
-  assign _064_ = s_param__valid & _062_;
-  assign _065_ = lane == 4'hd;
-  assign _066_ = s_param__valid & _065_;
-  assign _067_ = lane == 4'he;
-  assign _068_ = s_param__valid & _067_;
-  assign _069_ = lane == 4'hf;
-  assign _070_ = s_param__valid & _069_;
+  assign _035_ = ! lane;
+  assign _037_ = lane == 1'h1;
+  assign _038_ = s_param__valid & _037_;
+  assign _039_ = lane == 2'h2;
+  assign _041_ = s_param__valid & _039_;
+  assign _042_ = lane == 2'h3;
+  assign _043_ = s_param__valid & _042_;
+  assign _044_ = lane == 3'h4;
+  assign _045_ = s_param__valid & _044_;
+  assign _046_ = lane == 3'h5;
+  assign _047_ = s_param__valid & _046_;
+  assign _048_ = lane == 3'h6;
+  assign _049_ = s_param__valid & _048_;
+  assign _050_ = lane == 3'h7;
+  assign _052_ = s_param__valid & _050_;
+  assign _053_ = lane == 4'h8;
+  assign _054_ = s_param__valid & _053_;
+  assign _055_ = lane == 4'h9;
+  assign _056_ = s_param__valid & _055_;
+  assign _057_ = lane == 4'ha;
+  assign _058_ = s_param__valid & _057_;
+  assign _059_ = lane == 4'hb;
+  assign _060_ = s_param__valid & _059_;
+  assign _061_ = lane == 4'hc;
+  assign _063_ = s_param__valid & _061_;
+  assign _064_ = lane == 4'hd;
+  assign _065_ = s_param__valid & _064_;
+  assign _066_ = lane == 4'he;
+  assign _067_ = s_param__valid & _066_;
+  assign _068_ = lane == 4'hf;
+  assign _069_ = s_param__valid & _068_;
   assign row_end = o_valid & beat_last;
-  assign _071_ = ~ dn_last;
-  assign wrap = d_last & _071_;
-  assign _073_[16:0] = row + 1'h1;
+  assign _070_ = ~ dn_last;
+  assign wrap = d_last & _070_;
+  assign _072_[16:0] = row + 1'h1;
   assign \$signal$132  = d_last ? 1'h1 : 1'h0;
-  assign _080_ = ra_inc + 1'h1;
-  assign _082_[3:0] = ra_inc + 1'h0;
-  assign _083_[3:0] = ra_row + 1'h1;
-  assign _084_[3:0] = ra_row + 1'h0;
-  assign _085_[3:0] = ra_inc + 1'h1;
-  assign _086_[3:0] = ra_inc + 1'h0;
-  assign _087_ = fm0 + 1'h1;
-  assign _090_[2:0] = kept[2:0] - 1'h1;
-  assign _091_ = kept >= 2'h2;
-  assign _092_ = kept >= 1'h1;
-  assign _093_[15:0] = hdr[15:0] - 1'h1;
-  assign _096_[16:0] = hdr[15:0] + 17'h1ffff;
-  assign _100_ = hdr[47:32] > 5'h10;
-  assign _101_ = _100_ ? hdr[47:32] : 16'h0010;
-  assign _103_ = hdr[47:32] == 1'h1;
-  assign _104_ = hdr[47:32] > 5'h10;
-  assign _105_ = _104_ ? hdr[47:32] : 16'h0010;
-  assign _107_ = _105_ == 1'h1;
-  assign _108_[15:0] = hdr[31:16] - 1'h1;
-  assign _109_ = hdr[31:16] == 1'h1;
-  assign _110_[15:0] = ch_left - 1'h1;
-  assign _111_ = lane == 4'hf;
-  assign _112_[3:0] = wa + 1'h1;
-  assign _113_[3:0] = blk + 1'h1;
-  assign _114_[0] = wb + 1'h1;
-  assign _115_[3:0] = lane + 1'h1;
-  assign _002_ = ch_left == 1'h1;
-  assign _005_ = flush - 1'h1;
-  assign _006_ = ! flush;
-  assign _007_ = block_end & last_mblock;
-  assign _009_ = fn_last & last_mblock;
-  assign _011_ = ~ _009_;
-  assign _012_[16:0] = fm0 + 1'h1;
-  assign _013_[3:0] = fn + 1'h1;
-  assign _014_ = fn == nb_pen;
-  assign _015_[10:0] = kk + 1'h1;
-  assign _016_ = kk == k_pen;
-  assign _017_ = kk == tile_pen;
-  assign _018_ = ~ drain_restart;
-  assign _019_ = _018_ & o_valid;
-  assign _020_ = ~ beat_last;
-  assign _022_ = _019_ & _020_;
-  assign _023_ = ~ drain_restart;
-  assign _024_ = _023_ & row_end;
-  assign _025_[3:0] = dn + 1'h1;
-  assign _026_ = o_valid & row_valid;
-  assign _027_ = row_end & row_valid;
-  assign _028_ = _027_ & row_last;
-  assign _031_ = r_en & m_out__valid;
-  assign _032_ = ~ row_valid;
-  assign _033_ = row_end & _032_;
-  assign _116_ = { _024_, _022_, enter_q, d_last } != 4'h8;
-  assign _117_ = { _024_, _022_, enter_q } != 1'h0;
-  assign _118_ = { _022_, enter_q } != 2'h2;
-  assign _119_ = { _024_, _022_, drain_restart } != 1'h0;
-  assign _120_ = { drain_restart, o_valid } != 1'h0;
-  assign _121_ = { compute, adv } != 2'h2;
-  assign _122_ = { compute, adv } != 2'h2;
+  assign _079_ = ra_inc + 1'h1;
+  assign _081_[3:0] = ra_inc + 1'h0;
+  assign _082_[3:0] = ra_row + 1'h1;
+  assign _083_[3:0] = ra_row + 1'h0;
+  assign _084_[3:0] = ra_inc + 1'h1;
+  assign _085_[3:0] = ra_inc + 1'h0;
+  assign _086_ = fm0 + 1'h1;
+  assign _089_[2:0] = kept[2:0] - 1'h1;
+  assign _090_ = kept >= 2'h2;
+  assign _091_ = kept >= 1'h1;
+  assign _092_[15:0] = hdr[15:0] - 1'h1;
+  assign _095_[16:0] = hdr[15:0] + 17'h1ffff;
+  assign _097_[10:0] = hdr[42:32] - 2'h2;
+  assign _099_ = hdr[47:32] > 5'h10;
+  assign _100_[10:0] = _099_ ? hdr[42:32] : 11'h010;
+  assign _101_[10:0] = _100_[10:0] - 2'h2;
+  assign _102_ = hdr[47:32] == 1'h1;
+  assign _103_ = hdr[47:32] > 5'h10;
+  assign _104_ = _103_ ? hdr[47:32] : 16'h0010;
+  assign _105_ = _104_ == 1'h1;
+  assign _106_[15:0] = hdr[31:16] - 1'h1;
+  assign _107_ = hdr[31:16] == 1'h1;
+  assign _108_[15:0] = ch_left - 1'h1;
+  assign _110_ = lane == 4'hf;
+  assign _111_[3:0] = wa + 1'h1;
+  assign _112_[3:0] = blk + 1'h1;
+  assign _113_[0] = wb + 1'h1;
+  assign _114_[3:0] = lane + 1'h1;
+  assign _115_ = ch_left == 1'h1;
+  assign _002_ = flush - 1'h1;
+  assign _003_ = ! flush;
+  assign _004_ = block_end & last_mblock;
+  assign _007_ = fn_last & last_mblock;
+  assign _008_ = ~ _007_;
+  assign _009_[16:0] = fm0 + 1'h1;
+  assign _010_[4:0] = fn_rem - 1'h1;
+  assign _012_ = ! fn_rem;
+  assign _013_[10:0] = k_rem - 1'h1;
+  assign _014_[10:0] = t_rem - 1'h1;
+  assign _015_ = ! k_rem;
+  assign _016_ = ! t_rem;
+  assign _017_ = ~ drain_restart;
+  assign _018_ = _017_ & o_valid;
+  assign _019_ = ~ beat_last;
+  assign _020_ = _018_ & _019_;
+  assign _021_ = ~ drain_restart;
+  assign _023_ = _021_ & row_end;
+  assign _024_[3:0] = dn + 1'h1;
+  assign _025_ = o_valid & row_valid;
+  assign _026_ = row_end & row_valid;
+  assign _027_ = _026_ & row_last;
+  assign _029_ = r_en & m_out__valid;
+  assign _031_ = ~ row_valid;
+  assign _032_ = row_end & _031_;
+  assign _118_ = { _023_, _020_, enter_q, d_last } != 4'h8;
+  assign _119_ = { _023_, _020_, enter_q } != 1'h0;
+  assign _120_ = { _020_, enter_q } != 2'h2;
+  assign _121_ = { _023_, _020_, drain_restart } != 1'h0;
+  assign _122_ = { drain_restart, o_valid } != 1'h0;
   assign _123_ = { compute, adv } != 2'h2;
-  assign _124_ = { at_tile_last, compute, adv } != 2'h3;
-  assign _125_ = { at_tile_last, compute, adv, at_k_last } != 3'h6;
-  assign _126_ = { compute, adv } != 2'h2;
-  assign _127_ = { _328_, _327_ } != 1'h0;
-  assign _128_ = { _339_, s_param__valid } != 2'h2;
-  assign _129_ = { _341_, s_param__valid } != 2'h2;
-  assign _130_ = { _339_, ch_last, s_param__valid } != 3'h5;
-  assign _131_ = { _336_, compute } != 2'h3;
-  assign _132_ = { _334_, _006_ } != 2'h2;
-  assign _133_ = { _341_, _339_, _336_, _334_ } != 1'h0;
-  assign _134_ = { _344_, s_param__valid } != 2'h2;
-  assign _135_ = { _346_, s_param__valid } != 2'h2;
-  assign _136_ = { _346_, _344_ } != 1'h0;
-  assign _137_ = { _349_, s_param__valid } != 2'h2;
-  assign _138_ = { _351_, s_param__valid } != 2'h2;
-  assign _139_ = { _351_, _349_ } != 1'h0;
-  assign _140_ = { _356_, s_param__valid } != 2'h2;
-  assign _141_ = { _358_, s_param__valid } != 2'h2;
-  assign _142_ = { _356_, _111_, s_param__valid } != 3'h5;
-  assign _143_ = { _358_, _356_ } != 1'h0;
-  assign _144_ = { _362_, s_param__valid } != 2'h2;
-  assign _145_ = { _364_, s_param__valid } != 2'h2;
-  assign _146_ = { _362_, _111_, s_param__valid } != 3'h5;
-  assign _147_ = { _364_, _362_ } != 1'h0;
-  assign _148_ = { _369_, s_param__valid } != 2'h2;
-  assign _149_ = { _230_, s_param__valid } != 2'h2;
-  assign _150_ = { _369_, _111_, wb, s_param__valid } != 4'hf;
-  assign _151_ = { _369_, _111_, s_param__valid } != 3'h5;
-  assign _152_ = { _230_, _369_ } != 1'h0;
-  assign _153_ = { _234_, s_param__valid } != 2'h2;
-  assign _154_ = { _236_, s_param__valid } != 2'h2;
-  assign _155_ = { _236_, _234_ } != 1'h0;
-  assign _156_ = & { _118_, _117_, _116_ };
-  assign _157_ = & { _124_, _123_ };
-  assign _158_ = & { at_tile_last, adv };
-  assign _159_ = & { fn_last, at_tile_last, adv };
-  assign _160_ = & { _126_, _125_ };
-  assign _161_ = & { _329_, ch_last, s_param__valid };
-  assign _162_ = & { _330_, ch_last, s_param__valid };
-  assign _163_ = & { _331_, ch_last, s_param__valid };
-  assign _164_ = & { _133_, _132_, _131_, _130_, _129_, _128_ };
-  assign _165_ = & { _136_, _135_, _134_ };
-  assign _166_ = & { _139_, _138_, _137_ };
-  assign _167_ = & { _143_, _142_, _141_, _140_ };
-  assign _168_ = & { _147_, _146_, _145_, _144_ };
-  assign _169_ = & { _152_, _151_, _150_, _149_, _148_ };
-  assign _170_ = & { _155_, _154_, _153_ };
-  assign _171_ = & { _237_, s_param__valid };
-  assign _172_ = & { _238_, s_param__valid };
-  assign _173_ = & { _239_, s_param__valid };
-  assign _174_ = & { _240_, s_param__valid };
-  assign _175_ = & { _241_, s_param__valid };
-  assign _176_ = & { _242_, s_param__valid };
-  assign _177_ = & { _243_, s_param__valid };
-  assign _178_ = & { _244_, s_param__valid };
-  assign _179_ = & { _245_, s_param__valid };
-  assign _180_ = & { _246_, s_param__valid };
-  assign _181_ = & { _247_, s_param__valid };
-  assign _182_ = & { _248_, s_param__valid };
-  assign _183_ = & { _249_, s_param__valid };
-  assign _208_ = ~ _283_;
-  assign _209_ = ~ compute;
-  assign _210_ = ~ compute;
-  assign _211_ = ~ compute;
-  assign _212_ = ~ _264_;
-  assign _213_ = ~ _265_;
-  assign _214_ = ~ _266_;
-  assign _215_ = ~ _267_;
-  assign _216_ = ~ _268_;
-  assign _217_ = ~ _269_;
-  assign _218_ = ~ _270_;
-  assign _219_ = ~ _271_;
-  assign _220_ = ~ _272_;
-  assign _221_ = ~ _273_;
-  assign _222_ = ~ _274_;
-  assign _223_ = ~ _275_;
-  assign _224_ = ~ _276_;
-  assign _225_ = ~ _277_;
-  assign _226_ = ~ _278_;
-  assign _227_ = ~ _279_;
-  assign _184_ = | { drain_restart, rst };
-  assign _185_ = | { drain_restart, rst };
-  assign _186_ = | { drain_restart, rst };
-  assign _187_ = | { _208_, rst };
-  assign _188_ = | { _209_, rst };
-  assign _189_ = | { _210_, rst };
-  assign _190_ = | { _211_, rst };
-  assign _191_ = | { _007_, rst };
-  assign _192_ = | { _212_, rst };
-  assign _193_ = | { _213_, rst };
-  assign _194_ = | { _214_, rst };
-  assign _195_ = | { _215_, rst };
-  assign _196_ = | { _216_, rst };
-  assign _197_ = | { _217_, rst };
-  assign _198_ = | { _218_, rst };
-  assign _199_ = | { _219_, rst };
-  assign _200_ = | { _220_, rst };
-  assign _201_ = | { _221_, rst };
-  assign _202_ = | { _222_, rst };
-  assign _203_ = | { _223_, rst };
-  assign _204_ = | { _224_, rst };
-  assign _205_ = | { _225_, rst };
-  assign _206_ = | { _226_, rst };
-  assign _207_ = | { _227_, rst };
-  assign _229_ = s_param__valid ? 4'h0 : 4'hx;
-  assign _230_ = ! ctrl_state;
-  assign _231_ = _111_ ? (* full_case = 32'd1 *) 4'h0 : _115_[3:0];
-  assign _232_ = s_param__valid ? _231_ : 4'hx;
-  function [3:0] _691_;
+  assign _124_ = { compute, adv } != 2'h2;
+  assign _125_ = { compute, adv } != 2'h2;
+  assign _126_ = { at_tile_last, compute, adv } != 2'h3;
+  assign _127_ = { compute, adv } != 2'h2;
+  assign _128_ = { at_tile_last, compute, adv } != 2'h3;
+  assign _129_ = { at_tile_last, compute, adv, at_k_last } != 3'h6;
+  assign _130_ = { compute, adv } != 2'h2;
+  assign _131_ = { compute, adv } != 2'h2;
+  assign _132_ = { compute, adv } != 2'h2;
+  assign _133_ = { _343_, _342_ } != 1'h0;
+  assign _134_ = { _354_, s_param__valid } != 2'h2;
+  assign _135_ = { _356_, s_param__valid } != 2'h2;
+  assign _136_ = { _354_, ch_last, s_param__valid } != 3'h5;
+  assign _137_ = { _351_, compute } != 2'h3;
+  assign _138_ = { _349_, _003_ } != 2'h2;
+  assign _139_ = { _356_, _354_, _351_, _349_ } != 1'h0;
+  assign _140_ = { _359_, s_param__valid } != 2'h2;
+  assign _141_ = { _361_, s_param__valid } != 2'h2;
+  assign _142_ = { _361_, _359_ } != 1'h0;
+  assign _143_ = { _364_, s_param__valid } != 2'h2;
+  assign _144_ = { _366_, s_param__valid } != 2'h2;
+  assign _145_ = { _366_, _364_ } != 1'h0;
+  assign _146_ = { _371_, s_param__valid } != 2'h2;
+  assign _147_ = { _373_, s_param__valid } != 2'h2;
+  assign _148_ = { _371_, _110_, s_param__valid } != 3'h5;
+  assign _149_ = { _373_, _371_ } != 1'h0;
+  assign _150_ = { _377_, s_param__valid } != 2'h2;
+  assign _151_ = { _379_, s_param__valid } != 2'h2;
+  assign _152_ = { _377_, _110_, s_param__valid } != 3'h5;
+  assign _153_ = { _379_, _377_ } != 1'h0;
+  assign _154_ = { _235_, s_param__valid } != 2'h2;
+  assign _155_ = { _237_, s_param__valid } != 2'h2;
+  assign _156_ = { _235_, _110_, wb, s_param__valid } != 4'hf;
+  assign _157_ = { _235_, _110_, s_param__valid } != 3'h5;
+  assign _158_ = { _237_, _235_ } != 1'h0;
+  assign _159_ = { _241_, s_param__valid } != 2'h2;
+  assign _160_ = { _243_, s_param__valid } != 2'h2;
+  assign _161_ = { _243_, _241_ } != 1'h0;
+  assign _162_ = & { _120_, _119_, _118_ };
+  assign _163_ = & { _126_, _125_ };
+  assign _164_ = & { _128_, _127_ };
+  assign _165_ = & { fn_last, at_tile_last, adv };
+  assign _166_ = & { _130_, _129_ };
+  assign _167_ = & { _344_, ch_last, s_param__valid };
+  assign _168_ = & { _345_, ch_last, s_param__valid };
+  assign _169_ = & { _346_, ch_last, s_param__valid };
+  assign _170_ = & { _139_, _138_, _137_, _136_, _135_, _134_ };
+  assign _171_ = & { _142_, _141_, _140_ };
+  assign _172_ = & { _145_, _144_, _143_ };
+  assign _173_ = & { _149_, _148_, _147_, _146_ };
+  assign _174_ = & { _153_, _152_, _151_, _150_ };
+  assign _175_ = & { _158_, _157_, _156_, _155_, _154_ };
+  assign _176_ = & { _161_, _160_, _159_ };
+  assign _177_ = & { _244_, s_param__valid };
+  assign _178_ = & { _245_, s_param__valid };
+  assign _179_ = & { _246_, s_param__valid };
+  assign _180_ = & { _247_, s_param__valid };
+  assign _181_ = & { _248_, s_param__valid };
+  assign _182_ = & { _249_, s_param__valid };
+  assign _183_ = & { _250_, s_param__valid };
+  assign _184_ = & { _251_, s_param__valid };
+  assign _185_ = & { _252_, s_param__valid };
+  assign _186_ = & { _253_, s_param__valid };
+  assign _187_ = & { _254_, s_param__valid };
+  assign _188_ = & { _255_, s_param__valid };
+  assign _189_ = & { _256_, s_param__valid };
+  assign _212_ = ~ _290_;
+  assign _213_ = ~ compute;
+  assign _214_ = ~ _271_;
+  assign _215_ = ~ _272_;
+  assign _216_ = ~ _273_;
+  assign _217_ = ~ _274_;
+  assign _218_ = ~ _275_;
+  assign _219_ = ~ _276_;
+  assign _220_ = ~ _277_;
+  assign _221_ = ~ _278_;
+  assign _222_ = ~ _279_;
+  assign _223_ = ~ _280_;
+  assign _224_ = ~ _281_;
+  assign _225_ = ~ _282_;
+  assign _226_ = ~ _283_;
+  assign _227_ = ~ _284_;
+  assign _228_ = ~ _285_;
+  assign _229_ = ~ _286_;
+  assign _190_ = | { drain_restart, rst };
+  assign _191_ = | { drain_restart, rst };
+  assign _192_ = | { drain_restart, rst };
+  assign _193_ = | { _212_, rst };
+  assign _194_ = | { _213_, rst };
+  assign _195_ = | { _004_, rst };
+  assign _196_ = | { _214_, rst };
+  assign _197_ = | { _215_, rst };
+  assign _198_ = | { _216_, rst };
+  assign _199_ = | { _217_, rst };
+  assign _200_ = | { _218_, rst };
+  assign _201_ = | { _219_, rst };
+  assign _202_ = | { _220_, rst };
+  assign _203_ = | { _221_, rst };
+  assign _204_ = | { _222_, rst };
+  assign _205_ = | { _223_, rst };
+  assign _206_ = | { _224_, rst };
+  assign _207_ = | { _225_, rst };
+  assign _208_ = | { _226_, rst };
+  assign _209_ = | { _227_, rst };
+  assign _210_ = | { _228_, rst };
+  assign _211_ = | { _229_, rst };
+  assign _231_ = wb ? 4'hx : _112_[3:0];
+  assign _232_ = _110_ ? _231_ : 4'hx;
+  assign _233_ = s_param__valid ? _232_ : 4'hx;
+  function [3:0] _703_;
     input [3:0] a;
     input [7:0] b;
     input [1:0] s;
     (* parallel_case *)
     casez (s)
       2'b?1:
-        _691_ = b[3:0];
+        _703_ = b[3:0];
       2'b1?:
-        _691_ = b[7:4];
+        _703_ = b[7:4];
       default:
-        _691_ = a;
+        _703_ = a;
     endcase
   endfunction
-  assign _234_ = ctrl_state == 1'h1;
-  assign _235_ = s_param__valid ? 4'h0 : 4'hx;
-  assign _236_ = ! ctrl_state;
+  assign _235_ = ctrl_state == 1'h1;
+  assign _236_ = s_param__valid ? 4'h0 : 4'hx;
   assign _237_ = ! ctrl_state;
-  assign _238_ = ! ctrl_state;
-  assign _239_ = ! ctrl_state;
-  assign _240_ = ! ctrl_state;
-  assign _241_ = ! ctrl_state;
-  assign _242_ = ! ctrl_state;
+  assign _238_ = _110_ ? (* full_case = 32'd1 *) 4'h0 : _114_[3:0];
+  assign _239_ = s_param__valid ? _238_ : 4'hx;
+  function [3:0] _709_;
+    input [3:0] a;
+    input [7:0] b;
+    input [1:0] s;
+    (* parallel_case *)
+    casez (s)
+      2'b?1:
+        _709_ = b[3:0];
+      2'b1?:
+        _709_ = b[7:4];
+      default:
+        _709_ = a;
+    endcase
+  endfunction
+  assign _241_ = ctrl_state == 1'h1;
+  assign _242_ = s_param__valid ? 4'h0 : 4'hx;
   assign _243_ = ! ctrl_state;
   assign _244_ = ! ctrl_state;
   assign _245_ = ! ctrl_state;
@@ -768,24 +789,24 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   assign _247_ = ! ctrl_state;
   assign _248_ = ! ctrl_state;
   assign _249_ = ! ctrl_state;
-  assign _252_ = dn_last ? (* full_case = 32'd1 *) 4'h0 : _086_[3:0];
-  assign _253_ = d_last ? (* full_case = 32'd1 *) _252_ : _084_[3:0];
-  assign _255_ = dn_last ? (* full_case = 32'd1 *) 4'h1 : _085_[3:0];
-  assign _256_ = d_last ? (* full_case = 32'd1 *) _255_ : _083_[3:0];
-  assign _257_ = beat_last ? (* full_case = 32'd1 *) _256_ : _080_;
-  assign \$like  = o_valid ? _257_[0] : 1'hx;
-  assign _258_ = dn_last ? (* full_case = 32'd1 *) 4'h0 : ra_inc;
-  assign _259_ = d_last ? (* full_case = 32'd1 *) _258_ : ra_row;
-  assign _261_ = ch_last ? 1'h1 : 1'h0;
-  assign _262_ = s_param__valid ? _261_ : 1'h0;
-  assign enter = _263_ ? _262_ : 1'h0;
-  assign _263_ = ctrl_state == 1'h1;
-  assign _264_ = ctrl_state == 1'h1;
-  assign _265_ = ctrl_state == 1'h1;
-  assign _266_ = ctrl_state == 1'h1;
-  assign _267_ = ctrl_state == 1'h1;
-  assign _268_ = ctrl_state == 1'h1;
-  assign _269_ = ctrl_state == 1'h1;
+  assign _250_ = ! ctrl_state;
+  assign _251_ = ! ctrl_state;
+  assign _252_ = ! ctrl_state;
+  assign _253_ = ! ctrl_state;
+  assign _254_ = ! ctrl_state;
+  assign _255_ = ! ctrl_state;
+  assign _256_ = ! ctrl_state;
+  assign _259_ = dn_last ? (* full_case = 32'd1 *) 4'h0 : _085_[3:0];
+  assign _260_ = d_last ? (* full_case = 32'd1 *) _259_ : _083_[3:0];
+  assign _262_ = dn_last ? (* full_case = 32'd1 *) 4'h1 : _084_[3:0];
+  assign _263_ = d_last ? (* full_case = 32'd1 *) _262_ : _082_[3:0];
+  assign _264_ = beat_last ? (* full_case = 32'd1 *) _263_ : _079_;
+  assign \$like  = o_valid ? _264_[0] : 1'hx;
+  assign _265_ = dn_last ? (* full_case = 32'd1 *) 4'h0 : ra_inc;
+  assign _266_ = d_last ? (* full_case = 32'd1 *) _265_ : ra_row;
+  assign _268_ = ch_last ? 1'h1 : 1'h0;
+  assign _269_ = s_param__valid ? _268_ : 1'h0;
+  assign enter = _270_ ? _269_ : 1'h0;
   assign _270_ = ctrl_state == 1'h1;
   assign _271_ = ctrl_state == 1'h1;
   assign _272_ = ctrl_state == 1'h1;
@@ -799,36 +820,43 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   assign _280_ = ctrl_state == 1'h1;
   assign _281_ = ctrl_state == 1'h1;
   assign _282_ = ctrl_state == 1'h1;
-  assign _283_ = ! ctrl_state;
-  function [0:0] _744_;
+  assign _283_ = ctrl_state == 1'h1;
+  assign _284_ = ctrl_state == 1'h1;
+  assign _285_ = ctrl_state == 1'h1;
+  assign _286_ = ctrl_state == 1'h1;
+  assign _287_ = ctrl_state == 1'h1;
+  assign _288_ = ctrl_state == 1'h1;
+  assign _289_ = ctrl_state == 1'h1;
+  assign _290_ = ! ctrl_state;
+  function [0:0] _762_;
     input [0:0] a;
     input [1:0] b;
     input [1:0] s;
     (* parallel_case *)
     casez (s)
       2'b?1:
-        _744_ = b[0:0];
+        _762_ = b[0:0];
       2'b1?:
-        _744_ = b[1:1];
+        _762_ = b[1:1];
       default:
-        _744_ = a;
+        _762_ = a;
     endcase
   endfunction
-  assign s_param__ready = _744_(1'h0, 2'h3, { _285_, _284_ });
-  assign _284_ = ctrl_state == 1'h1;
-  assign _285_ = ! ctrl_state;
-  assign _290_ = drain_restart ? 1'h1 : d_last;
-  assign _296_ = drain_restart ? m_one : row_last;
-  assign _299_ = drain_restart ? 1'h1 : row_valid;
-  assign _302_ = drain_restart ? 17'h00000 : row;
-  assign _228_[0] = drain_restart ? (* full_case = 32'd1 *) 1'h1 : \$like ;
-  assign _305_ = drain_restart ? 4'h0 : dn;
-  assign _310_ = at_tile_last ? (* full_case = 32'd1 *) \$signal$218  : _017_;
-  assign _311_ = adv ? _310_ : 1'hx;
-  assign _313_ = at_tile_last ? (* full_case = 32'd1 *) \$signal$217  : _016_;
-  assign _314_ = adv ? _313_ : 1'hx;
-  assign _321_ = at_k_last ? 1'h0 : 1'hx;
-  function [4:0] _788_;
+  assign s_param__ready = _762_(1'h0, 2'h3, { _292_, _291_ });
+  assign _291_ = ctrl_state == 1'h1;
+  assign _292_ = ! ctrl_state;
+  assign _297_ = drain_restart ? 1'h1 : d_last;
+  assign _303_ = drain_restart ? m_one : row_last;
+  assign _306_ = drain_restart ? 1'h1 : row_valid;
+  assign _309_ = drain_restart ? 17'h00000 : row;
+  assign _230_[0] = drain_restart ? (* full_case = 32'd1 *) 1'h1 : \$like ;
+  assign _312_ = drain_restart ? 4'h0 : dn;
+  assign _317_ = at_tile_last ? (* full_case = 32'd1 *) \$signal$216  : _016_;
+  assign _318_ = adv ? _317_ : 1'hx;
+  assign _320_ = at_tile_last ? (* full_case = 32'd1 *) \$signal$215  : _015_;
+  assign _321_ = adv ? _320_ : 1'hx;
+  assign _331_ = at_k_last ? 1'h0 : 1'hx;
+  function [4:0] _814_;
     input [4:0] a;
     input [9:0] b;
     input [1:0] s;
@@ -836,20 +864,20 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
     (* parallel_case *)
     casez (s)
       2'b?1:
-        _788_ = b[4:0];
+        _814_ = b[4:0];
       2'b1?:
-        _788_ = b[9:5];
+        _814_ = b[9:5];
       default:
-        _788_ = a;
+        _814_ = a;
     endcase
   endfunction
-  assign _327_ = ctrl_state == (* full_case = 32'd1 *) 2'h3;
-  assign _328_ = ctrl_state == (* full_case = 32'd1 *) 2'h2;
-  assign _329_ = ctrl_state == 1'h1;
-  assign _330_ = ctrl_state == 1'h1;
-  assign _331_ = ctrl_state == 1'h1;
-  assign _332_ = _006_ ? 2'h0 : 2'hx;
-  function [1:0] _795_;
+  assign _342_ = ctrl_state == (* full_case = 32'd1 *) 2'h3;
+  assign _343_ = ctrl_state == (* full_case = 32'd1 *) 2'h2;
+  assign _344_ = ctrl_state == 1'h1;
+  assign _345_ = ctrl_state == 1'h1;
+  assign _346_ = ctrl_state == 1'h1;
+  assign _347_ = _003_ ? 2'h0 : 2'hx;
+  function [1:0] _821_;
     input [1:0] a;
     input [7:0] b;
     input [3:0] s;
@@ -857,118 +885,100 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
     (* parallel_case *)
     casez (s)
       4'b???1:
-        _795_ = b[1:0];
+        _821_ = b[1:0];
       4'b??1?:
-        _795_ = b[3:2];
+        _821_ = b[3:2];
       4'b?1??:
-        _795_ = b[5:4];
+        _821_ = b[5:4];
       4'b1???:
-        _795_ = b[7:6];
+        _821_ = b[7:6];
       default:
-        _795_ = a;
+        _821_ = a;
     endcase
   endfunction
-  assign _334_ = ctrl_state == (* full_case = 32'd1 *) 2'h3;
-  assign _335_ = compute ? 2'hx : 2'h3;
-  assign _336_ = ctrl_state == (* full_case = 32'd1 *) 2'h2;
-  assign _337_ = ch_last ? 2'h2 : 2'hx;
-  assign _338_ = s_param__valid ? _337_ : 2'hx;
-  assign _339_ = ctrl_state == (* full_case = 32'd1 *) 1'h1;
-  assign _340_ = s_param__valid ? 2'h1 : 2'hx;
-  assign _341_ = ! (* full_case = 32'd1 *) ctrl_state;
-  assign _342_ = s_param__valid ? _002_ : 1'hx;
-  function [0:0] _805_;
+  assign _349_ = ctrl_state == (* full_case = 32'd1 *) 2'h3;
+  assign _350_ = compute ? 2'hx : 2'h3;
+  assign _351_ = ctrl_state == (* full_case = 32'd1 *) 2'h2;
+  assign _352_ = ch_last ? 2'h2 : 2'hx;
+  assign _353_ = s_param__valid ? _352_ : 2'hx;
+  assign _354_ = ctrl_state == (* full_case = 32'd1 *) 1'h1;
+  assign _355_ = s_param__valid ? 2'h1 : 2'hx;
+  assign _356_ = ! (* full_case = 32'd1 *) ctrl_state;
+  assign _357_ = s_param__valid ? _115_ : 1'hx;
+  function [0:0] _831_;
     input [0:0] a;
     input [1:0] b;
     input [1:0] s;
     (* parallel_case *)
     casez (s)
       2'b?1:
-        _805_ = b[0:0];
+        _831_ = b[0:0];
       2'b1?:
-        _805_ = b[1:1];
+        _831_ = b[1:1];
       default:
-        _805_ = a;
+        _831_ = a;
     endcase
   endfunction
-  assign _344_ = ctrl_state == 1'h1;
-  assign _345_ = s_param__valid ? _109_ : 1'hx;
-  assign _346_ = ! ctrl_state;
-  assign _347_ = s_param__valid ? _110_[15:0] : 16'hxxxx;
-  function [15:0] _810_;
+  assign _359_ = ctrl_state == 1'h1;
+  assign _360_ = s_param__valid ? _107_ : 1'hx;
+  assign _361_ = ! ctrl_state;
+  assign _362_ = s_param__valid ? _108_[15:0] : 16'hxxxx;
+  function [15:0] _836_;
     input [15:0] a;
     input [31:0] b;
     input [1:0] s;
     (* parallel_case *)
     casez (s)
       2'b?1:
-        _810_ = b[15:0];
+        _836_ = b[15:0];
       2'b1?:
-        _810_ = b[31:16];
+        _836_ = b[31:16];
       default:
-        _810_ = a;
+        _836_ = a;
     endcase
   endfunction
-  assign _349_ = ctrl_state == 1'h1;
-  assign _350_ = s_param__valid ? _108_[15:0] : 16'hxxxx;
-  assign _351_ = ! ctrl_state;
-  assign _352_ = wb ? (* full_case = 32'd1 *) _114_[0] : 1'h0;
-  assign _353_ = _111_ ? _352_ : 1'hx;
-  assign _354_ = s_param__valid ? _353_ : 1'hx;
-  function [0:0] _817_;
+  assign _364_ = ctrl_state == 1'h1;
+  assign _365_ = s_param__valid ? _106_[15:0] : 16'hxxxx;
+  assign _366_ = ! ctrl_state;
+  assign _367_ = wb ? (* full_case = 32'd1 *) _113_[0] : 1'h0;
+  assign _368_ = _110_ ? _367_ : 1'hx;
+  assign _369_ = s_param__valid ? _368_ : 1'hx;
+  function [0:0] _843_;
     input [0:0] a;
     input [1:0] b;
     input [1:0] s;
     (* parallel_case *)
     casez (s)
       2'b?1:
-        _817_ = b[0:0];
+        _843_ = b[0:0];
       2'b1?:
-        _817_ = b[1:1];
+        _843_ = b[1:1];
       default:
-        _817_ = a;
+        _843_ = a;
     endcase
   endfunction
-  assign _356_ = ctrl_state == 1'h1;
-  assign _357_ = s_param__valid ? 1'h0 : 1'hx;
-  assign _358_ = ! ctrl_state;
-  assign _359_ = _111_ ? _112_[3:0] : 4'hx;
-  assign _360_ = s_param__valid ? _359_ : 4'hx;
-  function [3:0] _823_;
+  assign _371_ = ctrl_state == 1'h1;
+  assign _372_ = s_param__valid ? 1'h0 : 1'hx;
+  assign _373_ = ! ctrl_state;
+  assign _374_ = _110_ ? _111_[3:0] : 4'hx;
+  assign _375_ = s_param__valid ? _374_ : 4'hx;
+  function [3:0] _849_;
     input [3:0] a;
     input [7:0] b;
     input [1:0] s;
     (* parallel_case *)
     casez (s)
       2'b?1:
-        _823_ = b[3:0];
+        _849_ = b[3:0];
       2'b1?:
-        _823_ = b[7:4];
+        _849_ = b[7:4];
       default:
-        _823_ = a;
+        _849_ = a;
     endcase
   endfunction
-  assign _362_ = ctrl_state == 1'h1;
-  assign _363_ = s_param__valid ? 4'h0 : 4'hx;
-  assign _364_ = ! ctrl_state;
-  assign _365_ = wb ? 4'hx : _113_[3:0];
-  assign _366_ = _111_ ? _365_ : 4'hx;
-  assign _367_ = s_param__valid ? _366_ : 4'hx;
-  function [3:0] _830_;
-    input [3:0] a;
-    input [7:0] b;
-    input [1:0] s;
-    (* parallel_case *)
-    casez (s)
-      2'b?1:
-        _830_ = b[3:0];
-      2'b1?:
-        _830_ = b[7:4];
-      default:
-        _830_ = a;
-    endcase
-  endfunction
-  assign _369_ = ctrl_state == 1'h1;
+  assign _377_ = ctrl_state == 1'h1;
+  assign _378_ = s_param__valid ? 4'h0 : 4'hx;
+  assign _379_ = ! ctrl_state;
   \hwq_top.engine.array  array (
     .clk(clk),
     .draining(o_valid),
@@ -976,7 +986,7 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
     .i_last(i_last),
     .i_valid(take),
     .i_w(i_w),
-    .o_data(\o_data$237 ),
+    .o_data(\o_data$236 ),
     .rst(rst)
   );
   \hwq_top.engine.fifo  fifo (
@@ -985,8 +995,8 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
     .r_en(r_en),
     .r_rdy(m_out__valid),
     .rst(rst),
-    .w_en(\w_en$196 ),
-    .w_port__data(\w_data$198 )
+    .wp__data(\w_data$198 ),
+    .wp__en(\w_en$196 )
   );
   \hwq_top.engine.params0  params0 (
     .clk(clk),
@@ -1148,7 +1158,8 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
     .rst(rst),
     .zero_point(zero_point)
   );
-  assign _228_[3:1] = 3'hx;
+  assign _100_[15:11] = 5'hxx;
+  assign _230_[3:1] = 3'hx;
   always @(posedge clk) begin
     w_addr <= wa;
     if (rst) begin
@@ -1157,7 +1168,7 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
       \i_last$162  <= 1'h0;
       \i_valid$160  <= 1'h0;
       part_last <= 1'h0;
-      \$signal$234  <= 1'h0;
+      \$signal$233  <= 1'h0;
       enter_q <= 1'h0;
       d_last <= 1'h1;
       row_last <= 1'h0;
@@ -1168,314 +1179,319 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
       credits <= 3'h6;
       last_mblock <= 1'h0;
     end else begin
-      give_back <= _031_ + _033_;
+      give_back <= _029_ + _032_;
       \w_en$196  <= \o_valid$194 ;
       \i_last$162  <= part_last;
-      \i_valid$160  <= \$signal$234 ;
-      part_last <= _028_ & dn_last;
-      \$signal$234  <= _026_;
+      \i_valid$160  <= \$signal$233 ;
+      part_last <= _027_ & dn_last;
+      \$signal$233  <= _025_;
       enter_q <= enter;
-      begin if (_022_) d_last <= _290_; else d_last <= _024_ ? \$signal$132  : _290_; end
-      begin if (_022_) row_last <= _296_; else begin if (_024_) begin if (wrap) row_last <= row == m_wrap_pen; else row_last <= row == m_pen; end else row_last <= _296_; end end
-      begin if (_022_) row_valid <= _299_; else begin if (_024_) begin if (wrap) row_valid <= row < m_wrap; else row_valid <= row < m_last; end else row_valid <= _299_; end end
-      begin if (_022_) row <= _302_; else begin if (_024_) begin if (wrap) row <= row - 1'h0; else row <= _073_[16:0]; end else row <= _302_; end end
-      begin if (_022_) dn <= _305_; else begin if (_024_) begin if (d_last) dn <= dn_last ? (* full_case = 32'd1 *) 4'h0 : _025_[3:0]; else dn <= _305_; end else dn <= _305_; end end
-      credit_ok <= \$signal  ? (* full_case = 32'd1 *) _091_ : _092_;
-      credits <= \$signal  ? (* full_case = 32'd1 *) _090_[2:0] : kept[2:0];
-      last_mblock <= _087_ >= M_;
+      begin if (_020_) d_last <= _297_; else d_last <= _023_ ? \$signal$132  : _297_; end
+      begin if (_020_) row_last <= _303_; else begin if (_023_) begin if (wrap) row_last <= row == m_wrap_pen; else row_last <= row == m_pen; end else row_last <= _303_; end end
+      begin if (_020_) row_valid <= _306_; else begin if (_023_) begin if (wrap) row_valid <= row < m_wrap; else row_valid <= row < m_last; end else row_valid <= _306_; end end
+      begin if (_020_) row <= _309_; else begin if (_023_) begin if (wrap) row <= row - 1'h0; else row <= _072_[16:0]; end else row <= _309_; end end
+      begin if (_020_) dn <= _312_; else begin if (_023_) begin if (d_last) dn <= dn_last ? (* full_case = 32'd1 *) 4'h0 : _024_[3:0]; else dn <= _312_; end else dn <= _312_; end end
+      credit_ok <= \$signal  ? (* full_case = 32'd1 *) _090_ : _091_;
+      credits <= \$signal  ? (* full_case = 32'd1 *) _089_[2:0] : kept[2:0];
+      last_mblock <= _086_ >= M_;
     end
     if (rst) begin
       \w_data$198  <= 129'h000000000000000000000000000000000;
     end else if (\o_valid$194 ) begin
       \w_data$198  <= { o_last, o_data };
     end
-    if (\$signal$234 ) begin
+    if (\$signal$233 ) begin
       i_acc <= acc_chosen;
     end
     if (o_valid) begin
-      acc_chosen <= \o_data$237 ;
+      acc_chosen <= \o_data$236 ;
     end
     if (rst) begin
       dn_last <= 1'h0;
-    end else if (_156_) begin
-      begin if (enter_q) dn_last <= nb_one; else begin if (_022_) dn_last <= 1'hx; else begin if (_024_) begin if (d_last) begin if (dn_last) dn_last <= nb_one; else dn_last <= dn == nb_pen; end else dn_last <= 1'hx; end else dn_last <= 1'hx; end end end
+    end else if (_162_) begin
+      begin if (enter_q) dn_last <= nb_one; else begin if (_020_) dn_last <= 1'hx; else begin if (_023_) begin if (d_last) begin if (dn_last) dn_last <= nb_one; else dn_last <= dn == nb_pen; end else dn_last <= 1'hx; end else dn_last <= 1'hx; end end end
     end
     if (rst) begin
       beat_last <= 1'h1;
-    end else if (_119_) begin
-      begin if (_022_) beat_last <= 1'h0; else begin if (_024_) beat_last <= 1'h1; else begin if (drain_restart) beat_last <= 1'h1; else beat_last <= 1'hx; end end end
+    end else if (_121_) begin
+      begin if (_020_) beat_last <= 1'h0; else begin if (_023_) beat_last <= 1'h1; else begin if (drain_restart) beat_last <= 1'h1; else beat_last <= 1'hx; end end end
     end
-    if (_184_) begin
+    if (_190_) begin
       ra_row <= 4'h0;
     end else if (o_valid) begin
-      ra_row <= beat_last ? (* full_case = 32'd1 *) _253_ : _082_[3:0];
+      ra_row <= beat_last ? (* full_case = 32'd1 *) _260_ : _081_[3:0];
     end
-    if (_185_) begin
+    if (_191_) begin
       ra_inc[3:1] <= 3'h0;
     end else if (o_valid) begin
-      ra_inc[3:1] <= _257_[3:1];
+      ra_inc[3:1] <= _264_[3:1];
     end
     if (rst) begin
       ra_inc[0] <= 1'h0;
-    end else if (_120_) begin
-      ra_inc[0] <= _228_[0];
+    end else if (_122_) begin
+      ra_inc[0] <= _230_[0];
     end
-    if (_186_) begin
+    if (_192_) begin
       ra <= 4'h0;
     end else if (o_valid) begin
-      ra <= beat_last ? (* full_case = 32'd1 *) _259_ : ra_inc;
+      ra <= beat_last ? (* full_case = 32'd1 *) _266_ : ra_inc;
     end
-    if (_187_) begin
+    if (_193_) begin
       drain_restart <= 1'h0;
     end else begin
       drain_restart <= s_param__valid;
     end
     if (rst) begin
       at_tile_last <= 1'h0;
-    end else if (_121_) begin
-      at_tile_last <= compute ? _311_ : \$signal$218 ;
+    end else if (_123_) begin
+      at_tile_last <= compute ? _318_ : \$signal$216 ;
     end
     if (rst) begin
       at_k_last <= 1'h0;
-    end else if (_122_) begin
-      at_k_last <= compute ? _314_ : \$signal$217 ;
+    end else if (_124_) begin
+      at_k_last <= compute ? _321_ : \$signal$215 ;
     end
     if (rst) begin
       fn_last <= 1'h0;
-    end else if (_157_) begin
-      begin if (compute) begin if (adv) begin if (at_tile_last) fn_last <= fn_last ? (* full_case = 32'd1 *) nb_one : _014_; else fn_last <= 1'hx; end else fn_last <= 1'hx; end else fn_last <= ! blk; end
+    end else if (_163_) begin
+      begin if (compute) begin if (adv) begin if (at_tile_last) fn_last <= fn_last ? (* full_case = 32'd1 *) nb_one : _012_; else fn_last <= 1'hx; end else fn_last <= 1'hx; end else fn_last <= ! blk; end
     end
-    if (_188_) begin
-      fn <= 4'h0;
-    end else if (_158_) begin
-      fn <= fn_last ? (* full_case = 32'd1 *) 4'h0 : _013_[3:0];
+    if (rst) begin
+      fn_rem <= 5'h00;
+    end else if (_164_) begin
+      begin if (compute) begin if (adv) begin if (at_tile_last) fn_rem <= fn_last ? (* full_case = 32'd1 *) nb_pen : _010_[4:0]; else fn_rem <= 5'hxx; end else fn_rem <= 5'hxx; end else fn_rem <= blk - 1'h1; end
     end
-    if (_189_) begin
+    if (_194_) begin
       fm0 <= 17'h00000;
-    end else if (_159_) begin
-      fm0 <= _012_[16:0];
+    end else if (_165_) begin
+      fm0 <= _009_[16:0];
     end
     if (rst) begin
       in_data <= 1'h0;
-    end else if (_160_) begin
-      begin if (compute) begin if (adv) in_data <= at_tile_last ? (* full_case = 32'd1 *) _011_ : _321_; else in_data <= 1'hx; end else in_data <= enter; end
+    end else if (_166_) begin
+      begin if (compute) begin if (adv) in_data <= at_tile_last ? (* full_case = 32'd1 *) _008_ : _331_; else in_data <= 1'hx; end else in_data <= enter; end
     end
-    if (_190_) begin
-      kk <= 11'h000;
-    end else if (adv) begin
-      kk <= at_tile_last ? (* full_case = 32'd1 *) 11'h000 : _015_[10:0];
+    if (rst) begin
+      t_rem <= 11'h000;
+    end else if (_131_) begin
+      begin if (compute) begin if (adv) t_rem <= at_tile_last ? (* full_case = 32'd1 *) tile_pen : _014_[10:0]; else t_rem <= 11'hxxx; end else t_rem <= tile_pen; end
+    end
+    if (rst) begin
+      k_rem <= 11'h000;
+    end else if (_132_) begin
+      begin if (compute) begin if (adv) k_rem <= at_tile_last ? (* full_case = 32'd1 *) k_pen : _013_[10:0]; else k_rem <= 11'hxxx; end else k_rem <= k_pen; end
     end
     if (rst) begin
       flush <= 5'h00;
-    end else if (_127_) begin
-      flush <= _788_(5'hxx, { 5'h1c, _005_ }, { _328_, _327_ });
+    end else if (_133_) begin
+      flush <= _814_(5'hxx, { 5'h1c, _002_ }, { _343_, _342_ });
     end
-    if (_191_) begin
+    if (_195_) begin
       compute <= 1'h0;
-    end else if (_161_) begin
+    end else if (_167_) begin
       compute <= 1'h1;
     end
     if (rst) begin
       nb_one <= 1'h0;
-    end else if (_162_) begin
+    end else if (_168_) begin
       nb_one <= ! blk;
     end
     if (rst) begin
       nb_pen <= 5'h00;
-    end else if (_163_) begin
+    end else if (_169_) begin
       nb_pen <= blk - 1'h1;
     end
     if (rst) begin
       ctrl_state <= 2'h0;
-    end else if (_164_) begin
-      ctrl_state <= _795_(2'hx, { _340_, _338_, _335_, _332_ }, { _341_, _339_, _336_, _334_ });
+    end else if (_170_) begin
+      ctrl_state <= _821_(2'hx, { _355_, _353_, _350_, _347_ }, { _356_, _354_, _351_, _349_ });
     end
     if (rst) begin
       ch_last <= 1'h0;
-    end else if (_165_) begin
-      ch_last <= _805_(1'hx, { _345_, _342_ }, { _346_, _344_ });
+    end else if (_171_) begin
+      ch_last <= _831_(1'hx, { _360_, _357_ }, { _361_, _359_ });
     end
     if (rst) begin
       ch_left <= 16'h0000;
-    end else if (_166_) begin
-      ch_left <= _810_(16'hxxxx, { _350_, _347_ }, { _351_, _349_ });
+    end else if (_172_) begin
+      ch_left <= _836_(16'hxxxx, { _365_, _362_ }, { _366_, _364_ });
     end
     if (rst) begin
       wb <= 1'h0;
-    end else if (_167_) begin
-      wb <= _817_(1'hx, { _357_, _354_ }, { _358_, _356_ });
+    end else if (_173_) begin
+      wb <= _843_(1'hx, { _372_, _369_ }, { _373_, _371_ });
     end
     if (rst) begin
       wa <= 4'h0;
-    end else if (_168_) begin
-      wa <= _823_(4'hx, { _363_, _360_ }, { _364_, _362_ });
+    end else if (_174_) begin
+      wa <= _849_(4'hx, { _378_, _375_ }, { _379_, _377_ });
     end
     if (rst) begin
       blk <= 4'h0;
-    end else if (_169_) begin
-      blk <= _830_(4'hx, { _229_, _367_ }, { _230_, _369_ });
+    end else if (_175_) begin
+      blk <= _703_(4'hx, { _236_, _233_ }, { _237_, _235_ });
     end
     if (rst) begin
       lane <= 4'h0;
-    end else if (_170_) begin
-      lane <= _691_(4'hx, { _235_, _232_ }, { _236_, _234_ });
+    end else if (_176_) begin
+      lane <= _709_(4'hx, { _242_, _239_ }, { _243_, _241_ });
     end
     if (rst) begin
-      \$signal$218  <= 1'h0;
-    end else if (_171_) begin
-      \$signal$218  <= _107_;
+      \$signal$216  <= 1'h0;
+    end else if (_177_) begin
+      \$signal$216  <= _105_;
     end
     if (rst) begin
-      \$signal$217  <= 1'h0;
-    end else if (_172_) begin
-      \$signal$217  <= _103_;
+      \$signal$215  <= 1'h0;
+    end else if (_178_) begin
+      \$signal$215  <= _102_;
     end
     if (rst) begin
-      tile_pen <= 17'h00000;
-    end else if (_173_) begin
-      tile_pen <= _101_ - 2'h2;
+      tile_pen <= 11'h000;
+    end else if (_179_) begin
+      tile_pen <= _101_[10:0];
     end
     if (rst) begin
-      k_pen <= 17'h00000;
-    end else if (_174_) begin
-      k_pen <= hdr[47:32] - 2'h2;
+      k_pen <= 11'h000;
+    end else if (_180_) begin
+      k_pen <= _097_[10:0];
     end
     if (rst) begin
       act_max <= 8'h00;
-    end else if (_175_) begin
+    end else if (_181_) begin
       act_max <= hdr[71:64];
     end
     if (rst) begin
       act_min <= 8'h00;
-    end else if (_176_) begin
+    end else if (_182_) begin
       act_min <= hdr[63:56];
     end
     if (rst) begin
       zero_point <= 8'h00;
-    end else if (_177_) begin
+    end else if (_183_) begin
       zero_point <= hdr[55:48];
     end
     if (rst) begin
       m_one <= 1'h0;
-    end else if (_178_) begin
+    end else if (_184_) begin
       m_one <= hdr[15:0] == 1'h1;
     end
     if (rst) begin
       m_wrap_pen <= 17'h00000;
-    end else if (_179_) begin
-      m_wrap_pen <= _096_[16:0];
+    end else if (_185_) begin
+      m_wrap_pen <= _095_[16:0];
     end
     if (rst) begin
       m_pen <= 17'h00000;
-    end else if (_180_) begin
+    end else if (_186_) begin
       m_pen <= hdr[15:0] - 2'h2;
     end
     if (rst) begin
       m_wrap <= 17'h00000;
-    end else if (_181_) begin
+    end else if (_187_) begin
       m_wrap <= hdr[15:0] + 1'h0;
     end
     if (rst) begin
       m_last <= 16'h0000;
-    end else if (_182_) begin
-      m_last <= _093_[15:0];
+    end else if (_188_) begin
+      m_last <= _092_[15:0];
     end
     if (rst) begin
       M_ <= 16'h0000;
-    end else if (_183_) begin
+    end else if (_189_) begin
       M_ <= hdr[15:0];
     end
-    if (_192_) begin
+    if (_196_) begin
       \w_en$67  <= 1'h0;
     end else begin
-      \w_en$67  <= _070_;
-    end
-    if (_193_) begin
-      \w_en$63  <= 1'h0;
-    end else begin
-      \w_en$63  <= _068_;
-    end
-    if (_194_) begin
-      \w_en$59  <= 1'h0;
-    end else begin
-      \w_en$59  <= _066_;
-    end
-    if (_195_) begin
-      \w_en$55  <= 1'h0;
-    end else begin
-      \w_en$55  <= _064_;
-    end
-    if (_196_) begin
-      \w_en$51  <= 1'h0;
-    end else begin
-      \w_en$51  <= _061_;
+      \w_en$67  <= _069_;
     end
     if (_197_) begin
-      \w_en$47  <= 1'h0;
+      \w_en$63  <= 1'h0;
     end else begin
-      \w_en$47  <= _059_;
+      \w_en$63  <= _067_;
     end
     if (_198_) begin
-      \w_en$43  <= 1'h0;
+      \w_en$59  <= 1'h0;
     end else begin
-      \w_en$43  <= _057_;
+      \w_en$59  <= _065_;
     end
     if (_199_) begin
-      \w_en$39  <= 1'h0;
+      \w_en$55  <= 1'h0;
     end else begin
-      \w_en$39  <= _055_;
+      \w_en$55  <= _063_;
     end
     if (_200_) begin
-      \w_en$35  <= 1'h0;
+      \w_en$51  <= 1'h0;
     end else begin
-      \w_en$35  <= _053_;
+      \w_en$51  <= _060_;
     end
     if (_201_) begin
-      \w_en$31  <= 1'h0;
+      \w_en$47  <= 1'h0;
     end else begin
-      \w_en$31  <= _050_;
+      \w_en$47  <= _058_;
     end
     if (_202_) begin
-      \w_en$27  <= 1'h0;
+      \w_en$43  <= 1'h0;
     end else begin
-      \w_en$27  <= _048_;
+      \w_en$43  <= _056_;
     end
     if (_203_) begin
-      \w_en$23  <= 1'h0;
+      \w_en$39  <= 1'h0;
     end else begin
-      \w_en$23  <= _046_;
+      \w_en$39  <= _054_;
     end
     if (_204_) begin
-      \w_en$19  <= 1'h0;
+      \w_en$35  <= 1'h0;
     end else begin
-      \w_en$19  <= _044_;
+      \w_en$35  <= _052_;
     end
     if (_205_) begin
-      \w_en$15  <= 1'h0;
+      \w_en$31  <= 1'h0;
     end else begin
-      \w_en$15  <= _042_;
+      \w_en$31  <= _049_;
     end
     if (_206_) begin
-      \w_en$11  <= 1'h0;
+      \w_en$27  <= 1'h0;
     end else begin
-      \w_en$11  <= _039_;
+      \w_en$27  <= _047_;
     end
     if (_207_) begin
+      \w_en$23  <= 1'h0;
+    end else begin
+      \w_en$23  <= _045_;
+    end
+    if (_208_) begin
+      \w_en$19  <= 1'h0;
+    end else begin
+      \w_en$19  <= _043_;
+    end
+    if (_209_) begin
+      \w_en$15  <= 1'h0;
+    end else begin
+      \w_en$15  <= _041_;
+    end
+    if (_210_) begin
+      \w_en$11  <= 1'h0;
+    end else begin
+      \w_en$11  <= _038_;
+    end
+    if (_211_) begin
       w_en <= 1'h0;
     end else begin
-      w_en <= s_param__valid & _036_;
+      w_en <= s_param__valid & _035_;
     end
-    if (!_280_) begin
+    if (!_287_) begin
       w_data[68:63] <= 6'h00;
     end else begin
       w_data[68:63] <= hdr[69:64];
     end
-    if (!_281_) begin
+    if (!_288_) begin
       w_data[62:32] <= 31'h00000000;
     end else begin
       w_data[62:32] <= hdr[62:32];
     end
-    if (!_282_) begin
+    if (!_289_) begin
       w_data[31:0] <= 32'd0;
     end else begin
       w_data[31:0] <= hdr[31:0];
@@ -2201,95 +2217,81 @@ module \hwq_top.engine.array (i_w, clk, rst, i_valid, i_last, draining, o_data, 
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.fifo (clk, rst, r_rdy, r_data, w_en, w_port__data, r_en);
+module \hwq_top.engine.fifo (clk, rst, r_data, wp__en, wp__data, r_rdy, r_en);
   wire _00_;
   wire _01_;
   wire _02_;
   wire _03_;
-  wire _05_;
-  wire _06_;
+  wire [2:0] _05_;
+  wire [3:0] _06_;
   wire _07_;
   wire _08_;
-  wire _10_;
-  wire [2:0] _11_;
-  wire [3:0] _12_;
-  wire _13_;
-  wire _14_;
-  (* unused_bits = "3" *)
-  wire [3:0] _15_;
-  wire [3:0] _16_;
-  wire _17_;
-  wire _18_;
+  wire [2:0] _09_;
+  wire [3:0] _10_;
+  wire _11_;
+  wire _12_;
   input clk;
   wire clk;
-  reg [2:0] level = 3'h0;
+  reg [2:0] consume_1 = 3'h1;
   output [128:0] r_data;
   wire [128:0] r_data;
   input r_en;
   wire r_en;
-  reg [2:0] r_port__addr = 3'h0;
   output r_rdy;
-  wire r_rdy;
+  reg r_rdy = 1'h0;
+  reg [2:0] rp__addr = 3'h0;
   input rst;
   wire rst;
-  input w_en;
-  wire w_en;
-  reg [2:0] w_port__addr = 3'h0;
-  input [128:0] w_port__data;
-  wire [128:0] w_port__data;
-  wire w_port__en;
-  wire w_rdy;
-  reg [128:0] storage [5:0];
+  reg [2:0] wp__addr = 3'h0;
+  input [128:0] wp__data;
+  wire [128:0] wp__data;
+  input wp__en;
+  wire wp__en;
+  reg [128:0] mem [5:0];
   initial begin
-    storage[0] = 129'h000000000000000000000000000000000;
-    storage[1] = 129'h000000000000000000000000000000000;
-    storage[2] = 129'h000000000000000000000000000000000;
-    storage[3] = 129'h000000000000000000000000000000000;
-    storage[4] = 129'h000000000000000000000000000000000;
-    storage[5] = 129'h000000000000000000000000000000000;
+    mem[0] = 129'h000000000000000000000000000000000;
+    mem[1] = 129'h000000000000000000000000000000000;
+    mem[2] = 129'h000000000000000000000000000000000;
+    mem[3] = 129'h000000000000000000000000000000000;
+    mem[4] = 129'h000000000000000000000000000000000;
+    mem[5] = 129'h000000000000000000000000000000000;
   end
   always @(posedge clk) begin
-    if (w_port__en)
-      storage[w_port__addr] <= w_port__data;
+    if (wp__en)
+      mem[wp__addr] <= wp__data;
   end
-  assign r_data = storage[r_port__addr];
-  assign w_rdy = level != 3'h6;
-  assign r_rdy = | level;
-  assign w_port__en = w_en & w_rdy;
-  assign _00_ = w_rdy & w_en;
-  assign _10_ = w_port__addr == 3'h5;
-  assign _11_ = w_port__addr + 1'h1;
-  assign _12_[2:0] = _10_ ? 3'h0 : _11_;
-  assign _13_ = r_rdy & r_en;
-  assign _14_ = r_port__addr == 3'h5;
-  assign _15_[2:0] = r_port__addr + 1'h1;
-  assign _16_[2:0] = _14_ ? 3'h0 : _15_[2:0];
-  assign _17_ = w_rdy & w_en;
-  assign _01_ = r_rdy & r_en;
+  assign r_data = mem[rp__addr];
+  assign _00_ = wp__addr == 3'h5;
+  assign _05_ = wp__addr + 1'h1;
+  assign _06_[2:0] = _00_ ? 3'h0 : _05_;
+  assign _07_ = r_en & r_rdy;
+  assign _08_ = consume_1 == 3'h5;
+  assign _09_ = consume_1 + 1'h1;
+  assign _10_[2:0] = _08_ ? 3'h0 : _09_;
+  assign _11_ = r_en & r_rdy;
+  assign _12_ = consume_1 == wp__addr;
+  assign _01_ = _11_ & _12_;
   assign _02_ = ~ _01_;
-  assign _03_ = _17_ & _02_;
-  assign _05_ = r_rdy & r_en;
-  assign _06_ = w_rdy & w_en;
-  assign _07_ = ~ _06_;
-  assign _08_ = _05_ & _07_;
-  assign _18_ = { _08_, _03_ } != 1'h0;
-  assign _12_[3] = 1'hx;
-  assign _16_[3] = 1'hx;
+  assign _03_ = r_rdy & _02_;
+  assign _06_[3] = 1'hx;
+  assign _10_[3] = 1'hx;
   always @(posedge clk) begin
     if (rst) begin
-      level <= 3'h0;
-    end else if (_18_) begin
-      begin if (_08_) level <= level - 1'h1; else begin if (_03_) level <= level + 1'h1; else level <= 3'hx; end end
+      r_rdy <= 1'h0;
+    end else begin
+      r_rdy <= wp__en | _03_;
     end
     if (rst) begin
-      r_port__addr <= 3'h0;
-    end else if (_13_) begin
-      r_port__addr <= _16_[2:0];
+      consume_1 <= 3'h1;
+      rp__addr <= 3'h0;
+    end else if (_07_) begin
+      consume_1 <= _10_[2:0];
+      rp__addr <= consume_1;
     end
     if (rst) begin
-      w_port__addr <= 3'h0;
-    end else if (_00_) begin
-      w_port__addr <= _12_[2:0];
+      wp__addr <= 3'h0;
+    end else if (wp__en) begin
+      wp__addr <= _06_[2:0];
     end
   end
 endmodule

@@ -55,7 +55,7 @@ module hwq_top(s_act_tvalid, s_wgt_tdata, s_wgt_tvalid, s_param_tdata, s_param_t
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_en, clk, rst, take, m_out__valid, m_out__payload, s_param__ready, i_a);
+module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_en, clk, rst, take, m_out__payload, s_param__ready, m_out__valid, i_a);
   wire _000_;
   wire [4:0] _001_;
   (* unused_bits = "3" *)
@@ -66,7 +66,7 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   wire _007_;
   wire _008_;
   wire _009_;
-  wire _010_;
+  wire _011_;
   wire _012_;
   wire _013_;
   wire _014_;
@@ -106,20 +106,18 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   wire [16:0] _048_;
   wire _054_;
   wire [15:0] _055_;
-  wire _056_;
+  wire _057_;
   wire _058_;
   wire _059_;
   wire [15:0] _060_;
   wire _061_;
-  (* unused_bits = "16" *)
-  wire [16:0] _062_;
+  wire [15:0] _062_;
   wire _063_;
-  wire _064_;
-  (* unused_bits = "16" *)
-  wire [16:0] _065_;
-  wire _066_;
+  wire [15:0] _064_;
+  wire _065_;
   (* unused_bits = "5" *)
-  wire [5:0] _067_;
+  wire [5:0] _066_;
+  wire _067_;
   (* unused_bits = "5" *)
   wire [5:0] _068_;
   (* unused_bits = "1" *)
@@ -127,22 +125,18 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   (* unused_bits = "2" *)
   wire [2:0] _070_;
   wire _071_;
-  wire _074_;
-  (* unused_bits = "5" *)
-  wire [5:0] _075_;
+  wire [4:0] _074_;
+  wire _075_;
   wire _076_;
   wire _077_;
-  wire _079_;
   wire _080_;
-  (* unused_bits = "17" *)
-  wire [17:0] _081_;
-  (* unused_bits = "5" *)
-  wire [5:0] _082_;
-  wire _083_;
+  wire _081_;
+  (* unused_bits = "6" *)
+  wire [6:0] _083_;
   wire _084_;
   (* unused_bits = "10" *)
   wire [10:0] _085_;
-  wire _086_;
+  wire [9:0] _086_;
   wire _087_;
   wire _088_;
   wire _089_;
@@ -238,9 +232,9 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   wire _179_;
   wire _180_;
   wire _181_;
-  wire [4:0] _182_;
+  wire _182_;
   wire _183_;
-  wire _184_;
+  wire [4:0] _184_;
   wire _185_;
   wire _186_;
   wire _187_;
@@ -249,15 +243,15 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   wire _190_;
   wire _191_;
   wire _192_;
-  wire [4:0] _195_;
-  wire [4:0] _196_;
+  wire _193_;
+  wire _194_;
+  wire [4:0] _197_;
   wire [4:0] _198_;
-  wire [4:0] _199_;
   wire [4:0] _200_;
   wire [4:0] _201_;
   wire [4:0] _202_;
-  wire _204_;
-  wire _205_;
+  wire [4:0] _203_;
+  wire [4:0] _204_;
   wire _206_;
   wire _207_;
   wire _208_;
@@ -269,69 +263,71 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   wire _214_;
   wire _215_;
   wire _216_;
-  wire _221_;
-  wire _227_;
-  wire _230_;
-  wire [16:0] _233_;
-  wire [4:0] _236_;
-  wire [2:0] _241_;
-  wire _245_;
-  wire _246_;
+  wire _217_;
+  wire _218_;
+  wire _223_;
+  wire _229_;
+  wire _232_;
+  wire [16:0] _235_;
+  wire [4:0] _238_;
+  wire [2:0] _243_;
+  wire _247_;
   wire _248_;
-  wire _249_;
-  wire _256_;
-  wire _262_;
-  wire _263_;
-  wire _264_;
-  wire _265_;
-  wire _266_;
-  wire [1:0] _267_;
-  wire _269_;
-  wire [1:0] _270_;
-  wire _271_;
-  wire [1:0] _272_;
-  wire [1:0] _273_;
+  wire _250_;
+  wire _251_;
+  wire _261_;
+  wire _272_;
+  wire _273_;
   wire _274_;
-  wire [1:0] _275_;
+  wire _275_;
   wire _276_;
-  wire _277_;
+  wire [1:0] _277_;
   wire _279_;
-  wire _280_;
+  wire [1:0] _280_;
   wire _281_;
-  wire [15:0] _282_;
+  wire [1:0] _282_;
+  wire [1:0] _283_;
   wire _284_;
-  wire [15:0] _285_;
+  wire [1:0] _285_;
   wire _286_;
   wire _287_;
-  wire _288_;
   wire _289_;
+  wire _290_;
   wire _291_;
-  wire _292_;
-  wire _293_;
-  wire [4:0] _294_;
-  wire [4:0] _295_;
+  wire [15:0] _292_;
+  wire _294_;
+  wire [15:0] _295_;
+  wire _296_;
   wire _297_;
-  wire [4:0] _298_;
+  wire _298_;
   wire _299_;
-  wire [4:0] _300_;
-  wire [4:0] _301_;
-  wire [4:0] _302_;
-  wire _304_;
+  wire _301_;
+  wire _302_;
+  wire _303_;
+  wire [4:0] _304_;
   wire [4:0] _305_;
-  wire _306_;
-  wire [1:0] _307_;
-  wire [1:0] _308_;
-  wire _310_;
-  wire [1:0] _311_;
-  wire _312_;
-  wire _313_;
+  wire _307_;
+  wire [4:0] _308_;
+  wire _309_;
+  wire [4:0] _310_;
+  wire [4:0] _311_;
+  wire [4:0] _312_;
   wire _314_;
-  wire _315_;
+  wire [4:0] _315_;
+  wire _316_;
+  wire [1:0] _317_;
+  wire [1:0] _318_;
+  wire _320_;
+  wire [1:0] _321_;
+  wire _322_;
+  wire _323_;
+  wire _324_;
+  wire _325_;
   wire \$like ;
   wire \$signal ;
-  reg \$signal$133  = 1'h0;
-  reg \$signal$134  = 1'h0;
-  reg \$signal$150  = 1'h0;
+  reg \$signal$131  = 1'h0;
+  reg \$signal$132  = 1'h0;
+  reg \$signal$149  = 1'h0;
   wire \$signal$72 ;
   reg [15:0] M_ = 16'h0000;
   reg [103:0] acc_chosen = 104'h00000000000000000000000000;
@@ -360,8 +356,8 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   reg enter_q = 1'h0;
   reg [4:0] flush = 5'h00;
   reg [16:0] fm0 = 17'h00000;
-  reg [4:0] fn = 5'h00;
   reg fn_last = 1'h0;
+  reg [5:0] fn_rem = 6'h00;
   reg [1:0] give_back = 2'h0;
   input [71:0] hdr;
   wire [71:0] hdr;
@@ -374,9 +370,9 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   input [31:0] i_w;
   wire [31:0] i_w;
   reg in_data = 1'h0;
-  reg [16:0] k_pen = 17'h00000;
+  reg [9:0] k_pen = 10'h000;
+  reg [9:0] k_rem = 10'h000;
   wire [4:0] kept;
-  reg [9:0] kk = 10'h000;
   reg [1:0] lane = 2'h0;
   reg last_mblock = 1'h0;
   reg [15:0] m_last = 16'h0000;
@@ -391,7 +387,7 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   reg nb_one = 1'h0;
   reg [5:0] nb_pen = 6'h00;
   wire [31:0] o_data;
-  wire [103:0] \o_data$153 ;
+  wire [103:0] \o_data$152 ;
   wire o_last;
   wire o_valid;
   wire \o_valid$110 ;
@@ -419,9 +415,10 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   wire s_param__valid;
   input s_wgt__valid;
   wire s_wgt__valid;
+  reg [9:0] t_rem = 10'h000;
   output take;
   wire take;
-  reg [16:0] tile_pen = 17'h00000;
+  reg [9:0] tile_pen = 10'h000;
   reg [4:0] w_addr = 5'h00;
   reg [68:0] w_data = 69'h000000000000000000;
   reg [32:0] \w_data$114  = 33'h000000000;
@@ -440,16 +437,16 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   assign _039_ = ~ at_k_last;
   assign _046_ = credit_ok | _039_;
   assign take = _030_ & _046_;
-  assign _056_ = s_act__valid & s_wgt__valid;
-  assign _064_ = in_data & _056_;
-  assign _074_ = _064_ & credit_ok;
-  assign \$signal  = _074_ & at_k_last;
-  assign _083_ = ~ in_data;
+  assign _057_ = s_act__valid & s_wgt__valid;
+  assign _067_ = in_data & _057_;
+  assign _077_ = _067_ & credit_ok;
+  assign \$signal  = _077_ & at_k_last;
+  assign _087_ = ~ in_data;
   assign _000_ = s_act__valid & s_wgt__valid;
-  assign _009_ = ~ at_k_last;
-  assign _012_ = credit_ok | _009_;
+  assign _011_ = ~ at_k_last;
+  assign _012_ = credit_ok | _011_;
   assign _013_ = _000_ & _012_;
-  assign adv = _083_ | _013_;
+  assign adv = _087_ | _013_;
   assign _014_ = compute & adv;
   assign _015_ = _014_ & at_tile_last;
   assign block_end = _015_ & fn_last;
@@ -479,37 +476,37 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   assign _047_ = kept >= 4'h8;
   assign _048_[15:0] = hdr[15:0] - 1'h1;
   assign _054_ = hdr[47:32] > 4'hb;
-  assign _055_ = _054_ ? hdr[47:32] : 16'h000b;
+  assign _055_[9:0] = _054_ ? hdr[41:32] : 10'h00b;
   assign _058_ = hdr[47:32] == 1'h1;
   assign _059_ = hdr[47:32] > 4'hb;
   assign _060_ = _059_ ? hdr[47:32] : 16'h000b;
   assign _061_ = _060_ == 1'h1;
-  assign _062_[15:0] = hdr[31:16] - 1'h1;
+  assign _062_ = hdr[31:16] - 1'h1;
   assign _063_ = hdr[31:16] == 1'h1;
-  assign _065_[15:0] = ch_left - 1'h1;
-  assign _066_ = lane == 2'h3;
-  assign _067_[4:0] = wa + 1'h1;
+  assign _064_ = ch_left - 1'h1;
+  assign _065_ = lane == 2'h3;
+  assign _066_[4:0] = wa + 1'h1;
   assign _068_[4:0] = blk + 1'h1;
   assign _069_[0] = wb + 1'h1;
   assign _070_[1:0] = lane + 1'h1;
   assign _071_ = ch_left == 1'h1;
-  assign _075_[4:0] = flush - 1'h1;
-  assign _076_ = ! flush;
-  assign _077_ = block_end & last_mblock;
-  assign _079_ = fn_last & last_mblock;
-  assign _080_ = ~ _079_;
-  assign _081_[16:0] = fm0 + 4'h8;
-  assign _082_[4:0] = fn + 1'h1;
-  assign _084_ = fn == nb_pen;
-  assign _085_[9:0] = kk + 1'h1;
-  assign _086_ = kk == k_pen;
-  assign _087_ = kk == tile_pen;
-  assign _088_ = ~ drain_restart;
-  assign _089_ = _088_ & o_valid;
-  assign _090_ = ~ beat_last;
-  assign _091_ = _089_ & _090_;
-  assign _092_ = ~ drain_restart;
-  assign _093_ = _092_ & row_end;
+  assign _074_ = flush - 1'h1;
+  assign _075_ = ! flush;
+  assign _076_ = block_end & last_mblock;
+  assign _080_ = fn_last & last_mblock;
+  assign _081_ = ~ _080_;
+  assign _083_[5:0] = fn_rem - 1'h1;
+  assign _084_ = ! fn_rem;
+  assign _085_[9:0] = k_rem - 1'h1;
+  assign _086_ = t_rem - 1'h1;
+  assign _088_ = ! k_rem;
+  assign _089_ = ! t_rem;
+  assign _090_ = ~ drain_restart;
+  assign _091_ = _090_ & o_valid;
+  assign _092_ = ~ beat_last;
+  assign _093_ = _091_ & _092_;
+  assign _094_ = ~ drain_restart;
+  assign _095_ = _094_ & row_end;
   assign _001_ = dn + 1'h1;
   assign _002_[2:0] = d + 1'h1;
   assign _003_ = o_valid & row_valid;
@@ -517,97 +514,95 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   assign _005_ = _004_ & row_last;
   assign _007_ = r_en & m_out__valid;
   assign _008_ = ~ row_valid;
-  assign _010_ = row_end & _008_;
-  assign _094_ = { _093_, _091_, enter_q, d_last } != 4'h8;
-  assign _095_ = { _093_, _091_, enter_q } != 1'h0;
-  assign _096_ = { _091_, enter_q } != 2'h2;
-  assign _097_ = { _093_, _091_, drain_restart } != 1'h0;
-  assign _098_ = { drain_restart, o_valid } != 1'h0;
-  assign _099_ = { compute, adv } != 2'h2;
-  assign _100_ = { compute, adv } != 2'h2;
+  assign _009_ = row_end & _008_;
+  assign _096_ = { _095_, _093_, enter_q, d_last } != 4'h8;
+  assign _097_ = { _095_, _093_, enter_q } != 1'h0;
+  assign _098_ = { _093_, enter_q } != 2'h2;
+  assign _099_ = { _095_, _093_, drain_restart } != 1'h0;
+  assign _100_ = { drain_restart, o_valid } != 1'h0;
   assign _101_ = { compute, adv } != 2'h2;
-  assign _102_ = { at_tile_last, compute, adv } != 2'h3;
-  assign _103_ = { at_tile_last, compute, adv, at_k_last } != 3'h6;
-  assign _104_ = { compute, adv } != 2'h2;
-  assign _105_ = { _263_, _262_ } != 1'h0;
-  assign _106_ = { _274_, s_param__valid } != 2'h2;
-  assign _107_ = { _276_, s_param__valid } != 2'h2;
-  assign _108_ = { _274_, ch_last, s_param__valid } != 3'h5;
-  assign _109_ = { _271_, compute } != 2'h3;
-  assign _110_ = { _269_, _076_ } != 2'h2;
-  assign _111_ = { _276_, _274_, _271_, _269_ } != 1'h0;
-  assign _112_ = { _279_, s_param__valid } != 2'h2;
-  assign _113_ = { _281_, s_param__valid } != 2'h2;
-  assign _114_ = { _281_, _279_ } != 1'h0;
-  assign _115_ = { _284_, s_param__valid } != 2'h2;
-  assign _116_ = { _286_, s_param__valid } != 2'h2;
-  assign _117_ = { _286_, _284_ } != 1'h0;
-  assign _118_ = { _291_, s_param__valid } != 2'h2;
-  assign _119_ = { _293_, s_param__valid } != 2'h2;
-  assign _120_ = { _291_, _066_, s_param__valid } != 3'h5;
-  assign _121_ = { _293_, _291_ } != 1'h0;
-  assign _122_ = { _297_, s_param__valid } != 2'h2;
-  assign _123_ = { _299_, s_param__valid } != 2'h2;
-  assign _124_ = { _297_, _066_, s_param__valid } != 3'h5;
-  assign _125_ = { _299_, _297_ } != 1'h0;
-  assign _126_ = { _304_, s_param__valid } != 2'h2;
-  assign _127_ = { _306_, s_param__valid } != 2'h2;
-  assign _128_ = { _304_, _066_, wb, s_param__valid } != 4'hf;
-  assign _129_ = { _304_, _066_, s_param__valid } != 3'h5;
-  assign _130_ = { _306_, _304_ } != 1'h0;
-  assign _131_ = { _310_, s_param__valid } != 2'h2;
-  assign _132_ = { _312_, s_param__valid } != 2'h2;
-  assign _133_ = { _312_, _310_ } != 1'h0;
-  assign _134_ = & { _096_, _095_, _094_ };
-  assign _135_ = & { _102_, _101_ };
-  assign _136_ = & { at_tile_last, adv };
-  assign _137_ = & { fn_last, at_tile_last, adv };
-  assign _138_ = & { _104_, _103_ };
-  assign _139_ = & { _264_, ch_last, s_param__valid };
-  assign _140_ = & { _265_, ch_last, s_param__valid };
-  assign _141_ = & { _266_, ch_last, s_param__valid };
-  assign _142_ = & { _111_, _110_, _109_, _108_, _107_, _106_ };
-  assign _143_ = & { _114_, _113_, _112_ };
-  assign _144_ = & { _117_, _116_, _115_ };
-  assign _145_ = & { _121_, _120_, _119_, _118_ };
-  assign _146_ = & { _125_, _124_, _123_, _122_ };
-  assign _147_ = & { _130_, _129_, _128_, _127_, _126_ };
-  assign _148_ = & { _133_, _132_, _131_ };
-  assign _149_ = & { _313_, s_param__valid };
-  assign _150_ = & { _314_, s_param__valid };
-  assign _151_ = & { _315_, s_param__valid };
-  assign _152_ = & { _183_, s_param__valid };
-  assign _153_ = & { _184_, s_param__valid };
-  assign _154_ = & { _185_, s_param__valid };
-  assign _155_ = & { _186_, s_param__valid };
-  assign _156_ = & { _187_, s_param__valid };
-  assign _157_ = & { _188_, s_param__valid };
-  assign _158_ = & { _189_, s_param__valid };
-  assign _159_ = & { _190_, s_param__valid };
-  assign _160_ = & { _191_, s_param__valid };
-  assign _161_ = & { _192_, s_param__valid };
-  assign _174_ = ~ _214_;
-  assign _175_ = ~ compute;
-  assign _176_ = ~ compute;
-  assign _177_ = ~ compute;
-  assign _178_ = ~ _207_;
-  assign _179_ = ~ _208_;
+  assign _102_ = { compute, adv } != 2'h2;
+  assign _103_ = { compute, adv } != 2'h2;
+  assign _104_ = { at_tile_last, compute, adv } != 2'h3;
+  assign _105_ = { compute, adv } != 2'h2;
+  assign _106_ = { at_tile_last, compute, adv } != 2'h3;
+  assign _107_ = { at_tile_last, compute, adv, at_k_last } != 3'h6;
+  assign _108_ = { compute, adv } != 2'h2;
+  assign _109_ = { compute, adv } != 2'h2;
+  assign _110_ = { compute, adv } != 2'h2;
+  assign _111_ = { _273_, _272_ } != 1'h0;
+  assign _112_ = { _284_, s_param__valid } != 2'h2;
+  assign _113_ = { _286_, s_param__valid } != 2'h2;
+  assign _114_ = { _284_, ch_last, s_param__valid } != 3'h5;
+  assign _115_ = { _281_, compute } != 2'h3;
+  assign _116_ = { _279_, _075_ } != 2'h2;
+  assign _117_ = { _286_, _284_, _281_, _279_ } != 1'h0;
+  assign _118_ = { _289_, s_param__valid } != 2'h2;
+  assign _119_ = { _291_, s_param__valid } != 2'h2;
+  assign _120_ = { _291_, _289_ } != 1'h0;
+  assign _121_ = { _294_, s_param__valid } != 2'h2;
+  assign _122_ = { _296_, s_param__valid } != 2'h2;
+  assign _123_ = { _296_, _294_ } != 1'h0;
+  assign _124_ = { _301_, s_param__valid } != 2'h2;
+  assign _125_ = { _303_, s_param__valid } != 2'h2;
+  assign _126_ = { _301_, _065_, s_param__valid } != 3'h5;
+  assign _127_ = { _303_, _301_ } != 1'h0;
+  assign _128_ = { _307_, s_param__valid } != 2'h2;
+  assign _129_ = { _309_, s_param__valid } != 2'h2;
+  assign _130_ = { _307_, _065_, s_param__valid } != 3'h5;
+  assign _131_ = { _309_, _307_ } != 1'h0;
+  assign _132_ = { _314_, s_param__valid } != 2'h2;
+  assign _133_ = { _316_, s_param__valid } != 2'h2;
+  assign _134_ = { _314_, _065_, wb, s_param__valid } != 4'hf;
+  assign _135_ = { _314_, _065_, s_param__valid } != 3'h5;
+  assign _136_ = { _316_, _314_ } != 1'h0;
+  assign _137_ = { _320_, s_param__valid } != 2'h2;
+  assign _138_ = { _322_, s_param__valid } != 2'h2;
+  assign _139_ = { _322_, _320_ } != 1'h0;
+  assign _140_ = & { _098_, _097_, _096_ };
+  assign _141_ = & { _104_, _103_ };
+  assign _142_ = & { _106_, _105_ };
+  assign _143_ = & { fn_last, at_tile_last, adv };
+  assign _144_ = & { _108_, _107_ };
+  assign _145_ = & { _274_, ch_last, s_param__valid };
+  assign _146_ = & { _275_, ch_last, s_param__valid };
+  assign _147_ = & { _276_, ch_last, s_param__valid };
+  assign _148_ = & { _117_, _116_, _115_, _114_, _113_, _112_ };
+  assign _149_ = & { _120_, _119_, _118_ };
+  assign _150_ = & { _123_, _122_, _121_ };
+  assign _151_ = & { _127_, _126_, _125_, _124_ };
+  assign _152_ = & { _131_, _130_, _129_, _128_ };
+  assign _153_ = & { _136_, _135_, _134_, _133_, _132_ };
+  assign _154_ = & { _139_, _138_, _137_ };
+  assign _155_ = & { _323_, s_param__valid };
+  assign _156_ = & { _324_, s_param__valid };
+  assign _157_ = & { _325_, s_param__valid };
+  assign _158_ = & { _185_, s_param__valid };
+  assign _159_ = & { _186_, s_param__valid };
+  assign _160_ = & { _187_, s_param__valid };
+  assign _161_ = & { _188_, s_param__valid };
+  assign _162_ = & { _189_, s_param__valid };
+  assign _163_ = & { _190_, s_param__valid };
+  assign _164_ = & { _191_, s_param__valid };
+  assign _165_ = & { _192_, s_param__valid };
+  assign _166_ = & { _193_, s_param__valid };
+  assign _167_ = & { _194_, s_param__valid };
+  assign _178_ = ~ _216_;
+  assign _179_ = ~ compute;
   assign _180_ = ~ _209_;
   assign _181_ = ~ _210_;
-  assign _162_ = | { drain_restart, rst };
-  assign _163_ = | { drain_restart, rst };
-  assign _164_ = | { drain_restart, rst };
-  assign _165_ = | { _174_, rst };
-  assign _166_ = | { _175_, rst };
-  assign _167_ = | { _176_, rst };
-  assign _168_ = | { _177_, rst };
-  assign _169_ = | { _077_, rst };
-  assign _170_ = | { _178_, rst };
-  assign _171_ = | { _179_, rst };
-  assign _172_ = | { _180_, rst };
-  assign _173_ = | { _181_, rst };
-  assign _183_ = ! ctrl_state;
-  assign _184_ = ! ctrl_state;
+  assign _182_ = ~ _211_;
+  assign _183_ = ~ _212_;
+  assign _168_ = | { drain_restart, rst };
+  assign _169_ = | { drain_restart, rst };
+  assign _170_ = | { drain_restart, rst };
+  assign _171_ = | { _178_, rst };
+  assign _172_ = | { _179_, rst };
+  assign _173_ = | { _076_, rst };
+  assign _174_ = | { _180_, rst };
+  assign _175_ = | { _181_, rst };
+  assign _176_ = | { _182_, rst };
+  assign _177_ = | { _183_, rst };
   assign _185_ = ! ctrl_state;
   assign _186_ = ! ctrl_state;
   assign _187_ = ! ctrl_state;
@@ -616,56 +611,58 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   assign _190_ = ! ctrl_state;
   assign _191_ = ! ctrl_state;
   assign _192_ = ! ctrl_state;
-  assign _195_ = dn_last ? (* full_case = 32'd1 *) 5'h00 : _041_[4:0];
-  assign _196_ = d_last ? (* full_case = 32'd1 *) _195_ : _038_[4:0];
-  assign _198_ = dn_last ? (* full_case = 32'd1 *) 5'h01 : _040_[4:0];
-  assign _199_ = d_last ? (* full_case = 32'd1 *) _198_ : _037_[4:0];
-  assign _200_ = beat_last ? (* full_case = 32'd1 *) _199_ : _035_;
-  assign \$like  = o_valid ? _200_[0] : 1'hx;
-  assign _201_ = dn_last ? (* full_case = 32'd1 *) 5'h00 : ra_inc;
-  assign _202_ = d_last ? (* full_case = 32'd1 *) _201_ : ra_row;
-  assign _204_ = ch_last ? 1'h1 : 1'h0;
-  assign _205_ = s_param__valid ? _204_ : 1'h0;
-  assign enter = _206_ ? _205_ : 1'h0;
-  assign _206_ = ctrl_state == 1'h1;
-  assign _207_ = ctrl_state == 1'h1;
+  assign _193_ = ! ctrl_state;
+  assign _194_ = ! ctrl_state;
+  assign _197_ = dn_last ? (* full_case = 32'd1 *) 5'h00 : _041_[4:0];
+  assign _198_ = d_last ? (* full_case = 32'd1 *) _197_ : _038_[4:0];
+  assign _200_ = dn_last ? (* full_case = 32'd1 *) 5'h01 : _040_[4:0];
+  assign _201_ = d_last ? (* full_case = 32'd1 *) _200_ : _037_[4:0];
+  assign _202_ = beat_last ? (* full_case = 32'd1 *) _201_ : _035_;
+  assign \$like  = o_valid ? _202_[0] : 1'hx;
+  assign _203_ = dn_last ? (* full_case = 32'd1 *) 5'h00 : ra_inc;
+  assign _204_ = d_last ? (* full_case = 32'd1 *) _203_ : ra_row;
+  assign _206_ = ch_last ? 1'h1 : 1'h0;
+  assign _207_ = s_param__valid ? _206_ : 1'h0;
+  assign enter = _208_ ? _207_ : 1'h0;
   assign _208_ = ctrl_state == 1'h1;
   assign _209_ = ctrl_state == 1'h1;
   assign _210_ = ctrl_state == 1'h1;
   assign _211_ = ctrl_state == 1'h1;
   assign _212_ = ctrl_state == 1'h1;
   assign _213_ = ctrl_state == 1'h1;
-  assign _214_ = ! ctrl_state;
-  function [0:0] _610_;
+  assign _214_ = ctrl_state == 1'h1;
+  assign _215_ = ctrl_state == 1'h1;
+  assign _216_ = ! ctrl_state;
+  function [0:0] _623_;
     input [0:0] a;
     input [1:0] b;
     input [1:0] s;
     (* parallel_case *)
     casez (s)
       2'b?1:
-        _610_ = b[0:0];
+        _623_ = b[0:0];
       2'b1?:
-        _610_ = b[1:1];
+        _623_ = b[1:1];
       default:
-        _610_ = a;
+        _623_ = a;
     endcase
   endfunction
-  assign s_param__ready = _610_(1'h0, 2'h3, { _216_, _215_ });
-  assign _215_ = ctrl_state == 1'h1;
-  assign _216_ = ! ctrl_state;
-  assign _221_ = drain_restart ? 1'h0 : d_last;
-  assign _227_ = drain_restart ? m_one : row_last;
-  assign _230_ = drain_restart ? 1'h1 : row_valid;
-  assign _233_ = drain_restart ? 17'h00000 : row;
-  assign _182_[0] = drain_restart ? (* full_case = 32'd1 *) 1'h1 : \$like ;
-  assign _236_ = drain_restart ? 5'h00 : dn;
-  assign _241_ = drain_restart ? 3'h0 : d;
-  assign _245_ = at_tile_last ? (* full_case = 32'd1 *) \$signal$134  : _087_;
-  assign _246_ = adv ? _245_ : 1'hx;
-  assign _248_ = at_tile_last ? (* full_case = 32'd1 *) \$signal$133  : _086_;
-  assign _249_ = adv ? _248_ : 1'hx;
-  assign _256_ = at_k_last ? 1'h0 : 1'hx;
-  function [4:0] _658_;
+  assign s_param__ready = _623_(1'h0, 2'h3, { _218_, _217_ });
+  assign _217_ = ctrl_state == 1'h1;
+  assign _218_ = ! ctrl_state;
+  assign _223_ = drain_restart ? 1'h0 : d_last;
+  assign _229_ = drain_restart ? m_one : row_last;
+  assign _232_ = drain_restart ? 1'h1 : row_valid;
+  assign _235_ = drain_restart ? 17'h00000 : row;
+  assign _184_[0] = drain_restart ? (* full_case = 32'd1 *) 1'h1 : \$like ;
+  assign _238_ = drain_restart ? 5'h00 : dn;
+  assign _243_ = drain_restart ? 3'h0 : d;
+  assign _247_ = at_tile_last ? (* full_case = 32'd1 *) \$signal$132  : _089_;
+  assign _248_ = adv ? _247_ : 1'hx;
+  assign _250_ = at_tile_last ? (* full_case = 32'd1 *) \$signal$131  : _088_;
+  assign _251_ = adv ? _250_ : 1'hx;
+  assign _261_ = at_k_last ? 1'h0 : 1'hx;
+  function [4:0] _679_;
     input [4:0] a;
     input [9:0] b;
     input [1:0] s;
@@ -673,20 +670,20 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
     (* parallel_case *)
     casez (s)
       2'b?1:
-        _658_ = b[4:0];
+        _679_ = b[4:0];
       2'b1?:
-        _658_ = b[9:5];
+        _679_ = b[9:5];
       default:
-        _658_ = a;
+        _679_ = a;
     endcase
   endfunction
-  assign _262_ = ctrl_state == (* full_case = 32'd1 *) 2'h3;
-  assign _263_ = ctrl_state == (* full_case = 32'd1 *) 2'h2;
-  assign _264_ = ctrl_state == 1'h1;
-  assign _265_ = ctrl_state == 1'h1;
-  assign _266_ = ctrl_state == 1'h1;
-  assign _267_ = _076_ ? 2'h0 : 2'hx;
-  function [1:0] _665_;
+  assign _272_ = ctrl_state == (* full_case = 32'd1 *) 2'h3;
+  assign _273_ = ctrl_state == (* full_case = 32'd1 *) 2'h2;
+  assign _274_ = ctrl_state == 1'h1;
+  assign _275_ = ctrl_state == 1'h1;
+  assign _276_ = ctrl_state == 1'h1;
+  assign _277_ = _075_ ? 2'h0 : 2'hx;
+  function [1:0] _686_;
     input [1:0] a;
     input [7:0] b;
     input [3:0] s;
@@ -694,142 +691,142 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
     (* parallel_case *)
     casez (s)
       4'b???1:
-        _665_ = b[1:0];
+        _686_ = b[1:0];
       4'b??1?:
-        _665_ = b[3:2];
+        _686_ = b[3:2];
       4'b?1??:
-        _665_ = b[5:4];
+        _686_ = b[5:4];
       4'b1???:
-        _665_ = b[7:6];
+        _686_ = b[7:6];
       default:
-        _665_ = a;
+        _686_ = a;
     endcase
   endfunction
-  assign _269_ = ctrl_state == (* full_case = 32'd1 *) 2'h3;
-  assign _270_ = compute ? 2'hx : 2'h3;
-  assign _271_ = ctrl_state == (* full_case = 32'd1 *) 2'h2;
-  assign _272_ = ch_last ? 2'h2 : 2'hx;
-  assign _273_ = s_param__valid ? _272_ : 2'hx;
-  assign _274_ = ctrl_state == (* full_case = 32'd1 *) 1'h1;
-  assign _275_ = s_param__valid ? 2'h1 : 2'hx;
-  assign _276_ = ! (* full_case = 32'd1 *) ctrl_state;
-  assign _277_ = s_param__valid ? _071_ : 1'hx;
-  function [0:0] _675_;
+  assign _279_ = ctrl_state == (* full_case = 32'd1 *) 2'h3;
+  assign _280_ = compute ? 2'hx : 2'h3;
+  assign _281_ = ctrl_state == (* full_case = 32'd1 *) 2'h2;
+  assign _282_ = ch_last ? 2'h2 : 2'hx;
+  assign _283_ = s_param__valid ? _282_ : 2'hx;
+  assign _284_ = ctrl_state == (* full_case = 32'd1 *) 1'h1;
+  assign _285_ = s_param__valid ? 2'h1 : 2'hx;
+  assign _286_ = ! (* full_case = 32'd1 *) ctrl_state;
+  assign _287_ = s_param__valid ? _071_ : 1'hx;
+  function [0:0] _696_;
     input [0:0] a;
     input [1:0] b;
     input [1:0] s;
     (* parallel_case *)
     casez (s)
       2'b?1:
-        _675_ = b[0:0];
+        _696_ = b[0:0];
       2'b1?:
-        _675_ = b[1:1];
+        _696_ = b[1:1];
       default:
-        _675_ = a;
+        _696_ = a;
     endcase
   endfunction
-  assign _279_ = ctrl_state == 1'h1;
-  assign _280_ = s_param__valid ? _063_ : 1'hx;
-  assign _281_ = ! ctrl_state;
-  assign _282_ = s_param__valid ? _065_[15:0] : 16'hxxxx;
-  function [15:0] _680_;
+  assign _289_ = ctrl_state == 1'h1;
+  assign _290_ = s_param__valid ? _063_ : 1'hx;
+  assign _291_ = ! ctrl_state;
+  assign _292_ = s_param__valid ? _064_ : 16'hxxxx;
+  function [15:0] _701_;
     input [15:0] a;
     input [31:0] b;
     input [1:0] s;
     (* parallel_case *)
     casez (s)
       2'b?1:
-        _680_ = b[15:0];
+        _701_ = b[15:0];
       2'b1?:
-        _680_ = b[31:16];
+        _701_ = b[31:16];
       default:
-        _680_ = a;
+        _701_ = a;
     endcase
   endfunction
-  assign _284_ = ctrl_state == 1'h1;
-  assign _285_ = s_param__valid ? _062_[15:0] : 16'hxxxx;
-  assign _286_ = ! ctrl_state;
-  assign _287_ = wb ? (* full_case = 32'd1 *) _069_[0] : 1'h0;
-  assign _288_ = _066_ ? _287_ : 1'hx;
-  assign _289_ = s_param__valid ? _288_ : 1'hx;
-  function [0:0] _687_;
+  assign _294_ = ctrl_state == 1'h1;
+  assign _295_ = s_param__valid ? _062_ : 16'hxxxx;
+  assign _296_ = ! ctrl_state;
+  assign _297_ = wb ? (* full_case = 32'd1 *) _069_[0] : 1'h0;
+  assign _298_ = _065_ ? _297_ : 1'hx;
+  assign _299_ = s_param__valid ? _298_ : 1'hx;
+  function [0:0] _708_;
     input [0:0] a;
     input [1:0] b;
     input [1:0] s;
     (* parallel_case *)
     casez (s)
       2'b?1:
-        _687_ = b[0:0];
+        _708_ = b[0:0];
       2'b1?:
-        _687_ = b[1:1];
+        _708_ = b[1:1];
       default:
-        _687_ = a;
+        _708_ = a;
     endcase
   endfunction
-  assign _291_ = ctrl_state == 1'h1;
-  assign _292_ = s_param__valid ? 1'h0 : 1'hx;
-  assign _293_ = ! ctrl_state;
-  assign _294_ = _066_ ? _067_[4:0] : 5'hxx;
-  assign _295_ = s_param__valid ? _294_ : 5'hxx;
-  function [4:0] _693_;
+  assign _301_ = ctrl_state == 1'h1;
+  assign _302_ = s_param__valid ? 1'h0 : 1'hx;
+  assign _303_ = ! ctrl_state;
+  assign _304_ = _065_ ? _066_[4:0] : 5'hxx;
+  assign _305_ = s_param__valid ? _304_ : 5'hxx;
+  function [4:0] _714_;
     input [4:0] a;
     input [9:0] b;
     input [1:0] s;
     (* parallel_case *)
     casez (s)
       2'b?1:
-        _693_ = b[4:0];
+        _714_ = b[4:0];
       2'b1?:
-        _693_ = b[9:5];
+        _714_ = b[9:5];
       default:
-        _693_ = a;
+        _714_ = a;
     endcase
   endfunction
-  assign _297_ = ctrl_state == 1'h1;
-  assign _298_ = s_param__valid ? 5'h00 : 5'hxx;
-  assign _299_ = ! ctrl_state;
-  assign _300_ = wb ? 5'hxx : _068_[4:0];
-  assign _301_ = _066_ ? _300_ : 5'hxx;
-  assign _302_ = s_param__valid ? _301_ : 5'hxx;
-  function [4:0] _700_;
+  assign _307_ = ctrl_state == 1'h1;
+  assign _308_ = s_param__valid ? 5'h00 : 5'hxx;
+  assign _309_ = ! ctrl_state;
+  assign _310_ = wb ? 5'hxx : _068_[4:0];
+  assign _311_ = _065_ ? _310_ : 5'hxx;
+  assign _312_ = s_param__valid ? _311_ : 5'hxx;
+  function [4:0] _721_;
     input [4:0] a;
     input [9:0] b;
     input [1:0] s;
     (* parallel_case *)
     casez (s)
       2'b?1:
-        _700_ = b[4:0];
+        _721_ = b[4:0];
       2'b1?:
-        _700_ = b[9:5];
+        _721_ = b[9:5];
       default:
-        _700_ = a;
+        _721_ = a;
     endcase
   endfunction
-  assign _304_ = ctrl_state == 1'h1;
-  assign _305_ = s_param__valid ? 5'h00 : 5'hxx;
-  assign _306_ = ! ctrl_state;
-  assign _307_ = _066_ ? (* full_case = 32'd1 *) 2'h0 : _070_[1:0];
-  assign _308_ = s_param__valid ? _307_ : 2'hx;
-  function [1:0] _706_;
+  assign _314_ = ctrl_state == 1'h1;
+  assign _315_ = s_param__valid ? 5'h00 : 5'hxx;
+  assign _316_ = ! ctrl_state;
+  assign _317_ = _065_ ? (* full_case = 32'd1 *) 2'h0 : _070_[1:0];
+  assign _318_ = s_param__valid ? _317_ : 2'hx;
+  function [1:0] _727_;
     input [1:0] a;
     input [3:0] b;
     input [1:0] s;
     (* parallel_case *)
     casez (s)
       2'b?1:
-        _706_ = b[1:0];
+        _727_ = b[1:0];
       2'b1?:
-        _706_ = b[3:2];
+        _727_ = b[3:2];
       default:
-        _706_ = a;
+        _727_ = a;
     endcase
   endfunction
-  assign _310_ = ctrl_state == 1'h1;
-  assign _311_ = s_param__valid ? 2'h0 : 2'hx;
-  assign _312_ = ! ctrl_state;
-  assign _313_ = ! ctrl_state;
-  assign _314_ = ! ctrl_state;
-  assign _315_ = ! ctrl_state;
+  assign _320_ = ctrl_state == 1'h1;
+  assign _321_ = s_param__valid ? 2'h0 : 2'hx;
+  assign _322_ = ! ctrl_state;
+  assign _323_ = ! ctrl_state;
+  assign _324_ = ! ctrl_state;
+  assign _325_ = ! ctrl_state;
   \hwq_top.engine.array  array (
     .clk(clk),
     .drain_valid(o_valid),
@@ -837,7 +834,7 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
     .i_last(i_last),
     .i_valid(take),
     .i_w(i_w),
-    .o_data(\o_data$153 ),
+    .o_data(\o_data$152 ),
     .rst(rst)
   );
   \hwq_top.engine.fifo  fifo (
@@ -846,8 +843,8 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
     .r_en(r_en),
     .r_rdy(m_out__valid),
     .rst(rst),
-    .w_en(\w_en$112 ),
-    .w_port__data(\w_data$114 )
+    .wp__data(\w_data$114 ),
+    .wp__en(\w_en$112 )
   );
   \hwq_top.engine.params0  params0 (
     .clk(clk),
@@ -901,7 +898,8 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
     .rst(rst),
     .zero_point(zero_point)
   );
-  assign _182_[4:1] = 4'hx;
+  assign _055_[15:10] = 6'hxx;
+  assign _184_[4:1] = 4'hx;
   always @(posedge clk) begin
     w_addr <= wa;
     if (rst) begin
@@ -910,7 +908,7 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
       \i_last$90  <= 1'h0;
       \i_valid$88  <= 1'h0;
       part_last <= 1'h0;
-      \$signal$150  <= 1'h0;
+      \$signal$149  <= 1'h0;
       enter_q <= 1'h0;
       d_last <= 1'h0;
       row_last <= 1'h0;
@@ -922,19 +920,19 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
       credits <= 5'h14;
       last_mblock <= 1'h0;
     end else begin
-      give_back <= _007_ + _010_;
+      give_back <= _007_ + _009_;
       \w_en$112  <= \o_valid$110 ;
       \i_last$90  <= part_last;
-      \i_valid$88  <= \$signal$150 ;
+      \i_valid$88  <= \$signal$149 ;
       part_last <= _005_ & dn_last;
-      \$signal$150  <= _003_;
+      \$signal$149  <= _003_;
       enter_q <= enter;
-      begin if (_091_) d_last <= _221_; else d_last <= _093_ ? \$signal$72  : _221_; end
-      begin if (_091_) row_last <= _227_; else begin if (_093_) begin if (wrap) row_last <= row == m_wrap_pen; else row_last <= row == m_pen; end else row_last <= _227_; end end
-      begin if (_091_) row_valid <= _230_; else begin if (_093_) begin if (wrap) row_valid <= row < m_wrap; else row_valid <= row < m_last; end else row_valid <= _230_; end end
-      begin if (_091_) row <= _233_; else begin if (_093_) begin if (wrap) row <= row - 3'h7; else row <= _027_[16:0]; end else row <= _233_; end end
-      begin if (_091_) dn <= _236_; else begin if (_093_) begin if (d_last) dn <= dn_last ? (* full_case = 32'd1 *) 5'h00 : _001_; else dn <= _236_; end else dn <= _236_; end end
-      begin if (_091_) d <= _241_; else begin if (_093_) d <= d_last ? (* full_case = 32'd1 *) 3'h0 : _002_[2:0]; else d <= _241_; end end
+      begin if (_093_) d_last <= _223_; else d_last <= _095_ ? \$signal$72  : _223_; end
+      begin if (_093_) row_last <= _229_; else begin if (_095_) begin if (wrap) row_last <= row == m_wrap_pen; else row_last <= row == m_pen; end else row_last <= _229_; end end
+      begin if (_093_) row_valid <= _232_; else begin if (_095_) begin if (wrap) row_valid <= row < m_wrap; else row_valid <= row < m_last; end else row_valid <= _232_; end end
+      begin if (_093_) row <= _235_; else begin if (_095_) begin if (wrap) row <= row - 3'h7; else row <= _027_[16:0]; end else row <= _235_; end end
+      begin if (_093_) dn <= _238_; else begin if (_095_) begin if (d_last) dn <= dn_last ? (* full_case = 32'd1 *) 5'h00 : _001_; else dn <= _238_; end else dn <= _238_; end end
+      begin if (_093_) d <= _243_; else begin if (_095_) d <= d_last ? (* full_case = 32'd1 *) 3'h0 : _002_[2:0]; else d <= _243_; end end
       credit_ok <= \$signal  ? (* full_case = 32'd1 *) _045_ : _047_;
       credits <= \$signal  ? (* full_case = 32'd1 *) _044_[4:0] : kept;
       last_mblock <= _042_ >= M_;
@@ -944,233 +942,238 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
     end else if (\o_valid$110 ) begin
       \w_data$114  <= { o_last, o_data };
     end
-    if (\$signal$150 ) begin
+    if (\$signal$149 ) begin
       i_acc <= acc_chosen;
     end
     if (o_valid) begin
-      acc_chosen <= \o_data$153 ;
+      acc_chosen <= \o_data$152 ;
     end
     if (rst) begin
       dn_last <= 1'h0;
-    end else if (_134_) begin
-      begin if (enter_q) dn_last <= nb_one; else begin if (_091_) dn_last <= 1'hx; else begin if (_093_) begin if (d_last) begin if (dn_last) dn_last <= nb_one; else dn_last <= dn == nb_pen; end else dn_last <= 1'hx; end else dn_last <= 1'hx; end end end
+    end else if (_140_) begin
+      begin if (enter_q) dn_last <= nb_one; else begin if (_093_) dn_last <= 1'hx; else begin if (_095_) begin if (d_last) begin if (dn_last) dn_last <= nb_one; else dn_last <= dn == nb_pen; end else dn_last <= 1'hx; end else dn_last <= 1'hx; end end end
     end
     if (rst) begin
       beat_last <= 1'h1;
-    end else if (_097_) begin
-      begin if (_091_) beat_last <= 1'h0; else begin if (_093_) beat_last <= 1'h1; else begin if (drain_restart) beat_last <= 1'h1; else beat_last <= 1'hx; end end end
+    end else if (_099_) begin
+      begin if (_093_) beat_last <= 1'h0; else begin if (_095_) beat_last <= 1'h1; else begin if (drain_restart) beat_last <= 1'h1; else beat_last <= 1'hx; end end end
     end
-    if (_162_) begin
+    if (_168_) begin
       ra_row <= 5'h00;
     end else if (o_valid) begin
-      ra_row <= beat_last ? (* full_case = 32'd1 *) _196_ : _036_[4:0];
+      ra_row <= beat_last ? (* full_case = 32'd1 *) _198_ : _036_[4:0];
     end
-    if (_163_) begin
+    if (_169_) begin
       ra_inc[4:1] <= 4'h0;
     end else if (o_valid) begin
-      ra_inc[4:1] <= _200_[4:1];
+      ra_inc[4:1] <= _202_[4:1];
     end
     if (rst) begin
       ra_inc[0] <= 1'h0;
-    end else if (_098_) begin
-      ra_inc[0] <= _182_[0];
+    end else if (_100_) begin
+      ra_inc[0] <= _184_[0];
     end
-    if (_164_) begin
+    if (_170_) begin
       ra <= 5'h00;
     end else if (o_valid) begin
-      ra <= beat_last ? (* full_case = 32'd1 *) _202_ : ra_inc;
+      ra <= beat_last ? (* full_case = 32'd1 *) _204_ : ra_inc;
     end
-    if (_165_) begin
+    if (_171_) begin
       drain_restart <= 1'h0;
     end else begin
       drain_restart <= s_param__valid;
     end
     if (rst) begin
       at_tile_last <= 1'h0;
-    end else if (_099_) begin
-      at_tile_last <= compute ? _246_ : \$signal$134 ;
+    end else if (_101_) begin
+      at_tile_last <= compute ? _248_ : \$signal$132 ;
     end
     if (rst) begin
       at_k_last <= 1'h0;
-    end else if (_100_) begin
-      at_k_last <= compute ? _249_ : \$signal$133 ;
+    end else if (_102_) begin
+      at_k_last <= compute ? _251_ : \$signal$131 ;
     end
     if (rst) begin
       fn_last <= 1'h0;
-    end else if (_135_) begin
+    end else if (_141_) begin
       begin if (compute) begin if (adv) begin if (at_tile_last) fn_last <= fn_last ? (* full_case = 32'd1 *) nb_one : _084_; else fn_last <= 1'hx; end else fn_last <= 1'hx; end else fn_last <= ! blk; end
     end
-    if (_166_) begin
-      fn <= 5'h00;
-    end else if (_136_) begin
-      fn <= fn_last ? (* full_case = 32'd1 *) 5'h00 : _082_[4:0];
+    if (rst) begin
+      fn_rem <= 6'h00;
+    end else if (_142_) begin
+      begin if (compute) begin if (adv) begin if (at_tile_last) fn_rem <= fn_last ? (* full_case = 32'd1 *) nb_pen : _083_[5:0]; else fn_rem <= 6'hxx; end else fn_rem <= 6'hxx; end else fn_rem <= blk - 1'h1; end
     end
-    if (_167_) begin
+    if (_172_) begin
       fm0 <= 17'h00000;
-    end else if (_137_) begin
-      fm0 <= _081_[16:0];
+    end else if (_143_) begin
+      fm0 <= fm0 + 4'h8;
     end
     if (rst) begin
       in_data <= 1'h0;
-    end else if (_138_) begin
-      begin if (compute) begin if (adv) in_data <= at_tile_last ? (* full_case = 32'd1 *) _080_ : _256_; else in_data <= 1'hx; end else in_data <= enter; end
+    end else if (_144_) begin
+      begin if (compute) begin if (adv) in_data <= at_tile_last ? (* full_case = 32'd1 *) _081_ : _261_; else in_data <= 1'hx; end else in_data <= enter; end
     end
-    if (_168_) begin
-      kk <= 10'h000;
-    end else if (adv) begin
-      kk <= at_tile_last ? (* full_case = 32'd1 *) 10'h000 : _085_[9:0];
+    if (rst) begin
+      t_rem <= 10'h000;
+    end else if (_109_) begin
+      begin if (compute) begin if (adv) t_rem <= at_tile_last ? (* full_case = 32'd1 *) tile_pen : _086_; else t_rem <= 10'hxxx; end else t_rem <= tile_pen; end
+    end
+    if (rst) begin
+      k_rem <= 10'h000;
+    end else if (_110_) begin
+      begin if (compute) begin if (adv) k_rem <= at_tile_last ? (* full_case = 32'd1 *) k_pen : _085_[9:0]; else k_rem <= 10'hxxx; end else k_rem <= k_pen; end
     end
     if (rst) begin
       flush <= 5'h00;
-    end else if (_105_) begin
-      flush <= _658_(5'hxx, { 5'h1f, _075_[4:0] }, { _263_, _262_ });
+    end else if (_111_) begin
+      flush <= _679_(5'hxx, { 5'h1f, _074_ }, { _273_, _272_ });
     end
-    if (_169_) begin
+    if (_173_) begin
       compute <= 1'h0;
-    end else if (_139_) begin
+    end else if (_145_) begin
       compute <= 1'h1;
     end
     if (rst) begin
       nb_one <= 1'h0;
-    end else if (_140_) begin
+    end else if (_146_) begin
       nb_one <= ! blk;
     end
     if (rst) begin
       nb_pen <= 6'h00;
-    end else if (_141_) begin
+    end else if (_147_) begin
       nb_pen <= blk - 1'h1;
     end
     if (rst) begin
       ctrl_state <= 2'h0;
-    end else if (_142_) begin
-      ctrl_state <= _665_(2'hx, { _275_, _273_, _270_, _267_ }, { _276_, _274_, _271_, _269_ });
+    end else if (_148_) begin
+      ctrl_state <= _686_(2'hx, { _285_, _283_, _280_, _277_ }, { _286_, _284_, _281_, _279_ });
     end
     if (rst) begin
       ch_last <= 1'h0;
-    end else if (_143_) begin
-      ch_last <= _675_(1'hx, { _280_, _277_ }, { _281_, _279_ });
+    end else if (_149_) begin
+      ch_last <= _696_(1'hx, { _290_, _287_ }, { _291_, _289_ });
     end
     if (rst) begin
       ch_left <= 16'h0000;
-    end else if (_144_) begin
-      ch_left <= _680_(16'hxxxx, { _285_, _282_ }, { _286_, _284_ });
+    end else if (_150_) begin
+      ch_left <= _701_(16'hxxxx, { _295_, _292_ }, { _296_, _294_ });
     end
     if (rst) begin
       wb <= 1'h0;
-    end else if (_145_) begin
-      wb <= _687_(1'hx, { _292_, _289_ }, { _293_, _291_ });
+    end else if (_151_) begin
+      wb <= _708_(1'hx, { _302_, _299_ }, { _303_, _301_ });
     end
     if (rst) begin
       wa <= 5'h00;
-    end else if (_146_) begin
-      wa <= _693_(5'hxx, { _298_, _295_ }, { _299_, _297_ });
+    end else if (_152_) begin
+      wa <= _714_(5'hxx, { _308_, _305_ }, { _309_, _307_ });
     end
     if (rst) begin
       blk <= 5'h00;
-    end else if (_147_) begin
-      blk <= _700_(5'hxx, { _305_, _302_ }, { _306_, _304_ });
+    end else if (_153_) begin
+      blk <= _721_(5'hxx, { _315_, _312_ }, { _316_, _314_ });
     end
     if (rst) begin
       lane <= 2'h0;
-    end else if (_148_) begin
-      lane <= _706_(2'hx, { _311_, _308_ }, { _312_, _310_ });
+    end else if (_154_) begin
+      lane <= _727_(2'hx, { _321_, _318_ }, { _322_, _320_ });
     end
     if (rst) begin
-      \$signal$134  <= 1'h0;
-    end else if (_149_) begin
-      \$signal$134  <= _061_;
+      \$signal$132  <= 1'h0;
+    end else if (_155_) begin
+      \$signal$132  <= _061_;
     end
     if (rst) begin
-      \$signal$133  <= 1'h0;
-    end else if (_150_) begin
-      \$signal$133  <= _058_;
+      \$signal$131  <= 1'h0;
+    end else if (_156_) begin
+      \$signal$131  <= _058_;
     end
     if (rst) begin
-      tile_pen <= 17'h00000;
-    end else if (_151_) begin
-      tile_pen <= _055_ - 2'h2;
+      tile_pen <= 10'h000;
+    end else if (_157_) begin
+      tile_pen <= _055_[9:0] - 2'h2;
     end
     if (rst) begin
-      k_pen <= 17'h00000;
-    end else if (_152_) begin
-      k_pen <= hdr[47:32] - 2'h2;
+      k_pen <= 10'h000;
+    end else if (_158_) begin
+      k_pen <= hdr[41:32] - 2'h2;
     end
     if (rst) begin
       act_max <= 8'h00;
-    end else if (_153_) begin
+    end else if (_159_) begin
       act_max <= hdr[71:64];
     end
     if (rst) begin
       act_min <= 8'h00;
-    end else if (_154_) begin
+    end else if (_160_) begin
       act_min <= hdr[63:56];
     end
     if (rst) begin
       zero_point <= 8'h00;
-    end else if (_155_) begin
+    end else if (_161_) begin
       zero_point <= hdr[55:48];
     end
     if (rst) begin
       m_one <= 1'h0;
-    end else if (_156_) begin
+    end else if (_162_) begin
       m_one <= hdr[15:0] == 1'h1;
     end
     if (rst) begin
       m_wrap_pen <= 17'h00000;
-    end else if (_157_) begin
+    end else if (_163_) begin
       m_wrap_pen <= hdr[15:0] + 3'h6;
     end
     if (rst) begin
       m_pen <= 17'h00000;
-    end else if (_158_) begin
+    end else if (_164_) begin
       m_pen <= hdr[15:0] - 2'h2;
     end
     if (rst) begin
       m_wrap <= 17'h00000;
-    end else if (_159_) begin
+    end else if (_165_) begin
       m_wrap <= hdr[15:0] + 3'h7;
     end
     if (rst) begin
       m_last <= 16'h0000;
-    end else if (_160_) begin
+    end else if (_166_) begin
       m_last <= _048_[15:0];
     end
     if (rst) begin
       M_ <= 16'h0000;
-    end else if (_161_) begin
+    end else if (_167_) begin
       M_ <= hdr[15:0];
     end
-    if (_170_) begin
+    if (_174_) begin
       \w_en$19  <= 1'h0;
     end else begin
       \w_en$19  <= _024_;
     end
-    if (_171_) begin
+    if (_175_) begin
       \w_en$15  <= 1'h0;
     end else begin
       \w_en$15  <= _022_;
     end
-    if (_172_) begin
+    if (_176_) begin
       \w_en$11  <= 1'h0;
     end else begin
       \w_en$11  <= _019_;
     end
-    if (_173_) begin
+    if (_177_) begin
       w_en <= 1'h0;
     end else begin
       w_en <= s_param__valid & _016_;
     end
-    if (!_211_) begin
+    if (!_213_) begin
       w_data[68:63] <= 6'h00;
     end else begin
       w_data[68:63] <= hdr[69:64];
     end
-    if (!_212_) begin
+    if (!_214_) begin
       w_data[62:32] <= 31'h00000000;
     end else begin
       w_data[62:32] <= hdr[62:32];
     end
-    if (!_213_) begin
+    if (!_215_) begin
       w_data[31:0] <= 32'd0;
     end else begin
       w_data[31:0] <= hdr[31:0];
@@ -2266,108 +2269,90 @@ module \hwq_top.engine.array (i_w, clk, rst, i_valid, i_last, drain_valid, o_dat
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.fifo (clk, rst, r_rdy, r_data, w_en, w_port__data, r_en);
+module \hwq_top.engine.fifo (clk, rst, r_data, wp__en, wp__data, r_rdy, r_en);
   wire _00_;
   wire _01_;
   wire _02_;
   wire _03_;
-  wire _05_;
-  wire _06_;
+  wire [4:0] _05_;
+  wire [5:0] _06_;
   wire _07_;
   wire _08_;
-  wire _10_;
-  wire [4:0] _11_;
-  wire [5:0] _12_;
-  wire _13_;
-  wire _14_;
-  wire [4:0] _15_;
-  wire [5:0] _16_;
-  wire _17_;
-  wire _18_;
+  wire _11_;
+  wire _12_;
   input clk;
   wire clk;
-  reg [4:0] level = 5'h00;
+  reg [4:0] consume_1 = 5'h01;
   output [32:0] r_data;
   wire [32:0] r_data;
   input r_en;
   wire r_en;
-  reg [4:0] r_port__addr = 5'h00;
   output r_rdy;
-  wire r_rdy;
+  reg r_rdy = 1'h0;
+  reg [4:0] rp__addr = 5'h00;
   input rst;
   wire rst;
-  input w_en;
-  wire w_en;
-  reg [4:0] w_port__addr = 5'h00;
-  input [32:0] w_port__data;
-  wire [32:0] w_port__data;
-  wire w_port__en;
-  wire w_rdy;
-  reg [32:0] storage [19:0];
+  reg [4:0] wp__addr = 5'h00;
+  input [32:0] wp__data;
+  wire [32:0] wp__data;
+  input wp__en;
+  wire wp__en;
+  reg [32:0] mem [19:0];
   initial begin
-    storage[0] = 33'h000000000;
-    storage[1] = 33'h000000000;
-    storage[2] = 33'h000000000;
-    storage[3] = 33'h000000000;
-    storage[4] = 33'h000000000;
-    storage[5] = 33'h000000000;
-    storage[6] = 33'h000000000;
-    storage[7] = 33'h000000000;
-    storage[8] = 33'h000000000;
-    storage[9] = 33'h000000000;
-    storage[10] = 33'h000000000;
-    storage[11] = 33'h000000000;
-    storage[12] = 33'h000000000;
-    storage[13] = 33'h000000000;
-    storage[14] = 33'h000000000;
-    storage[15] = 33'h000000000;
-    storage[16] = 33'h000000000;
-    storage[17] = 33'h000000000;
-    storage[18] = 33'h000000000;
-    storage[19] = 33'h000000000;
+    mem[0] = 33'h000000000;
+    mem[1] = 33'h000000000;
+    mem[2] = 33'h000000000;
+    mem[3] = 33'h000000000;
+    mem[4] = 33'h000000000;
+    mem[5] = 33'h000000000;
+    mem[6] = 33'h000000000;
+    mem[7] = 33'h000000000;
+    mem[8] = 33'h000000000;
+    mem[9] = 33'h000000000;
+    mem[10] = 33'h000000000;
+    mem[11] = 33'h000000000;
+    mem[12] = 33'h000000000;
+    mem[13] = 33'h000000000;
+    mem[14] = 33'h000000000;
+    mem[15] = 33'h000000000;
+    mem[16] = 33'h000000000;
+    mem[17] = 33'h000000000;
+    mem[18] = 33'h000000000;
+    mem[19] = 33'h000000000;
   end
   always @(posedge clk) begin
-    if (w_port__en)
-      storage[w_port__addr] <= w_port__data;
+    if (wp__en)
+      mem[wp__addr] <= wp__data;
   end
-  assign r_data = storage[r_port__addr];
-  assign w_rdy = level != 5'h14;
-  assign r_rdy = | level;
-  assign w_port__en = w_en & w_rdy;
-  assign _00_ = w_rdy & w_en;
-  assign _10_ = w_port__addr == 5'h13;
-  assign _11_ = w_port__addr + 1'h1;
-  assign _12_[4:0] = _10_ ? 5'h00 : _11_;
-  assign _13_ = r_rdy & r_en;
-  assign _14_ = r_port__addr == 5'h13;
-  assign _15_ = r_port__addr + 1'h1;
-  assign _16_[4:0] = _14_ ? 5'h00 : _15_;
-  assign _17_ = w_rdy & w_en;
-  assign _01_ = r_rdy & r_en;
+  assign r_data = mem[rp__addr];
+  assign _00_ = wp__addr == 5'h13;
+  assign _05_ = wp__addr + 1'h1;
+  assign _06_[4:0] = _00_ ? 5'h00 : _05_;
+  assign _07_ = r_en & r_rdy;
+  assign _08_ = consume_1 == 5'h13;
+  assign _11_ = r_en & r_rdy;
+  assign _12_ = consume_1 == wp__addr;
+  assign _01_ = _11_ & _12_;
   assign _02_ = ~ _01_;
-  assign _03_ = _17_ & _02_;
-  assign _05_ = r_rdy & r_en;
-  assign _06_ = w_rdy & w_en;
-  assign _07_ = ~ _06_;
-  assign _08_ = _05_ & _07_;
-  assign _18_ = { _08_, _03_ } != 1'h0;
-  assign _12_[5] = 1'hx;
-  assign _16_[5] = 1'hx;
+  assign _03_ = r_rdy & _02_;
+  assign _06_[5] = 1'hx;
   always @(posedge clk) begin
     if (rst) begin
-      level <= 5'h00;
-    end else if (_18_) begin
-      begin if (_08_) level <= level - 1'h1; else begin if (_03_) level <= level + 1'h1; else level <= 5'hxx; end end
+      r_rdy <= 1'h0;
+    end else begin
+      r_rdy <= wp__en | _03_;
     end
     if (rst) begin
-      r_port__addr <= 5'h00;
-    end else if (_13_) begin
-      r_port__addr <= _16_[4:0];
+      consume_1 <= 5'h01;
+      rp__addr <= 5'h00;
+    end else if (_07_) begin
+      begin if (_08_) consume_1 <= 5'h00; else consume_1 <= consume_1 + 1'h1; end
+      rp__addr <= consume_1;
     end
     if (rst) begin
-      w_port__addr <= 5'h00;
-    end else if (_00_) begin
-      w_port__addr <= _12_[4:0];
+      wp__addr <= 5'h00;
+    end else if (wp__en) begin
+      wp__addr <= _06_[4:0];
     end
   end
 endmodule
